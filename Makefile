@@ -1,0 +1,39 @@
+# `make check` and `make test` create .venv from pyproject.toml when it is
+# missing or older than pyproject.toml; otherwise they download nothing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PKGS   := spec impl model_check vdynamo
+
+.PHONY: check test lint typecheck pytest bench venv clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+# The main job: model-check the embedded default suite.
+check: $(STAMP)
+	$(BIN)/vdynamo check
+
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check $(PKGS) tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy --strict $(PKGS)
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -n 2
+
+bench: $(STAMP)
+	$(BIN)/python bench/model_check.py
+	$(BIN)/python bench/sim.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Production Dynamo node: sans-IO core, storage engines, deterministic simulator."""

@@ -1,0 +1,1 @@
+"""Model checker, properties, traces, Z3 proofs and the refinement mapping."""

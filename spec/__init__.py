@@ -1,0 +1,1 @@
+"""Executable reference spec of Dynamo: pure, small-state, standard library only."""

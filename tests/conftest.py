@@ -1,0 +1,38 @@
+"""Hypothesis profiles shared by the whole suite.
+
+- ``ci``: derandomized, bounded examples; chosen automatically when ``CI`` is set
+  (``.ci/run`` sets it), so a CI failure reproduces exactly.
+- ``dev``: the default on a developer's machine: a little more, still quick.
+- ``soak``: long runs for finding rare interleavings (``HYPOTHESIS_PROFILE=soak``).
+
+Tests that want more or fewer examples than the profile scale them with
+:func:`examples` rather than hard-coding ``max_examples``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
+
+settings.register_profile(
+    "ci", derandomize=True, max_examples=60, deadline=None, print_blob=True,
+    suppress_health_check=_SLOW_OK,
+)
+settings.register_profile(
+    "dev", max_examples=100, deadline=None, print_blob=True, suppress_health_check=_SLOW_OK,
+)
+settings.register_profile(
+    "soak", max_examples=5_000, deadline=None, print_blob=True,
+    suppress_health_check=_SLOW_OK,
+)
+
+PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
+settings.load_profile(PROFILE)
+
+
+def examples(base: int) -> int:
+    """Scale an example count to the active profile (ci and dev: base; soak: 50x)."""
+    return base * 50 if PROFILE == "soak" else base

@@ -1,0 +1,3 @@
+from vdynamo.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,48 @@
+"""The ``vdynamo`` command line.
+
+Each subcommand lives with the layer that owns it and is imported lazily, so
+``vdynamo ring`` does not pay for Z3 and ``vdynamo prove`` does not pay for the
+simulator. A subcommand module exposes ``main(argv: list[str]) -> int``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+# subcommand -> (module, one-line help)
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("model_check.cli", "model-check configurations (default: the embedded suite)"),
+    "replay": ("model_check.replay", "replay a counterexample trace on the spec or the impl"),
+    "prove": ("model_check.proofs.cli", "run the Z3 proofs and their broken twins"),
+    "ring": ("spec.ring", "compare the paper's three partitioning strategies"),
+    "show": ("spec.show", "print a configuration's initial state and enabled actions"),
+}
+
+
+def _usage() -> str:
+    lines = ["usage: vdynamo COMMAND [ARGS...]", "", "commands:"]
+    for name, (_, help_text) in SUBCOMMANDS.items():
+        lines.append(f"  {name:<8} {help_text}")
+    lines.append("")
+    lines.append("Run `vdynamo COMMAND --help` for a command's options.")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(_usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in SUBCOMMANDS:
+        print(f"vdynamo: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    result = module.main(rest)
+    return int(result)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
