@@ -1,0 +1,67 @@
+"""Effects: what the sans-IO node core asks its driver to do.
+
+Theory of operation
+-------------------
+The core (impl.node.Node) never blocks, sleeps, reads a clock or draws an
+unseeded random number. Its driver (the deterministic simulator, or the asyncio
+runtime) hands it inputs with the current time::
+
+    effects = node.client_request(now, request)   # a client's get or put
+    effects = node.receive(now, src, message)     # a message from a peer
+    effects = node.tick(now)                      # time passed: timers fire
+
+and performs the effects it returns, in order: :class:`Send` a message to a
+peer, :class:`Reply` to a client request, :class:`SetTimer` to be ticked again
+no later than a time. The driver may tick more often than asked; a tick with
+nothing due does nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from impl.errors import DynamoError
+
+__all__ = ["Effect", "GetResult", "PutResult", "Reply", "Send", "SetTimer"]
+
+
+@dataclass(frozen=True, slots=True)
+class GetResult:
+    """A get's answer: the causally unrelated values (siblings) and one opaque context."""
+
+    values: list[bytes]
+    context: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PutResult:
+    """A put's acknowledgement; ``context`` covers the version just written."""
+
+    context: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send ``message`` to peer ``dest`` (best effort: it may be lost, delayed, duplicated)."""
+
+    dest: str
+    message: object
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Answer client request ``request_id``: a result, or an error."""
+
+    request_id: int
+    result: GetResult | PutResult | None = None
+    error: DynamoError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimer:
+    """Tick this node again at virtual/real time ``at`` (seconds)."""
+
+    at: float
+
+
+Effect = Send | Reply | SetTimer

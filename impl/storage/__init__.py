@@ -1,0 +1,1 @@
+"""Storage engines: in-memory and SQLite, behind one interface (impl.storage.base)."""

@@ -1,0 +1,68 @@
+"""The storage-engine interface.
+
+Theory of operation
+-------------------
+An engine stores opaque *records*: the node core encodes a key's sibling set
+(values, clocks, metadata) into bytes and the engine keeps those bytes, so the
+engine knows nothing of clocks. As in the paper, versions and hints live apart:
+the *versions* table maps a key to its record; the *hints* table holds replicas
+kept for another node (the intended node, the key, the record), scanned
+periodically and deleted only once the intended node acknowledged them; a small
+*meta* table holds the node's own persisted state (membership history, tokens).
+
+Each key is stored with its ring position (MD5, spec.ring), so the core can scan
+a key range for Merkle trees and for handing ranges to a joining node.
+
+Durability: ``fsync = "always"`` makes every write durable before the call
+returns (what was acknowledged survives a crash); ``fsync = "buffered"`` trades
+that for speed like the paper's buffered writes: writes are made durable at
+:meth:`Storage.flush`, and a crash loses writes since the last flush.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+__all__ = ["FsyncPolicy", "Hint", "Storage"]
+
+FsyncPolicy = Literal["always", "buffered"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """A replica kept for another node (the paper's hinted replica)."""
+
+    hint_id: int
+    intended: str
+    key: bytes
+    record: bytes
+
+
+@runtime_checkable
+class Storage(Protocol):
+    """What every engine provides. Keys and records are bytes."""
+
+    # versions
+    def read(self, key: bytes) -> bytes | None: ...
+    def write(self, key: bytes, record: bytes) -> None: ...
+    def delete(self, key: bytes) -> None: ...
+    def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """Keys whose ring position p satisfies lo <= p < hi (hi None: the end of
+        the ring), in position order, with their records."""
+        ...
+    def __len__(self) -> int: ...
+
+    # hints
+    def add_hint(self, intended: str, key: bytes, record: bytes) -> int: ...
+    def hints(self) -> list[Hint]: ...
+    def remove_hint(self, hint_id: int) -> None: ...
+
+    # the node's own persisted state
+    def get_meta(self, name: str) -> bytes | None: ...
+    def set_meta(self, name: str, value: bytes) -> None: ...
+
+    # durability
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
