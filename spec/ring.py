@@ -1,0 +1,318 @@
+"""The consistent-hashing ring and preference lists (Dynamo paper, sections 4.2-4.3, 6.2).
+
+Theory of operation
+-------------------
+A key's *position* is the MD5 digest of its bytes read as a 128-bit big-endian
+integer, so positions lie in ``[0, RING_SIZE)``. Each physical node holds one or
+more *tokens* (virtual nodes): positions on the ring. A key belongs to the first
+token clockwise whose position is strictly larger than the key's position (the
+paper: "the first node with a position larger than the item's position"),
+wrapping past the top of the ring to the smallest token. A token ``t`` therefore
+covers the half-open range ``[previous token, t)``; the smallest token covers the
+wrapping range ``[largest token, RING_SIZE) + [0, smallest token)``.
+
+The *preference list* of a key walks the tokens clockwise from the key's
+position and lists each physical node the first time one of its tokens is met,
+skipping the positions of nodes already listed. Its first N entries are the key's
+*top N* (its replicas); the rest, in order, are the fallbacks a *sloppy quorum*
+turns to when top-N nodes are unreachable.
+
+The tokens cut the ring into *elementary ranges* ``[t_i, t_{i+1})`` (the wrapping
+range split in two at 0). Every key of an elementary range has the same preference
+list, so ranges are the unit in which replicas are compared (one Merkle tree per
+key range, :meth:`Ring.ranges_of`) and handed over when a node joins or leaves
+(:meth:`Ring.range_owners`).
+
+A :class:`Ring` is an immutable, hashable value: a sorted tuple of
+``(token, node)`` pairs; lookups are a binary search plus a short walk. A node's
+token count may follow its capacity (heterogeneity): see :func:`token_counts`.
+
+The paper's three partitioning strategies (section 6.2) build rings from a seeded
+``random.Random`` passed in; they and the load-balance comparison printed by
+``vdynamo ring`` live in :mod:`spec.partitioning` and are re-exported here.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import itertools
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "RING_SIZE",
+    "Ring",
+    "key_position",
+    "main",
+    "token_counts",
+]
+
+#: Number of positions on the ring: MD5 digests are 128 bits.
+RING_SIZE = 2**128
+
+Position = int
+Range = tuple[int, int]
+
+
+def key_position(key: bytes | str) -> int:
+    """The ring position of ``key``: its MD5 digest as a big-endian integer.
+
+    A ``str`` key is encoded as UTF-8 first. Any other type raises ``ValueError``.
+    """
+    if isinstance(key, str):
+        data = key.encode("utf-8")
+    elif isinstance(key, bytes | bytearray | memoryview):
+        data = bytes(key)
+    else:
+        raise ValueError(f"key must be bytes or str, got {type(key).__name__}: {key!r}")
+    return int.from_bytes(hashlib.md5(data).digest(), "big")
+
+
+def _check_node(node: object) -> str:
+    if not isinstance(node, str) or not node:
+        raise ValueError(f"node name must be a non-empty str, got {node!r}")
+    return node
+
+
+def _check_token(node: str, token: object) -> int:
+    if isinstance(token, bool) or not isinstance(token, int):
+        raise ValueError(f"token of node {node!r} must be an int, got {token!r}")
+    if not 0 <= token < RING_SIZE:
+        raise ValueError(f"token {token} of node {node!r} is outside the ring [0, 2**128)")
+    return token
+
+
+def _check_length(length: object, name: str = "length") -> int:
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ValueError(f"{name} must be an int >= 1, got {length!r}")
+    return length
+
+
+def _check_position(position: object) -> int:
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise ValueError(f"ring position must be an int, got {position!r}")
+    if not 0 <= position < RING_SIZE:
+        raise ValueError(f"ring position {position} is outside the ring [0, 2**128)")
+    return position
+
+
+def check_capacity(node: str, capacity: object) -> float:
+    """Validate a node's capacity: a finite number > 0 (bool refused)."""
+    if (
+        isinstance(capacity, bool)
+        or not isinstance(capacity, int | float)
+        or not math.isfinite(capacity)
+        or capacity <= 0
+    ):
+        raise ValueError(f"capacity of node {node!r} must be a finite number > 0, got {capacity!r}")
+    return float(capacity)
+
+
+def token_counts(
+    nodes: Sequence[str], tokens_per_node: int, capacities: Mapping[str, float] | None = None
+) -> dict[str, int]:
+    """How many tokens each node gets: ``round(tokens_per_node * capacity)``, at least 1.
+
+    ``capacities`` maps a node to its relative capacity (default 1.0 for a node not
+    named); a node twice as capable gets twice the tokens and so about twice the
+    keys. A capacity for a node not in ``nodes`` is refused.
+    """
+    _check_length(tokens_per_node, "tokens_per_node")
+    names = [_check_node(n) for n in nodes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"node names must be distinct, got {list(nodes)!r}")
+    capacities = dict(capacities or {})
+    unknown = sorted(set(capacities) - set(names))
+    if unknown:
+        raise ValueError(f"capacity given for unknown node(s) {unknown!r}")
+    counts: dict[str, int] = {}
+    for node in names:
+        capacity = check_capacity(node, capacities.get(node, 1.0))
+        counts[node] = max(1, round(tokens_per_node * capacity))
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Ring:
+    """An immutable consistent-hashing ring: sorted ``(token, node)`` pairs.
+
+    Build one with :meth:`from_tokens` or :meth:`evenly_spaced` (the spec's small
+    ring). Every node holds at least one token and no two entries share a token.
+    An empty ring is refused.
+    """
+
+    entries: tuple[tuple[int, str], ...]
+    _positions: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    _owners: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _nodes: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        entries = tuple(sorted((_check_token(_check_node(n), t), n) for t, n in self.entries))
+        if not entries:
+            raise ValueError("empty ring: a ring needs at least one node with a token")
+        for (t1, n1), (t2, n2) in itertools.pairwise(entries):
+            if t1 == t2:
+                raise ValueError(f"token {t1} is held twice (by {n1!r} and {n2!r})")
+        object.__setattr__(self, "entries", entries)
+        object.__setattr__(self, "_positions", tuple(t for t, _ in entries))
+        object.__setattr__(self, "_owners", tuple(n for _, n in entries))
+        object.__setattr__(self, "_nodes", tuple(sorted(set(self._owners))))
+
+    # ------------------------------------------------------------------ building
+
+    @classmethod
+    def from_tokens(cls, tokens: Mapping[str, Iterable[int]]) -> Ring:
+        """A ring from ``{node: tokens}``; each node must list at least one token."""
+        entries: list[tuple[int, str]] = []
+        for node, node_tokens in tokens.items():
+            _check_node(node)
+            if isinstance(node_tokens, int | str | bytes):
+                raise ValueError(f"tokens of node {node!r} must be an iterable of ints")
+            listed = list(node_tokens)
+            if not listed:
+                raise ValueError(f"node {node!r} has no tokens")
+            entries.extend((_check_token(node, t), node) for t in listed)
+        return cls(tuple(entries))
+
+    @classmethod
+    def evenly_spaced(cls, nodes: Sequence[str]) -> Ring:
+        """The spec's small ring: one token per node at ``i * RING_SIZE // len(nodes)``.
+
+        The nodes are laid out in the given order, so every preference list is a
+        rotation of ``nodes``: the key range just below ``nodes[i]``'s token has
+        preference list ``nodes[i], nodes[i+1], ...``.
+        """
+        names = [_check_node(n) for n in nodes]
+        if not names:
+            raise ValueError("empty ring: evenly_spaced needs at least one node")
+        if len(set(names)) != len(names):
+            raise ValueError(f"node names must be distinct, got {list(nodes)!r}")
+        return cls(tuple((i * RING_SIZE // len(names), n) for i, n in enumerate(names)))
+
+    def with_node(self, node: str, tokens: Iterable[int]) -> Ring:
+        """This ring with ``node`` added, holding ``tokens``. The node must be new."""
+        _check_node(node)
+        if node in self._nodes:
+            raise ValueError(f"node {node!r} is already in the ring")
+        added = Ring.from_tokens({node: tokens})
+        return Ring(self.entries + added.entries)
+
+    def without_node(self, node: str) -> Ring:
+        """This ring with ``node`` and its tokens removed (the last node cannot leave)."""
+        self._require(node)
+        if len(self._nodes) == 1:
+            raise ValueError(f"removing {node!r} would leave an empty ring")
+        return Ring(tuple(e for e in self.entries if e[1] != node))
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The physical nodes, sorted by name."""
+        return self._nodes
+
+    @property
+    def tokens(self) -> tuple[int, ...]:
+        """All tokens, sorted."""
+        return self._positions
+
+    def __len__(self) -> int:
+        """Number of tokens (virtual nodes) on the ring."""
+        return len(self._positions)
+
+    def __contains__(self, node: object) -> bool:
+        return node in self._nodes
+
+    def tokens_of(self, node: str) -> tuple[int, ...]:
+        """The tokens ``node`` holds, sorted; an unknown node raises ``ValueError``."""
+        self._require(node)
+        return tuple(t for t, n in self.entries if n == node)
+
+    def token_index(self, key_or_position: bytes | str | int) -> int:
+        """Index (into :attr:`tokens`) of the token that covers a key or position."""
+        position = self._position(key_or_position)
+        index = bisect.bisect_right(self._positions, position)
+        return 0 if index == len(self._positions) else index
+
+    def preference_list(
+        self, key_or_position: bytes | str | int, length: int | None = None
+    ) -> tuple[str, ...]:
+        """The distinct physical nodes met walking clockwise from a key's position.
+
+        ``key_or_position`` is a key (``bytes``/``str``, hashed with
+        :func:`key_position`) or a ring position (``int``). ``length`` None lists
+        every node; otherwise at most ``length`` (>= 1) nodes are listed: the first
+        N are the top N, the rest the sloppy quorum's fallbacks.
+        """
+        limit = len(self._nodes) if length is None else _check_length(length)
+        return self._walk(self.token_index(key_or_position), limit)
+
+    def range_of(self, position: int) -> Range:
+        """The elementary range ``[lo, hi)`` (split at 0) that holds ``position``."""
+        position = _check_position(position)
+        index = bisect.bisect_right(self._positions, position)
+        lo = self._positions[index - 1] if index > 0 else 0
+        hi = self._positions[index] if index < len(self._positions) else RING_SIZE
+        return (lo, hi)
+
+    def range_owners(self, position: int, n: int) -> tuple[str, ...]:
+        """The top ``n`` nodes of the elementary range holding ``position``.
+
+        The same for every position of that range (:meth:`range_of`); used to hand
+        a key range to the nodes that should now replicate it.
+        """
+        _check_position(position)
+        return self.preference_list(position, _check_length(n, "n"))
+
+    def ranges(self) -> list[Range]:
+        """Every elementary range ``[lo, hi)``, sorted; they tile ``[0, RING_SIZE)``."""
+        bounds = list(self._positions)
+        if bounds[0] != 0:
+            bounds.insert(0, 0)
+        bounds.append(RING_SIZE)
+        return list(itertools.pairwise(bounds))
+
+    def ranges_of(self, node: str, n: int) -> list[Range]:
+        """The elementary ranges ``[lo, hi)`` for which ``node`` is among the top ``n``.
+
+        Sorted by ``lo``; the wrapping range is split in two at 0; adjacent ranges
+        are not merged, so two nodes replicating the same keys agree on boundaries.
+        """
+        self._require(node)
+        _check_length(n, "n")
+        return [r for r in self.ranges() if node in self.range_owners(r[0], n)]
+
+    # ------------------------------------------------------------------ helpers
+
+    def _walk(self, start: int, limit: int) -> tuple[str, ...]:
+        owners = self._owners
+        count = len(owners)
+        found: list[str] = []
+        for step in range(count):
+            node = owners[(start + step) % count]
+            if node not in found:
+                found.append(node)
+                if len(found) == limit:
+                    break
+        return tuple(found)
+
+    def _position(self, key_or_position: bytes | str | int) -> int:
+        if isinstance(key_or_position, bool):
+            raise ValueError(f"key must be bytes or str, got bool: {key_or_position!r}")
+        if isinstance(key_or_position, int):
+            return _check_position(key_or_position)
+        return key_position(key_or_position)
+
+    def _require(self, node: str) -> None:
+        if node not in self._nodes:
+            raise ValueError(f"unknown node {node!r}: not on the ring {list(self._nodes)!r}")
+
+
+def main(argv: list[str]) -> int:
+    """``vdynamo ring``: the paper's three partitioning strategies side by side."""
+    from spec import partitioning
+
+    result: int = partitioning.main(argv)
+    return result

@@ -1,0 +1,407 @@
+"""The consistent-hashing ring and preference lists (spec/ring.py).
+
+Each ring invariant is a ``check_*`` function that raises ``AssertionError``; it is
+run by Hypothesis over random rings and shown to catch a broken ring (a mutant).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spec.ring import RING_SIZE, Ring, key_position, token_counts
+from tests.conftest import examples
+
+NAMES = [f"n{i}" for i in range(8)]
+positions = st.integers(0, RING_SIZE - 1)
+
+
+@st.composite
+def rings(draw: st.DrawFn, min_nodes: int = 1, max_nodes: int = 6) -> Ring:
+    """Random rings: 1-6 nodes, 1-5 tokens each, tokens anywhere (distinct)."""
+    count = draw(st.integers(min_nodes, max_nodes))
+    nodes = NAMES[:count]
+    per_node = [draw(st.integers(1, 5)) for _ in nodes]
+    tokens = draw(
+        st.lists(positions | st.integers(0, 40), min_size=sum(per_node),
+                 max_size=sum(per_node), unique=True)
+    )
+    mapping: dict[str, list[int]] = {}
+    for node, k in zip(nodes, per_node, strict=True):
+        mapping[node], tokens = tokens[:k], tokens[k:]
+    return Ring.from_tokens(mapping)
+
+
+def probes(ring: Ring, extra: list[int]) -> list[int]:
+    """Positions worth probing: every token, its neighbours, 0, the top, and extras."""
+    found = {0, RING_SIZE - 1, *extra}
+    for t in ring.tokens:
+        found.update({t, max(t - 1, 0), min(t + 1, RING_SIZE - 1)})
+    return sorted(found)
+
+
+# ---------------------------------------------------------------- mutants
+
+
+class NoSkipRing(Ring):
+    """Mutant: lists a node again when it holds several tokens in a row."""
+
+    def _walk(self, start: int, limit: int) -> tuple[str, ...]:
+        owners = self._owners
+        return tuple(owners[(start + i) % len(owners)] for i in range(min(limit, len(owners))))
+
+
+class StopsAtNRing(Ring):
+    """Mutant: a preference list that stops after 2 nodes (no sloppy-quorum fallbacks)."""
+
+    def _walk(self, start: int, limit: int) -> tuple[str, ...]:
+        return Ring._walk(self, start, min(limit, 2))
+
+
+class CounterClockwiseRing(Ring):
+    """Mutant: walks the ring the wrong way."""
+
+    def _walk(self, start: int, limit: int) -> tuple[str, ...]:
+        owners = self._owners[::-1]
+        mirrored = len(owners) - 1 - start
+        return _walk_list(owners, mirrored, limit)
+
+
+class AtOrAfterRing(Ring):
+    """Mutant: a key exactly at a token belongs to that token (paper: strictly larger)."""
+
+    def token_index(self, key_or_position: bytes | str | int) -> int:
+        index = Ring.token_index(self, key_or_position)
+        position = self._position(key_or_position)
+        before = (index - 1) % len(self._positions)
+        return before if self._positions[before] == position else index
+
+
+def _walk_list(owners: tuple[str, ...], start: int, limit: int) -> tuple[str, ...]:
+    found: list[str] = []
+    for i in range(len(owners)):
+        node = owners[(start + i) % len(owners)]
+        if node not in found:
+            found.append(node)
+        if len(found) == limit:
+            break
+    return tuple(found)
+
+
+def mutate(ring: Ring, cls: type[Ring]) -> Ring:
+    return cls(ring.entries)
+
+
+# ---------------------------------------------------------------- key positions
+
+
+@pytest.mark.parametrize("key", [b"", b"a", b"hello", "cart:42", "ключ", b"\x00\xff" * 40])
+def test_key_position_is_big_endian_md5(key: bytes | str) -> None:
+    data = key.encode("utf-8") if isinstance(key, str) else key
+    assert key_position(key) == int(hashlib.md5(data).hexdigest(), 16)
+    assert 0 <= key_position(key) < RING_SIZE
+
+
+def test_key_position_known_values() -> None:
+    # MD5("") = d41d8cd98f00b204e9800998ecf8427e, read big-endian.
+    assert key_position(b"") == 0xD41D8CD98F00B204E9800998ECF8427E
+    assert key_position("abc") == 0x900150983CD24FB0D6963F7D28E17F72
+    assert key_position("abc") == key_position(b"abc")
+
+
+def test_key_position_refuses_other_types() -> None:
+    with pytest.raises(ValueError, match="key must be bytes or str"):
+        key_position(42)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- invariants
+
+
+def check_top_n_distinct(ring: Ring, position: int, n: int) -> None:
+    top = ring.preference_list(position, n)
+    assert len(top) == min(n, len(ring.nodes)), (top, n)
+    assert len(set(top)) == len(top), f"top {n} repeats a physical node: {top}"
+
+
+def check_permutation(ring: Ring, position: int) -> None:
+    full = ring.preference_list(position)
+    assert sorted(full) == sorted(ring.nodes), f"not a permutation of the nodes: {full}"
+    for n in range(1, len(ring.nodes) + 1):
+        assert ring.preference_list(position, n) == full[:n], "top n is not a prefix"
+
+
+def check_clockwise(ring: Ring, position: int) -> None:
+    """The first entry holds the first token strictly above the position (wrapping)."""
+    above = [t for t in ring.tokens if t > position]
+    first_token = above[0] if above else ring.tokens[0]
+    owner = dict(ring.entries)[first_token]
+    assert ring.preference_list(position, 1) == (owner,), (position, first_token, owner)
+    # Each listed node is met, in order, walking clockwise: its first token at or
+    # after the start comes after that of the node listed before it.
+    start = ring.tokens.index(first_token)
+    order = [dict(ring.entries)[ring.tokens[(start + i) % len(ring)]] for i in range(len(ring))]
+    firsts = [order.index(node) for node in ring.preference_list(position)]
+    assert firsts == sorted(firsts), "preference list is not in clockwise order"
+
+
+@given(rings(), positions, st.integers(1, 8))
+def test_top_n_are_distinct_physical_nodes(ring: Ring, position: int, n: int) -> None:
+    for p in probes(ring, [position]):
+        check_top_n_distinct(ring, p, n)
+
+
+@given(rings(), positions)
+def test_preference_list_is_a_permutation_of_all_nodes(ring: Ring, position: int) -> None:
+    for p in probes(ring, [position]):
+        check_permutation(ring, p)
+
+
+@given(rings(), positions)
+def test_preference_list_walks_clockwise(ring: Ring, position: int) -> None:
+    for p in probes(ring, [position]):
+        check_clockwise(ring, p)
+
+
+# A ring where each node holds two adjacent tokens, so skipping matters.
+DOUBLE = Ring.from_tokens({"A": [10, 20], "B": [30, 40], "C": [50, 60]})
+
+
+@pytest.mark.parametrize(
+    ("mutant", "check"),
+    [
+        (NoSkipRing, lambda r: check_top_n_distinct(r, 0, 2)),
+        (NoSkipRing, lambda r: check_permutation(r, 0)),
+        (StopsAtNRing, lambda r: check_permutation(r, 0)),
+        (CounterClockwiseRing, lambda r: check_clockwise(r, 25)),
+        (AtOrAfterRing, lambda r: check_clockwise(r, 20)),
+    ],
+)
+def test_invariant_checks_catch_mutants(
+    mutant: type[Ring], check: Callable[[Ring], None]
+) -> None:
+    check(DOUBLE)  # the real ring passes
+    with pytest.raises(AssertionError):
+        check(mutate(DOUBLE, mutant))
+
+
+def test_preference_list_worked_example() -> None:
+    # Tokens: A@10 A@20 B@30 B@40 C@50 C@60. A key at 25 belongs to B (first token > 25).
+    assert DOUBLE.preference_list(25) == ("B", "C", "A")
+    assert DOUBLE.preference_list(20) == ("B", "C", "A")  # strictly larger: 20 -> B@30
+    assert DOUBLE.preference_list(19, 2) == ("A", "B")
+    assert DOUBLE.preference_list(60) == ("A", "B", "C")  # wraps
+    assert DOUBLE.preference_list(RING_SIZE - 1, 1) == ("A",)
+    assert DOUBLE.preference_list(5, 10) == ("A", "B", "C")  # capped at the node count
+
+
+def test_preference_list_of_a_key_uses_its_md5_position() -> None:
+    ring = Ring.evenly_spaced(["A", "B", "C", "D"])
+    keys: list[bytes | str] = ["a", "b", "cart", b"\x01"]
+    for key in keys:
+        assert ring.preference_list(key) == ring.preference_list(key_position(key))
+
+
+# ---------------------------------------------------------------- evenly spaced
+
+
+def test_evenly_spaced_is_in_ring_order() -> None:
+    nodes = ["C", "A", "B"]
+    ring = Ring.evenly_spaced(nodes)
+    assert ring.tokens == (0, RING_SIZE // 3, 2 * RING_SIZE // 3)
+    assert [n for _, n in ring.entries] == nodes
+    assert ring.preference_list(0) == ("A", "B", "C")  # [0, R/3) is just below A's token
+    assert ring.preference_list(RING_SIZE // 3) == ("B", "C", "A")
+    assert ring.preference_list(RING_SIZE - 1) == ("C", "A", "B")
+    for i in range(len(nodes)):
+        rotation = tuple(nodes[(i + j) % 3] for j in range(3))
+        assert ring.preference_list((i * RING_SIZE // 3 - 1) % RING_SIZE) == rotation
+
+
+def test_evenly_spaced_single_node() -> None:
+    ring = Ring.evenly_spaced(["solo"])
+    assert ring.preference_list("any", 3) == ("solo",)
+    assert ring.ranges_of("solo", 1) == [(0, RING_SIZE)]
+
+
+# ---------------------------------------------------------------- membership changes
+
+
+@st.composite
+def ring_and_newcomer(draw: st.DrawFn) -> tuple[Ring, Ring]:
+    ring = draw(rings(max_nodes=5))
+    taken = set(ring.tokens)
+    new = draw(st.lists(positions.filter(lambda t: t not in taken), min_size=1, max_size=4,
+                        unique=True))
+    return ring, ring.with_node("new", new)
+
+
+def check_join_moves_only_taken_keys(before: Ring, after: Ring, node: str, n: int,
+                                     points: list[int]) -> None:
+    for p in points:
+        old, new = before.preference_list(p, n), after.preference_list(p, n)
+        if old != new:
+            assert node in new, f"position {p}: top {n} changed {old} -> {new} without {node}"
+        # Whatever the newcomer did not displace keeps its relative order.
+        assert [x for x in new if x != node] == [x for x in old if x in new], (old, new)
+    for p in points:
+        if node not in after.preference_list(p, 1):
+            assert after.preference_list(p, 1) == before.preference_list(p, 1), p
+
+
+@given(ring_and_newcomer(), st.integers(1, 4), st.lists(positions, max_size=20))
+def test_adding_a_node_moves_only_keys_it_takes_over(
+    pair: tuple[Ring, Ring], n: int, extra: list[int]
+) -> None:
+    before, after = pair
+    check_join_moves_only_taken_keys(before, after, "new", n, probes(after, extra))
+    assert after.without_node("new") == before
+
+
+class ShuffleOnJoinRing(Ring):
+    """Mutant: the ring reverses its walk once it has more than three nodes."""
+
+    def _walk(self, start: int, limit: int) -> tuple[str, ...]:
+        if len(self._nodes) > 3:
+            owners = self._owners[::-1]
+            return _walk_list(owners, len(owners) - 1 - start, limit)
+        return Ring._walk(self, start, limit)
+
+
+def test_join_check_catches_a_mutant() -> None:
+    before = Ring.from_tokens({"A": [100], "B": [200], "C": [300]})
+    after = before.with_node("new", [150])
+    check_join_moves_only_taken_keys(before, after, "new", 2, probes(after, []))
+    broken = mutate(after, ShuffleOnJoinRing)
+    with pytest.raises(AssertionError):
+        check_join_moves_only_taken_keys(before, broken, "new", 2, probes(after, []))
+
+
+def test_with_and_without_node() -> None:
+    ring = Ring.evenly_spaced(["A", "B"])
+    bigger = ring.with_node("C", [5, 7])
+    assert bigger.nodes == ("A", "B", "C") and bigger.tokens_of("C") == (5, 7)
+    assert bigger.without_node("C") == ring
+    assert hash(bigger.without_node("C")) == hash(ring)
+    with pytest.raises(ValueError, match="already in the ring"):
+        ring.with_node("A", [9])
+    with pytest.raises(ValueError, match="'Z'"):
+        ring.without_node("Z")
+    with pytest.raises(ValueError, match="token 0 is held twice"):
+        ring.with_node("C", [0])
+    with pytest.raises(ValueError, match="empty ring"):
+        Ring.evenly_spaced(["A"]).without_node("A")
+
+
+# ---------------------------------------------------------------- ranges
+
+
+def check_ranges_agree(ring: Ring, n: int, points: list[int]) -> None:
+    for node in ring.nodes:
+        ranges = ring.ranges_of(node, n)
+        for p in points:
+            inside = any(lo <= p < hi for lo, hi in ranges)
+            assert inside == (node in ring.preference_list(p, n)), (node, p, ranges)
+
+
+@given(rings(), st.integers(1, 4), st.lists(positions, max_size=10))
+@settings(max_examples=examples(30))
+def test_ranges_of_agrees_with_preference_list(ring: Ring, n: int, extra: list[int]) -> None:
+    check_ranges_agree(ring, n, probes(ring, extra))
+    tiles = ring.ranges()
+    assert tiles[0][0] == 0 and tiles[-1][1] == RING_SIZE
+    assert all(a[1] == b[0] and a[0] < a[1] for a, b in itertools.pairwise(tiles))
+    for lo, hi in tiles:
+        assert ring.range_of(lo) == (lo, hi) == ring.range_of(hi - 1)
+        assert ring.range_owners(lo, n) == ring.range_owners(hi - 1, n)
+
+
+class OffByOneRangesRing(Ring):
+    """Mutant: reports each range as ending one position early."""
+
+    def ranges(self) -> list[tuple[int, int]]:
+        return [(lo, hi - 1) for lo, hi in Ring.ranges(self)]
+
+
+def test_ranges_check_catches_a_mutant() -> None:
+    check_ranges_agree(DOUBLE, 2, probes(DOUBLE, []))
+    with pytest.raises(AssertionError):
+        check_ranges_agree(mutate(DOUBLE, OffByOneRangesRing), 2, probes(DOUBLE, []))
+
+
+def test_ranges_of_worked_example() -> None:
+    ring = Ring.from_tokens({"A": [100], "B": [200], "C": [300]})
+    assert ring.ranges() == [(0, 100), (100, 200), (200, 300), (300, RING_SIZE)]
+    # A's token covers [300, top) and [0, 100); with n=2 A also replicates [200, 300).
+    assert ring.ranges_of("A", 1) == [(0, 100), (300, RING_SIZE)]
+    assert ring.ranges_of("A", 2) == [(0, 100), (200, 300), (300, RING_SIZE)]
+    assert ring.range_owners(150, 2) == ("B", "C")
+    assert ring.range_of(150) == (100, 200)
+
+
+# ---------------------------------------------------------------- capacity
+
+
+def test_token_counts_follow_capacity() -> None:
+    counts = token_counts(["A", "B", "C"], 8, {"A": 2, "C": 0.5})
+    assert counts == {"A": 16, "B": 8, "C": 4}
+    assert token_counts(["A"], 1, {"A": 0.1}) == {"A": 1}  # never zero tokens
+
+
+@given(st.dictionaries(st.sampled_from(NAMES), st.floats(0.25, 8), min_size=1),
+       st.integers(1, 64))
+def test_token_counts_are_monotone_in_capacity(caps: dict[str, float], t: int) -> None:
+    counts = token_counts(sorted(caps), t, caps)
+    for a in caps:
+        for b in caps:
+            if caps[a] <= caps[b]:
+                assert counts[a] <= counts[b]
+        assert abs(counts[a] - t * caps[a]) <= 0.5 or counts[a] == 1
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: Ring.from_tokens({}), "empty ring"),
+        (lambda: Ring.evenly_spaced([]), "empty ring"),
+        (lambda: Ring.evenly_spaced(["A", "A"]), "distinct"),
+        (lambda: Ring.from_tokens({"A": []}), "node 'A' has no tokens"),
+        (lambda: Ring.from_tokens({"A": [RING_SIZE]}), "outside the ring"),
+        (lambda: Ring.from_tokens({"A": [-1]}), "outside the ring"),
+        (lambda: Ring.from_tokens({"A": [True]}), "must be an int"),
+        (lambda: Ring.from_tokens({"": [1]}), "non-empty str"),
+        (lambda: Ring.from_tokens({"A": [1], "B": [1]}), "held twice"),
+        (lambda: DOUBLE.preference_list("k", 0), "length must be an int >= 1"),
+        (lambda: DOUBLE.preference_list(RING_SIZE), "outside the ring"),
+        (lambda: DOUBLE.preference_list(1.5), "key must be bytes or str"),  # type: ignore[arg-type]
+        (lambda: DOUBLE.ranges_of("A", 0), "n must be an int >= 1"),
+        (lambda: DOUBLE.ranges_of("Z", 1), "unknown node 'Z'"),
+        (lambda: DOUBLE.range_owners(-5, 1), "outside the ring"),
+        (lambda: DOUBLE.tokens_of("Z"), "unknown node 'Z'"),
+        (lambda: token_counts(["A"], 4, {"A": 0}), "capacity of node 'A'"),
+        (lambda: token_counts(["A"], 4, {"A": float("nan")}), "capacity of node 'A'"),
+        (lambda: token_counts(["A"], 4, {"B": 1}), "unknown node"),
+        (lambda: token_counts(["A"], 0), "tokens_per_node"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message(
+    build: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_ring_is_an_immutable_hashable_value() -> None:
+    a = Ring.from_tokens({"A": [3, 1], "B": [2]})
+    b = Ring.from_tokens({"B": [2], "A": [1, 3]})
+    assert a == b and hash(a) == hash(b)
+    assert a.entries == ((1, "A"), (2, "B"), (3, "A"))
+    with pytest.raises(AttributeError):
+        a.entries = ()  # type: ignore[misc]
