@@ -35,17 +35,26 @@ The paper's three partitioning strategies (section 6.2) build rings from a seede
 from __future__ import annotations
 
 import bisect
+import enum
 import hashlib
 import itertools
 import math
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 __all__ = [
     "RING_SIZE",
+    "Partitioning",
     "Ring",
+    "Strategy",
+    "check_capacity",
     "key_position",
     "main",
+    "partition_bounds",
+    "strategy1",
+    "strategy2",
+    "strategy3",
     "token_counts",
 ]
 
@@ -308,6 +317,343 @@ class Ring:
     def _require(self, node: str) -> None:
         if node not in self._nodes:
             raise ValueError(f"unknown node {node!r}: not on the ring {list(self._nodes)!r}")
+
+
+# ====================================================================== strategies
+
+
+class Strategy(enum.Enum):
+    """The paper's three partitioning strategies (section 6.2)."""
+
+    #: T random tokens per node; the tokens' values cut the ring into partitions.
+    RANDOM_TOKENS = 1
+    #: T random tokens per node; Q equal-sized partitions, each placed on the first
+    #: N distinct nodes met walking clockwise from the partition's end.
+    RANDOM_TOKENS_EQUAL_PARTITIONS = 2
+    #: Q equal-sized partitions, Q/S of them (one token at each one's end) per node.
+    EQUAL_PARTITIONS = 3
+
+
+def partition_bounds(partitions: int) -> list[Range]:
+    """The Q equal-sized partitions ``[j * RING_SIZE // Q, (j + 1) * RING_SIZE // Q)``."""
+    _check_length(partitions, "partitions")
+    if partitions > RING_SIZE:
+        raise ValueError(f"partitions must be at most 2**128, got {partitions}")
+    cuts = [j * RING_SIZE // partitions for j in range(partitions + 1)]
+    return list(itertools.pairwise(cuts))
+
+
+@dataclass(frozen=True, slots=True)
+class Partitioning:
+    """A ring built by one of the paper's strategies, with its partitions.
+
+    ``ring`` holds the tokens. ``partitions`` is Q for strategies 2 and 3 (None for
+    strategy 1, whose partitions are the ring's elementary ranges). For strategy 3
+    each partition's token sits at the partition's end (its upper bound, 0 for the
+    last one), so the ring's ranges are exactly the partitions. ``tokens_per_node``
+    is T (strategies 1 and 2: a node of capacity c holds ``round(T * c)`` tokens)
+    or the nominal Q/S (strategy 3). ``capacities`` records each node's relative
+    capacity so that joining and leaving keep the counts following capacity.
+    """
+
+    strategy: Strategy
+    ring: Ring
+    tokens_per_node: int
+    partitions: int | None = None
+    capacities: tuple[tuple[str, float], ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.strategy, Strategy):
+            raise ValueError(f"strategy must be a Strategy, got {self.strategy!r}")
+        if not isinstance(self.ring, Ring):
+            raise ValueError(f"ring must be a Ring, got {self.ring!r}")
+        _check_length(self.tokens_per_node, "tokens_per_node")
+        if self.strategy is Strategy.RANDOM_TOKENS:
+            if self.partitions is not None:
+                raise ValueError("strategy 1 has no fixed partitions: partitions must be None")
+        else:
+            partition_bounds(_check_length(self.partitions, "partitions"))
+        for node, capacity in self.capacities:
+            self.ring.tokens_of(node)
+            check_capacity(node, capacity)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The physical nodes, sorted by name."""
+        return self.ring.nodes
+
+    @property
+    def metadata_size(self) -> int:
+        """Entries of membership information each node keeps to route any key.
+
+        Strategies 1 and 2: the token positions of all the nodes (S x T);
+        strategy 3: the node assigned to each partition (Q). The x-axis of the
+        paper's figure 8.
+        """
+        return len(self.ring)
+
+    def capacity_of(self, node: str) -> float:
+        """The relative capacity recorded for ``node`` (1.0 unless given)."""
+        self.ring.tokens_of(node)  # unknown node -> ValueError
+        return dict(self.capacities).get(node, 1.0)
+
+    def placements(self, n: int) -> list[tuple[Range, tuple[str, ...]]]:
+        """Each partition ``[lo, hi)`` with its top ``n`` nodes, sorted by ``lo``."""
+        _check_length(n, "n")
+        ring, tokens = self.ring, self.ring.tokens
+        if self.strategy is Strategy.RANDOM_TOKENS_EQUAL_PARTITIONS:
+            assert self.partitions is not None
+            units, offset = partition_bounds(self.partitions), -1  # walk from the end
+        else:
+            units, offset = ring.ranges(), 0  # walk from the start
+        walks: dict[int, tuple[str, ...]] = {}
+        placed: list[tuple[Range, tuple[str, ...]]] = []
+        for lo, hi in units:
+            index = bisect.bisect_right(tokens, (hi + offset) if offset else lo) % len(tokens)
+            if index not in walks:
+                walks[index] = ring._walk(index, n)
+            placed.append(((lo, hi), walks[index]))
+        return placed
+
+    def preference_list(
+        self, key_or_position: bytes | str | int, length: int | None = None
+    ) -> tuple[str, ...]:
+        """The key's preference list under this strategy (see :meth:`Ring.preference_list`).
+
+        For strategy 2 the walk starts at the end of the key's partition rather
+        than at the key, so every key of a partition has the same list.
+        """
+        if self.strategy is Strategy.RANDOM_TOKENS_EQUAL_PARTITIONS:
+            assert self.partitions is not None
+            position = self.ring._position(key_or_position)
+            index = position * self.partitions // RING_SIZE
+            end = (index + 1) * RING_SIZE // self.partitions
+            return self.ring.preference_list(end - 1, length)
+        return self.ring.preference_list(key_or_position, length)
+
+    def loads(self, n: int) -> dict[str, int]:
+        """Ring positions each node replicates as one of the top ``n`` (exact, not sampled)."""
+        load = dict.fromkeys(self.nodes, 0)
+        for (lo, hi), owners in self.placements(n):
+            for node in owners:
+                load[node] += hi - lo
+        return load
+
+    def efficiency(self, n: int) -> float:
+        """Load-balancing efficiency: mean load / load of the most loaded node.
+
+        Load is the share of the key space a node holds among the top ``n`` (as if
+        requests were spread uniformly over the key space); 1.0 is perfect balance.
+        """
+        load = self.loads(n)
+        return sum(load.values()) / len(load) / max(load.values())
+
+    def with_node(self, node: str, rng: random.Random, capacity: float = 1.0) -> Partitioning:
+        """This partitioning after ``node`` joins.
+
+        Strategies 1 and 2: the node draws ``round(T * capacity)`` random tokens.
+        Strategy 3: the node steals partitions, chosen at random, from the nodes
+        holding more than their share, until every node holds its share of Q
+        (Q/S for equal capacities); nothing else moves.
+        """
+        _check_node(node)
+        if node in self.ring:
+            raise ValueError(f"node {node!r} is already in the ring")
+        capacity = check_capacity(node, capacity)
+        capacities = (*self.capacities, (node, capacity)) if capacity != 1.0 else self.capacities
+        if self.strategy is Strategy.EQUAL_PARTITIONS:
+            assert self.partitions is not None
+            owner = _partition_owners(self.ring, self.partitions)
+            owners = [*self.nodes, node]
+            if len(owners) > self.partitions:
+                raise ValueError(
+                    f"cannot add node {node!r}: {len(owners)} nodes exceed Q={self.partitions} "
+                    "partitions"
+                )
+            new_owner = _rebalance(owner, owners, dict(capacities), rng)
+            ring = _ring_of_partitions(new_owner)
+        else:
+            count = token_counts([node], self.tokens_per_node, {node: capacity})[node]
+            ring = self.ring.with_node(node, _random_tokens(rng, count, set(self.ring.tokens)))
+        return Partitioning(self.strategy, ring, self.tokens_per_node, self.partitions,
+                            tuple(sorted(capacities)))
+
+    def without_node(self, node: str, rng: random.Random) -> Partitioning:
+        """This partitioning after ``node`` leaves.
+
+        Strategies 1 and 2: its tokens go. Strategy 3: its partitions are handed,
+        at random, to the remaining nodes below their share; nothing else moves.
+        """
+        ring = self.ring.without_node(node)
+        capacities = tuple((n, c) for n, c in self.capacities if n != node)
+        if self.strategy is Strategy.EQUAL_PARTITIONS:
+            assert self.partitions is not None
+            owner = _partition_owners(self.ring, self.partitions)
+            ring = _ring_of_partitions(_rebalance(owner, ring.nodes, dict(capacities), rng))
+        return Partitioning(self.strategy, ring, self.tokens_per_node, self.partitions,
+                            capacities)
+
+
+def _check_nodes(nodes: Sequence[str]) -> list[str]:
+    names = [_check_node(n) for n in nodes]
+    if not names:
+        raise ValueError("empty ring: a partitioning strategy needs at least one node")
+    if len(set(names)) != len(names):
+        raise ValueError(f"node names must be distinct, got {list(nodes)!r}")
+    return names
+
+
+def _check_rng(rng: object) -> random.Random:
+    if not isinstance(rng, random.Random):
+        raise ValueError(f"rng must be a random.Random, got {rng!r}")
+    return rng
+
+
+def _capacity_tuple(
+    names: Sequence[str], capacities: Mapping[str, float] | None
+) -> tuple[tuple[str, float], ...]:
+    given = dict(capacities or {})
+    unknown = sorted(set(given) - set(names))
+    if unknown:
+        raise ValueError(f"capacity given for unknown node(s) {unknown!r}")
+    return tuple(sorted((n, check_capacity(n, c)) for n, c in given.items()))
+
+
+def _random_tokens(rng: random.Random, count: int, taken: set[int]) -> list[int]:
+    tokens: list[int] = []
+    while len(tokens) < count:
+        token = rng.randrange(RING_SIZE)
+        if token not in taken:
+            taken.add(token)
+            tokens.append(token)
+    return tokens
+
+
+def _random_token_ring(
+    names: list[str], tokens_per_node: int, rng: random.Random,
+    capacities: Mapping[str, float] | None,
+) -> Ring:
+    counts = token_counts(names, tokens_per_node, capacities)
+    taken: set[int] = set()
+    return Ring.from_tokens({n: _random_tokens(rng, counts[n], taken) for n in names})
+
+
+def strategy1(
+    nodes: Sequence[str], tokens_per_node: int, rng: random.Random,
+    capacities: Mapping[str, float] | None = None,
+) -> Partitioning:
+    """Strategy 1: T random tokens per node, partitions by token value.
+
+    A node of relative capacity c draws ``round(T * c)`` tokens (at least 1).
+    """
+    names, rng = _check_nodes(nodes), _check_rng(rng)
+    caps = _capacity_tuple(names, capacities)
+    ring = _random_token_ring(names, tokens_per_node, rng, dict(caps))
+    return Partitioning(Strategy.RANDOM_TOKENS, ring, tokens_per_node, None, caps)
+
+
+def strategy2(
+    nodes: Sequence[str], tokens_per_node: int, partitions: int, rng: random.Random,
+    capacities: Mapping[str, float] | None = None,
+) -> Partitioning:
+    """Strategy 2: T random tokens per node and Q equal-sized partitions.
+
+    The tokens only decide placement: partition ``j`` goes to the first N distinct
+    nodes met walking clockwise from its end. The paper sets Q >> N and Q >> S x T.
+    """
+    names, rng = _check_nodes(nodes), _check_rng(rng)
+    partition_bounds(partitions)  # validates Q
+    caps = _capacity_tuple(names, capacities)
+    ring = _random_token_ring(names, tokens_per_node, rng, dict(caps))
+    return Partitioning(Strategy.RANDOM_TOKENS_EQUAL_PARTITIONS, ring, tokens_per_node,
+                        partitions, caps)
+
+
+def strategy3(
+    nodes: Sequence[str], partitions: int, rng: random.Random,
+    capacities: Mapping[str, float] | None = None,
+) -> Partitioning:
+    """Strategy 3: Q equal-sized partitions, Q/S of them per node, chosen at random.
+
+    With capacities, node i holds its capacity's share of Q (largest remainder);
+    with equal capacities every node holds ``Q // S`` or ``Q // S + 1``.
+    Q must be at least S so that every node holds a partition.
+    """
+    names, rng = _check_nodes(nodes), _check_rng(rng)
+    partition_bounds(partitions)  # validates Q
+    if partitions < len(names):
+        raise ValueError(f"partitions Q={partitions} must be >= the number of nodes {len(names)}")
+    caps = _capacity_tuple(names, capacities)
+    order = list(range(partitions))
+    rng.shuffle(order)
+    quota = _apportion(partitions, sorted(names), dict(caps), {})
+    owner: dict[int, str] = {}
+    for node in sorted(names):
+        for _ in range(quota[node]):
+            owner[order.pop()] = node
+    ring = _ring_of_partitions([owner[j] for j in range(partitions)])
+    return Partitioning(Strategy.EQUAL_PARTITIONS, ring, partitions // len(names), partitions,
+                        caps)
+
+
+def _apportion(
+    total: int, nodes: Sequence[str], capacities: Mapping[str, float], held: Mapping[str, int]
+) -> dict[str, int]:
+    """Split ``total`` partitions by capacity (largest remainder, at least 1 each).
+
+    Ties among equal remainders go to the nodes already holding more (``held``), so
+    a join or leave moves as few partitions as it can.
+    """
+    weight = {n: capacities.get(n, 1.0) for n in nodes}
+    scale = total / sum(weight.values())
+    exact = {n: weight[n] * scale for n in nodes}
+    quota = {n: max(1, math.floor(exact[n])) for n in nodes}
+    ranked = sorted(nodes, key=lambda n: (-(exact[n] - math.floor(exact[n])), -held.get(n, 0), n))
+    i = 0
+    while sum(quota.values()) < total:
+        quota[ranked[i % len(ranked)]] += 1
+        i += 1
+    while sum(quota.values()) > total:  # only when max(1, ...) lifted tiny shares
+        richest = max(nodes, key=lambda n: (quota[n] - exact[n], n))
+        quota[richest] -= 1
+    return quota
+
+
+def _partition_owners(ring: Ring, partitions: int) -> list[str]:
+    """The owner of each of the Q partitions of a strategy-3 ring."""
+    return [ring.preference_list(lo, 1)[0] for lo, _ in partition_bounds(partitions)]
+
+
+def _ring_of_partitions(owner: Sequence[str]) -> Ring:
+    """A strategy-3 ring: partition j's owner holds a token at the partition's end."""
+    q = len(owner)
+    return Ring(tuple((((j + 1) * RING_SIZE // q) % RING_SIZE, node) for j, node in
+                      enumerate(owner)))
+
+
+def _rebalance(
+    owner: Sequence[str], nodes: Sequence[str], capacities: Mapping[str, float],
+    rng: random.Random,
+) -> list[str]:
+    """Move random partitions from nodes over their share to nodes under it."""
+    held: dict[str, list[int]] = {n: [] for n in nodes}
+    orphans: list[int] = []
+    for j, node in enumerate(owner):
+        held.get(node, orphans).append(j)
+    quota = _apportion(len(owner), sorted(nodes), capacities,
+                       {n: len(js) for n, js in held.items()})
+    pool = list(orphans)
+    for node in sorted(nodes):
+        excess = len(held[node]) - quota[node]
+        if excess > 0:
+            pool.extend(rng.sample(held[node], excess))
+    rng.shuffle(pool)
+    result = list(owner)
+    for node in sorted(nodes):
+        for _ in range(quota[node] - len(held[node])):
+            result[pool.pop()] = node
+    assert not pool
+    return result
 
 
 def main(argv: list[str]) -> int:
