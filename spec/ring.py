@@ -335,12 +335,21 @@ class Strategy(enum.Enum):
 
 
 def partition_bounds(partitions: int) -> list[Range]:
-    """The Q equal-sized partitions ``[j * RING_SIZE // Q, (j + 1) * RING_SIZE // Q)``."""
+    """The Q equal-sized partitions: position p lies in partition ``p * Q // RING_SIZE``.
+
+    Partition j is ``[ceil(j * RING_SIZE / Q), ceil((j + 1) * RING_SIZE / Q))``;
+    sizes differ by at most one position.
+    """
     _check_length(partitions, "partitions")
     if partitions > RING_SIZE:
         raise ValueError(f"partitions must be at most 2**128, got {partitions}")
-    cuts = [j * RING_SIZE // partitions for j in range(partitions + 1)]
+    cuts = [_partition_cut(j, partitions) for j in range(partitions + 1)]
     return list(itertools.pairwise(cuts))
+
+
+def _partition_cut(j: int, partitions: int) -> int:
+    """Lower bound of partition ``j``: the least position p with p * Q // RING_SIZE == j."""
+    return -(-j * RING_SIZE // partitions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -427,7 +436,7 @@ class Partitioning:
             assert self.partitions is not None
             position = self.ring._position(key_or_position)
             index = position * self.partitions // RING_SIZE
-            end = (index + 1) * RING_SIZE // self.partitions
+            end = _partition_cut(index + 1, self.partitions)
             return self.ring.preference_list(end - 1, length)
         return self.ring.preference_list(key_or_position, length)
 
@@ -627,7 +636,7 @@ def _partition_owners(ring: Ring, partitions: int) -> list[str]:
 def _ring_of_partitions(owner: Sequence[str]) -> Ring:
     """A strategy-3 ring: partition j's owner holds a token at the partition's end."""
     q = len(owner)
-    return Ring(tuple((((j + 1) * RING_SIZE // q) % RING_SIZE, node) for j, node in
+    return Ring(tuple((_partition_cut(j + 1, q) % RING_SIZE, node) for j, node in
                       enumerate(owner)))
 
 

@@ -8,13 +8,33 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
+import random
+import statistics
+import subprocess
+import sys
+from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec.ring import RING_SIZE, Ring, key_position, token_counts
+from spec.partitioning import compare, sampled_loads
+from spec.ring import (
+    RING_SIZE,
+    Partitioning,
+    Ring,
+    Strategy,
+    key_position,
+    partition_bounds,
+    strategy1,
+    strategy2,
+    strategy3,
+    token_counts,
+)
+from spec.ring import main as ring_main
 from tests.conftest import examples
 
 NAMES = [f"n{i}" for i in range(8)]
@@ -405,3 +425,252 @@ def test_ring_is_an_immutable_hashable_value() -> None:
     assert a.entries == ((1, "A"), (2, "B"), (3, "A"))
     with pytest.raises(AttributeError):
         a.entries = ()  # type: ignore[misc]
+
+
+# ================================================================ partitioning strategies
+
+SEVEN = [f"s{i}" for i in range(7)]
+
+
+def owners_by_partition(p: Partitioning) -> list[str]:
+    """The first owner of each of a strategy-3 partitioning's Q partitions."""
+    return [owners[0] for _, owners in p.placements(1)]
+
+
+def check_strategy3_shares(p: Partitioning) -> None:
+    """Strategy 3: Q equal partitions, each node holding Q/S of them (floor or ceil)."""
+    assert p.partitions is not None
+    placed = p.placements(1)
+    assert [r for r, _ in placed] == partition_bounds(p.partitions), "partitions not equal-sized"
+    counts = Counter(owners_by_partition(p))
+    q, s = p.partitions, len(p.nodes)
+    assert set(counts) == set(p.nodes), counts
+    assert all(q // s <= c <= -(-q // s) for c in counts.values()), f"not Q/S each: {counts}"
+    for node in p.nodes:
+        assert len(p.ring.tokens_of(node)) == counts[node]
+
+
+def check_only_newcomer_gains(before: Partitioning, after: Partitioning, node: str) -> None:
+    for j, (old, new) in enumerate(zip(owners_by_partition(before), owners_by_partition(after),
+                                       strict=True)):
+        assert old == new or new == node, f"partition {j} moved {old} -> {new}, not to {node}"
+
+
+def check_only_leaver_loses(before: Partitioning, after: Partitioning, node: str) -> None:
+    for j, (old, new) in enumerate(zip(owners_by_partition(before), owners_by_partition(after),
+                                       strict=True)):
+        assert old in (new, node), f"partition {j} moved {old} -> {new}; {node} left"
+
+
+def dealt_at_random(nodes: list[str], q: int, rng: random.Random) -> Partitioning:
+    """Mutant of strategy 3: each partition goes to a random node (no Q/S quota)."""
+    owner = [rng.choice(nodes) for _ in range(q)]
+    ends = [hi % RING_SIZE for _, hi in partition_bounds(q)]
+    ring = Ring(tuple(zip(ends, owner, strict=True)))
+    return Partitioning(Strategy.EQUAL_PARTITIONS, ring, q // len(nodes), q)
+
+
+@given(st.integers(1, 7), st.integers(1, 12), st.integers(0, 2**32))
+@settings(max_examples=examples(40))
+def test_strategy3_keeps_q_over_s_partitions_per_node(s: int, per: int, seed: int) -> None:
+    q = s * per + seed % s  # not always a multiple of S
+    p = strategy3(SEVEN[:s], q, random.Random(seed))
+    check_strategy3_shares(p)
+    assert p.metadata_size == q
+
+
+@given(st.integers(1, 6), st.integers(1, 10), st.integers(0, 2**32))
+@settings(max_examples=examples(40))
+def test_strategy3_join_steals_and_leave_redistributes(s: int, per: int, seed: int) -> None:
+    rng = random.Random(seed)
+    q = (s + 1) * per + seed % (s + 1)
+    p = strategy3(SEVEN[:s], q, rng)
+    joined = p.with_node("new", rng)
+    check_strategy3_shares(joined)
+    check_only_newcomer_gains(p, joined, "new")
+    if s > 1:
+        left = p.without_node(SEVEN[0], rng)
+        check_strategy3_shares(left)
+        check_only_leaver_loses(p, left, SEVEN[0])
+
+
+def test_strategy3_checks_catch_mutants() -> None:
+    rng = random.Random(5)
+    p = strategy3(SEVEN[:4], 40, rng)
+    check_strategy3_shares(p)
+    with pytest.raises(AssertionError, match="not Q/S each"):
+        check_strategy3_shares(dealt_at_random(SEVEN[:4], 40, random.Random(1)))
+    # A "join" that re-deals everything moves partitions between old nodes.
+    redealt = strategy3([*SEVEN[:4], "new"], 40, random.Random(6))
+    check_strategy3_shares(redealt)
+    with pytest.raises(AssertionError, match="not to new"):
+        check_only_newcomer_gains(p, redealt, "new")
+    with pytest.raises(AssertionError, match="left"):
+        check_only_leaver_loses(p, strategy3(SEVEN[1:4], 40, random.Random(6)), SEVEN[0])
+
+
+def test_strategy3_capacities_set_the_shares() -> None:
+    p = strategy3(["A", "B", "C"], 40, random.Random(3), {"A": 2, "B": 1, "C": 1})
+    assert Counter(owners_by_partition(p)) == {"A": 20, "B": 10, "C": 10}
+    joined = p.with_node("D", random.Random(4), capacity=4)
+    assert Counter(owners_by_partition(joined)) == {"A": 10, "B": 5, "C": 5, "D": 20}
+    assert joined.capacity_of("D") == 4 and joined.capacity_of("B") == 1
+    check_only_newcomer_gains(p, joined, "D")
+
+
+def test_strategy1_token_counts_follow_capacity_and_ranges_are_partitions() -> None:
+    p = strategy1(["A", "B", "C"], 16, random.Random(1), {"A": 2, "C": 0.5})
+    assert [len(p.ring.tokens_of(n)) for n in "ABC"] == [32, 16, 8]
+    assert [r for r, _ in p.placements(1)] == p.ring.ranges()
+    assert p.metadata_size == 56 and p.partitions is None
+    joined = p.with_node("D", random.Random(2), capacity=3)
+    assert len(joined.ring.tokens_of("D")) == 48
+    assert joined.without_node("D", random.Random(3)).ring == p.ring
+    # More tokens, more keys: with a large T the capacity-2 node holds the most.
+    big = strategy1(["A", "B", "C", "D"], 128, random.Random(7), {"A": 2})
+    load = big.loads(1)
+    assert max(load, key=load.__getitem__) == "A"
+    assert load["A"] > 1.6 * statistics.fmean(load[n] for n in "BCD")
+
+
+@given(st.integers(1, 64), st.lists(positions, min_size=1, max_size=10), st.integers(0, 2**32))
+@settings(max_examples=examples(30))
+def test_strategy2_places_whole_partitions_by_their_end(
+    q: int, points: list[int], seed: int
+) -> None:
+    p = strategy2(SEVEN[:5], 3, q, random.Random(seed))
+    placed = p.placements(3)
+    assert [r for r, _ in placed] == partition_bounds(q)
+    for (lo, hi), owners in placed:
+        assert owners == p.ring.preference_list(hi - 1, 3)
+        assert p.preference_list(lo, 3) == owners == p.preference_list(hi - 1, 3)
+    for point in points:
+        index = point * q // RING_SIZE
+        assert p.preference_list(point)[:3] == placed[index][1]
+
+
+@pytest.mark.parametrize("which", [1, 2, 3])
+def test_each_strategy_is_deterministic_for_a_seed(which: int) -> None:
+    def build(seed: int) -> Partitioning:
+        rng = random.Random(seed)
+        if which == 1:
+            return strategy1(SEVEN, 4, rng)
+        if which == 2:
+            return strategy2(SEVEN, 4, 64, rng)
+        return strategy3(SEVEN, 28, rng)
+
+    assert build(11) == build(11)
+    assert build(11).with_node("x", random.Random(1)) == build(11).with_node("x", random.Random(1))
+    assert build(11) != build(12)
+
+
+def test_partition_bounds_are_equal_sized_and_tile_the_ring() -> None:
+    bounds = partition_bounds(3)
+    assert bounds[0][0] == 0 and bounds[-1][1] == RING_SIZE
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
+    sizes = {hi - lo for lo, hi in bounds}
+    assert max(sizes) - min(sizes) <= 1
+
+
+# ---------------------------------------------------------------- load balance
+
+
+def test_load_and_efficiency_worked_example() -> None:
+    quarter = RING_SIZE // 4
+    # A covers [0, q) (token at q) and B covers [q, R) (token at 0 wraps) -> 1/4 vs 3/4.
+    ring = Ring.from_tokens({"A": [quarter], "B": [0]})
+    p = Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
+    assert p.loads(1) == {"A": quarter, "B": RING_SIZE - quarter}
+    assert p.efficiency(1) == pytest.approx(0.5 / 0.75)
+    assert p.efficiency(2) == 1.0  # with N=2 both hold everything
+    assert Partitioning(Strategy.RANDOM_TOKENS, Ring.evenly_spaced(SEVEN), 1).efficiency(3) == 1.0
+
+
+@given(rings(), st.integers(1, 4))
+@settings(max_examples=examples(30))
+def test_loads_sum_to_n_times_the_ring(ring: Ring, n: int) -> None:
+    p = Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
+    assert sum(p.loads(n).values()) == min(n, len(ring.nodes)) * RING_SIZE
+    assert 0 < p.efficiency(n) <= 1
+
+
+def test_exact_loads_agree_with_a_key_sample() -> None:
+    p = strategy1(SEVEN, 4, random.Random(9))
+    keys = [f"key-{i}" for i in range(20_000)]
+    sampled = sampled_loads(p, keys, 3)
+    exact = p.loads(3)
+    for node in SEVEN:
+        assert sampled[node] / len(keys) == pytest.approx(exact[node] / RING_SIZE, abs=0.02)
+
+
+def test_strategy3_balances_best_at_equal_metadata() -> None:
+    rows = compare(nodes=30, n=3, tokens=[8, 32], seed=1, trials=2)
+    for row in rows:
+        one, two, three = row.measures
+        assert one.metadata == two.metadata == three.metadata == 30 * row.tokens_per_node
+        assert three.efficiency > max(one.efficiency, two.efficiency)
+        assert one.lowest <= one.efficiency <= one.highest
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_vdynamo_ring_prints_the_comparison(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["--tokens", "1,4", "--trials", "1", "--seed", "3"]
+    assert ring_main(argv) == 0
+    first = capsys.readouterr().out
+    assert ring_main(argv) == 0
+    assert capsys.readouterr().out == first  # deterministic for a seed
+    assert "S=30 nodes, N=3" in first and "best per row" in first
+    assert ring_main([*argv, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["nodes"] == 30 and len(data["rows"]) == 2
+    assert [m["strategy"] for m in data["rows"][0]] == [1, 2, 3]
+    assert data["rows"][1][2]["metadata_per_node"] == 120
+    assert data["rows"][0][2]["efficiency"] == 1.0  # Q = S: one partition each
+
+
+def test_vdynamo_ring_command_line() -> None:
+    exe = Path(sys.executable).with_name("vdynamo")
+    out = subprocess.run([str(exe), "ring", "--nodes", "6", "--tokens", "2", "--trials", "1"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "S=6 nodes" in out
+
+
+@pytest.mark.parametrize(
+    "argv", [["--n", "0"], ["--tokens", "0,1"], ["--tokens", "x"], ["--nodes", "2", "--n", "3"]]
+)
+def test_vdynamo_ring_refuses_bad_options(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        ring_main(argv)
+    assert exit_info.value.code == 2
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: strategy1([], 2, random.Random(0)), "empty ring"),
+        (lambda: strategy1(["A", "A"], 2, random.Random(0)), "distinct"),
+        (lambda: strategy1(["A"], 0, random.Random(0)), "tokens_per_node"),
+        (lambda: strategy1(["A"], 2, 7), "rng must be a random.Random"),  # type: ignore[arg-type]
+        (lambda: strategy1(["A"], 2, random.Random(0), {"A": -1}), "capacity of node 'A'"),
+        (lambda: strategy1(["A"], 2, random.Random(0), {"Z": 1}), "unknown node"),
+        (lambda: strategy2(["A"], 2, 0, random.Random(0)), "partitions"),
+        (lambda: strategy3(["A", "B", "C"], 2, random.Random(0)), "partitions Q=2 must be >="),
+        (lambda: strategy3(["A"], 4, random.Random(0)).with_node("A", random.Random(0)),
+         "already in the ring"),
+        (lambda: strategy3(["A"], 1, random.Random(0)).with_node("B", random.Random(0)),
+         "exceed Q=1"),
+        (lambda: strategy3(["A", "B"], 4, random.Random(0)).without_node("Z", random.Random(0)),
+         "unknown node 'Z'"),
+        (lambda: strategy1(["A"], 2, random.Random(0)).with_node("B", random.Random(0), 0),
+         "capacity of node 'B'"),
+        (lambda: Partitioning(Strategy.RANDOM_TOKENS, DOUBLE, 1, partitions=4), "must be None"),
+        (lambda: Partitioning(Strategy.EQUAL_PARTITIONS, DOUBLE, 1), "partitions must be"),
+        (lambda: Partitioning(Strategy.RANDOM_TOKENS, DOUBLE, 1).loads(0), "n must be"),
+        (lambda: compare(nodes=2, n=3), "exceeds the number of nodes"),
+    ],
+)
+def test_strategies_refuse_bad_input(build: Callable[[], object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build()
