@@ -1,0 +1,678 @@
+"""Dotted version vector sets (DVVSet): causality tracking for a key's siblings.
+
+A port of ``dvvset.erl`` from the reference implementation of Almeida, Baquero,
+Goncalves, Preguica and Fonte, "Scalable and Accurate Causality Tracking for
+Eventually Consistent Stores" (DAIS 2014): repository
+``ricardobcl/Dotted-Version-Vectors``, file ``src/dvvset.erl`` (commit 3bb5b7b).
+The functions keep the reference's names and semantics, case for case; the
+deviations (all forced by Python or by the need for canonical values) are listed
+in ``docs/dvv.md``.
+
+Theory of operation
+-------------------
+A DVVSet holds, for one key, the concurrent values (siblings) together with one
+compact causal history. It is a list of *entries* sorted by server id, each
+``(id, counter, values)``: ``counter`` says that the events ``1..counter`` of
+server ``id`` are in the causal history, and ``values`` (newest first) are the
+values written by the *last* ``len(values)`` of those events, still current. So
+the value at position ``j`` of an entry carries the *dot* ``(id, counter - j)``,
+and the events ``1..counter - len(values)`` are history whose values have been
+overwritten. Besides the entries there is an *anonymous* set of values that carry
+no dot: the new value a client brings (``new(vector, value)``) before a server
+gives it a dot, or the result of a client-side ``reconcile``.
+
+- ``join(clock)`` is the causal context: the version vector ``id -> counter``.
+  A client reads values plus this context and writes back with it.
+- ``update(new(context, value), server_clock, server_id)`` is the coordinator's
+  put: the server's clock is synced with the context (every value whose dot the
+  context covers is overwritten and dropped), then the server makes a new event
+  on its own entry and files the new value under that dot. Values the context
+  does not cover survive as siblings: concurrent writes are never lost, even two
+  writes coordinated by the same server (where a server-side vector clock would
+  make the second silently overwrite the first).
+- ``sync(a, b)`` merges two replicas' clocks: the union of both histories, and of
+  the values only those that neither side has seen the other overwrite.
+- ``less(a, b)``: ``a``'s causal history is strictly contained in ``b``'s.
+
+Values are opaque hashable Python values (ints in the spec, bytes in impl); server
+ids are non-empty strings (the reference allows any Erlang term; Python strings
+have a total order, which the sorted layout needs). All values here are
+immutable and canonical, so equal clocks hash equal: the entries are a sorted
+tuple, and the anonymous values, which the reference's own ``sync`` treats as a
+set, are kept as a set in one canonical order (sorted, no repeats).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import itertools
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, overload
+
+from spec.vclock import VClock
+
+__all__ = [
+    "EMPTY",
+    "DVVSet",
+    "Entry",
+    "Vector",
+    "VectorLike",
+    "decode_bytes",
+    "encode_bytes",
+    "equal",
+    "from_json",
+    "ids",
+    "join",
+    "join_vclock",
+    "last",
+    "less",
+    "lww",
+    "map",
+    "new",
+    "new_list",
+    "new_list_with_context",
+    "new_with_context",
+    "reconcile",
+    "size",
+    "sync",
+    "sync_list",
+    "to_json",
+    "update",
+    "values",
+    "vector_from_json",
+    "vector_to_json",
+]
+
+V = TypeVar("V", bound=Hashable)
+W = TypeVar("W", bound=Hashable)
+
+#: A version vector: ``(id, counter)`` pairs sorted by id, ids unique (``join``'s result).
+Vector = tuple[tuple[str, int], ...]
+#: What ``new(vector, value)`` accepts as a vector: pairs in any order, a mapping, a VClock.
+VectorLike = Iterable[tuple[str, int]] | Mapping[str, int] | VClock
+
+
+# -- validation and canonical order ----------------------------------------------------
+
+
+def _check_id(server_id: object) -> str:
+    if not isinstance(server_id, str) or not server_id:
+        raise ValueError(f"DVVSet id must be a non-empty str, got {server_id!r}")
+    return server_id
+
+
+def _check_counter(server_id: str, counter: object) -> int:
+    if isinstance(counter, bool) or not isinstance(counter, int):
+        raise ValueError(f"DVVSet counter of {server_id!r} must be an int, got {counter!r}")
+    if counter < 0:
+        raise ValueError(f"DVVSet counter of {server_id!r} must be >= 0, got {counter}")
+    return counter
+
+
+def _check_value(value: object) -> None:
+    try:
+        hash(value)
+    except TypeError:
+        raise ValueError(f"DVVSet values must be hashable, got {value!r}") from None
+
+
+_NATIVE = (bool, int, float, str, bytes)
+
+
+def _value_key(value: object) -> tuple[str, Any]:
+    """A total order on hashable values of mixed types: by type name, then natively
+    for the primitive types, else by ``repr``. Only used to make sets canonical."""
+    kind = type(value)
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    return (name, value) if kind in _NATIVE else (name, repr(value))
+
+
+def _canonical_set(items: Iterable[V]) -> tuple[V, ...]:
+    """Sorted in the canonical order, without repeats."""
+    return tuple(sorted(dict.fromkeys(items), key=_value_key))
+
+
+@dataclass(frozen=True, slots=True)
+class Entry(Generic[V]):
+    """One server's entry: events ``1..counter`` seen; ``values`` newest first are the
+    values of the last ``len(values)`` events (the value at index ``j`` has the dot
+    ``(id, counter - j)``)."""
+
+    id: str
+    counter: int
+    values: tuple[V, ...] = ()
+
+    def __post_init__(self) -> None:
+        _check_id(self.id)
+        _check_counter(self.id, self.counter)
+        if not isinstance(self.values, tuple):
+            raise ValueError(f"DVVSet entry {self.id!r}: values must be a tuple")
+        for value in self.values:
+            _check_value(value)
+        if len(self.values) > self.counter:
+            raise ValueError(
+                f"DVVSet entry {self.id!r} has {len(self.values)} values but counter "
+                f"{self.counter}: each value needs its own event"
+            )
+
+
+EntryLike = Entry[V] | tuple[str, int, Iterable[V]]
+
+
+@dataclass(frozen=True, slots=True)
+class DVVSet(Generic[V]):
+    """An immutable, canonical DVVSet (the reference's ``{Entries, Anonymous}``).
+
+    Build one with the module functions (``new``, ``update``, ``sync``...) or with
+    :meth:`DVVSet.of`, which sorts and checks its input. The constructor itself
+    only accepts the canonical form (entries sorted by id without repeats, the
+    anonymous values sorted canonically without repeats).
+    """
+
+    entries: tuple[Entry[V], ...] = ()
+    anonymous: tuple[V, ...] = ()
+
+    def __post_init__(self) -> None:
+        previous: str | None = None
+        for entry in self.entries:
+            if not isinstance(entry, Entry):
+                raise ValueError(f"DVVSet entries must be Entry values, got {entry!r}")
+            if previous is not None and entry.id <= previous:
+                raise ValueError(
+                    f"DVVSet entries must be sorted by id without repeats: {entry.id!r} "
+                    f"after {previous!r} (use DVVSet.of)"
+                )
+            previous = entry.id
+        if not isinstance(self.anonymous, tuple):
+            raise ValueError("DVVSet anonymous values must be a tuple")
+        for value in self.anonymous:
+            _check_value(value)
+        if self.anonymous != _canonical_set(self.anonymous):
+            raise ValueError(
+                "DVVSet anonymous values must be in canonical order without repeats "
+                "(use DVVSet.of)"
+            )
+
+    @classmethod
+    def of(
+        cls, entries: Iterable[EntryLike[V]] = (), anonymous: Iterable[V] = ()
+    ) -> DVVSet[V]:
+        """Build from ``(id, counter, values newest first)`` triples (or Entry values)
+        in any order, and any anonymous values (kept as a set). Written like the
+        reference's literals: ``DVVSet.of([("a", 4, [5, 2]), ("b", 1, [])], [10, 0])``.
+        Raises ValueError on a repeated id or a malformed entry."""
+        built: list[Entry[V]] = []
+        for item in entries:
+            if isinstance(item, Entry):
+                built.append(item)
+                continue
+            if not isinstance(item, tuple | list) or len(item) != 3:
+                raise ValueError(f"a DVVSet entry is (id, counter, values), got {item!r}")
+            server_id, counter, vals = item
+            if isinstance(vals, str | bytes) or not isinstance(vals, Iterable):
+                raise ValueError(f"DVVSet entry {server_id!r}: values must be a list")
+            built.append(Entry(server_id, counter, tuple(vals)))
+        built.sort(key=lambda entry: entry.id)
+        for first, second in itertools.pairwise(built):
+            if first.id == second.id:
+                raise ValueError(f"DVVSet id {first.id!r} appears in two entries")
+        anon = list(anonymous)
+        for value in anon:
+            _check_value(value)
+        return cls(tuple(built), _canonical_set(anon))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"({e.id!r}, {e.counter}, {list(e.values)!r})" for e in self.entries)
+        return f"DVVSet.of([{inner}], {list(self.anonymous)!r})"
+
+    def to_json(self, encode: Callable[[V], Any] | None = None) -> dict[str, Any]:
+        """See :func:`to_json`."""
+        return to_json(self, encode)
+
+    @staticmethod
+    def from_json(data: object, decode: Callable[[Any], Any] | None = None) -> DVVSet[Any]:
+        """See :func:`from_json`."""
+        return from_json(data, decode)
+
+
+#: The DVVSet with no history and no value (``sync_list([])``; the identity of ``sync``).
+EMPTY: DVVSet[Any] = DVVSet()
+
+
+def _vector(vector: VectorLike) -> Vector:
+    """Validate and sort a version vector (the reference sorts it too, as a defense
+    against serializations that do not keep the order)."""
+    raw: object = vector
+    if isinstance(raw, VClock):
+        pairs: list[Any] = list(raw.pairs)
+    elif isinstance(raw, Mapping):
+        pairs = list(raw.items())
+    elif isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
+        raise ValueError(f"a version vector is (id, counter) pairs, got {raw!r}")
+    else:
+        pairs = list(raw)
+    checked: dict[str, int] = {}
+    for pair in pairs:
+        if not isinstance(pair, tuple | list) or len(pair) != 2:
+            raise ValueError(f"a version vector entry is (id, counter), got {pair!r}")
+        server_id = _check_id(pair[0])
+        if server_id in checked:
+            raise ValueError(f"version vector names id {server_id!r} twice")
+        checked[server_id] = _check_counter(server_id, pair[1])
+    return tuple(sorted(checked.items()))
+
+
+# -- construction ------------------------------------------------------------------------
+
+
+@overload
+def new(value: V, /) -> DVVSet[V]: ...
+@overload
+def new(vector: VectorLike, value: V, /) -> DVVSet[V]: ...
+def new(*args: Any) -> DVVSet[Any]:
+    """``new(value)``: a clock with no causal history and one anonymous value (the
+    reference's new/1). ``new(vector, value)``: the causal history of ``vector``
+    (the context a client read, i.e. ``join`` of a clock) with no values in its
+    entries, and ``value`` as the one anonymous value (new/2)."""
+    if len(args) == 1:
+        return new_list([args[0]])
+    if len(args) == 2:
+        return new_list_with_context(args[0], [args[1]])
+    raise TypeError(f"new takes (value) or (vector, value), got {len(args)} arguments")
+
+
+def new_with_context(vector: VectorLike, value: V) -> DVVSet[V]:
+    """The reference's new/2, under an explicit name: ``new(vector, value)``."""
+    return new_list_with_context(vector, [value])
+
+
+@overload
+def new_list(values: list[V] | V, /) -> DVVSet[V]: ...
+@overload
+def new_list(vector: VectorLike, values: list[V] | V, /) -> DVVSet[V]: ...
+def new_list(*args: Any) -> DVVSet[Any]:
+    """``new_list(values)`` / ``new_list(vector, values)``: as :func:`new` with a list
+    of anonymous values (the reference's new_list/1 and new_list/2). As in the
+    reference, an argument that is not a ``list`` is taken as one single value
+    (so a tuple is one value, not a list of values)."""
+    if len(args) == 1:
+        return new_list_with_context((), args[0])
+    if len(args) == 2:
+        return new_list_with_context(args[0], args[1])
+    raise TypeError(f"new_list takes (values) or (vector, values), got {len(args)} arguments")
+
+
+def new_list_with_context(vector: VectorLike, values: list[V] | V) -> DVVSet[V]:
+    """The reference's new_list/2, under an explicit name."""
+    vals: list[V] = values if isinstance(values, list) else [values]
+    entries: tuple[Entry[V], ...] = tuple(
+        Entry(server_id, counter, ()) for server_id, counter in _vector(vector)
+    )
+    for value in vals:
+        _check_value(value)
+    return DVVSet(entries, _canonical_set(vals))
+
+
+# -- synchronization -----------------------------------------------------------------------
+
+
+def _merge(server_id: str, n1: int, l1: tuple[V, ...], n2: int, l2: tuple[V, ...]) -> Entry[V]:
+    """Two entries of the same id: the larger counter wins, and of its values only
+    those the other side has not seen overwritten (the reference's merge/5)."""
+    if n1 >= n2:
+        if n1 - len(l1) >= n2 - len(l2):
+            return Entry(server_id, n1, l1)
+        return Entry(server_id, n1, l1[: n1 - n2 + len(l2)])
+    if n2 - len(l2) >= n1 - len(l1):
+        return Entry(server_id, n2, l2)
+    return Entry(server_id, n2, l2[: n2 - n1 + len(l1)])
+
+
+def _sync_entries(e1: tuple[Entry[V], ...], e2: tuple[Entry[V], ...]) -> tuple[Entry[V], ...]:
+    """Merge two sorted entry lists (the reference's sync2/2)."""
+    out: list[Entry[V]] = []
+    i = j = 0
+    while i < len(e1) and j < len(e2):
+        a, b = e1[i], e2[j]
+        if a.id < b.id:
+            out.append(a)
+            i += 1
+        elif a.id > b.id:
+            out.append(b)
+            j += 1
+        else:
+            out.append(_merge(a.id, a.counter, a.values, b.counter, b.values))
+            i += 1
+            j += 1
+    out.extend(e1[i:])
+    out.extend(e2[j:])
+    return tuple(out)
+
+
+def sync(a: DVVSet[V], b: DVVSet[V]) -> DVVSet[V]:
+    """Merge two clocks (the reference's private sync/2): both causal histories, and
+    the values that neither side has seen the other overwrite. The anonymous values
+    of a clock whose history is strictly older are dropped; otherwise both clocks'
+    anonymous values are kept (as a set)."""
+    if less(a, b):
+        anonymous = b.anonymous
+    elif less(b, a):
+        anonymous = a.anonymous
+    else:
+        anonymous = _canonical_set(a.anonymous + b.anonymous)
+    return DVVSet(_sync_entries(a.entries, b.entries), anonymous)
+
+
+def sync_list(clocks: Iterable[DVVSet[V]]) -> DVVSet[V]:
+    """Sync a list of clocks, left to right (the reference's sync/1). The empty list
+    gives :data:`EMPTY` (the reference returns the placeholder ``{}``, which it
+    also treats as the identity of sync)."""
+    result: DVVSet[V] | None = None
+    for clock in clocks:
+        result = clock if result is None else sync(result, clock)
+    return result if result is not None else DVVSet()
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def join(clock: DVVSet[Any]) -> Vector:
+    """The causal history as a version vector ``((id, counter), ...)``, sorted by id:
+    the context a get returns and a put brings back."""
+    return tuple((entry.id, entry.counter) for entry in clock.entries)
+
+
+def join_vclock(clock: DVVSet[Any]) -> VClock:
+    """``join(clock)`` as a :class:`spec.vclock.VClock` (zero counters dropped)."""
+    return VClock.of(dict(join(clock)))
+
+
+def size(clock: DVVSet[Any]) -> int:
+    """How many values the clock holds, the anonymous ones included."""
+    return sum(len(entry.values) for entry in clock.entries) + len(clock.anonymous)
+
+
+def ids(clock: DVVSet[Any]) -> tuple[str, ...]:
+    """Every id with an entry, sorted."""
+    return tuple(entry.id for entry in clock.entries)
+
+
+def values(clock: DVVSet[V]) -> tuple[V, ...]:
+    """Every value: the anonymous ones first, then each entry's (newest first)."""
+    out = list(clock.anonymous)
+    for entry in clock.entries:
+        out.extend(entry.values)
+    return tuple(out)
+
+
+@overload
+def equal(a: DVVSet[Any], b: DVVSet[Any]) -> bool: ...
+@overload
+def equal(a: VectorLike, b: VectorLike) -> bool: ...
+def equal(a: Any, b: Any) -> bool:
+    """Equal causal histories, values ignored: same ids, same counters and, for
+    clocks, the same number of values per entry. Two version vectors compare as
+    vectors (the reference's clause for vectors never matches a non-empty vector,
+    an evident slip; this is what its documentation says it does)."""
+    if isinstance(a, DVVSet) and isinstance(b, DVVSet):
+        return len(a.entries) == len(b.entries) and all(
+            x.id == y.id and x.counter == y.counter and len(x.values) == len(y.values)
+            for x, y in zip(a.entries, b.entries, strict=True)
+        )
+    if isinstance(a, DVVSet) or isinstance(b, DVVSet):
+        raise ValueError("equal compares two clocks or two version vectors, not one of each")
+    return _vector(a) == _vector(b)
+
+
+def _greater(c1: tuple[Entry[Any], ...], c2: tuple[Entry[Any], ...]) -> bool:
+    """Is history ``c1`` strictly greater than ``c2`` (the reference's greater/3)?"""
+    strict = False
+    i = j = 0
+    while True:
+        if i == len(c1) and j == len(c2):
+            return strict
+        if j == len(c2):
+            return True
+        if i == len(c1):
+            return False
+        e1, e2 = c1[i], c2[j]
+        if e1.id == e2.id:
+            if e1.counter < e2.counter:
+                return False
+            if e1.counter > e2.counter:
+                strict = True
+            i += 1
+            j += 1
+        elif e1.id < e2.id:
+            strict = True
+            i += 1
+        else:
+            return False
+
+
+def less(a: DVVSet[Any], b: DVVSet[Any]) -> bool:
+    """``a``'s causal history is strictly older than ``b``'s: ``a``'s values are
+    outdated. Values are ignored. (As in the reference, an entry with counter 0 is
+    compared like any other entry.)"""
+    return _greater(b.entries, a.entries)
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def _event(entries: tuple[Entry[V], ...], server_id: str, value: V) -> tuple[Entry[V], ...]:
+    """A new event of ``server_id`` carrying ``value`` (the reference's event/3)."""
+    out: list[Entry[V]] = []
+    for k, entry in enumerate(entries):
+        if entry.id == server_id:
+            out.append(Entry(server_id, entry.counter + 1, (value, *entry.values)))
+            out.extend(entries[k + 1 :])
+            return tuple(out)
+        if entry.id > server_id:
+            out.append(Entry(server_id, 1, (value,)))
+            out.extend(entries[k:])
+            return tuple(out)
+        out.append(entry)
+    out.append(Entry(server_id, 1, (value,)))
+    return tuple(out)
+
+
+def _the_new_value(clock: DVVSet[V]) -> V:
+    if len(clock.anonymous) != 1:
+        raise ValueError(
+            "update needs a client clock with exactly one anonymous value, the new one "
+            f"(made by new(vector, value)); this one has {len(clock.anonymous)}"
+        )
+    return clock.anonymous[0]
+
+
+@overload
+def update(clock: DVVSet[V], server_id: str, /) -> DVVSet[V]: ...
+@overload
+def update(clock: DVVSet[V], server_clock: DVVSet[V], server_id: str, /) -> DVVSet[V]: ...
+def update(clock: DVVSet[Any], *args: Any) -> DVVSet[Any]:
+    """The put at a server.
+
+    ``update(client_clock, server_id)`` (update/2): a new event of ``server_id`` on
+    the client clock's history, carrying its one anonymous value.
+
+    ``update(client_clock, server_clock, server_id)`` (update/3): sync the client's
+    history (without its value) with the server's clock, then make the new event,
+    so the result is causally newer than both. The server's values that the
+    client's context covers are dropped; the others stay as siblings, and so do
+    the server's anonymous values unless the context strictly dominates it.
+
+    ``client_clock`` must hold exactly one anonymous value (``new(vector, value)``),
+    else ValueError.
+    """
+    value = _the_new_value(clock)
+    if len(args) == 1:
+        server_id = _check_id(args[0])
+        return DVVSet(_event(clock.entries, server_id, value), ())
+    if len(args) == 2:
+        server_clock, server_id = args
+        if not isinstance(server_clock, DVVSet):
+            raise ValueError(f"update's server clock must be a DVVSet, got {server_clock!r}")
+        _check_id(server_id)
+        synced = sync(DVVSet(clock.entries, ()), server_clock)
+        return DVVSet(_event(synced.entries, server_id, value), synced.anonymous)
+    raise TypeError(
+        "update takes (clock, server_id) or (clock, server_clock, server_id), "
+        f"got {len(args) + 1} arguments"
+    )
+
+
+# -- values and winners -----------------------------------------------------------------------
+
+_builtin_map = map
+
+
+def map(fn: Callable[[V], W], clock: DVVSet[V]) -> DVVSet[W]:  # the reference's name
+    """The same clock with ``fn`` applied to every value (the anonymous values stay
+    a set, so ``fn`` mapping two of them to one value keeps it once)."""
+    entries = tuple(
+        Entry(entry.id, entry.counter, tuple(_builtin_map(fn, entry.values)))
+        for entry in clock.entries
+    )
+    return DVVSet(entries, _canonical_set(_builtin_map(fn, clock.anonymous)))
+
+
+def reconcile(fn: Callable[[tuple[V, ...]], V], clock: DVVSet[V]) -> DVVSet[V]:
+    """The same causal history with one anonymous value, ``fn(values(clock))``: the
+    client's semantic reconciliation of the siblings."""
+    return new_with_context(join(clock), fn(values(clock)))
+
+
+def _find_entry(
+    less_or_equal: Callable[[V, V], bool], clock: DVVSet[V]
+) -> tuple[bool, str | None, V]:
+    """The newest value by ``less_or_equal``: ``(in_entry, id, value)``, scanning the
+    entries' newest values in id order, then the anonymous values; on a tie the
+    later one wins (the reference's find_entry/2 and find_entry2/5)."""
+    heads = [(entry.id, entry.values[0]) for entry in clock.entries if entry.values]
+    if heads:
+        (winner_id, winner), rest = heads[0], heads[1:]
+        in_entry = True
+        anonymous: Sequence[V] = clock.anonymous
+    elif clock.anonymous:
+        winner_id, winner, rest = None, clock.anonymous[0], []
+        in_entry = False
+        anonymous = clock.anonymous[1:]
+    else:
+        raise ValueError("last/lww need a clock with at least one value; this one has none")
+    for server_id, value in rest:
+        if less_or_equal(winner, value):
+            winner_id, winner = server_id, value
+    for value in anonymous:
+        if less_or_equal(winner, value):
+            winner, in_entry = value, False
+    return in_entry, winner_id, winner
+
+
+def last(less_or_equal: Callable[[V, V], bool], clock: DVVSet[V]) -> V:
+    """The newest value by ``less_or_equal(a, b)`` (True when ``a`` is not newer than
+    ``b``). Only the newest value of each entry is a candidate, and every anonymous
+    value. ValueError on a clock without values."""
+    return _find_entry(less_or_equal, clock)[2]
+
+
+def lww(less_or_equal: Callable[[V, V], bool], clock: DVVSet[V]) -> DVVSet[V]:
+    """Last writer wins: the same causal history with only the newest value (see
+    :func:`last`), kept where it was: under its entry's id, or as the one anonymous
+    value."""
+    in_entry, winner_id, winner = _find_entry(less_or_equal, clock)
+    if not in_entry:
+        return new_with_context(join(clock), winner)
+    entries = tuple(
+        Entry(entry.id, entry.counter, (winner,) if entry.id == winner_id else ())
+        for entry in clock.entries
+    )
+    return DVVSet(entries, ())
+
+
+# -- JSON -----------------------------------------------------------------------------------------
+
+_JSON_SCALARS = (bool, int, str, type(None))
+
+
+def _default_encode(value: object) -> Any:
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    raise ValueError(
+        f"DVVSet value {value!r} is not a JSON int, str, bool or null; pass an encoder "
+        "(e.g. encode_bytes for bytes)"
+    )
+
+
+def _default_decode(item: object) -> Any:
+    if isinstance(item, _JSON_SCALARS):
+        return item
+    raise ValueError(
+        f"DVVSet JSON value {item!r} is not an int, str, bool or null; pass a decoder"
+    )
+
+
+def encode_bytes(value: bytes) -> str:
+    """JSON form of a bytes value (base64), for ``to_json(clock, encode_bytes)``."""
+    if not isinstance(value, bytes):
+        raise ValueError(f"encode_bytes needs bytes, got {value!r}")
+    return base64.b64encode(value).decode("ascii")
+
+
+def decode_bytes(item: object) -> bytes:
+    """Inverse of :func:`encode_bytes`; ValueError on anything but base64 text."""
+    if not isinstance(item, str):
+        raise ValueError(f"a bytes value is base64 text, got {item!r}")
+    try:
+        return base64.b64decode(item.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise ValueError(f"a bytes value is base64 text, got {item!r}") from None
+
+
+def to_json(clock: DVVSet[V], encode: Callable[[V], Any] | None = None) -> dict[str, Any]:
+    """``{"entries": [[id, counter, [value, ...]], ...], "anonymous": [value, ...]}``,
+    entries sorted by id, each entry's values newest first. Values go through
+    ``encode``; without one they must be JSON ints, strs, bools or null."""
+    enc: Callable[[Any], Any] = encode or _default_encode
+    return {
+        "entries": [[e.id, e.counter, [enc(v) for v in e.values]] for e in clock.entries],
+        "anonymous": [enc(v) for v in clock.anonymous],
+    }
+
+
+def from_json(data: object, decode: Callable[[Any], Any] | None = None) -> DVVSet[Any]:
+    """Inverse of :func:`to_json`. Entries may come in any order; anything malformed
+    (wrong shape, unknown key, bad id or counter, more values than events, a
+    repeated id, an unhashable decoded value) raises ValueError naming it."""
+    dec: Callable[[Any], Any] = decode or _default_decode
+    if not isinstance(data, dict):
+        raise ValueError(f"a DVVSet is a JSON object, got {data!r}")
+    unknown = set(data) - {"entries", "anonymous"}
+    if unknown:
+        raise ValueError(f"DVVSet JSON has unknown keys {sorted(str(key) for key in unknown)}")
+    raw_entries = data.get("entries")
+    raw_anonymous = data.get("anonymous")
+    if not isinstance(raw_entries, list):
+        raise ValueError(f"DVVSet JSON 'entries' must be a list, got {raw_entries!r}")
+    if not isinstance(raw_anonymous, list):
+        raise ValueError(f"DVVSet JSON 'anonymous' must be a list, got {raw_anonymous!r}")
+    entries: list[tuple[str, int, list[Any]]] = []
+    for raw in raw_entries:
+        if not isinstance(raw, list) or len(raw) != 3 or not isinstance(raw[2], list):
+            raise ValueError(f"a DVVSet JSON entry is [id, counter, [values]], got {raw!r}")
+        entries.append((raw[0], raw[1], [dec(item) for item in raw[2]]))
+    return DVVSet.of(entries, [dec(item) for item in raw_anonymous])
+
+
+def vector_to_json(vector: VectorLike) -> dict[str, int]:
+    """A version vector (``join``'s result) as a JSON object ``{id: counter}``."""
+    return dict(_vector(vector))
+
+
+def vector_from_json(data: object) -> Vector:
+    """Inverse of :func:`vector_to_json`; ValueError naming what is malformed."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a version vector is a JSON object of counters, got {data!r}")
+    return _vector(data)
