@@ -1,0 +1,485 @@
+"""A generic explicit-state explorer: breadth-first, fingerprinted, with shortest traces.
+
+Theory of operation
+-------------------
+:func:`explore` knows nothing of Dynamo. It takes a transition system as
+*initial states* and a *successors* function that yields ``(action, state)``
+pairs in a deterministic order, and searches it breadth-first, one depth level
+at a time.
+
+* The seen-set holds 64-bit fingerprints of canonical states, not the states
+  (:class:`~model_check.fingerprint.SeenSet`, a sorted numpy array). A level is
+  expanded in chunks of the frontier; each chunk's successor fingerprints are
+  deduplicated in Python (a set local to the chunk) and tested against the
+  seen-set in one vectorised call.
+* Symmetry reduction: when a ``canonicalize`` function is given, states are
+  fingerprinted by their canonical representative, so every member of a class
+  of interchangeable states is explored once. The *concrete* state that first
+  reached a class is the one kept in the frontier and expanded, so every
+  recorded path is a real run of the system.
+* Parent links are two compact arrays, ``parent[i]`` (uint32) and
+  ``ordinal[i]`` (uint16: which successor of the parent, or which initial
+  state). A counterexample is rebuilt by walking the parents back to the root
+  and re-running ``successors`` forward, taking the recorded ordinal at each
+  step. Breadth-first order makes it a shortest one.
+* Invariants (name -> predicate) are checked on every new state; a violation
+  records the first (so shallowest) state index. The search stops once every
+  invariant is violated unless a state graph is being recorded.
+* Bounds: ``max_depth`` (states deeper are not added) and ``max_states``
+  (distinct states). A bound that actually cut something off marks the result
+  ``bounded``: nothing can then be said to hold.
+* The state graph, when ``graph_edges`` is given, keeps the edges whose action
+  it accepts (e.g. fault-free steps) as two uint32 arrays, and ``marker`` marks
+  states (e.g. converged ones) in a bool array; :mod:`model_check.liveness`
+  works on it.
+* Progress goes to a callback every ``progress_interval`` seconds; the final
+  figures are in the returned :class:`Exploration`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import resource
+import sys
+import time
+from array import array
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TextIO, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+from model_check.fingerprint import SeenSet, as_fingerprints, fast_fingerprint
+
+__all__ = [
+    "DEADLOCK",
+    "Exploration",
+    "ExplorationError",
+    "Path",
+    "Progress",
+    "StateGraph",
+    "explore",
+    "format_statistics",
+    "peak_memory_bytes",
+    "stderr_progress",
+]
+
+S = TypeVar("S", bound=Hashable)
+A = TypeVar("A")
+
+NO_PARENT = 0xFFFFFFFF
+MAX_ORDINAL = 0xFFFF
+MAX_STATES = NO_PARENT - 1
+DEADLOCK = "deadlock"
+"""The name under which a state with no successors is reported (``deadlock=True``)."""
+
+
+class ExplorationError(RuntimeError):
+    """The transition system broke a rule the explorer relies on."""
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A progress sample handed to the progress callback."""
+
+    distinct_states: int
+    transitions: int
+    frontier: int
+    depth: int
+    seconds: float
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct_states / self.seconds if self.seconds > 0 else 0.0
+
+
+def stderr_progress(stream: TextIO | None = None) -> Callable[[Progress], None]:
+    """A progress callback that writes one line to ``stream`` (default stderr)."""
+
+    def report(sample: Progress) -> None:
+        out = stream if stream is not None else sys.stderr
+        print(
+            f"  ... {sample.distinct_states:,} states ({sample.states_per_second:,.0f}/s), "
+            f"{sample.transitions:,} transitions, frontier {sample.frontier:,}, "
+            f"depth {sample.depth}, {sample.seconds:.1f} s",
+            file=out,
+            flush=True,
+        )
+
+    return report
+
+
+def peak_memory_bytes() -> int:
+    """This process's peak resident set size so far, in bytes (Linux: ru_maxrss in KiB)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak) * (1 if sys.platform == "darwin" else 1024)
+
+
+@dataclass(frozen=True, slots=True)
+class Path(Generic[S, A]):
+    """A run of the system: ``states[0]`` is initial, ``actions[i]`` leads to ``states[i+1]``."""
+
+    states: tuple[S, ...]
+    actions: tuple[A, ...]
+
+    def __len__(self) -> int:
+        """The number of steps (actions)."""
+        return len(self.actions)
+
+
+@dataclass(slots=True)
+class StateGraph:
+    """The explored state graph, array-backed.
+
+    ``src[k] -> dst[k]`` are the recorded edges (those ``graph_edges`` accepted)
+    between state indices; ``marked[i]`` is ``marker(state i)``; ``open[i]`` is
+    true for a state whose recorded successors are incomplete because a bound
+    stopped the search (not expanded, or a successor was not admitted).
+    """
+
+    num_states: int
+    src: npt.NDArray[np.uint32]
+    dst: npt.NDArray[np.uint32]
+    marked: npt.NDArray[np.bool_]
+    open: npt.NDArray[np.bool_]
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.src.nbytes + self.dst.nbytes + self.marked.nbytes + self.open.nbytes)
+
+    def to_networkx(self) -> object:
+        """The graph as a ``networkx.DiGraph`` (for small graphs and for inspection)."""
+        import networkx as nx
+
+        graph: nx.DiGraph[int] = nx.DiGraph()
+        graph.add_nodes_from(range(self.num_states))
+        graph.add_edges_from(zip(self.src.tolist(), self.dst.tolist(), strict=True))
+        return graph
+
+
+@dataclass(slots=True)
+class Exploration(Generic[S, A]):
+    """What :func:`explore` found: statistics, violations and the parent links."""
+
+    distinct_states: int
+    transitions: int
+    depth: int
+    seconds: float
+    peak_memory: int
+    seen_bytes: int
+    bounded: bool
+    """A bound (max_depth / max_states) cut off part of the state space."""
+    stopped_early: bool
+    """The search stopped because every invariant was already violated."""
+    violations: dict[str, int]
+    """Invariant name (or :data:`DEADLOCK`) -> index of the first state violating it."""
+    graph: StateGraph | None
+    _initial: list[S] = field(repr=False)
+    _successors: Callable[[S], Iterable[tuple[A, S]]] = field(repr=False)
+    _parent: array[int] = field(repr=False)
+    _ordinal: array[int] = field(repr=False)
+
+    @property
+    def complete(self) -> bool:
+        """The whole reachable state space was explored."""
+        return not self.bounded and not self.stopped_early
+
+    @property
+    def states_per_second(self) -> float:
+        return self.distinct_states / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def bytes_per_state(self) -> float:
+        """Seen-set and parent-link bytes per distinct state."""
+        return self.seen_bytes / self.distinct_states if self.distinct_states else 0.0
+
+    def ordinals_to(self, index: int) -> list[int]:
+        """The successor ordinals from an initial state to state ``index``."""
+        if not 0 <= index < self.distinct_states:
+            raise IndexError(f"no state {index}: {self.distinct_states} were explored")
+        ordinals: list[int] = []
+        while True:
+            ordinals.append(self._ordinal[index])
+            parent = self._parent[index]
+            if parent == NO_PARENT:
+                break
+            index = parent
+        ordinals.reverse()
+        return ordinals
+
+    def path_to(self, index: int) -> Path[S, A]:
+        """The shortest path to state ``index``, rebuilt by re-running successors."""
+        ordinals = self.ordinals_to(index)
+        state = self._initial[ordinals[0]]
+        states = [state]
+        actions: list[A] = []
+        for step, ordinal in enumerate(ordinals[1:], start=1):
+            chosen = next(itertools.islice(self._successors(state), ordinal, None), None)
+            if chosen is None:
+                raise ExplorationError(
+                    f"rebuilding the path to state {index}: step {step} wants successor "
+                    f"#{ordinal} but the state has fewer: successors() is not deterministic"
+                )
+            action, state = chosen
+            states.append(state)
+            actions.append(action)
+        return Path(tuple(states), tuple(actions))
+
+    def counterexample(self, name: str) -> Path[S, A] | None:
+        """The shortest path to a state violating invariant ``name`` (None if none was found)."""
+        index = self.violations.get(name)
+        return None if index is None else self.path_to(index)
+
+    def statistics(self) -> str:
+        return format_statistics(self)
+
+
+def format_statistics(result: Exploration[S, A]) -> str:
+    """The one-line summary printed at the end of a run."""
+    tail = " (bounded)" if result.bounded else " (stopped early)" if result.stopped_early else ""
+    return (
+        f"{result.distinct_states:,} distinct states, {result.transitions:,} transitions, "
+        f"depth {result.depth}, {result.seconds:.2f} s ({result.states_per_second:,.0f} states/s), "
+        f"seen-set {result.bytes_per_state:.1f} B/state, "
+        f"peak memory {result.peak_memory / 2**20:,.0f} MiB{tail}"
+    )
+
+
+class _Arrays:
+    """Growing parent/ordinal arrays plus graph buffers."""
+
+    def __init__(self, with_graph: bool) -> None:
+        self.parent: array[int] = array("I")
+        self.ordinal: array[int] = array("H")
+        self.marked: array[int] = array("B")
+        self.src: list[npt.NDArray[np.uint32]] = []
+        self.dst: list[npt.NDArray[np.uint32]] = []
+        self.open_indices: list[int] = []
+        self.with_graph = with_graph
+
+
+def explore(
+    initial_states: Iterable[S],
+    successors: Callable[[S], Iterable[tuple[A, S]]],
+    invariants: Mapping[str, Callable[[S], bool]] | None = None,
+    canonicalize: Callable[[S], S] | None = None,
+    *,
+    max_depth: int | None = None,
+    max_states: int | None = None,
+    deadlock: bool = False,
+    graph_edges: Callable[[A], bool] | None = None,
+    marker: Callable[[S], bool] | None = None,
+    fingerprint: Callable[[S], int] = fast_fingerprint,
+    stop_when_violated: bool = True,
+    progress: Callable[[Progress], None] | None = None,
+    progress_interval: float = 2.0,
+    chunk_size: int = 2048,
+) -> Exploration[S, A]:
+    """Explore a transition system breadth-first; see the module docstring.
+
+    ``invariants`` maps names to predicates that must hold in every reachable
+    state. ``deadlock=True`` reports a state with no successors under the name
+    :data:`DEADLOCK`. ``graph_edges`` (an action filter) turns on recording of
+    the state graph for liveness, ``marker`` labels its states. With
+    ``stop_when_violated`` the search ends as soon as every invariant (and
+    deadlock, when asked) has a counterexample and no graph is recorded.
+    """
+    if max_depth is not None and max_depth < 0:
+        raise ValueError(f"max_depth must be >= 0, got {max_depth}")
+    if max_states is not None and max_states < 1:
+        raise ValueError(f"max_states must be >= 1, got {max_states}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    limit = MAX_STATES if max_states is None else min(max_states, MAX_STATES)
+    checks = dict(invariants or {})
+    if deadlock and DEADLOCK in checks:
+        raise ValueError(f"an invariant may not be named {DEADLOCK!r} when deadlock=True")
+    with_graph = graph_edges is not None
+    canon = canonicalize
+    started = time.perf_counter()
+    seen = SeenSet(with_index=with_graph)
+    arrays = _Arrays(with_graph)
+    violations: dict[str, int] = {}
+    pending = dict(checks)  # invariants not yet violated
+    wanted = len(checks) + (1 if deadlock else 0)
+    transitions = 0
+    bounded = False
+    stopped_early = False
+    last_report = started
+
+    # Level 0: the initial states (ordinal = position among them).
+    initial = list(initial_states)
+    if len(initial) > MAX_ORDINAL + 1:
+        raise ExplorationError(f"{len(initial)} initial states: at most {MAX_ORDINAL + 1}")
+    frontier: list[tuple[int, S]] = []
+
+    def admit(state: S, parent: int, ordinal: int) -> int:
+        index = len(arrays.parent)
+        arrays.parent.append(parent)
+        arrays.ordinal.append(ordinal)
+        if marker is not None:
+            arrays.marked.append(1 if marker(state) else 0)
+        for name in list(pending):
+            if not pending[name](state):
+                violations[name] = index
+                del pending[name]
+        frontier.append((index, state))
+        return index
+
+    local: dict[int, int] = {}
+    for ordinal, state in enumerate(initial):
+        c = canon(state) if canon is not None else state
+        fp = fingerprint(c)
+        if fp in local:
+            continue
+        if len(local) >= limit:
+            bounded = True
+            break
+        local[fp] = admit(state, NO_PARENT, ordinal)
+    if local:
+        keys = as_fingerprints(list(local))
+        seen.add(keys, np.fromiter(local.values(), dtype=np.uint32, count=len(local)))
+    depth = 0
+
+    def done() -> bool:
+        return (
+            stop_when_violated and not with_graph and wanted > 0 and len(violations) == wanted
+        )
+
+    while frontier:
+        if done():
+            stopped_early = True
+            break
+        if max_depth is not None and depth >= max_depth:
+            # Expand the last level only to learn whether the bound cut anything off.
+            level, frontier = frontier, []
+            bounded = _has_unseen_successor(level, successors, canon, fingerprint, seen)
+            if with_graph:
+                arrays.open_indices.extend(index for index, _ in level)
+            break
+        level, frontier = frontier, []
+        for start in range(0, len(level), chunk_size):
+            chunk = level[start : start + chunk_size]
+            batch_set: set[int] = set()
+            cand_fps: list[int] = []
+            cand_states: list[S] = []
+            cand_parent: list[int] = []
+            cand_ordinal: list[int] = []
+            edge_src: list[int] = []
+            edge_fps: list[int] = []
+            for index, state in chunk:
+                ordinal = -1
+                for ordinal, (action, successor) in enumerate(successors(state)):
+                    fp = fingerprint(canon(successor) if canon is not None else successor)
+                    if graph_edges is not None and graph_edges(action):
+                        edge_src.append(index)
+                        edge_fps.append(fp)
+                    if fp not in batch_set:
+                        batch_set.add(fp)
+                        cand_fps.append(fp)
+                        cand_states.append(successor)
+                        cand_parent.append(index)
+                        cand_ordinal.append(ordinal)
+                if ordinal > MAX_ORDINAL:
+                    raise ExplorationError(
+                        f"state {index} has {ordinal + 1} successors: at most {MAX_ORDINAL + 1}"
+                    )
+                transitions += ordinal + 1
+                if ordinal < 0 and deadlock and DEADLOCK not in violations:
+                    violations[DEADLOCK] = index
+            # Which candidates are new, in discovery order.
+            fps = as_fingerprints(cand_fps)
+            new_positions = np.flatnonzero(~seen.contains(fps))
+            room = limit - len(arrays.parent)
+            if new_positions.size > room:
+                bounded = True
+                new_positions = new_positions[:room]
+            first_new = len(arrays.parent)
+            for pos in new_positions.tolist():
+                admit(cand_states[pos], cand_parent[pos], cand_ordinal[pos])
+            new_fps = fps[new_positions]
+            seen.add(new_fps, np.arange(first_new, first_new + new_fps.size, dtype=np.uint32))
+            if with_graph and edge_fps:
+                targets = seen.lookup(as_fingerprints(edge_fps))
+                sources = np.asarray(edge_src, dtype=np.uint32)
+                kept = targets >= 0
+                if not kept.all():
+                    arrays.open_indices.extend(np.unique(sources[~kept]).tolist())
+                arrays.src.append(sources[kept])
+                arrays.dst.append(targets[kept].astype(np.uint32))
+            if progress is not None:
+                now = time.perf_counter()
+                if now - last_report >= progress_interval:
+                    last_report = now
+                    left = len(level) - start - len(chunk) + len(frontier)
+                    progress(Progress(len(arrays.parent), transitions, left, depth, now - started))
+            if bounded:
+                # The state bound was hit: what is left of this level stays open.
+                if with_graph:
+                    arrays.open_indices.extend(i for i, _ in level[start + len(chunk) :])
+                    arrays.open_indices.extend(i for i, _ in frontier)
+                break
+            if done() and start + len(chunk) < len(level):
+                stopped_early = True
+                break
+        if frontier:
+            depth += 1
+        if bounded or stopped_early:
+            break
+
+    graph: StateGraph | None = None
+    num = len(arrays.parent)
+    if with_graph:
+        open_mask = np.zeros(num, dtype=np.bool_)
+        if arrays.open_indices:
+            open_mask[np.asarray(arrays.open_indices, dtype=np.int64)] = True
+        marked = (
+            np.frombuffer(arrays.marked, dtype=np.uint8).astype(np.bool_)
+            if marker is not None
+            else np.zeros(num, dtype=np.bool_)
+        )
+        graph = StateGraph(
+            num,
+            np.concatenate(arrays.src) if arrays.src else np.empty(0, dtype=np.uint32),
+            np.concatenate(arrays.dst) if arrays.dst else np.empty(0, dtype=np.uint32),
+            marked,
+            open_mask,
+        )
+    seconds = time.perf_counter() - started
+    seen_bytes = seen.nbytes + arrays.parent.itemsize * num + arrays.ordinal.itemsize * num
+    return Exploration(
+        distinct_states=num,
+        transitions=transitions,
+        depth=depth,
+        seconds=seconds,
+        peak_memory=peak_memory_bytes(),
+        seen_bytes=seen_bytes,
+        bounded=bounded,
+        stopped_early=stopped_early,
+        violations=violations,
+        graph=graph,
+        _initial=initial,
+        _successors=successors,
+        _parent=arrays.parent,
+        _ordinal=arrays.ordinal,
+    )
+
+
+def _has_unseen_successor(
+    level: Sequence[tuple[int, S]],
+    successors: Callable[[S], Iterable[tuple[A, S]]],
+    canon: Callable[[S], S] | None,
+    fingerprint: Callable[[S], int],
+    seen: SeenSet,
+) -> bool:
+    """Whether any state of ``level`` has a successor not in ``seen``."""
+    batch: list[int] = []
+    for _, state in level:
+        for _, successor in successors(state):
+            batch.append(fingerprint(canon(successor) if canon is not None else successor))
+        if len(batch) >= 65536:
+            if not seen.contains(as_fingerprints(batch)).all():
+                return True
+            batch = []
+    return bool(batch) and not bool(seen.contains(as_fingerprints(batch)).all())

@@ -1,0 +1,222 @@
+"""The generic explorer on toy transition systems with known answers."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+from math import comb
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from model_check.explorer import DEADLOCK, ExplorationError, Progress, explore
+from model_check.fingerprint import SeenSet, stable_fingerprint
+from tests.model_check import toys
+
+
+def test_counter_pair_counts_every_state_once() -> None:
+    result = explore([(0, 0)], toys.counter_successors(4))
+    assert result.distinct_states == 25
+    assert result.transitions == 2 * 4 * 5
+    assert result.depth == 8
+    assert result.complete and not result.bounded and not result.violations
+
+
+def test_counter_invariant_violation_is_a_shortest_path() -> None:
+    result = explore([(0, 0)], toys.counter_successors(4), {"sum_below_5": lambda s: sum(s) < 5})
+    path = result.counterexample("sum_below_5")
+    assert path is not None
+    assert len(path) == 5
+    assert sum(path.states[-1]) == 5
+    assert all(sum(s) < 5 for s in path.states[:-1])
+    # Every step of the path is a real transition of the system.
+    for before, action, after in zip(path.states[:-1], path.actions, path.states[1:], strict=True):
+        assert (action, after) in list(toys.counter_successors(4)(before))
+
+
+def test_search_stops_once_every_invariant_is_violated() -> None:
+    result = explore([(0, 0)], toys.counter_successors(50), {"small": lambda s: sum(s) < 3})
+    assert result.stopped_early and not result.complete
+    assert result.distinct_states < 51 * 51
+    full = explore(
+        [(0, 0)], toys.counter_successors(50), {"small": lambda s: sum(s) < 3},
+        stop_when_violated=False,
+    )
+    assert full.distinct_states == 51 * 51 and full.complete
+    assert len(full.ordinals_to(full.violations["small"])) - 1 == 3
+
+
+def test_buggy_mutex_counterexample_has_four_steps() -> None:
+    result = explore(
+        [toys.MUTEX_INITIAL], toys.mutex_successors(correct=False),
+        {"mutual_exclusion": toys.mutual_exclusion},
+    )
+    path = result.counterexample("mutual_exclusion")
+    assert path is not None and len(path) == 4
+    assert path.states[-1][:2] == ("crit", "crit")
+
+
+def test_correct_mutex_holds_but_deadlocks_after_two_steps() -> None:
+    result = explore(
+        [toys.MUTEX_INITIAL], toys.mutex_successors(correct=True),
+        {"mutual_exclusion": toys.mutual_exclusion}, deadlock=True, stop_when_violated=False,
+    )
+    assert "mutual_exclusion" not in result.violations
+    path = result.counterexample(DEADLOCK)
+    assert path is not None and len(path) == 2
+    assert path.states[-1] == ("wait", "wait", True, True)
+    # Without deadlock=True a state with no successors is fine.
+    assert DEADLOCK not in explore([toys.MUTEX_INITIAL], toys.mutex_successors(True)).violations
+
+
+@pytest.mark.parametrize("processes", [2, 3, 4, 5])
+def test_symmetry_reduction_explores_one_state_per_class(processes: int) -> None:
+    initial = [(0,) * processes]
+    plain = explore(initial, toys.symmetric_successors())
+    reduced = explore(initial, toys.symmetric_successors(), canonicalize=toys.sort_processes)
+    assert plain.distinct_states == 3**processes
+    assert reduced.distinct_states == comb(processes + 2, 2)
+    assert plain.depth == reduced.depth == 2 * processes
+
+
+def test_symmetry_keeps_verdicts_and_counterexample_lengths() -> None:
+    def not_all_two(state: tuple[int, ...]) -> bool:
+        return not all(v == 2 for v in state)
+
+    for canon in (None, toys.sort_processes):
+        result = explore([(0, 0, 0)], toys.symmetric_successors(), {"x": not_all_two}, canon)
+        path = result.counterexample("x")
+        assert path is not None and len(path) == 6 and path.states[-1] == (2, 2, 2)
+        # The recorded path is concrete: each step is a real successor (no permuted jumps).
+        steps = zip(path.states[:-1], path.actions, path.states[1:], strict=True)
+        for before, action, after in steps:
+            assert (action, after) in list(toys.symmetric_successors()(before))
+
+
+def test_depth_bound_reports_bounded_only_when_it_cut_something() -> None:
+    cut = explore([(0, 0)], toys.counter_successors(3), max_depth=5)
+    assert cut.bounded and cut.depth == 5
+    assert cut.distinct_states == sum(1 for x in range(4) for y in range(4) if x + y <= 5)
+    exact = explore([(0, 0)], toys.counter_successors(3), max_depth=6)
+    assert not exact.bounded and exact.distinct_states == 16
+    assert explore([(0, 0)], toys.counter_successors(3), max_depth=0).distinct_states == 1
+
+
+def test_state_bound_admits_exactly_that_many_states() -> None:
+    result = explore([(0, 0)], toys.counter_successors(10), max_states=30, chunk_size=4)
+    assert result.bounded and result.distinct_states == 30
+    assert not explore([(0, 0)], toys.counter_successors(3), max_states=16).bounded
+
+
+def test_bad_bounds_are_refused() -> None:
+    with pytest.raises(ValueError, match="max_depth"):
+        explore([(0, 0)], toys.counter_successors(1), max_depth=-1)
+    with pytest.raises(ValueError, match="max_states"):
+        explore([(0, 0)], toys.counter_successors(1), max_states=0)
+
+
+def test_duplicate_initial_states_are_one_state() -> None:
+    result = explore([(0, 0), (0, 0), (1, 0)], toys.counter_successors(1))
+    assert result.distinct_states == 4
+
+
+def test_progress_is_reported() -> None:
+    samples: list[Progress] = []
+    explore([(0, 0)], toys.counter_successors(30), progress=samples.append,
+            progress_interval=0.0, chunk_size=8)
+    assert samples and samples[-1].distinct_states <= 31 * 31
+    assert all(s.distinct_states >= 1 and s.seconds >= 0 for s in samples)
+
+
+def test_statistics_line_and_compact_seen_set() -> None:
+    result = explore([(0, 0)], toys.counter_successors(200))
+    assert result.distinct_states == 201 * 201
+    assert result.bytes_per_state <= 16  # 8 fingerprint + 4 parent + 2 ordinal
+    line = result.statistics()
+    assert "40,401 distinct states" in line and "transitions" in line and "MiB" in line
+
+
+def test_nondeterministic_successors_are_caught_when_rebuilding() -> None:
+    calls = {"n": 0}
+
+    def flaky(state: int) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 3:
+            return iter(())
+        return iter([({"kind": "a"}, state + 1), ({"kind": "b"}, state + 2)])
+
+    result = explore([0], flaky, {"small": lambda s: s < 3})
+    with pytest.raises(ExplorationError, match="not deterministic"):
+        result.path_to(result.violations["small"])
+
+
+adjacency = st.integers(min_value=1, max_value=25).flatmap(
+    lambda n: st.dictionaries(
+        st.integers(0, n - 1), st.lists(st.integers(0, n - 1), max_size=4), max_size=n
+    )
+)
+
+
+@given(adjacency, st.integers(0, 24), st.integers(1, 5))
+def test_explorer_agrees_with_networkx_on_random_graphs(
+    graph: dict[int, list[int]], bad: int, chunk: int
+) -> None:
+    oracle: nx.DiGraph[int] = nx.DiGraph()
+    oracle.add_node(0)
+    oracle.add_edges_from((u, v) for u, vs in graph.items() for v in vs)
+    distances = nx.single_source_shortest_path_length(oracle, 0)
+    result = explore([0], toys.graph_successors(graph), {"avoid": lambda s: s != bad},
+                     stop_when_violated=False, chunk_size=chunk)
+    assert result.distinct_states == len(distances)
+    assert result.depth == max(distances.values())
+    assert result.transitions == sum(len(graph.get(u, [])) for u in distances)
+    path = result.counterexample("avoid")
+    if bad in distances:
+        assert path is not None and len(path) == distances[bad] and path.states[-1] == bad
+    else:
+        assert path is None
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), unique=True, max_size=200),
+       st.lists(st.integers(-(2**63), 2**63 - 1), max_size=50))
+def test_seen_set_is_a_set(values: list[int], probes: list[int]) -> None:
+    seen = SeenSet(with_index=True)
+    half = len(values) // 2
+    for batch, offset in ((values[:half], 0), (values[half:], half)):
+        seen.add(np.asarray(batch, dtype=np.int64), np.arange(offset, offset + len(batch),
+                                                              dtype=np.uint32))
+    assert len(seen) == len(values)
+    everything = values + probes
+    found = seen.contains(np.asarray(everything, dtype=np.int64)).tolist()
+    assert found == [v in set(values) for v in everything]
+    indices = seen.lookup(np.asarray(everything, dtype=np.int64)).tolist()
+    assert indices == [values.index(v) if v in set(values) else -1 for v in everything]
+
+
+def test_stable_fingerprint_is_the_same_in_every_process() -> None:
+    state = (("A", 1), frozenset({"x"}), "put-1")
+    code = (
+        "from model_check.fingerprint import stable_fingerprint;"
+        "print(stable_fingerprint((('A', 1), frozenset({'x'}), 'put-1')))"
+    )
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        outputs.add(subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                   capture_output=True, text=True).stdout.strip())
+    assert outputs == {str(stable_fingerprint(state))}
+    assert -(2**63) <= stable_fingerprint(state) < 2**63
+
+
+def test_stable_fingerprint_gives_the_same_exploration() -> None:
+    fast = explore([(0, 0)], toys.counter_successors(20))
+    stable = explore([(0, 0)], toys.counter_successors(20), fingerprint=stable_fingerprint)
+    assert (fast.distinct_states, fast.transitions, fast.depth) == (
+        stable.distinct_states, stable.transitions, stable.depth)
+    assert math.isclose(fast.bytes_per_state, stable.bytes_per_state)
