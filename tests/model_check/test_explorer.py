@@ -90,7 +90,8 @@ def test_symmetry_keeps_verdicts_and_counterexample_lengths() -> None:
         return not all(v == 2 for v in state)
 
     for canon in (None, toys.sort_processes):
-        result = explore([(0, 0, 0)], toys.symmetric_successors(), {"x": not_all_two}, canon)
+        initial: list[tuple[int, ...]] = [(0, 0, 0)]
+        result = explore(initial, toys.symmetric_successors(), {"x": not_all_two}, canon)
         path = result.counterexample("x")
         assert path is not None and len(path) == 6 and path.states[-1] == (2, 2, 2)
         # The recorded path is concrete: each step is a real successor (no permuted jumps).

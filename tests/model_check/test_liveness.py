@@ -12,11 +12,13 @@ from model_check.liveness import can_reach, check_eventually_reachable
 from tests.model_check import toys
 
 
-def _replicas(repair: bool, **bounds: int) -> Exploration[toys.Replicas, toys.Action]:
+def _replicas(
+    repair: bool, max_depth: int | None = None
+) -> Exploration[toys.Replicas, toys.Action]:
     return explore(
         [toys.Replicas()], toys.replica_successors(repair),
         graph_edges=lambda a: not toys.replica_is_fault(a),
-        marker=toys.replicas_converged, **bounds,
+        marker=toys.replicas_converged, max_depth=max_depth,
     )
 
 
