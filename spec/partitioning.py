@@ -110,7 +110,7 @@ def compare(
     n: int = 3,
     tokens: Sequence[int] = DEFAULT_TOKENS,
     seed: int = 0,
-    trials: int = 3,
+    trials: int = 5,
     strategy2_partitions: int | None = None,
 ) -> list[Row]:
     """The three strategies side by side at equal metadata, one row per T in ``tokens``."""
@@ -206,8 +206,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tokens", type=_positive_list, default=list(DEFAULT_TOKENS),
                         help="comma-separated tokens per node T, one row each "
                         "(default 1,2,4,...,256)")
-    parser.add_argument("--trials", type=_positive, default=3,
-                        help="seeded rings averaged per figure (default 3)")
+    parser.add_argument("--trials", type=_positive, default=5,
+                        help="seeded rings averaged per figure (default 5)")
     parser.add_argument("--partitions", type=_positive, default=None,
                         help="Q of strategy 2 (default S x the largest T)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")

@@ -49,6 +49,7 @@ __all__ = [
     "Ring",
     "Strategy",
     "check_capacity",
+    "draw_tokens",
     "key_position",
     "main",
     "partition_bounds",
@@ -526,6 +527,17 @@ def _capacity_tuple(
     if unknown:
         raise ValueError(f"capacity given for unknown node(s) {unknown!r}")
     return tuple(sorted((n, check_capacity(n, c)) for n, c in given.items()))
+
+
+def draw_tokens(rng: random.Random, count: int, avoid: Iterable[int] = ()) -> tuple[int, ...]:
+    """``count`` distinct random tokens from ``rng``, none of them in ``avoid``.
+
+    What a node joining a strategy-1 or strategy-2 ring does: pass the ring's
+    tokens as ``avoid`` and add the result with :meth:`Ring.with_node`.
+    """
+    _check_rng(rng)
+    _check_length(count, "count")
+    return tuple(_random_tokens(rng, count, set(avoid)))
 
 
 def _random_tokens(rng: random.Random, count: int, taken: set[int]) -> list[int]:

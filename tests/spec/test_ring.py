@@ -27,6 +27,7 @@ from spec.ring import (
     Partitioning,
     Ring,
     Strategy,
+    draw_tokens,
     key_position,
     partition_bounds,
     strategy1,
@@ -372,15 +373,34 @@ def test_token_counts_follow_capacity() -> None:
     assert token_counts(["A"], 1, {"A": 0.1}) == {"A": 1}  # never zero tokens
 
 
-@given(st.dictionaries(st.sampled_from(NAMES), st.floats(0.25, 8), min_size=1),
-       st.integers(1, 64))
-def test_token_counts_are_monotone_in_capacity(caps: dict[str, float], t: int) -> None:
-    counts = token_counts(sorted(caps), t, caps)
+CountsFn = Callable[[list[str], int, dict[str, float]], dict[str, int]]
+
+
+def check_counts_follow_capacity(counts_of: CountsFn, caps: dict[str, float], t: int) -> None:
+    counts = counts_of(sorted(caps), t, caps)
     for a in caps:
         for b in caps:
             if caps[a] <= caps[b]:
-                assert counts[a] <= counts[b]
-        assert abs(counts[a] - t * caps[a]) <= 0.5 or counts[a] == 1
+                assert counts[a] <= counts[b], (counts, caps)
+        assert abs(counts[a] - t * caps[a]) <= 0.5 or counts[a] == 1, (counts, caps)
+
+
+capacity_maps = st.dictionaries(st.sampled_from(NAMES), st.floats(0.25, 8), min_size=1)
+
+
+@given(capacity_maps, st.integers(1, 64))
+def test_token_counts_follow_capacity_for_any_capacities(caps: dict[str, float], t: int) -> None:
+    check_counts_follow_capacity(token_counts, caps, t)
+
+
+def test_capacity_check_catches_a_mutant() -> None:
+    def ignores_capacity(nodes: list[str], t: int, caps: dict[str, float]) -> dict[str, int]:
+        return dict.fromkeys(nodes, t)
+
+    caps = {"A": 1.0, "B": 3.0}
+    check_counts_follow_capacity(token_counts, caps, 4)
+    with pytest.raises(AssertionError):
+        check_counts_follow_capacity(ignores_capacity, caps, 4)
 
 
 # ---------------------------------------------------------------- bad input
@@ -586,12 +606,31 @@ def test_load_and_efficiency_worked_example() -> None:
     assert Partitioning(Strategy.RANDOM_TOKENS, Ring.evenly_spaced(SEVEN), 1).efficiency(3) == 1.0
 
 
+def check_loads(p: Partitioning, n: int) -> None:
+    """Every position is held n times over, and efficiency lies in (0, 1]."""
+    assert sum(p.loads(n).values()) == min(n, len(p.nodes)) * RING_SIZE, p.loads(n)
+    assert 0 < p.efficiency(n) <= 1
+
+
 @given(rings(), st.integers(1, 4))
 @settings(max_examples=examples(30))
 def test_loads_sum_to_n_times_the_ring(ring: Ring, n: int) -> None:
-    p = Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
-    assert sum(p.loads(n).values()) == min(n, len(ring.nodes)) * RING_SIZE
-    assert 0 < p.efficiency(n) <= 1
+    check_loads(Partitioning(Strategy.RANDOM_TOKENS, ring, 1), n)
+
+
+class FirstOwnerOnlyPartitioning(Partitioning):
+    """Mutant: counts only the first replica of each partition towards load."""
+
+    def placements(self, n: int) -> list[tuple[tuple[int, int], tuple[str, ...]]]:
+        return [(r, owners[:1]) for r, owners in Partitioning.placements(self, n)]
+
+
+def test_loads_check_catches_a_mutant() -> None:
+    p = strategy1(SEVEN, 3, random.Random(2))
+    check_loads(p, 3)
+    broken = FirstOwnerOnlyPartitioning(p.strategy, p.ring, p.tokens_per_node)
+    with pytest.raises(AssertionError):
+        check_loads(broken, 3)
 
 
 def test_exact_loads_agree_with_a_key_sample() -> None:
@@ -674,3 +713,13 @@ def test_vdynamo_ring_refuses_bad_options(argv: list[str]) -> None:
 def test_strategies_refuse_bad_input(build: Callable[[], object], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_draw_tokens_avoids_taken_positions_and_is_seeded() -> None:
+    ring = Ring.evenly_spaced(["A", "B"])
+    tokens = draw_tokens(random.Random(4), 5, ring.tokens)
+    assert len(set(tokens)) == 5 and not set(tokens) & set(ring.tokens)
+    assert tokens == draw_tokens(random.Random(4), 5, ring.tokens)
+    assert ring.with_node("C", tokens).tokens_of("C") == tuple(sorted(tokens))
+    with pytest.raises(ValueError, match="count must be"):
+        draw_tokens(random.Random(4), 0)
