@@ -314,32 +314,36 @@ def explore(
         raise ExplorationError(f"{len(initial)} initial states: at most {MAX_ORDINAL + 1}")
     frontier: list[tuple[int, S]] = []
 
-    def admit(state: S, parent: int, ordinal: int) -> int:
-        index = len(arrays.parent)
-        arrays.parent.append(parent)
-        arrays.ordinal.append(ordinal)
+    def admit(states: Sequence[S], parents: npt.ArrayLike, ordinals: npt.ArrayLike) -> None:
+        """Number new states, link them to their parents, check them, queue them."""
+        first = len(arrays.parent)
+        arrays.parent.frombytes(np.asarray(parents, dtype=np.uint32).tobytes())
+        arrays.ordinal.frombytes(np.asarray(ordinals, dtype=np.uint16).tobytes())
         if marker is not None:
-            arrays.marked.append(1 if marker(state) else 0)
-        for name in list(pending):
-            if not pending[name](state):
-                violations[name] = index
-                del pending[name]
-        frontier.append((index, state))
-        return index
+            arrays.marked.extend(1 if marker(state) else 0 for state in states)
+        if pending:
+            for offset, state in enumerate(states):
+                for name, holds in list(pending.items()):
+                    if not holds(state):
+                        violations[name] = first + offset
+                        del pending[name]
+        frontier.extend(zip(range(first, first + len(states)), states, strict=True))
 
-    local: dict[int, int] = {}
+    if fingerprint is fast_fingerprint:
+        fingerprint = hash
+    local: dict[int, tuple[S, int]] = {}
     for ordinal, state in enumerate(initial):
-        c = canon(state) if canon is not None else state
-        fp = fingerprint(c)
+        fp = fingerprint(canon(state) if canon is not None else state)
         if fp in local:
             continue
         if len(local) >= limit:
             bounded = True
             break
-        local[fp] = admit(state, NO_PARENT, ordinal)
+        local[fp] = (state, ordinal)
     if local:
-        keys = as_fingerprints(list(local))
-        seen.add(keys, np.fromiter(local.values(), dtype=np.uint32, count=len(local)))
+        admit([s for s, _ in local.values()], [NO_PARENT] * len(local),
+              [o for _, o in local.values()])
+        seen.add(as_fingerprints(list(local)), np.arange(len(local), dtype=np.uint32))
     depth = 0
 
     def done() -> bool:
@@ -368,6 +372,9 @@ def explore(
             cand_ordinal: list[int] = []
             edge_src: list[int] = []
             edge_fps: list[int] = []
+            in_batch, add_to_batch = batch_set.__contains__, batch_set.add
+            add_fp, add_state = cand_fps.append, cand_states.append
+            add_parent, add_ordinal = cand_parent.append, cand_ordinal.append
             for index, state in chunk:
                 ordinal = -1
                 for ordinal, (action, successor) in enumerate(successors(state)):
@@ -375,12 +382,12 @@ def explore(
                     if graph_edges is not None and graph_edges(action):
                         edge_src.append(index)
                         edge_fps.append(fp)
-                    if fp not in batch_set:
-                        batch_set.add(fp)
-                        cand_fps.append(fp)
-                        cand_states.append(successor)
-                        cand_parent.append(index)
-                        cand_ordinal.append(ordinal)
+                    if not in_batch(fp):
+                        add_to_batch(fp)
+                        add_fp(fp)
+                        add_state(successor)
+                        add_parent(index)
+                        add_ordinal(ordinal)
                 if ordinal > MAX_ORDINAL:
                     raise ExplorationError(
                         f"state {index} has {ordinal + 1} successors: at most {MAX_ORDINAL + 1}"
@@ -396,8 +403,12 @@ def explore(
                 bounded = True
                 new_positions = new_positions[:room]
             first_new = len(arrays.parent)
-            for pos in new_positions.tolist():
-                admit(cand_states[pos], cand_parent[pos], cand_ordinal[pos])
+            chosen = new_positions.tolist()
+            admit(
+                [cand_states[p] for p in chosen],
+                np.asarray(cand_parent, dtype=np.uint32)[new_positions],
+                np.asarray(cand_ordinal, dtype=np.uint16)[new_positions],
+            )
             new_fps = fps[new_positions]
             seen.add(new_fps, np.arange(first_new, first_new + new_fps.size, dtype=np.uint32))
             if with_graph and edge_fps:

@@ -3,17 +3,18 @@
 Theory of operation
 -------------------
 The explorer never keeps the states it has seen: it keeps a 64-bit
-*fingerprint* of each canonical state, in a sorted numpy array
+*fingerprint* of each canonical state, in sorted numpy arrays
 (:class:`SeenSet`), 8 bytes a state (12 with the optional parallel array of
 state indices that the liveness check needs to name edge targets). A Python
 ``set`` of ints would cost 60-70 bytes a state.
 
 Membership is tested a batch at a time: the explorer expands a chunk of the
 frontier, collects the fingerprints of the successors in a Python list, and
-asks :meth:`SeenSet.contains` about all of them in one ``np.searchsorted``.
-The new fingerprints are merged into the sorted array with one ``np.insert``
-(a linear merge). Both are vectorised, so the per-state cost in Python is one
-``hash()`` and one list append.
+asks :meth:`SeenSet.contains` about all of them at once (``np.searchsorted``
+per sorted tier). New fingerprints become a small tier, merged with larger
+ones (``np.insert``, a linear merge) as it grows, log-structured. All of it is
+vectorised, so the per-state cost in Python is one ``hash()`` and a few list
+appends.
 
 Which fingerprint
 -----------------
@@ -73,33 +74,41 @@ def as_fingerprints(values: list[int]) -> Fingerprints:
 class SeenSet:
     """A set of 64-bit fingerprints, each with an optional state index.
 
-    Kept as one sorted ``int64`` array (and, when ``with_index``, a parallel
-    ``uint32`` array of the state index each fingerprint belongs to).
-    Batches are tested with :meth:`contains` and added with :meth:`add`.
+    Kept as a few sorted ``int64`` arrays ("tiers", as in a log-structured
+    merge tree: each at least twice the size of the next), and, when
+    ``with_index``, parallel ``uint32`` arrays of the state index each
+    fingerprint belongs to. A batch added becomes a new small tier; tiers are
+    merged when a smaller one catches up with the one before it, so each
+    fingerprint is moved O(log n) times in all and a membership test is one
+    ``searchsorted`` per tier (at most ~log2(n) of them).
     """
 
     __slots__ = ("_fps", "_index", "with_index")
 
     def __init__(self, with_index: bool = False) -> None:
         self.with_index = with_index
-        self._fps: Fingerprints = np.empty(0, dtype=FP_DTYPE)
-        self._index: Indices = np.empty(0, dtype=INDEX_DTYPE)
+        self._fps: list[Fingerprints] = []
+        self._index: list[Indices] = []
 
     def __len__(self) -> int:
-        return int(self._fps.size)
+        return sum(int(t.size) for t in self._fps)
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the set's arrays."""
-        return int(self._fps.nbytes + self._index.nbytes)
+        return sum(int(t.nbytes) for t in self._fps) + sum(int(t.nbytes) for t in self._index)
+
+    @property
+    def tiers(self) -> int:
+        return len(self._fps)
 
     def contains(self, fps: Fingerprints) -> npt.NDArray[np.bool_]:
         """A boolean array: which of ``fps`` are in the set."""
-        if self._fps.size == 0:
-            return np.zeros(fps.shape, dtype=np.bool_)
-        pos = np.searchsorted(self._fps, fps)
-        pos[pos == self._fps.size] = 0
-        found: npt.NDArray[np.bool_] = self._fps[pos] == fps
+        found = np.zeros(fps.shape, dtype=np.bool_)
+        for tier in self._fps:
+            pos = np.searchsorted(tier, fps)
+            pos[pos == tier.size] = 0
+            found |= tier[pos] == fps
         return found
 
     def add(self, fps: Fingerprints, indices: Indices | None = None) -> None:
@@ -107,25 +116,32 @@ class SeenSet:
         if fps.size == 0:
             return
         order = np.argsort(fps, kind="stable")
-        sorted_fps = fps[order]
-        pos = np.searchsorted(self._fps, sorted_fps)
-        self._fps = np.insert(self._fps, pos, sorted_fps)
+        self._fps.append(fps[order])
         if self.with_index:
             if indices is None:
                 raise ValueError("this SeenSet keeps state indices: pass indices to add()")
-            self._index = np.insert(self._index, pos, indices.astype(INDEX_DTYPE)[order])
+            self._index.append(indices.astype(INDEX_DTYPE)[order])
+        while len(self._fps) >= 2 and 2 * self._fps[-1].size > self._fps[-2].size:
+            self._merge_last_two()
+
+    def _merge_last_two(self) -> None:
+        small, big = self._fps.pop(), self._fps.pop()
+        pos = np.searchsorted(big, small)
+        self._fps.append(np.insert(big, pos, small))
+        if self.with_index:
+            small_index, big_index = self._index.pop(), self._index.pop()
+            self._index.append(np.insert(big_index, pos, small_index))
 
     def lookup(self, fps: Fingerprints) -> npt.NDArray[np.int64]:
         """The state index of each fingerprint, or -1 where it is not in the set."""
         if not self.with_index:
             raise ValueError("this SeenSet keeps no state indices (with_index=False)")
         out = np.full(fps.shape, -1, dtype=np.int64)
-        if self._fps.size == 0:
-            return out
-        pos = np.searchsorted(self._fps, fps)
-        pos[pos == self._fps.size] = 0
-        found = self._fps[pos] == fps
-        out[found] = self._index[pos[found]]
+        for tier, index in zip(self._fps, self._index, strict=True):
+            pos = np.searchsorted(tier, fps)
+            pos[pos == tier.size] = 0
+            found = tier[pos] == fps
+            out[found] = index[pos[found]]
         return out
 
     def __contains__(self, fp: Any) -> bool:
