@@ -1,0 +1,856 @@
+"""Deterministic simulator: many node cores in one process, on virtual time.
+
+Theory of operation
+-------------------
+The simulator is a driver for sans-IO node cores (see :mod:`impl.effects`): it
+hands each core its inputs with the current *virtual* time and performs the
+effects the core returns. Nothing in it reads a clock or draws an unseeded random
+number: one ``random.Random(seed)`` makes every choice, so one seed gives one
+run, event for event.
+
+An *event queue* (a heap ordered by virtual time, then by a sequence number)
+holds three kinds of future events: the delivery of an in-flight message, a
+node's timer tick, and scheduled actions (a client's deadline, the nemesis'
+crashes and partitions). :meth:`Simulator.step` pops the earliest event and
+performs it; :meth:`Simulator.run_until` steps until a condition holds.
+
+The *network model* sits between a :class:`~impl.effects.Send` and the delivery.
+When a message is sent it may be lost (``Faults.loss``), duplicated
+(``Faults.duplication``) or held back (``Faults.reorder``) so that later
+messages overtake it; every copy gets a delay drawn from ``Faults.delay``.
+Each fault has a probability and an optional bound on its count. A *link* from
+one node to another can be cut: :meth:`Simulator.partition` cuts both
+directions between two groups, :meth:`Simulator.partition_one_way` only one.
+A message on a cut link, or to a node that is down, is lost at delivery.
+
+*Crash and restart*: :meth:`Simulator.crash` throws the node object away (its
+volatile state, its timers, the requests it was coordinating) and calls the
+``on_crash`` hook, which makes the node's storage lose what it had not made
+durable. :meth:`Simulator.restart` builds a new node on the surviving storage
+with ``make_node``. *Clock skew*: node ``x`` sees ``now + skew[x]``; its timers
+are converted back to the simulator's time.
+
+Two ways to drive it:
+
+- *Random scheduling* (:meth:`run_until`, :meth:`run_for`, :meth:`step`): the
+  event queue decides, faults are drawn from the seeded generator.
+- *Step by step* (for lockstep refinement tests): :meth:`in_flight` lists the
+  messages in flight with stable ids; :meth:`deliver`, :meth:`drop`,
+  :meth:`duplicate` act on a chosen one; :meth:`fire_timers` ticks a chosen
+  node; :meth:`crash`, :meth:`restart`, :meth:`partition`, :meth:`heal` act at
+  once. None of these draws a random number.
+
+Optionally (``wire=True``) every message is encoded with :mod:`impl.wire` when
+sent and decoded at delivery, so the codec runs on every message.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import heapq
+import importlib
+import random
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from impl.effects import Effect, Reply, Send, SetTimer
+from impl.errors import (
+    BadMessageError,
+    ConfigError,
+    DynamoError,
+    NodeDownError,
+    RequestTimeoutError,
+)
+
+__all__ = [
+    "Delay",
+    "Distribution",
+    "Faults",
+    "InFlight",
+    "NodeLike",
+    "Pending",
+    "SimulationError",
+    "Simulator",
+    "derive_seed",
+]
+
+
+class SimulationError(RuntimeError):
+    """The simulation was driven wrongly (unknown message id or node, a step on a
+    node that is down) or did not reach the asked-for condition in its bounds."""
+
+
+class NodeLike(Protocol):
+    """What the simulator drives: the sans-IO core's surface (impl.node.Node)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def client_request(self, now: float, request: Any) -> list[Effect]: ...
+
+    def receive(self, now: float, src: str, message: Any) -> list[Effect]: ...
+
+    def tick(self, now: float) -> list[Effect]: ...
+
+    def leave(self, now: float) -> list[Effect]: ...
+
+
+class Distribution(enum.Enum):
+    """Shape of the network delay."""
+
+    CONSTANT = "constant"
+    UNIFORM = "uniform"
+    EXPONENTIAL = "exponential"
+
+
+@dataclass(frozen=True, slots=True)
+class Delay:
+    """Network delay of one message copy, in virtual seconds.
+
+    ``constant``: always ``base``. ``uniform``: ``base + U(0, spread)``.
+    ``exponential``: ``base + Exp(mean=spread)``, capped at ``base + 20 * spread``.
+    """
+
+    distribution: Distribution = Distribution.UNIFORM
+    base: float = 0.001
+    spread: float = 0.004
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.distribution, Distribution):
+            raise ConfigError("Delay.distribution must be a Distribution, "
+                              f"got {self.distribution!r}")
+        if not (self.base >= 0 and self.spread >= 0):
+            raise ConfigError(f"Delay.base and Delay.spread must be >= 0, got {self.base}, "
+                              f"{self.spread}")
+
+    @classmethod
+    def constant(cls, seconds: float) -> Delay:
+        return cls(Distribution.CONSTANT, seconds, 0.0)
+
+    @classmethod
+    def uniform(cls, low: float, high: float) -> Delay:
+        if high < low:
+            raise ConfigError(f"Delay.uniform: high {high} < low {low}")
+        return cls(Distribution.UNIFORM, low, high - low)
+
+    @classmethod
+    def exponential(cls, base: float, mean: float) -> Delay:
+        return cls(Distribution.EXPONENTIAL, base, mean)
+
+    def draw(self, rng: random.Random) -> float:
+        if self.distribution is Distribution.CONSTANT or self.spread == 0.0:
+            return self.base
+        if self.distribution is Distribution.UNIFORM:
+            return self.base + rng.random() * self.spread
+        return self.base + min(rng.expovariate(1.0 / self.spread), 20.0 * self.spread)
+
+
+def _check_probability(name: str, value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"Faults.{name} must be a probability in [0, 1], got {value!r}")
+
+
+def _check_bound(name: str, value: int | None) -> None:
+    if value is not None and value < 0:
+        raise ConfigError(f"Faults.{name} must be None (unbounded) or >= 0, got {value!r}")
+
+
+def _check_range(name: str, value: tuple[float, float]) -> None:
+    if len(value) != 2 or not 0.0 <= value[0] <= value[1]:
+        raise ConfigError(f"Faults.{name} must be (low, high) with 0 <= low <= high, "
+                          f"got {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Faults:
+    """Every fault the simulator can inject; all off by default.
+
+    Network (drawn per message when it is sent): ``loss``, ``duplication`` and
+    ``reorder`` are probabilities, each bounded by ``max_*`` (None: unbounded);
+    a reordered message waits ``reorder_delay`` more, so later ones overtake it.
+    ``delay`` is every copy's delay. ``max_clock_skew``: each node's clock is off
+    by a uniform draw in ``[-max_clock_skew, +max_clock_skew]``.
+
+    The *nemesis* (scheduled faults): with ``crash_interval`` set, a random up
+    node crashes after an exponential wait of that mean, stays down for a
+    duration drawn from ``downtime`` and restarts; at most ``max_down`` nodes are
+    down at once and ``max_crashes`` in all. With ``partition_interval`` set, the
+    nodes are split in two random groups for a duration drawn from
+    ``partition_duration`` (one-way with probability ``one_way_partitions``), at
+    most ``max_partitions`` times.
+    """
+
+    loss: float = 0.0
+    max_losses: int | None = None
+    duplication: float = 0.0
+    max_duplicates: int | None = None
+    reorder: float = 0.0
+    max_reorders: int | None = None
+    reorder_delay: float = 0.05
+    delay: Delay = field(default_factory=Delay)
+    max_clock_skew: float = 0.0
+    crash_interval: float | None = None
+    max_crashes: int | None = None
+    downtime: tuple[float, float] = (1.0, 5.0)
+    max_down: int = 1
+    partition_interval: float | None = None
+    max_partitions: int | None = None
+    partition_duration: tuple[float, float] = (1.0, 5.0)
+    one_way_partitions: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("loss", "duplication", "reorder", "one_way_partitions"):
+            _check_probability(name, getattr(self, name))
+        for name in ("max_losses", "max_duplicates", "max_reorders", "max_crashes",
+                     "max_partitions"):
+            _check_bound(name, getattr(self, name))
+        _check_range("downtime", self.downtime)
+        _check_range("partition_duration", self.partition_duration)
+        for name in ("reorder_delay", "max_clock_skew"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"Faults.{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("crash_interval", "partition_interval"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ConfigError(f"Faults.{name} must be None (off) or > 0, got {value!r}")
+        if self.max_down < 0:
+            raise ConfigError(f"Faults.max_down must be >= 0, got {self.max_down!r}")
+        if not isinstance(self.delay, Delay):
+            raise ConfigError(f"Faults.delay must be a Delay, got {self.delay!r}")
+
+    @classmethod
+    def none(cls) -> Faults:
+        """No faults at all (the default)."""
+        return cls()
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A message in flight, as :meth:`Simulator.in_flight` lists it.
+
+    ``id`` is stable for the message's life and never reused; ``blocked`` is
+    true when the link from ``src`` to ``dest`` is cut right now.
+    """
+
+    id: int
+    src: str
+    dest: str
+    message: Any
+    deliver_at: float
+    blocked: bool
+
+
+class Pending:
+    """A client request in progress: a futures-like handle.
+
+    ``done`` tells whether it finished; :meth:`result` returns the result or
+    raises the request's :class:`~impl.errors.DynamoError`.
+    """
+
+    __slots__ = ("coordinator", "deadline", "done", "error", "request", "request_id",
+                 "submitted_at", "value")
+
+    def __init__(self, request_id: int, coordinator: str, request: object,
+                 submitted_at: float, deadline: float) -> None:
+        self.request_id = request_id
+        self.coordinator = coordinator
+        self.request = request
+        self.submitted_at = submitted_at
+        self.deadline = deadline
+        self.done = False
+        self.value: Any = None
+        self.error: DynamoError | None = None
+
+    def result(self) -> Any:
+        """The result; raises the request's error; SimulationError if not done."""
+        if not self.done:
+            raise SimulationError(f"request {self.request_id} to {self.coordinator} "
+                                  "has not finished: run the simulation first")
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+    def __repr__(self) -> str:
+        state = "pending" if not self.done else ("error" if self.error else "ok")
+        return f"Pending(request_id={self.request_id}, coordinator={self.coordinator!r}, {state})"
+
+
+def derive_seed(seed: int, *parts: object) -> int:
+    """A 64-bit seed derived from ``seed`` and ``parts``, stable across processes."""
+    text = ":".join([str(seed), *map(str, parts)]).encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
+
+
+# event kinds in the heap
+_DELIVER = 0
+_TICK = 1
+_ACTION = 2
+
+MakeNode = Callable[[str, int, float], NodeLike]
+"""make_node(name, seed, now) -> a new node core (fresh, or on surviving storage)."""
+
+
+@dataclass(slots=True)
+class _Envelope:
+    src: str
+    dest: str
+    message: Any
+    frame: bytes | None
+    deliver_at: float
+
+
+class Simulator:
+    """Node cores on virtual time with a seeded network and fault model.
+
+    ``make_node(name, seed, now)`` builds a node (at start, on :meth:`add_node`
+    and on :meth:`restart`); ``on_crash(name)`` is called when a node crashes
+    (make its storage lose what was not durable). ``log=True`` records every
+    event in :attr:`log` (for determinism checks and debugging).
+    """
+
+    def __init__(
+        self,
+        make_node: MakeNode,
+        *,
+        seed: int = 0,
+        faults: Faults | None = None,
+        on_crash: Callable[[str], None] | None = None,
+        wire: bool = False,
+        log: bool = False,
+        client_timeout: float = 5.0,
+    ) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.faults = faults if faults is not None else Faults()
+        self.now = 0.0
+        self.log: list[tuple[Any, ...]] = []
+        self._logging = log
+        self._make_node = make_node
+        self._on_crash = on_crash
+        self._client_timeout = client_timeout
+        self._wire: Any = None
+        if wire:
+            self._wire = importlib.import_module("impl.wire")  # encode / decode
+        self._heap: list[tuple[float, int, int, Any]] = []
+        self._seq = 0
+        self._in_flight: dict[int, _Envelope] = {}
+        self._next_message_id = 1
+        self._next_request_id = 1
+        self.nodes: dict[str, NodeLike] = {}  # up nodes only
+        self.members: list[str] = []  # every node ever added, in order
+        self._incarnation: dict[str, int] = {}
+        self._timers: dict[str, set[float]] = {}
+        self.skew: dict[str, float] = {}
+        self._cut: set[tuple[str, str]] = set()
+        self._pending: dict[int, Pending] = {}
+        self._down_since: dict[str, float] = {}
+        self.stats: dict[str, int] = dict.fromkeys(
+            ("sent", "delivered", "lost", "duplicated", "reordered", "blocked",
+             "to_down_node", "ticks", "crashes", "restarts", "partitions",
+             "bad_messages", "requests", "replies", "timeouts"), 0)
+        self._nemesis_started = False
+
+    # ------------------------------------------------------------------ nodes
+
+    def add_node(self, name: str) -> NodeLike:
+        """Create node ``name`` with ``make_node`` and tick it once (its first timers)."""
+        if name in self.nodes or name in self._down_since:
+            raise SimulationError(f"node {name!r} already exists")
+        if name not in self.members:
+            self.members.append(name)
+        if name not in self.skew:
+            bound = self.faults.max_clock_skew
+            self.skew[name] = self.rng.uniform(-bound, bound) if bound else 0.0
+        return self._start(name)
+
+    def _start(self, name: str) -> NodeLike:
+        incarnation = self._incarnation.get(name, -1) + 1
+        self._incarnation[name] = incarnation
+        node = self._make_node(name, derive_seed(self.seed, name, incarnation),
+                               self.now + self.skew[name])
+        self.nodes[name] = node
+        self._timers[name] = set()
+        self._record("start", name, incarnation)
+        self._perform(name, node.tick(self.now + self.skew[name]))
+        return node
+
+    def node(self, name: str) -> NodeLike:
+        """The live node object of ``name`` (SimulationError if down or unknown)."""
+        try:
+            return self.nodes[name]
+        except KeyError:
+            raise SimulationError(self._why_not_up(name)) from None
+
+    def _why_not_up(self, name: str) -> str:
+        if name in self._down_since:
+            return f"node {name!r} is down"
+        return f"unknown node {name!r} (nodes: {', '.join(self.members)})"
+
+    def is_down(self, name: str) -> bool:
+        """True when ``name`` crashed and was not restarted (or was removed)."""
+        if name not in self.members:
+            raise SimulationError(self._why_not_up(name))
+        return name not in self.nodes
+
+    def crash(self, name: str) -> None:
+        """Crash ``name`` now: volatile state, timers and coordinated requests are lost;
+        ``on_crash`` makes its storage lose what was not durable."""
+        if name not in self.nodes:
+            raise SimulationError(self._why_not_up(name))
+        del self.nodes[name]
+        self._timers[name] = set()
+        self._down_since[name] = self.now
+        self.stats["crashes"] += 1
+        self._record("crash", name)
+        if self._on_crash is not None:
+            self._on_crash(name)
+
+    def restart(self, name: str) -> NodeLike:
+        """Restart a crashed node: a new node object on its surviving storage."""
+        if name not in self._down_since:
+            raise SimulationError(f"node {name!r} is not down" if name in self.nodes
+                                  else self._why_not_up(name))
+        del self._down_since[name]
+        self.stats["restarts"] += 1
+        return self._start(name)
+
+    def remove_node(self, name: str) -> None:
+        """Take ``name`` out for good (after it left): it is down and never restarts."""
+        if name in self.nodes:
+            del self.nodes[name]
+            self._timers[name] = set()
+        self._down_since.pop(name, None)
+        if name in self.members:
+            self.members.remove(name)
+        self._record("remove", name)
+
+    def set_skew(self, name: str, seconds: float) -> None:
+        """Node ``name`` sees ``now + seconds`` from now on."""
+        if name not in self.members:
+            raise SimulationError(self._why_not_up(name))
+        self.skew[name] = seconds
+
+    def node_now(self, name: str) -> float:
+        """The time node ``name`` sees now (the simulator's time plus its skew)."""
+        return self.now + self.skew.get(name, 0.0)
+
+    # ------------------------------------------------------------- partitions
+
+    def partition(self, *groups: Iterable[str]) -> None:
+        """Cut every link (both directions) between nodes of different groups.
+        Nodes named in no group keep all their links."""
+        sets = [sorted(set(group)) for group in groups]
+        for group in sets:
+            for name in group:
+                if name not in self.members:
+                    raise SimulationError(self._why_not_up(name))
+        for i, left in enumerate(sets):
+            for right in sets[i + 1:]:
+                for a in left:
+                    for b in right:
+                        if a != b:
+                            self._cut.add((a, b))
+                            self._cut.add((b, a))
+        self.stats["partitions"] += 1
+        self._record("partition", tuple(tuple(g) for g in sets))
+
+    def partition_one_way(self, sources: Iterable[str], destinations: Iterable[str]) -> None:
+        """Cut only the links from each of ``sources`` to each of ``destinations``."""
+        src = sorted(set(sources))
+        dst = sorted(set(destinations))
+        for name in [*src, *dst]:
+            if name not in self.members:
+                raise SimulationError(self._why_not_up(name))
+        for a in src:
+            for b in dst:
+                if a != b:
+                    self._cut.add((a, b))
+        self.stats["partitions"] += 1
+        self._record("partition_one_way", tuple(src), tuple(dst))
+
+    def heal(self) -> None:
+        """Restore every link."""
+        self._cut.clear()
+        self._record("heal")
+
+    def is_cut(self, src: str, dest: str) -> bool:
+        """True when messages from ``src`` to ``dest`` are lost (the link is cut)."""
+        return (src, dest) in self._cut
+
+    @property
+    def cut_links(self) -> frozenset[tuple[str, str]]:
+        """Every cut (src, dest) link."""
+        return frozenset(self._cut)
+
+    # ---------------------------------------------------------------- clients
+
+    def submit(self, coordinator: str, request: Any, *, timeout: float | None = None) -> Pending:
+        """Hand ``request`` (it has a ``request_id`` attribute, or one is given by
+        :meth:`new_request_id`) to ``coordinator`` now; returns its handle.
+
+        If the coordinator is down the handle fails at once with NodeDownError; if
+        no reply comes within ``timeout`` (default ``client_timeout``) it fails
+        with RequestTimeoutError.
+        """
+        request_id: int = request.request_id
+        deadline = self.now + (self._client_timeout if timeout is None else timeout)
+        handle = Pending(request_id, coordinator, request, self.now, deadline)
+        self.stats["requests"] += 1
+        self._record("request", coordinator, request_id, type(request).__name__)
+        node = self.nodes.get(coordinator)
+        if node is None:
+            if coordinator not in self.members:
+                raise SimulationError(self._why_not_up(coordinator))
+            self._finish(handle, None, NodeDownError(f"node {coordinator!r} is down"))
+            return handle
+        self._pending[request_id] = handle
+        self._push(deadline, _ACTION, ("deadline", request_id))
+        try:
+            effects = node.client_request(self.now + self.skew[coordinator], request)
+        except DynamoError as error:  # refused where it entered
+            self._pending.pop(request_id, None)
+            self._finish(handle, None, error)
+            return handle
+        self._perform(coordinator, effects)
+        return handle
+
+    def new_request_id(self) -> int:
+        """A request id never used before in this simulation."""
+        request_id = self._next_request_id
+        self._next_request_id += 1
+        return request_id
+
+    def _finish(self, handle: Pending, value: Any, error: DynamoError | None) -> None:
+        handle.done = True
+        handle.value = value
+        handle.error = error
+        self._record("reply", handle.coordinator, handle.request_id,
+                     type(error).__name__ if error is not None else repr(value))
+
+    @property
+    def pending_requests(self) -> int:
+        """Client requests submitted and not finished."""
+        return len(self._pending)
+
+    # ------------------------------------------------------------ the effects
+
+    def _perform(self, name: str, effects: list[Effect]) -> None:
+        for effect in effects:
+            if type(effect) is Send:
+                self._send(name, effect.dest, effect.message)
+            elif type(effect) is SetTimer:
+                self._set_timer(name, effect.at)
+            elif type(effect) is Reply:
+                self._reply(name, effect)
+            else:
+                raise SimulationError(f"node {name!r} returned an unknown effect {effect!r}")
+
+    def _reply(self, name: str, reply: Reply) -> None:
+        handle = self._pending.pop(reply.request_id, None)
+        if handle is None:
+            self._record("late_reply", name, reply.request_id)
+            return
+        self.stats["replies"] += 1
+        self._finish(handle, reply.result, reply.error)
+
+    def _set_timer(self, name: str, at: float) -> None:
+        at -= self.skew[name]
+        if at < self.now:
+            at = self.now
+        timers = self._timers[name]
+        if at in timers:
+            return
+        timers.add(at)
+        self._push(at, _TICK, (name, self._incarnation[name], at))
+
+    def _push(self, at: float, kind: int, payload: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, kind, payload))
+
+    def _send(self, src: str, dest: str, message: Any) -> None:
+        self.stats["sent"] += 1
+        faults = self.faults
+        rng = self.rng
+        if faults.loss and self._allow("lost", faults.max_losses) and rng.random() < faults.loss:
+            self.stats["lost"] += 1
+            self._record("lose", src, dest, type(message).__name__)
+            return
+        copies = 1
+        if (faults.duplication and self._allow("duplicated", faults.max_duplicates)
+                and rng.random() < faults.duplication):
+            self.stats["duplicated"] += 1
+            copies = 2
+        frame = self._wire.encode(message) if self._wire is not None else None
+        for _ in range(copies):
+            delay = faults.delay.draw(rng)
+            if (faults.reorder and self._allow("reordered", faults.max_reorders)
+                    and rng.random() < faults.reorder):
+                self.stats["reordered"] += 1
+                delay += faults.reorder_delay
+            self._enqueue(_Envelope(src, dest, message, frame, self.now + delay))
+
+    def _allow(self, stat: str, bound: int | None) -> bool:
+        return bound is None or self.stats[stat] < bound
+
+    def _enqueue(self, envelope: _Envelope) -> int:
+        message_id = self._next_message_id
+        self._next_message_id += 1
+        self._in_flight[message_id] = envelope
+        self._push(envelope.deliver_at, _DELIVER, message_id)
+        if self._logging:
+            self._record("send", message_id, envelope.src, envelope.dest,
+                         type(envelope.message).__name__)
+        return message_id
+
+    def _deliver(self, message_id: int, envelope: _Envelope) -> bool:
+        src, dest = envelope.src, envelope.dest
+        if (src, dest) in self._cut:
+            self.stats["blocked"] += 1
+            self._record("blocked", message_id, src, dest)
+            return False
+        node = self.nodes.get(dest)
+        if node is None:
+            self.stats["to_down_node"] += 1
+            self._record("to_down_node", message_id, src, dest)
+            return False
+        message = envelope.message
+        if envelope.frame is not None:
+            message = self._wire.decode(envelope.frame)
+        self.stats["delivered"] += 1
+        if self._logging:
+            self._record("deliver", message_id, src, dest, type(message).__name__)
+        try:
+            effects = node.receive(self.now + self.skew[dest], src, message)
+        except BadMessageError as error:
+            self.stats["bad_messages"] += 1
+            self._record("bad_message", message_id, dest, str(error))
+            return True
+        self._perform(dest, effects)
+        return True
+
+    def _tick(self, name: str) -> None:
+        node = self.nodes[name]
+        self.stats["ticks"] += 1
+        if self._logging:
+            self._record("tick", name)
+        self._perform(name, node.tick(self.now + self.skew[name]))
+
+    def _record(self, *event: Any) -> None:
+        if self._logging:
+            self.log.append((round(self.now, 9), *event))
+
+    # ------------------------------------------------------ random scheduling
+
+    def step(self) -> bool:
+        """Perform the earliest event in the queue; False when the queue is empty."""
+        heap = self._heap
+        while heap:
+            at, _, kind, payload = heapq.heappop(heap)
+            if kind == _DELIVER:
+                envelope = self._in_flight.pop(payload, None)
+                if envelope is None:
+                    continue  # delivered or dropped by the step API
+                if at > self.now:
+                    self.now = at
+                self._deliver(payload, envelope)
+                return True
+            if kind == _TICK:
+                name, incarnation, timer_at = payload
+                if self._incarnation.get(name) != incarnation or name not in self.nodes:
+                    continue
+                timers = self._timers[name]
+                if timer_at not in timers:
+                    continue  # fired early by fire_timers
+                timers.discard(timer_at)
+                if at > self.now:
+                    self.now = at
+                self._tick(name)
+                return True
+            if at > self.now:
+                self.now = at
+            self._action(payload)
+            return True
+        return False
+
+    def run_until(self, condition: Callable[[], bool], *, max_time: float = 3600.0,
+                  max_events: int = 10_000_000) -> None:
+        """Step until ``condition()`` holds. SimulationError if it still does not
+        after ``max_time`` more virtual seconds or ``max_events`` events."""
+        stop_at = self.now + max_time
+        events = 0
+        while not condition():
+            if not self._heap or self._heap[0][0] > stop_at or events >= max_events:
+                raise SimulationError(
+                    f"condition not reached by t={self.now:.3f} "
+                    f"({events} events, {len(self._in_flight)} messages in flight, "
+                    f"{len(self._pending)} requests pending, seed {self.seed})")
+            self.step()
+            events += 1
+
+    def run_for(self, seconds: float) -> None:
+        """Perform every event due in the next ``seconds`` of virtual time."""
+        self.run_to(self.now + seconds)
+
+    def run_to(self, time: float) -> None:
+        """Perform every event due up to virtual time ``time``; then now = time."""
+        heap = self._heap
+        while heap and heap[0][0] <= time:
+            self.step()
+        if time > self.now:
+            self.now = time
+
+    def wait(self, handles: Sequence[Pending], *, max_time: float = 3600.0) -> None:
+        """Run until every handle is done (each has a deadline, so this ends)."""
+        self.run_until(lambda: all(h.done for h in handles), max_time=max_time)
+
+    # --------------------------------------------------------------- nemesis
+
+    def start_nemesis(self) -> None:
+        """Schedule the random crashes and partitions ``faults`` asks for."""
+        if self._nemesis_started:
+            return
+        self._nemesis_started = True
+        if self.faults.crash_interval is not None:
+            self._push(self.now + self.rng.expovariate(1.0 / self.faults.crash_interval),
+                       _ACTION, ("nemesis_crash",))
+        if self.faults.partition_interval is not None:
+            self._push(self.now + self.rng.expovariate(1.0 / self.faults.partition_interval),
+                       _ACTION, ("nemesis_partition",))
+
+    def stop_nemesis(self) -> None:
+        """No more random crashes or partitions start (scheduled restarts and heals
+        still happen)."""
+        self._nemesis_started = False
+
+    def schedule(self, at: float, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` at virtual time ``at`` (an event like any other)."""
+        self._push(max(at, self.now), _ACTION, ("call", callback))
+
+    def _action(self, payload: tuple[Any, ...]) -> None:
+        kind = payload[0]
+        faults = self.faults
+        if kind == "deadline":
+            handle = self._pending.pop(payload[1], None)
+            if handle is not None:
+                self.stats["timeouts"] += 1
+                self._finish(handle, None, RequestTimeoutError(
+                    f"no reply from {handle.coordinator!r} to request {handle.request_id} "
+                    f"within {handle.deadline - handle.submitted_at:g}s"))
+        elif kind == "call":
+            payload[1]()
+        elif kind == "nemesis_crash":
+            if not self._nemesis_started:
+                return
+            up = [name for name in self.members if name in self.nodes]
+            if (len(self._down_since) < faults.max_down and up
+                    and self._allow("crashes", faults.max_crashes)):
+                victim = self.rng.choice(up)
+                self.crash(victim)
+                self._push(self.now + self.rng.uniform(*faults.downtime), _ACTION,
+                           ("nemesis_restart", victim))
+            assert faults.crash_interval is not None
+            self._push(self.now + self.rng.expovariate(1.0 / faults.crash_interval),
+                       _ACTION, ("nemesis_crash",))
+        elif kind == "nemesis_restart":
+            if payload[1] in self._down_since:
+                self.restart(payload[1])
+        elif kind == "nemesis_partition":
+            if not self._nemesis_started:
+                return
+            if not self._cut and self._allow("partitions", faults.max_partitions) \
+                    and len(self.members) > 1:
+                shuffled = list(self.members)
+                self.rng.shuffle(shuffled)
+                cut = self.rng.randint(1, len(shuffled) - 1)
+                left, right = shuffled[:cut], shuffled[cut:]
+                if faults.one_way_partitions and self.rng.random() < faults.one_way_partitions:
+                    self.partition_one_way(left, right)
+                else:
+                    self.partition(left, right)
+                self._push(self.now + self.rng.uniform(*faults.partition_duration), _ACTION,
+                           ("nemesis_heal",))
+            assert faults.partition_interval is not None
+            self._push(self.now + self.rng.expovariate(1.0 / faults.partition_interval),
+                       _ACTION, ("nemesis_partition",))
+        elif kind == "nemesis_heal":
+            self.heal()
+        else:  # pragma: no cover - every kind pushed is handled above
+            raise SimulationError(f"unknown scheduled action {payload!r}")
+
+    # ----------------------------------------------------- step-by-step API
+
+    def in_flight(self) -> list[InFlight]:
+        """Every message in flight, by id (oldest first). Draws no random number."""
+        cut = self._cut
+        return [InFlight(message_id, e.src, e.dest, e.message, e.deliver_at,
+                         (e.src, e.dest) in cut)
+                for message_id, e in sorted(self._in_flight.items())]
+
+    def _take(self, message_id: int) -> _Envelope:
+        try:
+            return self._in_flight.pop(message_id)
+        except KeyError:
+            raise SimulationError(f"no message {message_id} in flight") from None
+
+    def deliver(self, message_id: int) -> bool:
+        """Deliver in-flight message ``message_id`` now. Returns True if a node received
+        it; False if it was lost because its destination is down. SimulationError if
+        its link is cut (drop it instead) or it is not in flight."""
+        envelope = self._in_flight.get(message_id)
+        if envelope is None:
+            raise SimulationError(f"no message {message_id} in flight")
+        if (envelope.src, envelope.dest) in self._cut:
+            raise SimulationError(f"message {message_id} from {envelope.src!r} to "
+                                  f"{envelope.dest!r} is on a cut link: drop it or heal first")
+        del self._in_flight[message_id]
+        return self._deliver(message_id, envelope)
+
+    def drop(self, message_id: int) -> None:
+        """Lose in-flight message ``message_id``."""
+        envelope = self._take(message_id)
+        self.stats["lost"] += 1
+        self._record("drop", message_id, envelope.src, envelope.dest)
+
+    def duplicate(self, message_id: int) -> int:
+        """Put a second copy of in-flight message ``message_id`` in flight; its new id."""
+        envelope = self._in_flight.get(message_id)
+        if envelope is None:
+            raise SimulationError(f"no message {message_id} in flight")
+        self.stats["duplicated"] += 1
+        copy_id = self._enqueue(_Envelope(envelope.src, envelope.dest, envelope.message,
+                                          envelope.frame, envelope.deliver_at))
+        self._record("duplicate", message_id, copy_id)
+        return copy_id
+
+    def timers(self, name: str) -> list[float]:
+        """The times (simulator's clock) at which ``name`` asked to be ticked."""
+        if name not in self.nodes:
+            raise SimulationError(self._why_not_up(name))
+        return sorted(self._timers[name])
+
+    def fire_timers(self, name: str) -> None:
+        """Tick node ``name`` at its earliest timer, advancing virtual time to it if it
+        is later (no timer: tick it now)."""
+        if name not in self.nodes:
+            raise SimulationError(self._why_not_up(name))
+        timers = self._timers[name]
+        if timers:
+            earliest = min(timers)
+            timers.discard(earliest)
+            if earliest > self.now:
+                self.now = earliest
+        self._tick(name)
+
+    def advance(self, seconds: float) -> None:
+        """Move virtual time forward without performing any event."""
+        if seconds < 0:
+            raise SimulationError(f"time only moves forward, got {seconds}")
+        self.now += seconds
+
+    def client_deadlines(self) -> None:
+        """Fail every pending request whose deadline passed (step mode: time was advanced)."""
+        for request_id, handle in sorted(self._pending.items()):
+            if handle.deadline <= self.now:
+                self._action(("deadline", request_id))
