@@ -27,9 +27,13 @@ A :class:`Ring` is an immutable, hashable value: a sorted tuple of
 ``(token, node)`` pairs; lookups are a binary search plus a short walk. A node's
 token count may follow its capacity (heterogeneity): see :func:`token_counts`.
 
-The paper's three partitioning strategies (section 6.2) build rings from a seeded
-``random.Random`` passed in; they and the load-balance comparison printed by
-``vdynamo ring`` live in :mod:`spec.partitioning` and are re-exported here.
+The paper's three partitioning strategies (section 6.2), :func:`strategy1`,
+:func:`strategy2` and :func:`strategy3`, build a :class:`Partitioning` (a ring plus
+its partitions) from a seeded ``random.Random`` passed in. Under strategy 2 the
+unit of placement is an equal-sized partition rather than a token range, so code
+that routes keys or hands over ranges under any strategy asks the
+:class:`Partitioning` (same method names as :class:`Ring`). The load-balance
+comparison printed by ``vdynamo ring`` lives in :mod:`spec.partitioning`.
 """
 
 from __future__ import annotations
@@ -440,6 +444,35 @@ class Partitioning:
             end = _partition_cut(index + 1, self.partitions)
             return self.ring.preference_list(end - 1, length)
         return self.ring.preference_list(key_or_position, length)
+
+    def ranges(self) -> list[Range]:
+        """The partitions ``[lo, hi)``, sorted: Q equal ranges (strategies 2, 3) or the
+        ring's elementary ranges (strategy 1). Every key of one has the same preference
+        list."""
+        if self.strategy is Strategy.RANDOM_TOKENS_EQUAL_PARTITIONS:
+            assert self.partitions is not None
+            return partition_bounds(self.partitions)
+        return self.ring.ranges()
+
+    def range_of(self, position: int) -> Range:
+        """The partition ``[lo, hi)`` holding ``position``."""
+        position = _check_position(position)
+        if self.strategy is Strategy.RANDOM_TOKENS_EQUAL_PARTITIONS:
+            assert self.partitions is not None
+            index = position * self.partitions // RING_SIZE
+            return (_partition_cut(index, self.partitions),
+                    _partition_cut(index + 1, self.partitions))
+        return self.ring.range_of(position)
+
+    def range_owners(self, position: int, n: int) -> tuple[str, ...]:
+        """The top ``n`` nodes of the partition holding ``position``."""
+        _check_position(position)
+        return self.preference_list(position, _check_length(n, "n"))
+
+    def ranges_of(self, node: str, n: int) -> list[Range]:
+        """The partitions for which ``node`` is among the top ``n``, sorted by ``lo``."""
+        self.ring.tokens_of(node)  # unknown node -> ValueError
+        return [r for r, owners in self.placements(n) if node in owners]
 
     def loads(self, n: int) -> dict[str, int]:
         """Ring positions each node replicates as one of the top ``n`` (exact, not sampled)."""

@@ -569,6 +569,49 @@ def test_strategy2_places_whole_partitions_by_their_end(
         assert p.preference_list(point)[:3] == placed[index][1]
 
 
+def check_partition_ranges(p: Partitioning, n: int, points: list[int]) -> None:
+    """A partitioning's ranges tile the ring and agree with its preference lists."""
+    tiles = p.ranges()
+    assert tiles[0][0] == 0 and tiles[-1][1] == RING_SIZE
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(tiles))
+    mine = {node: p.ranges_of(node, n) for node in p.nodes}
+    for point in points:
+        lo, hi = p.range_of(point)
+        assert lo <= point < hi and (lo, hi) in tiles
+        owners = p.preference_list(point, n)
+        assert p.range_owners(lo, n) == owners == p.range_owners(hi - 1, n), point
+        for node in p.nodes:
+            assert ((lo, hi) in mine[node]) == (node in owners), (node, point)
+
+
+@given(st.sampled_from([1, 2, 3]), st.integers(1, 5), st.integers(1, 3),
+       st.lists(positions, max_size=12), st.integers(0, 2**32))
+@settings(max_examples=examples(30))
+def test_partitioning_ranges_agree_with_preference_lists(
+    which: int, s: int, n: int, points: list[int], seed: int
+) -> None:
+    rng, nodes = random.Random(seed), SEVEN[:s]
+    p = (strategy1(nodes, 3, rng) if which == 1 else strategy2(nodes, 3, 20, rng)
+         if which == 2 else strategy3(nodes, 4 * s + 1, rng))
+    check_partition_ranges(p, n, points + [lo for lo, _ in p.ranges()])
+
+
+class TokenRangesPartitioning(Partitioning):
+    """Mutant: strategy 2 reporting the ring's token ranges as its partitions."""
+
+    def ranges_of(self, node: str, n: int) -> list[tuple[int, int]]:
+        return self.ring.ranges_of(node, n)
+
+
+def test_partition_ranges_check_catches_a_mutant() -> None:
+    p = strategy2(SEVEN[:4], 2, 16, random.Random(3))
+    points = [lo for lo, _ in p.ranges()] + list(p.ring.tokens)
+    check_partition_ranges(p, 2, points)
+    broken = TokenRangesPartitioning(p.strategy, p.ring, p.tokens_per_node, p.partitions)
+    with pytest.raises(AssertionError):
+        check_partition_ranges(broken, 2, points)
+
+
 @pytest.mark.parametrize("which", [1, 2, 3])
 def test_each_strategy_is_deterministic_for_a_seed(which: int) -> None:
     def build(seed: int) -> Partitioning:
