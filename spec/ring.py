@@ -98,6 +98,20 @@ def _check_token(node: str, token: object) -> int:
     return token
 
 
+def _iterable(value: object, name: str) -> Iterable[object]:
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValueError(f"{name} must be an iterable of (token, node) pairs, got {value!r}")
+    return value
+
+
+def _check_entry(entry: object) -> tuple[int, str]:
+    if not isinstance(entry, tuple) or len(entry) != 2:
+        raise ValueError(f"ring entry must be a (token, node) pair, got {entry!r}")
+    token, node = entry
+    name = _check_node(node)
+    return (_check_token(name, token), name)
+
+
 def _check_length(length: object, name: str = "length") -> int:
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
         raise ValueError(f"{name} must be an int >= 1, got {length!r}")
@@ -163,7 +177,7 @@ class Ring:
     _nodes: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        entries = tuple(sorted((_check_token(_check_node(n), t), n) for t, n in self.entries))
+        entries = tuple(sorted(_check_entry(e) for e in _iterable(self.entries, "entries")))
         if not entries:
             raise ValueError("empty ring: a ring needs at least one node with a token")
         for (t1, n1), (t2, n2) in itertools.pairwise(entries):

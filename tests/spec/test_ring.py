@@ -418,6 +418,11 @@ def test_capacity_check_catches_a_mutant() -> None:
         (lambda: Ring.from_tokens({"A": [True]}), "must be an int"),
         (lambda: Ring.from_tokens({"": [1]}), "non-empty str"),
         (lambda: Ring.from_tokens({"A": [1], "B": [1]}), "held twice"),
+        (lambda: Ring((1, 2)), "must be a \\(token, node\\) pair"),  # type: ignore[arg-type]
+        (lambda: Ring(((1, "A", "x"),)), "pair"),  # type: ignore[arg-type]
+        (lambda: Ring(((1, 2),)), "non-empty str"),  # type: ignore[arg-type]
+        (lambda: Ring(None), "iterable of \\(token, node\\) pairs"),  # type: ignore[arg-type]
+        (lambda: Ring.from_tokens({"A": 5}), "iterable of ints"),  # type: ignore[dict-item]
         (lambda: DOUBLE.preference_list("k", 0), "length must be an int >= 1"),
         (lambda: DOUBLE.preference_list(RING_SIZE), "outside the ring"),
         (lambda: DOUBLE.preference_list(1.5), "key must be bytes or str"),  # type: ignore[arg-type]
