@@ -318,9 +318,11 @@ class Ring:
         owners = self._owners
         count = len(owners)
         found: list[str] = []
+        seen: set[str] = set()
         for step in range(count):
             node = owners[(start + step) % count]
-            if node not in found:
+            if node not in seen:
+                seen.add(node)
                 found.append(node)
                 if len(found) == limit:
                     break
