@@ -1,0 +1,440 @@
+"""The library surface: a whole Dynamo cluster simulated in one process.
+
+Theory of operation
+-------------------
+:class:`SimulatedCluster` builds one :class:`impl.node.Node` per node name, each
+on its own storage engine (in-memory, or SQLite files in a temporary
+directory), and drives them all with an :class:`impl.simulator.Simulator` on
+virtual time, seeded by ``seed``. A :class:`Client` hands get and put requests
+to a coordinator node (chosen by the client's own seeded generator among the
+nodes that are up, or named by the caller) and runs the simulation until the
+reply arrives::
+
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=7)
+    client = cluster.client()
+    got = client.get(b"cart")               # GetResult: .values (siblings), .context
+    client.put(b"cart", b"milk,eggs", context=got.context)
+
+A request that cannot reach its quorum raises :class:`impl.errors.QuorumError`
+(a coordinator that is down: :class:`~impl.errors.NodeDownError`; no reply at
+all: :class:`~impl.errors.RequestTimeoutError`); all are
+:class:`~impl.errors.DynamoError`. ``submit_get`` / ``submit_put`` start a
+request and return a :class:`~impl.simulator.Pending` handle without running
+the simulation, so that many requests run concurrently; ``cluster.wait(handles)``
+runs until they are all done.
+
+Crashes keep what the storage engine made durable (``MemoryStorage.crash()``;
+a SQLite database closed without committing and opened again). A restart builds
+a new node on that storage.
+
+:meth:`SimulatedCluster.run_until_quiet` runs until nothing is pending: no client
+request outstanding, no hint left that could be delivered (its holder and its
+intended node are up and connected), and no replica changed (write, delete,
+hint stored or removed) for a whole *quiet window* of virtual time, several
+rounds of gossip, hint scans and anti-entropy long.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import random
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from impl.effects import GetResult, PutResult
+from impl.errors import ConfigError, NodeDownError
+from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
+from impl.storage.base import FsyncPolicy, Hint, Storage
+
+__all__ = ["Client", "SimulatedCluster", "WatchedStorage"]
+
+StorageKind = Literal["memory", "sqlite"]
+
+
+class WatchedStorage:
+    """A storage engine wrapped to count changes of versions and hints.
+
+    Everything is passed through to ``inner``; :attr:`changes` grows on every
+    write, delete, hint added or removed (not on meta writes, which gossip makes
+    all the time). The cluster uses it to tell when the replicas stopped moving.
+    """
+
+    __slots__ = ("changes", "inner")
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.changes = 0
+
+    def read(self, key: bytes) -> bytes | None:
+        return self.inner.read(key)
+
+    def write(self, key: bytes, record: bytes) -> None:
+        self.inner.write(key, record)
+        self.changes += 1
+
+    def delete(self, key: bytes) -> None:
+        self.inner.delete(key)
+        self.changes += 1
+
+    def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+        return self.inner.scan(lo, hi)
+
+    def __len__(self) -> int:
+        return len(self.inner)
+
+    def add_hint(self, intended: str, key: bytes, record: bytes) -> int:
+        self.changes += 1
+        return self.inner.add_hint(intended, key, record)
+
+    def hints(self) -> list[Hint]:
+        return self.inner.hints()
+
+    def remove_hint(self, hint_id: int) -> None:
+        self.inner.remove_hint(hint_id)
+        self.changes += 1
+
+    def get_meta(self, name: str) -> bytes | None:
+        return self.inner.get_meta(name)
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        self.inner.set_meta(name, value)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+class Client:
+    """A client of a :class:`SimulatedCluster`.
+
+    ``coordinator``: the node every request goes to (None: each request picks
+    one of the nodes that are up with the client's seeded generator).
+    ``client_id`` names the client in requests (the client-vclock mode uses it).
+    """
+
+    def __init__(self, cluster: SimulatedCluster, *, coordinator: str | None = None,
+                 client_id: str = "", seed: int = 0) -> None:
+        self.cluster = cluster
+        self.coordinator = coordinator
+        self.client_id = client_id
+        self.rng = random.Random(seed)
+
+    def pick_coordinator(self, coordinator: str | None = None) -> str:
+        """The node a request goes to: ``coordinator``, the client's, or a random up node."""
+        chosen = coordinator if coordinator is not None else self.coordinator
+        if chosen is not None:
+            return chosen
+        up = [name for name in self.cluster.node_names if not self.cluster.is_down(name)]
+        if not up:
+            raise NodeDownError("every node of the cluster is down")
+        return self.rng.choice(up)
+
+    def submit_get(self, key: bytes, *, r: int | None = None,
+                   coordinator: str | None = None) -> Pending:
+        """Start a get of ``key``; the handle's result is a GetResult."""
+        messages = self.cluster._messages
+        sim = self.cluster.sim
+        request = messages.GetRequest(sim.new_request_id(), key, r, self.client_id)
+        return sim.submit(self.pick_coordinator(coordinator), request,
+                          timeout=self.cluster.client_timeout)
+
+    def submit_put(self, key: bytes, value: bytes, context: bytes = b"", *,
+                   w: int | None = None, coordinator: str | None = None) -> Pending:
+        """Start a put of ``value`` under ``key``; the handle's result is a PutResult."""
+        messages = self.cluster._messages
+        sim = self.cluster.sim
+        request = messages.PutRequest(sim.new_request_id(), key, value, context, w,
+                                      self.client_id)
+        return sim.submit(self.pick_coordinator(coordinator), request,
+                          timeout=self.cluster.client_timeout)
+
+    def get(self, key: bytes, *, r: int | None = None,
+            coordinator: str | None = None) -> GetResult:
+        """The siblings of ``key`` and their context (runs the simulation until the
+        reply); raises the request's DynamoError."""
+        handle = self.submit_get(key, r=r, coordinator=coordinator)
+        self.cluster.wait([handle])
+        result = handle.result()
+        assert isinstance(result, GetResult)
+        return result
+
+    def put(self, key: bytes, value: bytes, context: bytes = b"", *,
+            w: int | None = None, coordinator: str | None = None) -> PutResult:
+        """Store ``value`` under ``key``, superseding what ``context`` covers (runs the
+        simulation until the acknowledgement); raises the request's DynamoError."""
+        handle = self.submit_put(key, value, context, w=w, coordinator=coordinator)
+        self.cluster.wait([handle])
+        result = handle.result()
+        assert isinstance(result, PutResult)
+        return result
+
+
+class SimulatedCluster:
+    """A Dynamo cluster of ``nodes`` node cores on a deterministic simulator.
+
+    ``nodes``: a count (names ``n1``, ``n2``, ...) or the names. ``n``, ``r``,
+    ``w``, ``clock`` and every other :class:`impl.config.ClusterConfig` field
+    (``sloppy_quorum``, ``hinted_handoff``, ``read_repair``, ``anti_entropy``,
+    timings, ...) are passed through as keywords. ``storage``: ``"memory"`` or
+    ``"sqlite"`` (files under ``storage_dir``, a fresh temporary directory by
+    default, removed by :meth:`close`); ``fsync``: the engines' durability
+    policy. ``faults``: the network faults and the nemesis
+    (:class:`impl.simulator.Faults`); the nemesis starts at once when it is set.
+    ``wire``: pass every message through impl.wire. ``log``: record every event
+    in ``cluster.sim.log``. ``client_timeout``: virtual seconds a client waits
+    for a reply (default: 5 x the request timeout).
+    """
+
+    def __init__(
+        self,
+        nodes: int | Sequence[str] = 5,
+        n: int = 3,
+        r: int = 2,
+        w: int = 2,
+        *,
+        seed: int = 7,
+        clock: str = "dvv",
+        storage: StorageKind = "memory",
+        fsync: FsyncPolicy = "always",
+        storage_dir: str | Path | None = None,
+        faults: Faults | None = None,
+        wire: bool = False,
+        log: bool = False,
+        client_timeout: float | None = None,
+        **options: Any,
+    ) -> None:
+        config_module = importlib.import_module("impl.config")
+        self._messages: Any = importlib.import_module("impl.messages")
+        self._node_module: Any = importlib.import_module("impl.node")
+        if isinstance(nodes, int):
+            if nodes < 1:
+                raise ConfigError(f"nodes: must be >= 1, got {nodes}")
+            names = tuple(f"n{i}" for i in range(1, nodes + 1))
+        else:
+            names = tuple(nodes)
+        if storage not in ("memory", "sqlite"):
+            raise ConfigError(f"storage: must be 'memory' or 'sqlite', got {storage!r}")
+        self.config: Any = config_module.ClusterConfig(nodes=names, n=n, r=r, w=w, clock=clock,
+                                                       **options)
+        self.seed = seed
+        self.storage_kind: StorageKind = storage
+        self.fsync: FsyncPolicy = fsync
+        self._own_dir = storage == "sqlite" and storage_dir is None
+        self.storage_dir: Path | None = None
+        if storage == "sqlite":
+            self.storage_dir = Path(storage_dir if storage_dir is not None
+                                    else tempfile.mkdtemp(prefix="vdynamo-sim-"))
+            self.storage_dir.mkdir(parents=True, exist_ok=True)
+        self.client_timeout = (client_timeout if client_timeout is not None
+                               else 5.0 * float(self.config.request_timeout))
+        self.storages: dict[str, WatchedStorage] = {}
+        self.left: set[str] = set()
+        self._clients = 0
+        self.sim = Simulator(self._make_node, seed=seed, faults=faults, on_crash=self._on_crash,
+                             wire=wire, log=log, client_timeout=self.client_timeout)
+        for name in names:
+            self.storages[name] = WatchedStorage(self._open_storage(name))
+            self.sim.add_node(name)
+        if faults is not None and (faults.crash_interval is not None
+                                   or faults.partition_interval is not None):
+            self.sim.start_nemesis()
+
+    # ------------------------------------------------------------- plumbing
+
+    def _open_storage(self, name: str) -> Storage:
+        if self.storage_kind == "memory":
+            memory: Any = importlib.import_module("impl.storage.memory")
+            engine: Storage = memory.MemoryStorage(fsync=self.fsync)
+            return engine
+        assert self.storage_dir is not None
+        sqlite: Any = importlib.import_module("impl.storage.sqlite")
+        engine = sqlite.SqliteStorage(str(self.storage_dir / f"{name}.sqlite3"),
+                                      fsync=self.fsync)
+        return engine
+
+    def _make_node(self, name: str, seed: int, now: float) -> NodeLike:
+        node: NodeLike = self._node_module.Node(name, self.config, self.storages[name],
+                                                seed=seed, now=now)
+        return node
+
+    def _on_crash(self, name: str) -> None:
+        watched = self.storages[name]
+        crash: Callable[[], Any] | None = getattr(watched.inner, "crash", None)
+        if crash is not None:
+            result = crash()
+            if self.storage_kind == "sqlite":
+                # a crashed SQLite database is opened again (what was committed survives)
+                watched.inner = self._open_storage(name)
+            elif result is not None:
+                watched.inner = result
+        else:
+            watched.inner.close()
+            watched.inner = self._open_storage(name)
+
+    # ------------------------------------------------------------ the surface
+
+    @property
+    def node_names(self) -> list[str]:
+        """The members' names (initial nodes and joined ones, without those that left)."""
+        return list(self.sim.members)
+
+    @property
+    def now(self) -> float:
+        """The simulator's virtual time in seconds."""
+        return self.sim.now
+
+    def node(self, name: str) -> Any:
+        """The live :class:`impl.node.Node` of ``name`` (SimulationError when down)."""
+        return self.sim.node(name)
+
+    def client(self, coordinator: str | None = None, *, client_id: str | None = None) -> Client:
+        """A new client (seeded from the cluster's seed and the client's number)."""
+        self._clients += 1
+        if coordinator is not None and coordinator not in self.sim.members:
+            raise SimulationError(f"unknown node {coordinator!r} "
+                                  f"(nodes: {', '.join(self.sim.members)})")
+        return Client(self, coordinator=coordinator,
+                      client_id=client_id if client_id is not None else f"c{self._clients}",
+                      seed=derive_seed(self.seed, "client", self._clients))
+
+    def crash(self, name: str) -> None:
+        """Crash node ``name`` (it keeps only what its storage made durable)."""
+        self.sim.crash(name)
+
+    def restart(self, name: str) -> None:
+        """Restart crashed node ``name``: a new node on its surviving storage."""
+        self.sim.restart(name)
+
+    def is_down(self, name: str) -> bool:
+        """True when ``name`` is crashed (and not restarted)."""
+        return self.sim.is_down(name)
+
+    def partition(self, *groups: Iterable[str]) -> None:
+        """Cut every link between nodes of different groups (both directions);
+        nodes named in no group keep their links."""
+        self.sim.partition(*groups)
+
+    def partition_one_way(self, sources: Iterable[str], destinations: Iterable[str]) -> None:
+        """Cut the links from ``sources`` to ``destinations`` only."""
+        self.sim.partition_one_way(sources, destinations)
+
+    def heal(self) -> None:
+        """Restore every link."""
+        self.sim.heal()
+
+    def set_skew(self, name: str, seconds: float) -> None:
+        """Node ``name``'s clock runs ``seconds`` ahead (negative: behind)."""
+        self.sim.set_skew(name, seconds)
+
+    def join(self, name: str) -> None:
+        """A new node ``name`` joins: it takes tokens by the partitioning strategy and
+        gossips with the seed nodes; the owners hand it the ranges it now owns."""
+        if name in self.storages and name not in self.left:
+            raise SimulationError(f"node {name!r} already exists")
+        self.left.discard(name)
+        self.storages[name] = WatchedStorage(self._open_storage(name))
+        self.sim.add_node(name)
+
+    def leave(self, name: str) -> None:
+        """Node ``name`` leaves: it hands its ranges over; once the cluster is quiet it
+        is taken out (:meth:`run_until_quiet` does that)."""
+        node = self.sim.node(name)
+        self.sim._perform(name, node.leave(self.sim.node_now(name)))
+        self.left.add(name)
+
+    def wait(self, handles: Sequence[Pending], *, max_time: float = 3600.0) -> None:
+        """Run the simulation until every handle is done."""
+        self.sim.wait(handles, max_time=max_time)
+
+    def run_until(self, condition: Callable[[], bool], *, max_time: float = 3600.0) -> None:
+        """Run the simulation until ``condition()`` holds (SimulationError after
+        ``max_time`` virtual seconds)."""
+        self.sim.run_until(condition, max_time=max_time)
+
+    def run_for(self, seconds: float) -> None:
+        """Run the simulation for ``seconds`` of virtual time."""
+        self.sim.run_for(seconds)
+
+    # ------------------------------------------------------------------ quiet
+
+    @property
+    def quiet_window(self) -> float:
+        """Virtual seconds without a replica change that count as quiet."""
+        config = self.config
+        return 5.0 * max(float(config.gossip_interval), float(config.hint_scan_interval),
+                         float(config.anti_entropy_interval), float(config.request_timeout))
+
+    def changes(self) -> int:
+        """Replica changes (versions and hints) so far, over every node."""
+        return sum(storage.changes for storage in self.storages.values())
+
+    def deliverable_hints(self) -> list[tuple[str, Hint]]:
+        """Hints held by an up node for an up node it can reach (both ways)."""
+        found: list[tuple[str, Hint]] = []
+        for holder in self.sim.members:
+            if self.sim.is_down(holder):
+                continue
+            for hint in self.storages[holder].hints():
+                intended = hint.intended
+                if (intended in self.sim.nodes and not self.sim.is_cut(holder, intended)
+                        and not self.sim.is_cut(intended, holder)):
+                    found.append((holder, hint))
+        return found
+
+    def run_until_quiet(self, *, max_time: float = 600.0, window: float | None = None) -> None:
+        """Deliver, hand off, repair and run anti-entropy until nothing is pending.
+
+        Quiet: no client request outstanding, no deliverable hint, and no replica
+        changed for ``window`` virtual seconds (default :attr:`quiet_window`).
+        Nodes that left are taken out once quiet. SimulationError (naming the seed)
+        if that is not reached within ``max_time`` virtual seconds.
+        """
+        window = self.quiet_window if window is None else window
+        step = window / 5.0
+        recent = 0
+        give_up = self.sim.now + max_time
+        seen = self.changes()
+        quiet_since = self.sim.now
+        while True:
+            self.sim.run_for(step)
+            changes = self.changes()
+            if changes != seen or self.sim.pending_requests:
+                recent = changes - seen
+                seen = changes
+                quiet_since = self.sim.now
+            elif self.sim.now - quiet_since >= window and not self.deliverable_hints():
+                break
+            if self.sim.now > give_up:
+                raise SimulationError(
+                    f"cluster not quiet after {max_time:g}s (seed {self.seed}): "
+                    f"{self.sim.pending_requests} requests pending, "
+                    f"{len(self.deliverable_hints())} deliverable hints, "
+                    f"{recent} replica changes in the last {step:g}s")
+        for name in sorted(self.left):
+            if name in self.sim.members:
+                self.sim.remove_node(name)
+
+    # --------------------------------------------------------------- cleanup
+
+    def close(self) -> None:
+        """Close every storage engine and remove the temporary SQLite directory."""
+        for storage in self.storages.values():
+            with contextlib.suppress(Exception):  # already closed by a crash
+                storage.close()
+        if self._own_dir and self.storage_dir is not None:
+            shutil.rmtree(self.storage_dir, ignore_errors=True)
+
+    def __enter__(self) -> SimulatedCluster:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
