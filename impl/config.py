@@ -1,0 +1,212 @@
+"""Cluster configuration of the production node.
+
+Theory of operation
+-------------------
+Every node of a cluster is built from the same :class:`ClusterConfig`: the initial
+members, the replication parameters N, R and W, the clock mode, the features the
+paper describes (sloppy quorum, hinted handoff, read repair, anti-entropy), the
+size limits that bound bad input, the partitioning strategy that places tokens on
+the ring, the timing of the background work, and the secret that authenticates
+contexts. The initial ring is a pure function of the configuration (the strategy
+is drawn from ``random.Random(ring_seed)``), so every initial member computes the
+same ring without talking to anyone; nodes that join later take tokens by the
+same strategy and spread them by gossip.
+
+A configuration is validated when it is built; a bad one raises
+:class:`impl.errors.ConfigError` naming the field.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass, fields
+from typing import Any
+
+from impl.errors import ConfigError
+from spec.ring import Partitioning, Ring, Strategy, strategy1, strategy2, strategy3
+
+__all__ = [
+    "CLOCK_MODES",
+    "PARTITIONING_STRATEGIES",
+    "ClusterConfig",
+    "check_node_name",
+]
+
+#: The clock modes, as the spec names them.
+CLOCK_MODES = ("dvv", "lww", "server-vclock", "client-vclock")
+
+#: How the initial ring and joining nodes' tokens are chosen.
+#: ``evenly-spaced``: one token per node at ``i * RING_SIZE // len(nodes)`` in the
+#: order of ``nodes`` (the spec's small ring; a joining node takes one random token).
+#: ``strategy1`` / ``strategy2`` / ``strategy3``: the paper's section 6.2.
+PARTITIONING_STRATEGIES = ("evenly-spaced", "strategy1", "strategy2", "strategy3")
+
+MAX_NODE_NAME = 255
+
+
+def check_node_name(name: object, field: str = "name") -> str:
+    """A node name: a non-empty str of at most 255 printable characters, no spaces."""
+    if not isinstance(name, str):
+        raise ConfigError(f"{field}: a node name must be a str, got {type(name).__name__}")
+    if not name or len(name) > MAX_NODE_NAME:
+        raise ConfigError(f"{field}: a node name must have 1..{MAX_NODE_NAME} characters")
+    if not name.isprintable() or any(c.isspace() for c in name):
+        raise ConfigError(f"{field}: node name {name!r} must be printable, without spaces")
+    return name
+
+
+def _int(name: str, value: object, low: int, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{name}: must be an int, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"{name}: must be {bound}, got {value}")
+    return value
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name}: must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{name}: must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name}: must be a bool, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """The configuration every node of a cluster shares (validated on construction).
+
+    ``nodes`` are the initial members, in ring order for ``evenly-spaced``.
+    ``n``, ``r``, ``w``: replicas per key, and the read and write quorums (a
+    request may lower or raise R / W within ``1..n``). ``clock``: one of
+    :data:`CLOCK_MODES`. ``replica_timeout``: how long a coordinator waits for a
+    replica before it suspects it and (sloppy quorum) turns to the next node down
+    the preference list; ``request_timeout``: how long before a request that has
+    not reached its quorum fails. ``suspicion_timeout``: how long the failure
+    detector keeps a node it suspects out of the coordinators' choices before
+    trying it again. ``seeds``: the nodes a joining node gossips with first (empty:
+    all initial members). ``secret``: the HMAC key of contexts (at least 16 bytes;
+    change it for any real deployment).
+    """
+
+    nodes: tuple[str, ...]
+    n: int = 3
+    r: int = 2
+    w: int = 2
+    clock: str = "dvv"
+    sloppy_quorum: bool = True
+    hinted_handoff: bool = True
+    read_repair: bool = True
+    anti_entropy: bool = True
+    max_value_bytes: int = 1 << 20
+    max_key_bytes: int = 1024
+    max_context_bytes: int = 1 << 16
+    max_siblings: int = 64
+    partitioning: str = "strategy3"
+    tokens_per_node: int = 8
+    partitions: int = 64
+    ring_seed: int = 0
+    request_timeout: float = 1.0
+    replica_timeout: float = 0.3
+    suspicion_timeout: float = 3.0
+    gossip_interval: float = 1.0
+    hint_scan_interval: float = 1.0
+    anti_entropy_interval: float = 2.0
+    seeds: tuple[str, ...] = ()
+    secret: bytes = b"vdynamo-default-secret-change-me"
+
+    def __post_init__(self) -> None:
+        nodes: Any = self.nodes
+        if isinstance(nodes, str | bytes) or not isinstance(nodes, tuple | list):
+            raise ConfigError(f"nodes: must be a tuple of node names, got {nodes!r}")
+        names = tuple(check_node_name(n, "nodes") for n in nodes)
+        if not names:
+            raise ConfigError("nodes: at least one initial node is needed")
+        if len(set(names)) != len(names):
+            raise ConfigError(f"nodes: names must be distinct, got {list(names)!r}")
+        object.__setattr__(self, "nodes", names)
+        _int("n", self.n, 1, len(names))
+        _int("r", self.r, 1, self.n)
+        _int("w", self.w, 1, self.n)
+        if self.clock not in CLOCK_MODES:
+            raise ConfigError(f"clock: must be one of {', '.join(CLOCK_MODES)}; got {self.clock!r}")
+        for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy"):
+            _flag(flag, getattr(self, flag))
+        _int("max_value_bytes", self.max_value_bytes, 0, 1 << 30)
+        _int("max_key_bytes", self.max_key_bytes, 1, 1 << 20)
+        _int("max_context_bytes", self.max_context_bytes, 64, 1 << 24)
+        _int("max_siblings", self.max_siblings, 1, 1 << 16)
+        if self.partitioning not in PARTITIONING_STRATEGIES:
+            raise ConfigError(
+                f"partitioning: must be one of {', '.join(PARTITIONING_STRATEGIES)}; "
+                f"got {self.partitioning!r}"
+            )
+        _int("tokens_per_node", self.tokens_per_node, 1, 4096)
+        _int("partitions", self.partitions, 1, 1 << 20)
+        if self.partitioning == "strategy3" and self.partitions < len(names):
+            raise ConfigError(
+                f"partitions: strategy3 needs at least one partition per node "
+                f"({len(names)}), got {self.partitions}"
+            )
+        _int("ring_seed", self.ring_seed, -(1 << 63), 1 << 63)
+        for timing in ("request_timeout", "replica_timeout", "suspicion_timeout",
+                       "gossip_interval", "hint_scan_interval", "anti_entropy_interval"):
+            object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))
+        if self.replica_timeout >= self.request_timeout:
+            raise ConfigError(
+                f"replica_timeout: must be shorter than request_timeout "
+                f"({self.request_timeout}), got {self.replica_timeout}"
+            )
+        seeds: Any = self.seeds
+        if isinstance(seeds, str | bytes) or not isinstance(seeds, tuple | list):
+            raise ConfigError(f"seeds: must be a tuple of node names, got {seeds!r}")
+        object.__setattr__(self, "seeds", tuple(check_node_name(s, "seeds") for s in seeds))
+        if not isinstance(self.secret, bytes) or len(self.secret) < 16:
+            raise ConfigError("secret: must be bytes of length >= 16 (the context HMAC key)")
+
+    # ------------------------------------------------------------------ derived
+
+    @property
+    def seed_nodes(self) -> tuple[str, ...]:
+        """The nodes a joining node gossips with first."""
+        return self.seeds or self.nodes
+
+    def initial_partitioning(self) -> Partitioning:
+        """The initial ring: a pure function of this configuration."""
+        rng = random.Random(self.ring_seed)
+        nodes = list(self.nodes)
+        if self.partitioning == "evenly-spaced":
+            return Partitioning(Strategy.RANDOM_TOKENS, Ring.evenly_spaced(nodes), 1)
+        if self.partitioning == "strategy1":
+            return strategy1(nodes, self.tokens_per_node, rng)
+        if self.partitioning == "strategy2":
+            return strategy2(nodes, self.tokens_per_node, self.partitions, rng)
+        return strategy3(nodes, self.partitions, rng)
+
+    def partitioning_of(self, ring: Ring) -> Partitioning:
+        """Wrap a ring learned by gossip in this configuration's strategy."""
+        if self.partitioning == "evenly-spaced":
+            return Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
+        if self.partitioning == "strategy1":
+            return Partitioning(Strategy.RANDOM_TOKENS, ring, self.tokens_per_node)
+        if self.partitioning == "strategy2":
+            return Partitioning(Strategy.RANDOM_TOKENS_EQUAL_PARTITIONS, ring,
+                                self.tokens_per_node, self.partitions)
+        return Partitioning(Strategy.EQUAL_PARTITIONS, ring,
+                            max(1, self.partitions // len(ring.nodes)), self.partitions)
+
+    def replace(self, **changes: Any) -> ClusterConfig:
+        """A copy with some fields changed (validated again)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        unknown = sorted(set(changes) - set(values))
+        if unknown:
+            raise ConfigError(f"{unknown[0]}: not a ClusterConfig field")
+        values.update(changes)
+        return ClusterConfig(**values)

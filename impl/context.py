@@ -1,0 +1,111 @@
+"""The opaque context a get returns and a put brings back.
+
+Theory of operation
+-------------------
+A context carries the clock information of what a get returned: the join of
+the record's clocks (a version vector), in the cluster's clock mode, for one
+key. The client cannot read it and must not change it: it is serialized and
+authenticated with an HMAC-SHA256 under the cluster secret, bound to the key
+and to the clock mode, so a tampered, truncated, foreign (another cluster's
+secret) or misdirected (another key's) context is refused with
+:class:`BadContextError` before anything is stored.
+
+Format (version 1)::
+
+    b"\\x01" mode(1) n(u16) { id_len(u8) id(UTF-8) counter(u64) }*n  tag(16)
+
+where ``tag`` is the first 16 bytes of
+``HMAC-SHA256(secret, b"vdynamo-context\\x00" + u32(len(key)) + key + body)`` and
+``body`` is everything before the tag. Entries are sorted by id, counters > 0
+(the canonical :class:`spec.vclock.VClock`). The empty context ``b""`` is valid
+and means "no context": a blind write that supersedes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+
+from impl.errors import BadContextError
+from impl.versions import _CODE_MODES, _MODE_CODES, ClockMode
+from spec.vclock import VClock
+
+__all__ = ["TAG_BYTES", "decode_context", "encode_context"]
+
+FORMAT_VERSION = 1
+TAG_BYTES = 16
+_DOMAIN = b"vdynamo-context\x00"
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+
+
+def _tag(secret: bytes, key: bytes, body: bytes) -> bytes:
+    mac = hmac.new(secret, _DOMAIN + _U32.pack(len(key)) + key + body, hashlib.sha256)
+    return mac.digest()[:TAG_BYTES]
+
+
+def encode_context(clock: VClock, *, key: bytes, mode: ClockMode, secret: bytes) -> bytes:
+    """The opaque, authenticated context for ``clock`` (what a get of ``key`` saw)."""
+    out = [bytes([FORMAT_VERSION, _MODE_CODES[mode]]), _U16.pack(len(clock.pairs))]
+    for node, counter in clock.pairs:
+        name = node.encode("utf-8")
+        if len(name) > 255:
+            raise ValueError(f"node id {node!r} is too long for a context")
+        out.append(bytes([len(name)]))
+        out.append(name)
+        out.append(_U64.pack(counter))
+    body = b"".join(out)
+    return body + _tag(secret, key, body)
+
+
+def decode_context(
+    blob: bytes, *, key: bytes, mode: ClockMode, secret: bytes, max_bytes: int = 1 << 16
+) -> VClock:
+    """The clock in ``blob``; ``b""`` is the empty clock.
+
+    Raises :class:`BadContextError` naming the problem: not bytes, oversized,
+    truncated, failing authentication (tampered, another cluster's, another
+    key's), another clock mode, an unknown format version, or a non-canonical body.
+    """
+    if not isinstance(blob, bytes):
+        raise BadContextError(f"context must be bytes, got {type(blob).__name__}")
+    if not blob:
+        return VClock()
+    if len(blob) > max_bytes:
+        raise BadContextError(f"context is {len(blob)} bytes, over the limit of {max_bytes}")
+    if len(blob) < 4 + TAG_BYTES:
+        raise BadContextError(f"context is truncated ({len(blob)} bytes)")
+    body, tag = blob[:-TAG_BYTES], blob[-TAG_BYTES:]
+    if not hmac.compare_digest(tag, _tag(secret, key, body)):
+        raise BadContextError(
+            "context failed authentication: tampered, truncated, from another cluster, "
+            "or issued for another key"
+        )
+    # Authenticated: the body was written by encode_context; still parse strictly.
+    if body[0] != FORMAT_VERSION:
+        raise BadContextError(f"context has unknown format version {body[0]}")
+    found = _CODE_MODES.get(body[1])
+    if found is not mode:
+        name = found.value if found else f"code {body[1]}"
+        raise BadContextError(f"context is for clock mode {name}, the cluster uses {mode.value}")
+    count = _U16.unpack_from(body, 2)[0]
+    offset = 4
+    counters: dict[str, int] = {}
+    try:
+        for _ in range(count):
+            size = body[offset]
+            name = body[offset + 1:offset + 1 + size].decode("utf-8")
+            offset += 1 + size
+            (counter,) = _U64.unpack_from(body, offset)
+            offset += 8
+            counters[name] = counter
+        if offset != len(body):
+            raise ValueError("trailing bytes")
+        clock = VClock.of(counters)
+    except (IndexError, struct.error, UnicodeDecodeError, ValueError) as error:
+        raise BadContextError(f"context body is malformed: {error}") from None
+    if len(clock.pairs) != count:
+        raise BadContextError("context body is not canonical")
+    return clock

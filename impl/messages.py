@@ -1,0 +1,502 @@
+"""Messages of the production node: client requests and peer messages.
+
+Theory of operation
+-------------------
+Every message is a frozen value validated in its constructor (the h11 way): a
+message that exists is well-formed as far as its own fields go (types, ranges,
+non-empty names). What depends on the cluster (a key over the configured limit,
+R above N, a node the membership does not know, a context this cluster did not
+issue) is checked by the node where the message enters its core
+(:mod:`impl.node`). A bad client request raises :class:`BadRequestError`; a bad
+peer message raises :class:`BadMessageError`; :mod:`impl.wire` turns either into
+a :class:`BadMessageError` for a frame read from the network.
+
+Client requests: :class:`GetRequest`, :class:`PutRequest`.
+
+Peer messages (``op_id`` pairs a request with its answer at the sender):
+
+- :class:`Forward` / :class:`ForwardReply`: a node that is not among a key's
+  top N hands a client request to the first reachable one (the coordinator).
+- :class:`ReplicaPut` / :class:`ReplicaPutAck`: the coordinator's write of a
+  key's record at a replica. ``hint`` names the intended node when the receiver
+  is a sloppy-quorum fallback; the ack echoes it (a fallback's ack counts only
+  when it kept the hint).
+- :class:`ReplicaGet` / :class:`ReplicaGetReply`: the coordinator's read.
+- :class:`ReadRepair`: the reconciled record sent to a stale replica after a get.
+- :class:`HintDelivery` / :class:`HintAck`: hinted handoff to the intended node;
+  the fallback deletes the hint only on the ack.
+- :class:`Gossip`: membership views (push-pull).
+- :class:`MerkleRequest` / :class:`MerkleReply` / :class:`KeysRequest` /
+  :class:`KeysReply` / :class:`KeyRecords`: anti-entropy (roots first, then only
+  differing subtrees, then only the out-of-sync keys).
+
+Records (``record`` fields) are the bytes of :func:`impl.versions.encode_record`;
+an empty ``record`` means "no record".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from impl.errors import BadMessageError, BadRequestError
+
+__all__ = [
+    "CLIENT_MESSAGES",
+    "PEER_MESSAGES",
+    "ClientRequest",
+    "Forward",
+    "ForwardReply",
+    "GetRequest",
+    "Gossip",
+    "HintAck",
+    "HintDelivery",
+    "KeyRecords",
+    "KeysReply",
+    "KeysRequest",
+    "MemberState",
+    "MerkleReply",
+    "MerkleRequest",
+    "PeerMessage",
+    "PutRequest",
+    "ReadRepair",
+    "ReplicaGet",
+    "ReplicaGetReply",
+    "ReplicaPut",
+    "ReplicaPutAck",
+]
+
+MAX_ID = (1 << 63) - 1
+MAX_NAME = 255
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def _fail(error: type[Exception], cls: str, name: str, problem: str) -> Exception:
+    return error(f"{cls}.{name}: {problem}")
+
+
+class _Checker:
+    """Field checks that raise ``error`` naming the message type and field."""
+
+    __slots__ = ("cls", "error")
+
+    def __init__(self, owner: object, error: type[Exception]) -> None:
+        self.cls = type(owner).__name__
+        self.error = error
+
+    def ident(self, name: str, value: object) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(self.error, self.cls, name, f"must be an int, got {type(value).__name__}")
+        if not 0 <= value <= MAX_ID:
+            raise _fail(self.error, self.cls, name, f"must be in [0, 2**63), got {value}")
+        return value
+
+    def count(self, name: str, value: object, low: int = 0) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _fail(self.error, self.cls, name, f"must be an int, got {type(value).__name__}")
+        if not low <= value <= MAX_ID:
+            raise _fail(self.error, self.cls, name, f"must be >= {low}, got {value}")
+        return value
+
+    def optional_count(self, name: str, value: object, low: int) -> int | None:
+        return None if value is None else self.count(name, value, low)
+
+    def data(self, name: str, value: object, *, non_empty: bool = False) -> bytes:
+        if not isinstance(value, bytes):
+            raise _fail(self.error, self.cls, name, f"must be bytes, got {type(value).__name__}")
+        if non_empty and not value:
+            raise _fail(self.error, self.cls, name, "must not be empty")
+        return value
+
+    def text(self, name: str, value: object, *, non_empty: bool = False) -> str:
+        if not isinstance(value, str):
+            raise _fail(self.error, self.cls, name, f"must be a str, got {type(value).__name__}")
+        if non_empty and not value:
+            raise _fail(self.error, self.cls, name, "must not be empty")
+        if len(value) > MAX_NAME or not value.isprintable():
+            raise _fail(self.error, self.cls, name, "must be at most 255 printable characters")
+        return value
+
+    def flag(self, name: str, value: object) -> bool:
+        if not isinstance(value, bool):
+            raise _fail(self.error, self.cls, name, f"must be a bool, got {type(value).__name__}")
+        return value
+
+    def seconds(self, name: str, value: object) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise _fail(self.error, self.cls, name, f"must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise _fail(self.error, self.cls, name, f"must be finite, got {value!r}")
+        return float(value)
+
+    def tuple_of(self, name: str, value: object, kind: type) -> tuple[Any, ...]:
+        if not isinstance(value, tuple):
+            raise _fail(self.error, self.cls, name, f"must be a tuple, got {type(value).__name__}")
+        for item in value:
+            if not isinstance(item, kind):
+                raise _fail(self.error, self.cls, name,
+                            f"items must be {kind.__name__}, got {type(item).__name__}")
+        return value
+
+
+# ---------------------------------------------------------------------------- client
+
+
+@dataclass(frozen=True, slots=True)
+class GetRequest:
+    """A client's get: the siblings of ``key`` and one context.
+
+    ``r`` overrides the cluster's R for this request (``1..n``); ``client_id``
+    names the client (used by the client-vclock mode and in logs).
+    """
+
+    request_id: int
+    key: bytes
+    r: int | None = None
+    client_id: str = ""
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadRequestError)
+        check.ident("request_id", self.request_id)
+        check.data("key", self.key, non_empty=True)
+        check.optional_count("r", self.r, 1)
+        check.text("client_id", self.client_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PutRequest:
+    """A client's put of ``value`` under ``key``.
+
+    ``context`` is the opaque context of an earlier get (``b""``: a blind write
+    that supersedes nothing); ``w`` overrides the cluster's W (``1..n``);
+    ``client_id`` names the client (the client-vclock mode increments its entry).
+    """
+
+    request_id: int
+    key: bytes
+    value: bytes
+    context: bytes = b""
+    w: int | None = None
+    client_id: str = ""
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadRequestError)
+        check.ident("request_id", self.request_id)
+        check.data("key", self.key, non_empty=True)
+        check.data("value", self.value)
+        check.data("context", self.context)
+        check.optional_count("w", self.w, 1)
+        check.text("client_id", self.client_id)
+
+
+ClientRequest = GetRequest | PutRequest
+CLIENT_MESSAGES: tuple[type, ...] = (GetRequest, PutRequest)
+
+
+# ---------------------------------------------------------------------------- peers
+
+
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """A client request handed to a key's coordinator by a node not in its top N."""
+
+    op_id: int
+    request: GetRequest | PutRequest
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        if not isinstance(self.request, GetRequest | PutRequest):
+            raise BadMessageError("Forward.request: must be a GetRequest or a PutRequest")
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardReply:
+    """The coordinator's answer to a :class:`Forward`.
+
+    ``kind`` is ``"get"`` or ``"put"``; on success ``values`` (get) and
+    ``context``; on failure ``error`` names the :mod:`impl.errors` class and
+    ``message`` says what went wrong.
+    """
+
+    op_id: int
+    kind: str
+    values: tuple[bytes, ...] = ()
+    context: bytes = b""
+    error: str = ""
+    message: str = ""
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        if self.kind not in ("get", "put"):
+            raise BadMessageError(f"ForwardReply.kind: must be 'get' or 'put', got {self.kind!r}")
+        check.tuple_of("values", self.values, bytes)
+        check.data("context", self.context)
+        check.text("error", self.error)
+        if not isinstance(self.message, str):
+            raise BadMessageError("ForwardReply.message: must be a str")
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaPut:
+    """The coordinator's write of ``record`` for ``key``; ``hint`` names the
+    intended node when the receiver stands in for it (sloppy quorum)."""
+
+    op_id: int
+    key: bytes
+    record: bytes
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        check.data("key", self.key, non_empty=True)
+        check.data("record", self.record, non_empty=True)
+        check.text("hint", self.hint)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaPutAck:
+    """A replica stored a :class:`ReplicaPut` durably (as a hint for ``hint`` if set)."""
+
+    op_id: int
+    key: bytes
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        check.data("key", self.key, non_empty=True)
+        check.text("hint", self.hint)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaGet:
+    """The coordinator's read of ``key`` at a replica."""
+
+    op_id: int
+    key: bytes
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        check.data("key", self.key, non_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaGetReply:
+    """A replica's record for ``key`` (``b""``: it holds none)."""
+
+    op_id: int
+    key: bytes
+    record: bytes = b""
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        check.data("key", self.key, non_empty=True)
+        check.data("record", self.record)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRepair:
+    """The reconciled record of ``key``, sent after a get to a replica that lacked it."""
+
+    key: bytes
+    record: bytes
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.data("key", self.key, non_empty=True)
+        check.data("record", self.record, non_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class HintDelivery:
+    """Hinted handoff: a fallback delivers the replica it kept for the receiver."""
+
+    hint_id: int
+    key: bytes
+    record: bytes
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("hint_id", self.hint_id)
+        check.data("key", self.key, non_empty=True)
+        check.data("record", self.record, non_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class HintAck:
+    """The intended node stored a :class:`HintDelivery` durably."""
+
+    hint_id: int
+
+    def __post_init__(self) -> None:
+        _Checker(self, BadMessageError).ident("hint_id", self.hint_id)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberState:
+    """One member in a gossiped membership view.
+
+    ``status`` is ``"joined"``, ``"leaving"`` or ``"left"``; ``version`` orders the
+    member's own announcements (the higher wins); ``tokens`` are its ring tokens.
+    """
+
+    node: str
+    status: str
+    version: int
+    tokens: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.text("node", self.node, non_empty=True)
+        if self.status not in ("joined", "leaving", "left"):
+            raise BadMessageError(f"MemberState.status: unknown status {self.status!r}")
+        check.count("version", self.version)
+        check.tuple_of("tokens", self.tokens, int)
+        for token in self.tokens:
+            if isinstance(token, bool) or not 0 <= token < 2**128:
+                raise BadMessageError(f"MemberState.tokens: token {token!r} is off the ring")
+
+
+@dataclass(frozen=True, slots=True)
+class Gossip:
+    """A membership view; ``reply`` asks the receiver to answer with its own."""
+
+    members: tuple[MemberState, ...]
+    reply: bool = True
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.tuple_of("members", self.members, MemberState)
+        check.flag("reply", self.reply)
+        names = [m.node for m in self.members]
+        if len(set(names)) != len(names):
+            raise BadMessageError("Gossip.members: a node appears twice")
+
+
+def _check_range(owner: object, lo: object, hi: object) -> None:
+    check = _Checker(owner, BadMessageError)
+    for name, value in (("lo", lo), ("hi", hi)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 2**128:
+            raise _fail(BadMessageError, check.cls, name, f"must be a ring position, got {value!r}")
+    assert isinstance(lo, int) and isinstance(hi, int)
+    if lo >= hi:
+        raise _fail(BadMessageError, check.cls, "hi", "key range must have lo < hi")
+
+
+@dataclass(frozen=True, slots=True)
+class MerkleRequest:
+    """Anti-entropy: the sender's hashes of Merkle-tree nodes ``nodes`` of its tree
+    for key range ``[lo, hi)``; the receiver answers with the children of those
+    that differ (``nodes`` are tree paths; ``()`` is the root)."""
+
+    session: int
+    lo: int
+    hi: int
+    nodes: tuple[tuple[int, ...], ...]
+    hashes: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("session", self.session)
+        _check_range(self, self.lo, self.hi)
+        check.tuple_of("nodes", self.nodes, tuple)
+        check.tuple_of("hashes", self.hashes, bytes)
+        if len(self.nodes) != len(self.hashes):
+            raise BadMessageError("MerkleRequest.hashes: one hash per node is needed")
+        for path in self.nodes:
+            check.tuple_of("nodes", path, int)
+
+
+@dataclass(frozen=True, slots=True)
+class MerkleReply:
+    """Anti-entropy: the receiver's hashes of the children of differing nodes."""
+
+    session: int
+    lo: int
+    hi: int
+    nodes: tuple[tuple[int, ...], ...]
+    hashes: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        MerkleRequest.__post_init__(self)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class KeysRequest:
+    """Anti-entropy: the sender's (key, record digest) pairs under differing leaves."""
+
+    session: int
+    lo: int
+    hi: int
+    leaves: tuple[tuple[int, ...], ...]
+    keys: tuple[bytes, ...]
+    digests: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("session", self.session)
+        _check_range(self, self.lo, self.hi)
+        check.tuple_of("leaves", self.leaves, tuple)
+        check.tuple_of("keys", self.keys, bytes)
+        check.tuple_of("digests", self.digests, bytes)
+        if len(self.keys) != len(self.digests):
+            raise BadMessageError("KeysRequest.digests: one digest per key is needed")
+
+
+@dataclass(frozen=True, slots=True)
+class KeysReply:
+    """Anti-entropy: records the sender of a KeysRequest lacks, and keys it should send."""
+
+    session: int
+    keys: tuple[bytes, ...]
+    records: tuple[bytes, ...]
+    wanted: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("session", self.session)
+        check.tuple_of("keys", self.keys, bytes)
+        check.tuple_of("records", self.records, bytes)
+        check.tuple_of("wanted", self.wanted, bytes)
+        if len(self.keys) != len(self.records):
+            raise BadMessageError("KeysReply.records: one record per key is needed")
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecords:
+    """Anti-entropy: records of keys the receiver asked for (final step, no answer)."""
+
+    keys: tuple[bytes, ...]
+    records: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.tuple_of("keys", self.keys, bytes)
+        check.tuple_of("records", self.records, bytes)
+        if len(self.keys) != len(self.records):
+            raise BadMessageError("KeyRecords.records: one record per key is needed")
+
+
+PeerMessage = (
+    Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaGet | ReplicaGetReply
+    | ReadRepair | HintDelivery | HintAck | Gossip | MerkleRequest | MerkleReply
+    | KeysRequest | KeysReply | KeyRecords
+)
+PEER_MESSAGES: tuple[type, ...] = (
+    Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaGet, ReplicaGetReply,
+    ReadRepair, HintDelivery, HintAck, Gossip, MerkleRequest, MerkleReply,
+    KeysRequest, KeysReply, KeyRecords,
+)
+
+
+def field_names(message: object) -> tuple[str, ...]:
+    """The field names of a message type, in declaration order (used by the codec)."""
+    return tuple(f.name for f in fields(message))  # type: ignore[arg-type]

@@ -1,0 +1,701 @@
+"""The production Dynamo node: a sans-IO core.
+
+Theory of operation
+-------------------
+A :class:`Node` is driven by its caller (the simulator, the asyncio runtime, or a
+test), which hands it inputs with the current time and performs the effects it
+returns (:mod:`impl.effects`)::
+
+    node.client_request(now, request)  # a client's GetRequest / PutRequest
+    node.receive(now, src, message)    # a peer message (impl.messages)
+    node.tick(now)                     # time passed: timeouts, gossip, hint scans,
+                                       # anti-entropy rounds
+    node.leave(now)                    # hand this node's key ranges over and leave
+
+It never blocks, sleeps, reads a clock or draws a random number other than from
+its own ``random.Random(seed)``. Its durable state is the storage engine's (the
+versions, the hints, and meta entries for membership); everything else (requests
+in flight, the failure detector's suspicions) is volatile: a restart after a
+crash is a new Node on the same storage.
+
+Requests. Any node accepts a client request. A node not among the key's top N
+(the first N nodes of the key's preference list) forwards it to the first of the
+top N it believes reachable and relays the answer; the top-N node coordinates:
+see :mod:`impl.coordinator` for quorums, the sloppy quorum, and read repair, and
+:mod:`impl.versions` for the clock modes. Contexts are opaque and authenticated
+(:mod:`impl.context`).
+
+Failure handling. The failure detector is local: a peer that lets a request time
+out is *suspected* for ``suspicion_timeout`` seconds (any message from it clears
+the suspicion), and suspected peers are skipped when choosing replicas, which
+sends their share of the work to fallbacks with hints (sloppy quorum). Hints are
+kept in the storage engine's hint store, scanned every ``hint_scan_interval``,
+delivered to the intended node when it is not suspected, and deleted only when
+it acknowledged (hinted handoff, :meth:`Node._on_hint_ack`).
+
+Bad input. A client request is checked where it enters (types, key and value
+size, R/W in 1..N, the context's authentication); a bad one is answered with an
+error Reply and changes nothing. A bad peer message (wrong type, unknown sender,
+a record that does not decode, over-large) is dropped, counted in
+:attr:`Node.stats` and logged in :attr:`Node.log`, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import collections
+import heapq
+import itertools
+import random
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from impl import errors
+from impl.config import ClusterConfig, check_node_name
+from impl.context import decode_context, encode_context
+from impl.coordinator import (
+    ForwardOp,
+    GetOp,
+    PutOp,
+    ReplyTo,
+    ack_counts,
+    next_fallback,
+    put_quorum_reached,
+    read_quorum_reached,
+    read_repair_targets,
+)
+from impl.effects import Effect, GetResult, PutResult, Reply, Send, SetTimer
+from impl.errors import (
+    BadMessageError,
+    BadRequestError,
+    ConfigError,
+    DynamoError,
+    QuorumError,
+    TooLargeError,
+    UnknownNodeError,
+)
+from impl.messages import (
+    Forward,
+    ForwardReply,
+    GetRequest,
+    Gossip,
+    HintAck,
+    HintDelivery,
+    KeyRecords,
+    KeysReply,
+    KeysRequest,
+    MerkleReply,
+    MerkleRequest,
+    PutRequest,
+    ReadRepair,
+    ReplicaGet,
+    ReplicaGetReply,
+    ReplicaPut,
+    ReplicaPutAck,
+)
+from impl.storage.base import Storage
+from impl.versions import (
+    ClockMode,
+    Record,
+    apply_put,
+    context_clock,
+    decode_record,
+    encode_record,
+    merge,
+    sibling_count,
+    values,
+)
+from spec.ring import Partitioning
+
+__all__ = ["Node"]
+
+_LOG_LINES = 1000
+_FORWARD_MEMORY = 4096
+
+
+class Node:
+    """One Dynamo node (see the module docstring for how to drive it).
+
+    ``name`` is the node's name; when it is not in ``config.nodes`` the node is
+    *joining*: it gossips with the seed nodes, takes tokens by the configured
+    partitioning strategy and spreads them by gossip, and the current owners hand
+    it the key ranges it now owns. ``storage`` is the node's storage engine (a
+    restart is a new Node on the same storage). ``seed`` seeds the node's own
+    random generator; ``now`` is the current time.
+    """
+
+    def __init__(
+        self, name: str, config: ClusterConfig, storage: Storage, *, seed: int,
+        now: float = 0.0,
+    ) -> None:
+        check_node_name(name)
+        if not isinstance(config, ClusterConfig):
+            raise ConfigError(f"config: must be a ClusterConfig, got {type(config).__name__}")
+        if not isinstance(storage, Storage):
+            raise ConfigError(f"storage: must implement impl.storage.base.Storage, got "
+                              f"{type(storage).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"seed: must be an int, got {seed!r}")
+        self.name = name
+        self.config = config
+        self.storage = storage
+        self.rng = random.Random(seed)
+        self.mode = ClockMode(config.clock)
+        self.stats: collections.Counter[str] = collections.Counter()
+        self.log: collections.deque[str] = collections.deque(maxlen=_LOG_LINES)
+        self._now = float(now)
+        incarnation = int(storage.get_meta("incarnation") or b"0") + 1
+        storage.set_meta("incarnation", str(incarnation).encode())
+        self._op_ids = itertools.count((incarnation & 0x7FFFFF) << 40)
+        self._timer_seq = itertools.count()
+        self._timers: list[tuple[float, int, str, int]] = []
+        self._announced: float | None = None
+        self._suspected: dict[str, float] = {}
+        self._puts: dict[int, PutOp] = {}
+        self._gets: dict[int, GetOp] = {}
+        self._forwards: dict[int, ForwardOp] = {}
+        self._forwarded_seen: collections.OrderedDict[tuple[str, int], None] = (
+            collections.OrderedDict())
+        self._hints_in_flight: dict[int, float] = {}
+        self.partitioning: Partitioning = config.initial_partitioning()
+        self._members: set[str] = set(self.partitioning.nodes)
+        self._schedule(now + self.rng.uniform(0, config.gossip_interval), "gossip")
+        self._schedule(now + self.rng.uniform(0, config.hint_scan_interval), "hints")
+
+    # ================================================================== public API
+
+    def client_request(self, now: float, request: GetRequest | PutRequest) -> list[Effect]:
+        """A client's get or put arrives at this node; effects (a Reply sooner or
+        later, Sends to peers, SetTimers) come back."""
+        self._now = now
+        out: list[Effect] = []
+        try:
+            self._check_request(request)
+        except DynamoError as error:
+            self.stats["bad-request"] += 1
+            request_id = getattr(request, "request_id", 0)
+            if isinstance(request_id, bool) or not isinstance(request_id, int):
+                request_id = 0
+            out.append(Reply(request_id, error=error))
+            return out
+        self._route(now, request, ReplyTo(request.request_id), out)
+        return self._finish(out)
+
+    def receive(self, now: float, src: str, message: object) -> list[Effect]:
+        """A message from peer ``src``. A malformed one is dropped and counted."""
+        self._now = now
+        out: list[Effect] = []
+        handler = self._HANDLERS.get(type(message))
+        if handler is None:
+            self._drop(src, f"unknown message type {type(message).__name__}")
+            return self._finish(out)
+        if not isinstance(src, str) or src == self.name or not self._known(src):
+            self._drop(src, f"{type(message).__name__} from unknown node {src!r}")
+            return self._finish(out)
+        self._suspected.pop(src, None)
+        try:
+            handler(self, now, src, message, out)
+        except DynamoError as error:
+            self._drop(src, f"{type(message).__name__}: {error}")
+        return self._finish(out)
+
+    def tick(self, now: float) -> list[Effect]:
+        """Time passed: run every timer due at ``now``."""
+        self._now = now
+        out: list[Effect] = []
+        self._announced = None
+        while self._timers and self._timers[0][0] <= now:
+            _, _, kind, ident = heapq.heappop(self._timers)
+            self._TIMERS[kind](self, now, ident, out)
+        return self._finish(out)
+
+    def leave(self, now: float) -> list[Effect]:
+        """Start leaving the cluster (hand this node's key ranges over)."""
+        self._now = now
+        raise NotImplementedError("leave lands with membership")
+
+    # ----------------------------------------------------------- introspection
+
+    def preference_list(self, key: bytes) -> tuple[str, ...]:
+        """The key's preference list as this node sees the ring (top N first)."""
+        return self.partitioning.preference_list(key)
+
+    def record(self, key: bytes) -> Record | None:
+        """The versions record this node stores for ``key`` (None: none)."""
+        raw = self.storage.read(key)
+        return None if raw is None else decode_record(raw, self.mode)
+
+    def suspects(self, node: str) -> bool:
+        """Whether the failure detector currently suspects ``node``."""
+        until = self._suspected.get(node)
+        return until is not None and until > self._now
+
+    @property
+    def pending(self) -> int:
+        """Requests in flight at this node (coordinated or forwarded)."""
+        return len(self._puts) + len(self._gets) + len(self._forwards)
+
+    # ================================================================== requests
+
+    def _check_request(self, request: object) -> None:
+        if not isinstance(request, GetRequest | PutRequest):
+            raise BadRequestError(
+                f"request must be a GetRequest or a PutRequest, got {type(request).__name__}")
+        # Re-run the constructor's checks: a request built around them is refused too.
+        request.__post_init__()
+        config = self.config
+        if len(request.key) > config.max_key_bytes:
+            raise TooLargeError(
+                f"key is {len(request.key)} bytes, over the limit of {config.max_key_bytes}")
+        if isinstance(request, GetRequest):
+            if request.r is not None and request.r > config.n:
+                raise BadRequestError(f"GetRequest.r: must be in 1..{config.n}, got {request.r}")
+            return
+        if len(request.value) > config.max_value_bytes:
+            raise TooLargeError(f"value is {len(request.value)} bytes, over the limit of "
+                                f"{config.max_value_bytes}")
+        if request.w is not None and request.w > config.n:
+            raise BadRequestError(f"PutRequest.w: must be in 1..{config.n}, got {request.w}")
+        if self.mode is ClockMode.CLIENT_VCLOCK and not request.client_id:
+            raise BadRequestError("PutRequest.client_id: the client-vclock mode needs one")
+        self._context_of(request)
+
+    def _context_of(self, request: PutRequest) -> Any:
+        return decode_context(request.context, key=request.key, mode=self.mode,
+                              secret=self.config.secret,
+                              max_bytes=self.config.max_context_bytes)
+
+    def _route(self, now: float, request: GetRequest | PutRequest, reply_to: ReplyTo,
+               out: list[Effect]) -> None:
+        top = self.preference_list(request.key)[: self.config.n]
+        if self.name in top or reply_to.peer:
+            self._coordinate(now, request, reply_to, out)
+            return
+        candidates = [node for node in top if self._reachable(node)]
+        candidates += [node for node in top if node not in candidates]
+        op = ForwardOp(next(self._op_ids), reply_to.request_id, request, candidates[1:],
+                       candidates[0], now + self._forward_timeout())
+        self._forwards[op.op_id] = op
+        out.append(Send(op.target, Forward(op.op_id, request)))
+        self._schedule(op.deadline, "forward", op.op_id)
+
+    def _forward_timeout(self) -> float:
+        return 2 * self.config.request_timeout
+
+    def _coordinate(self, now: float, request: GetRequest | PutRequest, reply_to: ReplyTo,
+                    out: list[Effect]) -> None:
+        if isinstance(request, PutRequest):
+            self._coordinate_put(now, request, reply_to, out)
+        else:
+            self._coordinate_get(now, request, reply_to, out)
+
+    def _split(self, key: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        preference = self.preference_list(key)
+        top = preference[: self.config.n]
+        fallbacks = preference[self.config.n:] if self.config.sloppy_quorum else ()
+        return top, fallbacks
+
+    # ------------------------------------------------------------------ put
+
+    def _coordinate_put(self, now: float, request: PutRequest, reply_to: ReplyTo,
+                        out: list[Effect]) -> None:
+        context = self._context_of(request)
+        key = request.key
+        stored = self._local_record(key)
+        record = apply_put(stored, context, request.value, coordinator=self.name,
+                           client_id=request.client_id, now=now)
+        if sibling_count(record) > self.config.max_siblings:
+            self._answer(reply_to, None, BadRequestError(
+                f"key has more than {self.config.max_siblings} siblings: read and "
+                "reconcile them first"), out)
+            return
+        encoded = encode_record(record)
+        result_context = encode_context(context_clock(record), key=key, mode=self.mode,
+                                        secret=self.config.secret)
+        top, fallbacks = self._split(key)
+        op = PutOp(next(self._op_ids), key, encoded, result_context,
+                   request.w or self.config.w, top, fallbacks, reply_to,
+                   now + self.config.request_timeout)
+        if self.name in top:
+            self._write_local(key, record)
+            op.used.add(self.name)
+            op.holder[self.name] = self.name
+            op.filled.add(self.name)
+        self._puts[op.op_id] = op
+        for slot in top:
+            if slot not in op.holder:
+                self._send_put_slot(op, slot, out, initial=True)
+        self._check_put(op, out)
+        if op.op_id in self._puts:
+            self._schedule(min(now + self.config.replica_timeout, op.deadline), "put", op.op_id)
+
+    def _send_put_slot(self, op: PutOp, slot: str, out: list[Effect], *, initial: bool) -> None:
+        """Send the write for ``slot`` to the slot's own node when it is reachable
+        (first round), else to the next fallback with a hint naming the slot."""
+        if initial and self._reachable(slot):
+            op.holder[slot] = slot
+            op.used.add(slot)
+            out.append(Send(slot, ReplicaPut(op.op_id, op.key, op.record)))
+            return
+        fallback = next_fallback(op.fallbacks, op.used, self._reachable_set(op.fallbacks))
+        if fallback is None:
+            return
+        op.holder[slot] = fallback
+        op.used.add(fallback)
+        op.hinted[fallback] = slot
+        out.append(Send(fallback, ReplicaPut(op.op_id, op.key, op.record, hint=slot)))
+
+    def _on_replica_put_ack(self, now: float, src: str, message: ReplicaPutAck,
+                            out: list[Effect]) -> None:
+        op = self._puts.get(message.op_id)
+        if op is None or op.key != message.key:
+            return
+        slot = ack_counts(op, src, message.hint)
+        if slot is None:
+            self._drop(src, f"ack for put {message.op_id} that fills no slot")
+            return
+        op.filled.add(slot)
+        self._check_put(op, out)
+
+    def _check_put(self, op: PutOp, out: list[Effect]) -> None:
+        if not op.replied and put_quorum_reached(op):
+            op.replied = True
+            self._answer(op.reply_to, PutResult(op.result_context), None, out)
+        if len(op.filled) >= len(op.top):
+            self._puts.pop(op.op_id, None)
+
+    def _put_timer(self, now: float, op_id: int, out: list[Effect]) -> None:
+        op = self._puts.get(op_id)
+        if op is None:
+            return
+        if now >= op.deadline:
+            del self._puts[op_id]
+            if not op.replied:
+                self._answer(op.reply_to, None, QuorumError(
+                    f"put reached {len(op.filled)} of W={op.w} replicas before the timeout",
+                    needed=op.w, got=len(op.filled)), out)
+            return
+        for slot in op.top:
+            if slot in op.filled:
+                continue
+            holder = op.holder.get(slot)
+            if holder is not None:
+                self._suspect(holder)
+            self._send_put_slot(op, slot, out, initial=False)
+        self._schedule(min(now + self.config.replica_timeout, op.deadline), "put", op_id)
+
+    # ------------------------------------------------------------------ get
+
+    def _coordinate_get(self, now: float, request: GetRequest, reply_to: ReplyTo,
+                        out: list[Effect]) -> None:
+        key = request.key
+        top, fallbacks = self._split(key)
+        op = GetOp(next(self._op_ids), key, request.r or self.config.r, top, fallbacks,
+                   reply_to, now + self.config.request_timeout)
+        self._gets[op.op_id] = op
+        if self.name in top:
+            op.asked.add(self.name)
+            op.holder[self.name] = self.name
+            op.replies[self.name] = self._local_record(key)
+        for slot in top:
+            if slot not in op.holder:
+                self._send_get_slot(op, slot, out, initial=True)
+        self._check_get(op, out)
+        if op.op_id in self._gets:
+            self._schedule(min(now + self.config.replica_timeout, op.deadline), "get", op.op_id)
+
+    def _send_get_slot(self, op: GetOp, slot: str, out: list[Effect], *, initial: bool) -> None:
+        if initial and self._reachable(slot):
+            node: str | None = slot
+        else:
+            node = next_fallback(op.fallbacks, op.asked, self._reachable_set(op.fallbacks))
+        if node is None:
+            return
+        op.holder[slot] = node
+        op.asked.add(node)
+        out.append(Send(node, ReplicaGet(op.op_id, op.key)))
+
+    def _on_replica_get_reply(self, now: float, src: str, message: ReplicaGetReply,
+                              out: list[Effect]) -> None:
+        op = self._gets.get(message.op_id)
+        if op is None or op.key != message.key or src not in op.asked:
+            return
+        record = self._decode(message.key, message.record) if message.record else None
+        op.replies[src] = record if record is not None else Record.empty(self.mode)
+        self._check_get(op, out)
+
+    def _check_get(self, op: GetOp, out: list[Effect]) -> None:
+        if not op.replied and read_quorum_reached(op):
+            op.replied = True
+            merged, _ = read_repair_targets(op)
+            self._answer(op.reply_to, GetResult(values(merged), self._context(op.key, merged)),
+                         None, out)
+        if op.replied and op.asked <= set(op.replies):
+            self._finish_get(op, out)
+
+    def _finish_get(self, op: GetOp, out: list[Effect]) -> None:
+        self._gets.pop(op.op_id, None)
+        if op.replies and self.config.read_repair:
+            self._read_repair(op, out)
+
+    def _read_repair(self, op: GetOp, out: list[Effect]) -> None:
+        """Send the reconciled record to every top-N replica that answered without it."""
+        merged, stale = read_repair_targets(op)
+        encoded = encode_record(merged)
+        for node in stale:
+            if node == self.name:
+                self._write_local(op.key, merge(self._local_record(op.key), merged))
+            else:
+                out.append(Send(node, ReadRepair(op.key, encoded)))
+        self.stats["read-repairs"] += len(stale)
+
+    def _get_timer(self, now: float, op_id: int, out: list[Effect]) -> None:
+        op = self._gets.get(op_id)
+        if op is None:
+            return
+        if now >= op.deadline:
+            if not op.replied:
+                self._gets.pop(op_id, None)
+                self._answer(op.reply_to, None, QuorumError(
+                    f"get reached {len(op.replies)} of R={op.r} replicas before the timeout",
+                    needed=op.r, got=len(op.replies)), out)
+            else:
+                self._finish_get(op, out)
+            return
+        for slot in op.top:
+            holder = op.holder.get(slot)
+            if holder is not None and holder in op.replies:
+                continue
+            if holder is not None:
+                self._suspect(holder)
+            self._send_get_slot(op, slot, out, initial=False)
+        self._schedule(min(now + self.config.replica_timeout, op.deadline), "get", op_id)
+
+    # ------------------------------------------------------------------ forwarding
+
+    def _on_forward(self, now: float, src: str, message: Forward, out: list[Effect]) -> None:
+        token = (src, message.op_id)
+        if token in self._forwarded_seen:
+            return  # a duplicate: the first copy is being (or was) coordinated
+        self._forwarded_seen[token] = None
+        if len(self._forwarded_seen) > _FORWARD_MEMORY:
+            self._forwarded_seen.popitem(last=False)
+        reply_to = ReplyTo(message.request.request_id, src, message.op_id)
+        try:
+            self._check_request(message.request)
+        except DynamoError as error:
+            self._answer(reply_to, None, error, out)
+            return
+        self._coordinate(now, message.request, reply_to, out)
+
+    def _on_forward_reply(self, now: float, src: str, message: ForwardReply,
+                          out: list[Effect]) -> None:
+        op = self._forwards.get(message.op_id)
+        if op is None or src != op.target:
+            return
+        del self._forwards[message.op_id]
+        if message.error:
+            error_type = getattr(errors, message.error, None)
+            if not (isinstance(error_type, type) and issubclass(error_type, DynamoError)):
+                error_type = errors.RemoteError
+            out.append(Reply(op.request_id, error=error_type(message.message)))
+        elif message.kind == "get":
+            out.append(Reply(op.request_id, GetResult(list(message.values), message.context)))
+        else:
+            out.append(Reply(op.request_id, PutResult(message.context)))
+
+    def _forward_timer(self, now: float, op_id: int, out: list[Effect]) -> None:
+        op = self._forwards.get(op_id)
+        if op is None:
+            return
+        self._suspect(op.target)
+        if not op.candidates:
+            del self._forwards[op_id]
+            out.append(Reply(op.request_id, error=QuorumError(
+                "no node of the key's top N answered the forwarded request", needed=1, got=0)))
+            return
+        op.target = op.candidates.pop(0)
+        op.deadline = now + self._forward_timeout()
+        assert isinstance(op.request, GetRequest | PutRequest)
+        out.append(Send(op.target, Forward(op.op_id, op.request)))
+        self._schedule(op.deadline, "forward", op_id)
+
+    def _answer(self, reply_to: ReplyTo, result: GetResult | PutResult | None,
+                error: DynamoError | None, out: list[Effect]) -> None:
+        if not reply_to.peer:
+            out.append(Reply(reply_to.request_id, result, error))
+            return
+        if error is not None:
+            kind = "put" if isinstance(result, PutResult) else "get"
+            message = ForwardReply(reply_to.op_id, kind, error=type(error).__name__,
+                                   message=str(error))
+        elif isinstance(result, GetResult):
+            message = ForwardReply(reply_to.op_id, "get", tuple(result.values), result.context)
+        else:
+            assert result is not None
+            message = ForwardReply(reply_to.op_id, "put", context=result.context)
+        out.append(Send(reply_to.peer, message))
+
+    # ================================================================== replicas
+
+    def _on_replica_put(self, now: float, src: str, message: ReplicaPut,
+                        out: list[Effect]) -> None:
+        record = self._decode(message.key, message.record)
+        if message.hint and message.hint != self.name:
+            if not self._known(message.hint):
+                raise UnknownNodeError(f"hint names unknown node {message.hint!r}")
+            self.storage.add_hint(message.hint, message.key, encode_record(record))
+            out.append(Send(src, ReplicaPutAck(message.op_id, message.key, message.hint)))
+            return
+        self._write_local(message.key, merge(self._local_record(message.key), record))
+        out.append(Send(src, ReplicaPutAck(message.op_id, message.key)))
+
+    def _on_replica_get(self, now: float, src: str, message: ReplicaGet,
+                        out: list[Effect]) -> None:
+        self._check_key(message.key)
+        record = self._local_record(message.key)
+        for hint in self.storage.hints():
+            if hint.key == message.key:
+                record = merge(record, decode_record(hint.record, self.mode))
+        encoded = b"" if record.is_empty else encode_record(record)
+        out.append(Send(src, ReplicaGetReply(message.op_id, message.key, encoded)))
+
+    def _on_read_repair(self, now: float, src: str, message: ReadRepair,
+                        out: list[Effect]) -> None:
+        record = self._decode(message.key, message.record)
+        self._write_local(message.key, merge(self._local_record(message.key), record))
+
+    # ================================================================== hinted handoff
+
+    def _scan_hints(self, now: float, ident: int, out: list[Effect]) -> None:
+        """Deliver every kept hint whose intended node is believed reachable."""
+        self._schedule(now + self.config.hint_scan_interval, "hints")
+        if not self.config.hinted_handoff:
+            return
+        retry = self.config.request_timeout
+        for hint in self.storage.hints():
+            sent = self._hints_in_flight.get(hint.hint_id)
+            if sent is not None and now - sent < retry:
+                continue
+            if not self._reachable(hint.intended):
+                continue
+            self._hints_in_flight[hint.hint_id] = now
+            out.append(Send(hint.intended, HintDelivery(hint.hint_id, hint.key, hint.record)))
+
+    def _on_hint_delivery(self, now: float, src: str, message: HintDelivery,
+                          out: list[Effect]) -> None:
+        record = self._decode(message.key, message.record)
+        self._write_local(message.key, merge(self._local_record(message.key), record))
+        out.append(Send(src, HintAck(message.hint_id)))
+
+    def _on_hint_ack(self, now: float, src: str, message: HintAck, out: list[Effect]) -> None:
+        """Hint deletion: only the intended node's ack of a hint we hold deletes it."""
+        for hint in self.storage.hints():
+            if hint.hint_id == message.hint_id and hint.intended == src:
+                self.storage.remove_hint(hint.hint_id)
+                self._hints_in_flight.pop(hint.hint_id, None)
+                return
+
+    # ================================================================== membership
+
+    def _gossip_timer(self, now: float, ident: int, out: list[Effect]) -> None:
+        self._schedule(now + self.config.gossip_interval, "gossip")
+
+    def _on_gossip(self, now: float, src: str, message: Gossip, out: list[Effect]) -> None:
+        return
+
+    def _on_anti_entropy(self, now: float, src: str, message: object, out: list[Effect]) -> None:
+        return
+
+    # ================================================================== helpers
+
+    def _known(self, node: str) -> bool:
+        return node in self._members or node in self.config.nodes
+
+    def _reachable(self, node: str) -> bool:
+        if node == self.name:
+            return True
+        until = self._suspected.get(node)
+        if until is None:
+            return True
+        if until <= self._now:
+            del self._suspected[node]
+            return True
+        return False
+
+    def _reachable_set(self, nodes: tuple[str, ...]) -> set[str]:
+        return {node for node in nodes if self._reachable(node)}
+
+    def _suspect(self, node: str) -> None:
+        if node != self.name:
+            self._suspected[node] = self._now + self.config.suspicion_timeout
+
+    def _check_key(self, key: bytes) -> None:
+        if len(key) > self.config.max_key_bytes:
+            raise TooLargeError(f"key is {len(key)} bytes, over the limit of "
+                                f"{self.config.max_key_bytes}")
+
+    def _decode(self, key: bytes, raw: bytes) -> Record:
+        self._check_key(key)
+        record = decode_record(raw, self.mode)
+        if sibling_count(record) > self.config.max_siblings * 2:
+            raise BadMessageError(f"record holds {sibling_count(record)} siblings, too many")
+        if any(len(value) > self.config.max_value_bytes for value in values(record)):
+            raise TooLargeError("record holds a value over the size limit")
+        return record
+
+    def _local_record(self, key: bytes) -> Record:
+        raw = self.storage.read(key)
+        if raw is None:
+            return Record.empty(self.mode)
+        return decode_record(raw, self.mode)
+
+    def _write_local(self, key: bytes, record: Record) -> None:
+        raw = self.storage.read(key)
+        encoded = encode_record(record)
+        if raw != encoded:
+            self.storage.write(key, encoded)
+
+    def _context(self, key: bytes, record: Record) -> bytes:
+        return encode_context(context_clock(record), key=key, mode=self.mode,
+                              secret=self.config.secret)
+
+    def _drop(self, src: object, why: str) -> None:
+        self.stats["dropped"] += 1
+        self.log.append(f"{self._now:.3f} dropped message from {src!r}: {why}")
+
+    def _schedule(self, at: float, kind: str, ident: int = 0) -> None:
+        heapq.heappush(self._timers, (at, next(self._timer_seq), kind, ident))
+
+    def _finish(self, out: list[Effect]) -> list[Effect]:
+        if self._timers:
+            at = self._timers[0][0]
+            if at != self._announced:
+                self._announced = at
+                out.append(SetTimer(at))
+        return out
+
+    _HANDLERS: ClassVar[dict[type, Callable[[Node, float, str, Any, list[Effect]], None]]] = {
+        Forward: _on_forward,
+        ForwardReply: _on_forward_reply,
+        ReplicaPut: _on_replica_put,
+        ReplicaPutAck: _on_replica_put_ack,
+        ReplicaGet: _on_replica_get,
+        ReplicaGetReply: _on_replica_get_reply,
+        ReadRepair: _on_read_repair,
+        HintDelivery: _on_hint_delivery,
+        HintAck: _on_hint_ack,
+        Gossip: _on_gossip,
+        MerkleRequest: _on_anti_entropy,
+        MerkleReply: _on_anti_entropy,
+        KeysRequest: _on_anti_entropy,
+        KeysReply: _on_anti_entropy,
+        KeyRecords: _on_anti_entropy,
+    }
+
+    _TIMERS: ClassVar[dict[str, Callable[[Node, float, int, list[Effect]], None]]] = {
+        "put": _put_timer,
+        "get": _get_timer,
+        "forward": _forward_timer,
+        "hints": _scan_hints,
+        "gossip": _gossip_timer,
+    }
