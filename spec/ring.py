@@ -402,7 +402,14 @@ class Partitioning:
             if self.partitions is not None:
                 raise ValueError("strategy 1 has no fixed partitions: partitions must be None")
         else:
-            partition_bounds(_check_length(self.partitions, "partitions"))
+            bounds = partition_bounds(_check_length(self.partitions, "partitions"))
+            if self.strategy is Strategy.EQUAL_PARTITIONS and self.ring.tokens != tuple(
+                sorted(hi % RING_SIZE for _, hi in bounds)
+            ):
+                raise ValueError(
+                    f"strategy 3 ring must hold exactly one token at the end of each of the "
+                    f"Q={self.partitions} partitions"
+                )
         for node, capacity in self.capacities:
             self.ring.tokens_of(node)
             check_capacity(node, capacity)
@@ -431,15 +438,12 @@ class Partitioning:
         """Each partition ``[lo, hi)`` with its top ``n`` nodes, sorted by ``lo``."""
         _check_length(n, "n")
         ring, tokens = self.ring, self.ring.tokens
-        if self.strategy is Strategy.RANDOM_TOKENS_EQUAL_PARTITIONS:
-            assert self.partitions is not None
-            units, offset = partition_bounds(self.partitions), -1  # walk from the end
-        else:
-            units, offset = ring.ranges(), 0  # walk from the start
+        from_end = self.strategy is Strategy.RANDOM_TOKENS_EQUAL_PARTITIONS
         walks: dict[int, tuple[str, ...]] = {}
         placed: list[tuple[Range, tuple[str, ...]]] = []
-        for lo, hi in units:
-            index = bisect.bisect_right(tokens, (hi + offset) if offset else lo) % len(tokens)
+        for lo, hi in self.ranges():
+            start = hi - 1 if from_end else lo  # strategy 2 walks from the partition's end
+            index = bisect.bisect_right(tokens, start) % len(tokens)
             if index not in walks:
                 walks[index] = ring._walk(index, n)
             placed.append(((lo, hi), walks[index]))

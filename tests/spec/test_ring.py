@@ -754,6 +754,7 @@ def test_vdynamo_ring_refuses_bad_options(argv: list[str]) -> None:
          "capacity of node 'B'"),
         (lambda: Partitioning(Strategy.RANDOM_TOKENS, DOUBLE, 1, partitions=4), "must be None"),
         (lambda: Partitioning(Strategy.EQUAL_PARTITIONS, DOUBLE, 1), "partitions must be"),
+        (lambda: Partitioning(Strategy.EQUAL_PARTITIONS, DOUBLE, 1, 6), "one token at the end"),
         (lambda: Partitioning(Strategy.RANDOM_TOKENS, DOUBLE, 1).loads(0), "n must be"),
         (lambda: compare(nodes=2, n=3), "exceeds the number of nodes"),
     ],
