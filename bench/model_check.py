@@ -1,0 +1,152 @@
+"""Benchmark of the model checker: states/s, seen-set bytes/state, peak memory, symmetry on/off.
+
+Run: ``.venv/bin/python bench/model_check.py [--skip-large] [--large-states N]``
+
+For every entry of the default suite and for one larger configuration (at
+least a million distinct states without symmetry), it runs ``check()`` with
+symmetry on and off, each in a fresh subprocess so that the peak resident
+memory (``ru_maxrss``) belongs to that run alone, and prints one table, side
+by side. A first row measures the explorer alone on a trivial system (two
+counters, 1,000,000 states) to separate its own cost from the spec's
+successor generation. It prints figures and never fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+def large_config() -> Any:
+    """The larger configuration: the suite's biggest shape, with more faults and a second put.
+
+    Chosen to have at least a million distinct states without symmetry.
+    """
+    from spec.config import Config
+
+    return Config(**LARGE_CONFIG)
+
+
+LARGE_CONFIG: dict[str, Any] = {}
+
+
+def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
+    """Run one measurement in this process and return its figures."""
+    from model_check.explorer import explore, peak_memory_bytes
+
+    if kind == "toy":
+        def successors(state: tuple[int, int]) -> Iterator[tuple[str, tuple[int, int]]]:
+            x, y = state
+            if x < 999:
+                yield "x", (x + 1, y)
+            if y < 999:
+                yield "y", (x, y + 1)
+
+        run = explore([(0, 0)], successors)
+        return {"distinct_states": run.distinct_states, "transitions": run.transitions,
+                "seconds": run.seconds, "seen_bytes": run.seen_bytes,
+                "peak_memory": peak_memory_bytes(), "verdicts": {}}
+    from model_check.check import check
+
+    if kind == "suite":
+        from model_check.suite import DEFAULT_SUITE
+
+        entry = next(e for e in DEFAULT_SUITE if e.name == name)
+        config, props = entry.config, list(entry.expected)
+    else:
+        config, props = large_config(), None
+    result = check(config, properties=props, symmetry=symmetry)
+    return {"distinct_states": result.distinct_states, "transitions": result.transitions,
+            "seconds": result.seconds, "seen_bytes": result.seen_bytes,
+            "peak_memory": peak_memory_bytes(),
+            "verdicts": {r.property: str(r.verdict) for r in result.results}}
+
+
+def _measure(kind: str, name: str, symmetry: bool, timeout: float) -> dict[str, Any] | None:
+    command = [sys.executable, __file__, "--one", kind, name, "1" if symmetry else "0"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              check=False, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    except subprocess.TimeoutExpired:
+        return None
+    if done.returncode != 0:
+        print(done.stderr, file=sys.stderr)
+        return None
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def _cells(figures: dict[str, Any] | None) -> list[str]:
+    if figures is None:
+        return ["(timeout)", "", "", "", ""]
+    states = figures["distinct_states"]
+    return [
+        f"{states:,}",
+        f"{figures['seconds']:.2f}",
+        f"{states / figures['seconds']:,.0f}" if figures["seconds"] else "-",
+        f"{figures['seen_bytes'] / states:.1f}" if states else "-",
+        f"{figures['peak_memory'] / 2**20:,.0f}",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--one", nargs=3, metavar=("KIND", "NAME", "SYMMETRY"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--skip-large", action="store_true", help="skip the large config")
+    parser.add_argument("--timeout", type=float, default=1800.0,
+                        help="seconds allowed for each run (default 1800)")
+    args = parser.parse_args(argv)
+    if args.one:
+        kind, name, symmetry = args.one
+        print(json.dumps(_one(kind, name, symmetry == "1")))
+        return 0
+
+    from model_check.suite import DEFAULT_SUITE
+
+    jobs: list[tuple[str, str, str]] = [("toy", "counters-1000x1000", "explorer alone")]
+    jobs += [("suite", entry.name, entry.name) for entry in DEFAULT_SUITE]
+    if not args.skip_large:
+        jobs.append(("large", "large", "large (>= 1M states)"))
+    header = ["configuration", "sym", "states", "seconds", "states/s", "B/state", "peak MiB",
+              "saved by symmetry"]
+    widths = [34, 4, 12, 9, 10, 8, 9, 18]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    print(line(header))
+    print(line(["-" * w for w in widths]))
+    started = time.perf_counter()
+    for kind, name, label in jobs:
+        on = _measure(kind, name, True, args.timeout)
+        off = _measure(kind, name, False, args.timeout) if kind != "toy" else None
+        saved = ""
+        if on and off and off["distinct_states"]:
+            factor = off["distinct_states"] / on["distinct_states"]
+            saved = f"{off['distinct_states'] - on['distinct_states']:,} ({factor:.1f}x)"
+        print(line([label, "on" if kind != "toy" else "-", *_cells(on), saved]), flush=True)
+        if kind != "toy":
+            print(line(["", "off", *_cells(off), ""]), flush=True)
+            if on and off and on["verdicts"] != off["verdicts"]:
+                print(f"  !! verdicts differ with symmetry on/off: {on['verdicts']} vs "
+                      f"{off['verdicts']}", flush=True)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s; peak MiB is the whole process "
+          "(ru_maxrss), B/state counts the seen-set and the parent links")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,236 @@
+"""``vdynamo check``: model-check configurations, or the embedded default suite.
+
+Usage::
+
+    vdynamo check [CONFIG.toml ...] [--property NAME ...] [--no-symmetry]
+                  [--max-depth D] [--max-states S] [--trace-dir DIR] [--itf]
+                  [--json] [--quiet]
+
+Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE`, each
+entry with its expected verdicts, prints a table (configuration, property,
+verdict, expected, as expected?, counterexample length, states, seconds) and
+exits 0 when every verdict is as expected, 1 otherwise.
+
+With configurations it checks each (all properties, or those named with
+``--property``) and exits
+
+* 0 when every property holds in every configuration,
+* 1 when a property is violated (its trace is written under ``--trace-dir``),
+* 3 when nothing is violated but a bound (``--max-depth``/``--max-states``) cut
+  a search short, so some verdict is ``bounded``, not ``holds``,
+* 2 for a usage error or an invalid configuration (refused before exploring).
+
+``--json`` prints one JSON object per configuration, one per line.
+Counterexample traces go to ``--trace-dir`` (default ``traces/``, git-ignored)
+as ``<config>.<property>.json`` (and ``.itf.json`` with ``--itf``). Progress
+goes to stderr every 2 s during long searches, and a statistics line after
+each configuration (``--quiet`` silences both).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from model_check.check import CheckError, CheckResult, Verdict, check, resolve_properties
+from model_check.explorer import Progress, stderr_progress
+
+if TYPE_CHECKING:
+    from spec.config import Config
+
+__all__ = ["EXIT_BOUNDED", "EXIT_OK", "EXIT_USAGE", "EXIT_VIOLATED", "main"]
+
+EXIT_OK = 0
+EXIT_VIOLATED = 1
+EXIT_USAGE = 2
+EXIT_BOUNDED = 3
+DEFAULT_TRACE_DIR = "traces"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vdynamo check",
+        description="Model-check Dynamo configurations against the named properties "
+        "(default: the embedded suite with its expected verdicts).",
+        epilog="exit status: 0 all hold (suite: all as expected); 1 a violation (suite: a "
+        "verdict not as expected); 2 usage error or invalid configuration; 3 no violation "
+        "but a bound cut the search (verdict 'bounded').",
+    )
+    parser.add_argument("configs", nargs="*", metavar="CONFIG.toml", help="configurations")
+    parser.add_argument("--property", action="append", dest="properties", metavar="NAME",
+                        help="check only this property (repeatable)")
+    parser.add_argument("--no-symmetry", action="store_true",
+                        help="explore without symmetry reduction")
+    parser.add_argument("--max-depth", type=int, metavar="D", help="explore at most D steps")
+    parser.add_argument("--max-states", type=int, metavar="S",
+                        help="explore at most S distinct states")
+    parser.add_argument("--trace-dir", default=DEFAULT_TRACE_DIR, metavar="DIR",
+                        help=f"where counterexample traces go (default: {DEFAULT_TRACE_DIR}/)")
+    parser.add_argument("--itf", action="store_true",
+                        help="also write each trace in the Informal Trace Format (.itf.json)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object per configuration")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress or statistics on stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    try:
+        if args.max_depth is not None and args.max_depth < 0:
+            raise CheckError(f"--max-depth must be >= 0, got {args.max_depth}")
+        if args.max_states is not None and args.max_states < 1:
+            raise CheckError(f"--max-states must be >= 1, got {args.max_states}")
+        if args.properties:
+            resolve_properties(args.properties)
+    except CheckError as error:
+        print(f"vdynamo check: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.configs:
+        return _check_configs(args)
+    return _check_suite(args)
+
+
+def _progress(args: argparse.Namespace) -> Callable[[Progress], None] | None:
+    return None if args.quiet else stderr_progress()
+
+
+def _run(args: argparse.Namespace, config: Config, properties: Sequence[str] | None) -> CheckResult:
+    result = check(
+        config,
+        properties=properties,
+        symmetry=not args.no_symmetry,
+        max_depth=args.max_depth,
+        max_states=args.max_states,
+        progress=_progress(args),
+    )
+    if not args.quiet:
+        print(f"{_name(config)}: {result.statistics}", file=sys.stderr, flush=True)
+    return result
+
+
+def _save_traces(args: argparse.Namespace, result: CheckResult) -> dict[str, str]:
+    paths: dict[str, str] = {}
+    for r in result.results:
+        if r.trace is None:
+            continue
+        stem = f"{_slug(_name(result.config))}.{r.property}"
+        target = Path(args.trace_dir) / f"{stem}.json"
+        paths[r.property] = str(r.trace.save(target))
+        if args.itf:
+            r.trace.save(Path(args.trace_dir) / f"{stem}.itf.json", itf=True)
+    return paths
+
+
+def _check_configs(args: argparse.Namespace) -> int:
+    from spec.config import ConfigError, load_config
+
+    configs: list[Config] = []
+    for path in args.configs:
+        try:
+            configs.append(load_config(path))
+        except (ConfigError, OSError) as error:
+            print(f"vdynamo check: {path}: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    status = EXIT_OK
+    for config in configs:
+        result = _run(args, config, args.properties)
+        paths = _save_traces(args, result)
+        if args.json:
+            print(json.dumps(result.to_json(paths)), flush=True)
+        else:
+            _print_config_result(result, paths)
+        if result.violated:
+            status = EXIT_VIOLATED
+        elif result.bounded and not result.ok and status == EXIT_OK:
+            status = EXIT_BOUNDED
+    return status
+
+
+def _print_config_result(result: CheckResult, paths: dict[str, str]) -> None:
+    print(f"{_name(result.config)}: {result.distinct_states:,} states, depth {result.depth}, "
+          f"{result.seconds:.2f} s{' (bounded)' if result.bounded else ''}")
+    for r in result.results:
+        where = f"  trace: {paths[r.property]} ({r.counterexample_length} steps)" \
+            if r.property in paths else ""
+        print(f"  {r.property:<28} {r.verdict!s:<9}{where}")
+    sys.stdout.flush()
+
+
+COLUMNS = ("configuration", "property", "verdict", "expected", "as expected?", "length",
+           "states", "seconds")
+
+
+def _check_suite(args: argparse.Namespace) -> int:
+    from model_check.suite import DEFAULT_SUITE
+
+    wanted = set(args.properties or [])
+    rows: list[tuple[str, ...]] = []
+    all_as_expected = True
+    if not args.json:
+        print(_row(COLUMNS))
+        print(_row(tuple("-" * _WIDTHS[i] for i in range(len(COLUMNS)))))
+    for entry in DEFAULT_SUITE:
+        names = [n for n in entry.expected if not wanted or n in wanted]
+        if not names:
+            continue
+        result = _run(args, entry.config, names)
+        paths = _save_traces(args, result)
+        record: dict[str, Any] = result.to_json(paths)
+        record["suite_entry"] = entry.name
+        for item, r in zip(record["results"], result.results, strict=True):
+            expected = entry.expected[r.property]
+            pinned = dict(getattr(entry, "counterexample_length", {}) or {}).get(r.property)
+            as_expected = r.verdict == expected and (
+                pinned is None or r.verdict != Verdict.VIOLATED
+                or r.counterexample_length == pinned
+            )
+            all_as_expected &= as_expected
+            item.update(expected=expected, as_expected=as_expected,
+                        expected_length=pinned)
+            row = (entry.name, r.property, str(r.verdict), expected,
+                   "yes" if as_expected else "NO",
+                   "" if r.counterexample_length is None else str(r.counterexample_length),
+                   f"{result.distinct_states:,}", f"{result.seconds:.2f}")
+            rows.append(row)
+            if not args.json:
+                print(_row(row), flush=True)
+        if args.json:
+            print(json.dumps(record), flush=True)
+    if not args.json:
+        bad = sum(1 for row in rows if row[4] != "yes")
+        print(f"\n{len(rows)} verdicts, {len(rows) - bad} as expected"
+              + (f", {bad} NOT as expected" if bad else ""))
+    return EXIT_OK if all_as_expected else EXIT_VIOLATED
+
+
+_WIDTHS = (28, 26, 9, 9, 12, 6, 11, 8)
+
+
+def _row(cells: Sequence[str]) -> str:
+    return "  ".join(
+        f"{c:<{w}}" if i < 5 else f"{c:>{w}}"
+        for i, (c, w) in enumerate(zip(cells, _WIDTHS, strict=True))
+    ).rstrip()
+
+
+def _name(config: Config) -> str:
+    return str(getattr(config, "name", "") or "config")
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "config"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

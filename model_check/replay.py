@@ -1,0 +1,298 @@
+"""``vdynamo replay TRACE``: re-execute a counterexample and tell it as a story.
+
+Usage::
+
+    vdynamo replay TRACE [--on spec|impl] [--json]
+
+Theory of operation
+-------------------
+A trace records the configuration, the actions, and a readable form of every
+state. Replaying it on the spec (:func:`replay_on_spec`) rebuilds the
+configuration, starts from ``initial_state(config)`` and, for each recorded
+action, looks for an enabled successor with that very action; the state it
+reaches must ``describe`` exactly as the recorded one. The first step where the
+action is not enabled, or reaches a different state, refuses the whole trace
+with that step and the reason. A replay that goes through then evaluates the
+property on the states it reached and says where it broke (for ``convergence``:
+that no fault-free continuation from the last state converges).
+
+The story is one numbered line per step (``spec.model.narrate``) that a person
+can follow: who sent what to whom, what each node stored, where the property
+broke.
+
+``--on impl`` hands the trace to ``model_check.refinement.replay_on_impl``
+(the refinement layer drives the simulated implementation through the same
+steps). It should return a :class:`ReplayReport` like the spec's; until that
+module exists the command says so and exits 2.
+
+Exit status: 0 the trace replayed and the property broke where recorded; 1 the
+trace was refused (a step did not replay, or the property did not break);
+2 usage error, unreadable trace, or the implementation backend is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import builtins
+import importlib
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from model_check.trace import Trace, TraceError
+
+__all__ = ["ReplayReport", "ReplayStep", "config_from_trace", "main", "replay_on_spec"]
+
+EXIT_OK = 0
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+LIVENESS_SEARCH_LIMIT = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayStep:
+    """One replayed step: its number (1-based), the action, and the story line."""
+
+    number: int
+    action: Mapping[str, Any]
+    narration: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayReport:
+    """The outcome of replaying a trace on a backend ("spec" or "impl")."""
+
+    backend: str
+    property: str
+    steps: tuple[ReplayStep, ...]
+    replayed: bool
+    """Every step was enabled and reached the recorded state."""
+    broke_at: int | None = None
+    """The state index (0 = initial) where the property was seen broken, if it was."""
+    reason: str = ""
+    """Why the trace was refused, or how the property broke."""
+    refused_at: int | None = None
+    """The step number that did not replay (0: the initial state), when refused."""
+    initial: str = ""
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @builtins.property
+    def ok(self) -> bool:
+        """Replayed in full, and the property broke."""
+        return self.replayed and self.broke_at is not None
+
+    @builtins.property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.ok else EXIT_REFUSED
+
+    def render(self) -> str:
+        """The numbered story a person reads."""
+        lines = [f"Replaying a counterexample to {self.property!r} on the {self.backend}."]
+        if self.initial:
+            lines.append(f"  0. {self.initial}")
+        for step in self.steps:
+            lines.append(f"{step.number:>3}. {step.narration}")
+            if self.broke_at == step.number:
+                lines.append(f"     *** {self.property} broke here: {self.reason}")
+        if self.broke_at == 0:
+            lines.append(f"     *** {self.property} is broken in the initial state: {self.reason}")
+        lines.extend(f"  note: {note}" for note in self.notes)
+        if not self.replayed:
+            lines.append(f"REFUSED at step {self.refused_at}: {self.reason}")
+        elif self.broke_at is None:
+            lines.append(f"The trace replays, but {self.property} did not break: {self.reason}")
+        else:
+            lines.append(f"Replayed {len(self.steps)} steps: {self.property} is violated "
+                         f"(step {self.broke_at}).")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "backend": self.backend,
+            "property": self.property,
+            "replayed": self.replayed,
+            "ok": self.ok,
+            "broke_at": self.broke_at,
+            "refused_at": self.refused_at,
+            "reason": self.reason,
+            "steps": [
+                {"number": s.number, "action": dict(s.action), "narration": s.narration}
+                for s in self.steps
+            ],
+        }
+
+
+def config_from_trace(trace: Trace) -> Any:
+    """Rebuild the spec Config recorded in a trace (refusing a bad one with the reason)."""
+    from spec.config import Config, ConfigError
+
+    data = dict(trace.config)
+    from_json = getattr(Config, "from_json", None)
+    try:
+        if callable(from_json):
+            return from_json(data)
+        return Config(**data)
+    except (ConfigError, TypeError, ValueError, KeyError) as error:
+        raise TraceError(f"the trace's configuration is not valid: {error}") from error
+
+
+def replay_on_spec(trace: Trace) -> ReplayReport:
+    """Re-execute ``trace`` on the spec, checking each step (see the module docstring)."""
+    from spec import model
+
+    steps: list[ReplayStep] = []
+
+    def refuse(step: int, reason: str) -> ReplayReport:
+        return ReplayReport("spec", trace.property, tuple(steps), False, None, reason, step)
+
+    try:
+        config = config_from_trace(trace)
+    except TraceError as error:
+        return refuse(0, str(error))
+    state = model.initial_state(config)
+    if _normal(model.describe(state)) != _normal(trace.states[0]):
+        return refuse(0, "the initial state differs from the recorded one: "
+                      + _first_difference(model.describe(state), trace.states[0]))
+    states = [state]
+    for number, recorded in enumerate(trace.actions, start=1):
+        try:
+            action = model.action_from_json(dict(recorded))
+        except (TypeError, ValueError, KeyError) as error:
+            return refuse(number, f"the action {json.dumps(recorded)} is malformed: {error}")
+        matches = [after for label, after in model.successors(state) if label == action]
+        if not matches:
+            return refuse(number, f"the action {json.dumps(recorded)} is not enabled here")
+        expected = _normal(trace.states[number])
+        reached = next((m for m in matches if _normal(model.describe(m)) == expected), None)
+        if reached is None:
+            return refuse(number, "the action reaches a different state than recorded: "
+                          + _first_difference(model.describe(matches[0]), trace.states[number]))
+        steps.append(ReplayStep(number, recorded, model.narrate(state, action, reached)))
+        state = reached
+        states.append(state)
+    broke_at, reason = _where_it_broke(trace, states)
+    initial = _describe_initial(model, states[0])
+    return ReplayReport("spec", trace.property, tuple(steps), True, broke_at, reason,
+                        initial=initial)
+
+
+def _describe_initial(model: Any, state: Any) -> str:
+    narrate_initial = getattr(model, "narrate_initial", None)
+    if callable(narrate_initial):
+        return str(narrate_initial(state))
+    return "initial state: " + json.dumps(model.describe(state), sort_keys=True)[:300]
+
+
+def _where_it_broke(trace: Trace, states: Sequence[Any]) -> tuple[int | None, str]:
+    from model_check.properties import PROPERTIES
+
+    prop = PROPERTIES.get(trace.property)
+    if prop is None:
+        return None, f"the spec has no property named {trace.property!r}"
+    if prop.kind == "always":
+        if prop.holds is None:
+            return None, f"property {prop.name} has no predicate"
+        for index, state in enumerate(states):
+            if not prop.holds(state):
+                return index, prop.description
+        return None, "every replayed state satisfies it"
+    return _stuck(prop, states[-1], len(states) - 1)
+
+
+def _stuck(prop: Any, state: Any, index: int) -> tuple[int | None, str]:
+    """Liveness: is there no fault-free path from ``state`` to a converged state?"""
+    from model_check.explorer import explore
+    from spec import model
+
+    target = prop.converged if prop.converged is not None else model.converged
+
+    def fault_free(s: Any) -> Any:
+        return ((a, t) for a, t in model.successors(s) if not model.is_fault(a))
+
+    search = explore([state], fault_free, {"not_converged": lambda s: not target(s)},
+                     max_states=LIVENESS_SEARCH_LIMIT)
+    if "not_converged" in search.violations:
+        path = search.counterexample("not_converged")
+        steps = len(path) if path is not None else 0
+        return None, f"a fault-free continuation converges after {steps} steps"
+    if search.bounded:
+        return None, (f"no converged state within {search.distinct_states:,} fault-free "
+                      "states: inconclusive")
+    return index, (f"from here no fault-free continuation converges "
+                   f"({search.distinct_states:,} states reachable without faults, none converged)")
+
+
+def _normal(value: Any) -> Any:
+    """JSON-normalise a described state (tuples -> lists) for comparison."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _first_difference(actual: Any, recorded: Any, where: str = "state") -> str:
+    a, r = _normal(actual), _normal(recorded)
+    if isinstance(a, dict) and isinstance(r, dict):
+        for key in sorted(set(a) | set(r)):
+            if a.get(key) != r.get(key):
+                return _first_difference(a.get(key), r.get(key), f"{where}.{key}")
+    if isinstance(a, list) and isinstance(r, list) and len(a) == len(r):
+        for i, (x, y) in enumerate(zip(a, r, strict=True)):
+            if x != y:
+                return _first_difference(x, y, f"{where}[{i}]")
+    return f"{where} is {json.dumps(a)[:200]} but the trace says {json.dumps(r)[:200]}"
+
+
+def _replay_on_impl(trace: Trace) -> Any | None:
+    try:
+        refinement = importlib.import_module("model_check.refinement")
+    except ImportError:
+        return None
+    replay = getattr(refinement, "replay_on_impl", None)
+    return replay(trace) if callable(replay) else None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="vdynamo replay",
+        description="Replay a counterexample trace (native or ITF JSON) step by step.",
+        epilog="exit status: 0 replayed and the property broke; 1 refused (a step did not "
+        "replay, or the property did not break); 2 usage error, unreadable trace, or no "
+        "implementation backend.",
+    )
+    parser.add_argument("trace", metavar="TRACE", help="a trace file written by vdynamo check")
+    parser.add_argument("--on", choices=("spec", "impl"), default="spec",
+                        help="replay on the spec (default) or on the simulated implementation")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    try:
+        trace = Trace.load(Path(args.trace))
+    except TraceError as error:
+        print(f"vdynamo replay: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.on == "impl":
+        report: Any = _replay_on_impl(trace)
+        if report is None:
+            print("vdynamo replay --on impl: the implementation backend "
+                  "(model_check.refinement.replay_on_impl) is not available yet",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        report = replay_on_spec(trace)
+    if args.json:
+        to_json = getattr(report, "to_json", None)
+        print(json.dumps(to_json() if callable(to_json) else {"report": str(report)}))
+    else:
+        render = getattr(report, "render", None)
+        print(render() if callable(render) else str(report))
+    code = getattr(report, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    return EXIT_OK if getattr(report, "ok", False) else EXIT_REFUSED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
