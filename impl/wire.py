@@ -1,0 +1,307 @@
+"""The wire codec: every message of :mod:`impl.messages` to bytes and back.
+
+Theory of operation
+-------------------
+A frame is a fixed header and a payload::
+
+    b"VDYN"  version(u8 = 1)  type(u8)  length(u32)  payload(length bytes)
+
+All integers are big-endian. The payload is the message's fields in declaration
+order, each in the encoding its kind gives (see ``_SCHEMAS``): ``u64`` ids and
+counts, ``opt`` (a presence byte, then a u64), ``blob`` (u32 length + bytes),
+``str`` (u16 length + UTF-8), ``bool`` (one byte, 0 or 1), ``pos`` (a ring
+position, 17 bytes), ``tokens`` (u32 count + 16 bytes each), lists of those
+(``blobs``, ``paths``), a nested client request, or gossiped members.
+
+:func:`decode` is strict: a frame that is truncated, too long, of an unknown
+version or type, with trailing bytes, with a field of the wrong shape, or whose
+message fails its constructor's checks raises :class:`BadMessageError` naming
+the problem. :func:`encode` refuses anything that is not a message.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from typing import Any
+
+from impl.errors import BadMessageError, BadRequestError
+from impl.messages import (
+    Forward,
+    ForwardReply,
+    GetRequest,
+    Gossip,
+    HintAck,
+    HintDelivery,
+    KeyRecords,
+    KeysReply,
+    KeysRequest,
+    MemberState,
+    MerkleReply,
+    MerkleRequest,
+    PutRequest,
+    ReadRepair,
+    ReplicaGet,
+    ReplicaGetReply,
+    ReplicaPut,
+    ReplicaPutAck,
+)
+
+__all__ = ["DEFAULT_MAX_FRAME", "MAGIC", "VERSION", "decode", "encode"]
+
+MAGIC = b"VDYN"
+VERSION = 1
+#: Frames above this size are refused (a bound on what a peer can make us buffer).
+DEFAULT_MAX_FRAME = 64 << 20
+_HEADER = struct.Struct(">4sBBI")
+_U8 = struct.Struct(">B")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+
+# type code -> (class, [(field, kind)]); codes are part of the wire format: never reuse.
+_SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
+    1: (GetRequest, (("request_id", "u64"), ("key", "blob"), ("r", "opt"),
+                     ("client_id", "str"))),
+    2: (PutRequest, (("request_id", "u64"), ("key", "blob"), ("value", "blob"),
+                     ("context", "blob"), ("w", "opt"), ("client_id", "str"))),
+    10: (Forward, (("op_id", "u64"), ("request", "request"))),
+    11: (ForwardReply, (("op_id", "u64"), ("kind", "str"), ("values", "blobs"),
+                        ("context", "blob"), ("error", "str"), ("message", "text"))),
+    12: (ReplicaPut, (("op_id", "u64"), ("key", "blob"), ("record", "blob"), ("hint", "str"))),
+    13: (ReplicaPutAck, (("op_id", "u64"), ("key", "blob"), ("hint", "str"))),
+    14: (ReplicaGet, (("op_id", "u64"), ("key", "blob"))),
+    15: (ReplicaGetReply, (("op_id", "u64"), ("key", "blob"), ("record", "blob"))),
+    16: (ReadRepair, (("key", "blob"), ("record", "blob"))),
+    17: (HintDelivery, (("hint_id", "u64"), ("key", "blob"), ("record", "blob"))),
+    18: (HintAck, (("hint_id", "u64"),)),
+    19: (Gossip, (("members", "members"), ("reply", "bool"))),
+    20: (MerkleRequest, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("nodes", "paths"),
+                         ("hashes", "blobs"))),
+    21: (MerkleReply, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("nodes", "paths"),
+                       ("hashes", "blobs"))),
+    22: (KeysRequest, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("leaves", "paths"),
+                       ("keys", "blobs"), ("digests", "blobs"))),
+    23: (KeysReply, (("session", "u64"), ("keys", "blobs"), ("records", "blobs"),
+                     ("wanted", "blobs"))),
+    24: (KeyRecords, (("keys", "blobs"), ("records", "blobs"))),
+}
+_CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
+
+
+# ---------------------------------------------------------------------------- encode
+
+
+def _put_blob(out: list[bytes], value: bytes) -> None:
+    out.append(_U32.pack(len(value)))
+    out.append(value)
+
+
+def _put_str(out: list[bytes], value: str) -> None:
+    data = value.encode("utf-8")
+    if len(data) > 0xFFFF:
+        raise BadMessageError("a string field is over 65535 bytes")
+    out.append(_U16.pack(len(data)))
+    out.append(data)
+
+
+def _put_field(out: list[bytes], kind: str, value: Any) -> None:
+    if kind == "u64":
+        out.append(_U64.pack(value))
+    elif kind == "opt":
+        out.append(b"\x00" if value is None else b"\x01" + _U64.pack(value))
+    elif kind == "blob":
+        _put_blob(out, value)
+    elif kind == "str":
+        _put_str(out, value)
+    elif kind == "text":
+        _put_blob(out, value.encode("utf-8"))
+    elif kind == "bool":
+        out.append(b"\x01" if value else b"\x00")
+    elif kind == "pos":
+        out.append(value.to_bytes(17, "big"))
+    elif kind == "blobs":
+        out.append(_U32.pack(len(value)))
+        for item in value:
+            _put_blob(out, item)
+    elif kind == "paths":
+        out.append(_U32.pack(len(value)))
+        for path in value:
+            out.append(_U16.pack(len(path)))
+            out.extend(_U32.pack(step) for step in path)
+    elif kind == "request":
+        code = _CODES[type(value)]
+        out.append(_U8.pack(code))
+        _put_fields(out, code, value)
+    elif kind == "members":
+        out.append(_U32.pack(len(value)))
+        for member in value:
+            _put_str(out, member.node)
+            _put_str(out, member.status)
+            out.append(_U64.pack(member.version))
+            out.append(_U32.pack(len(member.tokens)))
+            out.extend(token.to_bytes(16, "big") for token in member.tokens)
+    else:  # pragma: no cover - the schema table is fixed
+        raise AssertionError(kind)
+
+
+def _put_fields(out: list[bytes], code: int, message: object) -> None:
+    for name, kind in _SCHEMAS[code][1]:
+        _put_field(out, kind, getattr(message, name))
+
+
+def encode(message: object) -> bytes:
+    """The frame of ``message`` (any client request or peer message)."""
+    code = _CODES.get(type(message))
+    if code is None:
+        raise BadMessageError(f"cannot encode {type(message).__name__}: not a message")
+    out: list[bytes] = []
+    try:
+        _put_fields(out, code, message)
+    except (struct.error, OverflowError, UnicodeEncodeError) as error:
+        raise BadMessageError(f"cannot encode {type(message).__name__}: {error}") from None
+    payload = b"".join(out)
+    return _HEADER.pack(MAGIC, VERSION, code, len(payload)) + payload
+
+
+# ---------------------------------------------------------------------------- decode
+
+
+class _Reader:
+    __slots__ = ("data", "offset", "what")
+
+    def __init__(self, data: bytes, what: str) -> None:
+        self.data = data
+        self.offset = 0
+        self.what = what
+
+    def take(self, size: int) -> bytes:
+        end = self.offset + size
+        if end > len(self.data):
+            raise BadMessageError(f"{self.what}: frame is truncated")
+        chunk = self.data[self.offset:end]
+        self.offset = end
+        return chunk
+
+    def unpack(self, shape: struct.Struct) -> int:
+        value: int = shape.unpack(self.take(shape.size))[0]
+        return value
+
+    def count(self, unit: int, field: str) -> int:
+        count = self.unpack(_U32)
+        if count * unit > len(self.data) - self.offset:
+            raise BadMessageError(f"{self.what}.{field}: claims {count} items, more than the frame")
+        return count
+
+    def text(self, size: int, field: str) -> str:
+        try:
+            return self.take(size).decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadMessageError(f"{self.what}.{field}: not UTF-8") from None
+
+
+_Decoder = Callable[[_Reader, str], Any]
+
+
+def _get_field(reader: _Reader, kind: str, field: str) -> Any:
+    if kind == "u64":
+        return reader.unpack(_U64)
+    if kind == "opt":
+        flag = reader.unpack(_U8)
+        if flag > 1:
+            raise BadMessageError(f"{reader.what}.{field}: bad presence byte {flag}")
+        return reader.unpack(_U64) if flag else None
+    if kind == "blob":
+        return reader.take(reader.unpack(_U32))
+    if kind == "str":
+        return reader.text(reader.unpack(_U16), field)
+    if kind == "text":
+        return reader.text(reader.unpack(_U32), field)
+    if kind == "bool":
+        flag = reader.unpack(_U8)
+        if flag > 1:
+            raise BadMessageError(f"{reader.what}.{field}: a bool must be 0 or 1, got {flag}")
+        return bool(flag)
+    if kind == "pos":
+        return int.from_bytes(reader.take(17), "big")
+    if kind == "blobs":
+        return tuple(reader.take(reader.unpack(_U32)) for _ in range(reader.count(4, field)))
+    if kind == "paths":
+        paths = []
+        for _ in range(reader.count(2, field)):
+            length = reader.unpack(_U16)
+            paths.append(tuple(reader.unpack(_U32) for _ in range(length)))
+        return tuple(paths)
+    if kind == "request":
+        code = reader.unpack(_U8)
+        if code not in (1, 2):
+            raise BadMessageError(f"{reader.what}.{field}: not a client request (type {code})")
+        return _get_message(reader, code)
+    if kind == "members":
+        members = []
+        for _ in range(reader.count(14, field)):
+            node = reader.text(reader.unpack(_U16), field)
+            status = reader.text(reader.unpack(_U16), field)
+            version = reader.unpack(_U64)
+            tokens = tuple(int.from_bytes(reader.take(16), "big")
+                           for _ in range(reader.count(16, field)))
+            members.append(MemberState(node, status, version, tokens))
+        return tuple(members)
+    raise AssertionError(kind)  # pragma: no cover - the schema table is fixed
+
+
+def _get_message(reader: _Reader, code: int) -> object:
+    cls, schema = _SCHEMAS[code]
+    saved, reader.what = reader.what, cls.__name__
+    values = {name: _get_field(reader, kind, name) for name, kind in schema}
+    reader.what = saved
+    try:
+        return cls(**values)
+    except BadRequestError as error:  # a client request's own checks
+        raise BadMessageError(str(error)) from None
+
+
+def decode(frame: bytes, *, max_bytes: int = DEFAULT_MAX_FRAME) -> object:
+    """The message in ``frame``; :class:`BadMessageError` naming the problem if the
+    frame is not exactly one well-formed message of at most ``max_bytes``."""
+    if not isinstance(frame, bytes | bytearray | memoryview):
+        raise BadMessageError(f"frame must be bytes, got {type(frame).__name__}")
+    frame = bytes(frame)
+    if len(frame) > max_bytes:
+        raise BadMessageError(f"frame is {len(frame)} bytes, over the limit of {max_bytes}")
+    if len(frame) < _HEADER.size:
+        raise BadMessageError(f"frame is truncated: {len(frame)} bytes, no complete header")
+    magic, version, code, length = _HEADER.unpack_from(frame)
+    if magic != MAGIC:
+        raise BadMessageError("frame does not start with the vdynamo magic bytes")
+    if version != VERSION:
+        raise BadMessageError(f"frame has unsupported version {version} (this node speaks "
+                              f"{VERSION})")
+    if code not in _SCHEMAS:
+        raise BadMessageError(f"frame has unknown message type {code}")
+    name = _SCHEMAS[code][0].__name__
+    if length != len(frame) - _HEADER.size:
+        raise BadMessageError(f"{name}: frame length says {length} bytes, payload has "
+                              f"{len(frame) - _HEADER.size}")
+    reader = _Reader(frame[_HEADER.size:], name)
+    try:
+        message = _get_message(reader, code)
+    except BadMessageError:
+        raise
+    except (ValueError, TypeError, OverflowError) as error:
+        raise BadMessageError(f"{name}: {error}") from None
+    if reader.offset != len(reader.data):
+        raise BadMessageError(f"{name}: {len(reader.data) - reader.offset} trailing bytes")
+    return message
+
+
+def frame_length(header: bytes) -> int:
+    """The total length of the frame whose first 10 bytes are ``header`` (for
+    stream readers); :class:`BadMessageError` if the header is bad."""
+    if len(header) < _HEADER.size:
+        raise BadMessageError("frame header is truncated")
+    magic, version, code, length = _HEADER.unpack_from(header)
+    if magic != MAGIC or version != VERSION:
+        raise BadMessageError("frame header has bad magic bytes or version")
+    total: int = _HEADER.size + length
+    return total

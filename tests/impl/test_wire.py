@@ -1,0 +1,160 @@
+"""The wire codec: every message round-trips; every bad frame is refused by name."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from impl import wire
+from impl.errors import BadMessageError
+from impl.messages import (
+    CLIENT_MESSAGES,
+    PEER_MESSAGES,
+    Forward,
+    ForwardReply,
+    GetRequest,
+    Gossip,
+    HintAck,
+    HintDelivery,
+    KeyRecords,
+    KeysReply,
+    KeysRequest,
+    MemberState,
+    MerkleReply,
+    MerkleRequest,
+    PutRequest,
+    ReadRepair,
+    ReplicaGet,
+    ReplicaGetReply,
+    ReplicaPut,
+    ReplicaPutAck,
+)
+
+SAMPLES: list[object] = [
+    GetRequest(1, b"k"),
+    GetRequest(2**63 - 1, b"\x00" * 300, r=2, client_id="alice"),
+    PutRequest(3, b"k", b"", b"", None, ""),
+    PutRequest(4, b"cart", b"milk" * 1000, b"ctx", w=3, client_id="bob"),
+    Forward(5, GetRequest(6, b"k", 1)),
+    Forward(7, PutRequest(8, b"k", b"v", b"c", 2, "x")),
+    ForwardReply(9, "get", (b"a", b"b"), b"ctx"),
+    ForwardReply(10, "put", error="QuorumError", message="put reached 1 of W=2 ✓"),
+    ReplicaPut(11, b"k", b"R\x01", "n3"),
+    ReplicaPutAck(12, b"k", ""),
+    ReplicaGet(13, b"k"),
+    ReplicaGetReply(14, b"k", b""),
+    ReadRepair(b"k", b"rec"),
+    HintDelivery(15, b"k", b"rec"),
+    HintAck(16),
+    Gossip((MemberState("n1", "joined", 3, (0, 2**128 - 1)),
+            MemberState("n2", "leaving", 0, ())), reply=False),
+    MerkleRequest(17, 0, 2**128, ((), (1, 2)), (b"h1", b"h2")),
+    MerkleReply(18, 5, 9, ((3,),), (b"h",)),
+    KeysRequest(19, 1, 2, ((0, 1),), (b"a",), (b"d",)),
+    KeysReply(20, (b"a",), (b"r",), (b"b", b"c")),
+    KeyRecords((b"a", b"b"), (b"r1", b"r2")),
+]
+
+
+def test_every_message_type_has_a_sample() -> None:
+    assert {type(m) for m in SAMPLES} == set(CLIENT_MESSAGES) | set(PEER_MESSAGES)
+
+
+@pytest.mark.parametrize("message", SAMPLES, ids=lambda m: type(m).__name__)
+def test_round_trip(message: object) -> None:
+    frame = wire.encode(message)
+    assert wire.decode(frame) == message
+    assert wire.frame_length(frame[:10]) == len(frame)
+
+
+@given(st.integers(0, 2**63 - 1), st.binary(min_size=1, max_size=64), st.binary(max_size=256),
+       st.binary(max_size=64), st.none() | st.integers(1, 9), st.text(max_size=20).filter(
+           lambda s: s.isprintable()))
+def test_put_request_round_trips(rid: int, key: bytes, value: bytes, context: bytes,
+                                 w: int | None, client: str) -> None:
+    message = PutRequest(rid, key, value, context, w, client)
+    assert wire.decode(wire.encode(message)) == message
+
+
+@pytest.mark.parametrize("message", SAMPLES, ids=lambda m: type(m).__name__)
+def test_every_truncation_is_refused(message: object) -> None:
+    frame = wire.encode(message)
+    for cut in range(len(frame)):
+        with pytest.raises(BadMessageError):
+            wire.decode(frame[:cut])
+
+
+def _frame(code: int, payload: bytes, version: int = 1, magic: bytes = b"VDYN") -> bytes:
+    return struct.pack(">4sBBI", magic, version, code, len(payload)) + payload
+
+
+GOOD = wire.encode(GetRequest(1, b"k", 2, "c"))
+BAD_FRAMES = {
+    "not bytes": ("frame must be bytes", "GetRequest"),
+    "empty": ("truncated", b""),
+    "bad magic": ("magic", b"XXXX" + GOOD[4:]),
+    "bad version": ("version", GOOD[:4] + b"\x07" + GOOD[5:]),
+    "unknown type": ("unknown message type", GOOD[:5] + b"\xee" + GOOD[6:]),
+    "length too long": ("frame length", GOOD[:6] + struct.pack(">I", 999) + GOOD[10:]),
+    "trailing bytes": ("frame length", GOOD + b"\x00"),
+    "trailing inside": ("trailing bytes", _frame(18, struct.pack(">Q", 1) + b"\x00")),
+    "opt flag": ("presence byte", _frame(1, struct.pack(">QI", 1, 1) + b"k" + b"\x02")),
+    "empty key": ("key", _frame(1, struct.pack(">QI", 1, 0) + b"\x00" + struct.pack(">H", 0))),
+    "not utf-8": ("UTF-8", _frame(1, struct.pack(">QI", 1, 1) + b"k\x00" + struct.pack(">H", 1)
+                                  + b"\xff")),
+    "r zero": ("r", _frame(1, struct.pack(">QI", 1, 1) + b"k\x01" + struct.pack(">QH", 0, 0))),
+    "bool": ("bool", _frame(19, struct.pack(">I", 0) + b"\x05")),
+    "status": ("status", _frame(19, struct.pack(">I", 1) + struct.pack(">H", 2) + b"n1"
+                                + struct.pack(">H", 3) + b"odd" + struct.pack(">QI", 0, 0)
+                                + b"\x01")),
+    "id too big": ("op_id", _frame(14, struct.pack(">QI", 2**64 - 1, 1) + b"k")),
+    "huge count": ("claims", _frame(24, struct.pack(">I", 2**31))),
+    "nested not request": ("not a client request", _frame(10, struct.pack(">QB", 1, 18)
+                                                          + struct.pack(">Q", 1))),
+    "empty record": ("record", _frame(16, struct.pack(">I", 1) + b"k" + struct.pack(">I", 0))),
+    "range reversed": ("lo < hi", _frame(20, struct.pack(">Q", 1) + (5).to_bytes(17, "big")
+                                         + (5).to_bytes(17, "big") + struct.pack(">II", 0, 0))),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_FRAMES))
+def test_bad_frames_are_refused_by_name(case: str) -> None:
+    words, frame = BAD_FRAMES[case]
+    with pytest.raises(BadMessageError, match=words):
+        wire.decode(frame)  # type: ignore[arg-type]
+
+
+def test_oversized_frame_is_refused() -> None:
+    frame = wire.encode(PutRequest(1, b"k", b"v" * 1000))
+    with pytest.raises(BadMessageError, match="over the limit"):
+        wire.decode(frame, max_bytes=100)
+
+
+def test_encode_refuses_non_messages() -> None:
+    with pytest.raises(BadMessageError, match="not a message"):
+        wire.encode(object())
+
+
+@given(st.binary(max_size=80))
+def test_random_bytes_never_crash_the_decoder(data: bytes) -> None:
+    try:
+        wire.decode(b"VDYN\x01" + data)
+    except BadMessageError:
+        pass
+
+
+@given(st.data())
+def test_single_byte_corruption_is_refused_or_decodes_to_a_valid_message(data: st.DataObject
+                                                                          ) -> None:
+    message = data.draw(st.sampled_from(SAMPLES))
+    frame = bytearray(wire.encode(message))
+    index = data.draw(st.integers(0, len(frame) - 1))
+    frame[index] ^= data.draw(st.integers(1, 255))
+    try:
+        decoded = wire.decode(bytes(frame))
+    except BadMessageError:
+        return
+    assert type(decoded) in set(CLIENT_MESSAGES) | set(PEER_MESSAGES)
