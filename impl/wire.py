@@ -300,7 +300,7 @@ def frame_length(header: bytes) -> int:
     stream readers); :class:`BadMessageError` if the header is bad."""
     if len(header) < _HEADER.size:
         raise BadMessageError("frame header is truncated")
-    magic, version, code, length = _HEADER.unpack_from(header)
+    magic, version, _code, length = _HEADER.unpack_from(header)
     if magic != MAGIC or version != VERSION:
         raise BadMessageError("frame header has bad magic bytes or version")
     total: int = _HEADER.size + length
