@@ -1,0 +1,98 @@
+"""Argument checks and helpers shared by the storage engines.
+
+Every engine refuses bad arguments the same way, before anything changes: a
+``ValueError`` whose message names the argument and what was wrong with it.
+"""
+
+from __future__ import annotations
+
+from spec.ring import RING_SIZE, key_position
+
+__all__ = [
+    "FSYNC_POLICIES",
+    "check_batch",
+    "check_fsync",
+    "check_hint_id",
+    "check_key",
+    "check_meta_name",
+    "check_node",
+    "check_record",
+    "position_bytes",
+    "scan_segments",
+]
+
+FSYNC_POLICIES = ("always", "buffered")
+
+
+def check_fsync(fsync: object) -> str:
+    if fsync not in FSYNC_POLICIES:
+        raise ValueError(f"fsync must be one of {FSYNC_POLICIES!r}, got {fsync!r}")
+    assert isinstance(fsync, str)
+    return fsync
+
+
+def check_batch(batch: object) -> int:
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ValueError(f"batch must be an int >= 1, got {batch!r}")
+    return batch
+
+
+def check_key(key: object) -> bytes:
+    if not isinstance(key, bytes):
+        raise ValueError(f"key must be bytes, got {type(key).__name__}: {key!r:.80}")
+    return key
+
+
+def check_record(record: object) -> bytes:
+    if not isinstance(record, bytes):
+        raise ValueError(f"record must be bytes, got {type(record).__name__}: {record!r:.80}")
+    return record
+
+
+def check_node(node: object) -> str:
+    if not isinstance(node, str) or not node:
+        raise ValueError(f"intended node must be a non-empty str, got {node!r:.80}")
+    return node
+
+
+def check_meta_name(name: object) -> str:
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"meta name must be a non-empty str, got {name!r:.80}")
+    return name
+
+
+def check_hint_id(hint_id: object) -> int:
+    if isinstance(hint_id, bool) or not isinstance(hint_id, int):
+        raise ValueError(f"hint_id must be an int, got {hint_id!r:.80}")
+    return hint_id
+
+
+def _check_bound(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"scan {name} must be an int ring position, got {value!r:.80}")
+    if not 0 <= value <= RING_SIZE:
+        raise ValueError(f"scan {name}={value} is outside the ring [0, 2**128]")
+    return value
+
+
+def scan_segments(lo: object, hi: object) -> list[tuple[int, int]]:
+    """The non-wrapping half-open position segments a ``scan(lo, hi)`` covers, in order.
+
+    ``lo <= hi``: the one segment ``[lo, hi)`` (empty when equal). ``lo > hi``: a
+    range that wraps past the top of the ring, clockwise from ``lo``:
+    ``[lo, RING_SIZE)`` then ``[0, hi)``. ``hi`` None is the end of the ring.
+    """
+    low = _check_bound("lo", lo)
+    high = RING_SIZE if hi is None else _check_bound("hi", hi)
+    if low <= high:
+        return [(low, high)] if low < high else []
+    return [(low, RING_SIZE), (0, high)]
+
+
+def position_bytes(position: int) -> bytes:
+    """A ring position as 16 big-endian bytes (sorts like the integer)."""
+    return position.to_bytes(16, "big")
+
+
+def key_position_bytes(key: bytes) -> bytes:
+    return position_bytes(key_position(key))

@@ -1,0 +1,281 @@
+"""The in-memory storage engine, with a disk model for crash tests.
+
+Theory of operation
+-------------------
+:class:`MemoryStorage` implements :class:`impl.storage.base.Storage` in process
+memory. The simulator uses it for speed, so it also models what a disk would
+keep across a process crash:
+
+- ``fsync="always"``: every change is durable when the call returns, so
+  :meth:`MemoryStorage.crash` keeps everything.
+- ``fsync="buffered"``: changes are durable only once flushed: at
+  :meth:`~MemoryStorage.flush`, and automatically after every ``batch``
+  buffered changes (as the SQLite engine commits its batches). A crash loses the
+  changes since the last flush, and only those.
+
+The live data is kept once; buffered mode adds an *undo log* holding, for each
+key (hint, meta name) changed since the last flush, the value the disk still
+has. :meth:`~MemoryStorage.crash` rolls the live data back through the undo
+log; a flush just forgets it. So a crash costs O(changes since the flush) and
+the memory overhead is O(unflushed changes), not a second copy of the data.
+
+Keys are kept ordered by ring position (MD5, :func:`spec.ring.key_position`) in
+two parallel sorted lists (positions, keys) so that :meth:`~MemoryStorage.scan`
+of a key range is a binary search plus a slice. Inserting a new key is a list
+insert (a memmove: cheap up to millions of keys). Per stored key the engine
+keeps a dict entry, one 128-bit int and two list slots besides the key and
+record bytes themselves.
+
+Hint ids grow monotonically and are never reused, not even after a crash (a
+stale acknowledgement for a lost hint can never remove a newer one).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+
+from impl.errors import StorageError
+from impl.storage._common import (
+    check_batch,
+    check_fsync,
+    check_hint_id,
+    check_key,
+    check_meta_name,
+    check_node,
+    check_record,
+    scan_segments,
+)
+from impl.storage.base import FsyncPolicy, Hint
+from spec.ring import key_position
+
+__all__ = ["MemoryStorage"]
+
+_ABSENT: None = None
+
+
+class MemoryStorage:
+    """An in-memory :class:`~impl.storage.base.Storage` with a crash model.
+
+    ``fsync``: ``"always"`` (every change survives :meth:`crash`) or
+    ``"buffered"`` (changes survive once flushed; a flush happens at
+    :meth:`flush` and after every ``batch`` buffered changes).
+    """
+
+    def __init__(self, fsync: FsyncPolicy = "always", *, batch: int = 1000) -> None:
+        self.fsync: FsyncPolicy = check_fsync(fsync)  # type: ignore[assignment]
+        self.batch = check_batch(batch)
+        self._records: dict[bytes, bytes] = {}
+        self._positions: list[int] = []
+        self._keys: list[bytes] = []
+        self._hints: dict[int, Hint] = {}
+        self._meta: dict[str, bytes] = {}
+        self._next_hint_id = 1
+        self._closed = False
+        # buffered mode: what the disk still holds for everything changed since the flush
+        self._undo_records: dict[bytes, bytes | None] = {}
+        self._undo_hints: dict[int, Hint | None] = {}
+        self._undo_meta: dict[str, bytes | None] = {}
+        self._pending = 0
+        #: number of flushes that made buffered changes durable (for tests and benchmarks)
+        self.flushes = 0
+
+    # ------------------------------------------------------------------ versions
+
+    def read(self, key: bytes) -> bytes | None:
+        """The record stored under ``key``, or None."""
+        self._check_open()
+        return self._records.get(check_key(key))
+
+    def write(self, key: bytes, record: bytes) -> None:
+        """Store ``record`` under ``key`` (replacing what was there)."""
+        self._check_open()
+        check_key(key)
+        check_record(record)
+        old = self._records.get(key)
+        if self.fsync == "buffered" and key not in self._undo_records:
+            self._undo_records[key] = old
+        if old is None:
+            self._index_insert(key_position(key), key)
+        self._records[key] = record
+        self._changed()
+
+    def delete(self, key: bytes) -> None:
+        """Remove ``key`` and its record (nothing happens if it is absent)."""
+        self._check_open()
+        check_key(key)
+        old = self._records.get(key)
+        if old is None:
+            return
+        if self.fsync == "buffered" and key not in self._undo_records:
+            self._undo_records[key] = old
+        del self._records[key]
+        self._index_remove(key_position(key), key)
+        self._changed()
+
+    def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """Keys whose ring position p is in ``[lo, hi)``, in position order, with records.
+
+        ``hi`` None means the end of the ring. ``lo > hi`` is a range wrapping past
+        the top of the ring: ``[lo, 2**128)`` then ``[0, hi)``. ``lo == hi`` is empty.
+        The keys are chosen when scan is called; a key deleted while iterating is
+        skipped, a key rewritten while iterating yields its newest record.
+        """
+        self._check_open()
+        chosen: list[bytes] = []
+        for low, high in scan_segments(lo, hi):
+            start = bisect.bisect_left(self._positions, low)
+            end = bisect.bisect_left(self._positions, high, lo=start)
+            chosen.extend(self._keys[start:end])
+        return self._iterate(chosen)
+
+    def _iterate(self, keys: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
+        records = self._records
+        for key in keys:
+            record = records.get(key)
+            if record is not None:
+                yield key, record
+
+    def __len__(self) -> int:
+        """Number of stored keys."""
+        return len(self._records)
+
+    # ------------------------------------------------------------------ hints
+
+    def add_hint(self, intended: str, key: bytes, record: bytes) -> int:
+        """Keep ``record`` of ``key`` for node ``intended``; returns the new hint's id."""
+        self._check_open()
+        hint = Hint(self._next_hint_id, check_node(intended), check_key(key), check_record(record))
+        self._next_hint_id += 1
+        if self.fsync == "buffered":
+            self._undo_hints.setdefault(hint.hint_id, _ABSENT)
+        self._hints[hint.hint_id] = hint
+        self._changed()
+        return hint.hint_id
+
+    def hints(self) -> list[Hint]:
+        """Every hint kept, in id order."""
+        self._check_open()
+        return sorted(self._hints.values(), key=lambda h: h.hint_id)
+
+    def remove_hint(self, hint_id: int) -> None:
+        """Forget a hint (after its intended node acknowledged it); unknown ids are ignored."""
+        self._check_open()
+        hint = self._hints.pop(check_hint_id(hint_id), None)
+        if hint is None:
+            return
+        if self.fsync == "buffered":
+            self._undo_hints.setdefault(hint_id, hint)
+        self._changed()
+
+    # ------------------------------------------------------------------ meta
+
+    def get_meta(self, name: str) -> bytes | None:
+        """The node's own persisted value ``name`` (membership history, tokens...), or None."""
+        self._check_open()
+        return self._meta.get(check_meta_name(name))
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        """Persist the node's own value ``name``."""
+        self._check_open()
+        check_meta_name(name)
+        if not isinstance(value, bytes):
+            raise ValueError(f"meta value must be bytes, got {type(value).__name__}")
+        if self.fsync == "buffered" and name not in self._undo_meta:
+            self._undo_meta[name] = self._meta.get(name)
+        self._meta[name] = value
+        self._changed()
+
+    # ------------------------------------------------------------------ durability
+
+    def flush(self) -> None:
+        """Make every change so far durable (a no-op with ``fsync="always"``)."""
+        self._check_open()
+        self._make_durable()
+
+    def close(self) -> None:
+        """Flush and close; every later call raises :class:`~impl.errors.StorageError`."""
+        if not self._closed:
+            self._make_durable()
+            self._closed = True
+
+    def crash(self) -> None:
+        """Model a process crash and restart on the same disk.
+
+        Afterwards the engine holds exactly what a disk would: everything with
+        ``fsync="always"``; with ``"buffered"``, the state as of the last flush.
+        The engine is open again (a closed engine is reopened), ready for the
+        restarted node.
+        """
+        for key, durable in self._undo_records.items():
+            live = self._records.get(key)
+            if durable is None:
+                if live is not None:
+                    del self._records[key]
+                    self._index_remove(key_position(key), key)
+            else:
+                if live is None:
+                    self._index_insert(key_position(key), key)
+                self._records[key] = durable
+        for hint_id, durable_hint in self._undo_hints.items():
+            if durable_hint is None:
+                self._hints.pop(hint_id, None)
+            else:
+                self._hints[hint_id] = durable_hint
+        for name, durable_value in self._undo_meta.items():
+            if durable_value is None:
+                self._meta.pop(name, None)
+            else:
+                self._meta[name] = durable_value
+        self._forget_undo()
+        self._closed = False
+
+    @property
+    def pending(self) -> int:
+        """Buffered changes not yet durable (always 0 with ``fsync="always"``)."""
+        return self._pending
+
+    # ------------------------------------------------------------------ internals
+
+    def _changed(self) -> None:
+        if self.fsync == "buffered":
+            self._pending += 1
+            if self._pending >= self.batch:
+                self._make_durable()
+
+    def _make_durable(self) -> None:
+        if self._pending:
+            self.flushes += 1
+        self._forget_undo()
+
+    def _forget_undo(self) -> None:
+        self._undo_records.clear()
+        self._undo_hints.clear()
+        self._undo_meta.clear()
+        self._pending = 0
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StorageError("the storage engine is closed")
+
+    def _index_insert(self, position: int, key: bytes) -> None:
+        positions, keys = self._positions, self._keys
+        i = bisect.bisect_left(positions, position)
+        while i < len(positions) and positions[i] == position and keys[i] < key:
+            i += 1  # equal positions (an MD5 collision): order by key
+        positions.insert(i, position)
+        keys.insert(i, key)
+
+    def _index_remove(self, position: int, key: bytes) -> None:
+        positions, keys = self._positions, self._keys
+        i = bisect.bisect_left(positions, position)
+        while keys[i] != key:
+            i += 1
+        del positions[i]
+        del keys[i]
+
+    def __repr__(self) -> str:
+        return (
+            f"MemoryStorage(fsync={self.fsync!r}, keys={len(self._records)}, "
+            f"hints={len(self._hints)}, pending={self._pending})"
+        )
