@@ -1,0 +1,388 @@
+"""The SQLite storage engine: the default, durable engine.
+
+Theory of operation
+-------------------
+One SQLite database file per node, in WAL mode (readers never block the writer,
+and a commit is an append to the write-ahead log). Three tables, as the paper
+keeps versions and hints apart:
+
+``versions(id, pos, key, record)``
+    one row per key; ``pos`` is the key's ring position (MD5, spec.ring) as a
+    16-byte big-endian BLOB -- a 128-bit int does not fit SQLite's 64-bit
+    INTEGER, and BLOBs compare with memcmp, so the bytes sort like the integers.
+    A unique index on ``(pos, key)`` serves both point lookups (the position is
+    recomputed from the key) and ordered range scans for Merkle trees and
+    hand-offs.
+``hints(hint_id, intended, key, record)``
+    replicas kept for another node, until it acknowledged them.
+``meta(name, value)``
+    the node's own persisted state (membership history, tokens).
+
+A fourth small table, ``engine``, holds the engine's own counters (the hint-id
+epoch); ``PRAGMA user_version`` holds the schema version.
+
+Durability (the fsync trade)
+----------------------------
+``fsync="always"``
+    every change is its own transaction, committed with ``synchronous=FULL``:
+    the write-ahead log is fsynced before the call returns, so what was
+    acknowledged survives a process crash and a power loss. One fsync per write.
+``fsync="buffered"``
+    the paper's buffered writes: changes accumulate in one open transaction,
+    committed at :meth:`SqliteStorage.flush` and automatically every ``batch``
+    changes, with ``synchronous=NORMAL``. A process crash loses exactly the
+    changes since the last commit. A commit is not itself fsynced (WAL +
+    NORMAL): an OS crash or power loss can also lose recent commits, except
+    that :meth:`~SqliteStorage.flush` also checkpoints the log (an fsync), so
+    what was flushed survives a power loss too. Many writes share one fsync.
+
+Hint ids are ``epoch << 32 | sequence``: every open durably bumps the epoch, so an
+id is never reused, not even for a hint that a crash lost before it was
+committed (a stale acknowledgement can never remove a newer hint).
+
+The engine is not thread-safe: use it from one thread at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from impl.errors import StorageError
+from impl.storage._common import (
+    check_batch,
+    check_fsync,
+    check_hint_id,
+    check_key,
+    check_meta_name,
+    check_node,
+    check_record,
+    position_bytes,
+    scan_segments,
+)
+from impl.storage.base import FsyncPolicy, Hint
+from spec.ring import RING_SIZE, key_position
+
+__all__ = ["SCHEMA_VERSION", "SqliteStorage"]
+
+#: Bumped whenever the tables change; an unknown version is refused at open.
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    pos BLOB NOT NULL,
+    key BLOB NOT NULL,
+    record BLOB NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS versions_by_position ON versions (pos, key);
+CREATE TABLE IF NOT EXISTS hints (
+    hint_id INTEGER PRIMARY KEY,
+    intended TEXT NOT NULL,
+    key BLOB NOT NULL,
+    record BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    name TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS engine (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+_SCAN_PAGE = 256
+_SEQUENCE_BITS = 32
+
+
+class SqliteStorage:
+    """A :class:`~impl.storage.base.Storage` in one SQLite file (WAL mode).
+
+    ``path``: the database file (created if missing). ``fsync``: ``"always"``
+    or ``"buffered"`` (see the module docstring for the trade). ``batch``: with
+    ``"buffered"``, commit automatically after this many changes.
+    Raises :class:`~impl.errors.StorageError` if the file cannot be opened as a
+    vdynamo database.
+    """
+
+    def __init__(
+        self, path: str | os.PathLike[str], fsync: FsyncPolicy = "always", *, batch: int = 1000
+    ) -> None:
+        self.fsync: FsyncPolicy = check_fsync(fsync)  # type: ignore[assignment]
+        self.batch = check_batch(batch)
+        if not isinstance(path, str | os.PathLike):
+            raise ValueError(f"path must be a str or path, got {path!r}")
+        self.path = Path(path)
+        self._conn: sqlite3.Connection | None = None
+        self._pending = 0
+        self._count = 0
+        self._epoch = 0
+        self._sequence = 0
+        #: number of commits that made buffered changes durable (for tests and benchmarks)
+        self.flushes = 0
+        self._open()
+
+    # ------------------------------------------------------------------ opening
+
+    def _open(self) -> None:
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open SQLite database {str(self.path)!r}: {exc}") from exc
+        try:
+            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise StorageError(
+                    f"SQLite database {str(self.path)!r} cannot use WAL mode (got {mode!r})")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise StorageError(
+                    f"SQLite database {str(self.path)!r} has schema version {version}; "
+                    f"this engine reads version {SCHEMA_VERSION}")
+            conn.execute("PRAGMA synchronous=FULL")
+            if version == 0:
+                conn.executescript(
+                    f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+            conn.execute("BEGIN IMMEDIATE")
+            row = conn.execute("SELECT value FROM engine WHERE name = 'epoch'").fetchone()
+            epoch = (row[0] if row else 0) + 1
+            conn.execute(
+                "INSERT INTO engine (name, value) VALUES ('epoch', ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (epoch,))
+            conn.execute("COMMIT")  # durable (synchronous=FULL): ids never repeat
+            count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+            if self.fsync == "buffered":
+                conn.execute("PRAGMA synchronous=NORMAL")
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StorageError(
+                f"cannot open SQLite database {str(self.path)!r}: {exc}") from exc
+        except StorageError:
+            conn.close()
+            raise
+        self._conn = conn
+        self._epoch, self._sequence = epoch, 0
+        self._count = count
+        self._pending = 0
+
+    # ------------------------------------------------------------------ versions
+
+    def read(self, key: bytes) -> bytes | None:
+        """The record stored under ``key``, or None."""
+        conn = self._connection()
+        check_key(key)
+        row = self._query(conn, "SELECT record FROM versions WHERE pos = ? AND key = ?",
+                          (position_bytes(key_position(key)), key)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def write(self, key: bytes, record: bytes) -> None:
+        """Store ``record`` under ``key`` (replacing what was there)."""
+        check_key(key)
+        check_record(record)
+        pos = position_bytes(key_position(key))
+        with self._mutation() as conn:
+            updated = conn.execute("UPDATE versions SET record = ? WHERE pos = ? AND key = ?",
+                                   (record, pos, key)).rowcount
+            if not updated:
+                conn.execute("INSERT INTO versions (pos, key, record) VALUES (?, ?, ?)",
+                             (pos, key, record))
+        if not updated:
+            self._count += 1
+
+    def delete(self, key: bytes) -> None:
+        """Remove ``key`` and its record (nothing happens if it is absent)."""
+        check_key(key)
+        pos = position_bytes(key_position(key))
+        conn = self._connection()
+        if self._query(conn, "SELECT 1 FROM versions WHERE pos = ? AND key = ?",
+                       (pos, key)).fetchone() is None:
+            return
+        with self._mutation() as conn:
+            conn.execute("DELETE FROM versions WHERE pos = ? AND key = ?", (pos, key))
+        self._count -= 1
+
+    def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """Keys whose ring position p is in ``[lo, hi)``, in position order, with records.
+
+        ``hi`` None means the end of the ring. ``lo > hi`` is a range wrapping past
+        the top of the ring: ``[lo, 2**128)`` then ``[0, hi)``. ``lo == hi`` is empty.
+        Rows are read in pages of 256, so a long scan holds no lock between pages:
+        a key present during the whole scan is yielded exactly once; a key written
+        or deleted meanwhile may or may not be.
+        """
+        self._connection()
+        return self._pages(scan_segments(lo, hi))
+
+    def _pages(self, segments: list[tuple[int, int]]) -> Iterator[tuple[bytes, bytes]]:
+        for low, high in segments:
+            upper = "" if high >= RING_SIZE else " AND pos < :hi"
+            params: dict[str, bytes] = {"lo": position_bytes(low)}
+            if upper:
+                params["hi"] = position_bytes(high)
+            where = "pos >= :lo"
+            while True:
+                rows = self._query(
+                    self._connection(),
+                    f"SELECT pos, key, record FROM versions WHERE {where}{upper} "
+                    f"ORDER BY pos, key LIMIT {_SCAN_PAGE}", params).fetchall()
+                for _, key, record in rows:
+                    yield bytes(key), bytes(record)
+                if len(rows) < _SCAN_PAGE:
+                    break
+                params["last_pos"], params["last_key"] = rows[-1][0], rows[-1][1]
+                where = "(pos, key) > (:last_pos, :last_key)"
+
+    def __len__(self) -> int:
+        """Number of stored keys."""
+        return self._count
+
+    # ------------------------------------------------------------------ hints
+
+    def add_hint(self, intended: str, key: bytes, record: bytes) -> int:
+        """Keep ``record`` of ``key`` for node ``intended``; returns the new hint's id."""
+        check_node(intended)
+        check_key(key)
+        check_record(record)
+        if self._sequence + 1 >= 1 << _SEQUENCE_BITS:
+            self._bump_epoch()
+        hint_id = (self._epoch << _SEQUENCE_BITS) | (self._sequence + 1)
+        with self._mutation() as conn:
+            conn.execute("INSERT INTO hints (hint_id, intended, key, record) VALUES (?, ?, ?, ?)",
+                         (hint_id, intended, key, record))
+        self._sequence += 1
+        return hint_id
+
+    def hints(self) -> list[Hint]:
+        """Every hint kept, in id order."""
+        rows = self._query(self._connection(),
+                           "SELECT hint_id, intended, key, record FROM hints ORDER BY hint_id",
+                           ()).fetchall()
+        return [Hint(hint_id, intended, bytes(key), bytes(record))
+                for hint_id, intended, key, record in rows]
+
+    def remove_hint(self, hint_id: int) -> None:
+        """Forget a hint (after its intended node acknowledged it); unknown ids are ignored."""
+        check_hint_id(hint_id)
+        if not -(1 << 63) <= hint_id < 1 << 63:
+            return  # no such id can be stored
+        conn = self._connection()
+        if self._query(conn, "SELECT 1 FROM hints WHERE hint_id = ?",
+                       (hint_id,)).fetchone() is None:
+            return
+        with self._mutation() as conn:
+            conn.execute("DELETE FROM hints WHERE hint_id = ?", (hint_id,))
+
+    # ------------------------------------------------------------------ meta
+
+    def get_meta(self, name: str) -> bytes | None:
+        """The node's own persisted value ``name`` (membership history, tokens...), or None."""
+        conn = self._connection()
+        check_meta_name(name)
+        row = self._query(conn, "SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        """Persist the node's own value ``name``."""
+        check_meta_name(name)
+        if not isinstance(value, bytes):
+            raise ValueError(f"meta value must be bytes, got {type(value).__name__}")
+        with self._mutation() as conn:
+            conn.execute("INSERT INTO meta (name, value) VALUES (?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+
+    # ------------------------------------------------------------------ durability
+
+    def flush(self) -> None:
+        """Commit buffered changes and checkpoint the log (a no-op with ``fsync="always"``)."""
+        conn = self._connection()
+        if self.fsync == "buffered" and self._commit(conn):
+            self._query(conn, "PRAGMA wal_checkpoint(PASSIVE)", ())
+
+    def close(self) -> None:
+        """Commit what is buffered and close; every later call raises StorageError."""
+        if self._conn is None:
+            return
+        conn, self._conn = self._conn, None
+        try:
+            self._commit(conn)
+        finally:
+            conn.close()
+
+    def crash(self) -> None:
+        """Model a process crash and restart: drop the connection without committing,
+        then open the file again. What survives is what SQLite made durable."""
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()  # an open transaction is rolled back, as when the process dies
+        self._open()
+
+    @property
+    def pending(self) -> int:
+        """Buffered changes not yet committed (always 0 with ``fsync="always"``)."""
+        return self._pending
+
+    # ------------------------------------------------------------------ internals
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageError(f"the storage engine is closed ({str(self.path)!r})")
+        return self._conn
+
+    def _query(self, conn: sqlite3.Connection, sql: str,
+               params: tuple[object, ...] | dict[str, bytes]) -> sqlite3.Cursor:
+        try:
+            return conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite error on {str(self.path)!r}: {exc}") from exc
+
+    @contextmanager
+    def _mutation(self) -> Iterator[sqlite3.Connection]:
+        """One change: its own durable transaction ("always"), or part of the batch."""
+        conn = self._connection()
+        try:
+            if not conn.in_transaction:
+                conn.execute("BEGIN IMMEDIATE")
+            yield conn
+        except sqlite3.Error as exc:
+            if self.fsync == "always" and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if not conn.in_transaction:  # SQLite rolled the batch back: recount
+                self._pending = 0
+                self._count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+            raise StorageError(f"SQLite error on {str(self.path)!r}: {exc}") from exc
+        if self.fsync == "always":
+            self._commit(conn)
+        else:
+            self._pending += 1
+            if self._pending >= self.batch:
+                self._commit(conn)
+
+    def _commit(self, conn: sqlite3.Connection) -> bool:
+        if not conn.in_transaction:
+            return False
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StorageError(f"SQLite commit failed on {str(self.path)!r}: {exc}") from exc
+        if self._pending:
+            self.flushes += 1
+        self._pending = 0
+        return True
+
+    def _bump_epoch(self) -> None:
+        conn = self._connection()
+        self._commit(conn)
+        self._epoch += 1
+        self._sequence = 0
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("UPDATE engine SET value = ? WHERE name = 'epoch'", (self._epoch,))
+        if self.fsync == "buffered":
+            conn.execute("PRAGMA synchronous=NORMAL")
+
+    def __repr__(self) -> str:
+        return (f"SqliteStorage({str(self.path)!r}, fsync={self.fsync!r}, keys={self._count}, "
+                f"pending={self._pending})")
