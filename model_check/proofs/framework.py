@@ -73,6 +73,8 @@ class Query:
     label: str
     assertions: tuple[Any, ...]
     explain: Explain = _no_explanation
+    #: look for a model with small integers before explaining (readability)
+    minimize: bool = True
 
 
 Builder = Callable[[], Iterable[Query]]
@@ -155,7 +157,10 @@ def decide(queries: Iterable[Query], timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Ou
         solver.add(*query.assertions)
         answer = solver.check()
         if answer == z3.sat:
-            text = query.explain(_small_model(query.assertions, solver.model(), timeout_ms))
+            model = solver.model()
+            if query.minimize:
+                model = _small_model(query.assertions, model, timeout_ms)
+            text = query.explain(model)
             return Outcome(
                 Verdict.REFUTED, time.perf_counter() - start, count, text, query.label
             )
@@ -198,7 +203,7 @@ def _small_model(assertions: Sequence[Any], model: Any, timeout_ms: int) -> Any:
     if not constants or len(constants) > 400:
         return model
     optimizer = z3.Optimize()
-    optimizer.set("timeout", min(timeout_ms, 5_000))
+    optimizer.set("timeout", min(timeout_ms, 3_000))
     optimizer.add(*assertions)
     optimizer.minimize(z3.Sum([z3.If(x >= 0, x, -x) for x in constants]))
     if optimizer.check() == z3.sat:

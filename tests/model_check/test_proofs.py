@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_check.proofs import cli
+from model_check.proofs import dvv as dz
 from model_check.proofs import ring as ring_proofs
 from model_check.proofs import vclock as vc
 from model_check.proofs.framework import (
@@ -26,6 +27,7 @@ from model_check.proofs.framework import (
     run_proof,
 )
 from model_check.proofs.registry import all_proofs
+from spec import dvv
 from spec.ring import Ring
 from spec.vclock import Order, VClock, Version, reconcile
 from tests.conftest import examples
@@ -141,6 +143,51 @@ def test_vclock_twin_mutants_disagree_with_spec() -> None:
     a, b = [1, 0, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0]
     assert evaluate(vc._strict_descends(BOUNDED, _z3(a), _z3(a))) is False
     assert _back(vc._merge_left_biased(BOUNDED, _z3(a), _z3(b))) != _py(a).merge(_py(b))
+
+
+# -- DVVSet: the Z3 operations agree with spec/dvv.py ----------------------------------------
+
+DVV_IDS = ["a", "b", "c"]
+
+
+@st.composite
+def dvvsets(draw: st.DrawFn) -> Any:
+    entries = []
+    for name in DVV_IDS:
+        if draw(st.booleans()):
+            counter = draw(st.integers(0, 4))
+            length = draw(st.integers(0, min(counter, dz.SLOTS)))
+            vals = draw(st.lists(st.integers(0, dz.VALUES - 1), min_size=length, max_size=length))
+            entries.append((name, counter, vals))
+    anonymous = draw(st.sets(st.integers(0, dz.VALUES - 1), max_size=2))
+    return dvv.DVVSet.of(entries, anonymous)
+
+
+def _dvv_back(clock: Any) -> Any:
+    return dz.decode(clock, DVV_IDS, evaluate)
+
+
+@settings(max_examples=examples(40))
+@given(dvvsets(), dvvsets())
+def test_dvv_sync_and_less_agree_with_spec(a: Any, b: Any) -> None:
+    za, zb = dz.constant(a, DVV_IDS), dz.constant(b, DVV_IDS)
+    assert _dvv_back(dz.sync(za, zb)) == dvv.sync(a, b)
+    assert evaluate(dz.less(za, zb)) == dvv.less(a, b)
+    assert evaluate(dz.same(za, zb)) == (a == b)
+
+
+@settings(max_examples=examples(40))
+@given(dvvsets(), dvvsets(), st.integers(0, dz.VALUES - 1), st.sampled_from(DVV_IDS))
+def test_dvv_update_agrees_with_spec(read: Any, server: Any, value: int, node: str) -> None:
+    server = dvv.DVVSet(server.entries, ())  # a stored clock has no anonymous values
+    expected = dvv.update(dvv.new(dvv.join(read), value), server, node)
+    client = dz.new_with_context(dz.context_of(dz.constant(read, DVV_IDS)), z3.IntVal(value))
+    got = dz.update(client, z3.IntVal(value), dz.constant(server, DVV_IDS), DVV_IDS.index(node))
+    assert _dvv_back(got) == expected
+    ctx = dz.context_of(dz.constant(read, DVV_IDS))
+    assert evaluate(dz.join_dominates(got, ctx)) == dvv.join_vclock(expected).dominates(
+        dvv.join_vclock(read)
+    )
 
 
 # -- the ring's walk agrees with spec/ring.py ---------------------------------------------------
