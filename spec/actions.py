@@ -1,0 +1,279 @@
+"""The spec's actions: small frozen values, each naming one step, with JSON forms.
+
+Every transition of :func:`spec.model.successors` is labelled with one of these.
+``to_json()`` gives ``{"action": <kind>, ...fields}``; :func:`action_from_json`
+reads it back (and refuses anything malformed with a ValueError naming it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from spec.clocks import Payload, payload_from_json, payload_json
+from spec.state import Kind, Message
+
+__all__ = [
+    "Action",
+    "AntiEntropy",
+    "ClientGet",
+    "ClientPut",
+    "ClientTimeout",
+    "Crash",
+    "Deliver",
+    "Drop",
+    "Duplicate",
+    "Handoff",
+    "Heal",
+    "Partition",
+    "Recover",
+    "Timeout",
+    "action_from_json",
+    "message_from_json",
+    "message_json",
+]
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """A message as JSON."""
+    out: dict[str, Any] = {
+        "kind": message.kind.value,
+        "src": message.src,
+        "dst": message.dst,
+        "request": message.request,
+        "key": message.key,
+    }
+    if message.payload is not None:
+        out["payload"] = payload_json(message.payload)
+    if message.hint_for:
+        out["hint_for"] = message.hint_for
+    return out
+
+
+def _str(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"field {name!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _int(data: dict[str, Any], name: str) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"field {name!r} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def message_from_json(data: object) -> Message:
+    """The inverse of :func:`message_json`."""
+    if not isinstance(data, dict):
+        raise ValueError(f"a message is a JSON object, got {data!r}")
+    try:
+        kind = Kind(str(data.get("kind")))
+    except ValueError:
+        raise ValueError(f"unknown message kind {data.get('kind')!r}") from None
+    payload = payload_from_json(data["payload"]) if "payload" in data else None
+    hint_for = data.get("hint_for", "")
+    if not isinstance(hint_for, str):
+        raise ValueError(f"field 'hint_for' must be a string, got {hint_for!r}")
+    return Message(kind, _str(data, "src"), _str(data, "dst"), _int(data, "request"),
+                   _str(data, "key"), payload, hint_for)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Base of every action."""
+
+    kind: ClassVar[str] = ""
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPut(Action):
+    """``client`` sends put(key, its own value, the context of its last get) to ``node``."""
+
+    client: str
+    node: str
+    key: str
+    kind: ClassVar[str] = "client-put"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "client": self.client, "node": self.node, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientGet(Action):
+    """``client`` sends get(key) to ``node``."""
+
+    client: str
+    node: str
+    key: str
+    kind: ClassVar[str] = "client-get"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "client": self.client, "node": self.node, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver(Action):
+    """One copy of ``message`` arrives (at a down node it is lost)."""
+
+    message: Message
+    kind: ClassVar[str] = "deliver"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "message": message_json(self.message)}
+
+
+@dataclass(frozen=True, slots=True)
+class Drop(Action):
+    """Fault: one copy of ``message`` is lost."""
+
+    message: Message
+    kind: ClassVar[str] = "drop"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "message": message_json(self.message)}
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate(Action):
+    """Fault: ``message`` is duplicated."""
+
+    message: Message
+    kind: ClassVar[str] = "duplicate"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "message": message_json(self.message)}
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout(Action):
+    """Coordinator ``node`` gives up waiting on ``target`` for ``request``."""
+
+    node: str
+    request: int
+    target: str
+    kind: ClassVar[str] = "timeout"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node, "request": self.request,
+                "target": self.target}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientTimeout(Action):
+    """``client`` gives up on its outstanding request (nobody works on it any more)."""
+
+    client: str
+    kind: ClassVar[str] = "client-timeout"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "client": self.client}
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff(Action):
+    """Hinted handoff: ``node`` sends its hint for ``intended`` to it."""
+
+    node: str
+    intended: str
+    key: str
+    payload: Payload
+    kind: ClassVar[str] = "handoff"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node, "intended": self.intended,
+                "key": self.key, "payload": payload_json(self.payload)}
+
+
+@dataclass(frozen=True, slots=True)
+class AntiEntropy(Action):
+    """Replicas ``a`` and ``b`` of ``key`` exchange and reconcile its versions."""
+
+    a: str
+    b: str
+    key: str
+    kind: ClassVar[str] = "anti-entropy"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "a": self.a, "b": self.b, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class Crash(Action):
+    """Fault: ``node`` crashes (stores survive; its coordinator state is lost)."""
+
+    node: str
+    kind: ClassVar[str] = "crash"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
+class Recover(Action):
+    """``node`` comes back up."""
+
+    node: str
+    kind: ClassVar[str] = "recover"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
+class Partition(Action):
+    """Fault: the network splits into ``side`` and the other nodes."""
+
+    side: tuple[str, ...]
+    kind: ClassVar[str] = "partition"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "side": list(self.side)}
+
+
+@dataclass(frozen=True, slots=True)
+class Heal(Action):
+    """The partition heals."""
+
+    kind: ClassVar[str] = "heal"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind}
+
+
+def action_from_json(data: object) -> Action:
+    """Read an action back from :meth:`Action.to_json`'s form."""
+    if not isinstance(data, dict):
+        raise ValueError(f"an action is a JSON object, got {data!r}")
+    kind = data.get("action")
+    if kind in ("client-put", "client-get"):
+        cls = ClientPut if kind == "client-put" else ClientGet
+        return cls(_str(data, "client"), _str(data, "node"), _str(data, "key"))
+    if kind in ("deliver", "drop", "duplicate"):
+        message = message_from_json(data.get("message"))
+        return {"deliver": Deliver, "drop": Drop, "duplicate": Duplicate}[kind](message)
+    if kind == "timeout":
+        return Timeout(_str(data, "node"), _int(data, "request"), _str(data, "target"))
+    if kind == "client-timeout":
+        return ClientTimeout(_str(data, "client"))
+    if kind == "handoff":
+        return Handoff(_str(data, "node"), _str(data, "intended"), _str(data, "key"),
+                       payload_from_json(data.get("payload")))
+    if kind == "anti-entropy":
+        return AntiEntropy(_str(data, "a"), _str(data, "b"), _str(data, "key"))
+    if kind == "crash":
+        return Crash(_str(data, "node"))
+    if kind == "recover":
+        return Recover(_str(data, "node"))
+    if kind == "partition":
+        side = data.get("side")
+        if not isinstance(side, list) or not side or not all(isinstance(s, str) for s in side):
+            raise ValueError(f"field 'side' must be a list of node names, got {side!r}")
+        return Partition(tuple(side))
+    if kind == "heal":
+        return Heal()
+    raise ValueError(f"unknown action {kind!r}")

@@ -1,0 +1,250 @@
+"""The four clock modes of the spec: how a put is versioned and replicas reconcile.
+
+Theory of operation
+-------------------
+Every put writes its own distinct value, its *put id* (a small int), so a value
+names the put that wrote it, and the per-put facts live once in a put table
+(:class:`PutRecord`, indexed by put id): the version's clock, its last-writer-wins
+timestamp, and the *ghost* true causal history. A replica's content for one key,
+its :data:`Payload`, is then
+
+* in ``lww``, ``server-vclock`` and ``client-vclock`` modes: a sorted tuple of put
+  ids, the versions (siblings) the replica keeps; their clocks are looked up in
+  the put table;
+* in ``dvv`` mode: a :class:`spec.dvv.DVVSet` whose values are put ids (the
+  coordinator's node name is the dot's id).
+
+The modes:
+
+``lww``
+    A version carries a timestamp ``(counter, coordinator)``; the highest wins and
+    a replica keeps exactly one version. The counter is logical, not a wall
+    clock: one more than the highest counter the coordinator has stored for the
+    key and than the counter of the context (the timestamp the client read), so
+    a client's sequential writes are ordered, while concurrent ones are decided
+    by the timestamp: one of them is silently lost.
+``server-vclock``
+    The paper's coordinator-generated vector clocks: the new clock is the
+    context's clock with the coordinator's entry set to one more than the
+    highest counter of that entry the coordinator has stored for the key (and
+    than the context's own entry, so the new clock always descends its context).
+    Two puts through the same coordinator from the same context get clocks
+    ``{A: 1}`` then ``{A: 2}``: the second silently supersedes the first.
+``client-vclock``
+    Each client increments its own entry: one more than the largest of the
+    context's entry and the client's own last counter. Concurrent writers have
+    distinct entries, so their versions are siblings.
+``dvv``
+    A DVVSet per key: ``update(new(context, put_id), local, coordinator)``; the
+    coordinator replicates its whole updated DVVSet and replicas ``sync``.
+    For the properties, the put's *ghost clock* is its context plus its dot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from spec import dvv
+from spec.dvv import DVVSet
+from spec.vclock import VClock
+
+__all__ = [
+    "Context",
+    "Payload",
+    "PutRecord",
+    "context_json",
+    "context_of",
+    "empty",
+    "merge",
+    "payload_from_json",
+    "payload_json",
+    "payload_key",
+    "put",
+    "values",
+]
+
+Payload = tuple[int, ...] | DVVSet[int]
+#: What a get hands back with its values: a VClock (vclock modes), a version
+#: vector (dvv: ``join``), a timestamp ``(counter, node)`` (lww) or None.
+Context = VClock | tuple[Any, ...] | None
+
+_EMPTY_DVV: DVVSet[int] = DVVSet()
+
+
+@dataclass(frozen=True, slots=True)
+class PutRecord:
+    """What the spec knows about one put once a coordinator performed it.
+
+    ``clock`` is the version's vector clock (vclock modes) or ghost clock (dvv:
+    context plus dot; lww: empty); ``stamp`` its lww timestamp. ``history`` is the
+    ghost true causal history (put ids the writing client had read, plus itself);
+    ``read_siblings`` the siblings returned by the get whose context the put
+    carried (empty unless there were two or more).
+    """
+
+    put_id: int
+    client: str
+    key: str
+    coordinator: str
+    clock: VClock
+    stamp: tuple[int, str]
+    history: frozenset[int]
+    read_siblings: tuple[int, ...]
+
+
+def empty(mode: str) -> Payload:
+    """A replica that holds nothing for the key."""
+    return _EMPTY_DVV if mode == "dvv" else ()
+
+
+def values(payload: Payload) -> tuple[int, ...]:
+    """The put ids a payload holds (its siblings)."""
+    if isinstance(payload, tuple):
+        return payload
+    return tuple(dvv.values(payload))
+
+
+def payload_key(payload: Payload) -> tuple[Any, ...]:
+    """A total order on payloads of one mode (for canonical sorting)."""
+    if isinstance(payload, tuple):
+        return payload
+    return (tuple((e.id, e.counter, e.values) for e in payload.entries), payload.anonymous)
+
+
+def _record(puts: Sequence[PutRecord | None], put_id: int) -> PutRecord:
+    record = puts[put_id - 1]
+    assert record is not None, f"put {put_id} is stored but was never performed"
+    return record
+
+
+def _reconcile(mode: str, ids: Iterable[int], puts: Sequence[PutRecord | None]) -> tuple[int, ...]:
+    unique = sorted(set(ids))
+    if len(unique) <= 1:
+        return tuple(unique)
+    if mode == "lww":
+        return (max(unique, key=lambda v: (_record(puts, v).stamp, v)),)
+    clocks = [_record(puts, v).clock for v in unique]
+    return tuple(
+        v
+        for i, v in enumerate(unique)
+        if not any(j != i and other.dominates(clocks[i]) for j, other in enumerate(clocks))
+    )
+
+
+def merge(mode: str, a: Payload, b: Payload, puts: Sequence[PutRecord | None]) -> Payload:
+    """Reconcile two replicas' contents for one key (read repair, anti-entropy,
+    replication and handoff all store through this)."""
+    if a == b:
+        return a
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        if not a:
+            return b
+        if not b:
+            return a
+        return _reconcile(mode, a + b, puts)
+    assert isinstance(a, DVVSet) and isinstance(b, DVVSet)
+    return dvv.sync(a, b)
+
+
+def context_of(mode: str, payload: Payload, puts: Sequence[PutRecord | None]) -> Context:
+    """The context a get returns with the reconciled payload."""
+    if isinstance(payload, DVVSet):
+        return dvv.join(payload)
+    if mode == "lww":
+        return _record(puts, payload[0]).stamp if payload else None
+    clock = VClock()
+    for v in payload:
+        clock = clock.merge(_record(puts, v).clock)
+    return clock
+
+
+def _ctx_clock(context: Context) -> VClock:
+    if isinstance(context, VClock):
+        return context
+    if context is None:
+        return VClock()
+    return VClock.of(dict(context))
+
+
+def put(
+    mode: str,
+    local: Payload,
+    context: Context,
+    put_id: int,
+    coordinator: str,
+    client: str,
+    client_counter: int,
+    puts: Sequence[PutRecord | None],
+) -> tuple[Payload, Payload, VClock, tuple[int, str], int]:
+    """The coordinator's put: ``(new local payload, payload to replicate, the put's
+    clock, its lww stamp, the client's new counter)``."""
+    if mode == "dvv":
+        assert isinstance(local, DVVSet)
+        vector: Any = context if context is not None else ()
+        updated = dvv.update(dvv.new(vector, put_id), local, coordinator)
+        dot = next(e.counter for e in updated.entries if e.id == coordinator)
+        ghost = _ctx_clock(context).merge(VClock.of({coordinator: dot}))
+        return updated, updated, ghost, (0, ""), client_counter
+    assert isinstance(local, tuple)
+    if mode == "lww":
+        seen = context[0] if isinstance(context, tuple) else 0
+        for v in local:
+            seen = max(seen, _record(puts, v).stamp[0])
+        stamp = (seen + 1, coordinator)
+        record = PutRecord(put_id, client, "", coordinator, VClock(), stamp, frozenset(), ())
+        table = list(puts)
+        table[put_id - 1] = record
+        return _reconcile(mode, (*local, put_id), table), (put_id,), VClock(), stamp, client_counter
+    base = _ctx_clock(context)
+    if mode == "server-vclock":
+        highest = base.counter(coordinator)
+        for v in local:
+            highest = max(highest, _record(puts, v).clock.counter(coordinator))
+        clock = VClock.of({**base.entries, coordinator: highest + 1})
+    else:  # client-vclock
+        counter = max(base.counter(client), client_counter) + 1
+        clock = VClock.of({**base.entries, client: counter})
+        client_counter = counter
+    record = PutRecord(put_id, client, "", coordinator, clock, (0, ""), frozenset(), ())
+    table = list(puts)
+    table[put_id - 1] = record
+    return _reconcile(mode, (*local, put_id), table), (put_id,), clock, (0, ""), client_counter
+
+
+# -- JSON -------------------------------------------------------------------------------
+
+
+def payload_json(payload: Payload) -> dict[str, Any]:
+    """``{"versions": [put ids]}`` or ``{"dvv": DVVSet JSON}``."""
+    if isinstance(payload, tuple):
+        return {"versions": list(payload)}
+    return {"dvv": dvv.to_json(payload)}
+
+
+def payload_from_json(data: object) -> Payload:
+    """The inverse of :func:`payload_json`."""
+    if isinstance(data, dict) and set(data) == {"versions"}:
+        items = data["versions"]
+        if not isinstance(items, list) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in items
+        ):
+            raise ValueError(f"payload versions must be a list of put ids, got {items!r}")
+        return tuple(sorted(set(items)))
+    if isinstance(data, dict) and set(data) == {"dvv"}:
+        clock = dvv.from_json(data["dvv"])
+        for v in dvv.values(clock):
+            if not isinstance(v, int) or isinstance(v, bool):
+                raise ValueError(f"a DVVSet payload holds put ids, got {v!r}")
+        return clock
+    raise ValueError(f"a payload is {{'versions': [...]}} or {{'dvv': ...}}, got {data!r}")
+
+
+def context_json(context: Context) -> Any:
+    """A context as JSON (a clock's counters, a vector, a stamp, or null)."""
+    if isinstance(context, VClock):
+        return context.to_json()
+    if context is None:
+        return None
+    return [list(item) if isinstance(item, tuple) else item for item in context]

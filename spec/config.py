@@ -1,0 +1,302 @@
+"""The configuration of one run of the spec: cluster, features, faults, workload.
+
+Theory of operation
+-------------------
+A :class:`Config` is a frozen, hashable value: everything the transition system
+in :mod:`spec.model` needs to know besides its state. It is built from keyword
+arguments (``Config(n=3, clock="dvv", ...)``), from a TOML document
+(:meth:`Config.from_toml`, :func:`load_config`) or from its own JSON form
+(:meth:`Config.to_json` / :meth:`Config.from_json`, used by traces). Every
+construction path runs the same validation, so a bad value is refused with a
+:class:`ConfigError` that names the TOML section and key, whichever way it came
+in.
+
+The TOML layout (every key optional; the defaults are those of
+``spec/default.toml``)::
+
+    name = "default"
+    [cluster]   nodes = ["n1", "n2", "n3"]  # ring order: one token each, evenly spaced
+                n = 3  r = 2  w = 2  sloppy_quorum = false
+                clock = "dvv"            # "lww" | "server-vclock" | "client-vclock" | "dvv"
+    [features]  hinted_handoff = true  read_repair = true  anti_entropy = true
+    [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
+    [workload]  keys = ["k"]  clients = 1  puts_per_client = 1  gets_per_client = 1
+                coordinator = "top-n"    # "any" | "top-n" | "first": where a client sends
+
+``workload.coordinator`` says which nodes a client may send a request to:
+``"any"`` node (a node outside the key's top N forwards it to the first of
+them, as the paper's load balancer does), one of the key's ``"top-n"`` (the
+paper's partition-aware client library; nothing is forwarded), or only the
+``"first"`` of the top N (every request of a key goes through one coordinator:
+the setting in which coordinator-generated clocks lose concurrent writes).
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from spec.ring import Ring
+
+__all__ = [
+    "CLOCK_MODES",
+    "COORDINATOR_CHOICES",
+    "SECTIONS",
+    "Config",
+    "ConfigError",
+    "default_config",
+    "load_config",
+]
+
+CLOCK_MODES = ("lww", "server-vclock", "client-vclock", "dvv")
+COORDINATOR_CHOICES = ("any", "top-n", "first")
+
+#: TOML section -> the keys it may hold (each key is also a Config field).
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock"),
+    "features": ("hinted_handoff", "read_repair", "anti_entropy"),
+    "faults": ("drops", "duplicates", "crashes", "partitions"),
+    "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator"),
+}
+_SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys}
+
+DEFAULT_TOML = Path(__file__).with_name("default.toml")
+
+
+class ConfigError(ValueError):
+    """A configuration was refused; the message names the section and key."""
+
+
+def _where(key: str) -> str:
+    section = _SECTION_OF.get(key)
+    return f"[{section}] {key}" if section else key
+
+
+def _bool(key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{_where(key)} must be true or false, got {value!r}")
+    return value
+
+
+def _int(key: str, value: object, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{_where(key)} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ConfigError(f"{_where(key)} must be >= {minimum}, got {value}")
+    return value
+
+
+def _names(key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(f"{_where(key)} must be a list of names, got {value!r}")
+    if not value:
+        raise ConfigError(f"{_where(key)} must not be empty")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str) or not item or item != item.strip():
+            raise ConfigError(
+                f"{_where(key)} entries must be non-empty names without spaces around, "
+                f"got {item!r}"
+            )
+        if item in out:
+            raise ConfigError(f"{_where(key)} names {item!r} twice")
+        out.append(item)
+    return tuple(out)
+
+
+def _choice(key: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{_where(key)} must be one of {', '.join(choices)}; got {value!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """One configuration of the spec (see the module docstring for each key)."""
+
+    name: str = "default"
+    # [cluster]
+    nodes: tuple[str, ...] = ("n1", "n2", "n3")
+    n: int = 3
+    r: int = 2
+    w: int = 2
+    sloppy_quorum: bool = False
+    clock: str = "dvv"
+    # [features]
+    hinted_handoff: bool = True
+    read_repair: bool = True
+    anti_entropy: bool = True
+    # [faults]: budgets, how many of each may happen in one run
+    drops: int = 0
+    duplicates: int = 0
+    crashes: int = 0
+    partitions: int = 0
+    # [workload]
+    keys: tuple[str, ...] = ("k",)
+    clients: int = 1
+    puts_per_client: int = 1
+    gets_per_client: int = 1
+    coordinator: str = "top-n"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigError(f"name must be a non-empty string, got {self.name!r}")
+        object.__setattr__(self, "nodes", _names("nodes", self.nodes))
+        object.__setattr__(self, "keys", _names("keys", self.keys))
+        for key in ("n", "r", "w"):
+            _int(key, getattr(self, key), 1)
+        for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy"):
+            _bool(key, getattr(self, key))
+        for key in ("drops", "duplicates", "crashes", "partitions", "puts_per_client",
+                    "gets_per_client"):
+            _int(key, getattr(self, key), 0)
+        _int("clients", self.clients, 1)
+        _choice("clock", self.clock, CLOCK_MODES)
+        _choice("coordinator", self.coordinator, COORDINATOR_CHOICES)
+        if self.n > len(self.nodes):
+            raise ConfigError(
+                f"[cluster] n = {self.n} exceeds the number of nodes ({len(self.nodes)})"
+            )
+        if self.r > self.n:
+            raise ConfigError(f"[cluster] r = {self.r} exceeds n = {self.n}")
+        if self.w > self.n:
+            raise ConfigError(f"[cluster] w = {self.w} exceeds n = {self.n}")
+        clients = {f"c{i + 1}" for i in range(self.clients)}
+        clash = sorted(clients & set(self.nodes))
+        if clash:
+            raise ConfigError(
+                f"[cluster] nodes: {clash[0]!r} is also a client's name (clients are c1, c2, ...)"
+            )
+
+    # -- derived -------------------------------------------------------------------
+
+    @property
+    def client_names(self) -> tuple[str, ...]:
+        """The clients: ``c1 .. c<clients>``."""
+        return _client_names(self.clients)
+
+    @property
+    def ring(self) -> Ring:
+        """The spec's small ring: one token per node, evenly spaced, in ring order."""
+        return _ring(self.nodes)
+
+    def preference_list(self, key: str) -> tuple[str, ...]:
+        """Every node, clockwise from the key's position (the top N first)."""
+        return _preference_list(self.nodes, key)
+
+    def top_n(self, key: str) -> tuple[str, ...]:
+        """The key's N highest-ranked nodes: its replicas."""
+        return self.preference_list(key)[: self.n]
+
+    # -- serialization ---------------------------------------------------------------
+
+    def to_sections(self) -> dict[str, Any]:
+        """The TOML layout as a dict: ``name`` plus one dict per section."""
+        out: dict[str, Any] = {"name": self.name}
+        for section, keys in SECTIONS.items():
+            out[section] = {
+                key: list(v) if isinstance(v := getattr(self, key), tuple) else v for key in keys
+            }
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-able form (the TOML layout), read back by :meth:`from_json`."""
+        return self.to_sections()
+
+    @classmethod
+    def from_json(cls, data: object) -> Config:
+        """The inverse of :meth:`to_json` (same checks as TOML)."""
+        return cls.from_mapping(data)
+
+    @classmethod
+    def from_mapping(cls, data: object) -> Config:
+        """From the TOML layout as nested mappings (unknown sections/keys refused)."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a configuration is a table of sections, got {data!r}")
+        kwargs: dict[str, Any] = {}
+        for section, body in data.items():
+            if section == "name":
+                kwargs["name"] = body
+                continue
+            if section not in SECTIONS:
+                raise ConfigError(
+                    f"unknown section [{section}] (known: name, "
+                    f"{', '.join(f'[{s}]' for s in SECTIONS)})"
+                )
+            if not isinstance(body, Mapping):
+                raise ConfigError(f"[{section}] must be a table, got {body!r}")
+            for key, value in body.items():
+                if key not in SECTIONS[section]:
+                    raise ConfigError(
+                        f"unknown key {key!r} in [{section}] "
+                        f"(known: {', '.join(SECTIONS[section])})"
+                    )
+                kwargs[key] = tuple(value) if isinstance(value, list) else value
+        return cls(**kwargs)
+
+    @classmethod
+    def from_toml(cls, text: str) -> Config:
+        """Parse and validate a TOML document."""
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"not valid TOML: {error}") from None
+        return cls.from_mapping(data)
+
+    def to_toml(self) -> str:
+        """The configuration as a TOML document (read back by :meth:`from_toml`)."""
+        lines = [f"name = {json.dumps(self.name)}"]
+        for section, body in self.to_sections().items():
+            if section == "name":
+                continue
+            lines.append(f"\n[{section}]")
+            for key, value in body.items():
+                if isinstance(value, bool):
+                    text = "true" if value else "false"
+                else:
+                    text = json.dumps(value)
+                lines.append(f"{key} = {text}")
+        return "\n".join(lines) + "\n"
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some fields changed (validated again)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        unknown = sorted(set(changes) - set(values))
+        if unknown:
+            raise ConfigError(f"unknown configuration key {unknown[0]!r}")
+        values.update(changes)
+        return Config(**values)
+
+
+@lru_cache(maxsize=64)
+def _client_names(count: int) -> tuple[str, ...]:
+    return tuple(f"c{i + 1}" for i in range(count))
+
+
+@lru_cache(maxsize=64)
+def _ring(nodes: tuple[str, ...]) -> Ring:
+    return Ring.evenly_spaced(nodes)
+
+
+@lru_cache(maxsize=256)
+def _preference_list(nodes: tuple[str, ...], key: str) -> tuple[str, ...]:
+    return tuple(_ring(nodes).preference_list(key))
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a TOML configuration file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot read configuration {str(path)!r}: {error}") from None
+    return Config.from_toml(text)
+
+
+def default_config() -> Config:
+    """The default configuration (``spec/default.toml``)."""
+    return load_config(DEFAULT_TOML)
