@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("model_check.replay", "replay a counterexample trace on the spec or the impl"),
     "prove": ("model_check.proofs.cli", "run the Z3 proofs and their broken twins"),
     "ring": ("spec.ring", "compare the paper's three partitioning strategies"),
+    "serve": ("impl.runtime", "run nodes on real sockets (TCP between nodes, HTTP for clients)"),
     "show": ("spec.show", "print a configuration's initial state and enabled actions"),
 }
 

@@ -1,0 +1,183 @@
+"""The asyncio runtime: three nodes on loopback sockets, HTTP clients, bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from impl import errors
+from impl.config import ClusterConfig
+from impl.runtime import (
+    Address,
+    NodeAddresses,
+    NodeServer,
+    RuntimeConfig,
+    http_status,
+    load_runtime_config,
+    serve,
+)
+
+NAMES = ("n1", "n2", "n3")
+
+
+def _config(tmp_path: Path, **changes: Any) -> RuntimeConfig:
+    cluster = ClusterConfig(nodes=NAMES, n=3, r=2, w=2, replica_timeout=0.2,
+                            request_timeout=1.0, **changes)
+    nodes = {
+        name: NodeAddresses(Address("127.0.0.1", 0), Address("127.0.0.1", 0),
+                            tmp_path / f"{name}.sqlite")
+        for name in NAMES
+    }
+    return RuntimeConfig(cluster, nodes)
+
+
+def _http(method: str, url: str, body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+async def call(method: str, url: str, body: bytes | None = None,
+               headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:
+    return await asyncio.to_thread(_http, method, url, body, headers)
+
+
+async def _cluster(tmp_path: Path) -> AsyncIterator[list[NodeServer]]:
+    servers = await serve(_config(tmp_path), NAMES)
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            await server.stop()
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def test_put_then_get_over_http(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async for servers in _cluster(tmp_path):
+            base = f"http://{servers[0].http_address}"
+            status, got = await call("GET", f"{base}/kv/cart")
+            assert status == 200 and got["values"] == []
+            status, put = await call("PUT", f"{base}/kv/cart", b"milk",
+                                     {"X-Vdynamo-Context": got["context"]})
+            assert status == 200, put
+            # any node answers, forwarding or coordinating
+            other = f"http://{servers[2].http_address}"
+            status, got = await call("GET", f"{other}/kv/cart")
+            assert status == 200
+            assert [base64.b64decode(v) for v in got["values"]] == [b"milk"]
+            # a put with that context supersedes; one without it makes a sibling
+            await call("PUT", f"{other}/kv/cart", b"milk,eggs",
+                       {"X-Vdynamo-Context": got["context"]})
+            await call("PUT", f"{base}/kv/cart", b"bread")
+            status, got = await call("GET", f"{base}/kv/cart?r=3")
+            assert sorted(base64.b64decode(v) for v in got["values"]) == [b"bread", b"milk,eggs"]
+            status, info = await call("GET", f"{base}/status")
+            assert status == 200 and info["node"] == "n1"
+    run(scenario())
+
+
+def test_a_stopped_node_does_not_stop_writes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async for servers in _cluster(tmp_path):
+            await servers[2].stop()
+            base = f"http://{servers[0].http_address}"
+            status, put = await call("PUT", f"{base}/kv/k", b"v")
+            assert status == 200, put
+            status, got = await call("GET", f"{base}/kv/k")
+            assert status == 200 and [base64.b64decode(v) for v in got["values"]] == [b"v"]
+            servers.pop()
+    run(scenario())
+
+
+def test_bad_client_input_is_refused_and_changes_nothing(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async for servers in _cluster(tmp_path):
+            base = f"http://{servers[0].http_address}"
+            status, body = await call("PUT", f"{base}/kv/k", b"x" * (ClusterConfig(
+                nodes=NAMES).max_value_bytes + 1))
+            assert status == 413 and body["error"] == "TooLargeError"
+            status, body = await call("PUT", f"{base}/kv/k", b"v",
+                                      {"X-Vdynamo-Context": "not base64!"})
+            assert status == 400 and "X-Vdynamo-Context" in body["message"]
+            forged = base64.b64encode(b"\x01" * 40).decode()
+            status, body = await call("PUT", f"{base}/kv/k", b"v", {"X-Vdynamo-Context": forged})
+            assert status == 400 and body["error"] == "BadContextError"
+            status, body = await call("GET", f"{base}/kv/k?r=9")
+            assert status == 400
+            status, body = await call("GET", f"{base}/nowhere")
+            assert status == 404
+            status, got = await call("GET", f"{base}/kv/k")
+            assert status == 200 and got["values"] == []
+    run(scenario())
+
+
+def test_a_bad_peer_frame_closes_that_connection_only(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async for servers in _cluster(tmp_path):
+            target = servers[1].peer_address
+            assert target is not None
+            for garbage in (b"GET / HTTP/1.0\r\n\r\n",
+                            b"VDYNHELO\x00\x05intruder",
+                            b"VDYNHELO\x00\x02n1" + b"VDYN\x01\xff\x00\x00\x00\x00"):
+                reader, writer = await asyncio.open_connection(target.host, target.port)
+                writer.write(garbage)
+                await writer.drain()
+                assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by the node
+                writer.close()
+            assert servers[1].dropped_frames == 3
+            base = f"http://{servers[1].http_address}"
+            status, _ = await call("PUT", f"{base}/kv/after", b"ok")
+            assert status == 200
+    run(scenario())
+
+
+def test_cluster_file_loads_and_errors_name_the_key(tmp_path: Path) -> None:
+    good = tmp_path / "cluster.toml"
+    good.write_text(
+        '[cluster]\nnodes = ["a", "b"]\nn = 2\nr = 1\nw = 1\nsecret = "0123456789abcdef"\n'
+        '[nodes.a]\npeer = "127.0.0.1:7001"\nhttp = "127.0.0.1:8001"\n'
+        '[nodes.b]\npeer = "127.0.0.1:7002"\nhttp = "127.0.0.1:8002"\ndata = "b/db.sqlite"\n'
+    )
+    config = load_runtime_config(good)
+    assert config.cluster.nodes == ("a", "b") and config.cluster.secret == b"0123456789abcdef"
+    assert config.nodes["a"].data == tmp_path / "a.sqlite"
+    assert config.nodes["b"].data == tmp_path / "b" / "db.sqlite"
+    one = "[cluster]\nnodes=['a']\nn=1\nr=1\nw=1\n"
+    cases = {
+        f"{one}bogus=1\n": "bogus",
+        f"{one}[nodes.a]\npeer='x'\nhttp='127.0.0.1:1'\n": "peer",
+        f"{one}[nodes.a]\npeer='127.0.0.1:1'\n": "http",
+        f"{one}": "nodes.a",
+        "[cluster]\nnodes=['a']\nn=1\nr=5\n": "r",
+        "[other]\n": "other",
+        "not toml [": "TOML",
+    }
+    for text, named in cases.items():
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text)
+        with pytest.raises(errors.ConfigError, match=named):
+            load_runtime_config(bad)
+
+
+def test_http_status_mapping() -> None:
+    assert http_status(errors.TooLargeError("x")) == 413
+    assert http_status(errors.BadContextError("x")) == 400
+    assert http_status(errors.QuorumError("x")) == 503
+    assert http_status(errors.RequestTimeoutError("x")) == 504
+    assert http_status(errors.StorageError("x")) == 500
