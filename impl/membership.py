@@ -1,0 +1,369 @@
+"""Gossip-based membership (Dynamo paper, section 4.8), as pure values and functions.
+
+Theory of operation
+-------------------
+Every node keeps a *membership history*: for each node it has heard of, the
+latest :class:`Member` entry -- a version number, a status (``joining``, ``up``,
+``leaving``, ``left``) and the node's ring tokens. A node changes only its own
+entry (a join, a leave), each change with a higher version, and persists the
+whole :class:`Membership` in its storage's meta table (:meth:`Membership.to_bytes`).
+The one exception is strategy 3 (equal partitions), where a join or a leave
+moves partitions between existing nodes: the node that joins (leaves) announces
+the donors' (receivers') new token sets with their versions bumped.
+
+Every gossip period a node picks a random peer (:func:`pick_gossip_peer`, with a
+``random.Random`` passed in) and the two exchange histories and *reconcile*
+them (:meth:`Membership.merge`): per node, the entry with the higher version
+wins; equal versions are ordered by status (``left`` > ``leaving`` > ``up`` >
+``joining``), then by tokens, so merging is commutative, associative and
+idempotent (a join-semilattice), and every node that has heard the same
+announcements holds the same view, whatever the order it heard them in.
+
+Seed nodes (known to every node from configuration) are always candidates for
+gossip, so that a joining node is heard, and two nodes that joined at the same
+time cannot form logically partitioned rings.
+
+The ring the coordinator routes by is a pure function of the view:
+:meth:`Membership.ring` builds a :class:`spec.ring.Ring` from the tokens of the
+members that are joining, up or leaving. Token choice for a joining node follows
+the configured partitioning strategy of :mod:`spec.ring` (:func:`join`).
+
+Malformed bytes from storage or from a peer raise
+:class:`~impl.errors.BadMessageError` (a ``ValueError``) naming the problem.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import random
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from hashlib import blake2b
+
+from impl.errors import BadMessageError
+from spec.ring import RING_SIZE, Partitioning, Ring
+
+__all__ = [
+    "FORMAT",
+    "ROUTED",
+    "Member",
+    "MemberStatus",
+    "Membership",
+    "initial_membership",
+    "join",
+    "leave",
+    "left",
+    "pick_gossip_peer",
+]
+
+#: The ``format`` tag of serialized membership (bumped if the layout changes).
+FORMAT = "vdynamo.membership.v1"
+
+
+class MemberStatus(enum.Enum):
+    """Where a node is in its life in the ring."""
+
+    JOINING = "joining"
+    UP = "up"
+    LEAVING = "leaving"
+    LEFT = "left"
+
+
+_RANK = {MemberStatus.JOINING: 0, MemberStatus.UP: 1, MemberStatus.LEAVING: 2,
+         MemberStatus.LEFT: 3}
+
+#: The statuses whose tokens are on the routing ring.
+ROUTED = frozenset({MemberStatus.JOINING, MemberStatus.UP, MemberStatus.LEAVING})
+
+
+def _fail(message: str) -> BadMessageError:
+    return BadMessageError(f"membership: {message}")
+
+
+@dataclass(frozen=True, slots=True, order=False)
+class Member:
+    """One node's entry: its own announcement, with a version (higher wins).
+
+    ``tokens`` are canonical: sorted and distinct (given in any order).
+    Invalid fields raise :class:`~impl.errors.BadMessageError` naming the field.
+    """
+
+    node: str
+    version: int
+    status: MemberStatus
+    tokens: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.node, str) or not self.node:
+            raise _fail(f"node must be a non-empty str, got {self.node!r:.80}")
+        if isinstance(self.version, bool) or not isinstance(self.version, int) or not (
+                0 <= self.version < 1 << 63):
+            raise _fail(f"version of {self.node!r} must be an int in [0, 2**63), "
+                        f"got {self.version!r:.80}")
+        if not isinstance(self.status, MemberStatus):
+            raise _fail(f"status of {self.node!r} must be a MemberStatus, got {self.status!r:.80}")
+        raw: object = self.tokens
+        if isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
+            raise _fail(f"tokens of {self.node!r} must be a sequence of ints")
+        tokens = tuple(raw)
+        for token in tokens:
+            if isinstance(token, bool) or not isinstance(token, int) or not (
+                    0 <= token < RING_SIZE):
+                raise _fail(f"token {token!r:.80} of {self.node!r} is not a ring position")
+        canonical = tuple(sorted(set(tokens)))
+        if len(canonical) != len(tokens):
+            raise _fail(f"tokens of {self.node!r} repeat a token")
+        object.__setattr__(self, "tokens", canonical)
+
+    def precedence(self) -> tuple[int, int, tuple[int, ...]]:
+        """The total order reconciliation keeps the maximum of."""
+        return (self.version, _RANK[self.status], self.tokens)
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """A node's membership history: the latest :class:`Member` entry per node.
+
+    Immutable and canonical (entries sorted by node), so equal views compare
+    and hash equal. Build one with :meth:`of` or :func:`initial_membership`.
+    """
+
+    members: tuple[Member, ...] = ()
+
+    def __post_init__(self) -> None:
+        members = tuple(self.members)
+        if not all(isinstance(m, Member) for m in members):
+            raise _fail("members must be Member entries")
+        ordered = tuple(sorted(members, key=lambda m: m.node))
+        names = [m.node for m in ordered]
+        if len(set(names)) != len(names):
+            raise _fail("a node appears twice")
+        object.__setattr__(self, "members", ordered)
+
+    @classmethod
+    def of(cls, members: Iterable[Member]) -> Membership:
+        """A view from entries (a node listed twice: its highest entry is kept)."""
+        best: dict[str, Member] = {}
+        for member in members:
+            held = best.get(member.node)
+            if held is None or member.precedence() > held.precedence():
+                best[member.node] = member
+        return cls(tuple(best.values()))
+
+    # ------------------------------------------------------------------ queries
+
+    def get(self, node: str) -> Member | None:
+        """The entry of ``node``, or None if never heard of."""
+        for member in self.members:
+            if member.node == node:
+                return member
+        return None
+
+    def __contains__(self, node: object) -> bool:
+        return any(m.node == node for m in self.members)
+
+    def __iter__(self) -> Iterator[Member]:
+        return iter(self.members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """Every node heard of (including those that left), sorted."""
+        return tuple(m.node for m in self.members)
+
+    def nodes_with(self, statuses: Iterable[MemberStatus]) -> tuple[str, ...]:
+        """The nodes whose status is one of ``statuses``, sorted."""
+        wanted = frozenset(statuses)
+        return tuple(m.node for m in self.members if m.status in wanted)
+
+    @property
+    def live_nodes(self) -> tuple[str, ...]:
+        """The nodes that have not left, sorted."""
+        return self.nodes_with(ROUTED)
+
+    def tokens(self, statuses: Iterable[MemberStatus] = ROUTED) -> dict[str, tuple[int, ...]]:
+        """``{node: tokens}`` for the members with one of ``statuses`` and some tokens."""
+        wanted = frozenset(statuses)
+        return {m.node: m.tokens for m in self.members if m.status in wanted and m.tokens}
+
+    def ring(self, statuses: Iterable[MemberStatus] = ROUTED) -> Ring | None:
+        """The ring of the tokens of members with ``statuses`` (None if none has tokens).
+
+        Raises :class:`~impl.errors.BadMessageError` if two of them claim one token
+        (a view no correct node announces).
+        """
+        tokens = self.tokens(statuses)
+        if not tokens:
+            return None
+        try:
+            return Ring.from_tokens(tokens)
+        except ValueError as exc:
+            raise _fail(f"the tokens do not form a ring: {exc}") from exc
+
+    # ------------------------------------------------------------------ changes
+
+    def merge(self, other: Membership) -> Membership:
+        """Reconcile two histories: per node, the entry of higher precedence wins.
+
+        Commutative, associative and idempotent.
+        """
+        if not isinstance(other, Membership):
+            raise _fail(f"can only merge a Membership, got {type(other).__name__}")
+        return Membership.of((*self.members, *other.members))
+
+    reconcile = merge
+
+    def with_member(self, member: Member) -> Membership:
+        """This view with ``member`` merged in (kept only if newer than what is held)."""
+        return self.merge(Membership((member,)))
+
+    def announce(self, node: str, status: MemberStatus | None = None,
+                 tokens: Iterable[int] | None = None) -> Membership:
+        """``node`` announces a change: its entry with the version bumped.
+
+        ``status`` / ``tokens`` None keep the current ones (a new node starts
+        ``joining`` with no tokens).
+        """
+        held = self.get(node)
+        if held is None:
+            held = Member(node, 0, MemberStatus.JOINING)
+        changed = replace(
+            held, version=held.version + 1,
+            status=held.status if status is None else status,
+            tokens=held.tokens if tokens is None else tuple(tokens),
+        )
+        return Membership((*(m for m in self.members if m.node != node), changed))
+
+    # ------------------------------------------------------------------ bytes
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-able dict (tokens as decimal strings: 128-bit ints survive any reader)."""
+        return {
+            "format": FORMAT,
+            "members": [[m.node, m.version, m.status.value, [str(t) for t in m.tokens]]
+                        for m in self.members],
+        }
+
+    def to_bytes(self) -> bytes:
+        """Canonical bytes, for the meta table and for gossip messages."""
+        return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: object) -> Membership:
+        """Inverse of :meth:`to_json`; a malformed value raises BadMessageError."""
+        if not isinstance(data, dict):
+            raise _fail("expected a JSON object")
+        if data.get("format") != FORMAT:
+            raise _fail(f"unknown format {data.get('format')!r:.80}, expected {FORMAT!r}")
+        if set(data) != {"format", "members"}:
+            raise _fail(f"unexpected fields {sorted(set(data) - {'format', 'members'})!r:.80}")
+        rows = data["members"]
+        if not isinstance(rows, list):
+            raise _fail("members must be a list")
+        members: list[Member] = []
+        for i, row in enumerate(rows):
+            if not isinstance(row, list) or len(row) != 4:
+                raise _fail(f"member {i} must be [node, version, status, tokens]")
+            node, version, status, tokens = row
+            try:
+                parsed_status = MemberStatus(status)
+            except ValueError:
+                raise _fail(f"member {i} has unknown status {status!r:.80}") from None
+            if not isinstance(tokens, list) or not all(
+                    isinstance(t, str) and t.isascii() and t.isdigit() and len(t) <= 39
+                    for t in tokens):
+                raise _fail(f"member {i} tokens must be a list of decimal strings")
+            members.append(Member(node, version, parsed_status, tuple(int(t) for t in tokens)))
+        view = cls(tuple(members))
+        return view
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Membership:
+        """Inverse of :meth:`to_bytes`; malformed bytes raise BadMessageError naming why."""
+        if not isinstance(data, bytes):
+            raise _fail(f"expected bytes, got {type(data).__name__}")
+        try:
+            decoded = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise _fail(f"not valid JSON: {exc}") from None
+        return cls.from_json(decoded)
+
+    def digest(self) -> bytes:
+        """A short stable digest of the view: equal views have equal digests."""
+        return blake2b(self.to_bytes(), digest_size=16).digest()
+
+
+# ====================================================================== functions
+
+
+def initial_membership(ring: Ring) -> Membership:
+    """The view every initial member starts from: each ring node ``up`` at version 1."""
+    return Membership(tuple(Member(node, 1, MemberStatus.UP, ring.tokens_of(node))
+                            for node in ring.nodes))
+
+
+def pick_gossip_peer(view: Membership, me: str, rng: random.Random,
+                     seeds: Sequence[str] = ()) -> str | None:
+    """A random peer to gossip with this period: any live member or seed but me.
+
+    None when there is nobody. Deterministic given ``rng``'s state.
+    """
+    candidates = sorted({*view.live_nodes, *seeds} - {me})
+    if not candidates:
+        return None
+    return candidates[rng.randrange(len(candidates))]
+
+
+def _adopt(view: Membership, target: Ring, node: str, status: MemberStatus) -> Membership:
+    """Announce ``node``'s new status and every token set that ``target`` changed."""
+    current = view.tokens()
+    for other in target.nodes:
+        if other != node and current.get(other) != target.tokens_of(other):
+            view = view.announce(other, tokens=target.tokens_of(other))
+    return view.announce(node, status=status, tokens=target.tokens_of(node))
+
+
+def join(view: Membership, node: str, partitioning: Partitioning, rng: random.Random,
+         capacity: float = 1.0) -> Membership:
+    """The view after ``node`` announces that it joins, with tokens chosen by the strategy.
+
+    ``partitioning`` wraps the current ring in the configured strategy (see
+    ``ClusterConfig.partitioning_of``). Strategies 1 and 2 draw random tokens;
+    strategy 3 moves partitions from the other nodes, whose new token sets are
+    announced too. The node starts ``joining``; :meth:`Membership.announce` it
+    ``up`` once the ranges it now owns were handed to it.
+    """
+    held = view.get(node)
+    if held is not None and held.status in ROUTED:
+        raise ValueError(f"node {node!r} is already a member ({held.status.value})")
+    target = partitioning.with_node(node, rng, capacity)
+    return _adopt(view, target.ring, node, MemberStatus.JOINING)
+
+
+def leave(view: Membership, node: str) -> Membership:
+    """The view after ``node`` announces it is leaving (it keeps its tokens meanwhile)."""
+    held = view.get(node)
+    if held is None or held.status not in ROUTED:
+        raise ValueError(f"node {node!r} is not a live member")
+    return view.announce(node, status=MemberStatus.LEAVING)
+
+
+def left(view: Membership, node: str, partitioning: Partitioning,
+         rng: random.Random) -> Membership:
+    """The view after ``node`` handed its ranges over and left the ring.
+
+    Its tokens go (strategy 3: its partitions go to the remaining nodes, whose
+    new token sets are announced too).
+    """
+    held = view.get(node)
+    if held is None or held.status not in ROUTED:
+        raise ValueError(f"node {node!r} is not a live member")
+    target = partitioning.without_node(node, rng).ring
+    current = view.tokens()
+    for other in target.nodes:
+        if current.get(other) != target.tokens_of(other):
+            view = view.announce(other, tokens=target.tokens_of(other))
+    return view.announce(node, status=MemberStatus.LEFT, tokens=())
