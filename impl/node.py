@@ -191,6 +191,12 @@ class Node:
         if not isinstance(src, str) or src == self.name or not self._known(src):
             self._drop(src, f"{type(message).__name__} from unknown node {src!r}")
             return self._finish(out)
+        try:
+            # Re-run the constructor's checks: a message built around them is refused too.
+            message.__post_init__()  # type: ignore[attr-defined]
+        except DynamoError as error:
+            self._drop(src, str(error))
+            return self._finish(out)
         self._suspected.pop(src, None)
         try:
             handler(self, now, src, message, out)
@@ -337,7 +343,10 @@ class Node:
             out.append(Send(slot, ReplicaPut(op.op_id, op.key, op.record)))
             return
         fallback = next_fallback(op.fallbacks, op.used, self._reachable_set(op.fallbacks))
-        if fallback is None:
+        if fallback is None:  # no fallback left (or strict quorum): try the slot again
+            op.holder[slot] = slot
+            op.used.add(slot)
+            out.append(Send(slot, ReplicaPut(op.op_id, op.key, op.record)))
             return
         op.holder[slot] = fallback
         op.used.add(fallback)
@@ -404,12 +413,12 @@ class Node:
             self._schedule(min(now + self.config.replica_timeout, op.deadline), "get", op.op_id)
 
     def _send_get_slot(self, op: GetOp, slot: str, out: list[Effect], *, initial: bool) -> None:
-        if initial and self._reachable(slot):
-            node: str | None = slot
-        else:
+        node: str | None = slot
+        if not (initial and self._reachable(slot)):
             node = next_fallback(op.fallbacks, op.asked, self._reachable_set(op.fallbacks))
-        if node is None:
-            return
+            if node is None:  # no fallback left (or strict quorum): ask the slot again
+                node = slot
+        assert node is not None
         op.holder[slot] = node
         op.asked.add(node)
         out.append(Send(node, ReplicaGet(op.op_id, op.key)))
@@ -463,7 +472,7 @@ class Node:
             return
         for slot in op.top:
             holder = op.holder.get(slot)
-            if holder is not None and holder in op.replies:
+            if op.replied or (holder is not None and holder in op.replies):
                 continue
             if holder is not None:
                 self._suspect(holder)

@@ -1,0 +1,149 @@
+"""The clock modes on the implementation side: records, puts, merges, encoding."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from impl.errors import BadMessageError
+from impl.versions import (
+    ClockMode,
+    Record,
+    apply_put,
+    context_clock,
+    decode_record,
+    encode_record,
+    merge,
+    merge_all,
+    values,
+)
+from spec.vclock import VClock
+
+MODES = list(ClockMode)
+
+
+def put(record: Record, context: VClock, value: bytes, coordinator: str = "A",
+        client: str = "c1", now: float = 0.0) -> Record:
+    return apply_put(record, context, value, coordinator=coordinator, client_id=client, now=now)
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
+def test_a_put_with_the_read_context_supersedes(mode: ClockMode) -> None:
+    first = put(Record.empty(mode), VClock(), b"a", now=1.0)
+    second = put(first, context_clock(first), b"b", now=2.0)
+    assert values(second) == [b"b"]
+
+
+@pytest.mark.parametrize(("mode", "kept"), [
+    (ClockMode.DVV, {b"a", b"b"}),
+    (ClockMode.CLIENT_VCLOCK, {b"a", b"b"}),
+    (ClockMode.SERVER_VCLOCK, {b"b"}),  # the paper's scheme loses the concurrent write
+    (ClockMode.LWW, {b"b"}),
+])
+def test_concurrent_writes_through_one_coordinator(mode: ClockMode, kept: set[bytes]) -> None:
+    first = put(Record.empty(mode), VClock(), b"a", client="c1", now=1.0)
+    second = put(first, VClock(), b"b", client="c2", now=2.0)
+    assert set(values(second)) == kept
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: m.value)
+def test_concurrent_writes_at_two_replicas_merge(mode: ClockMode) -> None:
+    a = put(Record.empty(mode), VClock(), b"a", coordinator="A", client="c1", now=1.0)
+    b = put(Record.empty(mode), VClock(), b"b", coordinator="B", client="c2", now=2.0)
+    merged = merge(a, b)
+    assert merged == merge(b, a)
+    expected = {b"b"} if mode is ClockMode.LWW else {b"a", b"b"}
+    assert set(values(merged)) == expected
+    resolved = put(merged, context_clock(merged), b"ab", coordinator="A", now=3.0)
+    assert values(merge(resolved, merged)) == [b"ab"]
+
+
+def test_server_vclock_entry_is_one_more_than_the_highest_stored() -> None:
+    record = put(Record.empty(ClockMode.SERVER_VCLOCK), VClock.of({"B": 4}), b"a")
+    assert record.siblings[0].clock == VClock.of({"A": 1, "B": 4})
+    record = put(record, VClock(), b"b")
+    assert {s.clock for s in record.siblings} == {VClock.of({"A": 1, "B": 4}), VClock.of({"A": 2})}
+
+
+def test_client_vclock_increments_the_clients_entry() -> None:
+    record = put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock.of({"c9": 2}), b"a", client="c9")
+    assert record.siblings[0].clock == VClock.of({"c9": 3})
+    with pytest.raises(ValueError, match="client_id"):
+        put(record, VClock(), b"b", client="")
+
+
+def test_dvv_uses_the_coordinator_as_the_dot() -> None:
+    record = put(Record.empty(ClockMode.DVV), VClock(), b"a", coordinator="n2")
+    assert context_clock(record) == VClock.of({"n2": 1})
+
+
+records = st.builds(
+    lambda mode, writes: _build(mode, writes),
+    st.sampled_from(MODES),
+    st.lists(st.tuples(st.sampled_from("ABC"), st.sampled_from(["c1", "c2"]), st.binary(
+        max_size=3), st.booleans()), max_size=6),
+)
+
+
+def _build(mode: ClockMode, writes: list[tuple[str, str, bytes, bool]]) -> Record:
+    record = Record.empty(mode)
+    for i, (coordinator, client, value, with_context) in enumerate(writes):
+        context = context_clock(record) if with_context else VClock()
+        record = put(record, context, value, coordinator, client, float(i))
+    return record
+
+
+@given(records)
+def test_encoding_round_trips(record: Record) -> None:
+    assert decode_record(encode_record(record), record.mode) == record
+
+
+@given(st.sampled_from(MODES), st.data())
+def test_merge_is_a_join(mode: ClockMode, data: st.DataObject) -> None:
+    # A coordinator (or client) mints each dot once: the two branches use disjoint ones.
+    def writes(coordinators: str, clients: list[str]) -> st.SearchStrategy[
+            list[tuple[str, str, bytes, bool]]]:
+        return st.lists(st.tuples(st.sampled_from(coordinators), st.sampled_from(clients),
+                                  st.binary(max_size=2), st.booleans()), max_size=4)
+
+    base = _build(mode, data.draw(writes("ABCD", ["c1", "c2"])))
+    a = _build_on(base, data.draw(writes("AB", ["c1"])))
+    b = _build_on(base, data.draw(writes("CD", ["c2"])))
+    assert merge(a, a) == a
+    assert merge(a, b) == merge(b, a)
+    assert merge(merge(a, b), b) == merge(a, b)
+    assert merge_all(mode, [a, b, base]) == merge(a, b)
+
+
+def _build_on(record: Record, writes: list[tuple[str, str, bytes, bool]]) -> Record:
+    for i, (coordinator, client, value, with_context) in enumerate(writes):
+        context = context_clock(record) if with_context else VClock()
+        record = put(record, context, value, coordinator, client, 10.0 + i)
+    return record
+
+
+def test_mixing_modes_is_refused() -> None:
+    with pytest.raises(BadMessageError, match="cannot merge"):
+        merge(Record.empty(ClockMode.DVV), put(Record.empty(ClockMode.LWW), VClock(), b"x"))
+    with pytest.raises(BadMessageError, match="clock mode"):
+        decode_record(encode_record(put(Record.empty(ClockMode.LWW), VClock(), b"x")),
+                      ClockMode.DVV)
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    (b"", "truncated"),
+    (b"X\x01", "marker"),
+    (b"R\x09", "unknown clock mode"),
+    (b"R\x01\x00\x00\x00\x01", "claims"),
+    (b"R\x01\x00\x00\x00\x01\x00\x05A", "truncated"),
+    (b"R\x01\xff\xff\xff\xff", "claims"),
+    (b"R\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00", "trailing"),
+    (b"R\x03\x00\x00\x00\x01\x00\x00\x00\x00" + b"\x00" * 8 + b"\x00\x01\xff"
+     + b"\x00\x00\x00\x00", "UTF-8"),
+    (b"R\x01\x00\x00\x00\x01\x00\x01A" + b"\x00" * 8 + b"\x00\x00\x00\x01\x00\x00\x00\x00"
+     + b"\x00\x00\x00\x00", "malformed"),  # one value but counter 0
+])
+def test_bad_records_are_refused(raw: bytes, words: str) -> None:
+    with pytest.raises(BadMessageError, match=words):
+        decode_record(raw)
