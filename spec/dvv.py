@@ -331,23 +331,28 @@ def _merge(server_id: str, n1: int, l1: tuple[V, ...], n2: int, l2: tuple[V, ...
 
 
 def _sync_entries(e1: tuple[Entry[V], ...], e2: tuple[Entry[V], ...]) -> tuple[Entry[V], ...]:
-    """Merge two sorted entry lists (the reference's sync2/2)."""
+    """Merge two sorted entry lists (the reference's sync2/2). Like the reference,
+    which recurses as ``sync2(T2, C1)`` after taking an entry only the second list
+    has, the two sides swap roles at that point; this matters only to ``_merge`` of
+    two entries with equal counters and different values, which reachable clocks
+    never hold."""
     out: list[Entry[V]] = []
+    left, right = e1, e2
     i = j = 0
-    while i < len(e1) and j < len(e2):
-        a, b = e1[i], e2[j]
+    while i < len(left) and j < len(right):
+        a, b = left[i], right[j]
         if a.id < b.id:
             out.append(a)
             i += 1
         elif a.id > b.id:
             out.append(b)
-            j += 1
+            left, right, i, j = right, left, j + 1, i
         else:
             out.append(_merge(a.id, a.counter, a.values, b.counter, b.values))
             i += 1
             j += 1
-    out.extend(e1[i:])
-    out.extend(e2[j:])
+    out.extend(left[i:])
+    out.extend(right[j:])
     return tuple(out)
 
 
@@ -371,7 +376,8 @@ def sync_list(clocks: Iterable[DVVSet[V]]) -> DVVSet[V]:
     also treats as the identity of sync)."""
     result: DVVSet[V] | None = None
     for clock in clocks:
-        result = clock if result is None else sync(result, clock)
+        # lists:foldl(fun sync/2, {}, L): the next clock is sync's first argument.
+        result = clock if result is None else sync(clock, result)
     return result if result is not None else DVVSet()
 
 

@@ -9,8 +9,13 @@ become Python strings (``v1`` -> ``"v1"``, ids ``a`` -> ``"a"``), Erlang literal
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import random
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from hypothesis import Phase, find, given, settings
@@ -619,3 +624,206 @@ def test_update_dominates_catches_a_mutant() -> None:
 
 def test_update_keeps_uncovered_catches_a_mutant() -> None:
     _caught_with_pick(lambda rp: not update_keeps_uncovered(_update_dropping_siblings, *rp))
+
+
+# == differential check against the reference itself (opt-in) ======================================
+#
+# With Erlang installed and DVVSET_REFERENCE naming a copy of the reference's dvvset.erl,
+# this runs seeded random programs on both and compares every step: each step's result
+# (a clock, with its anonymous values compared as a set; a boolean; a number; a list) or
+# that both fail. The reference is not part of this repository; the run is recorded in
+# docs/dvv.md.
+
+REFERENCE = os.environ.get("DVVSET_REFERENCE", "")
+DIFF_IDS = ("a", "b", "c", "d")
+DIFF_KINDS = (
+    "new_ctx", "update2", "update3", "update3", "sync", "sync", "lww", "last",
+    "reconcile", "map", "less", "equal", "size", "values", "ids",
+)
+
+
+def _erl(term: object) -> str:
+    """An Erlang literal for a Python result (ids are lowercase names: atoms)."""
+    if isinstance(term, DVVSet):
+        inner = ",".join(f"{{{e.id},{e.counter},{_erl(list(e.values))}}}" for e in term.entries)
+        return f"{{[{inner}],{_erl(sorted(term.anonymous, key=_as_int))}}}"
+    if isinstance(term, bool):
+        return "true" if term else "false"
+    if isinstance(term, int):
+        return str(term)
+    if isinstance(term, str):
+        return term
+    if isinstance(term, list | tuple):
+        return "[" + ",".join(_erl(x) for x in term) + "]"
+    raise TypeError(term)
+
+
+def _as_int(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
+def _le(a: object, b: object) -> bool:
+    return _as_int(a) <= _as_int(b)
+
+
+def _max(vals: tuple[object, ...]) -> object:
+    if not vals:
+        raise ValueError("lists:max([]) fails in the reference too")
+    return max(_as_int(v) for v in vals)
+
+
+def _plus(v: object) -> object:
+    return _as_int(v) + 1000
+
+
+def _run_step(op: tuple[object, ...], regs: list[Clock]) -> object:
+    """What spec.dvv computes for one step of a differential program."""
+    kind, args = op[0], op[1:]
+    if kind == "new":
+        return new(args[0])
+    if kind == "new_list":
+        return new_list(list(args[0]))  # type: ignore[call-overload]
+    if kind == "new_vv":
+        return new(args[0], args[1])  # type: ignore[call-overload]
+    clock = regs[_as_int(args[0])]
+    if kind == "new_ctx":
+        return new(join(clock), args[1])
+    if kind == "update2":
+        return update(clock, str(args[1]))
+    if kind in ("update3", "sync", "less", "equal"):
+        other = regs[_as_int(args[1])]
+        if kind == "update3":
+            return update(clock, other, str(args[2]))
+        if kind == "sync":
+            return sync(clock, other)
+        return less(clock, other) if kind == "less" else equal(clock, other)
+    unary: dict[object, Callable[[Clock], object]] = {
+        "lww": lambda c: lww(_le, c),
+        "last": lambda c: last(_le, c),
+        "reconcile": lambda c: reconcile(_max, c),
+        "map": lambda c: dvv.map(_plus, c),
+        "size": size,
+        "values": lambda c: sorted(values(c), key=_as_int),
+        "ids": lambda c: list(ids(c)),
+    }
+    return unary[kind](clock)
+
+
+def _random_op(rng: random.Random, regs: int, fresh: Iterator[int]) -> tuple[object, ...]:
+    kind = rng.choice(DIFF_KINDS if regs else ("new", "new_list", "new_vv"))
+    if regs and rng.random() < 0.15:
+        kind = rng.choice(("new", "new_list", "new_vv"))
+    server = rng.choice(DIFF_IDS)
+    if kind == "new":
+        return (kind, next(fresh))
+    if kind == "new_list":
+        return (kind, tuple(next(fresh) for _ in range(rng.randrange(3))))
+    if kind == "new_vv":
+        vv = [(i, rng.randrange(3)) for i in DIFF_IDS if rng.random() < 0.5]
+        rng.shuffle(vv)
+        return (kind, tuple(vv), next(fresh))
+    first, second = rng.randrange(regs), rng.randrange(regs)
+    if kind == "new_ctx":
+        return (kind, first, next(fresh))
+    if kind == "update2":
+        return (kind, first, server)
+    if kind == "update3":
+        return (kind, first, second, server)
+    if kind in ("sync", "less", "equal"):
+        return (kind, first, second)
+    return (kind, first)
+
+
+def _erl_op(op: tuple[object, ...]) -> str:
+    kind = op[0]
+    if kind == "new_vv":
+        pairs = op[1]
+        assert isinstance(pairs, tuple)
+        vv = "[" + ",".join(f"{{{i},{n}}}" for i, n in pairs) + "]"
+        return f"{{new_vv,{vv},{op[2]}}}"
+    return "{" + ",".join(_erl(x) for x in op) + "}"
+
+
+def differential_programs(seed: int, programs: int) -> str:
+    """Seeded random programs as Erlang terms ``{Program, Step, Op, Expected}``,
+    ``Expected`` being ``error`` or ``{ok, Result}`` as spec.dvv computes it."""
+    rng = random.Random(seed)
+    lines: list[str] = []
+    for number in range(programs):
+        regs: list[Clock] = []
+        fresh = iter(range(1, 10_000))
+        for step in range(rng.randrange(5, 40)):
+            op = _random_op(rng, len(regs), fresh)
+            try:
+                result = _run_step(op, regs)
+            except ValueError:
+                expected = "error"
+            else:
+                expected = f"{{ok,{_erl(result)}}}"
+                if isinstance(result, DVVSet):
+                    regs.append(result)
+            lines.append(f"{{{number},{step},{_erl_op(op)},{expected}}}.")
+    return "\n".join(lines) + "\n"
+
+
+# The interpreter on the Erlang side: runs each op on the reference, keeps the clocks it
+# made (numbered in order, per program), and prints any step whose outcome differs.
+DRIVER = r"""-module(dvv_differential).
+-export([main/1]).
+main(File) ->
+    {ok, Steps} = file:consult(File),
+    {_, _, Bad} = lists:foldl(fun step/2, {-1, #{}, 0}, Steps),
+    io:format("STEPS ~p MISMATCHES ~p~n", [length(Steps), Bad]).
+step({P, S, Op, Expected}, {P0, Regs0, Bad}) ->
+    Regs = case P of P0 -> Regs0; _ -> #{} end,
+    Got = try {ok, run(Op, Regs)} catch _:_ -> error end,
+    Same = normal(Got) =:= Expected,
+    Same orelse io:format("MISMATCH p~p step ~p ~p: ~p /= ~p~n", [P, S, Op, Got, Expected]),
+    Regs2 = case Got of
+        {ok, {E, A}} when is_list(E), is_list(A) -> Regs#{map_size(Regs) => {E, A}};
+        _ -> Regs
+    end,
+    {P, Regs2, case Same of true -> Bad; false -> Bad + 1 end}.
+normal({ok, {E, A}}) when is_list(E), is_list(A) -> {ok, {E, lists:usort(A)}};
+normal(Other) -> Other.
+le(X, Y) -> X =< Y.
+run({new, V}, _) -> dvvset:new(V);
+run({new_list, Vs}, _) -> dvvset:new_list(Vs);
+run({new_vv, VV, V}, _) -> dvvset:new(VV, V);
+run({new_ctx, I, V}, R) -> dvvset:new(dvvset:join(maps:get(I, R)), V);
+run({update2, I, Id}, R) -> dvvset:update(maps:get(I, R), Id);
+run({update3, I, J, Id}, R) -> dvvset:update(maps:get(I, R), maps:get(J, R), Id);
+run({sync, I, J}, R) -> dvvset:sync([maps:get(J, R), maps:get(I, R)]);
+run({less, I, J}, R) -> dvvset:less(maps:get(I, R), maps:get(J, R));
+run({equal, I, J}, R) -> dvvset:equal(maps:get(I, R), maps:get(J, R));
+run({lww, I}, R) -> dvvset:lww(fun le/2, maps:get(I, R));
+run({last, I}, R) -> dvvset:last(fun le/2, maps:get(I, R));
+run({reconcile, I}, R) -> dvvset:reconcile(fun lists:max/1, maps:get(I, R));
+run({map, I}, R) -> dvvset:map(fun(X) -> X + 1000 end, maps:get(I, R));
+run({size, I}, R) -> dvvset:size(maps:get(I, R));
+run({values, I}, R) -> lists:sort(dvvset:values(maps:get(I, R)));
+run({ids, I}, R) -> dvvset:ids(maps:get(I, R)).
+"""
+
+
+@pytest.mark.skipif(
+    not (REFERENCE and shutil.which("erlc") and shutil.which("erl")),
+    reason="set DVVSET_REFERENCE to the reference dvvset.erl, with Erlang installed",
+)
+def test_differential_against_the_reference(tmp_path: Path) -> None:
+    """spec.dvv and the reference agree step for step on seeded random programs
+    (sync/1 folds, so ``sync([Y, X])`` there is ``sync(X, Y)`` here)."""
+    programs = int(os.environ.get("DVVSET_PROGRAMS", "300"))
+    (tmp_path / "steps.terms").write_text(differential_programs(20140101, programs))
+    (tmp_path / "dvv_differential.erl").write_text(DRIVER)
+    shutil.copy(REFERENCE, tmp_path / "dvvset.erl")
+    for source in ("dvvset.erl", "dvv_differential.erl"):
+        subprocess.run(["erlc", source], cwd=tmp_path, check=True, capture_output=True)
+    out = subprocess.run(
+        ["erl", "-noshell", "-pa", ".", "-eval",
+         'dvv_differential:main("steps.terms"), halt().'],
+        cwd=tmp_path, check=True, capture_output=True, text=True, timeout=600,
+    ).stdout
+    print(out.splitlines()[-1])
+    assert "MISMATCHES 0" in out, out[:4000]
