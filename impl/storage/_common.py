@@ -86,7 +86,7 @@ def scan_segments(lo: object, hi: object) -> list[tuple[int, int]]:
     high = RING_SIZE if hi is None else _check_bound("hi", hi)
     if low <= high:
         return [(low, high)] if low < high else []
-    return [(low, RING_SIZE), (0, high)]
+    return [(a, b) for a, b in ((low, RING_SIZE), (0, high)) if a < b]
 
 
 def position_bytes(position: int) -> bytes:

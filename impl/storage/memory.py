@@ -20,11 +20,13 @@ log; a flush just forgets it. So a crash costs O(changes since the flush) and
 the memory overhead is O(unflushed changes), not a second copy of the data.
 
 Keys are kept ordered by ring position (MD5, :func:`spec.ring.key_position`) in
-two parallel sorted lists (positions, keys) so that :meth:`~MemoryStorage.scan`
-of a key range is a binary search plus a slice. Inserting a new key is a list
-insert (a memmove: cheap up to millions of keys). Per stored key the engine
-keeps a dict entry, one 128-bit int and two list slots besides the key and
-record bytes themselves.
+a *chunked sorted list* (the layout of ``sortedcontainers.SortedList``): sorted
+chunks of at most ``2 * _LOAD`` entries plus the list of each chunk's last
+entry, so a new key costs two binary searches and a memmove of one chunk, and
+:meth:`~MemoryStorage.scan` of a key range is a binary search plus slices. An
+entry is one bytes object: the 16-byte big-endian position followed by the key,
+which sorts by (position, key). Per stored key the engine keeps a dict entry and
+that entry (17 bytes + the key, plus a list slot) besides the key and record.
 
 Hint ids grow monotonically and are never reused, not even after a crash (a
 stale acknowledgement for a lost hint can never remove a newer one).
@@ -47,11 +49,18 @@ from impl.storage._common import (
     scan_segments,
 )
 from impl.storage.base import FsyncPolicy, Hint
-from spec.ring import key_position
+from spec.ring import RING_SIZE, key_position
 
 __all__ = ["MemoryStorage"]
 
 _ABSENT: None = None
+_POSITION_BYTES = 16
+_LOAD = 1000  # chunks hold between 1 and 2 * _LOAD entries
+
+
+def _entry(key: bytes) -> bytes:
+    """The ring index entry of ``key``: its position (16 bytes, big-endian), then the key."""
+    return key_position(key).to_bytes(_POSITION_BYTES, "big") + key
 
 
 class MemoryStorage:
@@ -66,8 +75,8 @@ class MemoryStorage:
         self.fsync: FsyncPolicy = check_fsync(fsync)  # type: ignore[assignment]
         self.batch = check_batch(batch)
         self._records: dict[bytes, bytes] = {}
-        self._positions: list[int] = []
-        self._keys: list[bytes] = []
+        self._chunks: list[list[bytes]] = []  # sorted entries: position (16 bytes) + key
+        self._maxes: list[bytes] = []  # the last entry of each chunk
         self._hints: dict[int, Hint] = {}
         self._meta: dict[str, bytes] = {}
         self._next_hint_id = 1
@@ -96,7 +105,7 @@ class MemoryStorage:
         if self.fsync == "buffered" and key not in self._undo_records:
             self._undo_records[key] = old
         if old is None:
-            self._index_insert(key_position(key), key)
+            self._index_insert(_entry(key))
         self._records[key] = record
         self._changed()
 
@@ -110,7 +119,7 @@ class MemoryStorage:
         if self.fsync == "buffered" and key not in self._undo_records:
             self._undo_records[key] = old
         del self._records[key]
-        self._index_remove(key_position(key), key)
+        self._index_remove(_entry(key))
         self._changed()
 
     def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
@@ -124,14 +133,13 @@ class MemoryStorage:
         self._check_open()
         chosen: list[bytes] = []
         for low, high in scan_segments(lo, hi):
-            start = bisect.bisect_left(self._positions, low)
-            end = bisect.bisect_left(self._positions, high, lo=start)
-            chosen.extend(self._keys[start:end])
+            self._index_range(low, high, chosen)
         return self._iterate(chosen)
 
-    def _iterate(self, keys: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    def _iterate(self, entries: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
         records = self._records
-        for key in keys:
+        for entry in entries:
+            key = entry[_POSITION_BYTES:]
             record = records.get(key)
             if record is not None:
                 yield key, record
@@ -212,10 +220,10 @@ class MemoryStorage:
             if durable is None:
                 if live is not None:
                     del self._records[key]
-                    self._index_remove(key_position(key), key)
+                    self._index_remove(_entry(key))
             else:
                 if live is None:
-                    self._index_insert(key_position(key), key)
+                    self._index_insert(_entry(key))
                 self._records[key] = durable
         for hint_id, durable_hint in self._undo_hints.items():
             if durable_hint is None:
@@ -258,21 +266,56 @@ class MemoryStorage:
         if self._closed:
             raise StorageError("the storage engine is closed")
 
-    def _index_insert(self, position: int, key: bytes) -> None:
-        positions, keys = self._positions, self._keys
-        i = bisect.bisect_left(positions, position)
-        while i < len(positions) and positions[i] == position and keys[i] < key:
-            i += 1  # equal positions (an MD5 collision): order by key
-        positions.insert(i, position)
-        keys.insert(i, key)
+    def _index_insert(self, entry: bytes) -> None:
+        chunks, maxes = self._chunks, self._maxes
+        if not maxes:
+            chunks.append([entry])
+            maxes.append(entry)
+            return
+        i = bisect.bisect_left(maxes, entry)
+        if i == len(maxes):
+            i -= 1
+            chunk = chunks[i]
+            chunk.append(entry)
+            maxes[i] = entry
+        else:
+            chunk = chunks[i]
+            bisect.insort(chunk, entry)
+        if len(chunk) > 2 * _LOAD:
+            tail = chunk[_LOAD:]
+            del chunk[_LOAD:]
+            maxes[i] = chunk[-1]
+            chunks.insert(i + 1, tail)
+            maxes.insert(i + 1, tail[-1])
 
-    def _index_remove(self, position: int, key: bytes) -> None:
-        positions, keys = self._positions, self._keys
-        i = bisect.bisect_left(positions, position)
-        while keys[i] != key:
+    def _index_remove(self, entry: bytes) -> None:
+        chunks, maxes = self._chunks, self._maxes
+        i = bisect.bisect_left(maxes, entry)
+        chunk = chunks[i]
+        j = bisect.bisect_left(chunk, entry)
+        assert chunk[j] == entry, "the ring index lost a key"
+        del chunk[j]
+        if not chunk:
+            del chunks[i]
+            del maxes[i]
+        elif j == len(chunk):
+            maxes[i] = chunk[-1]
+
+    def _index_range(self, low: int, high: int, out: list[bytes]) -> None:
+        """Append the entries with ``low <= position < high`` to ``out``, in order."""
+        chunks, maxes = self._chunks, self._maxes
+        first = low.to_bytes(_POSITION_BYTES, "big")
+        last = None if high >= RING_SIZE else high.to_bytes(_POSITION_BYTES, "big")
+        i = bisect.bisect_left(maxes, first)
+        start = bisect.bisect_left(chunks[i], first) if i < len(chunks) else 0
+        while i < len(chunks):
+            chunk = chunks[i]
+            if last is not None and maxes[i] >= last:
+                out.extend(chunk[start:bisect.bisect_left(chunk, last, lo=start)])
+                return
+            out.extend(chunk[start:])
+            start = 0
             i += 1
-        del positions[i]
-        del keys[i]
 
     def __repr__(self) -> str:
         return (

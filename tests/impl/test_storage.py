@@ -745,3 +745,43 @@ def test_sqlite_acknowledged_writes_survive_sigkill(tmp_path: Path, mode: str) -
 def test_sigkill_check_catches_early_acknowledgement(tmp_path: Path) -> None:
     with pytest.raises((AssertionError, KeyError)):
         check_acknowledged_survive_sigkill(tmp_path, "lying")
+
+
+@given(
+    ops=st.lists(st.tuples(st.binary(max_size=2), st.booleans()), max_size=80),
+    bounds=st.lists(st.tuples(POSITIONS, st.one_of(st.none(), POSITIONS)), max_size=4),
+)
+@settings(max_examples=examples(60))
+def test_memory_ring_index_with_tiny_chunks(
+    ops: list[tuple[bytes, bool]], bounds: list[tuple[int, int | None]]
+) -> None:
+    """The chunked ring index splits, empties and drops chunks correctly (2-entry chunks)."""
+    from impl.storage import memory
+
+    saved = memory._LOAD
+    memory._LOAD = 1
+    try:
+        s = MemoryStorage("buffered", batch=7)
+        model: dict[bytes, bytes] = {}
+        for key, keep in ops:
+            if keep:
+                s.write(key, key)
+                model[key] = key
+            else:
+                s.delete(key)
+                model.pop(key, None)
+        assert [k for k, _ in s.scan()] == ordered(list(model))
+        assert all(1 <= len(chunk) <= 2 for chunk in s._chunks)
+        assert s._maxes == [chunk[-1] for chunk in s._chunks]
+        for lo, hi in bounds:
+            top = RING_SIZE if hi is None else hi
+            if lo <= top:
+                expected = [k for k in ordered(list(model)) if lo <= key_position(k) < top]
+            else:
+                expected = [k for k in ordered(list(model)) if key_position(k) >= lo] + [
+                    k for k in ordered(list(model)) if key_position(k) < top]
+            assert [k for k, _ in s.scan(lo, hi)] == expected
+        s.crash()
+        assert s._maxes == [chunk[-1] for chunk in s._chunks]
+    finally:
+        memory._LOAD = saved
