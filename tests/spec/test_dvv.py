@@ -382,6 +382,19 @@ def test_two_clients_on_one_server_keep_both_values_as_siblings() -> None:
     assert [v.value for v in vclock_reconcile([first, second])] == ["eggs"]  # milk lost
 
 
+def test_the_docs_example() -> None:
+    """The example of docs/dvv.md, kept true."""
+    stored: DVVSet[str] = dvv.EMPTY
+    context = dvv.join(stored)
+    stored = dvv.update(dvv.new(context, "milk"), stored, "A")
+    stored = dvv.update(dvv.new(context, "eggs"), stored, "A")
+    assert stored == dvv.DVVSet.of([("A", 2, ["eggs", "milk"])])
+    context = dvv.join(stored)
+    assert context == (("A", 2),)
+    stored = dvv.update(dvv.new(context, "eggs+milk"), stored, "B")
+    assert dvv.values(stored) == ("eggs+milk",)
+
+
 # == Hypothesis: reachable server clocks with ghost dots ==========================================
 
 SERVERS = ("A", "B", "C")
@@ -827,3 +840,4 @@ def test_differential_against_the_reference(tmp_path: Path) -> None:
     ).stdout
     print(out.splitlines()[-1])
     assert "MISMATCHES 0" in out, out[:4000]
+
