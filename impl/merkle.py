@@ -140,7 +140,28 @@ class TreeShape:
         return (self.lo - (-index * width // count), self.lo - (-(index + 1) * width // count))
 
     def nodes_at(self, level: int) -> int:
+        """Number of nodes at ``level`` (1 at the root, ``buckets`` at ``depth``)."""
         return int(self.fanout**level)
+
+    def path_of(self, level: int, index: int) -> tuple[int, ...]:
+        """Node ``index`` at ``level`` as a path: the child numbers from the root
+        (``()`` is the root), for wire formats that name nodes by path."""
+        _int("level", level, 0, self.depth)
+        _int("index", index, 0, self.nodes_at(level) - 1)
+        digits: list[int] = []
+        for _ in range(level):
+            index, digit = divmod(index, self.fanout)
+            digits.append(digit)
+        return tuple(reversed(digits))
+
+    def locate(self, path: tuple[int, ...]) -> tuple[int, int]:
+        """Inverse of :meth:`path_of`: ``(level, index)``; a bad path raises ValueError."""
+        if not isinstance(path, tuple) or len(path) > self.depth:
+            raise ValueError(f"a tree path must be a tuple of at most {self.depth} ints")
+        index = 0
+        for digit in path:
+            index = index * self.fanout + _int("path step", digit, 0, self.fanout - 1)
+        return len(path), index
 
 
 class MerkleTree:

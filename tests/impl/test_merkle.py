@@ -349,3 +349,25 @@ def test_rebuild_check_catches_lazy_delete_mutant() -> None:
 
     with pytest.raises(AssertionError):
         run()
+
+
+@given(shape=SHAPES, data=st.data())
+def test_paths_name_nodes(shape: TreeShape, data: st.DataObject) -> None:
+    level = data.draw(st.integers(0, shape.depth))
+    index = data.draw(st.integers(0, shape.nodes_at(level) - 1))
+    path = shape.path_of(level, index)
+    assert len(path) == level and all(0 <= d < shape.fanout for d in path)
+    assert shape.locate(path) == (level, index)
+    if level < shape.depth:  # a child's path extends its parent's
+        assert shape.path_of(level + 1, index * shape.fanout + 1) == (*path, 1)
+
+
+def test_bad_paths() -> None:
+    shape = TreeShape(0, RING_SIZE, 4, 2)
+    for path in ((4,), (0, 0, 0), (-1,), [0], (True,)):
+        with pytest.raises(ValueError):
+            shape.locate(path)  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        shape.path_of(1, 4)
+    with pytest.raises(ValueError):
+        shape.path_of(3, 0)
