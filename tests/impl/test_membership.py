@@ -7,7 +7,7 @@ import json
 import math
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import given
@@ -111,12 +111,28 @@ def test_announce_bumps_the_version_and_wins() -> None:
 # ---------------------------------------------------------------- bytes
 
 
+def check_round_trip(view: Membership, decode: Callable[[bytes], Membership]) -> None:
+    data = view.to_bytes()
+    assert decode(data) == view
+    assert decode(data).to_bytes() == data  # canonical
+
+
 @given(VIEWS)
 def test_bytes_round_trip(view: Membership) -> None:
-    data = view.to_bytes()
-    assert Membership.from_bytes(data) == view
-    assert Membership.from_bytes(data).to_bytes() == data  # canonical
-    assert Membership.from_json(json.loads(data)) == view
+    check_round_trip(view, Membership.from_bytes)
+    assert Membership.from_json(json.loads(view.to_bytes())) == view
+
+
+def decode_without_versions(data: bytes) -> Membership:
+    """Mutant: versions are not carried (every entry comes back at version 1)."""
+    view = Membership.from_bytes(data)
+    return Membership(tuple(Member(m.node, 1, m.status, m.tokens) for m in view))
+
+
+def test_round_trip_check_catches_mutant() -> None:
+    view = Membership((Member("a", 3, MemberStatus.UP, (1, 2)),))
+    with pytest.raises(AssertionError):
+        check_round_trip(view, decode_without_versions)
 
 
 def _doc(members: object, **extra: object) -> bytes:
@@ -185,8 +201,10 @@ def test_ring_from_the_view() -> None:
         clash.ring()
 
 
-@pytest.mark.parametrize("strategy", [1, 2, 3])
-def test_join_takes_tokens_by_the_strategy_and_gossip_spreads_them(strategy: int) -> None:
+Join = Callable[[Membership, str, Partitioning, random.Random], Membership]
+
+
+def check_join(do_join: Join, strategy: int) -> None:
     nodes = ["n1", "n2", "n3", "n4"]
     rng = random.Random(7)
     partitioning: Partitioning
@@ -197,7 +215,7 @@ def test_join_takes_tokens_by_the_strategy_and_gossip_spreads_them(strategy: int
     else:
         partitioning = strategy3(nodes, 64, rng)
     view = initial_membership(partitioning.ring)
-    joined = join(view, "n5", partitioning, random.Random(1))
+    joined = do_join(view, "n5", partitioning, random.Random(1))
     member = joined.get("n5")
     assert member is not None and member.status is MemberStatus.JOINING and member.tokens
     expected = partitioning.with_node("n5", random.Random(1)).ring
@@ -213,8 +231,36 @@ def test_join_takes_tokens_by_the_strategy_and_gossip_spreads_them(strategy: int
     assert view.merge(joined).ring() == expected
     up = joined.announce("n5", MemberStatus.UP)
     assert view.merge(up).ring() == expected
+
+
+@pytest.mark.parametrize("strategy", [1, 2, 3])
+def test_join_takes_tokens_by_the_strategy_and_gossip_spreads_them(strategy: int) -> None:
+    check_join(join, strategy)
+    partitioning = strategy1(["n1", "n2"], 2, random.Random(0))
+    joined = join(initial_membership(partitioning.ring), "n3", partitioning, random.Random(1))
     with pytest.raises(ValueError, match="already a member"):
-        join(up, "n5", partitioning, random.Random(1))
+        join(joined.announce("n3", MemberStatus.UP), "n3", partitioning, random.Random(1))
+
+
+def join_without_donors(view: Membership, node: str, partitioning: Partitioning,
+                        rng: random.Random) -> Membership:
+    """Mutant: only the joining node's own entry is announced."""
+    target = partitioning.with_node(node, rng).ring
+    return view.announce(node, MemberStatus.JOINING, target.tokens_of(node))
+
+
+def join_with_fixed_tokens(view: Membership, node: str, partitioning: Partitioning,
+                           rng: random.Random) -> Membership:
+    """Mutant: the strategy is ignored; the node takes one token half way round."""
+    return view.announce(node, MemberStatus.JOINING, (RING_SIZE // 2 + 1,))
+
+
+@pytest.mark.parametrize(("mutant", "strategy"), [
+    (join_without_donors, 3), (join_with_fixed_tokens, 1),
+])
+def test_join_check_catches_mutants(mutant: Join, strategy: int) -> None:
+    with pytest.raises((AssertionError, BadMessageError)):
+        check_join(mutant, strategy)
 
 
 @pytest.mark.parametrize("strategy", [1, 3])
@@ -250,22 +296,60 @@ def test_evenly_spaced_join() -> None:
 # ---------------------------------------------------------------- gossip peers
 
 
-def test_pick_gossip_peer() -> None:
+Picker = Callable[..., "str | None"]
+
+
+def check_peer_choice(pick: Picker) -> None:
     view = initial_membership(Ring.evenly_spaced(["n1", "n2", "n3", "n4"]))
     view = view.announce("n4", MemberStatus.LEFT, ())
-    picks = Counter(pick_gossip_peer(view, "n1", random.Random(i)) for i in range(300))
-    assert set(picks) == {"n2", "n3"}  # never myself, never a node that left
+    picks = Counter(pick(view, "n1", random.Random(i)) for i in range(300))
+    assert set(picks) == {"n2", "n3"}, "only live members other than me"
     assert min(picks.values()) > 100
     # the same seed gives the same choices
     rng1, rng2 = random.Random(42), random.Random(42)
-    assert [pick_gossip_peer(view, "n1", rng1) for _ in range(20)] == [
-        pick_gossip_peer(view, "n1", rng2) for _ in range(20)]
+    assert [pick(view, "n1", rng1) for _ in range(20)] == [
+        pick(view, "n1", rng2) for _ in range(20)]
     # a joining node that knows nobody gossips with a seed
-    assert pick_gossip_peer(Membership(), "new", random.Random(0), seeds=("n1",)) == "n1"
-    assert pick_gossip_peer(Membership(), "n1", random.Random(0), seeds=("n1",)) is None
-    seeded = Counter(pick_gossip_peer(view, "n1", random.Random(i), seeds=("s1",))
-                     for i in range(300))
+    assert pick(Membership(), "new", random.Random(0), seeds=("n1",)) == "n1"
+    assert pick(Membership(), "n1", random.Random(0), seeds=("n1",)) is None
+    seeded = Counter(pick(view, "n1", random.Random(i), seeds=("s1",)) for i in range(300))
     assert set(seeded) == {"n2", "n3", "s1"}
+
+
+def test_pick_gossip_peer() -> None:
+    check_peer_choice(pick_gossip_peer)
+
+
+def picks_myself_too(view: Membership, me: str, rng: random.Random,
+                     seeds: Sequence[str] = ()) -> str | None:
+    """Mutant: I am a candidate."""
+    candidates = sorted({*view.live_nodes, *seeds})
+    return candidates[rng.randrange(len(candidates))] if candidates else None
+
+
+def picks_departed(view: Membership, me: str, rng: random.Random,
+                   seeds: Sequence[str] = ()) -> str | None:
+    """Mutant: nodes that left are still gossiped with."""
+    candidates = sorted({*view.nodes, *seeds} - {me})
+    return candidates[rng.randrange(len(candidates))] if candidates else None
+
+
+def ignores_seeds(view: Membership, me: str, rng: random.Random,
+                  seeds: Sequence[str] = ()) -> str | None:
+    """Mutant: seeds are never contacted."""
+    return pick_gossip_peer(view, me, rng)
+
+
+def unseeded(view: Membership, me: str, rng: random.Random,
+             seeds: Sequence[str] = ()) -> str | None:
+    """Mutant: the choice ignores the generator it was handed."""
+    return pick_gossip_peer(view, me, random.Random(), seeds)
+
+
+@pytest.mark.parametrize("mutant", [picks_myself_too, picks_departed, ignores_seeds, unseeded])
+def test_peer_check_catches_mutants(mutant: Picker) -> None:
+    with pytest.raises(AssertionError):
+        check_peer_choice(mutant)
 
 
 def test_member_validation() -> None:
