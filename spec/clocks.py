@@ -43,7 +43,7 @@ The modes:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from spec import dvv
@@ -56,6 +56,7 @@ __all__ = [
     "PutRecord",
     "context_json",
     "context_of",
+    "dominates",
     "empty",
     "merge",
     "payload_from_json",
@@ -77,8 +78,9 @@ _EMPTY_DVV: DVVSet[int] = DVVSet()
 class PutRecord:
     """What the spec knows about one put once a coordinator performed it.
 
-    ``clock`` is the version's vector clock (vclock modes) or ghost clock (dvv:
-    context plus dot; lww: empty); ``stamp`` its lww timestamp. ``history`` is the
+    ``clock`` is the version's vector clock (vclock modes) or, in dvv mode, the
+    context the put carried (lww: empty); ``dot`` its dvv dot ``(coordinator,
+    counter)`` (``("", 0)`` in other modes); ``stamp`` its lww timestamp. ``history`` is the
     ghost true causal history (put ids the writing client had read, plus itself);
     ``read_siblings`` the siblings returned by the get whose context the put
     carried (empty unless there were two or more).
@@ -92,6 +94,33 @@ class PutRecord:
     stamp: tuple[int, str]
     history: frozenset[int]
     read_siblings: tuple[int, ...]
+    dot: tuple[str, int] = ("", 0)
+    _hash: int = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "_hash",
+            hash((self.put_id, self.client, self.key, self.coordinator, self.clock, self.stamp,
+                  self.history, self.read_siblings, self.dot)),
+        )
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+def dominates(a: PutRecord, b: PutRecord) -> bool:
+    """Whether version ``a``'s clock dominates version ``b``'s: ``a`` descends from
+    ``b`` and differs. vclock modes compare vector clocks; dvv asks whether ``b``'s
+    dot is in ``a``'s causal past (``a``'s context); lww compares timestamps."""
+    if a.put_id == b.put_id:
+        return False
+    if a.dot[1]:
+        node, counter = b.dot
+        return a.clock.counter(node) >= counter
+    if a.stamp[1]:
+        return a.stamp > b.stamp
+    return a.clock.dominates(b.clock)
 
 
 def empty(mode: str) -> Payload:
@@ -145,7 +174,18 @@ def merge(mode: str, a: Payload, b: Payload, puts: Sequence[PutRecord | None]) -
             return a
         return _reconcile(mode, a + b, puts)
     assert isinstance(a, DVVSet) and isinstance(b, DVVSet)
-    return dvv.sync(a, b)
+    pair = (a, b)
+    cached = _SYNCED.get(pair)
+    if cached is None:
+        if len(_SYNCED) > _SYNC_CACHE_LIMIT:
+            _SYNCED.clear()
+        cached = _SYNCED[pair] = dvv.sync(a, b)
+    return cached
+
+
+# dvv.sync is pure and the explorer meets the same pairs again and again.
+_SYNCED: dict[tuple[DVVSet[int], DVVSet[int]], DVVSet[int]] = {}
+_SYNC_CACHE_LIMIT = 200_000
 
 
 def context_of(mode: str, payload: Payload, puts: Sequence[PutRecord | None]) -> Context:
@@ -177,16 +217,15 @@ def put(
     client: str,
     client_counter: int,
     puts: Sequence[PutRecord | None],
-) -> tuple[Payload, Payload, VClock, tuple[int, str], int]:
+) -> tuple[Payload, Payload, VClock, tuple[int, str], int, tuple[str, int]]:
     """The coordinator's put: ``(new local payload, payload to replicate, the put's
-    clock, its lww stamp, the client's new counter)``."""
+    clock, its lww stamp, the client's new counter, its dvv dot)``."""
     if mode == "dvv":
         assert isinstance(local, DVVSet)
         vector: Any = context if context is not None else ()
         updated = dvv.update(dvv.new(vector, put_id), local, coordinator)
         dot = next(e.counter for e in updated.entries if e.id == coordinator)
-        ghost = _ctx_clock(context).merge(VClock.of({coordinator: dot}))
-        return updated, updated, ghost, (0, ""), client_counter
+        return updated, updated, _ctx_clock(context), (0, ""), client_counter, (coordinator, dot)
     assert isinstance(local, tuple)
     if mode == "lww":
         seen = context[0] if isinstance(context, tuple) else 0
@@ -196,7 +235,8 @@ def put(
         record = PutRecord(put_id, client, "", coordinator, VClock(), stamp, frozenset(), ())
         table = list(puts)
         table[put_id - 1] = record
-        return _reconcile(mode, (*local, put_id), table), (put_id,), VClock(), stamp, client_counter
+        new = _reconcile(mode, (*local, put_id), table)
+        return new, (put_id,), VClock(), stamp, client_counter, ("", 0)
     base = _ctx_clock(context)
     if mode == "server-vclock":
         highest = base.counter(coordinator)
@@ -210,7 +250,8 @@ def put(
     record = PutRecord(put_id, client, "", coordinator, clock, (0, ""), frozenset(), ())
     table = list(puts)
     table[put_id - 1] = record
-    return _reconcile(mode, (*local, put_id), table), (put_id,), clock, (0, ""), client_counter
+    new = _reconcile(mode, (*local, put_id), table)
+    return new, (put_id,), clock, (0, ""), client_counter, ("", 0)
 
 
 # -- JSON -------------------------------------------------------------------------------

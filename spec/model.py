@@ -324,12 +324,12 @@ def _start(edit: _Edit, node: str, request: int, client: str, key: str) -> None:
         cl = edit.client(client)
         last = cl.last_get if cl.last_get is not None and cl.last_get.key == key else None
         context = last.context if last is not None else None
-        new_local, payload, clock, stamp, counter = clocks.put(
+        new_local, payload, clock, stamp, counter, dot = clocks.put(
             config.clock, local, context, request, node, client, cl.counter, edit.puts
         )
         history = frozenset({request} | (last.history if last is not None else frozenset()))
         siblings = last.siblings if last is not None and len(last.siblings) > 1 else ()
-        record = PutRecord(request, client, key, node, clock, stamp, history, siblings)
+        record = PutRecord(request, client, key, node, clock, stamp, history, siblings, dot)
         puts = list(edit.puts)
         puts[request - 1] = record
         edit.puts = tuple(puts)
@@ -441,7 +441,8 @@ def _deliver(edit: _Edit, m: Message) -> None:
                 edit.set_node(m.dst, NodeState(dst.up, dst.store, hints, dst.coord))
         else:
             edit.store(m.dst, m.key, m.payload)
-        edit.send(Message(Kind.REPLICATE_ACK, m.dst, m.src, m.request, m.key))
+        if _awaits(edit, m):
+            edit.send(Message(Kind.REPLICATE_ACK, m.dst, m.src, m.request, m.key))
     elif kind is Kind.REPLICATE_ACK or kind is Kind.READ_RESPONSE:
         coord = _find(dst, m.request)
         if coord is None:
@@ -462,8 +463,9 @@ def _deliver(edit: _Edit, m: Message) -> None:
                                waiting, coord.used, (), responses)
             _settle_get(edit, m.dst, new)
     elif kind is Kind.READ:
-        payload = dst.store[edit.plan.key_index[m.key]]
-        edit.send(Message(Kind.READ_RESPONSE, m.dst, m.src, m.request, m.key, payload))
+        if _awaits(edit, m):
+            payload = dst.store[edit.plan.key_index[m.key]]
+            edit.send(Message(Kind.READ_RESPONSE, m.dst, m.src, m.request, m.key, payload))
     elif kind is Kind.READ_REPAIR:
         assert m.payload is not None
         edit.store(m.dst, m.key, m.payload)
@@ -479,6 +481,17 @@ def _deliver(edit: _Edit, m: Message) -> None:
             hints = tuple(h for h in dst.hints if h != hint)
             edit.set_node(m.dst, NodeState(dst.up, dst.store, hints, dst.coord))
             edit.hints_deleted = edit.hints_deleted | {(m.dst, m.src, m.key, m.payload)}
+
+
+def _awaits(edit: _Edit, m: Message) -> bool:
+    """Whether the coordinator that sent ``m`` still waits for ``m.dst``'s answer.
+    An answer nobody waits for could only ever be delivered without effect (a
+    request never restarts), so it is not sent at all (see docs/spec.md)."""
+    coordinator = edit.node(m.src)
+    if not coordinator.up:
+        return False
+    coord = _find(coordinator, m.request)
+    return coord is not None and any(t == m.dst for t, _ in coord.waiting)
 
 
 def _client_of(plan: _Plan, request: int) -> str:
@@ -558,7 +571,7 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
     # 2. deliveries
     previous: Message | None = None
     for m in state.messages:
-        if m == previous:
+        if previous is not None and m._hash == previous._hash and m == previous:
             continue
         previous = m
         if (m.src in side) != (m.dst in side):
@@ -568,14 +581,21 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
         yield Deliver(m), edit.build()
 
     # 3. timeouts
+    exchanges: set[tuple[str, str, int]] | None = None
     for node_name, node in zip(plan.nodes, nodes, strict=True):
-        if not node.up:
+        if not node.up or not node.coord:
             continue
+        if exchanges is None:
+            exchanges = set()
+            for m in state.messages:
+                if m.request:
+                    exchanges.add((m.src, m.dst, m.request))
+                    exchanges.add((m.dst, m.src, m.request))
         for coord in node.coord:
             for target, _ in coord.waiting:
                 t = nodes[index[target]]
                 cut = not t.up or ((target in side) != (node_name in side))
-                if cut or not _exchange_in_flight(state, node_name, coord.request, target):
+                if cut or (node_name, target, coord.request) not in exchanges:
                     edit = _Edit(state, plan)
                     _timeout(edit, node_name, coord, target)
                     yield Timeout(node_name, coord.request, target), edit.build()
@@ -623,7 +643,7 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
     if drops < config.drops or duplicates < config.duplicates:
         previous = None
         for m in state.messages:
-            if m == previous:
+            if previous is not None and m._hash == previous._hash and m == previous:
                 continue
             previous = m
             if drops < config.drops:
@@ -815,6 +835,7 @@ def describe(state: State) -> dict[str, Any]:
             "key": record.key,
             "coordinator": record.coordinator,
             "clock": record.clock.to_json(),
+            **({"dot": list(record.dot)} if record.dot[1] else {}),
             **({"stamp": list(record.stamp)} if config.clock == "lww" else {}),
             "history": [f"v{v}" for v in sorted(record.history)],
         }
