@@ -183,7 +183,11 @@ def _describe_initial(model: Any, state: Any) -> str:
     narrate_initial = getattr(model, "narrate_initial", None)
     if callable(narrate_initial):
         return str(narrate_initial(state))
-    return "initial state: " + json.dumps(model.describe(state), sort_keys=True)[:300]
+    parts = []
+    for key, value in model.describe(state).items():
+        text = json.dumps(value, sort_keys=True)
+        parts.append(f"{key}={text if len(text) <= 60 else text[:57] + '...'}")
+    return "initial state: " + "; ".join(parts)
 
 
 def _where_it_broke(trace: Trace, states: Sequence[Any]) -> tuple[int | None, str]:
@@ -243,13 +247,19 @@ def _first_difference(actual: Any, recorded: Any, where: str = "state") -> str:
     return f"{where} is {json.dumps(a)[:200]} but the trace says {json.dumps(r)[:200]}"
 
 
-def _replay_on_impl(trace: Trace) -> Any | None:
+def _replay_on_impl(trace: Trace) -> tuple[Any | None, str]:
+    """(the refinement layer's report, or None and why it is not available)."""
     try:
         refinement = importlib.import_module("model_check.refinement")
-    except ImportError:
-        return None
+    except ImportError as error:
+        return None, f"model_check.refinement cannot be imported ({error})"
     replay = getattr(refinement, "replay_on_impl", None)
-    return replay(trace) if callable(replay) else None
+    if not callable(replay):
+        return None, "model_check.refinement has no replay_on_impl yet"
+    try:
+        return replay(trace), ""
+    except (ImportError, NotImplementedError) as error:
+        return None, f"model_check.refinement.replay_on_impl is not complete ({error})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -274,11 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vdynamo replay: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.on == "impl":
-        report: Any = _replay_on_impl(trace)
+        report, why = _replay_on_impl(trace)
         if report is None:
-            print("vdynamo replay --on impl: the implementation backend "
-                  "(model_check.refinement.replay_on_impl) is not available yet",
-                  file=sys.stderr)
+            print(f"vdynamo replay --on impl: the implementation backend is not available "
+                  f"yet: {why}", file=sys.stderr)
             return EXIT_USAGE
     else:
         report = replay_on_spec(trace)

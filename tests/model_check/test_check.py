@@ -1,0 +1,137 @@
+"""check(): the explorer on the Dynamo spec, verdicts, bounds, traces and refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model_check.check import CheckError, Verdict, check
+from model_check.trace import Trace
+from spec import model
+from spec.config import Config, ConfigError
+
+# Two nodes, N=2, R=W=1, last-writer-wins, two clients with one put each:
+# the second put silently supersedes the first (a 4-step counterexample).
+TINY_LWW = Config(name="tiny-lww", nodes=("a", "b"), n=2, r=1, w=1, clock="lww",
+                  clients=2, gets_per_client=0)
+# Sloppy quorum without hinted handoff or anti-entropy, one crash: a write that went to
+# a fallback never reaches its home node again.
+NO_REPAIR = Config(name="no-repair", nodes=("a", "b", "c"), n=2, r=1, w=1,
+                   sloppy_quorum=True, hinted_handoff=False, anti_entropy=False,
+                   read_repair=False, crashes=1, gets_per_client=0)
+STRICT = Config(name="strict", nodes=("a", "b", "c"), n=3, r=2, w=2, clients=1)
+
+
+def test_lww_loses_an_acknowledged_write() -> None:
+    result = check(TINY_LWW)
+    assert result.verdict("acked_writes_durable") == "violated"
+    assert result.verdict("acked_writes_durable") is Verdict.VIOLATED
+    trace = result.result("acked_writes_durable").trace
+    assert trace is not None and len(trace) == 4
+    assert trace.violated_at == 4 and trace.kind == "always"
+    assert trace.config == TINY_LWW.to_json()
+    assert Config.from_json(trace.config) == TINY_LWW
+    # The trace's states are the spec's readable descriptions of a real run.
+    state = model.initial_state(TINY_LWW)
+    assert trace.states[0] == model.describe(state)
+    for recorded, described in zip(trace.actions, trace.states[1:], strict=True):
+        action = model.action_from_json(dict(recorded))
+        state = next(after for label, after in model.successors(state) if label == action)
+        assert model.describe(state) == described
+    others = {r.property: r.verdict for r in result.results if r.property != "acked_writes_durable"}
+    assert set(others.values()) == {Verdict.HOLDS}
+    assert not result.ok and result.violated == ["acked_writes_durable"]
+
+
+def test_dvv_keeps_both_writes_on_the_same_configuration() -> None:
+    result = check(TINY_LWW.replace(clock="dvv", name="tiny-dvv"))
+    assert result.ok, result.verdicts
+    assert result.distinct_states > 0 and result.transitions >= result.distinct_states - 1
+
+
+def test_convergence_violation_is_found_on_the_state_graph() -> None:
+    result = check(NO_REPAIR, properties=["convergence"])
+    convergence = result.result("convergence")
+    assert convergence.verdict is Verdict.VIOLATED and convergence.kind == "liveness"
+    assert convergence.trace is not None and convergence.trace.kind == "liveness"
+    assert len(convergence.trace) == 2
+    repaired = check(NO_REPAIR.replace(hinted_handoff=True, anti_entropy=True, name="fixed"),
+                     properties=["convergence"])
+    assert repaired.verdict("convergence") is Verdict.HOLDS
+
+
+def test_symmetry_on_and_off_agree() -> None:
+    for config in (TINY_LWW, NO_REPAIR):
+        on, off = check(config, symmetry=True), check(config, symmetry=False)
+        assert on.verdicts == off.verdicts
+        assert [r.counterexample_length for r in on.results] == [
+            r.counterexample_length for r in off.results]
+        assert on.distinct_states <= off.distinct_states
+
+
+def test_a_bounded_run_never_says_holds() -> None:
+    bounded = check(STRICT, max_states=50)
+    assert bounded.bounded and bounded.distinct_states == 50
+    assert set(bounded.verdicts.values()) == {Verdict.BOUNDED}
+    assert not bounded.ok
+    shallow = check(STRICT, max_depth=2, properties=["acked_writes_durable"])
+    assert shallow.bounded and shallow.verdict("acked_writes_durable") is Verdict.BOUNDED
+    assert shallow.depth == 2
+    # A violation found within the bound is still a violation.
+    found = check(TINY_LWW, max_depth=4, properties="acked_writes_durable")
+    assert found.verdict("acked_writes_durable") is Verdict.VIOLATED
+    assert check(TINY_LWW, max_depth=3).verdict("acked_writes_durable") is Verdict.BOUNDED
+
+
+def test_a_deep_enough_bound_is_no_bound() -> None:
+    full = check(TINY_LWW.replace(clock="dvv"))
+    deep = check(TINY_LWW.replace(clock="dvv"), max_depth=full.depth + 1)
+    assert not deep.bounded and deep.ok and deep.distinct_states == full.distinct_states
+
+
+def test_properties_can_be_selected_and_unknown_ones_are_refused() -> None:
+    result = check(TINY_LWW, properties=["read_your_writes", "acked_writes_durable"])
+    assert result.property_names == ["read_your_writes", "acked_writes_durable"]
+    with pytest.raises(CheckError, match=r"unknown property 'eventual_bliss'.*known are"):
+        check(TINY_LWW, properties=["eventual_bliss"])
+    with pytest.raises(KeyError, match="was not checked"):
+        result.result("convergence")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"max_depth": -1}, "max_depth"), ({"max_states": 0}, "max_states")],
+)
+def test_bad_bounds_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(CheckError, match=message):
+        check(TINY_LWW, **kwargs)
+
+
+def test_invalid_configuration_is_refused_before_exploring(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\n[cluster]\nnodes = ["a", "b"]\nn = 3\n')
+    with pytest.raises(ConfigError, match="n = 3 exceeds the number of nodes"):
+        check(bad)
+    with pytest.raises(ConfigError, match="cannot read"):
+        check(tmp_path / "missing.toml")
+    with pytest.raises(CheckError, match="Config or a TOML path"):
+        check(42)  # type: ignore[arg-type]
+
+
+def test_a_toml_path_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_LWW.to_toml())
+    assert check(path).verdicts == check(TINY_LWW).verdicts
+
+
+def test_to_json_has_the_documented_shape() -> None:
+    result = check(TINY_LWW, properties=["acked_writes_durable"])
+    data = result.to_json({"acked_writes_durable": "traces/x.json"})
+    assert data["config"] == "tiny-lww"
+    assert data["results"] == [{"property": "acked_writes_durable", "verdict": "violated",
+                                "trace": "traces/x.json", "counterexample_length": 4}]
+    for key in ("distinct_states", "transitions", "depth", "seconds"):
+        assert isinstance(data[key], int | float)
+    assert isinstance(result.result("acked_writes_durable").trace, Trace)

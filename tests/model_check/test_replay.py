@@ -1,0 +1,122 @@
+"""vdynamo replay: traces re-executed on the spec, refused with the step and the reason."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from model_check.check import check
+from model_check.replay import main, replay_on_spec
+from model_check.trace import Trace
+from tests.model_check.test_check import NO_REPAIR, TINY_LWW
+
+
+@pytest.fixture(scope="module")
+def lww_trace() -> Trace:
+    trace = check(TINY_LWW, properties=["acked_writes_durable"]).result(
+        "acked_writes_durable").trace
+    assert trace is not None
+    return trace
+
+
+def test_a_trace_replays_as_a_numbered_story(
+    lww_trace: Trace, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = lww_trace.save(tmp_path / "t.json")
+    assert main([str(path)]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "counterexample to 'acked_writes_durable'" in lines[0]
+    assert lines[1].strip().startswith("0. initial state")
+    for number in range(1, 5):
+        assert any(line.startswith(f"{number:>3}. ") for line in lines)
+    assert "*** acked_writes_durable broke here" in out
+    assert "violated (step 4)" in lines[-1]
+
+
+def test_report_says_where_it_broke(lww_trace: Trace) -> None:
+    report = replay_on_spec(lww_trace)
+    assert report.ok and report.replayed and report.broke_at == 4
+    assert [s.number for s in report.steps] == [1, 2, 3, 4]
+    assert report.to_json()["broke_at"] == 4
+
+
+def test_an_itf_trace_replays_too(lww_trace: Trace, tmp_path: Path,
+                                  capsys: pytest.CaptureFixture[str]) -> None:
+    path = lww_trace.save(tmp_path / "t.itf.json", itf=True)
+    assert main([str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] and data["broke_at"] == 4 and len(data["steps"]) == 4
+
+
+def test_a_liveness_trace_replays() -> None:
+    trace = check(NO_REPAIR, properties=["convergence"]).result("convergence").trace
+    assert trace is not None
+    report = replay_on_spec(trace)
+    assert report.ok and report.broke_at == len(trace)
+    assert "no fault-free continuation converges" in report.reason
+
+
+def test_an_action_that_is_not_enabled_is_refused(lww_trace: Trace) -> None:
+    # Swap steps 3 and 4: delivering a's second replicate first is enabled, but the
+    # states recorded no longer match; dropping step 1 leaves step 2 without its put.
+    actions = list(lww_trace.actions)
+    skipped = dataclasses.replace(lww_trace, actions=(actions[1], actions[1], *actions[2:]))
+    report = replay_on_spec(skipped)
+    assert not report.replayed and report.refused_at is not None
+    assert report.exit_code == 1
+    assert "REFUSED at step" in report.render()
+
+
+def test_a_tampered_state_is_refused_with_the_difference(lww_trace: Trace) -> None:
+    states = list(lww_trace.states)
+    tampered_state = json.loads(json.dumps(states[2]))
+    tampered_state["partition"] = [["a"], ["b"]]
+    tampered = dataclasses.replace(lww_trace, states=(*states[:2], tampered_state, *states[3:]))
+    report = replay_on_spec(tampered)
+    assert not report.replayed and report.refused_at == 2
+    assert "different state" in report.reason and "state.partition" in report.reason
+
+
+def test_a_malformed_action_is_refused(lww_trace: Trace) -> None:
+    actions = list(lww_trace.actions)
+    bad = dataclasses.replace(lww_trace, actions=({"kind": "teleport"}, *actions[1:]))
+    report = replay_on_spec(bad)
+    assert not report.replayed and report.refused_at == 1
+    assert "teleport" in report.reason
+
+
+def test_a_trace_whose_property_holds_is_not_ok(lww_trace: Trace) -> None:
+    report = replay_on_spec(dataclasses.replace(lww_trace, property="read_your_writes"))
+    assert report.replayed and not report.ok and report.exit_code == 1
+    assert "did not break" in report.render()
+
+
+def test_a_bad_configuration_is_refused(lww_trace: Trace) -> None:
+    config = dict(lww_trace.config)
+    config["cluster"] = {**config["cluster"], "n": 9}
+    report = replay_on_spec(dataclasses.replace(lww_trace, config=config))
+    assert not report.replayed and report.refused_at == 0
+    assert "configuration is not valid" in report.reason
+
+
+def test_unreadable_trace_and_usage_errors(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(tmp_path / "missing.json")]) == 2
+    assert "cannot read trace" in capsys.readouterr().err
+    assert main(["--on", "moon", "x.json"]) == 2
+
+
+def test_replay_on_impl_is_refused_clearly_until_it_exists(
+    lww_trace: Trace, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import model_check.replay as replay
+
+    monkeypatch.setattr(replay, "_replay_on_impl", lambda trace: (None, "no backend"))
+    path = lww_trace.save(tmp_path / "t.json")
+    assert main([str(path), "--on", "impl"]) == 2
+    assert "implementation backend is not available yet: no backend" in capsys.readouterr().err
