@@ -371,3 +371,64 @@ def test_bad_paths() -> None:
         shape.path_of(1, 4)
     with pytest.raises(ValueError):
         shape.path_of(3, 0)
+
+
+def test_range_trees_follow_the_node_writes_and_the_ring() -> None:
+    from impl.merkle import RangeTrees
+    from spec.ring import Ring
+
+    ring = Ring.from_tokens({"n1": [RING_SIZE // 5, RING_SIZE // 2], "n2": [RING_SIZE // 3],
+                             "n3": [4 * RING_SIZE // 5]})
+    store = MemoryStorage()
+    for i in range(200):
+        store.write(b"pre-%d" % i, b"v")
+    trees = RangeTrees(fanout=4, depth=2)
+    ranges = ring.ranges_of("n1", 1)
+    assert trees.set_ranges(ranges, store) == [TreeShape(lo, hi, 4, 2) for lo, hi in ranges]
+    assert trees.ranges == ranges and len(trees) == len(ranges)
+
+    def write(key: bytes, record: bytes | None) -> None:
+        if record is None:
+            store.delete(key)
+            trees.on_delete(key)
+        else:
+            store.write(key, record)
+            trees.on_write(key, record)
+
+    for i in range(300):
+        write(b"k-%d" % i, b"r-%d" % i)
+    for i in range(0, 300, 3):
+        write(b"k-%d" % i, None)
+    write(b"pre-7", b"changed")
+
+    def check() -> None:
+        for tree in trees:
+            fresh = MerkleTree.build(tree.shape, store.scan(tree.shape.lo, tree.shape.hi))
+            assert tree.root() == fresh.root()
+
+    check()
+    inside = ranges[0]
+    assert trees.tree(*inside) is trees.tree_at(inside[0])
+    assert trees.tree(inside[0], inside[1] - 1) is None
+    others = [r for r in ring.ranges() if r not in ranges]
+    assert others, "n1 is not a replica of every range"
+    assert all(trees.tree_at(lo) is None and trees.tree_at(hi - 1) is None for lo, hi in others)
+    before = [tree.root() for tree in trees]
+    foreign = next(k for k in (b"f-%d" % i for i in range(1000))
+                   if trees.tree_at(key_position(k)) is None)
+    write(foreign, b"not mine")  # a key outside every range changes no tree
+    assert [tree.root() for tree in trees] == before
+    # the ring changes: unchanged ranges keep their tree, new ones are built
+    kept = {tree.shape: tree for tree in trees}
+    bigger = ring.with_node("n4", [RING_SIZE // 10])
+    new_ranges = bigger.ranges_of("n1", 1)
+    built = trees.set_ranges(new_ranges, store)
+    assert trees.ranges == new_ranges
+    assert built and len(built) < len(new_ranges)  # some ranges kept, some built
+    for tree in trees:
+        assert (tree.shape in built) != (kept.get(tree.shape) is tree)
+    check()
+    with pytest.raises(ValueError, match="overlap"):
+        trees.set_ranges([(0, 10), (5, 20)], store)
+    with pytest.raises(ValueError):
+        trees.on_write("k", b"r")  # type: ignore[arg-type]
