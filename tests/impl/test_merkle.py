@@ -6,7 +6,7 @@ on deliberately broken variants (mutants) that it must catch.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import pytest
 from hypothesis import Phase, given, settings
@@ -22,6 +22,7 @@ from impl.merkle import (
     Level,
     MerkleTree,
     OutOfSync,
+    RangeTrees,
     TreeShape,
     diff,
     hashes_in,
@@ -29,8 +30,9 @@ from impl.merkle import (
     respond,
     start,
 )
+from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
-from spec.ring import RING_SIZE, key_position
+from spec.ring import RING_SIZE, Ring, key_position
 from tests.conftest import examples
 
 FULL = TreeShape(0, RING_SIZE)
@@ -373,16 +375,14 @@ def test_bad_paths() -> None:
         shape.path_of(3, 0)
 
 
-def test_range_trees_follow_the_node_writes_and_the_ring() -> None:
-    from impl.merkle import RangeTrees
-    from spec.ring import Ring
+def check_range_trees(make: Callable[..., RangeTrees]) -> None:
 
     ring = Ring.from_tokens({"n1": [RING_SIZE // 5, RING_SIZE // 2], "n2": [RING_SIZE // 3],
                              "n3": [4 * RING_SIZE // 5]})
     store = MemoryStorage()
     for i in range(200):
         store.write(b"pre-%d" % i, b"v")
-    trees = RangeTrees(fanout=4, depth=2)
+    trees = make(fanout=4, depth=2)
     ranges = ring.ranges_of("n1", 1)
     assert trees.set_ranges(ranges, store) == [TreeShape(lo, hi, 4, 2) for lo, hi in ranges]
     assert trees.ranges == ranges and len(trees) == len(ranges)
@@ -432,3 +432,29 @@ def test_range_trees_follow_the_node_writes_and_the_ring() -> None:
         trees.set_ranges([(0, 10), (5, 20)], store)
     with pytest.raises(ValueError):
         trees.on_write("k", b"r")  # type: ignore[arg-type]
+
+
+def test_range_trees_follow_the_node_writes_and_the_ring() -> None:
+    check_range_trees(RangeTrees)
+
+
+class DeafRangeTrees(RangeTrees):
+    """Mutant: deletes are not routed to the trees."""
+
+    def on_delete(self, key: bytes) -> None:
+        return
+
+
+class StaleRangeTrees(RangeTrees):
+    """Mutant: a ring change keeps the old trees."""
+
+    def set_ranges(self, ranges: Iterable[tuple[int, int]], storage: Storage) -> list[TreeShape]:
+        if len(self):
+            return []
+        return super().set_ranges(ranges, storage)
+
+
+@pytest.mark.parametrize("mutant", [DeafRangeTrees, StaleRangeTrees])
+def test_range_trees_check_catches_mutants(mutant: type[RangeTrees]) -> None:
+    with pytest.raises(AssertionError):
+        check_range_trees(mutant)
