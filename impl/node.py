@@ -276,8 +276,8 @@ class Node:
         if self.name in top or reply_to.peer:
             self._coordinate(now, request, reply_to, out)
             return
-        candidates = [node for node in top if self._reachable(node)]
-        candidates += [node for node in top if node not in candidates]
+        # The reachable top-N nodes in order; when none is, probe the first one.
+        candidates = [node for node in top if self._reachable(node)] or [top[0]]
         op = ForwardOp(next(self._op_ids), reply_to.request_id, request, candidates[1:],
                        candidates[0], now + self._forward_timeout())
         self._forwards[op.op_id] = op
@@ -285,7 +285,8 @@ class Node:
         self._schedule(op.deadline, "forward", op.op_id)
 
     def _forward_timeout(self) -> float:
-        return 2 * self.config.request_timeout
+        # the coordinator answers (at the latest with a QuorumError) by its request timeout
+        return self.config.request_timeout + self.config.replica_timeout
 
     def _coordinate(self, now: float, request: GetRequest | PutRequest, reply_to: ReplyTo,
                     out: list[Effect]) -> None:
@@ -321,11 +322,21 @@ class Node:
         op = PutOp(next(self._op_ids), key, encoded, result_context,
                    request.w or self.config.w, top, fallbacks, reply_to,
                    now + self.config.request_timeout)
+        # Written locally even when this node is not a replica of the key (a forwarded
+        # request whose top N did not answer): its own record keeps the counters it
+        # mints for the key increasing, so it never reuses a dot.
+        self._write_local(key, record)
         if self.name in top:
-            self._write_local(key, record)
             op.used.add(self.name)
             op.holder[self.name] = self.name
             op.filled.add(self.name)
+        elif self.config.sloppy_quorum:  # this node stands in for the last slot, hinted
+            slot = top[-1]
+            self.storage.add_hint(slot, key, encoded)
+            op.used.add(self.name)
+            op.holder[slot] = self.name
+            op.hinted[self.name] = slot
+            op.filled.add(slot)
         self._puts[op.op_id] = op
         for slot in top:
             if slot not in op.holder:
@@ -405,6 +416,9 @@ class Node:
             op.asked.add(self.name)
             op.holder[self.name] = self.name
             op.replies[self.name] = self._local_record(key)
+        elif self.config.sloppy_quorum:  # coordinating as a fallback: its read counts
+            op.asked.add(self.name)
+            op.replies[self.name] = self._held_record(key)
         for slot in top:
             if slot not in op.holder:
                 self._send_get_slot(op, slot, out, initial=True)
@@ -518,9 +532,10 @@ class Node:
             return
         self._suspect(op.target)
         if not op.candidates:
+            # No node of the top N answers: coordinate here (as a sloppy-quorum fallback).
             del self._forwards[op_id]
-            out.append(Reply(op.request_id, error=QuorumError(
-                "no node of the key's top N answered the forwarded request", needed=1, got=0)))
+            assert isinstance(op.request, GetRequest | PutRequest)
+            self._coordinate(now, op.request, ReplyTo(op.request_id), out)
             return
         op.target = op.candidates.pop(0)
         op.deadline = now + self._forward_timeout()
@@ -561,10 +576,7 @@ class Node:
     def _on_replica_get(self, now: float, src: str, message: ReplicaGet,
                         out: list[Effect]) -> None:
         self._check_key(message.key)
-        record = self._local_record(message.key)
-        for hint in self.storage.hints():
-            if hint.key == message.key:
-                record = merge(record, decode_record(hint.record, self.mode))
+        record = self._held_record(message.key)
         encoded = b"" if record.is_empty else encode_record(record)
         out.append(Send(src, ReplicaGetReply(message.op_id, message.key, encoded)))
 
@@ -657,6 +669,14 @@ class Node:
         if raw is None:
             return Record.empty(self.mode)
         return decode_record(raw, self.mode)
+
+    def _held_record(self, key: bytes) -> Record:
+        """The key's versions this node holds: its own record and its hints' records."""
+        record = self._local_record(key)
+        for hint in self.storage.hints():
+            if hint.key == key:
+                record = merge(record, decode_record(hint.record, self.mode))
+        return record
 
     def _write_local(self, key: bytes, record: Record) -> None:
         raw = self.storage.read(key)

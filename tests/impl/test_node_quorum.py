@@ -119,11 +119,25 @@ def test_forwarding_skips_a_dead_coordinator() -> None:
     assert driver.nodes[rest[0]].suspects(top[0])
 
 
-def test_forwarding_fails_when_the_whole_top_n_is_down() -> None:
-    driver = Driver.start(make_config())
+def test_forwarding_fails_when_the_whole_top_n_is_down_under_a_strict_quorum() -> None:
+    driver = Driver.start(make_config(sloppy_quorum=False))
     top, rest = top_and_rest(driver)
     driver.down.update(top)
     assert isinstance(failed(driver.put(rest[0], KEY, b"v")), QuorumError)
+
+
+def test_when_the_whole_top_n_is_down_the_receiver_coordinates_with_hints() -> None:
+    driver = Driver.start(make_config())
+    top, rest = top_and_rest(driver)
+    driver.down.update(top)
+    ok_put(driver.put(rest[0], KEY, b"v", settle=1.0))
+    assert {h.intended for n in rest for h in driver.storages[n].hints()} <= set(top)
+    driver.down.clear()
+    for name in top:
+        driver.timers[name] = driver.now
+    driver.advance(10.0)
+    assert ok_get(driver.get(top[0], KEY, r=3)).values == [b"v"]
+    assert all(not driver.storages[n].hints() for n in rest)
 
 
 # ------------------------------------------------------------------ sloppy quorum, handoff
