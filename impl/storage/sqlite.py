@@ -144,6 +144,10 @@ class SqliteStorage:
                     f"SQLite database {str(self.path)!r} has schema version {version}; "
                     f"this engine reads version {SCHEMA_VERSION}")
             conn.execute("PRAGMA synchronous=FULL")
+            if version == 0 and conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]:
+                raise StorageError(
+                    f"SQLite database {str(self.path)!r} is not a vdynamo database "
+                    "(it has tables but no vdynamo schema version)")
             if version == 0:
                 conn.executescript(
                     f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")

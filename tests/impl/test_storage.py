@@ -673,6 +673,12 @@ def test_sqlite_refuses_foreign_files(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(StorageError, match="schema version"):
         SqliteStorage(future)
+    foreign = tmp_path / "foreign.db"
+    conn = sqlite3.connect(foreign)
+    conn.execute("CREATE TABLE customers (name TEXT)")
+    conn.close()
+    with pytest.raises(StorageError, match="not a vdynamo database"):
+        SqliteStorage(foreign)
     with pytest.raises(StorageError, match="cannot open"):
         SqliteStorage(tmp_path / "no" / "such" / "dir" / "x.db")
     with pytest.raises(ValueError, match="path must be"):
