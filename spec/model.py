@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -82,6 +82,7 @@ from spec.state import (
     NodeState,
     State,
 )
+from spec.symmetry import canonicalize as _canonicalize_clients
 
 __all__ = [
     "Action",
@@ -351,8 +352,27 @@ def _start(edit: _Edit, node: str, request: int, client: str, key: str) -> None:
         _settle_get(edit, node, coord)
 
 
-def _client(cl: ClientState, **changes: Any) -> ClientState:
-    return replace(cl, **changes)
+def _client(
+    cl: ClientState,
+    *,
+    puts_issued: int | None = None,
+    gets_issued: int | None = None,
+    outstanding: int | None = None,
+    counter: int | None = None,
+    last_get: LastGet | None = None,
+    acked: tuple[int, ...] | None = None,
+    gets: tuple[GetRecord, ...] | None = None,
+) -> ClientState:
+    """``cl`` with the given fields changed."""
+    return ClientState(
+        cl.puts_issued if puts_issued is None else puts_issued,
+        cl.gets_issued if gets_issued is None else gets_issued,
+        cl.outstanding if outstanding is None else outstanding,
+        cl.counter if counter is None else counter,
+        cl.last_get if last_get is None else last_get,
+        cl.acked if acked is None else acked,
+        cl.gets if gets is None else gets,
+    )
 
 
 def _settle_put(edit: _Edit, node: str, coord: Coordination) -> None:
@@ -768,10 +788,11 @@ def stored_values(state: State) -> set[int]:
 
 
 def canonicalize(state: State) -> State:
-    """The symmetry representative of ``state`` (see :mod:`spec.symmetry`)."""
-    from spec.symmetry import canonicalize as _canonicalize
-
-    return _canonicalize(state)
+    """The symmetry representative of ``state`` (see :mod:`spec.symmetry`): clients
+    with identical workloads are interchangeable; nodes are not permuted."""
+    if state.config.clients < 2:
+        return state
+    return _canonicalize_clients(state)
 
 
 # -- readable forms ---------------------------------------------------------------------------
