@@ -50,6 +50,7 @@ import enum
 import hashlib
 import heapq
 import importlib
+import math
 import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -283,6 +284,8 @@ def derive_seed(seed: int, *parts: object) -> int:
     return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
 
 
+_MAX_TICKS_AT_ONE_TIME = 100_000
+
 # event kinds in the heap
 _DELIVER = 0
 _TICK = 1
@@ -351,6 +354,8 @@ class Simulator:
              "to_down_node", "ticks", "crashes", "restarts", "partitions",
              "bad_messages", "requests", "replies", "timeouts"), 0)
         self._nemesis_started = False
+        self._last_tick_at = -1.0
+        self._ticks_at_same_time = 0
 
     # ------------------------------------------------------------------ nodes
 
@@ -556,7 +561,12 @@ class Simulator:
         self._finish(handle, reply.result, reply.error)
 
     def _set_timer(self, name: str, at: float) -> None:
-        at -= self.skew[name]
+        skew = self.skew[name]
+        if skew:
+            wanted = at
+            at -= skew
+            while at + skew < wanted:  # float rounding: the node must see its time reached
+                at = math.nextafter(at, math.inf)
         if at < self.now:
             at = self.now
         timers = self._timers[name]
@@ -633,6 +643,15 @@ class Simulator:
     def _tick(self, name: str) -> None:
         node = self.nodes[name]
         self.stats["ticks"] += 1
+        if self.now == self._last_tick_at:
+            self._ticks_at_same_time += 1
+            if self._ticks_at_same_time > _MAX_TICKS_AT_ONE_TIME:
+                raise SimulationError(
+                    f"time does not advance: {self._ticks_at_same_time} ticks at "
+                    f"t={self.now!r} (node {name!r} keeps asking for a timer that is due)")
+        else:
+            self._last_tick_at = self.now
+            self._ticks_at_same_time = 0
         if self._logging:
             self._record("tick", name)
         self._perform(name, node.tick(self.now + self.skew[name]))

@@ -6,6 +6,7 @@ leave -> effects), so these tests do not depend on impl.node.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -352,3 +353,25 @@ def test_derived_seeds_are_stable() -> None:
     assert derive_seed(7, "n1", 0) == derive_seed(7, "n1", 0)
     assert derive_seed(7, "n1", 0) != derive_seed(7, "n1", 1)
     assert derive_seed(7, "n1", 0) == 0xC1FE092B27C12050  # pinned: stable across processes
+
+
+@pytest.mark.parametrize("skew", [0.1, 1 / 3, -0.7, 1e-9, 12345.678])
+def test_skewed_timers_fire_when_the_node_sees_them_due(skew: float) -> None:
+    toy = Toy(log=False)
+    toy.sim.set_skew("b", skew)
+    toy.sim._perform("b", [SetTimer(toy.sim.node_now("b") + 0.7)])
+    toy.sim.run_for(50.0)
+    ticks = toy.node("b").ticks
+    assert 49 <= len(ticks) <= 53
+    assert all(later >= earlier for earlier, later in itertools.pairwise(ticks))
+
+
+def test_a_node_that_never_lets_time_advance_is_reported() -> None:
+    class Stuck(EchoNode):
+        def tick(self, now: float) -> list[Effect]:
+            return [SetTimer(now)]
+
+    sim = Simulator(lambda name, seed, now: Stuck(name, seed, now, {}), seed=1)
+    sim.add_node("a")
+    with pytest.raises(SimulationError, match="time does not advance"):
+        sim.run_for(1.0)
