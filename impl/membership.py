@@ -28,6 +28,10 @@ The ring the coordinator routes by is a pure function of the view:
 members that are joining, up or leaving. Token choice for a joining node follows
 the configured partitioning strategy of :mod:`spec.ring` (:func:`join`).
 
+The local failure detector lives in :mod:`impl.failure_detector` and is
+re-exported here as :class:`FailureDetector` (the interface contract names both
+in this module).
+
 Malformed bytes from storage or from a peer raise
 :class:`~impl.errors.BadMessageError` (a ``ValueError``) naming the problem.
 """
@@ -42,11 +46,13 @@ from dataclasses import dataclass, replace
 from hashlib import blake2b
 
 from impl.errors import BadMessageError
+from impl.failure_detector import FailureDetector
 from spec.ring import RING_SIZE, Partitioning, Ring
 
 __all__ = [
     "FORMAT",
     "ROUTED",
+    "FailureDetector",
     "Member",
     "MemberStatus",
     "Membership",
