@@ -26,9 +26,8 @@ Peer messages (``op_id`` pairs a request with its answer at the sender):
 - :class:`HintDelivery` / :class:`HintAck`: hinted handoff to the intended node;
   the fallback deletes the hint only on the ack.
 - :class:`Gossip`: membership views (push-pull).
-- :class:`MerkleRequest` / :class:`MerkleReply` / :class:`KeysRequest` /
-  :class:`KeysReply` / :class:`KeyRecords`: anti-entropy (roots first, then only
-  differing subtrees, then only the out-of-sync keys).
+- :class:`MerkleExchange` / :class:`KeyRecords`: anti-entropy (roots first, then
+  only differing subtrees, then the records of only the out-of-sync keys).
 
 Records (``record`` fields) are the bytes of :func:`impl.versions.encode_record`;
 an empty ``record`` means "no record".
@@ -53,11 +52,7 @@ __all__ = [
     "HintAck",
     "HintDelivery",
     "KeyRecords",
-    "KeysReply",
-    "KeysRequest",
-    "MemberState",
-    "MerkleReply",
-    "MerkleRequest",
+    "MerkleExchange",
     "PeerMessage",
     "PutRequest",
     "ReadRepair",
@@ -341,44 +336,64 @@ class HintAck:
 
 
 @dataclass(frozen=True, slots=True)
-class MemberState:
-    """One member in a gossiped membership view.
-
-    ``status`` is ``"joined"``, ``"leaving"`` or ``"left"``; ``version`` orders the
-    member's own announcements (the higher wins); ``tokens`` are its ring tokens.
-    """
-
-    node: str
-    status: str
-    version: int
-    tokens: tuple[int, ...]
-
-    def __post_init__(self) -> None:
-        check = _Checker(self, BadMessageError)
-        check.text("node", self.node, non_empty=True)
-        if self.status not in ("joined", "leaving", "left"):
-            raise BadMessageError(f"MemberState.status: unknown status {self.status!r}")
-        check.count("version", self.version)
-        check.tuple_of("tokens", self.tokens, int)
-        for token in self.tokens:
-            if isinstance(token, bool) or not 0 <= token < 2**128:
-                raise BadMessageError(f"MemberState.tokens: token {token!r} is off the ring")
-
-
-@dataclass(frozen=True, slots=True)
 class Gossip:
-    """A membership view; ``reply`` asks the receiver to answer with its own."""
+    """A membership view (:meth:`impl.membership.Membership.to_bytes`); ``reply``
+    asks the receiver to answer with its own view when it differs."""
 
-    members: tuple[MemberState, ...]
+    view: bytes
     reply: bool = True
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
-        check.tuple_of("members", self.members, MemberState)
+        check.data("view", self.view, non_empty=True)
         check.flag("reply", self.reply)
-        names = [m.node for m in self.members]
-        if len(set(names)) != len(names):
-            raise BadMessageError("Gossip.members: a node appears twice")
+
+
+MERKLE_STEPS = ("level", "buckets")
+
+
+@dataclass(frozen=True, slots=True)
+class MerkleExchange:
+    """Anti-entropy: one step of the Merkle diff protocol (:mod:`impl.merkle`) about
+    the tree of key range ``[lo, hi)`` cut into ``fanout ** depth`` buckets.
+
+    ``step == "level"``: the sender's hashes (``indexes[i]`` -> ``hashes[i]``) of
+    the nodes at ``level`` under ``parents``; ``step == "buckets"``: the sender's
+    ``(keys[i], digests[i])`` entries of the differing buckets ``indexes``.
+    """
+
+    session: int
+    lo: int
+    hi: int
+    fanout: int
+    depth: int
+    step: str
+    level: int = 0
+    parents: tuple[int, ...] = ()
+    indexes: tuple[int, ...] = ()
+    hashes: tuple[bytes, ...] = ()
+    keys: tuple[bytes, ...] = ()
+    digests: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("session", self.session)
+        _check_range(self, self.lo, self.hi)
+        check.count("fanout", self.fanout, 2)
+        check.count("depth", self.depth, 1)
+        if self.step not in MERKLE_STEPS:
+            raise BadMessageError(f"MerkleExchange.step: unknown step {self.step!r}")
+        check.count("level", self.level)
+        for name in ("parents", "indexes"):
+            for item in check.tuple_of(name, getattr(self, name), int):
+                check.count(name, item)
+        check.tuple_of("hashes", self.hashes, bytes)
+        check.tuple_of("keys", self.keys, bytes)
+        check.tuple_of("digests", self.digests, bytes)
+        if self.step == "level" and len(self.indexes) != len(self.hashes):
+            raise BadMessageError("MerkleExchange.hashes: one hash per index is needed")
+        if len(self.keys) != len(self.digests):
+            raise BadMessageError("MerkleExchange.digests: one digest per key is needed")
 
 
 def _check_range(owner: object, lo: object, hi: object) -> None:
@@ -392,90 +407,19 @@ def _check_range(owner: object, lo: object, hi: object) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class MerkleRequest:
-    """Anti-entropy: the sender's hashes of Merkle-tree nodes ``nodes`` of its tree
-    for key range ``[lo, hi)``; the receiver answers with the children of those
-    that differ (``nodes`` are tree paths; ``()`` is the root)."""
-
-    session: int
-    lo: int
-    hi: int
-    nodes: tuple[tuple[int, ...], ...]
-    hashes: tuple[bytes, ...]
-
-    def __post_init__(self) -> None:
-        check = _Checker(self, BadMessageError)
-        check.ident("session", self.session)
-        _check_range(self, self.lo, self.hi)
-        check.tuple_of("nodes", self.nodes, tuple)
-        check.tuple_of("hashes", self.hashes, bytes)
-        if len(self.nodes) != len(self.hashes):
-            raise BadMessageError("MerkleRequest.hashes: one hash per node is needed")
-        for path in self.nodes:
-            check.tuple_of("nodes", path, int)
-
-
-@dataclass(frozen=True, slots=True)
-class MerkleReply:
-    """Anti-entropy: the receiver's hashes of the children of differing nodes."""
-
-    session: int
-    lo: int
-    hi: int
-    nodes: tuple[tuple[int, ...], ...]
-    hashes: tuple[bytes, ...]
-
-    def __post_init__(self) -> None:
-        MerkleRequest.__post_init__(self)  # type: ignore[arg-type]
-
-
-@dataclass(frozen=True, slots=True)
-class KeysRequest:
-    """Anti-entropy: the sender's (key, record digest) pairs under differing leaves."""
-
-    session: int
-    lo: int
-    hi: int
-    leaves: tuple[tuple[int, ...], ...]
-    keys: tuple[bytes, ...]
-    digests: tuple[bytes, ...]
-
-    def __post_init__(self) -> None:
-        check = _Checker(self, BadMessageError)
-        check.ident("session", self.session)
-        _check_range(self, self.lo, self.hi)
-        check.tuple_of("leaves", self.leaves, tuple)
-        check.tuple_of("keys", self.keys, bytes)
-        check.tuple_of("digests", self.digests, bytes)
-        if len(self.keys) != len(self.digests):
-            raise BadMessageError("KeysRequest.digests: one digest per key is needed")
-
-
-@dataclass(frozen=True, slots=True)
-class KeysReply:
-    """Anti-entropy: records the sender of a KeysRequest lacks, and keys it should send."""
-
-    session: int
-    keys: tuple[bytes, ...]
-    records: tuple[bytes, ...]
-    wanted: tuple[bytes, ...]
-
-    def __post_init__(self) -> None:
-        check = _Checker(self, BadMessageError)
-        check.ident("session", self.session)
-        check.tuple_of("keys", self.keys, bytes)
-        check.tuple_of("records", self.records, bytes)
-        check.tuple_of("wanted", self.wanted, bytes)
-        if len(self.keys) != len(self.records):
-            raise BadMessageError("KeysReply.records: one record per key is needed")
-
-
-@dataclass(frozen=True, slots=True)
 class KeyRecords:
-    """Anti-entropy: records of keys the receiver asked for (final step, no answer)."""
+    """Anti-entropy: the records of out-of-sync keys (``b""``: the sender has none).
+
+    ``reply`` True: the receiver merges them and answers with a KeyRecords
+    (``reply`` False) holding its merged records of the keys where they differ
+    from what it was sent; so both replicas end with the merge, and only the
+    out-of-sync keys move.
+    """
 
     keys: tuple[bytes, ...]
     records: tuple[bytes, ...]
+    session: int = 0
+    reply: bool = False
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
@@ -483,17 +427,19 @@ class KeyRecords:
         check.tuple_of("records", self.records, bytes)
         if len(self.keys) != len(self.records):
             raise BadMessageError("KeyRecords.records: one record per key is needed")
+        if any(not key for key in self.keys):
+            raise BadMessageError("KeyRecords.keys: keys must not be empty")
+        check.ident("session", self.session)
+        check.flag("reply", self.reply)
 
 
 PeerMessage = (
     Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaGet | ReplicaGetReply
-    | ReadRepair | HintDelivery | HintAck | Gossip | MerkleRequest | MerkleReply
-    | KeysRequest | KeysReply | KeyRecords
+    | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange | KeyRecords
 )
 PEER_MESSAGES: tuple[type, ...] = (
     Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaGet, ReplicaGetReply,
-    ReadRepair, HintDelivery, HintAck, Gossip, MerkleRequest, MerkleReply,
-    KeysRequest, KeysReply, KeyRecords,
+    ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords,
 )
 
 

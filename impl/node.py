@@ -50,6 +50,8 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from impl import errors
+from impl import membership as gossip
+from impl.antientropy import RangeTrees, from_exchange, to_exchange
 from impl.config import ClusterConfig, check_node_name
 from impl.context import decode_context, encode_context
 from impl.coordinator import (
@@ -73,6 +75,9 @@ from impl.errors import (
     TooLargeError,
     UnknownNodeError,
 )
+from impl.failure_detector import FailureDetector
+from impl.membership import Membership, MemberStatus
+from impl.merkle import Buckets, Level, OutOfSync, respond, start
 from impl.messages import (
     Forward,
     ForwardReply,
@@ -81,10 +86,7 @@ from impl.messages import (
     HintAck,
     HintDelivery,
     KeyRecords,
-    KeysReply,
-    KeysRequest,
-    MerkleReply,
-    MerkleRequest,
+    MerkleExchange,
     PutRequest,
     ReadRepair,
     ReplicaGet,
@@ -104,12 +106,17 @@ from impl.versions import (
     sibling_count,
     values,
 )
-from spec.ring import Partitioning
+from spec.ring import Partitioning, Strategy
 
 __all__ = ["Node"]
 
 _LOG_LINES = 1000
 _FORWARD_MEMORY = 4096
+#: Members the coordinator routes to: a leaving node is out of the routing ring at
+#: once (it only hands its data over), a joining one is in at once.
+_ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
+_MERKLE_FANOUT = 16
+_MERKLE_DEPTH = 3
 
 
 class Node:
@@ -156,10 +163,20 @@ class Node:
         self._forwarded_seen: collections.OrderedDict[tuple[str, int], None] = (
             collections.OrderedDict())
         self._hints_in_flight: dict[int, float] = {}
-        self.partitioning: Partitioning = config.initial_partitioning()
-        self._members: set[str] = set(self.partitioning.nodes)
+        self._detector = FailureDetector(
+            retry_after=config.suspicion_timeout,
+            max_retry_after=max(config.suspicion_timeout, 8 * config.gossip_interval),
+            phi_threshold=None)
+        self._trees = RangeTrees(_MERKLE_FANOUT, _MERKLE_DEPTH)
+        self.view: Membership = self._load_view()
+        self.partitioning: Partitioning = self._routing_partitioning(self.view)
+        self._trees.reset(self._my_ranges(), storage)
+        member = self.view.get(name)
+        #: a joining node waits for a seed's view before it takes tokens
+        self._join_pending = member is None
         self._schedule(now + self.rng.uniform(0, config.gossip_interval), "gossip")
         self._schedule(now + self.rng.uniform(0, config.hint_scan_interval), "hints")
+        self._schedule(now + self.rng.uniform(0, config.anti_entropy_interval), "anti-entropy")
 
     # ================================================================== public API
 
@@ -188,7 +205,8 @@ class Node:
         if handler is None:
             self._drop(src, f"unknown message type {type(message).__name__}")
             return self._finish(out)
-        if not isinstance(src, str) or src == self.name or not self._known(src):
+        if not isinstance(src, str) or src == self.name or not (
+                self._known(src) or isinstance(message, Gossip)):
             self._drop(src, f"{type(message).__name__} from unknown node {src!r}")
             return self._finish(out)
         try:
@@ -198,6 +216,7 @@ class Node:
             self._drop(src, str(error))
             return self._finish(out)
         self._suspected.pop(src, None)
+        self._detector.heard_from(src, now)
         try:
             handler(self, now, src, message, out)
         except DynamoError as error:
@@ -217,7 +236,14 @@ class Node:
     def leave(self, now: float) -> list[Effect]:
         """Start leaving the cluster (hand this node's key ranges over)."""
         self._now = now
-        raise NotImplementedError("leave lands with membership")
+        out: list[Effect] = []
+        member = self.view.get(self.name)
+        if member is None or member.status not in (MemberStatus.JOINING, MemberStatus.UP):
+            return self._finish(out)
+        self._apply_view(gossip.leave(self.view, self.name))
+        self._gossip_to(self._gossip_peer(), out)
+        self._scan_hints(now, 0, out)
+        return self._finish(out)
 
     # ----------------------------------------------------------- introspection
 
@@ -234,6 +260,17 @@ class Node:
         """Whether the failure detector currently suspects ``node``."""
         until = self._suspected.get(node)
         return until is not None and until > self._now
+
+    @property
+    def status(self) -> MemberStatus | None:
+        """This node's status in its own membership view (None: not joined yet)."""
+        member = self.view.get(self.name)
+        return None if member is None else member.status
+
+    @property
+    def has_left(self) -> bool:
+        """Whether this node left the ring (after handing all its data over)."""
+        return self.status is MemberStatus.LEFT
 
     @property
     def pending(self) -> int:
@@ -593,7 +630,16 @@ class Node:
         if not self.config.hinted_handoff:
             return
         retry = self.config.request_timeout
-        for hint in self.storage.hints():
+        hints = self.storage.hints()
+        if not hints and self.status is MemberStatus.LEAVING:
+            self._leave_done()
+            self._gossip_to(self._gossip_peer(), out)
+            return
+        live = set(self.view.live_nodes)
+        for hint in hints:
+            if hint.intended not in live and hint.intended in self.view:
+                self._retarget(hint.hint_id, hint.key, hint.record)
+                continue
             sent = self._hints_in_flight.get(hint.hint_id)
             if sent is not None and now - sent < retry:
                 continue
@@ -601,6 +647,16 @@ class Node:
                 continue
             self._hints_in_flight[hint.hint_id] = now
             out.append(Send(hint.intended, HintDelivery(hint.hint_id, hint.key, hint.record)))
+
+    def _retarget(self, hint_id: int, key: bytes, record: bytes) -> None:
+        """A hint for a node that left goes to the key's current top N instead."""
+        for target in self.partitioning.preference_list(key, self.config.n):
+            if target == self.name:
+                self._write_local(key, merge(self._local_record(key),
+                                             decode_record(record, self.mode)))
+            else:
+                self.storage.add_hint(target, key, record)
+        self.storage.remove_hint(hint_id)
 
     def _on_hint_delivery(self, now: float, src: str, message: HintDelivery,
                           out: list[Effect]) -> None:
@@ -618,19 +674,155 @@ class Node:
 
     # ================================================================== membership
 
+    def _load_view(self) -> Membership:
+        """The persisted membership history merged into the configuration's initial view."""
+        view = gossip.initial_membership(self.config.initial_partitioning().ring)
+        raw = self.storage.get_meta("membership")
+        if raw is not None:
+            try:
+                view = view.merge(Membership.from_bytes(raw))
+            except BadMessageError as error:
+                self.log.append(f"persisted membership unreadable, starting fresh: {error}")
+        return view
+
+    def _routing_partitioning(self, view: Membership) -> Partitioning:
+        ring = view.ring(_ROUTING) or view.ring() or self.config.initial_partitioning().ring
+        try:
+            return self.config.partitioning_of(ring)
+        except ValueError:  # e.g. a strategy-3 ring with a leaving node's partitions out
+            return Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
+
+    def _my_ranges(self) -> list[tuple[int, int]]:
+        if self.name not in self.partitioning.nodes:
+            return []
+        return self.partitioning.ranges_of(self.name, self.config.n)
+
+    def _apply_view(self, view: Membership) -> None:
+        """Adopt a new membership view: persist it; on a ring change hand every key
+        whose top N gained a node to that node (as hints), and re-cut the trees."""
+        self.view = view
+        self.storage.set_meta("membership", view.to_bytes())
+        new = self._routing_partitioning(view)
+        old = self.partitioning
+        if new.ring == old.ring and new.strategy is old.strategy:
+            return
+        self.partitioning = new
+        self._rebalance(old, new)
+        self._trees.reset(self._my_ranges(), self.storage)
+
+    def _rebalance(self, old: Partitioning, new: Partitioning) -> None:
+        """Hand the keys this node holds to the nodes that now replicate them."""
+        n = self.config.n
+        leaving = self.name not in new.nodes
+        handed = 0
+        for key, raw in self.storage.scan():
+            targets = new.preference_list(key, n)
+            if not leaving:
+                before = old.preference_list(key, n)
+                targets = tuple(t for t in targets if t not in before)
+            for target in targets:
+                if target != self.name:
+                    self.storage.add_hint(target, key, raw)
+                    handed += 1
+        self.stats["rebalance-hints"] += handed
+
+    def _gossip_peer(self) -> str | None:
+        if self._join_pending:
+            seeds = [s for s in self.config.seed_nodes if s != self.name]
+            return seeds[self.rng.randrange(len(seeds))] if seeds else None
+        return gossip.pick_gossip_peer(self.view, self.name, self.rng, self.config.seed_nodes)
+
+    def _gossip_to(self, peer: str | None, out: list[Effect]) -> None:
+        if peer is not None:
+            out.append(Send(peer, Gossip(self.view.to_bytes(), reply=True)))
+
     def _gossip_timer(self, now: float, ident: int, out: list[Effect]) -> None:
         self._schedule(now + self.config.gossip_interval, "gossip")
+        if self.status is MemberStatus.JOINING:
+            self._apply_view(self.view.announce(self.name, status=MemberStatus.UP))
+        self._gossip_to(self._gossip_peer(), out)
 
     def _on_gossip(self, now: float, src: str, message: Gossip, out: list[Effect]) -> None:
-        return
+        other = Membership.from_bytes(message.view)
+        if src not in other:
+            raise BadMessageError(f"gossip from {src!r} does not name its sender")
+        merged = self.view.merge(other)
+        merged.ring()  # two members claiming one token: BadMessageError, view unchanged
+        if merged != self.view:
+            self._apply_view(merged)
+        if self._join_pending:
+            self._join_pending = False
+            joined = gossip.join(self.view, self.name,
+                                 self.config.partitioning_of(self.partitioning.ring), self.rng)
+            self._apply_view(joined)
+            self._gossip_to(src, out)
+        elif message.reply and other != self.view:
+            out.append(Send(src, Gossip(self.view.to_bytes(), reply=False)))
 
-    def _on_anti_entropy(self, now: float, src: str, message: object, out: list[Effect]) -> None:
-        return
+    def _leave_done(self) -> None:
+        """A leaving node that handed everything over announces that it left."""
+        ring = self.view.ring()
+        if ring is None or self.name not in ring or len(ring.nodes) < 2:
+            return
+        try:
+            partitioning = self.config.partitioning_of(ring)
+        except ValueError:
+            partitioning = Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
+        self._apply_view(gossip.left(self.view, self.name, partitioning, self.rng))
+
+    # ================================================================== anti-entropy
+
+    def _anti_entropy_timer(self, now: float, ident: int, out: list[Effect]) -> None:
+        """Start one Merkle exchange per key range held, each with a random replica."""
+        self._schedule(now + self.config.anti_entropy_interval, "anti-entropy")
+        if not self.config.anti_entropy:
+            return
+        for lo, hi in self._trees.ranges:
+            owners = [node for node in self.partitioning.range_owners(lo, self.config.n)
+                      if node != self.name and self._reachable(node)]
+            tree = self._trees.get(lo, hi)
+            if not owners or tree is None:
+                continue
+            peer = owners[self.rng.randrange(len(owners))]
+            out.append(Send(peer, to_exchange(next(self._op_ids), start(tree))))
+
+    def _on_merkle_exchange(self, now: float, src: str, message: MerkleExchange,
+                            out: list[Effect]) -> None:
+        tree = self._trees.get(message.lo, message.hi)
+        if tree is None:
+            self.stats["anti-entropy-unknown-range"] += 1
+            return
+        answer = respond(tree, from_exchange(message))
+        if isinstance(answer, OutOfSync):
+            records = tuple(self.storage.read(key) or b"" for key in answer.keys)
+            out.append(Send(src, KeyRecords(answer.keys, records, message.session, reply=True)))
+            self.stats["anti-entropy-keys"] += len(answer.keys)
+        elif isinstance(answer, Level | Buckets):
+            out.append(Send(src, to_exchange(message.session, answer)))
+
+    def _on_key_records(self, now: float, src: str, message: KeyRecords,
+                        out: list[Effect]) -> None:
+        """Reconcile the records of out-of-sync keys (all decoded before any is written)."""
+        theirs = [(key, self._decode(key, raw) if raw else None)
+                  for key, raw in zip(message.keys, message.records, strict=True)]
+        back_keys: list[bytes] = []
+        back_records: list[bytes] = []
+        for key, record in theirs:
+            mine = self._local_record(key)
+            merged = mine if record is None else merge(mine, record)
+            if merged != mine:
+                self._write_local(key, merged)
+            if message.reply and not merged.is_empty and merged != record:
+                back_keys.append(key)
+                back_records.append(encode_record(merged))
+        if back_keys:
+            out.append(Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
+                                            message.session, reply=False)))
 
     # ================================================================== helpers
 
     def _known(self, node: str) -> bool:
-        return node in self._members or node in self.config.nodes
+        return node in self.view or node in self.config.nodes
 
     def _reachable(self, node: str) -> bool:
         if node == self.name:
@@ -648,7 +840,11 @@ class Node:
 
     def _suspect(self, node: str) -> None:
         if node != self.name:
-            self._suspected[node] = self._now + self.config.suspicion_timeout
+            self._detector.timed_out(node, self._now)
+            record = self._detector.record(node)
+            until = record.suspected_until if record is not None else None
+            self._suspected[node] = (until if until is not None
+                                     else self._now + self.config.suspicion_timeout)
 
     def _check_key(self, key: bytes) -> None:
         if len(key) > self.config.max_key_bytes:
@@ -683,6 +879,11 @@ class Node:
         encoded = encode_record(record)
         if raw != encoded:
             self.storage.write(key, encoded)
+            self._trees.update(key, encoded)
+            if self.status is MemberStatus.LEAVING:  # a late write: hand it on too
+                for target in self.partitioning.preference_list(key, self.config.n):
+                    if target != self.name:
+                        self.storage.add_hint(target, key, encoded)
 
     def _context(self, key: bytes, record: Record) -> bytes:
         return encode_context(context_clock(record), key=key, mode=self.mode,
@@ -714,11 +915,8 @@ class Node:
         HintDelivery: _on_hint_delivery,
         HintAck: _on_hint_ack,
         Gossip: _on_gossip,
-        MerkleRequest: _on_anti_entropy,
-        MerkleReply: _on_anti_entropy,
-        KeysRequest: _on_anti_entropy,
-        KeysReply: _on_anti_entropy,
-        KeyRecords: _on_anti_entropy,
+        MerkleExchange: _on_merkle_exchange,
+        KeyRecords: _on_key_records,
     }
 
     _TIMERS: ClassVar[dict[str, Callable[[Node, float, int, list[Effect]], None]]] = {
@@ -727,4 +925,5 @@ class Node:
         "forward": _forward_timer,
         "hints": _scan_hints,
         "gossip": _gossip_timer,
+        "anti-entropy": _anti_entropy_timer,
     }

@@ -10,8 +10,8 @@ All integers are big-endian. The payload is the message's fields in declaration
 order, each in the encoding its kind gives (see ``_SCHEMAS``): ``u64`` ids and
 counts, ``opt`` (a presence byte, then a u64), ``blob`` (u32 length + bytes),
 ``str`` (u16 length + UTF-8), ``bool`` (one byte, 0 or 1), ``pos`` (a ring
-position, 17 bytes), ``tokens`` (u32 count + 16 bytes each), lists of those
-(``blobs``, ``paths``), a nested client request, or gossiped members.
+position, 17 bytes), lists of those
+(``blobs``, ``ints`` of u64), or a nested client request.
 
 :func:`decode` is strict: a frame that is truncated, too long, of an unknown
 version or type, with trailing bytes, with a field of the wrong shape, or whose
@@ -34,11 +34,7 @@ from impl.messages import (
     HintAck,
     HintDelivery,
     KeyRecords,
-    KeysReply,
-    KeysRequest,
-    MemberState,
-    MerkleReply,
-    MerkleRequest,
+    MerkleExchange,
     PutRequest,
     ReadRepair,
     ReplicaGet,
@@ -75,16 +71,13 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     16: (ReadRepair, (("key", "blob"), ("record", "blob"))),
     17: (HintDelivery, (("hint_id", "u64"), ("key", "blob"), ("record", "blob"))),
     18: (HintAck, (("hint_id", "u64"),)),
-    19: (Gossip, (("members", "members"), ("reply", "bool"))),
-    20: (MerkleRequest, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("nodes", "paths"),
-                         ("hashes", "blobs"))),
-    21: (MerkleReply, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("nodes", "paths"),
-                       ("hashes", "blobs"))),
-    22: (KeysRequest, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("leaves", "paths"),
-                       ("keys", "blobs"), ("digests", "blobs"))),
-    23: (KeysReply, (("session", "u64"), ("keys", "blobs"), ("records", "blobs"),
-                     ("wanted", "blobs"))),
-    24: (KeyRecords, (("keys", "blobs"), ("records", "blobs"))),
+    19: (Gossip, (("view", "blob"), ("reply", "bool"))),
+    20: (MerkleExchange, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("fanout", "u64"),
+                          ("depth", "u64"), ("step", "str"), ("level", "u64"),
+                          ("parents", "ints"), ("indexes", "ints"), ("hashes", "blobs"),
+                          ("keys", "blobs"), ("digests", "blobs"))),
+    24: (KeyRecords, (("keys", "blobs"), ("records", "blobs"), ("session", "u64"),
+                      ("reply", "bool"))),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 
@@ -124,23 +117,13 @@ def _put_field(out: list[bytes], kind: str, value: Any) -> None:
         out.append(_U32.pack(len(value)))
         for item in value:
             _put_blob(out, item)
-    elif kind == "paths":
+    elif kind == "ints":
         out.append(_U32.pack(len(value)))
-        for path in value:
-            out.append(_U16.pack(len(path)))
-            out.extend(_U32.pack(step) for step in path)
+        out.extend(_U64.pack(item) for item in value)
     elif kind == "request":
         code = _CODES[type(value)]
         out.append(_U8.pack(code))
         _put_fields(out, code, value)
-    elif kind == "members":
-        out.append(_U32.pack(len(value)))
-        for member in value:
-            _put_str(out, member.node)
-            _put_str(out, member.status)
-            out.append(_U64.pack(member.version))
-            out.append(_U32.pack(len(member.tokens)))
-            out.extend(token.to_bytes(16, "big") for token in member.tokens)
     else:  # pragma: no cover - the schema table is fixed
         raise AssertionError(kind)
 
@@ -226,27 +209,13 @@ def _get_field(reader: _Reader, kind: str, field: str) -> Any:
         return int.from_bytes(reader.take(17), "big")
     if kind == "blobs":
         return tuple(reader.take(reader.unpack(_U32)) for _ in range(reader.count(4, field)))
-    if kind == "paths":
-        paths = []
-        for _ in range(reader.count(2, field)):
-            length = reader.unpack(_U16)
-            paths.append(tuple(reader.unpack(_U32) for _ in range(length)))
-        return tuple(paths)
+    if kind == "ints":
+        return tuple(reader.unpack(_U64) for _ in range(reader.count(8, field)))
     if kind == "request":
         code = reader.unpack(_U8)
         if code not in (1, 2):
             raise BadMessageError(f"{reader.what}.{field}: not a client request (type {code})")
         return _get_message(reader, code)
-    if kind == "members":
-        members = []
-        for _ in range(reader.count(14, field)):
-            node = reader.text(reader.unpack(_U16), field)
-            status = reader.text(reader.unpack(_U16), field)
-            version = reader.unpack(_U64)
-            tokens = tuple(int.from_bytes(reader.take(16), "big")
-                           for _ in range(reader.count(16, field)))
-            members.append(MemberState(node, status, version, tokens))
-        return tuple(members)
     raise AssertionError(kind)  # pragma: no cover - the schema table is fixed
 
 

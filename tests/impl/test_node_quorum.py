@@ -257,7 +257,8 @@ def test_a_fallback_ack_counts_only_with_its_hint(monkeypatch: pytest.MonkeyPatc
 
 
 def _stale_replica_after_get(read_repair: bool = True) -> bool:
-    driver = Driver.start(make_config(read_repair=read_repair, sloppy_quorum=False))
+    driver = Driver.start(make_config(read_repair=read_repair, sloppy_quorum=False,
+                                      anti_entropy=False))
     top, _ = top_and_rest(driver)
     driver.drop_filter = lambda s, d, m: d == top[2] and isinstance(m, ReplicaPut)
     ok_put(driver.put(top[0], KEY, b"v", settle=1.0))

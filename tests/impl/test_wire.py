@@ -21,11 +21,7 @@ from impl.messages import (
     HintAck,
     HintDelivery,
     KeyRecords,
-    KeysReply,
-    KeysRequest,
-    MemberState,
-    MerkleReply,
-    MerkleRequest,
+    MerkleExchange,
     PutRequest,
     ReadRepair,
     ReplicaGet,
@@ -50,13 +46,11 @@ SAMPLES: list[object] = [
     ReadRepair(b"k", b"rec"),
     HintDelivery(15, b"k", b"rec"),
     HintAck(16),
-    Gossip((MemberState("n1", "joined", 3, (0, 2**128 - 1)),
-            MemberState("n2", "leaving", 0, ())), reply=False),
-    MerkleRequest(17, 0, 2**128, ((), (1, 2)), (b"h1", b"h2")),
-    MerkleReply(18, 5, 9, ((3,),), (b"h",)),
-    KeysRequest(19, 1, 2, ((0, 1),), (b"a",), (b"d",)),
-    KeysReply(20, (b"a",), (b"r",), (b"b", b"c")),
-    KeyRecords((b"a", b"b"), (b"r1", b"r2")),
+    Gossip(b'{"format":"x"}', reply=False),
+    MerkleExchange(17, 0, 2**128, 16, 3, "level", 1, (0,), (3, 5), (b"h" * 16, b"g" * 16)),
+    MerkleExchange(18, 5, 9, 2, 1, "buckets", indexes=(1,), keys=(b"k",), digests=(b"d",)),
+    KeyRecords((b"a", b"b"), (b"r1", b"")),
+    KeyRecords((b"a",), (b"r1",), 19, reply=True),
 ]
 
 
@@ -107,17 +101,21 @@ BAD_FRAMES = {
     "not utf-8": ("UTF-8", _frame(1, struct.pack(">QI", 1, 1) + b"k\x00" + struct.pack(">H", 1)
                                   + b"\xff")),
     "r zero": ("r", _frame(1, struct.pack(">QI", 1, 1) + b"k\x01" + struct.pack(">QH", 0, 0))),
-    "bool": ("bool", _frame(19, struct.pack(">I", 0) + b"\x05")),
-    "status": ("status", _frame(19, struct.pack(">I", 1) + struct.pack(">H", 2) + b"n1"
-                                + struct.pack(">H", 3) + b"odd" + struct.pack(">QI", 0, 0)
-                                + b"\x01")),
+    "bool": ("bool", _frame(19, struct.pack(">I", 1) + b"v" + b"\x05")),
+    "empty view": ("view", _frame(19, struct.pack(">I", 0) + b"\x01")),
     "id too big": ("op_id", _frame(14, struct.pack(">QI", 2**64 - 1, 1) + b"k")),
     "huge count": ("claims", _frame(24, struct.pack(">I", 2**31))),
+    "merkle step": ("step", _frame(20, struct.pack(">Q", 1) + (0).to_bytes(17, "big")
+                                   + (5).to_bytes(17, "big") + struct.pack(">QQ", 2, 1)
+                                   + struct.pack(">H", 3) + b"odd" + struct.pack(">Q", 0)
+                                   + struct.pack(">IIIII", 0, 0, 0, 0, 0))),
     "nested not request": ("not a client request", _frame(10, struct.pack(">QB", 1, 18)
                                                           + struct.pack(">Q", 1))),
     "empty record": ("record", _frame(16, struct.pack(">I", 1) + b"k" + struct.pack(">I", 0))),
     "range reversed": ("lo < hi", _frame(20, struct.pack(">Q", 1) + (5).to_bytes(17, "big")
-                                         + (5).to_bytes(17, "big") + struct.pack(">II", 0, 0))),
+                                         + (5).to_bytes(17, "big") + struct.pack(">QQ", 2, 1)
+                                         + struct.pack(">H", 5) + b"level" + struct.pack(">Q", 0)
+                                         + struct.pack(">IIIII", 0, 0, 0, 0, 0))),
 }
 
 
