@@ -166,6 +166,11 @@ class MemoryStorage:
         self._check_open()
         return sorted(self._hints.values(), key=lambda h: h.hint_id)
 
+    def get_hint(self, hint_id: int) -> Hint | None:
+        """The hint with id ``hint_id``, or None (an extra: not in the base protocol)."""
+        self._check_open()
+        return self._hints.get(check_hint_id(hint_id))
+
     def remove_hint(self, hint_id: int) -> None:
         """Forget a hint (after its intended node acknowledged it); unknown ids are ignored."""
         self._check_open()

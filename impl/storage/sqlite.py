@@ -268,6 +268,16 @@ class SqliteStorage:
         return [Hint(hint_id, intended, bytes(key), bytes(record))
                 for hint_id, intended, key, record in rows]
 
+    def get_hint(self, hint_id: int) -> Hint | None:
+        """The hint with id ``hint_id``, or None (an extra: not in the base protocol)."""
+        conn = self._connection()
+        check_hint_id(hint_id)
+        if not -(1 << 63) <= hint_id < 1 << 63:
+            return None
+        row = self._query(conn, "SELECT intended, key, record FROM hints WHERE hint_id = ?",
+                          (hint_id,)).fetchone()
+        return None if row is None else Hint(hint_id, row[0], bytes(row[1]), bytes(row[2]))
+
     def remove_hint(self, hint_id: int) -> None:
         """Forget a hint (after its intended node acknowledged it); unknown ids are ignored."""
         check_hint_id(hint_id)

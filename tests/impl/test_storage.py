@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 )
 
 from impl.errors import StorageError
-from impl.storage.base import Storage
+from impl.storage.base import Hint, Storage
 from impl.storage.memory import MemoryStorage
 from spec.ring import RING_SIZE, key_position
 from tests.conftest import examples
@@ -40,6 +40,7 @@ class CrashableStorage(Storage, Protocol):
     """What the tests use: a storage engine that can also model a crash."""
 
     def crash(self) -> None: ...
+    def get_hint(self, hint_id: int) -> Hint | None: ...
 
 
 # ---------------------------------------------------------------- engines
@@ -163,7 +164,10 @@ def check_hints(make: Factory) -> None:
         (third, "n2", b"other", b"r3"),
     ]
     assert s.read(b"k") is None and len(s) == 0  # hints live apart from the versions
+    assert s.get_hint(second) == Hint(second, "n3", b"k", b"r2")
     s.remove_hint(second)
+    assert s.get_hint(second) is None
+    assert s.get_hint(1 << 70) is None
     s.remove_hint(second)  # twice: harmless
     s.remove_hint(123456789)  # unknown: harmless
     assert [h.hint_id for h in s.hints()] == [first, third]
