@@ -1,0 +1,123 @@
+"""``vdynamo replay TRACE --on impl``: a model-checker trace driven through the implementation.
+
+Theory of operation
+-------------------
+Each action of the trace becomes one step of :class:`model_check.refinement.Lockstep`
+(client put/get through the same node; deliver, drop or duplicate the impl message
+whose abstraction is the trace's message; crash, recover, partition, heal; a
+``timeout`` fires the coordinator's timer round for that request; a ``handoff``
+runs a hint scan at the holder; a ``client-timeout`` is a stuttering step). The
+lockstep checks after each step that the implementation's abstract state is the
+spec's, so the replay either reaches the trace's last state on the implementation,
+where the trace's property is evaluated on the states reached (naming it), or
+stops at the first step where the implementation diverges, with both states.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from model_check.refinement import Divergence, Lockstep
+from model_check.replay import ReplayReport, ReplayStep, config_from_trace
+from model_check.trace import Trace, TraceError
+from spec import model as spec_model
+from spec.actions import (
+    AntiEntropy,
+    ClientGet,
+    ClientPut,
+    ClientTimeout,
+    Crash,
+    Deliver,
+    Drop,
+    Duplicate,
+    Handoff,
+    Heal,
+    Partition,
+    Recover,
+    Timeout,
+)
+
+__all__ = ["replay_trace"]
+
+
+def _step(ls: Lockstep, action: Any) -> None:
+    if isinstance(action, ClientPut):
+        ls.put(action.client, action.node, action.key)
+    elif isinstance(action, ClientGet):
+        ls.get(action.client, action.node, action.key)
+    elif isinstance(action, Deliver | Drop | Duplicate):
+        match = next((m for m in ls.in_flight()
+                      if ls.abstract_message(m) == action.message), None)
+        if match is None:
+            raise Divergence(f"{action.kind}", "the implementation has no message "
+                             f"{json.dumps(action.to_json()['message'])} in flight")
+        {Deliver: ls.deliver, Drop: ls.drop, Duplicate: ls.duplicate}[type(action)](match.id)
+    elif isinstance(action, Crash):
+        ls.crash(action.node)
+    elif isinstance(action, Recover):
+        ls.recover(action.node)
+    elif isinstance(action, Partition):
+        ls.partition(action.side)
+    elif isinstance(action, Heal):
+        ls.heal()
+    elif isinstance(action, Timeout):
+        ops = [op for (node, op), request in ls.ops.items()
+               if node == action.node and request == action.request]
+        fired = next(((node, op) for node, op in ls.timeout_candidates()
+                      if node == action.node and op in ops), None)
+        if fired is None:
+            raise Divergence("timeout", "the implementation's coordinator has no timer "
+                             f"round for request #{action.request} that the spec allows")
+        ls.timeout(*fired)
+    elif isinstance(action, Handoff):
+        ls.hint_scan(action.node)
+    elif isinstance(action, ClientTimeout):
+        return
+    elif isinstance(action, AntiEntropy):
+        raise Divergence("anti-entropy", "anti-entropy is not mapped onto the implementation")
+    else:  # pragma: no cover - every spec action is listed above
+        raise Divergence(str(action), "unknown action")
+
+
+def replay_trace(trace: Trace) -> ReplayReport:
+    """Drive the implementation through ``trace`` (see the module docstring)."""
+    steps: list[ReplayStep] = []
+    try:
+        config = config_from_trace(trace)
+        ls = Lockstep(config)
+    except (TraceError, ValueError) as error:
+        return ReplayReport("impl", trace.property, (), False, None, str(error), 0)
+    states = [ls.state]
+    for number, recorded in enumerate(trace.actions, start=1):
+        try:
+            action = spec_model.action_from_json(dict(recorded))
+            before = ls.state
+            _step(ls, action)
+        except Divergence as divergence:
+            return ReplayReport("impl", trace.property, tuple(steps), False, None,
+                                f"the implementation diverges from the spec: {divergence}",
+                                number)
+        except (ValueError, KeyError) as error:
+            return ReplayReport("impl", trace.property, tuple(steps), False, None,
+                                f"step not possible on the implementation: {error}", number)
+        steps.append(ReplayStep(number, recorded, spec_model.narrate(before, action, ls.state)))
+        states.append(ls.state)
+    ls.cluster.close()
+    broke_at, reason = None, "the property held on every state the implementation reached"
+    try:
+        from model_check.properties import PROPERTIES
+
+        prop = PROPERTIES.get(trace.property)
+    except ImportError:
+        prop = None
+    if prop is not None and prop.kind == "always" and prop.holds is not None:
+        for index, state in enumerate(states):
+            if not prop.holds(state):
+                broke_at, reason = index, f"{prop.name}: {prop.description}"
+                break
+    elif prop is not None:
+        reason = (f"{prop.name} is a liveness property: the implementation reached the "
+                  "trace's last state; see the spec replay for why it cannot converge")
+        broke_at = len(states) - 1
+    return ReplayReport("impl", trace.property, tuple(steps), True, broke_at, reason)

@@ -1,0 +1,217 @@
+"""The lockstep state machine: the implementation and the spec, step by step.
+
+A Hypothesis ``RuleBasedStateMachine`` whose rules are client puts and gets,
+deliveries, drops and duplicates of any in-flight message (Hypothesis picks
+which, so reordering is explored and shrinks), crashes and recoveries,
+partitions and heals, coordinator timeouts, and background work (hint scans,
+gossip and anti-entropy rounds). Every rule is one step of
+:class:`model_check.refinement.Lockstep`, which maps it to spec actions and
+raises :class:`~model_check.refinement.Divergence` when the implementation's
+abstract state is not one the spec allows; an invariant checks after every step
+that the abstraction of the implementation still is the spec's state.
+
+:func:`machine_for` builds the machine class for one spec configuration;
+:data:`COVERAGE` counts rule firings and steps per example (per configuration).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    Bundle,
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    multiple,
+    precondition,
+    rule,
+)
+
+from model_check.refinement import Lockstep, project
+from spec.config import Config
+
+#: name -> rule -> count; name -> list of steps per example
+COVERAGE: dict[str, Counter[str]] = defaultdict(Counter)
+STEPS: dict[str, list[int]] = defaultdict(list)
+
+
+def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleBasedStateMachine]:
+    """The lockstep machine class for ``config`` (``name`` labels its coverage)."""
+
+    class LockstepMachine(RuleBasedStateMachine):
+        written = Bundle("written_keys")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.lockstep = Lockstep(config)
+            self.fired = 0
+
+        def _count(self, rule_name: str) -> None:
+            COVERAGE[name][rule_name] += 1
+            self.fired += 1
+
+        def teardown(self) -> None:
+            STEPS[name].append(self.fired)
+            self.lockstep.cluster.close()
+
+        @initialize()
+        def start(self) -> None:
+            COVERAGE[name]["examples"] += 1
+
+        # ---------------------------------------------------------------- clients
+
+        def _requests_possible(self) -> bool:
+            ls = self.lockstep
+            return any(ls.can_put(c) or ls.can_get(c) for c in ls.idle_clients())
+
+        @precondition(lambda self: any(self.lockstep.can_put(c)
+                                       for c in self.lockstep.idle_clients()))
+        @rule(target=written, data=st.data())
+        def put(self, data: st.DataObject) -> Any:
+            ls = self.lockstep
+            client = data.draw(st.sampled_from([c for c in ls.idle_clients() if ls.can_put(c)]),
+                               label="client")
+            key = data.draw(st.sampled_from(config.keys), label="key")
+            nodes = ls.entry_nodes(key)
+            if not nodes:
+                return multiple()
+            node = data.draw(st.sampled_from(nodes), label="coordinator")
+            self._count("put")
+            ls.put(client, node, key)
+            return key
+
+        @precondition(lambda self: any(self.lockstep.can_get(c)
+                                       for c in self.lockstep.idle_clients()))
+        @rule(data=st.data(), key=st.one_of(written, st.sampled_from(config.keys)))
+        def get(self, data: st.DataObject, key: str) -> None:
+            ls = self.lockstep
+            client = data.draw(st.sampled_from([c for c in ls.idle_clients() if ls.can_get(c)]),
+                               label="client")
+            nodes = ls.entry_nodes(key)
+            if not nodes:
+                return
+            node = data.draw(st.sampled_from(nodes), label="coordinator")
+            self._count("get")
+            ls.get(client, node, key)
+
+        # ---------------------------------------------------------------- network
+
+        @precondition(lambda self: bool(self.lockstep.deliverable()))
+        @rule(data=st.data())
+        def deliver(self, data: st.DataObject) -> None:
+            ls = self.lockstep
+            message = data.draw(st.sampled_from(ls.deliverable()), label="message")
+            self._count("deliver")
+            ls.deliver(message.id)
+
+        @precondition(lambda self: bool(self.lockstep.in_flight())
+                      and self.lockstep.budget_left(0))
+        @rule(data=st.data())
+        def drop(self, data: st.DataObject) -> None:
+            ls = self.lockstep
+            message = data.draw(st.sampled_from(ls.in_flight()), label="message")
+            self._count("drop")
+            ls.drop(message.id)
+
+        @precondition(lambda self: bool(self.lockstep.in_flight())
+                      and self.lockstep.budget_left(1))
+        @rule(data=st.data())
+        def duplicate(self, data: st.DataObject) -> None:
+            ls = self.lockstep
+            message = data.draw(st.sampled_from(ls.in_flight()), label="message")
+            self._count("duplicate")
+            ls.duplicate(message.id)
+
+        # ---------------------------------------------------------------- faults
+
+        @precondition(lambda self: self.lockstep.budget_left(2)
+                      and any(self.lockstep.up(n) for n in config.nodes))
+        @rule(data=st.data())
+        def crash(self, data: st.DataObject) -> None:
+            ls = self.lockstep
+            node = data.draw(st.sampled_from([n for n in config.nodes if ls.up(n)]),
+                             label="node")
+            self._count("crash")
+            ls.crash(node)
+
+        @precondition(lambda self: any(not self.lockstep.up(n) for n in config.nodes))
+        @rule(data=st.data())
+        def recover(self, data: st.DataObject) -> None:
+            ls = self.lockstep
+            node = data.draw(st.sampled_from([n for n in config.nodes if not ls.up(n)]),
+                             label="node")
+            self._count("recover")
+            ls.recover(node)
+
+        @precondition(lambda self: self.lockstep.budget_left(3)
+                      and not self.lockstep.sim.cut_links and len(config.nodes) > 1)
+        @rule(data=st.data())
+        def partition(self, data: st.DataObject) -> None:
+            rest = list(config.nodes[1:])
+            others = data.draw(st.lists(st.sampled_from(rest), unique=True,
+                                        max_size=len(rest) - 1), label="side")
+            self._count("partition")
+            self.lockstep.partition([config.nodes[0], *others])
+
+        @precondition(lambda self: bool(self.lockstep.sim.cut_links))
+        @rule()
+        def heal(self) -> None:
+            self._count("heal")
+            self.lockstep.heal()
+
+        # ---------------------------------------------------------------- timeouts
+
+        @precondition(lambda self: bool(self.lockstep.timeout_candidates()))
+        @rule(data=st.data())
+        def timeout(self, data: st.DataObject) -> None:
+            ls = self.lockstep
+            node, op_id = data.draw(st.sampled_from(ls.timeout_candidates()), label="op")
+            self._count("timeout")
+            ls.timeout(node, op_id)
+
+        # ---------------------------------------------------------------- background
+
+        @precondition(lambda self: any(self.lockstep.hint_scan_enabled(n)
+                                       for n in config.nodes))
+        @rule(data=st.data())
+        def hint_scan(self, data: st.DataObject) -> None:
+            ls = self.lockstep
+            node = data.draw(st.sampled_from([n for n in config.nodes
+                                              if ls.hint_scan_enabled(n)]), label="node")
+            self._count("hint_scan")
+            ls.hint_scan(node)
+
+        @precondition(lambda self: any(self.lockstep.up(n) for n in config.nodes))
+        @rule(data=st.data(), anti_entropy=st.booleans())
+        def background(self, data: st.DataObject, anti_entropy: bool) -> None:
+            ls = self.lockstep
+            node = data.draw(st.sampled_from([n for n in config.nodes if ls.up(n)]),
+                             label="node")
+            if anti_entropy:
+                self._count("anti_entropy")
+                ls.anti_entropy(node)
+            else:
+                self._count("gossip")
+                ls.gossip(node)
+
+        # ---------------------------------------------------------------- the check
+
+        @invariant()
+        def abstraction_is_a_spec_state(self) -> None:
+            ls = self.lockstep
+            assert ls.frontier, "no spec state matches the implementation"
+            impl = ls.abstract()
+            assert any(project(s) == impl or _same_but_droppable(project(s), impl)
+                       for s in ls.frontier), "the implementation left the spec's states"
+
+    LockstepMachine.__name__ = f"Lockstep_{name.replace('-', '_')}"
+    LockstepMachine.__qualname__ = LockstepMachine.__name__
+    return LockstepMachine
+
+
+def _same_but_droppable(spec: Any, impl: Any) -> bool:
+    return bool(spec.nodes == impl.nodes and spec.clients == impl.clients
+                and spec.side == impl.side and spec.messages == impl.messages)
