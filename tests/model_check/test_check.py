@@ -69,6 +69,8 @@ def test_symmetry_on_and_off_agree() -> None:
         assert [r.counterexample_length for r in on.results] == [
             r.counterexample_length for r in off.results]
         assert on.distinct_states <= off.distinct_states
+    # The two clients of TINY_LWW are interchangeable: symmetry halves the state space.
+    assert check(TINY_LWW).distinct_states < check(TINY_LWW, symmetry=False).distinct_states
 
 
 def test_a_bounded_run_never_says_holds() -> None:

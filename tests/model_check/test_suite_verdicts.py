@@ -1,0 +1,101 @@
+"""The default suite's verdicts and counterexample lengths, pinned.
+
+CI time is kept to about a minute: every expected *violation* is checked in CI
+(the search stops as soon as the counterexample is found, so even the larger
+configurations are quick), and so are the full verdicts of the entries whose
+whole state space is small. Proving ``holds`` on the larger entries, and
+symmetry on/off on all of them, runs under the soak profile
+(``HYPOTHESIS_PROFILE=soak``) and in ``make check`` (``vdynamo check``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from model_check.check import Verdict, check
+from model_check.replay import replay_on_spec
+from model_check.suite import DEFAULT_SUITE, SuiteEntry
+from tests.conftest import PROFILE
+
+SOAK = PROFILE == "soak"
+CI_MAX_STATES = 3_000
+"""Entries with more distinct states than this prove ``holds`` only under soak."""
+
+ENTRIES = [pytest.param(entry, id=entry.name) for entry in DEFAULT_SUITE]
+WITH_VIOLATIONS = [
+    pytest.param(entry, id=entry.name)
+    for entry in DEFAULT_SUITE
+    if any(v == "violated" for v in entry.expected.values())
+]
+
+
+@functools.cache
+def _is_large(name: str) -> bool:
+    entry = next(e for e in DEFAULT_SUITE if e.name == name)
+    probe = check(entry.config, properties=["acked_writes_durable"], max_states=CI_MAX_STATES)
+    return probe.bounded
+
+
+def _small_or_skip(entry: SuiteEntry) -> None:
+    """Skip a large entry outside soak (known from its pinned state count, or a bounded try)."""
+    if SOAK:
+        return
+    if entry.distinct_states is not None and entry.distinct_states > CI_MAX_STATES:
+        pytest.skip(f"{entry.name}: {entry.distinct_states:,} states, soak only")
+    if _is_large(entry.name):
+        pytest.skip(f"{entry.name}: more than {CI_MAX_STATES:,} states, soak only")
+
+
+def test_the_suite_covers_the_issue_expectations() -> None:
+    names = {entry.name for entry in DEFAULT_SUITE}
+    assert len(names) == len(DEFAULT_SUITE) >= 8
+    verdicts = {(e.name, p): v for e in DEFAULT_SUITE for p, v in e.expected.items()}
+    assert all(v in ("holds", "violated") for v in verdicts.values())
+    # Every expected violation carries its pinned counterexample length.
+    for entry in DEFAULT_SUITE:
+        violated = {p for p, v in entry.expected.items() if v == "violated"}
+        assert violated == set(entry.counterexample_length), entry.name
+    # Each property is violated somewhere and holds somewhere (no vacuous property).
+    for prop in {p for e in DEFAULT_SUITE for p in e.expected}:
+        assert {v for (_, p), v in verdicts.items() if p == prop} >= {"holds"}, prop
+    violated_somewhere = {p for (_, p), v in verdicts.items() if v == "violated"}
+    assert {"acked_writes_durable", "read_your_writes", "convergence"} <= violated_somewhere
+
+
+@pytest.mark.parametrize("entry", WITH_VIOLATIONS)
+def test_expected_violations_have_their_pinned_length_and_replay(entry: SuiteEntry) -> None:
+    violated = [p for p, v in entry.expected.items() if v == "violated"]
+    result = check(entry.config, properties=violated)
+    for name in violated:
+        outcome = result.result(name)
+        assert outcome.verdict is Verdict.VIOLATED, (entry.name, name)
+        assert outcome.counterexample_length == entry.counterexample_length[name], (
+            entry.name, name)
+        assert outcome.trace is not None
+        report = replay_on_spec(outcome.trace)
+        assert report.ok, report.render()
+        assert report.broke_at == len(outcome.trace)
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_all_verdicts_as_expected(entry: SuiteEntry) -> None:
+    _small_or_skip(entry)
+    result = check(entry.config, properties=list(entry.expected))
+    assert {p: str(v) for p, v in result.verdicts.items()} == dict(entry.expected)
+    for name, length in entry.counterexample_length.items():
+        assert result.result(name).counterexample_length == length, name
+    if entry.distinct_states is not None:
+        assert result.distinct_states == entry.distinct_states
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_symmetry_does_not_change_verdicts(entry: SuiteEntry) -> None:
+    _small_or_skip(entry)
+    on = check(entry.config, properties=list(entry.expected), symmetry=True)
+    off = check(entry.config, properties=list(entry.expected), symmetry=False)
+    assert on.verdicts == off.verdicts
+    assert [r.counterexample_length for r in on.results] == [
+        r.counterexample_length for r in off.results]
+    assert on.distinct_states <= off.distinct_states
