@@ -75,6 +75,9 @@ class Query:
     explain: Explain = _no_explanation
     #: look for a model with small integers before explaining (readability)
     minimize: bool = True
+    #: (term, value) preferences, tried one at a time and kept where still sat: a
+    #: greedy way to a small counterexample (used instead of ``minimize`` if given)
+    prefer: tuple[tuple[Any, Any], ...] = ()
 
 
 Builder = Callable[[], Iterable[Query]]
@@ -158,7 +161,9 @@ def decide(queries: Iterable[Query], timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Ou
         answer = solver.check()
         if answer == z3.sat:
             model = solver.model()
-            if query.minimize:
+            if query.prefer:
+                model = _preferred_model(query.assertions, query.prefer, model, timeout_ms)
+            elif query.minimize:
                 model = _small_model(query.assertions, model, timeout_ms)
             text = query.explain(model)
             return Outcome(
@@ -208,6 +213,22 @@ def _small_model(assertions: Sequence[Any], model: Any, timeout_ms: int) -> Any:
     optimizer.minimize(z3.Sum([z3.If(x >= 0, x, -x) for x in constants]))
     if optimizer.check() == z3.sat:
         return optimizer.model()
+    return model
+
+
+def _preferred_model(
+    assertions: Sequence[Any], prefer: Sequence[tuple[Any, Any]], model: Any, timeout_ms: int
+) -> Any:
+    """Greedily add ``term == value`` for each preference that keeps the query sat."""
+    solver = new_solver(timeout_ms)
+    solver.add(*assertions)
+    for term, value in prefer:
+        solver.push()
+        solver.add(term == value)
+        if solver.check() != z3.sat:
+            solver.pop()
+    if solver.check() == z3.sat:
+        return solver.model()
     return model
 
 

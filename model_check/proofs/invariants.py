@@ -1,0 +1,855 @@
+"""Inductive invariants of the spec (spec/model.py), checked by Z3 for bounded sizes.
+
+Theory of operation
+-------------------
+The encoding is an *abstraction* of the spec's state for one key, a fixed list of
+nodes, ``P`` puts and ``U`` distinct hint payloads, kept at the level the two
+properties talk about:
+
+- ``up[n]``; ``performed[p]`` (the coordinator wrote put ``p``); ``acked[p]`` (the
+  client was told so);
+- ``store[n][p]``: node ``n``'s durable store holds a version whose true causal
+  history (the spec's ghost history, not its clock) contains put ``p``;
+- ``inflight[p]``: some in-flight message other than a hint handoff carries such a
+  version;
+- per hint payload ``u`` (its coverage ``cov[u][p]`` fixed but unknown) and pair of
+  holder ``h`` and intended node ``i``: ``hint[h][i][u]`` (in ``h``'s hint store),
+  the numbers of in-flight handoffs ``hmsg`` and acknowledgements ``hack``, and the
+  ghost records ``rec_acked`` (the intended node acknowledged the handoff) and
+  ``rec_deleted`` (the holder deleted the hint);
+- the fault budgets spent on drops, duplicates and crashes.
+
+The transition relation is a disjunction of named steps, each with its frame:
+
+- *exact* steps, matching the spec one for one: ``handoff`` (a holder sends a hint
+  to its reachable intended node when no copy of the handoff or of its
+  acknowledgement is in flight), ``hint-deliver`` (the intended node stores the
+  versions, records the acknowledgement and sends it back; lost at a down node),
+  ``hint-ack`` (the holder deletes the hint and records the deletion; lost at a
+  down node), ``drop``/``duplicate`` of a handoff or acknowledgement, ``crash``,
+  ``recover``;
+- *over-approximated* steps, covering every other action of the spec: ``put``
+  (a coordinator writes put ``p``: its store gains ``p`` and perhaps the
+  context's puts, and may send versions it stores), and ``exchange`` (every other
+  delivery, timeout, get, read repair, anti-entropy, drop or duplicate of another
+  message): stores and hint stores only *grow*, and only with versions already
+  somewhere; messages only carry versions that are somewhere.
+
+"Stores only grow" is the causal modes' merge (dvv, client-vclock): a version is
+replaced only by one whose history contains it. The agreement tests check it on
+the spec's own steps, and show that it fails for ``server-vclock``.
+
+Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
+
+- ``acked_writes_durable`` is *not* inductive alone: Z3's counterexample to
+  induction is an acknowledged put held only by an in-flight message, which a
+  drop loses. Such a state is unreachable: the coordinator stored the put durably
+  before acknowledging. Strengthened: every performed put is in some durable store
+  or hint store; an acknowledged put was performed; an in-flight hint
+  acknowledgement's versions are in its intended node's store.
+- ``hint_kept_until_acked`` (a deleted hint was acknowledged) is not inductive
+  alone either: an in-flight acknowledgement nobody recorded would delete a hint.
+  Strengthened: every in-flight acknowledgement was recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import z3
+
+from model_check.proofs.framework import Proof, Query, bool_of, int_of
+
+__all__ = [
+    "PROOFS",
+    "AbstractState",
+    "Shape",
+    "Step",
+    "abstract_state",
+    "acked_writes_durable",
+    "hint_kept_until_acked",
+    "initial",
+    "strong_durable",
+    "strong_hints",
+    "transition",
+]
+
+Term = Any
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """The bounds: node names (ring order), number of puts, number of hint payloads."""
+
+    nodes: tuple[str, ...] = ("A", "B", "C", "D")
+    puts: int = 2
+    payloads: int = 2
+
+    @property
+    def pairs(self) -> list[tuple[int, int]]:
+        """(holder, intended) index pairs of distinct nodes."""
+        k = len(self.nodes)
+        return [(h, i) for h in range(k) for i in range(k) if h != i]
+
+
+@dataclass(frozen=True, slots=True)
+class AbstractState:
+    """Z3 terms for one abstract state (see the module docstring)."""
+
+    shape: Shape
+    up: tuple[Term, ...]
+    performed: tuple[Term, ...]
+    acked: tuple[Term, ...]
+    store: tuple[tuple[Term, ...], ...]  # [node][put]
+    inflight: tuple[Term, ...]  # [put]
+    hint: dict[tuple[int, int, int], Term]  # (holder, intended, payload)
+    hmsg: dict[tuple[int, int, int], Term]
+    hack: dict[tuple[int, int, int], Term]
+    rec_acked: dict[tuple[int, int, int], Term]
+    rec_deleted: dict[tuple[int, int, int], Term]
+    drops: Term
+    duplicates: Term
+    crashes: Term
+    names: dict[str, Term] = field(default_factory=dict)
+
+    def variables(self) -> dict[str, Term]:
+        """Every term by a stable name (for substitution and display)."""
+        return self.names
+
+
+def _state(shape: Shape, prefix: str) -> AbstractState:
+    names: dict[str, Term] = {}
+
+    def b(name: str) -> Term:
+        names[name] = z3.Bool(f"{prefix}{name}")
+        return names[name]
+
+    def i(name: str) -> Term:
+        names[name] = z3.Int(f"{prefix}{name}")
+        return names[name]
+
+    nodes, puts = shape.nodes, range(shape.puts)
+    triples = [(h, n, u) for h, n in shape.pairs for u in range(shape.payloads)]
+
+    def label(t: tuple[int, int, int]) -> str:
+        return f"{nodes[t[0]]}->{nodes[t[1]]}#{t[2]}"
+
+    return AbstractState(
+        shape,
+        tuple(b(f"up[{n}]") for n in nodes),
+        tuple(b(f"performed[{p + 1}]") for p in puts),
+        tuple(b(f"acked[{p + 1}]") for p in puts),
+        tuple(tuple(b(f"store[{n}][{p + 1}]") for p in puts) for n in nodes),
+        tuple(b(f"inflight[{p + 1}]") for p in puts),
+        {t: b(f"hint[{label(t)}]") for t in triples},
+        {t: i(f"hmsg[{label(t)}]") for t in triples},
+        {t: i(f"hack[{label(t)}]") for t in triples},
+        {t: b(f"rec_acked[{label(t)}]") for t in triples},
+        {t: b(f"rec_deleted[{label(t)}]") for t in triples},
+        i("drops"),
+        i("duplicates"),
+        i("crashes"),
+        names,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """The fixed unknowns: each hint payload's coverage, and the fault budgets."""
+
+    cov: tuple[tuple[Term, ...], ...]  # [payload][put]
+    max_drops: Term
+    max_duplicates: Term
+    max_crashes: Term
+
+
+def _params(shape: Shape) -> Params:
+    return Params(
+        tuple(
+            tuple(z3.Bool(f"cov[#{u}][{p + 1}]") for p in range(shape.puts))
+            for u in range(shape.payloads)
+        ),
+        z3.Int("max_drops"),
+        z3.Int("max_duplicates"),
+        z3.Int("max_crashes"),
+    )
+
+
+# -- predicates -----------------------------------------------------------------------------
+
+
+def _covers_durably(x: AbstractState, params: Params, p: int) -> Term:
+    in_store = [x.store[n][p] for n in range(len(x.shape.nodes))]
+    in_hint = [z3.And(flag, params.cov[t[2]][p]) for t, flag in x.hint.items()]
+    return z3.Or(in_store + in_hint)
+
+
+def _covers(x: AbstractState, params: Params, p: int) -> Term:
+    in_messages = [x.inflight[p]]
+    for t in x.hmsg:
+        in_messages.append(z3.And(x.hmsg[t] > 0, params.cov[t[2]][p]))
+        in_messages.append(z3.And(x.hack[t] > 0, params.cov[t[2]][p]))
+    return z3.Or(_covers_durably(x, params, p), *in_messages)
+
+
+def acked_writes_durable(x: AbstractState, params: Params) -> Term:
+    """Every acknowledged put is in a store, a hint or an in-flight message."""
+    return z3.And([z3.Implies(x.acked[p], _covers(x, params, p)) for p in range(x.shape.puts)])
+
+
+def hint_kept_until_acked(x: AbstractState, params: Params) -> Term:
+    """Every deleted hint was acknowledged by its intended node."""
+    return z3.And([z3.Implies(x.rec_deleted[t], x.rec_acked[t]) for t in x.rec_deleted])
+
+
+def _counts_ok(x: AbstractState) -> Term:
+    return z3.And(
+        [c >= 0 for c in (*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes)]
+    )
+
+
+def strong_durable(x: AbstractState, params: Params) -> Term:
+    """The strengthening of acked_writes_durable that is inductive."""
+    shape = x.shape
+    return z3.And(
+        _counts_ok(x),
+        *[z3.Implies(x.acked[p], x.performed[p]) for p in range(shape.puts)],
+        *[
+            z3.Implies(x.performed[p], _covers_durably(x, params, p))
+            for p in range(shape.puts)
+        ],
+        *[
+            z3.Implies(
+                z3.And(x.hack[t] > 0, params.cov[t[2]][p]), x.store[t[1]][p]
+            )
+            for t in x.hack
+            for p in range(shape.puts)
+        ],
+    )
+
+
+def strong_hints(x: AbstractState, params: Params) -> Term:
+    """The strengthening of hint_kept_until_acked that is inductive."""
+    return z3.And(
+        _counts_ok(x),
+        hint_kept_until_acked(x, params),
+        *[z3.Implies(x.hack[t] > 0, x.rec_acked[t]) for t in x.hack],
+    )
+
+
+def initial(x: AbstractState, params: Params) -> Term:
+    """The spec's initial state: every node up, nothing written, nothing in flight."""
+    del params
+    falses = [
+        *x.performed,
+        *x.acked,
+        *x.inflight,
+        *[f for row in x.store for f in row],
+        *x.hint.values(),
+        *x.rec_acked.values(),
+        *x.rec_deleted.values(),
+    ]
+    zeros = [*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes]
+    return z3.And(*x.up, *[z3.Not(f) for f in falses], *[c == 0 for c in zeros])
+
+
+# -- the transition relation ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One disjunct of the transition relation: a name, its formula (without frame
+    conditions), whether it matches the spec one for one, and the variables it may
+    change (every other variable keeps its value: see :func:`relation`)."""
+
+    name: str
+    formula: Term
+    exact: bool
+    changes: frozenset[str]
+
+
+def _acked_rule(x: AbstractState, y: AbstractState) -> list[Term]:
+    """Acknowledgements only grow, and only for performed puts (any step may ack)."""
+    return [
+        z3.And(z3.Implies(x.acked[p], y.acked[p]),
+               z3.Implies(y.acked[p], z3.Or(x.acked[p], y.performed[p])))
+        for p in range(x.shape.puts)
+    ]
+
+
+def _anything(x: AbstractState) -> Callable[[int], Term]:
+    """Is put ``p`` somewhere in ``x`` (a store, a hint, a message)?"""
+    return lambda p: z3.Or(
+        *[x.store[n][p] for n in range(len(x.shape.nodes))], x.inflight[p]
+    )
+
+
+StoreRule = Callable[[Term, Term, Term], Term]
+
+
+def causal_store(before: Term, after: Term, available: Term) -> Term:
+    """A store only grows, and only with versions that are somewhere."""
+    return z3.And(z3.Implies(before, after), z3.Implies(after, z3.Or(before, available)))
+
+
+def lossy_store(before: Term, after: Term, available: Term) -> Term:
+    # the twin: a merge may drop a version whose history the new one lacks (lww,
+    # server-vclock): a store may lose a put
+    return z3.Implies(after, z3.Or(before, available))
+
+
+def transition(
+    x: AbstractState,
+    y: AbstractState,
+    params: Params,
+    store_rule: StoreRule = causal_store,
+    exact_only: bool = False,
+) -> list[Step]:
+    """The named disjuncts of the transition relation from ``x`` to ``y``."""
+    shape = x.shape
+    nodes = range(len(shape.nodes))
+    puts = range(shape.puts)
+    steps: list[Step] = []
+    somewhere = _anything(x)
+
+    acked_names = {f"acked[{p + 1}]" for p in puts}
+
+    def add(name: str, exact: bool, *parts: Term, skip: set[str]) -> None:
+        if exact_only and not exact:
+            return
+        if not exact:  # an inexact step may also deliver acknowledgements
+            parts = (*parts, *_acked_rule(x, y))
+            skip = skip | acked_names
+        steps.append(Step(name, z3.And(*parts), exact, frozenset(skip)))
+
+    def lbl(t: tuple[int, int, int]) -> str:
+        return f"{shape.nodes[t[0]]}->{shape.nodes[t[1]]}#{t[2]}"
+
+    # put: coordinator c performs put p
+    for c in nodes:
+        for p in puts:
+            name = shape.nodes[c]
+            add(
+                f"put {p + 1} at {name}",
+                False,
+                x.up[c],
+                z3.Not(x.performed[p]),
+                y.performed[p],
+                y.store[c][p],
+                *[store_rule(x.store[c][q], y.store[c][q], z3.BoolVal(True)) for q in puts],
+                *[z3.Implies(y.inflight[q], z3.Or(x.inflight[q], y.store[c][q])) for q in puts],
+                skip={f"performed[{p + 1}]", *(f"store[{name}][{q + 1}]" for q in puts),
+                      *(f"inflight[{q + 1}]" for q in puts)},
+            )
+    # exchange: every other protocol step (deliveries, gets, repair, anti-entropy, ...)
+    store_names = {f"store[{shape.nodes[n]}][{q + 1}]" for n in nodes for q in puts}
+    hint_names = {f"hint[{lbl(t)}]" for t in x.hint}
+    add(
+        "exchange",
+        False,
+        *[store_rule(x.store[n][q], y.store[n][q], somewhere(q)) for n in nodes for q in puts],
+        *[z3.Implies(y.inflight[q], z3.Or(x.inflight[q], somewhere(q))) for q in puts],
+        *[
+            z3.And(
+                z3.Implies(x.hint[t], y.hint[t]),
+                z3.Implies(
+                    z3.And(y.hint[t], z3.Not(x.hint[t])),
+                    z3.And([z3.Implies(params.cov[t[2]][q], x.inflight[q]) for q in puts]),
+                ),
+            )
+            for t in x.hint
+        ],
+        z3.Or(y.drops == x.drops, y.drops == x.drops + 1),
+        z3.Or(y.duplicates == x.duplicates, y.duplicates == x.duplicates + 1),
+        y.drops <= params.max_drops,
+        y.duplicates <= params.max_duplicates,
+        skip=store_names | hint_names | {f"inflight[{q + 1}]" for q in puts}
+        | {"drops", "duplicates"},
+    )
+    for t in x.hint:
+        h, i, _ = t
+        key = lbl(t)
+        # hinted handoff: the holder sends the hint to its reachable intended node
+        add(
+            f"handoff {key}",
+            True,
+            x.hint[t],
+            x.up[h],
+            x.up[i],
+            x.hmsg[t] == 0,
+            x.hack[t] == 0,
+            y.hmsg[t] == 1,
+            skip={f"hmsg[{key}]"},
+        )
+        # the intended node receives the hint: stores it, records, acknowledges
+        add(
+            f"hint-deliver {key}",
+            True,
+            x.hmsg[t] > 0,
+            x.up[i],
+            y.hmsg[t] == x.hmsg[t] - 1,
+            *[y.store[i][q] == z3.Or(x.store[i][q], params.cov[t[2]][q]) for q in puts],
+            y.rec_acked[t],
+            y.hack[t] == x.hack[t] + 1,
+            skip={f"hmsg[{key}]", f"hack[{key}]", f"rec_acked[{key}]",
+                  *(f"store[{shape.nodes[i]}][{q + 1}]" for q in puts)},
+        )
+        # the acknowledgement reaches the holder: the hint is deleted
+        add(
+            f"hint-ack {key}",
+            True,
+            x.hack[t] > 0,
+            x.up[h],
+            y.hack[t] == x.hack[t] - 1,
+            z3.Not(y.hint[t]),
+            y.rec_deleted[t] == z3.Or(x.rec_deleted[t], x.hint[t]),
+            skip={f"hack[{key}]", f"hint[{key}]", f"rec_deleted[{key}]"},
+        )
+        for kind, counts, who in (("hint", x.hmsg, i), ("hint-ack", x.hack, h)):
+            after = y.hmsg if kind == "hint" else y.hack
+            name = f"{'hmsg' if kind == 'hint' else 'hack'}[{key}]"
+            # a message at a down node is lost
+            add(f"{kind} lost at down {shape.nodes[who]} {key}", True, counts[t] > 0,
+                z3.Not(x.up[who]), after[t] == counts[t] - 1, skip={name})
+            add(f"drop {kind} {key}", True, counts[t] > 0, x.drops < params.max_drops,
+                after[t] == counts[t] - 1, y.drops == x.drops + 1, skip={name, "drops"})
+            add(f"duplicate {kind} {key}", True, counts[t] > 0,
+                x.duplicates < params.max_duplicates, after[t] == counts[t] + 1,
+                y.duplicates == x.duplicates + 1, skip={name, "duplicates"})
+    for n in nodes:
+        name = shape.nodes[n]
+        add(f"crash {name}", True, x.up[n], z3.Not(y.up[n]), x.crashes < params.max_crashes,
+            y.crashes == x.crashes + 1, skip={f"up[{name}]", "crashes"})
+        # a crash also purges the reads and answers of the requests it coordinated
+        add(f"crash {name} purging its reads", False, x.up[n], z3.Not(y.up[n]),
+            x.crashes < params.max_crashes, y.crashes == x.crashes + 1,
+            *[z3.Implies(y.inflight[q], x.inflight[q]) for q in puts],
+            skip={f"up[{name}]", "crashes", *(f"inflight[{q + 1}]" for q in puts)})
+        add(f"recover {name}", True, z3.Not(x.up[n]), y.up[n], skip={f"up[{name}]"})
+    return steps
+
+
+def relation(
+    x: AbstractState, y: AbstractState, steps: Sequence[Step], selector: Term
+) -> Term:
+    """Trans(x, y): ``selector`` names the step taken; every variable the step does
+    not change keeps its value."""
+    xs, ys = x.variables(), y.variables()
+    changers: dict[str, list[int]] = {name: [] for name in xs}
+    for k, step in enumerate(steps):
+        for name in step.changes:
+            changers[name].append(k)
+    frames = []
+    for name in xs:
+        keep = xs[name] == ys[name]
+        if changers[name]:
+            keep = z3.Or(keep, *[selector == k for k in changers[name]])
+        frames.append(keep)
+    chosen = z3.Or([z3.And(selector == k, s.formula) for k, s in enumerate(steps)])
+    return z3.And(selector >= 0, selector < len(steps), chosen, *frames)
+
+
+# -- readable states ----------------------------------------------------------------------------
+
+
+def describe(m: Any, x: AbstractState, params: Params) -> str:
+    """The facts that hold in ``x`` under model ``m``, briefly."""
+    shape = x.shape
+    parts = []
+    down = [shape.nodes[n] for n in range(len(shape.nodes)) if not bool_of(m, x.up[n])]
+    if down:
+        parts.append(f"down {{{', '.join(down)}}}")
+    for p in range(shape.puts):
+        facts = []
+        if bool_of(m, x.performed[p]):
+            facts.append("performed")
+        if bool_of(m, x.acked[p]):
+            facts.append("acked")
+        where = [shape.nodes[n] for n in range(len(shape.nodes)) if bool_of(m, x.store[n][p])]
+        if where:
+            facts.append(f"stored at {{{', '.join(where)}}}")
+        if bool_of(m, x.inflight[p]):
+            facts.append("in flight")
+        if facts:
+            parts.append(f"put {p + 1}: {', '.join(facts)}")
+    for t in x.hint:
+        key = f"{shape.nodes[t[0]]} for {shape.nodes[t[1]]} (payload #{t[2]}: puts "
+        key += "{" + ", ".join(
+            str(p + 1) for p in range(shape.puts) if bool_of(m, params.cov[t[2]][p])
+        ) + "})"
+        facts = []
+        if bool_of(m, x.hint[t]):
+            facts.append("hint held")
+        if (count := int_of(m, x.hmsg[t])) > 0:
+            facts.append(f"{count} handoff(s) in flight")
+        if (count := int_of(m, x.hack[t])) > 0:
+            facts.append(f"{count} ack(s) in flight")
+        if bool_of(m, x.rec_acked[t]):
+            facts.append("recorded acked")
+        if bool_of(m, x.rec_deleted[t]):
+            facts.append("recorded deleted")
+        if facts:
+            parts.append(f"hint {key}: {', '.join(facts)}")
+    return "; ".join(parts) or "nothing"
+
+
+# -- the proofs ---------------------------------------------------------------------------------
+
+Invariant = Callable[[AbstractState, Params], Term]
+
+
+def _induction(
+    shape: Shape,
+    invariant: Invariant,
+    prop: Invariant,
+    store_rule: StoreRule = causal_store,
+    parts: tuple[str, ...] = ("init", "step", "implies"),
+) -> Iterator[Query]:
+    x, y, params = _state(shape, ""), _state(shape, "'"), _params(shape)
+    bounds = [params.max_drops >= 0, params.max_duplicates >= 0, params.max_crashes >= 0]
+    if "init" in parts:
+        yield Query("Init => Inv", (*bounds, initial(x, params), z3.Not(invariant(x, params))),
+                    lambda m: f"initial state violates the invariant: {describe(m, x, params)}")
+    if "step" in parts:
+        steps = transition(x, y, params, store_rule)
+        selector = z3.Int("step")
+
+        def explain(m: Any) -> str:
+            taken = steps[int_of(m, selector)].name
+            return (
+                f"pre-state (satisfies the invariant): {describe(m, x, params)}; "
+                f"step: {taken}; post-state: {describe(m, y, params)}"
+            )
+
+        yield Query(
+            "Inv and Trans => Inv'",
+            (*bounds, invariant(x, params), relation(x, y, steps, selector),
+             z3.Not(invariant(y, params))),
+            explain,
+            prefer=_small_pre_state(x, params),
+        )
+    if "implies" in parts:
+        yield Query("Inv => property", (invariant(x, params), z3.Not(prop(x, params))),
+                    lambda m: f"invariant holds but the property fails: {describe(m, x, params)}")
+
+
+def _small_pre_state(x: AbstractState, params: Params) -> tuple[tuple[Term, Any], ...]:
+    """Preferences for a readable counterexample: nodes up, nothing else going on."""
+    prefer: list[tuple[Term, Any]] = [
+        (params.max_drops, 0), (params.max_duplicates, 0), (params.max_crashes, 0)
+    ]
+    for name, term in x.variables().items():
+        if name.startswith("up["):
+            prefer.append((term, True))
+        elif z3.is_bool(term):
+            prefer.append((term, False))
+        else:
+            prefer.append((term, 0))
+    prefer += [(c, False) for row in params.cov for c in row]
+    return tuple(prefer)
+
+
+SHAPE = Shape()
+BOUNDS = (
+    f"{len(SHAPE.nodes)} nodes, one key, {SHAPE.puts} puts, {SHAPE.payloads} distinct hint "
+    "payloads, any fault budgets"
+)
+
+
+def _strong_awd(x: AbstractState, params: Params) -> Term:
+    return z3.And(strong_durable(x, params), acked_writes_durable(x, params))
+
+
+PROOFS: tuple[Proof, ...] = (
+    Proof(
+        "inductive_acked_writes_durable",
+        "acked_writes_durable holds in every reachable state: the strengthened invariant "
+        "(performed puts are in a durable store or hint store; acked puts were performed; "
+        "an in-flight hint acknowledgement's versions are in its intended node's store) "
+        "holds initially, is preserved by every step, and implies the property.",
+        BOUNDS,
+        lambda: _induction(SHAPE, _strong_awd, acked_writes_durable),
+        "acked_writes_durable alone as the invariant (not inductive): Z3 gives a "
+        "counterexample to induction",
+        lambda: _induction(SHAPE, acked_writes_durable, acked_writes_durable, parts=("step",)),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_acked_writes_durable_needs_causal_merge",
+        "The strengthened acked_writes_durable invariant is inductive because a replica "
+        "replaces a version only by one whose history contains it (dvv, client-vclock).",
+        BOUNDS,
+        lambda: _induction(SHAPE, _strong_awd, acked_writes_durable, parts=("step",)),
+        "a merge may drop a version the new one does not descend from (lww, server-vclock)",
+        lambda: _induction(SHAPE, _strong_awd, acked_writes_durable, lossy_store,
+                           parts=("step",)),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_hint_kept_until_acked",
+        "hint_kept_until_acked holds in every reachable state: strengthened by 'every "
+        "in-flight hint acknowledgement was recorded as acknowledged', it holds initially, "
+        "is preserved by every step, and implies the property.",
+        BOUNDS,
+        lambda: _induction(SHAPE, strong_hints, hint_kept_until_acked),
+        "hint_kept_until_acked alone as the invariant (not inductive): Z3 gives a "
+        "counterexample to induction",
+        lambda: _induction(SHAPE, hint_kept_until_acked, hint_kept_until_acked,
+                           parts=("step",)),
+        group="invariants",
+    ),
+)
+
+
+# -- the abstraction function (spec state -> abstract state), for the agreement tests ------------
+
+
+def abstract_state(
+    state: Any, shape: Shape, payload_ids: dict[Any, int]
+) -> dict[str, Any]:
+    """The abstract state of a spec state, as ``{variable name: value}``.
+
+    ``payload_ids`` numbers the hint payloads (shared by a pre- and a post-state);
+    the caller builds it with :func:`hint_payloads`.
+    """
+    from spec import clocks
+    from spec.state import Kind
+
+    nodes = shape.nodes
+    config = state.config
+    if tuple(config.nodes) != nodes or len(config.keys) != 1:
+        raise ValueError("the abstraction covers one key and the shape's nodes")
+
+    def coverage(payload: Any) -> set[int]:
+        out: set[int] = set()
+        for value in clocks.values(payload):
+            record = state.puts[value - 1]
+            if record is not None:
+                out |= record.history
+        return out
+
+    def label(h: str, i: str, u: int) -> str:
+        return f"{h}->{i}#{u}"
+
+    out: dict[str, Any] = {}
+    for n, node in zip(nodes, state.nodes, strict=True):
+        out[f"up[{n}]"] = node.up
+        covered = coverage(node.store[0])
+        for p in range(shape.puts):
+            out[f"store[{n}][{p + 1}]"] = (p + 1) in covered
+    acked = {p for client in state.clients for p in client.acked}
+    inflight: set[int] = set()
+    for m in state.messages:
+        if m.payload is not None and m.kind not in (Kind.HINT, Kind.HINT_ACK):
+            inflight |= coverage(m.payload)
+    for p in range(shape.puts):
+        out[f"performed[{p + 1}]"] = state.puts[p] is not None
+        out[f"acked[{p + 1}]"] = (p + 1) in acked
+        out[f"inflight[{p + 1}]"] = (p + 1) in inflight
+    for h in nodes:
+        for i in nodes:
+            if h == i:
+                continue
+            for u in range(shape.payloads):
+                key = label(h, i, u)
+                out[f"hint[{key}]"] = False
+                out[f"hmsg[{key}]"] = 0
+                out[f"hack[{key}]"] = 0
+                out[f"rec_acked[{key}]"] = False
+                out[f"rec_deleted[{key}]"] = False
+    for holder, node in zip(nodes, state.nodes, strict=True):
+        for hint in node.hints:
+            out[f"hint[{label(holder, hint.intended, payload_ids[hint.payload])}]"] = True
+    for m in state.messages:
+        if m.kind is Kind.HINT:
+            out[f"hmsg[{label(m.src, m.dst, payload_ids[m.payload])}]"] += 1
+        elif m.kind is Kind.HINT_ACK:
+            out[f"hack[{label(m.dst, m.src, payload_ids[m.payload])}]"] += 1
+    for holder, intended, _, payload in state.hints_acked:
+        out[f"rec_acked[{label(holder, intended, payload_ids[payload])}]"] = True
+    for holder, intended, _, payload in state.hints_deleted:
+        out[f"rec_deleted[{label(holder, intended, payload_ids[payload])}]"] = True
+    out["drops"], out["duplicates"], out["crashes"] = state.used[:3]
+    return out
+
+
+def hint_payloads(*states: Any) -> list[Any]:
+    """Every payload a hint, handoff, acknowledgement or ghost hint record holds."""
+    from spec.clocks import payload_key
+    from spec.state import Kind
+
+    found: set[Any] = set()
+    for state in states:
+        for node in state.nodes:
+            found.update(h.payload for h in node.hints)
+        found.update(m.payload for m in state.messages if m.kind in (Kind.HINT, Kind.HINT_ACK))
+        found.update(r[3] for r in state.hints_acked | state.hints_deleted)
+    return sorted(found, key=payload_key)
+
+
+def payload_coverage(state: Any, payloads: Sequence[Any], shape: Shape) -> dict[str, bool]:
+    """``cov[#u][p]`` for the numbered payloads (unused numbers cover nothing)."""
+    from spec import clocks
+
+    out = {f"cov[#{u}][{p + 1}]": False for u in range(shape.payloads)
+           for p in range(shape.puts)}
+    for u, payload in enumerate(payloads):
+        covered: set[int] = set()
+        for value in clocks.values(payload):
+            record = state.puts[value - 1]
+            if record is not None:
+                covered |= record.history
+        for p in range(shape.puts):
+            out[f"cov[#{u}][{p + 1}]"] = (p + 1) in covered
+    return out
+
+
+def new_states(shape: Shape) -> tuple[AbstractState, AbstractState, Params]:
+    """Fresh pre- and post-state terms and parameters (for the agreement tests)."""
+    return _state(shape, ""), _state(shape, "'"), _params(shape)
+
+
+def _free_constants(term: Term) -> list[Term]:
+    """The uninterpreted constants of a quantifier-free term."""
+    found: dict[int, Term] = {}
+    seen: set[int] = set()
+    stack = [term]
+    while stack:
+        t = stack.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            found[t.get_id()] = t
+        else:
+            stack.extend(t.children())
+    return list(found.values())
+
+
+class Agreement:
+    """Checks the encoding against spec steps (see tests/model_check/test_proofs.py).
+
+    ``allows(pre, post)``: does the transition relation allow the abstract step from
+    spec state ``pre`` to spec state ``post`` (a stutter, where the abstraction does
+    not change, is allowed too)? ``exact_successors(state, limit)``: the abstract
+    states the *exact* steps allow from ``state``'s abstraction (Z3 models,
+    blocked one by one), to compare with the spec's successors.
+    """
+
+    def __init__(self, config: Any, shape: Shape | None = None,
+                 store_rule: StoreRule = causal_store) -> None:
+        self.config = config
+        self.shape = shape or Shape(tuple(config.nodes), config.clients * config.puts_per_client)
+        self.x, self.y, self.params = new_states(self.shape)
+        budgets = [self.params.max_drops == config.drops,
+                   self.params.max_duplicates == config.duplicates,
+                   self.params.max_crashes == config.crashes]
+        self.steps = transition(self.x, self.y, self.params, store_rule)
+        self._consts = [_free_constants(step.formula) for step in self.steps]
+        self._predicates: dict[Invariant, tuple[Term, list[Term]]] = {}
+        exact = transition(self.x, self.y, self.params, exact_only=True)
+        self.exact_solver = z3.Solver()
+        self.exact_solver.add(*budgets, relation(self.x, self.y, exact, z3.Int("exact_step")))
+
+    def numbering(self, *states: Any) -> tuple[dict[Any, int], list[Any]] | None:
+        payloads = hint_payloads(*states)
+        if len(payloads) > self.shape.payloads:
+            return None  # more distinct hint payloads than the bounds
+        return {p: u for u, p in enumerate(payloads)}, payloads
+
+    def _fix(self, values: dict[str, Any], terms: dict[str, Term]) -> list[Term]:
+        return [terms[name] == value for name, value in values.items()]
+
+    def _cov(self, state: Any, payloads: list[Any]) -> list[Term]:
+        cov = payload_coverage(state, payloads, self.shape)
+        return [z3.Bool(name) == value for name, value in cov.items()]
+
+    def _values(self, before: dict[str, Any], after: dict[str, Any], cov: dict[str, bool]
+                ) -> dict[str, Any]:
+        values: dict[str, Any] = dict(before)
+        values.update({f"'{name}": value for name, value in after.items()})
+        values.update(cov)
+        values.update(max_drops=self.config.drops, max_duplicates=self.config.duplicates,
+                      max_crashes=self.config.crashes)
+        return values
+
+    def _holds(self, k: int, values: dict[str, Any]) -> bool:
+        model = z3.Model()
+        for const in self._consts[k]:
+            value = values[const.decl().name()]
+            model.update_value(const, z3.BoolVal(value) if isinstance(value, bool)
+                               else z3.IntVal(value))
+        return bool(z3.is_true(model.eval(self.steps[k].formula, model_completion=True)))
+
+    def step_name(self, pre: Any, post: Any) -> str | None:
+        """The first step of the relation that explains a spec step ("stutter" when the
+        abstraction does not change; None when no step does, or outside the bounds)."""
+        numbered = self.numbering(pre, post)
+        if numbered is None:
+            return None
+        ids, payloads = numbered
+        before = abstract_state(pre, self.shape, ids)
+        after = abstract_state(post, self.shape, ids)
+        changed = {name for name in before if before[name] != after[name]}
+        if not changed:
+            return "stutter"
+        values = self._values(before, after, payload_coverage(post, payloads, self.shape))
+        for k, step in enumerate(self.steps):
+            if changed <= step.changes and self._holds(k, values):
+                return step.name
+        return None
+
+    def allows(self, pre: Any, post: Any) -> bool | None:
+        """Does the relation allow the spec step from ``pre`` to ``post`` (None: the
+        step is outside the bounds)?"""
+        if self.numbering(pre, post) is None:
+            return None
+        return self.step_name(pre, post) is not None
+
+    def holds(self, predicate: Invariant, state: Any) -> bool | None:
+        """Does ``predicate`` (an invariant or property of this module) hold on the
+        abstraction of a spec state (None: outside the bounds)?"""
+        numbered = self.numbering(state)
+        if numbered is None:
+            return None
+        ids, payloads = numbered
+        values = self._values(abstract_state(state, self.shape, ids), {},
+                              payload_coverage(state, payloads, self.shape))
+        if predicate not in self._predicates:
+            formula = predicate(self.x, self.params)
+            self._predicates[predicate] = (formula, _free_constants(formula))
+        formula, consts = self._predicates[predicate]
+        model = z3.Model()
+        for const in consts:
+            value = values[const.decl().name()]
+            model.update_value(const, z3.BoolVal(value) if isinstance(value, bool)
+                               else z3.IntVal(value))
+        return bool(z3.is_true(model.eval(formula, model_completion=True)))
+
+    def exact_successors(self, state: Any, successors: list[Any], limit: int = 40
+                         ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """(abstract states the exact steps allow from ``state``, the abstractions of
+        the spec's ``successors``), both over one payload numbering."""
+        numbered = self.numbering(state, *successors)
+        if numbered is None:
+            return None
+        ids, payloads = numbered
+        before = abstract_state(state, self.shape, ids)
+        expected = [abstract_state(s, self.shape, ids) for s in successors]
+        solver = self.exact_solver
+        solver.push()
+        solver.add(*self._fix(before, self.x.variables()), *self._cov(state, payloads))
+        found: list[dict[str, Any]] = []
+        ys = self.y.variables()
+        while len(found) < limit and solver.check() == z3.sat:
+            model = solver.model()
+            values = {}
+            for name, term in ys.items():
+                value = model.eval(term, model_completion=True)
+                values[name] = value.as_long() if z3.is_int_value(value) else z3.is_true(value)
+            found.append(values)
+            solver.add(z3.Or([term != values[name] for name, term in ys.items()]))
+        solver.pop()
+        return found, expected
