@@ -74,10 +74,12 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
     _entry(
         "strict-dvv",
         "strict quorum, R + W > N, dvv, one drop and one crash: every property holds",
+        distinct_states=16_132,
     ),
     _entry(
         "strict-client-vclock",
         "as strict-dvv with client-side vector clocks: every property holds",
+        distinct_states=16_132,
     ),
     _entry(
         "sloppy-crash",
@@ -85,17 +87,20 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "fallback (hint), the get reads two nodes that have not seen it: read_your_writes "
         "is violated; hinted handoff keeps the write, so acked_writes_durable holds",
         {"read_your_writes": 7},
+        distinct_states=22_082,
     ),
     _entry(
         "sloppy-partition",
         "as sloppy-crash with one partition instead of a crash",
         {"read_your_writes": 7},
+        distinct_states=30_016,
     ),
     _entry(
         "lww-two-clients",
         "last-writer-wins, two clients write one key concurrently: the write with the "
         "lower timestamp is discarded after it was acknowledged",
         {"acked_writes_durable": 7},
+        distinct_states=1_402,
     ),
     _entry(
         "server-vclock-same-coordinator",
@@ -103,26 +108,54 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same (empty) context get {A: 1} and {A: 2}; the second silently supersedes "
         "the acknowledged first",
         {"acked_writes_durable": 7},
+        distinct_states=138,
     ),
     _entry(
         "client-vclock-same-coordinator",
         "the same workload with client-side clocks: the writes are siblings, none is lost",
+        distinct_states=119,
     ),
     _entry(
         "dvv-same-coordinator",
         "the same workload with dotted version vectors: the writes are siblings, none is lost",
+        distinct_states=138,
     ),
     _entry(
         "sloppy-no-handoff",
         "sloppy quorum without hinted handoff or anti-entropy, one crash: a hint on a "
         "fallback never reaches its intended node, so the replicas never converge",
         {"convergence": 2},
+        distinct_states=504,
+    ),
+    _entry(
+        "dvv-context-collapses",
+        "dvv, one client: two blind puts become siblings, a get returns both and a put with "
+        "that context collapses them: every property holds, none vacuously",
+        distinct_states=630,
+    ),
+    _entry(
+        "lww-blind-rewrite",
+        "last-writer-wins, one client writing twice without reading: the second put's "
+        "coordinator may not have seen the first and gives it a lower timestamp, so one "
+        "acknowledged write is discarded even without concurrency",
+        {"acked_writes_durable": 7},
+        distinct_states=616,
+    ),
+    _entry(
+        "client-vclock-blind-rewrite",
+        "client-side clocks, one client writing twice without reading: {c1: 2} dominates "
+        "{c1: 1} and the first write is discarded. A violation under the ghost history's "
+        "definition (what the client read, plus itself: session order does not count); "
+        "dvv keeps both as siblings. Not one of the issue's expectations: a finding",
+        {"acked_writes_durable": 7},
+        distinct_states=469,
     ),
     _entry(
         "strict-no-anti-entropy",
         "without anti-entropy and read repair, a replica whose copy of the put was dropped "
         "never learns it: convergence is violated",
         {"convergence": 2},
+        distinct_states=79,
     ),
 )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 
 from spec.config import ConfigError, default_config, load_config
@@ -23,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load_config(args.config) if args.config else default_config()
     except ConfigError as error:
-        print(f"vdynamo show: {error}")
+        print(f"vdynamo show: {error}", file=sys.stderr)
         return 2
     state = initial_state(config)
     print(f"# configuration {config.name!r}")
