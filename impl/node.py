@@ -744,8 +744,10 @@ class Node:
 
     def _on_gossip(self, now: float, src: str, message: Gossip, out: list[Effect]) -> None:
         other = Membership.from_bytes(message.view)
-        if src not in other:
-            raise BadMessageError(f"gossip from {src!r} does not name its sender")
+        if src not in other:  # a node about to join asks for the view: answer only
+            if message.reply:
+                out.append(Send(src, Gossip(self.view.to_bytes(), reply=False)))
+            return
         merged = self.view.merge(other)
         merged.ring()  # two members claiming one token: BadMessageError, view unchanged
         if merged != self.view:

@@ -11,12 +11,16 @@ import pytest
 from impl.context import encode_context
 from impl.effects import Reply, Send
 from impl.errors import BadContextError, BadRequestError, TooLargeError
+from impl.membership import Member, Membership, MemberStatus
 from impl.messages import (
     Forward,
     ForwardReply,
     GetRequest,
+    Gossip,
     HintAck,
     HintDelivery,
+    KeyRecords,
+    MerkleExchange,
     PutRequest,
     ReadRepair,
     ReplicaGet,
@@ -122,6 +126,16 @@ def _record(value: bytes, mode: ClockMode = ClockMode.DVV) -> bytes:
     return encode_record(record)
 
 
+def _stolen_token_view(driver: Driver) -> bytes:
+    """A view where n2 claims a token n1 holds (no correct node announces that)."""
+    view = driver.nodes["n1"].view
+    n1 = view.get("n1")
+    n2 = view.get("n2")
+    assert n1 is not None and n2 is not None
+    forged = Member("n2", n2.version + 5, MemberStatus.UP, (*n2.tokens, n1.tokens[0]))
+    return Membership.of((*view.members, forged)).to_bytes()
+
+
 PEER_CASES: dict[str, tuple[str, Callable[[Driver], Any]]] = {
     "unknown type": ("n2", lambda d: "hello"),
     "unknown sender": ("mallory", lambda d: ReplicaGet(1, KEY)),
@@ -135,6 +149,14 @@ PEER_CASES: dict[str, tuple[str, Callable[[Driver], Any]]] = {
     "hint delivery garbage": ("n2", lambda d: HintDelivery(1, KEY, b"\x00")),
     "key not bytes": ("n2", lambda d: bypass(ReplicaGet, op_id=1, key="cart")),
     "op id negative": ("n2", lambda d: bypass(ReplicaGet, op_id=-1, key=KEY)),
+    "gossip garbage view": ("n2", lambda d: Gossip(b"not json")),
+    "gossip claiming a taken token": ("n2", lambda d: Gossip(_stolen_token_view(d))),
+    "key records garbage": ("n2", lambda d: KeyRecords((KEY, b"other"), (_record(b"x"),
+                                                                        b"junk"), 1, True)),
+    "merkle shape mismatch": ("n2", lambda d: MerkleExchange(
+        1, *d.nodes["n1"]._trees.ranges[0], 2, 1, "level", 0, (), (0,), (b"h" * 16,))),
+    "merkle hash size": ("n2", lambda d: MerkleExchange(
+        1, *d.nodes["n1"]._trees.ranges[0], 16, 3, "level", 0, (), (0,), (b"h",))),
     "record not bytes": ("n2", lambda d: bypass(ReplicaPut, op_id=1, key=KEY, record="x",
                                                 hint="")),
 }

@@ -1,0 +1,136 @@
+"""Merkle anti-entropy through the node: only the out-of-sync keys move, replicas
+converge, and trees are updated incrementally (each check shown to catch a mutant)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import impl.node as node_module
+from impl.antientropy import RangeTrees
+from impl.merkle import MerkleTree, OutOfSync
+from impl.messages import KeyRecords, MerkleExchange, ReplicaPut
+from tests.impl.test_node_driver import Driver, make_config, ok_put
+
+KEYS = [f"item-{i}".encode() for i in range(150)]
+
+
+def diverged() -> tuple[Driver, str, set[bytes]]:
+    """A cluster where one replica missed a few writes (no repair but anti-entropy)."""
+    config = make_config(5, read_repair=False, hinted_handoff=False, sloppy_quorum=False,
+                         anti_entropy=True, anti_entropy_interval=5.0)
+    driver = Driver.start(config)
+    for i, key in enumerate(KEYS):
+        driver.request(f"n{i % 5 + 1}", _put(i, key, b"v1"))
+    driver.advance(1.0)
+    victim = "n2"
+    missed = {k for k in KEYS[:40] if victim in driver.nodes["n1"].preference_list(k)[:3]}
+    missed = set(sorted(missed)[:5])
+    driver.drop_filter = lambda s, d, m: (d == victim and isinstance(m, ReplicaPut)
+                                          and m.key in missed)
+    for key in sorted(missed):
+        top = driver.nodes["n1"].preference_list(key)[:3]
+        ok_put(driver.put(next(t for t in top if t != victim), key, b"v2"))
+    driver.advance(1.5)  # past the puts' deadlines: the coordinators stop retrying
+    driver.drop_filter = None
+    assert all(b"v2" not in _values(driver, victim, k) for k in missed)
+    return driver, victim, missed
+
+
+def _put(i: int, key: bytes, value: bytes) -> Any:
+    from impl.messages import PutRequest
+
+    return PutRequest(10_000 + i, key, value)
+
+
+def _values(driver: Driver, name: str, key: bytes) -> list[bytes]:
+    from impl.versions import values
+
+    record = driver.nodes[name].record(key)
+    return [] if record is None else values(record)
+
+
+def moved_keys(driver: Driver, since: int) -> set[bytes]:
+    return {k for _, _, m in driver.delivered[since:] if isinstance(m, KeyRecords)
+            for k in m.keys}
+
+
+def test_anti_entropy_moves_only_the_out_of_sync_keys_and_converges() -> None:
+    driver, victim, missed = diverged()
+    since = len(driver.delivered)
+    driver.advance(12.0)
+    assert all(sorted(_values(driver, victim, k)) == [b"v1", b"v2"] for k in missed)
+    assert moved_keys(driver, since) == missed
+    exchanges = sum(isinstance(m, MerkleExchange) for _, _, m in driver.delivered[since:])
+    assert exchanges > 0
+
+
+def test_the_only_differing_keys_check_catches_a_full_sync(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from impl.merkle import respond as real
+
+    def everything(tree: MerkleTree, message: Any) -> Any:
+        answer = real(tree, message)
+        if isinstance(answer, OutOfSync):
+            return OutOfSync(answer.shape, tuple(sorted(tree.keys())))
+        return answer
+
+    monkeypatch.setattr(node_module, "respond", everything)
+    driver, _, missed = diverged()
+    since = len(driver.delivered)
+    driver.advance(12.0)
+    assert moved_keys(driver, since) != missed, "the mutant moves in-sync keys too"
+
+
+def test_in_sync_replicas_exchange_roots_only() -> None:
+    driver = Driver.start(make_config(5, anti_entropy_interval=1.0))
+    for i, key in enumerate(KEYS[:50]):
+        driver.request("n1", _put(i, key, b"v"))
+    driver.advance(3.0)
+    since = len(driver.delivered)
+    driver.advance(3.0)
+    steps = [m for _, _, m in driver.delivered[since:] if isinstance(m, MerkleExchange)]
+    assert steps and all(m.level == 0 for m in steps)
+    assert not moved_keys(driver, since)
+
+
+def trees_match_storage(driver: Driver) -> bool:
+    for node in driver.nodes.values():
+        trees: RangeTrees = node._trees
+        for lo, hi in trees.ranges:
+            tree = trees.get(lo, hi)
+            assert tree is not None
+            fresh = MerkleTree.build(tree.shape, node.storage.scan(lo, hi))
+            if tree.root() != fresh.root():
+                return False
+    return True
+
+
+def test_trees_are_updated_incrementally_on_write(monkeypatch: pytest.MonkeyPatch) -> None:
+    driver = Driver.start(make_config(5, anti_entropy=False))
+    built = {name: dict(node._trees._trees) for name, node in driver.nodes.items()}
+    for i, key in enumerate(KEYS[:30]):
+        driver.request(f"n{i % 5 + 1}", _put(i, key, b"x"))
+    driver.advance(2.0)
+    assert trees_match_storage(driver)
+    for name, node in driver.nodes.items():  # the same tree objects: never rebuilt
+        assert all(node._trees._trees[r] is t for r, t in built[name].items())
+
+    monkeypatch.setattr(RangeTrees, "update", lambda self, key, record: None)
+    for i, key in enumerate(KEYS[30:40]):
+        driver.request("n1", _put(100 + i, key, b"y"))
+    driver.advance(2.0)
+    assert not trees_match_storage(driver), "the mutant forgets updates: the check catches it"
+
+
+def test_a_merkle_message_for_an_unknown_range_or_shape_changes_nothing() -> None:
+    driver = Driver.start(make_config(5))
+    node = driver.nodes["n1"]
+    lo, hi = node._trees.ranges[0]
+    effects = node.receive(0.0, "n2", MerkleExchange(1, lo, hi, 4, 2, "level", 0, (),
+                                                     (0,), (b"x" * 16,)))
+    assert not effects or all(not hasattr(e, "message") for e in effects)
+    assert node.stats["dropped"] == 1  # wrong shape for my tree
+    node.receive(0.0, "n2", MerkleExchange(1, 1, 2, 16, 3, "level", 0, (), (), ()))
+    assert node.stats["anti-entropy-unknown-range"] == 1
