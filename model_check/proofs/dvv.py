@@ -222,65 +222,49 @@ def _merge(e1: SymbolicEntry, e2: SymbolicEntry) -> tuple[Term, Term, list[Term]
 MergeFn = Callable[[SymbolicEntry, SymbolicEntry], tuple[Term, Term, list[Term]]]
 
 
+def _side(swapped: Term, first: SymbolicEntry, second: SymbolicEntry, width: int
+          ) -> SymbolicEntry:
+    """``second`` if ``swapped`` else ``first``, slot by slot."""
+    return SymbolicEntry(
+        _pick(swapped, second.present, first.present),
+        _pick(swapped, second.counter, first.counter),
+        _pick(swapped, second.length, first.length),
+        tuple(
+            _pick(swapped, y, z)
+            for y, z in zip(_slots(second.slots, width), _slots(first.slots, width), strict=True)
+        ),
+    )
+
+
 def _sync_entries(a: SymbolicDVV, b: SymbolicDVV, merge: MergeFn) -> tuple[SymbolicEntry, ...]:
     """sync2/2 over the id universe, with the reference's role swaps."""
     ids = len(a.entries)
-    swapped: Term = z3.BoolVal(False)
+    swapped: Term = z3.BoolVal(False)  # is b the "left" list at this id?
     out = []
     for x in range(ids):
         ea, eb = a.entries[x], b.entries[x]
-        left = (ea, eb)
-        # which side is "left" at this id
-        e1 = SymbolicEntry(
-            _pick(swapped, eb.present, ea.present),
-            _pick(swapped, eb.counter, ea.counter),
-            _pick(swapped, eb.length, ea.length),
-            tuple(
-                _pick(swapped, y, z)
-                for y, z in zip(
-                    _slots(eb.slots, max(len(ea.slots), len(eb.slots))),
-                    _slots(ea.slots, max(len(ea.slots), len(eb.slots))),
-                    strict=True,
-                )
-            ),
-        )
-        e2 = SymbolicEntry(
-            _pick(swapped, ea.present, eb.present),
-            _pick(swapped, ea.counter, eb.counter),
-            _pick(swapped, ea.length, eb.length),
-            tuple(
-                _pick(swapped, y, z)
-                for y, z in zip(
-                    _slots(ea.slots, max(len(ea.slots), len(eb.slots))),
-                    _slots(eb.slots, max(len(ea.slots), len(eb.slots))),
-                    strict=True,
-                )
-            ),
-        )
-        del left
+        width = max(len(ea.slots), len(eb.slots))
+        e1, e2 = _side(swapped, ea, eb, width), _side(swapped, eb, ea, width)
         counter, length, slots = merge(e1, e2)
         width = len(slots)
         only1 = z3.And(e1.present, z3.Not(e2.present))
         both = z3.And(e1.present, e2.present)
+        s1, s2 = _slots(e1.slots, width), _slots(e2.slots, width)
         out.append(
             SymbolicEntry(
                 z3.Or(e1.present, e2.present),
                 z3.If(both, counter, z3.If(only1, e1.counter, e2.counter)),
                 z3.If(both, length, z3.If(only1, e1.length, e2.length)),
                 tuple(
-                    z3.If(
-                        both,
-                        slots[j],
-                        z3.If(only1, _slots(e1.slots, width)[j], _slots(e2.slots, width)[j]),
-                    )
-                    for j in range(width)
+                    z3.If(both, slots[j], z3.If(only1, s1[j], s2[j])) for j in range(width)
                 ),
             )
         )
         # taking an entry only the right list has, while the left list still has
         # entries, swaps the lists' roles
         left_rest = z3.Or(
-            [_pick(swapped, b.entries[z].present, a.entries[z].present) for z in range(x + 1, ids)]
+            [_pick(swapped, b.entries[z].present, a.entries[z].present)
+             for z in range(x + 1, ids)]
             or [z3.BoolVal(False)]
         )
         only2 = z3.And(e2.present, z3.Not(e1.present))

@@ -16,10 +16,15 @@ the owner at the step that listed the ``(k+1)``-th node. These are closed terms
 of the positions, owners and key position, so the agreement test can substitute
 a concrete ring and compare with :meth:`spec.ring.Ring.preference_list`.
 
-Proved for every ``T <= MAX_TOKENS``, every ``S <= T`` and ``N <= S``: the walk
-lists at least ``N`` nodes and the top ``N`` are pairwise distinct. The twin walks
-without skipping already-listed nodes (a plain clockwise walk over virtual nodes)
-and Z3 finds a key whose top N name one physical node twice.
+Proved for every ring of ``T <= MAX_TOKENS`` tokens and ``S <= T`` physical nodes
+(each holding at least one token), every key position: the walk lists at least
+``S`` nodes and its first ``S`` entries are pairwise distinct; so for every
+``N <= S`` the top N (a prefix) are N distinct physical nodes. The walk compares
+owners only for equality, so renaming nodes maps a counterexample to a
+counterexample; the query breaks that symmetry (nodes are numbered in the order
+the walk first meets them), which turns a pigeonhole-hard query into an easy one.
+The twin walks without skipping already-listed nodes (a plain clockwise walk over
+virtual nodes) and Z3 finds a key whose top N name one physical node twice.
 """
 
 from __future__ import annotations
