@@ -23,9 +23,10 @@ request and return a :class:`~impl.simulator.Pending` handle without running
 the simulation, so that many requests run concurrently; ``cluster.wait(handles)``
 runs until they are all done.
 
-Crashes keep what the storage engine made durable (``MemoryStorage.crash()``;
-a SQLite database closed without committing and opened again). A restart builds
-a new node on that storage.
+Crashes keep what the storage engine made durable (the engines' ``crash()``:
+``MemoryStorage`` rolls back what was not flushed; ``SqliteStorage`` drops its
+connection without committing and opens the file again). A restart builds a new
+node on that storage.
 
 :meth:`SimulatedCluster.run_until_quiet` runs until nothing is pending: no client
 request outstanding, no hint left that could be delivered (its holder and its
@@ -269,13 +270,8 @@ class SimulatedCluster:
     def _on_crash(self, name: str) -> None:
         watched = self.storages[name]
         crash: Callable[[], Any] | None = getattr(watched.inner, "crash", None)
-        if crash is not None:
-            result = crash()
-            if self.storage_kind == "sqlite":
-                # a crashed SQLite database is opened again (what was committed survives)
-                watched.inner = self._open_storage(name)
-            elif result is not None:
-                watched.inner = result
+        if crash is not None:  # both engines model the crash in place
+            crash()
         else:
             watched.inner.close()
             watched.inner = self._open_storage(name)

@@ -152,14 +152,18 @@ def test_bad_requests_raise_local_errors() -> None:
         SimulatedCluster(storage="tape")  # type: ignore[arg-type]
 
 
-def test_crash_and_restart_keep_acknowledged_writes() -> None:
-    cluster = SimulatedCluster(seed=9, fsync="always")
-    client = cluster.client()
-    client.put(KEY, b"durable")
+def crash_and_restart_all(cluster: SimulatedCluster) -> None:
     for name in cluster.node_names:
         cluster.crash(name)
     for name in cluster.node_names:
         cluster.restart(name)
+
+
+def test_crash_and_restart_keep_acknowledged_writes() -> None:
+    cluster = SimulatedCluster(seed=9, fsync="always")
+    client = cluster.client()
+    client.put(KEY, b"durable")
+    crash_and_restart_all(cluster)
     assert client.get(KEY).values == [b"durable"]
 
 
@@ -167,10 +171,7 @@ def test_buffered_storage_loses_unflushed_writes_in_a_crash() -> None:
     cluster = SimulatedCluster(seed=9, fsync="buffered")
     client = cluster.client()
     client.put(KEY, b"buffered")
-    for name in cluster.node_names:
-        cluster.crash(name)
-    for name in cluster.node_names:
-        cluster.restart(name)
+    crash_and_restart_all(cluster)
     assert client.get(KEY).values == []
 
 
@@ -247,10 +248,7 @@ def test_sqlite_storage_survives_crashes() -> None:
         assert cluster.storage_dir is not None and cluster.storage_dir.exists()
         client = cluster.client()
         client.put(KEY, b"on disk")
-        for name in cluster.node_names:
-            cluster.crash(name)
-        for name in cluster.node_names:
-            cluster.restart(name)
+        crash_and_restart_all(cluster)
         assert client.get(KEY).values == [b"on disk"]
         directory = cluster.storage_dir
     assert not directory.exists()
@@ -260,3 +258,29 @@ def test_lost_messages_make_requests_fail_not_hang() -> None:
     cluster = SimulatedCluster(seed=12, faults=Faults(loss=1.0))
     with pytest.raises(DynamoError):
         cluster.client().put(KEY, b"into the void")
+
+
+def test_join_and_leave_under_load_lose_nothing() -> None:
+    cluster = SimulatedCluster(seed=3)
+    client = cluster.client()
+    keys = [b"key%d" % i for i in range(40)]
+    for key in keys[:20]:
+        client.put(key, key)
+    cluster.join("n6")
+    assert "n6" in cluster.node_names
+    cluster.wait([client.submit_put(key, key) for key in keys[20:]])  # while n6 joins
+    cluster.run_until_quiet()
+    owned = [key for key in keys if "n6" in replicas_of(cluster, key)]
+    assert owned and len(cluster.storages["n6"]) >= len(owned)
+    cluster.leave("n3")
+    cluster.wait([client.submit_put(b"late%d" % i, b"late") for i in range(10)])
+    cluster.run_until_quiet()
+    assert "n3" not in cluster.node_names
+    assert all("n3" not in cluster.node(name).preference_list(keys[0])
+               for name in cluster.node_names)
+    for key in keys:
+        assert client.get(key).values == [key]
+    for i in range(10):
+        assert client.get(b"late%d" % i).values == [b"late"]
+    with pytest.raises(SimulationError, match="already exists"):
+        cluster.join("n1")

@@ -1,0 +1,171 @@
+"""Benchmark of the simulated cluster: client operations per second, bytes per key.
+
+Run: ``.venv/bin/python bench/sim.py [--keys 100000] [--window 64] [--profile]``
+
+For each storage engine (in-memory, then SQLite in a temporary directory) it
+builds a 5-node cluster (N=3, R=2, W=2, dvv, default features), loads
+``--keys`` distinct keys with one put each (``--window`` requests outstanding
+at a time, clients spread over the nodes), then gets every key once, and
+prints, side by side:
+
+- simulated client operations per second (wall clock, one core) for the puts,
+  the gets, and both;
+- simulator events per operation (messages delivered and timer ticks);
+- bytes per stored key: for the in-memory engine the memory the engines hold
+  (tracemalloc, in a separate load of the same keys, since tracing slows the
+  run down), for SQLite the database files' size; per stored replica and per
+  client key (x N replicas).
+
+``--profile`` runs the in-memory put and get phases again under cProfile and
+prints the hottest functions (where the node core spends its time). It prints
+figures and never fails on time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import io
+import pstats
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from impl import Pending, SimulatedCluster  # noqa: E402
+
+
+def key_of(i: int) -> bytes:
+    return b"key-%08d" % i
+
+
+def drive(cluster: SimulatedCluster, keys: int, window: int, op: str) -> float:
+    """Issue one ``op`` per key, ``window`` outstanding; return wall seconds."""
+    clients = [cluster.client() for _ in range(16)]
+    value = b"v" * 32
+    outstanding: list[Pending] = []
+    errors = 0
+    started = time.perf_counter()
+    for i in range(keys):
+        client = clients[i % len(clients)]
+        if op == "put":
+            outstanding.append(client.submit_put(key_of(i), value))
+        else:
+            outstanding.append(client.submit_get(key_of(i)))
+        if len(outstanding) >= window:
+            cluster.wait(outstanding)
+            errors += sum(1 for handle in outstanding if handle.error is not None)
+            outstanding = []
+    cluster.wait(outstanding)
+    errors += sum(1 for handle in outstanding if handle.error is not None)
+    elapsed = time.perf_counter() - started
+    if errors:
+        print(f"  ({op}: {errors} requests failed)")
+    return elapsed
+
+
+def run_engine(storage: str, keys: int, window: int) -> dict[str, Any]:
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, storage=storage,  # type: ignore[arg-type]
+                               fsync="always")
+    gc.collect()
+    events_before = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
+    put_seconds = drive(cluster, keys, window, "put")
+    events_mid = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
+    get_seconds = drive(cluster, keys, window, "get")
+    events_after = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
+    stored = sum(len(storage_) for storage_ in cluster.storages.values())
+    result: dict[str, Any] = {
+        "engine": storage,
+        "put_ops": keys / put_seconds,
+        "get_ops": keys / get_seconds,
+        "all_ops": 2 * keys / (put_seconds + get_seconds),
+        "events_per_put": (events_mid - events_before) / keys,
+        "events_per_get": (events_after - events_mid) / keys,
+        "stored_replicas": stored,
+        "virtual_seconds": cluster.now,
+    }
+    if storage == "sqlite":
+        assert cluster.storage_dir is not None
+        for storage_ in cluster.storages.values():
+            storage_.flush()
+        size = sum(path.stat().st_size for path in cluster.storage_dir.iterdir()
+                   if path.is_file())
+        result["bytes_per_replica"] = size / stored
+        result["bytes_per_key"] = size / keys
+    cluster.close()
+    return result
+
+
+def memory_footprint(keys: int, window: int) -> tuple[float, float]:
+    """Bytes the in-memory engines hold per stored replica and per client key."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, storage="memory")
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.take_snapshot()
+    drive(cluster, keys, window, "put")
+    gc.collect()
+    after = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    engine_files = ("impl/storage/memory.py", "spec/ring.py")
+    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename")
+                if stat.traceback[0].filename.endswith(engine_files))
+    stored = sum(len(storage_) for storage_ in cluster.storages.values())
+    return grown / stored, grown / keys
+
+
+def profile(keys: int, window: int) -> str:
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, storage="memory")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    drive(cluster, keys, window, "put")
+    drive(cluster, keys, window, "get")
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(25)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keys", type=int, default=100_000)
+    parser.add_argument("--window", type=int, default=64,
+                        help="client requests outstanding at a time")
+    parser.add_argument("--sqlite-keys", type=int, default=None,
+                        help="keys for the SQLite engine (default: --keys)")
+    parser.add_argument("--profile", action="store_true")
+    args = parser.parse_args(argv)
+    rows = [run_engine("memory", args.keys, args.window),
+            run_engine("sqlite", args.sqlite_keys or args.keys, args.window)]
+    per_replica, per_key = memory_footprint(args.keys, args.window)
+    rows[0]["bytes_per_replica"] = per_replica
+    rows[0]["bytes_per_key"] = per_key
+    print(f"5 nodes, N=3 R=2 W=2, dvv; {args.keys:,} keys, one put then one get each, "
+          f"{args.window} requests outstanding; Python {sys.version.split()[0]}")
+    header = (f"{'engine':<8} {'put ops/s':>10} {'get ops/s':>10} {'all ops/s':>10} "
+              f"{'events/put':>10} {'events/get':>10} {'replicas':>9} "
+              f"{'B/replica':>10} {'B/key':>8}")
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        print(f"{row['engine']:<8} {row['put_ops']:>10,.0f} {row['get_ops']:>10,.0f} "
+              f"{row['all_ops']:>10,.0f} {row['events_per_put']:>10.1f} "
+              f"{row['events_per_get']:>10.1f} {row['stored_replicas']:>9,} "
+              f"{row['bytes_per_replica']:>10,.0f} {row['bytes_per_key']:>8,.0f}")
+    print("B/replica: in-memory: bytes the engines allocated (tracemalloc) per stored "
+          "replica;\n           SQLite: database + WAL file bytes per stored replica. "
+          "B/key = x N replicas.")
+    if args.profile:
+        print()
+        print(profile(min(args.keys, 20_000), args.window))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
