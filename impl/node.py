@@ -112,6 +112,8 @@ __all__ = ["Node"]
 
 _LOG_LINES = 1000
 _FORWARD_MEMORY = 4096
+_DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
+_DECODE_CACHE_RECORD = 4096
 #: Members the coordinator routes to: a leaving node is out of the routing ring at
 #: once (it only hands its data over), a joining one is in at once.
 _ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
@@ -169,6 +171,8 @@ class Node:
             phi_threshold=None)
         self._trees = RangeTrees(_MERKLE_FANOUT, _MERKLE_DEPTH)
         self.view: Membership = self._load_view()
+        self._known_nodes = frozenset(self.view.nodes)
+        self._decoded: dict[bytes, Record] = {}
         self.partitioning: Partitioning = self._routing_partitioning(self.view)
         self._trees.reset(self._my_ranges(), storage)
         member = self.view.get(name)
@@ -701,6 +705,7 @@ class Node:
         """Adopt a new membership view: persist it; on a ring change hand every key
         whose top N gained a node to that node (as hints), and re-cut the trees."""
         self.view = view
+        self._known_nodes = frozenset(view.nodes)
         self.storage.set_meta("membership", view.to_bytes())
         new = self._routing_partitioning(view)
         old = self.partitioning
@@ -824,7 +829,7 @@ class Node:
     # ================================================================== helpers
 
     def _known(self, node: str) -> bool:
-        return node in self.view or node in self.config.nodes
+        return node in self._known_nodes or node in self.config.nodes
 
     def _reachable(self, node: str) -> bool:
         if node == self.name:
@@ -853,9 +858,20 @@ class Node:
             raise TooLargeError(f"key is {len(key)} bytes, over the limit of "
                                 f"{self.config.max_key_bytes}")
 
+    def _parse(self, raw: bytes) -> Record:
+        """decode_record with a small cache: replicas see the same record bytes often."""
+        record = self._decoded.get(raw)
+        if record is None:
+            record = decode_record(raw, self.mode)
+            if len(raw) <= _DECODE_CACHE_RECORD:
+                if len(self._decoded) >= _DECODE_CACHE:
+                    self._decoded.clear()
+                self._decoded[raw] = record
+        return record
+
     def _decode(self, key: bytes, raw: bytes) -> Record:
         self._check_key(key)
-        record = decode_record(raw, self.mode)
+        record = self._parse(raw)
         if sibling_count(record) > self.config.max_siblings * 2:
             raise BadMessageError(f"record holds {sibling_count(record)} siblings, too many")
         if any(len(value) > self.config.max_value_bytes for value in values(record)):
@@ -866,7 +882,7 @@ class Node:
         raw = self.storage.read(key)
         if raw is None:
             return Record.empty(self.mode)
-        return decode_record(raw, self.mode)
+        return self._parse(raw)
 
     def _held_record(self, key: bytes) -> Record:
         """The key's versions this node holds: its own record and its hints' records."""
