@@ -272,9 +272,9 @@ class Lockstep:
     """
 
     def __init__(self, config: Config, *, seed: int = 0) -> None:
-        if config.coordinator != "top-n":
-            raise ValueError("the lockstep maps workload.coordinator = 'top-n' only "
-                             "(forwarding is not mapped)")
+        if config.coordinator == "any":
+            raise ValueError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
+                             "only (forwarding is not mapped)")
         self.config = config
         self.mode = ClockMode(config.clock)
         self.cluster = cluster_for(config, seed=seed)
@@ -327,8 +327,11 @@ class Lockstep:
         return self.clients[client].gets_issued < self.config.gets_per_client
 
     def entry_nodes(self, key: str) -> list[str]:
-        """The up nodes a client may send a request for ``key`` to (its top N)."""
-        return [n for n in self.config.top_n(key) if self.up(n)]
+        """The up nodes a client may send a request for ``key`` to (its top N, or only
+        the first of them with ``coordinator = "first"``)."""
+        top = self.config.top_n(key)
+        allowed = top[:1] if self.config.coordinator == "first" else top
+        return [n for n in allowed if self.up(n)]
 
     def in_flight(self) -> list[InFlight]:
         return self.sim.in_flight()

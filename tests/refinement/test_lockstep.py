@@ -34,7 +34,7 @@ KNOWN = {
 
 def _case(name: str, config: object) -> object:
     reasons = [text for tag, text in KNOWN.items() if tag in name]
-    if name.startswith(("sloppy", "handoff")):
+    if name.startswith("sloppy"):
         reasons.append(KNOWN["hints"])
     reason = "; ".join(dict.fromkeys(reasons)) or None
     if reason is None:

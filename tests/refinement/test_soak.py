@@ -10,8 +10,7 @@ import pytest
 from model_check.refinement_soak import DEFAULT_FAULTS, Workload, soak_run
 from tests.conftest import examples
 
-# clock skew is off until the simulator's skew livelock is fixed (requests-refinement.md)
-FAULTS = dataclasses.replace(DEFAULT_FAULTS, max_clock_skew=0.0)
+FAULTS = DEFAULT_FAULTS
 WORKLOAD = Workload(keys=100, clients=4, rounds=20)
 
 
