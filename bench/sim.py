@@ -12,9 +12,14 @@ prints, side by side:
   the gets, and both;
 - simulator events per operation (messages delivered and timer ticks);
 - bytes per stored key: for the in-memory engine the memory the engines hold
-  (tracemalloc, in a separate load of the same keys, since tracing slows the
-  run down), for SQLite the database files' size; per stored replica and per
-  client key (x N replicas).
+  (tracemalloc, in a separate load of ``--memory-keys`` keys, since tracing
+  slows the run down), for SQLite the database files' size; per stored replica
+  and per client key (x N replicas).
+
+Operations per second are given twice: per wall-clock second and per second of
+CPU time of this process (``time.process_time``), which is the fairer figure on
+a shared machine. A calibration line times a plain Python loop of 10 million
+additions, to compare machines.
 
 ``--profile`` runs the in-memory put and get phases again under cProfile and
 prints the hottest functions (where the node core spends its time). It prints
@@ -45,13 +50,14 @@ def key_of(i: int) -> bytes:
     return b"key-%08d" % i
 
 
-def drive(cluster: SimulatedCluster, keys: int, window: int, op: str) -> float:
-    """Issue one ``op`` per key, ``window`` outstanding; return wall seconds."""
+def drive(cluster: SimulatedCluster, keys: int, window: int, op: str) -> tuple[float, float]:
+    """Issue one ``op`` per key, ``window`` outstanding; return wall and CPU seconds."""
     clients = [cluster.client() for _ in range(16)]
     value = b"v" * 32
     outstanding: list[Pending] = []
     errors = 0
     started = time.perf_counter()
+    started_cpu = time.process_time()
     for i in range(keys):
         client = clients[i % len(clients)]
         if op == "put":
@@ -65,9 +71,10 @@ def drive(cluster: SimulatedCluster, keys: int, window: int, op: str) -> float:
     cluster.wait(outstanding)
     errors += sum(1 for handle in outstanding if handle.error is not None)
     elapsed = time.perf_counter() - started
+    cpu = time.process_time() - started_cpu
     if errors:
         print(f"  ({op}: {errors} requests failed)")
-    return elapsed
+    return elapsed, cpu
 
 
 def run_engine(storage: str, keys: int, window: int) -> dict[str, Any]:
@@ -75,9 +82,9 @@ def run_engine(storage: str, keys: int, window: int) -> dict[str, Any]:
                                fsync="always")
     gc.collect()
     events_before = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
-    put_seconds = drive(cluster, keys, window, "put")
+    put_seconds, put_cpu = drive(cluster, keys, window, "put")
     events_mid = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
-    get_seconds = drive(cluster, keys, window, "get")
+    get_seconds, get_cpu = drive(cluster, keys, window, "get")
     events_after = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
     stored = sum(len(storage_) for storage_ in cluster.storages.values())
     result: dict[str, Any] = {
@@ -85,6 +92,10 @@ def run_engine(storage: str, keys: int, window: int) -> dict[str, Any]:
         "put_ops": keys / put_seconds,
         "get_ops": keys / get_seconds,
         "all_ops": 2 * keys / (put_seconds + get_seconds),
+        "cpu_put_ops": keys / put_cpu,
+        "cpu_get_ops": keys / get_cpu,
+        "cpu_all_ops": 2 * keys / (put_cpu + get_cpu),
+        "keys": keys,
         "events_per_put": (events_mid - events_before) / keys,
         "events_per_get": (events_after - events_mid) / keys,
         "stored_replicas": stored,
@@ -93,7 +104,7 @@ def run_engine(storage: str, keys: int, window: int) -> dict[str, Any]:
     if storage == "sqlite":
         assert cluster.storage_dir is not None
         for storage_ in cluster.storages.values():
-            storage_.flush()
+            storage_.close()  # the last connection checkpoints the write-ahead log
         size = sum(path.stat().st_size for path in cluster.storage_dir.iterdir()
                    if path.is_file())
         result["bytes_per_replica"] = size / stored
@@ -102,21 +113,32 @@ def run_engine(storage: str, keys: int, window: int) -> dict[str, Any]:
     return result
 
 
-def memory_footprint(keys: int, window: int) -> tuple[float, float]:
-    """Bytes the in-memory engines hold per stored replica and per client key."""
+def memory_footprint(keys: int, window: int) -> tuple[float, float, float]:
+    """Bytes the whole simulated cluster retains per stored replica and per client key
+    (tracemalloc: engines, Merkle trees, everything), and the payload (key + record
+    bytes) per stored replica."""
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, storage="memory")
     gc.collect()
     tracemalloc.start()
-    before = tracemalloc.take_snapshot()
+    before, _ = tracemalloc.get_traced_memory()
     drive(cluster, keys, window, "put")
+    cluster.sim.run_for(0.0)
     gc.collect()
-    after = tracemalloc.take_snapshot()
+    after, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    engine_files = ("impl/storage/memory.py", "spec/ring.py")
-    grown = sum(stat.size_diff for stat in after.compare_to(before, "filename")
-                if stat.traceback[0].filename.endswith(engine_files))
     stored = sum(len(storage_) for storage_ in cluster.storages.values())
-    return grown / stored, grown / keys
+    payload = sum(len(key) + len(record) for storage_ in cluster.storages.values()
+                  for key, record in storage_.scan())
+    return (after - before) / stored, (after - before) / keys, payload / stored
+
+
+def calibrate() -> float:
+    """CPU seconds of a plain loop of 10 million additions (to compare machines)."""
+    started = time.process_time()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.process_time() - started
 
 
 def profile(keys: int, window: int) -> str:
@@ -139,28 +161,36 @@ def main(argv: list[str] | None = None) -> int:
                         help="client requests outstanding at a time")
     parser.add_argument("--sqlite-keys", type=int, default=None,
                         help="keys for the SQLite engine (default: --keys)")
+    parser.add_argument("--memory-keys", type=int, default=20_000,
+                        help="keys loaded under tracemalloc for the in-memory bytes/key")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
     rows = [run_engine("memory", args.keys, args.window),
             run_engine("sqlite", args.sqlite_keys or args.keys, args.window)]
-    per_replica, per_key = memory_footprint(args.keys, args.window)
+    per_replica, per_key, payload = memory_footprint(args.memory_keys, args.window)
     rows[0]["bytes_per_replica"] = per_replica
     rows[0]["bytes_per_key"] = per_key
-    print(f"5 nodes, N=3 R=2 W=2, dvv; {args.keys:,} keys, one put then one get each, "
-          f"{args.window} requests outstanding; Python {sys.version.split()[0]}")
-    header = (f"{'engine':<8} {'put ops/s':>10} {'get ops/s':>10} {'all ops/s':>10} "
-              f"{'events/put':>10} {'events/get':>10} {'replicas':>9} "
-              f"{'B/replica':>10} {'B/key':>8}")
+    print(f"5 nodes, N=3 R=2 W=2, dvv; one put then one get per key, {args.window} requests "
+          f"outstanding; Python {sys.version.split()[0]}; calibration: 10M-addition loop "
+          f"{calibrate():.2f} s")
+    header = (f"{'engine':<7} {'keys':>8} {'put/s':>7} {'get/s':>7} {'all/s':>7} "
+              f"{'cpu put/s':>9} {'cpu get/s':>9} {'cpu all/s':>9} {'ev/put':>6} {'ev/get':>6} "
+              f"{'B/replica':>9} {'B/key':>7}")
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['engine']:<8} {row['put_ops']:>10,.0f} {row['get_ops']:>10,.0f} "
-              f"{row['all_ops']:>10,.0f} {row['events_per_put']:>10.1f} "
-              f"{row['events_per_get']:>10.1f} {row['stored_replicas']:>9,} "
-              f"{row['bytes_per_replica']:>10,.0f} {row['bytes_per_key']:>8,.0f}")
-    print("B/replica: in-memory: bytes the engines allocated (tracemalloc) per stored "
-          "replica;\n           SQLite: database + WAL file bytes per stored replica. "
-          "B/key = x N replicas.")
+        print(f"{row['engine']:<7} {row['keys']:>8,} {row['put_ops']:>7,.0f} "
+              f"{row['get_ops']:>7,.0f} {row['all_ops']:>7,.0f} {row['cpu_put_ops']:>9,.0f} "
+              f"{row['cpu_get_ops']:>9,.0f} {row['cpu_all_ops']:>9,.0f} "
+              f"{row['events_per_put']:>6.1f} {row['events_per_get']:>6.1f} "
+              f"{row['bytes_per_replica']:>9,.0f} {row['bytes_per_key']:>7,.0f}")
+    print("/s: client operations per wall-clock second; cpu /s: per CPU second of this "
+          "process;\nev: simulator events (deliveries and timer ticks) per operation;\n"
+          f"B/replica: memory: bytes the simulated cluster retains (tracemalloc: engines, "
+          f"Merkle trees, all) per stored\n           replica, {args.memory_keys:,} keys "
+          f"loaded; payload (key + record) {payload:,.0f} B/replica;\n"
+          "           sqlite (fsync=always): database file bytes per stored replica "
+          "(log checkpointed).\nB/key: per client key (N=3 replicas).")
     if args.profile:
         print()
         print(profile(min(args.keys, 20_000), args.window))

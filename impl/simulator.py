@@ -326,7 +326,8 @@ class Simulator:
     ) -> None:
         self.seed = seed
         self.rng = random.Random(seed)
-        self.faults = faults if faults is not None else Faults()
+        self._faults = faults if faults is not None else Faults()
+        self._plain_network = True
         self.now = 0.0
         self.log: list[tuple[Any, ...]] = []
         self._logging = log
@@ -354,8 +355,22 @@ class Simulator:
              "to_down_node", "ticks", "crashes", "restarts", "partitions",
              "bad_messages", "requests", "replies", "timeouts"), 0)
         self._nemesis_started = False
+        self.faults = self._faults  # computes the fast-path flag
         self._last_tick_at = -1.0
         self._ticks_at_same_time = 0
+
+    @property
+    def faults(self) -> Faults:
+        """The fault settings (may be replaced between steps)."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: Faults) -> None:
+        if not isinstance(faults, Faults):
+            raise ConfigError(f"faults must be a Faults, got {faults!r}")
+        self._faults = faults
+        self._plain_network = (not faults.loss and not faults.duplication
+                               and not faults.reorder and self._wire is None)
 
     # ------------------------------------------------------------------ nodes
 
@@ -503,7 +518,8 @@ class Simulator:
         deadline = self.now + (self._client_timeout if timeout is None else timeout)
         handle = Pending(request_id, coordinator, request, self.now, deadline)
         self.stats["requests"] += 1
-        self._record("request", coordinator, request_id, type(request).__name__)
+        if self._logging:
+            self._record("request", coordinator, request_id, type(request).__name__)
         node = self.nodes.get(coordinator)
         if node is None:
             if coordinator not in self.members:
@@ -531,8 +547,9 @@ class Simulator:
         handle.done = True
         handle.value = value
         handle.error = error
-        self._record("reply", handle.coordinator, handle.request_id,
-                     type(error).__name__ if error is not None else repr(value))
+        if self._logging:
+            self._record("reply", handle.coordinator, handle.request_id,
+                         type(error).__name__ if error is not None else repr(value))
 
     @property
     def pending_requests(self) -> int:
@@ -583,6 +600,22 @@ class Simulator:
         self.stats["sent"] += 1
         faults = self.faults
         rng = self.rng
+        if self._plain_network:  # the fast path: no loss, duplication, reordering, codec
+            shape = faults.delay
+            at = self.now + shape.base
+            if shape.spread:
+                if shape.distribution is Distribution.UNIFORM:
+                    at += rng.random() * shape.spread
+                else:
+                    at += shape.draw(rng) - shape.base
+            message_id = self._next_message_id
+            self._next_message_id = message_id + 1
+            self._in_flight[message_id] = _Envelope(src, dest, message, None, at)
+            self._seq += 1
+            heapq.heappush(self._heap, (at, self._seq, _DELIVER, message_id))
+            if self._logging:
+                self._record("send", message_id, src, dest, type(message).__name__)
+            return
         if faults.loss and self._allow("lost", faults.max_losses) and rng.random() < faults.loss:
             self.stats["lost"] += 1
             self._record("lose", src, dest, type(message).__name__)
@@ -618,12 +651,14 @@ class Simulator:
         src, dest = envelope.src, envelope.dest
         if (src, dest) in self._cut:
             self.stats["blocked"] += 1
-            self._record("blocked", message_id, src, dest)
+            if self._logging:
+                self._record("blocked", message_id, src, dest)
             return False
         node = self.nodes.get(dest)
         if node is None:
             self.stats["to_down_node"] += 1
-            self._record("to_down_node", message_id, src, dest)
+            if self._logging:
+                self._record("to_down_node", message_id, src, dest)
             return False
         message = envelope.message
         if envelope.frame is not None:
