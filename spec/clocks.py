@@ -165,7 +165,7 @@ def _reconcile(mode: str, ids: Iterable[int], puts: Sequence[PutRecord | None]) 
 def merge(mode: str, a: Payload, b: Payload, puts: Sequence[PutRecord | None]) -> Payload:
     """Reconcile two replicas' contents for one key (read repair, anti-entropy,
     replication and handoff all store through this)."""
-    if a == b:
+    if a is b or a == b:
         return a
     if isinstance(a, tuple) and isinstance(b, tuple):
         if not a:

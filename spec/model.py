@@ -225,7 +225,7 @@ class _Edit:
         node = self.node(name)
         k = self.plan.key_index[key]
         merged = clocks.merge(self.plan.config.clock, node.store[k], payload, self.puts)
-        if merged != node.store[k]:
+        if merged is not node.store[k] and merged != node.store[k]:
             store = (*node.store[:k], merged, *node.store[k + 1 :])
             self.set_node(name, NodeState(node.up, store, node.hints, node.coord))
 
@@ -650,7 +650,9 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
                     continue
                 for b in top[i + 1 :]:
                     nb = nodes[index[b]]
-                    if not nb.up or (a in side) != (b in side) or na.store[k] == nb.store[k]:
+                    if not nb.up or (a in side) != (b in side):
+                        continue
+                    if na.store[k] is nb.store[k] or na.store[k] == nb.store[k]:
                         continue
                     edit = _Edit(state, plan)
                     merged = clocks.merge(config.clock, na.store[k], nb.store[k], state.puts)
