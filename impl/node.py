@@ -114,6 +114,7 @@ _LOG_LINES = 1000
 _FORWARD_MEMORY = 4096
 _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
 _DECODE_CACHE_RECORD = 4096
+_MAX_HINTS_IN_FLIGHT = 256  # hint deliveries awaiting an ack, per node
 #: Members the coordinator routes to: a leaving node is out of the routing ring at
 #: once (it only hands its data over), a joining one is in at once.
 _ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
@@ -173,6 +174,12 @@ class Node:
         self.view: Membership = self._load_view()
         self._known_nodes = frozenset(self.view.nodes)
         self._decoded: dict[bytes, Record] = {}
+        # hint id -> (intended node, key), and how many hints each key has: an index
+        # of the storage engine's hint store, rebuilt from it at start
+        self._hint_index: dict[int, tuple[str, bytes]] = {
+            hint.hint_id: (hint.intended, hint.key) for hint in storage.hints()}
+        self._hinted_keys: collections.Counter[bytes] = collections.Counter(
+            key for _, key in self._hint_index.values())
         self.partitioning: Partitioning = self._routing_partitioning(self.view)
         self._trees.reset(self._my_ranges(), storage)
         member = self.view.get(name)
@@ -373,7 +380,7 @@ class Node:
             op.filled.add(self.name)
         elif self.config.sloppy_quorum:  # this node stands in for the last slot, hinted
             slot = top[-1]
-            self.storage.add_hint(slot, key, encoded)
+            self._add_hint(slot, key, encoded)
             op.used.add(self.name)
             op.holder[slot] = self.name
             op.hinted[self.name] = slot
@@ -608,7 +615,7 @@ class Node:
         if message.hint and message.hint != self.name:
             if not self._known(message.hint):
                 raise UnknownNodeError(f"hint names unknown node {message.hint!r}")
-            self.storage.add_hint(message.hint, message.key, encode_record(record))
+            self._add_hint(message.hint, message.key, encode_record(record))
             out.append(Send(src, ReplicaPutAck(message.op_id, message.key, message.hint)))
             return
         self._write_local(message.key, merge(self._local_record(message.key), record))
@@ -640,6 +647,9 @@ class Node:
             self._gossip_to(self._gossip_peer(), out)
             return
         live = set(self.view.live_nodes)
+        for hint_id, sent_at in list(self._hints_in_flight.items()):
+            if now - sent_at >= retry:  # unanswered: due again, and no longer in flight
+                del self._hints_in_flight[hint_id]
         for hint in hints:
             if hint.intended not in live and hint.intended in self.view:
                 self._retarget(hint.hint_id, hint.key, hint.record)
@@ -649,6 +659,8 @@ class Node:
                 continue
             if not self._reachable(hint.intended):
                 continue
+            if len(self._hints_in_flight) >= _MAX_HINTS_IN_FLIGHT and sent is None:
+                break
             self._hints_in_flight[hint.hint_id] = now
             out.append(Send(hint.intended, HintDelivery(hint.hint_id, hint.key, hint.record)))
 
@@ -659,8 +671,8 @@ class Node:
                 self._write_local(key, merge(self._local_record(key),
                                              decode_record(record, self.mode)))
             else:
-                self.storage.add_hint(target, key, record)
-        self.storage.remove_hint(hint_id)
+                self._add_hint(target, key, record)
+        self._remove_hint(hint_id)
 
     def _on_hint_delivery(self, now: float, src: str, message: HintDelivery,
                           out: list[Effect]) -> None:
@@ -670,11 +682,9 @@ class Node:
 
     def _on_hint_ack(self, now: float, src: str, message: HintAck, out: list[Effect]) -> None:
         """Hint deletion: only the intended node's ack of a hint we hold deletes it."""
-        for hint in self.storage.hints():
-            if hint.hint_id == message.hint_id and hint.intended == src:
-                self.storage.remove_hint(hint.hint_id)
-                self._hints_in_flight.pop(hint.hint_id, None)
-                return
+        held = self._hint_index.get(message.hint_id)
+        if held is not None and held[0] == src:
+            self._remove_hint(message.hint_id)
 
     # ================================================================== membership
 
@@ -727,7 +737,7 @@ class Node:
                 targets = tuple(t for t in targets if t not in before)
             for target in targets:
                 if target != self.name:
-                    self.storage.add_hint(target, key, raw)
+                    self._add_hint(target, key, raw)
                     handed += 1
         self.stats["rebalance-hints"] += handed
 
@@ -887,10 +897,25 @@ class Node:
     def _held_record(self, key: bytes) -> Record:
         """The key's versions this node holds: its own record and its hints' records."""
         record = self._local_record(key)
-        for hint in self.storage.hints():
-            if hint.key == key:
-                record = merge(record, decode_record(hint.record, self.mode))
+        if self._hinted_keys.get(key):
+            for hint in self.storage.hints():
+                if hint.key == key:
+                    record = merge(record, decode_record(hint.record, self.mode))
         return record
+
+    def _add_hint(self, intended: str, key: bytes, record: bytes) -> None:
+        hint_id = self.storage.add_hint(intended, key, record)
+        self._hint_index[hint_id] = (intended, key)
+        self._hinted_keys[key] += 1
+
+    def _remove_hint(self, hint_id: int) -> None:
+        self.storage.remove_hint(hint_id)
+        self._hints_in_flight.pop(hint_id, None)
+        held = self._hint_index.pop(hint_id, None)
+        if held is not None:
+            self._hinted_keys[held[1]] -= 1
+            if self._hinted_keys[held[1]] <= 0:
+                del self._hinted_keys[held[1]]
 
     def _write_local(self, key: bytes, record: Record) -> None:
         raw = self.storage.read(key)
@@ -901,7 +926,7 @@ class Node:
             if self.status is MemberStatus.LEAVING:  # a late write: hand it on too
                 for target in self.partitioning.preference_list(key, self.config.n):
                     if target != self.name:
-                        self.storage.add_hint(target, key, encoded)
+                        self._add_hint(target, key, encoded)
 
     def _context(self, key: bytes, record: Record) -> bytes:
         return encode_context(context_clock(record), key=key, mode=self.mode,

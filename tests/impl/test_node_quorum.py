@@ -314,3 +314,18 @@ def test_a_crash_after_a_replica_write_never_loses_an_acknowledged_write(
                 if reader != victim or crash_at > 0:
                     got = ok_get(driver.get(reader, KEY, r=2))
                     assert b"v1" in got.values, (crash_at, victim, reader)
+
+
+def test_a_restarted_fallback_still_hands_its_hints_off() -> None:
+    driver = Driver.start(make_config())
+    top, rest = top_and_rest(driver)
+    driver.down.add(top[2])
+    ok_put(driver.put(top[0], KEY, b"v", settle=1.0))
+    holder = next(n for n in rest if driver.storages[n].hints())
+    driver.crash(holder)
+    driver.restart(holder)
+    driver.down.discard(top[2])
+    driver.timers[top[2]] = driver.now
+    driver.advance(10.0)
+    assert not driver.storages[holder].hints()
+    assert driver.records(KEY)[top[2]] == [b"v"]
