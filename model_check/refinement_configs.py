@@ -18,8 +18,9 @@ __all__ = ["LOCKSTEP_CONFIGS", "lockstep_configs"]
 
 def lockstep_configs(clock: str) -> dict[str, Config]:
     """The lockstep configurations for one clock mode, by name."""
-    common = dict(clock=clock, anti_entropy=False, drops=1, duplicates=1, crashes=1, partitions=1, keys=("k",),
-                  clients=2, puts_per_client=2, gets_per_client=2, coordinator="top-n")
+    common = dict(clock=clock, anti_entropy=False, drops=1, duplicates=1, crashes=1,
+                  partitions=1, keys=("k",), clients=2, puts_per_client=2, gets_per_client=2,
+                  coordinator="top-n")
     return {
         f"strict-{clock}": Config(name=f"strict-{clock}", nodes=("n1", "n2", "n3"), n=3, r=2,
                                   w=2, sloppy_quorum=False, **common),  # type: ignore[arg-type]

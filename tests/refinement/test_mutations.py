@@ -49,11 +49,14 @@ def test_mutants_are_restored() -> None:
     import impl.node as node_module
     from impl.node import Node
 
-    before = (node_module.put_quorum_reached, node_module.merge, node_module.ack_counts,
-              dict(Node._TIMERS), dict(Node._HANDLERS), Node._read_repair)
+    names = ("put_quorum_reached", "merge", "ack_counts")
+
+    def snapshot() -> tuple[object, ...]:
+        return (*(getattr(node_module, n) for n in names), dict(Node._TIMERS),
+                dict(Node._HANDLERS), Node._read_repair)
+
+    before = snapshot()
     for mutant in MUTANTS.values():
         with mutant():
-            pass
-    after = (node_module.put_quorum_reached, node_module.merge, node_module.ack_counts,
-             dict(Node._TIMERS), dict(Node._HANDLERS), Node._read_repair)
-    assert before == after
+            assert snapshot() != before
+    assert snapshot() == before

@@ -40,3 +40,29 @@ def test_the_durability_check_catches_a_lost_write() -> None:
     finally:
         MemoryStorage.write = original  # type: ignore[method-assign]
     assert any("acked_writes_durable" in v for v in result.violations)
+
+
+def test_the_antichain_check_catches_a_dominated_sibling() -> None:
+    """Non-vacuity: a merge that keeps dominated versions breaks siblings_are_antichain."""
+    from model_check.mutations import MUTANTS
+
+    with MUTANTS["reconcile-keeps-dominated"]():
+        result = soak_run(1, workload=Workload(keys=3, clients=4, rounds=10), faults=FAULTS)
+    assert any("siblings_are_antichain" in v for v in result.violations)
+
+
+def test_the_read_your_writes_check_catches_an_early_ack() -> None:
+    """Non-vacuity: acknowledging a put before W replicas stored it breaks
+    read_your_writes under a strict quorum (some seed among a few)."""
+    from model_check.mutations import MUTANTS
+
+    found = []
+    with MUTANTS["ack-before-w"]():
+        for seed in range(1, 6):
+            result = soak_run(seed, workload=Workload(keys=3, clients=4, rounds=10),
+                              faults=dataclasses.replace(FAULTS, loss=0.3),
+                              sloppy_quorum=False)
+            found += [v for v in result.violations if "read_your_writes" in v]
+            if found:
+                break
+    assert found
