@@ -749,6 +749,7 @@ class Agreement:
         self.steps = transition(self.x, self.y, self.params, store_rule)
         self._consts = [_free_constants(step.formula) for step in self.steps]
         self._predicates: dict[Invariant, tuple[Term, list[Term]]] = {}
+        self._memo: dict[tuple[tuple[str, Any], ...], str | None] = {}
         exact = transition(self.x, self.y, self.params, exact_only=True)
         self.exact_solver = z3.Solver()
         self.exact_solver.add(*budgets, relation(self.x, self.y, exact, z3.Int("exact_step")))
@@ -775,13 +776,23 @@ class Agreement:
                       max_crashes=self.config.crashes)
         return values
 
-    def _holds(self, k: int, values: dict[str, Any]) -> bool:
-        model = z3.Model()
-        for const in self._consts[k]:
+    def _evaluate(self, formula: Term, consts: list[Term], values: dict[str, Any]) -> bool:
+        """``formula`` with its constants replaced by ``values``, simplified (one call
+        to Z3's C API: the Python wrappers cost more than the work)."""
+        count = len(consts)
+        sources = (z3.Ast * count)()
+        targets = (z3.Ast * count)()
+        for j, const in enumerate(consts):
             value = values[const.decl().name()]
-            model.update_value(const, z3.BoolVal(value) if isinstance(value, bool)
-                               else z3.IntVal(value))
-        return bool(z3.is_true(model.eval(self.steps[k].formula, model_completion=True)))
+            literal = z3.BoolVal(value) if isinstance(value, bool) else z3.IntVal(value)
+            sources[j] = const.as_ast()
+            targets[j] = literal.as_ast()
+        ctx = formula.ctx
+        substituted = z3.Z3_substitute(ctx.ref(), formula.as_ast(), count, sources, targets)
+        return bool(z3.is_true(z3.BoolRef(z3.Z3_simplify(ctx.ref(), substituted), ctx)))
+
+    def _holds(self, k: int, values: dict[str, Any]) -> bool:
+        return self._evaluate(self.steps[k].formula, self._consts[k], values)
 
     def step_name(self, pre: Any, post: Any) -> str | None:
         """The first step of the relation that explains a spec step ("stutter" when the
@@ -796,10 +807,14 @@ class Agreement:
         if not changed:
             return "stutter"
         values = self._values(before, after, payload_coverage(post, payloads, self.shape))
-        for k, step in enumerate(self.steps):
-            if changed <= step.changes and self._holds(k, values):
-                return step.name
-        return None
+        memo = tuple(sorted(values.items()))
+        if memo not in self._memo:
+            self._memo[memo] = next(
+                (step.name for k, step in enumerate(self.steps)
+                 if changed <= step.changes and self._holds(k, values)),
+                None,
+            )
+        return self._memo[memo]
 
     def allows(self, pre: Any, post: Any) -> bool | None:
         """Does the relation allow the spec step from ``pre`` to ``post`` (None: the
@@ -821,12 +836,7 @@ class Agreement:
             formula = predicate(self.x, self.params)
             self._predicates[predicate] = (formula, _free_constants(formula))
         formula, consts = self._predicates[predicate]
-        model = z3.Model()
-        for const in consts:
-            value = values[const.decl().name()]
-            model.update_value(const, z3.BoolVal(value) if isinstance(value, bool)
-                               else z3.IntVal(value))
-        return bool(z3.is_true(model.eval(formula, model_completion=True)))
+        return self._evaluate(formula, consts, values)
 
     def exact_successors(self, state: Any, successors: list[Any], limit: int = 40
                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
