@@ -327,6 +327,11 @@ class SimulatedCluster:
         """Restore every link."""
         self.sim.heal()
 
+    def stop_nemesis(self) -> None:
+        """No more random crashes or partitions (pending restarts and heals still
+        happen); call it before :meth:`run_until_quiet` when a nemesis runs."""
+        self.sim.stop_nemesis()
+
     def set_skew(self, name: str, seconds: float) -> None:
         """Node ``name``'s clock runs ``seconds`` ahead (negative: behind)."""
         self.sim.set_skew(name, seconds)

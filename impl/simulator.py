@@ -551,6 +551,10 @@ class Simulator:
             self._record("reply", handle.coordinator, handle.request_id,
                          type(error).__name__ if error is not None else repr(value))
 
+    def pending(self) -> list[Pending]:
+        """The client requests not finished yet, oldest first."""
+        return [handle for _, handle in sorted(self._pending.items())]
+
     @property
     def pending_requests(self) -> int:
         """Client requests submitted and not finished."""

@@ -135,7 +135,7 @@ def run_set_workload(seed: int, *, clients: int = 4, adds: int = 10, think: floa
         for adder in adders:
             if adder.handle is not None and adder.handle.done:
                 adder.advance()
-    cluster.sim.stop_nemesis()
+    cluster.stop_nemesis()
     cluster.heal()
     for name in cluster.node_names:
         if cluster.is_down(name):

@@ -287,8 +287,10 @@ def test_step_api_lists_delivers_drops_duplicates() -> None:
     with pytest.raises(SimulationError):
         sim.deliver(pong.id)
     sim.heal()
+    assert sim.pending() == [handle]
     sim.deliver(pong.id)
     assert handle.done and handle.result() == PutResult(b"step")
+    assert sim.pending() == []
     with pytest.raises(SimulationError):
         sim.deliver(pong.id)
     with pytest.raises(SimulationError):
@@ -318,6 +320,20 @@ def test_nemesis_crashes_and_partitions_are_bounded_and_undone() -> None:
     assert toy.sim.stats["crashes"] == 2 and toy.sim.stats["restarts"] == 2
     assert toy.sim.stats["partitions"] == 3 and not toy.sim.cut_links
     assert not any(toy.sim.is_down(n) for n in ("a", "b", "c"))
+
+
+def test_a_stopped_nemesis_starts_no_new_fault() -> None:
+    toy = Toy(faults=Faults(crash_interval=0.5, downtime=(0.2, 0.4), partition_interval=0.5,
+                            partition_duration=(0.1, 0.3)))
+    toy.sim.start_nemesis()
+    toy.sim.run_for(10.0)
+    toy.sim.stop_nemesis()
+    toy.sim.run_for(1.0)  # the last restart and heal happen
+    counts = (toy.sim.stats["crashes"], toy.sim.stats["partitions"])
+    assert counts[0] > 3 and counts[1] > 3
+    toy.sim.run_for(30.0)
+    assert (toy.sim.stats["crashes"], toy.sim.stats["partitions"]) == counts
+    assert not toy.sim.cut_links and not any(toy.sim.is_down(n) for n in ("a", "b", "c"))
 
 
 def test_fault_settings_are_validated() -> None:
