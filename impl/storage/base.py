@@ -17,6 +17,9 @@ Durability: ``fsync = "always"`` makes every write durable before the call
 returns (what was acknowledged survives a crash); ``fsync = "buffered"`` trades
 that for speed like the paper's buffered writes: writes are made durable at
 :meth:`Storage.flush`, and a crash loses writes since the last flush.
+
+Engines used by the simulator also offer ``crash()`` (not part of the protocol):
+it drops what a real disk would not hold after a process crash.
 """
 
 from __future__ import annotations
@@ -50,13 +53,15 @@ class Storage(Protocol):
     def delete(self, key: bytes) -> None: ...
     def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
         """Keys whose ring position p satisfies lo <= p < hi (hi None: the end of
-        the ring), in position order, with their records."""
+        the ring), in position order, with their records. A range that wraps
+        (lo > hi) is [lo, 2**128) then [0, hi); lo == hi is empty."""
         ...
     def __len__(self) -> int: ...
 
     # hints
     def add_hint(self, intended: str, key: bytes, record: bytes) -> int: ...
     def hints(self) -> list[Hint]: ...
+    def get_hint(self, hint_id: int) -> Hint | None: ...
     def remove_hint(self, hint_id: int) -> None: ...
 
     # the node's own persisted state
