@@ -173,6 +173,7 @@ class Node:
         self._trees = RangeTrees(_MERKLE_FANOUT, _MERKLE_DEPTH)
         self.view: Membership = self._load_view()
         self._known_nodes = frozenset(self.view.nodes)
+        self._leaving = self.status is MemberStatus.LEAVING
         self._decoded: dict[bytes, Record] = {}
         # hint id -> (intended node, key), and how many hints each key has: an index
         # of the storage engine's hint store, rebuilt from it at start
@@ -226,8 +227,8 @@ class Node:
         except DynamoError as error:
             self._drop(src, str(error))
             return self._finish(out)
-        self._suspected.pop(src, None)
-        self._detector.heard_from(src, now)
+        if self._suspected.pop(src, None) is not None:
+            self._detector.heard_from(src, now)  # clears its timeout back-off
         try:
             handler(self, now, src, message, out)
         except DynamoError as error:
@@ -373,7 +374,7 @@ class Node:
         # Written locally even when this node is not a replica of the key (a forwarded
         # request whose top N did not answer): its own record keeps the counters it
         # mints for the key increasing, so it never reuses a dot.
-        self._write_local(key, record)
+        self._store(key, encoded)
         if self.name in top:
             op.used.add(self.name)
             op.holder[self.name] = self.name
@@ -514,7 +515,7 @@ class Node:
         encoded = encode_record(merged)
         for node in stale:
             if node == self.name:
-                self._write_local(op.key, merge(self._local_record(op.key), merged))
+                self._merge_into_local(op.key, merged)
             else:
                 out.append(Send(node, ReadRepair(op.key, encoded)))
         self.stats["read-repairs"] += len(stale)
@@ -618,7 +619,7 @@ class Node:
             self._add_hint(message.hint, message.key, encode_record(record))
             out.append(Send(src, ReplicaPutAck(message.op_id, message.key, message.hint)))
             return
-        self._write_local(message.key, merge(self._local_record(message.key), record))
+        self._merge_into_local(message.key, record, message.record)
         out.append(Send(src, ReplicaPutAck(message.op_id, message.key)))
 
     def _on_replica_get(self, now: float, src: str, message: ReplicaGet,
@@ -631,7 +632,7 @@ class Node:
     def _on_read_repair(self, now: float, src: str, message: ReadRepair,
                         out: list[Effect]) -> None:
         record = self._decode(message.key, message.record)
-        self._write_local(message.key, merge(self._local_record(message.key), record))
+        self._merge_into_local(message.key, record, message.record)
 
     # ================================================================== hinted handoff
 
@@ -668,8 +669,7 @@ class Node:
         """A hint for a node that left goes to the key's current top N instead."""
         for target in self.partitioning.preference_list(key, self.config.n):
             if target == self.name:
-                self._write_local(key, merge(self._local_record(key),
-                                             decode_record(record, self.mode)))
+                self._merge_into_local(key, self._parse(record), record)
             else:
                 self._add_hint(target, key, record)
         self._remove_hint(hint_id)
@@ -677,7 +677,7 @@ class Node:
     def _on_hint_delivery(self, now: float, src: str, message: HintDelivery,
                           out: list[Effect]) -> None:
         record = self._decode(message.key, message.record)
-        self._write_local(message.key, merge(self._local_record(message.key), record))
+        self._merge_into_local(message.key, record, message.record)
         out.append(Send(src, HintAck(message.hint_id)))
 
     def _on_hint_ack(self, now: float, src: str, message: HintAck, out: list[Effect]) -> None:
@@ -716,6 +716,7 @@ class Node:
         whose top N gained a node to that node (as hints), and re-cut the trees."""
         self.view = view
         self._known_nodes = frozenset(view.nodes)
+        self._leaving = self.status is MemberStatus.LEAVING
         self.storage.set_meta("membership", view.to_bytes())
         new = self._routing_partitioning(view)
         old = self.partitioning
@@ -917,16 +918,29 @@ class Node:
             if self._hinted_keys[held[1]] <= 0:
                 del self._hinted_keys[held[1]]
 
+    def _merge_into_local(self, key: bytes, record: Record, raw: bytes | None = None) -> None:
+        """Merge ``record`` (whose canonical bytes are ``raw``, if known) into the key's
+        local record; write only if that changes it."""
+        mine = self._local_record(key)
+        merged = merge(mine, record)
+        if merged is mine or merged == mine:
+            return
+        self._store(key, raw if merged is record and raw is not None else encode_record(merged))
+
     def _write_local(self, key: bytes, record: Record) -> None:
-        raw = self.storage.read(key)
         encoded = encode_record(record)
-        if raw != encoded:
-            self.storage.write(key, encoded)
-            self._trees.update(key, encoded)
-            if self.status is MemberStatus.LEAVING:  # a late write: hand it on too
-                for target in self.partitioning.preference_list(key, self.config.n):
-                    if target != self.name:
-                        self._add_hint(target, key, encoded)
+        if self.storage.read(key) != encoded:
+            self._store(key, encoded)
+
+    def _store(self, key: bytes, encoded: bytes) -> None:
+        """The one place versions are written: storage, Merkle tree, and (while this
+        node leaves) a hint for each of the key's new replicas."""
+        self.storage.write(key, encoded)
+        self._trees.update(key, encoded)
+        if self._leaving:  # a late write: hand it on too
+            for target in self.partitioning.preference_list(key, self.config.n):
+                if target != self.name:
+                    self._add_hint(target, key, encoded)
 
     def _context(self, key: bytes, record: Record) -> bytes:
         return encode_context(context_clock(record), key=key, mode=self.mode,

@@ -31,7 +31,8 @@ Record encoding (all integers big-endian): ``b"R" mode(1)`` then for ``dvv``
 {value(blob)}``; for the vector-clock modes ``nsiblings(u32) { value(blob)
 stamp(f64) writer(str) nclock(u32) {id(str) counter(u64)} }``; ``str`` is
 ``u16 length + UTF-8``, ``blob`` is ``u32 length + bytes``. Decoding is strict
-(canonical order, no trailing bytes) and raises :class:`BadMessageError`.
+(canonical order, an antichain of siblings, no trailing bytes: so a decoded
+record encodes back to the same bytes) and raises :class:`BadMessageError`.
 """
 
 from __future__ import annotations
@@ -311,6 +312,10 @@ def decode_record(data: bytes, mode: ClockMode | None = None) -> Record:
                 pairs = tuple((reader.text(), reader.u64())
                               for _ in range(reader.count("clock entries")))
                 siblings.append(Sibling(value, VClock(pairs), stamp, writer))
+            if found is ClockMode.LWW and len(siblings) > 1:
+                raise BadMessageError("an lww record holds at most one version")
+            if tuple(siblings) != reconcile(siblings):
+                raise BadMessageError("record siblings are not a canonical antichain")
             record = Record(found, tuple(siblings))
     except BadMessageError:
         raise

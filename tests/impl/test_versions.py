@@ -147,3 +147,18 @@ def test_mixing_modes_is_refused() -> None:
 def test_bad_records_are_refused(raw: bytes, words: str) -> None:
     with pytest.raises(BadMessageError, match=words):
         decode_record(raw)
+
+
+def test_a_non_canonical_record_is_refused() -> None:
+    a = put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"a", client="c1")
+    b = put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"b", client="c2")
+    both = merge(a, b)
+    assert len(both.siblings) == 2
+    swapped = Record(both.mode, both.siblings[::-1])
+    with pytest.raises(BadMessageError, match="canonical"):
+        decode_record(encode_record(swapped))
+    dominated = Record(both.mode, (*a.siblings, *put(a, context_clock(a), b"c",
+                                                      client="c1").siblings))
+    with pytest.raises(BadMessageError, match="canonical"):
+        decode_record(encode_record(dominated))
+    assert decode_record(encode_record(both)) == both
