@@ -30,10 +30,13 @@ The transition relation is a disjunction of named steps, each with its frame:
   ``recover``;
 - *over-approximated* steps, covering every other action of the spec: ``put``
   (a coordinator writes put ``p``: its store gains ``p`` and perhaps the
-  context's puts, and may send versions it stores), and ``exchange`` (every other
-  delivery, timeout, get, read repair, anti-entropy, drop or duplicate of another
-  message): stores and hint stores only *grow*, and only with versions already
-  somewhere; messages only carry versions that are somewhere.
+  context's puts, and may send versions it stores), ``replicate`` (a replica
+  stores a delivered version, or a fallback keeps it as a hint), ``acknowledge``
+  (a client learns its put succeeded), and ``exchange`` (every other delivery,
+  timeout, get, read repair, anti-entropy, drop or duplicate of another message):
+  stores and hint stores only *grow*, and only with versions already somewhere;
+  messages only carry versions that are somewhere. Every inexact step may also
+  acknowledge performed puts.
 
 "Stores only grow" is the causal modes' merge (dvv, client-vclock): a version is
 replaced only by one whose history contains it. The agreement tests check it on
@@ -327,6 +330,8 @@ def transition(
     def lbl(t: tuple[int, int, int]) -> str:
         return f"{shape.nodes[t[0]]}->{shape.nodes[t[1]]}#{t[2]}"
 
+    # acknowledge: a coordinator tells its client the put succeeded
+    add("acknowledge", False, skip=set())
     # put: coordinator c performs put p
     for c in nodes:
         for p in puts:
@@ -343,6 +348,30 @@ def transition(
                 skip={f"performed[{p + 1}]", *(f"store[{name}][{q + 1}]" for q in puts),
                       *(f"inflight[{q + 1}]" for q in puts)},
             )
+    consumed = [z3.Implies(y.inflight[q], x.inflight[q]) for q in puts]
+    inflight_names = {f"inflight[{q + 1}]" for q in puts}
+    for n in nodes:
+        name = shape.nodes[n]
+        # replicate: a replica stores a version delivered to it
+        add(
+            f"replicate to {name}",
+            False,
+            x.up[n],
+            *[store_rule(x.store[n][q], y.store[n][q], x.inflight[q]) for q in puts],
+            *consumed,
+            skip={*(f"store[{name}][{q + 1}]" for q in puts), *inflight_names},
+        )
+    for t in x.hint:
+        # replicate with a hint: a fallback keeps a delivered version in its hint store
+        add(
+            f"replicate hinted {lbl(t)}",
+            False,
+            x.up[t[0]],
+            y.hint[t],
+            *[z3.Implies(params.cov[t[2]][q], x.inflight[q]) for q in puts],
+            *consumed,
+            skip={f"hint[{lbl(t)}]", *inflight_names},
+        )
     # exchange: every other protocol step (deliveries, gets, repair, anti-entropy, ...)
     store_names = {f"store[{shape.nodes[n]}][{q + 1}]" for n in nodes for q in puts}
     hint_names = {f"hint[{lbl(t)}]" for t in x.hint}

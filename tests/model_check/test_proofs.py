@@ -326,8 +326,8 @@ def test_every_spec_step_satisfies_the_transition_relation(
             assert name is not None, f"the relation does not allow {action} from {state}"
             used[name.split()[0]] += 1
     # the sample exercises every kind of step of the relation the issue names
-    assert {"put", "exchange", "handoff", "hint-deliver", "hint-ack", "crash",
-            "recover"} <= set(used)
+    assert {"put", "replicate", "acknowledge", "exchange", "handoff", "hint-deliver",
+            "hint-ack", "crash", "recover"} <= set(used)
 
 
 def test_states_the_relation_allows_are_spec_successors(
