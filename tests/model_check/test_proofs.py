@@ -32,8 +32,10 @@ from model_check.proofs.framework import (
 )
 from model_check.proofs.registry import all_proofs
 from spec import dvv, model
+from spec.actions import Crash, Deliver, Drop, Duplicate
 from spec.config import Config
 from spec.ring import Ring
+from spec.state import Kind
 from spec.vclock import Order, VClock, Version, reconcile
 from tests.conftest import examples
 
@@ -381,3 +383,52 @@ def test_server_vclock_steps_break_the_causal_relation() -> None:
         if refused >= 3:
             break
     assert refused >= 3
+
+
+def test_faults_on_hints_satisfy_the_relation() -> None:
+    """Drops, duplicates and losses at a down node of handoffs and their
+    acknowledgements: walks that spend the fault budgets on hint messages only."""
+    config = Config(
+        nodes=("A", "B", "C", "D"), n=3, r=2, w=2, sloppy_quorum=True, clock="dvv",
+        crashes=2, drops=1, duplicates=1, clients=2, puts_per_client=1, gets_per_client=0,
+        keys=("k",),
+    )
+    agreement = inv.Agreement(config)
+    hint_kinds = (Kind.HINT, Kind.HINT_ACK)
+
+    def wanted(action: Any) -> bool:
+        if isinstance(action, Drop | Duplicate):
+            return action.message.kind in hint_kinds
+        return True
+
+    rng = random.Random(11)
+    used: Counter[str] = Counter()
+    for _ in range(12):
+        state = model.initial_state(config)
+        for _ in range(40):
+            successors = [(a, s) for a, s in model.successors(state) if wanted(a)]
+            if not successors:
+                break
+            for action, after in successors:
+                name = agreement.step_name(state, after)
+                assert name is not None, f"the relation does not allow {action}"
+                used[" ".join(name.split()[:2])] += 1
+                # a handoff whose intended node crashes before it arrives is lost
+                if isinstance(action, Crash):
+                    for message in after.messages:
+                        if message.kind is Kind.HINT and message.dst == action.node:
+                            lost = agreement.step_name(
+                                after, model_step(after, Deliver(message))
+                            )
+                            assert lost is not None and lost.startswith("hint lost")
+                            used["hint lost"] += 1
+            state = rng.choice(successors)[1]
+    assert {"drop hint", "drop hint-ack", "duplicate hint", "hint lost"} <= set(used)
+
+
+def model_step(state: Any, action: Any) -> Any:
+    """The successor of ``state`` by ``action`` (which must be enabled)."""
+    for candidate, after in model.successors(state):
+        if candidate == action:
+            return after
+    raise AssertionError(f"{action} is not enabled")
