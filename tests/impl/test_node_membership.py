@@ -88,8 +88,13 @@ def test_gossip_spreads_a_joining_node_and_it_takes_its_ranges() -> None:
     assert_nothing_lost(driver, acked)
 
 
-def test_joining_with_strategy3_moves_partitions_and_loses_nothing() -> None:
-    config = make_config(4, partitioning="strategy3", partitions=16)
+@pytest.mark.parametrize("partitioning", [
+    {"partitioning": "evenly-spaced"},
+    {"partitioning": "strategy2", "tokens_per_node": 4, "partitions": 32},
+    {"partitioning": "strategy3", "partitions": 16},
+], ids=lambda p: p["partitioning"])
+def test_joining_under_each_strategy_loses_nothing(partitioning: dict[str, object]) -> None:
+    config = make_config(4, **partitioning)
     driver = Driver.start(config)
     acked = run_load(driver, 6, during=3, action=lambda: join(driver, "n7"))
     quiesce(driver)
@@ -98,8 +103,13 @@ def test_joining_with_strategy3_moves_partitions_and_loses_nothing() -> None:
     assert_nothing_lost(driver, acked)
 
 
-def test_leaving_hands_the_ranges_over_and_loses_nothing() -> None:
-    config = make_config(5, partitioning="strategy1", tokens_per_node=4)
+@pytest.mark.parametrize("partitioning", [
+    {"partitioning": "strategy1", "tokens_per_node": 4},
+    {"partitioning": "strategy3", "partitions": 20},
+], ids=lambda p: p["partitioning"])
+def test_leaving_hands_the_ranges_over_and_loses_nothing(
+        partitioning: dict[str, object]) -> None:
+    config = make_config(5, **partitioning)
     driver = Driver.start(config)
 
     def leave() -> None:
@@ -155,3 +165,18 @@ def test_the_handover_check_catches_a_node_that_hands_nothing_over(
     assert _join_without_anti_entropy()
     monkeypatch.setattr(Node, "_rebalance", lambda self, old, new: None)
     assert not _join_without_anti_entropy(), "the mutant loses the joiner's ranges"
+
+
+def test_a_join_and_a_leave_at_once_lose_nothing() -> None:
+    config = make_config(5, partitioning="strategy1", tokens_per_node=4)
+    driver = Driver.start(config)
+
+    def churn() -> None:
+        join(driver, "n8")
+        driver.handle("n2", driver.nodes["n2"].leave(driver.now))
+
+    acked = run_load(driver, 6, during=2, action=churn)
+    quiesce(driver)
+    assert driver.nodes["n2"].has_left
+    driver.down.add("n2")
+    assert_nothing_lost(driver, acked)
