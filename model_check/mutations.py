@@ -127,19 +127,15 @@ def reconcile_drops_concurrent() -> Iterator[None]:
 
 @contextlib.contextmanager
 def read_repair_writes_older() -> Iterator[None]:
-    original = Node._read_repair
-
     def repair(self: Node, op: Any, out: list[Effect]) -> None:
-        start = len(out)
-        original(self, op, out)
-        merged = versions.merge_all(self.mode, op.replies.values())
-        stale = [r for r in op.replies.values() if _MERGE(r, merged) != r and not r.is_empty]
-        oldest = stale[0] if stale else merged
-        for i in range(start, len(out)):
-            effect = out[i]
-            if isinstance(effect, Send) and isinstance(effect.message, ReadRepair):
-                out[i] = Send(effect.dest, ReadRepair(effect.message.key,
-                                                      encode_record(oldest)))
+        merged, stale = node_module.read_repair_targets(op)
+        older = [r for _, r in sorted(op.replies.items()) if _MERGE(r, merged) != r]
+        oldest = older[0] if older else merged  # an answer missing something
+        for node in stale:
+            if node == self.name:
+                self._write_local(op.key, _MERGE(self._local_record(op.key), oldest))
+            elif not oldest.is_empty:
+                out.append(Send(node, ReadRepair(op.key, encode_record(oldest))))
 
     with _patch(Node, "_read_repair", repair):
         yield

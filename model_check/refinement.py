@@ -52,12 +52,14 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
 - delivering, dropping or duplicating an impl message = ``Deliver``/``Drop``/
   ``Duplicate`` of its abstraction, or a stuttering step for a message that
   maps to nothing;
-- a coordinator's timer round for one operation = one spec ``Timeout`` per
-  replica slot it hands on (in the impl's slot order). The round is fired only
-  when each of those timeouts is enabled in the spec and no message of that
-  exchange is still in flight (the spec's accurate failure detector), and only
-  if each slot either goes to a fallback or its replica is unreachable (the impl
-  *retries* a reachable replica where the spec gives up: not modelled);
+- a coordinator's timer for one replica slot (the body of the impl's timer
+  round for that slot: suspect the replica, hand the slot to the next fallback)
+  = one spec ``Timeout``; the whole round of an operation = one ``Timeout`` per
+  slot it hands on. Either is fired only when the spec allows those timeouts and
+  no message of the exchange is still in flight (the spec's accurate failure
+  detector), and only if each slot goes to a fallback or its replica is
+  unreachable (the impl *retries* a reachable replica where the spec gives up:
+  not modelled);
 - a hint scan = one ``Handoff`` per hint it sends;
 - crash, recover (restart on the surviving storage), partition, heal = the
   same spec actions;
@@ -639,6 +641,95 @@ class Lockstep:
                 if coord is None or all(t != target for t, _ in coord.waiting):
                     return None
         return targets
+
+    def waiting_replicas(self) -> list[tuple[str, int, str]]:
+        """(coordinator, op id, replica) for every replica a live, spec-coordinated
+        operation still waits for (the candidates of a replica failure)."""
+        out: list[tuple[str, int, str]] = []
+        for name in self.config.nodes:
+            if not self.up(name):
+                continue
+            node: Any = self.sim.node(name)
+            for op_id in sorted(node._puts) + sorted(node._gets):
+                request = self.ops.get((name, op_id))
+                coord = next((c for c in self.frontier[0].node(name).coord
+                              if c.request == request), None)
+                if coord is not None:
+                    out.extend((name, op_id, target) for target, _ in coord.waiting)
+        return out
+
+    def slot_timeouts(self) -> list[tuple[str, int, str]]:
+        """(coordinator, op id, slot) for every replica slot whose timeout the spec
+        allows now (see :meth:`timeout_slot`)."""
+        out: list[tuple[str, int, str]] = []
+        for name in self.config.nodes:
+            if not self.up(name):
+                continue
+            node: Any = self.sim.node(name)
+            for op_id in sorted(node._puts) + sorted(node._gets):
+                op = node._puts.get(op_id) or node._gets.get(op_id)
+                out.extend((name, op_id, slot) for slot in op.top
+                           if self._slot_target(name, op_id, slot) is not None)
+        return out
+
+    def _slot_target(self, name: str, op_id: int, slot: str) -> str | None:
+        """The replica a timeout of ``slot`` gives up on, if the spec allows it now."""
+        node: Any = self.sim.node(name)
+        is_put = op_id in node._puts
+        op = node._puts.get(op_id) if is_put else node._gets.get(op_id)
+        request = self.ops.get((name, op_id))
+        if op is None or op.replied or request is None:
+            return None
+        holder = op.holder.get(slot)
+        if holder is None or holder == name:
+            return None
+        if (is_put and slot in op.filled) or (not is_put and holder in op.replies):
+            return None
+        if any((m.src, m.dest) in ((name, holder), (holder, name))
+               and getattr(m.message, "op_id", None) == op_id for m in self.sim.in_flight()):
+            return None
+        used = op.used if is_put else op.asked
+        spare = self.config.sloppy_quorum and any(
+            f not in used and self.reachable(name, f) for f in op.fallbacks)
+        if not spare and self.reachable(name, holder):
+            return None  # the impl would retry a reachable replica: not modelled
+        for state in self.frontier:
+            coord = next((c for c in state.node(name).coord if c.request == request), None)
+            if coord is None or all(t != holder for t, _ in coord.waiting):
+                return None
+        return str(holder)
+
+    def slot_holder(self, name: str, op_id: int, slot: str) -> str | None:
+        """The node ``slot`` of ``name``'s operation ``op_id`` was last sent to."""
+        node: Any = self.sim.node(name)
+        op = node._puts.get(op_id) or node._gets.get(op_id)
+        return None if op is None else op.holder.get(slot)
+
+    def timeout_slot(self, name: str, op_id: int, slot: str) -> None:
+        """The coordinator's timer for one replica slot of operation ``op_id``: the
+        body of the impl's timer round (``Node._put_timer`` / ``_get_timer``) for
+        that slot: suspect the replica, hand the slot to the next fallback."""
+        target = self._slot_target(name, op_id, slot)
+        if target is None:
+            raise ValueError(f"the spec does not allow a timeout of {name}'s op {op_id} "
+                             f"on slot {slot}")
+        node: Any = self.sim.node(name)
+        is_put = op_id in node._puts
+        request = self.ops[(name, op_id)]
+        before = {x.id for x in self.sim.in_flight()}
+        self._oracle()
+
+        def fire(n: Any, now: float, out: list[Effect]) -> None:
+            op = (n._puts if is_put else n._gets)[op_id]
+            n._suspect(target)
+            if is_put:
+                n._send_put_slot(op, slot, out, initial=False)
+            else:
+                n._send_get_slot(op, slot, out, initial=False)
+
+        self._run(name, fire)
+        self._settle(f"timeout {name} #{request} slot {slot} on {target}",
+                     [Timeout(name, request, target)], before)
 
     def timeout(self, name: str, op_id: int) -> None:
         """Fire the timer round of operation ``op_id`` at coordinator ``name``."""

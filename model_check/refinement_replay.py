@@ -64,12 +64,14 @@ def _step(ls: Lockstep, action: Any) -> None:
     elif isinstance(action, Timeout):
         ops = [op for (node, op), request in ls.ops.items()
                if node == action.node and request == action.request]
-        fired = next(((node, op) for node, op in ls.timeout_candidates()
-                      if node == action.node and op in ops), None)
+        fired = next(((node, op, slot) for node, op, slot in ls.slot_timeouts()
+                      if node == action.node and op in ops
+                      and ls.slot_holder(node, op, slot) == action.target), None)
         if fired is None:
             raise Divergence("timeout", "the implementation's coordinator has no timer "
-                             f"round for request #{action.request} that the spec allows")
-        ls.timeout(*fired)
+                             f"for request #{action.request} on {action.target} that the "
+                             "spec allows")
+        ls.timeout_slot(*fired)
     elif isinstance(action, Handoff):
         ls.hint_scan(action.node)
     elif isinstance(action, ClientTimeout):

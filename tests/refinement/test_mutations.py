@@ -11,6 +11,7 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from model_check.mutations import MUTANTS
+from model_check.refinement import Divergence
 from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from tests.refinement.machine import machine_for
 
@@ -41,8 +42,10 @@ def test_mutant_is_killed(mutant: str) -> None:
     machine = machine_for(f"mutant-{mutant}", LOCKSTEP_CONFIGS[name])
     run = settings(max_examples=200, stateful_step_count=40, derandomize=True,
                    phases=(Phase.explicit, Phase.generate), database=None)
-    with MUTANTS[mutant](), pytest.raises(AssertionError):
+    with MUTANTS[mutant](), pytest.raises(Divergence) as caught:
         run_state_machine_as_test(machine, settings=run)
+    print(f"{mutant}: {caught.value.step}: " + caught.value.report.split("differences: ")[-1]
+          .split("\n")[0][:300])
 
 
 def test_mutants_are_restored() -> None:
