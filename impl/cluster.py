@@ -365,6 +365,22 @@ class SimulatedCluster:
         """Run the simulation for ``seconds`` of virtual time."""
         self.sim.run_for(seconds)
 
+    # -------------------------------------------------------------- replicas
+
+    def replicas(self, key: bytes) -> dict[str, Any]:
+        """What each of ``key``'s top N replicas stores (an impl.versions.Record, or
+        None), as the first up node sees the ring; nodes that are down are left out."""
+        up = [name for name in self.sim.members if not self.sim.is_down(name)]
+        if not up:
+            raise NodeDownError("every node of the cluster is down")
+        top = self.node(up[0]).preference_list(key)[: self.config.n]
+        return {name: self.node(name).record(key) for name in top if name in self.sim.nodes}
+
+    def converged(self, key: bytes) -> bool:
+        """True when all of ``key``'s top N replicas are up and store the same record."""
+        stored = self.replicas(key)
+        return len(stored) == self.config.n and len(set(map(repr, stored.values()))) == 1
+
     # ------------------------------------------------------------------ quiet
 
     @property

@@ -181,9 +181,12 @@ def test_run_until_quiet_hands_hints_off_and_converges_replicas() -> None:
     cluster.crash(top[2])
     cluster.client(top[0]).put(KEY, b"while down", w=3)  # W=3: a fallback must take a hint
     assert sum(len(s.hints()) for s in cluster.storages.values()) >= 1
+    assert not cluster.converged(KEY) and set(cluster.replicas(KEY)) == set(top[:2])
     cluster.restart(top[2])
+    assert not cluster.converged(KEY) and cluster.replicas(KEY)[top[2]] is None
     cluster.run_until_quiet()
     assert sum(len(s.hints()) for s in cluster.storages.values()) == 0
+    assert cluster.converged(KEY)
     for name in top:
         assert stored_values(cluster, name, KEY) == {b"while down"}
 

@@ -141,6 +141,8 @@ def run_set_workload(seed: int, *, clients: int = 4, adds: int = 10, think: floa
         if cluster.is_down(name):
             cluster.restart(name)
     cluster.run_until_quiet()
+    assert cluster.converged(CART), f"seed {seed}: replicas differ after quiet: " \
+        f"{cluster.replicas(CART)}"
     final: set[str] = set()
     reader = cluster.client()
     for coordinator in cluster.node_names:  # every node must answer the same
