@@ -22,6 +22,7 @@ from model_check.proofs import dvv as dz
 from model_check.proofs import invariants as inv
 from model_check.proofs import ring as ring_proofs
 from model_check.proofs import vclock as vc
+from model_check.proofs.agreement import Agreement
 from model_check.proofs.framework import (
     Proof,
     Query,
@@ -309,8 +310,8 @@ def _walks(config: Config, walks: int, depth: int, seed: int) -> Sample:
 
 
 @pytest.fixture(scope="module")
-def agreement() -> inv.Agreement:
-    return inv.Agreement(AGREEMENT_CONFIG)
+def agreement() -> Agreement:
+    return Agreement(AGREEMENT_CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -319,7 +320,7 @@ def samples() -> Sample:
 
 
 def test_every_spec_step_satisfies_the_transition_relation(
-    agreement: inv.Agreement, samples: Sample
+    agreement: Agreement, samples: Sample
 ) -> None:
     used: Counter[str] = Counter()
     for state, successors in samples:
@@ -333,7 +334,7 @@ def test_every_spec_step_satisfies_the_transition_relation(
 
 
 def test_states_the_relation_allows_are_spec_successors(
-    agreement: inv.Agreement, samples: Sample
+    agreement: Agreement, samples: Sample
 ) -> None:
     """Every abstract successor Z3 finds by the exact steps (models enumerated and
     blocked) is the abstraction of a successor the spec generates."""
@@ -350,7 +351,7 @@ def test_states_the_relation_allows_are_spec_successors(
 
 
 def test_abstract_properties_agree_with_model_check_properties(
-    agreement: inv.Agreement, samples: Sample
+    agreement: Agreement, samples: Sample
 ) -> None:
     for state, _ in samples[::2]:
         assert agreement.holds(inv.acked_writes_durable, state) is (
@@ -372,8 +373,8 @@ def test_server_vclock_steps_break_the_causal_relation() -> None:
         nodes=("A", "B", "C"), n=3, r=2, w=2, sloppy_quorum=False, clock="server-vclock",
         coordinator="first", clients=2, puts_per_client=1, gets_per_client=0, keys=("k",),
     )
-    causal = inv.Agreement(config)
-    lossy = inv.Agreement(config, store_rule=inv.lossy_store)
+    causal = Agreement(config)
+    lossy = Agreement(config, store_rule=inv.lossy_store)
     refused = 0
     for state, successors in _walks(config, 30, 20, 3):
         for _, after in successors:
@@ -393,7 +394,7 @@ def test_faults_on_hints_satisfy_the_relation() -> None:
         crashes=2, drops=1, duplicates=1, clients=2, puts_per_client=1, gets_per_client=0,
         keys=("k",),
     )
-    agreement = inv.Agreement(config)
+    agreement = Agreement(config)
     hint_kinds = (Kind.HINT, Kind.HINT_ACK)
 
     def wanted(action: Any) -> bool:
