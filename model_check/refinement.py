@@ -917,6 +917,12 @@ class Lockstep:
                 return False
         return True
 
+    def verify(self) -> bool:
+        """Whether the implementation's abstraction (stores, hints, messages, client
+        histories, partition, clocks) is the projection of a spec state of the frontier."""
+        impl = self.abstract()
+        return any(project(s) == impl and self._clocks_agree(s) for s in self.frontier)
+
     def _report(self, successors: Sequence[State], impl: Abstract) -> str:
         config = self.config
         lines = ["the implementation's abstract state:",

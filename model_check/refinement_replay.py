@@ -119,7 +119,7 @@ def replay_trace(trace: Trace) -> ReplayReport:
                 broke_at, reason = index, f"{prop.name}: {prop.description}"
                 break
     elif prop is not None:
-        reason = (f"{prop.name} is a liveness property: the implementation reached the "
-                  "trace's last state; see the spec replay for why it cannot converge")
-        broke_at = len(states) - 1
+        from model_check.replay import _stuck
+
+        broke_at, reason = _stuck(prop, states[-1], len(states) - 1)
     return ReplayReport("impl", trace.property, tuple(steps), True, broke_at, reason)
