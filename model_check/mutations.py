@@ -35,6 +35,7 @@ from typing import Any
 
 import impl.node as node_module
 from impl import versions
+from impl.coordinator import read_repair_targets as _read_repair_targets
 from impl.effects import Effect, Send
 from impl.messages import HintDelivery, ReadRepair, ReplicaPut, ReplicaPutAck
 from impl.node import Node
@@ -128,7 +129,7 @@ def reconcile_drops_concurrent() -> Iterator[None]:
 @contextlib.contextmanager
 def read_repair_writes_older() -> Iterator[None]:
     def repair(self: Node, op: Any, out: list[Effect]) -> None:
-        merged, stale = node_module.read_repair_targets(op)
+        merged, stale = _read_repair_targets(op)
         older = [r for _, r in sorted(op.replies.items()) if _MERGE(r, merged) != r]
         oldest = older[0] if older else merged  # an answer missing something
         for node in stale:
