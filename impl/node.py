@@ -115,6 +115,8 @@ _FORWARD_MEMORY = 4096
 _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
 _DECODE_CACHE_RECORD = 4096
 _MAX_HINTS_IN_FLIGHT = 256  # hint deliveries awaiting an ack, per node
+_KEY_RECORDS_KEYS = 256  # out-of-sync keys moved per anti-entropy exchange, at most
+_KEY_RECORDS_BYTES = 8 << 20  # ... and their bytes (one key at least)
 #: Members the coordinator routes to: a leaving node is out of the routing ring at
 #: once (it only hands its data over), a joining one is in at once.
 _ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
@@ -812,11 +814,25 @@ class Node:
             return
         answer = respond(tree, from_exchange(message))
         if isinstance(answer, OutOfSync):
-            records = tuple(self.storage.read(key) or b"" for key in answer.keys)
-            out.append(Send(src, KeyRecords(answer.keys, records, message.session, reply=True)))
-            self.stats["anti-entropy-keys"] += len(answer.keys)
+            keys = self._key_batch(answer.keys)  # the rest: the next round
+            records = tuple(self.storage.read(key) or b"" for key in keys)
+            out.append(Send(src, KeyRecords(keys, records, message.session, reply=True)))
+            self.stats["anti-entropy-keys"] += len(keys)
         elif isinstance(answer, Level | Buckets):
             out.append(Send(src, to_exchange(message.session, answer)))
+
+    def _key_batch(self, keys: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """As many out-of-sync keys as one KeyRecords may carry (bounded in count and
+        in bytes, so that a long partition does not make one giant message)."""
+        budget = _KEY_RECORDS_BYTES
+        batch: list[bytes] = []
+        for key in keys[:_KEY_RECORDS_KEYS]:
+            raw = self.storage.read(key)
+            budget -= len(key) + (len(raw) if raw else 0)
+            if batch and budget < 0:
+                break
+            batch.append(key)
+        return tuple(batch)
 
     def _on_key_records(self, now: float, src: str, message: KeyRecords,
                         out: list[Effect]) -> None:

@@ -134,3 +134,21 @@ def test_a_merkle_message_for_an_unknown_range_or_shape_changes_nothing() -> Non
     assert node.stats["dropped"] == 1  # wrong shape for my tree
     node.receive(0.0, "n2", MerkleExchange(1, 1, 2, 16, 3, "level", 0, (), (), ()))
     assert node.stats["anti-entropy-unknown-range"] == 1
+
+
+def test_many_out_of_sync_keys_move_in_bounded_batches(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(node_module, "_KEY_RECORDS_KEYS", 7)
+    config = make_config(3, read_repair=False, hinted_handoff=False, sloppy_quorum=False,
+                         anti_entropy_interval=1.0)
+    driver = Driver.start(config)
+    driver.down.add("n3")
+    for i, key in enumerate(KEYS[:60]):
+        driver.request("n1", _put(i, key, b"v"))
+    driver.advance(2.0)
+    driver.down.clear()
+    driver.timers["n3"] = driver.now
+    since = len(driver.delivered)
+    driver.advance(30.0)
+    batches = [m for _, _, m in driver.delivered[since:] if isinstance(m, KeyRecords)]
+    assert batches and max(len(m.keys) for m in batches) <= 7
+    assert all(_values(driver, "n3", key) == [b"v"] for key in KEYS[:60])
