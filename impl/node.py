@@ -72,6 +72,7 @@ from impl.errors import (
     ConfigError,
     DynamoError,
     QuorumError,
+    StorageError,
     TooLargeError,
     UnknownNodeError,
 )
@@ -208,7 +209,11 @@ class Node:
                 request_id = 0
             out.append(Reply(request_id, error=error))
             return out
-        self._route(now, request, ReplyTo(request.request_id), out)
+        try:
+            self._route(now, request, ReplyTo(request.request_id), out)
+        except StorageError as error:  # not acknowledged: the client hears why
+            self.stats["storage-error"] += 1
+            out.append(Reply(request.request_id, error=error))
         return self._finish(out)
 
     def receive(self, now: float, src: str, message: object) -> list[Effect]:
@@ -233,7 +238,11 @@ class Node:
             self._detector.heard_from(src, now)  # clears its timeout back-off
         try:
             handler(self, now, src, message, out)
-        except DynamoError as error:
+        except StorageError as error:  # the engine failed: nothing acknowledged
+            self.stats["storage-error"] += 1
+            self.log.append(f"{now:.3f} storage error handling {type(message).__name__}: "
+                            f"{error}")
+        except (DynamoError, ValueError) as error:  # bad data deep inside (a clock, a view)
             self._drop(src, f"{type(message).__name__}: {error}")
         return self._finish(out)
 

@@ -206,3 +206,40 @@ def test_the_cluster_still_works_after_bad_input(driver: Driver) -> None:
     got = ok_get(driver.get("n2", KEY))
     ok_put(driver.put("n2", KEY, b"w", got.context))
     assert ok_get(driver.get("n3", KEY)).values == [b"w"]
+
+
+class FailingStorage:
+    """Wraps an engine; writes fail while ``failing`` is set."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failing = False
+
+    def write(self, key: bytes, record: bytes) -> None:
+        if self.failing:
+            from impl.errors import StorageError
+
+            raise StorageError("disk full")
+        self.inner.write(key, record)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+def test_a_storage_failure_is_reported_not_acknowledged() -> None:
+    from impl.errors import StorageError
+    from impl.node import Node
+    from impl.storage.base import Storage
+
+    d = Driver.start(make_config())
+    top = d.nodes["n1"].preference_list(KEY)[:3]
+    failing = FailingStorage(d.storages[top[0]])
+    assert isinstance(failing, Storage)
+    d.nodes[top[0]] = Node(top[0], d.config, failing, seed=3)
+    failing.failing = True
+    reply = d.put(top[0], KEY, b"v")
+    assert isinstance(reply.error, StorageError)
+    # a replica whose engine fails does not acknowledge and keeps running
+    effects = d.nodes[top[0]].receive(d.now, top[1], ReplicaPut(1, KEY, _record(b"x")))
+    assert not [e for e in effects if isinstance(e, Send)]
+    assert d.nodes[top[0]].stats["storage-error"] == 2
