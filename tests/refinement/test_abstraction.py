@@ -1,0 +1,111 @@
+"""The abstraction function and the lockstep driver, on hand-written scenarios."""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.messages import ReplicaPut
+from model_check.refinement import (
+    Divergence,
+    Lockstep,
+    cluster_for,
+    project,
+    put_id_of_value,
+    value_of,
+)
+from model_check.refinement_configs import LOCKSTEP_CONFIGS
+from spec.config import Config
+
+
+def test_values_name_their_put() -> None:
+    assert value_of(7) == b"v000007"
+    assert put_id_of_value(value_of(123)) == 123
+    with pytest.raises(ValueError, match="not written by the refinement harness"):
+        put_id_of_value(b"milk")
+
+
+@pytest.mark.parametrize("nodes", [("n1", "n2", "n3"), ("a", "b", "c", "d", "e")])
+def test_the_cluster_has_the_spec_ring(nodes: tuple[str, ...]) -> None:
+    config = Config(nodes=nodes, n=3, keys=("k", "cart", "x"))
+    cluster = cluster_for(config)
+    for key in config.keys:
+        assert tuple(cluster.node(nodes[0]).preference_list(key.encode())) == \
+            config.preference_list(key)
+    cluster.close()
+
+
+def _deliver_all(ls: Lockstep) -> None:
+    while ls.deliverable():
+        ls.deliver(ls.deliverable()[0].id)
+
+
+def test_a_put_and_a_get_in_lockstep() -> None:
+    ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
+    ls.put("c1", "n1", "k")
+    assert len(ls.in_flight()) == 2  # the replica puts to the other two of the top N
+    _deliver_all(ls)
+    assert ls.clients["c1"].acked == [1]
+    ls.get("c2", "n2", "k")
+    _deliver_all(ls)
+    assert ls.clients["c2"].gets == [(7, "k", (1,))]
+    assert ls.verify()
+    assert all(p.nodes[i][1] == project(ls.state).nodes[i][1]
+               for p in [ls.abstract()] for i in range(3))
+    assert ls.steps == 1 + 4 + 1 + 4
+
+
+def test_a_tampered_store_is_a_divergence_naming_it() -> None:
+    ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
+    ls.put("c1", "n1", "k")
+    stray = next(m for m in ls.in_flight() if isinstance(m.message, ReplicaPut))
+    ls.cluster.storages["n3"].write(b"k", stray.message.record)  # behind the protocol's back
+    with pytest.raises(Divergence) as caught:
+        ls.deliver(next(m.id for m in ls.in_flight() if m.dest == "n2"))
+    assert "nodes.n3.store.k" in caught.value.report
+
+
+def test_a_replica_failure_sends_its_slot_to_a_fallback_with_a_hint() -> None:
+    ls = Lockstep(LOCKSTEP_CONFIGS["handoff-dvv"])
+    top = ls.config.top_n("k")
+    ls.put("c1", top[0], "k")
+    ls.crash(top[1])
+    lost = next(m for m in ls.in_flight() if m.dest == top[1])
+    ls.deliver(lost.id)  # lost at the down node
+    ((coordinator, op_id, slot),) = ls.slot_timeouts()
+    assert (coordinator, slot, ls.slot_holder(coordinator, op_id, slot)) == (top[0],) + (top[1],) * 2
+    assert ls.timeout_candidates() == []  # the other slot's answer is on its way
+    ls.timeout_slot(coordinator, op_id, slot)
+    hinted = [m.message for m in ls.in_flight()
+              if isinstance(m.message, ReplicaPut) and m.message.hint]
+    assert [m.hint for m in hinted] == [top[1]]
+    _deliver_all(ls)
+    assert ls.clients["c1"].acked == [1]
+    holder = next(n for n in ls.config.nodes if ls.cluster.storages[n].hints())
+    ls.recover(top[1])
+    assert ls.hint_scan_enabled(holder)
+    ls.hint_scan(holder)
+    _deliver_all(ls)
+    assert not ls.cluster.storages[holder].hints()  # handed off and acknowledged
+    assert ls.verify()
+
+
+def test_forwarding_configurations_are_refused() -> None:
+    with pytest.raises(ValueError, match="forwarding is not mapped"):
+        Lockstep(Config(coordinator="any"))
+
+
+def test_a_whole_timer_round_is_one_timeout_per_slot() -> None:
+    ls = Lockstep(LOCKSTEP_CONFIGS["handoff-dvv"])
+    top = ls.config.top_n("k")
+    ls.put("c1", top[0], "k")
+    ls.drop(next(m.id for m in ls.in_flight() if m.dest == top[1]))
+    ls.crash(top[2])
+    ls.deliver(next(m.id for m in ls.in_flight() if m.dest == top[2]))  # lost
+    ((coordinator, op_id),) = ls.timeout_candidates()
+    ls.timeout(coordinator, op_id)
+    assert ls.history[-1].startswith(f"timeout {top[0]} #1 on [")
+    # top[1]'s slot went to the one fallback with a hint; top[2]'s has none left (given up)
+    assert [(m.dest, m.message.hint) for m in ls.in_flight()] == [
+        (next(n for n in ls.config.nodes if n not in top), top[1])]
+    _deliver_all(ls)
+    assert ls.clients["c1"].acked == [1] and ls.verify()
