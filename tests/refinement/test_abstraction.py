@@ -72,7 +72,8 @@ def test_a_replica_failure_sends_its_slot_to_a_fallback_with_a_hint() -> None:
     lost = next(m for m in ls.in_flight() if m.dest == top[1])
     ls.deliver(lost.id)  # lost at the down node
     ((coordinator, op_id, slot),) = ls.slot_timeouts()
-    assert (coordinator, slot, ls.slot_holder(coordinator, op_id, slot)) == (top[0],) + (top[1],) * 2
+    holder = ls.slot_holder(coordinator, op_id, slot)
+    assert (coordinator, slot, holder) == (top[0], top[1], top[1])
     assert ls.timeout_candidates() == []  # the other slot's answer is on its way
     ls.timeout_slot(coordinator, op_id, slot)
     hinted = [m.message for m in ls.in_flight()
