@@ -113,23 +113,31 @@ def run_engine(storage: str, keys: int, window: int) -> dict[str, Any]:
     return result
 
 
-def memory_footprint(keys: int, window: int) -> tuple[float, float, float]:
+def memory_footprint(keys: int, window: int) -> tuple[float, float, float, str]:
     """Bytes the whole simulated cluster retains per stored replica and per client key
-    (tracemalloc: engines, Merkle trees, everything), and the payload (key + record
-    bytes) per stored replica."""
+    (tracemalloc: engines, Merkle trees, everything), the payload (key + record
+    bytes) per stored replica, and a breakdown by source file."""
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, storage="memory")
     gc.collect()
     tracemalloc.start()
-    before, _ = tracemalloc.get_traced_memory()
+    before = tracemalloc.take_snapshot()
     drive(cluster, keys, window, "put")
-    cluster.sim.run_for(0.0)
+    cluster.sim.run_for(cluster.client_timeout + 1.0)  # expired client deadlines go
     gc.collect()
-    after, _ = tracemalloc.get_traced_memory()
+    after = tracemalloc.take_snapshot()
     tracemalloc.stop()
     stored = sum(len(storage_) for storage_ in cluster.storages.values())
     payload = sum(len(key) + len(record) for storage_ in cluster.storages.values()
                   for key, record in storage_.scan())
-    return (after - before) / stored, (after - before) / keys, payload / stored
+    stats = after.compare_to(before, "filename")
+    grown = sum(stat.size_diff for stat in stats)
+    parts = []
+    for stat in stats[:6]:
+        filename = stat.traceback[0].filename
+        short = filename.split(str(ROOT) + "/")[-1] if str(ROOT) in filename else Path(
+            filename).name
+        parts.append(f"{short} {stat.size_diff / stored:,.0f}")
+    return grown / stored, grown / keys, payload / stored, ", ".join(parts)
 
 
 def calibrate() -> float:
@@ -167,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rows = [run_engine("memory", args.keys, args.window),
             run_engine("sqlite", args.sqlite_keys or args.keys, args.window)]
-    per_replica, per_key, payload = memory_footprint(args.memory_keys, args.window)
+    per_replica, per_key, payload, breakdown = memory_footprint(args.memory_keys, args.window)
     rows[0]["bytes_per_replica"] = per_replica
     rows[0]["bytes_per_key"] = per_key
     print(f"5 nodes, N=3 R=2 W=2, dvv; one put then one get per key, {args.window} requests "
@@ -191,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
           f"loaded; payload (key + record) {payload:,.0f} B/replica;\n"
           "           sqlite (fsync=always): database file bytes per stored replica "
           "(log checkpointed).\nB/key: per client key (N=3 replicas).")
+    print(f"memory B/replica by the file that allocated it: {breakdown}")
     if args.profile:
         print()
         print(profile(min(args.keys, 20_000), args.window))
