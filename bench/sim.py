@@ -3,7 +3,9 @@
 Run: ``.venv/bin/python bench/sim.py [--keys 100000] [--window 64] [--profile]``
 
 For each storage engine (in-memory, then SQLite in a temporary directory) it
-builds a 5-node cluster (N=3, R=2, W=2, dvv, default features), loads
+builds a 5-node cluster (N=3, R=2, W=2, dvv, default features; clients send
+each request to a random node; a third row routes it to the key's preference
+list instead, the paper's partition-aware client), loads
 ``--keys`` distinct keys with one put each (``--window`` requests outstanding
 at a time, clients spread over the nodes), then gets every key once, and
 prints, side by side:
@@ -44,15 +46,17 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from impl import Pending, SimulatedCluster  # noqa: E402
+from impl.cluster import Routing  # noqa: E402
 
 
 def key_of(i: int) -> bytes:
     return b"key-%08d" % i
 
 
-def drive(cluster: SimulatedCluster, keys: int, window: int, op: str) -> tuple[float, float]:
+def drive(cluster: SimulatedCluster, keys: int, window: int, op: str,
+          routing: Routing = "random") -> tuple[float, float]:
     """Issue one ``op`` per key, ``window`` outstanding; return wall and CPU seconds."""
-    clients = [cluster.client() for _ in range(16)]
+    clients = [cluster.client(routing=routing) for _ in range(16)]
     value = b"v" * 32
     outstanding: list[Pending] = []
     errors = 0
@@ -77,18 +81,19 @@ def drive(cluster: SimulatedCluster, keys: int, window: int, op: str) -> tuple[f
     return elapsed, cpu
 
 
-def run_engine(storage: str, keys: int, window: int) -> dict[str, Any]:
+def run_engine(storage: str, keys: int, window: int, routing: Routing = "random",
+               ) -> dict[str, Any]:
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, storage=storage,  # type: ignore[arg-type]
                                fsync="always")
     gc.collect()
     events_before = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
-    put_seconds, put_cpu = drive(cluster, keys, window, "put")
+    put_seconds, put_cpu = drive(cluster, keys, window, "put", routing)
     events_mid = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
-    get_seconds, get_cpu = drive(cluster, keys, window, "get")
+    get_seconds, get_cpu = drive(cluster, keys, window, "get", routing)
     events_after = cluster.sim.stats["delivered"] + cluster.sim.stats["ticks"]
     stored = sum(len(storage_) for storage_ in cluster.storages.values())
     result: dict[str, Any] = {
-        "engine": storage,
+        "engine": storage if routing == "random" else f"{storage}/pref",
         "put_ops": keys / put_seconds,
         "get_ops": keys / get_seconds,
         "all_ops": 2 * keys / (put_seconds + get_seconds),
@@ -174,24 +179,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
     rows = [run_engine("memory", args.keys, args.window),
-            run_engine("sqlite", args.sqlite_keys or args.keys, args.window)]
+            run_engine("sqlite", args.sqlite_keys or args.keys, args.window),
+            run_engine("memory", args.keys, args.window, "preference")]
     per_replica, per_key, payload, breakdown = memory_footprint(args.memory_keys, args.window)
-    rows[0]["bytes_per_replica"] = per_replica
-    rows[0]["bytes_per_key"] = per_key
+    for row in (rows[0], rows[2]):
+        row["bytes_per_replica"] = per_replica
+        row["bytes_per_key"] = per_key
     print(f"5 nodes, N=3 R=2 W=2, dvv; one put then one get per key, {args.window} requests "
           f"outstanding; Python {sys.version.split()[0]}; calibration: 10M-addition loop "
           f"{calibrate():.2f} s")
-    header = (f"{'engine':<7} {'keys':>8} {'put/s':>7} {'get/s':>7} {'all/s':>7} "
+    header = (f"{'engine':<11} {'keys':>8} {'put/s':>7} {'get/s':>7} {'all/s':>7} "
               f"{'cpu put/s':>9} {'cpu get/s':>9} {'cpu all/s':>9} {'ev/put':>6} {'ev/get':>6} "
               f"{'B/replica':>9} {'B/key':>7}")
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['engine']:<7} {row['keys']:>8,} {row['put_ops']:>7,.0f} "
+        print(f"{row['engine']:<11} {row['keys']:>8,} {row['put_ops']:>7,.0f} "
               f"{row['get_ops']:>7,.0f} {row['all_ops']:>7,.0f} {row['cpu_put_ops']:>9,.0f} "
               f"{row['cpu_get_ops']:>9,.0f} {row['cpu_all_ops']:>9,.0f} "
               f"{row['events_per_put']:>6.1f} {row['events_per_get']:>6.1f} "
               f"{row['bytes_per_replica']:>9,.0f} {row['bytes_per_key']:>7,.0f}")
+    print("memory/pref: clients route each request to the first node of the key's preference "
+          "list\n(the paper's partition-aware client; the other rows pick a random node, which "
+          "forwards\nwhen it is not among the key's top N).")
     print("/s: client operations per wall-clock second; cpu /s: per CPU second of this "
           "process;\nev: simulator events (deliveries and timer ticks) per operation;\n"
           f"B/replica: memory: bytes the simulated cluster retains (tracemalloc: engines, "

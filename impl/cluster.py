@@ -54,6 +54,7 @@ from impl.storage.base import FsyncPolicy, Hint, Storage
 __all__ = ["Client", "SimulatedCluster", "WatchedStorage"]
 
 StorageKind = Literal["memory", "sqlite"]
+Routing = Literal["random", "preference"]
 
 
 class WatchedStorage:
@@ -118,25 +119,37 @@ class Client:
     """A client of a :class:`SimulatedCluster`.
 
     ``coordinator``: the node every request goes to (None: each request picks
-    one of the nodes that are up with the client's seeded generator).
+    one by ``routing``: ``"random"``, an up node drawn with the client's seeded
+    generator; ``"preference"``, the first up node of the key's preference list).
     ``client_id`` names the client in requests (the client-vclock mode uses it).
     """
 
     def __init__(self, cluster: SimulatedCluster, *, coordinator: str | None = None,
-                 client_id: str = "", seed: int = 0) -> None:
+                 client_id: str = "", seed: int = 0, routing: Routing = "random") -> None:
+        if routing not in ("random", "preference"):
+            raise ConfigError(f"routing: must be 'random' or 'preference', got {routing!r}")
         self.cluster = cluster
         self.coordinator = coordinator
         self.client_id = client_id
+        self.routing: Routing = routing
         self.rng = random.Random(seed)
 
-    def pick_coordinator(self, coordinator: str | None = None) -> str:
-        """The node a request goes to: ``coordinator``, the client's, or a random up node."""
+    def pick_coordinator(self, coordinator: str | None = None, key: bytes | None = None) -> str:
+        """The node a request goes to: ``coordinator``, the client's, else by the
+        client's routing: ``random`` (an up node, like a load balancer) or
+        ``preference`` (the first up node of the key's preference list, the paper's
+        partition-aware client: no forwarding hop)."""
         chosen = coordinator if coordinator is not None else self.coordinator
         if chosen is not None:
             return chosen
-        up = [name for name in self.cluster.node_names if not self.cluster.is_down(name)]
+        sim = self.cluster.sim
+        up = [name for name in sim.members if name in sim.nodes]
         if not up:
             raise NodeDownError("every node of the cluster is down")
+        if self.routing == "preference" and key is not None:
+            for name in self.cluster.node(up[0]).preference_list(key):
+                if name in sim.nodes:
+                    return str(name)
         return self.rng.choice(up)
 
     def submit_get(self, key: bytes, *, r: int | None = None,
@@ -145,7 +158,7 @@ class Client:
         messages = self.cluster._messages
         sim = self.cluster.sim
         request = messages.GetRequest(sim.new_request_id(), key, r, self.client_id)
-        return sim.submit(self.pick_coordinator(coordinator), request,
+        return sim.submit(self.pick_coordinator(coordinator, key), request,
                           timeout=self.cluster.client_timeout)
 
     def submit_put(self, key: bytes, value: bytes, context: bytes = b"", *,
@@ -155,7 +168,7 @@ class Client:
         sim = self.cluster.sim
         request = messages.PutRequest(sim.new_request_id(), key, value, context, w,
                                       self.client_id)
-        return sim.submit(self.pick_coordinator(coordinator), request,
+        return sim.submit(self.pick_coordinator(coordinator, key), request,
                           timeout=self.cluster.client_timeout)
 
     def get(self, key: bytes, *, r: int | None = None,
@@ -292,15 +305,18 @@ class SimulatedCluster:
         """The live :class:`impl.node.Node` of ``name`` (SimulationError when down)."""
         return self.sim.node(name)
 
-    def client(self, coordinator: str | None = None, *, client_id: str | None = None) -> Client:
-        """A new client (seeded from the cluster's seed and the client's number)."""
+    def client(self, coordinator: str | None = None, *, client_id: str | None = None,
+               routing: Routing = "random") -> Client:
+        """A new client (seeded from the cluster's seed and the client's number).
+        ``coordinator`` pins it to a node; ``routing`` is how it picks one otherwise
+        (``"random"`` up node, or the first up node of the key's ``"preference"`` list)."""
         self._clients += 1
         if coordinator is not None and coordinator not in self.sim.members:
             raise SimulationError(f"unknown node {coordinator!r} "
                                   f"(nodes: {', '.join(self.sim.members)})")
         return Client(self, coordinator=coordinator,
                       client_id=client_id if client_id is not None else f"c{self._clients}",
-                      seed=derive_seed(self.seed, "client", self._clients))
+                      seed=derive_seed(self.seed, "client", self._clients), routing=routing)
 
     def crash(self, name: str) -> None:
         """Crash node ``name`` (it keeps only what its storage made durable)."""

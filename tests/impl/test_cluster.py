@@ -287,3 +287,24 @@ def test_join_and_leave_under_load_lose_nothing() -> None:
         assert client.get(b"late%d" % i).values == [b"late"]
     with pytest.raises(SimulationError, match="already exists"):
         cluster.join("n1")
+
+
+def forwards(cluster: SimulatedCluster) -> int:
+    return sum(1 for event in cluster.sim.log if event[1] == "send" and event[-1] == "Forward")
+
+
+def test_a_preference_routing_client_goes_straight_to_the_key_s_replicas() -> None:
+    cluster = SimulatedCluster(seed=13, log=True)
+    client = cluster.client(routing="preference")
+    handles = [client.submit_put(b"key%d" % i, b"v") for i in range(20)]
+    assert all(h.coordinator == replicas_of(cluster, b"key%d" % i)[0]
+               for i, h in enumerate(handles))
+    cluster.wait(handles)
+    assert all(h.error is None for h in handles) and forwards(cluster) == 0
+    cluster.wait([cluster.client().submit_put(b"key%d" % i, b"v") for i in range(20)])
+    assert forwards(cluster) > 0  # a randomly routing client's requests are forwarded
+    first = replicas_of(cluster, KEY)[0]
+    cluster.crash(first)
+    assert client.submit_get(KEY).coordinator == replicas_of(cluster, KEY)[1]
+    with pytest.raises(impl.ConfigError, match="routing"):
+        cluster.client(routing="nearest")  # type: ignore[arg-type]
