@@ -891,6 +891,18 @@ class Simulator:
         self._record("duplicate", message_id, copy_id)
         return copy_id
 
+    def perform(self, name: str, effects: list[Effect]) -> None:
+        """Perform ``effects`` as if node ``name`` had just returned them (for a driver
+        that calls into a node itself)."""
+        if name not in self.nodes:
+            raise SimulationError(self._why_not_up(name))
+        self._perform(name, effects)
+
+    @property
+    def next_message_id(self) -> int:
+        """The id the next message sent will get (every id below it was used)."""
+        return self._next_message_id
+
     def timers(self, name: str) -> list[float]:
         """The times (simulator's clock) at which ``name`` asked to be ticked."""
         if name not in self.nodes:

@@ -282,6 +282,11 @@ def test_step_api_lists_delivers_drops_duplicates() -> None:
     assert sim.deliver(ping.id) is True
     (pong,) = sim.in_flight()
     assert pong.message == Pong(1, b"step") and pong.id > copy
+    assert sim.next_message_id == pong.id + 1
+    sim.perform("c", [Send("a", Note(7))])
+    (note,) = [m for m in sim.in_flight() if m.id >= pong.id + 1]
+    assert (note.src, note.message) == ("c", Note(7))
+    sim.drop(note.id)
     sim.partition({"a"}, {"b"})
     assert sim.in_flight()[0].blocked
     with pytest.raises(SimulationError):
