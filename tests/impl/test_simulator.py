@@ -11,10 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from impl.effects import Effect, PutResult, Reply, Send, SetTimer
 from impl.errors import ConfigError, NodeDownError, QuorumError, RequestTimeoutError
-from impl.simulator import Delay, Faults, NodeLike, SimulationError, Simulator, derive_seed
+from impl.simulator import (
+    Delay,
+    Faults,
+    NodeLike,
+    SimulationError,
+    Simulator,
+    derive_seed,
+)
+from tests.conftest import examples
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,3 +406,60 @@ def test_a_node_that_never_lets_time_advance_is_reported() -> None:
     sim.add_node("a")
     with pytest.raises(SimulationError, match="time does not advance"):
         sim.run_for(1.0)
+
+
+faults_strategy = st.builds(
+    Faults,
+    loss=st.sampled_from([0.0, 0.1, 0.5]),
+    max_losses=st.one_of(st.none(), st.integers(0, 5)),
+    duplication=st.sampled_from([0.0, 0.1, 0.5]),
+    max_duplicates=st.one_of(st.none(), st.integers(0, 5)),
+    reorder=st.sampled_from([0.0, 0.3]),
+    delay=st.sampled_from([Delay.constant(0.01), Delay.uniform(0.0, 0.05),
+                           Delay.exponential(0.001, 0.02)]),
+    max_clock_skew=st.sampled_from([0.0, 0.5]),
+    crash_interval=st.sampled_from([None, 1.0]),
+    partition_interval=st.sampled_from([None, 1.0]),
+    one_way_partitions=st.sampled_from([0.0, 0.5]),
+)
+
+
+def accounted(sim: Simulator) -> bool:
+    """Every copy sent is delivered, lost, blocked, sent to a down node, or in flight."""
+    stats = sim.stats
+    return (stats["sent"] + stats["duplicated"]
+            == stats["delivered"] + stats["lost"] + stats["blocked"] + stats["to_down_node"]
+            + len(sim.in_flight()))
+
+
+def echo_run(seed: int, faults: Faults, requests: int) -> Toy:
+    toy = Toy(seed, faults)
+    names = ("a", "b", "c")
+    toy.sim.start_nemesis()
+    handles = [toy.sim.submit(names[i % 3], Echo(toy.sim.new_request_id(), names[(i + 1) % 3],
+                                                 b"%d" % i)) for i in range(requests)]
+    toy.sim.wait(handles)
+    return toy
+
+
+@settings(max_examples=examples(30))
+@given(seed=st.integers(0, 2**32), faults=faults_strategy, requests=st.integers(1, 20))
+def test_every_message_is_accounted_for_and_runs_repeat(seed: int, faults: Faults,
+                                                        requests: int) -> None:
+    first = echo_run(seed, faults, requests)
+    assert accounted(first.sim), first.sim.stats
+    again = echo_run(seed, faults, requests)
+    assert again.sim.log == first.sim.log
+
+
+def test_the_accounting_check_catches_a_network_that_invents_messages(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Simulator._enqueue
+
+    def enqueue_twice(self: Simulator, envelope: Any) -> int:
+        original(self, envelope)
+        return original(self, envelope)
+
+    monkeypatch.setattr(Simulator, "_enqueue", enqueue_twice)
+    toy = echo_run(1, Faults(loss=0.1), 5)
+    assert not accounted(toy.sim)
