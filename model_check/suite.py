@@ -82,6 +82,14 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         distinct_states=16_132,
     ),
     _entry(
+        "strict-weak-quorum",
+        "a strict quorum with R + W <= N (R=2, W=1) and no fault at all: the put is "
+        "acknowledged by its coordinator alone and a get's two responses come from the "
+        "replicas that have not seen it yet: read_your_writes is violated",
+        {"read_your_writes": 4},
+        distinct_states=881,
+    ),
+    _entry(
         "sloppy-crash",
         "sloppy quorum with one crash: the put is acknowledged by the coordinator and a "
         "fallback (hint), the get reads two nodes that have not seen it: read_your_writes "

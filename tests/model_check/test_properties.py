@@ -3,6 +3,7 @@ the curated suite's configurations give their expected verdicts."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -16,7 +17,7 @@ from model_check.properties import (
     siblings_are_antichain,
 )
 from model_check.suite import DEFAULT_SUITE, PROPERTY_NAMES, SuiteEntry, entry
-from spec.actions import Crash, Handoff, Recover, Timeout
+from spec.actions import Action, Crash, Handoff, Recover, Timeout
 from spec.clocks import empty, values
 from spec.config import Config
 from spec.model import converged, initial_state, successors
@@ -177,7 +178,8 @@ def test_converged_needs_equal_replicas_no_hint_and_no_message() -> None:
 #: Entries cheap enough for every CI run (a few thousand states at most).
 QUICK = ("lww-two-clients", "server-vclock-same-coordinator", "client-vclock-same-coordinator",
          "dvv-same-coordinator", "sloppy-no-handoff", "dvv-context-collapses",
-         "lww-blind-rewrite", "client-vclock-blind-rewrite", "strict-no-anti-entropy")
+         "lww-blind-rewrite", "client-vclock-blind-rewrite", "strict-no-anti-entropy",
+         "strict-weak-quorum")
 #: The rest (tens of thousands of states each): `make check` runs them; here only in soak.
 SLOW = tuple(e.name for e in DEFAULT_SUITE if e.name not in QUICK)
 
@@ -241,3 +243,32 @@ def test_dvv_context_collapses_really_collapses_siblings() -> None:
     record = next(r for r in last.puts if r is not None and r.read_siblings)
     assert record.read_siblings == (1, 2)
     assert values(last.node(record.coordinator).store[0]) == (record.put_id,)
+
+
+def test_hint_kept_until_acked_catches_a_spec_that_deletes_hints_when_sending_them() -> None:
+    """A mutant spec whose fallbacks delete a hint as soon as they hand it off (before
+    the intended node acknowledged it): the explorer finds the violation."""
+    from model_check.explorer import explore
+    from spec.actions import Handoff as HandoffAction
+
+    def mutant(state: State) -> Iterator[tuple[Action, State]]:
+        for action, after in successors(state):
+            if isinstance(action, HandoffAction):
+                holder = after.node(action.node)
+                hints = tuple(h for h in holder.hints
+                              if (h.intended, h.key, h.payload) !=
+                              (action.intended, action.key, action.payload))
+                nodes = tuple(
+                    NodeState(n.up, n.store, hints, n.coord) if name == action.node else n
+                    for name, n in zip(after.config.nodes, after.nodes, strict=True)
+                )
+                record = (action.node, action.intended, action.key, action.payload)
+                after = replace(after, nodes=nodes,
+                                hints_deleted=after.hints_deleted | {record})
+            yield action, after
+
+    config = entry("sloppy-crash").config.replace(gets_per_client=0)
+    invariant = {"hint_kept_until_acked": hint_kept_until_acked}
+    assert not explore([initial_state(config)], successors, invariant).violations
+    found = explore([initial_state(config)], mutant, invariant)
+    assert "hint_kept_until_acked" in found.violations
