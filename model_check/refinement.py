@@ -612,7 +612,7 @@ class Lockstep:
         request = self.ops.get((name, op_id))
         if request is None:
             return None
-        targets: list[str] = []
+        pairs: list[tuple[str, str]] = []  # (slot, the replica given up on)
         for slot in op.top:
             holder = op.holder.get(slot)
             if is_put and slot in op.filled:
@@ -621,25 +621,26 @@ class Lockstep:
                 continue
             if holder is None or holder == name:
                 return None
-            targets.append(holder)
-        if not targets:
+            pairs.append((slot, holder))
+        if not pairs:
             return None
         in_flight = self.sim.in_flight()
         used = op.used if is_put else op.asked
         fallbacks = [f for f in op.fallbacks if f not in used and self.reachable(name, f)]
         spare = len(fallbacks) if self.config.sloppy_quorum else 0
-        for target in targets:
+        for slot, target in pairs:
             if any((m.src, m.dest) in ((name, target), (target, name))
                    and getattr(m.message, "op_id", None) == op_id for m in in_flight):
                 return None
             if spare > 0:
                 spare -= 1
-            elif self.reachable(name, target):
-                return None  # the impl would retry a reachable replica: not modelled
+            elif self.reachable(name, slot):
+                return None  # no fallback left: the impl retries the slot's own replica
             for s in self.frontier:
                 coord = next((c for c in s.node(name).coord if c.request == request), None)
                 if coord is None or all(t != target for t, _ in coord.waiting):
                     return None
+        targets = [target for _, target in pairs]
         return targets
 
     def waiting_replicas(self) -> list[tuple[str, int, str]]:
@@ -691,8 +692,9 @@ class Lockstep:
         used = op.used if is_put else op.asked
         spare = self.config.sloppy_quorum and any(
             f not in used and self.reachable(name, f) for f in op.fallbacks)
-        if not spare and self.reachable(name, holder):
-            return None  # the impl would retry a reachable replica: not modelled
+        if not spare and self.reachable(name, slot):
+            return None  # no fallback left: the impl retries the slot's own replica,
+            # reachable here, where the spec gives up: not modelled
         for state in self.frontier:
             coord = next((c for c in state.node(name).coord if c.request == request), None)
             if coord is None or all(t != holder for t, _ in coord.waiting):
