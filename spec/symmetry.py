@@ -13,10 +13,10 @@ records, the put table, client histories, ghost records), maps reachable states
 to reachable states, actions to actions, and every property to itself (the
 properties quantify over all clients and all puts alike).
 
-:func:`canonicalize` renames by every permutation of the clients and keeps the
-result with the smallest hash (ties broken by ``repr``), so all states of one
-orbit get the same representative within a run. It is the identity for one
-client.
+:func:`canonicalize` orders the clients by a signature renaming cannot change,
+tries every order of the clients whose signatures tie, and keeps the renaming
+with the smallest hash (ties broken by ``repr``), so all states of one orbit get
+the same representative within a run. It is the identity for one client.
 
 Nodes are *not* permuted: on a ring, a key's preference list orders the nodes
 (the coordinator of ``workload.coordinator = "first"``, the order of fallbacks,
@@ -50,24 +50,45 @@ from spec.vclock import VClock
 __all__ = ["canonicalize", "rename_clients"]
 
 
-@lru_cache(maxsize=64)
-def _permutations(clients: int) -> tuple[tuple[int, ...], ...]:
-    return tuple(itertools.permutations(range(clients)))
-
-
 def canonicalize(state: State) -> State:
-    """The representative of ``state``'s orbit under client permutations."""
+    """The representative of ``state``'s orbit under client permutations.
+
+    Clients are first ordered by a signature that renaming cannot change (their
+    counters and the sizes of their histories); only clients with equal
+    signatures are then tried in every order, keeping the renaming with the
+    smallest hash (ties broken by ``repr``). Every member of an orbit has the same
+    signatures and so the same candidate set: the representative is canonical.
+    """
     config = state.config
     if config.clients < 2:
         return state
-    best = state
-    best_key = hash(state)
-    for perm in _permutations(config.clients)[1:]:
-        candidate = rename_clients(state, perm)
+    signatures = [_signature(c) for c in state.clients]
+    order = sorted(range(config.clients), key=lambda i: signatures[i])
+    groups: list[list[int]] = []
+    for i in order:
+        if groups and signatures[groups[-1][0]] == signatures[i]:
+            groups[-1].append(i)
+        else:
+            groups.append([i])
+    best: State | None = None
+    best_key = 0
+    for arrangement in itertools.product(*(itertools.permutations(g) for g in groups)):
+        perm = [0] * config.clients
+        for position, old in enumerate(i for group in arrangement for i in group):
+            perm[old] = position
+        candidate = state if perm == sorted(perm) else rename_clients(state, perm)
         key = hash(candidate)
-        if key < best_key or (key == best_key and repr(candidate) < repr(best)):
+        if best is None or key < best_key or (key == best_key and repr(candidate) < repr(best)):
             best, best_key = candidate, key
+    assert best is not None
     return best
+
+
+def _signature(client: ClientState) -> tuple[int, ...]:
+    """What renaming clients cannot change about a client."""
+    return (client.puts_issued, client.gets_issued, int(client.outstanding != 0),
+            client.counter, len(client.acked), len(client.gets),
+            int(client.last_get is not None))
 
 
 def rename_clients(state: State, perm: Sequence[int]) -> State:
