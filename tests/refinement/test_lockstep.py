@@ -25,8 +25,9 @@ SEARCH = (tuple(Phase) if os.environ.get("REFINEMENT_SHRINK")
 KNOWN = {
     "vclock": "impl replicates the coordinator's whole record (all siblings) in the "
               "vector-clock modes; the spec replicates only the new version",
-    "sloppy": "impl answers a read at a fallback with its store merged with its hints; "
-              "the spec answers with the store only",
+    "sloppy": "impl answers a read at a fallback with its store merged with its hints, "
+              "the spec with the store only; the spec read-repairs a fallback that answered "
+              "a get, the impl only the key's top N",
     "hints": "impl keeps two identical hints when a hinted replica arrives twice and hands "
              "both off; the spec keeps one",
 }
