@@ -183,11 +183,22 @@ def _describe_initial(model: Any, state: Any) -> str:
     narrate_initial = getattr(model, "narrate_initial", None)
     if callable(narrate_initial):
         return str(narrate_initial(state))
-    parts = []
-    for key, value in model.describe(state).items():
-        text = json.dumps(value, sort_keys=True)
-        parts.append(f"{key}={text if len(text) <= 60 else text[:57] + '...'}")
-    return "initial state: " + "; ".join(parts)
+    return "initial state: " + "; ".join(
+        f"{key} {_summary(value)}" for key, value in model.describe(state).items()
+    )
+
+
+def _summary(value: Any) -> str:
+    """A short readable summary of one part of a described state."""
+    if isinstance(value, Mapping):
+        if not value:
+            return "none"
+        if all(not isinstance(v, Mapping | list) for v in value.values()):
+            return ", ".join(f"{k}={json.dumps(v)}" for k, v in value.items())
+        return ", ".join(str(k) for k in value)
+    if isinstance(value, list):
+        return "none" if not value else f"{len(value)} item{'s' if len(value) > 1 else ''}"
+    return "none" if value is None else json.dumps(value)
 
 
 def _where_it_broke(trace: Trace, states: Sequence[Any]) -> tuple[int | None, str]:
