@@ -192,7 +192,7 @@ class _Edit:
     """A mutable working copy of a state, for building one successor."""
 
     __slots__ = ("clients", "hints_acked", "hints_deleted", "messages", "nodes", "plan",
-                 "puts", "side", "source", "used")
+                 "puts", "sent", "side", "source", "used")
 
     def __init__(self, state: State, plan: _Plan) -> None:
         self.source = state
@@ -205,6 +205,7 @@ class _Edit:
         self.used = state.used
         self.hints_acked = state.hints_acked
         self.hints_deleted = state.hints_deleted
+        self.sent = False
 
     # nodes
     def node(self, name: str) -> NodeState:
@@ -241,6 +242,7 @@ class _Edit:
 
     def send(self, message: Message) -> None:
         self.messages.append(message)
+        self.sent = True
 
     def remove(self, message: Message) -> None:
         self.messages.remove(message)
@@ -274,7 +276,8 @@ class _Edit:
         self.clients[self.client_index(name)] = client
 
     def build(self) -> State:
-        self.messages.sort(key=_message_order)
+        if self.sent:  # removals and purges keep the order
+            self.messages.sort(key=_message_order)
         return State(
             tuple(self.nodes),
             tuple(self.messages),
