@@ -157,3 +157,14 @@ def test_suite_json_and_property_filter(
     assert data["suite_entry"] == "lww"
     assert [(r["property"], r["verdict"], r["expected"], r["as_expected"])
             for r in data["results"]] == [("read_your_writes", "holds", "holds", True)]
+
+
+def test_symmetry_savings_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main([_toml(tmp_path, TINY_LWW, "lww"), "--symmetry-savings", "--quiet",
+                 "--trace-dir", str(tmp_path)])
+    assert code == EXIT_VIOLATED
+    err = capsys.readouterr().err
+    assert "tiny-lww: symmetry saved 38 of 77 states (2.0x)" in err
+    assert "identical without it" in err
