@@ -912,8 +912,13 @@ def narrate(before: State, action: Action, after: State) -> str:
             record = after.puts[put_id - 1]
             clock = f" clock {record.clock.to_json()}" if record and record.clock else ""
             acked = " (acknowledged at once)" if put_id in cl.acked else ""
+            stored = ""
+            if record is not None:
+                k = config.keys.index(action.key)
+                coordinator = after.node(record.coordinator).store[k]
+                stored = f"; {record.coordinator} stores {action.key}={_payload_text(coordinator)}"
             return (f"{action.client} put v{put_id} of {action.key} to {action.node}"
-                    f"{via}{clock}{acked}")
+                    f"{via}{clock}{acked}{stored}")
         return f"{action.client} get {action.key} from {action.node}{via}"
     if isinstance(action, Deliver):
         m = action.message
