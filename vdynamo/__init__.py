@@ -1,1 +1,70 @@
-"""vdynamo: Dynamo as a verified system. Public API re-exports (filled as layers land)."""
+"""vdynamo: Amazon's Dynamo as a verified system.
+
+The public face of the four layers::
+
+    import vdynamo
+
+    # the spec and the model checker
+    config = vdynamo.load_config("model_check/configs/sloppy-crash.toml")
+    result = vdynamo.check(config)
+
+    # the implementation, in the deterministic simulator
+    cluster = vdynamo.SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=7)
+    client = cluster.client()
+    got = client.get(b"cart")
+    client.put(b"cart", b"milk,eggs", context=got.context)
+
+Command line: ``vdynamo check | replay | prove | ring | show | serve``.
+"""
+
+from impl import Client as Client
+from impl import DynamoError as DynamoError
+from impl import Faults as Faults
+from impl import GetResult as GetResult
+from impl import PutResult as PutResult
+from impl import QuorumError as QuorumError
+from impl import SimulatedCluster as SimulatedCluster
+from impl.config import ClusterConfig as ClusterConfig
+from model_check import PROPERTIES as PROPERTIES
+from model_check import CheckResult as CheckResult
+from model_check import Trace as Trace
+from model_check import check as check
+from model_check import replay_on_spec as replay_on_spec
+from spec.config import Config as Config
+from spec.config import ConfigError as ConfigError
+from spec.config import load_config as load_config
+from spec.dvv import DVVSet as DVVSet
+from spec.ring import Ring as Ring
+from spec.ring import key_position as key_position
+from spec.vclock import Order as Order
+from spec.vclock import VClock as VClock
+from spec.vclock import Version as Version
+from spec.vclock import reconcile as reconcile
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PROPERTIES",
+    "CheckResult",
+    "Client",
+    "ClusterConfig",
+    "Config",
+    "ConfigError",
+    "DVVSet",
+    "DynamoError",
+    "Faults",
+    "GetResult",
+    "Order",
+    "PutResult",
+    "QuorumError",
+    "Ring",
+    "SimulatedCluster",
+    "Trace",
+    "VClock",
+    "Version",
+    "check",
+    "key_position",
+    "load_config",
+    "reconcile",
+    "replay_on_spec",
+]
