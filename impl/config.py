@@ -119,6 +119,7 @@ class ClusterConfig:
     gossip_interval: float = 1.0
     hint_scan_interval: float = 1.0
     anti_entropy_interval: float = 2.0
+    flush_interval: float = 0.1
     seeds: tuple[str, ...] = ()
     secret: bytes = b"vdynamo-default-secret-change-me"
 
@@ -157,7 +158,8 @@ class ClusterConfig:
             )
         _int("ring_seed", self.ring_seed, -(1 << 63), 1 << 63)
         for timing in ("request_timeout", "replica_timeout", "suspicion_timeout",
-                       "gossip_interval", "hint_scan_interval", "anti_entropy_interval"):
+                       "gossip_interval", "hint_scan_interval", "anti_entropy_interval",
+                       "flush_interval"):
             object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))
         if self.replica_timeout >= self.request_timeout:
             raise ConfigError(

@@ -184,6 +184,10 @@ class Node:
             hint.hint_id: (hint.intended, hint.key) for hint in storage.hints()}
         self._hinted_keys: collections.Counter[bytes] = collections.Counter(
             key for _, key in self._hint_index.values())
+        # (intended node, key) -> the ids of its hints: finds an identical hint fast
+        self._hints_by_target: dict[tuple[str, bytes], set[int]] = {}
+        for hint_id, target in self._hint_index.items():
+            self._hints_by_target.setdefault(target, set()).add(hint_id)
         self.partitioning: Partitioning = self._routing_partitioning(self.view)
         self._trees.reset(self._my_ranges(), storage)
         member = self.view.get(name)
@@ -192,6 +196,10 @@ class Node:
         self._schedule(now + self.rng.uniform(0, config.gossip_interval), "gossip")
         self._schedule(now + self.rng.uniform(0, config.hint_scan_interval), "hints")
         self._schedule(now + self.rng.uniform(0, config.anti_entropy_interval), "anti-entropy")
+        #: a buffered engine is flushed every flush_interval (a crash loses at most that)
+        self._buffered = getattr(storage, "fsync", "always") == "buffered"
+        if self._buffered:
+            self._schedule(now + config.flush_interval, "flush")
 
     # ================================================================== public API
 
@@ -267,6 +275,46 @@ class Node:
         self._gossip_to(self._gossip_peer(), out)
         self._scan_hints(now, 0, out)
         return self._finish(out)
+
+    # ----------------------------------------------------------- test hooks
+
+    def operations(self) -> dict[int, PutOp | GetOp]:
+        """The put and get operations this node coordinates and that are still live,
+        by op id (the objects themselves: read them, do not change them)."""
+        live: dict[int, PutOp | GetOp] = dict(self._puts)
+        live.update(self._gets)
+        return live
+
+    def fire_timer(self, now: float, kind: str, ident: int = 0) -> list[Effect]:
+        """Run exactly one timer (``kind`` one of :attr:`TIMER_KINDS`, ``ident`` the
+        operation id for put/get/forward, else 0) at ``now``, whether due or not; its
+        pending entry, if any, is taken off the schedule. For a driver that decides
+        itself when timers fire (the refinement harness)."""
+        handler = self._TIMERS.get(kind)
+        if handler is None:
+            raise ValueError(f"kind: unknown timer {kind!r}; one of {sorted(self._TIMERS)}")
+        self._now = now
+        out: list[Effect] = []
+        for index, (_, _, pending_kind, pending_ident) in enumerate(self._timers):
+            if pending_kind == kind and pending_ident == ident:
+                self._timers[index] = self._timers[-1]
+                self._timers.pop()
+                heapq.heapify(self._timers)
+                break
+        self._announced = None
+        handler(self, now, ident, out)
+        return self._finish(out)
+
+    def set_suspected(self, suspected: dict[str, float]) -> None:
+        """Replace the failure detector's suspicions: ``{node: until}`` (an oracle
+        failure detector for tests; ``until`` may be ``math.inf``)."""
+        self._suspected = {node: float(until) for node, until in suspected.items()
+                           if node != self.name}
+
+    def reset_hint_retries(self) -> None:
+        """Forget which hints are in flight, so the next hint scan sends every hint
+        whose intended node is reachable at once."""
+        self._hints_in_flight.clear()
 
     # ----------------------------------------------------------- introspection
 
@@ -862,6 +910,13 @@ class Node:
             out.append(Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
                                             message.session, reply=False)))
 
+    # ================================================================== durability
+
+    def _flush_timer(self, now: float, ident: int, out: list[Effect]) -> None:
+        """Make a buffered engine's writes durable (every ``flush_interval``)."""
+        self._schedule(now + self.config.flush_interval, "flush")
+        self.storage.flush()
+
     # ================================================================== helpers
 
     def _known(self, node: str) -> bool:
@@ -930,15 +985,31 @@ class Node:
         return record
 
     def _add_hint(self, intended: str, key: bytes, record: bytes) -> None:
+        """Keep a hinted replica, unless an identical one (same intended node, key
+        and record: a duplicated or retried delivery) is already kept."""
+        target = (intended, key)
+        same = self._hints_by_target.get(target)
+        if same:
+            for other in same:
+                held = self.storage.get_hint(other)
+                if held is not None and held.record == record:
+                    self.stats["duplicate-hints"] += 1
+                    return
         hint_id = self.storage.add_hint(intended, key, record)
-        self._hint_index[hint_id] = (intended, key)
+        self._hint_index[hint_id] = target
         self._hinted_keys[key] += 1
+        self._hints_by_target.setdefault(target, set()).add(hint_id)
 
     def _remove_hint(self, hint_id: int) -> None:
         self.storage.remove_hint(hint_id)
         self._hints_in_flight.pop(hint_id, None)
         held = self._hint_index.pop(hint_id, None)
         if held is not None:
+            same = self._hints_by_target.get(held)
+            if same is not None:
+                same.discard(hint_id)
+                if not same:
+                    del self._hints_by_target[held]
             self._hinted_keys[held[1]] -= 1
             if self._hinted_keys[held[1]] <= 0:
                 del self._hinted_keys[held[1]]
@@ -1008,4 +1079,9 @@ class Node:
         "hints": _scan_hints,
         "gossip": _gossip_timer,
         "anti-entropy": _anti_entropy_timer,
+        "flush": _flush_timer,
     }
+
+    #: the timer kinds :meth:`fire_timer` accepts
+    TIMER_KINDS: ClassVar[tuple[str, ...]] = (
+        "put", "get", "forward", "hints", "gossip", "anti-entropy", "flush")

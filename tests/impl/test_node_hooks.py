@@ -1,0 +1,167 @@
+"""The node's public test hooks, duplicate-hint suppression and the flush timer."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from impl.coordinator import GetOp, PutOp
+from impl.effects import Send
+from impl.errors import ConfigError
+from impl.messages import GetRequest, HintDelivery, PutRequest, ReplicaPut
+from impl.node import Node
+from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
+
+KEY = b"cart"
+
+
+def top_and_rest(driver: Driver, key: bytes = KEY) -> tuple[list[str], list[str]]:
+    preference = list(driver.nodes["n1"].preference_list(key))
+    return preference[:3], preference[3:]
+
+
+# ---------------------------------------------------------------- duplicate hints
+
+
+def _hinted_put_delivered_twice(driver: Driver) -> tuple[str, int]:
+    """A put whose last slot is down: its hinted ReplicaPut is delivered once more
+    (a duplicated message). Returns the fallback and how many hints it keeps."""
+    top, _ = top_and_rest(driver)
+    driver.down.add(top[2])
+    ok_put(driver.put(top[0], KEY, b"v", settle=0.5))
+    hinted = [(src, dest, m) for src, dest, m in driver.delivered
+              if isinstance(m, ReplicaPut) and m.hint]
+    assert hinted, "the down slot's write went to a fallback with a hint"
+    src, fallback, message = hinted[0]
+    driver.handle(fallback, driver.nodes[fallback].receive(driver.now, src, message))
+    return fallback, len(driver.storages[fallback].hints())
+
+
+def test_a_duplicated_hinted_replica_is_kept_once() -> None:
+    driver = Driver.start(make_config())
+    fallback, count = _hinted_put_delivered_twice(driver)
+    assert count == 1
+    assert driver.nodes[fallback].stats["duplicate-hints"] == 1
+
+
+def test_the_duplicate_check_catches_a_node_without_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Blind(dict):  # type: ignore[type-arg]
+        def get(self, key: object, default: object = None) -> object:
+            return default
+
+    original = Node.__init__
+
+    def init(self: Node, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        self._hints_by_target = Blind()
+
+    monkeypatch.setattr(Node, "__init__", init)
+    _, count = _hinted_put_delivered_twice(Driver.start(make_config()))
+    assert count == 2, "without the check the duplicate becomes a second hint"
+
+
+def test_a_different_record_for_the_same_node_and_key_is_a_new_hint() -> None:
+    driver = Driver.start(make_config())
+    top, _ = top_and_rest(driver)
+    driver.down.add(top[2])
+    ok_put(driver.put(top[0], KEY, b"v1", settle=0.5))
+    ok_put(driver.put(top[0], KEY, b"v2", settle=0.5))
+    hints = [h for s in driver.storages.values() for h in s.hints()]
+    assert len({h.record for h in hints}) == len(hints) == 2
+
+
+# ---------------------------------------------------------------- the flush timer
+
+
+def _buffered_write_after(seconds: float) -> list[bytes]:
+    """Put with fsync="buffered", let ``seconds`` pass, crash and restart every
+    node, and read the key back."""
+    driver = Driver.start(make_config(), fsync="buffered")
+    top, _ = top_and_rest(driver)
+    ok_put(driver.put(top[0], KEY, b"kept"))
+    driver.advance(seconds)
+    for name in list(driver.nodes):
+        driver.crash(name)
+    for name in list(driver.nodes):
+        driver.restart(name)
+    return sorted(ok_get(driver.get(top[0], KEY)).values)
+
+
+def test_a_buffered_write_survives_a_crash_after_the_flush_interval() -> None:
+    assert make_config().flush_interval == 0.1
+    assert _buffered_write_after(0.15) == [b"kept"]
+
+
+def test_the_flush_check_catches_a_node_that_never_flushes(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_flush(self: Node, now: float, ident: int, out: list[object]) -> None:
+        self._schedule(now + self.config.flush_interval, "flush")
+
+    monkeypatch.setitem(Node._TIMERS, "flush", no_flush)
+    assert _buffered_write_after(0.15) == [], "never flushed: the crash loses the write"
+
+
+def test_flush_interval_is_validated_and_unused_with_fsync_always() -> None:
+    with pytest.raises(ConfigError, match="flush_interval"):
+        make_config(flush_interval=0)
+    driver = Driver.start(make_config())
+    assert all(kind != "flush" for node in driver.nodes.values()
+               for _, _, kind, _ in node._timers)
+
+
+# ---------------------------------------------------------------- public hooks
+
+
+def test_operations_lists_the_live_puts_and_gets() -> None:
+    driver = Driver.start(make_config())
+    top, _ = top_and_rest(driver)
+    node = driver.nodes[top[0]]
+    node.client_request(0.0, PutRequest(1, KEY, b"v"))
+    node.client_request(0.0, GetRequest(2, KEY))
+    live = node.operations()
+    assert sorted(type(op).__name__ for op in live.values()) == ["GetOp", "PutOp"]
+    assert all(isinstance(op, PutOp | GetOp) and op.op_id == op_id
+               for op_id, op in live.items())
+    assert live == {**node._puts, **node._gets}
+
+
+def test_fire_timer_runs_exactly_one_timer_and_unschedules_it() -> None:
+    driver = Driver.start(make_config())
+    top, _ = top_and_rest(driver)
+    node = driver.nodes[top[0]]
+    node.client_request(0.0, PutRequest(1, KEY, b"v"))
+    (op_id,) = node._puts
+    pending = len(node._timers)
+    node.fire_timer(0.05, "put", op_id)  # not due: resends to the silent slots anyway
+    assert len(node._timers) == pending  # its entry left, its follow-up came in
+    effects = node.fire_timer(5.0, "put", op_id)  # past the deadline: the put fails
+    assert op_id not in node._puts
+    assert any(getattr(e, "error", None) is not None for e in effects)
+    with pytest.raises(ValueError, match="unknown timer"):
+        node.fire_timer(5.0, "nope")
+
+
+def test_set_suspected_and_reset_hint_retries() -> None:
+    driver = Driver.start(make_config())
+    top, rest = top_and_rest(driver)
+    node = driver.nodes[top[0]]
+    node.set_suspected({top[1]: math.inf, node.name: math.inf})
+    assert node.suspects(top[1]) and not node.suspects(node.name)
+    effects = node.client_request(0.0, PutRequest(1, KEY, b"v"))
+    hinted = {e.dest for e in effects if isinstance(e, Send)
+              and isinstance(e.message, ReplicaPut) and e.message.hint == top[1]}
+    assert hinted and hinted <= set(rest)
+    # a fallback delivers its hint once per retry period; reset_hint_retries resends now
+    driver.handle(top[0], effects)
+    driver.deliver_all()
+    holder = driver.nodes[next(iter(hinted))]
+    first = holder.fire_timer(driver.now, "hints")
+    again = holder.fire_timer(driver.now, "hints")
+    holder.reset_hint_retries()
+    after_reset = holder.fire_timer(driver.now, "hints")
+
+    def deliveries(effects: list[object]) -> int:
+        return sum(isinstance(getattr(e, "message", None), HintDelivery) for e in effects)
+
+    assert (deliveries(first), deliveries(again), deliveries(after_reset)) == (1, 0, 1)
