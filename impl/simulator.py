@@ -38,7 +38,9 @@ Two ways to drive it:
   messages in flight with stable ids; :meth:`deliver`, :meth:`drop`,
   :meth:`duplicate` act on a chosen one; :meth:`fire_timers` ticks a chosen
   node; :meth:`crash`, :meth:`restart`, :meth:`partition`, :meth:`heal` act at
-  once. None of these draws a random number.
+  once; :meth:`perform` performs effects a driver got by calling a node itself;
+  :meth:`pending` lists the unfinished client requests. None of these draws a
+  random number.
 
 Optionally (``wire=True``) every message is encoded with :mod:`impl.wire` when
 sent and decoded at delivery, so the codec runs on every message.
@@ -853,7 +855,7 @@ class Simulator:
         cut = self._cut
         return [InFlight(message_id, e.src, e.dest, e.message, e.deliver_at,
                          (e.src, e.dest) in cut)
-                for message_id, e in sorted(self._in_flight.items())]
+                for message_id, e in self._in_flight.items()]  # ids are inserted in order
 
     def _take(self, message_id: int) -> _Envelope:
         try:
