@@ -14,7 +14,7 @@ Run over 20 seeds in the ci profile and 1,000 in the soak profile
 Known-lossy configurations must be caught: last writer wins (concurrent adds
 overwrite each other), server-side vector clocks (two concurrent writes through
 one coordinator get ordered clocks: the scheme DVV fixes) and W=1 with buffered
-(unflushed) writes under crashes. (client-vclock can lose an add too, when a
+writes flushed every 5 s under crashes. (client-vclock can lose an add too, when a
 client reads a stale replica and its next clock dominates its own earlier,
 unseen write; it is not asserted either way here.)
 """
@@ -207,7 +207,7 @@ def test_no_acknowledged_add_is_lost_on_sqlite() -> None:
 
 def test_w1_with_buffered_writes_loses_adds_under_crashes() -> None:
     crashes = Faults(crash_interval=0.3, downtime=(0.2, 0.5), max_down=2)
-    caught = lossy_seeds(range(5), w=1, fsync="buffered", faults=crashes)
+    caught = lossy_seeds(range(5), w=1, fsync="buffered", flush_interval=5.0, faults=crashes)
     assert caught, "the set workload did not catch W=1 with buffered writes losing adds"
 
 
