@@ -168,11 +168,15 @@ def test_crash_and_restart_keep_acknowledged_writes() -> None:
 
 
 def test_buffered_storage_loses_unflushed_writes_in_a_crash() -> None:
-    cluster = SimulatedCluster(seed=9, fsync="buffered")
+    cluster = SimulatedCluster(seed=9, fsync="buffered", flush_interval=5.0)
     client = cluster.client()
     client.put(KEY, b"buffered")
     crash_and_restart_all(cluster)
     assert client.get(KEY).values == []
+    client.put(KEY, b"flushed")
+    cluster.run_for(5.5)  # the nodes' flush timers make it durable
+    crash_and_restart_all(cluster)
+    assert client.get(KEY).values == [b"flushed"]
 
 
 def test_run_until_quiet_hands_hints_off_and_converges_replicas() -> None:
