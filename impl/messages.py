@@ -69,6 +69,11 @@ MAX_NAME = 255
 # ---------------------------------------------------------------------------- checks
 
 
+def _name_ok(value: object) -> bool:
+    """The fast form of :meth:`_Checker.text` for the valid case (no subclasses)."""
+    return type(value) is str and len(value) <= MAX_NAME and value.isprintable()
+
+
 def _fail(error: type[Exception], cls: str, name: str, problem: str) -> Exception:
     return error(f"{cls}.{name}: {problem}")
 
@@ -154,6 +159,11 @@ class GetRequest:
     client_id: str = ""
 
     def __post_init__(self) -> None:
+        if ((type(self.request_id) is int and 0 <= self.request_id <= MAX_ID) and
+                (type(self.key) is bytes and self.key) and
+                (self.r is None or (type(self.r) is int and 1 <= self.r <= MAX_ID)) and
+                _name_ok(self.client_id)):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadRequestError)
         check.ident("request_id", self.request_id)
         check.data("key", self.key, non_empty=True)
@@ -178,6 +188,13 @@ class PutRequest:
     client_id: str = ""
 
     def __post_init__(self) -> None:
+        if ((type(self.request_id) is int and 0 <= self.request_id <= MAX_ID) and
+                (type(self.key) is bytes and self.key) and
+                type(self.value) is bytes and
+                type(self.context) is bytes and
+                (self.w is None or (type(self.w) is int and 1 <= self.w <= MAX_ID)) and
+                _name_ok(self.client_id)):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadRequestError)
         check.ident("request_id", self.request_id)
         check.data("key", self.key, non_empty=True)
@@ -202,6 +219,9 @@ class Forward:
     request: GetRequest | PutRequest
 
     def __post_init__(self) -> None:
+        if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
+                type(self.request) in CLIENT_MESSAGES):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.ident("op_id", self.op_id)
         if not isinstance(self.request, GetRequest | PutRequest):
@@ -247,6 +267,11 @@ class ReplicaPut:
     hint: str = ""
 
     def __post_init__(self) -> None:
+        if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
+                (type(self.key) is bytes and self.key) and
+                (type(self.record) is bytes and self.record) and
+                _name_ok(self.hint)):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.ident("op_id", self.op_id)
         check.data("key", self.key, non_empty=True)
@@ -263,6 +288,10 @@ class ReplicaPutAck:
     hint: str = ""
 
     def __post_init__(self) -> None:
+        if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
+                (type(self.key) is bytes and self.key) and
+                _name_ok(self.hint)):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.ident("op_id", self.op_id)
         check.data("key", self.key, non_empty=True)
@@ -277,6 +306,9 @@ class ReplicaGet:
     key: bytes
 
     def __post_init__(self) -> None:
+        if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
+                (type(self.key) is bytes and self.key)):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.ident("op_id", self.op_id)
         check.data("key", self.key, non_empty=True)
@@ -291,6 +323,10 @@ class ReplicaGetReply:
     record: bytes = b""
 
     def __post_init__(self) -> None:
+        if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
+                (type(self.key) is bytes and self.key) and
+                type(self.record) is bytes):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.ident("op_id", self.op_id)
         check.data("key", self.key, non_empty=True)
@@ -305,6 +341,9 @@ class ReadRepair:
     record: bytes
 
     def __post_init__(self) -> None:
+        if ((type(self.key) is bytes and self.key) and
+                (type(self.record) is bytes and self.record)):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.data("key", self.key, non_empty=True)
         check.data("record", self.record, non_empty=True)
@@ -319,6 +358,10 @@ class HintDelivery:
     record: bytes
 
     def __post_init__(self) -> None:
+        if ((type(self.hint_id) is int and 0 <= self.hint_id <= MAX_ID) and
+                (type(self.key) is bytes and self.key) and
+                (type(self.record) is bytes and self.record)):
+            return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.ident("hint_id", self.hint_id)
         check.data("key", self.key, non_empty=True)
@@ -332,6 +375,8 @@ class HintAck:
     hint_id: int
 
     def __post_init__(self) -> None:
+        if type(self.hint_id) is int and 0 <= self.hint_id <= MAX_ID:
+            return  # the common, valid case, checked cheaply
         _Checker(self, BadMessageError).ident("hint_id", self.hint_id)
 
 

@@ -115,6 +115,7 @@ _LOG_LINES = 1000
 _FORWARD_MEMORY = 4096
 _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
 _DECODE_CACHE_RECORD = 4096
+_PREFERENCE_CACHE = 4096  # preference lists kept, of the keys most recently routed
 _MAX_HINTS_IN_FLIGHT = 256  # hint deliveries awaiting an ack, per node
 _KEY_RECORDS_KEYS = 256  # out-of-sync keys moved per anti-entropy exchange, at most
 _KEY_RECORDS_BYTES = 8 << 20  # ... and their bytes (one key at least)
@@ -178,6 +179,7 @@ class Node:
         self._known_nodes = frozenset(self.view.nodes)
         self._leaving = self.status is MemberStatus.LEAVING
         self._decoded: dict[bytes, Record] = {}
+        self._empty_encoding = encode_record(Record.empty(self.mode))
         # hint id -> (intended node, key), and how many hints each key has: an index
         # of the storage engine's hint store, rebuilt from it at start
         self._hint_index: dict[int, tuple[str, bytes]] = {
@@ -189,6 +191,9 @@ class Node:
         for hint_id, target in self._hint_index.items():
             self._hints_by_target.setdefault(target, set()).add(hint_id)
         self.partitioning: Partitioning = self._routing_partitioning(self.view)
+        # key -> its preference list under _preferences_of (recent keys only)
+        self._preferences: dict[bytes, tuple[str, ...]] = {}
+        self._preferences_of: Partitioning | None = None
         self._trees.reset(self._my_ranges(), storage)
         member = self.view.get(name)
         #: a joining node waits for a seed's view before it takes tokens
@@ -320,7 +325,16 @@ class Node:
 
     def preference_list(self, key: bytes) -> tuple[str, ...]:
         """The key's preference list as this node sees the ring (top N first)."""
-        return self.partitioning.preference_list(key)
+        cached = self._preferences.get(key)
+        if cached is not None and self._preferences_of is self.partitioning:
+            return cached
+        if self._preferences_of is not self.partitioning:
+            self._preferences.clear()
+            self._preferences_of = self.partitioning
+        elif len(self._preferences) >= _PREFERENCE_CACHE:
+            self._preferences.clear()
+        preference = self._preferences[key] = self.partitioning.preference_list(key)
+        return preference
 
     def record(self, key: bytes) -> Record | None:
         """The versions record this node stores for ``key`` (None: none)."""
@@ -571,7 +585,7 @@ class Node:
     def _read_repair(self, op: GetOp, out: list[Effect]) -> None:
         """Send the reconciled record to every top-N replica that answered without it."""
         merged, stale = read_repair_targets(op)
-        encoded = encode_record(merged)
+        encoded = encode_record(merged) if stale else b""
         for node in stale:
             if node == self.name:
                 self._merge_into_local(op.key, merged)
@@ -684,8 +698,13 @@ class Node:
     def _on_replica_get(self, now: float, src: str, message: ReplicaGet,
                         out: list[Effect]) -> None:
         self._check_key(message.key)
-        record = self._held_record(message.key)
-        encoded = b"" if record.is_empty else encode_record(record)
+        if self._hinted_keys.get(message.key):
+            record = self._held_record(message.key)
+            encoded = b"" if record.is_empty else encode_record(record)
+        else:  # only its own record: the stored bytes are that record's encoding
+            encoded = self.storage.read(message.key) or b""
+            if encoded == self._empty_encoding:
+                encoded = b""
         out.append(Send(src, ReplicaGetReply(message.op_id, message.key, encoded)))
 
     def _on_read_repair(self, now: float, src: str, message: ReadRepair,
