@@ -7,6 +7,10 @@ A node keeps one :class:`impl.merkle.MerkleTree` per key range it replicates
 held by a :class:`RangeTrees`. The trees are built once from the storage engine
 (at start and when the ring changes, for new ranges only) and then updated
 incrementally on every local write (:meth:`RangeTrees.update`), never rebuilt.
+Updates are amortized: a write only records the key's new record bytes; the
+pending writes (the last per key) reach the trees when a tree is next read
+(:meth:`RangeTrees.get`, an anti-entropy round or step) or when
+``max_pending`` keys wait, so a key rewritten between rounds is hashed once.
 
 Every ``anti_entropy_interval`` the node starts, for each range it holds, an
 exchange with one other replica of the range chosen by its seeded generator:
@@ -51,9 +55,11 @@ Range = tuple[int, int]
 class RangeTrees:
     """The Merkle trees of the key ranges a node replicates, kept up to date."""
 
-    def __init__(self, fanout: int, depth: int) -> None:
+    def __init__(self, fanout: int, depth: int, max_pending: int = 4096) -> None:
         self.fanout = fanout
         self.depth = depth
+        self.max_pending = max_pending
+        self._pending: dict[bytes, bytes] = {}
         self._trees: dict[Range, MerkleTree] = {}
         self._los: list[int] = []
         self._ranges: list[Range] = []
@@ -64,6 +70,7 @@ class RangeTrees:
     def reset(self, ranges: Iterable[Range], storage: Storage) -> None:
         """Hold trees for exactly ``ranges``: keep the trees of ranges held before,
         build the new ones from ``storage``, drop the rest."""
+        self._apply()
         wanted = sorted(set(ranges))
         trees: dict[Range, MerkleTree] = {}
         for lo, hi in wanted:
@@ -80,16 +87,32 @@ class RangeTrees:
         return list(self._ranges)
 
     def get(self, lo: int, hi: int) -> MerkleTree | None:
+        """The tree of range ``[lo, hi)`` (None: not held), with every write applied."""
+        if self._pending:
+            self._apply()
         return self._trees.get((lo, hi))
 
     def update(self, key: bytes, record: bytes) -> None:
-        """A local write of ``key``: update the tree of the range holding it (if any)."""
-        position = key_position(key)
-        index = bisect.bisect_right(self._los, position) - 1
-        if index >= 0:
-            lo, hi = self._ranges[index]
-            if position < hi:
-                self._trees[(lo, hi)].update(key, record)
+        """A local write of ``key``: the tree of the range holding it (if any) will
+        hold ``record`` when it is next read."""
+        if not isinstance(record, bytes):
+            raise ValueError(f"record must be bytes, got {type(record).__name__}")
+        pending = self._pending
+        pending[key] = record
+        if len(pending) >= self.max_pending:
+            self._apply()
+
+    def _apply(self) -> None:
+        """Bring the trees up to date with the pending writes."""
+        pending, self._pending = self._pending, {}
+        los, ranges, trees = self._los, self._ranges, self._trees
+        for key, record in pending.items():
+            position = key_position(key)
+            index = bisect.bisect_right(los, position) - 1
+            if index >= 0:
+                lo, hi = ranges[index]
+                if position < hi:
+                    trees[(lo, hi)].update(key, record)
 
     def __len__(self) -> int:
         return len(self._trees)
