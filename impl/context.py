@@ -23,15 +23,15 @@ and means "no context": a blind write that supersedes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import struct
+from collections.abc import Sequence
 
 from impl.errors import BadContextError
 from impl.versions import _CODE_MODES, _MODE_CODES, ClockMode
 from spec.vclock import VClock
 
-__all__ = ["TAG_BYTES", "decode_context", "encode_context"]
+__all__ = ["TAG_BYTES", "decode_context", "encode_context", "encode_context_pairs"]
 
 FORMAT_VERSION = 1
 TAG_BYTES = 16
@@ -42,14 +42,21 @@ _U64 = struct.Struct(">Q")
 
 
 def _tag(secret: bytes, key: bytes, body: bytes) -> bytes:
-    mac = hmac.new(secret, _DOMAIN + _U32.pack(len(key)) + key + body, hashlib.sha256)
-    return mac.digest()[:TAG_BYTES]
+    return hmac.digest(secret, _DOMAIN + _U32.pack(len(key)) + key + body,
+                       "sha256")[:TAG_BYTES]
 
 
 def encode_context(clock: VClock, *, key: bytes, mode: ClockMode, secret: bytes) -> bytes:
     """The opaque, authenticated context for ``clock`` (what a get of ``key`` saw)."""
-    out = [bytes([FORMAT_VERSION, _MODE_CODES[mode]]), _U16.pack(len(clock.pairs))]
-    for node, counter in clock.pairs:
+    return encode_context_pairs(clock.pairs, key=key, mode=mode, secret=secret)
+
+
+def encode_context_pairs(pairs: Sequence[tuple[str, int]], *, key: bytes, mode: ClockMode,
+                         secret: bytes) -> bytes:
+    """:func:`encode_context` of the clock whose canonical ``(node, counter)`` pairs
+    (sorted by node, no zero counter) are ``pairs``, without building the clock."""
+    out = [bytes([FORMAT_VERSION, _MODE_CODES[mode]]), _U16.pack(len(pairs))]
+    for node, counter in pairs:
         name = node.encode("utf-8")
         if len(name) > 255:
             raise ValueError(f"node id {node!r} is too long for a context")

@@ -54,6 +54,7 @@ __all__ = [
     "Sibling",
     "apply_put",
     "context_clock",
+    "context_pairs",
     "decode_record",
     "encode_record",
     "merge",
@@ -124,6 +125,15 @@ def context_clock(record: Record) -> VClock:
     for sibling in record.siblings:
         clock = clock.merge(sibling.clock)
     return clock
+
+
+def context_pairs(record: Record) -> tuple[tuple[str, int], ...]:
+    """``context_clock(record).pairs``, computed without building the clock when the
+    mode is dvv (the join of a DVVSet is its entries' ids and counters)."""
+    if record.mode is ClockMode.DVV:
+        return tuple(sorted((entry.id, entry.counter) for entry in record.dvvset.entries
+                            if entry.counter))
+    return context_clock(record).pairs
 
 
 def _lww_key(sibling: Sibling) -> tuple[float, str, bytes]:

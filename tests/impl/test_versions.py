@@ -12,6 +12,7 @@ from impl.versions import (
     Record,
     apply_put,
     context_clock,
+    context_pairs,
     decode_record,
     encode_record,
     merge,
@@ -97,6 +98,20 @@ def _build(mode: ClockMode, writes: list[tuple[str, str, bytes, bool]]) -> Recor
 @given(records)
 def test_encoding_round_trips(record: Record) -> None:
     assert decode_record(encode_record(record), record.mode) == record
+
+
+@given(records)
+def test_context_pairs_are_the_context_clocks_pairs(record: Record) -> None:
+    assert context_pairs(record) == context_clock(record).pairs
+
+
+def test_context_pairs_check_catches_a_join_keeping_zero_counters() -> None:
+    from spec import dvv
+    from spec.dvv import DVVSet, Entry
+
+    record = Record(ClockMode.DVV, dvvset=DVVSet((Entry("A", 2, (b"x",)), Entry("B", 0, ())), ()))
+    assert context_pairs(record) == context_clock(record).pairs == (("A", 2),)
+    assert dvv.join(record.dvvset) != context_pairs(record), "the naive join differs"
 
 
 @given(st.sampled_from(MODES), st.data())
