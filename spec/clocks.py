@@ -59,7 +59,9 @@ __all__ = [
     "dominates",
     "empty",
     "merge",
+    "payload_equal",
     "payload_from_json",
+    "payload_hash",
     "payload_json",
     "payload_key",
     "put",
@@ -137,9 +139,39 @@ def values(payload: Payload) -> tuple[int, ...]:
 
 def payload_key(payload: Payload) -> tuple[Any, ...]:
     """A total order on payloads of one mode (for canonical sorting)."""
-    if isinstance(payload, tuple):
+    if payload.__class__ is tuple:
         return payload
-    return (tuple((e.id, e.counter, e.values) for e in payload.entries), payload.anonymous)
+    cached = _DVV_FACTS.get(id(payload))
+    if cached is None or cached[0] is not payload:
+        cached = _dvv_facts(payload)  # type: ignore[arg-type]
+    return cached[2]
+
+
+def payload_hash(payload: Payload) -> int:
+    """``hash(payload)``, cached per dvv payload object (a DVVSet recomputes its
+    hash over its entries on every call; the spec shares payload objects widely)."""
+    if payload.__class__ is tuple:
+        return hash(payload)
+    cached = _DVV_FACTS.get(id(payload))
+    if cached is None or cached[0] is not payload:
+        cached = _dvv_facts(payload)  # type: ignore[arg-type]
+    return cached[1]
+
+
+def _dvv_facts(payload: DVVSet[int]) -> tuple[DVVSet[int], int, tuple[Any, ...]]:
+    if len(_DVV_FACTS) > _SYNC_CACHE_LIMIT:
+        _DVV_FACTS.clear()
+    facts = (
+        payload,
+        hash(payload),
+        (tuple((e.id, e.counter, e.values) for e in payload.entries), payload.anonymous),
+    )
+    _DVV_FACTS[id(payload)] = facts
+    return facts
+
+
+# Keyed by id(): each entry holds its payload, so the id cannot be reused while cached.
+_DVV_FACTS: dict[int, tuple[DVVSet[int], int, tuple[Any, ...]]] = {}
 
 
 def _record(puts: Sequence[PutRecord | None], put_id: int) -> PutRecord:
@@ -165,26 +197,35 @@ def _reconcile(mode: str, ids: Iterable[int], puts: Sequence[PutRecord | None]) 
 def merge(mode: str, a: Payload, b: Payload, puts: Sequence[PutRecord | None]) -> Payload:
     """Reconcile two replicas' contents for one key (read repair, anti-entropy,
     replication and handoff all store through this)."""
-    if a is b or a == b:
+    if a is b:
         return a
-    if isinstance(a, tuple) and isinstance(b, tuple):
+    if a.__class__ is tuple and b.__class__ is tuple:
+        assert isinstance(a, tuple) and isinstance(b, tuple)
+        if a == b or not b:
+            return a
         if not a:
             return b
-        if not b:
-            return a
         return _reconcile(mode, a + b, puts)
     assert isinstance(a, DVVSet) and isinstance(b, DVVSet)
-    pair = (a, b)
+    pair = (id(a), id(b))
     cached = _SYNCED.get(pair)
-    if cached is None:
+    if cached is None or cached[0] is not a or cached[1] is not b:
         if len(_SYNCED) > _SYNC_CACHE_LIMIT:
             _SYNCED.clear()
-        cached = _SYNCED[pair] = dvv.sync(a, b)
-    return cached
+        result = a if payload_equal(a, b) else dvv.sync(a, b)
+        cached = _SYNCED[pair] = (a, b, result)
+    return cached[2]
 
 
-# dvv.sync is pure and the explorer meets the same pairs again and again.
-_SYNCED: dict[tuple[DVVSet[int], DVVSet[int]], DVVSet[int]] = {}
+def payload_equal(a: Payload, b: Payload) -> bool:
+    """``a == b``, answered from the cached hashes when they differ."""
+    return a is b or (payload_hash(a) == payload_hash(b) and a == b)
+
+
+# dvv.sync is pure and the explorer meets the same pairs of payload objects again
+# and again: keyed by the objects' ids, each entry holding both objects (so their
+# ids cannot be reused while cached).
+_SYNCED: dict[tuple[int, int], tuple[DVVSet[int], DVVSet[int], DVVSet[int]]] = {}
 _SYNC_CACHE_LIMIT = 200_000
 
 

@@ -81,6 +81,15 @@ from spec.state import (
     Message,
     NodeState,
     State,
+    clients_hash,
+    messages_hash,
+    new_coordination,
+    new_hint,
+    new_message,
+    new_node,
+    new_state,
+    nodes_hash,
+    puts_hash,
 )
 from spec.symmetry import canonicalize as _canonicalize_clients
 
@@ -117,12 +126,30 @@ class _Plan:
     top: dict[str, tuple[str, ...]]
     entry: dict[str, tuple[str, ...]]
     clients: tuple[str, ...]
+    client_index: dict[str, int]
     total_puts: int
     sides: tuple[frozenset[str], ...]
 
 
-@lru_cache(maxsize=64)
 def _plan(config: Config) -> _Plan:
+    """The plan of ``config``, cached by the config object's id (hashing a Config
+    on every call would cost more than the rest of a small state's successors)."""
+    cached = _PLANS.get(id(config))
+    if cached is not None and cached[0] is config:
+        return cached[1]
+    if len(_PLANS) > 64:
+        _PLANS.clear()
+    plan = _make_plan(config)
+    _PLANS[id(config)] = (config, plan)
+    return plan
+
+
+# Each entry holds its config, so the id cannot be reused while cached.
+_PLANS: dict[int, tuple[Config, _Plan]] = {}
+
+
+@lru_cache(maxsize=64)
+def _make_plan(config: Config) -> _Plan:
     nodes = config.nodes
     pref = {k: config.preference_list(k) for k in config.keys}
     top = {k: p[: config.n] for k, p in pref.items()}
@@ -148,6 +175,7 @@ def _plan(config: Config) -> _Plan:
         top=top,
         entry=entry,
         clients=config.client_names,
+        client_index={c: i for i, c in enumerate(config.client_names)},
         total_puts=config.clients * config.puts_per_client,
         sides=sides,
     )
@@ -189,17 +217,25 @@ def initial_state(config: Config) -> State:
 
 
 class _Edit:
-    """A mutable working copy of a state, for building one successor."""
+    """A working copy of a state, for building one successor.
 
-    __slots__ = ("clients", "hints_acked", "hints_deleted", "messages", "nodes", "plan",
-                 "puts", "sent", "side", "source", "used")
+    Copy on write: ``nodes``, ``messages`` and ``clients`` are the source's tuples
+    until first changed (then lists); :meth:`build` rehashes only the changed parts
+    and shares the rest with the source."""
+
+    __slots__ = ("clients", "clients_dirty", "hints_acked", "hints_deleted", "messages",
+                 "messages_dirty", "nodes", "nodes_dirty", "plan", "puts", "sent", "side",
+                 "source", "used")
 
     def __init__(self, state: State, plan: _Plan) -> None:
         self.source = state
         self.plan = plan
-        self.nodes = list(state.nodes)
-        self.messages = list(state.messages)
-        self.clients = list(state.clients)
+        self.nodes: tuple[NodeState, ...] | list[NodeState] = state.nodes
+        self.messages: tuple[Message, ...] | list[Message] = state.messages
+        self.clients: tuple[ClientState, ...] | list[ClientState] = state.clients
+        self.nodes_dirty = False
+        self.messages_dirty = False
+        self.clients_dirty = False
         self.puts = state.puts
         self.side = state.side
         self.used = state.used
@@ -212,12 +248,16 @@ class _Edit:
         return self.nodes[self.plan.index[name]]
 
     def set_node(self, name: str, node: NodeState) -> None:
-        self.nodes[self.plan.index[name]] = node
+        if not self.nodes_dirty:
+            self.nodes = list(self.nodes)
+            self.nodes_dirty = True
+        self.nodes[self.plan.index[name]] = node  # type: ignore[index]
 
     def reachable(self, a: str, b: str) -> bool:
+        index = self.plan.index
         return (
-            self.node(a).up
-            and self.node(b).up
+            self.nodes[index[a]].up
+            and self.nodes[index[b]].up
             and ((a in self.side) == (b in self.side))
         )
 
@@ -225,33 +265,42 @@ class _Edit:
         """Reconcile ``payload`` into ``name``'s durable store."""
         node = self.node(name)
         k = self.plan.key_index[key]
-        merged = clocks.merge(self.plan.config.clock, node.store[k], payload, self.puts)
-        if merged is not node.store[k] and merged != node.store[k]:
+        old = node.store[k]
+        merged = clocks.merge(self.plan.config.clock, old, payload, self.puts)
+        if not clocks.payload_equal(merged, old):
             store = (*node.store[:k], merged, *node.store[k + 1 :])
-            self.set_node(name, NodeState(node.up, store, node.hints, node.coord))
+            self.set_node(name, new_node(node.up, store, node.hints, node.coord))
 
     def set_coord(self, name: str, coord: Coordination | None, request: int) -> None:
         node = self.node(name)
         kept = [c for c in node.coord if c.request != request]
         if coord is not None:
             kept.append(coord)
-            kept.sort(key=lambda c: c.request)
+            if len(kept) > 1:
+                kept.sort(key=_coord_order)
         else:
             self.purge(name, request)
-        self.set_node(name, NodeState(node.up, node.store, node.hints, tuple(kept)))
+        self.set_node(name, new_node(node.up, node.store, node.hints, tuple(kept)))
+
+    def _messages(self) -> list[Message]:
+        if not self.messages_dirty:
+            self.messages = list(self.messages)
+            self.messages_dirty = True
+        return self.messages  # type: ignore[return-value]
 
     def send(self, message: Message) -> None:
-        self.messages.append(message)
+        self._messages().append(message)
         self.sent = True
 
-    def remove(self, message: Message) -> None:
-        self.messages.remove(message)
+    def remove_at(self, position: int) -> None:
+        """Remove the source's ``position``-th message (before any other change)."""
+        del self._messages()[position]
 
     def purge(self, node: str, request: int, target: str | None = None) -> None:
         """Drop the messages of ``node``'s exchange for ``request`` (with ``target``
         only, or with everybody) that can no longer have any effect: reads it sent,
         and the answers coming back to it. Replicas it sent are kept: they write."""
-        self.messages = [
+        kept = [
             m
             for m in self.messages
             if not (
@@ -264,31 +313,62 @@ class _Edit:
                 )
             )
         ]
+        if len(kept) != len(self.messages):
+            self.messages = kept
+            self.messages_dirty = True
 
     # clients
     def client_index(self, name: str) -> int:
-        return self.plan.clients.index(name)
+        return self.plan.client_index[name]
 
     def client(self, name: str) -> ClientState:
-        return self.clients[self.client_index(name)]
+        return self.clients[self.plan.client_index[name]]
+
+    def set_client_at(self, ci: int, client: ClientState) -> None:
+        if not self.clients_dirty:
+            self.clients = list(self.clients)
+            self.clients_dirty = True
+        self.clients[ci] = client  # type: ignore[index]
 
     def set_client(self, name: str, client: ClientState) -> None:
-        self.clients[self.client_index(name)] = client
+        self.set_client_at(self.plan.client_index[name], client)
 
     def build(self) -> State:
-        if self.sent:  # removals and purges keep the order
-            self.messages.sort(key=_message_order)
-        return State(
-            tuple(self.nodes),
-            tuple(self.messages),
-            tuple(self.clients),
+        source = self.source
+        parts = source._parts
+        hn, hm, hc, hp = parts
+        nodes = source.nodes
+        if self.nodes_dirty:
+            nodes = tuple(self.nodes)
+            hn = nodes_hash(nodes)
+        messages = source.messages
+        if self.messages_dirty:
+            if self.sent:  # removals and purges keep the order
+                self.messages.sort(key=_message_order)  # type: ignore[union-attr]
+            messages = tuple(self.messages)
+            hm = messages_hash(messages)
+        clients = source.clients
+        if self.clients_dirty:
+            clients = tuple(self.clients)
+            hc = clients_hash(clients)
+        if self.puts is not source.puts:
+            hp = puts_hash(self.puts)
+        return new_state(
+            nodes,
+            messages,
+            clients,
             self.puts,
             self.side,
             self.used,
             self.hints_acked,
             self.hints_deleted,
-            self.source.config,
+            source.config,
+            (hn, hm, hc, hp),
         )
+
+
+def _coord_order(coord: Coordination) -> int:
+    return coord.request
 
 
 def _message_order(message: Message) -> tuple[Any, ...]:
@@ -341,16 +421,16 @@ def _start(edit: _Edit, node: str, request: int, client: str, key: str) -> None:
             edit.set_client(client, _client(cl, counter=counter))
         n = edit.node(node)
         store = (*n.store[:k], new_local, *n.store[k + 1 :])
-        edit.set_node(node, NodeState(n.up, store, n.hints, n.coord))
+        edit.set_node(node, new_node(n.up, store, n.hints, n.coord))
         for target, hint in targets:
-            edit.send(Message(Kind.REPLICATE, node, target, request, key, payload, hint))
-        coord = Coordination(request, client, key, True, payload, tuple(sorted(targets)), used,
+            edit.send(new_message(Kind.REPLICATE, node, target, request, key, payload, hint))
+        coord = new_coordination(request, client, key, True, payload, tuple(sorted(targets)), used,
                              (node,))
         _settle_put(edit, node, coord)
     else:
         for target, _ in targets:
-            edit.send(Message(Kind.READ, node, target, request, key))
-        coord = Coordination(request, client, key, False, None, tuple(sorted(targets)), used,
+            edit.send(new_message(Kind.READ, node, target, request, key))
+        coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)), used,
                              (), ((node, local),))
         _settle_get(edit, node, coord)
 
@@ -424,12 +504,12 @@ def _settle_get(edit: _Edit, node: str, coord: Coordination) -> None:
         edit.set_coord(node, None, coord.request)
         if config.read_repair:
             for responder, payload in coord.responses:
-                if payload == result:
+                if clocks.payload_equal(payload, result):
                     continue
                 if responder == node:
                     edit.store(node, coord.key, result)
                 else:
-                    edit.send(Message(Kind.READ_REPAIR, node, responder, 0, coord.key, result))
+                    edit.send(new_message(Kind.READ_REPAIR, node, responder, 0, coord.key, result))
     elif len(coord.responses) + len(coord.waiting) < config.r:
         edit.set_client(coord.client, _client(edit.client(coord.client), outstanding=0))
         edit.set_coord(node, None, coord.request)
@@ -444,8 +524,8 @@ def _find(node: NodeState, request: int) -> Coordination | None:
     return None
 
 
-def _deliver(edit: _Edit, m: Message) -> None:
-    edit.remove(m)
+def _deliver(edit: _Edit, m: Message, position: int) -> None:
+    edit.remove_at(position)
     dst = edit.node(m.dst)
     if not dst.up:
         return  # lost at a down node
@@ -458,14 +538,14 @@ def _deliver(edit: _Edit, m: Message) -> None:
     elif kind is Kind.REPLICATE:
         assert m.payload is not None
         if m.hint_for:
-            hint = Hint(m.hint_for, m.key, m.payload)
+            hint = new_hint(m.hint_for, m.key, m.payload)
             if hint not in dst.hints:
                 hints = tuple(sorted((*dst.hints, hint), key=lambda h: h.order))
-                edit.set_node(m.dst, NodeState(dst.up, dst.store, hints, dst.coord))
+                edit.set_node(m.dst, new_node(dst.up, dst.store, hints, dst.coord))
         else:
             edit.store(m.dst, m.key, m.payload)
         if _awaits(edit, m):
-            edit.send(Message(Kind.REPLICATE_ACK, m.dst, m.src, m.request, m.key))
+            edit.send(new_message(Kind.REPLICATE_ACK, m.dst, m.src, m.request, m.key))
     elif kind is Kind.REPLICATE_ACK or kind is Kind.READ_RESPONSE:
         coord = _find(dst, m.request)
         if coord is None:
@@ -475,20 +555,20 @@ def _deliver(edit: _Edit, m: Message) -> None:
             return
         if kind is Kind.REPLICATE_ACK:
             acked = tuple(sorted((*coord.acked, m.src)))
-            new = Coordination(coord.request, coord.client, coord.key, True, coord.payload,
+            new = new_coordination(coord.request, coord.client, coord.key, True, coord.payload,
                                waiting, coord.used, acked)
             _settle_put(edit, m.dst, new)
         else:
             assert m.payload is not None
             responses = tuple(sorted((*coord.responses, (m.src, m.payload)),
                                      key=lambda r: r[0]))
-            new = Coordination(coord.request, coord.client, coord.key, False, None,
+            new = new_coordination(coord.request, coord.client, coord.key, False, None,
                                waiting, coord.used, (), responses)
             _settle_get(edit, m.dst, new)
     elif kind is Kind.READ:
         if _awaits(edit, m):
             payload = dst.store[edit.plan.key_index[m.key]]
-            edit.send(Message(Kind.READ_RESPONSE, m.dst, m.src, m.request, m.key, payload))
+            edit.send(new_message(Kind.READ_RESPONSE, m.dst, m.src, m.request, m.key, payload))
     elif kind is Kind.READ_REPAIR:
         assert m.payload is not None
         edit.store(m.dst, m.key, m.payload)
@@ -496,13 +576,13 @@ def _deliver(edit: _Edit, m: Message) -> None:
         assert m.payload is not None
         edit.store(m.dst, m.key, m.payload)
         edit.hints_acked = edit.hints_acked | {(m.src, m.dst, m.key, m.payload)}
-        edit.send(Message(Kind.HINT_ACK, m.dst, m.src, 0, m.key, m.payload, m.dst))
+        edit.send(new_message(Kind.HINT_ACK, m.dst, m.src, 0, m.key, m.payload, m.dst))
     elif kind is Kind.HINT_ACK:
         assert m.payload is not None
-        hint = Hint(m.src, m.key, m.payload)
+        hint = new_hint(m.src, m.key, m.payload)
         if hint in dst.hints:
             hints = tuple(h for h in dst.hints if h != hint)
-            edit.set_node(m.dst, NodeState(dst.up, dst.store, hints, dst.coord))
+            edit.set_node(m.dst, new_node(dst.up, dst.store, hints, dst.coord))
             edit.hints_deleted = edit.hints_deleted | {(m.dst, m.src, m.key, m.payload)}
 
 
@@ -546,15 +626,15 @@ def _timeout(edit: _Edit, node: str, coord: Coordination, target: str) -> None:
                 continue
             if coord.is_put:
                 intended = hint_for or target
-                edit.send(Message(Kind.REPLICATE, node, candidate, coord.request, coord.key,
+                edit.send(new_message(Kind.REPLICATE, node, candidate, coord.request, coord.key,
                                   coord.payload, intended))
                 waiting.append((candidate, intended))
             else:
-                edit.send(Message(Kind.READ, node, candidate, coord.request, coord.key))
+                edit.send(new_message(Kind.READ, node, candidate, coord.request, coord.key))
                 waiting.append((candidate, ""))
             used = tuple(sorted((*used, candidate)))
             break
-    new = Coordination(coord.request, coord.client, coord.key, coord.is_put, coord.payload,
+    new = new_coordination(coord.request, coord.client, coord.key, coord.is_put, coord.payload,
                        tuple(sorted(waiting)), used, coord.acked, coord.responses)
     if coord.is_put:
         _settle_put(edit, node, new)
@@ -593,14 +673,14 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
 
     # 2. deliveries
     previous: Message | None = None
-    for m in state.messages:
+    for position, m in enumerate(state.messages):
         if previous is not None and m._hash == previous._hash and m == previous:
             continue
         previous = m
         if (m.src in side) != (m.dst in side):
             continue
         edit = _Edit(state, plan)
-        _deliver(edit, m)
+        _deliver(edit, m, position)
         yield Deliver(m), edit.build()
 
     # 3. timeouts
@@ -625,7 +705,7 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
     for ci, cl in enumerate(state.clients):
         if cl.outstanding and not _in_progress(state, cl.outstanding):
             edit = _Edit(state, plan)
-            edit.clients[ci] = _client(cl, outstanding=0)
+            edit.set_client_at(ci, _client(cl, outstanding=0))
             yield ClientTimeout(plan.clients[ci]), edit.build()
 
     # 4. background: hinted handoff, anti-entropy
@@ -640,7 +720,7 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
                 if _handoff_in_flight(state, node_name, hint):
                     continue
                 edit = _Edit(state, plan)
-                edit.send(Message(Kind.HINT, node_name, hint.intended, 0, hint.key,
+                edit.send(new_message(Kind.HINT, node_name, hint.intended, 0, hint.key,
                                   hint.payload, hint.intended))
                 yield Handoff(node_name, hint.intended, hint.key, hint.payload), edit.build()
     if config.anti_entropy:
@@ -655,7 +735,7 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
                     nb = nodes[index[b]]
                     if not nb.up or (a in side) != (b in side):
                         continue
-                    if na.store[k] is nb.store[k] or na.store[k] == nb.store[k]:
+                    if clocks.payload_equal(na.store[k], nb.store[k]):
                         continue
                     edit = _Edit(state, plan)
                     merged = clocks.merge(config.clock, na.store[k], nb.store[k], state.puts)
@@ -667,13 +747,13 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
     drops, duplicates, crashes, partitions = state.used
     if drops < config.drops or duplicates < config.duplicates:
         previous = None
-        for m in state.messages:
+        for position, m in enumerate(state.messages):
             if previous is not None and m._hash == previous._hash and m == previous:
                 continue
             previous = m
             if drops < config.drops:
                 edit = _Edit(state, plan)
-                edit.remove(m)
+                edit.remove_at(position)
                 edit.used = (drops + 1, duplicates, crashes, partitions)
                 yield Drop(m), edit.build()
             if duplicates < config.duplicates:
@@ -686,12 +766,12 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
             edit = _Edit(state, plan)
             for coord in node.coord:
                 edit.purge(node_name, coord.request)
-            edit.set_node(node_name, NodeState(False, node.store, node.hints, ()))
+            edit.set_node(node_name, new_node(False, node.store, node.hints, ()))
             edit.used = (drops, duplicates, crashes + 1, partitions)
             yield Crash(node_name), edit.build()
         elif not node.up:
             edit = _Edit(state, plan)
-            edit.set_node(node_name, NodeState(True, node.store, node.hints, ()))
+            edit.set_node(node_name, new_node(True, node.store, node.hints, ()))
             yield Recover(node_name), edit.build()
     if not side and partitions < config.partitions:
         for split in plan.sides:
@@ -716,12 +796,12 @@ def _request(state: State, plan: _Plan, ci: int, node: str, key: str, is_put: bo
         request = get_id_of(config, ci, cl.gets_issued)
         issued = _client(cl, gets_issued=cl.gets_issued + 1, outstanding=request)
     edit = _Edit(state, plan)
-    edit.clients[ci] = issued
+    edit.set_client_at(ci, issued)
     top = plan.top[key]
     if node in top:
         _start(edit, node, request, name, key)
     else:
-        edit.send(Message(Kind.FORWARD, node, top[0], request, key))
+        edit.send(new_message(Kind.FORWARD, node, top[0], request, key))
     return edit.build()
 
 
@@ -737,7 +817,9 @@ def _handoff_in_flight(state: State, holder: str, hint: Hint) -> bool:
         if (
             (m.kind is Kind.HINT and m.src == holder)
             or (m.kind is Kind.HINT_ACK and m.dst == holder)
-        ) and m.hint_for == hint.intended and m.key == hint.key and m.payload == hint.payload:
+        ) and m.hint_for == hint.intended and m.key == hint.key and (
+            m.payload is not None and clocks.payload_equal(m.payload, hint.payload)
+        ):
             return True
     return False
 

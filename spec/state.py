@@ -31,7 +31,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec.clocks import Context, Payload, PutRecord, payload_key
+from spec.clocks import Context, Payload, PutRecord, payload_hash, payload_key
 from spec.config import Config
 
 __all__ = [
@@ -44,7 +44,19 @@ __all__ = [
     "Message",
     "NodeState",
     "State",
+    "clients_hash",
+    "messages_hash",
+    "new_coordination",
+    "new_hint",
+    "new_message",
+    "new_node",
+    "new_state",
+    "nodes_hash",
+    "puts_hash",
 ]
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 class Kind(enum.StrEnum):
@@ -60,7 +72,7 @@ class Kind(enum.StrEnum):
     HINT_ACK = "hint-ack"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Message:
     """One message in flight. ``request`` is 0 where no request is involved;
     ``hint_for`` names the intended node of a hinted replica (or of a handed-off
@@ -77,18 +89,23 @@ class Message:
     _hash: int = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        pk = () if self.payload is None else payload_key(self.payload)
-        order = (self.kind.value, self.src, self.dst, self.request, self.key, self.hint_for, pk)
-        object.__setattr__(self, "order", order)
-        object.__setattr__(
-            self,
-            "_hash",
-            hash((self.kind, self.src, self.dst, self.request, self.key, self.payload,
-                  self.hint_for)),
-        )
+        _message_init(self, self.kind, self.src, self.dst, self.request, self.key, self.payload,
+                      self.hint_for)
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if other.__class__ is not Message:
+            return NotImplemented
+        assert isinstance(other, Message)
+        return self._hash == other._hash and (
+            self.kind is other.kind and self.src == other.src and self.dst == other.dst
+            and self.request == other.request and self.key == other.key
+            and self.hint_for == other.hint_for and self.payload == other.payload
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +115,13 @@ class Hint:
     intended: str
     key: str
     payload: Payload
+    _hash: int = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _set(self, "_hash", hash((self.intended, self.key, payload_hash(self.payload))))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def order(self) -> tuple[Any, ...]:
@@ -126,12 +150,9 @@ class Coordination:
     _hash: int = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self,
-            "_hash",
-            hash((self.request, self.client, self.key, self.is_put, self.payload, self.waiting,
-                  self.used, self.acked, self.responses)),
-        )
+        _set(self, "_hash", _coordination_hash(
+            self.request, self.client, self.key, self.is_put, self.payload, self.waiting,
+            self.used, self.acked, self.responses))
 
     def __hash__(self) -> int:
         return self._hash
@@ -149,7 +170,7 @@ class NodeState:
     _hash: int = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_hash", hash((self.up, self.store, self.hints, self.coord)))
+        _set(self, "_hash", _node_hash(self.up, self.store, self.hints, self.coord))
 
     def __hash__(self) -> int:
         return self._hash
@@ -192,12 +213,8 @@ class ClientState:
     _hash: int = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self,
-            "_hash",
-            hash((self.puts_issued, self.gets_issued, self.outstanding, self.counter,
-                  self.last_get, self.acked, self.gets)),
-        )
+        _set(self, "_hash", hash((self.puts_issued, self.gets_issued, self.outstanding,
+                                  self.counter, self.last_get, self.acked, self.gets)))
 
     def __hash__(self) -> int:
         return self._hash
@@ -220,14 +237,16 @@ class State:
     hints_deleted: frozenset[HintRecord]
     config: Config = field(compare=False, hash=False, repr=False)
     _hash: int = field(init=False, repr=False, compare=False, hash=False)
+    #: the hashes of nodes, messages, clients and puts, reused by successors
+    _parts: tuple[int, int, int, int] = field(init=False, repr=False, compare=False,
+                                              hash=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self,
-            "_hash",
-            hash((self.nodes, self.messages, self.clients, self.puts, self.side, self.used,
-                  self.hints_acked, self.hints_deleted)),
-        )
+        parts = (nodes_hash(self.nodes), messages_hash(self.messages),
+                 clients_hash(self.clients), puts_hash(self.puts))
+        _set(self, "_parts", parts)
+        _set(self, "_hash", hash((parts, self.side, self.used, self.hints_acked,
+                                  self.hints_deleted)))
 
     def __hash__(self) -> int:
         return self._hash
@@ -243,3 +262,143 @@ class State:
     def put_record(self, put_id: int) -> PutRecord | None:
         """The put table entry of ``put_id`` (None until a coordinator performed it)."""
         return self.puts[put_id - 1]
+
+
+# -- hashes ----------------------------------------------------------------------------
+# One function per class computes its hash, for the validating constructor
+# (``__post_init__``) and the trusted one (``new_*``) alike. They hash the parts'
+# cached hashes (an attribute read) rather than the parts (a Python-level
+# ``__hash__`` call each), and payloads through :func:`spec.clocks.payload_hash`.
+
+
+def _message_init(m: Message, kind: Kind, src: str, dst: str, request: int, key: str,
+                  payload: Payload | None, hint_for: str) -> None:
+    value = kind._value_
+    if payload is None:
+        _set(m, "order", (value, src, dst, request, key, hint_for, ()))
+        _set(m, "_hash", hash((value, src, dst, request, key, 0, hint_for)))
+    else:
+        _set(m, "order", (value, src, dst, request, key, hint_for, payload_key(payload)))
+        _set(m, "_hash", hash((value, src, dst, request, key, payload_hash(payload), hint_for)))
+
+
+def _coordination_hash(request: int, client: str, key: str, is_put: bool,
+                       payload: Payload | None, waiting: tuple[tuple[str, str], ...],
+                       used: tuple[str, ...], acked: tuple[str, ...],
+                       responses: tuple[tuple[str, Payload], ...]) -> int:
+    return hash((request, client, key, is_put, 0 if payload is None else payload_hash(payload),
+                 waiting, used, acked, tuple((n, payload_hash(p)) for n, p in responses)))
+
+
+def _node_hash(up: bool, store: tuple[Payload, ...], hints: tuple[Hint, ...],
+               coord: tuple[Coordination, ...]) -> int:
+    return hash((up, tuple([payload_hash(p) for p in store]), tuple([h._hash for h in hints]),
+                 tuple([c._hash for c in coord])))
+
+
+def nodes_hash(nodes: tuple[NodeState, ...]) -> int:
+    """The hash of a state's ``nodes`` part (from each node's cached hash)."""
+    return hash(tuple([n._hash for n in nodes]))
+
+
+def messages_hash(messages: tuple[Message, ...]) -> int:
+    """The hash of a state's ``messages`` part."""
+    return hash(tuple([m._hash for m in messages]))
+
+
+def clients_hash(clients: tuple[ClientState, ...]) -> int:
+    """The hash of a state's ``clients`` part."""
+    return hash(tuple([c._hash for c in clients]))
+
+
+def puts_hash(puts: tuple[PutRecord | None, ...]) -> int:
+    """The hash of a state's ``puts`` part."""
+    return hash(tuple([0 if p is None else p._hash for p in puts]))
+
+
+# -- trusted constructors ----------------------------------------------------------------
+# The successor path builds millions of values from parts that are already valid
+# values; these build the same value as the class would (same fields, same
+# cached hash) without the dataclass ``__init__`` machinery. Anything built from
+# outside (JSON, tests, the refinement mapping) goes through the classes.
+
+
+def new_message(kind: Kind, src: str, dst: str, request: int, key: str,
+                payload: Payload | None = None, hint_for: str = "") -> Message:
+    """``Message(kind, src, dst, request, key, payload, hint_for)``, trusted."""
+    m = _new(Message)
+    _set(m, "kind", kind)
+    _set(m, "src", src)
+    _set(m, "dst", dst)
+    _set(m, "request", request)
+    _set(m, "key", key)
+    _set(m, "payload", payload)
+    _set(m, "hint_for", hint_for)
+    _message_init(m, kind, src, dst, request, key, payload, hint_for)
+    return m
+
+
+def new_hint(intended: str, key: str, payload: Payload) -> Hint:
+    """``Hint(intended, key, payload)``, trusted."""
+    h = _new(Hint)
+    _set(h, "intended", intended)
+    _set(h, "key", key)
+    _set(h, "payload", payload)
+    _set(h, "_hash", hash((intended, key, payload_hash(payload))))
+    return h
+
+
+def new_coordination(request: int, client: str, key: str, is_put: bool,
+                     payload: Payload | None, waiting: tuple[tuple[str, str], ...],
+                     used: tuple[str, ...], acked: tuple[str, ...] = (),
+                     responses: tuple[tuple[str, Payload], ...] = ()) -> Coordination:
+    """``Coordination(...)``, trusted."""
+    c = _new(Coordination)
+    _set(c, "request", request)
+    _set(c, "client", client)
+    _set(c, "key", key)
+    _set(c, "is_put", is_put)
+    _set(c, "payload", payload)
+    _set(c, "waiting", waiting)
+    _set(c, "used", used)
+    _set(c, "acked", acked)
+    _set(c, "responses", responses)
+    _set(c, "_hash", _coordination_hash(request, client, key, is_put, payload, waiting, used,
+                                        acked, responses))
+    return c
+
+
+def new_node(up: bool, store: tuple[Payload, ...], hints: tuple[Hint, ...],
+             coord: tuple[Coordination, ...]) -> NodeState:
+    """``NodeState(up, store, hints, coord)``, trusted."""
+    n = _new(NodeState)
+    _set(n, "up", up)
+    _set(n, "store", store)
+    _set(n, "hints", hints)
+    _set(n, "coord", coord)
+    _set(n, "_hash", _node_hash(up, store, hints, coord))
+    return n
+
+
+def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
+              clients: tuple[ClientState, ...], puts: tuple[PutRecord | None, ...],
+              side: frozenset[str], used: tuple[int, int, int, int],
+              hints_acked: frozenset[HintRecord], hints_deleted: frozenset[HintRecord],
+              config: Config, parts: tuple[int, int, int, int] | None = None) -> State:
+    """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``)."""
+    if parts is None:
+        parts = (nodes_hash(nodes), messages_hash(messages), clients_hash(clients),
+                 puts_hash(puts))
+    s = _new(State)
+    _set(s, "nodes", nodes)
+    _set(s, "messages", messages)
+    _set(s, "clients", clients)
+    _set(s, "puts", puts)
+    _set(s, "side", side)
+    _set(s, "used", used)
+    _set(s, "hints_acked", hints_acked)
+    _set(s, "hints_deleted", hints_deleted)
+    _set(s, "config", config)
+    _set(s, "_parts", parts)
+    _set(s, "_hash", hash((parts, side, used, hints_acked, hints_deleted)))
+    return s
