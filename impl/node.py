@@ -77,6 +77,7 @@ from impl.errors import (
     UnknownNodeError,
 )
 from impl.failure_detector import FailureDetector
+from impl.handoff import MAX_HINTS_IN_FLIGHT, HandoffMixin
 from impl.membership import Membership, MemberStatus
 from impl.merkle import Buckets, Level, OutOfSync, respond, start
 from impl.messages import (
@@ -95,6 +96,7 @@ from impl.messages import (
     ReplicaPut,
     ReplicaPutAck,
 )
+from impl.rebalance import ROUTING, MembershipMixin
 from impl.storage.base import Storage
 from impl.versions import (
     ClockMode,
@@ -107,7 +109,7 @@ from impl.versions import (
     sibling_count,
     values,
 )
-from spec.ring import Partitioning, Strategy
+from spec.ring import Partitioning
 
 __all__ = ["Node"]
 
@@ -116,17 +118,15 @@ _FORWARD_MEMORY = 4096
 _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
 _DECODE_CACHE_RECORD = 4096
 _PREFERENCE_CACHE = 4096  # preference lists kept, of the keys most recently routed
-_MAX_HINTS_IN_FLIGHT = 256  # hint deliveries awaiting an ack, per node
+_MAX_HINTS_IN_FLIGHT = MAX_HINTS_IN_FLIGHT
 _KEY_RECORDS_KEYS = 256  # out-of-sync keys moved per anti-entropy exchange, at most
 _KEY_RECORDS_BYTES = 8 << 20  # ... and their bytes (one key at least)
-#: Members the coordinator routes to: a leaving node is out of the routing ring at
-#: once (it only hands its data over), a joining one is in at once.
-_ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
+_ROUTING = ROUTING
 _MERKLE_FANOUT = 16
 _MERKLE_DEPTH = 3
 
 
-class Node:
+class Node(HandoffMixin, MembershipMixin):
     """One Dynamo node (see the module docstring for how to drive it).
 
     ``name`` is the node's name; when it is not in ``config.nodes`` the node is
@@ -711,160 +711,6 @@ class Node:
         record = self._decode(message.key, message.record)
         self._merge_into_local(message.key, record, message.record)
 
-    # ================================================================== hinted handoff
-
-    def _scan_hints(self, now: float, ident: int, out: list[Effect]) -> None:
-        """Deliver every kept hint whose intended node is believed reachable."""
-        self._schedule(now + self.config.hint_scan_interval, "hints")
-        if not self.config.hinted_handoff:
-            return
-        retry = self.config.request_timeout
-        hints = self.storage.hints()
-        if not hints and self.status is MemberStatus.LEAVING:
-            self._leave_done()
-            self._gossip_to(self._gossip_peer(), out)
-            return
-        live = set(self.view.live_nodes)
-        for hint_id, sent_at in list(self._hints_in_flight.items()):
-            if now - sent_at >= retry:  # unanswered: due again, and no longer in flight
-                del self._hints_in_flight[hint_id]
-        for hint in hints:
-            if hint.intended not in live and hint.intended in self.view:
-                self._retarget(hint.hint_id, hint.key, hint.record)
-                continue
-            sent = self._hints_in_flight.get(hint.hint_id)
-            if sent is not None and now - sent < retry:
-                continue
-            if not self._reachable(hint.intended):
-                continue
-            if len(self._hints_in_flight) >= _MAX_HINTS_IN_FLIGHT and sent is None:
-                break
-            self._hints_in_flight[hint.hint_id] = now
-            out.append(Send(hint.intended, HintDelivery(hint.hint_id, hint.key, hint.record)))
-
-    def _retarget(self, hint_id: int, key: bytes, record: bytes) -> None:
-        """A hint for a node that left goes to the key's current top N instead."""
-        for target in self.partitioning.preference_list(key, self.config.n):
-            if target == self.name:
-                self._merge_into_local(key, self._parse(record), record)
-            else:
-                self._add_hint(target, key, record)
-        self._remove_hint(hint_id)
-
-    def _on_hint_delivery(self, now: float, src: str, message: HintDelivery,
-                          out: list[Effect]) -> None:
-        record = self._decode(message.key, message.record)
-        self._merge_into_local(message.key, record, message.record)
-        out.append(Send(src, HintAck(message.hint_id)))
-
-    def _on_hint_ack(self, now: float, src: str, message: HintAck, out: list[Effect]) -> None:
-        """Hint deletion: only the intended node's ack of a hint we hold deletes it."""
-        held = self._hint_index.get(message.hint_id)
-        if held is not None and held[0] == src:
-            self._remove_hint(message.hint_id)
-
-    # ================================================================== membership
-
-    def _load_view(self) -> Membership:
-        """The persisted membership history merged into the configuration's initial view."""
-        view = gossip.initial_membership(self.config.initial_partitioning().ring)
-        raw = self.storage.get_meta("membership")
-        if raw is not None:
-            try:
-                view = view.merge(Membership.from_bytes(raw))
-            except BadMessageError as error:
-                self.log.append(f"persisted membership unreadable, starting fresh: {error}")
-        return view
-
-    def _routing_partitioning(self, view: Membership) -> Partitioning:
-        ring = view.ring(_ROUTING) or view.ring() or self.config.initial_partitioning().ring
-        try:
-            return self.config.partitioning_of(ring)
-        except ValueError:  # e.g. a strategy-3 ring with a leaving node's partitions out
-            return Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
-
-    def _my_ranges(self) -> list[tuple[int, int]]:
-        if self.name not in self.partitioning.nodes:
-            return []
-        return self.partitioning.ranges_of(self.name, self.config.n)
-
-    def _apply_view(self, view: Membership) -> None:
-        """Adopt a new membership view: persist it; on a ring change hand every key
-        whose top N gained a node to that node (as hints), and re-cut the trees."""
-        self.view = view
-        self._known_nodes = frozenset(view.nodes)
-        self._leaving = self.status is MemberStatus.LEAVING
-        self.storage.set_meta("membership", view.to_bytes())
-        new = self._routing_partitioning(view)
-        old = self.partitioning
-        if new.ring == old.ring and new.strategy is old.strategy:
-            return
-        self.partitioning = new
-        self._rebalance(old, new)
-        self._trees.reset(self._my_ranges(), self.storage)
-
-    def _rebalance(self, old: Partitioning, new: Partitioning) -> None:
-        """Hand the keys this node holds to the nodes that now replicate them."""
-        n = self.config.n
-        leaving = self.name not in new.nodes
-        handed = 0
-        for key, raw in self.storage.scan():
-            targets = new.preference_list(key, n)
-            if not leaving:
-                before = old.preference_list(key, n)
-                targets = tuple(t for t in targets if t not in before)
-            for target in targets:
-                if target != self.name:
-                    self._add_hint(target, key, raw)
-                    handed += 1
-        self.stats["rebalance-hints"] += handed
-
-    def _gossip_peer(self) -> str | None:
-        if self._join_pending:
-            seeds = [s for s in self.config.seed_nodes if s != self.name]
-            return seeds[self.rng.randrange(len(seeds))] if seeds else None
-        return gossip.pick_gossip_peer(self.view, self.name, self.rng, self.config.seed_nodes)
-
-    def _gossip_to(self, peer: str | None, out: list[Effect]) -> None:
-        if peer is not None:
-            out.append(Send(peer, Gossip(self.view.to_bytes(), reply=True)))
-
-    def _gossip_timer(self, now: float, ident: int, out: list[Effect]) -> None:
-        self._schedule(now + self.config.gossip_interval, "gossip")
-        if self.status is MemberStatus.JOINING:
-            self._apply_view(self.view.announce(self.name, status=MemberStatus.UP))
-        self._gossip_to(self._gossip_peer(), out)
-
-    def _on_gossip(self, now: float, src: str, message: Gossip, out: list[Effect]) -> None:
-        other = Membership.from_bytes(message.view)
-        if src not in other:  # a node about to join asks for the view: answer only
-            if message.reply:
-                out.append(Send(src, Gossip(self.view.to_bytes(), reply=False)))
-            return
-        merged = self.view.merge(other)
-        merged.ring()  # two members claiming one token: BadMessageError, view unchanged
-        if merged != self.view:
-            self._apply_view(merged)
-        if self._join_pending:
-            self._join_pending = False
-            joined = gossip.join(self.view, self.name,
-                                 self.config.partitioning_of(self.partitioning.ring), self.rng)
-            self._apply_view(joined)
-            self._gossip_to(src, out)
-        elif message.reply and other != self.view:
-            out.append(Send(src, Gossip(self.view.to_bytes(), reply=False)))
-
-    def _leave_done(self) -> None:
-        """A leaving node that handed everything over announces that it left."""
-        ring = self.view.ring()
-        if ring is None or self.name not in ring or len(ring.nodes) < 2:
-            return
-        try:
-            partitioning = self.config.partitioning_of(ring)
-        except ValueError:
-            partitioning = Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
-        self._apply_view(gossip.left(self.view, self.name, partitioning, self.rng))
-
     # ================================================================== anti-entropy
 
     def _anti_entropy_timer(self, now: float, ident: int, out: list[Effect]) -> None:
@@ -1007,36 +853,6 @@ class Node:
                     record = merge(record, decode_record(hint.record, self.mode))
         return record
 
-    def _add_hint(self, intended: str, key: bytes, record: bytes) -> None:
-        """Keep a hinted replica, unless an identical one (same intended node, key
-        and record: a duplicated or retried delivery) is already kept."""
-        target = (intended, key)
-        same = self._hints_by_target.get(target)
-        if same:
-            for other in same:
-                held = self.storage.get_hint(other)
-                if held is not None and held.record == record:
-                    self.stats["duplicate-hints"] += 1
-                    return
-        hint_id = self.storage.add_hint(intended, key, record)
-        self._hint_index[hint_id] = target
-        self._hinted_keys[key] += 1
-        self._hints_by_target.setdefault(target, set()).add(hint_id)
-
-    def _remove_hint(self, hint_id: int) -> None:
-        self.storage.remove_hint(hint_id)
-        self._hints_in_flight.pop(hint_id, None)
-        held = self._hint_index.pop(hint_id, None)
-        if held is not None:
-            same = self._hints_by_target.get(held)
-            if same is not None:
-                same.discard(hint_id)
-                if not same:
-                    del self._hints_by_target[held]
-            self._hinted_keys[held[1]] -= 1
-            if self._hinted_keys[held[1]] <= 0:
-                del self._hinted_keys[held[1]]
-
     def _merge_into_local(self, key: bytes, record: Record, raw: bytes | None = None) -> None:
         """Merge ``record`` (whose canonical bytes are ``raw``, if known) into the key's
         local record; write only if that changes it."""
@@ -1088,9 +904,9 @@ class Node:
         ReplicaGet: _on_replica_get,
         ReplicaGetReply: _on_replica_get_reply,
         ReadRepair: _on_read_repair,
-        HintDelivery: _on_hint_delivery,
-        HintAck: _on_hint_ack,
-        Gossip: _on_gossip,
+        HintDelivery: HandoffMixin._on_hint_delivery,
+        HintAck: HandoffMixin._on_hint_ack,
+        Gossip: MembershipMixin._on_gossip,
         MerkleExchange: _on_merkle_exchange,
         KeyRecords: _on_key_records,
     }
@@ -1099,8 +915,8 @@ class Node:
         "put": _put_timer,
         "get": _get_timer,
         "forward": _forward_timer,
-        "hints": _scan_hints,
-        "gossip": _gossip_timer,
+        "hints": HandoffMixin._scan_hints,
+        "gossip": MembershipMixin._gossip_timer,
         "anti-entropy": _anti_entropy_timer,
         "flush": _flush_timer,
     }
