@@ -49,7 +49,6 @@ import random
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from impl import errors
 from impl import membership as gossip
 from impl.antientropy import RangeTrees, from_exchange, to_exchange
 from impl.config import ClusterConfig, check_node_name
@@ -77,6 +76,7 @@ from impl.errors import (
     UnknownNodeError,
 )
 from impl.failure_detector import FailureDetector
+from impl.forwarding import FORWARD_MEMORY, ForwardingMixin
 from impl.handoff import MAX_HINTS_IN_FLIGHT, HandoffMixin
 from impl.membership import Membership, MemberStatus
 from impl.merkle import Buckets, Level, OutOfSync, respond, start
@@ -114,7 +114,7 @@ from spec.ring import Partitioning
 __all__ = ["Node"]
 
 _LOG_LINES = 1000
-_FORWARD_MEMORY = 4096
+_FORWARD_MEMORY = FORWARD_MEMORY
 _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
 _DECODE_CACHE_RECORD = 4096
 _PREFERENCE_CACHE = 4096  # preference lists kept, of the keys most recently routed
@@ -126,7 +126,7 @@ _MERKLE_FANOUT = 16
 _MERKLE_DEPTH = 3
 
 
-class Node(HandoffMixin, MembershipMixin):
+class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
     """One Dynamo node (see the module docstring for how to drive it).
 
     ``name`` is the node's name; when it is not in ``config.nodes`` the node is
@@ -392,24 +392,6 @@ class Node(HandoffMixin, MembershipMixin):
                               secret=self.config.secret,
                               max_bytes=self.config.max_context_bytes)
 
-    def _route(self, now: float, request: GetRequest | PutRequest, reply_to: ReplyTo,
-               out: list[Effect]) -> None:
-        top = self.preference_list(request.key)[: self.config.n]
-        if self.name in top or reply_to.peer:
-            self._coordinate(now, request, reply_to, out)
-            return
-        # The reachable top-N nodes in order; when none is, probe the first one.
-        candidates = [node for node in top if self._reachable(node)] or [top[0]]
-        op = ForwardOp(next(self._op_ids), reply_to.request_id, request, candidates[1:],
-                       candidates[0], now + self._forward_timeout())
-        self._forwards[op.op_id] = op
-        out.append(Send(op.target, Forward(op.op_id, request)))
-        self._schedule(op.deadline, "forward", op.op_id)
-
-    def _forward_timeout(self) -> float:
-        # the coordinator answers (at the latest with a QuorumError) by its request timeout
-        return self.config.request_timeout + self.config.replica_timeout
-
     def _coordinate(self, now: float, request: GetRequest | PutRequest, reply_to: ReplyTo,
                     out: list[Effect]) -> None:
         if isinstance(request, PutRequest):
@@ -613,72 +595,6 @@ class Node(HandoffMixin, MembershipMixin):
                 self._suspect(holder)
             self._send_get_slot(op, slot, out, initial=False)
         self._schedule(min(now + self.config.replica_timeout, op.deadline), "get", op_id)
-
-    # ------------------------------------------------------------------ forwarding
-
-    def _on_forward(self, now: float, src: str, message: Forward, out: list[Effect]) -> None:
-        token = (src, message.op_id)
-        if token in self._forwarded_seen:
-            return  # a duplicate: the first copy is being (or was) coordinated
-        self._forwarded_seen[token] = None
-        if len(self._forwarded_seen) > _FORWARD_MEMORY:
-            self._forwarded_seen.popitem(last=False)
-        reply_to = ReplyTo(message.request.request_id, src, message.op_id)
-        try:
-            self._check_request(message.request)
-        except DynamoError as error:
-            self._answer(reply_to, None, error, out)
-            return
-        self._coordinate(now, message.request, reply_to, out)
-
-    def _on_forward_reply(self, now: float, src: str, message: ForwardReply,
-                          out: list[Effect]) -> None:
-        op = self._forwards.get(message.op_id)
-        if op is None or src != op.target:
-            return
-        del self._forwards[message.op_id]
-        if message.error:
-            error_type = getattr(errors, message.error, None)
-            if not (isinstance(error_type, type) and issubclass(error_type, DynamoError)):
-                error_type = errors.RemoteError
-            out.append(Reply(op.request_id, error=error_type(message.message)))
-        elif message.kind == "get":
-            out.append(Reply(op.request_id, GetResult(list(message.values), message.context)))
-        else:
-            out.append(Reply(op.request_id, PutResult(message.context)))
-
-    def _forward_timer(self, now: float, op_id: int, out: list[Effect]) -> None:
-        op = self._forwards.get(op_id)
-        if op is None:
-            return
-        self._suspect(op.target)
-        if not op.candidates:
-            # No node of the top N answers: coordinate here (as a sloppy-quorum fallback).
-            del self._forwards[op_id]
-            assert isinstance(op.request, GetRequest | PutRequest)
-            self._coordinate(now, op.request, ReplyTo(op.request_id), out)
-            return
-        op.target = op.candidates.pop(0)
-        op.deadline = now + self._forward_timeout()
-        assert isinstance(op.request, GetRequest | PutRequest)
-        out.append(Send(op.target, Forward(op.op_id, op.request)))
-        self._schedule(op.deadline, "forward", op_id)
-
-    def _answer(self, reply_to: ReplyTo, result: GetResult | PutResult | None,
-                error: DynamoError | None, out: list[Effect]) -> None:
-        if not reply_to.peer:
-            out.append(Reply(reply_to.request_id, result, error))
-            return
-        if error is not None:
-            kind = "put" if isinstance(result, PutResult) else "get"
-            message = ForwardReply(reply_to.op_id, kind, error=type(error).__name__,
-                                   message=str(error))
-        elif isinstance(result, GetResult):
-            message = ForwardReply(reply_to.op_id, "get", tuple(result.values), result.context)
-        else:
-            assert result is not None
-            message = ForwardReply(reply_to.op_id, "put", context=result.context)
-        out.append(Send(reply_to.peer, message))
 
     # ================================================================== replicas
 
@@ -897,8 +813,8 @@ class Node(HandoffMixin, MembershipMixin):
         return out
 
     _HANDLERS: ClassVar[dict[type, Callable[[Node, float, str, Any, list[Effect]], None]]] = {
-        Forward: _on_forward,
-        ForwardReply: _on_forward_reply,
+        Forward: ForwardingMixin._on_forward,
+        ForwardReply: ForwardingMixin._on_forward_reply,
         ReplicaPut: _on_replica_put,
         ReplicaPutAck: _on_replica_put_ack,
         ReplicaGet: _on_replica_get,
@@ -914,7 +830,7 @@ class Node(HandoffMixin, MembershipMixin):
     _TIMERS: ClassVar[dict[str, Callable[[Node, float, int, list[Effect]], None]]] = {
         "put": _put_timer,
         "get": _get_timer,
-        "forward": _forward_timer,
+        "forward": ForwardingMixin._forward_timer,
         "hints": HandoffMixin._scan_hints,
         "gossip": MembershipMixin._gossip_timer,
         "anti-entropy": _anti_entropy_timer,
