@@ -31,6 +31,9 @@ __all__ = [
     "action_from_json",
     "message_from_json",
     "message_json",
+    "new_deliver",
+    "new_drop",
+    "new_duplicate",
 ]
 
 
@@ -277,3 +280,29 @@ def action_from_json(data: object) -> Action:
     if kind == "heal":
         return Heal()
     raise ValueError(f"unknown action {kind!r}")
+
+
+# -- trusted constructors for the successor path (no dataclass ``__init__``) ------------
+_new = object.__new__
+_set = object.__setattr__
+
+
+def new_deliver(message: Message) -> Deliver:
+    """``Deliver(message)``, trusted."""
+    action = _new(Deliver)
+    _set(action, "message", message)
+    return action
+
+
+def new_drop(message: Message) -> Drop:
+    """``Drop(message)``, trusted."""
+    action = _new(Drop)
+    _set(action, "message", message)
+    return action
+
+
+def new_duplicate(message: Message) -> Duplicate:
+    """``Duplicate(message)``, trusted."""
+    action = _new(Duplicate)
+    _set(action, "message", message)
+    return action

@@ -199,17 +199,16 @@ def merge(mode: str, a: Payload, b: Payload, puts: Sequence[PutRecord | None]) -
     replication and handoff all store through this)."""
     if a is b:
         return a
-    if a.__class__ is tuple and b.__class__ is tuple:
-        assert isinstance(a, tuple) and isinstance(b, tuple)
+    if a.__class__ is tuple:  # then so is b: one mode per state
         if a == b or not b:
             return a
         if not a:
             return b
-        return _reconcile(mode, a + b, puts)
-    assert isinstance(a, DVVSet) and isinstance(b, DVVSet)
+        return _reconcile(mode, a + b, puts)  # type: ignore[operator]
     pair = (id(a), id(b))
     cached = _SYNCED.get(pair)
     if cached is None or cached[0] is not a or cached[1] is not b:
+        assert isinstance(a, DVVSet) and isinstance(b, DVVSet)
         if len(_SYNCED) > _SYNC_CACHE_LIMIT:
             _SYNCED.clear()
         result = a if payload_equal(a, b) else dvv.sync(a, b)

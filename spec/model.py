@@ -45,6 +45,7 @@ Reductions (each keeps the properties' verdicts; see docs/spec.md):
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -68,6 +69,9 @@ from spec.actions import (
     Timeout,
     action_from_json,
     message_json,
+    new_deliver,
+    new_drop,
+    new_duplicate,
 )
 from spec.clocks import Payload, PutRecord, payload_json
 from spec.config import Config
@@ -83,6 +87,7 @@ from spec.state import (
     State,
     clients_hash,
     messages_hash,
+    new_client,
     new_coordination,
     new_hint,
     new_message,
@@ -110,6 +115,17 @@ __all__ = [
 ]
 
 FAULTS = (Drop, Duplicate, Crash, Partition)
+
+# Actions are values: the successor path shares one object per distinct action
+# rather than building a new one per transition.
+_client_put = lru_cache(maxsize=4096)(ClientPut)
+_client_get = lru_cache(maxsize=4096)(ClientGet)
+_timeout_action = lru_cache(maxsize=4096)(Timeout)
+_client_timeout = lru_cache(maxsize=4096)(ClientTimeout)
+_anti_entropy = lru_cache(maxsize=4096)(AntiEntropy)
+_crash = lru_cache(maxsize=4096)(Crash)
+_recover = lru_cache(maxsize=4096)(Recover)
+_HEAL = Heal()
 
 
 # -- per-configuration plan ------------------------------------------------------------
@@ -447,7 +463,7 @@ def _client(
     gets: tuple[GetRecord, ...] | None = None,
 ) -> ClientState:
     """``cl`` with the given fields changed."""
-    return ClientState(
+    return new_client(
         cl.puts_issued if puts_issued is None else puts_issued,
         cl.gets_issued if gets_issued is None else gets_issued,
         cl.outstanding if outstanding is None else outstanding,
@@ -480,26 +496,13 @@ def _settle_get(edit: _Edit, node: str, coord: Coordination) -> None:
     plan = edit.plan
     config = plan.config
     if len(coord.responses) >= config.r:
-        result = clocks.empty(config.clock)
-        for _, payload in coord.responses:
-            result = clocks.merge(config.clock, result, payload, edit.puts)
-        returned = clocks.values(result)
-        context = clocks.context_of(config.clock, result, edit.puts)
-        history: frozenset[int] = frozenset()
-        for v in returned:
-            record = edit.puts[v - 1]
-            assert record is not None
-            history |= record.history
+        result, returned, last_get = _get_result(config.clock, coord.key, coord.responses,
+                                                 edit.puts)
         cl = edit.client(coord.client)
-        record_get = GetRecord(coord.request, coord.key, cl.acked, tuple(sorted(returned)))
+        record_get = GetRecord(coord.request, coord.key, cl.acked, returned)
         edit.set_client(
             coord.client,
-            _client(
-                cl,
-                outstanding=0,
-                last_get=LastGet(coord.key, context, history, tuple(sorted(returned))),
-                gets=(*cl.gets, record_get),
-            ),
+            _client(cl, outstanding=0, last_get=last_get, gets=(*cl.gets, record_get)),
         )
         edit.set_coord(node, None, coord.request)
         if config.read_repair:
@@ -515,6 +518,40 @@ def _settle_get(edit: _Edit, node: str, coord: Coordination) -> None:
         edit.set_coord(node, None, coord.request)
     else:
         edit.set_coord(node, coord, coord.request)
+
+
+def _get_result(
+    mode: str, key: str, responses: tuple[tuple[str, Payload], ...],
+    puts: tuple[PutRecord | None, ...],
+) -> tuple[Payload, tuple[int, ...], LastGet]:
+    """What a get that received ``responses`` returns: the reconciled payload, its
+    put ids (sorted) and the client's new last get. Pure in its arguments, so it is
+    cached by the identity of the (shared) payload and put-table objects."""
+    payloads = tuple([p for _, p in responses])
+    ident = (id(puts), key, *map(id, payloads))
+    cached = _GET_RESULTS.get(ident)
+    if cached is not None and cached[0] is puts and all(map(operator.is_, cached[1], payloads)):
+        return cached[2], cached[3], cached[4]
+    result = clocks.empty(mode)
+    for payload in payloads:
+        result = clocks.merge(mode, result, payload, puts)
+    returned = clocks.values(result)
+    context = clocks.context_of(mode, result, puts)
+    history: frozenset[int] = frozenset()
+    for v in returned:
+        record = puts[v - 1]
+        assert record is not None
+        history |= record.history
+    ordered = tuple(sorted(returned))
+    last_get = LastGet(key, context, history, ordered)
+    if len(_GET_RESULTS) > 100_000:
+        _GET_RESULTS.clear()
+    _GET_RESULTS[ident] = (puts, payloads, result, ordered, last_get)
+    return result, ordered, last_get
+
+
+# Each entry holds the objects whose ids make its key (so they cannot be reused).
+_GET_RESULTS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
 
 def _find(node: NodeState, request: int) -> Coordination | None:
@@ -667,9 +704,10 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
                 if not nodes[index[entry]].up:
                     continue
                 if can_put:
-                    yield ClientPut(name, entry, key), _request(state, plan, ci, entry, key, True)
+                    yield _client_put(name, entry, key), _request(state, plan, ci, entry, key, True)
                 if can_get:
-                    yield ClientGet(name, entry, key), _request(state, plan, ci, entry, key, False)
+                    yield (_client_get(name, entry, key),
+                           _request(state, plan, ci, entry, key, False))
 
     # 2. deliveries
     previous: Message | None = None
@@ -681,7 +719,7 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
             continue
         edit = _Edit(state, plan)
         _deliver(edit, m, position)
-        yield Deliver(m), edit.build()
+        yield new_deliver(m), edit.build()
 
     # 3. timeouts
     exchanges: set[tuple[str, str, int]] | None = None
@@ -701,12 +739,12 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
                 if cut or (node_name, target, coord.request) not in exchanges:
                     edit = _Edit(state, plan)
                     _timeout(edit, node_name, coord, target)
-                    yield Timeout(node_name, coord.request, target), edit.build()
+                    yield _timeout_action(node_name, coord.request, target), edit.build()
     for ci, cl in enumerate(state.clients):
         if cl.outstanding and not _in_progress(state, cl.outstanding):
             edit = _Edit(state, plan)
             edit.set_client_at(ci, _client(cl, outstanding=0))
-            yield ClientTimeout(plan.clients[ci]), edit.build()
+            yield _client_timeout(plan.clients[ci]), edit.build()
 
     # 4. background: hinted handoff, anti-entropy
     if config.hinted_handoff:
@@ -741,7 +779,7 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
                     merged = clocks.merge(config.clock, na.store[k], nb.store[k], state.puts)
                     edit.store(a, key, merged)
                     edit.store(b, key, merged)
-                    yield AntiEntropy(a, b, key), edit.build()
+                    yield _anti_entropy(a, b, key), edit.build()
 
     # 5. faults and their repair
     drops, duplicates, crashes, partitions = state.used
@@ -755,12 +793,12 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
                 edit = _Edit(state, plan)
                 edit.remove_at(position)
                 edit.used = (drops + 1, duplicates, crashes, partitions)
-                yield Drop(m), edit.build()
+                yield new_drop(m), edit.build()
             if duplicates < config.duplicates:
                 edit = _Edit(state, plan)
                 edit.send(m)
                 edit.used = (drops, duplicates + 1, crashes, partitions)
-                yield Duplicate(m), edit.build()
+                yield new_duplicate(m), edit.build()
     for node_name, node in zip(plan.nodes, nodes, strict=True):
         if node.up and crashes < config.crashes:
             edit = _Edit(state, plan)
@@ -768,11 +806,11 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
                 edit.purge(node_name, coord.request)
             edit.set_node(node_name, new_node(False, node.store, node.hints, ()))
             edit.used = (drops, duplicates, crashes + 1, partitions)
-            yield Crash(node_name), edit.build()
+            yield _crash(node_name), edit.build()
         elif not node.up:
             edit = _Edit(state, plan)
             edit.set_node(node_name, new_node(True, node.store, node.hints, ()))
-            yield Recover(node_name), edit.build()
+            yield _recover(node_name), edit.build()
     if not side and partitions < config.partitions:
         for split in plan.sides:
             edit = _Edit(state, plan)
@@ -782,7 +820,7 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
     elif side:
         edit = _Edit(state, plan)
         edit.side = frozenset()
-        yield Heal(), edit.build()
+        yield _HEAL, edit.build()
 
 
 def _request(state: State, plan: _Plan, ci: int, node: str, key: str, is_put: bool) -> State:

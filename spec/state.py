@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from spec.clocks import Context, Payload, PutRecord, payload_hash, payload_key
@@ -46,6 +47,7 @@ __all__ = [
     "State",
     "clients_hash",
     "messages_hash",
+    "new_client",
     "new_coordination",
     "new_hint",
     "new_message",
@@ -57,6 +59,7 @@ __all__ = [
 
 _new = object.__new__
 _set = object.__setattr__
+_hash_of = attrgetter("_hash")
 
 
 class Kind(enum.StrEnum):
@@ -185,6 +188,13 @@ class LastGet:
     context: Context
     history: frozenset[int]
     siblings: tuple[int, ...]
+    _hash: int = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _set(self, "_hash", hash((self.key, self.context, self.history, self.siblings)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,6 +206,13 @@ class GetRecord:
     key: str
     acked_before: tuple[int, ...]
     returned: tuple[int, ...]
+    _hash: int = field(init=False, repr=False, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        _set(self, "_hash", hash((self.request, self.key, self.acked_before, self.returned)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +230,8 @@ class ClientState:
     _hash: int = field(init=False, repr=False, compare=False, hash=False)
 
     def __post_init__(self) -> None:
-        _set(self, "_hash", hash((self.puts_issued, self.gets_issued, self.outstanding,
-                                  self.counter, self.last_get, self.acked, self.gets)))
+        _set(self, "_hash", _client_hash(self.puts_issued, self.gets_issued, self.outstanding,
+                                         self.counter, self.last_get, self.acked, self.gets))
 
     def __hash__(self) -> int:
         return self._hash
@@ -287,28 +304,37 @@ def _coordination_hash(request: int, client: str, key: str, is_put: bool,
                        used: tuple[str, ...], acked: tuple[str, ...],
                        responses: tuple[tuple[str, Payload], ...]) -> int:
     return hash((request, client, key, is_put, 0 if payload is None else payload_hash(payload),
-                 waiting, used, acked, tuple((n, payload_hash(p)) for n, p in responses)))
+                 waiting, used, acked,
+                 tuple([(n, payload_hash(p)) for n, p in responses]) if responses else ()))
+
+
+def _client_hash(puts_issued: int, gets_issued: int, outstanding: int, counter: int,
+                 last_get: LastGet | None, acked: tuple[int, ...],
+                 gets: tuple[GetRecord, ...]) -> int:
+    return hash((puts_issued, gets_issued, outstanding, counter,
+                 0 if last_get is None else last_get._hash, acked,
+                 tuple(map(_hash_of, gets))))
 
 
 def _node_hash(up: bool, store: tuple[Payload, ...], hints: tuple[Hint, ...],
                coord: tuple[Coordination, ...]) -> int:
-    return hash((up, tuple([payload_hash(p) for p in store]), tuple([h._hash for h in hints]),
-                 tuple([c._hash for c in coord])))
+    return hash((up, tuple(map(payload_hash, store)), tuple(map(_hash_of, hints)),
+                 tuple(map(_hash_of, coord))))
 
 
 def nodes_hash(nodes: tuple[NodeState, ...]) -> int:
     """The hash of a state's ``nodes`` part (from each node's cached hash)."""
-    return hash(tuple([n._hash for n in nodes]))
+    return hash(tuple(map(_hash_of, nodes)))
 
 
 def messages_hash(messages: tuple[Message, ...]) -> int:
     """The hash of a state's ``messages`` part."""
-    return hash(tuple([m._hash for m in messages]))
+    return hash(tuple(map(_hash_of, messages)))
 
 
 def clients_hash(clients: tuple[ClientState, ...]) -> int:
     """The hash of a state's ``clients`` part."""
-    return hash(tuple([c._hash for c in clients]))
+    return hash(tuple(map(_hash_of, clients)))
 
 
 def puts_hash(puts: tuple[PutRecord | None, ...]) -> int:
@@ -334,7 +360,13 @@ def new_message(kind: Kind, src: str, dst: str, request: int, key: str,
     _set(m, "key", key)
     _set(m, "payload", payload)
     _set(m, "hint_for", hint_for)
-    _message_init(m, kind, src, dst, request, key, payload, hint_for)
+    value = kind._value_  # as _message_init:
+    if payload is None:
+        _set(m, "order", (value, src, dst, request, key, hint_for, ()))
+        _set(m, "_hash", hash((value, src, dst, request, key, 0, hint_for)))
+    else:
+        _set(m, "order", (value, src, dst, request, key, hint_for, payload_key(payload)))
+        _set(m, "_hash", hash((value, src, dst, request, key, payload_hash(payload), hint_for)))
     return m
 
 
@@ -368,6 +400,23 @@ def new_coordination(request: int, client: str, key: str, is_put: bool,
     return c
 
 
+def new_client(puts_issued: int, gets_issued: int, outstanding: int, counter: int,
+               last_get: LastGet | None, acked: tuple[int, ...],
+               gets: tuple[GetRecord, ...]) -> ClientState:
+    """``ClientState(...)``, trusted."""
+    c = _new(ClientState)
+    _set(c, "puts_issued", puts_issued)
+    _set(c, "gets_issued", gets_issued)
+    _set(c, "outstanding", outstanding)
+    _set(c, "counter", counter)
+    _set(c, "last_get", last_get)
+    _set(c, "acked", acked)
+    _set(c, "gets", gets)
+    _set(c, "_hash", _client_hash(puts_issued, gets_issued, outstanding, counter, last_get,
+                                  acked, gets))
+    return c
+
+
 def new_node(up: bool, store: tuple[Payload, ...], hints: tuple[Hint, ...],
              coord: tuple[Coordination, ...]) -> NodeState:
     """``NodeState(up, store, hints, coord)``, trusted."""
@@ -376,7 +425,8 @@ def new_node(up: bool, store: tuple[Payload, ...], hints: tuple[Hint, ...],
     _set(n, "store", store)
     _set(n, "hints", hints)
     _set(n, "coord", coord)
-    _set(n, "_hash", _node_hash(up, store, hints, coord))
+    _set(n, "_hash", hash((up, tuple(map(payload_hash, store)), tuple(map(_hash_of, hints)),
+                           tuple(map(_hash_of, coord)))))  # = _node_hash
     return n
 
 
