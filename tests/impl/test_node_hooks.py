@@ -7,7 +7,7 @@ import math
 import pytest
 
 from impl.coordinator import GetOp, PutOp
-from impl.effects import Send
+from impl.effects import Effect, Send
 from impl.errors import ConfigError
 from impl.messages import GetRequest, HintDelivery, PutRequest, ReplicaPut
 from impl.node import Node
@@ -161,7 +161,7 @@ def test_set_suspected_and_reset_hint_retries() -> None:
     holder.reset_hint_retries()
     after_reset = holder.fire_timer(driver.now, "hints")
 
-    def deliveries(effects: list[object]) -> int:
+    def deliveries(effects: list[Effect]) -> int:
         return sum(isinstance(getattr(e, "message", None), HintDelivery) for e in effects)
 
     assert (deliveries(first), deliveries(again), deliveries(after_reset)) == (1, 0, 1)
