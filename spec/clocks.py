@@ -212,6 +212,12 @@ def merge(mode: str, a: Payload, b: Payload, puts: Sequence[PutRecord | None]) -
         if len(_SYNCED) > _SYNC_CACHE_LIMIT:
             _SYNCED.clear()
         result = a if payload_equal(a, b) else dvv.sync(a, b)
+        # Normalised: a result equal to ``a`` (or ``b``) IS ``a`` (or ``b``), so a
+        # caller can tell "nothing changed" by identity.
+        if result is not a and payload_equal(result, a):
+            result = a
+        elif result is not b and payload_equal(result, b):
+            result = b
         cached = _SYNCED[pair] = (a, b, result)
     return cached[2]
 

@@ -283,7 +283,8 @@ class _Edit:
         k = self.plan.key_index[key]
         old = node.store[k]
         merged = clocks.merge(self.plan.config.clock, old, payload, self.puts)
-        if not clocks.payload_equal(merged, old):
+        # merge returns ``old`` itself for a dvv result equal to it (see clocks.merge)
+        if merged is not old and (merged.__class__ is not tuple or merged != old):
             store = (*node.store[:k], merged, *node.store[k + 1 :])
             self.set_node(name, new_node(node.up, store, node.hints, node.coord))
 
