@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from spec.clocks import dominates, values
+from spec.clocks import Payload, PutRecord, dominates, values
 from spec.model import converged, stored_values
 from spec.state import State
 
@@ -107,13 +107,26 @@ def _antichain(state: State, put_ids: tuple[int, ...]) -> bool:
 
 def siblings_are_antichain(state: State) -> bool:
     """No store and no get result holds two versions, one dominating the other."""
+    puts = state.puts
     for node in state.nodes:
         for payload in node.store:
-            if not _antichain(state, values(payload)):
+            # memoised per (payload object, put table object): both are shared widely
+            ident = (id(payload), id(puts))
+            cached = _STORE_ANTICHAIN.get(ident)
+            if cached is None or cached[0] is not payload or cached[1] is not puts:
+                if len(_STORE_ANTICHAIN) > 100_000:
+                    _STORE_ANTICHAIN.clear()
+                cached = (payload, puts, _antichain(state, values(payload)))
+                _STORE_ANTICHAIN[ident] = cached
+            if not cached[2]:
                 return False
     return all(
         _antichain(state, get.returned) for client in state.clients for get in client.gets
     )
+
+
+# Each entry holds the payload and put table whose ids make its key.
+_STORE_ANTICHAIN: dict[tuple[int, int], tuple[Payload, tuple[PutRecord | None, ...], bool]] = {}
 
 
 def hint_kept_until_acked(state: State) -> bool:
