@@ -133,12 +133,13 @@ def next_fallback(fallbacks: tuple[str, ...], used: set[str], reachable: set[str
 
 
 def read_repair_targets(op: GetOp) -> tuple[Record, list[str]]:
-    """The reconciled record of a finished get, and the top-N replicas that answered
-    with a record missing part of it (they get the reconciled record)."""
+    """The reconciled record of a finished get, and the nodes that answered with a
+    record missing part of it (they get the reconciled record): every node that
+    answered, fallbacks of a sloppy quorum included, as in the spec."""
     merged: Record | None = None
     for record in op.replies.values():
         merged = record if merged is None else merge(merged, record)
     assert merged is not None
     stale = [node for node, record in sorted(op.replies.items())
-             if node in op.top and merge(record, merged) != record]
+             if merge(record, merged) != record]
     return merged, stale

@@ -54,7 +54,6 @@ class HandoffMixin:
         view: Membership
         partitioning: Partitioning
         _hint_index: dict[int, tuple[str, bytes]]
-        _hinted_keys: collections.Counter[bytes]
         _hints_by_target: dict[tuple[str, bytes], set[int]]
         _hints_in_flight: dict[int, float]
 
@@ -133,7 +132,6 @@ class HandoffMixin:
                     return
         hint_id = self.storage.add_hint(intended, key, record)
         self._hint_index[hint_id] = target
-        self._hinted_keys[key] += 1
         self._hints_by_target.setdefault(target, set()).add(hint_id)
 
     def _remove_hint(self, hint_id: int) -> None:
@@ -146,6 +144,3 @@ class HandoffMixin:
                 same.discard(hint_id)
                 if not same:
                     del self._hints_by_target[held]
-            self._hinted_keys[held[1]] -= 1
-            if self._hinted_keys[held[1]] <= 0:
-                del self._hinted_keys[held[1]]

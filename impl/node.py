@@ -106,6 +106,7 @@ from impl.versions import (
     decode_record,
     encode_record,
     merge,
+    replicated_part,
     sibling_count,
     values,
 )
@@ -180,12 +181,10 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
         self._leaving = self.status is MemberStatus.LEAVING
         self._decoded: dict[bytes, Record] = {}
         self._empty_encoding = encode_record(Record.empty(self.mode))
-        # hint id -> (intended node, key), and how many hints each key has: an index
-        # of the storage engine's hint store, rebuilt from it at start
+        # hint id -> (intended node, key): an index of the storage engine's hint
+        # store, rebuilt from it at start
         self._hint_index: dict[int, tuple[str, bytes]] = {
             hint.hint_id: (hint.intended, hint.key) for hint in storage.hints()}
-        self._hinted_keys: collections.Counter[bytes] = collections.Counter(
-            key for _, key in self._hint_index.values())
         # (intended node, key) -> the ids of its hints: finds an identical hint fast
         self._hints_by_target: dict[tuple[str, bytes], set[int]] = {}
         for hint_id, target in self._hint_index.items():
@@ -420,9 +419,11 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
                 "reconcile them first"), out)
             return
         encoded = encode_record(record)
+        sent = replicated_part(stored, record)
+        replica_record = encoded if sent is record else encode_record(sent)
         result_context = self._context(key, record)
         top, fallbacks = self._split(key)
-        op = PutOp(next(self._op_ids), key, encoded, result_context,
+        op = PutOp(next(self._op_ids), key, replica_record, result_context,
                    request.w or self.config.w, top, fallbacks, reply_to,
                    now + self.config.request_timeout)
         # Written locally even when this node is not a replica of the key (a forwarded
@@ -435,7 +436,7 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
             op.filled.add(self.name)
         elif self.config.sloppy_quorum:  # this node stands in for the last slot, hinted
             slot = top[-1]
-            self._add_hint(slot, key, encoded)
+            self._add_hint(slot, key, replica_record)
             op.used.add(self.name)
             op.holder[slot] = self.name
             op.hinted[self.name] = slot
@@ -521,7 +522,7 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
             op.replies[self.name] = self._local_record(key)
         elif self.config.sloppy_quorum:  # coordinating as a fallback: its read counts
             op.asked.add(self.name)
-            op.replies[self.name] = self._held_record(key)
+            op.replies[self.name] = self._local_record(key)
         for slot in top:
             if slot not in op.holder:
                 self._send_get_slot(op, slot, out, initial=True)
@@ -564,7 +565,7 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
             self._read_repair(op, out)
 
     def _read_repair(self, op: GetOp, out: list[Effect]) -> None:
-        """Send the reconciled record to every top-N replica that answered without it."""
+        """Send the reconciled record to every node that answered without it."""
         merged, stale = read_repair_targets(op)
         encoded = encode_record(merged) if stale else b""
         for node in stale:
@@ -613,13 +614,11 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
     def _on_replica_get(self, now: float, src: str, message: ReplicaGet,
                         out: list[Effect]) -> None:
         self._check_key(message.key)
-        if self._hinted_keys.get(message.key):
-            record = self._held_record(message.key)
-            encoded = b"" if record.is_empty else encode_record(record)
-        else:  # only its own record: the stored bytes are that record's encoding
-            encoded = self.storage.read(message.key) or b""
-            if encoded == self._empty_encoding:
-                encoded = b""
+        # A replica answers with its own record only: hinted replicas live in the
+        # separate hint store (paper 4.6) and are not served to reads, as in the spec.
+        encoded = self.storage.read(message.key) or b""
+        if encoded == self._empty_encoding:
+            encoded = b""
         out.append(Send(src, ReplicaGetReply(message.op_id, message.key, encoded)))
 
     def _on_read_repair(self, now: float, src: str, message: ReadRepair,
@@ -759,15 +758,6 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
         if raw is None:
             return Record.empty(self.mode)
         return self._parse(raw)
-
-    def _held_record(self, key: bytes) -> Record:
-        """The key's versions this node holds: its own record and its hints' records."""
-        record = self._local_record(key)
-        if self._hinted_keys.get(key):
-            for hint in self.storage.hints():
-                if hint.key == key:
-                    record = merge(record, decode_record(hint.record, self.mode))
-        return record
 
     def _merge_into_local(self, key: bytes, record: Record, raw: bytes | None = None) -> None:
         """Merge ``record`` (whose canonical bytes are ``raw``, if known) into the key's

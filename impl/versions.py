@@ -165,6 +165,19 @@ def apply_put(
     return Record(mode, reconcile((*record.siblings, Sibling(value, clock, now, coordinator))))
 
 
+def replicated_part(before: Record, after: Record) -> Record:
+    """What a coordinator sends its replicas after a put turned ``before`` into
+    ``after``: in the vector-clock modes the new version alone (paper 4.5: the
+    coordinator "sends the new version (along with the new vector clock)"); each
+    replica reconciles it with what it stores. In dvv mode the whole DVVSet (its
+    dots and causal past travel together) and in lww the winner, which is the record.
+    """
+    if after.mode in (ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK):
+        new = tuple(sibling for sibling in after.siblings if sibling not in before.siblings)
+        return Record(after.mode, new) if new else after
+    return after
+
+
 def merge(a: Record, b: Record) -> Record:
     """Combine two replicas' records of one key (commutative, idempotent)."""
     if a.mode is not b.mode:
