@@ -36,9 +36,8 @@ from model_check.liveness import check_eventually_reachable
 from model_check.trace import Trace
 
 if TYPE_CHECKING:
-    from spec.config import Config
-
     from model_check.properties import Property
+    from spec.config import Config
 
 __all__ = [
     "CheckError",
