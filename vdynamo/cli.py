@@ -8,6 +8,7 @@ simulator. A subcommand module exposes ``main(argv: list[str]) -> int``.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -41,7 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vdynamo: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
     module = importlib.import_module(SUBCOMMANDS[name][0])
-    result = module.main(rest)
+    try:
+        result = module.main(rest)
+    except BrokenPipeError:  # the reader went away (`vdynamo show | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return int(result)
 
 
