@@ -131,6 +131,8 @@ class Client:
         self.cluster = cluster
         self.coordinator = coordinator
         self.client_id = client_id
+        #: puts this client issued: its client-vclock counter so far
+        self.puts_issued = 0
         self.routing: Routing = routing
         self.rng = random.Random(seed)
 
@@ -166,8 +168,11 @@ class Client:
         """Start a put of ``value`` under ``key``; the handle's result is a PutResult."""
         messages = self.cluster._messages
         sim = self.cluster.sim
+        # The client's own counter for client-vclock: the puts it issued before this
+        # one (a put that never reached a coordinator only leaves a gap).
         request = messages.PutRequest(sim.new_request_id(), key, value, context, w,
-                                      self.client_id)
+                                      self.client_id, self.puts_issued)
+        self.puts_issued += 1
         return sim.submit(self.pick_coordinator(coordinator, key), request,
                           timeout=self.cluster.client_timeout)
 

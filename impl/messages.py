@@ -177,7 +177,10 @@ class PutRequest:
 
     ``context`` is the opaque context of an earlier get (``b""``: a blind write
     that supersedes nothing); ``w`` overrides the cluster's W (``1..n``);
-    ``client_id`` names the client (the client-vclock mode increments its entry).
+    ``client_id`` names the client (the client-vclock mode increments its entry);
+    ``client_counter`` is the last counter that client used for its entry (the
+    client keeps it across puts: its number of puts so far), so that the new
+    counter is one more than the larger of it and the context's entry.
     """
 
     request_id: int
@@ -186,6 +189,7 @@ class PutRequest:
     context: bytes = b""
     w: int | None = None
     client_id: str = ""
+    client_counter: int = 0
 
     def __post_init__(self) -> None:
         if ((type(self.request_id) is int and 0 <= self.request_id <= MAX_ID) and
@@ -193,7 +197,8 @@ class PutRequest:
                 type(self.value) is bytes and
                 type(self.context) is bytes and
                 (self.w is None or (type(self.w) is int and 1 <= self.w <= MAX_ID)) and
-                _name_ok(self.client_id)):
+                _name_ok(self.client_id) and
+                (type(self.client_counter) is int and 0 <= self.client_counter <= MAX_ID)):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadRequestError)
         check.ident("request_id", self.request_id)
@@ -202,6 +207,7 @@ class PutRequest:
         check.data("context", self.context)
         check.optional_count("w", self.w, 1)
         check.text("client_id", self.client_id)
+        check.ident("client_counter", self.client_counter)
 
 
 ClientRequest = GetRequest | PutRequest

@@ -412,7 +412,8 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
         key = request.key
         stored = self._local_record(key)
         record = apply_put(stored, context, request.value, coordinator=self.name,
-                           client_id=request.client_id, now=now)
+                           client_id=request.client_id, now=now,
+                           client_counter=request.client_counter)
         if sibling_count(record) > self.config.max_siblings:
             self._answer(reply_to, None, BadRequestError(
                 f"key has more than {self.config.max_siblings} siblings: read and "

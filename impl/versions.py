@@ -142,10 +142,12 @@ def _lww_key(sibling: Sibling) -> tuple[float, str, bytes]:
 
 def apply_put(
     record: Record, context: VClock, value: bytes, *, coordinator: str, client_id: str,
-    now: float,
+    now: float, client_counter: int = 0,
 ) -> Record:
     """The coordinator's put: the stored ``record`` after writing ``value`` with the
-    client's ``context``, versioned by the record's clock mode."""
+    client's ``context``, versioned by the record's clock mode. In client-vclock the
+    client's entry becomes one more than the larger of the context's entry and
+    ``client_counter`` (the last counter the client used), as in the spec."""
     mode = record.mode
     if mode is ClockMode.DVV:
         fresh = dvv.new_with_context(context, value)
@@ -161,7 +163,8 @@ def apply_put(
     else:
         if not client_id:
             raise ValueError("client-vclock mode needs a client_id on every put")
-        clock = context.increment(client_id)
+        counter = max(context.counter(client_id), client_counter) + 1
+        clock = VClock.of({**context.entries, client_id: counter})
     return Record(mode, reconcile((*record.siblings, Sibling(value, clock, now, coordinator))))
 
 

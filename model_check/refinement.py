@@ -478,12 +478,13 @@ class Lockstep:
         ci = self.config.client_names.index(client)
         state = self.clients[client]
         put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
+        counter = state.puts_issued  # the client's own client-vclock counter so far
         state.puts_issued += 1
         context = b""
         if state.last_get is not None and state.last_get[0] == key:
             context = state.last_get[1]
         request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(put_id),
-                             context, None, client)
+                             context, None, client, counter)
         if self.mode is ClockMode.LWW:
             # lww: the coordinator's clock reads the spec's logical timestamp (a skew)
             after = _apply(self.frontier[0], [ClientPut(client, node, key)])

@@ -177,3 +177,19 @@ def test_a_non_canonical_record_is_refused() -> None:
     with pytest.raises(BadMessageError, match="canonical"):
         decode_record(encode_record(dominated))
     assert decode_record(encode_record(both)) == both
+
+
+def test_client_vclock_counter_is_kept_by_the_client() -> None:
+    """client-vclock: the client's entry is one more than the larger of the context's
+    entry and the client's own last counter, as in the spec: a client's second blind
+    put supersedes its first instead of making an equal-clock sibling."""
+    mode = ClockMode.CLIENT_VCLOCK
+    first = apply_put(Record.empty(mode), VClock(), b"a", coordinator="A", client_id="c1",
+                      now=1.0, client_counter=0)
+    second = apply_put(first, VClock(), b"b", coordinator="A", client_id="c1", now=2.0,
+                       client_counter=1)
+    assert values(second) == [b"b"]
+    assert second.siblings[0].clock == VClock.of({"c1": 2})
+    # a client that forgot its counter (the stateless mutant) makes equal clocks
+    forgetful = apply_put(first, VClock(), b"b", coordinator="A", client_id="c1", now=2.0)
+    assert sorted(values(forgetful)) == [b"a", b"b"]

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from model_check.refinement import Divergence
 from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from tests.conftest import PROFILE, examples
 from tests.refinement.machine import COVERAGE, STEPS, machine_for
@@ -20,27 +19,9 @@ from tests.refinement.machine import COVERAGE, STEPS, machine_for
 SEARCH = (tuple(Phase) if os.environ.get("REFINEMENT_SHRINK")
           else (Phase.explicit, Phase.reuse, Phase.generate))
 
-#: Divergences the lockstep found and that are reported, not yet resolved (see
-#: docs/refinement.md): the run is expected to fail with a Divergence.
-KNOWN = {
-    "client-vclock": "client-vclock: the spec's client keeps its own counter across puts "
-                     "(one more than the larger of its context's entry and its last "
-                     "counter); the impl's client is stateless and takes the counter from "
-                     "the context alone, so two blind puts of one client get equal clocks "
-                     "(kept as siblings) in the impl and ordered clocks in the spec",
-}
-
-
-def _case(name: str, config: object) -> object:
-    reasons = [text for tag, text in KNOWN.items() if tag in name]
-    reason = "; ".join(reasons) or None
-    if reason is None:
-        return pytest.param(name, config, id=name)
-    return pytest.param(name, config, id=name,
-                        marks=pytest.mark.xfail(reason=reason, raises=Divergence, strict=True))
-
-
-CASES = [_case(name, config) for name, config in LOCKSTEP_CONFIGS.items()]
+# Every configuration must refine the spec: the divergences the lockstep found are
+# resolved (docs/refinement.md), so none is expected to fail.
+CASES = [pytest.param(name, config, id=name) for name, config in LOCKSTEP_CONFIGS.items()]
 
 
 @pytest.fixture(scope="module", autouse=True)
