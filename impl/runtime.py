@@ -19,7 +19,9 @@ For clients: HTTP/1.1 (parsed by h11), JSON answers::
 
     GET  /kv/<key>[?r=R]          -> 200 {"values": [base64...], "context": base64}
     PUT  /kv/<key>[?w=W]          -> 200 {"context": base64}
-         body: the value; header X-Vdynamo-Context: the base64 context of a get
+         body: the value; header X-Vdynamo-Context: the base64 context of a get;
+         client-vclock: X-Vdynamo-Client names the client, X-Vdynamo-Client-Counter
+         its puts so far (the client keeps its own counter)
     GET  /status                  -> 200 {"node": ..., "stats": {...}}
 
 Keys are the percent-decoded path bytes. Errors are mapped once, here: a bad
@@ -447,13 +449,16 @@ class NodeServer:
         try:
             quorum = _quorum(query, "r" if method == "GET" else "w")
             headers = dict(request.headers)
+            client = headers.get(b"x-vdynamo-client", b"http").decode("ascii", "replace")
             if method == "GET":
                 message: GetRequest | PutRequest = GetRequest(
-                    self.next_request_id(), key, r=quorum, client_id="http")
+                    self.next_request_id(), key, r=quorum, client_id=client)
             elif method == "PUT":
                 context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
+                counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
+                                  "X-Vdynamo-Client-Counter")
                 message = PutRequest(self.next_request_id(), key, body, context=context,
-                                     w=quorum, client_id="http")
+                                     w=quorum, client_id=client, client_counter=counter)
             else:
                 return 405, {"error": "MethodNotAllowed", "message": f"{method} on {target.path}"}
         except errors.DynamoError as error:
@@ -479,6 +484,12 @@ def _quorum(query: dict[str, list[str]], name: str) -> int | None:
     if not text.isdigit():
         raise errors.BadRequestError(f"{name}: must be a positive integer, got {text!r}")
     return int(text)
+
+
+def _number(raw: bytes, what: str) -> int:
+    if not raw.isdigit():
+        raise errors.BadRequestError(f"{what}: must be a non-negative integer, got {raw!r}")
+    return int(raw)
 
 
 def _b64(raw: bytes, what: str) -> bytes:

@@ -118,6 +118,9 @@ def test_bad_client_input_is_refused_and_changes_nothing(tmp_path: Path) -> None
             forged = base64.b64encode(b"\x01" * 40).decode()
             status, body = await call("PUT", f"{base}/kv/k", b"v", {"X-Vdynamo-Context": forged})
             assert status == 400 and body["error"] == "BadContextError"
+            status, body = await call("PUT", f"{base}/kv/k", b"v",
+                                      {"X-Vdynamo-Client-Counter": "-1"})
+            assert status == 400 and "X-Vdynamo-Client-Counter" in body["message"]
             status, body = await call("GET", f"{base}/kv/k?r=9")
             assert status == 400
             status, body = await call("GET", f"{base}/nowhere")
