@@ -63,7 +63,11 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
 - a hint scan = one ``Handoff`` per hint it sends;
 - crash, recover (restart on the surviving storage), partition, heal = the
   same spec actions;
-- gossip rounds and anti-entropy rounds that move no record are stuttering.
+- gossip rounds (and anti-entropy timers with anti-entropy off) are stuttering;
+- a whole anti-entropy exchange between replicas ``a`` and ``b`` of a key, run to
+  completion both ways with every Merkle / key-records message of it delivered at
+  once (:meth:`Lockstep.anti_entropy_pair`) = the spec's atomic two-sided
+  ``AntiEntropy``, or a stutter when no replica changed.
 
 Environment choices the harness makes (they are the network's and the clock's,
 never the node's): the failure detector is an oracle (before every step each
@@ -86,12 +90,16 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from impl.antientropy import to_exchange
 from impl.cluster import SimulatedCluster
-from impl.effects import Effect, GetResult, PutResult
+from impl.effects import Effect, GetResult, PutResult, Send
+from impl.merkle import start
 from impl.messages import (
     GetRequest,
     HintAck,
     HintDelivery,
+    KeyRecords,
+    MerkleExchange,
     PutRequest,
     ReadRepair,
     ReplicaGet,
@@ -105,6 +113,7 @@ from spec import dvv
 from spec import model as spec_model
 from spec.actions import (
     Action,
+    AntiEntropy,
     ClientGet,
     ClientPut,
     ClientTimeout,
@@ -810,6 +819,57 @@ class Lockstep:
         if handler is not None:
             self._run(name, lambda n, now, out: handler(n, now, 0, out))
         self._settle(f"anti-entropy {name}", [], before)
+
+    def anti_entropy_pairs(self, key: str) -> list[tuple[str, str]]:
+        """The pairs that may run an anti-entropy exchange for ``key``: two replicas
+        of it (its top N), both up, that reach each other (the spec's enabling
+        condition for ``AntiEntropy``, less its "payloads differ", which only decides
+        between that action and a stutter)."""
+        top = self.config.top_n(key)
+        return [(a, b) for i, a in enumerate(top) for b in top[i + 1:]
+                if self.reachable(a, b)]
+
+    def anti_entropy_pair(self, a: str, b: str, key: str) -> None:
+        """A whole anti-entropy exchange between ``a`` and ``b`` for ``key``'s range, in
+        both directions (``a`` syncs with ``b``, then ``b`` with ``a``): every Merkle
+        and key-records message of the exchange is delivered at once (no other message
+        moves, none is lost). It maps to the spec's atomic two-sided ``AntiEntropy(a, b,
+        key)`` when it changes a replica of ``key``, else to a stutter."""
+        if (a, b) not in self.anti_entropy_pairs(key) and (
+                b, a) not in self.anti_entropy_pairs(key):
+            raise ValueError(f"anti-entropy {a} <-> {b} on {key} is not enabled")
+        k = self.config.keys.index(key)
+        before = {x.id for x in self.sim.in_flight()}
+        stores = self._stores(a, b, k)
+        for x, y in ((a, b), (b, a)):
+            self._oracle()
+            seen = {m.id for m in self.sim.in_flight()}
+
+            def open_exchange(n: Any, now: float, out: list[Effect], peer: str = y) -> None:
+                for lo, hi in n._trees.ranges:
+                    tree = n._trees.get(lo, hi)
+                    if tree is None or peer not in n.partitioning.range_owners(lo, n.config.n):
+                        continue
+                    out.append(Send(peer, to_exchange(next(n._op_ids), start(tree))))
+            self._run(x, open_exchange)
+            while True:
+                pending = [m for m in self.sim.in_flight() if m.id not in seen
+                           and isinstance(m.message, MerkleExchange | KeyRecords)
+                           and {m.src, m.dest} == {x, y}]
+                if not pending:
+                    break
+                self._oracle()
+                self.sim.deliver(pending[0].id)
+        changed = self._stores(a, b, k) != stores
+        top = self.config.top_n(key)
+        first, second = (a, b) if top.index(a) < top.index(b) else (b, a)
+        actions: list[Action] = [AntiEntropy(first, second, key)] if changed else []
+        self._settle(f"anti-entropy {a} <-> {b} on {key}", actions, before)
+
+    def _stores(self, a: str, b: str, k: int) -> tuple[Payload, Payload]:
+        key = self.config.keys[k].encode()
+        return (self.abstract_record(self.cluster.storages[a].read(key)),
+                self.abstract_record(self.cluster.storages[b].read(key)))
 
     # ------------------------------------------------------------------ settling
 

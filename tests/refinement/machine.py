@@ -220,15 +220,33 @@ def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleB
         @precondition(lambda self: any(self.lockstep.up(n) for n in config.nodes))
         @rule(data=st.data(), anti_entropy=st.booleans())
         def background(self, data: st.DataObject, anti_entropy: bool) -> None:
+            """A gossip round, or (anti-entropy off) an anti-entropy timer that starts
+            nothing: both stutter. With anti-entropy on, the exchange is the
+            ``anti_entropy`` rule's (a whole exchange, mapped to the spec's action)."""
             ls = self.lockstep
             node = data.draw(st.sampled_from([n for n in config.nodes if ls.up(n)]),
                              label="node")
-            if anti_entropy:
-                self._count("anti_entropy")
+            if anti_entropy and not config.anti_entropy:
+                self._count("anti_entropy_timer")
                 ls.anti_entropy(node)
             else:
                 self._count("gossip")
                 ls.gossip(node)
+
+        @precondition(lambda self: config.anti_entropy and any(
+            self.lockstep.anti_entropy_pairs(k) for k in config.keys))
+        @rule(data=st.data())
+        def anti_entropy(self, data: st.DataObject) -> None:
+            """A whole anti-entropy exchange between two replicas of a key, both ways:
+            the spec's atomic ``AntiEntropy`` (or a stutter when nothing differs)."""
+            ls = self.lockstep
+            key = data.draw(st.sampled_from([k for k in config.keys
+                                             if ls.anti_entropy_pairs(k)]), label="key")
+            a, b = data.draw(st.sampled_from(ls.anti_entropy_pairs(key)), label="pair")
+            if data.draw(st.booleans(), label="b starts"):
+                a, b = b, a
+            self._count("anti_entropy")
+            ls.anti_entropy_pair(a, b, key)
 
         # ---------------------------------------------------------------- the check
 
