@@ -22,19 +22,17 @@ broke.
 
 ``--on impl`` hands the trace to ``model_check.refinement.replay_on_impl``
 (the refinement layer drives the simulated implementation through the same
-steps). It should return a :class:`ReplayReport` like the spec's; until that
-module exists the command says so and exits 2.
+steps) and returns a :class:`ReplayReport` like the spec's.
 
 Exit status: 0 the trace replayed and the property broke where recorded; 1 the
 trace was refused (a step did not replay, or the property did not break);
-2 usage error, unreadable trace, or the implementation backend is missing.
+2 usage error or unreadable trace.
 """
 
 from __future__ import annotations
 
 import argparse
 import builtins
-import importlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -258,28 +256,12 @@ def _first_difference(actual: Any, recorded: Any, where: str = "state") -> str:
     return f"{where} is {json.dumps(a)[:200]} but the trace says {json.dumps(r)[:200]}"
 
 
-def _replay_on_impl(trace: Trace) -> tuple[Any | None, str]:
-    """(the refinement layer's report, or None and why it is not available)."""
-    try:
-        refinement = importlib.import_module("model_check.refinement")
-    except ImportError as error:
-        return None, f"model_check.refinement cannot be imported ({error})"
-    replay = getattr(refinement, "replay_on_impl", None)
-    if not callable(replay):
-        return None, "model_check.refinement has no replay_on_impl yet"
-    try:
-        return replay(trace), ""
-    except (ImportError, NotImplementedError) as error:
-        return None, f"model_check.refinement.replay_on_impl is not complete ({error})"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="vdynamo replay",
         description="Replay a counterexample trace (native or ITF JSON) step by step.",
         epilog="exit status: 0 replayed and the property broke; 1 refused (a step did not "
-        "replay, or the property did not break); 2 usage error, unreadable trace, or no "
-        "implementation backend.",
+        "replay, or the property did not break); 2 usage error or unreadable trace.",
     )
     parser.add_argument("trace", metavar="TRACE", help="a trace file written by vdynamo check")
     parser.add_argument("--on", choices=("spec", "impl"), default="spec",
@@ -295,11 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"vdynamo replay: {error}", file=sys.stderr)
         return EXIT_USAGE
     if args.on == "impl":
-        report, why = _replay_on_impl(trace)
-        if report is None:
-            print(f"vdynamo replay --on impl: the implementation backend is not available "
-                  f"yet: {why}", file=sys.stderr)
-            return EXIT_USAGE
+        # Imported here: replaying on the spec needs neither impl nor the simulator.
+        from model_check.refinement import replay_on_impl
+
+        report = replay_on_impl(trace)
     else:
         report = replay_on_spec(trace)
     if args.json:

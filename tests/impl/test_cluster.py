@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import subprocess
 import sys
@@ -239,7 +238,6 @@ def test_one_seed_one_run_across_processes_with_other_hash_seeds() -> None:
     assert digests == {log_digest(21)}
 
 
-@pytest.mark.skipif(importlib.util.find_spec("impl.wire") is None, reason="impl.wire not yet")
 def test_wire_mode_passes_every_message_through_the_codec() -> None:
     cluster = SimulatedCluster(seed=6, wire=True)
     client = cluster.client()
@@ -248,8 +246,6 @@ def test_wire_mode_passes_every_message_through_the_codec() -> None:
     assert cluster.sim.stats["delivered"] > 0
 
 
-@pytest.mark.skipif(importlib.util.find_spec("impl.storage.sqlite") is None,
-                    reason="impl.storage.sqlite not yet")
 def test_sqlite_storage_survives_crashes() -> None:
     with SimulatedCluster(seed=9, storage="sqlite") as cluster:
         assert cluster.storage_dir is not None and cluster.storage_dir.exists()

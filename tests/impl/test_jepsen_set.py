@@ -21,7 +21,6 @@ unseen write; it is not asserted either way here.)
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -197,8 +196,6 @@ def test_server_side_vector_clocks_lose_concurrent_adds() -> None:
     assert caught, "the set workload did not catch server-vclock ordering concurrent adds"
 
 
-@pytest.mark.skipif(importlib.util.find_spec("impl.storage.sqlite") is None,
-                    reason="impl.storage.sqlite not yet")
 def test_no_acknowledged_add_is_lost_on_sqlite() -> None:
     report = run_set_workload(100, clients=3, adds=4, storage="sqlite")
     assert not report.lost, report.describe()

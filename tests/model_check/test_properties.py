@@ -23,7 +23,6 @@ from spec.config import Config
 from spec.model import converged, initial_state, successors
 from spec.state import Hint, Kind, Message, NodeState, State
 from spec.vclock import VClock
-from tests.conftest import PROFILE
 from tests.spec.test_model import deliver, deliver_all, do, get, put
 
 
@@ -181,7 +180,6 @@ QUICK = ("lww-two-clients", "server-vclock-same-coordinator", "client-vclock-sam
          "lww-blind-rewrite", "client-vclock-blind-rewrite", "strict-no-anti-entropy",
          "strict-weak-quorum")
 #: The rest (tens of thousands of states each): `make check` runs them; here only in soak.
-SLOW = tuple(e.name for e in DEFAULT_SUITE if e.name not in QUICK)
 
 
 def test_suite_expectations_are_complete() -> None:
@@ -212,12 +210,6 @@ def _verify(item: SuiteEntry, symmetry: bool = True) -> None:
 
 @pytest.mark.parametrize("name", QUICK)
 def test_quick_suite_entries_give_their_expected_verdicts(name: str) -> None:
-    _verify(entry(name))
-
-
-@pytest.mark.skipif(PROFILE != "soak", reason="tens of thousands of states: soak profile only")
-@pytest.mark.parametrize("name", SLOW)
-def test_slow_suite_entries_give_their_expected_verdicts(name: str) -> None:
     _verify(entry(name))
 
 

@@ -30,13 +30,7 @@ def test_every_mutant_has_a_killer() -> None:
     assert set(KILLED_BY) == set(MUTANTS)
 
 
-NOT_YET_KILLED: set[str] = set()
-
-
-@pytest.mark.parametrize("mutant", [
-    pytest.param(m, marks=pytest.mark.xfail(reason="not killed by the lockstep yet",
-                                            strict=False)) if m in NOT_YET_KILLED else m
-    for m in sorted(MUTANTS)])
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_is_killed(mutant: str) -> None:
     name = KILLED_BY[mutant]
     machine = machine_for(f"mutant-{mutant}", LOCKSTEP_CONFIGS[name])
