@@ -8,6 +8,8 @@ not answer as needed. Each message names what was wrong.
 
 from __future__ import annotations
 
+from spec.errors import ConfigError, DynamoError, LocalError, RemoteError
+
 __all__ = [
     "BadContextError",
     "BadMessageError",
@@ -25,20 +27,7 @@ __all__ = [
 ]
 
 
-class DynamoError(Exception):
-    """Base of every error raised by impl."""
-
-
-class LocalError(DynamoError):
-    """A request refused where it entered: the caller's input was wrong."""
-
-
-class RemoteError(DynamoError):
-    """Peers did not answer as the request needed."""
-
-
-class ConfigError(LocalError, ValueError):
-    """A cluster or node configuration is invalid; the message names the field."""
+# The package's base classes (one hierarchy for every layer: spec.errors).
 
 
 class BadRequestError(LocalError, ValueError):

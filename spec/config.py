@@ -41,6 +41,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from spec.errors import ConfigError
 from spec.ring import Ring
 
 __all__ = [
@@ -68,8 +69,7 @@ _SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in key
 DEFAULT_TOML = Path(__file__).with_name("default.toml")
 
 
-class ConfigError(ValueError):
-    """A configuration was refused; the message names the section and key."""
+# The package's one ConfigError (spec.errors); re-exported here for old imports.
 
 
 def _where(key: str) -> str:
