@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PKGS   := spec impl model_check vdynamo
 
-.PHONY: check test lint typecheck pytest bench venv clean
+.PHONY: check test lint typecheck imports pytest bench venv clean
 
 venv: $(STAMP)
 
@@ -20,13 +20,17 @@ $(STAMP): pyproject.toml
 check: $(STAMP)
 	$(BIN)/vdynamo check
 
-test: lint typecheck pytest
+test: lint typecheck imports pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PKGS) tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict $(PKGS)
+
+# The import contract (.importlinter): layers point down; impl uses spec's value types only.
+imports: $(STAMP)
+	$(BIN)/lint-imports
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2
