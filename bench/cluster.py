@@ -664,6 +664,28 @@ def disk_of(path: Path) -> str:
         return "?"
 
 
+def fsync_probe(directory: Path, seconds: float = 1.0) -> str:
+    """The disk's fdatasync latency now: 4 KiB appends, each fdatasynced, for ``seconds``."""
+    path = directory / "fsync-probe"
+    latencies = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        block = b"x" * 4096
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            os.write(fd, block)
+            started = time.perf_counter()
+            os.fdatasync(fd)
+            latencies.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+        path.unlink()
+    latencies.sort()
+    return (f"fdatasync of a 4 KiB append: median {1000 * statistics.median(latencies):.2f} ms, "
+            f"p99 {1000 * latencies[int(0.99 * (len(latencies) - 1))]:.2f} ms "
+            f"({len(latencies)} in {seconds:.0f} s, one at a time)")
+
+
 # ---------------------------------------------------------------------- the comparison
 
 def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
@@ -676,6 +698,7 @@ def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
                          layouts[0], work / "vd-buffered")])
     ceiling = [] if args.no_ceiling else [Ceiling("ceiling: asyncio static 200")]
     sides: list[Side] = [*durable, etcd, *buffered, *ceiling]
+    probes = [f"before: {fsync_probe(work)}"]
     for side in sides:
         print(f"starting {side.label} ...", flush=True)
         side.start(procs)
@@ -712,6 +735,7 @@ def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
             for side in ceiling:
                 measure(side, "get", round_ + 1)
 
+    probes.append(f"after:  {fsync_probe(work)}")
     print()
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
           f"{args.value_bytes}-byte values; puts: random keys of {args.put_keys:,}, "
@@ -719,6 +743,7 @@ def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
           "CPU = the side's server processes, all threads")
     print(f"machine: {machine()}")
     print(f"versions: {versions()}; data on {disk_of(work)}")
+    print("\n".join(f"disk {probe}" for probe in probes))
     print("fsync policies:")
     for side in sides:
         print(f"- {side.label}: {side.fsync}")
@@ -741,7 +766,7 @@ def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
 #: walking a sample's stack from the innermost frame outwards.
 CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("waiting in epoll (idle)", re.compile(r"\.select \(selectors\.py")),
-    ("SQLite COMMIT (with fsync=always: the WAL's fdatasync)",
+    ("SQLite COMMIT (in the always mode, with the WAL's fdatasync)",
      re.compile(r"SqliteStorage\._commit \(impl/storage/")),
     ("SQLite, other (reads, statements, record encoding)", re.compile(r"\(impl/storage/")),
     ("frame codec (impl/wire.py)", re.compile(r"\(impl/wire\.py")),
@@ -788,15 +813,16 @@ def top_frames(collapsed: str, n: int = 12) -> list[tuple[str, int]]:
     return sorted(counts.items(), key=lambda kv: -kv[1])[:n]
 
 
-def parse_strace_counts(text: str) -> dict[str, int]:
-    """Calls per syscall from ``strace -c`` output (``% time seconds usecs/call calls
-    errors syscall`` rows)."""
-    calls: dict[str, int] = {}
+def parse_strace_counts(text: str) -> dict[str, tuple[int, int]]:
+    """syscall -> (calls, microseconds per call) from ``strace -c`` output (rows
+    ``% time seconds usecs/call calls [errors] syscall``; with ``-w`` the times are
+    wall-clock latencies)."""
+    calls: dict[str, tuple[int, int]] = {}
     for line in text.splitlines():
-        parts = line.split()  # %time seconds usecs/call calls [errors] syscall
-        if (len(parts) in (5, 6) and parts[-1] != "total"
-                and re.fullmatch(r"[\d.]+", parts[0]) and parts[3].isdigit()):
-            calls[parts[-1]] = int(parts[3])
+        parts = line.split()
+        if (len(parts) in (5, 6) and parts[-1] != "total" and re.fullmatch(r"[\d.]+", parts[0])
+                and parts[2].isdigit() and parts[3].isdigit()):
+            calls[parts[-1]] = (int(parts[3]), int(parts[2]))
     return calls
 
 
@@ -860,18 +886,18 @@ def _straced(procs: Processes, side: Vdynamo, seed: int, args: argparse.Namespac
     if not shutil.which("strace"):
         return ["strace not found (apt-get install strace): no syscall counts"]
     out = work / "strace.txt"
-    strace = procs.start(["strace", "-c", "-f", "-o", str(out),
+    strace = procs.start(["strace", "-c", "-w", "-f", "-o", str(out),
                           *[a for pid in side.pids for a in ("-p", str(pid))]])
     time.sleep(1.0)
     traced = run_wrk(procs, side, "put", args.put_keys, "p", seed, args)
     procs.stop(strace, signal.SIGINT)
     calls = parse_strace_counts(out.read_text())
     puts = max(traced.requests, 1)
-    fsyncs = calls.get("fdatasync", 0) + calls.get("fsync", 0)
-    return [f"strace -c -f on every node ({traced.rate:,.0f} puts/s: strace slows them); "
-            "syscalls per put:",
-            *[f"  {name:<14} {count / puts:6.2f}"
-              for name, count in sorted(calls.items(), key=lambda kv: -kv[1])[:12]],
+    fsyncs = sum(calls.get(name, (0, 0))[0] for name in ("fdatasync", "fsync"))
+    return [f"strace -c -w -f on every node ({traced.rate:,.0f} puts/s: strace slows them); "
+            "syscalls per put, and each call's mean wall time:",
+            *[f"  {name:<14} {count / puts:6.2f}  {usecs:>6} µs"
+              for name, (count, usecs) in sorted(calls.items(), key=lambda kv: -kv[1][0])[:12]],
             f"  => fsync + fdatasync per put: {fsyncs / puts:.2f}"]
 
 
@@ -889,7 +915,8 @@ def profile(args: argparse.Namespace, procs: Processes, work: Path) -> int:
     for mode in ("always", "buffered"):
         side = Vdynamo(f"vdynamo {layout}, fsync={mode}", mode, layout, work / f"vd-{mode}")
         side.start(procs)
-        say([_summary(side.label, run_wrk(procs, side, "put", args.put_keys, "p", 1, args))])
+        probe = f"disk now: {fsync_probe(work)}"
+        say([probe, _summary(side.label, run_wrk(procs, side, "put", args.put_keys, "p", 1, args))])
         if mode == "always":
             say(_straced(procs, side, 2, args, work))
         say(_sampled(procs, side, 3, mode == "always", args, work)[1])

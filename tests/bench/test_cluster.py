@@ -133,7 +133,14 @@ Handle._run (asyncio/events.py:80) 1
 
 
 def test_parse_strace_counts() -> None:
-    assert bench.parse_strace_counts(STRACE) == {"openat": 1373, "write": 30, "fdatasync": 1}
+    assert bench.parse_strace_counts(STRACE) == {
+        "openat": (1373, 5), "write": (30, 11), "fdatasync": (1, 188)}
+
+
+def test_fsync_probe_names_the_latency(tmp_path: Path) -> None:
+    line = bench.fsync_probe(tmp_path, seconds=0.05)
+    assert line.startswith("fdatasync of a 4 KiB append: median ")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_categorize_takes_the_innermost_matching_frame() -> None:
