@@ -7,7 +7,7 @@ Run: ``.venv/bin/python bench/cluster.py`` (about 3 minutes; ``make bench-cluste
     --layout per-node|all|both                   vdynamo: one process per node
                                                  (default), all nodes in one process
                                                  (``serve --all``), or both
-    --get-keys 5000 --put-keys 1000000 --value-bytes 100
+    --get-keys 2000 --put-keys 1000000 --value-bytes 100
     --no-buffered --no-ceiling                   leave those rows out
     --profile                                    instead of the comparison: where
                                                  vdynamo's time goes during puts
@@ -698,7 +698,7 @@ def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
                          layouts[0], work / "vd-buffered")])
     ceiling = [] if args.no_ceiling else [Ceiling("ceiling: asyncio static 200")]
     sides: list[Side] = [*durable, etcd, *buffered, *ceiling]
-    probes = [f"before: {fsync_probe(work)}"]
+    probes = [f"before: {fsync_probe(work)}; load average {os.getloadavg()[0]:.2f}"]
     for side in sides:
         print(f"starting {side.label} ...", flush=True)
         side.start(procs)
@@ -735,12 +735,13 @@ def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
             for side in ceiling:
                 measure(side, "get", round_ + 1)
 
-    probes.append(f"after:  {fsync_probe(work)}")
+    probes.append(f"after:  {fsync_probe(work)}; load average {os.getloadavg()[0]:.2f}")
     print()
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
           f"{args.value_bytes}-byte values; puts: random keys of {args.put_keys:,}, "
           f"gets: random keys of {args.get_keys:,} preloaded; {args.runs} alternating rounds; "
-          "CPU = the side's server processes, all threads")
+          "CPU = the side's server processes, all threads; errors = responses outside "
+          "2xx/3xx plus socket errors (in a median row: the total of the runs)")
     print(f"machine: {machine()}")
     print(f"versions: {versions()}; data on {disk_of(work)}")
     print("\n".join(f"disk {probe}" for probe in probes))
@@ -751,7 +752,8 @@ def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
     table_rows = list(rows.values())
     print(format_table(table_rows))
     print()
-    print("ratios (medians):")
+    print("ratios vdynamo/etcd of the medians (throughput: higher is better for vdynamo; "
+          "p99 latency: lower is):")
     print(format_ratios(table_rows, rows[etcd.label]))
     bad = errors_invalid(table_rows)
     if bad:
@@ -941,7 +943,7 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=3, help="alternating rounds")
     parser.add_argument("--layout", choices=["per-node", "all", "both"], default="per-node",
                         help="vdynamo: one process per node, all in one, or both")
-    parser.add_argument("--get-keys", type=int, default=5000, help="preloaded keys for gets")
+    parser.add_argument("--get-keys", type=int, default=2000, help="preloaded keys for gets")
     parser.add_argument("--put-keys", type=int, default=1_000_000, help="key space of puts")
     parser.add_argument("--value-bytes", type=int, default=100)
     parser.add_argument("--no-buffered", action="store_true", help="no buffered vdynamo row")
