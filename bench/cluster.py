@@ -187,11 +187,13 @@ class Processes:
 
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP raise KeyboardInterrupt, so ``finally`` blocks run."""
+    """SIGINT, SIGTERM and SIGHUP raise KeyboardInterrupt, so ``finally`` blocks run
+    (SIGINT too: a shell starts a background job with SIGINT ignored)."""
     def interrupt(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
+    handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    previous = {s: signal.signal(s, interrupt) for s in handled}
     try:
         yield
     finally:
@@ -770,7 +772,8 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("waiting in epoll (idle)", re.compile(r"\.select \(selectors\.py")),
     ("SQLite COMMIT (in the always mode, with the WAL's fdatasync)",
      re.compile(r"SqliteStorage\._commit \(impl/storage/")),
-    ("SQLite, other (reads, statements, record encoding)", re.compile(r"\(impl/storage/")),
+    ("SQLite statements (the read of the stored record, the write; not COMMIT)",
+     re.compile(r"\(impl/storage/")),
     ("frame codec (impl/wire.py)", re.compile(r"\(impl/wire\.py")),
     ("HTTP parsing and writing (h11)", re.compile(r"\(h11/")),
     ("JSON and base64", re.compile(r"\((json/|base64\.py)")),
