@@ -386,6 +386,21 @@ class Etcd(Side):
             wait_for(functools.partial(_healthy, port), f"{self.label} {name} health",
                      procs=self.procs)
 
+    def leader(self) -> str:
+        """The member that leads now, by etcdctl (wrk talks to m1; a follower forwards)."""
+        endpoints = ",".join(f"http://127.0.0.1:{port}" for port in self.client.values())
+        try:
+            out = subprocess.run(["etcdctl", "--endpoints", endpoints, "endpoint", "status",
+                                  "-w", "json"], capture_output=True, text=True, timeout=10,
+                                 env=dict(os.environ, ETCDCTL_API="3"), check=True)
+            for name, entry in zip(self.names, json.loads(out.stdout), strict=True):
+                status = entry["Status"]
+                if status["header"]["member_id"] == status["leader"]:
+                    return name
+        except (OSError, ValueError, KeyError, TypeError, subprocess.SubprocessError):
+            pass
+        return "?"
+
     def put_request(self, key: str, value: bytes) -> tuple[str, str, bytes, dict[str, str]]:
         body = json.dumps({"key": _b64(key.encode()), "value": _b64(value)}).encode()
         return "POST", "/v3/kv/put", body, {"Content-Type": "application/json"}
@@ -747,6 +762,7 @@ def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
     print(f"machine: {machine()}")
     print(f"versions: {versions()}; data on {disk_of(work)}")
     print("\n".join(f"disk {probe}" for probe in probes))
+    print(f"etcd: wrk and the preload talk to m1; the leader at the end: {etcd.leader()}")
     print("fsync policies:")
     for side in sides:
         print(f"- {side.label}: {side.fsync}")
