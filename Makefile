@@ -39,5 +39,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/model_check.py
 	$(BIN)/python bench/sim.py
 
+# A real 3-node cluster against a 3-member etcd, driven by wrk (about 3 minutes;
+# installs wrk and etcd from Debian as root, else names the apt-get line).
+# ARGS='--profile' measures where vdynamo's time goes instead; see docs/benchmarks.md.
+.PHONY: bench-cluster
+bench-cluster: $(STAMP)
+	$(BIN)/python bench/cluster.py $(ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
