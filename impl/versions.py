@@ -252,15 +252,18 @@ def context_clock(record: Record) -> VClock:
 def context_pairs(record: Record, max_pairs: int | None = None) -> tuple[tuple[str, int], ...]:
     """``context_clock(record).pairs``, computed without building the clock when the
     mode is dvv (the join of a DVVSet is its entries' ids and counters); with
-    ``max_pairs``, at most that many (the oldest dropped by
-    :meth:`spec.vclock.VClock.prune`): a context covering less is always safe (the
-    put supersedes less) and fits the cluster's context limit."""
+    ``max_pairs``, at most that many: a context covering less is always safe (the
+    put supersedes less) and fits the cluster's context limit. In dvv the entries
+    holding values are kept first (then the highest counters); in the other modes
+    the oldest pairs are dropped (:meth:`spec.vclock.VClock.prune`)."""
     if record.mode is ClockMode.DVV:
-        pairs = tuple(sorted((entry.id, entry.counter) for entry in record.dvvset.entries
-                             if entry.counter))
-        if max_pairs is not None and len(pairs) > max_pairs:
-            return VClock(pairs).prune(max_pairs).pairs
-        return pairs
+        entries = [entry for entry in record.dvvset.entries if entry.counter]
+        if max_pairs is not None and len(entries) > max_pairs:
+            # Only entries holding values need covering (the others' dots are in the
+            # record's causal past whatever the context says): keep those first.
+            entries.sort(key=lambda e: (bool(e.values), e.counter, e.id), reverse=True)
+            del entries[max_pairs:]
+        return tuple(sorted((entry.id, entry.counter) for entry in entries))
     clock = context_clock(record)
     if max_pairs is not None and len(clock.pairs) > max_pairs:
         clock = clock.prune(max_pairs)

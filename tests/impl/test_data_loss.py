@@ -119,11 +119,12 @@ def test_a_restart_keeps_the_actor_a_wipe_does_not() -> None:
 # ------------------------------------------------------------------ buffered storage
 
 
-def _buffered_amnesia(actor_epochs: bool) -> list[bytes]:
+def _buffered_amnesia(actor_epochs: bool, storage: str = "memory") -> list[bytes]:
     """n1 coordinates v1 (acknowledged by n2 too) and crashes before its buffered
     engine flushed: n1 forgets v1 and the dot it minted. Restarted, it coordinates
     a blind v2."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=6, fsync="buffered",
+                               storage=storage,  # type: ignore[arg-type]
                                flush_interval=1e6, actor_epochs=actor_epochs)
     cluster.client("n1").put(KEY, b"v1")  # acknowledged: W=2
     cluster.run_for(0.5)  # every replica has it, nothing is flushed
@@ -133,11 +134,14 @@ def _buffered_amnesia(actor_epochs: bool) -> list[bytes]:
     assert cluster.node("n1").record(KEY) is None, "the crash should have lost v1 on n1"
     cluster.client("n1").put(KEY, b"v2")  # acknowledged
     cluster.run_until_quiet()
-    return sorted(cluster.client("n2").get(KEY, r=3).values)
+    values = sorted(cluster.client("n2").get(KEY, r=3).values)
+    cluster.close()
+    return values
 
 
-def test_buffered_crash_takes_a_new_actor_and_keeps_the_acknowledged_write() -> None:
-    assert _buffered_amnesia(actor_epochs=True) == [b"v1", b"v2"]
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_buffered_crash_takes_a_new_actor_and_keeps_the_acknowledged_write(storage: str) -> None:
+    assert _buffered_amnesia(actor_epochs=True, storage=storage) == [b"v1", b"v2"]
 
 
 def test_buffered_crash_with_the_naive_actor_loses_the_acknowledged_write() -> None:
@@ -323,6 +327,25 @@ def test_dvv_contexts_are_bounded_by_vclock_max_pairs() -> None:
     cluster.client("n2").put(KEY, b"y", context=got.context)
     cluster.run_until_quiet()
     assert sorted(cluster.client("n3").get(KEY, r=3).values) == [b"x", b"x", b"y"]
+
+
+def test_a_truncated_dvv_context_still_covers_every_value() -> None:
+    """Entries whose values were superseded need no covering: the truncated context
+    keeps the ones that hold values, so a read-modify-write still replaces all."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=3, w=3, seed=3, vclock_threshold=1,
+                               vclock_max_pairs=2)
+    for index in range(5):  # five lifetimes of n1, each a read-modify-write
+        client = cluster.client("n1")
+        client.put(KEY, b"v%d" % index, context=client.get(KEY).context)
+        cluster.wipe("n1")
+    cluster.run_until_quiet()
+    record = cluster.node("n2").record(KEY)
+    assert record is not None and len(record.dvvset.entries) == 5
+    got = cluster.client("n2").get(KEY, r=3)
+    assert got.values == [b"v4"]
+    cluster.client("n2").put(KEY, b"y", context=got.context)
+    cluster.run_until_quiet()
+    assert cluster.client("n3").get(KEY, r=3).values == [b"y"]
 
 
 def test_the_context_limit_must_admit_every_context_the_cluster_issues() -> None:
