@@ -325,3 +325,27 @@ def test_the_actor_mints_the_dot_and_the_coordinator_stays_the_writer() -> None:
                        coordinator="n1", client_id="", now=0.0, actor="n1~abc")
     assert server.siblings[0].clock.pairs == (("n1~abc", 1),)
     assert server.siblings[0].writer == "n1"
+
+
+@given(st.sampled_from([ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK]), st.data())
+def test_merge_of_truncated_records_is_commutative_and_idempotent(
+        mode: ClockMode, data: st.DataObject) -> None:
+    def build(record: Record, actors: str, start: float) -> Record:
+        writes = data.draw(st.lists(st.tuples(st.sampled_from(actors), st.booleans()),
+                                    max_size=5))
+        for i, (actor, with_context) in enumerate(writes):
+            context = context_clock(record) if with_context else VClock()
+            record = apply_put(record, context, b"%s%d" % (actor.encode(), i),
+                               coordinator=actor, client_id=actor, now=start + i,
+                               truncation=TIGHT)
+            assert all(len(s.clock.pairs) <= TIGHT.max_pairs for s in record.siblings)
+        return record
+
+    base = build(Record.empty(mode), "abc", 0.0)
+    a = build(base, "de", 10.0)
+    b = build(base, "fg", 20.0)
+    merged = merge(a, b)
+    assert merged == merge(b, a)
+    assert merge(merged, merged) == merged
+    assert merge(merged, a) == merge(a, merged) == merged
+    assert decode_record(encode_record(merged), mode) == merged
