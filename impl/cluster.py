@@ -277,7 +277,8 @@ class SimulatedCluster:
         assert self.storage_dir is not None
         sqlite: Any = importlib.import_module("impl.storage.sqlite")
         engine = sqlite.SqliteStorage(str(self.storage_dir / f"{name}.sqlite3"),
-                                      fsync=self.fsync)
+                                      fsync=self.fsync, storage_id=derive_seed(
+                                          self.seed, "storage", name).to_bytes(8, "big"))
         return engine
 
     def _make_node(self, name: str, seed: int, now: float) -> NodeLike:
@@ -329,6 +330,25 @@ class SimulatedCluster:
 
     def restart(self, name: str) -> None:
         """Restart crashed node ``name``: a new node on its surviving storage."""
+        self.sim.restart(name)
+
+    def wipe(self, name: str) -> None:
+        """Replace node ``name``'s disk: crash it (if up), give it an empty storage
+        engine (no versions, no hints, no meta: membership, incarnation and actor
+        id are gone too; a SQLite file is deleted), and restart it. The fault of
+        Riak's kv679 ("key amnesia"); the restarted node takes a new actor id."""
+        if name not in self.storages or name not in self.sim.members:
+            raise SimulationError(f"unknown node {name!r} (nodes: {', '.join(self.sim.members)})")
+        if not self.sim.is_down(name):
+            self.sim.crash(name)
+        watched = self.storages[name]
+        with contextlib.suppress(Exception):  # a crashed engine may be closed already
+            watched.inner.close()
+        if self.storage_dir is not None:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                (self.storage_dir / f"{name}.sqlite3{suffix}").unlink(missing_ok=True)
+        watched.inner = self._open_storage(name)
+        watched.changes += 1  # the replica changed: quiet starts again
         self.sim.restart(name)
 
     def is_down(self, name: str) -> bool:

@@ -23,7 +23,9 @@ import random
 from dataclasses import dataclass, fields
 from typing import Any
 
+from impl.context import context_bytes_bound
 from impl.errors import ConfigError
+from impl.versions import Truncation
 from spec.ring import Partitioning, Ring, Strategy, strategy1, strategy2, strategy3
 
 __all__ = [
@@ -94,6 +96,19 @@ class ClusterConfig:
     trying it again. ``seeds``: the nodes a joining node gossips with first (empty:
     all initial members). ``secret``: the HMAC key of contexts (at least 16 bytes;
     change it for any real deployment).
+
+    ``actor_epochs``: a node mints dots and server-side clock entries under a
+    fresh actor id for each storage lifetime (:func:`impl.versions.lifetime_actor`;
+    Riak's kv679 fix), so a node whose disk was replaced, or whose buffered writes
+    a crash lost, never re-issues a dot; ``False`` is the naive behaviour (the bare
+    node name), kept only to show the data loss. The clock truncation of the
+    vector-clock modes (:class:`impl.versions.Truncation`, paper 4.4, riak_core's
+    vclock pruning): ``vclock_threshold`` pairs are always kept (the paper's 10),
+    a clock never keeps more than ``vclock_max_pairs`` (Riak's big_vclock), and in
+    between pairs older than ``vclock_old_s`` seconds (and not younger than
+    ``vclock_young_s``) are dropped. Every context a get or put returns holds at
+    most ``vclock_max_pairs`` pairs, so ``max_context_bytes`` must admit a
+    context of that many pairs of 255-character ids (checked here).
     """
 
     nodes: tuple[str, ...]
@@ -122,6 +137,11 @@ class ClusterConfig:
     flush_interval: float = 0.1
     seeds: tuple[str, ...] = ()
     secret: bytes = b"vdynamo-default-secret-change-me"
+    actor_epochs: bool = True
+    vclock_threshold: int = 10
+    vclock_max_pairs: int = 50
+    vclock_young_s: float = 20.0
+    vclock_old_s: float = 86400.0
 
     def __post_init__(self) -> None:
         nodes: Any = self.nodes
@@ -172,8 +192,26 @@ class ClusterConfig:
         object.__setattr__(self, "seeds", tuple(check_node_name(s, "seeds") for s in seeds))
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
             raise ConfigError("secret: must be bytes of length >= 16 (the context HMAC key)")
+        _flag("actor_epochs", self.actor_epochs)
+        try:
+            Truncation(self.vclock_threshold, self.vclock_max_pairs, self.vclock_young_s,
+                       self.vclock_old_s)
+        except ConfigError as error:
+            raise ConfigError(f"vclock_{error}") from None
+        largest = context_bytes_bound(self.vclock_max_pairs)
+        if self.max_context_bytes < largest:
+            raise ConfigError(
+                f"max_context_bytes: must admit every context the cluster issues: "
+                f"{self.vclock_max_pairs} pairs (vclock_max_pairs) take up to {largest} "
+                f"bytes, got max_context_bytes={self.max_context_bytes}")
 
     # ------------------------------------------------------------------ derived
+
+    @property
+    def truncation(self) -> Truncation:
+        """The clock truncation policy of the vector-clock modes."""
+        return Truncation(self.vclock_threshold, self.vclock_max_pairs,
+                          self.vclock_young_s, self.vclock_old_s)
 
     @property
     def seed_nodes(self) -> tuple[str, ...]:

@@ -10,15 +10,20 @@ and to the clock mode, so a tampered, truncated, foreign (another cluster's
 secret) or misdirected (another key's) context is refused with
 :class:`BadContextError` before anything is stored.
 
-Format (version 1)::
+Format (version 2)::
 
-    b"\\x01" mode(1) n(u16) { id_len(u8) id(UTF-8) counter(u64) }*n  tag(16)
+    b"\\x02" mode(1) n(u16) { id_len(u16) id(UTF-8) counter(u64) }*n  tag(16)
 
 where ``tag`` is the first 16 bytes of
 ``HMAC-SHA256(secret, b"vdynamo-context\\x00" + u32(len(key)) + key + body)`` and
 ``body`` is everything before the tag. Entries are sorted by id, counters > 0
 (the canonical :class:`spec.vclock.VClock`). The empty context ``b""`` is valid
-and means "no context": a blind write that supersedes nothing.
+and means "no context": a blind write that supersedes nothing. In ``lww`` mode
+the clock is the one pair carrying the timestamp the get saw
+(:data:`impl.versions.LWW_ACTOR`), authenticated like any other. An id is at most
+:data:`MAX_ID_BYTES` bytes (255 characters of UTF-8), so a context of ``p`` pairs
+is at most :func:`context_bytes_bound` ``(p)`` bytes: the configuration checks
+that ``max_context_bytes`` admits every context the cluster issues.
 """
 
 from __future__ import annotations
@@ -31,14 +36,23 @@ from impl.errors import BadContextError
 from impl.versions import _CODE_MODES, _MODE_CODES, ClockMode
 from spec.vclock import VClock
 
-__all__ = ["TAG_BYTES", "decode_context", "encode_context", "encode_context_pairs"]
+__all__ = ["MAX_ID_BYTES", "TAG_BYTES", "context_bytes_bound", "decode_context",
+           "encode_context", "encode_context_pairs"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: the longest id (a node's actor or a client id: 255 characters of UTF-8)
+MAX_ID_BYTES = 4 * 255
 TAG_BYTES = 16
 _DOMAIN = b"vdynamo-context\x00"
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
+
+
+def context_bytes_bound(pairs: int) -> int:
+    """The largest encoded context holding ``pairs`` pairs (ids of
+    :data:`MAX_ID_BYTES` bytes), in bytes."""
+    return 4 + pairs * (2 + MAX_ID_BYTES + 8) + TAG_BYTES
 
 
 def _tag(secret: bytes, key: bytes, body: bytes) -> bytes:
@@ -58,9 +72,9 @@ def encode_context_pairs(pairs: Sequence[tuple[str, int]], *, key: bytes, mode: 
     out = [bytes([FORMAT_VERSION, _MODE_CODES[mode]]), _U16.pack(len(pairs))]
     for node, counter in pairs:
         name = node.encode("utf-8")
-        if len(name) > 255:
+        if len(name) > MAX_ID_BYTES:
             raise ValueError(f"node id {node!r} is too long for a context")
-        out.append(bytes([len(name)]))
+        out.append(_U16.pack(len(name)))
         out.append(name)
         out.append(_U64.pack(counter))
     body = b"".join(out)
@@ -102,9 +116,11 @@ def decode_context(
     counters: dict[str, int] = {}
     try:
         for _ in range(count):
-            size = body[offset]
-            name = body[offset + 1:offset + 1 + size].decode("utf-8")
-            offset += 1 + size
+            (size,) = _U16.unpack_from(body, offset)
+            if offset + 2 + size > len(body):
+                raise ValueError("an id runs past the end")
+            name = body[offset + 2:offset + 2 + size].decode("utf-8")
+            offset += 2 + size
             (counter,) = _U64.unpack_from(body, offset)
             offset += 8
             counters[name] = counter

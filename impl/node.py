@@ -105,6 +105,7 @@ from impl.versions import (
     context_pairs,
     decode_record,
     encode_record,
+    lifetime_actor,
     merge,
     replicated_part,
     sibling_count,
@@ -160,6 +161,9 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
         self._now = float(now)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())
+        #: the id this node mints dots under: new for each storage lifetime (kv679)
+        self.actor = lifetime_actor(storage, name, seed=seed, now=now,
+                                    epochs=config.actor_epochs)
         self._op_ids = itertools.count((incarnation & 0x7FFFFF) << 40)
         self._timer_seq = itertools.count()
         self._timers: list[tuple[float, int, str, int]] = []
@@ -413,7 +417,8 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
         stored = self._local_record(key)
         record = apply_put(stored, context, request.value, coordinator=self.name,
                            client_id=request.client_id, now=now,
-                           client_counter=request.client_counter)
+                           client_counter=request.client_counter, actor=self.actor,
+                           truncation=self.config.truncation)
         if sibling_count(record) > self.config.max_siblings:
             self._answer(reply_to, None, BadRequestError(
                 f"key has more than {self.config.max_siblings} siblings: read and "
@@ -785,8 +790,8 @@ class Node(ForwardingMixin, HandoffMixin, MembershipMixin):
                     self._add_hint(target, key, encoded)
 
     def _context(self, key: bytes, record: Record) -> bytes:
-        return encode_context_pairs(context_pairs(record), key=key, mode=self.mode,
-                                    secret=self.config.secret)
+        return encode_context_pairs(context_pairs(record, self.config.vclock_max_pairs),
+                                    key=key, mode=self.mode, secret=self.config.secret)
 
     def _drop(self, src: object, why: str) -> None:
         self.stats["dropped"] += 1

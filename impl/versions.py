@@ -18,8 +18,25 @@ needs. The record is what the storage engine keeps (as the bytes of
   scheme, kept to show that loss.
 - ``client-vclock``: the client increments its own entry (``client_id``) of the
   context's clock; concurrent writes by different clients stay siblings.
-- ``lww``: last writer wins by the coordinator's timestamp (ties broken by the
-  coordinator's name, then the value): one version, concurrent writes lost.
+- ``lww``: last writer wins by the put's timestamp (ties broken by the
+  coordinator's name, then the value): one version, concurrent writes lost. The
+  timestamp is a hybrid logical clock: the larger of the coordinator's wall clock
+  and one tick (:data:`LWW_TICK_S`) more than the context's timestamp and the
+  stored one, so a read-then-write is ordered after what it read whatever the
+  clocks' skew; blind concurrent writes are still ordered by (skewed) wall
+  clocks, the documented lww anomaly. The context carries the timestamp as the
+  one pair ``(LWW_ACTOR, microseconds + LWW_OFFSET)``.
+
+*Actors.* The coordinator's entry in a dot or a server-side clock is its
+*actor*: with actor epochs (the default) not its bare name but
+:func:`lifetime_actor`, a fresh id for each storage lifetime, persisted in the
+store's meta table, so a node whose disk was replaced, or whose buffered writes a
+crash lost, never issues an (actor, counter) pair twice for a key (Riak's kv679).
+
+*Truncation* (vector-clock modes, paper 4.4): a record written under a
+:class:`Truncation` policy carries it, and every put and every merge drops the
+oldest pairs from all of the record's clocks at once (:func:`truncate`), so
+replicas truncate alike and a read-modify-write keeps superseding what it read.
 
 The vector-clock modes reconcile syntactically with :func:`spec.vclock.reconcile`
 (the maximal antichain: dominated versions go, concurrent ones stay). The context
@@ -29,7 +46,10 @@ siblings' clocks); a put brings it back (see :mod:`impl.context`).
 Record encoding (all integers big-endian): ``b"R" mode(1)`` then for ``dvv``
 ``entries(u32) { id(str) counter(u64) nvalues(u32) {value(blob)} } nanon(u32)
 {value(blob)}``; for the vector-clock modes ``nsiblings(u32) { value(blob)
-stamp(f64) writer(str) nclock(u32) {id(str) counter(u64)} }``; ``str`` is
+stamp(f64) writer(str) nclock(u32) {id(str) counter(u64) time(f64)} }`` then
+``truncated(u8)`` and, when 1, ``threshold(u32) max_pairs(u32) young_s(f64)
+old_s(f64)`` (lww: ``truncated`` is 0); a pair's ``time`` is when it was last
+incremented, ``-inf`` when unknown; ``str`` is
 ``u16 length + UTF-8``, ``blob`` is ``u32 length + bytes``. Decoding is strict
 (canonical order, an antichain of siblings, no trailing bytes: so a decoded
 record encodes back to the same bytes) and raises :class:`BadMessageError`.
@@ -39,26 +59,36 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import math
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, ConfigError
+from impl.storage.base import Storage
 from spec import dvv
 from spec.dvv import DVVSet, Entry
 from spec.vclock import VClock, reconcile
 
 __all__ = [
+    "ACTOR_META",
+    "LWW_ACTOR",
+    "LWW_OFFSET",
+    "LWW_TICK_S",
     "ClockMode",
     "Record",
     "Sibling",
+    "Truncation",
     "apply_put",
     "context_clock",
     "context_pairs",
     "decode_record",
     "encode_record",
+    "lifetime_actor",
+    "lww_stamp_of",
     "merge",
     "merge_all",
+    "truncate",
     "values",
 ]
 
@@ -75,6 +105,77 @@ class ClockMode(enum.Enum):
 _MODE_CODES = {ClockMode.DVV: 1, ClockMode.LWW: 2, ClockMode.SERVER_VCLOCK: 3,
                ClockMode.CLIENT_VCLOCK: 4}
 _CODE_MODES = {code: mode for mode, code in _MODE_CODES.items()}
+_VCLOCK_MODES = (ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK)
+
+#: The one context pair of the lww mode: its counter is the timestamp in
+#: microseconds plus :data:`LWW_OFFSET` (counters are positive; stamps may not be).
+LWW_ACTOR = "lww"
+LWW_OFFSET = 1 << 62
+#: The hybrid logical clock's step: a put's timestamp exceeds its context's and the
+#: stored one by at least this many seconds (one microsecond).
+LWW_TICK_S = 1e-6
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Truncation:
+    """The paper's clock truncation (section 4.4) with Riak's age rules
+    (riak_core ``vclock:prune/3``: ``small_vclock``, ``big_vclock``,
+    ``young_vclock``, ``old_vclock``).
+
+    A clock of at most ``threshold`` pairs is kept whole (the paper's 10;
+    Riak's small_vclock). Above it the oldest pair (least recently incremented,
+    ties by id) is dropped, one at a time, while the clock has more than
+    ``max_pairs`` pairs (Riak's big_vclock; unlike Riak, even a young pair goes,
+    so the context always fits the cluster's context limit), or while the oldest
+    pair is older than ``old_s`` seconds and not younger than ``young_s``
+    (Riak's old_vclock and young_vclock). Ages are measured from the newest pair
+    of the record, so every replica truncates a record the same way.
+    ``ConfigError`` names a bad field.
+    """
+
+    threshold: int = 10
+    max_pairs: int = 50
+    young_s: float = 20.0
+    old_s: float = 86400.0
+
+    def __post_init__(self) -> None:
+        for name in ("threshold", "max_pairs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not (
+                    1 <= value <= 0xFFFF):
+                raise ConfigError(f"{name}: must be an int in [1, 65535], got {value!r}")
+        if self.max_pairs < self.threshold:
+            raise ConfigError(f"max_pairs: must be >= threshold ({self.threshold}), got "
+                              f"{self.max_pairs}")
+        for name in ("young_s", "old_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not (
+                    math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{name}: must be a finite number of seconds >= 0, "
+                                  f"got {value!r}")
+            object.__setattr__(self, name, float(value))
+
+    def pairs_to_keep(self, clock: VClock) -> int:
+        """How many of ``clock``'s pairs survive (its oldest others are dropped,
+        in :meth:`spec.vclock.VClock.prune`'s order)."""
+        count = len(clock.pairs)
+        if count <= self.threshold:
+            return count
+        times = dict(clock.times)
+        newest = max(times.values(), default=-math.inf)
+        keep = count
+        for node, _ in sorted(clock.pairs, key=lambda p: (times.get(p[0], -math.inf), p[0])):
+            if keep <= self.threshold:
+                break
+            if keep > self.max_pairs:
+                keep -= 1
+                continue
+            stamp = times.get(node)
+            age = math.inf if stamp is None else newest - stamp
+            if age < self.young_s or age <= self.old_s:
+                break
+            keep -= 1
+        return keep
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +201,8 @@ class Record:
     mode: ClockMode
     siblings: tuple[Sibling, ...] = ()
     dvvset: DVVSet[bytes] = dvv.EMPTY
+    #: the truncation policy the record was written under (vector-clock modes)
+    truncation: Truncation | None = None
 
     @staticmethod
     def empty(mode: ClockMode) -> Record:
@@ -117,55 +220,147 @@ def values(record: Record) -> list[bytes]:
     return [s.value for s in record.siblings]
 
 
-def context_clock(record: Record) -> VClock:
-    """The causal context a get of this record returns (join of its clocks)."""
-    if record.mode is ClockMode.DVV:
-        return dvv.join_vclock(record.dvvset)
+def _join(record: Record) -> VClock:
     clock = VClock()
     for sibling in record.siblings:
         clock = clock.merge(sibling.clock)
     return clock
 
 
-def context_pairs(record: Record) -> tuple[tuple[str, int], ...]:
-    """``context_clock(record).pairs``, computed without building the clock when the
-    mode is dvv (the join of a DVVSet is its entries' ids and counters)."""
+def _lww_counter(stamp: float) -> int:
+    return max(1, math.ceil(stamp * 1e6) + LWW_OFFSET)
+
+
+def lww_stamp_of(context: VClock) -> float | None:
+    """The lww timestamp (seconds) an lww context carries, or None (no context)."""
+    counter = context.counter(LWW_ACTOR)
+    return (counter - LWW_OFFSET) / 1e6 if counter else None
+
+
+def context_clock(record: Record) -> VClock:
+    """The causal context a get of this record returns: the join of its clocks (in
+    lww, the one pair carrying the winner's timestamp, rounded up to a microsecond)."""
     if record.mode is ClockMode.DVV:
-        return tuple(sorted((entry.id, entry.counter) for entry in record.dvvset.entries
-                            if entry.counter))
-    return context_clock(record).pairs
+        return dvv.join_vclock(record.dvvset)
+    if record.mode is ClockMode.LWW:
+        if not record.siblings:
+            return VClock()
+        return VClock.of({LWW_ACTOR: max(_lww_counter(s.stamp) for s in record.siblings)})
+    return _join(record)
+
+
+def context_pairs(record: Record, max_pairs: int | None = None) -> tuple[tuple[str, int], ...]:
+    """``context_clock(record).pairs``, computed without building the clock when the
+    mode is dvv (the join of a DVVSet is its entries' ids and counters); with
+    ``max_pairs``, at most that many: a context covering less is always safe (the
+    put supersedes less) and fits the cluster's context limit. In dvv the entries
+    holding values are kept first (then the highest counters); in the other modes
+    the oldest pairs are dropped (:meth:`spec.vclock.VClock.prune`)."""
+    if record.mode is ClockMode.DVV:
+        entries = [entry for entry in record.dvvset.entries if entry.counter]
+        if max_pairs is not None and len(entries) > max_pairs:
+            # Only entries holding values need covering (the others' dots are in the
+            # record's causal past whatever the context says): keep those first.
+            entries.sort(key=lambda e: (bool(e.values), e.counter, e.id), reverse=True)
+            del entries[max_pairs:]
+        return tuple(sorted((entry.id, entry.counter) for entry in entries))
+    clock = context_clock(record)
+    if max_pairs is not None and len(clock.pairs) > max_pairs:
+        clock = clock.prune(max_pairs)
+    return clock.pairs
+
+
+def truncate(record: Record) -> Record:
+    """The record with its clocks truncated by its :class:`Truncation` policy: the
+    pairs the policy drops from the join of the clocks are dropped from every
+    sibling's clock, then the siblings are reconciled again. Dropping the same
+    pairs everywhere keeps a descendant above its ancestor; the cost is that two
+    truly concurrent siblings that differ only in a dropped pair collapse into
+    one (a lost update), and a replica that truncated with other times than the
+    coordinator may keep an ancestor as a false sibling (docs/impl.md)."""
+    policy = record.truncation
+    if policy is None or record.mode not in _VCLOCK_MODES:
+        return record
+    join = _join(record)
+    keep = policy.pairs_to_keep(join)
+    if keep >= len(join.pairs):
+        return record
+    kept = {node for node, _ in join.prune(keep).pairs}
+    siblings = [
+        Sibling(s.value,
+                VClock.of({n: c for n, c in s.clock.pairs if n in kept},
+                          {n: t for n, t in s.clock.times if n in kept}),
+                s.stamp, s.writer)
+        for s in record.siblings]
+    return Record(record.mode, reconcile(siblings), truncation=policy)
+
+
+def _policy(a: Truncation | None, b: Truncation | None) -> Truncation | None:
+    if a is None or b is None:
+        return a if b is None else b
+    return min(a, b)
 
 
 def _lww_key(sibling: Sibling) -> tuple[float, str, bytes]:
     return (sibling.stamp, sibling.writer, sibling.value)
 
 
+def _after(stamp: float) -> float:
+    """One tick after ``stamp`` (strictly greater, whatever its magnitude)."""
+    return max(stamp + LWW_TICK_S, math.nextafter(stamp, math.inf))
+
+
 def apply_put(
     record: Record, context: VClock, value: bytes, *, coordinator: str, client_id: str,
-    now: float, client_counter: int = 0,
+    now: float, client_counter: int = 0, actor: str | None = None,
+    truncation: Truncation | None = None,
 ) -> Record:
     """The coordinator's put: the stored ``record`` after writing ``value`` with the
-    client's ``context``, versioned by the record's clock mode. In client-vclock the
+    client's ``context``, versioned by the record's clock mode.
+
+    ``actor`` (default ``coordinator``) is the id the coordinator mints dots
+    (dvv) and clock entries (server-vclock) under: :func:`lifetime_actor`, so that
+    a node that lost its disk never re-issues a dot. In client-vclock the
     client's entry becomes one more than the larger of the context's entry and
-    ``client_counter`` (the last counter the client used), as in the spec."""
+    ``client_counter`` (the last counter the client used), as in the spec. In lww
+    the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
+    after(stored stamp))`` (seconds). ``now`` is the coordinator's wall clock
+    (seconds); in the vector-clock modes it also stamps the pair the put
+    increments, and ``truncation`` (vector-clock modes) is applied to the result
+    and kept with it (:func:`truncate`).
+    """
     mode = record.mode
+    actor = coordinator if actor is None else actor
     if mode is ClockMode.DVV:
         fresh = dvv.new_with_context(context, value)
-        return Record(mode, dvvset=dvv.update(fresh, record.dvvset, coordinator))
+        return Record(mode, dvvset=dvv.update(fresh, record.dvvset, actor))
     if mode is ClockMode.LWW:
-        new = Sibling(value, VClock(), now, coordinator)
+        stamp = now
+        seen = lww_stamp_of(context)
+        if seen is not None:
+            stamp = max(stamp, _after(seen))
+        for sibling in record.siblings:
+            stamp = max(stamp, _after(sibling.stamp))
+        new = Sibling(value, VClock(), stamp, coordinator)
         return Record(mode, (max((*record.siblings, new), key=_lww_key),))
+    known = dict(_join(record).times)
+    counters = dict(context.entries)
     if mode is ClockMode.SERVER_VCLOCK:
-        stored = max((s.clock.counter(coordinator) for s in record.siblings), default=0)
-        counters = dict(context.entries)
-        counters[coordinator] = max(stored, counters.get(coordinator, 0)) + 1
-        clock = VClock.of(counters)
+        stored = max((s.clock.counter(actor) for s in record.siblings), default=0)
+        entry = actor
+        counters[actor] = max(stored, counters.get(actor, 0)) + 1
     else:
         if not client_id:
             raise ValueError("client-vclock mode needs a client_id on every put")
-        counter = max(context.counter(client_id), client_counter) + 1
-        clock = VClock.of({**context.entries, client_id: counter})
-    return Record(mode, reconcile((*record.siblings, Sibling(value, clock, now, coordinator))))
+        entry = client_id
+        counters[client_id] = max(context.counter(client_id), client_counter) + 1
+    times = {node: known[node] for node in counters if node in known}
+    times[entry] = now
+    clock = VClock.of(counters, times)
+    policy = _policy(record.truncation, truncation)
+    return truncate(Record(mode, reconcile((*record.siblings,
+                                             Sibling(value, clock, now, coordinator))),
+                           truncation=policy))
 
 
 def replicated_part(before: Record, after: Record) -> Record:
@@ -175,9 +370,9 @@ def replicated_part(before: Record, after: Record) -> Record:
     replica reconciles it with what it stores. In dvv mode the whole DVVSet (its
     dots and causal past travel together) and in lww the winner, which is the record.
     """
-    if after.mode in (ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK):
+    if after.mode in _VCLOCK_MODES:
         new = tuple(sibling for sibling in after.siblings if sibling not in before.siblings)
-        return Record(after.mode, new) if new else after
+        return Record(after.mode, new, truncation=after.truncation) if new else after
     return after
 
 
@@ -193,7 +388,8 @@ def merge(a: Record, b: Record) -> Record:
         return Record(a.mode, dvvset=dvv.sync(a.dvvset, b.dvvset))
     if a.mode is ClockMode.LWW:
         return Record(a.mode, (max((*a.siblings, *b.siblings), key=_lww_key),))
-    return Record(a.mode, reconcile((*a.siblings, *b.siblings)))
+    return truncate(Record(a.mode, reconcile((*a.siblings, *b.siblings)),
+                           truncation=_policy(a.truncation, b.truncation)))
 
 
 def merge_all(mode: ClockMode, records: Iterable[Record]) -> Record:
@@ -209,12 +405,59 @@ def sibling_count(record: Record) -> int:
     return len(record.siblings)
 
 
+# ---------------------------------------------------------------------------- actors
+
+#: The meta entries of :func:`lifetime_actor` in the storage engine.
+ACTOR_META = "actor"
+LIFETIMES_META = "actor-lifetimes"
+STORAGE_ID_META = "storage-id"
+_ACTOR_SUFFIX_HEX = 12
+
+
+def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
+                   epochs: bool = True) -> str:
+    """The actor id node ``name`` mints dots and clock entries under, for the
+    lifetime of its storage (Riak's per-vnode id and epochs against kv679).
+
+    Without ``epochs`` it is ``name`` itself (the naive behaviour the checker's
+    counterexample needs). With them it is ``name~<12 hex digits>``, kept in the
+    storage's meta table and reused while the store proves it kept every write the
+    node made: a new store (a replaced disk: no actor in it) gets a new id, and so
+    does every start on a ``buffered`` engine (a crash may have lost the local
+    copy of a dot other replicas hold). The id hashes ``name``, ``seed``, ``now``,
+    a per-store start count and the engine's ``storage-id`` meta entry (random
+    bytes the SQLite engine writes when it creates a file), so a new lifetime's id
+    differs from every earlier one. The id is flushed before it is returned: it is
+    durable before any dot minted under it leaves the node. Names too long to fit
+    a context's 255-byte id once suffixed are replaced by a digest.
+    """
+    if not epochs:
+        return name
+    buffered = getattr(storage, "fsync", "always") == "buffered"
+    kept = storage.get_meta(ACTOR_META)
+    if kept is not None and not buffered:
+        return kept.decode("utf-8")
+    lifetimes = int(storage.get_meta(LIFETIMES_META) or b"0") + 1
+    entropy = storage.get_meta(STORAGE_ID_META) or b""
+    digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
+                            + entropy).hexdigest()[:_ACTOR_SUFFIX_HEX]
+    prefix = name
+    if len(prefix.encode("utf-8")) > 255 - 1 - _ACTOR_SUFFIX_HEX:
+        prefix = hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
+    actor = f"{prefix}~{digest}"
+    storage.set_meta(LIFETIMES_META, str(lifetimes).encode())
+    storage.set_meta(ACTOR_META, actor.encode("utf-8"))
+    storage.flush()
+    return actor
+
+
 # ---------------------------------------------------------------------------- encoding
 
 _U16 = struct.Struct(">H")
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _F64 = struct.Struct(">d")
+_POLICY = struct.Struct(">IIdd")
 
 
 def _put_str(out: list[bytes], text: str) -> None:
@@ -250,9 +493,18 @@ def encode_record(record: Record) -> bytes:
             out.append(_F64.pack(sibling.stamp))
             _put_str(out, sibling.writer)
             out.append(_U32.pack(len(sibling.clock.pairs)))
+            times = dict(sibling.clock.times)
             for node, counter in sibling.clock.pairs:
                 _put_str(out, node)
                 out.append(_U64.pack(counter))
+                out.append(_F64.pack(times.get(node, -math.inf)))
+        policy = record.truncation
+        if policy is None or record.mode is ClockMode.LWW:
+            out.append(b"\x00")
+        else:
+            out.append(b"\x01")
+            out.append(_POLICY.pack(policy.threshold, policy.max_pairs, policy.young_s,
+                                    policy.old_s))
     return b"".join(out)
 
 
@@ -335,14 +587,29 @@ def decode_record(data: bytes, mode: ClockMode | None = None) -> Record:
                 value = reader.blob()
                 stamp = reader.f64()
                 writer = reader.text()
-                pairs = tuple((reader.text(), reader.u64())
-                              for _ in range(reader.count("clock entries")))
-                siblings.append(Sibling(value, VClock(pairs), stamp, writer))
+                pairs: list[tuple[str, int]] = []
+                times: list[tuple[str, float]] = []
+                for _ in range(reader.count("clock entries")):
+                    node, counter, when = reader.text(), reader.u64(), reader.f64()
+                    pairs.append((node, counter))
+                    if when != -math.inf:
+                        if not math.isfinite(when):
+                            raise BadMessageError("record holds a clock time that is not "
+                                                  "finite")
+                        times.append((node, when))
+                siblings.append(Sibling(value, VClock(tuple(pairs), tuple(times)), stamp,
+                                        writer))
             if found is ClockMode.LWW and len(siblings) > 1:
                 raise BadMessageError("an lww record holds at most one version")
             if tuple(siblings) != reconcile(siblings):
                 raise BadMessageError("record siblings are not a canonical antichain")
-            record = Record(found, tuple(siblings))
+            policy = None
+            flag = reader.take(1)
+            if flag == b"\x01" and found is not ClockMode.LWW:
+                policy = Truncation(*_POLICY.unpack(reader.take(_POLICY.size)))
+            elif flag != b"\x00":
+                raise BadMessageError("record has a bad truncation flag")
+            record = Record(found, tuple(siblings), truncation=policy)
     except BadMessageError:
         raise
     except ValueError as error:

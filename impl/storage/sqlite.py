@@ -105,12 +105,17 @@ class SqliteStorage:
     ``path``: the database file (created if missing). ``fsync``: ``"always"``
     or ``"buffered"`` (see the module docstring for the trade). ``batch``: with
     ``"buffered"``, commit automatically after this many changes.
+    ``storage_id``: the bytes a new file's ``storage-id`` meta entry gets
+    (default: 16 random bytes from ``os.urandom``); the node mixes them into its
+    actor id (:func:`impl.versions.lifetime_actor`), so a replaced disk gives a
+    new actor even when everything else about the node's start repeats.
     Raises :class:`~impl.errors.StorageError` if the file cannot be opened as a
     vdynamo database.
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], fsync: FsyncPolicy = "always", *, batch: int = 1000
+        self, path: str | os.PathLike[str], fsync: FsyncPolicy = "always", *, batch: int = 1000,
+        storage_id: bytes | None = None,
     ) -> None:
         self.fsync: FsyncPolicy = check_fsync(fsync)  # type: ignore[assignment]
         self.batch = check_batch(batch)
@@ -124,6 +129,9 @@ class SqliteStorage:
         self._sequence = 0
         #: number of commits that made buffered changes durable (for tests and benchmarks)
         self.flushes = 0
+        if storage_id is not None and not isinstance(storage_id, bytes):
+            raise ValueError(f"storage_id must be bytes, got {type(storage_id).__name__}")
+        self._storage_id = storage_id
         self._open()
 
     # ------------------------------------------------------------------ opening
@@ -151,6 +159,9 @@ class SqliteStorage:
             if version == 0:
                 conn.executescript(
                     f"BEGIN IMMEDIATE; {_SCHEMA} PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+                conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('storage-id', ?)",
+                             (self._storage_id if self._storage_id is not None
+                              else os.urandom(16),))
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT value FROM engine WHERE name = 'epoch'").fetchone()
             epoch = (row[0] if row else 0) + 1

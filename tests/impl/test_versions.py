@@ -6,15 +6,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, ConfigError
 from impl.versions import (
+    LWW_TICK_S,
     ClockMode,
     Record,
+    Truncation,
     apply_put,
     context_clock,
     context_pairs,
     decode_record,
     encode_record,
+    lww_stamp_of,
     merge,
     merge_all,
     values,
@@ -193,3 +196,156 @@ def test_client_vclock_counter_is_kept_by_the_client() -> None:
     # a client that forgot its counter (the stateless mutant) makes equal clocks
     forgetful = apply_put(first, VClock(), b"b", coordinator="A", client_id="c1", now=2.0)
     assert sorted(values(forgetful)) == [b"a", b"b"]
+
+
+# ---------------------------------------------------------------- lww: hybrid logical clock
+
+
+def test_lww_stamp_is_above_the_contexts_and_the_stored_whatever_the_wall_clock() -> None:
+    ahead = put(Record.empty(ClockMode.LWW), VClock(), b"v1", coordinator="B", now=100.0)
+    context = context_clock(ahead)
+    assert lww_stamp_of(context) == 100.0
+    # a coordinator whose clock is far behind, without the stored version
+    after_read = put(Record.empty(ClockMode.LWW), context, b"v2", coordinator="A", now=1.0)
+    assert after_read.siblings[0].stamp == pytest.approx(100.0 + LWW_TICK_S)
+    assert merge(ahead, after_read).siblings[0].value == b"v2"
+    # ... and with it, but without a context: one tick above what it stores
+    blind = put(ahead, VClock(), b"v3", coordinator="A", now=1.0)
+    assert blind.siblings[0].value == b"v3" and blind.siblings[0].stamp > 100.0
+    # a wall clock ahead of both wins as it is
+    assert put(ahead, context, b"v4", now=500.0).siblings[0].stamp == 500.0
+
+
+def test_lww_context_of_a_negative_stamp_round_trips() -> None:
+    record = put(Record.empty(ClockMode.LWW), VClock(), b"v", now=-30.5)
+    stamp = lww_stamp_of(context_clock(record))
+    assert stamp is not None and -30.5 <= stamp < -30.5 + 2 * LWW_TICK_S
+    assert lww_stamp_of(VClock()) is None
+
+
+# ---------------------------------------------------------------- truncation (paper 4.4)
+
+TIGHT = Truncation(threshold=2, max_pairs=2, young_s=0.0, old_s=0.0)
+
+
+def _aged(ages: list[float | None]) -> VClock:
+    """A clock whose i-th pair ``c<i>`` is ``ages[i]`` seconds older than 1000
+    (None: no time known)."""
+    counters = {f"c{i}": 1 for i in range(len(ages))}
+    times = {f"c{i}": 1000.0 - age for i, age in enumerate(ages) if age is not None}
+    return VClock.of(counters, times)
+
+
+def test_truncation_keeps_the_threshold_and_drops_by_age_and_size() -> None:
+    policy = Truncation(threshold=2, max_pairs=4, young_s=10.0, old_s=100.0)
+    assert policy.pairs_to_keep(_aged([500, 500])) == 2  # at most threshold: whole
+    assert policy.pairs_to_keep(_aged([0, 200, 300])) == 2  # the old one goes
+    assert policy.pairs_to_keep(_aged([0, 50, 60])) == 3  # not old enough
+    assert policy.pairs_to_keep(_aged([0, 1, 2, 3, 4, 5])) == 4  # over max_pairs: even young
+    assert policy.pairs_to_keep(_aged([0, 1, 2, 300, 400, 500])) == 3  # to max, then by age
+    assert policy.pairs_to_keep(_aged([0, 50, None])) == 2  # no time: the oldest of all
+    young = Truncation(threshold=1, max_pairs=4, young_s=1000.0, old_s=0.0)
+    assert young.pairs_to_keep(_aged([0, 200, 300])) == 3  # young pairs are kept
+    with pytest.raises(ConfigError, match="max_pairs"):
+        Truncation(threshold=3, max_pairs=2)
+    with pytest.raises(ConfigError, match="old_s"):
+        Truncation(old_s=float("nan"))
+
+
+def test_a_truncated_put_still_supersedes_what_it_read_on_every_replica() -> None:
+    record = Record.empty(ClockMode.CLIENT_VCLOCK)
+    replica = record
+    for index, client in enumerate("abcdef"):
+        record = apply_put(record, context_clock(record), b"v%d" % index, coordinator="A",
+                           client_id=client, now=float(index), truncation=TIGHT)
+        assert values(record) == [b"v%d" % index]
+        assert len(context_clock(record).pairs) == min(index + 1, 2)
+        if index % 2:  # a replica that receives every other version only
+            replica = merge(replica, record)
+            assert values(replica) == [b"v%d" % index]
+    assert merge(replica, record) == merge(record, replica) == record
+
+
+def test_truncation_cost_a_false_sibling() -> None:
+    """A coordinator that does not store the version a client read knows none of
+    its pairs' times, so it truncates other pairs than the replica that holds it:
+    the new version, which descends the old one, stays its sibling everywhere."""
+    mode = ClockMode.CLIENT_VCLOCK
+    empty = Record.empty(mode)
+    older = apply_put(empty, VClock(), b"b", coordinator="X", client_id="b", now=1.0,
+                      truncation=TIGHT)
+    ancestor = apply_put(older, context_clock(older), b"A", coordinator="X", client_id="a",
+                         now=2.0, truncation=TIGHT)  # {a:1 at 2, b:1 at 1}
+    read = context_clock(ancestor)
+    descendant = apply_put(empty, read, b"D", coordinator="C", client_id="c", now=3.0,
+                           truncation=TIGHT)
+    assert values(descendant) == [b"D"]
+    assert sorted(values(merge(ancestor, descendant))) == [b"A", b"D"]  # the false sibling
+    untruncated = apply_put(empty, read, b"D", coordinator="C", client_id="c", now=3.0)
+    assert values(merge(ancestor, untruncated)) == [b"D"]
+
+
+def test_truncation_cost_a_lost_update() -> None:
+    """Two truly concurrent versions that differ only in an old pair collapse once
+    the pair is truncated: the old version is lost."""
+    mode = ClockMode.CLIENT_VCLOCK
+    empty = Record.empty(mode)
+    lone = apply_put(empty, VClock(), b"s1", coordinator="X", client_id="x", now=1.0,
+                     truncation=TIGHT)
+    first = apply_put(empty, VClock(), b"y", coordinator="Y", client_id="y", now=10.0,
+                      truncation=TIGHT)
+    chain = apply_put(first, context_clock(first), b"s2", coordinator="Y", client_id="z",
+                      now=11.0, truncation=TIGHT)
+    assert values(merge(lone, chain)) == [b"s2"]
+    plain = Record(mode, lone.siblings)  # the same versions without a policy
+    assert sorted(values(merge(plain, Record(mode, chain.siblings)))) == [b"s1", b"s2"]
+
+
+def test_encoding_keeps_pair_times_and_the_policy() -> None:
+    record = apply_put(Record.empty(ClockMode.SERVER_VCLOCK), VClock.of({"B": 1}), b"v",
+                       coordinator="A", client_id="", now=7.5, truncation=TIGHT)
+    raw = encode_record(record)
+    back = decode_record(raw, ClockMode.SERVER_VCLOCK)
+    assert back.truncation == TIGHT and encode_record(back) == raw
+    assert back.siblings[0].clock.times == (("A", 7.5),)
+    with pytest.raises(BadMessageError):
+        decode_record(raw[:-1], ClockMode.SERVER_VCLOCK)
+    with pytest.raises(BadMessageError, match="truncation"):
+        decode_record(raw[:-_POLICY_BYTES - 1] + b"\x07", ClockMode.SERVER_VCLOCK)
+
+
+_POLICY_BYTES = 24
+
+
+def test_the_actor_mints_the_dot_and_the_coordinator_stays_the_writer() -> None:
+    dvv_record = apply_put(Record.empty(ClockMode.DVV), VClock(), b"v", coordinator="n1",
+                           client_id="", now=0.0, actor="n1~abc")
+    assert context_pairs(dvv_record) == (("n1~abc", 1),)
+    server = apply_put(Record.empty(ClockMode.SERVER_VCLOCK), VClock(), b"v",
+                       coordinator="n1", client_id="", now=0.0, actor="n1~abc")
+    assert server.siblings[0].clock.pairs == (("n1~abc", 1),)
+    assert server.siblings[0].writer == "n1"
+
+
+@given(st.sampled_from([ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK]), st.data())
+def test_merge_of_truncated_records_is_commutative_and_idempotent(
+        mode: ClockMode, data: st.DataObject) -> None:
+    def build(record: Record, actors: str, start: float) -> Record:
+        writes = data.draw(st.lists(st.tuples(st.sampled_from(actors), st.booleans()),
+                                    max_size=5))
+        for i, (actor, with_context) in enumerate(writes):
+            context = context_clock(record) if with_context else VClock()
+            record = apply_put(record, context, b"%s%d" % (actor.encode(), i),
+                               coordinator=actor, client_id=actor, now=start + i,
+                               truncation=TIGHT)
+            assert all(len(s.clock.pairs) <= TIGHT.max_pairs for s in record.siblings)
+        return record
+
+    base = build(Record.empty(mode), "abc", 0.0)
+    a = build(base, "de", 10.0)
+    b = build(base, "fg", 20.0)
+    merged = merge(a, b)
+    assert merged == merge(b, a)
+    assert merge(merged, merged) == merged
+    assert merge(merged, a) == merge(a, merged) == merged
+    assert decode_record(encode_record(merged), mode) == merged

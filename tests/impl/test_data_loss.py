@@ -1,0 +1,364 @@
+"""Where Dynamo-style stores lose acknowledged writes (issue 10), on the implementation.
+
+- Disk loss and key amnesia (Riak's kv679): a node whose disk was replaced, or
+  whose buffered writes a crash lost, must not re-issue a dot; an acknowledged
+  write must survive. ``actor_epochs=False`` keeps the naive behaviour, and the
+  tests show that it loses the write, so the fix is what makes them pass.
+- Clock skew under lww: a read-then-write is never lost to a skewed clock (hybrid
+  logical timestamps); blind concurrent writes still are (the documented anomaly).
+- Clock growth: many clients' read-modify-writes keep working, the context stays
+  within the limit the cluster enforces; truncation's cost is shown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.config import ClusterConfig
+from impl.context import context_bytes_bound, decode_context
+from impl.errors import BadContextError, ConfigError
+from impl.storage.memory import MemoryStorage
+from impl.storage.sqlite import SqliteStorage
+from impl.versions import (
+    ACTOR_META,
+    LWW_ACTOR,
+    ClockMode,
+    lifetime_actor,
+    lww_stamp_of,
+)
+
+KEY = b"k"
+
+
+def _written_then_wiped(cluster: SimulatedCluster, clock: str) -> None:
+    """v1 then v2 (with v1's context) through n1, every replica holds v2; then n1's
+    disk is replaced and a new client writes v3 through n1 without a context."""
+    first = cluster.client("n1", client_id="c1")
+    first.put(KEY, b"v1")
+    first.put(KEY, b"v2", context=first.get(KEY).context)
+    cluster.run_until_quiet()
+    assert all(record is not None for record in cluster.replicas(KEY).values())
+    cluster.wipe("n1")
+    assert cluster.node("n1").record(KEY) is None, "the wiped node kept its versions"
+    cluster.client("n1", client_id="c2").put(KEY, b"v3")  # acknowledged
+    cluster.run_until_quiet()
+
+
+@pytest.mark.parametrize("clock", ["dvv", "server-vclock", "client-vclock"])
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_a_write_through_a_wiped_node_survives(clock: str, storage: str) -> None:
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock,
+                          storage=storage) as cluster:  # type: ignore[arg-type]
+        _written_then_wiped(cluster, clock)
+        got = cluster.client("n2").get(KEY, r=3).values
+        # v3 is concurrent with v2 (it was written without a context): both stay
+        assert sorted(got) == [b"v2", b"v3"]
+        assert cluster.converged(KEY)
+
+
+@pytest.mark.parametrize("clock", ["dvv", "server-vclock"])
+def test_the_naive_actor_loses_the_acknowledged_write(clock: str) -> None:
+    """The fault the fix removes: with the bare node name as actor, the wiped node
+    re-mints the dot the other replicas hold, and v3 vanishes everywhere."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock, actor_epochs=False)
+    _written_then_wiped(cluster, clock)
+    assert cluster.client("n2").get(KEY, r=3).values == [b"v2"]
+
+
+def test_lww_after_a_wipe_orders_a_read_then_write_after_what_it_read() -> None:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="lww")
+    client = cluster.client("n2")
+    client.put(KEY, b"v1")
+    client.put(KEY, b"v2", context=client.get(KEY).context)
+    cluster.run_until_quiet()
+    cluster.wipe("n1")
+    cluster.set_skew("n1", -60.0)  # and its new clock is a minute behind
+    got = cluster.client("n2").get(KEY)
+    cluster.client("n1").put(KEY, b"v3", context=got.context)
+    cluster.run_until_quiet()
+    assert cluster.client("n3").get(KEY, r=3).values == [b"v3"]
+
+
+def test_wipe_replaces_versions_hints_and_meta() -> None:
+    cluster = SimulatedCluster(nodes=4, n=3, r=1, w=1, seed=3)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    storage = cluster.storages["n1"]
+    storage.add_hint("n2", b"other", b"record")
+    before = cluster.node("n1").actor
+    cluster.wipe("n1")
+    assert not cluster.is_down("n1")
+    assert len(storage) == 0 and storage.hints() == []
+    assert storage.get_meta("incarnation") == b"1"  # the new node's first start
+    assert cluster.node("n1").actor != before
+    assert cluster.node("n1").actor.startswith("n1~")
+
+
+def test_wipe_of_a_node_that_is_down_restarts_it() -> None:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
+    cluster.crash("n2")
+    cluster.wipe("n2")
+    assert not cluster.is_down("n2")
+
+
+def test_a_restart_keeps_the_actor_a_wipe_does_not() -> None:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5)
+    first = cluster.node("n1").actor
+    cluster.crash("n1")
+    cluster.restart("n1")
+    assert cluster.node("n1").actor == first
+    cluster.wipe("n1")
+    second = cluster.node("n1").actor
+    cluster.wipe("n1")
+    assert len({first, second, cluster.node("n1").actor}) == 3
+
+
+# ------------------------------------------------------------------ buffered storage
+
+
+def _buffered_amnesia(actor_epochs: bool, storage: str = "memory") -> list[bytes]:
+    """n1 coordinates v1 (acknowledged by n2 too) and crashes before its buffered
+    engine flushed: n1 forgets v1 and the dot it minted. Restarted, it coordinates
+    a blind v2."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=6, fsync="buffered",
+                               storage=storage,  # type: ignore[arg-type]
+                               flush_interval=1e6, actor_epochs=actor_epochs)
+    cluster.client("n1").put(KEY, b"v1")  # acknowledged: W=2
+    cluster.run_for(0.5)  # every replica has it, nothing is flushed
+    assert all(record is not None for record in cluster.replicas(KEY).values())
+    cluster.crash("n1")
+    cluster.restart("n1")
+    assert cluster.node("n1").record(KEY) is None, "the crash should have lost v1 on n1"
+    cluster.client("n1").put(KEY, b"v2")  # acknowledged
+    cluster.run_until_quiet()
+    values = sorted(cluster.client("n2").get(KEY, r=3).values)
+    cluster.close()
+    return values
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_buffered_crash_takes_a_new_actor_and_keeps_the_acknowledged_write(storage: str) -> None:
+    assert _buffered_amnesia(actor_epochs=True, storage=storage) == [b"v1", b"v2"]
+
+
+def test_buffered_crash_with_the_naive_actor_loses_the_acknowledged_write() -> None:
+    assert _buffered_amnesia(actor_epochs=False) == [b"v1"]
+
+
+def test_lifetime_actor_is_kept_by_a_durable_store_and_new_for_a_buffered_one() -> None:
+    durable = MemoryStorage()
+    actor = lifetime_actor(durable, "n1", seed=1, now=0.0)
+    assert actor.startswith("n1~") and durable.get_meta(ACTOR_META) == actor.encode()
+    assert lifetime_actor(durable, "n1", seed=2, now=5.0) == actor
+    durable.crash()
+    assert lifetime_actor(durable, "n1", seed=2, now=5.0) == actor
+    buffered = MemoryStorage(fsync="buffered")
+    seen = {lifetime_actor(buffered, "n1", seed=1, now=0.0)}
+    for _ in range(3):  # same seed and time each start: the store's count differs
+        buffered.crash()
+        seen.add(lifetime_actor(buffered, "n1", seed=1, now=0.0))
+    assert len(seen) == 4
+    assert lifetime_actor(MemoryStorage(), "n1", seed=1, now=0.0, epochs=False) == "n1"
+
+
+def test_lifetime_actor_differs_per_disk_whatever_else_repeats(tmp_path: Path) -> None:
+    """A real node restarts with the same seed; the SQLite file's random storage id
+    still makes a replaced disk's actor new."""
+    actors = set()
+    for index in range(3):
+        path = tmp_path / "n1.sqlite3"
+        store = SqliteStorage(path)
+        actors.add(lifetime_actor(store, "n1", seed=0, now=0.0))
+        assert lifetime_actor(store, "n1", seed=0, now=0.0) in actors
+        store.close()
+        reopened = SqliteStorage(path)
+        assert lifetime_actor(reopened, "n1", seed=9, now=9.0) in actors
+        reopened.close()
+        for file in tmp_path.iterdir():
+            file.unlink()
+        assert len(actors) == index + 1
+
+
+def test_a_long_node_name_gets_an_actor_that_fits_a_context() -> None:
+    name = "\u00e9" * 255
+    actor = lifetime_actor(MemoryStorage(), name, seed=1, now=0.0)
+    assert len(actor.encode("utf-8")) <= 255
+
+
+# ------------------------------------------------------------------ lww and clock skew
+
+
+def test_lww_read_then_write_is_not_lost_to_a_clock_ahead() -> None:
+    """Case 03: n1's clock 30 s ahead writes v1; a client reads it and writes v2
+    through n2 with the context: v2 wins everywhere."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5, clock="lww")
+    cluster.set_skew("n1", 30.0)
+    client = cluster.client()
+    client.put(KEY, b"v1", coordinator="n1")
+    cluster.run_until_quiet()
+    got = client.get(KEY, coordinator="n2")
+    assert got.values == [b"v1"]
+    put = client.put(KEY, b"v2", context=got.context, coordinator="n2")
+    cluster.run_until_quiet()
+    assert client.get(KEY, r=3, coordinator="n2").values == [b"v2"]
+    config = cluster.config
+    read = decode_context(got.context, key=KEY, mode=ClockMode.LWW, secret=config.secret)
+    written = decode_context(put.context, key=KEY, mode=ClockMode.LWW, secret=config.secret)
+    read_stamp, written_stamp = lww_stamp_of(read), lww_stamp_of(written)
+    assert read_stamp is not None and written_stamp is not None
+    assert written_stamp > read_stamp >= 30.0  # above n1's skewed stamp, not n2's clock
+    for record in cluster.replicas(KEY).values():
+        assert record is not None and record.siblings[0].stamp == written_stamp
+
+
+def test_lww_read_then_write_through_a_coordinator_that_missed_the_read_version() -> None:
+    """The context alone orders the write: n2 was cut off while v1 was written, so
+    it does not store v1 when it coordinates v2 (read elsewhere) with a clock 30 s
+    behind the one that stamped v1."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=9, clock="lww")
+    cluster.set_skew("n1", 30.0)
+    cluster.partition(["n1", "n3"], ["n2"])
+    client = cluster.client()
+    client.put(KEY, b"v1", coordinator="n1")
+    got = client.get(KEY, coordinator="n3")
+    assert got.values == [b"v1"]
+    cluster.heal()
+    assert cluster.node("n2").record(KEY) is None
+    client.put(KEY, b"v2", context=got.context, coordinator="n2")
+    cluster.run_until_quiet()
+    assert client.get(KEY, r=3).values == [b"v2"]
+
+
+def test_lww_context_carries_the_stamp_authenticated() -> None:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5, clock="lww")
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    context = client.get(KEY).context
+    clock = decode_context(context, key=KEY, mode=ClockMode.LWW, secret=cluster.config.secret)
+    assert [node for node, _ in clock.pairs] == [LWW_ACTOR]
+    forged = bytearray(context)
+    forged[-17] ^= 1  # the last byte of the stamp's counter
+    with pytest.raises(BadContextError):
+        decode_context(bytes(forged), key=KEY, mode=ClockMode.LWW, secret=cluster.config.secret)
+
+
+def test_lww_chain_of_read_then_writes_across_skewed_coordinators() -> None:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=8, clock="lww")
+    cluster.set_skew("n1", 30.0)
+    cluster.set_skew("n3", -30.0)
+    client = cluster.client()
+    for index, coordinator in enumerate(["n1", "n2", "n3", "n3", "n2", "n1", "n3"]):
+        got = client.get(KEY, r=3, coordinator=coordinator)
+        assert got.values == ([b"v%d" % (index - 1)] if index else [])
+        client.put(KEY, b"v%d" % index, context=got.context, w=3, coordinator=coordinator)
+    cluster.run_until_quiet()
+    assert client.get(KEY, r=3).values == [b"v6"]
+
+
+def test_lww_blind_concurrent_writes_still_lose_to_skew() -> None:
+    """The documented lww anomaly: a blind write (no context), acknowledged after
+    another one its coordinator had not seen, loses to it when the other was
+    stamped by a clock that runs ahead."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5, clock="lww")
+    cluster.set_skew("n1", 30.0)
+    cluster.partition(["n1"], ["n2", "n3"])
+    cluster.client().put(KEY, b"early", w=1, coordinator="n1")
+    cluster.run_for(1.0)
+    cluster.client().put(KEY, b"late", coordinator="n2")  # acknowledged later, and lost
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert cluster.client().get(KEY, r=3).values == [b"early"]
+
+
+# ------------------------------------------------------------------ clock growth
+
+
+def test_four_hundred_clients_read_modify_write_one_key() -> None:
+    """Case 05: every read-modify-write of 400 clients with long ids succeeds; the
+    clock is truncated to vclock_max_pairs and the context stays within the limit."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, clock="client-vclock")
+    config = cluster.config
+    for index in range(400):
+        client = cluster.client(client_id=f"client-{index:04d}-" + "x" * 200)
+        got = client.get(KEY)
+        assert got.values == ([b"v%d" % (index - 1)] if index else [])
+        assert len(got.context) <= config.max_context_bytes
+        client.put(KEY, b"v%d" % index, context=got.context)
+    cluster.run_until_quiet()
+    got = cluster.client(client_id="last").get(KEY, r=3)
+    assert got.values == [b"v399"]
+    for record in cluster.replicas(KEY).values():
+        assert record is not None
+        assert [len(s.clock.pairs) for s in record.siblings] == [config.vclock_max_pairs]
+    clock = decode_context(got.context, key=KEY, mode=ClockMode.CLIENT_VCLOCK,
+                           secret=config.secret, max_bytes=config.max_context_bytes)
+    assert clock.counter("client-0399-" + "x" * 200) == 1
+    assert clock.counter("client-0000-" + "x" * 200) == 0  # truncated: the oldest went
+
+
+def test_server_vclock_truncates_the_actors_of_many_lifetimes() -> None:
+    cluster = SimulatedCluster(nodes=3, n=3, r=3, w=3, seed=3, clock="server-vclock",
+                               vclock_threshold=2, vclock_max_pairs=3, vclock_young_s=0.0)
+    client = cluster.client("n1")
+    for index in range(6):
+        client.put(KEY, b"v%d" % index, context=client.get(KEY).context)
+        cluster.wipe("n1")
+    cluster.run_until_quiet()
+    assert cluster.client("n2").get(KEY, r=3).values == [b"v5"]
+    for record in cluster.replicas(KEY).values():
+        assert record is not None and len(record.siblings[0].clock.pairs) == 3
+
+
+def test_dvv_contexts_are_bounded_by_vclock_max_pairs() -> None:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=3, vclock_threshold=1,
+                               vclock_max_pairs=2)
+    for _ in range(4):  # four lifetimes of n1, each a blind write: four actors
+        cluster.client("n1").put(KEY, b"x")
+        cluster.wipe("n1")
+    cluster.run_until_quiet()
+    got = cluster.client("n2").get(KEY, r=3)
+    clock = decode_context(got.context, key=KEY, mode=ClockMode.DVV,
+                           secret=cluster.config.secret)
+    assert len(got.values) == 4 and len(clock.pairs) == 2
+    # a put with the truncated context supersedes what it covers, keeps the rest
+    cluster.client("n2").put(KEY, b"y", context=got.context)
+    cluster.run_until_quiet()
+    assert sorted(cluster.client("n3").get(KEY, r=3).values) == [b"x", b"x", b"y"]
+
+
+def test_a_truncated_dvv_context_still_covers_every_value() -> None:
+    """Entries whose values were superseded need no covering: the truncated context
+    keeps the ones that hold values, so a read-modify-write still replaces all."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=3, w=3, seed=3, vclock_threshold=1,
+                               vclock_max_pairs=2)
+    for index in range(5):  # five lifetimes of n1, each a read-modify-write
+        client = cluster.client("n1")
+        client.put(KEY, b"v%d" % index, context=client.get(KEY).context)
+        cluster.wipe("n1")
+    cluster.run_until_quiet()
+    record = cluster.node("n2").record(KEY)
+    assert record is not None and len(record.dvvset.entries) == 5
+    got = cluster.client("n2").get(KEY, r=3)
+    assert got.values == [b"v4"]
+    cluster.client("n2").put(KEY, b"y", context=got.context)
+    cluster.run_until_quiet()
+    assert cluster.client("n3").get(KEY, r=3).values == [b"y"]
+
+
+def test_the_context_limit_must_admit_every_context_the_cluster_issues() -> None:
+    with pytest.raises(ConfigError, match=r"max_context_bytes.*vclock_max_pairs"):
+        ClusterConfig(nodes=("a", "b", "c"), max_context_bytes=10_000)
+    with pytest.raises(ConfigError, match="max_context_bytes"):
+        ClusterConfig(nodes=("a",), n=1, r=1, w=1, vclock_max_pairs=64)
+    fits = ClusterConfig(nodes=("a",), n=1, r=1, w=1, vclock_threshold=1, vclock_max_pairs=9,
+                         max_context_bytes=context_bytes_bound(9))
+    assert fits.truncation.max_pairs == 9
+    with pytest.raises(ConfigError, match="vclock_max_pairs"):
+        ClusterConfig(nodes=("a",), n=1, r=1, w=1, vclock_threshold=20, vclock_max_pairs=10)
+    with pytest.raises(ConfigError, match="vclock_young_s"):
+        ClusterConfig(nodes=("a",), n=1, r=1, w=1, vclock_young_s=-1.0)
+    with pytest.raises(ConfigError, match="actor_epochs"):
+        ClusterConfig(nodes=("a",), n=1, r=1, w=1, actor_epochs=1)
