@@ -350,9 +350,9 @@ class NodeServer:
         self.dropped_frames += 1
         log.warning("%s: %s", self.name, why)
 
-    def _refuse_peer(self, address: object, src: str, why: object) -> None:
+    def _refuse_peer(self, address: object, why: str) -> None:
         self.refused_peers += 1
-        log.warning("%s: refused peer %s (says it is %s): %s", self.name, address, src, why)
+        log.warning("%s: refused peer %s: %s", self.name, address, why)
 
     async def _peer_writer(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
         backoff = 0.05
@@ -369,7 +369,7 @@ class NodeServer:
                     reader, writer = await asyncio.open_connection(address.host, address.port)
                     sealer = await self._dial_hello(dest, reader, writer)
             except PeerAuthError as error:
-                self._refuse_peer(address, dest, error)
+                self._refuse_peer(address, f"dialing {dest}: {error}")
             except (OSError, TimeoutError, asyncio.IncompleteReadError):
                 pass
             if sealer is None or writer is None:  # the peer is down or refused: what waits is lost
@@ -427,8 +427,8 @@ class NodeServer:
     async def _on_peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = writer.get_extra_info("peername")
         if not self._peer_slots.admit(writer):
-            self._refuse_peer(address, "?", f"{self._peer_slots.limit} peer connections, "
-                              "every one authenticated")
+            self._refuse_peer(address, f"{self._peer_slots.limit} peer connections, every "
+                              "one authenticated")
             writer.close()
             return
         src = "?"
@@ -450,7 +450,8 @@ class NodeServer:
         except asyncio.IncompleteReadError:
             pass  # the peer closed the connection
         except PeerAuthError as error:
-            self._refuse_peer(address, src, error)
+            self._refuse_peer(address, str(error) if src == "?"
+                              else f"{error} (on the connection authenticated as {src})")
         except errors.BadMessageError as error:  # the stream is out of sync: close it
             self._drop(f"closing connection from {src}: {error}")
         except (OSError, ConnectionError):
