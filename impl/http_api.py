@@ -125,8 +125,8 @@ class HttpApi:
                 close = problem is not None
                 await self._respond(connection, writer, status, payload, extra, close=close)
                 if close or connection.our_state is not h11.DONE:
-                    if problem is not None and status == 413:
-                        await _linger(reader)
+                    if problem is not None:  # the client may still be sending
+                        await _linger(reader, writer)
                     break
                 connection.start_next_cycle()
         except _Closed:
@@ -185,7 +185,7 @@ class HttpApi:
         header_deadline = loop.time() + config.http_header_timeout_s if first else None
         request: h11.Request | None = None
         chunks: list[bytes] = []
-        size = 0
+        size = header_bytes = 0
         limit = config.max_value_bytes
         while True:
             try:
@@ -201,8 +201,15 @@ class HttpApi:
                 else:
                     timeout = header_deadline - loop.time()
                 data = await self._read(reader, max(timeout, 0.0))
-                if data and header_deadline is None and request is None:
-                    header_deadline = loop.time() + config.http_header_timeout_s
+                if request is None:
+                    if data and header_deadline is None:
+                        header_deadline = loop.time() + config.http_header_timeout_s
+                    header_bytes += len(data)
+                    if header_bytes > 2 * MAX_HEADER_BYTES:  # h11 checks between reads only
+                        self.malformed += 1
+                        return _NO_REQUEST, b"", (431, error_body(errors.BadRequestError(
+                            f"malformed HTTP request: headers over {MAX_HEADER_BYTES} bytes")),
+                            [])
                 connection.receive_data(data)
                 continue
             if isinstance(event, h11.Request):
@@ -288,9 +295,13 @@ def _outcome_unknown(error: errors.DynamoError) -> bool:
     return isinstance(error, errors.RemoteError) and not isinstance(error, errors.OverloadedError)
 
 
-async def _linger(reader: asyncio.StreamReader) -> None:
-    """Drain what the client still sends for at most _LINGER_S (it reads our answer)."""
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close our side, then drain what the client still sends for at most _LINGER_S:
+    closing with unread bytes would reset the connection, and the client could lose
+    the answer (a lingering close, as web servers do)."""
     with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+        if writer.can_write_eof():
+            writer.write_eof()
         async with asyncio.timeout(_LINGER_S):
             while await reader.read(65536):
                 pass

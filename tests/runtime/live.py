@@ -59,9 +59,11 @@ def _http(method: str, target: str, body: bytes | None,
     request = urllib.request.Request(target, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
+            return (response.status, {k.lower(): v for k, v in response.headers.items()},
+                    json.loads(response.read()))
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
+        return (error.code, {k.lower(): v for k, v in error.headers.items()},
+                json.loads(error.read()))
 
 
 async def call(method: str, target: str, body: bytes | None = None,
