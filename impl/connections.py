@@ -16,13 +16,30 @@ and they are closed anyway by the timeouts of the runtime
 
 Sans-IO apart from the one call it makes on eviction: ``close()`` of the
 evicted connection's transport (any object with a ``close()`` method).
+
+The caps only help if the process can open that many descriptors: past its
+open-files limit ``accept`` fails before a cap is reached and nobody gets in.
+:func:`fit_descriptors` raises the limit to what the caps need (up to the hard
+limit) and otherwise lowers the caps to fit under it.
 """
 
 from __future__ import annotations
 
+import logging
+import resource
 from typing import Protocol
 
-__all__ = ["Closable", "ConnectionSlots"]
+from impl.config import ClusterConfig
+
+__all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors"]
+
+log = logging.getLogger("vdynamo.runtime")
+
+#: descriptors a process holds besides its nodes (stdio, the event loop, logs)
+PROCESS_DESCRIPTORS = 24
+#: descriptors a node holds besides admitted connections: listeners, storage
+#: files, a margin for connections accepted before they are admitted
+NODE_DESCRIPTORS = 16
 
 
 class Closable(Protocol):
@@ -75,3 +92,43 @@ class ConnectionSlots:
         """``connection`` is closed."""
         self._waiting.pop(connection, None)
         self._busy.discard(connection)
+
+
+def fit_caps(open_files: int, nodes: int, members: int, http: int,
+             peer: int) -> tuple[int, int]:
+    """(HTTP cap, peer cap) per node so that ``nodes`` nodes in one process, each
+    with ``members - 1`` outgoing peer links, fit in ``open_files`` descriptors:
+    ``(http, peer)`` if they do, else both lowered in proportion (at least 1 and
+    ``members`` respectively)."""
+    fixed = PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members)
+    room = (open_files - fixed) // max(nodes, 1)
+    if room >= http + peer:
+        return http, peer
+    peer_cap = max(members, min(peer, room * peer // (http + peer)))
+    return max(1, room - peer_cap), peer_cap
+
+
+def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
+    """``cluster`` with caps this process can hold for ``nodes`` nodes: the
+    open-files limit is raised (up to the hard limit) to what the configured caps
+    need; if that is not enough the caps are lowered and a warning says so."""
+    members = len(cluster.nodes)
+    needed = (PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members
+              + cluster.max_http_connections + cluster.max_peer_connections))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return cluster
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    except (ValueError, OSError):
+        pass
+    http, peer = fit_caps(soft, nodes, members, cluster.max_http_connections,
+                          cluster.max_peer_connections)
+    if (http, peer) == (cluster.max_http_connections, cluster.max_peer_connections):
+        return cluster
+    log.warning("open-files limit %d holds fewer connections than configured: "
+                "max_http_connections %d -> %d, max_peer_connections %d -> %d per node",
+                soft, cluster.max_http_connections, http, cluster.max_peer_connections, peer)
+    return cluster.replace(max_http_connections=http, max_peer_connections=peer)

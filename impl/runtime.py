@@ -56,7 +56,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import resource
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -66,7 +65,7 @@ from typing import Any
 
 from impl import errors, wire
 from impl.config import ClusterConfig
-from impl.connections import ConnectionSlots
+from impl.connections import ConnectionSlots, fit_descriptors
 from impl.effects import Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
@@ -553,23 +552,6 @@ async def serve(
     return servers
 
 
-def _fit_descriptors(cluster: ClusterConfig, nodes: int) -> None:
-    """Raise this process's open-files limit (up to its hard limit) to what ``nodes``
-    nodes may hold: every admitted connection, every peer link, storage, a margin.
-    Warn if the hard limit is lower: the caps then cannot hold the listeners open."""
-    needed = nodes * (cluster.max_http_connections + cluster.max_peer_connections
-                      + len(cluster.nodes) + 16) + 64
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        log.warning("open-files limit %d is below the %d that max_http_connections and "
-                    "max_peer_connections need for %d node(s): lower them", soft, needed, nodes)
-
-
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="vdynamo serve", description=(
         "Run Dynamo nodes on real sockets: TCP between nodes, HTTP for clients."))
@@ -596,7 +578,7 @@ def main(argv: list[str]) -> int:
         return 2
     if args.insecure_dev:
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
-    _fit_descriptors(config.cluster, len(names))
+    config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes)
 
     async def run() -> None:
         servers = await serve(config, names)
