@@ -264,6 +264,8 @@ class NodeServer:
         self.refused_peers = 0
         self.overloaded_requests = 0
         self._peer_slots = ConnectionSlots(config.max_peer_connections)
+        #: the authenticated connection from each peer (a peer keeps one to each node)
+        self._inbound: dict[str, asyncio.StreamWriter] = {}
         self.http = HttpApi(self)
 
     # ------------------------------------------------------------------ lifecycle
@@ -439,6 +441,10 @@ class NodeServer:
                 raise PeerAuthError(f"no complete hello within "
                                     f"{self.config.peer_hello_timeout_s} s") from None
             self._peer_slots.busy(writer)
+            previous = self._inbound.get(src)
+            if previous is not None:  # the peer reconnected: its old connection is dead
+                previous.close()
+            self._inbound[src] = writer
             while True:
                 header = await reader.readexactly(_HEADER_BYTES)
                 total = wire.frame_length(header)
@@ -456,6 +462,8 @@ class NodeServer:
         except (OSError, ConnectionError):
             pass
         finally:
+            if self._inbound.get(src) is writer:
+                del self._inbound[src]
             self._peer_slots.release(writer)
             writer.close()
 

@@ -111,10 +111,11 @@ def test_a_frame_that_fails_its_mac_closes_the_connection_and_changes_nothing(
 
 
 def test_one_undecodable_frame_is_dropped_alone_and_the_next_one_is_delivered(
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path) as servers:
             target = servers[1]
+            await servers[2].stop()  # the test speaks as n3: the real one must not reconnect
             reader, writer, sealer = await dial(target, "n3")
             writer.write(sealer.seal(b"VDYN\x01\xff\x00\x00\x00\x00"))  # unknown type
             writer.write(sealer.seal(frame(_dominating_repair(b"k", b"repaired"))))
@@ -125,10 +126,13 @@ def test_one_undecodable_frame_is_dropped_alone_and_the_next_one_is_delivered(
                 await asyncio.sleep(0.05)
             record = target.node.record(b"k")
             assert record is not None
-            assert target.dropped_frames == 1 and target.refused_peers == 0
+            assert target.refused_peers == 0
             assert not await closed_by_node(reader, timeout=0.2)  # still open
             writer.close()
-    run(scenario())
+    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
+        run(scenario())
+    dropped = [r.getMessage() for r in caplog.records if "dropped a frame" in r.getMessage()]
+    assert len(dropped) == 1 and "from n3" in dropped[0] and "type 255" in dropped[0]
 
 
 def _write_cluster_file(tmp_path: Path, secret: str | None) -> Path:
@@ -160,3 +164,19 @@ def test_secret_checks_and_loopback_defaults(tmp_path: Path) -> None:
     assert config.nodes["a"].peer == Address("127.0.0.1", 0)  # a bare port: loopback
     assert config.nodes["a"].http == Address("127.0.0.1", 0)
     assert Address.parse("10.0.0.1:7001", "x") == Address("10.0.0.1", 7001)
+
+
+def test_a_peer_that_reconnects_replaces_its_old_connection(tmp_path: Path) -> None:
+    """Authenticated connections are never idle-evicted; one per peer keeps a peer
+    whose old connection died silently from filling the cap."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            await servers[2].stop()  # the test speaks as n3: the real one must not reconnect
+            old_reader, old_writer, _ = await dial(servers[1], "n3")
+            await asyncio.sleep(0.1)
+            new_reader, new_writer, _ = await dial(servers[1], "n3")
+            assert await closed_by_node(old_reader, timeout=2)
+            assert not await closed_by_node(new_reader, timeout=0.2)
+            for writer in (old_writer, new_writer):
+                writer.close()
+    run(scenario())
