@@ -148,7 +148,7 @@ class ClusterConfig:
     max_value_bytes: int = 1 << 20
     max_key_bytes: int = 1024
     max_context_bytes: int = 1 << 16
-    max_siblings: int = 25
+    max_siblings: int = 25  # Riak's sibling warning threshold; 2 x 25 x 1 MiB fits a frame
     partitioning: str = "strategy3"
     tokens_per_node: int = 8
     partitions: int = 64
@@ -232,7 +232,7 @@ class ClusterConfig:
                 f"within these limits ({self.max_value_bytes} B values, up to "
                 f"{2 * self.max_siblings} siblings after merges) may need a {needed} B "
                 f"frame, over max_frame_bytes ({self.max_frame_bytes}); it could never be "
-                f"replicated: lower max_value_bytes or max_siblings"
+                f"replicated: lower max_value_bytes or max_siblings, or raise max_frame_bytes"
             )
 
     # ------------------------------------------------------------------ derived
