@@ -33,6 +33,7 @@ __all__ = [
     "PARTITIONING_STRATEGIES",
     "ClusterConfig",
     "check_node_name",
+    "replicable_frame_bytes",
 ]
 
 #: The clock modes, as the spec names them.
@@ -81,6 +82,31 @@ def _flag(name: str, value: object) -> bool:
     return value
 
 
+#: bytes of a sibling besides its value (length, timestamp, writer, clock pairs),
+#: bounded generously; and of a message besides its record (header, key, ids)
+SIBLING_OVERHEAD_BYTES = 1024
+MESSAGE_OVERHEAD_BYTES = 4096
+#: what one anti-entropy KeyRecords message carries, at most (several records)
+KEY_RECORDS_BYTES = 8 << 20
+
+
+def replicable_frame_bytes(config: ClusterConfig) -> int:
+    """The largest inter-node frame a record within ``config``'s limits can need.
+
+    A coordinator refuses a put that makes more than ``max_siblings`` siblings,
+    but replicas merge concurrent records, so a stored record may hold up to
+    twice as many (the most a replica accepts); each sibling is a value of at most
+    ``max_value_bytes`` plus its metadata (in the vector-clock modes each sibling
+    carries a clock, bounded by ``max_context_bytes``). The frame also holds the
+    key and (a ForwardReply) a context. Source: the issue "No record may outgrow
+    what the cluster can replicate"; the record layout of :mod:`impl.versions`.
+    """
+    clock = 0 if config.clock == "dvv" else config.max_context_bytes
+    record = 2 * config.max_siblings * (config.max_value_bytes + SIBLING_OVERHEAD_BYTES + clock)
+    record += config.max_context_bytes
+    return max(record, KEY_RECORDS_BYTES) + config.max_key_bytes + MESSAGE_OVERHEAD_BYTES
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterConfig:
     """The configuration every node of a cluster shares (validated on construction).
@@ -94,8 +120,9 @@ class ClusterConfig:
     not reached its quorum fails. ``suspicion_timeout``: how long the failure
     detector keeps a node it suspects out of the coordinators' choices before
     trying it again. ``seeds``: the nodes a joining node gossips with first (empty:
-    all initial members). ``secret``: the HMAC key of contexts (at least 16 bytes;
-    change it for any real deployment).
+    all initial members). ``secret``: the HMAC key of contexts and of peer
+    authentication (:mod:`impl.peer_auth`; at least 16 bytes; change it for any real
+    deployment).
 
     ``actor_epochs``: a node mints dots and server-side clock entries under a
     fresh actor id for each storage lifetime (:func:`impl.versions.lifetime_actor`;
@@ -109,6 +136,19 @@ class ClusterConfig:
     ``vclock_young_s``) are dropped. Every context a get or put returns holds at
     most ``vclock_max_pairs`` pairs, so ``max_context_bytes`` must admit a
     context of that many pairs of 255-character ids (checked here).
+
+    Limits of the runtime (:mod:`impl.runtime`): ``max_frame_bytes``, the largest
+    inter-node frame sent or accepted; the record limits (``max_value_bytes``,
+    ``max_key_bytes``, ``max_context_bytes``, ``max_siblings``) must keep every
+    record within it (:func:`replicable_frame_bytes`), or the configuration is
+    refused. ``max_pending_requests``: client requests a node has in flight
+    before it answers more with 503 and Retry-After, before writing anything.
+    ``max_http_connections``, ``max_peer_connections``: connections per port
+    (at the cap the oldest idle one is closed, else the new one refused).
+    ``http_header_timeout_s``: seconds a request's headers may take to arrive
+    (the connection is then closed); ``http_idle_timeout_s``: seconds an idle
+    keep-alive connection is kept, and the longest pause inside a request's body;
+    ``peer_hello_timeout_s``: seconds a peer has to complete the authenticated hello.
     """
 
     nodes: tuple[str, ...]
@@ -123,7 +163,7 @@ class ClusterConfig:
     max_value_bytes: int = 1 << 20
     max_key_bytes: int = 1024
     max_context_bytes: int = 1 << 16
-    max_siblings: int = 64
+    max_siblings: int = 25  # Riak's sibling warning threshold; 2 x 25 x 1 MiB fits a frame
     partitioning: str = "strategy3"
     tokens_per_node: int = 8
     partitions: int = 64
@@ -142,6 +182,13 @@ class ClusterConfig:
     vclock_max_pairs: int = 50
     vclock_young_s: float = 20.0
     vclock_old_s: float = 86400.0
+    max_frame_bytes: int = 64 << 20
+    max_pending_requests: int = 1024
+    max_http_connections: int = 512
+    max_peer_connections: int = 128
+    http_header_timeout_s: float = 10.0
+    http_idle_timeout_s: float = 30.0
+    peer_hello_timeout_s: float = 5.0
 
     def __post_init__(self) -> None:
         nodes: Any = self.nodes
@@ -204,6 +251,21 @@ class ClusterConfig:
                 f"max_context_bytes: must admit every context the cluster issues: "
                 f"{self.vclock_max_pairs} pairs (vclock_max_pairs) take up to {largest} "
                 f"bytes, got max_context_bytes={self.max_context_bytes}")
+        _int("max_frame_bytes", self.max_frame_bytes, 1 << 16, 1 << 31)
+        _int("max_pending_requests", self.max_pending_requests, 1, 1 << 20)
+        _int("max_http_connections", self.max_http_connections, 1, 1 << 20)
+        _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
+        for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s"):
+            object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))
+        needed = replicable_frame_bytes(self)
+        if needed > self.max_frame_bytes:
+            raise ConfigError(
+                f"max_value_bytes, max_siblings, max_key_bytes, max_context_bytes: a record "
+                f"within these limits ({self.max_value_bytes} B values, up to "
+                f"{2 * self.max_siblings} siblings after merges) may need a {needed} B "
+                f"frame, over max_frame_bytes ({self.max_frame_bytes}); it could never be "
+                f"replicated: lower max_value_bytes or max_siblings, or raise max_frame_bytes"
+            )
 
     # ------------------------------------------------------------------ derived
 
@@ -212,6 +274,11 @@ class ClusterConfig:
         """The clock truncation policy of the vector-clock modes."""
         return Truncation(self.vclock_threshold, self.vclock_max_pairs,
                           self.vclock_young_s, self.vclock_old_s)
+
+    @property
+    def retry_after_s(self) -> int:
+        """The Retry-After (whole seconds) of a request refused for overload."""
+        return max(1, math.ceil(self.request_timeout))
 
     @property
     def seed_nodes(self) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ __all__ = [
     "DynamoError",
     "LocalError",
     "NodeDownError",
+    "OverloadedError",
     "QuorumError",
     "RemoteError",
     "RequestTimeoutError",
@@ -69,3 +70,8 @@ class RequestTimeoutError(RemoteError):
 
 class NodeDownError(RemoteError):
     """The node a request was sent to is down or unreachable."""
+
+
+class OverloadedError(RemoteError):
+    """The node is saturated and refused the request before writing anything (HTTP
+    503 with Retry-After: a retry is safe)."""

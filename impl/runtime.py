@@ -7,26 +7,30 @@ read, decode, hand to the core, perform the effects. It owns everything the
 core may not touch: sockets, the clock (``loop.time()``, monotonic seconds) and
 the disk (a :class:`~impl.storage.sqlite.SqliteStorage` file by default).
 
-Between nodes: TCP. A connection opens with a hello frame naming the sender
-(``b"VDYNHELO"``, a u16 length, the node name); after it, every frame is one
-:mod:`impl.wire` message. A hello from a node the configuration does not name,
-or a frame that does not decode, closes the connection (a stream that carried a
-bad frame cannot be trusted to be in sync) and is logged; the node itself goes
-on, and nothing stored changes. Outgoing messages go through one bounded queue
-per peer; a peer that is down or slow loses messages, as the protocol allows.
+Between nodes: TCP, authenticated (:mod:`impl.peer_auth`). A connection opens
+with a mutual challenge-response hello, in which each side proves it knows the
+cluster secret over a fresh nonce of the other; after it, every frame is one
+:mod:`impl.wire` message followed by a MAC with a per-direction sequence number.
+A peer that fails the hello (or does not finish it within
+``peer_hello_timeout_s``), or a frame that fails its MAC, is refused: the
+connection closes, the refusal is logged (address and reason) and counted
+(``refused_peers`` in ``/status``); nothing stored changes. A frame that passes
+its MAC but does not decode, or a message the core fails on, is dropped alone
+(logged and counted) and the connection goes on: one message's failure never
+takes the frames queued behind it down. Outgoing messages go through one
+bounded queue per peer; a message whose frame would be over ``max_frame_bytes``
+is dropped at the sender (logged and counted); a peer that is down or slow
+loses messages, as the protocol allows. At most ``max_peer_connections`` peer
+connections are admitted (:mod:`impl.connections`).
 
-For clients: HTTP/1.1 (parsed by h11), JSON answers::
+For clients: HTTP/1.1 (:mod:`impl.http_api`: the requests, the statuses, the
+timeouts and the connection cap). A saturated node (``max_pending_requests``
+client requests in flight) answers 503 with Retry-After before writing
+anything, and a Forward it receives with an OverloadedError.
 
-    GET  /kv/<key>[?r=R]          -> 200 {"values": [base64...], "context": base64}
-    PUT  /kv/<key>[?w=W]          -> 200 {"context": base64}
-         body: the value; header X-Vdynamo-Context: the base64 context of a get;
-         client-vclock: X-Vdynamo-Client names the client, X-Vdynamo-Client-Counter
-         its puts so far (the client keeps its own counter)
-    GET  /status                  -> 200 {"node": ..., "stats": {...}}
-
-Keys are the percent-decoded path bytes. Errors are mapped once, here: a bad
-request 400, a value over the limit 413, a quorum not reached 503, no answer in
-time 504; the body is ``{"error": type, "message": text}``.
+Every port binds to 127.0.0.1 unless the file names another host (an address
+may be only a port). ``vdynamo serve`` refuses a missing, example or short
+secret unless ``--insecure-dev`` is given.
 
 Run a node with ``vdynamo serve CLUSTER.toml --node n1``, or every node of a
 configuration in one process (a local cluster to try) with ``--all``. The
@@ -37,10 +41,10 @@ configuration file::
     n = 3
     r = 2
     w = 2
-    secret = "change me, at least 16 bytes"
+    secret = "..."       # 16 bytes or more, e.g. `openssl rand -hex 24`
 
     [nodes.n1]
-    peer = "127.0.0.1:7001"   # TCP between nodes
+    peer = "127.0.0.1:7001"   # TCP between nodes (a bare port: 127.0.0.1)
     http = "127.0.0.1:8001"   # HTTP for clients
     data = "data/n1.sqlite"   # optional; default: <name>.sqlite beside the file
 """
@@ -49,33 +53,44 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
-import json
+import hashlib
 import logging
-import struct
 import sys
 import tomllib
-import urllib.parse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import h11
-
 from impl import errors, wire
 from impl.config import ClusterConfig
-from impl.effects import Effect, GetResult, PutResult, Reply, Send, SetTimer
-from impl.messages import GetRequest, PutRequest
+from impl.connections import ConnectionSlots, fit_descriptors
+from impl.effects import Effect, Reply, Send, SetTimer
+from impl.http_api import HttpApi, http_status
+from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.node import Node
+from impl.peer_auth import (
+    HELLO_HEAD_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    Acceptor,
+    Dialer,
+    FrameOpener,
+    FrameSealer,
+    PeerAuthError,
+    parse_hello_head,
+)
 from impl.storage.base import Storage
 from impl.storage.sqlite import SqliteStorage
 
 __all__ = [
+    "EXAMPLE_SECRETS",
     "Address",
     "NodeServer",
     "RuntimeConfig",
+    "check_secret",
+    "http_status",
     "load_runtime_config",
     "main",
     "serve",
@@ -83,9 +98,12 @@ __all__ = [
 
 log = logging.getLogger("vdynamo.runtime")
 
-HELLO = b"VDYNHELO"
-_U16 = struct.Struct(">H")
 _HEADER_BYTES = 10
+#: Secrets that are public (the default, the documentation's example): refused by
+#: ``vdynamo serve`` unless ``--insecure-dev``.
+EXAMPLE_SECRETS = (b"vdynamo-default-secret-change-me", b"change me, at least 16 bytes")
+#: The host a port binds to when the file gives only a port.
+DEFAULT_HOST = "127.0.0.1"
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
 
@@ -97,6 +115,11 @@ class Address:
 
     @classmethod
     def parse(cls, text: object, what: str) -> Address:
+        """``host:port``, or a bare port (int or digits) on 127.0.0.1."""
+        if isinstance(text, int) and not isinstance(text, bool):
+            text = str(text)
+        if isinstance(text, str) and text.isdigit():
+            text = f"{DEFAULT_HOST}:{text}"
         if not isinstance(text, str) or ":" not in text:
             raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
         host, _, port = text.rpartition(":")
@@ -124,8 +147,35 @@ class RuntimeConfig:
 _NODE_KEYS = {"peer", "http", "data"}
 
 
-def load_runtime_config(path: str | Path) -> RuntimeConfig:
-    """Read a cluster file (see the module docstring); ConfigError naming the key."""
+def check_secret(secret: object, *, insecure_dev: bool = False) -> bytes:
+    """The secret to run with: ``secret`` (the file's, as bytes; None: none given)
+    if it is at least 16 bytes and not public (:data:`EXAMPLE_SECRETS`), else
+    :class:`ConfigError` naming the problem. With ``insecure_dev`` any secret is
+    accepted (a short one is stretched to 32 bytes by SHA-256; none: the default)."""
+    if secret is None:
+        if insecure_dev:
+            return EXAMPLE_SECRETS[0]
+        raise errors.ConfigError("[cluster] secret: missing; set one of 16 bytes or more "
+                                 "(or run with --insecure-dev)")
+    if not isinstance(secret, bytes):
+        raise errors.ConfigError("[cluster] secret: must be a string")
+    if insecure_dev:
+        return secret if len(secret) >= 16 else hashlib.sha256(secret).digest()
+    if secret in EXAMPLE_SECRETS:
+        raise errors.ConfigError("[cluster] secret: the example secret is public; set your "
+                                 "own (or run with --insecure-dev)")
+    if len(secret) < 16:
+        raise errors.ConfigError(f"[cluster] secret: {len(secret)} bytes, at least 16 are "
+                                 "needed (or run with --insecure-dev)")
+    return secret
+
+
+def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -> RuntimeConfig:
+    """Read a cluster file (see the module docstring); ConfigError naming the key.
+
+    ``insecure_dev`` None: the secret is only checked by :class:`ClusterConfig`
+    (16 bytes or more); False: :func:`check_secret` too (``vdynamo serve``); True:
+    :func:`check_secret` lets any secret through."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -149,6 +199,8 @@ def load_runtime_config(path: str | Path) -> RuntimeConfig:
         if key == "secret" and isinstance(value, str):
             value = value.encode()
         values[key] = value
+    if insecure_dev is not None:
+        values["secret"] = check_secret(values.get("secret"), insecure_dev=insecure_dev)
     try:
         cluster = ClusterConfig(**values)
     except TypeError as error:
@@ -180,23 +232,6 @@ def load_runtime_config(path: str | Path) -> RuntimeConfig:
     return RuntimeConfig(cluster, nodes)
 
 
-_STATUS = {
-    errors.TooLargeError: 413,
-    errors.BadRequestError: 400,
-    errors.QuorumError: 503,
-    errors.NodeDownError: 503,
-    errors.RequestTimeoutError: 504,
-}
-
-
-def http_status(error: errors.DynamoError) -> int:
-    """The HTTP status of an error (the one place errors meet HTTP)."""
-    for kind, status in _STATUS.items():
-        if isinstance(error, kind):
-            return status
-    return 500
-
-
 class NodeServer:
     """One node on real sockets: the peer listener, the HTTP listener, the timers.
 
@@ -225,12 +260,20 @@ class NodeServer:
         self.peer_address: Address | None = None
         self.http_address: Address | None = None
         self.dropped_frames = 0
+        #: peers refused: a failed or unfinished hello, a frame that failed its MAC
+        self.refused_peers = 0
+        self.overloaded_requests = 0
+        self._peer_slots = ConnectionSlots(config.max_peer_connections)
+        #: the authenticated connection from each peer (a peer keeps one to each node)
+        self._inbound: dict[str, asyncio.StreamWriter] = {}
+        self.http = HttpApi(self)
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, peer: Address, http: Address) -> None:
         peer_server = await asyncio.start_server(self._on_peer, peer.host, peer.port)
-        http_server = await asyncio.start_server(self._on_http, http.host, http.port)
+        http_server = await asyncio.start_server(self.http.serve_connection, http.host,
+                                                 http.port)
         self._servers = [peer_server, http_server]
         self.peer_address = Address(peer.host, peer_server.sockets[0].getsockname()[1])
         self.http_address = Address(http.host, http_server.sockets[0].getsockname()[1])
@@ -285,15 +328,32 @@ class NodeServer:
     # ------------------------------------------------------------------ peers out
 
     def _send(self, dest: str, message: object) -> None:
+        try:
+            frame = wire.encode(message)
+        except errors.BadMessageError as error:
+            self._drop(f"cannot encode a message to {dest}: {error}")
+            return
+        if len(frame) > self.config.max_frame_bytes:  # never sent: it would be refused
+            self._drop(f"{type(message).__name__} to {dest} is {len(frame)} bytes, over "
+                       f"max_frame_bytes ({self.config.max_frame_bytes}): dropped alone")
+            return
         queue = self._queues.get(dest)
         if queue is None:
             queue = asyncio.Queue(PEER_QUEUE)
             self._queues[dest] = queue
             self._spawn(self._peer_writer(dest, queue))
         try:
-            queue.put_nowait(wire.encode(message))
+            queue.put_nowait(frame)
         except asyncio.QueueFull:
             self.dropped_frames += 1
+
+    def _drop(self, why: str) -> None:
+        self.dropped_frames += 1
+        log.warning("%s: %s", self.name, why)
+
+    def _refuse_peer(self, address: object, why: str) -> None:
+        self.refused_peers += 1
+        log.warning("%s: refused peer %s: %s", self.name, address, why)
 
     async def _peer_writer(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
         backoff = 0.05
@@ -303,23 +363,32 @@ class NodeServer:
             if address is None:
                 self.dropped_frames += 1
                 continue
+            sealer: FrameSealer | None = None
+            writer: asyncio.StreamWriter | None = None
             try:
-                _, writer = await asyncio.open_connection(address.host, address.port)
-            except OSError:
+                async with asyncio.timeout(self.config.peer_hello_timeout_s):
+                    reader, writer = await asyncio.open_connection(address.host, address.port)
+                    sealer = await self._dial_hello(dest, reader, writer)
+            except PeerAuthError as error:
+                self._refuse_peer(address, f"dialing {dest}: {error}")
+            except (OSError, TimeoutError, asyncio.IncompleteReadError):
+                pass
+            if sealer is None or writer is None:  # the peer is down or refused: what waits is lost
+                if writer is not None:
+                    writer.close()
                 self.dropped_frames += 1 + queue.qsize()
-                while not queue.empty():  # the peer is down: what waits is lost
+                while not queue.empty():
                     queue.get_nowait()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
             backoff = 0.05
-            name = self.name.encode()
-            writer.write(HELLO + _U16.pack(len(name)) + name + frame)
             try:
+                writer.write(sealer.seal(frame))
                 while True:
                     await writer.drain()
                     frame = await queue.get()
-                    writer.write(frame)
+                    writer.write(sealer.seal(frame))
             except (OSError, ConnectionError):
                 self.dropped_frames += 1
             finally:
@@ -327,35 +396,126 @@ class NodeServer:
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
 
+    async def _dial_hello(self, dest: str, reader: asyncio.StreamReader,
+                          writer: asyncio.StreamWriter) -> FrameSealer:
+        """The dialer's side of the hello (impl.peer_auth); the sealer of this direction."""
+        dialer = Dialer(self.config.secret, self.name, dest)
+        writer.write(dialer.hello())
+        await writer.drain()
+        length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        name = await reader.readexactly(length)
+        nonce = await reader.readexactly(NONCE_BYTES)
+        proof, sealer, _ = dialer.on_challenge(name, nonce, await reader.readexactly(TAG_BYTES))
+        writer.write(proof)
+        return sealer
+
     # ------------------------------------------------------------------ peers in
 
+    async def _accept_hello(self, reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> tuple[str, FrameOpener]:
+        """The acceptor's side of the hello: (the authenticated peer, its opener)."""
+        length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        name = await reader.readexactly(length)
+        acceptor = Acceptor(self.config.secret, self.name)
+        src, challenge = acceptor.on_hello(name, await reader.readexactly(NONCE_BYTES))
+        if src not in self.config.nodes and src not in self.peers:
+            raise PeerAuthError(f"hello from unknown node {src!r}")
+        writer.write(challenge)
+        await writer.drain()
+        _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
+        return src, opener
+
     async def _on_peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        address = writer.get_extra_info("peername")
+        if not self._peer_slots.admit(writer):
+            self._refuse_peer(address, f"{self._peer_slots.limit} peer connections, every "
+                              "one authenticated")
+            writer.close()
+            return
         src = "?"
         try:
-            head = await reader.readexactly(len(HELLO) + _U16.size)
-            if not head.startswith(HELLO):
-                raise errors.BadMessageError("connection did not open with a vdynamo hello")
-            (length,) = _U16.unpack_from(head, len(HELLO))
-            src = (await reader.readexactly(length)).decode("utf-8", "replace")
-            if src not in self.config.nodes and src not in self.peers:
-                raise errors.UnknownNodeError(f"hello from unknown node {src!r}")
+            try:
+                async with asyncio.timeout(self.config.peer_hello_timeout_s):
+                    src, opener = await self._accept_hello(reader, writer)
+            except TimeoutError:
+                raise PeerAuthError(f"no complete hello within "
+                                    f"{self.config.peer_hello_timeout_s} s") from None
+            self._peer_slots.busy(writer)
+            previous = self._inbound.get(src)
+            if previous is not None:  # the peer reconnected: its old connection is dead
+                previous.close()
+            self._inbound[src] = writer
             while True:
                 header = await reader.readexactly(_HEADER_BYTES)
                 total = wire.frame_length(header)
-                if total > wire.DEFAULT_MAX_FRAME:
+                if total > self.config.max_frame_bytes:
                     raise errors.BadMessageError(f"frame of {total} bytes is over the limit")
                 frame = header + await reader.readexactly(total - _HEADER_BYTES)
-                message = wire.decode(frame)
-                self._perform(self.node.receive(self.loop.time(), src, message))
+                self._deliver(src, opener.open(frame, await reader.readexactly(TAG_BYTES)))
         except asyncio.IncompleteReadError:
             pass  # the peer closed the connection
-        except errors.BadMessageError as error:
-            self.dropped_frames += 1
-            log.warning("%s: closing connection from %s: %s", self.name, src, error)
+        except PeerAuthError as error:
+            self._refuse_peer(address, str(error) if src == "?"
+                              else f"{error} (on the connection authenticated as {src})")
+        except errors.BadMessageError as error:  # the stream is out of sync: close it
+            self._drop(f"closing connection from {src}: {error}")
         except (OSError, ConnectionError):
             pass
         finally:
+            if self._inbound.get(src) is writer:
+                del self._inbound[src]
+            self._peer_slots.release(writer)
             writer.close()
+
+    def _deliver(self, src: str, frame: bytes) -> None:
+        """Hand one authenticated frame to the core; its failure is its own."""
+        try:
+            message = wire.decode(frame, max_bytes=self.config.max_frame_bytes)
+        except errors.BadMessageError as error:
+            self._drop(f"dropped a frame from {src}: {error}")
+            return
+        if isinstance(message, Forward):
+            overload = self.overloaded()
+            if overload is not None:  # refused before the coordinator writes anything
+                kind = "put" if isinstance(message.request, PutRequest) else "get"
+                self._send(src, ForwardReply(message.op_id, kind, error=type(overload).__name__,
+                                             message=str(overload)))
+                return
+        try:
+            effects = self.node.receive(self.loop.time(), src, message)
+        except Exception:  # a bug in the core: logged; the connection goes on
+            log.exception("%s: %s from %s failed", self.name, type(message).__name__, src)
+            self.dropped_frames += 1
+            return
+        self._perform(effects)
+
+    # ------------------------------------------------------------------ load
+
+    def overloaded(self) -> errors.OverloadedError | None:
+        """An OverloadedError if this node has ``max_pending_requests`` requests in
+        flight (the client requests it waits on, the operations its core runs);
+        None if it can take one more."""
+        limit = self.config.max_pending_requests
+        pending = max(len(self._waiting), self.node.pending)
+        if pending < limit:
+            return None
+        self.overloaded_requests += 1
+        return errors.OverloadedError(
+            f"node {self.name} is saturated ({pending} requests in flight, limit {limit}); "
+            f"nothing was written: retry after {self.config.retry_after_s} s")
+
+    def status(self) -> dict[str, object]:
+        """The body of ``GET /status``."""
+        return {"node": self.name, "pending": self.node.pending,
+                "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
+                "refused_peers": self.refused_peers,
+                "overloaded_requests": self.overloaded_requests,
+                "connections": {
+                    "http": len(self.http.slots), "http_evicted": self.http.slots.evicted,
+                    "http_refused": self.http.slots.refused,
+                    "http_timeouts": self.http.timeouts, "http_malformed": self.http.malformed,
+                    "peer": len(self._peer_slots), "peer_evicted": self._peer_slots.evicted,
+                    "peer_refused": self._peer_slots.refused}}
 
     # ------------------------------------------------------------------ clients
 
@@ -374,131 +534,6 @@ class NodeServer:
 
     def next_request_id(self) -> int:
         return next(self._request_ids)
-
-    async def _on_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
-        try:
-            while True:
-                request, body, problem = await self._read_request(connection, reader)
-                if request is None:
-                    break
-                if problem is not None:
-                    status, payload = problem
-                else:
-                    status, payload = await self._route(request, body)
-                data = json.dumps(payload).encode()
-                headers = [("content-type", "application/json"),
-                           ("content-length", str(len(data)))]
-                if problem is not None:
-                    headers.append(("connection", "close"))
-                writer.write(connection.send(h11.Response(status_code=status, headers=headers)))
-                writer.write(connection.send(h11.Data(data=data)))
-                writer.write(connection.send(h11.EndOfMessage()))
-                await writer.drain()
-                if connection.our_state is not h11.DONE or problem is not None:
-                    break
-                connection.start_next_cycle()
-        except (h11.RemoteProtocolError, ConnectionError, OSError) as error:
-            log.info("%s: HTTP connection closed: %s", self.name, error)
-        finally:
-            writer.close()
-
-    async def _read_request(
-        self, connection: h11.Connection, reader: asyncio.StreamReader,
-    ) -> tuple[h11.Request | None, bytes, tuple[int, dict[str, str]] | None]:
-        request: h11.Request | None = None
-        chunks: list[bytes] = []
-        size = 0
-        limit = self.config.max_value_bytes
-        while True:
-            event = connection.next_event()
-            if event is h11.NEED_DATA:
-                data = await reader.read(65536)
-                connection.receive_data(data)
-                if not data and request is None:
-                    return None, b"", None
-                continue
-            if isinstance(event, h11.Request):
-                request = event
-                length = dict(event.headers).get(b"content-length")
-                if length is not None and length.isdigit() and int(length) > limit:
-                    return request, b"", (413, _error_body(errors.TooLargeError(
-                        f"value is {int(length)} bytes, over the limit of "
-                        f"{self.config.max_value_bytes}")))
-            elif isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > limit:
-                    return request, b"", (413, _error_body(errors.TooLargeError(
-                        f"value is over the limit of {self.config.max_value_bytes} bytes")))
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                return request, b"".join(chunks), None
-            elif isinstance(event, h11.ConnectionClosed):
-                return None, b"", None
-
-    async def _route(self, request: h11.Request, body: bytes) -> tuple[int, dict[str, Any]]:
-        target = urllib.parse.urlsplit(request.target.decode("ascii", "replace"))
-        query = urllib.parse.parse_qs(target.query)
-        method = request.method.decode("ascii", "replace")
-        if target.path == "/status" and method == "GET":
-            return 200, {"node": self.name, "pending": self.node.pending,
-                         "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames}
-        if not target.path.startswith("/kv/"):
-            return 404, {"error": "NotFound", "message": f"no resource {target.path!r}"}
-        key = urllib.parse.unquote_to_bytes(target.path[len("/kv/"):])
-        try:
-            quorum = _quorum(query, "r" if method == "GET" else "w")
-            headers = dict(request.headers)
-            client = headers.get(b"x-vdynamo-client", b"http").decode("ascii", "replace")
-            if method == "GET":
-                message: GetRequest | PutRequest = GetRequest(
-                    self.next_request_id(), key, r=quorum, client_id=client)
-            elif method == "PUT":
-                context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
-                counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
-                                  "X-Vdynamo-Client-Counter")
-                message = PutRequest(self.next_request_id(), key, body, context=context,
-                                     w=quorum, client_id=client, client_counter=counter)
-            else:
-                return 405, {"error": "MethodNotAllowed", "message": f"{method} on {target.path}"}
-        except errors.DynamoError as error:
-            return http_status(error), _error_body(error)
-        reply = await self.request(message)
-        if reply.error is not None:
-            return http_status(reply.error), _error_body(reply.error)
-        if isinstance(reply.result, GetResult):
-            return 200, {"values": [base64.b64encode(v).decode() for v in reply.result.values],
-                         "context": base64.b64encode(reply.result.context).decode()}
-        assert isinstance(reply.result, PutResult)
-        return 200, {"context": base64.b64encode(reply.result.context).decode()}
-
-
-def _error_body(error: errors.DynamoError) -> dict[str, str]:
-    return {"error": type(error).__name__, "message": str(error)}
-
-
-def _quorum(query: dict[str, list[str]], name: str) -> int | None:
-    if name not in query:
-        return None
-    text = query[name][-1]
-    if not text.isdigit():
-        raise errors.BadRequestError(f"{name}: must be a positive integer, got {text!r}")
-    return int(text)
-
-
-def _number(raw: bytes, what: str) -> int:
-    if not raw.isdigit():
-        raise errors.BadRequestError(f"{what}: must be a non-negative integer, got {raw!r}")
-    return int(raw)
-
-
-def _b64(raw: bytes, what: str) -> bytes:
-    if not raw:
-        return b""
-    try:
-        return base64.b64decode(raw, validate=True)
-    except ValueError:
-        raise errors.BadContextError(f"{what}: not valid base64") from None
 
 
 async def serve(
@@ -532,11 +567,14 @@ def main(argv: list[str]) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--node", action="append", default=[], help="a node to run (repeatable)")
     group.add_argument("--all", action="store_true", help="run every node in this process")
+    parser.add_argument("--insecure-dev", action="store_true", help=(
+        "accept a missing, example or short secret (a local experiment only: anyone "
+        "who knows the secret can change stored data)"))
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     try:
-        config = load_runtime_config(args.config)
+        config = load_runtime_config(args.config, insecure_dev=args.insecure_dev)
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
@@ -546,6 +584,9 @@ def main(argv: list[str]) -> int:
         print(f"vdynamo serve: unknown node {unknown[0]!r} (the file names "
               f"{', '.join(sorted(config.nodes))})", file=sys.stderr)
         return 2
+    if args.insecure_dev:
+        log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
+    config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes)
 
     async def run() -> None:
         servers = await serve(config, names)

@@ -1,0 +1,134 @@
+"""A cap on the connections of one listening port, that a flood of idle ones cannot wedge.
+
+Theory of operation
+-------------------
+Each port of a node (the peer port, the HTTP port) admits at most ``limit``
+connections at once (``ClusterConfig.max_peer_connections``,
+``max_http_connections``). A connection is either *waiting* (for the next
+request's bytes, or a peer's hello: it holds a descriptor and does no work) or
+*busy* (a request being read or answered, an authenticated peer). When a new
+connection arrives at the cap, the oldest waiting connection is closed to make
+room (as web servers drop idle keep-alive connections first); only when every
+admitted connection is busy is the new one refused, at once. So idle or
+half-sent connections can delay a real client by no more than one eviction,
+and they are closed anyway by the timeouts of the runtime
+(``http_header_timeout_s``, ``http_idle_timeout_s``, ``peer_hello_timeout_s``).
+
+Sans-IO apart from the one call it makes on eviction: ``close()`` of the
+evicted connection's transport (any object with a ``close()`` method).
+
+The caps only help if the process can open that many descriptors: past its
+open-files limit ``accept`` fails before a cap is reached and nobody gets in.
+:func:`fit_descriptors` raises the limit to what the caps need (up to the hard
+limit) and otherwise lowers the caps to fit under it.
+"""
+
+from __future__ import annotations
+
+import logging
+import resource
+from typing import Protocol
+
+from impl.config import ClusterConfig
+
+__all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors"]
+
+log = logging.getLogger("vdynamo.runtime")
+
+#: descriptors a process holds besides its nodes (stdio, the event loop, logs)
+PROCESS_DESCRIPTORS = 24
+#: descriptors a node holds besides admitted connections: listeners, storage
+#: files, a margin for connections accepted before they are admitted
+NODE_DESCRIPTORS = 16
+
+
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
+class ConnectionSlots:
+    """The admitted connections of one port (see the module docstring)."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError(f"limit: must be >= 1, got {limit}")
+        self.limit = limit
+        #: the waiting (evictable) connections, oldest first
+        self._waiting: dict[Closable, None] = {}
+        self._busy: set[Closable] = set()
+        self.refused = 0
+        self.evicted = 0
+
+    def __len__(self) -> int:
+        return len(self._waiting) + len(self._busy)
+
+    def admit(self, connection: Closable) -> bool:
+        """Admit a new connection (as waiting); at the cap close the oldest waiting
+        one first. False (and counted) if every admitted connection is busy."""
+        if len(self) >= self.limit:
+            if not self._waiting:
+                self.refused += 1
+                return False
+            oldest = next(iter(self._waiting))
+            del self._waiting[oldest]
+            self.evicted += 1
+            oldest.close()
+        self._waiting[connection] = None
+        return True
+
+    def waiting(self, connection: Closable) -> None:
+        """``connection`` does no work until more bytes arrive: it may be evicted."""
+        if connection in self._busy:
+            self._busy.discard(connection)
+            self._waiting[connection] = None
+
+    def busy(self, connection: Closable) -> None:
+        """``connection`` is doing work (a request in progress, a peer's stream)."""
+        if connection in self._waiting:
+            del self._waiting[connection]
+            self._busy.add(connection)
+
+    def release(self, connection: Closable) -> None:
+        """``connection`` is closed."""
+        self._waiting.pop(connection, None)
+        self._busy.discard(connection)
+
+
+def fit_caps(open_files: int, nodes: int, members: int, http: int,
+             peer: int) -> tuple[int, int]:
+    """(HTTP cap, peer cap) per node so that ``nodes`` nodes in one process, each
+    with ``members - 1`` outgoing peer links, fit in ``open_files`` descriptors:
+    ``(http, peer)`` if they do, else both lowered in proportion (at least 1 and
+    ``members`` respectively)."""
+    fixed = PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members)
+    room = (open_files - fixed) // max(nodes, 1)
+    if room >= http + peer:
+        return http, peer
+    peer_cap = max(members, min(peer, room * peer // (http + peer)))
+    return max(1, room - peer_cap), peer_cap
+
+
+def fit_descriptors(cluster: ClusterConfig, nodes: int) -> ClusterConfig:
+    """``cluster`` with caps this process can hold for ``nodes`` nodes: the
+    open-files limit is raised (up to the hard limit) to what the configured caps
+    need; if that is not enough the caps are lowered and a warning says so."""
+    members = len(cluster.nodes)
+    needed = (PROCESS_DESCRIPTORS + nodes * (NODE_DESCRIPTORS + members
+              + cluster.max_http_connections + cluster.max_peer_connections))
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= needed:
+        return cluster
+    target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    except (ValueError, OSError):
+        pass
+    http, peer = fit_caps(soft, nodes, members, cluster.max_http_connections,
+                          cluster.max_peer_connections)
+    if (http, peer) == (cluster.max_http_connections, cluster.max_peer_connections):
+        return cluster
+    log.warning("open-files limit %d holds fewer connections than configured: "
+                "max_http_connections %d -> %d, max_peer_connections %d -> %d per node",
+                soft, cluster.max_http_connections, http, cluster.max_peer_connections, peer)
+    return cluster.replace(max_http_connections=http, max_peer_connections=peer)

@@ -1,0 +1,331 @@
+"""The client API of a node: HTTP/1.1 (parsed by h11), JSON answers, bounded and timed.
+
+Theory of operation
+-------------------
+:class:`HttpApi` serves the connections of one node's HTTP port. Each
+connection is admitted by a :class:`impl.connections.ConnectionSlots` (at most
+``max_http_connections``; at the cap the oldest idle connection is closed, and
+when every connection is busy the new one gets a 503 at once). A connection's
+first request's headers must arrive within ``http_header_timeout_s`` of the
+connect; a kept-alive connection waits ``http_idle_timeout_s`` for the next
+request, whose headers then have ``http_header_timeout_s``; a body may pause at
+most ``http_idle_timeout_s``. A connection past a timeout is closed without an
+answer (a client that sent nothing complete has nothing to read).
+
+Requests::
+
+    GET  /kv/<key>[?r=R]   -> 200 {"values": [base64...], "context": base64}
+    PUT  /kv/<key>[?w=W]   -> 200 {"context": base64}
+         body: the value; X-Vdynamo-Context: a get's context; X-Vdynamo-Client and
+         X-Vdynamo-Client-Counter (the client-vclock mode)
+    GET  /status           -> 200 {"node": ..., "stats": {...}, ...}
+
+Keys are the percent-decoded path bytes. Every error is mapped here, once
+(:func:`http_status`), to a status and the body ``{"error": type, "message":
+text, "outcome": "not-written" | "unknown"}``: ``not-written`` when the request
+was refused before any replica wrote anything (a retry cannot duplicate the
+write), ``unknown`` when a put did not reach its quorum in time but some replica
+(the coordinator at least) may hold it (status 504: read before retrying, or
+retry with the context of a fresh get so that the retry supersedes it). The
+statuses: 400 a malformed request (a request line or header h11 refuses, a bad
+context, R/W out of range), 404 no such resource, 405 a method not served, 413
+a value over ``max_value_bytes``, 414 a key over ``max_key_bytes``, 431 headers
+over 64 KiB, 503 (with Retry-After) the node is saturated
+(``max_pending_requests``) or a get's quorum was not reached, 504 the outcome is
+unknown. docs/runtime.md lists them for operators.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import http
+import json
+import logging
+import urllib.parse
+from typing import TYPE_CHECKING, Any
+
+import h11
+
+from impl import errors
+from impl.connections import ConnectionSlots
+from impl.effects import GetResult, PutResult
+from impl.messages import GetRequest, PutRequest
+
+if TYPE_CHECKING:
+    from impl.runtime import NodeServer
+
+__all__ = ["MAX_HEADER_BYTES", "HttpApi", "error_body", "http_status"]
+
+log = logging.getLogger("vdynamo.http")
+
+#: the request line and headers of one request, at most (h11 answers 431 above)
+MAX_HEADER_BYTES = 64 * 1024
+#: seconds a refused request's unread body is drained before the connection
+#: closes, so that the client reads the answer instead of a reset
+_LINGER_S = 1.0
+
+_STATUS: dict[type[errors.DynamoError], int] = {
+    errors.TooLargeError: 413,
+    errors.BadRequestError: 400,
+    errors.OverloadedError: 503,
+    errors.QuorumError: 503,
+    errors.NodeDownError: 503,
+    errors.RequestTimeoutError: 504,
+}
+
+
+def http_status(error: errors.DynamoError) -> int:
+    """The HTTP status of an error (the one place errors meet HTTP)."""
+    for kind, status in _STATUS.items():
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def error_body(error: errors.DynamoError, *, unknown: bool = False) -> dict[str, str]:
+    """The JSON body of an error; ``unknown``: a replica may hold the write."""
+    return {"error": type(error).__name__, "message": str(error),
+            "outcome": "unknown" if unknown else "not-written"}
+
+
+_Answer = tuple[int, dict[str, Any], list[tuple[str, str]]]
+
+
+class _Closed(Exception):
+    """The client went away or a timeout expired: close without an answer."""
+
+
+class HttpApi:
+    """The HTTP port of one :class:`impl.runtime.NodeServer`."""
+
+    def __init__(self, server: NodeServer) -> None:
+        self.server = server
+        self.config = server.config
+        self.slots = ConnectionSlots(self.config.max_http_connections)
+        self.timeouts = 0
+        self.malformed = 0
+
+    async def serve_connection(self, reader: asyncio.StreamReader,
+                               writer: asyncio.StreamWriter) -> None:
+        """Serve one client connection until it closes, errs or times out."""
+        if not self.slots.admit(writer):
+            await self._refuse(writer)
+            return
+        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
+        try:
+            first = True
+            while True:
+                self.slots.waiting(writer)
+                request, body, problem = await self._read_request(connection, reader, first)
+                first = False
+                self.slots.busy(writer)
+                status, payload, extra = problem or await self._route(request, body)
+                close = problem is not None
+                await self._respond(connection, writer, status, payload, extra, close=close)
+                if close or connection.our_state is not h11.DONE:
+                    if problem is not None:  # the client may still be sending
+                        await _linger(reader, writer)
+                    break
+                connection.start_next_cycle()
+        except _Closed:
+            pass
+        except (h11.LocalProtocolError, h11.RemoteProtocolError, ConnectionError,
+                OSError) as error:
+            log.info("%s: HTTP connection closed: %s", self.server.name, error)
+        finally:
+            self.slots.release(writer)
+            writer.close()
+
+    async def _refuse(self, writer: asyncio.StreamWriter) -> None:
+        log.warning("%s: refused an HTTP connection: %d connections, every one busy",
+                    self.server.name, self.slots.limit)
+        payload = json.dumps(error_body(errors.OverloadedError(
+            f"the node has {self.slots.limit} connections, every one busy"))).encode()
+        head = (f"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+                f"retry-after: {self.config.retry_after_s}\r\nconnection: close\r\n"
+                f"content-length: {len(payload)}\r\n\r\n").encode()
+        with contextlib.suppress(ConnectionError, OSError):
+            writer.write(head + payload)
+            writer.close()
+
+    async def _respond(self, connection: h11.Connection, writer: asyncio.StreamWriter,
+                       status: int, payload: dict[str, Any], extra: list[tuple[str, str]],
+                       *, close: bool) -> None:
+        data = json.dumps(payload).encode()
+        headers = [("content-type", "application/json"), ("content-length", str(len(data))),
+                   *extra]
+        if close:
+            headers.append(("connection", "close"))
+        reason = http.HTTPStatus(status).phrase.encode()
+        writer.write(connection.send(h11.Response(status_code=status, headers=headers,
+                                                  reason=reason)))
+        writer.write(connection.send(h11.Data(data=data)))
+        writer.write(connection.send(h11.EndOfMessage()))
+        await writer.drain()
+
+    async def _read(self, reader: asyncio.StreamReader, timeout: float) -> bytes:
+        try:
+            return await asyncio.wait_for(reader.read(65536), timeout)
+        except TimeoutError:
+            self.timeouts += 1
+            log.info("%s: closed an HTTP connection: nothing for %.1f s",
+                     self.server.name, timeout)
+            raise _Closed from None
+
+    async def _read_request(
+        self, connection: h11.Connection, reader: asyncio.StreamReader, first: bool,
+    ) -> tuple[h11.Request, bytes, _Answer | None]:
+        """The next request and its body, or the answer to give instead (a malformed
+        request, a value over the limit); _Closed when the client closed or timed out."""
+        loop = asyncio.get_running_loop()
+        config = self.config
+        # headers: from the connect (first request) or from the next request's first byte
+        header_deadline = loop.time() + config.http_header_timeout_s if first else None
+        request: h11.Request | None = None
+        chunks: list[bytes] = []
+        size = header_bytes = 0
+        limit = config.max_value_bytes
+        while True:
+            try:
+                event = connection.next_event()
+            except h11.RemoteProtocolError as error:
+                self.malformed += 1
+                status = error.error_status_hint
+                return request or _NO_REQUEST, b"", (status, error_body(errors.BadRequestError(
+                    f"malformed HTTP request: {error}")), [])
+            if event is h11.NEED_DATA:
+                if request is not None or header_deadline is None:
+                    timeout = config.http_idle_timeout_s
+                else:
+                    timeout = header_deadline - loop.time()
+                data = await self._read(reader, max(timeout, 0.0))
+                if request is None:
+                    if data and header_deadline is None:
+                        header_deadline = loop.time() + config.http_header_timeout_s
+                    header_bytes += len(data)
+                    if header_bytes > 2 * MAX_HEADER_BYTES:  # h11 checks between reads only
+                        self.malformed += 1
+                        return _NO_REQUEST, b"", (431, error_body(errors.BadRequestError(
+                            f"malformed HTTP request: headers over {MAX_HEADER_BYTES} bytes")),
+                            [])
+                connection.receive_data(data)
+                continue
+            if isinstance(event, h11.Request):
+                request = event
+                length = dict(event.headers).get(b"content-length")
+                if length is not None and length.isdigit() and int(length) > limit:
+                    return request, b"", (413, error_body(errors.TooLargeError(
+                        f"value is {int(length)} bytes, over the limit of {limit}")), [])
+            elif isinstance(event, h11.Data):
+                size += len(event.data)
+                if size > limit:
+                    assert request is not None
+                    return request, b"", (413, error_body(errors.TooLargeError(
+                        f"value is over the limit of {limit} bytes")), [])
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                assert request is not None
+                return request, b"".join(chunks), None
+            else:  # ConnectionClosed, or a half-sent request the client gave up on
+                raise _Closed
+
+    async def _route(self, request: h11.Request, body: bytes) -> _Answer:
+        server = self.server
+        target = urllib.parse.urlsplit(request.target.decode("ascii", "replace"))
+        query = urllib.parse.parse_qs(target.query)
+        method = request.method.decode("ascii", "replace")
+        if target.path == "/status" and method == "GET":
+            return 200, server.status(), []
+        if not target.path.startswith("/kv/"):
+            return 404, {"error": "NotFound", "message": f"no resource {target.path!r}",
+                         "outcome": "not-written"}, []
+        key = urllib.parse.unquote_to_bytes(target.path[len("/kv/"):])
+        if len(key) > self.config.max_key_bytes:
+            return 414, error_body(errors.TooLargeError(
+                f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}")), []
+        try:
+            message = self._request_of(method, key, query, dict(request.headers), body)
+        except errors.DynamoError as error:
+            return http_status(error), error_body(error), []
+        if message is None:
+            return 405, {"error": "MethodNotAllowed", "message": f"{method} on {target.path}",
+                         "outcome": "not-written"}, [("allow", "GET, PUT")]
+        overload = server.overloaded()
+        if overload is not None:  # refused before anything is written anywhere
+            return 503, error_body(overload), [("retry-after", str(self.config.retry_after_s))]
+        reply = await server.request(message)
+        if reply.error is not None:
+            status = http_status(reply.error)
+            unknown = isinstance(message, PutRequest) and _outcome_unknown(reply.error)
+            if unknown:
+                status = 504
+            extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
+            return status, error_body(reply.error, unknown=unknown), extra
+        if isinstance(reply.result, GetResult):
+            return 200, {"values": [base64.b64encode(v).decode() for v in reply.result.values],
+                         "context": base64.b64encode(reply.result.context).decode()}, []
+        assert isinstance(reply.result, PutResult)
+        return 200, {"context": base64.b64encode(reply.result.context).decode()}, []
+
+    def _request_of(self, method: str, key: bytes, query: dict[str, list[str]],
+                    headers: dict[bytes, bytes], body: bytes) -> GetRequest | PutRequest | None:
+        server = self.server
+        client = headers.get(b"x-vdynamo-client", b"http").decode("ascii", "replace")
+        if method == "GET":
+            return GetRequest(server.next_request_id(), key, r=_quorum(query, "r"),
+                              client_id=client)
+        if method == "PUT":
+            context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
+            counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
+                              "X-Vdynamo-Client-Counter")
+            return PutRequest(server.next_request_id(), key, body, context=context,
+                              w=_quorum(query, "w"), client_id=client, client_counter=counter)
+        return None
+
+
+_NO_REQUEST = h11.Request(method="GET", target="/", headers=[("host", "-")])
+
+
+def _outcome_unknown(error: errors.DynamoError) -> bool:
+    """Whether a failed put may have been written: its coordinator writes before it
+    waits for the quorum, so a put that failed for want of answers may be stored;
+    one refused for its input or for overload was not."""
+    return isinstance(error, errors.RemoteError) and not isinstance(error, errors.OverloadedError)
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Close our side, then drain what the client still sends for at most _LINGER_S:
+    closing with unread bytes would reset the connection, and the client could lose
+    the answer (a lingering close, as web servers do)."""
+    with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+        if writer.can_write_eof():
+            writer.write_eof()
+        async with asyncio.timeout(_LINGER_S):
+            while await reader.read(65536):
+                pass
+
+
+def _quorum(query: dict[str, list[str]], name: str) -> int | None:
+    if name not in query:
+        return None
+    text = query[name][-1]
+    if not text.isdigit():
+        raise errors.BadRequestError(f"{name}: must be a positive integer, got {text!r}")
+    return int(text)
+
+
+def _number(raw: bytes, what: str) -> int:
+    if not raw.isdigit():
+        raise errors.BadRequestError(f"{what}: must be a non-negative integer, got {raw!r}")
+    return int(raw)
+
+
+def _b64(raw: bytes, what: str) -> bytes:
+    if not raw:
+        return b""
+    try:
+        return base64.b64decode(raw, validate=True)
+    except ValueError:
+        raise errors.BadContextError(f"{what}: not valid base64") from None

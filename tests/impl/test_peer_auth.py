@@ -1,0 +1,111 @@
+"""The authenticated hello and the frame MAC of impl.peer_auth, without sockets."""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.peer_auth import (
+    HELLO_HEAD_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    Acceptor,
+    Dialer,
+    FrameOpener,
+    FrameSealer,
+    PeerAuthError,
+    parse_hello_head,
+)
+
+SECRET = b"0123456789abcdef0123"
+
+
+def _split(message: bytes) -> tuple[bytes, bytes, bytes]:
+    """(name, nonce, rest) of a hello or a challenge."""
+    length = parse_hello_head(message[:HELLO_HEAD_BYTES])
+    name = message[HELLO_HEAD_BYTES:HELLO_HEAD_BYTES + length]
+    nonce = message[HELLO_HEAD_BYTES + length:HELLO_HEAD_BYTES + length + NONCE_BYTES]
+    return name, nonce, message[HELLO_HEAD_BYTES + length + NONCE_BYTES:]
+
+
+def _handshake(dialer_secret: bytes = SECRET, acceptor_secret: bytes = SECRET,
+               ) -> tuple[FrameSealer, FrameOpener, FrameSealer, FrameOpener]:
+    dialer = Dialer(dialer_secret, "n1", "n2")
+    acceptor = Acceptor(acceptor_secret, "n2")
+    name, nonce, rest = _split(dialer.hello())
+    assert rest == b""
+    claimed, challenge = acceptor.on_hello(name, nonce)
+    assert claimed == "n1"
+    name, nonce, proof = _split(challenge)
+    reply, d_sealer, d_opener = dialer.on_challenge(name, nonce, proof)
+    a_sealer, a_opener = acceptor.on_proof(reply)
+    return d_sealer, a_opener, a_sealer, d_opener
+
+
+def test_both_sides_agree_and_frames_pass_in_order() -> None:
+    d_sealer, a_opener, a_sealer, d_opener = _handshake()
+    for frame in (b"one", b"two", b""):
+        sealed = d_sealer.seal(frame)
+        assert len(sealed) == len(frame) + TAG_BYTES
+        assert a_opener.open(sealed[:-TAG_BYTES], sealed[-TAG_BYTES:]) == frame
+    sealed = a_sealer.seal(b"back")
+    assert d_opener.open(sealed[:-TAG_BYTES], sealed[-TAG_BYTES:]) == b"back"
+
+
+def test_a_dialer_without_the_secret_is_refused() -> None:
+    with pytest.raises(PeerAuthError, match="secret"):
+        _handshake(dialer_secret=b"another secret of 16+ bytes")
+
+
+def test_an_acceptor_without_the_secret_is_refused_by_the_dialer() -> None:
+    dialer = Dialer(SECRET, "n1", "n2")
+    acceptor = Acceptor(b"another secret of 16+ bytes", "n2")
+    _, challenge = acceptor.on_hello(*_split(dialer.hello())[:2])
+    with pytest.raises(PeerAuthError, match="n2"):
+        dialer.on_challenge(*_split(challenge))
+
+
+def test_a_proof_from_another_connection_does_not_pass() -> None:
+    """Each proof covers the other side's fresh nonce: a recorded one is useless."""
+    dialer = Dialer(SECRET, "n1", "n2")
+    first = Acceptor(SECRET, "n2")
+    _, challenge = first.on_hello(*_split(dialer.hello())[:2])
+    recorded, _, _ = dialer.on_challenge(*_split(challenge))
+    second = Acceptor(SECRET, "n2")  # a new connection: a new nonce
+    second.on_hello(*_split(dialer.hello())[:2])
+    with pytest.raises(PeerAuthError):
+        second.on_proof(recorded)
+
+
+def test_the_dialer_refuses_a_node_it_did_not_dial() -> None:
+    dialer = Dialer(SECRET, "n1", "n2")
+    impostor = Acceptor(SECRET, "n3")
+    _, challenge = impostor.on_hello(*_split(dialer.hello())[:2])
+    with pytest.raises(PeerAuthError, match="dialed 'n2' but 'n3'"):
+        dialer.on_challenge(*_split(challenge))
+
+
+@pytest.mark.parametrize("attack", ["forged", "changed", "replayed", "reordered", "reflected"])
+def test_a_frame_not_sealed_in_order_by_the_peer_fails(attack: str) -> None:
+    d_sealer, a_opener, a_sealer, _ = _handshake()
+    first, second = d_sealer.seal(b"first"), d_sealer.seal(b"second")
+    if attack == "forged":
+        frames = [b"first" + bytes(TAG_BYTES)]
+    elif attack == "changed":
+        frames = [b"firsT" + first[-TAG_BYTES:]]
+    elif attack == "replayed":
+        assert a_opener.open(first[:-TAG_BYTES], first[-TAG_BYTES:]) == b"first"
+        frames = [first]
+    elif attack == "reordered":
+        frames = [second]
+    else:  # the acceptor's own frame sent back to it
+        frames = [a_sealer.seal(b"first")]
+    with pytest.raises(PeerAuthError, match="MAC"):
+        for sealed in frames:
+            a_opener.open(sealed[:-TAG_BYTES], sealed[-TAG_BYTES:])
+
+
+@pytest.mark.parametrize("head", [b"GET / HTTP/1.1", b"VDYNHELO\x00\x02n2"[:11],
+                                  b"VDYNHELO\x01\x00\x02", b"VDYNHELO\x02\x00\x00"])
+def test_a_hello_of_another_kind_or_version_is_refused(head: bytes) -> None:
+    with pytest.raises(PeerAuthError):
+        parse_hello_head(head[:HELLO_HEAD_BYTES].ljust(HELLO_HEAD_BYTES, b"\x00"))

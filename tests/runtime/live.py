@@ -1,0 +1,143 @@
+"""Helpers for tests of live nodes on loopback: a three-node cluster in the test's
+event loop (ports chosen by the kernel, SQLite in tmp_path), HTTP and raw-socket
+clients, and an insider's authenticated peer connection. Every cluster is stopped
+when its block ends; every test runs under a time limit (:func:`run`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from impl import wire
+from impl.config import ClusterConfig
+from impl.peer_auth import HELLO_HEAD_BYTES, NONCE_BYTES, TAG_BYTES, Dialer, FrameSealer
+from impl.runtime import Address, NodeAddresses, NodeServer, RuntimeConfig, serve
+
+NAMES = ("n1", "n2", "n3")
+SECRET = b"a test secret of 24 bytes"
+
+
+def runtime_config(tmp_path: Path, **changes: Any) -> RuntimeConfig:
+    values: dict[str, Any] = {"n": 3, "r": 2, "w": 2, "replica_timeout": 0.2,
+                              "request_timeout": 1.0, "secret": SECRET}
+    values.update(changes)
+    cluster = ClusterConfig(nodes=NAMES, **values)
+    nodes = {name: NodeAddresses(Address("127.0.0.1", 0), Address("127.0.0.1", 0),
+                                 tmp_path / f"{name}.sqlite") for name in NAMES}
+    return RuntimeConfig(cluster, nodes)
+
+
+@contextlib.asynccontextmanager
+async def cluster(tmp_path: Path, **changes: Any) -> AsyncIterator[list[NodeServer]]:
+    """Three nodes started in this loop; stopped (those still running) at the end."""
+    servers = await serve(runtime_config(tmp_path, **changes), NAMES)
+    try:
+        yield servers
+    finally:
+        for server in servers:
+            if server._servers and server._servers[0].is_serving():
+                await server.stop()
+
+
+def run(coro: Any, limit: float = 60.0) -> Any:
+    return asyncio.run(asyncio.wait_for(coro, limit))
+
+
+def url(server: NodeServer, path: str) -> str:
+    return f"http://{server.http_address}{path}"
+
+
+def _http(method: str, target: str, body: bytes | None,
+          headers: dict[str, str] | None) -> tuple[int, dict[str, str], dict[str, Any]]:
+    request = urllib.request.Request(target, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return (response.status, {k.lower(): v for k, v in response.headers.items()},
+                    json.loads(response.read()))
+    except urllib.error.HTTPError as error:
+        return (error.code, {k.lower(): v for k, v in error.headers.items()},
+                json.loads(error.read()))
+
+
+async def call(method: str, target: str, body: bytes | None = None,
+               headers: dict[str, str] | None = None,
+               ) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """(status, headers, JSON body) of one HTTP request, in a thread."""
+    return await asyncio.to_thread(_http, method, target, body, headers)
+
+
+def _raw(address: Address, data: bytes, timeout: float) -> bytes:
+    with socket.create_connection((address.host, address.port), timeout=timeout) as sock:
+        with contextlib.suppress(OSError):  # the node may answer and close mid-send
+            sock.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    return out
+
+
+async def raw(address: Address | None, data: bytes, timeout: float = 5.0) -> bytes:
+    """Everything the node sends back to ``data`` until it closes the connection."""
+    assert address is not None
+    return await asyncio.to_thread(_raw, address, data, timeout)
+
+
+def parse_response(data: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """(status, headers, JSON body) of one raw HTTP/1.1 response."""
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip()
+               for k, _, v in (line.partition(":") for line in lines[1:])}
+    return status, headers, json.loads(body)
+
+
+async def dial(server: NodeServer, name: str = "n2", secret: bytes = SECRET,
+               ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameSealer]:
+    """A peer connection to ``server`` that passed the hello as ``name`` with
+    ``secret`` (an insider: the tests forge frames on it)."""
+    address = server.peer_address
+    assert address is not None
+    reader, writer = await asyncio.open_connection(address.host, address.port)
+    dialer = Dialer(secret, name, server.name)
+    writer.write(dialer.hello())
+    head = await reader.readexactly(HELLO_HEAD_BYTES)
+    peer = await reader.readexactly(int.from_bytes(head[-2:], "big"))
+    nonce = await reader.readexactly(NONCE_BYTES)
+    try:
+        proof, sealer, _ = dialer.on_challenge(peer, nonce, await reader.readexactly(TAG_BYTES))
+    except Exception:
+        writer.close()
+        raise
+    writer.write(proof)
+    await writer.drain()
+    return reader, writer, sealer
+
+
+async def closed_by_node(reader: asyncio.StreamReader, timeout: float = 5.0) -> bool:
+    """Whether the node closes the connection within ``timeout`` seconds."""
+    try:
+        while await asyncio.wait_for(reader.read(65536), timeout):
+            pass
+    except TimeoutError:
+        return False
+    except (ConnectionError, OSError):
+        pass
+    return True
+
+
+def frame(message: object) -> bytes:
+    return wire.encode(message)

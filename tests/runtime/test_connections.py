@@ -1,0 +1,124 @@
+"""Timeouts and caps on both ports: half-sent requests, idle keep-alive connections
+and unfinished hellos are closed; a flood of idle connections cannot lock a real
+client out (issue 14; the case 21-idle-connections.py as a test, with short
+timeouts)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from pathlib import Path
+
+from impl.runtime import Address
+from tests.runtime.live import call, cluster, parse_response, raw, run, url
+
+SHORT = {"http_header_timeout_s": 0.5, "http_idle_timeout_s": 0.5, "peer_hello_timeout_s": 0.5}
+
+
+def _open(address: Address | None, data: bytes) -> socket.socket:
+    assert address is not None
+    sock = socket.create_connection((address.host, address.port), timeout=5)
+    if data:
+        sock.sendall(data)
+    return sock
+
+
+def _closed(sock: socket.socket) -> bool:
+    """Whether the node closed ``sock`` (and sent nothing on it)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
+def _keep_alive_request(address: Address | None) -> socket.socket:
+    """A connection that made one complete request, read its answer, and stays idle."""
+    sock = _open(address, b"GET /kv/k HTTP/1.1\r\nHost: x\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += sock.recv(65536)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return sock
+
+
+def test_half_sent_requests_idle_connections_and_half_hellos_are_closed(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, **SHORT) as servers:
+            node = servers[0]
+            half_http = [_open(node.http_address, b"PUT /kv/slow HTTP/1.1\r\nHost: x\r\n")
+                         for _ in range(20)]
+            silent = [_open(node.http_address, b"") for _ in range(5)]
+            half_body = [_open(node.http_address, b"PUT /kv/b HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Length: 10\r\n\r\nabc") for _ in range(5)]
+            kept = [await asyncio.to_thread(_keep_alive_request, node.http_address)
+                    for _ in range(3)]
+            half_hello = [_open(node.peer_address, b"VDYN") for _ in range(10)]
+            everything = half_http + silent + half_body + kept + half_hello
+            # meanwhile a real client is served
+            status, _, _ = await call("PUT", url(node, "/kv/k?w=3"), b"v")
+            assert status == 200
+            assert not any(_closed(s) for s in half_http)  # the timeouts have not passed
+            await asyncio.sleep(1.5)
+            still_open = [i for i, s in enumerate(everything) if not _closed(s)]
+            for sock in everything:
+                sock.close()
+            assert still_open == []
+            assert node.http.timeouts == 33
+            assert node.refused_peers == 10
+            status, _, _ = await call("GET", url(node, "/kv/k"))
+            assert status == 200
+    run(scenario())
+
+
+def test_idle_connections_over_the_cap_do_not_lock_a_client_out(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        # long timeouts: only the cap's eviction of the oldest idle connection makes room
+        async with cluster(tmp_path, max_http_connections=4, max_peer_connections=6,
+                           http_header_timeout_s=30.0, peer_hello_timeout_s=30.0) as servers:
+            node = servers[0]
+            idle = [_open(node.http_address, b"GET /kv/k HTTP/1.1\r\n") for _ in range(12)]
+            half_hellos = [_open(node.peer_address, b"VDYN") for _ in range(12)]
+            await asyncio.sleep(0.2)
+            started = time.monotonic()
+            for _ in range(3):
+                status, _, _ = await call("PUT", url(node, "/kv/k?w=3"), b"v")
+                assert status == 200  # w=3: the other nodes' peer links still get in
+            assert time.monotonic() - started < 5
+            assert len(node.http.slots) <= 4 and node.http.slots.evicted >= 8
+            assert node.http.slots.refused == 0
+            assert sum(_closed(s) for s in idle) >= 8
+            assert sum(_closed(s) for s in half_hellos) >= 6
+            for sock in idle + half_hellos:
+                sock.close()
+    run(scenario())
+
+
+def test_when_every_connection_is_busy_a_new_one_gets_503_at_once(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_http_connections=2) as servers:
+            node = servers[0]
+            for other in servers[1:]:
+                await other.stop()
+            # two puts that wait for a quorum that cannot come (1 s): both connections busy
+            waiting = [asyncio.create_task(call("PUT", url(node, f"/kv/w{i}?w=2"), b"v"))
+                       for i in range(2)]
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            answer = await raw(node.http_address, b"GET /kv/k HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert time.monotonic() - started < 0.5
+            status, headers, body = parse_response(answer)
+            assert status == 503 and headers["retry-after"] == "1"
+            assert body["error"] == "OverloadedError" and body["outcome"] == "not-written"
+            assert node.http.slots.refused == 1
+            for task in waiting:
+                status, _, body = await task
+                assert status == 504 and body["outcome"] == "unknown"
+    run(scenario())

@@ -1,0 +1,69 @@
+"""A malformed HTTP request gets a 400 with a JSON error naming the problem, never a
+dropped connection; an over-long key gets 414 (issue 14; the case
+08-malformed-http.py as a test)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.live import call, cluster, parse_response, raw, run, url
+
+_TAIL = b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+
+
+@pytest.mark.parametrize(("request_bytes", "named"), [
+    (b"GET /kv/caf\xc3\xa9 HTTP/1.1" + _TAIL, "request line"),  # raw non-ASCII
+    (b"GET /kv/a b HTTP/1.1" + _TAIL, "request line"),  # raw space
+    (b"\x16\x03\x01\x02\x00" + _TAIL, "request line"),  # a TLS hello
+    (b"GET /kv/k HTTP/1.1\r\nHo st: x\r\n\r\n", "header"),
+    (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", "Content-Length"),
+    (b"GET /kv/k HTTP/1.1\r\n\r\n", "Host"),
+])
+def test_a_malformed_request_gets_400_json_and_changes_nothing(
+        tmp_path: Path, request_bytes: bytes, named: str) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"before")
+            assert status == 200
+            answer = await raw(node.http_address, request_bytes)
+            assert answer.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer[:80]
+            status, headers, body = parse_response(answer)
+            assert headers["content-type"] == "application/json"
+            assert headers["connection"] == "close"
+            assert body["error"] == "BadRequestError" and body["outcome"] == "not-written"
+            assert body["message"].startswith("malformed HTTP request")
+            assert named in body["message"]
+            assert node.http.malformed == 1
+            status, _, got = await call("GET", url(node, "/kv/k"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
+    run(scenario())
+
+
+def test_keys_at_and_over_the_limit_and_odd_keys(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_key_bytes=64) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/" + "k" * 64), b"v")
+            assert status == 200
+            status, _, body = await call("PUT", url(node, "/kv/" + "k" * 65), b"v")
+            assert status == 414 and body["error"] == "TooLargeError"
+            assert "65 bytes" in body["message"] and body["outcome"] == "not-written"
+            status, _, _ = await call("GET", url(node, "/kv/" + "%41" * 65))
+            assert status == 414  # the limit is on the decoded key
+            odd = (("a%3Fb", b"a?b"), ("a%2Fb", b"a/b"), ("caf%C3%A9", "café".encode()))
+            for key, stored in odd:
+                status, _, _ = await call("PUT", url(node, f"/kv/{key}"), key.encode())
+                assert status == 200
+                assert node.node.record(stored) is not None
+                status, _, got = await call("GET", url(node, f"/kv/{key}"))
+                assert [base64.b64decode(v) for v in got["values"]] == [key.encode()]
+            answer = await raw(node.http_address, b"GET /kv/k HTTP/1.1\r\nHost: x\r\nX-Big: "
+                               + b"y" * (200 << 10) + b"\r\n\r\n")
+            assert parse_response(answer)[0] == 431
+            status, _, body = await call("PATCH", url(node, "/kv/k"), b"v")
+            assert status == 405 and body["outcome"] == "not-written"
+    run(scenario())
