@@ -48,8 +48,8 @@ def message_json(message: Message) -> dict[str, Any]:
     }
     if message.payload is not None:
         out["payload"] = payload_json(message.payload)
-    if message.hint_for:
-        out["hint_for"] = message.hint_for
+    if message.intended:
+        out["intended"] = message.intended
     return out
 
 
@@ -76,11 +76,11 @@ def message_from_json(data: object) -> Message:
     except ValueError:
         raise ValueError(f"unknown message kind {data.get('kind')!r}") from None
     payload = payload_from_json(data["payload"]) if "payload" in data else None
-    hint_for = data.get("hint_for", "")
-    if not isinstance(hint_for, str):
-        raise ValueError(f"field 'hint_for' must be a string, got {hint_for!r}")
+    intended = data.get("intended", "")
+    if not isinstance(intended, str):
+        raise ValueError(f"field 'intended' must be a string, got {intended!r}")
     return Message(kind, _str(data, "src"), _str(data, "dst"), _int(data, "request"),
-                   _str(data, "key"), payload, hint_for)
+                   _str(data, "key"), payload, intended)
 
 
 @dataclass(frozen=True, slots=True)
