@@ -8,6 +8,11 @@ The functions keep the reference's names and semantics, case for case; the
 deviations (all forced by Python or by the need for canonical values) are listed
 in ``docs/dvv.md``.
 
+Why one module of over 600 lines: it stays one port of one Erlang module, function
+for function in the reference's order, so that it can be read side by side with
+``dvvset.erl`` (and tested against it, tests/spec/test_dvv.py); splitting it would
+lose that correspondence.
+
 Theory of operation
 -------------------
 A DVVSet holds, for one key, the concurrent values (siblings) together with one
