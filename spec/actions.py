@@ -2,7 +2,20 @@
 
 Every transition of :func:`spec.model.successors` is labelled with one of these.
 ``to_json()`` gives ``{"action": <kind>, ...fields}``; :func:`action_from_json`
-reads it back (and refuses anything malformed with a ValueError naming it).
+reads it back. Messages travel inside ``deliver``, ``drop`` and ``duplicate`` as
+``{"kind": "replica-put", "src": "n1", "dst": "n2", "request": 1, "key": "k",
+"payload": {...}, "intended": "n3"}`` (:func:`message_json`; ``payload`` and
+``intended`` only when present).
+
+The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
+``deliver`` (4.5, 4.6), ``timeout`` (4.5, 4.6: the sloppy quorum),
+``client-timeout``, ``handoff`` (4.6), ``anti-entropy`` (4.7), and the faults
+``drop``, ``duplicate``, ``crash``, ``partition`` with their repairs
+``recover``, ``heal`` (4.6, 4.8).
+
+Errors: :func:`action_from_json` and :func:`message_from_json` refuse anything
+malformed (not an object, an unknown kind, a missing or mistyped field) with a
+ValueError naming it.
 """
 
 from __future__ import annotations

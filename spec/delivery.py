@@ -1,5 +1,8 @@
 """Delivery of in-flight messages: a table from message kind to its handler.
 
+The network of the paper's sections 4.5-4.6 (messages may be lost, duplicated,
+reordered, cut off by a partition); the handlers implement the receivers' parts.
+
 Theory of operation
 -------------------
 The network is a multiset of in-flight messages (``State.messages``): any of

@@ -2,7 +2,8 @@
 
 Theory of operation
 -------------------
-Nothing here is part of the transition system: :func:`describe` turns a state
+Nothing here is part of the transition system (no paper section; raises
+nothing on states the spec reached): :func:`describe` turns a state
 into a JSON-able picture (trace files, ``vdynamo show``, ``vdynamo replay``),
 :func:`narrate` writes one line a person can follow for a step, and
 :func:`payload_text` / :func:`message_text` are their small pieces. Messages are

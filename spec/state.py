@@ -1,5 +1,9 @@
 """The spec's state: immutable, hashable, canonical values.
 
+What the paper's nodes hold (4.5: the durable store; 4.6: the hint store and the
+coordinator's volatile request state) plus the network and the clients, and the
+ghost records the properties need. Construction raises nothing of its own.
+
 Theory of operation
 -------------------
 A :class:`State` is a tuple of small frozen values, each caching its hash (the

@@ -1,5 +1,8 @@
 """Symmetry reduction: interchangeable clients map to one representative state.
 
+Not a mechanism of the paper: a reduction of the model checker's state space
+(Stateright and TLC do the same for symmetric processes). Raises nothing.
+
 Theory of operation
 -------------------
 All clients run the same workload (the same numbers of puts and gets, any key,
