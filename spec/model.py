@@ -47,6 +47,10 @@ Reductions (each keeps the properties' verdicts; see docs/spec.md):
   flight; anti-entropy is enabled only between replicas that differ.
 * Client replies are direct (not messages): a request ends when its coordinator
   decides; a crashed coordinator leaves its client to time out.
+
+Errors: the transition system raises nothing on states it reached;
+:func:`history_of` raises :class:`~spec.errors.LocalError` for a put not performed
+yet. Configurations are validated where they are built (:mod:`spec.config`).
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ asks. Each figure is the mean over a few seeded trials; every random choice come
 from ``random.Random`` seeded by a string (stable across processes and runs).
 
 ``vdynamo ring`` (:mod:`vdynamo.ring_cli`) prints the comparison.
+
+Errors: :func:`compare` refuses a bad S, N, T or Q with a ValueError naming it.
 """
 
 from __future__ import annotations
