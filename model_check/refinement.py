@@ -26,10 +26,10 @@ Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
   put ids as values); its hints are its hint store as a *set* of
   (intended node, key, payload);
 - messages: every impl message in flight maps to the spec message of the same
-  kind, endpoints, key and payload (``ReplicaPut``->``replicate`` with its hint,
-  ``ReplicaPutAck``->``replicate-ack``, ``ReplicaGet``->``read``,
-  ``ReplicaGetReply``->``read-response``, ``ReadRepair``->``read-repair``,
-  ``HintDelivery``->``hint``, ``HintAck``->``hint-ack`` with the key and payload
+  kind, endpoints, key and payload (``ReplicaPut``->``replica-put`` with its hint,
+  ``ReplicaPutAck``->``replica-put-ack``, ``ReplicaGet``->``replica-get``,
+  ``ReplicaGetReply``->``replica-get-reply``, ``ReadRepair``->``read-repair``,
+  ``HintDelivery``->``hint-delivery``, ``HintAck``->``hint-ack`` with the key and payload
   of the hint it acknowledges); the request id is the spec's id of the client
   request the coordinator's operation serves. Acks, reads and read responses of
   an operation that is no longer live at its coordinator are *dead* (they
@@ -227,7 +227,7 @@ def _text(payload: Payload) -> str:
 
 def _message_text(m: Message) -> str:
     extra = f" {_text(m.payload)}" if m.payload is not None else ""
-    hint = f" hint_for={m.hint_for}" if m.hint_for else ""
+    hint = f" intended={m.intended}" if m.intended else ""
     return f"{m.kind.value} {m.src}->{m.dst} #{m.request} {m.key}{extra}{hint}"
 
 
@@ -374,7 +374,7 @@ class Lockstep:
         if not node.up:
             return False
         coord = next((c for c in node.coord if c.request == message.request), None)
-        return coord is not None and any(t == message.dst for t, _ in coord.waiting)
+        return coord is not None and any(t == message.dst for t, _ in coord.awaiting)
 
     def _purge(self, coordinator: str, op_id: int | None = None) -> None:
         """The exchange of ``coordinator``'s operation ``op_id`` (None: all of them)
@@ -393,24 +393,24 @@ class Lockstep:
         """The spec message an impl message maps to (None: it maps to nothing)."""
         msg = m.message
         if isinstance(msg, ReplicaPut):
-            return Message(Kind.REPLICATE, m.src, m.dest, self.ops[(m.src, msg.op_id)],
+            return Message(Kind.REPLICA_PUT, m.src, m.dest, self.ops[(m.src, msg.op_id)],
                            msg.key.decode(), self.abstract_record(msg.record), msg.hint)
         if m.id in self.dead:
             return None
         if isinstance(msg, ReplicaPutAck):
-            return Message(Kind.REPLICATE_ACK, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
+            return Message(Kind.REPLICA_PUT_ACK, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
                            msg.key.decode())
         if isinstance(msg, ReplicaGet):
-            return Message(Kind.READ, m.src, m.dest, self.ops[(m.src, msg.op_id)],
+            return Message(Kind.REPLICA_GET, m.src, m.dest, self.ops[(m.src, msg.op_id)],
                            msg.key.decode())
         if isinstance(msg, ReplicaGetReply):
-            return Message(Kind.READ_RESPONSE, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
+            return Message(Kind.REPLICA_GET_REPLY, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
                            msg.key.decode(), self.abstract_record(msg.record))
         if isinstance(msg, ReadRepair):
             return Message(Kind.READ_REPAIR, m.src, m.dest, 0, msg.key.decode(),
                            self.abstract_record(msg.record))
         if isinstance(msg, HintDelivery):
-            return Message(Kind.HINT, m.src, m.dest, 0, msg.key.decode(),
+            return Message(Kind.HINT_DELIVERY, m.src, m.dest, 0, msg.key.decode(),
                            self.abstract_record(msg.record), m.dest)
         if isinstance(msg, HintAck):
             known = self.hint_payloads.get((m.dest, msg.hint_id))
@@ -649,7 +649,7 @@ class Lockstep:
                 return None  # no fallback left: the impl retries the slot's own replica
             for s in self.frontier:
                 coord = next((c for c in s.node(name).coord if c.request == request), None)
-                if coord is None or all(t != target for t, _ in coord.waiting):
+                if coord is None or all(t != target for t, _ in coord.awaiting):
                     return None
         targets = [target for _, target in pairs]
         return targets
@@ -667,7 +667,7 @@ class Lockstep:
                 coord = next((c for c in self.frontier[0].node(name).coord
                               if c.request == request), None)
                 if coord is not None:
-                    out.extend((name, op_id, target) for target, _ in coord.waiting)
+                    out.extend((name, op_id, target) for target, _ in coord.awaiting)
         return out
 
     def slot_timeouts(self) -> list[tuple[str, int, str]]:
@@ -708,7 +708,7 @@ class Lockstep:
             # reachable here, where the spec gives up: not modelled
         for state in self.frontier:
             coord = next((c for c in state.node(name).coord if c.request == request), None)
-            if coord is None or all(t != holder for t, _ in coord.waiting):
+            if coord is None or all(t != holder for t, _ in coord.awaiting):
                 return None
         return str(holder)
 

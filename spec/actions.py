@@ -2,7 +2,20 @@
 
 Every transition of :func:`spec.model.successors` is labelled with one of these.
 ``to_json()`` gives ``{"action": <kind>, ...fields}``; :func:`action_from_json`
-reads it back (and refuses anything malformed with a ValueError naming it).
+reads it back. Messages travel inside ``deliver``, ``drop`` and ``duplicate`` as
+``{"kind": "replica-put", "src": "n1", "dst": "n2", "request": 1, "key": "k",
+"payload": {...}, "intended": "n3"}`` (:func:`message_json`; ``payload`` and
+``intended`` only when present).
+
+The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
+``deliver`` (4.5, 4.6), ``timeout`` (4.5, 4.6: the sloppy quorum),
+``client-timeout``, ``handoff`` (4.6), ``anti-entropy`` (4.7), and the faults
+``drop``, ``duplicate``, ``crash``, ``partition`` with their repairs
+``recover``, ``heal`` (4.6, 4.8).
+
+Errors: :func:`action_from_json` and :func:`message_from_json` refuse anything
+malformed (not an object, an unknown kind, a missing or mistyped field) with a
+ValueError naming it.
 """
 
 from __future__ import annotations
@@ -48,8 +61,8 @@ def message_json(message: Message) -> dict[str, Any]:
     }
     if message.payload is not None:
         out["payload"] = payload_json(message.payload)
-    if message.hint_for:
-        out["hint_for"] = message.hint_for
+    if message.intended:
+        out["intended"] = message.intended
     return out
 
 
@@ -76,11 +89,11 @@ def message_from_json(data: object) -> Message:
     except ValueError:
         raise ValueError(f"unknown message kind {data.get('kind')!r}") from None
     payload = payload_from_json(data["payload"]) if "payload" in data else None
-    hint_for = data.get("hint_for", "")
-    if not isinstance(hint_for, str):
-        raise ValueError(f"field 'hint_for' must be a string, got {hint_for!r}")
+    intended = data.get("intended", "")
+    if not isinstance(intended, str):
+        raise ValueError(f"field 'intended' must be a string, got {intended!r}")
     return Message(kind, _str(data, "src"), _str(data, "dst"), _int(data, "request"),
-                   _str(data, "key"), payload, hint_for)
+                   _str(data, "key"), payload, intended)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,10 @@
 """The four clock modes of the spec: how a put is versioned and replicas reconcile.
 
+Dynamo paper section 4.4 ("Data versioning": vector clocks, syntactic
+reconciliation, siblings), and the alternatives the checker compares with it:
+last-writer-wins, client-side vector clocks, and dotted version vector sets.
+Errors: :func:`payload_from_json` refuses a malformed payload with a ValueError.
+
 Theory of operation
 -------------------
 Every put writes its own distinct value, its *put id* (a small int), so a value

@@ -1,5 +1,9 @@
 """The configuration of one run of the spec: cluster, features, faults, workload.
 
+The paper's parameters (N, R, W: section 4.5; the sloppy quorum and hinted
+handoff: 4.6; anti-entropy: 4.7; the ring of 4.2-4.3) plus the checker's bounds
+(fault budgets, the workload).
+
 Theory of operation
 -------------------
 A :class:`Config` is a frozen, hashable value: everything the transition system

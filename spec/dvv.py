@@ -8,6 +8,11 @@ The functions keep the reference's names and semantics, case for case; the
 deviations (all forced by Python or by the need for canonical values) are listed
 in ``docs/dvv.md``.
 
+Why one module of over 600 lines: it stays one port of one Erlang module, function
+for function in the reference's order, so that it can be read side by side with
+``dvvset.erl`` (and tested against it, tests/spec/test_dvv.py); splitting it would
+lose that correspondence.
+
 Theory of operation
 -------------------
 A DVVSet holds, for one key, the concurrent values (siblings) together with one
@@ -40,6 +45,12 @@ have a total order, which the sorted layout needs). All values here are
 immutable and canonical, so equal clocks hash equal: the entries are a sorted
 tuple, and the anonymous values, which the reference's own ``sync`` treats as a
 set, are kept as a set in one canonical order (sorted, no repeats).
+
+In the spec DVVSets are the ``dvv`` clock mode (:mod:`spec.clocks`), the
+alternative to the paper's vector clocks of section 4.4 that keeps concurrent
+writes through one coordinator as siblings. Errors: constructors and
+``from_json`` refuse a malformed set (an empty id, a negative or non-int counter,
+an unhashable value, unsorted entries) with a ValueError naming it.
 """
 
 from __future__ import annotations

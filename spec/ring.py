@@ -34,6 +34,17 @@ unit of placement is an equal-sized partition rather than a token range, so code
 that routes keys or hands over ranges under any strategy asks the
 :class:`Partitioning` (same method names as :class:`Ring`). The load-balance
 comparison printed by ``vdynamo ring`` lives in :mod:`spec.partitioning`.
+
+Why one module of over 600 lines: a :class:`Partitioning` is a :class:`Ring` plus
+its partitions and answers the same queries (preference lists, ranges, owners) by
+the same walk, and the strategies build rings with the ring's own helpers; the
+implementation imports both from here (``impl/config.py``, ``impl/membership.py``,
+``impl/rebalance.py``), so that spec and implementation share one ring and cannot
+drift. The file has two parts: the ring math (``Ring`` and its helpers) and the
+paper's strategies (from ``Strategy`` on).
+
+Errors: every constructor and query refuses bad input (an unknown node, a token
+out of range, an empty ring, a bad capacity) with a ValueError naming it.
 """
 
 from __future__ import annotations
@@ -55,7 +66,6 @@ __all__ = [
     "check_capacity",
     "draw_tokens",
     "key_position",
-    "main",
     "partition_bounds",
     "strategy1",
     "strategy2",
@@ -727,12 +737,4 @@ def _rebalance(
         for _ in range(quota[node] - len(held[node])):
             result[pool.pop()] = node
     assert not pool
-    return result
-
-
-def main(argv: list[str]) -> int:
-    """``vdynamo ring``: the paper's three partitioning strategies side by side."""
-    from spec import partitioning
-
-    result: int = partitioning.main(argv)
     return result

@@ -1,5 +1,9 @@
 """The spec's state: immutable, hashable, canonical values.
 
+What the paper's nodes hold (4.5: the durable store; 4.6: the hint store and the
+coordinator's volatile request state) plus the network and the clients, and the
+ghost records the properties need. Construction raises nothing of its own.
+
 Theory of operation
 -------------------
 A :class:`State` is a tuple of small frozen values, each caching its hash (the
@@ -17,20 +21,27 @@ with its parent, so a cached hash is computed once per new part):
 * ``puts``: the put table, indexed by put id (ghost and clock facts per put);
 * ``side``: the partition, as the side holding the first node (empty: none);
 * ``used``: fault budgets spent (drops, duplicates, crashes, partitions);
-* ``hints_acked`` / ``hints_deleted``: ghost records of hint handoffs that the
-  intended node acknowledged, and of hints their holder deleted.
+* ``hints_acked`` / ``hints_deleted``: ghost records of hint deliveries that the
+  intended node acknowledged, and of hints their fallback deleted.
 
 The configuration rides along in ``config``, excluded from equality and hash.
 Canonical form: whatever has no order is sorted (messages, hints, coordinator
 records, client histories), so equal states are equal values.
+
+Every class here caches its hash in ``_hash`` (:func:`cached_hash`); the
+successor path builds values with the trusted constructors ``new_*`` at the end
+of this module, which skip the dataclass ``__init__`` but compute the same
+fields and the same hash. The names follow the shared vocabulary of
+docs/spec.md (the paper's words; the implementation uses the same ones).
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from spec.clocks import Context, Payload, PutRecord, payload_hash, payload_key
 from spec.config import Config
@@ -40,11 +51,13 @@ __all__ = [
     "Coordination",
     "GetRecord",
     "Hint",
+    "HintRecord",
     "Kind",
     "LastGet",
     "Message",
     "NodeState",
     "State",
+    "cached_hash",
     "clients_hash",
     "messages_hash",
     "new_client",
@@ -60,26 +73,70 @@ __all__ = [
 _new = object.__new__
 _set = object.__setattr__
 _hash_of = attrgetter("_hash")
+_T = TypeVar("_T")
+
+
+def _cached(self: Any) -> int:
+    return self._hash  # type: ignore[no-any-return]
+
+
+def cached_hash(hash_value: Callable[[Any], int]) -> Callable[[type[_T]], type[_T]]:
+    """Class decorator, applied under ``@dataclass``: the instance's hash is
+    ``hash_value(instance)``, computed once at construction and kept in the
+    class's ``_hash`` field (declared ``field(init=False, ...)``); ``__hash__``
+    returns it. Equality stays the dataclass's (field by field)."""
+
+    def decorate(cls: type[_T]) -> type[_T]:
+        def __post_init__(self: Any) -> None:
+            _set(self, "_hash", hash_value(self))
+
+        cls.__post_init__ = __post_init__  # type: ignore[attr-defined]
+        cls.__hash__ = _cached  # type: ignore[method-assign]
+        return cls
+
+    return decorate
+
+
+def _hash_field() -> Any:
+    """The ``_hash`` field's declaration (not compared, not shown, not in ``__init__``)."""
+    return field(init=False, repr=False, compare=False, hash=False)
+
 
 
 class Kind(enum.StrEnum):
-    """The kinds of message between nodes."""
+    """The kinds of message between nodes (the shared vocabulary of docs/spec.md;
+    the implementation's messages of the same names, impl/messages.py)."""
 
     FORWARD = "forward"  # a client request, to the first of the key's top N
-    REPLICATE = "replicate"  # a put's new version, to a replica or a fallback (with a hint)
-    REPLICATE_ACK = "replicate-ack"
-    READ = "read"
-    READ_RESPONSE = "read-response"
+    REPLICA_PUT = "replica-put"  # a put's new version, to a replica or a fallback (with a hint)
+    REPLICA_PUT_ACK = "replica-put-ack"  # its acknowledgement
+    REPLICA_GET = "replica-get"  # a get's request to a replica (or a fallback)
+    REPLICA_GET_REPLY = "replica-get-reply"  # its answer: the versions the node holds
     READ_REPAIR = "read-repair"  # the reconciled versions written back after a get
-    HINT = "hint"  # hinted handoff: a hint delivered to its intended node
-    HINT_ACK = "hint-ack"
+    HINT_DELIVERY = "hint-delivery"  # hinted handoff: a hint delivered to its intended node
+    HINT_ACK = "hint-ack"  # its acknowledgement, back to the fallback
+
+
+def _message_hash(m: Message) -> int:
+    """Set the message's sort key ``order`` and return its hash (see :func:`new_message`)."""
+    value = m.kind._value_
+    payload = m.payload
+    if payload is None:
+        _set(m, "order", (value, m.src, m.dst, m.request, m.key, m.intended, ()))
+        return hash((value, m.src, m.dst, m.request, m.key, 0, m.intended))
+    _set(m, "order", (value, m.src, m.dst, m.request, m.key, m.intended, payload_key(payload)))
+    return hash((value, m.src, m.dst, m.request, m.key, payload_hash(payload), m.intended))
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+@cached_hash(_message_hash)
 class Message:
-    """One message in flight. ``request`` is 0 where no request is involved;
-    ``hint_for`` names the intended node of a hinted replica (or of a handed-off
-    hint), "" otherwise; ``payload`` is None for messages that carry no versions."""
+    """One message in flight from ``src`` to ``dst``. ``request`` is the request id
+    (0 where no request is involved); ``intended`` names the node a hint is meant
+    for: on a replica put sent to a fallback, and on a hint delivery or its
+    acknowledgement; "" otherwise; ``payload`` is None for messages that carry no
+    versions (replica gets, replica put acks, forwards). ``order`` is the sort key
+    of the state's message multiset."""
 
     kind: Kind
     src: str
@@ -87,16 +144,9 @@ class Message:
     request: int
     key: str
     payload: Payload | None = None
-    hint_for: str = ""
+    intended: str = ""
     order: tuple[Any, ...] = field(init=False, repr=False, compare=False, hash=False)
-    _hash: int = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        _message_init(self, self.kind, self.src, self.dst, self.request, self.key, self.payload,
-                      self.hint_for)
-
-    def __hash__(self) -> int:
-        return self._hash
+    _hash: int = _hash_field()
 
     def __eq__(self, other: object) -> bool:
         if self is other:
@@ -107,38 +157,40 @@ class Message:
         return self._hash == other._hash and (
             self.kind is other.kind and self.src == other.src and self.dst == other.dst
             and self.request == other.request and self.key == other.key
-            and self.hint_for == other.hint_for and self.payload == other.payload
+            and self.intended == other.intended and self.payload == other.payload
         )
 
 
 @dataclass(frozen=True, slots=True)
+@cached_hash(lambda h: hash((h.intended, h.key, payload_hash(h.payload))))
 class Hint:
-    """A hinted replica held by a fallback for ``intended`` (in the hint store)."""
+    """A hinted replica in a fallback's hint store, for the ``intended`` node
+    (paper section 4.6): the versions ``payload`` of ``key``."""
 
     intended: str
     key: str
     payload: Payload
-    _hash: int = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        _set(self, "_hash", hash((self.intended, self.key, payload_hash(self.payload))))
-
-    def __hash__(self) -> int:
-        return self._hash
+    _hash: int = _hash_field()
 
     @property
     def order(self) -> tuple[Any, ...]:
+        """The sort key of a node's hint store."""
         return (self.intended, self.key, payload_key(self.payload))
 
 
 @dataclass(frozen=True, slots=True)
+@cached_hash(lambda c: _coordination_hash(c.request, c.client, c.key, c.is_put, c.payload,
+                                          c.awaiting, c.sent_to, c.acks, c.replies))
 class Coordination:
-    """A request a node coordinates (volatile: lost on a crash).
+    """A request a node coordinates (volatile: lost on a crash); paper 4.5-4.6.
 
-    ``waiting``: ``(target, hint_for)`` pairs sent to and not yet answered;
-    ``used``: every node the request went to (the coordinator included), so a
-    timeout picks a fresh fallback; ``acked``: put: who acknowledged (the
-    coordinator first); ``responses``: get: ``(node, payload)`` answers so far.
+    ``payload``: put: the new version sent to the replicas (None for a get).
+    ``awaiting``: ``(node, intended)`` pairs: the nodes sent to whose answer is
+    still awaited; ``intended`` is the top-N target a fallback stands in for
+    (its hint), "" when the node is a target itself. ``sent_to``: every node the
+    request went to (the coordinator included), sorted, so a timeout picks a
+    fresh fallback. ``acks``: put: the nodes that acknowledged (the coordinator
+    included), sorted. ``replies``: get: ``(node, payload)`` answers so far, by node.
     """
 
     request: int
@@ -146,40 +198,29 @@ class Coordination:
     key: str
     is_put: bool
     payload: Payload | None
-    waiting: tuple[tuple[str, str], ...]
-    used: tuple[str, ...]
-    acked: tuple[str, ...] = ()
-    responses: tuple[tuple[str, Payload], ...] = ()
-    _hash: int = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        _set(self, "_hash", _coordination_hash(
-            self.request, self.client, self.key, self.is_put, self.payload, self.waiting,
-            self.used, self.acked, self.responses))
-
-    def __hash__(self) -> int:
-        return self._hash
+    awaiting: tuple[tuple[str, str], ...]
+    sent_to: tuple[str, ...]
+    acks: tuple[str, ...] = ()
+    replies: tuple[tuple[str, Payload], ...] = ()
+    _hash: int = _hash_field()
 
 
 @dataclass(frozen=True, slots=True)
+@cached_hash(lambda n: _node_hash(n.up, n.store, n.hints, n.coord))
 class NodeState:
-    """One node: up/down, durable store (per key), durable hint store, volatile
-    coordinator state."""
+    """One node: up/down, durable store (one payload per key, in the config's key
+    order), durable hint store (sorted by :attr:`Hint.order`), volatile
+    coordinator state (:class:`Coordination` records sorted by request id)."""
 
     up: bool
     store: tuple[Payload, ...]
     hints: tuple[Hint, ...] = ()
     coord: tuple[Coordination, ...] = ()
-    _hash: int = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        _set(self, "_hash", _node_hash(self.up, self.store, self.hints, self.coord))
-
-    def __hash__(self) -> int:
-        return self._hash
+    _hash: int = _hash_field()
 
 
 @dataclass(frozen=True, slots=True)
+@cached_hash(lambda g: hash((g.key, g.context, g.history, g.siblings)))
 class LastGet:
     """What a client's last get gave it: the context a later put of the key carries,
     and (ghost) the put ids in the true histories of what it read."""
@@ -188,16 +229,11 @@ class LastGet:
     context: Context
     history: frozenset[int]
     siblings: tuple[int, ...]
-    _hash: int = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        _set(self, "_hash", hash((self.key, self.context, self.history, self.siblings)))
-
-    def __hash__(self) -> int:
-        return self._hash
+    _hash: int = _hash_field()
 
 
 @dataclass(frozen=True, slots=True)
+@cached_hash(lambda g: hash((g.request, g.key, g.acked_before, g.returned)))
 class GetRecord:
     """A completed get in a client's history (ghost): which of the client's puts were
     acknowledged before it began, and which versions (put ids) it returned."""
@@ -206,16 +242,12 @@ class GetRecord:
     key: str
     acked_before: tuple[int, ...]
     returned: tuple[int, ...]
-    _hash: int = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        _set(self, "_hash", hash((self.request, self.key, self.acked_before, self.returned)))
-
-    def __hash__(self) -> int:
-        return self._hash
+    _hash: int = _hash_field()
 
 
 @dataclass(frozen=True, slots=True)
+@cached_hash(lambda c: _client_hash(c.puts_issued, c.gets_issued, c.outstanding, c.counter,
+                                    c.last_get, c.acked, c.gets))
 class ClientState:
     """A client: issued counts, the outstanding request (0: none), its client-vclock
     counter, its last get, and its history (acknowledged puts, completed gets)."""
@@ -227,20 +259,23 @@ class ClientState:
     last_get: LastGet | None = None
     acked: tuple[int, ...] = ()
     gets: tuple[GetRecord, ...] = ()
-    _hash: int = field(init=False, repr=False, compare=False, hash=False)
-
-    def __post_init__(self) -> None:
-        _set(self, "_hash", _client_hash(self.puts_issued, self.gets_issued, self.outstanding,
-                                         self.counter, self.last_get, self.acked, self.gets))
-
-    def __hash__(self) -> int:
-        return self._hash
+    _hash: int = _hash_field()
 
 
-HintRecord = tuple[str, str, str, Payload]  # (holder, intended, key, payload)
+#: A ghost record of a hint: ``(fallback, intended, key, payload)``.
+HintRecord = tuple[str, str, str, Payload]
+
+
+def _state_hash(s: State) -> int:
+    """Set the state's part hashes ``_parts`` and return its hash (see :func:`new_state`)."""
+    parts = (nodes_hash(s.nodes), messages_hash(s.messages), clients_hash(s.clients),
+             puts_hash(s.puts))
+    _set(s, "_parts", parts)
+    return hash((parts, s.side, s.used, s.hints_acked, s.hints_deleted))
 
 
 @dataclass(frozen=True, slots=True)
+@cached_hash(_state_hash)
 class State:
     """A state of the whole system (see the module docstring)."""
 
@@ -253,20 +288,10 @@ class State:
     hints_acked: frozenset[HintRecord]
     hints_deleted: frozenset[HintRecord]
     config: Config = field(compare=False, hash=False, repr=False)
-    _hash: int = field(init=False, repr=False, compare=False, hash=False)
+    _hash: int = _hash_field()
     #: the hashes of nodes, messages, clients and puts, reused by successors
     _parts: tuple[int, int, int, int] = field(init=False, repr=False, compare=False,
                                               hash=False)
-
-    def __post_init__(self) -> None:
-        parts = (nodes_hash(self.nodes), messages_hash(self.messages),
-                 clients_hash(self.clients), puts_hash(self.puts))
-        _set(self, "_parts", parts)
-        _set(self, "_hash", hash((parts, self.side, self.used, self.hints_acked,
-                                  self.hints_deleted)))
-
-    def __hash__(self) -> int:
-        return self._hash
 
     def node(self, name: str) -> NodeState:
         """The state of the node called ``name``."""
@@ -283,31 +308,18 @@ class State:
 
 # -- hashes ----------------------------------------------------------------------------
 # One function per class computes its hash, for the validating constructor
-# (``__post_init__``) and the trusted one (``new_*``) alike. They hash the parts'
+# (``@cached_hash``) and the trusted one (``new_*``) alike. They hash the parts'
 # cached hashes (an attribute read) rather than the parts (a Python-level
 # ``__hash__`` call each), and payloads through :func:`spec.clocks.payload_hash`.
 
 
-def _message_init(m: Message, kind: Kind, src: str, dst: str, request: int, key: str,
-                  payload: Payload | None, hint_for: str) -> None:
-    value = kind._value_
-    if payload is None:
-        _set(m, "order", (value, src, dst, request, key, hint_for, ()))
-        _set(m, "_hash", hash((value, src, dst, request, key, 0, hint_for)))
-    else:
-        _set(m, "order", (value, src, dst, request, key, hint_for, payload_key(payload)))
-        _set(m, "_hash", hash((value, src, dst, request, key, payload_hash(payload), hint_for)))
-
-
 def _coordination_hash(request: int, client: str, key: str, is_put: bool,
-                       payload: Payload | None, waiting: tuple[tuple[str, str], ...],
-                       used: tuple[str, ...], acked: tuple[str, ...],
-                       responses: tuple[tuple[str, Payload], ...]) -> int:
+                       payload: Payload | None, awaiting: tuple[tuple[str, str], ...],
+                       sent_to: tuple[str, ...], acks: tuple[str, ...],
+                       replies: tuple[tuple[str, Payload], ...]) -> int:
     return hash((request, client, key, is_put, 0 if payload is None else payload_hash(payload),
-                 waiting, used, acked,
-                 tuple([(n, payload_hash(p)) for n, p in responses]) if responses else ()))
-
-
+                 awaiting, sent_to, acks,
+                 tuple([(n, payload_hash(p)) for n, p in replies]) if replies else ()))
 def _client_hash(puts_issued: int, gets_issued: int, outstanding: int, counter: int,
                  last_get: LastGet | None, acked: tuple[int, ...],
                  gets: tuple[GetRecord, ...]) -> int:
@@ -350,8 +362,8 @@ def puts_hash(puts: tuple[PutRecord | None, ...]) -> int:
 
 
 def new_message(kind: Kind, src: str, dst: str, request: int, key: str,
-                payload: Payload | None = None, hint_for: str = "") -> Message:
-    """``Message(kind, src, dst, request, key, payload, hint_for)``, trusted."""
+                payload: Payload | None = None, intended: str = "") -> Message:
+    """``Message(kind, src, dst, request, key, payload, intended)``, trusted."""
     m = _new(Message)
     _set(m, "kind", kind)
     _set(m, "src", src)
@@ -359,14 +371,14 @@ def new_message(kind: Kind, src: str, dst: str, request: int, key: str,
     _set(m, "request", request)
     _set(m, "key", key)
     _set(m, "payload", payload)
-    _set(m, "hint_for", hint_for)
-    value = kind._value_  # as _message_init:
+    _set(m, "intended", intended)
+    value = kind._value_  # as _message_hash:
     if payload is None:
-        _set(m, "order", (value, src, dst, request, key, hint_for, ()))
-        _set(m, "_hash", hash((value, src, dst, request, key, 0, hint_for)))
+        _set(m, "order", (value, src, dst, request, key, intended, ()))
+        _set(m, "_hash", hash((value, src, dst, request, key, 0, intended)))
     else:
-        _set(m, "order", (value, src, dst, request, key, hint_for, payload_key(payload)))
-        _set(m, "_hash", hash((value, src, dst, request, key, payload_hash(payload), hint_for)))
+        _set(m, "order", (value, src, dst, request, key, intended, payload_key(payload)))
+        _set(m, "_hash", hash((value, src, dst, request, key, payload_hash(payload), intended)))
     return m
 
 
@@ -381,9 +393,9 @@ def new_hint(intended: str, key: str, payload: Payload) -> Hint:
 
 
 def new_coordination(request: int, client: str, key: str, is_put: bool,
-                     payload: Payload | None, waiting: tuple[tuple[str, str], ...],
-                     used: tuple[str, ...], acked: tuple[str, ...] = (),
-                     responses: tuple[tuple[str, Payload], ...] = ()) -> Coordination:
+                     payload: Payload | None, awaiting: tuple[tuple[str, str], ...],
+                     sent_to: tuple[str, ...], acks: tuple[str, ...] = (),
+                     replies: tuple[tuple[str, Payload], ...] = ()) -> Coordination:
     """``Coordination(...)``, trusted."""
     c = _new(Coordination)
     _set(c, "request", request)
@@ -391,12 +403,12 @@ def new_coordination(request: int, client: str, key: str, is_put: bool,
     _set(c, "key", key)
     _set(c, "is_put", is_put)
     _set(c, "payload", payload)
-    _set(c, "waiting", waiting)
-    _set(c, "used", used)
-    _set(c, "acked", acked)
-    _set(c, "responses", responses)
-    _set(c, "_hash", _coordination_hash(request, client, key, is_put, payload, waiting, used,
-                                        acked, responses))
+    _set(c, "awaiting", awaiting)
+    _set(c, "sent_to", sent_to)
+    _set(c, "acks", acks)
+    _set(c, "replies", replies)
+    _set(c, "_hash", _coordination_hash(request, client, key, is_put, payload, awaiting, sent_to,
+                                        acks, replies))
     return c
 
 

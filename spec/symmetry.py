@@ -1,5 +1,8 @@
 """Symmetry reduction: interchangeable clients map to one representative state.
 
+Not a mechanism of the paper: a reduction of the model checker's state space
+(Stateright and TLC do the same for symmetric processes). Raises nothing.
+
 Theory of operation
 -------------------
 All clients run the same workload (the same numbers of puts and gets, any key,
@@ -122,7 +125,7 @@ def rename_clients(state: State, perm: Sequence[int]) -> State:
         sorted(
             (
                 Message(m.kind, m.src, m.dst, rq[m.request], m.key,
-                        None if m.payload is None else payload(m.payload), m.hint_for)
+                        None if m.payload is None else payload(m.payload), m.intended)
                 for m in state.messages
             ),
             key=lambda m: m.order,
@@ -180,8 +183,8 @@ def _node(
             (
                 Coordination(
                     rq[c.request], nm[c.client], c.key, c.is_put,
-                    None if c.payload is None else payload(c.payload), c.waiting, c.used,
-                    c.acked, tuple((n, payload(p)) for n, p in c.responses),
+                    None if c.payload is None else payload(c.payload), c.awaiting,
+                    c.sent_to, c.acks, tuple((n, payload(p)) for n, p in c.replies),
                 )
                 for c in node.coord
             ),

@@ -21,6 +21,10 @@ strictly dominated by another's. Versions with *equal* clocks and *different*
 values are both kept (see :func:`reconcile`): a store that invents equal clocks
 for different writes has a bug, and the spec must show that bug as siblings
 rather than hide it by discarding a write.
+
+Errors: constructors, :meth:`VClock.prune` and ``from_json`` refuse bad input (an
+empty node id, a negative or non-int counter, unsorted pairs, a threshold below 1)
+with a ValueError naming it.
 """
 
 from __future__ import annotations

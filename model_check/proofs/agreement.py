@@ -79,7 +79,7 @@ def abstract_state(
     acked = {p for client in state.clients for p in client.acked}
     inflight: set[int] = set()
     for m in state.messages:
-        if m.payload is not None and m.kind not in (Kind.HINT, Kind.HINT_ACK):
+        if m.payload is not None and m.kind not in (Kind.HINT_DELIVERY, Kind.HINT_ACK):
             inflight |= coverage(m.payload)
     for p in range(shape.puts):
         out[f"performed[{p + 1}]"] = state.puts[p] is not None
@@ -100,7 +100,7 @@ def abstract_state(
         for hint in node.hints:
             out[f"hint[{label(holder, hint.intended, payload_ids[hint.payload])}]"] = True
     for m in state.messages:
-        if m.kind is Kind.HINT:
+        if m.kind is Kind.HINT_DELIVERY:
             out[f"hmsg[{label(m.src, m.dst, payload_ids[m.payload])}]"] += 1
         elif m.kind is Kind.HINT_ACK:
             out[f"hack[{label(m.dst, m.src, payload_ids[m.payload])}]"] += 1
@@ -121,7 +121,8 @@ def hint_payloads(*states: Any) -> list[Any]:
     for state in states:
         for node in state.nodes:
             found.update(h.payload for h in node.hints)
-        found.update(m.payload for m in state.messages if m.kind in (Kind.HINT, Kind.HINT_ACK))
+        found.update(m.payload for m in state.messages
+                     if m.kind in (Kind.HINT_DELIVERY, Kind.HINT_ACK))
         found.update(r[3] for r in state.hints_acked | state.hints_deleted)
     return sorted(found, key=payload_key)
 

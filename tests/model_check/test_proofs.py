@@ -395,7 +395,7 @@ def test_faults_on_hints_satisfy_the_relation() -> None:
         keys=("k",),
     )
     agreement = Agreement(config)
-    hint_kinds = (Kind.HINT, Kind.HINT_ACK)
+    hint_kinds = (Kind.HINT_DELIVERY, Kind.HINT_ACK)
 
     def wanted(action: Any) -> bool:
         if isinstance(action, Drop | Duplicate):
@@ -417,7 +417,7 @@ def test_faults_on_hints_satisfy_the_relation() -> None:
                 # a handoff whose intended node crashes before it arrives is lost
                 if isinstance(action, Crash):
                     for message in after.messages:
-                        if message.kind is Kind.HINT and message.dst == action.node:
+                        if message.kind is Kind.HINT_DELIVERY and message.dst == action.node:
                             lost = agreement.step_name(
                                 after, model_step(after, Deliver(message))
                             )

@@ -76,8 +76,8 @@ def test_acked_writes_durable_catches_a_lost_write() -> None:
     # a copy in flight still counts: before delivery the replica messages hold the put
     config = Config(crashes=1)
     c = config.top_n("k")[0]
-    in_flight = deliver(put(initial_state(config), "c1", c), Kind.REPLICATE)
-    in_flight = deliver(in_flight, Kind.REPLICATE_ACK)
+    in_flight = deliver(put(initial_state(config), "c1", c), Kind.REPLICA_PUT)
+    in_flight = deliver(in_flight, Kind.REPLICA_PUT_ACK)
     assert in_flight.client("c1").acked == (1,)
     assert in_flight.messages and acked_writes_durable(wipe_stores(in_flight)) is True
 
@@ -135,11 +135,11 @@ def test_hint_kept_until_acked_catches_an_early_deletion() -> None:
     coordinator, _, third, fallback = config.preference_list("k")
     state = put(initial_state(config), "c1", coordinator)
     state = do(do(state, Crash(third)), Timeout(coordinator, 1, third))
-    state = deliver(state, Kind.REPLICATE, dst=fallback)
+    state = deliver(state, Kind.REPLICA_PUT, dst=fallback)
     state = do(state, Recover(third))
     hint = state.node(fallback).hints[0]
     state = do(state, Handoff(fallback, third, "k", hint.payload))
-    state = deliver(deliver(state, Kind.HINT), Kind.HINT_ACK)
+    state = deliver(deliver(state, Kind.HINT_DELIVERY), Kind.HINT_ACK)
     assert state.hints_deleted and hint_kept_until_acked(state)
     # mutant: the holder deleted the hint although no acknowledgement was recorded
     assert not hint_kept_until_acked(replace(state, hints_acked=frozenset()))

@@ -163,25 +163,3 @@ def test_replace_validates_again() -> None:
         config.replace(r=9)
     with pytest.raises(ConfigError, match="unknown configuration key"):
         config.replace(bogus=1)
-
-
-def test_show_prints_the_default_configuration_and_its_enabled_actions(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from spec.show import main
-
-    assert main([]) == 0
-    out = capsys.readouterr().out
-    assert 'name = "default"' in out and '"nodes"' in out
-    assert "# 15 enabled actions" in out
-
-
-def test_show_refuses_a_bad_configuration(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from spec.show import main
-
-    bad = tmp_path / "bad.toml"
-    bad.write_text("[cluster]\nr = 9\n")
-    assert main([str(bad)]) == 2
-    assert "r = 9 exceeds n = 3" in capsys.readouterr().err

@@ -149,7 +149,7 @@ def test_successors_are_deterministic_and_states_hash_consistently(data: st.Data
 
 def test_commuting_steps_reach_one_equal_state() -> None:
     state = put(initial_state(STRICT), "c1", "n3")
-    a, b = (m for m in state.messages if m.kind is Kind.REPLICATE)
+    a, b = (m for m in state.messages if m.kind is Kind.REPLICA_PUT)
     one = do(do(state, Deliver(a)), Deliver(b))
     two = do(do(state, Deliver(b)), Deliver(a))
     assert one is not two
@@ -199,8 +199,8 @@ def test_default_configuration_numbers() -> None:
     steps: list[Action] = [ClientPut("c1", coordinator, "k")]
     state = do(state, steps[0])
     acknowledged_at = None
-    for kind, dst in ((Kind.REPLICATE, second), (Kind.REPLICATE_ACK, coordinator),
-                      (Kind.REPLICATE, third)):
+    for kind, dst in ((Kind.REPLICA_PUT, second), (Kind.REPLICA_PUT_ACK, coordinator),
+                      (Kind.REPLICA_PUT, third)):
         message = next(m for m in state.messages if m.kind is kind and m.dst == dst)
         state = do(state, Deliver(message))
         steps.append(Deliver(message))
@@ -219,13 +219,13 @@ def test_put_is_acknowledged_after_w_and_get_returns_it() -> None:
     state = put(initial_state(STRICT), "c1", "n3")
     assert state.client("c1").outstanding == 1
     assert values(state.node("n3").store[0]) == (1,)  # the coordinator wrote locally
-    state = deliver(state, Kind.REPLICATE, dst="n1")
+    state = deliver(state, Kind.REPLICA_PUT, dst="n1")
     assert not state.client("c1").acked
-    state = deliver(state, Kind.REPLICATE_ACK, src="n1")
+    state = deliver(state, Kind.REPLICA_PUT_ACK, src="n1")
     assert state.client("c1").acked == (1,)
     state = get(state, "c1", "n2")  # n2 has not got the put yet
-    state = deliver(state, Kind.READ, dst="n1")
-    state = deliver(state, Kind.READ_RESPONSE, src="n1")
+    state = deliver(state, Kind.REPLICA_GET, dst="n1")
+    state = deliver(state, Kind.REPLICA_GET_REPLY, src="n1")
     record = state.client("c1").gets[-1]
     assert record.returned == (1,) and record.acked_before == (1,)
     # read repair writes the reconciled versions back to the stale coordinator n2 itself
@@ -255,7 +255,7 @@ def test_crash_keeps_durable_state_and_loses_coordinator_state() -> None:
     assert ClientTimeout("c1") in [a for a, _ in successors(state)]
     # a message to a down node is lost on delivery
     state = do(state, Crash(second))
-    state = deliver(state, Kind.REPLICATE, dst=second)
+    state = deliver(state, Kind.REPLICA_PUT, dst=second)
     assert values(state.node(second).store[0]) == ()
     state = do(state, Recover(coordinator))
     assert state.node(coordinator).up and state.node(coordinator).store == before.store
@@ -266,7 +266,7 @@ def test_partition_blocks_delivery_until_heal() -> None:
     config = Config(partitions=1)
     state = put(initial_state(config), "c1", "n3")
     state = do(state, Partition(("n1", "n2")))  # n3 alone on the other side
-    blocked = [m for m in state.messages if m.kind is Kind.REPLICATE]
+    blocked = [m for m in state.messages if m.kind is Kind.REPLICA_PUT]
     enabled = [a for a, _ in successors(state)]
     assert blocked and all(Deliver(m) not in enabled for m in blocked)
     assert all(Drop(m) not in enabled for m in blocked)  # no drop budget in this config
@@ -283,18 +283,18 @@ def test_sloppy_quorum_timeout_sends_to_a_fallback_with_a_hint_and_handoff_retur
     state = do(state, Crash(third))
     state = do(state, Timeout(coordinator, 1, third))
     hinted = next(m for m in state.messages if m.dst == fallback)
-    assert (hinted.kind, hinted.hint_for) == (Kind.REPLICATE, third)
-    state = deliver(state, Kind.REPLICATE, dst=fallback)
+    assert (hinted.kind, hinted.intended) == (Kind.REPLICA_PUT, third)
+    state = deliver(state, Kind.REPLICA_PUT, dst=fallback)
     assert [h.intended for h in state.node(fallback).hints] == [third]
     assert values(state.node(fallback).store[0]) == ()  # a hint is not in the main store
-    state = deliver(state, Kind.REPLICATE_ACK, src=fallback)
+    state = deliver(state, Kind.REPLICA_PUT_ACK, src=fallback)
     assert state.client("c1").acked == (1,)  # acknowledged by the coordinator and the fallback
     # no handoff while the intended node is down
     assert not any(isinstance(a, Handoff) for a, _ in successors(state))
     state = do(state, Recover(third))
     hint = state.node(fallback).hints[0]
     state = do(state, Handoff(fallback, third, "k", hint.payload))
-    state = deliver(state, Kind.HINT, dst=third)
+    state = deliver(state, Kind.HINT_DELIVERY, dst=third)
     assert values(state.node(third).store[0]) == (1,)
     assert state.node(fallback).hints  # kept until the acknowledgement arrives
     state = deliver(state, Kind.HINT_ACK, dst=fallback)
@@ -435,7 +435,7 @@ def test_narrate_tells_who_did_what() -> None:
     message = next(m for m in after.messages if m.dst == "n1")
     delivered = do(after, Deliver(message))
     line = narrate(after, Deliver(message), delivered)
-    assert line.startswith("n3 -> n1 Replicate(k, #1, {v1}) delivered")
+    assert line.startswith("n3 -> n1 ReplicaPut(k, #1, {v1}) delivered")
     assert "n1 stores k={v1}" in line
     text = describe(delivered)
     assert text["nodes"]["n1"]["store"] == {"k": ["v1"]}

@@ -1,4 +1,9 @@
-"""``vdynamo show [CONFIG.toml]``: a configuration, its initial state, its enabled actions."""
+"""``vdynamo show [CONFIG.toml]``: a configuration, its initial state, its enabled actions.
+
+The command layer over the spec (:func:`spec.model.initial_state`,
+:func:`spec.model.successors`, :func:`spec.model.describe`). Exit status: 0, or 2
+for an invalid configuration (the error is printed on stderr).
+"""
 
 from __future__ import annotations
 

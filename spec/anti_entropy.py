@@ -1,0 +1,54 @@
+"""Anti-entropy: replica synchronization (paper section 4.7).
+
+Theory of operation
+-------------------
+In the paper, replicas of a key range compare Merkle trees and exchange the keys
+that differ. The spec abstracts one such exchange for one key into a single
+atomic step (:class:`~spec.actions.AntiEntropy`): two reachable members ``a`` and
+``b`` of the key's top N reconcile their versions of the key, and both end up
+holding the merge. It is enabled only between replicas whose copies differ (a
+reduction: an exchange between equal copies changes nothing). The
+implementation's Merkle exchange refines this step (docs/refinement.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+from spec import clocks
+from spec.actions import Action, AntiEntropy
+from spec.state import State
+from spec.step import Edit, Plan
+
+__all__ = ["anti_entropy"]
+
+_anti_entropy = lru_cache(maxsize=4096)(AntiEntropy)  # one shared value per action
+
+
+def anti_entropy(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    """Every exchange between two reachable replicas of a key whose copies differ."""
+    config = plan.config
+    if not config.anti_entropy:
+        return
+    nodes = state.nodes
+    index = plan.index
+    side = state.side
+    for key in plan.keys:
+        k = plan.key_index[key]
+        top = plan.top[key]
+        for i, a in enumerate(top):
+            na = nodes[index[a]]
+            if not na.up:
+                continue
+            for b in top[i + 1 :]:
+                nb = nodes[index[b]]
+                if not nb.up or (a in side) != (b in side):
+                    continue
+                if clocks.payload_equal(na.store[k], nb.store[k]):
+                    continue
+                edit = Edit(state, plan)
+                merged = clocks.merge(config.clock, na.store[k], nb.store[k], state.puts)
+                edit.store(a, key, merged)
+                edit.store(b, key, merged)
+                yield _anti_entropy(a, b, key), edit.build()

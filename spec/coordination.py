@@ -1,0 +1,324 @@
+"""The coordinator of a get or a put, and the sloppy quorum (paper sections 4.5-4.6).
+
+Theory of operation
+-------------------
+A node of the key's top N that receives a client request (directly, or as a
+forward, :mod:`spec.requests`) *coordinates* it (:func:`start`). It picks the
+nodes to send to (:func:`choose_targets`): the first N *reachable* nodes of the
+preference list. With a strict quorum those are the reachable members of the top
+N; with a *sloppy quorum* an unreachable top-N member is replaced by the next
+healthy node down the list, a *fallback*, whose copy carries a hint naming the
+*intended* node (section 4.6).
+
+* put: the coordinator writes the new version locally (its clock per the clock
+  mode, :func:`spec.clocks.put`), sends it as a ``replica-put`` to each other
+  chosen node, and acknowledges to the client once W nodes (itself included)
+  acknowledged (:func:`settle_put`).
+* get: the coordinator reads its own copy, sends ``replica-get`` to the others,
+  and answers the client once R replies (its own included) arrived, with the
+  reconciled versions and one context (:func:`settle_get`); read repair follows
+  (:mod:`spec.read_repair`).
+
+A request fails (the client's outstanding request ends without an answer) once
+its quorum is out of reach: fewer acks (replies) plus awaited answers than W (R).
+
+A *timeout* (:func:`timeouts`) gives up waiting on one awaited node. It is
+enabled only when that node's answer cannot come: it is down or cut off, or no
+message of the exchange is in flight (the spec's accurate failure detection, a
+reduction: see docs/spec.md). With a sloppy quorum the coordinator then sends to
+the next fallback not tried yet (with a hint naming the intended node); without
+one, or with a strict quorum, the node is just given up. A *client timeout*
+ends a request nobody works on any more (its coordinator crashed, or its
+forward was lost).
+
+Deliveries of ``replica-put-ack`` and ``replica-get-reply`` at the coordinator
+are :func:`on_replica_put_ack` and :func:`on_replica_get_reply` (entries of the
+table in :mod:`spec.delivery`).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from spec import clocks
+from spec.actions import Action, ClientTimeout, Timeout
+from spec.clocks import Payload, PutRecord
+from spec.read_repair import repair
+from spec.state import (
+    Coordination,
+    GetRecord,
+    Kind,
+    LastGet,
+    Message,
+    NodeState,
+    State,
+    new_coordination,
+    new_message,
+    new_node,
+)
+from spec.step import Edit, Plan, find_coordination, with_client
+
+__all__ = [
+    "choose_targets",
+    "on_replica_get_reply",
+    "on_replica_put_ack",
+    "settle_get",
+    "settle_put",
+    "start",
+    "timeouts",
+]
+
+# Actions are values: the successor path shares one object per distinct action
+# rather than building a new one per transition.
+_timeout_action = lru_cache(maxsize=4096)(Timeout)
+_client_timeout = lru_cache(maxsize=4096)(ClientTimeout)
+
+
+def choose_targets(edit: Edit, coordinator: str, key: str) -> tuple[tuple[str, str], ...]:
+    """Whom ``coordinator`` sends a request for ``key`` to: ``(node, intended)``
+    pairs, ``intended`` "" for a top-N node, else the top-N node a fallback stands
+    in for (sloppy quorum, section 4.6). The coordinator itself is not listed."""
+    plan = edit.plan
+    top = plan.top[key]
+    if not plan.config.sloppy_quorum:
+        return tuple((n, "") for n in top if n != coordinator and edit.reachable(coordinator, n))
+    healthy = [n for n in plan.pref[key] if n == coordinator or edit.reachable(coordinator, n)]
+    chosen = healthy[: plan.config.n]
+    skipped = [n for n in top if n not in chosen]
+    out: list[tuple[str, str]] = []
+    for n in chosen:
+        if n == coordinator:
+            continue
+        out.append((n, "" if n in top else skipped.pop(0)))
+    return tuple(out)
+
+
+def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
+    """``node`` (in the key's top N) starts coordinating ``request`` of ``client``."""
+    plan = edit.plan
+    config = plan.config
+    is_put = request <= plan.total_puts
+    targets = choose_targets(edit, node, key)
+    sent_to = tuple(sorted({node, *(t for t, _ in targets)}))
+    k = plan.key_index[key]
+    local = edit.node(node).store[k]
+    if is_put:
+        cl = edit.client(client)
+        last = cl.last_get if cl.last_get is not None and cl.last_get.key == key else None
+        context = last.context if last is not None else None
+        new_local, payload, clock, stamp, counter, dot = clocks.put(
+            config.clock, local, context, request, node, client, cl.counter, edit.puts
+        )
+        history = frozenset({request} | (last.history if last is not None else frozenset()))
+        siblings = last.siblings if last is not None and len(last.siblings) > 1 else ()
+        record = PutRecord(request, client, key, node, clock, stamp, history, siblings, dot)
+        puts = list(edit.puts)
+        puts[request - 1] = record
+        edit.puts = tuple(puts)
+        if counter != cl.counter:
+            edit.set_client(client, with_client(cl, counter=counter))
+        n = edit.node(node)
+        store = (*n.store[:k], new_local, *n.store[k + 1 :])
+        edit.set_node(node, new_node(n.up, store, n.hints, n.coord))
+        for target, intended in targets:
+            edit.send(new_message(Kind.REPLICA_PUT, node, target, request, key, payload,
+                                  intended))
+        coord = new_coordination(request, client, key, True, payload, tuple(sorted(targets)),
+                                 sent_to, (node,))
+        settle_put(edit, node, coord)
+    else:
+        for target, _ in targets:
+            edit.send(new_message(Kind.REPLICA_GET, node, target, request, key))
+        coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
+                                 sent_to, (), ((node, local),))
+        settle_get(edit, node, coord)
+
+
+def settle_put(edit: Edit, node: str, coord: Coordination) -> None:
+    """Acknowledge after W acks, fail once W is out of reach, else keep waiting."""
+    w = edit.plan.config.w
+    if len(coord.acks) >= w:
+        cl = edit.client(coord.client)
+        edit.set_client(
+            coord.client,
+            with_client(cl, outstanding=0, acked=tuple(sorted((*cl.acked, coord.request)))),
+        )
+        edit.set_coord(node, None, coord.request)
+    elif len(coord.acks) + len(coord.awaiting) < w:
+        edit.set_client(coord.client, with_client(edit.client(coord.client), outstanding=0))
+        edit.set_coord(node, None, coord.request)
+    else:
+        edit.set_coord(node, coord, coord.request)
+
+
+def settle_get(edit: Edit, node: str, coord: Coordination) -> None:
+    """Answer after R replies (then read repair), fail once R is out of reach, else
+    keep waiting."""
+    plan = edit.plan
+    config = plan.config
+    if len(coord.replies) >= config.r:
+        result, returned, last_get = _get_result(config.clock, coord.key, coord.replies,
+                                                 edit.puts)
+        cl = edit.client(coord.client)
+        record_get = GetRecord(coord.request, coord.key, cl.acked, returned)
+        edit.set_client(
+            coord.client,
+            with_client(cl, outstanding=0, last_get=last_get, gets=(*cl.gets, record_get)),
+        )
+        edit.set_coord(node, None, coord.request)
+        if config.read_repair:
+            repair(edit, node, coord.key, coord.replies, result)
+    elif len(coord.replies) + len(coord.awaiting) < config.r:
+        edit.set_client(coord.client, with_client(edit.client(coord.client), outstanding=0))
+        edit.set_coord(node, None, coord.request)
+    else:
+        edit.set_coord(node, coord, coord.request)
+
+
+def _get_result(
+    mode: str, key: str, replies: tuple[tuple[str, Payload], ...],
+    puts: tuple[PutRecord | None, ...],
+) -> tuple[Payload, tuple[int, ...], LastGet]:
+    """What a get that received ``replies`` returns: the reconciled payload, its
+    put ids (sorted) and the client's new last get. Pure in its arguments, so it is
+    cached by the identity of the (shared) payload and put-table objects."""
+    payloads = tuple([p for _, p in replies])
+    ident = (id(puts), key, *map(id, payloads))
+    cached = _GET_RESULTS.get(ident)
+    if cached is not None and cached[0] is puts and all(map(operator.is_, cached[1], payloads)):
+        return cached[2], cached[3], cached[4]
+    result = clocks.empty(mode)
+    for payload in payloads:
+        result = clocks.merge(mode, result, payload, puts)
+    returned = clocks.values(result)
+    context = clocks.context_of(mode, result, puts)
+    history: frozenset[int] = frozenset()
+    for v in returned:
+        record = puts[v - 1]
+        assert record is not None
+        history |= record.history
+    ordered = tuple(sorted(returned))
+    last_get = LastGet(key, context, history, ordered)
+    if len(_GET_RESULTS) > 100_000:
+        _GET_RESULTS.clear()
+    _GET_RESULTS[ident] = (puts, payloads, result, ordered, last_get)
+    return result, ordered, last_get
+
+
+# Each entry holds the objects whose ids make its key (so they cannot be reused).
+_GET_RESULTS: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+
+def _answered(m: Message, dst: NodeState) -> _Answered:
+    """The coordination ``m`` answers at ``dst`` and what it awaits once answered, or
+    ``(None, ())`` if ``dst`` no longer coordinates the request or does not await
+    ``m.src``."""
+    coord = find_coordination(dst, m.request)
+    if coord is None:
+        return _NOT_AWAITED
+    awaiting = tuple(p for p in coord.awaiting if p[0] != m.src)
+    if len(awaiting) == len(coord.awaiting):
+        return _NOT_AWAITED
+    return coord, awaiting
+
+
+def on_replica_put_ack(edit: Edit, m: Message, dst: NodeState) -> None:
+    """A ``replica-put-ack`` reaches coordinator ``dst``: count it if awaited."""
+    coord, awaiting = _answered(m, dst)
+    if coord is None:
+        return
+    acks = tuple(sorted((*coord.acks, m.src)))
+    settle_put(edit, m.dst, new_coordination(coord.request, coord.client, coord.key, True,
+                                             coord.payload, awaiting, coord.sent_to, acks))
+
+
+def on_replica_get_reply(edit: Edit, m: Message, dst: NodeState) -> None:
+    """A ``replica-get-reply`` reaches coordinator ``dst``: keep it if awaited."""
+    coord, awaiting = _answered(m, dst)
+    if coord is None:
+        return
+    assert m.payload is not None
+    replies = tuple(sorted((*coord.replies, (m.src, m.payload)), key=_by_node))
+    settle_get(edit, m.dst, new_coordination(coord.request, coord.client, coord.key, False, None,
+                                             awaiting, coord.sent_to, (), replies))
+
+
+_Answered = tuple[Coordination | None, tuple[tuple[str, str], ...]]
+_NOT_AWAITED: _Answered = (None, ())
+
+
+def _by_node(reply: tuple[str, Payload]) -> str:
+    return reply[0]
+
+
+def _timeout(edit: Edit, node: str, coord: Coordination, target: str) -> None:
+    """``node`` gives up waiting on ``target`` for ``coord``'s request; with a sloppy
+    quorum it sends to the next fallback not tried yet, hinted for the intended node."""
+    plan = edit.plan
+    config = plan.config
+    intended = next(h for t, h in coord.awaiting if t == target)
+    awaiting = [p for p in coord.awaiting if p[0] != target]
+    sent_to = coord.sent_to
+    edit.purge(node, coord.request, target)
+    if config.sloppy_quorum:
+        for candidate in plan.pref[coord.key][config.n :]:
+            if candidate in sent_to or not edit.reachable(node, candidate):
+                continue
+            if coord.is_put:
+                intended = intended or target
+                edit.send(new_message(Kind.REPLICA_PUT, node, candidate, coord.request,
+                                      coord.key, coord.payload, intended))
+                awaiting.append((candidate, intended))
+            else:
+                edit.send(new_message(Kind.REPLICA_GET, node, candidate, coord.request,
+                                      coord.key))
+                awaiting.append((candidate, ""))
+            sent_to = tuple(sorted((*sent_to, candidate)))
+            break
+    new = new_coordination(coord.request, coord.client, coord.key, coord.is_put, coord.payload,
+                           tuple(sorted(awaiting)), sent_to, coord.acks, coord.replies)
+    if coord.is_put:
+        settle_put(edit, node, new)
+    else:
+        settle_get(edit, node, new)
+
+
+def timeouts(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    """Coordinator timeouts, then client timeouts (see the module docstring)."""
+    nodes = state.nodes
+    index = plan.index
+    side = state.side
+    exchanges: set[tuple[str, str, int]] | None = None
+    for node_name, node in zip(plan.nodes, nodes, strict=True):
+        if not node.up or not node.coord:
+            continue
+        if exchanges is None:
+            exchanges = set()
+            for m in state.messages:
+                if m.request:
+                    exchanges.add((m.src, m.dst, m.request))
+                    exchanges.add((m.dst, m.src, m.request))
+        for coord in node.coord:
+            for target, _ in coord.awaiting:
+                t = nodes[index[target]]
+                cut = not t.up or ((target in side) != (node_name in side))
+                if cut or (node_name, target, coord.request) not in exchanges:
+                    edit = Edit(state, plan)
+                    _timeout(edit, node_name, coord, target)
+                    yield _timeout_action(node_name, coord.request, target), edit.build()
+    for index_of_client, cl in enumerate(state.clients):
+        if cl.outstanding and not _in_progress(state, cl.outstanding):
+            edit = Edit(state, plan)
+            edit.set_client_at(index_of_client, with_client(cl, outstanding=0))
+            yield _client_timeout(plan.clients[index_of_client]), edit.build()
+
+
+def _in_progress(state: State, request: int) -> bool:
+    """Somebody still works on ``request``: an up coordinator, or a forward in flight."""
+    for node in state.nodes:
+        if node.up and find_coordination(node, request) is not None:
+            return True
+    return any(m.kind is Kind.FORWARD and m.request == request for m in state.messages)

@@ -1,0 +1,232 @@
+"""Readable forms of the spec's states and steps: ``describe``, ``narrate``.
+
+Theory of operation
+-------------------
+Nothing here is part of the transition system (no paper section; raises
+nothing on states the spec reached): :func:`describe` turns a state
+into a JSON-able picture (trace files, ``vdynamo show``, ``vdynamo replay``),
+:func:`narrate` writes one line a person can follow for a step, and
+:func:`payload_text` / :func:`message_text` are their small pieces. Messages are
+named by the shared vocabulary (:data:`MESSAGE_NAMES`: ``ReplicaPut``,
+``ReplicaGetReply``, ``HintDelivery``, ...), versions by their put ids (``v1``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spec import clocks
+from spec.actions import (
+    Action,
+    AntiEntropy,
+    ClientGet,
+    ClientPut,
+    ClientTimeout,
+    Crash,
+    Deliver,
+    Drop,
+    Duplicate,
+    Handoff,
+    Heal,
+    Partition,
+    Recover,
+    Timeout,
+    message_json,
+)
+from spec.clocks import Payload
+from spec.state import Kind, Message, State
+from spec.step import put_id_of
+
+__all__ = ["MESSAGE_NAMES", "describe", "message_text", "narrate", "payload_text"]
+
+
+def _payload_text(payload: Payload) -> str:
+    vals = clocks.values(payload)
+    return "{" + ", ".join(f"v{v}" for v in vals) + "}" if vals else "{}"
+
+
+def describe(state: State) -> dict[str, Any]:
+    """A readable, JSON-able picture of ``state``."""
+    config = state.config
+    nodes: dict[str, Any] = {}
+    for name, node in zip(config.nodes, state.nodes, strict=True):
+        nodes[name] = {
+            "up": node.up,
+            "store": {
+                key: [f"v{v}" for v in clocks.values(p)]
+                for key, p in zip(config.keys, node.store, strict=True)
+            },
+            "hints": [
+                {"for": h.intended, "key": h.key, "versions": [f"v{v}" for v in
+                                                              clocks.values(h.payload)]}
+                for h in node.hints
+            ],
+            "coordinating": [
+                {
+                    "request": c.request,
+                    "client": c.client,
+                    "op": "put" if c.is_put else "get",
+                    "key": c.key,
+                    "awaiting": [t if not h else f"{t} (hint for {h})" for t, h in c.awaiting],
+                    "sent_to": list(c.sent_to),
+                    "acks": list(c.acks),
+                    "replies": {n: _payload_text(p) for n, p in c.replies},
+                }
+                for c in node.coord
+            ],
+        }
+    clients: dict[str, Any] = {}
+    for name, cl in zip(config.client_names, state.clients, strict=True):
+        clients[name] = {
+            "puts_issued": cl.puts_issued,
+            "gets_issued": cl.gets_issued,
+            "outstanding": cl.outstanding or None,
+            "acked_puts": [f"v{v}" for v in cl.acked],
+            "gets": [
+                {"request": g.request, "key": g.key,
+                 "acked_before": [f"v{v}" for v in g.acked_before],
+                 "returned": [f"v{v}" for v in g.returned]}
+                for g in cl.gets
+            ],
+            "context": clocks.context_json(cl.last_get.context) if cl.last_get else None,
+        }
+    puts: dict[str, Any] = {}
+    for record in state.puts:
+        if record is None:
+            continue
+        puts[f"v{record.put_id}"] = {
+            "client": record.client,
+            "key": record.key,
+            "coordinator": record.coordinator,
+            "clock": record.clock.to_json(),
+            **({"dot": list(record.dot)} if record.dot[1] else {}),
+            **({"stamp": list(record.stamp)} if config.clock == "lww" else {}),
+            "history": [f"v{v}" for v in sorted(record.history)],
+        }
+    return {
+        "nodes": nodes,
+        "messages": [message_json(m) for m in state.messages],
+        "clients": clients,
+        "puts": puts,
+        "partition": (
+            [sorted(state.side), sorted(set(config.nodes) - state.side)] if state.side else None
+        ),
+        "faults_used": dict(zip(("drops", "duplicates", "crashes", "partitions"), state.used,
+                                strict=True)),
+    }
+
+
+#: The shared name of each message kind (the implementation's message classes).
+MESSAGE_NAMES: dict[Kind, str] = {
+    Kind.FORWARD: "Forward",
+    Kind.REPLICA_PUT: "ReplicaPut",
+    Kind.REPLICA_PUT_ACK: "ReplicaPutAck",
+    Kind.REPLICA_GET: "ReplicaGet",
+    Kind.REPLICA_GET_REPLY: "ReplicaGetReply",
+    Kind.READ_REPAIR: "ReadRepair",
+    Kind.HINT_DELIVERY: "HintDelivery",
+    Kind.HINT_ACK: "HintAck",
+}
+
+
+def message_text(m: Message) -> str:
+    """``src -> dst Name(key, #request, {versions}, hint for intended)``."""
+    name = MESSAGE_NAMES[m.kind]
+    parts = [m.key]
+    if m.request:
+        parts.append(f"#{m.request}")
+    if m.payload is not None:
+        parts.append(_payload_text(m.payload))
+    if m.intended and m.kind is Kind.REPLICA_PUT:
+        parts.append(f"hint for {m.intended}")
+    return f"{m.src} -> {m.dst} {name}({', '.join(parts)})"
+
+
+def narrate(before: State, action: Action, after: State) -> str:
+    """One line a person can follow for the step ``before --action--> after``."""
+    config = before.config
+    if isinstance(action, ClientPut | ClientGet):
+        ci = config.client_names.index(action.client)
+        cl = after.clients[ci]
+        top = config.top_n(action.key)
+        via = "" if action.node in top else f", forwarded to {top[0]}"
+        if isinstance(action, ClientPut):
+            put_id = put_id_of(config, ci, before.clients[ci].puts_issued)
+            record = after.puts[put_id - 1]
+            clock = f" clock {record.clock.to_json()}" if record and record.clock else ""
+            acked = " (acknowledged at once)" if put_id in cl.acked else ""
+            stored = ""
+            if record is not None:
+                k = config.keys.index(action.key)
+                coordinator = after.node(record.coordinator).store[k]
+                stored = f"; {record.coordinator} stores {action.key}={_payload_text(coordinator)}"
+            return (f"{action.client} put v{put_id} of {action.key} to {action.node}"
+                    f"{via}{clock}{acked}{stored}")
+        return f"{action.client} get {action.key} from {action.node}{via}"
+    if isinstance(action, Deliver):
+        m = action.message
+        dst = before.node(m.dst)
+        if not dst.up:
+            return f"{message_text(m)} lost: {m.dst} is down"
+        effects = _effects(before, after)
+        return f"{message_text(m)} delivered" + (f"; {effects}" if effects else "")
+    if isinstance(action, Drop):
+        return f"{message_text(action.message)} dropped (fault)"
+    if isinstance(action, Duplicate):
+        return f"{message_text(action.message)} duplicated (fault)"
+    if isinstance(action, Timeout):
+        effects = _effects(before, after)
+        return (f"{action.node} times out on {action.target} for request #{action.request}"
+                + (f"; {effects}" if effects else ""))
+    if isinstance(action, ClientTimeout):
+        return f"{action.client} gives up on its request"
+    if isinstance(action, Handoff):
+        return (f"{action.node} hands off its hint {_payload_text(action.payload)} "
+                f"of {action.key} to {action.intended}")
+    if isinstance(action, AntiEntropy):
+        k = config.keys.index(action.key)
+        merged = after.node(action.a).store[k]
+        return (f"anti-entropy {action.a} <-> {action.b} on {action.key}: both hold "
+                f"{_payload_text(merged)}")
+    if isinstance(action, Crash):
+        return f"{action.node} crashes (fault)"
+    if isinstance(action, Recover):
+        return f"{action.node} recovers"
+    if isinstance(action, Partition):
+        other = [n for n in config.nodes if n not in action.side]
+        return f"network partition: {', '.join(action.side)} | {', '.join(other)} (fault)"
+    if isinstance(action, Heal):
+        return "the partition heals"
+    return repr(action)
+
+
+def _effects(before: State, after: State) -> str:
+    config = before.config
+    out: list[str] = []
+    for name, b, a in zip(config.nodes, before.nodes, after.nodes, strict=True):
+        for key, pb, pa in zip(config.keys, b.store, a.store, strict=True):
+            if pb != pa:
+                out.append(f"{name} stores {key}={_payload_text(pa)}")
+        if b.hints != a.hints:
+            gone = [h for h in b.hints if h not in a.hints]
+            new = [h for h in a.hints if h not in b.hints]
+            out.extend(f"{name} keeps hint {_payload_text(h.payload)} for {h.intended}"
+                       for h in new)
+            out.extend(f"{name} deletes hint {_payload_text(h.payload)} for {h.intended}"
+                       for h in gone)
+    for name, cb, ca in zip(config.client_names, before.clients, after.clients, strict=True):
+        if len(ca.acked) > len(cb.acked):
+            out.append(f"{name}'s put v{cb.outstanding} acknowledged")
+        elif len(ca.gets) > len(cb.gets):
+            returned = ", ".join(f"v{v}" for v in ca.gets[-1].returned)
+            out.append(f"{name}'s get returns {{{returned}}}")
+        elif cb.outstanding and not ca.outstanding:
+            out.append(f"{name}'s request #{cb.outstanding} fails")
+    sent = [m for m in after.messages if m not in before.messages]
+    out.extend(f"sends {message_text(m)}" for m in sent)
+    return "; ".join(out)
+
+
+def payload_text(payload: Payload) -> str:
+    """``{v1, v2}``: the put ids a payload holds."""
+    return _payload_text(payload)

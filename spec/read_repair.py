@@ -1,0 +1,43 @@
+"""Read repair (paper section 5, "read repair"; section 4.5's get path).
+
+Theory of operation
+-------------------
+When a get's coordinator has R replies it answers the client with their
+reconciliation (:func:`spec.coordination.settle_get`); with ``read_repair`` on
+it then writes the reconciled versions back to every node that replied with
+something else (:func:`repair`): its own store at once, the others through a
+``read-repair`` message, which the receiving node reconciles into its store
+(:func:`on_read_repair`, an entry of the delivery table of
+:mod:`spec.delivery`). Replies that arrive after the answer are not waited for
+(the coordination record is gone), so only the first R repliers are repaired,
+fallbacks of a sloppy quorum included.
+"""
+
+from __future__ import annotations
+
+from spec import clocks
+from spec.clocks import Payload
+from spec.state import Kind, Message, NodeState, new_message
+from spec.step import Edit
+
+__all__ = ["on_read_repair", "repair"]
+
+
+def repair(edit: Edit, coordinator: str, key: str, replies: tuple[tuple[str, Payload], ...],
+           result: Payload) -> None:
+    """Send ``result`` (the reconciled payload of ``key``) to every node of
+    ``replies`` that answered with a different payload; the coordinator's own
+    stale copy is reconciled in place."""
+    for node, payload in replies:
+        if clocks.payload_equal(payload, result):
+            continue
+        if node == coordinator:
+            edit.store(coordinator, key, result)
+        else:
+            edit.send(new_message(Kind.READ_REPAIR, coordinator, node, 0, key, result))
+
+
+def on_read_repair(edit: Edit, m: Message, dst: NodeState) -> None:
+    """A ``read-repair`` reaches ``dst``: it reconciles the versions into its store."""
+    assert m.payload is not None
+    edit.store(m.dst, m.key, m.payload)

@@ -1,0 +1,91 @@
+"""Client requests and forwarding (paper sections 4.1 and 4.5).
+
+Theory of operation
+-------------------
+The paper's interface is ``get(key)`` and ``put(key, context, object)`` (4.1). A
+client with no request outstanding and budget left sends a put (its own value,
+with the context of its last get of the key) or a get of a key to a node it may
+use (``workload.coordinator``: any node, one of the key's top N, or the first of
+them) (:func:`client_requests`). A node in the key's top N coordinates the
+request itself (:func:`spec.coordination.start`); any other node *forwards* it
+to the first of the top N (4.5: "the coordinator ... forwards the request"),
+as a ``forward`` message (:func:`on_forward`, an entry of the delivery table of
+:mod:`spec.delivery`), which starts the coordination there if the client still
+waits and the request was not started elsewhere.
+
+Client replies are direct (not messages): a request ends when its coordinator
+decides; a client whose coordinator crashed times out
+(:func:`spec.coordination.timeouts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+from spec.actions import Action, ClientGet, ClientPut
+from spec.coordination import start
+from spec.state import Kind, Message, NodeState, State, new_message
+from spec.step import Edit, Plan, client_of, find_coordination, get_id_of, put_id_of, with_client
+
+__all__ = ["client_requests", "on_forward"]
+
+# Actions are values: one shared object per distinct action.
+_client_put = lru_cache(maxsize=4096)(ClientPut)
+_client_get = lru_cache(maxsize=4096)(ClientGet)
+
+
+def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    """Every put and get an idle client may send, to every node it may use."""
+    config = plan.config
+    nodes = state.nodes
+    index = plan.index
+    for ci, cl in enumerate(state.clients):
+        if cl.outstanding:
+            continue
+        can_put = cl.puts_issued < config.puts_per_client
+        can_get = cl.gets_issued < config.gets_per_client
+        if not (can_put or can_get):
+            continue
+        name = plan.clients[ci]
+        for key in plan.keys:
+            for entry in plan.entry[key]:
+                if not nodes[index[entry]].up:
+                    continue
+                if can_put:
+                    yield _client_put(name, entry, key), _request(state, plan, ci, entry, key, True)
+                if can_get:
+                    yield (_client_get(name, entry, key),
+                           _request(state, plan, ci, entry, key, False))
+
+
+def _request(state: State, plan: Plan, ci: int, node: str, key: str, is_put: bool) -> State:
+    """The ``ci``-th client sends its next put (get) of ``key`` to ``node``."""
+    config = plan.config
+    cl = state.clients[ci]
+    name = plan.clients[ci]
+    if is_put:
+        request = put_id_of(config, ci, cl.puts_issued)
+        issued = with_client(cl, puts_issued=cl.puts_issued + 1, outstanding=request)
+    else:
+        request = get_id_of(config, ci, cl.gets_issued)
+        issued = with_client(cl, gets_issued=cl.gets_issued + 1, outstanding=request)
+    edit = Edit(state, plan)
+    edit.set_client_at(ci, issued)
+    top = plan.top[key]
+    if node in top:
+        start(edit, node, request, name, key)
+    else:
+        edit.send(new_message(Kind.FORWARD, node, top[0], request, key))
+    return edit.build()
+
+
+def on_forward(edit: Edit, m: Message, dst: NodeState) -> None:
+    """A ``forward`` reaches the first of the key's top N: it starts coordinating
+    the request, unless the client gave up or the request was already started."""
+    plan = edit.plan
+    client = client_of(plan, m.request)
+    cl = edit.client(client)
+    fresh = m.request > plan.total_puts or edit.puts[m.request - 1] is None
+    if cl.outstanding == m.request and find_coordination(dst, m.request) is None and fresh:
+        start(edit, m.dst, m.request, client, m.key)

@@ -1,0 +1,111 @@
+"""The successor chain by mechanism (spec/model.py MECHANISMS), the delivery table
+(spec/delivery.py) and the cached hashes of the state's values (spec/state.py)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spec.actions import (
+    Action,
+    AntiEntropy,
+    ClientGet,
+    ClientPut,
+    ClientTimeout,
+    Crash,
+    Deliver,
+    Drop,
+    Duplicate,
+    Handoff,
+    Heal,
+    Partition,
+    Recover,
+    Timeout,
+)
+from spec.anti_entropy import anti_entropy
+from spec.coordination import timeouts
+from spec.delivery import HANDLERS, deliveries
+from spec.faults import faults
+from spec.handoff import hinted_handoffs
+from spec.model import MECHANISMS, initial_state, successors
+from spec.requests import client_requests
+from spec.state import Coordination, Kind, Message, NodeState, State
+from spec.step import plan_of
+from spec.symmetry import rename_clients
+from tests.conftest import examples
+from tests.spec.test_model import EVERYTHING, walk
+
+# Each mechanism and the only actions it may label its steps with.
+OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
+    client_requests: (ClientPut, ClientGet),
+    deliveries: (Deliver,),
+    timeouts: (Timeout, ClientTimeout),
+    hinted_handoffs: (Handoff,),
+    anti_entropy: (AntiEntropy,),
+    faults: (Drop, Duplicate, Crash, Recover, Partition, Heal),
+}
+
+
+def test_the_chain_is_the_documented_order_of_mechanisms() -> None:
+    order = (client_requests, deliveries, timeouts, hinted_handoffs, anti_entropy, faults)
+    assert order == MECHANISMS
+
+
+@given(st.data())
+@settings(max_examples=examples(30))
+def test_each_mechanism_yields_only_its_own_actions_and_the_chain_is_their_sum(
+    data: st.DataObject,
+) -> None:
+    for before, _, _ in walk(data.draw, EVERYTHING, 25):
+        plan = plan_of(before.config)
+        chained: list[tuple[Action, State]] = []
+        for mechanism in MECHANISMS:
+            steps = list(mechanism(before, plan))
+            assert all(isinstance(a, OWN_ACTIONS[mechanism]) for a, _ in steps), mechanism
+            chained.extend(steps)
+        assert chained == list(successors(before))
+
+
+def test_every_message_kind_has_a_handler_and_is_delivered_somewhere() -> None:
+    assert set(HANDLERS) == set(Kind)
+    delivered: set[Kind] = set()
+    config = EVERYTHING.replace(clients=1, read_repair=True)
+    queue = deque([initial_state(config)])
+    visited = {queue[0]}
+    while queue and delivered != set(Kind):
+        state = queue.popleft()
+        for action, after in successors(state):
+            if isinstance(action, Deliver):
+                delivered.add(action.message.kind)
+            if after not in visited and len(visited) < 60_000:
+                visited.add(after)
+                queue.append(after)
+    assert delivered == set(Kind)
+
+
+@given(st.data())
+@settings(max_examples=examples(30))
+def test_trusted_constructors_build_what_the_classes_build(data: st.DataObject) -> None:
+    """The successor path's values (``new_*``) equal, and hash as, the same values
+    rebuilt through the dataclass constructors (an identity renaming rebuilds every
+    part through them)."""
+    for _, _, after in walk(data.draw, EVERYTHING, 30):
+        rebuilt = rename_clients(after, range(after.config.clients))
+        assert rebuilt == after and hash(rebuilt) == hash(after)
+        assert rebuilt._parts == after._parts
+        for a, b in zip(rebuilt.messages, after.messages, strict=True):
+            assert a == b and hash(a) == hash(b) and a.order == b.order
+
+
+def test_cached_hash_follows_the_fields() -> None:
+    coord = Coordination(1, "c1", "k", True, (1,), (("n2", ""),), ("n1", "n2"), ("n1",))
+    same = Coordination(1, "c1", "k", True, (1,), (("n2", ""),), ("n1", "n2"), ("n1",))
+    other = Coordination(1, "c1", "k", True, (1,), (), ("n1", "n2"), ("n1", "n2"))
+    assert coord == same and hash(coord) == hash(same) == coord._hash
+    assert coord != other and hash(coord) != hash(other)
+    node = NodeState(True, ((1,),), (), (coord,))
+    assert hash(node) == hash(NodeState(True, ((1,),), (), (same,)))
+    m = Message(Kind.REPLICA_PUT, "n1", "n4", 1, "k", (1,), "n2")
+    assert m.order[0] == "replica-put" and m.intended == "n2"
