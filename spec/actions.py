@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from spec.clocks import Payload, payload_from_json, payload_json
+from spec.errors import InvalidValueError
 from spec.state import Kind, Message
 
 __all__ = [
@@ -69,29 +70,29 @@ def message_json(message: Message) -> dict[str, Any]:
 def _str(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value:
-        raise ValueError(f"field {name!r} must be a non-empty string, got {value!r}")
+        raise InvalidValueError(f"field {name!r} must be a non-empty string, got {value!r}")
     return value
 
 
 def _int(data: dict[str, Any], name: str) -> int:
     value = data.get(name)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"field {name!r} must be a non-negative integer, got {value!r}")
+        raise InvalidValueError(f"field {name!r} must be a non-negative integer, got {value!r}")
     return value
 
 
 def message_from_json(data: object) -> Message:
     """The inverse of :func:`message_json`."""
     if not isinstance(data, dict):
-        raise ValueError(f"a message is a JSON object, got {data!r}")
+        raise InvalidValueError(f"a message is a JSON object, got {data!r}")
     try:
         kind = Kind(str(data.get("kind")))
     except ValueError:
-        raise ValueError(f"unknown message kind {data.get('kind')!r}") from None
+        raise InvalidValueError(f"unknown message kind {data.get('kind')!r}") from None
     payload = payload_from_json(data["payload"]) if "payload" in data else None
     intended = data.get("intended", "")
     if not isinstance(intended, str):
-        raise ValueError(f"field 'intended' must be a string, got {intended!r}")
+        raise InvalidValueError(f"field 'intended' must be a string, got {intended!r}")
     return Message(kind, _str(data, "src"), _str(data, "dst"), _int(data, "request"),
                    _str(data, "key"), payload, intended)
 
@@ -264,7 +265,7 @@ class Heal(Action):
 def action_from_json(data: object) -> Action:
     """Read an action back from :meth:`Action.to_json`'s form."""
     if not isinstance(data, dict):
-        raise ValueError(f"an action is a JSON object, got {data!r}")
+        raise InvalidValueError(f"an action is a JSON object, got {data!r}")
     kind = data.get("action")
     if kind in ("client-put", "client-get"):
         cls = ClientPut if kind == "client-put" else ClientGet
@@ -288,11 +289,11 @@ def action_from_json(data: object) -> Action:
     if kind == "partition":
         side = data.get("side")
         if not isinstance(side, list) or not side or not all(isinstance(s, str) for s in side):
-            raise ValueError(f"field 'side' must be a list of node names, got {side!r}")
+            raise InvalidValueError(f"field 'side' must be a list of node names, got {side!r}")
         return Partition(tuple(side))
     if kind == "heal":
         return Heal()
-    raise ValueError(f"unknown action {kind!r}")
+    raise InvalidValueError(f"unknown action {kind!r}")
 
 
 # -- trusted constructors for the successor path (no dataclass ``__init__``) ------------

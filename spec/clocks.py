@@ -53,6 +53,7 @@ from typing import Any
 
 from spec import dvv
 from spec.dvv import DVVSet
+from spec.errors import InvalidValueError
 from spec.vclock import VClock
 
 __all__ = [
@@ -322,15 +323,15 @@ def payload_from_json(data: object) -> Payload:
         if not isinstance(items, list) or not all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in items
         ):
-            raise ValueError(f"payload versions must be a list of put ids, got {items!r}")
+            raise InvalidValueError(f"payload versions must be a list of put ids, got {items!r}")
         return tuple(sorted(set(items)))
     if isinstance(data, dict) and set(data) == {"dvv"}:
         clock = dvv.from_json(data["dvv"])
         for v in dvv.values(clock):
             if not isinstance(v, int) or isinstance(v, bool):
-                raise ValueError(f"a DVVSet payload holds put ids, got {v!r}")
+                raise InvalidValueError(f"a DVVSet payload holds put ids, got {v!r}")
         return clock
-    raise ValueError(f"a payload is {{'versions': [...]}} or {{'dvv': ...}}, got {data!r}")
+    raise InvalidValueError(f"a payload is {{'versions': [...]}} or {{'dvv': ...}}, got {data!r}")
 
 
 def context_json(context: Context) -> Any:

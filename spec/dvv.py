@@ -62,6 +62,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
+from spec.errors import InvalidValueError
 from spec.vclock import VClock
 
 __all__ = [
@@ -110,15 +111,15 @@ VectorLike = Iterable[tuple[str, int]] | Mapping[str, int] | VClock
 
 def _check_id(server_id: object) -> str:
     if not isinstance(server_id, str) or not server_id:
-        raise ValueError(f"DVVSet id must be a non-empty str, got {server_id!r}")
+        raise InvalidValueError(f"DVVSet id must be a non-empty str, got {server_id!r}")
     return server_id
 
 
 def _check_counter(server_id: str, counter: object) -> int:
     if isinstance(counter, bool) or not isinstance(counter, int):
-        raise ValueError(f"DVVSet counter of {server_id!r} must be an int, got {counter!r}")
+        raise InvalidValueError(f"DVVSet counter of {server_id!r} must be an int, got {counter!r}")
     if counter < 0:
-        raise ValueError(f"DVVSet counter of {server_id!r} must be >= 0, got {counter}")
+        raise InvalidValueError(f"DVVSet counter of {server_id!r} must be >= 0, got {counter}")
     return counter
 
 
@@ -126,7 +127,7 @@ def _check_value(value: object) -> None:
     try:
         hash(value)
     except TypeError:
-        raise ValueError(f"DVVSet values must be hashable, got {value!r}") from None
+        raise InvalidValueError(f"DVVSet values must be hashable, got {value!r}") from None
 
 
 _NATIVE = (bool, int, float, str, bytes)
@@ -159,11 +160,11 @@ class Entry(Generic[V]):
         _check_id(self.id)
         _check_counter(self.id, self.counter)
         if not isinstance(self.values, tuple):
-            raise ValueError(f"DVVSet entry {self.id!r}: values must be a tuple")
+            raise InvalidValueError(f"DVVSet entry {self.id!r}: values must be a tuple")
         for value in self.values:
             _check_value(value)
         if len(self.values) > self.counter:
-            raise ValueError(
+            raise InvalidValueError(
                 f"DVVSet entry {self.id!r} has {len(self.values)} values but counter "
                 f"{self.counter}: each value needs its own event"
             )
@@ -189,19 +190,19 @@ class DVVSet(Generic[V]):
         previous: str | None = None
         for entry in self.entries:
             if not isinstance(entry, Entry):
-                raise ValueError(f"DVVSet entries must be Entry values, got {entry!r}")
+                raise InvalidValueError(f"DVVSet entries must be Entry values, got {entry!r}")
             if previous is not None and entry.id <= previous:
-                raise ValueError(
+                raise InvalidValueError(
                     f"DVVSet entries must be sorted by id without repeats: {entry.id!r} "
                     f"after {previous!r} (use DVVSet.of)"
                 )
             previous = entry.id
         if not isinstance(self.anonymous, tuple):
-            raise ValueError("DVVSet anonymous values must be a tuple")
+            raise InvalidValueError("DVVSet anonymous values must be a tuple")
         for value in self.anonymous:
             _check_value(value)
         if len(self.anonymous) > 1 and self.anonymous != _canonical_set(self.anonymous):
-            raise ValueError(
+            raise InvalidValueError(
                 "DVVSet anonymous values must be in canonical order without repeats "
                 "(use DVVSet.of)"
             )
@@ -220,15 +221,15 @@ class DVVSet(Generic[V]):
                 built.append(item)
                 continue
             if not isinstance(item, tuple | list) or len(item) != 3:
-                raise ValueError(f"a DVVSet entry is (id, counter, values), got {item!r}")
+                raise InvalidValueError(f"a DVVSet entry is (id, counter, values), got {item!r}")
             server_id, counter, vals = item
             if isinstance(vals, str | bytes) or not isinstance(vals, Iterable):
-                raise ValueError(f"DVVSet entry {server_id!r}: values must be a list")
+                raise InvalidValueError(f"DVVSet entry {server_id!r}: values must be a list")
             built.append(Entry(server_id, counter, tuple(vals)))
         built.sort(key=lambda entry: entry.id)
         for first, second in itertools.pairwise(built):
             if first.id == second.id:
-                raise ValueError(f"DVVSet id {first.id!r} appears in two entries")
+                raise InvalidValueError(f"DVVSet id {first.id!r} appears in two entries")
         anon = list(anonymous)
         for value in anon:
             _check_value(value)
@@ -297,16 +298,16 @@ def _vector(vector: VectorLike) -> Vector:
     elif isinstance(raw, Mapping):
         pairs = list(raw.items())
     elif isinstance(raw, str | bytes) or not isinstance(raw, Iterable):
-        raise ValueError(f"a version vector is (id, counter) pairs, got {raw!r}")
+        raise InvalidValueError(f"a version vector is (id, counter) pairs, got {raw!r}")
     else:
         pairs = list(raw)
     checked: dict[str, int] = {}
     for pair in pairs:
         if not isinstance(pair, tuple | list) or len(pair) != 2:
-            raise ValueError(f"a version vector entry is (id, counter), got {pair!r}")
+            raise InvalidValueError(f"a version vector entry is (id, counter), got {pair!r}")
         server_id = _check_id(pair[0])
         if server_id in checked:
-            raise ValueError(f"version vector names id {server_id!r} twice")
+            raise InvalidValueError(f"version vector names id {server_id!r} twice")
         checked[server_id] = _check_counter(server_id, pair[1])
     return tuple(sorted(checked.items()))
 
@@ -475,7 +476,7 @@ def equal(a: Any, b: Any) -> bool:
             for x, y in zip(a.entries, b.entries, strict=True)
         )
     if isinstance(a, DVVSet) or isinstance(b, DVVSet):
-        raise ValueError("equal compares two clocks or two version vectors, not one of each")
+        raise InvalidValueError("equal compares two clocks or two version vectors, not one of each")
     return _vector(a) == _vector(b)
 
 
@@ -534,7 +535,7 @@ def _event(entries: tuple[Entry[V], ...], server_id: str, value: V) -> tuple[Ent
 
 def _the_new_value(clock: DVVSet[V]) -> V:
     if len(clock.anonymous) != 1:
-        raise ValueError(
+        raise InvalidValueError(
             "update needs a client clock with exactly one anonymous value, the new one "
             f"(made by new(vector, value)); this one has {len(clock.anonymous)}"
         )
@@ -567,7 +568,7 @@ def update(clock: DVVSet[Any], *args: Any) -> DVVSet[Any]:
     if len(args) == 2:
         server_clock, server_id = args
         if not isinstance(server_clock, DVVSet):
-            raise ValueError(f"update's server clock must be a DVVSet, got {server_clock!r}")
+            raise InvalidValueError(f"update's server clock must be a DVVSet, got {server_clock!r}")
         _check_id(server_id)
         synced = sync(_clock(clock.entries, ()), server_clock)
         return _clock(_event(synced.entries, server_id, value), synced.anonymous)
@@ -614,7 +615,7 @@ def _find_entry(
         in_entry = False
         anonymous = clock.anonymous[1:]
     else:
-        raise ValueError("last/lww need a clock with at least one value; this one has none")
+        raise InvalidValueError("last/lww need a clock with at least one value; this one has none")
     for server_id, value in rest:
         if less_or_equal(winner, value):
             winner_id, winner = server_id, value
@@ -653,7 +654,7 @@ _JSON_SCALARS = (bool, int, str, type(None))
 def _default_encode(value: object) -> Any:
     if isinstance(value, _JSON_SCALARS):
         return value
-    raise ValueError(
+    raise InvalidValueError(
         f"DVVSet value {value!r} is not a JSON int, str, bool or null; pass an encoder "
         "(e.g. encode_bytes for bytes)"
     )
@@ -662,7 +663,7 @@ def _default_encode(value: object) -> Any:
 def _default_decode(item: object) -> Any:
     if isinstance(item, _JSON_SCALARS):
         return item
-    raise ValueError(
+    raise InvalidValueError(
         f"DVVSet JSON value {item!r} is not an int, str, bool or null; pass a decoder"
     )
 
@@ -670,18 +671,18 @@ def _default_decode(item: object) -> Any:
 def encode_bytes(value: bytes) -> str:
     """JSON form of a bytes value (base64), for ``to_json(clock, encode_bytes)``."""
     if not isinstance(value, bytes):
-        raise ValueError(f"encode_bytes needs bytes, got {value!r}")
+        raise InvalidValueError(f"encode_bytes needs bytes, got {value!r}")
     return base64.b64encode(value).decode("ascii")
 
 
 def decode_bytes(item: object) -> bytes:
     """Inverse of :func:`encode_bytes`; ValueError on anything but base64 text."""
     if not isinstance(item, str):
-        raise ValueError(f"a bytes value is base64 text, got {item!r}")
+        raise InvalidValueError(f"a bytes value is base64 text, got {item!r}")
     try:
         return base64.b64decode(item.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
-        raise ValueError(f"a bytes value is base64 text, got {item!r}") from None
+        raise InvalidValueError(f"a bytes value is base64 text, got {item!r}") from None
 
 
 def to_json(clock: DVVSet[V], encode: Callable[[V], Any] | None = None) -> dict[str, Any]:
@@ -701,20 +702,22 @@ def from_json(data: object, decode: Callable[[Any], Any] | None = None) -> DVVSe
     repeated id, an unhashable decoded value) raises ValueError naming it."""
     dec: Callable[[Any], Any] = decode or _default_decode
     if not isinstance(data, dict):
-        raise ValueError(f"a DVVSet is a JSON object, got {data!r}")
+        raise InvalidValueError(f"a DVVSet is a JSON object, got {data!r}")
     unknown = set(data) - {"entries", "anonymous"}
     if unknown:
-        raise ValueError(f"DVVSet JSON has unknown keys {sorted(str(key) for key in unknown)}")
+        raise InvalidValueError(
+            f"DVVSet JSON has unknown keys {sorted(str(key) for key in unknown)}"
+        )
     raw_entries = data.get("entries")
     raw_anonymous = data.get("anonymous")
     if not isinstance(raw_entries, list):
-        raise ValueError(f"DVVSet JSON 'entries' must be a list, got {raw_entries!r}")
+        raise InvalidValueError(f"DVVSet JSON 'entries' must be a list, got {raw_entries!r}")
     if not isinstance(raw_anonymous, list):
-        raise ValueError(f"DVVSet JSON 'anonymous' must be a list, got {raw_anonymous!r}")
+        raise InvalidValueError(f"DVVSet JSON 'anonymous' must be a list, got {raw_anonymous!r}")
     entries: list[tuple[str, int, list[Any]]] = []
     for raw in raw_entries:
         if not isinstance(raw, list) or len(raw) != 3 or not isinstance(raw[2], list):
-            raise ValueError(f"a DVVSet JSON entry is [id, counter, [values]], got {raw!r}")
+            raise InvalidValueError(f"a DVVSet JSON entry is [id, counter, [values]], got {raw!r}")
         entries.append((raw[0], raw[1], [dec(item) for item in raw[2]]))
     return DVVSet.of(entries, [dec(item) for item in raw_anonymous])
 
@@ -727,5 +730,5 @@ def vector_to_json(vector: VectorLike) -> dict[str, int]:
 def vector_from_json(data: object) -> Vector:
     """Inverse of :func:`vector_to_json`; ValueError naming what is malformed."""
     if not isinstance(data, dict):
-        raise ValueError(f"a version vector is a JSON object of counters, got {data!r}")
+        raise InvalidValueError(f"a version vector is a JSON object of counters, got {data!r}")
     return _vector(data)

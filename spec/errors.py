@@ -21,7 +21,7 @@ may import it (``vdynamo -> model_check -> impl -> spec``).
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DynamoError", "LocalError", "RemoteError"]
+__all__ = ["ConfigError", "DynamoError", "InvalidValueError", "LocalError", "RemoteError"]
 
 
 class DynamoError(Exception):
@@ -38,3 +38,8 @@ class RemoteError(DynamoError):
 
 class ConfigError(LocalError, ValueError):
     """A configuration is invalid; the message names the field, its value and the rule."""
+
+
+class InvalidValueError(LocalError, ValueError):
+    """A value handed to the spec's types was malformed (a clock, a DVV set, a ring,
+    an action or payload in JSON); the message names it. Still a ``ValueError``."""

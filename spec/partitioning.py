@@ -36,6 +36,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from spec.errors import InvalidValueError
 from spec.ring import Partitioning, Strategy, strategy1, strategy2, strategy3
 
 __all__ = [
@@ -115,11 +116,11 @@ def compare(
     """The three strategies side by side at equal metadata, one row per T in ``tokens``."""
     for name, value in (("nodes", nodes), ("n", n), ("trials", trials)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+            raise InvalidValueError(f"{name} must be an int >= 1, got {value!r}")
     if n > nodes:
-        raise ValueError(f"n={n} exceeds the number of nodes {nodes}")
+        raise InvalidValueError(f"n={n} exceeds the number of nodes {nodes}")
     if not tokens or any(isinstance(t, bool) or not isinstance(t, int) or t < 1 for t in tokens):
-        raise ValueError(f"tokens must be ints >= 1, got {list(tokens)!r}")
+        raise InvalidValueError(f"tokens must be ints >= 1, got {list(tokens)!r}")
     names = [f"node{i:02d}" for i in range(1, nodes + 1)]
     q2 = strategy2_partitions if strategy2_partitions is not None else nodes * max(tokens)
 

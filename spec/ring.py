@@ -58,6 +58,8 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from spec.errors import InvalidValueError
+
 __all__ = [
     "RING_SIZE",
     "Partitioning",
@@ -90,33 +92,33 @@ def key_position(key: bytes | str) -> int:
     elif isinstance(key, bytes | bytearray | memoryview):
         data = bytes(key)
     else:
-        raise ValueError(f"key must be bytes or str, got {type(key).__name__}: {key!r}")
+        raise InvalidValueError(f"key must be bytes or str, got {type(key).__name__}: {key!r}")
     return int.from_bytes(hashlib.md5(data).digest(), "big")
 
 
 def _check_node(node: object) -> str:
     if not isinstance(node, str) or not node:
-        raise ValueError(f"node name must be a non-empty str, got {node!r}")
+        raise InvalidValueError(f"node name must be a non-empty str, got {node!r}")
     return node
 
 
 def _check_token(node: str, token: object) -> int:
     if isinstance(token, bool) or not isinstance(token, int):
-        raise ValueError(f"token of node {node!r} must be an int, got {token!r}")
+        raise InvalidValueError(f"token of node {node!r} must be an int, got {token!r}")
     if not 0 <= token < RING_SIZE:
-        raise ValueError(f"token {token} of node {node!r} is outside the ring [0, 2**128)")
+        raise InvalidValueError(f"token {token} of node {node!r} is outside the ring [0, 2**128)")
     return token
 
 
 def _iterable(value: object, name: str) -> Iterable[object]:
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise ValueError(f"{name} must be an iterable of (token, node) pairs, got {value!r}")
+        raise InvalidValueError(f"{name} must be an iterable of (token, node) pairs, got {value!r}")
     return value
 
 
 def _check_entry(entry: object) -> tuple[int, str]:
     if not isinstance(entry, tuple) or len(entry) != 2:
-        raise ValueError(f"ring entry must be a (token, node) pair, got {entry!r}")
+        raise InvalidValueError(f"ring entry must be a (token, node) pair, got {entry!r}")
     token, node = entry
     name = _check_node(node)
     return (_check_token(name, token), name)
@@ -124,15 +126,15 @@ def _check_entry(entry: object) -> tuple[int, str]:
 
 def _check_length(length: object, name: str = "length") -> int:
     if isinstance(length, bool) or not isinstance(length, int) or length < 1:
-        raise ValueError(f"{name} must be an int >= 1, got {length!r}")
+        raise InvalidValueError(f"{name} must be an int >= 1, got {length!r}")
     return length
 
 
 def _check_position(position: object) -> int:
     if isinstance(position, bool) or not isinstance(position, int):
-        raise ValueError(f"ring position must be an int, got {position!r}")
+        raise InvalidValueError(f"ring position must be an int, got {position!r}")
     if not 0 <= position < RING_SIZE:
-        raise ValueError(f"ring position {position} is outside the ring [0, 2**128)")
+        raise InvalidValueError(f"ring position {position} is outside the ring [0, 2**128)")
     return position
 
 
@@ -144,7 +146,9 @@ def check_capacity(node: str, capacity: object) -> float:
         or not math.isfinite(capacity)
         or capacity <= 0
     ):
-        raise ValueError(f"capacity of node {node!r} must be a finite number > 0, got {capacity!r}")
+        raise InvalidValueError(
+            f"capacity of node {node!r} must be a finite number > 0, got {capacity!r}"
+        )
     return float(capacity)
 
 
@@ -160,11 +164,11 @@ def token_counts(
     _check_length(tokens_per_node, "tokens_per_node")
     names = [_check_node(n) for n in nodes]
     if len(set(names)) != len(names):
-        raise ValueError(f"node names must be distinct, got {list(nodes)!r}")
+        raise InvalidValueError(f"node names must be distinct, got {list(nodes)!r}")
     capacities = dict(capacities or {})
     unknown = sorted(set(capacities) - set(names))
     if unknown:
-        raise ValueError(f"capacity given for unknown node(s) {unknown!r}")
+        raise InvalidValueError(f"capacity given for unknown node(s) {unknown!r}")
     counts: dict[str, int] = {}
     for node in names:
         capacity = check_capacity(node, capacities.get(node, 1.0))
@@ -189,10 +193,10 @@ class Ring:
     def __post_init__(self) -> None:
         entries = tuple(sorted(_check_entry(e) for e in _iterable(self.entries, "entries")))
         if not entries:
-            raise ValueError("empty ring: a ring needs at least one node with a token")
+            raise InvalidValueError("empty ring: a ring needs at least one node with a token")
         for (t1, n1), (t2, n2) in itertools.pairwise(entries):
             if t1 == t2:
-                raise ValueError(f"token {t1} is held twice (by {n1!r} and {n2!r})")
+                raise InvalidValueError(f"token {t1} is held twice (by {n1!r} and {n2!r})")
         object.__setattr__(self, "entries", entries)
         object.__setattr__(self, "_positions", tuple(t for t, _ in entries))
         object.__setattr__(self, "_owners", tuple(n for _, n in entries))
@@ -207,10 +211,10 @@ class Ring:
         for node, node_tokens in tokens.items():
             _check_node(node)
             if isinstance(node_tokens, int | str | bytes):
-                raise ValueError(f"tokens of node {node!r} must be an iterable of ints")
+                raise InvalidValueError(f"tokens of node {node!r} must be an iterable of ints")
             listed = list(node_tokens)
             if not listed:
-                raise ValueError(f"node {node!r} has no tokens")
+                raise InvalidValueError(f"node {node!r} has no tokens")
             entries.extend((_check_token(node, t), node) for t in listed)
         return cls(tuple(entries))
 
@@ -224,16 +228,16 @@ class Ring:
         """
         names = [_check_node(n) for n in nodes]
         if not names:
-            raise ValueError("empty ring: evenly_spaced needs at least one node")
+            raise InvalidValueError("empty ring: evenly_spaced needs at least one node")
         if len(set(names)) != len(names):
-            raise ValueError(f"node names must be distinct, got {list(nodes)!r}")
+            raise InvalidValueError(f"node names must be distinct, got {list(nodes)!r}")
         return cls(tuple((i * RING_SIZE // len(names), n) for i, n in enumerate(names)))
 
     def with_node(self, node: str, tokens: Iterable[int]) -> Ring:
         """This ring with ``node`` added, holding ``tokens``. The node must be new."""
         _check_node(node)
         if node in self._nodes:
-            raise ValueError(f"node {node!r} is already in the ring")
+            raise InvalidValueError(f"node {node!r} is already in the ring")
         added = Ring.from_tokens({node: tokens})
         return Ring(self.entries + added.entries)
 
@@ -241,7 +245,7 @@ class Ring:
         """This ring with ``node`` and its tokens removed (the last node cannot leave)."""
         self._require(node)
         if len(self._nodes) == 1:
-            raise ValueError(f"removing {node!r} would leave an empty ring")
+            raise InvalidValueError(f"removing {node!r} would leave an empty ring")
         return Ring(tuple(e for e in self.entries if e[1] != node))
 
     # ------------------------------------------------------------------ queries
@@ -340,14 +344,14 @@ class Ring:
 
     def _position(self, key_or_position: bytes | str | int) -> int:
         if isinstance(key_or_position, bool):
-            raise ValueError(f"key must be bytes or str, got bool: {key_or_position!r}")
+            raise InvalidValueError(f"key must be bytes or str, got bool: {key_or_position!r}")
         if isinstance(key_or_position, int):
             return _check_position(key_or_position)
         return key_position(key_or_position)
 
     def _require(self, node: str) -> None:
         if node not in self._nodes:
-            raise ValueError(f"unknown node {node!r}: not on the ring {list(self._nodes)!r}")
+            raise InvalidValueError(f"unknown node {node!r}: not on the ring {list(self._nodes)!r}")
 
 
 # ====================================================================== strategies
@@ -373,7 +377,7 @@ def partition_bounds(partitions: int) -> list[Range]:
     """
     _check_length(partitions, "partitions")
     if partitions > RING_SIZE:
-        raise ValueError(f"partitions must be at most 2**128, got {partitions}")
+        raise InvalidValueError(f"partitions must be at most 2**128, got {partitions}")
     cuts = [_partition_cut(j, partitions) for j in range(partitions + 1)]
     return list(itertools.pairwise(cuts))
 
@@ -404,19 +408,21 @@ class Partitioning:
 
     def __post_init__(self) -> None:
         if not isinstance(self.strategy, Strategy):
-            raise ValueError(f"strategy must be a Strategy, got {self.strategy!r}")
+            raise InvalidValueError(f"strategy must be a Strategy, got {self.strategy!r}")
         if not isinstance(self.ring, Ring):
-            raise ValueError(f"ring must be a Ring, got {self.ring!r}")
+            raise InvalidValueError(f"ring must be a Ring, got {self.ring!r}")
         _check_length(self.tokens_per_node, "tokens_per_node")
         if self.strategy is Strategy.RANDOM_TOKENS:
             if self.partitions is not None:
-                raise ValueError("strategy 1 has no fixed partitions: partitions must be None")
+                raise InvalidValueError(
+                    "strategy 1 has no fixed partitions: partitions must be None"
+                )
         else:
             bounds = partition_bounds(_check_length(self.partitions, "partitions"))
             if self.strategy is Strategy.EQUAL_PARTITIONS and self.ring.tokens != tuple(
                 sorted(hi % RING_SIZE for _, hi in bounds)
             ):
-                raise ValueError(
+                raise InvalidValueError(
                     f"strategy 3 ring must hold exactly one token at the end of each of the "
                     f"Q={self.partitions} partitions"
                 )
@@ -531,7 +537,7 @@ class Partitioning:
         """
         _check_node(node)
         if node in self.ring:
-            raise ValueError(f"node {node!r} is already in the ring")
+            raise InvalidValueError(f"node {node!r} is already in the ring")
         capacity = check_capacity(node, capacity)
         capacities = (*self.capacities, (node, capacity)) if capacity != 1.0 else self.capacities
         if self.strategy is Strategy.EQUAL_PARTITIONS:
@@ -539,7 +545,7 @@ class Partitioning:
             owner = _partition_owners(self.ring, self.partitions)
             owners = [*self.nodes, node]
             if len(owners) > self.partitions:
-                raise ValueError(
+                raise InvalidValueError(
                     f"cannot add node {node!r}: {len(owners)} nodes exceed Q={self.partitions} "
                     "partitions"
                 )
@@ -570,15 +576,15 @@ class Partitioning:
 def _check_nodes(nodes: Sequence[str]) -> list[str]:
     names = [_check_node(n) for n in nodes]
     if not names:
-        raise ValueError("empty ring: a partitioning strategy needs at least one node")
+        raise InvalidValueError("empty ring: a partitioning strategy needs at least one node")
     if len(set(names)) != len(names):
-        raise ValueError(f"node names must be distinct, got {list(nodes)!r}")
+        raise InvalidValueError(f"node names must be distinct, got {list(nodes)!r}")
     return names
 
 
 def _check_rng(rng: object) -> random.Random:
     if not isinstance(rng, random.Random):
-        raise ValueError(f"rng must be a random.Random, got {rng!r}")
+        raise InvalidValueError(f"rng must be a random.Random, got {rng!r}")
     return rng
 
 
@@ -588,7 +594,7 @@ def _capacity_tuple(
     given = dict(capacities or {})
     unknown = sorted(set(given) - set(names))
     if unknown:
-        raise ValueError(f"capacity given for unknown node(s) {unknown!r}")
+        raise InvalidValueError(f"capacity given for unknown node(s) {unknown!r}")
     return tuple(sorted((n, check_capacity(n, c)) for n, c in given.items()))
 
 
@@ -666,7 +672,9 @@ def strategy3(
     names, rng = _check_nodes(nodes), _check_rng(rng)
     partition_bounds(partitions)  # validates Q
     if partitions < len(names):
-        raise ValueError(f"partitions Q={partitions} must be >= the number of nodes {len(names)}")
+        raise InvalidValueError(
+            f"partitions Q={partitions} must be >= the number of nodes {len(names)}"
+        )
     caps = _capacity_tuple(names, capacities)
     order = list(range(partitions))
     rng.shuffle(order)

@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
 
+from spec.errors import InvalidValueError
+
 __all__ = [
     "DEFAULT_PRUNE_THRESHOLD",
     "HasClock",
@@ -59,15 +61,17 @@ class Order(enum.Enum):
 
 def _check_node(node: object) -> str:
     if not isinstance(node, str) or not node:
-        raise ValueError(f"vector clock node id must be a non-empty str, got {node!r}")
+        raise InvalidValueError(f"vector clock node id must be a non-empty str, got {node!r}")
     return node
 
 
 def _check_counter(node: str, counter: object) -> int:
     if isinstance(counter, bool) or not isinstance(counter, int):
-        raise ValueError(f"vector clock counter for {node!r} must be an int, got {counter!r}")
+        raise InvalidValueError(
+            f"vector clock counter for {node!r} must be an int, got {counter!r}"
+        )
     if counter < 0:
-        raise ValueError(f"vector clock counter for {node!r} must be >= 0, got {counter}")
+        raise InvalidValueError(f"vector clock counter for {node!r} must be >= 0, got {counter}")
     return counter
 
 
@@ -86,9 +90,11 @@ class VClock:
             _check_node(node)
             _check_counter(node, counter)
             if counter == 0:
-                raise ValueError(f"vector clock pair {node!r} has counter 0; use VClock.of")
+                raise InvalidValueError(f"vector clock pair {node!r} has counter 0; use VClock.of")
             if node in seen or node < previous:
-                raise ValueError("vector clock pairs must be sorted by node, without repeats")
+                raise InvalidValueError(
+                    "vector clock pairs must be sorted by node, without repeats"
+                )
             seen.add(node)
             previous = node
 
@@ -205,7 +211,7 @@ class VClock:
         reverse. It is applied only where the caller chooses.
         """
         if threshold < 1:
-            raise ValueError(f"prune threshold must be >= 1, got {threshold}")
+            raise InvalidValueError(f"prune threshold must be >= 1, got {threshold}")
         if len(self.pairs) <= threshold:
             return self
         times = dict(self.times)
@@ -221,7 +227,7 @@ class VClock:
     @classmethod
     def from_json(cls, data: object) -> VClock:
         if not isinstance(data, dict):
-            raise ValueError(f"a vector clock is a JSON object of counters, got {data!r}")
+            raise InvalidValueError(f"a vector clock is a JSON object of counters, got {data!r}")
         return cls.of(data)
 
 
