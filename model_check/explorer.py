@@ -155,15 +155,6 @@ class StateGraph:
     def nbytes(self) -> int:
         return int(self.src.nbytes + self.dst.nbytes + self.marked.nbytes + self.open.nbytes)
 
-    def to_networkx(self) -> object:
-        """The graph as a ``networkx.DiGraph`` (for small graphs and for inspection)."""
-        import networkx as nx
-
-        graph: nx.DiGraph[int] = nx.DiGraph()
-        graph.add_nodes_from(range(self.num_states))
-        graph.add_edges_from(zip(self.src.tolist(), self.dst.tolist(), strict=True))
-        return graph
-
 
 @dataclass(slots=True)
 class Exploration(Generic[S, A]):
