@@ -328,7 +328,7 @@ def explore(
     if deadlock and DEADLOCK in checks:
         raise CheckError(f"an invariant may not be named {DEADLOCK!r} when deadlock=True")
     seeking = dict(witnesses or {})  # state witnesses not yet found
-    seeking_steps = dict(step_witnesses or {})  # step witnesses not yet found
+    seeking_steps = tuple((step_witnesses or {}).items())  # step witnesses not yet found
     witnessed: dict[str, int] = {}
     witnessed_steps: dict[str, tuple[int, int]] = {}
     with_graph = graph_edges is not None
@@ -421,8 +421,11 @@ def explore(
                 ordinal = -1
                 for ordinal, (action, successor) in enumerate(successors(state)):
                     if seeking_steps:
-                        _seek_steps(seeking_steps, witnessed_steps, index, ordinal,
-                                    state, action, successor)
+                        for name, step in seeking_steps:
+                            if step(state, action, successor):
+                                witnessed_steps[name] = (index, ordinal)
+                                seeking_steps = tuple(
+                                    (n, f) for n, f in seeking_steps if n not in witnessed_steps)
                     fp = fingerprint(canon(successor) if canon is not None else successor)
                     if graph_edges is not None and graph_edges(action):
                         edge_src.append(index)
@@ -554,22 +557,6 @@ def explore_model(
         step_witnesses=step_witnesses,
         progress=progress,
     )
-
-
-def _seek_steps(
-    seeking: dict[str, Callable[[S, A, S], bool]],
-    witnessed: dict[str, tuple[int, int]],
-    index: int,
-    ordinal: int,
-    state: S,
-    action: A,
-    successor: S,
-) -> None:
-    """Record (and stop seeking) every step witness that this transition satisfies."""
-    for name, step in list(seeking.items()):
-        if step(state, action, successor):
-            witnessed[name] = (index, ordinal)
-            del seeking[name]
 
 
 def _has_unseen_successor(
