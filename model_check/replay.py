@@ -37,6 +37,7 @@ from model_check.model import Model
 from model_check.properties import PROPERTIES, Expectation, Property
 from model_check.reports import ReplayReport as ReplayReport  # re-exported: older callers
 from model_check.reports import ReplayStep as ReplayStep
+from model_check.reports import WitnessReport
 from model_check.spec_model import spec_model
 from model_check.trace import Trace
 from spec.actions import Action
@@ -70,9 +71,10 @@ def replay_on_spec(trace: Trace, model: SpecModel | None = None) -> ReplayReport
     Never raises for a bad trace: the report says where and why it was refused.
     """
     steps: list[ReplayStep] = []
+    report = WitnessReport if trace.kind == Expectation.SOMETIMES else ReplayReport
 
     def refuse(step: int, reason: str) -> ReplayReport:
-        return ReplayReport("spec", trace.property, tuple(steps), False, None, reason, step)
+        return report("spec", trace.property, tuple(steps), False, None, reason, step)
 
     if model is None:
         try:
@@ -103,8 +105,8 @@ def replay_on_spec(trace: Trace, model: SpecModel | None = None) -> ReplayReport
         state = reached
         states.append(state)
     broke_at, reason = where_it_broke(trace, states, model)
-    return ReplayReport("spec", trace.property, tuple(steps), True, broke_at, reason,
-                        initial=model.narrate_initial(states[0]))
+    return report("spec", trace.property, tuple(steps), True, broke_at, reason,
+                  initial=model.narrate_initial(states[0]))
 
 
 def where_it_broke(
@@ -143,12 +145,12 @@ def _witnessed(prop: Property[State, Action], trace: Trace, states: Sequence[Sta
     if prop.holds is not None:
         for index, state in enumerate(states):
             if prop.holds(state):
-                return index, f"reached: {prop.description}"
+                return index, prop.description
     elif prop.step is not None:
         for index, recorded in enumerate(trace.actions[: len(states) - 1], start=1):
             action = model.action_from_json(recorded)
             if prop.step(states[index - 1], action, states[index]):
-                return index, f"reached: {prop.description}"
+                return index, prop.description
     return None, "no replayed state or step is a witness"
 
 

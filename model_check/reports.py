@@ -16,9 +16,9 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-__all__ = ["EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "ReplayReport", "ReplayStep"]
+__all__ = ["EXIT_OK", "EXIT_REFUSED", "EXIT_USAGE", "ReplayReport", "ReplayStep", "WitnessReport"]
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -63,24 +63,32 @@ class ReplayReport:
 
     def render(self) -> str:
         """The numbered story a person reads."""
-        lines = [f"Replaying a counterexample to {self.property!r} on the {self.backend}."]
+        words = self._WORDS
+        lines = [f"Replaying {words['title']} {self.property!r} on the {self.backend}."]
         if self.initial:
             lines.append(f"  0. {self.initial}")
         for step in self.steps:
             lines.append(f"{step.number:>3}. {step.narration}")
             if self.broke_at == step.number:
-                lines.append(f"     *** {self.property} broke here: {self.reason}")
+                lines.append(f"     *** {self.property} {words['here']}: {self.reason}")
         if self.broke_at == 0:
-            lines.append(f"     *** {self.property} is broken in the initial state: {self.reason}")
+            lines.append(f"     *** {self.property} {words['initial']}: {self.reason}")
         lines.extend(f"  note: {note}" for note in self.notes)
         if not self.replayed:
             lines.append(f"REFUSED at step {self.refused_at}: {self.reason}")
         elif self.broke_at is None:
-            lines.append(f"The trace replays, but {self.property} did not break: {self.reason}")
+            lines.append(f"The trace replays, but {self.property} {words['missed']}: "
+                         f"{self.reason}")
         else:
-            lines.append(f"Replayed {len(self.steps)} steps: {self.property} is violated "
+            lines.append(f"Replayed {len(self.steps)} steps: {self.property} {words['done']} "
                          f"(step {self.broke_at}).")
         return "\n".join(lines)
+
+    _WORDS: ClassVar[Mapping[str, str]] = {
+        "title": "a counterexample to", "here": "broke here",
+        "initial": "is broken in the initial state", "missed": "did not break",
+        "done": "is violated",
+    }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,3 +104,15 @@ class ReplayReport:
                 for s in self.steps
             ],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessReport(ReplayReport):
+    """The replay of a trace to a sometimes-property's witness: the same report, told
+    as reaching the witness (``broke_at`` is where it was reached)."""
+
+    _WORDS: ClassVar[Mapping[str, str]] = {
+        "title": "a trace to a witness of", "here": "reached here",
+        "initial": "is reached in the initial state", "missed": "was not reached",
+        "done": "is reached",
+    }

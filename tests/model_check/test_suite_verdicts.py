@@ -17,6 +17,7 @@ import pytest
 from model_check.check import Verdict, check
 from model_check.properties import SOMETIMES
 from model_check.replay import replay_on_spec
+from model_check.reports import WitnessReport
 from model_check.suite import DEFAULT_SUITE, PROPERTY_NAMES, SuiteEntry
 from tests.conftest import PROFILE
 
@@ -135,4 +136,5 @@ def test_witness_traces_replay_to_their_witness(entry: SuiteEntry) -> None:
         assert trace is not None and trace.kind == "sometimes"
         report = replay_on_spec(trace)
         assert report.ok and report.broke_at == len(trace), (name, report.render())
-        assert report.reason.startswith("reached")
+        assert isinstance(report, WitnessReport)
+        assert f"{name} is reached (step {len(trace)})" in report.render()
