@@ -1,4 +1,4 @@
-"""The model protocol: what the checker needs of a transition system, and the spec's binding.
+"""The model protocol: what the checker needs of a transition system.
 
 Theory of operation
 -------------------
@@ -12,10 +12,11 @@ same shape: ``init_states``, ``actions``/``next_state``, ``format_action``).
   (a counterexample is rebuilt by re-running ``successors``), and a canonical
   form for symmetry reduction (the identity when there is no symmetry).
 * :class:`Model` adds what checking and replaying need: which actions are faults
-  (the liveness check follows fault-free steps), the target of the liveness
-  check (``converged``), a readable form of a state (``describe``: JSON data,
-  recorded in traces and compared on replay), one line per step for a person
-  (``narrate``, ``narrate_initial``), and actions to and from JSON.
+  (the liveness check follows fault-free steps), a readable form of a state
+  (``describe``: JSON data, recorded in traces and compared on replay), one line
+  per step for a person (``narrate``, ``narrate_initial``), and actions to and
+  from JSON. The target of a liveness check (``converged``) is not the model's:
+  it belongs to the eventually-property (:mod:`model_check.properties`).
 
 This module knows nothing of Dynamo. A model is bound to one configuration:
 :func:`model_check.spec_model.spec_model` gives the spec's model for a
