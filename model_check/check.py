@@ -2,24 +2,30 @@
 
 Theory of operation
 -------------------
-:func:`check` ties the generic explorer to the spec. It resolves the
-configuration (a :class:`spec.config.Config`, or the path of a TOML file) and
-the property names *before* exploring anything, so a bad configuration or an
-unknown property is refused at once with a message naming it. It then runs one
-breadth-first exploration from ``spec.model.initial_state(config)`` with
+:func:`check` ties the generic explorer to a model given as a value (the spec's,
+:func:`model_check.spec_model.spec_model`, unless another is passed). It
+resolves the configuration (a :class:`spec.config.Config`, or the path of a TOML
+file) and the properties *before* exploring anything, so a bad configuration or
+an unknown property is refused at once with a message naming it. It then runs
+one breadth-first exploration of the model with
 
-* every ``always`` property of :data:`model_check.properties.PROPERTIES` as an
-  invariant, checked on every new state;
-* ``spec.model.canonicalize`` as the symmetry reduction (``symmetry=True``);
-* when a liveness property is asked for, the state graph of fault-free steps
-  (``not is_fault(action)``) with the property's target (``converged``) marked,
-  on which :mod:`model_check.liveness` computes ``AG EF converged``.
+* every ``always`` property (:mod:`model_check.properties`) as an invariant,
+  checked on every new state;
+* every ``sometimes`` property as a witness, sought on every new state (or
+  every transition, for a step witness) until found; it never changes what is
+  explored;
+* the model's ``canonicalize`` as the symmetry reduction (``symmetry=True``);
+* when an ``eventually`` property is asked for, the state graph of fault-free
+  steps (``not model.is_fault(action)``) with the property's target marked, on
+  which :mod:`model_check.liveness` computes ``AG EF target``.
 
 Each property gets a verdict: ``violated`` with a shortest counterexample
 :class:`~model_check.trace.Trace`, ``holds`` when the whole reachable state
 space was explored without finding one, and ``bounded`` when ``max_depth`` or
 ``max_states`` cut the search short and no violation was found: a bounded run
-never reports ``holds``.
+never reports ``holds``. A sometimes-property is ``found`` with the shortest
+trace to a witness, ``not found`` when the whole reachable state space was
+explored without one, or ``bounded``.
 """
 
 from __future__ import annotations
@@ -29,15 +35,19 @@ import enum
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from model_check.explorer import Exploration, Progress, explore, format_statistics
+from model_check.errors import CheckError, UnknownNameError
+from model_check.explorer import Exploration, Progress, explore_model, format_statistics
+from model_check.explorer import Path as Run
 from model_check.liveness import check_eventually_reachable
+from model_check.model import Model
+from model_check.properties import PROPERTIES, Expectation, Property
+from model_check.spec_model import spec_model
 from model_check.trace import Trace
-
-if TYPE_CHECKING:
-    from model_check.properties import Property
-    from spec.config import Config
+from spec.actions import Action
+from spec.config import Config, load_config
+from spec.state import State
 
 __all__ = [
     "CheckError",
@@ -49,9 +59,7 @@ __all__ = [
     "resolve_properties",
 ]
 
-
-class CheckError(ValueError):
-    """A request that cannot be checked (unknown property, bad bound); says which."""
+SpecProperty = Property[State, Action]
 
 
 class Verdict(enum.StrEnum):
@@ -60,21 +68,36 @@ class Verdict(enum.StrEnum):
     HOLDS = "holds"
     VIOLATED = "violated"
     BOUNDED = "bounded"
+    """The search was cut short (a bound, or an early stop) before a verdict."""
+    FOUND = "found"
+    """A sometimes-property's witness was reached."""
+    NOT_FOUND = "not found"
+    """The whole reachable state space holds no witness of a sometimes-property."""
 
 
 @dataclass(frozen=True, slots=True)
 class PropertyResult:
-    """One property's verdict, with the shortest counterexample when it is violated."""
+    """One property's verdict, with the shortest counterexample when it is violated, or
+    the shortest trace to a witness when a sometimes-property was found."""
 
     property: str
     verdict: Verdict
     trace: Trace | None = None
-    kind: str = "always"
+    kind: Expectation = Expectation.ALWAYS
 
     @builtins.property
     def counterexample_length(self) -> int | None:
         """Steps in the counterexample (None when there is none)."""
-        return None if self.trace is None else len(self.trace)
+        if self.trace is None or self.kind is Expectation.SOMETIMES:
+            return None
+        return len(self.trace)
+
+    @builtins.property
+    def witness_length(self) -> int | None:
+        """Steps to a sometimes-property's witness (None when there is none)."""
+        if self.trace is None or self.kind is not Expectation.SOMETIMES:
+            return None
+        return len(self.trace)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +117,12 @@ class CheckResult:
     statistics: str = field(default="", compare=False)
 
     def result(self, name: str) -> PropertyResult:
+        """The result of property ``name``; raises UnknownNameError if it was not checked."""
         for result in self.results:
             if result.property == name:
                 return result
-        raise KeyError(f"property {name!r} was not checked (checked: {self.property_names})")
+        raise UnknownNameError(
+            f"property {name!r} was not checked (checked: {self.property_names})")
 
     def verdict(self, name: str) -> Verdict:
         return self.result(name).verdict
@@ -112,8 +137,10 @@ class CheckResult:
 
     @builtins.property
     def ok(self) -> bool:
-        """Every property holds (a bounded run is never ok)."""
-        return all(r.verdict is Verdict.HOLDS for r in self.results)
+        """Every always- and eventually-property holds (a bounded run is never ok);
+        sometimes-properties are reported, and judged by whoever expects them."""
+        return all(r.verdict is Verdict.HOLDS for r in self.results
+                   if r.kind is not Expectation.SOMETIMES)
 
     @builtins.property
     def violated(self) -> list[str]:
@@ -124,13 +151,15 @@ class CheckResult:
         paths = trace_paths or {}
         return {
             "config": _config_name(self.config),
-            "configuration": _config_json(self.config),
+            "configuration": self.config.to_json(),
             "results": [
                 {
                     "property": r.property,
+                    "kind": str(r.kind),
                     "verdict": str(r.verdict),
                     "trace": paths.get(r.property),
                     "counterexample_length": r.counterexample_length,
+                    "witness_length": r.witness_length,
                 }
                 for r in self.results
             ],
@@ -145,9 +174,11 @@ class CheckResult:
 
 
 def resolve_config(config: Config | str | Path) -> Config:
-    """A Config as given, or loaded (and validated) from a TOML file's path."""
-    from spec.config import Config, load_config
+    """A Config as given, or loaded (and validated) from a TOML file's path.
 
+    Raises :class:`spec.errors.ConfigError` for an invalid file and
+    :class:`CheckError` for anything that is neither.
+    """
     if isinstance(config, Config):
         return config
     if isinstance(config, str | Path):
@@ -155,37 +186,43 @@ def resolve_config(config: Config | str | Path) -> Config:
     raise CheckError(f"check() wants a spec.config.Config or a TOML path, got {type(config)!r}")
 
 
-def resolve_properties(names: Iterable[str] | str | None) -> list[Property]:
-    """The named properties (all of them for None), refusing unknown names."""
-    from model_check.properties import PROPERTIES
-
+def resolve_properties(
+    names: Iterable[str | SpecProperty] | str | None,
+) -> list[SpecProperty]:
+    """The named properties (all of them for None), refusing unknown names with
+    :class:`~model_check.errors.UnknownNameError`; a :class:`Property` is taken as given."""
     if names is None:
         return list(PROPERTIES.values())
     wanted = [names] if isinstance(names, str) else list(names)
-    unknown = [name for name in wanted if name not in PROPERTIES]
+    unknown = [name for name in wanted if isinstance(name, str) and name not in PROPERTIES]
     if unknown:
-        raise CheckError(
+        raise UnknownNameError(
             f"unknown propert{'y' if len(unknown) == 1 else 'ies'} "
             f"{', '.join(map(repr, unknown))}: known are {', '.join(PROPERTIES)}"
         )
     if not wanted:
         raise CheckError("no property to check")
-    return [PROPERTIES[name] for name in dict.fromkeys(wanted)]
+    chosen = [PROPERTIES[item] if isinstance(item, str) else item for item in wanted]
+    return list({prop.name: prop for prop in chosen}.values())
 
 
 def check(
     config: Config | str | Path,
-    properties: Iterable[str] | str | None = None,
+    properties: Iterable[str | SpecProperty] | str | None = None,
     symmetry: bool = True,
     max_depth: int | None = None,
     max_states: int | None = None,
     *,
     progress: Callable[[Progress], None] | None = None,
+    model: Model[State, Action] | None = None,
 ) -> CheckResult:
-    """Model-check ``config`` against ``properties`` (names; default: all of them).
+    """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
+    default: every property of :data:`~model_check.properties.PROPERTIES`).
 
-    Raises ``spec.config.ConfigError`` for an invalid configuration and
-    :class:`CheckError` for an unknown property or a bad bound, before exploring.
+    ``model`` is the transition system explored (default: ``spec_model(config)``;
+    a test passes a mutated spec). Raises :class:`spec.errors.ConfigError` for an
+    invalid configuration and :class:`CheckError` for an unknown property or a bad
+    bound, before exploring.
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
@@ -193,34 +230,38 @@ def check(
         raise CheckError(f"max_states must be >= 1, got {max_states}")
     resolved = resolve_config(config)
     props = resolve_properties(properties)
-    from spec import model
+    system = model if model is not None else spec_model(resolved)
+    safety = {p.name: p.holds for p in props if p.kind is Expectation.ALWAYS and p.holds}
+    eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]
+    sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
 
-    safety = {p.name: p.holds for p in props if p.kind == "always" and p.holds is not None}
-    liveness = [p for p in props if p.kind == "liveness"]
-    canonicalize = model.canonicalize if symmetry else None
+    def fault_free(action: Action) -> bool:
+        return not system.is_fault(action)
 
-    def run(target: Callable[[Any], bool] | None) -> Exploration[Any, Any]:
-        return explore(
-            [model.initial_state(resolved)],
-            model.successors,
+    def run(target: Callable[[State], bool] | None, seek: bool) -> Exploration[State, Action]:
+        return explore_model(
+            system,
             safety,
-            canonicalize,
+            symmetry=symmetry,
             max_depth=max_depth,
             max_states=max_states,
-            graph_edges=(lambda action: not model.is_fault(action)) if target else None,
+            graph_edges=fault_free if target else None,
             marker=target,
+            witnesses={p.name: p.holds for p in sometimes if seek and p.holds},
+            step_witnesses={p.name: p.step for p in sometimes if seek and p.step},
             progress=progress,
         )
 
-    first_target = _target(liveness[0], model.converged) if liveness else None
-    exploration = run(first_target)
+    exploration = run(eventually[0].holds if eventually else None, True)
     verdicts: dict[str, PropertyResult] = {}
     for prop in props:
-        if prop.kind == "always":
-            verdicts[prop.name] = _safety_result(prop, exploration, resolved)
-    for number, prop in enumerate(liveness):
-        graph_run = exploration if number == 0 else run(_target(prop, model.converged))
-        verdicts[prop.name] = _liveness_result(prop, graph_run, resolved)
+        if prop.kind is Expectation.ALWAYS:
+            verdicts[prop.name] = _safety_result(prop, exploration, resolved, system)
+        elif prop.kind is Expectation.SOMETIMES:
+            verdicts[prop.name] = _sometimes_result(prop, exploration, resolved, system)
+    for number, prop in enumerate(eventually):
+        graph_run = exploration if number == 0 else run(prop.holds, False)
+        verdicts[prop.name] = _liveness_result(prop, graph_run, resolved, system)
     return CheckResult(
         config=resolved,
         results=tuple(verdicts[p.name] for p in props),
@@ -236,43 +277,51 @@ def check(
     )
 
 
-def _target(prop: Property, default: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return prop.converged if prop.converged is not None else default
+Exploring = Exploration[State, Action]
+SpecModelValue = Model[State, Action]
 
 
-def _safety_result(prop: Property, run: Exploration[Any, Any], config: Config) -> PropertyResult:
+def _safety_result(prop: SpecProperty, run: Exploring, config: Config,
+                   model: SpecModelValue) -> PropertyResult:
     index = run.violations.get(prop.name)
     if index is not None:
-        return PropertyResult(prop.name, Verdict.VIOLATED, _trace(prop, run, index, config),
-                              prop.kind)
+        trace = _trace(prop, run.path_to(index), run, config, model)
+        return PropertyResult(prop.name, Verdict.VIOLATED, trace, prop.kind)
     verdict = Verdict.BOUNDED if run.bounded else Verdict.HOLDS
     return PropertyResult(prop.name, verdict, None, prop.kind)
 
 
-def _liveness_result(prop: Property, run: Exploration[Any, Any], config: Config) -> PropertyResult:
+def _sometimes_result(prop: SpecProperty, run: Exploring, config: Config,
+                      model: SpecModelValue) -> PropertyResult:
+    path = run.witness(prop.name)
+    if path is not None:
+        trace = _trace(prop, path, run, config, model)
+        return PropertyResult(prop.name, Verdict.FOUND, trace, prop.kind)
+    verdict = Verdict.NOT_FOUND if run.complete else Verdict.BOUNDED
+    return PropertyResult(prop.name, verdict, None, prop.kind)
+
+
+def _liveness_result(prop: SpecProperty, run: Exploring, config: Config,
+                     model: SpecModelValue) -> PropertyResult:
     if run.graph is None:  # pragma: no cover - run() always records a graph for liveness
         raise AssertionError("liveness needs the state graph")
     outcome = check_eventually_reachable(run.graph)
     if outcome.first_stuck is not None:
-        trace = _trace(prop, run, outcome.first_stuck, config,
+        trace = _trace(prop, run.path_to(outcome.first_stuck), run, config, model,
                        note=f"{outcome.stuck_states} explored states cannot converge")
         return PropertyResult(prop.name, Verdict.VIOLATED, trace, prop.kind)
     verdict = Verdict.BOUNDED if run.bounded else Verdict.HOLDS
     return PropertyResult(prop.name, verdict, None, prop.kind)
 
 
-def _trace(
-    prop: Property, run: Exploration[Any, Any], index: int, config: Config, note: str = ""
-) -> Trace:
-    from spec import model
-
-    path = run.path_to(index)
+def _trace(prop: SpecProperty, path: Run[State, Action], run: Exploring, config: Config,
+           model: SpecModelValue, note: str = "") -> Trace:
     description = prop.description + (f" ({note})" if note else "")
     return Trace(
-        config=_config_json(config),
+        config=config.to_json(),
         property=prop.name,
-        kind=prop.kind,
-        actions=tuple(action.to_json() for action in path.actions),
+        kind=str(prop.kind),
+        actions=tuple(model.action_to_json(action) for action in path.actions),
         states=tuple(model.describe(state) for state in path.states),
         description=description,
         violated_at=len(path),
@@ -280,10 +329,5 @@ def _trace(
     )
 
 
-def _config_json(config: Config) -> dict[str, Any]:
-    data = config.to_json()
-    return dict(data)
-
-
 def _config_name(config: Config) -> str:
-    return str(getattr(config, "name", "") or "config")
+    return config.name or "config"

@@ -7,12 +7,15 @@ Usage::
                   [--trace-dir DIR] [--itf] [--json] [--quiet]
 
 Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE`, each
-entry with its expected verdicts, prints a table (configuration, property,
-verdict, expected, as expected?, counterexample length, states, seconds) and
-exits 0 when every verdict is as expected, 1 otherwise.
+entry with its expected verdicts (always- and eventually-properties: ``holds``
+or ``violated``; sometimes-properties: ``found`` or ``not found``), prints a
+table (configuration, property, verdict, expected, as expected?, length of the
+counterexample or of the trace to the witness, states, seconds) and exits 0 when
+every verdict and pinned length is as expected, 1 otherwise.
 
 With configurations it checks each (all properties, or those named with
-``--property``) and exits
+``--property``), prints every verdict (a sometimes-property's ``found`` or
+``not found`` is reported, not judged) and exits
 
 * 0 when every property holds in every configuration,
 * 1 when a property is violated (its trace is written under ``--trace-dir``),
@@ -21,8 +24,9 @@ With configurations it checks each (all properties, or those named with
 * 2 for a usage error or an invalid configuration (refused before exploring).
 
 ``--json`` prints one JSON object per configuration, one per line.
-Counterexample traces go to ``--trace-dir`` (default ``traces/``, git-ignored)
-as ``<config>.<property>.json`` (and ``.itf.json`` with ``--itf``). Progress
+Counterexample traces, and the traces to the witnesses of sometimes-properties,
+go to ``--trace-dir`` (default ``traces/``, git-ignored) as
+``<config>.<property>.json`` (and ``.itf.json`` with ``--itf``). Progress
 goes to stderr every 2 s during long searches, and a statistics line after
 each configuration (``--quiet`` silences both). ``--symmetry-savings`` explores
 each configuration a second time without symmetry reduction and reports on
@@ -37,13 +41,12 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from model_check.check import CheckError, CheckResult, Verdict, check, resolve_properties
+from model_check.check import CheckResult, PropertyResult, check, resolve_properties
+from model_check.errors import CheckError
 from model_check.explorer import Progress, stderr_progress
-
-if TYPE_CHECKING:
-    from spec.config import Config
+from spec.config import Config, ConfigError, load_config
 
 __all__ = ["EXIT_BOUNDED", "EXIT_OK", "EXIT_USAGE", "EXIT_VIOLATED", "main"]
 
@@ -155,8 +158,6 @@ def _save_traces(args: argparse.Namespace, result: CheckResult) -> dict[str, str
 
 
 def _check_configs(args: argparse.Namespace) -> int:
-    from spec.config import ConfigError, load_config
-
     configs: list[Config] = []
     for path in args.configs:
         try:
@@ -183,9 +184,9 @@ def _print_config_result(result: CheckResult, paths: dict[str, str]) -> None:
     print(f"{_name(result.config)}: {result.distinct_states:,} states, depth {result.depth}, "
           f"{result.seconds:.2f} s{' (bounded)' if result.bounded else ''}")
     for r in result.results:
-        where = f"  trace: {paths[r.property]} ({r.counterexample_length} steps)" \
+        where = f"  trace: {paths[r.property]} ({_length(r)} steps)" \
             if r.property in paths else ""
-        print(f"  {r.property:<28} {r.verdict!s:<9}{where}")
+        print(f"  {r.property:<30} {r.verdict!s:<9}{where}")
     sys.stdout.flush()
 
 
@@ -212,17 +213,17 @@ def _check_suite(args: argparse.Namespace) -> int:
         record["suite_entry"] = entry.name
         for item, r in zip(record["results"], result.results, strict=True):
             expected = entry.expected[r.property]
-            pinned = dict(getattr(entry, "counterexample_length", {}) or {}).get(r.property)
+            pinned = entry.pinned_length(r.property)
+            length = _length(r)
             as_expected = r.verdict == expected and (
-                pinned is None or r.verdict != Verdict.VIOLATED
-                or r.counterexample_length == pinned
+                pinned is None or length is None or length == pinned
             )
             all_as_expected &= as_expected
             item.update(expected=expected, as_expected=as_expected,
                         expected_length=pinned)
             row = (entry.name, r.property, str(r.verdict), expected,
                    "yes" if as_expected else "NO",
-                   "" if r.counterexample_length is None else str(r.counterexample_length),
+                   "" if length is None else str(length),
                    f"{result.distinct_states:,}", f"{result.seconds:.2f}")
             rows.append(row)
             if not args.json:
@@ -236,7 +237,13 @@ def _check_suite(args: argparse.Namespace) -> int:
     return EXIT_OK if all_as_expected else EXIT_VIOLATED
 
 
-_WIDTHS = (28, 26, 9, 9, 12, 6, 11, 8)
+_WIDTHS = (30, 29, 9, 9, 12, 6, 11, 8)
+
+
+def _length(result: PropertyResult) -> int | None:
+    """The counterexample's length, or the witness trace's (None when there is none)."""
+    length: int | None = result.counterexample_length
+    return result.witness_length if length is None else length
 
 
 def _row(cells: Sequence[str]) -> str:
@@ -247,7 +254,7 @@ def _row(cells: Sequence[str]) -> str:
 
 
 def _name(config: Config) -> str:
-    return str(getattr(config, "name", "") or "config")
+    return config.name or "config"
 
 
 def _slug(name: str) -> str:

@@ -25,6 +25,12 @@ at a time.
 * Invariants (name -> predicate) are checked on every new state; a violation
   records the first (so shallowest) state index. The search stops once every
   invariant is violated unless a state graph is being recorded.
+* Witnesses (sometimes-properties) are the other way round: ``witnesses``
+  (name -> state predicate) are checked on every new state until one satisfies
+  them, ``step_witnesses`` (name -> predicate on ``(state, action, successor)``)
+  on every transition until one satisfies them; the first (so shallowest) hit is
+  recorded. They never stop or extend the search, so they do not change what is
+  explored; a witness not found by a search that was cut short is unknown.
 * Bounds: ``max_depth`` (states deeper are not added) and ``max_states``
   (distinct states). A bound that actually cut something off marks the result
   ``bounded``: nothing can then be said to hold.
@@ -45,12 +51,16 @@ import time
 from array import array
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TextIO, TypeVar
+from typing import TYPE_CHECKING, Generic, TextIO, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
+from model_check.errors import CheckError, ExplorationError
 from model_check.fingerprint import SeenSet, as_fingerprints, fast_fingerprint
+
+if TYPE_CHECKING:
+    from model_check.model import TransitionSystem
 
 __all__ = [
     "DEADLOCK",
@@ -60,6 +70,7 @@ __all__ = [
     "Progress",
     "StateGraph",
     "explore",
+    "explore_model",
     "format_statistics",
     "peak_memory_bytes",
     "stderr_progress",
@@ -73,10 +84,6 @@ MAX_ORDINAL = 0xFFFF
 MAX_STATES = NO_PARENT - 1
 DEADLOCK = "deadlock"
 """The name under which a state with no successors is reported (``deadlock=True``)."""
-
-
-class ExplorationError(RuntimeError):
-    """The transition system broke a rule the explorer relies on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +155,6 @@ class StateGraph:
     def nbytes(self) -> int:
         return int(self.src.nbytes + self.dst.nbytes + self.marked.nbytes + self.open.nbytes)
 
-    def to_networkx(self) -> object:
-        """The graph as a ``networkx.DiGraph`` (for small graphs and for inspection)."""
-        import networkx as nx
-
-        graph: nx.DiGraph[int] = nx.DiGraph()
-        graph.add_nodes_from(range(self.num_states))
-        graph.add_edges_from(zip(self.src.tolist(), self.dst.tolist(), strict=True))
-        return graph
-
 
 @dataclass(slots=True)
 class Exploration(Generic[S, A]):
@@ -175,6 +173,11 @@ class Exploration(Generic[S, A]):
     violations: dict[str, int]
     """Invariant name (or :data:`DEADLOCK`) -> index of the first state violating it."""
     graph: StateGraph | None
+    witnessed: dict[str, int]
+    """State witness name -> index of the first state satisfying it."""
+    witnessed_steps: dict[str, tuple[int, int]]
+    """Step witness name -> (index of the state, ordinal of its successor) of the first
+    transition satisfying it."""
     _initial: list[S] = field(repr=False)
     _successors: Callable[[S], Iterable[tuple[A, S]]] = field(repr=False)
     _parent: array[int] = field(repr=False)
@@ -231,6 +234,27 @@ class Exploration(Generic[S, A]):
         index = self.violations.get(name)
         return None if index is None else self.path_to(index)
 
+    def witness(self, name: str) -> Path[S, A] | None:
+        """The shortest path to the witness of ``name`` (a state witness: the first state
+        satisfying it; a step witness: ending with the first step satisfying it), or None
+        when none was found."""
+        index = self.witnessed.get(name)
+        if index is not None:
+            return self.path_to(index)
+        step = self.witnessed_steps.get(name)
+        if step is None:
+            return None
+        source, ordinal = step
+        path = self.path_to(source)
+        chosen = next(itertools.islice(self._successors(path.states[-1]), ordinal, None), None)
+        if chosen is None:
+            raise ExplorationError(
+                f"rebuilding the witness of {name!r}: state {source} has no successor "
+                f"#{ordinal}: successors() is not deterministic"
+            )
+        action, state = chosen
+        return Path((*path.states, state), (*path.actions, action))
+
     def statistics(self) -> str:
         return format_statistics(self)
 
@@ -272,6 +296,8 @@ def explore(
     marker: Callable[[S], bool] | None = None,
     fingerprint: Callable[[S], int] = fast_fingerprint,
     stop_when_violated: bool = True,
+    witnesses: Mapping[str, Callable[[S], bool]] | None = None,
+    step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
     progress: Callable[[Progress], None] | None = None,
     progress_interval: float = 2.0,
     chunk_size: int = 2048,
@@ -284,17 +310,27 @@ def explore(
     the state graph for liveness, ``marker`` labels its states. With
     ``stop_when_violated`` the search ends as soon as every invariant (and
     deadlock, when asked) has a counterexample and no graph is recorded.
+    ``witnesses`` and ``step_witnesses`` (sometimes-properties) record the first
+    state, or transition, that satisfies each; they never change what is explored.
+
+    Raises :class:`~model_check.errors.CheckError` for a bad argument and
+    :class:`~model_check.errors.ExplorationError` when the system breaks a rule
+    (too many initial states or successors for the compact parent links).
     """
     if max_depth is not None and max_depth < 0:
-        raise ValueError(f"max_depth must be >= 0, got {max_depth}")
+        raise CheckError(f"max_depth must be >= 0, got {max_depth}")
     if max_states is not None and max_states < 1:
-        raise ValueError(f"max_states must be >= 1, got {max_states}")
+        raise CheckError(f"max_states must be >= 1, got {max_states}")
     if chunk_size < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+        raise CheckError(f"chunk_size must be >= 1, got {chunk_size}")
     limit = MAX_STATES if max_states is None else min(max_states, MAX_STATES)
     checks = dict(invariants or {})
     if deadlock and DEADLOCK in checks:
-        raise ValueError(f"an invariant may not be named {DEADLOCK!r} when deadlock=True")
+        raise CheckError(f"an invariant may not be named {DEADLOCK!r} when deadlock=True")
+    seeking = dict(witnesses or {})  # state witnesses not yet found
+    seeking_steps = tuple((step_witnesses or {}).items())  # step witnesses not yet found
+    witnessed: dict[str, int] = {}
+    witnessed_steps: dict[str, tuple[int, int]] = {}
     with_graph = graph_edges is not None
     canon = canonicalize
     started = time.perf_counter()
@@ -327,6 +363,12 @@ def explore(
                     if not holds(state):
                         violations[name] = first + offset
                         del pending[name]
+        if seeking:
+            for offset, state in enumerate(states):
+                for name, reached in list(seeking.items()):
+                    if reached(state):
+                        witnessed[name] = first + offset
+                        del seeking[name]
         frontier.extend(zip(range(first, first + len(states)), states, strict=True))
 
     if fingerprint is fast_fingerprint:
@@ -378,6 +420,12 @@ def explore(
             for index, state in chunk:
                 ordinal = -1
                 for ordinal, (action, successor) in enumerate(successors(state)):
+                    if seeking_steps:
+                        for name, step in seeking_steps:
+                            if step(state, action, successor):
+                                witnessed_steps[name] = (index, ordinal)
+                                seeking_steps = tuple(
+                                    (n, f) for n, f in seeking_steps if n not in witnessed_steps)
                     fp = fingerprint(canon(successor) if canon is not None else successor)
                     if graph_edges is not None and graph_edges(action):
                         edge_src.append(index)
@@ -470,10 +518,44 @@ def explore(
         stopped_early=stopped_early,
         violations=violations,
         graph=graph,
+        witnessed=witnessed,
+        witnessed_steps=witnessed_steps,
         _initial=initial,
         _successors=successors,
         _parent=arrays.parent,
         _ordinal=arrays.ordinal,
+    )
+
+
+def explore_model(
+    model: TransitionSystem[S, A],
+    invariants: Mapping[str, Callable[[S], bool]] | None = None,
+    *,
+    symmetry: bool = True,
+    max_depth: int | None = None,
+    max_states: int | None = None,
+    graph_edges: Callable[[A], bool] | None = None,
+    marker: Callable[[S], bool] | None = None,
+    stop_when_violated: bool = True,
+    witnesses: Mapping[str, Callable[[S], bool]] | None = None,
+    step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> Exploration[S, A]:
+    """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
+    its initial states, its successors, and its canonical form when ``symmetry`` is on."""
+    return explore(
+        model.initial_states(),
+        model.successors,
+        invariants,
+        model.canonicalize if symmetry else None,
+        max_depth=max_depth,
+        max_states=max_states,
+        graph_edges=graph_edges,
+        marker=marker,
+        stop_when_violated=stop_when_violated,
+        witnesses=witnesses,
+        step_witnesses=step_witnesses,
+        progress=progress,
     )
 
 

@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from model_check.errors import CheckError
+
 __all__ = ["FP_DTYPE", "INDEX_DTYPE", "SeenSet", "fast_fingerprint", "stable_fingerprint"]
 
 FP_DTYPE = np.int64
@@ -119,7 +121,7 @@ class SeenSet:
         self._fps.append(fps[order])
         if self.with_index:
             if indices is None:
-                raise ValueError("this SeenSet keeps state indices: pass indices to add()")
+                raise CheckError("this SeenSet keeps state indices: pass indices to add()")
             self._index.append(indices.astype(INDEX_DTYPE)[order])
         while len(self._fps) >= 2 and 2 * self._fps[-1].size > self._fps[-2].size:
             self._merge_last_two()
@@ -135,7 +137,7 @@ class SeenSet:
     def lookup(self, fps: Fingerprints) -> npt.NDArray[np.int64]:
         """The state index of each fingerprint, or -1 where it is not in the set."""
         if not self.with_index:
-            raise ValueError("this SeenSet keeps no state indices (with_index=False)")
+            raise CheckError("this SeenSet keeps no state indices (with_index=False)")
         out = np.full(fps.shape, -1, dtype=np.int64)
         for tier, index in zip(self._fps, self._index, strict=True):
             pos = np.searchsorted(tier, fps)

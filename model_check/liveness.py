@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from model_check.errors import CheckError
 from model_check.explorer import StateGraph
 
 __all__ = ["LivenessResult", "can_reach", "check_eventually_reachable"]
@@ -47,7 +48,7 @@ def can_reach(
 ) -> Mask:
     """Which states can reach a ``targets`` state along edges ``src[k] -> dst[k]``."""
     if targets.shape != (num_states,):
-        raise ValueError(f"targets has shape {targets.shape}, expected ({num_states},)")
+        raise CheckError(f"targets has shape {targets.shape}, expected ({num_states},)")
     reached = targets.copy()
     if src.size == 0:
         return reached

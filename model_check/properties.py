@@ -2,16 +2,29 @@
 
 Theory of operation
 -------------------
-Each :class:`Property` is a pure function of one spec state (``always``
-properties: a safety invariant that must hold in every reachable state) or, for
-``convergence``, the marker of the liveness check (the explorer computes
-AG EF converged over fault-free steps: from every reachable state, once faults
-stop, a converged state stays reachable).
+A :class:`Property` is one type with an *expectation* (Stateright's
+``Expectation``: ``Always``, ``Eventually``, ``Sometimes``):
+
+* ``always`` (safety): ``holds`` must be true in every reachable state; a
+  violation comes with the shortest path to a state where it is false.
+* ``eventually`` (the liveness kind): ``holds`` is a target that must stay
+  reachable: from every reachable state, once faults stop, a state where it is
+  true can still be reached (AG EF over fault-free steps, computed on the
+  explored state graph by :mod:`model_check.liveness`).
+* ``sometimes`` (reachability): some reachable state satisfies ``holds``, or
+  some step ``before --action--> after`` satisfies ``step``. It is how a
+  configuration shows that it really exercises what it claims (a hint is handed
+  off, read repair repairs, siblings appear, a coordinator times out ...), so
+  that no ``always`` verdict holds vacuously. It reports ``found`` with the
+  shortest path to a witness, or ``not found``. Sometimes-properties are
+  evaluated during the same exploration and never change what is explored.
 
 The properties read the spec's *ghost* state, not its clocks: every put id has a
 true causal history (the put ids its writing client had read, plus itself), so a
 write that a later write causally overwrote is told apart from a write that a
 clock mode silently lost.
+
+Always:
 
 * ``acked_writes_durable``: every put acknowledged to its client is in the true
   history of some version held by a node's store, a hint, or an in-flight message.
@@ -26,21 +39,32 @@ clock mode silently lost.
   acknowledged it (ghost: deletions are a subset of acknowledged handoffs).
 * ``context_collapses_siblings``: a put whose context came from a get that
   returned siblings has a clock that dominates every one of them.
-* ``convergence`` (liveness): see :func:`spec.model.converged`.
+
+Eventually: ``convergence``: see :func:`spec.model.converged`.
+
+Sometimes: see :data:`SOMETIMES` (each says which always-property or mechanism
+it keeps from being vacuous).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Generic, TypeVar
 
+from model_check.errors import CheckError
+from spec.actions import Action, AntiEntropy, Deliver, Timeout
 from spec.clocks import Payload, PutRecord, dominates, values
 from spec.model import converged, stored_values
-from spec.state import State
+from spec.state import Kind, State
 
 __all__ = [
+    "ALWAYS",
+    "EVENTUALLY",
     "PROPERTIES",
+    "SOMETIMES",
+    "Expectation",
     "Property",
     "acked_writes_durable",
     "context_collapses_siblings",
@@ -49,17 +73,59 @@ __all__ = [
     "siblings_are_antichain",
 ]
 
+S = TypeVar("S")
+A = TypeVar("A")
+
+
+class Expectation(enum.StrEnum):
+    """What a property expects of the reachable states (compares equal to its value)."""
+
+    ALWAYS = "always"
+    EVENTUALLY = "eventually"
+    SOMETIMES = "sometimes"
+
 
 @dataclass(frozen=True, slots=True)
-class Property:
-    """A named property: ``always`` (``holds`` is checked on every reachable state)
-    or ``liveness`` (``converged`` marks the states that must stay reachable)."""
+class Property(Generic[S, A]):
+    """A named property with its expectation (see the module docstring).
+
+    ``holds`` is a predicate on one state: the invariant (``always``), the target
+    (``eventually``) or the witness (``sometimes``). A ``sometimes`` property may
+    instead give ``step``, a predicate on one step ``(before, action, after)``.
+    Raises :class:`~model_check.errors.CheckError` for any other combination.
+    """
 
     name: str
-    kind: Literal["always", "liveness"]
+    kind: Expectation
     description: str
-    holds: Callable[[State], bool] | None = None
-    converged: Callable[[State], bool] | None = None
+    holds: Callable[[S], bool] | None = None
+    step: Callable[[S, A, S], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind is Expectation.SOMETIMES:
+            if (self.holds is None) == (self.step is None):
+                raise CheckError(f"sometimes-property {self.name!r} needs exactly one of "
+                                 "holds (a state) or step (a step)")
+        elif self.holds is None or self.step is not None:
+            raise CheckError(f"{self.kind}-property {self.name!r} needs holds (a state "
+                             "predicate) and no step")
+
+    @classmethod
+    def always(cls, name: str, description: str, holds: Callable[[S], bool]) -> Property[S, A]:
+        """A safety property: ``holds`` is true in every reachable state."""
+        return cls(name, Expectation.ALWAYS, description, holds)
+
+    @classmethod
+    def eventually(cls, name: str, description: str,
+                   target: Callable[[S], bool]) -> Property[S, A]:
+        """A liveness property: once faults stop, a ``target`` state stays reachable."""
+        return cls(name, Expectation.EVENTUALLY, description, target)
+
+    @classmethod
+    def sometimes(cls, name: str, description: str, holds: Callable[[S], bool] | None = None,
+                  step: Callable[[S, A, S], bool] | None = None) -> Property[S, A]:
+        """A reachability property: some reachable state (``holds``) or step (``step``)."""
+        return cls(name, Expectation.SOMETIMES, description, holds, step)
 
 
 def acked_writes_durable(state: State) -> bool:
@@ -146,43 +212,163 @@ def context_collapses_siblings(state: State) -> bool:
     return True
 
 
-PROPERTIES: dict[str, Property] = {
-    p.name: p
-    for p in (
-        Property(
-            "acked_writes_durable", "always",
-            "a put acknowledged to its client is never lost: some store, hint or in-flight "
-            "message holds a version whose true causal history contains it",
-            holds=acked_writes_durable,
-        ),
-        Property(
-            "read_your_writes", "always",
-            "a get started after the client's own put was acknowledged returns a version "
-            "whose true causal history contains that put",
-            holds=read_your_writes,
-        ),
-        Property(
-            "siblings_are_antichain", "always",
-            "no node stores, and no get returns, two versions of a key where one's clock "
-            "dominates the other's",
-            holds=siblings_are_antichain,
-        ),
-        Property(
-            "hint_kept_until_acked", "always",
-            "a hint is deleted only after its intended node acknowledged it",
-            holds=hint_kept_until_acked,
-        ),
-        Property(
-            "context_collapses_siblings", "always",
-            "a put whose context came from a get that returned siblings produces a version "
-            "that dominates all of them",
-            holds=context_collapses_siblings,
-        ),
-        Property(
-            "convergence", "liveness",
-            "once faults stop, a state stays reachable where every replica of each key holds "
-            "the same versions, no hint is left and no message is in flight",
-            converged=converged,
-        ),
+# ------------------------------------------------------------------ sometimes
+
+
+def put_acknowledged(state: State) -> bool:
+    """Some put was acknowledged to its client."""
+    return any(client.acked for client in state.clients)
+
+
+def read_after_acknowledged_write(state: State) -> bool:
+    """A get completed that began after one of its client's puts was acknowledged."""
+    return any(get.acked_before for client in state.clients for get in client.gets)
+
+
+def siblings_stored(state: State) -> bool:
+    """Some node stores two or more concurrent versions (siblings) of a key."""
+    return any(len(values(payload)) > 1 for node in state.nodes for payload in node.store)
+
+
+def siblings_collapsed(state: State) -> bool:
+    """A put was written with the context of a get that returned siblings."""
+    return any(record is not None and record.read_siblings for record in state.puts)
+
+
+def fallback_holds_hint(state: State) -> bool:
+    """A fallback holds a hinted replica for a replica it could not reach."""
+    return any(node.hints for node in state.nodes)
+
+
+def hint_handed_off(state: State) -> bool:
+    """A hint reached its intended node, and its fallback deleted it after the ack."""
+    return bool(state.hints_deleted)
+
+
+def converged_after_a_write(state: State) -> bool:
+    """The replicas converged on a written version (not only on the empty store)."""
+    return converged(state) and any(
+        values(payload) for node in state.nodes for payload in node.store
     )
+
+
+def coordinator_times_out(before: State, action: Action, after: State) -> bool:
+    """A coordinator stops waiting for a target (and, with a sloppy quorum, tries a
+    fallback)."""
+    return isinstance(action, Timeout)
+
+
+def read_repair_repairs(before: State, action: Action, after: State) -> bool:
+    """A read repair is delivered and changes the replica's store."""
+    if not isinstance(action, Deliver) or action.message.kind is not Kind.READ_REPAIR:
+        return False
+    name = action.message.dst
+    return before.node(name).store != after.node(name).store
+
+
+def anti_entropy_repairs(before: State, action: Action, after: State) -> bool:
+    """An anti-entropy exchange changes a replica's store."""
+    return isinstance(action, AntiEntropy) and before.nodes != after.nodes
+
+
+ALWAYS: tuple[Property[State, Action], ...] = (
+    Property.always(
+        "acked_writes_durable",
+        "a put acknowledged to its client is never lost: some store, hint or in-flight "
+        "message holds a version whose true causal history contains it",
+        acked_writes_durable,
+    ),
+    Property.always(
+        "read_your_writes",
+        "a get started after the client's own put was acknowledged returns a version "
+        "whose true causal history contains that put",
+        read_your_writes,
+    ),
+    Property.always(
+        "siblings_are_antichain",
+        "no node stores, and no get returns, two versions of a key where one's clock "
+        "dominates the other's",
+        siblings_are_antichain,
+    ),
+    Property.always(
+        "hint_kept_until_acked",
+        "a hint is deleted only after its intended node acknowledged it",
+        hint_kept_until_acked,
+    ),
+    Property.always(
+        "context_collapses_siblings",
+        "a put whose context came from a get that returned siblings produces a version "
+        "that dominates all of them",
+        context_collapses_siblings,
+    ),
+)
+
+EVENTUALLY: tuple[Property[State, Action], ...] = (
+    Property.eventually(
+        "convergence",
+        "once faults stop, a state stays reachable where every replica of each key holds "
+        "the same versions, no hint is left and no message is in flight",
+        converged,
+    ),
+)
+
+SOMETIMES: tuple[Property[State, Action], ...] = (
+    Property.sometimes(
+        "put_acknowledged",
+        "a put is acknowledged to its client (acked_writes_durable is not vacuous)",
+        holds=put_acknowledged,
+    ),
+    Property.sometimes(
+        "read_after_acknowledged_write",
+        "a get completes that began after its client's put was acknowledged "
+        "(read_your_writes is not vacuous)",
+        holds=read_after_acknowledged_write,
+    ),
+    Property.sometimes(
+        "siblings_stored",
+        "a node stores concurrent versions of a key (siblings_are_antichain is not vacuous)",
+        holds=siblings_stored,
+    ),
+    Property.sometimes(
+        "siblings_collapsed",
+        "a put carries the context of a get that returned siblings "
+        "(context_collapses_siblings is not vacuous)",
+        holds=siblings_collapsed,
+    ),
+    Property.sometimes(
+        "fallback_holds_hint",
+        "the sloppy quorum sends a put to a fallback, which keeps it as a hint",
+        holds=fallback_holds_hint,
+    ),
+    Property.sometimes(
+        "hint_handed_off",
+        "a fallback hands its hint off to the intended node and deletes it after the "
+        "acknowledgement (hint_kept_until_acked is not vacuous)",
+        holds=hint_handed_off,
+    ),
+    Property.sometimes(
+        "coordinator_times_out",
+        "a coordinator times out on a target that did not answer",
+        step=coordinator_times_out,
+    ),
+    Property.sometimes(
+        "read_repair_repairs",
+        "a read repair is delivered and changes a stale replica's store",
+        step=read_repair_repairs,
+    ),
+    Property.sometimes(
+        "anti_entropy_repairs",
+        "an anti-entropy exchange changes a replica's store",
+        step=anti_entropy_repairs,
+    ),
+    Property.sometimes(
+        "converged_after_a_write",
+        "the replicas converge on a written version (convergence is not vacuous)",
+        holds=converged_after_a_write,
+    ),
+)
+
+PROPERTIES: dict[str, Property[State, Action]] = {
+    p.name: p for p in (*ALWAYS, *EVENTUALLY, *SOMETIMES)
 }
+"""Every named property of the spec, by name: always, then eventually, then sometimes."""

@@ -1,163 +1,96 @@
-"""``vdynamo replay TRACE``: re-execute a counterexample and tell it as a story.
-
-Usage::
-
-    vdynamo replay TRACE [--on spec|impl] [--json]
+"""Replay a counterexample trace on the spec, step by step, and tell it as a story.
 
 Theory of operation
 -------------------
 A trace records the configuration, the actions, and a readable form of every
 state. Replaying it on the spec (:func:`replay_on_spec`) rebuilds the
-configuration, starts from ``initial_state(config)`` and, for each recorded
-action, looks for an enabled successor with that very action; the state it
-reaches must ``describe`` exactly as the recorded one. The first step where the
-action is not enabled, or reaches a different state, refuses the whole trace
-with that step and the reason. A replay that goes through then evaluates the
-property on the states it reached and says where it broke (for ``convergence``:
-that no fault-free continuation from the last state converges).
+configuration (:func:`config_from_trace`), takes the spec's model for it
+(:func:`model_check.spec_model.spec_model`, or a model given as a value), starts
+from its initial state and, for each recorded action, looks for an enabled
+successor with that very action; the state it reaches must ``describe`` exactly
+as the recorded one. The first step where the action is not enabled, or reaches
+a different state, refuses the whole trace with that step and the reason. A
+replay that goes through then evaluates the property on the states it reached
+(:func:`where_it_broke`) and says where it broke (for an eventually-property
+such as ``convergence``: that no fault-free continuation from the last state
+reaches its target; for a sometimes-property: where its witness is).
 
-The story is one numbered line per step (``spec.model.narrate``) that a person
+The story is one numbered line per step (the model's ``narrate``) that a person
 can follow: who sent what to whom, what each node stored, where the property
 broke.
 
-``--on impl`` hands the trace to ``model_check.refinement.replay_on_impl``
-(the refinement layer drives the simulated implementation through the same
-steps) and returns a :class:`ReplayReport` like the spec's.
-
-Exit status: 0 the trace replayed and the property broke where recorded; 1 the
-trace was refused (a step did not replay, or the property did not break);
-2 usage error or unreadable trace.
+This module replays on the spec only. Replaying on the implementation is
+:func:`model_check.refinement_replay.replay_trace`; the command
+``vdynamo replay TRACE [--on spec|impl] [--json]`` (:mod:`vdynamo.replay_cli`)
+chooses between the two. Both return a :class:`~model_check.reports.ReplayReport`.
 """
 
 from __future__ import annotations
 
-import argparse
-import builtins
 import json
-import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from model_check.trace import Trace, TraceError
+from model_check.errors import TraceError
+from model_check.explorer import explore
+from model_check.model import Model
+from model_check.properties import PROPERTIES, Expectation, Property
+from model_check.reports import ReplayReport as ReplayReport  # re-exported: older callers
+from model_check.reports import ReplayStep as ReplayStep
+from model_check.reports import WitnessReport
+from model_check.spec_model import spec_model
+from model_check.trace import Trace
+from spec.actions import Action
+from spec.config import Config, ConfigError
+from spec.state import State
 
-__all__ = ["ReplayReport", "ReplayStep", "config_from_trace", "main", "replay_on_spec"]
+__all__ = ["LIVENESS_SEARCH_LIMIT", "config_from_trace", "replay_on_spec", "where_it_broke"]
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
 LIVENESS_SEARCH_LIMIT = 500_000
+"""At most this many fault-free states are searched for a converged one after a replay."""
+
+SpecModel = Model[State, Action]
 
 
-@dataclass(frozen=True, slots=True)
-class ReplayStep:
-    """One replayed step: its number (1-based), the action, and the story line."""
+def config_from_trace(trace: Trace) -> Config:
+    """Rebuild the spec Config recorded in a trace.
 
-    number: int
-    action: Mapping[str, Any]
-    narration: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayReport:
-    """The outcome of replaying a trace on a backend ("spec" or "impl")."""
-
-    backend: str
-    property: str
-    steps: tuple[ReplayStep, ...]
-    replayed: bool
-    """Every step was enabled and reached the recorded state."""
-    broke_at: int | None = None
-    """The state index (0 = initial) where the property was seen broken, if it was."""
-    reason: str = ""
-    """Why the trace was refused, or how the property broke."""
-    refused_at: int | None = None
-    """The step number that did not replay (0: the initial state), when refused."""
-    initial: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @builtins.property
-    def ok(self) -> bool:
-        """Replayed in full, and the property broke."""
-        return self.replayed and self.broke_at is not None
-
-    @builtins.property
-    def exit_code(self) -> int:
-        return EXIT_OK if self.ok else EXIT_REFUSED
-
-    def render(self) -> str:
-        """The numbered story a person reads."""
-        lines = [f"Replaying a counterexample to {self.property!r} on the {self.backend}."]
-        if self.initial:
-            lines.append(f"  0. {self.initial}")
-        for step in self.steps:
-            lines.append(f"{step.number:>3}. {step.narration}")
-            if self.broke_at == step.number:
-                lines.append(f"     *** {self.property} broke here: {self.reason}")
-        if self.broke_at == 0:
-            lines.append(f"     *** {self.property} is broken in the initial state: {self.reason}")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        if not self.replayed:
-            lines.append(f"REFUSED at step {self.refused_at}: {self.reason}")
-        elif self.broke_at is None:
-            lines.append(f"The trace replays, but {self.property} did not break: {self.reason}")
-        else:
-            lines.append(f"Replayed {len(self.steps)} steps: {self.property} is violated "
-                         f"(step {self.broke_at}).")
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "property": self.property,
-            "replayed": self.replayed,
-            "ok": self.ok,
-            "broke_at": self.broke_at,
-            "refused_at": self.refused_at,
-            "reason": self.reason,
-            "steps": [
-                {"number": s.number, "action": dict(s.action), "narration": s.narration}
-                for s in self.steps
-            ],
-        }
-
-
-def config_from_trace(trace: Trace) -> Any:
-    """Rebuild the spec Config recorded in a trace (refusing a bad one with the reason)."""
-    from spec.config import Config, ConfigError
-
-    data = dict(trace.config)
-    from_json = getattr(Config, "from_json", None)
+    Raises :class:`~model_check.errors.TraceError` (with the reason) for a
+    configuration that is not valid.
+    """
     try:
-        if callable(from_json):
-            return from_json(data)
-        return Config(**data)
+        return Config.from_json(dict(trace.config))
     except (ConfigError, TypeError, ValueError, KeyError) as error:
         raise TraceError(f"the trace's configuration is not valid: {error}") from error
 
 
-def replay_on_spec(trace: Trace) -> ReplayReport:
-    """Re-execute ``trace`` on the spec, checking each step (see the module docstring)."""
-    from spec import model
+def replay_on_spec(trace: Trace, model: SpecModel | None = None) -> ReplayReport:
+    """Re-execute ``trace`` on the spec, checking each step (see the module docstring).
 
+    ``model`` is the spec's model for the trace's configuration unless given.
+    Never raises for a bad trace: the report says where and why it was refused.
+    """
     steps: list[ReplayStep] = []
+    report = WitnessReport if trace.kind == Expectation.SOMETIMES else ReplayReport
 
     def refuse(step: int, reason: str) -> ReplayReport:
-        return ReplayReport("spec", trace.property, tuple(steps), False, None, reason, step)
+        return report("spec", trace.property, tuple(steps), False, None, reason, step)
 
-    try:
-        config = config_from_trace(trace)
-    except TraceError as error:
-        return refuse(0, str(error))
-    state = model.initial_state(config)
-    if _normal(model.describe(state)) != _normal(trace.states[0]):
+    if model is None:
+        try:
+            model = spec_model(config_from_trace(trace))
+        except TraceError as error:
+            return refuse(0, str(error))
+    initial = model.initial_states()
+    recorded_initial = _normal(trace.states[0])
+    state = next((s for s in initial if _normal(model.describe(s)) == recorded_initial), None)
+    if state is None:
         return refuse(0, "the initial state differs from the recorded one: "
-                      + _first_difference(model.describe(state), trace.states[0]))
+                      + _first_difference(model.describe(initial[0]), trace.states[0]))
     states = [state]
     for number, recorded in enumerate(trace.actions, start=1):
         try:
-            action = model.action_from_json(dict(recorded))
+            action = model.action_from_json(recorded)
         except (TypeError, ValueError, KeyError) as error:
             return refuse(number, f"the action {json.dumps(recorded)} is malformed: {error}")
         matches = [after for label, after in model.successors(state) if label == action]
@@ -171,59 +104,68 @@ def replay_on_spec(trace: Trace) -> ReplayReport:
         steps.append(ReplayStep(number, recorded, model.narrate(state, action, reached)))
         state = reached
         states.append(state)
-    broke_at, reason = _where_it_broke(trace, states)
-    initial = _describe_initial(model, states[0])
-    return ReplayReport("spec", trace.property, tuple(steps), True, broke_at, reason,
-                        initial=initial)
+    broke_at, reason = where_it_broke(trace, states, model)
+    return report("spec", trace.property, tuple(steps), True, broke_at, reason,
+                  initial=model.narrate_initial(states[0]))
 
 
-def _describe_initial(model: Any, state: Any) -> str:
-    narrate_initial = getattr(model, "narrate_initial", None)
-    if callable(narrate_initial):
-        return str(narrate_initial(state))
-    return "initial state: " + "; ".join(
-        f"{key} {_summary(value)}" for key, value in model.describe(state).items()
-    )
+def where_it_broke(
+    trace: Trace, states: Sequence[State], model: SpecModel | None = None
+) -> tuple[int | None, str]:
+    """Evaluate the trace's property over the states a replay reached.
 
-
-def _summary(value: Any) -> str:
-    """A short readable summary of one part of a described state."""
-    if isinstance(value, Mapping):
-        if not value:
-            return "none"
-        if all(not isinstance(v, Mapping | list) for v in value.values()):
-            return ", ".join(f"{k}={json.dumps(v)}" for k, v in value.items())
-        return ", ".join(str(k) for k in value)
-    if isinstance(value, list):
-        return "none" if not value else f"{len(value)} item{'s' if len(value) > 1 else ''}"
-    return "none" if value is None else json.dumps(value)
-
-
-def _where_it_broke(trace: Trace, states: Sequence[Any]) -> tuple[int | None, str]:
-    from model_check.properties import PROPERTIES
-
+    Returns ``(index, reason)``: the index of the state where the property is
+    seen broken (an always-property: the first state where it is false; an
+    eventually-property: the last state, when no fault-free continuation from it
+    reaches the target; a sometimes-property: the first witness), or ``None``
+    and why not. ``states[i]`` is the state after ``trace.actions[i - 1]``;
+    ``model`` (the spec's for the trace's configuration unless given) is needed
+    for eventually-properties and step witnesses. Raises
+    :class:`~model_check.errors.TraceError` when the trace's configuration is not
+    valid and a model must be built from it.
+    """
     prop = PROPERTIES.get(trace.property)
     if prop is None:
         return None, f"the spec has no property named {trace.property!r}"
-    if prop.kind == "always":
-        if prop.holds is None:
-            return None, f"property {prop.name} has no predicate"
+    if prop.kind is Expectation.ALWAYS and prop.holds is not None:
         for index, state in enumerate(states):
             if not prop.holds(state):
                 return index, prop.description
         return None, "every replayed state satisfies it"
-    return _stuck(prop, states[-1], len(states) - 1)
+    if model is None:
+        model = spec_model(config_from_trace(trace))
+    if prop.kind is Expectation.SOMETIMES:
+        return _witnessed(prop, trace, states, model)
+    return _stuck(prop, states[-1], len(states) - 1, model)
 
 
-def _stuck(prop: Any, state: Any, index: int) -> tuple[int | None, str]:
-    """Liveness: is there no fault-free path from ``state`` to a converged state?"""
-    from model_check.explorer import explore
-    from spec import model
+def _witnessed(prop: Property[State, Action], trace: Trace, states: Sequence[State],
+               model: SpecModel) -> tuple[int | None, str]:
+    """Sometimes: the first replayed state (or step) that is a witness."""
+    if prop.holds is not None:
+        for index, state in enumerate(states):
+            if prop.holds(state):
+                return index, prop.description
+    elif prop.step is not None:
+        for index, recorded in enumerate(trace.actions[: len(states) - 1], start=1):
+            action = model.action_from_json(recorded)
+            if prop.step(states[index - 1], action, states[index]):
+                return index, prop.description
+    return None, "no replayed state or step is a witness"
 
-    target = prop.converged if prop.converged is not None else model.converged
 
-    def fault_free(s: Any) -> Any:
-        return ((a, t) for a, t in model.successors(s) if not model.is_fault(a))
+def _stuck(prop: Property[State, Action], state: State, index: int,
+           model: SpecModel | None = None) -> tuple[int | None, str]:
+    """Eventually: is there no fault-free path from ``state`` to a target state?"""
+    if model is None:
+        model = spec_model(state.config)
+    target = prop.holds
+    assert target is not None  # an eventually-property always has its target
+
+    system = model
+
+    def fault_free(s: State) -> Iterator[tuple[Action, State]]:
+        return ((a, t) for a, t in system.successors(s) if not system.is_fault(a))
 
     search = explore([state], fault_free, {"not_converged": lambda s: not target(s)},
                      max_states=LIVENESS_SEARCH_LIMIT)
@@ -254,46 +196,3 @@ def _first_difference(actual: Any, recorded: Any, where: str = "state") -> str:
             if x != y:
                 return _first_difference(x, y, f"{where}[{i}]")
     return f"{where} is {json.dumps(a)[:200]} but the trace says {json.dumps(r)[:200]}"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="vdynamo replay",
-        description="Replay a counterexample trace (native or ITF JSON) step by step.",
-        epilog="exit status: 0 replayed and the property broke; 1 refused (a step did not "
-        "replay, or the property did not break); 2 usage error or unreadable trace.",
-    )
-    parser.add_argument("trace", metavar="TRACE", help="a trace file written by vdynamo check")
-    parser.add_argument("--on", choices=("spec", "impl"), default="spec",
-                        help="replay on the spec (default) or on the simulated implementation")
-    parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    try:
-        trace = Trace.load(Path(args.trace))
-    except TraceError as error:
-        print(f"vdynamo replay: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.on == "impl":
-        # Imported here: replaying on the spec needs neither impl nor the simulator.
-        from model_check.refinement import replay_on_impl
-
-        report = replay_on_impl(trace)
-    else:
-        report = replay_on_spec(trace)
-    if args.json:
-        to_json = getattr(report, "to_json", None)
-        print(json.dumps(to_json() if callable(to_json) else {"report": str(report)}))
-    else:
-        render = getattr(report, "render", None)
-        print(render() if callable(render) else str(report))
-    code = getattr(report, "exit_code", None)
-    if isinstance(code, int):
-        return code
-    return EXIT_OK if getattr(report, "ok", False) else EXIT_REFUSED
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

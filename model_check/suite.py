@@ -1,10 +1,16 @@
 """The curated default suite: configurations with the verdicts they must produce.
 
 Each :class:`SuiteEntry` pairs a configuration (``model_check/configs/*.toml``)
-with the expected verdict of every property and, for each expected violation,
-the length (number of actions) of the shortest counterexample. ``vdynamo check``
-with no configuration runs :data:`DEFAULT_SUITE` and succeeds when every verdict
-is as expected; the tests pin the same numbers.
+with the expected verdict of every always- and eventually-property and, for
+each expected violation, the length (number of actions) of the shortest
+counterexample. It also lists the sometimes-properties the configuration must
+reach (``found``, with the length of the shortest trace to a witness), so that
+no entry passes vacuously (a put is acknowledged, a hint is handed off, read
+repair repairs, siblings appear, ...), and some it must not reach (``not
+found``: lww never keeps siblings, a configuration without hinted handoff never
+hands a hint off). ``vdynamo check`` with no configuration runs
+:data:`DEFAULT_SUITE` and succeeds when every verdict is as expected; the tests
+pin the same numbers.
 
 A note on honesty: where the spec showed an expectation of the issue to be
 wrong, the entry keeps the spec's verdict and says so in its ``note``.
@@ -12,12 +18,13 @@ wrong, the entry keeps the spec's verdict and says so in its ``note``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+from model_check.errors import UnknownNameError
 from spec.config import Config, load_config
 
 __all__ = ["CONFIG_DIR", "DEFAULT_SUITE", "PROPERTY_NAMES", "SuiteEntry", "entry"]
@@ -32,8 +39,9 @@ PROPERTY_NAMES = (
     "context_collapses_siblings",
     "convergence",
 )
+"""The always- and eventually-properties every entry has a verdict for."""
 
-Expected = Literal["holds", "violated"]
+Expected = Literal["holds", "violated", "found", "not found"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +51,19 @@ class SuiteEntry:
     name: str
     config: Config
     expected: Mapping[str, Expected]
+    """Property name -> its expected verdict (every name of :data:`PROPERTY_NAMES`,
+    then the entry's sometimes-properties)."""
     note: str
     counterexample_length: Mapping[str, int] = field(default_factory=dict)
+    """Each expected violation -> the length of its shortest counterexample."""
     distinct_states: int | None = None
     """The number of distinct states explored with symmetry on (pinned by tests)."""
+    witness_length: Mapping[str, int] = field(default_factory=dict)
+    """Each sometimes-property expected ``found`` -> the length of its shortest witness."""
+
+    def pinned_length(self, name: str) -> int | None:
+        """The pinned counterexample or witness length of property ``name``, if any."""
+        return self.counterexample_length.get(name, self.witness_length.get(name))
 
 
 def _entry(
@@ -54,12 +71,17 @@ def _entry(
     note: str,
     violated: Mapping[str, int] | None = None,
     distinct_states: int | None = None,
+    *,
+    found: Mapping[str, int],
+    not_found: Iterable[str] = (),
 ) -> SuiteEntry:
     config = load_config(CONFIG_DIR / f"{name}.toml")
     violated = dict(violated or {})
     expected: dict[str, Expected] = {
         p: ("violated" if p in violated else "holds") for p in PROPERTY_NAMES
     }
+    expected.update(dict.fromkeys(found, "found"))
+    expected.update(dict.fromkeys(not_found, "not found"))
     return SuiteEntry(
         name=name,
         config=config,
@@ -67,7 +89,15 @@ def _entry(
         note=note,
         counterexample_length=MappingProxyType(violated),
         distinct_states=distinct_states,
+        witness_length=MappingProxyType(dict(found)),
     )
+
+
+# The witnesses most entries reach: a put is acknowledged (so acked_writes_durable
+# is not vacuous) and the replicas converge on it (so convergence is not).
+_WRITE = {"put_acknowledged": 3, "converged_after_a_write": 4}
+# ... and a get begins after it (so read_your_writes is not vacuous).
+_WRITE_READ = {**_WRITE, "read_after_acknowledged_write": 6}
 
 
 DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
@@ -75,11 +105,17 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "strict-dvv",
         "strict quorum, R + W > N, dvv, one drop and one crash: every property holds",
         distinct_states=16_132,
+        found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
+               "anti_entropy_repairs": 2},
+        not_found=("fallback_holds_hint",),
     ),
     _entry(
         "strict-client-vclock",
         "as strict-dvv with client-side vector clocks: every property holds",
         distinct_states=16_132,
+        found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
+               "anti_entropy_repairs": 2},
+        not_found=("fallback_holds_hint",),
     ),
     _entry(
         "strict-weak-quorum",
@@ -88,6 +124,9 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "replicas that have not seen it yet: read_your_writes is violated",
         {"read_your_writes": 4},
         distinct_states=881,
+        found={"put_acknowledged": 1, "converged_after_a_write": 3,
+               "read_after_acknowledged_write": 4, "read_repair_repairs": 5,
+               "anti_entropy_repairs": 2},
     ),
     _entry(
         "sloppy-crash",
@@ -96,12 +135,16 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "is violated; hinted handoff keeps the write, so acked_writes_durable holds",
         {"read_your_writes": 7},
         distinct_states=22_082,
+        found={**_WRITE_READ, "fallback_holds_hint": 3, "hint_handed_off": 7,
+               "coordinator_times_out": 3, "read_repair_repairs": 7, "anti_entropy_repairs": 2},
     ),
     _entry(
         "sloppy-partition",
         "as sloppy-crash with one partition instead of a crash",
         {"read_your_writes": 7},
         distinct_states=30_016,
+        found={**_WRITE_READ, "fallback_holds_hint": 3, "hint_handed_off": 7,
+               "coordinator_times_out": 3, "read_repair_repairs": 7, "anti_entropy_repairs": 2},
     ),
     _entry(
         "lww-two-clients",
@@ -109,6 +152,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "lower timestamp is discarded after it was acknowledged",
         {"acked_writes_durable": 7},
         distinct_states=1_402,
+        found={**_WRITE, "anti_entropy_repairs": 2},
+        not_found=("siblings_stored",),
     ),
     _entry(
         "server-vclock-same-coordinator",
@@ -117,16 +162,20 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the acknowledged first",
         {"acked_writes_durable": 7},
         distinct_states=138,
+        found=_WRITE,
+        not_found=("siblings_stored",),
     ),
     _entry(
         "client-vclock-same-coordinator",
         "the same workload with client-side clocks: the writes are siblings, none is lost",
         distinct_states=119,
+        found={**_WRITE, "siblings_stored": 2},
     ),
     _entry(
         "dvv-same-coordinator",
         "the same workload with dotted version vectors: the writes are siblings, none is lost",
         distinct_states=138,
+        found={**_WRITE, "siblings_stored": 2},
     ),
     _entry(
         "sloppy-no-handoff",
@@ -134,12 +183,15 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "fallback never reaches its intended node, so the replicas never converge",
         {"convergence": 2},
         distinct_states=504,
+        found={**_WRITE, "fallback_holds_hint": 3, "coordinator_times_out": 3},
+        not_found=("hint_handed_off",),
     ),
     _entry(
         "dvv-context-collapses",
         "dvv, one client: two blind puts become siblings, a get returns both and a put with "
         "that context collapses them: every property holds, none vacuously",
         distinct_states=630,
+        found={**_WRITE_READ, "siblings_stored": 4, "siblings_collapsed": 10},
     ),
     _entry(
         "lww-blind-rewrite",
@@ -148,6 +200,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "acknowledged write is discarded even without concurrency",
         {"acked_writes_durable": 7},
         distinct_states=616,
+        found=_WRITE,
+        not_found=("siblings_stored",),
     ),
     _entry(
         "client-vclock-blind-rewrite",
@@ -157,6 +211,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dvv keeps both as siblings. Not one of the issue's expectations: a finding",
         {"acked_writes_durable": 7},
         distinct_states=469,
+        found=_WRITE,
+        not_found=("siblings_stored",),
     ),
     _entry(
         "strict-no-anti-entropy",
@@ -164,6 +220,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "never learns it: convergence is violated",
         {"convergence": 2},
         distinct_states=79,
+        found={**_WRITE, "coordinator_times_out": 3},
+        not_found=("anti_entropy_repairs", "read_repair_repairs"),
     ),
 )
 
@@ -173,4 +231,5 @@ def entry(name: str) -> SuiteEntry:
     for item in DEFAULT_SUITE:
         if item.name == name:
             return item
-    raise KeyError(f"no suite entry {name!r} (known: {', '.join(e.name for e in DEFAULT_SUITE)})")
+    raise UnknownNameError(
+        f"no suite entry {name!r} (known: {', '.join(e.name for e in DEFAULT_SUITE)})")

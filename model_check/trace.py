@@ -16,9 +16,12 @@ The native file (``Trace.save``) is::
      "description": "...", "config": {...}, "actions": [{...}, ...],
      "states": [{...}, ...], "violated_at": 3}
 
-``violated_at`` is the index of the state where the property is first seen
-broken (for a liveness property: the first state from which the target can no
-longer be reached).
+``kind`` is the property's expectation: ``always``, ``eventually`` (read also
+from the older ``liveness``), ``sometimes`` (the trace leads to a witness, not
+a counterexample) or ``deadlock``. ``violated_at`` is the index of the state
+where the property is first seen broken (for an eventually-property: the first
+state from which the target can no longer be reached; for a sometimes-property:
+the witness state).
 
 ITF (the Informal Trace Format of Apalache ADR-015, written by Apalache and
 Quint, read by ``itf-py``) is supported both ways (:meth:`Trace.to_itf`,
@@ -45,6 +48,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model_check.errors import TraceError
+
 __all__ = [
     "ITF_ACTION",
     "ITF_PICKS",
@@ -59,16 +64,14 @@ SCHEMA = "vdynamo-trace/1"
 ITF_ACTION = "mbt::actionTaken"
 ITF_PICKS = "mbt::nondetPicks"
 ITF_DESCRIPTION = "https://apalache-mc.org/docs/adr/015adr-trace.html"
-_KINDS = ("always", "liveness", "deadlock")
+_KINDS = ("always", "eventually", "sometimes", "deadlock")
+_OLD_KINDS = {"liveness": "eventually"}
+"""Kinds written by earlier versions, read as today's."""
 _ACTION_NAME_KEYS = ("kind", "type", "name", "action")
 _SAFE_INT = 2**53 - 1
 _NULL = "null"
 
 JSON = Any
-
-
-class TraceError(ValueError):
-    """A trace file or value that does not follow the schema (the message says where)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,8 @@ class Trace:
     """Free-form metadata (e.g. the statistics of the run that found it)."""
 
     def __post_init__(self) -> None:
+        if self.kind in _OLD_KINDS:
+            object.__setattr__(self, "kind", _OLD_KINDS[self.kind])
         if self.kind not in _KINDS:
             raise TraceError(f"trace kind {self.kind!r}: expected one of {', '.join(_KINDS)}")
         if len(self.states) != len(self.actions) + 1:

@@ -14,11 +14,15 @@ The public face of the four layers::
     got = client.get(b"cart")
     client.put(b"cart", b"milk,eggs", context=got.context)
 
+Errors: every error the package raises on purpose is a :class:`DynamoError`;
+:class:`LocalError` when the caller's input was wrong (a :class:`ConfigError`
+for any configuration, a bad trace, an unknown property), :class:`RemoteError`
+when the cluster could not do what was asked (e.g. :class:`QuorumError`).
+
 Command line: ``vdynamo check | replay | prove | ring | show | serve``.
 """
 
 from impl import Client as Client
-from impl import DynamoError as DynamoError
 from impl import Faults as Faults
 from impl import GetResult as GetResult
 from impl import PutResult as PutResult
@@ -31,9 +35,12 @@ from model_check import Trace as Trace
 from model_check import check as check
 from model_check import replay_on_spec as replay_on_spec
 from spec.config import Config as Config
-from spec.config import ConfigError as ConfigError
 from spec.config import load_config as load_config
 from spec.dvv import DVVSet as DVVSet
+from spec.errors import ConfigError as ConfigError
+from spec.errors import DynamoError as DynamoError
+from spec.errors import LocalError as LocalError
+from spec.errors import RemoteError as RemoteError
 from spec.ring import Ring as Ring
 from spec.ring import key_position as key_position
 from spec.vclock import Order as Order
@@ -54,9 +61,11 @@ __all__ = [
     "DynamoError",
     "Faults",
     "GetResult",
+    "LocalError",
     "Order",
     "PutResult",
     "QuorumError",
+    "RemoteError",
     "Ring",
     "SimulatedCluster",
     "Trace",

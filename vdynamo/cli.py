@@ -15,7 +15,7 @@ from collections.abc import Sequence
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("model_check.cli", "model-check configurations (default: the embedded suite)"),
-    "replay": ("model_check.replay", "replay a counterexample trace on the spec or the impl"),
+    "replay": ("vdynamo.replay_cli", "replay a counterexample trace on the spec or the impl"),
     "prove": ("model_check.proofs.cli", "run the Z3 proofs and their broken twins"),
     "ring": ("vdynamo.ring_cli", "compare the paper's three partitioning strategies"),
     "serve": ("impl.runtime", "run nodes on real sockets (TCP between nodes, HTTP for clients)"),

@@ -48,7 +48,6 @@ __all__ = [
     "VALUES",
     "SymbolicDVV",
     "consistent",
-    "constant",
     "context_of",
     "decode",
     "fresh",
@@ -362,40 +361,6 @@ def join_dominates(a: SymbolicDVV, context: Sequence[tuple[Term, Term]]) -> Term
     descends = z3.And([z3.If(p, n, 0) <= z3.If(e.present, e.counter, 0) for e, (p, n) in pairs])
     differs = z3.Or([z3.If(p, n, 0) != z3.If(e.present, e.counter, 0) for e, (p, n) in pairs])
     return z3.And(descends, differs)
-
-
-# -- concrete values, for the agreement tests --------------------------------------------------
-
-
-def constant(
-    clock: Any, ids: Sequence[str], slots: int = SLOTS, values: int = VALUES
-) -> SymbolicDVV:
-    """A spec DVVSet (ids among ``ids``, int values in ``0 .. values-1``) as constants."""
-    by_id = {entry.id: entry for entry in clock.entries}
-    entries = []
-    for name in ids:
-        entry = by_id.get(name)
-        if entry is None:
-            entries.append(
-                SymbolicEntry(
-                    z3.BoolVal(False),
-                    z3.IntVal(0),
-                    z3.IntVal(0),
-                    tuple(z3.IntVal(0) for _ in range(slots)),
-                )
-            )
-            continue
-        vals = list(entry.values) + [0] * (slots - len(entry.values))
-        entries.append(
-            SymbolicEntry(
-                z3.BoolVal(True),
-                z3.IntVal(entry.counter),
-                z3.IntVal(len(entry.values)),
-                tuple(z3.IntVal(v) for v in vals[:slots]),
-            )
-        )
-    anonymous = tuple(z3.BoolVal(u in clock.anonymous) for u in range(values))
-    return SymbolicDVV(tuple(entries), anonymous)
 
 
 def decode(clock: SymbolicDVV, ids: Sequence[str], read: Callable[[Term], Any]) -> Any:

@@ -33,6 +33,8 @@ from typing import Any
 
 import z3
 
+from model_check.errors import ProofError
+
 __all__ = [
     "DEFAULT_TIMEOUT_MS",
     "Outcome",
@@ -242,7 +244,11 @@ def run_proof(proof: Proof, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> ProofResult
 
 def value_of(model: Any, term: Any) -> Any:
     """A term's value in a model (model completion on), as a Python int or bool."""
-    value = model.eval(term, model_completion=True)
+    return python_value(model.eval(term, model_completion=True))
+
+
+def python_value(value: Any) -> Any:
+    """A Z3 integer or Boolean constant as a Python int or bool (any other term as is)."""
     if z3.is_int_value(value):
         return value.as_long()
     if z3.is_true(value):
@@ -255,7 +261,7 @@ def value_of(model: Any, term: Any) -> Any:
 def int_of(model: Any, term: Any) -> int:
     value = value_of(model, term)
     if not isinstance(value, int):
-        raise TypeError(f"expected an integer value for {term}, got {value}")
+        raise ProofError(f"expected an integer value for {term}, got {value}")
     return value
 
 
@@ -268,15 +274,3 @@ def count_true(flags: Sequence[Any]) -> Any:
     if not flags:
         return z3.IntVal(0)
     return z3.Sum([z3.If(flag, 1, 0) for flag in flags])
-
-
-def evaluate(term: Any) -> Any:
-    """Simplify a closed term to a Python int or bool (for agreement tests)."""
-    value = z3.simplify(term)
-    if z3.is_int_value(value):
-        return value.as_long()
-    if z3.is_true(value):
-        return True
-    if z3.is_false(value):
-        return False
-    raise ValueError(f"term did not simplify to a constant: {value}")

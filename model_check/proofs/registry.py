@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import importlib
 
+from model_check.errors import ProofError
 from model_check.proofs.framework import Proof
 
 __all__ = ["MODULES", "all_proofs"]
 
 #: Modules that define a ``PROOFS`` tuple, in run order.
 MODULES = (
-    "model_check.proofs.vclock",
+    "model_check.proofs.vclock_laws",
     "model_check.proofs.dvv",
     "model_check.proofs.quorum",
     "model_check.proofs.ring",
@@ -30,6 +31,6 @@ def all_proofs() -> dict[str, Proof]:
             continue
         for proof in module.PROOFS:
             if proof.name in found:
-                raise ValueError(f"two proofs are named {proof.name!r}")
+                raise ProofError(f"two proofs are named {proof.name!r}")
             found[proof.name] = proof
     return found

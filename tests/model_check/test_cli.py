@@ -45,8 +45,14 @@ def test_all_holding_exits_0_and_json_is_one_object_per_config(
     assert len(lines) == 2
     first = json.loads(lines[0])
     assert first["config"] == "tiny-dvv"
-    assert {r["verdict"] for r in first["results"]} == {"holds"}
-    assert all(r["trace"] is None for r in first["results"])
+    judged = [r for r in first["results"] if r["kind"] != "sometimes"]
+    assert {r["verdict"] for r in judged} == {"holds"}
+    assert all(r["trace"] is None for r in judged)
+    # Sometimes-properties are reported (found, with their witness trace, or not).
+    reached = {r["property"]: r for r in first["results"] if r["kind"] == "sometimes"}
+    assert reached["siblings_stored"]["verdict"] == "found"
+    assert Trace.load(reached["siblings_stored"]["trace"]).kind == "sometimes"
+    assert reached["hint_handed_off"]["verdict"] == "not found"
     for key in ("distinct_states", "transitions", "depth", "seconds"):
         assert key in first
 
@@ -58,7 +64,7 @@ def test_json_names_the_trace_file(tmp_path: Path, capsys: pytest.CaptureFixture
     data = json.loads(capsys.readouterr().out)
     [result] = data["results"]
     assert result["verdict"] == "violated" and Path(result["trace"]).exists()
-    assert Trace.load(result["trace"]).kind == "liveness"
+    assert Trace.load(result["trace"]).kind == "eventually"
 
 
 def test_a_bound_that_cuts_exits_3_never_0(
@@ -107,15 +113,16 @@ def _fake_suite(monkeypatch: pytest.MonkeyPatch, entries: list[types.SimpleNames
 def _entry(name: str, config: object, expected: dict[str, str],
            lengths: dict[str, int] | None = None) -> types.SimpleNamespace:
     return types.SimpleNamespace(name=name, config=config, expected=expected, note="",
-                                 counterexample_length=lengths or {})
+                                 pinned_length=(lengths or {}).get)
 
 
 def test_suite_table_and_exit_0_when_all_as_expected(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _fake_suite(monkeypatch, [
-        _entry("lww", TINY_LWW, {"acked_writes_durable": "violated", "read_your_writes": "holds"},
-               {"acked_writes_durable": 4}),
+        _entry("lww", TINY_LWW, {"acked_writes_durable": "violated", "read_your_writes": "holds",
+                                 "put_acknowledged": "found", "siblings_stored": "not found"},
+               {"acked_writes_durable": 4, "put_acknowledged": 1}),
         _entry("dvv", DVV, {"acked_writes_durable": "holds"}),
     ])
     assert main(["--quiet", "--trace-dir", str(tmp_path)]) == EXIT_OK
@@ -123,8 +130,9 @@ def test_suite_table_and_exit_0_when_all_as_expected(
     header = out.splitlines()[0]
     for column in ("configuration", "property", "verdict", "as expected?", "states", "seconds"):
         assert column in header
-    assert "3 verdicts, 3 as expected" in out
+    assert "5 verdicts, 5 as expected" in out
     assert "NO" not in out
+    assert any("put_acknowledged" in line and "found" in line for line in out.splitlines())
 
 
 def test_suite_exits_1_on_a_verdict_or_length_not_as_expected(
@@ -139,6 +147,13 @@ def test_suite_exits_1_on_a_verdict_or_length_not_as_expected(
     # A bounded run is never as expected.
     _fake_suite(monkeypatch, [_entry("dvv", DVV, {"acked_writes_durable": "holds"})])
     assert main(["--quiet", "--max-states", "5"]) == EXIT_VIOLATED
+    # A sometimes-property the entry expects but that is not reached is a failure,
+    # and so is a witness at another distance than pinned.
+    _fake_suite(monkeypatch, [_entry("lww", TINY_LWW, {"siblings_stored": "found"})])
+    assert main(["--quiet", "--trace-dir", str(tmp_path)]) == EXIT_VIOLATED
+    _fake_suite(monkeypatch, [_entry("lww", TINY_LWW, {"put_acknowledged": "found"},
+                                     {"put_acknowledged": 2})])
+    assert main(["--quiet", "--trace-dir", str(tmp_path)]) == EXIT_VIOLATED
 
 
 def test_suite_json_and_property_filter(

@@ -17,18 +17,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from model_check import properties
+from model_check.proofs import abstraction as inv
 from model_check.proofs import cli
 from model_check.proofs import dvv as dz
-from model_check.proofs import invariants as inv
 from model_check.proofs import ring as ring_proofs
 from model_check.proofs import vclock as vc
-from model_check.proofs.agreement import Agreement
+from model_check.proofs import vclock_laws as laws
 from model_check.proofs.framework import (
     Proof,
     Query,
     Verdict,
     decide,
-    evaluate,
     run_proof,
 )
 from model_check.proofs.registry import all_proofs
@@ -39,6 +38,7 @@ from spec.ring import Ring
 from spec.state import Kind
 from spec.vclock import Order, VClock, Version, reconcile
 from tests.conftest import examples
+from tests.model_check.agreement import Agreement, dvv_constant, evaluate
 
 PROOFS = all_proofs()
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,8 +149,8 @@ def test_reconcile_encoding_agrees_with_spec(versions: list[tuple[int, list[int]
 def test_vclock_twin_mutants_disagree_with_spec() -> None:
     """The twins' mutated definitions really differ from the spec on some clocks."""
     a, b = [1, 0, 0, 0, 0, 0], [2, 0, 0, 0, 0, 0]
-    assert evaluate(vc._strict_descends(BOUNDED, _z3(a), _z3(a))) is False
-    assert _back(vc._merge_left_biased(BOUNDED, _z3(a), _z3(b))) != _py(a).merge(_py(b))
+    assert evaluate(laws._strict_descends(BOUNDED, _z3(a), _z3(a))) is False
+    assert _back(laws._merge_left_biased(BOUNDED, _z3(a), _z3(b))) != _py(a).merge(_py(b))
 
 
 # -- DVVSet: the Z3 operations agree with spec/dvv.py ----------------------------------------
@@ -178,7 +178,7 @@ def _dvv_back(clock: Any) -> Any:
 @settings(max_examples=examples(40))
 @given(dvvsets(), dvvsets())
 def test_dvv_sync_and_less_agree_with_spec(a: Any, b: Any) -> None:
-    za, zb = dz.constant(a, DVV_IDS), dz.constant(b, DVV_IDS)
+    za, zb = dvv_constant(a, DVV_IDS), dvv_constant(b, DVV_IDS)
     assert _dvv_back(dz.sync(za, zb)) == dvv.sync(a, b)
     assert evaluate(dz.less(za, zb)) == dvv.less(a, b)
     assert evaluate(dz.same(za, zb)) == (a == b)
@@ -189,10 +189,10 @@ def test_dvv_sync_and_less_agree_with_spec(a: Any, b: Any) -> None:
 def test_dvv_update_agrees_with_spec(read: Any, server: Any, value: int, node: str) -> None:
     server = dvv.DVVSet(server.entries, ())  # a stored clock has no anonymous values
     expected = dvv.update(dvv.new(dvv.join(read), value), server, node)
-    client = dz.new_with_context(dz.context_of(dz.constant(read, DVV_IDS)), z3.IntVal(value))
-    got = dz.update(client, z3.IntVal(value), dz.constant(server, DVV_IDS), DVV_IDS.index(node))
+    client = dz.new_with_context(dz.context_of(dvv_constant(read, DVV_IDS)), z3.IntVal(value))
+    got = dz.update(client, z3.IntVal(value), dvv_constant(server, DVV_IDS), DVV_IDS.index(node))
     assert _dvv_back(got) == expected
-    ctx = dz.context_of(dz.constant(read, DVV_IDS))
+    ctx = dz.context_of(dvv_constant(read, DVV_IDS))
     assert evaluate(dz.join_dominates(got, ctx)) == dvv.join_vclock(expected).dominates(
         dvv.join_vclock(read)
     )

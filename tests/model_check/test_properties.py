@@ -10,6 +10,7 @@ import pytest
 
 from model_check.properties import (
     PROPERTIES,
+    SOMETIMES,
     acked_writes_durable,
     context_collapses_siblings,
     hint_kept_until_acked,
@@ -50,13 +51,16 @@ def siblings_then_collapse(clock: str) -> State:
 
 
 def test_registry_names_and_kinds() -> None:
-    assert tuple(PROPERTIES) == PROPERTY_NAMES
+    assert tuple(PROPERTIES)[: len(PROPERTY_NAMES)] == PROPERTY_NAMES
+    assert tuple(PROPERTIES)[len(PROPERTY_NAMES):] == tuple(p.name for p in SOMETIMES)
     for name, prop in PROPERTIES.items():
         assert prop.name == name and prop.description
         if name == "convergence":
-            assert prop.kind == "liveness" and prop.converged is converged
+            assert prop.kind == "eventually" and prop.holds is converged
+        elif name in PROPERTY_NAMES:
+            assert prop.kind == "always" and prop.holds is not None and prop.step is None
         else:
-            assert prop.kind == "always" and prop.holds is not None
+            assert prop.kind == "sometimes" and (prop.holds is None) != (prop.step is None)
 
 
 @pytest.mark.parametrize("clock", ["lww", "server-vclock", "client-vclock", "dvv"])
@@ -64,7 +68,7 @@ def test_every_property_holds_on_a_good_run(clock: str) -> None:
     state = written_and_read(clock)
     assert state.client("c1").acked == (1,)
     for prop in PROPERTIES.values():
-        if prop.holds is not None:
+        if prop.kind == "always" and prop.holds is not None:
             assert prop.holds(state), prop.name
     assert converged(state)
 
@@ -185,11 +189,15 @@ QUICK = ("lww-two-clients", "server-vclock-same-coordinator", "client-vclock-sam
 def test_suite_expectations_are_complete() -> None:
     names = [e.name for e in DEFAULT_SUITE]
     assert len(set(names)) == len(names)
+    sometimes = {p.name for p in SOMETIMES}
     for item in DEFAULT_SUITE:
-        assert set(item.expected) == set(PROPERTY_NAMES)
+        assert set(item.expected) - sometimes == set(PROPERTY_NAMES)
         assert set(item.counterexample_length) == {
             p for p, v in item.expected.items() if v == "violated"
         }
+        assert set(item.witness_length) == {p for p, v in item.expected.items() if v == "found"}
+        assert all(item.expected[p] in ("found", "not found") for p in sometimes & set(
+            item.expected))
         assert item.config.name == item.name and item.note
     assert entry("strict-dvv").expected["convergence"] == "holds"
     with pytest.raises(KeyError):
@@ -199,11 +207,11 @@ def test_suite_expectations_are_complete() -> None:
 def _verify(item: SuiteEntry, symmetry: bool = True) -> None:
     from model_check.check import check
 
-    result = check(item.config, symmetry=symmetry)
+    result = check(item.config, properties=list(item.expected), symmetry=symmetry)
     for outcome in result.results:
         assert outcome.verdict.value == item.expected[outcome.property], outcome.property
         if outcome.trace is not None:
-            assert len(outcome.trace.actions) == item.counterexample_length[outcome.property]
+            assert len(outcome.trace.actions) == item.pinned_length(outcome.property)
     if symmetry and item.distinct_states is not None:
         assert result.distinct_states == item.distinct_states
 

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from model_check.check import check
-from model_check.replay import main, replay_on_spec
+from model_check.replay import replay_on_spec
 from model_check.trace import Trace
 from tests.model_check.test_check import NO_REPAIR, TINY_LWW
+from vdynamo.replay_cli import main
 
 
 @pytest.fixture(scope="module")

@@ -105,7 +105,7 @@ def test_non_record_states_are_wrapped() -> None:
         ({"schema": "other/9"}, "schema"),
         ({"schema": SCHEMA, "property": "p", "kind": "always", "config": {}, "actions": [],
           "states": []}, "one more state"),
-        ({"schema": SCHEMA, "property": "p", "kind": "sometimes", "config": {}, "actions": [],
+        ({"schema": SCHEMA, "property": "p", "kind": "perhaps", "config": {}, "actions": [],
           "states": [{}]}, "kind"),
         ({"schema": SCHEMA, "property": "p", "kind": "always", "config": {}, "actions": [1],
           "states": [{}, {}]}, "step 1"),
@@ -146,3 +146,10 @@ def test_itf_values_round_trip(value: Any) -> None:
     encoded = itf_encode(value)
     json.dumps(encoded)  # plain JSON
     assert itf_decode(json.loads(json.dumps(encoded))) == value
+
+
+def test_the_older_liveness_kind_is_read_as_eventually() -> None:
+    data = {"schema": SCHEMA, "property": "p", "kind": "liveness", "config": {}, "actions": [],
+            "states": [{}]}
+    assert Trace.from_json(data).kind == "eventually"
+    assert Trace.from_json({**data, "kind": "sometimes"}).kind == "sometimes"

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 :func:`abstract_state` is the abstraction function: it maps a spec state onto the
-variables of :mod:`model_check.proofs.invariants` (for one key; hint payloads are
+variables of :mod:`model_check.proofs.abstraction` (for one key; hint payloads are
 numbered per step by :func:`hint_payloads`, in the spec's canonical payload order).
 :class:`Agreement` then checks the encoding against the spec in both directions:
 
@@ -17,6 +17,8 @@ numbered per step by :func:`hint_payloads`, in the spec's canonical payload orde
   a spec state's abstraction (to compare with :mod:`model_check.properties`).
 
 The tests in ``tests/model_check/test_proofs.py`` drive it over sampled spec states.
+Two helpers serve the same tests: :func:`evaluate` (a closed term simplified to a
+Python value) and :func:`dvv_constant` (a spec DVVSet as Z3 constants).
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ from typing import Any
 
 import z3
 
-from model_check.proofs.invariants import (
+from model_check.proofs import dvv
+from model_check.proofs.abstraction import (
     Invariant,
     Shape,
     StoreRule,
@@ -36,8 +39,10 @@ from model_check.proofs.invariants import (
     relation,
     transition,
 )
+from model_check.proofs.framework import python_value
 
-__all__ = ["Agreement", "abstract_state", "hint_payloads", "payload_coverage"]
+__all__ = ["Agreement", "abstract_state", "dvv_constant", "evaluate", "hint_payloads",
+           "payload_coverage"]
 
 
 # -- the abstraction function: spec state -> abstract state ----------------------------------
@@ -296,3 +301,45 @@ class Agreement:
             solver.add(z3.Or([term != values[name] for name, term in ys.items()]))
         solver.pop()
         return found, expected
+
+
+# -- concrete values ------------------------------------------------------------------------
+
+
+def evaluate(term: Any) -> Any:
+    """Simplify a closed term to a Python int or bool (its value in any model)."""
+    value = python_value(z3.simplify(term))
+    if not isinstance(value, int | bool):
+        raise AssertionError(f"term did not simplify to a constant: {value}")
+    return value
+
+
+def dvv_constant(
+    clock: Any, ids: Sequence[str], slots: int = dvv.SLOTS, values: int = dvv.VALUES
+) -> dvv.SymbolicDVV:
+    """A spec DVVSet (ids among ``ids``, int values in ``0 .. values-1``) as constants."""
+    by_id = {entry.id: entry for entry in clock.entries}
+    entries = []
+    for name in ids:
+        entry = by_id.get(name)
+        if entry is None:
+            entries.append(
+                dvv.SymbolicEntry(
+                    z3.BoolVal(False),
+                    z3.IntVal(0),
+                    z3.IntVal(0),
+                    tuple(z3.IntVal(0) for _ in range(slots)),
+                )
+            )
+            continue
+        vals = list(entry.values) + [0] * (slots - len(entry.values))
+        entries.append(
+            dvv.SymbolicEntry(
+                z3.BoolVal(True),
+                z3.IntVal(entry.counter),
+                z3.IntVal(len(entry.values)),
+                tuple(z3.IntVal(v) for v in vals[:slots]),
+            )
+        )
+    anonymous = tuple(z3.BoolVal(u in clock.anonymous) for u in range(values))
+    return dvv.SymbolicDVV(tuple(entries), anonymous)

@@ -1,0 +1,74 @@
+"""The spec (:mod:`spec.model`) as a :class:`~model_check.model.Model`: the one binding.
+
+Theory of operation
+-------------------
+Everything in ``model_check`` that explores, checks or replays the spec gets the
+spec as a value, ``spec_model(config)``, and uses only the members of the
+:class:`~model_check.model.Model` protocol; this module is the one place that
+names the spec's transition functions. They are bound as static methods, so the
+explorer calls ``spec.model.successors`` directly and pays nothing for the
+indirection. mypy checks that the binding satisfies the protocol (``_BINDING``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from model_check.model import JSON, Model
+from spec import model as _spec
+from spec.actions import Action, action_from_json
+from spec.config import Config
+from spec.state import State
+
+__all__ = ["SpecModel", "spec_model"]
+
+
+@dataclass(frozen=True, slots=True)
+class SpecModel:
+    """The Dynamo spec (:mod:`spec.model`) as a :class:`Model` for one configuration."""
+
+    config: Config
+
+    successors = staticmethod(_spec.successors)
+    canonicalize = staticmethod(_spec.canonicalize)
+    is_fault = staticmethod(_spec.is_fault)
+    describe = staticmethod(_spec.describe)
+    narrate = staticmethod(_spec.narrate)
+
+    def initial_states(self) -> tuple[State]:
+        return (_spec.initial_state(self.config),)
+
+    def narrate_initial(self, state: State) -> str:
+        return "initial state: " + "; ".join(
+            f"{key} {_summary(value)}" for key, value in self.describe(state).items()
+        )
+
+    def action_to_json(self, action: Action) -> dict[str, JSON]:
+        return action.to_json()
+
+    def action_from_json(self, data: Mapping[str, JSON]) -> Action:
+        return action_from_json(dict(data))
+
+
+def spec_model(config: Config) -> SpecModel:
+    """The spec's model for ``config`` (the one binding of the spec in ``model_check``)."""
+    return SpecModel(config)
+
+
+def _summary(value: JSON) -> str:
+    """A short readable summary of one part of a described state."""
+    if isinstance(value, Mapping):
+        if not value:
+            return "none"
+        if all(not isinstance(v, Mapping | list) for v in value.values()):
+            return ", ".join(f"{k}={json.dumps(v)}" for k, v in value.items())
+        return ", ".join(str(k) for k in value)
+    if isinstance(value, list):
+        return "none" if not value else f"{len(value)} item{'s' if len(value) > 1 else ''}"
+    return "none" if value is None else json.dumps(value)
+
+
+# A static check (mypy) that the spec's binding satisfies the protocol.
+_BINDING: Callable[[Config], Model[State, Action]] = spec_model
