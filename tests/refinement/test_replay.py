@@ -10,8 +10,8 @@ import pytest
 
 from model_check.mutations import MUTANTS
 from model_check.refinement import replay_on_impl
-from model_check.replay import main
 from model_check.trace import Trace
+from vdynamo.replay_cli import main
 
 TRACES = sorted((Path(__file__).parent / "traces").glob("*.json"))
 
