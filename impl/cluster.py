@@ -44,12 +44,15 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from impl.effects import GetResult, PutResult
 from impl.errors import ConfigError, NodeDownError
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
 from impl.storage.base import FsyncPolicy, Hint, Storage
+
+if TYPE_CHECKING:
+    from impl.node import Node
 
 __all__ = ["Client", "SimulatedCluster", "WatchedStorage"]
 
@@ -306,9 +309,9 @@ class SimulatedCluster:
         """The simulator's virtual time in seconds."""
         return self.sim.now
 
-    def node(self, name: str) -> Any:
+    def node(self, name: str) -> Node:
         """The live :class:`impl.node.Node` of ``name`` (SimulationError when down)."""
-        return self.sim.node(name)
+        return cast("Node", self.sim.node(name))
 
     def client(self, coordinator: str | None = None, *, client_id: str | None = None,
                routing: Routing = "random") -> Client:
@@ -370,7 +373,7 @@ class SimulatedCluster:
         """Node ``name`` leaves: it hands its ranges over; once the cluster is quiet it
         is taken out (:meth:`run_until_quiet` does that)."""
         node = self.sim.node(name)
-        self.sim._perform(name, node.leave(self.sim.node_now(name)))
+        self.sim.perform(name, node.leave(self.sim.node_now(name)))
         self.left.add(name)
 
     def wait(self, handles: Sequence[Pending], *, max_time: float = 3600.0) -> None:

@@ -28,6 +28,7 @@ from spec.ring import Partitioning, Ring, Strategy, strategy1, strategy2, strate
 
 __all__ = [
     "CLOCK_MODES",
+    "FAILURE_DETECTORS",
     "PARTITIONING_STRATEGIES",
     "ClusterConfig",
     "check_node_name",
@@ -35,6 +36,9 @@ __all__ = [
 
 #: The clock modes, as the spec names them.
 CLOCK_MODES = ("dvv", "lww", "server-vclock", "client-vclock")
+
+#: The failure detectors a node may run (see :mod:`impl.failure_detector`).
+FAILURE_DETECTORS = ("timeouts", "phi-accrual")
 
 #: How the initial ring and joining nodes' tokens are chosen.
 #: ``evenly-spaced``: one token per node at ``i * RING_SIZE // len(nodes)`` in the
@@ -73,6 +77,13 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
+def _positive(name: str, value: object) -> float:
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or value <= 0):
+        raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
 def _flag(name: str, value: object) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{name}: must be a bool, got {value!r}")
@@ -86,14 +97,27 @@ class ClusterConfig:
     ``nodes`` are the initial members, in ring order for ``evenly-spaced``.
     ``n``, ``r``, ``w``: replicas per key, and the read and write quorums (a
     request may lower or raise R / W within ``1..n``). ``clock``: one of
-    :data:`CLOCK_MODES`. ``replica_timeout``: how long a coordinator waits for a
-    replica before it suspects it and (sloppy quorum) turns to the next node down
-    the preference list; ``request_timeout``: how long before a request that has
-    not reached its quorum fails. ``suspicion_timeout``: how long the failure
-    detector keeps a node it suspects out of the coordinators' choices before
-    trying it again. ``seeds``: the nodes a joining node gossips with first (empty:
-    all initial members). ``secret``: the HMAC key of contexts (at least 16 bytes;
-    change it for any real deployment).
+    :data:`CLOCK_MODES`.
+
+    Every duration is in seconds (a positive finite number):
+    ``replica_timeout``: how long a coordinator waits for a replica before it
+    suspects it and (sloppy quorum) turns to the next node down the preference
+    list; ``request_timeout``: how long before a request that has not reached its
+    quorum fails; ``suspicion_timeout``: how long the failure detector keeps a
+    node it suspects out of the coordinators' choices before trying it again
+    (doubling per further timeout, up to eight gossip intervals);
+    ``gossip_interval``, ``hint_scan_interval``, ``anti_entropy_interval``: the
+    periods of the background rounds; ``flush_interval``: how often a buffered
+    storage engine is flushed (what a crash may lose).
+
+    ``failure_detector``: one of :data:`FAILURE_DETECTORS`; ``"timeouts"`` (the
+    default, the paper's local detector: a peer is suspected only when a request
+    to it timed out) or ``"phi-accrual"`` (also suspect a peer whose phi, computed
+    from the arrival times of its messages, reaches ``phi_threshold``; Dynamo
+    sends no heartbeats, so this suits clusters with steady traffic only).
+    ``seeds``: the nodes a joining node gossips with first (empty: all initial
+    members). ``secret``: the HMAC key of contexts (at least 16 bytes; change it
+    for any real deployment).
     """
 
     nodes: tuple[str, ...]
@@ -120,6 +144,8 @@ class ClusterConfig:
     hint_scan_interval: float = 1.0
     anti_entropy_interval: float = 2.0
     flush_interval: float = 0.1
+    failure_detector: str = "timeouts"
+    phi_threshold: float = 8.0
     seeds: tuple[str, ...] = ()
     secret: bytes = b"vdynamo-default-secret-change-me"
 
@@ -166,6 +192,10 @@ class ClusterConfig:
                 f"replica_timeout: must be shorter than request_timeout "
                 f"({self.request_timeout}), got {self.replica_timeout}"
             )
+        if self.failure_detector not in FAILURE_DETECTORS:
+            raise ConfigError(f"failure_detector: must be one of {', '.join(FAILURE_DETECTORS)}; "
+                              f"got {self.failure_detector!r}")
+        object.__setattr__(self, "phi_threshold", _positive("phi_threshold", self.phi_threshold))
         seeds: Any = self.seeds
         if isinstance(seeds, str | bytes) or not isinstance(seeds, tuple | list):
             raise ConfigError(f"seeds: must be a tuple of node names, got {seeds!r}")

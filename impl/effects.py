@@ -6,14 +6,15 @@ The core (impl.node.Node) never blocks, sleeps, reads a clock or draws an
 unseeded random number. Its driver (the deterministic simulator, or the asyncio
 runtime) hands it inputs with the current time::
 
+    effects = node.start(now)                     # once: the first timers
     effects = node.client_request(now, request)   # a client's get or put
     effects = node.receive(now, src, message)     # a message from a peer
-    effects = node.tick(now)                      # time passed: timers fire
+    effects = node.fire(now, timer)               # a timer it set came due
 
 and performs the effects it returns, in order: :class:`Send` a message to a
-peer, :class:`Reply` to a client request, :class:`SetTimer` to be ticked again
-no later than a time. The driver may tick more often than asked; a tick with
-nothing due does nothing.
+peer, :class:`Reply` to a client request, :class:`SetTimer` to fire a named
+timer (:mod:`impl.timers`) at a time (setting a timer that is set moves it),
+:class:`CancelTimer` to withdraw one.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from impl.errors import DynamoError
+from impl.timers import Timer
 
-__all__ = ["Effect", "GetResult", "PutResult", "Reply", "Send", "SetTimer"]
+__all__ = ["CancelTimer", "Effect", "GetResult", "PutResult", "Reply", "Send", "SetTimer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +61,17 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class SetTimer:
-    """Tick this node again at virtual/real time ``at`` (seconds)."""
+    """Fire ``timer`` at the node's time ``at`` (seconds); replaces its earlier setting."""
 
+    timer: Timer
     at: float
 
 
-Effect = Send | Reply | SetTimer
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    """Withdraw ``timer`` (a no-op if it is not set)."""
+
+    timer: Timer
+
+
+Effect = Send | Reply | SetTimer | CancelTimer

@@ -66,11 +66,12 @@ import h11
 
 from impl import errors, wire
 from impl.config import ClusterConfig
-from impl.effects import Effect, GetResult, PutResult, Reply, Send, SetTimer
+from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.messages import GetRequest, PutRequest
 from impl.node import Node
 from impl.storage.base import Storage
 from impl.storage.sqlite import SqliteStorage
+from impl.timers import Timer
 
 __all__ = [
     "Address",
@@ -219,8 +220,7 @@ class NodeServer:
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._timers: dict[Timer, asyncio.TimerHandle] = {}  # one handle per named timer
         self._servers: list[asyncio.Server] = []
         self.peer_address: Address | None = None
         self.http_address: Address | None = None
@@ -234,11 +234,12 @@ class NodeServer:
         self._servers = [peer_server, http_server]
         self.peer_address = Address(peer.host, peer_server.sockets[0].getsockname()[1])
         self.http_address = Address(http.host, http_server.sockets[0].getsockname()[1])
-        self._perform(self.node.tick(self.loop.time()))
+        self._perform(self.node.start(self.loop.time()))
 
     async def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
         for server in self._servers:
             server.close()
         for task in list(self._tasks):
@@ -267,20 +268,22 @@ class NodeServer:
                 if future is not None and not future.done():
                     future.set_result(effect)
             elif isinstance(effect, SetTimer):
-                self._set_timer(effect.at)
+                self._set_timer(effect.timer, effect.at)
+            elif isinstance(effect, CancelTimer):
+                handle = self._timers.pop(effect.timer, None)
+                if handle is not None:
+                    handle.cancel()
 
-    def _set_timer(self, at: float) -> None:
-        if self._timer_at is not None and self._timer_at <= at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_at = at
-        self._timer = self.loop.call_at(at, self._on_timer)
+    def _set_timer(self, timer: Timer, at: float) -> None:
+        """(Re)arm one named timer: the loop fires it at ``at`` (the loop's clock)."""
+        held = self._timers.pop(timer, None)
+        if held is not None:
+            held.cancel()
+        self._timers[timer] = self.loop.call_at(at, self._on_timer, timer)
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
-        self._perform(self.node.tick(self.loop.time()))
+    def _on_timer(self, timer: Timer) -> None:
+        self._timers.pop(timer, None)
+        self._perform(self.node.fire(self.loop.time(), timer))
 
     # ------------------------------------------------------------------ peers out
 

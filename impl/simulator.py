@@ -10,7 +10,8 @@ run, event for event.
 
 An *event queue* (a heap ordered by virtual time, then by a sequence number)
 holds three kinds of future events: the delivery of an in-flight message, a
-node's timer tick, and scheduled actions (a client's deadline, the nemesis'
+node's named timer (one entry per timer value a node set: setting it again moves
+it, ``CancelTimer`` withdraws it), and scheduled actions (a client's deadline, the nemesis'
 crashes and partitions). :meth:`Simulator.step` pops the earliest event and
 performs it; :meth:`Simulator.run_until` steps until a condition holds.
 
@@ -36,9 +37,10 @@ Two ways to drive it:
   event queue decides, faults are drawn from the seeded generator.
 - *Step by step* (for lockstep refinement tests): :meth:`in_flight` lists the
   messages in flight with stable ids; :meth:`deliver`, :meth:`drop`,
-  :meth:`duplicate` act on a chosen one; :meth:`fire_timers` ticks a chosen
-  node; :meth:`crash`, :meth:`restart`, :meth:`partition`, :meth:`heal` act at
-  once; :meth:`perform` performs effects a driver got by calling a node itself;
+  :meth:`duplicate` act on a chosen one; :meth:`fire_timers` fires a chosen
+  node's earliest timer, :meth:`fire_timer` one named timer; :meth:`crash`,
+  :meth:`restart`, :meth:`partition`, :meth:`heal` act at once; :meth:`perform`
+  performs effects a driver got by calling a node itself;
   :meth:`pending` lists the unfinished client requests. None of these draws a
   random number.
 
@@ -58,7 +60,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from impl.effects import Effect, Reply, Send, SetTimer
+from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.errors import (
     BadMessageError,
     ConfigError,
@@ -95,7 +97,9 @@ class NodeLike(Protocol):
 
     def receive(self, now: float, src: str, message: Any) -> list[Effect]: ...
 
-    def tick(self, now: float) -> list[Effect]: ...
+    def start(self, now: float) -> list[Effect]: ...
+
+    def fire(self, now: float, timer: Any) -> list[Effect]: ...
 
     def leave(self, now: float) -> list[Effect]: ...
 
@@ -347,7 +351,7 @@ class Simulator:
         self.nodes: dict[str, NodeLike] = {}  # up nodes only
         self.members: list[str] = []  # every node ever added, in order
         self._incarnation: dict[str, int] = {}
-        self._timers: dict[str, set[float]] = {}
+        self._timers: dict[str, dict[Any, float]] = {}  # node -> timer -> when
         self.skew: dict[str, float] = {}
         self._cut: set[tuple[str, str]] = set()
         self._pending: dict[int, Pending] = {}
@@ -393,9 +397,9 @@ class Simulator:
         node = self._make_node(name, derive_seed(self.seed, name, incarnation),
                                self.now + self.skew[name])
         self.nodes[name] = node
-        self._timers[name] = set()
+        self._timers[name] = {}
         self._record("start", name, incarnation)
-        self._perform(name, node.tick(self.now + self.skew[name]))
+        self._perform(name, node.start(self.now + self.skew[name]))
         return node
 
     def node(self, name: str) -> NodeLike:
@@ -422,7 +426,7 @@ class Simulator:
         if name not in self.nodes:
             raise SimulationError(self._why_not_up(name))
         del self.nodes[name]
-        self._timers[name] = set()
+        self._timers[name] = {}
         self._down_since[name] = self.now
         self.stats["crashes"] += 1
         self._record("crash", name)
@@ -442,7 +446,7 @@ class Simulator:
         """Take ``name`` out for good (after it left): it is down and never restarts."""
         if name in self.nodes:
             del self.nodes[name]
-            self._timers[name] = set()
+            self._timers[name] = {}
         self._down_since.pop(name, None)
         if name in self.members:
             self.members.remove(name)
@@ -569,7 +573,9 @@ class Simulator:
             if type(effect) is Send:
                 self._send(name, effect.dest, effect.message)
             elif type(effect) is SetTimer:
-                self._set_timer(name, effect.at)
+                self._set_timer(name, effect.timer, effect.at)
+            elif type(effect) is CancelTimer:
+                self._timers[name].pop(effect.timer, None)
             elif type(effect) is Reply:
                 self._reply(name, effect)
             else:
@@ -583,7 +589,7 @@ class Simulator:
         self.stats["replies"] += 1
         self._finish(handle, reply.result, reply.error)
 
-    def _set_timer(self, name: str, at: float) -> None:
+    def _set_timer(self, name: str, timer: Any, at: float) -> None:
         skew = self.skew[name]
         if skew:
             wanted = at
@@ -593,10 +599,10 @@ class Simulator:
         if at < self.now:
             at = self.now
         timers = self._timers[name]
-        if at in timers:
+        if timers.get(timer) == at:
             return
-        timers.add(at)
-        self._push(at, _TICK, (name, self._incarnation[name], at))
+        timers[timer] = at
+        self._push(at, _TICK, (name, self._incarnation[name], timer, at))
 
     def _push(self, at: float, kind: int, payload: Any) -> None:
         self._seq += 1
@@ -681,7 +687,7 @@ class Simulator:
         self._perform(dest, effects)
         return True
 
-    def _tick(self, name: str) -> None:
+    def _fire(self, name: str, timer: Any) -> None:
         node = self.nodes[name]
         self.stats["ticks"] += 1
         if self.now == self._last_tick_at:
@@ -694,8 +700,8 @@ class Simulator:
             self._last_tick_at = self.now
             self._ticks_at_same_time = 0
         if self._logging:
-            self._record("tick", name)
-        self._perform(name, node.tick(self.now + self.skew[name]))
+            self._record("tick", name, timer)
+        self._perform(name, node.fire(self.now + self.skew[name], timer))
 
     def _record(self, *event: Any) -> None:
         if self._logging:
@@ -717,16 +723,16 @@ class Simulator:
                 self._deliver(payload, envelope)
                 return True
             if kind == _TICK:
-                name, incarnation, timer_at = payload
+                name, incarnation, timer, timer_at = payload
                 if self._incarnation.get(name) != incarnation or name not in self.nodes:
                     continue
                 timers = self._timers[name]
-                if timer_at not in timers:
-                    continue  # fired early by fire_timers
-                timers.discard(timer_at)
+                if timers.get(timer) != timer_at:
+                    continue  # moved, cancelled, or fired early by fire_timer(s)
+                del timers[timer]
                 if at > self.now:
                     self.now = at
-                self._tick(name)
+                self._fire(name, timer)
                 return True
             if at > self.now:
                 self.now = at
@@ -906,23 +912,33 @@ class Simulator:
         return self._next_message_id
 
     def timers(self, name: str) -> list[float]:
-        """The times (simulator's clock) at which ``name`` asked to be ticked."""
+        """The times (simulator's clock) of ``name``'s timers, sorted."""
+        return sorted(self.named_timers(name).values())
+
+    def named_timers(self, name: str) -> dict[Any, float]:
+        """``name``'s timers: timer value -> when it fires (simulator's clock)."""
         if name not in self.nodes:
             raise SimulationError(self._why_not_up(name))
-        return sorted(self._timers[name])
+        return dict(self._timers[name])
 
     def fire_timers(self, name: str) -> None:
-        """Tick node ``name`` at its earliest timer, advancing virtual time to it if it
-        is later (no timer: tick it now)."""
+        """Fire node ``name``'s earliest timer, advancing virtual time to it if it is
+        later (SimulationError if it has none)."""
+        timers = self.named_timers(name)
+        if not timers:
+            raise SimulationError(f"node {name!r} has no timer set")
+        at, _, timer = min((at, repr(timer), timer) for timer, at in timers.items())
+        if at > self.now:
+            self.now = at
+        self.fire_timer(name, timer)
+
+    def fire_timer(self, name: str, timer: Any) -> None:
+        """Fire ``timer`` at node ``name`` now, whether it is set or not (a set one is
+        taken off the schedule), and perform the effects."""
         if name not in self.nodes:
             raise SimulationError(self._why_not_up(name))
-        timers = self._timers[name]
-        if timers:
-            earliest = min(timers)
-            timers.discard(earliest)
-            if earliest > self.now:
-                self.now = earliest
-        self._tick(name)
+        self._timers[name].pop(timer, None)
+        self._fire(name, timer)
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward without performing any event."""

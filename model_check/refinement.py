@@ -86,14 +86,12 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from impl.antientropy import to_exchange
 from impl.cluster import SimulatedCluster
-from impl.effects import Effect, GetResult, PutResult, Send
-from impl.merkle import start
+from impl.effects import GetResult, PutResult
 from impl.messages import (
     GetRequest,
     HintAck,
@@ -107,7 +105,11 @@ from impl.messages import (
     ReplicaPut,
     ReplicaPutAck,
 )
+from impl.node import Node
 from impl.simulator import InFlight, Pending
+from impl.snapshot import CoordinationSnapshot
+from impl.storage.base import Hint
+from impl.timers import AntiEntropyRound, GetTimeout, GossipRound, HintScan, PutTimeout, Timer
 from impl.versions import ClockMode, Record, decode_record
 from spec import dvv
 from spec import model as spec_model
@@ -462,23 +464,31 @@ class Lockstep:
 
     # ------------------------------------------------------------------ oracle and plumbing
 
+    def _node(self, name: str) -> Node:
+        return self.cluster.node(name)
+
+    def _coordinations(self, name: str) -> list[CoordinationSnapshot]:
+        """The puts, then the gets, node ``name`` coordinates (by op id)."""
+        snapshot = self._node(name).snapshot()
+        return snapshot.puts() + snapshot.gets()
+
+    def _coordination(self, name: str, op_id: int) -> CoordinationSnapshot | None:
+        return self._node(name).snapshot().coordinations.get(op_id)
+
     def _oracle(self) -> None:
         """The failure detector as the spec's: suspect exactly the unreachable nodes."""
         for name in self.config.nodes:
             if not self.up(name):
                 continue
-            node: Any = self.sim.node(name)
-            node._suspected = {other: INFINITY for other in self.config.nodes
-                               if other != name and not self.reachable(name, other)}
-            node._now = self.sim.node_now(name)
+            self._node(name).set_suspected({other: INFINITY for other in self.config.nodes
+                                            if other != name
+                                            and not self.reachable(name, other)})
 
-    def _run(self, name: str, handler: Callable[[Any, float, list[Effect]], None]) -> None:
-        """Run ``handler(node, now, out)`` on node ``name`` and perform its effects."""
-        node: Any = self.sim.node(name)
-        now = self.sim.node_now(name)
-        out: list[Effect] = []
-        handler(node, now, out)
-        self.sim._perform(name, node._finish(out))
+    def _fire(self, name: str, timer: Timer, at: float | None = None) -> None:
+        """Fire ``timer`` at node ``name`` (at its time now, or ``at``) and perform
+        the effects."""
+        now = self.sim.node_now(name) if at is None else at
+        self.sim.perform(name, self._node(name).fire(now, timer))
 
     # ------------------------------------------------------------------ the steps
 
@@ -531,8 +541,8 @@ class Lockstep:
         self._settle(label, actions, before)
 
     def _op_ids(self, name: str) -> tuple[set[int], set[int]]:
-        node: Any = self.sim.node(name)
-        return set(node._puts), set(node._gets)
+        snapshot = self._node(name).snapshot()
+        return ({c.op_id for c in snapshot.puts()}, {c.op_id for c in snapshot.gets()})
 
     def deliver(self, message_id: int) -> None:
         m = self._find(message_id)
@@ -605,27 +615,25 @@ class Lockstep:
         for name in self.config.nodes:
             if not self.up(name):
                 continue
-            node: Any = self.sim.node(name)
-            for op_id in sorted(node._puts) + sorted(node._gets):
-                if self._round_targets(name, op_id) is not None:
-                    out.append((name, op_id))
+            for coordination in self._coordinations(name):
+                if self._round_targets(name, coordination.op_id) is not None:
+                    out.append((name, coordination.op_id))
         return out
 
     def _round_targets(self, name: str, op_id: int) -> list[str] | None:
         """The replicas a timer round of the op would give up on, if the spec allows
         every one of those timeouts now; else None."""
-        node: Any = self.sim.node(name)
-        op = node._puts.get(op_id) or node._gets.get(op_id)
+        op = self._coordination(name, op_id)
         if op is None or op.replied:
             return None
-        is_put = op_id in node._puts
+        is_put = op.kind == "put"
         request = self.ops.get((name, op_id))
         if request is None:
             return None
-        pairs: list[tuple[str, str]] = []  # (slot, the replica given up on)
-        for slot in op.top:
-            holder = op.holder.get(slot)
-            if is_put and slot in op.filled:
+        pairs: list[tuple[str, str]] = []  # (target, the replica given up on)
+        for slot in op.targets:
+            holder = op.sent_to.get(slot)
+            if is_put and slot in op.acks:
                 continue
             if not is_put and holder is not None and holder in op.replies:
                 continue
@@ -635,8 +643,7 @@ class Lockstep:
         if not pairs:
             return None
         in_flight = self.sim.in_flight()
-        used = op.used if is_put else op.asked
-        fallbacks = [f for f in op.fallbacks if f not in used and self.reachable(name, f)]
+        fallbacks = [f for f in op.fallbacks if f not in op.used and self.reachable(name, f)]
         spare = len(fallbacks) if self.config.sloppy_quorum else 0
         for slot, target in pairs:
             if any((m.src, m.dest) in ((name, target), (target, name))
@@ -660,8 +667,8 @@ class Lockstep:
         for name in self.config.nodes:
             if not self.up(name):
                 continue
-            node: Any = self.sim.node(name)
-            for op_id in sorted(node._puts) + sorted(node._gets):
+            for coordination in self._coordinations(name):
+                op_id = coordination.op_id
                 request = self.ops.get((name, op_id))
                 coord = next((c for c in self.frontier[0].node(name).coord
                               if c.request == request), None)
@@ -676,32 +683,28 @@ class Lockstep:
         for name in self.config.nodes:
             if not self.up(name):
                 continue
-            node: Any = self.sim.node(name)
-            for op_id in sorted(node._puts) + sorted(node._gets):
-                op = node._puts.get(op_id) or node._gets.get(op_id)
-                out.extend((name, op_id, slot) for slot in op.top
-                           if self._slot_target(name, op_id, slot) is not None)
+            for op in self._coordinations(name):
+                out.extend((name, op.op_id, slot) for slot in op.targets
+                           if self._slot_target(name, op.op_id, slot) is not None)
         return out
 
     def _slot_target(self, name: str, op_id: int, slot: str) -> str | None:
         """The replica a timeout of ``slot`` gives up on, if the spec allows it now."""
-        node: Any = self.sim.node(name)
-        is_put = op_id in node._puts
-        op = node._puts.get(op_id) if is_put else node._gets.get(op_id)
+        op = self._coordination(name, op_id)
         request = self.ops.get((name, op_id))
         if op is None or op.replied or request is None:
             return None
-        holder = op.holder.get(slot)
+        is_put = op.kind == "put"
+        holder = op.sent_to.get(slot)
         if holder is None or holder == name:
             return None
-        if (is_put and slot in op.filled) or (not is_put and holder in op.replies):
+        if (is_put and slot in op.acks) or (not is_put and holder in op.replies):
             return None
         if any((m.src, m.dest) in ((name, holder), (holder, name))
                and getattr(m.message, "op_id", None) == op_id for m in self.sim.in_flight()):
             return None
-        used = op.used if is_put else op.asked
         spare = self.config.sloppy_quorum and any(
-            f not in used and self.reachable(name, f) for f in op.fallbacks)
+            f not in op.used and self.reachable(name, f) for f in op.fallbacks)
         if not spare and self.reachable(name, slot):
             return None  # no fallback left: the impl retries the slot's own replica,
             # reachable here, where the spec gives up: not modelled
@@ -713,49 +716,36 @@ class Lockstep:
 
     def slot_holder(self, name: str, op_id: int, slot: str) -> str | None:
         """The node ``slot`` of ``name``'s operation ``op_id`` was last sent to."""
-        node: Any = self.sim.node(name)
-        op = node._puts.get(op_id) or node._gets.get(op_id)
-        return None if op is None else op.holder.get(slot)
+        op = self._coordination(name, op_id)
+        return None if op is None else op.sent_to.get(slot)
 
     def timeout_slot(self, name: str, op_id: int, slot: str) -> None:
-        """The coordinator's timer for one replica slot of operation ``op_id``: the
-        body of the impl's timer round (``Node._put_timer`` / ``_get_timer``) for
-        that slot: suspect the replica, hand the slot to the next fallback."""
+        """The coordinator's timer for one target of operation ``op_id``: the named
+        timer ``PutTimeout(op_id, slot)`` / ``GetTimeout(op_id, slot)`` (suspect the
+        replica, hand the target to the next fallback)."""
         target = self._slot_target(name, op_id, slot)
-        if target is None:
+        op = self._coordination(name, op_id)
+        if target is None or op is None:
             raise ValueError(f"the spec does not allow a timeout of {name}'s op {op_id} "
                              f"on slot {slot}")
-        node: Any = self.sim.node(name)
-        is_put = op_id in node._puts
         request = self.ops[(name, op_id)]
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
-
-        def fire(n: Any, now: float, out: list[Effect]) -> None:
-            op = (n._puts if is_put else n._gets)[op_id]
-            n._suspect(target)
-            if is_put:
-                n._send_put_slot(op, slot, out, initial=False)
-            else:
-                n._send_get_slot(op, slot, out, initial=False)
-
-        self._run(name, fire)
+        self._fire(name, PutTimeout(op_id, slot) if op.kind == "put"
+                   else GetTimeout(op_id, slot))
         self._settle(f"timeout {name} #{request} slot {slot} on {target}",
                      [Timeout(name, request, target)], before)
 
     def timeout(self, name: str, op_id: int) -> None:
         """Fire the timer round of operation ``op_id`` at coordinator ``name``."""
         targets = self._round_targets(name, op_id)
-        if targets is None:
+        op = self._coordination(name, op_id)
+        if targets is None or op is None:
             raise ValueError(f"the spec does not allow a timeout round of {name}'s op {op_id}")
-        node: Any = self.sim.node(name)
-        is_put = op_id in node._puts
         request = self.ops[(name, op_id)]
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
-        kind = "put" if is_put else "get"
-        handler = node._TIMERS[kind]
-        self._run(name, lambda n, now, out: handler(n, now, op_id, out))
+        self._fire(name, PutTimeout(op_id) if op.kind == "put" else GetTimeout(op_id))
         actions: list[Action] = [Timeout(name, request, t) for t in targets]
         self._settle(f"timeout {name} #{request} on {targets}", actions, before)
 
@@ -766,7 +756,7 @@ class Lockstep:
             return False
         return bool(self._scan_targets(name))
 
-    def _scan_targets(self, name: str) -> list[Any]:
+    def _scan_targets(self, name: str) -> list[Hint]:
         in_flight = self.sim.in_flight()
         out = []
         for hint in self.cluster.storages[name].hints():
@@ -785,15 +775,10 @@ class Lockstep:
     def hint_scan(self, name: str) -> None:
         """Node ``name`` scans its hint store (hinted handoff)."""
         self._oracle()
-        node: Any = self.sim.node(name)
-        due = {h.hint_id for h in self._scan_targets(name)}
         # the retry timer of a hint expires exactly when no copy of its handoff is in flight
-        node._hints_in_flight = {hint_id: self.sim.node_now(name)
-                                 for hint_id in {h.hint_id for h in
-                                                 self.cluster.storages[name].hints()} - due}
+        due = frozenset(h.hint_id for h in self._scan_targets(name))
         before = {x.id for x in self.sim.in_flight()}
-        handler = node._TIMERS["hints"]
-        self._run(name, lambda n, now, out: handler(n, now, 0, out))
+        self._fire(name, HintScan(due))
         actions: list[Action] = []
         for m in self.sim.in_flight():
             if m.id not in before and isinstance(m.message, HintDelivery):
@@ -804,20 +789,15 @@ class Lockstep:
     def gossip(self, name: str) -> None:
         """A gossip round at ``name`` (a stuttering step)."""
         self._oracle()
-        node: Any = self.sim.node(name)
         before = {x.id for x in self.sim.in_flight()}
-        handler = node._TIMERS["gossip"]
-        self._run(name, lambda n, now, out: handler(n, now, 0, out))
+        self._fire(name, GossipRound())
         self._settle(f"gossip {name}", [], before)
 
     def anti_entropy(self, name: str) -> None:
         """An anti-entropy round at ``name`` (a stuttering step while it moves no record)."""
         self._oracle()
-        node: Any = self.sim.node(name)
         before = {x.id for x in self.sim.in_flight()}
-        handler = node._TIMERS.get("anti-entropy") or node._TIMERS.get("anti_entropy")
-        if handler is not None:
-            self._run(name, lambda n, now, out: handler(n, now, 0, out))
+        self._fire(name, AntiEntropyRound())
         self._settle(f"anti-entropy {name}", [], before)
 
     def anti_entropy_pairs(self, key: str) -> list[tuple[str, str]]:
@@ -844,14 +824,7 @@ class Lockstep:
         for x, y in ((a, b), (b, a)):
             self._oracle()
             seen = {m.id for m in self.sim.in_flight()}
-
-            def open_exchange(n: Any, now: float, out: list[Effect], peer: str = y) -> None:
-                for lo, hi in n._trees.ranges:
-                    tree = n._trees.get(lo, hi)
-                    if tree is None or peer not in n.partitioning.range_owners(lo, n.config.n):
-                        continue
-                    out.append(Send(peer, to_exchange(next(n._op_ids), start(tree))))
-            self._run(x, open_exchange)
+            self._fire(x, AntiEntropyRound(peer=y))
             while True:
                 pending = [m for m in self.sim.in_flight() if m.id not in seen
                            and isinstance(m.message, MerkleExchange | KeyRecords)
@@ -879,21 +852,18 @@ class Lockstep:
         for name in self.config.nodes:
             if not self.up(name):
                 continue
-            node: Any = self.sim.node(name)
-            for table, kind in ((node._puts, "put"), (node._gets, "get")):
-                for op_id in sorted(table):
-                    op = table.get(op_id)
-                    if op is None:
-                        continue
-                    request = self.ops.get((name, op_id))
-                    gone = request is not None and all(
-                        all(c.request != request for c in s.node(name).coord)
-                        for s in successors)
-                    if op.replied or gone:
-                        self._purge(name, op_id)
-                        handler = node._TIMERS[kind]
-                        deadline = op.deadline
-                        self._run(name, _at_deadline(handler, op_id, deadline))
+            for listed in self._coordinations(name):
+                op = self._coordination(name, listed.op_id)  # earlier ones may end others
+                if op is None:
+                    continue
+                request = self.ops.get((name, op.op_id))
+                gone = request is not None and all(
+                    all(c.request != request for c in s.node(name).coord)
+                    for s in successors)
+                if op.replied or gone:
+                    self._purge(name, op.op_id)
+                    timer = PutTimeout(op.op_id) if op.kind == "put" else GetTimeout(op.op_id)
+                    self._fire(name, timer, at=op.deadline)
 
     def _collect_replies(self) -> None:
         for request_id, record in sorted(self.requests.items()):
@@ -1003,14 +973,6 @@ class Lockstep:
             lines.append("the mapped spec actions are not enabled in the spec")
         lines.append("steps so far: " + "; ".join(self.history))
         return "\n".join(lines)
-
-
-def _at_deadline(handler: Any, op_id: int,
-                 deadline: float) -> Callable[[Any, float, list[Effect]], None]:
-    def fire(node: Any, now: float, out: list[Effect]) -> None:
-        handler(node, deadline, op_id, out)
-
-    return fire
 
 
 def _dummy() -> Pending:

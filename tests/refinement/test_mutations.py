@@ -43,14 +43,18 @@ def test_mutant_is_killed(mutant: str) -> None:
 
 
 def test_mutants_are_restored() -> None:
-    import impl.node as node_module
-    from impl.node import Node
-
-    names = ("put_quorum_reached", "merge", "ack_counts")
+    import impl.antientropy as antientropy_module
+    import impl.put_coordinator as put_coordinator_module
+    import impl.read_repair as read_repair_module
+    import impl.replica as replica_module
+    from impl.handoff import HintedHandoff
+    from impl.read_repair import ReadRepairer
+    from impl.replica import Replica
 
     def snapshot() -> tuple[object, ...]:
-        return (*(getattr(node_module, n) for n in names), dict(Node._TIMERS),
-                dict(Node._HANDLERS), Node._read_repair)
+        return (put_coordinator_module.put_quorum_reached, put_coordinator_module.ack_counts,
+                replica_module.merge, antientropy_module.merge, read_repair_module.merge,
+                HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put)
 
     before = snapshot()
     for mutant in MUTANTS.values():
