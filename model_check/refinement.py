@@ -78,8 +78,9 @@ then uses the same responses as the spec's); a message the implementation sends
 to a node that is down or cut off, and that the spec does not send, is lost at
 once; a hint is resent once no copy of its handoff is in flight.
 
-:func:`replay_on_impl` drives the implementation through a model-checker trace
-with the same machinery and reports whether it reaches the same violation.
+:mod:`model_check.refinement_replay` drives the implementation through a
+model-checker trace with the same machinery and reports whether it reaches the
+same violation (this module does not import it).
 """
 
 from __future__ import annotations
@@ -139,7 +140,6 @@ __all__ = [
     "Lockstep",
     "cluster_for",
     "put_id_of_value",
-    "replay_on_impl",
     "value_of",
 ]
 
@@ -1013,14 +1013,3 @@ def _difference(spec: Any, impl: Any, where: str = "") -> str:
     if spec != impl:
         return f"{where or 'state'}: spec {json.dumps(spec)} vs impl {json.dumps(impl)}"
     return ""
-
-
-# ---------------------------------------------------------------------------- replay
-
-
-def replay_on_impl(trace: Any) -> Any:
-    """Drive the simulated implementation through a model-checker trace (see
-    :mod:`model_check.refinement_replay`)."""
-    from model_check.refinement_replay import replay_trace
-
-    return replay_trace(trace)

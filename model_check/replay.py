@@ -20,7 +20,7 @@ The story is one numbered line per step (``spec.model.narrate``) that a person
 can follow: who sent what to whom, what each node stored, where the property
 broke.
 
-``--on impl`` hands the trace to ``model_check.refinement.replay_on_impl``
+``--on impl`` hands the trace to ``model_check.refinement_replay.replay_trace``
 (the refinement layer drives the simulated implementation through the same
 steps) and returns a :class:`ReplayReport` like the spec's.
 
@@ -32,95 +32,18 @@ trace was refused (a step did not replay, or the property did not break);
 from __future__ import annotations
 
 import argparse
-import builtins
 import json
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model_check.reports import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, ReplayReport, ReplayStep
 from model_check.trace import Trace, TraceError
 
 __all__ = ["ReplayReport", "ReplayStep", "config_from_trace", "main", "replay_on_spec"]
 
-EXIT_OK = 0
-EXIT_REFUSED = 1
-EXIT_USAGE = 2
 LIVENESS_SEARCH_LIMIT = 500_000
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayStep:
-    """One replayed step: its number (1-based), the action, and the story line."""
-
-    number: int
-    action: Mapping[str, Any]
-    narration: str
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayReport:
-    """The outcome of replaying a trace on a backend ("spec" or "impl")."""
-
-    backend: str
-    property: str
-    steps: tuple[ReplayStep, ...]
-    replayed: bool
-    """Every step was enabled and reached the recorded state."""
-    broke_at: int | None = None
-    """The state index (0 = initial) where the property was seen broken, if it was."""
-    reason: str = ""
-    """Why the trace was refused, or how the property broke."""
-    refused_at: int | None = None
-    """The step number that did not replay (0: the initial state), when refused."""
-    initial: str = ""
-    notes: tuple[str, ...] = field(default_factory=tuple)
-
-    @builtins.property
-    def ok(self) -> bool:
-        """Replayed in full, and the property broke."""
-        return self.replayed and self.broke_at is not None
-
-    @builtins.property
-    def exit_code(self) -> int:
-        return EXIT_OK if self.ok else EXIT_REFUSED
-
-    def render(self) -> str:
-        """The numbered story a person reads."""
-        lines = [f"Replaying a counterexample to {self.property!r} on the {self.backend}."]
-        if self.initial:
-            lines.append(f"  0. {self.initial}")
-        for step in self.steps:
-            lines.append(f"{step.number:>3}. {step.narration}")
-            if self.broke_at == step.number:
-                lines.append(f"     *** {self.property} broke here: {self.reason}")
-        if self.broke_at == 0:
-            lines.append(f"     *** {self.property} is broken in the initial state: {self.reason}")
-        lines.extend(f"  note: {note}" for note in self.notes)
-        if not self.replayed:
-            lines.append(f"REFUSED at step {self.refused_at}: {self.reason}")
-        elif self.broke_at is None:
-            lines.append(f"The trace replays, but {self.property} did not break: {self.reason}")
-        else:
-            lines.append(f"Replayed {len(self.steps)} steps: {self.property} is violated "
-                         f"(step {self.broke_at}).")
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "backend": self.backend,
-            "property": self.property,
-            "replayed": self.replayed,
-            "ok": self.ok,
-            "broke_at": self.broke_at,
-            "refused_at": self.refused_at,
-            "reason": self.reason,
-            "steps": [
-                {"number": s.number, "action": dict(s.action), "narration": s.narration}
-                for s in self.steps
-            ],
-        }
 
 
 def config_from_trace(trace: Trace) -> Any:
@@ -278,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     if args.on == "impl":
         # Imported here: replaying on the spec needs neither impl nor the simulator.
-        from model_check.refinement import replay_on_impl
+        from model_check.refinement_replay import replay_trace as replay_on_impl
 
         report = replay_on_impl(trace)
     else:

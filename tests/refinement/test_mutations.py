@@ -1,4 +1,4 @@
-"""Non-vacuity: every seeded bug of model_check.mutations is killed by the lockstep tests.
+"""Non-vacuity: every seeded bug of tests.refinement.mutations is killed by the lockstep tests.
 
 The one command: ``.venv/bin/python -m pytest -p no:xdist -q tests/refinement/test_mutations.py``
 (each case applies one mutant around a lockstep run and passes when the run fails).
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from model_check.mutations import MUTANTS
 from model_check.refinement import Divergence
 from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from tests.refinement.machine import machine_for
+from tests.refinement.mutations import MUTANTS
 
 #: mutant -> the lockstep configuration that kills it
 KILLED_BY = {
