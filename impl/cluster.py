@@ -262,7 +262,8 @@ class SimulatedCluster:
         self.left: set[str] = set()
         self._clients = 0
         self.sim = Simulator(self._make_node, seed=seed, faults=faults, on_crash=self._on_crash,
-                             wire=wire, log=log, client_timeout=self.client_timeout)
+                             storage=self.storages.__getitem__, wire=wire, log=log,
+                             client_timeout=self.client_timeout)
         for name in names:
             self.storages[name] = WatchedStorage(self._open_storage(name))
             self.sim.add_node(name)

@@ -13,8 +13,10 @@ effects it returns (:mod:`impl.effects`)::
     node.leave(now)                    # hand this node's key ranges over and leave
 
 It never blocks, sleeps, reads a clock or draws a random number other than from
-its own ``random.Random(seed)``. Its durable state is the storage engine's (the
-versions, the hints, and meta entries for membership); everything else (the
+its own ``random.Random(seed)``, and it never writes to its storage engine: its
+writes are effects, returned before the messages and replies of the same input
+(persist, then send: :mod:`impl.staging`). Its durable state is the engine's
+(the versions, the hints, and meta entries for membership); everything else (the
 coordinations in flight, the failure detector's suspicions) is volatile: a
 restart after a crash is a new Node on the same storage.
 
@@ -86,6 +88,7 @@ from impl.read_repair import ReadRepairer
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import NodeSnapshot, take_snapshot
+from impl.staging import StagedStorage
 from impl.storage.base import Storage
 from impl.timers import (
     AntiEntropyRound,
@@ -127,14 +130,17 @@ class Node:
                               f"{type(storage).__name__}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ConfigError(f"seed: must be an int, got {seed!r}")
-        self.name, self.config, self.storage = name, config, storage
+        self.name, self.config = name, config
+        #: the engine seen through the staged writes of the current input
+        self.storage = StagedStorage(storage)
         self.rng = random.Random(seed)
         self.mode = ClockMode(config.clock)
         self.stats: collections.Counter[str] = collections.Counter()
         self.log: collections.deque[str] = collections.deque(maxlen=_LOG_LINES)
         self._now = float(now)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
-        storage.set_meta("incarnation", str(incarnation).encode())
+        storage.set_meta("incarnation", str(incarnation).encode())  # the one direct write
+        storage = self.storage
         ids = itertools.count((incarnation & 0x7FFFFF) << 40)
         self.detector = FailureDetector(
             retry_after=config.suspicion_timeout,
@@ -184,9 +190,17 @@ class Node:
             SetTimer(GossipRound(), now + draw(0, config.gossip_interval)),
             SetTimer(HintScan(), now + draw(0, config.hint_scan_interval)),
             SetTimer(AntiEntropyRound(), now + draw(0, config.anti_entropy_interval))]
-        if getattr(self.storage, "fsync", "always") == "buffered":
+        if self.storage.fsync == "buffered":
             out.append(SetTimer(Flush(), now + config.flush_interval))
         return out
+
+    def persist_failed(self, now: float, error: StorageError) -> list[Effect]:
+        """The driver could not perform this node's writes (nothing after them left):
+        every put it coordinates and has not acknowledged fails with ``error``."""
+        self._now = now
+        self.stats["storage-error"] += 1
+        self.log.append(f"{now:.3f} storage error, nothing acknowledged: {error}")
+        return self.puts.abandon(error)
 
     def client_request(self, now: float, request: GetRequest | PutRequest) -> list[Effect]:
         """A client's get or put arrives at this node; effects (a Reply sooner or
@@ -201,8 +215,9 @@ class Node:
                 request_id = 0
             return [Reply(request_id, error=error)]
         try:
-            return self.forwarder.route(now, request, ReplyTo(request.request_id))
+            return self._finish(self.forwarder.route(now, request, ReplyTo(request.request_id)))
         except StorageError as error:  # not acknowledged: the client hears why
+            self.storage.take()
             self.stats["storage-error"] += 1
             return [Reply(request.request_id, error=error)]
 
@@ -222,19 +237,23 @@ class Node:
             return self._drop(src, str(error))
         self.detector.heard_from(src, now)  # any message clears a suspicion
         try:
-            return handler(now, src, message)
+            return self._finish(handler(now, src, message))
         except StorageError as error:  # the engine failed: nothing acknowledged
             self.stats["storage-error"] += 1
             self.log.append(f"{now:.3f} storage error handling {type(message).__name__}: "
                             f"{error}")
         except (DynamoError, ValueError) as error:  # bad data deep inside (a clock, a view)
             self._drop(src, f"{type(message).__name__}: {error}")
+        self.storage.take()  # a half-handled message writes nothing
         return []
 
     def fire(self, now: float, timer: Timer) -> list[Effect]:
         """Timer ``timer`` (one this node set, or one a driver names) fires at ``now``.
         Raises ValueError for a value that is not a timer."""
         self._now = now
+        return self._finish(self._fire(now, timer))
+
+    def _fire(self, now: float, timer: Timer) -> list[Effect]:
         config = self.config
         if isinstance(timer, PutTimeout):
             return self.puts.on_timeout(now, timer)
@@ -261,7 +280,7 @@ class Node:
         self._now = now
         if self.status not in (MemberStatus.JOINING, MemberStatus.UP):
             return []
-        return [*self.membership.leave(), *self.fire(now, HintScan())]
+        return self._finish([*self.membership.leave(), *self._fire(now, HintScan())])
 
     def set_suspected(self, suspected: dict[str, float]) -> None:
         """Replace the failure detector's suspicions: ``{node: until}`` (seconds;
@@ -320,6 +339,11 @@ class Node:
         if isinstance(request, PutRequest):
             return self.puts.start(now, request, reply_to)
         return self.gets.start(now, request, reply_to)
+
+    def _finish(self, effects: list[Effect]) -> list[Effect]:
+        """Persist, then send: the staged writes first."""
+        writes = self.storage.take()
+        return [*writes, *effects] if writes else effects
 
     def _drop(self, src: object, why: str) -> list[Effect]:
         self.stats["dropped"] += 1

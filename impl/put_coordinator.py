@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from impl.config import ClusterConfig
 from impl.context import encode_context_pairs
 from impl.effects import CancelTimer, Effect, PutResult, Send, SetTimer
-from impl.errors import BadMessageError, BadRequestError, QuorumError
+from impl.errors import BadMessageError, BadRequestError, DynamoError, QuorumError
 from impl.forwarding import ReplyTo, answer, context_of
 from impl.hints import HintStore
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
@@ -192,6 +192,16 @@ class PutCoordinator:
             out.append(self._send(coordination, target, now, initial=False))
         out.append(SetTimer(timer, min(now + self.config.replica_timeout,
                                        coordination.deadline)))
+        return out
+
+    def abandon(self, error: DynamoError) -> list[Effect]:
+        """Fail every put not acknowledged yet with ``error`` (the engine failed)."""
+        out: list[Effect] = []
+        for op_id, coordination in list(self.coordinations.items()):
+            if not coordination.replied:
+                del self.coordinations[op_id]
+                out.append(answer(coordination.reply_to, None, error, kind="put"))
+                out.append(CancelTimer(PutTimeout(op_id)))
         return out
 
     def _send(self, coordination: PutCoordination, target: str, now: float, *,

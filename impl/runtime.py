@@ -69,6 +69,7 @@ from impl.config import ClusterConfig
 from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.messages import GetRequest, PutRequest
 from impl.node import Node
+from impl.staging import persist
 from impl.storage.base import Storage
 from impl.storage.sqlite import SqliteStorage
 from impl.timers import Timer
@@ -260,6 +261,13 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
+        # Persist, then send: the writes come first and are performed in order, each
+        # durable as the engine's fsync policy says, before any Send or Reply that may
+        # acknowledge them. The seam for group commit (one transaction and one fsync
+        # for the writes of many inputs, then their sends) is here and in
+        # impl.staging.persist.
+        effects = persist(self.storage, effects,
+                          lambda error: self.node.persist_failed(self.loop.time(), error))
         for effect in effects:
             if isinstance(effect, Send):
                 self._send(effect.dest, effect.message)

@@ -60,14 +60,30 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
+from impl.effects import (
+    AddHint,
+    CancelTimer,
+    Effect,
+    RemoveHint,
+    Reply,
+    Send,
+    SetTimer,
+    SyncStorage,
+    WriteMeta,
+    WriteRecord,
+)
 from impl.errors import (
     BadMessageError,
     ConfigError,
     DynamoError,
     NodeDownError,
     RequestTimeoutError,
+    StorageError,
 )
+from impl.staging import persist
+from impl.storage.base import Storage
+
+_WRITES = (WriteRecord, AddHint, RemoveHint, WriteMeta, SyncStorage)
 
 __all__ = [
     "Delay",
@@ -102,6 +118,8 @@ class NodeLike(Protocol):
     def fire(self, now: float, timer: Any) -> list[Effect]: ...
 
     def leave(self, now: float) -> list[Effect]: ...
+
+    def persist_failed(self, now: float, error: StorageError) -> list[Effect]: ...
 
 
 class Distribution(enum.Enum):
@@ -315,8 +333,11 @@ class Simulator:
 
     ``make_node(name, seed, now)`` builds a node (at start, on :meth:`add_node`
     and on :meth:`restart`); ``on_crash(name)`` is called when a node crashes
-    (make its storage lose what was not durable). ``log=True`` records every
-    event in :attr:`log` (for determinism checks and debugging).
+    (make its storage lose what was not durable). ``storage(name)`` is node
+    ``name``'s engine: the simulator performs a node's Write effects on it at once,
+    before the node's other effects (persist, then send; :mod:`impl.staging`).
+    ``log=True`` records every event in :attr:`log` (for determinism checks and
+    debugging).
     """
 
     def __init__(
@@ -326,6 +347,7 @@ class Simulator:
         seed: int = 0,
         faults: Faults | None = None,
         on_crash: Callable[[str], None] | None = None,
+        storage: Callable[[str], Storage] | None = None,
         wire: bool = False,
         log: bool = False,
         client_timeout: float = 5.0,
@@ -339,6 +361,7 @@ class Simulator:
         self._logging = log
         self._make_node = make_node
         self._on_crash = on_crash
+        self._storage = storage
         self._client_timeout = client_timeout
         self._wire: Any = None
         if wire:
@@ -569,6 +592,12 @@ class Simulator:
     # ------------------------------------------------------------ the effects
 
     def _perform(self, name: str, effects: list[Effect]) -> None:
+        if effects and isinstance(effects[0], _WRITES):
+            if self._storage is None:
+                raise SimulationError(f"node {name!r} wrote, and the simulator has no storage")
+            node = self.nodes[name]
+            effects = persist(self._storage(name), effects, lambda error: node.persist_failed(
+                self.now + self.skew[name], error))
         for effect in effects:
             if type(effect) is Send:
                 self._send(name, effect.dest, effect.message)

@@ -27,6 +27,7 @@ from impl.messages import (
     ReplicaPut,
     ReplicaPutAck,
 )
+from impl.staging import persist
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
@@ -236,10 +237,12 @@ def test_a_storage_failure_is_reported_not_acknowledged() -> None:
     failing = FailingStorage(d.storages[top[0]])
     assert isinstance(failing, Storage)
     d.nodes[top[0]] = Node(top[0], d.config, failing, seed=3)
+    d.storages[top[0]] = failing  # type: ignore[assignment]  # the driver writes through it
     failing.failing = True
     reply = d.put(top[0], KEY, b"v")
     assert isinstance(reply.error, StorageError)
     # a replica whose engine fails does not acknowledge and keeps running
-    effects = d.nodes[top[0]].receive(d.now, top[1], ReplicaPut(1, KEY, _record(b"x")))
+    effects = persist(failing, d.nodes[top[0]].receive(d.now, top[1], ReplicaPut(
+        1, KEY, _record(b"x"))), lambda error: d.nodes[top[0]].persist_failed(d.now, error))
     assert not [e for e in effects if isinstance(e, Send)]
     assert d.nodes[top[0]].stats["storage-error"] == 2

@@ -20,6 +20,7 @@ from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send,
 from impl.errors import DynamoError
 from impl.messages import GetRequest, PutRequest
 from impl.node import Node
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import Timer
 
@@ -77,6 +78,9 @@ class Driver:
                 self.handle(name, self.nodes[name].fire(self.now, timer))
 
     def handle(self, name: str, effects: Iterable[Effect]) -> None:
+        node = self.nodes[name]
+        effects = persist(self.storages[name], list(effects),
+                          lambda error: node.persist_failed(self.now, error))
         for effect in effects:
             if isinstance(effect, Send):
                 self.inflight.append((name, effect.dest, effect.message))
