@@ -37,9 +37,10 @@ import collections
 import itertools
 import random
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from impl.config import ClusterConfig
-from impl.effects import Effect, Send
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.merkle import (
     Buckets,
@@ -206,10 +207,21 @@ class AntiEntropy:
         """Hold trees for exactly the ranges replicated on the new ring."""
         self.trees.reset(self._ranges(), self.replica.storage)
 
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {MerkleExchange: lambda now, src, message: self.on_merkle_exchange(src, message),
+                KeyRecords: lambda now, src, message: self.on_key_records(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {AntiEntropyRound: self.on_round}
+
     def on_round(self, now: float, timer: AntiEntropyRound) -> list[Effect]:
         """Start one Merkle exchange per key range held, each with a random replica
-        (``timer.peer`` set: with that replica, on every range it replicates too)."""
-        out: list[Effect] = []
+        (``timer.peer`` set: with that replica, on every range it replicates too);
+        set the next round."""
+        out: list[Effect] = [SetTimer(AntiEntropyRound(),
+                                      now + self.config.anti_entropy_interval)]
         if not self.config.anti_entropy:
             return out
         partitioning = self._ring()

@@ -31,6 +31,7 @@ __all__ = [
     "FAILURE_DETECTORS",
     "PARTITIONING_STRATEGIES",
     "ClusterConfig",
+    "check_node_arguments",
     "check_node_name",
 ]
 
@@ -58,6 +59,20 @@ def check_node_name(name: object, field: str = "name") -> str:
     if not name.isprintable() or any(c.isspace() for c in name):
         raise ConfigError(f"{field}: node name {name!r} must be printable, without spaces")
     return name
+
+
+def check_node_arguments(name: object, config: object, storage: object, seed: object) -> None:
+    """Check a Node's constructor arguments (ConfigError naming the bad one)."""
+    from impl.storage.base import Storage
+
+    check_node_name(name)
+    if not isinstance(config, ClusterConfig):
+        raise ConfigError(f"config: must be a ClusterConfig, got {type(config).__name__}")
+    if not isinstance(storage, Storage):
+        raise ConfigError(f"storage: must implement impl.storage.base.Storage, got "
+                          f"{type(storage).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed: must be an int, got {seed!r}")
 
 
 def _int(name: str, value: object, low: int, high: int | None = None) -> int:

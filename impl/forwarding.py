@@ -25,6 +25,7 @@ import collections
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from impl.config import ClusterConfig
 from impl.context import decode_context
@@ -44,6 +45,7 @@ __all__ = [
     "answer",
     "check_request",
     "context_of",
+    "refuse",
 ]
 
 FORWARD_MEMORY = 4096  # (sender, op id) of the forwarded requests remembered
@@ -98,6 +100,14 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
     context_of(config, mode, request)
 
 
+def refuse(request: object, error: DynamoError) -> Reply:
+    """The Reply refusing a bad client request (request id 0 when it has none)."""
+    request_id = getattr(request, "request_id", 0)
+    if isinstance(request_id, bool) or not isinstance(request_id, int):
+        request_id = 0
+    return Reply(request_id, error=error)
+
+
 def context_of(config: ClusterConfig, mode: ClockMode, request: PutRequest) -> VClock:
     """The clock a put's context carries (BadContextError if it is not ours)."""
     return decode_context(request.context, key=request.key, mode=mode,
@@ -138,6 +148,15 @@ class Forwarder:
         self.coordinate = coordinate
         self.forwardings: dict[int, Forwarding] = {}
         self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {Forward: self.on_forward,
+                ForwardReply: lambda now, src, message: self.on_forward_reply(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {ForwardTimeout: self.on_timeout}
 
     @property
     def timeout(self) -> float:

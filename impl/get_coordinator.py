@@ -22,7 +22,9 @@ replied, or at the deadline, the coordination ends with read repair
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from impl.config import ClusterConfig
 from impl.context import encode_context_pairs
@@ -75,6 +77,14 @@ class GetCoordinator:
         self.repairer = repairer
         self.ids = ids
         self.coordinations: dict[int, GetCoordination] = {}
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {ReplicaGetReply: lambda now, src, message: self.on_reply(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {GetTimeout: self.on_timeout}
 
     def start(self, now: float, request: GetRequest, reply_to: ReplyTo) -> list[Effect]:
         """Coordinate a (checked) get: read locally, ask the other targets."""

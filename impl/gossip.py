@@ -27,15 +27,17 @@ from __future__ import annotations
 import collections
 import random
 from collections.abc import Callable
+from typing import Any
 
 from impl import membership
 from impl.config import ClusterConfig
-from impl.effects import Effect, Send
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus
 from impl.messages import Gossip
 from impl.storage.base import Storage
+from impl.timers import GossipRound
 from spec.ring import Partitioning, Strategy
 
 __all__ = ["ROUTING", "Gossiper"]
@@ -87,11 +89,21 @@ class Gossiper:
 
     # ------------------------------------------------------------------ inputs
 
-    def on_round(self, now: float) -> list[Effect]:
-        """The gossip round: a joining node announces itself up; gossip with a peer."""
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {Gossip: lambda now, src, message: self.on_gossip(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {GossipRound: self.on_round}
+
+    def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
+        """The gossip round: a joining node announces itself up; gossip with a peer;
+        set the next round."""
         if self.status is MemberStatus.JOINING:
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
-        return self._gossip_to(self._peer())
+        return [SetTimer(GossipRound(), now + self.config.gossip_interval),
+                *self._gossip_to(self._peer())]
 
     def on_gossip(self, src: str, message: Gossip) -> list[Effect]:
         """Merge a peer's view (and answer a push with a pull)."""

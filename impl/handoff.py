@@ -19,8 +19,11 @@ Theory of operation
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from impl.config import ClusterConfig
-from impl.effects import Effect, Send
+from impl.effects import Effect, Send, SetTimer
 from impl.gossip import Gossiper
 from impl.hints import HintStore
 from impl.membership import MemberStatus
@@ -47,6 +50,20 @@ class HintedHandoff:
         self.membership = membership
         #: hint id -> when its delivery was sent (awaiting the intended node's ack)
         self.in_flight: dict[int, float] = {}
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {HintDelivery: lambda now, src, message: self.on_delivery(src, message),
+                HintAck: lambda now, src, message: self.on_ack(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {HintScan: self.on_timer}
+
+    def on_timer(self, now: float, timer: HintScan) -> list[Effect]:
+        """The hint scan timer: scan, and set the next scan."""
+        return [SetTimer(HintScan(), now + self.config.hint_scan_interval),
+                *self.on_scan(now, timer)]
 
     def on_scan(self, now: float, timer: HintScan) -> list[Effect]:
         """Deliver every kept hint whose intended node is believed reachable (with

@@ -20,25 +20,12 @@ writes are effects, returned before the messages and replies of the same input
 coordinations in flight, the failure detector's suspicions) is volatile: a
 restart after a crash is a new Node on the same storage.
 
-``Node`` only dispatches: each mechanism of the paper is a small object in its
-own module that owns its state and returns effects --
-
-=====================  ===========================================  ================
-mechanism              object                                       module
-=====================  ===========================================  ================
-request routing        :class:`~impl.forwarding.Forwarder`          impl.forwarding
-sloppy quorum          :class:`~impl.sloppy_quorum.SloppyQuorum`    impl.sloppy_quorum
-put coordinator        :class:`~impl.put_coordinator.PutCoordinator` impl.put_coordinator
-get coordinator        :class:`~impl.get_coordinator.GetCoordinator` impl.get_coordinator
-read repair            :class:`~impl.read_repair.ReadRepairer`      impl.read_repair
-replica (versions)     :class:`~impl.replica.Replica`               impl.replica
-hint store             :class:`~impl.hints.HintStore`               impl.hints
-hinted handoff         :class:`~impl.handoff.HintedHandoff`         impl.handoff
-Merkle anti-entropy    :class:`~impl.antientropy.AntiEntropy`       impl.antientropy
-membership and gossip  :class:`~impl.gossip.Gossiper`               impl.gossip
-failure detection      :class:`~impl.failure_detector.FailureDetector` impl.failure_detector
-=====================  ===========================================  ================
-
+``Node`` only dispatches. Each mechanism of the paper is a small object in its
+own module that owns its state, handles its messages and timers and returns
+effects: ``forwarder``, ``quorum`` (the sloppy quorum), ``puts`` and ``gets``
+(the coordinators), ``read_repair``, ``replica``, ``hints``, ``handoff``,
+``anti_entropy``, ``membership`` (gossip) and ``detector`` (the failure
+detector, the only owner of suspicion); docs/impl.md maps them to the paper.
 :meth:`Node.snapshot` is the one way to observe a node from outside.
 
 Bad input. A client request is checked where it enters
@@ -57,32 +44,17 @@ from collections.abc import Callable
 from typing import Any
 
 from impl.antientropy import AntiEntropy
-from impl.config import ClusterConfig, check_node_name
+from impl.config import ClusterConfig, check_node_arguments
 from impl.effects import Effect, Reply, SetTimer
-from impl.errors import ConfigError, DynamoError, StorageError
+from impl.errors import DynamoError, StorageError
 from impl.failure_detector import FailureDetector
-from impl.forwarding import Forwarder, ReplyTo, check_request
+from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
 from impl.get_coordinator import GetCoordinator
 from impl.gossip import Gossiper
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus
-from impl.messages import (
-    Forward,
-    ForwardReply,
-    GetRequest,
-    Gossip,
-    HintAck,
-    HintDelivery,
-    KeyRecords,
-    MerkleExchange,
-    PutRequest,
-    ReadRepair,
-    ReplicaGet,
-    ReplicaGetReply,
-    ReplicaPut,
-    ReplicaPutAck,
-)
+from impl.messages import GetRequest, Gossip, PutRequest
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.replica import Replica
@@ -93,20 +65,14 @@ from impl.storage.base import Storage
 from impl.timers import (
     AntiEntropyRound,
     Flush,
-    ForwardTimeout,
-    GetTimeout,
     GossipRound,
     HintScan,
-    PutTimeout,
     Timer,
 )
 from impl.versions import ClockMode, Record
 from spec.ring import Partitioning
 
 __all__ = ["Node"]
-
-_LOG_LINES = 1000
-
 
 class Node:
     """One Dynamo node (see the module docstring for how to drive it).
@@ -122,21 +88,14 @@ class Node:
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage, *, seed: int,
                  now: float = 0.0) -> None:
-        check_node_name(name)
-        if not isinstance(config, ClusterConfig):
-            raise ConfigError(f"config: must be a ClusterConfig, got {type(config).__name__}")
-        if not isinstance(storage, Storage):
-            raise ConfigError(f"storage: must implement impl.storage.base.Storage, got "
-                              f"{type(storage).__name__}")
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ConfigError(f"seed: must be an int, got {seed!r}")
+        check_node_arguments(name, config, storage, seed)
         self.name, self.config = name, config
         #: the engine seen through the staged writes of the current input
         self.storage = StagedStorage(storage)
         self.rng = random.Random(seed)
         self.mode = ClockMode(config.clock)
         self.stats: collections.Counter[str] = collections.Counter()
-        self.log: collections.deque[str] = collections.deque(maxlen=_LOG_LINES)
+        self.log: collections.deque[str] = collections.deque(maxlen=1000)
         self._now = float(now)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())  # the one direct write
@@ -165,20 +124,14 @@ class Node:
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
                                    ids)
         self.forwarder = Forwarder(name, config, self.mode, self.quorum, ids, self._coordinate)
-        self._messages: dict[type, Callable[[float, str, Any], list[Effect]]] = {
-            Forward: self.forwarder.on_forward,
-            ForwardReply: lambda now, src, m: self.forwarder.on_forward_reply(src, m),
-            ReplicaPut: lambda now, src, m: self.replica.on_replica_put(src, m),
-            ReplicaPutAck: lambda now, src, m: self.puts.on_ack(src, m),
-            ReplicaGet: lambda now, src, m: self.replica.on_replica_get(src, m),
-            ReplicaGetReply: lambda now, src, m: self.gets.on_reply(src, m),
-            ReadRepair: lambda now, src, m: self.read_repair.on_read_repair(m),
-            HintDelivery: lambda now, src, m: self.handoff.on_delivery(src, m),
-            HintAck: lambda now, src, m: self.handoff.on_ack(src, m),
-            Gossip: lambda now, src, m: self.membership.on_gossip(src, m),
-            MerkleExchange: lambda now, src, m: self.anti_entropy.on_merkle_exchange(src, m),
-            KeyRecords: lambda now, src, m: self.anti_entropy.on_key_records(src, m),
-        }
+        self._messages: dict[type, Callable[[float, str, Any], list[Effect]]] = {}
+        for mechanism in (self.forwarder, self.puts, self.gets, self.replica, self.read_repair,
+                          self.handoff, self.membership, self.anti_entropy):
+            self._messages.update(mechanism.handlers())
+        self._timers: dict[type, Callable[[float, Any], list[Effect]]] = {}
+        for mechanism in (self.forwarder, self.puts, self.gets, self.replica, self.handoff,
+                          self.membership, self.anti_entropy):
+            self._timers.update(mechanism.timers())
 
     # ================================================================== inputs
 
@@ -210,10 +163,7 @@ class Node:
             check_request(self.config, self.mode, request)
         except DynamoError as error:
             self.stats["bad-request"] += 1
-            request_id = getattr(request, "request_id", 0)
-            if isinstance(request_id, bool) or not isinstance(request_id, int):
-                request_id = 0
-            return [Reply(request_id, error=error)]
+            return [refuse(request, error)]
         try:
             return self._finish(self.forwarder.route(now, request, ReplyTo(request.request_id)))
         except StorageError as error:  # not acknowledged: the client hears why
@@ -254,26 +204,10 @@ class Node:
         return self._finish(self._fire(now, timer))
 
     def _fire(self, now: float, timer: Timer) -> list[Effect]:
-        config = self.config
-        if isinstance(timer, PutTimeout):
-            return self.puts.on_timeout(now, timer)
-        if isinstance(timer, GetTimeout):
-            return self.gets.on_timeout(now, timer)
-        if isinstance(timer, ForwardTimeout):
-            return self.forwarder.on_timeout(now, timer)
-        if isinstance(timer, HintScan):
-            return [SetTimer(HintScan(), now + config.hint_scan_interval),
-                    *self.handoff.on_scan(now, timer)]
-        if isinstance(timer, GossipRound):
-            return [SetTimer(GossipRound(), now + config.gossip_interval),
-                    *self.membership.on_round(now)]
-        if isinstance(timer, AntiEntropyRound):
-            return [SetTimer(AntiEntropyRound(), now + config.anti_entropy_interval),
-                    *self.anti_entropy.on_round(now, timer)]
-        if isinstance(timer, Flush):
-            self.replica.flush()
-            return [SetTimer(Flush(), now + config.flush_interval)]
-        raise ValueError(f"timer: not a timer of impl.timers, got {timer!r}")
+        handler = self._timers.get(type(timer))
+        if handler is None:
+            raise ValueError(f"timer: not a timer of impl.timers, got {timer!r}")
+        return handler(now, timer)
 
     def leave(self, now: float) -> list[Effect]:
         """Start leaving the cluster (hand this node's key ranges over)."""

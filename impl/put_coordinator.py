@@ -30,7 +30,9 @@ the refinement tests' seeded mutants patch: keep them small.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from impl.config import ClusterConfig
 from impl.context import encode_context_pairs
@@ -105,6 +107,14 @@ class PutCoordinator:
         self.quorum = quorum
         self.ids = ids
         self.coordinations: dict[int, PutCoordination] = {}
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {ReplicaPutAck: lambda now, src, message: self.on_ack(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {PutTimeout: self.on_timeout}
 
     def start(self, now: float, request: PutRequest, reply_to: ReplyTo) -> list[Effect]:
         """Coordinate a (checked) put: write locally, send to the targets."""

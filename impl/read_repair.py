@@ -16,7 +16,8 @@ into its own versions. :class:`ReadRepairer` is that mechanism of the node.
 from __future__ import annotations
 
 import collections
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from impl.effects import Effect, Send
 from impl.messages import ReadRepair
@@ -46,6 +47,10 @@ class ReadRepairer:
         self.name = name
         self.replica = replica
         self.stats = stats
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {ReadRepair: lambda now, src, message: self.on_read_repair(message)}
 
     def repair(self, key: bytes, replies: Mapping[str, Record]) -> list[Effect]:
         """Send the reconciled record to every node that answered without it (this

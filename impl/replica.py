@@ -24,13 +24,15 @@ limits (:meth:`Replica.decode`); a bad one raises a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from impl.config import ClusterConfig
-from impl.effects import Effect, Send
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, TooLargeError, UnknownNodeError
 from impl.hints import HintStore
 from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
 from impl.storage.base import Storage
+from impl.timers import Flush
 from impl.versions import (
     ClockMode,
     Record,
@@ -66,6 +68,11 @@ class Replica:
 
     # ------------------------------------------------------------------ messages
 
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {ReplicaPut: lambda now, src, message: self.on_replica_put(src, message),
+                ReplicaGet: lambda now, src, message: self.on_replica_get(src, message)}
+
     def on_replica_put(self, src: str, message: ReplicaPut) -> list[Effect]:
         """Store a coordinator's write (or, as a fallback, keep it as a hint); ack it."""
         record = self.decode(message.key, message.record)
@@ -86,6 +93,10 @@ class Replica:
         return [Send(src, ReplicaGetReply(message.op_id, message.key, encoded))]
 
     # ------------------------------------------------------------------ reading
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {Flush: self.on_flush}
 
     def check_key(self, key: bytes) -> None:
         if len(key) > self.config.max_key_bytes:
@@ -154,6 +165,8 @@ class Replica:
         for listener in self.write_listeners:
             listener(key, encoded)
 
-    def flush(self) -> None:
-        """Make a buffered engine's writes durable (the ``Flush`` timer)."""
+    def on_flush(self, now: float, timer: Flush) -> list[Effect]:
+        """Make a buffered engine's writes durable (the ``Flush`` timer, every
+        ``flush_interval`` seconds: a crash loses at most that)."""
         self.storage.flush()
+        return [SetTimer(Flush(), now + self.config.flush_interval)]
