@@ -1,5 +1,11 @@
 """Deterministic simulator: many node cores in one process, on virtual time.
 
+(About 800 lines, over the project's 600, on purpose: it is one event loop over
+one heap and one in-flight table -- the node lifecycle, the network model, the
+client requests and the step-by-step API all read and write them, and the fast
+path of a send must stay one function. The fault model is in :mod:`impl.faults`,
+the nemesis in :mod:`impl.nemesis`.)
+
 Theory of operation
 -------------------
 The simulator is a driver for sans-IO node cores (see :mod:`impl.effects`): it
@@ -50,14 +56,12 @@ sent and decoded at delivery, so the codec runs on every message.
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import heapq
 import importlib
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from impl.effects import (
@@ -80,6 +84,11 @@ from impl.errors import (
     RequestTimeoutError,
     StorageError,
 )
+from impl.faults import Delay as Delay
+from impl.faults import Distribution as Distribution
+from impl.faults import Faults as Faults
+from impl.faults import derive_seed as derive_seed
+from impl.nemesis import Nemesis
 from impl.staging import persist
 from impl.storage.base import Storage
 
@@ -120,135 +129,6 @@ class NodeLike(Protocol):
     def leave(self, now: float) -> list[Effect]: ...
 
     def persist_failed(self, now: float, error: StorageError) -> list[Effect]: ...
-
-
-class Distribution(enum.Enum):
-    """Shape of the network delay."""
-
-    CONSTANT = "constant"
-    UNIFORM = "uniform"
-    EXPONENTIAL = "exponential"
-
-
-@dataclass(frozen=True, slots=True)
-class Delay:
-    """Network delay of one message copy, in virtual seconds.
-
-    ``constant``: always ``base``. ``uniform``: ``base + U(0, spread)``.
-    ``exponential``: ``base + Exp(mean=spread)``, capped at ``base + 20 * spread``.
-    """
-
-    distribution: Distribution = Distribution.UNIFORM
-    base: float = 0.001
-    spread: float = 0.004
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.distribution, Distribution):
-            raise ConfigError("Delay.distribution must be a Distribution, "
-                              f"got {self.distribution!r}")
-        if not (self.base >= 0 and self.spread >= 0):
-            raise ConfigError(f"Delay.base and Delay.spread must be >= 0, got {self.base}, "
-                              f"{self.spread}")
-
-    @classmethod
-    def constant(cls, seconds: float) -> Delay:
-        return cls(Distribution.CONSTANT, seconds, 0.0)
-
-    @classmethod
-    def uniform(cls, low: float, high: float) -> Delay:
-        if high < low:
-            raise ConfigError(f"Delay.uniform: high {high} < low {low}")
-        return cls(Distribution.UNIFORM, low, high - low)
-
-    @classmethod
-    def exponential(cls, base: float, mean: float) -> Delay:
-        return cls(Distribution.EXPONENTIAL, base, mean)
-
-    def draw(self, rng: random.Random) -> float:
-        if self.distribution is Distribution.CONSTANT or self.spread == 0.0:
-            return self.base
-        if self.distribution is Distribution.UNIFORM:
-            return self.base + rng.random() * self.spread
-        return self.base + min(rng.expovariate(1.0 / self.spread), 20.0 * self.spread)
-
-
-def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"Faults.{name} must be a probability in [0, 1], got {value!r}")
-
-
-def _check_bound(name: str, value: int | None) -> None:
-    if value is not None and value < 0:
-        raise ConfigError(f"Faults.{name} must be None (unbounded) or >= 0, got {value!r}")
-
-
-def _check_range(name: str, value: tuple[float, float]) -> None:
-    if len(value) != 2 or not 0.0 <= value[0] <= value[1]:
-        raise ConfigError(f"Faults.{name} must be (low, high) with 0 <= low <= high, "
-                          f"got {value!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class Faults:
-    """Every fault the simulator can inject; all off by default.
-
-    Network (drawn per message when it is sent): ``loss``, ``duplication`` and
-    ``reorder`` are probabilities, each bounded by ``max_*`` (None: unbounded);
-    a reordered message waits ``reorder_delay`` more, so later ones overtake it.
-    ``delay`` is every copy's delay. ``max_clock_skew``: each node's clock is off
-    by a uniform draw in ``[-max_clock_skew, +max_clock_skew]``.
-
-    The *nemesis* (scheduled faults): with ``crash_interval`` set, a random up
-    node crashes after an exponential wait of that mean, stays down for a
-    duration drawn from ``downtime`` and restarts; at most ``max_down`` nodes are
-    down at once and ``max_crashes`` in all. With ``partition_interval`` set, the
-    nodes are split in two random groups for a duration drawn from
-    ``partition_duration`` (one-way with probability ``one_way_partitions``), at
-    most ``max_partitions`` times.
-    """
-
-    loss: float = 0.0
-    max_losses: int | None = None
-    duplication: float = 0.0
-    max_duplicates: int | None = None
-    reorder: float = 0.0
-    max_reorders: int | None = None
-    reorder_delay: float = 0.05
-    delay: Delay = field(default_factory=Delay)
-    max_clock_skew: float = 0.0
-    crash_interval: float | None = None
-    max_crashes: int | None = None
-    downtime: tuple[float, float] = (1.0, 5.0)
-    max_down: int = 1
-    partition_interval: float | None = None
-    max_partitions: int | None = None
-    partition_duration: tuple[float, float] = (1.0, 5.0)
-    one_way_partitions: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("loss", "duplication", "reorder", "one_way_partitions"):
-            _check_probability(name, getattr(self, name))
-        for name in ("max_losses", "max_duplicates", "max_reorders", "max_crashes",
-                     "max_partitions"):
-            _check_bound(name, getattr(self, name))
-        _check_range("downtime", self.downtime)
-        _check_range("partition_duration", self.partition_duration)
-        for name in ("reorder_delay", "max_clock_skew"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"Faults.{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("crash_interval", "partition_interval"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError(f"Faults.{name} must be None (off) or > 0, got {value!r}")
-        if self.max_down < 0:
-            raise ConfigError(f"Faults.max_down must be >= 0, got {self.max_down!r}")
-        if not isinstance(self.delay, Delay):
-            raise ConfigError(f"Faults.delay must be a Delay, got {self.delay!r}")
-
-    @classmethod
-    def none(cls) -> Faults:
-        """No faults at all (the default)."""
-        return cls()
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,12 +180,6 @@ class Pending:
     def __repr__(self) -> str:
         state = "pending" if not self.done else ("error" if self.error else "ok")
         return f"Pending(request_id={self.request_id}, coordinator={self.coordinator!r}, {state})"
-
-
-def derive_seed(seed: int, *parts: object) -> int:
-    """A 64-bit seed derived from ``seed`` and ``parts``, stable across processes."""
-    text = ":".join([str(seed), *map(str, parts)]).encode()
-    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
 
 
 _MAX_TICKS_AT_ONE_TIME = 100_000
@@ -383,7 +257,7 @@ class Simulator:
             ("sent", "delivered", "lost", "duplicated", "reordered", "blocked",
              "to_down_node", "ticks", "crashes", "restarts", "partitions",
              "bad_messages", "requests", "replies", "timeouts"), 0)
-        self._nemesis_started = False
+        self.nemesis = Nemesis(self)
         self.faults = self._faults  # computes the fast-path flag
         self._last_tick_at = -1.0
         self._ticks_at_same_time = 0
@@ -812,21 +686,14 @@ class Simulator:
     # --------------------------------------------------------------- nemesis
 
     def start_nemesis(self) -> None:
-        """Schedule the random crashes and partitions ``faults`` asks for."""
-        if self._nemesis_started:
-            return
-        self._nemesis_started = True
-        if self.faults.crash_interval is not None:
-            self._push(self.now + self.rng.expovariate(1.0 / self.faults.crash_interval),
-                       _ACTION, ("nemesis_crash",))
-        if self.faults.partition_interval is not None:
-            self._push(self.now + self.rng.expovariate(1.0 / self.faults.partition_interval),
-                       _ACTION, ("nemesis_partition",))
+        """Schedule the random crashes and partitions ``faults`` asks for
+        (:class:`impl.nemesis.Nemesis`)."""
+        self.nemesis.start()
 
     def stop_nemesis(self) -> None:
         """No more random crashes or partitions start (scheduled restarts and heals
         still happen)."""
-        self._nemesis_started = False
+        self.nemesis.stop()
 
     def schedule(self, at: float, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at virtual time ``at`` (an event like any other)."""
@@ -834,7 +701,6 @@ class Simulator:
 
     def _action(self, payload: tuple[Any, ...]) -> None:
         kind = payload[0]
-        faults = self.faults
         if kind == "deadline":
             handle = self._pending.pop(payload[1], None)
             if handle is not None:
@@ -844,42 +710,6 @@ class Simulator:
                     f"within {handle.deadline - handle.submitted_at:g}s"))
         elif kind == "call":
             payload[1]()
-        elif kind == "nemesis_crash":
-            if not self._nemesis_started:
-                return
-            up = [name for name in self.members if name in self.nodes]
-            if (len(self._down_since) < faults.max_down and up
-                    and self._allow("crashes", faults.max_crashes)):
-                victim = self.rng.choice(up)
-                self.crash(victim)
-                self._push(self.now + self.rng.uniform(*faults.downtime), _ACTION,
-                           ("nemesis_restart", victim))
-            assert faults.crash_interval is not None
-            self._push(self.now + self.rng.expovariate(1.0 / faults.crash_interval),
-                       _ACTION, ("nemesis_crash",))
-        elif kind == "nemesis_restart":
-            if payload[1] in self._down_since:
-                self.restart(payload[1])
-        elif kind == "nemesis_partition":
-            if not self._nemesis_started:
-                return
-            if not self._cut and self._allow("partitions", faults.max_partitions) \
-                    and len(self.members) > 1:
-                shuffled = list(self.members)
-                self.rng.shuffle(shuffled)
-                cut = self.rng.randint(1, len(shuffled) - 1)
-                left, right = shuffled[:cut], shuffled[cut:]
-                if faults.one_way_partitions and self.rng.random() < faults.one_way_partitions:
-                    self.partition_one_way(left, right)
-                else:
-                    self.partition(left, right)
-                self._push(self.now + self.rng.uniform(*faults.partition_duration), _ACTION,
-                           ("nemesis_heal",))
-            assert faults.partition_interval is not None
-            self._push(self.now + self.rng.expovariate(1.0 / faults.partition_interval),
-                       _ACTION, ("nemesis_partition",))
-        elif kind == "nemesis_heal":
-            self.heal()
         else:  # pragma: no cover - every kind pushed is handled above
             raise SimulationError(f"unknown scheduled action {payload!r}")
 
