@@ -129,9 +129,7 @@ class GetCoordinator:
         if coordination is None:
             return []
         if timer.target is not None:
-            holder = coordination.sent_to.get(timer.target)
-            if holder is not None:
-                self.quorum.suspect(holder, now)
+            self.quorum.give_up(coordination.sent_to, timer.target, now)
             return [self._send(coordination, timer.target, now, initial=False)]
         if now >= coordination.deadline:
             if coordination.replied:
@@ -146,8 +144,7 @@ class GetCoordinator:
             holder = coordination.sent_to.get(target)
             if coordination.replied or (holder is not None and holder in coordination.replies):
                 continue
-            if holder is not None:
-                self.quorum.suspect(holder, now)
+            self.quorum.give_up(coordination.sent_to, target, now)
             out.append(self._send(coordination, target, now, initial=False))
         out.append(SetTimer(timer, min(now + self.config.replica_timeout,
                                        coordination.deadline)))

@@ -41,13 +41,13 @@ class HintedHandoff:
     """Delivery of node ``name``'s hints (see the module docstring)."""
 
     def __init__(self, name: str, config: ClusterConfig, hints: HintStore, replica: Replica,
-                 quorum: SloppyQuorum, membership: Gossiper) -> None:
+                 quorum: SloppyQuorum, gossiper: Gossiper) -> None:
         self.name = name
         self.config = config
         self.hints = hints
         self.replica = replica
         self.quorum = quorum
-        self.membership = membership
+        self.gossiper = gossiper
         #: hint id -> when its delivery was sent (awaiting the intended node's ack)
         self.in_flight: dict[int, float] = {}
 
@@ -73,9 +73,9 @@ class HintedHandoff:
             return out
         retry = self.config.request_timeout
         hints = self.hints.all()
-        if not hints and self.membership.status is MemberStatus.LEAVING:
-            return self.membership.finish_leaving(now)
-        view = self.membership.view
+        if not hints and self.gossiper.status is MemberStatus.LEAVING:
+            return self.gossiper.finish_leaving(now)
+        view = self.gossiper.view
         live = set(view.live_nodes)
         if timer.hints is not None:
             for hint_id in timer.hints:
@@ -102,7 +102,7 @@ class HintedHandoff:
 
     def _retarget(self, hint_id: int, key: bytes, record: bytes) -> None:
         """A hint for a node that left goes to the key's current top N instead."""
-        for target in self.membership.partitioning.preference_list(key, self.config.n):
+        for target in self.gossiper.partitioning.preference_list(key, self.config.n):
             if target == self.name:
                 self.replica.merge_into_local(key, self.replica.parse(record), record)
             else:

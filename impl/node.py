@@ -24,7 +24,7 @@ restart after a crash is a new Node on the same storage.
 own module that owns its state, handles its messages and timers and returns
 effects: ``forwarder``, ``quorum`` (the sloppy quorum), ``puts`` and ``gets``
 (the coordinators), ``read_repair``, ``replica``, ``hints``, ``handoff``,
-``anti_entropy``, ``membership`` (gossip) and ``detector`` (the failure
+``anti_entropy``, ``gossiper`` (membership) and ``detector`` (the failure
 detector, the only owner of suspicion); docs/impl.md maps them to the paper.
 :meth:`Node.snapshot` is the one way to observe a node from outside.
 
@@ -107,18 +107,18 @@ class Node:
             phi_threshold=(config.phi_threshold if config.failure_detector == "phi-accrual"
                            else None))
         self.hints = HintStore(storage, self.stats)
-        self.membership = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
+        self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
                                    self.log)
         self.quorum = SloppyQuorum(name, config, self.detector,
-                                   lambda: self.membership.partitioning)
-        self.replica = Replica(name, config, storage, self.hints, self.membership.known)
+                                   lambda: self.gossiper.partitioning)
+        self.replica = Replica(name, config, storage, self.hints, self.gossiper.known)
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
-                                        lambda: self.membership.partitioning,
-                                        self.membership.my_ranges, self.rng, ids, self.stats)
-        self.replica.write_listeners.append(self.membership.on_write)
-        self.membership.ring_listeners.append(self.anti_entropy.on_ring_change)
+                                        lambda: self.gossiper.partitioning,
+                                        self.gossiper.my_ranges, self.rng, ids, self.stats)
+        self.replica.write_listeners.append(self.gossiper.on_write)
+        self.gossiper.ring_listeners.append(self.anti_entropy.on_ring_change)
         self.handoff = HintedHandoff(name, config, self.hints, self.replica, self.quorum,
-                                     self.membership)
+                                     self.gossiper)
         self.read_repair = ReadRepairer(name, self.replica, self.stats)
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
@@ -126,11 +126,11 @@ class Node:
         self.forwarder = Forwarder(name, config, self.mode, self.quorum, ids, self._coordinate)
         self._messages: dict[type, Callable[[float, str, Any], list[Effect]]] = {}
         for mechanism in (self.forwarder, self.puts, self.gets, self.replica, self.read_repair,
-                          self.handoff, self.membership, self.anti_entropy):
+                          self.handoff, self.gossiper, self.anti_entropy):
             self._messages.update(mechanism.handlers())
         self._timers: dict[type, Callable[[float, Any], list[Effect]]] = {}
         for mechanism in (self.forwarder, self.puts, self.gets, self.replica, self.handoff,
-                          self.membership, self.anti_entropy):
+                          self.gossiper, self.anti_entropy):
             self._timers.update(mechanism.timers())
 
     # ================================================================== inputs
@@ -178,7 +178,7 @@ class Node:
         if handler is None:
             return self._drop(src, f"unknown message type {type(message).__name__}")
         if not isinstance(src, str) or src == self.name or not (
-                self.membership.known(src) or isinstance(message, Gossip)):
+                self.gossiper.known(src) or isinstance(message, Gossip)):
             return self._drop(src, f"{type(message).__name__} from unknown node {src!r}")
         try:
             # Re-run the constructor's checks: a message built around them is refused too.
@@ -214,7 +214,7 @@ class Node:
         self._now = now
         if self.status not in (MemberStatus.JOINING, MemberStatus.UP):
             return []
-        return self._finish([*self.membership.leave(), *self._fire(now, HintScan())])
+        return self._finish([*self.gossiper.leave(), *self._fire(now, HintScan())])
 
     def set_suspected(self, suspected: dict[str, float]) -> None:
         """Replace the failure detector's suspicions: ``{node: until}`` (seconds;
@@ -243,17 +243,17 @@ class Node:
     @property
     def view(self) -> Membership:
         """This node's membership view."""
-        return self.membership.view
+        return self.gossiper.view
 
     @property
     def partitioning(self) -> Partitioning:
         """The ring this node routes by."""
-        return self.membership.partitioning
+        return self.gossiper.partitioning
 
     @property
     def status(self) -> MemberStatus | None:
         """This node's status in its own membership view (None: not joined yet)."""
-        return self.membership.status
+        return self.gossiper.status
 
     @property
     def has_left(self) -> bool:

@@ -180,9 +180,7 @@ class PutCoordinator:
         if coordination is None:
             return []
         if timer.target is not None:
-            holder = coordination.sent_to.get(timer.target)
-            if holder is not None:
-                self.quorum.suspect(holder, now)
+            self.quorum.give_up(coordination.sent_to, timer.target, now)
             return [self._send(coordination, timer.target, now, initial=False)]
         if now >= coordination.deadline:
             del self.coordinations[timer.op_id]
@@ -196,9 +194,7 @@ class PutCoordinator:
         for target in coordination.targets:
             if target in coordination.acks:
                 continue
-            holder = coordination.sent_to.get(target)
-            if holder is not None:
-                self.quorum.suspect(holder, now)
+            self.quorum.give_up(coordination.sent_to, target, now)
             out.append(self._send(coordination, target, now, initial=False))
         out.append(SetTimer(timer, min(now + self.config.replica_timeout,
                                        coordination.deadline)))

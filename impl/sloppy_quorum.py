@@ -19,7 +19,7 @@ whether a node is reachable.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from impl.config import ClusterConfig
 from impl.failure_detector import FailureDetector
@@ -86,6 +86,12 @@ class SloppyQuorum:
         """A request to ``node`` went unanswered: tell the failure detector."""
         if node != self.name:
             self.detector.timed_out(node, now)
+
+    def give_up(self, sent_to: Mapping[str, str], target: str, now: float) -> None:
+        """A coordinator gives up on the node ``target``'s share was sent to: suspect it."""
+        holder = sent_to.get(target)
+        if holder is not None:
+            self.suspect(holder, now)
 
     def fallback(self, fallbacks: tuple[str, ...], used: Iterable[str],
                  now: float) -> str | None:

@@ -108,5 +108,5 @@ def take_snapshot(node: Node, now: float) -> NodeSnapshot:
     return NodeSnapshot(
         node.name, now, MappingProxyType(dict(node.storage.scan())),
         tuple(node.storage.hints()), MappingProxyType(coordinations),
-        MappingProxyType(forwardings), node.membership.view, node.membership.status,
+        MappingProxyType(forwardings), node.gossiper.view, node.gossiper.status,
         MappingProxyType(node.detector.suspicions(now)))
