@@ -174,3 +174,42 @@ def test_set_suspected_and_a_hint_scan_of_chosen_hints() -> None:
         return sum(isinstance(getattr(e, "message", None), HintDelivery) for e in effects)
 
     assert (deliveries(first), deliveries(again), deliveries(after_reset)) == (1, 0, 1)
+
+
+# ---------------------------------------------------------------- the failure detector
+
+
+def _silent_after_regular_gossip(detector: str) -> bool:
+    """n2 gossips to n1 every second for 20 s, then falls silent for 5 s: does n1
+    suspect it (no request to it ever timed out)?"""
+    from impl.messages import Gossip
+
+    config = make_config(failure_detector=detector, phi_threshold=3.0)
+    driver = Driver.start(config)
+    node, view = driver.nodes["n1"], driver.nodes["n2"].view.to_bytes()
+    for second in range(20):
+        node.receive(float(second), "n2", Gossip(view, reply=False))
+    node.receive(25.0, "n3", Gossip(view, reply=False))  # time passes at n1
+    return node.suspects("n2")
+
+
+def test_phi_accrual_is_selected_by_configuration() -> None:
+    assert make_config().failure_detector == "timeouts"
+    assert not _silent_after_regular_gossip("timeouts"), "the paper's detector waits for a timeout"
+    assert _silent_after_regular_gossip("phi-accrual"), "phi suspects a peer gone silent"
+    with pytest.raises(ConfigError, match="failure_detector"):
+        make_config(failure_detector="heartbeat")
+    with pytest.raises(ConfigError, match="phi_threshold"):
+        make_config(phi_threshold=0)
+
+
+def test_the_detector_is_the_only_record_of_suspicion() -> None:
+    driver = Driver.start(make_config())
+    node = driver.nodes["n1"]
+    node.set_suspected({"n2": math.inf})
+    assert node.detector.suspicions(0.0) == {"n2": math.inf}
+    assert dict(node.snapshot().suspected) == {"n2": math.inf}
+    from impl.messages import Gossip
+
+    node.receive(1.0, "n2", Gossip(driver.nodes["n2"].view.to_bytes(), reply=False))
+    assert not node.suspects("n2") and not node.snapshot().suspected  # a message clears it
