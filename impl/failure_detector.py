@@ -97,7 +97,12 @@ class FailureDetector:
     # ------------------------------------------------------------------ inputs
 
     def heard_from(self, node: str, now: float) -> None:
-        """A message or reply from ``node`` arrived at ``now``: it is alive."""
+        """A message or reply from ``node`` arrived at ``now``: it is alive. (Without
+        phi accrual the arrival times are not kept: only a suspicion is cleared.)"""
+        if self.phi_threshold is None:
+            held = self._peers.get(node)
+            if held is None or (held.suspected_until is None and not held.timeouts):
+                return  # the hot path: nothing to clear, no samples needed
         peer = self._peer(node)
         now = _number("now", now, -math.inf)
         if peer.last_heard is not None and now > peer.last_heard:
