@@ -23,16 +23,24 @@ that finds the out-of-sync keys sends its records of exactly those keys in a
 where they differ, so both replicas end with the merge. A step that finds
 nothing differing ends the exchange without a message.
 
-The conversions between :mod:`impl.merkle`'s protocol values and the wire
-message :class:`MerkleExchange` live here, so the merkle module stays a pure
-data structure.
+:class:`AntiEntropy` is that mechanism of the node: it owns the trees (re-cut
+when the ring changes), runs the rounds (the :class:`~impl.timers.AntiEntropyRound`
+timer) and answers the exchange messages. The conversions between
+:mod:`impl.merkle`'s protocol values and the wire message :class:`MerkleExchange`
+live here, so the merkle module stays a pure data structure.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+import collections
+import itertools
+import random
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from impl.config import ClusterConfig
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.merkle import (
     Buckets,
@@ -42,12 +50,23 @@ from impl.merkle import (
     MerkleTree,
     OutOfSync,
     TreeShape,
+    respond,
+    start,
 )
-from impl.messages import MerkleExchange
+from impl.messages import KeyRecords, MerkleExchange
+from impl.replica import Replica
+from impl.sloppy_quorum import SloppyQuorum
 from impl.storage.base import Storage
-from spec.ring import key_position
+from impl.timers import AntiEntropyRound
+from impl.versions import encode_record, merge
+from spec.ring import Partitioning, key_position
 
-__all__ = ["RangeTrees", "from_exchange", "shape_of", "to_exchange"]
+__all__ = ["AntiEntropy", "RangeTrees", "from_exchange", "shape_of", "to_exchange"]
+
+MERKLE_FANOUT = 16
+MERKLE_DEPTH = 3
+KEY_RECORDS_KEYS = 256  # out-of-sync keys moved per anti-entropy exchange, at most
+KEY_RECORDS_BYTES = 8 << 20  # ... and their bytes (one key at least)
 
 Range = tuple[int, int]
 
@@ -154,3 +173,120 @@ def from_exchange(message: MerkleExchange) -> Level | Buckets:
 
 def is_final(message: MerkleMessage | None) -> bool:
     return message is None or isinstance(message, InSync | OutOfSync)
+
+
+class AntiEntropy:
+    """Merkle anti-entropy of node ``name`` (see the module docstring).
+
+    ``ring`` returns the routing partitioning, ``ranges`` the ranges this node
+    replicates on it; ``ids`` draws exchange session ids; ``rng`` picks peers.
+    """
+
+    def __init__(self, name: str, config: ClusterConfig, replica: Replica,
+                 quorum: SloppyQuorum, ring: Callable[[], Partitioning],
+                 ranges: Callable[[], list[tuple[int, int]]], rng: random.Random,
+                 ids: itertools.count[int], stats: collections.Counter[str]) -> None:
+        self.name = name
+        self.config = config
+        self.replica = replica
+        self.quorum = quorum
+        self._ring = ring
+        self._ranges = ranges
+        self.rng = rng
+        self.ids = ids
+        self.stats = stats
+        self.trees = RangeTrees(MERKLE_FANOUT, MERKLE_DEPTH)
+        self.trees.reset(ranges(), replica.storage)
+        replica.write_listeners.append(self.on_write)
+
+    def on_write(self, key: bytes, encoded: bytes) -> None:
+        """A version was written: the tree of its range will hold it."""
+        self.trees.update(key, encoded)
+
+    def on_ring_change(self) -> None:
+        """Hold trees for exactly the ranges replicated on the new ring."""
+        self.trees.reset(self._ranges(), self.replica.storage)
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {MerkleExchange: lambda now, src, message: self.on_merkle_exchange(src, message),
+                KeyRecords: lambda now, src, message: self.on_key_records(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {AntiEntropyRound: self.on_round}
+
+    def on_round(self, now: float, timer: AntiEntropyRound) -> list[Effect]:
+        """Start one Merkle exchange per key range held, each with a random replica
+        (``timer.peer`` set: with that replica, on every range it replicates too);
+        set the next round."""
+        out: list[Effect] = [SetTimer(AntiEntropyRound(),
+                                      now + self.config.anti_entropy_interval)]
+        if not self.config.anti_entropy:
+            return out
+        partitioning = self._ring()
+        for lo, hi in self.trees.ranges:
+            owners = [node for node in partitioning.range_owners(lo, self.config.n)
+                      if node != self.name]
+            tree = self.trees.get(lo, hi)
+            if timer.peer is not None:
+                if tree is not None and timer.peer in owners:
+                    out.append(Send(timer.peer, to_exchange(next(self.ids), start(tree))))
+                continue
+            owners = [node for node in owners if self.quorum.reachable(node, now)]
+            if not owners or tree is None:
+                continue
+            peer = owners[self.rng.randrange(len(owners))]
+            out.append(Send(peer, to_exchange(next(self.ids), start(tree))))
+        return out
+
+    def on_merkle_exchange(self, src: str, message: MerkleExchange) -> list[Effect]:
+        """Answer one step of an exchange: descend, or send the out-of-sync records."""
+        tree = self.trees.get(message.lo, message.hi)
+        if tree is None:
+            self.stats["anti-entropy-unknown-range"] += 1
+            return []
+        answer = respond(tree, from_exchange(message))
+        if isinstance(answer, OutOfSync):
+            keys = self._key_batch(answer.keys)  # the rest: the next round
+            storage = self.replica.storage
+            records = tuple(storage.read(key) or b"" for key in keys)
+            self.stats["anti-entropy-keys"] += len(keys)
+            return [Send(src, KeyRecords(keys, records, message.session, reply=True))]
+        if isinstance(answer, Level | Buckets):
+            return [Send(src, to_exchange(message.session, answer))]
+        return []
+
+    def _key_batch(self, keys: tuple[bytes, ...]) -> tuple[bytes, ...]:
+        """As many out-of-sync keys as one KeyRecords may carry (bounded in count and
+        in bytes, so that a long partition does not make one giant message)."""
+        budget = KEY_RECORDS_BYTES
+        batch: list[bytes] = []
+        for key in keys[:KEY_RECORDS_KEYS]:
+            raw = self.replica.storage.read(key)
+            budget -= len(key) + (len(raw) if raw else 0)
+            if batch and budget < 0:
+                break
+            batch.append(key)
+        return tuple(batch)
+
+    def on_key_records(self, src: str, message: KeyRecords) -> list[Effect]:
+        """Reconcile the records of out-of-sync keys (all decoded before any is
+        written), and send back the merged records where they differ."""
+        replica = self.replica
+        theirs = [(key, replica.decode(key, raw) if raw else None)
+                  for key, raw in zip(message.keys, message.records, strict=True)]
+        back_keys: list[bytes] = []
+        back_records: list[bytes] = []
+        for key, record in theirs:
+            mine = replica.local_record(key)
+            merged = mine if record is None else merge(mine, record)
+            if merged != mine:
+                replica.write_local(key, merged)
+            if message.reply and not merged.is_empty and merged != record:
+                back_keys.append(key)
+                back_records.append(encode_record(merged))
+        if not back_keys:
+            return []
+        return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
+                                     message.session, reply=False))]

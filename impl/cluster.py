@@ -44,12 +44,15 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from impl.effects import GetResult, PutResult
 from impl.errors import ConfigError, NodeDownError
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
 from impl.storage.base import FsyncPolicy, Hint, Storage
+
+if TYPE_CHECKING:
+    from impl.node import Node
 
 __all__ = ["Client", "SimulatedCluster", "WatchedStorage"]
 
@@ -259,7 +262,8 @@ class SimulatedCluster:
         self.left: set[str] = set()
         self._clients = 0
         self.sim = Simulator(self._make_node, seed=seed, faults=faults, on_crash=self._on_crash,
-                             wire=wire, log=log, client_timeout=self.client_timeout)
+                             storage=self.storages.__getitem__, wire=wire, log=log,
+                             client_timeout=self.client_timeout)
         for name in names:
             self.storages[name] = WatchedStorage(self._open_storage(name))
             self.sim.add_node(name)
@@ -307,9 +311,9 @@ class SimulatedCluster:
         """The simulator's virtual time in seconds."""
         return self.sim.now
 
-    def node(self, name: str) -> Any:
+    def node(self, name: str) -> Node:
         """The live :class:`impl.node.Node` of ``name`` (SimulationError when down)."""
-        return self.sim.node(name)
+        return cast("Node", self.sim.node(name))
 
     def client(self, coordinator: str | None = None, *, client_id: str | None = None,
                routing: Routing = "random") -> Client:
@@ -390,7 +394,7 @@ class SimulatedCluster:
         """Node ``name`` leaves: it hands its ranges over; once the cluster is quiet it
         is taken out (:meth:`run_until_quiet` does that)."""
         node = self.sim.node(name)
-        self.sim._perform(name, node.leave(self.sim.node_now(name)))
+        self.sim.perform(name, node.leave(self.sim.node_now(name)))
         self.left.add(name)
 
     def wait(self, handles: Sequence[Pending], *, max_time: float = 3600.0) -> None:

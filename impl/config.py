@@ -30,14 +30,19 @@ from spec.ring import Partitioning, Ring, Strategy, strategy1, strategy2, strate
 
 __all__ = [
     "CLOCK_MODES",
+    "FAILURE_DETECTORS",
     "PARTITIONING_STRATEGIES",
     "ClusterConfig",
+    "check_node_arguments",
     "check_node_name",
     "replicable_frame_bytes",
 ]
 
 #: The clock modes, as the spec names them.
 CLOCK_MODES = ("dvv", "lww", "server-vclock", "client-vclock")
+
+#: The failure detectors a node may run (see :mod:`impl.failure_detector`).
+FAILURE_DETECTORS = ("timeouts", "phi-accrual")
 
 #: How the initial ring and joining nodes' tokens are chosen.
 #: ``evenly-spaced``: one token per node at ``i * RING_SIZE // len(nodes)`` in the
@@ -59,6 +64,20 @@ def check_node_name(name: object, field: str = "name") -> str:
     return name
 
 
+def check_node_arguments(name: object, config: object, storage: object, seed: object) -> None:
+    """Check a Node's constructor arguments (ConfigError naming the bad one)."""
+    from impl.storage.base import Storage
+
+    check_node_name(name)
+    if not isinstance(config, ClusterConfig):
+        raise ConfigError(f"config: must be a ClusterConfig, got {type(config).__name__}")
+    if not isinstance(storage, Storage):
+        raise ConfigError(f"storage: must implement impl.storage.base.Storage, got "
+                          f"{type(storage).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed: must be an int, got {seed!r}")
+
+
 def _int(name: str, value: object, low: int, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name}: must be an int, got {value!r}")
@@ -73,6 +92,13 @@ def _seconds(name: str, value: object) -> float:
         raise ConfigError(f"{name}: must be a number of seconds, got {value!r}")
     if not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{name}: must be a finite number of seconds > 0, got {value!r}")
+    return float(value)
+
+
+def _positive(name: str, value: object) -> float:
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or value <= 0):
+        raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
     return float(value)
 
 
@@ -114,15 +140,27 @@ class ClusterConfig:
     ``nodes`` are the initial members, in ring order for ``evenly-spaced``.
     ``n``, ``r``, ``w``: replicas per key, and the read and write quorums (a
     request may lower or raise R / W within ``1..n``). ``clock``: one of
-    :data:`CLOCK_MODES`. ``replica_timeout``: how long a coordinator waits for a
-    replica before it suspects it and (sloppy quorum) turns to the next node down
-    the preference list; ``request_timeout``: how long before a request that has
-    not reached its quorum fails. ``suspicion_timeout``: how long the failure
-    detector keeps a node it suspects out of the coordinators' choices before
-    trying it again. ``seeds``: the nodes a joining node gossips with first (empty:
-    all initial members). ``secret``: the HMAC key of contexts and of peer
-    authentication (:mod:`impl.peer_auth`; at least 16 bytes; change it for any real
-    deployment).
+    :data:`CLOCK_MODES`.
+
+    Every duration is in seconds (a positive finite number):
+    ``replica_timeout``: how long a coordinator waits for a replica before it
+    suspects it and (sloppy quorum) turns to the next node down the preference
+    list; ``request_timeout``: how long before a request that has not reached its
+    quorum fails; ``suspicion_timeout``: how long the failure detector keeps a
+    node it suspects out of the coordinators' choices before trying it again
+    (doubling per further timeout, up to eight gossip intervals);
+    ``gossip_interval``, ``hint_scan_interval``, ``anti_entropy_interval``: the
+    periods of the background rounds; ``flush_interval``: how often a buffered
+    storage engine is flushed (what a crash may lose).
+
+    ``failure_detector``: one of :data:`FAILURE_DETECTORS`; ``"timeouts"`` (the
+    default, the paper's local detector: a peer is suspected only when a request
+    to it timed out) or ``"phi-accrual"`` (also suspect a peer whose phi, computed
+    from the arrival times of its messages, reaches ``phi_threshold``; Dynamo
+    sends no heartbeats, so this suits clusters with steady traffic only).
+    ``seeds``: the nodes a joining node gossips with first (empty: all initial
+    members). ``secret``: the HMAC key of contexts and of peer authentication
+    (:mod:`impl.peer_auth`; at least 16 bytes; change it for any real deployment).
 
     ``actor_epochs``: a node mints dots and server-side clock entries under a
     fresh actor id for each storage lifetime (:func:`impl.versions.lifetime_actor`;
@@ -175,6 +213,8 @@ class ClusterConfig:
     hint_scan_interval: float = 1.0
     anti_entropy_interval: float = 2.0
     flush_interval: float = 0.1
+    failure_detector: str = "timeouts"
+    phi_threshold: float = 8.0
     seeds: tuple[str, ...] = ()
     secret: bytes = b"vdynamo-default-secret-change-me"
     actor_epochs: bool = True
@@ -233,6 +273,10 @@ class ClusterConfig:
                 f"replica_timeout: must be shorter than request_timeout "
                 f"({self.request_timeout}), got {self.replica_timeout}"
             )
+        if self.failure_detector not in FAILURE_DETECTORS:
+            raise ConfigError(f"failure_detector: must be one of {', '.join(FAILURE_DETECTORS)}; "
+                              f"got {self.failure_detector!r}")
+        object.__setattr__(self, "phi_threshold", _positive("phi_threshold", self.phi_threshold))
         seeds: Any = self.seeds
         if isinstance(seeds, str | bytes) or not isinstance(seeds, tuple | list):
             raise ConfigError(f"seeds: must be a tuple of node names, got {seeds!r}")

@@ -4,9 +4,16 @@ Every error a client or a peer can cause is a :class:`DynamoError`. Errors are
 split as h11 splits them: :class:`LocalError` for a request this process refused
 (bad input from its caller), :class:`RemoteError` for a peer or a quorum that did
 not answer as needed. Each message names what was wrong.
+
+Between nodes an error travels as a code of :class:`ErrorCode` (a forwarded
+request's failure, in ``ForwardReply.error``), mapped once at the boundary:
+:func:`code_of` when it leaves, :func:`error_of` when it arrives. A code this
+version does not know arrives as a plain :class:`RemoteError`.
 """
 
 from __future__ import annotations
+
+import enum
 
 from spec.errors import ConfigError, DynamoError, LocalError, RemoteError
 
@@ -16,6 +23,7 @@ __all__ = [
     "BadRequestError",
     "ConfigError",
     "DynamoError",
+    "ErrorCode",
     "LocalError",
     "NodeDownError",
     "OverloadedError",
@@ -25,6 +33,8 @@ __all__ = [
     "StorageError",
     "TooLargeError",
     "UnknownNodeError",
+    "code_of",
+    "error_of",
 ]
 
 
@@ -43,8 +53,9 @@ class BadContextError(BadRequestError):
     """A put's context is not one this cluster issued (tampered, truncated, foreign)."""
 
 
-class BadMessageError(LocalError, ValueError):
-    """A message from the network is malformed; it is dropped and nothing changes."""
+class BadMessageError(RemoteError, ValueError):
+    """A message from the network is malformed (a peer's fault, not the caller's);
+    it is dropped and nothing changes."""
 
 
 class UnknownNodeError(BadMessageError):
@@ -75,3 +86,57 @@ class NodeDownError(RemoteError):
 class OverloadedError(RemoteError):
     """The node is saturated and refused the request before writing anything (HTTP
     503 with Retry-After: a retry is safe)."""
+
+
+class ErrorCode(enum.Enum):
+    """The errors one node reports to another, by wire code."""
+
+    BAD_REQUEST = "bad-request"
+    TOO_LARGE = "too-large"
+    BAD_CONTEXT = "bad-context"
+    BAD_MESSAGE = "bad-message"
+    UNKNOWN_NODE = "unknown-node"
+    STORAGE = "storage"
+    QUORUM = "quorum"
+    REQUEST_TIMEOUT = "request-timeout"
+    NODE_DOWN = "node-down"
+    OVERLOADED = "overloaded"
+    CONFIG = "config"
+    LOCAL = "local"
+    REMOTE = "remote"
+
+
+#: code -> error class, most specific classes first (the one table of the mapping)
+_CLASSES: tuple[tuple[ErrorCode, type[DynamoError]], ...] = (
+    (ErrorCode.TOO_LARGE, TooLargeError),
+    (ErrorCode.BAD_CONTEXT, BadContextError),
+    (ErrorCode.BAD_REQUEST, BadRequestError),
+    (ErrorCode.UNKNOWN_NODE, UnknownNodeError),
+    (ErrorCode.BAD_MESSAGE, BadMessageError),
+    (ErrorCode.STORAGE, StorageError),
+    (ErrorCode.QUORUM, QuorumError),
+    (ErrorCode.REQUEST_TIMEOUT, RequestTimeoutError),
+    (ErrorCode.NODE_DOWN, NodeDownError),
+    (ErrorCode.OVERLOADED, OverloadedError),
+    (ErrorCode.CONFIG, ConfigError),
+    (ErrorCode.LOCAL, LocalError),
+    (ErrorCode.REMOTE, RemoteError),
+)
+
+
+def code_of(error: DynamoError) -> ErrorCode:
+    """The wire code of ``error`` (its most specific class that has one)."""
+    for code, cls in _CLASSES:
+        if isinstance(error, cls):
+            return code
+    return ErrorCode.REMOTE
+
+
+def error_of(code: str, message: str) -> DynamoError:
+    """The error a peer reported as ``code`` (unknown code: a RemoteError)."""
+    try:
+        wanted = ErrorCode(code)
+    except ValueError:
+        return RemoteError(message)
+    cls = dict(_CLASSES)[wanted]
+    return cls(message)

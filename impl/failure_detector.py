@@ -25,6 +25,18 @@ peer, what A observed -- never a clock: every method takes ``now``.
 
 :meth:`~FailureDetector.is_available` answers the coordinator's question. A
 peer never heard of is available (the first request is its probe).
+
+This object is the node's only record of suspicion: the coordinators ask it,
+timeouts and arrivals feed it, :meth:`~FailureDetector.suspicions` shows it, and
+:meth:`~FailureDetector.set_suspected` replaces it (an oracle detector for a
+driver that knows who is reachable, as the spec's coordinator does).
+
+Which detector the node runs is configuration (``ClusterConfig.failure_detector``):
+``"timeouts"`` (the default) is the paper's -- a peer is avoided only after a
+request to it timed out -- because Dynamo sends no heartbeats: arrivals follow
+the client traffic, which is bursty, so phi accrual would suspect a healthy peer
+that merely had nothing to say. ``"phi-accrual"`` adds phi for clusters whose
+gossip rate is regular enough to be a heartbeat (``phi_threshold``).
 """
 
 from __future__ import annotations
@@ -85,7 +97,12 @@ class FailureDetector:
     # ------------------------------------------------------------------ inputs
 
     def heard_from(self, node: str, now: float) -> None:
-        """A message or reply from ``node`` arrived at ``now``: it is alive."""
+        """A message or reply from ``node`` arrived at ``now``: it is alive. (Without
+        phi accrual the arrival times are not kept: only a suspicion is cleared.)"""
+        if self.phi_threshold is None:
+            held = self._peers.get(node)
+            if held is None or (held.suspected_until is None and not held.timeouts):
+                return  # the hot path: nothing to clear, no samples needed
         peer = self._peer(node)
         now = _number("now", now, -math.inf)
         if peer.last_heard is not None and now > peer.last_heard:
@@ -108,6 +125,19 @@ class FailureDetector:
         until = now + wait
         if peer.suspected_until is None or until > peer.suspected_until:
             peer.suspected_until = until
+
+    def set_suspected(self, suspected: dict[str, float]) -> None:
+        """Replace every suspicion: exactly ``{node: until}`` are suspected, each until
+        its time (seconds; ``math.inf``: for ever). An oracle for drivers and tests."""
+        for peer in self._peers.values():
+            peer.suspected_until = None
+        for node, until in suspected.items():
+            self._peer(node).suspected_until = float(until)
+
+    def suspicions(self, now: float) -> dict[str, float]:
+        """``{node: until}`` for every peer a timeout keeps out at ``now``."""
+        return {node: peer.suspected_until for node, peer in sorted(self._peers.items())
+                if peer.suspected_until is not None and now < peer.suspected_until}
 
     def forget(self, node: str) -> None:
         """Drop what is known of ``node`` (it left the ring)."""

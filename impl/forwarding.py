@@ -1,136 +1,223 @@
-"""Request routing and forwarding for the node core (Dynamo paper, section 4.5).
+"""Client requests: checking, routing and forwarding (Dynamo paper, section 4.5).
 
 Theory of operation
 -------------------
-Any node accepts a client request. :class:`ForwardingMixin` is the part of
-:class:`impl.node.Node` that decides who coordinates it: a node among the key's
-top N (the first N nodes of its preference list) coordinates it itself; any
-other node forwards it (``Forward``) to the first top-N node its failure
-detector believes reachable, remembers it (a :class:`impl.coordinator.ForwardOp`)
-and relays the coordinator's answer (``ForwardReply``) to the client. When the
-coordinator does not answer within ``request_timeout + replica_timeout`` it is
-suspected and the next top-N node is tried; when none answers the node
-coordinates the request itself, as a sloppy-quorum fallback. A coordinator
-ignores a duplicated ``Forward`` (it remembers the last ``FORWARD_MEMORY`` it
-saw) and answers a forwarded request through :meth:`ForwardingMixin._answer`.
+Any node accepts a client request. It is checked where it enters
+(:func:`check_request`: types, key and value size, R/W in 1..N, the context's
+authentication); a bad one is answered with an error and changes nothing.
+
+:class:`Forwarder` decides who coordinates it: a node among the key's top N (the
+first N nodes of its preference list) coordinates it itself; any other node
+forwards it (``Forward``) to the first top-N node its failure detector believes
+reachable, remembers it (a :class:`Forwarding`) and relays the coordinator's
+answer (``ForwardReply``) to the client. When the coordinator does not answer
+within ``request_timeout + replica_timeout`` seconds (the
+:class:`~impl.timers.ForwardTimeout` timer) it is suspected and the next top-N
+node is tried; when none answers the node coordinates the request itself, as a
+sloppy-quorum fallback. A coordinator ignores a duplicated ``Forward`` (it
+remembers the last ``FORWARD_MEMORY`` it saw) and answers a forwarded request
+through :func:`answer`, which carries a failure as an :class:`~impl.errors.ErrorCode`.
 """
 
 from __future__ import annotations
 
 import collections
 import itertools
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from impl import errors
-from impl.coordinator import ForwardOp, ReplyTo
-from impl.effects import Effect, GetResult, PutResult, Reply, Send
-from impl.errors import DynamoError
+from impl.config import ClusterConfig
+from impl.context import decode_context
+from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
+from impl.errors import BadRequestError, DynamoError, TooLargeError, code_of, error_of
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
+from impl.sloppy_quorum import SloppyQuorum
+from impl.timers import ForwardTimeout
+from impl.versions import ClockMode
+from spec.vclock import VClock
 
-if TYPE_CHECKING:
-    from impl.config import ClusterConfig
-
-__all__ = ["FORWARD_MEMORY", "ForwardingMixin"]
+__all__ = [
+    "FORWARD_MEMORY",
+    "Forwarder",
+    "Forwarding",
+    "ReplyTo",
+    "answer",
+    "check_request",
+    "context_of",
+    "refuse",
+]
 
 FORWARD_MEMORY = 4096  # (sender, op id) of the forwarded requests remembered
 
+Request = GetRequest | PutRequest
+Coordinate = Callable[[float, Request, "ReplyTo"], list[Effect]]
 
-class ForwardingMixin:
-    """The routing and forwarding part of :class:`impl.node.Node`."""
 
-    if TYPE_CHECKING:  # provided by Node
-        name: str
-        config: ClusterConfig
-        _op_ids: itertools.count[int]
-        _forwards: dict[int, ForwardOp]
-        _forwarded_seen: collections.OrderedDict[tuple[str, int], None]
+@dataclass(frozen=True, slots=True)
+class ReplyTo:
+    """Where a coordination's answer goes: a local client (``peer`` empty) or the
+    peer that forwarded the request (answered with a ForwardReply for ``op_id``)."""
 
-        def preference_list(self, key: bytes) -> tuple[str, ...]: ...
-        def _reachable(self, node: str) -> bool: ...
-        def _suspect(self, node: str) -> None: ...
-        def _schedule(self, at: float, kind: str, ident: int = 0) -> None: ...
-        def _check_request(self, request: object) -> None: ...
-        def _coordinate(self, now: float, request: GetRequest | PutRequest,
-                        reply_to: ReplyTo, out: list[Effect]) -> None: ...
+    request_id: int
+    peer: str = ""
+    op_id: int = 0
 
-    def _route(self, now: float, request: GetRequest | PutRequest, reply_to: ReplyTo,
-               out: list[Effect]) -> None:
-        top = self.preference_list(request.key)[: self.config.n]
-        if self.name in top or reply_to.peer:
-            self._coordinate(now, request, reply_to, out)
-            return
-        # The reachable top-N nodes in order; when none is, probe the first one.
-        candidates = [node for node in top if self._reachable(node)] or [top[0]]
-        op = ForwardOp(next(self._op_ids), reply_to.request_id, request, candidates[1:],
-                       candidates[0], now + self._forward_timeout())
-        self._forwards[op.op_id] = op
-        out.append(Send(op.target, Forward(op.op_id, request)))
-        self._schedule(op.deadline, "forward", op.op_id)
 
-    def _forward_timeout(self) -> float:
-        # the coordinator answers (at the latest with a QuorumError) by its request timeout
+@dataclass(slots=True)
+class Forwarding:
+    """A client request this node forwarded to a coordinator in the key's top N."""
+
+    op_id: int
+    request_id: int
+    request: Request
+    candidates: list[str]  # top-N nodes still to try, in order
+    target: str  # the coordinator it was last forwarded to
+    deadline: float  # seconds, the node's time
+
+
+def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> None:
+    """Refuse a bad client request (BadRequestError, TooLargeError, BadContextError)."""
+    if not isinstance(request, GetRequest | PutRequest):
+        raise BadRequestError(
+            f"request must be a GetRequest or a PutRequest, got {type(request).__name__}")
+    # Re-run the constructor's checks: a request built around them is refused too.
+    request.__post_init__()
+    if len(request.key) > config.max_key_bytes:
+        raise TooLargeError(
+            f"key is {len(request.key)} bytes, over the limit of {config.max_key_bytes}")
+    if isinstance(request, GetRequest):
+        if request.r is not None and request.r > config.n:
+            raise BadRequestError(f"GetRequest.r: must be in 1..{config.n}, got {request.r}")
+        return
+    if len(request.value) > config.max_value_bytes:
+        raise TooLargeError(f"value is {len(request.value)} bytes, over the limit of "
+                            f"{config.max_value_bytes}")
+    if request.w is not None and request.w > config.n:
+        raise BadRequestError(f"PutRequest.w: must be in 1..{config.n}, got {request.w}")
+    if mode is ClockMode.CLIENT_VCLOCK and not request.client_id:
+        raise BadRequestError("PutRequest.client_id: the client-vclock mode needs one")
+    context_of(config, mode, request)
+
+
+def refuse(request: object, error: DynamoError) -> Reply:
+    """The Reply refusing a bad client request (request id 0 when it has none)."""
+    request_id = getattr(request, "request_id", 0)
+    if isinstance(request_id, bool) or not isinstance(request_id, int):
+        request_id = 0
+    return Reply(request_id, error=error)
+
+
+def context_of(config: ClusterConfig, mode: ClockMode, request: PutRequest) -> VClock:
+    """The clock a put's context carries (BadContextError if it is not ours)."""
+    return decode_context(request.context, key=request.key, mode=mode,
+                          secret=config.secret, max_bytes=config.max_context_bytes)
+
+
+def answer(reply_to: ReplyTo, result: GetResult | PutResult | None,
+           error: DynamoError | None, *, kind: str = "get") -> Effect:
+    """The effect that answers a request: a Reply to a local client, or a
+    ForwardReply (an error as its code) to the node that forwarded it."""
+    if not reply_to.peer:
+        return Reply(reply_to.request_id, result, error)
+    if error is not None:
+        message = ForwardReply(reply_to.op_id, kind, error=code_of(error).value,
+                               message=str(error))
+    elif isinstance(result, GetResult):
+        message = ForwardReply(reply_to.op_id, "get", tuple(result.values), result.context)
+    else:
+        assert result is not None
+        message = ForwardReply(reply_to.op_id, "put", context=result.context)
+    return Send(reply_to.peer, message)
+
+
+class Forwarder:
+    """Routing and forwarding at node ``name`` (see the module docstring).
+
+    ``coordinate(now, request, reply_to)`` coordinates a request here.
+    """
+
+    def __init__(self, name: str, config: ClusterConfig, mode: ClockMode,
+                 quorum: SloppyQuorum, ids: itertools.count[int],
+                 coordinate: Coordinate) -> None:
+        self.name = name
+        self.config = config
+        self.mode = mode
+        self.quorum = quorum
+        self.ids = ids
+        self.coordinate = coordinate
+        self.forwardings: dict[int, Forwarding] = {}
+        self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {Forward: self.on_forward,
+                ForwardReply: lambda now, src, message: self.on_forward_reply(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {ForwardTimeout: self.on_timeout}
+
+    @property
+    def timeout(self) -> float:
+        """Seconds a forwarded request waits: the coordinator answers (at the latest
+        with a QuorumError) by its request timeout."""
         return self.config.request_timeout + self.config.replica_timeout
 
-    def _on_forward(self, now: float, src: str, message: Forward, out: list[Effect]) -> None:
+    def route(self, now: float, request: Request, reply_to: ReplyTo) -> list[Effect]:
+        """Coordinate ``request`` here if this node is among its targets, else forward."""
+        targets = self.quorum.preference_list(request.key)[: self.config.n]
+        if self.name in targets or reply_to.peer:
+            return self.coordinate(now, request, reply_to)
+        # The reachable targets in order; when none is, probe the first one.
+        candidates = [n for n in targets if self.quorum.reachable(n, now)] or [targets[0]]
+        forwarding = Forwarding(next(self.ids), reply_to.request_id, request, candidates[1:],
+                                candidates[0], now + self.timeout)
+        self.forwardings[forwarding.op_id] = forwarding
+        return [Send(forwarding.target, Forward(forwarding.op_id, request)),
+                SetTimer(ForwardTimeout(forwarding.op_id), forwarding.deadline)]
+
+    def on_forward(self, now: float, src: str, message: Forward) -> list[Effect]:
+        """Coordinate a request another node forwarded (once per copy received)."""
         token = (src, message.op_id)
-        if token in self._forwarded_seen:
-            return  # a duplicate: the first copy is being (or was) coordinated
-        self._forwarded_seen[token] = None
-        if len(self._forwarded_seen) > FORWARD_MEMORY:
-            self._forwarded_seen.popitem(last=False)
+        if token in self._seen:
+            return []  # a duplicate: the first copy is being (or was) coordinated
+        self._seen[token] = None
+        if len(self._seen) > FORWARD_MEMORY:
+            self._seen.popitem(last=False)
         reply_to = ReplyTo(message.request.request_id, src, message.op_id)
         try:
-            self._check_request(message.request)
+            check_request(self.config, self.mode, message.request)
         except DynamoError as error:
-            self._answer(reply_to, None, error, out)
-            return
-        self._coordinate(now, message.request, reply_to, out)
+            return [answer(reply_to, None, error)]
+        return self.coordinate(now, message.request, reply_to)
 
-    def _on_forward_reply(self, now: float, src: str, message: ForwardReply,
-                          out: list[Effect]) -> None:
-        op = self._forwards.get(message.op_id)
-        if op is None or src != op.target:
-            return
-        del self._forwards[message.op_id]
+    def on_forward_reply(self, src: str, message: ForwardReply) -> list[Effect]:
+        """Relay the coordinator's answer to the client."""
+        forwarding = self.forwardings.get(message.op_id)
+        if forwarding is None or src != forwarding.target:
+            return []
+        del self.forwardings[message.op_id]
+        done = CancelTimer(ForwardTimeout(message.op_id))
         if message.error:
-            error_type = getattr(errors, message.error, None)
-            if not (isinstance(error_type, type) and issubclass(error_type, DynamoError)):
-                error_type = errors.RemoteError
-            out.append(Reply(op.request_id, error=error_type(message.message)))
-        elif message.kind == "get":
-            out.append(Reply(op.request_id, GetResult(list(message.values), message.context)))
-        else:
-            out.append(Reply(op.request_id, PutResult(message.context)))
+            return [Reply(forwarding.request_id, error=error_of(message.error, message.message)),
+                    done]
+        if message.kind == "get":
+            return [Reply(forwarding.request_id,
+                          GetResult(list(message.values), message.context)), done]
+        return [Reply(forwarding.request_id, PutResult(message.context)), done]
 
-    def _forward_timer(self, now: float, op_id: int, out: list[Effect]) -> None:
-        op = self._forwards.get(op_id)
-        if op is None:
-            return
-        self._suspect(op.target)
-        if not op.candidates:
+    def on_timeout(self, now: float, timer: ForwardTimeout) -> list[Effect]:
+        """The coordinator is silent: suspect it; try the next target, or coordinate."""
+        forwarding = self.forwardings.get(timer.op_id)
+        if forwarding is None:
+            return []
+        self.quorum.suspect(forwarding.target, now)
+        if not forwarding.candidates:
             # No node of the top N answers: coordinate here (as a sloppy-quorum fallback).
-            del self._forwards[op_id]
-            assert isinstance(op.request, GetRequest | PutRequest)
-            self._coordinate(now, op.request, ReplyTo(op.request_id), out)
-            return
-        op.target = op.candidates.pop(0)
-        op.deadline = now + self._forward_timeout()
-        assert isinstance(op.request, GetRequest | PutRequest)
-        out.append(Send(op.target, Forward(op.op_id, op.request)))
-        self._schedule(op.deadline, "forward", op_id)
-
-    def _answer(self, reply_to: ReplyTo, result: GetResult | PutResult | None,
-                error: DynamoError | None, out: list[Effect]) -> None:
-        if not reply_to.peer:
-            out.append(Reply(reply_to.request_id, result, error))
-            return
-        if error is not None:
-            kind = "put" if isinstance(result, PutResult) else "get"
-            message = ForwardReply(reply_to.op_id, kind, error=type(error).__name__,
-                                   message=str(error))
-        elif isinstance(result, GetResult):
-            message = ForwardReply(reply_to.op_id, "get", tuple(result.values), result.context)
-        else:
-            assert result is not None
-            message = ForwardReply(reply_to.op_id, "put", context=result.context)
-        out.append(Send(reply_to.peer, message))
+            del self.forwardings[timer.op_id]
+            return self.coordinate(now, forwarding.request, ReplyTo(forwarding.request_id))
+        forwarding.target = forwarding.candidates.pop(0)
+        forwarding.deadline = now + self.timeout
+        return [Send(forwarding.target, Forward(forwarding.op_id, forwarding.request)),
+                SetTimer(timer, forwarding.deadline)]

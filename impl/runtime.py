@@ -66,7 +66,7 @@ from typing import Any
 from impl import errors, wire
 from impl.config import ClusterConfig
 from impl.connections import ConnectionSlots, fit_descriptors
-from impl.effects import Effect, Reply, Send, SetTimer
+from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.node import Node
@@ -81,8 +81,10 @@ from impl.peer_auth import (
     PeerAuthError,
     parse_hello_head,
 )
+from impl.staging import persist
 from impl.storage.base import Storage
 from impl.storage.sqlite import SqliteStorage
+from impl.timers import Timer
 
 __all__ = [
     "EXAMPLE_SECRETS",
@@ -254,8 +256,7 @@ class NodeServer:
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_at: float | None = None
+        self._timers: dict[Timer, asyncio.TimerHandle] = {}  # one handle per named timer
         self._servers: list[asyncio.Server] = []
         self.peer_address: Address | None = None
         self.http_address: Address | None = None
@@ -277,11 +278,12 @@ class NodeServer:
         self._servers = [peer_server, http_server]
         self.peer_address = Address(peer.host, peer_server.sockets[0].getsockname()[1])
         self.http_address = Address(http.host, http_server.sockets[0].getsockname()[1])
-        self._perform(self.node.tick(self.loop.time()))
+        self._perform(self.node.start(self.loop.time()))
 
     async def stop(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
         for server in self._servers:
             server.close()
         for task in list(self._tasks):
@@ -302,6 +304,13 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
+        # Persist, then send: the writes come first and are performed in order, each
+        # durable as the engine's fsync policy says, before any Send or Reply that may
+        # acknowledge them. The seam for group commit (one transaction and one fsync
+        # for the writes of many inputs, then their sends) is here and in
+        # impl.staging.persist.
+        effects = persist(self.storage, effects,
+                          lambda error: self.node.persist_failed(self.loop.time(), error))
         for effect in effects:
             if isinstance(effect, Send):
                 self._send(effect.dest, effect.message)
@@ -310,20 +319,22 @@ class NodeServer:
                 if future is not None and not future.done():
                     future.set_result(effect)
             elif isinstance(effect, SetTimer):
-                self._set_timer(effect.at)
+                self._set_timer(effect.timer, effect.at)
+            elif isinstance(effect, CancelTimer):
+                handle = self._timers.pop(effect.timer, None)
+                if handle is not None:
+                    handle.cancel()
 
-    def _set_timer(self, at: float) -> None:
-        if self._timer_at is not None and self._timer_at <= at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer_at = at
-        self._timer = self.loop.call_at(at, self._on_timer)
+    def _set_timer(self, timer: Timer, at: float) -> None:
+        """(Re)arm one named timer: the loop fires it at ``at`` (the loop's clock)."""
+        held = self._timers.pop(timer, None)
+        if held is not None:
+            held.cancel()
+        self._timers[timer] = self.loop.call_at(at, self._on_timer, timer)
 
-    def _on_timer(self) -> None:
-        self._timer = None
-        self._timer_at = None
-        self._perform(self.node.tick(self.loop.time()))
+    def _on_timer(self, timer: Timer) -> None:
+        self._timers.pop(timer, None)
+        self._perform(self.node.fire(self.loop.time(), timer))
 
     # ------------------------------------------------------------------ peers out
 

@@ -1,5 +1,11 @@
 """Deterministic simulator: many node cores in one process, on virtual time.
 
+(About 800 lines, over the project's 600, on purpose: it is one event loop over
+one heap and one in-flight table -- the node lifecycle, the network model, the
+client requests and the step-by-step API all read and write them, and the fast
+path of a send must stay one function. The fault model is in :mod:`impl.faults`,
+the nemesis in :mod:`impl.nemesis`.)
+
 Theory of operation
 -------------------
 The simulator is a driver for sans-IO node cores (see :mod:`impl.effects`): it
@@ -10,7 +16,8 @@ run, event for event.
 
 An *event queue* (a heap ordered by virtual time, then by a sequence number)
 holds three kinds of future events: the delivery of an in-flight message, a
-node's timer tick, and scheduled actions (a client's deadline, the nemesis'
+node's named timer (one entry per timer value a node set: setting it again moves
+it, ``CancelTimer`` withdraws it), and scheduled actions (a client's deadline, the nemesis'
 crashes and partitions). :meth:`Simulator.step` pops the earliest event and
 performs it; :meth:`Simulator.run_until` steps until a condition holds.
 
@@ -36,9 +43,10 @@ Two ways to drive it:
   event queue decides, faults are drawn from the seeded generator.
 - *Step by step* (for lockstep refinement tests): :meth:`in_flight` lists the
   messages in flight with stable ids; :meth:`deliver`, :meth:`drop`,
-  :meth:`duplicate` act on a chosen one; :meth:`fire_timers` ticks a chosen
-  node; :meth:`crash`, :meth:`restart`, :meth:`partition`, :meth:`heal` act at
-  once; :meth:`perform` performs effects a driver got by calling a node itself;
+  :meth:`duplicate` act on a chosen one; :meth:`fire_timers` fires a chosen
+  node's earliest timer, :meth:`fire_timer` one named timer; :meth:`crash`,
+  :meth:`restart`, :meth:`partition`, :meth:`heal` act at once; :meth:`perform`
+  performs effects a driver got by calling a node itself;
   :meth:`pending` lists the unfinished client requests. None of these draws a
   random number.
 
@@ -48,24 +56,43 @@ sent and decoded at delivery, so the codec runs on every message.
 
 from __future__ import annotations
 
-import enum
-import hashlib
 import heapq
 import importlib
 import math
 import random
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
-from impl.effects import Effect, Reply, Send, SetTimer
+from impl.effects import (
+    AddHint,
+    CancelTimer,
+    Effect,
+    RemoveHint,
+    Reply,
+    Send,
+    SetTimer,
+    SyncStorage,
+    WriteMeta,
+    WriteRecord,
+)
 from impl.errors import (
     BadMessageError,
     ConfigError,
     DynamoError,
     NodeDownError,
     RequestTimeoutError,
+    StorageError,
 )
+from impl.faults import Delay as Delay
+from impl.faults import Distribution as Distribution
+from impl.faults import Faults as Faults
+from impl.faults import derive_seed as derive_seed
+from impl.nemesis import Nemesis
+from impl.staging import persist
+from impl.storage.base import Storage
+
+_WRITES = (WriteRecord, AddHint, RemoveHint, WriteMeta, SyncStorage)
 
 __all__ = [
     "Delay",
@@ -95,138 +122,13 @@ class NodeLike(Protocol):
 
     def receive(self, now: float, src: str, message: Any) -> list[Effect]: ...
 
-    def tick(self, now: float) -> list[Effect]: ...
+    def start(self, now: float) -> list[Effect]: ...
+
+    def fire(self, now: float, timer: Any) -> list[Effect]: ...
 
     def leave(self, now: float) -> list[Effect]: ...
 
-
-class Distribution(enum.Enum):
-    """Shape of the network delay."""
-
-    CONSTANT = "constant"
-    UNIFORM = "uniform"
-    EXPONENTIAL = "exponential"
-
-
-@dataclass(frozen=True, slots=True)
-class Delay:
-    """Network delay of one message copy, in virtual seconds.
-
-    ``constant``: always ``base``. ``uniform``: ``base + U(0, spread)``.
-    ``exponential``: ``base + Exp(mean=spread)``, capped at ``base + 20 * spread``.
-    """
-
-    distribution: Distribution = Distribution.UNIFORM
-    base: float = 0.001
-    spread: float = 0.004
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.distribution, Distribution):
-            raise ConfigError("Delay.distribution must be a Distribution, "
-                              f"got {self.distribution!r}")
-        if not (self.base >= 0 and self.spread >= 0):
-            raise ConfigError(f"Delay.base and Delay.spread must be >= 0, got {self.base}, "
-                              f"{self.spread}")
-
-    @classmethod
-    def constant(cls, seconds: float) -> Delay:
-        return cls(Distribution.CONSTANT, seconds, 0.0)
-
-    @classmethod
-    def uniform(cls, low: float, high: float) -> Delay:
-        if high < low:
-            raise ConfigError(f"Delay.uniform: high {high} < low {low}")
-        return cls(Distribution.UNIFORM, low, high - low)
-
-    @classmethod
-    def exponential(cls, base: float, mean: float) -> Delay:
-        return cls(Distribution.EXPONENTIAL, base, mean)
-
-    def draw(self, rng: random.Random) -> float:
-        if self.distribution is Distribution.CONSTANT or self.spread == 0.0:
-            return self.base
-        if self.distribution is Distribution.UNIFORM:
-            return self.base + rng.random() * self.spread
-        return self.base + min(rng.expovariate(1.0 / self.spread), 20.0 * self.spread)
-
-
-def _check_probability(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"Faults.{name} must be a probability in [0, 1], got {value!r}")
-
-
-def _check_bound(name: str, value: int | None) -> None:
-    if value is not None and value < 0:
-        raise ConfigError(f"Faults.{name} must be None (unbounded) or >= 0, got {value!r}")
-
-
-def _check_range(name: str, value: tuple[float, float]) -> None:
-    if len(value) != 2 or not 0.0 <= value[0] <= value[1]:
-        raise ConfigError(f"Faults.{name} must be (low, high) with 0 <= low <= high, "
-                          f"got {value!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class Faults:
-    """Every fault the simulator can inject; all off by default.
-
-    Network (drawn per message when it is sent): ``loss``, ``duplication`` and
-    ``reorder`` are probabilities, each bounded by ``max_*`` (None: unbounded);
-    a reordered message waits ``reorder_delay`` more, so later ones overtake it.
-    ``delay`` is every copy's delay. ``max_clock_skew``: each node's clock is off
-    by a uniform draw in ``[-max_clock_skew, +max_clock_skew]``.
-
-    The *nemesis* (scheduled faults): with ``crash_interval`` set, a random up
-    node crashes after an exponential wait of that mean, stays down for a
-    duration drawn from ``downtime`` and restarts; at most ``max_down`` nodes are
-    down at once and ``max_crashes`` in all. With ``partition_interval`` set, the
-    nodes are split in two random groups for a duration drawn from
-    ``partition_duration`` (one-way with probability ``one_way_partitions``), at
-    most ``max_partitions`` times.
-    """
-
-    loss: float = 0.0
-    max_losses: int | None = None
-    duplication: float = 0.0
-    max_duplicates: int | None = None
-    reorder: float = 0.0
-    max_reorders: int | None = None
-    reorder_delay: float = 0.05
-    delay: Delay = field(default_factory=Delay)
-    max_clock_skew: float = 0.0
-    crash_interval: float | None = None
-    max_crashes: int | None = None
-    downtime: tuple[float, float] = (1.0, 5.0)
-    max_down: int = 1
-    partition_interval: float | None = None
-    max_partitions: int | None = None
-    partition_duration: tuple[float, float] = (1.0, 5.0)
-    one_way_partitions: float = 0.0
-
-    def __post_init__(self) -> None:
-        for name in ("loss", "duplication", "reorder", "one_way_partitions"):
-            _check_probability(name, getattr(self, name))
-        for name in ("max_losses", "max_duplicates", "max_reorders", "max_crashes",
-                     "max_partitions"):
-            _check_bound(name, getattr(self, name))
-        _check_range("downtime", self.downtime)
-        _check_range("partition_duration", self.partition_duration)
-        for name in ("reorder_delay", "max_clock_skew"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"Faults.{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("crash_interval", "partition_interval"):
-            value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigError(f"Faults.{name} must be None (off) or > 0, got {value!r}")
-        if self.max_down < 0:
-            raise ConfigError(f"Faults.max_down must be >= 0, got {self.max_down!r}")
-        if not isinstance(self.delay, Delay):
-            raise ConfigError(f"Faults.delay must be a Delay, got {self.delay!r}")
-
-    @classmethod
-    def none(cls) -> Faults:
-        """No faults at all (the default)."""
-        return cls()
+    def persist_failed(self, now: float, error: StorageError) -> list[Effect]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,12 +182,6 @@ class Pending:
         return f"Pending(request_id={self.request_id}, coordinator={self.coordinator!r}, {state})"
 
 
-def derive_seed(seed: int, *parts: object) -> int:
-    """A 64-bit seed derived from ``seed`` and ``parts``, stable across processes."""
-    text = ":".join([str(seed), *map(str, parts)]).encode()
-    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big")
-
-
 _MAX_TICKS_AT_ONE_TIME = 100_000
 
 # event kinds in the heap
@@ -311,8 +207,11 @@ class Simulator:
 
     ``make_node(name, seed, now)`` builds a node (at start, on :meth:`add_node`
     and on :meth:`restart`); ``on_crash(name)`` is called when a node crashes
-    (make its storage lose what was not durable). ``log=True`` records every
-    event in :attr:`log` (for determinism checks and debugging).
+    (make its storage lose what was not durable). ``storage(name)`` is node
+    ``name``'s engine: the simulator performs a node's Write effects on it at once,
+    before the node's other effects (persist, then send; :mod:`impl.staging`).
+    ``log=True`` records every event in :attr:`log` (for determinism checks and
+    debugging).
     """
 
     def __init__(
@@ -322,6 +221,7 @@ class Simulator:
         seed: int = 0,
         faults: Faults | None = None,
         on_crash: Callable[[str], None] | None = None,
+        storage: Callable[[str], Storage] | None = None,
         wire: bool = False,
         log: bool = False,
         client_timeout: float = 5.0,
@@ -335,6 +235,7 @@ class Simulator:
         self._logging = log
         self._make_node = make_node
         self._on_crash = on_crash
+        self._storage = storage
         self._client_timeout = client_timeout
         self._wire: Any = None
         if wire:
@@ -347,7 +248,7 @@ class Simulator:
         self.nodes: dict[str, NodeLike] = {}  # up nodes only
         self.members: list[str] = []  # every node ever added, in order
         self._incarnation: dict[str, int] = {}
-        self._timers: dict[str, set[float]] = {}
+        self._timers: dict[str, dict[Any, float]] = {}  # node -> timer -> when
         self.skew: dict[str, float] = {}
         self._cut: set[tuple[str, str]] = set()
         self._pending: dict[int, Pending] = {}
@@ -356,7 +257,7 @@ class Simulator:
             ("sent", "delivered", "lost", "duplicated", "reordered", "blocked",
              "to_down_node", "ticks", "crashes", "restarts", "partitions",
              "bad_messages", "requests", "replies", "timeouts"), 0)
-        self._nemesis_started = False
+        self.nemesis = Nemesis(self)
         self.faults = self._faults  # computes the fast-path flag
         self._last_tick_at = -1.0
         self._ticks_at_same_time = 0
@@ -393,9 +294,9 @@ class Simulator:
         node = self._make_node(name, derive_seed(self.seed, name, incarnation),
                                self.now + self.skew[name])
         self.nodes[name] = node
-        self._timers[name] = set()
+        self._timers[name] = {}
         self._record("start", name, incarnation)
-        self._perform(name, node.tick(self.now + self.skew[name]))
+        self._perform(name, node.start(self.now + self.skew[name]))
         return node
 
     def node(self, name: str) -> NodeLike:
@@ -422,7 +323,7 @@ class Simulator:
         if name not in self.nodes:
             raise SimulationError(self._why_not_up(name))
         del self.nodes[name]
-        self._timers[name] = set()
+        self._timers[name] = {}
         self._down_since[name] = self.now
         self.stats["crashes"] += 1
         self._record("crash", name)
@@ -442,7 +343,7 @@ class Simulator:
         """Take ``name`` out for good (after it left): it is down and never restarts."""
         if name in self.nodes:
             del self.nodes[name]
-            self._timers[name] = set()
+            self._timers[name] = {}
         self._down_since.pop(name, None)
         if name in self.members:
             self.members.remove(name)
@@ -565,11 +466,19 @@ class Simulator:
     # ------------------------------------------------------------ the effects
 
     def _perform(self, name: str, effects: list[Effect]) -> None:
+        if effects and isinstance(effects[0], _WRITES):
+            if self._storage is None:
+                raise SimulationError(f"node {name!r} wrote, and the simulator has no storage")
+            node = self.nodes[name]
+            effects = persist(self._storage(name), effects, lambda error: node.persist_failed(
+                self.now + self.skew[name], error))
         for effect in effects:
             if type(effect) is Send:
                 self._send(name, effect.dest, effect.message)
             elif type(effect) is SetTimer:
-                self._set_timer(name, effect.at)
+                self._set_timer(name, effect.timer, effect.at)
+            elif type(effect) is CancelTimer:
+                self._timers[name].pop(effect.timer, None)
             elif type(effect) is Reply:
                 self._reply(name, effect)
             else:
@@ -583,7 +492,7 @@ class Simulator:
         self.stats["replies"] += 1
         self._finish(handle, reply.result, reply.error)
 
-    def _set_timer(self, name: str, at: float) -> None:
+    def _set_timer(self, name: str, timer: Any, at: float) -> None:
         skew = self.skew[name]
         if skew:
             wanted = at
@@ -593,10 +502,10 @@ class Simulator:
         if at < self.now:
             at = self.now
         timers = self._timers[name]
-        if at in timers:
+        if timers.get(timer) == at:
             return
-        timers.add(at)
-        self._push(at, _TICK, (name, self._incarnation[name], at))
+        timers[timer] = at
+        self._push(at, _TICK, (name, self._incarnation[name], timer, at))
 
     def _push(self, at: float, kind: int, payload: Any) -> None:
         self._seq += 1
@@ -681,7 +590,7 @@ class Simulator:
         self._perform(dest, effects)
         return True
 
-    def _tick(self, name: str) -> None:
+    def _fire(self, name: str, timer: Any) -> None:
         node = self.nodes[name]
         self.stats["ticks"] += 1
         if self.now == self._last_tick_at:
@@ -694,8 +603,8 @@ class Simulator:
             self._last_tick_at = self.now
             self._ticks_at_same_time = 0
         if self._logging:
-            self._record("tick", name)
-        self._perform(name, node.tick(self.now + self.skew[name]))
+            self._record("tick", name, timer)
+        self._perform(name, node.fire(self.now + self.skew[name], timer))
 
     def _record(self, *event: Any) -> None:
         if self._logging:
@@ -717,16 +626,16 @@ class Simulator:
                 self._deliver(payload, envelope)
                 return True
             if kind == _TICK:
-                name, incarnation, timer_at = payload
+                name, incarnation, timer, timer_at = payload
                 if self._incarnation.get(name) != incarnation or name not in self.nodes:
                     continue
                 timers = self._timers[name]
-                if timer_at not in timers:
-                    continue  # fired early by fire_timers
-                timers.discard(timer_at)
+                if timers.get(timer) != timer_at:
+                    continue  # moved, cancelled, or fired early by fire_timer(s)
+                del timers[timer]
                 if at > self.now:
                     self.now = at
-                self._tick(name)
+                self._fire(name, timer)
                 return True
             if at > self.now:
                 self.now = at
@@ -777,21 +686,14 @@ class Simulator:
     # --------------------------------------------------------------- nemesis
 
     def start_nemesis(self) -> None:
-        """Schedule the random crashes and partitions ``faults`` asks for."""
-        if self._nemesis_started:
-            return
-        self._nemesis_started = True
-        if self.faults.crash_interval is not None:
-            self._push(self.now + self.rng.expovariate(1.0 / self.faults.crash_interval),
-                       _ACTION, ("nemesis_crash",))
-        if self.faults.partition_interval is not None:
-            self._push(self.now + self.rng.expovariate(1.0 / self.faults.partition_interval),
-                       _ACTION, ("nemesis_partition",))
+        """Schedule the random crashes and partitions ``faults`` asks for
+        (:class:`impl.nemesis.Nemesis`)."""
+        self.nemesis.start()
 
     def stop_nemesis(self) -> None:
         """No more random crashes or partitions start (scheduled restarts and heals
         still happen)."""
-        self._nemesis_started = False
+        self.nemesis.stop()
 
     def schedule(self, at: float, callback: Callable[[], None]) -> None:
         """Call ``callback()`` at virtual time ``at`` (an event like any other)."""
@@ -799,7 +701,6 @@ class Simulator:
 
     def _action(self, payload: tuple[Any, ...]) -> None:
         kind = payload[0]
-        faults = self.faults
         if kind == "deadline":
             handle = self._pending.pop(payload[1], None)
             if handle is not None:
@@ -809,42 +710,6 @@ class Simulator:
                     f"within {handle.deadline - handle.submitted_at:g}s"))
         elif kind == "call":
             payload[1]()
-        elif kind == "nemesis_crash":
-            if not self._nemesis_started:
-                return
-            up = [name for name in self.members if name in self.nodes]
-            if (len(self._down_since) < faults.max_down and up
-                    and self._allow("crashes", faults.max_crashes)):
-                victim = self.rng.choice(up)
-                self.crash(victim)
-                self._push(self.now + self.rng.uniform(*faults.downtime), _ACTION,
-                           ("nemesis_restart", victim))
-            assert faults.crash_interval is not None
-            self._push(self.now + self.rng.expovariate(1.0 / faults.crash_interval),
-                       _ACTION, ("nemesis_crash",))
-        elif kind == "nemesis_restart":
-            if payload[1] in self._down_since:
-                self.restart(payload[1])
-        elif kind == "nemesis_partition":
-            if not self._nemesis_started:
-                return
-            if not self._cut and self._allow("partitions", faults.max_partitions) \
-                    and len(self.members) > 1:
-                shuffled = list(self.members)
-                self.rng.shuffle(shuffled)
-                cut = self.rng.randint(1, len(shuffled) - 1)
-                left, right = shuffled[:cut], shuffled[cut:]
-                if faults.one_way_partitions and self.rng.random() < faults.one_way_partitions:
-                    self.partition_one_way(left, right)
-                else:
-                    self.partition(left, right)
-                self._push(self.now + self.rng.uniform(*faults.partition_duration), _ACTION,
-                           ("nemesis_heal",))
-            assert faults.partition_interval is not None
-            self._push(self.now + self.rng.expovariate(1.0 / faults.partition_interval),
-                       _ACTION, ("nemesis_partition",))
-        elif kind == "nemesis_heal":
-            self.heal()
         else:  # pragma: no cover - every kind pushed is handled above
             raise SimulationError(f"unknown scheduled action {payload!r}")
 
@@ -906,23 +771,33 @@ class Simulator:
         return self._next_message_id
 
     def timers(self, name: str) -> list[float]:
-        """The times (simulator's clock) at which ``name`` asked to be ticked."""
+        """The times (simulator's clock) of ``name``'s timers, sorted."""
+        return sorted(self.named_timers(name).values())
+
+    def named_timers(self, name: str) -> dict[Any, float]:
+        """``name``'s timers: timer value -> when it fires (simulator's clock)."""
         if name not in self.nodes:
             raise SimulationError(self._why_not_up(name))
-        return sorted(self._timers[name])
+        return dict(self._timers[name])
 
     def fire_timers(self, name: str) -> None:
-        """Tick node ``name`` at its earliest timer, advancing virtual time to it if it
-        is later (no timer: tick it now)."""
+        """Fire node ``name``'s earliest timer, advancing virtual time to it if it is
+        later (SimulationError if it has none)."""
+        timers = self.named_timers(name)
+        if not timers:
+            raise SimulationError(f"node {name!r} has no timer set")
+        at, _, timer = min((at, repr(timer), timer) for timer, at in timers.items())
+        if at > self.now:
+            self.now = at
+        self.fire_timer(name, timer)
+
+    def fire_timer(self, name: str, timer: Any) -> None:
+        """Fire ``timer`` at node ``name`` now, whether it is set or not (a set one is
+        taken off the schedule), and perform the effects."""
         if name not in self.nodes:
             raise SimulationError(self._why_not_up(name))
-        timers = self._timers[name]
-        if timers:
-            earliest = min(timers)
-            timers.discard(earliest)
-            if earliest > self.now:
-                self.now = earliest
-        self._tick(name)
+        self._timers[name].pop(timer, None)
+        self._fire(name, timer)
 
     def advance(self, seconds: float) -> None:
         """Move virtual time forward without performing any event."""

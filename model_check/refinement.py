@@ -18,28 +18,9 @@ value ``b"v%06d" % p`` (fixed width, so the lww tie-break on values orders as
 the spec's tie-break on put ids). Timing is the harness's: every timeout is
 fired by a rule, never by the clock.
 
-Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
-
-- node ``x``: up iff the simulator has it up; its store of key ``k`` is the
-  record in ``x``'s storage engine, each value mapped back to its put id
-  (vector-clock and lww modes: the sorted tuple of put ids; dvv: the DVVSet with
-  put ids as values); its hints are its hint store as a *set* of
-  (intended node, key, payload);
-- messages: every impl message in flight maps to the spec message of the same
-  kind, endpoints, key and payload (``ReplicaPut``->``replica-put`` with its hint,
-  ``ReplicaPutAck``->``replica-put-ack``, ``ReplicaGet``->``replica-get``,
-  ``ReplicaGetReply``->``replica-get-reply``, ``ReadRepair``->``read-repair``,
-  ``HintDelivery``->``hint-delivery``, ``HintAck``->``hint-ack`` with the key and payload
-  of the hint it acknowledges); the request id is the spec's id of the client
-  request the coordinator's operation serves. Acks, reads and read responses of
-  an operation that is no longer live at its coordinator are *dead* (they
-  change nothing when delivered) and map to nothing, as the spec purges them.
-  Gossip and anti-entropy traffic maps to nothing;
-- clients: the acknowledged puts and the completed gets (request, key, the put
-  ids returned) seen by the harness, which is the implementation's client;
-- the partition: the simulator's cut links (the side holding the first node);
-- the put table: every version the implementation holds must carry the clock
-  the spec gave that put (vector-clock modes), or the same lww timestamp.
+Abstraction function: see :mod:`model_check.refinement_state`, which holds the
+lockstep's state, the abstraction of the implementation's state, and which steps
+the spec allows next; this module holds the steps and the check after each.
 
 Coordinator state, fault budgets and the ghost records are not compared: the
 harness keeps a *frontier* of every spec state consistent with what it has seen
@@ -78,45 +59,48 @@ then uses the same responses as the spec's); a message the implementation sends
 to a node that is down or cut off, and that the spec does not send, is lost at
 once; a hint is resent once no copy of its handoff is in flight.
 
-:func:`replay_on_impl` drives the implementation through a model-checker trace
-with the same machinery and reports whether it reaches the same violation.
+:mod:`model_check.refinement_replay` drives the implementation through a
+model-checker trace with the same machinery and reports whether it reaches the
+same violation (this module does not import it).
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
 
-from impl.antientropy import to_exchange
-from impl.cluster import SimulatedCluster
-from impl.effects import Effect, GetResult, PutResult, Send
-from impl.merkle import start
+from impl.effects import GetResult, PutResult
 from impl.messages import (
     GetRequest,
-    HintAck,
     HintDelivery,
     KeyRecords,
     MerkleExchange,
     PutRequest,
-    ReadRepair,
     ReplicaGet,
-    ReplicaGetReply,
     ReplicaPut,
-    ReplicaPutAck,
 )
 from impl.simulator import InFlight, Pending
-from impl.versions import ClockMode, Record, decode_record
-from spec import dvv
+from impl.timers import AntiEntropyRound, GetTimeout, GossipRound, HintScan, PutTimeout
+from impl.versions import ClockMode
+from model_check.refinement_state import (
+    Abstract,
+    HarnessRequest,
+    LockstepState,
+    apply_actions,
+    cluster_for,
+    difference,
+    project,
+    put_id_of_value,
+    value_of,
+    with_idle_clients,
+)
 from spec import model as spec_model
 from spec.actions import (
     Action,
     AntiEntropy,
     ClientGet,
     ClientPut,
-    ClientTimeout,
     Crash,
     Deliver,
     Drop,
@@ -127,21 +111,18 @@ from spec.actions import (
     Recover,
     Timeout,
 )
-from spec.clocks import Payload, payload_key
-from spec.config import Config
-from spec.state import Kind, Message, State
+from spec.state import Message, State
 
 __all__ = [
     "Abstract",
     "Divergence",
     "Lockstep",
     "cluster_for",
+    "project",
     "put_id_of_value",
-    "replay_on_impl",
     "value_of",
 ]
 
-INFINITY = float("inf")
 FRONTIER_LIMIT = 64
 
 
@@ -155,333 +136,13 @@ class Divergence(AssertionError):
         self.report = report
 
 
-def value_of(put_id: int) -> bytes:
-    """The value the put with spec id ``put_id`` writes."""
-    return b"v%06d" % put_id
-
-
-def put_id_of_value(value: bytes) -> int:
-    """The spec put id of a value written by the harness."""
-    if len(value) != 7 or not value.startswith(b"v"):
-        raise ValueError(f"value {value!r} was not written by the refinement harness")
-    return int(value[1:])
-
-
-def cluster_for(config: Config, *, seed: int = 0) -> SimulatedCluster:
-    """A simulated cluster with the spec configuration's nodes, ring, N/R/W, clock
-    mode and features; timeouts are huge because the harness fires them."""
-    cluster = SimulatedCluster(
-        list(config.nodes), config.n, config.r, config.w, seed=seed, clock=config.clock,
-        sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
-        read_repair=config.read_repair, anti_entropy=config.anti_entropy,
-        partitioning="evenly-spaced", request_timeout=1e6, replica_timeout=1e5,
-        suspicion_timeout=1e7, gossip_interval=1e5, hint_scan_interval=1e5,
-        anti_entropy_interval=1e5, client_timeout=1e7,
-        actor_epochs=False,  # the spec's actors are node names (no disk loss modelled yet)
-    )
-    for key in config.keys:
-        for name in config.nodes:
-            impl_pref = cluster.node(name).preference_list(key.encode())
-            if tuple(impl_pref) != config.preference_list(key):
-                raise AssertionError(
-                    f"preference list of {key!r} differs: impl {impl_pref} vs spec "
-                    f"{config.preference_list(key)}")
-    return cluster
-
-
-# ---------------------------------------------------------------------------- abstraction
-
-
-@dataclass(frozen=True, slots=True)
-class Abstract:
-    """The part of a spec state the implementation is compared on."""
-
-    nodes: tuple[tuple[bool, tuple[Payload, ...], tuple[tuple[str, str, Payload], ...]], ...]
-    messages: tuple[Message, ...]
-    clients: tuple[tuple[tuple[int, ...], tuple[tuple[int, str, tuple[int, ...]], ...]], ...]
-    side: frozenset[str]
-
-    def readable(self, config: Config) -> dict[str, Any]:
-        return {
-            "nodes": {
-                name: {"up": up,
-                       "store": {k: _text(p) for k, p in zip(config.keys, store, strict=True)},
-                       "hints": [f"{k} {_text(p)} for {i}" for i, k, p in hints]}
-                for name, (up, store, hints) in zip(config.nodes, self.nodes, strict=True)
-            },
-            "messages": [_message_text(m) for m in self.messages],
-            "clients": {
-                name: {"acked": [f"v{v}" for v in acked],
-                       "gets": [f"#{r} {k} -> {[f'v{v}' for v in ret]}" for r, k, ret in gets]}
-                for name, (acked, gets) in zip(config.client_names, self.clients, strict=True)
-            },
-            "partition": sorted(self.side) or None,
-        }
-
-
-def _text(payload: Payload) -> str:
-    from spec.clocks import values as payload_values
-
-    return "{" + ", ".join(f"v{v}" for v in payload_values(payload)) + "}"
-
-
-def _message_text(m: Message) -> str:
-    extra = f" {_text(m.payload)}" if m.payload is not None else ""
-    hint = f" intended={m.intended}" if m.intended else ""
-    return f"{m.kind.value} {m.src}->{m.dst} #{m.request} {m.key}{extra}{hint}"
-
-
-def _message_sort(m: Message) -> tuple[Any, ...]:
-    return m.order
-
-
-def project(state: State) -> Abstract:
-    """The compared part of a spec state."""
-    nodes = tuple(
-        (n.up, n.store, tuple(sorted(((h.intended, h.key, h.payload) for h in n.hints),
-                                     key=lambda t: (t[0], t[1], payload_key(t[2])))))
-        for n in state.nodes
-    )
-    clients = tuple(
-        (tuple(sorted(c.acked)), tuple((g.request, g.key, tuple(sorted(g.returned)))
-                                       for g in c.gets))
-        for c in state.clients
-    )
-    return Abstract(nodes, tuple(sorted(state.messages, key=_message_sort)), clients,
-                    state.side)
-
-
-# ---------------------------------------------------------------------------- lockstep
-
-
-@dataclass(slots=True)
-class _Request:
-    client: str
-    spec_id: int
-    key: str
-    is_put: bool
-    handle: Pending
-    done: bool = False
-
-
-@dataclass(slots=True)
-class _Client:
-    acked: list[int] = field(default_factory=list)
-    gets: list[tuple[int, str, tuple[int, ...]]] = field(default_factory=list)
-    last_get: tuple[str, bytes] | None = None
-    puts_issued: int = 0
-    gets_issued: int = 0
-    busy: bool = False
-
-
-class Lockstep:
+class Lockstep(LockstepState):
     """The implementation and the spec, driven step by step (see the module docstring).
 
     Every step method performs the step on the implementation, maps it to spec
     actions, and raises :class:`Divergence` when no spec state in the frontier
-    reaches the implementation's abstraction that way. ``on_step`` (optional) is
-    called with a short name of every step taken (for coverage counts).
+    reaches the implementation's abstraction that way.
     """
-
-    def __init__(self, config: Config, *, seed: int = 0) -> None:
-        if config.coordinator == "any":
-            raise ValueError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
-                             "only (forwarding is not mapped)")
-        self.config = config
-        self.mode = ClockMode(config.clock)
-        self.cluster = cluster_for(config, seed=seed)
-        self.sim = self.cluster.sim
-        self.frontier: list[State] = [spec_model.initial_state(config)]
-        self.clients: dict[str, _Client] = {c: _Client() for c in config.client_names}
-        self.requests: dict[int, _Request] = {}  # impl request id -> request
-        self.ops: dict[tuple[str, int], int] = {}  # (coordinator, op id) -> spec request
-        self.hint_payloads: dict[tuple[str, int], tuple[str, Payload]] = {}
-        self.clocks: dict[int, Any] = {}
-        self.dead: set[int] = set()  # impl message ids the spec purged
-        self.steps = 0
-        self.history: list[str] = []
-
-    # ------------------------------------------------------------------ queries
-
-    @property
-    def state(self) -> State:
-        """One spec state of the frontier (the first)."""
-        return self.frontier[0]
-
-    def up(self, node: str) -> bool:
-        return not self.sim.is_down(node)
-
-    def reachable(self, a: str, b: str) -> bool:
-        return (self.up(a) and self.up(b) and not self.sim.is_cut(a, b))
-
-    def budget_left(self, index: int) -> bool:
-        """Budget left in every frontier state for fault ``index`` (drops, duplicates,
-        crashes, partitions)."""
-        limits = (self.config.drops, self.config.duplicates, self.config.crashes,
-                  self.config.partitions)
-        return all(s.used[index] < limits[index] for s in self.frontier)
-
-    def idle_clients(self) -> list[str]:
-        """Clients with no request in progress on either side."""
-        out = []
-        for ci, name in enumerate(self.config.client_names):
-            if self.clients[name].busy:
-                continue
-            if any(s.clients[ci].outstanding for s in self.frontier):
-                continue
-            out.append(name)
-        return out
-
-    def can_put(self, client: str) -> bool:
-        return self.clients[client].puts_issued < self.config.puts_per_client
-
-    def can_get(self, client: str) -> bool:
-        return self.clients[client].gets_issued < self.config.gets_per_client
-
-    def entry_nodes(self, key: str) -> list[str]:
-        """The up nodes a client may send a request for ``key`` to (its top N, or only
-        the first of them with ``coordinator = "first"``)."""
-        top = self.config.top_n(key)
-        allowed = top[:1] if self.config.coordinator == "first" else top
-        return [n for n in allowed if self.up(n)]
-
-    def in_flight(self) -> list[InFlight]:
-        return self.sim.in_flight()
-
-    def deliverable(self) -> list[InFlight]:
-        return [m for m in self.sim.in_flight() if not m.blocked]
-
-    # ------------------------------------------------------------------ abstraction
-
-    def abstract_record(self, raw: bytes | None) -> Payload:
-        record = Record.empty(self.mode) if not raw else decode_record(raw, self.mode)
-        return self._payload(record)
-
-    def _payload(self, record: Record) -> Payload:
-        if self.mode is ClockMode.DVV:
-            return dvv.map(put_id_of_value, record.dvvset)
-        for sibling in record.siblings:
-            pid = put_id_of_value(sibling.value)
-            fact = (sibling.clock if self.mode is not ClockMode.LWW
-                    else (int(sibling.stamp), sibling.writer))
-            self.clocks[pid] = fact
-        return tuple(sorted(put_id_of_value(s.value) for s in record.siblings))
-
-    def _awaited(self, message: Message) -> bool:
-        """Whether the spec's coordinator still waits for the answer to ``message``."""
-        state = self.frontier[0]
-        node = state.node(message.src)
-        if not node.up:
-            return False
-        coord = next((c for c in node.coord if c.request == message.request), None)
-        return coord is not None and any(t == message.dst for t, _ in coord.awaiting)
-
-    def _purge(self, coordinator: str, op_id: int | None = None) -> None:
-        """The exchange of ``coordinator``'s operation ``op_id`` (None: all of them)
-        ended: the reads it sent and the answers coming back to it, in flight now,
-        are dead (the spec purges them)."""
-        for m in self.sim.in_flight():
-            msg = m.message
-            if op_id is not None and getattr(msg, "op_id", None) != op_id:
-                continue
-            if ((isinstance(msg, ReplicaGet) and m.src == coordinator)
-                    or (isinstance(msg, ReplicaGetReply | ReplicaPutAck)
-                        and m.dest == coordinator)):
-                self.dead.add(m.id)
-
-    def abstract_message(self, m: InFlight) -> Message | None:
-        """The spec message an impl message maps to (None: it maps to nothing)."""
-        msg = m.message
-        if isinstance(msg, ReplicaPut):
-            return Message(Kind.REPLICA_PUT, m.src, m.dest, self.ops[(m.src, msg.op_id)],
-                           msg.key.decode(), self.abstract_record(msg.record), msg.hint)
-        if m.id in self.dead:
-            return None
-        if isinstance(msg, ReplicaPutAck):
-            return Message(Kind.REPLICA_PUT_ACK, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
-                           msg.key.decode())
-        if isinstance(msg, ReplicaGet):
-            return Message(Kind.REPLICA_GET, m.src, m.dest, self.ops[(m.src, msg.op_id)],
-                           msg.key.decode())
-        if isinstance(msg, ReplicaGetReply):
-            return Message(Kind.REPLICA_GET_REPLY, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
-                           msg.key.decode(), self.abstract_record(msg.record))
-        if isinstance(msg, ReadRepair):
-            return Message(Kind.READ_REPAIR, m.src, m.dest, 0, msg.key.decode(),
-                           self.abstract_record(msg.record))
-        if isinstance(msg, HintDelivery):
-            return Message(Kind.HINT_DELIVERY, m.src, m.dest, 0, msg.key.decode(),
-                           self.abstract_record(msg.record), m.dest)
-        if isinstance(msg, HintAck):
-            known = self.hint_payloads.get((m.dest, msg.hint_id))
-            if known is None:
-                return None
-            key, payload = known
-            return Message(Kind.HINT_ACK, m.src, m.dest, 0, key, payload, m.src)
-        return None
-
-    def _note_hints(self) -> None:
-        for name in self.config.nodes:
-            for hint in self.cluster.storages[name].hints():
-                if (name, hint.hint_id) not in self.hint_payloads:
-                    self.hint_payloads[(name, hint.hint_id)] = (
-                        hint.key.decode(), self.abstract_record(hint.record))
-
-    def abstract(self, exclude: Iterable[int] = ()) -> Abstract:
-        """The abstraction of the implementation's current state."""
-        self.clocks = {}
-        self._note_hints()
-        skip = set(exclude)
-        nodes = []
-        for name in self.config.nodes:
-            storage = self.cluster.storages[name]
-            store = tuple(self.abstract_record(storage.read(k.encode()))
-                          for k in self.config.keys)
-            hints = {(h.intended, h.key.decode(), self.abstract_record(h.record))
-                     for h in storage.hints()}
-            nodes.append((self.up(name), store,
-                          tuple(sorted(hints, key=lambda t: (t[0], t[1], payload_key(t[2]))))))
-        messages = []
-        for m in self.sim.in_flight():
-            if m.id in skip:
-                continue
-            abstract = self.abstract_message(m)
-            if abstract is not None:
-                messages.append(abstract)
-        clients = tuple((tuple(sorted(c.acked)), tuple(c.gets))
-                        for c in (self.clients[n] for n in self.config.client_names))
-        side = self._side()
-        return Abstract(tuple(nodes), tuple(sorted(messages, key=_message_sort)), clients, side)
-
-    def _side(self) -> frozenset[str]:
-        cut = self.sim.cut_links
-        if not cut:
-            return frozenset()
-        first = self.config.nodes[0]
-        return frozenset(n for n in self.config.nodes
-                         if n == first or (first, n) not in cut)
-
-    # ------------------------------------------------------------------ oracle and plumbing
-
-    def _oracle(self) -> None:
-        """The failure detector as the spec's: suspect exactly the unreachable nodes."""
-        for name in self.config.nodes:
-            if not self.up(name):
-                continue
-            node: Any = self.sim.node(name)
-            node._suspected = {other: INFINITY for other in self.config.nodes
-                               if other != name and not self.reachable(name, other)}
-            node._now = self.sim.node_now(name)
-
-    def _run(self, name: str, handler: Callable[[Any, float, list[Effect]], None]) -> None:
-        """Run ``handler(node, now, out)`` on node ``name`` and perform its effects."""
-        node: Any = self.sim.node(name)
-        now = self.sim.node_now(name)
-        out: list[Effect] = []
-        handler(node, now, out)
-        self.sim._perform(name, node._finish(out))
-
-    # ------------------------------------------------------------------ the steps
 
     def put(self, client: str, node: str, key: str) -> None:
         """``client`` puts its next value of ``key`` through ``node`` (in the key's top N)."""
@@ -497,12 +158,12 @@ class Lockstep:
                              context, None, client, counter)
         if self.mode is ClockMode.LWW:
             # lww: the coordinator's clock reads the spec's logical timestamp (a skew)
-            after = _apply(self.frontier[0], [ClientPut(client, node, key)])
+            after = apply_actions(self.frontier[0], [ClientPut(client, node, key)])
             if after:
                 record = after[0].puts[put_id - 1]
                 if record is not None:
                     self.sim.set_skew(node, float(record.stamp[0]) - self.sim.now)
-        self._submit(node, request, _Request(client, put_id, key, True, _dummy()),
+        self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
                      [ClientPut(client, node, key)], f"put {client} v{put_id} {key} @{node}")
 
     def get(self, client: str, node: str, key: str) -> None:
@@ -512,10 +173,10 @@ class Lockstep:
         get_id = spec_model.get_id_of(self.config, ci, state.gets_issued)
         state.gets_issued += 1
         request = GetRequest(self.sim.new_request_id(), key.encode(), None, client)
-        self._submit(node, request, _Request(client, get_id, key, False, _dummy()),
+        self._submit(node, request, HarnessRequest(client, get_id, key, False, _dummy()),
                      [ClientGet(client, node, key)], f"get {client} #{get_id} {key} @{node}")
 
-    def _submit(self, node: str, request: GetRequest | PutRequest, record: _Request,
+    def _submit(self, node: str, request: GetRequest | PutRequest, record: HarnessRequest,
                 actions: list[Action], label: str) -> None:
         self._oracle()
         before = {m.id for m in self.sim.in_flight()}
@@ -532,8 +193,8 @@ class Lockstep:
         self._settle(label, actions, before)
 
     def _op_ids(self, name: str) -> tuple[set[int], set[int]]:
-        node: Any = self.sim.node(name)
-        return set(node._puts), set(node._gets)
+        snapshot = self._node(name).snapshot()
+        return ({c.op_id for c in snapshot.puts()}, {c.op_id for c in snapshot.gets()})
 
     def deliver(self, message_id: int) -> None:
         m = self._find(message_id)
@@ -599,202 +260,45 @@ class Lockstep:
 
     # -- timeouts
 
-    def timeout_candidates(self) -> list[tuple[str, int]]:
-        """(coordinator, op id) of every live operation whose timer round the spec
-        allows now (see the module docstring)."""
-        out = []
-        for name in self.config.nodes:
-            if not self.up(name):
-                continue
-            node: Any = self.sim.node(name)
-            for op_id in sorted(node._puts) + sorted(node._gets):
-                if self._round_targets(name, op_id) is not None:
-                    out.append((name, op_id))
-        return out
-
-    def _round_targets(self, name: str, op_id: int) -> list[str] | None:
-        """The replicas a timer round of the op would give up on, if the spec allows
-        every one of those timeouts now; else None."""
-        node: Any = self.sim.node(name)
-        op = node._puts.get(op_id) or node._gets.get(op_id)
-        if op is None or op.replied:
-            return None
-        is_put = op_id in node._puts
-        request = self.ops.get((name, op_id))
-        if request is None:
-            return None
-        pairs: list[tuple[str, str]] = []  # (slot, the replica given up on)
-        for slot in op.top:
-            holder = op.holder.get(slot)
-            if is_put and slot in op.filled:
-                continue
-            if not is_put and holder is not None and holder in op.replies:
-                continue
-            if holder is None or holder == name:
-                return None
-            pairs.append((slot, holder))
-        if not pairs:
-            return None
-        in_flight = self.sim.in_flight()
-        used = op.used if is_put else op.asked
-        fallbacks = [f for f in op.fallbacks if f not in used and self.reachable(name, f)]
-        spare = len(fallbacks) if self.config.sloppy_quorum else 0
-        for slot, target in pairs:
-            if any((m.src, m.dest) in ((name, target), (target, name))
-                   and getattr(m.message, "op_id", None) == op_id for m in in_flight):
-                return None
-            if spare > 0:
-                spare -= 1
-            elif self.reachable(name, slot):
-                return None  # no fallback left: the impl retries the slot's own replica
-            for s in self.frontier:
-                coord = next((c for c in s.node(name).coord if c.request == request), None)
-                if coord is None or all(t != target for t, _ in coord.awaiting):
-                    return None
-        targets = [target for _, target in pairs]
-        return targets
-
-    def waiting_replicas(self) -> list[tuple[str, int, str]]:
-        """(coordinator, op id, replica) for every replica a live, spec-coordinated
-        operation still waits for (the candidates of a replica failure)."""
-        out: list[tuple[str, int, str]] = []
-        for name in self.config.nodes:
-            if not self.up(name):
-                continue
-            node: Any = self.sim.node(name)
-            for op_id in sorted(node._puts) + sorted(node._gets):
-                request = self.ops.get((name, op_id))
-                coord = next((c for c in self.frontier[0].node(name).coord
-                              if c.request == request), None)
-                if coord is not None:
-                    out.extend((name, op_id, target) for target, _ in coord.awaiting)
-        return out
-
-    def slot_timeouts(self) -> list[tuple[str, int, str]]:
-        """(coordinator, op id, slot) for every replica slot whose timeout the spec
-        allows now (see :meth:`timeout_slot`)."""
-        out: list[tuple[str, int, str]] = []
-        for name in self.config.nodes:
-            if not self.up(name):
-                continue
-            node: Any = self.sim.node(name)
-            for op_id in sorted(node._puts) + sorted(node._gets):
-                op = node._puts.get(op_id) or node._gets.get(op_id)
-                out.extend((name, op_id, slot) for slot in op.top
-                           if self._slot_target(name, op_id, slot) is not None)
-        return out
-
-    def _slot_target(self, name: str, op_id: int, slot: str) -> str | None:
-        """The replica a timeout of ``slot`` gives up on, if the spec allows it now."""
-        node: Any = self.sim.node(name)
-        is_put = op_id in node._puts
-        op = node._puts.get(op_id) if is_put else node._gets.get(op_id)
-        request = self.ops.get((name, op_id))
-        if op is None or op.replied or request is None:
-            return None
-        holder = op.holder.get(slot)
-        if holder is None or holder == name:
-            return None
-        if (is_put and slot in op.filled) or (not is_put and holder in op.replies):
-            return None
-        if any((m.src, m.dest) in ((name, holder), (holder, name))
-               and getattr(m.message, "op_id", None) == op_id for m in self.sim.in_flight()):
-            return None
-        used = op.used if is_put else op.asked
-        spare = self.config.sloppy_quorum and any(
-            f not in used and self.reachable(name, f) for f in op.fallbacks)
-        if not spare and self.reachable(name, slot):
-            return None  # no fallback left: the impl retries the slot's own replica,
-            # reachable here, where the spec gives up: not modelled
-        for state in self.frontier:
-            coord = next((c for c in state.node(name).coord if c.request == request), None)
-            if coord is None or all(t != holder for t, _ in coord.awaiting):
-                return None
-        return str(holder)
-
-    def slot_holder(self, name: str, op_id: int, slot: str) -> str | None:
-        """The node ``slot`` of ``name``'s operation ``op_id`` was last sent to."""
-        node: Any = self.sim.node(name)
-        op = node._puts.get(op_id) or node._gets.get(op_id)
-        return None if op is None else op.holder.get(slot)
-
     def timeout_slot(self, name: str, op_id: int, slot: str) -> None:
-        """The coordinator's timer for one replica slot of operation ``op_id``: the
-        body of the impl's timer round (``Node._put_timer`` / ``_get_timer``) for
-        that slot: suspect the replica, hand the slot to the next fallback."""
+        """The coordinator's timer for one target of operation ``op_id``: the named
+        timer ``PutTimeout(op_id, slot)`` / ``GetTimeout(op_id, slot)`` (suspect the
+        replica, hand the target to the next fallback)."""
         target = self._slot_target(name, op_id, slot)
-        if target is None:
+        op = self._coordination(name, op_id)
+        if target is None or op is None:
             raise ValueError(f"the spec does not allow a timeout of {name}'s op {op_id} "
                              f"on slot {slot}")
-        node: Any = self.sim.node(name)
-        is_put = op_id in node._puts
         request = self.ops[(name, op_id)]
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
-
-        def fire(n: Any, now: float, out: list[Effect]) -> None:
-            op = (n._puts if is_put else n._gets)[op_id]
-            n._suspect(target)
-            if is_put:
-                n._send_put_slot(op, slot, out, initial=False)
-            else:
-                n._send_get_slot(op, slot, out, initial=False)
-
-        self._run(name, fire)
+        self._fire(name, PutTimeout(op_id, slot) if op.kind == "put"
+                   else GetTimeout(op_id, slot))
         self._settle(f"timeout {name} #{request} slot {slot} on {target}",
                      [Timeout(name, request, target)], before)
 
     def timeout(self, name: str, op_id: int) -> None:
         """Fire the timer round of operation ``op_id`` at coordinator ``name``."""
         targets = self._round_targets(name, op_id)
-        if targets is None:
+        op = self._coordination(name, op_id)
+        if targets is None or op is None:
             raise ValueError(f"the spec does not allow a timeout round of {name}'s op {op_id}")
-        node: Any = self.sim.node(name)
-        is_put = op_id in node._puts
         request = self.ops[(name, op_id)]
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
-        kind = "put" if is_put else "get"
-        handler = node._TIMERS[kind]
-        self._run(name, lambda n, now, out: handler(n, now, op_id, out))
+        self._fire(name, PutTimeout(op_id) if op.kind == "put" else GetTimeout(op_id))
         actions: list[Action] = [Timeout(name, request, t) for t in targets]
         self._settle(f"timeout {name} #{request} on {targets}", actions, before)
 
     # -- background work
 
-    def hint_scan_enabled(self, name: str) -> bool:
-        if not self.up(name) or not self.config.hinted_handoff:
-            return False
-        return bool(self._scan_targets(name))
-
-    def _scan_targets(self, name: str) -> list[Any]:
-        in_flight = self.sim.in_flight()
-        out = []
-        for hint in self.cluster.storages[name].hints():
-            if not self.reachable(name, hint.intended):
-                continue
-            busy = any(
-                (isinstance(m.message, HintDelivery) and m.src == name
-                 and m.message.hint_id == hint.hint_id)
-                or (isinstance(m.message, HintAck) and m.dest == name
-                    and m.message.hint_id == hint.hint_id)
-                for m in in_flight)
-            if not busy:
-                out.append(hint)
-        return out
-
     def hint_scan(self, name: str) -> None:
         """Node ``name`` scans its hint store (hinted handoff)."""
         self._oracle()
-        node: Any = self.sim.node(name)
-        due = {h.hint_id for h in self._scan_targets(name)}
         # the retry timer of a hint expires exactly when no copy of its handoff is in flight
-        node._hints_in_flight = {hint_id: self.sim.node_now(name)
-                                 for hint_id in {h.hint_id for h in
-                                                 self.cluster.storages[name].hints()} - due}
+        due = frozenset(h.hint_id for h in self._scan_targets(name))
         before = {x.id for x in self.sim.in_flight()}
-        handler = node._TIMERS["hints"]
-        self._run(name, lambda n, now, out: handler(n, now, 0, out))
+        self._fire(name, HintScan(due))
         actions: list[Action] = []
         for m in self.sim.in_flight():
             if m.id not in before and isinstance(m.message, HintDelivery):
@@ -805,30 +309,16 @@ class Lockstep:
     def gossip(self, name: str) -> None:
         """A gossip round at ``name`` (a stuttering step)."""
         self._oracle()
-        node: Any = self.sim.node(name)
         before = {x.id for x in self.sim.in_flight()}
-        handler = node._TIMERS["gossip"]
-        self._run(name, lambda n, now, out: handler(n, now, 0, out))
+        self._fire(name, GossipRound())
         self._settle(f"gossip {name}", [], before)
 
     def anti_entropy(self, name: str) -> None:
         """An anti-entropy round at ``name`` (a stuttering step while it moves no record)."""
         self._oracle()
-        node: Any = self.sim.node(name)
         before = {x.id for x in self.sim.in_flight()}
-        handler = node._TIMERS.get("anti-entropy") or node._TIMERS.get("anti_entropy")
-        if handler is not None:
-            self._run(name, lambda n, now, out: handler(n, now, 0, out))
+        self._fire(name, AntiEntropyRound())
         self._settle(f"anti-entropy {name}", [], before)
-
-    def anti_entropy_pairs(self, key: str) -> list[tuple[str, str]]:
-        """The pairs that may run an anti-entropy exchange for ``key``: two replicas
-        of it (its top N), both up, that reach each other (the spec's enabling
-        condition for ``AntiEntropy``, less its "payloads differ", which only decides
-        between that action and a stutter)."""
-        top = self.config.top_n(key)
-        return [(a, b) for i, a in enumerate(top) for b in top[i + 1:]
-                if self.reachable(a, b)]
 
     def anti_entropy_pair(self, a: str, b: str, key: str) -> None:
         """A whole anti-entropy exchange between ``a`` and ``b`` for ``key``'s range, in
@@ -845,14 +335,7 @@ class Lockstep:
         for x, y in ((a, b), (b, a)):
             self._oracle()
             seen = {m.id for m in self.sim.in_flight()}
-
-            def open_exchange(n: Any, now: float, out: list[Effect], peer: str = y) -> None:
-                for lo, hi in n._trees.ranges:
-                    tree = n._trees.get(lo, hi)
-                    if tree is None or peer not in n.partitioning.range_owners(lo, n.config.n):
-                        continue
-                    out.append(Send(peer, to_exchange(next(n._op_ids), start(tree))))
-            self._run(x, open_exchange)
+            self._fire(x, AntiEntropyRound(peer=y))
             while True:
                 pending = [m for m in self.sim.in_flight() if m.id not in seen
                            and isinstance(m.message, MerkleExchange | KeyRecords)
@@ -867,34 +350,24 @@ class Lockstep:
         actions: list[Action] = [AntiEntropy(first, second, key)] if changed else []
         self._settle(f"anti-entropy {a} <-> {b} on {key}", actions, before)
 
-    def _stores(self, a: str, b: str, k: int) -> tuple[Payload, Payload]:
-        key = self.config.keys[k].encode()
-        return (self.abstract_record(self.cluster.storages[a].read(key)),
-                self.abstract_record(self.cluster.storages[b].read(key)))
-
-    # ------------------------------------------------------------------ settling
-
     def _finish_ops(self, successors: Sequence[State]) -> None:
         """Fire the deadline of every live impl op that answered its client, or whose
         request the spec no longer coordinates."""
         for name in self.config.nodes:
             if not self.up(name):
                 continue
-            node: Any = self.sim.node(name)
-            for table, kind in ((node._puts, "put"), (node._gets, "get")):
-                for op_id in sorted(table):
-                    op = table.get(op_id)
-                    if op is None:
-                        continue
-                    request = self.ops.get((name, op_id))
-                    gone = request is not None and all(
-                        all(c.request != request for c in s.node(name).coord)
-                        for s in successors)
-                    if op.replied or gone:
-                        self._purge(name, op_id)
-                        handler = node._TIMERS[kind]
-                        deadline = op.deadline
-                        self._run(name, _at_deadline(handler, op_id, deadline))
+            for listed in self._coordinations(name):
+                op = self._coordination(name, listed.op_id)  # earlier ones may end others
+                if op is None:
+                    continue
+                request = self.ops.get((name, op.op_id))
+                gone = request is not None and all(
+                    all(c.request != request for c in s.node(name).coord)
+                    for s in successors)
+                if op.replied or gone:
+                    self._purge(name, op.op_id)
+                    timer = PutTimeout(op.op_id) if op.kind == "put" else GetTimeout(op.op_id)
+                    self._fire(name, timer, at=op.deadline)
 
     def _collect_replies(self) -> None:
         for request_id, record in sorted(self.requests.items()):
@@ -923,7 +396,7 @@ class Lockstep:
         self.history.append(label)
         successors: list[State] = []
         for state in self.frontier:
-            successors.extend(_apply(state, actions))
+            successors.extend(apply_actions(state, actions))
         self._finish_ops(successors)
         self._collect_replies()
         new = [m for m in self.sim.in_flight()
@@ -933,7 +406,7 @@ class Lockstep:
         matched: list[State] = []
         lost: set[int] | None = None
         for state in successors:
-            state = _idle_clients(state)
+            state = with_idle_clients(state)
             extra = self._match(state, impl, droppable)
             if extra is None:
                 continue
@@ -970,23 +443,6 @@ class Lockstep:
             return None
         return lose
 
-    def _clocks_agree(self, state: State) -> bool:
-        for pid, fact in self.clocks.items():
-            record = state.puts[pid - 1]
-            if record is None:
-                return False
-            if self.mode is ClockMode.LWW:
-                continue  # compared through the winner kept (see docs/refinement.md)
-            if record.clock != fact:
-                return False
-        return True
-
-    def verify(self) -> bool:
-        """Whether the implementation's abstraction (stores, hints, messages, client
-        histories, partition, clocks) is the projection of a spec state of the frontier."""
-        impl = self.abstract()
-        return any(project(s) == impl and self._clocks_agree(s) for s in self.frontier)
-
     def _report(self, successors: Sequence[State], impl: Abstract) -> str:
         config = self.config
         lines = ["the implementation's abstract state:",
@@ -995,10 +451,10 @@ class Lockstep:
         lines += ["the spec's previous abstract state:", json.dumps(before, indent=1,
                                                                      sort_keys=True)]
         for state in successors[:2]:
-            spec = project(_idle_clients(state))
+            spec = project(with_idle_clients(state))
             lines += ["a spec successor reached by the mapped actions:",
                       json.dumps(spec.readable(config), indent=1, sort_keys=True),
-                      "differences: " + _difference(spec.readable(config),
+                      "differences: " + difference(spec.readable(config),
                                                     impl.readable(config))]
         if not successors:
             lines.append("the mapped spec actions are not enabled in the spec")
@@ -1006,60 +462,5 @@ class Lockstep:
         return "\n".join(lines)
 
 
-def _at_deadline(handler: Any, op_id: int,
-                 deadline: float) -> Callable[[Any, float, list[Effect]], None]:
-    def fire(node: Any, now: float, out: list[Effect]) -> None:
-        handler(node, deadline, op_id, out)
-
-    return fire
-
-
 def _dummy() -> Pending:
     return Pending(0, "", None, 0.0, 0.0)
-
-
-def _apply(state: State, actions: Sequence[Action]) -> list[State]:
-    """Every spec state reached from ``state`` by ``actions`` in order."""
-    states = [state]
-    for action in actions:
-        nxt: list[State] = []
-        for s in states:
-            for label, after in spec_model.successors(s):
-                if label == action and after not in nxt:
-                    nxt.append(after)
-        states = nxt
-    return states
-
-
-def _idle_clients(state: State) -> State:
-    """Apply every enabled ClientTimeout (a client whose request nobody works on)."""
-    changed = any(c.outstanding for c in state.clients)
-    while changed:
-        changed = False
-        for label, after in spec_model.successors(state):
-            if isinstance(label, ClientTimeout):
-                state = after
-                changed = True
-                break
-    return state
-
-
-def _difference(spec: Any, impl: Any, where: str = "") -> str:
-    if isinstance(spec, dict) and isinstance(impl, dict):
-        out = [_difference(spec.get(k), impl.get(k), f"{where}.{k}")
-               for k in sorted(set(spec) | set(impl)) if spec.get(k) != impl.get(k)]
-        return "; ".join(o for o in out if o)
-    if spec != impl:
-        return f"{where or 'state'}: spec {json.dumps(spec)} vs impl {json.dumps(impl)}"
-    return ""
-
-
-# ---------------------------------------------------------------------------- replay
-
-
-def replay_on_impl(trace: Any) -> Any:
-    """Drive the simulated implementation through a model-checker trace (see
-    :mod:`model_check.refinement_replay`)."""
-    from model_check.refinement_replay import replay_trace
-
-    return replay_trace(trace)

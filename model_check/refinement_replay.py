@@ -6,7 +6,9 @@ Each action of the trace becomes one step of :class:`model_check.refinement.Lock
 (client put/get through the same node; deliver, drop or duplicate the impl message
 whose abstraction is the trace's message; crash, recover, partition, heal; a
 ``timeout`` fires the coordinator's timer round for that request; a ``handoff``
-runs a hint scan at the holder; a ``client-timeout`` is a stuttering step). The
+runs a hint scan at the holder; an ``anti-entropy`` between replicas ``a`` and ``b``
+runs a whole Merkle exchange between them, both ways; a ``client-timeout`` is a
+stuttering step). The
 lockstep checks after each step that the implementation's abstract state is the
 spec's, so the replay either reaches the trace's last state on the implementation,
 where the trace's property is evaluated on the states reached (naming it), or
@@ -16,13 +18,14 @@ stops at the first step where the implementation diverges, with both states.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from model_check.refinement import Divergence, Lockstep
-from model_check.replay import ReplayReport, ReplayStep, config_from_trace
+from model_check.replay import config_from_trace
+from model_check.reports import ReplayReport, ReplayStep
 from model_check.trace import Trace, TraceError
 from spec import model as spec_model
 from spec.actions import (
+    Action,
     AntiEntropy,
     ClientGet,
     ClientPut,
@@ -41,7 +44,7 @@ from spec.actions import (
 __all__ = ["replay_trace"]
 
 
-def _step(ls: Lockstep, action: Any) -> None:
+def _step(ls: Lockstep, action: Action) -> None:
     if isinstance(action, ClientPut):
         ls.put(action.client, action.node, action.key)
     elif isinstance(action, ClientGet):
@@ -77,7 +80,7 @@ def _step(ls: Lockstep, action: Any) -> None:
     elif isinstance(action, ClientTimeout):
         return
     elif isinstance(action, AntiEntropy):
-        raise Divergence("anti-entropy", "anti-entropy is not mapped onto the implementation")
+        ls.anti_entropy_pair(action.a, action.b, action.key)
     else:  # pragma: no cover - every spec action is listed above
         raise Divergence(str(action), "unknown action")
 

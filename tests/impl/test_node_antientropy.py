@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-import impl.node as node_module
+import impl.antientropy as antientropy_module
 from impl.antientropy import RangeTrees
 from impl.merkle import MerkleTree, OutOfSync
 from impl.messages import KeyRecords, MerkleExchange, ReplicaPut
@@ -76,7 +76,7 @@ def test_the_only_differing_keys_check_catches_a_full_sync(
             return OutOfSync(answer.shape, tuple(sorted(tree.keys())))
         return answer
 
-    monkeypatch.setattr(node_module, "respond", everything)
+    monkeypatch.setattr(antientropy_module, "respond", everything)
     driver, _, missed = diverged()
     since = len(driver.delivered)
     driver.advance(12.0)
@@ -97,7 +97,7 @@ def test_in_sync_replicas_exchange_roots_only() -> None:
 
 def trees_match_storage(driver: Driver) -> bool:
     for node in driver.nodes.values():
-        trees: RangeTrees = node._trees
+        trees: RangeTrees = node.anti_entropy.trees
         for lo, hi in trees.ranges:
             tree = trees.get(lo, hi)
             assert tree is not None
@@ -109,13 +109,14 @@ def trees_match_storage(driver: Driver) -> bool:
 
 def test_trees_are_updated_incrementally_on_write(monkeypatch: pytest.MonkeyPatch) -> None:
     driver = Driver.start(make_config(5, anti_entropy=False))
-    built = {name: dict(node._trees._trees) for name, node in driver.nodes.items()}
+    built = {name: {r: node.anti_entropy.trees.get(*r) for r in node.anti_entropy.trees.ranges}
+             for name, node in driver.nodes.items()}
     for i, key in enumerate(KEYS[:30]):
         driver.request(f"n{i % 5 + 1}", _put(i, key, b"x"))
     driver.advance(2.0)
     assert trees_match_storage(driver)
     for name, node in driver.nodes.items():  # the same tree objects: never rebuilt
-        assert all(node._trees._trees[r] is t for r, t in built[name].items())
+        assert all(node.anti_entropy.trees.get(*r) is t for r, t in built[name].items())
 
     monkeypatch.setattr(RangeTrees, "update", lambda self, key, record: None)
     for i, key in enumerate(KEYS[30:40]):
@@ -127,7 +128,7 @@ def test_trees_are_updated_incrementally_on_write(monkeypatch: pytest.MonkeyPatc
 def test_a_merkle_message_for_an_unknown_range_or_shape_changes_nothing() -> None:
     driver = Driver.start(make_config(5))
     node = driver.nodes["n1"]
-    lo, hi = node._trees.ranges[0]
+    lo, hi = node.anti_entropy.trees.ranges[0]
     effects = node.receive(0.0, "n2", MerkleExchange(1, lo, hi, 4, 2, "level", 0, (),
                                                      (0,), (b"x" * 16,)))
     assert not effects or all(not hasattr(e, "message") for e in effects)
@@ -137,7 +138,7 @@ def test_a_merkle_message_for_an_unknown_range_or_shape_changes_nothing() -> Non
 
 
 def test_many_out_of_sync_keys_move_in_bounded_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(node_module, "_KEY_RECORDS_KEYS", 7)
+    monkeypatch.setattr(antientropy_module, "KEY_RECORDS_KEYS", 7)
     config = make_config(3, read_repair=False, hinted_handoff=False, sloppy_quorum=False,
                          anti_entropy_interval=1.0)
     driver = Driver.start(config)
@@ -146,7 +147,7 @@ def test_many_out_of_sync_keys_move_in_bounded_batches(monkeypatch: pytest.Monke
         driver.request("n1", _put(i, key, b"v"))
     driver.advance(2.0)
     driver.down.clear()
-    driver.timers["n3"] = driver.now
+    driver.wake("n3")
     since = len(driver.delivered)
     driver.advance(30.0)
     batches = [m for _, _, m in driver.delivered[since:] if isinstance(m, KeyRecords)]

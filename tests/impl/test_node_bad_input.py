@@ -10,7 +10,7 @@ import pytest
 
 from impl.context import encode_context
 from impl.effects import Reply, Send
-from impl.errors import BadContextError, BadRequestError, TooLargeError
+from impl.errors import BadContextError, BadRequestError, ErrorCode, TooLargeError
 from impl.membership import Member, Membership, MemberStatus
 from impl.messages import (
     Forward,
@@ -27,6 +27,7 @@ from impl.messages import (
     ReplicaPut,
     ReplicaPutAck,
 )
+from impl.staging import persist
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
@@ -154,9 +155,9 @@ PEER_CASES: dict[str, tuple[str, Callable[[Driver], Any]]] = {
     "key records garbage": ("n2", lambda d: KeyRecords((KEY, b"other"), (_record(b"x"),
                                                                         b"junk"), 1, True)),
     "merkle shape mismatch": ("n2", lambda d: MerkleExchange(
-        1, *d.nodes["n1"]._trees.ranges[0], 2, 1, "level", 0, (), (0,), (b"h" * 16,))),
+        1, *d.nodes["n1"].anti_entropy.trees.ranges[0], 2, 1, "level", 0, (), (0,), (b"h" * 16,))),
     "merkle hash size": ("n2", lambda d: MerkleExchange(
-        1, *d.nodes["n1"]._trees.ranges[0], 16, 3, "level", 0, (), (0,), (b"h",))),
+        1, *d.nodes["n1"].anti_entropy.trees.ranges[0], 16, 3, "level", 0, (), (0,), (b"h",))),
     "record not bytes": ("n2", lambda d: bypass(ReplicaPut, op_id=1, key=KEY, record="x",
                                                 hint="")),
 }
@@ -185,7 +186,7 @@ def test_forward_with_a_bad_request_is_answered_with_the_error(driver: Driver) -
         1, KEY, b"v" * 5000)))
     sends = [e for e in effects if isinstance(e, Send)]
     assert len(sends) == 1 and isinstance(sends[0].message, ForwardReply)
-    assert sends[0].message.error == "TooLargeError"
+    assert sends[0].message.error == ErrorCode.TOO_LARGE.value == "too-large"
     assert snapshot(driver) == before
 
 
@@ -236,10 +237,12 @@ def test_a_storage_failure_is_reported_not_acknowledged() -> None:
     failing = FailingStorage(d.storages[top[0]])
     assert isinstance(failing, Storage)
     d.nodes[top[0]] = Node(top[0], d.config, failing, seed=3)
+    d.storages[top[0]] = failing  # type: ignore[assignment]  # the driver writes through it
     failing.failing = True
     reply = d.put(top[0], KEY, b"v")
     assert isinstance(reply.error, StorageError)
     # a replica whose engine fails does not acknowledge and keeps running
-    effects = d.nodes[top[0]].receive(d.now, top[1], ReplicaPut(1, KEY, _record(b"x")))
+    effects = persist(failing, d.nodes[top[0]].receive(d.now, top[1], ReplicaPut(
+        1, KEY, _record(b"x"))), lambda error: d.nodes[top[0]].persist_failed(d.now, error))
     assert not [e for e in effects if isinstance(e, Send)]
     assert d.nodes[top[0]].stats["storage-error"] == 2

@@ -1,7 +1,7 @@
 """A tiny in-test driver for impl.node.Node, and tests of the basic path.
 
 The driver holds a dict of nodes, a FIFO of in-flight messages and each node's
-earliest timer. ``deliver_all`` delivers every message in order (optionally
+named timers. ``deliver_all`` delivers every message in order (optionally
 dropping those to or from "down" nodes or across a partition); ``advance``
 moves time forward, ticking nodes whose timers are due. Other node tests import
 :class:`Driver` from here.
@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import pytest
 
 from impl.config import ClusterConfig
-from impl.effects import Effect, GetResult, PutResult, Reply, Send, SetTimer
+from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.errors import DynamoError
 from impl.messages import GetRequest, PutRequest
 from impl.node import Node
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
+from impl.timers import Timer
 
 __all__ = ["Driver", "make_config"]
 
@@ -41,7 +43,7 @@ class Driver:
     nodes: dict[str, Node] = field(default_factory=dict)
     storages: dict[str, MemoryStorage] = field(default_factory=dict)
     inflight: deque[tuple[str, str, object]] = field(default_factory=deque)
-    timers: dict[str, float] = field(default_factory=dict)
+    timers: dict[str, dict[Timer, float]] = field(default_factory=dict)
     replies: dict[int, Reply] = field(default_factory=dict)
     down: set[str] = field(default_factory=set)
     cut: set[frozenset[str]] = field(default_factory=set)  # pairs that cannot talk
@@ -59,17 +61,35 @@ class Driver:
 
     def add(self, name: str, node: Node) -> None:
         self.nodes[name] = node
+        self.wake(name)
+
+    def wake(self, name: str) -> None:
+        """Start node ``name``'s timers if it has none (a new or restarted node)."""
+        if not self.timers.get(name):
+            self.timers[name] = {}
+            self.handle(name, self.nodes[name].start(self.now))
+
+    def tick(self, name: str) -> None:
+        """Fire every timer of ``name`` due now, earliest first."""
+        timers = self.timers.get(name, {})
+        for timer, at in sorted(timers.items(), key=lambda item: item[1]):
+            if at <= self.now and timers.get(timer) == at:
+                del timers[timer]
+                self.handle(name, self.nodes[name].fire(self.now, timer))
 
     def handle(self, name: str, effects: Iterable[Effect]) -> None:
+        node = self.nodes[name]
+        effects = persist(self.storages[name], list(effects),
+                          lambda error: node.persist_failed(self.now, error))
         for effect in effects:
             if isinstance(effect, Send):
                 self.inflight.append((name, effect.dest, effect.message))
             elif isinstance(effect, Reply):
                 self.replies[effect.request_id] = effect
             elif isinstance(effect, SetTimer):
-                current = self.timers.get(name)
-                if current is None or effect.at < current or current <= self.now:
-                    self.timers[name] = effect.at
+                self.timers.setdefault(name, {})[effect.timer] = effect.at
+            elif isinstance(effect, CancelTimer):
+                self.timers.get(name, {}).pop(effect.timer, None)
 
     def blocked(self, src: str, dest: str) -> bool:
         return src in self.down or dest in self.down or frozenset((src, dest)) in self.cut
@@ -92,15 +112,15 @@ class Driver:
         end = self.now + seconds
         while True:
             self.deliver_all()
-            due = [t for n, t in self.timers.items() if n not in self.down]
+            due = [at for n, timers in self.timers.items() if n not in self.down
+                   for at in timers.values()]
             upcoming = min(due, default=end + 1)
             if upcoming > end:
                 break
             self.now = max(self.now, upcoming)
             for name in sorted(self.timers):
-                if name not in self.down and self.timers[name] <= self.now:
-                    del self.timers[name]
-                    self.handle(name, self.nodes[name].tick(self.now))
+                if name not in self.down:
+                    self.tick(name)
         self.now = end
         self.deliver_all()
 
@@ -141,7 +161,8 @@ class Driver:
     def restart(self, name: str, seed: int = 99) -> None:
         self.down.discard(name)
         self.nodes[name] = Node(name, self.config, self.storages[name], seed=seed, now=self.now)
-        self.timers[name] = self.now
+        self.timers.pop(name, None)
+        self.wake(name)
 
     def records(self, key: bytes) -> dict[str, list[bytes]]:
         out: dict[str, list[bytes]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from impl.gossip import Gossiper
 from impl.membership import MemberStatus
 from impl.messages import PutRequest
 from impl.node import Node
@@ -22,7 +23,7 @@ def join(driver: Driver, name: str, seed: int = 50) -> None:
     driver.storages[name] = MemoryStorage()
     driver.nodes[name] = Node(name, driver.config, driver.storages[name], seed=seed,
                               now=driver.now)
-    driver.timers[name] = driver.now
+    driver.wake(name)
 
 
 def run_load(driver: Driver, rounds: int, during: int, action: object) -> dict[bytes, set[bytes]]:
@@ -163,7 +164,7 @@ def _join_without_anti_entropy() -> bool:
 def test_the_handover_check_catches_a_node_that_hands_nothing_over(
         monkeypatch: pytest.MonkeyPatch) -> None:
     assert _join_without_anti_entropy()
-    monkeypatch.setattr(Node, "_rebalance", lambda self, old, new: None)
+    monkeypatch.setattr(Gossiper, "_rebalance", lambda self, old, new: None)
     assert not _join_without_anti_entropy(), "the mutant loses the joiner's ranges"
 
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import pytest
 
-import impl.node as node_module
-from impl.coordinator import PutOp, ack_counts
+import impl.put_coordinator as put_coordinator_module
+from impl.effects import Effect
 from impl.errors import QuorumError
+from impl.handoff import HintedHandoff
 from impl.messages import Forward, HintAck, HintDelivery, ReadRepair, ReplicaPut, ReplicaPutAck
+from impl.put_coordinator import PutCoordination, ack_counts
+from impl.timers import HintScan
 from tests.impl.test_node_driver import Driver, failed, make_config, ok_get, ok_put
 
 KEY = b"cart"
@@ -69,7 +72,8 @@ def test_put_is_acknowledged_only_after_w_acks(monkeypatch: pytest.MonkeyPatch) 
         return reply.error is None
 
     assert not run()
-    monkeypatch.setattr(node_module, "put_quorum_reached", lambda op: len(op.filled) >= 1)
+    monkeypatch.setattr(put_coordinator_module, "put_quorum_reached",
+                        lambda coordination: len(coordination.acks) >= 1)
     assert run(), "the mutant acknowledges with one ack: the check catches it"
 
 
@@ -134,7 +138,7 @@ def test_when_the_whole_top_n_is_down_the_receiver_coordinates_with_hints() -> N
     assert {h.intended for n in rest for h in driver.storages[n].hints()} <= set(top)
     driver.down.clear()
     for name in top:
-        driver.timers[name] = driver.now
+        driver.wake(name)
     driver.advance(10.0)
     assert ok_get(driver.get(top[0], KEY, r=3)).values == [b"v"]
     assert all(not driver.storages[n].hints() for n in rest)
@@ -161,7 +165,7 @@ def test_hinted_handoff_delivers_and_then_deletes() -> None:
     ok_put(driver.put(top[0], KEY, b"v", settle=1.0))
     driver.down.clear()
     for name in top[1:]:
-        driver.timers[name] = driver.now
+        driver.wake(name)
     driver.advance(8.0)  # suspicion expires, the hint scan delivers
     assert driver.records(KEY) == {t: [b"v"] for t in top}
     assert all(not driver.storages[name].hints() for name in rest)
@@ -200,17 +204,17 @@ def _handoff_with_lost_deliveries() -> bool:
 def test_a_hint_is_deleted_only_after_the_ack(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _handoff_with_lost_deliveries()
 
-    real_scan = node_module.Node._scan_hints
+    real_scan = HintedHandoff.on_scan
 
-    def delete_on_send(self: node_module.Node, now: float, ident: int, out: list) -> None:  # type: ignore[type-arg]
-        real_scan(self, now, ident, out)
+    def delete_on_send(self: HintedHandoff, now: float, timer: HintScan) -> list[Effect]:
+        out = real_scan(self, now, timer)
         for effect in out:
             message = getattr(effect, "message", None)
             if isinstance(message, HintDelivery):
-                self.storage.remove_hint(message.hint_id)
+                self.hints.storage.remove_hint(message.hint_id)
+        return out
 
-    monkeypatch.setattr(node_module.Node, "_scan_hints", delete_on_send)
-    monkeypatch.setitem(node_module.Node._TIMERS, "hints", delete_on_send)
+    monkeypatch.setattr(HintedHandoff, "on_scan", delete_on_send)
     assert not _handoff_with_lost_deliveries(), "the mutant deletes early: the check catches it"
 
 
@@ -239,17 +243,17 @@ def test_a_fallback_ack_counts_only_with_its_hint(monkeypatch: pytest.MonkeyPatc
         driver.deliver_all()
         # a fallback that was never sent the write acknowledges it without a hint
         coordinator = driver.nodes[top[0]]
-        op_id = next(iter(coordinator._puts))
+        op_id = next(iter(coordinator.snapshot().coordinations))
         driver.handle(top[0], coordinator.receive(driver.now, rest[1],
                                                   ReplicaPutAck(op_id, KEY)))
         return rid in driver.replies and driver.replies[rid].error is None
 
     assert not run()
 
-    def mutant(op: PutOp, src: str, hint: str) -> str | None:
-        return ack_counts(op, src, hint) or src
+    def mutant(coordination: PutCoordination, src: str, hint: str) -> str | None:
+        return ack_counts(coordination, src, hint) or src
 
-    monkeypatch.setattr(node_module, "ack_counts", mutant)
+    monkeypatch.setattr(put_coordinator_module, "ack_counts", mutant)
     assert run(), "the mutant counts the hintless fallback: the check catches it"
 
 
@@ -325,7 +329,7 @@ def test_a_restarted_fallback_still_hands_its_hints_off() -> None:
     driver.crash(holder)
     driver.restart(holder)
     driver.down.discard(top[2])
-    driver.timers[top[2]] = driver.now
+    driver.wake(top[2])
     driver.advance(10.0)
     assert not driver.storages[holder].hints()
     assert driver.records(KEY)[top[2]] == [b"v"]

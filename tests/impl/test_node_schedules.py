@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import impl.node as node_module
+import impl.put_coordinator as put_coordinator_module
 from impl.messages import PutRequest
 from impl.versions import values
 from tests.conftest import examples
@@ -61,7 +61,7 @@ def run(schedule: list[tuple[object, ...]]) -> tuple[bool, str]:
             driver.now += float(step[1])  # type: ignore[arg-type]
             for name in sorted(driver.nodes):
                 if name not in driver.down:
-                    driver.handle(name, driver.nodes[name].tick(driver.now))
+                    driver.tick(name)
     acked = {r: kv for r, kv in sent.items()
              if r in driver.replies and driver.replies[r].error is None}
     for name in sorted(driver.down):
@@ -96,7 +96,8 @@ def test_the_schedule_check_catches_an_early_ack(monkeypatch: pytest.MonkeyPatch
     schedule: list[tuple[object, ...]] = [
         ("put", top[0], b"a"), ("drop", 0), ("drop", 0), ("crash", top[0])]
     assert run(schedule)[0]
-    monkeypatch.setattr(node_module, "put_quorum_reached", lambda op: len(op.filled) >= 1)
+    monkeypatch.setattr(put_coordinator_module, "put_quorum_reached",
+                        lambda coordination: len(coordination.acks) >= 1)
     monkeypatch.setattr(Driver, "restart", _restart_with_empty_disk)
     assert not run(schedule)[0], "the mutant acknowledges a write only one replica holds"
 
@@ -108,4 +109,5 @@ def _restart_with_empty_disk(self: Driver, name: str, seed: int = 99) -> None:
     self.down.discard(name)
     self.storages[name] = MemoryStorage()
     self.nodes[name] = Node(name, self.config, self.storages[name], seed=seed, now=self.now)
-    self.timers[name] = self.now
+    self.timers.pop(name, None)
+    self.wake(name)

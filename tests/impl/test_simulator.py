@@ -24,7 +24,10 @@ from impl.simulator import (
     Simulator,
     derive_seed,
 )
+from impl.timers import GossipRound
 from tests.conftest import examples
+
+HEARTBEAT = GossipRound()  # the toy's one named timer
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,8 @@ class EchoNode:
     def client_request(self, now: float, request: Any) -> list[Effect]:
         assert isinstance(request, Echo)
         self.pending[request.request_id] = now + 1.0
-        return [Send(request.peer, Ping(request.request_id, request.text)), SetTimer(now + 1.0)]
+        return [Send(request.peer, Ping(request.request_id, request.text)),
+                SetTimer(HEARTBEAT, now + 1.0)]
 
     def receive(self, now: float, src: str, message: Any) -> list[Effect]:
         self.received.append((now, src, message))
@@ -82,6 +86,13 @@ class EchoNode:
             return [Reply(message.request_id, PutResult(message.text))]
         return []
 
+    def start(self, now: float) -> list[Effect]:
+        return self.tick(now)
+
+    def fire(self, now: float, timer: Any) -> list[Effect]:
+        assert timer == HEARTBEAT
+        return self.tick(now)
+
     def tick(self, now: float) -> list[Effect]:
         self.ticks.append(now)
         effects: list[Effect] = []
@@ -91,7 +102,7 @@ class EchoNode:
                 effects.append(Reply(request_id, error=QuorumError("no pong", needed=1)))
         if now >= self.next_heartbeat:
             self.next_heartbeat = now + 1.0
-        effects.append(SetTimer(self.next_heartbeat))
+        effects.append(SetTimer(HEARTBEAT, self.next_heartbeat))
         return effects
 
     def leave(self, now: float) -> list[Effect]:
@@ -180,7 +191,7 @@ def test_duplication_duplicates_and_is_bounded() -> None:
 def delivery_order(faults: Faults) -> list[int]:
     toy = Toy(faults=faults)
     for number in range(50):
-        toy.sim._send("a", "b", Note(number))
+        toy.sim.perform("a", [Send("b", Note(number))])
         toy.sim.advance(0.001)
     toy.sim.run_for(1.0)
     return [m.number for _, _, m in toy.node("b").received if isinstance(m, Note)]
@@ -209,8 +220,8 @@ def test_partition_blocks_both_directions_until_heal() -> None:
 def test_one_way_partition_blocks_one_direction() -> None:
     toy = Toy()
     toy.sim.partition_one_way({"a"}, {"b"})
-    toy.sim._send("a", "b", Note(1))
-    toy.sim._send("b", "a", Note(2))
+    toy.sim.perform("a", [Send("b", Note(1))])
+    toy.sim.perform("b", [Send("a", Note(2))])
     toy.sim.run_for(1.0)
     assert [m for _, _, m in toy.node("b").received] == []
     assert [m for _, _, m in toy.node("a").received] == [Note(2)]
@@ -223,7 +234,7 @@ def test_one_way_partition_blocks_one_direction() -> None:
 
 def test_partition_cuts_messages_already_in_flight() -> None:
     toy = Toy()
-    toy.sim._send("a", "b", Note(1))
+    toy.sim.perform("a", [Send("b", Note(1))])
     toy.sim.partition({"a"}, {"b"})
     toy.sim.run_for(1.0)
     assert toy.node("b").received == []
@@ -233,8 +244,8 @@ def test_clock_skew_shifts_a_nodes_now_and_its_timers() -> None:
     toy = Toy()
     toy.sim.set_skew("b", 10.0)
     toy.sim.run_for(0.5)
-    toy.sim._send("a", "b", Note(1))
-    toy.sim._send("b", "a", Note(2))
+    toy.sim.perform("a", [Send("b", Note(1))])
+    toy.sim.perform("b", [Send("a", Note(2))])
     toy.sim.run_for(0.4)
     (b_now, _, _), = toy.node("b").received
     (a_now, _, _), = toy.node("a").received
@@ -243,7 +254,7 @@ def test_clock_skew_shifts_a_nodes_now_and_its_timers() -> None:
     # b asks for a tick at its time 11.0 (= global 1.0 here); it fires then, not 10 s later
     b = toy.node("b")
     b.next_heartbeat = toy.sim.node_now("b") + 1.0
-    toy.sim._perform("b", [SetTimer(b.next_heartbeat)])
+    toy.sim.perform("b", [SetTimer(HEARTBEAT, b.next_heartbeat)])
     fired_at = toy.sim.now + 1.0
     toy.sim.run_for(1.5)
     assert any(abs(t - (fired_at + 10.0)) < 1e-9 for t in b.ticks)
@@ -390,7 +401,7 @@ def test_derived_seeds_are_stable() -> None:
 def test_skewed_timers_fire_when_the_node_sees_them_due(skew: float) -> None:
     toy = Toy(log=False)
     toy.sim.set_skew("b", skew)
-    toy.sim._perform("b", [SetTimer(toy.sim.node_now("b") + 0.7)])
+    toy.sim.perform("b", [SetTimer(HEARTBEAT, toy.sim.node_now("b") + 0.7)])
     toy.sim.run_for(50.0)
     ticks = toy.node("b").ticks
     assert 49 <= len(ticks) <= 53
@@ -400,7 +411,7 @@ def test_skewed_timers_fire_when_the_node_sees_them_due(skew: float) -> None:
 def test_a_node_that_never_lets_time_advance_is_reported() -> None:
     class Stuck(EchoNode):
         def tick(self, now: float) -> list[Effect]:
-            return [SetTimer(now)]
+            return [SetTimer(HEARTBEAT, now)]
 
     sim = Simulator(lambda name, seed, now: Stuck(name, seed, now, {}), seed=1)
     sim.add_node("a")

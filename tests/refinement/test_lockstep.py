@@ -10,9 +10,9 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from impl.antientropy import AntiEntropy
 from impl.effects import Effect
 from impl.messages import KeyRecords
-from impl.node import Node
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from tests.conftest import PROFILE, examples
@@ -85,12 +85,12 @@ def test_an_anti_entropy_exchange_is_the_specs_atomic_merge() -> None:
 
 def test_a_one_sided_anti_entropy_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant: a replica takes the records it is sent instead of merging them."""
-    def overwrite(node: Node, now: float, src: str, message: KeyRecords,
-                  out: list[Effect]) -> None:
+    def overwrite(self: AntiEntropy, src: str, message: KeyRecords) -> list[Effect]:
         for key, raw in zip(message.keys, message.records, strict=True):
             if raw:
-                node._write_local(key, node._decode(key, raw))
-    monkeypatch.setitem(Node._HANDLERS, KeyRecords, overwrite)
+                self.replica.write_local(key, self.replica.decode(key, raw))
+        return []
+    monkeypatch.setattr(AntiEntropy, "on_key_records", overwrite)
     ls, a, b = _two_concurrent_puts()
     with pytest.raises(Divergence):
         ls.anti_entropy_pair(a, b, "k")

@@ -1,4 +1,4 @@
-"""Non-vacuity: every seeded bug of model_check.mutations is killed by the lockstep tests.
+"""Non-vacuity: every seeded bug of tests.refinement.mutations is killed by the lockstep tests.
 
 The one command: ``.venv/bin/python -m pytest -p no:xdist -q tests/refinement/test_mutations.py``
 (each case applies one mutant around a lockstep run and passes when the run fails).
@@ -10,10 +10,10 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from model_check.mutations import MUTANTS
 from model_check.refinement import Divergence
 from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from tests.refinement.machine import machine_for
+from tests.refinement.mutations import MUTANTS
 
 #: mutant -> the lockstep configuration that kills it
 KILLED_BY = {
@@ -43,14 +43,18 @@ def test_mutant_is_killed(mutant: str) -> None:
 
 
 def test_mutants_are_restored() -> None:
-    import impl.node as node_module
-    from impl.node import Node
-
-    names = ("put_quorum_reached", "merge", "ack_counts")
+    import impl.antientropy as antientropy_module
+    import impl.put_coordinator as put_coordinator_module
+    import impl.read_repair as read_repair_module
+    import impl.replica as replica_module
+    from impl.handoff import HintedHandoff
+    from impl.read_repair import ReadRepairer
+    from impl.replica import Replica
 
     def snapshot() -> tuple[object, ...]:
-        return (*(getattr(node_module, n) for n in names), dict(Node._TIMERS),
-                dict(Node._HANDLERS), Node._read_repair)
+        return (put_coordinator_module.put_quorum_reached, put_coordinator_module.ack_counts,
+                replica_module.merge, antientropy_module.merge, read_repair_module.merge,
+                HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put)
 
     before = snapshot()
     for mutant in MUTANTS.values():

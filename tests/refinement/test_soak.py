@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from model_check.refinement_soak import DEFAULT_FAULTS, Workload, soak_run
 from tests.conftest import examples
+from tests.refinement.soak import DEFAULT_FAULTS, Workload, soak_run
 
 FAULTS = DEFAULT_FAULTS
 WORKLOAD = Workload(keys=100, clients=4, rounds=20)
@@ -44,7 +44,7 @@ def test_the_durability_check_catches_a_lost_write() -> None:
 
 def test_the_antichain_check_catches_a_dominated_sibling() -> None:
     """Non-vacuity: a merge that keeps dominated versions breaks siblings_are_antichain."""
-    from model_check.mutations import MUTANTS
+    from tests.refinement.mutations import MUTANTS
 
     with MUTANTS["reconcile-keeps-dominated"]():
         result = soak_run(1, workload=Workload(keys=3, clients=4, rounds=10), faults=FAULTS)
@@ -54,7 +54,7 @@ def test_the_antichain_check_catches_a_dominated_sibling() -> None:
 def test_the_read_your_writes_check_catches_an_early_ack() -> None:
     """Non-vacuity: acknowledging a put before W replicas stored it breaks
     read_your_writes under a strict quorum (some seed among a few)."""
-    from model_check.mutations import MUTANTS
+    from tests.refinement.mutations import MUTANTS
 
     found = []
     with MUTANTS["ack-before-w"]():

@@ -3,8 +3,8 @@
 Theory of operation
 -------------------
 Each mutant is a context manager that patches one small piece of the
-implementation (a module-level function as :mod:`impl.node` imported it, or a
-:class:`impl.node.Node` handler in its dispatch table) and restores it on exit.
+implementation (a module-level function as a mechanism module imported it, or a
+method of a mechanism's class) and restores it on exit.
 Nothing here is imported by shipped code paths: the harness applies a mutant
 around a run of the lockstep tests (``tests/refinement/test_mutations.py``) and
 expects the run to fail, i.e. the mutant to be *killed*.
@@ -33,12 +33,18 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import impl.node as node_module
+import impl.antientropy as antientropy_module
+import impl.put_coordinator as put_coordinator_module
+import impl.read_repair as read_repair_module
+import impl.replica as replica_module
 from impl import versions
-from impl.coordinator import read_repair_targets as _read_repair_targets
 from impl.effects import Effect, Send
+from impl.handoff import HintedHandoff
 from impl.messages import HintDelivery, ReadRepair, ReplicaPut, ReplicaPutAck
-from impl.node import Node
+from impl.put_coordinator import PutCoordination, ack_counts
+from impl.read_repair import ReadRepairer, read_repair_targets
+from impl.replica import Replica
+from impl.timers import HintScan
 from impl.versions import ClockMode, Record, encode_record
 from spec import dvv
 
@@ -46,44 +52,41 @@ __all__ = ["MUTANTS", "Mutant"]
 
 Mutant = Callable[[], contextlib.AbstractContextManager[None]]
 
+#: the modules that reconcile records with impl.versions.merge
+_MERGING = (replica_module, antientropy_module, read_repair_module)
+
 
 @contextlib.contextmanager
-def _patch(owner: Any, name: Any, value: Any) -> Iterator[None]:
-    original = owner[name] if isinstance(owner, dict) else getattr(owner, name)
-    if isinstance(owner, dict):
-        owner[name] = value
-    else:
-        setattr(owner, name, value)
+def _patch(owner: Any, name: str, value: Any) -> Iterator[None]:
+    original = getattr(owner, name)
+    setattr(owner, name, value)
     try:
         yield
     finally:
-        if isinstance(owner, dict):
-            owner[name] = original
-        else:
-            setattr(owner, name, original)
+        setattr(owner, name, original)
 
 
 @contextlib.contextmanager
 def ack_before_w() -> Iterator[None]:
-    def quorum(op: Any) -> bool:
-        return bool(len(op.filled) >= op.w - 1)
+    def quorum(coordination: PutCoordination) -> bool:
+        return len(coordination.acks) >= coordination.w - 1
 
-    with _patch(node_module, "put_quorum_reached", quorum):
+    with _patch(put_coordinator_module, "put_quorum_reached", quorum):
         yield
 
 
 @contextlib.contextmanager
 def hint_deleted_before_ack() -> Iterator[None]:
-    original = Node._TIMERS["hints"]
+    original = HintedHandoff.on_scan
 
-    def scan(self: Node, now: float, ident: int, out: list[Effect]) -> None:
-        start = len(out)
-        original(self, now, ident, out)
-        for effect in out[start:]:
+    def scan(self: HintedHandoff, now: float, timer: HintScan) -> list[Effect]:
+        out = original(self, now, timer)
+        for effect in out:
             if isinstance(effect, Send) and isinstance(effect.message, HintDelivery):
-                self.storage.remove_hint(effect.message.hint_id)
+                self.hints.storage.remove_hint(effect.message.hint_id)
+        return out
 
-    with _patch(Node._TIMERS, "hints", scan):
+    with _patch(HintedHandoff, "on_scan", scan):
         yield
 
 
@@ -115,49 +118,57 @@ _MERGE = versions.merge
 
 
 @contextlib.contextmanager
+def _merging_with(merge: Callable[[Record, Record], Record]) -> Iterator[None]:
+    with contextlib.ExitStack() as stack:
+        for module in _MERGING:
+            stack.enter_context(_patch(module, "merge", merge))
+        yield
+
+
+@contextlib.contextmanager
 def reconcile_keeps_dominated() -> Iterator[None]:
-    with _patch(node_module, "merge", _merge_keeping_dominated):
+    with _merging_with(_merge_keeping_dominated):
         yield
 
 
 @contextlib.contextmanager
 def reconcile_drops_concurrent() -> Iterator[None]:
-    with _patch(node_module, "merge", _merge_dropping_concurrent):
+    with _merging_with(_merge_dropping_concurrent):
         yield
 
 
 @contextlib.contextmanager
 def read_repair_writes_older() -> Iterator[None]:
-    def repair(self: Node, op: Any, out: list[Effect]) -> None:
-        merged, stale = _read_repair_targets(op)
-        older = [r for _, r in sorted(op.replies.items()) if _MERGE(r, merged) != r]
+    def repair(self: ReadRepairer, key: bytes, replies: dict[str, Record]) -> list[Effect]:
+        merged, stale = read_repair_targets(replies)
+        older = [r for _, r in sorted(replies.items()) if _MERGE(r, merged) != r]
         oldest = older[0] if older else merged  # an answer missing something
+        out: list[Effect] = []
         for node in stale:
             if node == self.name:
-                self._write_local(op.key, _MERGE(self._local_record(op.key), oldest))
+                self.replica.write_local(key, _MERGE(self.replica.local_record(key), oldest))
             elif not oldest.is_empty:
-                out.append(Send(node, ReadRepair(op.key, encode_record(oldest))))
+                out.append(Send(node, ReadRepair(key, encode_record(oldest))))
+        return out
 
-    with _patch(Node, "_read_repair", repair):
+    with _patch(ReadRepairer, "repair", repair):
         yield
 
 
 @contextlib.contextmanager
 def fallback_ack_without_hint() -> Iterator[None]:
-    def store_as_own(self: Node, now: float, src: str, message: ReplicaPut,
-                     out: list[Effect]) -> None:
-        record = self._decode(message.key, message.record)
-        self._write_local(message.key, versions.merge(self._local_record(message.key),
-                                                       record))
-        out.append(Send(src, ReplicaPutAck(message.op_id, message.key)))
+    def store_as_own(self: Replica, src: str, message: ReplicaPut) -> list[Effect]:
+        record = self.decode(message.key, message.record)
+        self.write_local(message.key, versions.merge(self.local_record(message.key), record))
+        return [Send(src, ReplicaPutAck(message.op_id, message.key))]
 
-    def counts(op: Any, src: str, hint: str) -> str | None:
-        if src in op.hinted:
-            return str(op.hinted[src])
-        return src if src in op.top and src in op.used else None
+    def counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
+        if src in coordination.hints_sent:
+            return coordination.hints_sent[src]
+        return ack_counts(coordination, src, "")
 
-    with _patch(Node._HANDLERS, ReplicaPut, store_as_own), \
-            _patch(node_module, "ack_counts", counts):
+    with _patch(Replica, "on_replica_put", store_as_own), \
+            _patch(put_coordinator_module, "ack_counts", counts):
         yield
 
 

@@ -31,7 +31,7 @@ the clients' requests run concurrently.
 Everything is seeded: one seed gives one run (the simulator's faults, the
 workload's choices). :func:`soak` runs many seeds and :func:`main` prints the
 seeds, steps (simulator events) and faults survived (``python -m
-model_check.refinement_soak --seeds 20``).
+tests.refinement.soak --seeds 20``).
 """
 
 from __future__ import annotations
@@ -332,7 +332,7 @@ def soak(seeds: Iterable[int], **kwargs: Any) -> list[SoakResult]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m model_check.refinement_soak",
+        prog="python -m tests.refinement.soak",
         description="Run the implementation in production settings under random faults and "
         "check the spec's safety properties; prints the seeds, steps and faults survived.")
     parser.add_argument("--seeds", type=int, default=10, help="how many seeds (default 10)")

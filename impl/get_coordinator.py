@@ -1,0 +1,182 @@
+"""The get coordinator (Dynamo paper, sections 4.5 and 4.6).
+
+Theory of operation
+-------------------
+A node among the key's top N coordinates a get: it reads its own record and
+asks each other *target* (``ReplicaGet``) -- or, for a target the failure
+detector suspects, the next *fallback* (the sloppy quorum; a coordinator that is
+itself a fallback counts its own read too). The :class:`GetCoordination`
+records, per target, the node asked (``sent_to``) and the ``replies``
+received. Once R nodes replied (:func:`read_quorum_reached`, the coordinator's
+own read included) it answers the client with the merge of their records
+(syntactic reconciliation) and an opaque context.
+
+Its timer (:class:`~impl.timers.GetTimeout`, every ``replica_timeout`` seconds)
+suspects each silent target's node and asks the next fallback, until the get is
+answered, or the request's deadline (``request_timeout``), when a get short of R
+fails with a :class:`~impl.errors.QuorumError`. When every node asked has
+replied, or at the deadline, the coordination ends with read repair
+(:mod:`impl.read_repair`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from impl.config import ClusterConfig
+from impl.context import encode_context_pairs
+from impl.effects import CancelTimer, Effect, GetResult, Send, SetTimer
+from impl.errors import QuorumError
+from impl.forwarding import ReplyTo, answer
+from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
+from impl.read_repair import ReadRepairer, read_repair_targets
+from impl.replica import Replica
+from impl.sloppy_quorum import SloppyQuorum
+from impl.timers import GetTimeout
+from impl.versions import ClockMode, Record, context_pairs, values
+
+__all__ = ["GetCoordination", "GetCoordinator", "read_quorum_reached"]
+
+
+@dataclass(slots=True)
+class GetCoordination:
+    """A get in progress at its coordinator."""
+
+    op_id: int
+    key: bytes
+    r: int
+    targets: tuple[str, ...]  # the key's top N
+    fallbacks: tuple[str, ...]  # the rest of the preference list, in order
+    reply_to: ReplyTo
+    deadline: float  # seconds, the node's time
+    used: set[str] = field(default_factory=set)  # nodes asked (targets or fallbacks)
+    sent_to: dict[str, str] = field(default_factory=dict)  # target -> node asked
+    replies: dict[str, Record] = field(default_factory=dict)  # node -> its record
+    replied: bool = False
+
+
+def read_quorum_reached(coordination: GetCoordination) -> bool:
+    """R nodes (the coordinator's own read included) have replied."""
+    return len(coordination.replies) >= coordination.r
+
+
+class GetCoordinator:
+    """The gets node ``name`` coordinates (see the module docstring)."""
+
+    def __init__(self, name: str, config: ClusterConfig, replica: Replica,
+                 quorum: SloppyQuorum, repairer: ReadRepairer,
+                 ids: itertools.count[int]) -> None:
+        self.name = name
+        self.config = config
+        self.mode = ClockMode(config.clock)
+        self.replica = replica
+        self.quorum = quorum
+        self.repairer = repairer
+        self.ids = ids
+        self.coordinations: dict[int, GetCoordination] = {}
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {ReplicaGetReply: lambda now, src, message: self.on_reply(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {GetTimeout: self.on_timeout}
+
+    def start(self, now: float, request: GetRequest, reply_to: ReplyTo) -> list[Effect]:
+        """Coordinate a (checked) get: read locally, ask the other targets."""
+        key = request.key
+        targets, fallbacks = self.quorum.split(key)
+        coordination = GetCoordination(next(self.ids), key, request.r or self.config.r,
+                                       targets, fallbacks, reply_to,
+                                       now + self.config.request_timeout)
+        self.coordinations[coordination.op_id] = coordination
+        if self.name in targets:
+            coordination.used.add(self.name)
+            coordination.sent_to[self.name] = self.name
+            coordination.replies[self.name] = self.replica.local_record(key)
+        elif self.config.sloppy_quorum:  # coordinating as a fallback: its read counts
+            coordination.used.add(self.name)
+            coordination.replies[self.name] = self.replica.local_record(key)
+        out: list[Effect] = []
+        for target in targets:
+            if target not in coordination.sent_to:
+                out.append(self._send(coordination, target, now, initial=True))
+        out.extend(self._check(coordination))
+        if coordination.op_id in self.coordinations:
+            out.append(SetTimer(GetTimeout(coordination.op_id),
+                                min(now + self.config.replica_timeout, coordination.deadline)))
+        return out
+
+    def on_reply(self, src: str, message: ReplicaGetReply) -> list[Effect]:
+        """A node asked replied with its record."""
+        coordination = self.coordinations.get(message.op_id)
+        if (coordination is None or coordination.key != message.key
+                or src not in coordination.used):
+            return []
+        record = (self.replica.decode(message.key, message.record) if message.record
+                  else None)
+        coordination.replies[src] = record if record is not None else Record.empty(self.mode)
+        return self._check(coordination)
+
+    def on_timeout(self, now: float, timer: GetTimeout) -> list[Effect]:
+        """Ask fallbacks for the silent targets; at the deadline fail (short of R) or
+        end with read repair. With ``timer.target`` set, only that target's part."""
+        coordination = self.coordinations.get(timer.op_id)
+        if coordination is None:
+            return []
+        if timer.target is not None:
+            self.quorum.give_up(coordination.sent_to, timer.target, now)
+            return [self._send(coordination, timer.target, now, initial=False)]
+        if now >= coordination.deadline:
+            if coordination.replied:
+                return self._finish(coordination)
+            del self.coordinations[timer.op_id]
+            got = len(coordination.replies)
+            return [answer(coordination.reply_to, None, QuorumError(
+                f"get reached {got} of R={coordination.r} replicas before the timeout",
+                needed=coordination.r, got=got))]
+        out: list[Effect] = []
+        for target in coordination.targets:
+            holder = coordination.sent_to.get(target)
+            if coordination.replied or (holder is not None and holder in coordination.replies):
+                continue
+            self.quorum.give_up(coordination.sent_to, target, now)
+            out.append(self._send(coordination, target, now, initial=False))
+        out.append(SetTimer(timer, min(now + self.config.replica_timeout,
+                                       coordination.deadline)))
+        return out
+
+    def _send(self, coordination: GetCoordination, target: str, now: float, *,
+              initial: bool) -> Effect:
+        node = target
+        if not (initial and self.quorum.reachable(target, now)):
+            # no fallback left (or strict quorum): ask the target again
+            node = self.quorum.fallback(coordination.fallbacks, coordination.used,
+                                        now) or target
+        coordination.sent_to[target] = node
+        coordination.used.add(node)
+        return Send(node, ReplicaGet(coordination.op_id, coordination.key))
+
+    def _check(self, coordination: GetCoordination) -> list[Effect]:
+        out: list[Effect] = []
+        if not coordination.replied and read_quorum_reached(coordination):
+            coordination.replied = True
+            merged, _ = read_repair_targets(coordination.replies)
+            context = encode_context_pairs(context_pairs(merged, self.config.vclock_max_pairs),
+                                           key=coordination.key,
+                                           mode=self.mode, secret=self.config.secret)
+            out.append(answer(coordination.reply_to, GetResult(values(merged), context), None))
+        if coordination.replied and coordination.used <= set(coordination.replies):
+            out.extend(self._finish(coordination))
+            out.append(CancelTimer(GetTimeout(coordination.op_id)))
+        return out
+
+    def _finish(self, coordination: GetCoordination) -> list[Effect]:
+        self.coordinations.pop(coordination.op_id, None)
+        if coordination.replies and self.config.read_repair:
+            return self.repairer.repair(coordination.key, coordination.replies)
+        return []

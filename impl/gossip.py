@@ -1,0 +1,218 @@
+"""Membership, gossip, joining, leaving and rebalancing (Dynamo paper, 4.8 and 4.9).
+
+Theory of operation
+-------------------
+:class:`Gossiper` keeps the node's membership view (:mod:`impl.membership`: per
+node a version, a status and its tokens), persisted in the storage engine's
+meta entry ``membership`` and merged into the configuration's initial view at
+start. Every ``gossip_interval`` seconds (the :class:`~impl.timers.GossipRound`
+timer) the node gossips its view with a random live member or seed (push-pull;
+views merge as a semilattice). The node routes by the ring of the members that
+are joining or up (``ROUTING``).
+
+A node whose name is not in its view asks a seed for the view, then takes tokens
+by the configured partitioning strategy and gossips them; a gossip round later it
+announces itself up. A leaving node is out of the routing ring at once. Whenever
+the ring changes the node *rebalances*: it walks the keys it stores and, for each
+key whose top N gained a node, keeps a hint for that node (a leaving node: for
+each node of the key's new top N), which hinted handoff (:mod:`impl.handoff`)
+then delivers; and the ring-change listeners run (anti-entropy re-cuts its
+Merkle trees). While the node leaves, a late write of a version is handed on the
+same way (:meth:`Gossiper.on_write`). A leaving node whose hint store is empty
+announces that it left (:meth:`Gossiper.finish_leaving`).
+"""
+
+from __future__ import annotations
+
+import collections
+import random
+from collections.abc import Callable
+from typing import Any
+
+from impl import membership
+from impl.config import ClusterConfig
+from impl.effects import Effect, Send, SetTimer
+from impl.errors import BadMessageError
+from impl.hints import HintStore
+from impl.membership import Membership, MemberStatus
+from impl.messages import Gossip
+from impl.storage.base import Storage
+from impl.timers import GossipRound
+from spec.ring import Partitioning, Strategy
+
+__all__ = ["ROUTING", "Gossiper"]
+
+#: Members the coordinator routes to: a leaving node is out of the routing ring at
+#: once (it only hands its data over), a joining one is in at once.
+ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
+
+
+class Gossiper:
+    """Node ``name``'s membership view and its gossip (see the module docstring)."""
+
+    def __init__(self, name: str, config: ClusterConfig, storage: Storage, hints: HintStore,
+                 rng: random.Random, stats: collections.Counter[str],
+                 log: collections.deque[str]) -> None:
+        self.name = name
+        self.config = config
+        self.storage = storage
+        self.hints = hints
+        self.rng = rng
+        self.stats = stats
+        self.log = log
+        self.view: Membership = self._load_view()
+        self.known_nodes = frozenset(self.view.nodes)
+        self.partitioning: Partitioning = self._routing_partitioning(self.view)
+        self.leaving = self.status is MemberStatus.LEAVING
+        #: a joining node waits for a seed's view before it takes tokens
+        self.join_pending = self.view.get(name) is None
+        #: called after the routing ring changed
+        self.ring_listeners: list[Callable[[], None]] = []
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def status(self) -> MemberStatus | None:
+        """This node's status in its own view (None: not joined yet)."""
+        member = self.view.get(self.name)
+        return None if member is None else member.status
+
+    def known(self, node: str) -> bool:
+        """Whether ``node`` is a member this node heard of (or an initial one)."""
+        return node in self.known_nodes or node in self.config.nodes
+
+    def my_ranges(self) -> list[tuple[int, int]]:
+        """The key ranges this node replicates on the routing ring."""
+        if self.name not in self.partitioning.nodes:
+            return []
+        return self.partitioning.ranges_of(self.name, self.config.n)
+
+    # ------------------------------------------------------------------ inputs
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {Gossip: lambda now, src, message: self.on_gossip(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {GossipRound: self.on_round}
+
+    def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
+        """The gossip round: a joining node announces itself up; gossip with a peer;
+        set the next round."""
+        if self.status is MemberStatus.JOINING:
+            self._apply(self.view.announce(self.name, status=MemberStatus.UP))
+        return [SetTimer(GossipRound(), now + self.config.gossip_interval),
+                *self._gossip_to(self._peer())]
+
+    def on_gossip(self, src: str, message: Gossip) -> list[Effect]:
+        """Merge a peer's view (and answer a push with a pull)."""
+        other = Membership.from_bytes(message.view)
+        if src not in other:  # a node about to join asks for the view: answer only
+            if message.reply:
+                return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
+            return []
+        merged = self.view.merge(other)
+        merged.ring()  # two members claiming one token: BadMessageError, view unchanged
+        if merged != self.view:
+            self._apply(merged)
+        if self.join_pending:
+            self.join_pending = False
+            joined = membership.join(self.view, self.name,
+                                     self.config.partitioning_of(self.partitioning.ring),
+                                     self.rng)
+            self._apply(joined)
+            return self._gossip_to(src)
+        if message.reply and other != self.view:
+            return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
+        return []
+
+    def leave(self) -> list[Effect]:
+        """Announce that this node leaves (its ranges are handed over by hints)."""
+        member = self.view.get(self.name)
+        if member is None or member.status not in (MemberStatus.JOINING, MemberStatus.UP):
+            return []
+        self._apply(membership.leave(self.view, self.name))
+        return self._gossip_to(self._peer())
+
+    def finish_leaving(self, now: float) -> list[Effect]:
+        """A leaving node that handed everything over announces that it left."""
+        ring = self.view.ring()
+        if ring is not None and self.name in ring and len(ring.nodes) >= 2:
+            try:
+                partitioning = self.config.partitioning_of(ring)
+            except ValueError:
+                partitioning = Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
+            self._apply(membership.left(self.view, self.name, partitioning, self.rng))
+        return self._gossip_to(self._peer())
+
+    def on_write(self, key: bytes, encoded: bytes) -> None:
+        """A version written while this node leaves is handed on to its new replicas."""
+        if self.leaving:
+            for target in self.partitioning.preference_list(key, self.config.n):
+                if target != self.name:
+                    self.hints.add(target, key, encoded)
+
+    # ------------------------------------------------------------------ internals
+
+    def _load_view(self) -> Membership:
+        """The persisted membership history merged into the configuration's initial view."""
+        view = membership.initial_membership(self.config.initial_partitioning().ring)
+        raw = self.storage.get_meta("membership")
+        if raw is not None:
+            try:
+                view = view.merge(Membership.from_bytes(raw))
+            except BadMessageError as error:
+                self.log.append(f"persisted membership unreadable, starting fresh: {error}")
+        return view
+
+    def _routing_partitioning(self, view: Membership) -> Partitioning:
+        ring = view.ring(ROUTING) or view.ring() or self.config.initial_partitioning().ring
+        try:
+            return self.config.partitioning_of(ring)
+        except ValueError:  # e.g. a strategy-3 ring with a leaving node's partitions out
+            return Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
+
+    def _apply(self, view: Membership) -> None:
+        """Adopt a new view: persist it; on a ring change hand every key whose top N
+        gained a node to that node (as hints), and tell the ring listeners."""
+        self.view = view
+        self.known_nodes = frozenset(view.nodes)
+        self.leaving = self.status is MemberStatus.LEAVING
+        self.storage.set_meta("membership", view.to_bytes())
+        new = self._routing_partitioning(view)
+        old = self.partitioning
+        if new.ring == old.ring and new.strategy is old.strategy:
+            return
+        self.partitioning = new
+        self._rebalance(old, new)
+        for listener in self.ring_listeners:
+            listener()
+
+    def _rebalance(self, old: Partitioning, new: Partitioning) -> None:
+        """Hand the keys this node holds to the nodes that now replicate them."""
+        n = self.config.n
+        leaving = self.name not in new.nodes
+        handed = 0
+        for key, raw in self.storage.scan():
+            targets = new.preference_list(key, n)
+            if not leaving:
+                before = old.preference_list(key, n)
+                targets = tuple(t for t in targets if t not in before)
+            for target in targets:
+                if target != self.name:
+                    self.hints.add(target, key, raw)
+                    handed += 1
+        self.stats["rebalance-hints"] += handed
+
+    def _peer(self) -> str | None:
+        if self.join_pending:
+            seeds = [s for s in self.config.seed_nodes if s != self.name]
+            return seeds[self.rng.randrange(len(seeds))] if seeds else None
+        return membership.pick_gossip_peer(self.view, self.name, self.rng,
+                                           self.config.seed_nodes)
+
+    def _gossip_to(self, peer: str | None) -> list[Effect]:
+        if peer is None:
+            return []
+        return [Send(peer, Gossip(self.view.to_bytes(), reply=True))]

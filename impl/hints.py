@@ -1,0 +1,70 @@
+"""The hint store: replicas kept for another node (Dynamo paper, section 4.6).
+
+Theory of operation
+-------------------
+A node that stands in for another -- a sloppy-quorum *fallback*, or a node
+handing a key range over after a ring change -- keeps the replica as a *hint*
+in its storage engine's hint table, apart from its own versions: the
+*intended* node, the key, and the record bytes. :class:`HintStore` owns that
+table (through the node's staged storage, :mod:`impl.staging`: an added or
+removed hint is a Write effect) and an in-memory index of it -- how many hints
+each (intended, key, record digest) has -- rebuilt from the engine at start, so
+that a hint identical to one already kept (a duplicated or retried delivery) is
+not kept twice. Hints are delivered and deleted by hinted handoff
+(:mod:`impl.handoff`).
+"""
+
+from __future__ import annotations
+
+import collections
+from hashlib import blake2b
+
+from impl.storage.base import Hint, Storage
+
+__all__ = ["HintStore"]
+
+_Target = tuple[str, bytes, bytes]  # (intended, key, digest of the record)
+
+
+def _target(intended: str, key: bytes, record: bytes) -> _Target:
+    return intended, key, blake2b(record, digest_size=16).digest()
+
+
+class HintStore:
+    """The hints a node keeps, in ``storage``'s hint table (``stats`` counts the
+    duplicates it refused)."""
+
+    def __init__(self, storage: Storage, stats: collections.Counter[str]) -> None:
+        self.storage = storage
+        self.stats = stats
+        self._kept: collections.Counter[_Target] = collections.Counter(
+            _target(hint.intended, hint.key, hint.record) for hint in storage.hints())
+
+    def add(self, intended: str, key: bytes, record: bytes) -> None:
+        """Keep a hinted replica, unless an identical one is already kept."""
+        target = _target(intended, key, record)
+        if self._kept[target] > 0:
+            self.stats["duplicate-hints"] += 1
+            return
+        self.storage.add_hint(intended, key, record)
+        self._kept[target] += 1
+
+    def remove(self, hint_id: int) -> None:
+        """Delete a hint (its intended node acknowledged it, or it was re-addressed)."""
+        held = self.storage.get_hint(hint_id)
+        if held is None:
+            return
+        self.storage.remove_hint(hint_id)
+        target = _target(held.intended, held.key, held.record)
+        self._kept[target] -= 1
+        if self._kept[target] <= 0:
+            del self._kept[target]
+
+    def intended(self, hint_id: int) -> str | None:
+        """The node hint ``hint_id`` is meant for (None: no such hint kept)."""
+        held = self.storage.get_hint(hint_id)
+        return None if held is None else held.intended
+
+    def all(self) -> list[Hint]:
+        """Every hint kept, from the engine."""
+        return self.storage.hints()

@@ -1,0 +1,247 @@
+"""The put coordinator (Dynamo paper, sections 4.5 and 4.6).
+
+Theory of operation
+-------------------
+A node among the key's top N (or, forwarded to as a last resort, any node)
+coordinates a put: it applies the client's value to its own record under the
+context the client brought (:func:`impl.versions.apply_put`: the new version's
+clock), writes the result locally, and sends the new version (``ReplicaPut``)
+to each of the key's *targets* (its top N) -- or, for a target the failure
+detector suspects, to the next *fallback* with a hint naming it (the sloppy
+quorum, :mod:`impl.sloppy_quorum`). The :class:`PutCoordination` records, per
+target, the node the write was ``sent_to``, and the targets whose write was
+acknowledged (``acks``): a target acking without a hint counts for itself; a
+fallback counts for the *intended* node its hint names, and only if the
+coordinator did send it that hint (:func:`ack_counts`). The put is acknowledged
+to its client once W targets are (:func:`put_quorum_reached`), the
+coordinator's own included.
+
+Its timer (:class:`~impl.timers.PutTimeout`, every ``replica_timeout``
+seconds) suspects each silent target's node and sends that target's write to the
+next fallback (or again to the target, when none is left), until every target
+is acknowledged -- so a write lands on N nodes whenever N nodes are reachable --
+or the request's deadline (``request_timeout``), when a put short of W fails
+with a :class:`~impl.errors.QuorumError`.
+
+The functions :func:`ack_counts` and :func:`put_quorum_reached` are the places
+the refinement tests' seeded mutants patch: keep them small.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from impl.config import ClusterConfig
+from impl.context import encode_context_pairs
+from impl.effects import CancelTimer, Effect, PutResult, Send, SetTimer
+from impl.errors import BadMessageError, BadRequestError, DynamoError, QuorumError
+from impl.forwarding import ReplyTo, answer, context_of
+from impl.hints import HintStore
+from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
+from impl.replica import Replica
+from impl.sloppy_quorum import SloppyQuorum
+from impl.timers import PutTimeout
+from impl.versions import (
+    ClockMode,
+    Record,
+    apply_put,
+    context_pairs,
+    encode_record,
+    replicated_part,
+    sibling_count,
+)
+
+__all__ = ["PutCoordination", "PutCoordinator", "ack_counts", "put_quorum_reached"]
+
+
+@dataclass(slots=True)
+class PutCoordination:
+    """A put in progress at its coordinator."""
+
+    op_id: int
+    key: bytes
+    record: bytes  # the encoded record sent to every replica
+    result_context: bytes
+    w: int
+    targets: tuple[str, ...]  # the key's top N
+    fallbacks: tuple[str, ...]  # the rest of the preference list, in order
+    reply_to: ReplyTo
+    deadline: float  # seconds, the node's time
+    sent_to: dict[str, str] = field(default_factory=dict)  # target -> node sent to
+    hints_sent: dict[str, str] = field(default_factory=dict)  # fallback -> intended
+    acks: set[str] = field(default_factory=set)  # targets acknowledged
+    used: set[str] = field(default_factory=set)  # nodes sent to (targets or fallbacks)
+    replied: bool = False
+
+
+def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
+    """The target an ack from ``src`` (echoing ``hint``) counts for, or None.
+
+    A target acking without a hint counts for itself (whether or not a fallback
+    was also sent its write later: it did store it); a fallback counts for the
+    intended node its hint names only if the coordinator sent it exactly that hint.
+    """
+    if not hint:
+        return src if src in coordination.targets and src in coordination.used else None
+    return hint if coordination.hints_sent.get(src) == hint else None
+
+
+def put_quorum_reached(coordination: PutCoordination) -> bool:
+    """The ack count check: W targets (the coordinator's own included) acknowledged."""
+    return len(coordination.acks) >= coordination.w
+
+
+class PutCoordinator:
+    """The puts node ``name`` coordinates (see the module docstring)."""
+
+    def __init__(self, name: str, config: ClusterConfig, replica: Replica, hints: HintStore,
+                 quorum: SloppyQuorum, ids: itertools.count[int], actor: str) -> None:
+        self.name = name
+        #: the actor id this node mints dots under (its storage lifetime's; kv679)
+        self.actor = actor
+        self.config = config
+        self.mode = ClockMode(config.clock)
+        self.replica = replica
+        self.hints = hints
+        self.quorum = quorum
+        self.ids = ids
+        self.coordinations: dict[int, PutCoordination] = {}
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {ReplicaPutAck: lambda now, src, message: self.on_ack(src, message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {PutTimeout: self.on_timeout}
+
+    def start(self, now: float, request: PutRequest, reply_to: ReplyTo) -> list[Effect]:
+        """Coordinate a (checked) put: write locally, send to the targets."""
+        key = request.key
+        context = context_of(self.config, self.mode, request)
+        stored = self.replica.local_record(key)
+        record = apply_put(stored, context, request.value, coordinator=self.name,
+                           client_id=request.client_id, now=now,
+                           client_counter=request.client_counter, actor=self.actor,
+                           truncation=self.config.truncation)
+        if sibling_count(record) > self.config.max_siblings:
+            return [answer(reply_to, None, BadRequestError(
+                f"key has more than {self.config.max_siblings} siblings: read and "
+                "reconcile them first"))]
+        encoded = encode_record(record)
+        sent = replicated_part(stored, record)
+        replica_record = encoded if sent is record else encode_record(sent)
+        targets, fallbacks = self.quorum.split(key)
+        coordination = PutCoordination(
+            next(self.ids), key, replica_record, self._context(key, record),
+            request.w or self.config.w, targets, fallbacks, reply_to,
+            now + self.config.request_timeout)
+        # Written locally even when this node is not a replica of the key (a forwarded
+        # request whose top N did not answer): its own record keeps the counters it
+        # mints for the key increasing, so it never reuses a dot.
+        self.replica.store(key, encoded)
+        if self.name in targets:
+            coordination.used.add(self.name)
+            coordination.sent_to[self.name] = self.name
+            coordination.acks.add(self.name)
+        elif self.config.sloppy_quorum:  # this node stands in for the last target, hinted
+            intended = targets[-1]
+            self.hints.add(intended, key, replica_record)
+            coordination.used.add(self.name)
+            coordination.sent_to[intended] = self.name
+            coordination.hints_sent[self.name] = intended
+            coordination.acks.add(intended)
+        self.coordinations[coordination.op_id] = coordination
+        out: list[Effect] = []
+        for target in targets:
+            if target not in coordination.sent_to:
+                out.append(self._send(coordination, target, now, initial=True))
+        out.extend(self._check(coordination))
+        if coordination.op_id in self.coordinations:
+            out.append(SetTimer(PutTimeout(coordination.op_id),
+                                min(now + self.config.replica_timeout, coordination.deadline)))
+        return out
+
+    def on_ack(self, src: str, message: ReplicaPutAck) -> list[Effect]:
+        """A replica (or a fallback) stored the write."""
+        coordination = self.coordinations.get(message.op_id)
+        if coordination is None or coordination.key != message.key:
+            return []
+        target = ack_counts(coordination, src, message.hint)
+        if target is None:
+            raise BadMessageError(f"ack for put {message.op_id} that counts for no target")
+        coordination.acks.add(target)
+        return self._check(coordination)
+
+    def on_timeout(self, now: float, timer: PutTimeout) -> list[Effect]:
+        """Resend the silent targets' write to fallbacks; fail the put at its deadline.
+        With ``timer.target`` set, only that target's part (no deadline, no re-arm)."""
+        coordination = self.coordinations.get(timer.op_id)
+        if coordination is None:
+            return []
+        if timer.target is not None:
+            self.quorum.give_up(coordination.sent_to, timer.target, now)
+            return [self._send(coordination, timer.target, now, initial=False)]
+        if now >= coordination.deadline:
+            del self.coordinations[timer.op_id]
+            if coordination.replied:
+                return []
+            got = len(coordination.acks)
+            return [answer(coordination.reply_to, None, QuorumError(
+                f"put reached {got} of W={coordination.w} replicas before the timeout",
+                needed=coordination.w, got=got), kind="put")]
+        out: list[Effect] = []
+        for target in coordination.targets:
+            if target in coordination.acks:
+                continue
+            self.quorum.give_up(coordination.sent_to, target, now)
+            out.append(self._send(coordination, target, now, initial=False))
+        out.append(SetTimer(timer, min(now + self.config.replica_timeout,
+                                       coordination.deadline)))
+        return out
+
+    def abandon(self, error: DynamoError) -> list[Effect]:
+        """Fail every put not acknowledged yet with ``error`` (the engine failed)."""
+        out: list[Effect] = []
+        for op_id, coordination in list(self.coordinations.items()):
+            if not coordination.replied:
+                del self.coordinations[op_id]
+                out.append(answer(coordination.reply_to, None, error, kind="put"))
+                out.append(CancelTimer(PutTimeout(op_id)))
+        return out
+
+    def _send(self, coordination: PutCoordination, target: str, now: float, *,
+              initial: bool) -> Effect:
+        """Send the write for ``target`` to the target itself when it is reachable
+        (first round), else to the next fallback with a hint naming the target."""
+        fallback = None
+        if not (initial and self.quorum.reachable(target, now)):
+            fallback = self.quorum.fallback(coordination.fallbacks, coordination.used, now)
+        if fallback is None:  # reachable, or no fallback left (strict quorum): the target
+            coordination.sent_to[target] = target
+            coordination.used.add(target)
+            return Send(target, ReplicaPut(coordination.op_id, coordination.key,
+                                           coordination.record))
+        coordination.sent_to[target] = fallback
+        coordination.used.add(fallback)
+        coordination.hints_sent[fallback] = target
+        return Send(fallback, ReplicaPut(coordination.op_id, coordination.key,
+                                         coordination.record, hint=target))
+
+    def _check(self, coordination: PutCoordination) -> list[Effect]:
+        out: list[Effect] = []
+        if not coordination.replied and put_quorum_reached(coordination):
+            coordination.replied = True
+            out.append(answer(coordination.reply_to, PutResult(coordination.result_context),
+                              None))
+        if (len(coordination.acks) >= len(coordination.targets)
+                and self.coordinations.pop(coordination.op_id, None) is not None):
+            out.append(CancelTimer(PutTimeout(coordination.op_id)))
+        return out
+
+    def _context(self, key: bytes, record: Record) -> bytes:
+        return encode_context_pairs(context_pairs(record, self.config.vclock_max_pairs),
+                                    key=key, mode=self.mode, secret=self.config.secret)

@@ -1,0 +1,73 @@
+"""Read repair (Dynamo paper, sections 4.4 and 5).
+
+Theory of operation
+-------------------
+When a get's coordinator has heard from every node it asked (or its request
+deadline passed) it reconciles their records (syntactic reconciliation,
+:func:`impl.versions.merge`) and sends the reconciled record (``ReadRepair``)
+to each node that answered with a record missing part of it
+(:func:`read_repair_targets`): every node that answered, fallbacks of a sloppy
+quorum included, as in the spec. A node receiving a ``ReadRepair`` merges it
+into its own versions. :class:`ReadRepairer` is that mechanism of the node.
+
+:func:`read_repair_targets` is a place the refinement tests' mutants patch.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from impl.effects import Effect, Send
+from impl.messages import ReadRepair
+from impl.replica import Replica
+from impl.versions import Record, encode_record, merge
+
+__all__ = ["ReadRepairer", "read_repair_targets"]
+
+
+def read_repair_targets(replies: Mapping[str, Record]) -> tuple[Record, list[str]]:
+    """The reconciled record of a get's ``replies`` (node -> record), and the nodes
+    that answered with a record missing part of it, sorted."""
+    merged: Record | None = None
+    for record in replies.values():
+        merged = record if merged is None else merge(merged, record)
+    assert merged is not None
+    stale = [node for node, record in sorted(replies.items())
+             if merge(record, merged) != record]
+    return merged, stale
+
+
+class ReadRepairer:
+    """Read repair at node ``name``: sending repairs as a coordinator, merging them
+    as a replica."""
+
+    def __init__(self, name: str, replica: Replica, stats: collections.Counter[str]) -> None:
+        self.name = name
+        self.replica = replica
+        self.stats = stats
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {ReadRepair: lambda now, src, message: self.on_read_repair(message)}
+
+    def repair(self, key: bytes, replies: Mapping[str, Record]) -> list[Effect]:
+        """Send the reconciled record to every node that answered without it (this
+        node's own record is repaired in place)."""
+        merged, stale = read_repair_targets(replies)
+        encoded = encode_record(merged) if stale else b""
+        out: list[Effect] = []
+        for node in stale:
+            if node == self.name:
+                self.replica.merge_into_local(key, merged)
+            else:
+                out.append(Send(node, ReadRepair(key, encoded)))
+        self.stats["read-repairs"] += len(stale)
+        return out
+
+    def on_read_repair(self, message: ReadRepair) -> list[Effect]:
+        """A coordinator's reconciled record: merge it into this node's versions."""
+        record = self.replica.decode(message.key, message.record)
+        self.replica.merge_into_local(message.key, record, message.record)
+        return []

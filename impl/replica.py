@@ -1,0 +1,172 @@
+"""The replica role: the node's own versions of the keys it stores (paper 4.1-4.4).
+
+Theory of operation
+-------------------
+A :class:`Replica` owns the node's versions table (in the storage engine) and
+everything that decodes, reconciles and writes it:
+
+- ``ReplicaPut`` (paper 4.5): a replica merges the coordinator's new version into
+  its record (syntactic reconciliation, :func:`impl.versions.merge`) and
+  acknowledges it; a *fallback* (the message names an *intended* node) keeps it
+  in the hint store instead (:class:`impl.handoff.HintStore`) and acknowledges it
+  echoing the intended node;
+- ``ReplicaGet``: a replica answers with its own record only (hinted replicas
+  are not served to reads, as in the spec);
+- :meth:`Replica.store` is the one place versions are written: the engine, then
+  every write listener (the Merkle trees of anti-entropy; while the node leaves,
+  the handoff of the late write to the key's new replicas).
+
+Records from peers are decoded with a small cache and checked against the size
+limits (:meth:`Replica.decode`); a bad one raises a
+:class:`~impl.errors.BadMessageError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from impl.config import ClusterConfig
+from impl.effects import Effect, Send, SetTimer
+from impl.errors import BadMessageError, TooLargeError, UnknownNodeError
+from impl.hints import HintStore
+from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
+from impl.storage.base import Storage
+from impl.timers import Flush
+from impl.versions import (
+    ClockMode,
+    Record,
+    decode_record,
+    encode_record,
+    merge,
+    sibling_count,
+    values,
+)
+
+__all__ = ["Replica"]
+
+_DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 KiB)
+_DECODE_CACHE_RECORD = 4096
+
+
+class Replica:
+    """The versions node ``name`` stores, in ``storage``; ``hints`` keeps what it
+    stores as a fallback; ``known(node)`` says whether a node name is a member."""
+
+    def __init__(self, name: str, config: ClusterConfig, storage: Storage,
+                 hints: HintStore, known: Callable[[str], bool]) -> None:
+        self.name = name
+        self.config = config
+        self.storage = storage
+        self.hints = hints
+        self.mode = ClockMode(config.clock)
+        self._known = known
+        self._decoded: dict[bytes, Record] = {}
+        self.empty_encoding = encode_record(Record.empty(self.mode))
+        #: called with (key, encoded record) after every write of a version
+        self.write_listeners: list[Callable[[bytes, bytes], None]] = []
+
+    # ------------------------------------------------------------------ messages
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {ReplicaPut: lambda now, src, message: self.on_replica_put(src, message),
+                ReplicaGet: lambda now, src, message: self.on_replica_get(src, message)}
+
+    def on_replica_put(self, src: str, message: ReplicaPut) -> list[Effect]:
+        """Store a coordinator's write (or, as a fallback, keep it as a hint); ack it."""
+        record = self.decode(message.key, message.record)
+        if message.hint and message.hint != self.name:
+            if not self._known(message.hint):
+                raise UnknownNodeError(f"hint names unknown node {message.hint!r}")
+            self.hints.add(message.hint, message.key, encode_record(record))
+            return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
+        self.merge_into_local(message.key, record, message.record)
+        return [Send(src, ReplicaPutAck(message.op_id, message.key))]
+
+    def on_replica_get(self, src: str, message: ReplicaGet) -> list[Effect]:
+        """Answer a coordinator's read with this node's own record (b"": none)."""
+        self.check_key(message.key)
+        encoded = self.storage.read(message.key) or b""
+        if encoded == self.empty_encoding:
+            encoded = b""
+        return [Send(src, ReplicaGetReply(message.op_id, message.key, encoded))]
+
+    # ------------------------------------------------------------------ reading
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {Flush: self.on_flush}
+
+    def check_key(self, key: bytes) -> None:
+        if len(key) > self.config.max_key_bytes:
+            raise TooLargeError(f"key is {len(key)} bytes, over the limit of "
+                                f"{self.config.max_key_bytes}")
+
+    def parse(self, raw: bytes) -> Record:
+        """decode_record with a small cache: replicas see the same record bytes often."""
+        record = self._decoded.get(raw)
+        if record is None:
+            record = decode_record(raw, self.mode)
+            if len(raw) <= _DECODE_CACHE_RECORD:
+                if len(self._decoded) >= _DECODE_CACHE:
+                    self._decoded.clear()
+                self._decoded[raw] = record
+        return record
+
+    def decode(self, key: bytes, raw: bytes) -> Record:
+        """A record from a peer, checked against the limits (BadMessageError,
+        TooLargeError)."""
+        self.check_key(key)
+        record = self.parse(raw)
+        # Each sibling takes at least 4 bytes of the record, each value less than the
+        # record: a small record cannot break either limit (skip counting).
+        if len(raw) <= self.config.max_value_bytes and len(raw) // 4 <= (
+                self.config.max_siblings * 2):
+            return record
+        if sibling_count(record) > self.config.max_siblings * 2:
+            raise BadMessageError(f"record holds {sibling_count(record)} siblings, too many")
+        if any(len(value) > self.config.max_value_bytes for value in values(record)):
+            raise TooLargeError("record holds a value over the size limit")
+        return record
+
+    def local_record(self, key: bytes) -> Record:
+        """This node's record of ``key`` (the empty record: none)."""
+        raw = self.storage.read(key)
+        if raw is None:
+            return Record.empty(self.mode)
+        return self.parse(raw)
+
+    def record(self, key: bytes) -> Record | None:
+        """The stored record of ``key`` decoded afresh (None: none stored)."""
+        raw = self.storage.read(key)
+        return None if raw is None else decode_record(raw, self.mode)
+
+    # ------------------------------------------------------------------ writing
+
+    def merge_into_local(self, key: bytes, record: Record, raw: bytes | None = None) -> None:
+        """Merge ``record`` (whose canonical bytes are ``raw``, if known) into the key's
+        local record; write only if that changes it."""
+        mine = self.local_record(key)
+        merged = merge(mine, record)
+        if merged is mine or merged == mine:
+            return
+        self.store(key, raw if merged is record and raw is not None else encode_record(merged))
+
+    def write_local(self, key: bytes, record: Record) -> None:
+        """Replace the key's local record by ``record`` (if it differs)."""
+        encoded = encode_record(record)
+        if self.storage.read(key) != encoded:
+            self.store(key, encoded)
+
+    def store(self, key: bytes, encoded: bytes) -> None:
+        """The one place versions are written: the engine, then the write listeners."""
+        self.storage.write(key, encoded)
+        for listener in self.write_listeners:
+            listener(key, encoded)
+
+    def on_flush(self, now: float, timer: Flush) -> list[Effect]:
+        """Make a buffered engine's writes durable (the ``Flush`` timer, every
+        ``flush_interval`` seconds: a crash loses at most that)."""
+        self.storage.flush()
+        return [SetTimer(Flush(), now + self.config.flush_interval)]

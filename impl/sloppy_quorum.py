@@ -1,0 +1,99 @@
+"""The sloppy quorum: which nodes a request goes to (Dynamo paper, sections 4.5-4.6).
+
+Theory of operation
+-------------------
+A key's *preference list* is the ring's walk from the key's position (distinct
+nodes); its first N nodes are the request's *targets*. With the sloppy quorum
+on, the rest of the list is the request's *fallbacks*, in order: when a target is
+believed unreachable (the failure detector suspects it) or stays silent, its
+share of the work goes to the first fallback not used yet and believed
+reachable, with a hint naming the target (its *intended* node). With the sloppy
+quorum off (a strict quorum) there are no fallbacks: a silent target is asked
+again.
+
+:class:`SloppyQuorum` answers these questions for the coordinators; it owns the
+cache of recent preference lists (one per key, for the current ring) and asks
+the failure detector (:mod:`impl.failure_detector`, the only owner of suspicion)
+whether a node is reachable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from impl.config import ClusterConfig
+from impl.failure_detector import FailureDetector
+from spec.ring import Partitioning
+
+__all__ = ["SloppyQuorum", "next_fallback"]
+
+_PREFERENCE_CACHE = 4096  # preference lists kept, of the keys most recently routed
+
+
+def next_fallback(fallbacks: tuple[str, ...], used: Iterable[str],
+                  reachable: Callable[[str], bool]) -> str | None:
+    """The first node down the preference list not used yet and believed reachable."""
+    taken = set(used)
+    for node in fallbacks:
+        if node not in taken and reachable(node):
+            return node
+    return None
+
+
+class SloppyQuorum:
+    """Targets and fallbacks of a key, as node ``name`` sees the ring.
+
+    ``ring`` returns the current routing partitioning (membership owns it);
+    ``detector`` is the node's failure detector.
+    """
+
+    def __init__(self, name: str, config: ClusterConfig, detector: FailureDetector,
+                 ring: Callable[[], Partitioning]) -> None:
+        self.name = name
+        self.config = config
+        self.detector = detector
+        self._ring = ring
+        self._preferences: dict[bytes, tuple[str, ...]] = {}
+        self._preferences_of: Partitioning | None = None
+
+    def preference_list(self, key: bytes) -> tuple[str, ...]:
+        """The key's preference list on the current ring (targets first)."""
+        partitioning = self._ring()
+        cached = self._preferences.get(key)
+        if cached is not None and self._preferences_of is partitioning:
+            return cached
+        if self._preferences_of is not partitioning:
+            self._preferences.clear()
+            self._preferences_of = partitioning
+        elif len(self._preferences) >= _PREFERENCE_CACHE:
+            self._preferences.clear()
+        preference = self._preferences[key] = partitioning.preference_list(key)
+        return preference
+
+    def split(self, key: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``(targets, fallbacks)``: the key's top N, and (sloppy quorum) the rest of
+        its preference list in order (strict quorum: none)."""
+        preference = self.preference_list(key)
+        targets = preference[: self.config.n]
+        fallbacks = preference[self.config.n:] if self.config.sloppy_quorum else ()
+        return targets, fallbacks
+
+    def reachable(self, node: str, now: float) -> bool:
+        """Whether the failure detector believes ``node`` reachable at ``now``."""
+        return node == self.name or self.detector.is_available(node, now)
+
+    def suspect(self, node: str, now: float) -> None:
+        """A request to ``node`` went unanswered: tell the failure detector."""
+        if node != self.name:
+            self.detector.timed_out(node, now)
+
+    def give_up(self, sent_to: Mapping[str, str], target: str, now: float) -> None:
+        """A coordinator gives up on the node ``target``'s share was sent to: suspect it."""
+        holder = sent_to.get(target)
+        if holder is not None:
+            self.suspect(holder, now)
+
+    def fallback(self, fallbacks: tuple[str, ...], used: Iterable[str],
+                 now: float) -> str | None:
+        """The next fallback for a silent target (None: none left, or strict quorum)."""
+        return next_fallback(fallbacks, used, lambda node: self.reachable(node, now))

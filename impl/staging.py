@@ -1,0 +1,184 @@
+"""Writes as effects: the node's staged view of its engine, and the driver's persist step.
+
+Theory of operation
+-------------------
+The node core never writes to its storage engine. Its mechanisms write to a
+:class:`StagedStorage`, which records each write as a Write effect
+(:mod:`impl.effects`) and keeps it in an overlay, so that the rest of the same
+input reads its own writes (a merge after a merge of the same key, a hint scan
+after a rebalance). At the end of the input the node takes the staged writes
+(:meth:`StagedStorage.take`) and returns them before every other effect; the
+overlay is dropped, because the driver performs the writes before it hands the
+node its next input. Reads go to the overlay, then to the engine.
+
+A hint added in the current input has no id yet (the engine chooses it when the
+driver adds it): it is not listed by :meth:`StagedStorage.hints` until then, so
+a hint scan delivers it from the next scan on.
+
+:func:`persist` is the driver's half (etcd raft's ``Ready``: persist, then
+send): it performs the writes of a batch of effects in order and returns the
+rest. If a write fails (:class:`~impl.errors.StorageError`) nothing that
+depended on it leaves: no later write is attempted, every Send is dropped,
+every Reply becomes that error (not acknowledged), and the node is told
+(:meth:`impl.node.Node.persist_failed`: it fails the puts it was coordinating),
+whose effects follow. A driver that batches the
+writes of many inputs into one transaction and one fsync does it here: this is
+the seam.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from impl.effects import (
+    AddHint,
+    Effect,
+    RemoveHint,
+    Reply,
+    Send,
+    SyncStorage,
+    Write,
+    WriteMeta,
+    WriteRecord,
+)
+from impl.errors import StorageError
+from impl.storage.base import Hint, Storage
+from spec.ring import RING_SIZE, key_position
+
+__all__ = ["StagedStorage", "Write", "apply_write", "persist"]
+
+
+class StagedStorage:
+    """A node's view of ``engine``: reads through, writes staged as effects."""
+
+    def __init__(self, engine: Storage) -> None:
+        self.engine = engine
+        self.fsync = getattr(engine, "fsync", "always")
+        self._writes: list[Write] = []
+        self._records: dict[bytes, bytes] = {}
+        self._meta: dict[str, bytes] = {}
+        self._removed: set[int] = set()
+
+    def take(self) -> list[Write]:
+        """The writes staged since the last call, in order (the overlay is dropped)."""
+        writes, self._writes = self._writes, []
+        if writes:
+            self._records.clear()
+            self._meta.clear()
+            self._removed.clear()
+        return writes
+
+    # ------------------------------------------------------------------ versions
+
+    def read(self, key: bytes) -> bytes | None:
+        staged = self._records.get(key)
+        return staged if staged is not None else self.engine.read(key)
+
+    def write(self, key: bytes, record: bytes) -> None:
+        self._records[key] = record
+        self._writes.append(WriteRecord(key, record))
+
+    def delete(self, key: bytes) -> None:
+        raise StorageError("the node core does not delete versions")
+
+    def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+        """The engine's scan with the staged records in place."""
+        if not self._records:
+            yield from self.engine.scan(lo, hi)
+            return
+        merged = dict(self.engine.scan(lo, hi))
+        end = RING_SIZE if hi is None else hi
+        for key, record in self._records.items():
+            position = key_position(key)
+            inside = (lo <= position < end) if lo <= end else (position >= lo or position < end)
+            if inside and lo != end:
+                merged[key] = record
+        yield from sorted(merged.items(), key=lambda item: (key_position(item[0]), item[0]))
+
+    def __len__(self) -> int:
+        return len(self.engine) + sum(1 for key in self._records
+                                      if self.engine.read(key) is None)
+
+    # ------------------------------------------------------------------ hints
+
+    def add_hint(self, intended: str, key: bytes, record: bytes) -> int:
+        """Stage a hint; its id is the engine's, once added (0 until then)."""
+        self._writes.append(AddHint(intended, key, record))
+        return 0
+
+    def hints(self) -> list[Hint]:
+        """The engine's hints, less those removed in this input."""
+        return [hint for hint in self.engine.hints() if hint.hint_id not in self._removed]
+
+    def get_hint(self, hint_id: int) -> Hint | None:
+        if hint_id in self._removed:
+            return None
+        return self.engine.get_hint(hint_id)
+
+    def remove_hint(self, hint_id: int) -> None:
+        self._removed.add(hint_id)
+        self._writes.append(RemoveHint(hint_id))
+
+    # ------------------------------------------------------------------ meta
+
+    def get_meta(self, name: str) -> bytes | None:
+        staged = self._meta.get(name)
+        return staged if staged is not None else self.engine.get_meta(name)
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        self._meta[name] = value
+        self._writes.append(WriteMeta(name, value))
+
+    # ------------------------------------------------------------------ durability
+
+    def flush(self) -> None:
+        self._writes.append(SyncStorage())
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def apply_write(storage: Storage, write: Write) -> None:
+    """Perform one write on an engine."""
+    if isinstance(write, WriteRecord):
+        storage.write(write.key, write.record)
+    elif isinstance(write, AddHint):
+        storage.add_hint(write.intended, write.key, write.record)
+    elif isinstance(write, RemoveHint):
+        storage.remove_hint(write.hint_id)
+    elif isinstance(write, WriteMeta):
+        storage.set_meta(write.name, write.value)
+    else:
+        storage.flush()
+
+
+_WRITES = (WriteRecord, AddHint, RemoveHint, WriteMeta, SyncStorage)
+
+
+def persist(storage: Storage, effects: list[Effect],
+            on_error: Callable[[StorageError], list[Effect]] | None = None) -> list[Effect]:
+    """Perform the writes among ``effects`` on ``storage``, in order, and return the
+    other effects, in order (see the module docstring for a failing write).
+    Raises ValueError if a write follows another effect (the node broke the order)."""
+    rest: list[Effect] = []
+    failed: StorageError | None = None
+    for effect in effects:
+        if isinstance(effect, _WRITES):
+            if rest:
+                raise ValueError(f"{type(effect).__name__} after {type(rest[-1]).__name__}: "
+                                 "a node returns its writes before its other effects")
+            if failed is None:
+                try:
+                    apply_write(storage, effect)
+                except StorageError as error:
+                    failed = error
+            continue
+        rest.append(effect)
+    if failed is None:
+        return rest
+    kept: list[Effect] = [
+        Reply(effect.request_id, error=failed) if isinstance(effect, Reply) else effect
+        for effect in rest if not isinstance(effect, Send)]
+    if on_error is not None:
+        kept.extend(effect for effect in on_error(failed) if not isinstance(effect, _WRITES))
+    return kept

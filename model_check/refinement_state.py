@@ -1,0 +1,611 @@
+"""The lockstep's state: the abstraction of the implementation, and what is enabled.
+
+Theory of operation
+-------------------
+:class:`LockstepState` holds both sides of the lockstep refinement
+(:mod:`model_check.refinement`): the simulated implementation cluster, the
+frontier of spec states consistent with what was seen, the harness's client
+histories, and the bookkeeping that maps implementation operations and messages
+to spec requests and messages. It observes the implementation only through
+public surfaces (the simulator's step API, the storage engines, each node's
+``snapshot()``) and acts on it only through each node's public inputs
+(``set_suspected``, ``fire``). It answers two questions: what the
+implementation's state is, seen as a spec state (the abstraction function), and
+which steps the spec allows next (the enabling conditions the steps check).
+
+Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
+
+- node ``x``: up iff the simulator has it up; its store of key ``k`` is the
+  record in ``x``'s storage engine, each value mapped back to its put id
+  (vector-clock and lww modes: the sorted tuple of put ids; dvv: the DVVSet with
+  put ids as values); its hints are its hint store as a *set* of
+  (intended node, key, payload);
+- messages: every impl message in flight maps to the spec message of the same
+  kind, endpoints, key and payload (``ReplicaPut``->``replicate`` with its hint,
+  ``ReplicaPutAck``->``replicate-ack``, ``ReplicaGet``->``read``,
+  ``ReplicaGetReply``->``read-response``, ``ReadRepair``->``read-repair``,
+  ``HintDelivery``->``hint``, ``HintAck``->``hint-ack`` with the key and payload
+  of the hint it acknowledges); the request id is the spec's id of the client
+  request the coordinator's operation serves. Acks, reads and read responses of
+  an operation that is no longer live at its coordinator are *dead* (they
+  change nothing when delivered) and map to nothing, as the spec purges them.
+  Gossip and anti-entropy traffic maps to nothing;
+- clients: the acknowledged puts and the completed gets (request, key, the put
+  ids returned) seen by the harness, which is the implementation's client;
+- the partition: the simulator's cut links (the side holding the first node);
+- the put table: every version the implementation holds must carry the clock
+  the spec gave that put (vector-clock modes), or the same lww timestamp.
+"""
+
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from impl.cluster import SimulatedCluster
+from impl.messages import (
+    HintAck,
+    HintDelivery,
+    ReadRepair,
+    ReplicaGet,
+    ReplicaGetReply,
+    ReplicaPut,
+    ReplicaPutAck,
+)
+from impl.node import Node
+from impl.simulator import InFlight, Pending
+from impl.snapshot import CoordinationSnapshot
+from impl.storage.base import Hint
+from impl.timers import Timer
+from impl.versions import ClockMode, Record, decode_record
+from spec import dvv
+from spec import model as spec_model
+from spec.actions import (
+    Action,
+    ClientTimeout,
+)
+from spec.clocks import Payload, payload_key
+from spec.config import Config
+from spec.state import Kind, Message, State
+from spec.vclock import VClock
+
+__all__ = [
+    "Abstract",
+    "HarnessClient",
+    "HarnessRequest",
+    "LockstepState",
+    "apply_actions",
+    "cluster_for",
+    "difference",
+    "project",
+    "put_id_of_value",
+    "value_of",
+    "with_idle_clients",
+]
+
+INFINITY = float("inf")
+
+
+def value_of(put_id: int) -> bytes:
+    """The value the put with spec id ``put_id`` writes."""
+    return b"v%06d" % put_id
+
+
+def put_id_of_value(value: bytes) -> int:
+    """The spec put id of a value written by the harness."""
+    if len(value) != 7 or not value.startswith(b"v"):
+        raise ValueError(f"value {value!r} was not written by the refinement harness")
+    return int(value[1:])
+
+
+def cluster_for(config: Config, *, seed: int = 0) -> SimulatedCluster:
+    """A simulated cluster with the spec configuration's nodes, ring, N/R/W, clock
+    mode and features; timeouts are huge because the harness fires them."""
+    cluster = SimulatedCluster(
+        list(config.nodes), config.n, config.r, config.w, seed=seed, clock=config.clock,
+        sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
+        read_repair=config.read_repair, anti_entropy=config.anti_entropy,
+        partitioning="evenly-spaced", request_timeout=1e6, replica_timeout=1e5,
+        suspicion_timeout=1e7, gossip_interval=1e5, hint_scan_interval=1e5,
+        anti_entropy_interval=1e5, client_timeout=1e7,
+        actor_epochs=False,  # the spec's actors are node names (no disk loss modelled yet)
+    )
+    for key in config.keys:
+        for name in config.nodes:
+            impl_pref = cluster.node(name).preference_list(key.encode())
+            if tuple(impl_pref) != config.preference_list(key):
+                raise AssertionError(
+                    f"preference list of {key!r} differs: impl {impl_pref} vs spec "
+                    f"{config.preference_list(key)}")
+    return cluster
+
+
+# ---------------------------------------------------------------------------- abstraction
+
+
+@dataclass(frozen=True, slots=True)
+class Abstract:
+    """The part of a spec state the implementation is compared on."""
+
+    nodes: tuple[tuple[bool, tuple[Payload, ...], tuple[tuple[str, str, Payload], ...]], ...]
+    messages: tuple[Message, ...]
+    clients: tuple[tuple[tuple[int, ...], tuple[tuple[int, str, tuple[int, ...]], ...]], ...]
+    side: frozenset[str]
+
+    def readable(self, config: Config) -> dict[str, object]:
+        return {
+            "nodes": {
+                name: {"up": up,
+                       "store": {k: _text(p) for k, p in zip(config.keys, store, strict=True)},
+                       "hints": [f"{k} {_text(p)} for {i}" for i, k, p in hints]}
+                for name, (up, store, hints) in zip(config.nodes, self.nodes, strict=True)
+            },
+            "messages": [_message_text(m) for m in self.messages],
+            "clients": {
+                name: {"acked": [f"v{v}" for v in acked],
+                       "gets": [f"#{r} {k} -> {[f'v{v}' for v in ret]}" for r, k, ret in gets]}
+                for name, (acked, gets) in zip(config.client_names, self.clients, strict=True)
+            },
+            "partition": sorted(self.side) or None,
+        }
+
+
+def _text(payload: Payload) -> str:
+    from spec.clocks import values as payload_values
+
+    return "{" + ", ".join(f"v{v}" for v in payload_values(payload)) + "}"
+
+
+def _message_text(m: Message) -> str:
+    extra = f" {_text(m.payload)}" if m.payload is not None else ""
+    hint = f" intended={m.intended}" if m.intended else ""
+    return f"{m.kind.value} {m.src}->{m.dst} #{m.request} {m.key}{extra}{hint}"
+
+
+def _message_sort(m: Message) -> tuple[object, ...]:
+    return m.order
+
+
+def project(state: State) -> Abstract:
+    """The compared part of a spec state."""
+    nodes = tuple(
+        (n.up, n.store, tuple(sorted(((h.intended, h.key, h.payload) for h in n.hints),
+                                     key=lambda t: (t[0], t[1], payload_key(t[2])))))
+        for n in state.nodes
+    )
+    clients = tuple(
+        (tuple(sorted(c.acked)), tuple((g.request, g.key, tuple(sorted(g.returned)))
+                                       for g in c.gets))
+        for c in state.clients
+    )
+    return Abstract(nodes, tuple(sorted(state.messages, key=_message_sort)), clients,
+                    state.side)
+
+
+# ---------------------------------------------------------------------------- lockstep
+
+
+@dataclass(slots=True)
+class HarnessRequest:
+    client: str
+    spec_id: int
+    key: str
+    is_put: bool
+    handle: Pending
+    done: bool = False
+
+
+@dataclass(slots=True)
+class HarnessClient:
+    acked: list[int] = field(default_factory=list)
+    gets: list[tuple[int, str, tuple[int, ...]]] = field(default_factory=list)
+    last_get: tuple[str, bytes] | None = None
+    puts_issued: int = 0
+    gets_issued: int = 0
+    busy: bool = False
+
+
+class LockstepState:
+    """The lockstep's two sides, the abstraction, and the enabling conditions (see the
+    module docstring); :class:`model_check.refinement.Lockstep` adds the steps."""
+
+    def __init__(self, config: Config, *, seed: int = 0) -> None:
+        if config.coordinator == "any":
+            raise ValueError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
+                             "only (forwarding is not mapped)")
+        self.config = config
+        self.mode = ClockMode(config.clock)
+        self.cluster = cluster_for(config, seed=seed)
+        self.sim = self.cluster.sim
+        self.frontier: list[State] = [spec_model.initial_state(config)]
+        self.clients: dict[str, HarnessClient] = {c: HarnessClient() for c in config.client_names}
+        self.requests: dict[int, HarnessRequest] = {}  # impl request id -> request
+        self.ops: dict[tuple[str, int], int] = {}  # (coordinator, op id) -> spec request
+        self.hint_payloads: dict[tuple[str, int], tuple[str, Payload]] = {}
+        self.clocks: dict[int, VClock | tuple[int, str]] = {}
+        self.dead: set[int] = set()  # impl message ids the spec purged
+        self.steps = 0
+        self.history: list[str] = []
+
+    @property
+    def state(self) -> State:
+        """One spec state of the frontier (the first)."""
+        return self.frontier[0]
+
+    def up(self, node: str) -> bool:
+        return not self.sim.is_down(node)
+
+    def reachable(self, a: str, b: str) -> bool:
+        return (self.up(a) and self.up(b) and not self.sim.is_cut(a, b))
+
+    def budget_left(self, index: int) -> bool:
+        """Budget left in every frontier state for fault ``index`` (drops, duplicates,
+        crashes, partitions)."""
+        limits = (self.config.drops, self.config.duplicates, self.config.crashes,
+                  self.config.partitions)
+        return all(s.used[index] < limits[index] for s in self.frontier)
+
+    def idle_clients(self) -> list[str]:
+        """Clients with no request in progress on either side."""
+        out = []
+        for ci, name in enumerate(self.config.client_names):
+            if self.clients[name].busy:
+                continue
+            if any(s.clients[ci].outstanding for s in self.frontier):
+                continue
+            out.append(name)
+        return out
+
+    def can_put(self, client: str) -> bool:
+        return self.clients[client].puts_issued < self.config.puts_per_client
+
+    def can_get(self, client: str) -> bool:
+        return self.clients[client].gets_issued < self.config.gets_per_client
+
+    def entry_nodes(self, key: str) -> list[str]:
+        """The up nodes a client may send a request for ``key`` to (its top N, or only
+        the first of them with ``coordinator = "first"``)."""
+        top = self.config.top_n(key)
+        allowed = top[:1] if self.config.coordinator == "first" else top
+        return [n for n in allowed if self.up(n)]
+
+    def in_flight(self) -> list[InFlight]:
+        return self.sim.in_flight()
+
+    def deliverable(self) -> list[InFlight]:
+        return [m for m in self.sim.in_flight() if not m.blocked]
+
+    def abstract_record(self, raw: bytes | None) -> Payload:
+        record = Record.empty(self.mode) if not raw else decode_record(raw, self.mode)
+        return self._payload(record)
+
+    def _payload(self, record: Record) -> Payload:
+        if self.mode is ClockMode.DVV:
+            return dvv.map(put_id_of_value, record.dvvset)
+        for sibling in record.siblings:
+            pid = put_id_of_value(sibling.value)
+            fact = (sibling.clock if self.mode is not ClockMode.LWW
+                    else (int(sibling.stamp), sibling.writer))
+            self.clocks[pid] = fact
+        return tuple(sorted(put_id_of_value(s.value) for s in record.siblings))
+
+    def _awaited(self, message: Message) -> bool:
+        """Whether the spec's coordinator still waits for the answer to ``message``."""
+        state = self.frontier[0]
+        node = state.node(message.src)
+        if not node.up:
+            return False
+        coord = next((c for c in node.coord if c.request == message.request), None)
+        return coord is not None and any(t == message.dst for t, _ in coord.awaiting)
+
+    def _purge(self, coordinator: str, op_id: int | None = None) -> None:
+        """The exchange of ``coordinator``'s operation ``op_id`` (None: all of them)
+        ended: the reads it sent and the answers coming back to it, in flight now,
+        are dead (the spec purges them)."""
+        for m in self.sim.in_flight():
+            msg = m.message
+            if op_id is not None and getattr(msg, "op_id", None) != op_id:
+                continue
+            if ((isinstance(msg, ReplicaGet) and m.src == coordinator)
+                    or (isinstance(msg, ReplicaGetReply | ReplicaPutAck)
+                        and m.dest == coordinator)):
+                self.dead.add(m.id)
+
+    def abstract_message(self, m: InFlight) -> Message | None:
+        """The spec message an impl message maps to (None: it maps to nothing)."""
+        msg = m.message
+        if isinstance(msg, ReplicaPut):
+            return Message(Kind.REPLICA_PUT, m.src, m.dest, self.ops[(m.src, msg.op_id)],
+                           msg.key.decode(), self.abstract_record(msg.record), msg.hint)
+        if m.id in self.dead:
+            return None
+        if isinstance(msg, ReplicaPutAck):
+            return Message(Kind.REPLICA_PUT_ACK, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
+                           msg.key.decode())
+        if isinstance(msg, ReplicaGet):
+            return Message(Kind.REPLICA_GET, m.src, m.dest, self.ops[(m.src, msg.op_id)],
+                           msg.key.decode())
+        if isinstance(msg, ReplicaGetReply):
+            return Message(Kind.REPLICA_GET_REPLY, m.src, m.dest, self.ops[(m.dest, msg.op_id)],
+                           msg.key.decode(), self.abstract_record(msg.record))
+        if isinstance(msg, ReadRepair):
+            return Message(Kind.READ_REPAIR, m.src, m.dest, 0, msg.key.decode(),
+                           self.abstract_record(msg.record))
+        if isinstance(msg, HintDelivery):
+            return Message(Kind.HINT_DELIVERY, m.src, m.dest, 0, msg.key.decode(),
+                           self.abstract_record(msg.record), m.dest)
+        if isinstance(msg, HintAck):
+            known = self.hint_payloads.get((m.dest, msg.hint_id))
+            if known is None:
+                return None
+            key, payload = known
+            return Message(Kind.HINT_ACK, m.src, m.dest, 0, key, payload, m.src)
+        return None
+
+    def _note_hints(self) -> None:
+        for name in self.config.nodes:
+            for hint in self.cluster.storages[name].hints():
+                if (name, hint.hint_id) not in self.hint_payloads:
+                    self.hint_payloads[(name, hint.hint_id)] = (
+                        hint.key.decode(), self.abstract_record(hint.record))
+
+    def abstract(self, exclude: Iterable[int] = ()) -> Abstract:
+        """The abstraction of the implementation's current state."""
+        self.clocks = {}
+        self._note_hints()
+        skip = set(exclude)
+        nodes = []
+        for name in self.config.nodes:
+            storage = self.cluster.storages[name]
+            store = tuple(self.abstract_record(storage.read(k.encode()))
+                          for k in self.config.keys)
+            hints = {(h.intended, h.key.decode(), self.abstract_record(h.record))
+                     for h in storage.hints()}
+            nodes.append((self.up(name), store,
+                          tuple(sorted(hints, key=lambda t: (t[0], t[1], payload_key(t[2]))))))
+        messages = []
+        for m in self.sim.in_flight():
+            if m.id in skip:
+                continue
+            abstract = self.abstract_message(m)
+            if abstract is not None:
+                messages.append(abstract)
+        clients = tuple((tuple(sorted(c.acked)), tuple(c.gets))
+                        for c in (self.clients[n] for n in self.config.client_names))
+        side = self._side()
+        return Abstract(tuple(nodes), tuple(sorted(messages, key=_message_sort)), clients, side)
+
+    def _side(self) -> frozenset[str]:
+        cut = self.sim.cut_links
+        if not cut:
+            return frozenset()
+        first = self.config.nodes[0]
+        return frozenset(n for n in self.config.nodes
+                         if n == first or (first, n) not in cut)
+
+    def _node(self, name: str) -> Node:
+        return self.cluster.node(name)
+
+    def _coordinations(self, name: str) -> list[CoordinationSnapshot]:
+        """The puts, then the gets, node ``name`` coordinates (by op id)."""
+        snapshot = self._node(name).snapshot()
+        return snapshot.puts() + snapshot.gets()
+
+    def _coordination(self, name: str, op_id: int) -> CoordinationSnapshot | None:
+        return self._node(name).snapshot().coordinations.get(op_id)
+
+    def _oracle(self) -> None:
+        """The failure detector as the spec's: suspect exactly the unreachable nodes."""
+        for name in self.config.nodes:
+            if not self.up(name):
+                continue
+            self._node(name).set_suspected({other: INFINITY for other in self.config.nodes
+                                            if other != name
+                                            and not self.reachable(name, other)})
+
+    def _fire(self, name: str, timer: Timer, at: float | None = None) -> None:
+        """Fire ``timer`` at node ``name`` (at its time now, or ``at``) and perform
+        the effects."""
+        now = self.sim.node_now(name) if at is None else at
+        self.sim.perform(name, self._node(name).fire(now, timer))
+
+    def timeout_candidates(self) -> list[tuple[str, int]]:
+        """(coordinator, op id) of every live operation whose timer round the spec
+        allows now (see the module docstring)."""
+        out = []
+        for name in self.config.nodes:
+            if not self.up(name):
+                continue
+            for coordination in self._coordinations(name):
+                if self._round_targets(name, coordination.op_id) is not None:
+                    out.append((name, coordination.op_id))
+        return out
+
+    def _round_targets(self, name: str, op_id: int) -> list[str] | None:
+        """The replicas a timer round of the op would give up on, if the spec allows
+        every one of those timeouts now; else None."""
+        op = self._coordination(name, op_id)
+        if op is None or op.replied:
+            return None
+        is_put = op.kind == "put"
+        request = self.ops.get((name, op_id))
+        if request is None:
+            return None
+        pairs: list[tuple[str, str]] = []  # (target, the replica given up on)
+        for slot in op.targets:
+            holder = op.sent_to.get(slot)
+            if is_put and slot in op.acks:
+                continue
+            if not is_put and holder is not None and holder in op.replies:
+                continue
+            if holder is None or holder == name:
+                return None
+            pairs.append((slot, holder))
+        if not pairs:
+            return None
+        in_flight = self.sim.in_flight()
+        fallbacks = [f for f in op.fallbacks if f not in op.used and self.reachable(name, f)]
+        spare = len(fallbacks) if self.config.sloppy_quorum else 0
+        for slot, target in pairs:
+            if any((m.src, m.dest) in ((name, target), (target, name))
+                   and getattr(m.message, "op_id", None) == op_id for m in in_flight):
+                return None
+            if spare > 0:
+                spare -= 1
+            elif self.reachable(name, slot):
+                return None  # no fallback left: the impl retries the slot's own replica
+            for s in self.frontier:
+                coord = next((c for c in s.node(name).coord if c.request == request), None)
+                if coord is None or all(t != target for t, _ in coord.awaiting):
+                    return None
+        targets = [target for _, target in pairs]
+        return targets
+
+    def waiting_replicas(self) -> list[tuple[str, int, str]]:
+        """(coordinator, op id, replica) for every replica a live, spec-coordinated
+        operation still waits for (the candidates of a replica failure)."""
+        out: list[tuple[str, int, str]] = []
+        for name in self.config.nodes:
+            if not self.up(name):
+                continue
+            for coordination in self._coordinations(name):
+                op_id = coordination.op_id
+                request = self.ops.get((name, op_id))
+                coord = next((c for c in self.frontier[0].node(name).coord
+                              if c.request == request), None)
+                if coord is not None:
+                    out.extend((name, op_id, target) for target, _ in coord.awaiting)
+        return out
+
+    def slot_timeouts(self) -> list[tuple[str, int, str]]:
+        """(coordinator, op id, slot) for every replica slot whose timeout the spec
+        allows now (see :meth:`timeout_slot`)."""
+        out: list[tuple[str, int, str]] = []
+        for name in self.config.nodes:
+            if not self.up(name):
+                continue
+            for op in self._coordinations(name):
+                out.extend((name, op.op_id, slot) for slot in op.targets
+                           if self._slot_target(name, op.op_id, slot) is not None)
+        return out
+
+    def _slot_target(self, name: str, op_id: int, slot: str) -> str | None:
+        """The replica a timeout of ``slot`` gives up on, if the spec allows it now."""
+        op = self._coordination(name, op_id)
+        request = self.ops.get((name, op_id))
+        if op is None or op.replied or request is None:
+            return None
+        is_put = op.kind == "put"
+        holder = op.sent_to.get(slot)
+        if holder is None or holder == name:
+            return None
+        if (is_put and slot in op.acks) or (not is_put and holder in op.replies):
+            return None
+        if any((m.src, m.dest) in ((name, holder), (holder, name))
+               and getattr(m.message, "op_id", None) == op_id for m in self.sim.in_flight()):
+            return None
+        spare = self.config.sloppy_quorum and any(
+            f not in op.used and self.reachable(name, f) for f in op.fallbacks)
+        if not spare and self.reachable(name, slot):
+            return None  # no fallback left: the impl retries the slot's own replica,
+            # reachable here, where the spec gives up: not modelled
+        for state in self.frontier:
+            coord = next((c for c in state.node(name).coord if c.request == request), None)
+            if coord is None or all(t != holder for t, _ in coord.awaiting):
+                return None
+        return str(holder)
+
+    def slot_holder(self, name: str, op_id: int, slot: str) -> str | None:
+        """The node ``slot`` of ``name``'s operation ``op_id`` was last sent to."""
+        op = self._coordination(name, op_id)
+        return None if op is None else op.sent_to.get(slot)
+
+    def hint_scan_enabled(self, name: str) -> bool:
+        if not self.up(name) or not self.config.hinted_handoff:
+            return False
+        return bool(self._scan_targets(name))
+
+    def _scan_targets(self, name: str) -> list[Hint]:
+        in_flight = self.sim.in_flight()
+        out = []
+        for hint in self.cluster.storages[name].hints():
+            if not self.reachable(name, hint.intended):
+                continue
+            busy = any(
+                (isinstance(m.message, HintDelivery) and m.src == name
+                 and m.message.hint_id == hint.hint_id)
+                or (isinstance(m.message, HintAck) and m.dest == name
+                    and m.message.hint_id == hint.hint_id)
+                for m in in_flight)
+            if not busy:
+                out.append(hint)
+        return out
+
+    def anti_entropy_pairs(self, key: str) -> list[tuple[str, str]]:
+        """The pairs that may run an anti-entropy exchange for ``key``: two replicas
+        of it (its top N), both up, that reach each other (the spec's enabling
+        condition for ``AntiEntropy``, less its "payloads differ", which only decides
+        between that action and a stutter)."""
+        top = self.config.top_n(key)
+        return [(a, b) for i, a in enumerate(top) for b in top[i + 1:]
+                if self.reachable(a, b)]
+
+    def _stores(self, a: str, b: str, k: int) -> tuple[Payload, Payload]:
+        key = self.config.keys[k].encode()
+        return (self.abstract_record(self.cluster.storages[a].read(key)),
+                self.abstract_record(self.cluster.storages[b].read(key)))
+
+    def _clocks_agree(self, state: State) -> bool:
+        for pid, fact in self.clocks.items():
+            record = state.puts[pid - 1]
+            if record is None:
+                return False
+            if self.mode is ClockMode.LWW:
+                continue  # compared through the winner kept (see docs/refinement.md)
+            if record.clock != fact:
+                return False
+        return True
+
+    def verify(self) -> bool:
+        """Whether the implementation's abstraction (stores, hints, messages, client
+        histories, partition, clocks) is the projection of a spec state of the frontier."""
+        impl = self.abstract()
+        return any(project(s) == impl and self._clocks_agree(s) for s in self.frontier)
+
+
+def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:
+    """Every spec state reached from ``state`` by ``actions`` in order."""
+    states = [state]
+    for action in actions:
+        nxt: list[State] = []
+        for s in states:
+            for label, after in spec_model.successors(s):
+                if label == action and after not in nxt:
+                    nxt.append(after)
+        states = nxt
+    return states
+
+
+def with_idle_clients(state: State) -> State:
+    """Apply every enabled ClientTimeout (a client whose request nobody works on)."""
+    changed = any(c.outstanding for c in state.clients)
+    while changed:
+        changed = False
+        for label, after in spec_model.successors(state):
+            if isinstance(label, ClientTimeout):
+                state = after
+                changed = True
+                break
+    return state
+
+
+def difference(spec: object, impl: object, where: str = "") -> str:
+    if isinstance(spec, dict) and isinstance(impl, dict):
+        out = [difference(spec.get(k), impl.get(k), f"{where}.{k}")
+               for k in sorted(set(spec) | set(impl)) if spec.get(k) != impl.get(k)]
+        return "; ".join(o for o in out if o)
+    if spec != impl:
+        return f"{where or 'state'}: spec {json.dumps(spec)} vs impl {json.dumps(impl)}"
+    return ""
