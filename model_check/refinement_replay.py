@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 
 from model_check.refinement import Divergence, Lockstep
-from model_check.replay import config_from_trace
+from model_check.replay import config_from_trace, where_it_broke
 from model_check.reports import ReplayReport, ReplayStep
 from model_check.trace import Trace, TraceError
 from spec import model as spec_model
@@ -109,20 +109,5 @@ def replay_trace(trace: Trace) -> ReplayReport:
         steps.append(ReplayStep(number, recorded, spec_model.narrate(before, action, ls.state)))
         states.append(ls.state)
     ls.cluster.close()
-    broke_at, reason = None, "the property held on every state the implementation reached"
-    try:
-        from model_check.properties import PROPERTIES
-
-        prop = PROPERTIES.get(trace.property)
-    except ImportError:
-        prop = None
-    if prop is not None and prop.kind == "always" and prop.holds is not None:
-        for index, state in enumerate(states):
-            if not prop.holds(state):
-                broke_at, reason = index, f"{prop.name}: {prop.description}"
-                break
-    elif prop is not None:
-        from model_check.replay import _stuck
-
-        broke_at, reason = _stuck(prop, states[-1], len(states) - 1)
+    broke_at, reason = where_it_broke(trace, states)
     return ReplayReport("impl", trace.property, tuple(steps), True, broke_at, reason)

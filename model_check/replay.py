@@ -35,9 +35,7 @@ from model_check.errors import TraceError
 from model_check.explorer import explore
 from model_check.model import Model
 from model_check.properties import PROPERTIES, Expectation, Property
-from model_check.reports import ReplayReport as ReplayReport  # re-exported: older callers
-from model_check.reports import ReplayStep as ReplayStep
-from model_check.reports import WitnessReport
+from model_check.reports import ReplayReport, ReplayStep, WitnessReport
 from model_check.spec_model import spec_model
 from model_check.trace import Trace
 from spec.actions import Action
