@@ -20,13 +20,22 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from impl.context import context_bytes_bound
 from impl.errors import ConfigError
 from impl.versions import Truncation
 from spec.ring import Partitioning, Ring, Strategy, strategy1, strategy2, strategy3
+from spec.validation import (
+    CLOCK_MODES,
+    check_bool,
+    check_choice,
+    check_int,
+    check_positive,
+    check_seconds,
+    replace_fields,
+)
 
 __all__ = [
     "CLOCK_MODES",
@@ -38,8 +47,6 @@ __all__ = [
     "replicable_frame_bytes",
 ]
 
-#: The clock modes, as the spec names them.
-CLOCK_MODES = ("dvv", "lww", "server-vclock", "client-vclock")
 
 #: The failure detectors a node may run (see :mod:`impl.failure_detector`).
 FAILURE_DETECTORS = ("timeouts", "phi-accrual")
@@ -79,33 +86,19 @@ def check_node_arguments(name: object, config: object, storage: object, seed: ob
 
 
 def _int(name: str, value: object, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name}: must be an int, got {value!r}")
-    if value < low or (high is not None and value > high):
-        bound = f">= {low}" if high is None else f"in [{low}, {high}]"
-        raise ConfigError(f"{name}: must be {bound}, got {value}")
-    return value
+    return check_int(f"{name}:", value, low, high)
 
 
 def _seconds(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{name}: must be a number of seconds, got {value!r}")
-    if not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{name}: must be a finite number of seconds > 0, got {value!r}")
-    return float(value)
+    return check_seconds(f"{name}:", value)
 
 
 def _positive(name: str, value: object) -> float:
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or value <= 0):
-        raise ConfigError(f"{name}: must be a finite number > 0, got {value!r}")
-    return float(value)
+    return check_positive(f"{name}:", value)
 
 
 def _flag(name: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{name}: must be a bool, got {value!r}")
-    return value
+    return check_bool(f"{name}:", value)
 
 
 #: bytes of a sibling besides its value (length, timestamp, writer, clock pairs),
@@ -243,19 +236,14 @@ class ClusterConfig:
         _int("n", self.n, 1, len(names))
         _int("r", self.r, 1, self.n)
         _int("w", self.w, 1, self.n)
-        if self.clock not in CLOCK_MODES:
-            raise ConfigError(f"clock: must be one of {', '.join(CLOCK_MODES)}; got {self.clock!r}")
+        check_choice("clock:", self.clock, CLOCK_MODES)
         for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy"):
             _flag(flag, getattr(self, flag))
         _int("max_value_bytes", self.max_value_bytes, 0, 1 << 30)
         _int("max_key_bytes", self.max_key_bytes, 1, 1 << 20)
         _int("max_context_bytes", self.max_context_bytes, 64, 1 << 24)
         _int("max_siblings", self.max_siblings, 1, 1 << 16)
-        if self.partitioning not in PARTITIONING_STRATEGIES:
-            raise ConfigError(
-                f"partitioning: must be one of {', '.join(PARTITIONING_STRATEGIES)}; "
-                f"got {self.partitioning!r}"
-            )
+        check_choice("partitioning:", self.partitioning, PARTITIONING_STRATEGIES)
         _int("tokens_per_node", self.tokens_per_node, 1, 4096)
         _int("partitions", self.partitions, 1, 1 << 20)
         if self.partitioning == "strategy3" and self.partitions < len(names):
@@ -273,9 +261,7 @@ class ClusterConfig:
                 f"replica_timeout: must be shorter than request_timeout "
                 f"({self.request_timeout}), got {self.replica_timeout}"
             )
-        if self.failure_detector not in FAILURE_DETECTORS:
-            raise ConfigError(f"failure_detector: must be one of {', '.join(FAILURE_DETECTORS)}; "
-                              f"got {self.failure_detector!r}")
+        check_choice("failure_detector:", self.failure_detector, FAILURE_DETECTORS)
         object.__setattr__(self, "phi_threshold", _positive("phi_threshold", self.phi_threshold))
         seeds: Any = self.seeds
         if isinstance(seeds, str | bytes) or not isinstance(seeds, tuple | list):
@@ -355,9 +341,4 @@ class ClusterConfig:
 
     def replace(self, **changes: Any) -> ClusterConfig:
         """A copy with some fields changed (validated again)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        unknown = sorted(set(changes) - set(values))
-        if unknown:
-            raise ConfigError(f"{unknown[0]}: not a ClusterConfig field")
-        values.update(changes)
-        return ClusterConfig(**values)
+        return ClusterConfig(**replace_fields(self, changes, "ClusterConfig"))

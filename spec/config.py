@@ -40,13 +40,20 @@ from __future__ import annotations
 import json
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from spec.errors import ConfigError
 from spec.ring import Ring
+from spec.validation import (
+    CLOCK_MODES,
+    check_bool,
+    check_choice,
+    check_int,
+    replace_fields,
+)
 
 __all__ = [
     "CLOCK_MODES",
@@ -58,7 +65,6 @@ __all__ = [
     "load_config",
 ]
 
-CLOCK_MODES = ("lww", "server-vclock", "client-vclock", "dvv")
 COORDINATOR_CHOICES = ("any", "top-n", "first")
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
@@ -82,17 +88,11 @@ def _where(key: str) -> str:
 
 
 def _bool(key: str, value: object) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{_where(key)} must be true or false, got {value!r}")
-    return value
+    return check_bool(_where(key), value)
 
 
 def _int(key: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{_where(key)} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ConfigError(f"{_where(key)} must be >= {minimum}, got {value}")
-    return value
+    return check_int(_where(key), value, minimum)
 
 
 def _names(key: str, value: object) -> tuple[str, ...]:
@@ -114,9 +114,7 @@ def _names(key: str, value: object) -> tuple[str, ...]:
 
 
 def _choice(key: str, value: object, choices: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ConfigError(f"{_where(key)} must be one of {', '.join(choices)}; got {value!r}")
-    return value
+    return check_choice(_where(key), value, choices)
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,12 +267,7 @@ class Config:
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated again)."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        unknown = sorted(set(changes) - set(values))
-        if unknown:
-            raise ConfigError(f"unknown configuration key {unknown[0]!r}")
-        values.update(changes)
-        return Config(**values)
+        return Config(**replace_fields(self, changes, "Config"))
 
 
 @lru_cache(maxsize=64)

@@ -15,7 +15,7 @@ from pathlib import Path
 import spec
 
 ROOT = Path(__file__).resolve().parent.parent
-VALUE_TYPES = {"spec.errors", "spec.vclock", "spec.dvv", "spec.ring"}
+VALUE_TYPES = {"spec.errors", "spec.vclock", "spec.dvv", "spec.ring", "spec.validation"}
 
 
 def _contract() -> configparser.ConfigParser:
