@@ -26,6 +26,7 @@ from impl.errors import RequestTimeoutError as RequestTimeoutError
 from impl.errors import StorageError as StorageError
 from impl.errors import TooLargeError as TooLargeError
 from impl.errors import UnknownNodeError as UnknownNodeError
+from impl.local_cluster import LocalCluster as LocalCluster
 from impl.simulator import Delay as Delay
 from impl.simulator import Faults as Faults
 from impl.simulator import Pending as Pending
@@ -41,6 +42,7 @@ __all__ = [
     "DynamoError",
     "Faults",
     "GetResult",
+    "LocalCluster",
     "LocalError",
     "NodeDownError",
     "Pending",

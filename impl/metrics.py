@@ -29,13 +29,13 @@ from __future__ import annotations
 import collections
 import time
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from impl.storage.base import Hint, Storage
+from impl.cluster import WatchedStorage
+from impl.storage.base import Storage
 
 __all__ = ["CONTENT_TYPE", "NodeMetrics", "ObservedStorage"]
 
@@ -49,73 +49,43 @@ _STORAGE_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 
 _SIBLING_BUCKETS = (0, 1, 2, 3, 5, 10, 25, 50)
 
 
-class ObservedStorage:
+class ObservedStorage(WatchedStorage):
     """A storage engine that times its writes and counts hints by intended node.
 
-    Wraps ``inner`` (any :class:`~impl.storage.base.Storage`; every other
-    attribute is the inner engine's). ``observe(kind, seconds)`` is called after
-    every record write (``kind`` "record"), record delete ("delete") and hint
-    write ("hint").
+    Wraps ``inner`` (any :class:`~impl.storage.base.Storage`; every other method
+    and attribute is the inner engine's, as in :class:`impl.cluster.WatchedStorage`).
+    ``observe(kind, seconds)`` is called after every record write (``kind``
+    "record"), record delete ("delete") and hint write ("hint").
     """
 
     def __init__(self, inner: Storage) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.observe: Callable[[str, float], None] = lambda kind, seconds: None
         self._intended: dict[int, str] = {h.hint_id: h.intended for h in inner.hints()}
         #: hints removed, i.e. acknowledged by their intended node (since this start)
         self.hints_removed = 0
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def read(self, key: bytes) -> bytes | None:
-        return self.inner.read(key)
-
     def write(self, key: bytes, record: bytes) -> None:
         start = time.perf_counter()
-        self.inner.write(key, record)
+        super().write(key, record)
         self.observe("record", time.perf_counter() - start)
 
     def delete(self, key: bytes) -> None:
         start = time.perf_counter()
-        self.inner.delete(key)
+        super().delete(key)
         self.observe("delete", time.perf_counter() - start)
-
-    def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
-        return self.inner.scan(lo, hi)
-
-    def __len__(self) -> int:
-        return len(self.inner)
 
     def add_hint(self, intended: str, key: bytes, record: bytes) -> int:
         start = time.perf_counter()
-        hint_id = self.inner.add_hint(intended, key, record)
+        hint_id = super().add_hint(intended, key, record)
         self.observe("hint", time.perf_counter() - start)
         self._intended[hint_id] = intended
         return hint_id
 
-    def hints(self) -> list[Hint]:
-        return self.inner.hints()
-
-    def get_hint(self, hint_id: int) -> Hint | None:
-        return self.inner.get_hint(hint_id)
-
     def remove_hint(self, hint_id: int) -> None:
-        self.inner.remove_hint(hint_id)
+        super().remove_hint(hint_id)
         if self._intended.pop(hint_id, None) is not None:
             self.hints_removed += 1
-
-    def get_meta(self, name: str) -> bytes | None:
-        return self.inner.get_meta(name)
-
-    def set_meta(self, name: str, value: bytes) -> None:
-        self.inner.set_meta(name, value)
-
-    def flush(self) -> None:
-        self.inner.flush()
-
-    def close(self) -> None:
-        self.inner.close()
 
     def hints_pending(self) -> dict[str, int]:
         """Hints held, by intended node."""

@@ -14,7 +14,12 @@ The public face of the four layers::
     got = client.get(b"cart")
     client.put(b"cart", b"milk,eggs", context=got.context)
 
-Command line: ``vdynamo check | replay | prove | ring | show | serve``.
+    # a real cluster over HTTP (vdynamo.client)
+    with vdynamo.connect(["127.0.0.1:8001"]) as db:
+        db.put("cart", b"milk")
+
+Command line: ``vdynamo check | replay | prove | ring | show | serve | cluster | get |
+put | join | leave``.
 """
 
 from impl import Client as Client
@@ -25,6 +30,7 @@ from impl import PutResult as PutResult
 from impl import QuorumError as QuorumError
 from impl import SimulatedCluster as SimulatedCluster
 from impl.config import ClusterConfig as ClusterConfig
+from impl.local_cluster import LocalCluster as LocalCluster
 from model_check import PROPERTIES as PROPERTIES
 from model_check import CheckResult as CheckResult
 from model_check import Trace as Trace
@@ -40,6 +46,8 @@ from spec.vclock import Order as Order
 from spec.vclock import VClock as VClock
 from spec.vclock import Version as Version
 from spec.vclock import reconcile as reconcile
+from vdynamo.client import connect as connect
+from vdynamo.client import connect_async as connect_async
 
 __version__ = "0.1.0"
 
@@ -54,6 +62,7 @@ __all__ = [
     "DynamoError",
     "Faults",
     "GetResult",
+    "LocalCluster",
     "Order",
     "PutResult",
     "QuorumError",
@@ -63,6 +72,8 @@ __all__ = [
     "VClock",
     "Version",
     "check",
+    "connect",
+    "connect_async",
     "key_position",
     "load_config",
     "reconcile",
