@@ -392,6 +392,8 @@ class NodeServer:
         while True:
             frame = await queue.get()
             address = self.peers.get(dest)
+            if address is None and self._learn(dest):  # a node that joined at run time
+                address = self.peers.get(dest)
             if address is None:
                 self.dropped_frames += 1
                 continue
