@@ -46,6 +46,11 @@ from spec.vclock import Order as Order
 from spec.vclock import VClock as VClock
 from spec.vclock import Version as Version
 from spec.vclock import reconcile as reconcile
+from vdynamo.client import AsyncClient as AsyncClient
+from vdynamo.client import Fetched as Fetched
+from vdynamo.client import NoNodeError as NoNodeError
+from vdynamo.client import OutcomeUnknownError as OutcomeUnknownError
+from vdynamo.client import RequestRefusedError as RequestRefusedError
 from vdynamo.client import connect as connect
 from vdynamo.client import connect_async as connect_async
 
@@ -53,6 +58,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "PROPERTIES",
+    "AsyncClient",
     "CheckResult",
     "Client",
     "ClusterConfig",
@@ -61,11 +67,15 @@ __all__ = [
     "DVVSet",
     "DynamoError",
     "Faults",
+    "Fetched",
     "GetResult",
     "LocalCluster",
+    "NoNodeError",
     "Order",
+    "OutcomeUnknownError",
     "PutResult",
     "QuorumError",
+    "RequestRefusedError",
     "Ring",
     "SimulatedCluster",
     "Trace",

@@ -246,29 +246,33 @@ def main_cluster(argv: list[str]) -> int:
     return {"up": _up, "status": _status, "down": _down}[args.command](args)
 
 
-def _one_node(prog: str, argv: list[str]) -> tuple[Path, dict[str, Any], str] | int:
+def _one_node(prog: str, argv: list[str], *, running: bool,
+              ) -> tuple[Path, dict[str, Any], str, dict[str, Any] | None] | int:
+    """(directory, state, node, its entry) of ``join``/``leave``; or the exit status
+    after a one-line error (no cluster; the node running or not, against ``running``)."""
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("node", help="the node's name")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args(argv)
     state = read_state(args.dir)
+    entry = state["nodes"].get(args.node)
+    problem = None
     if not (args.dir / "cluster.toml").exists():
-        print(f"{prog}: no cluster in {args.dir} (run `vdynamo cluster up` first)",
-              file=sys.stderr)
+        problem = f"no cluster in {args.dir} (run `vdynamo cluster up` first)"
+    elif _ours(args.dir, entry and entry["pid"]) != running:
+        problem = f"{args.node} is {'not ' if running else 'already '}running in {args.dir}"
+    if problem is not None:
+        print(f"{prog}: {problem}", file=sys.stderr)
         return 1
-    return args.dir, state, args.node
+    return args.dir, state, args.node, entry
 
 
 def main_join(argv: list[str]) -> int:
     """``vdynamo join NODE [--dir D]``: add a node to a running local cluster."""
-    found = _one_node("vdynamo join", argv)
+    found = _one_node("vdynamo join", argv, running=False)
     if isinstance(found, int):
         return found
-    directory, state, name = found
-    entry = state["nodes"].get(name)
-    if entry is not None and _ours(directory, entry["pid"]):
-        print(f"vdynamo join: {name} is already running", file=sys.stderr)
-        return 1
+    directory, state, name, entry = found
     if entry is None:
         peer, http = _free_port(), _free_port()
         entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
@@ -288,14 +292,11 @@ def main_join(argv: list[str]) -> int:
 
 def main_leave(argv: list[str]) -> int:
     """``vdynamo leave NODE [--dir D]``: the node hands its ranges over and stops."""
-    found = _one_node("vdynamo leave", argv)
+    found = _one_node("vdynamo leave", argv, running=True)
     if isinstance(found, int):
         return found
-    directory, state, name = found
-    entry = state["nodes"].get(name)
-    if entry is None or not _ours(directory, entry["pid"]):
-        print(f"vdynamo leave: {name} is not running in {directory}", file=sys.stderr)
-        return 1
+    directory, state, name, entry = found
+    assert entry is not None
     os.kill(entry["pid"], signal.SIGUSR1)
     deadline = time.monotonic() + 120.0
     while _ours(directory, entry["pid"]) and time.monotonic() < deadline:

@@ -14,13 +14,17 @@ import argparse
 import base64
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from impl.errors import DynamoError
-from vdynamo.client import connect
+from vdynamo.client import Client, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, read_state
 
 __all__ = ["main_get", "main_put"]
+
+T = TypeVar("T")
 
 
 def _parser(prog: str) -> argparse.ArgumentParser:
@@ -33,11 +37,21 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     return parser
 
 
-def _nodes(args: argparse.Namespace) -> list[str]:
-    if args.node:
-        return list(args.node)
-    return [f"127.0.0.1:{entry['http']}" for entry in read_state(args.dir)["nodes"].values()
-            if not entry.get("left")]
+def _request(prog: str, args: argparse.Namespace,
+             call: Callable[[Client], T]) -> T | None:
+    """``call`` on a client of the nodes of ``args``; None after a one-line error."""
+    nodes = list(args.node) or [
+        f"127.0.0.1:{entry['http']}" for entry in read_state(args.dir)["nodes"].values()
+        if not entry.get("left")]
+    if not nodes:
+        print(f"{prog}: no node given (--node, or a cluster in --dir)", file=sys.stderr)
+        return None
+    try:
+        with connect(nodes) as client:
+            return call(client)
+    except DynamoError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return None
 
 
 def main_get(argv: list[str]) -> int:
@@ -46,15 +60,8 @@ def main_get(argv: list[str]) -> int:
     parser.add_argument("--r", type=int, help="read quorum for this request")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    nodes = _nodes(args)
-    if not nodes:
-        print("vdynamo get: no node given (--node, or a cluster in --dir)", file=sys.stderr)
-        return 1
-    try:
-        with connect(nodes) as client:
-            got = client.get(args.key, r=args.r)
-    except DynamoError as error:
-        print(f"vdynamo get: {error}", file=sys.stderr)
+    got = _request("vdynamo get", args, lambda client: client.get(args.key, r=args.r))
+    if got is None:
         return 1
     if args.json:
         print(json.dumps({"values": [base64.b64encode(v).decode() for v in got.values],
@@ -76,16 +83,10 @@ def main_put(argv: list[str]) -> int:
     parser.add_argument("--content-type", default="text/plain; charset=utf-8")
     parser.add_argument("--w", type=int, help="write quorum for this request")
     args = parser.parse_args(argv)
-    nodes = _nodes(args)
-    if not nodes:
-        print("vdynamo put: no node given (--node, or a cluster in --dir)", file=sys.stderr)
-        return 1
-    try:
-        with connect(nodes) as client:
-            context = client.put(args.key, args.value.encode(), context=args.context,
-                                 content_type=args.content_type, w=args.w)
-    except DynamoError as error:
-        print(f"vdynamo put: {error}", file=sys.stderr)
+    context = _request("vdynamo put", args, lambda client: client.put(
+        args.key, args.value.encode(), context=args.context,
+        content_type=args.content_type, w=args.w))
+    if context is None:
         return 1
     print(f"context: {context}")
     return 0
