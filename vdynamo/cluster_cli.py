@@ -106,6 +106,15 @@ def _ours(directory: Path, pid: int | None) -> bool:
     return b"serve" in cmdline and config in cmdline
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] not in ("Z", "X")
+
+
 def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
@@ -137,7 +146,7 @@ def _wait_started(directory: Path, state: dict[str, Any], names: list[str],
             health = _health(entry["http"])
             if health is not None and (health.get("ready") or not ready):
                 waiting.remove(name)
-            elif not _ours(directory, entry["pid"]):
+            elif not _alive(entry["pid"]):  # (just after the fork it is not "ours" yet)
                 tail = (directory / name / "node.log").read_text(errors="replace")
                 lines = [line for line in tail.splitlines() if line.strip()]
                 return f"{name} exited: {lines[-1] if lines else 'no output'}"
