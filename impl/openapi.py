@@ -90,8 +90,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         {"name": "w", "in": "query", "schema": quorum,
                          "description": f"write quorum for this request, 1..{config.n}"},
                         {"name": "X-Vdynamo-Context", "in": "header",
-                         "schema": {"type": "string"},
-                         "description": "a get's context; none: a new concurrent write"}],
+                         "schema": {"type": "string", "format": "byte"},
+                         "description": "a get's context, base64 (none: a new concurrent "
+                                        "write); refused (400) unless this cluster issued it"}],
                     "requestBody": {"required": False, "content": {
                         "application/octet-stream": {"schema": {
                             "type": "string", "format": "binary",
