@@ -76,6 +76,16 @@ def test_a_five_node_cluster_serves_joins_leaves_and_goes_down(tmp_path: Path) -
         assert down.returncode == 0
         assert not any(alive(pid) for pid in pids)
         assert cli("cluster", "status", "--dir", str(directory)).returncode == 1
+        # logs are JSON lines; a restart on the same directory recovers data and membership
+        log = (directory / "n1" / "node.log").read_text().splitlines()
+        records = [json.loads(line) for line in log if line.startswith("{")]
+        assert {"ts", "level", "logger", "message"} <= set(records[0])
+        assert any(r["message"] == "n1: stopped" for r in records)
+        again = cli("cluster", "up", "--dir", str(directory))
+        assert again.returncode == 0 and again.stdout.count("http://") == 5, again.stderr
+        assert _status(directory, "n1")["membership"]["n6"]["status"] == "left"  # type: ignore[index]
+        with vdynamo.connect([http(directory, "n1")]) as db:
+            assert all(db.get(f"key-{i}").values == [f"value-{i}".encode()] for i in range(40))
 
 
 def test_kill_9_mid_workload_loses_no_acknowledged_write(tmp_path: Path) -> None:
