@@ -722,7 +722,11 @@ async def _run(config: RuntimeConfig, names: list[str]) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.5)
         if servers and all(server.node.has_left for server in servers):
-            log.warning("every node here left the ring: stopping")
+            # gossip a few more rounds, so the others learn it left (not only leaving)
+            linger = 4 * config.cluster.gossip_interval
+            log.warning("every node here left the ring: stopping in %.1f s", linger)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), linger)
             break
     for server in servers:
         await server.stop(grace_s=config.cluster.request_timeout * 2)

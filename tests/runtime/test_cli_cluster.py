@@ -67,7 +67,8 @@ def test_a_five_node_cluster_serves_joins_leaves_and_goes_down(tmp_path: Path) -
             assert all(db.get(f"key-{i}").values == [f"value-{i}".encode()] for i in range(40))
         left = cli("leave", "n6", "--dir", str(directory))
         assert left.returncode == 0 and "n6 left" in left.stdout, left.stderr
-        assert _status(directory, "n1")["membership"]["n6"]["status"] == "left"  # type: ignore[index]
+        wait_until(lambda: _status(directory, "n1")["membership"]["n6"][  # type: ignore[index]
+            "status"] == "left", 20, "n1 learns that n6 left")
         with vdynamo.connect([http(directory, "n2")]) as db:
             assert all(db.get(f"key-{i}").values == [f"value-{i}".encode()] for i in range(40))
         pids = [entry["pid"] for entry in state(directory)["nodes"].values() if entry["pid"]]
