@@ -230,8 +230,8 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             continue
         if resolve is not None and len(got.values) > 1:
             merged = resolve(got.values)
-            context = yield from put_plan(router, key, merged, got.context,
-                                          got.content_types[0], None)
+            kind = got.content_types[0] if got.content_types else "application/octet-stream"
+            context = yield from put_plan(router, key, merged, got.context, kind, None)
             return Fetched([merged], got.content_types[:1], context)
         return got
     raise _unserved(f"get {key!r}", router.candidates(key), why)

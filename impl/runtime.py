@@ -279,6 +279,7 @@ class NodeServer:
         #: the cluster file, re-read when an unknown node says hello (a node that
         #: joined: the operator added its [nodes.NAME] section first)
         self.config_path: Path | None = None
+        self._config_read: int | None = None  # the file's mtime (ns) when last read
         self.stopping = False
         self.metrics = NodeMetrics(lambda: self.node.stats, storage if isinstance(
             storage, ObservedStorage) else None)
@@ -507,9 +508,13 @@ class NodeServer:
         whether the file names it."""
         if self.config_path is None:
             return False
-        try:
+        try:  # read only when the file changed: an unknown hello is cheap to send
+            changed = self.config_path.stat().st_mtime_ns
+            if changed == self._config_read:
+                return False
+            self._config_read = changed
             nodes = load_runtime_config(self.config_path).nodes
-        except errors.ConfigError as error:
+        except (OSError, errors.ConfigError) as error:
             log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
             return False
         if name not in nodes:
