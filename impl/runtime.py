@@ -562,6 +562,15 @@ class NodeServer:
             f"node {self.name} is saturated ({pending} requests in flight, limit {limit}); "
             f"nothing was written: retry after {self.config.retry_after_s} s")
 
+    def not_joined(self) -> errors.NodeDownError | None:
+        """A NodeDownError if this node is not in the ring yet (a joining node that
+        has not heard from a seed: it could only time out), else None."""
+        if self.node.status is not None:
+            return None
+        return errors.NodeDownError(
+            f"node {self.name} has not joined the ring yet (no seed answered its gossip); "
+            f"nothing was written: ask another node")
+
     def health(self) -> dict[str, object]:
         """The body of ``GET /health``: ``live`` (the loop answers), ``ready`` (a
         member of the ring, up, and not shutting down), ``member_status``."""

@@ -14,6 +14,8 @@ import httpx
 
 import impl
 from impl.http_values import MAGIC, open_value, seal_value
+from impl.runtime import Address, NodeServer
+from impl.storage.memory import MemoryStorage
 from tests.runtime.live import run
 
 
@@ -156,4 +158,24 @@ def test_a_stopping_node_is_not_ready_and_answers_requests_in_flight() -> None:
             assert not stopping.health()["ready"]
             await client.aclose()
             assert json.loads(json.dumps(survivor.status()))["node"] == "n1"
+    run(scenario())
+
+
+def test_a_node_that_has_not_joined_refuses_requests_at_once() -> None:
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3) as cluster, httpx.AsyncClient() as http:
+            lonely = NodeServer("n9", cluster.config, MemoryStorage(), {})  # no seed reachable
+            await lonely.start(Address("127.0.0.1", 0), Address("127.0.0.1", 0))
+            try:
+                started = asyncio.get_running_loop().time()
+                answer = await http.get(f"http://{lonely.http_address}/kv/k")
+                assert answer.status_code == 503 and answer.headers["retry-after"]
+                assert answer.json()["outcome"] == "not-written"
+                assert "has not joined" in answer.json()["message"]
+                assert asyncio.get_running_loop().time() - started < 1.0
+                ready = await http.get(f"http://{lonely.http_address}/health/ready")
+                assert ready.status_code == 503
+                assert ready.json()["member_status"] == "not-joined"
+            finally:
+                await lonely.stop()
     run(scenario())
