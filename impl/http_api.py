@@ -38,8 +38,9 @@ statuses: 400 a malformed request (a request line or header h11 refuses, a bad
 context, R/W out of range), 404 no such resource, 405 a method not served, 413
 a value over ``max_value_bytes``, 414 a key over ``max_key_bytes``, 431 headers
 over 64 KiB, 503 (with Retry-After) the node is saturated
-(``max_pending_requests``), has not joined the ring yet, or a get's quorum was
-not reached, 504 the outcome is unknown. docs/runtime.md lists them for operators.
+(``max_pending_requests``), is shutting down or has not joined the ring yet, or
+a get's quorum was not reached, 504 the outcome is unknown. docs/runtime.md
+lists them for operators.
 """
 
 from __future__ import annotations
@@ -281,7 +282,7 @@ class HttpApi:
             return http_status(error), error_body(error), []
         if message is None:  # DELETE waits for deletes in the core (tombstones)
             return _not_allowed(method, path, "GET, PUT")
-        refusal = server.overloaded() or server.not_joined()
+        refusal = server.overloaded() or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         reply = await server.request(message)

@@ -562,9 +562,13 @@ class NodeServer:
             f"node {self.name} is saturated ({pending} requests in flight, limit {limit}); "
             f"nothing was written: retry after {self.config.retry_after_s} s")
 
-    def not_joined(self) -> errors.NodeDownError | None:
-        """A NodeDownError if this node is not in the ring yet (a joining node that
-        has not heard from a seed: it could only time out), else None."""
+    def unavailable(self) -> errors.NodeDownError | None:
+        """A NodeDownError if this node cannot take a client request: it is stopping,
+        or not in the ring yet (a joining node that has not heard from a seed: it
+        could only time out); else None."""
+        if self.stopping:
+            return errors.NodeDownError(f"node {self.name} is shutting down; nothing was "
+                                        "written: ask another node")
         if self.node.status is not None:
             return None
         return errors.NodeDownError(

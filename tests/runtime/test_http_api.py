@@ -156,6 +156,8 @@ def test_a_stopping_node_is_not_ready_and_answers_requests_in_flight() -> None:
             assert answer.status_code == 504 and answer.json()["outcome"] == "unknown"
             assert "shutting down" in answer.json()["message"]
             assert not stopping.health()["ready"]
+            refusal = stopping.unavailable()  # a kept-alive connection's next request: 503
+            assert refusal is not None and "shutting down" in str(refusal)
             await client.aclose()
             assert json.loads(json.dumps(survivor.status()))["node"] == "n1"
     run(scenario())
