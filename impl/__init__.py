@@ -7,6 +7,10 @@ The library surface::
     client = cluster.client()
     got = client.get(b"cart")
     client.put(b"cart", b"milk,eggs", context=got.context)
+
+    # real nodes on loopback, in this process (HTTP; impl.http_client)
+    async with impl.LocalCluster(nodes=3, n=3, r=2, w=2) as cluster:
+        await cluster.client().put("cart", b"milk")
 """
 
 from impl.cluster import Client as Client

@@ -50,7 +50,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
     common = {
         "400": _error("a malformed request, a bad context, r/w out of range"),
         "414": _error(f"a key over {config.max_key_bytes} bytes"),
-        "503": _error("the node is saturated, or a get did not reach R replicas", True),
+        "503": _error("the node is saturated, shutting down or not joined yet, or a get "
+                      "did not reach R replicas: nothing was written", True),
     }
     return {
         "openapi": "3.0.3",
