@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import vdynamo
-from tests.runtime.procs import alive, cluster_up, http, request, state, wait_until
-from tests.runtime.procs import vdynamo as cli
+from tests.runtime import procs
+from tests.runtime.procs import alive, cli, cluster_up, http, request, state, wait_until
 
 
 def _status(directory: Path, node: str) -> dict[str, object]:
@@ -169,7 +169,7 @@ def test_startup_failures_are_one_line_and_nonzero(tmp_path: Path) -> None:
         for expected, arrange in cases.items():
             arrange()
             started = time.monotonic()
-            result = cli("serve", str(config), "--all", timeout=30)
+            result = procs.vdynamo("serve", str(config), "--all", timeout=30)
             assert result.returncode != 0, expected
             lines = result.stderr.strip().splitlines()
             assert len(lines) == 1 and expected in lines[0], result.stderr

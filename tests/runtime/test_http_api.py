@@ -36,7 +36,7 @@ def test_the_envelope_keeps_the_content_type_and_reads_values_without_one() -> N
 
 def test_get_put_in_riak_convention() -> None:
     async def scenario() -> None:
-        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2) as cluster, \
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster, \
                 httpx.AsyncClient() as http:
             base = cluster.urls[0]
             absent = await http.get(f"{base}/kv/cart")
@@ -94,7 +94,7 @@ def _metric(text: str, name: str, **labels: str) -> float:
 
 def test_health_metrics_status_and_openapi() -> None:
     async def scenario() -> None:
-        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2) as cluster, \
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster, \
                 httpx.AsyncClient() as http:
             base = cluster.urls[0]
             health = (await http.get(f"{base}/health")).json()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.procs import vdynamo
+from tests.runtime.procs import cli, vdynamo
 
 
 def test_version() -> None:
@@ -24,6 +24,6 @@ def test_version() -> None:
 ])
 def test_no_cluster_is_one_line_and_nonzero(tmp_path: Path, args: list[str],
                                             expected: str) -> None:
-    result = vdynamo(*args, "--dir", str(tmp_path / "none"), timeout=30)
+    result = cli(*args, "--dir", str(tmp_path / "none"))
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr

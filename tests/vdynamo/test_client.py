@@ -25,7 +25,7 @@ def _union(values: list[bytes]) -> bytes:
 
 def test_requests_go_to_the_keys_coordinator_and_fall_back_to_any_node() -> None:
     async def scenario() -> None:
-        async with impl.LocalCluster(nodes=5, n=3, r=2, w=2) as cluster:
+        async with impl.LocalCluster(nodes=5, n=3, r=2, w=2, request_timeout=5.0) as cluster:
             by_name = {server.name: server for server in cluster.servers}
             client = cluster.client()
             for key in ("cart", "user:7", "k\u00e9y"):
@@ -45,7 +45,7 @@ def test_requests_go_to_the_keys_coordinator_and_fall_back_to_any_node() -> None
 
 def test_a_put_whose_outcome_is_unknown_is_not_retried_and_not_written_is() -> None:
     async def scenario() -> None:
-        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=0.5) as cluster:
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=2.0) as cluster:
             client = cluster.client()
             await client.put("k", b"first")
             first = cluster.servers[0]
@@ -74,7 +74,7 @@ def test_a_put_whose_outcome_is_unknown_is_not_retried_and_not_written_is() -> N
 
 def test_the_resolve_hook_merges_siblings_and_writes_the_merge_back() -> None:
     async def scenario() -> None:
-        async with impl.LocalCluster(nodes=3, n=3, r=3, w=3) as cluster:
+        async with impl.LocalCluster(nodes=3, n=3, r=3, w=2, request_timeout=5.0) as cluster:
             plain = cluster.client()
             await plain.put("cart", b"milk")
             await plain.put("cart", b"eggs,bread")  # no context: a sibling
@@ -88,7 +88,7 @@ def test_the_resolve_hook_merges_siblings_and_writes_the_merge_back() -> None:
 
 def test_the_sync_client_does_the_same() -> None:
     async def scenario() -> None:
-        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2) as cluster:
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster:
             def use() -> tuple[bytes | None, int]:
                 with vdynamo.connect([str(s.http_address) for s in cluster.servers],
                                      resolve=_union) as db:
