@@ -7,6 +7,10 @@ The library surface::
     client = cluster.client()
     got = client.get(b"cart")
     client.put(b"cart", b"milk,eggs", context=got.context)
+
+    # real nodes on loopback, in this process (HTTP; impl.http_client)
+    async with impl.LocalCluster(nodes=3, n=3, r=2, w=2) as cluster:
+        await cluster.client().put("cart", b"milk")
 """
 
 from impl.cluster import Client as Client
@@ -26,6 +30,7 @@ from impl.errors import RequestTimeoutError as RequestTimeoutError
 from impl.errors import StorageError as StorageError
 from impl.errors import TooLargeError as TooLargeError
 from impl.errors import UnknownNodeError as UnknownNodeError
+from impl.local_cluster import LocalCluster as LocalCluster
 from impl.simulator import Delay as Delay
 from impl.simulator import Faults as Faults
 from impl.simulator import Pending as Pending
@@ -41,6 +46,7 @@ __all__ = [
     "DynamoError",
     "Faults",
     "GetResult",
+    "LocalCluster",
     "LocalError",
     "NodeDownError",
     "Pending",

@@ -12,13 +12,20 @@ request, whose headers then have ``http_header_timeout_s``; a body may pause at
 most ``http_idle_timeout_s``. A connection past a timeout is closed without an
 answer (a client that sent nothing complete has nothing to read).
 
-Requests::
+Requests (Riak KV's HTTP conventions; :mod:`impl.http_values`; the OpenAPI
+document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
 
-    GET  /kv/<key>[?r=R]   -> 200 {"values": [base64...], "context": base64}
+    GET  /kv/<key>[?r=R]   -> 200 the raw value, its Content-Type; 300 multipart/mixed
+                              siblings; 404 none; the context in X-Vdynamo-Context
+                              (Accept: application/json: {"values": [base64...],
+                              "content_types": [...], "context": base64})
     PUT  /kv/<key>[?w=W]   -> 200 {"context": base64}
-         body: the value; X-Vdynamo-Context: a get's context; X-Vdynamo-Client and
+         body: the value, stored with its Content-Type; X-Vdynamo-Context: a get's
+         context (none: a new concurrent write); X-Vdynamo-Client and
          X-Vdynamo-Client-Counter (the client-vclock mode)
-    GET  /status           -> 200 {"node": ..., "stats": {...}, ...}
+    GET  /status, /health, /health/ready, /metrics (Prometheus), /openapi.json
+
+DELETE is not served (405) until the core has deletes (tombstones).
 
 Keys are the percent-decoded path bytes. Every error is mapped here, once
 (:func:`http_status`), to a status and the body ``{"error": type, "message":
@@ -31,8 +38,9 @@ statuses: 400 a malformed request (a request line or header h11 refuses, a bad
 context, R/W out of range), 404 no such resource, 405 a method not served, 413
 a value over ``max_value_bytes``, 414 a key over ``max_key_bytes``, 431 headers
 over 64 KiB, 503 (with Retry-After) the node is saturated
-(``max_pending_requests``) or a get's quorum was not reached, 504 the outcome is
-unknown. docs/runtime.md lists them for operators.
+(``max_pending_requests``), is shutting down or has not joined the ring yet, or
+a get's quorum was not reached, 504 the outcome is unknown. docs/runtime.md
+lists them for operators.
 """
 
 from __future__ import annotations
@@ -43,15 +51,19 @@ import contextlib
 import http
 import json
 import logging
+import time
 import urllib.parse
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import h11
 
-from impl import errors
+from impl import errors, openapi
 from impl.connections import ConnectionSlots
 from impl.effects import GetResult, PutResult
+from impl.http_values import json_values, multipart, open_value, seal_value, wants_json
 from impl.messages import GetRequest, PutRequest
+from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
@@ -90,7 +102,8 @@ def error_body(error: errors.DynamoError, *, unknown: bool = False) -> dict[str,
             "outcome": "unknown" if unknown else "not-written"}
 
 
-_Answer = tuple[int, dict[str, Any], list[tuple[str, str]]]
+#: (status, a JSON payload or raw bytes (then a content-type among the headers), headers)
+_Answer = tuple[int, dict[str, Any] | bytes, list[tuple[str, str]]]
 
 
 class _Closed(Exception):
@@ -106,6 +119,7 @@ class HttpApi:
         self.slots = ConnectionSlots(self.config.max_http_connections)
         self.timeouts = 0
         self.malformed = 0
+        self._document: bytes | None = None
 
     async def serve_connection(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter) -> None:
@@ -121,7 +135,9 @@ class HttpApi:
                 request, body, problem = await self._read_request(connection, reader, first)
                 first = False
                 self.slots.busy(writer)
+                start = time.perf_counter()
                 status, payload, extra = problem or await self._route(request, body)
+                self._observe(request, status, payload, time.perf_counter() - start)
                 close = problem is not None
                 await self._respond(connection, writer, status, payload, extra, close=close)
                 if close or connection.our_state is not h11.DONE:
@@ -150,12 +166,23 @@ class HttpApi:
             writer.write(head + payload)
             writer.close()
 
+    def _observe(self, request: h11.Request, status: int, payload: dict[str, Any] | bytes,
+                 seconds: float) -> None:
+        self.server.metrics.observe_request(
+            operation_of(request.method, request.target), status, seconds,
+            quorum_failed=status in (503, 504) and isinstance(payload, dict)
+            and payload.get("error") in ("QuorumError", "RequestTimeoutError"))
+
     async def _respond(self, connection: h11.Connection, writer: asyncio.StreamWriter,
-                       status: int, payload: dict[str, Any], extra: list[tuple[str, str]],
-                       *, close: bool) -> None:
-        data = json.dumps(payload).encode()
-        headers = [("content-type", "application/json"), ("content-length", str(len(data))),
-                   *extra]
+                       status: int, payload: dict[str, Any] | bytes,
+                       extra: list[tuple[str, str]], *, close: bool) -> None:
+        if isinstance(payload, bytes):
+            data = payload
+            headers = [("content-length", str(len(data))), *extra]
+        else:
+            data = json.dumps(payload).encode()
+            headers = [("content-type", "application/json"),
+                       ("content-length", str(len(data))), *extra]
         if close:
             headers.append(("connection", "close"))
         reason = http.HTTPStatus(status).phrase.encode()
@@ -236,25 +263,28 @@ class HttpApi:
         target = urllib.parse.urlsplit(request.target.decode("ascii", "replace"))
         query = urllib.parse.parse_qs(target.query)
         method = request.method.decode("ascii", "replace")
-        if target.path == "/status" and method == "GET":
-            return 200, server.status(), []
-        if not target.path.startswith("/kv/"):
-            return 404, {"error": "NotFound", "message": f"no resource {target.path!r}",
+        path = target.path
+        if method == "GET" and path in _READ_ONLY:
+            return _READ_ONLY[path](self)
+        if not path.startswith("/kv/"):
+            if path in _READ_ONLY:
+                return _not_allowed(method, path, "GET")
+            return 404, {"error": "NotFound", "message": f"no resource {path!r}",
                          "outcome": "not-written"}, []
-        key = urllib.parse.unquote_to_bytes(target.path[len("/kv/"):])
+        key = urllib.parse.unquote_to_bytes(path[len("/kv/"):])
         if len(key) > self.config.max_key_bytes:
             return 414, error_body(errors.TooLargeError(
                 f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}")), []
+        headers = dict(request.headers)
         try:
-            message = self._request_of(method, key, query, dict(request.headers), body)
+            message = self._request_of(method, key, query, headers, body)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
-        if message is None:
-            return 405, {"error": "MethodNotAllowed", "message": f"{method} on {target.path}",
-                         "outcome": "not-written"}, [("allow", "GET, PUT")]
-        overload = server.overloaded()
-        if overload is not None:  # refused before anything is written anywhere
-            return 503, error_body(overload), [("retry-after", str(self.config.retry_after_s))]
+        if message is None:  # DELETE waits for deletes in the core (tombstones)
+            return _not_allowed(method, path, "GET, PUT")
+        refusal = server.overloaded() or server.unavailable()
+        if refusal is not None:  # refused before anything is written anywhere
+            return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         reply = await server.request(message)
         if reply.error is not None:
             status = http_status(reply.error)
@@ -264,25 +294,88 @@ class HttpApi:
             extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
             return status, error_body(reply.error, unknown=unknown), extra
         if isinstance(reply.result, GetResult):
-            return 200, {"values": [base64.b64encode(v).decode() for v in reply.result.values],
-                         "context": base64.b64encode(reply.result.context).decode()}, []
+            server.metrics.siblings.observe(len(reply.result.values))
+            return _get_answer(reply.result, wants_json(headers.get(b"accept")))
         assert isinstance(reply.result, PutResult)
-        return 200, {"context": base64.b64encode(reply.result.context).decode()}, []
+        context = base64.b64encode(reply.result.context).decode()
+        return 200, {"context": context}, [("x-vdynamo-context", context)]
+
+    def _status(self) -> _Answer:
+        return 200, self.server.status(), []
+
+    def _health(self) -> _Answer:
+        return 200, self.server.health(), []
+
+    def _ready(self) -> _Answer:
+        health = self.server.health()
+        return (200 if health["ready"] else 503), health, []
+
+    def _metrics(self) -> _Answer:
+        return 200, self.server.metrics.render(), [("content-type", METRICS_CONTENT_TYPE)]
+
+    def _openapi(self) -> _Answer:
+        if self._document is None:
+            self._document = json.dumps(openapi.document(self.config)).encode()
+        return 200, self._document, [("content-type", "application/json")]
 
     def _request_of(self, method: str, key: bytes, query: dict[str, list[str]],
                     headers: dict[bytes, bytes], body: bytes) -> GetRequest | PutRequest | None:
         server = self.server
         client = headers.get(b"x-vdynamo-client", b"http").decode("ascii", "replace")
+        n = self.config.n
         if method == "GET":
-            return GetRequest(server.next_request_id(), key, r=_quorum(query, "r"),
+            return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),
                               client_id=client)
         if method == "PUT":
             context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
             counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
                               "X-Vdynamo-Client-Counter")
-            return PutRequest(server.next_request_id(), key, body, context=context,
-                              w=_quorum(query, "w"), client_id=client, client_counter=counter)
+            value = seal_value(body, headers.get(b"content-type"))
+            return PutRequest(server.next_request_id(), key, value, context=context,
+                              w=_quorum(query, "w", n), client_id=client,
+                              client_counter=counter)
         return None
+
+
+_READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
+    "/status": HttpApi._status, "/health": HttpApi._health, "/health/ready": HttpApi._ready,
+    "/metrics": HttpApi._metrics, "/openapi.json": HttpApi._openapi,
+}
+
+
+def _not_allowed(method: str, path: str, allow: str) -> _Answer:
+    return 405, {"error": "MethodNotAllowed", "message": f"{method} on {path}; allowed: {allow}",
+                 "outcome": "not-written"}, [("allow", allow)]
+
+
+def _get_answer(result: GetResult, as_json: bool) -> _Answer:
+    """A get's answer in Riak's convention (impl.http_values): 404 / 200 raw / 300."""
+    context = base64.b64encode(result.context).decode()
+    extra = [("x-vdynamo-context", context)]
+    count = len(result.values)
+    status = 404 if count == 0 else 200 if count == 1 else 300
+    if as_json or count == 0:
+        payload: dict[str, Any] = {**json_values(result.values), "context": context}
+        if count == 0:
+            payload.update(error="NotFound", message="no value for this key",
+                           outcome="not-written")
+        return status, payload, extra
+    if count == 1:
+        kind, body = open_value(result.values[0])
+        return 200, body, [("content-type", kind), *extra]
+    kind, body = multipart(result.values)
+    return 300, body, [("content-type", kind), *extra]
+
+
+def operation_of(method: bytes, target: bytes) -> str:
+    """The operation label of a request in the metrics: get, put, status, ..."""
+    path = target.split(b"?", 1)[0]
+    if path.startswith(b"/kv/"):
+        return method.decode("ascii", "replace").lower() if method in (b"GET", b"PUT") \
+            else "other"
+    names = {b"/status": "status", b"/health": "health", b"/health/ready": "health",
+             b"/metrics": "metrics", b"/openapi.json": "openapi"}
+    return names.get(path, "other")
 
 
 _NO_REQUEST = h11.Request(method="GET", target="/", headers=[("host", "-")])
@@ -307,12 +400,13 @@ async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
                 pass
 
 
-def _quorum(query: dict[str, list[str]], name: str) -> int | None:
+def _quorum(query: dict[str, list[str]], name: str, n: int) -> int | None:
+    """A per-request R or W: an integer in 1..N (BadRequestError naming the range)."""
     if name not in query:
         return None
     text = query[name][-1]
-    if not text.isdigit():
-        raise errors.BadRequestError(f"{name}: must be a positive integer, got {text!r}")
+    if not text.isdigit() or not 1 <= int(text) <= n:
+        raise errors.BadRequestError(f"{name}: must be an integer in 1..{n} (N), got {text!r}")
     return int(text)
 
 

@@ -53,9 +53,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import hashlib
 import logging
+import signal
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -68,7 +70,10 @@ from impl.config import ClusterConfig
 from impl.connections import ConnectionSlots, fit_descriptors
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
+from impl.logs import setup_logging
+from impl.membership import MemberStatus
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
+from impl.metrics import NodeMetrics, ObservedStorage
 from impl.node import Node
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
@@ -144,6 +149,8 @@ class NodeAddresses:
 class RuntimeConfig:
     cluster: ClusterConfig
     nodes: Mapping[str, NodeAddresses] = field(default_factory=dict)
+    #: the file it was read from (re-read for the addresses of a joining node)
+    path: Path | None = None
 
 
 _NODE_KEYS = {"peer", "http", "data"}
@@ -231,7 +238,7 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
     missing = [n for n in cluster.nodes if n not in nodes]
     if missing:
         raise errors.ConfigError(f"[nodes.{missing[0]}]: no addresses for a cluster node")
-    return RuntimeConfig(cluster, nodes)
+    return RuntimeConfig(cluster, nodes, path)
 
 
 class NodeServer:
@@ -267,6 +274,16 @@ class NodeServer:
         self._peer_slots = ConnectionSlots(config.max_peer_connections)
         #: the authenticated connection from each peer (a peer keeps one to each node)
         self._inbound: dict[str, asyncio.StreamWriter] = {}
+        #: every node's HTTP address, as far as this node knows (for /status: clients
+        #: route to a key's coordinator with it)
+        self.http_addresses: dict[str, Address] = {}
+        #: the cluster file, re-read when an unknown node says hello (a node that
+        #: joined: the operator added its [nodes.NAME] section first)
+        self.config_path: Path | None = None
+        self._config_read: int | None = None  # the file's mtime (ns) when last read
+        self.stopping = False
+        self.metrics = NodeMetrics(lambda: self.node.stats, storage if isinstance(
+            storage, ObservedStorage) else None)
         self.http = HttpApi(self)
 
     # ------------------------------------------------------------------ lifecycle
@@ -280,12 +297,25 @@ class NodeServer:
         self.http_address = Address(http.host, http_server.sockets[0].getsockname()[1])
         self._perform(self.node.start(self.loop.time()))
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 0.0) -> None:
+        """Stop: accept nothing more, give the requests in flight up to ``grace_s``
+        seconds to finish (those still waiting then get a RequestTimeoutError: a
+        504, outcome unknown for a put), stop the timers and peer connections,
+        flush and close the storage."""
+        self.stopping = True
+        for server in self._servers:
+            server.close()
+        deadline = self.loop.time() + grace_s
+        while self._waiting and self.loop.time() < deadline:
+            await asyncio.sleep(0.02)
+        for request_id, future in list(self._waiting.items()):
+            if not future.done():
+                future.set_result(Reply(request_id, error=errors.RequestTimeoutError(
+                    f"node {self.name} is shutting down")))
+        await asyncio.sleep(0)  # let the HTTP handlers write those answers
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        for server in self._servers:
-            server.close()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -293,7 +323,10 @@ class NodeServer:
                 await task
         for server in self._servers:
             with contextlib.suppress(Exception):
-                await server.wait_closed()
+                async with asyncio.timeout(1.0):  # 3.11 waits for every open connection
+                    await server.wait_closed()
+        with contextlib.suppress(Exception):
+            self.storage.flush()
         self.storage.close()
 
     def _spawn(self, coro: Any) -> None:
@@ -371,6 +404,8 @@ class NodeServer:
         while True:
             frame = await queue.get()
             address = self.peers.get(dest)
+            if address is None and self._learn(dest):  # a node that joined at run time
+                address = self.peers.get(dest)
             if address is None:
                 self.dropped_frames += 1
                 continue
@@ -429,7 +464,7 @@ class NodeServer:
         name = await reader.readexactly(length)
         acceptor = Acceptor(self.config.secret, self.name)
         src, challenge = acceptor.on_hello(name, await reader.readexactly(NONCE_BYTES))
-        if src not in self.config.nodes and src not in self.peers:
+        if src not in self.config.nodes and src not in self.peers and not self._learn(src):
             raise PeerAuthError(f"hello from unknown node {src!r}")
         writer.write(challenge)
         await writer.drain()
@@ -478,6 +513,28 @@ class NodeServer:
             self._peer_slots.release(writer)
             writer.close()
 
+    def _learn(self, name: str) -> bool:
+        """Re-read the cluster file for ``name``'s addresses (a node joining at run
+        time: the operator adds its ``[nodes.NAME]`` section, then starts it);
+        whether the file names it."""
+        if self.config_path is None:
+            return False
+        try:  # read only when the file changed: an unknown hello is cheap to send
+            changed = self.config_path.stat().st_mtime_ns
+            if changed == self._config_read:
+                return False
+            self._config_read = changed
+            nodes = load_runtime_config(self.config_path).nodes
+        except (OSError, errors.ConfigError) as error:
+            log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
+            return False
+        if name not in nodes:
+            return False
+        self.peers[name] = nodes[name].peer
+        self.http_addresses[name] = nodes[name].http
+        log.info("%s: learned the addresses of %s from %s", self.name, name, self.config_path)
+        return True
+
     def _deliver(self, src: str, frame: bytes) -> None:
         """Hand one authenticated frame to the core; its failure is its own."""
         try:
@@ -485,6 +542,7 @@ class NodeServer:
         except errors.BadMessageError as error:
             self._drop(f"dropped a frame from {src}: {error}")
             return
+        self.metrics.peer_message(message)
         if isinstance(message, Forward):
             overload = self.overloaded()
             if overload is not None:  # refused before the coordinator writes anything
@@ -515,9 +573,48 @@ class NodeServer:
             f"node {self.name} is saturated ({pending} requests in flight, limit {limit}); "
             f"nothing was written: retry after {self.config.retry_after_s} s")
 
+    def unavailable(self) -> errors.NodeDownError | None:
+        """A NodeDownError if this node cannot take a client request: it is stopping,
+        or not in the ring yet (a joining node that has not heard from a seed: it
+        could only time out); else None."""
+        if self.stopping:
+            return errors.NodeDownError(f"node {self.name} is shutting down; nothing was "
+                                        "written: ask another node")
+        if self.node.status is not None:
+            return None
+        return errors.NodeDownError(
+            f"node {self.name} has not joined the ring yet (no seed answered its gossip); "
+            f"nothing was written: ask another node")
+
+    def health(self) -> dict[str, object]:
+        """The body of ``GET /health``: ``live`` (the loop answers), ``ready`` (a
+        member of the ring, up, and not shutting down), ``member_status``."""
+        status = self.node.status
+        return {"node": self.name, "live": True,
+                "ready": status is MemberStatus.UP and not self.stopping,
+                "member_status": status.value if status is not None else "not-joined",
+                "stopping": self.stopping}
+
     def status(self) -> dict[str, object]:
-        """The body of ``GET /status``."""
-        return {"node": self.name, "pending": self.node.pending,
+        """The body of ``GET /status`` (docs/runtime.md describes every field)."""
+        partitioning = self.node.partitioning
+        ring = partitioning.ring
+        storage = self.storage
+        hints = (storage.hints_pending() if isinstance(storage, ObservedStorage)
+                 else dict(collections.Counter(h.intended for h in storage.hints())))
+        return {"node": self.name, **self.health(), "pending": self.node.pending,
+                "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
+                           "clock": self.config.clock},
+                "ring": {"strategy": partitioning.strategy.value,
+                         "tokens_per_node": partitioning.tokens_per_node,
+                         "partitions": partitioning.partitions,
+                         "tokens": {node: [str(t) for t in ring.tokens_of(node)]
+                                    for node in ring.nodes}},
+                "membership": {m.node: {"status": m.status.value, "version": m.version}
+                               for m in self.node.view},
+                "http": {name: str(address) for name, address in
+                         sorted(self.http_addresses.items())},
+                "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
                 "overloaded_requests": self.overloaded_requests,
@@ -546,6 +643,11 @@ class NodeServer:
     def next_request_id(self) -> int:
         return next(self._request_ids)
 
+    def leave(self) -> None:
+        """Start leaving the ring: the core hands this node's key ranges over
+        (:meth:`impl.node.Node.leave`); ``node.has_left`` once done."""
+        self._perform(self.node.leave(self.loop.time()))
+
 
 async def serve(
     config: RuntimeConfig, names: Sequence[str], *, stop: asyncio.Event | None = None,
@@ -553,16 +655,26 @@ async def serve(
     """Start the named nodes of ``config`` in this loop; with ``stop``, run until it is
     set and then stop them."""
     peers = {name: addresses.peer for name, addresses in config.nodes.items()}
-    servers = []
+    http = {name: addresses.http for name, addresses in config.nodes.items()}
+    servers: list[NodeServer] = []
     for index, name in enumerate(names):
         addresses = config.nodes[name]
         assert addresses.data is not None
         addresses.data.parent.mkdir(parents=True, exist_ok=True)
-        server = NodeServer(name, config.cluster, SqliteStorage(addresses.data), peers,
-                            seed=index)
-        await server.start(addresses.peer, addresses.http)
-        assert server.peer_address is not None
+        storage = ObservedStorage(SqliteStorage(addresses.data))
+        try:
+            server = NodeServer(name, config.cluster, storage, peers, seed=index)
+            server.http_addresses = http
+            server.config_path = config.path
+            await server.start(addresses.peer, addresses.http)
+        except BaseException:
+            storage.close()
+            for started in servers:
+                await started.stop()
+            raise
+        assert server.peer_address is not None and server.http_address is not None
         peers[name] = server.peer_address  # port 0 in the file: the port bound
+        http[name] = server.http_address
         servers.append(server)
     if stop is not None:
         await stop.wait()
@@ -572,6 +684,9 @@ async def serve(
 
 
 def main(argv: list[str]) -> int:
+    """``vdynamo serve``: run nodes until SIGTERM or SIGINT (then stop gracefully);
+    SIGUSR1 makes them leave the ring. A startup failure prints one line and exits
+    non-zero (2: the configuration, 1: a port or a data file)."""
     parser = argparse.ArgumentParser(prog="vdynamo serve", description=(
         "Run Dynamo nodes on real sockets: TCP between nodes, HTTP for clients."))
     parser.add_argument("config", help="the cluster file (TOML; see docs/runtime.md)")
@@ -582,8 +697,10 @@ def main(argv: list[str]) -> int:
         "accept a missing, example or short secret (a local experiment only: anyone "
         "who knows the secret can change stored data)"))
     parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--log-format", choices=("json", "text"), default="json",
+                        help="log lines on stderr: JSON objects (default) or plain text")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
+    setup_logging(logging.INFO if args.verbose else logging.WARNING, args.log_format)
     try:
         config = load_runtime_config(args.config, insecure_dev=args.insecure_dev)
     except errors.ConfigError as error:
@@ -597,19 +714,49 @@ def main(argv: list[str]) -> int:
         return 2
     if args.insecure_dev:
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
-    config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes)
-
-    async def run() -> None:
-        servers = await serve(config, names)
-        for server in servers:
-            print(f"{server.name}: peers on {server.peer_address}, "
-                  f"HTTP on http://{server.http_address}", flush=True)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            for server in servers:
-                await server.stop()
-
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run())
+    config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes,
+                           config.path)
+    try:
+        asyncio.run(_run(config, names))
+    except errors.DynamoError as error:  # a data file that is not a database, ...
+        print(f"vdynamo serve: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a port in use, a directory not writable
+        print(f"vdynamo serve: {error.strerror or error}"
+              f"{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
+        return 1
     return 0
+
+
+async def _run(config: RuntimeConfig, names: list[str]) -> None:
+    """Serve until SIGTERM/SIGINT, then stop gracefully; SIGUSR1: leave the ring."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    servers = await serve(config, names)
+    for server in servers:
+        print(f"{server.name}: peers on {server.peer_address}, "
+              f"HTTP on http://{server.http_address}", flush=True)
+        log.info("%s: started", server.name, extra={"node": server.name,
+                                                     "http": str(server.http_address)})
+
+    def leave() -> None:
+        for server in servers:
+            log.warning("%s: leaving the ring (SIGUSR1)", server.name)
+            server.leave()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, leave)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+        if servers and all(server.node.has_left for server in servers):
+            # gossip a few more rounds, so the others learn it left (not only leaving)
+            linger = 4 * config.cluster.gossip_interval
+            log.warning("every node here left the ring: stopping in %.1f s", linger)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), linger)
+            break
+    for server in servers:
+        await server.stop(grace_s=config.cluster.request_timeout * 2)
+        log.info("%s: stopped", server.name)

@@ -14,12 +14,17 @@ The public face of the four layers::
     got = client.get(b"cart")
     client.put(b"cart", b"milk,eggs", context=got.context)
 
+    # a real cluster over HTTP (vdynamo.client)
+    with vdynamo.connect(["127.0.0.1:8001"]) as db:
+        db.put("cart", b"milk")
+
 Errors: every error the package raises on purpose is a :class:`DynamoError`;
 :class:`LocalError` when the caller's input was wrong (a :class:`ConfigError`
 for any configuration, a bad trace, an unknown property), :class:`RemoteError`
 when the cluster could not do what was asked (e.g. :class:`QuorumError`).
 
-Command line: ``vdynamo check | replay | prove | ring | show | serve``.
+Command line: ``vdynamo check | replay | prove | ring | show | serve | cluster | get |
+put | join | leave``.
 """
 
 from impl import Client as Client
@@ -29,6 +34,7 @@ from impl import PutResult as PutResult
 from impl import QuorumError as QuorumError
 from impl import SimulatedCluster as SimulatedCluster
 from impl.config import ClusterConfig as ClusterConfig
+from impl.local_cluster import LocalCluster as LocalCluster
 from model_check import PROPERTIES as PROPERTIES
 from model_check import CheckResult as CheckResult
 from model_check import Trace as Trace
@@ -47,11 +53,19 @@ from spec.vclock import Order as Order
 from spec.vclock import VClock as VClock
 from spec.vclock import Version as Version
 from spec.vclock import reconcile as reconcile
+from vdynamo.client import AsyncClient as AsyncClient
+from vdynamo.client import Fetched as Fetched
+from vdynamo.client import NoNodeError as NoNodeError
+from vdynamo.client import OutcomeUnknownError as OutcomeUnknownError
+from vdynamo.client import RequestRefusedError as RequestRefusedError
+from vdynamo.client import connect as connect
+from vdynamo.client import connect_async as connect_async
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PROPERTIES",
+    "AsyncClient",
     "CheckResult",
     "Client",
     "ClusterConfig",
@@ -60,18 +74,25 @@ __all__ = [
     "DVVSet",
     "DynamoError",
     "Faults",
+    "Fetched",
     "GetResult",
+    "LocalCluster",
     "LocalError",
+    "NoNodeError",
     "Order",
+    "OutcomeUnknownError",
     "PutResult",
     "QuorumError",
     "RemoteError",
+    "RequestRefusedError",
     "Ring",
     "SimulatedCluster",
     "Trace",
     "VClock",
     "Version",
     "check",
+    "connect",
+    "connect_async",
     "key_position",
     "load_config",
     "reconcile",

@@ -2,12 +2,14 @@
 
 Each subcommand lives with the layer that owns it and is imported lazily, so
 ``vdynamo ring`` does not pay for Z3 and ``vdynamo prove`` does not pay for the
-simulator. A subcommand module exposes ``main(argv: list[str]) -> int``.
+simulator. A subcommand module exposes ``main(argv: list[str]) -> int`` (or the function
+named after a colon: ``module:function``).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
@@ -20,6 +22,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "ring": ("vdynamo.ring_cli", "compare the paper's three partitioning strategies"),
     "serve": ("impl.runtime", "run nodes on real sockets (TCP between nodes, HTTP for clients)"),
     "show": ("vdynamo.show_cli", "print a configuration's initial state and enabled actions"),
+    "cluster": ("vdynamo.cluster_cli:main_cluster",
+                "a local multi-process cluster: up --nodes 5 [--dir D], status, down"),
+    "join": ("vdynamo.cluster_cli:main_join", "add a node to a running local cluster"),
+    "leave": ("vdynamo.cluster_cli:main_leave", "a node hands its ranges over and stops"),
+    "get": ("vdynamo.kv_cli:main_get", "read a key from a running cluster"),
+    "put": ("vdynamo.kv_cli:main_put", "write a key: put KEY VALUE [--context C]"),
 }
 
 
@@ -37,13 +45,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(_usage())
         return 0 if args else 2
+    if args[0] == "--version":
+        print(f"vdynamo {importlib.metadata.version('vdynamo')}")
+        return 0
     name, rest = args[0], args[1:]
     if name not in SUBCOMMANDS:
         print(f"vdynamo: unknown command {name!r}\n\n{_usage()}", file=sys.stderr)
         return 2
-    module = importlib.import_module(SUBCOMMANDS[name][0])
+    module_name, _, function = SUBCOMMANDS[name][0].partition(":")
+    entry = getattr(importlib.import_module(module_name), function or "main")
     try:
-        result = module.main(rest)
+        result = entry(rest)
     except BrokenPipeError:  # the reader went away (`vdynamo show | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -54,9 +54,14 @@ def url(server: NodeServer, path: str) -> str:
     return f"http://{server.http_address}{path}"
 
 
+#: a get answers JSON (values base64) rather than Riak's raw 200 / multipart 300
+_JSON = {"Accept": "application/json"}
+
+
 def _http(method: str, target: str, body: bytes | None,
           headers: dict[str, str] | None) -> tuple[int, dict[str, str], dict[str, Any]]:
-    request = urllib.request.Request(target, data=body, method=method, headers=headers or {})
+    request = urllib.request.Request(target, data=body, method=method,
+                                     headers={**_JSON, **(headers or {})})
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return (response.status, {k.lower(): v for k, v in response.headers.items()},

@@ -1,0 +1,371 @@
+"""A client of a real cluster over HTTP: sync and async, routed to a key's coordinator.
+
+Theory of operation
+-------------------
+The paper (section 4.5) names two ways for a client to pick a node: through a
+load balancer, or with a *partition-aware* client library that routes each
+request to a coordinator of the key directly, saving a forwarding hop. This
+client does the latter. It learns the ring from any node's ``GET /status``
+(the tokens of every node, the partitioning strategy, N, and every node's HTTP
+address) and computes a key's preference list with the same functions the
+nodes use (:class:`spec.ring.Partitioning`), so the first node it tries is the
+first of the key's top N. It refreshes the ring every ``refresh_s`` seconds and
+after a node failed to answer.
+
+Which node next (:meth:`Router.candidates`): the key's preference list in
+order (top N first, then the rest, who forward), then the addresses the client
+was given. A request moves to the next node only when its outcome is known:
+
+- the connection could not be opened (nothing was sent), or the node answered
+  an error whose ``outcome`` is ``not-written`` with a status of 503 (the node
+  was saturated, or a get missed its quorum): retrying elsewhere is safe;
+- a get is always safe to retry (it writes nothing but read repairs);
+- a put that was sent and then got no answer (a timeout, a dropped connection),
+  or an answer with ``outcome: unknown`` (504), is *not* retried: some replica
+  may hold it. It raises :class:`OutcomeUnknownError`; read the key, then write
+  with the fresh context so the retry supersedes what may have been written.
+
+A 4xx answer raises :class:`RequestRefusedError` (a :class:`LocalError`: fix the
+request). Siblings: with a ``resolve`` hook (e.g. a shopping cart's union), a
+get that finds several values merges them, writes the merge back with the
+get's context (which collapses the siblings) and returns the one value.
+
+Both clients run the same plans (:func:`get_plan`, :func:`put_plan`: generators
+that yield the HTTP requests to make and are sent the answers, the sans-IO
+shape of the node core); they differ only in how they wait.
+httpx gives both with one API (keep-alive pools, timeouts); see pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import time
+import urllib.parse
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from impl.errors import LocalError, RemoteError
+from spec.ring import Partitioning, Ring, Strategy
+
+__all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
+           "RequestRefusedError", "Resolver", "Router", "get_plan", "put_plan", "read_get",
+           "read_put", "status_plan"]
+
+#: merges siblings into one value (e.g. a shopping cart's union)
+Resolver = Callable[[list[bytes]], bytes]
+_JSON = {"Accept": "application/json"}
+
+
+class RequestRefusedError(LocalError):
+    """The node refused the request as malformed or too large (a 4xx answer)."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(f"HTTP {status} {body.get('error')}: {body.get('message')}")
+        self.status = status
+        self.body = body
+
+
+class NoNodeError(RemoteError):
+    """No node could serve the request; ``outcome`` says whether a put may be stored."""
+
+    def __init__(self, message: str, outcome: str = "not-written") -> None:
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class OutcomeUnknownError(NoNodeError):
+    """A put was sent and its outcome is unknown (504, a timeout, a dropped
+    connection): some replica may hold it. Not retried (see the module docstring)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "unknown")
+
+
+@dataclass(frozen=True, slots=True)
+class Fetched:
+    """A get's answer: the siblings' bodies and content types, and the opaque context
+    (base64, as the node gave it) to send with the next put."""
+
+    values: list[bytes]
+    content_types: list[str]
+    context: str
+
+    @property
+    def value(self) -> bytes | None:
+        """The one value (None: none); ValueError if there are siblings."""
+        if len(self.values) > 1:
+            raise ValueError(f"{len(self.values)} siblings: resolve them (a resolve hook)")
+        return self.values[0] if self.values else None
+
+
+def _url(base: str) -> str:
+    return base if base.startswith(("http://", "https://")) else f"http://{base}"
+
+
+def key_path(key: bytes | str) -> str:
+    """``/kv/<key>``, every byte but unreserved ones percent-encoded."""
+    raw = key.encode() if isinstance(key, str) else key
+    return "/kv/" + urllib.parse.quote(raw, safe="")
+
+
+class Router:
+    """Where a key's request goes: the key's preference list from the ring learned
+    from ``/status``, then the seed addresses. ``now`` is injectable (seconds)."""
+
+    def __init__(self, seeds: Sequence[str], refresh_s: float = 30.0,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        if not seeds:
+            raise LocalError("connect: give at least one node address (host:port)")
+        self.seeds = [_url(s) for s in seeds]
+        self.refresh_s = refresh_s
+        self._now = now
+        self.partitioning: Partitioning | None = None
+        self.http: dict[str, str] = {}
+        self._learned_at: float | None = None
+
+    def stale(self) -> bool:
+        return self._learned_at is None or self._now() - self._learned_at > self.refresh_s
+
+    def learn(self, status: dict[str, Any]) -> None:
+        """Adopt the ring and the addresses of a ``/status`` body."""
+        ring = status["ring"]
+        tokens = {node: [int(t) for t in ts] for node, ts in ring["tokens"].items()}
+        self.partitioning = Partitioning(Strategy(ring["strategy"]), Ring.from_tokens(tokens),
+                                         ring["tokens_per_node"], ring["partitions"])
+        self.http = {node: _url(address) for node, address in status["http"].items()}
+        self._learned_at = self._now()
+
+    def forget(self) -> None:
+        """Relearn the ring before the next request (a node did not answer)."""
+        self._learned_at = None
+
+    def candidates(self, key: bytes | str | None) -> list[str]:
+        """Base URLs to try in order, each once."""
+        order: list[str] = []
+        if key is not None and self.partitioning is not None:
+            raw = key.encode() if isinstance(key, str) else key
+            order = [self.http[node] for node in self.partitioning.preference_list(raw)
+                     if node in self.http]
+        return list(dict.fromkeys([*order, *self.seeds, *self.http.values()]))
+
+
+def read_get(response: httpx.Response) -> Fetched | None:
+    """A get's answer (asked as JSON); None if this node could not serve it (503 or 504:
+    try another); RequestRefusedError for a 4xx other than 404."""
+    body = _json(response)
+    if response.status_code in (200, 300, 404) and "values" in body:
+        return Fetched([base64.b64decode(v) for v in body["values"]],
+                       list(body.get("content_types", [])), str(body["context"]))
+    if response.status_code >= 500:
+        return None
+    raise RequestRefusedError(response.status_code, body)
+
+
+def read_put(response: httpx.Response) -> str | None:
+    """A put's new context; None if it was not written (503, outcome not-written: try
+    another node); OutcomeUnknownError (504 or outcome unknown); RequestRefusedError (4xx)."""
+    body = _json(response)
+    if response.status_code == 200:
+        return str(body["context"])
+    if response.status_code >= 500:
+        if body.get("outcome") == "not-written":
+            return None
+        raise OutcomeUnknownError(f"HTTP {response.status_code} {body.get('error')}: "
+                                  f"{body.get('message')}")
+    raise RequestRefusedError(response.status_code, body)
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    return body if isinstance(body, dict) else {"error": "NotJson",
+                                                 "message": response.text[:200]}
+
+
+#: one HTTP request of a plan: (method, URL, httpx keyword arguments)
+Step = tuple[str, str, dict[str, Any]]
+#: a request's plan: yields steps, is sent each step's response (or the transport
+#: error it raised), returns the result (the sans-IO shape: both clients drive it)
+Plan = Generator[Step, "httpx.Response | httpx.TransportError", Any]
+
+
+def status_plan(router: Router, node: str | None = None) -> Plan:
+    """``/status`` of ``node`` (default: the first node that answers)."""
+    tried = [_url(node)] if node else router.candidates(None)
+    for base in tried:
+        answer = yield "GET", base + "/status", {}
+        if isinstance(answer, httpx.Response) and answer.status_code == 200:
+            return answer.json()
+    raise _unserved("status", tried, [])
+
+
+def _route_plan(router: Router) -> Plan:
+    if router.stale():
+        # no ring (no node answered, an old node): route to the seeds meanwhile
+        with contextlib.suppress(NoNodeError, KeyError, ValueError, TypeError):
+            router.learn((yield from status_plan(router)))
+
+
+def get_plan(router: Router, key: bytes | str, r: int | None,
+             resolve: Resolver | None) -> Plan:
+    """A get (see the module docstring): a :class:`Fetched`."""
+    yield from _route_plan(router)
+    why: list[str] = []
+    for base in router.candidates(key):
+        answer = yield "GET", base + key_path(key), {
+            "headers": _JSON, "params": {"r": r} if r is not None else None}
+        if isinstance(answer, httpx.TransportError):
+            router.forget()
+            why.append(f"{base}: {type(answer).__name__}")
+            continue
+        got = read_get(answer)
+        if got is None:
+            why.append(f"{base}: HTTP {answer.status_code}")
+            continue
+        if resolve is not None and len(got.values) > 1:
+            merged = resolve(got.values)
+            kind = got.content_types[0] if got.content_types else "application/octet-stream"
+            context = yield from put_plan(router, key, merged, got.context, kind, None)
+            return Fetched([merged], got.content_types[:1], context)
+        return got
+    raise _unserved(f"get {key!r}", router.candidates(key), why)
+
+
+def put_plan(router: Router, key: bytes | str, value: bytes, context: str | None,
+             content_type: str, w: int | None) -> Plan:
+    """A put (see the module docstring): the new context."""
+    yield from _route_plan(router)
+    headers = {"Content-Type": content_type}
+    if context:
+        headers["X-Vdynamo-Context"] = context
+    why: list[str] = []
+    for base in router.candidates(key):
+        answer = yield "PUT", base + key_path(key), {
+            "content": value, "headers": headers,
+            "params": {"w": w} if w is not None else None}
+        if isinstance(answer, httpx.ConnectError | httpx.ConnectTimeout):  # nothing sent
+            router.forget()
+            why.append(f"{base}: {type(answer).__name__}")
+            continue
+        if isinstance(answer, httpx.TransportError):  # sent; the answer was lost
+            router.forget()
+            raise OutcomeUnknownError(f"put {key!r} to {base}: {answer!r}")
+        written = read_put(answer)
+        if written is not None:
+            return written
+        why.append(f"{base}: HTTP {answer.status_code} (not written)")
+    raise _unserved(f"put {key!r}", router.candidates(key), why)
+
+
+def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
+    return NoNodeError(f"{what}: no node could serve it (tried {', '.join(tried)}): "
+                       f"{'; '.join(why) or 'no node answered'}")
+
+
+class Client:
+    """A blocking client; see the module docstring. ``timeout_s``: per request to one
+    node; ``resolve``: the sibling-resolution hook; ``refresh_s``: how often the ring
+    is relearned."""
+
+    def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
+                 timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
+        self.router = Router(seeds, refresh_s)
+        self.resolve = resolve
+        self._http = httpx.Client(timeout=timeout_s)
+
+    def _drive(self, plan: Plan) -> Any:
+        try:
+            method, url, options = next(plan)
+            while True:
+                try:
+                    answer: httpx.Response | httpx.TransportError = self._http.request(
+                        method, url, **options)
+                except httpx.TransportError as error:
+                    answer = error
+                method, url, options = plan.send(answer)
+        except StopIteration as done:
+            return done.value
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def status(self, node: str | None = None) -> dict[str, Any]:
+        """``/status`` of ``node`` (a base URL or host:port; default: the first that
+        answers); NoNodeError if none does."""
+        result: dict[str, Any] = self._drive(status_plan(self.router, node))
+        return result
+
+    def get(self, key: bytes | str, *, r: int | None = None) -> Fetched:
+        """The key's siblings and context (resolved to one with the resolve hook);
+        NoNodeError if no node could serve it, RequestRefusedError for a bad request."""
+        result: Fetched = self._drive(get_plan(self.router, key, r, self.resolve))
+        return result
+
+    def put(self, key: bytes | str, value: bytes, *, context: str | None = None,
+            content_type: str = "application/octet-stream", w: int | None = None) -> str:
+        """Write ``value``; ``context`` from a get (None: a new concurrent write). The
+        new context; OutcomeUnknownError if it may or may not be stored, NoNodeError
+        if no node wrote it, RequestRefusedError for a bad request."""
+        result: str = self._drive(put_plan(self.router, key, value, context, content_type, w))
+        return result
+
+
+class AsyncClient:
+    """The asyncio twin of :class:`Client` (the same methods, awaited)."""
+
+    def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
+                 timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
+        self.router = Router(seeds, refresh_s)
+        self.resolve = resolve
+        self._http = httpx.AsyncClient(timeout=timeout_s)
+
+    async def _drive(self, plan: Plan) -> Any:
+        try:
+            method, url, options = next(plan)
+            while True:
+                try:
+                    answer: httpx.Response | httpx.TransportError = await self._http.request(
+                        method, url, **options)
+                except httpx.TransportError as error:
+                    answer = error
+                method, url, options = plan.send(answer)
+        except StopIteration as done:
+            return done.value
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def status(self, node: str | None = None) -> dict[str, Any]:
+        """See :meth:`Client.status`."""
+        result: dict[str, Any] = await self._drive(status_plan(self.router, node))
+        return result
+
+    async def get(self, key: bytes | str, *, r: int | None = None) -> Fetched:
+        """See :meth:`Client.get`."""
+        result: Fetched = await self._drive(get_plan(self.router, key, r, self.resolve))
+        return result
+
+    async def put(self, key: bytes | str, value: bytes, *, context: str | None = None,
+                  content_type: str = "application/octet-stream", w: int | None = None) -> str:
+        """See :meth:`Client.put`."""
+        result: str = await self._drive(
+            put_plan(self.router, key, value, context, content_type, w))
+        return result

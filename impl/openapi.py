@@ -1,0 +1,132 @@
+"""The OpenAPI 3 document of a node's HTTP API, served at ``GET /openapi.json``.
+
+Built from the node's configuration (the limits and the N of the quorum ranges
+are the cluster's), so the document a node serves is the API it enforces.
+Schemathesis fuzzes a live node against it (tests/runtime/test_fuzz_http.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from impl.config import ClusterConfig
+
+__all__ = ["document"]
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _json(schema: dict[str, Any], description: str,
+          headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    answer: dict[str, Any] = {"description": description,
+                              "content": {"application/json": {"schema": schema}}}
+    if headers:
+        answer["headers"] = headers
+    return answer
+
+
+def _error(description: str, retry_after: bool = False) -> dict[str, Any]:
+    headers = {"Retry-After": {"schema": {"type": "integer"},
+                               "description": "seconds to wait before a retry"}}
+    return _json(_ERROR, description, headers if retry_after else None)
+
+
+def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
+    """The OpenAPI 3.0 document of the API of a node of ``config``."""
+    context_header = {"X-Vdynamo-Context": {
+        "schema": {"type": "string", "format": "byte"},
+        "description": "the opaque, authenticated context (base64)"}}
+    quorum = {"type": "integer", "minimum": 1, "maximum": config.n}
+    key = {"name": "key", "in": "path", "required": True,
+           "description": f"the key, percent-encoded; at most {config.max_key_bytes} bytes "
+                          "once decoded",
+           "schema": {"type": "string", "minLength": 1}}
+    siblings = {"type": "object", "required": ["values", "content_types", "context"],
+                "properties": {
+                    "values": {"type": "array", "items": {"type": "string", "format": "byte"},
+                               "description": "every sibling's body, base64"},
+                    "content_types": {"type": "array", "items": {"type": "string"}},
+                    "context": {"type": "string", "format": "byte"}}}
+    common = {
+        "400": _error("a malformed request, a bad context, r/w out of range"),
+        "414": _error(f"a key over {config.max_key_bytes} bytes"),
+        "503": _error("the node is saturated, shutting down or not joined yet, or a get "
+                      "did not reach R replicas: nothing was written", True),
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "vdynamo node", "version": version, "description": (
+            "Amazon's Dynamo key-value store; Riak KV's HTTP conventions. Every error body "
+            "is JSON with an `outcome`: `not-written` (a retry is safe) or `unknown` (a "
+            "replica may hold the write). See docs/runtime.md.")},
+        "paths": {
+            "/kv/{key}": {
+                "parameters": [key],
+                "get": {
+                    "operationId": "get", "summary": "read a key (R replicas)",
+                    "parameters": [
+                        {"name": "r", "in": "query", "schema": quorum,
+                         "description": f"read quorum for this request, 1..{config.n}"},
+                        {"name": "Accept", "in": "header", "schema": {"type": "string"},
+                         "description": "application/json: every answer as JSON"}],
+                    "responses": {
+                        "200": {"description": "one value: its raw body and content type",
+                                "headers": context_header,
+                                "content": {"*/*": {"schema": {"type": "string",
+                                                                "format": "binary"}},
+                                            "application/json": {"schema": siblings}}},
+                        "300": {"description": "siblings: multipart/mixed, one part each "
+                                               "(JSON on Accept: application/json)",
+                                "headers": context_header,
+                                "content": {"multipart/mixed": {"schema": {"type": "string"}},
+                                            "application/json": {"schema": siblings}}},
+                        "404": _json({"type": "object"}, "no value: the body has the context",
+                                     context_header),
+                        **common,
+                        "504": _error("no answer from the cluster in time")}},
+                "put": {
+                    "operationId": "put",
+                    "summary": "write a value; its context supersedes what the context covers",
+                    "parameters": [
+                        {"name": "w", "in": "query", "schema": quorum,
+                         "description": f"write quorum for this request, 1..{config.n}"},
+                        {"name": "X-Vdynamo-Context", "in": "header",
+                         "schema": {"type": "string", "format": "byte"},
+                         "description": "a get's context, base64 (none: a new concurrent "
+                                        "write); refused (400) unless this cluster issued it"}],
+                    "requestBody": {"required": False, "content": {
+                        "application/octet-stream": {"schema": {
+                            "type": "string", "format": "binary",
+                            "maxLength": config.max_value_bytes}},
+                        "text/plain": {"schema": {"type": "string"}}}},
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["context"],
+                                      "properties": {"context": {"type": "string"}}},
+                                     "acknowledged by W replicas", context_header),
+                        **common,
+                        "413": _error(f"a value over {config.max_value_bytes} bytes"),
+                        "504": _error("W replicas did not acknowledge in time: outcome "
+                                      "unknown")}},
+            },
+            "/status": {"get": {"operationId": "status", "summary": "the node's state",
+                                "responses": {"200": _json({"type": "object"},
+                                                           "see docs/runtime.md")}}},
+            "/health": {"get": {"operationId": "health", "summary": "liveness and readiness",
+                                "responses": {"200": _json({"type": "object"}, "alive")}}},
+            "/health/ready": {"get": {
+                "operationId": "ready", "summary": "readiness",
+                "responses": {"200": _json({"type": "object"}, "ready for requests"),
+                              "503": _json({"type": "object"}, "not ready")}}},
+            "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus text format",
+                                 "responses": {"200": {"description": "metrics", "content": {
+                                     "text/plain": {"schema": {"type": "string"}}}}}}},
+            "/openapi.json": {"get": {"operationId": "openapi", "summary": "this document",
+                                      "responses": {"200": _json({"type": "object"},
+                                                                 "OpenAPI 3")}}},
+        },
+        "components": {"schemas": {"Error": {
+            "type": "object", "required": ["error", "message", "outcome"],
+            "properties": {"error": {"type": "string"}, "message": {"type": "string"},
+                           "outcome": {"type": "string", "enum": ["not-written", "unknown"]}},
+        }}},
+    }

@@ -1,0 +1,103 @@
+"""Helpers for tests over real processes: the ``vdynamo`` command line run as a
+subprocess (bounded in time), and a local cluster started by ``vdynamo cluster up``
+that is always stopped (``cluster down``, then SIGKILL of any PID it recorded)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from vdynamo.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def vdynamo(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """``vdynamo ARGS`` in a subprocess (``python -m vdynamo``), output captured."""
+    return subprocess.run([sys.executable, "-m", "vdynamo", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT, check=False)
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``vdynamo ARGS`` run in this process (the nodes it starts are still processes
+    of their own), output captured: faster than :func:`vdynamo` by the interpreter's
+    start and imports."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit:  # argparse
+            code = exit.code if isinstance(exit.code, int) else 2
+    return subprocess.CompletedProcess(["vdynamo", *args], code, out.getvalue(),
+                                       err.getvalue())
+
+
+def state(directory: Path) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads((directory / "cluster.json").read_text())
+    return result
+
+
+def http(directory: Path, node: str) -> str:
+    return f"http://127.0.0.1:{state(directory)['nodes'][node]['http']}"
+
+
+def request(method: str, url: str, body: bytes | None = None,
+            headers: dict[str, str] | None = None,
+            timeout: float = 10.0) -> tuple[int, dict[str, str], bytes]:
+    """(status, lower-case headers, body) of one request."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as answer:
+            return (answer.status, {k.lower(): v for k, v in answer.headers.items()},
+                    answer.read())
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def wait_until(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"not within {timeout} s: {what}"
+        time.sleep(0.1)
+
+
+def alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    status = Path(f"/proc/{pid}/stat").read_text().split()[2] if Path(
+        f"/proc/{pid}/stat").exists() else "X"
+    return status not in ("Z", "X")
+
+
+@contextlib.contextmanager
+def cluster_up(directory: Path, *args: str) -> Iterator[Path]:
+    """``vdynamo cluster up --dir DIRECTORY ARGS``; stopped whatever happens."""
+    pids: set[int] = set()
+    try:
+        result = cli("cluster", "up", "--dir", str(directory), *args)
+        assert result.returncode == 0, result.stderr
+        yield directory
+    finally:
+        if (directory / "cluster.json").exists():
+            pids = {entry["pid"] for entry in state(directory)["nodes"].values()
+                    if entry.get("pid")}
+        cli("cluster", "down", "--dir", str(directory))
+        for pid in pids:
+            if alive(pid):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)

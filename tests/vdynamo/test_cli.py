@@ -1,0 +1,29 @@
+"""The command line's small paths: --version, and one-line errors with a non-zero
+status when there is no cluster to talk to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.procs import cli, vdynamo
+
+
+def test_version() -> None:
+    result = vdynamo("--version")
+    assert result.returncode == 0 and result.stdout.strip() == "vdynamo 0.1.0"
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["cluster", "status"], "no cluster in"),
+    (["get", "k"], "no node given"),
+    (["put", "k", "v", "--node", "127.0.0.1:9"], "no node could serve it"),
+    (["join", "n9"], "no cluster in"),
+    (["leave", "n1"], "no cluster in"),
+])
+def test_no_cluster_is_one_line_and_nonzero(tmp_path: Path, args: list[str],
+                                            expected: str) -> None:
+    result = cli(*args, "--dir", str(tmp_path / "none"))
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr

@@ -1,0 +1,121 @@
+"""The client's request plans, driven by hand (no network): which node is tried next,
+and when a put is retried (its outcome known) or not."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from impl.http_client import (
+    NoNodeError,
+    OutcomeUnknownError,
+    Plan,
+    RequestRefusedError,
+    Router,
+    get_plan,
+    put_plan,
+)
+from spec.ring import Ring, Strategy
+
+SEEDS = ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]
+
+
+def _router() -> Router:
+    router = Router(SEEDS, refresh_s=60.0, now=lambda: 0.0)
+    ring = Ring.evenly_spaced(["n1", "n2", "n3"])
+    router.learn({"ring": {"strategy": Strategy.RANDOM_TOKENS.value, "tokens_per_node": 1,
+                           "partitions": None,
+                           "tokens": {n: [str(t) for t in ring.tokens_of(n)]
+                                      for n in ring.nodes}},
+                  "http": {f"n{i}": f"127.0.0.1:{i}" for i in (1, 2, 3)}})
+    return router
+
+
+def _answer(status: int, body: dict[str, Any]) -> httpx.Response:
+    return httpx.Response(status, json=body)
+
+
+def _drive(plan: Plan, answers: list[httpx.Response | httpx.TransportError],
+           ) -> tuple[Any, list[str]]:
+    """Run ``plan`` on scripted answers: (its result, the URLs it asked)."""
+    asked = []
+    try:
+        _, url, _ = next(plan)
+        for answer in answers:
+            asked.append(url)
+            _, url, _ = plan.send(answer)
+    except StopIteration as done:
+        return done.value, asked
+    raise AssertionError(f"the plan wanted more than {len(answers)} answers: {asked}")
+
+
+def test_a_key_goes_to_the_first_node_of_its_preference_list() -> None:
+    router = _router()
+    assert router.partitioning is not None
+    for key in ("a", "cart", "user:7"):
+        first = router.partitioning.preference_list(key.encode())[0]
+        assert router.candidates(key)[0] == f"http://127.0.0.1:{first[1]}"
+        assert sorted(router.candidates(key)) == sorted(f"http://{s}" for s in SEEDS)
+
+
+def test_a_put_moves_on_only_when_nothing_was_written() -> None:
+    router = _router()
+    refused = httpx.ConnectError("refused")
+    saturated = _answer(503, {"error": "OverloadedError", "message": "",
+                              "outcome": "not-written"})
+    context, asked = _drive(put_plan(router, "k", b"v", None, "text/plain", None),
+                            [refused, saturated, _answer(200, {"context": "C"})])
+    assert context == "C" and len(set(asked)) == 3
+
+
+@pytest.mark.parametrize("answer", [
+    httpx.ReadTimeout("sent, no answer"),
+    httpx.RemoteProtocolError("the connection dropped"),
+    _answer(504, {"error": "QuorumError", "message": "", "outcome": "unknown"}),
+])
+def test_a_put_whose_outcome_is_unknown_is_not_retried(answer: Any) -> None:
+    plan = put_plan(_router(), "k", b"v", None, "text/plain", None)
+    next(plan)
+    with pytest.raises(OutcomeUnknownError):
+        plan.send(answer)
+
+
+def test_a_get_is_retried_after_any_failure_and_a_bad_request_is_not() -> None:
+    router = _router()
+    got, asked = _drive(get_plan(router, "k", None, None), [
+        httpx.ReadTimeout("slow"),
+        _answer(504, {"error": "RequestTimeoutError", "message": "", "outcome": "unknown"}),
+        _answer(300, {"values": ["YQ==", "Yg=="], "content_types": ["a/b", "c/d"],
+                      "context": "C"})])
+    assert got.values == [b"a", b"b"] and len(asked) == 3
+    assert router.stale()  # a node failed to answer: the ring is relearned first
+    plan = get_plan(_router(), "k", 9, None)
+    next(plan)
+    with pytest.raises(RequestRefusedError):
+        plan.send(_answer(400, {"error": "BadRequestError", "message": "r: 1..3",
+                                "outcome": "not-written"}))
+
+
+def test_the_resolve_hook_writes_the_merge_with_the_gets_context() -> None:
+    router = _router()
+    plan = get_plan(router, "cart", None, lambda values: b"+".join(sorted(values)))
+    next(plan)
+    method, _, options = plan.send(_answer(300, {
+        "values": ["YQ==", "Yg=="], "content_types": ["text/plain", "text/plain"],
+        "context": "SIBLINGS"}))
+    assert method == "PUT" and options["content"] == b"a+b"
+    assert options["headers"]["X-Vdynamo-Context"] == "SIBLINGS"
+    with pytest.raises(StopIteration) as done:
+        plan.send(_answer(200, {"context": "MERGED"}))
+    assert done.value.value.values == [b"a+b"] and done.value.value.context == "MERGED"
+
+
+def test_no_node_left_is_an_error_naming_what_was_tried() -> None:
+    plan = get_plan(_router(), "k", None, None)
+    next(plan)
+    with pytest.raises(NoNodeError, match=re.escape("127.0.0.1:3")):
+        for _ in range(3):
+            plan.send(httpx.ConnectError("refused"))

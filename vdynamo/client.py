@@ -1,0 +1,52 @@
+"""The client library of a real vdynamo cluster (HTTP).
+
+::
+
+    import vdynamo
+
+    def union(values: list[bytes]) -> bytes:          # a shopping cart's merge
+        return b",".join(sorted({i for v in values for i in v.split(b",") if i}))
+
+    with vdynamo.connect(["127.0.0.1:8001", "127.0.0.1:8002"], resolve=union) as db:
+        got = db.get("cart")                           # one value: siblings merged
+        db.put("cart", (got.value or b"") + b",milk", context=got.context)
+
+    async with vdynamo.connect_async(["127.0.0.1:8001"]) as db:
+        await db.put("cart", b"milk")
+
+Requests go to a coordinator of the key, computed from the ring learned from
+``/status`` (the paper's client-driven coordination, section 4.5), fall back to
+any node, and are retried only when the outcome is known. The implementation
+and its rules: :mod:`impl.http_client`. Deletes are not offered until the
+cluster has them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from impl.http_client import AsyncClient as AsyncClient
+from impl.http_client import Client as Client
+from impl.http_client import Fetched as Fetched
+from impl.http_client import NoNodeError as NoNodeError
+from impl.http_client import OutcomeUnknownError as OutcomeUnknownError
+from impl.http_client import RequestRefusedError as RequestRefusedError
+from impl.http_client import Resolver as Resolver
+
+__all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
+           "RequestRefusedError", "Resolver", "connect", "connect_async"]
+
+
+def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
+            timeout_s: float = 10.0) -> Client:
+    """A blocking client of the cluster that ``nodes`` (``host:port`` or URLs of HTTP
+    ports; one is enough) belong to; ``resolve`` merges siblings (None: a get
+    returns them all); ``timeout_s``: per request to one node. Close it (or use
+    ``with``)."""
+    return Client(nodes, resolve=resolve, timeout_s=timeout_s)
+
+
+def connect_async(nodes: Sequence[str], *, resolve: Resolver | None = None,
+                  timeout_s: float = 10.0) -> AsyncClient:
+    """The asyncio client (see :func:`connect`); ``async with`` closes it."""
+    return AsyncClient(nodes, resolve=resolve, timeout_s=timeout_s)

@@ -1,0 +1,321 @@
+"""``vdynamo cluster up|status|down``, ``vdynamo join NODE``, ``vdynamo leave NODE``:
+a local cluster of real processes on 127.0.0.1.
+
+Theory of operation
+-------------------
+``cluster up --nodes 5 --dir D`` writes ``D/cluster.toml`` (mode 0600: it holds
+the cluster secret, 24 random bytes hex-encoded, drawn once) with a free peer
+port and HTTP port per node and each node's SQLite file at
+``D/<node>/data.sqlite``; starts one ``vdynamo serve D/cluster.toml --node
+<node>`` process per node in its own session, its log (JSON lines) in
+``D/<node>/node.log``; records the PIDs in ``D/cluster.json``; waits until
+every node answers ``/health``; and prints each node's URL. Run again on the
+same directory, it restarts the nodes that are not running with the same data
+(the data, hints and membership are in each node's SQLite file).
+
+``cluster down`` sends SIGTERM to every PID it recorded (a graceful stop:
+requests in flight finish or fail, storage is flushed and closed), waits up to
+10 s, then SIGKILL. A PID is only signalled if its command line is a ``vdynamo
+serve`` of this directory's file, so a recycled PID is never hit.
+
+``join NODE`` adds ``[nodes.NODE]`` to the file (not to ``[cluster] nodes``: the
+initial members) and starts it; the new node gossips with the seeds, takes
+tokens by the configured partitioning strategy, and the current owners hand it
+the key ranges it now owns (:class:`impl.node.Node`). Running nodes learn its
+addresses by re-reading the file when it says hello. ``leave NODE`` sends the
+node SIGUSR1: it hands its ranges over and its process exits once it has left.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main_cluster", "main_join", "main_leave", "read_state"]
+
+DEFAULT_DIR = Path("vdynamo-cluster")
+_START_TIMEOUT_S = 30.0
+_STOP_TIMEOUT_S = 10.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def read_state(directory: Path) -> dict[str, Any]:
+    """``D/cluster.json``: {"nodes": {name: {"pid", "http", "peer"}}} (empty if none)."""
+    path = directory / "cluster.json"
+    if not path.exists():
+        return {"nodes": {}}
+    state: dict[str, Any] = json.loads(path.read_text())
+    return state
+
+
+def _write_state(directory: Path, state: dict[str, Any]) -> None:
+    tmp = directory / "cluster.json.tmp"
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(directory / "cluster.json")
+
+
+def _node_section(name: str, peer: int, http: int) -> str:
+    return (f'\n[nodes.{name}]\npeer = "127.0.0.1:{peer}"\nhttp = "127.0.0.1:{http}"\n'
+            f'data = "{name}/data.sqlite"\n')
+
+
+def _write_config(directory: Path, names: list[str], n: int, r: int, w: int,
+                  state: dict[str, Any]) -> None:
+    secret = secrets.token_hex(24)
+    lines = ["# written by `vdynamo cluster up`; holds the cluster secret (mode 0600)",
+             "[cluster]", f"nodes = {json.dumps(names)}", f"n = {n}", f"r = {r}", f"w = {w}",
+             f'secret = "{secret}"']
+    text = "\n".join(lines) + "\n"
+    for name in names:
+        peer, http = _free_port(), _free_port()
+        state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
+        text += _node_section(name, peer, http)
+    path = directory / "cluster.toml"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    os.chmod(path, 0o600)
+
+
+def _ours(directory: Path, pid: int | None) -> bool:
+    """Whether ``pid`` runs ``vdynamo serve`` on this directory's file."""
+    if not pid:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    config = str((directory / "cluster.toml").resolve()).encode()
+    return b"serve" in cmdline and config in cmdline
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return False
+    return fields[0] not in ("Z", "X")
+
+
+def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
+                                    timeout=timeout) as answer:
+            body: dict[str, Any] = json.loads(answer.read())
+            return body
+    except (OSError, ValueError):
+        return None
+
+
+def _start(directory: Path, name: str) -> int:
+    log = open(directory / name / "node.log", "ab")  # noqa: SIM115 (the child keeps it)
+    config = str((directory / "cluster.toml").resolve())
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vdynamo", "serve", config, "--node", name, "-v"],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    log.close()
+    return process.pid
+
+
+def _wait_started(directory: Path, state: dict[str, Any], names: list[str],
+                  ready: bool = True) -> str | None:
+    """None once every node answers /health (and is ready); else the problem."""
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    waiting = list(names)
+    while waiting and time.monotonic() < deadline:
+        for name in list(waiting):
+            entry = state["nodes"][name]
+            health = _health(entry["http"])
+            if health is not None and (health.get("ready") or not ready):
+                waiting.remove(name)
+            elif not _alive(entry["pid"]):  # (just after the fork it is not "ours" yet)
+                tail = (directory / name / "node.log").read_text(errors="replace")
+                lines = [line for line in tail.splitlines() if line.strip()]
+                return f"{name} exited: {lines[-1] if lines else 'no output'}"
+        time.sleep(0.1)
+    return f"{', '.join(waiting)} not ready within {_START_TIMEOUT_S:.0f} s" if waiting else None
+
+
+def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> None:
+    pids = {name: state["nodes"][name]["pid"] for name in names
+            if _ours(directory, state["nodes"][name]["pid"])}
+    for pid in pids.values():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + _STOP_TIMEOUT_S
+    while time.monotonic() < deadline and any(_ours(directory, p) for p in pids.values()):
+        time.sleep(0.05)
+    for pid in pids.values():
+        if _ours(directory, pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    for name in names:
+        state["nodes"][name]["pid"] = None
+
+
+def _up(args: argparse.Namespace) -> int:
+    directory: Path = args.dir
+    directory.mkdir(parents=True, exist_ok=True)
+    state = read_state(directory)
+    if not (directory / "cluster.toml").exists():
+        if args.nodes < 1:
+            print("vdynamo cluster up: --nodes must be at least 1", file=sys.stderr)
+            return 2
+        if not 1 <= args.r <= args.n or not 1 <= args.w <= args.n or args.n > args.nodes:
+            print(f"vdynamo cluster up: need 1 <= r, w <= n <= nodes; got n={args.n} "
+                  f"r={args.r} w={args.w} nodes={args.nodes}", file=sys.stderr)
+            return 2
+        names = [f"n{i}" for i in range(1, args.nodes + 1)]
+        _write_config(directory, names, args.n, args.r, args.w, state)
+    names = [name for name, entry in state["nodes"].items() if not entry.get("left")]
+    started = []
+    for name in names:
+        entry = state["nodes"][name]
+        if _ours(directory, entry["pid"]):
+            continue
+        (directory / name).mkdir(exist_ok=True)
+        entry["pid"] = _start(directory, name)
+        started.append(name)
+    _write_state(directory, state)
+    problem = _wait_started(directory, state, started, ready=False)
+    if problem is not None:
+        print(f"vdynamo cluster up: {problem}", file=sys.stderr)
+        _stop(directory, state, started)
+        _write_state(directory, state)
+        return 1
+    for name in names:
+        print(f"{name} http://127.0.0.1:{state['nodes'][name]['http']}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    directory: Path = args.dir
+    state = read_state(directory)
+    if not state["nodes"]:
+        print(f"vdynamo cluster status: no cluster in {directory}", file=sys.stderr)
+        return 1
+    print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
+    down = 0
+    for name, entry in state["nodes"].items():
+        health = _health(entry["http"])
+        running = _ours(directory, entry["pid"])
+        if health is None:
+            down += 1
+        what = "left" if entry.get("left") and not running else (
+            "ready" if health and health.get("ready") else
+            "starting" if running else "down")
+        member = health.get("member_status", "?") if health else "-"
+        pid = entry["pid"] if running else "-"
+        print(f"{name:<6} {pid!s:>8} {what:<10} {member:<9} http://127.0.0.1:{entry['http']}")
+    return 0 if down == 0 else 1
+
+
+def _down(args: argparse.Namespace) -> int:
+    directory: Path = args.dir
+    state = read_state(directory)
+    _stop(directory, state, list(state["nodes"]))
+    _write_state(directory, state)
+    print(f"stopped {len(state['nodes'])} nodes of {directory}")
+    return 0
+
+
+def main_cluster(argv: list[str]) -> int:
+    """``vdynamo cluster up|status|down``."""
+    parser = argparse.ArgumentParser(prog="vdynamo cluster", description=(
+        "A local cluster of real processes on 127.0.0.1 (one per node)."))
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the cluster in the background (or restart it)")
+    up.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
+    up.add_argument("--n", type=int, default=3, help="replicas per key (default 3)")
+    up.add_argument("--r", type=int, default=2, help="read quorum (default 2)")
+    up.add_argument("--w", type=int, default=2, help="write quorum (default 2)")
+    for command in (up, sub.add_parser("status", help="each node's process and health"),
+                    sub.add_parser("down", help="stop every process `up` started")):
+        command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
+            f"the cluster's directory (default ./{DEFAULT_DIR})"))
+    args = parser.parse_args(argv)
+    return {"up": _up, "status": _status, "down": _down}[args.command](args)
+
+
+def _one_node(prog: str, argv: list[str], *, running: bool,
+              ) -> tuple[Path, dict[str, Any], str, dict[str, Any] | None] | int:
+    """(directory, state, node, its entry) of ``join``/``leave``; or the exit status
+    after a one-line error (no cluster; the node running or not, against ``running``)."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("node", help="the node's name")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    args = parser.parse_args(argv)
+    state = read_state(args.dir)
+    entry = state["nodes"].get(args.node)
+    problem = None
+    if not (args.dir / "cluster.toml").exists():
+        problem = f"no cluster in {args.dir} (run `vdynamo cluster up` first)"
+    elif _ours(args.dir, entry and entry["pid"]) != running:
+        problem = f"{args.node} is {'not ' if running else 'already '}running in {args.dir}"
+    if problem is not None:
+        print(f"{prog}: {problem}", file=sys.stderr)
+        return 1
+    return args.dir, state, args.node, entry
+
+
+def main_join(argv: list[str]) -> int:
+    """``vdynamo join NODE [--dir D]``: add a node to a running local cluster."""
+    found = _one_node("vdynamo join", argv, running=False)
+    if isinstance(found, int):
+        return found
+    directory, state, name, entry = found
+    if entry is None:
+        peer, http = _free_port(), _free_port()
+        entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
+        with open(directory / "cluster.toml", "a") as config:
+            config.write(_node_section(name, peer, http))
+    entry.pop("left", None)
+    (directory / name).mkdir(exist_ok=True)
+    entry["pid"] = _start(directory, name)
+    _write_state(directory, state)
+    problem = _wait_started(directory, state, [name], ready=True)
+    if problem is not None:
+        print(f"vdynamo join: {problem}", file=sys.stderr)
+        return 1
+    print(f"{name} http://127.0.0.1:{entry['http']} joined")
+    return 0
+
+
+def main_leave(argv: list[str]) -> int:
+    """``vdynamo leave NODE [--dir D]``: the node hands its ranges over and stops."""
+    found = _one_node("vdynamo leave", argv, running=True)
+    if isinstance(found, int):
+        return found
+    directory, state, name, entry = found
+    assert entry is not None
+    os.kill(entry["pid"], signal.SIGUSR1)
+    deadline = time.monotonic() + 120.0
+    while _ours(directory, entry["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _ours(directory, entry["pid"]):
+        print(f"vdynamo leave: {name} is still handing its ranges over after 120 s",
+              file=sys.stderr)
+        return 1
+    entry["left"] = True
+    entry["pid"] = None
+    _write_state(directory, state)
+    print(f"{name} left")
+    return 0

@@ -1,0 +1,92 @@
+"""``vdynamo get KEY`` and ``vdynamo put KEY VALUE [--context C]``: one request to a
+real cluster through the client library (:mod:`vdynamo.client`).
+
+The nodes are ``--node host:port`` (repeatable), else those of the local
+cluster in ``--dir`` (default ``./vdynamo-cluster``, see ``vdynamo cluster up``).
+``get`` prints each sibling (one line each; ``--json``: one JSON object with the
+values base64) and then ``context: C``; it exits 1 when the key has no value.
+``put`` prints the new context. Errors print one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from impl.errors import DynamoError
+from vdynamo.client import Client, connect
+from vdynamo.cluster_cli import DEFAULT_DIR, read_state
+
+__all__ = ["main_get", "main_put"]
+
+T = TypeVar("T")
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("key")
+    parser.add_argument("--node", action="append", default=[],
+                        help="a node's HTTP address host:port (repeatable)")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR,
+                        help="a local cluster's directory (when no --node is given)")
+    return parser
+
+
+def _request(prog: str, args: argparse.Namespace,
+             call: Callable[[Client], T]) -> T | None:
+    """``call`` on a client of the nodes of ``args``; None after a one-line error."""
+    nodes = list(args.node) or [
+        f"127.0.0.1:{entry['http']}" for entry in read_state(args.dir)["nodes"].values()
+        if not entry.get("left")]
+    if not nodes:
+        print(f"{prog}: no node given (--node, or a cluster in --dir)", file=sys.stderr)
+        return None
+    try:
+        with connect(nodes) as client:
+            return call(client)
+    except DynamoError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return None
+
+
+def main_get(argv: list[str]) -> int:
+    """``vdynamo get KEY [--r R] [--json]``."""
+    parser = _parser("vdynamo get")
+    parser.add_argument("--r", type=int, help="read quorum for this request")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    got = _request("vdynamo get", args, lambda client: client.get(args.key, r=args.r))
+    if got is None:
+        return 1
+    if args.json:
+        print(json.dumps({"values": [base64.b64encode(v).decode() for v in got.values],
+                          "content_types": got.content_types, "context": got.context}))
+    else:
+        for value in got.values:
+            print(value.decode("utf-8", "backslashreplace"))
+        if not got.values:
+            print("(no value)", file=sys.stderr)
+        print(f"context: {got.context}")
+    return 0 if got.values else 1
+
+
+def main_put(argv: list[str]) -> int:
+    """``vdynamo put KEY VALUE [--context C] [--content-type T] [--w W]``."""
+    parser = _parser("vdynamo put")
+    parser.add_argument("value")
+    parser.add_argument("--context", help="the context of a get (none: a new concurrent write)")
+    parser.add_argument("--content-type", default="text/plain; charset=utf-8")
+    parser.add_argument("--w", type=int, help="write quorum for this request")
+    args = parser.parse_args(argv)
+    context = _request("vdynamo put", args, lambda client: client.put(
+        args.key, args.value.encode(), context=args.context,
+        content_type=args.content_type, w=args.w))
+    if context is None:
+        return 1
+    print(f"context: {context}")
+    return 0
