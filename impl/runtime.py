@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import hashlib
 import logging
@@ -81,8 +82,9 @@ from impl.peer_auth import (
     PeerAuthError,
     parse_hello_head,
 )
-from impl.staging import persist
+from impl.staging import failed_effects, persist, split
 from impl.storage.base import Storage
+from impl.storage.group_commit import GroupCommit
 from impl.storage.sqlite import SqliteStorage
 from impl.timers import Timer
 
@@ -251,6 +253,16 @@ class NodeServer:
         self.storage = storage
         self.peers = peers
         self.loop = asyncio.get_running_loop()
+        #: with a durable SQLite engine, its writes are group-committed, the fsync on a
+        #: writer thread (impl.storage.group_commit); other engines are written on the
+        #: loop (persist): a buffered engine does not fsync its commits
+        self.committer: GroupCommit | None = None
+        if isinstance(storage, SqliteStorage) and storage.fsync == "always":
+            storage = self.committer = GroupCommit(storage, self._durable_soon)
+            self.storage = storage
+        #: Sends and Replies waiting for a commit: (the submit they follow, effect)
+        self._held: collections.deque[tuple[int, Effect]] = collections.deque()
+        self._stopped = False
         self.node = Node(name, config, storage, seed=seed, now=self.loop.time())
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
@@ -278,9 +290,12 @@ class NodeServer:
         self._servers = [peer_server, http_server]
         self.peer_address = Address(peer.host, peer_server.sockets[0].getsockname()[1])
         self.http_address = Address(http.host, http_server.sockets[0].getsockname()[1])
+        if self.committer is not None:
+            self.committer.start()
         self._perform(self.node.start(self.loop.time()))
 
     async def stop(self) -> None:
+        self._stopped = True
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -304,26 +319,70 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
-        # Persist, then send: the writes come first and are performed in order, each
-        # durable as the engine's fsync policy says, before any Send or Reply that may
-        # acknowledge them. The seam for group commit (one transaction and one fsync
-        # for the writes of many inputs, then their sends) is here and in
-        # impl.staging.persist.
-        effects = persist(self.storage, effects,
-                          lambda error: self.node.persist_failed(self.loop.time(), error))
-        for effect in effects:
-            if isinstance(effect, Send):
-                self._send(effect.dest, effect.message)
-            elif isinstance(effect, Reply):
-                future = self._waiting.pop(effect.request_id, None)
-                if future is not None and not future.done():
-                    future.set_result(effect)
-            elif isinstance(effect, SetTimer):
-                self._set_timer(effect.timer, effect.at)
-            elif isinstance(effect, CancelTimer):
-                handle = self._timers.pop(effect.timer, None)
-                if handle is not None:
-                    handle.cancel()
+        # Persist, then send: the writes come first. Without a committer they are
+        # performed here, in order, each durable as the engine's fsync policy says,
+        # before any Send or Reply that may acknowledge them (impl.staging.persist).
+        # With one (group commit) they go to the overlay and the writer thread, and
+        # with fsync="always" every Send and Reply that follows a write not yet
+        # durable -- this input's or an earlier one's -- waits in _held, in order,
+        # until the commit holding that write is reported (_durable). Timers are
+        # local: set at once.
+        committer = self.committer
+        if committer is None:
+            effects = persist(self.storage, effects,
+                              lambda error: self.node.persist_failed(self.loop.time(), error))
+            for effect in effects:
+                self._perform_one(effect)
+            return
+        writes, rest = split(effects)
+        if writes:
+            try:
+                committer.submit(writes)
+            except errors.StorageError as error:  # closed: stopping
+                rest = failed_effects(
+                    rest, error, lambda e: self.node.persist_failed(self.loop.time(), e))
+        hold = committer.fsync == "always" and committer.pending > 0
+        for effect in rest:
+            if hold and isinstance(effect, Send | Reply):
+                self._held.append((committer.submitted, effect))
+            else:
+                self._perform_one(effect)
+
+    def _durable_soon(self, sequence: int, error: errors.StorageError | None) -> None:
+        """The writer thread's report (impl.storage.group_commit): to the loop."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing waits
+            self.loop.call_soon_threadsafe(self._durable, sequence, error)
+
+    def _durable(self, sequence: int, error: errors.StorageError | None) -> None:
+        """Every submit up to ``sequence`` is durable (or failed with ``error``):
+        perform what waited for it, in order."""
+        assert self.committer is not None
+        if self._stopped:  # the writer's last report, after stop: nothing may leave now
+            return
+        self.committer.settle(sequence)
+        released: list[Effect] = []
+        while self._held and self._held[0][0] <= sequence:
+            released.append(self._held.popleft()[1])
+        if error is not None:
+            log.error("%s: a group commit failed: %s", self.name, error)
+            released = failed_effects(
+                released, error, lambda e: self.node.persist_failed(self.loop.time(), e))
+        for effect in released:
+            self._perform_one(effect)
+
+    def _perform_one(self, effect: Effect) -> None:
+        if isinstance(effect, Send):
+            self._send(effect.dest, effect.message)
+        elif isinstance(effect, Reply):
+            future = self._waiting.pop(effect.request_id, None)
+            if future is not None and not future.done():
+                future.set_result(effect)
+        elif isinstance(effect, SetTimer):
+            self._set_timer(effect.timer, effect.at)
+        elif isinstance(effect, CancelTimer):
+            handle = self._timers.pop(effect.timer, None)
+            if handle is not None:
+                handle.cancel()
 
     def _set_timer(self, timer: Timer, at: float) -> None:
         """(Re)arm one named timer: the loop fires it at ``at`` (the loop's clock)."""
