@@ -69,7 +69,7 @@ from impl.config import ClusterConfig
 from impl.connections import ConnectionSlots, fit_descriptors
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
-from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
+from impl.messages import Forward, ForwardReply, GetRequest, PutRequest, ReplicaPut
 from impl.node import Node
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
@@ -246,7 +246,7 @@ class NodeServer:
 
     def __init__(
         self, name: str, config: ClusterConfig, storage: Storage,
-        peers: dict[str, Address], *, seed: int = 0,
+        peers: dict[str, Address], *, seed: int = 0, early_replica_puts: bool = True,
     ) -> None:
         self.name = name
         self.config = config
@@ -258,8 +258,12 @@ class NodeServer:
         #: loop (persist): a buffered engine does not fsync its commits
         self.committer: GroupCommit | None = None
         if isinstance(storage, SqliteStorage) and storage.fsync == "always":
-            storage = self.committer = GroupCommit(storage, self._durable_soon)
+            storage = self.committer = GroupCommit(storage, self._durable_soon,
+                                                   fresh_lifetime=early_replica_puts)
             self.storage = storage
+        #: send a coordinator's ReplicaPuts while its own copy is being committed
+        #: (docs/runtime.md, "Group commit"); its Reply still waits for that commit
+        self.early_replica_puts = early_replica_puts and self.committer is not None
         #: Sends and Replies waiting for a commit: (the submit they follow, effect)
         self._held: collections.deque[tuple[int, Effect]] = collections.deque()
         self._stopped = False
@@ -325,8 +329,10 @@ class NodeServer:
         # With one (group commit) they go to the overlay and the writer thread, and
         # with fsync="always" every Send and Reply that follows a write not yet
         # durable -- this input's or an earlier one's -- waits in _held, in order,
-        # until the commit holding that write is reported (_durable). Timers are
-        # local: set at once.
+        # until the commit holding that write is reported (_durable), except a
+        # coordinator's ReplicaPuts (early_replica_puts): they acknowledge nothing,
+        # and the Reply that counts the coordinator's copy follows that copy's write,
+        # so it waits for it. Timers are local: set at once.
         committer = self.committer
         if committer is None:
             effects = persist(self.storage, effects,
@@ -343,7 +349,9 @@ class NodeServer:
                     rest, error, lambda e: self.node.persist_failed(self.loop.time(), e))
         hold = committer.fsync == "always" and committer.pending > 0
         for effect in rest:
-            if hold and isinstance(effect, Send | Reply):
+            if hold and isinstance(effect, Send | Reply) and not (
+                    self.early_replica_puts and isinstance(effect, Send)
+                    and isinstance(effect.message, ReplicaPut)):
                 self._held.append((committer.submitted, effect))
             else:
                 self._perform_one(effect)

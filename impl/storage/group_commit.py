@@ -65,6 +65,7 @@ from impl.errors import StorageError
 from impl.staging import apply_write, overlay_scan
 from impl.storage.base import FsyncPolicy, Hint
 from impl.storage.sqlite import SqliteStorage
+from impl.versions import ACTOR_META
 
 __all__ = ["GroupCommit"]
 
@@ -80,10 +81,20 @@ class GroupCommit:
     ``engine``: the engine (this object opens its reader connection and owns it
     from now on; close this object, not the engine). ``on_durable``: see
     :data:`OnDurable`. Call :meth:`start` before the first :meth:`submit`.
+
+    ``fresh_lifetime``: the node constructed on this storage gets a new actor id
+    (:func:`impl.versions.lifetime_actor` finds none kept, as with a buffered
+    engine). Needed when the driver sends a coordinator's ReplicaPuts before the
+    coordinator's own copy is durable: a crash in between loses the local copy
+    of a dot the replicas hold, and the same actor would mint it again for
+    another value (Riak's kv679).
     """
 
-    def __init__(self, engine: SqliteStorage, on_durable: OnDurable) -> None:
+    def __init__(self, engine: SqliteStorage, on_durable: OnDurable, *,
+                 fresh_lifetime: bool = False) -> None:
         self.engine = engine
+        #: hide the kept actor id until the node sets a new one (see the class doc)
+        self._hide_actor = fresh_lifetime
         self.fsync: FsyncPolicy = engine.fsync
         engine.open_reader()
         self._on_durable = on_durable
@@ -196,6 +207,8 @@ class GroupCommit:
         return None if hint_id in self._removed else self.engine.get_hint(hint_id)
 
     def get_meta(self, name: str) -> bytes | None:
+        if self._hide_actor and name == ACTOR_META:
+            return None
         entry = self._meta.get(name)
         return entry[1] if entry is not None else self.engine.get_meta(name)
 
@@ -214,6 +227,8 @@ class GroupCommit:
         self._idle().remove_hint(hint_id)
 
     def set_meta(self, name: str, value: bytes) -> None:
+        if name == ACTOR_META:
+            self._hide_actor = False
         self._idle().set_meta(name, value)
 
     def flush(self) -> None:
