@@ -462,11 +462,13 @@ class NodeServer:
                 continue
             backoff = 0.05
             try:
-                writer.write(sealer.seal(frame))
-                while True:
+                while True:  # every frame queued by now in one write: one send
+                    sealed = [sealer.seal(frame)]
+                    while not queue.empty():
+                        sealed.append(sealer.seal(queue.get_nowait()))
+                    writer.write(b"".join(sealed))
                     await writer.drain()
                     frame = await queue.get()
-                    writer.write(sealer.seal(frame))
             except (OSError, ConnectionError):
                 self.dropped_frames += 1
             finally:
@@ -648,6 +650,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--insecure-dev", action="store_true", help=(
         "accept a missing, example or short secret (a local experiment only: anyone "
         "who knows the secret can change stored data)"))
+    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                        help="the event loop: uvloop if installed (auto, the default), or "
+                             "the standard asyncio loop")
     parser.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
@@ -677,6 +682,31 @@ def main(argv: list[str]) -> int:
             for server in servers:
                 await server.stop()
 
+    try:
+        policy = event_loop_policy(args.loop)
+    except errors.ConfigError as error:
+        print(f"vdynamo serve: {error}", file=sys.stderr)
+        return 2
+    if policy is not None:
+        asyncio.set_event_loop_policy(policy)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
     return 0
+
+
+def event_loop_policy(choice: str) -> asyncio.AbstractEventLoopPolicy | None:
+    """The event-loop policy ``vdynamo serve --loop`` runs under: uvloop's (PyPI
+    ``uvloop``: the loop and its transports in C) for ``uvloop``, and for ``auto``
+    when it is installed; None (the standard asyncio loop) for ``asyncio`` or when
+    ``auto`` finds no uvloop. ConfigError if ``uvloop`` is asked for and missing."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise errors.ConfigError("--loop uvloop: uvloop is not installed "
+                                     "(pip install uvloop)") from None
+        return None
+    policy: asyncio.AbstractEventLoopPolicy = uvloop.EventLoopPolicy()
+    return policy
