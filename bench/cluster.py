@@ -291,13 +291,16 @@ class Side:
 class Vdynamo(Side):
     """N=3 R=2 W=2, three nodes on loopback; wrk and the preload talk to n1."""
 
-    def __init__(self, label: str, fsync: str, layout: str, directory: Path) -> None:
-        policy = ("SQLite fsync=always: each replica write its own transaction, WAL "
-                  "fdatasynced before the ack; W=2 of 3 replicas durable before the client's 200"
+    def __init__(self, label: str, fsync: str, layout: str, directory: Path,
+                 loop: str = "auto") -> None:
+        policy = ("SQLite fsync=always, group commit: the writes that arrive during a commit "
+                  "share the next transaction and its one WAL fdatasync, acks sent after it; "
+                  "W=2 of 3 replicas durable before the client's 200"
                   if fsync == "always" else
                   "SQLite fsync=buffered: commit every 1000 changes, no fsync (NOT durable)")
         super().__init__(label, policy, WRK_DIR / "vdynamo.lua")
         self.mode = fsync
+        self.loop = loop
         self.layout = layout
         self.dir = directory
         self.names = ["n1", "n2", "n3"]
@@ -325,7 +328,8 @@ class Vdynamo(Side):
         groups = [["--node", n] for n in self.names] if self.layout == "per-node" else [["--all"]]
         for extra in groups:
             log = self.dir / f"{extra[-1].lstrip('-')}.log"
-            self.procs.append(procs.start([*command, *extra], log=log, cwd=ROOT))
+            self.procs.append(procs.start([*command, *extra, "--loop", self.loop], log=log,
+                                          cwd=ROOT))
         for port in self.http.values():
             wait_for(functools.partial(_accepts, port), f"{self.label} HTTP", procs=self.procs)
         for name, port in self.http.items():  # a put through every node: peers connected
@@ -707,12 +711,14 @@ def fsync_probe(directory: Path, seconds: float = 1.0) -> str:
 
 def compare(args: argparse.Namespace, procs: Processes, work: Path) -> int:
     layouts = ["per-node", "all"] if args.layout == "both" else [args.layout]
-    durable = [Vdynamo(f"vdynamo {layout}, durable", "always", layout, work / f"vd-{layout}")
-               for layout in layouts]
+    loops = ["asyncio", "uvloop"] if args.loop == "both" else [args.loop]
+    durable = [Vdynamo(f"vdynamo {layout}{'' if loop == 'auto' else ', ' + loop}, durable",
+                       "always", layout, work / f"vd-{layout}-{loop}", loop)
+               for layout in layouts for loop in loops]
     etcd = Etcd("etcd, durable", work / "etcd")
     buffered = ([] if args.no_buffered else
                 [Vdynamo(f"vdynamo {layouts[0]}, buffered (NOT like for like)", "buffered",
-                         layouts[0], work / "vd-buffered")])
+                         layouts[0], work / "vd-buffered", loops[-1])])
     ceiling = [] if args.no_ceiling else [Ceiling("ceiling: asyncio static 200")]
     sides: list[Side] = [*durable, etcd, *buffered, *ceiling]
     probes = [f"before: {fsync_probe(work)}; load average {os.getloadavg()[0]:.2f}"]
@@ -967,6 +973,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--value-bytes", type=int, default=100)
     parser.add_argument("--no-buffered", action="store_true", help="no buffered vdynamo row")
     parser.add_argument("--no-ceiling", action="store_true", help="no ceiling row")
+    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio", "both"), default="auto",
+                        help="vdynamo serve --loop (auto: uvloop if installed); both: a "
+                             "durable row for each")
     parser.add_argument("--profile", action="store_true",
                         help="measure where vdynamo's time goes during puts instead")
     parser.add_argument("--out", type=Path, default=None,

@@ -72,7 +72,7 @@ from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
 from impl.logs import setup_logging
 from impl.membership import MemberStatus
-from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
+from impl.messages import Forward, ForwardReply, GetRequest, PutRequest, ReplicaPut
 from impl.metrics import NodeMetrics, ObservedStorage
 from impl.node import Node
 from impl.peer_auth import (
@@ -86,8 +86,9 @@ from impl.peer_auth import (
     PeerAuthError,
     parse_hello_head,
 )
-from impl.staging import persist
+from impl.staging import failed_effects, persist, split
 from impl.storage.base import Storage
+from impl.storage.group_commit import GroupCommit
 from impl.storage.sqlite import SqliteStorage
 from impl.timers import Timer
 
@@ -251,13 +252,27 @@ class NodeServer:
 
     def __init__(
         self, name: str, config: ClusterConfig, storage: Storage,
-        peers: dict[str, Address], *, seed: int = 0,
+        peers: dict[str, Address], *, seed: int = 0, early_replica_puts: bool = True,
     ) -> None:
         self.name = name
         self.config = config
         self.storage = storage
         self.peers = peers
         self.loop = asyncio.get_running_loop()
+        #: with a durable SQLite engine, its writes are group-committed, the fsync on a
+        #: writer thread (impl.storage.group_commit); other engines are written on the
+        #: loop (persist): a buffered engine does not fsync its commits
+        self.committer: GroupCommit | None = None
+        if isinstance(storage, SqliteStorage) and storage.fsync == "always":
+            storage = self.committer = GroupCommit(storage, self._durable_soon,
+                                                   fresh_lifetime=early_replica_puts)
+            self.storage = storage
+        #: send a coordinator's ReplicaPuts while its own copy is being committed
+        #: (docs/runtime.md, "Group commit"); its Reply still waits for that commit
+        self.early_replica_puts = early_replica_puts and self.committer is not None
+        #: Sends and Replies waiting for a commit: (the submit they follow, effect)
+        self._held: collections.deque[tuple[int, Effect]] = collections.deque()
+        self._stopped = False
         self.node = Node(name, config, storage, seed=seed, now=self.loop.time())
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
@@ -295,6 +310,8 @@ class NodeServer:
         self._servers = [peer_server, http_server]
         self.peer_address = Address(peer.host, peer_server.sockets[0].getsockname()[1])
         self.http_address = Address(http.host, http_server.sockets[0].getsockname()[1])
+        if self.committer is not None:
+            self.committer.start()
         self._perform(self.node.start(self.loop.time()))
 
     async def stop(self, grace_s: float = 0.0) -> None:
@@ -313,6 +330,7 @@ class NodeServer:
                 future.set_result(Reply(request_id, error=errors.RequestTimeoutError(
                     f"node {self.name} is shutting down")))
         await asyncio.sleep(0)  # let the HTTP handlers write those answers
+        self._stopped = True  # the writer's later reports send nothing
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -337,26 +355,74 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
-        # Persist, then send: the writes come first and are performed in order, each
-        # durable as the engine's fsync policy says, before any Send or Reply that may
-        # acknowledge them. The seam for group commit (one transaction and one fsync
-        # for the writes of many inputs, then their sends) is here and in
-        # impl.staging.persist.
-        effects = persist(self.storage, effects,
-                          lambda error: self.node.persist_failed(self.loop.time(), error))
-        for effect in effects:
-            if isinstance(effect, Send):
-                self._send(effect.dest, effect.message)
-            elif isinstance(effect, Reply):
-                future = self._waiting.pop(effect.request_id, None)
-                if future is not None and not future.done():
-                    future.set_result(effect)
-            elif isinstance(effect, SetTimer):
-                self._set_timer(effect.timer, effect.at)
-            elif isinstance(effect, CancelTimer):
-                handle = self._timers.pop(effect.timer, None)
-                if handle is not None:
-                    handle.cancel()
+        # Persist, then send: the writes come first. Without a committer they are
+        # performed here, in order, each durable as the engine's fsync policy says,
+        # before any Send or Reply that may acknowledge them (impl.staging.persist).
+        # With one (group commit) they go to the overlay and the writer thread, and
+        # with fsync="always" every Send and Reply that follows a write not yet
+        # durable -- this input's or an earlier one's -- waits in _held, in order,
+        # until the commit holding that write is reported (_durable), except a
+        # coordinator's ReplicaPuts (early_replica_puts): they acknowledge nothing,
+        # and the Reply that counts the coordinator's copy follows that copy's write,
+        # so it waits for it. Timers are local: set at once.
+        committer = self.committer
+        if committer is None:
+            effects = persist(self.storage, effects,
+                              lambda error: self.node.persist_failed(self.loop.time(), error))
+            for effect in effects:
+                self._perform_one(effect)
+            return
+        writes, rest = split(effects)
+        if writes:
+            try:
+                committer.submit(writes)
+            except errors.StorageError as error:  # closed: stopping
+                rest = failed_effects(
+                    rest, error, lambda e: self.node.persist_failed(self.loop.time(), e))
+        hold = committer.fsync == "always" and committer.pending > 0
+        for effect in rest:
+            if hold and isinstance(effect, Send | Reply) and not (
+                    self.early_replica_puts and isinstance(effect, Send)
+                    and isinstance(effect.message, ReplicaPut)):
+                self._held.append((committer.submitted, effect))
+            else:
+                self._perform_one(effect)
+
+    def _durable_soon(self, sequence: int, error: errors.StorageError | None) -> None:
+        """The writer thread's report (impl.storage.group_commit): to the loop."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nothing waits
+            self.loop.call_soon_threadsafe(self._durable, sequence, error)
+
+    def _durable(self, sequence: int, error: errors.StorageError | None) -> None:
+        """Every submit up to ``sequence`` is durable (or failed with ``error``):
+        perform what waited for it, in order."""
+        assert self.committer is not None
+        if self._stopped:  # the writer's last report, after stop: nothing may leave now
+            return
+        self.committer.settle(sequence)
+        released: list[Effect] = []
+        while self._held and self._held[0][0] <= sequence:
+            released.append(self._held.popleft()[1])
+        if error is not None:
+            log.error("%s: a group commit failed: %s", self.name, error)
+            released = failed_effects(
+                released, error, lambda e: self.node.persist_failed(self.loop.time(), e))
+        for effect in released:
+            self._perform_one(effect)
+
+    def _perform_one(self, effect: Effect) -> None:
+        if isinstance(effect, Send):
+            self._send(effect.dest, effect.message)
+        elif isinstance(effect, Reply):
+            future = self._waiting.pop(effect.request_id, None)
+            if future is not None and not future.done():
+                future.set_result(effect)
+        elif isinstance(effect, SetTimer):
+            self._set_timer(effect.timer, effect.at)
+        elif isinstance(effect, CancelTimer):
+            handle = self._timers.pop(effect.timer, None)
+            if handle is not None:
+                handle.cancel()
 
     def _set_timer(self, timer: Timer, at: float) -> None:
         """(Re)arm one named timer: the loop fires it at ``at`` (the loop's clock)."""
@@ -430,11 +496,13 @@ class NodeServer:
                 continue
             backoff = 0.05
             try:
-                writer.write(sealer.seal(frame))
-                while True:
+                while True:  # every frame queued by now in one write: one send
+                    sealed = [sealer.seal(frame)]
+                    while not queue.empty():
+                        sealed.append(sealer.seal(queue.get_nowait()))
+                    writer.write(b"".join(sealed))
                     await writer.drain()
                     frame = await queue.get()
-                    writer.write(sealer.seal(frame))
             except (OSError, ConnectionError):
                 self.dropped_frames += 1
             finally:
@@ -696,6 +764,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--insecure-dev", action="store_true", help=(
         "accept a missing, example or short secret (a local experiment only: anyone "
         "who knows the secret can change stored data)"))
+    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
+                        help="the event loop: uvloop if installed (auto, the default), or "
+                             "the standard asyncio loop")
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",
                         help="log lines on stderr: JSON objects (default) or plain text")
@@ -716,6 +787,13 @@ def main(argv: list[str]) -> int:
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
     config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes,
                            config.path)
+    try:
+        policy = event_loop_policy(args.loop)
+    except errors.ConfigError as error:
+        print(f"vdynamo serve: {error}", file=sys.stderr)
+        return 2
+    if policy is not None:
+        asyncio.set_event_loop_policy(policy)
     try:
         asyncio.run(_run(config, names))
     except errors.DynamoError as error:  # a data file that is not a database, ...
@@ -760,3 +838,21 @@ async def _run(config: RuntimeConfig, names: list[str]) -> None:
     for server in servers:
         await server.stop(grace_s=config.cluster.request_timeout * 2)
         log.info("%s: stopped", server.name)
+
+
+def event_loop_policy(choice: str) -> asyncio.AbstractEventLoopPolicy | None:
+    """The event-loop policy ``vdynamo serve --loop`` runs under: uvloop's (PyPI
+    ``uvloop``: the loop and its transports in C) for ``uvloop``, and for ``auto``
+    when it is installed; None (the standard asyncio loop) for ``asyncio`` or when
+    ``auto`` finds no uvloop. ConfigError if ``uvloop`` is asked for and missing."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise errors.ConfigError("--loop uvloop: uvloop is not installed "
+                                     "(pip install uvloop)") from None
+        return None
+    policy: asyncio.AbstractEventLoopPolicy = uvloop.EventLoopPolicy()
+    return policy

@@ -28,7 +28,7 @@ the seam.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from impl.effects import (
     AddHint,
@@ -45,7 +45,8 @@ from impl.errors import StorageError
 from impl.storage.base import Hint, Storage
 from spec.ring import RING_SIZE, key_position
 
-__all__ = ["StagedStorage", "Write", "apply_write", "persist"]
+__all__ = ["StagedStorage", "Write", "apply_write", "failed_effects", "overlay_scan", "persist",
+           "split"]
 
 
 class StagedStorage:
@@ -83,17 +84,7 @@ class StagedStorage:
 
     def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
         """The engine's scan with the staged records in place."""
-        if not self._records:
-            yield from self.engine.scan(lo, hi)
-            return
-        merged = dict(self.engine.scan(lo, hi))
-        end = RING_SIZE if hi is None else hi
-        for key, record in self._records.items():
-            position = key_position(key)
-            inside = (lo <= position < end) if lo <= end else (position >= lo or position < end)
-            if inside and lo != end:
-                merged[key] = record
-        yield from sorted(merged.items(), key=lambda item: (key_position(item[0]), item[0]))
+        return overlay_scan(self.engine, self._records, lo, hi)
 
     def __len__(self) -> int:
         return len(self.engine) + sum(1 for key in self._records
@@ -138,6 +129,23 @@ class StagedStorage:
         self.engine.close()
 
 
+def overlay_scan(engine: Storage, records: Mapping[bytes, bytes], lo: int = 0,
+                 hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
+    """``engine.scan(lo, hi)`` with ``records`` (key -> record, not yet in the engine)
+    in place, in the same order (ring position, then key)."""
+    if not records:
+        yield from engine.scan(lo, hi)
+        return
+    merged = dict(engine.scan(lo, hi))
+    end = RING_SIZE if hi is None else hi
+    for key, record in records.items():
+        position = key_position(key)
+        inside = (lo <= position < end) if lo <= end else (position >= lo or position < end)
+        if inside and lo != end:
+            merged[key] = record
+    yield from sorted(merged.items(), key=lambda item: (key_position(item[0]), item[0]))
+
+
 def apply_write(storage: Storage, write: Write) -> None:
     """Perform one write on an engine."""
     if isinstance(write, WriteRecord):
@@ -160,22 +168,40 @@ def persist(storage: Storage, effects: list[Effect],
     """Perform the writes among ``effects`` on ``storage``, in order, and return the
     other effects, in order (see the module docstring for a failing write).
     Raises ValueError if a write follows another effect (the node broke the order)."""
-    rest: list[Effect] = []
+    writes, rest = split(effects)
     failed: StorageError | None = None
-    for effect in effects:
-        if isinstance(effect, _WRITES):
-            if rest:
-                raise ValueError(f"{type(effect).__name__} after {type(rest[-1]).__name__}: "
-                                 "a node returns its writes before its other effects")
-            if failed is None:
-                try:
-                    apply_write(storage, effect)
-                except StorageError as error:
-                    failed = error
-            continue
-        rest.append(effect)
+    for write in writes:
+        try:
+            apply_write(storage, write)
+        except StorageError as error:
+            failed = error
+            break
     if failed is None:
         return rest
+    return failed_effects(rest, failed, on_error)
+
+
+def split(effects: list[Effect]) -> tuple[list[Write], list[Effect]]:
+    """(the writes, the other effects) of one input's effects, each in order.
+    Raises ValueError if a write follows another effect (the node broke the order)."""
+    count = 0
+    for effect in effects:
+        if not isinstance(effect, _WRITES):
+            break
+        count += 1
+    rest = effects[count:]
+    for effect in rest:
+        if isinstance(effect, _WRITES):
+            raise ValueError(f"{type(effect).__name__} after {type(rest[0]).__name__}: "
+                             "a node returns its writes before its other effects")
+    return effects[:count], rest  # type: ignore[return-value]
+
+
+def failed_effects(rest: list[Effect], failed: StorageError,
+                   on_error: Callable[[StorageError], list[Effect]] | None) -> list[Effect]:
+    """What may still be performed of ``rest`` after its writes failed: no Send,
+    every Reply turned into ``failed``, then ``on_error(failed)``'s effects (the
+    node's :meth:`~impl.node.Node.persist_failed`) without their writes."""
     kept: list[Effect] = [
         Reply(effect.request_id, error=failed) if isinstance(effect, Reply) else effect
         for effect in rest if not isinstance(effect, Send)]

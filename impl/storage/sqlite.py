@@ -40,7 +40,17 @@ Hint ids are ``epoch << 32 | sequence``: every open durably bumps the epoch, so 
 id is never reused, not even for a hint that a crash lost before it was
 committed (a stale acknowledgement can never remove a newer hint).
 
-The engine is not thread-safe: use it from one thread at a time.
+Group commit (:mod:`impl.storage.group_commit`): :meth:`SqliteStorage.transaction`
+makes every change inside it one transaction, committed (and, with
+``"always"``, fsynced) once at its end; :meth:`SqliteStorage.open_reader` gives
+the reads a second connection of their own, so one thread can read (WAL
+readers see the last commit and never wait for the writer) while another
+writes and commits.
+
+The engine is not thread-safe: use it from one thread at a time, except that
+with :meth:`~SqliteStorage.open_reader` the reads (``read``, ``scan``,
+``hints``, ``get_hint``, ``get_meta``, ``len``) may run in one thread while
+the writes run in another.
 """
 
 from __future__ import annotations
@@ -48,7 +58,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from impl.errors import StorageError
@@ -123,6 +133,8 @@ class SqliteStorage:
             raise ValueError(f"path must be a str or path, got {path!r}")
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._batching = False
         self._pending = 0
         self._count = 0
         self._epoch = 0
@@ -188,7 +200,7 @@ class SqliteStorage:
 
     def read(self, key: bytes) -> bytes | None:
         """The record stored under ``key``, or None."""
-        conn = self._connection()
+        conn = self._read_connection()
         check_key(key)
         row = self._query(conn, "SELECT record FROM versions WHERE pos = ? AND key = ?",
                           (position_bytes(key_position(key)), key)).fetchone()
@@ -241,7 +253,7 @@ class SqliteStorage:
             where = "pos >= :lo"
             while True:
                 rows = self._query(
-                    self._connection(),
+                    self._read_connection(),
                     f"SELECT pos, key, record FROM versions WHERE {where}{upper} "
                     f"ORDER BY pos, key LIMIT {_SCAN_PAGE}", params).fetchall()
                 for _, key, record in rows:
@@ -273,7 +285,7 @@ class SqliteStorage:
 
     def hints(self) -> list[Hint]:
         """Every hint kept, in id order."""
-        rows = self._query(self._connection(),
+        rows = self._query(self._read_connection(),
                            "SELECT hint_id, intended, key, record FROM hints ORDER BY hint_id",
                            ()).fetchall()
         return [Hint(hint_id, intended, bytes(key), bytes(record))
@@ -281,7 +293,7 @@ class SqliteStorage:
 
     def get_hint(self, hint_id: int) -> Hint | None:
         """The hint with id ``hint_id``, or None (an extra: not in the base protocol)."""
-        conn = self._connection()
+        conn = self._read_connection()
         check_hint_id(hint_id)
         if not -(1 << 63) <= hint_id < 1 << 63:
             return None
@@ -305,7 +317,7 @@ class SqliteStorage:
 
     def get_meta(self, name: str) -> bytes | None:
         """The node's own persisted value ``name`` (membership history, tokens...), or None."""
-        conn = self._connection()
+        conn = self._read_connection()
         check_meta_name(name)
         row = self._query(conn, "SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return None if row is None else bytes(row[0])
@@ -327,8 +339,75 @@ class SqliteStorage:
         if self.fsync == "buffered" and self._commit(conn):
             self._query(conn, "PRAGMA wal_checkpoint(PASSIVE)", ())
 
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Make every change inside one transaction: with ``"always"``, committed and
+        fsynced once at the end (group commit: one fsync for many writes); with
+        ``"buffered"``, part of the batch as usual. If a change or the commit fails,
+        the whole transaction is rolled back and StorageError raised: none of its
+        changes is stored. Not reentrant."""
+        self.begin_batch()
+        try:
+            yield
+        except BaseException:
+            self.abort_batch()
+            raise
+        self.commit_batch()
+
+    def begin_batch(self) -> None:
+        """Start a transaction that the changes until :meth:`commit_batch` (or
+        :meth:`abort_batch`) join (``"always"``; with ``"buffered"`` a no-op)."""
+        self._connection()
+        if self.fsync == "always":
+            self._batching = True
+
+    def commit_batch(self) -> None:
+        """Commit the changes since :meth:`begin_batch` as one transaction, with one
+        fsync of the log; on failure roll them all back and raise StorageError. It
+        may run in another thread than the changes did (never at the same time as
+        another call on this engine's writing connection)."""
+        conn = self._connection()
+        if not self._batching:
+            return
+        self._batching = False
+        try:
+            self._commit(conn)
+        except StorageError:
+            self._rollback(conn)
+            raise
+
+    def abort_batch(self) -> None:
+        """Roll back the changes since :meth:`begin_batch`."""
+        conn = self._connection()
+        if self._batching:
+            self._batching = False
+            self._rollback(conn)
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        self._pending = 0
+        self._count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
+
+    def open_reader(self) -> None:
+        """Serve the reads from a second connection (see the module docstring): a
+        read sees the last commit, never the changes of an open transaction."""
+        self._connection()
+        if self._reader is not None:
+            return
+        try:
+            reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            reader.execute("PRAGMA query_only=1")
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open a reader of {str(self.path)!r}: {exc}") from exc
+        self._reader = reader
+
     def close(self) -> None:
         """Commit what is buffered and close; every later call raises StorageError."""
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._conn is None:
             return
         conn, self._conn = self._conn, None
@@ -340,10 +419,16 @@ class SqliteStorage:
     def crash(self) -> None:
         """Model a process crash and restart: drop the connection without committing,
         then open the file again. What survives is what SQLite made durable."""
+        reader = self._reader is not None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self._conn is not None:
             conn, self._conn = self._conn, None
             conn.close()  # an open transaction is rolled back, as when the process dies
         self._open()
+        if reader:
+            self.open_reader()
 
     @property
     def pending(self) -> int:
@@ -356,6 +441,10 @@ class SqliteStorage:
         if self._conn is None:
             raise StorageError(f"the storage engine is closed ({str(self.path)!r})")
         return self._conn
+
+    def _read_connection(self) -> sqlite3.Connection:
+        conn = self._connection()
+        return conn if self._reader is None else self._reader
 
     def _query(self, conn: sqlite3.Connection, sql: str,
                params: tuple[object, ...] | dict[str, bytes]) -> sqlite3.Cursor:
@@ -373,14 +462,15 @@ class SqliteStorage:
                 conn.execute("BEGIN IMMEDIATE")
             yield conn
         except sqlite3.Error as exc:
-            if self.fsync == "always" and conn.in_transaction:
+            if self.fsync == "always" and conn.in_transaction and not self._batching:
                 conn.execute("ROLLBACK")
             if not conn.in_transaction:  # SQLite rolled the batch back: recount
                 self._pending = 0
                 self._count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
             raise StorageError(f"SQLite error on {str(self.path)!r}: {exc}") from exc
         if self.fsync == "always":
-            self._commit(conn)
+            if not self._batching:
+                self._commit(conn)
         else:
             self._pending += 1
             if self._pending >= self.batch:
