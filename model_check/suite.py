@@ -246,9 +246,9 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
     _entry(
         "dvv-amnesia-naive-actor",
         "key amnesia (Riak's kv679): after a disk loss the key's coordinator mints under its "
-        "bare name again; its dot (n3, 1) is one the replicas hold as seen (they hold "
-        "(n3, 2)), so they drop the new write, acknowledge it, and anti-entropy overwrites "
-        "the coordinator's copy",
+        "bare name again and re-issues the dots (n3, 1), (n3, 2); a replica that holds the "
+        "acknowledged v1 under the old (n3, 1) takes the new (n3, 2) as its successor and "
+        "drops v1, the last copy (the coordinator's went with its disk)",
         {"acked_writes_durable": 11, "convergence": 10},
         distinct_states=6_911,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
