@@ -23,11 +23,15 @@ The modes:
 
 ``lww``
     A version carries a timestamp ``(counter, coordinator)``; the highest wins and
-    a replica keeps exactly one version. The counter is logical, not a wall
-    clock: one more than the highest counter the coordinator has stored for the
-    key and than the counter of the context (the timestamp the client read), so
-    a client's sequential writes are ordered, while concurrent ones are decided
-    by the timestamp: one of them is silently lost.
+    a replica keeps exactly one version. The counter is a hybrid logical clock
+    (the default, ``lww_timestamps = "hybrid"``): the largest of the
+    coordinator's wall clock and one more than the highest counter it has stored
+    for the key and than the context's (the timestamp the client read), so a
+    client's read-then-write is ordered whatever the skew, while concurrent
+    writes are decided by the timestamp: one of them is silently lost. With
+    ``"wall-clock"`` the counter is the wall clock alone (naive lww; Jepsen's
+    Cassandra and Riak analyses). Wall clocks are the caller's (true time plus
+    a per-node skew, :mod:`spec.coordination`).
 ``server-vclock``
     The paper's coordinator-generated vector clocks: the new clock is the
     context's clock with the coordinator's entry set to one more than the
@@ -40,9 +44,14 @@ The modes:
     context's entry and the client's own last counter. Concurrent writers have
     distinct entries, so their versions are siblings.
 ``dvv``
-    A DVVSet per key: ``update(new(context, put_id), local, coordinator)``; the
+    A DVVSet per key: ``update(new(context, put_id), local, actor)``; the
     coordinator replicates its whole updated DVVSet and replicas ``sync``.
     For the properties, the put's *ghost clock* is its context plus its dot.
+
+Dots and server-vclock entries are minted under the coordinator's *actor*: its
+name, or ``name~<epoch>`` after a disk loss with actor epochs (Riak's kv679). In
+the two vector-clock modes a put's new clock may be truncated past a threshold
+(paper 4.4, :func:`truncate`).
 """
 
 from __future__ import annotations

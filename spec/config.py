@@ -22,10 +22,23 @@ The TOML layout (every key optional; the defaults are those of
     [cluster]   nodes = ["n1", "n2", "n3"]  # ring order: one token each, evenly spaced
                 n = 3  r = 2  w = 2  sloppy_quorum = false
                 clock = "dvv"            # "lww" | "server-vclock" | "client-vclock" | "dvv"
+                skew = {}                # per-node wall-clock offsets in ticks: {n1 = 2}
     [features]  hinted_handoff = true  read_repair = true  anti_entropy = true
+                actor_epochs = true      # false: a node re-uses its name after a disk loss
+                storage = "durable"      # "buffered": a crash may lose unflushed writes
+                lww_timestamps = "hybrid"  # "wall-clock": the coordinator's clock alone
+                vclock_threshold = 0     # > 0: truncate vector clocks past that many pairs
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
+                disk_losses = 0
     [workload]  keys = ["k"]  clients = 1  puts_per_client = 1  gets_per_client = 1
                 coordinator = "top-n"    # "any" | "top-n" | "first": where a client sends
+                read_modify_write = false  # true: no blind rewrites (a get before each put)
+
+The keys of issue 10 (``skew``, ``actor_epochs``, ``storage``, ``lww_timestamps``,
+``vclock_threshold``, ``disk_losses``, ``read_modify_write``) default to the fixed
+behaviour and no new fault; sources: Riak's kv679 (basho/riak_kv#679, #1040,
+#1070), Jepsen's lww analyses, the paper's truncation (4.4) and riak_core's
+``vclock:prune/3``.
 
 ``workload.coordinator`` says which nodes a client may send a request to:
 ``"any"`` node (a node outside the key's top N forwards it to the first of
