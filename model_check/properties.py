@@ -39,6 +39,14 @@ Always:
   acknowledged it (ghost: deletions are a subset of acknowledged handoffs).
 * ``context_collapses_siblings``: a put whose context came from a get that
   returned siblings has a clock that dominates every one of them.
+* ``monotonic_reads``: a client's later get of a key returns, for every version
+  its earlier get of the key returned, a version whose true history contains it
+  (it never reads older than it read before).
+* ``no_false_concurrency``: a get returns two versions as siblings only if
+  neither's true history contains the other (the clocks invented no concurrency).
+* ``sibling_bound``: no node stores more siblings of a key than the number of
+  truly concurrent writes of it (the largest set of its puts none of whose true
+  histories contains another).
 
 Eventually: ``convergence``: see :func:`spec.model.converged`.
 
@@ -54,7 +62,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from model_check.errors import CheckError
-from spec.actions import Action, AntiEntropy, Deliver, Timeout
+from spec.actions import Action, AntiEntropy, BufferedCrash, Deliver, DiskLoss, Timeout
 from spec.clocks import Payload, PutRecord, dominates, values
 from spec.model import converged, stored_values
 from spec.state import Kind, State
@@ -69,7 +77,10 @@ __all__ = [
     "acked_writes_durable",
     "context_collapses_siblings",
     "hint_kept_until_acked",
+    "monotonic_reads",
+    "no_false_concurrency",
     "read_your_writes",
+    "sibling_bound",
     "siblings_are_antichain",
 ]
 
@@ -212,6 +223,80 @@ def context_collapses_siblings(state: State) -> bool:
     return True
 
 
+def monotonic_reads(state: State) -> bool:
+    """A client's later get of a key covers every version its earlier gets of it returned."""
+    puts = state.puts
+    for client in state.clients:
+        gets = client.gets
+        if len(gets) < 2:
+            continue
+        for i, later in enumerate(gets):
+            for earlier in gets[:i]:
+                if earlier.key != later.key:
+                    continue
+                for v in earlier.returned:
+                    if not any(v in _history_in(puts, w) for w in later.returned):
+                        return False
+    return True
+
+
+def _history_in(puts: tuple[PutRecord | None, ...], put_id: int) -> frozenset[int]:
+    record = puts[put_id - 1]
+    return record.history if record is not None else frozenset()
+
+
+def no_false_concurrency(state: State) -> bool:
+    """A get returns two versions as siblings only if they are truly concurrent."""
+    puts = state.puts
+    for client in state.clients:
+        for get in client.gets:
+            returned = get.returned
+            if len(returned) < 2:
+                continue
+            for i, a in enumerate(returned):
+                history_a = _history_in(puts, a)
+                for b in returned[i + 1 :]:
+                    if b in history_a or a in _history_in(puts, b):
+                        return False
+    return True
+
+
+def sibling_bound(state: State) -> bool:
+    """No store holds more siblings of a key than its truly concurrent writes."""
+    puts = state.puts
+    keys = state.config.keys
+    for node in state.nodes:
+        for key, payload in zip(keys, node.store, strict=True):
+            count = len(values(payload))
+            if count > 1 and count > concurrent_writes(puts, key):
+                return False
+    return True
+
+
+def concurrent_writes(puts: tuple[PutRecord | None, ...], key: str) -> int:
+    """The largest number of ``key``'s performed puts none of whose true histories
+    contains another (memoised per put table object)."""
+    ident = (id(puts), key)
+    cached = _CONCURRENT.get(ident)
+    if cached is not None and cached[0] is puts:
+        return cached[1]
+    records = [r for r in puts if r is not None and r.key == key]
+    best = 0
+    for mask in range(1, 1 << len(records)):
+        chosen = [r for i, r in enumerate(records) if mask >> i & 1]
+        if len(chosen) > best and not any(
+                a.put_id in b.history for a in chosen for b in chosen if a is not b):
+            best = len(chosen)
+    if len(_CONCURRENT) > 100_000:
+        _CONCURRENT.clear()
+    _CONCURRENT[ident] = (puts, best)
+    return best
+
+
+# Each entry holds the put table whose id makes its key.
+_CONCURRENT: dict[tuple[int, str], tuple[tuple[PutRecord | None, ...], int]] = {}
+
+
 # ------------------------------------------------------------------ sometimes
 
 
@@ -233,6 +318,52 @@ def siblings_stored(state: State) -> bool:
 def siblings_collapsed(state: State) -> bool:
     """A put was written with the context of a get that returned siblings."""
     return any(record is not None and record.read_siblings for record in state.puts)
+
+
+def read_after_read(state: State) -> bool:
+    """A client completed a get of a key after an earlier get of it returned a version."""
+    for client in state.clients:
+        gets = client.gets
+        for i, later in enumerate(gets):
+            if any(earlier.key == later.key and earlier.returned for earlier in gets[:i]):
+                return True
+    return False
+
+
+def get_returns_siblings(state: State) -> bool:
+    """A get returned two or more versions."""
+    return any(len(get.returned) > 1 for client in state.clients for get in client.gets)
+
+
+def write_after_read(state: State) -> bool:
+    """A put carried the context of a get that returned a version (read-then-write)."""
+    return any(record is not None and len(record.history) > 1 for record in state.puts)
+
+
+def new_actor_writes(state: State) -> bool:
+    """A put was minted under a node's new actor (a later storage lifetime)."""
+    return any(record is not None and "~" in record.dot[0] for record in state.puts)
+
+
+def clock_truncated(state: State) -> bool:
+    """A put's clock was truncated: it does not dominate a version it truly descends."""
+    puts = state.puts
+    for record in puts:
+        if record is None or record.dot[1] or record.stamp[1]:
+            continue
+        for v in record.history:
+            other = puts[v - 1]
+            if v != record.put_id and other is not None and not dominates(record, other):
+                return True
+    return False
+
+
+def disk_lost_holding_data(before: State, action: Action, after: State) -> bool:
+    """A node lost its disk (or, buffered, its unflushed writes) while it held a version."""
+    if not isinstance(action, DiskLoss | BufferedCrash):
+        return False
+    node = before.node(action.node)
+    return any(values(p) for p in node.store) or bool(node.hints)
 
 
 def fallback_holds_hint(state: State) -> bool:
@@ -301,6 +432,23 @@ ALWAYS: tuple[Property[State, Action], ...] = (
         "that dominates all of them",
         context_collapses_siblings,
     ),
+    Property.always(
+        "monotonic_reads",
+        "a client's later get of a key returns, for every version an earlier get of it "
+        "returned, a version whose true causal history contains it",
+        monotonic_reads,
+    ),
+    Property.always(
+        "no_false_concurrency",
+        "a get returns two versions as siblings only if neither's true causal history "
+        "contains the other",
+        no_false_concurrency,
+    ),
+    Property.always(
+        "sibling_bound",
+        "no node stores more siblings of a key than there are truly concurrent writes of it",
+        sibling_bound,
+    ),
 )
 
 EVENTUALLY: tuple[Property[State, Action], ...] = (
@@ -334,6 +482,37 @@ SOMETIMES: tuple[Property[State, Action], ...] = (
         "a put carries the context of a get that returned siblings "
         "(context_collapses_siblings is not vacuous)",
         holds=siblings_collapsed,
+    ),
+    Property.sometimes(
+        "read_after_read",
+        "a client completes a get of a key after an earlier get of it returned a version "
+        "(monotonic_reads is not vacuous)",
+        holds=read_after_read,
+    ),
+    Property.sometimes(
+        "get_returns_siblings",
+        "a get returns two or more versions (no_false_concurrency is not vacuous)",
+        holds=get_returns_siblings,
+    ),
+    Property.sometimes(
+        "write_after_read",
+        "a put carries the context of a get that returned a version (a read-then-write)",
+        holds=write_after_read,
+    ),
+    Property.sometimes(
+        "disk_lost_holding_data",
+        "a node loses its disk, or its unflushed writes, while it holds a version",
+        step=disk_lost_holding_data,
+    ),
+    Property.sometimes(
+        "new_actor_writes",
+        "a put is minted under a node's new actor after it lost its disk (actor epochs)",
+        holds=new_actor_writes,
+    ),
+    Property.sometimes(
+        "clock_truncated",
+        "a put's clock was truncated: it does not dominate a version it truly descends",
+        holds=clock_truncated,
     ),
     Property.sometimes(
         "fallback_holds_hint",

@@ -37,6 +37,9 @@ PROPERTY_NAMES = (
     "siblings_are_antichain",
     "hint_kept_until_acked",
     "context_collapses_siblings",
+    "monotonic_reads",
+    "no_false_concurrency",
+    "sibling_bound",
     "convergence",
 )
 """The always- and eventually-properties every entry has a verdict for."""
@@ -222,6 +225,134 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         distinct_states=79,
         found={**_WRITE, "coordinator_times_out": 3},
         not_found=("anti_entropy_repairs", "read_repair_repairs"),
+    ),
+    _entry(
+        "disk-loss-w1",
+        "W = 1 and one disk loss: the put is acknowledged on the coordinator's copy alone, "
+        "its replica puts are dropped in flight and the coordinator loses its disk: the "
+        "acknowledged write is gone (issue 10: durability that can fail)",
+        {"acked_writes_durable": 4},
+        distinct_states=607,
+        found={"put_acknowledged": 1, "converged_after_a_write": 3,
+               "disk_lost_holding_data": 2},
+    ),
+    _entry(
+        "disk-loss-w2",
+        "the same with W = 2: the put is on two disks before it is acknowledged, and one "
+        "disk loss cannot lose it",
+        distinct_states=1_909,
+        found={**_WRITE, "disk_lost_holding_data": 2, "new_actor_writes": 3},
+    ),
+    _entry(
+        "dvv-amnesia-naive-actor",
+        "key amnesia (Riak's kv679): after a disk loss the key's coordinator mints under its "
+        "bare name again and re-issues the dots (n3, 1), (n3, 2); a replica that holds the "
+        "acknowledged v1 under the old (n3, 1) takes the new (n3, 2) as its successor and "
+        "drops v1, the last copy (the coordinator's went with its disk)",
+        {"acked_writes_durable": 11, "convergence": 10},
+        distinct_states=6_911,
+        found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
+        not_found=("new_actor_writes",),
+    ),
+    _entry(
+        "dvv-amnesia-actor-epochs",
+        "the same with an actor per storage lifetime (the default): the node's new dots are "
+        "(n3~1, k), which no replica has seen; nothing is lost",
+        distinct_states=9_877,
+        found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2,
+               "new_actor_writes": 3},
+    ),
+    _entry(
+        "dvv-buffered-crash-naive-actor",
+        "the same amnesia from a buffered storage engine: a crash loses the writes not yet "
+        "flushed, and the naive actor re-issues a dot",
+        {"acked_writes_durable": 11, "convergence": 10},
+        distinct_states=8_640,
+        found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
+        not_found=("new_actor_writes",),
+    ),
+    _entry(
+        "dvv-buffered-crash-actor-epochs",
+        "the same with actor epochs: every restart of a buffered node mints under a new "
+        "actor; nothing is lost",
+        distinct_states=11_606,
+        found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2,
+               "new_actor_writes": 3},
+    ),
+    _entry(
+        "lww-skew-wall-clock",
+        "lww stamped with the coordinator's wall clock, n1 two ticks ahead: a client reads "
+        "v1 (written through n1) and writes v2 with that context through n2; v2 is "
+        "acknowledged and loses to v1 everywhere (Jepsen's Cassandra/Riak lww findings)",
+        {"acked_writes_durable": 10},
+        distinct_states=1_861,
+        found={**_WRITE_READ, "write_after_read": 7},
+        not_found=("siblings_stored",),
+    ),
+    _entry(
+        "lww-skew-hybrid",
+        "the same with the hybrid logical clock (the default): v2's stamp exceeds its "
+        "context's, so the read-then-write wins whatever the skew",
+        distinct_states=1_955,
+        found={**_WRITE_READ, "write_after_read": 7},
+        not_found=("siblings_stored",),
+    ),
+    _entry(
+        "client-vclock-truncated",
+        "client-side clocks truncated past one pair (paper 4.4): c2 reads v1 {c1: 1} and "
+        "writes v2, whose clock {c1: 1, c2: 1} is truncated to {c2: 1}; v2 no longer "
+        "dominates v1, and replicas keep both as (false) siblings that a get returns",
+        {"no_false_concurrency": 10, "sibling_bound": 5},
+        distinct_states=3_493,
+        found={**_WRITE_READ, "siblings_stored": 2, "get_returns_siblings": 7,
+               "write_after_read": 5, "clock_truncated": 5},
+    ),
+    _entry(
+        "client-vclock-untruncated",
+        "the same without truncation (the default): v2's clock dominates v1's; the only "
+        "siblings are truly concurrent writes",
+        distinct_states=3_453,
+        found={**_WRITE_READ, "siblings_stored": 2, "get_returns_siblings": 7,
+               "write_after_read": 5},
+        not_found=("clock_truncated",),
+    ),
+    _entry(
+        "server-vclock-truncated",
+        "the paper's coordinator clocks truncated past one pair: a read-then-write through "
+        "another coordinator gets {n1: 1, n3: 1}, truncated to {n1: 1}, which no longer "
+        "dominates the version it read: a replica keeps both as siblings",
+        {"sibling_bound": 7},
+        distinct_states=2_261,
+        found={**_WRITE_READ, "siblings_stored": 7, "write_after_read": 7,
+               "clock_truncated": 7},
+    ),
+    _entry(
+        "server-vclock-untruncated",
+        "the same without truncation (the default): the read-then-write supersedes what it "
+        "read",
+        distinct_states=1_955,
+        found={**_WRITE_READ, "write_after_read": 7},
+        not_found=("siblings_stored", "clock_truncated"),
+    ),
+    _entry(
+        "strict-dvv-reread",
+        "R + W > N, one crash, one client putting then reading twice: the coordinator "
+        "crashes after writing locally, a first get reads its copy, a second reads two "
+        "nodes the write has not reached: a later read returns less than an earlier one "
+        "(read repair is asynchronous)",
+        {"monotonic_reads": 10},
+        distinct_states=26_714,
+        found={**_WRITE_READ, "read_after_read": 9, "coordinator_times_out": 3,
+               "read_repair_repairs": 7},
+    ),
+    _entry(
+        "strict-read-all-reread",
+        "the same with R = N = 3: every get reads every replica, whose stores only grow; "
+        "reads are monotonic",
+        distinct_states=33_336,
+        found={"put_acknowledged": 3, "converged_after_a_write": 4,
+               "read_after_acknowledged_write": 8, "read_after_read": 13,
+               "coordinator_times_out": 3, "read_repair_repairs": 9},
     ),
 )
 

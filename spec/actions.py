@@ -11,7 +11,8 @@ The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
 ``deliver`` (4.5, 4.6), ``timeout`` (4.5, 4.6: the sloppy quorum),
 ``client-timeout``, ``handoff`` (4.6), ``anti-entropy`` (4.7), and the faults
 ``drop``, ``duplicate``, ``crash``, ``partition`` with their repairs
-``recover``, ``heal`` (4.6, 4.8).
+``recover``, ``heal`` (4.6, 4.8); ``disk-loss`` and ``buffered-crash`` (a node
+that loses its durable state, or its unflushed writes: Riak's kv679).
 
 Errors: :func:`action_from_json` and :func:`message_from_json` refuse anything
 malformed (not an object, an unknown kind, a missing or mistyped field) with a
@@ -30,11 +31,13 @@ from spec.state import Kind, Message
 __all__ = [
     "Action",
     "AntiEntropy",
+    "BufferedCrash",
     "ClientGet",
     "ClientPut",
     "ClientTimeout",
     "Crash",
     "Deliver",
+    "DiskLoss",
     "Drop",
     "Duplicate",
     "Handoff",
@@ -231,6 +234,30 @@ class Crash(Action):
 
 
 @dataclass(frozen=True, slots=True)
+class DiskLoss(Action):
+    """Fault: ``node`` crashes and its disk is replaced: its store, hints and
+    counters are lost (it recovers empty; with actor epochs, under a new actor)."""
+
+    node: str
+    kind: ClassVar[str] = "disk-loss"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
+class BufferedCrash(Action):
+    """Fault (``storage = "buffered"``): ``node`` crashes before flushing and loses
+    the writes not yet flushed (in the spec: all it wrote, see docs/spec.md)."""
+
+    node: str
+    kind: ClassVar[str] = "buffered-crash"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
 class Recover(Action):
     """``node`` comes back up."""
 
@@ -284,6 +311,10 @@ def action_from_json(data: object) -> Action:
         return AntiEntropy(_str(data, "a"), _str(data, "b"), _str(data, "key"))
     if kind == "crash":
         return Crash(_str(data, "node"))
+    if kind == "disk-loss":
+        return DiskLoss(_str(data, "node"))
+    if kind == "buffered-crash":
+        return BufferedCrash(_str(data, "node"))
     if kind == "recover":
         return Recover(_str(data, "node"))
     if kind == "partition":

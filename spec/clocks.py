@@ -23,11 +23,15 @@ The modes:
 
 ``lww``
     A version carries a timestamp ``(counter, coordinator)``; the highest wins and
-    a replica keeps exactly one version. The counter is logical, not a wall
-    clock: one more than the highest counter the coordinator has stored for the
-    key and than the counter of the context (the timestamp the client read), so
-    a client's sequential writes are ordered, while concurrent ones are decided
-    by the timestamp: one of them is silently lost.
+    a replica keeps exactly one version. The counter is a hybrid logical clock
+    (the default, ``lww_timestamps = "hybrid"``): the largest of the
+    coordinator's wall clock and one more than the highest counter it has stored
+    for the key and than the context's (the timestamp the client read), so a
+    client's read-then-write is ordered whatever the skew, while concurrent
+    writes are decided by the timestamp: one of them is silently lost. With
+    ``"wall-clock"`` the counter is the wall clock alone (naive lww; Jepsen's
+    Cassandra and Riak analyses). Wall clocks are the caller's (true time plus
+    a per-node skew, :mod:`spec.coordination`).
 ``server-vclock``
     The paper's coordinator-generated vector clocks: the new clock is the
     context's clock with the coordinator's entry set to one more than the
@@ -40,9 +44,14 @@ The modes:
     context's entry and the client's own last counter. Concurrent writers have
     distinct entries, so their versions are siblings.
 ``dvv``
-    A DVVSet per key: ``update(new(context, put_id), local, coordinator)``; the
+    A DVVSet per key: ``update(new(context, put_id), local, actor)``; the
     coordinator replicates its whole updated DVVSet and replicas ``sync``.
     For the properties, the put's *ghost clock* is its context plus its dot.
+
+Dots and server-vclock entries are minted under the coordinator's *actor*: its
+name, or ``name~<epoch>`` after a disk loss with actor epochs (Riak's kv679). In
+the two vector-clock modes a put's new clock may be truncated past a threshold
+(paper 4.4, :func:`truncate`).
 """
 
 from __future__ import annotations
@@ -71,6 +80,7 @@ __all__ = [
     "payload_json",
     "payload_key",
     "put",
+    "truncate",
     "values",
 ]
 
@@ -269,21 +279,37 @@ def put(
     client: str,
     client_counter: int,
     puts: Sequence[PutRecord | None],
+    *,
+    actor: str = "",
+    wall: int = 0,
+    hybrid: bool = True,
+    threshold: int = 0,
 ) -> tuple[Payload, Payload, VClock, tuple[int, str], int, tuple[str, int]]:
     """The coordinator's put: ``(new local payload, payload to replicate, the put's
-    clock, its lww stamp, the client's new counter, its dvv dot)``."""
+    clock, its lww stamp, the client's new counter, its dvv dot)``.
+
+    ``actor`` (default: ``coordinator``) is the id the coordinator mints dvv dots
+    and server-vclock entries under (a fresh one per storage lifetime with actor
+    epochs). ``wall`` is the coordinator's wall clock in ticks (lww); ``hybrid``
+    stamps ``max(wall, context + 1, stored + 1)`` (a hybrid logical clock), else
+    the wall clock alone. ``threshold`` > 0 truncates a vector clock past that
+    many pairs (paper 4.4), keeping the pair this put increments."""
+    actor = actor or coordinator
     if mode == "dvv":
         assert isinstance(local, DVVSet)
         vector: Any = context if context is not None else ()
-        updated = dvv.update(dvv.new(vector, put_id), local, coordinator)
-        dot = next(e.counter for e in updated.entries if e.id == coordinator)
-        return updated, updated, _ctx_clock(context), (0, ""), client_counter, (coordinator, dot)
+        updated = dvv.update(dvv.new(vector, put_id), local, actor)
+        dot = next(e.counter for e in updated.entries if e.id == actor)
+        return updated, updated, _ctx_clock(context), (0, ""), client_counter, (actor, dot)
     assert isinstance(local, tuple)
     if mode == "lww":
-        seen = context[0] if isinstance(context, tuple) else 0
-        for v in local:
-            seen = max(seen, _record(puts, v).stamp[0])
-        stamp = (seen + 1, coordinator)
+        if hybrid:
+            seen = context[0] if isinstance(context, tuple) else 0
+            for v in local:
+                seen = max(seen, _record(puts, v).stamp[0])
+            stamp = (max(wall, seen + 1), coordinator)
+        else:
+            stamp = (wall, coordinator)
         record = PutRecord(put_id, client, "", coordinator, VClock(), stamp, frozenset(), ())
         table = list(puts)
         table[put_id - 1] = record
@@ -291,19 +317,31 @@ def put(
         return new, (put_id,), VClock(), stamp, client_counter, ("", 0)
     base = _ctx_clock(context)
     if mode == "server-vclock":
-        highest = base.counter(coordinator)
+        highest = base.counter(actor)
         for v in local:
-            highest = max(highest, _record(puts, v).clock.counter(coordinator))
-        clock = VClock.of({**base.entries, coordinator: highest + 1})
+            highest = max(highest, _record(puts, v).clock.counter(actor))
+        entry = actor
+        clock = VClock.of({**base.entries, actor: highest + 1})
     else:  # client-vclock
         counter = max(base.counter(client), client_counter) + 1
+        entry = client
         clock = VClock.of({**base.entries, client: counter})
         client_counter = counter
+    if threshold and len(clock.pairs) > threshold:
+        clock = truncate(clock, threshold, entry)
     record = PutRecord(put_id, client, "", coordinator, clock, (0, ""), frozenset(), ())
     table = list(puts)
     table[put_id - 1] = record
     new = _reconcile(mode, (*local, put_id), table)
     return new, (put_id,), clock, (0, ""), client_counter, ("", 0)
+
+
+def truncate(clock: VClock, threshold: int, newest: str) -> VClock:
+    """The paper's truncation (section 4.4) of a put's new ``clock``: past
+    ``threshold`` pairs the oldest go (:meth:`spec.vclock.VClock.prune`). The pair
+    ``newest`` (the one the put just incremented) is the youngest; the spec has no
+    wall clock for the others, so prune's tie-break (node id) picks among them."""
+    return VClock(VClock(clock.pairs, ((newest, 1.0),)).prune(threshold).pairs)
 
 
 # -- JSON -------------------------------------------------------------------------------

@@ -22,10 +22,23 @@ The TOML layout (every key optional; the defaults are those of
     [cluster]   nodes = ["n1", "n2", "n3"]  # ring order: one token each, evenly spaced
                 n = 3  r = 2  w = 2  sloppy_quorum = false
                 clock = "dvv"            # "lww" | "server-vclock" | "client-vclock" | "dvv"
+                skew = {}                # per-node wall-clock offsets in ticks: {n1 = 2}
     [features]  hinted_handoff = true  read_repair = true  anti_entropy = true
+                actor_epochs = true      # false: a node re-uses its name after a disk loss
+                storage = "durable"      # "buffered": a crash may lose unflushed writes
+                lww_timestamps = "hybrid"  # "wall-clock": the coordinator's clock alone
+                vclock_threshold = 0     # > 0: truncate vector clocks past that many pairs
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
+                disk_losses = 0
     [workload]  keys = ["k"]  clients = 1  puts_per_client = 1  gets_per_client = 1
                 coordinator = "top-n"    # "any" | "top-n" | "first": where a client sends
+                read_modify_write = false  # true: no blind rewrites (a get before each put)
+
+The keys of issue 10 (``skew``, ``actor_epochs``, ``storage``, ``lww_timestamps``,
+``vclock_threshold``, ``disk_losses``, ``read_modify_write``) default to the fixed
+behaviour and no new fault; sources: Riak's kv679 (basho/riak_kv#679, #1040,
+#1070), Jepsen's lww analyses, the paper's truncation (4.4) and riak_core's
+``vclock:prune/3``.
 
 ``workload.coordinator`` says which nodes a client may send a request to:
 ``"any"`` node (a node outside the key's top N forwards it to the first of
@@ -58,7 +71,9 @@ from spec.validation import (
 __all__ = [
     "CLOCK_MODES",
     "COORDINATOR_CHOICES",
+    "LWW_TIMESTAMPS",
     "SECTIONS",
+    "STORAGE_MODES",
     "Config",
     "ConfigError",
     "default_config",
@@ -66,13 +81,17 @@ __all__ = [
 ]
 
 COORDINATOR_CHOICES = ("any", "top-n", "first")
+STORAGE_MODES = ("durable", "buffered")
+LWW_TIMESTAMPS = ("hybrid", "wall-clock")
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock"),
-    "features": ("hinted_handoff", "read_repair", "anti_entropy"),
-    "faults": ("drops", "duplicates", "crashes", "partitions"),
-    "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator"),
+    "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew"),
+    "features": ("hinted_handoff", "read_repair", "anti_entropy", "actor_epochs", "storage",
+                 "lww_timestamps", "vclock_threshold"),
+    "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses"),
+    "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
+                 "read_modify_write"),
 }
 _SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys}
 
@@ -113,6 +132,32 @@ def _names(key: str, value: object) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _skew(value: object, nodes: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """``{node: offset}`` (a TOML inline table) or ``((node, offset), ...)`` -> sorted
+    pairs without zero offsets."""
+    items: Any
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, list | tuple):
+        items = [tuple(item) if isinstance(item, list | tuple) else item for item in value]
+    else:
+        raise ConfigError(f"[cluster] skew must be a table of node = ticks, got {value!r}")
+    out: dict[str, int] = {}
+    for item in items:
+        if not isinstance(item, tuple) or len(item) != 2:
+            raise ConfigError(f"[cluster] skew must be a table of node = ticks, got {value!r}")
+        node, offset = item
+        if node not in nodes:
+            raise ConfigError(f"[cluster] skew names {node!r}, which is not a node")
+        if isinstance(offset, bool) or not isinstance(offset, int):
+            raise ConfigError(f"[cluster] skew of {node!r} must be an integer number of "
+                              f"ticks, got {offset!r}")
+        if node in out:
+            raise ConfigError(f"[cluster] skew names {node!r} twice")
+        out[node] = offset
+    return tuple(sorted((n, o) for n, o in out.items() if o))
+
+
 def _choice(key: str, value: object, choices: tuple[str, ...]) -> str:
     return check_choice(_where(key), value, choices)
 
@@ -129,21 +174,37 @@ class Config:
     w: int = 2
     sloppy_quorum: bool = False
     clock: str = "dvv"
+    #: per-node wall-clock offsets in ticks, sorted ``(node, offset)`` pairs (TOML:
+    #: ``skew = {n1 = 2}``); a node not named runs on true time
+    skew: tuple[tuple[str, int], ...] = ()
     # [features]
     hinted_handoff: bool = True
     read_repair: bool = True
     anti_entropy: bool = True
+    #: a fresh actor (``name~epoch``) per storage lifetime (Riak's kv679 fix); False:
+    #: the bare name, which a node that lost its disk re-uses
+    actor_epochs: bool = True
+    #: "durable": a crash keeps the disk; "buffered": a crash may lose unflushed writes
+    storage: str = "durable"
+    #: lww: "hybrid" (max(wall, context + 1, stored + 1)) or "wall-clock" (wall only)
+    lww_timestamps: str = "hybrid"
+    #: vector-clock modes: truncate a put's clock to this many pairs (0: never)
+    vclock_threshold: int = 0
     # [faults]: budgets, how many of each may happen in one run
     drops: int = 0
     duplicates: int = 0
     crashes: int = 0
     partitions: int = 0
+    disk_losses: int = 0
     # [workload]
     keys: tuple[str, ...] = ("k",)
     clients: int = 1
     puts_per_client: int = 1
     gets_per_client: int = 1
     coordinator: str = "top-n"
+    #: a client's next put waits for a get begun after its previous put was
+    #: acknowledged (read-modify-write clients: no blind rewrites)
+    read_modify_write: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -152,14 +213,18 @@ class Config:
         object.__setattr__(self, "keys", _names("keys", self.keys))
         for key in ("n", "r", "w"):
             _int(key, getattr(self, key), 1)
-        for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy"):
+        for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy",
+                    "actor_epochs", "read_modify_write"):
             _bool(key, getattr(self, key))
-        for key in ("drops", "duplicates", "crashes", "partitions", "puts_per_client",
-                    "gets_per_client"):
+        for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
+                    "puts_per_client", "gets_per_client", "vclock_threshold"):
             _int(key, getattr(self, key), 0)
         _int("clients", self.clients, 1)
         _choice("clock", self.clock, CLOCK_MODES)
         _choice("coordinator", self.coordinator, COORDINATOR_CHOICES)
+        _choice("storage", self.storage, STORAGE_MODES)
+        _choice("lww_timestamps", self.lww_timestamps, LWW_TIMESTAMPS)
+        object.__setattr__(self, "skew", _skew(self.skew, self.nodes))
         if self.n > len(self.nodes):
             raise ConfigError(
                 f"[cluster] n = {self.n} exceeds the number of nodes ({len(self.nodes)})"
@@ -187,6 +252,13 @@ class Config:
         """The spec's small ring: one token per node, evenly spaced, in ring order."""
         return _ring(self.nodes)
 
+    def wall_offset(self, node: str) -> int:
+        """``node``'s wall-clock offset from true time, in ticks (``[cluster] skew``)."""
+        for name, offset in self.skew:
+            if name == node:
+                return offset
+        return 0
+
     def preference_list(self, key: str) -> tuple[str, ...]:
         """Every node, clockwise from the key's position (the top N first)."""
         return _preference_list(self.nodes, key)
@@ -204,6 +276,7 @@ class Config:
             out[section] = {
                 key: list(v) if isinstance(v := getattr(self, key), tuple) else v for key in keys
             }
+        out["cluster"]["skew"] = dict(self.skew)
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -238,7 +311,7 @@ class Config:
                         f"unknown key {key!r} in [{section}] "
                         f"(known: {', '.join(SECTIONS[section])})"
                     )
-                kwargs[key] = tuple(value) if isinstance(value, list) else value
+                kwargs[key] = tuple(value) if isinstance(value, list) and key != "skew" else value
         return cls(**kwargs)
 
     @classmethod
@@ -260,6 +333,8 @@ class Config:
             for key, value in body.items():
                 if isinstance(value, bool):
                     text = "true" if value else "false"
+                elif isinstance(value, dict):
+                    text = "{" + ", ".join(f"{json.dumps(k)} = {v}" for k, v in value.items()) + "}"
                 else:
                     text = json.dumps(value)
                 lines.append(f"{key} = {text}")

@@ -109,8 +109,13 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         cl = edit.client(client)
         last = cl.last_get if cl.last_get is not None and cl.last_get.key == key else None
         context = last.context if last is not None else None
+        wall = 0
+        if config.clock == "lww":  # true time: the puts performed so far; plus the skew
+            wall = len(edit.puts) - edit.puts.count(None) + config.wall_offset(node)
         new_local, payload, clock, stamp, counter, dot = clocks.put(
-            config.clock, local, context, request, node, client, cl.counter, edit.puts
+            config.clock, local, context, request, node, client, cl.counter, edit.puts,
+            actor=edit.actor(node), wall=wall, hybrid=config.lww_timestamps == "hybrid",
+            threshold=config.vclock_threshold,
         )
         history = frozenset({request} | (last.history if last is not None else frozenset()))
         siblings = last.siblings if last is not None and len(last.siblings) > 1 else ()

@@ -12,7 +12,17 @@ budget (``faults`` of the configuration, spent counts in ``State.used``):
   volatile coordination records are lost (with the messages of their exchanges
   that could no longer have an effect); recover (not a fault) brings it back;
 * partition: the network splits in two sides (the side holding the first node is
-  kept in ``State.side``); heal (not a fault) joins them again.
+  kept in ``State.side``); heal (not a fault) joins them again;
+* disk loss (``faults.disk_losses``): a node crashes and its disk is replaced:
+  its store, hint store and counters are gone (it recovers empty). With
+  ``features.actor_epochs`` its next storage lifetime mints under a new actor
+  (``State.epochs``); without, under its bare name again (Riak's kv679);
+* buffered crash (``features.storage = "buffered"``, within the crash budget):
+  a crash that loses the writes the node had not flushed. The spec does not
+  track flushes, so it takes the worst case, a flush interval longer than the
+  run: everything the node wrote is lost, as in a disk loss. With actor epochs,
+  every crash of a buffered node begins a new lifetime (the implementation
+  gives a buffered engine a new actor on every start).
 
 Equal copies of a message are one choice: only the first of a run is dropped or
 duplicated.
@@ -23,8 +33,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
-from spec.actions import Action, Crash, Heal, Partition, Recover, new_drop, new_duplicate
-from spec.state import State, new_node
+from spec import clocks
+from spec.actions import (
+    Action,
+    BufferedCrash,
+    Crash,
+    DiskLoss,
+    Heal,
+    Partition,
+    Recover,
+    new_drop,
+    new_duplicate,
+)
+from spec.state import NodeState, State, new_node
 from spec.step import Edit, Plan
 
 __all__ = ["faults"]
@@ -32,6 +53,8 @@ __all__ = ["faults"]
 # Actions are values: one shared object per distinct action.
 _crash = lru_cache(maxsize=4096)(Crash)
 _recover = lru_cache(maxsize=4096)(Recover)
+_disk_loss = lru_cache(maxsize=4096)(DiskLoss)
+_buffered_crash = lru_cache(maxsize=4096)(BufferedCrash)
 _HEAL = Heal()
 
 
@@ -39,7 +62,7 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     """Drops and duplicates (per message), crashes and recoveries (per node), then a
     partition or the heal."""
     config = plan.config
-    drops, duplicates, crashes, partitions = state.used
+    drops, duplicates, crashes, partitions, losses = state.used
     if drops < config.drops or duplicates < config.duplicates:
         previous = None
         for position, m in enumerate(state.messages):
@@ -49,33 +72,60 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             if drops < config.drops:
                 edit = Edit(state, plan)
                 edit.remove_at(position)
-                edit.used = (drops + 1, duplicates, crashes, partitions)
+                edit.used = (drops + 1, duplicates, crashes, partitions, losses)
                 yield new_drop(m), edit.build()
             if duplicates < config.duplicates:
                 edit = Edit(state, plan)
                 edit.send(m)
-                edit.used = (drops, duplicates + 1, crashes, partitions)
+                edit.used = (drops, duplicates + 1, crashes, partitions, losses)
                 yield new_duplicate(m), edit.build()
+    buffered = config.storage == "buffered"
     for node_name, node in zip(plan.nodes, state.nodes, strict=True):
         if node.up and crashes < config.crashes:
-            edit = Edit(state, plan)
-            for coord in node.coord:
-                edit.purge(node_name, coord.request)
-            edit.set_node(node_name, new_node(False, node.store, node.hints, ()))
-            edit.used = (drops, duplicates, crashes + 1, partitions)
+            edit = _down(state, plan, node_name, node, lose=False, new_lifetime=buffered)
+            edit.used = (drops, duplicates, crashes + 1, partitions, losses)
             yield _crash(node_name), edit.build()
+            if buffered:
+                edit = _down(state, plan, node_name, node, lose=True, new_lifetime=True)
+                edit.used = (drops, duplicates, crashes + 1, partitions, losses)
+                yield _buffered_crash(node_name), edit.build()
         elif not node.up:
             edit = Edit(state, plan)
             edit.set_node(node_name, new_node(True, node.store, node.hints, ()))
             yield _recover(node_name), edit.build()
+        if node.up and losses < config.disk_losses:
+            edit = _down(state, plan, node_name, node, lose=True, new_lifetime=True)
+            edit.used = (drops, duplicates, crashes, partitions, losses + 1)
+            yield _disk_loss(node_name), edit.build()
     side = state.side
     if not side and partitions < config.partitions:
         for split in plan.sides:
             edit = Edit(state, plan)
             edit.side = split
-            edit.used = (drops, duplicates, crashes, partitions + 1)
+            edit.used = (drops, duplicates, crashes, partitions + 1, losses)
             yield Partition(tuple(n for n in plan.nodes if n in split)), edit.build()
     elif side:
         edit = Edit(state, plan)
         edit.side = frozenset()
         yield _HEAL, edit.build()
+
+
+def _down(state: State, plan: Plan, name: str, node: NodeState, *, lose: bool,
+          new_lifetime: bool) -> Edit:
+    """``name`` goes down: its coordination records (and the messages of their
+    exchanges that can no longer have an effect) are lost; with ``lose`` its
+    store and hints too; with ``new_lifetime`` (and actor epochs on) its next
+    lifetime mints under a new actor."""
+    edit = Edit(state, plan)
+    for coord in node.coord:
+        edit.purge(name, coord.request)
+    if lose:
+        empty = clocks.empty(plan.config.clock)
+        edit.set_node(name, new_node(False, tuple(empty for _ in node.store), (), ()))
+    else:
+        edit.set_node(name, new_node(False, node.store, node.hints, ()))
+    if new_lifetime and plan.config.actor_epochs:
+        i = plan.index[name]
+        epochs = edit.epochs
+        edit.epochs = (*epochs[:i], epochs[i] + 1, *epochs[i + 1 :])
+    return edit

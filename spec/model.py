@@ -58,7 +58,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from spec import clocks
-from spec.actions import Action, Crash, Drop, Duplicate, Partition, action_from_json
+from spec.actions import (
+    Action,
+    BufferedCrash,
+    Crash,
+    DiskLoss,
+    Drop,
+    Duplicate,
+    Partition,
+    action_from_json,
+)
 from spec.anti_entropy import anti_entropy
 from spec.config import Config
 from spec.coordination import timeouts
@@ -92,7 +101,7 @@ __all__ = [
     "successors",
 ]
 
-FAULTS = (Drop, Duplicate, Crash, Partition)
+FAULTS = (Drop, Duplicate, Crash, Partition, DiskLoss, BufferedCrash)
 
 #: The chain of :func:`successors`: one generator of steps per mechanism, in order.
 MECHANISMS: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] = (
@@ -115,9 +124,10 @@ def initial_state(config: Config) -> State:
         clients=tuple(ClientState() for _ in range(config.clients)),
         puts=tuple(None for _ in range(config.clients * config.puts_per_client)),
         side=frozenset(),
-        used=(0, 0, 0, 0),
+        used=(0, 0, 0, 0, 0),
         hints_acked=frozenset(),
         hints_deleted=frozenset(),
+        epochs=tuple(0 for _ in config.nodes),
         config=config,
     )
 
@@ -134,7 +144,8 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
 
 
 def is_fault(action: Action) -> bool:
-    """Drop, duplicate, crash and partition are faults; recover and heal are not."""
+    """Drop, duplicate, crash, partition, disk loss and buffered crash are faults;
+    recover and heal are not."""
     return isinstance(action, FAULTS)
 
 

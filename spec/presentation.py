@@ -19,11 +19,13 @@ from spec import clocks
 from spec.actions import (
     Action,
     AntiEntropy,
+    BufferedCrash,
     ClientGet,
     ClientPut,
     ClientTimeout,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Duplicate,
     Handoff,
@@ -111,8 +113,11 @@ def describe(state: State) -> dict[str, Any]:
         "partition": (
             [sorted(state.side), sorted(set(config.nodes) - state.side)] if state.side else None
         ),
-        "faults_used": dict(zip(("drops", "duplicates", "crashes", "partitions"), state.used,
-                                strict=True)),
+        "faults_used": dict(zip(("drops", "duplicates", "crashes", "partitions"),
+                                state.used[:4], strict=True))
+        | ({"disk_losses": state.used[4]} if config.disk_losses else {}),
+        **({"actors": {name: state.actor(name) for name in config.nodes}}
+           if any(state.epochs) else {}),
     }
 
 
@@ -190,6 +195,12 @@ def narrate(before: State, action: Action, after: State) -> str:
                 f"{_payload_text(merged)}")
     if isinstance(action, Crash):
         return f"{action.node} crashes (fault)"
+    if isinstance(action, DiskLoss):
+        return (f"{action.node} crashes and loses its disk: store, hints and counters "
+                f"(fault); its actor is now {after.actor(action.node)}")
+    if isinstance(action, BufferedCrash):
+        return (f"{action.node} crashes before flushing and loses its unflushed writes "
+                f"(fault); its actor is now {after.actor(action.node)}")
     if isinstance(action, Recover):
         return f"{action.node} recovers"
     if isinstance(action, Partition):

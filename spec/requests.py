@@ -6,12 +6,15 @@ The paper's interface is ``get(key)`` and ``put(key, context, object)`` (4.1). A
 client with no request outstanding and budget left sends a put (its own value,
 with the context of its last get of the key) or a get of a key to a node it may
 use (``workload.coordinator``: any node, one of the key's top N, or the first of
-them) (:func:`client_requests`). A node in the key's top N coordinates the
-request itself (:func:`spec.coordination.start`); any other node *forwards* it
-to the first of the top N (4.5: "the coordinator ... forwards the request"),
-as a ``forward`` message (:func:`on_forward`, an entry of the delivery table of
-:mod:`spec.delivery`), which starts the coordination there if the client still
-waits and the request was not started elsewhere.
+them) (:func:`client_requests`). A read-modify-write client
+(``workload.read_modify_write``) puts again only after a get that began once its
+previous put was acknowledged, so its puts never overwrite blind. A node in the
+key's top N coordinates the request itself (:func:`spec.coordination.start`);
+any other node *forwards* it to the first of the top N (4.5: "the coordinator
+... forwards the request"), as a ``forward`` message (:func:`on_forward`, an
+entry of the delivery table of :mod:`spec.delivery`), which starts the
+coordination there if the client still waits and the request was not started
+elsewhere.
 
 Client replies are direct (not messages): a request ends when its coordinator
 decides; a client whose coordinator crashed times out
@@ -44,6 +47,10 @@ def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         if cl.outstanding:
             continue
         can_put = cl.puts_issued < config.puts_per_client
+        if can_put and config.read_modify_write and cl.puts_issued:
+            # the next put waits for a get begun after the previous put was acknowledged
+            previous = put_id_of(config, ci, cl.puts_issued - 1)
+            can_put = bool(cl.gets) and previous in cl.gets[-1].acked_before
         can_get = cl.gets_issued < config.gets_per_client
         if not (can_put or can_get):
             continue

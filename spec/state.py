@@ -20,7 +20,11 @@ with its parent, so a cached hash is computed once per new part):
   outstanding request, the context of its last get, and its history (ghost);
 * ``puts``: the put table, indexed by put id (ghost and clock facts per put);
 * ``side``: the partition, as the side holding the first node (empty: none);
-* ``used``: fault budgets spent (drops, duplicates, crashes, partitions);
+* ``used``: fault budgets spent (drops, duplicates, crashes, partitions, disk
+  losses);
+* ``epochs``: per node, in ring order, the storage lifetime its actor belongs to
+  (0: the first, whose actor is the bare name; each disk loss, or each restart of
+  a buffered node, begins a new one when ``features.actor_epochs`` is on);
 * ``hints_acked`` / ``hints_deleted``: ghost records of hint deliveries that the
   intended node acknowledged, and of hints their fallback deleted.
 
@@ -271,7 +275,7 @@ def _state_hash(s: State) -> int:
     parts = (nodes_hash(s.nodes), messages_hash(s.messages), clients_hash(s.clients),
              puts_hash(s.puts))
     _set(s, "_parts", parts)
-    return hash((parts, s.side, s.used, s.hints_acked, s.hints_deleted))
+    return hash((parts, s.side, s.used, s.hints_acked, s.hints_deleted, s.epochs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,9 +288,10 @@ class State:
     clients: tuple[ClientState, ...]
     puts: tuple[PutRecord | None, ...]
     side: frozenset[str]
-    used: tuple[int, int, int, int]
+    used: tuple[int, int, int, int, int]
     hints_acked: frozenset[HintRecord]
     hints_deleted: frozenset[HintRecord]
+    epochs: tuple[int, ...]
     config: Config = field(compare=False, hash=False, repr=False)
     _hash: int = _hash_field()
     #: the hashes of nodes, messages, clients and puts, reused by successors
@@ -300,6 +305,12 @@ class State:
     def client(self, name: str) -> ClientState:
         """The state of the client called ``name``."""
         return self.clients[self.config.client_names.index(name)]
+
+    def actor(self, name: str) -> str:
+        """The actor id node ``name`` mints dots and clock entries under: its name in
+        its first storage lifetime, ``name~<epoch>`` in a later one (Riak's kv679)."""
+        epoch = self.epochs[self.config.nodes.index(name)]
+        return f"{name}~{epoch}" if epoch else name
 
     def put_record(self, put_id: int) -> PutRecord | None:
         """The put table entry of ``put_id`` (None until a coordinator performed it)."""
@@ -444,9 +455,10 @@ def new_node(up: bool, store: tuple[Payload, ...], hints: tuple[Hint, ...],
 
 def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               clients: tuple[ClientState, ...], puts: tuple[PutRecord | None, ...],
-              side: frozenset[str], used: tuple[int, int, int, int],
+              side: frozenset[str], used: tuple[int, int, int, int, int],
               hints_acked: frozenset[HintRecord], hints_deleted: frozenset[HintRecord],
-              config: Config, parts: tuple[int, int, int, int] | None = None) -> State:
+              epochs: tuple[int, ...], config: Config,
+              parts: tuple[int, int, int, int] | None = None) -> State:
     """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``)."""
     if parts is None:
         parts = (nodes_hash(nodes), messages_hash(messages), clients_hash(clients),
@@ -460,7 +472,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     _set(s, "used", used)
     _set(s, "hints_acked", hints_acked)
     _set(s, "hints_deleted", hints_deleted)
+    _set(s, "epochs", epochs)
     _set(s, "config", config)
     _set(s, "_parts", parts)
-    _set(s, "_hash", hash((parts, side, used, hints_acked, hints_deleted)))
+    _set(s, "_hash", hash((parts, side, used, hints_acked, hints_deleted, epochs)))
     return s

@@ -185,9 +185,9 @@ class Edit:
     until first changed (then lists); :meth:`build` rehashes only the changed parts
     and shares the rest with the source."""
 
-    __slots__ = ("clients", "clients_dirty", "hints_acked", "hints_deleted", "messages",
-                 "messages_dirty", "nodes", "nodes_dirty", "plan", "puts", "sent", "side",
-                 "source", "used")
+    __slots__ = ("clients", "clients_dirty", "epochs", "hints_acked", "hints_deleted",
+                 "messages", "messages_dirty", "nodes", "nodes_dirty", "plan", "puts", "sent",
+                 "side", "source", "used")
 
     def __init__(self, state: State, plan: Plan) -> None:
         self.source = state
@@ -203,6 +203,7 @@ class Edit:
         self.used = state.used
         self.hints_acked = state.hints_acked
         self.hints_deleted = state.hints_deleted
+        self.epochs = state.epochs
         self.sent = False
 
     # nodes
@@ -216,6 +217,11 @@ class Edit:
             self.nodes = list(self.nodes)
             self.nodes_dirty = True
         self.nodes[self.plan.index[name]] = node  # type: ignore[index]
+
+    def actor(self, name: str) -> str:
+        """The actor id node ``name`` mints under now (see :meth:`State.actor`)."""
+        epoch = self.epochs[self.plan.index[name]]
+        return f"{name}~{epoch}" if epoch else name
 
     def reachable(self, a: str, b: str) -> bool:
         """Both nodes up and on the same side of the partition."""
@@ -333,6 +339,7 @@ class Edit:
             self.used,
             self.hints_acked,
             self.hints_deleted,
+            self.epochs,
             source.config,
             (hn, hm, hc, hp),
         )

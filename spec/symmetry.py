@@ -166,6 +166,7 @@ def rename_clients(state: State, perm: Sequence[int]) -> State:
         state.used,
         frozenset((h, i, k, payload(p)) for h, i, k, p in state.hints_acked),
         frozenset((h, i, k, payload(p)) for h, i, k, p in state.hints_deleted),
+        state.epochs,
         config,
     )
 

@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from spec.actions import (
     Action,
     AntiEntropy,
+    BufferedCrash,
     ClientGet,
     ClientPut,
     ClientTimeout,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Duplicate,
     Handoff,
@@ -44,7 +46,7 @@ OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
     timeouts: (Timeout, ClientTimeout),
     hinted_handoffs: (Handoff,),
     anti_entropy: (AntiEntropy,),
-    faults: (Drop, Duplicate, Crash, Recover, Partition, Heal),
+    faults: (Drop, Duplicate, Crash, Recover, Partition, Heal, DiskLoss, BufferedCrash),
 }
 
 
