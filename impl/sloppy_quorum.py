@@ -48,11 +48,13 @@ class SloppyQuorum:
     """
 
     def __init__(self, name: str, config: ClusterConfig, detector: FailureDetector,
-                 ring: Callable[[], Partitioning]) -> None:
+                 ring: Callable[[], Partitioning],
+                 future: Callable[[], Partitioning] | None = None) -> None:
         self.name = name
         self.config = config
         self.detector = detector
         self._ring = ring
+        self._future = future or ring
         self._preferences: dict[bytes, tuple[str, ...]] = {}
         self._preferences_of: Partitioning | None = None
 
@@ -77,6 +79,16 @@ class SloppyQuorum:
         targets = preference[: self.config.n]
         fallbacks = preference[self.config.n:] if self.config.sloppy_quorum else ()
         return targets, fallbacks
+
+    def pending_owners(self, key: bytes, targets: tuple[str, ...]) -> tuple[str, ...]:
+        """The nodes that will replicate ``key`` once the ranges moving now have
+        moved (its top N on the future ring) and are not among ``targets`` yet:
+        during a join or a leave a put is handed to them too (pending ownership)."""
+        future = self._future()
+        if future is self._ring():
+            return ()
+        return tuple(node for node in future.preference_list(key, self.config.n)
+                     if node not in targets)
 
     def reachable(self, node: str, now: float) -> bool:
         """Whether the failure detector believes ``node`` reachable at ``now``."""
