@@ -7,16 +7,25 @@ node a version, a status and its tokens), persisted in the storage engine's
 meta entry ``membership`` and merged into the configuration's initial view at
 start. Every ``gossip_interval`` seconds (the :class:`~impl.timers.GossipRound`
 timer) the node gossips its view with a random live member or seed (push-pull;
-views merge as a semilattice). The node routes by the ring of the members that
-are joining or up (``ROUTING``).
+views merge as a semilattice).
+
+Pending ownership (``join_handover = "pending"``, the default): the node routes,
+coordinates and answers by the *serving* ring, the members that hold their
+ranges (``SERVING``: up or leaving), and hands data over by the *future* ring
+(``ROUTING``: joining or up). A joining node serves nothing until every serving
+member told it that it holds no hint for it any more (``HandoffDone``, sent by
+the hint scan); then it announces itself up. Puts meanwhile also go, as hints, to
+the key's pending owners (:meth:`impl.sloppy_quorum.SloppyQuorum.pending_owners`).
+With ``join_handover = "immediate"`` (the naive rule) both rings are ``ROUTING``
+and a joining node announces itself up a gossip round after it took tokens.
 
 A node whose name is not in its view asks a seed for the view, then takes tokens
-by the configured partitioning strategy and gossips them; a gossip round later it
-announces itself up. A leaving node is out of the routing ring at once. Whenever
-the ring changes the node *rebalances*: it walks the keys it stores and, for each
-key whose top N gained a node, keeps a hint for that node (a leaving node: for
-each node of the key's new top N), which hinted handoff (:mod:`impl.handoff`)
-then delivers; and the ring-change listeners run (anti-entropy re-cuts its
+by the configured partitioning strategy and gossips them, then announces itself
+up (see above for when). Whenever the future ring changes the node
+*rebalances*: it walks the keys it stores and, for each key whose top N gained a
+node, keeps a hint for that node (a leaving node: for each node of the key's new
+top N), which hinted handoff (:mod:`impl.handoff`) then delivers; whenever the
+serving ring changes the ring-change listeners run (anti-entropy re-cuts its
 Merkle trees). While the node leaves, a late write of a version is handed on the
 same way (:meth:`Gossiper.on_write`). A leaving node whose hint store is empty
 announces that it left (:meth:`Gossiper.finish_leaving`).

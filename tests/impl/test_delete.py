@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from impl import SimulatedCluster
-from impl.errors import BadRequestError
+from impl.config import ClusterConfig
+from impl.errors import BadRequestError, ConfigError
 from impl.messages import PutRequest, Reap, delete_request
 from impl.staging import persist
 from impl.versions import TOMBSTONE, values
@@ -108,8 +109,8 @@ def test_case_12_the_deleted_value_stays_deleted() -> None:
     cluster, missed = _missed_delete()
     cluster.run_until_quiet()
     assert cluster.client().get(b"k", r=3).values == []
-    assert cluster.node(missed).record(b"k") is None or values(
-        cluster.node(missed).record(b"k")) == [TOMBSTONE]  # type: ignore[arg-type]
+    record = cluster.node(missed).record(b"k")
+    assert record is None or values(record) == [TOMBSTONE]
 
 
 @pytest.mark.parametrize("mechanism", ("hinted_handoff", "anti_entropy", "read_repair"))
@@ -284,3 +285,12 @@ def test_delete_messages_cross_the_wire() -> None:
     client.put(b"k", b"v1")
     client.delete(b"k", context=client.get(b"k").context)
     assert client.get(b"k", r=3).values == []
+
+
+@pytest.mark.parametrize(("field", "value"), [("delete_mode", "later"),
+                                              ("tombstone_grace_s", 0.0),
+                                              ("tombstone_grace_s", "3"),
+                                              ("join_handover", "eventually")])
+def test_bad_delete_and_handover_settings_are_refused(field: str, value: object) -> None:
+    with pytest.raises(ConfigError, match=field):
+        ClusterConfig(nodes=("n1", "n2", "n3"), **{field: value})  # type: ignore[arg-type]
