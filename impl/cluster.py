@@ -210,8 +210,8 @@ class Client:
         superseded), so when its coordinator fails to reach W (``QuorumError``,
         ``RequestTimeoutError``, ``NodeDownError``) and no ``coordinator`` was
         named, it is retried through another node, up to ``attempts`` in all
-        (riak-java-client retries a failed operation 3 times by default). A put is
-        not retried: a retry would make a false sibling."""
+        (basho/riak-java-client: ``RiakCluster.Builder.DEFAULT_EXECUTION_ATTEMPTS``
+        is 3). A put is not retried: a retry would make a false sibling."""
         tried: set[str] = set()
         error: DynamoError | None = None
         for _ in range(max(1, attempts)):

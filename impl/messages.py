@@ -393,8 +393,8 @@ class HandoffDone:
 class Reap:
     """Remove ``key``'s tombstone: the receiver deletes its record of ``key`` only if
     it is exactly ``record`` (a tombstone-only record: nothing newer arrived since the
-    reap was decided). Riak's vnode ``del`` request after a get fsm saw every
-    primary hold the tombstone (riak_kv_get_fsm ``final_action``)."""
+    reap was decided). Riak's delete after a get saw all N replicas hold the
+    tombstone (basho/riak_kv ``riak_kv_get_core:final_action/1``)."""
 
     key: bytes
     record: bytes

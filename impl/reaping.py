@@ -17,10 +17,11 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   :class:`~impl.timers.ReapTombstone` timer for ``tombstone_grace_s`` seconds;
   when it fires it sends :class:`~impl.messages.Reap` to the targets, and each
   removes its record only if it is still exactly that tombstone record. Riak:
-  riak_kv_get_fsm's ``final_action`` sends the vnodes a ``del`` once all N
-  primaries answered with the tombstone, and riak_kv_vnode, in a delayed
-  ``delete_mode``, removes the object after the delay only if its vclock is
-  unchanged.
+  ``riak_kv_get_core:final_action/1`` (basho/riak_kv) decides ``delete`` only
+  when the merged object is a tombstone, no read repair is pending and all N
+  vnodes answered; Riak's deletion guide (basho/basho_docs,
+  ``ops/advanced/deletion.md``): removed only if all N nodes store the tombstone,
+  never while fallbacks are in use, after the ``delete_mode`` interval.
 - ``"immediate"``: as soon as the delete is acknowledged, the coordinator tells
   the targets that acknowledged it to reap (and reaps its own copy), whether or
   not every replica got the tombstone: the naive rule, kept to show the

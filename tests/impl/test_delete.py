@@ -294,3 +294,13 @@ def test_delete_messages_cross_the_wire() -> None:
 def test_bad_delete_and_handover_settings_are_refused(field: str, value: object) -> None:
     with pytest.raises(ConfigError, match=field):
         ClusterConfig(nodes=("n1", "n2", "n3"), **{field: value})  # type: ignore[arg-type]
+
+
+def test_submit_delete_is_a_handle_like_submit_put() -> None:
+    cluster = _cluster()
+    client = cluster.client("n1")
+    client.put(b"k", b"v1")
+    handle = client.submit_delete(b"k", client.get(b"k").context, w=3)
+    cluster.wait([handle])
+    assert handle.error is None and handle.result().context != b""
+    assert client.get(b"k", r=3).values == []
