@@ -92,7 +92,8 @@ class GetCoordinator:
         """Coordinate a (checked) get: read locally, ask the other targets."""
         key = request.key
         targets, fallbacks = self.quorum.split(key)
-        coordination = GetCoordination(next(self.ids), key, request.r or self.config.r,
+        coordination = GetCoordination(next(self.ids), key,
+                                       self.quorum.joint(request.r or self.config.r, targets),
                                        targets, fallbacks, reply_to,
                                        now + self.config.request_timeout)
         self.coordinations[coordination.op_id] = coordination

@@ -14,8 +14,8 @@ coordinates and answers by the *serving* ring, the members that hold their
 ranges (``SERVING``: up or leaving), and hands data over by the *future* ring
 (``ROUTING``: joining or up). A joining node serves nothing until every serving
 member told it that it holds no hint for it any more (``HandoffDone``, sent by
-the hint scan); then it announces itself up. Puts meanwhile also go, as hints, to
-the key's pending owners (:meth:`impl.sloppy_quorum.SloppyQuorum.pending_owners`).
+the hint scan); then it announces itself up. Meanwhile every version a replica
+writes is also kept as a hint for the key's pending owners (:meth:`Gossiper.on_write`).
 With ``join_handover = "immediate"`` (the naive rule) both rings are ``ROUTING``
 and a joining node announces itself up a gossip round after it took tokens.
 
@@ -49,7 +49,7 @@ from impl.storage.base import Storage
 from impl.timers import GossipRound
 from spec.ring import Partitioning, Strategy
 
-__all__ = ["ROUTING", "SERVING", "Gossiper"]
+__all__ = ["JOINT_ROUNDS", "ROUTING", "SERVING", "Gossiper"]
 
 #: Members the coordinator routes to with ``join_handover = "immediate"`` (the
 #: naive rule): a leaving node is out of the routing ring at once (it only hands
@@ -61,6 +61,11 @@ ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
 #: other member told it that it handed it over (``HandoffDone``); a leaving node
 #: stays among them until it handed everything over and left.
 SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
+#: Gossip rounds a node keeps using a joint quorum (old and new top N) after its
+#: serving ring changed: long enough for the change to reach every member by
+#: gossip, so that no node still on the old ring meets one already on the new one
+#: alone (pending ownership; docs/impl.md).
+JOINT_ROUNDS = 5
 
 
 class Gossiper:
@@ -87,6 +92,11 @@ class Gossiper:
         self.future: Partitioning = self._same(self._routing_partitioning(self.view, ROUTING))
         #: a joining node: the members that told it they handed it its ranges
         self.handed_from: set[str] = set()
+        #: pending ownership: the serving ring before its last change, kept for
+        #: ``JOINT_ROUNDS`` gossip rounds while requests use a joint quorum of the
+        #: old and the new top N (views change node by node, not at once)
+        self.previous: Partitioning | None = None
+        self.joint_rounds = 0
         self.leaving = self.status is MemberStatus.LEAVING
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
@@ -125,6 +135,10 @@ class Gossiper:
     def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
         """The gossip round: a joining node announces itself up; gossip with a peer;
         set the next round."""
+        if self.joint_rounds > 0:
+            self.joint_rounds -= 1
+            if not self.joint_rounds:
+                self.previous = None
         if self.status is MemberStatus.JOINING and (not self.pending or self._handed_over()):
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
         return [SetTimer(GossipRound(), now + self.config.gossip_interval),
@@ -197,10 +211,20 @@ class Gossiper:
         return self._gossip_to(self._peer())
 
     def on_write(self, key: bytes, encoded: bytes) -> None:
-        """A version written while this node leaves is handed on to its new replicas."""
+        """A version written while this node leaves is handed on to its new replicas;
+        one written while a range moves (pending ownership) is handed to the key's
+        pending owners, whoever coordinated it (a coordinator whose view is older
+        than this node's does not know them). ``b""`` (a reaped key) hands nothing."""
+        if not encoded:
+            return
         if self.leaving:
             for target in self.future.preference_list(key, self.config.n):
                 if target != self.name:
+                    self.hints.add(target, key, encoded)
+        elif self.future is not self.partitioning:
+            serving = self.partitioning.preference_list(key, self.config.n)
+            for target in self.future.preference_list(key, self.config.n):
+                if target != self.name and target not in serving:
                     self.hints.add(target, key, encoded)
 
     # ------------------------------------------------------------------ internals
@@ -242,6 +266,8 @@ class Gossiper:
         if new.ring == old.ring and new.strategy is old.strategy:
             self.future = self._same(future)
             return
+        if self.pending and self.name in new.nodes:
+            self.previous, self.joint_rounds = old, JOINT_ROUNDS
         self.partitioning = new
         self.future = self._same(future)
         for listener in self.ring_listeners:
@@ -249,7 +275,7 @@ class Gossiper:
 
     def _same(self, future: Partitioning) -> Partitioning:
         """``future``, or the routing ring itself when they are equal (no range is
-        moving: :meth:`impl.sloppy_quorum.SloppyQuorum.pending_owners` is then free)."""
+        moving: :meth:`on_write` then costs one identity test)."""
         current = self.partitioning
         if future.ring == current.ring and future.strategy is current.strategy:
             return current

@@ -116,7 +116,7 @@ class Node:
                                    self.log)
         self.quorum = SloppyQuorum(name, config, self.detector,
                                    lambda: self.gossiper.partitioning,
-                                   lambda: self.gossiper.future)
+                                   lambda: self.gossiper.previous)
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known)
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,

@@ -144,7 +144,8 @@ class PutCoordinator:
         targets, fallbacks = self.quorum.split(key)
         coordination = PutCoordination(
             next(self.ids), key, replica_record, self._context(key, record),
-            request.w or self.config.w, targets, fallbacks, reply_to,
+            self.quorum.joint(request.w or self.config.w, targets), targets, fallbacks,
+            reply_to,
             now + self.config.request_timeout,
             tombstone=encoded if request.delete else b"")
         # Written locally even when this node is not a replica of the key (a forwarded
@@ -162,11 +163,6 @@ class PutCoordinator:
             coordination.sent_to[intended] = self.name
             coordination.hints_sent[self.name] = intended
             coordination.acks.add(intended)
-        # Pending ownership: a node the key's range is moving to gets the write too,
-        # as a hint (delivered and retried by hinted handoff), not counted toward W.
-        for owner in self.quorum.pending_owners(key, targets):
-            if owner != self.name:
-                self.hints.add(owner, key, replica_record)
         self.coordinations[coordination.op_id] = coordination
         out: list[Effect] = []
         for target in targets:

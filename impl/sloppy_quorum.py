@@ -49,12 +49,14 @@ class SloppyQuorum:
 
     def __init__(self, name: str, config: ClusterConfig, detector: FailureDetector,
                  ring: Callable[[], Partitioning],
-                 future: Callable[[], Partitioning] | None = None) -> None:
+                 previous: Callable[[], Partitioning | None] = lambda: None) -> None:
         self.name = name
         self.config = config
         self.detector = detector
         self._ring = ring
-        self._future = future or ring
+        #: the serving ring before its last change, while requests run on both
+        #: (a joint quorum; None: not in a change)
+        self._previous = previous
         self._preferences: dict[bytes, tuple[str, ...]] = {}
         self._preferences_of: Partitioning | None = None
 
@@ -77,18 +79,20 @@ class SloppyQuorum:
         its preference list in order (strict quorum: none)."""
         preference = self.preference_list(key)
         targets = preference[: self.config.n]
-        fallbacks = preference[self.config.n:] if self.config.sloppy_quorum else ()
+        previous = self._previous()
+        if previous is not None:  # a joint quorum: the old top N are targets too
+            targets += tuple(node for node in previous.preference_list(key, self.config.n)
+                             if node not in targets)
+        fallbacks = (tuple(node for node in preference[self.config.n:] if node not in targets)
+                     if self.config.sloppy_quorum else ())
         return targets, fallbacks
 
-    def pending_owners(self, key: bytes, targets: tuple[str, ...]) -> tuple[str, ...]:
-        """The nodes that will replicate ``key`` once the ranges moving now have
-        moved (its top N on the future ring) and are not among ``targets`` yet:
-        during a join or a leave a put is handed to them too (pending ownership)."""
-        future = self._future()
-        if future is self._ring():
-            return ()
-        return tuple(node for node in future.preference_list(key, self.config.n)
-                     if node not in targets)
+    def joint(self, quorum: int, targets: tuple[str, ...]) -> int:
+        """The quorum (R or W, ``quorum`` of N) over ``targets``: with a joint quorum
+        (``targets`` holds the old and the new top N, N + k nodes) ``quorum + k``, so
+        that it holds ``quorum`` nodes of either top N and meets any R or W quorum
+        taken on the old ring or on the new one."""
+        return min(len(targets), quorum + max(0, len(targets) - self.config.n))
 
     def reachable(self, node: str, now: float) -> bool:
         """Whether the failure detector believes ``node`` reachable at ``now``."""

@@ -68,8 +68,8 @@ def _case_07(seed: int, steps: int = 120) -> tuple[int, list[bytes], bytes | Non
     return max_siblings, final, last, acked - present
 
 
-@pytest.mark.parametrize("seed", (1, 2, 3))
-def test_case_07_a_join_and_a_leave_keep_read_your_writes(seed: int) -> None:
+@pytest.mark.parametrize("seed", (1, 2, 3, 142))  # 142: the soak run's failure without
+def test_case_07_a_join_and_a_leave_keep_read_your_writes(seed: int) -> None:  # joint quorums
     max_siblings, final, last, lost = _case_07(seed)
     assert max_siblings == 1
     assert final == [last]
@@ -196,3 +196,16 @@ def test_a_hint_for_a_node_that_left_goes_to_the_keys_current_owners() -> None:
     assert "n2" not in owners and len(owners) == 3
     assert all(stored is not None and values(stored) == [b"hinted"]
                for stored in owners.values())
+
+
+def test_a_node_uses_a_joint_quorum_while_the_serving_ring_changes() -> None:
+    cluster, moving = _joined_with_keys("pending")
+    cluster.run_until(lambda: cluster.node("n1").view.get("n6").status  # type: ignore[union-attr]
+                      is MemberStatus.UP, max_time=300)
+    quorum = cluster.node("n1").quorum
+    targets, fallbacks = quorum.split(moving[0])
+    assert len(targets) == 4 and "n6" in targets[:3] and not set(targets) & set(fallbacks)
+    assert quorum.joint(2, targets) == 3 and quorum.joint(3, targets) == 4
+    cluster.run_until_quiet()
+    targets, _ = quorum.split(moving[0])
+    assert len(targets) == 3 and quorum.joint(2, targets) == 2
