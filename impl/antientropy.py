@@ -113,7 +113,7 @@ class RangeTrees:
 
     def update(self, key: bytes, record: bytes) -> None:
         """A local write of ``key``: the tree of the range holding it (if any) will
-        hold ``record`` when it is next read."""
+        hold ``record`` when it is next read (``b""``: the key was removed)."""
         if not isinstance(record, bytes):
             raise ValueError(f"record must be bytes, got {type(record).__name__}")
         pending = self._pending
@@ -131,7 +131,10 @@ class RangeTrees:
             if index >= 0:
                 lo, hi = ranges[index]
                 if position < hi:
-                    trees[(lo, hi)].update(key, record)
+                    if record:
+                        trees[(lo, hi)].update(key, record)
+                    else:  # the key's versions were removed (a reaped tombstone)
+                        trees[(lo, hi)].remove(key)
 
     def __len__(self) -> int:
         return len(self._trees)

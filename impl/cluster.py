@@ -47,7 +47,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from impl.effects import GetResult, PutResult
-from impl.errors import ConfigError, NodeDownError
+from impl.errors import (
+    ConfigError,
+    DynamoError,
+    NodeDownError,
+    QuorumError,
+    RequestTimeoutError,
+)
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
 from impl.storage.base import FsyncPolicy, Hint, Storage
 
@@ -178,6 +184,57 @@ class Client:
         self.puts_issued += 1
         return sim.submit(self.pick_coordinator(coordinator, key), request,
                           timeout=self.cluster.client_timeout)
+
+    def submit_delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
+                      coordinator: str | None = None) -> Pending:
+        """Start a delete of ``key``: a tombstone superseding what ``context`` (an
+        earlier get's) covers; the handle's result is a PutResult (its context
+        covers the tombstone)."""
+        messages = self.cluster._messages
+        sim = self.cluster.sim
+        request = messages.delete_request(sim.new_request_id(), key, context, w,
+                                          self.client_id, self.puts_issued)
+        self.puts_issued += 1
+        return sim.submit(self.pick_coordinator(coordinator, key), request,
+                          timeout=self.cluster.client_timeout)
+
+    def delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
+               coordinator: str | None = None, attempts: int = 3) -> PutResult:
+        """Delete ``key``: what ``context`` covers is gone (a get then answers no
+        values, with a context a later put supersedes the tombstone with); a write
+        concurrent with the delete stays. Runs the simulation until W replicas
+        acknowledged; raises the request's DynamoError.
+
+        A delete is idempotent (a retry through another coordinator adds a second
+        tombstone covering the same context: still "not found", nothing else
+        superseded), so when its coordinator fails to reach W (``QuorumError``,
+        ``RequestTimeoutError``, ``NodeDownError``) and no ``coordinator`` was
+        named, it is retried through another node, up to ``attempts`` in all
+        (basho/riak-java-client: ``RiakCluster.Builder.DEFAULT_EXECUTION_ATTEMPTS``
+        is 3). A put is not retried: a retry would make a false sibling."""
+        tried: set[str] = set()
+        error: DynamoError | None = None
+        for _ in range(max(1, attempts)):
+            chosen = coordinator
+            if chosen is None:
+                sim = self.cluster.sim
+                others = [name for name in sim.members
+                          if name in sim.nodes and name not in tried]
+                chosen = self.pick_coordinator(None, key) if not tried or not others else (
+                    self.rng.choice(others))
+            tried.add(chosen)
+            handle = self.submit_delete(key, context, w=w, coordinator=chosen)
+            self.cluster.wait([handle])
+            if handle.error is None:
+                result = handle.result()
+                assert isinstance(result, PutResult)
+                return result
+            error = handle.error
+            if coordinator is not None or not isinstance(
+                    error, QuorumError | RequestTimeoutError | NodeDownError):
+                break
+        assert error is not None
+        raise error
 
     def get(self, key: bytes, *, r: int | None = None,
             coordinator: str | None = None) -> GetResult:

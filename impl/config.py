@@ -39,7 +39,9 @@ from spec.validation import (
 
 __all__ = [
     "CLOCK_MODES",
+    "DELETE_MODES",
     "FAILURE_DETECTORS",
+    "JOIN_HANDOVERS",
     "PARTITIONING_STRATEGIES",
     "ClusterConfig",
     "check_node_arguments",
@@ -50,6 +52,12 @@ __all__ = [
 
 #: The failure detectors a node may run (see :mod:`impl.failure_detector`).
 FAILURE_DETECTORS = ("timeouts", "phi-accrual")
+
+#: When tombstones are reaped (Riak's ``delete_mode``; docs/impl.md, "Deletes").
+DELETE_MODES = ("safe", "immediate", "keep")
+
+#: How a joining node takes over its key ranges (docs/impl.md, "Join and leave handover").
+JOIN_HANDOVERS = ("pending", "immediate")
 
 #: How the initial ring and joining nodes' tokens are chosen.
 #: ``evenly-spaced``: one token per node at ``i * RING_SIZE // len(nodes)`` in the
@@ -155,6 +163,16 @@ class ClusterConfig:
     members). ``secret``: the HMAC key of contexts and of peer authentication
     (:mod:`impl.peer_auth`; at least 16 bytes; change it for any real deployment).
 
+    ``delete_mode``: when a delete's tombstone is removed (Riak's ``delete_mode``):
+    ``"safe"`` (the default) once every one of the key's N replicas holds the
+    tombstone and nothing newer and ``tombstone_grace_s`` seconds have passed;
+    ``"immediate"`` as soon as the delete is acknowledged (the naive rule: a
+    replica that missed the delete brings the value back); ``"keep"``: never.
+    ``join_handover``: ``"pending"`` (the default) while a key range moves to a
+    joining node, writes go to old and new owners and the old ones serve reads
+    until the new owner holds the range; ``"immediate"`` lets the joining node
+    serve its ranges at once (the naive rule: a stale read).
+
     ``actor_epochs``: a node mints dots and server-side clock entries under a
     fresh actor id for each storage lifetime (:func:`impl.versions.lifetime_actor`;
     Riak's kv679 fix), so a node whose disk was replaced, or whose buffered writes
@@ -222,6 +240,12 @@ class ClusterConfig:
     http_header_timeout_s: float = 10.0
     http_idle_timeout_s: float = 30.0
     peer_hello_timeout_s: float = 5.0
+    #: deletes (docs/impl.md, "Deletes"): when a tombstone is reaped
+    delete_mode: str = "safe"
+    tombstone_grace_s: float = 3.0
+    #: membership change: "pending" (a joining node serves a range once it holds it)
+    #: or "immediate" (the naive rule: at once)
+    join_handover: str = "pending"
 
     def __post_init__(self) -> None:
         nodes: Any = self.nodes
@@ -270,6 +294,14 @@ class ClusterConfig:
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
             raise ConfigError("secret: must be bytes of length >= 16 (the context HMAC key)")
         _flag("actor_epochs", self.actor_epochs)
+        if self.delete_mode not in DELETE_MODES:
+            raise ConfigError(f"delete_mode: must be one of {', '.join(DELETE_MODES)}; "
+                              f"got {self.delete_mode!r}")
+        object.__setattr__(self, "tombstone_grace_s",
+                           _seconds("tombstone_grace_s", self.tombstone_grace_s))
+        if self.join_handover not in JOIN_HANDOVERS:
+            raise ConfigError(f"join_handover: must be one of {', '.join(JOIN_HANDOVERS)}; "
+                              f"got {self.join_handover!r}")
         try:
             Truncation(self.vclock_threshold, self.vclock_max_pairs, self.vclock_young_s,
                        self.vclock_old_s)

@@ -39,6 +39,7 @@ from impl.timers import Timer
 __all__ = [
     "AddHint",
     "CancelTimer",
+    "DeleteRecord",
     "Effect",
     "GetResult",
     "PutResult",
@@ -109,6 +110,13 @@ class WriteRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class DeleteRecord:
+    """Remove the versions of ``key`` (a reaped tombstone: docs/impl.md, "Deletes")."""
+
+    key: bytes
+
+
+@dataclass(frozen=True, slots=True)
 class AddHint:
     """Keep ``record`` of ``key`` in the hint store, for node ``intended`` (the
     engine chooses the hint's id)."""
@@ -138,7 +146,7 @@ class SyncStorage:
     """Make every earlier write durable (a buffered engine's flush)."""
 
 
-Write = WriteRecord | AddHint | RemoveHint | WriteMeta | SyncStorage
+Write = WriteRecord | DeleteRecord | AddHint | RemoveHint | WriteMeta | SyncStorage
 """The writes a node asks for; they come before the other effects of an input."""
 
 Effect = Write | Send | Reply | SetTimer | CancelTimer

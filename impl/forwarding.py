@@ -34,7 +34,7 @@ from impl.errors import BadRequestError, DynamoError, TooLargeError, code_of, er
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import ForwardTimeout
-from impl.versions import ClockMode
+from impl.versions import TOMBSTONE, ClockMode
 from spec.vclock import VClock
 
 __all__ = [
@@ -90,6 +90,9 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
         if request.r is not None and request.r > config.n:
             raise BadRequestError(f"GetRequest.r: must be in 1..{config.n}, got {request.r}")
         return
+    if request.value == TOMBSTONE:
+        raise BadRequestError("PutRequest.value: these bytes are the tombstone marker, "
+                              "reserved for deletes")
     if len(request.value) > config.max_value_bytes:
         raise TooLargeError(f"value is {len(request.value)} bytes, over the limit of "
                             f"{config.max_value_bytes}")

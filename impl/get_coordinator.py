@@ -33,10 +33,11 @@ from impl.errors import QuorumError
 from impl.forwarding import ReplyTo, answer
 from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
 from impl.read_repair import ReadRepairer, read_repair_targets
+from impl.reaping import Reaper, all_targets_hold
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import GetTimeout
-from impl.versions import ClockMode, Record, context_pairs, values
+from impl.versions import ClockMode, Record, context_pairs, live_values
 
 __all__ = ["GetCoordination", "GetCoordinator", "read_quorum_reached"]
 
@@ -68,7 +69,7 @@ class GetCoordinator:
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica,
                  quorum: SloppyQuorum, repairer: ReadRepairer,
-                 ids: itertools.count[int]) -> None:
+                 ids: itertools.count[int], reaper: Reaper) -> None:
         self.name = name
         self.config = config
         self.mode = ClockMode(config.clock)
@@ -77,10 +78,11 @@ class GetCoordinator:
         self.repairer = repairer
         self.ids = ids
         self.coordinations: dict[int, GetCoordination] = {}
+        self.reaper = reaper
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
-        return {ReplicaGetReply: lambda now, src, message: self.on_reply(src, message)}
+        return {ReplicaGetReply: self.on_reply}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
@@ -90,7 +92,8 @@ class GetCoordinator:
         """Coordinate a (checked) get: read locally, ask the other targets."""
         key = request.key
         targets, fallbacks = self.quorum.split(key)
-        coordination = GetCoordination(next(self.ids), key, request.r or self.config.r,
+        coordination = GetCoordination(next(self.ids), key,
+                                       self.quorum.joint(request.r or self.config.r, targets),
                                        targets, fallbacks, reply_to,
                                        now + self.config.request_timeout)
         self.coordinations[coordination.op_id] = coordination
@@ -105,13 +108,13 @@ class GetCoordinator:
         for target in targets:
             if target not in coordination.sent_to:
                 out.append(self._send(coordination, target, now, initial=True))
-        out.extend(self._check(coordination))
+        out.extend(self._check(coordination, now))
         if coordination.op_id in self.coordinations:
             out.append(SetTimer(GetTimeout(coordination.op_id),
                                 min(now + self.config.replica_timeout, coordination.deadline)))
         return out
 
-    def on_reply(self, src: str, message: ReplicaGetReply) -> list[Effect]:
+    def on_reply(self, now: float, src: str, message: ReplicaGetReply) -> list[Effect]:
         """A node asked replied with its record."""
         coordination = self.coordinations.get(message.op_id)
         if (coordination is None or coordination.key != message.key
@@ -120,7 +123,7 @@ class GetCoordinator:
         record = (self.replica.decode(message.key, message.record) if message.record
                   else None)
         coordination.replies[src] = record if record is not None else Record.empty(self.mode)
-        return self._check(coordination)
+        return self._check(coordination, now)
 
     def on_timeout(self, now: float, timer: GetTimeout) -> list[Effect]:
         """Ask fallbacks for the silent targets; at the deadline fail (short of R) or
@@ -133,7 +136,7 @@ class GetCoordinator:
             return [self._send(coordination, timer.target, now, initial=False)]
         if now >= coordination.deadline:
             if coordination.replied:
-                return self._finish(coordination)
+                return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
             got = len(coordination.replies)
             return [answer(coordination.reply_to, None, QuorumError(
@@ -161,7 +164,7 @@ class GetCoordinator:
         coordination.used.add(node)
         return Send(node, ReplicaGet(coordination.op_id, coordination.key))
 
-    def _check(self, coordination: GetCoordination) -> list[Effect]:
+    def _check(self, coordination: GetCoordination, now: float) -> list[Effect]:
         out: list[Effect] = []
         if not coordination.replied and read_quorum_reached(coordination):
             coordination.replied = True
@@ -169,14 +172,22 @@ class GetCoordinator:
             context = encode_context_pairs(context_pairs(merged, self.config.vclock_max_pairs),
                                            key=coordination.key,
                                            mode=self.mode, secret=self.config.secret)
-            out.append(answer(coordination.reply_to, GetResult(values(merged), context), None))
+            out.append(answer(coordination.reply_to, GetResult(live_values(merged), context),
+                              None))
         if coordination.replied and coordination.used <= set(coordination.replies):
-            out.extend(self._finish(coordination))
+            out.extend(self._finish(coordination, now))
             out.append(CancelTimer(GetTimeout(coordination.op_id)))
         return out
 
-    def _finish(self, coordination: GetCoordination) -> list[Effect]:
+    def _finish(self, coordination: GetCoordination, now: float) -> list[Effect]:
         self.coordinations.pop(coordination.op_id, None)
+        out: list[Effect] = []
         if coordination.replies and self.config.read_repair:
-            return self.repairer.repair(coordination.key, coordination.replies)
-        return []
+            out.extend(self.repairer.repair(coordination.key, coordination.replies))
+        if coordination.replies and self.config.delete_mode == "safe":
+            merged, _ = read_repair_targets(coordination.replies)
+            if all_targets_hold(coordination.targets, coordination.sent_to,
+                                coordination.replies, merged):
+                out.extend(self.reaper.schedule(now, coordination.key, merged,
+                                                coordination.targets))
+        return out

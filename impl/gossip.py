@@ -7,16 +7,25 @@ node a version, a status and its tokens), persisted in the storage engine's
 meta entry ``membership`` and merged into the configuration's initial view at
 start. Every ``gossip_interval`` seconds (the :class:`~impl.timers.GossipRound`
 timer) the node gossips its view with a random live member or seed (push-pull;
-views merge as a semilattice). The node routes by the ring of the members that
-are joining or up (``ROUTING``).
+views merge as a semilattice).
+
+Pending ownership (``join_handover = "pending"``, the default): the node routes,
+coordinates and answers by the *serving* ring, the members that hold their
+ranges (``SERVING``: up or leaving), and hands data over by the *future* ring
+(``ROUTING``: joining or up). A joining node serves nothing until every serving
+member told it that it holds no hint for it any more (``HandoffDone``, sent by
+the hint scan); then it announces itself up. Meanwhile every version a replica
+writes is also kept as a hint for the key's pending owners (:meth:`Gossiper.on_write`).
+With ``join_handover = "immediate"`` (the naive rule) both rings are ``ROUTING``
+and a joining node announces itself up a gossip round after it took tokens.
 
 A node whose name is not in its view asks a seed for the view, then takes tokens
-by the configured partitioning strategy and gossips them; a gossip round later it
-announces itself up. A leaving node is out of the routing ring at once. Whenever
-the ring changes the node *rebalances*: it walks the keys it stores and, for each
-key whose top N gained a node, keeps a hint for that node (a leaving node: for
-each node of the key's new top N), which hinted handoff (:mod:`impl.handoff`)
-then delivers; and the ring-change listeners run (anti-entropy re-cuts its
+by the configured partitioning strategy and gossips them, then announces itself
+up (see above for when). Whenever the future ring changes the node
+*rebalances*: it walks the keys it stores and, for each key whose top N gained a
+node, keeps a hint for that node (a leaving node: for each node of the key's new
+top N), which hinted handoff (:mod:`impl.handoff`) then delivers; whenever the
+serving ring changes the ring-change listeners run (anti-entropy re-cuts its
 Merkle trees). While the node leaves, a late write of a version is handed on the
 same way (:meth:`Gossiper.on_write`). A leaving node whose hint store is empty
 announces that it left (:meth:`Gossiper.finish_leaving`).
@@ -35,16 +44,28 @@ from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus
-from impl.messages import Gossip
+from impl.messages import Gossip, HandoffDone
 from impl.storage.base import Storage
 from impl.timers import GossipRound
 from spec.ring import Partitioning, Strategy
 
-__all__ = ["ROUTING", "Gossiper"]
+__all__ = ["JOINT_ROUNDS", "ROUTING", "SERVING", "Gossiper"]
 
-#: Members the coordinator routes to: a leaving node is out of the routing ring at
-#: once (it only hands its data over), a joining one is in at once.
+#: Members the coordinator routes to with ``join_handover = "immediate"`` (the
+#: naive rule): a leaving node is out of the routing ring at once (it only hands
+#: its data over), a joining one is in at once. This is also the *future* ring:
+#: the one the key ranges are moving to.
 ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
+#: Members that serve reads and coordinate with ``join_handover = "pending"``:
+#: those that hold their ranges. A joining node is not among them until every
+#: other member told it that it handed it over (``HandoffDone``); a leaving node
+#: stays among them until it handed everything over and left.
+SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
+#: Gossip rounds a node keeps using a joint quorum (old and new top N) after its
+#: serving ring changed: long enough for the change to reach every member by
+#: gossip, so that no node still on the old ring meets one already on the new one
+#: alone (pending ownership; docs/impl.md).
+JOINT_ROUNDS = 5
 
 
 class Gossiper:
@@ -62,7 +83,20 @@ class Gossiper:
         self.log = log
         self.view: Membership = self._load_view()
         self.known_nodes = frozenset(self.view.nodes)
+        #: pending ownership (``join_handover = "pending"``): serve by the ring of the
+        #: nodes that hold their ranges, hand data over by the future ring
+        self.pending = config.join_handover == "pending"
+        #: the ring requests are routed and served by
         self.partitioning: Partitioning = self._routing_partitioning(self.view)
+        #: the ring the ranges are moving to (joining nodes in, leaving ones out)
+        self.future: Partitioning = self._same(self._routing_partitioning(self.view, ROUTING))
+        #: a joining node: the members that told it they handed it its ranges
+        self.handed_from: set[str] = set()
+        #: pending ownership: the serving ring before its last change, kept for
+        #: ``JOINT_ROUNDS`` gossip rounds while requests use a joint quorum of the
+        #: old and the new top N (views change node by node, not at once)
+        self.previous: Partitioning | None = None
+        self.joint_rounds = 0
         self.leaving = self.status is MemberStatus.LEAVING
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
@@ -91,7 +125,8 @@ class Gossiper:
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
-        return {Gossip: lambda now, src, message: self.on_gossip(src, message)}
+        return {Gossip: lambda now, src, message: self.on_gossip(src, message),
+                HandoffDone: lambda now, src, message: self.on_handoff_done(src, message)}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
@@ -100,7 +135,11 @@ class Gossiper:
     def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
         """The gossip round: a joining node announces itself up; gossip with a peer;
         set the next round."""
-        if self.status is MemberStatus.JOINING:
+        if self.joint_rounds > 0:
+            self.joint_rounds -= 1
+            if not self.joint_rounds:
+                self.previous = None
+        if self.status is MemberStatus.JOINING and (not self.pending or self._handed_over()):
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
         return [SetTimer(GossipRound(), now + self.config.gossip_interval),
                 *self._gossip_to(self._peer())]
@@ -127,6 +166,31 @@ class Gossiper:
             return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
         return []
 
+    def on_handoff_done(self, src: str, message: HandoffDone) -> list[Effect]:
+        """A member handed this joining node every key it holds of its new ranges; once
+        every member did, the node serves them (announces itself up)."""
+        if message.joining != self.name or self.status is not MemberStatus.JOINING:
+            return []
+        self.handed_from.add(src)
+        if self.pending and self._handed_over():
+            self._apply(self.view.announce(self.name, status=MemberStatus.UP))
+            return self._gossip_to(self._peer())
+        return []
+
+    def _handed_over(self) -> bool:
+        """Every other member that holds ranges told this node it handed them over."""
+        owners = set(self.view.nodes_with(SERVING)) - {self.name}
+        return owners <= self.handed_from
+
+    def handoffs_done(self, pending_for: set[str]) -> list[Effect]:
+        """Tell each joining node this node holds no hint for (``pending_for``: the
+        nodes it still holds hints for) that it handed it everything."""
+        if not self.pending:
+            return []
+        return [Send(node, HandoffDone(node))
+                for node in self.view.nodes_with((MemberStatus.JOINING,))
+                if node != self.name and node not in pending_for]
+
     def leave(self) -> list[Effect]:
         """Announce that this node leaves (its ranges are handed over by hints)."""
         member = self.view.get(self.name)
@@ -147,10 +211,20 @@ class Gossiper:
         return self._gossip_to(self._peer())
 
     def on_write(self, key: bytes, encoded: bytes) -> None:
-        """A version written while this node leaves is handed on to its new replicas."""
+        """A version written while this node leaves is handed on to its new replicas;
+        one written while a range moves (pending ownership) is handed to the key's
+        pending owners, whoever coordinated it (a coordinator whose view is older
+        than this node's does not know them). ``b""`` (a reaped key) hands nothing."""
+        if not encoded:
+            return
         if self.leaving:
-            for target in self.partitioning.preference_list(key, self.config.n):
+            for target in self.future.preference_list(key, self.config.n):
                 if target != self.name:
+                    self.hints.add(target, key, encoded)
+        elif self.future is not self.partitioning:
+            serving = self.partitioning.preference_list(key, self.config.n)
+            for target in self.future.preference_list(key, self.config.n):
+                if target != self.name and target not in serving:
                     self.hints.add(target, key, encoded)
 
     # ------------------------------------------------------------------ internals
@@ -166,8 +240,11 @@ class Gossiper:
                 self.log.append(f"persisted membership unreadable, starting fresh: {error}")
         return view
 
-    def _routing_partitioning(self, view: Membership) -> Partitioning:
-        ring = view.ring(ROUTING) or view.ring() or self.config.initial_partitioning().ring
+    def _routing_partitioning(self, view: Membership,
+                              statuses: frozenset[MemberStatus] | None = None) -> Partitioning:
+        if statuses is None:
+            statuses = SERVING if self.config.join_handover == "pending" else ROUTING
+        ring = view.ring(statuses) or view.ring() or self.config.initial_partitioning().ring
         try:
             return self.config.partitioning_of(ring)
         except ValueError:  # e.g. a strategy-3 ring with a leaving node's partitions out
@@ -182,12 +259,27 @@ class Gossiper:
         self.storage.set_meta("membership", view.to_bytes())
         new = self._routing_partitioning(view)
         old = self.partitioning
+        future = self._routing_partitioning(view, ROUTING)
+        old_future = self.future
+        if future.ring != old_future.ring or future.strategy is not old_future.strategy:
+            self._rebalance(old_future, future)
         if new.ring == old.ring and new.strategy is old.strategy:
+            self.future = self._same(future)
             return
+        if self.pending and self.name in new.nodes:
+            self.previous, self.joint_rounds = old, JOINT_ROUNDS
         self.partitioning = new
-        self._rebalance(old, new)
+        self.future = self._same(future)
         for listener in self.ring_listeners:
             listener()
+
+    def _same(self, future: Partitioning) -> Partitioning:
+        """``future``, or the routing ring itself when they are equal (no range is
+        moving: :meth:`on_write` then costs one identity test)."""
+        current = self.partitioning
+        if future.ring == current.ring and future.strategy is current.strategy:
+            return current
+        return future
 
     def _rebalance(self, old: Partitioning, new: Partitioning) -> None:
         """Hand the keys this node holds to the nodes that now replicate them."""

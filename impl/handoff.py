@@ -73,8 +73,9 @@ class HintedHandoff:
             return out
         retry = self.config.request_timeout
         hints = self.hints.all()
+        out.extend(self.gossiper.handoffs_done({hint.intended for hint in hints}))
         if not hints and self.gossiper.status is MemberStatus.LEAVING:
-            return self.gossiper.finish_leaving(now)
+            return [*out, *self.gossiper.finish_leaving(now)]
         view = self.gossiper.view
         live = set(view.live_nodes)
         if timer.hints is not None:

@@ -25,7 +25,10 @@ document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
          X-Vdynamo-Client-Counter (the client-vclock mode)
     GET  /status, /health, /health/ready, /metrics (Prometheus), /openapi.json
 
-DELETE is not served (405) until the core has deletes (tombstones).
+    DELETE /kv/<key>[?w=W] -> 200 {"context": base64}: a tombstone written like a
+         put (X-Vdynamo-Context: a get's context, covering what it deletes; none: a
+         blind delete, a tombstone beside the current versions); a later GET
+         answers 404 with a context, and a PUT with that context supersedes it
 
 Keys are the percent-decoded path bytes. Every error is mapped here, once
 (:func:`http_status`), to a status and the body ``{"error": type, "message":
@@ -62,7 +65,7 @@ from impl import errors, openapi
 from impl.connections import ConnectionSlots
 from impl.effects import GetResult, PutResult
 from impl.http_values import json_values, multipart, open_value, seal_value, wants_json
-from impl.messages import GetRequest, PutRequest
+from impl.messages import GetRequest, PutRequest, delete_request
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -280,8 +283,8 @@ class HttpApi:
             message = self._request_of(method, key, query, headers, body)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
-        if message is None:  # DELETE waits for deletes in the core (tombstones)
-            return _not_allowed(method, path, "GET, PUT")
+        if message is None:
+            return _not_allowed(method, path, "GET, PUT, DELETE")
         refusal = server.overloaded() or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
@@ -334,6 +337,13 @@ class HttpApi:
             return PutRequest(server.next_request_id(), key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
                               client_counter=counter)
+        if method == "DELETE":  # a put of a tombstone (impl.reaping, docs/impl.md)
+            context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
+            counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
+                              "X-Vdynamo-Client-Counter")
+            return delete_request(server.next_request_id(), key, context,
+                                  w=_quorum(query, "w", n), client_id=client,
+                                  client_counter=counter)
         return None
 
 
@@ -371,8 +381,8 @@ def operation_of(method: bytes, target: bytes) -> str:
     """The operation label of a request in the metrics: get, put, status, ..."""
     path = target.split(b"?", 1)[0]
     if path.startswith(b"/kv/"):
-        return method.decode("ascii", "replace").lower() if method in (b"GET", b"PUT") \
-            else "other"
+        return method.decode("ascii", "replace").lower() \
+            if method in (b"GET", b"PUT", b"DELETE") else "other"
     names = {b"/status": "status", b"/health": "health", b"/health/ready": "health",
              b"/metrics": "metrics", b"/openapi.json": "openapi"}
     return names.get(path, "other")

@@ -49,6 +49,7 @@ __all__ = [
     "ForwardReply",
     "GetRequest",
     "Gossip",
+    "HandoffDone",
     "HintAck",
     "HintDelivery",
     "KeyRecords",
@@ -56,10 +57,12 @@ __all__ = [
     "PeerMessage",
     "PutRequest",
     "ReadRepair",
+    "Reap",
     "ReplicaGet",
     "ReplicaGetReply",
     "ReplicaPut",
     "ReplicaPutAck",
+    "delete_request",
 ]
 
 MAX_ID = (1 << 63) - 1
@@ -190,11 +193,15 @@ class PutRequest:
     w: int | None = None
     client_id: str = ""
     client_counter: int = 0
+    #: a delete: ``value`` must be ``b""``; the coordinator writes a tombstone
+    #: under ``context`` (see :func:`delete_request`)
+    delete: bool = False
 
     def __post_init__(self) -> None:
         if ((type(self.request_id) is int and 0 <= self.request_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
-                type(self.value) is bytes and
+                type(self.value) is bytes and type(self.delete) is bool and
+                (not self.delete or not self.value) and
                 type(self.context) is bytes and
                 (self.w is None or (type(self.w) is int and 1 <= self.w <= MAX_ID)) and
                 _name_ok(self.client_id) and
@@ -208,6 +215,19 @@ class PutRequest:
         check.optional_count("w", self.w, 1)
         check.text("client_id", self.client_id)
         check.ident("client_counter", self.client_counter)
+        check.flag("delete", self.delete)
+        if self.delete and self.value:
+            raise _fail(BadRequestError, "PutRequest", "value",
+                        "a delete carries no value (b\"\")")
+
+
+def delete_request(request_id: int, key: bytes, context: bytes = b"", w: int | None = None,
+                   client_id: str = "", client_counter: int = 0) -> PutRequest:
+    """A client's delete of ``key``: a put of a tombstone superseding what ``context``
+    (an earlier get's) covers; acknowledged like a put, by W replicas. A delete with
+    no context supersedes nothing (a blind delete only adds a tombstone sibling)."""
+    return PutRequest(request_id, key, b"", context, w, client_id, client_counter,
+                      delete=True)
 
 
 ClientRequest = GetRequest | PutRequest
@@ -356,6 +376,39 @@ class ReadRepair:
 
 
 @dataclass(frozen=True, slots=True)
+class HandoffDone:
+    """The sender holds no hint for ``joining`` any more: it handed the joining node
+    every key of its new ranges it held (``join_handover = "pending"``)."""
+
+    joining: str
+
+    def __post_init__(self) -> None:
+        if _name_ok(self.joining) and self.joining:
+            return  # the common, valid case, checked cheaply
+        check = _Checker(self, BadMessageError)
+        check.text("joining", self.joining, non_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Reap:
+    """Remove ``key``'s tombstone: the receiver deletes its record of ``key`` only if
+    it is exactly ``record`` (a tombstone-only record: nothing newer arrived since the
+    reap was decided). Riak's delete after a get saw all N replicas hold the
+    tombstone (basho/riak_kv ``riak_kv_get_core:final_action/1``)."""
+
+    key: bytes
+    record: bytes
+
+    def __post_init__(self) -> None:
+        if ((type(self.key) is bytes and self.key) and
+                (type(self.record) is bytes and self.record)):
+            return  # the common, valid case, checked cheaply
+        check = _Checker(self, BadMessageError)
+        check.data("key", self.key, non_empty=True)
+        check.data("record", self.record, non_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
 class HintDelivery:
     """Hinted handoff: a fallback delivers the replica it kept for the receiver."""
 
@@ -486,11 +539,13 @@ class KeyRecords:
 
 PeerMessage = (
     Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaGet | ReplicaGetReply
-    | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange | KeyRecords
+    | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange | KeyRecords | Reap
+    | HandoffDone
 )
 PEER_MESSAGES: tuple[type, ...] = (
     Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaGet, ReplicaGetReply,
-    ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords,
+    ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords, Reap,
+    HandoffDone,
 )
 
 

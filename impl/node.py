@@ -57,6 +57,7 @@ from impl.membership import Membership, MemberStatus
 from impl.messages import GetRequest, Gossip, PutRequest
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
+from impl.reaping import Reaper
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import NodeSnapshot, take_snapshot
@@ -114,7 +115,8 @@ class Node:
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
                                    self.log)
         self.quorum = SloppyQuorum(name, config, self.detector,
-                                   lambda: self.gossiper.partitioning)
+                                   lambda: self.gossiper.partitioning,
+                                   lambda: self.gossiper.previous)
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known)
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
@@ -124,18 +126,19 @@ class Node:
         self.handoff = HintedHandoff(name, config, self.hints, self.replica, self.quorum,
                                      self.gossiper)
         self.read_repair = ReadRepairer(name, self.replica, self.stats)
+        self.reaper = Reaper(name, config, self.replica)
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
-                                   self.actor)
+                                   self.actor, self.reaper)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
-                                   ids)
+                                   ids, self.reaper)
         self.forwarder = Forwarder(name, config, self.mode, self.quorum, ids, self._coordinate)
         self._messages: dict[type, Callable[[float, str, Any], list[Effect]]] = {}
         for mechanism in (self.forwarder, self.puts, self.gets, self.replica, self.read_repair,
-                          self.handoff, self.gossiper, self.anti_entropy):
+                          self.handoff, self.gossiper, self.anti_entropy, self.reaper):
             self._messages.update(mechanism.handlers())
         self._timers: dict[type, Callable[[float, Any], list[Effect]]] = {}
         for mechanism in (self.forwarder, self.puts, self.gets, self.replica, self.handoff,
-                          self.gossiper, self.anti_entropy):
+                          self.gossiper, self.anti_entropy, self.reaper):
             self._timers.update(mechanism.timers())
 
     # ================================================================== inputs

@@ -41,10 +41,12 @@ from impl.errors import BadMessageError, BadRequestError, DynamoError, QuorumErr
 from impl.forwarding import ReplyTo, answer, context_of
 from impl.hints import HintStore
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
+from impl.reaping import Reaper
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import PutTimeout
 from impl.versions import (
+    TOMBSTONE,
     ClockMode,
     Record,
     apply_put,
@@ -75,6 +77,8 @@ class PutCoordination:
     acks: set[str] = field(default_factory=set)  # targets acknowledged
     used: set[str] = field(default_factory=set)  # nodes sent to (targets or fallbacks)
     replied: bool = False
+    #: a delete: the coordinator's own record after it (encoded), to reap later
+    tombstone: bytes = b""
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -98,7 +102,8 @@ class PutCoordinator:
     """The puts node ``name`` coordinates (see the module docstring)."""
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica, hints: HintStore,
-                 quorum: SloppyQuorum, ids: itertools.count[int], actor: str) -> None:
+                 quorum: SloppyQuorum, ids: itertools.count[int], actor: str,
+                 reaper: Reaper) -> None:
         self.name = name
         #: the actor id this node mints dots under (its storage lifetime's; kv679)
         self.actor = actor
@@ -109,10 +114,11 @@ class PutCoordinator:
         self.quorum = quorum
         self.ids = ids
         self.coordinations: dict[int, PutCoordination] = {}
+        self.reaper = reaper
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
-        return {ReplicaPutAck: lambda now, src, message: self.on_ack(src, message)}
+        return {ReplicaPutAck: self.on_ack}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
@@ -123,7 +129,8 @@ class PutCoordinator:
         key = request.key
         context = context_of(self.config, self.mode, request)
         stored = self.replica.local_record(key)
-        record = apply_put(stored, context, request.value, coordinator=self.name,
+        value = TOMBSTONE if request.delete else request.value
+        record = apply_put(stored, context, value, coordinator=self.name,
                            client_id=request.client_id, now=now,
                            client_counter=request.client_counter, actor=self.actor,
                            truncation=self.config.truncation)
@@ -137,8 +144,10 @@ class PutCoordinator:
         targets, fallbacks = self.quorum.split(key)
         coordination = PutCoordination(
             next(self.ids), key, replica_record, self._context(key, record),
-            request.w or self.config.w, targets, fallbacks, reply_to,
-            now + self.config.request_timeout)
+            self.quorum.joint(request.w or self.config.w, targets), targets, fallbacks,
+            reply_to,
+            now + self.config.request_timeout,
+            tombstone=encoded if request.delete else b"")
         # Written locally even when this node is not a replica of the key (a forwarded
         # request whose top N did not answer): its own record keeps the counters it
         # mints for the key increasing, so it never reuses a dot.
@@ -159,13 +168,13 @@ class PutCoordinator:
         for target in targets:
             if target not in coordination.sent_to:
                 out.append(self._send(coordination, target, now, initial=True))
-        out.extend(self._check(coordination))
+        out.extend(self._check(coordination, now))
         if coordination.op_id in self.coordinations:
             out.append(SetTimer(PutTimeout(coordination.op_id),
                                 min(now + self.config.replica_timeout, coordination.deadline)))
         return out
 
-    def on_ack(self, src: str, message: ReplicaPutAck) -> list[Effect]:
+    def on_ack(self, now: float, src: str, message: ReplicaPutAck) -> list[Effect]:
         """A replica (or a fallback) stored the write."""
         coordination = self.coordinations.get(message.op_id)
         if coordination is None or coordination.key != message.key:
@@ -174,7 +183,7 @@ class PutCoordinator:
         if target is None:
             raise BadMessageError(f"ack for put {message.op_id} that counts for no target")
         coordination.acks.add(target)
-        return self._check(coordination)
+        return self._check(coordination, now)
 
     def on_timeout(self, now: float, timer: PutTimeout) -> list[Effect]:
         """Resend the silent targets' write to fallbacks; fail the put at its deadline.
@@ -231,16 +240,33 @@ class PutCoordinator:
         return Send(fallback, ReplicaPut(coordination.op_id, coordination.key,
                                          coordination.record, hint=target))
 
-    def _check(self, coordination: PutCoordination) -> list[Effect]:
+    def _check(self, coordination: PutCoordination, now: float) -> list[Effect]:
         out: list[Effect] = []
         if not coordination.replied and put_quorum_reached(coordination):
             coordination.replied = True
             out.append(answer(coordination.reply_to, PutResult(coordination.result_context),
                               None))
+            if coordination.tombstone and self.config.delete_mode == "immediate":
+                out.extend(self._reap_acknowledged(coordination))
         if (len(coordination.acks) >= len(coordination.targets)
                 and self.coordinations.pop(coordination.op_id, None) is not None):
             out.append(CancelTimer(PutTimeout(coordination.op_id)))
+            if coordination.tombstone and all(
+                    coordination.sent_to.get(target) == target
+                    for target in coordination.targets):
+                # Every target itself stored the tombstone: the safe rule may reap it.
+                out.extend(self.reaper.schedule(
+                    now, coordination.key, self.replica.parse(coordination.tombstone),
+                    coordination.targets))
         return out
+
+    def _reap_acknowledged(self, coordination: PutCoordination) -> list[Effect]:
+        """The naive rule (``delete_mode = "immediate"``): the delete is acknowledged,
+        so the targets that stored it reap it now, whoever else missed it."""
+        done = tuple(target for target in coordination.targets
+                     if target in coordination.acks
+                     and coordination.sent_to.get(target) == target)
+        return self.reaper.reap_now(coordination.key, coordination.tombstone, done)
 
     def _context(self, key: bytes, record: Record) -> bytes:
         return encode_context_pairs(context_pairs(record, self.config.vclock_max_pairs),

@@ -63,7 +63,8 @@ class Replica:
         self._known = known
         self._decoded: dict[bytes, Record] = {}
         self.empty_encoding = encode_record(Record.empty(self.mode))
-        #: called with (key, encoded record) after every write of a version
+        #: called with (key, encoded record) after every write of a version, and with
+        #: (key, b"") after the key's versions were removed (:meth:`reap`)
         self.write_listeners: list[Callable[[bytes, bytes], None]] = []
 
     # ------------------------------------------------------------------ messages
@@ -158,6 +159,13 @@ class Replica:
         encoded = encode_record(record)
         if self.storage.read(key) != encoded:
             self.store(key, encoded)
+
+    def reap(self, key: bytes) -> None:
+        """Remove the key's versions (a reaped tombstone): the engine, then every write
+        listener, told with the empty bytes (the key is gone)."""
+        self.storage.delete(key)
+        for listener in self.write_listeners:
+            listener(key, b"")
 
     def store(self, key: bytes, encoded: bytes) -> None:
         """The one place versions are written: the engine, then the write listeners."""

@@ -67,6 +67,7 @@ from typing import Any, Protocol
 from impl.effects import (
     AddHint,
     CancelTimer,
+    DeleteRecord,
     Effect,
     RemoveHint,
     Reply,
@@ -92,7 +93,7 @@ from impl.nemesis import Nemesis
 from impl.staging import persist
 from impl.storage.base import Storage
 
-_WRITES = (WriteRecord, AddHint, RemoveHint, WriteMeta, SyncStorage)
+_WRITES = (WriteRecord, DeleteRecord, AddHint, RemoveHint, WriteMeta, SyncStorage)
 
 __all__ = [
     "Delay",

@@ -48,11 +48,15 @@ class SloppyQuorum:
     """
 
     def __init__(self, name: str, config: ClusterConfig, detector: FailureDetector,
-                 ring: Callable[[], Partitioning]) -> None:
+                 ring: Callable[[], Partitioning],
+                 previous: Callable[[], Partitioning | None] = lambda: None) -> None:
         self.name = name
         self.config = config
         self.detector = detector
         self._ring = ring
+        #: the serving ring before its last change, while requests run on both
+        #: (a joint quorum; None: not in a change)
+        self._previous = previous
         self._preferences: dict[bytes, tuple[str, ...]] = {}
         self._preferences_of: Partitioning | None = None
 
@@ -75,8 +79,20 @@ class SloppyQuorum:
         its preference list in order (strict quorum: none)."""
         preference = self.preference_list(key)
         targets = preference[: self.config.n]
-        fallbacks = preference[self.config.n:] if self.config.sloppy_quorum else ()
+        previous = self._previous()
+        if previous is not None:  # a joint quorum: the old top N are targets too
+            targets += tuple(node for node in previous.preference_list(key, self.config.n)
+                             if node not in targets)
+        fallbacks = (tuple(node for node in preference[self.config.n:] if node not in targets)
+                     if self.config.sloppy_quorum else ())
         return targets, fallbacks
+
+    def joint(self, quorum: int, targets: tuple[str, ...]) -> int:
+        """The quorum (R or W, ``quorum`` of N) over ``targets``: with a joint quorum
+        (``targets`` holds the old and the new top N, N + k nodes) ``quorum + k``, so
+        that it holds ``quorum`` nodes of either top N and meets any R or W quorum
+        taken on the old ring or on the new one."""
+        return min(len(targets), quorum + max(0, len(targets) - self.config.n))
 
     def reachable(self, node: str, now: float) -> bool:
         """Whether the failure detector believes ``node`` reachable at ``now``."""

@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator, Mapping
 
 from impl.effects import (
     AddHint,
+    DeleteRecord,
     Effect,
     RemoveHint,
     Reply,
@@ -59,6 +60,7 @@ class StagedStorage:
         self._records: dict[bytes, bytes] = {}
         self._meta: dict[str, bytes] = {}
         self._removed: set[int] = set()
+        self._deleted: set[bytes] = set()  # keys whose versions this input removed
 
     def take(self) -> list[Write]:
         """The writes staged since the last call, in order (the overlay is dropped)."""
@@ -67,28 +69,38 @@ class StagedStorage:
             self._records.clear()
             self._meta.clear()
             self._removed.clear()
+            self._deleted.clear()
         return writes
 
     # ------------------------------------------------------------------ versions
 
     def read(self, key: bytes) -> bytes | None:
         staged = self._records.get(key)
-        return staged if staged is not None else self.engine.read(key)
+        if staged is not None:
+            return staged
+        return None if key in self._deleted else self.engine.read(key)
 
     def write(self, key: bytes, record: bytes) -> None:
         self._records[key] = record
+        self._deleted.discard(key)
         self._writes.append(WriteRecord(key, record))
 
     def delete(self, key: bytes) -> None:
-        raise StorageError("the node core does not delete versions")
+        """Stage the removal of ``key``'s versions (a reaped tombstone)."""
+        self._records.pop(key, None)
+        self._deleted.add(key)
+        self._writes.append(DeleteRecord(key))
 
     def scan(self, lo: int = 0, hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
         """The engine's scan with the staged records in place."""
-        return overlay_scan(self.engine, self._records, lo, hi)
+        overlay: dict[bytes, bytes | None] = dict.fromkeys(self._deleted)
+        overlay.update(self._records)
+        return overlay_scan(self.engine, overlay, lo, hi)
 
     def __len__(self) -> int:
-        return len(self.engine) + sum(1 for key in self._records
-                                      if self.engine.read(key) is None)
+        return (len(self.engine) + sum(1 for key in self._records
+                                       if self.engine.read(key) is None)
+                - sum(1 for key in self._deleted if self.engine.read(key) is not None))
 
     # ------------------------------------------------------------------ hints
 
@@ -129,16 +141,20 @@ class StagedStorage:
         self.engine.close()
 
 
-def overlay_scan(engine: Storage, records: Mapping[bytes, bytes], lo: int = 0,
+def overlay_scan(engine: Storage, records: Mapping[bytes, bytes | None], lo: int = 0,
                  hi: int | None = None) -> Iterator[tuple[bytes, bytes]]:
-    """``engine.scan(lo, hi)`` with ``records`` (key -> record, not yet in the engine)
-    in place, in the same order (ring position, then key)."""
+    """``engine.scan(lo, hi)`` with ``records`` (key -> record not yet in the engine,
+    or None: a removal not yet in the engine) in place, in the same order (ring
+    position, then key)."""
     if not records:
         yield from engine.scan(lo, hi)
         return
     merged = dict(engine.scan(lo, hi))
     end = RING_SIZE if hi is None else hi
     for key, record in records.items():
+        if record is None:
+            merged.pop(key, None)
+            continue
         position = key_position(key)
         inside = (lo <= position < end) if lo <= end else (position >= lo or position < end)
         if inside and lo != end:
@@ -150,6 +166,8 @@ def apply_write(storage: Storage, write: Write) -> None:
     """Perform one write on an engine."""
     if isinstance(write, WriteRecord):
         storage.write(write.key, write.record)
+    elif isinstance(write, DeleteRecord):
+        storage.delete(write.key)
     elif isinstance(write, AddHint):
         storage.add_hint(write.intended, write.key, write.record)
     elif isinstance(write, RemoveHint):
@@ -160,7 +178,7 @@ def apply_write(storage: Storage, write: Write) -> None:
         storage.flush()
 
 
-_WRITES = (WriteRecord, AddHint, RemoveHint, WriteMeta, SyncStorage)
+_WRITES = (WriteRecord, DeleteRecord, AddHint, RemoveHint, WriteMeta, SyncStorage)
 
 
 def persist(storage: Storage, effects: list[Effect],

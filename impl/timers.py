@@ -30,6 +30,7 @@ __all__ = [
     "GossipRound",
     "HintScan",
     "PutTimeout",
+    "ReapTombstone",
     "Timer",
 ]
 
@@ -90,6 +91,17 @@ class Flush:
     """The periodic flush of a buffered storage engine (``fsync = "buffered"``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class ReapTombstone:
+    """Reap ``key``'s tombstone ``record`` (encoded) at the key's ``targets`` once the
+    grace period (``tombstone_grace_s``) has passed (``delete_mode = "safe"``; Riak's
+    delayed ``delete_mode``)."""
+
+    key: bytes
+    record: bytes
+    targets: tuple[str, ...]
+
+
 Timer = (PutTimeout | GetTimeout | ForwardTimeout | HintScan | GossipRound
-         | AntiEntropyRound | Flush)
+         | AntiEntropyRound | Flush | ReapTombstone)
 """Every timer value the node core sets or accepts."""

@@ -75,6 +75,7 @@ __all__ = [
     "LWW_ACTOR",
     "LWW_OFFSET",
     "LWW_TICK_S",
+    "TOMBSTONE",
     "ClockMode",
     "Record",
     "Sibling",
@@ -84,7 +85,9 @@ __all__ = [
     "context_pairs",
     "decode_record",
     "encode_record",
+    "is_tombstone_only",
     "lifetime_actor",
+    "live_values",
     "lww_stamp_of",
     "merge",
     "merge_all",
@@ -114,6 +117,15 @@ LWW_OFFSET = 1 << 62
 #: The hybrid logical clock's step: a put's timestamp exceeds its context's and the
 #: stored one by at least this many seconds (one microsecond).
 LWW_TICK_S = 1e-6
+
+
+#: The value a delete writes: a tombstone is a version like any other (it carries
+#: the clock of the delete, so a put concurrent with it stays a sibling, and a later
+#: put whose context covers it supersedes it), only its value is this marker. A
+#: client put of exactly these bytes is refused (:func:`impl.forwarding.check_request`),
+#: so a stored value equal to it is always a delete's. Riak marks a tombstone the
+#: same way, in the object's metadata (``X-Riak-Deleted``, riak_kv_delete.erl).
+TOMBSTONE = b"\x00\xffvdynamo-tombstone\xff\x00"
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -218,6 +230,19 @@ def values(record: Record) -> list[bytes]:
     if record.mode is ClockMode.DVV:
         return list(dvv.values(record.dvvset))
     return [s.value for s in record.siblings]
+
+
+def live_values(record: Record) -> list[bytes]:
+    """The record's sibling values less the tombstones: what a get answers (an
+    empty list -- "not found" -- when every sibling is a tombstone)."""
+    return [value for value in values(record) if value != TOMBSTONE]
+
+
+def is_tombstone_only(record: Record) -> bool:
+    """Whether the record holds at least one version and every one is a tombstone
+    (what a reap may remove: nothing live is lost with it)."""
+    found = values(record)
+    return bool(found) and all(value == TOMBSTONE for value in found)
 
 
 def _join(record: Record) -> VClock:

@@ -31,12 +31,14 @@ from impl.messages import (
     ForwardReply,
     GetRequest,
     Gossip,
+    HandoffDone,
     HintAck,
     HintDelivery,
     KeyRecords,
     MerkleExchange,
     PutRequest,
     ReadRepair,
+    Reap,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -61,7 +63,7 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                      ("client_id", "str"))),
     2: (PutRequest, (("request_id", "u64"), ("key", "blob"), ("value", "blob"),
                      ("context", "blob"), ("w", "opt"), ("client_id", "str"),
-                     ("client_counter", "u64"))),
+                     ("client_counter", "u64"), ("delete", "bool"))),
     10: (Forward, (("op_id", "u64"), ("request", "request"))),
     11: (ForwardReply, (("op_id", "u64"), ("kind", "str"), ("values", "blobs"),
                         ("context", "blob"), ("error", "str"), ("message", "text"))),
@@ -79,6 +81,8 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                           ("keys", "blobs"), ("digests", "blobs"))),
     24: (KeyRecords, (("keys", "blobs"), ("records", "blobs"), ("session", "u64"),
                       ("reply", "bool"))),
+    25: (Reap, (("key", "blob"), ("record", "blob"))),
+    26: (HandoffDone, (("joining", "str"),)),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 

@@ -60,7 +60,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from impl.effects import RemoveHint, Write, WriteMeta, WriteRecord
+from impl.effects import DeleteRecord, RemoveHint, Write, WriteMeta, WriteRecord
 from impl.errors import StorageError
 from impl.staging import apply_write, overlay_scan
 from impl.storage.base import FsyncPolicy, Hint
@@ -98,7 +98,8 @@ class GroupCommit:
         self.fsync: FsyncPolicy = engine.fsync
         engine.open_reader()
         self._on_durable = on_durable
-        self._records: dict[bytes, tuple[int, bytes]] = {}
+        #: key -> (sequence, record queued; None: a removal queued)
+        self._records: dict[bytes, tuple[int, bytes | None]] = {}
         self._meta: dict[str, tuple[int, bytes]] = {}
         self._removed: dict[int, int] = {}
         #: the sequence of the last submit, and of the last one settled (durable)
@@ -130,6 +131,8 @@ class GroupCommit:
         for write in writes:
             if isinstance(write, WriteRecord):
                 self._records[write.key] = (sequence, write.record)
+            elif isinstance(write, DeleteRecord):
+                self._records[write.key] = (sequence, None)
             elif isinstance(write, WriteMeta):
                 self._meta[write.name] = (sequence, write.value)
             elif isinstance(write, RemoveHint):

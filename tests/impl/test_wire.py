@@ -18,12 +18,14 @@ from impl.messages import (
     ForwardReply,
     GetRequest,
     Gossip,
+    HandoffDone,
     HintAck,
     HintDelivery,
     KeyRecords,
     MerkleExchange,
     PutRequest,
     ReadRepair,
+    Reap,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -51,6 +53,10 @@ SAMPLES: list[object] = [
     MerkleExchange(18, 5, 9, 2, 1, "buckets", indexes=(1,), keys=(b"k",), digests=(b"d",)),
     KeyRecords((b"a", b"b"), (b"r1", b"")),
     KeyRecords((b"a",), (b"r1",), 19, reply=True),
+    PutRequest(20, b"k", b"", b"ctx", delete=True),
+    Forward(21, PutRequest(22, b"k", b"", b"c", 2, "x", delete=True)),
+    Reap(b"k", b"R\x01"),
+    HandoffDone("n6"),
 ]
 
 

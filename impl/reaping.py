@@ -1,0 +1,115 @@
+"""Reaping tombstones (deletes; Riak's ``delete_mode``).
+
+Theory of operation
+-------------------
+A delete is a put of a tombstone (:data:`impl.versions.TOMBSTONE`): a version
+that carries the delete's clock like any other, is replicated, hinted, read
+repaired and exchanged by anti-entropy like any other, and that a get leaves out
+of the values it answers. Removing the tombstone itself (*reaping*) is what can
+go wrong: a replica that missed the delete still holds the deleted value, and
+once no replica holds the tombstone that covers it, read repair or anti-entropy
+copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
+
+- ``"safe"`` (the default; Riak's delayed ``delete_mode``): a coordinator that
+  saw every one of the key's N targets -- the nodes themselves, not fallbacks --
+  hold the tombstone and nothing newer (all N acknowledged the delete, or all N
+  answered a get with exactly the tombstone record) sets a
+  :class:`~impl.timers.ReapTombstone` timer for ``tombstone_grace_s`` seconds;
+  when it fires it sends :class:`~impl.messages.Reap` to the targets, and each
+  removes its record only if it is still exactly that tombstone record. Riak:
+  ``riak_kv_get_core:final_action/1`` (basho/riak_kv) decides ``delete`` only
+  when the merged object is a tombstone, no read repair is pending and all N
+  vnodes answered; Riak's deletion guide (basho/basho_docs,
+  ``ops/advanced/deletion.md``): removed only if all N nodes store the tombstone,
+  never while fallbacks are in use, after the ``delete_mode`` interval.
+- ``"immediate"``: as soon as the delete is acknowledged, the coordinator tells
+  the targets that acknowledged it to reap (and reaps its own copy), whether or
+  not every replica got the tombstone: the naive rule, kept to show the
+  resurrection (``tests/impl/test_delete.py``).
+- ``"keep"``: tombstones are never reaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from impl.config import ClusterConfig
+from impl.effects import Effect, Send, SetTimer
+from impl.messages import Reap
+from impl.replica import Replica
+from impl.timers import ReapTombstone
+from impl.versions import Record, encode_record, is_tombstone_only
+
+__all__ = ["Reaper", "all_targets_hold"]
+
+
+def all_targets_hold(targets: tuple[str, ...], sent_to: Mapping[str, str],
+                     replies: Mapping[str, Record], merged: Record) -> bool:
+    """Whether every target answered a get itself (not through a fallback) with
+    exactly ``merged``, and ``merged`` is tombstones only: the safe rule's test."""
+    if not is_tombstone_only(merged):
+        return False
+    return all(sent_to.get(target) == target and replies.get(target) == merged
+               for target in targets)
+
+
+class Reaper:
+    """Tombstone reaping at node ``name`` (see the module docstring)."""
+
+    def __init__(self, name: str, config: ClusterConfig, replica: Replica) -> None:
+        self.name = name
+        self.config = config
+        self.replica = replica
+
+    def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
+        """The peer messages this mechanism handles: type -> handler(now, src, message)."""
+        return {Reap: lambda now, src, message: self.on_reap(message)}
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: type -> handler(now, timer)."""
+        return {ReapTombstone: self.on_timer}
+
+    def schedule(self, now: float, key: bytes, record: Record,
+                 targets: tuple[str, ...]) -> list[Effect]:
+        """The safe rule holds for ``key``'s tombstone ``record`` at ``targets``: reap
+        it there after the grace period (nothing in the other modes)."""
+        if self.config.delete_mode != "safe":
+            return []
+        timer = ReapTombstone(key, encode_record(record), targets)
+        return [SetTimer(timer, now + self.config.tombstone_grace_s)]
+
+    def reap_now(self, key: bytes, record: bytes, targets: tuple[str, ...]) -> list[Effect]:
+        """Tell ``targets`` to reap ``key``'s tombstone ``record`` (this node reaps
+        its own copy at once)."""
+        out: list[Effect] = []
+        for target in targets:
+            if target == self.name:
+                self.reap_local(key, record)
+            else:
+                out.append(Send(target, Reap(key, record)))
+        return out
+
+    def on_timer(self, now: float, timer: ReapTombstone) -> list[Effect]:
+        """The grace period passed: reap at the targets."""
+        return self.reap_now(timer.key, timer.record, timer.targets)
+
+    def on_reap(self, message: Reap) -> list[Effect]:
+        """A coordinator decided to reap: remove the local record if it still is the
+        tombstone record decided on (safe), or any tombstone-only record (immediate)."""
+        self.replica.decode(message.key, message.record)  # refuse a malformed record
+        self.reap_local(message.key, message.record)
+        return []
+
+    def reap_local(self, key: bytes, record: bytes) -> None:
+        if self.config.delete_mode == "keep":
+            return
+        stored = self.replica.storage.read(key)
+        if stored is None:
+            return
+        mine = self.replica.parse(stored)
+        if not is_tombstone_only(mine):
+            return  # something newer than the delete arrived: keep it
+        if self.config.delete_mode == "safe" and mine != self.replica.parse(record):
+            return
+        self.replica.reap(key)
