@@ -111,6 +111,7 @@ from spec.actions import (
     Recover,
     Timeout,
 )
+from spec.errors import DynamoError
 from spec.state import Message, State
 
 __all__ = [
@@ -126,9 +127,11 @@ __all__ = [
 FRONTIER_LIMIT = 64
 
 
-class Divergence(AssertionError):
+class Divergence(DynamoError, AssertionError):
     """The implementation did something the spec does not allow (the message says
-    which step, and shows the abstract states on both sides)."""
+    which step, and shows the abstract states on both sides). A
+    :class:`~spec.errors.DynamoError` (the package's one hierarchy), and still an
+    ``AssertionError``, so a test that runs the lockstep fails on it."""
 
     def __init__(self, step: str, report: str) -> None:
         super().__init__(f"{step}\n{report}")
