@@ -41,7 +41,7 @@ from typing import Any
 
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.merkle import (
     Buckets,
     InSync,
@@ -115,7 +115,7 @@ class RangeTrees:
         """A local write of ``key``: the tree of the range holding it (if any) will
         hold ``record`` when it is next read."""
         if not isinstance(record, bytes):
-            raise ValueError(f"record must be bytes, got {type(record).__name__}")
+            raise InvalidValueError(f"record must be bytes, got {type(record).__name__}")
         pending = self._pending
         pending[key] = record
         if len(pending) >= self.max_pending:
@@ -158,7 +158,7 @@ def to_exchange(session: int, message: MerkleMessage) -> MerkleExchange:
                               "buckets", indexes=message.indexes,
                               keys=tuple(k for k, _ in message.entries),
                               digests=tuple(d for _, d in message.entries))
-    raise ValueError(f"{type(message).__name__} is not sent as a MerkleExchange")
+    raise InvalidValueError(f"{type(message).__name__} is not sent as a MerkleExchange")
 
 
 def from_exchange(message: MerkleExchange) -> Level | Buckets:

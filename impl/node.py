@@ -46,7 +46,7 @@ from typing import Any
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
 from impl.effects import Effect, Reply, SetTimer
-from impl.errors import DynamoError, StorageError
+from impl.errors import DynamoError, InvalidValueError, StorageError
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
 from impl.get_coordinator import GetCoordinator
@@ -204,14 +204,15 @@ class Node:
 
     def fire(self, now: float, timer: Timer) -> list[Effect]:
         """Timer ``timer`` (one this node set, or one a driver names) fires at ``now``.
-        Raises ValueError for a value that is not a timer."""
+        Raises InvalidValueError (a LocalError and a ValueError) for a value that is
+        not a timer."""
         self._now = now
         return self._finish(self._fire(now, timer))
 
     def _fire(self, now: float, timer: Timer) -> list[Effect]:
         handler = self._timers.get(type(timer))
         if handler is None:
-            raise ValueError(f"timer: not a timer of impl.timers, got {timer!r}")
+            raise InvalidValueError(f"timer: not a timer of impl.timers, got {timer!r}")
         return handler(now, timer)
 
     def leave(self, now: float) -> list[Effect]:

@@ -68,6 +68,7 @@ from spec.actions import (
 )
 from spec.clocks import Payload, payload_key
 from spec.config import Config
+from spec.errors import ConfigError, InvalidValueError
 from spec.state import Kind, Message, State
 from spec.vclock import VClock
 
@@ -96,7 +97,7 @@ def value_of(put_id: int) -> bytes:
 def put_id_of_value(value: bytes) -> int:
     """The spec put id of a value written by the harness."""
     if len(value) != 7 or not value.startswith(b"v"):
-        raise ValueError(f"value {value!r} was not written by the refinement harness")
+        raise InvalidValueError(f"value {value!r} was not written by the refinement harness")
     return int(value[1:])
 
 
@@ -213,7 +214,7 @@ class LockstepState:
 
     def __init__(self, config: Config, *, seed: int = 0) -> None:
         if config.coordinator == "any":
-            raise ValueError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
+            raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
         self.config = config
         self.mode = ClockMode(config.clock)

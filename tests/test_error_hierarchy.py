@@ -52,3 +52,47 @@ def test_the_walk_sees_the_classes_it_must() -> None:
     for name in ("impl.simulator.SimulationError", "model_check.refinement.Divergence",
                  "impl.errors.QuorumError", "model_check.errors.TraceError"):
         assert name in seen
+
+
+#: builtin exceptions raised on purpose that stay builtins, each with its reason:
+#: (file, exception) -> why
+ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
+    ("spec/dvv.py", "TypeError"): "a call with the wrong number of arguments (Python's own "
+                                  "convention for a signature error)",
+    ("spec/actions.py", "NotImplementedError"): "an abstract method",
+    ("impl/staging.py", "ValueError"): "a node returned a write after another effect: "
+                                       "a bug in the node, not bad input",
+    ("model_check/refinement.py", "KeyError"): "the lockstep asked for a message id it "
+                                               "never saw (a harness bug)",
+    ("model_check/explorer.py", "IndexError"): "the sequence protocol of explored states",
+}
+BUILTINS = {"ValueError", "RuntimeError", "KeyError", "TypeError", "IndexError",
+            "LookupError", "OSError", "Exception", "NotImplementedError"}
+
+
+def _builtin_raises() -> set[tuple[str, str]]:
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    found: set[tuple[str, str]] = set()
+    for package in ("spec", "impl", "model_check", "vdynamo"):
+        for path in sorted((root / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if not isinstance(node, ast.Raise) or node.exc is None:
+                    continue
+                exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                if isinstance(exc, ast.Name) and exc.id in BUILTINS:
+                    found.add((path.relative_to(root).as_posix(), exc.id))
+    return found
+
+
+def test_no_builtin_exception_is_raised_on_purpose_outside_the_allowed_list() -> None:
+    unexpected = sorted(_builtin_raises() - set(ALLOWED_BUILTIN_RAISES))
+    assert not unexpected, (
+        "raise a DynamoError subclass (spec.errors.InvalidValueError is a LocalError and a "
+        f"ValueError) instead of a builtin: {unexpected}")
+
+
+def test_the_allowed_list_is_not_stale() -> None:
+    assert set(ALLOWED_BUILTIN_RAISES) <= _builtin_raises()
