@@ -21,11 +21,11 @@ Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
   put ids as values); its hints are its hint store as a *set* of
   (intended node, key, payload);
 - messages: every impl message in flight maps to the spec message of the same
-  kind, endpoints, key and payload (``ReplicaPut``->``replicate`` with its hint,
-  ``ReplicaPutAck``->``replicate-ack``, ``ReplicaGet``->``read``,
-  ``ReplicaGetReply``->``read-response``, ``ReadRepair``->``read-repair``,
-  ``HintDelivery``->``hint``, ``HintAck``->``hint-ack`` with the key and payload
-  of the hint it acknowledges); the request id is the spec's id of the client
+  kind, endpoints, key and payload (``ReplicaPut``->``replica-put`` with its hint,
+  ``ReplicaPutAck``->``replica-put-ack``, ``ReplicaGet``->``replica-get``,
+  ``ReplicaGetReply``->``replica-get-reply``, ``ReadRepair``->``read-repair``,
+  ``HintDelivery``->``hint-delivery``, ``HintAck``->``hint-ack`` with the key and
+  payload of the hint it acknowledges); the request id is the spec's id of the client
   request the coordinator's operation serves. Acks, reads and read responses of
   an operation that is no longer live at its coordinator are *dead* (they
   change nothing when delivered) and map to nothing, as the spec purges them.
