@@ -11,11 +11,11 @@ import pytest
 from impl.antientropy import AntiEntropy as AntiEntropyMechanism
 from impl.effects import Effect
 from impl.messages import KeyRecords
-from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from model_check.refinement_replay import replay_trace as replay_on_impl
 from model_check.trace import Trace
 from spec import model as spec_model
 from spec.actions import Action, AntiEntropy, ClientPut
+from tests.refinement.configs import LOCKSTEP_CONFIGS
 from tests.refinement.mutations import MUTANTS
 from vdynamo.replay_cli import main
 
