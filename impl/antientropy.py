@@ -207,6 +207,13 @@ class AntiEntropy:
         """Hold trees for exactly the ranges replicated on the new ring."""
         self.trees.reset(self._ranges(), self.replica.storage)
 
+    def rebuild(self) -> None:
+        """Rebuild every tree from the engine: writes the trees were told of did not
+        reach it (a failed persist, a half-handled message), and a tree that claims a
+        record the engine lacks would keep anti-entropy from ever repairing it."""
+        self.trees = RangeTrees(self.trees.fanout, self.trees.depth, self.trees.max_pending)
+        self.trees.reset(self._ranges(), self.replica.storage)
+
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {MerkleExchange: lambda now, src, message: self.on_merkle_exchange(src, message),

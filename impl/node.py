@@ -158,6 +158,7 @@ class Node:
         self._now = now
         self.stats["storage-error"] += 1
         self.log.append(f"{now:.3f} storage error, nothing acknowledged: {error}")
+        self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
         return self.puts.abandon(error)
 
     def client_request(self, now: float, request: GetRequest | PutRequest) -> list[Effect]:
@@ -172,7 +173,7 @@ class Node:
         try:
             return self._finish(self.forwarder.route(now, request, ReplyTo(request.request_id)))
         except StorageError as error:  # not acknowledged: the client hears why
-            self.storage.take()
+            self._discard_writes()
             self.stats["storage-error"] += 1
             return [Reply(request.request_id, error=error)]
 
@@ -199,7 +200,7 @@ class Node:
                             f"{error}")
         except (DynamoError, ValueError) as error:  # bad data deep inside (a clock, a view)
             self._drop(src, f"{type(message).__name__}: {error}")
-        self.storage.take()  # a half-handled message writes nothing
+        self._discard_writes()  # a half-handled message writes nothing
         return []
 
     def fire(self, now: float, timer: Timer) -> list[Effect]:
@@ -284,6 +285,12 @@ class Node:
         """Persist, then send: the staged writes first."""
         writes = self.storage.take()
         return [*writes, *effects] if writes else effects
+
+    def _discard_writes(self) -> None:
+        """Drop the staged writes of the current input; the Merkle trees, told of
+        them already, are rebuilt from the engine."""
+        if self.storage.take():
+            self.anti_entropy.rebuild()
 
     def _drop(self, src: object, why: str) -> list[Effect]:
         self.stats["dropped"] += 1
