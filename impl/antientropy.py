@@ -41,7 +41,7 @@ from typing import Any
 
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.merkle import (
     Buckets,
     InSync,
@@ -115,7 +115,7 @@ class RangeTrees:
         """A local write of ``key``: the tree of the range holding it (if any) will
         hold ``record`` when it is next read (``b""``: the key was removed)."""
         if not isinstance(record, bytes):
-            raise ValueError(f"record must be bytes, got {type(record).__name__}")
+            raise InvalidValueError(f"record must be bytes, got {type(record).__name__}")
         pending = self._pending
         pending[key] = record
         if len(pending) >= self.max_pending:
@@ -161,7 +161,7 @@ def to_exchange(session: int, message: MerkleMessage) -> MerkleExchange:
                               "buckets", indexes=message.indexes,
                               keys=tuple(k for k, _ in message.entries),
                               digests=tuple(d for _, d in message.entries))
-    raise ValueError(f"{type(message).__name__} is not sent as a MerkleExchange")
+    raise InvalidValueError(f"{type(message).__name__} is not sent as a MerkleExchange")
 
 
 def from_exchange(message: MerkleExchange) -> Level | Buckets:
@@ -208,6 +208,13 @@ class AntiEntropy:
 
     def on_ring_change(self) -> None:
         """Hold trees for exactly the ranges replicated on the new ring."""
+        self.trees.reset(self._ranges(), self.replica.storage)
+
+    def rebuild(self) -> None:
+        """Rebuild every tree from the engine: writes the trees were told of did not
+        reach it (a failed persist, a half-handled message), and a tree that claims a
+        record the engine lacks would keep anti-entropy from ever repairing it."""
+        self.trees = RangeTrees(self.trees.fanout, self.trees.depth, self.trees.max_pending)
         self.trees.reset(self._ranges(), self.replica.storage)
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:

@@ -30,6 +30,7 @@ import resource
 from typing import Protocol
 
 from impl.config import ClusterConfig
+from impl.errors import InvalidValueError
 
 __all__ = ["Closable", "ConnectionSlots", "fit_caps", "fit_descriptors"]
 
@@ -51,7 +52,7 @@ class ConnectionSlots:
 
     def __init__(self, limit: int) -> None:
         if limit < 1:
-            raise ValueError(f"limit: must be >= 1, got {limit}")
+            raise InvalidValueError(f"limit: must be >= 1, got {limit}")
         self.limit = limit
         #: the waiting (evictable) connections, oldest first
         self._waiting: dict[Closable, None] = {}

@@ -32,7 +32,7 @@ import hmac
 import struct
 from collections.abc import Sequence
 
-from impl.errors import BadContextError
+from impl.errors import BadContextError, InvalidValueError
 from impl.versions import _CODE_MODES, _MODE_CODES, ClockMode
 from spec.vclock import VClock
 
@@ -73,7 +73,7 @@ def encode_context_pairs(pairs: Sequence[tuple[str, int]], *, key: bytes, mode: 
     for node, counter in pairs:
         name = node.encode("utf-8")
         if len(name) > MAX_ID_BYTES:
-            raise ValueError(f"node id {node!r} is too long for a context")
+            raise InvalidValueError(f"node id {node!r} is too long for a context")
         out.append(_U16.pack(len(name)))
         out.append(name)
         out.append(_U64.pack(counter))
@@ -118,14 +118,14 @@ def decode_context(
         for _ in range(count):
             (size,) = _U16.unpack_from(body, offset)
             if offset + 2 + size > len(body):
-                raise ValueError("an id runs past the end")
+                raise InvalidValueError("an id runs past the end")
             name = body[offset + 2:offset + 2 + size].decode("utf-8")
             offset += 2 + size
             (counter,) = _U64.unpack_from(body, offset)
             offset += 8
             counters[name] = counter
         if offset != len(body):
-            raise ValueError("trailing bytes")
+            raise InvalidValueError("trailing bytes")
         clock = VClock.of(counters)
     except (IndexError, struct.error, UnicodeDecodeError, ValueError) as error:
         raise BadContextError(f"context body is malformed: {error}") from None

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 
-from spec.errors import ConfigError, DynamoError, LocalError, RemoteError
+from spec.errors import ConfigError, DynamoError, InvalidValueError, LocalError, RemoteError
 
 __all__ = [
     "BadContextError",
@@ -24,6 +24,7 @@ __all__ = [
     "ConfigError",
     "DynamoError",
     "ErrorCode",
+    "InvalidValueError",
     "LocalError",
     "NodeDownError",
     "OverloadedError",

@@ -45,15 +45,17 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
+from impl.errors import InvalidValueError
+
 __all__ = ["FailureDetector", "PeerRecord"]
 
 
 def _number(name: str, value: object, minimum: float, *, strict: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r:.80}")
+        raise InvalidValueError(f"{name} must be a finite number, got {value!r:.80}")
     if value < minimum or (strict and value == minimum):
         relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be {relation} {minimum}, got {value!r}")
+        raise InvalidValueError(f"{name} must be {relation} {minimum}, got {value!r}")
     return float(value)
 
 
@@ -85,10 +87,11 @@ class FailureDetector:
         self.phi_threshold = (None if phi_threshold is None
                               else _number("phi_threshold", phi_threshold, 0.0, strict=True))
         if isinstance(window, bool) or not isinstance(window, int) or window < 2:
-            raise ValueError(f"window must be an int >= 2, got {window!r}")
+            raise InvalidValueError(f"window must be an int >= 2, got {window!r}")
         if isinstance(min_samples, bool) or not isinstance(min_samples, int) or not (
                 1 <= min_samples <= window):
-            raise ValueError(f"min_samples must be an int in [1, window], got {min_samples!r}")
+            raise InvalidValueError(
+                f"min_samples must be an int in [1, window], got {min_samples!r}")
         self.window = window
         self.min_samples = min_samples
         self.min_std = _number("min_std", min_std, 0.0, strict=True)
@@ -186,7 +189,7 @@ class FailureDetector:
 
     def _peer(self, node: str) -> PeerRecord:
         if not isinstance(node, str) or not node:
-            raise ValueError(f"node must be a non-empty str, got {node!r:.80}")
+            raise InvalidValueError(f"node must be a non-empty str, got {node!r:.80}")
         peer = self._peers.get(node)
         if peer is None:
             peer = self._peers[node] = PeerRecord()

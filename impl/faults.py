@@ -94,6 +94,10 @@ def _check_range(name: str, value: tuple[float, float]) -> None:
 class Faults:
     """Every fault the simulator can inject; all off by default.
 
+    Every duration (``reorder_delay``, ``max_clock_skew``, ``crash_interval``,
+    ``downtime``, ``partition_interval``, ``partition_duration``) is in virtual
+    seconds, the simulator's clock; a bad value raises ConfigError.
+
     Network (drawn per message when it is sent): ``loss``, ``duplication`` and
     ``reorder`` are probabilities, each bounded by ``max_*`` (None: unbounded);
     a reordered message waits ``reorder_delay`` more, so later ones overtake it.

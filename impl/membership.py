@@ -45,7 +45,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from hashlib import blake2b
 
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.failure_detector import FailureDetector
 from spec.ring import RING_SIZE, Partitioning, Ring
 
@@ -344,7 +344,7 @@ def join(view: Membership, node: str, partitioning: Partitioning, rng: random.Ra
     """
     held = view.get(node)
     if held is not None and held.status in ROUTED:
-        raise ValueError(f"node {node!r} is already a member ({held.status.value})")
+        raise InvalidValueError(f"node {node!r} is already a member ({held.status.value})")
     target = partitioning.with_node(node, rng, capacity)
     return _adopt(view, target.ring, node, MemberStatus.JOINING)
 
@@ -353,7 +353,7 @@ def leave(view: Membership, node: str) -> Membership:
     """The view after ``node`` announces it is leaving (it keeps its tokens meanwhile)."""
     held = view.get(node)
     if held is None or held.status not in ROUTED:
-        raise ValueError(f"node {node!r} is not a live member")
+        raise InvalidValueError(f"node {node!r} is not a live member")
     return view.announce(node, status=MemberStatus.LEAVING)
 
 
@@ -366,7 +366,7 @@ def left(view: Membership, node: str, partitioning: Partitioning,
     """
     held = view.get(node)
     if held is None or held.status not in ROUTED:
-        raise ValueError(f"node {node!r} is not a live member")
+        raise InvalidValueError(f"node {node!r} is not a live member")
     target = partitioning.without_node(node, rng).ring
     current = view.tokens()
     for other in target.nodes:

@@ -58,7 +58,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from hashlib import blake2b
 
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.storage.base import Storage
 from spec.ring import RING_SIZE, key_position
 
@@ -103,7 +103,7 @@ def record_digest(key: bytes, record: bytes) -> bytes:
 
 def _int(name: str, value: object, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name} must be an int in [{low}, {high}], got {value!r:.80}")
+        raise InvalidValueError(f"{name} must be an int in [{low}, {high}], got {value!r:.80}")
     return value
 
 
@@ -127,7 +127,7 @@ class TreeShape:
         _int("fanout", self.fanout, 2, 256)
         _int("depth", self.depth, 1, 24)
         if self.fanout**self.depth > _MAX_BUCKETS:
-            raise ValueError(
+            raise InvalidValueError(
                 f"fanout ** depth = {self.fanout}**{self.depth} exceeds {_MAX_BUCKETS} buckets")
 
     @property
@@ -165,7 +165,7 @@ class TreeShape:
     def locate(self, path: tuple[int, ...]) -> tuple[int, int]:
         """Inverse of :meth:`path_of`: ``(level, index)``; a bad path raises ValueError."""
         if not isinstance(path, tuple) or len(path) > self.depth:
-            raise ValueError(f"a tree path must be a tuple of at most {self.depth} ints")
+            raise InvalidValueError(f"a tree path must be a tuple of at most {self.depth} ints")
         index = 0
         for digit in path:
             index = index * self.fanout + _int("path step", digit, 0, self.fanout - 1)
@@ -182,7 +182,7 @@ class MerkleTree:
 
     def __init__(self, shape: TreeShape) -> None:
         if not isinstance(shape, TreeShape):
-            raise ValueError(f"shape must be a TreeShape, got {shape!r:.80}")
+            raise InvalidValueError(f"shape must be a TreeShape, got {shape!r:.80}")
         self.shape = shape
         self._buckets: dict[int, dict[bytes, bytes]] = {}
         self._levels: list[dict[int, bytes]] = [{} for _ in range(shape.depth + 1)]
@@ -205,7 +205,7 @@ class MerkleTree:
         """``key`` now holds ``record`` (a write): O(1) now, O(depth) at the next read."""
         position = self._position(key)
         if not isinstance(record, bytes):
-            raise ValueError(f"record must be bytes, got {type(record).__name__}")
+            raise InvalidValueError(f"record must be bytes, got {type(record).__name__}")
         self._set(key, position, record_digest(key, record))
 
     def remove(self, key: bytes) -> None:
@@ -216,7 +216,7 @@ class MerkleTree:
         """Set (or with None, remove) a key's digest directly."""
         position = self._position(key)
         if digest is not None and (not isinstance(digest, bytes) or len(digest) != DIGEST_SIZE):
-            raise ValueError(f"digest must be {DIGEST_SIZE} bytes, got {digest!r:.80}")
+            raise InvalidValueError(f"digest must be {DIGEST_SIZE} bytes, got {digest!r:.80}")
         self._set(key, position, digest)
 
     def _set(self, key: bytes, position: int, digest: bytes | None) -> None:
@@ -240,10 +240,10 @@ class MerkleTree:
 
     def _position(self, key: object) -> int:
         if not isinstance(key, bytes):
-            raise ValueError(f"key must be bytes, got {type(key).__name__}: {key!r:.80}")
+            raise InvalidValueError(f"key must be bytes, got {type(key).__name__}: {key!r:.80}")
         position = key_position(key)
         if not self.shape.contains(position):
-            raise ValueError(
+            raise InvalidValueError(
                 f"key {key!r:.80} (position {position}) is outside the tree's range "
                 f"[{self.shape.lo}, {self.shape.hi})")
         return position
@@ -353,7 +353,7 @@ class RangeTrees:
         shapes = sorted(TreeShape(lo, hi, self.fanout, self.depth) for lo, hi in ranges)
         for before, after in itertools.pairwise(shapes):
             if after.lo < before.hi:
-                raise ValueError(f"ranges [{before.lo}, {before.hi}) and "
+                raise InvalidValueError(f"ranges [{before.lo}, {before.hi}) and "
                                  f"[{after.lo}, {after.hi}) overlap")
         kept = {tree.shape: tree for tree in self._trees}
         built: list[TreeShape] = []
@@ -391,7 +391,7 @@ class RangeTrees:
     def on_write(self, key: bytes, record: bytes) -> None:
         """A local write: update the tree of the key's range (if any)."""
         if not isinstance(key, bytes) or not isinstance(record, bytes):
-            raise ValueError("key and record must be bytes")
+            raise InvalidValueError("key and record must be bytes")
         position = key_position(key)
         tree = self.tree_at(position)
         if tree is not None:
@@ -400,7 +400,7 @@ class RangeTrees:
     def on_delete(self, key: bytes) -> None:
         """A local delete: update the tree of the key's range (if any)."""
         if not isinstance(key, bytes):
-            raise ValueError("key must be bytes")
+            raise InvalidValueError("key must be bytes")
         position = key_position(key)
         tree = self.tree_at(position)
         if tree is not None:

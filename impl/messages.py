@@ -259,8 +259,9 @@ class ForwardReply:
     """The coordinator's answer to a :class:`Forward`.
 
     ``kind`` is ``"get"`` or ``"put"``; on success ``values`` (get) and
-    ``context``; on failure ``error`` names the :mod:`impl.errors` class and
-    ``message`` says what went wrong.
+    ``context``; on failure ``error`` is the failure's code (an
+    :class:`impl.errors.ErrorCode` value, mapped back by :func:`impl.errors.error_of`;
+    never a class name) and ``message`` says what went wrong.
     """
 
     op_id: int

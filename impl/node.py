@@ -46,7 +46,7 @@ from typing import Any
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
 from impl.effects import Effect, Reply, SetTimer
-from impl.errors import DynamoError, StorageError
+from impl.errors import DynamoError, InvalidValueError, StorageError
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
 from impl.get_coordinator import GetCoordinator
@@ -161,6 +161,7 @@ class Node:
         self._now = now
         self.stats["storage-error"] += 1
         self.log.append(f"{now:.3f} storage error, nothing acknowledged: {error}")
+        self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
         return self.puts.abandon(error)
 
     def client_request(self, now: float, request: GetRequest | PutRequest) -> list[Effect]:
@@ -175,7 +176,7 @@ class Node:
         try:
             return self._finish(self.forwarder.route(now, request, ReplyTo(request.request_id)))
         except StorageError as error:  # not acknowledged: the client hears why
-            self.storage.take()
+            self._discard_writes()
             self.stats["storage-error"] += 1
             return [Reply(request.request_id, error=error)]
 
@@ -202,19 +203,20 @@ class Node:
                             f"{error}")
         except (DynamoError, ValueError) as error:  # bad data deep inside (a clock, a view)
             self._drop(src, f"{type(message).__name__}: {error}")
-        self.storage.take()  # a half-handled message writes nothing
+        self._discard_writes()  # a half-handled message writes nothing
         return []
 
     def fire(self, now: float, timer: Timer) -> list[Effect]:
         """Timer ``timer`` (one this node set, or one a driver names) fires at ``now``.
-        Raises ValueError for a value that is not a timer."""
+        Raises InvalidValueError (a LocalError and a ValueError) for a value that is
+        not a timer."""
         self._now = now
         return self._finish(self._fire(now, timer))
 
     def _fire(self, now: float, timer: Timer) -> list[Effect]:
         handler = self._timers.get(type(timer))
         if handler is None:
-            raise ValueError(f"timer: not a timer of impl.timers, got {timer!r}")
+            raise InvalidValueError(f"timer: not a timer of impl.timers, got {timer!r}")
         return handler(now, timer)
 
     def leave(self, now: float) -> list[Effect]:
@@ -286,6 +288,12 @@ class Node:
         """Persist, then send: the staged writes first."""
         writes = self.storage.take()
         return [*writes, *effects] if writes else effects
+
+    def _discard_writes(self) -> None:
+        """Drop the staged writes of the current input; the Merkle trees, told of
+        them already, are rebuilt from the engine."""
+        if self.storage.take():
+            self.anti_entropy.rebuild()
 
     def _drop(self, src: object, why: str) -> list[Effect]:
         self.stats["dropped"] += 1

@@ -81,6 +81,7 @@ from impl.errors import (
     BadMessageError,
     ConfigError,
     DynamoError,
+    LocalError,
     NodeDownError,
     RequestTimeoutError,
     StorageError,
@@ -108,9 +109,11 @@ __all__ = [
 ]
 
 
-class SimulationError(RuntimeError):
+class SimulationError(LocalError, RuntimeError):
     """The simulation was driven wrongly (unknown message id or node, a step on a
-    node that is down) or did not reach the asked-for condition in its bounds."""
+    node that is down) or did not reach the asked-for condition in its bounds.
+    A :class:`~impl.errors.LocalError` (the package's one hierarchy), and still a
+    ``RuntimeError``."""
 
 
 class NodeLike(Protocol):

@@ -64,7 +64,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from impl.errors import BadMessageError, ConfigError
+from impl.errors import BadMessageError, ConfigError, InvalidValueError
 from impl.storage.base import Storage
 from spec import dvv
 from spec.dvv import DVVSet, Entry
@@ -376,7 +376,7 @@ def apply_put(
         counters[actor] = max(stored, counters.get(actor, 0)) + 1
     else:
         if not client_id:
-            raise ValueError("client-vclock mode needs a client_id on every put")
+            raise InvalidValueError("client-vclock mode needs a client_id on every put")
         entry = client_id
         counters[client_id] = max(context.counter(client_id), client_counter) + 1
     times = {node: known[node] for node in counters if node in known}

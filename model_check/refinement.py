@@ -111,6 +111,7 @@ from spec.actions import (
     Recover,
     Timeout,
 )
+from spec.errors import DynamoError, InvalidValueError
 from spec.state import Message, State
 
 __all__ = [
@@ -126,9 +127,11 @@ __all__ = [
 FRONTIER_LIMIT = 64
 
 
-class Divergence(AssertionError):
+class Divergence(DynamoError, AssertionError):
     """The implementation did something the spec does not allow (the message says
-    which step, and shows the abstract states on both sides)."""
+    which step, and shows the abstract states on both sides). A
+    :class:`~spec.errors.DynamoError` (the package's one hierarchy), and still an
+    ``AssertionError``, so a test that runs the lockstep fails on it."""
 
     def __init__(self, step: str, report: str) -> None:
         super().__init__(f"{step}\n{report}")
@@ -267,7 +270,7 @@ class Lockstep(LockstepState):
         target = self._slot_target(name, op_id, slot)
         op = self._coordination(name, op_id)
         if target is None or op is None:
-            raise ValueError(f"the spec does not allow a timeout of {name}'s op {op_id} "
+            raise InvalidValueError(f"the spec does not allow a timeout of {name}'s op {op_id} "
                              f"on slot {slot}")
         request = self.ops[(name, op_id)]
         before = {x.id for x in self.sim.in_flight()}
@@ -282,7 +285,8 @@ class Lockstep(LockstepState):
         targets = self._round_targets(name, op_id)
         op = self._coordination(name, op_id)
         if targets is None or op is None:
-            raise ValueError(f"the spec does not allow a timeout round of {name}'s op {op_id}")
+            raise InvalidValueError(
+                f"the spec does not allow a timeout round of {name}'s op {op_id}")
         request = self.ops[(name, op_id)]
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
@@ -328,7 +332,7 @@ class Lockstep(LockstepState):
         key)`` when it changes a replica of ``key``, else to a stutter."""
         if (a, b) not in self.anti_entropy_pairs(key) and (
                 b, a) not in self.anti_entropy_pairs(key):
-            raise ValueError(f"anti-entropy {a} <-> {b} on {key} is not enabled")
+            raise InvalidValueError(f"anti-entropy {a} <-> {b} on {key} is not enabled")
         k = self.config.keys.index(key)
         before = {x.id for x in self.sim.in_flight()}
         stores = self._stores(a, b, k)

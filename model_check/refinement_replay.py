@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 
+from model_check.properties import Expectation
 from model_check.refinement import Divergence, Lockstep
 from model_check.replay import config_from_trace, where_it_broke
-from model_check.reports import ReplayReport, ReplayStep
+from model_check.reports import ReplayReport, ReplayStep, WitnessReport
 from model_check.trace import Trace, TraceError
 from spec import model as spec_model
 from spec.actions import (
@@ -86,13 +87,15 @@ def _step(ls: Lockstep, action: Action) -> None:
 
 
 def replay_trace(trace: Trace) -> ReplayReport:
-    """Drive the implementation through ``trace`` (see the module docstring)."""
+    """Drive the implementation through ``trace`` (see the module docstring); a trace
+    to a sometimes-property's witness is told as reaching it (:class:`WitnessReport`)."""
     steps: list[ReplayStep] = []
+    report = WitnessReport if trace.kind == Expectation.SOMETIMES else ReplayReport
     try:
         config = config_from_trace(trace)
         ls = Lockstep(config)
     except (TraceError, ValueError) as error:
-        return ReplayReport("impl", trace.property, (), False, None, str(error), 0)
+        return report("impl", trace.property, (), False, None, str(error), 0)
     states = [ls.state]
     for number, recorded in enumerate(trace.actions, start=1):
         try:
@@ -100,14 +103,14 @@ def replay_trace(trace: Trace) -> ReplayReport:
             before = ls.state
             _step(ls, action)
         except Divergence as divergence:
-            return ReplayReport("impl", trace.property, tuple(steps), False, None,
+            return report("impl", trace.property, tuple(steps), False, None,
                                 f"the implementation diverges from the spec: {divergence}",
                                 number)
         except (ValueError, KeyError) as error:
-            return ReplayReport("impl", trace.property, tuple(steps), False, None,
+            return report("impl", trace.property, tuple(steps), False, None,
                                 f"step not possible on the implementation: {error}", number)
         steps.append(ReplayStep(number, recorded, spec_model.narrate(before, action, ls.state)))
         states.append(ls.state)
     ls.cluster.close()
     broke_at, reason = where_it_broke(trace, states)
-    return ReplayReport("impl", trace.property, tuple(steps), True, broke_at, reason)
+    return report("impl", trace.property, tuple(steps), True, broke_at, reason)

@@ -21,11 +21,11 @@ Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
   put ids as values); its hints are its hint store as a *set* of
   (intended node, key, payload);
 - messages: every impl message in flight maps to the spec message of the same
-  kind, endpoints, key and payload (``ReplicaPut``->``replicate`` with its hint,
-  ``ReplicaPutAck``->``replicate-ack``, ``ReplicaGet``->``read``,
-  ``ReplicaGetReply``->``read-response``, ``ReadRepair``->``read-repair``,
-  ``HintDelivery``->``hint``, ``HintAck``->``hint-ack`` with the key and payload
-  of the hint it acknowledges); the request id is the spec's id of the client
+  kind, endpoints, key and payload (``ReplicaPut``->``replica-put`` with its hint,
+  ``ReplicaPutAck``->``replica-put-ack``, ``ReplicaGet``->``replica-get``,
+  ``ReplicaGetReply``->``replica-get-reply``, ``ReadRepair``->``read-repair``,
+  ``HintDelivery``->``hint-delivery``, ``HintAck``->``hint-ack`` with the key and
+  payload of the hint it acknowledges); the request id is the spec's id of the client
   request the coordinator's operation serves. Acks, reads and read responses of
   an operation that is no longer live at its coordinator are *dead* (they
   change nothing when delivered) and map to nothing, as the spec purges them.
@@ -68,6 +68,7 @@ from spec.actions import (
 )
 from spec.clocks import Payload, payload_key
 from spec.config import Config
+from spec.errors import ConfigError, InvalidValueError
 from spec.state import Kind, Message, State
 from spec.vclock import VClock
 
@@ -96,7 +97,7 @@ def value_of(put_id: int) -> bytes:
 def put_id_of_value(value: bytes) -> int:
     """The spec put id of a value written by the harness."""
     if len(value) != 7 or not value.startswith(b"v"):
-        raise ValueError(f"value {value!r} was not written by the refinement harness")
+        raise InvalidValueError(f"value {value!r} was not written by the refinement harness")
     return int(value[1:])
 
 
@@ -213,7 +214,7 @@ class LockstepState:
 
     def __init__(self, config: Config, *, seed: int = 0) -> None:
         if config.coordinator == "any":
-            raise ValueError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
+            raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
         self.config = config
         self.mode = ClockMode(config.clock)

@@ -6,6 +6,7 @@ Every engine refuses bad arguments the same way, before anything changes: a
 
 from __future__ import annotations
 
+from impl.errors import InvalidValueError
 from spec.ring import RING_SIZE, key_position
 
 __all__ = [
@@ -26,52 +27,53 @@ FSYNC_POLICIES = ("always", "buffered")
 
 def check_fsync(fsync: object) -> str:
     if fsync not in FSYNC_POLICIES:
-        raise ValueError(f"fsync must be one of {FSYNC_POLICIES!r}, got {fsync!r}")
+        raise InvalidValueError(f"fsync must be one of {FSYNC_POLICIES!r}, got {fsync!r}")
     assert isinstance(fsync, str)
     return fsync
 
 
 def check_batch(batch: object) -> int:
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise ValueError(f"batch must be an int >= 1, got {batch!r}")
+        raise InvalidValueError(f"batch must be an int >= 1, got {batch!r}")
     return batch
 
 
 def check_key(key: object) -> bytes:
     if not isinstance(key, bytes):
-        raise ValueError(f"key must be bytes, got {type(key).__name__}: {key!r:.80}")
+        raise InvalidValueError(f"key must be bytes, got {type(key).__name__}: {key!r:.80}")
     return key
 
 
 def check_record(record: object) -> bytes:
     if not isinstance(record, bytes):
-        raise ValueError(f"record must be bytes, got {type(record).__name__}: {record!r:.80}")
+        raise InvalidValueError(
+            f"record must be bytes, got {type(record).__name__}: {record!r:.80}")
     return record
 
 
 def check_node(node: object) -> str:
     if not isinstance(node, str) or not node:
-        raise ValueError(f"intended node must be a non-empty str, got {node!r:.80}")
+        raise InvalidValueError(f"intended node must be a non-empty str, got {node!r:.80}")
     return node
 
 
 def check_meta_name(name: object) -> str:
     if not isinstance(name, str) or not name:
-        raise ValueError(f"meta name must be a non-empty str, got {name!r:.80}")
+        raise InvalidValueError(f"meta name must be a non-empty str, got {name!r:.80}")
     return name
 
 
 def check_hint_id(hint_id: object) -> int:
     if isinstance(hint_id, bool) or not isinstance(hint_id, int):
-        raise ValueError(f"hint_id must be an int, got {hint_id!r:.80}")
+        raise InvalidValueError(f"hint_id must be an int, got {hint_id!r:.80}")
     return hint_id
 
 
 def _check_bound(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"scan {name} must be an int ring position, got {value!r:.80}")
+        raise InvalidValueError(f"scan {name} must be an int ring position, got {value!r:.80}")
     if not 0 <= value <= RING_SIZE:
-        raise ValueError(f"scan {name}={value} is outside the ring [0, 2**128]")
+        raise InvalidValueError(f"scan {name}={value} is outside the ring [0, 2**128]")
     return value
 
 

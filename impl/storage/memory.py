@@ -37,7 +37,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 
-from impl.errors import StorageError
+from impl.errors import InvalidValueError, StorageError
 from impl.storage._common import (
     check_batch,
     check_fsync,
@@ -193,7 +193,7 @@ class MemoryStorage:
         self._check_open()
         check_meta_name(name)
         if not isinstance(value, bytes):
-            raise ValueError(f"meta value must be bytes, got {type(value).__name__}")
+            raise InvalidValueError(f"meta value must be bytes, got {type(value).__name__}")
         if self.fsync == "buffered" and name not in self._undo_meta:
             self._undo_meta[name] = self._meta.get(name)
         self._meta[name] = value

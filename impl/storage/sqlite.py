@@ -61,7 +61,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from impl.errors import StorageError
+from impl.errors import InvalidValueError, StorageError
 from impl.storage._common import (
     check_batch,
     check_fsync,
@@ -130,7 +130,7 @@ class SqliteStorage:
         self.fsync: FsyncPolicy = check_fsync(fsync)  # type: ignore[assignment]
         self.batch = check_batch(batch)
         if not isinstance(path, str | os.PathLike):
-            raise ValueError(f"path must be a str or path, got {path!r}")
+            raise InvalidValueError(f"path must be a str or path, got {path!r}")
         self.path = Path(path)
         self._conn: sqlite3.Connection | None = None
         self._reader: sqlite3.Connection | None = None
@@ -142,7 +142,7 @@ class SqliteStorage:
         #: number of commits that made buffered changes durable (for tests and benchmarks)
         self.flushes = 0
         if storage_id is not None and not isinstance(storage_id, bytes):
-            raise ValueError(f"storage_id must be bytes, got {type(storage_id).__name__}")
+            raise InvalidValueError(f"storage_id must be bytes, got {type(storage_id).__name__}")
         self._storage_id = storage_id
         self._open()
 
@@ -326,7 +326,7 @@ class SqliteStorage:
         """Persist the node's own value ``name``."""
         check_meta_name(name)
         if not isinstance(value, bytes):
-            raise ValueError(f"meta value must be bytes, got {type(value).__name__}")
+            raise InvalidValueError(f"meta value must be bytes, got {type(value).__name__}")
         with self._mutation() as conn:
             conn.execute("INSERT INTO meta (name, value) VALUES (?, ?) "
                          "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))

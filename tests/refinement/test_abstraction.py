@@ -13,8 +13,8 @@ from model_check.refinement import (
     put_id_of_value,
     value_of,
 )
-from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from spec.config import Config
+from tests.refinement.configs import LOCKSTEP_CONFIGS
 
 
 def test_values_name_their_put() -> None:

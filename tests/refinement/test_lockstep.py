@@ -14,8 +14,8 @@ from impl.antientropy import AntiEntropy
 from impl.effects import Effect
 from impl.messages import KeyRecords
 from model_check.refinement import Divergence, Lockstep
-from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from tests.conftest import PROFILE, examples
+from tests.refinement.configs import LOCKSTEP_CONFIGS
 from tests.refinement.machine import COVERAGE, STEPS, machine_for
 
 # Shrinking a lockstep run can take minutes: CI searches only (a failure still prints

@@ -11,7 +11,7 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from model_check.refinement import Divergence
-from model_check.refinement_configs import LOCKSTEP_CONFIGS
+from tests.refinement.configs import LOCKSTEP_CONFIGS
 from tests.refinement.machine import machine_for
 from tests.refinement.mutations import MUTANTS
 

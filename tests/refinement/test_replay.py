@@ -11,11 +11,12 @@ import pytest
 from impl.antientropy import AntiEntropy as AntiEntropyMechanism
 from impl.effects import Effect
 from impl.messages import KeyRecords
-from model_check.refinement_configs import LOCKSTEP_CONFIGS
 from model_check.refinement_replay import replay_trace as replay_on_impl
+from model_check.reports import WitnessReport
 from model_check.trace import Trace
 from spec import model as spec_model
 from spec.actions import Action, AntiEntropy, ClientPut
+from tests.refinement.configs import LOCKSTEP_CONFIGS
 from tests.refinement.mutations import MUTANTS
 from vdynamo.replay_cli import main
 
@@ -98,3 +99,17 @@ def test_an_anti_entropy_replay_catches_a_one_sided_merge(
     report = replay_on_impl(_anti_entropy_trace())
     assert not report.replayed and report.refused_at == 3, report.render()
     assert "diverges" in report.reason
+
+
+def test_a_witness_trace_is_told_as_reached_on_the_implementation() -> None:
+    """A trace to a sometimes-property's witness (anti_entropy_repairs: the exchange
+    changes a replica) replays on the implementation as a witness reached, not as a
+    counterexample, the way ``--on spec`` tells it."""
+    trace = dataclasses.replace(_anti_entropy_trace(), property="anti_entropy_repairs",
+                                kind="sometimes", violated_at=3)
+    report = replay_on_impl(trace)
+    assert isinstance(report, WitnessReport), type(report)
+    assert report.replayed and report.broke_at == 3, report.render()
+    text = report.render()
+    assert "anti_entropy_repairs reached here" in text and "is reached (step 3)" in text
+    assert "violated" not in text and "counterexample" not in text
