@@ -48,7 +48,7 @@ from typing import Any
 
 import httpx
 
-from impl.errors import LocalError, RemoteError
+from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
@@ -96,9 +96,9 @@ class Fetched:
 
     @property
     def value(self) -> bytes | None:
-        """The one value (None: none); ValueError if there are siblings."""
+        """The one value (None: none); InvalidValueError (a ValueError) if there are siblings."""
         if len(self.values) > 1:
-            raise ValueError(f"{len(self.values)} siblings: resolve them (a resolve hook)")
+            raise InvalidValueError(f"{len(self.values)} siblings: resolve them (a resolve hook)")
         return self.values[0] if self.values else None
 
 
