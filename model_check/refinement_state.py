@@ -228,6 +228,8 @@ class LockstepState:
         self.dead: set[int] = set()  # impl message ids the spec purged
         self.steps = 0
         self.history: list[str] = []
+        #: a step diverged (the run is over: nothing more is checked)
+        self.failed = False
 
     @property
     def state(self) -> State:
