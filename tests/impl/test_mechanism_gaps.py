@@ -1,0 +1,101 @@
+"""Behaviours a do-less mutant could remove while the other node tests stay green
+(issue 12, section 5), each pinned with the mutant it must catch.
+
+- read repair: one read repairs *every* stale responder (two stale replicas here);
+- anti-entropy: one exchange leaves *both* replicas with the union (the side that
+  sent its records gets the merge back), and the trees follow local writes.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import impl.read_repair as read_repair_module
+from impl.antientropy import AntiEntropy, RangeTrees
+from impl.effects import Effect
+from impl.messages import KeyRecords, ReplicaPut
+from impl.timers import AntiEntropyRound
+from impl.versions import Record
+from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
+
+
+def _two_stale_replicas() -> Driver:
+    """n1 holds v1 only, n2 v2 only (concurrent, replica puts lost), n3 nothing."""
+    config = make_config(3, n=3, r=3, w=1, anti_entropy=False, hinted_handoff=False,
+                         sloppy_quorum=False)
+    driver = Driver.start(config)
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    ok_put(driver.put("n1", b"k", b"v1", client_id="c1"))
+    ok_put(driver.put("n2", b"k", b"v2", client_id="c2"))
+    driver.drop_filter = None
+    return driver
+
+
+def _read_and_settle(driver: Driver) -> None:
+    assert sorted(ok_get(driver.get("n3", b"k", r=3)).values) == [b"v1", b"v2"]
+    driver.deliver_all()
+
+
+def test_one_read_repairs_every_stale_replica() -> None:
+    driver = _two_stale_replicas()
+    assert driver.records(b"k") == {"n1": [b"v1"], "n2": [b"v2"]}
+    _read_and_settle(driver)
+    assert driver.records(b"k") == {n: [b"v1", b"v2"] for n in ("n1", "n2", "n3")}
+
+
+def test_read_repair_to_the_first_stale_replica_only_is_caught(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    original = read_repair_module.read_repair_targets
+
+    def first_only(replies: dict[str, Record]) -> tuple[Record, list[str]]:
+        merged, stale = original(replies)
+        return merged, stale[:1]
+    monkeypatch.setattr(read_repair_module, "read_repair_targets", first_only)
+    driver = _two_stale_replicas()
+    _read_and_settle(driver)
+    assert driver.records(b"k") != {n: [b"v1", b"v2"] for n in ("n1", "n2", "n3")}
+
+
+def _exchange(driver: Driver, a: str, b: str) -> None:
+    driver.handle(a, driver.nodes[a].fire(driver.now, AntiEntropyRound(peer=b)))
+    driver.deliver_all()
+
+
+def _concurrent_at(driver: Driver) -> None:
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    ok_put(driver.put("n1", b"k", b"v1", client_id="c1"))
+    ok_put(driver.put("n2", b"k", b"v2", client_id="c2"))
+    driver.drop_filter = None
+
+
+def _ae_driver() -> Driver:
+    config = make_config(3, n=3, r=1, w=1, anti_entropy=True, hinted_handoff=False,
+                         sloppy_quorum=False)
+    return Driver.start(config)
+
+
+def test_one_exchange_leaves_both_replicas_with_the_union() -> None:
+    for a, b in (("n1", "n2"), ("n2", "n1")):
+        driver = _ae_driver()
+        _concurrent_at(driver)
+        _exchange(driver, a, b)
+        records = driver.records(b"k")
+        assert records["n1"] == records["n2"] == [b"v1", b"v2"], (a, b)
+
+
+@pytest.mark.parametrize("mutant", ["one-way", "stale-trees"])
+def test_a_do_less_exchange_is_caught(mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    if mutant == "one-way":
+        original = AntiEntropy.on_key_records
+
+        def no_back_send(self: AntiEntropy, src: str, message: KeyRecords) -> list[Effect]:
+            original(self, src, message)
+            return []
+        monkeypatch.setattr(AntiEntropy, "on_key_records", no_back_send)
+    else:
+        monkeypatch.setattr(RangeTrees, "update", lambda self, key, record: None)
+    driver = _ae_driver()
+    _concurrent_at(driver)
+    _exchange(driver, "n1", "n2")
+    records = driver.records(b"k")
+    assert not records.get("n1") == records.get("n2") == [b"v1", b"v2"]
