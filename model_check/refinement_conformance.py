@@ -37,7 +37,7 @@ from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_replay import NotExpressible, step_action
 from model_check.refinement_state import project, with_idle_clients
 from spec import model as spec_model
-from spec.actions import Action
+from spec.actions import Action, Timeout
 from spec.config import Config
 from spec.state import State
 
@@ -73,17 +73,25 @@ def reachable_graph(config: Config, max_states: int = 200_000
     every edge, in BFS order. Raises RuntimeError past ``max_states`` states."""
     start = spec_model.initial_state(config)
     parent: dict[State, tuple[State, Action] | None] = {start: None}
+    depth = {start: 0}
+    clean = {start: True}  # the shortest path chosen has no Timeout (always expressible)
     edges: list[Edge] = []
     queue = collections.deque([start])
     while queue:
         state = queue.popleft()
         for action, after in spec_model.successors(state):
             edges.append((state, action, after))
+            via_clean = clean[state] and not isinstance(action, Timeout)
             if after not in parent:
                 if len(parent) >= max_states:
                     raise RuntimeError(f"{config.name}: more than {max_states} states")
                 parent[after] = (state, action)
+                depth[after] = depth[state] + 1
+                clean[after] = via_clean
                 queue.append(after)
+            elif via_clean and not clean[after] and depth[after] == depth[state] + 1:
+                parent[after] = (state, action)  # as short, and replayable
+                clean[after] = True
     return parent, edges
 
 

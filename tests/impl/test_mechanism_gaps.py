@@ -3,7 +3,9 @@
 
 - read repair: one read repairs *every* stale responder (two stale replicas here);
 - anti-entropy: one exchange leaves *both* replicas with the union (the side that
-  sent its records gets the merge back), and the trees follow local writes.
+  sent its records gets the merge back), and the trees follow local writes;
+- hinted handoff: a hint for a node that left the ring is re-addressed to the key's
+  new top N (no other test ran that path).
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ import pytest
 
 import impl.read_repair as read_repair_module
 from impl.antientropy import AntiEntropy, RangeTrees
+from impl.cluster import SimulatedCluster
 from impl.effects import Effect
+from impl.handoff import HintedHandoff
 from impl.messages import KeyRecords, ReplicaPut
 from impl.timers import AntiEntropyRound
-from impl.versions import Record
+from impl.versions import Record, values
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
 
 
@@ -99,3 +103,45 @@ def test_a_do_less_exchange_is_caught(mutant: str, monkeypatch: pytest.MonkeyPat
     _exchange(driver, "n1", "n2")
     records = driver.records(b"k")
     assert not records.get("n1") == records.get("n2") == [b"v1", b"v2"]
+
+
+# ---------------------------------------------------------------- hints for a node that left
+
+
+def _hint_for_a_node_that_leaves() -> tuple[SimulatedCluster, str, str]:
+    """A fallback keeps a hint for ``intended``, which then leaves the ring without
+    ever receiving it (the fallback cannot reach it): the hint must go to the key's
+    new top N. Returns the cluster, the fallback and the node that left."""
+    cluster = SimulatedCluster(5, n=3, r=1, w=3, seed=3, anti_entropy=False,
+                               read_repair=False, partitioning="evenly-spaced")
+    top = cluster.node("n1").preference_list(b"k")
+    intended, fallback = top[2], top[3]
+    cluster.crash(intended)
+    cluster.client(top[0]).put(b"k", b"v")
+    assert [h.intended for h in cluster.storages[fallback].hints()] == [intended]
+    cluster.partition_one_way([fallback], [intended])  # the hint cannot be delivered
+    cluster.restart(intended)
+    cluster.leave(intended)
+    cluster.run_for(30.0)
+    return cluster, fallback, intended
+
+
+def test_a_hint_for_a_node_that_left_goes_to_the_new_top_n() -> None:
+    cluster, fallback, intended = _hint_for_a_node_that_leaves()
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert not [h for h in cluster.storages[fallback].hints() if h.intended == intended]
+    new_top = cluster.node(fallback).preference_list(b"k")[:3]
+    assert intended not in new_top
+    for name in new_top:
+        assert values(cluster.node(name).record(b"k")) == [b"v"], name
+
+
+def test_a_hint_never_re_addressed_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(HintedHandoff, "_retarget", lambda self, hint_id, key, record: None)
+    cluster, fallback, intended = _hint_for_a_node_that_leaves()
+    cluster.heal()
+    cluster.run_for(60.0)  # (run_until_quiet would wait for ever for that hint)
+    new_top = cluster.node(fallback).preference_list(b"k")[:3]
+    held = [h for h in cluster.storages[fallback].hints() if h.intended == intended]
+    assert held or any(values(cluster.node(n).record(b"k")) != [b"v"] for n in new_top)
