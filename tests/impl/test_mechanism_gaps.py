@@ -5,7 +5,9 @@
 - anti-entropy: one exchange leaves *both* replicas with the union (the side that
   sent its records gets the merge back), and the trees follow local writes;
 - hinted handoff: a hint for a node that left the ring is re-addressed to the key's
-  new top N (no other test ran that path).
+  new top N (no other test ran that path);
+- failure detection: a timed-out replica is routed around until its retry time,
+  then probed again; any message from it clears the suspicion.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ import pytest
 import impl.read_repair as read_repair_module
 from impl.antientropy import AntiEntropy, RangeTrees
 from impl.cluster import SimulatedCluster
-from impl.effects import Effect
+from impl.effects import Effect, Send
+from impl.failure_detector import FailureDetector
 from impl.handoff import HintedHandoff
-from impl.messages import KeyRecords, ReplicaPut
+from impl.messages import KeyRecords, PutRequest, ReplicaPut, ReplicaPutAck
+from impl.node import Node
+from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound
 from impl.versions import Record, values
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
@@ -145,3 +150,44 @@ def test_a_hint_never_re_addressed_is_caught(monkeypatch: pytest.MonkeyPatch) ->
     new_top = cluster.node(fallback).preference_list(b"k")[:3]
     held = [h for h in cluster.storages[fallback].hints() if h.intended == intended]
     assert held or any(values(cluster.node(n).record(b"k")) != [b"v"] for n in new_top)
+
+
+# ---------------------------------------------------------------- failure detection
+
+
+def _replica_puts_to(effects: list[Effect]) -> set[str]:
+    return {e.dest for e in effects if isinstance(e, Send) and isinstance(e.message, ReplicaPut)}
+
+
+def _suspecting_node(*, heard: bool) -> tuple[Node, str, float]:
+    """n1, which timed out on the key's second replica at time 0 (and, with ``heard``,
+    then heard from it through a stray acknowledgement at 0.1)."""
+    config = make_config(5, n=3, r=2, w=2, suspicion_timeout=5.0)
+    node = Node("n1", config, MemoryStorage(), seed=1, now=0.0)
+    replica = node.preference_list(b"k")[1]
+    node.detector.timed_out(replica, 0.0)
+    if heard:
+        node.receive(0.1, replica, ReplicaPutAck(999, b"k"))
+    return node, replica, 0.2
+
+
+def test_a_suspected_replica_is_routed_around_until_its_retry_time() -> None:
+    node, replica, now = _suspecting_node(heard=False)
+    first = node.client_request(now, PutRequest(1, b"k", b"v1", b"", None, "c1"))
+    assert replica not in _replica_puts_to(first)
+    assert len(_replica_puts_to(first)) == 2  # a fallback took its place
+    later = node.client_request(6.0, PutRequest(2, b"k", b"v2", b"", None, "c1"))
+    assert replica in _replica_puts_to(later)  # past suspicion_timeout: probed again
+
+
+def test_any_message_from_a_suspected_peer_clears_the_suspicion() -> None:
+    node, replica, now = _suspecting_node(heard=True)
+    assert not node.detector.is_suspected(replica, now)
+    effects = node.client_request(now, PutRequest(1, b"k", b"v1", b"", None, "c1"))
+    assert replica in _replica_puts_to(effects)
+
+
+def test_a_node_that_ignores_arrivals_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(FailureDetector, "heard_from", lambda self, node, now: None)
+    node, replica, now = _suspecting_node(heard=True)
+    assert node.detector.is_suspected(replica, now)
