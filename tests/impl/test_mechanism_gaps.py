@@ -7,7 +7,9 @@
 - hinted handoff: a hint for a node that left the ring is re-addressed to the key's
   new top N (no other test ran that path);
 - failure detection: a timed-out replica is routed around until its retry time,
-  then probed again; any message from it clears the suspicion.
+  then probed again; any message from it clears the suspicion;
+- our errors are not bad input: an error raised building a message of our own is
+  an internal error (counted, logged), a peer's undecodable record is still dropped.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound
 from impl.versions import Record, values
+from tests.conftest import InternalErrors
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
 
 
@@ -191,3 +194,38 @@ def test_a_node_that_ignores_arrivals_is_caught(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(FailureDetector, "heard_from", lambda self, node, now: None)
     node, replica, now = _suspecting_node(heard=True)
     assert node.detector.is_suspected(replica, now)
+
+
+# ---------------------------------------------------------------- our errors are not bad input
+
+
+def test_an_error_building_our_own_message_is_internal_not_bad_input(
+        monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    """The back-send of an exchange built without its records: the constructor's
+    error is ours (counted and logged as internal), not the peer's bad data."""
+    original = AntiEntropy.on_key_records
+
+    def malformed(self: AntiEntropy, src: str, message: KeyRecords) -> list[Effect]:
+        for effect in original(self, src, message):
+            if isinstance(effect, Send) and isinstance(effect.message, KeyRecords):
+                KeyRecords(effect.message.keys, (), effect.message.session)
+        return []
+    monkeypatch.setattr(AntiEntropy, "on_key_records", malformed)
+    driver = _ae_driver()
+    _concurrent_at(driver)
+    _exchange(driver, "n1", "n2")
+    counted = {n: (node.stats["internal-error"], node.stats["dropped"])
+               for n, node in driver.nodes.items()}
+    assert sum(i for i, _ in counted.values()) == 1
+    assert sum(d for _, d in counted.values()) == 0
+    records = internal_errors.take()
+    assert len(records) == 1 and records[0].exc_info is not None
+    assert "internal error handling KeyRecords" in records[0].getMessage()
+
+
+def test_a_peers_undecodable_record_is_still_bad_input(internal_errors: InternalErrors) -> None:
+    driver = _ae_driver()
+    node = driver.nodes["n1"]
+    node.receive(0.0, "n2", KeyRecords((b"k",), (b"\xff not a record",), 1, reply=True))
+    assert (node.stats["dropped"], node.stats["internal-error"]) == (1, 0)
+    assert internal_errors.records == []
