@@ -300,10 +300,20 @@ class Lockstep(LockstepState):
         before = {x.id for x in self.sim.in_flight()}
         self._fire(name, HintScan(due))
         actions: list[Action] = []
+        sent: set[int] = set()
         for m in self.sim.in_flight():
             if m.id not in before and isinstance(m.message, HintDelivery):
                 payload = self.abstract_record(m.message.record)
                 actions.append(Handoff(name, m.dest, m.message.key.decode(), payload))
+                sent.add(m.message.hint_id)
+        if due - sent:  # the spec's Handoff of each is enabled: not sending is doing less
+            self.failed = True
+            self.steps += 1
+            self.history.append(f"hint scan {name}")
+            raise Divergence(f"step {self.steps}: hint scan {name}",
+                             f"{name} did not send the hints {sorted(due - sent)} whose "
+                             "handoff the spec enables (intended node up and reachable, no "
+                             "copy in flight)\nsteps so far: " + "; ".join(self.history))
         self._settle(f"hint scan {name}", actions, before)
 
     def gossip(self, name: str) -> None:

@@ -38,7 +38,9 @@ while the lockstep took a missing step for a stutter):
     the same, because the back-send is built with a missing argument (its
     records) and the resulting error is taken for a peer's bad data;
 ``merkle-trees-stale``
-    the Merkle trees never update after they are built.
+    the Merkle trees never update after they are built;
+``hint-scan-sends-nothing``
+    a hint scan keeps its hints and sends none.
 """
 
 from __future__ import annotations
@@ -234,6 +236,15 @@ def merkle_trees_stale() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def hint_scan_sends_nothing() -> Iterator[None]:
+    def scan(self: HintedHandoff, now: float, timer: HintScan) -> list[Effect]:
+        return []
+
+    with _patch(HintedHandoff, "on_scan", scan):
+        yield
+
+
 #: name -> mutant (a context manager factory)
 MUTANTS: dict[str, Mutant] = {
     "ack-before-w": ack_before_w,
@@ -246,4 +257,5 @@ MUTANTS: dict[str, Mutant] = {
     "merkle-one-way": merkle_one_way,
     "merkle-back-send-malformed": merkle_back_send_malformed,
     "merkle-trees-stale": merkle_trees_stale,
+    "hint-scan-sends-nothing": hint_scan_sends_nothing,
 }

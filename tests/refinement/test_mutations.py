@@ -29,6 +29,7 @@ KILLED_BY = {
     "merkle-one-way": "sloppy-dvv",
     "merkle-back-send-malformed": "sloppy-dvv",
     "merkle-trees-stale": "sloppy-dvv",
+    "hint-scan-sends-nothing": "handoff-dvv",
 }
 
 
