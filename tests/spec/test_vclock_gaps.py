@@ -21,6 +21,8 @@ def test_zero_counters_are_dropped_not_refused() -> None:
     (lambda: VClock((("a", -1),)), r"counter for 'a' must be >= 0"),
     (lambda: VClock.of({"": 1}), r"node id must be a non-empty str, got ''"),
     (lambda: VClock((("b", 1), ("a", 1))), r"sorted by node"),
+    (lambda: VClock((("a", 1), ("a", 2))), r"without repeats"),
+    (lambda: VClock((("a", 0),)), r"has counter 0; use VClock.of"),
     (lambda: VClock.from_json("x"), r"JSON object of counters, got 'x'"),
     (lambda: VClock.of({"a": 1}).prune(0), r"prune threshold must be >= 1, got 0"),
 ])
