@@ -55,6 +55,14 @@ def test_one_read_repairs_every_stale_replica() -> None:
     assert driver.records(b"k") == {n: [b"v1", b"v2"] for n in ("n1", "n2", "n3")}
 
 
+def test_read_repairs_are_counted_per_stale_responder() -> None:
+    driver = _two_stale_replicas()
+    _read_and_settle(driver)
+    assert driver.nodes["n3"].stats["read-repairs"] == 3  # n1, n2, and n3 in place
+    _read_and_settle(driver)  # nothing stale any more: the count stays
+    assert driver.nodes["n3"].stats["read-repairs"] == 3
+
+
 def test_read_repair_to_the_first_stale_replica_only_is_caught(
         monkeypatch: pytest.MonkeyPatch) -> None:
     original = read_repair_module.read_repair_targets
