@@ -46,5 +46,13 @@ bench: $(STAMP)
 bench-cluster: $(STAMP)
 	$(BIN)/python bench/cluster.py $(ARGS)
 
+# Mutation score (issue 12; not in CI, hours for the whole core): mutmut 3 over the files
+# of [tool.mutmut] in pyproject.toml, then a table per file and the survivors.
+.PHONY: mutation
+mutation: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[mutation]'
+	$(BIN)/mutmut run $(MUTATE) || true
+	$(BIN)/python -m tests.refinement.mutation_table
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

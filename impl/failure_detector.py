@@ -41,6 +41,11 @@ gossip rate is regular enough to be a heartbeat (``phi_threshold``).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from impl.config import ClusterConfig
+
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -78,6 +83,16 @@ class FailureDetector:
     reaches it is unavailable. ``window``, ``min_samples``, ``min_std``: the
     accrual detector's sample window, warm-up and variance floor.
     """
+
+    @classmethod
+    def for_node(cls, config: ClusterConfig) -> FailureDetector:
+        """A node's detector: suspicion for ``suspicion_timeout`` seconds (doubling,
+        at most eight gossip intervals), phi accrual when ``failure_detector`` is
+        ``"phi-accrual"`` (with ``phi_threshold``), else timeouts only."""
+        return cls(retry_after=config.suspicion_timeout,
+                   max_retry_after=max(config.suspicion_timeout, 8 * config.gossip_interval),
+                   phi_threshold=(config.phi_threshold
+                                  if config.failure_detector == "phi-accrual" else None))
 
     def __init__(self, *, retry_after: float = 1.0, max_retry_after: float = 30.0,
                  phi_threshold: float | None = 8.0, window: int = 100,

@@ -32,7 +32,8 @@ Bad input. A client request is checked where it enters
 (:func:`impl.forwarding.check_request`); a bad one is answered with an error
 Reply and changes nothing. A bad peer message (wrong type, unknown sender, a
 record that does not decode, over-large) is dropped, counted in
-:attr:`Node.stats` and logged in :attr:`Node.log`, and changes nothing.
+:attr:`Node.stats` and logged in :attr:`Node.log`, and changes nothing; an error
+of ours while handling a valid one is told apart (:mod:`impl.internal_errors`).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from impl.get_coordinator import GetCoordinator
 from impl.gossip import Gossiper
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
+from impl.internal_errors import raised_building_a_message, report_internal_error
 from impl.membership import Membership, MemberStatus
 from impl.messages import GetRequest, Gossip, PutRequest
 from impl.put_coordinator import PutCoordinator
@@ -106,11 +108,7 @@ class Node:
                                     epochs=config.actor_epochs)
         storage = self.storage
         ids = itertools.count((incarnation & 0x7FFFFF) << 40)
-        self.detector = FailureDetector(
-            retry_after=config.suspicion_timeout,
-            max_retry_after=max(config.suspicion_timeout, 8 * config.gossip_interval),
-            phi_threshold=(config.phi_threshold if config.failure_detector == "phi-accrual"
-                           else None))
+        self.detector = FailureDetector.for_node(config)
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
                                    self.log)
@@ -133,12 +131,10 @@ class Node:
                                    ids, self.reaper)
         self.forwarder = Forwarder(name, config, self.mode, self.quorum, ids, self._coordinate)
         self._messages: dict[type, Callable[[float, str, Any], list[Effect]]] = {}
+        self._timers: dict[type, Callable[[float, Any], list[Effect]]] = {}
         for mechanism in (self.forwarder, self.puts, self.gets, self.replica, self.read_repair,
                           self.handoff, self.gossiper, self.anti_entropy, self.reaper):
             self._messages.update(mechanism.handlers())
-        self._timers: dict[type, Callable[[float, Any], list[Effect]]] = {}
-        for mechanism in (self.forwarder, self.puts, self.gets, self.replica, self.handoff,
-                          self.gossiper, self.anti_entropy, self.reaper):
             self._timers.update(mechanism.timers())
 
     # ================================================================== inputs
@@ -202,7 +198,11 @@ class Node:
             self.log.append(f"{now:.3f} storage error handling {type(message).__name__}: "
                             f"{error}")
         except (DynamoError, ValueError) as error:  # bad data deep inside (a clock, a view)
-            self._drop(src, f"{type(message).__name__}: {error}")
+            if raised_building_a_message(error):  # not the peer's data: our bug
+                report_internal_error(self.name, self._now, self.stats, self.log, src,
+                                      message, error)
+            else:
+                self._drop(src, f"{type(message).__name__}: {error}")
         self._discard_writes()  # a half-handled message writes nothing
         return []
 

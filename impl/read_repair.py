@@ -52,6 +52,10 @@ class ReadRepairer:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {ReadRepair: lambda now, src, message: self.on_read_repair(message)}
 
+
+    def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
+        """The timers this mechanism handles: none (a repair is part of a get)."""
+        return {}
     def repair(self, key: bytes, replies: Mapping[str, Record]) -> list[Effect]:
         """Send the reconciled record to every node that answered without it (this
         node's own record is repaired in place)."""

@@ -304,10 +304,20 @@ class Lockstep(LockstepState):
         before = {x.id for x in self.sim.in_flight()}
         self._fire(name, HintScan(due))
         actions: list[Action] = []
+        sent: set[int] = set()
         for m in self.sim.in_flight():
             if m.id not in before and isinstance(m.message, HintDelivery):
                 payload = self.abstract_record(m.message.record)
                 actions.append(Handoff(name, m.dest, m.message.key.decode(), payload))
+                sent.add(m.message.hint_id)
+        if due - sent:  # the spec's Handoff of each is enabled: not sending is doing less
+            self.failed = True
+            self.steps += 1
+            self.history.append(f"hint scan {name}")
+            raise Divergence(f"step {self.steps}: hint scan {name}",
+                             f"{name} did not send the hints {sorted(due - sent)} whose "
+                             "handoff the spec enables (intended node up and reachable, no "
+                             "copy in flight)\nsteps so far: " + "; ".join(self.history))
         self._settle(f"hint scan {name}", actions, before)
 
     def gossip(self, name: str) -> None:
@@ -325,34 +335,109 @@ class Lockstep(LockstepState):
         self._settle(f"anti-entropy {name}", [], before)
 
     def anti_entropy_pair(self, a: str, b: str, key: str) -> None:
-        """A whole anti-entropy exchange between ``a`` and ``b`` for ``key``'s range, in
-        both directions (``a`` syncs with ``b``, then ``b`` with ``a``): every Merkle
-        and key-records message of the exchange is delivered at once (no other message
-        moves, none is lost). It maps to the spec's atomic two-sided ``AntiEntropy(a, b,
-        key)`` when it changes a replica of ``key``, else to a stutter."""
+        """A whole anti-entropy exchange between ``a`` and ``b`` for ``key``'s range:
+        ``a`` syncs with ``b`` (every Merkle and key-records message of the exchange
+        is delivered at once; no other message moves, none is lost), then ``b`` with
+        ``a``. It maps to the spec's atomic two-sided ``AntiEntropy(a, b, key)``
+        exactly when the spec enables it (the two replicas' payloads differ), else to
+        a stutter; so an exchange that moves nothing where the spec's would is a
+        divergence. One direction alone must leave both replicas with the union
+        (the paper's exchange is symmetric, 4.7): the second must change nothing."""
         if (a, b) not in self.anti_entropy_pairs(key) and (
                 b, a) not in self.anti_entropy_pairs(key):
             raise InvalidValueError(f"anti-entropy {a} <-> {b} on {key} is not enabled")
         k = self.config.keys.index(key)
         before = {x.id for x in self.sim.in_flight()}
-        stores = self._stores(a, b, k)
+        spec_before = self.frontier[0].node(a).store[k], self.frontier[0].node(b).store[k]
+        label = f"anti-entropy {a} <-> {b} on {key}"
         for x, y in ((a, b), (b, a)):
-            self._oracle()
-            seen = {m.id for m in self.sim.in_flight()}
-            self._fire(x, AntiEntropyRound(peer=y))
-            while True:
-                pending = [m for m in self.sim.in_flight() if m.id not in seen
-                           and isinstance(m.message, MerkleExchange | KeyRecords)
-                           and {m.src, m.dest} == {x, y}]
-                if not pending:
-                    break
-                self._oracle()
-                self.sim.deliver(pending[0].id)
-        changed = self._stores(a, b, k) != stores
+            self._exchange(x, y)
+            after = self._stores(a, b, k)
+            if after[0] != after[1] and spec_before[0] != spec_before[1]:
+                self.failed = True
+                self.steps += 1
+                self.history.append(label)
+                raise Divergence(
+                    f"step {self.steps}: {label}",
+                    f"the exchange {x} -> {y} left the replicas of {key} different "
+                    f"(the spec's anti-entropy leaves both with the union): {a}: "
+                    f"{after[0]}, {b}: {after[1]}\nsteps so far: " + "; ".join(self.history))
         top = self.config.top_n(key)
         first, second = (a, b) if top.index(a) < top.index(b) else (b, a)
-        actions: list[Action] = [AntiEntropy(first, second, key)] if changed else []
-        self._settle(f"anti-entropy {a} <-> {b} on {key}", actions, before)
+        enabled = spec_before[0] != spec_before[1]
+        actions: list[Action] = [AntiEntropy(first, second, key)] if enabled else []
+        self._settle(label, actions, before)
+
+    def _exchange(self, x: str, y: str) -> None:
+        """``x`` opens a Merkle exchange with ``y`` on every range they share; every
+        message of it is delivered, in order, until none is left."""
+        self._oracle()
+        seen = {m.id for m in self.sim.in_flight()}
+        self._fire(x, AntiEntropyRound(peer=y))
+        while True:
+            pending = [m for m in self.sim.in_flight() if m.id not in seen
+                       and isinstance(m.message, MerkleExchange | KeyRecords)
+                       and {m.src, m.dest} == {x, y}]
+            if not pending:
+                return
+            self._oracle()
+            self.sim.deliver(pending[0].id)
+
+    # -- progress
+
+    def quiesce(self, limit: int = 400) -> int:
+        """Stop the faults (heal, recover every crashed node) and drive both sides to
+        quiescence, every step checked: deliver every message, fire the timer rounds
+        the spec allows, the hint scans, and an anti-entropy exchange for every pair
+        of replicas whose versions differ (anti-entropy on), until none is left.
+        Returns the steps taken; raises :class:`Divergence` as any step does, and
+        RuntimeError if ``limit`` steps do not reach quiescence."""
+        taken = 0
+        if self.sim.cut_links:
+            self.heal()
+            taken += 1
+        for name in self.config.nodes:
+            if not self.up(name):
+                self.recover(name)
+                taken += 1
+        while taken < limit:
+            taken += 1
+            deliverable = self.deliverable()
+            if deliverable:
+                self.deliver(deliverable[0].id)
+                continue
+            rounds = self.timeout_candidates()
+            if rounds:
+                self.timeout(*rounds[0])
+                continue
+            scans = [n for n in self.config.nodes if self.hint_scan_enabled(n)]
+            if scans:
+                self.hint_scan(scans[0])
+                continue
+            pairs = [(a, b, key) for key in self.config.keys if self.config.anti_entropy
+                     for a, b in self.anti_entropy_pairs(key)
+                     if len(set(self._stores(a, b, self.config.keys.index(key)))) > 1]
+            if pairs:
+                self.anti_entropy_pair(*pairs[0])
+                continue
+            return taken
+        raise RuntimeError(f"no quiescence after {limit} steps: " + "; ".join(self.history))
+
+    def converged(self) -> bool:
+        """The implementation's own convergence (the spec's ``convergence`` property,
+        :func:`spec.model.converged`, evaluated on the implementation): every replica
+        of each key (its top N) stores the same versions, no node keeps a hint, and
+        no message is in flight."""
+        if self.in_flight():
+            return False
+        for name in self.config.nodes:
+            if self._node(name).snapshot().hints:
+                return False
+        for k, key in enumerate(self.config.keys):
+            top = self.config.top_n(key)
+            if len({self._stores(top[0], b, k)[1] for b in top}) > 1:
+                return False
+        return True
 
     def _finish_ops(self, successors: Sequence[State]) -> None:
         """Fire the deadline of every live impl op that answered its client, or whose
@@ -398,6 +483,7 @@ class Lockstep(LockstepState):
         and check the abstraction (see the module docstring)."""
         self.steps += 1
         self.history.append(label)
+        self._no_internal_errors(label)
         successors: list[State] = []
         for state in self.frontier:
             successors.extend(apply_actions(state, actions))
@@ -419,10 +505,26 @@ class Lockstep(LockstepState):
             if extra == lost and state not in matched:
                 matched.append(state)
         if not matched:
+            self.failed = True
             raise Divergence(f"step {self.steps}: {label}", self._report(successors, impl))
         for message_id in sorted(lost or ()):
             self.sim.drop(message_id)
         self.frontier = matched[:FRONTIER_LIMIT]
+
+    def _no_internal_errors(self, label: str) -> None:
+        """An error of a node's own while handling a peer's message (counted in
+        ``stats["internal-error"]``, see ``impl.node.Node.receive``) is a divergence:
+        every peer of the simulator is ours."""
+        for name in self.config.nodes:
+            if not self.up(name):
+                continue
+            node = self._node(name)
+            if node.stats["internal-error"]:
+                self.failed = True
+                errors = [line for line in node.log if "INTERNAL ERROR" in line]
+                raise Divergence(f"step {self.steps}: {label}",
+                                 f"{name}: internal error: {errors[-1:]}\nsteps so far: "
+                                 + "; ".join(self.history))
 
     def _match(self, state: State, impl: Abstract,
                droppable: dict[int, Message | None]) -> set[int] | None:

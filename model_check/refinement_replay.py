@@ -42,10 +42,19 @@ from spec.actions import (
     Timeout,
 )
 
-__all__ = ["replay_trace"]
+__all__ = ["NotExpressible", "replay_trace", "step_action"]
 
 
-def _step(ls: Lockstep, action: Action) -> None:
+class NotExpressible(Divergence):
+    """The spec's step is one the lockstep cannot take on the implementation (the
+    spec's timeout of a target the harness may not time out: the implementation
+    retries a reachable replica where the spec gives up)."""
+
+
+def step_action(ls: Lockstep, action: Action) -> None:
+    """Perform spec ``action`` on the implementation as one lockstep step (checked).
+    Raises Divergence, or ValueError / KeyError / LookupError when the lockstep
+    cannot express it on the implementation."""
     if isinstance(action, ClientPut):
         ls.put(action.client, action.node, action.key)
     elif isinstance(action, ClientGet):
@@ -72,7 +81,7 @@ def _step(ls: Lockstep, action: Action) -> None:
                       if node == action.node and op in ops
                       and ls.slot_holder(node, op, slot) == action.target), None)
         if fired is None:
-            raise Divergence("timeout", "the implementation's coordinator has no timer "
+            raise NotExpressible("timeout", "the implementation's coordinator has no timer "
                              f"for request #{action.request} on {action.target} that the "
                              "spec allows")
         ls.timeout_slot(*fired)
@@ -101,7 +110,7 @@ def replay_trace(trace: Trace) -> ReplayReport:
         try:
             action = spec_model.action_from_json(dict(recorded))
             before = ls.state
-            _step(ls, action)
+            step_action(ls, action)
         except Divergence as divergence:
             return report("impl", trace.property, tuple(steps), False, None,
                                 f"the implementation diverges from the spec: {divergence}",

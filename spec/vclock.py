@@ -166,12 +166,18 @@ class VClock:
         if not self.pairs:
             return other
         counters = dict(self.pairs)
-        for node, counter in other.pairs:
-            if counter > counters.get(node, 0):
-                counters[node] = counter
         times = dict(self.times)
-        for node, stamp in other.times:
-            if stamp > times.get(node, stamp - 1):
+        theirs = dict(other.times)
+        for node, counter in other.pairs:
+            mine = counters.get(node, 0)
+            stamp = theirs.get(node)
+            if counter > mine:  # the pair's time goes with its counter (riak_core merge/2)
+                counters[node] = counter
+                if stamp is None:
+                    times.pop(node, None)
+                else:
+                    times[node] = stamp
+            elif counter == mine and stamp is not None and stamp > times.get(node, stamp - 1):
                 times[node] = stamp
         return VClock.of(counters, times)
 

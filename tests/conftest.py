@@ -11,8 +11,11 @@ Tests that want more or fewer examples than the profile scale them with
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
@@ -36,3 +39,35 @@ settings.load_profile(PROFILE)
 def examples(base: int) -> int:
     """Scale an example count to the active profile (ci and dev: base; soak: 50x)."""
     return base * 50 if PROFILE == "soak" else base
+
+
+class InternalErrors(logging.Handler):
+    """Collects the ERROR records of ``vdynamo.internal`` (a node's bug while handling
+    a valid message from a peer, see ``impl.node.Node.receive``)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def take(self) -> list[logging.LogRecord]:
+        """The records so far, forgotten (a test that expects internal errors)."""
+        records, self.records = self.records, []
+        return records
+
+
+@pytest.fixture(autouse=True)
+def internal_errors() -> Iterator[InternalErrors]:
+    """Every test fails when a node logged an internal error it did not take."""
+    handler = InternalErrors()
+    logger = logging.getLogger("vdynamo.internal")
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+    if handler.records:
+        pytest.fail("internal error while handling a peer message: "
+                    + "; ".join(r.getMessage() for r in handler.records), pytrace=False)

@@ -31,6 +31,7 @@ from hypothesis.stateful import (
 )
 
 from model_check.refinement import Lockstep
+from spec import model as spec_model
 from spec.config import Config
 
 #: name -> rule -> count; name -> list of steps per example
@@ -55,7 +56,28 @@ def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleB
 
         def teardown(self) -> None:
             STEPS[name].append(self.fired)
-            self.lockstep.cluster.close()
+            try:
+                if not self.lockstep.failed:
+                    self._progress()
+            finally:
+                self.lockstep.cluster.close()
+
+        def _progress(self) -> None:
+            """No silent doing-less: with the faults stopped, both sides driven to
+            quiescence (every step checked) must converge where the spec promises
+            it (anti-entropy on: every fair run converges), and the implementation's
+            convergence must be the spec's in every configuration."""
+            lockstep = self.lockstep
+            COVERAGE[name]["quiesce"] += lockstep.quiesce()
+            spec_converged = spec_model.converged(lockstep.frontier[0])
+            assert lockstep.converged() == spec_converged, (
+                f"implementation converged: {lockstep.converged()}, spec: "
+                f"{spec_converged}; steps: {lockstep.history}")
+            if config.anti_entropy:
+                assert lockstep.converged(), (
+                    "the spec converges once faults stop (anti-entropy on); the "
+                    f"implementation did not: {lockstep.abstract().readable(config)}; "
+                    f"steps: {lockstep.history}")
 
         @initialize()
         def start(self) -> None:

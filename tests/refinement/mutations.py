@@ -25,6 +25,22 @@ The kill list (:data:`MUTANTS`):
 ``fallback-ack-without-hint``
     a fallback stores a hinted replica as its own version (no hint) and the
     coordinator counts its acknowledgement anyway.
+
+Mutants that do *less* than the spec (issue 12: each passed every lockstep test
+while the lockstep took a missing step for a stutter):
+
+``read-repair-first-stale-only``
+    read repair repairs only the first stale responder;
+``merkle-one-way``
+    a Merkle exchange copies one way only: the side that sent its records never
+    receives the merged ones back;
+``merkle-back-send-malformed``
+    the same, because the back-send is built with a missing argument (its
+    records) and the resulting error is taken for a peer's bad data;
+``merkle-trees-stale``
+    the Merkle trees never update after they are built;
+``hint-scan-sends-nothing``
+    a hint scan keeps its hints and sends none.
 """
 
 from __future__ import annotations
@@ -38,9 +54,10 @@ import impl.put_coordinator as put_coordinator_module
 import impl.read_repair as read_repair_module
 import impl.replica as replica_module
 from impl import versions
+from impl.antientropy import AntiEntropy, RangeTrees
 from impl.effects import Effect, Send
 from impl.handoff import HintedHandoff
-from impl.messages import HintDelivery, ReadRepair, ReplicaPut, ReplicaPutAck
+from impl.messages import HintDelivery, KeyRecords, ReadRepair, ReplicaPut, ReplicaPutAck
 from impl.put_coordinator import PutCoordination, ack_counts
 from impl.read_repair import ReadRepairer, read_repair_targets
 from impl.replica import Replica
@@ -172,6 +189,62 @@ def fallback_ack_without_hint() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def read_repair_first_stale_only() -> Iterator[None]:
+    def first_only(replies: dict[str, Record]) -> tuple[Record, list[str]]:
+        merged, stale = read_repair_targets(replies)
+        return merged, stale[:1]
+
+    with _patch(read_repair_module, "read_repair_targets", first_only):
+        yield
+
+
+@contextlib.contextmanager
+def merkle_one_way() -> Iterator[None]:
+    original = AntiEntropy.on_key_records
+
+    def no_back_send(self: AntiEntropy, src: str, message: KeyRecords) -> list[Effect]:
+        original(self, src, message)
+        return []
+
+    with _patch(AntiEntropy, "on_key_records", no_back_send):
+        yield
+
+
+@contextlib.contextmanager
+def merkle_back_send_malformed() -> Iterator[None]:
+    original = AntiEntropy.on_key_records
+
+    def malformed(self: AntiEntropy, src: str, message: KeyRecords) -> list[Effect]:
+        out = original(self, src, message)
+        for effect in out:
+            if isinstance(effect, Send) and isinstance(effect.message, KeyRecords):
+                # the records argument forgotten: the constructor refuses the message
+                KeyRecords(effect.message.keys, (), effect.message.session)
+        return out
+
+    with _patch(AntiEntropy, "on_key_records", malformed):
+        yield
+
+
+@contextlib.contextmanager
+def merkle_trees_stale() -> Iterator[None]:
+    def never(self: RangeTrees, key: bytes, record: bytes) -> None:
+        return None
+
+    with _patch(RangeTrees, "update", never):
+        yield
+
+
+@contextlib.contextmanager
+def hint_scan_sends_nothing() -> Iterator[None]:
+    def scan(self: HintedHandoff, now: float, timer: HintScan) -> list[Effect]:
+        return []
+
+    with _patch(HintedHandoff, "on_scan", scan):
+        yield
+
+
 #: name -> mutant (a context manager factory)
 MUTANTS: dict[str, Mutant] = {
     "ack-before-w": ack_before_w,
@@ -180,4 +253,9 @@ MUTANTS: dict[str, Mutant] = {
     "reconcile-drops-concurrent": reconcile_drops_concurrent,
     "read-repair-writes-older": read_repair_writes_older,
     "fallback-ack-without-hint": fallback_ack_without_hint,
+    "read-repair-first-stale-only": read_repair_first_stale_only,
+    "merkle-one-way": merkle_one_way,
+    "merkle-back-send-malformed": merkle_back_send_malformed,
+    "merkle-trees-stale": merkle_trees_stale,
+    "hint-scan-sends-nothing": hint_scan_sends_nothing,
 }

@@ -11,9 +11,11 @@ from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from model_check.refinement import Divergence
+from tests.conftest import InternalErrors
 from tests.refinement.configs import LOCKSTEP_CONFIGS
 from tests.refinement.machine import machine_for
 from tests.refinement.mutations import MUTANTS
+from tests.refinement.scenarios import SCENARIOS
 
 #: mutant -> the lockstep configuration that kills it
 KILLED_BY = {
@@ -23,6 +25,11 @@ KILLED_BY = {
     "reconcile-drops-concurrent": "strict-dvv",
     "read-repair-writes-older": "strict-dvv",
     "fallback-ack-without-hint": "handoff-dvv",
+    "read-repair-first-stale-only": "scenario:two-stale-replicas",
+    "merkle-one-way": "sloppy-dvv",
+    "merkle-back-send-malformed": "sloppy-dvv",
+    "merkle-trees-stale": "sloppy-dvv",
+    "hint-scan-sends-nothing": "handoff-dvv",
 }
 
 
@@ -31,15 +38,28 @@ def test_every_mutant_has_a_killer() -> None:
 
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
-def test_mutant_is_killed(mutant: str) -> None:
-    name = KILLED_BY[mutant]
-    machine = machine_for(f"mutant-{mutant}", LOCKSTEP_CONFIGS[name])
-    run = settings(max_examples=200, stateful_step_count=40, derandomize=True,
-                   phases=(Phase.explicit, Phase.generate), database=None)
+def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
+    """The killer is a lockstep configuration run at random (derandomized), or
+    ``scenario:NAME``, a fixed lockstep program of ``tests.refinement.scenarios``."""
+    killer = KILLED_BY[mutant]
     with MUTANTS[mutant](), pytest.raises(Divergence) as caught:
-        run_state_machine_as_test(machine, settings=run)
+        if killer.startswith("scenario:"):
+            SCENARIOS[killer.removeprefix("scenario:")]()
+        else:
+            machine = machine_for(f"mutant-{mutant}", LOCKSTEP_CONFIGS[killer])
+            run = settings(max_examples=200, stateful_step_count=40, derandomize=True,
+                           phases=(Phase.explicit, Phase.generate), database=None)
+            run_state_machine_as_test(machine, settings=run)
+    internal_errors.take()  # a mutant's internal errors are what the run must catch
     print(f"{mutant}: {caught.value.step}: " + caught.value.report.split("differences: ")[-1]
           .split("\n")[0][:300])
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_scenario_passes_without_mutants(scenario: str) -> None:
+    ls = SCENARIOS[scenario]()
+    assert ls.verify()
+    ls.cluster.close()
 
 
 def test_mutants_are_restored() -> None:
@@ -47,6 +67,7 @@ def test_mutants_are_restored() -> None:
     import impl.put_coordinator as put_coordinator_module
     import impl.read_repair as read_repair_module
     import impl.replica as replica_module
+    from impl.antientropy import AntiEntropy, RangeTrees
     from impl.handoff import HintedHandoff
     from impl.read_repair import ReadRepairer
     from impl.replica import Replica
@@ -54,7 +75,9 @@ def test_mutants_are_restored() -> None:
     def snapshot() -> tuple[object, ...]:
         return (put_coordinator_module.put_quorum_reached, put_coordinator_module.ack_counts,
                 replica_module.merge, antientropy_module.merge, read_repair_module.merge,
-                HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put)
+                HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put,
+                read_repair_module.read_repair_targets, AntiEntropy.on_key_records,
+                RangeTrees.update)
 
     before = snapshot()
     for mutant in MUTANTS.values():
