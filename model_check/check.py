@@ -216,14 +216,16 @@ def check(
     *,
     progress: Callable[[Progress], None] | None = None,
     model: Model[State, Action] | None = None,
+    workers: int | None = None,
 ) -> CheckResult:
     """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
     default: every property of :data:`~model_check.properties.PROPERTIES`).
 
     ``model`` is the transition system explored (default: ``spec_model(config)``;
-    a test passes a mutated spec). Raises :class:`spec.errors.ConfigError` for an
-    invalid configuration and :class:`CheckError` for an unknown property or a bad
-    bound, before exploring.
+    a test passes a mutated spec). ``workers`` runs the search in that many processes
+    (:mod:`model_check.parallel`: same states and verdicts, no bounds). Raises
+    :class:`spec.errors.ConfigError` for an invalid configuration and :class:`CheckError`
+    for an unknown property or a bad bound, before exploring.
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
@@ -251,6 +253,7 @@ def check(
             witnesses={p.name: p.holds for p in sometimes if seek and p.holds},
             step_witnesses={p.name: p.step for p in sometimes if seek and p.step},
             progress=progress,
+            workers=workers,
         )
 
     exploration = run(eventually[0].holds if eventually else None, True)

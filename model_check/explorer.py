@@ -540,9 +540,31 @@ def explore_model(
     witnesses: Mapping[str, Callable[[S], bool]] | None = None,
     step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
     progress: Callable[[Progress], None] | None = None,
+    workers: int | None = None,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
-    its initial states, its successors, and its canonical form when ``symmetry`` is on."""
+    its initial states, its successors, and its canonical form when ``symmetry`` is on.
+    With ``workers`` (>= 1) the search runs in that many forked processes, the seen-set
+    partitioned by fingerprint (:func:`model_check.parallel.explore_parallel`; no bounds:
+    :class:`~model_check.errors.CheckError` when one is given)."""
+    if workers is not None:
+        from model_check.parallel import explore_parallel
+
+        if max_depth is not None or max_states is not None:
+            raise CheckError("a parallel search (workers) takes no max_depth or max_states")
+        return explore_parallel(
+            model.initial_states(),
+            model.successors,
+            invariants,
+            model.canonicalize if symmetry else None,
+            workers=workers,
+            graph_edges=graph_edges,
+            marker=marker,
+            stop_when_violated=stop_when_violated,
+            witnesses=witnesses,
+            step_witnesses=step_witnesses,
+            progress=progress,
+        )
     return explore(
         model.initial_states(),
         model.successors,
