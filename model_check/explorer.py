@@ -547,38 +547,21 @@ def explore_model(
     With ``workers`` (>= 1) the search runs in that many forked processes, the seen-set
     partitioned by fingerprint (:func:`model_check.parallel.explore_parallel`; no bounds:
     :class:`~model_check.errors.CheckError` when one is given)."""
+    common = (model.initial_states(), model.successors, invariants,
+              model.canonicalize if symmetry else None)
     if workers is not None:
         from model_check.parallel import explore_parallel
 
         if max_depth is not None or max_states is not None:
             raise CheckError("a parallel search (workers) takes no max_depth or max_states")
         return explore_parallel(
-            model.initial_states(),
-            model.successors,
-            invariants,
-            model.canonicalize if symmetry else None,
-            workers=workers,
-            graph_edges=graph_edges,
-            marker=marker,
-            stop_when_violated=stop_when_violated,
-            witnesses=witnesses,
-            step_witnesses=step_witnesses,
-            progress=progress,
-        )
+            *common, workers=workers, graph_edges=graph_edges, marker=marker,
+            stop_when_violated=stop_when_violated, witnesses=witnesses,
+            step_witnesses=step_witnesses, progress=progress)
     return explore(
-        model.initial_states(),
-        model.successors,
-        invariants,
-        model.canonicalize if symmetry else None,
-        max_depth=max_depth,
-        max_states=max_states,
-        graph_edges=graph_edges,
-        marker=marker,
-        stop_when_violated=stop_when_violated,
-        witnesses=witnesses,
-        step_witnesses=step_witnesses,
-        progress=progress,
-    )
+        *common, max_depth=max_depth, max_states=max_states, graph_edges=graph_edges,
+        marker=marker, stop_when_violated=stop_when_violated, witnesses=witnesses,
+        step_witnesses=step_witnesses, progress=progress)
 
 
 def _has_unseen_successor(
