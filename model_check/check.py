@@ -217,13 +217,16 @@ def check(
     progress: Callable[[Progress], None] | None = None,
     model: Model[State, Action] | None = None,
     workers: int | None = None,
+    ray: str | None = None,
 ) -> CheckResult:
     """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
     default: every property of :data:`~model_check.properties.PROPERTIES`).
 
     ``model`` is the transition system explored (default: ``spec_model(config)``;
     a test passes a mutated spec). ``workers`` runs the search in that many processes
-    (:mod:`model_check.parallel`: same states and verdicts, no bounds). Raises
+    (:mod:`model_check.parallel`: same states and verdicts, no bounds); ``ray`` (an
+    address, or ``"local"``) runs them as Ray actors (:mod:`model_check.distributed`,
+    the optional extra ``vdynamo[distributed]``). Raises
     :class:`spec.errors.ConfigError` for an invalid configuration and :class:`CheckError`
     for an unknown property or a bad bound, before exploring.
     """
@@ -254,6 +257,7 @@ def check(
             step_witnesses={p.name: p.step for p in sometimes if seek and p.step},
             progress=progress,
             workers=workers,
+            ray=ray,
         )
 
     exploration = run(eventually[0].holds if eventually else None, True)

@@ -5,7 +5,7 @@ Usage::
     vdynamo check [CONFIG.toml ...] [--property NAME ...] [--no-symmetry]
                   [--symmetry-savings] [--max-depth D] [--max-states S]
                   [--trace-dir DIR] [--itf] [--json] [--quiet]
-                  [--workers N] [--simulate N [--seed S] [--max-steps K]]
+                  [--workers N] [--ray ADDRESS] [--simulate N [--seed S] [--max-steps K]]
 
 Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE`, each
 entry with its expected verdicts (always- and eventually-properties: ``holds``
@@ -95,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, metavar="N",
                         help="explore with N worker processes, the seen-set partitioned by "
                         "fingerprint (same states and verdicts; no --max-depth/--max-states)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="explore with --workers (default 2) Ray actors on the cluster at "
+                        "ADDRESS ('local': a private one-machine cluster); needs "
+                        "vdynamo[distributed]")
     parser.add_argument("--simulate", type=int, metavar="N",
                         help="run N seeded random walks checking always-properties "
                         "instead of exploring exhaustively")
@@ -120,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             resolve_properties(args.properties)
         if args.workers is not None and args.workers < 1:
             raise CheckError(f"--workers must be >= 1, got {args.workers}")
-        if args.workers is not None and (args.max_depth is not None
+        if (args.workers is not None or args.ray) and (args.max_depth is not None
                                          or args.max_states is not None):
             raise CheckError("--workers takes no --max-depth or --max-states")
         if args.simulate is not None and args.simulate < 1:
@@ -154,6 +158,7 @@ def _run(args: argparse.Namespace, config: Config, properties: Sequence[str] | N
         max_states=args.max_states,
         progress=_progress(args),
         workers=args.workers,
+        ray=args.ray,
     )
     if not args.quiet:
         print(f"{_name(config)}: {result.statistics}", file=sys.stderr, flush=True)

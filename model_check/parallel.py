@@ -34,6 +34,7 @@ process boundaries and must be. Cost: every successor is pickled twice
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import sys
 import time
@@ -48,7 +49,7 @@ from model_check.errors import CheckError
 from model_check.explorer import NO_PARENT, Exploration, Progress, StateGraph, peak_memory_bytes
 from model_check.fingerprint import stable_fingerprint
 
-__all__ = ["explore_parallel"]
+__all__ = ["coordinate", "explore_parallel"]
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A")
@@ -155,19 +156,37 @@ class _Worker:
     def serve(self, conn: Connection) -> None:
         while True:
             command, argument = conn.recv()
-            if command == "expand":
-                conn.send(self.expand())
-            elif command == "own":
-                conn.send(self.own(argument))
-            elif command == "admit":
-                conn.send(self.admit(argument))
-            elif command == "seed":
-                self.candidates = argument
-            elif command == "dump":
-                conn.send(self.dump())
-            else:
+            if command == "stop":
                 conn.close()
                 return
+            else:
+                conn.send(self.call(command, argument))
+
+    def call(self, command: str, argument: Any) -> Any:
+        """Run one command of the coordinator (``expand``, ``own``, ``admit``, ``seed``,
+        ``dump``) and return its reply."""
+        if command == "expand":
+            return self.expand()
+        if command == "own":
+            return self.own(argument)
+        if command == "admit":
+            return self.admit(argument)
+        if command == "seed":
+            return self.seed(argument)
+        if command == "dump":
+            return self.dump()
+        raise CheckError(f"unknown worker command {command!r}")
+
+    def seed(self, initial: list[Any]) -> list[list[tuple[int, int, int]]]:
+        """Fingerprint the initial states here (one process computes every fingerprint the
+        workers compare) and offer them, as :meth:`expand` offers successors."""
+        outboxes: list[list[tuple[int, int, int]]] = [[] for _ in range(self.workers)]
+        self.candidates = []
+        for ordinal, state in enumerate(initial):
+            fp = self.fingerprint(self.canon(state) if self.canon is not None else state)
+            self.candidates.append((fp, state))
+            outboxes[fp % self.workers].append((fp, _ROOT, ordinal))
+        return outboxes
 
 
 def explore_parallel(
@@ -190,91 +209,112 @@ def explore_parallel(
     docstring. Raises :class:`~model_check.errors.CheckError` for ``workers < 1``."""
     if workers < 1:
         raise CheckError(f"workers must be >= 1, got {workers}")
-    started = time.perf_counter()
     checks = dict(invariants or {})
-    with_graph = graph_edges is not None
-    initial = list(initial_states)
     context = multiprocessing.get_context("fork")
     conns: list[Connection] = []
     processes = []
     for number in range(workers):
-        worker = _Worker(number, workers, successors, canonicalize, checks, dict(witnesses or {}),
-                         dict(step_witnesses or {}), graph_edges, marker, fingerprint)
+        worker = _Worker(number, workers, successors, canonicalize, checks,
+                         dict(witnesses or {}), dict(step_witnesses or {}), graph_edges,
+                         marker, fingerprint)
         mine, theirs = context.Pipe()
         process = context.Process(target=worker.serve, args=(theirs,), daemon=True)
         process.start()
         theirs.close()
         conns.append(mine)
         processes.append(process)
+
+    def send(conn: Connection) -> Callable[[str, Any], Callable[[], Any]]:
+        def call(command: str, argument: Any) -> Callable[[], Any]:
+            conn.send((command, argument))
+            return conn.recv
+        return call
+
+    try:
+        return coordinate([send(conn) for conn in conns], list(initial_states), successors,
+                          len(checks), with_graph=graph_edges is not None,
+                          stop_when_violated=stop_when_violated, progress=progress)
+    finally:
+        for conn in conns:
+            with contextlib.suppress(BrokenPipeError, OSError):  # a worker that died
+                conn.send(("stop", None))
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():  # pragma: no cover - a worker that did not stop
+                process.kill()
+
+
+Call = Callable[[str, Any], Callable[[], Any]]
+"""Send one command to a worker; returns a function that waits for its reply."""
+
+
+def coordinate(
+    workers: list[Call],
+    initial: list[S],
+    successors: Callable[[S], Iterable[tuple[A, S]]],
+    invariants: int,
+    *,
+    with_graph: bool,
+    stop_when_violated: bool,
+    progress: Callable[[Progress], None] | None,
+) -> Exploration[S, A]:
+    """The coordinating side of the level-synchronous search over ``workers`` (each a
+    :data:`Call` reaching one :class:`_Worker`, in a forked process or a Ray actor);
+    ``invariants`` is their number. Returns the :class:`Exploration` of the whole search."""
+    started = time.perf_counter()
+    count = len(workers)
     violations_fp: dict[str, int] = {}
     witnessed_fp: dict[str, int] = {}
     witnessed_steps_fp: dict[str, tuple[int, int]] = {}
     transitions = 0
     depth = 0
     stopped_early = False
-    try:
-        # Level 0: the initial states, offered by worker 0.
-        offers: list[list[list[tuple[int, int, int]]]] = [
-            [[] for _ in range(workers)] for _ in range(workers)]
-        seeds: list[tuple[int, Any]] = []
-        for ordinal, state in enumerate(initial):
-            fp = fingerprint(canonicalize(state) if canonicalize is not None else state)
-            offers[0][fp % workers].append((fp, _ROOT, ordinal))
-            seeds.append((fp, state))
-        conns[0].send(("seed", seeds))
-        distinct = 0
-        first = True
-        while True:
-            # Owners decide which offered fingerprints are new ...
-            for owner, conn in enumerate(conns):
-                conn.send(("own", [offers[w][owner] for w in range(workers)]))
-            accepted: list[list[int]] = [[] for _ in range(workers)]
-            for conn in conns:
-                for offerer, new in enumerate(conn.recv()):
-                    accepted[offerer].extend(new)
-            # ... and the workers that generated them queue and check them.
-            for conn, new in zip(conns, accepted, strict=True):
-                conn.send(("admit", new))
-            frontier = 0
-            for conn in conns:
-                size, violated, witnessed = conn.recv()
-                frontier += size
-                for name, fp in violated.items():
-                    violations_fp.setdefault(name, fp)
-                for name, fp in witnessed.items():
-                    witnessed_fp.setdefault(name, fp)
-            distinct += frontier
-            if frontier and not first:
-                depth += 1
-            first = False
-            if progress is not None:
-                progress(Progress(distinct, transitions, frontier, depth,
-                                  time.perf_counter() - started))
-            if frontier == 0:
-                break
-            if stop_when_violated and not with_graph and checks and \
-                    len(violations_fp) == len(checks):
-                stopped_early = True
-                break
-            for conn in conns:
-                conn.send(("expand", None))
-            offers = []
-            for conn in conns:
-                outboxes, count, steps_found = conn.recv()
-                transitions += count
-                for name, step in steps_found.items():
-                    witnessed_steps_fp.setdefault(name, step)
-                offers.append(outboxes)
-        for conn in conns:
-            conn.send(("dump", None))
-        dumps = [conn.recv() for conn in conns]
-        for conn in conns:
-            conn.send(("stop", None))
-    finally:
-        for process in processes:
-            process.join(timeout=5)
-            if process.is_alive():  # pragma: no cover - a worker that did not stop
-                process.kill()
+    # Level 0: worker 0 fingerprints and offers the initial states.
+    seeded = workers[0]("seed", initial)()
+    offers: list[list[list[tuple[int, int, int]]]] = [seeded] + [
+        [[] for _ in range(count)] for _ in range(count - 1)]
+    distinct = 0
+    first = True
+    while True:
+        # Owners decide which offered fingerprints are new ...
+        replies = [call("own", [offers[w][owner] for w in range(count)])
+                   for owner, call in enumerate(workers)]
+        accepted: list[list[int]] = [[] for _ in range(count)]
+        for reply in replies:
+            for offerer, new in enumerate(reply()):
+                accepted[offerer].extend(new)
+        # ... and the workers that generated them queue and check them.
+        replies = [call("admit", new) for call, new in zip(workers, accepted, strict=True)]
+        frontier = 0
+        for reply in replies:
+            size, violated, witnessed = reply()
+            frontier += size
+            for name, fp in violated.items():
+                violations_fp.setdefault(name, fp)
+            for name, fp in witnessed.items():
+                witnessed_fp.setdefault(name, fp)
+        distinct += frontier
+        if frontier and not first:
+            depth += 1
+        first = False
+        if progress is not None:
+            progress(Progress(distinct, transitions, frontier, depth,
+                              time.perf_counter() - started))
+        if frontier == 0:
+            break
+        if stop_when_violated and not with_graph and invariants and \
+                len(violations_fp) == invariants:
+            stopped_early = True
+            break
+        replies = [call("expand", None) for call in workers]
+        offers = []
+        for reply in replies:
+            outboxes, steps, steps_found = reply()
+            transitions += steps
+            for name, step in steps_found.items():
+                witnessed_steps_fp.setdefault(name, step)
+            offers.append(outboxes)
+    dumps = [reply() for reply in [call("dump", None) for call in workers]]
     # Number the states: the links are fingerprints, the Exploration wants indices.
     index: dict[int, int] = {}
     for seen, _, _, _ in dumps:
