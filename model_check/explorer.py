@@ -565,7 +565,8 @@ def explore_model(
                 stop_when_violated=stop_when_violated, witnesses=witnesses,
                 step_witnesses=step_witnesses, progress=progress)
         return explore_parallel(
-            *common, workers=workers or 1, graph_edges=graph_edges, marker=marker,
+            *common, workers=1 if workers is None else workers, graph_edges=graph_edges,
+            marker=marker,
             stop_when_violated=stop_when_violated, witnesses=witnesses,
             step_witnesses=step_witnesses, progress=progress)
     return explore(
