@@ -10,7 +10,9 @@ by side. A first row measures the explorer alone on a trivial system (two
 counters, 1,000,000 states) to separate its own cost from the spec's
 successor generation. Then the worker scaling (``--workers`` 1 and 2) and the
 swarm simulator's steps per CPU-second on strict-dvv and the sloppy
-configurations. It prints figures and never fails on time.
+configurations, and the SPIN comparison on the reference questions
+(``bench/promela/strict.pml``: needs ``spin`` and ``gcc``, from Debian:
+``apt-get install spin gcc``). It prints figures and never fails on time.
 """
 
 from __future__ import annotations
@@ -91,6 +93,13 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
         return {"steps": result.transitions, "seconds": result.seconds,
                 "cpu_seconds": time.process_time() - started,
                 "violated": result.violated}
+    if kind == "question":  # read_your_writes alone on a suite entry: time to verdict
+        from model_check.suite import entry as suite_entry
+
+        result = check(suite_entry(name).config, properties=["read_your_writes"])
+        return {"distinct_states": result.distinct_states, "seconds": result.seconds,
+                "cpu_seconds": time.process_time() - started,
+                "verdict": str(result.verdict("read_your_writes"))}
     if kind == "suite":
         from model_check.suite import DEFAULT_SUITE
 
@@ -120,6 +129,76 @@ def _measure(kind: str, name: str, symmetry: bool, timeout: float) -> dict[str, 
         return {"error": f"failed (exit {done.returncode})"}
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return figures
+
+
+QUESTIONS = (("strict", "strict-dvv", ""), ("sloppy", "sloppy-crash", "-DSLOPPY"))
+"""(Promela question, suite entry, spin flag): bench/promela/strict.pml, plain and sloppy."""
+
+
+def _spin(flag: str, full: bool, timeout: float) -> dict[str, Any]:
+    """spin -a, gcc and pan on bench/promela/strict.pml in a scratch folder: wall and CPU
+    seconds end to end (compile included), states stored, whether an assertion failed."""
+    import re
+    import shutil
+    import tempfile
+
+    model = ROOT / "bench" / "promela" / "strict.pml"
+    with tempfile.TemporaryDirectory(prefix="vdynamo-spin-") as scratch:
+        shutil.copy(model, scratch)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        commands = [["spin", *([flag] if flag else []), "-a", "strict.pml"],
+                    ["gcc", "-O2", "-DSAFETY", "-DNOREDUCE", "-o", "pan", "pan.c"],
+                    ["./pan", "-m100000", *(["-c0"] if full else [])]]
+        output = ""
+        for command in commands:
+            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+            output = done.stdout
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stored = re.search(r"(\d+) states, stored", output)
+    errors = re.search(r"errors: (\d+)", output)
+    search = re.search(r"elapsed time ([0-9.e+-]+) seconds", output)
+    return {"seconds": wall, "search_seconds": float(search.group(1)) if search else 0.0,
+            "cpu_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            "states": int(stored.group(1)) if stored else 0,
+            "verdict": "violated" if errors and int(errors.group(1)) else "holds"}
+
+
+def _spin_comparison(timeout: float) -> None:
+    """Time to verdict of read_your_writes: our checker against SPIN on the Promela model."""
+    import shutil
+
+    print("\nSPIN comparison (read_your_writes; bench/promela/strict.pml, plain and -DSLOPPY):")
+    if not shutil.which("spin") or not shutil.which("gcc"):
+        print("  spin or gcc not found: apt-get update && apt-get install spin gcc "
+              "(Debian: spin 6.5.2); skipped")
+        return
+    for question, name, flag in QUESTIONS:
+        ours = _measure("question", name, True, timeout)
+        theirs = _spin(flag, False, timeout)
+        full = _spin(flag, True, timeout)
+        if ours is None or "error" in ours:
+            print(f"  {question}: ours {ours and ours.get('error')}")
+            continue
+        print(f"  {question:<7} ours ({name}): {ours['verdict']}, {ours['distinct_states']:,} "
+              f"states, {ours['seconds']:.2f} s wall, {ours['cpu_seconds']:.2f} CPU-s "
+              f"({ours['distinct_states'] / ours['cpu_seconds']:,.0f} states/CPU-s)")
+        print(f"  {'':<7} SPIN: {theirs['verdict']}, {theirs['states']:,} states, "
+              f"{theirs['seconds']:.2f} s wall, {theirs['cpu_seconds']:.2f} CPU-s end to end "
+              f"(compile included); full space (-c0): {full['states']:,} states, "
+              f"{full['cpu_seconds']:.2f} CPU-s end to end, pan's search "
+              f"{full['search_seconds']:.2f} s"
+              + (f" ({full['states'] / full['search_seconds']:,.0f} states/s)"
+                 if full["search_seconds"] else ""))
+        print(f"  {'':<7} ratio (SPIN / ours, CPU-s to verdict): "
+              f"{theirs['cpu_seconds'] / ours['cpu_seconds']:.2f}", flush=True)
+    print("  ours: CPU-s of check() after the imports (an interpreter start and the imports "
+          "add about 0.5 s); SPIN: spin -a, gcc -O2 and pan, the C compile dominating. State "
+          "counts differ by granularity: the Promela model is a reduced question (one "
+          "version, no clocks, anti-entropy or read repair, flags instead of a message bag), "
+          "and SPIN stops at its first violation at some depth, ours at the shallowest.")
 
 
 def _cells(figures: dict[str, Any] | None) -> list[str]:
@@ -209,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:<18} {run['steps']:,} steps in {run['cpu_seconds']:.2f} CPU-s: "
               f"{run['steps'] / run['cpu_seconds']:,.0f} steps/CPU-s; violated: "
               f"{', '.join(run['violated']) or 'none'}", flush=True)
+    _spin_comparison(args.timeout)
     print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
           "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
           "own process (ru_maxrss); B/state counts the seen-set and the parent links "
