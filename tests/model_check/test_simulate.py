@@ -3,6 +3,8 @@ a fixed seed, its traces replay on the spec, and the same seed gives the same tr
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from model_check.check import Verdict, simulate_check
@@ -67,3 +69,23 @@ def test_bad_arguments_are_refused() -> None:
         simulate_check(config, walks=5, seed=1, max_steps=0)
     with pytest.raises(CheckError, match="always-properties"):
         simulate_check(config, ["convergence"], walks=5, seed=1)
+
+
+def test_the_command_line_simulates_and_writes_a_replayable_trace(tmp_path: Path) -> None:
+    from model_check.cli import EXIT_BOUNDED, EXIT_USAGE, EXIT_VIOLATED, main
+    from model_check.suite import CONFIG_DIR
+    from model_check.trace import Trace
+
+    sloppy = str(CONFIG_DIR / "sloppy-crash.toml")
+    status = main([sloppy, "--simulate", str(WALKS), "--seed", str(SEED), "--quiet",
+                   "--trace-dir", str(tmp_path)])
+    assert status == EXIT_VIOLATED
+    trace = Trace.load(tmp_path / "sloppy-crash.read_your_writes.json")
+    assert trace.extra["simulation_seed"] == SEED
+    assert replay_on_spec(trace).ok
+    holding = str(CONFIG_DIR / "dvv-same-coordinator.toml")
+    assert main([holding, "--simulate", "20", "--quiet", "--trace-dir", str(tmp_path)]) \
+        == EXIT_BOUNDED
+    assert main([holding, "--simulate", "0", "--quiet"]) == EXIT_USAGE
+    assert main([holding, "--workers", "0", "--quiet"]) == EXIT_USAGE
+    assert main([holding, "--workers", "2", "--max-depth", "3", "--quiet"]) == EXIT_USAGE
