@@ -1,14 +1,18 @@
 """Benchmark of the model checker: states/s, seen-set bytes/state, peak memory, symmetry on/off.
 
-Run: ``.venv/bin/python bench/model_check.py [--skip-large] [--timeout S]``
+Run: ``.venv/bin/python bench/model_check.py [--skip-large] [--only NAME] [--timeout S]``
 
-For every entry of the default suite and for one larger configuration (at
-least a million distinct states without symmetry), it runs ``check()`` with
-symmetry on and off, each in a fresh subprocess so that the peak resident
+For every entry of the default suite (or those named with ``--only``) and for
+one larger configuration (at least a million distinct states without symmetry),
+it runs ``check()`` with symmetry on and off, each in a fresh subprocess so that the peak resident
 memory (``ru_maxrss``) belongs to that run alone, and prints one table, side
 by side. A first row measures the explorer alone on a trivial system (two
 counters, 1,000,000 states) to separate its own cost from the spec's
-successor generation. It prints figures and never fails on time.
+successor generation. Then the worker scaling (``--workers`` 1 and 2) and the
+swarm simulator's steps per CPU-second on strict-dvv and the sloppy
+configurations, and the SPIN comparison on the reference questions
+(``bench/promela/strict.pml``: needs ``spin`` and ``gcc``, from Debian:
+``apt-get install spin gcc``). It prints figures and never fails on time.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -45,6 +50,9 @@ def large_config() -> Any:
 
 LARGE_FAULTS: dict[str, Any] = {"drops": 3, "crashes": 2, "duplicates": 1, "partitions": 1}
 LARGE_STATES = 1_000_000
+SIMULATED_WALKS = 500
+SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
+"""The configurations of the worker scaling and simulation rows."""
 
 
 def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
@@ -67,6 +75,31 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "verdicts": {}}
     from model_check.check import check
 
+    if kind == "workers":  # name = "<suite entry>:<workers>"; CPU includes the workers'
+        from model_check.suite import entry as suite_entry
+
+        entry_name, workers = name.rsplit(":", 1)
+        result = check(suite_entry(entry_name).config, workers=int(workers))
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return {"distinct_states": result.distinct_states, "seconds": result.seconds,
+                "cpu_seconds": time.process_time() - started + children.ru_utime
+                + children.ru_stime,
+                "verdicts": {r.property: str(r.verdict) for r in result.results}}
+    if kind == "simulate":  # name = suite entry; 500 walks from seed 1
+        from model_check.check import simulate_check
+        from model_check.suite import entry as suite_entry
+
+        result = simulate_check(suite_entry(name).config, walks=SIMULATED_WALKS, seed=1)
+        return {"steps": result.transitions, "seconds": result.seconds,
+                "cpu_seconds": time.process_time() - started,
+                "violated": result.violated}
+    if kind == "question":  # read_your_writes alone on a suite entry: time to verdict
+        from model_check.suite import entry as suite_entry
+
+        result = check(suite_entry(name).config, properties=["read_your_writes"])
+        return {"distinct_states": result.distinct_states, "seconds": result.seconds,
+                "cpu_seconds": time.process_time() - started,
+                "verdict": str(result.verdict("read_your_writes"))}
     if kind == "suite":
         from model_check.suite import DEFAULT_SUITE
 
@@ -98,6 +131,76 @@ def _measure(kind: str, name: str, symmetry: bool, timeout: float) -> dict[str, 
     return figures
 
 
+QUESTIONS = (("strict", "strict-dvv", ""), ("sloppy", "sloppy-crash", "-DSLOPPY"))
+"""(Promela question, suite entry, spin flag): bench/promela/strict.pml, plain and sloppy."""
+
+
+def _spin(flag: str, full: bool, timeout: float) -> dict[str, Any]:
+    """spin -a, gcc and pan on bench/promela/strict.pml in a scratch folder: wall and CPU
+    seconds end to end (compile included), states stored, whether an assertion failed."""
+    import re
+    import shutil
+    import tempfile
+
+    model = ROOT / "bench" / "promela" / "strict.pml"
+    with tempfile.TemporaryDirectory(prefix="vdynamo-spin-") as scratch:
+        shutil.copy(model, scratch)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        started = time.perf_counter()
+        commands = [["spin", *([flag] if flag else []), "-a", "strict.pml"],
+                    ["gcc", "-O2", "-DSAFETY", "-DNOREDUCE", "-o", "pan", "pan.c"],
+                    ["./pan", "-m100000", *(["-c0"] if full else [])]]
+        output = ""
+        for command in commands:
+            done = subprocess.run(command, cwd=scratch, capture_output=True, text=True,
+                                  timeout=timeout, check=False)
+            output = done.stdout
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    stored = re.search(r"(\d+) states, stored", output)
+    errors = re.search(r"errors: (\d+)", output)
+    search = re.search(r"elapsed time ([0-9.e+-]+) seconds", output)
+    return {"seconds": wall, "search_seconds": float(search.group(1)) if search else 0.0,
+            "cpu_seconds": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+            "states": int(stored.group(1)) if stored else 0,
+            "verdict": "violated" if errors and int(errors.group(1)) else "holds"}
+
+
+def _spin_comparison(timeout: float) -> None:
+    """Time to verdict of read_your_writes: our checker against SPIN on the Promela model."""
+    import shutil
+
+    print("\nSPIN comparison (read_your_writes; bench/promela/strict.pml, plain and -DSLOPPY):")
+    if not shutil.which("spin") or not shutil.which("gcc"):
+        print("  spin or gcc not found: apt-get update && apt-get install spin gcc "
+              "(Debian: spin 6.5.2); skipped")
+        return
+    for question, name, flag in QUESTIONS:
+        ours = _measure("question", name, True, timeout)
+        theirs = _spin(flag, False, timeout)
+        full = _spin(flag, True, timeout)
+        if ours is None or "error" in ours:
+            print(f"  {question}: ours {ours and ours.get('error')}")
+            continue
+        print(f"  {question:<7} ours ({name}): {ours['verdict']}, {ours['distinct_states']:,} "
+              f"states, {ours['seconds']:.2f} s wall, {ours['cpu_seconds']:.2f} CPU-s "
+              f"({ours['distinct_states'] / ours['cpu_seconds']:,.0f} states/CPU-s)")
+        print(f"  {'':<7} SPIN: {theirs['verdict']}, {theirs['states']:,} states, "
+              f"{theirs['seconds']:.2f} s wall, {theirs['cpu_seconds']:.2f} CPU-s end to end "
+              f"(compile included); full space (-c0): {full['states']:,} states, "
+              f"{full['cpu_seconds']:.2f} CPU-s end to end, pan's search "
+              f"{full['search_seconds']:.2f} s"
+              + (f" ({full['states'] / full['search_seconds']:,.0f} states/s)"
+                 if full["search_seconds"] else ""))
+        print(f"  {'':<7} ratio (SPIN / ours, CPU-s to verdict): "
+              f"{theirs['cpu_seconds'] / ours['cpu_seconds']:.2f}", flush=True)
+    print("  ours: CPU-s of check() after the imports (an interpreter start and the imports "
+          "add about 0.5 s); SPIN: spin -a, gcc -O2 and pan, the C compile dominating. State "
+          "counts differ by granularity: the Promela model is a reduced question (one "
+          "version, no clocks, anti-entropy or read repair, flags instead of a message bag), "
+          "and SPIN stops at its first violation at some depth, ours at the shallowest.")
+
+
 def _cells(figures: dict[str, Any] | None) -> list[str]:
     if figures is None:
         return ["-", "", "", "", "", ""]
@@ -119,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one", nargs=3, metavar=("KIND", "NAME", "SYMMETRY"),
                         help=argparse.SUPPRESS)
     parser.add_argument("--skip-large", action="store_true", help="skip the large config")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="measure only this suite entry in the table (repeatable)")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds allowed for each run (default 1800)")
     args = parser.parse_args(argv)
@@ -130,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
     from model_check.suite import DEFAULT_SUITE
 
     jobs: list[tuple[str, str, str]] = [("toy", "counters-1000x1000", "explorer alone")]
-    jobs += [("suite", entry.name, entry.name) for entry in DEFAULT_SUITE]
+    jobs += [("suite", entry.name, entry.name) for entry in DEFAULT_SUITE
+             if not args.only or entry.name in args.only]
     if not args.skip_large:
         jobs.append(("large", "large", f"large-strict-dvv (first {LARGE_STATES:,})"))
     header = ["configuration", "sym", "states", "wall s", "CPU s", "states/CPU-s", "B/state",
@@ -157,6 +263,32 @@ def main(argv: list[str] | None = None) -> int:
             if on and off and on.get("verdicts") != off.get("verdicts"):
                 print(f"  !! verdicts differ with symmetry on/off: {on['verdicts']} vs "
                       f"{off['verdicts']}", flush=True)
+    print("\nworker scaling (vdynamo check --workers N; all properties; CPU includes the "
+          "workers'):")
+    for name in SCALING:
+        runs = {n: _measure("workers", f"{name}:{n}", True, args.timeout) for n in (1, 2)}
+        cells = []
+        for n, run in runs.items():
+            if run is None or "error" in run:
+                cells.append(f"{n} worker(s): {run and run.get('error')}")
+                continue
+            cells.append(f"{n} worker(s) {run['distinct_states']:,} states "
+                         f"{run['seconds']:.2f} s wall, {run['cpu_seconds']:.2f} CPU-s")
+        one, two = runs[1], runs[2]
+        if one and two and "error" not in one and "error" not in two:
+            cells.append(f"speed-up {one['seconds'] / two['seconds']:.2f}x, verdicts "
+                         f"{'same' if one['verdicts'] == two['verdicts'] else 'DIFFER'}")
+        print(f"  {name:<18} " + "; ".join(cells), flush=True)
+    print(f"\nswarm simulation (vdynamo check --simulate {SIMULATED_WALKS} --seed 1):")
+    for name in SCALING:
+        run = _measure("simulate", name, True, args.timeout)
+        if run is None or "error" in run:
+            print(f"  {name:<18} {run and run.get('error')}")
+            continue
+        print(f"  {name:<18} {run['steps']:,} steps in {run['cpu_seconds']:.2f} CPU-s: "
+              f"{run['steps'] / run['cpu_seconds']:,.0f} steps/CPU-s; violated: "
+              f"{', '.join(run['violated']) or 'none'}", flush=True)
+    _spin_comparison(args.timeout)
     print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
           "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
           "own process (ru_maxrss); B/state counts the seen-set and the parent links "

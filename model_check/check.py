@@ -57,6 +57,7 @@ __all__ = [
     "check",
     "resolve_config",
     "resolve_properties",
+    "simulate_check",
 ]
 
 SpecProperty = Property[State, Action]
@@ -215,14 +216,19 @@ def check(
     *,
     progress: Callable[[Progress], None] | None = None,
     model: Model[State, Action] | None = None,
+    workers: int | None = None,
+    ray: str | None = None,
 ) -> CheckResult:
     """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
     default: every property of :data:`~model_check.properties.PROPERTIES`).
 
     ``model`` is the transition system explored (default: ``spec_model(config)``;
-    a test passes a mutated spec). Raises :class:`spec.errors.ConfigError` for an
-    invalid configuration and :class:`CheckError` for an unknown property or a bad
-    bound, before exploring.
+    a test passes a mutated spec). ``workers`` runs the search in that many processes
+    (:mod:`model_check.parallel`: same states and verdicts, no bounds); ``ray`` (an
+    address, or ``"local"``) runs them as Ray actors (:mod:`model_check.distributed`,
+    the optional extra ``vdynamo[distributed]``). Raises
+    :class:`spec.errors.ConfigError` for an invalid configuration and :class:`CheckError`
+    for an unknown property or a bad bound, before exploring.
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
@@ -250,6 +256,8 @@ def check(
             witnesses={p.name: p.holds for p in sometimes if seek and p.holds},
             step_witnesses={p.name: p.step for p in sometimes if seek and p.step},
             progress=progress,
+            workers=workers,
+            ray=ray,
         )
 
     exploration = run(eventually[0].holds if eventually else None, True)
@@ -274,6 +282,65 @@ def check(
         bounded=exploration.bounded,
         seen_bytes=exploration.seen_bytes,
         statistics=format_statistics(exploration),
+    )
+
+
+def simulate_check(
+    config: Config | str | Path,
+    properties: Iterable[str | SpecProperty] | str | None = None,
+    *,
+    walks: int,
+    seed: int,
+    max_steps: int = 60,
+    model: Model[State, Action] | None = None,
+) -> CheckResult:
+    """Swarm-simulate ``config`` (:func:`model_check.simulate.simulate`): ``walks`` seeded
+    random walks of at most ``max_steps`` steps, checking every always-property asked for
+    on every state. A violated property gets the shortest violating walk as its trace;
+    every other is ``bounded`` (a simulation proves nothing holds). Eventually- and
+    sometimes-properties are not simulated and are left out of the result.
+
+    Raises :class:`CheckError` when no always-property is asked for or an argument is bad
+    (before any walk), :class:`spec.errors.ConfigError` for an invalid configuration.
+    """
+    from model_check.simulate import simulate
+
+    resolved = resolve_config(config)
+    props = [p for p in resolve_properties(properties)
+             if p.kind is Expectation.ALWAYS and p.holds is not None]
+    if not props:
+        raise CheckError("--simulate checks always-properties: none was asked for")
+    system = model if model is not None else spec_model(resolved)
+    outcome = simulate(system, {p.name: p.holds for p in props if p.holds is not None},
+                       walks, seed, max_steps=max_steps)
+    results = []
+    for prop in props:
+        walk = outcome.violations.get(prop.name)
+        if walk is None:
+            results.append(PropertyResult(prop.name, Verdict.BOUNDED, None, prop.kind))
+            continue
+        trace = Trace(
+            config=resolved.to_json(),
+            property=prop.name,
+            kind=str(prop.kind),
+            actions=tuple(system.action_to_json(a) for a in walk.actions),
+            states=tuple(system.describe(s) for s in walk.states),
+            description=prop.description,
+            violated_at=len(walk),
+            extra={"simulation_seed": seed, "walk": walk.walk, "walks": walks,
+                   "fault_probability": walk.fault_probability},
+        )
+        results.append(PropertyResult(prop.name, Verdict.VIOLATED, trace, prop.kind))
+    return CheckResult(
+        config=resolved,
+        results=tuple(results),
+        distinct_states=0,
+        transitions=outcome.steps,
+        depth=max((len(w) for w in outcome.violations.values()), default=0),
+        seconds=outcome.seconds,
+        peak_memory=0,
+        bounded=True,
+        statistics=outcome.statistics(),
     )
 
 

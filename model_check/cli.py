@@ -5,6 +5,7 @@ Usage::
     vdynamo check [CONFIG.toml ...] [--property NAME ...] [--no-symmetry]
                   [--symmetry-savings] [--max-depth D] [--max-states S]
                   [--trace-dir DIR] [--itf] [--json] [--quiet]
+                  [--workers N] [--ray ADDRESS] [--simulate N [--seed S] [--max-steps K]]
 
 Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE`, each
 entry with its expected verdicts (always- and eventually-properties: ``holds``
@@ -43,7 +44,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from model_check.check import CheckResult, PropertyResult, check, resolve_properties
+from model_check.check import (
+    CheckResult,
+    PropertyResult,
+    check,
+    resolve_properties,
+    simulate_check,
+)
 from model_check.errors import CheckError
 from model_check.explorer import Progress, stderr_progress
 from spec.config import Config, ConfigError, load_config
@@ -85,6 +92,20 @@ def _parser() -> argparse.ArgumentParser:
                         help="print one JSON object per configuration")
     parser.add_argument("--quiet", action="store_true",
                         help="no progress or statistics on stderr")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="explore with N worker processes, the seen-set partitioned by "
+                        "fingerprint (same states and verdicts; no --max-depth/--max-states)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="explore with --workers (default 2) Ray actors on the cluster at "
+                        "ADDRESS ('local': a private one-machine cluster); needs "
+                        "vdynamo[distributed]")
+    parser.add_argument("--simulate", type=int, metavar="N",
+                        help="run N seeded random walks checking always-properties "
+                        "instead of exploring exhaustively")
+    parser.add_argument("--seed", type=int, default=0, metavar="S",
+                        help="the simulation's seed (default 0)")
+    parser.add_argument("--max-steps", type=int, default=60, metavar="K",
+                        help="steps per simulated walk (default 60)")
     return parser
 
 
@@ -101,6 +122,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CheckError(f"--max-states must be >= 1, got {args.max_states}")
         if args.properties:
             resolve_properties(args.properties)
+        if args.workers is not None and args.workers < 1:
+            raise CheckError(f"--workers must be >= 1, got {args.workers}")
+        if (args.workers is not None or args.ray) and (args.max_depth is not None
+                                         or args.max_states is not None):
+            raise CheckError("--workers takes no --max-depth or --max-states")
+        if args.simulate is not None and args.simulate < 1:
+            raise CheckError(f"--simulate must be >= 1, got {args.simulate}")
+        if args.max_steps < 1:
+            raise CheckError(f"--max-steps must be >= 1, got {args.max_steps}")
     except CheckError as error:
         print(f"vdynamo check: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -114,6 +144,12 @@ def _progress(args: argparse.Namespace) -> Callable[[Progress], None] | None:
 
 
 def _run(args: argparse.Namespace, config: Config, properties: Sequence[str] | None) -> CheckResult:
+    if args.simulate is not None:
+        simulated = simulate_check(config, properties, walks=args.simulate, seed=args.seed,
+                                   max_steps=args.max_steps)
+        if not args.quiet:
+            print(f"{_name(config)}: {simulated.statistics}", file=sys.stderr, flush=True)
+        return simulated
     result = check(
         config,
         properties=properties,
@@ -121,6 +157,8 @@ def _run(args: argparse.Namespace, config: Config, properties: Sequence[str] | N
         max_depth=args.max_depth,
         max_states=args.max_states,
         progress=_progress(args),
+        workers=args.workers,
+        ray=args.ray,
     )
     if not args.quiet:
         print(f"{_name(config)}: {result.statistics}", file=sys.stderr, flush=True)
@@ -181,8 +219,11 @@ def _check_configs(args: argparse.Namespace) -> int:
 
 
 def _print_config_result(result: CheckResult, paths: dict[str, str]) -> None:
-    print(f"{_name(result.config)}: {result.distinct_states:,} states, depth {result.depth}, "
-          f"{result.seconds:.2f} s{' (bounded)' if result.bounded else ''}")
+    if result.distinct_states == 0:  # a simulation: walks, not distinct states
+        print(f"{_name(result.config)}: simulated, {result.statistics}")
+    else:
+        print(f"{_name(result.config)}: {result.distinct_states:,} states, depth "
+              f"{result.depth}, {result.seconds:.2f} s{' (bounded)' if result.bounded else ''}")
     for r in result.results:
         where = f"  trace: {paths[r.property]} ({_length(r)} steps)" \
             if r.property in paths else ""
@@ -195,6 +236,7 @@ COLUMNS = ("configuration", "property", "verdict", "expected", "as expected?", "
 
 
 def _check_suite(args: argparse.Namespace) -> int:
+    from model_check.properties import PROPERTIES, Expectation
     from model_check.suite import DEFAULT_SUITE
 
     wanted = set(args.properties or [])
@@ -205,6 +247,8 @@ def _check_suite(args: argparse.Namespace) -> int:
         print(_row(tuple("-" * _WIDTHS[i] for i in range(len(COLUMNS)))))
     for entry in DEFAULT_SUITE:
         names = [n for n in entry.expected if not wanted or n in wanted]
+        if args.simulate is not None:
+            names = [n for n in names if PROPERTIES[n].kind is Expectation.ALWAYS]
         if not names:
             continue
         result = _run(args, entry.config, names)
@@ -215,9 +259,12 @@ def _check_suite(args: argparse.Namespace) -> int:
             expected = entry.expected[r.property]
             pinned = entry.pinned_length(r.property)
             length = _length(r)
-            as_expected = r.verdict == expected and (
-                pinned is None or length is None or length == pinned
-            )
+            if args.simulate is not None:  # a walk need not be a shortest run
+                as_expected = (r.verdict == "violated") == (expected == "violated")
+            else:
+                as_expected = r.verdict == expected and (
+                    pinned is None or length is None or length == pinned
+                )
             all_as_expected &= as_expected
             item.update(expected=expected, as_expected=as_expected,
                         expected_length=pinned)

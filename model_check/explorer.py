@@ -540,23 +540,39 @@ def explore_model(
     witnesses: Mapping[str, Callable[[S], bool]] | None = None,
     step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
     progress: Callable[[Progress], None] | None = None,
+    workers: int | None = None,
+    ray: str | None = None,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
-    its initial states, its successors, and its canonical form when ``symmetry`` is on."""
+    its initial states, its successors, and its canonical form when ``symmetry`` is on.
+    With ``workers`` (>= 1) the search runs in that many forked processes, the seen-set
+    partitioned by fingerprint (:func:`model_check.parallel.explore_parallel`; no bounds:
+    :class:`~model_check.errors.CheckError` when one is given); with ``ray`` (a Ray
+    cluster's address, or ``"local"``) the workers (default 2) are Ray actors there
+    (:func:`model_check.distributed.explore_ray`)."""
+    common = (model.initial_states(), model.successors, invariants,
+              model.canonicalize if symmetry else None)
+    if workers is not None or ray is not None:
+        from model_check.distributed import explore_ray
+        from model_check.parallel import explore_parallel
+
+        if max_depth is not None or max_states is not None:
+            raise CheckError("a parallel search (workers) takes no max_depth or max_states")
+        if ray is not None:
+            return explore_ray(
+                ray, *common, workers=2 if workers is None else workers,
+                graph_edges=graph_edges, marker=marker,
+                stop_when_violated=stop_when_violated, witnesses=witnesses,
+                step_witnesses=step_witnesses, progress=progress)
+        return explore_parallel(
+            *common, workers=1 if workers is None else workers, graph_edges=graph_edges,
+            marker=marker,
+            stop_when_violated=stop_when_violated, witnesses=witnesses,
+            step_witnesses=step_witnesses, progress=progress)
     return explore(
-        model.initial_states(),
-        model.successors,
-        invariants,
-        model.canonicalize if symmetry else None,
-        max_depth=max_depth,
-        max_states=max_states,
-        graph_edges=graph_edges,
-        marker=marker,
-        stop_when_violated=stop_when_violated,
-        witnesses=witnesses,
-        step_witnesses=step_witnesses,
-        progress=progress,
-    )
+        *common, max_depth=max_depth, max_states=max_states, graph_edges=graph_edges,
+        marker=marker, stop_when_violated=stop_when_violated, witnesses=witnesses,
+        step_witnesses=step_witnesses, progress=progress)
 
 
 def _has_unseen_successor(

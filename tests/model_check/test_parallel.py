@@ -1,0 +1,45 @@
+"""Parallel exploration (model_check.parallel): the seen-set partitioned across worker
+processes gives the distinct states, transitions, depth, verdicts and counterexample
+lengths of one process, and its traces replay on the spec."""
+
+from __future__ import annotations
+
+import pytest
+
+from model_check.check import check
+from model_check.errors import CheckError
+from model_check.replay import replay_on_spec
+from model_check.suite import entry
+
+ENTRIES = ["strict-weak-quorum", "sloppy-no-handoff", "lww-blind-rewrite",
+           "strict-no-anti-entropy", "dvv-context-collapses"]
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_two_workers_agree_with_one_process(name: str) -> None:
+    config = entry(name).config
+    one = check(config)
+    two = check(config, workers=2)
+    assert two.distinct_states == one.distinct_states == entry(name).distinct_states
+    assert (two.transitions, two.depth) == (one.transitions, one.depth)
+    assert two.verdicts == one.verdicts
+    for mine, theirs in zip(two.results, one.results, strict=True):
+        assert (mine.counterexample_length, mine.witness_length) == (
+            theirs.counterexample_length, theirs.witness_length)
+        if mine.trace is not None:
+            report = replay_on_spec(mine.trace)
+            assert report.replayed, report.reason
+            assert report.broke_at is not None
+
+
+def test_one_worker_process_agrees_too() -> None:
+    config = entry("strict-weak-quorum").config
+    assert check(config, workers=1).verdicts == check(config).verdicts
+
+
+def test_bounds_and_bad_worker_counts_are_refused() -> None:
+    config = entry("strict-weak-quorum").config
+    with pytest.raises(CheckError):
+        check(config, workers=2, max_depth=3)
+    with pytest.raises(CheckError):
+        check(config, workers=0)

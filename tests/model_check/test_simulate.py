@@ -1,0 +1,91 @@
+"""Swarm simulation (model_check.simulate): finds the suite's known safety violations from
+a fixed seed, its traces replay on the spec, and the same seed gives the same trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from model_check.check import Verdict, simulate_check
+from model_check.errors import CheckError
+from model_check.properties import PROPERTIES, Expectation
+from model_check.replay import replay_on_spec
+from model_check.suite import DEFAULT_SUITE, entry
+
+SEED = 7
+WALKS = 300
+
+VIOLATING = [
+    (e.name, name)
+    for e in DEFAULT_SUITE
+    for name, verdict in e.expected.items()
+    if verdict == "violated" and PROPERTIES[name].kind is Expectation.ALWAYS
+]
+
+
+def test_the_suite_has_always_violations_to_find() -> None:
+    assert len(VIOLATING) >= 5
+
+
+@pytest.mark.parametrize(("name", "prop"), VIOLATING)
+def test_simulation_finds_the_known_violation_and_its_trace_replays(name: str, prop: str) -> None:
+    suite_entry = entry(name)
+    result = simulate_check(suite_entry.config, [prop], walks=WALKS, seed=SEED)
+    found = result.result(prop)
+    assert found.verdict is Verdict.VIOLATED
+    assert found.trace is not None
+    # A walk is never shorter than the shortest counterexample breadth-first search found.
+    assert len(found.trace) >= suite_entry.counterexample_length[prop]
+    report = replay_on_spec(found.trace)
+    assert report.ok, report.reason
+    assert report.broke_at == len(found.trace)
+
+
+def test_the_same_seed_gives_the_same_trace_and_another_seed_other_walks() -> None:
+    config = entry("lww-two-clients").config
+    first = simulate_check(config, ["acked_writes_durable"], walks=WALKS, seed=SEED)
+    again = simulate_check(config, ["acked_writes_durable"], walks=WALKS, seed=SEED)
+    assert first.results[0].trace is not None
+    assert first.results[0].trace == again.results[0].trace
+    assert first.transitions == again.transitions
+    other = simulate_check(config, ["acked_writes_durable"], walks=WALKS, seed=SEED + 1)
+    assert other.transitions != first.transitions
+
+
+def test_a_holding_configuration_is_bounded_never_holds() -> None:
+    result = simulate_check(entry("dvv-same-coordinator").config, walks=50, seed=SEED)
+    assert {r.verdict for r in result.results} == {Verdict.BOUNDED}
+    assert [r.property for r in result.results] == [
+        p for p in PROPERTIES if PROPERTIES[p].kind is Expectation.ALWAYS]
+    assert result.bounded and not result.ok
+
+
+def test_bad_arguments_are_refused() -> None:
+    config = entry("dvv-same-coordinator").config
+    with pytest.raises(CheckError):
+        simulate_check(config, walks=0, seed=1)
+    with pytest.raises(CheckError):
+        simulate_check(config, walks=5, seed=1, max_steps=0)
+    with pytest.raises(CheckError, match="always-properties"):
+        simulate_check(config, ["convergence"], walks=5, seed=1)
+
+
+def test_the_command_line_simulates_and_writes_a_replayable_trace(tmp_path: Path) -> None:
+    from model_check.cli import EXIT_BOUNDED, EXIT_USAGE, EXIT_VIOLATED, main
+    from model_check.suite import CONFIG_DIR
+    from model_check.trace import Trace
+
+    sloppy = str(CONFIG_DIR / "sloppy-crash.toml")
+    status = main([sloppy, "--simulate", str(WALKS), "--seed", str(SEED), "--quiet",
+                   "--trace-dir", str(tmp_path)])
+    assert status == EXIT_VIOLATED
+    trace = Trace.load(tmp_path / "sloppy-crash.read_your_writes.json")
+    assert trace.extra["simulation_seed"] == SEED
+    assert replay_on_spec(trace).ok
+    holding = str(CONFIG_DIR / "dvv-same-coordinator.toml")
+    assert main([holding, "--simulate", "20", "--quiet", "--trace-dir", str(tmp_path)]) \
+        == EXIT_BOUNDED
+    assert main([holding, "--simulate", "0", "--quiet"]) == EXIT_USAGE
+    assert main([holding, "--workers", "0", "--quiet"]) == EXIT_USAGE
+    assert main([holding, "--workers", "2", "--max-depth", "3", "--quiet"]) == EXIT_USAGE
