@@ -83,6 +83,7 @@ from impl.messages import (
 from impl.simulator import InFlight, Pending
 from impl.timers import AntiEntropyRound, GetTimeout, GossipRound, HintScan, PutTimeout
 from impl.versions import ClockMode
+from model_check.errors import ExplorationError
 from model_check.refinement_state import (
     Abstract,
     HarnessRequest,
@@ -421,7 +422,7 @@ class Lockstep(LockstepState):
                 self.anti_entropy_pair(*pairs[0])
                 continue
             return taken
-        raise RuntimeError(f"no quiescence after {limit} steps: " + "; ".join(self.history))
+        raise ExplorationError(f"no quiescence after {limit} steps: " + "; ".join(self.history))
 
     def converged(self) -> bool:
         """The implementation's own convergence (the spec's ``convergence`` property,

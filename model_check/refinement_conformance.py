@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from model_check.errors import ExplorationError
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_replay import NotExpressible, step_action
 from model_check.refinement_state import project, with_idle_clients
@@ -84,7 +85,7 @@ def reachable_graph(config: Config, max_states: int = 200_000
             via_clean = clean[state] and not isinstance(action, Timeout)
             if after not in parent:
                 if len(parent) >= max_states:
-                    raise RuntimeError(f"{config.name}: more than {max_states} states")
+                    raise ExplorationError(f"{config.name}: more than {max_states} states")
                 parent[after] = (state, action)
                 depth[after] = depth[state] + 1
                 clean[after] = via_clean

@@ -16,8 +16,17 @@ from model_check.suite import DEFAULT_SUITE, entry
 SEED = 7
 WALKS = 300
 
+#: walks an entry needs beyond WALKS (its violation needs a rarer interleaving)
+MORE_WALKS = {"disk-loss-w1": 1000}
+#: violations random walks do not find within 3,000 walks from SEED (measured): the
+#: monotonic-reads counterexample needs a crash between a put's replica writes and
+#: two gets that meet different replicas, in 10 exact steps; exhaustive search finds it
+MISSED = {("strict-dvv-reread", "monotonic_reads")}
+
 VIOLATING = [
-    (e.name, name)
+    pytest.param(e.name, name, marks=pytest.mark.xfail(
+        strict=True, reason="random walks miss it; breadth-first search finds it"))
+    if (e.name, name) in MISSED else (e.name, name)
     for e in DEFAULT_SUITE
     for name, verdict in e.expected.items()
     if verdict == "violated" and PROPERTIES[name].kind is Expectation.ALWAYS
@@ -31,7 +40,8 @@ def test_the_suite_has_always_violations_to_find() -> None:
 @pytest.mark.parametrize(("name", "prop"), VIOLATING)
 def test_simulation_finds_the_known_violation_and_its_trace_replays(name: str, prop: str) -> None:
     suite_entry = entry(name)
-    result = simulate_check(suite_entry.config, [prop], walks=WALKS, seed=SEED)
+    walks = MORE_WALKS.get(name, WALKS)
+    result = simulate_check(suite_entry.config, [prop], walks=walks, seed=SEED)
     found = result.result(prop)
     assert found.verdict is Verdict.VIOLATED
     assert found.trace is not None
