@@ -29,7 +29,7 @@ connection without committing and opens the file again). A restart builds a new
 node on that storage.
 
 :meth:`SimulatedCluster.run_until_quiet` runs until nothing is pending: no client
-request outstanding, no hint left that could be delivered (its holder and its
+request outstanding, no hint left that could be delivered (its fallback and its
 intended node are up; heal partitions first), and no replica changed (write, delete,
 hint stored or removed) for a whole *quiet window* of virtual time, several
 rounds of gossip, hint scans and anti-entropy long.
@@ -497,17 +497,18 @@ class SimulatedCluster:
         return sum(storage.changes for storage in self.storages.values())
 
     def deliverable_hints(self) -> list[tuple[str, Hint]]:
-        """Hints held by an up node for a node that is up: they are still to be handed
-        off (a partition between the two holds them back until it heals)."""
+        """``(fallback, hint)`` for every hint an up fallback keeps for an intended node
+        that is up: they are still to be handed off (a partition between the two holds
+        them back until it heals)."""
         found: list[tuple[str, Hint]] = []
         if not self.config.hinted_handoff:
             return found  # hints are kept, never handed off: nothing is pending
-        for holder in self.sim.members:
-            if self.sim.is_down(holder):
+        for fallback in self.sim.members:
+            if self.sim.is_down(fallback):
                 continue
-            for hint in self.storages[holder].hints():
+            for hint in self.storages[fallback].hints():
                 if hint.intended in self.sim.nodes:
-                    found.append((holder, hint))
+                    found.append((fallback, hint))
         return found
 
     def run_until_quiet(self, *, max_time: float = 600.0, window: float | None = None) -> None:
