@@ -84,13 +84,20 @@ class RangeTrees:
         self._ranges: list[Range] = []
 
     def shape(self, lo: int, hi: int) -> TreeShape:
+        """The shape of the tree of range ``[lo, hi)``."""
         return TreeShape(lo, hi, self.fanout, self.depth)
 
     def reset(self, ranges: Iterable[Range], storage: Storage) -> None:
-        """Hold trees for exactly ``ranges``: keep the trees of ranges held before,
-        build the new ones from ``storage``, drop the rest."""
-        self._apply()
+        """Hold trees for exactly ``ranges`` (disjoint ``[lo, hi)`` ring positions):
+        keep the trees of ranges held before, build the new ones from ``storage``,
+        drop the rest. Raises :class:`~impl.errors.InvalidValueError` if two
+        ranges overlap (then nothing changes)."""
         wanted = sorted(set(ranges))
+        for (lo, hi), (next_lo, next_hi) in itertools.pairwise(wanted):
+            if next_lo < hi:
+                raise InvalidValueError(
+                    f"ranges [{lo}, {hi}) and [{next_lo}, {next_hi}) overlap")
+        self._apply()
         trees: dict[Range, MerkleTree] = {}
         for lo, hi in wanted:
             tree = self._trees.get((lo, hi))
@@ -103,6 +110,7 @@ class RangeTrees:
 
     @property
     def ranges(self) -> list[Range]:
+        """The ranges held, sorted."""
         return list(self._ranges)
 
     def get(self, lo: int, hi: int) -> MerkleTree | None:

@@ -29,7 +29,7 @@ connection without committing and opens the file again). A restart builds a new
 node on that storage.
 
 :meth:`SimulatedCluster.run_until_quiet` runs until nothing is pending: no client
-request outstanding, no hint left that could be delivered (its holder and its
+request outstanding, no hint left that could be delivered (its fallback and its
 intended node are up; heal partitions first), and no replica changed (write, delete,
 hint stored or removed) for a whole *quiet window* of virtual time, several
 rounds of gossip, hint scans and anti-entropy long.
@@ -38,14 +38,15 @@ rounds of gossip, hint scans and anti-entropy long.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import random
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
+from impl import messages
+from impl.config import ClusterConfig
 from impl.effects import GetResult, PutResult
 from impl.errors import (
     ConfigError,
@@ -54,11 +55,12 @@ from impl.errors import (
     QuorumError,
     RequestTimeoutError,
 )
+from impl.node import Node
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
 from impl.storage.base import FsyncPolicy, Hint, Storage
-
-if TYPE_CHECKING:
-    from impl.node import Node
+from impl.storage.memory import MemoryStorage
+from impl.storage.sqlite import SqliteStorage
+from impl.versions import Record
 
 __all__ = ["Client", "SimulatedCluster", "WatchedStorage"]
 
@@ -166,7 +168,6 @@ class Client:
     def submit_get(self, key: bytes, *, r: int | None = None,
                    coordinator: str | None = None) -> Pending:
         """Start a get of ``key``; the handle's result is a GetResult."""
-        messages = self.cluster._messages
         sim = self.cluster.sim
         request = messages.GetRequest(sim.new_request_id(), key, r, self.client_id)
         return sim.submit(self.pick_coordinator(coordinator, key), request,
@@ -175,7 +176,6 @@ class Client:
     def submit_put(self, key: bytes, value: bytes, context: bytes = b"", *,
                    w: int | None = None, coordinator: str | None = None) -> Pending:
         """Start a put of ``value`` under ``key``; the handle's result is a PutResult."""
-        messages = self.cluster._messages
         sim = self.cluster.sim
         # The client's own counter for client-vclock: the puts it issued before this
         # one (a put that never reached a coordinator only leaves a gap).
@@ -190,7 +190,6 @@ class Client:
         """Start a delete of ``key``: a tombstone superseding what ``context`` (an
         earlier get's) covers; the handle's result is a PutResult (its context
         covers the tombstone)."""
-        messages = self.cluster._messages
         sim = self.cluster.sim
         request = messages.delete_request(sim.new_request_id(), key, context, w,
                                           self.client_id, self.puts_issued)
@@ -291,9 +290,6 @@ class SimulatedCluster:
         client_timeout: float | None = None,
         **options: Any,
     ) -> None:
-        config_module = importlib.import_module("impl.config")
-        self._messages: Any = importlib.import_module("impl.messages")
-        self._node_module: Any = importlib.import_module("impl.node")
         if isinstance(nodes, int):
             if nodes < 1:
                 raise ConfigError(f"nodes: must be >= 1, got {nodes}")
@@ -302,8 +298,8 @@ class SimulatedCluster:
             names = tuple(nodes)
         if storage not in ("memory", "sqlite"):
             raise ConfigError(f"storage: must be 'memory' or 'sqlite', got {storage!r}")
-        self.config: Any = config_module.ClusterConfig(nodes=names, n=n, r=r, w=w, clock=clock,
-                                                       **options)
+        self.config: ClusterConfig = ClusterConfig(nodes=names, n=n, r=r, w=w, clock=clock,
+                                                   **options)
         self.seed = seed
         self.storage_kind: StorageKind = storage
         self.fsync: FsyncPolicy = fsync
@@ -332,24 +328,17 @@ class SimulatedCluster:
 
     def _open_storage(self, name: str) -> Storage:
         if self.storage_kind == "memory":
-            memory: Any = importlib.import_module("impl.storage.memory")
-            engine: Storage = memory.MemoryStorage(fsync=self.fsync)
-            return engine
+            return MemoryStorage(fsync=self.fsync)
         assert self.storage_dir is not None
-        sqlite: Any = importlib.import_module("impl.storage.sqlite")
-        engine = sqlite.SqliteStorage(str(self.storage_dir / f"{name}.sqlite3"),
-                                      fsync=self.fsync, storage_id=derive_seed(
-                                          self.seed, "storage", name).to_bytes(8, "big"))
-        return engine
+        return SqliteStorage(str(self.storage_dir / f"{name}.sqlite3"), fsync=self.fsync,
+                             storage_id=derive_seed(self.seed, "storage", name).to_bytes(8, "big"))
 
     def _make_node(self, name: str, seed: int, now: float) -> NodeLike:
-        node: NodeLike = self._node_module.Node(name, self.config, self.storages[name],
-                                                seed=seed, now=now)
-        return node
+        return Node(name, self.config, self.storages[name], seed=seed, now=now)
 
     def _on_crash(self, name: str) -> None:
         watched = self.storages[name]
-        crash: Callable[[], Any] | None = getattr(watched.inner, "crash", None)
+        crash: Callable[[], object] | None = getattr(watched.inner, "crash", None)
         if crash is not None:  # both engines model the crash in place
             crash()
         else:
@@ -370,7 +359,7 @@ class SimulatedCluster:
 
     def node(self, name: str) -> Node:
         """The live :class:`impl.node.Node` of ``name`` (SimulationError when down)."""
-        return cast("Node", self.sim.node(name))
+        return cast(Node, self.sim.node(name))
 
     def client(self, coordinator: str | None = None, *, client_id: str | None = None,
                routing: Routing = "random") -> Client:
@@ -469,9 +458,9 @@ class SimulatedCluster:
 
     # -------------------------------------------------------------- replicas
 
-    def replicas(self, key: bytes) -> dict[str, Any]:
-        """What each of ``key``'s top N replicas stores (an impl.versions.Record, or
-        None), as the first up node sees the ring; nodes that are down are left out."""
+    def replicas(self, key: bytes) -> dict[str, Record | None]:
+        """What each of ``key``'s top N replicas stores (an :class:`impl.versions.Record`,
+        or None), as the first up node sees the ring; nodes that are down are left out."""
         up = [name for name in self.sim.members if not self.sim.is_down(name)]
         if not up:
             raise NodeDownError("every node of the cluster is down")
@@ -497,17 +486,18 @@ class SimulatedCluster:
         return sum(storage.changes for storage in self.storages.values())
 
     def deliverable_hints(self) -> list[tuple[str, Hint]]:
-        """Hints held by an up node for a node that is up: they are still to be handed
-        off (a partition between the two holds them back until it heals)."""
+        """``(fallback, hint)`` for every hint an up fallback keeps for an intended node
+        that is up: they are still to be handed off (a partition between the two holds
+        them back until it heals)."""
         found: list[tuple[str, Hint]] = []
         if not self.config.hinted_handoff:
             return found  # hints are kept, never handed off: nothing is pending
-        for holder in self.sim.members:
-            if self.sim.is_down(holder):
+        for fallback in self.sim.members:
+            if self.sim.is_down(fallback):
                 continue
-            for hint in self.storages[holder].hints():
+            for hint in self.storages[fallback].hints():
                 if hint.intended in self.sim.nodes:
-                    found.append((holder, hint))
+                    found.append((fallback, hint))
         return found
 
     def run_until_quiet(self, *, max_time: float = 600.0, window: float | None = None) -> None:

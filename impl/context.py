@@ -33,7 +33,7 @@ import struct
 from collections.abc import Sequence
 
 from impl.errors import BadContextError, InvalidValueError
-from impl.versions import _CODE_MODES, _MODE_CODES, ClockMode
+from impl.records import _CODE_MODES, _MODE_CODES, ClockMode
 from spec.vclock import VClock
 
 __all__ = ["MAX_ID_BYTES", "TAG_BYTES", "context_bytes_bound", "decode_context",

@@ -144,8 +144,8 @@ class GetCoordinator:
                 needed=coordination.r, got=got))]
         out: list[Effect] = []
         for target in coordination.targets:
-            holder = coordination.sent_to.get(target)
-            if coordination.replied or (holder is not None and holder in coordination.replies):
+            sent = coordination.sent_to.get(target)
+            if coordination.replied or (sent is not None and sent in coordination.replies):
                 continue
             self.quorum.give_up(coordination.sent_to, target, now)
             out.append(self._send(coordination, target, now, initial=False))

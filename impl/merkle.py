@@ -22,9 +22,9 @@ range always have trees of the same shape, whichever keys each one holds.
   read), each node once however many of its buckets changed: O(depth) per
   changed bucket. A tree is never rebuilt on write.
 
-:class:`RangeTrees` holds a node's trees, one per range, routes each local write
-or delete to the tree of its range, and rebuilds only the ranges that change
-when the ring changes.
+:class:`impl.antientropy.RangeTrees` holds a node's trees, one per range, routes
+each local write or delete to the tree of its range, and rebuilds only the ranges
+that change when the ring changes.
 
 The diff protocol is a conversation of values between two replicas A and B of
 one range; each side answers the other's last message with :func:`respond`:
@@ -52,14 +52,11 @@ digest sizes, keys in their buckets): a bad one raises
 
 from __future__ import annotations
 
-import bisect
-import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from hashlib import blake2b
 
 from impl.errors import BadMessageError, InvalidValueError
-from impl.storage.base import Storage
 from spec.ring import RING_SIZE, key_position
 
 __all__ = [
@@ -74,7 +71,6 @@ __all__ = [
     "MerkleMessage",
     "MerkleTree",
     "OutOfSync",
-    "RangeTrees",
     "TreeShape",
     "diff",
     "hashes_in",
@@ -329,88 +325,6 @@ class MerkleTree:
                     here.pop(index, None)
                 self.rehashed += 1
             changed = {i // f for i in changed}
-
-
-class RangeTrees:
-    """The Merkle trees of every key range a node replicates, updated together.
-
-    Give it the node's ranges (``ring.ranges_of(me, n)``) and its storage with
-    :meth:`set_ranges`; then call :meth:`on_write` / :meth:`on_delete` for every
-    local write and delete (a key outside every range is ignored). When the ring
-    changes, :meth:`set_ranges` again: trees of unchanged ranges are kept, new
-    ranges are built from a storage scan, dropped ones are forgotten.
-    """
-
-    def __init__(self, fanout: int = DEFAULT_FANOUT, depth: int = DEFAULT_DEPTH) -> None:
-        TreeShape(0, RING_SIZE, fanout, depth)  # validates fanout and depth
-        self.fanout = fanout
-        self.depth = depth
-        self._los: list[int] = []
-        self._trees: list[MerkleTree] = []
-
-    def set_ranges(self, ranges: Iterable[tuple[int, int]], storage: Storage) -> list[TreeShape]:
-        """Adopt ``ranges`` (disjoint ``[lo, hi)`` pairs); returns the shapes built anew."""
-        shapes = sorted(TreeShape(lo, hi, self.fanout, self.depth) for lo, hi in ranges)
-        for before, after in itertools.pairwise(shapes):
-            if after.lo < before.hi:
-                raise InvalidValueError(f"ranges [{before.lo}, {before.hi}) and "
-                                 f"[{after.lo}, {after.hi}) overlap")
-        kept = {tree.shape: tree for tree in self._trees}
-        built: list[TreeShape] = []
-        trees: list[MerkleTree] = []
-        for shape in shapes:
-            tree = kept.get(shape)
-            if tree is None:
-                tree = MerkleTree.build(shape, storage.scan(shape.lo, shape.hi))
-                built.append(shape)
-            trees.append(tree)
-        self._trees = trees
-        self._los = [tree.shape.lo for tree in trees]
-        return built
-
-    @property
-    def ranges(self) -> list[tuple[int, int]]:
-        """The ranges held, sorted."""
-        return [(tree.shape.lo, tree.shape.hi) for tree in self._trees]
-
-    def tree(self, lo: int, hi: int) -> MerkleTree | None:
-        """The tree of range ``[lo, hi)`` exactly, or None."""
-        index = bisect.bisect_left(self._los, lo)
-        if index < len(self._trees) and self._trees[index].shape.hi == hi and (
-                self._los[index] == lo):
-            return self._trees[index]
-        return None
-
-    def tree_at(self, position: int) -> MerkleTree | None:
-        """The tree whose range holds ring ``position``, or None."""
-        index = bisect.bisect_right(self._los, position) - 1
-        if index >= 0 and self._trees[index].shape.contains(position):
-            return self._trees[index]
-        return None
-
-    def on_write(self, key: bytes, record: bytes) -> None:
-        """A local write: update the tree of the key's range (if any)."""
-        if not isinstance(key, bytes) or not isinstance(record, bytes):
-            raise InvalidValueError("key and record must be bytes")
-        position = key_position(key)
-        tree = self.tree_at(position)
-        if tree is not None:
-            tree._set(key, position, record_digest(key, record))
-
-    def on_delete(self, key: bytes) -> None:
-        """A local delete: update the tree of the key's range (if any)."""
-        if not isinstance(key, bytes):
-            raise InvalidValueError("key must be bytes")
-        position = key_position(key)
-        tree = self.tree_at(position)
-        if tree is not None:
-            tree._set(key, position, None)
-
-    def __iter__(self) -> Iterator[MerkleTree]:
-        return iter(self._trees)
-
-    def __len__(self) -> int:
-        return len(self._trees)
 
 
 # ====================================================================== diff protocol

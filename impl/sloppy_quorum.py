@@ -105,9 +105,9 @@ class SloppyQuorum:
 
     def give_up(self, sent_to: Mapping[str, str], target: str, now: float) -> None:
         """A coordinator gives up on the node ``target``'s share was sent to: suspect it."""
-        holder = sent_to.get(target)
-        if holder is not None:
-            self.suspect(holder, now)
+        node = sent_to.get(target)
+        if node is not None:
+            self.suspect(node, now)
 
     def fallback(self, fallbacks: tuple[str, ...], used: Iterable[str],
                  now: float) -> str | None:

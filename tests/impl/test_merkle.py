@@ -12,6 +12,7 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
+from impl.antientropy import RangeTrees
 from impl.errors import BadMessageError
 from impl.merkle import (
     DIGEST_SIZE,
@@ -22,7 +23,6 @@ from impl.merkle import (
     Level,
     MerkleTree,
     OutOfSync,
-    RangeTrees,
     TreeShape,
     diff,
     hashes_in,
@@ -376,62 +376,72 @@ def test_bad_paths() -> None:
 
 
 def check_range_trees(make: Callable[..., RangeTrees]) -> None:
-
+    """The node's trees (:class:`impl.antientropy.RangeTrees`) equal trees built
+    afresh from storage after writes, removals and a ring change; unchanged ranges
+    keep their tree; keys outside every range change nothing."""
     ring = Ring.from_tokens({"n1": [RING_SIZE // 5, RING_SIZE // 2], "n2": [RING_SIZE // 3],
                              "n3": [4 * RING_SIZE // 5]})
     store = MemoryStorage()
     for i in range(200):
         store.write(b"pre-%d" % i, b"v")
-    trees = make(fanout=4, depth=2)
-    ranges = ring.ranges_of("n1", 1)
-    assert trees.set_ranges(ranges, store) == [TreeShape(lo, hi, 4, 2) for lo, hi in ranges]
-    assert trees.ranges == ranges and len(trees) == len(ranges)
+    for max_pending in (1, 7, 4096):  # applied at once, in batches, on read
+        trees = make(fanout=4, depth=2, max_pending=max_pending)
+        ranges = ring.ranges_of("n1", 1)
+        trees.reset(ranges, store)
+        assert trees.ranges == ranges and len(trees) == len(ranges)
+        for lo, hi in ranges:
+            tree = trees.get(lo, hi)
+            assert tree is not None and tree.shape == TreeShape(lo, hi, 4, 2)
 
-    def write(key: bytes, record: bytes | None) -> None:
-        if record is None:
-            store.delete(key)
-            trees.on_delete(key)
-        else:
-            store.write(key, record)
-            trees.on_write(key, record)
+        def write(key: bytes, record: bytes | None, trees: RangeTrees = trees) -> None:
+            if record is None:
+                store.delete(key)
+                trees.update(key, b"")
+            else:
+                store.write(key, record)
+                trees.update(key, record)
 
-    for i in range(300):
-        write(b"k-%d" % i, b"r-%d" % i)
-    for i in range(0, 300, 3):
-        write(b"k-%d" % i, None)
-    write(b"pre-7", b"changed")
+        for i in range(300):
+            write(b"k-%d" % i, b"r-%d" % i)
+        for i in range(0, 300, 3):
+            write(b"k-%d" % i, None)
+        write(b"pre-7", b"changed")
 
-    def check() -> None:
-        for tree in trees:
-            fresh = MerkleTree.build(tree.shape, store.scan(tree.shape.lo, tree.shape.hi))
-            assert tree.root() == fresh.root()
+        def check(trees: RangeTrees = trees) -> None:
+            for lo, hi in trees.ranges:
+                tree = trees.get(lo, hi)
+                assert tree is not None
+                assert tree.root() == MerkleTree.build(tree.shape, store.scan(lo, hi)).root()
 
-    check()
-    inside = ranges[0]
-    assert trees.tree(*inside) is trees.tree_at(inside[0])
-    assert trees.tree(inside[0], inside[1] - 1) is None
-    others = [r for r in ring.ranges() if r not in ranges]
-    assert others, "n1 is not a replica of every range"
-    assert all(trees.tree_at(lo) is None and trees.tree_at(hi - 1) is None for lo, hi in others)
-    before = [tree.root() for tree in trees]
-    foreign = next(k for k in (b"f-%d" % i for i in range(1000))
-                   if trees.tree_at(key_position(k)) is None)
-    write(foreign, b"not mine")  # a key outside every range changes no tree
-    assert [tree.root() for tree in trees] == before
-    # the ring changes: unchanged ranges keep their tree, new ones are built
-    kept = {tree.shape: tree for tree in trees}
-    bigger = ring.with_node("n4", [RING_SIZE // 10])
-    new_ranges = bigger.ranges_of("n1", 1)
-    built = trees.set_ranges(new_ranges, store)
-    assert trees.ranges == new_ranges
-    assert built and len(built) < len(new_ranges)  # some ranges kept, some built
-    for tree in trees:
-        assert (tree.shape in built) != (kept.get(tree.shape) is tree)
-    check()
-    with pytest.raises(ValueError, match="overlap"):
-        trees.set_ranges([(0, 10), (5, 20)], store)
-    with pytest.raises(ValueError):
-        trees.on_write("k", b"r")  # type: ignore[arg-type]
+        check()
+        inside = ranges[0]
+        assert trees.get(inside[0], inside[1] - 1) is None
+        others = [r for r in ring.ranges() if r not in ranges]
+        assert others, "n1 is not a replica of every range"
+        assert all(trees.get(*r) is None for r in others)
+        def roots(trees: RangeTrees = trees) -> list[bytes]:
+            return [t.root() for r in trees.ranges if (t := trees.get(*r)) is not None]
+
+        before = roots()
+        foreign = next(k for k in (b"f-%d" % i for i in range(1000))
+                       if not any(lo <= key_position(k) < hi for lo, hi in ranges))
+        write(foreign, b"not mine")  # a key outside every range changes no tree
+        assert roots() == before
+        # the ring changes: unchanged ranges keep their tree, new ones are built
+        kept = {r: trees.get(*r) for r in ranges}
+        bigger = ring.with_node("n4", [RING_SIZE // 10])
+        new_ranges = bigger.ranges_of("n1", 1)
+        trees.reset(new_ranges, store)
+        assert trees.ranges == new_ranges
+        same = [r for r in new_ranges if trees.get(*r) is kept.get(r)]
+        assert same and len(same) < len(new_ranges)  # some ranges kept, some built
+        assert same == [r for r in new_ranges if r in kept]
+        check()
+        with pytest.raises(ValueError, match="overlap"):
+            trees.reset([(0, 10), (5, 20)], store)
+        assert trees.ranges == new_ranges  # a refused reset changes nothing
+        with pytest.raises(ValueError):
+            trees.update(b"k", "r")  # type: ignore[arg-type]
 
 
 def test_range_trees_follow_the_node_writes_and_the_ring() -> None:
@@ -439,22 +449,31 @@ def test_range_trees_follow_the_node_writes_and_the_ring() -> None:
 
 
 class DeafRangeTrees(RangeTrees):
-    """Mutant: deletes are not routed to the trees."""
+    """Mutant: removals are not routed to the trees."""
 
-    def on_delete(self, key: bytes) -> None:
-        return
+    def update(self, key: bytes, record: bytes) -> None:
+        if record:
+            super().update(key, record)
 
 
 class StaleRangeTrees(RangeTrees):
     """Mutant: a ring change keeps the old trees."""
 
-    def set_ranges(self, ranges: Iterable[tuple[int, int]], storage: Storage) -> list[TreeShape]:
+    def reset(self, ranges: Iterable[tuple[int, int]], storage: Storage) -> None:
         if len(self):
-            return []
-        return super().set_ranges(ranges, storage)
+            return
+        super().reset(ranges, storage)
 
 
-@pytest.mark.parametrize("mutant", [DeafRangeTrees, StaleRangeTrees])
+class RebuildingRangeTrees(RangeTrees):
+    """Mutant: a ring change rebuilds every tree (correct roots, wasted scans)."""
+
+    def reset(self, ranges: Iterable[tuple[int, int]], storage: Storage) -> None:
+        super().reset([], storage)
+        super().reset(ranges, storage)
+
+
+@pytest.mark.parametrize("mutant", [DeafRangeTrees, StaleRangeTrees, RebuildingRangeTrees])
 def test_range_trees_check_catches_mutants(mutant: type[RangeTrees]) -> None:
     with pytest.raises(AssertionError):
         check_range_trees(mutant)

@@ -6,17 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import impl.records
+import impl.versions
 from impl.errors import BadMessageError, ConfigError
+from impl.records import ClockMode, Record, Truncation, decode_record, encode_record
 from impl.versions import (
     LWW_TICK_S,
-    ClockMode,
-    Record,
-    Truncation,
     apply_put,
     context_clock,
     context_pairs,
-    decode_record,
-    encode_record,
     lww_stamp_of,
     merge,
     merge_all,
@@ -349,3 +347,10 @@ def test_merge_of_truncated_records_is_commutative_and_idempotent(
     assert merge(merged, merged) == merged
     assert merge(merged, a) == merge(a, merged) == merged
     assert decode_record(encode_record(merged), mode) == merged
+
+
+def test_versions_re_exports_the_record_names() -> None:
+    """Callers import the record value and its encoding from impl.versions too."""
+    for name in impl.records.__all__:
+        assert getattr(impl.versions, name) is getattr(impl.records, name)
+        assert name in impl.versions.__all__
