@@ -230,6 +230,10 @@ class AntiEntropy:
         return {MerkleExchange: lambda now, src, message: self.on_merkle_exchange(src, message),
                 KeyRecords: lambda now, src, message: self.on_key_records(src, message)}
 
+    def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
+        """The first anti-entropy round, at a random point of the first interval."""
+        return [SetTimer(AntiEntropyRound(), now + draw(0, self.config.anti_entropy_interval))]
+
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
         return {AntiEntropyRound: self.on_round}

@@ -128,6 +128,10 @@ class Gossiper:
         return {Gossip: lambda now, src, message: self.on_gossip(src, message),
                 HandoffDone: lambda now, src, message: self.on_handoff_done(src, message)}
 
+    def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
+        """The first gossip round, at a random point of the first interval."""
+        return [SetTimer(GossipRound(), now + draw(0, self.config.gossip_interval))]
+
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
         return {GossipRound: self.on_round}

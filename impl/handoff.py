@@ -56,6 +56,10 @@ class HintedHandoff:
         return {HintDelivery: lambda now, src, message: self.on_delivery(src, message),
                 HintAck: lambda now, src, message: self.on_ack(src, message)}
 
+    def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
+        """The first hint scan, at a random point of the first interval."""
+        return [SetTimer(HintScan(), now + draw(0, self.config.hint_scan_interval))]
+
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
         return {HintScan: self.on_timer}

@@ -46,7 +46,7 @@ from typing import Any
 
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
-from impl.effects import Effect, Reply, SetTimer
+from impl.effects import Effect, Reply
 from impl.errors import DynamoError, InvalidValueError, StorageError
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
@@ -65,17 +65,12 @@ from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import NodeSnapshot, take_snapshot
 from impl.staging import StagedStorage
 from impl.storage.base import Storage
-from impl.timers import (
-    AntiEntropyRound,
-    Flush,
-    GossipRound,
-    HintScan,
-    Timer,
-)
+from impl.timers import HintScan, Timer
 from impl.versions import ClockMode, Record, lifetime_actor
 from spec.ring import Partitioning
 
 __all__ = ["Node"]
+
 
 class Node:
     """One Dynamo node (see the module docstring for how to drive it).
@@ -141,15 +136,10 @@ class Node:
 
     def start(self, now: float) -> list[Effect]:
         """The node's first timers (call once, after construction)."""
-        self._now = now
-        config, draw = self.config, self.rng.uniform
-        out: list[Effect] = [
-            SetTimer(GossipRound(), now + draw(0, config.gossip_interval)),
-            SetTimer(HintScan(), now + draw(0, config.hint_scan_interval)),
-            SetTimer(AntiEntropyRound(), now + draw(0, config.anti_entropy_interval))]
-        if self.storage.fsync == "buffered":
-            out.append(SetTimer(Flush(), now + config.flush_interval))
-        return out
+        self._now, draw = now, self.rng.uniform
+        return [effect for mechanism in (self.gossiper, self.handoff, self.anti_entropy,
+                                         self.replica)
+                for effect in mechanism.first_timers(now, draw)]
 
     def persist_failed(self, now: float, error: StorageError) -> list[Effect]:
         """The driver could not perform this node's writes (nothing after them left):

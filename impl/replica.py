@@ -95,6 +95,12 @@ class Replica:
 
     # ------------------------------------------------------------------ reading
 
+    def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
+        """A buffered engine's first flush (none for an engine that syncs each write)."""
+        if getattr(self.storage, "fsync", "always") != "buffered":  # a Storage may not say
+            return []
+        return [SetTimer(Flush(), now + self.config.flush_interval)]
+
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
         return {Flush: self.on_flush}
