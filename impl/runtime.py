@@ -154,6 +154,8 @@ class NodeServer:
         self._peer_slots = ConnectionSlots(config.max_peer_connections)
         #: the authenticated connection from each peer (a peer keeps one to each node)
         self._inbound: dict[str, asyncio.StreamWriter] = {}
+        #: the connection this node dialed to each peer, while it is up
+        self._outbound: dict[str, asyncio.StreamWriter] = {}
         #: every node's HTTP address, as far as this node knows (for /status: clients
         #: route to a key's coordinator with it)
         self.http_addresses: dict[str, Address] = {}
@@ -331,14 +333,38 @@ class NodeServer:
         log.warning("%s: refused peer %s: %s", self.name, address, why)
 
     async def _peer_writer(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
+        """Send the frames queued for ``dest``: dial, hello, then every frame queued by
+        then in one write, until the connection fails; then dial again.
+
+        The connection may be closed under the writer while it waits for its next
+        frame (a reset, or a write the loop finished in the background failed):
+        uvloop then raises RuntimeError from a write, where asyncio's loop drops the
+        data and the drain raises. So the writer looks before it writes, and dials
+        again with the frame still in hand. Should it end all the same, its queue
+        goes with it, so that the next Send starts a new writer: a queue nobody
+        reads would cut this node off from ``dest`` for good (the hints for it
+        pending for ever; tests/runtime/test_connections.py)."""
+        try:
+            await self._write_frames(dest, queue)
+        except Exception:
+            log.exception("%s: the connection writer to %s failed", self.name, dest)
+        finally:
+            if self._queues.get(dest) is queue:
+                del self._queues[dest]
+                self.dropped_frames += queue.qsize()
+
+    async def _write_frames(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
         backoff = 0.05
+        frame: bytes | None = None  # taken from the queue, not yet written
         while True:
-            frame = await queue.get()
+            if frame is None:
+                frame = await queue.get()
             address = self.peers.get(dest)
             if address is None and self._learn(dest):  # a node that joined at run time
                 address = self.peers.get(dest)
             if address is None:
                 self.dropped_frames += 1
+                frame = None
                 continue
             sealer: FrameSealer | None = None
             writer: asyncio.StreamWriter | None = None
@@ -354,23 +380,28 @@ class NodeServer:
                 if writer is not None:
                     writer.close()
                 self.dropped_frames += 1 + queue.qsize()
+                frame = None
                 while not queue.empty():
                     queue.get_nowait()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
             backoff = 0.05
+            self._outbound[dest] = writer
             try:
-                while True:  # every frame queued by now in one write: one send
-                    sealed = [sealer.seal(frame)]
+                while not writer.is_closing():  # closed while waiting: dial again
+                    sealed = [sealer.seal(frame)]  # every frame queued by now: one send
                     while not queue.empty():
                         sealed.append(sealer.seal(queue.get_nowait()))
                     writer.write(b"".join(sealed))
+                    frame = None
                     await writer.drain()
                     frame = await queue.get()
             except (OSError, ConnectionError):
                 self.dropped_frames += 1
             finally:
+                if self._outbound.get(dest) is writer:
+                    del self._outbound[dest]
                 writer.close()
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()
