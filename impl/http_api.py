@@ -166,7 +166,8 @@ class HttpApi:
                 f"retry-after: {self.config.retry_after_s}\r\nconnection: close\r\n"
                 f"content-length: {len(payload)}\r\n\r\n").encode()
         with contextlib.suppress(ConnectionError, OSError):
-            writer.write(head + payload)
+            if not writer.is_closing():  # see _respond
+                writer.write(head + payload)
             writer.close()
 
     def _observe(self, request: h11.Request, status: int, payload: dict[str, Any] | bytes,
@@ -189,6 +190,8 @@ class HttpApi:
         if close:
             headers.append(("connection", "close"))
         reason = http.HTTPStatus(status).phrase.encode()
+        if writer.is_closing():  # the client went away: uvloop's write would raise
+            raise _Closed        # RuntimeError, asyncio's would drop the answer
         writer.write(b"".join((  # one write: one send on the socket, not three
             connection.send(h11.Response(status_code=status, headers=headers, reason=reason))
             or b"", connection.send(h11.Data(data=data)) or b"",

@@ -20,8 +20,9 @@ was given. A request moves to the next node only when its outcome is known:
   an error whose ``outcome`` is ``not-written`` with a status of 503 (the node
   was saturated, or a get missed its quorum): retrying elsewhere is safe;
 - a get is always safe to retry (it writes nothing but read repairs);
-- a put that was sent and then got no answer (a timeout, a dropped connection),
-  or an answer with ``outcome: unknown`` (504), is *not* retried: some replica
+- a put (or a delete: a tombstone is written like a put) that was sent and
+  then got no answer (a timeout, a dropped connection), or an answer with
+  ``outcome: unknown`` (504), is *not* retried: some replica
   may hold it. It raises :class:`OutcomeUnknownError`; read the key, then write
   with the fresh context so the retry supersedes what may have been written.
 
@@ -30,9 +31,10 @@ request). Siblings: with a ``resolve`` hook (e.g. a shopping cart's union), a
 get that finds several values merges them, writes the merge back with the
 get's context (which collapses the siblings) and returns the one value.
 
-Both clients run the same plans (:func:`get_plan`, :func:`put_plan`: generators
-that yield the HTTP requests to make and are sent the answers, the sans-IO
-shape of the node core); they differ only in how they wait.
+Both clients run the same plans (:func:`get_plan`, :func:`put_plan`,
+:func:`delete_plan`: generators that yield the HTTP requests to make and are
+sent the answers, the sans-IO shape of the node core); they differ only in how
+they wait.
 httpx gives both with one API (keep-alive pools, timeouts); see pyproject.toml.
 """
 
@@ -52,8 +54,8 @@ from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
-           "RequestRefusedError", "Resolver", "Router", "get_plan", "put_plan", "read_get",
-           "read_put", "status_plan"]
+           "RequestRefusedError", "Resolver", "Router", "delete_plan", "get_plan", "put_plan",
+           "read_get", "read_put", "status_plan"]
 
 #: merges siblings into one value (e.g. a shopping cart's union)
 Resolver = Callable[[list[bytes]], bytes]
@@ -240,13 +242,24 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
 def put_plan(router: Router, key: bytes | str, value: bytes, context: str | None,
              content_type: str, w: int | None) -> Plan:
     """A put (see the module docstring): the new context."""
+    return _write_plan(router, "PUT", key, value, context, {"Content-Type": content_type}, w)
+
+
+def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | None) -> Plan:
+    """A delete (a tombstone written like a put; the same retry rules): the new
+    context, which a later get of the key also answers (with no value)."""
+    return _write_plan(router, "DELETE", key, None, context, {}, w)
+
+
+def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
+                context: str | None, headers: dict[str, str], w: int | None) -> Plan:
     yield from _route_plan(router)
-    headers = {"Content-Type": content_type}
     if context:
         headers["X-Vdynamo-Context"] = context
+    what = f"{method.lower()} {key!r}"
     why: list[str] = []
     for base in router.candidates(key):
-        answer = yield "PUT", base + key_path(key), {
+        answer = yield method, base + key_path(key), {
             "content": value, "headers": headers,
             "params": {"w": w} if w is not None else None}
         if isinstance(answer, httpx.ConnectError | httpx.ConnectTimeout):  # nothing sent
@@ -255,12 +268,12 @@ def put_plan(router: Router, key: bytes | str, value: bytes, context: str | None
             continue
         if isinstance(answer, httpx.TransportError):  # sent; the answer was lost
             router.forget()
-            raise OutcomeUnknownError(f"put {key!r} to {base}: {answer!r}")
+            raise OutcomeUnknownError(f"{what} to {base}: {answer!r}")
         written = read_put(answer)
         if written is not None:
             return written
         why.append(f"{base}: HTTP {answer.status_code} (not written)")
-    raise _unserved(f"put {key!r}", router.candidates(key), why)
+    raise _unserved(what, router.candidates(key), why)
 
 
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
@@ -321,6 +334,16 @@ class Client:
         result: str = self._drive(put_plan(self.router, key, value, context, content_type, w))
         return result
 
+    def delete(self, key: bytes | str, *, context: str | None = None,
+               w: int | None = None) -> str:
+        """Delete the versions ``context`` (from a get) covers by writing a tombstone
+        (None: a blind delete, concurrent with every stored version, which stay as
+        its siblings). The new context (a later get answers no value and this
+        context; a put with it supersedes the tombstone). Retried exactly as a put:
+        OutcomeUnknownError, NoNodeError, RequestRefusedError as :meth:`put`."""
+        result: str = self._drive(delete_plan(self.router, key, context, w))
+        return result
+
 
 class AsyncClient:
     """The asyncio twin of :class:`Client` (the same methods, awaited)."""
@@ -368,4 +391,10 @@ class AsyncClient:
         """See :meth:`Client.put`."""
         result: str = await self._drive(
             put_plan(self.router, key, value, context, content_type, w))
+        return result
+
+    async def delete(self, key: bytes | str, *, context: str | None = None,
+                     w: int | None = None) -> str:
+        """See :meth:`Client.delete`."""
+        result: str = await self._drive(delete_plan(self.router, key, context, w))
         return result

@@ -53,6 +53,21 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
         "503": _error("the node is saturated, shutting down or not joined yet, or a get "
                       "did not reach R replicas: nothing was written", True),
     }
+
+    def write_parameters(context: str) -> list[dict[str, Any]]:
+        return [{"name": "w", "in": "query", "schema": quorum,
+                 "description": f"write quorum for this request, 1..{config.n}"},
+                {"name": "X-Vdynamo-Context", "in": "header",
+                 "schema": {"type": "string", "format": "byte"},
+                 "description": f"{context}; refused (400) unless this cluster issued it"}]
+
+    def write_responses(written: str) -> dict[str, Any]:
+        return {"200": _json({"type": "object", "required": ["context"],
+                              "properties": {"context": {"type": "string"}}},
+                             written, context_header),
+                **common,
+                "504": _error("W replicas did not acknowledge in time: outcome unknown")}
+
     return {
         "openapi": "3.0.3",
         "info": {"title": "vdynamo node", "version": version, "description": (
@@ -87,26 +102,24 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                 "put": {
                     "operationId": "put",
                     "summary": "write a value; its context supersedes what the context covers",
-                    "parameters": [
-                        {"name": "w", "in": "query", "schema": quorum,
-                         "description": f"write quorum for this request, 1..{config.n}"},
-                        {"name": "X-Vdynamo-Context", "in": "header",
-                         "schema": {"type": "string", "format": "byte"},
-                         "description": "a get's context, base64 (none: a new concurrent "
-                                        "write); refused (400) unless this cluster issued it"}],
+                    "parameters": write_parameters(
+                        "a get's context, base64 (none: a new concurrent write)"),
                     "requestBody": {"required": False, "content": {
                         "application/octet-stream": {"schema": {
                             "type": "string", "format": "binary",
                             "maxLength": config.max_value_bytes}},
                         "text/plain": {"schema": {"type": "string"}}}},
                     "responses": {
-                        "200": _json({"type": "object", "required": ["context"],
-                                      "properties": {"context": {"type": "string"}}},
-                                     "acknowledged by W replicas", context_header),
-                        **common,
-                        "413": _error(f"a value over {config.max_value_bytes} bytes"),
-                        "504": _error("W replicas did not acknowledge in time: outcome "
-                                      "unknown")}},
+                        **write_responses("acknowledged by W replicas"),
+                        "413": _error(f"a value over {config.max_value_bytes} bytes")}},
+                "delete": {
+                    "operationId": "delete",
+                    "summary": "delete: write a tombstone covering the context; a later get "
+                               "answers 404 with a context that supersedes it",
+                    "parameters": write_parameters(
+                        "a get's context, base64: what the delete covers (none: a blind "
+                        "delete, concurrent with every stored version)"),
+                    "responses": write_responses("the tombstone, acknowledged by W replicas")},
             },
             "/status": {"get": {"operationId": "status", "summary": "the node's state",
                                 "responses": {"200": _json({"type": "object"},

@@ -34,19 +34,7 @@ secret unless ``--insecure-dev`` is given.
 
 Run a node with ``vdynamo serve CLUSTER.toml --node n1``, or every node of a
 configuration in one process (a local cluster to try) with ``--all``. The
-configuration file::
-
-    [cluster]            # any impl.config.ClusterConfig field
-    nodes = ["n1", "n2", "n3"]
-    n = 3
-    r = 2
-    w = 2
-    secret = "..."       # 16 bytes or more, e.g. `openssl rand -hex 24`
-
-    [nodes.n1]
-    peer = "127.0.0.1:7001"   # TCP between nodes (a bare port: 127.0.0.1)
-    http = "127.0.0.1:8001"   # HTTP for clients
-    data = "data/n1.sqlite"   # optional; default: <name>.sqlite beside the file
+configuration file and its loading: :mod:`impl.runtime_config`.
 """
 
 from __future__ import annotations
@@ -55,13 +43,10 @@ import argparse
 import asyncio
 import collections
 import contextlib
-import hashlib
 import logging
 import signal
 import sys
-import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +71,15 @@ from impl.peer_auth import (
     PeerAuthError,
     parse_hello_head,
 )
+from impl.runtime_config import (  # re-exported: they lived here first
+    DEFAULT_HOST,
+    EXAMPLE_SECRETS,
+    Address,
+    NodeAddresses,
+    RuntimeConfig,
+    check_secret,
+    load_runtime_config,
+)
 from impl.staging import failed_effects, persist, split
 from impl.storage.base import Storage
 from impl.storage.group_commit import GroupCommit
@@ -93,8 +87,10 @@ from impl.storage.sqlite import SqliteStorage
 from impl.timers import Timer
 
 __all__ = [
+    "DEFAULT_HOST",
     "EXAMPLE_SECRETS",
     "Address",
+    "NodeAddresses",
     "NodeServer",
     "RuntimeConfig",
     "check_secret",
@@ -107,139 +103,8 @@ __all__ = [
 log = logging.getLogger("vdynamo.runtime")
 
 _HEADER_BYTES = 10
-#: Secrets that are public (the default, the documentation's example): refused by
-#: ``vdynamo serve`` unless ``--insecure-dev``.
-EXAMPLE_SECRETS = (b"vdynamo-default-secret-change-me", b"change me, at least 16 bytes")
-#: The host a port binds to when the file gives only a port.
-DEFAULT_HOST = "127.0.0.1"
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
-
-
-@dataclass(frozen=True, slots=True)
-class Address:
-    host: str
-    port: int
-
-    @classmethod
-    def parse(cls, text: object, what: str) -> Address:
-        """``host:port``, or a bare port (int or digits) on 127.0.0.1."""
-        if isinstance(text, int) and not isinstance(text, bool):
-            text = str(text)
-        if isinstance(text, str) and text.isdigit():
-            text = f"{DEFAULT_HOST}:{text}"
-        if not isinstance(text, str) or ":" not in text:
-            raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
-        host, _, port = text.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-            raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
-        return cls(host, int(port))
-
-    def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
-
-
-@dataclass(frozen=True, slots=True)
-class NodeAddresses:
-    peer: Address
-    http: Address
-    data: Path | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeConfig:
-    cluster: ClusterConfig
-    nodes: Mapping[str, NodeAddresses] = field(default_factory=dict)
-    #: the file it was read from (re-read for the addresses of a joining node)
-    path: Path | None = None
-
-
-_NODE_KEYS = {"peer", "http", "data"}
-
-
-def check_secret(secret: object, *, insecure_dev: bool = False) -> bytes:
-    """The secret to run with: ``secret`` (the file's, as bytes; None: none given)
-    if it is at least 16 bytes and not public (:data:`EXAMPLE_SECRETS`), else
-    :class:`ConfigError` naming the problem. With ``insecure_dev`` any secret is
-    accepted (a short one is stretched to 32 bytes by SHA-256; none: the default)."""
-    if secret is None:
-        if insecure_dev:
-            return EXAMPLE_SECRETS[0]
-        raise errors.ConfigError("[cluster] secret: missing; set one of 16 bytes or more "
-                                 "(or run with --insecure-dev)")
-    if not isinstance(secret, bytes):
-        raise errors.ConfigError("[cluster] secret: must be a string")
-    if insecure_dev:
-        return secret if len(secret) >= 16 else hashlib.sha256(secret).digest()
-    if secret in EXAMPLE_SECRETS:
-        raise errors.ConfigError("[cluster] secret: the example secret is public; set your "
-                                 "own (or run with --insecure-dev)")
-    if len(secret) < 16:
-        raise errors.ConfigError(f"[cluster] secret: {len(secret)} bytes, at least 16 are "
-                                 "needed (or run with --insecure-dev)")
-    return secret
-
-
-def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -> RuntimeConfig:
-    """Read a cluster file (see the module docstring); ConfigError naming the key.
-
-    ``insecure_dev`` None: the secret is only checked by :class:`ClusterConfig`
-    (16 bytes or more); False: :func:`check_secret` too (``vdynamo serve``); True:
-    :func:`check_secret` lets any secret through."""
-    path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise errors.ConfigError(f"{path}: cannot read: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise errors.ConfigError(f"{path}: not valid TOML: {error}") from None
-    unknown = sorted(set(raw) - {"cluster", "nodes"})
-    if unknown:
-        raise errors.ConfigError(f"[{unknown[0]}]: unknown section (expected [cluster], [nodes.*])")
-    section = raw.get("cluster")
-    if not isinstance(section, dict):
-        raise errors.ConfigError("[cluster]: section missing")
-    names = {f.name for f in fields(ClusterConfig)}
-    values: dict[str, Any] = {}
-    for key, value in section.items():
-        if key not in names:
-            raise errors.ConfigError(f"[cluster] {key}: not a cluster setting")
-        if key in ("nodes", "seeds") and isinstance(value, list):
-            value = tuple(value)
-        if key == "secret" and isinstance(value, str):
-            value = value.encode()
-        values[key] = value
-    if insecure_dev is not None:
-        values["secret"] = check_secret(values.get("secret"), insecure_dev=insecure_dev)
-    try:
-        cluster = ClusterConfig(**values)
-    except TypeError as error:
-        raise errors.ConfigError(f"[cluster]: {error}") from None
-    table = raw.get("nodes", {})
-    if not isinstance(table, dict):
-        raise errors.ConfigError("[nodes]: must be a table of [nodes.NAME] sections")
-    nodes: dict[str, NodeAddresses] = {}
-    for name, entry in table.items():
-        if not isinstance(entry, dict):
-            raise errors.ConfigError(f"[nodes.{name}]: must be a table")
-        extra = sorted(set(entry) - _NODE_KEYS)
-        if extra:
-            raise errors.ConfigError(f"[nodes.{name}] {extra[0]}: unknown key")
-        for key in ("peer", "http"):
-            if key not in entry:
-                raise errors.ConfigError(f"[nodes.{name}] {key}: missing")
-        data = entry.get("data")
-        if data is not None and not isinstance(data, str):
-            raise errors.ConfigError(f"[nodes.{name}] data: must be a path string")
-        nodes[name] = NodeAddresses(
-            Address.parse(entry["peer"], f"[nodes.{name}] peer"),
-            Address.parse(entry["http"], f"[nodes.{name}] http"),
-            (path.parent / data) if data else path.parent / f"{name}.sqlite",
-        )
-    missing = [n for n in cluster.nodes if n not in nodes]
-    if missing:
-        raise errors.ConfigError(f"[nodes.{missing[0]}]: no addresses for a cluster node")
-    return RuntimeConfig(cluster, nodes, path)
 
 
 class NodeServer:
@@ -289,6 +154,8 @@ class NodeServer:
         self._peer_slots = ConnectionSlots(config.max_peer_connections)
         #: the authenticated connection from each peer (a peer keeps one to each node)
         self._inbound: dict[str, asyncio.StreamWriter] = {}
+        #: the connection this node dialed to each peer, while it is up
+        self._outbound: dict[str, asyncio.StreamWriter] = {}
         #: every node's HTTP address, as far as this node knows (for /status: clients
         #: route to a key's coordinator with it)
         self.http_addresses: dict[str, Address] = {}
@@ -466,14 +333,38 @@ class NodeServer:
         log.warning("%s: refused peer %s: %s", self.name, address, why)
 
     async def _peer_writer(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
+        """Send the frames queued for ``dest``: dial, hello, then every frame queued by
+        then in one write, until the connection fails; then dial again.
+
+        The connection may be closed under the writer while it waits for its next
+        frame (a reset, or a write the loop finished in the background failed):
+        uvloop then raises RuntimeError from a write, where asyncio's loop drops the
+        data and the drain raises. So the writer looks before it writes, and dials
+        again with the frame still in hand. Should it end all the same, its queue
+        goes with it, so that the next Send starts a new writer: a queue nobody
+        reads would cut this node off from ``dest`` for good (the hints for it
+        pending for ever; tests/runtime/test_connections.py)."""
+        try:
+            await self._write_frames(dest, queue)
+        except Exception:
+            log.exception("%s: the connection writer to %s failed", self.name, dest)
+        finally:
+            if self._queues.get(dest) is queue:
+                del self._queues[dest]
+                self.dropped_frames += queue.qsize()
+
+    async def _write_frames(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
         backoff = 0.05
+        frame: bytes | None = None  # taken from the queue, not yet written
         while True:
-            frame = await queue.get()
+            if frame is None:
+                frame = await queue.get()
             address = self.peers.get(dest)
             if address is None and self._learn(dest):  # a node that joined at run time
                 address = self.peers.get(dest)
             if address is None:
                 self.dropped_frames += 1
+                frame = None
                 continue
             sealer: FrameSealer | None = None
             writer: asyncio.StreamWriter | None = None
@@ -489,23 +380,28 @@ class NodeServer:
                 if writer is not None:
                     writer.close()
                 self.dropped_frames += 1 + queue.qsize()
+                frame = None
                 while not queue.empty():
                     queue.get_nowait()
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
             backoff = 0.05
+            self._outbound[dest] = writer
             try:
-                while True:  # every frame queued by now in one write: one send
-                    sealed = [sealer.seal(frame)]
+                while not writer.is_closing():  # closed while waiting: dial again
+                    sealed = [sealer.seal(frame)]  # every frame queued by now: one send
                     while not queue.empty():
                         sealed.append(sealer.seal(queue.get_nowait()))
                     writer.write(b"".join(sealed))
+                    frame = None
                     await writer.drain()
                     frame = await queue.get()
             except (OSError, ConnectionError):
                 self.dropped_frames += 1
             finally:
+                if self._outbound.get(dest) is writer:
+                    del self._outbound[dest]
                 writer.close()
                 with contextlib.suppress(Exception):
                     await writer.wait_closed()

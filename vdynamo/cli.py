@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "leave": ("vdynamo.cluster_cli:main_leave", "a node hands its ranges over and stops"),
     "get": ("vdynamo.kv_cli:main_get", "read a key from a running cluster"),
     "put": ("vdynamo.kv_cli:main_put", "write a key: put KEY VALUE [--context C]"),
+    "delete": ("vdynamo.kv_cli:main_delete", "delete a key: delete KEY [--context C]"),
 }
 
 

@@ -13,12 +13,14 @@
 
     async with vdynamo.connect_async(["127.0.0.1:8001"]) as db:
         await db.put("cart", b"milk")
+        got = await db.get("cart")
+        await db.delete("cart", context=got.context)  # a tombstone; a get: no value
 
 Requests go to a coordinator of the key, computed from the ring learned from
 ``/status`` (the paper's client-driven coordination, section 4.5), fall back to
 any node, and are retried only when the outcome is known. The implementation
-and its rules: :mod:`impl.http_client`. Deletes are not offered until the
-cluster has them.
+and its rules: :mod:`impl.http_client`. A delete writes a tombstone and is
+retried exactly as a put is.
 """
 
 from __future__ import annotations

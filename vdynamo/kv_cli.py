@@ -1,11 +1,15 @@
-"""``vdynamo get KEY`` and ``vdynamo put KEY VALUE [--context C]``: one request to a
-real cluster through the client library (:mod:`vdynamo.client`).
+"""``vdynamo get KEY``, ``vdynamo put KEY VALUE [--context C]`` and ``vdynamo delete
+KEY [--context C]``: one request to a real cluster through the client library
+(:mod:`vdynamo.client`).
 
 The nodes are ``--node host:port`` (repeatable), else those of the local
 cluster in ``--dir`` (default ``./vdynamo-cluster``, see ``vdynamo cluster up``).
 ``get`` prints each sibling (one line each; ``--json``: one JSON object with the
 values base64) and then ``context: C``; it exits 1 when the key has no value.
-``put`` prints the new context. Errors print one line and exit 1.
+``put`` and ``delete`` print the new context (a delete writes a tombstone: a
+later ``get`` prints no value and this context; without ``--context`` the
+delete is blind, concurrent with every stored version, which stay). Errors
+print one line and exit 1.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from impl.errors import DynamoError
 from vdynamo.client import Client, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, read_state
 
-__all__ = ["main_get", "main_put"]
+__all__ = ["main_delete", "main_get", "main_put"]
 
 T = TypeVar("T")
 
@@ -86,6 +90,21 @@ def main_put(argv: list[str]) -> int:
     context = _request("vdynamo put", args, lambda client: client.put(
         args.key, args.value.encode(), context=args.context,
         content_type=args.content_type, w=args.w))
+    if context is None:
+        return 1
+    print(f"context: {context}")
+    return 0
+
+
+def main_delete(argv: list[str]) -> int:
+    """``vdynamo delete KEY [--context C] [--w W]``."""
+    parser = _parser("vdynamo delete")
+    parser.add_argument("--context", help="the context of a get: what the delete covers "
+                                          "(none: a blind delete)")
+    parser.add_argument("--w", type=int, help="write quorum for this request")
+    args = parser.parse_args(argv)
+    context = _request("vdynamo delete", args, lambda client: client.delete(
+        args.key, context=args.context, w=args.w))
     if context is None:
         return 1
     print(f"context: {context}")

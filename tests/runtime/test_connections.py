@@ -10,6 +10,10 @@ import socket
 import time
 from pathlib import Path
 
+import pytest
+import uvloop
+
+from impl.messages import HintAck
 from impl.runtime import Address
 from tests.runtime.live import call, cluster, parse_response, raw, run, url
 
@@ -122,3 +126,43 @@ def test_when_every_connection_is_busy_a_new_one_gets_503_at_once(tmp_path: Path
                 status, _, body = await task
                 assert status == 504 and body["outcome"] == "unknown"
     run(scenario())
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_a_peer_connection_closed_under_its_writer_is_dialed_again(tmp_path: Path,
+                                                                   loop: str) -> None:
+    """n1's connection to n2 is closed by the loop while n1's writer waits for its
+    next frame (what a kill -9 of n2 does under a write workload: a write the loop
+    finished in the background fails, and the transport closes). Under uvloop the
+    writer's next write then raised RuntimeError, the writer task died and its
+    queue stayed, read by nobody: n1 never reached n2 again, and the hints n1 kept
+    for n2 stayed pending for ever (the flake of
+    test_kill_9_mid_workload_loses_no_acknowledged_write). The writer must dial
+    again and deliver, under either loop."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as (n1, n2, _):
+            async def reach_n2() -> asyncio.StreamWriter:
+                for _ in range(200):
+                    n1._send("n2", HintAck(1))  # a no-op at n2 (no such hint)
+                    await asyncio.sleep(0.025)
+                    if "n2" in n1._outbound and "n1" in n2._inbound \
+                            and n1._queues["n2"].empty():
+                        return n1._outbound["n2"]
+                raise AssertionError("n1 did not (re)connect to n2")
+
+            first = await reach_n2()
+            first.transport.abort()  # closed under the writer, which waits for a frame
+            await asyncio.sleep(0.05)
+            assert first.transport.is_closing()
+            second = await reach_n2()
+            assert second is not first
+            writers = [t for t in n1._tasks if "_peer_writer" in repr(t.get_coro())]
+            assert writers and not any(t.done() for t in writers)
+
+    policy = uvloop.EventLoopPolicy() if loop == "uvloop" else asyncio.DefaultEventLoopPolicy()
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(policy)
+    try:
+        run(scenario())
+    finally:
+        asyncio.set_event_loop_policy(previous)

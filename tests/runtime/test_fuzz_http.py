@@ -1,7 +1,7 @@
 """Schemathesis fuzzes the HTTP API of real node processes against the OpenAPI
 document they serve (bounded: a few examples per operation, derandomized). No node
 crashes, no answer is a 500 or undocumented, and a key the fuzzer cannot name keeps
-its value."""
+its value (DELETE is fuzzed too)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from schemathesis import checks
 
 from tests.runtime.procs import alive, cluster_up, http, request, state
 
-#: examples per operation (7 operations)
+#: examples per operation (8 operations: GET, PUT and DELETE /kv/{key}, and five reads)
 EXAMPLES = 12
 
 
@@ -30,6 +30,7 @@ def test_fuzzed_http_api_never_crashes_a_node_or_changes_other_data(tmp_path: Pa
         assert code == 200 and headers["content-type"] == "application/json"
         schema = schemathesis.openapi.from_url(base + "/openapi.json")
         seen: list[int] = []
+        methods: set[str] = set()
         for result in schema.get_all_operations():
             operation = result.ok()
 
@@ -48,9 +49,11 @@ def test_fuzzed_http_api_never_crashes_a_node_or_changes_other_data(tmp_path: Pa
                 )
                 assert response.status_code != 500
                 seen.append(response.status_code)
+                methods.add(case.method.upper())
 
             fuzz()
-        assert len(seen) >= 7 and 200 in seen and 400 in seen, sorted(set(seen))
+        assert len(seen) >= 8 and 200 in seen and 400 in seen, sorted(set(seen))
+        assert methods == {"GET", "PUT", "DELETE"}, methods
         pids = [entry["pid"] for entry in state(directory)["nodes"].values()]
         assert all(alive(pid) for pid in pids), "a node died under the fuzzer"
         for node in ("n1", "n2", "n3"):

@@ -19,6 +19,7 @@ def test_version() -> None:
     (["cluster", "status"], "no cluster in"),
     (["get", "k"], "no node given"),
     (["put", "k", "v", "--node", "127.0.0.1:9"], "no node could serve it"),
+    (["delete", "k", "--node", "127.0.0.1:9"], "no node could serve it"),
     (["join", "n9"], "no cluster in"),
     (["leave", "n1"], "no cluster in"),
 ])

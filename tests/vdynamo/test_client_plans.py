@@ -15,6 +15,7 @@ from impl.http_client import (
     Plan,
     RequestRefusedError,
     Router,
+    delete_plan,
     get_plan,
     put_plan,
 )
@@ -61,23 +62,36 @@ def test_a_key_goes_to_the_first_node_of_its_preference_list() -> None:
         assert sorted(router.candidates(key)) == sorted(f"http://{s}" for s in SEEDS)
 
 
-def test_a_put_moves_on_only_when_nothing_was_written() -> None:
+def _write(kind: str, router: Router) -> Plan:
+    """A put, or a delete (a tombstone written like a put: the same retry rules)."""
+    if kind == "put":
+        return put_plan(router, "k", b"v", "CTX", "text/plain", None)
+    return delete_plan(router, "k", "CTX", None)
+
+
+@pytest.mark.parametrize("kind", ["put", "delete"])
+def test_a_put_moves_on_only_when_nothing_was_written(kind: str) -> None:
     router = _router()
     refused = httpx.ConnectError("refused")
     saturated = _answer(503, {"error": "OverloadedError", "message": "",
                               "outcome": "not-written"})
-    context, asked = _drive(put_plan(router, "k", b"v", None, "text/plain", None),
+    plan = _write(kind, router)
+    method, _, options = next(plan)
+    assert method == kind.upper() and options["headers"]["X-Vdynamo-Context"] == "CTX"
+    assert (options["content"] is None) == (kind == "delete")
+    context, asked = _drive(_write(kind, router),
                             [refused, saturated, _answer(200, {"context": "C"})])
     assert context == "C" and len(set(asked)) == 3
 
 
+@pytest.mark.parametrize("kind", ["put", "delete"])
 @pytest.mark.parametrize("answer", [
     httpx.ReadTimeout("sent, no answer"),
     httpx.RemoteProtocolError("the connection dropped"),
     _answer(504, {"error": "QuorumError", "message": "", "outcome": "unknown"}),
 ])
-def test_a_put_whose_outcome_is_unknown_is_not_retried(answer: Any) -> None:
-    plan = put_plan(_router(), "k", b"v", None, "text/plain", None)
+def test_a_put_whose_outcome_is_unknown_is_not_retried(kind: str, answer: Any) -> None:
+    plan = _write(kind, _router())
     next(plan)
     with pytest.raises(OutcomeUnknownError):
         plan.send(answer)

@@ -1,0 +1,175 @@
+"""The configuration of a real cluster: the cluster file, node addresses, the secret.
+
+The file ``vdynamo serve CLUSTER.toml`` runs (:mod:`impl.runtime`) and
+``vdynamo cluster up`` writes::
+
+    [cluster]            # any impl.config.ClusterConfig field
+    nodes = ["n1", "n2", "n3"]
+    n = 3
+    r = 2
+    w = 2
+    secret = "..."       # 16 bytes or more, e.g. `openssl rand -hex 24`
+
+    [nodes.n1]
+    peer = "127.0.0.1:7001"   # TCP between nodes (a bare port: 127.0.0.1)
+    http = "127.0.0.1:8001"   # HTTP for clients
+    data = "data/n1.sqlite"   # optional; default: <name>.sqlite beside the file
+
+Every port binds to 127.0.0.1 unless the file names another host (an address
+may be only a port). ``vdynamo serve`` refuses a missing, example or short
+secret unless ``--insecure-dev`` is given (:func:`check_secret`).
+
+Re-exported by :mod:`impl.runtime`, where these names lived first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from impl import errors
+from impl.config import ClusterConfig
+
+__all__ = [
+    "DEFAULT_HOST",
+    "EXAMPLE_SECRETS",
+    "Address",
+    "NodeAddresses",
+    "RuntimeConfig",
+    "check_secret",
+    "load_runtime_config",
+]
+
+#: Secrets that are public (the default, the documentation's example): refused by
+#: ``vdynamo serve`` unless ``--insecure-dev``.
+EXAMPLE_SECRETS = (b"vdynamo-default-secret-change-me", b"change me, at least 16 bytes")
+#: The host a port binds to when the file gives only a port.
+DEFAULT_HOST = "127.0.0.1"
+@dataclass(frozen=True, slots=True)
+class Address:
+    host: str
+    port: int
+
+    @classmethod
+    def parse(cls, text: object, what: str) -> Address:
+        """``host:port``, or a bare port (int or digits) on 127.0.0.1."""
+        if isinstance(text, int) and not isinstance(text, bool):
+            text = str(text)
+        if isinstance(text, str) and text.isdigit():
+            text = f"{DEFAULT_HOST}:{text}"
+        if not isinstance(text, str) or ":" not in text:
+            raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
+        host, _, port = text.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
+        return cls(host, int(port))
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAddresses:
+    peer: Address
+    http: Address
+    data: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeConfig:
+    cluster: ClusterConfig
+    nodes: Mapping[str, NodeAddresses] = field(default_factory=dict)
+    #: the file it was read from (re-read for the addresses of a joining node)
+    path: Path | None = None
+
+
+_NODE_KEYS = {"peer", "http", "data"}
+
+
+def check_secret(secret: object, *, insecure_dev: bool = False) -> bytes:
+    """The secret to run with: ``secret`` (the file's, as bytes; None: none given)
+    if it is at least 16 bytes and not public (:data:`EXAMPLE_SECRETS`), else
+    :class:`ConfigError` naming the problem. With ``insecure_dev`` any secret is
+    accepted (a short one is stretched to 32 bytes by SHA-256; none: the default)."""
+    if secret is None:
+        if insecure_dev:
+            return EXAMPLE_SECRETS[0]
+        raise errors.ConfigError("[cluster] secret: missing; set one of 16 bytes or more "
+                                 "(or run with --insecure-dev)")
+    if not isinstance(secret, bytes):
+        raise errors.ConfigError("[cluster] secret: must be a string")
+    if insecure_dev:
+        return secret if len(secret) >= 16 else hashlib.sha256(secret).digest()
+    if secret in EXAMPLE_SECRETS:
+        raise errors.ConfigError("[cluster] secret: the example secret is public; set your "
+                                 "own (or run with --insecure-dev)")
+    if len(secret) < 16:
+        raise errors.ConfigError(f"[cluster] secret: {len(secret)} bytes, at least 16 are "
+                                 "needed (or run with --insecure-dev)")
+    return secret
+
+
+def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -> RuntimeConfig:
+    """Read a cluster file (see the module docstring); ConfigError naming the key.
+
+    ``insecure_dev`` None: the secret is only checked by :class:`ClusterConfig`
+    (16 bytes or more); False: :func:`check_secret` too (``vdynamo serve``); True:
+    :func:`check_secret` lets any secret through."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise errors.ConfigError(f"{path}: cannot read: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise errors.ConfigError(f"{path}: not valid TOML: {error}") from None
+    unknown = sorted(set(raw) - {"cluster", "nodes"})
+    if unknown:
+        raise errors.ConfigError(f"[{unknown[0]}]: unknown section (expected [cluster], [nodes.*])")
+    section = raw.get("cluster")
+    if not isinstance(section, dict):
+        raise errors.ConfigError("[cluster]: section missing")
+    names = {f.name for f in fields(ClusterConfig)}
+    values: dict[str, Any] = {}
+    for key, value in section.items():
+        if key not in names:
+            raise errors.ConfigError(f"[cluster] {key}: not a cluster setting")
+        if key in ("nodes", "seeds") and isinstance(value, list):
+            value = tuple(value)
+        if key == "secret" and isinstance(value, str):
+            value = value.encode()
+        values[key] = value
+    if insecure_dev is not None:
+        values["secret"] = check_secret(values.get("secret"), insecure_dev=insecure_dev)
+    try:
+        cluster = ClusterConfig(**values)
+    except TypeError as error:
+        raise errors.ConfigError(f"[cluster]: {error}") from None
+    table = raw.get("nodes", {})
+    if not isinstance(table, dict):
+        raise errors.ConfigError("[nodes]: must be a table of [nodes.NAME] sections")
+    nodes: dict[str, NodeAddresses] = {}
+    for name, entry in table.items():
+        if not isinstance(entry, dict):
+            raise errors.ConfigError(f"[nodes.{name}]: must be a table")
+        extra = sorted(set(entry) - _NODE_KEYS)
+        if extra:
+            raise errors.ConfigError(f"[nodes.{name}] {extra[0]}: unknown key")
+        for key in ("peer", "http"):
+            if key not in entry:
+                raise errors.ConfigError(f"[nodes.{name}] {key}: missing")
+        data = entry.get("data")
+        if data is not None and not isinstance(data, str):
+            raise errors.ConfigError(f"[nodes.{name}] data: must be a path string")
+        nodes[name] = NodeAddresses(
+            Address.parse(entry["peer"], f"[nodes.{name}] peer"),
+            Address.parse(entry["http"], f"[nodes.{name}] http"),
+            (path.parent / data) if data else path.parent / f"{name}.sqlite",
+        )
+    missing = [n for n in cluster.nodes if n not in nodes]
+    if missing:
+        raise errors.ConfigError(f"[nodes.{missing[0]}]: no addresses for a cluster node")
+    return RuntimeConfig(cluster, nodes, path)
