@@ -128,9 +128,12 @@ class NodeServer:
         #: writer thread (impl.storage.group_commit); other engines are written on the
         #: loop (persist): a buffered engine does not fsync its commits
         self.committer: GroupCommit | None = None
-        if isinstance(storage, SqliteStorage) and storage.fsync == "always":
-            storage = self.committer = GroupCommit(storage, self._durable_soon,
-                                                   fresh_lifetime=early_replica_puts)
+        observed = storage if isinstance(storage, ObservedStorage) else None
+        engine = observed.inner if observed is not None else storage
+        if isinstance(engine, SqliteStorage) and engine.fsync == "always":
+            storage = self.committer = GroupCommit(engine, self._durable_soon,
+                                                   fresh_lifetime=early_replica_puts,
+                                                   through=observed)
             self.storage = storage
         #: send a coordinator's ReplicaPuts while its own copy is being committed
         #: (docs/runtime.md, "Group commit"); its Reply still waits for that commit
@@ -164,8 +167,7 @@ class NodeServer:
         self.config_path: Path | None = None
         self._config_read: int | None = None  # the file's mtime (ns) when last read
         self.stopping = False
-        self.metrics = NodeMetrics(lambda: self.node.stats, storage if isinstance(
-            storage, ObservedStorage) else None)
+        self.metrics = NodeMetrics(lambda: self.node.stats, observed)
         self.http = HttpApi(self)
 
     # ------------------------------------------------------------------ lifecycle

@@ -63,7 +63,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from impl.effects import DeleteRecord, RemoveHint, Write, WriteMeta, WriteRecord
 from impl.errors import StorageError
 from impl.staging import apply_write, overlay_scan
-from impl.storage.base import FsyncPolicy, Hint
+from impl.storage.base import FsyncPolicy, Hint, Storage
 from impl.storage.sqlite import SqliteStorage
 from impl.versions import ACTOR_META
 
@@ -87,12 +87,16 @@ class GroupCommit:
     engine). Needed when the driver sends a coordinator's ReplicaPuts before the
     coordinator's own copy is durable: a crash in between loses the local copy
     of a dot the replicas hold, and the same actor would mint it again for
-    another value (Riak's kv679).
+    another value (Riak's kv679). ``through``: a wrapper of ``engine`` the writes
+    are performed through (e.g. the runtime's metrics wrapper, which times writes
+    and counts delivered hints); the transaction is still ``engine``'s.
     """
 
     def __init__(self, engine: SqliteStorage, on_durable: OnDurable, *,
-                 fresh_lifetime: bool = False) -> None:
+                 fresh_lifetime: bool = False, through: Storage | None = None) -> None:
         self.engine = engine
+        #: what the queued writes are performed on (inside engine's transaction)
+        self.target: Storage = through if through is not None else engine
         #: hide the kept actor id until the node sets a new one (see the class doc)
         self._hide_actor = fresh_lifetime
         self.fsync: FsyncPolicy = engine.fsync
@@ -171,7 +175,7 @@ class GroupCommit:
         try:
             for writes in batch:
                 for write in writes:
-                    apply_write(self.engine, write)
+                    apply_write(self.target, write)
         except Exception as failure:  # StorageError, sqlite3 or a bug: the batch fails
             self.engine.abort_batch()
             error = (failure if isinstance(failure, StorageError) else
@@ -253,7 +257,7 @@ class GroupCommit:
             with contextlib.suppress(StorageError), self.engine.transaction():
                 for writes in self._queue:
                     for write in writes:
-                        apply_write(self.engine, write)
+                        apply_write(self.target, write)
             self._queue = []
         self.engine.close()
 

@@ -240,3 +240,25 @@ def test_buffered_loses_at_most_the_last_flush_interval(tmp_path: Path) -> None:
         if lost_recent:
             break
     assert lost_recent > 0, "the buffered mode lost nothing acknowledged in the window"
+
+
+def test_served_nodes_group_commit_through_the_metrics_wrapper() -> None:
+    # serve() wraps the SQLite engine for /metrics; group commit must still be on
+    # (it was silently off once), and the metrics must still see the writes.
+    import asyncio
+
+    import httpx
+
+    from impl.local_cluster import LocalCluster
+
+    async def run() -> None:
+        async with LocalCluster(nodes=3, n=3, r=2, w=2) as cluster:
+            assert all(server.committer is not None for server in cluster.servers)
+            async with httpx.AsyncClient(base_url=cluster.urls[0], timeout=10) as client:
+                assert (await client.put("/kv/k", content=b"v")).status_code == 200
+                metrics = (await client.get("/metrics")).text
+            assert any(server.committer is not None and server.committer.commits > 0
+                       for server in cluster.servers)
+            assert "vdynamo_storage_write_duration_seconds_count{kind=\"record\"}" in metrics
+
+    asyncio.run(run())
