@@ -376,6 +376,18 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 12},
     ),
     _entry(
+        "delete-safe-drop",
+        "safe reaping with one lost message: a replica that missed the delete for good "
+        "keeps the key from being reaped (all N replicas must hold the tombstone), so "
+        "nothing deleted comes back; convergence fails on the lost message alone (no "
+        "anti-entropy, no get left to repair it)",
+        {"convergence": 8},
+        distinct_states=49_343,
+        found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
+               "coordinator_times_out": 3, "delete_acknowledged": 9, "read_after_delete": 12,
+               "tombstone_reaped": 12},
+    ),
+    _entry(
         "delete-concurrent-put",
         "two read-modify-write clients each put, read and delete with the get's context "
         "(N = 2, safe reaping): a put concurrent with a delete survives as a sibling of "
