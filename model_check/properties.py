@@ -142,12 +142,15 @@ class Property(Generic[S, A]):
         return cls(name, Expectation.SOMETIMES, description, holds, step)
 
 
+_NOTHING: frozenset[int] = frozenset()
+
+
 def deleted(state: State) -> frozenset[int]:
     """The put ids an acknowledged delete covers: the union of the true histories of
     every tombstone acknowledged to its client (empty without deletes)."""
+    if not state.config.deletes_per_client:
+        return _NOTHING
     tombstones = plan_of(state.config).tombstones
-    if not tombstones:
-        return frozenset()
     out: frozenset[int] = frozenset()
     for client in state.clients:
         for p in client.acked:
@@ -270,9 +273,9 @@ def monotonic_reads(state: State) -> bool:
 def no_resurrection(state: State) -> bool:
     """Once a delete is acknowledged to its client, none of that client's later gets
     returns a (non-tombstone) version in the delete's true history."""
-    tombstones = plan_of(state.config).tombstones
-    if not tombstones:
+    if not state.config.deletes_per_client:
         return True
+    tombstones = plan_of(state.config).tombstones
     puts = state.puts
     for client in state.clients:
         for get in client.gets:

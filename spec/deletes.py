@@ -50,12 +50,14 @@ _reap = lru_cache(maxsize=4096)(Reap)
 
 def reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     """Every reap the configuration's ``delete_mode`` enables (module docstring)."""
+    if not plan.tombstones or plan.config.delete_mode == "keep":
+        return iter(())  # a plain call, not a generator: the common case costs little
+    return _reaps(state, plan)
+
+
+def _reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     tombstones = plan.tombstones
-    if not tombstones:
-        return
     mode = plan.config.delete_mode
-    if mode == "keep":
-        return
     nodes = state.nodes
     index = plan.index
     for key in plan.keys:
