@@ -62,10 +62,11 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from model_check.errors import CheckError
-from spec.actions import Action, AntiEntropy, BufferedCrash, Deliver, DiskLoss, Timeout
+from spec.actions import Action, AntiEntropy, BufferedCrash, Deliver, DiskLoss, Reap, Timeout
 from spec.clocks import Payload, PutRecord, dominates, values
 from spec.model import converged, stored_values
 from spec.state import Kind, State
+from spec.step import plan_of
 
 __all__ = [
     "ALWAYS",
@@ -76,9 +77,11 @@ __all__ = [
     "Property",
     "acked_writes_durable",
     "context_collapses_siblings",
+    "deleted",
     "hint_kept_until_acked",
     "monotonic_reads",
     "no_false_concurrency",
+    "no_resurrection",
     "read_your_writes",
     "sibling_bound",
     "siblings_are_antichain",
@@ -139,11 +142,32 @@ class Property(Generic[S, A]):
         return cls(name, Expectation.SOMETIMES, description, holds, step)
 
 
+_NOTHING: frozenset[int] = frozenset()
+
+
+def deleted(state: State) -> frozenset[int]:
+    """The put ids an acknowledged delete covers: the union of the true histories of
+    every tombstone acknowledged to its client (empty without deletes)."""
+    if not state.config.deletes_per_client:
+        return _NOTHING
+    tombstones = plan_of(state.config).tombstones
+    out: frozenset[int] = frozenset()
+    for client in state.clients:
+        for p in client.acked:
+            if p in tombstones:
+                out |= _history(state, p)
+    return out
+
+
 def acked_writes_durable(state: State) -> bool:
-    """Every acknowledged put is in the true history of a version still held somewhere."""
+    """Every acknowledged put is in the true history of a version still held
+    somewhere, unless an acknowledged delete covers it (its tombstone may be reaped)."""
     acked = [p for client in state.clients for p in client.acked]
     if not acked:
         return True
+    gone = deleted(state)
+    if gone:
+        acked = [p for p in acked if p not in gone]
     covered: set[int] = set()
     for v in stored_values(state):
         record = state.puts[v - 1]
@@ -153,12 +177,14 @@ def acked_writes_durable(state: State) -> bool:
 
 
 def read_your_writes(state: State) -> bool:
-    """A get returns the client's own puts of the key acknowledged before it began."""
+    """A get returns the client's own puts of the key acknowledged before it began
+    (unless an acknowledged delete covers them)."""
+    gone = deleted(state)
     for client in state.clients:
         for get in client.gets:
             for p in get.acked_before:
                 record = state.puts[p - 1]
-                if record is None or record.key != get.key:
+                if record is None or record.key != get.key or p in gone:
                     continue
                 if not any(p in _history(state, v) for v in get.returned):
                     return False
@@ -224,8 +250,10 @@ def context_collapses_siblings(state: State) -> bool:
 
 
 def monotonic_reads(state: State) -> bool:
-    """A client's later get of a key covers every version its earlier gets of it returned."""
+    """A client's later get of a key covers every version its earlier gets of it
+    returned (but for versions an acknowledged delete covers: those may be reaped)."""
     puts = state.puts
+    gone = deleted(state)
     for client in state.clients:
         gets = client.gets
         if len(gets) < 2:
@@ -235,8 +263,28 @@ def monotonic_reads(state: State) -> bool:
                 if earlier.key != later.key:
                     continue
                 for v in earlier.returned:
+                    if v in gone:
+                        continue
                     if not any(v in _history_in(puts, w) for w in later.returned):
                         return False
+    return True
+
+
+def no_resurrection(state: State) -> bool:
+    """Once a delete is acknowledged to its client, none of that client's later gets
+    returns a (non-tombstone) version in the delete's true history."""
+    if not state.config.deletes_per_client:
+        return True
+    tombstones = plan_of(state.config).tombstones
+    puts = state.puts
+    for client in state.clients:
+        for get in client.gets:
+            for d in get.acked_before:
+                if d not in tombstones:
+                    continue
+                covered = _history_in(puts, d)
+                if any(v in covered and v not in tombstones for v in get.returned):
+                    return False
     return True
 
 
@@ -397,6 +445,39 @@ def read_repair_repairs(before: State, action: Action, after: State) -> bool:
     return before.node(name).store != after.node(name).store
 
 
+def delete_acknowledged(state: State) -> bool:
+    """A delete (a tombstone) is acknowledged to its client."""
+    tombstones = plan_of(state.config).tombstones
+    return any(p in tombstones for client in state.clients for p in client.acked)
+
+
+def tombstone_reaped(before: State, action: Action, after: State) -> bool:
+    """A reap empties a copy that held a tombstone."""
+    return isinstance(action, Reap) and before.nodes != after.nodes
+
+
+def read_after_delete(state: State) -> bool:
+    """A get completes that began after its client's delete was acknowledged."""
+    tombstones = plan_of(state.config).tombstones
+    return any(d in tombstones for client in state.clients for get in client.gets
+               for d in get.acked_before)
+
+
+def put_survives_delete(state: State) -> bool:
+    """A get returns a tombstone and a put concurrent with it as siblings (the put
+    the delete did not cover is kept)."""
+    tombstones = plan_of(state.config).tombstones
+    if not tombstones:
+        return False
+    for client in state.clients:
+        for get in client.gets:
+            returned = get.returned
+            if any(v in tombstones for v in returned) and any(
+                    v not in tombstones for v in returned):
+                return True
+    return False
+
+
 def anti_entropy_repairs(before: State, action: Action, after: State) -> bool:
     """An anti-entropy exchange changes a replica's store."""
     return isinstance(action, AntiEntropy) and before.nodes != after.nodes
@@ -448,6 +529,12 @@ ALWAYS: tuple[Property[State, Action], ...] = (
         "sibling_bound",
         "no node stores more siblings of a key than there are truly concurrent writes of it",
         sibling_bound,
+    ),
+    Property.always(
+        "no_resurrection",
+        "once a delete is acknowledged, a version its true causal history covers is never "
+        "returned by the deleting client's later gets",
+        no_resurrection,
     ),
 )
 
@@ -544,6 +631,31 @@ SOMETIMES: tuple[Property[State, Action], ...] = (
         "converged_after_a_write",
         "the replicas converge on a written version (convergence is not vacuous)",
         holds=converged_after_a_write,
+    ),
+)
+
+SOMETIMES = (
+    *SOMETIMES,
+    Property.sometimes(
+        "delete_acknowledged",
+        "a delete is acknowledged to its client (no_resurrection is not vacuous)",
+        holds=delete_acknowledged,
+    ),
+    Property.sometimes(
+        "read_after_delete",
+        "a get completes that began after its client's delete was acknowledged "
+        "(no_resurrection is not vacuous)",
+        holds=read_after_delete,
+    ),
+    Property.sometimes(
+        "tombstone_reaped",
+        "a tombstone is reaped from a replica's store (delete_mode)",
+        step=tombstone_reaped,
+    ),
+    Property.sometimes(
+        "put_survives_delete",
+        "a get returns a put concurrent with a delete as a sibling of its tombstone",
+        holds=put_survives_delete,
     ),
 )
 

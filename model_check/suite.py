@@ -40,6 +40,7 @@ PROPERTY_NAMES = (
     "monotonic_reads",
     "no_false_concurrency",
     "sibling_bound",
+    "no_resurrection",
     "convergence",
 )
 """The always- and eventually-properties every entry has a verdict for."""
@@ -353,6 +354,49 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={"put_acknowledged": 3, "converged_after_a_write": 4,
                "read_after_acknowledged_write": 8, "read_after_read": 13,
                "coordinator_times_out": 3, "read_repair_repairs": 9},
+    ),
+    _entry(
+        "delete-immediate",
+        "one read-modify-write client puts, reads, deletes with the get's context and "
+        "reads again; tombstones are reaped as soon as the delete is acknowledged: the "
+        "replica whose copy of the put was still in flight answers the next get with the "
+        "deleted value (no_resurrection violated); the reaped replicas never converge "
+        "with it again without anti-entropy",
+        {"no_resurrection": 13, "convergence": 11},
+        distinct_states=66_504,
+        found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
+               "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 10},
+    ),
+    _entry(
+        "delete-safe",
+        "the same with safe reaping: a key's tombstone is reaped only once all N replicas "
+        "hold it and nothing about the key is in flight: nothing deleted comes back",
+        distinct_states=11_778,
+        found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
+               "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 12},
+    ),
+    _entry(
+        "delete-safe-drop",
+        "safe reaping with one lost message: a replica that missed the delete for good "
+        "keeps the key from being reaped (all N replicas must hold the tombstone), so "
+        "nothing deleted comes back; convergence fails on the lost message alone (no "
+        "anti-entropy, no get left to repair it)",
+        {"convergence": 8},
+        distinct_states=49_343,
+        found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
+               "coordinator_times_out": 3, "delete_acknowledged": 9, "read_after_delete": 12,
+               "tombstone_reaped": 12},
+    ),
+    _entry(
+        "delete-concurrent-put",
+        "two read-modify-write clients each put, read and delete with the get's context "
+        "(N = 2, safe reaping): a put concurrent with a delete survives as a sibling of "
+        "its tombstone, and no acknowledged write the delete did not cover is lost",
+        distinct_states=10_156,
+        found={"put_acknowledged": 3, "converged_after_a_write": 3,
+               "read_after_acknowledged_write": 6, "siblings_stored": 2,
+               "get_returns_siblings": 7, "delete_acknowledged": 9, "tombstone_reaped": 10,
+               "put_survives_delete": 13},
     ),
 )
 

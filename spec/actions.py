@@ -8,6 +8,7 @@ reads it back. Messages travel inside ``deliver``, ``drop`` and ``duplicate`` as
 ``intended`` only when present).
 
 The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
+``client-delete`` and ``reap`` (deletes with tombstones: Riak's delete_mode),
 ``deliver`` (4.5, 4.6), ``timeout`` (4.5, 4.6: the sloppy quorum),
 ``client-timeout``, ``handoff`` (4.6), ``anti-entropy`` (4.7), and the faults
 ``drop``, ``duplicate``, ``crash``, ``partition`` with their repairs
@@ -32,6 +33,7 @@ __all__ = [
     "Action",
     "AntiEntropy",
     "BufferedCrash",
+    "ClientDelete",
     "ClientGet",
     "ClientPut",
     "ClientTimeout",
@@ -43,6 +45,7 @@ __all__ = [
     "Handoff",
     "Heal",
     "Partition",
+    "Reap",
     "Recover",
     "Timeout",
     "action_from_json",
@@ -134,6 +137,33 @@ class ClientGet(Action):
 
     def to_json(self) -> dict[str, Any]:
         return {"action": self.kind, "client": self.client, "node": self.node, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class ClientDelete(Action):
+    """``client`` sends delete(key, the context of its last get) to ``node``: a put
+    whose value is a tombstone (Riak's delete; see :mod:`spec.deletes`)."""
+
+    client: str
+    node: str
+    key: str
+    kind: ClassVar[str] = "client-delete"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "client": self.client, "node": self.node, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class Reap(Action):
+    """The tombstones of ``key`` are reaped from ``nodes`` (their copies become
+    empty): Riak's delete_mode (:mod:`spec.deletes`)."""
+
+    key: str
+    nodes: tuple[str, ...]
+    kind: ClassVar[str] = "reap"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "key": self.key, "nodes": list(self.nodes)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +324,16 @@ def action_from_json(data: object) -> Action:
     if not isinstance(data, dict):
         raise InvalidValueError(f"an action is a JSON object, got {data!r}")
     kind = data.get("action")
-    if kind in ("client-put", "client-get"):
-        cls = ClientPut if kind == "client-put" else ClientGet
+    if kind in ("client-put", "client-get", "client-delete"):
+        cls = {"client-put": ClientPut, "client-get": ClientGet,
+               "client-delete": ClientDelete}[kind]
         return cls(_str(data, "client"), _str(data, "node"), _str(data, "key"))
+    if kind == "reap":
+        nodes = data.get("nodes")
+        if not isinstance(nodes, list) or not nodes or not all(
+                isinstance(n, str) and n for n in nodes):
+            raise InvalidValueError(f"field 'nodes' must be a list of node names, got {nodes!r}")
+        return Reap(_str(data, "key"), tuple(nodes))
     if kind in ("deliver", "drop", "duplicate"):
         message = message_from_json(data.get("message"))
         return {"deliver": Deliver, "drop": Drop, "duplicate": Duplicate}[kind](message)

@@ -28,11 +28,13 @@ The TOML layout (every key optional; the defaults are those of
                 storage = "durable"      # "buffered": a crash may lose unflushed writes
                 lww_timestamps = "hybrid"  # "wall-clock": the coordinator's clock alone
                 vclock_threshold = 0     # > 0: truncate vector clocks past that many pairs
+                delete_mode = "safe"     # "keep" | "immediate": when tombstones are reaped
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
     [workload]  keys = ["k"]  clients = 1  puts_per_client = 1  gets_per_client = 1
                 coordinator = "top-n"    # "any" | "top-n" | "first": where a client sends
                 read_modify_write = false  # true: no blind rewrites (a get before each put)
+                deletes_per_client = 0   # deletes, each after the client's puts
 
 The keys of issue 10 (``skew``, ``actor_epochs``, ``storage``, ``lww_timestamps``,
 ``vclock_threshold``, ``disk_losses``, ``read_modify_write``) default to the fixed
@@ -71,6 +73,7 @@ from spec.validation import (
 __all__ = [
     "CLOCK_MODES",
     "COORDINATOR_CHOICES",
+    "DELETE_MODES",
     "LWW_TIMESTAMPS",
     "SECTIONS",
     "STORAGE_MODES",
@@ -83,15 +86,16 @@ __all__ = [
 COORDINATOR_CHOICES = ("any", "top-n", "first")
 STORAGE_MODES = ("durable", "buffered")
 LWW_TIMESTAMPS = ("hybrid", "wall-clock")
+DELETE_MODES = ("keep", "safe", "immediate")
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew"),
     "features": ("hinted_handoff", "read_repair", "anti_entropy", "actor_epochs", "storage",
-                 "lww_timestamps", "vclock_threshold"),
+                 "lww_timestamps", "vclock_threshold", "delete_mode"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
-                 "read_modify_write"),
+                 "read_modify_write", "deletes_per_client"),
 }
 _SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys}
 
@@ -190,6 +194,10 @@ class Config:
     lww_timestamps: str = "hybrid"
     #: vector-clock modes: truncate a put's clock to this many pairs (0: never)
     vclock_threshold: int = 0
+    #: when a tombstone is reaped: "keep" never, "safe" once every replica holds it
+    #: and nothing about the key is in flight, "immediate" once the delete is
+    #: acknowledged (Riak's delete_mode)
+    delete_mode: str = "safe"
     # [faults]: budgets, how many of each may happen in one run
     drops: int = 0
     duplicates: int = 0
@@ -205,6 +213,9 @@ class Config:
     #: a client's next put waits for a get begun after its previous put was
     #: acknowledged (read-modify-write clients: no blind rewrites)
     read_modify_write: bool = False
+    #: deletes per client, each after the client's puts (a delete is a write of a
+    #: tombstone, with the context of the client's last get)
+    deletes_per_client: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -217,13 +228,15 @@ class Config:
                     "actor_epochs", "read_modify_write"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
-                    "puts_per_client", "gets_per_client", "vclock_threshold"):
+                    "puts_per_client", "gets_per_client", "vclock_threshold",
+                    "deletes_per_client"):
             _int(key, getattr(self, key), 0)
         _int("clients", self.clients, 1)
         _choice("clock", self.clock, CLOCK_MODES)
         _choice("coordinator", self.coordinator, COORDINATOR_CHOICES)
         _choice("storage", self.storage, STORAGE_MODES)
         _choice("lww_timestamps", self.lww_timestamps, LWW_TIMESTAMPS)
+        _choice("delete_mode", self.delete_mode, DELETE_MODES)
         object.__setattr__(self, "skew", _skew(self.skew, self.nodes))
         if self.n > len(self.nodes):
             raise ConfigError(
@@ -246,6 +259,11 @@ class Config:
     def client_names(self) -> tuple[str, ...]:
         """The clients: ``c1 .. c<clients>``."""
         return _client_names(self.clients)
+
+    @property
+    def writes_per_client(self) -> int:
+        """A client's puts and deletes: the size of its block of put ids."""
+        return self.puts_per_client + self.deletes_per_client
 
     @property
     def ring(self) -> Ring:

@@ -29,7 +29,9 @@ paper, each in its own module, in this (deterministic) order:
    comes back.
 5. :func:`spec.anti_entropy.anti_entropy` (4.7): two reachable replicas of a key
    reconcile it in one step.
-6. :func:`spec.faults.faults`: drop, duplicate, crash, partition, each within
+6. :func:`spec.deletes.reaps` (Riak's delete_mode): tombstones are reaped when
+   ``features.delete_mode`` allows it.
+7. :func:`spec.faults.faults`: drop, duplicate, crash, partition, each within
    its budget; and the non-faults recover and heal.
 
 The replica's side of a put or a get is :mod:`spec.replica`; building a step is
@@ -71,6 +73,7 @@ from spec.actions import (
 from spec.anti_entropy import anti_entropy
 from spec.config import Config
 from spec.coordination import timeouts
+from spec.deletes import reaps
 from spec.delivery import deliveries
 from spec.errors import LocalError
 from spec.faults import faults
@@ -110,6 +113,7 @@ MECHANISMS: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] 
     timeouts,
     hinted_handoffs,
     anti_entropy,
+    reaps,
     faults,
 )
 
@@ -122,7 +126,7 @@ def initial_state(config: Config) -> State:
         nodes=tuple(node for _ in config.nodes),
         messages=(),
         clients=tuple(ClientState() for _ in range(config.clients)),
-        puts=tuple(None for _ in range(config.clients * config.puts_per_client)),
+        puts=tuple(None for _ in range(config.clients * config.writes_per_client)),
         side=frozenset(),
         used=(0, 0, 0, 0, 0),
         hints_acked=frozenset(),

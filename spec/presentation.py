@@ -20,6 +20,7 @@ from spec.actions import (
     Action,
     AntiEntropy,
     BufferedCrash,
+    ClientDelete,
     ClientGet,
     ClientPut,
     ClientTimeout,
@@ -31,6 +32,7 @@ from spec.actions import (
     Handoff,
     Heal,
     Partition,
+    Reap,
     Recover,
     Timeout,
     message_json,
@@ -150,12 +152,12 @@ def message_text(m: Message) -> str:
 def narrate(before: State, action: Action, after: State) -> str:
     """One line a person can follow for the step ``before --action--> after``."""
     config = before.config
-    if isinstance(action, ClientPut | ClientGet):
+    if isinstance(action, ClientPut | ClientGet | ClientDelete):
         ci = config.client_names.index(action.client)
         cl = after.clients[ci]
         top = config.top_n(action.key)
         via = "" if action.node in top else f", forwarded to {top[0]}"
-        if isinstance(action, ClientPut):
+        if isinstance(action, ClientPut | ClientDelete):
             put_id = put_id_of(config, ci, before.clients[ci].puts_issued)
             record = after.puts[put_id - 1]
             clock = f" clock {record.clock.to_json()}" if record and record.clock else ""
@@ -165,7 +167,8 @@ def narrate(before: State, action: Action, after: State) -> str:
                 k = config.keys.index(action.key)
                 coordinator = after.node(record.coordinator).store[k]
                 stored = f"; {record.coordinator} stores {action.key}={_payload_text(coordinator)}"
-            return (f"{action.client} put v{put_id} of {action.key} to {action.node}"
+            verb = "put" if isinstance(action, ClientPut) else "delete (tombstone)"
+            return (f"{action.client} {verb} v{put_id} of {action.key} to {action.node}"
                     f"{via}{clock}{acked}{stored}")
         return f"{action.client} get {action.key} from {action.node}{via}"
     if isinstance(action, Deliver):
@@ -208,6 +211,8 @@ def narrate(before: State, action: Action, after: State) -> str:
         return f"network partition: {', '.join(action.side)} | {', '.join(other)} (fault)"
     if isinstance(action, Heal):
         return "the partition heals"
+    if isinstance(action, Reap):
+        return f"the tombstones of {action.key} are reaped on {', '.join(action.nodes)}"
     return repr(action)
 
 

@@ -6,7 +6,9 @@ The paper's interface is ``get(key)`` and ``put(key, context, object)`` (4.1). A
 client with no request outstanding and budget left sends a put (its own value,
 with the context of its last get of the key) or a get of a key to a node it may
 use (``workload.coordinator``: any node, one of the key's top N, or the first of
-them) (:func:`client_requests`). A read-modify-write client
+them) (:func:`client_requests`); once its puts are spent, its writes are deletes
+(``workload.deletes_per_client``): a put of a tombstone (:mod:`spec.deletes`).
+A read-modify-write client
 (``workload.read_modify_write``) puts again only after a get that began once its
 previous put was acknowledged, so its puts never overwrite blind. A node in the
 key's top N coordinates the request itself (:func:`spec.coordination.start`);
@@ -26,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
-from spec.actions import Action, ClientGet, ClientPut
+from spec.actions import Action, ClientDelete, ClientGet, ClientPut
 from spec.coordination import start
 from spec.state import Kind, Message, NodeState, State, new_message
 from spec.step import Edit, Plan, client_of, find_coordination, get_id_of, put_id_of, with_client
@@ -36,6 +38,7 @@ __all__ = ["client_requests", "on_forward"]
 # Actions are values: one shared object per distinct action.
 _client_put = lru_cache(maxsize=4096)(ClientPut)
 _client_get = lru_cache(maxsize=4096)(ClientGet)
+_client_delete = lru_cache(maxsize=4096)(ClientDelete)
 
 
 def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
@@ -46,7 +49,9 @@ def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     for ci, cl in enumerate(state.clients):
         if cl.outstanding:
             continue
-        can_put = cl.puts_issued < config.puts_per_client
+        # puts_issued counts every write: the puts, then the deletes (a tombstone put)
+        can_put = cl.puts_issued < config.writes_per_client
+        write = _client_put if cl.puts_issued < config.puts_per_client else _client_delete
         if can_put and config.read_modify_write and cl.puts_issued:
             # the next put waits for a get begun after the previous put was acknowledged
             previous = put_id_of(config, ci, cl.puts_issued - 1)
@@ -60,7 +65,7 @@ def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 if not nodes[index[entry]].up:
                     continue
                 if can_put:
-                    yield _client_put(name, entry, key), _request(state, plan, ci, entry, key, True)
+                    yield write(name, entry, key), _request(state, plan, ci, entry, key, True)
                 if can_get:
                     yield (_client_get(name, entry, key),
                            _request(state, plan, ci, entry, key, False))

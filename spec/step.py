@@ -51,6 +51,7 @@ __all__ = [
     "get_id_of",
     "plan_of",
     "put_id_of",
+    "tombstone_ids",
     "with_client",
 ]
 
@@ -75,6 +76,8 @@ class Plan:
     client_index: dict[str, int]
     total_puts: int
     sides: tuple[frozenset[str], ...]
+    #: the put ids that are deletes (their value is a tombstone)
+    tombstones: frozenset[int] = frozenset()
 
 
 def plan_of(config: Config) -> Plan:
@@ -122,20 +125,32 @@ def _make_plan(config: Config) -> Plan:
         entry=entry,
         clients=config.client_names,
         client_index={c: i for i, c in enumerate(config.client_names)},
-        total_puts=config.clients * config.puts_per_client,
+        total_puts=config.clients * config.writes_per_client,
         sides=sides,
+        tombstones=tombstone_ids(config),
     )
 
 
 def put_id_of(config: Config, client_index: int, ordinal: int) -> int:
-    """The put id (= request id = value) of a client's ``ordinal``-th put (from 0)."""
-    return client_index * config.puts_per_client + ordinal + 1
+    """The put id (= request id = value) of a client's ``ordinal``-th write (from 0):
+    its puts, then its deletes (``ordinal >= puts_per_client``)."""
+    return client_index * config.writes_per_client + ordinal + 1
 
 
 def get_id_of(config: Config, client_index: int, ordinal: int) -> int:
     """The request id of a client's ``ordinal``-th get (after every put id)."""
-    return config.clients * config.puts_per_client + client_index * config.gets_per_client + (
+    return config.clients * config.writes_per_client + client_index * config.gets_per_client + (
         ordinal + 1
+    )
+
+
+@lru_cache(maxsize=64)
+def tombstone_ids(config: Config) -> frozenset[int]:
+    """The put ids that are deletes: each client's last ``deletes_per_client`` writes."""
+    return frozenset(
+        put_id_of(config, ci, k)
+        for ci in range(config.clients)
+        for k in range(config.puts_per_client, config.writes_per_client)
     )
 
 
@@ -143,7 +158,7 @@ def client_of(plan: Plan, request: int) -> str:
     """The name of the client that issued ``request`` (a put id or a get id)."""
     config = plan.config
     if request <= plan.total_puts:
-        return plan.clients[(request - 1) // config.puts_per_client]
+        return plan.clients[(request - 1) // config.writes_per_client]
     return plan.clients[(request - plan.total_puts - 1) // config.gets_per_client]
 
 

@@ -8,7 +8,7 @@ Theory of operation
 All clients run the same workload (the same numbers of puts and gets, any key,
 any allowed coordinator), and nothing in the protocol looks at a client's
 identity except to tell clients apart: a client's puts have ids
-``client_index * puts_per_client + ordinal + 1`` (the value it writes), its gets
+``client_index * writes_per_client + ordinal + 1`` (the value it writes), its gets
 follow all put ids, and in ``client-vclock`` mode its name is its clock entry.
 So renaming the clients by a permutation, and with them their put ids, get ids
 and clock entries everywhere in the state (stores, hints, messages, coordinator
@@ -198,7 +198,7 @@ def _node(
 @lru_cache(maxsize=256)
 def _request_map(config: Config, perm: tuple[int, ...]) -> dict[int, int]:
     """Old request id -> new request id (put ids and get ids; 0 stays 0)."""
-    p, g, total = config.puts_per_client, config.gets_per_client, config.clients
+    p, g, total = config.writes_per_client, config.gets_per_client, config.clients
     out = {0: 0}
     for ci in range(total):
         for k in range(p):

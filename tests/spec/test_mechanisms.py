@@ -12,6 +12,7 @@ from spec.actions import (
     Action,
     AntiEntropy,
     BufferedCrash,
+    ClientDelete,
     ClientGet,
     ClientPut,
     ClientTimeout,
@@ -23,11 +24,13 @@ from spec.actions import (
     Handoff,
     Heal,
     Partition,
+    Reap,
     Recover,
     Timeout,
 )
 from spec.anti_entropy import anti_entropy
 from spec.coordination import timeouts
+from spec.deletes import reaps
 from spec.delivery import HANDLERS, deliveries
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
@@ -41,17 +44,19 @@ from tests.spec.test_model import EVERYTHING, walk
 
 # Each mechanism and the only actions it may label its steps with.
 OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
-    client_requests: (ClientPut, ClientGet),
+    client_requests: (ClientPut, ClientGet, ClientDelete),
     deliveries: (Deliver,),
     timeouts: (Timeout, ClientTimeout),
     hinted_handoffs: (Handoff,),
     anti_entropy: (AntiEntropy,),
+    reaps: (Reap,),
     faults: (Drop, Duplicate, Crash, Recover, Partition, Heal, DiskLoss, BufferedCrash),
 }
 
 
 def test_the_chain_is_the_documented_order_of_mechanisms() -> None:
-    order = (client_requests, deliveries, timeouts, hinted_handoffs, anti_entropy, faults)
+    order = (client_requests, deliveries, timeouts, hinted_handoffs, anti_entropy, reaps,
+             faults)
     assert order == MECHANISMS
 
 

@@ -1,0 +1,153 @@
+"""Deletes with tombstones in the spec: the workload's write ids, the client-delete
+action, tombstones carried like versions (a concurrent put survives as a sibling),
+and reaping by ``delete_mode`` (keep, safe, immediate)."""
+
+from __future__ import annotations
+
+import pytest
+
+from model_check.properties import (
+    acked_writes_durable,
+    no_resurrection,
+    put_survives_delete,
+    read_your_writes,
+)
+from spec.actions import ClientDelete, ClientGet, ClientPut, Deliver, Drop, Reap, action_from_json
+from spec.clocks import values
+from spec.config import Config, ConfigError
+from spec.model import initial_state, narrate, successors
+from spec.state import Kind, State
+from spec.step import get_id_of, plan_of, put_id_of, tombstone_ids
+from tests.spec.test_model import deliver, deliver_all, do
+
+BASE = Config(name="deletes", n=3, r=2, w=2, clock="dvv", drops=1, clients=1,
+              puts_per_client=1,
+              deletes_per_client=1, gets_per_client=2, read_modify_write=True,
+              anti_entropy=False)
+
+
+def _reaps(state: State) -> list[Reap]:
+    return [a for a, _ in successors(state) if isinstance(a, Reap)]
+
+
+def _store(state: State, node: str) -> tuple[int, ...]:
+    return values(state.node(node).store[0])
+
+
+def _deliver(state: State, kind: Kind, src: str, dst: str, request: int) -> State:
+    for m in state.messages:
+        if (m.kind, m.src, m.dst, m.request) == (kind, src, dst, request):
+            return do(state, Deliver(m))
+    raise AssertionError(f"no {kind} {src}->{dst} #{request} in flight: {state.messages}")
+
+
+def _put_read(config: Config) -> State:
+    """v1 acked by n1 and n2 (its replica put to n3 stays in flight), then read
+    through n1 and n2."""
+    state = initial_state(config)
+    state = do(state, ClientPut("c1", "n1", "k"))
+    state = deliver(state, Kind.REPLICA_PUT, "n1", "n2")
+    state = deliver(state, Kind.REPLICA_PUT_ACK)
+    state = do(state, ClientGet("c1", "n1", "k"))
+    state = deliver(state, Kind.REPLICA_GET, "n1", "n2")
+    return deliver(state, Kind.REPLICA_GET_REPLY)
+
+
+def _put_read_delete(config: Config) -> State:
+    """:func:`_put_read`, then the delete v2 with that context through n1, acked by
+    n3; then v1's late replica put reaches n3 (the tombstone covers it), and the
+    delete's replica put to n2 is lost for good (the drop fault)."""
+    state = do(_put_read(config), ClientDelete("c1", "n1", "k"))
+    state = _deliver(state, Kind.REPLICA_PUT, "n1", "n3", 2)
+    state = _deliver(state, Kind.REPLICA_PUT_ACK, "n3", "n1", 2)
+    state = _deliver(state, Kind.REPLICA_PUT, "n1", "n3", 1)
+    for m in state.messages:
+        state = do(state, Drop(m))
+    assert not state.messages and 2 in state.client("c1").acked
+    return state
+
+
+def test_configuration_defaults_and_validation() -> None:
+    config = Config()
+    assert (config.deletes_per_client, config.delete_mode) == (0, "safe")
+    with pytest.raises(ConfigError, match="delete_mode"):
+        Config(delete_mode="later")
+    with pytest.raises(ConfigError, match="deletes_per_client"):
+        Config(deletes_per_client=-1)
+    assert Config.from_json(BASE.to_json()) == BASE
+
+
+def test_write_ids_put_then_delete_and_unchanged_without_deletes() -> None:
+    two = BASE.replace(clients=2)
+    assert [put_id_of(two, c, k) for c in (0, 1) for k in (0, 1)] == [1, 2, 3, 4]
+    assert tombstone_ids(two) == frozenset({2, 4}) == plan_of(two).tombstones
+    assert get_id_of(two, 0, 0) == 5
+    plain = two.replace(deletes_per_client=0)
+    assert [put_id_of(plain, c, 0) for c in (0, 1)] == [1, 2]
+    assert get_id_of(plain, 0, 0) == 3 and not tombstone_ids(plain)
+
+
+def test_actions_round_trip_through_json() -> None:
+    for action in (ClientDelete("c1", "n1", "k"), Reap("k", ("n1", "n3"))):
+        assert action_from_json(action.to_json()) == action
+    with pytest.raises(ValueError, match="nodes"):
+        action_from_json({"action": "reap", "key": "k", "nodes": []})
+
+
+def test_a_client_deletes_only_after_its_puts_with_its_last_context() -> None:
+    state = initial_state(BASE)
+    assert not any(isinstance(a, ClientDelete) for a, _ in successors(state))
+    before = _put_read(BASE)
+    state = do(before, ClientDelete("c1", "n1", "k"))
+    record = state.put_record(2)
+    assert record is not None and record.history == frozenset({1, 2})
+    assert _store(state, "n1") == (2,)  # the tombstone supersedes what the client read
+    assert "c1 delete (tombstone) v2 of k to n1" in narrate(
+        before, ClientDelete("c1", "n1", "k"), state)
+
+
+def test_safe_reaps_only_when_all_replicas_hold_the_tombstone_and_nothing_is_in_flight() -> None:
+    state = _put_read_delete(BASE)
+    assert [_store(state, n) for n in ("n1", "n2", "n3")] == [(2,), (1,), (2,)]
+    assert not _reaps(state)  # n2 missed the delete
+    state = do(state, ClientGet("c1", "n1", "k"))
+    assert not _reaps(state)  # a get of the key is in flight
+    state = deliver(state, Kind.REPLICA_GET, "n1", "n2")
+    state = deliver_all(deliver(state, Kind.REPLICA_GET_REPLY))  # read repair to n2
+    assert {_store(state, n) for n in ("n1", "n2", "n3")} == {(2,)}
+    assert _reaps(state) == [Reap("k", ("n3", "n1", "n2"))]
+    after = do(state, Reap("k", ("n3", "n1", "n2")))
+    assert {_store(after, n) for n in ("n1", "n2", "n3")} == {()}
+    assert acked_writes_durable(after) and read_your_writes(after)
+
+
+def test_keep_never_reaps() -> None:
+    state = deliver_all(_put_read_delete(BASE.replace(delete_mode="keep")))
+    assert not _reaps(state)
+
+
+def test_immediate_reaping_lets_a_replica_that_missed_the_delete_resurrect_it() -> None:
+    state = _put_read_delete(BASE.replace(delete_mode="immediate"))
+    assert _reaps(state) == [Reap("k", ("n1", "n3"))]
+    state = do(state, Reap("k", ("n1", "n3")))
+    assert no_resurrection(state)
+    state = do(state, ClientGet("c1", "n2", "k"))
+    state = deliver(state, Kind.REPLICA_GET, "n2", "n1")
+    state = deliver(state, Kind.REPLICA_GET_REPLY)
+    assert state.client("c1").gets[-1].returned == (1,)
+    assert not no_resurrection(state)
+
+
+def test_a_put_concurrent_with_a_delete_survives_as_a_sibling_of_the_tombstone() -> None:
+    config = BASE.replace(clients=2, deletes_per_client=1, gets_per_client=1,
+                          read_modify_write=False, delete_mode="keep")
+    state = initial_state(config)
+    state = deliver_all(do(state, ClientPut("c1", "n1", "k")))  # v1
+    state = deliver_all(do(state, ClientGet("c1", "n1", "k")))
+    state = deliver_all(do(state, ClientPut("c2", "n2", "k")))  # v3, blind: concurrent
+    state = deliver_all(do(state, ClientDelete("c1", "n1", "k")))  # v2 covers v1 only
+    assert _store(state, "n1") == (2, 3)
+    state = deliver_all(do(state, ClientGet("c2", "n3", "k")))
+    assert state.client("c2").gets[-1].returned == (2, 3)
+    assert put_survives_delete(state) and acked_writes_durable(state)
+    assert no_resurrection(state)
