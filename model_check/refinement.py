@@ -33,12 +33,12 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
 - delivering, dropping or duplicating an impl message = ``Deliver``/``Drop``/
   ``Duplicate`` of its abstraction, or a stuttering step for a message that
   maps to nothing;
-- a coordinator's timer for one replica slot (the body of the impl's timer
-  round for that slot: suspect the replica, hand the slot to the next fallback)
+- a coordinator's timer for one target (the body of the impl's timer round
+  for that target: suspect the replica, hand the target to the next fallback)
   = one spec ``Timeout``; the whole round of an operation = one ``Timeout`` per
-  slot it hands on. Either is fired only when the spec allows those timeouts and
+  target it hands on. Either is fired only when the spec allows those timeouts and
   no message of the exchange is still in flight (the spec's accurate failure
-  detector), and only if each slot goes to a fallback or its replica is
+  detector), and only if each target goes to a fallback or its replica is
   unreachable (the impl *retries* a reachable replica where the spec gives up:
   not modelled);
 - a hint scan = one ``Handoff`` per hint it sends;
@@ -264,36 +264,36 @@ class Lockstep(LockstepState):
 
     # -- timeouts
 
-    def timeout_slot(self, name: str, op_id: int, slot: str) -> None:
+    def timeout_target(self, name: str, op_id: int, target: str) -> None:
         """The coordinator's timer for one target of operation ``op_id``: the named
-        timer ``PutTimeout(op_id, slot)`` / ``GetTimeout(op_id, slot)`` (suspect the
-        replica, hand the target to the next fallback)."""
-        target = self._slot_target(name, op_id, slot)
+        timer ``PutTimeout(op_id, target)`` / ``GetTimeout(op_id, target)`` (suspect
+        the node the target's request went to, hand the target to the next fallback)."""
+        sent = self._timeout_sent_to(name, op_id, target)
         op = self._coordination(name, op_id)
-        if target is None or op is None:
+        if sent is None or op is None:
             raise InvalidValueError(f"the spec does not allow a timeout of {name}'s op {op_id} "
-                             f"on slot {slot}")
+                             f"on target {target}")
         request = self.ops[(name, op_id)]
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
-        self._fire(name, PutTimeout(op_id, slot) if op.kind == "put"
-                   else GetTimeout(op_id, slot))
-        self._settle(f"timeout {name} #{request} slot {slot} on {target}",
-                     [Timeout(name, request, target)], before)
+        self._fire(name, PutTimeout(op_id, target) if op.kind == "put"
+                   else GetTimeout(op_id, target))
+        self._settle(f"timeout {name} #{request} target {target} on {sent}",
+                     [Timeout(name, request, sent)], before)
 
     def timeout(self, name: str, op_id: int) -> None:
         """Fire the timer round of operation ``op_id`` at coordinator ``name``."""
-        targets = self._round_targets(name, op_id)
+        given_up = self._round_given_up(name, op_id)
         op = self._coordination(name, op_id)
-        if targets is None or op is None:
+        if given_up is None or op is None:
             raise InvalidValueError(
                 f"the spec does not allow a timeout round of {name}'s op {op_id}")
         request = self.ops[(name, op_id)]
         before = {x.id for x in self.sim.in_flight()}
         self._oracle()
         self._fire(name, PutTimeout(op_id) if op.kind == "put" else GetTimeout(op_id))
-        actions: list[Action] = [Timeout(name, request, t) for t in targets]
-        self._settle(f"timeout {name} #{request} on {targets}", actions, before)
+        actions: list[Action] = [Timeout(name, request, n) for n in given_up]
+        self._settle(f"timeout {name} #{request} on {given_up}", actions, before)
 
     # -- background work
 

@@ -6,7 +6,7 @@ Each action of the trace becomes one step of :class:`model_check.refinement.Lock
 (client put/get through the same node; deliver, drop or duplicate the impl message
 whose abstraction is the trace's message; crash, recover, partition, heal; a
 ``timeout`` fires the coordinator's timer round for that request; a ``handoff``
-runs a hint scan at the holder; an ``anti-entropy`` between replicas ``a`` and ``b``
+runs a hint scan at the fallback; an ``anti-entropy`` between replicas ``a`` and ``b``
 runs a whole Merkle exchange between them, both ways; a ``client-timeout`` is a
 stuttering step). The
 lockstep checks after each step that the implementation's abstract state is the
@@ -77,14 +77,14 @@ def step_action(ls: Lockstep, action: Action) -> None:
     elif isinstance(action, Timeout):
         ops = [op for (node, op), request in ls.ops.items()
                if node == action.node and request == action.request]
-        fired = next(((node, op, slot) for node, op, slot in ls.slot_timeouts()
+        fired = next(((node, op, target) for node, op, target in ls.target_timeouts()
                       if node == action.node and op in ops
-                      and ls.slot_holder(node, op, slot) == action.target), None)
+                      and ls.sent_to_of(node, op, target) == action.target), None)
         if fired is None:
             raise NotExpressible("timeout", "the implementation's coordinator has no timer "
                              f"for request #{action.request} on {action.target} that the "
                              "spec allows")
-        ls.timeout_slot(*fired)
+        ls.timeout_target(*fired)
     elif isinstance(action, Handoff):
         ls.hint_scan(action.node)
     elif isinstance(action, ClientTimeout):

@@ -446,13 +446,14 @@ class LockstepState:
             if not self.up(name):
                 continue
             for coordination in self._coordinations(name):
-                if self._round_targets(name, coordination.op_id) is not None:
+                if self._round_given_up(name, coordination.op_id) is not None:
                     out.append((name, coordination.op_id))
         return out
 
-    def _round_targets(self, name: str, op_id: int) -> list[str] | None:
-        """The replicas a timer round of the op would give up on, if the spec allows
-        every one of those timeouts now; else None."""
+    def _round_given_up(self, name: str, op_id: int) -> list[str] | None:
+        """The nodes a timer round of the op would give up on (each the node an
+        unanswered target's request went to), if the spec allows every one of those
+        timeouts now; else None."""
         op = self._coordination(name, op_id)
         if op is None or op.replied:
             return None
@@ -460,35 +461,34 @@ class LockstepState:
         request = self.ops.get((name, op_id))
         if request is None:
             return None
-        pairs: list[tuple[str, str]] = []  # (target, the replica given up on)
-        for slot in op.targets:
-            holder = op.sent_to.get(slot)
-            if is_put and slot in op.acks:
+        pairs: list[tuple[str, str]] = []  # (target, the node given up on: sent_to)
+        for target in op.targets:
+            sent = op.sent_to.get(target)
+            if is_put and target in op.acks:
                 continue
-            if not is_put and holder is not None and holder in op.replies:
+            if not is_put and sent is not None and sent in op.replies:
                 continue
-            if holder is None or holder == name:
+            if sent is None or sent == name:
                 return None
-            pairs.append((slot, holder))
+            pairs.append((target, sent))
         if not pairs:
             return None
         in_flight = self.sim.in_flight()
         fallbacks = [f for f in op.fallbacks if f not in op.used and self.reachable(name, f)]
         spare = len(fallbacks) if self.config.sloppy_quorum else 0
-        for slot, target in pairs:
-            if any((m.src, m.dest) in ((name, target), (target, name))
+        for target, sent in pairs:
+            if any((m.src, m.dest) in ((name, sent), (sent, name))
                    and getattr(m.message, "op_id", None) == op_id for m in in_flight):
                 return None
             if spare > 0:
                 spare -= 1
-            elif self.reachable(name, slot):
-                return None  # no fallback left: the impl retries the slot's own replica
+            elif self.reachable(name, target):
+                return None  # no fallback left: the impl retries the target itself
             for s in self.frontier:
                 coord = next((c for c in s.node(name).coord if c.request == request), None)
-                if coord is None or all(t != target for t, _ in coord.awaiting):
+                if coord is None or all(n != sent for n, _ in coord.awaiting):
                     return None
-        targets = [target for _, target in pairs]
-        return targets
+        return [sent for _, sent in pairs]
 
     def waiting_replicas(self) -> list[tuple[str, int, str]]:
         """(coordinator, op id, replica) for every replica a live, spec-coordinated
@@ -503,51 +503,53 @@ class LockstepState:
                 coord = next((c for c in self.frontier[0].node(name).coord
                               if c.request == request), None)
                 if coord is not None:
-                    out.extend((name, op_id, target) for target, _ in coord.awaiting)
+                    out.extend((name, op_id, replica) for replica, _ in coord.awaiting)
         return out
 
-    def slot_timeouts(self) -> list[tuple[str, int, str]]:
-        """(coordinator, op id, slot) for every replica slot whose timeout the spec
-        allows now (see :meth:`timeout_slot`)."""
+    def target_timeouts(self) -> list[tuple[str, int, str]]:
+        """(coordinator, op id, target) for every target whose timeout the spec
+        allows now (see :meth:`timeout_target`)."""
         out: list[tuple[str, int, str]] = []
         for name in self.config.nodes:
             if not self.up(name):
                 continue
             for op in self._coordinations(name):
-                out.extend((name, op.op_id, slot) for slot in op.targets
-                           if self._slot_target(name, op.op_id, slot) is not None)
+                out.extend((name, op.op_id, target) for target in op.targets
+                           if self._timeout_sent_to(name, op.op_id, target) is not None)
         return out
 
-    def _slot_target(self, name: str, op_id: int, slot: str) -> str | None:
-        """The replica a timeout of ``slot`` gives up on, if the spec allows it now."""
+    def _timeout_sent_to(self, name: str, op_id: int, target: str) -> str | None:
+        """The node ``target``'s request went to (the target itself or a fallback),
+        which a timeout of ``target`` gives up on, if the spec allows it now."""
         op = self._coordination(name, op_id)
         request = self.ops.get((name, op_id))
         if op is None or op.replied or request is None:
             return None
         is_put = op.kind == "put"
-        holder = op.sent_to.get(slot)
-        if holder is None or holder == name:
+        sent = op.sent_to.get(target)
+        if sent is None or sent == name:
             return None
-        if (is_put and slot in op.acks) or (not is_put and holder in op.replies):
+        if (is_put and target in op.acks) or (not is_put and sent in op.replies):
             return None
-        if any((m.src, m.dest) in ((name, holder), (holder, name))
+        if any((m.src, m.dest) in ((name, sent), (sent, name))
                and getattr(m.message, "op_id", None) == op_id for m in self.sim.in_flight()):
             return None
         spare = self.config.sloppy_quorum and any(
             f not in op.used and self.reachable(name, f) for f in op.fallbacks)
-        if not spare and self.reachable(name, slot):
-            return None  # no fallback left: the impl retries the slot's own replica,
+        if not spare and self.reachable(name, target):
+            return None  # no fallback left: the impl retries the target itself,
             # reachable here, where the spec gives up: not modelled
         for state in self.frontier:
             coord = next((c for c in state.node(name).coord if c.request == request), None)
-            if coord is None or all(t != holder for t, _ in coord.awaiting):
+            if coord is None or all(n != sent for n, _ in coord.awaiting):
                 return None
-        return str(holder)
+        return str(sent)
 
-    def slot_holder(self, name: str, op_id: int, slot: str) -> str | None:
-        """The node ``slot`` of ``name``'s operation ``op_id`` was last sent to."""
+    def sent_to_of(self, name: str, op_id: int, target: str) -> str | None:
+        """The node ``target``'s request of ``name``'s operation ``op_id`` was last
+        sent to (``sent_to[target]``: the target itself or a fallback)."""
         op = self._coordination(name, op_id)
-        return None if op is None else op.sent_to.get(slot)
+        return None if op is None else op.sent_to.get(target)
 
     def hint_scan_enabled(self, name: str) -> bool:
         if not self.up(name) or not self.config.hinted_handoff:

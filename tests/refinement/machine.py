@@ -201,31 +201,31 @@ def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleB
             lost), the messages of that exchange run out, and the coordinator's timer
             fires: a short sequence of lockstep steps, each checked."""
             ls = self.lockstep
-            coordinator, op_id, target = data.draw(
+            coordinator, op_id, replica = data.draw(
                 st.sampled_from(ls.waiting_replicas()), label="replica")
             self._count("replica_fails")
-            if ls.up(target) and ls.budget_left(2) and data.draw(st.booleans(), label="crash"):
-                ls.crash(target)
+            if ls.up(replica) and ls.budget_left(2) and data.draw(st.booleans(), label="crash"):
+                ls.crash(replica)
             for message in ls.in_flight():
-                if ({message.src, message.dest} == {coordinator, target}
+                if ({message.src, message.dest} == {coordinator, replica}
                         and not message.blocked
                         and getattr(message.message, "op_id", None) == op_id):
                         if ls.up(message.dest) and ls.budget_left(0):
                             ls.drop(message.id)
                         elif not ls.up(message.dest):
                             ls.deliver(message.id)  # lost at the down node
-            slots = [c for c in ls.slot_timeouts() if c[:2] == (coordinator, op_id)]
-            if slots:
-                self._count("timeout_slot")
-                ls.timeout_slot(*data.draw(st.sampled_from(slots), label="slot"))
+            timeouts = [c for c in ls.target_timeouts() if c[:2] == (coordinator, op_id)]
+            if timeouts:
+                self._count("timeout_target")
+                ls.timeout_target(*data.draw(st.sampled_from(timeouts), label="target"))
 
-        @precondition(lambda self: bool(self.lockstep.slot_timeouts()))
+        @precondition(lambda self: bool(self.lockstep.target_timeouts()))
         @rule(data=st.data())
-        def timeout_slot(self, data: st.DataObject) -> None:
+        def timeout_target(self, data: st.DataObject) -> None:
             ls = self.lockstep
-            choice = data.draw(st.sampled_from(ls.slot_timeouts()), label="slot")
-            self._count("timeout_slot")
-            ls.timeout_slot(*choice)
+            choice = data.draw(st.sampled_from(ls.target_timeouts()), label="target")
+            self._count("timeout_target")
+            ls.timeout_target(*choice)
 
         # ---------------------------------------------------------------- background
 

@@ -64,29 +64,29 @@ def test_a_tampered_store_is_a_divergence_naming_it() -> None:
     assert "nodes.n3.store.k" in caught.value.report
 
 
-def test_a_replica_failure_sends_its_slot_to_a_fallback_with_a_hint() -> None:
+def test_a_replica_failure_sends_its_target_to_a_fallback_with_a_hint() -> None:
     ls = Lockstep(LOCKSTEP_CONFIGS["handoff-dvv"])
     top = ls.config.top_n("k")
     ls.put("c1", top[0], "k")
     ls.crash(top[1])
     lost = next(m for m in ls.in_flight() if m.dest == top[1])
     ls.deliver(lost.id)  # lost at the down node
-    ((coordinator, op_id, slot),) = ls.slot_timeouts()
-    holder = ls.slot_holder(coordinator, op_id, slot)
-    assert (coordinator, slot, holder) == (top[0], top[1], top[1])
-    assert ls.timeout_candidates() == []  # the other slot's answer is on its way
-    ls.timeout_slot(coordinator, op_id, slot)
+    ((coordinator, op_id, target),) = ls.target_timeouts()
+    sent = ls.sent_to_of(coordinator, op_id, target)
+    assert (coordinator, target, sent) == (top[0], top[1], top[1])
+    assert ls.timeout_candidates() == []  # the other target's answer is on its way
+    ls.timeout_target(coordinator, op_id, target)
     hinted = [m.message for m in ls.in_flight()
               if isinstance(m.message, ReplicaPut) and m.message.hint]
     assert [m.hint for m in hinted] == [top[1]]
     _deliver_all(ls)
     assert ls.clients["c1"].acked == [1]
-    holder = next(n for n in ls.config.nodes if ls.cluster.storages[n].hints())
+    fallback = next(n for n in ls.config.nodes if ls.cluster.storages[n].hints())
     ls.recover(top[1])
-    assert ls.hint_scan_enabled(holder)
-    ls.hint_scan(holder)
+    assert ls.hint_scan_enabled(fallback)
+    ls.hint_scan(fallback)
     _deliver_all(ls)
-    assert not ls.cluster.storages[holder].hints()  # handed off and acknowledged
+    assert not ls.cluster.storages[fallback].hints()  # handed off and acknowledged
     assert ls.verify()
 
 
@@ -95,7 +95,7 @@ def test_forwarding_configurations_are_refused() -> None:
         Lockstep(Config(coordinator="any"))
 
 
-def test_a_whole_timer_round_is_one_timeout_per_slot() -> None:
+def test_a_whole_timer_round_is_one_timeout_per_target() -> None:
     ls = Lockstep(LOCKSTEP_CONFIGS["handoff-dvv"])
     top = ls.config.top_n("k")
     ls.put("c1", top[0], "k")
@@ -105,7 +105,7 @@ def test_a_whole_timer_round_is_one_timeout_per_slot() -> None:
     ((coordinator, op_id),) = ls.timeout_candidates()
     ls.timeout(coordinator, op_id)
     assert ls.history[-1].startswith(f"timeout {top[0]} #1 on [")
-    # top[1]'s slot went to the one fallback with a hint; top[2]'s has none left (given up)
+    # top[1]'s target went to the one fallback with a hint; top[2]'s has none left (given up)
     assert [(m.dest, m.message.hint) for m in ls.in_flight()] == [
         (next(n for n in ls.config.nodes if n not in top), top[1])]
     _deliver_all(ls)
