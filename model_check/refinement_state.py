@@ -117,6 +117,8 @@ def unmapped_features(config: Config) -> tuple[str, ...]:
         unmapped.append("[features] lww_timestamps = wall-clock (no such impl switch)")
     if config.vclock_threshold:
         unmapped.append("[features] vclock_threshold (the impl truncates whole records)")
+    if config.deletes_per_client:
+        unmapped.append("[workload] deletes_per_client (tombstones and reaping)")
     return tuple(unmapped)
 
 

@@ -14,19 +14,19 @@ kept at the level the two properties talk about:
 - ``inflight[p]``: some in-flight message other than a hint handoff carries such a
   version;
 - per hint payload ``u`` (its coverage ``cov[u][p]`` fixed but unknown) and pair of
-  holder ``h`` and intended node ``i``: ``hint[h][i][u]`` (in ``h``'s hint store),
+  fallback ``h`` and intended node ``i``: ``hint[h][i][u]`` (in ``h``'s hint store),
   the numbers of in-flight handoffs ``hmsg`` and acknowledgements ``hack``, and the
   ghost records ``rec_acked`` (the intended node acknowledged the handoff) and
-  ``rec_deleted`` (the holder deleted the hint);
+  ``rec_deleted`` (the fallback deleted the hint);
 - the fault budgets spent on drops, duplicates and crashes.
 
 The transition relation is a disjunction of named steps, each with its frame:
 
-- *exact* steps, matching the spec one for one: ``handoff`` (a holder sends a hint
+- *exact* steps, matching the spec one for one: ``handoff`` (a fallback sends a hint
   to its reachable intended node when no copy of the handoff or of its
   acknowledgement is in flight), ``hint-deliver`` (the intended node stores the
   versions, records the acknowledgement and sends it back; lost at a down node),
-  ``hint-ack`` (the holder deletes the hint and records the deletion; lost at a
+  ``hint-ack`` (the fallback deletes the hint and records the deletion; lost at a
   down node), ``drop``/``duplicate`` of a handoff or acknowledgement, ``crash``,
   ``recover``;
 - *over-approximated* steps, covering every other action of the spec: ``put``
@@ -91,7 +91,7 @@ class Shape:
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
-        """(holder, intended) index pairs of distinct nodes."""
+        """(fallback, intended) index pairs of distinct nodes."""
         k = len(self.nodes)
         return [(h, i) for h in range(k) for i in range(k) if h != i]
 
@@ -106,7 +106,7 @@ class AbstractState:
     acked: tuple[Term, ...]
     store: tuple[tuple[Term, ...], ...]  # [node][put]
     inflight: tuple[Term, ...]  # [put]
-    hint: dict[tuple[int, int, int], Term]  # (holder, intended, payload)
+    hint: dict[tuple[int, int, int], Term]  # (fallback, intended, payload)
     hmsg: dict[tuple[int, int, int], Term]
     hack: dict[tuple[int, int, int], Term]
     rec_acked: dict[tuple[int, int, int], Term]
@@ -399,7 +399,7 @@ def transition(
     for t in x.hint:
         h, i, _ = t
         key = lbl(t)
-        # hinted handoff: the holder sends the hint to its reachable intended node
+        # hinted handoff: the fallback sends the hint to its reachable intended node
         add(
             f"handoff {key}",
             True,
@@ -424,7 +424,7 @@ def transition(
             skip={f"hmsg[{key}]", f"hack[{key}]", f"rec_acked[{key}]",
                   *(f"store[{shape.nodes[i]}][{q + 1}]" for q in puts)},
         )
-        # the acknowledgement reaches the holder: the hint is deleted
+        # the acknowledgement reaches the fallback: the hint is deleted
         add(
             f"hint-ack {key}",
             True,

@@ -199,9 +199,9 @@ def test_run_until_quiet_gives_up_while_hints_cannot_be_delivered() -> None:
     top = replicas_of(cluster, KEY)
     cluster.crash(top[2])
     cluster.client(top[0]).put(KEY, b"hinted", w=3)
-    holder = next(name for name, s in cluster.storages.items() if s.hints())
+    fallback = next(name for name, s in cluster.storages.items() if s.hints())
     cluster.restart(top[2])
-    cluster.partition({holder}, {top[2]})
+    cluster.partition({fallback}, {top[2]})
     with pytest.raises(SimulationError, match="seed 4"):
         cluster.run_until_quiet(max_time=30.0)
 

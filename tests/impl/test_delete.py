@@ -217,8 +217,8 @@ def test_a_reap_leaves_a_replica_that_holds_something_newer() -> None:
     client.put(b"k", b"v1")
     client.delete(b"k", context=client.get(b"k").context)
     cluster.run_until_quiet()
-    holder, other = sorted(cluster.replicas(b"k"))[:2]
-    node = cluster.node(holder)
+    fallback, other = sorted(cluster.replicas(b"k"))[:2]
+    node = cluster.node(fallback)
     tombstone = node.storage.read(b"k")
     assert tombstone is not None
     node.config = node.reaper.config = node.config.replace(delete_mode="safe")
@@ -236,8 +236,8 @@ def test_a_reap_removes_exactly_the_tombstone_decided_on() -> None:
     first = client.get(b"k").context
     client.delete(b"k", context=first)
     cluster.run_until_quiet()
-    holder, other = sorted(cluster.replicas(b"k"))[:2]
-    node = cluster.node(holder)
+    fallback, other = sorted(cluster.replicas(b"k"))[:2]
+    node = cluster.node(fallback)
     tombstone = node.storage.read(b"k")
     assert tombstone is not None
     node.config = node.reaper.config = node.config.replace(delete_mode="safe")

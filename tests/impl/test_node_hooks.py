@@ -164,11 +164,11 @@ def test_set_suspected_and_a_hint_scan_of_chosen_hints() -> None:
     # a fallback delivers its hint once per retry period; a scan naming it resends now
     driver.handle(top[0], effects)
     driver.deliver_all()
-    holder = driver.nodes[next(iter(hinted))]
-    first = holder.fire(driver.now, HintScan())
-    again = holder.fire(driver.now, HintScan())
-    chosen = frozenset(h.hint_id for h in holder.snapshot().hints)
-    after_reset = holder.fire(driver.now, HintScan(chosen))
+    fallback = driver.nodes[next(iter(hinted))]
+    first = fallback.fire(driver.now, HintScan())
+    again = fallback.fire(driver.now, HintScan())
+    chosen = frozenset(h.hint_id for h in fallback.snapshot().hints)
+    after_reset = fallback.fire(driver.now, HintScan(chosen))
 
     def deliveries(effects: list[Effect]) -> int:
         return sum(isinstance(getattr(e, "message", None), HintDelivery) for e in effects)

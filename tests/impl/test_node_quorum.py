@@ -177,8 +177,8 @@ def hints_kept_until_acked(driver: Driver, seen: dict[tuple[str, int], tuple[str
         for hint in storage.hints():
             seen[(name, hint.hint_id)] = (hint.intended, hint.key)
     current = {(name, h.hint_id) for name, s in driver.storages.items() for h in s.hints()}
-    for (holder, hint_id), (intended, key) in seen.items():
-        if (holder, hint_id) not in current and driver.nodes[intended].record(key) is None:
+    for (fallback, hint_id), (intended, key) in seen.items():
+        if (fallback, hint_id) not in current and driver.nodes[intended].record(key) is None:
             return False
     return True
 
@@ -223,11 +223,11 @@ def test_a_hint_ack_from_another_node_deletes_nothing() -> None:
     top, rest = top_and_rest(driver)
     driver.down.add(top[2])
     ok_put(driver.put(top[0], KEY, b"v", settle=1.0))
-    holder = next(n for n in rest if driver.storages[n].hints())
-    hint = driver.storages[holder].hints()[0]
-    impostor = next(n for n in driver.nodes if n not in (holder, hint.intended))
-    driver.nodes[holder].receive(driver.now, impostor, HintAck(hint.hint_id))
-    assert driver.storages[holder].hints() == [hint]
+    fallback = next(n for n in rest if driver.storages[n].hints())
+    hint = driver.storages[fallback].hints()[0]
+    impostor = next(n for n in driver.nodes if n not in (fallback, hint.intended))
+    driver.nodes[fallback].receive(driver.now, impostor, HintAck(hint.hint_id))
+    assert driver.storages[fallback].hints() == [hint]
 
 
 def test_a_fallback_ack_counts_only_with_its_hint(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -325,11 +325,11 @@ def test_a_restarted_fallback_still_hands_its_hints_off() -> None:
     top, rest = top_and_rest(driver)
     driver.down.add(top[2])
     ok_put(driver.put(top[0], KEY, b"v", settle=1.0))
-    holder = next(n for n in rest if driver.storages[n].hints())
-    driver.crash(holder)
-    driver.restart(holder)
+    fallback = next(n for n in rest if driver.storages[n].hints())
+    driver.crash(fallback)
+    driver.restart(fallback)
     driver.down.discard(top[2])
     driver.wake(top[2])
     driver.advance(10.0)
-    assert not driver.storages[holder].hints()
+    assert not driver.storages[fallback].hints()
     assert driver.records(KEY)[top[2]] == [b"v"]

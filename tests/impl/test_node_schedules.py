@@ -74,11 +74,11 @@ def run(schedule: list[tuple[object, ...]]) -> tuple[bool, str]:
         for r, (k, value) in acked.items():
             if k == key and value not in got:
                 return False, f"acknowledged put {r} of {key!r} lost"
-        holders = {n: sorted(values(rec)) for n, node in driver.nodes.items()
+        fallbacks = {n: sorted(values(rec)) for n, node in driver.nodes.items()
                    if (rec := node.record(key)) is not None}
         top = driver.nodes["n1"].preference_list(key)[:3]
-        if any(holders.get(t) != got for t in top if got):
-            return False, f"replicas of {key!r} did not converge: {holders}"
+        if any(fallbacks.get(t) != got for t in top if got):
+            return False, f"replicas of {key!r} did not converge: {fallbacks}"
     return True, ""
 
 

@@ -101,18 +101,18 @@ def abstract_state(
                 out[f"hack[{key}]"] = 0
                 out[f"rec_acked[{key}]"] = False
                 out[f"rec_deleted[{key}]"] = False
-    for holder, node in zip(nodes, state.nodes, strict=True):
+    for fallback, node in zip(nodes, state.nodes, strict=True):
         for hint in node.hints:
-            out[f"hint[{label(holder, hint.intended, payload_ids[hint.payload])}]"] = True
+            out[f"hint[{label(fallback, hint.intended, payload_ids[hint.payload])}]"] = True
     for m in state.messages:
         if m.kind is Kind.HINT_DELIVERY:
             out[f"hmsg[{label(m.src, m.dst, payload_ids[m.payload])}]"] += 1
         elif m.kind is Kind.HINT_ACK:
             out[f"hack[{label(m.dst, m.src, payload_ids[m.payload])}]"] += 1
-    for holder, intended, _, payload in state.hints_acked:
-        out[f"rec_acked[{label(holder, intended, payload_ids[payload])}]"] = True
-    for holder, intended, _, payload in state.hints_deleted:
-        out[f"rec_deleted[{label(holder, intended, payload_ids[payload])}]"] = True
+    for fallback, intended, _, payload in state.hints_acked:
+        out[f"rec_acked[{label(fallback, intended, payload_ids[payload])}]"] = True
+    for fallback, intended, _, payload in state.hints_deleted:
+        out[f"rec_deleted[{label(fallback, intended, payload_ids[payload])}]"] = True
     out["drops"], out["duplicates"], out["crashes"] = state.used[:3]
     return out
 

@@ -145,7 +145,7 @@ def test_hint_kept_until_acked_catches_an_early_deletion() -> None:
     state = do(state, Handoff(fallback, third, "k", hint.payload))
     state = deliver(deliver(state, Kind.HINT_DELIVERY), Kind.HINT_ACK)
     assert state.hints_deleted and hint_kept_until_acked(state)
-    # mutant: the holder deleted the hint although no acknowledgement was recorded
+    # mutant: the fallback deleted the hint although no acknowledgement was recorded
     assert not hint_kept_until_acked(replace(state, hints_acked=frozenset()))
 
 
@@ -254,8 +254,8 @@ def test_hint_kept_until_acked_catches_a_spec_that_deletes_hints_when_sending_th
     def mutant(state: State) -> Iterator[tuple[Action, State]]:
         for action, after in successors(state):
             if isinstance(action, HandoffAction):
-                holder = after.node(action.node)
-                hints = tuple(h for h in holder.hints
+                fallback = after.node(action.node)
+                hints = tuple(h for h in fallback.hints
                               if (h.intended, h.key, h.payload) !=
                               (action.intended, action.key, action.payload))
                 nodes = tuple(
