@@ -154,7 +154,8 @@ def _wait_started(directory: Path, state: dict[str, Any], names: list[str],
     return f"{', '.join(waiting)} not ready within {_START_TIMEOUT_S:.0f} s" if waiting else None
 
 
-def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> None:
+def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
+    """Stop the processes of ``names`` that are running; how many there were."""
     pids = {name: state["nodes"][name]["pid"] for name in names
             if _ours(directory, state["nodes"][name]["pid"])}
     for pid in pids.values():
@@ -169,6 +170,7 @@ def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> None:
                 os.kill(pid, signal.SIGKILL)
     for name in names:
         state["nodes"][name]["pid"] = None
+    return len(pids)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -231,9 +233,9 @@ def _status(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     state = read_state(directory)
-    _stop(directory, state, list(state["nodes"]))
+    stopped = _stop(directory, state, list(state["nodes"]))
     _write_state(directory, state)
-    print(f"stopped {len(state['nodes'])} nodes of {directory}")
+    print(f"stopped {stopped} nodes of {directory}")
     return 0
 
 
