@@ -47,6 +47,16 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                "description": "every sibling's body, base64"},
                     "content_types": {"type": "array", "items": {"type": "string"}},
                     "context": {"type": "string", "format": "byte"}}}
+
+    def writes(no_context: str) -> list[dict[str, Any]]:
+        """The parameters of a put and a delete."""
+        return [{"name": "w", "in": "query", "schema": quorum,
+                 "description": f"write quorum for this request, 1..{config.n}"},
+                {"name": "X-Vdynamo-Context", "in": "header",
+                 "schema": {"type": "string", "format": "byte"},
+                 "description": f"a get's context, base64 (none: {no_context}); refused "
+                                "(400) unless this cluster issued it"}]
+
     common = {
         "400": _error("a malformed request, a bad context, r/w out of range"),
         "414": _error(f"a key over {config.max_key_bytes} bytes"),
@@ -87,13 +97,7 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                 "put": {
                     "operationId": "put",
                     "summary": "write a value; its context supersedes what the context covers",
-                    "parameters": [
-                        {"name": "w", "in": "query", "schema": quorum,
-                         "description": f"write quorum for this request, 1..{config.n}"},
-                        {"name": "X-Vdynamo-Context", "in": "header",
-                         "schema": {"type": "string", "format": "byte"},
-                         "description": "a get's context, base64 (none: a new concurrent "
-                                        "write); refused (400) unless this cluster issued it"}],
+                    "parameters": writes("a new concurrent write"),
                     "requestBody": {"required": False, "content": {
                         "application/octet-stream": {"schema": {
                             "type": "string", "format": "binary",
@@ -105,6 +109,19 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                      "acknowledged by W replicas", context_header),
                         **common,
                         "413": _error(f"a value over {config.max_value_bytes} bytes"),
+                        "504": _error("W replicas did not acknowledge in time: outcome "
+                                      "unknown")}},
+                "delete": {
+                    "operationId": "delete",
+                    "summary": "delete what the context covers: a tombstone written like a put",
+                    "parameters": writes("a blind delete, a tombstone beside the current "
+                                         "versions"),
+                    "responses": {
+                        "200": _json({"type": "object", "required": ["context"],
+                                      "properties": {"context": {"type": "string"}}},
+                                     "the tombstone was acknowledged by W replicas; a get "
+                                     "answers 404", context_header),
+                        **common,
                         "504": _error("W replicas did not acknowledge in time: outcome "
                                       "unknown")}},
             },

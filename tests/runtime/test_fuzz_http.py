@@ -15,7 +15,7 @@ from schemathesis import checks
 
 from tests.runtime.procs import alive, cluster_up, http, request, state
 
-#: examples per operation (7 operations)
+#: examples per operation (8 operations)
 EXAMPLES = 12
 
 
