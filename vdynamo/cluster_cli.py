@@ -161,13 +161,19 @@ def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
     for pid in pids.values():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
+    # Wait for the processes to be gone, not only to stop looking like ours: an
+    # exiting process has an empty command line while it still runs (its sockets
+    # and files still open) before it becomes a zombie.
     deadline = time.monotonic() + _STOP_TIMEOUT_S
-    while time.monotonic() < deadline and any(_ours(directory, p) for p in pids.values()):
+    while time.monotonic() < deadline and any(_alive(p) for p in pids.values()):
         time.sleep(0.05)
-    for pid in pids.values():
-        if _ours(directory, pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    killed = [pid for pid in pids.values() if _ours(directory, pid)]
+    for pid in killed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + _STOP_TIMEOUT_S
+    while time.monotonic() < deadline and any(_alive(p) for p in killed):
+        time.sleep(0.05)
     for name in names:
         state["nodes"][name]["pid"] = None
     return len(pids)
