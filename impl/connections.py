@@ -94,6 +94,12 @@ class ConnectionSlots:
         self._waiting.pop(connection, None)
         self._busy.discard(connection)
 
+    def close_all(self) -> None:
+        """Close every admitted connection (a node that stops); each is released
+        when its handler sees the close."""
+        for connection in [*self._waiting, *self._busy]:
+            connection.close()
+
 
 def fit_caps(open_files: int, nodes: int, members: int, http: int,
              peer: int) -> tuple[int, int]:

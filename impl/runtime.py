@@ -186,8 +186,9 @@ class NodeServer:
     async def stop(self, grace_s: float = 0.0) -> None:
         """Stop: accept nothing more, give the requests in flight up to ``grace_s``
         seconds to finish (those still waiting then get a RequestTimeoutError: a
-        504, outcome unknown for a put), stop the timers and peer connections,
-        flush and close the storage."""
+        504, outcome unknown for a put), stop the timers and the connections of
+        both ports (those it opened and those others opened), flush and close the
+        storage."""
         self.stopping = True
         for server in self._servers:
             server.close()
@@ -208,6 +209,15 @@ class NodeServer:
         for task in list(self._tasks):
             with contextlib.suppress(BaseException):
                 await task
+        # Close the connections others opened, so their handlers end (they would
+        # otherwise be cancelled when the loop ends, and Python 3.11's start_server
+        # logs each cancelled handler as an ERROR traceback).
+        slots = (self.http.slots, self._peer_slots)
+        for port in slots:
+            port.close_all()
+        deadline = self.loop.time() + 1.0
+        while any(len(port) for port in slots) and self.loop.time() < deadline:
+            await asyncio.sleep(0.01)
         for server in self._servers:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):  # 3.11 waits for every open connection

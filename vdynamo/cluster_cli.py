@@ -154,21 +154,29 @@ def _wait_started(directory: Path, state: dict[str, Any], names: list[str],
     return f"{', '.join(waiting)} not ready within {_START_TIMEOUT_S:.0f} s" if waiting else None
 
 
-def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> None:
+def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
+    """Stop the processes of ``names`` that are running; how many there were."""
     pids = {name: state["nodes"][name]["pid"] for name in names
             if _ours(directory, state["nodes"][name]["pid"])}
     for pid in pids.values():
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
+    # Wait for the processes to be gone, not only to stop looking like ours: an
+    # exiting process has an empty command line while it still runs (its sockets
+    # and files still open) before it becomes a zombie.
     deadline = time.monotonic() + _STOP_TIMEOUT_S
-    while time.monotonic() < deadline and any(_ours(directory, p) for p in pids.values()):
+    while time.monotonic() < deadline and any(_alive(p) for p in pids.values()):
         time.sleep(0.05)
-    for pid in pids.values():
-        if _ours(directory, pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+    killed = [pid for pid in pids.values() if _ours(directory, pid)]
+    for pid in killed:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + _STOP_TIMEOUT_S
+    while time.monotonic() < deadline and any(_alive(p) for p in killed):
+        time.sleep(0.05)
     for name in names:
         state["nodes"][name]["pid"] = None
+    return len(pids)
 
 
 def _up(args: argparse.Namespace) -> int:
@@ -231,9 +239,9 @@ def _status(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     state = read_state(directory)
-    _stop(directory, state, list(state["nodes"]))
+    stopped = _stop(directory, state, list(state["nodes"]))
     _write_state(directory, state)
-    print(f"stopped {len(state['nodes'])} nodes of {directory}")
+    print(f"stopped {stopped} nodes of {directory}")
     return 0
 
 

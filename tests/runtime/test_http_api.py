@@ -138,6 +138,11 @@ def test_health_metrics_status_and_openapi() -> None:
             get = document["paths"]["/kv/{key}"]["get"]
             assert {"200", "300", "404", "400", "503"} <= set(get["responses"])
             assert get["parameters"][0]["schema"]["maximum"] == 3
+            # the document names exactly the methods /kv/{key} serves (not 405)
+            documented = set(document["paths"]["/kv/{key}"]) - {"parameters"}
+            served = {method.lower() for method in ("GET", "PUT", "DELETE", "POST", "PATCH")
+                      if (await http.request(method, f"{base}/kv/doc")).status_code != 405}
+            assert documented == served == {"get", "put", "delete"}
     run(scenario())
 
 

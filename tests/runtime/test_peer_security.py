@@ -110,6 +110,27 @@ def test_a_frame_that_fails_its_mac_closes_the_connection_and_changes_nothing(
     run(scenario())
 
 
+def test_every_message_type_is_refused_without_its_mac(tmp_path: Path) -> None:
+    """The tag is checked before the frame's type is looked at: a frame of any type
+    code (known or not) whose tag fails closes the connection as a refused peer.
+    (A runtime that skipped the check for one type, say ReplicaPut, passed the tests
+    above, which forge only a ReadRepair.)"""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            target = servers[1]
+            await servers[2].stop()  # the test speaks as n3: the real one must not reconnect
+            body = bytes(4)
+            for code in range(256):
+                reader, writer, _ = await dial(target, "n3")
+                writer.write(b"VDYN\x01" + bytes([code]) + struct.pack(">I", len(body)) + body
+                             + bytes(TAG_BYTES))
+                await writer.drain()
+                assert await closed_by_node(reader), f"type {code}"
+                writer.close()
+                assert target.refused_peers == code + 1, f"type {code}"
+    run(scenario())
+
+
 def test_one_undecodable_frame_is_dropped_alone_and_the_next_one_is_delivered(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     async def scenario() -> None:
