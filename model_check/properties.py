@@ -1,5 +1,9 @@
 """The named properties of Dynamo that the model checker verifies on the spec.
 
+(About 660 lines, over the project's 600, on purpose: the table of every named
+property of the suite, each a small predicate with its description and source,
+reads in one place; the machinery they share is in :mod:`model_check.model`.)
+
 Theory of operation
 -------------------
 A :class:`Property` is one type with an *expectation* (Stateright's
