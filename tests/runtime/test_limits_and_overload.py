@@ -80,7 +80,12 @@ async def _saturate(servers: list[NodeServer]) -> asyncio.Task[Any]:
     for other in servers[1:]:
         await other.stop()
     first = asyncio.create_task(call("PUT", url(servers[0], "/kv/first"), b"one"))
-    await asyncio.sleep(0.3)
+    # until n1 coordinates it (not a fixed sleep: a loaded machine may take longer)
+    for _ in range(100):
+        if servers[0].node.pending >= 1:
+            break
+        await asyncio.sleep(0.01)
+    assert servers[0].node.pending >= 1, "the first put never reached n1"
     return first
 
 
