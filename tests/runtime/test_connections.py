@@ -114,7 +114,11 @@ def test_when_every_connection_is_busy_a_new_one_gets_503_at_once(tmp_path: Path
             # two puts that wait for a quorum that cannot come (1 s): both connections busy
             waiting = [asyncio.create_task(call("PUT", url(node, f"/kv/w{i}?w=2"), b"v"))
                        for i in range(2)]
-            await asyncio.sleep(0.3)
+            for _ in range(100):  # until n1 coordinates both (a loaded machine is slower)
+                if node.node.pending >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert node.node.pending == 2
             started = time.monotonic()
             answer = await raw(node.http_address, b"GET /kv/k HTTP/1.1\r\nHost: x\r\n\r\n")
             assert time.monotonic() - started < 0.5
