@@ -154,7 +154,11 @@ def test_a_stopping_node_is_not_ready_and_answers_requests_in_flight() -> None:
             client = httpx.AsyncClient()
             put = client.put(f"http://{stopping.http_address}/kv/k", content=b"v")
             task: asyncio.Task[Any] = asyncio.ensure_future(put)
-            await asyncio.sleep(0.3)
+            for _ in range(300):  # until the put is in flight (a loaded machine is slower)
+                if stopping.node.pending:
+                    break
+                await asyncio.sleep(0.01)
+            assert stopping.node.pending == 1
             assert stopping.health()["ready"]
             await stopping.stop(grace_s=0.2)
             answer = await task
