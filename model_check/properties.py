@@ -159,7 +159,7 @@ def deleted(state: State) -> frozenset[int]:
     for client in state.clients:
         for p in client.acked:
             if p in tombstones:
-                out |= _history(state, p)
+                out |= _history_in(state.puts, p)
     return out
 
 
@@ -190,14 +190,9 @@ def read_your_writes(state: State) -> bool:
                 record = state.puts[p - 1]
                 if record is None or record.key != get.key or p in gone:
                     continue
-                if not any(p in _history(state, v) for v in get.returned):
+                if not any(p in _history_in(state.puts, v) for v in get.returned):
                     return False
     return True
-
-
-def _history(state: State, put_id: int) -> frozenset[int]:
-    record = state.puts[put_id - 1]
-    return record.history if record is not None else frozenset()
 
 
 def _antichain(state: State, put_ids: tuple[int, ...]) -> bool:
