@@ -44,7 +44,6 @@ from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, InvalidValueError
 from impl.merkle import (
     Buckets,
-    InSync,
     Level,
     MerkleMessage,
     MerkleTree,
@@ -180,10 +179,6 @@ def from_exchange(message: MerkleExchange) -> Level | Buckets:
                      tuple(zip(message.indexes, message.hashes, strict=True)))
     return Buckets(shape, message.indexes, tuple(zip(message.keys, message.digests,
                                                      strict=True)))
-
-
-def is_final(message: MerkleMessage | None) -> bool:
-    return message is None or isinstance(message, InSync | OutOfSync)
 
 
 class AntiEntropy:

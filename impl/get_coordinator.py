@@ -32,7 +32,7 @@ from impl.effects import CancelTimer, Effect, GetResult, Send, SetTimer
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo, answer
 from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
-from impl.read_repair import ReadRepairer, read_repair_targets
+from impl.read_repair import ReadRepairer, reconciled
 from impl.reaping import Reaper, all_targets_hold
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
@@ -168,7 +168,7 @@ class GetCoordinator:
         out: list[Effect] = []
         if not coordination.replied and read_quorum_reached(coordination):
             coordination.replied = True
-            merged, _ = read_repair_targets(coordination.replies)
+            merged = reconciled(coordination.replies)
             context = encode_context_pairs(context_pairs(merged, self.config.vclock_max_pairs),
                                            key=coordination.key,
                                            mode=self.mode, secret=self.config.secret)
@@ -185,7 +185,7 @@ class GetCoordinator:
         if coordination.replies and self.config.read_repair:
             out.extend(self.repairer.repair(coordination.key, coordination.replies))
         if coordination.replies and self.config.delete_mode == "safe":
-            merged, _ = read_repair_targets(coordination.replies)
+            merged = reconciled(coordination.replies)
             if all_targets_hold(coordination.targets, coordination.sent_to,
                                 coordination.replies, merged):
                 out.extend(self.reaper.schedule(now, coordination.key, merged,

@@ -332,22 +332,20 @@ class HttpApi:
         if method == "GET":
             return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),
                               client_id=client)
+        if method not in ("PUT", "DELETE"):
+            return None
+        context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
+        counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
+                          "X-Vdynamo-Client-Counter")
         if method == "PUT":
-            context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
-            counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
-                              "X-Vdynamo-Client-Counter")
             value = seal_value(body, headers.get(b"content-type"))
             return PutRequest(server.next_request_id(), key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
                               client_counter=counter)
-        if method == "DELETE":  # a put of a tombstone (impl.reaping, docs/impl.md)
-            context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
-            counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
-                              "X-Vdynamo-Client-Counter")
-            return delete_request(server.next_request_id(), key, context,
-                                  w=_quorum(query, "w", n), client_id=client,
-                                  client_counter=counter)
-        return None
+        # DELETE: a put of a tombstone (impl.reaping, docs/impl.md)
+        return delete_request(server.next_request_id(), key, context,
+                              w=_quorum(query, "w", n), client_id=client,
+                              client_counter=counter)
 
 
 _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {

@@ -36,7 +36,7 @@ an empty ``record`` means "no record".
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from impl.errors import BadMessageError, BadRequestError
@@ -548,8 +548,3 @@ PEER_MESSAGES: tuple[type, ...] = (
     ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords, Reap,
     HandoffDone,
 )
-
-
-def field_names(message: object) -> tuple[str, ...]:
-    """The field names of a message type, in declaration order (used by the codec)."""
-    return tuple(f.name for f in fields(message))  # type: ignore[arg-type]

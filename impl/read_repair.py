@@ -24,16 +24,22 @@ from impl.messages import ReadRepair
 from impl.replica import Replica
 from impl.versions import Record, encode_record, merge
 
-__all__ = ["ReadRepairer", "read_repair_targets"]
+__all__ = ["ReadRepairer", "read_repair_targets", "reconciled"]
+
+
+def reconciled(replies: Mapping[str, Record]) -> Record:
+    """The reconciled record of a get's ``replies`` (node -> record)."""
+    merged: Record | None = None
+    for record in replies.values():
+        merged = record if merged is None else merge(merged, record)
+    assert merged is not None
+    return merged
 
 
 def read_repair_targets(replies: Mapping[str, Record]) -> tuple[Record, list[str]]:
     """The reconciled record of a get's ``replies`` (node -> record), and the nodes
     that answered with a record missing part of it, sorted."""
-    merged: Record | None = None
-    for record in replies.values():
-        merged = record if merged is None else merge(merged, record)
-    assert merged is not None
+    merged = reconciled(replies)
     stale = [node for node, record in sorted(replies.items())
              if merge(record, merged) != record]
     return merged, stale

@@ -7,7 +7,7 @@ Every engine refuses bad arguments the same way, before anything changes: a
 from __future__ import annotations
 
 from impl.errors import InvalidValueError
-from spec.ring import RING_SIZE, key_position
+from spec.ring import RING_SIZE
 
 __all__ = [
     "FSYNC_POLICIES",
@@ -94,7 +94,3 @@ def scan_segments(lo: object, hi: object) -> list[tuple[int, int]]:
 def position_bytes(position: int) -> bytes:
     """A ring position as 16 big-endian bytes (sorts like the integer)."""
     return position.to_bytes(16, "big")
-
-
-def key_position_bytes(key: bytes) -> bytes:
-    return position_bytes(key_position(key))
