@@ -84,6 +84,7 @@ from impl.runtime_config import (  # re-exported: they lived here first
     Address,
     NodeAddresses,
     RuntimeConfig,
+    StorageSettings,
     check_secret,
     load_runtime_config,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "NodeAddresses",
     "NodeServer",
     "RuntimeConfig",
+    "StorageSettings",
     "check_secret",
     "http_status",
     "load_runtime_config",
@@ -644,7 +646,8 @@ async def serve(
         addresses = config.nodes[name]
         assert addresses.data is not None
         addresses.data.parent.mkdir(parents=True, exist_ok=True)
-        storage = ObservedStorage(SqliteStorage(addresses.data))
+        storage = ObservedStorage(SqliteStorage(addresses.data, config.storage.fsync,
+                                                batch=config.storage.batch))
         try:
             server = NodeServer(name, config.cluster, storage, peers, seed=index)
             server.http_addresses = http
@@ -701,7 +704,7 @@ def main(argv: list[str]) -> int:
     if args.insecure_dev:
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
     config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes,
-                           config.path)
+                           config.path, config.storage)
     try:
         policy = event_loop_policy(args.loop)
     except errors.ConfigError as error:

@@ -10,6 +10,13 @@ The file ``vdynamo serve CLUSTER.toml`` runs (:mod:`impl.runtime`) and
     w = 2
     secret = "..."       # 16 bytes or more, e.g. `openssl rand -hex 24`
 
+    [storage]            # optional: how every node's SQLite file is written
+    fsync = "always"     # default: every acknowledged write fsynced (durable);
+                         # "buffered": commits every [cluster] flush_interval s
+                         # or `batch` changes, no fsync per commit, so a crash
+                         # loses the last changes (not durable)
+    batch = 1000         # buffered only: changes per commit
+
     [nodes.n1]
     peer = "127.0.0.1:7001"   # TCP between nodes (a bare port: 127.0.0.1)
     http = "127.0.0.1:8001"   # HTTP for clients
@@ -33,6 +40,8 @@ from typing import Any
 
 from impl import errors
 from impl.config import ClusterConfig
+from impl.storage._common import FSYNC_POLICIES
+from impl.storage.base import FsyncPolicy
 
 __all__ = [
     "DEFAULT_HOST",
@@ -40,6 +49,7 @@ __all__ = [
     "Address",
     "NodeAddresses",
     "RuntimeConfig",
+    "StorageSettings",
     "check_secret",
     "load_runtime_config",
 ]
@@ -80,11 +90,37 @@ class NodeAddresses:
 
 
 @dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """The ``[storage]`` section: the SQLite engine's fsync policy for every node
+    served from the file (``impl.storage.sqlite.SqliteStorage``'s ``fsync`` and
+    ``batch``; docs/storage.md). ``"always"`` (the default) is durable: a write is
+    fsynced, by the runtime's group commit, before anything that depends on it is
+    sent. ``"buffered"`` commits every ``batch`` changes without an fsync per
+    commit, and at least every ``[cluster] flush_interval`` seconds (the node's
+    Flush timer; as Cassandra's periodic commitlog_sync): a crash loses the changes
+    since the last commit (and the node starts
+    its next lifetime under a fresh actor, so what it forgot is never re-issued;
+    docs/impl.md, "Actor epochs")."""
+
+    fsync: FsyncPolicy = "always"
+    batch: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.fsync not in FSYNC_POLICIES:
+            raise errors.ConfigError(f"[storage] fsync: must be one of "
+                                     f"{', '.join(map(repr, FSYNC_POLICIES))}, got {self.fsync!r}")
+        if isinstance(self.batch, bool) or not isinstance(self.batch, int) or self.batch < 1:
+            raise errors.ConfigError(f"[storage] batch: must be an integer >= 1, "
+                                     f"got {self.batch!r}")
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeConfig:
     cluster: ClusterConfig
     nodes: Mapping[str, NodeAddresses] = field(default_factory=dict)
     #: the file it was read from (re-read for the addresses of a joining node)
     path: Path | None = None
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
 
 _NODE_KEYS = {"peer", "http", "data"}
@@ -126,9 +162,10 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
         raise errors.ConfigError(f"{path}: cannot read: {error}") from None
     except tomllib.TOMLDecodeError as error:
         raise errors.ConfigError(f"{path}: not valid TOML: {error}") from None
-    unknown = sorted(set(raw) - {"cluster", "nodes"})
+    unknown = sorted(set(raw) - {"cluster", "nodes", "storage"})
     if unknown:
-        raise errors.ConfigError(f"[{unknown[0]}]: unknown section (expected [cluster], [nodes.*])")
+        raise errors.ConfigError(f"[{unknown[0]}]: unknown section (expected [cluster], "
+                                 "[storage], [nodes.*])")
     section = raw.get("cluster")
     if not isinstance(section, dict):
         raise errors.ConfigError("[cluster]: section missing")
@@ -172,4 +209,17 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
     missing = [n for n in cluster.nodes if n not in nodes]
     if missing:
         raise errors.ConfigError(f"[nodes.{missing[0]}]: no addresses for a cluster node")
-    return RuntimeConfig(cluster, nodes, path)
+    return RuntimeConfig(cluster, nodes, path, _storage_settings(raw.get("storage", {})))
+
+
+def _storage_settings(section: object) -> StorageSettings:
+    """The ``[storage]`` section (absent: the durable default); ConfigError naming
+    the key that is wrong."""
+    if not isinstance(section, dict):
+        raise errors.ConfigError("[storage]: must be a table")
+    keys = {f.name for f in fields(StorageSettings)}
+    extra = sorted(set(section) - keys)
+    if extra:
+        raise errors.ConfigError(f"[storage] {extra[0]}: unknown key (expected "
+                                 f"{', '.join(sorted(keys))})")
+    return StorageSettings(**section)

@@ -17,15 +17,18 @@ import pytest
 
 from impl import errors
 from impl.config import ClusterConfig
+from impl.metrics import ObservedStorage
 from impl.runtime import (
     Address,
     NodeAddresses,
     NodeServer,
     RuntimeConfig,
+    StorageSettings,
     http_status,
     load_runtime_config,
     serve,
 )
+from impl.storage.sqlite import SqliteStorage
 
 NAMES = ("n1", "n2", "n3")
 
@@ -213,3 +216,37 @@ def test_http_status_mapping() -> None:
     assert http_status(errors.OverloadedError("x")) == 503
     assert http_status(errors.RequestTimeoutError("x")) == 504
     assert http_status(errors.StorageError("x")) == 500
+
+
+def test_the_storage_section_sets_the_fsync_policy_of_every_node(tmp_path: Path) -> None:
+    head = ('[cluster]\nnodes = ["a"]\nn = 1\nr = 1\nw = 1\nsecret = "0123456789abcdef"\n'
+            '[nodes.a]\npeer = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\n')
+    path = tmp_path / "cluster.toml"
+    path.write_text(head)
+    assert load_runtime_config(path).storage == StorageSettings("always", 1000)
+    path.write_text(head + '[storage]\nfsync = "buffered"\nbatch = 10\n')
+    config = load_runtime_config(path)
+    assert config.storage == StorageSettings("buffered", 10)
+
+    async def opened() -> tuple[str, int, bool]:
+        servers = await serve(config, ["a"])
+        try:
+            engine = servers[0].storage
+            assert isinstance(engine, ObservedStorage)
+            inner = engine.inner
+            assert isinstance(inner, SqliteStorage)
+            return inner.fsync, inner.batch, servers[0].committer is None
+        finally:
+            await servers[0].stop()
+
+    assert run(opened()) == ("buffered", 10, True)  # and no group commit: nothing to fsync
+    for text, named in {
+        '[storage]\nfsync = "sometimes"\n': r"\[storage\] fsync: must be one of 'always', "
+                                            r"'buffered', got 'sometimes'",
+        "[storage]\nbatch = 0\n": r"\[storage\] batch: must be an integer >= 1, got 0",
+        "[storage]\nflush = 1\n": r"\[storage\] flush: unknown key",
+        'storage = "x"\n': r"\[storage\]: must be a table",
+    }.items():
+        path.write_text(head + text if text.startswith("[") else text + head)
+        with pytest.raises(errors.ConfigError, match=named):
+            load_runtime_config(path)
