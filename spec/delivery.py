@@ -25,6 +25,7 @@ kind                   handler (receiver's role)
 ``read-repair``        :func:`spec.read_repair.on_read_repair` (replica)
 ``hint-delivery``      :func:`spec.handoff.on_hint_delivery` (intended)
 ``hint-ack``           :func:`spec.handoff.on_hint_ack` (fallback)
+``range-transfer``     :func:`spec.membership.on_range_transfer` (new owner)
 =====================  ===================================================
 """
 
@@ -36,6 +37,7 @@ from types import MappingProxyType
 from spec.actions import Action, new_deliver
 from spec.coordination import on_replica_get_reply, on_replica_put_ack
 from spec.handoff import on_hint_ack, on_hint_delivery
+from spec.membership import on_range_transfer
 from spec.read_repair import on_read_repair
 from spec.replica import on_replica_get, on_replica_put
 from spec.requests import on_forward
@@ -58,6 +60,7 @@ HANDLERS: MappingProxyType[Kind, Handler] = MappingProxyType({
     Kind.READ_REPAIR: on_read_repair,
     Kind.HINT_DELIVERY: on_hint_delivery,
     Kind.HINT_ACK: on_hint_ack,
+    Kind.RANGE_TRANSFER: on_range_transfer,
 })
 assert set(HANDLERS) == set(Kind), "every message kind needs a handler"
 
