@@ -63,7 +63,10 @@ for its ranges before their transfer (the stale read of
 handover ends the change (no step 4; the senders empty their copies there).
 
 Nodes outside the ring (``[membership] joining`` before their join, a node that
-left) are up but neither coordinate nor get requests by any view. Errors: none
+left) are up but neither coordinate nor get requests by any view. A node ignores
+a message from a node it never heard of (:func:`knows`: not an initial node, and
+its join not in the receiver's view), as the implementation refuses peers
+outside its membership. Errors: none
 on states the spec reached.
 """
 
@@ -92,6 +95,7 @@ __all__ = [
     "View",
     "current_top",
     "initial_membership",
+    "knows",
     "membership_changes",
     "on_range_transfer",
     "request_targets",
@@ -225,6 +229,7 @@ class _Change:
 
     node: str
     event: str
+    start: int
     complete: bool
     transfers: tuple[tuple[str, str, str], ...]
     involved: tuple[str, ...]
@@ -236,7 +241,7 @@ class _Change:
 def _latest(config: Config, log: tuple[Change, ...]) -> _Change:
     view = view_of(config, log)
     if not log:
-        return _Change("", "", True, (), config.nodes, 0, 0)
+        return _Change("", "", 0, True, (), config.nodes, 0, 0)
     start = max(i for i, (event, _) in enumerate(log) if event in (JOIN, LEAVE))
     final = SETTLED if config.join_handover == "pending" else HANDED
     complete = log[-1][0] == final
@@ -250,7 +255,7 @@ def _latest(config: Config, log: tuple[Change, ...]) -> _Change:
     involved = view.members if complete else _in_ring_order(
         config, frozenset(last.old) | frozenset(last.members))
     events = [event for event, _ in log]
-    return _Change(log[start][1], log[-1][0], complete, transfers, involved,
+    return _Change(log[start][1], log[-1][0], start, complete, transfers, involved,
                    events.count(JOIN), events.count(LEAVE))
 
 
@@ -298,11 +303,14 @@ def _changes(state: State, plan: Plan, ms: MembershipState
                     yield _leave(node), _announce(state, plan, ms, (LEAVE, node))
         return
     everyone = all(views[index[n]] == known for n in change.involved)
+    start = change.start
     if change.event in (JOIN, LEAVE):
         pending = [t for t in change.transfers if t not in ms.handed]
         for key, src, dst in pending:
             if config.join_handover == "pending" and not everyone:
                 break
+            if views[index[src]] < start + 1:  # immediate: the sender knows the change
+                continue
             if not probe.reachable(src, dst) or _blocked(state.messages, key, src, dst):
                 continue
             edit = Edit(state, plan)
@@ -324,6 +332,15 @@ def _drained(state: State, change: _Change) -> bool:
     this guard)."""
     moved = {key for key, _, _ in change.transfers}
     return not any(c.key in moved for node in state.nodes for c in node.coord)
+
+
+def knows(plan: Plan, membership: MembershipState, node: str, other: str) -> bool:
+    """Whether ``node`` has heard of ``other``: an initial node, or one whose join is
+    in ``node``'s view (a node ignores messages from nodes it never heard of, as the
+    implementation refuses peers outside its membership)."""
+    if other in plan.config.nodes:
+        return True
+    return (JOIN, other) in membership.log[: membership.views[plan.index[node]]]
 
 
 def _blocked(messages: tuple[Message, ...], key: str, src: str, dst: str) -> bool:

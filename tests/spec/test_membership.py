@@ -131,10 +131,20 @@ def test_the_naive_join_serves_a_stale_read_from_the_joining_node() -> None:
     """The case script's stale read, as the suite's shortest counterexample has it."""
     state = do(_acked_put(NAIVE), Join("n4"))
     state = get(state, "c1", "n4")  # n4, by its own view a top-N node, coordinates
+    state = do(state, Gossip("n4", "n2"))  # n2 hears of n4 (else it ignores n4)
     state = deliver(state, Kind.REPLICA_GET, dst="n2")
     state = deliver(state, Kind.REPLICA_GET_REPLY, src="n2")
     record = state.client("c1").gets[-1]
     assert record.acked_before == (1,) and record.returned == ()
+
+
+def test_a_node_ignores_a_message_from_a_node_it_never_heard_of() -> None:
+    state = do(_acked_put(NAIVE), Join("n4"))
+    state = get(state, "c1", "n4")
+    ignored = deliver(state, Kind.REPLICA_GET, dst="n1")
+    assert not any(m.kind is Kind.REPLICA_GET_REPLY for m in ignored.messages)
+    heard = deliver(do(state, Gossip("n4", "n1")), Kind.REPLICA_GET, dst="n1")
+    assert any(m.kind is Kind.REPLICA_GET_REPLY for m in heard.messages)
 
 
 def test_with_pending_ownership_the_joining_node_serves_only_after_the_handover() -> None:
@@ -194,13 +204,14 @@ def test_a_leave_transfers_to_the_node_that_takes_the_leavers_place() -> None:
 
 def test_a_range_transfer_of_an_older_change_does_not_count() -> None:
     state = do(initial_state(NAIVE), Join("n4"))
-    state = do(state, Transfer("n3", "n4", "k"))
+    assert not any(isinstance(a, Transfer) for a in _enabled(state))  # n3 does not know
+    state = do(do(state, Gossip("n4", "n3")), Transfer("n3", "n4", "k"))
     duplicate = state.messages[0]
     assert duplicate.kind is Kind.RANGE_TRANSFER
     late = State(state.nodes, state.messages, state.clients, state.puts, state.side,
                  state.used, state.hints_acked, state.hints_deleted, state.epochs,
                  state.config, membership=MembershipState(
-                     (("join", "n4"), ("handed", "n4")), (2, 0, 0, 2)))
+                     (("join", "n4"), ("handed", "n4")), (2, 0, 1, 2)))
     after = do(late, Deliver(duplicate))
     assert after.membership is not None and after.membership.handed == frozenset()
 
