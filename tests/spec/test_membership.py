@@ -29,6 +29,7 @@ from spec.membership import current_top, view_of
 from spec.model import converged, describe, initial_state, narrate, successors
 from spec.state import Kind, MembershipState, State
 from spec.step import plan_of
+from spec.symmetry import rename_clients
 from tests.conftest import examples
 from tests.spec.test_model import deliver, do, get, put, walk
 
@@ -239,11 +240,14 @@ def test_every_membership_action_and_the_range_transfer_are_reachable() -> None:
 @given(st.data())
 @settings(max_examples=examples(30))
 def test_membership_walks_round_trip_and_read(data: st.DataObject) -> None:
-    config = data.draw(st.sampled_from([JOIN, NAIVE, LEAVE, JOIN.replace(leaves=1)]))
+    config = data.draw(st.sampled_from([JOIN, NAIVE, LEAVE, JOIN.replace(leaves=1),
+                                        JOIN.replace(clients=2)]))
     for before, action, after in walk(data.draw, config, 40):
         assert action_from_json(json.loads(json.dumps(action.to_json()))) == action
         json.dumps(describe(after))
         assert narrate(before, action, after)
+        rebuilt = rename_clients(after, range(config.clients))  # through the classes
+        assert rebuilt == after and hash(rebuilt) == hash(after)
         assert after.membership is not None
         assert all(v <= len(after.membership.log) for v in after.membership.views)
         assert plan_of(config).membership
