@@ -246,6 +246,12 @@ class ClusterConfig:
     #: membership change: "pending" (a joining node serves a range once it holds it)
     #: or "immediate" (the naive rule: at once)
     join_handover: str = "pending"
+    #: ``evenly-spaced`` only: the names the ring's evenly spaced positions are laid
+    #: out for, in ring order (the initial ``nodes`` and nodes that may join later;
+    #: empty: ``nodes``). Each initial node holds its slot's token, and a node named
+    #: here that joins takes its own slot's token (the spec's ring with
+    #: ``[membership] joining``, so that a join replays exactly)
+    ring_slots: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         nodes: Any = self.nodes
@@ -294,6 +300,15 @@ class ClusterConfig:
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
             raise ConfigError("secret: must be bytes of length >= 16 (the context HMAC key)")
         _flag("actor_epochs", self.actor_epochs)
+        slots: Any = self.ring_slots
+        if isinstance(slots, str | bytes) or not isinstance(slots, tuple | list):
+            raise ConfigError(f"ring_slots: must be a tuple of node names, got {slots!r}")
+        slots = tuple(check_node_name(s, "ring_slots") for s in slots)
+        if slots and (len(set(slots)) != len(slots) or not set(names) <= set(slots)
+                      or self.partitioning != "evenly-spaced"):
+            raise ConfigError("ring_slots: distinct names including every initial node, with "
+                              f"partitioning 'evenly-spaced'; got {list(slots)!r}")
+        object.__setattr__(self, "ring_slots", slots)
         if self.delete_mode not in DELETE_MODES:
             raise ConfigError(f"delete_mode: must be one of {', '.join(DELETE_MODES)}; "
                               f"got {self.delete_mode!r}")
@@ -347,10 +362,20 @@ class ClusterConfig:
         """The nodes a joining node gossips with first."""
         return self.seeds or self.nodes
 
+    def slot_tokens(self, node: str) -> tuple[int, ...] | None:
+        """The token of ``node``'s slot in ``ring_slots`` (None: no slot for it)."""
+        if node not in self.ring_slots:
+            return None
+        return Ring.evenly_spaced(list(self.ring_slots)).tokens_of(node)
+
     def initial_partitioning(self) -> Partitioning:
         """The initial ring: a pure function of this configuration."""
         rng = random.Random(self.ring_seed)
         nodes = list(self.nodes)
+        if self.partitioning == "evenly-spaced" and self.ring_slots:
+            slots = Ring.evenly_spaced(list(self.ring_slots))
+            ring = Ring.from_tokens({node: slots.tokens_of(node) for node in nodes})
+            return Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
         if self.partitioning == "evenly-spaced":
             return Partitioning(Strategy.RANDOM_TOKENS, Ring.evenly_spaced(nodes), 1)
         if self.partitioning == "strategy1":

@@ -163,7 +163,7 @@ class Gossiper:
             self.join_pending = False
             joined = membership.join(self.view, self.name,
                                      self.config.partitioning_of(self.partitioning.ring),
-                                     self.rng)
+                                     self.rng, tokens=self.config.slot_tokens(self.name))
             self._apply(joined)
             return self._gossip_to(src)
         if message.reply and other != self.view:

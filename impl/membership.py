@@ -333,18 +333,22 @@ def _adopt(view: Membership, target: Ring, node: str, status: MemberStatus) -> M
 
 
 def join(view: Membership, node: str, partitioning: Partitioning, rng: random.Random,
-         capacity: float = 1.0) -> Membership:
+         capacity: float = 1.0, tokens: tuple[int, ...] | None = None) -> Membership:
     """The view after ``node`` announces that it joins, with tokens chosen by the strategy.
 
     ``partitioning`` wraps the current ring in the configured strategy (see
     ``ClusterConfig.partitioning_of``). Strategies 1 and 2 draw random tokens;
     strategy 3 moves partitions from the other nodes, whose new token sets are
     announced too. The node starts ``joining``; :meth:`Membership.announce` it
-    ``up`` once the ranges it now owns were handed to it.
+    ``up`` once the ranges it now owns were handed to it. ``tokens``: take these
+    (the node's slot of ``ClusterConfig.ring_slots``) instead of drawing them.
     """
     held = view.get(node)
     if held is not None and held.status in ROUTED:
         raise InvalidValueError(f"node {node!r} is already a member ({held.status.value})")
+    if tokens is not None:
+        return _adopt(view, partitioning.ring.with_node(node, tokens), node,
+                      MemberStatus.JOINING)
     target = partitioning.with_node(node, rng, capacity)
     return _adopt(view, target.ring, node, MemberStatus.JOINING)
 

@@ -66,7 +66,16 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from model_check.errors import CheckError
-from spec.actions import Action, AntiEntropy, BufferedCrash, Deliver, DiskLoss, Reap, Timeout
+from spec.actions import (
+    Action,
+    AntiEntropy,
+    BufferedCrash,
+    ClientGet,
+    Deliver,
+    DiskLoss,
+    Reap,
+    Timeout,
+)
 from spec.clocks import Payload, PutRecord, dominates, values
 from spec.model import converged, stored_values
 from spec.state import Kind, State
@@ -482,6 +491,29 @@ def anti_entropy_repairs(before: State, action: Action, after: State) -> bool:
     return isinstance(action, AntiEntropy) and before.nodes != after.nodes
 
 
+def range_transferred(before: State, action: Action, after: State) -> bool:
+    """A range transfer carrying a version reaches the node gaining the range."""
+    if not isinstance(action, Deliver) or action.message.kind is not Kind.RANGE_TRANSFER:
+        return False
+    payload = action.message.payload
+    return payload is not None and bool(values(payload))
+
+
+def change_completed(state: State) -> bool:
+    """A membership change is complete: its last log entry ("settled" with pending
+    ownership, "handed" with the immediate rule) was announced."""
+    membership = state.membership
+    if membership is None or not membership.log:
+        return False
+    final = "settled" if state.config.join_handover == "pending" else "handed"
+    return membership.log[-1][0] == final
+
+
+def joined_node_coordinates(before: State, action: Action, after: State) -> bool:
+    """A client's get goes to a node that joined the ring (it coordinates it)."""
+    return isinstance(action, ClientGet) and action.node in before.config.joining
+
+
 ALWAYS: tuple[Property[State, Action], ...] = (
     Property.always(
         "acked_writes_durable",
@@ -655,6 +687,27 @@ SOMETIMES = (
         "put_survives_delete",
         "a get returns a put concurrent with a delete as a sibling of its tombstone",
         holds=put_survives_delete,
+    ),
+)
+
+SOMETIMES = (
+    *SOMETIMES,
+    Property.sometimes(
+        "range_transferred",
+        "a range transfer carrying a version reaches the node gaining the range "
+        "(membership change)",
+        step=range_transferred,
+    ),
+    Property.sometimes(
+        "change_completed",
+        "a join or a leave completes: its ranges were transferred (and, with pending "
+        "ownership, every member settled on the new ring)",
+        holds=change_completed,
+    ),
+    Property.sometimes(
+        "joined_node_coordinates",
+        "a client's get is coordinated by a node that joined the ring",
+        step=joined_node_coordinates,
     ),
 )
 

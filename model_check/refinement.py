@@ -80,6 +80,7 @@ from impl.messages import (
     ReplicaGet,
     ReplicaPut,
 )
+from impl.messages import Gossip as GossipMessage
 from impl.simulator import InFlight, Pending
 from impl.timers import AntiEntropyRound, GetTimeout, GossipRound, HintScan, PutTimeout
 from impl.versions import ClockMode
@@ -106,8 +107,10 @@ from spec.actions import (
     Deliver,
     Drop,
     Duplicate,
+    Gossip,
     Handoff,
     Heal,
+    Join,
     Partition,
     Recover,
     Timeout,
@@ -328,6 +331,33 @@ class Lockstep(LockstepState):
         self._fire(name, GossipRound())
         self._settle(f"gossip {name}", [], before)
 
+    def join(self, name: str) -> None:
+        """``name`` joins (spec ``Join``): the simulator adds it, its first gossip round
+        asks a seed for the view and the answer is delivered, so it takes its slot's
+        token and announces it; that announcement stays in flight (only the joining
+        node knows the join, as in the spec)."""
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self.cluster.join(name)
+        self._fire(name, GossipRound())
+        for _ in range(2):  # the view request to a seed, then the seed's answer
+            asked = next(m for m in self.sim.in_flight()
+                         if isinstance(m.message, GossipMessage) and m.id not in before
+                         and name in (m.src, m.dest))
+            before.add(asked.id)
+            self.sim.deliver(asked.id)
+        before |= {x.id for x in self.sim.in_flight()}  # the announcement: not delivered
+        self._settle(f"join {name}", [Join(name)], before)
+
+    def gossip_to(self, src: str, dst: str) -> None:
+        """``src``'s gossip reaches ``dst`` (spec ``Gossip(src, dst)``): ``dst`` merges
+        ``src``'s current view, delivered as one gossip push of ``src``'s."""
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        push = GossipMessage(self._node(src).view.to_bytes(), reply=False)
+        self.sim.perform(dst, self._node(dst).receive(self.sim.node_now(dst), src, push))
+        self._settle(f"gossip {src}->{dst}", [Gossip(src, dst)], before)
+
     def anti_entropy(self, name: str) -> None:
         """An anti-entropy round at ``name`` (a stuttering step while it moves no record)."""
         self._oracle()
@@ -443,7 +473,7 @@ class Lockstep(LockstepState):
     def _finish_ops(self, successors: Sequence[State]) -> None:
         """Fire the deadline of every live impl op that answered its client, or whose
         request the spec no longer coordinates."""
-        for name in self.config.nodes:
+        for name in self.present:
             if not self.up(name):
                 continue
             for listed in self._coordinations(name):
@@ -516,7 +546,7 @@ class Lockstep(LockstepState):
         """An error of a node's own while handling a peer's message (counted in
         ``stats["internal-error"]``, see ``impl.node.Node.receive``) is a divergence:
         every peer of the simulator is ours."""
-        for name in self.config.nodes:
+        for name in self.present:
             if not self.up(name):
                 continue
             node = self._node(name)

@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from impl.cluster import SimulatedCluster
 from impl.messages import (
@@ -105,12 +106,17 @@ def put_id_of_value(value: bytes) -> int:
     return int(value[1:])
 
 
-def unmapped_features(config: Config) -> tuple[str, ...]:
+def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...]:
     """The configuration keys of ``config`` the lockstep cannot map onto the
     implementation yet (the data-loss issue's faults and features: the spec has
     them, the abstraction function does not; docs/refinement.md says what each
-    needs). Empty: the configuration is refined step by step."""
+    needs). Empty: the configuration is refined step by step. ``traces``: a given
+    trace is replayed (a membership trace of joins and gossip replays; a whole
+    membership graph does not)."""
     unmapped = []
+    if config.membership and not traces:
+        unmapped.append("[membership] joins/leaves (a trace of joins and gossip replays; "
+                        "range transfers and the impl's rebalancing hints are not mapped)")
     if config.disk_losses:
         unmapped.append("[faults] disk_losses (wipe -> DiskLoss + Recover, actor renaming)")
     if config.storage != "durable":
@@ -126,11 +132,12 @@ def unmapped_features(config: Config) -> tuple[str, ...]:
     return tuple(unmapped)
 
 
-def cluster_for(config: Config, *, seed: int = 0) -> SimulatedCluster:
+def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> SimulatedCluster:
     """A simulated cluster with the spec configuration's nodes, ring, N/R/W, clock
     mode and features; timeouts are huge because the harness fires them. Raises
-    ConfigError for a configuration with :func:`unmapped_features`."""
-    unmapped = unmapped_features(config)
+    ConfigError for a configuration with :func:`unmapped_features` (``traces``: as
+    there)."""
+    unmapped = unmapped_features(config, traces=traces)
     if unmapped:
         raise ConfigError(f"configuration {config.name!r}: the lockstep does not map "
                           f"{'; '.join(unmapped)} onto the implementation yet")
@@ -142,6 +149,7 @@ def cluster_for(config: Config, *, seed: int = 0) -> SimulatedCluster:
         suspicion_timeout=1e7, gossip_interval=1e5, hint_scan_interval=1e5,
         anti_entropy_interval=1e5, client_timeout=1e7,
         actor_epochs=False,  # the spec's actors are node names (no disk loss modelled yet)
+        **_membership_options(config),
     )
     for key in config.keys:
         for name in config.nodes:
@@ -151,6 +159,14 @@ def cluster_for(config: Config, *, seed: int = 0) -> SimulatedCluster:
                     f"preference list of {key!r} differs: impl {impl_pref} vs spec "
                     f"{config.preference_list(key)}")
     return cluster
+
+
+def _membership_options(config: Config) -> dict[str, Any]:
+    """The cluster options of a configuration with ``[membership] joining``: the
+    spec's ring layout (every node of ``all_nodes`` has its slot) and its handover."""
+    if not config.joining:
+        return {}
+    return {"ring_slots": config.all_nodes, "join_handover": config.join_handover}
 
 
 # ---------------------------------------------------------------------------- abstraction
@@ -171,7 +187,7 @@ class Abstract:
                 name: {"up": up,
                        "store": {k: _text(p) for k, p in zip(config.keys, store, strict=True)},
                        "hints": [f"{k} {_text(p)} for {i}" for i, k, p in hints]}
-                for name, (up, store, hints) in zip(config.nodes, self.nodes, strict=True)
+                for name, (up, store, hints) in zip(config.all_nodes, self.nodes, strict=True)
             },
             "messages": [_message_text(m) for m in self.messages],
             "clients": {
@@ -242,13 +258,13 @@ class LockstepState:
     """The lockstep's two sides, the abstraction, and the enabling conditions (see the
     module docstring); :class:`model_check.refinement.Lockstep` adds the steps."""
 
-    def __init__(self, config: Config, *, seed: int = 0) -> None:
+    def __init__(self, config: Config, *, seed: int = 0, traces: bool = False) -> None:
         if config.coordinator == "any":
             raise ConfigError("the lockstep maps workload.coordinator = 'top-n' or 'first' "
                              "only (forwarding is not mapped)")
         self.config = config
         self.mode = ClockMode(config.clock)
-        self.cluster = cluster_for(config, seed=seed)
+        self.cluster = cluster_for(config, seed=seed, traces=traces)
         self.sim = self.cluster.sim
         self.frontier: list[State] = [spec_model.initial_state(config)]
         self.clients: dict[str, HarnessClient] = {c: HarnessClient() for c in config.client_names}
@@ -266,6 +282,12 @@ class LockstepState:
     def state(self) -> State:
         """One spec state of the frontier (the first)."""
         return self.frontier[0]
+
+    @property
+    def present(self) -> tuple[str, ...]:
+        """The nodes the simulated cluster has (a node of ``[membership] joining``
+        only once it joined)."""
+        return tuple(n for n in self.config.all_nodes if n in self.cluster.storages)
 
     def up(self, node: str) -> bool:
         return not self.sim.is_down(node)
@@ -378,7 +400,7 @@ class LockstepState:
         return None
 
     def _note_hints(self) -> None:
-        for name in self.config.nodes:
+        for name in self.present:
             for hint in self.cluster.storages[name].hints():
                 if (name, hint.hint_id) not in self.hint_payloads:
                     self.hint_payloads[(name, hint.hint_id)] = (
@@ -389,8 +411,12 @@ class LockstepState:
         self.clocks = {}
         self._note_hints()
         skip = set(exclude)
-        nodes = []
-        for name in self.config.nodes:
+        nodes: list[tuple[bool, tuple[Payload, ...], tuple[tuple[str, str, Payload], ...]]] = []
+        for name in self.config.all_nodes:
+            if name not in self.cluster.storages:  # a joining node before its join
+                nodes.append((True, tuple(self.abstract_record(None) for _ in self.config.keys),
+                              ()))
+                continue
             storage = self.cluster.storages[name]
             store = tuple(self.abstract_record(storage.read(k.encode()))
                           for k in self.config.keys)
@@ -431,10 +457,10 @@ class LockstepState:
 
     def _oracle(self) -> None:
         """The failure detector as the spec's: suspect exactly the unreachable nodes."""
-        for name in self.config.nodes:
+        for name in self.present:
             if not self.up(name):
                 continue
-            self._node(name).set_suspected({other: INFINITY for other in self.config.nodes
+            self._node(name).set_suspected({other: INFINITY for other in self.present
                                             if other != name
                                             and not self.reachable(name, other)})
 

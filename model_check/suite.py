@@ -398,6 +398,41 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "get_returns_siblings": 7, "delete_acknowledged": 9, "tombstone_reaped": 10,
                "put_survives_delete": 13},
     ),
+    _entry(
+        "join-immediate",
+        "issue 11's case 07: n4 joins n1..n3 (N=3, R=2, W=2, no fault) while one client "
+        "puts and then reads; with the naive handover n4 serves its range at once: it "
+        "coordinates the client's get before the range was transferred and answers from "
+        "its empty store and a replica the put had not reached yet (read_your_writes "
+        "violated); a put n4 coordinates before the others heard of it is refused by them "
+        "and, without anti-entropy, its copy on n4 never converges with theirs "
+        "(convergence violated)",
+        {"read_your_writes": 8, "convergence": 4},
+        distinct_states=31_428,
+        found={**_WRITE_READ, "read_repair_repairs": 7, "coordinator_times_out": 4,
+               "range_transferred": 5, "change_completed": 5, "joined_node_coordinates": 2},
+    ),
+    _entry(
+        "join-pending",
+        "the same join with pending ownership: writes go to the old and the new top N "
+        "(W within each), reads are served by the old top N until the transfer "
+        "completed, then by joint quorums until every member settled: every property "
+        "holds",
+        distinct_states=38_007,
+        found={**_WRITE_READ, "read_repair_repairs": 7, "range_transferred": 7,
+               "change_completed": 11, "joined_node_coordinates": 8},
+    ),
+    _entry(
+        "leave-pending",
+        "one of n1..n4 leaves with pending ownership while one client puts and then "
+        "reads (N=3, R=2, W=2, no fault): the leaving node transfers its range to the "
+        "node that takes its place and empties its copy once the change settled: every "
+        "property holds",
+        distinct_states=70_472,
+        found={**_WRITE_READ, "read_repair_repairs": 7, "range_transferred": 7,
+               "change_completed": 6},
+        not_found=("joined_node_coordinates",),
+    ),
 )
 
 

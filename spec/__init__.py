@@ -13,7 +13,9 @@ Available Key-value Store", SOSP 2007); docs/spec.md has the table:
 * 4.6 sloppy quorum and hinted handoff: :mod:`spec.coordination`,
   :mod:`spec.handoff`;
 * 4.7 anti-entropy: :mod:`spec.anti_entropy`;
-* 4.6/4.8 failures: :mod:`spec.faults`;
+* 4.6/4.8 failures: :mod:`spec.faults`; deletes and reaping: :mod:`spec.deletes`;
+* 4.8/4.9 membership change (joins, leaves, gossiped views, range transfers):
+  :mod:`spec.membership`;
 * the transition system: :mod:`spec.model` (``initial_state``, ``successors``),
   over :mod:`spec.state`, :mod:`spec.actions`, :mod:`spec.config`; readable forms
   :mod:`spec.presentation`; client symmetry :mod:`spec.symmetry`; errors

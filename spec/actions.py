@@ -13,7 +13,9 @@ The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
 ``client-timeout``, ``handoff`` (4.6), ``anti-entropy`` (4.7), and the faults
 ``drop``, ``duplicate``, ``crash``, ``partition`` with their repairs
 ``recover``, ``heal`` (4.6, 4.8); ``disk-loss`` and ``buffered-crash`` (a node
-that loses its durable state, or its unflushed writes: Riak's kv679).
+that loses its durable state, or its unflushed writes: Riak's kv679); and
+membership change (4.8, 4.9): ``join``, ``leave``, ``gossip``, ``transfer``,
+``handover``, ``settle`` (:mod:`spec.membership`).
 
 Errors: :func:`action_from_json` and :func:`message_from_json` refuse anything
 malformed (not an object, an unknown kind, a missing or mistyped field) with a
@@ -42,12 +44,18 @@ __all__ = [
     "DiskLoss",
     "Drop",
     "Duplicate",
+    "Gossip",
     "Handoff",
+    "Handover",
     "Heal",
+    "Join",
+    "Leave",
     "Partition",
     "Reap",
     "Recover",
+    "Settle",
     "Timeout",
+    "Transfer",
     "action_from_json",
     "message_from_json",
     "message_json",
@@ -319,6 +327,85 @@ class Heal(Action):
         return {"action": self.kind}
 
 
+@dataclass(frozen=True, slots=True)
+class Join(Action):
+    """``node`` (of ``[membership] joining``) announces that it joins the ring
+    (:mod:`spec.membership`)."""
+
+    node: str
+    kind: ClassVar[str] = "join"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
+class Leave(Action):
+    """``node`` announces that it leaves the ring (:mod:`spec.membership`)."""
+
+    node: str
+    kind: ClassVar[str] = "leave"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
+class Gossip(Action):
+    """``src`` tells ``dst`` the membership changes it knows and ``dst`` does not
+    (paper 4.8: gossip-based membership; :mod:`spec.membership`)."""
+
+    src: str
+    dst: str
+    kind: ClassVar[str] = "gossip"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "src": self.src, "dst": self.dst}
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer(Action):
+    """``src``, which loses ``key``'s range in the current membership change, sends
+    its versions of the key to ``dst``, which gains it (a ``range-transfer``)."""
+
+    src: str
+    dst: str
+    key: str
+    kind: ClassVar[str] = "transfer"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "src": self.src, "dst": self.dst, "key": self.key}
+
+
+@dataclass(frozen=True, slots=True)
+class Handover(Action):
+    """``node``, whose join (leave) is the current change, announces that every key
+    range of the change was transferred: a joining node now serves, a leaving one
+    is out."""
+
+    node: str
+    kind: ClassVar[str] = "handover"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
+class Settle(Action):
+    """``node`` announces that its change is settled: every member knows the
+    handover, so requests use the new ring alone (no more joint quorums)."""
+
+    node: str
+    kind: ClassVar[str] = "settle"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+_NODE_ACTIONS: dict[str, type[Join | Leave | Handover | Settle]] = {
+    "join": Join, "leave": Leave, "handover": Handover, "settle": Settle}
+
+
 def action_from_json(data: object) -> Action:
     """Read an action back from :meth:`Action.to_json`'s form."""
     if not isinstance(data, dict):
@@ -361,6 +448,12 @@ def action_from_json(data: object) -> Action:
         return Partition(tuple(side))
     if kind == "heal":
         return Heal()
+    if kind in _NODE_ACTIONS:
+        return _NODE_ACTIONS[kind](_str(data, "node"))
+    if kind == "gossip":
+        return Gossip(_str(data, "src"), _str(data, "dst"))
+    if kind == "transfer":
+        return Transfer(_str(data, "src"), _str(data, "dst"), _str(data, "key"))
     raise InvalidValueError(f"unknown action {kind!r}")
 
 

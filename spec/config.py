@@ -29,12 +29,15 @@ The TOML layout (every key optional; the defaults are those of
                 lww_timestamps = "hybrid"  # "wall-clock": the coordinator's clock alone
                 vclock_threshold = 0     # > 0: truncate vector clocks past that many pairs
                 delete_mode = "safe"     # "keep" | "immediate": when tombstones are reaped
+                join_handover = "pending"  # "immediate": a joining node serves at once
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
     [workload]  keys = ["k"]  clients = 1  puts_per_client = 1  gets_per_client = 1
                 coordinator = "top-n"    # "any" | "top-n" | "first": where a client sends
                 read_modify_write = false  # true: no blind rewrites (a get before each put)
                 deletes_per_client = 0   # deletes, each after the client's puts
+    [membership] joining = []           # nodes outside the initial ring that may join
+                joins = 0  leaves = 0    # budgets: membership changes per run
 
 The keys of issue 10 (``skew``, ``actor_epochs``, ``storage``, ``lww_timestamps``,
 ``vclock_threshold``, ``disk_losses``, ``read_modify_write``) default to the fixed
@@ -48,6 +51,17 @@ them, as the paper's load balancer does), one of the key's ``"top-n"`` (the
 paper's partition-aware client library; nothing is forwarded), or only the
 ``"first"`` of the top N (every request of a key goes through one coordinator:
 the setting in which coordinator-generated clocks lose concurrent writes).
+
+``[membership]`` (issue 11, part 2; :mod:`spec.membership`): ``joining`` names
+nodes outside the initial ring (``nodes``) that may join it, ``joins`` and
+``leaves`` bound the membership changes of a run (default 0: no change, and no
+state of an earlier configuration changes). ``features.join_handover`` is the
+rule while a key range moves: ``"pending"`` (writes go to the old and the new
+owners, reads are served by the old ones until the transfer completed) or
+``"immediate"`` (the naive rule: a joining node serves its ranges at once).
+Membership change is modelled with a strict quorum, without deletes and with
+clients that send to a node of the key's top N (``coordinator`` ``"top-n"`` or
+``"first"``); other combinations are refused.
 """
 
 from __future__ import annotations
@@ -74,6 +88,7 @@ __all__ = [
     "CLOCK_MODES",
     "COORDINATOR_CHOICES",
     "DELETE_MODES",
+    "JOIN_HANDOVERS",
     "LWW_TIMESTAMPS",
     "SECTIONS",
     "STORAGE_MODES",
@@ -87,15 +102,17 @@ COORDINATOR_CHOICES = ("any", "top-n", "first")
 STORAGE_MODES = ("durable", "buffered")
 LWW_TIMESTAMPS = ("hybrid", "wall-clock")
 DELETE_MODES = ("keep", "safe", "immediate")
+JOIN_HANDOVERS = ("pending", "immediate")
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew"),
     "features": ("hinted_handoff", "read_repair", "anti_entropy", "actor_epochs", "storage",
-                 "lww_timestamps", "vclock_threshold", "delete_mode"),
+                 "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
                  "read_modify_write", "deletes_per_client"),
+    "membership": ("joining", "joins", "leaves"),
 }
 _SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys}
 
@@ -166,6 +183,39 @@ def _choice(key: str, value: object, choices: tuple[str, ...]) -> str:
     return check_choice(_where(key), value, choices)
 
 
+def _joining(value: object, nodes: tuple[str, ...]) -> tuple[str, ...]:
+    """``[membership] joining``: distinct names, none of them an initial node."""
+    if isinstance(value, list | tuple) and not value:
+        return ()
+    names = _names("joining", value)
+    for name in names:
+        if name in nodes:
+            raise ConfigError(f"[membership] joining names {name!r}, which is already in "
+                              f"[cluster] nodes")
+    return names
+
+
+def _check_membership(config: Config) -> None:
+    """The membership keys against each other and the rest (module docstring)."""
+    if config.joins > len(config.joining):
+        raise ConfigError(f"[membership] joins = {config.joins} exceeds the number of "
+                          f"joining nodes ({len(config.joining)})")
+    if config.leaves and len(config.nodes) + config.joins - config.leaves < config.n:
+        raise ConfigError(f"[membership] leaves = {config.leaves} would leave fewer than "
+                          f"n = {config.n} nodes in the ring")
+    if not config.membership:
+        return
+    if config.sloppy_quorum:
+        raise ConfigError("[membership] joins and leaves are modelled with a strict quorum "
+                          "only ([cluster] sloppy_quorum must be false)")
+    if config.deletes_per_client:
+        raise ConfigError("[membership] joins and leaves are not modelled with deletes "
+                          "([workload] deletes_per_client must be 0)")
+    if config.coordinator == "any":
+        raise ConfigError("[membership] joins and leaves need clients that send to a node "
+                          "of the key's top N ([workload] coordinator \"top-n\" or \"first\")")
+
+
 @dataclass(frozen=True, slots=True)
 class Config:
     """One configuration of the spec (see the module docstring for each key)."""
@@ -216,12 +266,25 @@ class Config:
     #: deletes per client, each after the client's puts (a delete is a write of a
     #: tombstone, with the context of the client's last get)
     deletes_per_client: int = 0
+    # [features], continued
+    #: while a key range moves to a joining node (or away from a leaving one):
+    #: "pending" (old and new owners take writes, the old serve reads until the
+    #: transfer completed) or "immediate" (the new ring serves at once: naive)
+    join_handover: str = "pending"
+    # [membership]
+    #: nodes outside the initial ring (``nodes``) that may join it, in ring order
+    joining: tuple[str, ...] = ()
+    #: budget: how many joins may happen in one run
+    joins: int = 0
+    #: budget: how many leaves may happen in one run
+    leaves: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ConfigError(f"name must be a non-empty string, got {self.name!r}")
         object.__setattr__(self, "nodes", _names("nodes", self.nodes))
         object.__setattr__(self, "keys", _names("keys", self.keys))
+        object.__setattr__(self, "joining", _joining(self.joining, self.nodes))
         for key in ("n", "r", "w"):
             _int(key, getattr(self, key), 1)
         for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy",
@@ -229,7 +292,7 @@ class Config:
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
-                    "deletes_per_client"):
+                    "deletes_per_client", "joins", "leaves"):
             _int(key, getattr(self, key), 0)
         _int("clients", self.clients, 1)
         _choice("clock", self.clock, CLOCK_MODES)
@@ -237,6 +300,7 @@ class Config:
         _choice("storage", self.storage, STORAGE_MODES)
         _choice("lww_timestamps", self.lww_timestamps, LWW_TIMESTAMPS)
         _choice("delete_mode", self.delete_mode, DELETE_MODES)
+        _choice("join_handover", self.join_handover, JOIN_HANDOVERS)
         object.__setattr__(self, "skew", _skew(self.skew, self.nodes))
         if self.n > len(self.nodes):
             raise ConfigError(
@@ -246,8 +310,9 @@ class Config:
             raise ConfigError(f"[cluster] r = {self.r} exceeds n = {self.n}")
         if self.w > self.n:
             raise ConfigError(f"[cluster] w = {self.w} exceeds n = {self.n}")
+        _check_membership(self)
         clients = {f"c{i + 1}" for i in range(self.clients)}
-        clash = sorted(clients & set(self.nodes))
+        clash = sorted(clients & set(self.all_nodes))
         if clash:
             raise ConfigError(
                 f"[cluster] nodes: {clash[0]!r} is also a client's name (clients are c1, c2, ...)"
@@ -261,14 +326,27 @@ class Config:
         return _client_names(self.clients)
 
     @property
+    def all_nodes(self) -> tuple[str, ...]:
+        """Every node of a run: the initial ring's ``nodes``, then the ``joining`` ones
+        (the spec's state holds one :class:`~spec.state.NodeState` per node here)."""
+        return self.nodes + self.joining if self.joining else self.nodes
+
+    @property
+    def membership(self) -> bool:
+        """Whether a run may change the ring (a join or a leave budget)."""
+        return bool(self.joins or self.leaves)
+
+    @property
     def writes_per_client(self) -> int:
         """A client's puts and deletes: the size of its block of put ids."""
         return self.puts_per_client + self.deletes_per_client
 
     @property
     def ring(self) -> Ring:
-        """The spec's small ring: one token per node, evenly spaced, in ring order."""
-        return _ring(self.nodes)
+        """The spec's small ring: one token per node, evenly spaced, in ring order
+        (with ``joining`` nodes: every node of :attr:`all_nodes` has its token, and
+        the ring of a set of members is this one restricted to them)."""
+        return _ring(self.all_nodes)
 
     def wall_offset(self, node: str) -> int:
         """``node``'s wall-clock offset from true time, in ticks (``[cluster] skew``)."""
@@ -278,7 +356,10 @@ class Config:
         return 0
 
     def preference_list(self, key: str) -> tuple[str, ...]:
-        """Every node, clockwise from the key's position (the top N first)."""
+        """Every node of the initial ring, clockwise from the key's position (the top
+        N first)."""
+        if self.joining:
+            return tuple(n for n in _preference_list(self.all_nodes, key) if n in self.nodes)
         return _preference_list(self.nodes, key)
 
     def top_n(self, key: str) -> tuple[str, ...]:
@@ -295,6 +376,8 @@ class Config:
                 key: list(v) if isinstance(v := getattr(self, key), tuple) else v for key in keys
             }
         out["cluster"]["skew"] = dict(self.skew)
+        if not (self.joining or self.joins or self.leaves):
+            del out["membership"]  # an old configuration's JSON and TOML stay as they were
         return out
 
     def to_json(self) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from typing import Any
 from spec import clocks
 from spec.actions import Action, ClientTimeout, Timeout
 from spec.clocks import Payload, PutRecord
+from spec.membership import request_targets
 from spec.read_repair import repair
 from spec.state import (
     Coordination,
@@ -101,7 +102,12 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
     plan = edit.plan
     config = plan.config
     is_put = request <= plan.total_puts
-    targets = choose_targets(edit, node, key)
+    groups: tuple[tuple[str, ...], ...] = ()
+    if edit.membership is None:
+        targets = choose_targets(edit, node, key)
+    else:  # by the coordinator's view of the ring (spec.membership)
+        chosen, groups = request_targets(edit, node, key, is_put)
+        targets = tuple((n, "") for n in chosen)
     sent_to = tuple(sorted({node, *(t for t, _ in targets)}))
     k = plan.key_index[key]
     local = edit.node(node).store[k]
@@ -132,31 +138,43 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
             edit.send(new_message(Kind.REPLICA_PUT, node, target, request, key, payload,
                                   intended))
         coord = new_coordination(request, client, key, True, payload, tuple(sorted(targets)),
-                                 sent_to, (node,))
+                                 sent_to, (node,), (), groups)
         settle_put(edit, node, coord)
     else:
         for target, _ in targets:
             edit.send(new_message(Kind.REPLICA_GET, node, target, request, key))
         coord = new_coordination(request, client, key, False, None, tuple(sorted(targets)),
-                                 sent_to, (), ((node, local),))
+                                 sent_to, (), ((node, local),), groups)
         settle_get(edit, node, coord)
 
 
 def settle_put(edit: Edit, node: str, coord: Coordination) -> None:
     """Acknowledge after W acks, fail once W is out of reach, else keep waiting."""
     w = edit.plan.config.w
-    if len(coord.acks) >= w:
-        cl = edit.client(coord.client)
-        edit.set_client(
-            coord.client,
-            with_client(cl, outstanding=0, acked=tuple(sorted((*cl.acked, coord.request)))),
-        )
-        edit.set_coord(node, None, coord.request)
+    if coord.groups:
+        _settle_joint(edit, node, coord, w, coord.acks)
+    elif len(coord.acks) >= w:
+        _acknowledge(edit, node, coord)
     elif len(coord.acks) + len(coord.awaiting) < w:
-        edit.set_client(coord.client, with_client(edit.client(coord.client), outstanding=0))
-        edit.set_coord(node, None, coord.request)
+        _fail(edit, node, coord)
     else:
         edit.set_coord(node, coord, coord.request)
+
+
+def _acknowledge(edit: Edit, node: str, coord: Coordination) -> None:
+    """The put has its quorum: acknowledge it to the client."""
+    cl = edit.client(coord.client)
+    edit.set_client(
+        coord.client,
+        with_client(cl, outstanding=0, acked=tuple(sorted((*cl.acked, coord.request)))),
+    )
+    edit.set_coord(node, None, coord.request)
+
+
+def _fail(edit: Edit, node: str, coord: Coordination) -> None:
+    """The request's quorum is out of reach: it fails."""
+    edit.set_client(coord.client, with_client(edit.client(coord.client), outstanding=0))
+    edit.set_coord(node, None, coord.request)
 
 
 def settle_get(edit: Edit, node: str, coord: Coordination) -> None:
@@ -164,21 +182,41 @@ def settle_get(edit: Edit, node: str, coord: Coordination) -> None:
     keep waiting."""
     plan = edit.plan
     config = plan.config
-    if len(coord.replies) >= config.r:
-        result, returned, last_get = _get_result(config.clock, coord.key, coord.replies,
-                                                 edit.puts)
-        cl = edit.client(coord.client)
-        record_get = GetRecord(coord.request, coord.key, cl.acked, returned)
-        edit.set_client(
-            coord.client,
-            with_client(cl, outstanding=0, last_get=last_get, gets=(*cl.gets, record_get)),
-        )
-        edit.set_coord(node, None, coord.request)
-        if config.read_repair:
-            repair(edit, node, coord.key, coord.replies, result)
+    if coord.groups:
+        _settle_joint(edit, node, coord, config.r, tuple(n for n, _ in coord.replies))
+    elif len(coord.replies) >= config.r:
+        _answer_get(edit, node, coord)
     elif len(coord.replies) + len(coord.awaiting) < config.r:
-        edit.set_client(coord.client, with_client(edit.client(coord.client), outstanding=0))
-        edit.set_coord(node, None, coord.request)
+        _fail(edit, node, coord)
+    else:
+        edit.set_coord(node, coord, coord.request)
+
+
+def _answer_get(edit: Edit, node: str, coord: Coordination) -> None:
+    """The get has its quorum: answer the client, then read repair."""
+    config = edit.plan.config
+    result, returned, last_get = _get_result(config.clock, coord.key, coord.replies,
+                                             edit.puts)
+    cl = edit.client(coord.client)
+    record_get = GetRecord(coord.request, coord.key, cl.acked, returned)
+    edit.set_client(
+        coord.client,
+        with_client(cl, outstanding=0, last_get=last_get, gets=(*cl.gets, record_get)),
+    )
+    edit.set_coord(node, None, coord.request)
+    if config.read_repair:
+        repair(edit, node, coord.key, coord.replies, result)
+
+
+def _settle_joint(edit: Edit, node: str, coord: Coordination, quorum: int,
+                  answered: tuple[str, ...]) -> None:
+    """A joint quorum (membership change, :mod:`spec.membership`): ``quorum`` answers
+    within each of ``coord.groups``; fail once one group cannot reach it."""
+    waiting = [t for t, _ in coord.awaiting]
+    if all(sum(n in group for n in answered) >= quorum for group in coord.groups):
+        (_acknowledge if coord.is_put else _answer_get)(edit, node, coord)
+    elif any(sum(n in group for n in (*answered, *waiting)) < quorum for group in coord.groups):
+        _fail(edit, node, coord)
     else:
         edit.set_coord(node, coord, coord.request)
 
@@ -237,7 +275,8 @@ def on_replica_put_ack(edit: Edit, m: Message, dst: NodeState) -> None:
         return
     acks = tuple(sorted((*coord.acks, m.src)))
     settle_put(edit, m.dst, new_coordination(coord.request, coord.client, coord.key, True,
-                                             coord.payload, awaiting, coord.sent_to, acks))
+                                             coord.payload, awaiting, coord.sent_to, acks, (),
+                                             coord.groups))
 
 
 def on_replica_get_reply(edit: Edit, m: Message, dst: NodeState) -> None:
@@ -248,7 +287,7 @@ def on_replica_get_reply(edit: Edit, m: Message, dst: NodeState) -> None:
     assert m.payload is not None
     replies = tuple(sorted((*coord.replies, (m.src, m.payload)), key=_by_node))
     settle_get(edit, m.dst, new_coordination(coord.request, coord.client, coord.key, False, None,
-                                             awaiting, coord.sent_to, (), replies))
+                                             awaiting, coord.sent_to, (), replies, coord.groups))
 
 
 _Answered = tuple[Coordination | None, tuple[tuple[str, str], ...]]
@@ -284,7 +323,8 @@ def _timeout(edit: Edit, node: str, coord: Coordination, target: str) -> None:
             sent_to = tuple(sorted((*sent_to, candidate)))
             break
     new = new_coordination(coord.request, coord.client, coord.key, coord.is_put, coord.payload,
-                           tuple(sorted(awaiting)), sent_to, coord.acks, coord.replies)
+                           tuple(sorted(awaiting)), sent_to, coord.acks, coord.replies,
+                           coord.groups)
     if coord.is_put:
         settle_put(edit, node, new)
     else:

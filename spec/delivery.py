@@ -10,7 +10,8 @@ them may be delivered next, so reordering is free; loss and duplication are
 faults (:mod:`spec.faults`). :func:`deliveries` yields one
 :class:`~spec.actions.Deliver` step per distinct in-flight message whose two ends
 are on the same side of the partition (a message across the partition waits
-for the heal). Delivery removes one copy; at a down node the message is lost;
+for the heal). Delivery removes one copy; at a down node the message is lost
+(and at a node that never heard of its sender: :func:`spec.membership.knows`);
 otherwise the handler of its kind (:data:`HANDLERS`) performs the receiver's
 part, each in the module of its mechanism:
 
@@ -25,6 +26,7 @@ kind                   handler (receiver's role)
 ``read-repair``        :func:`spec.read_repair.on_read_repair` (replica)
 ``hint-delivery``      :func:`spec.handoff.on_hint_delivery` (intended)
 ``hint-ack``           :func:`spec.handoff.on_hint_ack` (fallback)
+``range-transfer``     :func:`spec.membership.on_range_transfer` (new owner)
 =====================  ===================================================
 """
 
@@ -36,6 +38,7 @@ from types import MappingProxyType
 from spec.actions import Action, new_deliver
 from spec.coordination import on_replica_get_reply, on_replica_put_ack
 from spec.handoff import on_hint_ack, on_hint_delivery
+from spec.membership import knows, on_range_transfer
 from spec.read_repair import on_read_repair
 from spec.replica import on_replica_get, on_replica_put
 from spec.requests import on_forward
@@ -58,6 +61,7 @@ HANDLERS: MappingProxyType[Kind, Handler] = MappingProxyType({
     Kind.READ_REPAIR: on_read_repair,
     Kind.HINT_DELIVERY: on_hint_delivery,
     Kind.HINT_ACK: on_hint_ack,
+    Kind.RANGE_TRANSFER: on_range_transfer,
 })
 assert set(HANDLERS) == set(Kind), "every message kind needs a handler"
 
@@ -81,7 +85,8 @@ def deliver(edit: Edit, m: Message, position: int) -> None:
     """Deliver ``m``, the source state's ``position``-th message, into ``edit``."""
     edit.remove_at(position)
     dst = edit.node(m.dst)
-    if dst.up:  # else lost at a down node
+    if dst.up and (edit.membership is None  # else lost at a down node
+                   or knows(edit.plan, edit.membership, m.dst, m.src)):  # or an unknown peer
         _HANDLERS[m.kind](edit, m, dst)
 
 

@@ -31,7 +31,9 @@ paper, each in its own module, in this (deterministic) order:
    reconcile it in one step.
 6. :func:`spec.deletes.reaps` (Riak's delete_mode): tombstones are reaped when
    ``features.delete_mode`` allows it.
-7. :func:`spec.faults.faults`: drop, duplicate, crash, partition, each within
+7. :func:`spec.membership.membership_changes` (4.8, 4.9): joins, leaves, gossip
+   of the ring's changes, key-range transfers (with ``[membership]`` budgets).
+8. :func:`spec.faults.faults`: drop, duplicate, crash, partition, each within
    its budget; and the non-faults recover and heal.
 
 The replica's side of a put or a get is :mod:`spec.replica`; building a step is
@@ -78,6 +80,7 @@ from spec.delivery import deliveries
 from spec.errors import LocalError
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
+from spec.membership import current_top, initial_membership, membership_changes
 from spec.presentation import describe, narrate, payload_text
 from spec.requests import client_requests
 from spec.state import ClientState, NodeState, State
@@ -114,6 +117,7 @@ MECHANISMS: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] 
     hinted_handoffs,
     anti_entropy,
     reaps,
+    membership_changes,
     faults,
 )
 
@@ -123,7 +127,7 @@ def initial_state(config: Config) -> State:
     empty = clocks.empty(config.clock)
     node = NodeState(True, tuple(empty for _ in config.keys))
     return State(
-        nodes=tuple(node for _ in config.nodes),
+        nodes=tuple(node for _ in config.all_nodes),
         messages=(),
         clients=tuple(ClientState() for _ in range(config.clients)),
         puts=tuple(None for _ in range(config.clients * config.writes_per_client)),
@@ -131,8 +135,9 @@ def initial_state(config: Config) -> State:
         used=(0, 0, 0, 0, 0),
         hints_acked=frozenset(),
         hints_deleted=frozenset(),
-        epochs=tuple(0 for _ in config.nodes),
+        epochs=tuple(0 for _ in config.all_nodes),
         config=config,
+        membership=initial_membership(config),
     )
 
 
@@ -167,7 +172,8 @@ def converged(state: State) -> bool:
         return False
     plan = plan_of(state.config)
     for k, key in enumerate(plan.keys):
-        stores = {state.nodes[plan.index[n]].store[k] for n in plan.top[key]}
+        top = plan.top[key] if state.membership is None else current_top(state, key)
+        stores = {state.nodes[plan.index[n]].store[k] for n in top}
         if len(stores) > 1:
             return False
     return True

@@ -29,12 +29,18 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    Gossip,
     Handoff,
+    Handover,
     Heal,
+    Join,
+    Leave,
     Partition,
     Reap,
     Recover,
+    Settle,
     Timeout,
+    Transfer,
     message_json,
 )
 from spec.clocks import Payload
@@ -53,7 +59,7 @@ def describe(state: State) -> dict[str, Any]:
     """A readable, JSON-able picture of ``state``."""
     config = state.config
     nodes: dict[str, Any] = {}
-    for name, node in zip(config.nodes, state.nodes, strict=True):
+    for name, node in zip(config.all_nodes, state.nodes, strict=True):
         nodes[name] = {
             "up": node.up,
             "store": {
@@ -118,8 +124,14 @@ def describe(state: State) -> dict[str, Any]:
         "faults_used": dict(zip(("drops", "duplicates", "crashes", "partitions"),
                                 state.used[:4], strict=True))
         | ({"disk_losses": state.used[4]} if config.disk_losses else {}),
-        **({"actors": {name: state.actor(name) for name in config.nodes}}
+        **({"actors": {name: state.actor(name) for name in config.all_nodes}}
            if any(state.epochs) else {}),
+        **({"membership": {
+            "log": [f"{event} {node}" for event, node in state.membership.log],
+            "views": dict(zip(config.all_nodes, state.membership.views, strict=True)),
+            "handed": [f"{key}: {src} -> {dst}" for key, src, dst in
+                       sorted(state.membership.handed)],
+        }} if state.membership is not None else {}),
     }
 
 
@@ -133,6 +145,7 @@ MESSAGE_NAMES: dict[Kind, str] = {
     Kind.READ_REPAIR: "ReadRepair",
     Kind.HINT_DELIVERY: "HintDelivery",
     Kind.HINT_ACK: "HintAck",
+    Kind.RANGE_TRANSFER: "RangeTransfer",
 }
 
 
@@ -156,7 +169,8 @@ def narrate(before: State, action: Action, after: State) -> str:
         ci = config.client_names.index(action.client)
         cl = after.clients[ci]
         top = config.top_n(action.key)
-        via = "" if action.node in top else f", forwarded to {top[0]}"
+        via = ("" if action.node in top or before.membership is not None
+               else f", forwarded to {top[0]}")
         if isinstance(action, ClientPut | ClientDelete):
             put_id = put_id_of(config, ci, before.clients[ci].puts_issued)
             record = after.puts[put_id - 1]
@@ -213,13 +227,37 @@ def narrate(before: State, action: Action, after: State) -> str:
         return "the partition heals"
     if isinstance(action, Reap):
         return f"the tombstones of {action.key} are reaped on {', '.join(action.nodes)}"
+    return _narrate_membership(before, action, after)
+
+
+def _narrate_membership(before: State, action: Action, after: State) -> str:
+    """:func:`narrate` of the membership actions (:mod:`spec.membership`)."""
+    if isinstance(action, Join):
+        return f"{action.node} joins the ring (announced; others learn it by gossip)"
+    if isinstance(action, Leave):
+        return f"{action.node} leaves the ring (announced; others learn it by gossip)"
+    if isinstance(action, Gossip):
+        assert after.membership is not None
+        log = after.membership.log[: after.membership.views[
+            before.config.all_nodes.index(action.dst)]]
+        return (f"gossip {action.src} -> {action.dst}: {action.dst} now knows "
+                f"{', '.join(f'{e} {n}' for e, n in log)}")
+    if isinstance(action, Transfer):
+        k = before.config.keys.index(action.key)
+        payload = before.node(action.src).store[k]
+        return (f"{action.src} transfers {action.key}={_payload_text(payload)} to "
+                f"{action.dst} (range transfer)")
+    if isinstance(action, Handover):
+        return f"{action.node}: every range of its change was transferred (handed over)"
+    if isinstance(action, Settle):
+        return f"{action.node}: its change is settled (the new ring alone from now on)"
     return repr(action)
 
 
 def _effects(before: State, after: State) -> str:
     config = before.config
     out: list[str] = []
-    for name, b, a in zip(config.nodes, before.nodes, after.nodes, strict=True):
+    for name, b, a in zip(config.all_nodes, before.nodes, after.nodes, strict=True):
         for key, pb, pa in zip(config.keys, b.store, a.store, strict=True):
             if pb != pa:
                 out.append(f"{name} stores {key}={_payload_text(pa)}")

@@ -30,6 +30,7 @@ from functools import lru_cache
 
 from spec.actions import Action, ClientDelete, ClientGet, ClientPut
 from spec.coordination import start
+from spec.membership import serving_top
 from spec.state import Kind, Message, NodeState, State, new_message
 from spec.step import Edit, Plan, client_of, find_coordination, get_id_of, put_id_of, with_client
 
@@ -61,7 +62,8 @@ def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             continue
         name = plan.clients[ci]
         for key in plan.keys:
-            for entry in plan.entry[key]:
+            for entry in plan.entry[key] if state.membership is None else _entry(state, plan,
+                                                                                 key):
                 if not nodes[index[entry]].up:
                     continue
                 if can_put:
@@ -69,6 +71,19 @@ def client_requests(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 if can_get:
                     yield (_client_get(name, entry, key),
                            _request(state, plan, ci, entry, key, False))
+
+
+def _entry(state: State, plan: Plan, key: str) -> tuple[str, ...]:
+    """With membership change: the nodes that, by their own view, are of the key's
+    serving top N (``"top-n"``) or its first (``"first"``) (:mod:`spec.membership`)."""
+    assert state.membership is not None
+    first = plan.config.coordinator == "first"
+    out = []
+    for node in plan.nodes:
+        top = serving_top(plan, state.membership, node, key)
+        if node in (top[:1] if first else top):
+            out.append(node)
+    return tuple(out)
 
 
 def _request(state: State, plan: Plan, ci: int, node: str, key: str, is_put: bool) -> State:
@@ -85,7 +100,7 @@ def _request(state: State, plan: Plan, ci: int, node: str, key: str, is_put: boo
     edit = Edit(state, plan)
     edit.set_client_at(ci, issued)
     top = plan.top[key]
-    if node in top:
+    if node in top or state.membership is not None:  # membership: node is in its top N
         start(edit, node, request, name, key)
     else:
         edit.send(new_message(Kind.FORWARD, node, top[0], request, key))

@@ -51,6 +51,7 @@ from spec.clocks import Context, Payload, PutRecord, payload_hash, payload_key
 from spec.config import Config
 
 __all__ = [
+    "Change",
     "ClientState",
     "Coordination",
     "GetRecord",
@@ -58,6 +59,7 @@ __all__ = [
     "HintRecord",
     "Kind",
     "LastGet",
+    "MembershipState",
     "Message",
     "NodeState",
     "State",
@@ -119,6 +121,7 @@ class Kind(enum.StrEnum):
     READ_REPAIR = "read-repair"  # the reconciled versions written back after a get
     HINT_DELIVERY = "hint-delivery"  # hinted handoff: a hint delivered to its intended node
     HINT_ACK = "hint-ack"  # its acknowledgement, back to the fallback
+    RANGE_TRANSFER = "range-transfer"  # a key's versions, from an owner losing it to one gaining it
 
 
 def _message_hash(m: Message) -> int:
@@ -184,7 +187,7 @@ class Hint:
 
 @dataclass(frozen=True, slots=True)
 @cached_hash(lambda c: _coordination_hash(c.request, c.client, c.key, c.is_put, c.payload,
-                                          c.awaiting, c.sent_to, c.acks, c.replies))
+                                          c.awaiting, c.sent_to, c.acks, c.replies, c.groups))
 class Coordination:
     """A request a node coordinates (volatile: lost on a crash); paper 4.5-4.6.
 
@@ -195,6 +198,10 @@ class Coordination:
     request went to (the coordinator included), sorted, so a timeout picks a
     fresh fallback. ``acks``: put: the nodes that acknowledged (the coordinator
     included), sorted. ``replies``: get: ``(node, payload)`` answers so far, by node.
+    ``groups``: during a membership change with pending ownership, the old and the
+    new top N (:mod:`spec.membership`): the request needs W acks (R replies) within
+    each of them, a joint quorum; empty (always, without membership change): W
+    acks (R replies) in all.
     """
 
     request: int
@@ -206,6 +213,7 @@ class Coordination:
     sent_to: tuple[str, ...]
     acks: tuple[str, ...] = ()
     replies: tuple[tuple[str, Payload], ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()
     _hash: int = _hash_field()
 
 
@@ -269,13 +277,35 @@ class ClientState:
 #: A ghost record of a hint: ``(fallback, intended, key, payload)``.
 HintRecord = tuple[str, str, str, Payload]
 
+#: One entry of the membership log: ``(event, node)``, event one of "join",
+#: "leave", "handed" (the change's key ranges were transferred) and "settled"
+#: (every member uses the new ring alone); see :mod:`spec.membership`.
+Change = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+@cached_hash(lambda m: hash((m.log, m.views, m.handed)))
+class MembershipState:
+    """The ring's membership changes (:mod:`spec.membership`): ``log``, every change
+    announced so far, in order; ``views``: per node (in the order of
+    ``Config.all_nodes``), how many entries of the log it has heard of (its view:
+    a node acts on the ring of the prefix it knows); ``handed``: the range
+    transfers ``(key, src, dst)`` of the current change that reached their
+    destination."""
+
+    log: tuple[Change, ...]
+    views: tuple[int, ...]
+    handed: frozenset[tuple[str, str, str]] = frozenset()
+    _hash: int = _hash_field()
+
 
 def _state_hash(s: State) -> int:
     """Set the state's part hashes ``_parts`` and return its hash (see :func:`new_state`)."""
     parts = (nodes_hash(s.nodes), messages_hash(s.messages), clients_hash(s.clients),
              puts_hash(s.puts))
     _set(s, "_parts", parts)
-    return hash((parts, s.side, s.used, s.hints_acked, s.hints_deleted, s.epochs))
+    h = hash((parts, s.side, s.used, s.hints_acked, s.hints_deleted, s.epochs))
+    return h if s.membership is None else hash((h, s.membership._hash))
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,10 +327,12 @@ class State:
     #: the hashes of nodes, messages, clients and puts, reused by successors
     _parts: tuple[int, int, int, int] = field(init=False, repr=False, compare=False,
                                               hash=False)
+    #: the ring's membership changes (None: a configuration without any)
+    membership: MembershipState | None = None
 
     def node(self, name: str) -> NodeState:
         """The state of the node called ``name``."""
-        return self.nodes[self.config.nodes.index(name)]
+        return self.nodes[self.config.all_nodes.index(name)]
 
     def client(self, name: str) -> ClientState:
         """The state of the client called ``name``."""
@@ -309,7 +341,7 @@ class State:
     def actor(self, name: str) -> str:
         """The actor id node ``name`` mints dots and clock entries under: its name in
         its first storage lifetime, ``name~<epoch>`` in a later one (Riak's kv679)."""
-        epoch = self.epochs[self.config.nodes.index(name)]
+        epoch = self.epochs[self.config.all_nodes.index(name)]
         return f"{name}~{epoch}" if epoch else name
 
     def put_record(self, put_id: int) -> PutRecord | None:
@@ -327,10 +359,11 @@ class State:
 def _coordination_hash(request: int, client: str, key: str, is_put: bool,
                        payload: Payload | None, awaiting: tuple[tuple[str, str], ...],
                        sent_to: tuple[str, ...], acks: tuple[str, ...],
-                       replies: tuple[tuple[str, Payload], ...]) -> int:
+                       replies: tuple[tuple[str, Payload], ...],
+                       groups: tuple[tuple[str, ...], ...]) -> int:
     return hash((request, client, key, is_put, 0 if payload is None else payload_hash(payload),
                  awaiting, sent_to, acks,
-                 tuple([(n, payload_hash(p)) for n, p in replies]) if replies else ()))
+                 tuple([(n, payload_hash(p)) for n, p in replies]) if replies else (), groups))
 def _client_hash(puts_issued: int, gets_issued: int, outstanding: int, counter: int,
                  last_get: LastGet | None, acked: tuple[int, ...],
                  gets: tuple[GetRecord, ...]) -> int:
@@ -406,7 +439,8 @@ def new_hint(intended: str, key: str, payload: Payload) -> Hint:
 def new_coordination(request: int, client: str, key: str, is_put: bool,
                      payload: Payload | None, awaiting: tuple[tuple[str, str], ...],
                      sent_to: tuple[str, ...], acks: tuple[str, ...] = (),
-                     replies: tuple[tuple[str, Payload], ...] = ()) -> Coordination:
+                     replies: tuple[tuple[str, Payload], ...] = (),
+                     groups: tuple[tuple[str, ...], ...] = ()) -> Coordination:
     """``Coordination(...)``, trusted."""
     c = _new(Coordination)
     _set(c, "request", request)
@@ -418,8 +452,9 @@ def new_coordination(request: int, client: str, key: str, is_put: bool,
     _set(c, "sent_to", sent_to)
     _set(c, "acks", acks)
     _set(c, "replies", replies)
+    _set(c, "groups", groups)
     _set(c, "_hash", _coordination_hash(request, client, key, is_put, payload, awaiting, sent_to,
-                                        acks, replies))
+                                        acks, replies, groups))
     return c
 
 
@@ -458,7 +493,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               side: frozenset[str], used: tuple[int, int, int, int, int],
               hints_acked: frozenset[HintRecord], hints_deleted: frozenset[HintRecord],
               epochs: tuple[int, ...], config: Config,
-              parts: tuple[int, int, int, int] | None = None) -> State:
+              parts: tuple[int, int, int, int] | None = None,
+              membership: MembershipState | None = None) -> State:
     """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``)."""
     if parts is None:
         parts = (nodes_hash(nodes), messages_hash(messages), clients_hash(clients),
@@ -475,5 +511,7 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     _set(s, "epochs", epochs)
     _set(s, "config", config)
     _set(s, "_parts", parts)
-    _set(s, "_hash", hash((parts, side, used, hints_acked, hints_deleted, epochs)))
+    _set(s, "membership", membership)
+    h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
+    _set(s, "_hash", h if membership is None else hash((h, membership._hash)))
     return s

@@ -78,6 +78,10 @@ class Plan:
     sides: tuple[frozenset[str], ...]
     #: the put ids that are deletes (their value is a tombstone)
     tombstones: frozenset[int] = frozenset()
+    #: the ring may change (``[membership]`` budgets): ``pref``, ``top`` and
+    #: ``entry`` are then the initial ring's, and :mod:`spec.membership` gives each
+    #: node's own (``nodes`` holds the joining nodes too)
+    membership: bool = False
 
 
 def plan_of(config: Config) -> Plan:
@@ -99,7 +103,7 @@ _PLANS: dict[int, tuple[Config, Plan]] = {}
 
 @lru_cache(maxsize=64)
 def _make_plan(config: Config) -> Plan:
-    nodes = config.nodes
+    nodes = config.all_nodes
     pref = {k: config.preference_list(k) for k in config.keys}
     top = {k: p[: config.n] for k, p in pref.items()}
     if config.coordinator == "any":
@@ -128,6 +132,7 @@ def _make_plan(config: Config) -> Plan:
         total_puts=config.clients * config.writes_per_client,
         sides=sides,
         tombstones=tombstone_ids(config),
+        membership=config.membership,
     )
 
 
@@ -201,8 +206,8 @@ class Edit:
     and shares the rest with the source."""
 
     __slots__ = ("clients", "clients_dirty", "epochs", "hints_acked", "hints_deleted",
-                 "messages", "messages_dirty", "nodes", "nodes_dirty", "plan", "puts", "sent",
-                 "side", "source", "used")
+                 "membership", "messages", "messages_dirty", "nodes", "nodes_dirty", "plan",
+                 "puts", "sent", "side", "source", "used")
 
     def __init__(self, state: State, plan: Plan) -> None:
         self.source = state
@@ -219,6 +224,7 @@ class Edit:
         self.hints_acked = state.hints_acked
         self.hints_deleted = state.hints_deleted
         self.epochs = state.epochs
+        self.membership = state.membership
         self.sent = False
 
     # nodes
@@ -357,6 +363,7 @@ class Edit:
             self.epochs,
             source.config,
             (hn, hm, hc, hp),
+            self.membership,
         )
 
 

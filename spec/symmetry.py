@@ -168,6 +168,7 @@ def rename_clients(state: State, perm: Sequence[int]) -> State:
         frozenset((h, i, k, payload(p)) for h, i, k, p in state.hints_deleted),
         state.epochs,
         config,
+        membership=state.membership,
     )
 
 
@@ -186,6 +187,7 @@ def _node(
                     rq[c.request], nm[c.client], c.key, c.is_put,
                     None if c.payload is None else payload(c.payload), c.awaiting,
                     c.sent_to, c.acks, tuple((n, payload(p)) for n, p in c.replies),
+                    c.groups,
                 )
                 for c in node.coord
             ),

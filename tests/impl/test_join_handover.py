@@ -16,8 +16,12 @@ import os
 import pytest
 
 from impl import DynamoError, SimulatedCluster
+from impl.config import ClusterConfig
+from impl.handoff import HintedHandoff
 from impl.membership import MemberStatus
 from impl.versions import TOMBSTONE, ClockMode, Record, apply_put, encode_record, values
+from spec.errors import ConfigError
+from spec.ring import Ring
 from spec.vclock import VClock
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
@@ -182,6 +186,28 @@ def test_a_leaving_node_hands_over_versions_tombstones_and_hints() -> None:
 def test_a_hint_for_a_node_that_left_goes_to_the_keys_current_owners() -> None:
     """n1 holds a hint for n2 that it could not deliver before n2 left the ring (say
     it was down meanwhile): its hint scan re-addresses it to the key's current top N."""
+    owners = _hint_for_a_node_that_left()
+    assert "n2" not in owners and len(owners) == 3
+    assert all(stored is not None and values(stored) == [b"hinted"]
+               for stored in owners.values())
+
+
+def test_the_readdressing_test_catches_a_scan_that_drops_such_a_hint(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A mutant (issue 11's last bullet): the hint scan deletes a hint whose intended
+    node left instead of re-addressing it; the test above fails on it."""
+    def drop(self: HintedHandoff, hint_id: int, key: bytes, record: bytes) -> None:
+        self.remove(hint_id)
+
+    monkeypatch.setattr(HintedHandoff, "_retarget", drop)
+    owners = _hint_for_a_node_that_left()
+    assert not any(stored is not None and values(stored) == [b"hinted"]
+                   for stored in owners.values())
+
+
+def _hint_for_a_node_that_left() -> dict[str, Record | None]:
+    """n1's hint for n2, added after n2 left, once the cluster is quiet: the hint
+    is gone from n1; returns the key's copies on its current owners."""
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=9)
     key = b"readdressed"
     cluster.leave("n2")
@@ -192,10 +218,7 @@ def test_a_hint_for_a_node_that_left_goes_to_the_keys_current_owners() -> None:
     cluster.storages["n1"].add_hint("n2", key, encode_record(record))
     cluster.run_until_quiet()
     assert not cluster.node("n1").snapshot().hints
-    owners = cluster.replicas(key)
-    assert "n2" not in owners and len(owners) == 3
-    assert all(stored is not None and values(stored) == [b"hinted"]
-               for stored in owners.values())
+    return dict(cluster.replicas(key))
 
 
 def test_a_node_uses_a_joint_quorum_while_the_serving_ring_changes() -> None:
@@ -209,3 +232,33 @@ def test_a_node_uses_a_joint_quorum_while_the_serving_ring_changes() -> None:
     cluster.run_until_quiet()
     targets, _ = quorum.split(moving[0])
     assert len(targets) == 3 and quorum.joint(2, targets) == 2
+
+
+def test_ring_slots_lay_the_ring_out_for_the_nodes_that_join_later() -> None:
+    """``ring_slots``: the spec's ring with ``[membership] joining`` (one evenly spaced
+    layout for the initial and the joining nodes); a joining node takes its slot."""
+    slots = Ring.evenly_spaced(["n1", "n2", "n3", "n4"])
+    config = ClusterConfig(nodes=("n1", "n2", "n3"), partitioning="evenly-spaced",
+                           ring_slots=("n1", "n2", "n3", "n4"))
+    ring = config.initial_partitioning().ring
+    assert {n: ring.tokens_of(n) for n in ring.nodes} == {
+        n: slots.tokens_of(n) for n in ("n1", "n2", "n3")}
+    assert config.slot_tokens("n4") == slots.tokens_of("n4") and config.slot_tokens("n5") is None
+    cluster = SimulatedCluster(nodes=["n1", "n2", "n3"], partitioning="evenly-spaced",
+                               ring_slots=("n1", "n2", "n3", "n4"), seed=3)
+    cluster.join("n4")
+    cluster.run_until_quiet()
+    member = cluster.node("n1").view.get("n4")
+    assert member is not None and member.tokens == slots.tokens_of("n4")
+    assert cluster.node("n1").preference_list(b"k")[:3] == ("n4", "n1", "n2")
+
+
+@pytest.mark.parametrize("changes", [
+    {"ring_slots": ("n1", "n2")},  # not every initial node
+    {"ring_slots": ("n1", "n2", "n3", "n3")},
+    {"ring_slots": ("n1", "n2", "n3", "n4"), "partitioning": "strategy3"},
+    {"ring_slots": "n1 n2 n3"},
+])
+def test_bad_ring_slots_are_refused(changes: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match="ring_slots"):
+        ClusterConfig(nodes=("n1", "n2", "n3"), **{"partitioning": "evenly-spaced", **changes})

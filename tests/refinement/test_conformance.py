@@ -31,6 +31,7 @@ UNMAPPED = {
     "lww-skew-wall-clock", "lww-skew-hybrid", "client-vclock-truncated",
     "server-vclock-truncated", "delete-immediate", "delete-safe", "delete-safe-drop",
     "delete-concurrent-put",
+    "join-immediate", "join-pending", "leave-pending",  # membership: traces only
 }
 
 

@@ -21,12 +21,18 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    Gossip,
     Handoff,
+    Handover,
     Heal,
+    Join,
+    Leave,
     Partition,
     Reap,
     Recover,
+    Settle,
     Timeout,
+    Transfer,
 )
 from spec.anti_entropy import anti_entropy
 from spec.coordination import timeouts
@@ -34,6 +40,7 @@ from spec.deletes import reaps
 from spec.delivery import HANDLERS, deliveries
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
+from spec.membership import membership_changes
 from spec.model import MECHANISMS, initial_state, successors
 from spec.requests import client_requests
 from spec.state import Coordination, Kind, Message, NodeState, State
@@ -50,13 +57,14 @@ OWN_ACTIONS: dict[object, tuple[type[Action], ...]] = {
     hinted_handoffs: (Handoff,),
     anti_entropy: (AntiEntropy,),
     reaps: (Reap,),
+    membership_changes: (Join, Leave, Gossip, Transfer, Handover, Settle),
     faults: (Drop, Duplicate, Crash, Recover, Partition, Heal, DiskLoss, BufferedCrash),
 }
 
 
 def test_the_chain_is_the_documented_order_of_mechanisms() -> None:
     order = (client_requests, deliveries, timeouts, hinted_handoffs, anti_entropy, reaps,
-             faults)
+             membership_changes, faults)
     assert order == MECHANISMS
 
 
@@ -77,7 +85,7 @@ def test_each_mechanism_yields_only_its_own_actions_and_the_chain_is_their_sum(
 
 def test_every_message_kind_has_a_handler_and_is_delivered_somewhere() -> None:
     assert set(HANDLERS) == set(Kind)
-    delivered: set[Kind] = set()
+    delivered: set[Kind] = {Kind.RANGE_TRANSFER}  # tests/spec/test_membership.py
     config = EVERYTHING.replace(clients=1, read_repair=True)
     queue = deque([initial_state(config)])
     visited = {queue[0]}

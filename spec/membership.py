@@ -1,0 +1,395 @@
+"""Membership change: nodes join and leave the ring, and key ranges move
+(paper sections 4.8 and 4.9; issue 11, part 2).
+
+Theory of operation
+-------------------
+The paper's membership (4.8) is an explicit join or leave, announced by the node
+and spread by gossip; adding a node moves the key ranges it now owns from the
+nodes that no longer own them (4.9: "transfer the keys"). Production stores
+learned that the ranges must move safely: while a range moves, Riak's and
+Cassandra's *pending ownership* sends writes to the old and the new owners and
+serves reads from the old ones until the transfer completed.
+
+**State** (:class:`~spec.state.MembershipState`, ``State.membership``; None
+without a ``[membership]`` budget): the *log* of announced changes, a tuple of
+``(event, node)``; per node its *view*, how many log entries it has heard of;
+and ``handed``, the range transfers of the current change that arrived. A node
+acts on the ring of the log prefix it knows, so it may act on a stale view. The
+log is linear: one change at a time (a join or a leave starts only once the
+previous one is complete, as Riak's claimant moves one ring transition at a
+time), announced by the node that joins (leaves).
+
+**A change** from the old ring ``old`` (the members before it) to ``new`` goes
+through these log entries, each spread by :class:`~spec.actions.Gossip` (one
+node tells another what it knows):
+
+1. ``("join", X)`` / ``("leave", X)`` (:class:`~spec.actions.Join`,
+   :class:`~spec.actions.Leave`): the change starts. With pending ownership
+   (``features.join_handover = "pending"``) a node knowing it coordinates and
+   serves reads by the old ring's top N, and sends writes to the old *and* the
+   new top N, acknowledging after W acks within each (a joint quorum:
+   :attr:`~spec.state.Coordination.groups`).
+2. The *range transfer*: once every member knows the change, each node of a
+   key's old top N that is not in its new top N sends its versions of the key to
+   each node that is new in it (:class:`~spec.actions.Transfer`, a
+   ``range-transfer`` message; on delivery the receiver reconciles them into its
+   store, :func:`on_range_transfer`). A transfer waits while a write of the key
+   to its sender is in flight, so the versions it carries include every write the
+   sender acknowledged (the forwarding of late writes in Riak's handoff,
+   abstracted as that guard).
+3. ``("handed", X)`` (:class:`~spec.actions.Handover`, by X once every transfer
+   of the change arrived; the acknowledgement of a transfer is not a message):
+   nodes knowing it coordinate by the new ring and use joint quorums for reads
+   and writes (a node still on step 1 reads from the old top N).
+4. ``("settled", X)`` (:class:`~spec.actions.Settle`, once every member knows
+   the handover): the new ring alone (the impl's ``JOINT_ROUNDS``: long enough
+   for the handover to reach every member). The nodes the transfers were sent
+   from empty their copies of the moved keys (a node that handed a range over
+   deletes it; a leaving node is gone), so ``acked_writes_durable`` cannot lean
+   on a copy left behind; this waits until no request of a moved key is being
+   coordinated (one begun on the old ring may still read those copies).
+
+Why pending ownership keeps read-your-writes with R + W > N: two nodes' views
+differ by at most one step (2 and 3 wait until every member knows the step
+before), and at each pair of neighbouring steps every write quorum meets every
+read quorum (step 1 writes W of old, reads R of old; step 3 writes and reads
+both; step 4 only the new top N, whose copies hold every earlier write because
+step 1's writes had W in the new top N and the transfer brought the rest).
+
+With ``join_handover = "immediate"`` (the naive rule) a node that knows the
+change routes by the new ring at once: a joining node coordinates and answers
+for its ranges before their transfer (the stale read of
+``../shared/cases/07-join-stale-read.py``); the transfer still follows, then the
+handover ends the change (no step 4; the senders empty their copies there).
+
+Nodes outside the ring (``[membership] joining`` before their join, a node that
+left) are up but neither coordinate nor get requests by any view. A node ignores
+a message from a node it never heard of (:func:`knows`: not an initial node, and
+its join not in the receiver's view), as the implementation refuses peers
+outside its membership. Errors: none
+on states the spec reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from spec import clocks
+from spec.actions import Action, Gossip, Handover, Join, Leave, Settle, Transfer
+from spec.config import Config
+from spec.state import (
+    Change,
+    Kind,
+    MembershipState,
+    Message,
+    NodeState,
+    State,
+    new_message,
+    new_node,
+)
+from spec.step import Edit, Plan
+
+__all__ = [
+    "View",
+    "current_top",
+    "initial_membership",
+    "knows",
+    "membership_changes",
+    "on_range_transfer",
+    "request_targets",
+    "serving_top",
+    "view_of",
+]
+
+JOIN, LEAVE, HANDED, SETTLED = "join", "leave", "handed", "settled"
+STABLE, MOVING, HANDING = "stable", "moving", "handing"
+#: message kinds that write the receiver's store: a transfer waits while one of
+#: them, for its key, is in flight to its sender
+_WRITES = frozenset({Kind.REPLICA_PUT, Kind.READ_REPAIR, Kind.HINT_DELIVERY,
+                     Kind.RANGE_TRANSFER})
+
+_Targets = tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]
+
+
+@dataclass(frozen=True)
+class View:
+    """What a node does by a prefix of the membership log.
+
+    ``members``: the ring after the latest change it knows; ``old``: before it
+    (equal when ``phase`` is ``"stable"``); ``phase``: ``"stable"``, ``"moving"``
+    (the change started, step 1) or ``"handing"`` (handed over, step 3);
+    ``serving``: per key, the top N that coordinates (and, outside joint reads,
+    answers) requests; ``reads`` / ``writes``: per key, the nodes a get (put) is
+    sent to and the quorum groups (each must give R replies, W acks; empty: the
+    plain count)."""
+
+    members: tuple[str, ...]
+    old: tuple[str, ...]
+    phase: str
+    serving: dict[str, tuple[str, ...]]
+    reads: dict[str, _Targets]
+    writes: dict[str, _Targets]
+
+
+def initial_membership(config: Config) -> MembershipState | None:
+    """The initial ring: no change announced, every view empty (None: no budget)."""
+    if not config.membership:
+        return None
+    return MembershipState((), tuple(0 for _ in config.all_nodes))
+
+
+def _top(config: Config, members: tuple[str, ...], key: str) -> tuple[str, ...]:
+    """The key's top N on the ring of ``members`` (the full ring restricted to them)."""
+    return _pref(config, members, key)[: config.n]
+
+
+@lru_cache(maxsize=1024)
+def _pref(config: Config, members: tuple[str, ...], key: str) -> tuple[str, ...]:
+    chosen = frozenset(members)
+    return tuple(n for n in config.ring.preference_list(key) if n in chosen)
+
+
+def _in_ring_order(config: Config, names: frozenset[str]) -> tuple[str, ...]:
+    return tuple(n for n in config.all_nodes if n in names)
+
+
+@lru_cache(maxsize=4096)
+def view_of(config: Config, log: tuple[Change, ...]) -> View:
+    """The view of a node that knows the log prefix ``log``."""
+    members = config.nodes
+    old = members
+    phase = STABLE
+    for event, node in log:
+        if event in (JOIN, LEAVE):
+            old = members
+            names = set(members) | {node} if event == JOIN else set(members) - {node}
+            members = _in_ring_order(config, frozenset(names))
+            phase = MOVING
+        elif event == HANDED:
+            phase = HANDING
+        else:  # SETTLED
+            phase, old = STABLE, members
+    serving: dict[str, tuple[str, ...]] = {}
+    reads: dict[str, _Targets] = {}
+    writes: dict[str, _Targets] = {}
+    for key in config.keys:
+        new_top = _top(config, members, key)
+        old_top = _top(config, old, key)
+        if config.join_handover == "immediate" or phase == STABLE or new_top == old_top:
+            serving[key] = new_top  # the naive rule: the new ring at once
+            reads[key] = writes[key] = (new_top, ())
+            continue
+        both = _pref(config, _in_ring_order(config, frozenset(old_top + new_top)), key)
+        groups = (tuple(sorted(old_top)), tuple(sorted(new_top)))
+        if phase == MOVING:
+            serving[key] = old_top
+            reads[key] = (old_top, ())
+        else:
+            serving[key] = new_top
+            reads[key] = (both, groups)
+        writes[key] = (both, groups)
+    return View(members, old, phase, serving, reads, writes)
+
+
+def _view(plan: Plan, membership: MembershipState, node: str) -> View:
+    return view_of(plan.config, membership.log[: membership.views[plan.index[node]]])
+
+
+def serving_top(plan: Plan, membership: MembershipState, node: str, key: str
+                ) -> tuple[str, ...]:
+    """The top N of ``key`` that coordinates requests, by ``node``'s view."""
+    return _view(plan, membership, node).serving[key]
+
+
+def request_targets(edit: Edit, node: str, key: str, is_put: bool) -> _Targets:
+    """Whom coordinator ``node`` sends a put (get) of ``key`` to, by its view: the
+    reachable nodes of its read (write) set other than itself, and the quorum
+    groups (see :class:`View`)."""
+    assert edit.membership is not None
+    view = _view(edit.plan, edit.membership, node)
+    nodes, groups = view.writes[key] if is_put else view.reads[key]
+    return tuple(n for n in nodes if n != node and edit.reachable(node, n)), groups
+
+
+def current_top(state: State, key: str) -> tuple[str, ...]:
+    """The key's top N on the ring of every change announced so far (the replicas
+    anti-entropy and convergence are about)."""
+    config = state.config
+    if state.membership is None:
+        return config.top_n(key)
+    return _top(config, view_of(config, state.membership.log).members, key)
+
+
+@dataclass(frozen=True)
+class _Change:
+    """The latest change of a whole log: who announced it, whether it is complete,
+    its transfers ``(key, src, dst)`` and the nodes that take part in gossip."""
+
+    node: str
+    event: str
+    start: int
+    complete: bool
+    transfers: tuple[tuple[str, str, str], ...]
+    involved: tuple[str, ...]
+    joins: int
+    leaves: int
+
+
+@lru_cache(maxsize=1024)
+def _latest(config: Config, log: tuple[Change, ...]) -> _Change:
+    view = view_of(config, log)
+    if not log:
+        return _Change("", "", 0, True, (), config.nodes, 0, 0)
+    start = max(i for i, (event, _) in enumerate(log) if event in (JOIN, LEAVE))
+    final = SETTLED if config.join_handover == "pending" else HANDED
+    complete = log[-1][0] == final
+    last = view_of(config, log[: start + 1])
+    transfers = tuple(
+        (key, src, dst)
+        for key in config.keys
+        for src in _top(config, last.old, key) if src not in _top(config, last.members, key)
+        for dst in _top(config, last.members, key) if dst not in _top(config, last.old, key)
+    )
+    involved = view.members if complete else _in_ring_order(
+        config, frozenset(last.old) | frozenset(last.members))
+    events = [event for event, _ in log]
+    return _Change(log[start][1], log[-1][0], start, complete, transfers, involved,
+                   events.count(JOIN), events.count(LEAVE))
+
+
+# Actions are values: one shared object per distinct action.
+_join = lru_cache(maxsize=256)(Join)
+_leave = lru_cache(maxsize=256)(Leave)
+_gossip = lru_cache(maxsize=1024)(Gossip)
+_transfer = lru_cache(maxsize=1024)(Transfer)
+_handover = lru_cache(maxsize=256)(Handover)
+_settle = lru_cache(maxsize=256)(Settle)
+
+
+def membership_changes(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    """Gossip, joins, leaves, transfers, handovers and settlements (module docstring)."""
+    if state.membership is None:
+        return iter(())  # a plain call, not a generator: the common case costs little
+    return _changes(state, plan, state.membership)
+
+
+def _changes(state: State, plan: Plan, ms: MembershipState
+             ) -> Iterator[tuple[Action, State]]:
+    config = plan.config
+    log, views = ms.log, ms.views
+    index = plan.index
+    nodes = state.nodes
+    change = _latest(config, log)
+    known = len(log)
+    probe = Edit(state, plan)
+    for src in change.involved:
+        for dst in change.involved:
+            if dst != src and views[index[src]] > views[index[dst]] and probe.reachable(src,
+                                                                                      dst):
+                yield _gossip(src, dst), _with_views(state, plan, ms, _learn(
+                    views, index[dst], views[index[src]]))
+    if change.complete:
+        members = view_of(config, log).members
+        if change.joins < config.joins:
+            joined = {node for event, node in log if event == JOIN}
+            for node in config.joining:
+                if node not in joined and nodes[index[node]].up:
+                    yield _join(node), _announce(state, plan, ms, (JOIN, node))
+        if change.leaves < config.leaves and len(members) > config.n:
+            for node in members:
+                if nodes[index[node]].up and views[index[node]] == known:
+                    yield _leave(node), _announce(state, plan, ms, (LEAVE, node))
+        return
+    everyone = all(views[index[n]] == known for n in change.involved)
+    start = change.start
+    if change.event in (JOIN, LEAVE):
+        pending = [t for t in change.transfers if t not in ms.handed]
+        for key, src, dst in pending:
+            if config.join_handover == "pending" and not everyone:
+                break
+            if views[index[src]] < start + 1:  # immediate: the sender knows the change
+                continue
+            if not probe.reachable(src, dst) or _blocked(state.messages, key, src, dst):
+                continue
+            edit = Edit(state, plan)
+            payload = nodes[index[src]].store[plan.key_index[key]]
+            edit.send(new_message(Kind.RANGE_TRANSFER, src, dst, 0, key, payload))
+            yield _transfer(src, dst, key), edit.build()
+        if not pending and nodes[index[change.node]].up and (
+                config.join_handover == "pending" or _drained(state, change)):
+            yield _handover(change.node), _announce(state, plan, ms, (HANDED, change.node))
+    elif (change.event == HANDED and everyone and nodes[index[change.node]].up
+          and _drained(state, change)):
+        yield _settle(change.node), _announce(state, plan, ms, (SETTLED, change.node))
+
+
+def _drained(state: State, change: _Change) -> bool:
+    """No request of a key the change moved is being coordinated: the copies the
+    transfers came from may go (a request begun on the old ring may still read
+    them; Riak's vnodes forward such requests after a handoff, abstracted as
+    this guard)."""
+    moved = {key for key, _, _ in change.transfers}
+    return not any(c.key in moved for node in state.nodes for c in node.coord)
+
+
+def knows(plan: Plan, membership: MembershipState, node: str, other: str) -> bool:
+    """Whether ``node`` has heard of ``other``: an initial node, or one whose join is
+    in ``node``'s view (a node ignores messages from nodes it never heard of, as the
+    implementation refuses peers outside its membership)."""
+    if other in plan.config.nodes:
+        return True
+    return (JOIN, other) in membership.log[: membership.views[plan.index[node]]]
+
+
+def _blocked(messages: tuple[Message, ...], key: str, src: str, dst: str) -> bool:
+    """A transfer of ``key`` from ``src`` to ``dst`` is in flight, or a write of the
+    key to ``src`` (the transfer waits until it arrived or was lost)."""
+    for m in messages:
+        if m.key == key and m.kind in _WRITES and (
+                m.dst == src or (m.kind is Kind.RANGE_TRANSFER and m.src == src
+                                 and m.dst == dst)):
+            return True
+    return False
+
+
+def _learn(views: tuple[int, ...], i: int, value: int) -> tuple[int, ...]:
+    return (*views[:i], value, *views[i + 1 :])
+
+
+def _with_views(state: State, plan: Plan, ms: MembershipState, views: tuple[int, ...]
+                ) -> State:
+    edit = Edit(state, plan)
+    edit.membership = MembershipState(ms.log, views, ms.handed)
+    return edit.build()
+
+
+def _announce(state: State, plan: Plan, ms: MembershipState, entry: Change) -> State:
+    """``entry``'s node appends it to the log (and so knows the whole log). The
+    change's last entry also empties the copies its transfers were sent from:
+    a node that handed a range over deletes it, a node that left is gone."""
+    log = (*ms.log, entry)
+    views = _learn(ms.views, plan.index[entry[1]], len(log))
+    edit = Edit(state, plan)
+    edit.membership = MembershipState(log, views, frozenset())
+    if entry[0] == (SETTLED if plan.config.join_handover == "pending" else HANDED):
+        empty = clocks.empty(plan.config.clock)
+        for key, src, _ in _latest(plan.config, ms.log).transfers:
+            node = edit.node(src)
+            k = plan.key_index[key]
+            edit.set_node(src, new_node(node.up, (*node.store[:k], empty, *node.store[k + 1 :]),
+                                        node.hints, node.coord))
+    return edit.build()
+
+
+def on_range_transfer(edit: Edit, m: Message, dst: NodeState) -> None:
+    """A ``range-transfer`` reaches the node gaining the range: it reconciles the
+    versions into its store, and the transfer counts for the current change."""
+    assert m.payload is not None and edit.membership is not None
+    edit.store(m.dst, m.key, m.payload)
+    ms = edit.membership
+    change = _latest(edit.plan.config, ms.log)
+    done = (m.key, m.src, m.dst)
+    if change.event in (JOIN, LEAVE) and done in change.transfers and done not in ms.handed:
+        edit.membership = MembershipState(ms.log, ms.views, ms.handed | {done})
