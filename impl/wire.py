@@ -269,12 +269,13 @@ def decode(frame: bytes, *, max_bytes: int = DEFAULT_MAX_FRAME) -> object:
     return message
 
 
-def frame_length(header: bytes) -> int:
-    """The total length of the frame whose first 10 bytes are ``header`` (for
-    stream readers); :class:`BadMessageError` if the header is bad."""
-    if len(header) < _HEADER.size:
+def frame_length(header: bytes | bytearray, offset: int = 0) -> int:
+    """The total length of the frame whose first 10 bytes are ``header`` from
+    ``offset`` on (for stream readers); :class:`BadMessageError` if the header is
+    bad."""
+    if len(header) - offset < _HEADER.size:
         raise BadMessageError("frame header is truncated")
-    magic, version, _code, length = _HEADER.unpack_from(header)
+    magic, version, _code, length = _HEADER.unpack_from(header, offset)
     if magic != MAGIC or version != VERSION:
         raise BadMessageError("frame header has bad magic bytes or version")
     total: int = _HEADER.size + length
