@@ -621,6 +621,8 @@ class NodeServer:
                 "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
+                "group_commit": None if self.committer is None else {
+                    "commits": self.committer.commits, "writes": self.committer.writes},
                 "overloaded_requests": self.overloaded_requests,
                 "connections": {
                     "http": len(self.http.slots), "http_evicted": self.http.slots.evicted,
