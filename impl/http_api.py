@@ -176,8 +176,8 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("body", "dead", "head_bytes", "headers", "in_body", "in_head", "limit",
-                 "parser", "ready", "size", "url")
+    __slots__ = ("body", "dead", "head_bytes", "head_read", "headers", "in_body", "in_head",
+                 "limit", "parser", "ready", "size", "url")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit  # max_value_bytes
@@ -187,7 +187,10 @@ class _Parse:
         self.url = b""
         self.headers: dict[bytes, bytes] = {}
         self.body: list[bytes] = []
-        self.size = self.head_bytes = 0
+        #: the head's bytes as parsed (exact, up to MAX_HEADER_BYTES), and the bytes
+        #: read while a head was incomplete (coarse: a header still being sent is
+        #: buffered by httptools before any callback sees it)
+        self.size = self.head_bytes = self.head_read = 0
 
     def feed(self, data: bytes) -> None:
         """Parse ``data`` (b"": the client closed)."""
@@ -213,8 +216,8 @@ class _Parse:
             self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(f"{part}: {text}")))
         else:
             if self.in_head:  # a header still incomplete (counted when complete)
-                self.head_bytes += len(data)
-                if self.head_bytes > 2 * MAX_HEADER_BYTES:
+                self.head_read += len(data)
+                if self.head_read > 2 * MAX_HEADER_BYTES:
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
 
     def _stop(self, request: _Request) -> None:
@@ -234,7 +237,7 @@ class _Parse:
         self.url = b""
         self.headers = {}
         self.body = []
-        self.size = self.head_bytes = 0
+        self.size = self.head_bytes = self.head_read = 0
 
     def on_url(self, url: bytes) -> None:
         self.url += url

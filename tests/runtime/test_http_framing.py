@@ -5,11 +5,15 @@ that asks to switch protocols is answered, then the connection closes."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import socket
+import time
 from pathlib import Path
 from typing import Any
 
+from impl.runtime import Address
 from tests.runtime.live import cluster, raw, run
 
 
@@ -109,4 +113,41 @@ def test_a_protocol_switch_is_answered_then_the_connection_closes(tmp_path: Path
                 node.http_address, b"FOO /kv/k HTTP/1.1\r\nHost: x\r\n\r\n"))
             assert status == 400 and "request line" in _json(body)["message"]
             assert node.http.malformed == 1
+    run(scenario())
+
+
+def _trickle(address: Address, data: bytes, piece: int) -> bytes:
+    """Send ``data`` ``piece`` bytes at a time (each its own read at the node), then
+    read until the node closes."""
+    with socket.create_connection((address.host, address.port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(data), piece):
+            sock.sendall(data[start:start + piece])
+            time.sleep(0.002)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+def test_the_header_limit_counts_the_head_once_however_it_arrives(tmp_path: Path) -> None:
+    """48 KiB of headers in 1 KiB pieces is under the 64 KiB limit; 70 headers of
+    1 KiB sent at once are over it (431), as is one header of 200 KiB (test in
+    test_malformed_http.py)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            assert node.http_address is not None
+            headers = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(48))
+            request = (b"GET /health HTTP/1.1\r\nHost: x\r\n" + headers
+                       + b"Connection: close\r\n\r\n")
+            answer = await asyncio.to_thread(_trickle, node.http_address, request, 1024)
+            [(status, _, body)] = _responses(answer)
+            assert status == 200 and _json(body)["live"] is True
+            headers = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(70))
+            answer = await raw(node.http_address, b"GET /health HTTP/1.1\r\nHost: x\r\n"
+                               + headers + b"\r\n")
+            [(status, headers_out, body)] = _responses(answer)
+            assert status == 431 and headers_out["connection"] == "close"
+            assert "headers over 65536 bytes" in _json(body)["message"]
     run(scenario())
