@@ -1,4 +1,4 @@
-"""The client API of a node: HTTP/1.1 (parsed by h11), JSON answers, bounded and timed.
+"""The client API of a node: HTTP/1.1 (parsed by httptools), JSON answers, bounded and timed.
 
 Theory of operation
 -------------------
@@ -11,6 +11,22 @@ connect; a kept-alive connection waits ``http_idle_timeout_s`` for the next
 request, whose headers then have ``http_header_timeout_s``; a body may pause at
 most ``http_idle_timeout_s``. A connection past a timeout is closed without an
 answer (a client that sent nothing complete has nothing to read).
+
+Parsing is httptools' (PyPI; llhttp, Node.js's parser, in C): it calls
+:class:`_Parse`'s ``on_*`` methods as it reads, and they queue each complete
+request (pipelined requests are answered in order) or, at the first problem,
+the answer to give instead -- after which the connection closes with a
+lingering close (:func:`_linger`). The limits are checked as the bytes arrive:
+431 once a request line and headers pass ``MAX_HEADER_BYTES``, 413 from the
+Content-Length before any of the body is read (or as a chunked body grows past
+the limit). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
+``Connection: close``, gets its answer with ``connection: close`` and the
+connection closes (as h11, which parsed here before, did: h11 in pure Python
+was 12-20% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what
+h11 refused (a bad request line, header token or Content-Length) and also an
+unknown method; a request asking to switch protocols (CONNECT, Upgrade) gets
+its answer and the connection closes. httptools has wheels for every platform
+CPython does; h11 is no longer used (httpx, the client, still depends on it).
 
 Requests (Riak KV's HTTP conventions; :mod:`impl.http_values`; the OpenAPI
 document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
@@ -37,8 +53,9 @@ was refused before any replica wrote anything (a retry cannot duplicate the
 write), ``unknown`` when a put did not reach its quorum in time but some replica
 (the coordinator at least) may hold it (status 504: read before retrying, or
 retry with the context of a fresh get so that the retry supersedes it). The
-statuses: 400 a malformed request (a request line or header h11 refuses, a bad
-context, R/W out of range), 404 no such resource, 405 a method not served, 413
+statuses: 400 a malformed request (a request line or header llhttp refuses, an
+HTTP/1.1 request without Host, a bad context, R/W out of range), 404 no such
+resource, 405 a method not served, 413
 a value over ``max_value_bytes``, 414 a key over ``max_key_bytes``, 431 headers
 over 64 KiB, 503 (with Retry-After) the node is saturated
 (``max_pending_requests``), is shutting down or has not joined the ring yet, or
@@ -56,10 +73,11 @@ import json
 import logging
 import time
 import urllib.parse
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import h11
+import httptools
 
 from impl import errors, openapi
 from impl.connections import ConnectionSlots
@@ -75,7 +93,7 @@ __all__ = ["MAX_HEADER_BYTES", "HttpApi", "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
 
-#: the request line and headers of one request, at most (h11 answers 431 above)
+#: the request line and headers of one request, at most (431 above)
 MAX_HEADER_BYTES = 64 * 1024
 #: seconds a refused request's unread body is drained before the connection
 #: closes, so that the client reads the answer instead of a reset
@@ -89,6 +107,10 @@ _STATUS: dict[type[errors.DynamoError], int] = {
     errors.NodeDownError: 503,
     errors.RequestTimeoutError: 504,
 }
+
+#: every status line we send, by status
+_STATUS_LINE = {status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode()
+                for status in http.HTTPStatus}
 
 
 def http_status(error: errors.DynamoError) -> int:
@@ -113,6 +135,153 @@ class _Closed(Exception):
     """The client went away or a timeout expired: close without an answer."""
 
 
+class _Request:
+    """One request as parsed: method and target as sent, the headers by lowercased
+    name (a repeated header: its last value), the body; ``close``: the connection
+    closes after the answer; ``problem``: the answer to give instead (then the
+    connection closes, lingering)."""
+
+    __slots__ = ("body", "close", "headers", "method", "problem", "target")
+
+    def __init__(self, method: bytes, target: bytes, headers: dict[bytes, bytes],
+                 body: bytes = b"", *, close: bool = True,
+                 problem: _Answer | None = None) -> None:
+        self.method = method
+        self.target = target
+        self.headers = headers
+        self.body = body
+        self.close = close
+        self.problem = problem
+
+
+#: what a problem found before the request line was read is counted as
+_NO_REQUEST = (b"GET", b"/")
+
+
+class _Refusal(Exception):
+    """Raised by a :class:`_Parse` callback: stop parsing, answer ``problem``."""
+
+    def __init__(self, problem: _Answer, request: tuple[bytes, bytes] = _NO_REQUEST) -> None:
+        super().__init__(problem[0])
+        self.problem = problem
+        self.request = request
+
+
+def _malformed(text: str, status: int = 400) -> _Answer:
+    return status, error_body(errors.BadRequestError(f"malformed HTTP request: {text}")), []
+
+
+class _Parse:
+    """httptools' callbacks for one connection: they fill ``ready`` with the requests
+    parsed, in order, and at the first problem with a request carrying the answer to
+    give instead (``dead``: nothing after it is parsed)."""
+
+    __slots__ = ("body", "dead", "head_bytes", "head_read", "headers", "in_body", "in_head",
+                 "limit", "parser", "ready", "size", "url")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit  # max_value_bytes
+        self.ready: deque[_Request] = deque()
+        self.parser = httptools.HttpRequestParser(self)
+        self.in_head = self.in_body = self.dead = False
+        self.url = b""
+        self.headers: dict[bytes, bytes] = {}
+        self.body: list[bytes] = []
+        #: the head's bytes as parsed (exact, up to MAX_HEADER_BYTES), and the bytes
+        #: read while a head was incomplete (coarse: a header still being sent is
+        #: buffered by httptools before any callback sees it)
+        self.size = self.head_bytes = self.head_read = 0
+
+    def feed(self, data: bytes) -> None:
+        """Parse ``data`` (b"": the client closed)."""
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as error:
+            refusal = error.__context__
+            if not isinstance(refusal, _Refusal):
+                raise
+            self._stop(_Request(*refusal.request, {}, problem=refusal.problem))
+        except httptools.HttpParserUpgrade:
+            # CONNECT or Upgrade: its request is queued; we switch to nothing, and what
+            # follows is not HTTP: answer it, then close
+            self.dead = True
+            if self.ready:
+                self.ready[-1].close = True
+        except httptools.HttpParserError as error:
+            text = str(error)
+            lowered = text.lower()
+            part = "body" if self.in_body else "header" if any(
+                word in lowered for word in ("header", "content-length", "transfer-encoding")
+            ) else "request line"
+            self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(f"{part}: {text}")))
+        else:
+            if self.in_head:  # a header still incomplete (counted when complete)
+                self.head_read += len(data)
+                if self.head_read > 2 * MAX_HEADER_BYTES:
+                    self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
+
+    def _stop(self, request: _Request) -> None:
+        self.dead = True
+        self.in_head = self.in_body = False
+        self.ready.append(request)
+
+    def _count(self, size: int) -> None:
+        self.head_bytes += size
+        if self.head_bytes > MAX_HEADER_BYTES:
+            raise _Refusal(_headers_too_large())
+
+    # ------------------------------------------------------------- httptools' callbacks
+
+    def on_message_begin(self) -> None:
+        self.in_head = True
+        self.url = b""
+        self.headers = {}
+        self.body = []
+        self.size = self.head_bytes = self.head_read = 0
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+        self._count(len(url))
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers[name.lower()] = value.strip(b" \t")
+        self._count(len(name) + len(value) + 4)
+
+    def on_headers_complete(self) -> None:
+        self.in_head = False
+        self.in_body = True
+        version = self.parser.get_http_version()
+        if version not in ("1.1", "1.0"):
+            raise _Refusal(_malformed(f"request line: HTTP/{version} (HTTP/1.1 and 1.0 "
+                                      "are served)"))
+        if version == "1.1" and b"host" not in self.headers:
+            raise _Refusal(_malformed("header: no Host (HTTP/1.1 requires one)"))
+        length = self.headers.get(b"content-length")  # digits: llhttp checked
+        if length is not None and int(length) > self.limit:
+            raise _Refusal((413, error_body(errors.TooLargeError(
+                f"value is {int(length)} bytes, over the limit of {self.limit}")), []),
+                (self.parser.get_method(), self.url))
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        if self.size > self.limit:
+            raise _Refusal((413, error_body(errors.TooLargeError(
+                f"value is over the limit of {self.limit} bytes")), []),
+                (self.parser.get_method(), self.url))
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        self.in_body = False
+        parser = self.parser
+        close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
+        self.ready.append(_Request(parser.get_method(), self.url, self.headers,
+                                   b"".join(self.body), close=close))
+
+
+def _headers_too_large() -> _Answer:
+    return _malformed(f"headers over {MAX_HEADER_BYTES} bytes", 431)
+
+
 class HttpApi:
     """The HTTP port of one :class:`impl.runtime.NodeServer`."""
 
@@ -130,28 +299,32 @@ class HttpApi:
         if not self.slots.admit(writer):
             await self._refuse(writer)
             return
-        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEADER_BYTES)
+        parse = _Parse(self.config.max_value_bytes)
         try:
             first = True
             while True:
                 self.slots.waiting(writer)
-                request, body, problem = await self._read_request(connection, reader, first)
+                if not parse.ready:
+                    await self._read_request(parse, reader, first)
+                request = parse.ready.popleft()
                 first = False
                 self.slots.busy(writer)
                 start = time.perf_counter()
-                status, payload, extra = problem or await self._route(request, body)
+                problem = request.problem
+                if problem is not None and problem[0] != 413:
+                    self.malformed += 1
+                status, payload, extra = problem or await self._route(request)
                 self._observe(request, status, payload, time.perf_counter() - start)
-                close = problem is not None
-                await self._respond(connection, writer, status, payload, extra, close=close)
-                if close or connection.our_state is not h11.DONE:
+                close = problem is not None or request.close
+                await self._respond(writer, request.method, status, payload, extra,
+                                    close=close)
+                if close:
                     if problem is not None:  # the client may still be sending
                         await _linger(reader, writer)
                     break
-                connection.start_next_cycle()
         except _Closed:
             pass
-        except (h11.LocalProtocolError, h11.RemoteProtocolError, ConnectionError,
-                OSError) as error:
+        except (ConnectionError, OSError) as error:
             log.info("%s: HTTP connection closed: %s", self.server.name, error)
         finally:
             self.slots.release(writer)
@@ -170,106 +343,77 @@ class HttpApi:
                 writer.write(head + payload)
             writer.close()
 
-    def _observe(self, request: h11.Request, status: int, payload: dict[str, Any] | bytes,
+    def _observe(self, request: _Request, status: int, payload: dict[str, Any] | bytes,
                  seconds: float) -> None:
         self.server.metrics.observe_request(
             operation_of(request.method, request.target), status, seconds,
             quorum_failed=status in (503, 504) and isinstance(payload, dict)
             and payload.get("error") in ("QuorumError", "RequestTimeoutError"))
 
-    async def _respond(self, connection: h11.Connection, writer: asyncio.StreamWriter,
-                       status: int, payload: dict[str, Any] | bytes,
-                       extra: list[tuple[str, str]], *, close: bool) -> None:
+    async def _respond(self, writer: asyncio.StreamWriter, method: bytes, status: int,
+                       payload: dict[str, Any] | bytes, extra: list[tuple[str, str]], *,
+                       close: bool) -> None:
         if isinstance(payload, bytes):
             data = payload
-            headers = [("content-length", str(len(data))), *extra]
+            parts = [_STATUS_LINE[status], b"content-length: %d\r\n" % len(data)]
         else:
             data = json.dumps(payload).encode()
-            headers = [("content-type", "application/json"),
-                       ("content-length", str(len(data))), *extra]
-        if close:
-            headers.append(("connection", "close"))
-        reason = http.HTTPStatus(status).phrase.encode()
+            parts = [_STATUS_LINE[status], b"content-type: application/json\r\n"
+                     b"content-length: %d\r\n" % len(data)]
+        # the values are ours (numbers, base64, constants) or a stored content type
+        # (printable ASCII: impl.http_values)
+        parts.extend(f"{name}: {value}\r\n".encode("ascii", "replace")
+                     for name, value in extra)
+        parts.append(b"connection: close\r\n\r\n" if close else b"\r\n")
+        if method != b"HEAD":
+            parts.append(data)
         if writer.is_closing():  # the client went away: uvloop's write would raise
             raise _Closed        # RuntimeError, asyncio's would drop the answer
-        writer.write(b"".join((  # one write: one send on the socket, not three
-            connection.send(h11.Response(status_code=status, headers=headers, reason=reason))
-            or b"", connection.send(h11.Data(data=data)) or b"",
-            connection.send(h11.EndOfMessage()) or b"")))
+        writer.write(b"".join(parts))  # one write: one send on the socket
         await writer.drain()
 
     async def _read(self, reader: asyncio.StreamReader, timeout: float) -> bytes:
         try:
-            return await asyncio.wait_for(reader.read(65536), timeout)
+            async with asyncio.timeout(timeout):
+                return await reader.read(65536)
         except TimeoutError:
             self.timeouts += 1
             log.info("%s: closed an HTTP connection: nothing for %.1f s",
                      self.server.name, timeout)
             raise _Closed from None
 
-    async def _read_request(
-        self, connection: h11.Connection, reader: asyncio.StreamReader, first: bool,
-    ) -> tuple[h11.Request, bytes, _Answer | None]:
-        """The next request and its body, or the answer to give instead (a malformed
-        request, a value over the limit); _Closed when the client closed or timed out."""
+    async def _read_request(self, parse: _Parse, reader: asyncio.StreamReader,
+                            first: bool) -> None:
+        """Read until ``parse`` has a request ready (or the answer to give instead: a
+        malformed request, a value over the limit); _Closed when the client closed or
+        a timeout expired."""
         loop = asyncio.get_running_loop()
         config = self.config
         # headers: from the connect (first request) or from the next request's first byte
         header_deadline = loop.time() + config.http_header_timeout_s if first else None
-        request: h11.Request | None = None
-        chunks: list[bytes] = []
-        size = header_bytes = 0
-        limit = config.max_value_bytes
-        while True:
-            try:
-                event = connection.next_event()
-            except h11.RemoteProtocolError as error:
-                self.malformed += 1
-                status = error.error_status_hint
-                return request or _NO_REQUEST, b"", (status, error_body(errors.BadRequestError(
-                    f"malformed HTTP request: {error}")), [])
-            if event is h11.NEED_DATA:
-                if request is not None or header_deadline is None:
-                    timeout = config.http_idle_timeout_s
-                else:
-                    timeout = header_deadline - loop.time()
-                data = await self._read(reader, max(timeout, 0.0))
-                if request is None:
-                    if data and header_deadline is None:
-                        header_deadline = loop.time() + config.http_header_timeout_s
-                    header_bytes += len(data)
-                    if header_bytes > 2 * MAX_HEADER_BYTES:  # h11 checks between reads only
-                        self.malformed += 1
-                        return _NO_REQUEST, b"", (431, error_body(errors.BadRequestError(
-                            f"malformed HTTP request: headers over {MAX_HEADER_BYTES} bytes")),
-                            [])
-                connection.receive_data(data)
-                continue
-            if isinstance(event, h11.Request):
-                request = event
-                length = dict(event.headers).get(b"content-length")
-                if length is not None and length.isdigit() and int(length) > limit:
-                    return request, b"", (413, error_body(errors.TooLargeError(
-                        f"value is {int(length)} bytes, over the limit of {limit}")), [])
-            elif isinstance(event, h11.Data):
-                size += len(event.data)
-                if size > limit:
-                    assert request is not None
-                    return request, b"", (413, error_body(errors.TooLargeError(
-                        f"value is over the limit of {limit} bytes")), [])
-                chunks.append(bytes(event.data))
-            elif isinstance(event, h11.EndOfMessage):
-                assert request is not None
-                return request, b"".join(chunks), None
-            else:  # ConnectionClosed, or a half-sent request the client gave up on
+        while not parse.ready:
+            if parse.dead:
                 raise _Closed
+            if parse.in_body:
+                timeout = config.http_idle_timeout_s
+            elif header_deadline is not None:
+                timeout = header_deadline - loop.time()
+            elif parse.in_head:  # pipelined: the next request's head had begun
+                header_deadline = loop.time() + config.http_header_timeout_s
+                timeout = config.http_header_timeout_s
+            else:  # kept alive: nothing of the next request yet
+                timeout = config.http_idle_timeout_s
+            data = await self._read(reader, max(timeout, 0.0))
+            if not data:  # closed, between requests or in the middle of one
+                raise _Closed
+            if header_deadline is None and not parse.in_body:
+                header_deadline = loop.time() + config.http_header_timeout_s
+            parse.feed(data)
 
-    async def _route(self, request: h11.Request, body: bytes) -> _Answer:
+    async def _route(self, request: _Request) -> _Answer:
         server = self.server
-        target = urllib.parse.urlsplit(request.target.decode("ascii", "replace"))
-        query = urllib.parse.parse_qs(target.query)
+        path, query = _split_target(request.target)
         method = request.method.decode("ascii", "replace")
-        path = target.path
         if method == "GET" and path in _READ_ONLY:
             return _READ_ONLY[path](self)
         if not path.startswith("/kv/"):
@@ -277,13 +421,14 @@ class HttpApi:
                 return _not_allowed(method, path, "GET")
             return 404, {"error": "NotFound", "message": f"no resource {path!r}",
                          "outcome": "not-written"}, []
-        key = urllib.parse.unquote_to_bytes(path[len("/kv/"):])
+        raw_key = path[len("/kv/"):]
+        key = urllib.parse.unquote_to_bytes(raw_key) if "%" in raw_key else raw_key.encode()
         if len(key) > self.config.max_key_bytes:
             return 414, error_body(errors.TooLargeError(
                 f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}")), []
-        headers = dict(request.headers)
+        headers = request.headers
         try:
-            message = self._request_of(method, key, query, headers, body)
+            message = self._request_of(method, key, query, headers, request.body)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
         if message is None:
@@ -354,6 +499,22 @@ _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
 }
 
 
+def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
+    """(path, query parameters) of a request target: the origin form (``/kv/k?w=2``)
+    split by hand, any other (the absolute form) by urllib."""
+    text = target.decode("ascii", "replace")
+    if text.startswith("/"):
+        path, _, query = text.partition("?")
+        if "#" in path:
+            path, query = path.partition("#")[0], ""
+        elif "#" in query:
+            query = query.partition("#")[0]
+    else:
+        parts = urllib.parse.urlsplit(text)
+        path, query = parts.path, parts.query
+    return path, urllib.parse.parse_qs(query) if query else {}
+
+
 def _not_allowed(method: str, path: str, allow: str) -> _Answer:
     return 405, {"error": "MethodNotAllowed", "message": f"{method} on {path}; allowed: {allow}",
                  "outcome": "not-written"}, [("allow", allow)]
@@ -387,9 +548,6 @@ def operation_of(method: bytes, target: bytes) -> str:
     names = {b"/status": "status", b"/health": "health", b"/health/ready": "health",
              b"/metrics": "metrics", b"/openapi.json": "openapi"}
     return names.get(path, "other")
-
-
-_NO_REQUEST = h11.Request(method="GET", target="/", headers=[("host", "-")])
 
 
 def _outcome_unknown(error: errors.DynamoError) -> bool:

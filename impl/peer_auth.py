@@ -144,30 +144,43 @@ def peer_key(secret: bytes) -> bytes:
 
 
 @dataclass(slots=True)
-class FrameSealer:
-    """Appends each outgoing frame's tag: ``HMAC(key, seq || frame)``, seq from 0."""
+class _FrameMac:
+    """``HMAC(key, seq || frame)`` per frame, from an HMAC keyed once: copying its
+    state skips the key's two SHA-256 blocks (a third of a frame's MAC)."""
 
     key: bytes
     seq: int = 0
+    _keyed: hmac.HMAC = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._keyed = hmac.new(self.key, digestmod=hashlib.sha256)
+
+    def _tag(self, frame: bytes) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(_U64.pack(self.seq))
+        mac.update(frame)
+        return mac.digest()
+
+
+@dataclass(slots=True)
+class FrameSealer(_FrameMac):
+    """Appends each outgoing frame's tag: ``HMAC(key, seq || frame)``, seq from 0."""
 
     def seal(self, frame: bytes) -> bytes:
         """``frame`` followed by its :data:`TAG_BYTES`-byte tag."""
-        tag = _mac(self.key, _U64.pack(self.seq), frame)
+        tag = self._tag(frame)
         self.seq += 1
         return frame + tag
 
 
 @dataclass(slots=True)
-class FrameOpener:
+class FrameOpener(_FrameMac):
     """Checks each incoming frame's tag against the next sequence number."""
-
-    key: bytes
-    seq: int = 0
 
     def open(self, frame: bytes, tag: bytes) -> bytes:
         """``frame`` if ``tag`` is its tag at the next sequence number; else
         :class:`PeerAuthError` (forged, changed, replayed or reordered)."""
-        expected = _mac(self.key, _U64.pack(self.seq), frame)
+        expected = self._tag(frame)
         if not hmac.compare_digest(expected, tag):
             raise PeerAuthError(f"frame {self.seq} failed its MAC (forged, changed, "
                                 "replayed or reordered)")

@@ -112,6 +112,8 @@ __all__ = [
 log = logging.getLogger("vdynamo.runtime")
 
 _HEADER_BYTES = 10
+#: bytes asked of a peer connection per read (every whole frame in them is delivered)
+_PEER_READ_BYTES = 256 * 1024
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
 
@@ -476,13 +478,7 @@ class NodeServer:
             if previous is not None:  # the peer reconnected: its old connection is dead
                 previous.close()
             self._inbound[src] = writer
-            while True:
-                header = await reader.readexactly(_HEADER_BYTES)
-                total = wire.frame_length(header)
-                if total > self.config.max_frame_bytes:
-                    raise errors.BadMessageError(f"frame of {total} bytes is over the limit")
-                frame = header + await reader.readexactly(total - _HEADER_BYTES)
-                self._deliver(src, opener.open(frame, await reader.readexactly(TAG_BYTES)))
+            await self._read_frames(src, reader, opener)
         except asyncio.IncompleteReadError:
             pass  # the peer closed the connection
         except PeerAuthError as error:
@@ -497,6 +493,29 @@ class NodeServer:
                 del self._inbound[src]
             self._peer_slots.release(writer)
             writer.close()
+
+    async def _read_frames(self, src: str, reader: asyncio.StreamReader,
+                           opener: FrameOpener) -> None:
+        """Deliver every frame (and its tag) of an authenticated connection, until it
+        closes: whatever one read returns, every complete frame of it at once (one
+        await per read, not three per frame); BadMessageError for a frame over
+        ``max_frame_bytes`` (before its body is read) or a bad header."""
+        limit = self.config.max_frame_bytes
+        buffer = bytearray()
+        while data := await reader.read(_PEER_READ_BYTES):
+            buffer += data
+            start = 0
+            while len(buffer) - start >= _HEADER_BYTES:
+                total = wire.frame_length(buffer, start)
+                if total > limit:
+                    raise errors.BadMessageError(f"frame of {total} bytes is over the limit")
+                end = start + total
+                if len(buffer) < end + TAG_BYTES:
+                    break
+                self._deliver(src, opener.open(bytes(buffer[start:end]),
+                                               bytes(buffer[end:end + TAG_BYTES])))
+                start = end + TAG_BYTES
+            del buffer[:start]
 
     def _learn(self, name: str) -> bool:
         """Re-read the cluster file for ``name``'s addresses (a node joining at run
@@ -602,6 +621,8 @@ class NodeServer:
                 "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
+                "group_commit": None if self.committer is None else {
+                    "commits": self.committer.commits, "writes": self.committer.writes},
                 "overloaded_requests": self.overloaded_requests,
                 "connections": {
                     "http": len(self.http.slots), "http_evicted": self.http.slots.evicted,
@@ -617,12 +638,13 @@ class NodeServer:
         future: asyncio.Future[Reply] = self.loop.create_future()
         self._waiting[request.request_id] = future
         self._perform(self.node.client_request(self.loop.time(), request))
+        # a timer on the future, not asyncio.wait_for (a waiter and callbacks more)
+        timer = self.loop.call_later(self.config.request_timeout * 4, _expire, future,
+                                     request.request_id, self.config.request_timeout * 4)
         try:
-            return await asyncio.wait_for(future, self.config.request_timeout * 4)
-        except TimeoutError:
-            return Reply(request.request_id, error=errors.RequestTimeoutError(
-                f"no answer from the cluster within {self.config.request_timeout * 4:.1f} s"))
+            return await future
         finally:
+            timer.cancel()
             self._waiting.pop(request.request_id, None)
 
     def next_request_id(self) -> int:
@@ -632,6 +654,13 @@ class NodeServer:
         """Start leaving the ring: the core hands this node's key ranges over
         (:meth:`impl.node.Node.leave`); ``node.has_left`` once done."""
         self._perform(self.node.leave(self.loop.time()))
+
+
+def _expire(future: asyncio.Future[Reply], request_id: int, seconds: float) -> None:
+    """A client request's time is up: its answer is a RequestTimeoutError."""
+    if not future.done():
+        future.set_result(Reply(request_id, error=errors.RequestTimeoutError(
+            f"no answer from the cluster within {seconds:.1f} s")))
 
 
 async def serve(

@@ -227,7 +227,23 @@ def _get_field(reader: _Reader, kind: str, field: str) -> Any:
 def _get_message(reader: _Reader, code: int) -> object:
     cls, schema = _SCHEMAS[code]
     saved, reader.what = reader.what, cls.__name__
-    values = {name: _get_field(reader, kind, name) for name, kind in schema}
+    # the common kinds inline (decoding is on every peer message's path: a call
+    # per field, and one per read, were half of it); the rest by _get_field
+    data, end = reader.data, len(reader.data)
+    values: dict[str, Any] = {}
+    for name, kind in schema:
+        offset = reader.offset
+        if kind == "u64" and offset + 8 <= end:
+            values[name] = _U64.unpack_from(data, offset)[0]
+            reader.offset = offset + 8
+        elif kind == "blob" and offset + 4 <= end:
+            stop = offset + 4 + _U32.unpack_from(data, offset)[0]
+            if stop > end:
+                raise BadMessageError(f"{reader.what}: frame is truncated")
+            values[name] = data[offset + 4:stop]
+            reader.offset = stop
+        else:
+            values[name] = _get_field(reader, kind, name)
     reader.what = saved
     try:
         return cls(**values)
@@ -257,7 +273,8 @@ def decode(frame: bytes, *, max_bytes: int = DEFAULT_MAX_FRAME) -> object:
     if length != len(frame) - _HEADER.size:
         raise BadMessageError(f"{name}: frame length says {length} bytes, payload has "
                               f"{len(frame) - _HEADER.size}")
-    reader = _Reader(frame[_HEADER.size:], name)
+    reader = _Reader(frame, name)
+    reader.offset = _HEADER.size  # the payload, read in place
     try:
         message = _get_message(reader, code)
     except BadMessageError:
@@ -269,12 +286,13 @@ def decode(frame: bytes, *, max_bytes: int = DEFAULT_MAX_FRAME) -> object:
     return message
 
 
-def frame_length(header: bytes) -> int:
-    """The total length of the frame whose first 10 bytes are ``header`` (for
-    stream readers); :class:`BadMessageError` if the header is bad."""
-    if len(header) < _HEADER.size:
+def frame_length(header: bytes | bytearray, offset: int = 0) -> int:
+    """The total length of the frame whose first 10 bytes are ``header`` from
+    ``offset`` on (for stream readers); :class:`BadMessageError` if the header is
+    bad."""
+    if len(header) - offset < _HEADER.size:
         raise BadMessageError("frame header is truncated")
-    magic, version, _code, length = _HEADER.unpack_from(header)
+    magic, version, _code, length = _HEADER.unpack_from(header, offset)
     if magic != MAGIC or version != VERSION:
         raise BadMessageError("frame header has bad magic bytes or version")
     total: int = _HEADER.size + length

@@ -254,8 +254,12 @@ def test_served_nodes_group_commit_through_the_metrics_wrapper() -> None:
             async with httpx.AsyncClient(base_url=cluster.urls[0], timeout=10) as client:
                 assert (await client.put("/kv/k", content=b"v")).status_code == 200
                 metrics = (await client.get("/metrics")).text
+                status = (await client.get("/status")).json()
             assert any(server.committer is not None and server.committer.commits > 0
                        for server in cluster.servers)
+            counts = status["group_commit"]  # n1 coordinated the put: it wrote it
+            assert set(counts) == {"commits", "writes"}
+            assert counts["writes"] >= counts["commits"] >= 1
             assert "vdynamo_storage_write_duration_seconds_count{kind=\"record\"}" in metrics
 
     asyncio.run(run())

@@ -201,3 +201,42 @@ def test_a_peer_that_reconnects_replaces_its_old_connection(tmp_path: Path) -> N
             for writer in (old_writer, new_writer):
                 writer.close()
     run(scenario())
+
+
+def test_frames_split_and_batched_anyhow_are_delivered_and_an_oversized_one_closes(
+        tmp_path: Path) -> None:
+    """The node reads a peer's stream in chunks (impl.runtime._read_frames): frames
+    that arrive several in one segment, or a byte at a time, are all delivered in
+    order; a header announcing more than max_frame_bytes closes the connection
+    before the body is sent."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            _, writer, sealer = await dial(node)
+            sealed = [sealer.seal(frame(_dominating_repair(f"batched-{i}".encode(), b"v")))
+                      for i in range(3)]
+            writer.write(b"".join(sealed))  # three frames in one segment
+            last = sealer.seal(frame(_dominating_repair(b"trickled", b"v")))
+            for index in range(len(last)):  # one frame a byte at a time
+                writer.write(last[index:index + 1])
+                await writer.drain()
+                if index % 64 == 0:
+                    await asyncio.sleep(0)
+            for _ in range(100):
+                if node.node.record(b"trickled") is not None:
+                    break
+                await asyncio.sleep(0.02)
+            assert all(node.node.record(f"batched-{i}".encode()) is not None
+                       for i in range(3))
+            assert node.node.record(b"trickled") is not None
+            writer.close()
+            dropped = node.dropped_frames
+            reader, writer, sealer = await dial(node)
+            header = frame(_dominating_repair(b"huge", b"v"))[:10]
+            oversized = header[:6] + struct.pack(">I", node.config.max_frame_bytes)
+            writer.write(oversized)  # a header only: the node must not wait for the body
+            await writer.drain()
+            assert await closed_by_node(reader)
+            assert node.dropped_frames == dropped + 1
+            writer.close()
+    run(scenario())

@@ -1,0 +1,153 @@
+"""HTTP/1.1 framing as the node's parser (httptools) sees it: pipelined requests are
+answered in order, HTTP/1.0 and ``Connection: close`` close after the answer, a HEAD
+answer has no body, chunked bodies count against the value limit, and a request
+that asks to switch protocols is answered, then the connection closes."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from impl.runtime import Address
+from tests.runtime.live import cluster, raw, run
+
+
+def _responses(data: bytes, *, heads: int = 0) -> list[tuple[int, dict[str, str], bytes]]:
+    """Every response in ``data``, in order (the first ``heads`` of them answer a HEAD:
+    no body whatever their content-length says)."""
+    out = []
+    while data:
+        head, _, data = data.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {n.lower(): v.strip() for n, _, v in (x.partition(":") for x in lines[1:])}
+        size = 0 if len(out) < heads else int(headers["content-length"])
+        out.append((int(lines[0].split()[1]), headers, data[:size]))
+        data = data[size:]
+    return out
+
+
+def _json(body: bytes) -> Any:
+    return json.loads(body)
+
+
+def test_pipelined_requests_are_answered_in_order_on_one_connection(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            requests = (b"PUT /kv/p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
+                        b"GET /kv/p HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n"
+                        b"DELETE /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+                        b"GET /kv/p?r=3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answers = _responses(await raw(node.http_address, requests))
+            assert [status for status, _, _ in answers] == [200, 200, 404, 200]
+            assert [base64.b64decode(v) for v in _json(answers[1][2])["values"]] == [b"one"]
+            assert answers[3][2] == b"one"  # raw body, the stored content type
+            assert [h.get("connection") for _, h, _ in answers] == [None, None, None, "close"]
+            assert node.http.malformed == 0
+    run(scenario())
+
+
+def test_http_1_0_and_connection_close_close_after_the_answer(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            for request in (b"GET /health HTTP/1.0\r\n\r\nGET /health HTTP/1.0\r\n\r\n",
+                            b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                            b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"):
+                answers = _responses(await raw(node.http_address, request))
+                assert len(answers) == 1, answers  # the second request is never answered
+                status, headers, body = answers[0]
+                assert status == 200 and headers["connection"] == "close"
+                assert _json(body)["live"] is True
+    run(scenario())
+
+
+def test_a_head_answer_has_no_body_and_the_connection_goes_on(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            answers = _responses(await raw(node.http_address, (
+                b"HEAD /status HTTP/1.1\r\nHost: x\r\n\r\n"
+                b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")), heads=1)
+            assert [status for status, _, _ in answers] == [405, 200]
+            assert int(answers[0][1]["content-length"]) > 0 and answers[0][2] == b""
+            assert answers[0][1]["allow"] == "GET"
+            assert _json(answers[1][2])["live"] is True
+    run(scenario())
+
+
+def test_chunked_bodies_are_stored_and_count_against_the_limit(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=1024) as servers:
+            node = servers[0]
+            answers = _responses(await raw(node.http_address, (
+                b"PUT /kv/c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+                b"GET /kv/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")))
+            assert [(s, b) for s, _, b in answers][1] == (200, b"abcde")
+            chunk = b"400\r\n" + b"x" * 0x400 + b"\r\n"
+            answer = await raw(node.http_address, (
+                b"PUT /kv/big HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + chunk * 2 + b"0\r\n\r\n"))
+            [(status, headers, body)] = _responses(answer)
+            assert status == 413 and headers["connection"] == "close"
+            assert _json(body)["outcome"] == "not-written"
+            assert node.node.record(b"big") is None and node.http.malformed == 0
+    run(scenario())
+
+
+def test_a_protocol_switch_is_answered_then_the_connection_closes(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            answers = _responses(await raw(node.http_address, (
+                b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n"
+                b"Upgrade: websocket\r\n\r\n\x81\x85not http at all")))
+            assert [(s, h["connection"]) for s, h, _ in answers] == [(200, "close")]
+            [(status, _, body)] = _responses(await raw(
+                node.http_address, b"FOO /kv/k HTTP/1.1\r\nHost: x\r\n\r\n"))
+            assert status == 400 and "request line" in _json(body)["message"]
+            assert node.http.malformed == 1
+    run(scenario())
+
+
+def _trickle(address: Address, data: bytes, piece: int) -> bytes:
+    """Send ``data`` ``piece`` bytes at a time (each its own read at the node), then
+    read until the node closes."""
+    with socket.create_connection((address.host, address.port), timeout=10) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for start in range(0, len(data), piece):
+            sock.sendall(data[start:start + piece])
+            time.sleep(0.002)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+def test_the_header_limit_counts_the_head_once_however_it_arrives(tmp_path: Path) -> None:
+    """48 KiB of headers in 1 KiB pieces is under the 64 KiB limit; 70 headers of
+    1 KiB sent at once are over it (431), as is one header of 200 KiB (test in
+    test_malformed_http.py)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            assert node.http_address is not None
+            headers = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(48))
+            request = (b"GET /health HTTP/1.1\r\nHost: x\r\n" + headers
+                       + b"Connection: close\r\n\r\n")
+            answer = await asyncio.to_thread(_trickle, node.http_address, request, 1024)
+            [(status, _, body)] = _responses(answer)
+            assert status == 200 and _json(body)["live"] is True
+            headers = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000) for i in range(70))
+            answer = await raw(node.http_address, b"GET /health HTTP/1.1\r\nHost: x\r\n"
+                               + headers + b"\r\n")
+            [(status, headers_out, body)] = _responses(answer)
+            assert status == 431 and headers_out["connection"] == "close"
+            assert "headers over 65536 bytes" in _json(body)["message"]
+    run(scenario())
