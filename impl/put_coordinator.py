@@ -133,7 +133,9 @@ class PutCoordinator:
         record = apply_put(stored, context, value, coordinator=self.name,
                            client_id=request.client_id, now=now,
                            client_counter=request.client_counter, actor=self.actor,
-                           truncation=self.config.truncation)
+                           truncation=self.config.truncation,
+                           hybrid=self.config.lww_timestamps == "hybrid",
+                           per_put=self.config.vclock_truncation == "put")
         if sibling_count(record) > self.config.max_siblings:
             return [answer(reply_to, None, BadRequestError(
                 f"key has more than {self.config.max_siblings} siblings: read and "
