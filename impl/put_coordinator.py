@@ -52,6 +52,7 @@ from impl.versions import (
     apply_put,
     context_pairs,
     encode_record,
+    lww_version,
     replicated_part,
     sibling_count,
 )
@@ -142,6 +143,10 @@ class PutCoordinator:
                 "reconcile them first"))]
         encoded = encode_record(record)
         sent = replicated_part(stored, record)
+        if self.mode is ClockMode.LWW and self.config.lww_timestamps != "hybrid":
+            # the new version, even where it lost to the stored one (paper 4.5)
+            sent = Record(self.mode, (lww_version(stored, context, value, coordinator=self.name,
+                                                  now=now, hybrid=False),))
         replica_record = encoded if sent is record else encode_record(sent)
         targets, fallbacks = self.quorum.split(key)
         coordination = PutCoordination(

@@ -73,6 +73,7 @@ __all__ = [
     "LWW_ACTOR",
     "LWW_OFFSET",
     "LWW_TICK_S",
+    "STORAGE_ID_META",
     "TOMBSTONE",
     "ClockMode",
     "Record",
@@ -87,6 +88,7 @@ __all__ = [
     "lifetime_actor",
     "live_values",
     "lww_stamp_of",
+    "lww_version",
     "merge",
     "merge_all",
     "truncate",
@@ -243,6 +245,21 @@ def truncate_new_clock(clock: VClock, threshold: int, entry: str) -> VClock:
                      {n: t for n, t in clock.times if n in keep})
 
 
+def lww_version(record: Record, context: VClock, value: bytes, *, coordinator: str,
+                now: float, hybrid: bool = True) -> Sibling:
+    """The version an lww put of ``value`` writes over the stored ``record``: stamped
+    ``max(now, after(context's stamp), after(stored stamp))`` (the hybrid logical
+    clock), or ``now`` alone without ``hybrid`` (the naive wall-clock rule, under
+    which the new version may lose to the stored one at its own coordinator)."""
+    stamp = now
+    seen = lww_stamp_of(context) if hybrid else None
+    if seen is not None:
+        stamp = max(stamp, _after(seen))
+    for sibling in record.siblings if hybrid else ():
+        stamp = max(stamp, _after(sibling.stamp))
+    return Sibling(value, VClock(), stamp, coordinator)
+
+
 def apply_put(
     record: Record, context: VClock, value: bytes, *, coordinator: str, client_id: str,
     now: float, client_counter: int = 0, actor: str | None = None,
@@ -271,13 +288,8 @@ def apply_put(
         fresh = dvv.new_with_context(context, value)
         return Record(mode, dvvset=dvv.update(fresh, record.dvvset, actor))
     if mode is ClockMode.LWW:
-        stamp = now
-        seen = lww_stamp_of(context) if hybrid else None
-        if seen is not None:
-            stamp = max(stamp, _after(seen))
-        for sibling in record.siblings if hybrid else ():
-            stamp = max(stamp, _after(sibling.stamp))
-        new = Sibling(value, VClock(), stamp, coordinator)
+        new = lww_version(record, context, value, coordinator=coordinator, now=now,
+                          hybrid=hybrid)
         return Record(mode, (max((*record.siblings, new), key=_lww_key),))
     known = dict(_join(record).times)
     counters = dict(context.entries)

@@ -81,8 +81,8 @@ from impl.messages import (
     ReplicaPut,
 )
 from impl.simulator import InFlight, Pending
-from impl.timers import AntiEntropyRound, GetTimeout, GossipRound, HintScan, PutTimeout
-from impl.versions import ClockMode
+from impl.timers import AntiEntropyRound, Flush, GetTimeout, GossipRound, HintScan, PutTimeout
+from impl.versions import LWW_TICK_S, ClockMode
 from model_check.errors import ExplorationError
 from model_check.refinement_state import (
     Abstract,
@@ -100,10 +100,12 @@ from spec import model as spec_model
 from spec.actions import (
     Action,
     AntiEntropy,
+    BufferedCrash,
     ClientGet,
     ClientPut,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Duplicate,
     Handoff,
@@ -161,14 +163,23 @@ class Lockstep(LockstepState):
         request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(put_id),
                              context, None, client, counter)
         if self.mode is ClockMode.LWW:
-            # lww: the coordinator's clock reads the spec's logical timestamp (a skew)
-            after = apply_actions(self.frontier[0], [ClientPut(client, node, key)])
-            if after:
-                record = after[0].puts[put_id - 1]
-                if record is not None:
-                    self.sim.set_skew(node, float(record.stamp[0]) - self.sim.now)
+            self._set_wall_clock(node)
         self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
                      [ClientPut(client, node, key)], f"put {client} v{put_id} {key} @{node}")
+
+    def _set_wall_clock(self, node: str) -> None:
+        """lww: ``node``'s clock reads the spec's wall clock for its next put, the puts
+        performed so far plus its ``[cluster] skew``, in ticks of ``LWW_TICK_S`` (an
+        exact binary fraction: the implementation's hybrid rule then computes the
+        spec's stamp exactly, compared in ``_clocks_agree``). The spec's hybrid
+        stamp counts a missing context as stamp 0, so it is never below 1 tick: the
+        clock reads at least 1 tick under the hybrid rule."""
+        performed = sum(1 for record in self.frontier[0].puts if record is not None)
+        wall = performed + self.config.wall_offset(node)
+        if self.config.lww_timestamps == "hybrid":
+            wall = max(wall, 1)
+        reading = wall * LWW_TICK_S
+        self.sim.set_skew(node, reading - self.sim.now)
 
     def get(self, client: str, node: str, key: str) -> None:
         """``client`` gets ``key`` through ``node``."""
@@ -241,6 +252,9 @@ class Lockstep(LockstepState):
     def crash(self, node: str) -> None:
         before = {x.id for x in self.sim.in_flight()}
         self._purge(node)
+        if self.config.storage == "buffered" and self.up(node):
+            self._fire(node, Flush())  # a plain crash loses nothing: the flush came first
+            self.flushed.add(node)
         self.sim.crash(node)
         self._settle(f"crash {node}", [Crash(node)], before)
 
@@ -248,6 +262,40 @@ class Lockstep(LockstepState):
         before = {x.id for x in self.sim.in_flight()}
         self.sim.restart(node)
         self._settle(f"recover {node}", [Recover(node)], before)
+
+    # -- issue 10's faults: the disk lost, buffered writes lost
+
+    def disk_loss(self, node: str) -> None:
+        """``node`` crashes and its disk is replaced (``SimulatedCluster.lose_disk``):
+        the spec's ``DiskLoss``; it stays down until :meth:`recover` (``Recover``),
+        when it takes a new actor (actor epochs: the spec's ``node~k``)."""
+        before = {x.id for x in self.sim.in_flight()}
+        self._purge(node)
+        self.cluster.lose_disk(node)
+        self.flushed.discard(node)
+        self._settle(f"disk loss {node}", [DiskLoss(node)], before)
+
+    def wipe(self, node: str) -> None:
+        """``SimulatedCluster.wipe(node)`` (crash, empty disk, restart) in one step:
+        the spec's ``DiskLoss`` then ``Recover``."""
+        before = {x.id for x in self.sim.in_flight()}
+        self._purge(node)
+        self.cluster.wipe(node)
+        self.flushed.discard(node)
+        self._settle(f"wipe {node}", [DiskLoss(node), Recover(node)], before)
+
+    def buffered_crash(self, node: str) -> None:
+        """A crash of ``node``'s buffered engine that flushed nothing: every write of
+        the node is lost (the spec's ``BufferedCrash``, the worst case of a flush
+        interval longer than the run). InvalidValueError unless
+        :meth:`buffered_crash_enabled`."""
+        if not self.buffered_crash_enabled(node):
+            raise InvalidValueError(f"no buffered crash of {node} to map: storage is "
+                                    f"{self.config.storage}, or its engine was flushed")
+        before = {x.id for x in self.sim.in_flight()}
+        self._purge(node)
+        self.sim.crash(node)
+        self._settle(f"buffered crash {node}", [BufferedCrash(node)], before)
 
     def partition(self, side: Sequence[str]) -> None:
         """Split the network: ``side`` (it must hold the first node) | the rest."""

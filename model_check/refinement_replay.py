@@ -28,11 +28,13 @@ from spec import model as spec_model
 from spec.actions import (
     Action,
     AntiEntropy,
+    BufferedCrash,
     ClientGet,
     ClientPut,
     ClientTimeout,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Duplicate,
     Handoff,
@@ -70,6 +72,10 @@ def step_action(ls: Lockstep, action: Action) -> None:
         ls.crash(action.node)
     elif isinstance(action, Recover):
         ls.recover(action.node)
+    elif isinstance(action, DiskLoss):
+        ls.disk_loss(action.node)
+    elif isinstance(action, BufferedCrash):
+        ls.buffered_crash(action.node)
     elif isinstance(action, Partition):
         ls.partition(action.side)
     elif isinstance(action, Heal):

@@ -11,6 +11,7 @@ import pytest
 from impl.cluster import SimulatedCluster
 from impl.config import ClusterConfig
 from impl.errors import ConfigError
+from impl.messages import PutRequest, ReplicaPut
 from impl.versions import (
     LWW_TICK_S,
     ClockMode,
@@ -18,6 +19,7 @@ from impl.versions import (
     Truncation,
     apply_put,
     context_clock,
+    decode_record,
     lww_stamp_of,
     truncate_new_clock,
 )
@@ -132,3 +134,42 @@ def test_a_cluster_with_per_put_truncation_returns_the_false_sibling() -> None:
         second.put(KEY, b"v2", context=second.get(KEY).context)
         cluster.run_until_quiet()
         assert sorted(second.get(KEY, r=3).values) == [b"v1", b"v2"]
+
+
+def _first_replica_put(cluster: SimulatedCluster, node: str, value: bytes) -> ReplicaPut:
+    cluster.sim.submit(node, PutRequest(cluster.sim.new_request_id(), KEY, value, b"", None,
+                                        "c", 0))
+    return next(m.message for m in cluster.sim.in_flight()
+                if m.src == node and isinstance(m.message, ReplicaPut))
+
+
+def test_wall_clock_lww_replicates_the_new_version_even_where_it_lost_locally() -> None:
+    """Paper 4.5: the coordinator sends the new version. Under the wall-clock rule a
+    put whose clock is behind loses to the stored version at its own coordinator;
+    its replicas still get the new version (as the spec's), not the stored winner."""
+    for rule, sent in (("wall-clock", b"v2"), ("hybrid", b"v2")):
+        with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4, clock="lww",
+                              lww_timestamps=rule) as cluster:
+            cluster.set_skew("n1", 30.0)
+            cluster.client("n1").put(KEY, b"v1")
+            cluster.run_until_quiet()
+            message = _first_replica_put(cluster, "n2", b"v2")
+            record = decode_record(message.record, ClockMode.LWW)
+            assert [s.value for s in record.siblings] == [sent], rule
+            local = cluster.storages["n2"].read(KEY)
+            assert local is not None
+            kept = decode_record(local, ClockMode.LWW).siblings[0].value
+            assert kept == (b"v1" if rule == "wall-clock" else b"v2")
+
+
+def test_a_wiped_node_does_not_reuse_the_op_ids_of_its_earlier_lifetime() -> None:
+    """A late ack of an op of the lifetime before the wipe must not count for a new op
+    (the incarnation count restarts at 1 on a new disk; the op-id base does not)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=6) as cluster:
+        before = _first_replica_put(cluster, "n1", b"v1").op_id
+        cluster.wipe("n1")
+        assert cluster.storages["n1"].get_meta("incarnation") == b"1"
+        cluster.sim.submit("n1", PutRequest(cluster.sim.new_request_id(), KEY, b"v2", b"",
+                                            None, "c", 0))
+        ops = [c.op_id for c in cluster.node("n1").snapshot().puts()]
+        assert ops and before not in ops

@@ -23,14 +23,9 @@ SAMPLE_IN_CI = 40
 
 MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
 #: suite entries whose faults or features the lockstep does not map yet (the
-#: refinement parts of the data-loss and the deletes issues): named here so the
-#: list cannot grow unseen
+#: refinement part of the deletes issue): named here so the list cannot grow unseen
 UNMAPPED = {
-    "disk-loss-w1", "disk-loss-w2", "dvv-amnesia-naive-actor", "dvv-amnesia-actor-epochs",
-    "dvv-buffered-crash-naive-actor", "dvv-buffered-crash-actor-epochs",
-    "lww-skew-wall-clock", "lww-skew-hybrid", "client-vclock-truncated",
-    "server-vclock-truncated", "delete-immediate", "delete-safe", "delete-safe-drop",
-    "delete-concurrent-put",
+    "delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put",
 }
 
 
