@@ -116,6 +116,7 @@ from spec.actions import (
 )
 from spec.errors import DynamoError, InvalidValueError
 from spec.state import Message, State
+from spec.vclock import VClock
 
 __all__ = [
     "Abstract",
@@ -598,6 +599,18 @@ class Lockstep(LockstepState):
             return None
         return lose
 
+    def _clock_differences(self, state: State) -> str:
+        """The puts whose clock (lww: stamp in ticks, coordinator) the implementation
+        holds differently from ``state``'s put table."""
+        out = []
+        for pid, fact in sorted(self.clocks.items()):
+            record = state.puts[pid - 1]
+            spec = (None if record is None else (float(record.stamp[0]), record.stamp[1])
+                    if self.mode is ClockMode.LWW else record.clock)
+            if spec != fact:
+                out.append(f"v{pid} clock: spec {_clock_text(spec)} vs impl {_clock_text(fact)}")
+        return "; ".join(out)
+
     def _report(self, successors: Sequence[State], impl: Abstract) -> str:
         config = self.config
         lines = ["the implementation's abstract state:",
@@ -609,12 +622,17 @@ class Lockstep(LockstepState):
             spec = project(with_idle_clients(state))
             lines += ["a spec successor reached by the mapped actions:",
                       json.dumps(spec.readable(config), indent=1, sort_keys=True),
-                      "differences: " + difference(spec.readable(config),
-                                                    impl.readable(config))]
+                      "differences: " + (difference(spec.readable(config),
+                                                     impl.readable(config))
+                                          or self._clock_differences(state))]
         if not successors:
             lines.append("the mapped spec actions are not enabled in the spec")
         lines.append("steps so far: " + "; ".join(self.history))
         return "\n".join(lines)
+
+
+def _clock_text(fact: object) -> str:
+    return str(dict(fact.pairs)) if isinstance(fact, VClock) else str(fact)
 
 
 def _dummy() -> Pending:
