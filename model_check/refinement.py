@@ -599,10 +599,14 @@ class Lockstep(LockstepState):
             return None
         return lose
 
-    def _clock_differences(self, state: State) -> str:
-        """The puts whose clock (lww: stamp in ticks, coordinator) the implementation
-        holds differently from ``state``'s put table."""
-        out = []
+    def _clock_differences(self, state: State, impl: Abstract) -> str:
+        """What the readable states do not show: the stores whose dots differ (dvv),
+        and the puts whose clock (lww: stamp in ticks, coordinator) the
+        implementation holds differently from ``state``'s put table."""
+        out = [f"nodes.{name}.store: spec {spec_node[1]!r} vs impl {impl_node[1]!r}"
+               for name, spec_node, impl_node in zip(self.config.nodes, project(state).nodes,
+                                                     impl.nodes, strict=True)
+               if spec_node[1] != impl_node[1]]
         for pid, fact in sorted(self.clocks.items()):
             record = state.puts[pid - 1]
             spec = (None if record is None else (float(record.stamp[0]), record.stamp[1])
@@ -624,7 +628,7 @@ class Lockstep(LockstepState):
                       json.dumps(spec.readable(config), indent=1, sort_keys=True),
                       "differences: " + (difference(spec.readable(config),
                                                      impl.readable(config))
-                                          or self._clock_differences(state))]
+                                          or self._clock_differences(state, impl))]
         if not successors:
             lines.append("the mapped spec actions are not enabled in the spec")
         lines.append("steps so far: " + "; ".join(self.history))
