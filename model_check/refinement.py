@@ -43,7 +43,10 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   not modelled);
 - a hint scan = one ``Handoff`` per hint it sends;
 - crash, recover (restart on the surviving storage), partition, heal = the
-  same spec actions;
+  same spec actions (a buffered node's ``Flush`` timer fires just before a plain
+  crash); ``SimulatedCluster.lose_disk`` = ``DiskLoss``, ``wipe`` = ``DiskLoss``
+  then ``Recover``; a crash of a buffered engine that flushed nothing =
+  ``BufferedCrash``;
 - gossip rounds (and anti-entropy timers with anti-entropy off) are stuttering;
 - a whole anti-entropy exchange between replicas ``a`` and ``b`` of a key, run to
   completion both ways with every Merkle / key-records message of it delivered at
@@ -57,7 +60,9 @@ coordinator knows); once an operation has answered its client (or the spec has
 failed it), its request deadline is fired at once (the impl's late read repair
 then uses the same responses as the spec's); a message the implementation sends
 to a node that is down or cut off, and that the spec does not send, is lost at
-once; a hint is resent once no copy of its handoff is in flight.
+once; a hint is resent once no copy of its handoff is in flight; before an lww
+put the coordinator's clock reads the spec's wall clock for it, (puts performed
++ skew) ticks of ``LWW_TICK_S``.
 
 :mod:`model_check.refinement_replay` drives the implementation through a
 model-checker trace with the same machinery and reports whether it reaches the

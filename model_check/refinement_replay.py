@@ -5,6 +5,8 @@ Theory of operation
 Each action of the trace becomes one step of :class:`model_check.refinement.Lockstep`
 (client put/get through the same node; deliver, drop or duplicate the impl message
 whose abstraction is the trace's message; crash, recover, partition, heal; a
+``disk-loss`` replaces the node's disk, leaving it down; a ``buffered-crash``
+crashes a buffered engine that flushed nothing; a
 ``timeout`` fires the coordinator's timer round for that request; a ``handoff``
 runs a hint scan at the fallback; an ``anti-entropy`` between replicas ``a`` and ``b``
 runs a whole Merkle exchange between them, both ways; a ``client-timeout`` is a

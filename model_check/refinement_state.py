@@ -38,7 +38,12 @@ Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
   ids returned) seen by the harness, which is the implementation's client;
 - the partition: the simulator's cut links (the side holding the first node);
 - the put table: every version the implementation holds must carry the clock
-  the spec gave that put (vector-clock modes), or the same lww timestamp.
+  the spec gave that put (vector-clock modes), or the same lww timestamp (in
+  ticks of ``LWW_TICK_S``, with its coordinator);
+- actors: each node's implementation actor ids (``n~<hex>`` with actor epochs,
+  from its storage's meta table), in order of appearance, are the spec's ``n``,
+  ``n~1``, ``n~2``... (``State.actor``); DVVSet and server-vclock entries are
+  renamed before comparing.
 """
 
 
