@@ -51,3 +51,16 @@ def test_conformance_catches_a_one_way_merkle_exchange() -> None:
         report = conformance(entry("dvv-same-coordinator").config, limit=150, seed=1)
     assert report.outcomes["diverged"] > 0
     assert all("anti-entropy" in line for line in report.divergences)
+
+
+@pytest.mark.parametrize(("mutant", "name"), [
+    ("hybrid-ignores-context", "lww-skew-hybrid"),
+    ("truncation-drops-the-new-pair", "server-vclock-truncated"),
+    ("actor-reused-after-wipe", "disk-loss-w2"),
+])
+def test_conformance_catches_issue_10_mutants(mutant: str, name: str) -> None:
+    """The conformance run of issue 10's entries catches a mutant of each new rule
+    (the lww stamp, the per-put truncation, the actor after a disk loss)."""
+    with MUTANTS[mutant]():
+        report = conformance(entry(name).config, limit=150, seed=1)
+    assert report.outcomes["diverged"] > 0
