@@ -386,7 +386,16 @@ class SimulatedCluster:
         """Replace node ``name``'s disk: crash it (if up), give it an empty storage
         engine (no versions, no hints, no meta: membership, incarnation and actor
         id are gone too; a SQLite file is deleted), and restart it. The fault of
-        Riak's kv679 ("key amnesia"); the restarted node takes a new actor id."""
+        Riak's kv679 ("key amnesia"); the restarted node takes a new actor id.
+        :meth:`lose_disk` then :meth:`restart`; SimulationError for an unknown node."""
+        self.lose_disk(name)
+        self.sim.restart(name)
+
+    def lose_disk(self, name: str) -> None:
+        """The first half of :meth:`wipe`: crash node ``name`` (if up) and replace its
+        disk with an empty one; it stays down until :meth:`restart` (the spec's
+        ``DiskLoss``, whose ``Recover`` is the restart). SimulationError for an
+        unknown node."""
         if name not in self.storages or name not in self.sim.members:
             raise SimulationError(f"unknown node {name!r} (nodes: {', '.join(self.sim.members)})")
         if not self.sim.is_down(name):
@@ -399,7 +408,6 @@ class SimulatedCluster:
                 (self.storage_dir / f"{name}.sqlite3{suffix}").unlink(missing_ok=True)
         watched.inner = self._open_storage(name)
         watched.changes += 1  # the replica changed: quiet starts again
-        self.sim.restart(name)
 
     def is_down(self, name: str) -> bool:
         """True when ``name`` is crashed (and not restarted)."""

@@ -42,7 +42,9 @@ __all__ = [
     "DELETE_MODES",
     "FAILURE_DETECTORS",
     "JOIN_HANDOVERS",
+    "LWW_TIMESTAMPS",
     "PARTITIONING_STRATEGIES",
+    "VCLOCK_TRUNCATIONS",
     "ClusterConfig",
     "check_node_arguments",
     "check_node_name",
@@ -58,6 +60,17 @@ DELETE_MODES = ("safe", "immediate", "keep")
 
 #: How a joining node takes over its key ranges (docs/impl.md, "Join and leave handover").
 JOIN_HANDOVERS = ("pending", "immediate")
+
+#: How an lww put is stamped (the spec's ``[features] lww_timestamps``):
+#: ``hybrid`` (the default: a hybrid logical clock above the context's and the stored
+#: stamps) or ``wall-clock`` (the coordinator's clock alone: the naive rule).
+LWW_TIMESTAMPS = ("hybrid", "wall-clock")
+
+#: Where vector clocks are truncated (``vclock_truncation``): ``record`` (the
+#: default: every put and merge truncates the whole record alike) or ``put`` (the
+#: paper's rule, 4.4, as the spec states it: only a put's new clock, at its
+#: coordinator).
+VCLOCK_TRUNCATIONS = ("record", "put")
 
 #: How the initial ring and joining nodes' tokens are chosen.
 #: ``evenly-spaced``: one token per node at ``i * RING_SIZE // len(nodes)`` in the
@@ -173,6 +186,18 @@ class ClusterConfig:
     until the new owner holds the range; ``"immediate"`` lets the joining node
     serve its ranges at once (the naive rule: a stale read).
 
+    ``lww_timestamps`` (lww mode): ``"hybrid"`` (the default) stamps a put with
+    the larger of the coordinator's clock and one tick more than its context's and
+    the stored timestamps, so a read-then-write is never lost to clock skew;
+    ``"wall-clock"`` stamps it with the coordinator's clock alone, ignoring both
+    (the naive rule, kept only to show the loss; the spec's switch of the same name).
+    ``vclock_truncation`` (vector-clock modes): ``"record"`` (the default) applies
+    the truncation policy below to whole records at every put and merge;
+    ``"put"`` truncates only a put's new clock at its coordinator, past
+    ``vclock_threshold`` pairs, keeping the pair the put increments and dropping
+    the oldest others (the paper's rule, 4.4, and the spec's), and never at a
+    merge: it shows the paper's false siblings.
+
     ``actor_epochs``: a node mints dots and server-side clock entries under a
     fresh actor id for each storage lifetime (:func:`impl.versions.lifetime_actor`;
     Riak's kv679 fix), so a node whose disk was replaced, or whose buffered writes
@@ -229,6 +254,8 @@ class ClusterConfig:
     seeds: tuple[str, ...] = ()
     secret: bytes = b"vdynamo-default-secret-change-me"
     actor_epochs: bool = True
+    lww_timestamps: str = "hybrid"
+    vclock_truncation: str = "record"
     vclock_threshold: int = 10
     vclock_max_pairs: int = 50
     vclock_young_s: float = 20.0
@@ -309,6 +336,8 @@ class ClusterConfig:
             raise ConfigError("ring_slots: distinct names including every initial node, with "
                               f"partitioning 'evenly-spaced'; got {list(slots)!r}")
         object.__setattr__(self, "ring_slots", slots)
+        check_choice("lww_timestamps:", self.lww_timestamps, LWW_TIMESTAMPS)
+        check_choice("vclock_truncation:", self.vclock_truncation, VCLOCK_TRUNCATIONS)
         if self.delete_mode not in DELETE_MODES:
             raise ConfigError(f"delete_mode: must be one of {', '.join(DELETE_MODES)}; "
                               f"got {self.delete_mode!r}")

@@ -39,6 +39,7 @@ of ours while handling a valid one is told apart (:mod:`impl.internal_errors`).
 from __future__ import annotations
 
 import collections
+import hashlib
 import itertools
 import random
 from collections.abc import Callable
@@ -66,10 +67,31 @@ from impl.snapshot import NodeSnapshot, take_snapshot
 from impl.staging import StagedStorage
 from impl.storage.base import Storage
 from impl.timers import HintScan, Timer
-from impl.versions import ClockMode, Record, lifetime_actor
+from impl.versions import STORAGE_ID_META, ClockMode, Record, lifetime_actor
 from spec.ring import Partitioning
 
 __all__ = ["Node"]
+
+#: The meta entry of :func:`_op_id_base`.
+OP_ID_BASE_META = "op-id-base"
+
+
+def _op_id_base(storage: Storage, name: str, seed: int, now: float) -> int:
+    """Where this storage lifetime's operation ids start (added to the start count,
+    the ``incarnation``, in the top bits of every op id). Drawn once per disk (a
+    digest of the name, ``seed``, ``now`` and the engine's ``storage-id``) and kept
+    in its meta table: a node whose disk was replaced counts its incarnations from 1
+    again, and without a new base it would reuse the op ids of its earlier lifetime,
+    so a late answer (a ``ReplicaPutAck`` still in flight) to an operation of that
+    lifetime would count for a new one with the same id (found by the refinement
+    lockstep with disk loss)."""
+    kept = storage.get_meta(OP_ID_BASE_META)
+    if kept is None:
+        digest = hashlib.sha256(repr((name, seed, float(now))).encode("utf-8")
+                                + (storage.get_meta(STORAGE_ID_META) or b"")).digest()
+        kept = str(int.from_bytes(digest[:3], "big") & 0x3FFFFF).encode()
+        storage.set_meta(OP_ID_BASE_META, kept)
+    return int(kept)
 
 
 class Node:
@@ -97,12 +119,13 @@ class Node:
         self._now = float(now)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
+        base = _op_id_base(storage, name, seed, now)  # this,
         #: and the id this node mints dots under: new for each storage lifetime (kv679;
         #: flushed before it is used, :func:`impl.versions.lifetime_actor`)
         self.actor = lifetime_actor(storage, name, seed=seed, now=now,
                                     epochs=config.actor_epochs)
         storage = self.storage
-        ids = itertools.count((incarnation & 0x7FFFFF) << 40)
+        ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,

@@ -52,6 +52,7 @@ from impl.versions import (
     apply_put,
     context_pairs,
     encode_record,
+    lww_version,
     replicated_part,
     sibling_count,
 )
@@ -133,13 +134,19 @@ class PutCoordinator:
         record = apply_put(stored, context, value, coordinator=self.name,
                            client_id=request.client_id, now=now,
                            client_counter=request.client_counter, actor=self.actor,
-                           truncation=self.config.truncation)
+                           truncation=self.config.truncation,
+                           hybrid=self.config.lww_timestamps == "hybrid",
+                           per_put=self.config.vclock_truncation == "put")
         if sibling_count(record) > self.config.max_siblings:
             return [answer(reply_to, None, BadRequestError(
                 f"key has more than {self.config.max_siblings} siblings: read and "
                 "reconcile them first"))]
         encoded = encode_record(record)
         sent = replicated_part(stored, record)
+        if self.mode is ClockMode.LWW and self.config.lww_timestamps != "hybrid":
+            # the new version, even where it lost to the stored one (paper 4.5)
+            sent = Record(self.mode, (lww_version(stored, context, value, coordinator=self.name,
+                                                  now=now, hybrid=False),))
         replica_record = encoded if sent is record else encode_record(sent)
         targets, fallbacks = self.quorum.split(key)
         coordination = PutCoordination(

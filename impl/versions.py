@@ -25,7 +25,12 @@ needs. The record is what the storage engine keeps (as the bytes of
   stored one, so a read-then-write is ordered after what it read whatever the
   clocks' skew; blind concurrent writes are still ordered by (skewed) wall
   clocks, the documented lww anomaly. The context carries the timestamp as the
-  one pair ``(LWW_ACTOR, microseconds + LWW_OFFSET)``.
+  one pair ``(LWW_ACTOR, ticks + LWW_OFFSET)``, rounded up to a tick. The tick is
+  an exact binary fraction of a second (2**-20 s, about 0.95 us), so stamps that
+  are whole ticks stay whole ticks through the context and the hybrid rule (the
+  refinement harness relies on it: one spec tick is one implementation tick).
+  ``hybrid=False`` (``lww_timestamps = "wall-clock"``) is the naive rule: the
+  coordinator's clock alone.
 
 *Actors.* The coordinator's entry in a dot or a server-side clock is its
 *actor*: with actor epochs (the default) not its bare name but
@@ -37,6 +42,10 @@ crash lost, never issues an (actor, counter) pair twice for a key (Riak's kv679)
 :class:`Truncation` policy carries it, and every put and every merge drops the
 oldest pairs from all of the record's clocks at once (:func:`truncate`), so
 replicas truncate alike and a read-modify-write keeps superseding what it read.
+With ``per_put`` (``vclock_truncation = "put"``: the paper's rule, and the
+spec's) only a put's new clock is truncated, at its coordinator
+(:func:`truncate_new_clock`), and merges never truncate: a descendant whose clock
+lost its ancestor's pair no longer dominates it (a false sibling).
 
 The vector-clock modes reconcile syntactically with :func:`spec.vclock.reconcile`
 (the maximal antichain: dominated versions go, concurrent ones stay). The context
@@ -64,6 +73,7 @@ __all__ = [
     "LWW_ACTOR",
     "LWW_OFFSET",
     "LWW_TICK_S",
+    "STORAGE_ID_META",
     "TOMBSTONE",
     "ClockMode",
     "Record",
@@ -78,21 +88,26 @@ __all__ = [
     "lifetime_actor",
     "live_values",
     "lww_stamp_of",
+    "lww_version",
     "merge",
     "merge_all",
     "truncate",
+    "truncate_new_clock",
     "values",
 ]
 
 _VCLOCK_MODES = (ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK)
 
-#: The one context pair of the lww mode: its counter is the timestamp in
-#: microseconds plus :data:`LWW_OFFSET` (counters are positive; stamps may not be).
+#: The one context pair of the lww mode: its counter is the timestamp in ticks
+#: (:data:`LWW_TICK_S`) plus :data:`LWW_OFFSET` (counters are positive; stamps may
+#: not be).
 LWW_ACTOR = "lww"
 LWW_OFFSET = 1 << 62
-#: The hybrid logical clock's step: a put's timestamp exceeds its context's and the
-#: stored one by at least this many seconds (one microsecond).
-LWW_TICK_S = 1e-6
+#: The hybrid logical clock's step and the context's unit: a put's timestamp exceeds
+#: its context's and the stored one by at least this many seconds. An exact binary
+#: fraction (2**-20 s, about 0.95 microseconds), so whole ticks add and round-trip
+#: through a context exactly.
+LWW_TICK_S = 2.0 ** -20
 
 
 #: The value a delete writes: a tombstone is a version like any other (it carries
@@ -132,18 +147,19 @@ def _join(record: Record) -> VClock:
 
 
 def _lww_counter(stamp: float) -> int:
-    return max(1, math.ceil(stamp * 1e6) + LWW_OFFSET)
+    return max(1, math.ceil(stamp / LWW_TICK_S) + LWW_OFFSET)
 
 
 def lww_stamp_of(context: VClock) -> float | None:
-    """The lww timestamp (seconds) an lww context carries, or None (no context)."""
+    """The lww timestamp (seconds, a whole number of :data:`LWW_TICK_S`) an lww
+    context carries, or None (no context)."""
     counter = context.counter(LWW_ACTOR)
-    return (counter - LWW_OFFSET) / 1e6 if counter else None
+    return (counter - LWW_OFFSET) * LWW_TICK_S if counter else None
 
 
 def context_clock(record: Record) -> VClock:
     """The causal context a get of this record returns: the join of its clocks (in
-    lww, the one pair carrying the winner's timestamp, rounded up to a microsecond)."""
+    lww, the one pair carrying the winner's timestamp, rounded up to a tick)."""
     if record.mode is ClockMode.DVV:
         return dvv.join_vclock(record.dvvset)
     if record.mode is ClockMode.LWW:
@@ -214,10 +230,40 @@ def _after(stamp: float) -> float:
     return max(stamp + LWW_TICK_S, math.nextafter(stamp, math.inf))
 
 
+def truncate_new_clock(clock: VClock, threshold: int, entry: str) -> VClock:
+    """A put's new ``clock`` truncated the paper's way (4.4; ``vclock_truncation =
+    "put"``): past ``threshold`` pairs the oldest go (least recently incremented by
+    the clock's times, a pair with no time oldest, ties by node id), except
+    ``entry``, the pair the put just incremented, which is the youngest."""
+    if len(clock.pairs) <= threshold:
+        return clock
+    times = dict(clock.times)
+    others = sorted((pair for pair in clock.pairs if pair[0] != entry),
+                    key=lambda pair: (times.get(pair[0], -math.inf), pair[0]))
+    keep = {entry, *(node for node, _ in others[len(others) - threshold + 1:])}
+    return VClock.of({n: c for n, c in clock.pairs if n in keep},
+                     {n: t for n, t in clock.times if n in keep})
+
+
+def lww_version(record: Record, context: VClock, value: bytes, *, coordinator: str,
+                now: float, hybrid: bool = True) -> Sibling:
+    """The version an lww put of ``value`` writes over the stored ``record``: stamped
+    ``max(now, after(context's stamp), after(stored stamp))`` (the hybrid logical
+    clock), or ``now`` alone without ``hybrid`` (the naive wall-clock rule, under
+    which the new version may lose to the stored one at its own coordinator)."""
+    stamp = now
+    seen = lww_stamp_of(context) if hybrid else None
+    if seen is not None:
+        stamp = max(stamp, _after(seen))
+    for sibling in record.siblings if hybrid else ():
+        stamp = max(stamp, _after(sibling.stamp))
+    return Sibling(value, VClock(), stamp, coordinator)
+
+
 def apply_put(
     record: Record, context: VClock, value: bytes, *, coordinator: str, client_id: str,
     now: float, client_counter: int = 0, actor: str | None = None,
-    truncation: Truncation | None = None,
+    truncation: Truncation | None = None, hybrid: bool = True, per_put: bool = False,
 ) -> Record:
     """The coordinator's put: the stored ``record`` after writing ``value`` with the
     client's ``context``, versioned by the record's clock mode.
@@ -228,10 +274,13 @@ def apply_put(
     client's entry becomes one more than the larger of the context's entry and
     ``client_counter`` (the last counter the client used), as in the spec. In lww
     the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
-    after(stored stamp))`` (seconds). ``now`` is the coordinator's wall clock
-    (seconds); in the vector-clock modes it also stamps the pair the put
-    increments, and ``truncation`` (vector-clock modes) is applied to the result
-    and kept with it (:func:`truncate`).
+    after(stored stamp))`` (seconds), or ``now`` alone without ``hybrid`` (the
+    naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
+    the vector-clock modes it also stamps the pair the put increments, and
+    ``truncation`` (vector-clock modes) is applied to the result and kept with it
+    (:func:`truncate`); with ``per_put`` only the new clock is truncated, past
+    ``truncation.threshold`` pairs (:func:`truncate_new_clock`), and the record
+    keeps no policy (merges do not truncate).
     """
     mode = record.mode
     actor = coordinator if actor is None else actor
@@ -239,13 +288,8 @@ def apply_put(
         fresh = dvv.new_with_context(context, value)
         return Record(mode, dvvset=dvv.update(fresh, record.dvvset, actor))
     if mode is ClockMode.LWW:
-        stamp = now
-        seen = lww_stamp_of(context)
-        if seen is not None:
-            stamp = max(stamp, _after(seen))
-        for sibling in record.siblings:
-            stamp = max(stamp, _after(sibling.stamp))
-        new = Sibling(value, VClock(), stamp, coordinator)
+        new = lww_version(record, context, value, coordinator=coordinator, now=now,
+                          hybrid=hybrid)
         return Record(mode, (max((*record.siblings, new), key=_lww_key),))
     known = dict(_join(record).times)
     counters = dict(context.entries)
@@ -261,6 +305,11 @@ def apply_put(
     times = {node: known[node] for node in counters if node in known}
     times[entry] = now
     clock = VClock.of(counters, times)
+    if per_put:
+        if truncation is not None:
+            clock = truncate_new_clock(clock, truncation.threshold, entry)
+        return Record(mode, reconcile((*record.siblings,
+                                       Sibling(value, clock, now, coordinator))))
     policy = _policy(record.truncation, truncation)
     return truncate(Record(mode, reconcile((*record.siblings,
                                              Sibling(value, clock, now, coordinator))),

@@ -43,7 +43,10 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   not modelled);
 - a hint scan = one ``Handoff`` per hint it sends;
 - crash, recover (restart on the surviving storage), partition, heal = the
-  same spec actions;
+  same spec actions (a buffered node's ``Flush`` timer fires just before a plain
+  crash); ``SimulatedCluster.lose_disk`` = ``DiskLoss``, ``wipe`` = ``DiskLoss``
+  then ``Recover``; a crash of a buffered engine that flushed nothing =
+  ``BufferedCrash``;
 - gossip rounds (and anti-entropy timers with anti-entropy off) are stuttering;
 - a whole anti-entropy exchange between replicas ``a`` and ``b`` of a key, run to
   completion both ways with every Merkle / key-records message of it delivered at
@@ -57,7 +60,9 @@ coordinator knows); once an operation has answered its client (or the spec has
 failed it), its request deadline is fired at once (the impl's late read repair
 then uses the same responses as the spec's); a message the implementation sends
 to a node that is down or cut off, and that the spec does not send, is lost at
-once; a hint is resent once no copy of its handoff is in flight.
+once; a hint is resent once no copy of its handoff is in flight; before an lww
+put the coordinator's clock reads the spec's wall clock for it, (puts performed
++ skew) ticks of ``LWW_TICK_S``.
 
 :mod:`model_check.refinement_replay` drives the implementation through a
 model-checker trace with the same machinery and reports whether it reaches the
@@ -82,8 +87,8 @@ from impl.messages import (
 )
 from impl.messages import Gossip as GossipMessage
 from impl.simulator import InFlight, Pending
-from impl.timers import AntiEntropyRound, GetTimeout, GossipRound, HintScan, PutTimeout
-from impl.versions import ClockMode
+from impl.timers import AntiEntropyRound, Flush, GetTimeout, GossipRound, HintScan, PutTimeout
+from impl.versions import LWW_TICK_S, ClockMode
 from model_check.errors import ExplorationError
 from model_check.refinement_state import (
     Abstract,
@@ -101,10 +106,12 @@ from spec import model as spec_model
 from spec.actions import (
     Action,
     AntiEntropy,
+    BufferedCrash,
     ClientGet,
     ClientPut,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Duplicate,
     Gossip,
@@ -117,6 +124,7 @@ from spec.actions import (
 )
 from spec.errors import DynamoError, InvalidValueError
 from spec.state import Message, State
+from spec.vclock import VClock
 
 __all__ = [
     "Abstract",
@@ -164,14 +172,23 @@ class Lockstep(LockstepState):
         request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(put_id),
                              context, None, client, counter)
         if self.mode is ClockMode.LWW:
-            # lww: the coordinator's clock reads the spec's logical timestamp (a skew)
-            after = apply_actions(self.frontier[0], [ClientPut(client, node, key)])
-            if after:
-                record = after[0].puts[put_id - 1]
-                if record is not None:
-                    self.sim.set_skew(node, float(record.stamp[0]) - self.sim.now)
+            self._set_wall_clock(node)
         self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
                      [ClientPut(client, node, key)], f"put {client} v{put_id} {key} @{node}")
+
+    def _set_wall_clock(self, node: str) -> None:
+        """lww: ``node``'s clock reads the spec's wall clock for its next put, the puts
+        performed so far plus its ``[cluster] skew``, in ticks of ``LWW_TICK_S`` (an
+        exact binary fraction: the implementation's hybrid rule then computes the
+        spec's stamp exactly, compared in ``_clocks_agree``). The spec's hybrid
+        stamp counts a missing context as stamp 0, so it is never below 1 tick: the
+        clock reads at least 1 tick under the hybrid rule."""
+        performed = sum(1 for record in self.frontier[0].puts if record is not None)
+        wall = performed + self.config.wall_offset(node)
+        if self.config.lww_timestamps == "hybrid":
+            wall = max(wall, 1)
+        reading = wall * LWW_TICK_S
+        self.sim.set_skew(node, reading - self.sim.now)
 
     def get(self, client: str, node: str, key: str) -> None:
         """``client`` gets ``key`` through ``node``."""
@@ -244,6 +261,9 @@ class Lockstep(LockstepState):
     def crash(self, node: str) -> None:
         before = {x.id for x in self.sim.in_flight()}
         self._purge(node)
+        if self.config.storage == "buffered" and self.up(node):
+            self._fire(node, Flush())  # a plain crash loses nothing: the flush came first
+            self.flushed.add(node)
         self.sim.crash(node)
         self._settle(f"crash {node}", [Crash(node)], before)
 
@@ -251,6 +271,40 @@ class Lockstep(LockstepState):
         before = {x.id for x in self.sim.in_flight()}
         self.sim.restart(node)
         self._settle(f"recover {node}", [Recover(node)], before)
+
+    # -- issue 10's faults: the disk lost, buffered writes lost
+
+    def disk_loss(self, node: str) -> None:
+        """``node`` crashes and its disk is replaced (``SimulatedCluster.lose_disk``):
+        the spec's ``DiskLoss``; it stays down until :meth:`recover` (``Recover``),
+        when it takes a new actor (actor epochs: the spec's ``node~k``)."""
+        before = {x.id for x in self.sim.in_flight()}
+        self._purge(node)
+        self.cluster.lose_disk(node)
+        self.flushed.discard(node)
+        self._settle(f"disk loss {node}", [DiskLoss(node)], before)
+
+    def wipe(self, node: str) -> None:
+        """``SimulatedCluster.wipe(node)`` (crash, empty disk, restart) in one step:
+        the spec's ``DiskLoss`` then ``Recover``."""
+        before = {x.id for x in self.sim.in_flight()}
+        self._purge(node)
+        self.cluster.wipe(node)
+        self.flushed.discard(node)
+        self._settle(f"wipe {node}", [DiskLoss(node), Recover(node)], before)
+
+    def buffered_crash(self, node: str) -> None:
+        """A crash of ``node``'s buffered engine that flushed nothing: every write of
+        the node is lost (the spec's ``BufferedCrash``, the worst case of a flush
+        interval longer than the run). InvalidValueError unless
+        :meth:`buffered_crash_enabled`."""
+        if not self.buffered_crash_enabled(node):
+            raise InvalidValueError(f"no buffered crash of {node} to map: storage is "
+                                    f"{self.config.storage}, or its engine was flushed")
+        before = {x.id for x in self.sim.in_flight()}
+        self._purge(node)
+        self.sim.crash(node)
+        self._settle(f"buffered crash {node}", [BufferedCrash(node)], before)
 
     def partition(self, side: Sequence[str]) -> None:
         """Split the network: ``side`` (it must hold the first node) | the rest."""
@@ -580,6 +634,22 @@ class Lockstep(LockstepState):
             return None
         return lose
 
+    def _clock_differences(self, state: State, impl: Abstract) -> str:
+        """What the readable states do not show: the stores whose dots differ (dvv),
+        and the puts whose clock (lww: stamp in ticks, coordinator) the
+        implementation holds differently from ``state``'s put table."""
+        out = [f"nodes.{name}.store: spec {spec_node[1]!r} vs impl {impl_node[1]!r}"
+               for name, spec_node, impl_node in zip(self.config.nodes, project(state).nodes,
+                                                     impl.nodes, strict=True)
+               if spec_node[1] != impl_node[1]]
+        for pid, fact in sorted(self.clocks.items()):
+            record = state.puts[pid - 1]
+            spec = (None if record is None else (float(record.stamp[0]), record.stamp[1])
+                    if self.mode is ClockMode.LWW else record.clock)
+            if spec != fact:
+                out.append(f"v{pid} clock: spec {_clock_text(spec)} vs impl {_clock_text(fact)}")
+        return "; ".join(out)
+
     def _report(self, successors: Sequence[State], impl: Abstract) -> str:
         config = self.config
         lines = ["the implementation's abstract state:",
@@ -591,12 +661,17 @@ class Lockstep(LockstepState):
             spec = project(with_idle_clients(state))
             lines += ["a spec successor reached by the mapped actions:",
                       json.dumps(spec.readable(config), indent=1, sort_keys=True),
-                      "differences: " + difference(spec.readable(config),
-                                                    impl.readable(config))]
+                      "differences: " + (difference(spec.readable(config),
+                                                     impl.readable(config))
+                                          or self._clock_differences(state, impl))]
         if not successors:
             lines.append("the mapped spec actions are not enabled in the spec")
         lines.append("steps so far: " + "; ".join(self.history))
         return "\n".join(lines)
+
+
+def _clock_text(fact: object) -> str:
+    return str(dict(fact.pairs)) if isinstance(fact, VClock) else str(fact)
 
 
 def _dummy() -> Pending:

@@ -5,6 +5,8 @@ Theory of operation
 Each action of the trace becomes one step of :class:`model_check.refinement.Lockstep`
 (client put/get through the same node; deliver, drop or duplicate the impl message
 whose abstraction is the trace's message; crash, recover, partition, heal; a
+``disk-loss`` replaces the node's disk, leaving it down; a ``buffered-crash``
+crashes a buffered engine that flushed nothing; a
 ``timeout`` fires the coordinator's timer round for that request; a ``handoff``
 runs a hint scan at the fallback; an ``anti-entropy`` between replicas ``a`` and ``b``
 runs a whole Merkle exchange between them, both ways; a ``client-timeout`` is a
@@ -30,11 +32,13 @@ from spec import model as spec_model
 from spec.actions import (
     Action,
     AntiEntropy,
+    BufferedCrash,
     ClientGet,
     ClientPut,
     ClientTimeout,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Duplicate,
     Gossip,
@@ -78,6 +82,10 @@ def step_action(ls: Lockstep, action: Action) -> None:
         ls.crash(action.node)
     elif isinstance(action, Recover):
         ls.recover(action.node)
+    elif isinstance(action, DiskLoss):
+        ls.disk_loss(action.node)
+    elif isinstance(action, BufferedCrash):
+        ls.buffered_crash(action.node)
     elif isinstance(action, Partition):
         ls.partition(action.side)
     elif isinstance(action, Heal):

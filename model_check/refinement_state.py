@@ -38,7 +38,12 @@ Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
   ids returned) seen by the harness, which is the implementation's client;
 - the partition: the simulator's cut links (the side holding the first node);
 - the put table: every version the implementation holds must carry the clock
-  the spec gave that put (vector-clock modes), or the same lww timestamp.
+  the spec gave that put (vector-clock modes), or the same lww timestamp (in
+  ticks of ``LWW_TICK_S``, with its coordinator);
+- actors: each node's implementation actor ids (``n~<hex>`` with actor epochs,
+  from its storage's meta table), in order of appearance, are the spec's ``n``,
+  ``n~1``, ``n~2``... (``State.actor``); DVVSet and server-vclock entries are
+  renamed before comparing.
 """
 
 
@@ -64,7 +69,7 @@ from impl.simulator import InFlight, Pending
 from impl.snapshot import CoordinationSnapshot
 from impl.storage.base import Hint
 from impl.timers import Timer
-from impl.versions import ClockMode, Record, decode_record
+from impl.versions import ACTOR_META, LWW_TICK_S, ClockMode, Record, decode_record
 from spec import dvv
 from spec import model as spec_model
 from spec.actions import (
@@ -108,25 +113,14 @@ def put_id_of_value(value: bytes) -> int:
 
 def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...]:
     """The configuration keys of ``config`` the lockstep cannot map onto the
-    implementation yet (the data-loss issue's faults and features: the spec has
-    them, the abstraction function does not; docs/refinement.md says what each
-    needs). Empty: the configuration is refined step by step. ``traces``: a given
-    trace is replayed (a membership trace of joins and gossip replays; a whole
-    membership graph does not)."""
+    implementation yet (the spec has them, the abstraction function does not;
+    docs/refinement.md says what each needs). Empty: the configuration is refined
+    step by step. ``traces``: a given trace is replayed (a membership trace of
+    joins and gossip replays; a whole membership graph does not)."""
     unmapped = []
     if config.membership and not traces:
         unmapped.append("[membership] joins/leaves (a trace of joins and gossip replays; "
                         "range transfers and the impl's rebalancing hints are not mapped)")
-    if config.disk_losses:
-        unmapped.append("[faults] disk_losses (wipe -> DiskLoss + Recover, actor renaming)")
-    if config.storage != "durable":
-        unmapped.append("[features] storage = buffered (BufferedCrash)")
-    if config.skew:
-        unmapped.append("[cluster] skew (per-node simulated clocks)")
-    if config.lww_timestamps != "hybrid":
-        unmapped.append("[features] lww_timestamps = wall-clock (no such impl switch)")
-    if config.vclock_threshold:
-        unmapped.append("[features] vclock_threshold (the impl truncates whole records)")
     if config.deletes_per_client:
         unmapped.append("[workload] deletes_per_client (tombstones and reaping)")
     return tuple(unmapped)
@@ -148,7 +142,14 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         partitioning="evenly-spaced", request_timeout=1e6, replica_timeout=1e5,
         suspicion_timeout=1e7, gossip_interval=1e5, hint_scan_interval=1e5,
         anti_entropy_interval=1e5, client_timeout=1e7,
-        actor_epochs=False,  # the spec's actors are node names (no disk loss modelled yet)
+        # issue 10's features: the same actor rule and lww rule; the buffered engine
+        # never flushes by itself (the harness fires its Flush timer before a plain
+        # crash; a BufferedCrash finds nothing flushed); the spec's truncation is the
+        # paper's per-put rule past vclock_threshold pairs
+        actor_epochs=config.actor_epochs, lww_timestamps=config.lww_timestamps,
+        fsync="buffered" if config.storage == "buffered" else "always", flush_interval=1e6,
+        vclock_truncation="put" if config.vclock_threshold else "record",
+        vclock_threshold=config.vclock_threshold or 10,
         **_membership_options(config),
     )
     for key in config.keys:
@@ -271,12 +272,20 @@ class LockstepState:
         self.requests: dict[int, HarnessRequest] = {}  # impl request id -> request
         self.ops: dict[tuple[str, int], int] = {}  # (coordinator, op id) -> spec request
         self.hint_payloads: dict[tuple[str, int], tuple[str, Payload]] = {}
-        self.clocks: dict[int, VClock | tuple[int, str]] = {}
+        self.clocks: dict[int, VClock | tuple[float, str]] = {}
         self.dead: set[int] = set()  # impl message ids the spec purged
         self.steps = 0
         self.history: list[str] = []
         #: a step diverged (the run is over: nothing more is checked)
         self.failed = False
+        #: per node, the implementation actors of its storage lifetimes in order of
+        #: appearance, and each one's spec name (``n``, then ``n~1``, ``n~2``...)
+        self.lifetimes: dict[str, list[str]] = {name: [] for name in config.nodes}
+        self.actor_names: dict[str, str] = {}
+        #: buffered nodes whose engine the harness flushed (before a plain crash): a
+        #: BufferedCrash of one would keep that, where the spec loses everything
+        self.flushed: set[str] = set()
+        self._note_actors()
 
     @property
     def state(self) -> State:
@@ -297,9 +306,9 @@ class LockstepState:
 
     def budget_left(self, index: int) -> bool:
         """Budget left in every frontier state for fault ``index`` (drops, duplicates,
-        crashes, partitions)."""
+        crashes, partitions, disk losses)."""
         limits = (self.config.drops, self.config.duplicates, self.config.crashes,
-                  self.config.partitions)
+                  self.config.partitions, self.config.disk_losses)
         return all(s.used[index] < limits[index] for s in self.frontier)
 
     def idle_clients(self) -> list[str]:
@@ -314,7 +323,46 @@ class LockstepState:
         return out
 
     def can_put(self, client: str) -> bool:
-        return self.clients[client].puts_issued < self.config.puts_per_client
+        issued = self.clients[client].puts_issued
+        if issued and self.config.read_modify_write and not self._read_since_ack(client):
+            return False
+        return issued < self.config.puts_per_client
+
+    def _read_since_ack(self, client: str) -> bool:
+        """A read-modify-write client's next put waits for a get begun after its
+        previous put was acknowledged (the spec's rule, in every frontier state)."""
+        ci = self.config.client_names.index(client)
+        previous = spec_model.put_id_of(self.config, ci, self.clients[client].puts_issued - 1)
+        return all(s.clients[ci].gets and previous in s.clients[ci].gets[-1].acked_before
+                   for s in self.frontier)
+
+    def buffered_crash_enabled(self, node: str) -> bool:
+        """A BufferedCrash of ``node`` maps to a plain crash of its buffered engine
+        only while the engine flushed nothing (the spec loses everything the node
+        wrote, the worst case of a flush interval longer than the run)."""
+        return (self.config.storage == "buffered" and self.up(node)
+                and node not in self.flushed and self.budget_left(2))
+
+    def _note_actors(self) -> None:
+        """Name each node's implementation actors (``name~<hex>`` with actor epochs,
+        kept in its storage's meta table) as the spec does, in order of appearance:
+        the first lifetime's is ``name``, the k-th later one's ``name~k``."""
+        for name in self.config.nodes:
+            kept = self.cluster.storages[name].get_meta(ACTOR_META)
+            actor = (kept.decode("utf-8") if kept is not None
+                     else None if self.config.actor_epochs else name)
+            if actor is None or actor in self.actor_names:
+                continue
+            lifetime = len(self.lifetimes[name])
+            self.lifetimes[name].append(actor)
+            self.actor_names[actor] = f"{name}~{lifetime}" if lifetime else name
+
+    def _renamed(self, clock: dvv.DVVSet[int]) -> dvv.DVVSet[int]:
+        """``clock`` with every implementation actor id renamed to the spec's."""
+        if all(self.actor_names.get(e.id, e.id) == e.id for e in clock.entries):
+            return clock
+        return dvv.DVVSet.of(((self.actor_names.get(e.id, e.id), e.counter, e.values)
+                              for e in clock.entries), clock.anonymous)
 
     def can_get(self, client: str) -> bool:
         return self.clients[client].gets_issued < self.config.gets_per_client
@@ -338,11 +386,14 @@ class LockstepState:
 
     def _payload(self, record: Record) -> Payload:
         if self.mode is ClockMode.DVV:
-            return dvv.map(put_id_of_value, record.dvvset)
+            return self._renamed(dvv.map(put_id_of_value, record.dvvset))
         for sibling in record.siblings:
             pid = put_id_of_value(sibling.value)
-            fact = (sibling.clock if self.mode is not ClockMode.LWW
-                    else (int(sibling.stamp), sibling.writer))
+            fact: VClock | tuple[float, str] = sibling.clock
+            if self.mode is ClockMode.LWW:  # the stamp in spec ticks
+                fact = (sibling.stamp / LWW_TICK_S, sibling.writer)
+            elif self.mode is ClockMode.SERVER_VCLOCK:
+                fact = VClock.of({self.actor_names.get(n, n): c for n, c in sibling.clock.pairs})
             self.clocks[pid] = fact
         return tuple(sorted(put_id_of_value(s.value) for s in record.siblings))
 
@@ -409,6 +460,7 @@ class LockstepState:
     def abstract(self, exclude: Iterable[int] = ()) -> Abstract:
         """The abstraction of the implementation's current state."""
         self.clocks = {}
+        self._note_actors()
         self._note_hints()
         skip = set(exclude)
         nodes: list[tuple[bool, tuple[Payload, ...], tuple[tuple[str, str, Payload], ...]]] = []
@@ -611,7 +663,19 @@ class LockstepState:
         between that action and a stutter)."""
         top = self.config.top_n(key)
         return [(a, b) for i, a in enumerate(top) for b in top[i + 1:]
-                if self.reachable(a, b)]
+                if self.reachable(a, b) and not self.dot_reused(a, b, key)]
+
+    def dot_reused(self, a: str, b: str, key: str) -> bool:
+        """Whether replicas ``a`` and ``b`` of ``key`` hold one dot with different
+        values (a naive actor re-issued it after a disk loss, kv679), where
+        ``dvv.sync`` is not commutative: the spec's atomic anti-entropy gives both
+        replicas the first one's values, the implementation's two one-way merges
+        leave each its own. Such an exchange is not mapped (docs/refinement.md)."""
+        if self.mode is not ClockMode.DVV:
+            return False
+        x, y = self._stores(a, b, self.config.keys.index(key))
+        assert isinstance(x, dvv.DVVSet) and isinstance(y, dvv.DVVSet)
+        return dvv.sync(x, y) != dvv.sync(y, x)
 
     def _stores(self, a: str, b: str, k: int) -> tuple[Payload, Payload]:
         key = self.config.keys[k].encode()
@@ -624,8 +688,9 @@ class LockstepState:
             if record is None:
                 return False
             if self.mode is ClockMode.LWW:
-                continue  # compared through the winner kept (see docs/refinement.md)
-            if record.clock != fact:
+                if fact != (float(record.stamp[0]), record.stamp[1]):
+                    return False
+            elif record.clock != fact:
                 return False
         return True
 

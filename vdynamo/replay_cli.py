@@ -9,8 +9,14 @@ The command layer's choice of backend: ``--on spec`` (the default) is
 spec; ``--on impl`` is :func:`model_check.refinement_replay.replay_trace`, which
 drives the simulated implementation through the same steps under the refinement
 mapping, imported only when asked for (replaying on the spec needs neither the
-implementation nor the simulator). Both print the numbered story of
-:class:`model_check.reports.ReplayReport` (or its JSON with ``--json``).
+implementation nor the simulator). The implementation runs in the setting the
+trace's configuration names (``model_check.refinement_state.cluster_for``): the
+naive actor (``actor_epochs = false``), the wall-clock lww rule, the paper's
+per-put truncation, a buffered engine, per-node clock skew, so the broken
+variants' counterexamples (kv679 amnesia, W = 1 with a disk loss, lww under
+skew, truncation's false sibling) show the same violation on the implementation.
+Both print the numbered story of :class:`model_check.reports.ReplayReport` (or its
+JSON with ``--json``).
 
 Exit status: 0 the trace replayed and the property broke where recorded; 1 the
 trace was refused (a step did not replay, or the property did not break);

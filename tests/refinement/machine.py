@@ -4,7 +4,8 @@ A Hypothesis ``RuleBasedStateMachine`` whose rules are client puts and gets,
 deliveries, drops and duplicates of any in-flight message (Hypothesis picks
 which, so reordering is explored and shrinks), crashes and recoveries,
 partitions and heals, coordinator timeouts, and background work (hint scans,
-gossip and anti-entropy rounds). Every rule is one step of
+gossip and anti-entropy rounds); with issue 10's faults in the configuration,
+disk losses (a wipe, or a lost disk recovered later) and buffered crashes. Every rule is one step of
 :class:`model_check.refinement.Lockstep`, which maps it to spec actions and
 raises :class:`~model_check.refinement.Divergence` when the implementation's
 abstract state is not one the spec allows; an invariant checks after every step
@@ -167,6 +168,33 @@ def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleB
                              label="node")
             self._count("recover")
             ls.recover(node)
+
+        if config.disk_losses:
+            @precondition(lambda self: self.lockstep.budget_left(4)
+                          and any(self.lockstep.up(n) for n in config.nodes))
+            @rule(data=st.data(), restart=st.booleans())
+            def disk_loss(self, data: st.DataObject, restart: bool) -> None:
+                """A node's disk is replaced: ``wipe`` (crash, empty disk, restart in
+                one step: DiskLoss + Recover) or ``lose_disk`` (DiskLoss; a later
+                ``recover`` is its Recover)."""
+                ls = self.lockstep
+                node = data.draw(st.sampled_from([n for n in config.nodes if ls.up(n)]),
+                                 label="node")
+                self._count("wipe" if restart else "disk_loss")
+                (ls.wipe if restart else ls.disk_loss)(node)
+
+        if config.storage == "buffered":
+            @precondition(lambda self: any(self.lockstep.buffered_crash_enabled(n)
+                                           for n in config.nodes))
+            @rule(data=st.data())
+            def buffered_crash(self, data: st.DataObject) -> None:
+                """A buffered node crashes before its engine flushed anything."""
+                ls = self.lockstep
+                node = data.draw(st.sampled_from([n for n in config.nodes
+                                                  if ls.buffered_crash_enabled(n)]),
+                                 label="node")
+                self._count("buffered_crash")
+                ls.buffered_crash(node)
 
         @precondition(lambda self: self.lockstep.budget_left(3)
                       and not self.lockstep.sim.cut_links and len(config.nodes) > 1)

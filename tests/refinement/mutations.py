@@ -41,6 +41,24 @@ while the lockstep took a missing step for a stutter):
     the Merkle trees never update after they are built;
 ``hint-scan-sends-nothing``
     a hint scan keeps its hints and sends none.
+
+Mutants of issue 10's mappings (disk loss, buffered crashes, clock skew, truncation):
+
+``actor-reused-after-wipe``
+    a node whose disk was replaced mints under the actor of its first lifetime
+    again although actor epochs are on (kv679 unfixed);
+``buffered-restart-keeps-actor``
+    a buffered engine's restart keeps the actor of the lifetime whose unflushed
+    writes the crash lost (the buffered actor rule dropped);
+``op-ids-reused-after-wipe``
+    a node whose disk was replaced counts its operation ids from where its first
+    lifetime did, so a late answer to an old operation counts for a new one;
+``hybrid-ignores-context``
+    the hybrid lww stamp ignores the context (only the clock and the stored stamp);
+``wall-clock-rule-ignored``
+    ``lww_timestamps = "wall-clock"`` stamps with the hybrid rule anyway;
+``truncation-drops-the-new-pair``
+    the per-put truncation drops the pair the put just incremented, not the oldest.
 """
 
 from __future__ import annotations
@@ -50,6 +68,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import impl.antientropy as antientropy_module
+import impl.node as node_module
 import impl.put_coordinator as put_coordinator_module
 import impl.read_repair as read_repair_module
 import impl.replica as replica_module
@@ -61,9 +80,11 @@ from impl.messages import HintDelivery, KeyRecords, ReadRepair, ReplicaPut, Repl
 from impl.put_coordinator import PutCoordination, ack_counts
 from impl.read_repair import ReadRepairer, read_repair_targets
 from impl.replica import Replica
+from impl.storage.base import Storage
 from impl.timers import HintScan
-from impl.versions import ClockMode, Record, encode_record
+from impl.versions import ACTOR_META, ClockMode, Record, Sibling, encode_record
 from spec import dvv
+from spec.vclock import VClock
 
 __all__ = ["MUTANTS", "Mutant"]
 
@@ -245,6 +266,80 @@ def hint_scan_sends_nothing() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def actor_reused_after_wipe() -> Iterator[None]:
+    original = node_module.lifetime_actor
+    first: dict[str, str] = {}
+
+    def reused(storage: Storage, name: str, *, seed: int, now: float,
+               epochs: bool = True) -> str:
+        return first.setdefault(name, original(storage, name, seed=seed, now=now,
+                                               epochs=epochs))
+
+    with _patch(node_module, "lifetime_actor", reused):
+        yield
+
+
+@contextlib.contextmanager
+def buffered_restart_keeps_actor() -> Iterator[None]:
+    original = node_module.lifetime_actor
+
+    def kept(storage: Storage, name: str, *, seed: int, now: float,
+             epochs: bool = True) -> str:
+        actor = storage.get_meta(ACTOR_META)
+        if epochs and actor is not None:
+            return actor.decode("utf-8")
+        return original(storage, name, seed=seed, now=now, epochs=epochs)
+
+    with _patch(node_module, "lifetime_actor", kept):
+        yield
+
+
+@contextlib.contextmanager
+def op_ids_reused_after_wipe() -> Iterator[None]:
+    def base(storage: Storage, name: str, seed: int, now: float) -> int:
+        return 0
+
+    with _patch(node_module, "_op_id_base", base):
+        yield
+
+
+_LWW_VERSION = versions.lww_version
+
+
+@contextlib.contextmanager
+def hybrid_ignores_context() -> Iterator[None]:
+    def no_context(record: Record, context: VClock, value: bytes, *, coordinator: str,
+                   now: float, hybrid: bool = True) -> Sibling:
+        return _LWW_VERSION(record, VClock(), value, coordinator=coordinator, now=now,
+                            hybrid=hybrid)
+
+    with _patch(versions, "lww_version", no_context):
+        yield
+
+
+@contextlib.contextmanager
+def wall_clock_rule_ignored() -> Iterator[None]:
+    def always_hybrid(record: Record, context: VClock, value: bytes, *, coordinator: str,
+                      now: float, hybrid: bool = True) -> Sibling:
+        return _LWW_VERSION(record, context, value, coordinator=coordinator, now=now)
+
+    with _patch(versions, "lww_version", always_hybrid):
+        yield
+
+
+@contextlib.contextmanager
+def truncation_drops_the_new_pair() -> Iterator[None]:
+    def oldest_kept(clock: VClock, threshold: int, entry: str) -> VClock:
+        if len(clock.pairs) <= threshold:
+            return clock
+        kept = sorted(clock.pairs, key=lambda pair: (pair[0] == entry, pair[0]))[:threshold]
+        return VClock.of(dict(kept))
+
+    with _patch(versions, "truncate_new_clock", oldest_kept):
+        yield
+
+
 #: name -> mutant (a context manager factory)
 MUTANTS: dict[str, Mutant] = {
     "ack-before-w": ack_before_w,
@@ -258,4 +353,10 @@ MUTANTS: dict[str, Mutant] = {
     "merkle-back-send-malformed": merkle_back_send_malformed,
     "merkle-trees-stale": merkle_trees_stale,
     "hint-scan-sends-nothing": hint_scan_sends_nothing,
+    "actor-reused-after-wipe": actor_reused_after_wipe,
+    "buffered-restart-keeps-actor": buffered_restart_keeps_actor,
+    "op-ids-reused-after-wipe": op_ids_reused_after_wipe,
+    "hybrid-ignores-context": hybrid_ignores_context,
+    "wall-clock-rule-ignored": wall_clock_rule_ignored,
+    "truncation-drops-the-new-pair": truncation_drops_the_new_pair,
 }

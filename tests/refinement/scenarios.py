@@ -15,9 +15,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from model_check.refinement import Lockstep
-from tests.refinement.configs import LOCKSTEP_CONFIGS
+from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 
-__all__ = ["SCENARIOS", "deliver", "two_stale_replicas"]
+__all__ = ["SCENARIOS", "deliver", "read_then_write_elsewhere", "stale_ack_after_wipe",
+           "two_stale_replicas"]
 
 
 def deliver(ls: Lockstep, kind: str, src: str, dest: str) -> None:
@@ -51,7 +52,40 @@ def two_stale_replicas() -> Lockstep:
     return ls
 
 
+def read_then_write_elsewhere() -> Lockstep:
+    """lww-skew-hybrid (n1 two ticks ahead): ``c1`` writes v1 through n1, stored at
+    n1 and n2 only; reads it at n2; writes v2 through n3, which never stored v1 and
+    whose clock is behind: only the context orders v2 after v1 (stamp 3 ticks)."""
+    ls = Lockstep(DATA_LOSS_CONFIGS["lww-skew-hybrid"])
+    ls.put("c1", "n1", "k")
+    deliver(ls, "ReplicaPut", "n1", "n2")
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    ls.get("c1", "n2", "k")
+    deliver(ls, "ReplicaGet", "n2", "n1")
+    deliver(ls, "ReplicaGetReply", "n1", "n2")
+    ls.put("c1", "n3", "k")
+    assert ls.verify()
+    return ls
+
+
+def stale_ack_after_wipe() -> Lockstep:
+    """dvv-amnesia-actor-epochs (every request through n3): v1's replica put reaches
+    n1, whose ack is still in flight when n3's disk is replaced; ``c1`` writes v2
+    through n3; then the old ack arrives. It answers an operation of n3's earlier
+    lifetime: it must not count for v2's."""
+    ls = Lockstep(DATA_LOSS_CONFIGS["dvv-amnesia-actor-epochs"])
+    ls.put("c1", "n3", "k")
+    deliver(ls, "ReplicaPut", "n3", "n1")
+    ls.wipe("n3")
+    ls.put("c1", "n3", "k")
+    deliver(ls, "ReplicaPutAck", "n1", "n3")
+    assert ls.verify()
+    return ls
+
+
 #: name -> scenario (runs its steps, returns the lockstep at the end)
 SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "two-stale-replicas": two_stale_replicas,
+    "read-then-write-elsewhere": read_then_write_elsewhere,
+    "stale-ack-after-wipe": stale_ack_after_wipe,
 }

@@ -23,14 +23,9 @@ SAMPLE_IN_CI = 40
 
 MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
 #: suite entries whose faults or features the lockstep does not map yet (the
-#: refinement parts of the data-loss and the deletes issues): named here so the
-#: list cannot grow unseen
+#: refinement part of the deletes issue): named here so the list cannot grow unseen
 UNMAPPED = {
-    "disk-loss-w1", "disk-loss-w2", "dvv-amnesia-naive-actor", "dvv-amnesia-actor-epochs",
-    "dvv-buffered-crash-naive-actor", "dvv-buffered-crash-actor-epochs",
-    "lww-skew-wall-clock", "lww-skew-hybrid", "client-vclock-truncated",
-    "server-vclock-truncated", "delete-immediate", "delete-safe", "delete-safe-drop",
-    "delete-concurrent-put",
+    "delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put",
     "join-immediate", "join-pending", "leave-pending",  # membership: traces only
 }
 
@@ -57,3 +52,16 @@ def test_conformance_catches_a_one_way_merkle_exchange() -> None:
         report = conformance(entry("dvv-same-coordinator").config, limit=150, seed=1)
     assert report.outcomes["diverged"] > 0
     assert all("anti-entropy" in line for line in report.divergences)
+
+
+@pytest.mark.parametrize(("mutant", "name"), [
+    ("hybrid-ignores-context", "lww-skew-hybrid"),
+    ("truncation-drops-the-new-pair", "server-vclock-truncated"),
+    ("actor-reused-after-wipe", "disk-loss-w2"),
+])
+def test_conformance_catches_issue_10_mutants(mutant: str, name: str) -> None:
+    """The conformance run of issue 10's entries catches a mutant of each new rule
+    (the lww stamp, the per-put truncation, the actor after a disk loss)."""
+    with MUTANTS[mutant]():
+        report = conformance(entry(name).config, limit=150, seed=1)
+    assert report.outcomes["diverged"] > 0

@@ -15,7 +15,7 @@ from impl.effects import Effect
 from impl.messages import KeyRecords
 from model_check.refinement import Divergence, Lockstep
 from tests.conftest import PROFILE, examples
-from tests.refinement.configs import LOCKSTEP_CONFIGS
+from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 from tests.refinement.machine import COVERAGE, STEPS, machine_for
 
 # Shrinking a lockstep run can take minutes: CI searches only (a failure still prints
@@ -52,6 +52,17 @@ def test_implementation_refines_the_spec(name: str, config: object) -> None:
     machine = machine_for(name, config)  # type: ignore[arg-type]
     run_state_machine_as_test(
         machine, settings=settings(max_examples=examples(15), stateful_step_count=30,
+                          phases=SEARCH))
+
+
+@pytest.mark.parametrize(("name", "config"), [
+    pytest.param(name, config, id=name) for name, config in DATA_LOSS_CONFIGS.items()])
+def test_issue_10_faults_refine_the_spec(name: str, config: object) -> None:
+    """Disk loss, buffered crashes, clock skew and truncation (the suite's entries,
+    random walks of up to 30 steps)."""
+    machine = machine_for(name, config)  # type: ignore[arg-type]
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=examples(10), stateful_step_count=30,
                           phases=SEARCH))
 
 

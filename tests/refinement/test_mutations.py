@@ -12,7 +12,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from model_check.refinement import Divergence
 from tests.conftest import InternalErrors
-from tests.refinement.configs import LOCKSTEP_CONFIGS
+from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 from tests.refinement.machine import machine_for
 from tests.refinement.mutations import MUTANTS
 from tests.refinement.scenarios import SCENARIOS
@@ -30,6 +30,12 @@ KILLED_BY = {
     "merkle-back-send-malformed": "sloppy-dvv",
     "merkle-trees-stale": "sloppy-dvv",
     "hint-scan-sends-nothing": "handoff-dvv",
+    "actor-reused-after-wipe": "dvv-amnesia-actor-epochs",
+    "buffered-restart-keeps-actor": "dvv-buffered-crash-actor-epochs",
+    "op-ids-reused-after-wipe": "scenario:stale-ack-after-wipe",
+    "hybrid-ignores-context": "scenario:read-then-write-elsewhere",
+    "wall-clock-rule-ignored": "lww-skew-wall-clock",
+    "truncation-drops-the-new-pair": "client-vclock-truncated",
 }
 
 
@@ -46,7 +52,8 @@ def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
         if killer.startswith("scenario:"):
             SCENARIOS[killer.removeprefix("scenario:")]()
         else:
-            machine = machine_for(f"mutant-{mutant}", LOCKSTEP_CONFIGS[killer])
+            configs = {**LOCKSTEP_CONFIGS, **DATA_LOSS_CONFIGS}
+            machine = machine_for(f"mutant-{mutant}", configs[killer])
             run = settings(max_examples=200, stateful_step_count=40, derandomize=True,
                            phases=(Phase.explicit, Phase.generate), database=None)
             run_state_machine_as_test(machine, settings=run)
@@ -64,9 +71,11 @@ def test_scenario_passes_without_mutants(scenario: str) -> None:
 
 def test_mutants_are_restored() -> None:
     import impl.antientropy as antientropy_module
+    import impl.node as node_module
     import impl.put_coordinator as put_coordinator_module
     import impl.read_repair as read_repair_module
     import impl.replica as replica_module
+    from impl import versions
     from impl.antientropy import AntiEntropy, RangeTrees
     from impl.handoff import HintedHandoff
     from impl.read_repair import ReadRepairer
@@ -77,7 +86,8 @@ def test_mutants_are_restored() -> None:
                 replica_module.merge, antientropy_module.merge, read_repair_module.merge,
                 HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put,
                 read_repair_module.read_repair_targets, AntiEntropy.on_key_records,
-                RangeTrees.update)
+                RangeTrees.update, node_module.lifetime_actor, node_module._op_id_base,
+                versions.lww_version, versions.truncate_new_clock)
 
     before = snapshot()
     for mutant in MUTANTS.values():

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import pytest
 
+import model_check.refinement_state as refinement_state_module
 from impl.antientropy import AntiEntropy as AntiEntropyMechanism
 from impl.effects import Effect
 from impl.messages import KeyRecords
+from impl.versions import LWW_TICK_S, decode_record, values
+from model_check.refinement import Lockstep, value_of
 from model_check.refinement_replay import replay_trace as replay_on_impl
+from model_check.refinement_replay import step_action
+from model_check.replay import config_from_trace
 from model_check.reports import WitnessReport
 from model_check.trace import Trace
 from spec import model as spec_model
@@ -113,3 +118,90 @@ def test_a_witness_trace_is_told_as_reached_on_the_implementation() -> None:
     text = report.render()
     assert "anti_entropy_repairs reached here" in text and "is reached (step 3)" in text
     assert "violated" not in text and "counterexample" not in text
+
+
+# ---------------------------------------------------------------- issue 10's counterexamples
+
+
+def _replayed_lockstep(stem: str) -> tuple[Lockstep, Trace]:
+    """The trace ``stem`` (pinned in traces/) driven through a lockstep of its
+    configuration, every step checked; the lockstep at its last step."""
+    trace = Trace.load(Path(__file__).parent / "traces" / f"{stem}.json")
+    ls = Lockstep(config_from_trace(trace))
+    for recorded in trace.actions:
+        step_action(ls, spec_model.action_from_json(dict(recorded)))
+    return ls, trace
+
+
+def _held_anywhere(ls: Lockstep, value: bytes) -> bool:
+    """Whether any node's store or hints, or any message in flight, holds ``value``."""
+    def holds(raw: bytes | None) -> bool:
+        return bool(raw) and value in values(decode_record(raw, ls.mode))  # type: ignore[arg-type]
+    for name in ls.config.nodes:
+        storage = ls.cluster.storages[name]
+        if any(holds(storage.read(key.encode())) for key in ls.config.keys):
+            return True
+        if any(holds(hint.record) for hint in storage.hints()):
+            return True
+    return any(holds(getattr(m.message, "record", None)) for m in ls.in_flight())
+
+
+@pytest.mark.parametrize(("stem", "setting"), [
+    ("dvv-amnesia-naive-actor.acked_writes_durable", {"actor_epochs": False}),
+    ("disk-loss-w1.acked_writes_durable", {"w": 1}),
+])
+def test_an_acknowledged_write_is_lost_on_the_implementation(
+        stem: str, setting: dict[str, object]) -> None:
+    """The data-loss counterexamples replayed in the matching implementation setting
+    (the naive actor + disk loss; W = 1 + disk loss): the implementation acknowledged
+    v1 and then no store, hint or message in flight holds it."""
+    ls, _ = _replayed_lockstep(stem)
+    for field_name, value in setting.items():
+        assert getattr(ls.cluster.config, field_name) == value
+    assert 1 in ls.clients["c1"].acked
+    assert not _held_anywhere(ls, value_of(1))
+    ls.cluster.close()
+
+
+def test_a_read_then_write_loses_to_skew_on_the_implementation() -> None:
+    """lww-skew-wall-clock on an implementation with ``lww_timestamps="wall-clock"``
+    and n1's clock 2 ticks ahead: v2, written with v1's context and acknowledged,
+    is stamped below v1 and lost wherever the two met."""
+    ls, _ = _replayed_lockstep("lww-skew-wall-clock.acked_writes_durable")
+    assert ls.cluster.config.lww_timestamps == "wall-clock"
+    assert ls.sim.node_now("n1") >= 2 * LWW_TICK_S
+    assert 2 in ls.clients["c1"].acked
+    for name in ("n1", "n2"):  # each held v1 when v2 reached it
+        raw = ls.cluster.storages[name].read(b"k")
+        assert raw is not None and values(decode_record(raw, ls.mode)) == [value_of(1)]
+    ls.cluster.close()
+
+
+def test_truncation_returns_a_false_sibling_on_the_implementation() -> None:
+    """client-vclock-truncated on an implementation truncating each put's clock past
+    one pair (``vclock_truncation="put"``): v2 was written with v1's context, yet a
+    get returns both as siblings."""
+    ls, _ = _replayed_lockstep("client-vclock-truncated.no_false_concurrency")
+    assert ls.cluster.config.vclock_truncation == "put"
+    assert ls.cluster.config.vclock_threshold == 1
+    returned = [ret for client in ls.clients.values() for _, _, ret in client.gets]
+    assert (1, 2) in returned
+    ls.cluster.close()
+
+
+def test_the_naive_trace_diverges_on_the_fixed_implementation(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The matching setting matters: the amnesia trace replayed on an implementation
+    that keeps actor epochs (the fix) leaves the spec's naive run at the first put
+    after the disk loss (a new actor, where the spec re-uses n3)."""
+    original = refinement_state_module.SimulatedCluster
+
+    def fixed(*args: object, **options: object) -> object:
+        options["actor_epochs"] = True
+        return original(*args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(refinement_state_module, "SimulatedCluster", fixed)
+    report = replay_on_impl(Trace.load(Path(__file__).parent / "traces"
+                                       / "dvv-amnesia-naive-actor.acked_writes_durable.json"))
+    assert not report.replayed, report.render()
+    assert "diverges" in report.reason
