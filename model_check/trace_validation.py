@@ -103,10 +103,8 @@ from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_state import (
     Abstract,
     HarnessRequest,
-    apply_actions,
     project,
     value_of,
-    with_idle_clients,
 )
 from spec import clocks
 from spec import model as spec_model
@@ -114,6 +112,7 @@ from spec.actions import (
     Action,
     ClientGet,
     ClientPut,
+    ClientTimeout,
     Crash,
     Deliver,
     Drop,
@@ -126,10 +125,15 @@ from spec.actions import (
 )
 from spec.clocks import Payload
 from spec.config import Config
+from spec.coordination import timeouts
+from spec.delivery import deliveries
 from spec.errors import ConfigError
+from spec.faults import faults
+from spec.handoff import hinted_handoffs
 from spec.read_repair import repair
-from spec.state import Kind, Message, State
-from spec.step import Edit, plan_of
+from spec.requests import client_requests
+from spec.state import Kind, Message, State, new_coordination
+from spec.step import Edit, Plan, plan_of
 
 __all__ = [
     "SeedReport",
@@ -293,6 +297,7 @@ class TraceValidator(Lockstep):
         self.turns: dict[str, str] = {}  # client -> "get" / "put" / "done"
         self.cache: dict[int, InFlight] = {}
         self.strict: Counter[Message] = Counter()
+        self.put_payloads: dict[int, Payload] = {}
         self.workload_open = True
 
     # ------------------------------------------------------------------ workload
@@ -459,12 +464,11 @@ class TraceValidator(Lockstep):
         if ended:
             options = [[*option, *ended] for option in options]
         impl = self.abstract()
-        # a replica get sent in this event to a node it can reach must be one the
-        # spec's coordinator awaits (the filter of dead answers does not hide it)
+        # a replica get sent in this event must be one the spec's coordinator awaits
+        # (the filter of dead answers does not hide it)
         self.strict = Counter(
             a for a in (self.abstract_message(m) for m in self.sim.in_flight()
-                        if m.id not in self.cache and isinstance(m.message, ReplicaGet)
-                        and self.reachable(m.src, m.dest))
+                        if m.id not in self.cache and isinstance(m.message, ReplicaGet))
             if a is not None)
         found: list[_Candidate] = []
         for state in self.frontier:
@@ -491,6 +495,8 @@ class TraceValidator(Lockstep):
             if state not in frontier:
                 frontier.append(state)
         self.frontier = frontier[:FRONTIER_LIMIT]
+        for request, payload in self._new_put_payloads(options):
+            self.put_payloads.setdefault(request, payload)
         report.hidden += best[1]
         report.trace_steps.update(best[2])
         if any(not isinstance(a, tuple) for o in options for a in o) or best[2]:
@@ -500,6 +506,16 @@ class TraceValidator(Lockstep):
         self.history.append(label)
         if len(self.history) > 40:
             del self.history[:-40]
+
+    def _new_put_payloads(self, options: list[list[_Step]]) -> Iterator[tuple[int, Payload]]:
+        """The version each put started in this event sends to its replicas (the
+        spec's coordination record), for :func:`_resend`'s check."""
+        if not any(isinstance(a, ClientPut) for o in options for a in o):
+            return
+        for node in self.frontier[0].nodes:
+            for coord in node.coord:
+                if coord.is_put and coord.payload is not None:
+                    yield coord.request, coord.payload
 
     def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
         """The documented spec gap an unexplained event is, if any: a get's timer
@@ -612,15 +628,17 @@ class TraceValidator(Lockstep):
             if ended:  # the deadline: the spec's timeouts of every node still awaited
                 options.append([("deadline", _deadline(self, name, request))])
                 return label, options, evidence
-            resends: list[_Step] = [("resend", _resend(self, m)) for m in resent]
             lost = sum(evidence[(k, name, d)] for (k, s, d) in list(evidence)
                        if s == name and k in (Kind.REPLICA_PUT, Kind.REPLICA_GET))
+            choices: list[list[_Step]] = [[]]
+            for m in resent[:3]:  # each resent message: a resend or a retry
+                choices = [[*c, step] for c in choices
+                           for step in (("resend", _resend(self, m)),
+                                        ("retry", _retry(self, m)))]
             for size in range(0, len(awaited) + 1):
                 for chosen in itertools.combinations(awaited, size):
                     timeouts: list[_Step] = [Timeout(name, request, t) for t in chosen]
-                    options.append(timeouts)
-                    if resends and size < len(awaited) + 1:
-                        options.append([*timeouts, *resends])
+                    options.extend([*timeouts, *c] for c in choices)
             if not options or not (resent or lost):
                 options.append([])
             return label, options, evidence
@@ -774,6 +792,10 @@ class TraceValidator(Lockstep):
             wrappers.append(([Heal()], [current]))
             if down:
                 wrappers.append(([Heal(), *revive[0]], [*revive[1], current]))
+            for side in self.plan.sides:  # a cut the node has not noticed changing
+                other = Partition(tuple(n for n in self.config.nodes if n in side))
+                if side != state.side:
+                    wrappers.append(([Heal(), other], [Heal(), current]))
         else:
             for side in self.plan.sides:
                 split = Partition(tuple(n for n in self.config.nodes if n in side))
@@ -825,6 +847,52 @@ class TraceValidator(Lockstep):
         return "\n".join(lines)
 
 
+# ---------------------------------------------------------------------- spec steps, fast
+
+_Mechanism = Callable[[State, Plan], Iterator[tuple[Action, State]]]
+#: the spec mechanism that generates each action kind (spec.model.MECHANISMS)
+_MECHANISM: dict[type, _Mechanism] = {
+    ClientPut: client_requests, ClientGet: client_requests, Deliver: deliveries,
+    Timeout: timeouts, Handoff: hinted_handoffs, Drop: faults, Duplicate: faults,
+    Crash: faults, Recover: faults, Partition: faults, Heal: faults,
+}
+_CACHE: dict[tuple[State, Action], list[State]] = {}
+
+
+def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:
+    """Every spec state reached from ``state`` by ``actions`` in order: the same as
+    :func:`model_check.refinement_state.apply_actions`, asking only the mechanism
+    that generates each action (the client-request mechanism is the costly one),
+    and remembering recent answers."""
+    states = [state]
+    for action in actions:
+        nxt: list[State] = []
+        for s in states:
+            cached = _CACHE.get((s, action))
+            if cached is None:
+                mechanism = _MECHANISM[type(action)]
+                cached = [after for label, after in mechanism(s, plan_of(s.config))
+                          if label == action]
+                if len(_CACHE) > 20_000:
+                    _CACHE.clear()
+                _CACHE[(s, action)] = cached
+            nxt.extend(a for a in cached if a not in nxt)
+        states = nxt
+    return states
+
+
+def with_idle_clients(state: State) -> State:
+    """:func:`model_check.refinement_state.with_idle_clients` (apply every enabled
+    ``ClientTimeout``), asking only the timeout mechanism."""
+    while any(c.outstanding for c in state.clients):
+        after = next((a for label, a in timeouts(state, plan_of(state.config))
+                      if isinstance(label, ClientTimeout)), None)
+        if after is None:
+            return state
+        state = after
+    return state
+
+
 # ---------------------------------------------------------------------- trace-spec steps
 
 
@@ -871,7 +939,11 @@ def _deadline(v: TraceValidator, name: str, request: int) -> Callable[[State], S
 
 
 def _resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
-    """A coordinator's retry or continuation (see the module docstring)."""
+    """A coordinator's retry or continuation (see the module docstring): the same
+    replica put (the put's own version, to a replica of the key or a fallback
+    hinted for one) or replica get again. When the spec's coordination is live and
+    no longer awaits that node (it gave up on it, no fallback left), the
+    coordination awaits it again (``retry``, :func:`_retry`)."""
     abstract = v.abstract_message(m)
     wanted = sum(1 for x in v.sim.in_flight() if v.abstract_message(x) == abstract)
 
@@ -889,15 +961,43 @@ def _resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
             return None
         if abstract.kind is Kind.REPLICA_PUT:
             record = state.puts[abstract.request - 1]
-            if record is None or record.coordinator != abstract.src:
-                return None
-            original = next((c.payload for c in state.node(abstract.src).coord
-                             if c.request == abstract.request), None)
-            if original is not None and not clocks.payload_equal(original, abstract.payload
-                                                                  or original):
+            original = v.put_payloads.get(abstract.request)
+            if (record is None or record.coordinator != abstract.src or original is None
+                    or abstract.payload is None
+                    or not clocks.payload_equal(original, abstract.payload)):
                 return None
         edit = Edit(state, v.plan)
         edit.send(abstract)
+        return edit.build()
+    return run
+
+
+def _retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
+    """The impl's coordinator asks a target again after the spec's coordinator gave
+    up on it or on its fallback (every fallback tried): the spec's coordination
+    awaits it again and the message is sent. Only for a node the request went to
+    before or one of the key's top N (a target)."""
+    abstract = v.abstract_message(m)
+    resend = _resend(v, m)
+
+    def run(state: State) -> State | None:
+        if abstract is None:
+            return None
+        node = state.node(abstract.src)
+        coord = next((c for c in node.coord if c.request == abstract.request), None)
+        if (coord is None or any(t == abstract.dst for t, _ in coord.awaiting)
+                or (abstract.dst not in coord.sent_to
+                    and abstract.dst not in v.config.top_n(coord.key))):
+            return None
+        after = resend(state)
+        if after is None or after is state:
+            return None
+        edit = Edit(after, v.plan)
+        awaiting = tuple(sorted((*coord.awaiting, (abstract.dst, abstract.intended))))
+        edit.set_coord(abstract.src, new_coordination(
+            coord.request, coord.client, coord.key, coord.is_put, coord.payload, awaiting,
+            tuple(sorted({*coord.sent_to, abstract.dst})), coord.acks, coord.replies),
+            coord.request)
         return edit.build()
     return run
 
