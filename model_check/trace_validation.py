@@ -298,6 +298,7 @@ class TraceValidator(Lockstep):
         self.cache: dict[int, InFlight] = {}
         self.strict: Counter[Message] = Counter()
         self.put_payloads: dict[int, Payload] = {}
+        self.entries: Sequence[tuple[Any, ...]] = ()  # the event's log entries
         self.workload_open = True
 
     # ------------------------------------------------------------------ workload
@@ -457,6 +458,7 @@ class TraceValidator(Lockstep):
         """Validate one simulator event (its log ``entries``)."""
         report = self.report
         report.events += 1
+        self.entries = entries
         self._no_internal_errors(self._label(entries))
         label, options, evidence = self._map(entries)
         self._client_replies()
@@ -490,6 +492,7 @@ class TraceValidator(Lockstep):
                              self._divergence_report(options, impl))
         found.sort(key=lambda c: (c[1], len(c[2])))
         best = found[0]
+        moved = best[0] not in self.frontier  # a spec step, or a stutter
         frontier: list[State] = []
         for state, _, _ in found:  # every consistent state: a later event decides
             if state not in frontier:
@@ -499,7 +502,7 @@ class TraceValidator(Lockstep):
             self.put_payloads.setdefault(request, payload)
         report.hidden += best[1]
         report.trace_steps.update(best[2])
-        if any(not isinstance(a, tuple) for o in options for a in o) or best[2]:
+        if moved:
             report.spec_steps += 1
         else:
             report.stutters += 1
@@ -1036,7 +1039,7 @@ def _ae_merge(v: TraceValidator, src: str, dst: str, key: str, payload: Payload,
                     if m.id not in v.cache and m.src == dst and m.dest == src
                     and isinstance(m.message, KeyRecords) and not m.message.reply]
             lost = any(e[1] == "lose" and e[2] == dst and e[3] == src
-                       and e[4] == "KeyRecords" for e in v.sim.log[-8:])
+                       and e[4] == "KeyRecords" for e in v.entries)
             if not back and not lost:
                 return None
         return after
