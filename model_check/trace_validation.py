@@ -60,11 +60,15 @@ documented as a spec gap in docs/refinement.md:
   the R-th answer from those R. The trace spec therefore runs the spec with
   ``read_repair`` off and applies :func:`spec.read_repair.repair` to every
   answer the impl's operation got, when it ends;
-- ``resend``: a coordinator's retry of a replica put or get to the node it
-  waits for (no fallback left), or a put's write sent on to a fallback after the
-  spec's coordination ended (the impl keeps a put until all N targets stored it):
-  the same message again, only if it carries the put's own version to a replica
-  of the key or a fallback hinted for one;
+- ``resend``: a coordinator's replica put or get sent again to a node the spec
+  still awaits, or a put's write sent on after the spec's coordination ended
+  (the impl keeps a put until all N targets stored it): the same message again,
+  only if it carries the put's own version to a replica of the key or a
+  fallback hinted for one;
+- ``retry``: the impl asks a target again after the spec's coordinator gave up
+  on it or on its fallback (no fallback left; the impl retries until the
+  deadline and counts the late answer): the spec's coordination awaits that
+  node again, and the message is sent;
 - ``anti-entropy-half``: the impl's Merkle exchange merges one replica at a time
   (``KeyRecords``); the spec's ``AntiEntropy`` is atomic and two-sided. Each
   half is the spec's store reconcile of the records sent, and the answering side

@@ -74,3 +74,23 @@ def test_mutant_is_caught(name: str, mutant: Callable[[], AbstractContextManager
     with mutant():
         report = validate_seed(seed)
     assert report.verdict in ("divergence", "no-convergence"), (name, report.line())
+
+
+def test_cli_prints_the_figures_per_seed(capsys: pytest.CaptureFixture[str]) -> None:
+    from vdynamo.cli import main
+
+    assert main(["validate", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    for figure in ("seed     1", "events", "spec steps", "stutters", "hidden", "trace-spec",
+                   "converged impl=True spec=True", " ok ", "events/s"):
+        assert figure in out, figure
+
+
+def test_cli_fails_on_a_divergence_and_says_how_to_rerun(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from vdynamo.cli import main
+
+    with mutations.hint_deleted_before_ack():
+        assert main(["validate", "--seed", "9"]) == 1
+    out = capsys.readouterr().out
+    assert "divergence" in out and "rerun: vdynamo validate --seed 9 -v" in out
