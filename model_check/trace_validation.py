@@ -1,5 +1,10 @@
 """Trace validation: the implementation's own timing checked against the spec.
 
+(About 760 lines, over the project's 600, on purpose: the event mapping, the
+search for a matching spec state and its hidden steps read the same per-run
+bookkeeping; the trace-spec steps are in :mod:`model_check.trace_spec`, the
+runs' configuration, fault mixes and reports in :mod:`model_check.trace_swarm`.)
+
 Theory of operation
 -------------------
 The lockstep (:mod:`model_check.refinement`) chooses every step of the
@@ -87,11 +92,9 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from impl.cluster import SimulatedCluster
-from impl.faults import Delay, Faults
 from impl.messages import (
     GetRequest,
     HintDelivery,
@@ -103,6 +106,7 @@ from impl.messages import (
 )
 from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
+from model_check import trace_spec
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_state import (
     Abstract,
@@ -110,18 +114,16 @@ from model_check.refinement_state import (
     project,
     value_of,
 )
-from spec import clocks
+from model_check.trace_spec import apply_actions, with_idle_clients
+from model_check.trace_swarm import SeedReport, Swarm, trace_config
 from spec import model as spec_model
 from spec.actions import (
     Action,
     ClientGet,
     ClientPut,
-    ClientTimeout,
     Crash,
     Deliver,
     Drop,
-    Duplicate,
-    Handoff,
     Heal,
     Partition,
     Recover,
@@ -129,15 +131,9 @@ from spec.actions import (
 )
 from spec.clocks import Payload
 from spec.config import Config
-from spec.coordination import timeouts
-from spec.delivery import deliveries
 from spec.errors import ConfigError
-from spec.faults import faults
-from spec.handoff import hinted_handoffs
-from spec.read_repair import repair
-from spec.requests import client_requests
-from spec.state import Kind, Message, State, new_coordination
-from spec.step import Edit, Plan, plan_of
+from spec.state import Kind, Message, State
+from spec.step import Edit, plan_of
 
 __all__ = [
     "SeedReport",
@@ -157,102 +153,6 @@ _KINDS: dict[str, Kind] = {
 }
 _EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK)
 FRONTIER_LIMIT = 12
-#: an unbounded fault budget (the impl's faults are drawn by the simulator)
-_UNBOUNDED = 10**6
-
-
-def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv") -> Config:
-    """The spec configuration the trace-validation runs are checked against: four
-    nodes, N=3 R=2 W=2, sloppy quorum, hinted handoff, anti-entropy, one key,
-    ``clients`` clients each doing ``rounds`` read-then-write rounds, unbounded
-    fault budgets. ``read_repair`` is off in the spec because the trace spec does
-    read repair itself when the impl's get ends (``late-read-repair``, module
-    docstring); the impl runs with read repair on."""
-    return Config(name=f"trace-{clock}", nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
-                  sloppy_quorum=True, clock=clock, hinted_handoff=True, read_repair=False,
-                  anti_entropy=True, actor_epochs=False, drops=_UNBOUNDED,
-                  duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
-                  keys=("k",), clients=clients, puts_per_client=rounds,
-                  gets_per_client=rounds, coordinator="top-n")
-
-
-@dataclass(frozen=True, slots=True)
-class Swarm:
-    """The fault mix of one seed (swarm testing: each seed turns each fault kind on
-    or off and draws its rate). Probabilities per message; intervals and clock
-    skew in seconds; None: that nemesis fault is off."""
-
-    loss: float = 0.0
-    duplication: float = 0.0
-    reorder: float = 0.0
-    max_clock_skew: float = 0.0
-    crash_interval: float | None = None
-    partition_interval: float | None = None
-
-    @classmethod
-    def draw(cls, seed: int) -> Swarm:
-        """The mix of seed ``seed`` (its own generator, apart from the run's)."""
-        rng = random.Random(f"swarm-{seed}")
-
-        def on() -> bool:
-            return rng.random() < 0.5
-
-        return cls(
-            loss=round(rng.uniform(0.01, 0.08), 3) if on() else 0.0,
-            duplication=round(rng.uniform(0.01, 0.05), 3) if on() else 0.0,
-            reorder=round(rng.uniform(0.02, 0.1), 3) if on() else 0.0,
-            max_clock_skew=round(rng.uniform(0.001, 0.05), 3) if on() else 0.0,
-            crash_interval=round(rng.uniform(1.5, 6.0), 2) if on() else None,
-            partition_interval=round(rng.uniform(2.0, 8.0), 2) if on() else None,
-        )
-
-    def faults(self) -> Faults:
-        """The simulator's fault settings for this mix (one node down at a time,
-        symmetric partitions only: the spec has no one-way partition)."""
-        return Faults(loss=self.loss, duplication=self.duplication, reorder=self.reorder,
-                      delay=Delay.uniform(0.001, 0.01), max_clock_skew=self.max_clock_skew,
-                      crash_interval=self.crash_interval, downtime=(0.5, 3.0), max_down=1,
-                      partition_interval=self.partition_interval,
-                      partition_duration=(0.5, 3.0), one_way_partitions=0.0)
-
-    def text(self) -> str:
-        parts = [f"{name}={value}" for name, value in (
-            ("loss", self.loss), ("dup", self.duplication), ("reorder", self.reorder),
-            ("skew", self.max_clock_skew), ("crash", self.crash_interval),
-            ("partition", self.partition_interval)) if value]
-        return " ".join(parts) or "no faults"
-
-
-@dataclass(slots=True)
-class SeedReport:
-    """What one seed's validation saw: events validated, how (spec steps,
-    stutters, hidden spec steps, trace-spec steps by name), the verdict
-    (``ok``, ``spec-gap``, ``divergence`` or ``no-convergence``) and the reason."""
-
-    seed: int
-    swarm: Swarm
-    events: int = 0
-    spec_steps: int = 0
-    stutters: int = 0
-    hidden: int = 0
-    trace_steps: Counter[str] = field(default_factory=Counter)
-    verdict: str = "ok"
-    reason: str = ""
-    impl_converged: bool | None = None
-    spec_converged: bool | None = None
-    wall_s: float = 0.0
-    virtual_s: float = 0.0
-
-    def line(self) -> str:
-        extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
-        return (f"seed {self.seed:>5}  events {self.events:>5}  spec steps "
-                f"{self.spec_steps:>4}  stutters {self.stutters:>5}  hidden "
-                f"{self.hidden:>3}  trace-spec [{extra or '-'}]  converged "
-                f"impl={self.impl_converged} spec={self.spec_converged}  "
-                f"{self.wall_s:.1f}s  {self.verdict}  [{self.swarm.text()}]")
-
-    def rerun(self) -> str:
-        return f"vdynamo validate --seed {self.seed} -v"
 
 
 class SpecGap(Divergence):
@@ -516,7 +416,7 @@ class TraceValidator(Lockstep):
 
     def _new_put_payloads(self, options: list[list[_Step]]) -> Iterator[tuple[int, Payload]]:
         """The version each put started in this event sends to its replicas (the
-        spec's coordination record), for :func:`_resend`'s check."""
+        spec's coordination record), for :func:`model_check.trace_spec.resend`'s check."""
         if not any(isinstance(a, ClientPut) for o in options for a in o):
             return
         for node in self.frontier[0].nodes:
@@ -620,7 +520,7 @@ class TraceValidator(Lockstep):
             for m in new:
                 if isinstance(m.message, HintDelivery):
                     payload = self.abstract_record(m.message.record)
-                    steps.append(("handoff", _handoff(self, name, m.dest,
+                    steps.append(("handoff", trace_spec.handoff(self, name, m.dest,
                                                       m.message.key.decode(), payload)))
             return label, [steps], evidence
         if isinstance(timer, PutTimeout | GetTimeout) and timer.target is None:
@@ -633,15 +533,15 @@ class TraceValidator(Lockstep):
             awaited = [t for t, _ in coord.awaiting] if coord is not None else []
             ended = self._coordination(name, timer.op_id) is None
             if ended:  # the deadline: the spec's timeouts of every node still awaited
-                options.append([("deadline", _deadline(self, name, request))])
+                options.append([("deadline", trace_spec.deadline(self, name, request))])
                 return label, options, evidence
             lost = sum(evidence[(k, name, d)] for (k, s, d) in list(evidence)
                        if s == name and k in (Kind.REPLICA_PUT, Kind.REPLICA_GET))
             choices: list[list[_Step]] = [[]]
             for m in resent[:3]:  # each resent message: a resend or a retry
                 choices = [[*c, step] for c in choices
-                           for step in (("resend", _resend(self, m)),
-                                        ("retry", _retry(self, m)))]
+                           for step in (("resend", trace_spec.resend(self, m)),
+                                        ("retry", trace_spec.retry(self, m)))]
             for size in range(0, len(awaited) + 1):
                 for chosen in itertools.combinations(awaited, size):
                     timeouts: list[_Step] = [Timeout(name, request, t) for t in chosen]
@@ -670,7 +570,7 @@ class TraceValidator(Lockstep):
             del self.gets_live[(name, op_id)]
             replies = self.replies_seen.pop((name, op_id), {})
             if replied or self._answered(name, op_id):
-                out.append(("late-read-repair", _late_read_repair(
+                out.append(("late-read-repair", trace_spec.late_read_repair(
                     self, name, self.config.keys[0], replies)))
         return out
 
@@ -690,7 +590,7 @@ class TraceValidator(Lockstep):
                 continue
             payload = self.abstract_record(record or None)
             steps.append(("anti-entropy-half",
-                          _ae_merge(self, m.src, m.dest, name, payload, message.reply)))
+                          trace_spec.ae_merge(self, m.src, m.dest, name, payload, message.reply)))
         return steps
 
     # ------------------------------------------------------------------ matching
@@ -852,202 +752,6 @@ class TraceValidator(Lockstep):
                 lines.append("a candidate is not enabled in the spec")
         lines.append("events before: " + "; ".join(self.history[-15:]))
         return "\n".join(lines)
-
-
-# ---------------------------------------------------------------------- spec steps, fast
-
-_Mechanism = Callable[[State, Plan], Iterator[tuple[Action, State]]]
-#: the spec mechanism that generates each action kind (spec.model.MECHANISMS)
-_MECHANISM: dict[type, _Mechanism] = {
-    ClientPut: client_requests, ClientGet: client_requests, Deliver: deliveries,
-    Timeout: timeouts, Handoff: hinted_handoffs, Drop: faults, Duplicate: faults,
-    Crash: faults, Recover: faults, Partition: faults, Heal: faults,
-}
-_CACHE: dict[tuple[State, Action], list[State]] = {}
-
-
-def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:
-    """Every spec state reached from ``state`` by ``actions`` in order: the same as
-    :func:`model_check.refinement_state.apply_actions`, asking only the mechanism
-    that generates each action (the client-request mechanism is the costly one),
-    and remembering recent answers."""
-    states = [state]
-    for action in actions:
-        nxt: list[State] = []
-        for s in states:
-            cached = _CACHE.get((s, action))
-            if cached is None:
-                mechanism = _MECHANISM[type(action)]
-                cached = [after for label, after in mechanism(s, plan_of(s.config))
-                          if label == action]
-                if len(_CACHE) > 20_000:
-                    _CACHE.clear()
-                _CACHE[(s, action)] = cached
-            nxt.extend(a for a in cached if a not in nxt)
-        states = nxt
-    return states
-
-
-def with_idle_clients(state: State) -> State:
-    """:func:`model_check.refinement_state.with_idle_clients` (apply every enabled
-    ``ClientTimeout``), asking only the timeout mechanism."""
-    while any(c.outstanding for c in state.clients):
-        after = next((a for label, a in timeouts(state, plan_of(state.config))
-                      if isinstance(label, ClientTimeout)), None)
-        if after is None:
-            return state
-        state = after
-    return state
-
-
-# ---------------------------------------------------------------------- trace-spec steps
-
-
-def _handoff(v: TraceValidator, fallback: str, intended: str, key: str,
-             payload: Payload) -> Callable[[State], State | None]:
-    """The spec's ``Handoff`` of that hint, or a ``Duplicate`` of its delivery when a
-    copy is still in flight (the impl's hint retry)."""
-    def run(state: State) -> State | None:
-        after = apply_actions(state, [Handoff(fallback, intended, key, payload)])
-        if after:
-            return after[0]
-        message = Message(Kind.HINT_DELIVERY, fallback, intended, 0, key, payload, intended)
-        if message in state.messages:
-            copies = apply_actions(state, [Duplicate(message)])
-            return copies[0] if copies else None
-        if not v.reachable(fallback, intended):
-            return state  # sent to a node it cannot reach: lost (the spec's Drop)
-        return None
-    return run
-
-
-def _deadline(v: TraceValidator, name: str, request: int) -> Callable[[State], State | None]:
-    """The impl's request deadline: the spec's timeouts of every node the request
-    still awaits, each followed by the loss of what it sent, until it ends."""
-    def run(state: State) -> State | None:
-        for _ in range(2 * len(v.config.nodes) + 2):
-            coord = next((c for c in state.node(name).coord if c.request == request), None)
-            if coord is None or not state.node(name).up:
-                return state
-            target = coord.awaiting[0][0]
-            before = Counter(state.messages)
-            after = apply_actions(state, [Timeout(name, request, target)])
-            if not after:
-                return None
-            state = after[0]
-            sent = Counter(state.messages) - before
-            for m in sent.elements():
-                dropped = apply_actions(state, [Drop(m)])
-                if not dropped:
-                    return None
-                state = dropped[0]
-        return None
-    return run
-
-
-def _resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
-    """A coordinator's retry or continuation (see the module docstring): the same
-    replica put (the put's own version, to a replica of the key or a fallback
-    hinted for one) or replica get again. When the spec's coordination is live and
-    no longer awaits that node (it gave up on it, no fallback left), the
-    coordination awaits it again (``retry``, :func:`_retry`)."""
-    abstract = v.abstract_message(m)
-    wanted = sum(1 for x in v.sim.in_flight() if v.abstract_message(x) == abstract)
-
-    def run(state: State) -> State | None:
-        if abstract is None or state.messages.count(abstract) >= wanted:
-            return state  # a timeout already sent it: not a resend
-        key = abstract.key
-        pref = v.config.preference_list(key)
-        top = v.config.top_n(key)
-        if abstract.dst not in pref:
-            return None
-        if abstract.intended and (abstract.intended not in top or abstract.dst in top):
-            return None
-        if not abstract.intended and abstract.dst not in top:
-            return None
-        if abstract.kind is Kind.REPLICA_PUT:
-            record = state.puts[abstract.request - 1]
-            original = v.put_payloads.get(abstract.request)
-            if (record is None or record.coordinator != abstract.src or original is None
-                    or abstract.payload is None
-                    or not clocks.payload_equal(original, abstract.payload)):
-                return None
-        edit = Edit(state, v.plan)
-        edit.send(abstract)
-        return edit.build()
-    return run
-
-
-def _retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
-    """The impl's coordinator asks a target again after the spec's coordinator gave
-    up on it or on its fallback (every fallback tried): the spec's coordination
-    awaits it again and the message is sent. Only for a node the request went to
-    before or one of the key's top N (a target)."""
-    abstract = v.abstract_message(m)
-    resend = _resend(v, m)
-
-    def run(state: State) -> State | None:
-        if abstract is None:
-            return None
-        node = state.node(abstract.src)
-        coord = next((c for c in node.coord if c.request == abstract.request), None)
-        if (coord is None or any(t == abstract.dst for t, _ in coord.awaiting)
-                or (abstract.dst not in coord.sent_to
-                    and abstract.dst not in v.config.top_n(coord.key))):
-            return None
-        after = resend(state)
-        if after is None or after is state:
-            return None
-        edit = Edit(after, v.plan)
-        awaiting = tuple(sorted((*coord.awaiting, (abstract.dst, abstract.intended))))
-        edit.set_coord(abstract.src, new_coordination(
-            coord.request, coord.client, coord.key, coord.is_put, coord.payload, awaiting,
-            tuple(sorted({*coord.sent_to, abstract.dst})), coord.acks, coord.replies),
-            coord.request)
-        return edit.build()
-    return run
-
-
-def _late_read_repair(v: TraceValidator, name: str, key: str,
-                      replies: dict[str, Payload]) -> Callable[[State], State | None]:
-    """The spec's read repair (:func:`spec.read_repair.repair`) over every answer the
-    impl's get received, when it ends."""
-    def run(state: State) -> State | None:
-        if not replies or not state.node(name).up:
-            return state
-        result = clocks.empty(v.config.clock)
-        for payload in replies.values():
-            result = clocks.merge(v.config.clock, result, payload, state.puts)
-        edit = Edit(state, v.plan)
-        repair(edit, name, key, tuple(sorted(replies.items())), result)
-        return edit.build()
-    return run
-
-
-def _ae_merge(v: TraceValidator, src: str, dst: str, key: str, payload: Payload,
-              answer_due: bool) -> Callable[[State], State | None]:
-    """Half an anti-entropy exchange: ``dst`` reconciles ``src``'s records of ``key``;
-    when they are the opener's (``answer_due``) and miss part of the merge, ``dst``
-    must send its merged records back (else the exchange is one-way)."""
-    def run(state: State) -> State | None:
-        top = v.config.top_n(key)
-        if src not in top or dst not in top:
-            return None
-        edit = Edit(state, v.plan)
-        edit.store(dst, key, payload)
-        after = edit.build()
-        merged = after.node(dst).store[v.config.keys.index(key)]
-        if answer_due and not clocks.payload_equal(merged, payload):
-            back = [m for m in v.sim.in_flight()
-                    if m.id not in v.cache and m.src == dst and m.dest == src
-                    and isinstance(m.message, KeyRecords) and not m.message.reply]
-            lost = any(e[1] == "lose" and e[2] == dst and e[3] == src
-                       and e[4] == "KeyRecords" for e in v.entries)
-            if not back and not lost:
-                return None
-        return after
-    return run
 
 
 def validate_seed(seed: int, *, config: Config | None = None, swarm: Swarm | None = None,
