@@ -363,8 +363,9 @@ class TraceValidator(Lockstep):
         report = self.report
         report.events += 1
         self.entries = entries
-        self._no_internal_errors(self._label(entries))
         label, options, evidence = self._map(entries)
+        self.steps = report.events
+        self._no_internal_errors(f"(event, t={self.sim.now:.4f}) {label}")
         self._client_replies()
         ended = self._ended_gets()
         if ended:
@@ -437,10 +438,6 @@ class TraceValidator(Lockstep):
             return ("spec gap get-retry: the impl's get asks again a node the spec's "
                     "coordinator gave up on (docs/refinement.md, trace validation)")
         return ""
-
-    @staticmethod
-    def _label(entries: Sequence[tuple[Any, ...]]) -> str:
-        return " ".join(str(e[1]) for e in entries[:1]) if entries else "nothing"
 
     def _map(self, entries: Sequence[tuple[Any, ...]]
              ) -> tuple[str, list[list[_Step]], Counter[tuple[Kind, str, str]]]:
