@@ -700,6 +700,9 @@ class TraceValidator(Lockstep):
                 other = Partition(tuple(n for n in self.config.nodes if n in side))
                 if side != state.side:
                     wrappers.append(([Heal(), other], [Heal(), current]))
+                    if down:
+                        wrappers.append(([Heal(), *revive[0], other],
+                                         [Heal(), *revive[1], current]))
         else:
             for side in self.plan.sides:
                 split = Partition(tuple(n for n in self.config.nodes if n in side))
