@@ -95,6 +95,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from impl.cluster import SimulatedCluster
+from impl.faults import Faults
 from impl.messages import (
     GetRequest,
     HintDelivery,
@@ -281,7 +282,8 @@ class TraceValidator(Lockstep):
                 self._schedule_turn(client, self.rng.uniform(0.0, 0.5))
             self._run_until(self.duration_s)
             self.workload_open = False
-            self.sim.stop_nemesis()
+            self.sim.stop_nemesis()  # and no more loss, duplication or reordering
+            self.sim.faults = Faults(delay=self.sim.faults.delay)
             self._repair_faults()
             self._run_until(self.sim.now + self.quiet_s)
             report.impl_converged = self._impl_converged()
