@@ -434,10 +434,21 @@ class TraceValidator(Lockstep):
         first = entries[0] if entries else None
         if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
             return ""
+        name, op_id = first[2], first[3].op_id
+        request = self.ops.get((name, op_id))
+        top = self.config.top_n(self.config.keys[0])
         new = [m for m in self.sim.in_flight() if m.id not in self.cache]
-        if new and all(isinstance(m.message, ReplicaGet) and m.src == first[2]
-                       and m.message.op_id == first[3].op_id for m in new):
-            return ("spec gap get-retry: the impl's get asks again a node the spec's "
+
+        def given_up(m: InFlight) -> bool:  # a target no spec state still awaits
+            return isinstance(m.message, ReplicaGet) and m.src == name and (
+                m.message.op_id == op_id and m.dest in top and all(
+                    all(t != m.dest for c in s.node(name).coord if c.request == request
+                        for t, _ in c.awaiting) for s in self.frontier))
+
+        if request is not None and new and any(given_up(m) for m in new) and all(
+                isinstance(m.message, ReplicaGet) and m.message.op_id == op_id
+                for m in new):
+            return ("spec gap get-retry: the impl's get asks again a target the spec's "
                     "coordinator gave up on (docs/refinement.md, trace validation)")
         return ""
 

@@ -103,3 +103,16 @@ def test_cli_fails_on_a_divergence_and_says_how_to_rerun(
         assert main(["validate", "--seed", "9"]) == 1
     out = capsys.readouterr().out
     assert "divergence" in out and "rerun: vdynamo validate --seed 9 -v" in out
+
+
+def test_without_the_retry_step_a_get_retry_is_a_spec_gap(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``retry`` trace-spec step is what explains seed 58; without it the get
+    that asks a given-up target again is reported as the documented spec gap (a
+    verdict of its own, never ``ok``)."""
+    from model_check import trace_spec
+
+    assert validate_seed(58).verdict == "ok"
+    monkeypatch.setattr(trace_spec, "retry", lambda v, m: lambda state: None)
+    report = validate_seed(58)
+    assert report.verdict == "spec-gap" and "get-retry" in report.reason, report.line()
