@@ -49,11 +49,13 @@ What maps to what (:meth:`TraceValidator.step`):
 - gossip rounds, anti-entropy rounds and Merkle steps = stutters.
 
 Hidden steps (counted per seed): the hidden drops and duplicates above, the
-client timeouts, the timeouts at a deadline, and a partition around a client
-request (``Partition``, the request, ``Heal``) when the coordinator's failure
-detector still suspects a node that is reachable again (the spec's failure
-detector is accurate; a stale suspicion is indistinguishable from a short
-partition).
+client timeouts, the timeouts at a deadline, and the faults that make the
+spec's accurate view of the cluster the acting node's failure detector's
+(:meth:`TraceValidator._around_beliefs`): ``Partition`` .. ``Heal`` around the
+event (a stale suspicion is indistinguishable from a short partition),
+``Recover`` .. ``Crash`` of a down node it sent to (a crash not noticed yet),
+``Heal`` .. ``Partition`` (a cut not noticed yet), a changed partition, and
+their combinations.
 
 Where the implementation's timing does what the spec has no step for, the
 validator applies a named *trace-spec step* built from the spec's own rules
