@@ -165,11 +165,11 @@ def resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
         top = v.config.top_n(key)
         if abstract.dst not in pref:
             return None
-        if abstract.intended and (abstract.intended not in top or abstract.dst in top):
-            return None
-        if not abstract.intended and abstract.dst not in top:
-            return None
-        if abstract.kind is Kind.REPLICA_PUT:
+        if abstract.kind is Kind.REPLICA_PUT:  # to a replica, or hinted for one
+            if abstract.intended and (abstract.intended not in top or abstract.dst in top):
+                return None
+            if not abstract.intended and abstract.dst not in top:
+                return None
             record = state.puts[abstract.request - 1]
             original = v.put_payloads.get(abstract.request)
             if (record is None or record.coordinator != abstract.src or original is None
