@@ -738,7 +738,9 @@ class TraceValidator(Lockstep):
         return out
 
     def _new_destinations(self) -> list[str]:
-        return [m.dest for m in self.sim.in_flight() if m.id not in self.cache]
+        """The nodes the event sent to (messages in flight, or lost when sent)."""
+        return ([m.dest for m in self.sim.in_flight() if m.id not in self.cache]
+                + [e[3] for e in self.entries if e[1] == "lose"])
 
     def _divergence_report(self, options: list[list[_Step]], impl: Abstract) -> str:
         import json
