@@ -388,6 +388,7 @@ class TraceValidator(Lockstep):
                     for final, extra in self._settle_messages(after, impl, evidence):
                         if self._matches(final, impl):
                             found.append((final, hidden + extra, names))
+                            self._note_put_payloads(after)
         if not found:
             for state in self.frontier:
                 found.extend(self._around_beliefs(state, options, impl, evidence))
@@ -419,6 +420,13 @@ class TraceValidator(Lockstep):
         if len(self.history) > 40:
             del self.history[:-40]
 
+    def _note_put_payloads(self, state: State) -> None:
+        """Remember the version each put sends to its replicas, from the spec state a
+        matched event reached before the hidden drops (its replica puts in flight)."""
+        for m in state.messages:
+            if m.kind is Kind.REPLICA_PUT and m.payload is not None:
+                self.put_payloads.setdefault(m.request, m.payload)
+
     def _new_put_payloads(self, options: list[list[_Step]]) -> Iterator[tuple[int, Payload]]:
         """The version each put started in this event sends to its replicas (the
         spec's coordination record), for :func:`model_check.trace_spec.resend`'s check."""
@@ -428,6 +436,13 @@ class TraceValidator(Lockstep):
             for coord in node.coord:
                 if coord.is_put and coord.payload is not None:
                     yield coord.request, coord.payload
+        # a put the spec failed at once (no target reachable): the version its
+        # coordinator sent to the nodes it believed reachable, which the network lost
+        for m in self.sim.in_flight():
+            abstract = self.abstract_message(m) if m.id not in self.cache else None
+            if abstract is not None and abstract.kind is Kind.REPLICA_PUT and (
+                    abstract.payload is not None):
+                yield abstract.request, abstract.payload
 
     def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
         """The documented spec gap an unexplained event is, if any: a get's timer
