@@ -405,6 +405,7 @@ class TraceValidator(Lockstep):
         moved = best[0] not in self.frontier  # a spec step, or a stutter
         frontier: list[State] = []
         for state, _, _ in found:  # every consistent state: a later event decides
+            state = self._unspent(state)
             if state not in frontier:
                 frontier.append(state)
         self.frontier = frontier[:FRONTIER_LIMIT]
@@ -419,6 +420,16 @@ class TraceValidator(Lockstep):
         self.history.append(label)
         if len(self.history) > 40:
             del self.history[:-40]
+
+    def _unspent(self, state: State) -> State:
+        """``state`` with no fault budget spent: the budgets are unbounded, so the
+        counts only tell apart states that behave alike (and would crowd the
+        frontier out)."""
+        if not any(state.used):
+            return state
+        edit = Edit(state, self.plan)
+        edit.used = (0, 0, 0, 0, 0)
+        return edit.build()
 
     def _note_put_payloads(self, state: State) -> None:
         """Remember the version each put sends to its replicas, from the spec state a
@@ -750,6 +761,7 @@ class TraceValidator(Lockstep):
                     for final, extra in self._settle_messages(s, impl, evidence):
                         if self._matches(final, impl):
                             out.append((final, hidden + extra + len(pre) + len(post), names))
+                            self._note_put_payloads(s)
         return out
 
     def _new_destinations(self) -> list[str]:
