@@ -184,9 +184,10 @@ def resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
 
 def retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
     """The impl's coordinator asks a target again after the spec's coordinator gave
-    up on it or on its fallback (every fallback tried): the spec's coordination
-    awaits it again and the message is sent. Only for a node the request went to
-    before or one of the key's top N (a target)."""
+    up on it or on its fallback: the spec's coordination awaits that node again
+    (the target itself, or a fallback hinted for it) and the message is sent. Only
+    for a node of the key's preference list; a put's message must pass
+    :func:`resend`'s checks (its own version, the hint rules)."""
     abstract = v.abstract_message(m)
     again = resend(v, m)
 
@@ -196,8 +197,7 @@ def retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
         node = state.node(abstract.src)
         coord = next((c for c in node.coord if c.request == abstract.request), None)
         if (coord is None or any(t == abstract.dst for t, _ in coord.awaiting)
-                or (abstract.dst not in coord.sent_to
-                    and abstract.dst not in v.config.top_n(coord.key))):
+                or abstract.dst not in v.config.preference_list(coord.key)):
             return None
         after = again(state)
         if after is None or after is state:
