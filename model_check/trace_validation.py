@@ -72,10 +72,10 @@ documented as a spec gap in docs/refinement.md:
   (the impl keeps a put until all N targets stored it): the same message again,
   only if it carries the put's own version to a replica of the key or a
   fallback hinted for one;
-- ``retry``: the impl asks a target again after the spec's coordinator gave up
-  on it or on its fallback (no fallback left; the impl retries until the
-  deadline and counts the late answer): the spec's coordination awaits that
-  node again, and the message is sent;
+- ``retry``: the impl asks a target again (itself, or a fallback hinted for
+  it) after the spec's coordinator gave up on it or on its fallback (the impl
+  retries until the deadline and counts the late answer): the spec's
+  coordination awaits that node again, and the message is sent;
 - ``anti-entropy-half``: the impl's Merkle exchange merges one replica at a time
   (``KeyRecords``); the spec's ``AntiEntropy`` is atomic and two-sided. Each
   half is the spec's store reconcile of the records sent, and the answering side
