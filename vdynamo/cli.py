@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("model_check.cli", "model-check configurations (default: the embedded suite)"),
     "replay": ("vdynamo.replay_cli", "replay a counterexample trace on the spec or the impl"),
     "prove": ("model_check.proofs.cli", "run the Z3 proofs and their broken twins"),
+    "validate": ("vdynamo.validate_cli",
+                 "trace validation: the impl's own timing checked against the spec"),
     "ring": ("vdynamo.ring_cli", "compare the paper's three partitioning strategies"),
     "serve": ("impl.runtime", "run nodes on real sockets (TCP between nodes, HTTP for clients)"),
     "show": ("vdynamo.show_cli", "print a configuration's initial state and enabled actions"),

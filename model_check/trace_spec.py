@@ -1,0 +1,253 @@
+"""The trace spec's steps: spec steps asked of their own mechanism, and the named
+steps for the spec gaps trace validation found (:mod:`model_check.trace_validation`,
+docs/refinement.md, "Trace validation").
+
+Every trace-spec step is built from the spec's own rules (:class:`spec.step.Edit`,
+:func:`spec.read_repair.repair`) and returns a function from a spec state to the
+state after the step, or None where the step does not apply (the candidate is
+then dropped).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+from impl.messages import KeyRecords
+from impl.simulator import InFlight
+from spec import clocks
+from spec.actions import (
+    Action,
+    ClientGet,
+    ClientPut,
+    ClientTimeout,
+    Crash,
+    Deliver,
+    Drop,
+    Duplicate,
+    Handoff,
+    Heal,
+    Partition,
+    Recover,
+    Timeout,
+)
+from spec.clocks import Payload
+from spec.coordination import timeouts
+from spec.delivery import deliveries
+from spec.faults import faults
+from spec.handoff import hinted_handoffs
+from spec.read_repair import repair
+from spec.requests import client_requests
+from spec.state import Kind, Message, State, new_coordination
+from spec.step import Edit, Plan, plan_of
+
+if TYPE_CHECKING:
+    from model_check.trace_validation import TraceValidator
+
+__all__ = [
+    "ae_merge",
+    "apply_actions",
+    "deadline",
+    "handoff",
+    "late_read_repair",
+    "resend",
+    "retry",
+    "with_idle_clients",
+]
+
+
+# ---------------------------------------------------------------------- spec steps, fast
+
+_Mechanism = Callable[[State, Plan], Iterator[tuple[Action, State]]]
+#: the spec mechanism that generates each action kind (spec.model.MECHANISMS)
+_MECHANISM: dict[type, _Mechanism] = {
+    ClientPut: client_requests, ClientGet: client_requests, Deliver: deliveries,
+    Timeout: timeouts, Handoff: hinted_handoffs, Drop: faults, Duplicate: faults,
+    Crash: faults, Recover: faults, Partition: faults, Heal: faults,
+}
+_CACHE: dict[tuple[State, Action], list[State]] = {}
+
+
+def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:
+    """Every spec state reached from ``state`` by ``actions`` in order: the same as
+    :func:`model_check.refinement_state.apply_actions`, asking only the mechanism
+    that generates each action (the client-request mechanism is the costly one),
+    and remembering recent answers."""
+    states = [state]
+    for action in actions:
+        nxt: list[State] = []
+        for s in states:
+            cached = _CACHE.get((s, action))
+            if cached is None:
+                mechanism = _MECHANISM[type(action)]
+                cached = [after for label, after in mechanism(s, plan_of(s.config))
+                          if label == action]
+                if len(_CACHE) > 20_000:
+                    _CACHE.clear()
+                _CACHE[(s, action)] = cached
+            nxt.extend(a for a in cached if a not in nxt)
+        states = nxt
+    return states
+
+
+def with_idle_clients(state: State) -> State:
+    """:func:`model_check.refinement_state.with_idle_clients` (apply every enabled
+    ``ClientTimeout``), asking only the timeout mechanism."""
+    while any(c.outstanding for c in state.clients):
+        after = next((a for label, a in timeouts(state, plan_of(state.config))
+                      if isinstance(label, ClientTimeout)), None)
+        if after is None:
+            return state
+        state = after
+    return state
+
+
+# ---------------------------------------------------------------------- trace-spec steps
+
+
+def handoff(v: TraceValidator, fallback: str, intended: str, key: str,
+             payload: Payload) -> Callable[[State], State | None]:
+    """The spec's ``Handoff`` of that hint, or a ``Duplicate`` of its delivery when a
+    copy is still in flight (the impl's hint retry)."""
+    def run(state: State) -> State | None:
+        after = apply_actions(state, [Handoff(fallback, intended, key, payload)])
+        if after:
+            return after[0]
+        message = Message(Kind.HINT_DELIVERY, fallback, intended, 0, key, payload, intended)
+        if message in state.messages:
+            copies = apply_actions(state, [Duplicate(message)])
+            return copies[0] if copies else None
+        if not v.reachable(fallback, intended):
+            return state  # sent to a node it cannot reach: lost (the spec's Drop)
+        return None
+    return run
+
+
+def deadline(v: TraceValidator, name: str, request: int) -> Callable[[State], State | None]:
+    """The impl's request deadline: the spec's timeouts of every node the request
+    still awaits, each followed by the loss of what it sent, until it ends."""
+    def run(state: State) -> State | None:
+        for _ in range(2 * len(v.config.nodes) + 2):
+            coord = next((c for c in state.node(name).coord if c.request == request), None)
+            if coord is None or not state.node(name).up:
+                return state
+            target = coord.awaiting[0][0]
+            before = Counter(state.messages)
+            after = apply_actions(state, [Timeout(name, request, target)])
+            if not after:
+                return None
+            state = after[0]
+            sent = Counter(state.messages) - before
+            for m in sent.elements():
+                dropped = apply_actions(state, [Drop(m)])
+                if not dropped:
+                    return None
+                state = dropped[0]
+        return None
+    return run
+
+
+def resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
+    """A coordinator's retry or continuation (see the module docstring): the same
+    replica put (the put's own version, to a replica of the key or a fallback
+    hinted for one) or replica get again. When the spec's coordination is live and
+    no longer awaits that node (it gave up on it, no fallback left), the
+    coordination awaits it again (``retry``, :func:`retry`)."""
+    abstract = v.abstract_message(m)
+    wanted = sum(1 for x in v.sim.in_flight() if v.abstract_message(x) == abstract)
+
+    def run(state: State) -> State | None:
+        if abstract is None or state.messages.count(abstract) >= wanted:
+            return state  # a timeout already sent it: not a resend
+        key = abstract.key
+        pref = v.config.preference_list(key)
+        top = v.config.top_n(key)
+        if abstract.dst not in pref:
+            return None
+        if abstract.kind is Kind.REPLICA_PUT:  # to a replica, or hinted for one
+            if abstract.intended and (abstract.intended not in top or abstract.dst in top):
+                return None
+            if not abstract.intended and abstract.dst not in top:
+                return None
+            record = state.puts[abstract.request - 1]
+            original = v.put_payloads.get(abstract.request)
+            if (record is None or record.coordinator != abstract.src or original is None
+                    or abstract.payload is None
+                    or not clocks.payload_equal(original, abstract.payload)):
+                return None
+        edit = Edit(state, v.plan)
+        edit.send(abstract)
+        return edit.build()
+    return run
+
+
+def retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
+    """The impl's coordinator asks a target again after the spec's coordinator gave
+    up on it or on its fallback: the spec's coordination awaits that node again
+    (the target itself, or a fallback hinted for it) and the message is sent. Only
+    for a node of the key's preference list; a put's message must pass
+    :func:`resend`'s checks (its own version, the hint rules)."""
+    abstract = v.abstract_message(m)
+    again = resend(v, m)
+
+    def run(state: State) -> State | None:
+        if abstract is None:
+            return None
+        node = state.node(abstract.src)
+        coord = next((c for c in node.coord if c.request == abstract.request), None)
+        if (coord is None or any(t == abstract.dst for t, _ in coord.awaiting)
+                or abstract.dst not in v.config.preference_list(coord.key)):
+            return None
+        after = again(state)
+        if after is None or after is state:
+            return None
+        edit = Edit(after, v.plan)
+        awaiting = tuple(sorted((*coord.awaiting, (abstract.dst, abstract.intended))))
+        edit.set_coord(abstract.src, new_coordination(
+            coord.request, coord.client, coord.key, coord.is_put, coord.payload, awaiting,
+            tuple(sorted({*coord.sent_to, abstract.dst})), coord.acks, coord.replies),
+            coord.request)
+        return edit.build()
+    return run
+
+
+def late_read_repair(v: TraceValidator, name: str, key: str,
+                      replies: dict[str, Payload]) -> Callable[[State], State | None]:
+    """The spec's read repair (:func:`spec.read_repair.repair`) over every answer the
+    impl's get received, when it ends."""
+    def run(state: State) -> State | None:
+        if not replies or not state.node(name).up:
+            return state
+        result = clocks.empty(v.config.clock)
+        for payload in replies.values():
+            result = clocks.merge(v.config.clock, result, payload, state.puts)
+        edit = Edit(state, v.plan)
+        repair(edit, name, key, tuple(sorted(replies.items())), result)
+        return edit.build()
+    return run
+
+
+def ae_merge(v: TraceValidator, src: str, dst: str, key: str, payload: Payload,
+              answer_due: bool) -> Callable[[State], State | None]:
+    """Half an anti-entropy exchange: ``dst`` reconciles ``src``'s records of ``key``;
+    when they are the opener's (``answer_due``) and miss part of the merge, ``dst``
+    must send its merged records back (else the exchange is one-way)."""
+    def run(state: State) -> State | None:
+        top = v.config.top_n(key)
+        if src not in top or dst not in top:
+            return None
+        edit = Edit(state, v.plan)
+        edit.store(dst, key, payload)
+        after = edit.build()
+        merged = after.node(dst).store[v.config.keys.index(key)]
+        if answer_due and not clocks.payload_equal(merged, payload):
+            back = [m for m in v.sim.in_flight()
+                    if m.id not in v.cache and m.src == dst and m.dest == src
+                    and isinstance(m.message, KeyRecords) and not m.message.reply]
+            lost = any(e[1] == "lose" and e[2] == dst and e[3] == src
+                       and e[4] == "KeyRecords" for e in v.entries)
+            if not back and not lost:
+                return None
+        return after
+    return run

@@ -1,0 +1,115 @@
+"""The runs trace validation checks (:mod:`model_check.trace_validation`): the spec
+configuration, the fault mix drawn per seed (swarm testing) and the per-seed report.
+
+Swarm testing (Groce et al., 2012): rather than one fixed mix of faults, each
+seed turns each fault kind on or off with probability 1/2 and draws its rate,
+so some runs see only crashes, some only loss and reordering, some everything.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+from impl.faults import Delay, Faults
+from spec.config import Config
+
+__all__ = ["SeedReport", "Swarm", "trace_config"]
+
+#: an unbounded fault budget (the impl's faults are drawn by the simulator)
+_UNBOUNDED = 10**6
+
+
+def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv") -> Config:
+    """The spec configuration the trace-validation runs are checked against: four
+    nodes, N=3 R=2 W=2, sloppy quorum, hinted handoff, anti-entropy, one key,
+    ``clients`` clients each doing ``rounds`` read-then-write rounds, unbounded
+    fault budgets. ``read_repair`` is off in the spec because the trace spec does
+    read repair itself when the impl's get ends (``late-read-repair``, module
+    docstring); the impl runs with read repair on."""
+    return Config(name=f"trace-{clock}", nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
+                  sloppy_quorum=True, clock=clock, hinted_handoff=True, read_repair=False,
+                  anti_entropy=True, actor_epochs=False, drops=_UNBOUNDED,
+                  duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
+                  keys=("k",), clients=clients, puts_per_client=rounds,
+                  gets_per_client=rounds, coordinator="top-n")
+
+
+@dataclass(frozen=True, slots=True)
+class Swarm:
+    """The fault mix of one seed (swarm testing: each seed turns each fault kind on
+    or off and draws its rate). Probabilities per message; intervals and clock
+    skew in seconds; None: that nemesis fault is off."""
+
+    loss: float = 0.0
+    duplication: float = 0.0
+    reorder: float = 0.0
+    max_clock_skew: float = 0.0
+    crash_interval: float | None = None
+    partition_interval: float | None = None
+
+    @classmethod
+    def draw(cls, seed: int) -> Swarm:
+        """The mix of seed ``seed`` (its own generator, apart from the run's)."""
+        rng = random.Random(f"swarm-{seed}")
+
+        def on() -> bool:
+            return rng.random() < 0.5
+
+        return cls(
+            loss=round(rng.uniform(0.01, 0.08), 3) if on() else 0.0,
+            duplication=round(rng.uniform(0.01, 0.05), 3) if on() else 0.0,
+            reorder=round(rng.uniform(0.02, 0.1), 3) if on() else 0.0,
+            max_clock_skew=round(rng.uniform(0.001, 0.05), 3) if on() else 0.0,
+            crash_interval=round(rng.uniform(1.5, 6.0), 2) if on() else None,
+            partition_interval=round(rng.uniform(2.0, 8.0), 2) if on() else None,
+        )
+
+    def faults(self) -> Faults:
+        """The simulator's fault settings for this mix (one node down at a time,
+        symmetric partitions only: the spec has no one-way partition)."""
+        return Faults(loss=self.loss, duplication=self.duplication, reorder=self.reorder,
+                      delay=Delay.uniform(0.001, 0.01), max_clock_skew=self.max_clock_skew,
+                      crash_interval=self.crash_interval, downtime=(0.5, 3.0), max_down=1,
+                      partition_interval=self.partition_interval,
+                      partition_duration=(0.5, 3.0), one_way_partitions=0.0)
+
+    def text(self) -> str:
+        parts = [f"{name}={value}" for name, value in (
+            ("loss", self.loss), ("dup", self.duplication), ("reorder", self.reorder),
+            ("skew", self.max_clock_skew), ("crash", self.crash_interval),
+            ("partition", self.partition_interval)) if value]
+        return " ".join(parts) or "no faults"
+
+
+@dataclass(slots=True)
+class SeedReport:
+    """What one seed's validation saw: events validated, how (spec steps,
+    stutters, hidden spec steps, trace-spec steps by name), the verdict
+    (``ok``, ``spec-gap``, ``divergence`` or ``no-convergence``) and the reason."""
+
+    seed: int
+    swarm: Swarm
+    events: int = 0
+    spec_steps: int = 0
+    stutters: int = 0
+    hidden: int = 0
+    trace_steps: Counter[str] = field(default_factory=Counter)
+    verdict: str = "ok"
+    reason: str = ""
+    impl_converged: bool | None = None
+    spec_converged: bool | None = None
+    wall_s: float = 0.0
+    virtual_s: float = 0.0
+
+    def line(self) -> str:
+        extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
+        return (f"seed {self.seed:>5}  events {self.events:>5}  spec steps "
+                f"{self.spec_steps:>4}  stutters {self.stutters:>5}  hidden "
+                f"{self.hidden:>3}  trace-spec [{extra or '-'}]  converged "
+                f"impl={self.impl_converged} spec={self.spec_converged}  "
+                f"{self.wall_s:.1f}s  {self.verdict}  [{self.swarm.text()}]")
+
+    def rerun(self) -> str:
+        return f"vdynamo validate --seed {self.seed} -v"

@@ -1,0 +1,808 @@
+"""Trace validation: the implementation's own timing checked against the spec.
+
+(About 760 lines, over the project's 600, on purpose: the event mapping, the
+search for a matching spec state and its hidden steps read the same per-run
+bookkeeping; the trace-spec steps are in :mod:`model_check.trace_spec`, the
+runs' configuration, fault mixes and reports in :mod:`model_check.trace_swarm`.)
+
+Theory of operation
+-------------------
+The lockstep (:mod:`model_check.refinement`) chooses every step of the
+implementation itself and imposes the spec's shortcuts (an oracle failure
+detector, timers fired only when the spec allows them). Trace validation does
+the opposite, as TLA+ trace validation does for CCF and etcd's raft: the
+implementation runs *as in production*, a :class:`impl.SimulatedCluster` with
+its real timers (request and replica timeouts, retries, hint scans, gossip,
+anti-entropy rounds), its own failure detector, and the simulator's random
+faults (loss, duplication, reordering, delay, clock skew, the nemesis' crashes
+and partitions), with the fault kinds and rates drawn per seed (swarm testing,
+:class:`Swarm`). The validator only watches: after every event of the
+simulator (a message delivered or lost, a timer fired, a client request, a
+crash, restart, partition or heal) it maps the event to spec steps and checks,
+with the lockstep's own abstraction function
+(:meth:`model_check.refinement_state.LockstepState.abstract`), that the
+implementation's abstract state is the projection of a spec state reached by
+those steps from a state of the *frontier* (every spec state consistent with
+what was seen). At the end the faults stop, every node comes back, the run goes
+on until quiet, and the implementation must be converged exactly when the spec
+says (with anti-entropy on the spec promises convergence of every fair run).
+
+What maps to what (:meth:`TraceValidator.step`):
+
+- a client request (the Jepsen-style workload: each client reads the key, then
+  writes its next value with the read's context, with random think times)
+  = ``ClientGet`` / ``ClientPut``;
+- a message delivered = ``Deliver`` of its abstraction, a stutter if it maps to
+  nothing (gossip, Merkle steps) or is an answer the spec no longer waits for;
+  lost at a cut link = ``Drop``; lost at a down node = ``Deliver`` (the spec
+  loses it there); lost or duplicated when sent = a hidden ``Drop`` /
+  ``Duplicate`` of the message sent, allowed only with the simulator's record of
+  that loss or copy (so a message the implementation failed to send is never
+  explained away as lost);
+- crash, restart, partition, heal = ``Crash``, ``Recover``, ``Partition``,
+  ``Heal`` (one-way partitions have no spec counterpart and are not drawn);
+- a coordinator's timer round = a ``Timeout`` of each target it hands to a
+  fallback; its deadline = the spec's timeouts of every node still awaited (and
+  the loss of whatever they send), which fail the request;
+- a hint scan = one ``Handoff`` per hint it sends (a ``Duplicate`` if a copy of
+  that handoff is still in flight);
+- gossip rounds, anti-entropy rounds and Merkle steps = stutters.
+
+Hidden steps (counted per seed): the hidden drops and duplicates above, the
+client timeouts, the timeouts at a deadline, and the faults that make the
+spec's accurate view of the cluster the acting node's failure detector's
+(:meth:`TraceValidator._around_beliefs`): ``Partition`` .. ``Heal`` around the
+event (a stale suspicion is indistinguishable from a short partition),
+``Recover`` .. ``Crash`` of a down node it sent to (a crash not noticed yet),
+``Heal`` .. ``Partition`` (a cut not noticed yet), a changed partition, and
+their combinations.
+
+Where the implementation's timing does what the spec has no step for, the
+validator applies a named *trace-spec step* built from the spec's own rules
+(:class:`spec.step.Edit`, :func:`spec.read_repair.repair`), counted per seed and
+documented as a spec gap in docs/refinement.md:
+
+- ``late-read-repair``: the impl repairs after every asked replica answered (or
+  the deadline), from all their answers (paper section 5); the spec repairs at
+  the R-th answer from those R. The trace spec therefore runs the spec with
+  ``read_repair`` off and applies :func:`spec.read_repair.repair` to every
+  answer the impl's operation got, when it ends;
+- ``resend``: a coordinator's replica put or get sent again to a node the spec
+  still awaits, or a put's write sent on after the spec's coordination ended
+  (the impl keeps a put until all N targets stored it): the same message again,
+  only if it carries the put's own version to a replica of the key or a
+  fallback hinted for one;
+- ``retry``: the impl asks a target again (itself, or a fallback hinted for
+  it) after the spec's coordinator gave up on it or on its fallback (the impl
+  retries until the deadline and counts the late answer): the spec's
+  coordination awaits that node again, and the message is sent;
+- ``anti-entropy-half``: the impl's Merkle exchange merges one replica at a time
+  (``KeyRecords``); the spec's ``AntiEntropy`` is atomic and two-sided. Each
+  half is the spec's store reconcile of the records sent, and the answering side
+  must send its merged records back whenever the opener misses some (else a
+  divergence: the exchange was one-way).
+
+A step no spec step, hidden step or trace-spec step explains is a
+:class:`~model_check.refinement.Divergence`; the seed's report names the event,
+the seed, the swarm and the command that reruns it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from impl.cluster import SimulatedCluster
+from impl.faults import Faults
+from impl.messages import (
+    GetRequest,
+    HintDelivery,
+    KeyRecords,
+    PutRequest,
+    ReplicaGet,
+    ReplicaGetReply,
+    ReplicaPut,
+)
+from impl.simulator import InFlight
+from impl.timers import GetTimeout, HintScan, PutTimeout
+from model_check import trace_spec
+from model_check.refinement import Divergence, Lockstep
+from model_check.refinement_state import (
+    Abstract,
+    HarnessRequest,
+    project,
+    value_of,
+)
+from model_check.trace_spec import apply_actions, with_idle_clients
+from model_check.trace_swarm import SeedReport, Swarm, trace_config
+from spec import model as spec_model
+from spec.actions import (
+    Action,
+    ClientGet,
+    ClientPut,
+    Crash,
+    Deliver,
+    Drop,
+    Heal,
+    Partition,
+    Recover,
+    Timeout,
+)
+from spec.clocks import Payload
+from spec.config import Config
+from spec.errors import ConfigError
+from spec.state import Kind, Message, State
+from spec.step import Edit, plan_of
+
+__all__ = [
+    "SeedReport",
+    "SpecGap",
+    "Swarm",
+    "TraceValidator",
+    "trace_config",
+    "validate_seed",
+]
+
+#: the spec kinds of the impl message types (for the simulator's loss records)
+_KINDS: dict[str, Kind] = {
+    "ReplicaPut": Kind.REPLICA_PUT, "ReplicaPutAck": Kind.REPLICA_PUT_ACK,
+    "ReplicaGet": Kind.REPLICA_GET, "ReplicaGetReply": Kind.REPLICA_GET_REPLY,
+    "ReadRepair": Kind.READ_REPAIR, "HintDelivery": Kind.HINT_DELIVERY,
+    "HintAck": Kind.HINT_ACK,
+}
+_EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK)
+FRONTIER_LIMIT = 12
+
+
+class SpecGap(Divergence):
+    """An event no spec step explains, of a kind documented as a spec gap (the
+    implementation does more than the spec: docs/refinement.md); the seed's
+    validation stops there with the verdict ``spec-gap``, never ``ok``."""
+
+
+# A candidate: the spec state reached, hidden steps taken, trace-spec steps taken.
+_Candidate = tuple[State, int, tuple[str, ...]]
+# One step of a candidate sequence: a spec action, or a trace-spec step (name, edit).
+_Step = Action | tuple[str, Callable[[State], State | None]]
+
+
+class TraceValidator(Lockstep):
+    """One production-like run of the implementation, validated event by event
+    against the spec (see the module docstring). :meth:`run` returns the
+    :class:`SeedReport`; a failing event raises :class:`Divergence` inside it."""
+
+    def __init__(self, config: Config, *, seed: int, swarm: Swarm,
+                 duration_s: float = 12.0, quiet_s: float = 25.0) -> None:
+        if config.read_repair:
+            raise ConfigError("the trace spec does read repair itself: use trace_config()")
+        super().__init__(config, seed=seed)
+        self.swarm = swarm
+        self.duration_s = duration_s
+        self.quiet_s = quiet_s
+        self.cluster = SimulatedCluster(
+            list(config.nodes), config.n, config.r, config.w, seed=seed, clock=config.clock,
+            sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
+            read_repair=True, anti_entropy=config.anti_entropy,
+            partitioning="evenly-spaced", faults=swarm.faults(), log=True,
+            actor_epochs=False)
+        self.sim = self.cluster.sim
+        for key in config.keys:
+            pref = tuple(self.cluster.node(config.nodes[0]).preference_list(key.encode()))
+            if pref != config.preference_list(key):
+                raise ConfigError(f"preference list of {key!r}: impl {pref} vs spec "
+                                  f"{config.preference_list(key)}")
+        self.plan = plan_of(config)
+        self.rng = random.Random(f"workload-{seed}")
+        self.report = SeedReport(seed, swarm)
+        self.replies_seen: dict[tuple[str, int], dict[str, Payload]] = {}
+        self.gets_live: dict[tuple[str, int], bool] = {}  # (node, op) -> replied
+        self.submitted: tuple[str, list[Action]] | None = None
+        self.turns: dict[str, str] = {}  # client -> "get" / "put" / "done"
+        self.cache: dict[int, InFlight] = {}
+        self.strict: Counter[Message] = Counter()
+        self.put_payloads: dict[int, Payload] = {}
+        self.entries: Sequence[tuple[Any, ...]] = ()  # the event's log entries
+        self.workload_open = True
+
+    # ------------------------------------------------------------------ workload
+
+    def _schedule_turn(self, client: str, delay: float) -> None:
+        self.sim.schedule(self.sim.now + delay, lambda: self._turn(client))
+
+    def _turn(self, client: str) -> None:
+        """The client's next request (get, then put with the get's context)."""
+        state = self.clients[client]
+        is_get = self.turns.get(client, "get") == "get"
+        if (is_get and not self.can_get(client)) or (not is_get and not self.can_put(client)):
+            self.turns[client] = "done"
+            return
+        if not self.workload_open:
+            return
+        key = self.config.keys[0]
+        nodes = self.entry_nodes(key)
+        if not nodes:
+            self._schedule_turn(client, 0.5)
+            return
+        node = self.rng.choice(nodes)
+        ci = self.config.client_names.index(client)
+        if is_get:
+            spec_id = spec_model.get_id_of(self.config, ci, state.gets_issued)
+            state.gets_issued += 1
+            request: GetRequest | PutRequest = GetRequest(self.sim.new_request_id(),
+                                                          key.encode(), None, client)
+            action: Action = ClientGet(client, node, key)
+        else:
+            spec_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
+            counter = state.puts_issued
+            state.puts_issued += 1
+            context = b""
+            if state.last_get is not None and state.last_get[0] == key:
+                context = state.last_get[1]
+            request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(spec_id),
+                                 context, None, client, counter)
+            action = ClientPut(client, node, key)
+        self.turns[client] = "put" if is_get else "get"
+        known = set(self._node(node).snapshot().coordinations)
+        state.busy = True
+        handle = self.sim.submit(node, request)
+        self.requests[request.request_id] = HarnessRequest(client, spec_id, key, not is_get,
+                                                           handle)
+        snapshot = self._node(node).snapshot() if not self.sim.is_down(node) else None
+        for op_id, op in (snapshot.coordinations.items() if snapshot else ()):
+            if op_id not in known:
+                self.ops[(node, op_id)] = spec_id
+                if op.kind == "get":
+                    self.gets_live[(node, op_id)] = op.replied
+                    store = self.abstract_record(self.cluster.storages[node].read(key.encode()))
+                    self.replies_seen[(node, op_id)] = {node: store}
+        self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",
+                          [action])
+
+    def _client_replies(self) -> None:
+        waiting = {rid for rid, r in self.requests.items() if not r.done}
+        self._collect_replies()
+        for rid in sorted(waiting):
+            record = self.requests[rid]
+            if record.done:
+                self._schedule_turn(record.client, self.rng.uniform(0.05, 0.6))
+
+    # ------------------------------------------------------------------ running
+
+    def run(self) -> SeedReport:
+        """Run the workload under the swarm's faults, validating every event; then
+        stop the faults, bring every node back, run until quiet (still validating)
+        and compare convergence. Never raises Divergence: the report says."""
+        started = time.perf_counter()
+        report = self.report
+        try:
+            self._check_initial()
+            for client in self.config.client_names:
+                self._schedule_turn(client, self.rng.uniform(0.0, 0.5))
+            self._run_until(self.duration_s)
+            self.workload_open = False
+            self.sim.stop_nemesis()  # and no more loss, duplication or reordering
+            self.sim.faults = Faults(delay=self.sim.faults.delay)
+            self._repair_faults()
+            self._run_until(self.sim.now + self.quiet_s)
+            report.impl_converged = self._impl_converged()
+            report.spec_converged = spec_model.converged(self.frontier[0])
+            promised = self.config.anti_entropy
+            if report.impl_converged != report.spec_converged or (
+                    promised and not report.impl_converged):
+                report.verdict = "no-convergence"
+                report.reason = (f"after the faults stopped and {self.quiet_s:g}s of quiet, "
+                                 f"the impl is {'' if report.impl_converged else 'not '}"
+                                 f"converged; the spec's state is "
+                                 f"{'' if report.spec_converged else 'not '}converged "
+                                 f"(anti-entropy on: every fair run converges): "
+                                 f"{self._stores_text()}")
+        except SpecGap as gap:
+            report.verdict = "spec-gap"
+            report.reason = str(gap)
+        except Divergence as divergence:
+            report.verdict = "divergence"
+            report.reason = str(divergence)
+        report.wall_s = time.perf_counter() - started
+        report.virtual_s = self.sim.now
+        return report
+
+    def _run_until(self, until: float) -> None:
+        while True:
+            self.cache = {m.id: m for m in self.sim.in_flight()}
+            mark = len(self.sim.log)
+            if not self.sim.step():
+                return
+            entries = self.sim.log[mark:]
+            self.step(entries)
+            if self.sim.now > until:
+                return
+
+    def _repair_faults(self) -> None:
+        """Heal and restart everything (each a validated event)."""
+        self.cache = {m.id: m for m in self.sim.in_flight()}
+        mark = len(self.sim.log)
+        if self.sim.cut_links:
+            self.sim.heal()
+            self.step(self.sim.log[mark:])
+        for name in self.config.nodes:
+            if self.sim.is_down(name):
+                self.cache = {m.id: m for m in self.sim.in_flight()}
+                mark = len(self.sim.log)
+                self.sim.restart(name)
+                self.step(self.sim.log[mark:])
+
+    def _check_initial(self) -> None:
+        impl = self.abstract()
+        if not any(self._matches(s, impl) for s in self.frontier):
+            raise Divergence("the initial state", "the implementation does not start in "
+                             "the spec's initial state")
+
+    def _impl_converged(self) -> bool:
+        """The spec's ``convergence`` on the implementation: every replica of each key
+        stores the same versions, no hint kept, no spec-kind message in flight."""
+        impl = self.abstract()
+        if any(hints for _, _, hints in impl.nodes) or impl.messages:
+            return False
+        for k, key in enumerate(self.config.keys):
+            top = self.config.top_n(key)
+            if len({self._stores(top[0], b, k)[1] for b in top}) > 1:
+                return False
+        return True
+
+    def _stores_text(self) -> str:
+        impl = self.abstract().readable(self.config)
+        nodes = impl["nodes"]
+        assert isinstance(nodes, dict)
+        return "; ".join(f"{name}: {node['store']} hints {node['hints']}"
+                         for name, node in nodes.items())
+
+    # ------------------------------------------------------------------ one event
+
+    def step(self, entries: Sequence[tuple[Any, ...]]) -> None:
+        """Validate one simulator event (its log ``entries``)."""
+        report = self.report
+        report.events += 1
+        self.entries = entries
+        label, options, evidence = self._map(entries)
+        self.steps = report.events
+        self._no_internal_errors(f"(event, t={self.sim.now:.4f}) {label}")
+        self._client_replies()
+        ended = self._ended_gets()
+        if ended:
+            options = [[*option, *ended] for option in options]
+        impl = self.abstract()
+        # a replica get sent in this event must be one the spec's coordinator awaits
+        # (the filter of dead answers does not hide it)
+        self.strict = Counter(
+            a for a in (self.abstract_message(m) for m in self.sim.in_flight()
+                        if m.id not in self.cache and isinstance(m.message, ReplicaGet))
+            if a is not None)
+        found: list[_Candidate] = []
+        for state in self.frontier:
+            for option in options:
+                for after, hidden, names in self._apply(state, option):
+                    for final, extra in self._settle_messages(after, impl, evidence):
+                        if self._matches(final, impl):
+                            found.append((final, hidden + extra, names))
+                            self._note_put_payloads(after)
+        if not found:
+            for state in self.frontier:
+                found.extend(self._around_beliefs(state, options, impl, evidence))
+        if not found:
+            self.failed = True
+            gap = self._known_gap(entries)
+            if gap:
+                raise SpecGap(f"event {report.events} (t={self.sim.now:.4f}): {label}",
+                              gap + "\n" + self._divergence_report(options, impl))
+            raise Divergence(f"event {report.events} (t={self.sim.now:.4f}): {label}",
+                             self._divergence_report(options, impl))
+        found.sort(key=lambda c: (c[1], len(c[2])))
+        best = found[0]
+        moved = best[0] not in self.frontier  # a spec step, or a stutter
+        frontier: list[State] = []
+        for state, _, _ in found:  # every consistent state: a later event decides
+            state = self._unspent(state)
+            if state not in frontier:
+                frontier.append(state)
+        self.frontier = frontier[:FRONTIER_LIMIT]
+        for request, payload in self._new_put_payloads(options):
+            self.put_payloads.setdefault(request, payload)
+        report.hidden += best[1]
+        report.trace_steps.update(best[2])
+        if moved:
+            report.spec_steps += 1
+        else:
+            report.stutters += 1
+        self.history.append(label)
+        if len(self.history) > 40:
+            del self.history[:-40]
+
+    def _unspent(self, state: State) -> State:
+        """``state`` with no fault budget spent: the budgets are unbounded, so the
+        counts only tell apart states that behave alike (and would crowd the
+        frontier out)."""
+        if not any(state.used):
+            return state
+        edit = Edit(state, self.plan)
+        edit.used = (0, 0, 0, 0, 0)
+        return edit.build()
+
+    def _note_put_payloads(self, state: State) -> None:
+        """Remember the version each put sends to its replicas, from the spec state a
+        matched event reached before the hidden drops (its replica puts in flight)."""
+        for m in state.messages:
+            if m.kind is Kind.REPLICA_PUT and m.payload is not None:
+                self.put_payloads.setdefault(m.request, m.payload)
+
+    def _new_put_payloads(self, options: list[list[_Step]]) -> Iterator[tuple[int, Payload]]:
+        """The version each put started in this event sends to its replicas (the
+        spec's coordination record), for :func:`model_check.trace_spec.resend`'s check."""
+        if not any(isinstance(a, ClientPut) for o in options for a in o):
+            return
+        for node in self.frontier[0].nodes:
+            for coord in node.coord:
+                if coord.is_put and coord.payload is not None:
+                    yield coord.request, coord.payload
+        # a put the spec failed at once (no target reachable): the version its
+        # coordinator sent to the nodes it believed reachable, which the network lost
+        for m in self.sim.in_flight():
+            abstract = self.abstract_message(m) if m.id not in self.cache else None
+            if abstract is not None and abstract.kind is Kind.REPLICA_PUT and (
+                    abstract.payload is not None):
+                yield abstract.request, abstract.payload
+
+    def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
+        """The documented spec gap an unexplained event is, if any: a get's timer
+        round that asks again a target the spec's coordinator gave up on (no
+        fallback left: the spec gives up, the impl retries it until the deadline)."""
+        first = entries[0] if entries else None
+        if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
+            return ""
+        name, op_id = first[2], first[3].op_id
+        request = self.ops.get((name, op_id))
+        top = self.config.top_n(self.config.keys[0])
+        new = [m for m in self.sim.in_flight() if m.id not in self.cache]
+
+        def given_up(m: InFlight) -> bool:  # a target no spec state still awaits
+            return isinstance(m.message, ReplicaGet) and m.src == name and (
+                m.message.op_id == op_id and m.dest in top and all(
+                    all(t != m.dest for c in s.node(name).coord if c.request == request
+                        for t, _ in c.awaiting) for s in self.frontier))
+
+        if request is not None and new and any(given_up(m) for m in new) and all(
+                isinstance(m.message, ReplicaGet) and m.message.op_id == op_id
+                for m in new):
+            return ("spec gap get-retry: the impl's get asks again a target the spec's "
+                    "coordinator gave up on (docs/refinement.md, trace validation)")
+        return ""
+
+    def _map(self, entries: Sequence[tuple[Any, ...]]
+             ) -> tuple[str, list[list[_Step]], Counter[tuple[Kind, str, str]]]:
+        """The event's label, its candidate step sequences, and the losses and
+        copies the simulator recorded (the evidence hidden drops/duplicates need:
+        positive counts are losses, negative are copies)."""
+        evidence: Counter[tuple[Kind, str, str]] = Counter()
+        sends: dict[int, list[int]] = {}
+        for entry in entries:
+            if entry[1] == "lose" and entry[4] in _KINDS:
+                evidence[(_KINDS[entry[4]], entry[2], entry[3])] += 1
+            elif entry[1] == "send":
+                message = self.sim_message(entry[2])
+                if message is not None:
+                    sends.setdefault(id(message.message), []).append(entry[2])
+        for ids in sends.values():
+            if len(ids) > 1:  # copies made when sent
+                m = self.sim_message(ids[0])
+                if m is not None and type(m.message).__name__ in _KINDS:
+                    evidence[(_KINDS[type(m.message).__name__], m.src, m.dest)] -= len(ids) - 1
+        if self.submitted is not None:
+            label, actions = self.submitted
+            self.submitted = None
+            return label, [list(actions)], evidence
+        first = entries[0] if entries else (0.0, "nothing")
+        kind = first[1]
+        if kind in ("deliver", "blocked", "to_down_node"):
+            return self._message_event(kind, first[2], evidence)
+        if kind == "tick":
+            return self._tick(first[2], first[3], entries, evidence)
+        if kind == "crash":
+            self._purge(first[2])
+            return f"crash {first[2]}", [[Crash(first[2])]], evidence
+        if kind == "start":
+            return f"restart {first[2]}", [[Recover(first[2])]], evidence
+        if kind == "partition":
+            groups = first[2]
+            side = next(g for g in groups if self.config.nodes[0] in g)
+            ordered = tuple(n for n in self.config.nodes if n in side)
+            return f"partition {groups}", [[Partition(ordered)]], evidence
+        if kind == "heal":
+            return "heal", [[Heal()], []], evidence
+        return f"{kind}", [[]], evidence
+
+    def sim_message(self, message_id: int) -> InFlight | None:
+        for m in self.sim.in_flight():
+            if m.id == message_id:
+                return m
+        return self.cache.get(message_id)
+
+    def _message_event(self, kind: str, message_id: int,
+                       evidence: Counter[tuple[Kind, str, str]]
+                       ) -> tuple[str, list[list[_Step]], Counter[tuple[Kind, str, str]]]:
+        m = self.cache[message_id]
+        name = type(m.message).__name__
+        label = f"{kind} {name} {m.src}->{m.dest}"
+        if isinstance(m.message, ReplicaGetReply) and kind == "deliver":
+            seen = self.replies_seen.get((m.dest, m.message.op_id))
+            if seen is not None:  # the op may have ended in this very event
+                seen[m.src] = self.abstract_record(m.message.record)
+        if isinstance(m.message, KeyRecords) and kind == "deliver":
+            return label, [self._anti_entropy_half(m)], evidence
+        abstract = self.abstract_message(m)
+        if abstract is None:
+            return label, [[]], evidence
+        action: Action = Drop(abstract) if kind == "blocked" else Deliver(abstract)
+        # an answer the spec no longer waits for was purged by the spec: a stutter
+        return label, [[action], []] if abstract.kind in _EXCHANGE else [[action]], evidence
+
+    def _tick(self, name: str, timer: object, entries: Sequence[tuple[Any, ...]],
+              evidence: Counter[tuple[Kind, str, str]]
+              ) -> tuple[str, list[list[_Step]], Counter[tuple[Kind, str, str]]]:
+        label = f"tick {name} {timer!r}"
+        new = [m for m in self.sim.in_flight() if m.id not in self.cache and m.src == name]
+        if isinstance(timer, HintScan):
+            steps: list[_Step] = []
+            for m in new:
+                if isinstance(m.message, HintDelivery):
+                    payload = self.abstract_record(m.message.record)
+                    steps.append(("handoff", trace_spec.handoff(self, name, m.dest,
+                                                      m.message.key.decode(), payload)))
+            return label, [steps], evidence
+        if isinstance(timer, PutTimeout | GetTimeout) and timer.target is None:
+            request = self.ops.get((name, timer.op_id))
+            if request is None:
+                return label, [[]], evidence
+            resent = [m for m in new if isinstance(m.message, ReplicaPut | ReplicaGet)]
+            options: list[list[_Step]] = []
+            coord = self._spec_coord(name, request)
+            awaited = [t for t, _ in coord.awaiting] if coord is not None else []
+            ended = self._coordination(name, timer.op_id) is None
+            if ended:  # the deadline: the spec's timeouts of every node still awaited
+                options.append([("deadline", trace_spec.deadline(self, name, request))])
+                return label, options, evidence
+            lost = sum(evidence[(k, name, d)] for (k, s, d) in list(evidence)
+                       if s == name and k in (Kind.REPLICA_PUT, Kind.REPLICA_GET))
+            choices: list[list[_Step]] = [[]]
+            for m in resent[:3]:  # each resent message: a resend or a retry
+                choices = [[*c, step] for c in choices
+                           for step in (("resend", trace_spec.resend(self, m)),
+                                        ("retry", trace_spec.retry(self, m)))]
+            for size in range(0, len(awaited) + 1):
+                for chosen in itertools.combinations(awaited, size):
+                    timeouts: list[_Step] = [Timeout(name, request, t) for t in chosen]
+                    options.extend([*timeouts, *c] for c in choices)
+            if not options or not (resent or lost):
+                options.append([])
+            return label, options, evidence
+        return label, [[]], evidence
+
+    def _spec_coord(self, name: str, request: int) -> Any:
+        state = self.frontier[0]
+        return next((c for c in state.node(name).coord if c.request == request), None)
+
+    def _ended_gets(self) -> list[_Step]:
+        """A trace-spec ``late-read-repair`` for every impl get that ended in this
+        event after answering its client."""
+        out: list[_Step] = []
+        for (name, op_id), replied in list(self.gets_live.items()):
+            if self.sim.is_down(name):
+                del self.gets_live[(name, op_id)]
+                continue
+            op = self._coordination(name, op_id)
+            if op is not None:
+                self.gets_live[(name, op_id)] = op.replied
+                continue
+            del self.gets_live[(name, op_id)]
+            replies = self.replies_seen.pop((name, op_id), {})
+            if replied or self._answered(name, op_id):
+                out.append(("late-read-repair", trace_spec.late_read_repair(
+                    self, name, self.config.keys[0], replies)))
+        return out
+
+    def _answered(self, name: str, op_id: int) -> bool:
+        request = self.ops.get((name, op_id))
+        return any(r.spec_id == request and r.done and r.handle.error is None
+                   for r in self.requests.values())
+
+    def _anti_entropy_half(self, m: InFlight) -> list[_Step]:
+        """The delivery of an anti-entropy ``KeyRecords`` (see the module docstring)."""
+        message = m.message
+        assert isinstance(message, KeyRecords)
+        steps: list[_Step] = []
+        for key, record in zip(message.keys, message.records, strict=True):
+            name = key.decode()
+            if name not in self.config.keys:
+                continue
+            payload = self.abstract_record(record or None)
+            steps.append(("anti-entropy-half",
+                          trace_spec.ae_merge(self, m.src, m.dest, name, payload, message.reply)))
+        return steps
+
+    # ------------------------------------------------------------------ matching
+
+    def _apply(self, state: State, steps: Sequence[_Step]) -> Iterator[_Candidate]:
+        """Every state ``steps`` reach from ``state``, with the hidden steps counted."""
+        states: list[_Candidate] = [(state, 0, ())]
+        for step in steps:
+            nxt: list[_Candidate] = []
+            for s, hidden, names in states:
+                if isinstance(step, tuple):
+                    after = step[1](s)
+                    if after is not None:
+                        extra = 0
+                        if step[0] == "deadline":
+                            extra = 1
+                        nxt.append((after, hidden + extra,
+                                    names if step[0] in ("handoff", "deadline")
+                                    else (*names, step[0])))
+                else:
+                    nxt.extend((a, hidden, names) for a in apply_actions(s, [step]))
+            states = nxt
+        yield from states
+
+    def _settle_messages(self, state: State, impl: Abstract,
+                         evidence: Counter[tuple[Kind, str, str]]) -> Iterator[tuple[State, int]]:
+        """``state`` after the hidden drops and duplicates the evidence allows, so that
+        its live messages are the impl's, or nothing if no such choice exists."""
+        state = with_idle_clients(state)
+        spec = Counter(m for m in state.messages if self._live(state, m))
+        have = Counter(m for m in impl.messages if self._live(state, m))
+        extra = spec - have
+        missing = have - spec
+        budget = Counter(evidence)
+        drops: list[Message] = []
+        for m, count in extra.items():
+            kind = (m.kind, m.src, m.dst)
+            if budget[kind] < count and not self._unreachable(m):
+                return
+            budget[kind] -= count
+            drops.extend([m] * count)
+        copies: list[Message] = []
+        for m, count in missing.items():
+            kind = (m.kind, m.src, m.dst)
+            if m not in state.messages or -budget[kind] < count:
+                return
+            budget[kind] += count
+            copies.extend([m] * count)
+        if not drops and not copies:
+            yield state, 0
+            return
+        edit = Edit(state, self.plan)
+        messages = list(state.messages)
+        for m in drops:
+            messages.remove(m)
+        messages.extend(copies)
+        edit.messages = messages
+        edit.messages_dirty = True
+        d, dup, c, p, loss = state.used
+        edit.used = (d + len(drops), dup + len(copies), c, p, loss)
+        yield with_idle_clients(edit.build()), len(drops) + len(copies)
+
+    def _unreachable(self, m: Message) -> bool:
+        """A message of the spec's whose destination the impl cannot reach now (the
+        impl did not send it, or sent it and the network loses it: the spec's Drop)."""
+        return not self.reachable(m.src, m.dst)
+
+    @staticmethod
+    def _live(state: State, m: Message) -> bool:
+        """Whether ``m`` can still change anything in ``state``: an exchange message
+        (a replica get, or an answer to one or to a replica put) only while its
+        coordinator's record awaits that node; every other message always."""
+        if m.kind not in _EXCHANGE:
+            return True
+        coordinator, other = (m.src, m.dst) if m.kind is Kind.REPLICA_GET else (m.dst, m.src)
+        node = state.node(coordinator)
+        if not node.up:
+            return False
+        coord = next((c for c in node.coord if c.request == m.request), None)
+        return coord is not None and any(t == other for t, _ in coord.awaiting)
+
+    def _matches(self, state: State, impl: Abstract) -> bool:
+        spec = project(state)
+        if spec.nodes != impl.nodes or spec.clients != impl.clients or spec.side != impl.side:
+            return False
+        ours = Counter(m for m in spec.messages if self._live(state, m))
+        theirs = Counter(m for m in impl.messages
+                         if self._live(state, m) or m in self.strict)
+        return ours == theirs and self._clocks_agree(state)
+
+    def _around_beliefs(self, state: State, options: list[list[_Step]], impl: Abstract,
+                        evidence: Counter[tuple[Kind, str, str]]) -> list[_Candidate]:
+        """The event's spec steps as the acting node's failure detector saw the
+        cluster: a node it still believes down or cut off is reachable again, or one
+        it believes up crashed or was cut off a moment ago. The spec's detector is
+        accurate, so the steps run inside hidden faults that make the spec's view the
+        node's: ``Partition`` .. ``Heal`` (a stale suspicion), ``Heal`` ..
+        ``Partition`` (a cut not noticed yet), ``Recover`` .. ``Crash`` of the nodes
+        it sent to that are down (a crash not noticed yet)."""
+        wrappers: list[tuple[list[_Step], list[_Step]]] = []
+        down = sorted({d for d in self._new_destinations() if self.sim.is_down(d)})
+        revive: tuple[list[_Step], list[_Step]] = (
+            [Recover(d) for d in down], [Crash(d) for d in down])
+        if state.side:
+            current = Partition(tuple(n for n in self.config.nodes if n in state.side))
+            wrappers.append(([Heal()], [current]))
+            if down:
+                wrappers.append(([Heal(), *revive[0]], [*revive[1], current]))
+            for side in self.plan.sides:  # a cut the node has not noticed changing
+                other = Partition(tuple(n for n in self.config.nodes if n in side))
+                if side != state.side:
+                    wrappers.append(([Heal(), other], [Heal(), current]))
+                    if down:
+                        wrappers.append(([Heal(), *revive[0], other],
+                                         [Heal(), *revive[1], current]))
+        else:
+            for side in self.plan.sides:
+                split = Partition(tuple(n for n in self.config.nodes if n in side))
+                wrappers.append(([split], [Heal()]))
+                if down:
+                    wrappers.append(([*revive[0], split], [Heal(), *revive[1]]))
+        if down:
+            wrappers.insert(0, revive)
+        out: list[_Candidate] = []
+        for pre, post in wrappers:
+            for option in options:
+                if all(isinstance(s, tuple) and s[0] != "handoff" for s in option):
+                    continue
+                for s, hidden, names in self._apply(state, [*pre, *option, *post]):
+                    for final, extra in self._settle_messages(s, impl, evidence):
+                        if self._matches(final, impl):
+                            out.append((final, hidden + extra + len(pre) + len(post), names))
+                            self._note_put_payloads(s)
+        return out
+
+    def _new_destinations(self) -> list[str]:
+        """The nodes the event sent to (messages in flight, or lost when sent)."""
+        return ([m.dest for m in self.sim.in_flight() if m.id not in self.cache]
+                + [e[3] for e in self.entries if e[1] == "lose"])
+
+    def _divergence_report(self, options: list[list[_Step]], impl: Abstract) -> str:
+        import json
+
+        from model_check.refinement_state import difference
+
+        config = self.config
+        lines = [f"seed {self.report.seed} [{self.swarm.text()}]; rerun: "
+                 f"{self.report.rerun()}",
+                 "candidate steps: " + "; ".join(
+                     "[" + ", ".join(s[0] if isinstance(s, tuple) else str(s) for s in o)
+                     + "]" for o in options),
+                 "the implementation's abstract state:",
+                 json.dumps(impl.readable(config), indent=1, sort_keys=True)]
+        spec = project(self.frontier[0]).readable(config)
+        lines += ["the spec's previous state (frontier 1 of "
+                  f"{len(self.frontier)}):", json.dumps(spec, indent=1, sort_keys=True),
+                  "differences from it: " + difference(spec, impl.readable(config))]
+        for option in options:
+            for after, _, _ in self._apply(self.frontier[0], option):
+                reached = project(with_idle_clients(after)).readable(config)
+                lines.append("differences from the spec state the candidate reaches: "
+                             + difference(reached, impl.readable(config)))
+                break
+            else:
+                lines.append("a candidate is not enabled in the spec")
+        lines.append("events before: " + "; ".join(self.history[-15:]))
+        return "\n".join(lines)
+
+
+def validate_seed(seed: int, *, config: Config | None = None, swarm: Swarm | None = None,
+                  duration_s: float = 12.0, quiet_s: float = 25.0) -> SeedReport:
+    """Validate one seed's run (the swarm drawn from the seed unless given)."""
+    validator = TraceValidator(config or trace_config(), seed=seed,
+                               swarm=swarm or Swarm.draw(seed), duration_s=duration_s,
+                               quiet_s=quiet_s)
+    return validator.run()
+
