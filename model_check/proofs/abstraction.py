@@ -68,7 +68,7 @@ from typing import Any
 
 import z3
 
-from model_check.proofs.framework import bool_of, int_of
+from model_check.proofs.framework import bool_of, count_true, int_of
 
 __all__ = [
     "EXACT_FAMILIES",
@@ -117,6 +117,9 @@ class Shape:
     buffered: bool = False
     reaping: bool = False
     partitions: bool = False
+    #: deletes: the live-version variables (``live``, ``alive``) are kept
+    deletes: bool = False
+    reap_mode: str = "safe"  # "safe" or "immediate" (spec.deletes)
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -138,6 +141,8 @@ class AbstractState:
     wmsg: tuple[tuple[Term, ...], ...]  # [destination][put]
     rmsg: tuple[tuple[Term, ...], ...]  # [coordinator][put]
     held: tuple[tuple[Term, ...], ...]  # [coordinator][put]
+    live: tuple[tuple[Term, ...], ...]  # [node][put]: the store holds put's own version
+    alive: tuple[Term, ...]  # [put]: a message, hint or coordination record holds it
     hint: dict[tuple[int, int, int], Term]  # (fallback, intended, payload)
     hmsg: dict[tuple[int, int, int], Term]
     hack: dict[tuple[int, int, int], Term]
@@ -189,6 +194,8 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         table("wmsg"),
         table("rmsg"),
         table("held"),
+        table("live"),
+        tuple(b(f"alive[{p + 1}]") for p in puts),
         {t: b(f"hint[{label(t)}]") for t in triples},
         {t: i(f"hmsg[{label(t)}]") for t in triples},
         {t: i(f"hack[{label(t)}]") for t in triples},
@@ -213,13 +220,15 @@ class Params:
     max_duplicates: Term
     max_crashes: Term
     max_losses: Term
+    w: Term  # the write quorum
+    tomb: tuple[Term, ...]  # [put]: the put is a delete (its value a tombstone)
 
     def wellformed(self) -> Term:
         """A put's history holds the put itself; budgets are not negative."""
         return z3.And(
             *[self.hist[p][p] for p in range(len(self.hist))],
             self.max_drops >= 0, self.max_duplicates >= 0, self.max_crashes >= 0,
-            self.max_losses >= 0,
+            self.max_losses >= 0, self.w >= 1,
         )
 
 
@@ -237,6 +246,8 @@ def _params(shape: Shape) -> Params:
         z3.Int("max_duplicates"),
         z3.Int("max_crashes"),
         z3.Int("max_losses"),
+        z3.Int("W"),
+        tuple(z3.Bool(f"tomb[{p + 1}]") for p in range(shape.puts)),
     )
 
 
@@ -317,7 +328,9 @@ def initial(x: AbstractState, params: Params) -> Term:
         *x.side,
         *x.performed,
         *x.acked,
-        *[f for table in (x.store, x.wmsg, x.rmsg, x.held) for row in table for f in row],
+        *[f for table in (x.store, x.wmsg, x.rmsg, x.held, x.live) for row in table
+          for f in row],
+        *x.alive,
         *x.hint.values(),
         *x.rec_acked.values(),
         *x.rec_deleted.values(),
@@ -373,8 +386,12 @@ def transition(
     params: Params,
     store_rule: StoreRule = causal_store,
     exact_only: bool = False,
+    ack_quorum: bool = True,
 ) -> list[Step]:
-    """The named disjuncts of the transition relation from ``x`` to ``y``."""
+    """The named disjuncts of the transition relation from ``x`` to ``y``;
+    ``ack_quorum``: a put is acknowledged only while ``W`` minus the disk losses of
+    nodes hold it (off for the agreement of the lossy configurations, where the
+    coordinator's own merge may already drop the put it acknowledges)."""
     shape = x.shape
     nodes = range(len(shape.nodes))
     puts = range(shape.puts)
@@ -386,12 +403,32 @@ def transition(
     def row(what: str, n: int) -> set[str]:
         return {f"{what}[{nm[n]}][{q + 1}]" for q in puts}
 
+    live_names = {f"live[{nm[n]}][{q + 1}]" for n in nodes for q in puts}
+    live_names |= {f"alive[{q + 1}]" for q in puts}
+
+    def somelive(z: AbstractState, q: int) -> Term:
+        return z3.Or(z.alive[q], *[z.live[n][q] for n in nodes])
+
     def add(name: str, family: str, exact: bool, *parts: Term, skip: set[str],
-            about: str = "") -> None:
+            about: str = "", creates: tuple[int, int] | None = None) -> None:
+        if shape.deletes and family not in _LIVE_STATIC:
+            # live versions move about but are never created, except by their put
+            # (``creates``: put, coordinator), which changes only the coordinator's
+            # store and what is in flight
+            parts = (*parts, *[z3.Implies(somelive(y, q), somelive(x, q)) for q in puts
+                               if creates is None or q != creates[0]])
+            # a node's live versions change only where its store may (and are covered
+            # by it: a put's history holds the put)
+            touched = [n for n in nodes if row("store", n) & skip]
+            parts = (*parts, *[z3.Implies(y.live[n][q], y.store[n][q])
+                               for n in touched for q in puts])
+            skip = skip | {name for n in touched for name in row("live", n)}
+            skip = skip | {f"alive[{q + 1}]" for q in puts}
+            exact = False  # which copy goes where is not determined
         if exact_only and not exact:
             return
         if not exact:  # an inexact step may also deliver acknowledgements
-            parts = (*parts, *_acked_rule(x, y))
+            parts = (*parts, *_acked_rule(x, y, params, ack_quorum))
             skip = skip | acked_names
         steps.append(Step(name, z3.And(*parts), exact, frozenset(skip), family, about))
 
@@ -418,11 +455,14 @@ def transition(
                 f"put {p + 1} at {nm[c]}", "put", False,
                 x.up[c],
                 z3.Not(x.performed[p]),
+                # the client read every other put of its history
+                *[z3.Implies(params.hist[p][q], x.performed[q]) for q in puts if q != p],
                 y.performed[p],
                 *merge_into(c, params.hist[p]),
                 *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], written[q])) for q in puts],
                 *sends,
                 skip={f"performed[{p + 1}]"} | row("store", c) | row("held", c) | sent,
+                creates=(p, c),
             )
     for c in nodes:
         # a coordinator begins a get: it reads its own copy (and may answer at once,
@@ -525,13 +565,49 @@ def transition(
             skip={f"hint[{lbl(t)}]"} | row("wmsg", h),
         )
     if shape.reaping:
-        # reap: up nodes' copies of the key are removed
-        add(
-            "reap", "reap", False,
-            *[z3.Or(z3.And([y.store[n][q] == x.store[n][q] for q in puts]),
-                    z3.And(x.up[n], *[z3.Not(y.store[n][q]) for q in puts])) for n in nodes],
-            skip={name for n in nodes for name in row("store", n)},
-        )
+        store_names = {name for n in nodes for name in row("store", n)}
+
+        def emptied(n: int) -> list[Term]:
+            return [z3.Not(f) for f in (*y.store[n], *y.live[n])]
+
+        def kept(n: int) -> list[Term]:
+            return [y.store[n][q] == x.store[n][q] for q in puts] + [
+                y.live[n][q] == x.live[n][q] for q in puts]
+
+        def only_tombstones(n: int) -> Term:
+            return z3.And([z3.Implies(x.live[n][q], params.tomb[q]) for q in puts])
+
+        if shape.reap_mode == "immediate":
+            # every up node holding only tombstones, one of them acknowledged, reaps
+            acked_here = [z3.Or([z3.And(x.live[n][q], params.tomb[q], x.acked[q])
+                                 for q in puts]) for n in nodes]
+            add(
+                "reap", "reap", False,
+                *[z3.Or(z3.And(kept(n)),
+                        z3.And(x.up[n], only_tombstones(n), acked_here[n], *emptied(n)))
+                  for n in nodes],
+                skip=store_names | live_names,
+            )
+        else:
+            # safe: all top-N replicas up, holding the same copy of only tombstones, and
+            # nothing about the key in flight (no message, hint or coordination)
+            first = shape.top[0]
+            quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
+            quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
+            quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
+            add(
+                "reap", "reap", False,
+                *quiet,
+                *[x.up[n] for n in shape.top],
+                *[z3.And([x.store[n][q] == x.store[first][q] for q in puts]
+                         + [x.live[n][q] == x.live[first][q] for q in puts])
+                  for n in shape.top],
+                z3.Or([x.live[first][q] for q in puts]),
+                only_tombstones(first),
+                *[f for n in shape.top for f in emptied(n)],
+                *[f for n in nodes if n not in shape.top for f in kept(n)],
+                skip=store_names | live_names,
+            )
     if shape.partitions:
         add("partition", "partition", False, *[z3.Not(s) for s in x.side],
             skip={f"side[{nm[n]}]" for n in nodes})
@@ -617,13 +693,36 @@ def transition(
     return steps
 
 
-def _acked_rule(x: AbstractState, y: AbstractState) -> list[Term]:
-    """Acknowledgements only grow, and only for performed puts (any step may ack)."""
-    return [
-        z3.And(z3.Implies(x.acked[p], y.acked[p]),
-               z3.Implies(y.acked[p], z3.Or(x.acked[p], y.performed[p])))
-        for p in range(x.shape.puts)
-    ]
+#: Step families that move no live version (their steps keep ``live`` and ``alive``).
+_LIVE_STATIC = frozenset({"handoff", "recover", "heal", "duplicate", "duplicate hint",
+                          "duplicate hint-ack", "partition"})
+
+
+def holders(x: AbstractState, params: Params, p: int) -> Term:
+    """How many nodes hold put ``p`` durably: in their store, or in a hint whose
+    intended node does not hold it (a handed-off hint is not counted twice)."""
+    k = range(len(x.shape.nodes))
+    held = []
+    for n in k:
+        hints = [z3.And(flag, params.cov[t[2]][p], z3.Not(x.store[t[1]][p]))
+                 for t, flag in x.hint.items() if t[0] == n]
+        held.append(z3.Or(x.store[n][p], *hints))
+    return count_true(held)
+
+
+def _acked_rule(x: AbstractState, y: AbstractState, params: Params, quorum: bool
+                ) -> list[Term]:
+    """Acknowledgements only grow, and only for performed puts (any inexact step may
+    acknowledge); with ``quorum`` a put is acknowledged only while at least ``W``
+    minus the disk losses so far of nodes hold it (its ``W`` acknowledging nodes
+    stored it, and with causal merges only a disk loss takes a store's put away)."""
+    out = []
+    for p in range(x.shape.puts):
+        new = z3.And(y.acked[p], z3.Not(x.acked[p]))
+        out += [z3.Implies(x.acked[p], y.acked[p]), z3.Implies(new, y.performed[p])]
+        if quorum:
+            out.append(z3.Implies(new, holders(y, params, p) >= params.w - y.losses))
+    return out
 
 
 def relation(
@@ -667,10 +766,17 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
         if bool_of(m, x.acked[p]):
             facts.append("acked")
         for what, table in (("stored at", x.store), ("in flight to", x.wmsg),
-                            ("in a reply to", x.rmsg), ("held by coordinator", x.held)):
+                            ("in a reply to", x.rmsg), ("held by coordinator", x.held),
+                            ("its own version stored at", x.live)):
             where = [nm[n] for n in k if bool_of(m, table[n][p])]
             if where:
                 facts.append(f"{what} {{{', '.join(where)}}}")
+        if bool_of(m, x.alive[p]):
+            facts.append("its own version in a message, hint or record")
+        if shape.deletes and bool_of(m, params.tomb[p]):
+            deleted = [str(q + 1) for q in range(shape.puts)
+                       if q != p and bool_of(m, params.hist[p][q])]
+            facts.append(f"a delete of {{{', '.join(deleted)}}}")
         if facts:
             parts.append(f"put {p + 1}: {', '.join(facts)}")
     for t in x.hint:

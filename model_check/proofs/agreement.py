@@ -119,6 +119,8 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
         buffered=config.storage == "buffered",
         reaping=bool(plan.tombstones) and config.delete_mode != "keep",
         partitions=config.partitions > 0,
+        deletes=bool(plan.tombstones),
+        reap_mode=config.delete_mode,
     )
 
 
@@ -151,6 +153,11 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
     index = {n: j for j, n in enumerate(nodes)}
     puts = range(1, shape.puts + 1)
     out: dict[str, Any] = {}
+    from spec import clocks
+
+    deletes = shape.deletes
+    live: list[set[int]] = [set() for _ in nodes]
+    alive: set[int] = set()
     wmsg: list[set[int]] = [set() for _ in nodes]
     rmsg: list[set[int]] = [set() for _ in nodes]
     held: list[set[int]] = [set() for _ in nodes]
@@ -163,11 +170,21 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
         for coord in node.coord:
             if coord.payload is not None:
                 held[index[n]] |= _coverage(state, coord.payload)
+                if deletes:
+                    alive.update(clocks.values(coord.payload))
             for _, payload in coord.replies:
                 held[index[n]] |= _coverage(state, payload)
+                if deletes:
+                    alive.update(clocks.values(payload))
+        if deletes:
+            live[index[n]].update(clocks.values(node.store[0]))
+            for hint in node.hints:
+                alive.update(clocks.values(hint.payload))
     for m in state.messages:
         if m.payload is None:
             continue
+        if deletes:
+            alive.update(clocks.values(m.payload))
         if m.kind is Kind.REPLICA_PUT or m.kind is Kind.READ_REPAIR:
             wmsg[index[m.dst]] |= _coverage(state, m.payload)
         elif m.kind is Kind.REPLICA_GET_REPLY:
@@ -177,10 +194,12 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
             out[f"wmsg[{n}][{p}]"] = p in wmsg[j]
             out[f"rmsg[{n}][{p}]"] = p in rmsg[j]
             out[f"held[{n}][{p}]"] = p in held[j]
+            out[f"live[{n}][{p}]"] = p in live[j]
     acked = {p for client in state.clients for p in client.acked}
     for p in puts:
         out[f"performed[{p}]"] = state.puts[p - 1] is not None
         out[f"acked[{p}]"] = p in acked
+        out[f"alive[{p}]"] = p in alive
 
     def label(h: str, i: str, u: int) -> str:
         return f"{h}->{i}#{u}"
@@ -370,7 +389,8 @@ class EdgeCheck:
         self.lossy = store_rule is not causal_store
         self.shape = shape or shape_of(config)
         self.x, self.y, self.params = new_states(self.shape)
-        self.steps = transition(self.x, self.y, self.params, store_rule)
+        self.steps = transition(self.x, self.y, self.params, store_rule,
+                                ack_quorum=store_rule is causal_store)
         self._consts: dict[int, Named] = {}  # step index -> its constants, on first use
         self._by_family: dict[str, list[int]] = {}
         for k, step in enumerate(self.steps):
@@ -380,8 +400,13 @@ class EdgeCheck:
         self._predicates: dict[Invariant, tuple[Term, Named]] = {}
         self._exact: Any = None
         self._exact_memo: dict[Any, list[dict[str, Any]]] = {}
+        from spec.step import plan_of
+
+        tombs = plan_of(config).tombstones
+        self.tombstones = {f"tomb[{p}]": p in tombs for p in range(1, self.shape.puts + 1)}
         self.budgets = dict(max_drops=config.drops, max_duplicates=config.duplicates,
-                            max_crashes=config.crashes, max_losses=config.disk_losses)
+                            max_crashes=config.crashes, max_losses=config.disk_losses,
+                            W=config.w)
 
     def _constants(self, k: int) -> Named:
         found = self._consts.get(k)
@@ -404,6 +429,7 @@ class EdgeCheck:
         values: dict[str, Any] = payload_coverage(states[-1], payloads, self.shape)
         values.update(put_histories(states, self.shape))
         values.update(self.budgets)
+        values.update(self.tombstones)
         return values
 
     def edge(self, pre: Any, action: Any, post: Any) -> str | None:
