@@ -607,19 +607,27 @@ def check_graph(
     causal = EdgeCheck(config) if rule == "lossy" else None
     initial = model.initial_state(config)
     seen = {model.canonicalize(initial)}
-    frontier = [initial]
+    # a state first reached through an action the encoding does not cover (a
+    # membership change) is outside the encoding, and so is everything after it:
+    # its edges are counted as not encoded, not checked
+    frontier: list[tuple[Any, str]] = [(initial, "")]
     while frontier:
-        following = []
-        for state in frontier:
+        following: list[tuple[Any, str]] = []
+        for state, outside in frontier:
             successors = list(model.successors(state))
             result.states += 1
-            if result.states % every == 0:
+            if outside:
+                result.not_encoded[f"after {outside}"] += len(successors)
+                result.edges += len(successors)
+            elif result.states % every == 0:
                 _check_state(check, causal, state, successors, result, backward)
-            for _, after in successors:
+            for action, after in successors:
                 canonical = model.canonicalize(after)
                 if canonical not in seen:
                     seen.add(canonical)
-                    following.append(after)
+                    kind = outside or ("" if families(action) is not None
+                                       else str(getattr(action, "kind", "?")))
+                    following.append((after, kind))
             if max_states is not None and len(seen) >= max_states:
                 following = []
                 break
