@@ -22,10 +22,14 @@ properties talk about:
   fallback ``h`` and intended node ``i``: ``hint[h][i][u]`` (in ``h``'s hint store),
   the numbers of in-flight handoffs ``hmsg`` and acknowledgements ``hack``, and the
   ghost records ``rec_acked`` / ``rec_deleted``;
+- with deletes (``Shape.deletes``), ``live[n][p]``: ``n``'s store holds put ``p``'s
+  own version (not only a version whose history contains it), and ``alive[p]``: a
+  message, hint or coordination record does;
 - the fault budgets spent on drops, duplicates, crashes and disk losses.
 
 The parameters (fixed unknowns) are each hint payload's coverage, each put's true
-history ``hist[p][q]`` (``hist[p][p]`` holds), and the fault budgets.
+history ``hist[p][q]`` (``hist[p][p]`` holds), which puts are deletes
+(``tomb[p]``), the write quorum ``W`` and the fault budgets.
 
 The transition relation is a disjunction of named :class:`Step` s, each with its
 *family* (the spec action it stands for) and its frame:
@@ -44,8 +48,11 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   ``read-repair``, ``replica-get``, ``replica-get-reply``, ``replica-put-ack``),
   ``lost`` (a message to a down node), ``timeout`` and ``client-timeout``,
   ``drop`` and ``duplicate`` of any other message, ``reap`` (an up node's copy of
-  the key is removed) and ``partition``. Every inexact step may also acknowledge
-  performed puts.
+  the key is removed, under the guards of ``spec.deletes``) and ``partition``.
+  Every inexact step may also acknowledge a performed put, while at least ``W``
+  minus the disk losses so far of nodes hold it (:func:`holders`). With deletes,
+  live versions are never created except by their own put, and a node's change
+  only where its store may (those steps are then not exact).
 
 Stores change only by merging (:func:`causal_store`): the new coverage is the old
 one or'ed with the incoming version's. That is not assumed: the proof
@@ -83,6 +90,7 @@ __all__ = [
     "causal_store",
     "describe",
     "hint_kept_until_acked",
+    "holders",
     "initial",
     "lossy_store",
     "new_states",
@@ -714,14 +722,20 @@ def _acked_rule(x: AbstractState, y: AbstractState, params: Params, quorum: bool
                 ) -> list[Term]:
     """Acknowledgements only grow, and only for performed puts (any inexact step may
     acknowledge); with ``quorum`` a put is acknowledged only while at least ``W``
-    minus the disk losses so far of nodes hold it (its ``W`` acknowledging nodes
-    stored it, and with causal merges only a disk loss takes a store's put away)."""
+    minus the disk losses (and, with a buffered engine, the crashes) so far of nodes
+    hold it: its ``W`` acknowledging nodes stored it, and with causal merges only a
+    disk loss or a buffered crash takes a store's put away, possibly while its
+    acknowledgement is in flight (the edge agreement found that one on
+    dvv-buffered-crash-actor-epochs)."""
     out = []
     for p in range(x.shape.puts):
         new = z3.And(y.acked[p], z3.Not(x.acked[p]))
         out += [z3.Implies(x.acked[p], y.acked[p]), z3.Implies(new, y.performed[p])]
         if quorum:
-            out.append(z3.Implies(new, holders(y, params, p) >= params.w - y.losses))
+            # a buffered crash loses unflushed writes too: with a buffered engine
+            # every crash may have taken an acknowledging node's copy
+            lost = y.losses + y.crashes if x.shape.buffered else y.losses
+            out.append(z3.Implies(new, holders(y, params, p) >= params.w - lost))
     return out
 
 

@@ -304,3 +304,14 @@ def test_states_after_an_unknown_action_are_not_checked(monkeypatch: pytest.Monk
     assert result.ok
     assert result.not_encoded["join"] == 1 and result.not_encoded["after join"] > 0
     assert result.states == entry("strict-weak-quorum").distinct_states
+
+
+def test_a_buffered_crash_may_take_an_acknowledged_copy() -> None:
+    """The every-edge run found it: a replica stores the put, acknowledges, and loses
+    it in a buffered crash while the acknowledgement is in flight; the coordinator
+    then acknowledges the put held by fewer than W nodes. The encoding's
+    acknowledgement rule counts a buffered engine's crashes as losses."""
+    name = "dvv-buffered-crash-actor-epochs"
+    result = check_graph(name, entry(name).config, max_states=3_000)
+    assert result.ok, result.disagreements
+    assert result.by_family["buffered-crash"] > 0 and result.by_family["replica-put-ack"] > 0
