@@ -44,6 +44,7 @@ from typing import Any
 
 import z3
 
+from model_check.errors import ProofInputError
 from model_check.proofs.abstraction import (
     Invariant,
     Shape,
@@ -102,11 +103,12 @@ def lossy_configurations() -> frozenset[str]:
 
 
 def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
-    """The encoding's bounds for a spec configuration (one key)."""
+    """The encoding's bounds for a spec configuration (one key; raises
+    ProofInputError for more)."""
     from spec.step import plan_of
 
     if len(config.keys) != 1:
-        raise ValueError("the encoding covers configurations with one key")
+        raise ProofInputError("the encoding covers configurations with one key")
     plan = plan_of(config)
     key = config.keys[0]
     return Shape(
@@ -142,14 +144,15 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
     """The abstract state of a spec state, as ``{variable name: value}``.
 
     ``payload_ids`` numbers the hint payloads (shared by a pre- and a post-state);
-    the caller builds it with :func:`hint_payloads`. Raises ValueError for a state of
-    another shape.
+    the caller builds it with :func:`hint_payloads`. Raises ProofInputError for a state of
+    another shape
+    (ProofInputError, a ValueError).
     """
     from spec.state import Kind
 
     nodes = shape.nodes
     if tuple(state.config.nodes) != nodes or len(state.config.keys) != 1:
-        raise ValueError("the abstraction covers one key and the shape's nodes")
+        raise ProofInputError("the abstraction covers one key and the shape's nodes")
     index = {n: j for j, n in enumerate(nodes)}
     puts = range(1, shape.puts + 1)
     out: dict[str, Any] = {}
