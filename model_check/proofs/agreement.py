@@ -144,9 +144,8 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
     """The abstract state of a spec state, as ``{variable name: value}``.
 
     ``payload_ids`` numbers the hint payloads (shared by a pre- and a post-state);
-    the caller builds it with :func:`hint_payloads`. Raises ProofInputError for a state of
-    another shape
-    (ProofInputError, a ValueError).
+    the caller builds it with :func:`hint_payloads`. Raises ProofInputError (a
+    ValueError) for a state of another shape.
     """
     from spec.state import Kind
 
