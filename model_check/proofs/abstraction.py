@@ -3,45 +3,65 @@
 Theory of operation
 -------------------
 The encoding behind the inductive-invariant proofs
-(:mod:`model_check.proofs.invariants`) is an *abstraction* of the spec's state
-for one key, a fixed list of nodes, ``P`` puts and ``U`` distinct hint payloads,
-kept at the level the two properties talk about:
+(:mod:`model_check.proofs.invariants`) and the edge-by-edge agreement check
+(:mod:`model_check.proofs.agreement`) is an *abstraction* of the spec's state for
+one key, a fixed list of nodes, ``P`` put ids (deletes included: a delete is a put
+of a tombstone) and ``U`` distinct hint payloads, kept at the level the
+properties talk about:
 
-- ``up[n]``; ``performed[p]`` (the coordinator wrote put ``p``); ``acked[p]`` (the
-  client was told so);
+- ``up[n]``, ``side[n]`` (``n`` is on the partition side that holds the first
+  node; all false: no partition); ``performed[p]`` (a coordinator wrote put ``p``);
+  ``acked[p]`` (its client was told so);
 - ``store[n][p]``: node ``n``'s durable store holds a version whose true causal
   history (the spec's ghost history, not its clock) contains put ``p``;
-- ``inflight[p]``: some in-flight message other than a hint handoff carries such a
-  version;
+- ``wmsg[n][p]``: an in-flight ``replica-put`` or ``read-repair`` to ``n`` carries
+  such a version; ``rmsg[n][p]``: an in-flight ``replica-get-reply`` to ``n`` does;
+  ``held[n][p]``: one of ``n``'s (volatile) coordination records does (a put's new
+  version, a get's replies);
 - per hint payload ``u`` (its coverage ``cov[u][p]`` fixed but unknown) and pair of
   fallback ``h`` and intended node ``i``: ``hint[h][i][u]`` (in ``h``'s hint store),
   the numbers of in-flight handoffs ``hmsg`` and acknowledgements ``hack``, and the
-  ghost records ``rec_acked`` (the intended node acknowledged the handoff) and
-  ``rec_deleted`` (the fallback deleted the hint);
-- the fault budgets spent on drops, duplicates and crashes.
+  ghost records ``rec_acked`` / ``rec_deleted``;
+- with deletes (``Shape.deletes``), ``live[n][p]``: ``n``'s store holds put ``p``'s
+  own version (not only a version whose history contains it), and ``alive[p]``: a
+  message, hint or coordination record does;
+- the fault budgets spent on drops, duplicates, crashes and disk losses.
 
-The transition relation is a disjunction of named steps, each with its frame:
+The parameters (fixed unknowns) are each hint payload's coverage, each put's true
+history ``hist[p][q]`` (``hist[p][p]`` holds), which puts are deletes
+(``tomb[p]``), the write quorum ``W`` and the fault budgets.
 
-- *exact* steps, matching the spec one for one: ``handoff`` (a fallback sends a hint
-  to its reachable intended node when no copy of the handoff or of its
-  acknowledgement is in flight), ``hint-deliver`` (the intended node stores the
-  versions, records the acknowledgement and sends it back; lost at a down node),
-  ``hint-ack`` (the fallback deletes the hint and records the deletion; lost at a
-  down node), ``drop``/``duplicate`` of a handoff or acknowledgement, ``crash``,
-  ``recover``;
-- *over-approximated* steps, covering every other action of the spec: ``put``
-  (a coordinator writes put ``p``: its store gains ``p`` and perhaps the
-  context's puts, and may send versions it stores), ``replicate`` (a replica
-  stores a delivered version, or a fallback keeps it as a hint), ``acknowledge``
-  (a client learns its put succeeded), and ``exchange`` (every other delivery,
-  timeout, get, read repair, anti-entropy, drop or duplicate of another message):
-  stores and hint stores only *grow*, and only with versions already somewhere;
-  messages only carry versions that are somewhere. Every inexact step may also
-  acknowledge performed puts.
+The transition relation is a disjunction of named :class:`Step` s, each with its
+*family* (the spec action it stands for) and its frame:
 
-"Stores only grow" is the causal modes' merge (dvv, client-vclock): a version is
-replaced only by one whose history contains it. The agreement tests check it on
-the spec's own steps, and show that it fails for ``server-vclock``.
+- *exact* steps, whose effect on the abstraction is determined by the abstract
+  pre-state: ``handoff``, ``hint-deliver``, ``hint-ack`` and the drops,
+  duplicates and losses at a down node of those two messages; ``crash`` (the
+  node's coordination records and the replies coming back to it are gone),
+  ``buffered-crash`` and ``disk-loss`` (the same, and its store and hint store are
+  emptied), ``recover``, ``anti-entropy`` (two reachable top-N replicas both end
+  with the merge of their copies), ``heal``;
+- *over-approximated* steps, whose effect depends on what the abstraction forgets
+  (which message, which coordination record): ``put`` (a coordinator writes put
+  ``p``: its store gains ``hist[p]``), ``get`` (a coordinator reads its own copy),
+  one step per delivered message kind (``replica-put``, ``replica-put hinted``,
+  ``read-repair``, ``replica-get``, ``replica-get-reply``, ``replica-put-ack``),
+  ``lost`` (a message to a down node), ``timeout`` and ``client-timeout``,
+  ``drop`` and ``duplicate`` of any other message, ``reap`` (an up node's copy of
+  the key is removed, under the guards of ``spec.deletes``) and ``partition``.
+  Every inexact step may also acknowledge a performed put, while at least ``W``
+  minus the disk losses so far of nodes hold it (:func:`holders`). With deletes,
+  live versions are never created except by their own put, and a node's change
+  only where its store may (those steps are then not exact).
+
+Stores change only by merging (:func:`causal_store`): the new coverage is the old
+one or'ed with the incoming version's. That is not assumed: the proof
+``merge_keeps_every_history`` (:mod:`model_check.proofs.merge`) derives it from the
+encoding of the causal merge (reconcile keeps a version unless a version whose
+clock dominates it, and so whose history contains it, is kept). So stores only
+grow, except by disk loss, a buffered crash or a reap, the three steps that empty
+a store. :func:`lossy_store` is the twin (lww and server-vclock, whose merges may
+drop a version the winner does not descend from).
 
 Split from :mod:`model_check.proofs.invariants` by theme: this module is the
 encoding (what the spec's state and steps are in Z3), that one the proofs.
@@ -55,9 +75,10 @@ from typing import Any
 
 import z3
 
-from model_check.proofs.framework import bool_of, int_of
+from model_check.proofs.framework import bool_of, count_true, int_of
 
 __all__ = [
+    "EXACT_FAMILIES",
     "AbstractState",
     "Invariant",
     "Params",
@@ -69,6 +90,7 @@ __all__ = [
     "causal_store",
     "describe",
     "hint_kept_until_acked",
+    "holders",
     "initial",
     "lossy_store",
     "new_states",
@@ -80,14 +102,32 @@ __all__ = [
 
 Term = Any
 
+#: The families of the exact steps (see the module docstring).
+EXACT_FAMILIES = frozenset({
+    "handoff", "hint-deliver", "hint-ack", "hint lost", "hint-ack lost", "drop hint",
+    "drop hint-ack", "duplicate hint", "duplicate hint-ack", "crash", "buffered-crash",
+    "disk-loss", "recover", "anti-entropy", "heal",
+})
+
 
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """The bounds: node names (ring order), number of puts, number of hint payloads."""
+    """The bounds: node names (ring order), number of put ids, number of hint
+    payloads, the key's top N (indexes into ``nodes``), and which optional steps
+    the configuration has (a step it cannot take is left out of the relation)."""
 
     nodes: tuple[str, ...] = ("A", "B", "C", "D")
     puts: int = 2
     payloads: int = 2
+    top: tuple[int, ...] = (0, 1, 2)
+    anti_entropy: bool = True
+    handoff: bool = True
+    buffered: bool = False
+    reaping: bool = False
+    partitions: bool = False
+    #: deletes: the live-version variables (``live``, ``alive``) are kept
+    deletes: bool = False
+    reap_mode: str = "safe"  # "safe" or "immediate" (spec.deletes)
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -102,10 +142,15 @@ class AbstractState:
 
     shape: Shape
     up: tuple[Term, ...]
+    side: tuple[Term, ...]
     performed: tuple[Term, ...]
     acked: tuple[Term, ...]
     store: tuple[tuple[Term, ...], ...]  # [node][put]
-    inflight: tuple[Term, ...]  # [put]
+    wmsg: tuple[tuple[Term, ...], ...]  # [destination][put]
+    rmsg: tuple[tuple[Term, ...], ...]  # [coordinator][put]
+    held: tuple[tuple[Term, ...], ...]  # [coordinator][put]
+    live: tuple[tuple[Term, ...], ...]  # [node][put]: the store holds put's own version
+    alive: tuple[Term, ...]  # [put]: a message, hint or coordination record holds it
     hint: dict[tuple[int, int, int], Term]  # (fallback, intended, payload)
     hmsg: dict[tuple[int, int, int], Term]
     hack: dict[tuple[int, int, int], Term]
@@ -114,11 +159,17 @@ class AbstractState:
     drops: Term
     duplicates: Term
     crashes: Term
+    losses: Term
     names: dict[str, Term] = field(default_factory=dict)
 
     def variables(self) -> dict[str, Term]:
         """Every term by a stable name (for substitution and display)."""
         return self.names
+
+    def message(self, p: int) -> Term:
+        """Some in-flight message other than a handoff carries put ``p``."""
+        k = range(len(self.shape.nodes))
+        return z3.Or([self.wmsg[n][p] for n in k] + [self.rmsg[n][p] for n in k])
 
 
 def _state(shape: Shape, prefix: str) -> AbstractState:
@@ -138,13 +189,21 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
     def label(t: tuple[int, int, int]) -> str:
         return f"{nodes[t[0]]}->{nodes[t[1]]}#{t[2]}"
 
+    def table(what: str) -> tuple[tuple[Term, ...], ...]:
+        return tuple(tuple(b(f"{what}[{n}][{p + 1}]") for p in puts) for n in nodes)
+
     return AbstractState(
         shape,
         tuple(b(f"up[{n}]") for n in nodes),
+        tuple(b(f"side[{n}]") for n in nodes),
         tuple(b(f"performed[{p + 1}]") for p in puts),
         tuple(b(f"acked[{p + 1}]") for p in puts),
-        tuple(tuple(b(f"store[{n}][{p + 1}]") for p in puts) for n in nodes),
-        tuple(b(f"inflight[{p + 1}]") for p in puts),
+        table("store"),
+        table("wmsg"),
+        table("rmsg"),
+        table("held"),
+        table("live"),
+        tuple(b(f"alive[{p + 1}]") for p in puts),
         {t: b(f"hint[{label(t)}]") for t in triples},
         {t: i(f"hmsg[{label(t)}]") for t in triples},
         {t: i(f"hack[{label(t)}]") for t in triples},
@@ -153,18 +212,32 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         i("drops"),
         i("duplicates"),
         i("crashes"),
+        i("losses"),
         names,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Params:
-    """The fixed unknowns: each hint payload's coverage, and the fault budgets."""
+    """The fixed unknowns: each hint payload's coverage, each put's true history, and
+    the fault budgets."""
 
     cov: tuple[tuple[Term, ...], ...]  # [payload][put]
+    hist: tuple[tuple[Term, ...], ...]  # [put][put]
     max_drops: Term
     max_duplicates: Term
     max_crashes: Term
+    max_losses: Term
+    w: Term  # the write quorum
+    tomb: tuple[Term, ...]  # [put]: the put is a delete (its value a tombstone)
+
+    def wellformed(self) -> Term:
+        """A put's history holds the put itself; budgets are not negative."""
+        return z3.And(
+            *[self.hist[p][p] for p in range(len(self.hist))],
+            self.max_drops >= 0, self.max_duplicates >= 0, self.max_crashes >= 0,
+            self.max_losses >= 0, self.w >= 1,
+        )
 
 
 def _params(shape: Shape) -> Params:
@@ -173,13 +246,26 @@ def _params(shape: Shape) -> Params:
             tuple(z3.Bool(f"cov[#{u}][{p + 1}]") for p in range(shape.puts))
             for u in range(shape.payloads)
         ),
+        tuple(
+            tuple(z3.Bool(f"hist[{p + 1}][{q + 1}]") for q in range(shape.puts))
+            for p in range(shape.puts)
+        ),
         z3.Int("max_drops"),
         z3.Int("max_duplicates"),
         z3.Int("max_crashes"),
+        z3.Int("max_losses"),
+        z3.Int("W"),
+        tuple(z3.Bool(f"tomb[{p + 1}]") for p in range(shape.puts)),
     )
 
 
 # -- predicates -----------------------------------------------------------------------------
+
+
+def hinted(x: AbstractState, params: Params, h: int, p: int) -> Term:
+    """Node ``h``'s hint store holds put ``p`` (for some intended node)."""
+    return z3.Or([z3.And(flag, params.cov[t[2]][p]) for t, flag in x.hint.items()
+                  if t[0] == h])
 
 
 def _covers_durably(x: AbstractState, params: Params, p: int) -> Term:
@@ -189,7 +275,7 @@ def _covers_durably(x: AbstractState, params: Params, p: int) -> Term:
 
 
 def _covers(x: AbstractState, params: Params, p: int) -> Term:
-    in_messages = [x.inflight[p]]
+    in_messages = [x.message(p)]
     for t in x.hmsg:
         in_messages.append(z3.And(x.hmsg[t] > 0, params.cov[t[2]][p]))
         in_messages.append(z3.And(x.hack[t] > 0, params.cov[t[2]][p]))
@@ -197,7 +283,8 @@ def _covers(x: AbstractState, params: Params, p: int) -> Term:
 
 
 def acked_writes_durable(x: AbstractState, params: Params) -> Term:
-    """Every acknowledged put is in a store, a hint or an in-flight message."""
+    """Every acknowledged put is in a store, a hint or an in-flight message (as
+    model_check.properties; without deletes, the abstraction's bounds)."""
     return z3.And([z3.Implies(x.acked[p], _covers(x, params, p)) for p in range(x.shape.puts)])
 
 
@@ -208,12 +295,13 @@ def hint_kept_until_acked(x: AbstractState, params: Params) -> Term:
 
 def _counts_ok(x: AbstractState) -> Term:
     return z3.And(
-        [c >= 0 for c in (*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes)]
+        [c >= 0 for c in (*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates,
+                          x.crashes, x.losses)]
     )
 
 
 def strong_durable(x: AbstractState, params: Params) -> Term:
-    """The strengthening of acked_writes_durable that is inductive."""
+    """The strengthening of acked_writes_durable that is inductive (no disk loss)."""
     shape = x.shape
     return z3.And(
         _counts_ok(x),
@@ -245,15 +333,17 @@ def initial(x: AbstractState, params: Params) -> Term:
     """The spec's initial state: every node up, nothing written, nothing in flight."""
     del params
     falses = [
+        *x.side,
         *x.performed,
         *x.acked,
-        *x.inflight,
-        *[f for row in x.store for f in row],
+        *[f for table in (x.store, x.wmsg, x.rmsg, x.held, x.live) for row in table
+          for f in row],
+        *x.alive,
         *x.hint.values(),
         *x.rec_acked.values(),
         *x.rec_deleted.values(),
     ]
-    zeros = [*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes]
+    zeros = [*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes, x.losses]
     return z3.And(*x.up, *[z3.Not(f) for f in falses], *[c == 0 for c in zeros])
 
 
@@ -262,44 +352,40 @@ def initial(x: AbstractState, params: Params) -> Term:
 
 @dataclass(frozen=True, slots=True)
 class Step:
-    """One disjunct of the transition relation: a name, its formula (without frame
-    conditions), whether it matches the spec one for one, and the variables it may
-    change (every other variable keeps its value: see :func:`relation`)."""
+    """One disjunct of the transition relation: a name, its family (the spec action
+    it stands for), its formula (without frame conditions), whether it is exact,
+    and the variables it may change (every other variable keeps its value: see
+    :func:`relation`)."""
 
     name: str
     formula: Term
     exact: bool
     changes: frozenset[str]
-
-
-def _acked_rule(x: AbstractState, y: AbstractState) -> list[Term]:
-    """Acknowledgements only grow, and only for performed puts (any step may ack)."""
-    return [
-        z3.And(z3.Implies(x.acked[p], y.acked[p]),
-               z3.Implies(y.acked[p], z3.Or(x.acked[p], y.performed[p])))
-        for p in range(x.shape.puts)
-    ]
-
-
-def _anything(x: AbstractState) -> Callable[[int], Term]:
-    """Is put ``p`` somewhere in ``x`` (a store, a hint, a message)?"""
-    return lambda p: z3.Or(
-        *[x.store[n][p] for n in range(len(x.shape.nodes))], x.inflight[p]
-    )
+    family: str = ""
+    #: the hint (fallback->intended#payload) a hint step is about ("" for others):
+    #: the step is enabled only where that hint or one of its messages exists
+    about: str = ""
 
 
 StoreRule = Callable[[Term, Term, Term], Term]
+"""``rule(before, after, incoming)``: a store entry after a merge with a version
+whose coverage of the put is ``incoming``."""
 
 
-def causal_store(before: Term, after: Term, available: Term) -> Term:
-    """A store only grows, and only with versions that are somewhere."""
-    return z3.And(z3.Implies(before, after), z3.Implies(after, z3.Or(before, available)))
+def causal_store(before: Term, after: Term, incoming: Term) -> Term:
+    """The causal merge's coverage (dvv, client-vclock): the union of both sides'
+    (derived from the merge's encoding by ``merge_keeps_every_history``)."""
+    return after == z3.Or(before, incoming)
 
 
-def lossy_store(before: Term, after: Term, available: Term) -> Term:
-    # the twin: a merge may drop a version whose history the new one lacks (lww,
-    # server-vclock): a store may lose a put
-    return z3.Implies(after, z3.Or(before, available))
+def lossy_store(before: Term, after: Term, incoming: Term) -> Term:
+    # the twin: a merge may drop a version whose history the winner lacks (lww,
+    # server-vclock), and the incoming version may lose: only nothing new appears
+    return z3.Implies(after, z3.Or(before, incoming))
+
+
+def _may_shrink(before: Term, after: Term) -> Term:
+    return z3.Implies(after, before)
 
 
 def transition(
@@ -308,155 +394,349 @@ def transition(
     params: Params,
     store_rule: StoreRule = causal_store,
     exact_only: bool = False,
+    ack_quorum: bool = True,
 ) -> list[Step]:
-    """The named disjuncts of the transition relation from ``x`` to ``y``."""
+    """The named disjuncts of the transition relation from ``x`` to ``y``;
+    ``ack_quorum``: a put is acknowledged only while ``W`` minus the disk losses of
+    nodes hold it (off for the agreement of the lossy configurations, where the
+    coordinator's own merge may already drop the put it acknowledges)."""
     shape = x.shape
     nodes = range(len(shape.nodes))
     puts = range(shape.puts)
     steps: list[Step] = []
-    somewhere = _anything(x)
+    nm = shape.nodes
 
     acked_names = {f"acked[{p + 1}]" for p in puts}
 
-    def add(name: str, exact: bool, *parts: Term, skip: set[str]) -> None:
+    def row(what: str, n: int) -> set[str]:
+        return {f"{what}[{nm[n]}][{q + 1}]" for q in puts}
+
+    live_names = {f"live[{nm[n]}][{q + 1}]" for n in nodes for q in puts}
+    live_names |= {f"alive[{q + 1}]" for q in puts}
+
+    def somelive(z: AbstractState, q: int) -> Term:
+        return z3.Or(z.alive[q], *[z.live[n][q] for n in nodes])
+
+    def add(name: str, family: str, exact: bool, *parts: Term, skip: set[str],
+            about: str = "", creates: tuple[int, int] | None = None) -> None:
+        if shape.deletes and family not in _LIVE_STATIC:
+            # live versions move about but are never created, except by their put
+            # (``creates``: put, coordinator), which changes only the coordinator's
+            # store and what is in flight
+            parts = (*parts, *[z3.Implies(somelive(y, q), somelive(x, q)) for q in puts
+                               if creates is None or q != creates[0]])
+            # a node's live versions change only where its store may (and are covered
+            # by it: a put's history holds the put)
+            touched = [n for n in nodes if row("store", n) & skip]
+            parts = (*parts, *[z3.Implies(y.live[n][q], y.store[n][q])
+                               for n in touched for q in puts])
+            skip = skip | {name for n in touched for name in row("live", n)}
+            skip = skip | {f"alive[{q + 1}]" for q in puts}
+            exact = False  # which copy goes where is not determined
         if exact_only and not exact:
             return
         if not exact:  # an inexact step may also deliver acknowledgements
-            parts = (*parts, *_acked_rule(x, y))
+            parts = (*parts, *_acked_rule(x, y, params, ack_quorum))
             skip = skip | acked_names
-        steps.append(Step(name, z3.And(*parts), exact, frozenset(skip)))
+        steps.append(Step(name, z3.And(*parts), exact, frozenset(skip), family, about))
 
     def lbl(t: tuple[int, int, int]) -> str:
-        return f"{shape.nodes[t[0]]}->{shape.nodes[t[1]]}#{t[2]}"
+        return f"{nm[t[0]]}->{nm[t[1]]}#{t[2]}"
 
-    # acknowledge: a coordinator tells its client the put succeeded
-    add("acknowledge", False, skip=set())
-    # put: coordinator c performs put p
+    def merge_into(n: int, incoming: Sequence[Term]) -> list[Term]:
+        return [store_rule(x.store[n][q], y.store[n][q], incoming[q]) for q in puts]
+
+    def sends_from(source: Sequence[Term]) -> tuple[list[Term], set[str]]:
+        """Write messages to any node may appear, carrying only what ``source`` has."""
+        parts = [z3.Implies(y.wmsg[m][q], z3.Or(x.wmsg[m][q], source[q]))
+                 for m in nodes for q in puts]
+        return parts, {name for m in nodes for name in row("wmsg", m)}
+
+    # a coordinator c performs put p (a client's put or delete, or a forwarded one)
     for c in nodes:
         for p in puts:
-            name = shape.nodes[c]
+            # it sends (and keeps in its coordination record) its merged copy, or the
+            # new version alone where that lost the merge (lww)
+            written = [z3.Or(y.store[c][q], params.hist[p][q]) for q in puts]
+            sends, sent = sends_from(written)
             add(
-                f"put {p + 1} at {name}",
-                False,
+                f"put {p + 1} at {nm[c]}", "put", False,
                 x.up[c],
                 z3.Not(x.performed[p]),
+                # the client read every other put of its history
+                *[z3.Implies(params.hist[p][q], x.performed[q]) for q in puts if q != p],
                 y.performed[p],
-                y.store[c][p],
-                *[store_rule(x.store[c][q], y.store[c][q], z3.BoolVal(True)) for q in puts],
-                *[z3.Implies(y.inflight[q], z3.Or(x.inflight[q], y.store[c][q])) for q in puts],
-                skip={f"performed[{p + 1}]", *(f"store[{name}][{q + 1}]" for q in puts),
-                      *(f"inflight[{q + 1}]" for q in puts)},
+                *merge_into(c, params.hist[p]),
+                *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], written[q])) for q in puts],
+                *sends,
+                skip={f"performed[{p + 1}]"} | row("store", c) | row("held", c) | sent,
+                creates=(p, c),
             )
-    consumed = [z3.Implies(y.inflight[q], x.inflight[q]) for q in puts]
-    inflight_names = {f"inflight[{q + 1}]" for q in puts}
+    for c in nodes:
+        # a coordinator begins a get: it reads its own copy (and may answer at once,
+        # with read repair)
+        sends, sent = sends_from([z3.Or(x.held[c][q], x.store[c][q]) for q in puts])
+        add(
+            f"get at {nm[c]}", "get", False,
+            x.up[c],
+            *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], x.store[c][q])) for q in puts],
+            *sends,
+            skip=row("held", c) | sent,
+        )
     for n in nodes:
-        name = shape.nodes[n]
-        # replicate: a replica stores a version delivered to it
-        add(
-            f"replicate to {name}",
-            False,
-            x.up[n],
-            *[store_rule(x.store[n][q], y.store[n][q], x.inflight[q]) for q in puts],
-            *consumed,
-            skip={*(f"store[{name}][{q + 1}]" for q in puts), *inflight_names},
-        )
-    for t in x.hint:
-        # replicate with a hint: a fallback keeps a delivered version in its hint store
-        add(
-            f"replicate hinted {lbl(t)}",
-            False,
-            x.up[t[0]],
-            y.hint[t],
-            *[z3.Implies(params.cov[t[2]][q], x.inflight[q]) for q in puts],
-            *consumed,
-            skip={f"hint[{lbl(t)}]", *inflight_names},
-        )
-    # exchange: every other protocol step (deliveries, gets, repair, anti-entropy, ...)
-    store_names = {f"store[{shape.nodes[n]}][{q + 1}]" for n in nodes for q in puts}
-    hint_names = {f"hint[{lbl(t)}]" for t in x.hint}
-    add(
-        "exchange",
-        False,
-        *[store_rule(x.store[n][q], y.store[n][q], somewhere(q)) for n in nodes for q in puts],
-        *[z3.Implies(y.inflight[q], z3.Or(x.inflight[q], somewhere(q))) for q in puts],
-        *[
-            z3.And(
-                z3.Implies(x.hint[t], y.hint[t]),
-                z3.Implies(
-                    z3.And(y.hint[t], z3.Not(x.hint[t])),
-                    z3.And([z3.Implies(params.cov[t[2]][q], x.inflight[q]) for q in puts]),
-                ),
+        # a replica stores a delivered replica-put or read-repair
+        for family in ("replica-put", "read-repair"):
+            add(
+                f"{family} at {nm[n]}", family, False,
+                x.up[n],
+                # merged with some of the versions in flight to n: the incoming
+                # coverage is what n gained, and must have been in flight
+                *[store_rule(x.store[n][q], y.store[n][q], z3.And(x.wmsg[n][q],
+                                                                  y.store[n][q]))
+                  for q in puts],
+                *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
+                skip=row("store", n) | row("wmsg", n),
             )
-            for t in x.hint
-        ],
-        z3.Or(y.drops == x.drops, y.drops == x.drops + 1),
-        z3.Or(y.duplicates == x.duplicates, y.duplicates == x.duplicates + 1),
-        y.drops <= params.max_drops,
-        y.duplicates <= params.max_duplicates,
-        skip=store_names | hint_names | {f"inflight[{q + 1}]" for q in puts}
-        | {"drops", "duplicates"},
-    )
+        # a replica answers a replica-get of coordinator c with its copy
+        for c in nodes:
+            add(
+                f"replica-get at {nm[n]} from {nm[c]}", "replica-get", False,
+                x.up[n],
+                *[y.rmsg[c][q] == z3.Or(x.rmsg[c][q], x.store[n][q]) for q in puts],
+                skip=row("rmsg", c),
+            )
+        # a coordinator receives a reply (and may answer, repair its own copy in
+        # place, and send read repairs)
+        replies = [z3.Or(x.held[n][q], x.rmsg[n][q]) for q in puts]
+        sends, sent = sends_from(replies)
+        add(
+            f"replica-get-reply at {nm[n]}", "replica-get-reply", False,
+            x.up[n],
+            *[store_rule(x.store[n][q], y.store[n][q], z3.And(replies[q], y.store[n][q]))
+              for q in puts],
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            *[z3.Implies(y.held[n][q], z3.Or(x.held[n][q], x.rmsg[n][q])) for q in puts],
+            *sends,
+            skip=row("rmsg", n) | row("held", n) | row("store", n) | sent,
+        )
+        # a coordinator receives a put's acknowledgement (and may answer its client)
+        add(
+            f"replica-put-ack at {nm[n]}", "replica-put-ack", False,
+            x.up[n],
+            *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
+            skip=row("held", n),
+        )
+        # a message reaches a down node and is lost
+        add(
+            f"lost at down {nm[n]}", "lost", False,
+            z3.Not(x.up[n]),
+            *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            skip=row("wmsg", n) | row("rmsg", n),
+        )
+        # a coordinator's timeout: a put is resent to a fallback, a get asks one
+        sends, sent = sends_from(x.held[n])
+        add(
+            f"timeout at {nm[n]}", "timeout", False,
+            x.up[n],
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
+            *sends,
+            skip=row("rmsg", n) | row("held", n) | sent,
+        )
+        # a client gives up: its coordination record (at n) and its replies go
+        add(
+            f"client-timeout at {nm[n]}", "client-timeout", False,
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
+            skip=row("rmsg", n) | row("held", n),
+        )
+        # a message other than a handoff or its acknowledgement is dropped
+        add(
+            f"drop to {nm[n]}", "drop", False,
+            x.drops < params.max_drops, y.drops == x.drops + 1,
+            *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            skip=row("wmsg", n) | row("rmsg", n) | {"drops"},
+        )
+    add("duplicate", "duplicate", False, x.duplicates < params.max_duplicates,
+        y.duplicates == x.duplicates + 1, skip={"duplicates"})
+    for t in x.hint:
+        # a fallback keeps a delivered replica-put in its hint store
+        h = t[0]
+        add(
+            f"replica-put hinted {lbl(t)}", "replica-put", False,
+            x.up[h],
+            y.hint[t],
+            *[z3.Implies(params.cov[t[2]][q], x.wmsg[h][q]) for q in puts],
+            *[_may_shrink(x.wmsg[h][q], y.wmsg[h][q]) for q in puts],
+            skip={f"hint[{lbl(t)}]"} | row("wmsg", h),
+        )
+    if shape.reaping:
+        store_names = {name for n in nodes for name in row("store", n)}
+
+        def emptied(n: int) -> list[Term]:
+            return [z3.Not(f) for f in (*y.store[n], *y.live[n])]
+
+        def kept(n: int) -> list[Term]:
+            return [y.store[n][q] == x.store[n][q] for q in puts] + [
+                y.live[n][q] == x.live[n][q] for q in puts]
+
+        def only_tombstones(n: int) -> Term:
+            return z3.And([z3.Implies(x.live[n][q], params.tomb[q]) for q in puts])
+
+        if shape.reap_mode == "immediate":
+            # every up node holding only tombstones, one of them acknowledged, reaps
+            acked_here = [z3.Or([z3.And(x.live[n][q], params.tomb[q], x.acked[q])
+                                 for q in puts]) for n in nodes]
+            add(
+                "reap", "reap", False,
+                *[z3.Or(z3.And(kept(n)),
+                        z3.And(x.up[n], only_tombstones(n), acked_here[n], *emptied(n)))
+                  for n in nodes],
+                skip=store_names | live_names,
+            )
+        else:
+            # safe: all top-N replicas up, holding the same copy of only tombstones, and
+            # nothing about the key in flight (no message, hint or coordination)
+            first = shape.top[0]
+            quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
+            quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
+            quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
+            add(
+                "reap", "reap", False,
+                *quiet,
+                *[x.up[n] for n in shape.top],
+                *[z3.And([x.store[n][q] == x.store[first][q] for q in puts]
+                         + [x.live[n][q] == x.live[first][q] for q in puts])
+                  for n in shape.top],
+                z3.Or([x.live[first][q] for q in puts]),
+                only_tombstones(first),
+                *[f for n in shape.top for f in emptied(n)],
+                *[f for n in nodes if n not in shape.top for f in kept(n)],
+                skip=store_names | live_names,
+            )
+    if shape.partitions:
+        add("partition", "partition", False, *[z3.Not(s) for s in x.side],
+            skip={f"side[{nm[n]}]" for n in nodes})
+        add("heal", "heal", True, *[z3.Not(s) for s in y.side],
+            skip={f"side[{nm[n]}]" for n in nodes})
+    if shape.anti_entropy:
+        for j, a in enumerate(shape.top):
+            for b in shape.top[j + 1 :]:
+                add(
+                    f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", True,
+                    x.up[a], x.up[b], x.side[a] == x.side[b],
+                    *[z3.Or([x.store[a][q] != x.store[b][q] for q in puts])],
+                    *merge_into(a, x.store[b]),
+                    *merge_into(b, x.store[a]),
+                    skip=row("store", a) | row("store", b),
+                )
     for t in x.hint:
         h, i, _ = t
         key = lbl(t)
         # hinted handoff: the fallback sends the hint to its reachable intended node
-        add(
-            f"handoff {key}",
-            True,
-            x.hint[t],
-            x.up[h],
-            x.up[i],
-            x.hmsg[t] == 0,
-            x.hack[t] == 0,
-            y.hmsg[t] == 1,
-            skip={f"hmsg[{key}]"},
-        )
+        if shape.handoff:
+            add(
+                f"handoff {key}", "handoff", True,
+                x.hint[t], x.up[h], x.up[i], x.side[h] == x.side[i],
+                x.hmsg[t] == 0, x.hack[t] == 0, y.hmsg[t] == 1,
+                skip={f"hmsg[{key}]"}, about=key,
+            )
         # the intended node receives the hint: stores it, records, acknowledges
         add(
-            f"hint-deliver {key}",
-            True,
+            f"hint-deliver {key}", "hint-deliver", True,
             x.hmsg[t] > 0,
             x.up[i],
             y.hmsg[t] == x.hmsg[t] - 1,
-            *[y.store[i][q] == z3.Or(x.store[i][q], params.cov[t[2]][q]) for q in puts],
+            *merge_into(i, params.cov[t[2]]),
             y.rec_acked[t],
             y.hack[t] == x.hack[t] + 1,
-            skip={f"hmsg[{key}]", f"hack[{key}]", f"rec_acked[{key}]",
-                  *(f"store[{shape.nodes[i]}][{q + 1}]" for q in puts)},
+            skip={f"hmsg[{key}]", f"hack[{key}]", f"rec_acked[{key}]"} | row("store", i),
+            about=key,
         )
         # the acknowledgement reaches the fallback: the hint is deleted
         add(
-            f"hint-ack {key}",
-            True,
+            f"hint-ack {key}", "hint-ack", True,
             x.hack[t] > 0,
             x.up[h],
             y.hack[t] == x.hack[t] - 1,
             z3.Not(y.hint[t]),
             y.rec_deleted[t] == z3.Or(x.rec_deleted[t], x.hint[t]),
-            skip={f"hack[{key}]", f"hint[{key}]", f"rec_deleted[{key}]"},
+            skip={f"hack[{key}]", f"hint[{key}]", f"rec_deleted[{key}]"}, about=key,
         )
         for kind, counts, who in (("hint", x.hmsg, i), ("hint-ack", x.hack, h)):
             after = y.hmsg if kind == "hint" else y.hack
             name = f"{'hmsg' if kind == 'hint' else 'hack'}[{key}]"
             # a message at a down node is lost
-            add(f"{kind} lost at down {shape.nodes[who]} {key}", True, counts[t] > 0,
-                z3.Not(x.up[who]), after[t] == counts[t] - 1, skip={name})
-            add(f"drop {kind} {key}", True, counts[t] > 0, x.drops < params.max_drops,
-                after[t] == counts[t] - 1, y.drops == x.drops + 1, skip={name, "drops"})
-            add(f"duplicate {kind} {key}", True, counts[t] > 0,
+            add(f"{kind} lost at down {nm[who]} {key}", f"{kind} lost", True, counts[t] > 0,
+                z3.Not(x.up[who]), after[t] == counts[t] - 1, skip={name}, about=key)
+            add(f"drop {kind} {key}", f"drop {kind}", True, counts[t] > 0,
+                x.drops < params.max_drops, after[t] == counts[t] - 1,
+                y.drops == x.drops + 1, skip={name, "drops"}, about=key)
+            add(f"duplicate {kind} {key}", f"duplicate {kind}", True, counts[t] > 0,
                 x.duplicates < params.max_duplicates, after[t] == counts[t] + 1,
-                y.duplicates == x.duplicates + 1, skip={name, "duplicates"})
+                y.duplicates == x.duplicates + 1, skip={name, "duplicates"}, about=key)
     for n in nodes:
-        name = shape.nodes[n]
-        add(f"crash {name}", True, x.up[n], z3.Not(y.up[n]), x.crashes < params.max_crashes,
-            y.crashes == x.crashes + 1, skip={f"up[{name}]", "crashes"})
-        # a crash also purges the reads and answers of the requests it coordinated
-        add(f"crash {name} purging its reads", False, x.up[n], z3.Not(y.up[n]),
-            x.crashes < params.max_crashes, y.crashes == x.crashes + 1,
-            *[z3.Implies(y.inflight[q], x.inflight[q]) for q in puts],
-            skip={f"up[{name}]", "crashes", *(f"inflight[{q + 1}]" for q in puts)})
-        add(f"recover {name}", True, z3.Not(x.up[n]), y.up[n], skip={f"up[{name}]"})
+        name = nm[n]
+        # a crash loses the node's coordination records and the replies coming back
+        gone = [z3.Not(y.held[n][q]) for q in puts] + [z3.Not(y.rmsg[n][q]) for q in puts]
+        volatile = row("held", n) | row("rmsg", n)
+        add(f"crash {name}", "crash", True, x.up[n], z3.Not(y.up[n]),
+            x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone,
+            skip={f"up[{name}]", "crashes"} | volatile)
+        # ... and with a disk loss or a buffered crash, its store and hint store
+        empty = [z3.Not(y.store[n][q]) for q in puts]
+        empty += [z3.Not(y.hint[t]) for t in x.hint if t[0] == n]
+        durable = row("store", n) | {f"hint[{lbl(t)}]" for t in x.hint if t[0] == n}
+        if shape.buffered:
+            add(f"buffered-crash {name}", "buffered-crash", True, x.up[n], z3.Not(y.up[n]),
+                x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *empty,
+                skip={f"up[{name}]", "crashes"} | volatile | durable)
+        add(f"disk-loss {name}", "disk-loss", True, x.up[n], z3.Not(y.up[n]),
+            x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty,
+            skip={f"up[{name}]", "losses"} | volatile | durable)
+        add(f"recover {name}", "recover", True, z3.Not(x.up[n]), y.up[n],
+            skip={f"up[{name}]"})
     return steps
+
+
+#: Step families that move no live version (their steps keep ``live`` and ``alive``).
+_LIVE_STATIC = frozenset({"handoff", "recover", "heal", "duplicate", "duplicate hint",
+                          "duplicate hint-ack", "partition"})
+
+
+def holders(x: AbstractState, params: Params, p: int) -> Term:
+    """How many nodes hold put ``p`` durably: in their store, or in a hint whose
+    intended node does not hold it (a handed-off hint is not counted twice)."""
+    k = range(len(x.shape.nodes))
+    held = []
+    for n in k:
+        hints = [z3.And(flag, params.cov[t[2]][p], z3.Not(x.store[t[1]][p]))
+                 for t, flag in x.hint.items() if t[0] == n]
+        held.append(z3.Or(x.store[n][p], *hints))
+    return count_true(held)
+
+
+def _acked_rule(x: AbstractState, y: AbstractState, params: Params, quorum: bool
+                ) -> list[Term]:
+    """Acknowledgements only grow, and only for performed puts (any inexact step may
+    acknowledge); with ``quorum`` a put is acknowledged only while at least ``W``
+    minus the disk losses (and, with a buffered engine, the crashes) so far of nodes
+    hold it: its ``W`` acknowledging nodes stored it, and with causal merges only a
+    disk loss or a buffered crash takes a store's put away, possibly while its
+    acknowledgement is in flight (the edge agreement found that one on
+    dvv-buffered-crash-actor-epochs)."""
+    out = []
+    for p in range(x.shape.puts):
+        new = z3.And(y.acked[p], z3.Not(x.acked[p]))
+        out += [z3.Implies(x.acked[p], y.acked[p]), z3.Implies(new, y.performed[p])]
+        if quorum:
+            # a buffered crash loses unflushed writes too: with a buffered engine
+            # every crash may have taken an acknowledging node's copy
+            lost = y.losses + y.crashes if x.shape.buffered else y.losses
+            out.append(z3.Implies(new, holders(y, params, p) >= params.w - lost))
+    return out
 
 
 def relation(
@@ -485,25 +765,36 @@ def relation(
 def describe(m: Any, x: AbstractState, params: Params) -> str:
     """The facts that hold in ``x`` under model ``m``, briefly."""
     shape = x.shape
+    nm = shape.nodes
+    k = range(len(nm))
     parts = []
-    down = [shape.nodes[n] for n in range(len(shape.nodes)) if not bool_of(m, x.up[n])]
+    down = [nm[n] for n in k if not bool_of(m, x.up[n])]
     if down:
         parts.append(f"down {{{', '.join(down)}}}")
+    if (losses := int_of(m, x.losses)) > 0:
+        parts.append(f"{losses} disk loss(es)")
     for p in range(shape.puts):
         facts = []
         if bool_of(m, x.performed[p]):
             facts.append("performed")
         if bool_of(m, x.acked[p]):
             facts.append("acked")
-        where = [shape.nodes[n] for n in range(len(shape.nodes)) if bool_of(m, x.store[n][p])]
-        if where:
-            facts.append(f"stored at {{{', '.join(where)}}}")
-        if bool_of(m, x.inflight[p]):
-            facts.append("in flight")
+        for what, table in (("stored at", x.store), ("in flight to", x.wmsg),
+                            ("in a reply to", x.rmsg), ("held by coordinator", x.held),
+                            ("its own version stored at", x.live)):
+            where = [nm[n] for n in k if bool_of(m, table[n][p])]
+            if where:
+                facts.append(f"{what} {{{', '.join(where)}}}")
+        if bool_of(m, x.alive[p]):
+            facts.append("its own version in a message, hint or record")
+        if shape.deletes and bool_of(m, params.tomb[p]):
+            deleted = [str(q + 1) for q in range(shape.puts)
+                       if q != p and bool_of(m, params.hist[p][q])]
+            facts.append(f"a delete of {{{', '.join(deleted)}}}")
         if facts:
             parts.append(f"put {p + 1}: {', '.join(facts)}")
     for t in x.hint:
-        key = f"{shape.nodes[t[0]]} for {shape.nodes[t[1]]} (payload #{t[2]}: puts "
+        key = f"{nm[t[0]]} for {nm[t[1]]} (payload #{t[2]}: puts "
         key += "{" + ", ".join(
             str(p + 1) for p in range(shape.puts) if bool_of(m, params.cov[t[2]][p])
         ) + "})"

@@ -17,11 +17,29 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
 - ``hint_kept_until_acked`` (a deleted hint was acknowledged) is not inductive
   alone either: an in-flight acknowledgement nobody recorded would delete a hint.
   Strengthened: every in-flight acknowledgement was recorded.
+- With disk loss (issue 10's restatement: the definition is unchanged, a node whose
+  disk was lost holds nothing), ``acked_writes_durable`` holds when fewer disks
+  are lost than ``W``: strengthened by "an acknowledged put is held by at least
+  ``W`` minus the disk losses so far of nodes" (the encoding acknowledges a put
+  only then, a rule the edge agreement checks on every suite configuration).
+  Twins: ``W = 1`` with one disk loss (the put acknowledged on one disk, and that
+  disk lost: the suite's disk-loss-w1), and the lossy merge of dvv's naive actor
+  after amnesia (a re-issued dot makes a replica drop the put: the suite's
+  dvv-amnesia-naive-actor).
+- ``no_resurrection_after_reap``: once the tombstone of an acknowledged delete is
+  in no store (it was reaped), no version it deleted is left anywhere (a store, a
+  message, a hint, a coordination record) for a later get to return: the part of
+  ``no_resurrection`` that reaping decides (before the reap, a get that reads the
+  tombstone drops what it deleted, and the read-your-writes proofs say when it
+  reads it). Strengthened by "a live version is covered where it lives, and was
+  performed; a performed put's history was performed". Safe reaping (all top-N
+  replicas hold the same tombstones, nothing about the key in flight) keeps it;
+  immediate reaping is the twin (the suite's delete-immediate).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import z3
@@ -37,6 +55,7 @@ from model_check.proofs.abstraction import (
     causal_store,
     describe,
     hint_kept_until_acked,
+    holders,
     initial,
     lossy_store,
     new_states,
@@ -47,7 +66,14 @@ from model_check.proofs.abstraction import (
 )
 from model_check.proofs.framework import Proof, Query, int_of
 
-__all__ = ["BOUNDS", "PROOFS", "SHAPE"]
+__all__ = [
+    "BOUNDS",
+    "PROOFS",
+    "SHAPE",
+    "no_resurrection_after_reap",
+    "strong_durable_with_losses",
+    "strong_no_resurrection",
+]
 
 
 def _induction(
@@ -56,9 +82,12 @@ def _induction(
     prop: Invariant,
     store_rule: StoreRule = causal_store,
     parts: tuple[str, ...] = ("init", "step", "implies"),
+    losses: Callable[[Params], Term] = lambda params: params.max_losses == 0,
 ) -> Iterator[Query]:
     x, y, params = new_states(shape)
-    bounds = [params.max_drops >= 0, params.max_duplicates >= 0, params.max_crashes >= 0]
+    # ``losses``: the hypothesis on disk losses (none, by default: a buffered crash is
+    # left out of the shape too); the disk-loss proofs below lift it
+    bounds = [params.wellformed(), losses(params)]
     if "init" in parts:
         yield Query("Init => Inv", (*bounds, initial(x, params), z3.Not(invariant(x, params))),
                     lambda m: f"initial state violates the invariant: {describe(m, x, params)}")
@@ -88,7 +117,8 @@ def _induction(
 def _small_pre_state(x: AbstractState, params: Params) -> tuple[tuple[Term, Any], ...]:
     """Preferences for a readable counterexample: nodes up, nothing else going on."""
     prefer: list[tuple[Term, Any]] = [
-        (params.max_drops, 0), (params.max_duplicates, 0), (params.max_crashes, 0)
+        (x.losses, 0), (params.max_drops, 0), (params.max_duplicates, 0), (params.max_crashes, 0),
+        (params.max_losses, 1), (params.w, 1),
     ]
     for name, term in x.variables().items():
         if name.startswith("up["):
@@ -110,6 +140,79 @@ BOUNDS = (
 
 def _strong_awd(x: AbstractState, params: Params) -> Term:
     return z3.And(strong_durable(x, params), acked_writes_durable(x, params))
+
+
+#: The disk-loss proofs: a strict quorum of 3 nodes (no fallback, no hint), as the
+#: suite's disk-loss entries.
+LOSS_SHAPE = Shape(nodes=("A", "B", "C"), puts=2, payloads=0, top=(0, 1, 2), handoff=False)
+LOSS_BOUNDS = "3 nodes (strict quorum), one key, 2 puts, W and the disk-loss budget symbolic"
+
+
+def strong_durable_with_losses(x: AbstractState, params: Params) -> Term:
+    """acked_writes_durable under disk loss, strengthened (see the module docstring)."""
+    puts = range(x.shape.puts)
+    return z3.And(
+        *[c >= 0 for c in (x.drops, x.duplicates, x.crashes, x.losses)],
+        x.losses <= params.max_losses,
+        *[z3.Implies(x.acked[p], x.performed[p]) for p in puts],
+        *[z3.Implies(x.acked[p], holders(x, params, p) >= params.w - x.losses) for p in puts],
+        acked_writes_durable(x, params),
+    )
+
+
+def _fewer_losses_than_w(params: Params) -> Term:
+    return params.max_losses < params.w
+
+
+def _w1_one_loss(params: Params) -> Term:
+    return z3.And(params.w == 1, params.max_losses == 1)
+
+
+def _w2_one_loss(params: Params) -> Term:
+    return z3.And(params.w == 2, params.max_losses == 1)
+
+
+#: The delete proofs: 3 nodes, all replicas (no fallback), a put and a delete.
+DELETE_SHAPE = Shape(nodes=("A", "B", "C"), puts=2, payloads=0, top=(0, 1, 2), handoff=False,
+                     reaping=True, deletes=True, reap_mode="safe")
+IMMEDIATE_SHAPE = Shape(nodes=("A", "B", "C"), puts=2, payloads=0, top=(0, 1, 2),
+                        handoff=False, reaping=True, deletes=True, reap_mode="immediate")
+DELETE_BOUNDS = "3 nodes (all replicas), one key, 2 puts (tombstones symbolic), no disk loss"
+
+
+def _somelive(x: AbstractState, q: int) -> Term:
+    return z3.Or(x.alive[q], *[row[q] for row in x.live])
+
+
+def no_resurrection_after_reap(x: AbstractState, params: Params) -> Term:
+    """Once an acknowledged delete's tombstone is in no store, no version it deleted
+    is left anywhere."""
+    nodes = range(len(x.shape.nodes))
+    puts = range(x.shape.puts)
+    return z3.And([
+        z3.Implies(
+            z3.And(x.acked[d], params.tomb[d], params.hist[d][q], z3.Not(params.tomb[q]),
+                   *[z3.Not(x.store[n][d]) for n in nodes]),
+            z3.Not(_somelive(x, q)),
+        )
+        for d in puts for q in puts if d != q
+    ])
+
+
+def strong_no_resurrection(x: AbstractState, params: Params) -> Term:
+    nodes = range(len(x.shape.nodes))
+    puts = range(x.shape.puts)
+    return z3.And(
+        *[c >= 0 for c in (x.drops, x.duplicates, x.crashes, x.losses)],
+        x.losses <= params.max_losses,
+        *[z3.Implies(x.acked[p], x.performed[p]) for p in puts],
+        *[z3.Implies(x.live[n][q], z3.And(x.store[n][q], x.performed[q]))
+          for n in nodes for q in puts],
+        *[z3.Implies(x.alive[q], x.performed[q]) for q in puts],
+        *[z3.Implies(z3.And(x.performed[p], params.hist[p][q]), x.performed[q])
+          for p in puts for q in puts],
+        no_resurrection_after_reap(x, params),
+    )
 
 
 PROOFS: tuple[Proof, ...] = (
@@ -148,6 +251,52 @@ PROOFS: tuple[Proof, ...] = (
         "counterexample to induction",
         lambda: _induction(SHAPE, hint_kept_until_acked, hint_kept_until_acked,
                            parts=("step",)),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_acked_writes_durable_with_disk_loss",
+        "With disk losses (fewer than W of them), acked_writes_durable holds in every "
+        "reachable state: strengthened by 'an acknowledged put is held by at least W "
+        "minus the disk losses so far of nodes', it holds initially, is preserved by "
+        "every step (disk loss included: it empties one store and counts one loss), and "
+        "implies the property. W = 2 with one disk loss is the suite's disk-loss-w2.",
+        LOSS_BOUNDS,
+        lambda: _induction(LOSS_SHAPE, strong_durable_with_losses, acked_writes_durable,
+                           losses=_fewer_losses_than_w),
+        "W = 1 with one disk loss (the suite's disk-loss-w1): the put acknowledged on "
+        "one disk, and that disk lost",
+        lambda: _induction(LOSS_SHAPE, strong_durable_with_losses, acked_writes_durable,
+                           parts=("step",), losses=_w1_one_loss),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_acked_writes_durable_with_disk_loss_needs_actor_epochs",
+        "W = 2 with one disk loss: the strengthened invariant is inductive because merges "
+        "are causal after the loss (the node mints under a new actor, so no dot is "
+        "re-issued: the suite's dvv-amnesia-actor-epochs).",
+        LOSS_BOUNDS,
+        lambda: _induction(LOSS_SHAPE, strong_durable_with_losses, acked_writes_durable,
+                           parts=("step",),
+                           losses=_w2_one_loss),
+        "the naive actor (the suite's dvv-amnesia-naive-actor): after the loss the node "
+        "re-issues a dot and a replica's merge drops the put (the lossy rule)",
+        lambda: _induction(LOSS_SHAPE, strong_durable_with_losses, acked_writes_durable,
+                           lossy_store, parts=("step",), losses=_w2_one_loss),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_no_resurrection_after_reap",
+        "With safe reaping, once the tombstone of an acknowledged delete is in no store, "
+        "no version it deleted is left anywhere for a get to return: the strengthened "
+        "invariant holds initially, is preserved by every step (reap included) and "
+        "implies the property (the suite's delete-safe).",
+        DELETE_BOUNDS,
+        lambda: _induction(DELETE_SHAPE, strong_no_resurrection, no_resurrection_after_reap),
+        "immediate reaping (the suite's delete-immediate): the nodes holding the "
+        "acknowledged tombstone reap it while another replica still holds the deleted "
+        "version",
+        lambda: _induction(IMMEDIATE_SHAPE, strong_no_resurrection,
+                           no_resurrection_after_reap, parts=("step",)),
         group="invariants",
     ),
 )

@@ -14,7 +14,9 @@ MODULES = (
     "model_check.proofs.vclock_laws",
     "model_check.proofs.dvv",
     "model_check.proofs.quorum",
+    "model_check.proofs.reads",
     "model_check.proofs.ring",
+    "model_check.proofs.merge",
     "model_check.proofs.invariants",
 )
 

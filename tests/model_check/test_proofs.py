@@ -4,10 +4,8 @@ encodings with the Python spec, and the ``vdynamo prove`` command."""
 from __future__ import annotations
 
 import json
-import random
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +14,6 @@ import z3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from model_check import properties
-from model_check.proofs import abstraction as inv
 from model_check.proofs import cli
 from model_check.proofs import dvv as dz
 from model_check.proofs import ring as ring_proofs
@@ -31,14 +27,11 @@ from model_check.proofs.framework import (
     run_proof,
 )
 from model_check.proofs.registry import all_proofs
-from spec import dvv, model
-from spec.actions import Crash, Deliver, Drop, Duplicate
-from spec.config import Config
+from spec import dvv
 from spec.ring import Ring
-from spec.state import Kind
 from spec.vclock import Order, VClock, Version, reconcile
 from tests.conftest import examples
-from tests.model_check.agreement import Agreement, dvv_constant, evaluate
+from tests.model_check.agreement import dvv_constant, evaluate
 
 PROOFS = all_proofs()
 ROOT = Path(__file__).resolve().parents[2]
@@ -283,153 +276,3 @@ def test_vdynamo_prove_command() -> None:
         check=False,
     )
     assert bad.returncode == 2 and "quorum_intersection" in bad.stderr
-
-
-# -- the spec's transitions agree with the invariants' encoding ---------------------------------
-
-AGREEMENT_CONFIG = Config(
-    nodes=("A", "B", "C", "D"), n=3, r=2, w=2, sloppy_quorum=True, clock="dvv", crashes=1,
-    drops=1, duplicates=1, clients=2, puts_per_client=1, gets_per_client=0, keys=("k",),
-)
-Sample = list[tuple[Any, list[tuple[Any, Any]]]]
-
-
-def _walks(config: Config, walks: int, depth: int, seed: int) -> Sample:
-    """States met on seeded random walks of the spec, each with all its successors."""
-    rng = random.Random(seed)
-    out: Sample = []
-    for _ in range(walks):
-        state = model.initial_state(config)
-        for _ in range(depth):
-            successors = list(model.successors(state))
-            if not successors:
-                break
-            out.append((state, successors))
-            state = rng.choice(successors)[1]
-    return out
-
-
-@pytest.fixture(scope="module")
-def agreement() -> Agreement:
-    return Agreement(AGREEMENT_CONFIG)
-
-
-@pytest.fixture(scope="module")
-def samples() -> Sample:
-    return _walks(AGREEMENT_CONFIG, 20, 40, 7)
-
-
-def test_every_spec_step_satisfies_the_transition_relation(
-    agreement: Agreement, samples: Sample
-) -> None:
-    used: Counter[str] = Counter()
-    for state, successors in samples:
-        for action, after in successors:
-            name = agreement.step_name(state, after)
-            assert name is not None, f"the relation does not allow {action} from {state}"
-            used[name.split()[0]] += 1
-    # the sample exercises every kind of step of the relation the issue names
-    assert {"put", "replicate", "acknowledge", "exchange", "handoff", "hint-deliver",
-            "hint-ack", "crash", "recover"} <= set(used)
-
-
-def test_states_the_relation_allows_are_spec_successors(
-    agreement: Agreement, samples: Sample
-) -> None:
-    """Every abstract successor Z3 finds by the exact steps (models enumerated and
-    blocked) is the abstraction of a successor the spec generates."""
-    chosen = [s for i, s in enumerate(samples) if i % 10 == 0 or any(n.hints for n in s[0].nodes)]
-    proposed = 0
-    for state, successors in chosen[:25]:
-        result = agreement.exact_successors(state, [after for _, after in successors], limit=15)
-        assert result is not None
-        found, expected = result
-        for candidate in found:
-            assert candidate in expected
-        proposed += len(found)
-    assert proposed >= 25
-
-
-def test_abstract_properties_agree_with_model_check_properties(
-    agreement: Agreement, samples: Sample
-) -> None:
-    for state, _ in samples[::2]:
-        assert agreement.holds(inv.acked_writes_durable, state) is (
-            properties.acked_writes_durable(state)
-        )
-        assert agreement.holds(inv.hint_kept_until_acked, state) is (
-            properties.hint_kept_until_acked(state)
-        )
-        # the strengthened invariants hold on reachable states, not only inductively
-        assert agreement.holds(inv.strong_durable, state)
-        assert agreement.holds(inv.strong_hints, state)
-
-
-def test_server_vclock_steps_break_the_causal_relation() -> None:
-    """The agreement check has teeth: with coordinator-generated clocks a replica drops
-    a concurrent write, a spec step the causal relation refuses and the twin's lossy
-    relation allows."""
-    config = Config(
-        nodes=("A", "B", "C"), n=3, r=2, w=2, sloppy_quorum=False, clock="server-vclock",
-        coordinator="first", clients=2, puts_per_client=1, gets_per_client=0, keys=("k",),
-    )
-    causal = Agreement(config)
-    lossy = Agreement(config, store_rule=inv.lossy_store)
-    refused = 0
-    for state, successors in _walks(config, 30, 20, 3):
-        for _, after in successors:
-            if causal.allows(state, after) is False:
-                refused += 1
-                assert lossy.allows(state, after)
-        if refused >= 3:
-            break
-    assert refused >= 3
-
-
-def test_faults_on_hints_satisfy_the_relation() -> None:
-    """Drops, duplicates and losses at a down node of handoffs and their
-    acknowledgements: walks that spend the fault budgets on hint messages only."""
-    config = Config(
-        nodes=("A", "B", "C", "D"), n=3, r=2, w=2, sloppy_quorum=True, clock="dvv",
-        crashes=2, drops=1, duplicates=1, clients=2, puts_per_client=1, gets_per_client=0,
-        keys=("k",),
-    )
-    agreement = Agreement(config)
-    hint_kinds = (Kind.HINT_DELIVERY, Kind.HINT_ACK)
-
-    def wanted(action: Any) -> bool:
-        if isinstance(action, Drop | Duplicate):
-            return action.message.kind in hint_kinds
-        return True
-
-    rng = random.Random(11)
-    used: Counter[str] = Counter()
-    for _ in range(12):
-        state = model.initial_state(config)
-        for _ in range(40):
-            successors = [(a, s) for a, s in model.successors(state) if wanted(a)]
-            if not successors:
-                break
-            for action, after in successors:
-                name = agreement.step_name(state, after)
-                assert name is not None, f"the relation does not allow {action}"
-                used[" ".join(name.split()[:2])] += 1
-                # a handoff whose intended node crashes before it arrives is lost
-                if isinstance(action, Crash):
-                    for message in after.messages:
-                        if message.kind is Kind.HINT_DELIVERY and message.dst == action.node:
-                            lost = agreement.step_name(
-                                after, model_step(after, Deliver(message))
-                            )
-                            assert lost is not None and lost.startswith("hint lost")
-                            used["hint lost"] += 1
-            state = rng.choice(successors)[1]
-    assert {"drop hint", "drop hint-ack", "duplicate hint", "hint lost"} <= set(used)
-
-
-def model_step(state: Any, action: Any) -> Any:
-    """The successor of ``state`` by ``action`` (which must be enabled)."""
-    for candidate, after in model.successors(state):
-        if candidate == action:
-            return after
-    raise AssertionError(f"{action} is not enabled")
