@@ -357,6 +357,7 @@ def coordinate(
         graph=graph,
         witnessed={name: index[fp] for name, fp in witnessed_fp.items()},
         witnessed_steps={name: (index[fp], o) for name, (fp, o) in witnessed_steps_fp.items()},
+        reduced_states=0,
         _initial=initial,
         _successors=successors,
         _parent=parent,
