@@ -8,9 +8,11 @@ it runs ``check()`` with symmetry on and off, each in a fresh subprocess so that
 memory (``ru_maxrss``) belongs to that run alone, and prints one table, side
 by side. A first row measures the explorer alone on a trivial system (two
 counters, 1,000,000 states) to separate its own cost from the spec's
-successor generation. Then the worker scaling (``--workers`` 1 and 2) and the
-swarm simulator's steps per CPU-second on strict-dvv and the sloppy
-configurations, and the SPIN comparison on the reference questions
+successor generation. Then partial-order reduction (``--por`` off and on: the
+states with and without, the reduction factor, CPU seconds, verdicts), the
+worker scaling (``--workers`` 1 and 2, with the workers' seen-set bytes per
+state) and the swarm simulator's steps per CPU-second on strict-dvv and the
+sloppy configurations, and the SPIN comparison on the reference questions
 (``bench/promela/strict.pml``: needs ``spin`` and ``gcc``, from Debian:
 ``apt-get install spin gcc``). It prints figures and never fails on time.
 """
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -53,6 +56,9 @@ LARGE_STATES = 1_000_000
 SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
+POR = (*SCALING, "strict-dvv-reread", "strict-read-all-reread")
+"""The configurations of the partial-order reduction rows (the last two: where it finds
+something to reduce)."""
 
 
 def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
@@ -83,7 +89,17 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return {"distinct_states": result.distinct_states, "seconds": result.seconds,
                 "cpu_seconds": time.process_time() - started + children.ru_utime
-                + children.ru_stime,
+                + children.ru_stime, "seen_bytes": result.seen_bytes,
+                "verdicts": {r.property: str(r.verdict) for r in result.results}}
+    if kind in ("por", "no-por"):  # name = suite entry; all its properties
+        from model_check.suite import entry as suite_entry
+
+        chosen = suite_entry(name)
+        result = check(chosen.config, list(chosen.expected), por=kind == "por")
+        return {"distinct_states": result.distinct_states, "seconds": result.seconds,
+                "transitions": result.transitions,
+                "cpu_seconds": time.process_time() - started,
+                "reduced_states": result.reduced_states, "por_note": result.por_note,
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "simulate":  # name = suite entry; 500 walks from seed 1
         from model_check.check import simulate_check
@@ -263,8 +279,31 @@ def main(argv: list[str] | None = None) -> int:
             if on and off and on.get("verdicts") != off.get("verdicts"):
                 print(f"  !! verdicts differ with symmetry on/off: {on['verdicts']} vs "
                       f"{off['verdicts']}", flush=True)
+    print("\npartial-order reduction (vdynamo check --por; all of the entry's properties; "
+          "median of 3 alternating runs):")
+    for name in POR:
+        runs: dict[str, list[dict[str, Any]]] = {"no-por": [], "por": []}
+        for _ in range(3):
+            for kind in runs:
+                run = _measure(kind, name, True, args.timeout)
+                if run is not None and "error" not in run:
+                    runs[kind].append(run)
+        if not runs["por"] or not runs["no-por"]:
+            print(f"  {name:<24} failed", flush=True)
+            continue
+        off, on = runs["no-por"][0], runs["por"][0]
+        factor = off["distinct_states"] / on["distinct_states"]
+        cpu_off = statistics.median(r["cpu_seconds"] for r in runs["no-por"])
+        cpu_on = statistics.median(r["cpu_seconds"] for r in runs["por"])
+        print(f"  {name:<24} states {off['distinct_states']:,} without, "
+              f"{on['distinct_states']:,} with ({factor:.4f}x), transitions "
+              f"{off['transitions']:,} / {on['transitions']:,}, "
+              f"{on['reduced_states']:,} states reduced to one step; CPU-s {cpu_off:.2f} / "
+              f"{cpu_on:.2f} ({cpu_off / cpu_on:.2f}x); verdicts "
+              f"{'same' if off['verdicts'] == on['verdicts'] else 'DIFFER'}"
+              + (f"; POR off: {on['por_note']}" if on["por_note"] else ""), flush=True)
     print("\nworker scaling (vdynamo check --workers N; all properties; CPU includes the "
-          "workers'):")
+          "workers'; B/state: the workers' seen-set partitions and parent links):")
     for name in SCALING:
         runs = {n: _measure("workers", f"{name}:{n}", True, args.timeout) for n in (1, 2)}
         cells = []
@@ -273,7 +312,8 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append(f"{n} worker(s): {run and run.get('error')}")
                 continue
             cells.append(f"{n} worker(s) {run['distinct_states']:,} states "
-                         f"{run['seconds']:.2f} s wall, {run['cpu_seconds']:.2f} CPU-s")
+                         f"{run['seconds']:.2f} s wall, {run['cpu_seconds']:.2f} CPU-s, "
+                         f"{run['seen_bytes'] / run['distinct_states']:.1f} B/state")
         one, two = runs[1], runs[2]
         if one and two and "error" not in one and "error" not in two:
             cells.append(f"speed-up {one['seconds'] / two['seconds']:.2f}x, verdicts "
