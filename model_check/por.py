@@ -171,10 +171,13 @@ class SpecReduction:
     config: Config
 
     def applies(self, state: State) -> bool:
-        """No fault is left, no delete is configured, and a replica-get is in flight."""
+        """No fault is left, no delete is configured, and a replica-get in flight meets
+        the independence conditions (G2-G7): asked before the successors are built."""
         config = self.config
-        return (not config.deletes_per_client and _faults_spent(state, config)
-                and any(m.kind is Kind.REPLICA_GET for m in state.messages))
+        if config.deletes_per_client or not _faults_spent(state, config):
+            return False
+        return any(m.kind is Kind.REPLICA_GET and _persistent_get(state, m)
+                   for m in state.messages)
 
     def ample(self, state: State, steps: Sequence[tuple[Action, State]]) -> int | None:
         """The ordinal of a replica-get delivery persistent at ``state``, or None."""
