@@ -44,14 +44,17 @@ at a time.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import gc
 import itertools
 import resource
 import sys
 import time
 from array import array
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, Protocol, TextIO, TypeVar
+from typing import TYPE_CHECKING, Generic, ParamSpec, Protocol, TextIO, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -75,10 +78,41 @@ __all__ = [
     "format_statistics",
     "peak_memory_bytes",
     "stderr_progress",
+    "tuned_gc",
 ]
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+GC_THRESHOLD = (100_000, 20, 100)
+"""The cyclic garbage collector's thresholds during a search (Python's default is
+(700, 10, 10)). A search allocates millions of acyclic objects (states, tuples) and keeps
+many alive in its frontier, so the default young-generation threshold runs a
+collection every 700 allocations, each tracing survivors that are never garbage:
+raising it made check() 1.10-1.16x faster on strict-dvv and sloppy-crash (medians of
+3), the same as turning the collector off, while still collecting any cycles a
+predicate makes."""
+
+
+@contextlib.contextmanager
+def tuned_gc() -> Iterator[None]:
+    """Run the block with :data:`GC_THRESHOLD`, then restore the thresholds."""
+    old = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+def _with_tuned_gc(function: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(function)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with tuned_gc():
+            return function(*args, **kwargs)
+    return run
 
 NO_PARENT = 0xFFFFFFFF
 MAX_ORDINAL = 0xFFFF
@@ -304,6 +338,7 @@ class _Arrays:
         self.with_graph = with_graph
 
 
+@_with_tuned_gc
 def explore(
     initial_states: Iterable[S],
     successors: Callable[[S], Iterable[tuple[A, S]]],

@@ -42,6 +42,7 @@ process boundaries and must be. Cost: every successor is pickled twice
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import time
 from array import array
@@ -53,7 +54,14 @@ import numpy as np
 import numpy.typing as npt
 
 from model_check.errors import CheckError
-from model_check.explorer import NO_PARENT, Exploration, Progress, StateGraph, peak_memory_bytes
+from model_check.explorer import (
+    GC_THRESHOLD,
+    NO_PARENT,
+    Exploration,
+    Progress,
+    StateGraph,
+    peak_memory_bytes,
+)
 from model_check.fingerprint import SeenSet, fast_fingerprint
 
 __all__ = ["coordinate", "explore_parallel"]
@@ -179,6 +187,7 @@ class _Worker:
                 seen_bytes)
 
     def serve(self, conn: Connection) -> None:
+        gc.set_threshold(*GC_THRESHOLD)  # a forked worker: see explorer.GC_THRESHOLD
         while True:
             command, argument = conn.recv()
             if command == "stop":
