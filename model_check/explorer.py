@@ -631,7 +631,7 @@ def explore_model(
     cluster's address, or ``"local"``) the workers (default 2) are Ray actors there
     (:func:`model_check.distributed.explore_ray`)."""
     common = (model.initial_states(), model.successors, invariants,
-              model.canonicalize if symmetry and getattr(model, "symmetric", True) else None)
+              model.canonicalize if symmetry else None)
     if workers is not None or ray is not None:
         from model_check.distributed import explore_ray
         from model_check.parallel import explore_parallel

@@ -37,12 +37,6 @@ class SpecModel:
     describe = staticmethod(_spec.describe)
     narrate = staticmethod(_spec.narrate)
 
-    @property
-    def symmetric(self) -> bool:
-        """Whether :meth:`canonicalize` can be other than the identity (two clients or
-        more): the explorer does not call it otherwise."""
-        return self.config.clients >= 2
-
     def initial_states(self) -> tuple[State]:
         return (_spec.initial_state(self.config),)
 
