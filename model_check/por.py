@@ -39,13 +39,13 @@ checked properties:
      that enables anti-entropy, would not commute), and no delete is
      configured (reaps);
    * G3: ``n``, ``c`` and every other node ``c`` awaits are up and reachable;
-   * G6: the get cannot end before ``a``: without ``n``'s answer it cannot reach
+   * G5: the get cannot end before ``a``: without ``n``'s answer it cannot reach
      R replies, and every other target it awaits has a message of its exchange
      in flight (so no timeout on it is enabled, and none can fail the get);
-   * G5: nothing else can write ``n``'s copy of ``k`` before ``a``: every
+   * G4: nothing else can write ``n``'s copy of ``k`` before ``a``: every
      in-flight message of the key is of ``r``, no other coordination or hint of
      the key exists, and no other client can still send a request;
-   * G7: no anti-entropy exchange of the key is enabled (all of its top-N copies
+   * G6: no anti-entropy exchange of the key is enabled (all of its top-N copies
      are equal), and none can become enabled, since nothing above changes them;
    * an action kind this module does not know (e.g. membership's Join, Leave,
      Gossip), or a message kind it does not know, is dependent on everything:
@@ -172,7 +172,7 @@ class SpecReduction:
 
     def applies(self, state: State) -> bool:
         """No fault is left, no delete is configured, and a replica-get in flight meets
-        the independence conditions (G2-G7): asked before the successors are built."""
+        the independence conditions (G2-G6): asked before the successors are built."""
         config = self.config
         if config.deletes_per_client or not _faults_spent(state, config):
             return False
@@ -203,7 +203,7 @@ def _faults_spent(state: State, config: Config) -> bool:
 def _persistent_get(state: State, m: Message) -> bool:
     """Whether delivering the replica-get ``m`` (coordinator ``m.src``, replica ``m.dst``,
     request ``r``, key ``k``) is independent of every step any path can take before it,
-    once no fault is left (conditions G3-G7 of the module docstring)."""
+    once no fault is left (conditions G3-G6 of the module docstring)."""
     r, key = m.request, m.key
     replica = state.node(m.dst)
     coordinator = state.node(m.src)
@@ -215,21 +215,21 @@ def _persistent_get(state: State, m: Message) -> bool:
     others = [t for t, _ in coord.awaiting if t != m.dst]
     if len(others) == len(coord.awaiting):
         return False  # the replica is not awaited
-    # G6: without this replica's answer the get can neither complete nor fail first.
+    # G5: without this replica's answer the get can neither complete nor fail first.
     if len(coord.replies) + len(others) >= state.config.r:
         return False
     side = state.side
     in_flight: set[str] = set()
     for x in state.messages:
         if x.key == key and x.request != r:
-            return False  # G5: another request (or a handoff) of the key is under way
+            return False  # G4: another request (or a handoff) of the key is under way
         if x.request == r:
             in_flight.add(x.dst if x.src == m.src else x.src)
     for t in others:
         node = state.node(t)
         if not node.up or (t in side) != (m.src in side) or t not in in_flight:
             return False  # its timeout could end the get first
-    # G5: no other coordination of the key, no hint of it, no client that can still ask.
+    # G4: no other coordination of the key, no hint of it, no client that can still ask.
     for node in state.nodes:
         for c in node.coord:
             if c.key == key and c.request != r:
@@ -242,7 +242,7 @@ def _persistent_get(state: State, m: Message) -> bool:
         if name != owner and (client.puts_issued < config.writes_per_client
                               or client.gets_issued < config.gets_per_client):
             return False
-    # G7: no anti-entropy exchange of the key is enabled (and none can be: its copies
+    # G6: no anti-entropy exchange of the key is enabled (and none can be: its copies
     # change only by the deliveries and handoffs excluded above).
     if config.anti_entropy:
         plan_top = plan_of(config).top[key]
