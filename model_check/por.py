@@ -39,12 +39,12 @@ checked properties:
      that enables anti-entropy, would not commute), and no delete is
      configured (reaps);
    * G3: ``n``, ``c`` and every other node ``c`` awaits are up and reachable;
-   * G5: the get cannot end before ``a``: without ``n``'s answer it cannot reach
-     R replies, and every other target it awaits has a message of its exchange
-     in flight (so no timeout on it is enabled, and none can fail the get);
    * G4: nothing else can write ``n``'s copy of ``k`` before ``a``: every
      in-flight message of the key is of ``r``, no other coordination or hint of
      the key exists, and no other client can still send a request;
+   * G5: the get cannot end before ``a``: without ``n``'s answer it cannot reach
+     R replies, and every other target it awaits has a message of its exchange
+     in flight (so no timeout on it is enabled, and none can fail the get);
    * G6: no anti-entropy exchange of the key is enabled (all of its top-N copies
      are equal), and none can become enabled, since nothing above changes them;
    * an action kind this module does not know (e.g. membership's Join, Leave,
