@@ -8,9 +8,11 @@ it runs ``check()`` with symmetry on and off, each in a fresh subprocess so that
 memory (``ru_maxrss``) belongs to that run alone, and prints one table, side
 by side. A first row measures the explorer alone on a trivial system (two
 counters, 1,000,000 states) to separate its own cost from the spec's
-successor generation. Then the worker scaling (``--workers`` 1 and 2) and the
-swarm simulator's steps per CPU-second on strict-dvv and the sloppy
-configurations, and the SPIN comparison on the reference questions
+successor generation. Then partial-order reduction (``--por`` off and on: the
+states with and without, the reduction factor, CPU seconds, verdicts), the
+worker scaling (``--workers`` 1 and 2, with the workers' seen-set bytes per
+state) and the swarm simulator's steps per CPU-second on strict-dvv and the
+sloppy configurations, and the SPIN comparison on the reference questions
 (``bench/promela/strict.pml``: needs ``spin`` and ``gcc``, from Debian:
 ``apt-get install spin gcc``). It prints figures and never fails on time.
 """
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -53,6 +56,11 @@ LARGE_STATES = 1_000_000
 SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
+SECTIONS = ("table", "split", "por", "workers", "simulate", "spin")
+"""The parts of the run (``--section``)."""
+POR = (*SCALING, "strict-dvv-reread", "strict-read-all-reread")
+"""The configurations of the partial-order reduction rows (the last two: where it finds
+something to reduce)."""
 
 
 def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
@@ -83,7 +91,19 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return {"distinct_states": result.distinct_states, "seconds": result.seconds,
                 "cpu_seconds": time.process_time() - started + children.ru_utime
-                + children.ru_stime,
+                + children.ru_stime, "seen_bytes": result.seen_bytes,
+                "verdicts": {r.property: str(r.verdict) for r in result.results}}
+    if kind == "split":  # name = suite entry: where check()'s CPU goes
+        return _split(name)
+    if kind in ("por", "no-por"):  # name = suite entry; all its properties
+        from model_check.suite import entry as suite_entry
+
+        chosen = suite_entry(name)
+        result = check(chosen.config, list(chosen.expected), por=kind == "por")
+        return {"distinct_states": result.distinct_states, "seconds": result.seconds,
+                "transitions": result.transitions,
+                "cpu_seconds": time.process_time() - started,
+                "reduced_states": result.reduced_states, "por_note": result.por_note,
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "simulate":  # name = suite entry; 500 walks from seed 1
         from model_check.check import simulate_check
@@ -115,6 +135,73 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
             "seen_bytes": result.seen_bytes,
             "peak_memory": peak_memory_bytes(),
             "verdicts": {r.property: str(r.verdict) for r in result.results}}
+
+
+def _split(name: str) -> dict[str, Any]:
+    """CPU-s of: every reachable state's successors built once (the spec), the explorer
+    on successors computed beforehand (the explorer alone), the search without any
+    property, and check() with all of the entry's properties (medians of 3)."""
+    from model_check.check import check
+    from model_check.explorer import explore, explore_model
+    from model_check.spec_model import spec_model
+    from model_check.suite import entry as suite_entry
+
+    chosen = suite_entry(name)
+    model = spec_model(chosen.config)
+    table: dict[Any, list[Any] | None] = dict.fromkeys(model.initial_states())
+    level = list(table)
+    while level:
+        following = []
+        for state in level:
+            steps = list(model.successors(state))
+            table[state] = steps
+            for _, successor in steps:
+                if successor not in table:
+                    table[successor] = None
+                    following.append(successor)
+        level = following
+    states = list(table)
+
+    def cpu(run: Any) -> float:
+        times = []
+        for _ in range(3):
+            started = time.process_time()
+            run()
+            times.append(time.process_time() - started)
+        return float(statistics.median(times))
+
+    def spec_only() -> None:
+        for state in states:
+            for _ in model.successors(state):
+                pass
+
+    def replay(state: Any) -> list[Any]:
+        return table[state] or []
+
+    return {"distinct_states": len(states),
+            "transitions": sum(len(steps or ()) for steps in table.values()),
+            "successors": cpu(spec_only),
+            "explorer": cpu(lambda: explore(model.initial_states(), replay)),
+            "bare": cpu(lambda: explore_model(model)),
+            "check": cpu(lambda: check(chosen.config, list(chosen.expected)))}
+
+
+def _split_rows(timeout: float) -> None:
+    print("\nwhere the CPU goes (CPU-s, medians of 3; explorer alone: on successors computed "
+          "beforehand):")
+    for name in SCALING:
+        run = _measure("split", name, True, timeout)
+        if run is None or "error" in run:
+            print(f"  {name:<18} {run and run.get('error')}")
+            continue
+        check_s = run["check"]
+        rest = max(check_s - run["bare"], 0.0)
+        print(f"  {name:<18} check() {check_s:.2f}: successors (the spec) {run['successors']:.2f}"
+              f" ({run['successors'] / check_s:.0%}), explorer alone {run['explorer']:.3f} "
+              f"({run['explorer'] / check_s:.0%}, "
+              f"{run['explorer'] / run['transitions'] * 1e6:.2f} us/transition), search "
+              f"without properties {run['bare']:.2f}; so properties and liveness "
+              f"{rest:.2f} ({rest / check_s:.0%})", flush=True)
 
 
 def _measure(kind: str, name: str, symmetry: bool, timeout: float) -> dict[str, Any] | None:
@@ -226,7 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure only this suite entry in the table (repeatable)")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds allowed for each run (default 1800)")
+    parser.add_argument("--section", action="append", choices=SECTIONS,
+                        help="run only this part (repeatable; default: all)")
     args = parser.parse_args(argv)
+    sections = set(args.section or SECTIONS)
     if args.one:
         kind, name, symmetry = args.one
         print(json.dumps(_one(kind, name, symmetry == "1")))
@@ -247,10 +337,11 @@ def main(argv: list[str] | None = None) -> int:
         return "  ".join(c.ljust(w) if i < 2 else c.rjust(w)
                          for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
 
-    print(line(header))
-    print(line(["-" * w for w in widths]))
     started = time.perf_counter()
-    for kind, name, label in jobs:
+    if "table" in sections:
+        print(line(header))
+        print(line(["-" * w for w in widths]))
+    for kind, name, label in jobs if "table" in sections else []:
         on = _measure(kind, name, True, args.timeout)
         off = _measure(kind, name, False, args.timeout) if kind != "toy" else None
         saved = "n/a (bounded runs)" if kind == "large" else ""
@@ -263,37 +354,79 @@ def main(argv: list[str] | None = None) -> int:
             if on and off and on.get("verdicts") != off.get("verdicts"):
                 print(f"  !! verdicts differ with symmetry on/off: {on['verdicts']} vs "
                       f"{off['verdicts']}", flush=True)
+    if "split" in sections:
+        _split_rows(args.timeout)
+    if "por" in sections:
+        _por_rows(args.timeout)
+    if "workers" in sections:
+        _scaling_rows(args.timeout)
+    if "simulate" in sections:
+        _simulation_rows(args.timeout)
+    if "spin" in sections:
+        _spin_comparison(args.timeout)
+    print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
+          "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
+          "own process (ru_maxrss); B/state counts the seen-set and the parent links "
+          "(18 with the state-index array that liveness needs, 14 without).")
+    return 0
+
+
+def _por_rows(timeout: float) -> None:
+    print("\npartial-order reduction (vdynamo check --por; all of the entry's properties; "
+          "median of 3 alternating runs):")
+    for name in POR:
+        runs: dict[str, list[dict[str, Any]]] = {"no-por": [], "por": []}
+        for _ in range(3):
+            for kind in runs:
+                run = _measure(kind, name, True, timeout)
+                if run is not None and "error" not in run:
+                    runs[kind].append(run)
+        if not runs["por"] or not runs["no-por"]:
+            print(f"  {name:<24} failed", flush=True)
+            continue
+        off, on = runs["no-por"][0], runs["por"][0]
+        factor = off["distinct_states"] / on["distinct_states"]
+        cpu_off = statistics.median(r["cpu_seconds"] for r in runs["no-por"])
+        cpu_on = statistics.median(r["cpu_seconds"] for r in runs["por"])
+        print(f"  {name:<24} states {off['distinct_states']:,} without, "
+              f"{on['distinct_states']:,} with ({factor:.4f}x), transitions "
+              f"{off['transitions']:,} / {on['transitions']:,}, "
+              f"{on['reduced_states']:,} states reduced to one step; CPU-s {cpu_off:.2f} / "
+              f"{cpu_on:.2f} ({cpu_off / cpu_on:.2f}x); verdicts "
+              f"{'same' if off['verdicts'] == on['verdicts'] else 'DIFFER'}"
+              + (f"; POR off: {on['por_note']}" if on["por_note"] else ""), flush=True)
+
+
+def _scaling_rows(timeout: float) -> None:
     print("\nworker scaling (vdynamo check --workers N; all properties; CPU includes the "
-          "workers'):")
+          "workers'; B/state: the workers' seen-set partitions and parent links):")
     for name in SCALING:
-        runs = {n: _measure("workers", f"{name}:{n}", True, args.timeout) for n in (1, 2)}
+        runs = {n: _measure("workers", f"{name}:{n}", True, timeout) for n in (1, 2)}
         cells = []
         for n, run in runs.items():
             if run is None or "error" in run:
                 cells.append(f"{n} worker(s): {run and run.get('error')}")
                 continue
             cells.append(f"{n} worker(s) {run['distinct_states']:,} states "
-                         f"{run['seconds']:.2f} s wall, {run['cpu_seconds']:.2f} CPU-s")
+                         f"{run['seconds']:.2f} s wall, {run['cpu_seconds']:.2f} CPU-s, "
+                         f"{run['seen_bytes'] / run['distinct_states']:.1f} B/state")
         one, two = runs[1], runs[2]
         if one and two and "error" not in one and "error" not in two:
             cells.append(f"speed-up {one['seconds'] / two['seconds']:.2f}x, verdicts "
                          f"{'same' if one['verdicts'] == two['verdicts'] else 'DIFFER'}")
         print(f"  {name:<18} " + "; ".join(cells), flush=True)
+
+
+def _simulation_rows(timeout: float) -> None:
     print(f"\nswarm simulation (vdynamo check --simulate {SIMULATED_WALKS} --seed 1):")
     for name in SCALING:
-        run = _measure("simulate", name, True, args.timeout)
+        run = _measure("simulate", name, True, timeout)
         if run is None or "error" in run:
             print(f"  {name:<18} {run and run.get('error')}")
             continue
         print(f"  {name:<18} {run['steps']:,} steps in {run['cpu_seconds']:.2f} CPU-s: "
               f"{run['steps'] / run['cpu_seconds']:,.0f} steps/CPU-s; violated: "
               f"{', '.join(run['violated']) or 'none'}", flush=True)
-    _spin_comparison(args.timeout)
-    print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
-          "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
-          "own process (ru_maxrss); B/state counts the seen-set and the parent links "
-          "(18 with the state-index array that liveness needs, 14 without).")
-    return 0
 
 
 if __name__ == "__main__":

@@ -42,8 +42,9 @@ from model_check.explorer import Exploration, Progress, explore_model, format_st
 from model_check.explorer import Path as Run
 from model_check.liveness import check_eventually_reachable
 from model_check.model import Model
+from model_check.por import spec_reduction
 from model_check.properties import PROPERTIES, Expectation, Property
-from model_check.spec_model import spec_model
+from model_check.spec_model import SpecModel, spec_model
 from model_check.trace import Trace
 from spec.actions import Action
 from spec.config import Config, load_config
@@ -116,6 +117,12 @@ class CheckResult:
     bounded: bool = False
     seen_bytes: int = 0
     statistics: str = field(default="", compare=False)
+    por: bool = False
+    """Partial-order reduction was asked for (``check(..., por=True)``)."""
+    por_note: str = ""
+    """Why the reduction was off although asked for ("" when it was on or not asked)."""
+    reduced_states: int = 0
+    """States expanded through one step of a persistent set (:mod:`model_check.por`)."""
 
     def result(self, name: str) -> PropertyResult:
         """The result of property ``name``; raises UnknownNameError if it was not checked."""
@@ -171,6 +178,11 @@ class CheckResult:
             "peak_memory": self.peak_memory,
             "symmetry": self.symmetry,
             "bounded": self.bounded,
+            "seen_bytes_per_state": round(self.seen_bytes / self.distinct_states, 2)
+            if self.distinct_states else None,
+            "por": self.por,
+            "por_reduced_states": self.reduced_states,
+            "por_off_because": self.por_note or None,
         }
 
 
@@ -218,6 +230,7 @@ def check(
     model: Model[State, Action] | None = None,
     workers: int | None = None,
     ray: str | None = None,
+    por: bool = False,
 ) -> CheckResult:
     """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
     default: every property of :data:`~model_check.properties.PROPERTIES`).
@@ -226,9 +239,14 @@ def check(
     a test passes a mutated spec). ``workers`` runs the search in that many processes
     (:mod:`model_check.parallel`: same states and verdicts, no bounds); ``ray`` (an
     address, or ``"local"``) runs them as Ray actors (:mod:`model_check.distributed`,
-    the optional extra ``vdynamo[distributed]``). Raises
-    :class:`spec.errors.ConfigError` for an invalid configuration and :class:`CheckError`
-    for an unknown property or a bad bound, before exploring.
+    the optional extra ``vdynamo[distributed]``). ``por`` turns on partial-order
+    reduction (:mod:`model_check.por`: the same verdicts, fewer states; counterexample
+    and witness lengths may be longer than the shortest; off, with
+    :attr:`CheckResult.por_note` saying why, when a checked property or an action kind
+    is not in its tables). Raises :class:`spec.errors.ConfigError` for an invalid
+    configuration and :class:`CheckError` for an unknown property, a bad bound, or
+    ``por`` with ``workers``/``ray`` or with a model other than the spec's, before
+    exploring.
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
@@ -237,6 +255,15 @@ def check(
     resolved = resolve_config(config)
     props = resolve_properties(properties)
     system = model if model is not None else spec_model(resolved)
+    reduction, por_note = None, ""
+    if por:
+        if workers is not None or ray is not None:
+            raise CheckError("partial-order reduction (por) runs in one process: "
+                             "no workers or ray")
+        if type(system) is not SpecModel:
+            raise CheckError("partial-order reduction (por) knows the spec's actions only: "
+                             "no other model")
+        reduction, por_note = spec_reduction(resolved, props)
     safety = {p.name: p.holds for p in props if p.kind is Expectation.ALWAYS and p.holds}
     eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]
     sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
@@ -258,6 +285,7 @@ def check(
             progress=progress,
             workers=workers,
             ray=ray,
+            reduce=reduction,
         )
 
     exploration = run(eventually[0].holds if eventually else None, True)
@@ -282,6 +310,9 @@ def check(
         bounded=exploration.bounded,
         seen_bytes=exploration.seen_bytes,
         statistics=format_statistics(exploration),
+        por=por,
+        por_note=por_note,
+        reduced_states=exploration.reduced_states,
     )
 
 

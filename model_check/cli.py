@@ -6,6 +6,7 @@ Usage::
                   [--symmetry-savings] [--max-depth D] [--max-states S]
                   [--trace-dir DIR] [--itf] [--json] [--quiet]
                   [--workers N] [--ray ADDRESS] [--simulate N [--seed S] [--max-steps K]]
+                  [--por [--por-savings]]
 
 Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE`, each
 entry with its expected verdicts (always- and eventually-properties: ``holds``
@@ -32,6 +33,12 @@ goes to stderr every 2 s during long searches, and a statistics line after
 each configuration (``--quiet`` silences both). ``--symmetry-savings`` explores
 each configuration a second time without symmetry reduction and reports on
 stderr how many states the reduction saved and whether the verdicts agree.
+``--por`` turns on partial-order reduction (:mod:`model_check.por`): the same
+verdicts, the states it reduced in the statistics line and the JSON
+(``por_reduced_states``); counterexample and witness lengths may be longer than
+the shortest, so the suite judges verdicts only. ``--por-savings`` explores each
+configuration again without it and reports the states with and without (also in
+the JSON: ``states_without_por``, ``por_factor``).
 """
 
 from __future__ import annotations
@@ -99,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="explore with --workers (default 2) Ray actors on the cluster at "
                         "ADDRESS ('local': a private one-machine cluster); needs "
                         "vdynamo[distributed]")
+    parser.add_argument("--por", action="store_true",
+                        help="partial-order reduction: persistent sets of one step (same "
+                        "verdicts; traces may be longer than the shortest)")
+    parser.add_argument("--por-savings", action="store_true",
+                        help="with --por, also explore without it and report the states "
+                        "with and without and whether the verdicts agree")
     parser.add_argument("--simulate", type=int, metavar="N",
                         help="run N seeded random walks checking always-properties "
                         "instead of exploring exhaustively")
@@ -127,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if (args.workers is not None or args.ray) and (args.max_depth is not None
                                          or args.max_states is not None):
             raise CheckError("--workers takes no --max-depth or --max-states")
+        if args.por and (args.workers is not None or args.ray or args.simulate is not None):
+            raise CheckError("--por runs in one process: no --workers, --ray or --simulate")
+        if args.por_savings and not args.por:
+            raise CheckError("--por-savings needs --por")
         if args.simulate is not None and args.simulate < 1:
             raise CheckError(f"--simulate must be >= 1, got {args.simulate}")
         if args.max_steps < 1:
@@ -159,12 +176,46 @@ def _run(args: argparse.Namespace, config: Config, properties: Sequence[str] | N
         progress=_progress(args),
         workers=args.workers,
         ray=args.ray,
+        por=args.por,
     )
     if not args.quiet:
         print(f"{_name(config)}: {result.statistics}", file=sys.stderr, flush=True)
+        if args.por:
+            print(f"{_name(config)}: " + (f"POR off: {result.por_note}" if result.por_note
+                  else f"POR reduced {result.reduced_states:,} states to one step"),
+                  file=sys.stderr, flush=True)
     if args.symmetry_savings and not args.no_symmetry:
         print(_savings(args, config, properties, result), file=sys.stderr, flush=True)
+    if args.por_savings:
+        full = check(config, properties=properties, symmetry=not args.no_symmetry,
+                     max_depth=args.max_depth, max_states=args.max_states,
+                     progress=_progress(args))
+        _POR_SAVINGS[id(result)] = full
+        if not args.quiet:
+            print(f"{_name(config)}: {_por_savings(full, result)}", file=sys.stderr,
+                  flush=True)
     return result
+
+
+_POR_SAVINGS: dict[int, CheckResult] = {}
+"""The run without POR of a result checked with ``--por-savings`` (by the result's id)."""
+
+
+def _por_savings(full: CheckResult, reduced: CheckResult) -> str:
+    factor = full.distinct_states / reduced.distinct_states if reduced.distinct_states else 1.0
+    same = full.verdicts == reduced.verdicts
+    return (f"POR: {reduced.distinct_states:,} states with it, {full.distinct_states:,} "
+            f"without ({factor:.3f}x); verdicts {'identical' if same else 'DIFFER'} without it")
+
+
+def _json(result: CheckResult, paths: dict[str, str]) -> dict[str, Any]:
+    record = result.to_json(paths)
+    full = _POR_SAVINGS.pop(id(result), None)
+    if full is not None:
+        record["states_without_por"] = full.distinct_states
+        record["por_factor"] = round(full.distinct_states / max(result.distinct_states, 1), 4)
+        record["por_verdicts_identical"] = full.verdicts == result.verdicts
+    return record
 
 
 def _savings(args: argparse.Namespace, config: Config, properties: Sequence[str] | None,
@@ -208,7 +259,7 @@ def _check_configs(args: argparse.Namespace) -> int:
         result = _run(args, config, args.properties)
         paths = _save_traces(args, result)
         if args.json:
-            print(json.dumps(result.to_json(paths)), flush=True)
+            print(json.dumps(_json(result, paths)), flush=True)
         else:
             _print_config_result(result, paths)
         if result.violated:
@@ -253,7 +304,7 @@ def _check_suite(args: argparse.Namespace) -> int:
             continue
         result = _run(args, entry.config, names)
         paths = _save_traces(args, result)
-        record: dict[str, Any] = result.to_json(paths)
+        record: dict[str, Any] = _json(result, paths)
         record["suite_entry"] = entry.name
         for item, r in zip(record["results"], result.results, strict=True):
             expected = entry.expected[r.property]
@@ -261,6 +312,8 @@ def _check_suite(args: argparse.Namespace) -> int:
             length = _length(r)
             if args.simulate is not None:  # a walk need not be a shortest run
                 as_expected = (r.verdict == "violated") == (expected == "violated")
+            elif args.por:  # a reduced search's traces need not be shortest
+                as_expected = r.verdict == expected
             else:
                 as_expected = r.verdict == expected and (
                     pinned is None or length is None or length == pinned

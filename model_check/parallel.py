@@ -9,12 +9,19 @@ search goes level by level, synchronously:
 
 1. *expand*: every worker computes the successors of its part of the frontier,
    fingerprints their canonical forms with :func:`~model_check.fingerprint.
-   stable_fingerprint` (a digest of a canonical encoding, never Python's
-   randomised ``hash()``), and sorts them into one outbox per owner;
+   fast_fingerprint` (the state's cached ``hash()``: the workers are forks of
+   one process and share its hash secret, so their fingerprints agree), and
+   sorts them into one outbox per owner, a numpy array of ``(fp, parent fp,
+   ordinal)`` rows;
 2. *admit*: the coordinating process hands each owner its candidates (in worker
-   order, so the run is deterministic); the owner keeps those it has not seen,
-   records ``fp -> (parent fp, successor ordinal)``, checks the invariants and
-   witnesses on them, and they are its part of the next frontier.
+   order, so the run is deterministic); the owner keeps those it has not seen
+   (one vectorised test against its :class:`~model_check.fingerprint.SeenSet`),
+   records their parent fingerprint and successor ordinal in arrays, checks the
+   invariants and witnesses on them, and they are its part of the next frontier.
+
+A worker's part of the seen-set costs 22 bytes a state: 8 for the fingerprint
+and 4 for its local number in the sorted tiers of a ``SeenSet``, 8 for the
+parent's fingerprint, 2 for the ordinal (a ``dict`` of tuples cost about 120).
 
 Breadth-first levels are kept exactly, so the distinct states and every verdict
 are those of one process (:func:`model_check.explorer.explore`) and every
@@ -35,8 +42,8 @@ process boundaries and must be. Cost: every successor is pickled twice
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
-import sys
 import time
 from array import array
 from collections.abc import Callable, Hashable, Iterable, Mapping
@@ -44,17 +51,25 @@ from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 
 from model_check.errors import CheckError
-from model_check.explorer import NO_PARENT, Exploration, Progress, StateGraph, peak_memory_bytes
-from model_check.fingerprint import stable_fingerprint
+from model_check.explorer import (
+    GC_THRESHOLD,
+    NO_PARENT,
+    Exploration,
+    Progress,
+    StateGraph,
+    peak_memory_bytes,
+)
+from model_check.fingerprint import SeenSet, fast_fingerprint
 
 __all__ = ["coordinate", "explore_parallel"]
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A")
 
-_ROOT = -1  # the parent of an initial state
+_ROOT = -1  # the parent of an initial state (hash() is never -1)
 
 
 class _Worker:
@@ -79,22 +94,28 @@ class _Worker:
         self.graph_edges = graph_edges
         self.marker = marker
         self.fingerprint = fingerprint
-        self.seen: dict[int, tuple[int, int]] = {}
-        """The owned partition: fp -> (parent fp, successor ordinal)."""
+        self.seen = SeenSet(with_index=True)
+        """The owned partition: fingerprint -> local number (0, 1, ...)."""
+        self.parents: array[int] = array("q")
+        """Per local number: the parent's fingerprint (``_ROOT`` for an initial state)."""
+        self.ordinals: array[int] = array("H")
+        """Per local number: which successor of the parent (or which initial state)."""
         self.frontier: list[tuple[int, Any]] = []
         self.candidates: list[tuple[int, Any]] = []
-        self.edges: list[tuple[int, int]] = []
-        self.marked: list[int] = []
+        self.edges: array[int] = array("q")
+        """The recorded edges, as (source fp, target fp) pairs, flat."""
+        self.marked: array[int] = array("q")
 
-    def expand(self) -> tuple[list[list[tuple[int, int, int]]], int, dict[str, tuple[int, int]]]:
-        """Successors of this worker's frontier: ``(fp, parent fp, ordinal)`` per owner;
-        the states stay here (``candidates``) until their owners say which are new."""
-        outboxes: list[list[tuple[int, int, int]]] = [[] for _ in range(self.workers)]
+    def expand(self) -> tuple[list[Offer], int, dict[str, tuple[int, int]]]:
+        """Successors of this worker's frontier: ``(fp, parent fp, ordinal)`` rows per
+        owner; the states stay here (``candidates``) until their owners say which are new."""
+        outboxes: list[list[int]] = [[] for _ in range(self.workers)]
         transitions = 0
         steps_found: dict[str, tuple[int, int]] = {}
         canon, fingerprint, workers = self.canon, self.fingerprint, self.workers
         local: set[int] = set()
         candidates: list[tuple[int, Any]] = []
+        edges = self.edges if self.graph_edges is not None else None
         for source, state in self.frontier:
             for ordinal, (action, successor) in enumerate(self.successors(state)):
                 transitions += 1
@@ -104,33 +125,37 @@ class _Worker:
                             steps_found[name] = (source, ordinal)
                             del self.seeking_steps[name]
                 fp = fingerprint(canon(successor) if canon is not None else successor)
-                if self.graph_edges is not None and self.graph_edges(action):
-                    self.edges.append((source, fp))
+                if edges is not None and self.graph_edges is not None \
+                        and self.graph_edges(action):
+                    edges.append(source)
+                    edges.append(fp)
                 if fp not in local:
                     local.add(fp)
                     candidates.append((fp, successor))
-                    outboxes[fp % workers].append((fp, source, ordinal))
+                    outboxes[fp % workers] += (fp, source, ordinal)
         self.frontier = []
         self.candidates = candidates
-        return outboxes, transitions, steps_found
+        return [_offer(box) for box in outboxes], transitions, steps_found
 
-    def own(self, offers: list[list[tuple[int, int, int]]]) -> list[list[int]]:
-        """Record the offered fingerprints not seen yet (offers in worker order); return,
-        per offering worker, the new ones."""
-        seen = self.seen
-        accepted: list[list[int]] = []
-        for offer in offers:
-            new: list[int] = []
-            for fp, parent, ordinal in offer:
-                if fp not in seen:
-                    seen[fp] = (parent, ordinal)
-                    new.append(fp)
-            accepted.append(new)
-        return accepted
+    def own(self, offers: list[Offer]) -> list[Fingerprints]:
+        """Record the offered fingerprints not seen yet (offers in worker order, the first
+        offer of a fingerprint wins); return, per offering worker, the new ones."""
+        rows = np.concatenate(offers) if offers else np.empty((0, 3), dtype=np.int64)
+        offerer = np.repeat(np.arange(len(offers)), [len(o) for o in offers])
+        _, first = np.unique(rows[:, 0], return_index=True)
+        first.sort()
+        fresh = first[~self.seen.contains(np.ascontiguousarray(rows[first, 0]))]
+        start = len(self.parents)
+        self.seen.add(np.ascontiguousarray(rows[fresh, 0]),
+                      np.arange(start, start + fresh.size, dtype=np.uint32))
+        self.parents.frombytes(np.ascontiguousarray(rows[fresh, 1]).tobytes())
+        self.ordinals.frombytes(rows[fresh, 2].astype(np.uint16).tobytes())
+        by = offerer[fresh]
+        return [np.ascontiguousarray(rows[fresh[by == w], 0]) for w in range(len(offers))]
 
-    def admit(self, accepted: list[int]) -> tuple[int, dict[str, int], dict[str, int]]:
+    def admit(self, accepted: Fingerprints) -> tuple[int, dict[str, int], dict[str, int]]:
         """Queue the candidates their owners accepted; check them."""
-        wanted = set(accepted)
+        wanted = set(accepted.tolist())
         violated: dict[str, int] = {}
         witnessed: dict[str, int] = {}
         for fp, state in self.candidates:
@@ -150,10 +175,19 @@ class _Worker:
         self.candidates = []
         return len(self.frontier), violated, witnessed
 
-    def dump(self) -> tuple[dict[int, tuple[int, int]], list[tuple[int, int]], list[int], int]:
-        return self.seen, self.edges, self.marked, peak_memory_bytes()
+    def dump(self) -> Dump:
+        """The owned states' fingerprints (by local number), parent fingerprints and
+        ordinals, the edges and marks, this process's peak memory and seen-set bytes."""
+        seen_bytes = self.seen.nbytes + self.parents.itemsize * len(self.parents) \
+            + self.ordinals.itemsize * len(self.ordinals)
+        return (self.seen.by_index(), np.frombuffer(self.parents, dtype=np.int64).copy(),
+                np.frombuffer(self.ordinals, dtype=np.uint16).copy(),
+                np.frombuffer(self.edges, dtype=np.int64).copy(),
+                np.frombuffer(self.marked, dtype=np.int64).copy(), peak_memory_bytes(),
+                seen_bytes)
 
     def serve(self, conn: Connection) -> None:
+        gc.set_threshold(*GC_THRESHOLD)  # a forked worker: see explorer.GC_THRESHOLD
         while True:
             command, argument = conn.recv()
             if command == "stop":
@@ -177,16 +211,27 @@ class _Worker:
             return self.dump()
         raise CheckError(f"unknown worker command {command!r}")
 
-    def seed(self, initial: list[Any]) -> list[list[tuple[int, int, int]]]:
-        """Fingerprint the initial states here (one process computes every fingerprint the
-        workers compare) and offer them, as :meth:`expand` offers successors."""
-        outboxes: list[list[tuple[int, int, int]]] = [[] for _ in range(self.workers)]
+    def seed(self, initial: list[Any]) -> list[Offer]:
+        """Fingerprint the initial states here (the workers compute every fingerprint they
+        compare) and offer them, as :meth:`expand` offers successors."""
+        outboxes: list[list[int]] = [[] for _ in range(self.workers)]
         self.candidates = []
         for ordinal, state in enumerate(initial):
             fp = self.fingerprint(self.canon(state) if self.canon is not None else state)
             self.candidates.append((fp, state))
-            outboxes[fp % self.workers].append((fp, _ROOT, ordinal))
-        return outboxes
+            outboxes[fp % self.workers] += (fp, _ROOT, ordinal)
+        return [_offer(box) for box in outboxes]
+
+
+Fingerprints = npt.NDArray[np.int64]
+Offer = npt.NDArray[np.int64]
+"""Offered candidates: one ``(fingerprint, parent fingerprint, ordinal)`` row each."""
+Dump = tuple[Fingerprints, Fingerprints, npt.NDArray[np.uint16], Fingerprints, Fingerprints,
+             int, int]
+
+
+def _offer(flat: list[int]) -> Offer:
+    return np.asarray(flat, dtype=np.int64).reshape(-1, 3)
 
 
 def explore_parallel(
@@ -202,7 +247,7 @@ def explore_parallel(
     witnesses: Mapping[str, Callable[[S], bool]] | None = None,
     step_witnesses: Mapping[str, Callable[[S, A, S], bool]] | None = None,
     progress: Callable[[Progress], None] | None = None,
-    fingerprint: Callable[[S], int] = stable_fingerprint,
+    fingerprint: Callable[[S], int] = fast_fingerprint,
 ) -> Exploration[S, A]:
     """Explore like :func:`model_check.explorer.explore` (same arguments, no bounds) with
     ``workers`` forked processes owning a partition of the seen-set each; see the module
@@ -271,18 +316,19 @@ def coordinate(
     stopped_early = False
     # Level 0: worker 0 fingerprints and offers the initial states.
     seeded = workers[0]("seed", initial)()
-    offers: list[list[list[tuple[int, int, int]]]] = [seeded] + [
-        [[] for _ in range(count)] for _ in range(count - 1)]
+    offers: list[list[Offer]] = [seeded] + [
+        [_offer([]) for _ in range(count)] for _ in range(count - 1)]
     distinct = 0
     first = True
     while True:
         # Owners decide which offered fingerprints are new ...
         replies = [call("own", [offers[w][owner] for w in range(count)])
                    for owner, call in enumerate(workers)]
-        accepted: list[list[int]] = [[] for _ in range(count)]
+        parts: list[list[Fingerprints]] = [[] for _ in range(count)]
         for reply in replies:
             for offerer, new in enumerate(reply()):
-                accepted[offerer].extend(new)
+                parts[offerer].append(new)
+        accepted = [np.concatenate(p) for p in parts]
         # ... and the workers that generated them queue and check them.
         replies = [call("admit", new) for call, new in zip(workers, accepted, strict=True)]
         frontier = 0
@@ -314,49 +360,61 @@ def coordinate(
             for name, step in steps_found.items():
                 witnessed_steps_fp.setdefault(name, step)
             offers.append(outboxes)
-    dumps = [reply() for reply in [call("dump", None) for call in workers]]
-    # Number the states: the links are fingerprints, the Exploration wants indices.
-    index: dict[int, int] = {}
-    for seen, _, _, _ in dumps:
-        for fp in seen:
-            index[fp] = len(index)
-    parent = array("I", bytes(4 * len(index)))
-    ordinal_of = array("H", bytes(2 * len(index)))
-    for seen, _, _, _ in dumps:
-        for fp, (source, ordinal) in seen.items():
-            i = index[fp]
-            parent[i] = NO_PARENT if source == _ROOT else index[source]
-            ordinal_of[i] = ordinal
+    dumps: list[Dump] = [reply() for reply in [call("dump", None) for call in workers]]
+    # Number the states (worker order, then each worker's order): the links are
+    # fingerprints, the Exploration wants indices.
+    fps = np.concatenate([d[0] for d in dumps])
+    order = np.argsort(fps, kind="stable")
+    ordered = fps[order]
+
+    def number(wanted: Fingerprints) -> npt.NDArray[np.int64]:
+        """The state index of each fingerprint, -1 where none has it."""
+        pos = np.searchsorted(ordered, wanted)
+        pos[pos == ordered.size] = 0
+        found = ordered[pos] == wanted if ordered.size else np.zeros(wanted.shape, np.bool_)
+        return np.where(found, order[pos] if ordered.size else -1, -1).astype(np.int64)
+
+    def index_of(fp: int) -> int:
+        return int(number(np.asarray([fp], dtype=np.int64))[0])
+
+    sources = np.concatenate([d[1] for d in dumps])
+    roots = sources == _ROOT
+    parent_index = np.full(fps.size, NO_PARENT, dtype=np.uint32)
+    parent_index[~roots] = number(sources[~roots]).astype(np.uint32)
+    parent = array("I", parent_index.tobytes())
+    ordinal_of = array("H", np.concatenate([d[2] for d in dumps]).astype(np.uint16).tobytes())
     graph: StateGraph | None = None
     if with_graph:
-        pairs = [(index[s], index[d]) for _, edges, _, _ in dumps for s, d in edges if d in index]
-        marked = np.zeros(len(index), dtype=np.bool_)
-        for _, _, marks, _ in dumps:
-            if marks:
-                marked[np.asarray([index[fp] for fp in marks], dtype=np.int64)] = True
+        pairs = np.concatenate([d[3] for d in dumps]).reshape(-1, 2)
+        src, dst = number(pairs[:, 0]), number(pairs[:, 1])
+        kept = dst >= 0
+        marked = np.zeros(fps.size, dtype=np.bool_)
+        marks = np.concatenate([d[4] for d in dumps])
+        if marks.size:
+            marked[number(marks)] = True
         graph = StateGraph(
-            len(index),
-            np.asarray([s for s, _ in pairs], dtype=np.uint32),
-            np.asarray([d for _, d in pairs], dtype=np.uint32),
+            int(fps.size),
+            src[kept].astype(np.uint32),
+            dst[kept].astype(np.uint32),
             marked,
-            np.zeros(len(index), dtype=np.bool_),
+            np.zeros(fps.size, dtype=np.bool_),
         )
-    # A dict entry: a key, a 2-tuple of two ints; plus the parent links kept here.
-    seen_bytes = sum(sys.getsizeof(seen) + len(seen) * (sys.getsizeof((0, 0)) + 2 * 28)
-                     for seen, _, _, _ in dumps)
+    seen_bytes = sum(d[6] for d in dumps)
     return Exploration(
-        distinct_states=len(index),
+        distinct_states=int(fps.size),
         transitions=transitions,
         depth=depth,
         seconds=time.perf_counter() - started,
-        peak_memory=max([peak_memory_bytes()] + [d[3] for d in dumps]),
+        peak_memory=max([peak_memory_bytes()] + [d[5] for d in dumps]),
         seen_bytes=seen_bytes,
         bounded=False,
         stopped_early=stopped_early,
-        violations={name: index[fp] for name, fp in violations_fp.items()},
+        violations={name: index_of(fp) for name, fp in violations_fp.items()},
         graph=graph,
-        witnessed={name: index[fp] for name, fp in witnessed_fp.items()},
-        witnessed_steps={name: (index[fp], o) for name, (fp, o) in witnessed_steps_fp.items()},
+        witnessed={name: index_of(fp) for name, fp in witnessed_fp.items()},
+        witnessed_steps={name: (index_of(fp), o)
+                         for name, (fp, o) in witnessed_steps_fp.items()},
+        reduced_states=0,
         _initial=initial,
         _successors=successors,
         _parent=parent,
