@@ -246,8 +246,9 @@ class PutCoordinator:
             coordination.replied = True
             out.append(answer(coordination.reply_to, PutResult(coordination.result_context),
                               None))
-            if coordination.tombstone and self.config.delete_mode == "immediate":
-                out.extend(self._reap_acknowledged(coordination))
+            if coordination.tombstone:
+                out.extend(self.reaper.reap_acknowledged(
+                    now, coordination.key, coordination.tombstone, coordination.targets))
         if (len(coordination.acks) >= len(coordination.targets)
                 and self.coordinations.pop(coordination.op_id, None) is not None):
             out.append(CancelTimer(PutTimeout(coordination.op_id)))
@@ -259,14 +260,6 @@ class PutCoordinator:
                     now, coordination.key, self.replica.parse(coordination.tombstone),
                     coordination.targets))
         return out
-
-    def _reap_acknowledged(self, coordination: PutCoordination) -> list[Effect]:
-        """The naive rule (``delete_mode = "immediate"``): the delete is acknowledged,
-        so the targets that stored it reap it now, whoever else missed it."""
-        done = tuple(target for target in coordination.targets
-                     if target in coordination.acks
-                     and coordination.sent_to.get(target) == target)
-        return self.reaper.reap_now(coordination.key, coordination.tombstone, done)
 
     def _context(self, key: bytes, record: Record) -> bytes:
         return encode_context_pairs(context_pairs(record, self.config.vclock_max_pairs),

@@ -12,9 +12,10 @@ the key's top N (``coordinator = "top-n"``), the setting the lockstep maps.
 
 from __future__ import annotations
 
+from model_check.suite import entry
 from spec.config import CLOCK_MODES, Config
 
-__all__ = ["LOCKSTEP_CONFIGS", "lockstep_configs"]
+__all__ = ["DELETE_CONFIGS", "LOCKSTEP_CONFIGS", "lockstep_configs"]
 
 
 def lockstep_configs(clock: str) -> dict[str, Config]:
@@ -39,4 +40,12 @@ def lockstep_configs(clock: str) -> dict[str, Config]:
 
 LOCKSTEP_CONFIGS: dict[str, Config] = {
     name: config for clock in CLOCK_MODES for name, config in lockstep_configs(clock).items()
+}
+
+
+#: the suite's delete entries (issue 11): deletes, tombstones and reaping, each run
+#: by the random lockstep as it is in the suite (dvv, a read-modify-write client)
+DELETE_CONFIGS: dict[str, Config] = {
+    name: entry(name).config
+    for name in ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put")
 }
