@@ -183,6 +183,11 @@ class PutCoordinator:
         if target is None:
             raise BadMessageError(f"ack for put {message.op_id} that counts for no target")
         coordination.acks.add(target)
+        if coordination.replied and coordination.tombstone:  # a late ack of a delete
+            return [*self.reaper.reap_acknowledged(now, coordination.key,
+                                                   coordination.tombstone,
+                                                   coordination.targets),
+                    *self._check(coordination, now)]
         return self._check(coordination, now)
 
     def on_timeout(self, now: float, timer: PutTimeout) -> list[Effect]:

@@ -22,7 +22,8 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   vnodes answered; Riak's deletion guide (basho/basho_docs,
   ``ops/advanced/deletion.md``): removed only if all N nodes store the tombstone,
   never while fallbacks are in use, after the ``delete_mode`` interval.
-- ``"immediate"``: as soon as the delete is acknowledged, the coordinator sets a
+- ``"immediate"``: as soon as the delete is acknowledged (and again on each later
+  acknowledgement of it), the coordinator sets a
   :class:`~impl.timers.ReapTombstone` timer due at once; when it fires the
   coordinator reaps its own copy and tells every target to reap, and each
   removes its record if it holds only tombstones, whether or not every replica
@@ -87,8 +88,9 @@ class Reaper:
     def reap_acknowledged(self, now: float, key: bytes, record: bytes,
                           targets: tuple[str, ...]) -> list[Effect]:
         """A delete of ``key`` (the coordinator's tombstone ``record``, encoded) was
-        just acknowledged: with the naive rule (``delete_mode = "immediate"``) reap it
-        at ``targets`` now, without waiting for the rest (nothing in other modes)."""
+        just acknowledged (by W targets, or by one more after that): with the naive
+        rule (``delete_mode = "immediate"``) reap it at ``targets`` now, without
+        waiting for the rest (nothing in other modes)."""
         if self.config.delete_mode != "immediate":
             return []
         return [SetTimer(ReapTombstone(key, record, targets), now)]

@@ -417,15 +417,19 @@ class LockstepState:
         return out
 
     def reap_would_remove(self, name: str, timer: ReapTombstone) -> bool:
-        """Whether firing ``timer`` at ``name`` removes ``name``'s own copy: it holds
-        only tombstones, and (``safe``) exactly the timer's tombstone record."""
-        raw = self.cluster.storages[name].read(timer.key)
-        if raw is None:
-            return False
-        record = decode_record(raw, self.mode)
+        """Whether firing ``timer`` at ``name`` removes a copy: ``safe``, ``name``'s
+        own copy is exactly the timer's tombstone record; ``immediate``, ``name`` or a
+        target it reaches holds only tombstones."""
         if self.config.delete_mode == "safe":
-            return record == decode_record(timer.record, self.mode)
-        return is_tombstone_only(record)
+            raw = self.cluster.storages[name].read(timer.key)
+            return raw is not None and (decode_record(raw, self.mode)
+                                        == decode_record(timer.record, self.mode))
+        for target in timer.targets:
+            raw = self.cluster.storages[target].read(timer.key)
+            if (raw is not None and (target == name or self.reachable(name, target))
+                    and is_tombstone_only(decode_record(raw, self.mode))):
+                return True
+        return False
 
     def _quiet(self, key: bytes) -> bool:
         """Nothing about ``key`` is in flight on the implementation."""
@@ -439,13 +443,13 @@ class LockstepState:
         return True
 
     def _acks_may_come(self, name: str, op: CoordinationSnapshot) -> bool:
-        """A delete's put coordination (``delete_mode = "safe"``) that answered its
-        client while an acknowledgement of one of its targets may still come: its
-        deadline waits (the implementation schedules the reap once all N targets
-        acknowledged it, as it does when the request timeout is longer than the
-        replicas' round trips); the spec, which ended the coordination at W, sees
-        those acknowledgements as dead."""
-        if (op.kind != "put" or self.config.delete_mode != "safe"
+        """A delete's put coordination that answered its client while an
+        acknowledgement of one of its targets may still come: its deadline waits
+        (``safe``: the implementation schedules the reap once all N targets
+        acknowledged it; ``immediate``: each later acknowledgement reaps again; as
+        when the request timeout is longer than the replicas' round trips); the spec,
+        which ended the coordination at W, sees those acknowledgements as dead."""
+        if (op.kind != "put" or self.config.delete_mode == "keep"
                 or self.ops.get((name, op.op_id)) not in tombstone_ids(self.config)
                 or len(op.acks) >= len(op.targets)):
             return False
