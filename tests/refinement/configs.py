@@ -15,7 +15,7 @@ from __future__ import annotations
 from model_check.suite import entry
 from spec.config import CLOCK_MODES, Config
 
-__all__ = ["DELETE_CONFIGS", "LOCKSTEP_CONFIGS", "lockstep_configs"]
+__all__ = ["DELETE_CONFIGS", "DELETE_WALK_CONFIGS", "LOCKSTEP_CONFIGS", "lockstep_configs"]
 
 
 def lockstep_configs(clock: str) -> dict[str, Config]:
@@ -48,4 +48,15 @@ LOCKSTEP_CONFIGS: dict[str, Config] = {
 DELETE_CONFIGS: dict[str, Config] = {
     name: entry(name).config
     for name in ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put")
+}
+
+#: the delete entries, and one with a sloppy quorum and hinted handoff (a node down
+#: while a key is deleted: a fallback keeps the tombstone as a hint and hands it off)
+DELETE_WALK_CONFIGS: dict[str, Config] = {
+    **DELETE_CONFIGS,
+    "handoff-delete-dvv": Config(
+        name="handoff-delete-dvv", nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
+        clock="dvv", sloppy_quorum=True, hinted_handoff=True, anti_entropy=False,
+        crashes=1, keys=("k",), clients=1, puts_per_client=1, deletes_per_client=1,
+        gets_per_client=1, coordinator="top-n"),
 }

@@ -57,7 +57,9 @@ Deletes and reaping (issue 11; killed by the seeded walks of
 ``read-repair-skips-tombstones``
     read repair does not send a reconciled record that holds a tombstone;
 ``anti-entropy-skips-tombstones``
-    a Merkle exchange does not carry the records that hold a tombstone.
+    a Merkle exchange does not carry the records that hold a tombstone;
+``handoff-skips-tombstones``
+    a hint scan keeps the hints that hold a tombstone and never hands them off.
 """
 
 from __future__ import annotations
@@ -347,6 +349,19 @@ def anti_entropy_skips_tombstones() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def handoff_skips_tombstones() -> Iterator[None]:
+    original = HintedHandoff.on_scan
+
+    def scan(self: HintedHandoff, now: float, timer: HintScan) -> list[Effect]:
+        return [effect for effect in original(self, now, timer)
+                if not (isinstance(effect, Send) and isinstance(effect.message, HintDelivery)
+                        and TOMBSTONE in effect.message.record)]
+
+    with _patch(HintedHandoff, "on_scan", scan):
+        yield
+
+
 #: name -> mutant (a context manager factory)
 MUTANTS: dict[str, Mutant] = {
     "ack-before-w": ack_before_w,
@@ -365,4 +380,5 @@ MUTANTS: dict[str, Mutant] = {
     "delete-covers-unseen-put": delete_covers_unseen_put,
     "read-repair-skips-tombstones": read_repair_skips_tombstones,
     "anti-entropy-skips-tombstones": anti_entropy_skips_tombstones,
+    "handoff-skips-tombstones": handoff_skips_tombstones,
 }

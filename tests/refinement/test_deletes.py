@@ -10,19 +10,22 @@ import pytest
 from impl.timers import ReapTombstone
 from model_check.refinement import Divergence, Lockstep
 from tests.conftest import examples
-from tests.refinement.configs import DELETE_CONFIGS
+from tests.refinement.configs import DELETE_CONFIGS, DELETE_WALK_CONFIGS
 from tests.refinement.walks import walk
 
 
-@pytest.mark.parametrize("name", sorted(DELETE_CONFIGS))
+@pytest.mark.parametrize("name", sorted(DELETE_WALK_CONFIGS))
 def test_seeded_walks_refine_the_spec(name: str) -> None:
     """Seeded walks of 40 steps (then quiescence and the convergence check) take
-    deletes and reaps, every step checked against the spec."""
+    deletes and reaps (and, sloppy, hand tombstones off), every step checked
+    against the spec."""
     counts: Counter[str] = Counter()
     for seed in range(examples(60)):
-        walk(DELETE_CONFIGS[name], seed, 40, counts)
+        walk(DELETE_WALK_CONFIGS[name], seed, 40, counts)
     print(name, dict(counts))
     assert counts["delete"] > 0 and counts["reap"] > 0, counts
+    if DELETE_WALK_CONFIGS[name].hinted_handoff and DELETE_WALK_CONFIGS[name].sloppy_quorum:
+        assert counts["hint scan"] > 0, counts
 
 
 def _deliver_all(ls: Lockstep) -> None:

@@ -12,7 +12,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from model_check.refinement import Divergence
 from tests.conftest import InternalErrors
-from tests.refinement.configs import DELETE_CONFIGS, LOCKSTEP_CONFIGS
+from tests.refinement.configs import DELETE_WALK_CONFIGS, LOCKSTEP_CONFIGS
 from tests.refinement.machine import machine_for
 from tests.refinement.mutations import MUTANTS
 from tests.refinement.scenarios import SCENARIOS
@@ -36,6 +36,7 @@ KILLED_BY = {
     "delete-covers-unseen-put": "walk:delete-concurrent-put",
     "read-repair-skips-tombstones": "walk:delete-safe",
     "anti-entropy-skips-tombstones": "walk:delete-concurrent-put",
+    "handoff-skips-tombstones": "walk:handoff-delete-dvv",
 }
 
 #: seeds a ``walk:CONFIG`` killer tries (each a seeded walk of 40 steps)
@@ -58,7 +59,7 @@ def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
             SCENARIOS[killer.removeprefix("scenario:")]()
         elif killer.startswith("walk:"):
             for seed in range(WALK_SEEDS):
-                walk(DELETE_CONFIGS[killer.removeprefix("walk:")], seed)
+                walk(DELETE_WALK_CONFIGS[killer.removeprefix("walk:")], seed)
         else:
             machine = machine_for(f"mutant-{mutant}", LOCKSTEP_CONFIGS[killer])
             run = settings(max_examples=200, stateful_step_count=40, derandomize=True,

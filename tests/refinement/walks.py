@@ -83,6 +83,10 @@ def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[
     if in_flight and ls.budget_left(1):
         copied = rng.choice(in_flight)
         out.append((1, "duplicate", lambda: ls.duplicate(copied.id)))
+    scans = [n for n in config.nodes if ls.hint_scan_enabled(n)]
+    if scans:
+        scanned = rng.choice(scans)
+        out.append((3, "hint scan", lambda: ls.hint_scan(scanned)))
     reaps = ls.reap_candidates()
     if reaps:
         name, timer = rng.choice(reaps)
