@@ -1,8 +1,9 @@
 """The lockstep's state: the abstraction of the implementation, and what is enabled.
 
-(About 640 lines, over the project's 600, on purpose: the abstraction function
+(About 780 lines, over the project's 600, on purpose: the abstraction function
 and the enabling conditions read the same bookkeeping and must be read together;
-the steps and the checks are in :mod:`model_check.refinement`.)
+the steps and the checks are in :mod:`model_check.refinement`. Deletes added the
+tombstone abstraction and the reap conditions, about 140 lines.)
 
 Theory of operation
 -------------------
