@@ -107,19 +107,20 @@ def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleB
             ls.put(client, node, key)
             return key
 
-        @precondition(lambda self: any(self.lockstep.can_delete(c)
-                                       for c in self.lockstep.idle_clients()))
-        @rule(data=st.data(), key=st.one_of(written, st.sampled_from(config.keys)))
-        def delete(self, data: st.DataObject, key: str) -> None:
-            ls = self.lockstep
-            client = data.draw(st.sampled_from([c for c in ls.idle_clients()
-                                                if ls.can_delete(c)]), label="client")
-            nodes = ls.entry_nodes(key)
-            if not nodes:
-                return
-            node = data.draw(st.sampled_from(nodes), label="coordinator")
-            self._count("delete")
-            ls.delete(client, node, key)
+        if config.deletes_per_client:  # issue 11's rules: none without deletes
+            @precondition(lambda self: any(self.lockstep.can_delete(c)
+                                           for c in self.lockstep.idle_clients()))
+            @rule(data=st.data(), key=st.one_of(written, st.sampled_from(config.keys)))
+            def delete(self, data: st.DataObject, key: str) -> None:
+                ls = self.lockstep
+                client = data.draw(st.sampled_from([c for c in ls.idle_clients()
+                                                    if ls.can_delete(c)]), label="client")
+                nodes = ls.entry_nodes(key)
+                if not nodes:
+                    return
+                node = data.draw(st.sampled_from(nodes), label="coordinator")
+                self._count("delete")
+                ls.delete(client, node, key)
 
         @precondition(lambda self: any(self.lockstep.can_get(c)
                                        for c in self.lockstep.idle_clients()))
@@ -313,14 +314,15 @@ def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleB
             self._count("anti_entropy")
             ls.anti_entropy_pair(a, b, key)
 
-        @precondition(lambda self: bool(self.lockstep.reap_candidates()))
-        @rule(data=st.data())
-        def reap(self, data: st.DataObject) -> None:
-            """A reap timer whose grace period passed fires (tombstones)."""
-            ls = self.lockstep
-            node, timer = data.draw(st.sampled_from(ls.reap_candidates()), label="reap")
-            self._count("reap")
-            ls.reap(node, timer)
+        if config.deletes_per_client:  # issue 11's rules: none without deletes
+            @precondition(lambda self: bool(self.lockstep.reap_candidates()))
+            @rule(data=st.data())
+            def reap(self, data: st.DataObject) -> None:
+                """A reap timer whose grace period passed fires (tombstones)."""
+                ls = self.lockstep
+                node, timer = data.draw(st.sampled_from(ls.reap_candidates()), label="reap")
+                self._count("reap")
+                ls.reap(node, timer)
 
         # ---------------------------------------------------------------- the check
 
