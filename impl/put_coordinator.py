@@ -190,6 +190,11 @@ class PutCoordinator:
         if target is None:
             raise BadMessageError(f"ack for put {message.op_id} that counts for no target")
         coordination.acks.add(target)
+        if coordination.replied and coordination.tombstone:  # a late ack of a delete
+            return [*self.reaper.reap_acknowledged(now, coordination.key,
+                                                   coordination.tombstone,
+                                                   coordination.targets),
+                    *self._check(coordination, now)]
         return self._check(coordination, now)
 
     def on_timeout(self, now: float, timer: PutTimeout) -> list[Effect]:
@@ -253,8 +258,9 @@ class PutCoordinator:
             coordination.replied = True
             out.append(answer(coordination.reply_to, PutResult(coordination.result_context),
                               None))
-            if coordination.tombstone and self.config.delete_mode == "immediate":
-                out.extend(self._reap_acknowledged(coordination))
+            if coordination.tombstone:
+                out.extend(self.reaper.reap_acknowledged(
+                    now, coordination.key, coordination.tombstone, coordination.targets))
         if (len(coordination.acks) >= len(coordination.targets)
                 and self.coordinations.pop(coordination.op_id, None) is not None):
             out.append(CancelTimer(PutTimeout(coordination.op_id)))
@@ -266,14 +272,6 @@ class PutCoordinator:
                     now, coordination.key, self.replica.parse(coordination.tombstone),
                     coordination.targets))
         return out
-
-    def _reap_acknowledged(self, coordination: PutCoordination) -> list[Effect]:
-        """The naive rule (``delete_mode = "immediate"``): the delete is acknowledged,
-        so the targets that stored it reap it now, whoever else missed it."""
-        done = tuple(target for target in coordination.targets
-                     if target in coordination.acks
-                     and coordination.sent_to.get(target) == target)
-        return self.reaper.reap_now(coordination.key, coordination.tombstone, done)
 
     def _context(self, key: bytes, record: Record) -> bytes:
         return encode_context_pairs(context_pairs(record, self.config.vclock_max_pairs),

@@ -95,7 +95,8 @@ class Flush:
 class ReapTombstone:
     """Reap ``key``'s tombstone ``record`` (encoded) at the key's ``targets`` once the
     grace period (``tombstone_grace_s``) has passed (``delete_mode = "safe"``; Riak's
-    delayed ``delete_mode``)."""
+    delayed ``delete_mode``), or at once once the delete is acknowledged
+    (``delete_mode = "immediate"``, the naive rule)."""
 
     key: bytes
     record: bytes

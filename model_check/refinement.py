@@ -1,5 +1,9 @@
 """Refinement: the implementation checked against the spec, step by step.
 
+(About 760 lines, over the project's 600: one method per lockstep step, each
+mapping an implementation step to spec actions, read next to the others; the
+delete and reap steps added about 75, issue 10's faults and the joins about 110.)
+
 Theory of operation
 -------------------
 This is the one module that knows both sides. It drives a small simulated
@@ -48,6 +52,14 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   then ``Recover``; a crash of a buffered engine that flushed nothing =
   ``BufferedCrash``;
 - gossip rounds (and anti-entropy timers with anti-entropy off) are stuttering;
+- a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
+  client's puts);
+- a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
+  ``Reap`` message it sends is delivered at once) = one spec ``Reap`` of the nodes
+  that reaped, or a stutter when none did; ``safe`` fires it only once nothing
+  about the key is in flight (the grace period), and a reap the implementation
+  performs anywhere else, or of a set of nodes the spec does not reap together,
+  is a divergence;
 - a whole anti-entropy exchange between replicas ``a`` and ``b`` of a key, run to
   completion both ways with every Merkle / key-records message of it delivered at
   once (:meth:`Lockstep.anti_entropy_pair`) = the spec's atomic two-sided
@@ -84,10 +96,20 @@ from impl.messages import (
     PutRequest,
     ReplicaGet,
     ReplicaPut,
+    delete_request,
 )
 from impl.messages import Gossip as GossipMessage
+from impl.messages import Reap as ReapMessage
 from impl.simulator import InFlight, Pending
-from impl.timers import AntiEntropyRound, Flush, GetTimeout, GossipRound, HintScan, PutTimeout
+from impl.timers import (
+    AntiEntropyRound,
+    Flush,
+    GetTimeout,
+    GossipRound,
+    HintScan,
+    PutTimeout,
+    ReapTombstone,
+)
 from impl.versions import LWW_TICK_S, ClockMode
 from model_check.errors import ExplorationError
 from model_check.refinement_state import (
@@ -107,6 +129,7 @@ from spec.actions import (
     Action,
     AntiEntropy,
     BufferedCrash,
+    ClientDelete,
     ClientGet,
     ClientPut,
     Crash,
@@ -119,6 +142,7 @@ from spec.actions import (
     Heal,
     Join,
     Partition,
+    Reap,
     Recover,
     Timeout,
 )
@@ -189,6 +213,57 @@ class Lockstep(LockstepState):
             wall = max(wall, 1)
         reading = wall * LWW_TICK_S
         self.sim.set_skew(node, reading - self.sim.now)
+
+    def delete(self, client: str, node: str, key: str) -> None:
+        """``client`` deletes ``key`` through ``node`` (in the key's top N), with the
+        context of its last get of ``key``: its next write, a tombstone (spec
+        ``ClientDelete``; its put id is the client's next, after its puts)."""
+        ci = self.config.client_names.index(client)
+        state = self.clients[client]
+        put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
+        counter = state.puts_issued
+        state.puts_issued += 1
+        context = b""
+        if state.last_get is not None and state.last_get[0] == key:
+            context = state.last_get[1]
+        action = ClientDelete(client, node, key)
+        afters = [after for s in self.frontier for after in apply_actions(s, [action])]
+        self.note_tombstones(afters, put_id)
+        if self.mode is ClockMode.LWW:  # as for a put
+            self._set_wall_clock(node)
+        request = delete_request(self.sim.new_request_id(), key.encode(), context, None,
+                                 client, counter)
+        self._submit(node, request, HarnessRequest(client, put_id, key, True, _dummy()),
+                     [action], f"delete {client} v{put_id} {key} @{node}")
+
+    def reap(self, name: str, timer: ReapTombstone) -> None:
+        """Node ``name``'s reap timer fires (its grace period passed, or at once with
+        ``immediate``: see :meth:`reap_candidates`): it reaps its own copy and every
+        ``Reap`` message it sends is delivered at once. Maps to the spec's ``Reap`` of
+        the nodes whose copy it removed (``safe``: all N at once; ``immediate``:
+        every node holding only tombstones), or to a stutter when none."""
+        key = timer.key
+        before = {x.id for x in self.sim.in_flight()}
+        held = {n for n in self.present if self.cluster.storages[n].read(key) is not None}
+        self._oracle()
+        self.sim.fire_timer(name, timer)
+        for m in self.sim.in_flight():
+            if (m.id not in before and isinstance(m.message, ReapMessage)
+                    and self.reachable(m.src, m.dest)):
+                self.sim.deliver(m.id)
+        reaped = {n for n in held if self.cluster.storages[n].read(key) is None}
+        actions: list[Action] = []
+        if reaped:
+            spec_key = key.decode()
+            chosen = Reap(spec_key, tuple(n for n in self.present if n in reaped))
+            for s in self.frontier:
+                for label, _ in spec_model.successors(s):
+                    if (isinstance(label, Reap) and label.key == spec_key
+                            and set(label.nodes) == reaped):
+                        chosen = label
+            actions.append(chosen)
+        self._settle(f"reap {key.decode()} @{name} ({', '.join(sorted(reaped)) or 'none'})",
+                     actions, before)
 
     def get(self, client: str, node: str, key: str) -> None:
         """``client`` gets ``key`` through ``node``."""
@@ -473,8 +548,9 @@ class Lockstep(LockstepState):
     def quiesce(self, limit: int = 400) -> int:
         """Stop the faults (heal, recover every crashed node) and drive both sides to
         quiescence, every step checked: deliver every message, fire the timer rounds
-        the spec allows, the hint scans, and an anti-entropy exchange for every pair
-        of replicas whose versions differ (anti-entropy on), until none is left.
+        the spec allows, the hint scans, the reaps whose grace period passed, and an
+        anti-entropy exchange for every pair of replicas whose versions differ
+        (anti-entropy on), until none is left.
         Returns the steps taken; raises :class:`Divergence` as any step does, and
         RuntimeError if ``limit`` steps do not reach quiescence."""
         taken = 0
@@ -498,6 +574,10 @@ class Lockstep(LockstepState):
             scans = [n for n in self.config.nodes if self.hint_scan_enabled(n)]
             if scans:
                 self.hint_scan(scans[0])
+                continue
+            reaps = self.reap_candidates()
+            if reaps:
+                self.reap(*reaps[0])
                 continue
             pairs = [(a, b, key) for key in self.config.keys if self.config.anti_entropy
                      for a, b in self.anti_entropy_pairs(key)
@@ -540,6 +620,8 @@ class Lockstep(LockstepState):
                     for s in successors)
                 if op.replied or gone:
                     self._purge(name, op.op_id)
+                    if self._acks_may_come(name, op):
+                        continue  # a delete's reap waits for every target's ack
                     timer = PutTimeout(op.op_id) if op.kind == "put" else GetTimeout(op.op_id)
                     self._fire(name, timer, at=op.deadline)
 

@@ -9,10 +9,15 @@ whose abstraction is the trace's message; crash, recover, partition, heal; a
 crashes a buffered engine that flushed nothing; a
 ``timeout`` fires the coordinator's timer round for that request; a ``handoff``
 runs a hint scan at the fallback; an ``anti-entropy`` between replicas ``a`` and ``b``
-runs a whole Merkle exchange between them, both ways; a ``client-timeout`` is a
-stuttering step; a ``join`` adds the node, which takes its token from a seed's
-view; a ``gossip`` delivers one push of the sender's view; a leave, a range
-transfer, a handover and a settlement are not mapped yet). The
+runs a whole Merkle exchange between them, both ways; a ``client-delete`` is
+the client's delete through the same node; a ``reap`` fires a reap timer of the
+key whose grace period the harness lets pass, at a node whose copy is the timer's
+tombstone record if there is one, once the messages the spec purged (dead:
+acknowledgements after W, on which the implementation decides the reap) are
+delivered, as stutters; a ``client-timeout`` is a stuttering step; a ``join``
+adds the node, which takes its token from a seed's view; a ``gossip`` delivers
+one push of the sender's view; a leave, a range transfer, a handover and a
+settlement are not mapped yet). The
 lockstep checks after each step that the implementation's abstract state is the
 spec's, so the replay either reaches the trace's last state on the implementation,
 where the trace's property is evaluated on the states reached (naming it), or
@@ -33,6 +38,7 @@ from spec.actions import (
     Action,
     AntiEntropy,
     BufferedCrash,
+    ClientDelete,
     ClientGet,
     ClientPut,
     ClientTimeout,
@@ -48,6 +54,7 @@ from spec.actions import (
     Join,
     Leave,
     Partition,
+    Reap,
     Recover,
     Settle,
     Timeout,
@@ -60,7 +67,9 @@ __all__ = ["NotExpressible", "replay_trace", "step_action"]
 class NotExpressible(Divergence):
     """The spec's step is one the lockstep cannot take on the implementation (the
     spec's timeout of a target the harness may not time out: the implementation
-    retries a reachable replica where the spec gives up)."""
+    retries a reachable replica where the spec gives up; the spec's reap of a key for
+    which no node has a reap timer due: the implementation decides a reap only when
+    one operation saw all N targets hold the tombstone)."""
 
 
 def step_action(ls: Lockstep, action: Action) -> None:
@@ -71,6 +80,22 @@ def step_action(ls: Lockstep, action: Action) -> None:
         ls.put(action.client, action.node, action.key)
     elif isinstance(action, ClientGet):
         ls.get(action.client, action.node, action.key)
+    elif isinstance(action, ClientDelete):
+        ls.delete(action.client, action.node, action.key)
+    elif isinstance(action, Reap):
+        key = action.key.encode()
+        # The acknowledgements the spec purged (dead: they map to nothing) reach the
+        # coordinator first, as stutters: the implementation decides the reap on them.
+        while dead := [m for m in ls.deliverable() if m.id in ls.dead]:
+            ls.deliver(dead[0].id)
+        due = [(node, timer) for node, timer in ls.reap_candidates()
+               if timer.key == key and ls.reap_would_remove(node, timer)]
+        if not due:
+            raise NotExpressible("reap", f"no node has a reap timer of {action.key} due "
+                                 "that would remove its copy (the implementation decides a "
+                                 "reap when one operation saw all N targets hold the "
+                                 "tombstone, of that tombstone record only)")
+        ls.reap(*due[0])
     elif isinstance(action, Deliver | Drop | Duplicate):
         match = next((m for m in ls.in_flight()
                       if ls.abstract_message(m) == action.message), None)

@@ -1,8 +1,9 @@
 """The lockstep's state: the abstraction of the implementation, and what is enabled.
 
-(About 640 lines, over the project's 600, on purpose: the abstraction function
+(About 870 lines, over the project's 600, on purpose: the abstraction function
 and the enabling conditions read the same bookkeeping and must be read together;
-the steps and the checks are in :mod:`model_check.refinement`.)
+the steps and the checks are in :mod:`model_check.refinement`. Deletes added the
+tombstone abstraction and the reap conditions, about 140 lines.)
 
 Theory of operation
 -------------------
@@ -43,7 +44,15 @@ Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
 - actors: each node's implementation actor ids (``n~<hex>`` with actor epochs,
   from its storage's meta table), in order of appearance, are the spec's ``n``,
   ``n~1``, ``n~2``... (``State.actor``); DVVSet and server-vclock entries are
-  renamed before comparing.
+  renamed before comparing;
+- tombstones (deletes): every tombstone has the same value
+  (:data:`impl.versions.TOMBSTONE`), so a tombstone maps to the put id of the
+  delete that wrote it by its *identity*: its dot (dvv), its clock (vector-clock
+  modes) or its stamp and writer (lww), actors renamed as above, which the
+  harness learns from the spec's ``ClientDelete`` successor when it issues the
+  delete (:attr:`tombstones`); a get's answer (the implementation's client sees
+  the live values only) is compared with the spec's returned put ids less the
+  tombstones.
 """
 
 
@@ -68,8 +77,17 @@ from impl.node import Node
 from impl.simulator import InFlight, Pending
 from impl.snapshot import CoordinationSnapshot
 from impl.storage.base import Hint
-from impl.timers import Timer
-from impl.versions import ACTOR_META, LWW_TICK_S, ClockMode, Record, decode_record
+from impl.timers import ReapTombstone, Timer
+from impl.versions import (
+    ACTOR_META,
+    LWW_TICK_S,
+    TOMBSTONE,
+    ClockMode,
+    Record,
+    Sibling,
+    decode_record,
+    is_tombstone_only,
+)
 from spec import dvv
 from spec import model as spec_model
 from spec.actions import (
@@ -80,6 +98,7 @@ from spec.clocks import Payload, payload_key
 from spec.config import Config
 from spec.errors import ConfigError, InvalidValueError
 from spec.state import Kind, Message, State
+from spec.step import tombstone_ids
 from spec.vclock import VClock
 
 __all__ = [
@@ -121,8 +140,6 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
     if config.membership and not traces:
         unmapped.append("[membership] joins/leaves (a trace of joins and gossip replays; "
                         "range transfers and the impl's rebalancing hints are not mapped)")
-    if config.deletes_per_client:
-        unmapped.append("[workload] deletes_per_client (tombstones and reaping)")
     return tuple(unmapped)
 
 
@@ -150,6 +167,7 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         fsync="buffered" if config.storage == "buffered" else "always", flush_interval=1e6,
         vclock_truncation="put" if config.vclock_threshold else "record",
         vclock_threshold=config.vclock_threshold or 10,
+        delete_mode=config.delete_mode, tombstone_grace_s=1e5,  # the harness fires reaps
         **_membership_options(config),
     )
     for key in config.keys:
@@ -223,8 +241,11 @@ def project(state: State) -> Abstract:
                                      key=lambda t: (t[0], t[1], payload_key(t[2])))))
         for n in state.nodes
     )
+    tombstones = tombstone_ids(state.config)  # a get answers the live values only
     clients = tuple(
-        (tuple(sorted(c.acked)), tuple((g.request, g.key, tuple(sorted(g.returned)))
+        (tuple(sorted(c.acked)), tuple((g.request, g.key,
+                                        tuple(sorted(p for p in g.returned
+                                                     if p not in tombstones)))
                                        for g in c.gets))
         for c in state.clients
     )
@@ -274,6 +295,8 @@ class LockstepState:
         self.hint_payloads: dict[tuple[str, int], tuple[str, Payload]] = {}
         self.clocks: dict[int, VClock | tuple[float, str]] = {}
         self.dead: set[int] = set()  # impl message ids the spec purged
+        #: a tombstone's identity (dot, clock, or stamp and writer) -> the delete's put id
+        self.tombstones: dict[object, int] = {}
         self.steps = 0
         self.history: list[str] = []
         #: a step diverged (the run is over: nothing more is checked)
@@ -323,17 +346,26 @@ class LockstepState:
         return out
 
     def can_put(self, client: str) -> bool:
-        issued = self.clients[client].puts_issued
-        if issued and self.config.read_modify_write and not self._read_since_ack(client):
-            return False
-        return issued < self.config.puts_per_client
+        return (self.clients[client].puts_issued < self.config.puts_per_client
+                and self.may_write(client))
 
-    def _read_since_ack(self, client: str) -> bool:
-        """A read-modify-write client's next put waits for a get begun after its
-        previous put was acknowledged (the spec's rule, in every frontier state)."""
+    def can_delete(self, client: str) -> bool:
+        """``client``'s next write is a delete (its puts are spent: a client's writes
+        are its puts, then its deletes, ``spec.step.put_id_of``) and it may write."""
+        issued = self.clients[client].puts_issued
+        return (self.config.puts_per_client <= issued < self.config.writes_per_client
+                and self.may_write(client))
+
+    def may_write(self, client: str) -> bool:
+        """The spec's read-modify-write rule (``workload.read_modify_write``): a
+        client's next write waits for a get begun once its previous write was
+        acknowledged (``spec.requests.client_requests``); always true without it."""
+        issued = self.clients[client].puts_issued
+        if not self.config.read_modify_write or not issued:
+            return True
         ci = self.config.client_names.index(client)
-        previous = spec_model.put_id_of(self.config, ci, self.clients[client].puts_issued - 1)
-        return all(s.clients[ci].gets and previous in s.clients[ci].gets[-1].acked_before
+        previous = spec_model.put_id_of(self.config, ci, issued - 1)
+        return all(bool(s.clients[ci].gets) and previous in s.clients[ci].gets[-1].acked_before
                    for s in self.frontier)
 
     def buffered_crash_enabled(self, node: str) -> bool:
@@ -356,6 +388,10 @@ class LockstepState:
             lifetime = len(self.lifetimes[name])
             self.lifetimes[name].append(actor)
             self.actor_names[actor] = f"{name}~{lifetime}" if lifetime else name
+
+    def _renamed_clock(self, clock: VClock) -> VClock:
+        """A server-vclock ``clock`` with every implementation actor renamed to the spec's."""
+        return VClock.of({self.actor_names.get(n, n): c for n, c in clock.pairs})
 
     def _renamed(self, clock: dvv.DVVSet[int]) -> dvv.DVVSet[int]:
         """``clock`` with every implementation actor id renamed to the spec's."""
@@ -386,16 +422,116 @@ class LockstepState:
 
     def _payload(self, record: Record) -> Payload:
         if self.mode is ClockMode.DVV:
-            return self._renamed(dvv.map(put_id_of_value, record.dvvset))
+            return self._dvv_payload(record.dvvset)
         for sibling in record.siblings:
-            pid = put_id_of_value(sibling.value)
+            pid = self._sibling_put_id(sibling)
             fact: VClock | tuple[float, str] = sibling.clock
             if self.mode is ClockMode.LWW:  # the stamp in spec ticks
                 fact = (sibling.stamp / LWW_TICK_S, sibling.writer)
             elif self.mode is ClockMode.SERVER_VCLOCK:
-                fact = VClock.of({self.actor_names.get(n, n): c for n, c in sibling.clock.pairs})
+                fact = self._renamed_clock(sibling.clock)
             self.clocks[pid] = fact
-        return tuple(sorted(put_id_of_value(s.value) for s in record.siblings))
+        return tuple(sorted(self._sibling_put_id(s) for s in record.siblings))
+
+    def _sibling_put_id(self, sibling: Sibling) -> int:
+        """The put id of a vector-clock or lww sibling (a tombstone: by its identity)."""
+        if sibling.value != TOMBSTONE:
+            return put_id_of_value(sibling.value)
+        if self.mode is ClockMode.LWW:
+            return self._tombstone(("stamp", sibling.stamp / LWW_TICK_S, sibling.writer))
+        clock = (self._renamed_clock(sibling.clock) if self.mode is ClockMode.SERVER_VCLOCK
+                 else sibling.clock)
+        return self._tombstone(("clock", clock))
+
+    def _dvv_payload(self, dvvset: dvv.DVVSet[bytes]) -> Payload:
+        """A DVVSet with put ids as values and the spec's actors; a tombstone maps by
+        its dot (actor renamed)."""
+        entries = tuple(
+            dvv.Entry(e.id, e.counter, tuple(
+                self._tombstone(("dot", self.actor_names.get(e.id, e.id), e.counter - j))
+                if value == TOMBSTONE else put_id_of_value(value)
+                for j, value in enumerate(e.values)))
+            for e in dvvset.entries)
+        anonymous = dvv.map(put_id_of_value, dvv.DVVSet((), dvvset.anonymous)).anonymous
+        return self._renamed(dvv.DVVSet(entries, anonymous))
+
+    def _tombstone(self, identity: object) -> int:
+        put_id = self.tombstones.get(identity)
+        if put_id is None:
+            raise InvalidValueError(f"a tombstone no delete of the lockstep wrote: {identity}")
+        return put_id
+
+    def note_tombstones(self, states: Iterable[State], put_id: int) -> None:
+        """Learn the identity of delete ``put_id``'s tombstone from the spec states
+        reached by its ``ClientDelete`` (its dot, clock, or stamp and writer)."""
+        for state in states:
+            record = state.puts[put_id - 1]
+            if record is None:
+                continue
+            if self.mode is ClockMode.DVV:
+                self.tombstones[("dot", *record.dot)] = put_id
+            elif self.mode is ClockMode.LWW:
+                self.tombstones[("stamp", float(record.stamp[0]), record.stamp[1])] = put_id
+            else:
+                self.tombstones[("clock", record.clock)] = put_id
+
+    def reap_candidates(self) -> list[tuple[str, ReapTombstone]]:
+        """(node, timer) for every reap timer (``ReapTombstone``) an up node has set
+        whose grace period the harness lets pass: ``safe``, once nothing about the
+        key is in flight on the implementation (no message, no hint, no coordination
+        of the key at any node: the spec's quiescence guard, the abstraction of
+        ``tombstone_grace_s``); ``immediate`` (due at once), always."""
+        out = []
+        for name in self.present:
+            if not self.up(name):
+                continue
+            for timer in sorted(self.sim.named_timers(name), key=repr):
+                if isinstance(timer, ReapTombstone) and (
+                        self.config.delete_mode != "safe" or self._quiet(timer.key)):
+                    out.append((name, timer))
+        return out
+
+    def reap_would_remove(self, name: str, timer: ReapTombstone) -> bool:
+        """Whether firing ``timer`` at ``name`` removes a copy: ``safe``, ``name``'s
+        own copy is exactly the timer's tombstone record; ``immediate``, ``name`` or a
+        target it reaches holds only tombstones."""
+        if self.config.delete_mode == "safe":
+            raw = self.cluster.storages[name].read(timer.key)
+            return raw is not None and (decode_record(raw, self.mode)
+                                        == decode_record(timer.record, self.mode))
+        for target in timer.targets:
+            raw = self.cluster.storages[target].read(timer.key)
+            if (raw is not None and (target == name or self.reachable(name, target))
+                    and is_tombstone_only(decode_record(raw, self.mode))):
+                return True
+        return False
+
+    def _quiet(self, key: bytes) -> bool:
+        """Nothing about ``key`` is in flight on the implementation."""
+        if any(getattr(m.message, "key", None) == key for m in self.sim.in_flight()):
+            return False
+        for name in self.present:
+            if any(h.key == key for h in self.cluster.storages[name].hints()):
+                return False
+            if self.up(name) and any(c.key == key for c in self._coordinations(name)):
+                return False
+        return True
+
+    def _acks_may_come(self, name: str, op: CoordinationSnapshot) -> bool:
+        """A delete's put coordination that answered its client while an
+        acknowledgement of one of its targets may still come: its deadline waits
+        (``safe``: the implementation schedules the reap once all N targets
+        acknowledged it; ``immediate``: each later acknowledgement reaps again; as
+        when the request timeout is longer than the replicas' round trips); the spec,
+        which ended the coordination at W, sees those acknowledgements as dead."""
+        if (op.kind != "put" or self.config.delete_mode == "keep"
+                or self.ops.get((name, op.op_id)) not in tombstone_ids(self.config)
+                or len(op.acks) >= len(op.targets)):
+            return False
+        return any(getattr(m.message, "op_id", None) == op.op_id
+                   and ((isinstance(m.message, ReplicaPut) and m.src == name)
+                        or (isinstance(m.message, ReplicaPutAck) and m.dest == name))
+                   for m in self.sim.in_flight())
 
     def _awaited(self, message: Message) -> bool:
         """Whether the spec's coordinator still waits for the answer to ``message``."""

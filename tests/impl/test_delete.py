@@ -10,6 +10,7 @@ never (``keep``).
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -17,10 +18,12 @@ import pytest
 from impl import SimulatedCluster
 from impl.config import ClusterConfig
 from impl.errors import BadRequestError, ConfigError
-from impl.messages import PutRequest, Reap, delete_request
+from impl.messages import PutRequest, Reap, ReplicaPut, delete_request
 from impl.staging import persist
 from impl.versions import TOMBSTONE, values
 from impl.wire import decode, encode
+from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
+from tests.refinement.mutations import MUTANTS
 
 CLOCKS = ("dvv", "lww", "server-vclock", "client-vclock")
 
@@ -128,6 +131,35 @@ def test_each_repair_mechanism_carries_the_tombstone(mechanism: str) -> None:
     cluster.run_until_quiet()
     record = cluster.node(missed).record(b"k")
     assert record is not None and values(record) == [TOMBSTONE]
+
+
+def _delete_at_the_coordinator_only() -> Driver:
+    """k = v1 on n1, n2, n3; a delete with the get's context stored at n1 only (W=1,
+    its replica puts lost): n2 and n3 both still hold v1."""
+    config = make_config(3, n=3, r=3, w=1, anti_entropy=False, hinted_handoff=False,
+                         sloppy_quorum=False, delete_mode="keep")
+    driver = Driver.start(config)
+    ok_put(driver.put("n1", b"k", b"v1"))
+    read = ok_get(driver.get("n1", b"k"))
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    driver.request("n1", delete_request(999, b"k", read.context, 1, "c1", 1))
+    driver.deliver_all()
+    driver.drop_filter = None
+    assert driver.records(b"k") == {"n1": [TOMBSTONE], "n2": [b"v1"], "n3": [b"v1"]}
+    return driver
+
+
+@pytest.mark.parametrize("mutant", (None, "read-repair-skips-tombstones"))
+def test_one_read_repairs_the_tombstone_to_every_stale_replica(mutant: str | None) -> None:
+    """Issue 12, section 5 (two stale replicas repaired by one read), for a tombstone:
+    a read at R = N answers "not found" and repairs both replicas that missed the
+    delete; a read repair that skips records holding a tombstone is caught."""
+    with MUTANTS[mutant]() if mutant else contextlib.nullcontext():
+        driver = _delete_at_the_coordinator_only()
+        assert ok_get(driver.get("n1", b"k", r=3)).values == []
+        driver.deliver_all()
+        repaired = driver.records(b"k") == {n: [TOMBSTONE] for n in ("n1", "n2", "n3")}
+    assert repaired == (mutant is None)
 
 
 def test_immediate_reaping_resurrects_the_value_a_replica_missed() -> None:

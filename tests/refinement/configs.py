@@ -12,10 +12,13 @@ the key's top N (``coordinator = "top-n"``), the setting the lockstep maps.
 
 from __future__ import annotations
 
+import dataclasses
+
 from model_check.suite import entry
 from spec.config import CLOCK_MODES, Config
 
-__all__ = ["DATA_LOSS_CONFIGS", "LOCKSTEP_CONFIGS", "lockstep_configs"]
+__all__ = ["DATA_LOSS_CONFIGS", "DELETE_CONFIGS", "DELETE_WALK_CONFIGS", "LOCKSTEP_CONFIGS",
+           "lockstep_configs"]
 
 
 def lockstep_configs(clock: str) -> dict[str, Config]:
@@ -53,3 +56,34 @@ DATA_LOSS_ENTRIES = (
     "server-vclock-truncated",
 )
 DATA_LOSS_CONFIGS: dict[str, Config] = {name: entry(name).config for name in DATA_LOSS_ENTRIES}
+
+#: the suite's delete entries (issue 11): deletes, tombstones and reaping, each run
+#: by the random lockstep as it is in the suite (dvv, a read-modify-write client)
+DELETE_CONFIGS: dict[str, Config] = {
+    name: entry(name).config
+    for name in ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put")
+}
+
+def _strict_deletes(clock: str) -> Config:
+    """strict-<clock> with one put and one delete per client and no fault (a fault
+    can make a safe reap partial, which the spec's one-step reap does not model:
+    docs/spec.md)."""
+    return dataclasses.replace(
+        LOCKSTEP_CONFIGS[f"strict-{clock}"], name=f"strict-delete-{clock}",
+        puts_per_client=1, deletes_per_client=1, drops=0, duplicates=0, crashes=0,
+        partitions=0)
+
+
+#: the delete entries; one with a sloppy quorum and hinted handoff (a node down
+#: while a key is deleted: a fallback keeps the tombstone as a hint and hands it
+#: off); and the other clock modes' tombstones (mapped by clock or stamp)
+DELETE_WALK_CONFIGS: dict[str, Config] = {
+    **DELETE_CONFIGS,
+    **{f"strict-delete-{clock}": _strict_deletes(clock)
+       for clock in ("lww", "server-vclock", "client-vclock")},
+    "handoff-delete-dvv": Config(
+        name="handoff-delete-dvv", nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
+        clock="dvv", sloppy_quorum=True, hinted_handoff=True, anti_entropy=False,
+        crashes=1, keys=("k",), clients=1, puts_per_client=1, deletes_per_client=1,
+        gets_per_client=1, coordinator="top-n"),
+}

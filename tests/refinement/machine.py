@@ -1,11 +1,12 @@
 """The lockstep state machine: the implementation and the spec, step by step.
 
-A Hypothesis ``RuleBasedStateMachine`` whose rules are client puts and gets,
+A Hypothesis ``RuleBasedStateMachine`` whose rules are client puts, deletes and gets,
 deliveries, drops and duplicates of any in-flight message (Hypothesis picks
 which, so reordering is explored and shrinks), crashes and recoveries,
 partitions and heals, coordinator timeouts, and background work (hint scans,
-gossip and anti-entropy rounds); with issue 10's faults in the configuration,
-disk losses (a wipe, or a lost disk recovered later) and buffered crashes. Every rule is one step of
+gossip and anti-entropy rounds, reaps of tombstones); with issue 10's faults in
+the configuration, disk losses (a wipe, or a lost disk recovered later) and
+buffered crashes. Every rule is one step of
 :class:`model_check.refinement.Lockstep`, which maps it to spec actions and
 raises :class:`~model_check.refinement.Divergence` when the implementation's
 abstract state is not one the spec allows; an invariant checks after every step
@@ -105,6 +106,21 @@ def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleB
             self._count("put")
             ls.put(client, node, key)
             return key
+
+        if config.deletes_per_client:  # issue 11's rules: none without deletes
+            @precondition(lambda self: any(self.lockstep.can_delete(c)
+                                           for c in self.lockstep.idle_clients()))
+            @rule(data=st.data(), key=st.one_of(written, st.sampled_from(config.keys)))
+            def delete(self, data: st.DataObject, key: str) -> None:
+                ls = self.lockstep
+                client = data.draw(st.sampled_from([c for c in ls.idle_clients()
+                                                    if ls.can_delete(c)]), label="client")
+                nodes = ls.entry_nodes(key)
+                if not nodes:
+                    return
+                node = data.draw(st.sampled_from(nodes), label="coordinator")
+                self._count("delete")
+                ls.delete(client, node, key)
 
         @precondition(lambda self: any(self.lockstep.can_get(c)
                                        for c in self.lockstep.idle_clients()))
@@ -297,6 +313,16 @@ def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleB
                 a, b = b, a
             self._count("anti_entropy")
             ls.anti_entropy_pair(a, b, key)
+
+        if config.deletes_per_client:  # issue 11's rules: none without deletes
+            @precondition(lambda self: bool(self.lockstep.reap_candidates()))
+            @rule(data=st.data())
+            def reap(self, data: st.DataObject) -> None:
+                """A reap timer whose grace period passed fires (tombstones)."""
+                ls = self.lockstep
+                node, timer = data.draw(st.sampled_from(ls.reap_candidates()), label="reap")
+                self._count("reap")
+                ls.reap(node, timer)
 
         # ---------------------------------------------------------------- the check
 

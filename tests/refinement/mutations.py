@@ -59,11 +59,31 @@ Mutants of issue 10's mappings (disk loss, buffered crashes, clock skew, truncat
     ``lww_timestamps = "wall-clock"`` stamps with the hybrid rule anyway;
 ``truncation-drops-the-new-pair``
     the per-put truncation drops the pair the put just incremented, not the oldest.
+
+Deletes and reaping (issue 11; killed by the seeded walks of
+:mod:`tests.refinement.walks` on the suite's delete entries):
+
+``reap-before-all-n``
+    a delete's coordinator decides the (safe) reap once W targets acknowledged
+    it, not all N;
+``reap-removes-newer``
+    a reap removes the record whatever it holds now (a put that arrived after
+    the reap was decided is lost with the tombstone);
+``delete-covers-unseen-put``
+    a delete's tombstone carries the coordinator's whole clock, not its
+    context's: a put concurrent with the delete is superseded (lost);
+``read-repair-skips-tombstones``
+    read repair does not send a reconciled record that holds a tombstone;
+``anti-entropy-skips-tombstones``
+    a Merkle exchange does not carry the records that hold a tombstone;
+``handoff-skips-tombstones``
+    a hint scan keeps the hints that hold a tombstone and never hands them off.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -74,15 +94,33 @@ import impl.read_repair as read_repair_module
 import impl.replica as replica_module
 from impl import versions
 from impl.antientropy import AntiEntropy, RangeTrees
+from impl.context import encode_context_pairs
 from impl.effects import Effect, Send
+from impl.forwarding import ReplyTo
 from impl.handoff import HintedHandoff
-from impl.messages import HintDelivery, KeyRecords, ReadRepair, ReplicaPut, ReplicaPutAck
-from impl.put_coordinator import PutCoordination, ack_counts
+from impl.messages import (
+    HintDelivery,
+    KeyRecords,
+    PutRequest,
+    ReadRepair,
+    ReplicaPut,
+    ReplicaPutAck,
+)
+from impl.put_coordinator import PutCoordination, PutCoordinator, ack_counts
 from impl.read_repair import ReadRepairer, read_repair_targets
+from impl.reaping import Reaper
 from impl.replica import Replica
 from impl.storage.base import Storage
 from impl.timers import HintScan
-from impl.versions import ACTOR_META, ClockMode, Record, Sibling, encode_record
+from impl.versions import (
+    ACTOR_META,
+    TOMBSTONE,
+    ClockMode,
+    Record,
+    Sibling,
+    context_pairs,
+    encode_record,
+)
 from spec import dvv
 from spec.vclock import VClock
 
@@ -281,6 +319,23 @@ def actor_reused_after_wipe() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def reap_before_all_n() -> Iterator[None]:
+    original = PutCoordinator._check
+
+    def check(self: PutCoordinator, coordination: PutCoordination, now: float) -> list[Effect]:
+        replied = coordination.replied
+        out = original(self, coordination, now)
+        if coordination.tombstone and coordination.replied and not replied:
+            out.extend(self.reaper.schedule(now, coordination.key,
+                                            self.replica.parse(coordination.tombstone),
+                                            coordination.targets))
+        return out
+
+    with _patch(PutCoordinator, "_check", check):
+        yield
+
+
+@contextlib.contextmanager
 def buffered_restart_keeps_actor() -> Iterator[None]:
     original = node_module.lifetime_actor
 
@@ -292,6 +347,16 @@ def buffered_restart_keeps_actor() -> Iterator[None]:
         return original(storage, name, seed=seed, now=now, epochs=epochs)
 
     with _patch(node_module, "lifetime_actor", kept):
+        yield
+
+
+@contextlib.contextmanager
+def reap_removes_newer() -> Iterator[None]:
+    def reap_any(self: Reaper, key: bytes, record: bytes) -> None:
+        if self.replica.storage.read(key) is not None:
+            self.replica.reap(key)
+
+    with _patch(Reaper, "reap_local", reap_any):
         yield
 
 
@@ -319,12 +384,42 @@ def hybrid_ignores_context() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def delete_covers_unseen_put() -> Iterator[None]:
+    original = PutCoordinator.start
+
+    def start(self: PutCoordinator, now: float, request: PutRequest,
+              reply_to: ReplyTo) -> list[Effect]:
+        if request.delete:
+            stored = self.replica.local_record(request.key)
+            context = encode_context_pairs(context_pairs(stored), key=request.key,
+                                           mode=self.mode, secret=self.config.secret)
+            request = dataclasses.replace(request, context=context)
+        return original(self, now, request, reply_to)
+
+    with _patch(PutCoordinator, "start", start):
+        yield
+
+
+@contextlib.contextmanager
 def wall_clock_rule_ignored() -> Iterator[None]:
     def always_hybrid(record: Record, context: VClock, value: bytes, *, coordinator: str,
                       now: float, hybrid: bool = True) -> Sibling:
         return _LWW_VERSION(record, context, value, coordinator=coordinator, now=now)
 
     with _patch(versions, "lww_version", always_hybrid):
+        yield
+
+
+@contextlib.contextmanager
+def read_repair_skips_tombstones() -> Iterator[None]:
+    original = ReadRepairer.repair
+
+    def repair(self: ReadRepairer, key: bytes, replies: dict[str, Record]) -> list[Effect]:
+        return [effect for effect in original(self, key, replies)
+                if not (isinstance(effect, Send) and isinstance(effect.message, ReadRepair)
+                        and TOMBSTONE in effect.message.record)]
+
+    with _patch(ReadRepairer, "repair", repair):
         yield
 
 
@@ -337,6 +432,36 @@ def truncation_drops_the_new_pair() -> Iterator[None]:
         return VClock.of(dict(kept))
 
     with _patch(versions, "truncate_new_clock", oldest_kept):
+        yield
+
+
+@contextlib.contextmanager
+def anti_entropy_skips_tombstones() -> Iterator[None]:
+    original = AntiEntropy.on_key_records
+
+    def skip(self: AntiEntropy, src: str, message: KeyRecords) -> list[Effect]:
+        kept = [(k, r) for k, r in zip(message.keys, message.records, strict=True)
+                if TOMBSTONE not in r]
+        if not kept:
+            return []
+        message = KeyRecords(tuple(k for k, _ in kept), tuple(r for _, r in kept),
+                             message.session, reply=message.reply)
+        return original(self, src, message)
+
+    with _patch(AntiEntropy, "on_key_records", skip):
+        yield
+
+
+@contextlib.contextmanager
+def handoff_skips_tombstones() -> Iterator[None]:
+    original = HintedHandoff.on_scan
+
+    def scan(self: HintedHandoff, now: float, timer: HintScan) -> list[Effect]:
+        return [effect for effect in original(self, now, timer)
+                if not (isinstance(effect, Send) and isinstance(effect.message, HintDelivery)
+                        and TOMBSTONE in effect.message.record)]
+
+    with _patch(HintedHandoff, "on_scan", scan):
         yield
 
 
@@ -359,4 +484,10 @@ MUTANTS: dict[str, Mutant] = {
     "hybrid-ignores-context": hybrid_ignores_context,
     "wall-clock-rule-ignored": wall_clock_rule_ignored,
     "truncation-drops-the-new-pair": truncation_drops_the_new_pair,
+    "reap-before-all-n": reap_before_all_n,
+    "reap-removes-newer": reap_removes_newer,
+    "delete-covers-unseen-put": delete_covers_unseen_put,
+    "read-repair-skips-tombstones": read_repair_skips_tombstones,
+    "anti-entropy-skips-tombstones": anti_entropy_skips_tombstones,
+    "handoff-skips-tombstones": handoff_skips_tombstones,
 }

@@ -15,7 +15,7 @@ from impl.effects import Effect
 from impl.messages import KeyRecords
 from model_check.refinement import Divergence, Lockstep
 from tests.conftest import PROFILE, examples
-from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
+from tests.refinement.configs import DATA_LOSS_CONFIGS, DELETE_CONFIGS, LOCKSTEP_CONFIGS
 from tests.refinement.machine import COVERAGE, STEPS, machine_for
 
 # Shrinking a lockstep run can take minutes: CI searches only (a failure still prints
@@ -25,7 +25,8 @@ SEARCH = (tuple(Phase) if os.environ.get("REFINEMENT_SHRINK")
 
 # Every configuration must refine the spec: the divergences the lockstep found are
 # resolved (docs/refinement.md), so none is expected to fail.
-CASES = [pytest.param(name, config, id=name) for name, config in LOCKSTEP_CONFIGS.items()]
+CASES = [pytest.param(name, config, id=name)
+         for name, config in {**LOCKSTEP_CONFIGS, **DELETE_CONFIGS}.items()]
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -12,10 +12,11 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from model_check.refinement import Divergence
 from tests.conftest import InternalErrors
-from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
+from tests.refinement.configs import DATA_LOSS_CONFIGS, DELETE_WALK_CONFIGS, LOCKSTEP_CONFIGS
 from tests.refinement.machine import machine_for
 from tests.refinement.mutations import MUTANTS
 from tests.refinement.scenarios import SCENARIOS
+from tests.refinement.walks import walk
 
 #: mutant -> the lockstep configuration that kills it
 KILLED_BY = {
@@ -36,7 +37,16 @@ KILLED_BY = {
     "hybrid-ignores-context": "scenario:read-then-write-elsewhere",
     "wall-clock-rule-ignored": "lww-skew-wall-clock",
     "truncation-drops-the-new-pair": "client-vclock-truncated",
+    "reap-before-all-n": "walk:delete-safe-drop",
+    "reap-removes-newer": "walk:delete-concurrent-put",
+    "delete-covers-unseen-put": "walk:delete-concurrent-put",
+    "read-repair-skips-tombstones": "walk:delete-safe",
+    "anti-entropy-skips-tombstones": "walk:delete-concurrent-put",
+    "handoff-skips-tombstones": "walk:handoff-delete-dvv",
 }
+
+#: seeds a ``walk:CONFIG`` killer tries (each a seeded walk of 40 steps)
+WALK_SEEDS = 300
 
 
 def test_every_mutant_has_a_killer() -> None:
@@ -45,12 +55,17 @@ def test_every_mutant_has_a_killer() -> None:
 
 @pytest.mark.parametrize("mutant", sorted(MUTANTS))
 def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
-    """The killer is a lockstep configuration run at random (derandomized), or
-    ``scenario:NAME``, a fixed lockstep program of ``tests.refinement.scenarios``."""
+    """The killer is a lockstep configuration run at random (derandomized),
+    ``scenario:NAME``, a fixed lockstep program of ``tests.refinement.scenarios``, or
+    ``walk:CONFIG``, the seeded walks of ``tests.refinement.walks`` on a suite delete
+    entry (seeds 0, 1, ... until one diverges)."""
     killer = KILLED_BY[mutant]
     with MUTANTS[mutant](), pytest.raises(Divergence) as caught:
         if killer.startswith("scenario:"):
             SCENARIOS[killer.removeprefix("scenario:")]()
+        elif killer.startswith("walk:"):
+            for seed in range(WALK_SEEDS):
+                walk(DELETE_WALK_CONFIGS[killer.removeprefix("walk:")], seed)
         else:
             configs = {**LOCKSTEP_CONFIGS, **DATA_LOSS_CONFIGS}
             machine = machine_for(f"mutant-{mutant}", configs[killer])
@@ -78,7 +93,9 @@ def test_mutants_are_restored() -> None:
     from impl import versions
     from impl.antientropy import AntiEntropy, RangeTrees
     from impl.handoff import HintedHandoff
+    from impl.put_coordinator import PutCoordinator
     from impl.read_repair import ReadRepairer
+    from impl.reaping import Reaper
     from impl.replica import Replica
 
     def snapshot() -> tuple[object, ...]:
@@ -87,7 +104,8 @@ def test_mutants_are_restored() -> None:
                 HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put,
                 read_repair_module.read_repair_targets, AntiEntropy.on_key_records,
                 RangeTrees.update, node_module.lifetime_actor, node_module._op_id_base,
-                versions.lww_version, versions.truncate_new_clock)
+                versions.lww_version, versions.truncate_new_clock, PutCoordinator._check,
+                PutCoordinator.start, Reaper.reap_local)
 
     before = snapshot()
     for mutant in MUTANTS.values():

@@ -20,7 +20,8 @@ from model_check.replay import config_from_trace
 from model_check.reports import WitnessReport
 from model_check.trace import Trace
 from spec import model as spec_model
-from spec.actions import Action, AntiEntropy, ClientPut
+from spec.actions import Action, AntiEntropy, ClientPut, Deliver, Reap
+from spec.state import Message
 from tests.refinement.configs import LOCKSTEP_CONFIGS
 from tests.refinement.mutations import MUTANTS
 from vdynamo.replay_cli import main
@@ -205,3 +206,78 @@ def test_the_naive_trace_diverges_on_the_fixed_implementation(
                                        / "dvv-amnesia-naive-actor.acked_writes_durable.json"))
     assert not report.replayed, report.render()
     assert "diverges" in report.reason
+
+# ---------------------------------------------------------------- deletes (issue 11)
+
+
+def test_immediate_reaping_resurrects_on_the_implementation_too() -> None:
+    """The suite's delete-immediate counterexample (pinned with the other traces and
+    replayed by the test above) ends with the deleted value returned again: the
+    implementation in ``delete_mode = "immediate"`` reaps the two replicas that held
+    the tombstone at the same step and its get returns v1."""
+    path = next(p for p in TRACES if p.stem.startswith("delete-immediate"))
+    report = replay_on_impl(Trace.load(path))
+    assert report.replayed and report.broke_at == 13, report.render()
+    text = report.render()
+    assert "the tombstones of k are reaped on n1, n3" in text
+    assert "c1's get returns {v1}" in text and "no_resurrection is violated" in text
+
+
+def _route(m: Message) -> tuple[object, ...]:
+    return (m.kind, m.src, m.dst, m.request, m.key)
+
+
+def _as_safe(trace: Trace, *, drop: str = "reap") -> Trace:
+    """``trace``'s actions less those of kind ``drop``, in the same configuration with
+    ``delete_mode = "safe"`` (the spec's states recomputed)."""
+    config = dict(trace.config)
+    config["name"] = "delete-safe"
+    config["features"] = {**dict(config["features"]), "delete_mode": "safe"}
+    spec_config = config_from_trace(dataclasses.replace(trace, config=config))
+    actions = [spec_model.action_from_json(dict(a)) for a in trace.actions
+               if a["action"] != drop]
+    states = [spec_model.initial_state(spec_config)]
+    taken: list[Action] = []
+    for action in actions:
+        # the same step; a message may carry another payload now (a tombstone kept)
+        label, after = next((label, after) for label, after in spec_model.successors(states[-1])
+                            if label == action or (
+                                isinstance(label, Deliver) and isinstance(action, Deliver)
+                                and _route(label.message) == _route(action.message)))
+        taken.append(label)
+        states.append(after)
+    return Trace(config=config, property=trace.property, kind=trace.kind,
+                 actions=tuple(a.to_json() for a in taken),
+                 states=tuple(spec_model.describe(s) for s in states))
+
+
+def test_the_same_scenario_with_safe_reaping_holds_on_the_implementation() -> None:
+    """delete-immediate's scenario in ``delete_mode = "safe"``: the reap is not
+    enabled (n2 still holds v1 and a replica put is in flight) on either side, and
+    the last get answers "not found": no_resurrection holds on every state."""
+    immediate = Trace.load(next(p for p in TRACES if p.stem.startswith("delete-immediate")))
+    trace = _as_safe(immediate)
+    report = replay_on_impl(trace)
+    assert report.replayed and report.broke_at is None, report.render()
+    assert "c1's get returns {v2}" in report.render()  # v2: the tombstone (not found)
+    # and at the point where immediate reaped, the safe implementation has no reap due
+    config = config_from_trace(trace)
+    ls = Lockstep(config)
+    reap_at = next(i for i, a in enumerate(immediate.actions) if a["action"] == "reap")
+    for recorded in trace.actions[:reap_at]:
+        step_action(ls, spec_model.action_from_json(dict(recorded)))
+    assert ls.reap_candidates() == []
+    assert not any(isinstance(label, Reap) for label, _ in spec_model.successors(ls.state))
+    ls.cluster.close()
+
+
+def test_a_safe_reap_witness_replays_on_the_implementation() -> None:
+    """delete-safe's witness of tombstone_reaped: the delete reaches all three
+    replicas, then the one spec Reap of all N is the implementation's reap timer
+    firing (after the late acknowledgement reached the coordinator)."""
+    trace = Trace.load(Path(__file__).parent / "traces" / "witnesses"
+                       / "delete-safe.tombstone_reaped.json")
+    report = replay_on_impl(trace)
+    assert isinstance(report, WitnessReport)
+    assert report.replayed and report.broke_at == len(trace.actions), report.render()
+    assert "the tombstones of k are reaped on n3, n1, n2" in report.render()

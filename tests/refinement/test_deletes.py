@@ -1,0 +1,87 @@
+"""Deletes and reaping in lockstep (issue 11): the suite's delete entries refined step
+by step, and a reap the spec does not allow reported as a divergence."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+import pytest
+
+from impl.timers import ReapTombstone
+from model_check.refinement import Divergence, Lockstep
+from tests.conftest import examples
+from tests.refinement.configs import DELETE_CONFIGS, DELETE_WALK_CONFIGS, LOCKSTEP_CONFIGS
+from tests.refinement.walks import walk
+
+
+@pytest.mark.parametrize("name", sorted(DELETE_WALK_CONFIGS))
+def test_seeded_walks_refine_the_spec(name: str) -> None:
+    """Seeded walks of 40 steps (then quiescence and the convergence check) take
+    deletes and reaps (and, sloppy, hand tombstones off), every step checked
+    against the spec."""
+    counts: Counter[str] = Counter()
+    for seed in range(examples(60)):
+        walk(DELETE_WALK_CONFIGS[name], seed, 40, counts)
+    print(name, dict(counts))
+    assert counts["delete"] > 0 and counts["reap"] > 0, counts
+    if DELETE_WALK_CONFIGS[name].hinted_handoff and DELETE_WALK_CONFIGS[name].sloppy_quorum:
+        assert counts["hint scan"] > 0, counts
+
+
+def _deliver_all(ls: Lockstep) -> None:
+    while ls.deliverable():
+        ls.deliver(ls.deliverable()[0].id)
+
+
+def _deleted_everywhere() -> tuple[Lockstep, ReapTombstone]:
+    """delete-safe: c1 puts at n1, reads, deletes with the get's context; every
+    message delivered: all three replicas acknowledged the tombstone, so n1 decided
+    the reap (its timer is set)."""
+    ls = Lockstep(DELETE_CONFIGS["delete-safe"])
+    ls.put("c1", "n1", "k")
+    _deliver_all(ls)
+    ls.get("c1", "n1", "k")
+    _deliver_all(ls)
+    ls.delete("c1", "n1", "k")
+    _deliver_all(ls)
+    timers = [t for t in ls.sim.named_timers("n1") if isinstance(t, ReapTombstone)]
+    assert len(timers) == 1
+    return ls, timers[0]
+
+
+def test_a_safe_reap_is_one_spec_reap_of_all_n_replicas() -> None:
+    ls, timer = _deleted_everywhere()
+    assert ls.reap_candidates() == [("n1", timer)]
+    ls.reap("n1", timer)
+    assert ls.verify()
+    assert all(ls.cluster.storages[n].read(b"k") is None for n in ls.config.nodes)
+    assert ls.history[-1] == "reap k @n1 (n1, n2, n3)"
+    ls.cluster.close()
+
+
+def test_a_reap_while_a_message_about_the_key_is_in_flight_is_a_divergence() -> None:
+    """The grace period is the spec's quiescence guard: a get's read in flight keeps
+    the harness from letting it pass; forcing the reap then (what an implementation
+    with a short grace period does) has no spec counterpart and is reported."""
+    ls, timer = _deleted_everywhere()
+    ls.get("c1", "n2", "k")
+    assert ls.in_flight() and ls.reap_candidates() == []
+    with pytest.raises(Divergence, match="reap k @n1"):
+        ls.reap("n1", timer)
+    ls.cluster.close()
+
+
+@pytest.mark.xfail(strict=True, raises=Divergence, reason=(
+    "a safe reap that only some replicas perform (a read repair to the third was "
+    "lost, so its copy is not the tombstone record decided on) is the "
+    "implementation's per-node reap; the spec's safe Reap is one step on all N: "
+    "the spec needs per-node reaps (docs/spec.md)"))
+def test_a_partial_safe_reap_after_a_fault() -> None:
+    """strict-client-vclock with one put and one delete per client and its faults:
+    seed 37 reaches a reap that n2 refuses (a lost read repair left its copy
+    different) while n1 and n3 reap."""
+    config = dataclasses.replace(LOCKSTEP_CONFIGS["strict-client-vclock"],
+                                 name="strict-delete-faults", puts_per_client=1,
+                                 deletes_per_client=1)
+    walk(config, 37, 40)
