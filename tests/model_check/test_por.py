@@ -120,6 +120,10 @@ def test_por_is_off_for_an_unknown_property_or_action_kind(
     monkeypatch.undo()
     on, why = por.spec_reduction(config, [])
     assert on is not None and why == ""
+    # membership change: its actions only exist with a [membership] budget, and
+    # there the reduction is off, saying why
+    off, why = por.spec_reduction(entry("join-pending").config, [])
+    assert off is None and "Join" in why and "range-transfer" in why
 
 
 # --------------------------------------------------------------------- the explorer

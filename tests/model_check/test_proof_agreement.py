@@ -120,7 +120,11 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
     under HYPOTHESIS_PROFILE=soak, as ``vdynamo prove --all-edges``); the lossy ones
     against the lossy store rule."""
     results = check_suite(all_edges=SOAK)
-    assert [r.name for r in results] == [e.name for e in DEFAULT_SUITE]
+    # every entry but the membership ones (a fixed ring is encoded, not a changing one)
+    assert [r.name for r in results] == [e.name for e in DEFAULT_SUITE
+                                         if not e.config.membership]
+    assert {e.name for e in DEFAULT_SUITE if e.config.membership} == {
+        "join-immediate", "join-pending", "leave-pending"}
     for result in results:
         assert result.ok, (result.name, result.disagreements, result.exact_disagreements)
         assert not result.not_encoded and result.edges > 0
