@@ -432,7 +432,9 @@ class SimulatedCluster:
         self.sim.stop_nemesis()
 
     def set_skew(self, name: str, seconds: float) -> None:
-        """Node ``name``'s clock runs ``seconds`` ahead (negative: behind)."""
+        """Node ``name``'s clock runs ``seconds`` ahead (negative: behind).
+        SimulationError for an unknown node or a ``seconds`` that is not a finite
+        number."""
         self.sim.set_skew(name, seconds)
 
     def join(self, name: str) -> None:

@@ -354,10 +354,17 @@ class Simulator:
         self._record("remove", name)
 
     def set_skew(self, name: str, seconds: float) -> None:
-        """Node ``name`` sees ``now + seconds`` from now on."""
+        """Node ``name`` sees ``now + seconds`` from now on (negative: behind).
+        SimulationError for an unknown node or a ``seconds`` that is not a finite
+        number (a bool, a string, NaN or an infinity would only fail later, at the
+        node's next timer or put)."""
         if name not in self.members:
             raise SimulationError(self._why_not_up(name))
-        self.skew[name] = seconds
+        if (isinstance(seconds, bool) or not isinstance(seconds, int | float)
+                or not math.isfinite(seconds)):
+            raise SimulationError(f"skew of {name!r}: must be a finite number of seconds, "
+                                  f"got {seconds!r}")
+        self.skew[name] = float(seconds)
 
     def node_now(self, name: str) -> float:
         """The time node ``name`` sees now (the simulator's time plus its skew)."""

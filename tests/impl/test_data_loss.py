@@ -20,6 +20,7 @@ from impl.cluster import SimulatedCluster
 from impl.config import ClusterConfig
 from impl.context import context_bytes_bound, decode_context
 from impl.errors import BadContextError, ConfigError
+from impl.simulator import SimulationError
 from impl.storage.memory import MemoryStorage
 from impl.storage.sqlite import SqliteStorage
 from impl.versions import (
@@ -256,6 +257,17 @@ def test_lww_chain_of_read_then_writes_across_skewed_coordinators() -> None:
         client.put(KEY, b"v%d" % index, context=got.context, w=3, coordinator=coordinator)
     cluster.run_until_quiet()
     assert client.get(KEY, r=3).values == [b"v6"]
+
+
+@pytest.mark.parametrize("seconds", ["30", None, True, float("nan"), float("inf")])
+def test_a_skew_that_is_not_a_finite_number_is_refused_at_once(seconds: object) -> None:
+    """A bad skew is refused when it is set, naming the node and the value; before,
+    a string failed with a TypeError at the next put and NaN or inf were kept."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5, clock="lww")
+    with pytest.raises(SimulationError, match=r"skew of 'n1'.*finite"):
+        cluster.set_skew("n1", seconds)  # type: ignore[arg-type]
+    cluster.set_skew("n1", 2)  # an int is a number of seconds too
+    assert cluster.client().put(KEY, b"v1", coordinator="n1").context
 
 
 def test_lww_blind_concurrent_writes_still_lose_to_skew() -> None:
