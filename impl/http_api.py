@@ -22,11 +22,14 @@ Content-Length before any of the body is read (or as a chunked body grows past
 the limit). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
 ``Connection: close``, gets its answer with ``connection: close`` and the
 connection closes (as h11, which parsed here before, did: h11 in pure Python
-was 12-20% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what
-h11 refused (a bad request line, header token or Content-Length) and also an
-unknown method; a request asking to switch protocols (CONNECT, Upgrade) gets
-its answer and the connection closes. httptools has wheels for every platform
-CPython does; h11 is no longer used (httpx, the client, still depends on it).
+was 10-14% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what
+h11 refused (a bad request line, header token or Content-Length) and also what
+h11 let through: an unknown method (a 405 under h11), an HTTP version other
+than 1.0 and 1.1, bare LF line endings; a Transfer-Encoding other than chunked
+is 400 (h11: 501). A request asking to switch protocols (CONNECT, Upgrade) gets
+its answer and the connection closes (h11 kept it open). httptools has wheels
+for every platform CPython does; h11 is no longer used (httpx, the client,
+still depends on it).
 
 Requests (Riak KV's HTTP conventions; :mod:`impl.http_values`; the OpenAPI
 document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
@@ -210,9 +213,9 @@ class _Parse:
         except httptools.HttpParserError as error:
             text = str(error)
             lowered = text.lower()
-            part = "body" if self.in_body else "header" if any(
+            part = "header" if any(  # llhttp checks these headers once they are all in
                 word in lowered for word in ("header", "content-length", "transfer-encoding")
-            ) else "request line"
+            ) else "body" if self.in_body else "request line"
             self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(f"{part}: {text}")))
         else:
             if self.in_head:  # a header still incomplete (counted when complete)

@@ -18,6 +18,9 @@ _TAIL = b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     (b"GET /kv/caf\xc3\xa9 HTTP/1.1" + _TAIL, "request line"),  # raw non-ASCII
     (b"GET /kv/a b HTTP/1.1" + _TAIL, "request line"),  # raw space
     (b"\x16\x03\x01\x02\x00" + _TAIL, "request line"),  # a TLS hello
+    (b"GET /kv/k HTTP/1.1\nHost: x\n\n", "request line"),  # bare LF (h11 took it)
+    (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nv",
+     "header: Request has invalid `Transfer-Encoding`"),  # h11: 501
     (b"GET /kv/k HTTP/1.1\r\nHo st: x\r\n\r\n", "header"),
     (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", "Content-Length"),
     (b"GET /kv/k HTTP/1.1\r\n\r\n", "Host"),
