@@ -107,7 +107,8 @@ class Reaper:
         return out
 
     def on_timer(self, now: float, timer: ReapTombstone) -> list[Effect]:
-        """The grace period passed: reap at the targets."""
+        """The timer is due (``safe``: the grace period passed; ``immediate``: the
+        delete was just acknowledged): reap at the targets."""
         return self.reap_now(timer.key, timer.record, timer.targets)
 
     def on_reap(self, message: Reap) -> list[Effect]:
