@@ -196,7 +196,8 @@ class _Parse:
         self.size = self.head_bytes = self.head_read = 0
 
     def feed(self, data: bytes) -> None:
-        """Parse ``data`` (b"": the client closed)."""
+        """Parse ``data``, the next bytes read (never b"": the caller stops at the
+        close, and a request body is never read until the close)."""
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
