@@ -505,8 +505,11 @@ _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
 
 def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
     """(path, query parameters) of a request target: the origin form (``/kv/k?w=2``)
-    split by hand, any other (the absolute form) by urllib."""
+    split by hand, the absolute form (``http://host/kv/k``) by urllib, any other
+    (CONNECT's ``host:port``, OPTIONS' ``*``) whole, as a path no resource has."""
     text = target.decode("ascii", "replace")
+    if not text.startswith("/") and "://" not in text:
+        return text, {}
     if text.startswith("/"):
         path, _, query = text.partition("?")
         if "#" in path:

@@ -109,6 +109,10 @@ def test_a_protocol_switch_is_answered_then_the_connection_closes(tmp_path: Path
                 b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\n"
                 b"Upgrade: websocket\r\n\r\n\x81\x85not http at all")))
             assert [(s, h["connection"]) for s, h, _ in answers] == [(200, "close")]
+            [(status, headers, body)] = _responses(await raw(
+                node.http_address, b"CONNECT example.org:443 HTTP/1.1\r\nHost: x\r\n\r\n"))
+            assert (status, headers["connection"]) == (404, "close")
+            assert _json(body)["message"] == "no resource 'example.org:443'"
             [(status, _, body)] = _responses(await raw(
                 node.http_address, b"FOO /kv/k HTTP/1.1\r\nHost: x\r\n\r\n"))
             assert status == 400 and "request line" in _json(body)["message"]
