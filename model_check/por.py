@@ -47,10 +47,13 @@ checked properties:
      in flight (so no timeout on it is enabled, and none can fail the get);
    * G6: no anti-entropy exchange of the key is enabled (all of its top-N copies
      are equal), and none can become enabled, since nothing above changes them;
-   * an action kind this module does not know (e.g. membership's Join, Leave,
-     Gossip), or a message kind it does not know, is dependent on everything:
-     :func:`spec_reduction` refuses to reduce at all while the spec defines one
-     (the run says so), until its independence is stated here.
+   * an action kind this module does not know, or a message kind it does not
+     know, is dependent on everything: :func:`spec_reduction` refuses to reduce
+     at all while the spec defines one (the run says so), until its independence
+     is stated here. The membership actions (Join, Leave, Gossip, Transfer,
+     Handover, Settle; the ``range-transfer`` message) are such kinds in a
+     configuration with a ``[membership]`` budget; without one they are never
+     enabled and :func:`unknown_actions` leaves them out.
 
 3. **Cycle proviso (ignoring).** A step must not be postponed forever around a
    cycle of reduced states, or convergence could be judged on a graph that

@@ -437,7 +437,10 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
 
 
 def entry(name: str) -> SuiteEntry:
-    """The suite entry called ``name``."""
+    """The suite entry called ``name`` (a name of :data:`DEFAULT_SUITE`).
+
+    Raises :class:`~model_check.errors.UnknownNameError` (a CheckError) naming
+    the known entries when there is none."""
     for item in DEFAULT_SUITE:
         if item.name == name:
             return item

@@ -204,9 +204,10 @@ def serving_top(plan: Plan, membership: MembershipState, node: str, key: str
 
 
 def request_targets(edit: Edit, node: str, key: str, is_put: bool) -> _Targets:
-    """Whom coordinator ``node`` sends a put (get) of ``key`` to, by its view: the
-    reachable nodes of its read (write) set other than itself, and the quorum
-    groups (see :class:`View`)."""
+    """Whom coordinator ``node`` sends a put (``is_put``) or a get of ``key`` to, by
+    its view: ``(nodes, groups)``, the reachable nodes of its write (read) set other
+    than itself in preference-list order, and the quorum groups (empty: the plain
+    count; see :class:`View`)."""
     assert edit.membership is not None
     view = _view(edit.plan, edit.membership, node)
     nodes, groups = view.writes[key] if is_put else view.reads[key]

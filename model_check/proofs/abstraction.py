@@ -379,8 +379,9 @@ def causal_store(before: Term, after: Term, incoming: Term) -> Term:
 
 
 def lossy_store(before: Term, after: Term, incoming: Term) -> Term:
-    # the twin: a merge may drop a version whose history the winner lacks (lww,
-    # server-vclock), and the incoming version may lose: only nothing new appears
+    """The lossy merge's coverage (lww, server-vclock; the twin of
+    :func:`causal_store`): a merge may drop a version whose history the winner
+    lacks, and the incoming version may lose; only nothing new appears."""
     return z3.Implies(after, z3.Or(before, incoming))
 
 

@@ -583,6 +583,9 @@ class GraphAgreement:
 
     @property
     def ok(self) -> bool:
+        """No spec edge the encoding refuses (forward) and no abstract successor
+        Z3 proposes that the spec does not reach (backward); stutters, edges
+        outside the encoding and edges not encoded are counted, not failures."""
         return self.forward_failures == 0 and self.backward_failures == 0
 
 

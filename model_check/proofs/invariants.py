@@ -200,6 +200,12 @@ def no_resurrection_after_reap(x: AbstractState, params: Params) -> Term:
 
 
 def strong_no_resurrection(x: AbstractState, params: Params) -> Term:
+    """:func:`no_resurrection_after_reap` strengthened until it is inductive
+    (proof ``inductive_no_resurrection_after_reap``, docs/proofs.md): the budget
+    counters are non-negative and the disk losses within ``params.max_losses``;
+    an acknowledged put was performed; a put's own version live in a store is
+    covered by that store and was performed, and so was one alive in a message,
+    hint or coordination record; a performed put's history was performed."""
     nodes = range(len(x.shape.nodes))
     puts = range(x.shape.puts)
     return z3.And(
