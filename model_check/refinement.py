@@ -185,14 +185,7 @@ class Lockstep(LockstepState):
 
     def put(self, client: str, node: str, key: str) -> None:
         """``client`` puts its next value of ``key`` through ``node`` (in the key's top N)."""
-        ci = self.config.client_names.index(client)
-        state = self.clients[client]
-        put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
-        counter = state.puts_issued  # the client's own client-vclock counter so far
-        state.puts_issued += 1
-        context = b""
-        if state.last_get is not None and state.last_get[0] == key:
-            context = state.last_get[1]
+        put_id, counter, context = self.next_write(client, key)
         request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(put_id),
                              context, None, client, counter)
         if self.mode is ClockMode.LWW:
@@ -218,14 +211,7 @@ class Lockstep(LockstepState):
         """``client`` deletes ``key`` through ``node`` (in the key's top N), with the
         context of its last get of ``key``: its next write, a tombstone (spec
         ``ClientDelete``; its put id is the client's next, after its puts)."""
-        ci = self.config.client_names.index(client)
-        state = self.clients[client]
-        put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
-        counter = state.puts_issued
-        state.puts_issued += 1
-        context = b""
-        if state.last_get is not None and state.last_get[0] == key:
-            context = state.last_get[1]
+        put_id, counter, context = self.next_write(client, key)
         action = ClientDelete(client, node, key)
         afters = [after for s in self.frontier for after in apply_actions(s, [action])]
         self.note_tombstones(afters, put_id)

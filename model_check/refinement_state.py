@@ -356,6 +356,21 @@ class LockstepState:
         return (self.config.puts_per_client <= issued < self.config.writes_per_client
                 and self.may_write(client))
 
+    def next_write(self, client: str, key: str) -> tuple[int, int, bytes]:
+        """Issue ``client``'s next write of ``key`` (a put, or a delete once its puts
+        are spent): its spec put id (``spec.model.put_id_of``), its client-vclock
+        counter so far (the writes it issued before), and its context (the context of
+        its last get, if that was of ``key``; else empty)."""
+        ci = self.config.client_names.index(client)
+        state = self.clients[client]
+        put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
+        counter = state.puts_issued
+        state.puts_issued += 1
+        context = b""
+        if state.last_get is not None and state.last_get[0] == key:
+            context = state.last_get[1]
+        return put_id, counter, context
+
     def may_write(self, client: str) -> bool:
         """The spec's read-modify-write rule (``workload.read_modify_write``): a
         client's next write waits for a get begun once its previous write was

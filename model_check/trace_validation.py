@@ -236,12 +236,7 @@ class TraceValidator(Lockstep):
                                                           key.encode(), None, client)
             action: Action = ClientGet(client, node, key)
         else:
-            spec_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
-            counter = state.puts_issued
-            state.puts_issued += 1
-            context = b""
-            if state.last_get is not None and state.last_get[0] == key:
-                context = state.last_get[1]
+            spec_id, counter, context = self.next_write(client, key)
             request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(spec_id),
                                  context, None, client, counter)
             action = ClientPut(client, node, key)
