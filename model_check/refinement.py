@@ -1,6 +1,6 @@
 """Refinement: the implementation checked against the spec, step by step.
 
-(About 760 lines, over the project's 600: one method per lockstep step, each
+(About 750 lines, over the project's 600: one method per lockstep step, each
 mapping an implementation step to spec actions, read next to the others; the
 delete and reap steps added about 75, issue 10's faults and the joins about 110.)
 
@@ -52,6 +52,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   then ``Recover``; a crash of a buffered engine that flushed nothing =
   ``BufferedCrash``;
 - gossip rounds (and anti-entropy timers with anti-entropy off) are stuttering;
+  with ``[membership]``, a node's join (:meth:`Lockstep.join`: it asks a seed for
+  the view and announces its token) = ``Join``, and one gossip push of ``src``'s
+  view merged at ``dst`` (:meth:`Lockstep.gossip_to`) = ``Gossip(src, dst)``;
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
