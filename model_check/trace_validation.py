@@ -503,7 +503,7 @@ class TraceValidator(Lockstep):
         if kind in ("deliver", "blocked", "to_down_node"):
             return self._message_event(kind, first[2], evidence)
         if kind == "tick":
-            return self._tick(first[2], first[3], entries, evidence)
+            return self._tick(first[2], first[3], evidence)
         if kind == "crash":
             self._purge(first[2])
             return f"crash {first[2]}", [[Crash(first[2])]], evidence
@@ -543,8 +543,7 @@ class TraceValidator(Lockstep):
         # an answer the spec no longer waits for was purged by the spec: a stutter
         return label, [[action], []] if abstract.kind in _EXCHANGE else [[action]], evidence
 
-    def _tick(self, name: str, timer: object, entries: Sequence[tuple[Any, ...]],
-              evidence: Counter[tuple[Kind, str, str]]
+    def _tick(self, name: str, timer: object, evidence: Counter[tuple[Kind, str, str]]
               ) -> tuple[str, list[list[_Step]], Counter[tuple[Kind, str, str]]]:
         label = f"tick {name} {timer!r}"
         new = [m for m in self.sim.in_flight() if m.id not in self.cache and m.src == name]
