@@ -710,7 +710,7 @@ class Lockstep(LockstepState):
         and the puts whose clock (lww: stamp in ticks, coordinator) the
         implementation holds differently from ``state``'s put table."""
         out = [f"nodes.{name}.store: spec {spec_node[1]!r} vs impl {impl_node[1]!r}"
-               for name, spec_node, impl_node in zip(self.config.nodes, project(state).nodes,
+               for name, spec_node, impl_node in zip(self.config.all_nodes, project(state).nodes,
                                                      impl.nodes, strict=True)
                if spec_node[1] != impl_node[1]]
         for pid, fact in sorted(self.clocks.items()):

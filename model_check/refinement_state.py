@@ -303,7 +303,7 @@ class LockstepState:
         self.failed = False
         #: per node, the implementation actors of its storage lifetimes in order of
         #: appearance, and each one's spec name (``n``, then ``n~1``, ``n~2``...)
-        self.lifetimes: dict[str, list[str]] = {name: [] for name in config.nodes}
+        self.lifetimes: dict[str, list[str]] = {name: [] for name in config.all_nodes}
         self.actor_names: dict[str, str] = {}
         #: buffered nodes whose engine the harness flushed (before a plain crash): a
         #: BufferedCrash of one would keep that, where the spec loses everything
@@ -393,8 +393,9 @@ class LockstepState:
     def _note_actors(self) -> None:
         """Name each node's implementation actors (``name~<hex>`` with actor epochs,
         kept in its storage's meta table) as the spec does, in order of appearance:
-        the first lifetime's is ``name``, the k-th later one's ``name~k``."""
-        for name in self.config.nodes:
+        the first lifetime's is ``name``, the k-th later one's ``name~k`` (a joining
+        node's once it joined)."""
+        for name in self.present:
             kept = self.cluster.storages[name].get_meta(ACTOR_META)
             actor = (kept.decode("utf-8") if kept is not None
                      else None if self.config.actor_epochs else name)
