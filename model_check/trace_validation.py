@@ -183,6 +183,7 @@ class TraceValidator(Lockstep):
         self.swarm = swarm
         self.duration_s = duration_s
         self.quiet_s = quiet_s
+        self.cluster.close()  # the lockstep's harness-timed cluster: replaced by this one
         self.cluster = SimulatedCluster(
             list(config.nodes), config.n, config.r, config.w, seed=seed, clock=config.clock,
             sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
