@@ -587,11 +587,7 @@ class Lockstep(LockstepState):
         for name in self.config.nodes:
             if self._node(name).snapshot().hints:
                 return False
-        for k, key in enumerate(self.config.keys):
-            top = self.config.top_n(key)
-            if len({self._stores(top[0], b, k)[1] for b in top}) > 1:
-                return False
-        return True
+        return self.replicas_agree()
 
     def _finish_ops(self, successors: Sequence[State]) -> None:
         """Fire the deadline of every live impl op that answered its client, or whose

@@ -829,6 +829,15 @@ class LockstepState:
         assert isinstance(x, dvv.DVVSet) and isinstance(y, dvv.DVVSet)
         return dvv.sync(x, y) != dvv.sync(y, x)
 
+    def replicas_agree(self) -> bool:
+        """Every replica of each key (its top N) stores the same versions on the
+        implementation (part of the spec's ``convergence``)."""
+        for k, key in enumerate(self.config.keys):
+            top = self.config.top_n(key)
+            if len({self._stores(top[0], b, k)[1] for b in top}) > 1:
+                return False
+        return True
+
     def _stores(self, a: str, b: str, k: int) -> tuple[Payload, Payload]:
         key = self.config.keys[k].encode()
         return (self.abstract_record(self.cluster.storages[a].read(key)),

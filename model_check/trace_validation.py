@@ -343,11 +343,7 @@ class TraceValidator(Lockstep):
         impl = self.abstract()
         if any(hints for _, _, hints in impl.nodes) or impl.messages:
             return False
-        for k, key in enumerate(self.config.keys):
-            top = self.config.top_n(key)
-            if len({self._stores(top[0], b, k)[1] for b in top}) > 1:
-                return False
-        return True
+        return self.replicas_agree()
 
     def _stores_text(self) -> str:
         impl = self.abstract().readable(self.config)
