@@ -1,6 +1,6 @@
 """Refinement: the implementation checked against the spec, step by step.
 
-(About 760 lines, over the project's 600: one method per lockstep step, each
+(About 750 lines, over the project's 600: one method per lockstep step, each
 mapping an implementation step to spec actions, read next to the others; the
 delete and reap steps added about 75, issue 10's faults and the joins about 110.)
 
@@ -52,6 +52,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   then ``Recover``; a crash of a buffered engine that flushed nothing =
   ``BufferedCrash``;
 - gossip rounds (and anti-entropy timers with anti-entropy off) are stuttering;
+  with ``[membership]``, a node's join (:meth:`Lockstep.join`: it asks a seed for
+  the view and announces its token) = ``Join``, and one gossip push of ``src``'s
+  view merged at ``dst`` (:meth:`Lockstep.gossip_to`) = ``Gossip(src, dst)``;
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
@@ -185,14 +188,7 @@ class Lockstep(LockstepState):
 
     def put(self, client: str, node: str, key: str) -> None:
         """``client`` puts its next value of ``key`` through ``node`` (in the key's top N)."""
-        ci = self.config.client_names.index(client)
-        state = self.clients[client]
-        put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
-        counter = state.puts_issued  # the client's own client-vclock counter so far
-        state.puts_issued += 1
-        context = b""
-        if state.last_get is not None and state.last_get[0] == key:
-            context = state.last_get[1]
+        put_id, counter, context = self.next_write(client, key)
         request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(put_id),
                              context, None, client, counter)
         if self.mode is ClockMode.LWW:
@@ -218,14 +214,7 @@ class Lockstep(LockstepState):
         """``client`` deletes ``key`` through ``node`` (in the key's top N), with the
         context of its last get of ``key``: its next write, a tombstone (spec
         ``ClientDelete``; its put id is the client's next, after its puts)."""
-        ci = self.config.client_names.index(client)
-        state = self.clients[client]
-        put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
-        counter = state.puts_issued
-        state.puts_issued += 1
-        context = b""
-        if state.last_get is not None and state.last_get[0] == key:
-            context = state.last_get[1]
+        put_id, counter, context = self.next_write(client, key)
         action = ClientDelete(client, node, key)
         afters = [after for s in self.frontier for after in apply_actions(s, [action])]
         self.note_tombstones(afters, put_id)
@@ -598,11 +587,7 @@ class Lockstep(LockstepState):
         for name in self.config.nodes:
             if self._node(name).snapshot().hints:
                 return False
-        for k, key in enumerate(self.config.keys):
-            top = self.config.top_n(key)
-            if len({self._stores(top[0], b, k)[1] for b in top}) > 1:
-                return False
-        return True
+        return self.replicas_agree()
 
     def _finish_ops(self, successors: Sequence[State]) -> None:
         """Fire the deadline of every live impl op that answered its client, or whose
@@ -721,7 +706,7 @@ class Lockstep(LockstepState):
         and the puts whose clock (lww: stamp in ticks, coordinator) the
         implementation holds differently from ``state``'s put table."""
         out = [f"nodes.{name}.store: spec {spec_node[1]!r} vs impl {impl_node[1]!r}"
-               for name, spec_node, impl_node in zip(self.config.nodes, project(state).nodes,
+               for name, spec_node, impl_node in zip(self.config.all_nodes, project(state).nodes,
                                                      impl.nodes, strict=True)
                if spec_node[1] != impl_node[1]]
         for pid, fact in sorted(self.clocks.items()):

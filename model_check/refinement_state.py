@@ -303,7 +303,7 @@ class LockstepState:
         self.failed = False
         #: per node, the implementation actors of its storage lifetimes in order of
         #: appearance, and each one's spec name (``n``, then ``n~1``, ``n~2``...)
-        self.lifetimes: dict[str, list[str]] = {name: [] for name in config.nodes}
+        self.lifetimes: dict[str, list[str]] = {name: [] for name in config.all_nodes}
         self.actor_names: dict[str, str] = {}
         #: buffered nodes whose engine the harness flushed (before a plain crash): a
         #: BufferedCrash of one would keep that, where the spec loses everything
@@ -356,6 +356,21 @@ class LockstepState:
         return (self.config.puts_per_client <= issued < self.config.writes_per_client
                 and self.may_write(client))
 
+    def next_write(self, client: str, key: str) -> tuple[int, int, bytes]:
+        """Issue ``client``'s next write of ``key`` (a put, or a delete once its puts
+        are spent): its spec put id (``spec.model.put_id_of``), its client-vclock
+        counter so far (the writes it issued before), and its context (the context of
+        its last get, if that was of ``key``; else empty)."""
+        ci = self.config.client_names.index(client)
+        state = self.clients[client]
+        put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
+        counter = state.puts_issued
+        state.puts_issued += 1
+        context = b""
+        if state.last_get is not None and state.last_get[0] == key:
+            context = state.last_get[1]
+        return put_id, counter, context
+
     def may_write(self, client: str) -> bool:
         """The spec's read-modify-write rule (``workload.read_modify_write``): a
         client's next write waits for a get begun once its previous write was
@@ -378,8 +393,9 @@ class LockstepState:
     def _note_actors(self) -> None:
         """Name each node's implementation actors (``name~<hex>`` with actor epochs,
         kept in its storage's meta table) as the spec does, in order of appearance:
-        the first lifetime's is ``name``, the k-th later one's ``name~k``."""
-        for name in self.config.nodes:
+        the first lifetime's is ``name``, the k-th later one's ``name~k`` (a joining
+        node's once it joined)."""
+        for name in self.present:
             kept = self.cluster.storages[name].get_meta(ACTOR_META)
             actor = (kept.decode("utf-8") if kept is not None
                      else None if self.config.actor_epochs else name)
@@ -812,6 +828,15 @@ class LockstepState:
         x, y = self._stores(a, b, self.config.keys.index(key))
         assert isinstance(x, dvv.DVVSet) and isinstance(y, dvv.DVVSet)
         return dvv.sync(x, y) != dvv.sync(y, x)
+
+    def replicas_agree(self) -> bool:
+        """Every replica of each key (its top N) stores the same versions on the
+        implementation (part of the spec's ``convergence``)."""
+        for k, key in enumerate(self.config.keys):
+            top = self.config.top_n(key)
+            if len({self._stores(top[0], b, k)[1] for b in top}) > 1:
+                return False
+        return True
 
     def _stores(self, a: str, b: str, k: int) -> tuple[Payload, Payload]:
         key = self.config.keys[k].encode()

@@ -41,7 +41,7 @@ COVERAGE: dict[str, Counter[str]] = defaultdict(Counter)
 STEPS: dict[str, list[int]] = defaultdict(list)
 
 
-def machine_for(name: str, config: Config, *, max_steps: int = 40) -> type[RuleBasedStateMachine]:
+def machine_for(name: str, config: Config) -> type[RuleBasedStateMachine]:
     """The lockstep machine class for ``config`` (``name`` labels its coverage)."""
 
     class LockstepMachine(RuleBasedStateMachine):

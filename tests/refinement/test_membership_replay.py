@@ -83,3 +83,16 @@ def _pending_routing(self: Gossiper, view: object, statuses: object = None) -> o
     from impl.gossip import SERVING
 
     return _ORIGINAL_ROUTING(self, view, SERVING if statuses is None else statuses)  # type: ignore[arg-type]
+
+
+def test_a_put_through_the_joined_node_maps() -> None:
+    """The joined node's actor (``n4~<hex>``, actor epochs on) is named ``n4`` as the
+    spec's, so a put it coordinates right after its join is the spec's ``ClientPut``
+    (before the fix only the initial nodes' actors were named: the put diverged)."""
+    ls = Lockstep(Config.from_json(Trace.load(NAIVE).config), traces=True)
+    try:
+        ls.join("n4")
+        ls.put("c1", "n4", "k")
+        assert "n4" in ls.actor_names.values() and ls.lifetimes["n4"]
+    finally:
+        ls.cluster.close()
