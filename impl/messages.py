@@ -368,12 +368,7 @@ class ReadRepair:
     record: bytes
 
     def __post_init__(self) -> None:
-        if ((type(self.key) is bytes and self.key) and
-                (type(self.record) is bytes and self.record)):
-            return  # the common, valid case, checked cheaply
-        check = _Checker(self, BadMessageError)
-        check.data("key", self.key, non_empty=True)
-        check.data("record", self.record, non_empty=True)
+        _check_key_record(self, self.key, self.record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,12 +396,7 @@ class Reap:
     record: bytes
 
     def __post_init__(self) -> None:
-        if ((type(self.key) is bytes and self.key) and
-                (type(self.record) is bytes and self.record)):
-            return  # the common, valid case, checked cheaply
-        check = _Checker(self, BadMessageError)
-        check.data("key", self.key, non_empty=True)
-        check.data("record", self.record, non_empty=True)
+        _check_key_record(self, self.key, self.record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -499,6 +489,16 @@ class MerkleExchange:
             raise BadMessageError("MerkleExchange.hashes: one hash per index is needed")
         if len(self.keys) != len(self.digests):
             raise BadMessageError("MerkleExchange.digests: one digest per key is needed")
+
+
+def _check_key_record(owner: object, key: object, record: object) -> None:
+    """A message of a non-empty ``key`` and ``record`` (ReadRepair, Reap): the valid
+    case cheaply, else BadMessageError naming the field."""
+    if type(key) is bytes and key and type(record) is bytes and record:
+        return  # the common, valid case, checked cheaply
+    check = _Checker(owner, BadMessageError)
+    check.data("key", key, non_empty=True)
+    check.data("record", record, non_empty=True)
 
 
 def _check_range(owner: object, lo: object, hi: object) -> None:
