@@ -294,8 +294,21 @@ class Lockstep(LockstepState):
                 abstract is None or not self._awaited(abstract)):
             # an answer nobody waits for: the spec does not even send it
             self.dead.update(x.id for x in self.sim.in_flight() if x.id not in before)
-        actions: list[Action] = [Deliver(abstract)] if abstract is not None else []
+        actions: list[Action] = ([Deliver(abstract)] if abstract is not None
+                                 else self._gossip_delivered(m))
         self._settle(f"deliver {type(m.message).__name__} {m.src}->{m.dest}", actions, before)
+
+    def _gossip_delivered(self, m: InFlight) -> list[Action]:
+        """A gossip message of ``m.src``'s view delivered at ``m.dest``: the spec's
+        ``Gossip(src, dst)`` where the spec enables it (``src`` knows more of the
+        membership log than ``dst``), else a stutter (nothing new, or not a view)."""
+        if not isinstance(m.message, GossipMessage) or self.frontier[0].membership is None:
+            return []
+        wanted = Gossip(m.src, m.dest)
+        if all(any(label == wanted for label, _ in spec_model.successors(s))
+               for s in self.frontier):
+            return [wanted]
+        return []
 
     def drop(self, message_id: int) -> None:
         m = self._find(message_id)
@@ -372,15 +385,24 @@ class Lockstep(LockstepState):
 
     def partition(self, side: Sequence[str]) -> None:
         """Split the network: ``side`` (it must hold the first node) | the rest."""
-        side = tuple(n for n in self.config.nodes if n in set(side))
-        rest = [n for n in self.config.nodes if n not in side]
+        side = tuple(n for n in self.config.all_nodes if n in set(side))
+        rest = [n for n in self.config.all_nodes if n not in side]
         before = {x.id for x in self.sim.in_flight()}
-        self.sim.partition(side, rest)
+        self.cut_side = frozenset(side)
+        self._cut_present()
         self._settle(f"partition {side}|{rest}", [Partition(side)], before)
+
+    def _cut_present(self) -> None:
+        """Cut the present nodes of :attr:`cut_side` from the other present nodes (a
+        node of ``[membership] joining`` that has not joined yet is cut once it has)."""
+        present = self.present
+        self.sim.partition([n for n in present if n in self.cut_side],
+                           [n for n in present if n not in self.cut_side])
 
     def heal(self) -> None:
         before = {x.id for x in self.sim.in_flight()}
         self.sim.heal()
+        self.cut_side = frozenset()
         self._settle("heal", [Heal()], before)
 
     # -- timeouts
@@ -457,6 +479,8 @@ class Lockstep(LockstepState):
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
         self.cluster.join(name)
+        if self.sim.cut_links:  # a partition made before the join: cut it too
+            self._cut_present()
         self._fire(name, GossipRound())
         for _ in range(2):  # the view request to a seed, then the seed's answer
             asked = next(m for m in self.sim.in_flight()
@@ -511,7 +535,7 @@ class Lockstep(LockstepState):
                     f"the exchange {x} -> {y} left the replicas of {key} different "
                     f"(the spec's anti-entropy leaves both with the union): {a}: "
                     f"{after[0]}, {b}: {after[1]}\nsteps so far: " + "; ".join(self.history))
-        top = self.config.top_n(key)
+        top = self.current_top(key)
         first, second = (a, b) if top.index(a) < top.index(b) else (b, a)
         enabled = spec_before[0] != spec_before[1]
         actions: list[Action] = [AntiEntropy(first, second, key)] if enabled else []
@@ -546,7 +570,7 @@ class Lockstep(LockstepState):
         if self.sim.cut_links:
             self.heal()
             taken += 1
-        for name in self.config.nodes:
+        for name in self.present:
             if not self.up(name):
                 self.recover(name)
                 taken += 1
@@ -560,7 +584,7 @@ class Lockstep(LockstepState):
             if rounds:
                 self.timeout(*rounds[0])
                 continue
-            scans = [n for n in self.config.nodes if self.hint_scan_enabled(n)]
+            scans = [n for n in self.present if self.hint_scan_enabled(n)]
             if scans:
                 self.hint_scan(scans[0])
                 continue
@@ -584,7 +608,7 @@ class Lockstep(LockstepState):
         no message is in flight."""
         if self.in_flight():
             return False
-        for name in self.config.nodes:
+        for name in self.present:
             if self._node(name).snapshot().hints:
                 return False
         return self.replicas_agree()

@@ -97,8 +97,9 @@ from spec.actions import (
 from spec.clocks import Payload, payload_key
 from spec.config import Config
 from spec.errors import ConfigError, InvalidValueError
+from spec.membership import current_top, serving_top
 from spec.state import Kind, Message, State
-from spec.step import tombstone_ids
+from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
 
 __all__ = [
@@ -308,6 +309,9 @@ class LockstepState:
         #: buffered nodes whose engine the harness flushed (before a plain crash): a
         #: BufferedCrash of one would keep that, where the spec loses everything
         self.flushed: set[str] = set()
+        #: the side of the partition the harness made (the spec's ``State.side``): it
+        #: may name a joining node that is not present yet
+        self.cut_side: frozenset[str] = frozenset()
         self._note_actors()
 
     @property
@@ -422,9 +426,25 @@ class LockstepState:
     def entry_nodes(self, key: str) -> list[str]:
         """The up nodes a client may send a request for ``key`` to (its top N, or only
         the first of them with ``coordinator = "first"``)."""
+        if self.frontier[0].membership is not None:
+            return [n for n in self.present if self.up(n) and all(
+                n in self._serving_entry(s, n, key) for s in self.frontier)]
         top = self.config.top_n(key)
         allowed = top[:1] if self.config.coordinator == "first" else top
         return [n for n in allowed if self.up(n)]
+
+    def _serving_entry(self, state: State, node: str, key: str) -> tuple[str, ...]:
+        """Membership: the nodes of ``key``'s serving top N by ``node``'s own view in
+        ``state`` that a client may send to (the spec's entry rule)."""
+        assert state.membership is not None
+        top = serving_top(plan_of(self.config), state.membership, node, key)
+        return top[:1] if self.config.coordinator == "first" else top
+
+    def current_top(self, key: str) -> tuple[str, ...]:
+        """``key``'s top N on the ring of every membership change announced so far
+        (the initial ring's without ``[membership]``): the replicas convergence and
+        anti-entropy are about."""
+        return current_top(self.frontier[0], key)
 
     def in_flight(self) -> list[InFlight]:
         return self.sim.in_flight()
@@ -645,8 +665,9 @@ class LockstepState:
         if not cut:
             return frozenset()
         first = self.config.nodes[0]
-        return frozenset(n for n in self.config.nodes
-                         if n == first or (first, n) not in cut)
+        present = self.present
+        return frozenset({n for n in present if n == first or (first, n) not in cut}
+                         | {n for n in self.cut_side if n not in present})
 
     def _node(self, name: str) -> Node:
         return self.cluster.node(name)
@@ -678,7 +699,7 @@ class LockstepState:
         """(coordinator, op id) of every live operation whose timer round the spec
         allows now (see the module docstring)."""
         out = []
-        for name in self.config.nodes:
+        for name in self.present:
             if not self.up(name):
                 continue
             for coordination in self._coordinations(name):
@@ -730,7 +751,7 @@ class LockstepState:
         """(coordinator, op id, replica) for every replica a live, spec-coordinated
         operation still waits for (the candidates of a replica failure)."""
         out: list[tuple[str, int, str]] = []
-        for name in self.config.nodes:
+        for name in self.present:
             if not self.up(name):
                 continue
             for coordination in self._coordinations(name):
@@ -746,7 +767,7 @@ class LockstepState:
         """(coordinator, op id, target) for every target whose timeout the spec
         allows now (see :meth:`timeout_target`)."""
         out: list[tuple[str, int, str]] = []
-        for name in self.config.nodes:
+        for name in self.present:
             if not self.up(name):
                 continue
             for op in self._coordinations(name):
@@ -813,7 +834,7 @@ class LockstepState:
         of it (its top N), both up, that reach each other (the spec's enabling
         condition for ``AntiEntropy``, less its "payloads differ", which only decides
         between that action and a stutter)."""
-        top = self.config.top_n(key)
+        top = self.current_top(key)
         return [(a, b) for i, a in enumerate(top) for b in top[i + 1:]
                 if self.reachable(a, b) and not self.dot_reused(a, b, key)]
 
@@ -833,7 +854,7 @@ class LockstepState:
         """Every replica of each key (its top N) stores the same versions on the
         implementation (part of the spec's ``convergence``)."""
         for k, key in enumerate(self.config.keys):
-            top = self.config.top_n(key)
+            top = self.current_top(key)
             if len({self._stores(top[0], b, k)[1] for b in top}) > 1:
                 return False
         return True

@@ -96,3 +96,35 @@ def test_a_put_through_the_joined_node_maps() -> None:
         assert "n4" in ls.actor_names.values() and ls.lifetimes["n4"]
     finally:
         ls.cluster.close()
+
+
+def _joined_and_cut() -> Lockstep:
+    """join-immediate with a partition and a drop: n4 joins and coordinates a put of
+    ``k``, then a partition cuts n1 off and n4's request to n1 is lost."""
+    config = dataclasses.replace(Config.from_json(Trace.load(NAIVE).config), partitions=1,
+                                 drops=1)
+    ls = Lockstep(config, traces=True)
+    ls.join("n4")
+    ls.put("c1", "n4", "k")
+    ls.partition(["n1"])
+    lost = next(m for m in ls.in_flight() if m.dest == "n1" and m.src == "n4")
+    ls.drop(lost.id)
+    return ls
+
+
+def test_the_lockstep_follows_a_joined_node_through_a_partition_and_a_timeout() -> None:
+    """The lockstep's loops go over the nodes present, a joined one included (they
+    went over the initial ring: n4 was never cut off, its timeouts were never
+    offered, quiescence ignored it and convergence compared the initial top N)."""
+    ls = _joined_and_cut()
+    try:
+        assert not ls.reachable("n4", "n1") and ls.reachable("n4", "n2")
+        assert {name for name, _, _ in ls.waiting_replicas()} == {"n4"}
+        timeouts = ls.target_timeouts()
+        assert [(name, target) for name, _, target in timeouts] == [("n4", "n1")]
+        ls.timeout_target(*timeouts[0])
+        ls.quiesce()
+        assert ls.current_top("k") != ls.config.top_n("k")
+        assert ls.converged() == spec_model.converged(ls.frontier[0])
+    finally:
+        ls.cluster.close()
