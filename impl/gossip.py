@@ -98,6 +98,9 @@ class Gossiper:
         self.previous: Partitioning | None = None
         self.joint_rounds = 0
         self.leaving = self.status is MemberStatus.LEAVING
+        #: the future ring before its last change: a key this node left the top N of
+        #: is handed to its new owners (:meth:`_rebalance`, :meth:`on_write`)
+        self.moved_from: Partitioning | None = None
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
@@ -215,17 +218,21 @@ class Gossiper:
         return self._gossip_to(self._peer())
 
     def on_write(self, key: bytes, encoded: bytes) -> None:
-        """A version written while this node leaves is handed on to its new replicas;
-        one written while a range moves (pending ownership) is handed to the key's
-        pending owners, whoever coordinated it (a coordinator whose view is older
-        than this node's does not know them). ``b""`` (a reaped key) hands nothing."""
+        """A version written at the old owner of a key whose range moved away from it
+        (a node that left the key's top N, a leaving node among them) is handed on
+        with the rest: its transfer to each new owner carries the whole record (the
+        forwarding of late writes in Riak's ownership handoff); one written while a
+        range moves (pending ownership) is handed to the key's pending owners,
+        whoever coordinated it (a coordinator whose view is older than this node's
+        does not know them). ``b""`` (a reaped key) hands nothing."""
         if not encoded:
             return
+        if self.moved_from is not None:
+            for target in self._new_owners(self.moved_from, self.future, key):
+                self._hand(target, key, encoded)
         if self.leaving:
-            for target in self.future.preference_list(key, self.config.n):
-                if target != self.name:
-                    self.hints.add(target, key, encoded)
-        elif self.future is not self.partitioning:
+            return
+        if self.future is not self.partitioning:
             serving = self.partitioning.preference_list(key, self.config.n)
             for target in self.future.preference_list(key, self.config.n):
                 if target != self.name and target not in serving:
@@ -286,20 +293,48 @@ class Gossiper:
         return future
 
     def _rebalance(self, old: Partitioning, new: Partitioning) -> None:
-        """Hand the keys this node holds to the nodes that now replicate them."""
-        n = self.config.n
-        leaving = self.name not in new.nodes
+        """Hand each key whose top N this node left to the nodes new in it, as hints
+        (the old owner hands a partition to its new owner: riak_core's ownership
+        handoff, ``riak_core_vnode`` handoff then ``delete``); a node that stays a
+        replica of a key hands nothing."""
+        self.moved_from = old
         handed = 0
         for key, raw in self.storage.scan():
-            targets = new.preference_list(key, n)
-            if not leaving:
-                before = old.preference_list(key, n)
-                targets = tuple(t for t in targets if t not in before)
-            for target in targets:
-                if target != self.name:
-                    self.hints.add(target, key, raw)
-                    handed += 1
+            for target in self._new_owners(old, new, key):
+                self._hand(target, key, raw)
+                handed += 1
         self.stats["rebalance-hints"] += handed
+
+    def _new_owners(self, old: Partitioning, new: Partitioning, key: bytes
+                    ) -> tuple[str, ...]:
+        """The nodes new in ``key``'s top N from ``old`` to ``new`` if this node left
+        it (the old owner hands the key to them), else none."""
+        n = self.config.n
+        before = old.preference_list(key, n)
+        after = new.preference_list(key, n)
+        if self.name not in before or self.name in after:
+            return ()
+        return tuple(t for t in after if t not in before)
+
+    def _hand(self, target: str, key: bytes, encoded: bytes) -> None:
+        """Keep ``key``'s whole record ``encoded`` as the hint of its transfer to
+        ``target``, replacing an older one (the transfer carries what this node holds
+        when it is sent)."""
+        for hint in self.hints.all():
+            if hint.intended == target and hint.key == key and hint.record != encoded:
+                self.hints.remove(hint.hint_id)
+        self.hints.add(target, key, encoded)
+
+    def let_go(self, key: bytes, record: bytes) -> bool:
+        """Whether this node deletes its copy of ``key`` now that a new owner
+        acknowledged the transfer of ``record``: with the naive handover
+        (``join_handover = "immediate"``), if it no longer replicates the key and its
+        copy is still that record (riak_core's vnode deletes its data once its
+        ownership handoff finished); pending ownership keeps it (the old owners serve
+        until the change settles)."""
+        return (not self.pending
+                and self.name not in self.future.preference_list(key, self.config.n)
+                and self.storage.read(key) == record)
 
     def _peer(self) -> str | None:
         if self.join_pending:

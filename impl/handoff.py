@@ -123,7 +123,10 @@ class HintedHandoff:
     def on_ack(self, src: str, message: HintAck) -> list[Effect]:
         """Hint deletion: only the intended node's ack of a hint we hold deletes it."""
         if self.hints.intended(message.hint_id) == src:
+            held = self.hints.get(message.hint_id)
             self.remove(message.hint_id)
+            if held is not None and self.gossiper.let_go(held.key, held.record):
+                self.replica.reap(held.key)  # a key range handed over: the old copy goes
         return []
 
     def remove(self, hint_id: int) -> None:

@@ -60,6 +60,10 @@ class HintStore:
         if self._kept[target] <= 0:
             del self._kept[target]
 
+    def get(self, hint_id: int) -> Hint | None:
+        """Hint ``hint_id`` (None: no such hint kept)."""
+        return self.storage.get_hint(hint_id)
+
     def intended(self, hint_id: int) -> str | None:
         """The node hint ``hint_id`` is meant for (None: no such hint kept)."""
         held = self.storage.get_hint(hint_id)
