@@ -101,6 +101,9 @@ class Gossiper:
         #: the future ring before its last change: a key this node left the top N of
         #: is handed to its new owners (:meth:`_rebalance`, :meth:`on_write`)
         self.moved_from: Partitioning | None = None
+        #: the new owners of the last change this node handed everything to (a hint
+        #: scan found no hint left for them): a later write is not handed on
+        self.transferred: set[str] = set()
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
@@ -229,7 +232,8 @@ class Gossiper:
             return
         if self.moved_from is not None:
             for target in self._new_owners(self.moved_from, self.future, key):
-                self._hand(target, key, encoded)
+                if target not in self.transferred:
+                    self._hand(target, key, encoded)
         if self.leaving:
             return
         if self.future is not self.partitioning:
@@ -298,6 +302,7 @@ class Gossiper:
         handoff, ``riak_core_vnode`` handoff then ``delete``); a node that stays a
         replica of a key hands nothing."""
         self.moved_from = old
+        self.transferred = set()
         handed = 0
         for key, raw in self.storage.scan():
             for target in self._new_owners(old, new, key):
@@ -325,13 +330,37 @@ class Gossiper:
                 self.hints.remove(hint.hint_id)
         self.hints.add(target, key, encoded)
 
-    def let_go(self, key: bytes, record: bytes) -> bool:
-        """Whether this node deletes its copy of ``key`` now that a new owner
-        acknowledged the transfer of ``record``: with the naive handover
+    def scanned(self, pending_for: set[str]) -> list[bytes]:
+        """A hint scan found hints for ``pending_for`` only: the transfers of the last
+        change to every other node are complete (riak_core: an empty partition's
+        handoff finishes at once), and a later write is no longer handed on. Returns
+        the keys whose copy this node lets go (naive handover only, see
+        :meth:`let_go`): those it no longer replicates and handed to every new owner
+        (a late write that reached it after its transfer included)."""
+        if self.moved_from is None:
+            return []
+        self.transferred |= set(self.future.nodes) - pending_for
+        if self.pending:
+            return []
+        n = self.config.n
+        moved_from = self.moved_from
+        return [key for key, _ in self.storage.scan()
+                if self.name not in self.future.preference_list(key, n)
+                and self.name in moved_from.preference_list(key, n)
+                and self.transferred.issuperset(self._new_owners(moved_from, self.future,
+                                                                 key))]
+
+    def let_go(self, target: str, key: bytes, record: bytes) -> bool:
+        """``target`` acknowledged ``record``, a hint of ``key`` (the transfer of the
+        key to a new owner, if this node left its top N: once no hint for ``target``
+        is left, a later write is no longer handed on). Whether this node deletes its copy now: with the naive handover
         (``join_handover = "immediate"``), if it no longer replicates the key and its
         copy is still that record (riak_core's vnode deletes its data once its
         ownership handoff finished); pending ownership keeps it (the old owners serve
         until the change settles)."""
+        if self.moved_from is not None and not any(
+                hint.intended == target for hint in self.hints.all()):
+            self.transferred.add(target)
         return (not self.pending
                 and self.name not in self.future.preference_list(key, self.config.n)
                 and self.storage.read(key) == record)

@@ -77,7 +77,10 @@ class HintedHandoff:
             return out
         retry = self.config.request_timeout
         hints = self.hints.all()
-        out.extend(self.gossiper.handoffs_done({hint.intended for hint in hints}))
+        pending_for = {hint.intended for hint in hints}
+        for key in self.gossiper.scanned(pending_for):
+            self.replica.reap(key)  # handed over: the old owner's copy goes
+        out.extend(self.gossiper.handoffs_done(pending_for))
         if not hints and self.gossiper.status is MemberStatus.LEAVING:
             return [*out, *self.gossiper.finish_leaving(now)]
         view = self.gossiper.view
@@ -125,7 +128,7 @@ class HintedHandoff:
         if self.hints.intended(message.hint_id) == src:
             held = self.hints.get(message.hint_id)
             self.remove(message.hint_id)
-            if held is not None and self.gossiper.let_go(held.key, held.record):
+            if held is not None and self.gossiper.let_go(src, held.key, held.record):
                 self.replica.reap(held.key)  # a key range handed over: the old copy goes
         return []
 

@@ -232,12 +232,14 @@ class Node:
             raise InvalidValueError(f"timer: not a timer of impl.timers, got {timer!r}")
         return handler(now, timer)
 
-    def leave(self, now: float) -> list[Effect]:
-        """Start leaving the cluster (hand this node's key ranges over)."""
+    def leave(self, now: float, *, scan: bool = True) -> list[Effect]:
+        """Start leaving the cluster (hand this node's key ranges over: a hint scan at
+        once, or with ``scan`` False at the next ``HintScan``)."""
         self._now = now
         if self.status not in (MemberStatus.JOINING, MemberStatus.UP):
             return []
-        return self._finish([*self.gossiper.leave(), *self._fire(now, HintScan())])
+        return self._finish([*self.gossiper.leave(),
+                             *(self._fire(now, HintScan()) if scan else ())])
 
     def set_suspected(self, suspected: dict[str, float]) -> None:
         """Replace the failure detector's suspicions: ``{node: until}`` (seconds;

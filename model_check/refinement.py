@@ -93,6 +93,7 @@ from collections.abc import Sequence
 from impl.effects import GetResult, PutResult
 from impl.messages import (
     GetRequest,
+    HintAck,
     HintDelivery,
     KeyRecords,
     MerkleExchange,
@@ -142,15 +143,18 @@ from spec.actions import (
     Duplicate,
     Gossip,
     Handoff,
+    Handover,
     Heal,
     Join,
+    Leave,
     Partition,
     Reap,
     Recover,
     Timeout,
+    Transfer,
 )
 from spec.errors import DynamoError, InvalidValueError
-from spec.state import Message, State
+from spec.state import Kind, Message, State, new_message
 from spec.vclock import VClock
 
 __all__ = [
@@ -500,6 +504,75 @@ class Lockstep(LockstepState):
         self.sim.perform(dst, self._node(dst).receive(self.sim.node_now(dst), src, push))
         self._settle(f"gossip {src}->{dst}", [Gossip(src, dst)], before)
 
+    def leave(self, name: str) -> None:
+        """``name`` leaves (spec ``Leave``): it announces that it is leaving (and keeps
+        a hint of each key it holds for the key's new owner); the harness times its
+        hint scans, so each range is handed over by its own :meth:`transfer` step, the
+        spec's ``Transfer`` (``Node.leave(scan=False)``)."""
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self.sim.perform(name, self._node(name).leave(self.sim.node_now(name), scan=False))
+        self._settle(f"leave {name}", [Leave(name)], before)
+
+    def _empty_transfer(self, transfer: Transfer) -> list[Action]:
+        """The spec's transfer of a range its sender holds nothing of: sent and
+        arrived at once (the implementation has nothing to send)."""
+        k = self.config.keys.index(transfer.key)
+        held = self.frontier[0].node(transfer.src).store[k]
+        return [transfer, Deliver(new_message(Kind.RANGE_TRANSFER, transfer.src,
+                                              transfer.dst, 0, transfer.key, held))]
+
+    def transfer(self, src: str, dst: str, key: str) -> None:
+        """``src``, the old owner of ``key``, sends it to ``dst``, a node new in its top
+        N (spec ``Transfer(src, dst, key)``): a hint scan at ``src`` due for exactly
+        the transfer's hint (the old owner's hint of the key for ``dst``, riak_core's
+        ownership handoff). Without a hint ``src`` held nothing of the key: nothing to
+        send on the implementation, and the spec's empty transfer arrives at once
+        (``Transfer`` then ``Deliver``)."""
+        hint = self.transfer_hint(src, dst, key)
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        actions: list[Action] = [Transfer(src, dst, key)]
+        if hint is None:
+            actions = self._empty_transfer(Transfer(src, dst, key))
+        self._fire(src, HintScan(frozenset() if hint is None else frozenset({hint.hint_id})))
+        self._settle(f"transfer {key} {src}->{dst}", actions, before)
+
+    def handover(self, node: str) -> None:
+        """The change ``node`` announced is handed over (spec ``Handover(node)``, enabled
+        once every transfer arrived): the transfers' acknowledgements, held until now,
+        reach the old owners, and a hint scan at every node lets the old owners'
+        copies go, a late write included (``join_handover = "immediate"``; the spec's
+        handover empties them)."""
+        if node not in self.handover_candidates():
+            raise InvalidValueError(f"the spec does not enable a handover by {node}")
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        for m in self.sim.in_flight():
+            if isinstance(m.message, HintAck) and self.reachable(m.src, m.dest):
+                self.sim.deliver(m.id)
+        for name in self.present:  # each old owner's next hint scan lets its copies go
+            if self.up(name):
+                self._fire(name, HintScan(frozenset()))
+        self._settle(f"handover {node}", [Handover(node)], before)
+
+    def membership_step(self) -> bool:
+        """Take one step of the membership change the spec enables (a gossip, a
+        transfer, a handover); False when none is (used by :meth:`quiesce`)."""
+        gossip = self.gossip_candidates()
+        if gossip:
+            self.gossip_to(*gossip[0])
+            return True
+        transfers = self.transfer_candidates()
+        if transfers:
+            self.transfer(transfers[0].src, transfers[0].dst, transfers[0].key)
+            return True
+        handovers = self.handover_candidates()
+        if handovers:
+            self.handover(handovers[0])
+            return True
+        return False
+
     def anti_entropy(self, name: str) -> None:
         """An anti-entropy round at ``name`` (a stuttering step while it moves no record)."""
         self._oracle()
@@ -591,6 +664,8 @@ class Lockstep(LockstepState):
             reaps = self.reap_candidates()
             if reaps:
                 self.reap(*reaps[0])
+                continue
+            if self.config.membership and self.membership_step():
                 continue
             pairs = [(a, b, key) for key in self.config.keys if self.config.anti_entropy
                      for a, b in self.anti_entropy_pairs(key)

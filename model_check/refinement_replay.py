@@ -136,9 +136,15 @@ def step_action(ls: Lockstep, action: Action) -> None:
         ls.join(action.node)
     elif isinstance(action, Gossip):
         ls.gossip_to(action.src, action.dst)
-    elif isinstance(action, Leave | Transfer | Handover | Settle):
-        raise NotExpressible(action.kind, "the lockstep does not map a leave, a range "
-                             "transfer, a handover or a settlement yet (docs/spec.md)")
+    elif isinstance(action, Leave):
+        ls.leave(action.node)
+    elif isinstance(action, Transfer):
+        ls.transfer(action.src, action.dst, action.key)
+    elif isinstance(action, Handover):
+        ls.handover(action.node)
+    elif isinstance(action, Settle):
+        raise NotExpressible(action.kind, "the lockstep does not map a settlement of "
+                             "pending ownership yet (docs/refinement.md)")
     else:  # pragma: no cover - every spec action is listed above
         raise Divergence(str(action), "unknown action")
 

@@ -93,12 +93,17 @@ from spec import model as spec_model
 from spec.actions import (
     Action,
     ClientTimeout,
+    Gossip,
+    Handover,
+    Join,
+    Leave,
+    Transfer,
 )
 from spec.clocks import Payload, payload_key
 from spec.config import Config
 from spec.errors import ConfigError, InvalidValueError
 from spec.membership import current_top, serving_top
-from spec.state import Kind, Message, State
+from spec.state import Kind, Message, State, new_message
 from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
 
@@ -138,9 +143,11 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
     step by step. ``traces``: a given trace is replayed (a membership trace of
     joins and gossip replays; a whole membership graph does not)."""
     unmapped = []
-    if config.membership and not traces:
-        unmapped.append("[membership] joins/leaves (a trace of joins and gossip replays; "
-                        "range transfers and the impl's rebalancing hints are not mapped)")
+    if config.membership and config.join_handover == "pending" and not traces:
+        unmapped.append("[membership] with join_handover = \"pending\" (the spec's joint "
+                        "quorums and settlement are not the implementation's pending "
+                        "ownership yet; the naive handover is mapped, a trace of joins, "
+                        "leaves, gossip and transfers replays)")
     return tuple(unmapped)
 
 
@@ -182,11 +189,13 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
 
 
 def _membership_options(config: Config) -> dict[str, Any]:
-    """The cluster options of a configuration with ``[membership] joining``: the
-    spec's ring layout (every node of ``all_nodes`` has its slot) and its handover."""
-    if not config.joining:
+    """The cluster options of a configuration with ``[membership]`` budgets: its
+    handover, and with ``joining`` the spec's ring layout (every node of
+    ``all_nodes`` has its slot)."""
+    if not config.membership:
         return {}
-    return {"ring_slots": config.all_nodes, "join_handover": config.join_handover}
+    slots = {"ring_slots": config.all_nodes} if config.joining else {}
+    return {**slots, "join_handover": config.join_handover}
 
 
 # ---------------------------------------------------------------------------- abstraction
@@ -450,7 +459,11 @@ class LockstepState:
         return self.sim.in_flight()
 
     def deliverable(self) -> list[InFlight]:
-        return [m for m in self.sim.in_flight() if not m.blocked]
+        """The messages that may be delivered now (membership: a transfer's
+        acknowledgement waits for :meth:`handover_candidates`, see
+        :meth:`model_check.refinement.Lockstep.handover`)."""
+        return [m for m in self.sim.in_flight() if not m.blocked
+                and not (self.config.membership and isinstance(m.message, HintAck))]
 
     def abstract_record(self, raw: bytes | None) -> Payload:
         record = Record.empty(self.mode) if not raw else decode_record(raw, self.mode)
@@ -611,6 +624,11 @@ class LockstepState:
         if isinstance(msg, ReadRepair):
             return Message(Kind.READ_REPAIR, m.src, m.dest, 0, msg.key.decode(),
                            self.abstract_record(msg.record))
+        if isinstance(msg, HintDelivery) and self.config.membership:
+            return new_message(Kind.RANGE_TRANSFER, m.src, m.dest, 0, msg.key.decode(),
+                               self.abstract_record(msg.record))
+        if isinstance(msg, HintAck) and self.config.membership:
+            return None  # a transfer's acknowledgement is not a spec message
         if isinstance(msg, HintDelivery):
             return Message(Kind.HINT_DELIVERY, m.src, m.dest, 0, msg.key.decode(),
                            self.abstract_record(msg.record), m.dest)
@@ -645,7 +663,7 @@ class LockstepState:
             store = tuple(self.abstract_record(storage.read(k.encode()))
                           for k in self.config.keys)
             hints = {(h.intended, h.key.decode(), self.abstract_record(h.record))
-                     for h in storage.hints()}
+                     for h in storage.hints() if not self.config.membership}
             nodes.append((self.up(name), store,
                           tuple(sorted(hints, key=lambda t: (t[0], t[1], payload_key(t[2]))))))
         messages = []
@@ -809,7 +827,9 @@ class LockstepState:
         return None if op is None else op.sent_to.get(target)
 
     def hint_scan_enabled(self, name: str) -> bool:
-        if not self.up(name) or not self.config.hinted_handoff:
+        """Whether a hint scan at ``name`` sends a hint (membership: never, its hints
+        are range transfers, sent by :meth:`transfer_candidates`' steps)."""
+        if not self.up(name) or not self.config.hinted_handoff or self.config.membership:
             return False
         return bool(self._scan_targets(name))
 
@@ -828,6 +848,42 @@ class LockstepState:
             if not busy:
                 out.append(hint)
         return out
+
+    # -- membership: the steps of a change the spec enables in every frontier state
+
+    def _enabled_everywhere(self, kind: type[Action]) -> list[Action]:
+        first = [label for label, _ in spec_model.successors(self.frontier[0])
+                 if isinstance(label, kind)]
+        return [label for label in first if all(
+            any(other == label for other, _ in spec_model.successors(s))
+            for s in self.frontier[1:])]
+
+    def gossip_candidates(self) -> list[tuple[str, str]]:
+        """``(src, dst)`` of every ``Gossip`` the spec enables now."""
+        return [(a.src, a.dst) for a in self._enabled_everywhere(Gossip)
+                if isinstance(a, Gossip)]
+
+    def transfer_candidates(self) -> list[Transfer]:
+        """The spec's range transfers ``Transfer(src, dst, key)`` enabled now."""
+        return [a for a in self._enabled_everywhere(Transfer) if isinstance(a, Transfer)]
+
+    def handover_candidates(self) -> list[str]:
+        """The nodes whose ``Handover`` the spec enables now."""
+        return [a.node for a in self._enabled_everywhere(Handover) if isinstance(a, Handover)]
+
+    def leave_candidates(self) -> list[str]:
+        """The nodes whose ``Leave`` the spec enables now."""
+        return [a.node for a in self._enabled_everywhere(Leave) if isinstance(a, Leave)]
+
+    def join_candidates(self) -> list[str]:
+        """The nodes whose ``Join`` the spec enables now."""
+        return [a.node for a in self._enabled_everywhere(Join) if isinstance(a, Join)]
+
+    def transfer_hint(self, src: str, dst: str, key: str) -> Hint | None:
+        """The hint ``src`` keeps for the transfer of ``key`` to ``dst`` (None: it held
+        nothing of the key, so there is nothing to send)."""
+        return next((h for h in self.cluster.storages[src].hints()
+                     if h.intended == dst and h.key == key.encode()), None)
 
     def anti_entropy_pairs(self, key: str) -> list[tuple[str, str]]:
         """The pairs that may run an anti-entropy exchange for ``key``: two replicas

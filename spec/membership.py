@@ -226,7 +226,9 @@ def current_top(state: State, key: str) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class _Change:
     """The latest change of a whole log: who announced it, whether it is complete,
-    its transfers ``(key, src, dst)`` and the nodes that take part in gossip."""
+    its transfers ``(key, src, dst)`` and the nodes that take part in gossip (the
+    members before and after it: a node that left still tells what it knows, as
+    the implementation's leaving node gossips that it left)."""
 
     node: str
     event: str
@@ -253,8 +255,7 @@ def _latest(config: Config, log: tuple[Change, ...]) -> _Change:
         for src in _top(config, last.old, key) if src not in _top(config, last.members, key)
         for dst in _top(config, last.members, key) if dst not in _top(config, last.old, key)
     )
-    involved = view.members if complete else _in_ring_order(
-        config, frozenset(last.old) | frozenset(last.members))
+    involved = _in_ring_order(config, frozenset(last.old) | frozenset(last.members))
     events = [event for event, _ in log]
     return _Change(log[start][1], log[-1][0], start, complete, transfers, involved,
                    events.count(JOIN), events.count(LEAVE))

@@ -83,7 +83,7 @@ def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[
     if in_flight and ls.budget_left(1):
         copied = rng.choice(in_flight)
         out.append((1, "duplicate", lambda: ls.duplicate(copied.id)))
-    scans = [n for n in config.nodes if ls.hint_scan_enabled(n)]
+    scans = [n for n in ls.present if ls.hint_scan_enabled(n)]
     if scans:
         scanned = rng.choice(scans)
         out.append((3, "hint scan", lambda: ls.hint_scan(scanned)))
@@ -100,11 +100,11 @@ def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[
     if rounds:
         chosen = rng.choice(rounds)
         out.append((1, "timeout", lambda: ls.timeout(*chosen)))
-    up = [n for n in config.nodes if ls.up(n)]
+    up = [n for n in ls.present if ls.up(n)]
     if up and ls.budget_left(2):
         crashed = rng.choice(up)
         out.append((1, "crash", lambda: ls.crash(crashed)))
-    down = [n for n in config.nodes if not ls.up(n)]
+    down = [n for n in ls.present if not ls.up(n)]
     if down:
         recovered = rng.choice(down)
         out.append((2, "recover", lambda: ls.recover(recovered)))
@@ -114,4 +114,27 @@ def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[
         out.append((1, "partition", lambda: ls.partition(side)))
     if ls.sim.cut_links:
         out.append((2, "heal", ls.heal))
+    if config.membership:
+        out.extend(_membership_choices(ls, rng))
+    return out
+
+
+def _membership_choices(ls: Lockstep, rng: random.Random
+                        ) -> list[tuple[int, str, Callable[[], None]]]:
+    """The membership steps the spec enables: a join, a leave, a gossip, a range
+    transfer, a handover."""
+    out: list[tuple[int, str, Callable[[], None]]] = []
+    for node in ls.join_candidates():
+        out.append((2, "join", partial(ls.join, node)))
+    for node in ls.leave_candidates():
+        out.append((1, "leave", partial(ls.leave, node)))
+    gossip = ls.gossip_candidates()
+    if gossip:
+        src, dst = rng.choice(gossip)
+        out.append((4, "gossip", partial(ls.gossip_to, src, dst)))
+    for transfer in ls.transfer_candidates():
+        out.append((3, "transfer", partial(ls.transfer, transfer.src, transfer.dst,
+                                           transfer.key)))
+    for node in ls.handover_candidates():
+        out.append((3, "handover", partial(ls.handover, node)))
     return out
