@@ -353,11 +353,11 @@ class Gossiper:
     def let_go(self, target: str, key: bytes, record: bytes) -> bool:
         """``target`` acknowledged ``record``, a hint of ``key`` (the transfer of the
         key to a new owner, if this node left its top N: once no hint for ``target``
-        is left, a later write is no longer handed on). Whether this node deletes its copy now: with the naive handover
-        (``join_handover = "immediate"``), if it no longer replicates the key and its
-        copy is still that record (riak_core's vnode deletes its data once its
-        ownership handoff finished); pending ownership keeps it (the old owners serve
-        until the change settles)."""
+        is left, a later write is no longer handed on). Whether this node deletes its
+        copy now: with the naive handover (``join_handover = "immediate"``), if it no
+        longer replicates the key and its copy is still that record (riak_core's vnode
+        deletes its data once its ownership handoff finished); pending ownership keeps
+        it (the old owners serve until the change settles)."""
         if self.moved_from is not None and not any(
                 hint.intended == target for hint in self.hints.all()):
             self.transferred.add(target)

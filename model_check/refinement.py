@@ -123,6 +123,7 @@ from model_check.refinement_state import (
     apply_actions,
     cluster_for,
     difference,
+    is_empty_transfer,
     project,
     put_id_of_value,
     value_of,
@@ -154,7 +155,7 @@ from spec.actions import (
     Transfer,
 )
 from spec.errors import DynamoError, InvalidValueError
-from spec.state import Kind, Message, State, new_message
+from spec.state import Message, State
 from spec.vclock import VClock
 
 __all__ = [
@@ -514,14 +515,6 @@ class Lockstep(LockstepState):
         self.sim.perform(name, self._node(name).leave(self.sim.node_now(name), scan=False))
         self._settle(f"leave {name}", [Leave(name)], before)
 
-    def _empty_transfer(self, transfer: Transfer) -> list[Action]:
-        """The spec's transfer of a range its sender holds nothing of: sent and
-        arrived at once (the implementation has nothing to send)."""
-        k = self.config.keys.index(transfer.key)
-        held = self.frontier[0].node(transfer.src).store[k]
-        return [transfer, Deliver(new_message(Kind.RANGE_TRANSFER, transfer.src,
-                                              transfer.dst, 0, transfer.key, held))]
-
     def transfer(self, src: str, dst: str, key: str) -> None:
         """``src``, the old owner of ``key``, sends it to ``dst``, a node new in its top
         N (spec ``Transfer(src, dst, key)``): a hint scan at ``src`` due for exactly
@@ -532,11 +525,22 @@ class Lockstep(LockstepState):
         hint = self.transfer_hint(src, dst, key)
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
-        actions: list[Action] = [Transfer(src, dst, key)]
-        if hint is None:
-            actions = self._empty_transfer(Transfer(src, dst, key))
         self._fire(src, HintScan(frozenset() if hint is None else frozenset({hint.hint_id})))
-        self._settle(f"transfer {key} {src}->{dst}", actions, before)
+        self._settle(f"transfer {key} {src}->{dst}", [Transfer(src, dst, key)], before)
+
+    def deliver_empty(self, message: Message) -> None:
+        """The spec's range transfer ``message`` of a range its sender held nothing
+        of arrives (``Deliver``): nothing moves on the implementation, which sent
+        nothing (:func:`~model_check.refinement_state.is_empty_transfer`)."""
+        if not is_empty_transfer(message) or message not in self.frontier[0].messages:
+            raise InvalidValueError(f"no empty range transfer {message} in flight")
+        self._settle(f"deliver empty transfer {message.src}->{message.dst}",
+                     [Deliver(message)], {x.id for x in self.sim.in_flight()})
+
+    def empty_transfers(self) -> list[Message]:
+        """The spec's empty range transfers in flight (see :meth:`deliver_empty`)."""
+        return sorted({m for m in self.frontier[0].messages if is_empty_transfer(m)},
+                      key=lambda m: m.order)
 
     def handover(self, node: str) -> None:
         """The change ``node`` announced is handed over (spec ``Handover(node)``, enabled
@@ -555,6 +559,13 @@ class Lockstep(LockstepState):
             if self.up(name):
                 self._fire(name, HintScan(frozenset()))
         self._settle(f"handover {node}", [Handover(node)], before)
+        kept = sorted(name for name in self.present if self.cluster.storages[name].hints())
+        if kept:  # every transfer of the change arrived: no node may still hold one
+            self.failed = True
+            raise Divergence(f"step {self.steps}: handover {node}",
+                             f"{', '.join(kept)} still keep range-transfer hints after the "
+                             "handover (the spec's transfers of the change all arrived)"
+                             "\nsteps so far: " + "; ".join(self.history))
 
     def membership_step(self) -> bool:
         """Take one step of the membership change the spec enables (a gossip, a
@@ -562,6 +573,10 @@ class Lockstep(LockstepState):
         gossip = self.gossip_candidates()
         if gossip:
             self.gossip_to(*gossip[0])
+            return True
+        empty = self.empty_transfers()
+        if empty:
+            self.deliver_empty(empty[0])
             return True
         transfers = self.transfer_candidates()
         if transfers:

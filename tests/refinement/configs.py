@@ -18,7 +18,7 @@ from model_check.suite import entry
 from spec.config import CLOCK_MODES, Config
 
 __all__ = ["DATA_LOSS_CONFIGS", "DELETE_CONFIGS", "DELETE_WALK_CONFIGS", "LOCKSTEP_CONFIGS",
-           "lockstep_configs"]
+           "MEMBERSHIP_WALK_CONFIGS", "lockstep_configs"]
 
 
 def lockstep_configs(clock: str) -> dict[str, Config]:
@@ -86,4 +86,13 @@ DELETE_WALK_CONFIGS: dict[str, Config] = {
         clock="dvv", sloppy_quorum=True, hinted_handoff=True, anti_entropy=False,
         crashes=1, keys=("k",), clients=1, puts_per_client=1, deletes_per_client=1,
         gets_per_client=1, coordinator="top-n"),
+}
+
+
+#: the suite's membership entries the lockstep maps (the naive handover): a join,
+#: and the same leave as leave-pending with the naive handover
+MEMBERSHIP_WALK_CONFIGS: dict[str, Config] = {
+    "join-immediate": entry("join-immediate").config,
+    "leave-immediate": dataclasses.replace(entry("leave-pending").config,
+                                           name="leave-immediate", join_handover="immediate"),
 }

@@ -78,6 +78,16 @@ Deletes and reaping (issue 11; killed by the seeded walks of
     a Merkle exchange does not carry the records that hold a tombstone;
 ``handoff-skips-tombstones``
     a hint scan keeps the hints that hold a tombstone and never hands them off.
+
+Mutants of the membership change (issue 11, naive handover):
+
+``old-owner-hands-nothing``
+    a node that leaves a key's top N (a leaving node) never hands the key over;
+``every-holder-hands-over``
+    every node holding a key hints the key's new owner (the rule before riak_core's
+    ownership handoff);
+``old-copy-kept-after-handover``
+    the old owner keeps its copy once the range was handed over.
 """
 
 from __future__ import annotations
@@ -97,6 +107,7 @@ from impl.antientropy import AntiEntropy, RangeTrees
 from impl.context import encode_context_pairs
 from impl.effects import Effect, Send
 from impl.forwarding import ReplyTo
+from impl.gossip import Gossiper
 from impl.handoff import HintedHandoff
 from impl.messages import (
     HintDelivery,
@@ -122,6 +133,7 @@ from impl.versions import (
     encode_record,
 )
 from spec import dvv
+from spec.ring import Partitioning
 from spec.vclock import VClock
 
 __all__ = ["MUTANTS", "Mutant"]
@@ -465,6 +477,47 @@ def handoff_skips_tombstones() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def old_owner_hands_nothing() -> Iterator[None]:
+    """A node that leaves a key's top N (a leaving node among them) keeps no hint for
+    the key's new owner: its range is never handed over."""
+    with _patch(Gossiper, "_rebalance", lambda self, old, new: None):
+        yield
+
+
+@contextlib.contextmanager
+def every_holder_hands_over() -> Iterator[None]:
+    """The rule before riak_core's: every node holding a key hints each node new in
+    its top N, not only the old owner that left it."""
+    def rebalance(self: Gossiper, old: Partitioning, new: Partitioning) -> None:
+        self.moved_from = old
+        self.transferred = set()
+        n = self.config.n
+        for key, raw in self.storage.scan():
+            before = old.preference_list(key, n)
+            for target in new.preference_list(key, n):
+                if target not in before and target != self.name:
+                    self.hints.add(target, key, raw)
+
+    with _patch(Gossiper, "_rebalance", rebalance):
+        yield
+
+
+@contextlib.contextmanager
+def old_copy_kept_after_handover() -> Iterator[None]:
+    """The naive handover's old owner never lets its copy go (neither on the
+    acknowledgement nor at a later scan)."""
+    original = Gossiper.scanned
+
+    def scanned(self: Gossiper, pending_for: set[str]) -> list[bytes]:
+        original(self, pending_for)
+        return []
+
+    with _patch(Gossiper, "scanned", scanned), \
+            _patch(Gossiper, "let_go", lambda self, target, key, record: False):
+        yield
+
+
 #: name -> mutant (a context manager factory)
 MUTANTS: dict[str, Mutant] = {
     "ack-before-w": ack_before_w,
@@ -490,4 +543,7 @@ MUTANTS: dict[str, Mutant] = {
     "read-repair-skips-tombstones": read_repair_skips_tombstones,
     "anti-entropy-skips-tombstones": anti_entropy_skips_tombstones,
     "handoff-skips-tombstones": handoff_skips_tombstones,
+    "old-owner-hands-nothing": old_owner_hands_nothing,
+    "every-holder-hands-over": every_holder_hands_over,
+    "old-copy-kept-after-handover": old_copy_kept_after_handover,
 }

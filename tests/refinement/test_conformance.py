@@ -26,7 +26,7 @@ MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
 #: suite entries whose faults or features the lockstep does not map yet (the
 #: refinement part of the membership issue): named here so the list cannot grow unseen
 UNMAPPED = {
-    "join-immediate", "join-pending", "leave-pending",  # membership: traces only
+    "join-pending", "leave-pending",  # pending ownership: traces only (docs/refinement.md)
 }
 #: the suite's delete entries: their delete and reap edges are checked apart (a
 #: random sample of all edges rarely holds one)

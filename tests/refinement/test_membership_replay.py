@@ -7,6 +7,7 @@ stale either."""
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,9 @@ from model_check.refinement_replay import step_action
 from model_check.trace import Trace
 from spec import model as spec_model
 from spec.config import Config
+from tests.conftest import examples
+from tests.refinement.configs import MEMBERSHIP_WALK_CONFIGS
+from tests.refinement.walks import walk
 
 NAIVE = Path(__file__).parent / "traces" / "join-immediate.read_your_writes.json"
 
@@ -128,3 +132,16 @@ def test_the_lockstep_follows_a_joined_node_through_a_partition_and_a_timeout() 
         assert ls.converged() == spec_model.converged(ls.frontier[0])
     finally:
         ls.cluster.close()
+
+
+@pytest.mark.parametrize("name", sorted(MEMBERSHIP_WALK_CONFIGS))
+def test_seeded_membership_walks_refine_the_spec(name: str) -> None:
+    """Seeded walks of 40 steps (then quiescence and the convergence check) through a
+    join or a leave with the naive handover: every join, leave, gossip, range
+    transfer and handover checked against the spec."""
+    counts: Counter[str] = Counter()
+    for seed in range(examples(40)):
+        walk(MEMBERSHIP_WALK_CONFIGS[name], seed, 40, counts)
+    print(name, dict(counts))
+    assert counts["transfer"] > 0 and counts["handover"] > 0, counts
+    assert counts["join" if name.startswith("join") else "leave"] > 0, counts

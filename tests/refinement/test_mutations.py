@@ -12,7 +12,12 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from model_check.refinement import Divergence
 from tests.conftest import InternalErrors
-from tests.refinement.configs import DATA_LOSS_CONFIGS, DELETE_WALK_CONFIGS, LOCKSTEP_CONFIGS
+from tests.refinement.configs import (
+    DATA_LOSS_CONFIGS,
+    DELETE_WALK_CONFIGS,
+    LOCKSTEP_CONFIGS,
+    MEMBERSHIP_WALK_CONFIGS,
+)
 from tests.refinement.machine import machine_for
 from tests.refinement.mutations import MUTANTS
 from tests.refinement.scenarios import SCENARIOS
@@ -43,6 +48,9 @@ KILLED_BY = {
     "read-repair-skips-tombstones": "walk:delete-safe",
     "anti-entropy-skips-tombstones": "walk:delete-concurrent-put",
     "handoff-skips-tombstones": "walk:handoff-delete-dvv",
+    "old-owner-hands-nothing": "walk:leave-immediate",
+    "every-holder-hands-over": "walk:join-immediate",
+    "old-copy-kept-after-handover": "walk:join-immediate",
 }
 
 #: seeds a ``walk:CONFIG`` killer tries (each a seeded walk of 40 steps)
@@ -65,7 +73,8 @@ def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
             SCENARIOS[killer.removeprefix("scenario:")]()
         elif killer.startswith("walk:"):
             for seed in range(WALK_SEEDS):
-                walk(DELETE_WALK_CONFIGS[killer.removeprefix("walk:")], seed)
+                walk({**DELETE_WALK_CONFIGS, **MEMBERSHIP_WALK_CONFIGS}[
+                    killer.removeprefix("walk:")], seed)
         else:
             configs = {**LOCKSTEP_CONFIGS, **DATA_LOSS_CONFIGS}
             machine = machine_for(f"mutant-{mutant}", configs[killer])
@@ -92,6 +101,7 @@ def test_mutants_are_restored() -> None:
     import impl.replica as replica_module
     from impl import versions
     from impl.antientropy import AntiEntropy, RangeTrees
+    from impl.gossip import Gossiper
     from impl.handoff import HintedHandoff
     from impl.put_coordinator import PutCoordinator
     from impl.read_repair import ReadRepairer
@@ -105,7 +115,8 @@ def test_mutants_are_restored() -> None:
                 read_repair_module.read_repair_targets, AntiEntropy.on_key_records,
                 RangeTrees.update, node_module.lifetime_actor, node_module._op_id_base,
                 versions.lww_version, versions.truncate_new_clock, PutCoordinator._check,
-                PutCoordinator.start, Reaper.reap_local)
+                PutCoordinator.start, Reaper.reap_local, Gossiper._rebalance,
+                Gossiper.scanned, Gossiper.let_go)
 
     before = snapshot()
     for mutant in MUTANTS.values():

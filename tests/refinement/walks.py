@@ -137,4 +137,6 @@ def _membership_choices(ls: Lockstep, rng: random.Random
                                            transfer.key)))
     for node in ls.handover_candidates():
         out.append((3, "handover", partial(ls.handover, node)))
+    for message in ls.empty_transfers():
+        out.append((3, "deliver empty transfer", partial(ls.deliver_empty, message)))
     return out
