@@ -428,7 +428,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "reads (N=3, R=2, W=2, no fault): the leaving node transfers its range to the "
         "node that takes its place and empties its copy once the change settled: every "
         "property holds",
-        distinct_states=70_472,
+        distinct_states=140_080,
         found={**_WRITE_READ, "read_repair_repairs": 7, "range_transferred": 7,
                "change_completed": 6},
         not_found=("joined_node_coordinates",),

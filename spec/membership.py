@@ -242,7 +242,6 @@ class _Change:
 
 @lru_cache(maxsize=1024)
 def _latest(config: Config, log: tuple[Change, ...]) -> _Change:
-    view = view_of(config, log)
     if not log:
         return _Change("", "", 0, True, (), config.nodes, 0, 0)
     start = max(i for i, (event, _) in enumerate(log) if event in (JOIN, LEAVE))

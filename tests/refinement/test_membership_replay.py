@@ -145,3 +145,22 @@ def test_seeded_membership_walks_refine_the_spec(name: str) -> None:
     print(name, dict(counts))
     assert counts["transfer"] > 0 and counts["handover"] > 0, counts
     assert counts["join" if name.startswith("join") else "leave"] > 0, counts
+
+
+LEAVE_TRACES = Path(__file__).parent / "traces"
+
+
+@pytest.mark.parametrize(("prop", "broke_at"), [("read_your_writes", 8), ("convergence", 6)])
+def test_the_naive_leave_counterexamples_replay_on_the_implementation(
+        prop: str, broke_at: int) -> None:
+    """leave-pending with the naive handover (``vdynamo check`` of
+    MEMBERSHIP_WALK_CONFIGS["leave-immediate"]: read_your_writes violated in 8 steps,
+    convergence in 6): a node that knows n1 left reads from the new top N before the
+    transfer (a stale read); a put coordinated on the old view once n1 handed its
+    (empty) range over goes to n1, where it is stranded. Both replay on the
+    implementation, the leave and the transfer included."""
+    trace = Trace.load(LEAVE_TRACES / f"leave-immediate.{prop}.json")
+    assert "leave" in [a["action"] for a in trace.actions]
+    report = replay_on_impl(trace)
+    assert report.replayed and report.broke_at == broke_at, report.render()
+    assert f"{prop} is violated" in report.render()
