@@ -1,8 +1,9 @@
 """Refinement: the implementation checked against the spec, step by step.
 
-(About 750 lines, over the project's 600: one method per lockstep step, each
+(About 850 lines, over the project's 600: one method per lockstep step, each
 mapping an implementation step to spec actions, read next to the others; the
-delete and reap steps added about 75, issue 10's faults and the joins about 110.)
+delete and reap steps added about 75, issue 10's faults and the joins about 110,
+leaves, transfers and handovers about 100.)
 
 Theory of operation
 -------------------
@@ -54,7 +55,14 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
 - gossip rounds (and anti-entropy timers with anti-entropy off) are stuttering;
   with ``[membership]``, a node's join (:meth:`Lockstep.join`: it asks a seed for
   the view and announces its token) = ``Join``, and one gossip push of ``src``'s
-  view merged at ``dst`` (:meth:`Lockstep.gossip_to`) = ``Gossip(src, dst)``;
+  view merged at ``dst`` (:meth:`Lockstep.gossip_to`, or a gossip message
+  delivered) = ``Gossip(src, dst)``; a leave (:meth:`Lockstep.leave`) = ``Leave``;
+  the old owner's hint scan for its transfer hint (:meth:`Lockstep.transfer`) =
+  ``Transfer`` (the hint's delivery = ``Deliver`` of the ``range-transfer``; an
+  empty range's delivery, :meth:`Lockstep.deliver_empty`, is the spec's alone);
+  the held transfer acknowledgements and a scan at every node, the old owners
+  letting their copies go (:meth:`Lockstep.handover`) = ``Handover`` (naive
+  handover; pending ownership's ``Settle`` is not mapped);
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every

@@ -1,9 +1,10 @@
 """The lockstep's state: the abstraction of the implementation, and what is enabled.
 
-(About 870 lines, over the project's 600, on purpose: the abstraction function
+(About 980 lines, over the project's 600, on purpose: the abstraction function
 and the enabling conditions read the same bookkeeping and must be read together;
 the steps and the checks are in :mod:`model_check.refinement`. Deletes added the
-tombstone abstraction and the reap conditions, about 140 lines.)
+tombstone abstraction and the reap conditions, about 140 lines; membership
+change the transfer abstraction and the change's enabled steps, about 90.)
 
 Theory of operation
 -------------------
@@ -34,7 +35,11 @@ Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
   request the coordinator's operation serves. Acks, reads and read responses of
   an operation that is no longer live at its coordinator are *dead* (they
   change nothing when delivered) and map to nothing, as the spec purges them.
-  Gossip and anti-entropy traffic maps to nothing;
+  Gossip and anti-entropy traffic maps to nothing. With ``[membership]`` (a
+  strict quorum: no fallback hints) every hint is a range transfer not sent yet and
+  is hidden, a ``HintDelivery`` is the ``range-transfer`` of its key and record,
+  its ``HintAck`` nothing, and a spec range transfer of an empty range is not
+  compared (:func:`is_empty_transfer`);
 - clients: the acknowledged puts and the completed gets (request, key, the put
   ids returned) seen by the harness, which is the implementation's client;
 - the partition: the simulator's cut links (the side holding the first node);
