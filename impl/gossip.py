@@ -104,6 +104,9 @@ class Gossiper:
         #: the new owners of the last change this node handed everything to (a hint
         #: scan found no hint left for them): a later write is not handed on
         self.transferred: set[str] = set()
+        #: an old owner may hold a copy to let go (a change, or a write of a key it no
+        #: longer replicates): the next hint scans look for them
+        self.release_due = False
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
@@ -231,7 +234,9 @@ class Gossiper:
         if not encoded:
             return
         if self.moved_from is not None:
-            for target in self._new_owners(self.moved_from, self.future, key):
+            owners = self._new_owners(self.moved_from, self.future, key)
+            self.release_due |= bool(owners)
+            for target in owners:
                 if target not in self.transferred:
                     self._hand(target, key, encoded)
         if self.leaving:
@@ -303,6 +308,7 @@ class Gossiper:
         replica of a key hands nothing."""
         self.moved_from = old
         self.transferred = set()
+        self.release_due = True
         handed = 0
         for key, raw in self.storage.scan():
             for target in self._new_owners(old, new, key):
@@ -340,8 +346,10 @@ class Gossiper:
         if self.moved_from is None:
             return []
         self.transferred |= set(self.future.nodes) - pending_for
-        if self.pending:
+        if self.pending or not self.release_due:
             return []
+        if not pending_for & set(self.future.nodes):
+            self.release_due = False  # everything handed over: this scan lets it all go
         n = self.config.n
         moved_from = self.moved_from
         return [key for key, _ in self.storage.scan()
