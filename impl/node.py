@@ -142,7 +142,8 @@ class Node:
         self.handoff = HintedHandoff(name, config, self.hints, self.replica, self.quorum,
                                      self.gossiper)
         self.read_repair = ReadRepairer(name, self.replica, self.stats)
-        self.reaper = Reaper(name, config, self.replica)
+        self._seed = seed
+        self.reaper = Reaper(name, config, self.replica, lambda: self.actor, self._renew_actor)
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.actor, self.reaper)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
@@ -154,6 +155,11 @@ class Node:
                           self.handoff, self.gossiper, self.anti_entropy, self.reaper):
             self._messages.update(mechanism.handlers())
             self._timers.update(mechanism.timers())
+
+    def _renew_actor(self) -> None:
+        """Mint under a new actor from now on (a reap forgot this one's counters)."""
+        self.actor = self.puts.actor = lifetime_actor(
+            self.storage, self.name, seed=self._seed, now=self._now, renew=True)
 
     # ================================================================== inputs
 

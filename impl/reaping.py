@@ -33,6 +33,19 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   spec's ``Reap`` is: ``vdynamo replay --on impl`` replays the spec's
   counterexample, docs/refinement.md.)
 - ``"keep"``: tombstones are never reaped.
+
+*Actors* (Riak's kv679). A node mints a dvv dot (or a server-vclock entry) for a
+key one above the counter of its actor in its own copy of the key; a reap removes
+that copy, and a reap may happen on some replicas and not others (a ``Reap``
+lost, a copy that changed). A node that reaped and then coordinated a put of the
+key would mint a dot a tombstone still held elsewhere already carries, and that
+replica (and every one anti-entropy or read repair then reaches) would drop the
+put as already seen: an acknowledged write lost. So a node whose reaped copy
+carried a counter of its actor mints under a new actor from then on
+(:func:`impl.versions.lifetime_actor` with ``renew``; with ``actor_epochs``, as
+after a disk loss), as the spec's reap does (:mod:`spec.deletes`). Riak's fix is
+the same in kind, per key (a vnode coordinating a put of a key it has no object
+for begins a new epoch: "Per-Key Actor Epochs In Riak", R. Brown, 2015).
 """
 
 from __future__ import annotations
@@ -45,7 +58,7 @@ from impl.effects import Effect, Send, SetTimer
 from impl.messages import Reap
 from impl.replica import Replica
 from impl.timers import ReapTombstone
-from impl.versions import Record, encode_record, is_tombstone_only
+from impl.versions import Record, context_clock, encode_record, is_tombstone_only
 
 __all__ = ["Reaper", "all_targets_hold"]
 
@@ -63,10 +76,15 @@ def all_targets_hold(targets: tuple[str, ...], sent_to: Mapping[str, str],
 class Reaper:
     """Tombstone reaping at node ``name`` (see the module docstring)."""
 
-    def __init__(self, name: str, config: ClusterConfig, replica: Replica) -> None:
+    def __init__(self, name: str, config: ClusterConfig, replica: Replica,
+                 actor: Callable[[], str] = lambda: "",
+                 renew_actor: Callable[[], None] = lambda: None) -> None:
         self.name = name
         self.config = config
         self.replica = replica
+        #: the actor id the node mints under now, and how it begins a new one
+        self.actor = actor
+        self.renew_actor = renew_actor
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -130,3 +148,5 @@ class Reaper:
         if self.config.delete_mode == "safe" and mine != self.replica.parse(record):
             return
         self.replica.reap(key)
+        if self.config.actor_epochs and context_clock(mine).counter(self.actor()):
+            self.renew_actor()  # the counters go with the copy (kv679: module docstring)

@@ -368,7 +368,7 @@ _ACTOR_SUFFIX_HEX = 12
 
 
 def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
-                   epochs: bool = True) -> str:
+                   epochs: bool = True, renew: bool = False) -> str:
     """The actor id node ``name`` mints dots and clock entries under, for the
     lifetime of its storage (Riak's per-vnode id and epochs against kv679).
 
@@ -380,7 +380,9 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     copy of a dot other replicas hold). The id hashes ``name``, ``seed``, ``now``,
     a per-store start count and the engine's ``storage-id`` meta entry (random
     bytes the SQLite engine writes when it creates a file), so a new lifetime's id
-    differs from every earlier one. The id is flushed before it is returned: it is
+    differs from every earlier one. ``renew`` begins a new id even so (a reap
+    removed a copy holding counters of the kept one: :mod:`impl.reaping`). The id
+    is flushed before it is returned: it is
     durable before any dot minted under it leaves the node. Names too long to fit
     a context's 255-byte id once suffixed are replaced by a digest.
     """
@@ -388,7 +390,7 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
         return name
     buffered = getattr(storage, "fsync", "always") == "buffered"
     kept = storage.get_meta(ACTOR_META)
-    if kept is not None and not buffered:
+    if kept is not None and not buffered and not renew:
         return kept.decode("utf-8")
     lifetimes = int(storage.get_meta(LIFETIMES_META) or b"0") + 1
     entropy = storage.get_meta(STORAGE_ID_META) or b""

@@ -66,11 +66,10 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
-  ``Reap`` message it sends is delivered at once) = one spec ``Reap`` of the nodes
-  that reaped, or a stutter when none did; ``safe`` fires it only once nothing
-  about the key is in flight (the grace period), and a reap the implementation
-  performs anywhere else, or of a set of nodes the spec does not reap together,
-  is a divergence;
+  ``Reap`` message it sends is delivered at once) = one spec ``Reap(key, (n,))``
+  per node ``n`` that reaped, or a stutter when none did; ``safe`` fires it only
+  once nothing about the key is in flight (the grace period), and a reap the
+  implementation performs that the spec's per-node guard refuses is a divergence;
 - a whole anti-entropy exchange between replicas ``a`` and ``b`` of a key, run to
   completion both ways with every Merkle / key-records message of it delivered at
   once (:meth:`Lockstep.anti_entropy_pair`) = the spec's atomic two-sided
@@ -241,9 +240,9 @@ class Lockstep(LockstepState):
     def reap(self, name: str, timer: ReapTombstone) -> None:
         """Node ``name``'s reap timer fires (its grace period passed, or at once with
         ``immediate``: see :meth:`reap_candidates`): it reaps its own copy and every
-        ``Reap`` message it sends is delivered at once. Maps to the spec's ``Reap`` of
-        the nodes whose copy it removed (``safe``: all N at once; ``immediate``:
-        every node holding only tombstones), or to a stutter when none."""
+        ``Reap`` message it sends is delivered at once. Maps to one spec ``Reap`` of
+        each node whose copy it removed (a node whose copy changed meanwhile refuses,
+        and is not reaped on either side), or to a stutter when none."""
         key = timer.key
         before = {x.id for x in self.sim.in_flight()}
         held = {n for n in self.present if self.cluster.storages[n].read(key) is not None}
@@ -254,16 +253,8 @@ class Lockstep(LockstepState):
                     and self.reachable(m.src, m.dest)):
                 self.sim.deliver(m.id)
         reaped = {n for n in held if self.cluster.storages[n].read(key) is None}
-        actions: list[Action] = []
-        if reaped:
-            spec_key = key.decode()
-            chosen = Reap(spec_key, tuple(n for n in self.present if n in reaped))
-            for s in self.frontier:
-                for label, _ in spec_model.successors(s):
-                    if (isinstance(label, Reap) and label.key == spec_key
-                            and set(label.nodes) == reaped):
-                        chosen = label
-            actions.append(chosen)
+        # one spec Reap per node that reaped (their guards do not depend on each other)
+        actions: list[Action] = [Reap(key.decode(), (n,)) for n in self.present if n in reaped]
         self._settle(f"reap {key.decode()} @{name} ({', '.join(sorted(reaped)) or 'none'})",
                      actions, before)
 

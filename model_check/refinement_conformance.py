@@ -38,7 +38,7 @@ from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_replay import NotExpressible, step_action
 from model_check.refinement_state import project, with_idle_clients
 from spec import model as spec_model
-from spec.actions import Action, Timeout
+from spec.actions import Action, Reap, Timeout
 from spec.config import Config
 from spec.state import State
 
@@ -113,13 +113,20 @@ def check_edge(config: Config, path: list[Action], action: Action, target: State
     module docstring), with the divergence's first line after a colon."""
     ls = Lockstep(config)
     try:
+        ahead: set[str] = set()  # nodes the implementation reaped before the path did
         try:
             for step in path:
-                step_action(ls, step)
+                if ahead:  # only the spec's reaps of those nodes may come next
+                    if not (isinstance(step, Reap) and ahead.issuperset(step.nodes)):
+                        return "source-unreached"  # the path keeps a copy the impl reaped
+                    ahead -= set(step.nodes)
+                ahead |= _reap_ahead(ls, step)
         except (NotExpressible, ValueError, KeyError, LookupError):
             return "source-unreached"
         except Divergence as divergence:  # on the way: that edge diverges too
             return f"diverged: on the path: {divergence.step}"
+        if ahead and not isinstance(action, Reap):
+            return "source-unreached"
         try:
             step_action(ls, action)
         except NotExpressible:
@@ -128,12 +135,37 @@ def check_edge(config: Config, path: list[Action], action: Action, target: State
             return f"diverged: {divergence.step}: {divergence.report.splitlines()[0][:200]}"
         except (ValueError, KeyError, LookupError):
             return "unmapped"
-        wanted = project(with_idle_clients(target))
-        if not any(project(state) == wanted for state in ls.frontier):
+        wanted = {project(with_idle_clients(state)) for state in _and_reaps(target, action)}
+        if not any(project(state) in wanted for state in ls.frontier):
             return "diverged: the implementation reached another spec successor"
         return "agreed"
     finally:
         ls.cluster.close()
+
+
+def _reap_ahead(ls: Lockstep, step: Action) -> set[str]:
+    """Take ``step``; for a spec ``Reap``, the nodes the implementation reaped with it
+    beyond the step's own (one reap timer reaps every target node at once)."""
+    if not isinstance(step, Reap):
+        step_action(ls, step)
+        return set()
+    key = step.key.encode()
+    held = {n for n in ls.present if ls.cluster.storages[n].read(key) is not None}
+    step_action(ls, step)
+    return {n for n in held if ls.cluster.storages[n].read(key) is None} - set(step.nodes)
+
+
+def _and_reaps(target: State, action: Action) -> list[State]:
+    """``target``, and after a spec ``Reap`` every state further per-node reaps of its
+    key reach from it: one reap timer of the implementation reaps every target node
+    at once, one spec ``Reap`` each (checked step by step by the lockstep)."""
+    found = [target]
+    if isinstance(action, Reap):
+        for state in found:
+            found.extend(after for label, after in spec_model.successors(state)
+                         if isinstance(label, Reap) and label.key == action.key
+                         and after not in found)
+    return found
 
 
 def _sample(edges: list[Edge], limit: int | None, seed: int) -> Iterator[Edge]:

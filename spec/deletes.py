@@ -14,23 +14,71 @@ all tombstones answers "not found" with a context (the ghost
 
 *Reaping* (:func:`reaps`, the action :class:`~spec.actions.Reap`) removes
 tombstones from the stores, so they do not pile up; it is chosen by
-``features.delete_mode`` (Riak's riak_kv ``delete_mode`` and the reap step of
-``riak_kv_get_fsm``):
+``features.delete_mode`` (Riak's riak_kv ``delete_mode``). A reap is *one
+node's*: ``Reap(key, (n,))`` empties ``n``'s copy of ``key`` and nothing else,
+as Riak and the implementation reap replica by replica: Riak's get FSM decides
+the delete (``riak_kv_get_core:final_action/1`` answers ``delete`` only when
+all N primaries answered with the tombstone and no read repair is due) and
+sends a delete to each primary vnode, and each vnode removes its object only if
+it still is that tombstone (``riak_kv_vnode``'s delete request, after the
+``delete_mode`` interval); a lost message or a copy changed in the meantime
+leaves the tombstone on some replicas and not on others
+(impl/reaping.py does the same). The N replicas are reaped one step each, in any
+order, any of them perhaps never.
 
 ``keep``
     never reap.
 ``immediate``
-    once a delete is acknowledged, every up node holding only tombstones of the
-    key (one of them acknowledged) reaps its copy, in one step (Riak's
-    ``delete_mode = immediate``: the delete FSM reaps right after the write): a
-    replica that missed the delete can then bring the deleted value back.
+    once a delete is acknowledged, any up node whose copy holds only tombstones,
+    one of them acknowledged, may reap it (Riak's ``delete_mode = immediate``:
+    the delete FSM reaps right after the write), whatever the other replicas
+    hold: a replica that missed the delete then brings the deleted value back
+    (the suite's delete-immediate violates ``no_resurrection``).
 ``safe`` (the default)
-    reap a key from all of its N replicas at once, only when every one of them
-    is up and holds the same copy, made only of tombstones, and nothing about the
-    key is in flight: no message, no hint, no coordination of the key (the
-    grace period of Riak's ``delete_mode = <delay>`` abstracted as quiescence
-    of the key; Riak's get FSM reaps only after all N primaries answered with the
-    tombstone).
+    node ``n`` may reap its copy of the key when all three hold:
+
+    1. ``n`` is up and its copy is not empty and holds only tombstones (a live
+       version is never reaped);
+    2. nothing about the key is in flight or held for later: no message, no
+       hint, no coordination of the key at any node (the grace period of
+       Riak's ``delete_mode = <delay>``, abstracted as quiescence of the key);
+    3. no node's store, up or down, holds a live version in the true causal
+       history of an acknowledged delete of the key (a version the delete
+       *covers*).
+
+Why this is the guard (resurrection by read repair, hinted handoff and
+anti-entropy). A get returns a version only if some reply held it and no reply
+held a version that dominates it; before a reap, a tombstone that covers ``v``
+shields it from every get that reads the tombstone's node. Versions live only in
+stores, hints, messages and coordination records (a client's context is a
+clock, not a value), and a new put is never covered by an earlier delete (its
+history is fixed when the delete is written, and the put's id is not in it).
+With (2) and (3), at the reap no copy of a covered version exists anywhere, and
+no coordination is left that could acknowledge another delete; read repair and
+anti-entropy copy only what stores hold, hinted handoff only what hints hold:
+so no later get can return a covered version, whatever else the reap removes,
+and each reap keeps this, in any order of the nodes. Each part is needed:
+
+- without (3) for a *down* replica: ``n3`` is down holding ``v`` (it missed
+  the delete), ``n1`` and ``n2`` reap; ``n3`` recovers (its disk persisted) and
+  a get reading ``n1`` and ``n3`` returns ``v``, which read repair then writes
+  back to ``n1`` (the seeded mutant ``down-replica`` of
+  tests/spec/test_deletes.py);
+- without (3) for an up replica: the same with ``n3`` up (the naive rule);
+- without (2): a fallback's hint of ``v`` (or a replica put of ``v`` still in
+  flight) reaches ``n1`` after ``n1`` reaped and stores ``v`` there (the
+  mutant ``ignores-hints``); a get whose replies hold ``v`` read-repairs it.
+
+Only *acknowledged* deletes count: ``no_resurrection`` promises nothing for
+a delete that failed (a failed write is not rolled back in Dynamo either), and
+once the key is quiet no coordination is left to acknowledge one later. Unlike a
+reap of all N replicas at once, the guard asks nothing of the other replicas
+that hold the tombstone: they may be down, or hold another tombstone. The guard
+reads ghost facts (which deletes were acknowledged, the true histories): it is
+the condition under which a reap is safe, not a node's decision procedure; the
+implementation decides with what it sees (all N targets answered with the
+tombstone, then the grace period), and the lockstep checks each of its reaps
+against this guard (docs/refinement.md).
 """
 
 from __future__ import annotations
@@ -38,9 +86,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from functools import lru_cache
 
-from spec import clocks
+from spec import clocks, dvv
 from spec.actions import Action, Reap
-from spec.state import State, new_node
+from spec.dvv import DVVSet
+from spec.state import NodeState, State, new_node
 from spec.step import Edit, Plan
 
 __all__ = ["reaps"]
@@ -57,47 +106,72 @@ def reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
 
 def _reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     tombstones = plan.tombstones
-    mode = plan.config.delete_mode
+    safe = plan.config.delete_mode == "safe"
     nodes = state.nodes
-    index = plan.index
+    acked = {p for cl in state.clients for p in cl.acked if p in tombstones}
+    if not acked and not safe:
+        return
+    covered = _covered(state, acked, tombstones) if safe else frozenset()
     for key in plan.keys:
         k = plan.key_index[key]
-        if mode == "immediate":
-            acked = {p for cl in state.clients for p in cl.acked if p in tombstones}
-            if not acked:
-                continue
-            names = []
-            for name, node in zip(plan.nodes, nodes, strict=True):
-                held = clocks.values(node.store[k])
-                if node.up and held and tombstones.issuperset(held) and acked.intersection(held):
-                    names.append(name)
-            if names:
-                yield _reap(key, tuple(names)), _reaped(state, plan, key, tuple(names))
-            continue
-        top = plan.top[key]
-        first = nodes[index[top[0]]].store[k]
-        held = clocks.values(first)
-        if not held or not tombstones.issuperset(held):
-            continue
-        if not all(nodes[index[n]].up and clocks.payload_equal(nodes[index[n]].store[k], first)
-                   for n in top):
-            continue
-        if any(m.key == key for m in state.messages):
-            continue
-        if any(h.key == key for node in nodes for h in node.hints):
-            continue
-        if any(c.key == key for node in nodes for c in node.coord):
-            continue
-        yield _reap(key, top), _reaped(state, plan, key, top)
+        names = []
+        for name, node in zip(plan.nodes, nodes, strict=True):
+            held = clocks.values(node.store[k])
+            if node.up and held and tombstones.issuperset(held) and (  # guard 1
+                    safe or acked.intersection(held)):
+                names.append(name)
+        if names and safe and (not _quiet(state, key) or _holds_covered(nodes, k, covered)):
+            continue  # guards 2 and 3
+        for name in names:
+            yield _reap(key, (name,)), _reaped(state, plan, key, name)
 
 
-def _reaped(state: State, plan: Plan, key: str, names: tuple[str, ...]) -> State:
-    """``state`` with ``key``'s copy on each of ``names`` emptied."""
+def _quiet(state: State, key: str) -> bool:
+    """Guard 2: no message, hint or coordination of ``key`` anywhere."""
+    if any(m.key == key for m in state.messages):
+        return False
+    return not any(h.key == key for node in state.nodes for h in node.hints) and not any(
+        c.key == key for node in state.nodes for c in node.coord)
+
+
+def _holds_covered(nodes: tuple[NodeState, ...], k: int, covered: frozenset[int]) -> bool:
+    """Guard 3 refuses: some node's store of key index ``k``, up or down (a down
+    node's disk persists), holds a version of ``covered``."""
+    return any(covered.intersection(clocks.values(node.store[k])) for node in nodes)
+
+
+def _covered(state: State, acked: set[int], tombstones: frozenset[int]) -> frozenset[int]:
+    """The live versions (put ids, not tombstones) in the true history of an
+    acknowledged delete (guard 3 refuses a reap while a store holds one)."""
+    covered: set[int] = set()
+    for d in acked:
+        record = state.puts[d - 1]
+        if record is not None:
+            covered |= record.history
+    return frozenset(covered - tombstones)
+
+
+def _reaped(state: State, plan: Plan, key: str, name: str) -> State:
+    """``state`` with ``key``'s copy on node ``name`` emptied; with actor epochs, if
+    the copy carried a counter of ``name``'s actor, ``name`` mints under a new actor
+    from now on (module docstring: the counter is forgotten with the copy)."""
     edit = Edit(state, plan)
     k = plan.key_index[key]
-    empty = clocks.empty(plan.config.clock)
-    for name in names:
-        node = edit.node(name)
-        store = (*node.store[:k], empty, *node.store[k + 1 :])
-        edit.set_node(name, new_node(node.up, store, node.hints, node.coord))
+    node = edit.node(name)
+    store = (*node.store[:k], clocks.empty(plan.config.clock), *node.store[k + 1 :])
+    edit.set_node(name, new_node(node.up, store, node.hints, node.coord))
+    if plan.config.actor_epochs and _mentions(state, node.store[k], edit.actor(name)):
+        i = plan.index[name]
+        edit.epochs = (*edit.epochs[:i], edit.epochs[i] + 1, *edit.epochs[i + 1 :])
     return edit.build()
+
+
+def _mentions(state: State, payload: clocks.Payload, actor: str) -> bool:
+    """Does ``payload`` carry a counter of ``actor`` (a dvv entry, a server-vclock
+    entry): one the node would mint again once the copy is gone?"""
+    if isinstance(payload, DVVSet):
+        return actor in dvv.ids(payload)
+    if state.config.clock != "server-vclock":
+        return False
+    records = (state.puts[v - 1] for v in clocks.values(payload))
+    return any(record is not None and record.clock.counter(actor) for record in records)

@@ -94,6 +94,7 @@ __all__ = [
     "initial",
     "lossy_store",
     "new_states",
+    "reap_covered_nowhere",
     "relation",
     "strong_durable",
     "strong_hints",
@@ -389,6 +390,16 @@ def _may_shrink(before: Term, after: Term) -> Term:
     return z3.Implies(after, before)
 
 
+def reap_covered_nowhere(x: AbstractState, params: Params) -> list[Term]:
+    """The safe reap's third guard (spec/deletes.py): no store, of a node up or down
+    (a down node's disk persists), holds a live version in the history of an
+    acknowledged delete."""
+    puts = range(x.shape.puts)
+    return [z3.Implies(z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
+                              z3.Not(params.tomb[q])), z3.Not(live[q]))
+            for d in puts for q in puts if d != q for live in x.live]
+
+
 def transition(
     x: AbstractState,
     y: AbstractState,
@@ -586,35 +597,25 @@ def transition(
         def only_tombstones(n: int) -> Term:
             return z3.And([z3.Implies(x.live[n][q], params.tomb[q]) for q in puts])
 
-        if shape.reap_mode == "immediate":
-            # every up node holding only tombstones, one of them acknowledged, reaps
-            acked_here = [z3.Or([z3.And(x.live[n][q], params.tomb[q], x.acked[q])
-                                 for q in puts]) for n in nodes]
+        # one node's reap (spec/deletes.py): n up, its copy not empty and only
+        # tombstones; immediate: one of them acknowledged; safe: nothing about the key
+        # in flight and no store (up or down) holding a live version an acknowledged
+        # delete covers. (The new actor a reap may begin is not in the abstraction.)
+        quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
+        quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
+        quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
+        covered_nowhere = reap_covered_nowhere(x, params)
+        for n in nodes:
+            if shape.reap_mode == "immediate":
+                guard = [z3.Or([z3.And(x.live[n][q], params.tomb[q], x.acked[q])
+                                for q in puts])]
+            else:
+                guard = [*quiet, *covered_nowhere]
             add(
-                "reap", "reap", False,
-                *[z3.Or(z3.And(kept(n)),
-                        z3.And(x.up[n], only_tombstones(n), acked_here[n], *emptied(n)))
-                  for n in nodes],
-                skip=store_names | live_names,
-            )
-        else:
-            # safe: all top-N replicas up, holding the same copy of only tombstones, and
-            # nothing about the key in flight (no message, hint or coordination)
-            first = shape.top[0]
-            quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
-            quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
-            quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
-            add(
-                "reap", "reap", False,
-                *quiet,
-                *[x.up[n] for n in shape.top],
-                *[z3.And([x.store[n][q] == x.store[first][q] for q in puts]
-                         + [x.live[n][q] == x.live[first][q] for q in puts])
-                  for n in shape.top],
-                z3.Or([x.live[first][q] for q in puts]),
-                only_tombstones(first),
-                *[f for n in shape.top for f in emptied(n)],
-                *[f for n in nodes if n not in shape.top for f in kept(n)],
+                f"reap at {nm[n]}", "reap", False,
+                x.up[n], z3.Or([x.live[n][q] for q in puts]), only_tombstones(n), *guard,
+                *emptied(n),
+                *[f for m in nodes if m != n for f in kept(m)],
                 skip=store_names | live_names,
             )
     if shape.partitions:

@@ -32,9 +32,14 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
   ``no_resurrection`` that reaping decides (before the reap, a get that reads the
   tombstone drops what it deleted, and the read-your-writes proofs say when it
   reads it). Strengthened by "a live version is covered where it lives, and was
-  performed; a performed put's history was performed". Safe reaping (all top-N
-  replicas hold the same tombstones, nothing about the key in flight) keeps it;
-  immediate reaping is the twin (the suite's delete-immediate).
+  performed; a performed put's history was performed". The safe reap is one
+  node's (spec/deletes.py): the node is up holding only tombstones, nothing about
+  the key is in flight, and no store, up or down, holds a live version an
+  acknowledged delete covers (:func:`~model_check.proofs.abstraction.reap_covered_nowhere`);
+  it keeps the invariant, reaps in any order. Immediate reaping (a node holding an
+  acknowledged tombstone reaps whatever the others hold) is the twin (the suite's
+  delete-immediate); the guard without the down nodes' stores is refuted too
+  (tests/model_check/test_reap_encoding.py).
 """
 
 from __future__ import annotations
@@ -292,14 +297,15 @@ PROOFS: tuple[Proof, ...] = (
     ),
     Proof(
         "inductive_no_resurrection_after_reap",
-        "With safe reaping, once the tombstone of an acknowledged delete is in no store, "
+        "With safe reaping (one node at a time), once the tombstone of an acknowledged "
+        "delete is in no store, "
         "no version it deleted is left anywhere for a get to return: the strengthened "
         "invariant holds initially, is preserved by every step (reap included) and "
         "implies the property (the suite's delete-safe).",
         DELETE_BOUNDS,
         lambda: _induction(DELETE_SHAPE, strong_no_resurrection, no_resurrection_after_reap),
-        "immediate reaping (the suite's delete-immediate): the nodes holding the "
-        "acknowledged tombstone reap it while another replica still holds the deleted "
+        "immediate reaping (the suite's delete-immediate): a node holding the "
+        "acknowledged tombstone reaps it while another replica still holds the deleted "
         "version",
         lambda: _induction(IMMEDIATE_SHAPE, strong_no_resurrection,
                            no_resurrection_after_reap, parts=("step",)),

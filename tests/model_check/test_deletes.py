@@ -4,6 +4,9 @@ and reaping by ``delete_mode`` (keep, safe, immediate)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import pytest
 
 from model_check.properties import (
@@ -12,11 +15,22 @@ from model_check.properties import (
     put_survives_delete,
     read_your_writes,
 )
-from spec.actions import ClientDelete, ClientGet, ClientPut, Deliver, Drop, Reap, action_from_json
+from spec import deletes
+from spec.actions import (
+    ClientDelete,
+    ClientGet,
+    ClientPut,
+    Crash,
+    Deliver,
+    Drop,
+    Reap,
+    Recover,
+    action_from_json,
+)
 from spec.clocks import values
 from spec.config import Config, ConfigError
 from spec.model import initial_state, narrate, successors
-from spec.state import Kind, State
+from spec.state import Kind, NodeState, State
 from spec.step import get_id_of, plan_of, put_id_of, tombstone_ids
 from tests.spec.test_model import deliver, deliver_all, do
 
@@ -106,19 +120,94 @@ def test_a_client_deletes_only_after_its_puts_with_its_last_context() -> None:
         before, ClientDelete("c1", "n1", "k"), state)
 
 
-def test_safe_reaps_only_when_all_replicas_hold_the_tombstone_and_nothing_is_in_flight() -> None:
+def test_safe_reaps_node_by_node_once_no_replica_holds_a_deleted_version() -> None:
     state = _put_read_delete(BASE)
     assert [_store(state, n) for n in ("n1", "n2", "n3")] == [(2,), (1,), (2,)]
-    assert not _reaps(state)  # n2 missed the delete
+    assert not _reaps(state)  # n2 missed the delete: it holds v1, which the delete covers
     state = do(state, ClientGet("c1", "n1", "k"))
     assert not _reaps(state)  # a get of the key is in flight
     state = deliver(state, Kind.REPLICA_GET, "n1", "n2")
     state = deliver_all(deliver(state, Kind.REPLICA_GET_REPLY))  # read repair to n2
     assert {_store(state, n) for n in ("n1", "n2", "n3")} == {(2,)}
-    assert _reaps(state) == [Reap("k", ("n3", "n1", "n2"))]
-    after = do(state, Reap("k", ("n3", "n1", "n2")))
+    assert _reaps(state) == [Reap("k", ("n1",)), Reap("k", ("n2",)), Reap("k", ("n3",))]
+    partial = do(state, Reap("k", ("n3",)))  # one replica's reap; the others may never come
+    assert [_store(partial, n) for n in ("n1", "n2", "n3")] == [(2,), (2,), ()]
+    assert _reaps(partial) == [Reap("k", ("n1",)), Reap("k", ("n2",))]
+    after = do(do(partial, Reap("k", ("n1",))), Reap("k", ("n2",)))
     assert {_store(after, n) for n in ("n1", "n2", "n3")} == {()}
     assert acked_writes_durable(after) and read_your_writes(after)
+
+
+def _missed_and_down(config: Config) -> State:
+    """v1 on all three replicas and read; the delete v2 acknowledged by n1 and n2, its
+    replica put to n3 lost (n3 still holds v1); then n3 crashes."""
+    state = deliver_all(do(initial_state(config), ClientPut("c1", "n1", "k")))
+    state = deliver_all(do(state, ClientGet("c1", "n1", "k")))
+    state = do(state, ClientDelete("c1", "n1", "k"))
+    state = _deliver(state, Kind.REPLICA_PUT, "n1", "n2", 2)
+    state = _deliver(state, Kind.REPLICA_PUT_ACK, "n2", "n1", 2)
+    lost = next(m for m in state.messages if m.kind is Kind.REPLICA_PUT and m.dst == "n3")
+    state = deliver_all(do(state, Drop(lost)))
+    state = do(state, Crash("n3"))
+    assert [_store(state, n) for n in ("n1", "n2", "n3")] == [(2,), (2,), (1,)]
+    assert 2 in state.client("c1").acked and not state.node("n3").up
+    return state
+
+
+@pytest.mark.parametrize("mutant", [None, "down-replica"])
+def test_a_down_replica_holding_a_deleted_version_blocks_the_reap(mutant: str | None) -> None:
+    """Guard 3 counts a down node's store (its disk persists). The seeded mutant
+    ``down-replica`` (guard 3 reads only the up nodes' stores) lets n1 and n2 reap;
+    n3 recovers and the client's next get, through n3, returns v1 again."""
+    config = BASE.replace(crashes=1)
+    state = _missed_and_down(config)
+    with _down_replica_mutant() if mutant else contextlib.nullcontext():
+        reaps = _reaps(state)
+        if not mutant:
+            assert reaps == []
+            return
+        assert reaps == [Reap("k", ("n1",)), Reap("k", ("n2",))]
+        state = do(do(state, Reap("k", ("n1",))), Reap("k", ("n2",)))
+    state = do(state, Recover("n3"))
+    state = do(state, ClientGet("c1", "n3", "k"))
+    state = deliver(state, Kind.REPLICA_GET, "n3", "n1")
+    state = deliver(state, Kind.REPLICA_GET_REPLY)
+    assert state.client("c1").gets[-1].returned == (1,)
+    assert not no_resurrection(state)
+
+
+@contextlib.contextmanager
+def _down_replica_mutant() -> Iterator[None]:
+    original = deletes._holds_covered
+
+    def up_only(nodes: tuple[NodeState, ...], k: int, covered: frozenset[int]) -> bool:
+        return original(tuple(node for node in nodes if node.up), k, covered)
+
+    deletes._holds_covered = up_only  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        deletes._holds_covered = original  # type: ignore[assignment]
+
+
+def test_a_reap_of_a_copy_holding_the_nodes_counters_begins_a_new_actor() -> None:
+    """kv679: n1 coordinated the delete (its dot is n1's), reaps its copy while n2 and
+    n3 keep the tombstone; a blind put it coordinates next mints under ``n1~1``, so
+    the replicas that hold the tombstone keep the put as its sibling, not drop it as
+    seen."""
+    config = BASE.replace(clients=2, puts_per_client=1, gets_per_client=1, drops=0,
+                          read_modify_write=False)
+    state = deliver_all(do(initial_state(config), ClientPut("c1", "n1", "k")))
+    state = deliver_all(do(state, ClientGet("c1", "n1", "k")))
+    state = deliver_all(do(state, ClientDelete("c1", "n1", "k")))
+    assert Reap("k", ("n1",)) in _reaps(state)
+    state = do(state, Reap("k", ("n1",)))
+    assert state.actor("n1") == "n1~1" and state.actor("n2") == "n2"
+    put_id = put_id_of(config, 1, 0)
+    state = deliver_all(do(state, ClientPut("c2", "n1", "k")))
+    assert put_id in state.client("c2").acked
+    assert all(put_id in _store(state, n) for n in ("n1", "n2", "n3"))
+    assert acked_writes_durable(state)
 
 
 def test_keep_never_reaps() -> None:
@@ -128,8 +217,8 @@ def test_keep_never_reaps() -> None:
 
 def test_immediate_reaping_lets_a_replica_that_missed_the_delete_resurrect_it() -> None:
     state = _put_read_delete(BASE.replace(delete_mode="immediate"))
-    assert _reaps(state) == [Reap("k", ("n1", "n3"))]
-    state = do(state, Reap("k", ("n1", "n3")))
+    assert _reaps(state) == [Reap("k", ("n1",)), Reap("k", ("n3",))]
+    state = do(state, Reap("k", ("n1",)))  # n1 alone: n2 still holds v1
     assert no_resurrection(state)
     state = do(state, ClientGet("c1", "n2", "k"))
     state = deliver(state, Kind.REPLICA_GET, "n2", "n1")

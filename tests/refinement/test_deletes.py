@@ -72,11 +72,6 @@ def test_a_reap_while_a_message_about_the_key_is_in_flight_is_a_divergence() -> 
     ls.cluster.close()
 
 
-@pytest.mark.xfail(strict=True, raises=Divergence, reason=(
-    "a safe reap that only some replicas perform (a read repair to the third was "
-    "lost, so its copy is not the tombstone record decided on) is the "
-    "implementation's per-node reap; the spec's safe Reap is one step on all N: "
-    "the spec needs per-node reaps (docs/spec.md)"))
 def test_a_partial_safe_reap_after_a_fault() -> None:
     """strict-client-vclock with one put and one delete per client and its faults:
     seed 37 reaches a reap that n2 refuses (a lost read repair left its copy
