@@ -55,6 +55,7 @@ from model_check.proofs.abstraction import (
     new_states,
     transition,
 )
+from model_check.proofs.membership import abstract_ring, change_of
 
 __all__ = [
     "SAMPLE_EVERY",
@@ -111,8 +112,9 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
         raise ProofInputError("the encoding covers configurations with one key")
     plan = plan_of(config)
     key = config.keys[0]
+    nodes = tuple(config.all_nodes)  # with joining nodes (spec.config)
     return Shape(
-        nodes=tuple(config.nodes),
+        nodes=nodes,
         puts=plan.total_puts,
         payloads=payloads,
         top=tuple(plan.index[n] for n in plan.top[key]),
@@ -123,6 +125,7 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
         partitions=config.partitions > 0,
         deletes=bool(plan.tombstones),
         reap_mode=config.delete_mode,
+        change=change_of(config, nodes),
     )
 
 
@@ -150,7 +153,7 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
     from spec.state import Kind
 
     nodes = shape.nodes
-    if tuple(state.config.nodes) != nodes or len(state.config.keys) != 1:
+    if tuple(state.config.all_nodes) != nodes or len(state.config.keys) != 1:
         raise ProofInputError("the abstraction covers one key and the shape's nodes")
     index = {n: j for j, n in enumerate(nodes)}
     puts = range(1, shape.puts + 1)
@@ -231,6 +234,8 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
         out[f"rec_deleted[{label(fallback, intended, payload_ids[payload])}]"] = True
     out["drops"], out["duplicates"], out["crashes"] = state.used[:3]
     out["losses"] = state.used[4]
+    if shape.change is not None:
+        out.update(abstract_ring(state, nodes, shape.puts, lambda p: _coverage(state, p)))
     return out
 
 
@@ -287,11 +292,15 @@ _DELIVER_FAMILIES = {
     "replica-put-ack": ("replica-put-ack", "lost"),
     "hint-delivery": ("hint-deliver", "hint lost"),
     "hint-ack": ("hint-ack", "hint-ack lost"),
+    "range-transfer": ("range-transfer", "range-transfer lost"),
 }
-_HINT_MESSAGES = {"hint-delivery": "hint", "hint-ack": "hint-ack"}
+#: messages the encoding counts (their drops and duplicates are exact steps)
+_COUNTED_MESSAGES = {"hint-delivery": "hint", "hint-ack": "hint-ack",
+                     "range-transfer": "transfer"}
 _OWN_FAMILY = frozenset({
     "crash", "buffered-crash", "disk-loss", "recover", "anti-entropy", "handoff", "timeout",
     "client-timeout", "reap", "partition", "heal",
+    "gossip", "join", "leave", "transfer", "handover", "settle",  # model_check.proofs.membership
 })
 
 
@@ -306,7 +315,7 @@ def families(action: Any) -> tuple[str, ...] | None:
     if kind == "deliver":
         return _DELIVER_FAMILIES.get(str(action.message.kind.value))
     if kind in ("drop", "duplicate"):
-        hint = _HINT_MESSAGES.get(str(action.message.kind.value))
+        hint = _COUNTED_MESSAGES.get(str(action.message.kind.value))
         return (f"{kind} {hint}",) if hint else (kind,)
     if kind in _OWN_FAMILY:
         return (kind,)
@@ -698,8 +707,6 @@ def check_suite(*, all_edges: bool = False, names: Sequence[str] = ()) -> list[G
             continue
         if len(suite_entry.config.keys) != 1:
             continue  # the encoding covers one key
-        if suite_entry.config.membership:
-            continue  # and a fixed ring: membership change is not encoded (docs/proofs.md)
         if all_edges:
             out.append(check_graph(suite_entry.name, suite_entry.config))
         else:
