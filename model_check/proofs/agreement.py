@@ -551,6 +551,11 @@ class EdgeCheck:
             if z3.is_false(residue):
                 continue
             free = {name: ys[name] for name in step.changes}
+            fixed = _assignment(residue, free)
+            if fixed is not None:  # the common case: no solver needed
+                if len(found) < limit:
+                    found.append({**before, **fixed})
+                continue
             solver = z3.Solver()
             solver.add(residue)
             while len(found) < limit and solver.check() == z3.sat:
@@ -563,6 +568,28 @@ class EdgeCheck:
                 found.append(post)
                 solver.add(z3.Or([term != post[name] for name, term in free.items()]))
         return found
+
+
+def _assignment(residue: Term, free: dict[str, Term]) -> dict[str, Any] | None:
+    """The one assignment of ``free`` that ``residue`` allows when it is a conjunction
+    of literals each fixing one of them to a value (``v == 3``, ``b``, ``Not(b)``);
+    None when it is anything else (the solver enumerates it)."""
+    names = {term.get_id(): name for name, term in free.items()}
+    out: dict[str, Any] = {}
+    for atom in residue.children() if z3.is_and(residue) else [residue]:
+        if atom.get_id() in names:
+            name, value = names[atom.get_id()], True
+        elif z3.is_not(atom) and atom.arg(0).get_id() in names:
+            name, value = names[atom.arg(0).get_id()], False
+        elif z3.is_eq(atom) and atom.arg(0).get_id() in names and z3.is_int_value(atom.arg(1)):
+            name, value = names[atom.arg(0).get_id()], atom.arg(1).as_long()
+        elif z3.is_eq(atom) and atom.arg(1).get_id() in names and z3.is_int_value(atom.arg(0)):
+            name, value = names[atom.arg(1).get_id()], atom.arg(0).as_long()
+        else:
+            return None
+        if out.setdefault(name, value) != value:
+            return None
+    return out if len(out) == len(free) else None
 
 
 # -- the whole graph ---------------------------------------------------------------------------
@@ -606,19 +633,22 @@ def check_graph(
     rule: str | None = None,
     backward: bool = True,
     max_states: int | None = None,
+    shape: Shape | None = None,
 ) -> GraphAgreement:
     """Walk the reachable graph of ``config`` and check the encoding on the edges of
     every ``every``-th state (both directions; see the module docstring), against
     the ``rule`` store rule ("causal" or "lossy"; default: causal where the clocks
-    are :func:`faithful`); ``max_states`` stops the walk early (a sample)."""
+    are :func:`faithful`); ``max_states`` stops the walk early (a sample);
+    ``shape``: the encoding's bounds, if not :func:`shape_of` the configuration's
+    (a test's mutated encoding)."""
     from spec import model
 
     start = time.perf_counter()
     if rule is None:
         rule = "causal" if faithful(config) else "lossy"
     result = GraphAgreement(name, rule)
-    check = EdgeCheck(config, lossy_store if rule == "lossy" else causal_store)
-    causal = EdgeCheck(config) if rule == "lossy" else None
+    check = EdgeCheck(config, lossy_store if rule == "lossy" else causal_store, shape)
+    causal = EdgeCheck(config, shape=shape) if rule == "lossy" else None
     initial = model.initial_state(config)
     seen = {model.canonicalize(initial)}
     # a state first reached through an action the encoding does not cover (a
