@@ -48,7 +48,6 @@ from typing import Any
 
 import z3
 
-from model_check.errors import ProofError
 from model_check.proofs.framework import (
     DEFAULT_TIMEOUT_MS,
     Proof,
@@ -56,9 +55,9 @@ from model_check.proofs.framework import (
     bool_of,
     count_true,
     int_of,
-    new_solver,
 )
 from model_check.proofs.quorum import NAMES
+from model_check.proofs.reads import model_or_none
 
 __all__ = ["PROOFS", "JoinRead", "join_read_scenario"]
 
@@ -211,14 +210,8 @@ def join_read_scenario(pending: bool, fixed: tuple[int, int, int, int] = SUITE,
     None when there is none.
     Raises ProofError when Z3 cannot decide."""
     assertions, terms = _query(pending, max_n=fixed[0], fixed=fixed, pinned=pinned, drop=drop)
-    solver = new_solver(timeout_ms)
-    solver.add(*assertions)
-    answer = solver.check()
-    if answer == z3.unsat:
-        return None
-    if answer != z3.sat:
-        raise ProofError(f"Z3 could not decide the join read: {solver.reason_unknown()}")
-    return _scenario(solver.model(), terms)
+    m = model_or_none(assertions, timeout_ms, "the join read")
+    return None if m is None else _scenario(m, terms)
 
 
 PROOFS: tuple[Proof, ...] = (

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import random
 from collections import Counter
 from typing import Any
 
@@ -26,9 +25,10 @@ from model_check.proofs.join_reads import PROOFS, join_read_scenario
 from model_check.proofs.membership import transfers
 from model_check.suite import entry
 from spec import model
-from spec.actions import Action, action_from_json
 from spec.config import Config
-from spec.state import Kind, State
+from spec.state import Kind
+from tests.model_check.test_proof_agreement import _walks
+from tests.model_check.test_proof_reads import _replay
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
 ENTRIES = ("join-immediate", "join-pending", "leave-pending")
@@ -40,29 +40,22 @@ def _walk_and_check(check_: EdgeCheck, config: Config, walks: int, depth: int, s
     """Seeded random walks; every edge of every state met checked forward, and the
     exact steps' successors backward. Returns (families used, disagreements,
     successors proposed)."""
-    rng = random.Random(seed)
     used: Counter[str] = Counter()
     wrong: list[str] = []
     proposed = 0
-    for _ in range(walks):
-        state = model.initial_state(config)
-        for _ in range(depth):
-            successors = list(model.successors(state))
-            if not successors:
-                break
-            for (action, _), verdict in zip(successors, check_.edges(state, successors),
-                                            strict=True):
-                if verdict is None:
-                    wrong.append(f"forward: {action}")
-                elif verdict != STUTTER:
-                    used[check_.steps_family(verdict)] += 1
-            answer = check_.exact_successors(state, [after for _, after in successors])
-            assert answer is not None
-            found, expected = answer
-            proposed += len(found)
-            wrong += [f"backward: {sorted(k for k in c if c[k] != expected[-1][k])}"
-                      for c in found if c not in expected]
-            state = rng.choice(successors)[1]
+    for state, successors in _walks(config, walks, depth, seed):
+        for (action, _), verdict in zip(successors, check_.edges(state, successors),
+                                        strict=True):
+            if verdict is None:
+                wrong.append(f"forward: {action}")
+            elif verdict != STUTTER:
+                used[check_.steps_family(verdict)] += 1
+        answer = check_.exact_successors(state, [after for _, after in successors])
+        assert answer is not None
+        found, expected = answer
+        proposed += len(found)
+        wrong += [f"backward: {sorted(k for k in c if c[k] != expected[-1][k])}"
+                  for c in found if c not in expected]
     return used, wrong, proposed
 
 
@@ -167,16 +160,6 @@ def test_pending_join_read_your_writes_holds_and_immediate_fails() -> None:
 def test_each_hypothesis_of_the_pending_proof_is_needed(hypothesis: str) -> None:
     assert join_read_scenario(True) is None
     assert join_read_scenario(True, drop=frozenset({hypothesis})) is not None
-
-
-def _replay(config: Config, actions: Any) -> list[tuple[State, Action | None]]:
-    state = model.initial_state(config)
-    out: list[tuple[State, Action | None]] = [(state, None)]
-    for data in actions:
-        wanted = action_from_json(dict(data))
-        state = next(after for action, after in model.successors(state) if action == wanted)
-        out.append((state, wanted))
-    return out
 
 
 def _roles(config: Config, actions: Any) -> dict[str, Any]:
