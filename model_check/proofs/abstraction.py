@@ -54,6 +54,13 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   live versions are never created except by their own put, and a node's change
   only where its store may (those steps are then not exact).
 
+With a membership change (``Shape.change``), the ring's state (the log, the
+views, the range transfers, which nodes coordinate) and its exact steps come
+from :mod:`model_check.proofs.membership`; the steps above stay (their
+over-approximation already covers what a node's view changes), coordinator
+steps may change ``coord`` and a crash clears it, and anti-entropy runs between
+the top N of the whole log's ring.
+
 Stores change only by merging (:func:`causal_store`): the new coverage is the old
 one or'ed with the incoming version's. That is not assumed: the proof
 ``merge_keeps_every_history`` (:mod:`model_check.proofs.merge`) derives it from the

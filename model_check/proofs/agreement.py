@@ -14,8 +14,9 @@ encoding with the spec in both directions:
   ``replica-get-reply`` its ``replica-get-reply`` step, ...), simplified to true or
   false. The edge agrees if one of them holds, or if the abstraction did not
   change (a stutter: the step touches nothing the encoding keeps, as a forward or
-  a duplicated message). An action kind the encoding has no family for (a
-  membership change) is counted as *not encoded*, not an error; an edge with more
+  a duplicated message). An action kind the encoding has no family for is
+  counted as *not encoded*, not an error (membership changes have their
+  families: :mod:`model_check.proofs.membership`); an edge with more
   distinct hint payloads than the bounds as *outside the bounds*.
 - *backward*, for the exact steps (:meth:`EdgeCheck.exact_successors`): every
   abstract successor Z3 allows by an exact step from a state's abstraction
@@ -651,8 +652,8 @@ def check_graph(
     causal = EdgeCheck(config, shape=shape) if rule == "lossy" else None
     initial = model.initial_state(config)
     seen = {model.canonicalize(initial)}
-    # a state first reached through an action the encoding does not cover (a
-    # membership change) is outside the encoding, and so is everything after it:
+    # a state first reached through an action the encoding does not cover is
+    # outside the encoding, and so is everything after it:
     # its edges are counted as not encoded, not checked
     frontier: list[tuple[Any, str]] = [(initial, "")]
     while frontier:
@@ -727,7 +728,8 @@ SAMPLE_STATES, SAMPLE_EVERY = 1_000, 20
 
 def check_suite(*, all_edges: bool = False, names: Sequence[str] = ()) -> list[GraphAgreement]:
     """:func:`check_graph` over the suite's configurations (those named, or all)
-    that the encoding covers (one key, a fixed ring: no ``[membership]`` budget):
+    that the encoding covers (one key; at most one membership change,
+    :mod:`model_check.proofs.membership`):
     every edge with ``all_edges``, else the default sample."""
     from model_check.suite import DEFAULT_SUITE
 
