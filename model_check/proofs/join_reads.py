@@ -194,9 +194,9 @@ def _queries(pending: bool) -> Iterator[Query]:
     if pending:
         assertions, terms = _query(True)
         label = f"N<={MAX_N}, R+W>N, any position of the joining node"
-    else:  # the suite's configuration, for a readable counterexample
-        assertions, terms = _query(False, max_n=3, fixed=SUITE)
-        label = "N=3 R=2 W=2, the joining node first"
+    else:  # the suite's configuration and its put before the join (join-immediate)
+        assertions, terms = _query(False, max_n=3, fixed=SUITE, pinned={"put_view": 0})
+        label = "N=3 R=2 W=2, the joining node first, the put before the join"
     yield Query(label, tuple(assertions), lambda m: _scenario(m, terms).describe())
 
 
