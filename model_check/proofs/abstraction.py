@@ -136,6 +136,9 @@ class Shape:
     puts: int = 2
     payloads: int = 2
     top: tuple[int, ...] = (0, 1, 2)
+    #: the one membership change a run may make (None: a fixed ring;
+    #: :mod:`model_check.proofs.membership`); ``top`` is then the initial ring's
+    change: Change | None = None
     anti_entropy: bool = True
     handoff: bool = True
     buffered: bool = False
@@ -144,9 +147,6 @@ class Shape:
     #: deletes: the live-version variables (``live``, ``alive``) are kept
     deletes: bool = False
     reap_mode: str = "safe"  # "safe" or "immediate" (spec.deletes)
-    #: the one membership change a run may make (None: a fixed ring;
-    #: :mod:`model_check.proofs.membership`)
-    change: Change | None = None
 
     @property
     def pairs(self) -> list[tuple[int, int]]:

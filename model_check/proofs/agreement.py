@@ -119,6 +119,7 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
         puts=plan.total_puts,
         payloads=payloads,
         top=tuple(plan.index[n] for n in plan.top[key]),
+        change=change_of(config, nodes),
         anti_entropy=bool(config.anti_entropy),
         handoff=bool(config.hinted_handoff),
         buffered=config.storage == "buffered",
@@ -126,7 +127,6 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
         partitions=config.partitions > 0,
         deletes=bool(plan.tombstones),
         reap_mode=config.delete_mode,
-        change=change_of(config, nodes),
     )
 
 
