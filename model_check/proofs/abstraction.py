@@ -54,6 +54,13 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   live versions are never created except by their own put, and a node's change
   only where its store may (those steps are then not exact).
 
+With a membership change (``Shape.change``), the ring's state (the log, the
+views, the range transfers, which nodes coordinate) and its exact steps come
+from :mod:`model_check.proofs.membership`; the steps above stay (their
+over-approximation already covers what a node's view changes), coordinator
+steps may change ``coord`` and a crash clears it, and anti-entropy runs between
+the top N of the whole log's ring.
+
 Stores change only by merging (:func:`causal_store`): the new coverage is the old
 one or'ed with the incoming version's. That is not assumed: the proof
 ``merge_keeps_every_history`` (:mod:`model_check.proofs.merge`) derives it from the
@@ -75,7 +82,16 @@ from typing import Any
 
 import z3
 
-from model_check.proofs.framework import bool_of, count_true, int_of
+from model_check.proofs.framework import bool_of, count_true, int_of, value_of
+from model_check.proofs.membership import (
+    Change,
+    RingState,
+    describe_ring,
+    in_current_top,
+    ring_initial,
+    ring_state,
+    ring_steps,
+)
 
 __all__ = [
     "EXACT_FAMILIES",
@@ -121,6 +137,9 @@ class Shape:
     puts: int = 2
     payloads: int = 2
     top: tuple[int, ...] = (0, 1, 2)
+    #: the one membership change a run may make (None: a fixed ring;
+    #: :mod:`model_check.proofs.membership`); ``top`` is then the initial ring's
+    change: Change | None = None
     anti_entropy: bool = True
     handoff: bool = True
     buffered: bool = False
@@ -161,6 +180,8 @@ class AbstractState:
     duplicates: Term
     crashes: Term
     losses: Term
+    #: the ring's state (None: a fixed ring; :mod:`model_check.proofs.membership`)
+    ring: RingState | None = None
     names: dict[str, Term] = field(default_factory=dict)
 
     def variables(self) -> dict[str, Term]:
@@ -214,6 +235,7 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         i("duplicates"),
         i("crashes"),
         i("losses"),
+        None if shape.change is None else ring_state(shape.change, nodes, shape.puts, b, i),
         names,
     )
 
@@ -345,7 +367,8 @@ def initial(x: AbstractState, params: Params) -> Term:
         *x.rec_deleted.values(),
     ]
     zeros = [*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes, x.losses]
-    return z3.And(*x.up, *[z3.Not(f) for f in falses], *[c == 0 for c in zeros])
+    ring = [] if x.ring is None else ring_initial(x.ring)
+    return z3.And(*x.up, *[z3.Not(f) for f in falses], *[c == 0 for c in zeros], *ring)
 
 
 # -- the transition relation ------------------------------------------------------------------
@@ -423,6 +446,10 @@ def transition(
     def row(what: str, n: int) -> set[str]:
         return {f"{what}[{nm[n]}][{q + 1}]" for q in puts}
 
+    def records(n: int) -> set[str]:
+        """What a coordinator step at ``n`` may change of its coordination records."""
+        return row("held", n) | ({f"coord[{nm[n]}]"} if x.ring is not None else set())
+
     live_names = {f"live[{nm[n]}][{q + 1}]" for n in nodes for q in puts}
     live_names |= {f"alive[{q + 1}]" for q in puts}
 
@@ -481,7 +508,7 @@ def transition(
                 *merge_into(c, params.hist[p]),
                 *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], written[q])) for q in puts],
                 *sends,
-                skip={f"performed[{p + 1}]"} | row("store", c) | row("held", c) | sent,
+                skip={f"performed[{p + 1}]"} | row("store", c) | records(c) | sent,
                 creates=(p, c),
             )
     for c in nodes:
@@ -493,7 +520,7 @@ def transition(
             x.up[c],
             *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], x.store[c][q])) for q in puts],
             *sends,
-            skip=row("held", c) | sent,
+            skip=records(c) | sent,
         )
     for n in nodes:
         # a replica stores a delivered replica-put or read-repair
@@ -529,14 +556,14 @@ def transition(
             *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
             *[z3.Implies(y.held[n][q], z3.Or(x.held[n][q], x.rmsg[n][q])) for q in puts],
             *sends,
-            skip=row("rmsg", n) | row("held", n) | row("store", n) | sent,
+            skip=row("rmsg", n) | records(n) | row("store", n) | sent,
         )
         # a coordinator receives a put's acknowledgement (and may answer its client)
         add(
             f"replica-put-ack at {nm[n]}", "replica-put-ack", False,
             x.up[n],
             *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
-            skip=row("held", n),
+            skip=records(n),
         )
         # a message reaches a down node and is lost
         add(
@@ -554,14 +581,14 @@ def transition(
             *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
             *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
             *sends,
-            skip=row("rmsg", n) | row("held", n) | sent,
+            skip=row("rmsg", n) | records(n) | sent,
         )
         # a client gives up: its coordination record (at n) and its replies go
         add(
             f"client-timeout at {nm[n]}", "client-timeout", False,
             *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
             *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
-            skip=row("rmsg", n) | row("held", n),
+            skip=row("rmsg", n) | records(n),
         )
         # a message other than a handoff or its acknowledgement is dropped
         add(
@@ -624,11 +651,14 @@ def transition(
         add("heal", "heal", True, *[z3.Not(s) for s in y.side],
             skip={f"side[{nm[n]}]" for n in nodes})
     if shape.anti_entropy:
-        for j, a in enumerate(shape.top):
-            for b in shape.top[j + 1 :]:
+        # between the key's top N (with membership change: of the whole log's ring)
+        replicas = shape.top if x.ring is None else tuple(nodes)
+        for j, a in enumerate(replicas):
+            for b in replicas[j + 1 :]:
+                current = [] if x.ring is None else [in_current_top(x.ring, n) for n in (a, b)]
                 add(
                     f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", True,
-                    x.up[a], x.up[b], x.side[a] == x.side[b],
+                    *current, x.up[a], x.up[b], x.side[a] == x.side[b],
                     *[z3.Or([x.store[a][q] != x.store[b][q] for q in puts])],
                     *merge_into(a, x.store[b]),
                     *merge_into(b, x.store[a]),
@@ -683,7 +713,8 @@ def transition(
         name = nm[n]
         # a crash loses the node's coordination records and the replies coming back
         gone = [z3.Not(y.held[n][q]) for q in puts] + [z3.Not(y.rmsg[n][q]) for q in puts]
-        volatile = row("held", n) | row("rmsg", n)
+        gone += [] if y.ring is None else [z3.Not(y.ring.coord[n])]
+        volatile = records(n) | row("rmsg", n)
         add(f"crash {name}", "crash", True, x.up[n], z3.Not(y.up[n]),
             x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone,
             skip={f"up[{name}]", "crashes"} | volatile)
@@ -700,6 +731,8 @@ def transition(
             skip={f"up[{name}]", "losses"} | volatile | durable)
         add(f"recover {name}", "recover", True, z3.Not(x.up[n]), y.up[n],
             skip={f"up[{name}]"})
+    if x.ring is not None:
+        ring_steps(x, y, params, merge_into, add)
     return steps
 
 
@@ -813,6 +846,8 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
             facts.append("recorded deleted")
         if facts:
             parts.append(f"hint {key}: {', '.join(facts)}")
+    if x.ring is not None:
+        parts += describe_ring(lambda t: value_of(m, t), x.ring, nm)
     return "; ".join(parts) or "nothing"
 
 

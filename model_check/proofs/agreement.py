@@ -14,8 +14,9 @@ encoding with the spec in both directions:
   ``replica-get-reply`` its ``replica-get-reply`` step, ...), simplified to true or
   false. The edge agrees if one of them holds, or if the abstraction did not
   change (a stutter: the step touches nothing the encoding keeps, as a forward or
-  a duplicated message). An action kind the encoding has no family for (a
-  membership change) is counted as *not encoded*, not an error; an edge with more
+  a duplicated message). An action kind the encoding has no family for is
+  counted as *not encoded*, not an error (membership changes have their
+  families: :mod:`model_check.proofs.membership`); an edge with more
   distinct hint payloads than the bounds as *outside the bounds*.
 - *backward*, for the exact steps (:meth:`EdgeCheck.exact_successors`): every
   abstract successor Z3 allows by an exact step from a state's abstraction
@@ -55,6 +56,7 @@ from model_check.proofs.abstraction import (
     new_states,
     transition,
 )
+from model_check.proofs.membership import abstract_ring, change_of
 
 __all__ = [
     "SAMPLE_EVERY",
@@ -111,11 +113,13 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
         raise ProofInputError("the encoding covers configurations with one key")
     plan = plan_of(config)
     key = config.keys[0]
+    nodes = tuple(config.all_nodes)  # with joining nodes (spec.config)
     return Shape(
-        nodes=tuple(config.nodes),
+        nodes=nodes,
         puts=plan.total_puts,
         payloads=payloads,
         top=tuple(plan.index[n] for n in plan.top[key]),
+        change=change_of(config, nodes),
         anti_entropy=bool(config.anti_entropy),
         handoff=bool(config.hinted_handoff),
         buffered=config.storage == "buffered",
@@ -150,7 +154,7 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
     from spec.state import Kind
 
     nodes = shape.nodes
-    if tuple(state.config.nodes) != nodes or len(state.config.keys) != 1:
+    if tuple(state.config.all_nodes) != nodes or len(state.config.keys) != 1:
         raise ProofInputError("the abstraction covers one key and the shape's nodes")
     index = {n: j for j, n in enumerate(nodes)}
     puts = range(1, shape.puts + 1)
@@ -231,6 +235,8 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
         out[f"rec_deleted[{label(fallback, intended, payload_ids[payload])}]"] = True
     out["drops"], out["duplicates"], out["crashes"] = state.used[:3]
     out["losses"] = state.used[4]
+    if shape.change is not None:
+        out.update(abstract_ring(state, nodes, shape.puts, lambda p: _coverage(state, p)))
     return out
 
 
@@ -287,11 +293,15 @@ _DELIVER_FAMILIES = {
     "replica-put-ack": ("replica-put-ack", "lost"),
     "hint-delivery": ("hint-deliver", "hint lost"),
     "hint-ack": ("hint-ack", "hint-ack lost"),
+    "range-transfer": ("range-transfer", "range-transfer lost"),
 }
-_HINT_MESSAGES = {"hint-delivery": "hint", "hint-ack": "hint-ack"}
+#: messages the encoding counts (their drops and duplicates are exact steps)
+_COUNTED_MESSAGES = {"hint-delivery": "hint", "hint-ack": "hint-ack",
+                     "range-transfer": "transfer"}
 _OWN_FAMILY = frozenset({
     "crash", "buffered-crash", "disk-loss", "recover", "anti-entropy", "handoff", "timeout",
     "client-timeout", "reap", "partition", "heal",
+    "gossip", "join", "leave", "transfer", "handover", "settle",  # model_check.proofs.membership
 })
 
 
@@ -306,7 +316,7 @@ def families(action: Any) -> tuple[str, ...] | None:
     if kind == "deliver":
         return _DELIVER_FAMILIES.get(str(action.message.kind.value))
     if kind in ("drop", "duplicate"):
-        hint = _HINT_MESSAGES.get(str(action.message.kind.value))
+        hint = _COUNTED_MESSAGES.get(str(action.message.kind.value))
         return (f"{kind} {hint}",) if hint else (kind,)
     if kind in _OWN_FAMILY:
         return (kind,)
@@ -542,6 +552,11 @@ class EdgeCheck:
             if z3.is_false(residue):
                 continue
             free = {name: ys[name] for name in step.changes}
+            fixed = _assignment(residue, free)
+            if fixed is not None:  # the common case: no solver needed
+                if len(found) < limit:
+                    found.append({**before, **fixed})
+                continue
             solver = z3.Solver()
             solver.add(residue)
             while len(found) < limit and solver.check() == z3.sat:
@@ -554,6 +569,28 @@ class EdgeCheck:
                 found.append(post)
                 solver.add(z3.Or([term != post[name] for name, term in free.items()]))
         return found
+
+
+def _assignment(residue: Term, free: dict[str, Term]) -> dict[str, Any] | None:
+    """The one assignment of ``free`` that ``residue`` allows when it is a conjunction
+    of literals each fixing one of them to a value (``v == 3``, ``b``, ``Not(b)``);
+    None when it is anything else (the solver enumerates it)."""
+    names = {term.get_id(): name for name, term in free.items()}
+    out: dict[str, Any] = {}
+    for atom in residue.children() if z3.is_and(residue) else [residue]:
+        if atom.get_id() in names:
+            name, value = names[atom.get_id()], True
+        elif z3.is_not(atom) and atom.arg(0).get_id() in names:
+            name, value = names[atom.arg(0).get_id()], False
+        elif z3.is_eq(atom) and atom.arg(0).get_id() in names and z3.is_int_value(atom.arg(1)):
+            name, value = names[atom.arg(0).get_id()], atom.arg(1).as_long()
+        elif z3.is_eq(atom) and atom.arg(1).get_id() in names and z3.is_int_value(atom.arg(0)):
+            name, value = names[atom.arg(1).get_id()], atom.arg(0).as_long()
+        else:
+            return None
+        if out.setdefault(name, value) != value:
+            return None
+    return out if len(out) == len(free) else None
 
 
 # -- the whole graph ---------------------------------------------------------------------------
@@ -597,23 +634,26 @@ def check_graph(
     rule: str | None = None,
     backward: bool = True,
     max_states: int | None = None,
+    shape: Shape | None = None,
 ) -> GraphAgreement:
     """Walk the reachable graph of ``config`` and check the encoding on the edges of
     every ``every``-th state (both directions; see the module docstring), against
     the ``rule`` store rule ("causal" or "lossy"; default: causal where the clocks
-    are :func:`faithful`); ``max_states`` stops the walk early (a sample)."""
+    are :func:`faithful`); ``max_states`` stops the walk early (a sample);
+    ``shape``: the encoding's bounds, if not :func:`shape_of` the configuration's
+    (a test's mutated encoding)."""
     from spec import model
 
     start = time.perf_counter()
     if rule is None:
         rule = "causal" if faithful(config) else "lossy"
     result = GraphAgreement(name, rule)
-    check = EdgeCheck(config, lossy_store if rule == "lossy" else causal_store)
-    causal = EdgeCheck(config) if rule == "lossy" else None
+    check = EdgeCheck(config, lossy_store if rule == "lossy" else causal_store, shape)
+    causal = EdgeCheck(config, shape=shape) if rule == "lossy" else None
     initial = model.initial_state(config)
     seen = {model.canonicalize(initial)}
-    # a state first reached through an action the encoding does not cover (a
-    # membership change) is outside the encoding, and so is everything after it:
+    # a state first reached through an action the encoding does not cover is
+    # outside the encoding, and so is everything after it:
     # its edges are counted as not encoded, not checked
     frontier: list[tuple[Any, str]] = [(initial, "")]
     while frontier:
@@ -688,7 +728,8 @@ SAMPLE_STATES, SAMPLE_EVERY = 1_000, 20
 
 def check_suite(*, all_edges: bool = False, names: Sequence[str] = ()) -> list[GraphAgreement]:
     """:func:`check_graph` over the suite's configurations (those named, or all)
-    that the encoding covers (one key, a fixed ring: no ``[membership]`` budget):
+    that the encoding covers (one key; at most one membership change,
+    :mod:`model_check.proofs.membership`):
     every edge with ``all_edges``, else the default sample."""
     from model_check.suite import DEFAULT_SUITE
 
@@ -698,8 +739,6 @@ def check_suite(*, all_edges: bool = False, names: Sequence[str] = ()) -> list[G
             continue
         if len(suite_entry.config.keys) != 1:
             continue  # the encoding covers one key
-        if suite_entry.config.membership:
-            continue  # and a fixed ring: membership change is not encoded (docs/proofs.md)
         if all_edges:
             out.append(check_graph(suite_entry.name, suite_entry.config))
         else:

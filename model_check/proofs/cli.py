@@ -5,8 +5,9 @@ Prints a table (proof, verdict, seconds, the twin's verdict) or, with ``--json``
 list of ``{"name", "verdict", "seconds", "twin_verdict"}``. ``--verbose`` also prints
 each twin's counterexample. Without proof names (or with ``--all-edges``) it then
 checks the invariants' encoding against the spec on the edges of every suite
-configuration without a membership change (the encoding has a fixed ring;
-:mod:`model_check.proofs.agreement`): a sample by default, every
+configuration (the membership ones with their one change:
+:mod:`model_check.proofs.membership`; :mod:`model_check.proofs.agreement`): a
+sample by default, every
 edge with ``--all-edges``; a table of edges compared per configuration and time
 (in JSON, one more row per configuration, ``"name": "agreement:<configuration>"``,
 ``"verdict": "agrees"`` or ``"disagrees"``, with the figures). Exit status 0 iff

@@ -57,7 +57,7 @@ from model_check.proofs.framework import (
 )
 from model_check.proofs.quorum import NAMES, first_reachable
 
-__all__ = ["PROOFS", "HintedRead", "hinted_read_scenario"]
+__all__ = ["PROOFS", "HintedRead", "hinted_read_scenario", "model_or_none"]
 
 #: Strict: largest N. Sloppy: largest N and the preference list's length.
 STRICT_MAX_N = 7
@@ -218,14 +218,21 @@ def hinted_read_scenario(
     (``"down"``, ``"acks"``, ``"replies"``: list positions). None when there is no
     such model. Raises ProofError when Z3 cannot decide."""
     assertions, terms = _sloppy(False, max_n=n, nodes=nodes, fixed=(n, r, w), pinned=pinned)
+    m = model_or_none(assertions, timeout_ms, "the hinted read")
+    return None if m is None else _scenario(m, terms)
+
+
+def model_or_none(assertions: Sequence[Any], timeout_ms: int, what: str) -> Any:
+    """A model of ``assertions`` (None: unsat). Raises ProofError naming ``what``
+    when Z3 cannot decide."""
     solver = new_solver(timeout_ms)
     solver.add(*assertions)
     answer = solver.check()
     if answer == z3.unsat:
         return None
     if answer != z3.sat:
-        raise ProofError(f"Z3 could not decide the hinted read: {solver.reason_unknown()}")
-    return _scenario(solver.model(), terms)
+        raise ProofError(f"Z3 could not decide {what}: {solver.reason_unknown()}")
+    return solver.model()
 
 
 PROOFS: tuple[Proof, ...] = (

@@ -15,6 +15,7 @@ MODULES = (
     "model_check.proofs.dvv",
     "model_check.proofs.quorum",
     "model_check.proofs.reads",
+    "model_check.proofs.join_reads",
     "model_check.proofs.ring",
     "model_check.proofs.merge",
     "model_check.proofs.invariants",

@@ -1,0 +1,211 @@
+"""Membership change in the Z3 encoding (model_check/proofs/membership.py): its steps
+agree with the spec's both ways, a wrong rule is caught, and the read-your-writes
+proof across a join (model_check/proofs/join_reads.py) matches the checker."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from model_check.check import Verdict, check
+from model_check.proofs.agreement import (
+    STUTTER,
+    EdgeCheck,
+    check_graph,
+    check_suite,
+    families,
+    shape_of,
+)
+from model_check.proofs.framework import run_proof
+from model_check.proofs.join_reads import PROOFS, join_read_scenario
+from model_check.proofs.membership import transfers
+from model_check.suite import entry
+from spec import model
+from spec.config import Config
+from spec.state import Kind
+from tests.model_check.test_proof_agreement import _walks
+from tests.model_check.test_proof_reads import _replay
+
+SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
+ENTRIES = ("join-immediate", "join-pending", "leave-pending")
+MEMBERSHIP = {"gossip", "transfer", "range-transfer", "handover"}
+
+
+def _walk_and_check(check_: EdgeCheck, config: Config, walks: int, depth: int, seed: int
+                    ) -> tuple[Counter[str], list[str], int]:
+    """Seeded random walks; every edge of every state met checked forward, and the
+    exact steps' successors backward. Returns (families used, disagreements,
+    successors proposed)."""
+    used: Counter[str] = Counter()
+    wrong: list[str] = []
+    proposed = 0
+    for state, successors in _walks(config, walks, depth, seed):
+        for (action, _), verdict in zip(successors, check_.edges(state, successors),
+                                        strict=True):
+            if verdict is None:
+                wrong.append(f"forward: {action}")
+            elif verdict != STUTTER:
+                used[check_.steps_family(verdict)] += 1
+        answer = check_.exact_successors(state, [after for _, after in successors])
+        assert answer is not None
+        found, expected = answer
+        proposed += len(found)
+        wrong += [f"backward: {sorted(k for k in c if c[k] != expected[-1][k])}"
+                  for c in found if c not in expected]
+    return used, wrong, proposed
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_membership_steps_agree_both_ways_on_walks(name: str) -> None:
+    """Walks deep enough to settle: every membership family is compared."""
+    config = entry(name).config
+    used, wrong, proposed = _walk_and_check(EdgeCheck(config), config, 12, 45, 3)
+    assert not wrong, wrong[:5]
+    assert proposed > 0
+    expected = MEMBERSHIP | {"leave" if name.startswith("leave") else "join"}
+    if name.endswith("pending"):
+        expected |= {"settle"}
+    assert expected <= set(used), used
+
+
+def test_the_membership_entries_agree_on_every_edge_of_a_sample() -> None:
+    """The default ``vdynamo prove`` sample of the three entries (every edge under
+    HYPOTHESIS_PROFILE=soak, as ``vdynamo prove --all-edges``)."""
+    results = check_suite(all_edges=SOAK, names=ENTRIES)
+    assert [r.name for r in results] == list(ENTRIES)
+    for result in results:
+        assert result.ok, (result.name, result.disagreements, result.exact_disagreements)
+        assert not result.not_encoded and result.outside == 0 and result.edges > 0
+        assert result.by_family["gossip"] > 0  # membership steps compared
+
+
+def test_faults_on_range_transfers_are_their_exact_steps() -> None:
+    """Drops, duplicates and losses at a down receiver of range transfers (none in the
+    suite's membership entries): walks of join-pending with a fault budget."""
+    config = dataclasses.replace(entry("join-pending").config, drops=1, duplicates=1,
+                                 crashes=1, gets_per_client=0)
+    used, wrong, proposed = _walk_and_check(EdgeCheck(config), config, 40, 40, 11)
+    assert not wrong, wrong[:5]
+    assert {"drop transfer", "duplicate transfer", "range-transfer", "crash"} <= set(used), used
+    assert proposed > 0
+
+
+def _mutated(name: str, **change: Any) -> Any:
+    shape = shape_of(entry(name).config)
+    assert shape.change is not None
+    return dataclasses.replace(shape, change=dataclasses.replace(shape.change, **change))
+
+
+def test_the_pending_rule_encoded_as_immediate_is_caught() -> None:
+    """Teeth: join-pending checked against an encoding with the immediate rule (a
+    transfer once its sender knows the join, the handover empties the senders, no
+    settlement) disagrees: Z3 proposes transfers the spec does not take (backward)
+    and the spec settles where the encoding cannot (forward)."""
+    config = entry("join-pending").config
+    wrong = _mutated("join-pending", pending=False)
+    result = check_graph("join-pending", config, shape=wrong, max_states=600)
+    assert result.backward_failures > 0, result
+    _, found, _ = _walk_and_check(EdgeCheck(config, shape=wrong), config, 12, 45, 3)
+    assert any(text.startswith("forward") for text in found)
+    # the right encoding, on the same walk, agrees (test above)
+
+
+def test_the_immediate_rule_encoded_as_pending_is_caught() -> None:
+    """The other way: join-immediate's transfers before every member knows the join,
+    and its handover emptying the sender, are refused by the pending rule."""
+    config = entry("join-immediate").config
+    result = check_graph("join-immediate", config,
+                         shape=_mutated("join-immediate", pending=True), max_states=600)
+    assert result.forward_failures > 0
+    assert any(text.startswith("Transfer(") for text in result.disagreements), result.disagreements
+
+
+def test_transfers_reversed_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Transfer is one function (model_check.proofs.membership.transfers): sending the
+    range the wrong way (the new owner to the displaced one) is refused."""
+    from model_check.proofs import membership
+
+    config = entry("join-pending").config
+    shape = shape_of(config)
+    assert shape.change is not None and transfers(shape.change, 3) == ((2, 3),)  # n3 -> n4
+    monkeypatch.setattr(membership, "transfers",
+                        lambda change, j: tuple((d, s) for s, d in transfers(change, j)))
+    result = check_graph("join-pending", config, max_states=600)
+    assert result.forward_failures > 0
+
+
+def test_membership_actions_have_families() -> None:
+    state = model.initial_state(entry("join-pending").config)
+    kinds = {str(action.kind): families(action) for action, _ in model.successors(state)}
+    assert kinds["join"] == ("join",)
+    with pytest.raises(Exception, match="one membership change"):
+        shape_of(dataclasses.replace(entry("join-pending").config, joins=1, leaves=1))
+
+
+# -- read-your-writes across a join ------------------------------------------------------------
+
+
+def test_pending_join_read_your_writes_holds_and_immediate_fails() -> None:
+    result = run_proof(PROOFS[0])
+    assert result.ok
+    assert result.twin.counterexample is not None
+    assert "none of which holds the put" in result.twin.counterexample
+
+
+@pytest.mark.parametrize("hypothesis", ["views", "carried"])
+def test_each_hypothesis_of_the_pending_proof_is_needed(hypothesis: str) -> None:
+    assert join_read_scenario(True) is None
+    assert join_read_scenario(True, drop=frozenset({hypothesis})) is not None
+
+
+def _roles(config: Config, actions: Any) -> dict[str, Any]:
+    """The checker's trace as the proof's roles: positions in the key's preference
+    list over every node, the coordinators' views when their requests began."""
+    pref = config.ring.preference_list(config.keys[0])
+    position = {node: i for i, node in enumerate(pref)}
+    index = {node: i for i, node in enumerate(config.all_nodes)}
+    views: dict[bool, int] = {}
+    acks: set[str] = set()
+    replies: set[str] = set()
+    for state, action in _replay(config, actions):
+        assert state.membership is not None
+        for name, node in zip(config.all_nodes, state.nodes, strict=True):
+            for coord in node.coord:
+                views.setdefault(coord.is_put, state.membership.views[index[name]])
+                if coord.is_put:
+                    acks |= set(coord.acks)
+                else:
+                    replies |= {n for n, _ in coord.replies}
+        message = getattr(action, "message", None)
+        if message is not None and message.kind is Kind.REPLICA_PUT_ACK:
+            acks.add(message.src)
+        elif message is not None and message.kind is Kind.REPLICA_GET_REPLY:
+            replies.add(message.src)
+    return {"acks": tuple(sorted(position[n] for n in acks)),
+            "replies": tuple(sorted(position[n] for n in replies)),
+            "put_view": views[True], "get_view": views[False]}
+
+
+def test_z3_stale_read_is_the_checkers_counterexample_of_join_immediate() -> None:
+    config = entry("join-immediate").config
+    result = check(config, ["read_your_writes"])
+    assert result.verdict("read_your_writes") is Verdict.VIOLATED
+    trace = result.result("read_your_writes").trace
+    assert trace is not None
+    roles = _roles(config, trace.actions)
+    joiner = config.ring.preference_list("k").index("n4")
+    # the stale read: the put before the join, the get by the new ring, the joining
+    # node among its repliers
+    assert roles["put_view"] == 0 and roles["get_view"] >= 1 and joiner in roles["replies"]
+    # the checker's roles, pinned, are a model of Z3's twin (the immediate rule) ...
+    fixed = (config.n, config.r, config.w, joiner)
+    assert join_read_scenario(False, fixed, pinned=roles) is not None
+    # ... and Z3's own model with the put before the join is the same kind of read;
+    # the pending rule has none
+    found = join_read_scenario(False, fixed, pinned={"put_view": 0})
+    assert found is not None and found.get_view >= 1 and joiner in found.replies
+    assert join_read_scenario(True, fixed, pinned=roles) is None
