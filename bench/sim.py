@@ -1,6 +1,7 @@
 """Benchmark of the simulated cluster: client operations per second, bytes per key.
 
-Run: ``.venv/bin/python bench/sim.py [--keys 100000] [--window 64] [--profile]``
+Run: ``.venv/bin/python bench/sim.py [--keys 100000] [--window 64] [--rows ROWS]
+[--repeat N] [--profile]``
 
 For each storage engine (in-memory, then SQLite in a temporary directory) it
 builds a 5-node cluster (N=3, R=2, W=2, dvv, default features; clients send
@@ -23,9 +24,13 @@ CPU time of this process (``time.process_time``), which is the fairer figure on
 a shared machine. A calibration line times a plain Python loop of 10 million
 additions, to compare machines.
 
-``--profile`` runs the in-memory put and get phases again under cProfile and
-prints the hottest functions (where the node core spends its time). It prints
-figures and never fails on time.
+``--rows`` picks the rows (comma-separated, of ``memory``, ``sqlite``,
+``memory/pref``; default all three); ``--repeat N`` runs each row N times and
+prints the median of each figure (and every run's CPU all/s), the figure to
+compare before and after a change on a shared machine; ``--memory-keys 0`` skips
+the tracemalloc load. ``--profile`` runs the in-memory put and get phases again
+under cProfile and prints the hottest functions by own time (where the node core
+spends its time). It prints figures and never fails on time.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ import cProfile
 import gc
 import io
 import pstats
+import statistics
 import sys
 import time
 import tracemalloc
@@ -167,6 +173,20 @@ def profile(keys: int, window: int) -> str:
     return out.getvalue()
 
 
+ROWS = {"memory": ("memory", "random"), "sqlite": ("sqlite", "random"),
+        "memory/pref": ("memory", "preference")}
+
+
+def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each numeric figure's median over ``runs`` of one row (the first run's labels)."""
+    row = dict(runs[0])
+    for name, value in runs[0].items():
+        if isinstance(value, float):
+            row[name] = statistics.median(run[name] for run in runs)
+    row["cpu_all_runs"] = [run["cpu_all_ops"] for run in runs]
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=100_000)
@@ -176,15 +196,31 @@ def main(argv: list[str] | None = None) -> int:
                         help="keys for the SQLite engine (default: --keys)")
     parser.add_argument("--memory-keys", type=int, default=20_000,
                         help="keys loaded under tracemalloc for the in-memory bytes/key")
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help=f"comma-separated rows to run, of {', '.join(ROWS)}")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per row; the figures printed are the medians")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args(argv)
-    rows = [run_engine("memory", args.keys, args.window),
-            run_engine("sqlite", args.sqlite_keys or args.keys, args.window),
-            run_engine("memory", args.keys, args.window, "preference")]
-    per_replica, per_key, payload, breakdown = memory_footprint(args.memory_keys, args.window)
-    for row in (rows[0], rows[2]):
-        row["bytes_per_replica"] = per_replica
-        row["bytes_per_key"] = per_key
+    names = [name.strip() for name in args.rows.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ROWS]
+    if unknown or not names or args.repeat < 1:
+        parser.error(f"--rows: choose among {', '.join(ROWS)}; --repeat: at least 1")
+    rows = []
+    for name in names:
+        storage, routing = ROWS[name]
+        keys = args.sqlite_keys or args.keys if storage == "sqlite" else args.keys
+        rows.append(median_row([run_engine(storage, keys, args.window, routing)  # type: ignore[arg-type]
+                                for _ in range(args.repeat)]))
+    per_replica = per_key = payload = float("nan")
+    breakdown = "(not measured: --memory-keys 0)"
+    if args.memory_keys > 0:
+        per_replica, per_key, payload, breakdown = memory_footprint(args.memory_keys,
+                                                                    args.window)
+    for row in rows:
+        if "bytes_per_replica" not in row:
+            row["bytes_per_replica"] = per_replica
+            row["bytes_per_key"] = per_key
     print(f"5 nodes, N=3 R=2 W=2, dvv; one put then one get per key, {args.window} requests "
           f"outstanding; Python {sys.version.split()[0]}; calibration: 10M-addition loop "
           f"{calibrate():.2f} s")
@@ -199,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['cpu_get_ops']:>9,.0f} {row['cpu_all_ops']:>9,.0f} "
               f"{row['events_per_put']:>6.1f} {row['events_per_get']:>6.1f} "
               f"{row['bytes_per_replica']:>9,.0f} {row['bytes_per_key']:>7,.0f}")
+    if args.repeat > 1:
+        print(f"medians of {args.repeat} runs; cpu all/s of each run: " + "; ".join(
+            f"{row['engine']} " + ", ".join(f"{ops:,.0f}" for ops in row["cpu_all_runs"])
+            for row in rows))
     print("memory/pref: clients route each request to the first node of the key's preference "
           "list\n(the paper's partition-aware client; the other rows pick a random node, which "
           "forwards\nwhen it is not among the key's top N).")
