@@ -53,12 +53,13 @@ from impl.merkle import (
     start,
 )
 from impl.messages import KeyRecords, MerkleExchange
+from impl.positions import position_of
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.storage.base import Storage
 from impl.timers import AntiEntropyRound
 from impl.versions import encode_record, merge
-from spec.ring import Partitioning, key_position
+from spec.ring import Partitioning
 
 __all__ = ["AntiEntropy", "RangeTrees", "from_exchange", "shape_of", "to_exchange"]
 
@@ -133,7 +134,7 @@ class RangeTrees:
         pending, self._pending = self._pending, {}
         los, ranges, trees = self._los, self._ranges, self._trees
         for key, record in pending.items():
-            position = key_position(key)
+            position = position_of(key)
             index = bisect.bisect_right(los, position) - 1
             if index >= 0:
                 lo, hi = ranges[index]

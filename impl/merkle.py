@@ -57,7 +57,8 @@ from dataclasses import dataclass
 from hashlib import blake2b
 
 from impl.errors import BadMessageError, InvalidValueError
-from spec.ring import RING_SIZE, key_position
+from impl.positions import position_of
+from spec.ring import RING_SIZE
 
 __all__ = [
     "DEFAULT_DEPTH",
@@ -237,7 +238,7 @@ class MerkleTree:
     def _position(self, key: object) -> int:
         if not isinstance(key, bytes):
             raise InvalidValueError(f"key must be bytes, got {type(key).__name__}: {key!r:.80}")
-        position = key_position(key)
+        position = position_of(key)
         if not self.shape.contains(position):
             raise InvalidValueError(
                 f"key {key!r:.80} (position {position}) is outside the tree's range "
@@ -282,7 +283,7 @@ class MerkleTree:
         return self._size
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, bytes) and self.shape.contains(key_position(key)) and (
+        return isinstance(key, bytes) and self.shape.contains(position_of(key)) and (
             self.digest_of(key) is not None)
 
     def snapshot(self) -> tuple[dict[int, bytes], ...]:
@@ -464,7 +465,7 @@ def _compare_buckets(tree: MerkleTree, message: Buckets) -> MerkleMessage:
                 and isinstance(entry[1], bytes) and len(entry[1]) == DIGEST_SIZE):
             raise BadMessageError(f"bad Merkle bucket entry {entry!r:.80}")
         key, digest = entry
-        position = key_position(key)
+        position = position_of(key)
         if not shape.contains(position) or shape.bucket_of(position) not in listed:
             raise BadMessageError(f"Merkle entry key {key!r:.80} is not in the listed buckets")
         if key in theirs:
