@@ -9,9 +9,10 @@ held by a :class:`RangeTrees`. The trees are built once from the storage engine
 incrementally on every local write (:meth:`RangeTrees.update`), never rebuilt.
 Updates are amortized (lazy): a write only records the key's new record bytes
 and its ring position (:func:`impl.positions.position_of`, just computed by the
-engine's index, so the tree costs no MD5); the pending writes (the last per key) reach the trees when a tree is next read
-(:meth:`RangeTrees.get`, an anti-entropy round or step) or when
-``max_pending`` keys wait, so a key rewritten between rounds is hashed once.
+engine's index, so the tree costs no MD5); the pending writes (the last per
+key) reach the trees when a tree is next read (:meth:`RangeTrees.get`, an
+anti-entropy round or step) or when ``max_pending`` keys wait, so a key
+rewritten between rounds is hashed once.
 
 Every ``anti_entropy_interval`` the node starts, for each range it holds, an
 exchange with one other replica of the range chosen by its seeded generator:
