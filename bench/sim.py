@@ -1,6 +1,7 @@
 """Benchmark of the simulated cluster: client operations per second, bytes per key.
 
-Run: ``.venv/bin/python bench/sim.py [--keys 100000] [--window 64] [--profile]``
+Run: ``.venv/bin/python bench/sim.py [--keys 100000] [--window 64] [--rows ROWS]
+[--repeat N] [--profile]``
 
 For each storage engine (in-memory, then SQLite in a temporary directory) it
 builds a 5-node cluster (N=3, R=2, W=2, dvv, default features; clients send
@@ -23,9 +24,18 @@ CPU time of this process (``time.process_time``), which is the fairer figure on
 a shared machine. A calibration line times a plain Python loop of 10 million
 additions, to compare machines.
 
-``--profile`` runs the in-memory put and get phases again under cProfile and
-prints the hottest functions (where the node core spends its time). It prints
-figures and never fails on time.
+``--rows`` picks the rows (comma-separated, of ``memory``, ``sqlite``,
+``memory/pref``; default all three); ``--repeat N`` runs each row N times and
+prints the median of each figure (and every run's CPU all/s), the figure to
+compare before and after a change on a shared machine; ``--memory-keys 0`` skips
+the tracemalloc load. ``--profile`` runs the in-memory put and get phases again
+under cProfile (partition-aware clients, CPU time) and prints the own time per
+source file and the hottest functions (where the node core spends its time).
+``--ceiling`` measures the simulator alone: the same clients, window and message
+pattern as a partition-aware put (the coordinator sends to the 2 other replicas
+of N=3, answers the client on the first acknowledgement; 4 events per
+operation), driving nodes that do no work: the most this simulator could run.
+It prints figures and never fails on time.
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import cProfile
 import gc
 import io
 import pstats
+import statistics
 import sys
 import time
 import tracemalloc
@@ -47,6 +58,8 @@ if str(ROOT) not in sys.path:
 
 from impl import Pending, SimulatedCluster  # noqa: E402
 from impl.cluster import Routing  # noqa: E402
+from impl.effects import Effect, Reply, Send  # noqa: E402
+from impl.simulator import Simulator  # noqa: E402
 
 
 def key_of(i: int) -> bytes:
@@ -156,15 +169,111 @@ def calibrate() -> float:
 
 def profile(keys: int, window: int) -> str:
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, storage="memory")
-    profiler = cProfile.Profile()
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
-    drive(cluster, keys, window, "put")
-    drive(cluster, keys, window, "get")
+    drive(cluster, keys, window, "put", "preference")
+    drive(cluster, keys, window, "get", "preference")
     profiler.disable()
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
+    by_file: dict[str, float] = {}
+    for (filename, _, _), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+        short = filename.split(str(ROOT) + "/")[-1]
+        by_file[short] = by_file.get(short, 0.0) + own
+    total = sum(by_file.values())
+    out.write(f"own time by file ({total / (2 * keys) * 1e6:,.0f} us per operation under "
+              "cProfile; ~ builtins):\n")
+    for short, own in sorted(by_file.items(), key=lambda item: -item[1])[:16]:
+        out.write(f"  {own / total:6.1%}  {short}\n")
     stats.sort_stats("tottime").print_stats(25)
     return out.getvalue()
+
+
+class _Ack:
+    """The simulator-ceiling node's peer message (and its answer)."""
+
+    __slots__ = ("answer", "request_id")
+
+    def __init__(self, request_id: int, answer: bool) -> None:
+        self.request_id = request_id
+        self.answer = answer
+
+
+class _Request:
+    __slots__ = ("request_id",)
+
+    def __init__(self, request_id: int) -> None:
+        self.request_id = request_id
+
+
+class _Idle:
+    """A node that does no work but sends a partition-aware put's messages: the
+    coordinator sends to the next two nodes, each answers, the first answer
+    replies to the client (W=2 with the coordinator's own write)."""
+
+    def __init__(self, name: str, names: list[str]) -> None:
+        self.name = name
+        at = names.index(name)
+        self.peers = [names[(at + 1) % len(names)], names[(at + 2) % len(names)]]
+        self.waiting: set[int] = set()
+
+    def start(self, now: float) -> list[Effect]:
+        return []
+
+    def client_request(self, now: float, request: Any) -> list[Effect]:
+        self.waiting.add(request.request_id)
+        return [Send(peer, _Ack(request.request_id, False)) for peer in self.peers]
+
+    def receive(self, now: float, src: str, message: Any) -> list[Effect]:
+        if not message.answer:
+            return [Send(src, _Ack(message.request_id, True))]
+        if message.request_id in self.waiting:
+            self.waiting.discard(message.request_id)
+            return [Reply(message.request_id)]
+        return []
+
+    def fire(self, now: float, timer: Any) -> list[Effect]:
+        return []
+
+    def leave(self, now: float) -> list[Effect]:
+        return []
+
+    def persist_failed(self, now: float, error: Any) -> list[Effect]:
+        return []
+
+
+def ceiling(keys: int, window: int) -> tuple[float, float]:
+    """Operations and events per CPU second of the simulator driving :class:`_Idle`
+    nodes (5 of them, ``window`` requests outstanding, coordinators spread)."""
+    names = [f"n{i}" for i in range(1, 6)]
+    sim = Simulator(lambda name, seed, now: _Idle(name, names), seed=1)
+    for name in names:
+        sim.add_node(name)
+    started = time.process_time()
+    events_before = sim.stats["delivered"]
+    outstanding: list[Pending] = []
+    for i in range(keys):
+        outstanding.append(sim.submit(names[i % 5], _Request(sim.new_request_id())))
+        if len(outstanding) >= window:
+            sim.wait(outstanding)
+            outstanding = []
+    sim.wait(outstanding)
+    cpu = time.process_time() - started
+    return keys / cpu, (sim.stats["delivered"] - events_before) / cpu
+
+
+ROWS = {"memory": ("memory", "random"), "sqlite": ("sqlite", "random"),
+        "memory/pref": ("memory", "preference")}
+
+
+def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each numeric figure's median over ``runs`` of one row (the first run's labels)."""
+    row = dict(runs[0])
+    for name, value in runs[0].items():
+        if isinstance(value, float):
+            row[name] = statistics.median(run[name] for run in runs)
+    row["cpu_all_runs"] = [run["cpu_all_ops"] for run in runs]
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,15 +285,33 @@ def main(argv: list[str] | None = None) -> int:
                         help="keys for the SQLite engine (default: --keys)")
     parser.add_argument("--memory-keys", type=int, default=20_000,
                         help="keys loaded under tracemalloc for the in-memory bytes/key")
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help=f"comma-separated rows to run, of {', '.join(ROWS)}")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per row; the figures printed are the medians")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also measure the simulator alone (nodes that do no work)")
     args = parser.parse_args(argv)
-    rows = [run_engine("memory", args.keys, args.window),
-            run_engine("sqlite", args.sqlite_keys or args.keys, args.window),
-            run_engine("memory", args.keys, args.window, "preference")]
-    per_replica, per_key, payload, breakdown = memory_footprint(args.memory_keys, args.window)
-    for row in (rows[0], rows[2]):
-        row["bytes_per_replica"] = per_replica
-        row["bytes_per_key"] = per_key
+    names = [name.strip() for name in args.rows.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ROWS]
+    if unknown or not names or args.repeat < 1:
+        parser.error(f"--rows: choose among {', '.join(ROWS)}; --repeat: at least 1")
+    rows = []
+    for name in names:
+        storage, routing = ROWS[name]
+        keys = args.sqlite_keys or args.keys if storage == "sqlite" else args.keys
+        rows.append(median_row([run_engine(storage, keys, args.window, routing)  # type: ignore[arg-type]
+                                for _ in range(args.repeat)]))
+    per_replica = per_key = payload = float("nan")
+    breakdown = "(not measured: --memory-keys 0)"
+    if args.memory_keys > 0:
+        per_replica, per_key, payload, breakdown = memory_footprint(args.memory_keys,
+                                                                    args.window)
+    for row in rows:
+        if "bytes_per_replica" not in row:
+            row["bytes_per_replica"] = per_replica
+            row["bytes_per_key"] = per_key
     print(f"5 nodes, N=3 R=2 W=2, dvv; one put then one get per key, {args.window} requests "
           f"outstanding; Python {sys.version.split()[0]}; calibration: 10M-addition loop "
           f"{calibrate():.2f} s")
@@ -199,6 +326,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{row['cpu_get_ops']:>9,.0f} {row['cpu_all_ops']:>9,.0f} "
               f"{row['events_per_put']:>6.1f} {row['events_per_get']:>6.1f} "
               f"{row['bytes_per_replica']:>9,.0f} {row['bytes_per_key']:>7,.0f}")
+    if args.repeat > 1:
+        print(f"medians of {args.repeat} runs; cpu all/s of each run: " + "; ".join(
+            f"{row['engine']} " + ", ".join(f"{ops:,.0f}" for ops in row["cpu_all_runs"])
+            for row in rows))
     print("memory/pref: clients route each request to the first node of the key's preference "
           "list\n(the paper's partition-aware client; the other rows pick a random node, which "
           "forwards\nwhen it is not among the key's top N).")
@@ -210,6 +341,12 @@ def main(argv: list[str] | None = None) -> int:
           "           sqlite (fsync=always): database file bytes per stored replica "
           "(log checkpointed).\nB/key: per client key (N=3 replicas).")
     print(f"memory B/replica by the file that allocated it: {breakdown}")
+    if args.ceiling:
+        runs = sorted(ceiling(args.keys, args.window) for _ in range(args.repeat))
+        ops, events = runs[len(runs) // 2]
+        print(f"simulator alone (nodes that do no work, a partition-aware put's 4 messages "
+              f"per operation): {ops:,.0f} operations / CPU s, {events:,.0f} events / CPU s"
+              + (f" (median of {args.repeat})" if args.repeat > 1 else ""))
     if args.profile:
         print()
         print(profile(min(args.keys, 20_000), args.window))

@@ -7,10 +7,12 @@ A node keeps one :class:`impl.merkle.MerkleTree` per key range it replicates
 held by a :class:`RangeTrees`. The trees are built once from the storage engine
 (at start and when the ring changes, for new ranges only) and then updated
 incrementally on every local write (:meth:`RangeTrees.update`), never rebuilt.
-Updates are amortized: a write only records the key's new record bytes; the
-pending writes (the last per key) reach the trees when a tree is next read
-(:meth:`RangeTrees.get`, an anti-entropy round or step) or when
-``max_pending`` keys wait, so a key rewritten between rounds is hashed once.
+Updates are amortized (lazy): a write only records the key's new record bytes
+and its ring position (:func:`impl.positions.position_of`, just computed by the
+engine's index, so the tree costs no MD5); the pending writes (the last per
+key) reach the trees when a tree is next read (:meth:`RangeTrees.get`, an
+anti-entropy round or step) or when ``max_pending`` keys wait, so a key
+rewritten between rounds is hashed once.
 
 Every ``anti_entropy_interval`` the node starts, for each range it holds, an
 exchange with one other replica of the range chosen by its seeded generator:
@@ -53,12 +55,13 @@ from impl.merkle import (
     start,
 )
 from impl.messages import KeyRecords, MerkleExchange
+from impl.positions import position_of
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.storage.base import Storage
 from impl.timers import AntiEntropyRound
 from impl.versions import encode_record, merge
-from spec.ring import Partitioning, key_position
+from spec.ring import Partitioning
 
 __all__ = ["AntiEntropy", "RangeTrees", "from_exchange", "shape_of", "to_exchange"]
 
@@ -77,7 +80,7 @@ class RangeTrees:
         self.fanout = fanout
         self.depth = depth
         self.max_pending = max_pending
-        self._pending: dict[bytes, bytes] = {}
+        self._pending: dict[bytes, tuple[int, bytes]] = {}  # key -> (position, record)
         self._trees: dict[Range, MerkleTree] = {}
         self._los: list[int] = []
         self._ranges: list[Range] = []
@@ -124,7 +127,7 @@ class RangeTrees:
         if not isinstance(record, bytes):
             raise InvalidValueError(f"record must be bytes, got {type(record).__name__}")
         pending = self._pending
-        pending[key] = record
+        pending[key] = (position_of(key), record)  # the writer just hashed it: no MD5
         if len(pending) >= self.max_pending:
             self._apply()
 
@@ -132,16 +135,15 @@ class RangeTrees:
         """Bring the trees up to date with the pending writes."""
         pending, self._pending = self._pending, {}
         los, ranges, trees = self._los, self._ranges, self._trees
-        for key, record in pending.items():
-            position = key_position(key)
+        for key, (position, record) in pending.items():
             index = bisect.bisect_right(los, position) - 1
             if index >= 0:
                 lo, hi = ranges[index]
                 if position < hi:
                     if record:
-                        trees[(lo, hi)].update(key, record)
+                        trees[(lo, hi)].update(key, record, position)
                     else:  # the key's versions were removed (a reaped tombstone)
-                        trees[(lo, hi)].remove(key)
+                        trees[(lo, hi)].remove(key, position)
 
     def __len__(self) -> int:
         return len(self._trees)

@@ -57,7 +57,8 @@ from dataclasses import dataclass
 from hashlib import blake2b
 
 from impl.errors import BadMessageError, InvalidValueError
-from spec.ring import RING_SIZE, key_position
+from impl.positions import position_of
+from spec.ring import RING_SIZE
 
 __all__ = [
     "DEFAULT_DEPTH",
@@ -90,11 +91,8 @@ _MAX_BUCKETS = 1 << 24
 
 def record_digest(key: bytes, record: bytes) -> bytes:
     """The digest of one key's record: what a leaf bucket hashes (16 bytes)."""
-    h = blake2b(digest_size=DIGEST_SIZE, person=b"vdynamo-key")
-    h.update(len(key).to_bytes(4, "big"))
-    h.update(key)
-    h.update(record)
-    return h.digest()
+    return blake2b(len(key).to_bytes(4, "big") + key + record, digest_size=DIGEST_SIZE,
+                   person=b"vdynamo-key").digest()
 
 
 def _int(name: str, value: object, low: int, high: int) -> int:
@@ -180,6 +178,7 @@ class MerkleTree:
         if not isinstance(shape, TreeShape):
             raise InvalidValueError(f"shape must be a TreeShape, got {shape!r:.80}")
         self.shape = shape
+        self._lo, self._width, self._count = shape.lo, shape.hi - shape.lo, shape.buckets
         self._buckets: dict[int, dict[bytes, bytes]] = {}
         self._levels: list[dict[int, bytes]] = [{} for _ in range(shape.depth + 1)]
         self._dirty: set[int] = set()
@@ -197,16 +196,17 @@ class MerkleTree:
 
     # ------------------------------------------------------------------ updates
 
-    def update(self, key: bytes, record: bytes) -> None:
-        """``key`` now holds ``record`` (a write): O(1) now, O(depth) at the next read."""
-        position = self._position(key)
+    def update(self, key: bytes, record: bytes, position: int | None = None) -> None:
+        """``key`` now holds ``record`` (a write): O(1) now, O(depth) at the next read.
+        ``position``: the key's ring position, when the caller has it already."""
+        position = self._position(key, position)
         if not isinstance(record, bytes):
             raise InvalidValueError(f"record must be bytes, got {type(record).__name__}")
         self._set(key, position, record_digest(key, record))
 
-    def remove(self, key: bytes) -> None:
+    def remove(self, key: bytes, position: int | None = None) -> None:
         """``key`` is gone (a delete); nothing happens if the tree does not hold it."""
-        self._set(key, self._position(key), None)
+        self._set(key, self._position(key, position), None)
 
     def set_digest(self, key: bytes, digest: bytes | None) -> None:
         """Set (or with None, remove) a key's digest directly."""
@@ -216,7 +216,8 @@ class MerkleTree:
         self._set(key, position, digest)
 
     def _set(self, key: bytes, position: int, digest: bytes | None) -> None:
-        bucket = self.shape.bucket_of(position)
+        bucket = (position - self._lo) * self._count // self._width  # shape.bucket_of
+
         entries = self._buckets.get(bucket)
         if digest is None:
             if entries is None or entries.pop(key, None) is None:
@@ -234,11 +235,12 @@ class MerkleTree:
             entries[key] = digest
         self._dirty.add(bucket)
 
-    def _position(self, key: object) -> int:
+    def _position(self, key: object, position: int | None = None) -> int:
         if not isinstance(key, bytes):
             raise InvalidValueError(f"key must be bytes, got {type(key).__name__}: {key!r:.80}")
-        position = key_position(key)
-        if not self.shape.contains(position):
+        if position is None:
+            position = position_of(key)
+        if not self._lo <= position < self._lo + self._width:
             raise InvalidValueError(
                 f"key {key!r:.80} (position {position}) is outside the tree's range "
                 f"[{self.shape.lo}, {self.shape.hi})")
@@ -282,7 +284,7 @@ class MerkleTree:
         return self._size
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, bytes) and self.shape.contains(key_position(key)) and (
+        return isinstance(key, bytes) and self.shape.contains(position_of(key)) and (
             self.digest_of(key) is not None)
 
     def snapshot(self) -> tuple[dict[int, bytes], ...]:
@@ -300,12 +302,10 @@ class MerkleTree:
         for bucket in self._dirty:
             entries = self._buckets.get(bucket)
             if entries:
-                h = blake2b(digest_size=DIGEST_SIZE, person=b"vdynamo-bucket")
-                for key, digest in sorted(entries.items()):
-                    h.update(len(key).to_bytes(4, "big"))
-                    h.update(key)
-                    h.update(digest)
-                leaves[bucket] = h.digest()
+                leaves[bucket] = blake2b(
+                    b"".join(len(key).to_bytes(4, "big") + key + digest
+                             for key, digest in sorted(entries.items())),
+                    digest_size=DIGEST_SIZE, person=b"vdynamo-bucket").digest()
             else:
                 leaves.pop(bucket, None)
             self.rehashed += 1
@@ -316,11 +316,10 @@ class MerkleTree:
             below, here = levels[level + 1], levels[level]
             for index in changed:
                 kids = [below.get(c) for c in range(index * f, index * f + f)]
-                if any(kids):
-                    h = blake2b(digest_size=DIGEST_SIZE, person=b"vdynamo-node")
-                    for kid in kids:
-                        h.update(kid or _ZERO)
-                    here[index] = h.digest()
+                if kids.count(None) < f:
+                    here[index] = blake2b(b"".join([kid or _ZERO for kid in kids]),
+                                          digest_size=DIGEST_SIZE,
+                                          person=b"vdynamo-node").digest()
                 else:
                     here.pop(index, None)
                 self.rehashed += 1
@@ -464,7 +463,7 @@ def _compare_buckets(tree: MerkleTree, message: Buckets) -> MerkleMessage:
                 and isinstance(entry[1], bytes) and len(entry[1]) == DIGEST_SIZE):
             raise BadMessageError(f"bad Merkle bucket entry {entry!r:.80}")
         key, digest = entry
-        position = key_position(key)
+        position = position_of(key)
         if not shape.contains(position) or shape.bucket_of(position) not in listed:
             raise BadMessageError(f"Merkle entry key {key!r:.80} is not in the listed buckets")
         if key in theirs:

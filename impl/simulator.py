@@ -575,7 +575,7 @@ class Simulator:
 
     def _deliver(self, message_id: int, envelope: _Envelope) -> bool:
         src, dest = envelope.src, envelope.dest
-        if (src, dest) in self._cut:
+        if self._cut and (src, dest) in self._cut:
             self.stats["blocked"] += 1
             if self._logging:
                 self._record("blocked", message_id, src, dest)

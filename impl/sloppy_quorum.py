@@ -12,22 +12,24 @@ quorum off (a strict quorum) there are no fallbacks: a silent target is asked
 again.
 
 :class:`SloppyQuorum` answers these questions for the coordinators; it owns the
-cache of recent preference lists (one per key, for the current ring) and asks
+table of preference lists (one per partition of the current ring: every key of
+a partition has the same list, :meth:`spec.ring.Partitioning.ranges`; a key
+finds its partition by a binary search on its position) and asks
 the failure detector (:mod:`impl.failure_detector`, the only owner of suspicion)
 whether a node is reachable.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Mapping
 
 from impl.config import ClusterConfig
 from impl.failure_detector import FailureDetector
+from impl.positions import position_of
 from spec.ring import Partitioning
 
 __all__ = ["SloppyQuorum", "next_fallback"]
-
-_PREFERENCE_CACHE = 4096  # preference lists kept, of the keys most recently routed
 
 
 def next_fallback(fallbacks: tuple[str, ...], used: Iterable[str],
@@ -57,21 +59,24 @@ class SloppyQuorum:
         #: the serving ring before its last change, while requests run on both
         #: (a joint quorum; None: not in a change)
         self._previous = previous
-        self._preferences: dict[bytes, tuple[str, ...]] = {}
+        #: the partitions' lower bounds on ``_preferences_of``, and each one's
+        #: preference list once asked for
+        self._partition_los: list[int] = []
+        self._preferences: list[tuple[str, ...] | None] = []
         self._preferences_of: Partitioning | None = None
 
     def preference_list(self, key: bytes) -> tuple[str, ...]:
         """The key's preference list on the current ring (targets first)."""
         partitioning = self._ring()
-        cached = self._preferences.get(key)
-        if cached is not None and self._preferences_of is partitioning:
-            return cached
         if self._preferences_of is not partitioning:
-            self._preferences.clear()
+            self._partition_los = [lo for lo, _ in partitioning.ranges()]
+            self._preferences = [None] * len(self._partition_los)
             self._preferences_of = partitioning
-        elif len(self._preferences) >= _PREFERENCE_CACHE:
-            self._preferences.clear()
-        preference = self._preferences[key] = partitioning.preference_list(key)
+        index = bisect.bisect_right(self._partition_los, position_of(key)) - 1
+        preference = self._preferences[index]
+        if preference is None:  # the list of the partition's lowest position is everyone's
+            preference = self._preferences[index] = partitioning.preference_list(
+                self._partition_los[index])
         return preference
 
     def split(self, key: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:

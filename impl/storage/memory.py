@@ -38,6 +38,7 @@ import bisect
 from collections.abc import Iterator
 
 from impl.errors import InvalidValueError, StorageError
+from impl.positions import position_of
 from impl.storage._common import (
     check_batch,
     check_fsync,
@@ -49,7 +50,7 @@ from impl.storage._common import (
     scan_segments,
 )
 from impl.storage.base import FsyncPolicy, Hint
-from spec.ring import RING_SIZE, key_position
+from spec.ring import RING_SIZE
 
 __all__ = ["MemoryStorage"]
 
@@ -60,7 +61,7 @@ _LOAD = 1000  # chunks hold between 1 and 2 * _LOAD entries
 
 def _entry(key: bytes) -> bytes:
     """The ring index entry of ``key``: its position (16 bytes, big-endian), then the key."""
-    return key_position(key).to_bytes(_POSITION_BYTES, "big") + key
+    return position_of(key).to_bytes(_POSITION_BYTES, "big") + key
 
 
 class MemoryStorage:

@@ -152,7 +152,9 @@ class _Run:
         self.ryw_promised = (not config.sloppy_quorum) and config.r + config.w > config.n
         self.rng = random.Random(derive_seed(seed, "workload"))
         self.keys = [b"key-%d" % i for i in range(workload.keys)]
-        self.clients: list[Client] = [self.cluster.client() for _ in range(workload.clients)]
+        # random coordinators (a load balancer): forwarding runs under the faults too
+        self.clients: list[Client] = [self.cluster.client(routing="random")
+                                      for _ in range(workload.clients)]
         self.last_get: dict[tuple[str, bytes], GetResult] = {}
         self.ghost = _Ghost()
         self.writes = 0
