@@ -1,0 +1,132 @@
+"""Hinted handoff and the hint store: behaviours mutmut found no test pinned
+(issue 12, section 5; docs/refinement.md, "Mutation score").
+
+- a hint for a node that left is re-addressed to *each* node of the key's new top N
+  (a hint per other node, the record merged in place when the fallback is one of
+  them), and the old hint is deleted;
+"""
+
+from __future__ import annotations
+
+import random
+
+from impl import membership
+from impl.effects import Effect, Send
+from impl.handoff import MAX_HINTS_IN_FLIGHT
+from impl.messages import Gossip, HintDelivery, ReplicaPut
+from impl.timers import HintScan
+from impl.versions import values
+from tests.impl.test_node_driver import Driver, make_config, ok_put
+
+KEY = b"k"
+
+
+def _fallback_holding_a_hint(position: int) -> tuple[Driver, str, tuple[str, ...]]:
+    """Six nodes, N = 3: the key's first node is the intended node of a hint kept by
+    the node at ``position`` of the preference list (the value reached the second
+    node only); then the fallback learns that the intended node left the ring.
+    Returns the driver, the fallback and the key's new top N."""
+    config = make_config(6, n=3, r=1, w=1, anti_entropy=False, read_repair=False)
+    driver = Driver.start(config)
+    preference = driver.nodes["n1"].preference_list(KEY)
+    intended, first, fallback = preference[0], preference[1], preference[position]
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    ok_put(driver.put(first, KEY, b"v"))
+    driver.drop_filter = None
+    record = driver.storages[first].read(KEY)
+    assert record is not None
+    node = driver.nodes[fallback]
+    driver.handle(fallback, node.receive(driver.now, first,
+                                         ReplicaPut(1, KEY, record, hint=intended)))
+    assert [(h.intended, h.key) for h in driver.storages[fallback].hints()] == [(intended, KEY)]
+    view = membership.left(node.view, intended, node.partitioning, random.Random(0))
+    driver.handle(fallback, node.receive(driver.now, first, Gossip(view.to_bytes(), reply=False)))
+    new_top = node.preference_list(KEY)[:3]
+    assert intended not in new_top
+    return driver, fallback, new_top
+
+
+def _scan(driver: Driver, name: str) -> None:
+    driver.handle(name, driver.nodes[name].fire(driver.now, HintScan()))
+
+
+def test_a_hint_for_a_node_that_left_becomes_a_hint_per_node_of_the_new_top_n() -> None:
+    driver, fallback, new_top = _fallback_holding_a_hint(5)
+    assert fallback not in new_top
+    _scan(driver, fallback)
+    held = sorted((h.intended, h.key, values(driver.nodes[fallback].replica.parse(h.record)))
+                  for h in driver.storages[fallback].hints())
+    assert held == sorted((node, KEY, [b"v"]) for node in new_top)
+    driver.advance(5.0)  # the scans deliver them
+    for name in new_top:
+        assert driver.records(KEY).get(name) == [b"v"], name
+    assert driver.storages[fallback].hints() == []
+    assert driver.nodes[fallback].record(KEY) is None  # kept for others, never its own
+
+
+def test_a_fallback_in_the_new_top_n_keeps_the_re_addressed_version_itself() -> None:
+    driver, fallback, new_top = _fallback_holding_a_hint(3)
+    assert fallback in new_top
+    _scan(driver, fallback)
+    assert driver.records(KEY).get(fallback) == [b"v"]
+    held = sorted(h.intended for h in driver.storages[fallback].hints())
+    assert held == sorted(node for node in new_top if node != fallback)
+
+
+# ---------------------------------------------------------------- the hint store's index
+
+
+def _kept_hint(driver: Driver, fallback: str, intended: str, record: bytes,
+               op_id: int = 1) -> None:
+    node = driver.nodes[fallback]
+    driver.handle(fallback, node.receive(driver.now, "n1",
+                                         ReplicaPut(op_id, KEY, record, hint=intended)))
+
+
+def test_a_hint_delivered_then_received_again_is_kept_again() -> None:
+    """The index of kept hints forgets a delivered one: the same hint arriving again
+    (a retried ReplicaPut, or a put that wrote the same record) is kept, not refused
+    as a duplicate of a hint that is gone."""
+    driver = Driver.start(make_config(5, n=3, r=1, w=1, anti_entropy=False))
+    preference = driver.nodes["n1"].preference_list(KEY)
+    intended, fallback = preference[1], preference[4]
+    ok_put(driver.put(preference[0], KEY, b"v"))
+    record = driver.storages[preference[0]].read(KEY)
+    assert record is not None
+    _kept_hint(driver, fallback, intended, record)
+    _kept_hint(driver, fallback, intended, record, op_id=2)  # a duplicate: refused
+    assert len(driver.storages[fallback].hints()) == 1
+    assert driver.nodes[fallback].stats["duplicate-hints"] == 1
+    _scan(driver, fallback)
+    driver.deliver_all()  # delivered and acknowledged: deleted
+    assert driver.storages[fallback].hints() == []
+    _kept_hint(driver, fallback, intended, record, op_id=3)
+    assert [(h.intended, h.key) for h in driver.storages[fallback].hints()] == [(intended, KEY)]
+    assert driver.nodes[fallback].stats["duplicate-hints"] == 1
+
+
+def _deliveries(effects: list[Effect]) -> list[bytes]:
+    return [e.message.key for e in effects
+            if isinstance(e, Send) and isinstance(e.message, HintDelivery)]
+
+
+def test_an_acknowledged_delivery_frees_its_place_in_flight_at_once() -> None:
+    """At most MAX_HINTS_IN_FLIGHT deliveries await an ack; an ack frees its place
+    at once, so the next scan sends the hints that did not fit (not only after the
+    request timeout)."""
+    driver = Driver.start(make_config(5, n=3, r=1, w=1, anti_entropy=False,
+                                      request_timeout=60.0))
+    ok_put(driver.put("n1", KEY, b"v"))
+    record = driver.storages["n1"].read(KEY)
+    assert record is not None
+    fallback, node = "n5", driver.nodes["n5"]
+    for i in range(MAX_HINTS_IN_FLIGHT + 1):
+        driver.handle(fallback, node.receive(driver.now, "n1",
+                                             ReplicaPut(i + 1, b"key%d" % i, record, hint="n2")))
+    first = node.fire(driver.now, HintScan())
+    assert len(_deliveries(first)) == MAX_HINTS_IN_FLIGHT
+    driver.handle(fallback, first)
+    driver.deliver_all()  # every delivery acknowledged
+    assert len(driver.storages[fallback].hints()) == 1
+    second = node.fire(driver.now, HintScan())
+    assert len(_deliveries(second)) == 1
