@@ -12,8 +12,12 @@ import random
 
 from impl import membership
 from impl.effects import Effect, Send
+from impl.errors import StorageError
 from impl.handoff import MAX_HINTS_IN_FLIGHT
-from impl.messages import Gossip, HintDelivery, ReplicaPut
+from impl.messages import Gossip, HintDelivery, ReplicaPut, ReplicaPutAck
+from impl.node import Node
+from impl.staging import persist
+from impl.storage.memory import MemoryStorage
 from impl.timers import HintScan
 from impl.versions import values
 from tests.impl.test_node_driver import Driver, make_config, ok_put
@@ -130,3 +134,35 @@ def test_an_acknowledged_delivery_frees_its_place_in_flight_at_once() -> None:
     assert len(driver.storages[fallback].hints()) == 1
     second = node.fire(driver.now, HintScan())
     assert len(_deliveries(second)) == 1
+
+
+class _HintsFail(MemoryStorage):
+    """A memory engine whose hint writes fail while ``failing`` is set (a full disk)."""
+
+    failing = False
+
+    def add_hint(self, intended: str, key: bytes, record: bytes) -> int:
+        if self.failing:
+            raise StorageError("disk full")
+        return super().add_hint(intended, key, record)
+
+
+def test_a_hint_whose_write_failed_is_kept_when_it_comes_again() -> None:
+    """The hint store's index must not outlive a write the engine lost: a ReplicaPut
+    retried after its hint failed to persist is kept, not refused as a duplicate and
+    acknowledged (the fallback would acknowledge a write it does not hold)."""
+    storage = _HintsFail("always")
+    node = Node("n4", make_config(4, n=3, r=2, w=2), storage, seed=1)
+    persist(storage, node.start(0.0))
+    driver = Driver.start(make_config(4, n=3, r=1, w=1, anti_entropy=False))
+    ok_put(driver.put("n1", KEY, b"v"))
+    record = driver.storages["n1"].read(KEY)
+    assert record is not None
+    storage.failing = True
+    effects = node.receive(1.0, "n1", ReplicaPut(1, KEY, record, hint="n2"))
+    assert list(persist(storage, effects, lambda error: node.persist_failed(1.0, error))) == []
+    storage.failing = False
+    effects = node.receive(2.0, "n1", ReplicaPut(2, KEY, record, hint="n2"))
+    sent = list(persist(storage, effects, lambda error: node.persist_failed(2.0, error)))
+    assert sent == [Send("n1", ReplicaPutAck(2, KEY, "n2"))]
+    assert [(h.intended, h.key, h.record) for h in storage.hints()] == [("n2", KEY, record)]
