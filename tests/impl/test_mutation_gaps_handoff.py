@@ -4,6 +4,12 @@
 - a hint for a node that left is re-addressed to *each* node of the key's new top N
   (a hint per other node, the record merged in place when the fallback is one of
   them), and the old hint is deleted;
+- the hint store's index of kept hints (which refuses duplicates) tells hints apart
+  by intended node and by key, forgets a delivered hint (the same hint received
+  again is kept again), and forgets a hint whose write the engine lost (a bug this
+  found: the retried ReplicaPut was acknowledged and never kept);
+- an acknowledged delivery frees its place among the ``MAX_HINTS_IN_FLIGHT`` at
+  once.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 docs/refinement.md, "Mutation score").
 
 - a node that keeps tombstones (``delete_mode = "keep"``) keeps its tombstone even
-  when a peer tells it to reap (no test sent it a Reap before);
+  when a peer tells it to reap (no test sent it a Reap before), while a node of
+  the safe mode reaps it.
 """
 
 from __future__ import annotations

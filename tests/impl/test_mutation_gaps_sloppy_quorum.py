@@ -2,7 +2,7 @@
 docs/refinement.md, "Mutation score").
 
 - a fallback the failure detector suspects is skipped too: a suspected target's share
-  goes to the first fallback *believed reachable*, down the preference list;
+  goes to the first fallback *believed reachable*, down the preference list.
 """
 
 from __future__ import annotations

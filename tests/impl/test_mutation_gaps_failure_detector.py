@@ -1,0 +1,81 @@
+"""The failure detector: behaviours mutmut found no test pinned (issue 12, section 5;
+docs/refinement.md, "Mutation score").
+
+- phi is the accrual formula itself (Hayashibara et al.: ``-log10(1 - F(elapsed))``,
+  F the normal distribution of the observed intervals, population variance), from
+  exactly ``min_samples`` intervals on, and from the first instant of silence (0
+  at the last arrival itself);
+- a suspicion ends exactly at its retry time, in ``suspicions`` as in
+  ``is_suspected``;
+- forgetting a node never heard of is a no-op; a bad time given to ``phi`` is
+  refused naming ``now``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+
+import pytest
+
+from impl.failure_detector import FailureDetector
+
+
+def _expected_phi(arrivals: list[float], now: float, min_std: float = 0.1) -> float:
+    intervals = [b - a for a, b in itertools.pairwise(arrivals)]
+    mean = statistics.fmean(intervals)
+    std = max(statistics.pstdev(intervals), min_std)
+    return -math.log10(1.0 - statistics.NormalDist(mean, std).cdf(now - arrivals[-1]))
+
+
+def _heard(arrivals: list[float], **options: float) -> FailureDetector:
+    detector = FailureDetector(**options)  # type: ignore[arg-type]
+    for arrival in arrivals:
+        detector.heard_from("b", arrival)
+    return detector
+
+
+@pytest.mark.parametrize("now", [6.5, 7.0, 8.5, 10.0])
+def test_phi_is_the_accrual_formula(now: float) -> None:
+    arrivals = [0.0, 1.0, 3.0, 6.0]  # intervals 1, 2, 3: mean 2, variance 2/3
+    detector = _heard(arrivals, min_samples=3)
+    assert detector.phi("b", now) == pytest.approx(_expected_phi(arrivals, now), rel=1e-9)
+
+
+def test_phi_counts_from_the_first_instant_of_silence() -> None:
+    arrivals = [0.0, 0.1, 0.2, 0.3]  # a peer heard every 100 ms
+    detector = _heard(arrivals, min_samples=3)
+    assert detector.phi("b", 0.3) == 0.0  # just heard: no silence yet
+    assert detector.phi("b", 0.2) == 0.0  # before the last arrival: no evidence
+    assert detector.phi("b", 0.35) == pytest.approx(_expected_phi(arrivals, 0.35))
+    assert detector.phi("b", 0.35) > 0.0
+    # half a second of silence, five beats missed (min_std 0.1 s floors the deviation)
+    assert detector.phi("b", 0.8) == pytest.approx(_expected_phi(arrivals, 0.8))
+    assert detector.phi("b", 0.8) > 4.0
+
+
+def test_phi_needs_exactly_min_samples_intervals() -> None:
+    detector = _heard([0.0, 1.0, 2.0], min_samples=2)
+    assert detector.phi("b", 10.0) > 8.0
+    assert _heard([0.0, 1.0], min_samples=2).phi("b", 10.0) == 0.0
+
+
+def test_a_suspicion_ends_at_its_retry_time_everywhere() -> None:
+    detector = FailureDetector(retry_after=1.0)
+    detector.timed_out("b", 10.0)
+    assert detector.suspicions(10.5) == {"b": 11.0}
+    assert detector.suspicions(11.0) == {}
+    assert not detector.is_suspected("b", 11.0)
+
+
+def test_forgetting_a_node_never_heard_of_is_a_no_op() -> None:
+    detector = FailureDetector()
+    detector.forget("nobody")
+    assert detector.record("nobody") is None
+
+
+def test_phi_refuses_a_bad_time_naming_now() -> None:
+    detector = _heard([0.0, 1.0, 2.0, 3.0], min_samples=3)
+    with pytest.raises(ValueError, match=r"^now must be a finite number"):
+        detector.phi("b", math.nan)
