@@ -6,7 +6,8 @@ docs/refinement.md, "Mutation score").
   exactly ``min_samples`` intervals on, and from the first instant of silence (0
   at the last arrival itself);
 - a suspicion ends exactly at its retry time, in ``suspicions`` as in
-  ``is_suspected``;
+  ``is_suspected``; the wait doubles with each timeout in a row, and news from the
+  peer restarts it even after an oracle cleared the suspicions;
 - forgetting a node never heard of is a no-op; a bad time given to ``phi`` is
   refused naming ``now``.
 """
@@ -79,3 +80,23 @@ def test_phi_refuses_a_bad_time_naming_now() -> None:
     detector = _heard([0.0, 1.0, 2.0, 3.0], min_samples=3)
     with pytest.raises(ValueError, match=r"^now must be a finite number"):
         detector.phi("b", math.nan)
+
+
+def test_the_wait_doubles_with_each_timeout_in_a_row() -> None:
+    detector = FailureDetector(retry_after=1.0, max_retry_after=30.0)
+    for now, until in ((0.0, 1.0), (1.0, 3.0), (3.0, 7.0), (7.0, 15.0), (15.0, 31.0)):
+        detector.timed_out("b", now)
+        assert detector.suspicions(now) == {"b": min(until, now + 30.0)}
+
+
+def test_news_from_a_peer_restarts_the_backoff_after_an_oracle_cleared_it() -> None:
+    """``set_suspected`` clears the suspicions, not the count of timeouts in a row;
+    a message from the peer then clears that count too (the hot path of
+    ``heard_from`` may skip only a peer with neither)."""
+    detector = FailureDetector(retry_after=1.0, max_retry_after=30.0, phi_threshold=None)
+    detector.timed_out("b", 0.0)
+    detector.timed_out("b", 1.0)
+    detector.set_suspected({})
+    detector.heard_from("b", 5.0)
+    detector.timed_out("b", 6.0)
+    assert detector.suspicions(6.0) == {"b": 7.0}
