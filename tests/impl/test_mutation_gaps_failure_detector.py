@@ -4,12 +4,13 @@ docs/refinement.md, "Mutation score").
 - phi is the accrual formula itself (Hayashibara et al.: ``-log10(1 - F(elapsed))``,
   F the normal distribution of the observed intervals, population variance), from
   exactly ``min_samples`` intervals on, and from the first instant of silence (0
-  at the last arrival itself);
+  at the last arrival itself), over the last ``window`` intervals, two arrivals at
+  one instant making one sample;
 - a suspicion ends exactly at its retry time, in ``suspicions`` as in
   ``is_suspected``; the wait doubles with each timeout in a row, and news from the
   peer restarts it even after an oracle cleared the suspicions;
-- forgetting a node never heard of is a no-op; a bad time given to ``phi`` is
-  refused naming ``now``.
+- forgetting a node never heard of is a no-op; a bad time given to ``phi`` or to
+  ``heard_from`` is refused naming ``now``.
 """
 
 from __future__ import annotations
@@ -100,3 +101,19 @@ def test_news_from_a_peer_restarts_the_backoff_after_an_oracle_cleared_it() -> N
     detector.heard_from("b", 5.0)
     detector.timed_out("b", 6.0)
     assert detector.suspicions(6.0) == {"b": 7.0}
+
+
+def test_phi_keeps_the_last_window_intervals() -> None:
+    detector = _heard([0.0, 1.0, 3.0, 6.0], window=2, min_samples=2)  # keeps 2 and 3
+    assert detector.phi("b", 9.0) == pytest.approx(_expected_phi([1.0, 3.0, 6.0], 9.0))
+
+
+def test_two_arrivals_at_one_instant_are_one_sample() -> None:
+    once = _heard([0.0, 1.0, 3.0, 6.0], min_samples=3)
+    twice = _heard([0.0, 1.0, 3.0, 3.0, 6.0, 6.0], min_samples=3)
+    assert twice.phi("b", 9.0) == once.phi("b", 9.0)
+
+
+def test_heard_from_refuses_a_bad_time_naming_now() -> None:
+    with pytest.raises(ValueError, match=r"^now must be a finite number"):
+        FailureDetector().heard_from("b", math.inf)
