@@ -5,7 +5,8 @@ docs/refinement.md, "Mutation score").
   F the normal distribution of the observed intervals, population variance), from
   exactly ``min_samples`` intervals on, and from the first instant of silence (0
   at the last arrival itself), over the last ``window`` intervals, two arrivals at
-  one instant making one sample;
+  one instant making one sample; a peer whose phi *reaches* the threshold is
+  unavailable;
 - a suspicion ends exactly at its retry time, in ``suspicions`` as in
   ``is_suspected``; the wait doubles with each timeout in a row, and news from the
   peer restarts it even after an oracle cleared the suspicions;
@@ -117,3 +118,11 @@ def test_two_arrivals_at_one_instant_are_one_sample() -> None:
 def test_heard_from_refuses_a_bad_time_naming_now() -> None:
     with pytest.raises(ValueError, match=r"^now must be a finite number"):
         FailureDetector().heard_from("b", math.inf)
+
+
+def test_a_peer_whose_phi_reaches_the_threshold_is_unavailable() -> None:
+    arrivals = [0.0, 1.0, 3.0, 6.0]
+    reached = _heard(arrivals, min_samples=3).phi("b", 9.0)
+    detector = _heard(arrivals, min_samples=3, phi_threshold=reached)
+    assert not detector.is_available("b", 9.0)
+    assert detector.is_available("b", 8.0)
