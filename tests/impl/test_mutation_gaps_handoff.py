@@ -104,15 +104,16 @@ def test_a_hint_delivered_then_received_again_is_kept_again() -> None:
     record = driver.storages[preference[0]].read(KEY)
     assert record is not None
     _kept_hint(driver, fallback, intended, record)
-    _kept_hint(driver, fallback, intended, record, op_id=2)  # a duplicate: refused
+    _kept_hint(driver, fallback, intended, record, op_id=2)  # duplicates: refused,
+    _kept_hint(driver, fallback, intended, record, op_id=3)  # and counted
     assert len(driver.storages[fallback].hints()) == 1
-    assert driver.nodes[fallback].stats["duplicate-hints"] == 1
+    assert driver.nodes[fallback].stats["duplicate-hints"] == 2
     _scan(driver, fallback)
     driver.deliver_all()  # delivered and acknowledged: deleted
     assert driver.storages[fallback].hints() == []
-    _kept_hint(driver, fallback, intended, record, op_id=3)
+    _kept_hint(driver, fallback, intended, record, op_id=4)
     assert [(h.intended, h.key) for h in driver.storages[fallback].hints()] == [(intended, KEY)]
-    assert driver.nodes[fallback].stats["duplicate-hints"] == 1
+    assert driver.nodes[fallback].stats["duplicate-hints"] == 2
 
 
 def _deliveries(effects: list[Effect]) -> list[bytes]:
