@@ -11,7 +11,9 @@ docs/refinement.md, "Mutation score").
   ``is_suspected``; the wait doubles with each timeout in a row, and news from the
   peer restarts it even after an oracle cleared the suspicions;
 - forgetting a node never heard of is a no-op; a bad time given to ``phi`` or to
-  ``heard_from`` is refused naming ``now``.
+  ``heard_from`` is refused naming ``now``; bad settings are refused saying why
+  (a bool or a string is not a number; the longest wait may equal the first);
+- the documented defaults, and a node's detector built from its configuration.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import statistics
 import pytest
 
 from impl.failure_detector import FailureDetector
+from tests.impl.test_node_driver import make_config
 
 
 def _expected_phi(arrivals: list[float], now: float, min_std: float = 0.1) -> float:
@@ -126,3 +129,53 @@ def test_a_peer_whose_phi_reaches_the_threshold_is_unavailable() -> None:
     detector = _heard(arrivals, min_samples=3, phi_threshold=reached)
     assert not detector.is_available("b", 9.0)
     assert detector.is_available("b", 8.0)
+
+
+def test_the_documented_defaults() -> None:
+    """retry after 1 s, at most 30 s, phi threshold 8, 100 intervals kept, phi from
+    the third interval on."""
+    detector = FailureDetector()
+    detector.timed_out("b", 0.0)
+    assert detector.suspicions(0.0) == {"b": 1.0}
+    for _ in range(10):
+        detector.timed_out("b", 0.0)
+    assert detector.suspicions(0.0) == {"b": 30.0}
+    arrivals = [float(t) for t in range(150)]
+    beats = _heard(arrivals)
+    record = beats.record("b")
+    assert record is not None and len(record.intervals) == 100
+    assert _heard([0.0, 1.0, 2.0]).phi("b", 50.0) == 0.0  # two intervals: no phi yet
+    assert _heard([0.0, 1.0, 2.0, 3.0]).phi("b", 50.0) > 8.0
+    at_eight = next(t / 100 for t in range(15000, 16000)
+                    if beats.phi("b", t / 100) >= 8.0)
+    assert not beats.is_available("b", at_eight)
+    assert beats.is_available("b", at_eight - 0.01)
+
+
+def test_a_nodes_detector_follows_its_configuration() -> None:
+    """``for_node``: suspicion for ``suspicion_timeout`` seconds, doubling up to eight
+    gossip intervals."""
+    config = make_config(3, suspicion_timeout=3.0, gossip_interval=2.0)
+    detector = FailureDetector.for_node(config)
+    for now, wait in ((0.0, 3.0), (10.0, 6.0), (20.0, 12.0), (40.0, 16.0), (60.0, 16.0)):
+        detector.timed_out("b", now)
+        assert detector.suspicions(now) == {"b": now + wait}
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"retry_after": 0.0}, "retry_after must be > 0.0, got 0.0"),
+    ({"retry_after": 2.0, "max_retry_after": 1.0}, "max_retry_after must be >= 2.0, got 1.0"),
+    ({"retry_after": "1"}, "retry_after must be a finite number, got '1'"),
+    ({"retry_after": True}, "retry_after must be a finite number, got True"),
+])
+def test_bad_settings_are_refused_saying_why(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError) as refused:
+        FailureDetector(**options)  # type: ignore[arg-type]
+    assert str(refused.value) == message
+
+
+def test_the_longest_wait_may_equal_the_first() -> None:
+    detector = FailureDetector(retry_after=2.0, max_retry_after=2.0)
+    detector.timed_out("b", 0.0)
+    detector.timed_out("b", 2.0)
+    assert detector.suspicions(2.0) == {"b": 4.0}
