@@ -167,11 +167,19 @@ def test_a_nodes_detector_follows_its_configuration() -> None:
     ({"retry_after": 2.0, "max_retry_after": 1.0}, "max_retry_after must be >= 2.0, got 1.0"),
     ({"retry_after": "1"}, "retry_after must be a finite number, got '1'"),
     ({"retry_after": True}, "retry_after must be a finite number, got True"),
+    ({"phi_threshold": 0.0}, "phi_threshold must be > 0.0, got 0.0"),
+    ({"window": 1}, "window must be an int >= 2, got 1"),
+    ({"min_samples": 0}, "min_samples must be an int in [1, window], got 0"),
+    ({"min_std": 0.0}, "min_std must be > 0.0, got 0.0"),
 ])
 def test_bad_settings_are_refused_saying_why(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError) as refused:
         FailureDetector(**options)  # type: ignore[arg-type]
     assert str(refused.value) == message
+
+
+def test_a_phi_threshold_below_one_is_a_setting() -> None:
+    assert FailureDetector(phi_threshold=0.5).phi_threshold == 0.5
 
 
 def test_the_longest_wait_may_equal_the_first() -> None:
