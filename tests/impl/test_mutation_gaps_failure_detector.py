@@ -171,6 +171,8 @@ def test_a_nodes_detector_follows_its_configuration() -> None:
     ({"window": 1}, "window must be an int >= 2, got 1"),
     ({"min_samples": 0}, "min_samples must be an int in [1, window], got 0"),
     ({"min_std": 0.0}, "min_std must be > 0.0, got 0.0"),
+    ({"window": "3"}, "window must be an int >= 2, got '3'"),
+    ({"min_samples": True}, "min_samples must be an int in [1, window], got True"),
 ])
 def test_bad_settings_are_refused_saying_why(options: dict[str, object], message: str) -> None:
     with pytest.raises(ValueError) as refused:
@@ -180,6 +182,10 @@ def test_bad_settings_are_refused_saying_why(options: dict[str, object], message
 
 def test_a_phi_threshold_below_one_is_a_setting() -> None:
     assert FailureDetector(phi_threshold=0.5).phi_threshold == 0.5
+
+
+def test_phi_from_one_interval_is_a_setting() -> None:
+    assert _heard([0.0, 1.0], min_samples=1).phi("b", 10.0) > 8.0
 
 
 def test_the_longest_wait_may_equal_the_first() -> None:
