@@ -9,7 +9,7 @@
   again is kept again), and forgets a hint whose write the engine lost (a bug this
   found: the retried ReplicaPut was acknowledged and never kept);
 - an acknowledged delivery frees its place among the ``MAX_HINTS_IN_FLIGHT`` at
-  once.
+  once; a scan naming hints sends exactly those, in flight or not.
 """
 
 from __future__ import annotations
@@ -173,3 +173,19 @@ def test_a_hint_whose_write_failed_is_kept_when_it_comes_again() -> None:
     sent = list(persist(storage, effects, lambda error: node.persist_failed(2.0, error)))
     assert sent == [Send("n1", ReplicaPutAck(2, KEY, "n2"))]
     assert [(h.intended, h.key, h.record) for h in storage.hints()] == [("n2", KEY, record)]
+
+
+def test_a_scan_naming_hints_sends_exactly_those() -> None:
+    """``HintScan(hints=...)`` (a driver's retry of chosen hints): those hints are
+    delivered now, in flight or not, and no other."""
+    driver = Driver.start(make_config(5, n=3, r=1, w=1, anti_entropy=False))
+    ok_put(driver.put("n1", KEY, b"v"))
+    record = driver.storages["n1"].read(KEY)
+    assert record is not None
+    node = driver.nodes["n5"]
+    for i, key in enumerate((b"a", b"b")):
+        driver.handle("n5", node.receive(driver.now, "n1", ReplicaPut(i + 1, key, record,
+                                                                      hint="n2")))
+    chosen = next(h for h in driver.storages["n5"].hints() if h.key == b"b")
+    effects = node.fire(driver.now, HintScan(hints=frozenset({chosen.hint_id})))
+    assert _deliveries(effects) == [b"b"]
