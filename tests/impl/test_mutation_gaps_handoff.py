@@ -9,7 +9,9 @@
   again is kept again), and forgets a hint whose write the engine lost (a bug this
   found: the retried ReplicaPut was acknowledged and never kept);
 - an acknowledged delivery frees its place among the ``MAX_HINTS_IN_FLIGHT`` at
-  once; a scan naming hints sends exactly those, in flight or not.
+  once; a scan naming hints sends exactly those, in flight or not; a scan skips
+  the hints of a suspected node and those in flight (resent after the request
+  timeout) and sends the others.
 """
 
 from __future__ import annotations
@@ -189,3 +191,33 @@ def test_a_scan_naming_hints_sends_exactly_those() -> None:
     chosen = next(h for h in driver.storages["n5"].hints() if h.key == b"b")
     effects = node.fire(driver.now, HintScan(hints=frozenset({chosen.hint_id})))
     assert _deliveries(effects) == [b"b"]
+
+
+def _fallback_with_hints(*intended: str) -> tuple[Driver, Node]:
+    """n5 keeps a hint of key ``a``, ``b``, ... for each node of ``intended`` in turn
+    (request timeout 1 s)."""
+    driver = Driver.start(make_config(5, n=3, r=1, w=1, anti_entropy=False,
+                                      request_timeout=1.0))
+    ok_put(driver.put("n1", KEY, b"v"))
+    record = driver.storages["n1"].read(KEY)
+    assert record is not None
+    node = driver.nodes["n5"]
+    for i, name in enumerate(intended):
+        driver.handle("n5", node.receive(driver.now, "n1",
+                                         ReplicaPut(i + 1, bytes([97 + i]), record, hint=name)))
+    return driver, node
+
+
+def test_a_scan_skips_unreachable_and_in_flight_hints_and_sends_the_rest() -> None:
+    driver, node = _fallback_with_hints("n2", "n3")
+    node.detector.timed_out("n2", driver.now)  # suspected for suspicion_timeout (3 s)
+    now = driver.now
+    assert _deliveries(node.fire(now, HintScan())) == [b"b"]  # n2's hint waits
+    assert _deliveries(node.fire(now + 0.5, HintScan())) == []  # b in flight, unacked
+    record = driver.storages["n1"].read(KEY)
+    assert record is not None
+    driver.handle("n5", node.receive(now + 0.6, "n1", ReplicaPut(9, b"c", record, hint="n4")))
+    assert _deliveries(node.fire(now + 0.7, HintScan())) == [b"c"]  # after b in flight
+    assert _deliveries(node.fire(now + 1.0, HintScan())) == [b"b"]  # b unanswered 1 s
+    # past n2's suspicion: its hint goes; b and c, unanswered for 1 s or more, again
+    assert _deliveries(node.fire(now + 3.5, HintScan())) == [b"a", b"b", b"c"]
