@@ -37,8 +37,18 @@ class HintStore:
     def __init__(self, storage: Storage, stats: collections.Counter[str]) -> None:
         self.storage = storage
         self.stats = stats
-        self._kept: collections.Counter[_Target] = collections.Counter(
-            _target(hint.intended, hint.key, hint.record) for hint in storage.hints())
+        self._kept = self._index()
+
+    def _index(self) -> collections.Counter[_Target]:
+        return collections.Counter(_target(hint.intended, hint.key, hint.record)
+                                   for hint in self.storage.hints())
+
+    def reload(self) -> None:
+        """Rebuild the index from the engine: hints it was told of did not reach the
+        engine (a failed persist, a half-handled message), and an index that claims a
+        hint the engine lacks would refuse that hint, when it comes again, as a
+        duplicate (acknowledged, never kept)."""
+        self._kept = self._index()
 
     def add(self, intended: str, key: bytes, record: bytes) -> None:
         """Keep a hinted replica, unless an identical one is already kept."""

@@ -177,6 +177,7 @@ class Node:
         self.stats["storage-error"] += 1
         self.log.append(f"{now:.3f} storage error, nothing acknowledged: {error}")
         self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
+        self.hints.reload()  # and so did the hint store's index
         return self.puts.abandon(error)
 
     def client_request(self, now: float, request: GetRequest | PutRequest) -> list[Effect]:
@@ -312,9 +313,10 @@ class Node:
 
     def _discard_writes(self) -> None:
         """Drop the staged writes of the current input; the Merkle trees, told of
-        them already, are rebuilt from the engine."""
+        them already, and the hint store's index are rebuilt from the engine."""
         if self.storage.take():
             self.anti_entropy.rebuild()
+            self.hints.reload()
 
     def _drop(self, src: object, why: str) -> list[Effect]:
         self.stats["dropped"] += 1

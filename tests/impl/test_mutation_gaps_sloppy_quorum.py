@@ -1,0 +1,29 @@
+"""The sloppy quorum: behaviours mutmut found no test pinned (issue 12, section 5;
+docs/refinement.md, "Mutation score").
+
+- a fallback the failure detector suspects is skipped too: a suspected target's share
+  goes to the first fallback *believed reachable*, down the preference list.
+"""
+
+from __future__ import annotations
+
+from impl.effects import Send
+from impl.messages import PutRequest, ReplicaPut
+from impl.node import Node
+from impl.storage.memory import MemoryStorage
+from tests.impl.test_node_driver import make_config
+
+KEY = b"k"
+
+
+def test_a_suspected_fallback_is_skipped_for_the_next_one() -> None:
+    config = make_config(6, n=3, r=2, w=2)
+    preference = Node("n1", config, MemoryStorage(), seed=1).preference_list(KEY)
+    node = Node(preference[0], config, MemoryStorage(), seed=1, now=0.0)
+    target, first_fallback, second_fallback = preference[1], preference[3], preference[4]
+    node.detector.timed_out(target, 0.0)
+    node.detector.timed_out(first_fallback, 0.0)
+    effects = node.client_request(0.5, PutRequest(1, KEY, b"v", b"", None, "c1"))
+    sent = {e.dest: e.message.hint for e in effects
+            if isinstance(e, Send) and isinstance(e.message, ReplicaPut)}
+    assert sent == {preference[2]: "", second_fallback: target}
