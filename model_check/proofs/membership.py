@@ -112,10 +112,11 @@ class Change:
         return self.members if log == 0 else self.after(subject)
 
     def involved(self, subject: int, log: int) -> tuple[int, ...]:
-        """The nodes that take part in gossip: the ring of the whole log when the
-        change is complete (or not begun), else the old ring and the new."""
-        if log in (0, self.final):
-            return self.current(subject, log)
+        """The nodes that take part in gossip: the initial ring before the change,
+        then the old ring and the new, even once the change is complete (a node
+        that left still tells what it knows; ``spec.membership._latest``)."""
+        if log == 0:
+            return self.members
         return tuple(sorted({*self.members, *self.after(subject)}))
 
 
