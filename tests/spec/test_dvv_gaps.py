@@ -1,0 +1,51 @@
+"""spec.dvv: the behaviours mutmut found no test for (docs/refinement.md, "Mutation
+score"): the JSON methods pass their codec on, ``equal`` compares ids, counters and
+value counts each, ``last`` looks at every entry, errors name what was wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from spec import dvv
+from spec.dvv import DVVSet, equal, last
+from spec.errors import InvalidValueError
+
+
+def test_the_json_methods_pass_their_codec_on() -> None:
+    clock = DVVSet.of([("a", 2, [b"\x00new", b"old"])], [b"anon"])
+    data = clock.to_json(dvv.encode_bytes)
+    assert data == dvv.to_json(clock, dvv.encode_bytes)
+    assert data["entries"] == [["a", 2, ["AG5ldw==", "b2xk"]]]
+    assert DVVSet.from_json(data, dvv.decode_bytes) == clock
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    # same id and counter, another number of values
+    (DVVSet.of([("a", 2, [1, 0])]), DVVSet.of([("a", 2, [1])])),
+    # another id, same counter and number of values
+    (DVVSet.of([("a", 1, [])]), DVVSet.of([("b", 1, [])])),
+    # same id and number of values, another counter
+    (DVVSet.of([("a", 1, [])]), DVVSet.of([("a", 2, [])])),
+])
+def test_equal_needs_the_same_ids_counters_and_value_counts(
+        a: DVVSet[int], b: DVVSet[int]) -> None:
+    assert not equal(a, b)
+    assert not equal(b, a)
+    assert equal(a, a)
+
+
+def test_last_looks_at_the_newest_value_of_every_entry() -> None:
+    clock = DVVSet.of([("a", 1, [1]), ("b", 1, [5]), ("c", 1, [2])])
+    assert last(lambda x, y: x <= y, clock) == 5
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: equal(DVVSet(), ()),
+     "equal compares two clocks or two version vectors, not one of each"),
+    (lambda: last(lambda x, y: x <= y, DVVSet()),
+     "last/lww need a clock with at least one value; this one has none"),
+])
+def test_errors_name_what_was_wrong(call: object, message: str) -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        call()  # type: ignore[operator]
+    assert str(raised.value) == message
