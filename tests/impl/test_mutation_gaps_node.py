@@ -33,3 +33,9 @@ def test_every_dropped_message_is_counted() -> None:
     node.receive(1.5, "n9", object())
     assert node.stats["dropped"] == 2
     assert node.log[-1] == "1.500 dropped message from 'n9': unknown message type object"
+
+
+def test_leaving_moves_the_nodes_time() -> None:
+    node = _node()
+    node.leave(3.25)
+    assert node.snapshot().now == 3.25

@@ -49,3 +49,45 @@ def test_errors_name_what_was_wrong(call: object, message: str) -> None:
     with pytest.raises(InvalidValueError) as raised:
         call()  # type: ignore[operator]
     assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("values", [5, "ab", b"ab"])
+def test_of_refuses_entry_values_that_are_not_a_list(values: object) -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        DVVSet.of([("a", 2, values)])  # type: ignore[list-item]
+    assert str(raised.value) == "DVVSet entry 'a': values must be a list"
+
+
+def test_from_json_names_the_unknown_keys() -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        dvv.from_json({"entries": [], "anonymous": [], "zz": 1, "extra": 2})
+    assert str(raised.value) == "DVVSet JSON has unknown keys ['extra', 'zz']"
+
+
+@pytest.mark.parametrize(("vector", "message"), [
+    ((("a", 1, 2),), "a version vector entry is (id, counter), got ('a', 1, 2)"),
+    (((5, 1),), "DVVSet id must be a non-empty str, got 5"),
+    ((("", 1),), "DVVSet id must be a non-empty str, got ''"),
+    ((("a", 1), ("a", 2)), "version vector names id 'a' twice"),
+    ((("b", 1), ("a", 1), ("a", 2)), "version vector names id 'a' twice"),
+    ((("a", -1),), "DVVSet counter of 'a' must be >= 0, got -1"),
+    ((("a", "1"),), "DVVSet counter of 'a' must be an int, got '1'"),
+    ((("a", True),), "DVVSet counter of 'a' must be an int, got True"),
+])
+def test_a_vector_given_as_a_tuple_is_checked_like_any_other(
+        vector: tuple[object, ...], message: str) -> None:
+    """A tuple of pairs takes a fast path when it is already canonical; anything
+    else in a tuple is refused or canonicalized like a list or a mapping."""
+    with pytest.raises(InvalidValueError) as raised:
+        dvv.new(vector, 5)  # type: ignore[arg-type]
+    assert str(raised.value) == message
+
+
+def test_a_tuple_vector_out_of_order_or_with_list_pairs_is_canonicalized() -> None:
+    assert dvv.join(dvv.new((("b", 1), ("a", 2)), 5)) == (("a", 2), ("b", 1))
+    assert equal((["a", 1],), (("a", 1),))  # type: ignore[arg-type]
+
+
+def test_the_repr_is_the_literal_that_builds_the_clock() -> None:
+    clock = DVVSet.of([("a", 2, [1, 0]), ("b", 1, [])], [10])
+    assert repr(clock) == "DVVSet.of([('a', 2, [1, 0]), ('b', 1, [])], [10])"
