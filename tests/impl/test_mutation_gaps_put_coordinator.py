@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import math
+
 from impl.effects import CancelTimer, Reply, Send
 from impl.errors import ErrorCode, StorageError
-from impl.messages import Forward, ForwardReply, PutRequest
+from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
@@ -46,3 +48,49 @@ def test_a_failed_persist_answers_a_forwarded_put_as_a_put() -> None:
     assert isinstance(reply, ForwardReply)
     assert (reply.op_id, reply.kind, reply.error) == (41, "put", ErrorCode.STORAGE.value)
     assert len(_put_timeouts(effects)) == 1
+
+
+def _hinted_sends(effects: list[object]) -> list[tuple[str, str]]:
+    return [(e.dest, e.message.hint) for e in effects
+            if isinstance(e, Send) and isinstance(e.message, ReplicaPut)]
+
+
+def test_a_timer_naming_one_target_resends_its_part_to_the_next_reachable_fallback() -> None:
+    """``PutTimeout(op_id, target)`` (a driver names the target): give up on the node
+    that target's write went to and send it to the next fallback that is not
+    suspected, hinted; never back to the target itself, even when it is no longer
+    suspected."""
+    node = Node("n1", make_config(5, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    key = b"k3"  # targets n1, n2, n3; fallbacks n4, n5
+    assert node.quorum.split(key) == (("n1", "n2", "n3"), ("n4", "n5"))
+    node.client_request(0.0, PutRequest(7, key, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.set_suspected({"n4": math.inf})
+    assert _hinted_sends(node.fire(0.3, PutTimeout(op_id, "n2"))) == [("n5", "n2")]
+    assert node.suspects("n2")
+    node.set_suspected({})
+    assert _hinted_sends(node.fire(0.4, PutTimeout(op_id, "n2"))) == [("n4", "n2")]
+    assert node.suspects("n5")
+    assert node.puts.coordinations[op_id].sent_to["n2"] == "n4"
+
+
+def test_the_timer_resends_each_silent_targets_part_to_a_reachable_fallback() -> None:
+    node = Node("n1", make_config(5, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.client_request(0.0, PutRequest(7, b"k3", b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.set_suspected({"n4": math.inf})
+    # n2's part to n5 (n4 suspected); none left for n3's: n3 again, unhinted
+    assert _hinted_sends(node.fire(0.3, PutTimeout(op_id))) == [("n5", "n2"), ("n3", "")]
+
+
+def test_a_forwarded_put_short_of_w_at_its_deadline_is_answered_as_a_put() -> None:
+    node = _node()
+    node.receive(0.0, "n2", Forward(41, PutRequest(7, KEY, b"milk", b"", None, "c1")))
+    (op_id,) = node.puts.coordinations
+    (send,) = [e for e in node.fire(1.0, PutTimeout(op_id)) if isinstance(e, Send)]
+    reply = send.message
+    assert send.dest == "n2" and isinstance(reply, ForwardReply)
+    assert (reply.op_id, reply.kind, reply.error, reply.message) == (
+        41, "put", ErrorCode.QUORUM.value, "put reached 1 of W=3 replicas before the timeout")
