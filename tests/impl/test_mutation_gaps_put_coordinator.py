@@ -7,7 +7,7 @@ import math
 
 from impl.effects import CancelTimer, Reply, Send
 from impl.errors import ErrorCode, StorageError
-from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut
+from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
@@ -94,3 +94,16 @@ def test_a_forwarded_put_short_of_w_at_its_deadline_is_answered_as_a_put() -> No
     assert send.dest == "n2" and isinstance(reply, ForwardReply)
     assert (reply.op_id, reply.kind, reply.error, reply.message) == (
         41, "put", ErrorCode.QUORUM.value, "put reached 1 of W=3 replicas before the timeout")
+
+
+def test_the_periodic_timer_never_resends_to_a_target_no_longer_suspected() -> None:
+    """Once a target's part went to a fallback, the next round gives up on that
+    fallback and takes the next one, even if the target is reachable again."""
+    node = Node("n1", make_config(5, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.client_request(0.0, PutRequest(7, b"k3", b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.receive(0.1, "n3", ReplicaPutAck(op_id, b"k3"))
+    assert _hinted_sends(node.fire(0.3, PutTimeout(op_id))) == [("n4", "n2")]
+    node.set_suspected({})
+    assert _hinted_sends(node.fire(0.6, PutTimeout(op_id))) == [("n5", "n2")]
