@@ -51,7 +51,7 @@ bench-cluster: $(STAMP)
 .PHONY: mutation
 mutation: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[mutation]'
-	$(BIN)/mutmut run $(MUTATE) || true
+	HYPOTHESIS_PROFILE=mutation $(BIN)/mutmut run $(MUTATE) || true
 	$(BIN)/python -m tests.refinement.mutation_table
 
 clean:

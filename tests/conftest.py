@@ -4,6 +4,8 @@
   (``.ci/run`` sets it), so a CI failure reproduces exactly.
 - ``dev``: the default on a developer's machine: a little more, still quick.
 - ``soak``: long runs for finding rare interleavings (``HYPOTHESIS_PROFILE=soak``).
+- ``mutation``: ``ci`` without shrinking (``make mutation``): a mutant is killed by
+  the first failing example; shrinking it would only cost time.
 
 Tests that want more or fewer examples than the profile scale them with
 :func:`examples` rather than hard-coding ``max_examples``.
@@ -16,7 +18,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
@@ -26,6 +28,10 @@ settings.register_profile(
 )
 settings.register_profile(
     "dev", max_examples=100, deadline=None, print_blob=True, suppress_health_check=_SLOW_OK,
+)
+settings.register_profile(
+    "mutation", derandomize=True, max_examples=60, deadline=None, database=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate], suppress_health_check=_SLOW_OK,
 )
 settings.register_profile(
     "soak", max_examples=5_000, deadline=None, print_blob=True,

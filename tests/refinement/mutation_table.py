@@ -1,6 +1,7 @@
 """Print the mutation table of the last ``mutmut run`` (``make mutation``): per source
-file, the mutants killed, survived, not reached by any test, and the others
-(timeouts, suspicious, skipped); then every survivor by name.
+file, the mutants killed, survived, not reached by any test, not run yet (an
+interrupted or narrowed run), and the others (timeouts, suspicious, skipped); then
+every survivor by name.
 
 Reads ``mutmut results --all true`` (mutmut 3: one ``name: status`` per line, the
 name ``module.function__mutmut_N`` tells the file).
@@ -23,18 +24,18 @@ def main() -> int:
         if not name:
             continue
         module = name.split(".x" if ".x" in name else ".")[0]
-        bucket = {"killed": "killed", "survived": "survived",
-                  "no tests": "no tests"}.get(status, "other")
+        bucket = {"killed": "killed", "survived": "survived", "no tests": "no tests",
+                  "not checked": "not run"}.get(status, "other")
         table[module][bucket] += 1
         if bucket == "survived":
             survivors.append(name)
-    print(f"{'file':<28} {'killed':>7} {'survived':>8} {'no tests':>8} {'other':>6} "
-          f"{'score':>6}")
+    print(f"{'file':<28} {'killed':>7} {'survived':>8} {'no tests':>8} {'not run':>7} "
+          f"{'other':>6} {'score':>6}")
     for module, counts in sorted(table.items()):
         reached = counts["killed"] + counts["survived"]
         score = f"{100 * counts['killed'] / reached:.0f}%" if reached else "-"
         print(f"{module:<28} {counts['killed']:>7} {counts['survived']:>8} "
-              f"{counts['no tests']:>8} {counts['other']:>6} {score:>6}")
+              f"{counts['no tests']:>8} {counts['not run']:>7} {counts['other']:>6} {score:>6}")
     print("survivors:")
     for name in survivors:
         print("  " + name)

@@ -1,0 +1,87 @@
+"""impl.get_coordinator: the behaviours mutmut found no test for (docs/refinement.md,
+"Mutation score"): the get's timer asks the next fallback for each silent target and
+for no other, fails the get at its deadline with the figures, and ends an answered
+get there (its reap included)."""
+
+from __future__ import annotations
+
+from impl.effects import Effect, Reply, Send, SetTimer
+from impl.errors import QuorumError
+from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
+from impl.node import Node
+from impl.storage.memory import MemoryStorage
+from impl.timers import GetTimeout, ReapTombstone
+from impl.versions import TOMBSTONE, ClockMode, Record, apply_put, encode_record
+from spec.vclock import VClock
+from tests.impl.test_node_driver import make_config
+
+KEY = b"k3"  # targets n1, n2, n3; fallbacks n4, n5 (then n4 alone with four nodes)
+
+
+def _get(nodes: int, r: int, storage: MemoryStorage | None = None) -> tuple[Node, int]:
+    node = Node("n1", make_config(nodes, n=3, r=r, w=2), storage or MemoryStorage("always"),
+                seed=1)
+    node.start(0.0)
+    assert node.quorum.split(KEY)[0] == ("n1", "n2", "n3")
+    effects = node.client_request(0.0, GetRequest(7, KEY, None, "c1"))
+    assert sorted(e.dest for e in effects if isinstance(e, Send)) == ["n2", "n3"]
+    (op_id,) = node.gets.coordinations
+    return node, op_id
+
+
+def _asked(effects: list[Effect], op_id: int) -> list[str]:
+    return [e.dest for e in effects
+            if isinstance(e, Send) and e.message == ReplicaGet(op_id, KEY)]
+
+
+def test_the_timer_asks_the_next_fallback_for_each_silent_target_only() -> None:
+    node, op_id = _get(5, r=3)
+    node.receive(0.1, "n3", ReplicaGetReply(op_id, KEY))
+    first = node.fire(0.3, GetTimeout(op_id))
+    assert _asked(first, op_id) == ["n4"]  # for n2 alone: n1 and n3 replied
+    assert node.suspects("n2")
+    assert node.gets.coordinations[op_id].sent_to["n2"] == "n4"
+    # n2 is no longer suspected, n4 is silent: the next fallback, not n2 again
+    node.set_suspected({})
+    second = node.fire(0.6, GetTimeout(op_id))
+    assert _asked(second, op_id) == ["n5"]
+    assert node.suspects("n4")
+    done = node.receive(0.7, "n5", ReplicaGetReply(op_id, KEY))
+    assert [e.request_id for e in done if isinstance(e, Reply) and e.error is None] == [7]
+
+
+def test_the_timer_asks_nobody_once_the_get_is_answered() -> None:
+    node, op_id = _get(5, r=2)
+    node.receive(0.1, "n3", ReplicaGetReply(op_id, KEY))  # answered; n2 still silent
+    assert _asked(node.fire(0.3, GetTimeout(op_id)), op_id) == []
+
+
+def test_a_get_short_of_r_at_its_deadline_fails_with_the_figures() -> None:
+    node, op_id = _get(5, r=3)
+    node.receive(0.1, "n3", ReplicaGetReply(op_id, KEY))
+    effects = node.fire(1.0, GetTimeout(op_id))
+    (reply,) = [e for e in effects if isinstance(e, Reply)]
+    assert isinstance(reply.error, QuorumError)
+    assert str(reply.error) == "get reached 2 of R=3 replicas before the timeout"
+    assert (reply.error.needed, reply.error.got) == (3, 2)
+    assert op_id not in node.gets.coordinations
+
+
+def test_an_answered_get_ends_at_its_deadline_and_schedules_the_reap() -> None:
+    """Every target itself answered with the same tombstone, but a fallback asked on
+    the way never did: the coordination ends at the deadline, and the safe rule
+    schedules the reap then (``tombstone_grace_s`` later)."""
+    tombstone = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), TOMBSTONE,
+                                        coordinator="n1", client_id="c1", now=0.0))
+    storage = MemoryStorage("always")
+    storage.write(KEY, tombstone)
+    node, op_id = _get(4, r=2, storage=storage)
+    assert _asked(node.fire(0.3, GetTimeout(op_id)), op_id) == ["n4", "n3"]
+    assert _asked(node.fire(0.6, GetTimeout(op_id)), op_id) == ["n2", "n3"]  # none left
+    node.receive(0.7, "n2", ReplicaGetReply(op_id, KEY, tombstone))
+    node.receive(0.7, "n3", ReplicaGetReply(op_id, KEY, tombstone))
+    assert op_id in node.gets.coordinations  # n4 was asked and never answered
+    effects = node.fire(1.0, GetTimeout(op_id))
+    reaps = [e for e in effects if isinstance(e, SetTimer) and isinstance(e.timer, ReapTombstone)]
+    assert [(r.timer.key, r.at) for r in reaps] == [(KEY, 4.0)]
+    assert op_id not in node.gets.coordinations

@@ -1,0 +1,109 @@
+"""impl.put_coordinator: the behaviours mutmut found no test for (docs/refinement.md,
+"Mutation score")."""
+
+from __future__ import annotations
+
+import math
+
+from impl.effects import CancelTimer, Reply, Send
+from impl.errors import ErrorCode, StorageError
+from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
+from impl.node import Node
+from impl.storage.memory import MemoryStorage
+from impl.timers import PutTimeout
+from tests.impl.test_node_driver import make_config
+
+KEY = b"cart"
+
+
+def _node() -> Node:
+    node = Node("n1", make_config(3, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    return node
+
+
+def _put_timeouts(effects: list[object]) -> list[PutTimeout]:
+    return [e.timer for e in effects
+            if isinstance(e, CancelTimer) and isinstance(e.timer, PutTimeout)]
+
+
+def test_a_failed_persist_fails_the_put_and_cancels_its_timer() -> None:
+    node = _node()
+    node.client_request(1.0, PutRequest(7, KEY, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    effects = node.persist_failed(1.0, StorageError("disk full"))
+    replies = [e for e in effects if isinstance(e, Reply)]
+    assert [(r.request_id, type(r.error)) for r in replies] == [(7, StorageError)]
+    assert _put_timeouts(effects) == [PutTimeout(op_id)]
+    assert node.puts.coordinations == {}
+
+
+def test_a_failed_persist_answers_a_forwarded_put_as_a_put() -> None:
+    node = _node()
+    node.receive(1.0, "n2", Forward(41, PutRequest(7, KEY, b"milk", b"", None, "c1")))
+    effects = node.persist_failed(1.0, StorageError("disk full"))
+    sends = [e for e in effects if isinstance(e, Send)]
+    assert len(sends) == 1 and sends[0].dest == "n2"
+    reply = sends[0].message
+    assert isinstance(reply, ForwardReply)
+    assert (reply.op_id, reply.kind, reply.error) == (41, "put", ErrorCode.STORAGE.value)
+    assert len(_put_timeouts(effects)) == 1
+
+
+def _hinted_sends(effects: list[object]) -> list[tuple[str, str]]:
+    return [(e.dest, e.message.hint) for e in effects
+            if isinstance(e, Send) and isinstance(e.message, ReplicaPut)]
+
+
+def test_a_timer_naming_one_target_resends_its_part_to_the_next_reachable_fallback() -> None:
+    """``PutTimeout(op_id, target)`` (a driver names the target): give up on the node
+    that target's write went to and send it to the next fallback that is not
+    suspected, hinted; never back to the target itself, even when it is no longer
+    suspected."""
+    node = Node("n1", make_config(5, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    key = b"k3"  # targets n1, n2, n3; fallbacks n4, n5
+    assert node.quorum.split(key) == (("n1", "n2", "n3"), ("n4", "n5"))
+    node.client_request(0.0, PutRequest(7, key, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.set_suspected({"n4": math.inf})
+    assert _hinted_sends(node.fire(0.3, PutTimeout(op_id, "n2"))) == [("n5", "n2")]
+    assert node.suspects("n2")
+    node.set_suspected({})
+    assert _hinted_sends(node.fire(0.4, PutTimeout(op_id, "n2"))) == [("n4", "n2")]
+    assert node.suspects("n5")
+    assert node.puts.coordinations[op_id].sent_to["n2"] == "n4"
+
+
+def test_the_timer_resends_each_silent_targets_part_to_a_reachable_fallback() -> None:
+    node = Node("n1", make_config(5, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.client_request(0.0, PutRequest(7, b"k3", b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.set_suspected({"n4": math.inf})
+    # n2's part to n5 (n4 suspected); none left for n3's: n3 again, unhinted
+    assert _hinted_sends(node.fire(0.3, PutTimeout(op_id))) == [("n5", "n2"), ("n3", "")]
+
+
+def test_a_forwarded_put_short_of_w_at_its_deadline_is_answered_as_a_put() -> None:
+    node = _node()
+    node.receive(0.0, "n2", Forward(41, PutRequest(7, KEY, b"milk", b"", None, "c1")))
+    (op_id,) = node.puts.coordinations
+    (send,) = [e for e in node.fire(1.0, PutTimeout(op_id)) if isinstance(e, Send)]
+    reply = send.message
+    assert send.dest == "n2" and isinstance(reply, ForwardReply)
+    assert (reply.op_id, reply.kind, reply.error, reply.message) == (
+        41, "put", ErrorCode.QUORUM.value, "put reached 1 of W=3 replicas before the timeout")
+
+
+def test_the_periodic_timer_never_resends_to_a_target_no_longer_suspected() -> None:
+    """Once a target's part went to a fallback, the next round gives up on that
+    fallback and takes the next one, even if the target is reachable again."""
+    node = Node("n1", make_config(5, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.client_request(0.0, PutRequest(7, b"k3", b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.receive(0.1, "n3", ReplicaPutAck(op_id, b"k3"))
+    assert _hinted_sends(node.fire(0.3, PutTimeout(op_id))) == [("n4", "n2")]
+    node.set_suspected({})
+    assert _hinted_sends(node.fire(0.6, PutTimeout(op_id))) == [("n5", "n2")]

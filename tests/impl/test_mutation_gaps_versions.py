@@ -1,0 +1,61 @@
+"""impl.versions: the behaviours mutmut found no test for (docs/refinement.md,
+"Mutation score")."""
+
+from __future__ import annotations
+
+from impl.records import Truncation
+from impl.versions import (
+    LWW_ACTOR,
+    LWW_TICK_S,
+    ClockMode,
+    Record,
+    Sibling,
+    apply_put,
+    context_clock,
+    lww_version,
+    merge,
+    truncate_new_clock,
+)
+from spec.vclock import VClock
+
+
+def test_per_put_truncation_keeps_threshold_pairs_when_the_entry_is_the_newest() -> None:
+    """The usual case: the pair the put just incremented carries the put's time (the
+    newest); the others fill the remaining ``threshold - 1`` places, and the kept
+    pairs keep their times."""
+    clock = VClock.of({"a": 1, "b": 2, "c": 3}, {"a": 5.0, "b": 1.0, "c": 9.0})
+    truncated = truncate_new_clock(clock, 2, "c")
+    assert truncated.pairs == (("a", 1), ("c", 3))
+    assert truncated.times == (("a", 5.0), ("c", 9.0))
+
+
+def test_per_put_truncation_breaks_ties_by_node_id_not_counter() -> None:
+    clock = VClock.of({"a": 3, "b": 1, "c": 1})
+    assert truncate_new_clock(clock, 2, "c").pairs == (("b", 1), ("c", 1))
+
+
+def test_an_lww_context_counter_is_at_least_one_whatever_the_stamp() -> None:
+    """Counters are positive: a stamp so far in the past that its offset counter
+    would be below 1 gives counter 1."""
+    record = Record(ClockMode.LWW, (Sibling(b"v", VClock(), -(2.0 ** 43), "A"),))
+    assert context_clock(record) == VClock.of({LWW_ACTOR: 1})
+
+
+def test_lww_version_is_hybrid_by_default() -> None:
+    stored = Record(ClockMode.LWW, (Sibling(b"old", VClock(), 10.0, "B"),))
+    new = lww_version(stored, VClock(), b"new", coordinator="A", now=5.0)
+    assert new.stamp == 10.0 + LWW_TICK_S
+    naive = lww_version(stored, VClock(), b"new", coordinator="A", now=5.0, hybrid=False)
+    assert naive.stamp == 5.0
+
+
+def test_a_merge_keeps_the_truncation_policy_either_side_carries() -> None:
+    policy = Truncation(threshold=2, max_pairs=3)
+    mode = ClockMode.SERVER_VCLOCK
+    kept = apply_put(Record.empty(mode), VClock(), b"a", coordinator="A", client_id="c",
+                     now=1.0, truncation=policy)
+    plain = apply_put(Record.empty(mode), VClock(), b"b", coordinator="B", client_id="c",
+                      now=2.0)
+    assert (kept.truncation, plain.truncation) == (policy, None)
+    assert merge(kept, plain).truncation == policy
+    assert merge(plain, kept).truncation == policy

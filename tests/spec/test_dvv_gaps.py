@@ -1,0 +1,93 @@
+"""spec.dvv: the behaviours mutmut found no test for (docs/refinement.md, "Mutation
+score"): the JSON methods pass their codec on, ``equal`` compares ids, counters and
+value counts each, ``last`` looks at every entry, errors name what was wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from spec import dvv
+from spec.dvv import DVVSet, equal, last
+from spec.errors import InvalidValueError
+
+
+def test_the_json_methods_pass_their_codec_on() -> None:
+    clock = DVVSet.of([("a", 2, [b"\x00new", b"old"])], [b"anon"])
+    data = clock.to_json(dvv.encode_bytes)
+    assert data == dvv.to_json(clock, dvv.encode_bytes)
+    assert data["entries"] == [["a", 2, ["AG5ldw==", "b2xk"]]]
+    assert DVVSet.from_json(data, dvv.decode_bytes) == clock
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    # same id and counter, another number of values
+    (DVVSet.of([("a", 2, [1, 0])]), DVVSet.of([("a", 2, [1])])),
+    # another id, same counter and number of values
+    (DVVSet.of([("a", 1, [])]), DVVSet.of([("b", 1, [])])),
+    # same id and number of values, another counter
+    (DVVSet.of([("a", 1, [])]), DVVSet.of([("a", 2, [])])),
+])
+def test_equal_needs_the_same_ids_counters_and_value_counts(
+        a: DVVSet[int], b: DVVSet[int]) -> None:
+    assert not equal(a, b)
+    assert not equal(b, a)
+    assert equal(a, a)
+
+
+def test_last_looks_at_the_newest_value_of_every_entry() -> None:
+    clock = DVVSet.of([("a", 1, [1]), ("b", 1, [5]), ("c", 1, [2])])
+    assert last(lambda x, y: x <= y, clock) == 5
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: equal(DVVSet(), ()),
+     "equal compares two clocks or two version vectors, not one of each"),
+    (lambda: last(lambda x, y: x <= y, DVVSet()),
+     "last/lww need a clock with at least one value; this one has none"),
+])
+def test_errors_name_what_was_wrong(call: object, message: str) -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        call()  # type: ignore[operator]
+    assert str(raised.value) == message
+
+
+@pytest.mark.parametrize("values", [5, "ab", b"ab"])
+def test_of_refuses_entry_values_that_are_not_a_list(values: object) -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        DVVSet.of([("a", 2, values)])  # type: ignore[list-item]
+    assert str(raised.value) == "DVVSet entry 'a': values must be a list"
+
+
+def test_from_json_names_the_unknown_keys() -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        dvv.from_json({"entries": [], "anonymous": [], "zz": 1, "extra": 2})
+    assert str(raised.value) == "DVVSet JSON has unknown keys ['extra', 'zz']"
+
+
+@pytest.mark.parametrize(("vector", "message"), [
+    ((("a", 1, 2),), "a version vector entry is (id, counter), got ('a', 1, 2)"),
+    (((5, 1),), "DVVSet id must be a non-empty str, got 5"),
+    ((("", 1),), "DVVSet id must be a non-empty str, got ''"),
+    ((("a", 1), ("a", 2)), "version vector names id 'a' twice"),
+    ((("b", 1), ("a", 1), ("a", 2)), "version vector names id 'a' twice"),
+    ((("a", -1),), "DVVSet counter of 'a' must be >= 0, got -1"),
+    ((("a", "1"),), "DVVSet counter of 'a' must be an int, got '1'"),
+    ((("a", True),), "DVVSet counter of 'a' must be an int, got True"),
+])
+def test_a_vector_given_as_a_tuple_is_checked_like_any_other(
+        vector: tuple[object, ...], message: str) -> None:
+    """A tuple of pairs takes a fast path when it is already canonical; anything
+    else in a tuple is refused or canonicalized like a list or a mapping."""
+    with pytest.raises(InvalidValueError) as raised:
+        dvv.new(vector, 5)  # type: ignore[arg-type]
+    assert str(raised.value) == message
+
+
+def test_a_tuple_vector_out_of_order_or_with_list_pairs_is_canonicalized() -> None:
+    assert dvv.join(dvv.new((("b", 1), ("a", 2)), 5)) == (("a", 2), ("b", 1))
+    assert equal((["a", 1],), (("a", 1),))  # type: ignore[arg-type]
+
+
+def test_the_repr_is_the_literal_that_builds_the_clock() -> None:
+    clock = DVVSet.of([("a", 2, [1, 0]), ("b", 1, [])], [10])
+    assert repr(clock) == "DVVSet.of([('a', 2, [1, 0]), ('b', 1, [])], [10])"
