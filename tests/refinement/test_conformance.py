@@ -1,24 +1,39 @@
 """Exhaustive conformance (model_check.refinement_conformance): every edge of a suite
-configuration's reachable graph replayed on the implementation.
+configuration's reachable graph checked on the implementation, each from a restored
+snapshot of the lockstep at its source (clone mode; the replay mode is the reference).
 
-CI: the two smallest suite configurations in full and a seeded sample of 40 edges of
-every other one; the soak profile (``HYPOTHESIS_PROFILE=soak``) every edge of every
-configuration (hours; figures in docs/refinement.md).
+CI: the suite configurations of :data:`FULL_IN_CI` in full and a seeded sample of 40
+edges of every other one; the soak profile (``HYPOTHESIS_PROFILE=soak``) every edge
+of every configuration (figures in docs/refinement.md).
 """
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from model_check.refinement_conformance import check_edge, conformance, path_to, reachable_graph
+from model_check.refinement_conformance import (
+    MODES,
+    check_edge,
+    clone_outcomes,
+    conformance,
+    path_to,
+    reachable_graph,
+)
 from model_check.refinement_state import cluster_for, unmapped_features
 from model_check.suite import DEFAULT_SUITE, entry
-from spec.actions import ClientDelete, Reap
+from spec.actions import AntiEntropy, ClientDelete, Reap
 from spec.errors import ConfigError
 from tests.conftest import PROFILE
 from tests.refinement.mutations import MUTANTS
 
-FULL_IN_CI = ("strict-no-anti-entropy", "client-vclock-same-coordinator")
+#: checked edge by edge in CI (clone mode): the suite configurations of up to about
+#: 3,400 edges (together about 45 s of one core, graph explorations included)
+FULL_IN_CI = ("strict-no-anti-entropy", "sloppy-no-handoff", "client-vclock-same-coordinator",
+              "dvv-same-coordinator", "server-vclock-same-coordinator",
+              "client-vclock-blind-rewrite", "disk-loss-w1", "strict-weak-quorum",
+              "dvv-context-collapses", "lww-blind-rewrite")
 SAMPLE_IN_CI = 40
 
 
@@ -72,8 +87,7 @@ def test_every_delete_and_reap_edge_agrees(name: str) -> None:
                                                min(DELETE_EDGES_IN_CI // 2, len(of_kind)))
         chosen += of_kind
     outcomes: dict[tuple[str, str], int] = {}
-    for source, action, target in chosen:
-        outcome = check_edge(config, path_to(parent, source), action, target)
+    for (source, action, _), outcome in clone_outcomes(config, parent, chosen):
         assert not outcome.startswith("diverged"), f"{action} after {source}: {outcome}"
         kind = (action.kind, outcome.split(":")[0])
         outcomes[kind] = outcomes.get(kind, 0) + 1
@@ -82,11 +96,51 @@ def test_every_delete_and_reap_edge_agrees(name: str) -> None:
     assert outcomes.get(("reap", "agreed"), 0) > 0
 
 
-def test_conformance_catches_a_one_way_merkle_exchange() -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_conformance_catches_a_one_way_merkle_exchange(mode: str) -> None:
     with MUTANTS["merkle-one-way"]():
-        report = conformance(entry("dvv-same-coordinator").config, limit=150, seed=1)
+        report = conformance(entry("dvv-same-coordinator").config, limit=150, seed=1,
+                             mode=mode)
     assert report.outcomes["diverged"] > 0
     assert all("anti-entropy" in line for line in report.divergences)
+
+
+@pytest.mark.parametrize(("name", "limit"), [
+    ("strict-no-anti-entropy", None),  # every edge: agreed, unmapped, source unreached
+    ("sloppy-no-handoff", 150),
+    ("disk-loss-w2", 100),
+])
+def test_cloning_and_replaying_give_every_edge_the_same_outcome(name: str,
+                                                                 limit: int | None) -> None:
+    """The clone mode (a snapshot of the lockstep at the source, restored per edge)
+    against the reference (the shortest path replayed on a fresh lockstep), edge by
+    edge, outcome text included."""
+    config = entry(name).config
+    parent, edges = reachable_graph(config)
+    if limit is not None:
+        edges = random.Random(12).sample(edges, limit)
+    cloned = dict(clone_outcomes(config, parent, edges))
+    replayed = {(s, a, t): check_edge(config, path_to(parent, s), a, t) for s, a, t in edges}
+    assert cloned == replayed
+    assert {outcome.split(":")[0] for outcome in cloned.values()} >= (
+        {"agreed", "unmapped", "source-unreached"} if limit is None else {"agreed"})
+
+
+def test_cloning_and_replaying_agree_on_a_mutant_s_divergences() -> None:
+    config = entry("dvv-same-coordinator").config
+    parent, edges = reachable_graph(config)
+    edges = [e for e in edges if isinstance(e[1], AntiEntropy)][:40]
+    with MUTANTS["merkle-one-way"]():
+        cloned = dict(clone_outcomes(config, parent, edges))
+        replayed = {(s, a, t): check_edge(config, path_to(parent, s), a, t)
+                    for s, a, t in edges}
+    assert cloned == replayed
+    assert any(outcome.startswith("diverged") for outcome in cloned.values())
+
+
+def test_an_unknown_mode_is_refused() -> None:
+    with pytest.raises(ConfigError, match="conformance mode"):
+        conformance(entry("strict-no-anti-entropy").config, mode="guess")
 
 
 @pytest.mark.parametrize(("mutant", "name"), [
