@@ -32,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def graph_digest(config: Any, model: Any = None) -> dict[str, Any]:
     """Breadth-first over the spec's model of ``config`` (symmetry on, as `vdynamo check`):
     the distinct states, transitions, depth, and a digest of every transition in the order
-    the spec gives them: the action, the successor and its canonical form, each by
-    :class:`StableHash` (their field values, not the hashes the successor path caches).
+    the spec gives them (the action and the successor) and of each new class's canonical
+    form, each by :class:`StableHash` (their field values, not the hashes the successor
+    path caches).
     Run under PYTHONHASHSEED=0, so that it means the same in every process."""
     from model_check.spec_model import spec_model
 
@@ -48,10 +49,10 @@ def graph_digest(config: Any, model: Any = None) -> dict[str, Any]:
         for state in frontier:
             for action, successor in model.successors(state):
                 canonical = model.canonicalize(successor)
-                digest.update(struct.pack("<qqq", stable(action), stable(successor),
-                                          stable(canonical)))
+                digest.update(struct.pack("<qq", stable(action), stable(successor)))
                 transitions += 1
-                if canonical not in seen:
+                if canonical not in seen:  # a new class: its canonical form too
+                    digest.update(struct.pack("<q", stable(canonical)))
                     seen[canonical] = None
                     following.append(successor)
         depth += bool(following)
