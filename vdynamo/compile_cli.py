@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from spec import compiled
+from spec.errors import DynamoError
 
 __all__ = ["build", "main", "missing_toolchain"]
 
@@ -62,11 +63,11 @@ def build(folder: Path | None = None) -> Path:
     """Compile :data:`spec.compiled.MODULES` into ``folder`` (default
     :func:`spec.compiled.build_dir`) and write its stamp; returns the folder.
 
-    Raises RuntimeError naming the cause when the toolchain is missing or mypyc
+    Raises DynamoError naming the cause when the toolchain is missing or mypyc
     fails (its output's tail in the message)."""
     why = missing_toolchain()
     if why:
-        raise RuntimeError(why)
+        raise DynamoError(why)
     folder = folder or compiled.build_dir()
     for part in ("src", "spec", "lib", "stamp.json"):
         target = folder / part
@@ -86,7 +87,7 @@ def build(folder: Path | None = None) -> Path:
                           text=True, check=False)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).splitlines()[-30:])
-        raise RuntimeError(f"mypyc failed (exit {done.returncode}):\n{tail}")
+        raise DynamoError(f"mypyc failed (exit {done.returncode}):\n{tail}")
     (folder / "spec").mkdir()
     (folder / "lib").mkdir()
     for module in compiled.MODULES:
@@ -116,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         folder = build()
-    except RuntimeError as error:
+    except DynamoError as error:
         print(f"vdynamo compile: {error}; the pure-Python spec stays in use", file=sys.stderr)
         return 1
     print(f"compiled {len(compiled.MODULES)} spec modules into {folder} in "
