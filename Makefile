@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PKGS   := spec impl model_check vdynamo
 
-.PHONY: check test lint typecheck imports pytest bench venv clean
+.PHONY: check test lint typecheck imports pytest bench venv clean compiled
 
 venv: $(STAMP)
 
@@ -21,6 +21,12 @@ check: $(STAMP)
 	$(BIN)/vdynamo check
 
 test: lint typecheck imports pytest
+
+# The opt-in compiled spec (mypyc; needs gcc and python3-dev): built into build/compiled/,
+# never into spec/; used only with VDYNAMO_COMPILED=1 or `vdynamo check --compiled`, and
+# only while spec/*.py are the sources it was built from (spec/compiled.py).
+compiled: $(STAMP)
+	$(BIN)/vdynamo compile
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(PKGS) tests bench

@@ -8,13 +8,14 @@ it runs ``check()`` with symmetry on and off, each in a fresh subprocess so that
 memory (``ru_maxrss``) belongs to that run alone, and prints one table, side
 by side. A first row measures the explorer alone on a trivial system (two
 counters, 1,000,000 states) to separate its own cost from the spec's
-successor generation. Then partial-order reduction (``--por`` off and on: the
-states with and without, the reduction factor, CPU seconds, verdicts), the
-worker scaling (``--workers`` 1 and 2, with the workers' seen-set bytes per
-state) and the swarm simulator's steps per CPU-second on strict-dvv and the
-sloppy configurations, and the SPIN comparison on the reference questions
-(``bench/promela/strict.pml``: needs ``spin`` and ``gcc``, from Debian:
-``apt-get install spin gcc``). It prints figures and never fails on time.
+successor generation. Then the compiled spec against the pure one (``make
+compiled``: states per CPU-second of check() and of the successors alone, and the
+ratio), partial-order reduction (``--por`` off and on: the states with and without,
+the reduction factor, CPU seconds, verdicts), the worker scaling (``--workers`` 1
+and 2, with the workers' seen-set bytes per state) and the swarm simulator's steps
+per CPU-second on strict-dvv and the sloppy configurations, and the SPIN comparison
+on the reference questions (``bench/promela/strict.pml``: needs ``spin`` and
+``gcc``, from Debian: ``apt-get install spin gcc``). It prints figures and never fails on time.
 """
 
 from __future__ import annotations
@@ -56,8 +57,11 @@ LARGE_STATES = 1_000_000
 SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
-SECTIONS = ("table", "split", "por", "workers", "simulate", "spin")
+SECTIONS = ("table", "split", "compiled", "por", "workers", "simulate", "spin")
 """The parts of the run (``--section``)."""
+COMPILED = (*SCALING, "lww-two-clients", "delete-immediate")
+"""The configurations of the compiled-against-pure rows (the last two: two clients, where
+the symmetry reduction runs)."""
 POR = (*SCALING, "strict-dvv-reread", "strict-read-all-reread")
 """The configurations of the partial-order reduction rows (the last two: where it finds
 something to reduce)."""
@@ -95,6 +99,8 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "split":  # name = suite entry: where check()'s CPU goes
         return _split(name)
+    if kind == "spec-path":  # name = suite entry; the pure or the compiled spec (the env)
+        return _spec_path(name)
     if kind in ("por", "no-por"):  # name = suite entry; all its properties
         from model_check.suite import entry as suite_entry
 
@@ -186,6 +192,77 @@ def _split(name: str) -> dict[str, Any]:
             "check": cpu(lambda: check(chosen.config, list(chosen.expected)))}
 
 
+def _spec_path(name: str) -> dict[str, Any]:
+    """check() with all of the entry's properties, and the successors of every reachable
+    state (the spec alone), each timed once, with the spec this process imported."""
+    from model_check.check import check
+    from model_check.spec_model import spec_model
+    from model_check.suite import entry as suite_entry
+    from spec import compiled
+
+    chosen = suite_entry(name)
+    started = time.process_time()
+    result = check(chosen.config, list(chosen.expected))
+    check_cpu = time.process_time() - started
+    model = spec_model(chosen.config)
+    seen = dict.fromkeys(model.initial_states())
+    level = list(seen)
+    while level:  # the reachable states (no symmetry), then their successors timed
+        following = []
+        for state in level:
+            for _, successor in model.successors(state):
+                if successor not in seen:
+                    seen[successor] = None
+                    following.append(successor)
+        level = following
+    started = time.process_time()
+    for state in seen:
+        for _ in model.successors(state):
+            pass
+    return {"distinct_states": result.distinct_states, "cpu_seconds": check_cpu,
+            "successors_cpu": time.process_time() - started, "reachable": len(seen),
+            "compiled": compiled.ACTIVE, "note": compiled.NOTE,
+            "verdicts": {r.property: str(r.verdict) for r in result.results}}
+
+
+def _compiled_rows(timeout: float) -> None:
+    """The compiled spec (``make compiled``, VDYNAMO_COMPILED=1) against the pure one:
+    states per CPU-second of check() and of the successors alone, medians of 3 alternating
+    runs, and whether the verdicts are the same."""
+    from spec import compiled
+
+    print("\ncompiled spec (make compiled; VDYNAMO_COMPILED=1) against pure Python (check() "
+          "with all of the entry's properties; successors of every reachable state; medians "
+          "of 3 alternating runs):")
+    usable, why = compiled.status()
+    if not usable:
+        print(f"  skipped: {why}")
+        return
+    for name in COMPILED:
+        runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+        for _ in range(3):
+            for use in runs:
+                run = _measure("spec-path", name, True, timeout,
+                               env={compiled.ENV: "1" if use else "0"})
+                if run is not None and "error" not in run:
+                    runs[use].append(run)
+        if not runs[False] or not runs[True] or not runs[True][0]["compiled"]:
+            print(f"  {name:<18} failed{(': ' + runs[True][0]['note']) if runs[True] else ''}",
+                  flush=True)
+            continue
+        pure, fast = runs[False][0], runs[True][0]
+        cells = []
+        for label, key, states in (("check()", "cpu_seconds", "distinct_states"),
+                                   ("successors", "successors_cpu", "reachable")):
+            cpu = {use: statistics.median(r[key] for r in runs[use]) for use in runs}
+            cells.append(f"{label} {pure[states] / cpu[False]:,.0f} -> "
+                         f"{pure[states] / cpu[True]:,.0f} states/CPU-s "
+                         f"({cpu[False] / cpu[True]:.2f}x)")
+        print(f"  {name:<18} {pure['distinct_states']:,} states; " + "; ".join(cells)
+              + f"; verdicts {'same' if pure['verdicts'] == fast['verdicts'] else 'DIFFER'}",
+              flush=True)
+
+
 def _split_rows(timeout: float) -> None:
     print("\nwhere the CPU goes (CPU-s, medians of 3; explorer alone: on successors computed "
           "beforehand):")
@@ -204,11 +281,13 @@ def _split_rows(timeout: float) -> None:
               f"{rest:.2f} ({rest / check_s:.0%})", flush=True)
 
 
-def _measure(kind: str, name: str, symmetry: bool, timeout: float) -> dict[str, Any] | None:
+def _measure(kind: str, name: str, symmetry: bool, timeout: float,
+             env: dict[str, str] | None = None) -> dict[str, Any] | None:
     command = [sys.executable, __file__, "--one", kind, name, "1" if symmetry else "0"]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
-                              check=False, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                              check=False, cwd=ROOT,
+                              env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     except subprocess.TimeoutExpired:
         return {"error": f"timeout after {timeout:.0f} s"}
     if done.returncode != 0:
@@ -356,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{off['verdicts']}", flush=True)
     if "split" in sections:
         _split_rows(args.timeout)
+    if "compiled" in sections:
+        _compiled_rows(args.timeout)
     if "por" in sections:
         _por_rows(args.timeout)
     if "workers" in sections:

@@ -6,7 +6,7 @@ Usage::
                   [--symmetry-savings] [--max-depth D] [--max-states S]
                   [--trace-dir DIR] [--itf] [--json] [--quiet]
                   [--workers N] [--ray ADDRESS] [--simulate N [--seed S] [--max-steps K]]
-                  [--por [--por-savings]]
+                  [--por [--por-savings]] [--compiled]
 
 Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE`, each
 entry with its expected verdicts (always- and eventually-properties: ``holds``
@@ -43,13 +43,19 @@ is unreduced and says ``POR off: <why>`` on stderr (JSON: ``por_off_because``).
 ``--por-savings`` explores each
 configuration again without it and reports the states with and without (also in
 the JSON: ``states_without_por``, ``por_factor``).
+``--compiled`` runs the check in a child process with ``VDYNAMO_COMPILED=1``: the
+spec's successor generation from the mypyc build of ``make compiled``
+(:mod:`spec.compiled`), when that build was made from the current sources;
+otherwise it says why on stderr and checks with the pure-Python spec here.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
+import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -64,6 +70,7 @@ from model_check.check import (
 )
 from model_check.errors import CheckError
 from model_check.explorer import Progress, stderr_progress
+from spec import compiled
 from spec.config import Config, ConfigError, load_config
 
 __all__ = ["EXIT_BOUNDED", "EXIT_OK", "EXIT_USAGE", "EXIT_VIOLATED", "main"]
@@ -121,6 +128,9 @@ def _parser() -> argparse.ArgumentParser:
                         "instead of exploring exhaustively")
     parser.add_argument("--seed", type=int, default=0, metavar="S",
                         help="the simulation's seed (default 0)")
+    parser.add_argument("--compiled", action="store_true",
+                        help="run with the spec compiled by `make compiled` (mypyc), if it was "
+                        "built from the current sources; else say why and run pure Python")
     parser.add_argument("--max-steps", type=int, default=60, metavar="K",
                         help="steps per simulated walk (default 60)")
     return parser
@@ -129,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     try:
-        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        args = parser.parse_args(_argv(argv))
     except SystemExit as stop:
         return int(stop.code or 0)
     try:
@@ -155,9 +165,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CheckError as error:
         print(f"vdynamo check: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.compiled and not compiled.ACTIVE:
+        usable, why = compiled.status()
+        if usable:
+            return _run_compiled([a for a in _argv(argv) if a != "--compiled"])
+        print(f"vdynamo check: --compiled: {why}; checking with the pure-Python spec",
+              file=sys.stderr, flush=True)
     if args.configs:
         return _check_configs(args)
     return _check_suite(args)
+
+
+def _argv(argv: Sequence[str] | None) -> list[str]:
+    """The command's arguments: ``argv``, or the process's own after the program name."""
+    return list(sys.argv[1:] if argv is None else argv)
+
+
+def _run_compiled(rest: list[str]) -> int:
+    """``vdynamo check REST`` in a child interpreter whose spec is the compiled build (the
+    spec is imported before any option is read, so this process cannot switch)."""
+    env = {**os.environ, compiled.ENV: "1"}
+    sys.stdout.flush()
+    return subprocess.run([sys.executable, "-m", "vdynamo", "check", *rest], env=env,
+                          check=False).returncode
 
 
 def _progress(args: argparse.Namespace) -> Callable[[Progress], None] | None:
@@ -183,7 +213,8 @@ def _run(args: argparse.Namespace, config: Config, properties: Sequence[str] | N
         por=args.por,
     )
     if not args.quiet:
-        print(f"{_name(config)}: {result.statistics}", file=sys.stderr, flush=True)
+        print(f"{_name(config)}: {result.statistics}"
+              + (" (compiled spec)" if compiled.ACTIVE else ""), file=sys.stderr, flush=True)
         if args.por:
             print(f"{_name(config)}: " + (f"POR off: {result.por_note}" if result.por_note
                   else f"POR reduced {result.reduced_states:,} states to one step"),
@@ -214,6 +245,7 @@ def _por_savings(full: CheckResult, reduced: CheckResult) -> str:
 
 def _json(result: CheckResult, paths: dict[str, str]) -> dict[str, Any]:
     record = result.to_json(paths)
+    record["compiled"] = compiled.ACTIVE
     full = _POR_SAVINGS.pop(id(result), None)
     if full is not None:
         record["states_without_por"] = full.distinct_states

@@ -20,4 +20,15 @@ Available Key-value Store", SOSP 2007); docs/spec.md has the table:
   over :mod:`spec.state`, :mod:`spec.actions`, :mod:`spec.config`; readable forms
   :mod:`spec.presentation`; client symmetry :mod:`spec.symmetry`; errors
   :mod:`spec.errors`.
+
+``VDYNAMO_COMPILED=1`` runs the modules of :data:`spec.compiled.MODULES` from a
+mypyc build made by ``make compiled``, only if it was built from these very
+sources (:mod:`spec.compiled`); otherwise, and by default, the pure-Python spec.
 """
+
+import os as _os
+
+if _os.environ.get("VDYNAMO_COMPILED") == "1":  # spec.compiled.ENV
+    from spec import compiled as _compiled
+
+    _compiled.activate()

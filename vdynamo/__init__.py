@@ -23,7 +23,7 @@ Errors: every error the package raises on purpose is a :class:`DynamoError`;
 for any configuration, a bad trace, an unknown property), :class:`RemoteError`
 when the cluster could not do what was asked (e.g. :class:`QuorumError`).
 
-Command line: ``vdynamo check | replay | prove | ring | show | serve | cluster | get |
+Command line: ``vdynamo check | compile | replay | prove | ring | show | serve | cluster | get |
 put | join | leave``.
 """
 

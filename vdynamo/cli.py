@@ -17,6 +17,8 @@ from collections.abc import Sequence
 # subcommand -> (module, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "check": ("model_check.cli", "model-check configurations (default: the embedded suite)"),
+    "compile": ("vdynamo.compile_cli",
+                "build the opt-in compiled spec with mypyc (VDYNAMO_COMPILED=1 uses it)"),
     "replay": ("vdynamo.replay_cli", "replay a counterexample trace on the spec or the impl"),
     "prove": ("model_check.proofs.cli", "run the Z3 proofs and their broken twins"),
     "validate": ("vdynamo.validate_cli",
