@@ -228,10 +228,12 @@ def test_a_node_uses_a_joint_quorum_while_the_serving_ring_changes() -> None:
     quorum = cluster.node("n1").quorum
     targets, fallbacks = quorum.split(moving[0])
     assert len(targets) == 4 and "n6" in targets[:3] and not set(targets) & set(fallbacks)
-    assert quorum.joint(2, targets) == 3 and quorum.joint(3, targets) == 4
+    old, new = quorum.groups(moving[0])  # R (W) within each of the old and the new top N
+    assert "n6" in new and "n6" not in old and set(old) | set(new) == set(targets)
+    assert quorum.groups(moving[0], writing=True) == (old, new)
     cluster.run_until_quiet()
     targets, _ = quorum.split(moving[0])
-    assert len(targets) == 3 and quorum.joint(2, targets) == 2
+    assert len(targets) == 3 and quorum.groups(moving[0], writing=True) == ()
 
 
 def test_ring_slots_lay_the_ring_out_for_the_nodes_that_join_later() -> None:
