@@ -61,10 +61,12 @@ ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
 #: other member told it that it handed it over (``HandoffDone``); a leaving node
 #: stays among them until it handed everything over and left.
 SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
-#: Gossip rounds a node keeps using a joint quorum (old and new top N) after its
-#: serving ring changed: long enough for the change to reach every member by
-#: gossip, so that no node still on the old ring meets one already on the new one
-#: alone (pending ownership; docs/impl.md).
+#: Gossip rounds the node whose announcement changed the serving ring (a joining
+#: node's ``up``, a leaving node's ``left``: the spec's ``("handed", X)``) waits
+#: before it announces that the change *settled* (the spec's ``("settled", X)``):
+#: long enough for the handover to reach every member by gossip, so that no node
+#: still on the old ring meets one already on the new one alone. Until a node
+#: hears the settlement it uses joint quorums (pending ownership; docs/impl.md).
 JOINT_ROUNDS = 5
 
 
@@ -92,11 +94,20 @@ class Gossiper:
         self.future: Partitioning = self._same(self._routing_partitioning(self.view, ROUTING))
         #: a joining node: the members that told it they handed it its ranges
         self.handed_from: set[str] = set()
-        #: pending ownership: the serving ring before its last change, kept for
-        #: ``JOINT_ROUNDS`` gossip rounds while requests use a joint quorum of the
-        #: old and the new top N (views change node by node, not at once)
+        #: pending ownership: the serving ring before its last change, kept until
+        #: the change settled while requests use joint quorums of the old and the
+        #: new top N (views change node by node, not at once)
         self.previous: Partitioning | None = None
-        self.joint_rounds = 0
+        #: pending ownership: the nodes whose announcement changed the serving ring;
+        #: the change settled once they announced it (``Member.settled``; empty: no
+        #: change to settle)
+        self.settling: frozenset[str] = frozenset()
+        #: the gossip rounds until this node announces that its change settled
+        #: (0: none to announce)
+        self.settle_rounds = 0
+        #: an old owner may let its handed-over copies go: always with the naive
+        #: handover; with pending ownership once the change settled
+        self.releasable = not self.pending
         self.leaving = self.status is MemberStatus.LEAVING
         #: the future ring before its last change: a key this node left the top N of
         #: is handed to its new owners (:meth:`_rebalance`, :meth:`on_write`)
@@ -148,10 +159,10 @@ class Gossiper:
     def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
         """The gossip round: a joining node announces itself up; gossip with a peer;
         set the next round."""
-        if self.joint_rounds > 0:
-            self.joint_rounds -= 1
-            if not self.joint_rounds:
-                self.previous = None
+        if self.settle_rounds > 0:
+            self.settle_rounds -= 1
+            if not self.settle_rounds:  # the spec's Settle: announce it (a version bump)
+                self._apply(self.view.announce(self.name, settled=True))
         if self.status is MemberStatus.JOINING and (not self.pending or self._handed_over()):
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
         return [SetTimer(GossipRound(), now + self.config.gossip_interval),
@@ -283,15 +294,31 @@ class Gossiper:
         old_future = self.future
         if future.ring != old_future.ring or future.strategy is not old_future.strategy:
             self._rebalance(old_future, future)
+        self._settled(view)
         if new.ring == old.ring and new.strategy is old.strategy:
             self.future = self._same(future)
             return
-        if self.pending and self.name in new.nodes:
-            self.previous, self.joint_rounds = old, JOINT_ROUNDS
+        if self.pending:  # handed over: joint quorums until the change settles
+            if self.name in new.nodes:
+                self.previous = old
+            self.settling = frozenset(set(new.nodes) ^ set(old.nodes))
+            if self.name in self.settling:
+                self.settle_rounds = JOINT_ROUNDS
+            self._settled(view)  # heard the handover and its settlement at once
         self.partitioning = new
         self.future = self._same(future)
         for listener in self.ring_listeners:
             listener()
+
+    def _settled(self, view: Membership) -> None:
+        """Pending ownership: a node whose announcement changed the serving ring
+        announced that the change settled (the spec's ``("settled", X)``): the new
+        ring alone, and the old owners' copies may go (:meth:`scanned`)."""
+        for node in self.settling:
+            member = view.get(node)
+            if member is not None and member.settled:
+                self.previous, self.settling, self.releasable = None, frozenset(), True
+                return
 
     def _same(self, future: Partitioning) -> Partitioning:
         """``future``, or the routing ring itself when they are equal (no range is
@@ -309,6 +336,7 @@ class Gossiper:
         self.moved_from = old
         self.transferred = set()
         self.release_due = True
+        self.releasable = not self.pending
         handed = 0
         for key, raw in self.storage.scan():
             for target in self._new_owners(old, new, key):
@@ -346,7 +374,7 @@ class Gossiper:
         if self.moved_from is None:
             return []
         self.transferred |= set(self.future.nodes) - pending_for
-        if self.pending or not self.release_due:
+        if not self.releasable or not self.release_due:
             return []
         if not pending_for & set(self.future.nodes):
             self.release_due = False  # everything handed over: this scan lets it all go
