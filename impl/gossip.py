@@ -44,7 +44,7 @@ from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus
-from impl.messages import Gossip, HandoffDone
+from impl.messages import Gossip, HandoffDone, Settled
 from impl.storage.base import Storage
 from impl.timers import GossipRound
 from spec.ring import Partitioning, Strategy
@@ -146,7 +146,8 @@ class Gossiper:
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {Gossip: lambda now, src, message: self.on_gossip(src, message),
-                HandoffDone: lambda now, src, message: self.on_handoff_done(src, message)}
+                HandoffDone: lambda now, src, message: self.on_handoff_done(src, message),
+                Settled: lambda now, src, message: self.on_settled(src, message)}
 
     def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
         """The first gossip round, at a random point of the first interval."""
@@ -159,14 +160,35 @@ class Gossiper:
     def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
         """The gossip round: a joining node announces itself up; gossip with a peer;
         set the next round."""
+        settle: list[Effect] = []
         if self.settle_rounds > 0:
             self.settle_rounds -= 1
-            if not self.settle_rounds:  # the spec's Settle: announce it (a version bump)
-                self._apply(self.view.announce(self.name, settled=True))
+            if not self.settle_rounds:
+                settle = self.settle()
         if self.status is MemberStatus.JOINING and (not self.pending or self._handed_over()):
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
-        return [SetTimer(GossipRound(), now + self.config.gossip_interval),
+        return [SetTimer(GossipRound(), now + self.config.gossip_interval), *settle,
                 *self._gossip_to(self._peer())]
+
+    def settle(self) -> list[Effect]:
+        """Announce that the ring change this node's status made settled (the spec's
+        ``Settle``: ``JOINT_ROUNDS`` gossip rounds after the handover, or when the
+        refinement harness says so): a version bump with ``Member.settled``, and a
+        :class:`~impl.messages.Settled` to every other member, so that the old owners
+        let their handed-over copies go. Nothing without a change to settle."""
+        if self.name not in self.settling:
+            return []
+        self.settle_rounds = 0
+        self._apply(self.view.announce(self.name, settled=True))
+        return [Send(node, Settled(self.name))
+                for node in self.view.nodes_with(SERVING) if node != self.name]
+
+    def on_settled(self, src: str, message: Settled) -> list[Effect]:
+        """``src`` announced that its change settled: this node, if an old owner, lets
+        the copies it handed over go at its next hint scan (:meth:`scanned`)."""
+        if message.node == src and src != self.name:
+            self.releasable = True
+        return []
 
     def on_gossip(self, src: str, message: Gossip) -> list[Effect]:
         """Merge a peer's view (and answer a push with a pull)."""
@@ -238,10 +260,10 @@ class Gossiper:
         """A version written at the old owner of a key whose range moved away from it
         (a node that left the key's top N, a leaving node among them) is handed on
         with the rest: its transfer to each new owner carries the whole record (the
-        forwarding of late writes in Riak's ownership handoff); one written while a
-        range moves (pending ownership) is handed to the key's pending owners,
-        whoever coordinated it (a coordinator whose view is older than this node's
-        does not know them). ``b""`` (a reaped key) hands nothing."""
+        forwarding of late writes in Riak's ownership handoff). With pending ownership
+        a coordinator that knows the change writes to the pending owners itself (the
+        new top N is a quorum group, :meth:`impl.sloppy_quorum.SloppyQuorum.groups`).
+        ``b""`` (a reaped key) hands nothing."""
         if not encoded:
             return
         if self.moved_from is not None:
@@ -250,13 +272,6 @@ class Gossiper:
             for target in owners:
                 if target not in self.transferred:
                     self._hand(target, key, encoded)
-        if self.leaving:
-            return
-        if self.future is not self.partitioning:
-            serving = self.partitioning.preference_list(key, self.config.n)
-            for target in self.future.preference_list(key, self.config.n):
-                if target != self.name and target not in serving:
-                    self.hints.add(target, key, encoded)
 
     # ------------------------------------------------------------------ internals
 

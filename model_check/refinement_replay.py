@@ -150,8 +150,7 @@ def step_action(ls: Lockstep, action: Action) -> None:
     elif isinstance(action, Handover):
         ls.handover(action.node)
     elif isinstance(action, Settle):
-        raise NotExpressible(action.kind, "the lockstep does not map a settlement of "
-                             "pending ownership yet (docs/refinement.md)")
+        ls.settle(action.node)
     else:  # pragma: no cover - every spec action is listed above
         raise Divergence(str(action), "unknown action")
 
