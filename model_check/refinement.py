@@ -61,8 +61,11 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   ``Transfer`` (the hint's delivery = ``Deliver`` of the ``range-transfer``; an
   empty range's delivery, :meth:`Lockstep.deliver_empty`, is the spec's alone);
   the held transfer acknowledgements and a scan at every node, the old owners
-  letting their copies go (:meth:`Lockstep.handover`) = ``Handover`` (naive
-  handover; pending ownership's ``Settle`` is not mapped);
+  letting their copies go (naive handover; pending ownership: the joining node's
+  ``up``, the leaving node's ``left``) (:meth:`Lockstep.handover`) = ``Handover``;
+  pending ownership's settlement (:meth:`Lockstep.settle`: ``Gossiper.settle``,
+  its ``Settled`` messages delivered, the old owners letting their copies go) =
+  ``Settle``;
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
