@@ -14,8 +14,13 @@ coordinates and answers by the *serving* ring, the members that hold their
 ranges (``SERVING``: up or leaving), and hands data over by the *future* ring
 (``ROUTING``: joining or up). A joining node serves nothing until every serving
 member told it that it holds no hint for it any more (``HandoffDone``, sent by
-the hint scan); then it announces itself up. Meanwhile every version a replica
-writes is also kept as a hint for the key's pending owners (:meth:`Gossiper.on_write`).
+the hint scan); then it announces itself up (the spec's ``handed``; a leaving
+node: ``left`` once its hints are acknowledged). Meanwhile a coordinator that
+knows the change writes to the old and the new top N, W acks within each
+(:meth:`impl.sloppy_quorum.SloppyQuorum.groups`). After the handover a node uses
+joint quorums until it hears the settlement, which the node that made the change
+announces ``JOINT_ROUNDS`` gossip rounds later (:meth:`Gossiper.settle`, the
+spec's ``settled``); then the old owners let their handed-over copies go.
 With ``join_handover = "immediate"`` (the naive rule) both rings are ``ROUTING``
 and a joining node announces itself up a gossip round after it took tokens.
 
