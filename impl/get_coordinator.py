@@ -57,10 +57,18 @@ class GetCoordination:
     sent_to: dict[str, str] = field(default_factory=dict)  # target -> node asked
     replies: dict[str, Record] = field(default_factory=dict)  # node -> its record
     replied: bool = False
+    #: after a membership change's handover, until it settles (pending ownership):
+    #: the old and the new top N, each of which must give R replies (empty: R of
+    #: the nodes asked; spec ``Coordination.groups``)
+    groups: tuple[tuple[str, ...], ...] = ()
 
 
 def read_quorum_reached(coordination: GetCoordination) -> bool:
-    """R nodes (the coordinator's own read included) have replied."""
+    """R nodes (the coordinator's own read included) have replied, R within each of
+    the coordination's groups during a membership change."""
+    if coordination.groups:
+        return all(len(coordination.replies.keys() & set(group)) >= coordination.r
+                   for group in coordination.groups)
     return len(coordination.replies) >= coordination.r
 
 
@@ -92,10 +100,10 @@ class GetCoordinator:
         """Coordinate a (checked) get: read locally, ask the other targets."""
         key = request.key
         targets, fallbacks = self.quorum.split(key)
-        coordination = GetCoordination(next(self.ids), key,
-                                       self.quorum.joint(request.r or self.config.r, targets),
+        coordination = GetCoordination(next(self.ids), key, request.r or self.config.r,
                                        targets, fallbacks, reply_to,
-                                       now + self.config.request_timeout)
+                                       now + self.config.request_timeout,
+                                       groups=self.quorum.groups(key))
         self.coordinations[coordination.op_id] = coordination
         if self.name in targets:
             coordination.used.add(self.name)

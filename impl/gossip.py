@@ -14,8 +14,13 @@ coordinates and answers by the *serving* ring, the members that hold their
 ranges (``SERVING``: up or leaving), and hands data over by the *future* ring
 (``ROUTING``: joining or up). A joining node serves nothing until every serving
 member told it that it holds no hint for it any more (``HandoffDone``, sent by
-the hint scan); then it announces itself up. Meanwhile every version a replica
-writes is also kept as a hint for the key's pending owners (:meth:`Gossiper.on_write`).
+the hint scan); then it announces itself up (the spec's ``handed``; a leaving
+node: ``left`` once its hints are acknowledged). Meanwhile a coordinator that
+knows the change writes to the old and the new top N, W acks within each
+(:meth:`impl.sloppy_quorum.SloppyQuorum.groups`). After the handover a node uses
+joint quorums until it hears the settlement, which the node that made the change
+announces ``JOINT_ROUNDS`` gossip rounds later (:meth:`Gossiper.settle`, the
+spec's ``settled``); then the old owners let their handed-over copies go.
 With ``join_handover = "immediate"`` (the naive rule) both rings are ``ROUTING``
 and a joining node announces itself up a gossip round after it took tokens.
 
@@ -44,7 +49,7 @@ from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus
-from impl.messages import Gossip, HandoffDone
+from impl.messages import Gossip, HandoffDone, Settled
 from impl.storage.base import Storage
 from impl.timers import GossipRound
 from spec.ring import Partitioning, Strategy
@@ -61,10 +66,12 @@ ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
 #: other member told it that it handed it over (``HandoffDone``); a leaving node
 #: stays among them until it handed everything over and left.
 SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
-#: Gossip rounds a node keeps using a joint quorum (old and new top N) after its
-#: serving ring changed: long enough for the change to reach every member by
-#: gossip, so that no node still on the old ring meets one already on the new one
-#: alone (pending ownership; docs/impl.md).
+#: Gossip rounds the node whose announcement changed the serving ring (a joining
+#: node's ``up``, a leaving node's ``left``: the spec's ``("handed", X)``) waits
+#: before it announces that the change *settled* (the spec's ``("settled", X)``):
+#: long enough for the handover to reach every member by gossip, so that no node
+#: still on the old ring meets one already on the new one alone. Until a node
+#: hears the settlement it uses joint quorums (pending ownership; docs/impl.md).
 JOINT_ROUNDS = 5
 
 
@@ -92,11 +99,20 @@ class Gossiper:
         self.future: Partitioning = self._same(self._routing_partitioning(self.view, ROUTING))
         #: a joining node: the members that told it they handed it its ranges
         self.handed_from: set[str] = set()
-        #: pending ownership: the serving ring before its last change, kept for
-        #: ``JOINT_ROUNDS`` gossip rounds while requests use a joint quorum of the
-        #: old and the new top N (views change node by node, not at once)
+        #: pending ownership: the serving ring before its last change, kept until
+        #: the change settled while requests use joint quorums of the old and the
+        #: new top N (views change node by node, not at once)
         self.previous: Partitioning | None = None
-        self.joint_rounds = 0
+        #: pending ownership: the nodes whose announcement changed the serving ring;
+        #: the change settled once they announced it (``Member.settled``; empty: no
+        #: change to settle)
+        self.settling: frozenset[str] = frozenset()
+        #: the gossip rounds until this node announces that its change settled
+        #: (0: none to announce)
+        self.settle_rounds = 0
+        #: an old owner may let its handed-over copies go: always with the naive
+        #: handover; with pending ownership once the change settled
+        self.releasable = not self.pending
         self.leaving = self.status is MemberStatus.LEAVING
         #: the future ring before its last change: a key this node left the top N of
         #: is handed to its new owners (:meth:`_rebalance`, :meth:`on_write`)
@@ -135,7 +151,8 @@ class Gossiper:
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {Gossip: lambda now, src, message: self.on_gossip(src, message),
-                HandoffDone: lambda now, src, message: self.on_handoff_done(src, message)}
+                HandoffDone: lambda now, src, message: self.on_handoff_done(src, message),
+                Settled: lambda now, src, message: self.on_settled(src, message)}
 
     def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
         """The first gossip round, at a random point of the first interval."""
@@ -148,14 +165,35 @@ class Gossiper:
     def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
         """The gossip round: a joining node announces itself up; gossip with a peer;
         set the next round."""
-        if self.joint_rounds > 0:
-            self.joint_rounds -= 1
-            if not self.joint_rounds:
-                self.previous = None
+        settle: list[Effect] = []
+        if self.settle_rounds > 0:
+            self.settle_rounds -= 1
+            if not self.settle_rounds:
+                settle = self.settle()
         if self.status is MemberStatus.JOINING and (not self.pending or self._handed_over()):
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
-        return [SetTimer(GossipRound(), now + self.config.gossip_interval),
+        return [SetTimer(GossipRound(), now + self.config.gossip_interval), *settle,
                 *self._gossip_to(self._peer())]
+
+    def settle(self) -> list[Effect]:
+        """Announce that the ring change this node's status made settled (the spec's
+        ``Settle``: ``JOINT_ROUNDS`` gossip rounds after the handover, or when the
+        refinement harness says so): a version bump with ``Member.settled``, and a
+        :class:`~impl.messages.Settled` to every other member, so that the old owners
+        let their handed-over copies go. Nothing without a change to settle."""
+        if self.name not in self.settling:
+            return []
+        self.settle_rounds = 0
+        self._apply(self.view.announce(self.name, settled=True))
+        return [Send(node, Settled(self.name))
+                for node in self.view.nodes_with(SERVING) if node != self.name]
+
+    def on_settled(self, src: str, message: Settled) -> list[Effect]:
+        """``src`` announced that its change settled: this node, if an old owner, lets
+        the copies it handed over go at its next hint scan (:meth:`scanned`)."""
+        if message.node == src and src != self.name:
+            self.releasable = True
+        return []
 
     def on_gossip(self, src: str, message: Gossip) -> list[Effect]:
         """Merge a peer's view (and answer a push with a pull)."""
@@ -227,10 +265,10 @@ class Gossiper:
         """A version written at the old owner of a key whose range moved away from it
         (a node that left the key's top N, a leaving node among them) is handed on
         with the rest: its transfer to each new owner carries the whole record (the
-        forwarding of late writes in Riak's ownership handoff); one written while a
-        range moves (pending ownership) is handed to the key's pending owners,
-        whoever coordinated it (a coordinator whose view is older than this node's
-        does not know them). ``b""`` (a reaped key) hands nothing."""
+        forwarding of late writes in Riak's ownership handoff). With pending ownership
+        a coordinator that knows the change writes to the pending owners itself (the
+        new top N is a quorum group, :meth:`impl.sloppy_quorum.SloppyQuorum.groups`).
+        ``b""`` (a reaped key) hands nothing."""
         if not encoded:
             return
         if self.moved_from is not None:
@@ -239,13 +277,6 @@ class Gossiper:
             for target in owners:
                 if target not in self.transferred:
                     self._hand(target, key, encoded)
-        if self.leaving:
-            return
-        if self.future is not self.partitioning:
-            serving = self.partitioning.preference_list(key, self.config.n)
-            for target in self.future.preference_list(key, self.config.n):
-                if target != self.name and target not in serving:
-                    self.hints.add(target, key, encoded)
 
     # ------------------------------------------------------------------ internals
 
@@ -283,15 +314,31 @@ class Gossiper:
         old_future = self.future
         if future.ring != old_future.ring or future.strategy is not old_future.strategy:
             self._rebalance(old_future, future)
+        self._settled(view)
         if new.ring == old.ring and new.strategy is old.strategy:
             self.future = self._same(future)
             return
-        if self.pending and self.name in new.nodes:
-            self.previous, self.joint_rounds = old, JOINT_ROUNDS
+        if self.pending:  # handed over: joint quorums until the change settles
+            if self.name in new.nodes:
+                self.previous = old
+            self.settling = frozenset(set(new.nodes) ^ set(old.nodes))
+            if self.name in self.settling:
+                self.settle_rounds = JOINT_ROUNDS
+            self._settled(view)  # heard the handover and its settlement at once
         self.partitioning = new
         self.future = self._same(future)
         for listener in self.ring_listeners:
             listener()
+
+    def _settled(self, view: Membership) -> None:
+        """Pending ownership: a node whose announcement changed the serving ring
+        announced that the change settled (the spec's ``("settled", X)``): the new
+        ring alone, and the old owners' copies may go (:meth:`scanned`)."""
+        for node in self.settling:
+            member = view.get(node)
+            if member is not None and member.settled:
+                self.previous, self.settling, self.releasable = None, frozenset(), True
+                return
 
     def _same(self, future: Partitioning) -> Partitioning:
         """``future``, or the routing ring itself when they are equal (no range is
@@ -309,6 +356,7 @@ class Gossiper:
         self.moved_from = old
         self.transferred = set()
         self.release_due = True
+        self.releasable = not self.pending
         handed = 0
         for key, raw in self.storage.scan():
             for target in self._new_owners(old, new, key):
@@ -346,7 +394,7 @@ class Gossiper:
         if self.moved_from is None:
             return []
         self.transferred |= set(self.future.nodes) - pending_for
-        if self.pending or not self.release_due:
+        if not self.releasable or not self.release_due:
             return []
         if not pending_for & set(self.future.nodes):
             self.release_due = False  # everything handed over: this scan lets it all go

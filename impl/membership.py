@@ -92,6 +92,10 @@ class Member:
     """One node's entry: its own announcement, with a version (higher wins).
 
     ``tokens`` are canonical: sorted and distinct (given in any order).
+    ``settled``: with pending ownership, the ring change this node's status
+    announced (a joining node's ``up``, a leaving node's ``left``) settled: every
+    member uses the new ring alone (the spec's ``("settled", X)``; announced by
+    the node :data:`impl.gossip.JOINT_ROUNDS` gossip rounds after the change).
     Invalid fields raise :class:`~impl.errors.BadMessageError` naming the field.
     """
 
@@ -99,6 +103,7 @@ class Member:
     version: int
     status: MemberStatus
     tokens: tuple[int, ...] = ()
+    settled: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.node, str) or not self.node:
@@ -121,6 +126,8 @@ class Member:
         if len(canonical) != len(tokens):
             raise _fail(f"tokens of {self.node!r} repeat a token")
         object.__setattr__(self, "tokens", canonical)
+        if not isinstance(self.settled, bool):
+            raise _fail(f"settled of {self.node!r} must be a bool, got {self.settled!r:.80}")
 
     def precedence(self) -> tuple[int, int, tuple[int, ...]]:
         """The total order reconciliation keeps the maximum of."""
@@ -227,11 +234,13 @@ class Membership:
         return self.merge(Membership((member,)))
 
     def announce(self, node: str, status: MemberStatus | None = None,
-                 tokens: Iterable[int] | None = None) -> Membership:
+                 tokens: Iterable[int] | None = None, *, settled: bool = False
+                 ) -> Membership:
         """``node`` announces a change: its entry with the version bumped.
 
         ``status`` / ``tokens`` None keep the current ones (a new node starts
-        ``joining`` with no tokens).
+        ``joining`` with no tokens); ``settled``: the change its status made settled
+        (see :class:`Member`).
         """
         held = self.get(node)
         if held is None:
@@ -240,6 +249,7 @@ class Membership:
             held, version=held.version + 1,
             status=held.status if status is None else status,
             tokens=held.tokens if tokens is None else tuple(tokens),
+            settled=settled,
         )
         return Membership((*(m for m in self.members if m.node != node), changed))
 
@@ -249,7 +259,8 @@ class Membership:
         """A JSON-able dict (tokens as decimal strings: 128-bit ints survive any reader)."""
         return {
             "format": FORMAT,
-            "members": [[m.node, m.version, m.status.value, [str(t) for t in m.tokens]]
+            "members": [[m.node, m.version, m.status.value, [str(t) for t in m.tokens],
+                         *((True,) if m.settled else ())]
                         for m in self.members],
         }
 
@@ -271,9 +282,11 @@ class Membership:
             raise _fail("members must be a list")
         members: list[Member] = []
         for i, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) != 4:
-                raise _fail(f"member {i} must be [node, version, status, tokens]")
-            node, version, status, tokens = row
+            if not isinstance(row, list) or len(row) not in (4, 5) or (
+                    len(row) == 5 and row[4] is not True):
+                raise _fail(f"member {i} must be [node, version, status, tokens] "
+                            "(then true if its change settled)")
+            node, version, status, tokens = row[:4]
             try:
                 parsed_status = MemberStatus(status)
             except ValueError:
@@ -282,7 +295,8 @@ class Membership:
                     isinstance(t, str) and t.isascii() and t.isdigit() and len(t) <= 39
                     for t in tokens):
                 raise _fail(f"member {i} tokens must be a list of decimal strings")
-            members.append(Member(node, version, parsed_status, tuple(int(t) for t in tokens)))
+            members.append(Member(node, version, parsed_status, tuple(int(t) for t in tokens),
+                                  len(row) == 5))
         view = cls(tuple(members))
         return view
 

@@ -62,6 +62,7 @@ __all__ = [
     "ReplicaGetReply",
     "ReplicaPut",
     "ReplicaPutAck",
+    "Settled",
     "delete_request",
 ]
 
@@ -372,6 +373,21 @@ class ReadRepair:
 
 
 @dataclass(frozen=True, slots=True)
+class Settled:
+    """``node``'s ring change settled (``join_handover = "pending"``: the spec's
+    ``("settled", node)``): an old owner lets go of the copies it handed over. Sent
+    by ``node`` to every member when it announces the settlement."""
+
+    node: str
+
+    def __post_init__(self) -> None:
+        if _name_ok(self.node) and self.node:
+            return  # the common, valid case, checked cheaply
+        check = _Checker(self, BadMessageError)
+        check.text("node", self.node, non_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
 class HandoffDone:
     """The sender holds no hint for ``joining`` any more: it handed the joining node
     every key of its new ranges it held (``join_handover = "pending"``)."""
@@ -541,10 +557,10 @@ class KeyRecords:
 PeerMessage = (
     Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaGet | ReplicaGetReply
     | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange | KeyRecords | Reap
-    | HandoffDone
+    | HandoffDone | Settled
 )
 PEER_MESSAGES: tuple[type, ...] = (
     Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaGet, ReplicaGetReply,
     ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords, Reap,
-    HandoffDone,
+    HandoffDone, Settled,
 )

@@ -132,7 +132,8 @@ class Node:
                                    self.log)
         self.quorum = SloppyQuorum(name, config, self.detector,
                                    lambda: self.gossiper.partitioning,
-                                   lambda: self.gossiper.previous)
+                                   lambda: self.gossiper.previous,
+                                   lambda: self.gossiper.future)
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known)
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,

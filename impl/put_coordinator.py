@@ -80,6 +80,10 @@ class PutCoordination:
     replied: bool = False
     #: a delete: the coordinator's own record after it (encoded), to reap later
     tombstone: bytes = b""
+    #: during a membership change (pending ownership): the old and the new top N,
+    #: each of which must give W acks (empty: W of the targets; spec
+    #: ``Coordination.groups``)
+    groups: tuple[tuple[str, ...], ...] = ()
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -95,7 +99,11 @@ def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None
 
 
 def put_quorum_reached(coordination: PutCoordination) -> bool:
-    """The ack count check: W targets (the coordinator's own included) acknowledged."""
+    """The ack count check: W targets (the coordinator's own included) acknowledged,
+    W within each of the coordination's groups during a membership change."""
+    if coordination.groups:
+        return all(len(coordination.acks.intersection(group)) >= coordination.w
+                   for group in coordination.groups)
     return len(coordination.acks) >= coordination.w
 
 
@@ -148,13 +156,13 @@ class PutCoordinator:
             sent = Record(self.mode, (lww_version(stored, context, value, coordinator=self.name,
                                                   now=now, hybrid=False),))
         replica_record = encoded if sent is record else encode_record(sent)
-        targets, fallbacks = self.quorum.split(key)
+        targets, fallbacks = self.quorum.split(key, writing=True)
         coordination = PutCoordination(
             next(self.ids), key, replica_record, self._context(key, record),
-            self.quorum.joint(request.w or self.config.w, targets), targets, fallbacks,
-            reply_to,
+            request.w or self.config.w, targets, fallbacks, reply_to,
             now + self.config.request_timeout,
-            tombstone=encoded if request.delete else b"")
+            tombstone=encoded if request.delete else b"",
+            groups=self.quorum.groups(key, writing=True))
         # Written locally even when this node is not a replica of the key (a forwarded
         # request whose top N did not answer): its own record keeps the counters it
         # mints for the key increasing, so it never reuses a dot.

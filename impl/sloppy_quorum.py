@@ -51,7 +51,8 @@ class SloppyQuorum:
 
     def __init__(self, name: str, config: ClusterConfig, detector: FailureDetector,
                  ring: Callable[[], Partitioning],
-                 previous: Callable[[], Partitioning | None] = lambda: None) -> None:
+                 previous: Callable[[], Partitioning | None] = lambda: None,
+                 future: Callable[[], Partitioning | None] = lambda: None) -> None:
         self.name = name
         self.config = config
         self.detector = detector
@@ -59,6 +60,9 @@ class SloppyQuorum:
         #: the serving ring before its last change, while requests run on both
         #: (a joint quorum; None: not in a change)
         self._previous = previous
+        #: the ring the ranges are moving to (pending ownership; None or the routing
+        #: ring itself: no range is moving)
+        self._future = future
         #: the partitions' lower bounds on ``_preferences_of``, and each one's
         #: preference list once asked for
         self._partition_los: list[int] = []
@@ -79,25 +83,41 @@ class SloppyQuorum:
                 self._partition_los[index])
         return preference
 
-    def split(self, key: bytes) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    def split(self, key: bytes, *, writing: bool = False
+              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
         """``(targets, fallbacks)``: the key's top N, and (sloppy quorum) the rest of
-        its preference list in order (strict quorum: none)."""
+        its preference list in order (strict quorum: none). During a membership change
+        with pending ownership the targets are those of both :meth:`groups` (the
+        current top N first)."""
         preference = self.preference_list(key)
         targets = preference[: self.config.n]
-        previous = self._previous()
-        if previous is not None:  # a joint quorum: the old top N are targets too
-            targets += tuple(node for node in previous.preference_list(key, self.config.n)
-                             if node not in targets)
+        for group in self.groups(key, writing=writing):
+            targets += tuple(node for node in group if node not in targets)
         fallbacks = (tuple(node for node in preference[self.config.n:] if node not in targets)
                      if self.config.sloppy_quorum else ())
         return targets, fallbacks
 
-    def joint(self, quorum: int, targets: tuple[str, ...]) -> int:
-        """The quorum (R or W, ``quorum`` of N) over ``targets``: with a joint quorum
-        (``targets`` holds the old and the new top N, N + k nodes) ``quorum + k``, so
-        that it holds ``quorum`` nodes of either top N and meets any R or W quorum
-        taken on the old ring or on the new one."""
-        return min(len(targets), quorum + max(0, len(targets) - self.config.n))
+    def groups(self, key: bytes, *, writing: bool = False) -> tuple[tuple[str, ...], ...]:
+        """The quorum groups of a request for ``key`` (each must give R replies or W
+        acks; empty: the plain count over the targets), the spec's
+        ``Coordination.groups`` (spec/membership.py): after the handover, until the
+        change settles (``previous`` set), the old and the current top N for reads and
+        writes; before it (the ranges are still moving to the ``future`` ring), the
+        current and the future top N for writes, reads from the current one alone.
+        Each group is sorted by name."""
+        n = self.config.n
+        current = self.preference_list(key)[:n]
+        previous = self._previous()
+        if previous is not None:
+            old, new = previous.preference_list(key, n), current
+        else:
+            future = self._future()
+            if not writing or future is None or future is self._ring():
+                return ()
+            old, new = current, future.preference_list(key, n)
+        if set(old) == set(new):
+            return ()
+        return tuple(sorted(old)), tuple(sorted(new))
 
     def reachable(self, node: str, now: float) -> bool:
         """Whether the failure detector believes ``node`` reachable at ``now``."""

@@ -43,6 +43,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    Settled,
 )
 
 __all__ = ["DEFAULT_MAX_FRAME", "MAGIC", "VERSION", "decode", "encode"]
@@ -83,6 +84,7 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                       ("reply", "bool"))),
     25: (Reap, (("key", "blob"), ("record", "blob"))),
     26: (HandoffDone, (("joining", "str"),)),
+    27: (Settled, (("node", "str"),)),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 

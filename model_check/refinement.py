@@ -61,8 +61,11 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   ``Transfer`` (the hint's delivery = ``Deliver`` of the ``range-transfer``; an
   empty range's delivery, :meth:`Lockstep.deliver_empty`, is the spec's alone);
   the held transfer acknowledgements and a scan at every node, the old owners
-  letting their copies go (:meth:`Lockstep.handover`) = ``Handover`` (naive
-  handover; pending ownership's ``Settle`` is not mapped);
+  letting their copies go (naive handover; pending ownership: the joining node's
+  ``up``, the leaving node's ``left``) (:meth:`Lockstep.handover`) = ``Handover``;
+  pending ownership's settlement (:meth:`Lockstep.settle`: ``Gossiper.settle``,
+  its ``Settled`` messages delivered, the old owners letting their copies go) =
+  ``Settle``;
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
@@ -98,8 +101,10 @@ from collections import Counter
 from collections.abc import Sequence
 
 from impl.effects import GetResult, PutResult
+from impl.membership import MemberStatus
 from impl.messages import (
     GetRequest,
+    HandoffDone,
     HintAck,
     HintDelivery,
     KeyRecords,
@@ -107,6 +112,7 @@ from impl.messages import (
     PutRequest,
     ReplicaGet,
     ReplicaPut,
+    Settled,
     delete_request,
 )
 from impl.messages import Gossip as GossipMessage
@@ -158,6 +164,7 @@ from spec.actions import (
     Partition,
     Reap,
     Recover,
+    Settle,
     Timeout,
     Transfer,
 )
@@ -557,6 +564,10 @@ class Lockstep(LockstepState):
         for name in self.present:  # each old owner's next hint scan lets its copies go
             if self.up(name):
                 self._fire(name, HintScan(frozenset()))
+        self._deliver_new(before, HandoffDone)  # pending: the joining node announces up
+        gossiper = self._node(node).gossiper
+        if gossiper.status is MemberStatus.LEAVING:  # a leaving node announces it left
+            self.sim.perform(node, gossiper.finish_leaving(self.sim.node_now(node)))
         self._settle(f"handover {node}", [Handover(node)], before)
         kept = sorted(name for name in self.present if self.cluster.storages[name].hints())
         if kept:  # every transfer of the change arrived: no node may still hold one
@@ -565,6 +576,32 @@ class Lockstep(LockstepState):
                              f"{', '.join(kept)} still keep range-transfer hints after the "
                              "handover (the spec's transfers of the change all arrived)"
                              "\nsteps so far: " + "; ".join(self.history))
+
+    def settle(self, node: str) -> None:
+        """The change ``node`` announced settled (spec ``Settle(node)``, pending
+        ownership, enabled once every member knows the handover): ``node`` announces
+        it (``Gossiper.settle``: its view's ``Member.settled``, spread by gossip as the
+        spec's settled entry), its ``Settled`` messages reach the old owners at once,
+        and a hint scan at every node lets their handed-over copies go (the spec's
+        settlement empties them)."""
+        if node not in self.settle_candidates():
+            raise InvalidValueError(f"the spec does not enable a settlement by {node}")
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self.sim.perform(node, self._node(node).gossiper.settle())
+        self._deliver_new(before, Settled)
+        for name in self.present:
+            if self.up(name):
+                self._fire(name, HintScan(frozenset()))
+        self._settle(f"settle {node}", [Settle(node)], before)
+
+    def _deliver_new(self, before: set[int], kind: type) -> None:
+        """Deliver the messages of type ``kind`` sent since ``before`` (membership
+        control messages a step of a change consists of)."""
+        for m in self.sim.in_flight():
+            if m.id not in before and isinstance(m.message, kind) and self.reachable(
+                    m.src, m.dest):
+                self.sim.deliver(m.id)
 
     def membership_step(self) -> bool:
         """Take one step of the membership change the spec enables (a gossip, a
@@ -584,6 +621,10 @@ class Lockstep(LockstepState):
         handovers = self.handover_candidates()
         if handovers:
             self.handover(handovers[0])
+            return True
+        settles = self.settle_candidates()
+        if settles:
+            self.settle(settles[0])
             return True
         return False
 
@@ -686,6 +727,10 @@ class Lockstep(LockstepState):
                      if len(set(self._stores(a, b, self.config.keys.index(key)))) > 1]
             if pairs:
                 self.anti_entropy_pair(*pairs[0])
+                continue
+            stale = self.stale_gossip()
+            if stale:
+                self.drop(stale[0].id)
                 continue
             return taken
         raise ExplorationError(f"no quiescence after {limit} steps: " + "; ".join(self.history))

@@ -19,8 +19,8 @@ adds the node, which takes its token from a seed's view; a ``gossip`` delivers
 one push of the sender's view; a ``leave`` announces it; a ``transfer`` is a hint
 scan at the old owner due for its transfer hint, and the delivery of an empty
 range's transfer (the implementation sent nothing) a stutter; a ``handover``
-delivers the transfers' acknowledgements and lets the old copies go; a
-settlement of pending ownership is not mapped yet). The
+delivers the transfers' acknowledgements and lets the old copies go (pending
+ownership: at the ``settle``, the settlement). The
 lockstep checks after each step that the implementation's abstract state is the
 spec's, so the replay either reaches the trace's last state on the implementation,
 where the trace's property is evaluated on the states reached (naming it), or
@@ -152,8 +152,7 @@ def step_action(ls: Lockstep, action: Action) -> None:
     elif isinstance(action, Handover):
         ls.handover(action.node)
     elif isinstance(action, Settle):
-        raise NotExpressible(action.kind, "the lockstep does not map a settlement of "
-                             "pending ownership yet (docs/refinement.md)")
+        ls.settle(action.node)
     else:  # pragma: no cover - every spec action is listed above
         raise Divergence(str(action), "unknown action")
 

@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from impl.cluster import SimulatedCluster
+from impl.messages import Gossip as GossipMessage
 from impl.messages import (
     HintAck,
     HintDelivery,
@@ -102,6 +103,7 @@ from spec.actions import (
     Handover,
     Join,
     Leave,
+    Settle,
     Transfer,
 )
 from spec.clocks import Payload, payload_key
@@ -149,12 +151,8 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
     docs/refinement.md says what each needs). Empty: the configuration is refined
     step by step. ``traces``: a given trace is replayed (a membership trace of
     joins and gossip replays; a whole membership graph does not)."""
-    unmapped = []
-    if config.membership and config.join_handover == "pending" and not traces:
-        unmapped.append("[membership] with join_handover = \"pending\" (the spec's joint "
-                        "quorums and settlement are not the implementation's pending "
-                        "ownership yet; the naive handover is mapped, a trace of joins, "
-                        "leaves, gossip and transfers replays)")
+    del traces  # every membership configuration maps (pending ownership included)
+    unmapped: list[str] = []
     return tuple(unmapped)
 
 
@@ -476,9 +474,20 @@ class LockstepState:
     def deliverable(self) -> list[InFlight]:
         """The messages that may be delivered now (membership: a transfer's
         acknowledgement waits for :meth:`handover_candidates`, see
-        :meth:`model_check.refinement.Lockstep.handover`)."""
-        return [m for m in self.sim.in_flight() if not m.blocked
+        :meth:`model_check.refinement.Lockstep.handover`; a gossip message whose
+        sender has learnt more since it was sent is not delivered: the spec's
+        ``Gossip`` tells all the sender knows, not an older prefix)."""
+        stale = {m.id for m in self.stale_gossip()}
+        return [m for m in self.sim.in_flight() if not m.blocked and m.id not in stale
                 and not (self.config.membership and isinstance(m.message, HintAck))]
+
+    def stale_gossip(self) -> list[InFlight]:
+        """Gossip messages whose sender has learnt more since it sent them (see
+        :meth:`deliverable`; quiescence drops them, a stutter)."""
+        if not self.config.membership:
+            return []
+        return [m for m in self.sim.in_flight() if isinstance(m.message, GossipMessage)
+                and m.message.view != self._node(m.src).view.to_bytes()]
 
     def abstract_record(self, raw: bytes | None) -> Payload:
         record = Record.empty(self.mode) if not raw else decode_record(raw, self.mode)
@@ -885,6 +894,10 @@ class LockstepState:
     def handover_candidates(self) -> list[str]:
         """The nodes whose ``Handover`` the spec enables now."""
         return [a.node for a in self._enabled_everywhere(Handover) if isinstance(a, Handover)]
+
+    def settle_candidates(self) -> list[str]:
+        """The nodes whose ``Settle`` the spec enables now (pending ownership)."""
+        return [a.node for a in self._enabled_everywhere(Settle) if isinstance(a, Settle)]
 
     def leave_candidates(self) -> list[str]:
         """The nodes whose ``Leave`` the spec enables now."""

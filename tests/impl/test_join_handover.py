@@ -228,10 +228,12 @@ def test_a_node_uses_a_joint_quorum_while_the_serving_ring_changes() -> None:
     quorum = cluster.node("n1").quorum
     targets, fallbacks = quorum.split(moving[0])
     assert len(targets) == 4 and "n6" in targets[:3] and not set(targets) & set(fallbacks)
-    assert quorum.joint(2, targets) == 3 and quorum.joint(3, targets) == 4
+    old, new = quorum.groups(moving[0])  # R (W) within each of the old and the new top N
+    assert "n6" in new and "n6" not in old and set(old) | set(new) == set(targets)
+    assert quorum.groups(moving[0], writing=True) == (old, new)
     cluster.run_until_quiet()
     targets, _ = quorum.split(moving[0])
-    assert len(targets) == 3 and quorum.joint(2, targets) == 2
+    assert len(targets) == 3 and quorum.groups(moving[0], writing=True) == ()
 
 
 def test_ring_slots_lay_the_ring_out_for_the_nodes_that_join_later() -> None:
@@ -262,3 +264,31 @@ def test_ring_slots_lay_the_ring_out_for_the_nodes_that_join_later() -> None:
 def test_bad_ring_slots_are_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ConfigError, match="ring_slots"):
         ClusterConfig(nodes=("n1", "n2", "n3"), **{"partitioning": "evenly-spaced", **changes})
+
+
+def test_the_joining_node_settles_the_change_and_the_old_owners_let_go() -> None:
+    """Pending ownership's last step (the spec's ``("settled", X)``): n6 announces,
+    ``JOINT_ROUNDS`` gossip rounds after its handover, that the change settled; every
+    node then uses the new ring alone, and each old owner that handed a key over
+    lets its copy go (before, it stays: a node on the old ring reads it)."""
+    cluster, moving = _joined_with_keys("pending")
+    cluster.run_until(lambda: cluster.node("n1").view.get("n6").status  # type: ignore[union-attr]
+                      is MemberStatus.UP, max_time=300)
+    member = cluster.node("n6").view.get("n6")
+    assert member is not None and not member.settled
+    gossiper = cluster.node("n1").gossiper
+    assert gossiper.moved_from is not None
+    handed = {key: set(gossiper.moved_from.preference_list(key, 3))
+              - set(gossiper.future.preference_list(key, 3)) for key in moving}
+    assert all(handed.values())
+    assert all(cluster.node(name).record(key) is not None
+               for key, owners in handed.items() for name in owners)
+    cluster.run_until_quiet()
+    for name in ("n1", "n2", "n3", "n4", "n5", "n6"):
+        node = cluster.node(name).gossiper
+        settled = node.view.get("n6")
+        assert settled is not None and settled.settled and node.previous is None
+    for key, owners in handed.items():
+        assert all(cluster.node(name).record(key) is None for name in owners)  # let go
+        record = cluster.node("n6").record(key)
+        assert record is not None and values(record) == [key + b"-v"]

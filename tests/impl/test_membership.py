@@ -123,6 +123,18 @@ def test_bytes_round_trip(view: Membership) -> None:
     assert Membership.from_json(json.loads(view.to_bytes())) == view
 
 
+def test_a_settled_change_is_announced_carried_and_reset() -> None:
+    """``Member.settled`` (pending ownership's settlement): announced with a version
+    bump, carried by the bytes, and cleared by the node's next announcement."""
+    view = Membership().announce("n1", MemberStatus.UP, (5,))
+    settled = view.announce("n1", settled=True)
+    assert settled.get("n1") == Member("n1", 2, MemberStatus.UP, (5,), settled=True)
+    assert view.merge(settled) == settled
+    check_round_trip(settled, Membership.from_bytes)
+    assert settled.to_bytes() != view.announce("n1").to_bytes()
+    assert settled.announce("n1", MemberStatus.LEAVING).get("n1").settled is False  # type: ignore[union-attr]
+
+
 def decode_without_versions(data: bytes) -> Membership:
     """Mutant: versions are not carried (every entry comes back at version 1)."""
     view = Membership.from_bytes(data)
@@ -158,6 +170,8 @@ BAD_BYTES = [
     (_doc([["", 1, "up", []]]), "node must be"),
     (_doc([[7, 1, "up", []]]), "node must be"),
     (_doc([["a", 1, "up", []], ["a", 2, "up", []]]), "appears twice"),
+    (_doc([["a", 1, "up", [], False]]), "member 0 must be"),  # settled: true or absent
+    (_doc([["a", 1, "up", [], 1]]), "member 0 must be"),
 ]
 
 

@@ -30,6 +30,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    Settled,
 )
 
 SAMPLES: list[object] = [
@@ -57,6 +58,7 @@ SAMPLES: list[object] = [
     Forward(21, PutRequest(22, b"k", b"", b"c", 2, "x", delete=True)),
     Reap(b"k", b"R\x01"),
     HandoffDone("n6"),
+    Settled("n6"),
 ]
 
 

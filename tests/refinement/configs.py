@@ -89,9 +89,11 @@ DELETE_WALK_CONFIGS: dict[str, Config] = {
 }
 
 
-#: the suite's membership entries the lockstep maps (the naive handover): a join,
-#: and the same leave as leave-pending with the naive handover
+#: the suite's membership entries the lockstep maps: a join and a leave with pending
+#: ownership (the default) and with the naive handover
 MEMBERSHIP_WALK_CONFIGS: dict[str, Config] = {
+    "join-pending": entry("join-pending").config,
+    "leave-pending": entry("leave-pending").config,
     "join-immediate": entry("join-immediate").config,
     "leave-immediate": dataclasses.replace(entry("leave-pending").config,
                                            name="leave-immediate", join_handover="immediate"),

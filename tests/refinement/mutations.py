@@ -88,6 +88,15 @@ Mutants of the membership change (issue 11, naive handover):
     ownership handoff);
 ``old-copy-kept-after-handover``
     the old owner keeps its copy once the range was handed over.
+
+Mutants of pending ownership (issue 11, the default handover):
+
+``write-acked-in-old-group-only``
+    during a change a put is acknowledged after W acks within the old top N, the
+    new top N not counted (the joint write quorum broken);
+``joining-node-serves-before-transfer``
+    a node routes by the ring the ranges are moving to at once (a joining node
+    coordinates and answers for its ranges before their transfer).
 """
 
 from __future__ import annotations
@@ -98,6 +107,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import impl.antientropy as antientropy_module
+import impl.gossip as gossip_module
 import impl.node as node_module
 import impl.put_coordinator as put_coordinator_module
 import impl.read_repair as read_repair_module
@@ -518,6 +528,32 @@ def old_copy_kept_after_handover() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def write_acked_in_old_group_only() -> Iterator[None]:
+    """A put during a change counts W acks within the old top N only."""
+    original = put_coordinator_module.put_quorum_reached
+
+    def quorum(coordination: PutCoordination) -> bool:
+        if coordination.groups:
+            return len(coordination.acks.intersection(coordination.groups[0])) >= coordination.w
+        return original(coordination)
+
+    with _patch(put_coordinator_module, "put_quorum_reached", quorum):
+        yield
+
+
+@contextlib.contextmanager
+def joining_node_serves_before_transfer() -> Iterator[None]:
+    """Pending ownership's serving ring is the future one (the naive rule's)."""
+    original = Gossiper._routing_partitioning
+
+    def routing(self: Gossiper, view: Any, statuses: Any = None) -> Partitioning:
+        return original(self, view, gossip_module.ROUTING)
+
+    with _patch(Gossiper, "_routing_partitioning", routing):
+        yield
+
+
 #: name -> mutant (a context manager factory)
 MUTANTS: dict[str, Mutant] = {
     "ack-before-w": ack_before_w,
@@ -546,4 +582,6 @@ MUTANTS: dict[str, Mutant] = {
     "old-owner-hands-nothing": old_owner_hands_nothing,
     "every-holder-hands-over": every_holder_hands_over,
     "old-copy-kept-after-handover": old_copy_kept_after_handover,
+    "write-acked-in-old-group-only": write_acked_in_old_group_only,
+    "joining-node-serves-before-transfer": joining_node_serves_before_transfer,
 }

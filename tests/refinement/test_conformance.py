@@ -40,9 +40,7 @@ SAMPLE_IN_CI = 40
 MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
 #: suite entries whose faults or features the lockstep does not map yet (the
 #: refinement part of the membership issue): named here so the list cannot grow unseen
-UNMAPPED = {
-    "join-pending", "leave-pending",  # pending ownership: traces only (docs/refinement.md)
-}
+UNMAPPED: set[str] = set()
 #: the suite's delete entries: their delete and reap edges are checked apart (a
 #: random sample of all edges rarely holds one)
 DELETES = ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put")

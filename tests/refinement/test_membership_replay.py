@@ -137,13 +137,15 @@ def test_the_lockstep_follows_a_joined_node_through_a_partition_and_a_timeout() 
 @pytest.mark.parametrize("name", sorted(MEMBERSHIP_WALK_CONFIGS))
 def test_seeded_membership_walks_refine_the_spec(name: str) -> None:
     """Seeded walks of 40 steps (then quiescence and the convergence check) through a
-    join or a leave with the naive handover: every join, leave, gossip, range
-    transfer and handover checked against the spec."""
+    join or a leave with pending ownership and with the naive handover: every join,
+    leave, gossip, range transfer, handover and settlement checked against the spec."""
     counts: Counter[str] = Counter()
     for seed in range(examples(40)):
         walk(MEMBERSHIP_WALK_CONFIGS[name], seed, 40, counts)
     print(name, dict(counts))
     assert counts["transfer"] > 0 and counts["handover"] > 0, counts
+    if name.endswith("pending"):
+        assert counts["settle"] > 0, counts
     assert counts["join" if name.startswith("join") else "leave"] > 0, counts
 
 

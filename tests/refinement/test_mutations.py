@@ -51,6 +51,8 @@ KILLED_BY = {
     "old-owner-hands-nothing": "walk:leave-immediate",
     "every-holder-hands-over": "walk:join-immediate",
     "old-copy-kept-after-handover": "walk:join-immediate",
+    "write-acked-in-old-group-only": "walk:join-pending",
+    "joining-node-serves-before-transfer": "walk:join-pending",
 }
 
 #: seeds a ``walk:CONFIG`` killer tries (each a seeded walk of 40 steps)
@@ -116,7 +118,7 @@ def test_mutants_are_restored() -> None:
                 RangeTrees.update, node_module.lifetime_actor, node_module._op_id_base,
                 versions.lww_version, versions.truncate_new_clock, PutCoordinator._check,
                 PutCoordinator.start, Reaper.reap_local, Gossiper._rebalance,
-                Gossiper.scanned, Gossiper.let_go)
+                Gossiper.scanned, Gossiper.let_go, Gossiper._routing_partitioning)
 
     before = snapshot()
     for mutant in MUTANTS.values():

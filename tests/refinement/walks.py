@@ -122,7 +122,7 @@ def _choices(ls: Lockstep, rng: random.Random) -> list[tuple[int, str, Callable[
 def _membership_choices(ls: Lockstep, rng: random.Random
                         ) -> list[tuple[int, str, Callable[[], None]]]:
     """The membership steps the spec enables: a join, a leave, a gossip, a range
-    transfer, a handover."""
+    transfer, a handover, a settlement."""
     out: list[tuple[int, str, Callable[[], None]]] = []
     for node in ls.join_candidates():
         out.append((2, "join", partial(ls.join, node)))
@@ -137,6 +137,8 @@ def _membership_choices(ls: Lockstep, rng: random.Random
                                            transfer.key)))
     for node in ls.handover_candidates():
         out.append((3, "handover", partial(ls.handover, node)))
+    for node in ls.settle_candidates():
+        out.append((3, "settle", partial(ls.settle, node)))
     for message in ls.empty_transfers():
         out.append((3, "deliver empty transfer", partial(ls.deliver_empty, message)))
     return out
