@@ -154,6 +154,15 @@ def _missed_and_down(config: Config) -> State:
     return state
 
 
+def _assert_resurrected_through_n3(state: State) -> None:
+    """c1's next get, through n3 and reading n1, returns the deleted v1 again."""
+    state = do(state, ClientGet("c1", "n3", "k"))
+    state = deliver(state, Kind.REPLICA_GET, "n3", "n1")
+    state = deliver(state, Kind.REPLICA_GET_REPLY)
+    assert state.client("c1").gets[-1].returned == (1,)
+    assert not no_resurrection(state)
+
+
 @pytest.mark.parametrize("mutant", [None, "down-replica"])
 def test_a_down_replica_holding_a_deleted_version_blocks_the_reap(mutant: str | None) -> None:
     """Guard 3 counts a down node's store (its disk persists). The seeded mutant
@@ -169,11 +178,7 @@ def test_a_down_replica_holding_a_deleted_version_blocks_the_reap(mutant: str | 
         assert reaps == [Reap("k", ("n1",)), Reap("k", ("n2",))]
         state = do(do(state, Reap("k", ("n1",))), Reap("k", ("n2",)))
     state = do(state, Recover("n3"))
-    state = do(state, ClientGet("c1", "n3", "k"))
-    state = deliver(state, Kind.REPLICA_GET, "n3", "n1")
-    state = deliver(state, Kind.REPLICA_GET_REPLY)
-    assert state.client("c1").gets[-1].returned == (1,)
-    assert not no_resurrection(state)
+    _assert_resurrected_through_n3(state)
 
 
 @contextlib.contextmanager
@@ -221,11 +226,7 @@ def test_a_replica_put_of_a_deleted_version_in_flight_blocks_the_reap(
         state = do(do(state, Reap("k", ("n1",))), Reap("k", ("n3",)))
     state = _deliver(state, Kind.REPLICA_PUT, "n1", "n3", 1)
     assert _store(state, "n3") == (1,)
-    state = do(state, ClientGet("c1", "n3", "k"))
-    state = deliver(state, Kind.REPLICA_GET, "n3", "n1")
-    state = deliver(state, Kind.REPLICA_GET_REPLY)
-    assert state.client("c1").gets[-1].returned == (1,)
-    assert not no_resurrection(state)
+    _assert_resurrected_through_n3(state)
 
 
 @contextlib.contextmanager
