@@ -63,11 +63,12 @@ and each reap keeps this, in any order of the nodes. Each part is needed:
   the delete), ``n1`` and ``n2`` reap; ``n3`` recovers (its disk persisted) and
   a get reading ``n1`` and ``n3`` returns ``v``, which read repair then writes
   back to ``n1`` (the seeded mutant ``down-replica`` of
-  tests/spec/test_deletes.py);
+  tests/model_check/test_deletes.py);
 - without (3) for an up replica: the same with ``n3`` up (the naive rule);
 - without (2): a fallback's hint of ``v`` (or a replica put of ``v`` still in
   flight) reaches ``n1`` after ``n1`` reaped and stores ``v`` there (the
-  mutant ``ignores-hints``); a get whose replies hold ``v`` read-repairs it.
+  seeded mutant ``not-quiet`` of tests/model_check/test_deletes.py, with a
+  replica put in flight); a get whose replies hold ``v`` read-repairs it.
 
 Only *acknowledged* deletes count: ``no_resurrection`` promises nothing for
 a delete that failed (a failed write is not rolled back in Dynamo either), and

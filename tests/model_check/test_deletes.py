@@ -154,6 +154,15 @@ def _missed_and_down(config: Config) -> State:
     return state
 
 
+def _assert_resurrected_through_n3(state: State) -> None:
+    """c1's next get, through n3 and reading n1, returns the deleted v1 again."""
+    state = do(state, ClientGet("c1", "n3", "k"))
+    state = deliver(state, Kind.REPLICA_GET, "n3", "n1")
+    state = deliver(state, Kind.REPLICA_GET_REPLY)
+    assert state.client("c1").gets[-1].returned == (1,)
+    assert not no_resurrection(state)
+
+
 @pytest.mark.parametrize("mutant", [None, "down-replica"])
 def test_a_down_replica_holding_a_deleted_version_blocks_the_reap(mutant: str | None) -> None:
     """Guard 3 counts a down node's store (its disk persists). The seeded mutant
@@ -169,11 +178,7 @@ def test_a_down_replica_holding_a_deleted_version_blocks_the_reap(mutant: str | 
         assert reaps == [Reap("k", ("n1",)), Reap("k", ("n2",))]
         state = do(do(state, Reap("k", ("n1",))), Reap("k", ("n2",)))
     state = do(state, Recover("n3"))
-    state = do(state, ClientGet("c1", "n3", "k"))
-    state = deliver(state, Kind.REPLICA_GET, "n3", "n1")
-    state = deliver(state, Kind.REPLICA_GET_REPLY)
-    assert state.client("c1").gets[-1].returned == (1,)
-    assert not no_resurrection(state)
+    _assert_resurrected_through_n3(state)
 
 
 @contextlib.contextmanager
@@ -188,6 +193,50 @@ def _down_replica_mutant() -> Iterator[None]:
         yield
     finally:
         deletes._holds_covered = original  # type: ignore[assignment]
+
+
+def _late_replica_put() -> State:
+    """:func:`_put_read`, then the delete v2 through n1 delivered everywhere: every
+    store holds only the tombstone, and v1's replica put to n3 is still in flight."""
+    state = do(_put_read(BASE), ClientDelete("c1", "n1", "k"))
+    for dst in ("n2", "n3"):
+        state = _deliver(state, Kind.REPLICA_PUT, "n1", dst, 2)
+    while late := [m for m in state.messages if m.request == 2]:
+        state = do(state, Deliver(late[0]))  # the acknowledgements
+    assert {_store(state, n) for n in ("n1", "n2", "n3")} == {(2,)}
+    assert [(m.kind, m.dst, m.request) for m in state.messages] == [
+        (Kind.REPLICA_PUT, "n3", 1)]
+    return state
+
+
+@pytest.mark.parametrize("mutant", [None, "not-quiet"])
+def test_a_replica_put_of_a_deleted_version_in_flight_blocks_the_reap(
+        mutant: str | None) -> None:
+    """Guard 2: no store holds v1 (guard 3 passes), but v1's replica put to n3 is in
+    flight. The seeded mutant ``not-quiet`` (guard 2 dropped) lets n1 and n3 reap;
+    v1 then reaches n3's empty store and the client's next get, through n3, returns
+    it again."""
+    state = _late_replica_put()
+    with _not_quiet_mutant() if mutant else contextlib.nullcontext():
+        reaps = _reaps(state)
+        if not mutant:
+            assert reaps == []
+            return
+        assert reaps == [Reap("k", ("n1",)), Reap("k", ("n2",)), Reap("k", ("n3",))]
+        state = do(do(state, Reap("k", ("n1",))), Reap("k", ("n3",)))
+    state = _deliver(state, Kind.REPLICA_PUT, "n1", "n3", 1)
+    assert _store(state, "n3") == (1,)
+    _assert_resurrected_through_n3(state)
+
+
+@contextlib.contextmanager
+def _not_quiet_mutant() -> Iterator[None]:
+    original = deletes._quiet
+    deletes._quiet = lambda state, key: True  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        deletes._quiet = original  # type: ignore[assignment]
 
 
 def test_a_reap_of_a_copy_holding_the_nodes_counters_begins_a_new_actor() -> None:
@@ -225,6 +274,31 @@ def test_immediate_reaping_lets_a_replica_that_missed_the_delete_resurrect_it() 
     state = deliver(state, Kind.REPLICA_GET_REPLY)
     assert state.client("c1").gets[-1].returned == (1,)
     assert not no_resurrection(state)
+
+
+def test_immediate_reaping_waits_for_the_deletes_acknowledgement() -> None:
+    """``immediate`` reaps only a copy holding an acknowledged tombstone: c1's delete
+    d1 is acknowledged everywhere; c2 puts v2 (a sibling of d1), reads, and deletes
+    through n1, whose copy is then c2's tombstone d2 alone, not yet acknowledged: no
+    node may reap (the hand mutant that drops ``acked.intersection(held)`` from
+    guard 1 lets n1 reap: d1's acknowledgement stands in for d2's); once d2 is
+    acknowledged, n1 may."""
+    config = BASE.replace(clients=2, gets_per_client=1, drops=0, read_modify_write=False,
+                          delete_mode="immediate")
+    state = deliver_all(do(initial_state(config), ClientPut("c1", "n1", "k")))
+    state = deliver_all(do(state, ClientGet("c1", "n1", "k")))
+    state = do(state, ClientDelete("c1", "n1", "k"))
+    state = deliver_all(state)
+    for n in ("n1", "n2", "n3"):
+        state = do(state, Reap("k", (n,)))
+    state = deliver_all(do(state, ClientPut("c2", "n2", "k")))
+    state = deliver_all(do(state, ClientGet("c2", "n2", "k")))
+    state = do(state, ClientDelete("c2", "n1", "k"))
+    d2 = put_id_of(config, 1, 1)
+    assert _store(state, "n1") == (d2,) and d2 not in state.client("c2").acked
+    assert _reaps(state) == []
+    state = deliver_all(state)
+    assert d2 in state.client("c2").acked and Reap("k", ("n1",)) in _reaps(state)
 
 
 def test_a_put_concurrent_with_a_delete_survives_as_a_sibling_of_the_tombstone() -> None:
