@@ -130,17 +130,18 @@ class Client:
     """A client of a :class:`SimulatedCluster`.
 
     ``coordinator``: the node every request goes to (None: each request picks
-    one by ``routing``: ``"preference"``, the default, the first up node of the
-    key's preference list: the paper's partition-aware client, section 6.4's
-    client-driven coordination, with no forwarding hop; ``"random"``, an up node
-    drawn with the client's seeded generator, like a load balancer, the default
-    before session 4: a node outside the key's top N forwards the request).
+    one by ``routing``: ``"random"``, the default, an up node drawn with the
+    client's seeded generator, like a load balancer (a node outside the key's top N
+    forwards the request); ``"preference"``, the first up node of the key's
+    preference list: the paper's partition-aware client, section 6.4's
+    client-driven coordination, with no forwarding hop, but no retry elsewhere when
+    that node is cut off from the others, so not the default).
     ``client_id`` names the client in requests (the client-vclock mode uses it).
     """
 
     def __init__(self, cluster: SimulatedCluster, *, coordinator: str | None = None,
                  client_id: str = "", seed: int = 0,
-                 routing: Routing = "preference") -> None:
+                 routing: Routing = "random") -> None:
         if routing not in ("random", "preference"):
             raise ConfigError(f"routing: must be 'random' or 'preference', got {routing!r}")
         self.cluster = cluster
@@ -366,12 +367,14 @@ class SimulatedCluster:
         return cast(Node, self.sim.node(name))
 
     def client(self, coordinator: str | None = None, *, client_id: str | None = None,
-               routing: Routing = "preference") -> Client:
+               routing: Routing = "random") -> Client:
         """A new client (seeded from the cluster's seed and the client's number).
         ``coordinator`` pins it to a node; ``routing`` is how it picks one otherwise:
-        the first up node of the key's ``"preference"`` list (the default: the paper's
-        partition-aware client, section 6.4), or a ``"random"`` up node (the default
-        before session 4; a node outside the key's top N forwards the request)."""
+        a ``"random"`` up node (the default; a node outside the key's top N forwards
+        the request), or the first up node of the key's ``"preference"`` list (the
+        paper's partition-aware client, section 6.4: no forwarding hop, but a request
+        to a node cut off by a partition fails rather than going elsewhere;
+        ../shared/cases/12-delete.py)."""
         self._clients += 1
         if coordinator is not None and coordinator not in self.sim.members:
             raise SimulationError(f"unknown node {coordinator!r} "

@@ -336,3 +336,33 @@ def test_submit_delete_is_a_handle_like_submit_put() -> None:
     cluster.wait([handle])
     assert handle.error is None and handle.result().context != b""
     assert client.get(b"k", r=3).values == []
+
+
+def test_case_12_as_a_user_drives_it_with_the_default_client() -> None:
+    """../shared/cases/12-delete.py verbatim, with ``cluster.client()``'s default
+    routing (a random up node, which forwards): one of k's replicas is cut off,
+    k is read and deleted with that context; after heal and quiet a get with r=3
+    finds nothing, and a put concurrent with a delete survives as the only value.
+    (With ``routing="preference"`` as the default, the get went to the cut-off
+    first node of k's preference list and failed with a QuorumError.)"""
+    cluster = _cluster()
+    client = cluster.client()
+    client.put(b"k", b"v1")
+    cluster.run_until_quiet()
+    missed = sorted(cluster.replicas(b"k"))[-1]
+    cluster.partition({missed}, set(cluster.node_names) - {missed})
+    read = client.get(b"k")
+    assert read.values == [b"v1"]
+    client.delete(b"k", context=read.context)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert cluster.client().get(b"k", r=3).values == []
+    alice, bob = cluster.client(), cluster.client()
+    alice.put(b"k2", b"a")
+    cluster.run_until_quiet()
+    seen = alice.get(b"k2")
+    bob.put(b"k2", b"b")
+    alice.delete(b"k2", context=seen.context)
+    cluster.run_until_quiet()
+    assert cluster.client().get(b"k2", r=3).values == [b"b"]
+    cluster.close()
