@@ -46,17 +46,9 @@ from typing import Any
 import z3
 
 from model_check.errors import ProofInputError
-from model_check.proofs.abstraction import (
-    Invariant,
-    Shape,
-    StoreRule,
-    Term,
-    causal_store,
-    lossy_store,
-    new_states,
-    transition,
-)
+from model_check.proofs.abstraction import Invariant, Shape, Term, new_states
 from model_check.proofs.membership import abstract_ring, change_of
+from model_check.proofs.transition import StoreRule, causal_store, lossy_store, transition
 
 __all__ = [
     "SAMPLE_EVERY",

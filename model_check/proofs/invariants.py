@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 Each proof runs over the abstraction of :mod:`model_check.proofs.abstraction`
-(the spec's state for one key, its transition relation of exact and
-over-approximated steps) and asks Z3 the three questions of induction.
+(the spec's state for one key) and its transition relation of exact and
+over-approximated steps (:mod:`model_check.proofs.transition`), and asks Z3 the
+three questions of induction.
 
 Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
 
@@ -35,7 +36,7 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
   performed; a performed put's history was performed". The safe reap is one
   node's (spec/deletes.py): the node is up holding only tombstones, nothing about
   the key is in flight, and no store, up or down, holds a live version an
-  acknowledged delete covers (:func:`~model_check.proofs.abstraction.reap_covered_nowhere`);
+  acknowledged delete covers (:func:`~model_check.proofs.transition.reap_covered_nowhere`);
   it keeps the invariant, reaps in any order. Immediate reaping (a node holding an
   acknowledged tombstone reaps whatever the others hold) is the twin (the suite's
   delete-immediate); the guard without the down nodes' stores is refuted too
@@ -54,22 +55,24 @@ from model_check.proofs.abstraction import (
     Invariant,
     Params,
     Shape,
-    StoreRule,
     Term,
     acked_writes_durable,
-    causal_store,
     describe,
     hint_kept_until_acked,
-    holders,
     initial,
-    lossy_store,
     new_states,
-    relation,
     strong_durable,
     strong_hints,
-    transition,
 )
 from model_check.proofs.framework import Proof, Query, int_of
+from model_check.proofs.transition import (
+    StoreRule,
+    causal_store,
+    holders,
+    lossy_store,
+    relation,
+    transition,
+)
 
 __all__ = [
     "BOUNDS",

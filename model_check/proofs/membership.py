@@ -216,7 +216,7 @@ def in_current_top(r: RingState, n: int) -> Term:
 
 Add = Callable[..., None]
 """``add(name, family, exact, *parts, skip=...)``: a step of the relation (the
-``add`` of :func:`model_check.proofs.abstraction.transition`)."""
+``add`` of :func:`model_check.proofs.transition.transition`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 Theory of operation
 -------------------
-The transition relation of :mod:`model_check.proofs.abstraction` updates a store
-with :func:`~model_check.proofs.abstraction.causal_store`: after a merge, the
+The transition relation of :mod:`model_check.proofs.transition` updates a store
+with :func:`~model_check.proofs.transition.causal_store`: after a merge, the
 store covers a put (holds a version whose true history contains it) exactly when
 the store before or the incoming version did. This module proves that rule from
 the merge itself instead of assuming it.

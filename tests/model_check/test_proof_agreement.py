@@ -13,7 +13,7 @@ import pytest
 
 from model_check import properties
 from model_check.proofs import abstraction as enc
-from model_check.proofs import invariants
+from model_check.proofs import invariants, transition
 from model_check.proofs.agreement import (
     NOT_ENCODED,
     EdgeCheck,
@@ -227,7 +227,7 @@ def _step(state: Any, action: Any) -> Any:
 
 
 def test_exact_steps_are_exact() -> None:
-    assert all(step.exact == (step.family in enc.EXACT_FAMILIES)
+    assert all(step.exact == (step.family in transition.EXACT_FAMILIES)
                for step in EdgeCheck(AGREEMENT_CONFIG).steps)
 
 

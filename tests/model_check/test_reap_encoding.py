@@ -1,4 +1,4 @@
-"""The Z3 encoding of the per-node safe reap (model_check/proofs/abstraction.py)
+"""The Z3 encoding of the per-node safe reap (model_check/proofs/transition.py)
 proves ``no_resurrection_after_reap`` only with its full guard: the seeded mutant
 ``down-replica`` (the guard reads only the up nodes' stores) is refuted, with a
 reap at a node while a down replica still holds the deleted version."""
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import z3
 
-from model_check.proofs import abstraction
+from model_check.proofs import transition
 from model_check.proofs.framework import Verdict, decide
 from model_check.proofs.invariants import (
     DELETE_SHAPE,
@@ -31,7 +31,7 @@ def _up_only(x: Any, params: Any) -> list[Any]:
 def test_the_safe_reap_guard_needs_the_down_replicas(mutant: str | None,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     if mutant:
-        monkeypatch.setattr(abstraction, "reap_covered_nowhere", _up_only)
+        monkeypatch.setattr(transition, "reap_covered_nowhere", _up_only)
     outcome = decide(_induction(DELETE_SHAPE, strong_no_resurrection,
                                 no_resurrection_after_reap, parts=("step",)))
     if mutant:

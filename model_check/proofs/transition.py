@@ -1,0 +1,501 @@
+"""The transition relation of the Z3 encoding of the spec (spec/model.py): the
+named steps from one abstract state (:mod:`model_check.proofs.abstraction`) to the
+next, and the store rules of a merge.
+
+Theory of operation
+-------------------
+The transition relation is a disjunction of named :class:`Step` s, each with its
+*family* (the spec action it stands for) and its frame:
+
+- *exact* steps, whose effect on the abstraction is determined by the abstract
+  pre-state: ``handoff``, ``hint-deliver``, ``hint-ack`` and the drops,
+  duplicates and losses at a down node of those two messages; ``crash`` (the
+  node's coordination records and the replies coming back to it are gone),
+  ``buffered-crash`` and ``disk-loss`` (the same, and its store and hint store are
+  emptied), ``recover``, ``anti-entropy`` (two reachable top-N replicas both end
+  with the merge of their copies), ``heal``;
+- *over-approximated* steps, whose effect depends on what the abstraction forgets
+  (which message, which coordination record): ``put`` (a coordinator writes put
+  ``p``: its store gains ``hist[p]``), ``get`` (a coordinator reads its own copy),
+  one step per delivered message kind (``replica-put``, ``replica-put hinted``,
+  ``read-repair``, ``replica-get``, ``replica-get-reply``, ``replica-put-ack``),
+  ``lost`` (a message to a down node), ``timeout`` and ``client-timeout``,
+  ``drop`` and ``duplicate`` of any other message, ``reap`` (an up node's copy of
+  the key is removed, under the guards of ``spec.deletes``) and ``partition``.
+  Every inexact step may also acknowledge a performed put, while at least ``W``
+  minus the disk losses so far of nodes hold it (:func:`holders`). With deletes,
+  live versions are never created except by their own put, and a node's change
+  only where its store may (those steps are then not exact).
+
+With a membership change (``Shape.change``), the ring's state (the log, the
+views, the range transfers, which nodes coordinate) and its exact steps come
+from :mod:`model_check.proofs.membership`; the steps above stay (their
+over-approximation already covers what a node's view changes), coordinator
+steps may change ``coord`` and a crash clears it, and anti-entropy runs between
+the top N of the whole log's ring.
+
+Stores change only by merging (:func:`causal_store`): the new coverage is the old
+one or'ed with the incoming version's. That is not assumed: the proof
+``merge_keeps_every_history`` (:mod:`model_check.proofs.merge`) derives it from the
+encoding of the causal merge (reconcile keeps a version unless a version whose
+clock dominates it, and so whose history contains it, is kept). So stores only
+grow, except by disk loss, a buffered crash or a reap, the three steps that empty
+a store. :func:`lossy_store` is the twin (lww and server-vclock, whose merges may
+drop a version the winner does not descend from).
+
+Moved from :mod:`model_check.proofs.abstraction` (the state, the predicates, the
+readable states), which it builds on; the proofs over both are
+:mod:`model_check.proofs.invariants`, the check against the spec's own steps
+:mod:`model_check.proofs.agreement`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import z3
+
+from model_check.proofs.abstraction import AbstractState, Params, Term
+from model_check.proofs.framework import count_true
+from model_check.proofs.membership import in_current_top, ring_steps
+
+__all__ = [
+    "EXACT_FAMILIES",
+    "Step",
+    "StoreRule",
+    "causal_store",
+    "holders",
+    "lossy_store",
+    "reap_covered_nowhere",
+    "relation",
+    "transition",
+]
+
+#: The families of the exact steps (see the module docstring).
+EXACT_FAMILIES = frozenset({
+    "handoff", "hint-deliver", "hint-ack", "hint lost", "hint-ack lost", "drop hint",
+    "drop hint-ack", "duplicate hint", "duplicate hint-ack", "crash", "buffered-crash",
+    "disk-loss", "recover", "anti-entropy", "heal",
+})
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One disjunct of the transition relation: a name, its family (the spec action
+    it stands for), its formula (without frame conditions), whether it is exact,
+    and the variables it may change (every other variable keeps its value: see
+    :func:`relation`)."""
+
+    name: str
+    formula: Term
+    exact: bool
+    changes: frozenset[str]
+    family: str = ""
+    #: the hint (fallback->intended#payload) a hint step is about ("" for others):
+    #: the step is enabled only where that hint or one of its messages exists
+    about: str = ""
+
+
+StoreRule = Callable[[Term, Term, Term], Term]
+"""``rule(before, after, incoming)``: a store entry after a merge with a version
+whose coverage of the put is ``incoming``."""
+
+
+def causal_store(before: Term, after: Term, incoming: Term) -> Term:
+    """The causal merge's coverage (dvv, client-vclock): the union of both sides'
+    (derived from the merge's encoding by ``merge_keeps_every_history``)."""
+    return after == z3.Or(before, incoming)
+
+
+def lossy_store(before: Term, after: Term, incoming: Term) -> Term:
+    """The lossy merge's coverage (lww, server-vclock; the twin of
+    :func:`causal_store`): a merge may drop a version whose history the winner
+    lacks, and the incoming version may lose; only nothing new appears."""
+    return z3.Implies(after, z3.Or(before, incoming))
+
+
+def _may_shrink(before: Term, after: Term) -> Term:
+    return z3.Implies(after, before)
+
+
+def reap_covered_nowhere(x: AbstractState, params: Params) -> list[Term]:
+    """The safe reap's third guard (spec/deletes.py): no store, of a node up or down
+    (a down node's disk persists), holds a live version in the history of an
+    acknowledged delete."""
+    puts = range(x.shape.puts)
+    return [z3.Implies(z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
+                              z3.Not(params.tomb[q])), z3.Not(live[q]))
+            for d in puts for q in puts if d != q for live in x.live]
+
+
+def transition(
+    x: AbstractState,
+    y: AbstractState,
+    params: Params,
+    store_rule: StoreRule = causal_store,
+    exact_only: bool = False,
+    ack_quorum: bool = True,
+) -> list[Step]:
+    """The named disjuncts of the transition relation from ``x`` to ``y``;
+    ``ack_quorum``: a put is acknowledged only while ``W`` minus the disk losses of
+    nodes hold it (off for the agreement of the lossy configurations, where the
+    coordinator's own merge may already drop the put it acknowledges)."""
+    shape = x.shape
+    nodes = range(len(shape.nodes))
+    puts = range(shape.puts)
+    steps: list[Step] = []
+    nm = shape.nodes
+
+    acked_names = {f"acked[{p + 1}]" for p in puts}
+
+    def row(what: str, n: int) -> set[str]:
+        return {f"{what}[{nm[n]}][{q + 1}]" for q in puts}
+
+    def records(n: int) -> set[str]:
+        """What a coordinator step at ``n`` may change of its coordination records."""
+        return row("held", n) | ({f"coord[{nm[n]}]"} if x.ring is not None else set())
+
+    live_names = {f"live[{nm[n]}][{q + 1}]" for n in nodes for q in puts}
+    live_names |= {f"alive[{q + 1}]" for q in puts}
+
+    def somelive(z: AbstractState, q: int) -> Term:
+        return z3.Or(z.alive[q], *[z.live[n][q] for n in nodes])
+
+    def add(name: str, family: str, exact: bool, *parts: Term, skip: set[str],
+            about: str = "", creates: tuple[int, int] | None = None) -> None:
+        if shape.deletes and family not in _LIVE_STATIC:
+            # live versions move about but are never created, except by their put
+            # (``creates``: put, coordinator), which changes only the coordinator's
+            # store and what is in flight
+            parts = (*parts, *[z3.Implies(somelive(y, q), somelive(x, q)) for q in puts
+                               if creates is None or q != creates[0]])
+            # a node's live versions change only where its store may (and are covered
+            # by it: a put's history holds the put)
+            touched = [n for n in nodes if row("store", n) & skip]
+            parts = (*parts, *[z3.Implies(y.live[n][q], y.store[n][q])
+                               for n in touched for q in puts])
+            skip = skip | {name for n in touched for name in row("live", n)}
+            skip = skip | {f"alive[{q + 1}]" for q in puts}
+            exact = False  # which copy goes where is not determined
+        if exact_only and not exact:
+            return
+        if not exact:  # an inexact step may also deliver acknowledgements
+            parts = (*parts, *_acked_rule(x, y, params, ack_quorum))
+            skip = skip | acked_names
+        steps.append(Step(name, z3.And(*parts), exact, frozenset(skip), family, about))
+
+    def lbl(t: tuple[int, int, int]) -> str:
+        return f"{nm[t[0]]}->{nm[t[1]]}#{t[2]}"
+
+    def merge_into(n: int, incoming: Sequence[Term]) -> list[Term]:
+        return [store_rule(x.store[n][q], y.store[n][q], incoming[q]) for q in puts]
+
+    def sends_from(source: Sequence[Term]) -> tuple[list[Term], set[str]]:
+        """Write messages to any node may appear, carrying only what ``source`` has."""
+        parts = [z3.Implies(y.wmsg[m][q], z3.Or(x.wmsg[m][q], source[q]))
+                 for m in nodes for q in puts]
+        return parts, {name for m in nodes for name in row("wmsg", m)}
+
+    # a coordinator c performs put p (a client's put or delete, or a forwarded one)
+    for c in nodes:
+        for p in puts:
+            # it sends (and keeps in its coordination record) its merged copy, or the
+            # new version alone where that lost the merge (lww)
+            written = [z3.Or(y.store[c][q], params.hist[p][q]) for q in puts]
+            sends, sent = sends_from(written)
+            add(
+                f"put {p + 1} at {nm[c]}", "put", False,
+                x.up[c],
+                z3.Not(x.performed[p]),
+                # the client read every other put of its history
+                *[z3.Implies(params.hist[p][q], x.performed[q]) for q in puts if q != p],
+                y.performed[p],
+                *merge_into(c, params.hist[p]),
+                *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], written[q])) for q in puts],
+                *sends,
+                skip={f"performed[{p + 1}]"} | row("store", c) | records(c) | sent,
+                creates=(p, c),
+            )
+    for c in nodes:
+        # a coordinator begins a get: it reads its own copy (and may answer at once,
+        # with read repair)
+        sends, sent = sends_from([z3.Or(x.held[c][q], x.store[c][q]) for q in puts])
+        add(
+            f"get at {nm[c]}", "get", False,
+            x.up[c],
+            *[z3.Implies(y.held[c][q], z3.Or(x.held[c][q], x.store[c][q])) for q in puts],
+            *sends,
+            skip=records(c) | sent,
+        )
+    for n in nodes:
+        # a replica stores a delivered replica-put or read-repair
+        for family in ("replica-put", "read-repair"):
+            add(
+                f"{family} at {nm[n]}", family, False,
+                x.up[n],
+                # merged with some of the versions in flight to n: the incoming
+                # coverage is what n gained, and must have been in flight
+                *[store_rule(x.store[n][q], y.store[n][q], z3.And(x.wmsg[n][q],
+                                                                  y.store[n][q]))
+                  for q in puts],
+                *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
+                skip=row("store", n) | row("wmsg", n),
+            )
+        # a replica answers a replica-get of coordinator c with its copy
+        for c in nodes:
+            add(
+                f"replica-get at {nm[n]} from {nm[c]}", "replica-get", False,
+                x.up[n],
+                *[y.rmsg[c][q] == z3.Or(x.rmsg[c][q], x.store[n][q]) for q in puts],
+                skip=row("rmsg", c),
+            )
+        # a coordinator receives a reply (and may answer, repair its own copy in
+        # place, and send read repairs)
+        replies = [z3.Or(x.held[n][q], x.rmsg[n][q]) for q in puts]
+        sends, sent = sends_from(replies)
+        add(
+            f"replica-get-reply at {nm[n]}", "replica-get-reply", False,
+            x.up[n],
+            *[store_rule(x.store[n][q], y.store[n][q], z3.And(replies[q], y.store[n][q]))
+              for q in puts],
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            *[z3.Implies(y.held[n][q], z3.Or(x.held[n][q], x.rmsg[n][q])) for q in puts],
+            *sends,
+            skip=row("rmsg", n) | records(n) | row("store", n) | sent,
+        )
+        # a coordinator receives a put's acknowledgement (and may answer its client)
+        add(
+            f"replica-put-ack at {nm[n]}", "replica-put-ack", False,
+            x.up[n],
+            *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
+            skip=records(n),
+        )
+        # a message reaches a down node and is lost
+        add(
+            f"lost at down {nm[n]}", "lost", False,
+            z3.Not(x.up[n]),
+            *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            skip=row("wmsg", n) | row("rmsg", n),
+        )
+        # a coordinator's timeout: a put is resent to a fallback, a get asks one
+        sends, sent = sends_from(x.held[n])
+        add(
+            f"timeout at {nm[n]}", "timeout", False,
+            x.up[n],
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
+            *sends,
+            skip=row("rmsg", n) | records(n) | sent,
+        )
+        # a client gives up: its coordination record (at n) and its replies go
+        add(
+            f"client-timeout at {nm[n]}", "client-timeout", False,
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            *[_may_shrink(x.held[n][q], y.held[n][q]) for q in puts],
+            skip=row("rmsg", n) | records(n),
+        )
+        # a message other than a handoff or its acknowledgement is dropped
+        add(
+            f"drop to {nm[n]}", "drop", False,
+            x.drops < params.max_drops, y.drops == x.drops + 1,
+            *[_may_shrink(x.wmsg[n][q], y.wmsg[n][q]) for q in puts],
+            *[_may_shrink(x.rmsg[n][q], y.rmsg[n][q]) for q in puts],
+            skip=row("wmsg", n) | row("rmsg", n) | {"drops"},
+        )
+    add("duplicate", "duplicate", False, x.duplicates < params.max_duplicates,
+        y.duplicates == x.duplicates + 1, skip={"duplicates"})
+    for t in x.hint:
+        # a fallback keeps a delivered replica-put in its hint store
+        h = t[0]
+        add(
+            f"replica-put hinted {lbl(t)}", "replica-put", False,
+            x.up[h],
+            y.hint[t],
+            *[z3.Implies(params.cov[t[2]][q], x.wmsg[h][q]) for q in puts],
+            *[_may_shrink(x.wmsg[h][q], y.wmsg[h][q]) for q in puts],
+            skip={f"hint[{lbl(t)}]"} | row("wmsg", h),
+        )
+    if shape.reaping:
+        store_names = {name for n in nodes for name in row("store", n)}
+
+        def emptied(n: int) -> list[Term]:
+            return [z3.Not(f) for f in (*y.store[n], *y.live[n])]
+
+        def kept(n: int) -> list[Term]:
+            return [y.store[n][q] == x.store[n][q] for q in puts] + [
+                y.live[n][q] == x.live[n][q] for q in puts]
+
+        def only_tombstones(n: int) -> Term:
+            return z3.And([z3.Implies(x.live[n][q], params.tomb[q]) for q in puts])
+
+        # one node's reap (spec/deletes.py): n up, its copy not empty and only
+        # tombstones; immediate: one of them acknowledged; safe: nothing about the key
+        # in flight and no store (up or down) holding a live version an acknowledged
+        # delete covers. (The new actor a reap may begin is not in the abstraction.)
+        quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
+        quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
+        quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
+        covered_nowhere = reap_covered_nowhere(x, params)
+        for n in nodes:
+            if shape.reap_mode == "immediate":
+                guard = [z3.Or([z3.And(x.live[n][q], params.tomb[q], x.acked[q])
+                                for q in puts])]
+            else:
+                guard = [*quiet, *covered_nowhere]
+            add(
+                f"reap at {nm[n]}", "reap", False,
+                x.up[n], z3.Or([x.live[n][q] for q in puts]), only_tombstones(n), *guard,
+                *emptied(n),
+                *[f for m in nodes if m != n for f in kept(m)],
+                skip=store_names | live_names,
+            )
+    if shape.partitions:
+        add("partition", "partition", False, *[z3.Not(s) for s in x.side],
+            skip={f"side[{nm[n]}]" for n in nodes})
+        add("heal", "heal", True, *[z3.Not(s) for s in y.side],
+            skip={f"side[{nm[n]}]" for n in nodes})
+    if shape.anti_entropy:
+        # between the key's top N (with membership change: of the whole log's ring)
+        replicas = shape.top if x.ring is None else tuple(nodes)
+        for j, a in enumerate(replicas):
+            for b in replicas[j + 1 :]:
+                current = [] if x.ring is None else [in_current_top(x.ring, n) for n in (a, b)]
+                add(
+                    f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", True,
+                    *current, x.up[a], x.up[b], x.side[a] == x.side[b],
+                    *[z3.Or([x.store[a][q] != x.store[b][q] for q in puts])],
+                    *merge_into(a, x.store[b]),
+                    *merge_into(b, x.store[a]),
+                    skip=row("store", a) | row("store", b),
+                )
+    for t in x.hint:
+        h, i, _ = t
+        key = lbl(t)
+        # hinted handoff: the fallback sends the hint to its reachable intended node
+        if shape.handoff:
+            add(
+                f"handoff {key}", "handoff", True,
+                x.hint[t], x.up[h], x.up[i], x.side[h] == x.side[i],
+                x.hmsg[t] == 0, x.hack[t] == 0, y.hmsg[t] == 1,
+                skip={f"hmsg[{key}]"}, about=key,
+            )
+        # the intended node receives the hint: stores it, records, acknowledges
+        add(
+            f"hint-deliver {key}", "hint-deliver", True,
+            x.hmsg[t] > 0,
+            x.up[i],
+            y.hmsg[t] == x.hmsg[t] - 1,
+            *merge_into(i, params.cov[t[2]]),
+            y.rec_acked[t],
+            y.hack[t] == x.hack[t] + 1,
+            skip={f"hmsg[{key}]", f"hack[{key}]", f"rec_acked[{key}]"} | row("store", i),
+            about=key,
+        )
+        # the acknowledgement reaches the fallback: the hint is deleted
+        add(
+            f"hint-ack {key}", "hint-ack", True,
+            x.hack[t] > 0,
+            x.up[h],
+            y.hack[t] == x.hack[t] - 1,
+            z3.Not(y.hint[t]),
+            y.rec_deleted[t] == z3.Or(x.rec_deleted[t], x.hint[t]),
+            skip={f"hack[{key}]", f"hint[{key}]", f"rec_deleted[{key}]"}, about=key,
+        )
+        for kind, counts, who in (("hint", x.hmsg, i), ("hint-ack", x.hack, h)):
+            after = y.hmsg if kind == "hint" else y.hack
+            name = f"{'hmsg' if kind == 'hint' else 'hack'}[{key}]"
+            # a message at a down node is lost
+            add(f"{kind} lost at down {nm[who]} {key}", f"{kind} lost", True, counts[t] > 0,
+                z3.Not(x.up[who]), after[t] == counts[t] - 1, skip={name}, about=key)
+            add(f"drop {kind} {key}", f"drop {kind}", True, counts[t] > 0,
+                x.drops < params.max_drops, after[t] == counts[t] - 1,
+                y.drops == x.drops + 1, skip={name, "drops"}, about=key)
+            add(f"duplicate {kind} {key}", f"duplicate {kind}", True, counts[t] > 0,
+                x.duplicates < params.max_duplicates, after[t] == counts[t] + 1,
+                y.duplicates == x.duplicates + 1, skip={name, "duplicates"}, about=key)
+    for n in nodes:
+        name = nm[n]
+        # a crash loses the node's coordination records and the replies coming back
+        gone = [z3.Not(y.held[n][q]) for q in puts] + [z3.Not(y.rmsg[n][q]) for q in puts]
+        gone += [] if y.ring is None else [z3.Not(y.ring.coord[n])]
+        volatile = records(n) | row("rmsg", n)
+        add(f"crash {name}", "crash", True, x.up[n], z3.Not(y.up[n]),
+            x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone,
+            skip={f"up[{name}]", "crashes"} | volatile)
+        # ... and with a disk loss or a buffered crash, its store and hint store
+        empty = [z3.Not(y.store[n][q]) for q in puts]
+        empty += [z3.Not(y.hint[t]) for t in x.hint if t[0] == n]
+        durable = row("store", n) | {f"hint[{lbl(t)}]" for t in x.hint if t[0] == n}
+        if shape.buffered:
+            add(f"buffered-crash {name}", "buffered-crash", True, x.up[n], z3.Not(y.up[n]),
+                x.crashes < params.max_crashes, y.crashes == x.crashes + 1, *gone, *empty,
+                skip={f"up[{name}]", "crashes"} | volatile | durable)
+        add(f"disk-loss {name}", "disk-loss", True, x.up[n], z3.Not(y.up[n]),
+            x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty,
+            skip={f"up[{name}]", "losses"} | volatile | durable)
+        add(f"recover {name}", "recover", True, z3.Not(x.up[n]), y.up[n],
+            skip={f"up[{name}]"})
+    if x.ring is not None:
+        ring_steps(x, y, params, merge_into, add)
+    return steps
+
+
+#: Step families that move no live version (their steps keep ``live`` and ``alive``).
+_LIVE_STATIC = frozenset({"handoff", "recover", "heal", "duplicate", "duplicate hint",
+                          "duplicate hint-ack", "partition"})
+
+
+def holders(x: AbstractState, params: Params, p: int) -> Term:
+    """How many nodes hold put ``p`` durably: in their store, or in a hint whose
+    intended node does not hold it (a handed-off hint is not counted twice)."""
+    k = range(len(x.shape.nodes))
+    held = []
+    for n in k:
+        hints = [z3.And(flag, params.cov[t[2]][p], z3.Not(x.store[t[1]][p]))
+                 for t, flag in x.hint.items() if t[0] == n]
+        held.append(z3.Or(x.store[n][p], *hints))
+    return count_true(held)
+
+
+def _acked_rule(x: AbstractState, y: AbstractState, params: Params, quorum: bool
+                ) -> list[Term]:
+    """Acknowledgements only grow, and only for performed puts (any inexact step may
+    acknowledge); with ``quorum`` a put is acknowledged only while at least ``W``
+    minus the disk losses (and, with a buffered engine, the crashes) so far of nodes
+    hold it: its ``W`` acknowledging nodes stored it, and with causal merges only a
+    disk loss or a buffered crash takes a store's put away, possibly while its
+    acknowledgement is in flight (the edge agreement found that one on
+    dvv-buffered-crash-actor-epochs)."""
+    out = []
+    for p in range(x.shape.puts):
+        new = z3.And(y.acked[p], z3.Not(x.acked[p]))
+        out += [z3.Implies(x.acked[p], y.acked[p]), z3.Implies(new, y.performed[p])]
+        if quorum:
+            # a buffered crash loses unflushed writes too: with a buffered engine
+            # every crash may have taken an acknowledging node's copy
+            lost = y.losses + y.crashes if x.shape.buffered else y.losses
+            out.append(z3.Implies(new, holders(y, params, p) >= params.w - lost))
+    return out
+
+
+def relation(
+    x: AbstractState, y: AbstractState, steps: Sequence[Step], selector: Term
+) -> Term:
+    """Trans(x, y): ``selector`` names the step taken; every variable the step does
+    not change keeps its value."""
+    xs, ys = x.variables(), y.variables()
+    changers: dict[str, list[int]] = {name: [] for name in xs}
+    for k, step in enumerate(steps):
+        for name in step.changes:
+            changers[name].append(k)
+    frames = []
+    for name in xs:
+        keep = xs[name] == ys[name]
+        if changers[name]:
+            keep = z3.Or(keep, *[selector == k for k in changers[name]])
+        frames.append(keep)
+    chosen = z3.Or([z3.And(selector == k, s.formula) for k, s in enumerate(steps)])
+    return z3.And(selector >= 0, selector < len(steps), chosen, *frames)
+
