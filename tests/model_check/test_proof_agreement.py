@@ -14,15 +14,9 @@ import pytest
 from model_check import properties
 from model_check.proofs import abstraction as enc
 from model_check.proofs import invariants, transition
-from model_check.proofs.agreement import (
-    NOT_ENCODED,
-    EdgeCheck,
-    check_graph,
-    check_suite,
-    families,
-    lossy_configurations,
-    shape_of,
-)
+from model_check.proofs.agreement import check_graph, check_suite
+from model_check.proofs.edges import NOT_ENCODED, EdgeCheck
+from model_check.proofs.mapping import families, lossy_configurations, shape_of
 from model_check.suite import DEFAULT_SUITE, entry
 from spec import model
 from spec.actions import Action, Crash, Deliver, Drop, Duplicate

@@ -12,16 +12,11 @@ from typing import Any
 import pytest
 
 from model_check.check import Verdict, check
-from model_check.proofs.agreement import (
-    STUTTER,
-    EdgeCheck,
-    check_graph,
-    check_suite,
-    families,
-    shape_of,
-)
+from model_check.proofs.agreement import check_graph, check_suite
+from model_check.proofs.edges import STUTTER, EdgeCheck
 from model_check.proofs.framework import run_proof
 from model_check.proofs.join_reads import PROOFS, join_read_scenario
+from model_check.proofs.mapping import families, shape_of
 from model_check.proofs.membership import transfers
 from model_check.suite import entry
 from spec import model

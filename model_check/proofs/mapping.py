@@ -1,0 +1,284 @@
+"""The abstraction function of the edge agreement (:mod:`model_check.proofs.agreement`):
+spec configurations, states and actions onto the Z3 encoding
+(:mod:`model_check.proofs.abstraction`, :mod:`model_check.proofs.transition`).
+
+Theory of operation
+-------------------
+:func:`abstract_state` is the abstraction function: a spec state onto the
+variables of the encoding (one key; hint payloads numbered per edge, in the spec's
+canonical payload order, by :func:`hint_payloads`).
+:func:`shape_of` gives a configuration's bounds, :func:`faithful` whether its
+clocks allow the causal store rule, and :func:`families` which steps of the
+encoding may stand for a spec action.
+
+Moved from :mod:`model_check.proofs.agreement` (which walks the graph), with
+:mod:`model_check.proofs.edges` (the per-edge checks that use this mapping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from model_check.errors import ProofInputError
+from model_check.proofs.abstraction import Shape
+from model_check.proofs.membership import abstract_ring, change_of
+
+__all__ = [
+    "PAYLOADS",
+    "abstract_state",
+    "faithful",
+    "families",
+    "hint_payloads",
+    "lossy_configurations",
+    "payload_coverage",
+    "put_histories",
+    "shape_of",
+]
+
+#: Distinct hint payloads the encoding numbers per edge (edges with more are
+#: counted as outside the bounds).
+PAYLOADS = 2
+
+
+def faithful(config: Any) -> bool:
+    """Are the configuration's clocks faithful to true histories (a dominating clock's
+    version has the dominated one's history: the hypothesis of
+    ``merge_keeps_every_history``)? Not for lww and server-vclock (the coordinator's
+    clock or timestamp ignores what the client read), dvv's naive actor after a
+    disk loss or a buffered crash (re-issued dots), or client clocks when a client
+    may write twice without reading (a blind rewrite)."""
+    if config.clock in ("lww", "server-vclock"):
+        return False
+    if config.clock == "dvv":
+        amnesia = config.disk_losses > 0 or config.storage == "buffered"
+        return bool(config.actor_epochs) or not amnesia
+    blind = config.puts_per_client > 1 and config.gets_per_client == 0
+    return not blind
+
+
+def lossy_configurations() -> frozenset[str]:
+    """The suite entries whose clocks are not :func:`faithful`."""
+    from model_check.suite import DEFAULT_SUITE
+
+    return frozenset(e.name for e in DEFAULT_SUITE if not faithful(e.config))
+
+
+def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
+    """The encoding's bounds for a spec configuration (one key; raises
+    ProofInputError for more)."""
+    from spec.step import plan_of
+
+    if len(config.keys) != 1:
+        raise ProofInputError("the encoding covers configurations with one key")
+    plan = plan_of(config)
+    key = config.keys[0]
+    nodes = tuple(config.all_nodes)  # with joining nodes (spec.config)
+    return Shape(
+        nodes=nodes,
+        puts=plan.total_puts,
+        payloads=payloads,
+        top=tuple(plan.index[n] for n in plan.top[key]),
+        change=change_of(config, nodes),
+        anti_entropy=bool(config.anti_entropy),
+        handoff=bool(config.hinted_handoff),
+        buffered=config.storage == "buffered",
+        reaping=bool(plan.tombstones) and config.delete_mode != "keep",
+        partitions=config.partitions > 0,
+        deletes=bool(plan.tombstones),
+        reap_mode=config.delete_mode,
+    )
+
+
+# -- the abstraction function: spec state -> abstract state ----------------------------------
+
+
+def _coverage(state: Any, payload: Any) -> set[int]:
+    from spec import clocks
+
+    out: set[int] = set()
+    for value in clocks.values(payload):
+        record = state.puts[value - 1]
+        if record is not None:
+            out |= record.history
+    return out
+
+
+def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dict[str, Any]:
+    """The abstract state of a spec state, as ``{variable name: value}``.
+
+    ``payload_ids`` numbers the hint payloads (shared by a pre- and a post-state);
+    the caller builds it with :func:`hint_payloads`. Raises ProofInputError (a
+    ValueError) for a state of another shape.
+    """
+    from spec.state import Kind
+
+    nodes = shape.nodes
+    if tuple(state.config.all_nodes) != nodes or len(state.config.keys) != 1:
+        raise ProofInputError("the abstraction covers one key and the shape's nodes")
+    index = {n: j for j, n in enumerate(nodes)}
+    puts = range(1, shape.puts + 1)
+    out: dict[str, Any] = {}
+    from spec import clocks
+
+    deletes = shape.deletes
+    live: list[set[int]] = [set() for _ in nodes]
+    alive: set[int] = set()
+    wmsg: list[set[int]] = [set() for _ in nodes]
+    rmsg: list[set[int]] = [set() for _ in nodes]
+    held: list[set[int]] = [set() for _ in nodes]
+    for n, node in zip(nodes, state.nodes, strict=True):
+        out[f"up[{n}]"] = node.up
+        out[f"side[{n}]"] = n in state.side
+        covered = _coverage(state, node.store[0])
+        for p in puts:
+            out[f"store[{n}][{p}]"] = p in covered
+        for coord in node.coord:
+            if coord.payload is not None:
+                held[index[n]] |= _coverage(state, coord.payload)
+                if deletes:
+                    alive.update(clocks.values(coord.payload))
+            for _, payload in coord.replies:
+                held[index[n]] |= _coverage(state, payload)
+                if deletes:
+                    alive.update(clocks.values(payload))
+        if deletes:
+            live[index[n]].update(clocks.values(node.store[0]))
+            for hint in node.hints:
+                alive.update(clocks.values(hint.payload))
+    for m in state.messages:
+        if m.payload is None:
+            continue
+        if deletes:
+            alive.update(clocks.values(m.payload))
+        if m.kind is Kind.REPLICA_PUT or m.kind is Kind.READ_REPAIR:
+            wmsg[index[m.dst]] |= _coverage(state, m.payload)
+        elif m.kind is Kind.REPLICA_GET_REPLY:
+            rmsg[index[m.dst]] |= _coverage(state, m.payload)
+    for j, n in enumerate(nodes):
+        for p in puts:
+            out[f"wmsg[{n}][{p}]"] = p in wmsg[j]
+            out[f"rmsg[{n}][{p}]"] = p in rmsg[j]
+            out[f"held[{n}][{p}]"] = p in held[j]
+            out[f"live[{n}][{p}]"] = p in live[j]
+    acked = {p for client in state.clients for p in client.acked}
+    for p in puts:
+        out[f"performed[{p}]"] = state.puts[p - 1] is not None
+        out[f"acked[{p}]"] = p in acked
+        out[f"alive[{p}]"] = p in alive
+
+    def label(h: str, i: str, u: int) -> str:
+        return f"{h}->{i}#{u}"
+
+    for h in nodes:
+        for i in nodes:
+            if h == i:
+                continue
+            for u in range(shape.payloads):
+                key = label(h, i, u)
+                out[f"hint[{key}]"] = False
+                out[f"hmsg[{key}]"] = 0
+                out[f"hack[{key}]"] = 0
+                out[f"rec_acked[{key}]"] = False
+                out[f"rec_deleted[{key}]"] = False
+    for fallback, node in zip(nodes, state.nodes, strict=True):
+        for hint in node.hints:
+            out[f"hint[{label(fallback, hint.intended, payload_ids[hint.payload])}]"] = True
+    for m in state.messages:
+        if m.kind is Kind.HINT_DELIVERY:
+            out[f"hmsg[{label(m.src, m.dst, payload_ids[m.payload])}]"] += 1
+        elif m.kind is Kind.HINT_ACK:
+            out[f"hack[{label(m.dst, m.src, payload_ids[m.payload])}]"] += 1
+    for fallback, intended, _, payload in state.hints_acked:
+        out[f"rec_acked[{label(fallback, intended, payload_ids[payload])}]"] = True
+    for fallback, intended, _, payload in state.hints_deleted:
+        out[f"rec_deleted[{label(fallback, intended, payload_ids[payload])}]"] = True
+    out["drops"], out["duplicates"], out["crashes"] = state.used[:3]
+    out["losses"] = state.used[4]
+    if shape.change is not None:
+        out.update(abstract_ring(state, nodes, shape.puts, lambda p: _coverage(state, p)))
+    return out
+
+
+def hint_payloads(*states: Any) -> list[Any]:
+    """Every payload a hint, handoff, acknowledgement or ghost hint record holds."""
+    from spec.clocks import payload_key
+    from spec.state import Kind
+
+    found: set[Any] = set()
+    for state in states:
+        for node in state.nodes:
+            found.update(h.payload for h in node.hints)
+        found.update(m.payload for m in state.messages
+                     if m.kind in (Kind.HINT_DELIVERY, Kind.HINT_ACK))
+        found.update(r[3] for r in state.hints_acked | state.hints_deleted)
+    return sorted(found, key=payload_key)
+
+
+def payload_coverage(state: Any, payloads: Sequence[Any], shape: Shape) -> dict[str, bool]:
+    """``cov[#u][p]`` for the numbered payloads (unused numbers cover nothing)."""
+    out = {f"cov[#{u}][{p + 1}]": False for u in range(shape.payloads)
+           for p in range(shape.puts)}
+    for u, payload in enumerate(payloads):
+        covered = _coverage(state, payload)
+        for p in range(shape.puts):
+            out[f"cov[#{u}][{p + 1}]"] = (p + 1) in covered
+    return out
+
+
+def put_histories(states: Sequence[Any], shape: Shape) -> dict[str, bool]:
+    """``hist[p][q]`` from the put table of the last state that performed put ``p``
+    (an unperformed put's history is itself)."""
+    out: dict[str, bool] = {}
+    for p in range(1, shape.puts + 1):
+        history: frozenset[int] = frozenset({p})
+        for state in states:
+            record = state.puts[p - 1]
+            if record is not None:
+                history = record.history | {p}
+        for q in range(1, shape.puts + 1):
+            out[f"hist[{p}][{q}]"] = q in history
+    return out
+
+
+# -- which steps of the encoding stand for a spec action -------------------------------------
+
+
+_DELIVER_FAMILIES = {
+    "forward": ("put", "get"),
+    "replica-put": ("replica-put", "lost"),
+    "read-repair": ("read-repair", "lost"),
+    "replica-get": ("replica-get", "lost"),
+    "replica-get-reply": ("replica-get-reply", "lost"),
+    "replica-put-ack": ("replica-put-ack", "lost"),
+    "hint-delivery": ("hint-deliver", "hint lost"),
+    "hint-ack": ("hint-ack", "hint-ack lost"),
+    "range-transfer": ("range-transfer", "range-transfer lost"),
+}
+#: messages the encoding counts (their drops and duplicates are exact steps)
+_COUNTED_MESSAGES = {"hint-delivery": "hint", "hint-ack": "hint-ack",
+                     "range-transfer": "transfer"}
+_OWN_FAMILY = frozenset({
+    "crash", "buffered-crash", "disk-loss", "recover", "anti-entropy", "handoff", "timeout",
+    "client-timeout", "reap", "partition", "heal",
+    "gossip", "join", "leave", "transfer", "handover", "settle",  # model_check.proofs.membership
+})
+
+
+def families(action: Any) -> tuple[str, ...] | None:
+    """The families of encoding steps that may explain ``action`` (None: an action
+    kind the encoding does not cover)."""
+    kind = getattr(action, "kind", "")
+    if kind in ("client-put", "client-delete"):
+        return ("put",)
+    if kind == "client-get":
+        return ("get",)
+    if kind == "deliver":
+        return _DELIVER_FAMILIES.get(str(action.message.kind.value))
+    if kind in ("drop", "duplicate"):
+        hint = _COUNTED_MESSAGES.get(str(action.message.kind.value))
+        return (f"{kind} {hint}",) if hint else (kind,)
+    if kind in _OWN_FAMILY:
+        return (kind,)
+    return None
+
