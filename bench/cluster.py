@@ -793,8 +793,9 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("JSON and base64", re.compile(r"\((json/|base64\.py)")),
     ("socket writes and reads (asyncio transports, streams)",
      re.compile(r"\(asyncio/(selector_events|streams|transports)\.py")),
-    ("node core (impl/, spec/)", re.compile(r"\((impl/(?!runtime\.py|http_api\.py)|spec/)")),
-    ("runtime glue (impl/runtime.py)", re.compile(r"\(impl/runtime\.py")),
+    ("node core (impl/, spec/)",
+     re.compile(r"\((impl/(?!runtime\.py|serve\.py|http_api\.py)|spec/)")),
+    ("runtime glue (impl/runtime.py)", re.compile(r"\(impl/(runtime|serve)\.py")),
     ("event loop (asyncio scheduling, futures, tasks)", re.compile(r"\(asyncio/")),
 ]
 

@@ -24,7 +24,8 @@ from typing import Any
 
 from impl.config import ClusterConfig
 from impl.http_client import AsyncClient, Resolver
-from impl.runtime import Address, NodeAddresses, NodeServer, RuntimeConfig, serve
+from impl.runtime import Address, NodeAddresses, NodeServer, RuntimeConfig
+from impl.serve import serve
 
 __all__ = ["LocalCluster"]
 

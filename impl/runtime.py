@@ -1,11 +1,11 @@
 """The asyncio runtime: a node core on real sockets.
 
-(About 770 lines, over the project's 600, on purpose: :class:`NodeServer` is one
-asyncio object that owns both ports, the peer writers and the effect loop with
-group commit, the one place that orders persist-then-send; what could leave it
-has: the HTTP layer (:mod:`impl.http_api`), the hello and frame MACs
-(:mod:`impl.peer_auth`), the caps (:mod:`impl.connections`), the configuration
-(:mod:`impl.runtime_config`).)
+(:class:`NodeServer` is one asyncio object that owns both ports, the peer
+writers and the effect loop with group commit, the one place that orders
+persist-then-send; what could leave it has: the HTTP layer (:mod:`impl.http_api`),
+the hello and frame MACs (:mod:`impl.peer_auth`), the caps
+(:mod:`impl.connections`), the configuration (:mod:`impl.runtime_config`), the
+``vdynamo serve`` command and :func:`~impl.serve.serve` (:mod:`impl.serve`).)
 
 Theory of operation
 -------------------
@@ -40,29 +40,25 @@ may be only a port). ``vdynamo serve`` refuses a missing, example or short
 secret unless ``--insecure-dev`` is given.
 
 Run a node with ``vdynamo serve CLUSTER.toml --node n1``, or every node of a
-configuration in one process (a local cluster to try) with ``--all``. The
-configuration file and its loading: :mod:`impl.runtime_config`.
+configuration in one process (a local cluster to try) with ``--all``
+(:mod:`impl.serve`). The configuration file and its loading:
+:mod:`impl.runtime_config`.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import contextlib
 import logging
-import signal
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from impl import errors, wire
 from impl.config import ClusterConfig
-from impl.connections import ConnectionSlots, fit_descriptors
+from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
-from impl.logs import setup_logging
 from impl.membership import MemberStatus
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest, ReplicaPut
 from impl.metrics import NodeMetrics, ObservedStorage
@@ -105,8 +101,6 @@ __all__ = [
     "check_secret",
     "http_status",
     "load_runtime_config",
-    "main",
-    "serve",
 ]
 
 log = logging.getLogger("vdynamo.runtime")
@@ -661,145 +655,3 @@ def _expire(future: asyncio.Future[Reply], request_id: int, seconds: float) -> N
     if not future.done():
         future.set_result(Reply(request_id, error=errors.RequestTimeoutError(
             f"no answer from the cluster within {seconds:.1f} s")))
-
-
-async def serve(
-    config: RuntimeConfig, names: Sequence[str], *, stop: asyncio.Event | None = None,
-) -> list[NodeServer]:
-    """Start the named nodes of ``config`` in this loop; with ``stop``, run until it is
-    set and then stop them."""
-    peers = {name: addresses.peer for name, addresses in config.nodes.items()}
-    http = {name: addresses.http for name, addresses in config.nodes.items()}
-    servers: list[NodeServer] = []
-    for index, name in enumerate(names):
-        addresses = config.nodes[name]
-        assert addresses.data is not None
-        addresses.data.parent.mkdir(parents=True, exist_ok=True)
-        storage = ObservedStorage(SqliteStorage(addresses.data, config.storage.fsync,
-                                                batch=config.storage.batch))
-        try:
-            server = NodeServer(name, config.cluster, storage, peers, seed=index)
-            server.http_addresses = http
-            server.config_path = config.path
-            await server.start(addresses.peer, addresses.http)
-        except BaseException:
-            storage.close()
-            for started in servers:
-                await started.stop()
-            raise
-        assert server.peer_address is not None and server.http_address is not None
-        peers[name] = server.peer_address  # port 0 in the file: the port bound
-        http[name] = server.http_address
-        servers.append(server)
-    if stop is not None:
-        await stop.wait()
-        for server in servers:
-            await server.stop()
-    return servers
-
-
-def main(argv: list[str]) -> int:
-    """``vdynamo serve``: run nodes until SIGTERM or SIGINT (then stop gracefully);
-    SIGUSR1 makes them leave the ring. A startup failure prints one line and exits
-    non-zero (2: the configuration, 1: a port or a data file)."""
-    parser = argparse.ArgumentParser(prog="vdynamo serve", description=(
-        "Run Dynamo nodes on real sockets: TCP between nodes, HTTP for clients."))
-    parser.add_argument("config", help="the cluster file (TOML; see docs/runtime.md)")
-    group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--node", action="append", default=[], help="a node to run (repeatable)")
-    group.add_argument("--all", action="store_true", help="run every node in this process")
-    parser.add_argument("--insecure-dev", action="store_true", help=(
-        "accept a missing, example or short secret (a local experiment only: anyone "
-        "who knows the secret can change stored data)"))
-    parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
-                        help="the event loop: uvloop if installed (auto, the default), or "
-                             "the standard asyncio loop")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    parser.add_argument("--log-format", choices=("json", "text"), default="json",
-                        help="log lines on stderr: JSON objects (default) or plain text")
-    args = parser.parse_args(argv)
-    setup_logging(logging.INFO if args.verbose else logging.WARNING, args.log_format)
-    try:
-        config = load_runtime_config(args.config, insecure_dev=args.insecure_dev)
-    except errors.ConfigError as error:
-        print(f"vdynamo serve: {error}", file=sys.stderr)
-        return 2
-    names = list(config.cluster.nodes) if args.all else args.node
-    unknown = [n for n in names if n not in config.nodes]
-    if unknown:
-        print(f"vdynamo serve: unknown node {unknown[0]!r} (the file names "
-              f"{', '.join(sorted(config.nodes))})", file=sys.stderr)
-        return 2
-    if args.insecure_dev:
-        log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
-    config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes,
-                           config.path, config.storage)
-    try:
-        policy = event_loop_policy(args.loop)
-    except errors.ConfigError as error:
-        print(f"vdynamo serve: {error}", file=sys.stderr)
-        return 2
-    if policy is not None:
-        asyncio.set_event_loop_policy(policy)
-    try:
-        asyncio.run(_run(config, names))
-    except errors.DynamoError as error:  # a data file that is not a database, ...
-        print(f"vdynamo serve: {error}", file=sys.stderr)
-        return 1
-    except OSError as error:  # a port in use, a directory not writable
-        print(f"vdynamo serve: {error.strerror or error}"
-              f"{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
-        return 1
-    return 0
-
-
-async def _run(config: RuntimeConfig, names: list[str]) -> None:
-    """Serve until SIGTERM/SIGINT, then stop gracefully; SIGUSR1: leave the ring."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    servers = await serve(config, names)
-    for server in servers:
-        print(f"{server.name}: peers on {server.peer_address}, "
-              f"HTTP on http://{server.http_address}", flush=True)
-        log.info("%s: started", server.name, extra={"node": server.name,
-                                                     "http": str(server.http_address)})
-
-    def leave() -> None:
-        for server in servers:
-            log.warning("%s: leaving the ring (SIGUSR1)", server.name)
-            server.leave()
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    loop.add_signal_handler(signal.SIGUSR1, leave)
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.5)
-        if servers and all(server.node.has_left for server in servers):
-            # gossip a few more rounds, so the others learn it left (not only leaving)
-            linger = 4 * config.cluster.gossip_interval
-            log.warning("every node here left the ring: stopping in %.1f s", linger)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), linger)
-            break
-    for server in servers:
-        await server.stop(grace_s=config.cluster.request_timeout * 2)
-        log.info("%s: stopped", server.name)
-
-
-def event_loop_policy(choice: str) -> asyncio.AbstractEventLoopPolicy | None:
-    """The event-loop policy ``vdynamo serve --loop`` runs under: uvloop's (PyPI
-    ``uvloop``: the loop and its transports in C) for ``uvloop``, and for ``auto``
-    when it is installed; None (the standard asyncio loop) for ``asyncio`` or when
-    ``auto`` finds no uvloop. ConfigError if ``uvloop`` is asked for and missing."""
-    if choice == "asyncio":
-        return None
-    try:
-        import uvloop
-    except ImportError:
-        if choice == "uvloop":
-            raise errors.ConfigError("--loop uvloop: uvloop is not installed "
-                                     "(pip install uvloop)") from None
-        return None
-    policy: asyncio.AbstractEventLoopPolicy = uvloop.EventLoopPolicy()
-    return policy

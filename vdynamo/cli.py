@@ -24,7 +24,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("vdynamo.validate_cli",
                  "trace validation: the impl's own timing checked against the spec"),
     "ring": ("vdynamo.ring_cli", "compare the paper's three partitioning strategies"),
-    "serve": ("impl.runtime", "run nodes on real sockets (TCP between nodes, HTTP for clients)"),
+    "serve": ("impl.serve", "run nodes on real sockets (TCP between nodes, HTTP for clients)"),
     "show": ("vdynamo.show_cli", "print a configuration's initial state and enabled actions"),
     "cluster": ("vdynamo.cluster_cli:main_cluster",
                 "a local multi-process cluster: up --nodes 5 [--dir D], status, down"),

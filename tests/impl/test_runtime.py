@@ -26,8 +26,8 @@ from impl.runtime import (
     StorageSettings,
     http_status,
     load_runtime_config,
-    serve,
 )
+from impl.serve import serve
 from impl.storage.sqlite import SqliteStorage
 
 NAMES = ("n1", "n2", "n3")

@@ -18,7 +18,8 @@ from typing import Any
 from impl import wire
 from impl.config import ClusterConfig
 from impl.peer_auth import HELLO_HEAD_BYTES, NONCE_BYTES, TAG_BYTES, Dialer, FrameSealer
-from impl.runtime import Address, NodeAddresses, NodeServer, RuntimeConfig, serve
+from impl.runtime import Address, NodeAddresses, NodeServer, RuntimeConfig
+from impl.serve import serve
 
 NAMES = ("n1", "n2", "n3")
 SECRET = b"a test secret of 24 bytes"

@@ -35,22 +35,22 @@ ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("n1", "n2", "n3")
 SECRET = "a group-commit test secret, 40 bytes long"
 
-#: ``vdynamo serve`` (impl.runtime.main); the first argument: ``always`` as it is;
+#: ``vdynamo serve`` (impl.serve.main); the first argument: ``always`` as it is;
 #: ``slow-disk``: every group commit's COMMIT takes 30 ms more (a slow fsync: a
 #: commit always runs while the next batch queues, so a driver that acknowledged
 #: queued writes early would lose some to every kill); ``buffered``: as it is (the
 #: cluster file says ``[storage] fsync = "buffered"``)
 LAUNCH = """
 import sys, time
-import impl.runtime as runtime
+import impl.serve as serving
 from impl.storage.sqlite import SqliteStorage
 if sys.argv[1] == "slow-disk":
     class SlowDisk(SqliteStorage):
         def commit_batch(self):
             time.sleep(0.03)
             super().commit_batch()
-    runtime.SqliteStorage = SlowDisk
-sys.exit(runtime.main(sys.argv[2:]))
+    serving.SqliteStorage = SlowDisk
+sys.exit(serving.main(sys.argv[2:]))
 """
 
 

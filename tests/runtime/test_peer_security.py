@@ -17,7 +17,8 @@ from impl import errors
 from impl.config import ClusterConfig
 from impl.messages import ReadRepair
 from impl.peer_auth import HELLO_HEAD_BYTES, NONCE_BYTES, TAG_BYTES, Dialer
-from impl.runtime import EXAMPLE_SECRETS, Address, check_secret, load_runtime_config, main
+from impl.runtime import EXAMPLE_SECRETS, Address, check_secret, load_runtime_config
+from impl.serve import main
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
 from tests.runtime.live import (
