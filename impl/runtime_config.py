@@ -1,6 +1,6 @@
 """The configuration of a real cluster: the cluster file, node addresses, the secret.
 
-The file ``vdynamo serve CLUSTER.toml`` runs (:mod:`impl.runtime`) and
+The file ``vdynamo serve CLUSTER.toml`` runs (:mod:`impl.serve` and :mod:`impl.runtime`) and
 ``vdynamo cluster up`` writes::
 
     [cluster]            # any impl.config.ClusterConfig field
