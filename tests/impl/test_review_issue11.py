@@ -1,0 +1,118 @@
+"""Issue 11 review (helper rev, session 5): faults found by using deletes and
+membership change as a user would, each as a test asserting the right value.
+
+The tests marked ``xfail(strict=True)`` fail on main today: each is a bug the
+review reports (a fix turns it into an XPASS, which fails the run strictly, so
+the marker must then be removed). The others kill hand mutants that survived the
+existing tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from impl import SimulatedCluster
+from impl.versions import values
+from spec import dvv
+
+
+def _cluster(**options: Any) -> SimulatedCluster:
+    options.setdefault("seed", 3)
+    return SimulatedCluster(nodes=5, n=3, r=2, w=2, **options)
+
+
+@pytest.mark.xfail(strict=True, reason="review bug 1: safe reaping is timed, not "
+                   "known-safe: a fallback's hint of the deleted value that outlives "
+                   "tombstone_grace_s resurrects it")
+def test_safe_reaping_keeps_the_tombstone_while_a_fallback_holds_a_hint_of_the_value(
+        ) -> None:
+    """docs/runtime.md: with ``delete_mode = "safe"`` "while ... a fallback holds a
+    hint, tombstones stay" and there is "no resurrection". Here a put of v is
+    acknowledged while its replica ``a`` is down, so a fallback ``d`` keeps a hint
+    of v for ``a``; ``d`` is then cut off from the others; ``a`` comes back, the
+    delete is acknowledged by all N replicas, the grace period passes and they reap.
+    When ``d`` is reachable again it delivers its hint: v is back on every replica."""
+    cluster = _cluster(delete_mode="safe")
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    a, b, _, d = preference[:4]
+    client = cluster.client()
+    cluster.crash(a)
+    client.put(key, b"v", coordinator=b)
+    cluster.run_for(2.0)
+    assert [hint.intended for hint in cluster.node(d).hints.all()] == [a]
+    cluster.partition({d}, set(preference) - {d})
+    cluster.restart(a)
+    cluster.run_for(2.0)
+    read = client.get(key, coordinator=b)
+    assert read.values == [b"v"]
+    client.delete(key, context=read.context, coordinator=b, w=3)  # all N acknowledged
+    cluster.run_for(10.0)  # > tombstone_grace_s (3.0): the replicas reaped
+    assert all(record is None for record in cluster.replicas(key).values())
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert client.get(key, r=3).values == []  # got [b"v"]: the deleted value is back
+
+
+@pytest.mark.xfail(strict=True, reason="review bug 2: a node that has left acknowledges "
+                   "HintDelivery; the fallback drops the hint and the key's new owner "
+                   "never gets the version")
+def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
+    """Node n2 is down while 40 keys are written (fallbacks keep hints for it); it
+    comes back cut off from the others, leaves (it holds nothing, so it announces
+    ``left`` at once) and the cut heals. The fallbacks, not yet knowing n2 left,
+    deliver their hints to n2, which acks them: the hints are deleted, and the node
+    that replaced n2 in each key's top N never receives the version (anti-entropy
+    and read repair are off to show the handoff alone). Expected: each key's
+    current top N all hold the version (the issue: "a hint for a node that left
+    ... is re-addressed to the key's current owner")."""
+    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=3, anti_entropy=False,
+                               read_repair=False)
+    client = cluster.client()
+    keys = [b"k%d" % i for i in range(40)]
+    cluster.crash("n2")
+    for key in keys:
+        client.put(key, b"x")
+    cluster.run_for(1.0)
+    holders = {name for name in cluster.sim.members if not cluster.sim.is_down(name)
+               and any(hint.intended == "n2" for hint in cluster.node(name).hints.all())}
+    assert holders
+    cluster.partition({"n2"}, holders)
+    cluster.restart("n2")
+    cluster.leave("n2")
+    cluster.run_for(60.0)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert "n2" not in cluster.sim.members
+    lacking = [(key, name) for key in keys
+               for name in cluster.node("n1").preference_list(key)[:3]
+               if cluster.node(name).record(key) is None]
+    assert lacking == []  # got 14 (key, new owner) pairs
+
+
+@pytest.mark.xfail(strict=True, reason="review bug 3: every reap of a key carrying the "
+                   "node's actor renews the node's actor for all keys: the clocks of "
+                   "the keys it coordinates grow by one entry per reap")
+def test_reaping_other_keys_does_not_grow_a_hot_keys_clock() -> None:
+    """One key (``hot``) is read-modify-written through n1 while 20 other keys are
+    written and deleted through n1 and reaped (safe). Each reap renews n1's actor
+    (impl/reaping.py, kv679), so ``hot``'s dvv gains one entry per reaped key:
+    after 20 rounds 20 entries, after 10,000 deletes 10,000 (the record and the
+    context grow without bound; Riak's per-key epochs renew the actor of the
+    reaped key only). Expected: ``hot``'s clock stays small."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=0.5)
+    client = cluster.client("n1")
+    for i in range(20):
+        read = client.get(b"hot", coordinator="n1")
+        client.put(b"hot", b"h%d" % i, context=read.context, coordinator="n1")
+        key = b"x%d" % i
+        client.put(key, b"x", coordinator="n1")
+        client.delete(key, context=client.get(key, coordinator="n1").context,
+                      coordinator="n1", w=3)
+        cluster.run_for(1.0)
+    record = cluster.node("n1").record(b"hot")
+    assert record is not None and record.dvvset is not None
+    assert values(record) == [b"h19"]
+    assert len(dvv.ids(record.dvvset)) <= 3  # got 20
