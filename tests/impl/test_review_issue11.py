@@ -9,12 +9,13 @@ existing tests.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from impl import SimulatedCluster
-from impl.versions import values
+from impl import SimulatedCluster, get_coordinator
+from impl.versions import TOMBSTONE, Record, is_tombstone_only, values
 from spec import dvv
 
 
@@ -116,3 +117,39 @@ def test_reaping_other_keys_does_not_grow_a_hot_keys_clock() -> None:
     assert record is not None and record.dvvset is not None
     assert values(record) == [b"h19"]
     assert len(dvv.ids(record.dvvset)) <= 3  # got 20
+
+
+def _fallback_reply_counts(targets: tuple[str, ...], sent_to: Mapping[str, str],
+                           replies: Mapping[str, Record], merged: Record) -> bool:
+    """The mutant: a fallback's reply counts for the target it stands in for."""
+    return is_tombstone_only(merged) and all(
+        replies.get(sent_to.get(target, target)) == merged for target in targets)
+
+
+@pytest.mark.parametrize("mutant", [None, "fallback-reply-counts"])
+def test_a_fallbacks_reply_never_lets_a_get_reap(mutant: str | None,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replica ``t`` is down through a delete and the gets after it. A get with
+    r = N asks a fallback ``d`` for ``t``'s share; its first reply is empty and read
+    repair writes the tombstone into ``d``'s store, so ``d`` answers the next get
+    with exactly the merged tombstone. The safe rule counts only the targets'
+    own replies (docs/impl.md: "the nodes themselves (not fallbacks)"): the
+    tombstone stays on every replica while ``t`` is down. The review's mutant
+    ``fallback-reply-counts`` (survived every delete test) reaps it."""
+    if mutant:
+        monkeypatch.setattr(get_coordinator, "all_targets_hold", _fallback_reply_counts)
+    cluster = _cluster(hinted_handoff=False, anti_entropy=False, tombstone_grace_s=1.0)
+    key = b"k"
+    a, b, t, d = cluster.node("n1").preference_list(key)[:4]
+    client = cluster.client()
+    client.put(key, b"v", coordinator=a, w=3)
+    cluster.run_until_quiet()
+    cluster.crash(t)
+    client.delete(key, context=client.get(key, coordinator=a).context, coordinator=a)
+    for _ in range(2):
+        assert client.get(key, coordinator=a, r=3).values == []
+        cluster.run_for(5.0)  # > tombstone_grace_s
+    stored = cluster.node(d).record(key)
+    assert stored is not None and values(stored) == [TOMBSTONE]  # d answers with it
+    kept = [name for name in (a, b) if cluster.storages[name].read(key) is not None]
+    assert kept == ([] if mutant else [a, b])
