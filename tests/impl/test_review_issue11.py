@@ -153,3 +153,40 @@ def test_a_fallbacks_reply_never_lets_a_get_reap(mutant: str | None,
     assert stored is not None and values(stored) == [TOMBSTONE]  # d answers with it
     kept = [name for name in (a, b) if cluster.storages[name].read(key) is not None]
     assert kept == ([] if mutant else [a, b])
+
+
+@pytest.mark.xfail(strict=True, reason="review bug 4: a coordinator that has not heard "
+                   "of a join reaps a tombstone at its old top N while the joining node "
+                   "already holds the deleted value from the range transfer")
+def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() -> None:
+    """n6 joins; n5 has not heard of it yet (its gossip is held back: a node may act
+    on a stale view). The range of ``k`` (old top N n5, n1, n2; new n5, n1, n6) has
+    been transferred to n6. A client deletes ``k`` through n5 with the context of a
+    get: n5 writes the tombstone to its old top N, all three acknowledge, and after
+    the grace period they reap. n6 never got the tombstone (n2 had already handed
+    the range over, and n5 does not know n6), so once n5 catches up and n6 serves,
+    the deleted value is back. The spec's safe guard 3 refuses this reap (a store,
+    n6's, holds a version the delete covers)."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=11, tombstone_grace_s=2.0)
+    client = cluster.client("n1")
+    keys = [b"key-%d" % i for i in range(40)]
+    for key in keys:
+        client.put(key, b"v-" + key, w=3)
+    cluster.run_until_quiet()
+    gossiper = cluster.node("n5").gossiper
+    gossiper.on_gossip = lambda src, message: []  # type: ignore[method-assign]
+    cluster.join("n6")
+    cluster.run_for(30.0)
+    key = b"key-3"
+    assert cluster.node("n5").preference_list(key)[:3] == ("n5", "n1", "n2")
+    assert cluster.node("n1").gossiper.future.preference_list(key, 3) == ("n5", "n1", "n6")
+    held = cluster.node("n6").record(key)
+    assert held is not None and values(held) == [b"v-key-3"]  # transferred
+    stale = cluster.client("n5")
+    read = stale.get(key, coordinator="n5")
+    stale.delete(key, context=read.context, coordinator="n5", w=3)
+    cluster.run_for(10.0)
+    assert all(cluster.node(name).record(key) is None for name in ("n5", "n1", "n2"))
+    del gossiper.on_gossip
+    cluster.run_until_quiet()
+    assert cluster.client("n1").get(key, r=3).values == []  # got [b"v-key-3"]
