@@ -9,14 +9,18 @@ existing tests.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from impl import SimulatedCluster, get_coordinator
+from impl import SimulatedCluster, antientropy, get_coordinator
+from impl.effects import Send
+from impl.messages import KeyRecords, ReplicaPut, delete_request
 from impl.versions import TOMBSTONE, Record, is_tombstone_only, values
 from spec import dvv
+from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
 
 
 def _cluster(**options: Any) -> SimulatedCluster:
@@ -190,3 +194,53 @@ def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() 
     del gossiper.on_gossip
     cluster.run_until_quiet()
     assert cluster.client("n1").get(key, r=3).values == []  # got [b"v-key-3"]
+
+
+def _responder_blanks_tombstones(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The review's mutant ``ae-drops-tombstone``: the node answering a Merkle
+    exchange sends an empty record for a key it holds only tombstones of."""
+    original = antientropy.AntiEntropy.on_merkle_exchange
+
+    def blank(self: antientropy.AntiEntropy, src: str, message: Any) -> list[Any]:
+        out = original(self, src, message)
+        for i, effect in enumerate(out):
+            if isinstance(effect, Send) and isinstance(effect.message, KeyRecords):
+                records = tuple(
+                    b"" if raw and is_tombstone_only(self.replica.parse(raw)) else raw
+                    for raw in effect.message.records)
+                out[i] = Send(effect.dest, dataclasses.replace(effect.message,
+                                                               records=records))
+        return out
+
+    monkeypatch.setattr(antientropy.AntiEntropy, "on_merkle_exchange", blank)
+
+
+@pytest.mark.parametrize("mutant", [None, "ae-drops-tombstone"])
+def test_anti_entropy_sends_a_tombstone_whichever_side_answers(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delete stored at n2 alone (its replica puts lost, and their resends);
+    anti-entropy alone repairs n1 and n3. Every KeyRecords n2 sends for the key
+    carries its tombstone record, also when n2 answers an exchange (the answering
+    side sends its records first: with this seed n2 does). The mutant blanks the
+    answering side's tombstones; the other side's reply still carries them, which
+    is why it survived the delete tests (they converge all the same)."""
+    if mutant:
+        _responder_blanks_tombstones(monkeypatch)
+    config = make_config(3, n=3, r=3, w=1, anti_entropy=True, anti_entropy_interval=5.0,
+                         read_repair=False, hinted_handoff=False, sloppy_quorum=False,
+                         delete_mode="keep")
+    driver = Driver.start(config)
+    ok_put(driver.put("n2", b"k", b"v1"))
+    read = ok_get(driver.get("n2", b"k"))
+    driver.drop_filter = lambda src, dest, message: isinstance(message, ReplicaPut)
+    driver.request("n2", delete_request(999, b"k", read.context, 1, "c1", 1))
+    driver.deliver_all()
+    assert driver.records(b"k") == {"n1": [b"v1"], "n2": [TOMBSTONE], "n3": [b"v1"]}
+    since = len(driver.delivered)
+    driver.advance(60.0)
+    sent = [(message.reply, record) for src, _, message in driver.delivered[since:]
+            if src == "n2" and isinstance(message, KeyRecords)
+            for key, record in zip(message.keys, message.records, strict=True)
+            if key == b"k"]
+    assert any(reply for reply, _ in sent)  # n2 answered an exchange at least once
+    assert all(record for _, record in sent) == (mutant is None)
