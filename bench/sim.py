@@ -6,7 +6,8 @@ Run: ``.venv/bin/python bench/sim.py [--keys 100000] [--window 64] [--rows ROWS]
 For each storage engine (in-memory, then SQLite in a temporary directory) it
 builds a 5-node cluster (N=3, R=2, W=2, dvv, default features; clients send
 each request to a random node; a third row routes it to the key's preference
-list instead, the paper's partition-aware client), loads
+list instead, the paper's partition-aware client and the library client's
+default since session 5), loads
 ``--keys`` distinct keys with one put each (``--window`` requests outstanding
 at a time, clients spread over the nodes), then gets every key once, and
 prints, side by side:
@@ -331,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['engine']} " + ", ".join(f"{ops:,.0f}" for ops in row["cpu_all_runs"])
             for row in rows))
     print("memory/pref: clients route each request to the first node of the key's preference "
-          "list\n(the paper's partition-aware client; the other rows pick a random node, which "
+          "list\n(the paper's partition-aware client, the default; the other rows pick a random "
+          "node, which "
           "forwards\nwhen it is not among the key's top N).")
     print("/s: client operations per wall-clock second; cpu /s: per CPU second of this "
           "process;\nev: simulator events (deliveries and timer ticks) per operation;\n"

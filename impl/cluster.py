@@ -6,8 +6,9 @@ Theory of operation
 on its own storage engine (in-memory, or SQLite files in a temporary
 directory), and drives them all with an :class:`impl.simulator.Simulator` on
 virtual time, seeded by ``seed``. A :class:`Client` hands get and put requests
-to a coordinator node (chosen by the client's own seeded generator among the
-nodes that are up, or named by the caller) and runs the simulation until the
+to a coordinator node (by default the first up node of the key's preference
+list, failing over to the next one when that node cannot serve the request; or a
+random up node; or one named by the caller) and runs the simulation until the
 reply arrives::
 
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=7)
@@ -38,6 +39,7 @@ rounds of gossip, hint scans and anti-entropy long.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import shutil
 import tempfile
@@ -52,7 +54,9 @@ from impl.errors import (
     ConfigError,
     DynamoError,
     NodeDownError,
+    OverloadedError,
     QuorumError,
+    RemoteError,
     RequestTimeoutError,
 )
 from impl.node import Node
@@ -66,6 +70,13 @@ __all__ = ["Client", "SimulatedCluster", "WatchedStorage"]
 
 StorageKind = Literal["memory", "sqlite"]
 Routing = Literal["random", "preference"]
+
+#: what a partition-aware client fails over after (see :class:`Client`): a get and a
+#: delete after any failure of the cluster's; a put only when nothing was written
+RETRY_GET: tuple[type[DynamoError], ...] = (NodeDownError, OverloadedError, QuorumError,
+                                            RequestTimeoutError)
+RETRY_DELETE = RETRY_GET
+RETRY_PUT: tuple[type[DynamoError], ...] = (NodeDownError, OverloadedError)
 
 
 class WatchedStorage:
@@ -130,77 +141,174 @@ class Client:
     """A client of a :class:`SimulatedCluster`.
 
     ``coordinator``: the node every request goes to (None: each request picks
-    one by ``routing``: ``"random"``, the default, an up node drawn with the
-    client's seeded generator, like a load balancer (a node outside the key's top N
-    forwards the request); ``"preference"``, the first up node of the key's
-    preference list: the paper's partition-aware client, section 6.4's
-    client-driven coordination, with no forwarding hop, but no retry elsewhere when
-    that node is cut off from the others, so not the default).
+    one by ``routing``). ``"preference"``, the default: the paper's partition-aware
+    client (section 4.5; section 6.4's client-driven coordination): the client holds
+    the ring and sends each request to the first up node of the key's preference
+    list, with no forwarding hop, and **fails over** (:meth:`failover_order`): when
+    an attempt fails in a way that another coordinator may not, it tries the next
+    node of the list, then any other up node, each at most once, up to ``attempts``
+    coordinators (3: riak-java-client's ``RiakCluster.Builder.DEFAULT_EXECUTION_ATTEMPTS``)
+    within the request's deadline (``cluster.client_timeout``; the client sees its
+    coordinator crash at once, as a reset connection: :meth:`Simulator.submit
+    <impl.simulator.Simulator.submit>`). A node that failed an attempt
+    is tried last for the next ``suspicion_timeout`` seconds (Voldemort's routed
+    store marks it unavailable; riak-java-client moves on to the next node).
+    ``"random"``: an up node drawn with the client's seeded generator, like a load
+    balancer (a node outside the key's top N forwards the request); no failover.
+
+    What is retried (:data:`RETRY_GET`, :data:`RETRY_DELETE`, :data:`RETRY_PUT`): a
+    get after any failure of the cluster's (it writes nothing but read repairs); a
+    delete too (idempotent: a second tombstone covers the same context); a put only
+    when nothing was written (its coordinator was down or refused it before
+    writing), as :mod:`impl.http_client` does. A put whose coordinator failed
+    after writing it locally (``QuorumError``, ``RequestTimeoutError``: the outcome
+    is unknown) is *not* sent to another coordinator unless ``retry_unknown_puts``:
+    the second coordinator would add its own version with the same context, a
+    sibling of the first one once the partition heals (a false sibling for a
+    sequential client, riak_kv #1046's kind). Riak's client does retry it
+    (riak-java-client re-executes any failed operation, stores included, on
+    another node), and Voldemort's routed put takes the next node of the list as
+    its master after any exception from the first; the Dynamo paper leaves it to
+    the client. Without ``retry_unknown_puts`` the caller reads the key and writes
+    with the fresh context, which supersedes whatever the failed attempt stored.
+    A retried put keeps its context and its client-vclock counter (so in the
+    client-vclock mode both attempts are the same version).
+
     ``client_id`` names the client in requests (the client-vclock mode uses it).
     """
 
     def __init__(self, cluster: SimulatedCluster, *, coordinator: str | None = None,
                  client_id: str = "", seed: int = 0,
-                 routing: Routing = "random") -> None:
+                 routing: Routing = "preference", attempts: int = 3,
+                 retry_unknown_puts: bool = False) -> None:
         if routing not in ("random", "preference"):
             raise ConfigError(f"routing: must be 'random' or 'preference', got {routing!r}")
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ConfigError(f"attempts: must be an integer >= 1, got {attempts!r}")
         self.cluster = cluster
         self.coordinator = coordinator
         self.client_id = client_id
         #: puts this client issued: its client-vclock counter so far
         self.puts_issued = 0
         self.routing: Routing = routing
+        self.attempts = attempts
+        self.retry_unknown_puts = retry_unknown_puts
         self.rng = random.Random(seed)
+        #: node -> virtual time until which this client tries it last (it failed)
+        self.suspects: dict[str, float] = {}
 
     def pick_coordinator(self, coordinator: str | None = None, key: bytes | None = None) -> str:
         """The node a request goes to: ``coordinator``, the client's, else by the
         client's routing: ``random`` (an up node, like a load balancer) or
-        ``preference`` (the first up node of the key's preference list, the paper's
-        partition-aware client: no forwarding hop)."""
+        ``preference`` (the first up node of the key's preference list that this
+        client does not suspect, the paper's partition-aware client: no forwarding
+        hop). NodeDownError when every node is down."""
         chosen = coordinator if coordinator is not None else self.coordinator
         if chosen is not None:
             return chosen
         sim = self.cluster.sim
+        if self.routing == "preference" and key is not None:
+            if self.suspects:
+                return self.failover_order(key)[0]
+            live = sim.nodes
+            for name in self.cluster.ring_view().preference_list(key):
+                if name in live:
+                    return str(name)
         up = [name for name in sim.members if name in sim.nodes]
         if not up:
             raise NodeDownError("every node of the cluster is down")
-        if self.routing == "preference" and key is not None:
-            for name in self.cluster.node(up[0]).preference_list(key):
-                if name in sim.nodes:
-                    return str(name)
         return self.rng.choice(up)
+
+    def failover_order(self, key: bytes) -> list[str]:
+        """The up nodes in the order a partition-aware request for ``key`` tries them:
+        the key's preference list (top N first), then every other up node; the nodes
+        this client suspects (they failed an attempt in the last ``suspicion_timeout``
+        seconds) last. NodeDownError when every node is down."""
+        sim = self.cluster.sim
+        live = sim.nodes
+        order = [name for name in self.cluster.ring_view().preference_list(key) if name in live]
+        order += [name for name in sim.members if name in live and name not in order]
+        if not order:
+            raise NodeDownError("every node of the cluster is down")
+        if self.suspects:
+            now = sim.now
+            for name, until in list(self.suspects.items()):
+                if until <= now:
+                    del self.suspects[name]
+            order.sort(key=lambda name: name in self.suspects)  # stable: list order kept
+        return order
+
+    def _fails_over(self, coordinator: str | None) -> bool:
+        return coordinator is None and self.coordinator is None and self.routing == "preference"
+
+    def _submit(self, request: messages.ClientRequest, coordinator: str | None,
+                retry: tuple[type[DynamoError], ...], attempts: int | None = None) -> Pending:
+        sim = self.cluster.sim
+        chosen = self.pick_coordinator(coordinator, request.key)
+        most = self.attempts if attempts is None else attempts
+        if not self._fails_over(coordinator) or most <= 1:
+            return sim.submit(chosen, request, timeout=self.cluster.client_timeout)
+
+        def failover(handle: Pending, error: DynamoError) -> bool:
+            return self._failover(handle, error, retry, most)
+
+        return sim.submit(chosen, request, timeout=self.cluster.client_timeout,
+                          failover=failover)
+
+    def _failover(self, handle: Pending, error: DynamoError,
+                  retry: tuple[type[DynamoError], ...], attempts: int) -> bool:
+        """The failover hook of a partition-aware request: suspect the coordinator
+        that failed; send the request (a new request id, the same fields) to the next
+        node not tried yet, if ``error`` is one ``retry`` names, attempts are left and
+        so is time (``attempts`` coordinators at most). True when it was sent again."""
+        sim = self.cluster.sim
+        if not isinstance(error, RemoteError):
+            return False  # the caller's input: every node would refuse it
+        self.suspects[handle.coordinator] = sim.now + float(
+            self.cluster.config.suspicion_timeout)
+        if (not isinstance(error, retry) or len(handle.tried) >= attempts
+                or sim.now >= handle.deadline):
+            return False
+        request = cast(messages.ClientRequest, handle.request)
+        try:
+            order = self.failover_order(request.key)
+        except NodeDownError:
+            return False
+        following = next((name for name in order if name not in handle.tried), None)
+        if following is None:
+            return False
+        sim.resubmit(handle, following,
+                     dataclasses.replace(request, request_id=sim.new_request_id()))
+        return True
 
     def submit_get(self, key: bytes, *, r: int | None = None,
                    coordinator: str | None = None) -> Pending:
         """Start a get of ``key``; the handle's result is a GetResult."""
-        sim = self.cluster.sim
-        request = messages.GetRequest(sim.new_request_id(), key, r, self.client_id)
-        return sim.submit(self.pick_coordinator(coordinator, key), request,
-                          timeout=self.cluster.client_timeout)
+        request = messages.GetRequest(self.cluster.sim.new_request_id(), key, r,
+                                      self.client_id)
+        return self._submit(request, coordinator, RETRY_GET)
 
     def submit_put(self, key: bytes, value: bytes, context: bytes = b"", *,
                    w: int | None = None, coordinator: str | None = None) -> Pending:
         """Start a put of ``value`` under ``key``; the handle's result is a PutResult."""
-        sim = self.cluster.sim
         # The client's own counter for client-vclock: the puts it issued before this
         # one (a put that never reached a coordinator only leaves a gap).
-        request = messages.PutRequest(sim.new_request_id(), key, value, context, w,
-                                      self.client_id, self.puts_issued)
+        request = messages.PutRequest(self.cluster.sim.new_request_id(), key, value,
+                                      context, w, self.client_id, self.puts_issued)
         self.puts_issued += 1
-        return sim.submit(self.pick_coordinator(coordinator, key), request,
-                          timeout=self.cluster.client_timeout)
+        return self._submit(request, coordinator,
+                            RETRY_GET if self.retry_unknown_puts else RETRY_PUT)
 
     def submit_delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
-                      coordinator: str | None = None) -> Pending:
+                      coordinator: str | None = None, attempts: int | None = None) -> Pending:
         """Start a delete of ``key``: a tombstone superseding what ``context`` (an
         earlier get's) covers; the handle's result is a PutResult (its context
-        covers the tombstone)."""
-        sim = self.cluster.sim
-        request = messages.delete_request(sim.new_request_id(), key, context, w,
+        covers the tombstone). ``attempts``: coordinators a partition-aware client
+        tries at most (default: the client's)."""
+        request = messages.delete_request(self.cluster.sim.new_request_id(), key, context, w,
                                           self.client_id, self.puts_issued)
         self.puts_issued += 1
-        return sim.submit(self.pick_coordinator(coordinator, key), request,
-                          timeout=self.cluster.client_timeout)
+        return self._submit(request, coordinator, RETRY_DELETE, attempts)
 
     def delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
                coordinator: str | None = None, attempts: int = 3) -> PutResult:
@@ -215,7 +323,16 @@ class Client:
         ``RequestTimeoutError``, ``NodeDownError``) and no ``coordinator`` was
         named, it is retried through another node, up to ``attempts`` in all
         (basho/riak-java-client: ``RiakCluster.Builder.DEFAULT_EXECUTION_ATTEMPTS``
-        is 3). A put is not retried: a retry would make a false sibling."""
+        is 3). A partition-aware client (the default) does so through its failover
+        (:class:`Client`); a randomly routing one retries through a random other up
+        node. A put whose outcome is unknown is not retried: a retry would make a
+        false sibling."""
+        if self._fails_over(coordinator):
+            handle = self.submit_delete(key, context, w=w, attempts=max(1, attempts))
+            self.cluster.wait([handle])
+            done = handle.result()
+            assert isinstance(done, PutResult)
+            return done
         tried: set[str] = set()
         error: DynamoError | None = None
         for _ in range(max(1, attempts)):
@@ -366,22 +483,37 @@ class SimulatedCluster:
         """The live :class:`impl.node.Node` of ``name`` (SimulationError when down)."""
         return cast(Node, self.sim.node(name))
 
+    def ring_view(self) -> Node:
+        """The first up member: the ring a partition-aware client routes by (the
+        client holds the ring, as in the paper's section 6.4; here it reads an up
+        node's). NodeDownError when every node is down."""
+        live = self.sim.nodes
+        for name in self.sim.members:
+            node = live.get(name)
+            if node is not None:
+                return cast(Node, node)
+        raise NodeDownError("every node of the cluster is down")
+
     def client(self, coordinator: str | None = None, *, client_id: str | None = None,
-               routing: Routing = "random") -> Client:
+               routing: Routing = "preference", attempts: int = 3,
+               retry_unknown_puts: bool = False) -> Client:
         """A new client (seeded from the cluster's seed and the client's number).
         ``coordinator`` pins it to a node; ``routing`` is how it picks one otherwise:
-        a ``"random"`` up node (the default; a node outside the key's top N forwards
-        the request), or the first up node of the key's ``"preference"`` list (the
-        paper's partition-aware client, section 6.4: no forwarding hop, but a request
-        to a node cut off by a partition fails rather than going elsewhere;
-        ../shared/cases/12-delete.py)."""
+        the first up node of the key's ``"preference"`` list (the default: the
+        paper's partition-aware client, section 6.4: no forwarding hop; a failed
+        attempt fails over to the next node of the list, up to ``attempts``
+        coordinators; ``retry_unknown_puts``: a put whose outcome is unknown too, at
+        the risk of a sibling: see :class:`Client`), or a ``"random"`` up node (a
+        node outside the key's top N forwards the request). ConfigError for an
+        unknown routing or ``attempts`` < 1."""
         self._clients += 1
         if coordinator is not None and coordinator not in self.sim.members:
             raise SimulationError(f"unknown node {coordinator!r} "
                                   f"(nodes: {', '.join(self.sim.members)})")
         return Client(self, coordinator=coordinator,
                       client_id=client_id if client_id is not None else f"c{self._clients}",
-                      seed=derive_seed(self.seed, "client", self._clients), routing=routing)
+                      seed=derive_seed(self.seed, "client", self._clients), routing=routing,
+                      attempts=attempts, retry_unknown_puts=retry_unknown_puts)
 
     def crash(self, name: str) -> None:
         """Crash node ``name`` (it keeps only what its storage made durable)."""

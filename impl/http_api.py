@@ -19,7 +19,10 @@ the answer to give instead -- after which the connection closes with a
 lingering close (:func:`_linger`). The limits are checked as the bytes arrive:
 431 once a request line and headers pass ``MAX_HEADER_BYTES``, 413 from the
 Content-Length before any of the body is read (or as a chunked body grows past
-the limit). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
+the limit). An HTTP/1.1 request with ``Expect: 100-continue`` and a body gets
+``100 Continue`` once its head is read and the earlier requests are answered (or
+that 413 instead, and the client never sends the body); another expectation, 417
+(RFC 9110 10.1.1). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
 ``Connection: close``, gets its answer with ``connection: close`` and the
 connection closes (as h11, which parsed here before, did: h11 in pure Python
 was 10-14% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what
@@ -59,7 +62,8 @@ retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
 HTTP/1.1 request without Host, a bad context, R/W out of range), 404 no such
 resource, 405 a method not served, 413
-a value over ``max_value_bytes``, 414 a key over ``max_key_bytes``, 431 headers
+a value over ``max_value_bytes``, 414 a key over ``max_key_bytes``, 417 an
+``Expect`` other than ``100-continue``, 431 headers
 over 64 KiB, 503 (with Retry-After) the node is saturated
 (``max_pending_requests``), is shutting down or has not joined the ring yet, or
 a get's quorum was not reached, 504 the outcome is unknown. docs/runtime.md
@@ -179,14 +183,17 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("body", "dead", "head_bytes", "head_read", "headers", "in_body", "in_head",
-                 "limit", "parser", "ready", "size", "url")
+    __slots__ = ("body", "continue_due", "dead", "head_bytes", "head_read", "headers",
+                 "in_body", "in_head", "limit", "parser", "ready", "size", "url")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit  # max_value_bytes
         self.ready: deque[_Request] = deque()
         self.parser = httptools.HttpRequestParser(self)
         self.in_head = self.in_body = self.dead = False
+        #: a request's head asked ``Expect: 100-continue`` and its body has not begun:
+        #: the connection owes it a ``100 Continue`` (:meth:`HttpApi._read_request`)
+        self.continue_due = False
         self.url = b""
         self.headers: dict[bytes, bytes] = {}
         self.body: list[bytes] = []
@@ -265,8 +272,20 @@ class _Parse:
             raise _Refusal((413, error_body(errors.TooLargeError(
                 f"value is {int(length)} bytes, over the limit of {self.limit}")), []),
                 (self.parser.get_method(), self.url))
+        expect = self.headers.get(b"expect")
+        if expect is not None and version == "1.1":
+            # RFC 9110 10.1.1: a 1.1 client that sent "Expect: 100-continue" waits (curl:
+            # 1 s) for a 100 before its body; a value over the limit was refused above
+            # (413) instead, before the body. Any other expectation: 417.
+            if expect.lower() != b"100-continue":
+                raise _Refusal((417, error_body(errors.BadRequestError(
+                    f"Expect: {expect.decode('latin-1')!r} (only 100-continue is served)")),
+                    []), (self.parser.get_method(), self.url))
+            chunked = b"chunked" in self.headers.get(b"transfer-encoding", b"").lower()
+            self.continue_due = chunked or (length is not None and int(length) > 0)
 
     def on_body(self, body: bytes) -> None:
+        self.continue_due = False  # the client sent its body without waiting
         self.size += len(body)
         if self.size > self.limit:
             raise _Refusal((413, error_body(errors.TooLargeError(
@@ -275,11 +294,15 @@ class _Parse:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
-        self.in_body = False
+        self.in_body = self.continue_due = False
         parser = self.parser
         close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
                                    b"".join(self.body), close=close))
+
+
+#: the interim answer to ``Expect: 100-continue`` (RFC 9110 15.2.1)
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 def _headers_too_large() -> _Answer:
@@ -309,7 +332,7 @@ class HttpApi:
             while True:
                 self.slots.waiting(writer)
                 if not parse.ready:
-                    await self._read_request(parse, reader, first)
+                    await self._read_request(parse, reader, writer, first)
                 request = parse.ready.popleft()
                 first = False
                 self.slots.busy(writer)
@@ -387,10 +410,12 @@ class HttpApi:
             raise _Closed from None
 
     async def _read_request(self, parse: _Parse, reader: asyncio.StreamReader,
-                            first: bool) -> None:
+                            writer: asyncio.StreamWriter, first: bool) -> None:
         """Read until ``parse`` has a request ready (or the answer to give instead: a
         malformed request, a value over the limit); _Closed when the client closed or
-        a timeout expired."""
+        a timeout expired. A request whose head asked ``Expect: 100-continue`` gets its
+        ``100 Continue`` before its body is read (once every earlier request on the
+        connection was answered: an interim answer never overtakes a final one)."""
         loop = asyncio.get_running_loop()
         config = self.config
         # headers: from the connect (first request) or from the next request's first byte
@@ -398,6 +423,12 @@ class HttpApi:
         while not parse.ready:
             if parse.dead:
                 raise _Closed
+            if parse.continue_due:
+                parse.continue_due = False
+                if writer.is_closing():
+                    raise _Closed
+                writer.write(_CONTINUE)
+                await writer.drain()
             if parse.in_body:
                 timeout = config.http_idle_timeout_s
             elif header_deadline is not None:

@@ -156,10 +156,17 @@ class Pending:
 
     ``done`` tells whether it finished; :meth:`result` returns the result or
     raises the request's :class:`~impl.errors.DynamoError`.
+
+    ``failover`` (set by :meth:`Simulator.submit`): called with the handle and the
+    error when an attempt fails; when it sent the request again
+    (:meth:`Simulator.resubmit`) it returns True and the handle goes on with the new
+    attempt (``request_id``, ``coordinator`` and ``request`` are then the new
+    attempt's; ``tried`` lists every coordinator tried, in order; ``deadline`` is
+    the whole request's, in virtual seconds).
     """
 
-    __slots__ = ("coordinator", "deadline", "done", "error", "request", "request_id",
-                 "submitted_at", "value")
+    __slots__ = ("coordinator", "deadline", "done", "error", "failover", "request",
+                 "request_id", "sent_at", "submitted_at", "tried", "value")
 
     def __init__(self, request_id: int, coordinator: str, request: object,
                  submitted_at: float, deadline: float) -> None:
@@ -168,9 +175,13 @@ class Pending:
         self.request = request
         self.submitted_at = submitted_at
         self.deadline = deadline
+        #: when the current attempt was sent (virtual seconds)
+        self.sent_at = submitted_at
         self.done = False
         self.value: Any = None
         self.error: DynamoError | None = None
+        self.failover: Failover | None = None
+        self.tried = [coordinator]
 
     def result(self) -> Any:
         """The result; raises the request's error; SimulationError if not done."""
@@ -185,6 +196,9 @@ class Pending:
         state = "pending" if not self.done else ("error" if self.error else "ok")
         return f"Pending(request_id={self.request_id}, coordinator={self.coordinator!r}, {state})"
 
+
+Failover = Callable[[Pending, DynamoError], bool]
+"""failover(handle, error) -> True when it sent the request again (the handle goes on)."""
 
 _MAX_TICKS_AT_ONE_TIME = 100_000
 
@@ -260,7 +274,7 @@ class Simulator:
         self.stats: dict[str, int] = dict.fromkeys(
             ("sent", "delivered", "lost", "duplicated", "reordered", "blocked",
              "to_down_node", "ticks", "crashes", "restarts", "partitions",
-             "bad_messages", "requests", "replies", "timeouts"), 0)
+             "bad_messages", "requests", "replies", "timeouts", "failovers"), 0)
         self.nemesis = Nemesis(self)
         self.faults = self._faults  # computes the fast-path flag
         self._last_tick_at = -1.0
@@ -333,6 +347,12 @@ class Simulator:
         self._record("crash", name)
         if self._on_crash is not None:
             self._on_crash(name)
+        for request_id, handle in sorted(self._pending.items()):
+            if handle.coordinator == name and handle.failover is not None:
+                del self._pending[request_id]  # the client's connection was reset
+                self._finish(handle, None, RequestTimeoutError(
+                    f"node {name!r} crashed while coordinating request {request_id}: "
+                    "no reply will come"))
 
     def restart(self, name: str) -> NodeLike:
         """Restart a crashed node: a new node object on its surviving storage."""
@@ -420,18 +440,40 @@ class Simulator:
 
     # ---------------------------------------------------------------- clients
 
-    def submit(self, coordinator: str, request: Any, *, timeout: float | None = None) -> Pending:
+    def submit(self, coordinator: str, request: Any, *, timeout: float | None = None,
+               failover: Failover | None = None) -> Pending:
         """Hand ``request`` (it has a ``request_id`` attribute, or one is given by
         :meth:`new_request_id`) to ``coordinator`` now; returns its handle.
 
-        If the coordinator is down the handle fails at once with NodeDownError; if
-        no reply comes within ``timeout`` (default ``client_timeout``) it fails
-        with RequestTimeoutError.
+        If the coordinator is down the attempt fails at once with NodeDownError; if
+        no reply comes within ``timeout`` (default ``client_timeout``) it fails with
+        RequestTimeoutError. A failed attempt ends the request, unless
+        ``failover(handle, error)`` sent it again (:meth:`resubmit`) and returned True.
+        A client with a ``failover`` hook holds a connection to its coordinator: when
+        the coordinator crashes the attempt fails at once (RequestTimeoutError: no
+        reply will come, and a put's outcome is unknown), as a real client sees its
+        connection reset; without one the request waits for its deadline.
         """
-        request_id: int = request.request_id
         deadline = self.now + (self._client_timeout if timeout is None else timeout)
-        handle = Pending(request_id, coordinator, request, self.now, deadline)
+        handle = Pending(request.request_id, coordinator, request, self.now, deadline)
+        handle.failover = failover
         self.stats["requests"] += 1
+        self._attempt(handle)
+        return handle
+
+    def resubmit(self, handle: Pending, coordinator: str, request: Any) -> None:
+        """Send a failed attempt's request again, as ``request`` (a new ``request_id``),
+        to ``coordinator``, within what is left of the handle's deadline (a client's
+        failover, called from its ``failover`` hook); the handle carries on."""
+        handle.request_id = request.request_id
+        handle.coordinator = coordinator
+        handle.request = request
+        handle.tried.append(coordinator)
+        self.stats["failovers"] += 1
+        self._attempt(handle)
+
+    def _attempt(self, handle: Pending) -> None:
+        request_id, coordinator, request = handle.request_id, handle.coordinator, handle.request
         if self._logging:
             self._record("request", coordinator, request_id, type(request).__name__)
         node = self.nodes.get(coordinator)
@@ -439,17 +481,17 @@ class Simulator:
             if coordinator not in self.members:
                 raise SimulationError(self._why_not_up(coordinator))
             self._finish(handle, None, NodeDownError(f"node {coordinator!r} is down"))
-            return handle
+            return
         self._pending[request_id] = handle
-        self._push(deadline, _ACTION, ("deadline", request_id))
+        handle.sent_at = self.now
+        self._push(handle.deadline, _ACTION, ("deadline", request_id))
         try:
             effects = node.client_request(self.now + self.skew[coordinator], request)
         except DynamoError as error:  # refused where it entered
             self._pending.pop(request_id, None)
             self._finish(handle, None, error)
-            return handle
+            return
         self._perform(coordinator, effects)
-        return handle
 
     def new_request_id(self) -> int:
         """A request id never used before in this simulation."""
@@ -458,6 +500,12 @@ class Simulator:
         return request_id
 
     def _finish(self, handle: Pending, value: Any, error: DynamoError | None) -> None:
+        if error is not None and handle.failover is not None:
+            if self._logging:
+                self._record("attempt_failed", handle.coordinator, handle.request_id,
+                             type(error).__name__)
+            if handle.failover(handle, error):
+                return  # sent again: the handle goes on
         handle.done = True
         handle.value = value
         handle.error = error
@@ -718,7 +766,7 @@ class Simulator:
                 self.stats["timeouts"] += 1
                 self._finish(handle, None, RequestTimeoutError(
                     f"no reply from {handle.coordinator!r} to request {handle.request_id} "
-                    f"within {handle.deadline - handle.submitted_at:g}s"))
+                    f"within {handle.deadline - handle.sent_at:g}s"))
         elif kind == "call":
             payload[1]()
         else:  # pragma: no cover - every kind pushed is handled above

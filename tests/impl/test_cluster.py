@@ -295,14 +295,14 @@ def forwards(cluster: SimulatedCluster) -> int:
 
 def test_a_preference_routing_client_goes_straight_to_the_key_s_replicas() -> None:
     cluster = SimulatedCluster(seed=13, log=True)
-    client = cluster.client(routing="preference")
-    assert cluster.client().routing == "random"  # the default (tests/impl/test_delete.py)
+    client = cluster.client()  # routing="preference", the default (with failover)
+    assert client.routing == "preference"
     handles = [client.submit_put(b"key%d" % i, b"v") for i in range(20)]
     assert all(h.coordinator == replicas_of(cluster, b"key%d" % i)[0]
                for i, h in enumerate(handles))
     cluster.wait(handles)
     assert all(h.error is None for h in handles) and forwards(cluster) == 0
-    randomly = cluster.client()  # routing="random", the default
+    randomly = cluster.client(routing="random")
     cluster.wait([randomly.submit_put(b"key%d" % i, b"v") for i in range(20)])
     assert forwards(cluster) > 0  # a randomly routing client's requests are forwarded
     first = replicas_of(cluster, KEY)[0]

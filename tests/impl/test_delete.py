@@ -340,11 +340,12 @@ def test_submit_delete_is_a_handle_like_submit_put() -> None:
 
 def test_case_12_as_a_user_drives_it_with_the_default_client() -> None:
     """../shared/cases/12-delete.py verbatim, with ``cluster.client()``'s default
-    routing (a random up node, which forwards): one of k's replicas is cut off,
+    routing (partition-aware, with failover): one of k's replicas is cut off,
     k is read and deleted with that context; after heal and quiet a get with r=3
     finds nothing, and a put concurrent with a delete survives as the only value.
-    (With ``routing="preference"`` as the default, the get went to the cut-off
-    first node of k's preference list and failed with a QuorumError.)"""
+    (With a partition-aware client that did not fail over, the get went to the
+    cut-off first node of k's preference list and failed with a QuorumError:
+    tests/impl/test_routing.py.)"""
     cluster = _cluster()
     client = cluster.client()
     client.put(b"k", b"v1")
