@@ -111,7 +111,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         "text/plain": {"schema": {"type": "string"}}}},
                     "responses": {
                         **write_responses("acknowledged by W replicas"),
-                        "413": _error(f"a value over {config.max_value_bytes} bytes")}},
+                        "413": _error(f"a value over {config.max_value_bytes} bytes"),
+                        "417": _error("an Expect header other than 100-continue")}},
                 "delete": {
                     "operationId": "delete",
                     "summary": "delete: write a tombstone covering the context; a later get "
