@@ -53,6 +53,7 @@ owner was acknowledged, is handed on too (:meth:`Gossiper.on_write`).
 from __future__ import annotations
 
 import collections
+import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -66,7 +67,7 @@ from impl.membership import Membership, MemberStatus
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.storage.base import Storage
 from impl.timers import GossipRound
-from spec.ring import Partitioning, Strategy
+from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["ROUTING", "SERVING", "Gossiper"]
 
@@ -80,9 +81,12 @@ ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
 #: other member told it that it handed it over (``HandoffDone``); a leaving node
 #: stays among them until it handed everything over and left.
 SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
-#: The storage meta entry naming the future ring this node last rebalanced to (a
-#: node restarted during a change redoes a transfer it had not started).
+#: The storage meta entries of a transfer that waits: the future ring this node
+#: last rebalanced to, and the ring the waiting transfer moves keys from (a node
+#: restarted during a change redoes a transfer it had not started; under strategy
+#: 3 the ring before the change is not in the view any more).
 HANDED_META = "handed-ring"
+FROM_META = "handover-from"
 
 
 class Gossiper:
@@ -147,7 +151,7 @@ class Gossiper:
         if (self.pending and self.future is not self.partitioning
                 and storage.get_meta(HANDED_META) != self._ring_id()):
             # restarted during a change before its transfer: redo it (hints are idempotent)
-            self.transfer_from, self.transfer_after = self.partitioning, self.view.vector()
+            self.transfer_from, self.transfer_after = self._ring_before(), self.view.vector()
 
     # ------------------------------------------------------------------ queries
 
@@ -282,6 +286,21 @@ class Gossiper:
         """An identity of the future ring (the tokens of the members on it)."""
         return repr(sorted(self.view.tokens(ROUTING).items())).encode()
 
+    def _ring_before(self) -> Partitioning:
+        """The ring a transfer that waits moves keys from, as persisted when the change
+        arrived (:data:`FROM_META`), else the serving ring."""
+        raw = self.storage.get_meta(FROM_META)
+        if raw is None:
+            return self.partitioning
+        try:
+            tokens = json.loads(raw.decode())
+            return self._partitioning(Ring.from_tokens(
+                {node: [int(t) for t in held] for node, held in tokens.items()}))
+        except (ValueError, AttributeError, TypeError) as error:  # our own bytes: unlikely
+            self.log.append(f"persisted handover ring unreadable, using the serving one: "
+                            f"{error}")
+            return self.partitioning
+
     def on_handoff_done(self, src: str, message: HandoffDone) -> list[Effect]:
         """A member handed this joining node every key it holds of its new ranges; once
         every member did, the node serves them (announces itself up)."""
@@ -363,6 +382,9 @@ class Gossiper:
         if statuses is None:
             statuses = SERVING if self.config.join_handover == "pending" else ROUTING
         ring = view.ring(statuses) or view.ring() or self.config.initial_partitioning().ring
+        return self._partitioning(ring)
+
+    def _partitioning(self, ring: Ring) -> Partitioning:
         try:
             return self.config.partitioning_of(ring)
         except ValueError:  # e.g. a strategy-3 ring with a leaving node's partitions out
@@ -384,6 +406,9 @@ class Gossiper:
             if self.pending:  # the transfer waits until every member has seen the change
                 if self.transfer_after is None:
                     self.transfer_from = old_future
+                    self.storage.set_meta(FROM_META, json.dumps(
+                        {node: [str(t) for t in old_future.ring.tokens_of(node)]
+                         for node in old_future.ring.nodes}).encode())
                 self.transfer_after = view.vector()
             else:
                 self._rebalance(old_future, future)
