@@ -265,7 +265,7 @@ def test_bad_ring_slots_are_refused(changes: dict[str, object]) -> None:
 
 def test_the_joining_node_settles_the_change_and_the_old_owners_let_go() -> None:
     """Pending ownership's last step (the spec's ``("settled", X)``): n6 announces,
-    ``JOINT_ROUNDS`` gossip rounds after its handover, that the change settled; every
+    once every member has seen its handover, that the change settled; every
     node then uses the new ring alone, and each old owner that handed a key over
     lets its copy go (before, it stays: a node on the old ring reads it)."""
     cluster, moving = _joined_with_keys("pending")
