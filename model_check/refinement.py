@@ -582,16 +582,29 @@ class Lockstep(LockstepState):
 
     def settle(self, node: str) -> None:
         """The change ``node`` announced settled (spec ``Settle(node)``, pending
-        ownership, enabled once every member knows the handover): ``node`` announces
-        it (``Gossiper.settle``: its view's ``Member.settled``, spread by gossip as the
+        ownership, enabled once every member knows the handover): given every
+        member's seen digest, ``node``'s own guard holds and it announces it
+        (``Gossiper.settle_if_seen``; a guard that does not hold is a divergence;
+        ``Gossiper.settle``: its view's ``Member.settled``, spread by gossip as the
         spec's settled entry), its ``Settled`` messages reach the old owners at once,
         and a hint scan at every node lets their handed-over copies go (the spec's
         settlement empties them)."""
         if node not in self.settle_candidates():
             raise InvalidValueError(f"the spec does not enable a settlement by {node}")
+        self._learn_seen((node,))  # the implementation's own guard, on knowledge
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
-        self.sim.perform(node, self._node(node).gossiper.settle())
+        announced = self._node(node).gossiper.settle_if_seen()
+        if not announced:
+            self.failed = True
+            self.steps += 1
+            self.history.append(f"settle {node}")
+            raise Divergence(f"step {self.steps}: settle {node}",
+                             f"{node} does not settle: it does not know that every member "
+                             "saw its handover (its seen digest, after every member's), "
+                             "where the spec's Settle is enabled\nsteps so far: "
+                             + "; ".join(self.history))
+        self.sim.perform(node, announced)
         self._deliver_new(before, Settled)
         for name in self.present:
             if self.up(name):
