@@ -87,6 +87,11 @@ SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
 #: 3 the ring before the change is not in the view any more).
 HANDED_META = "handed-ring"
 FROM_META = "handover-from"
+#: The storage meta entry of a change that has not settled (the nodes whose change
+#: it is, the version vector the settling node waits for every member to have
+#: seen, and the serving ring before the handover): a restarted node keeps using
+#: joint quorums, and a restarted settling node still settles.
+SETTLING_META = "settling"
 
 
 class Gossiper:
@@ -152,6 +157,8 @@ class Gossiper:
                 and storage.get_meta(HANDED_META) != self._ring_id()):
             # restarted during a change before its transfer: redo it (hints are idempotent)
             self.transfer_from, self.transfer_after = self._ring_before(), self.view.vector()
+        if self.pending:
+            self._restore_settling()
 
     # ------------------------------------------------------------------ queries
 
@@ -293,13 +300,43 @@ class Gossiper:
         if raw is None:
             return self.partitioning
         try:
-            tokens = json.loads(raw.decode())
-            return self._partitioning(Ring.from_tokens(
-                {node: [int(t) for t in held] for node, held in tokens.items()}))
+            return self._partitioning(_ring_of(json.loads(raw.decode())))
         except (ValueError, AttributeError, TypeError) as error:  # our own bytes: unlikely
             self.log.append(f"persisted handover ring unreadable, using the serving one: "
                             f"{error}")
             return self.partitioning
+
+    def _persist_settling(self) -> None:
+        """Keep the change that has not settled in the meta table (:data:`SETTLING_META`;
+        empty: none)."""
+        if not self.settling:
+            self.storage.set_meta(SETTLING_META, b"")
+            return
+        self.storage.set_meta(SETTLING_META, json.dumps({
+            "settling": sorted(self.settling), "after": self.settle_after,
+            "previous": None if self.previous is None else _ring_json(self.previous.ring),
+        }).encode())
+
+    def _restore_settling(self) -> None:
+        """After a restart: the change that had not settled, as persisted (joint quorums
+        again until it settles; the settling node waits to settle it)."""
+        raw = self.storage.get_meta(SETTLING_META)
+        if not raw:
+            return
+        try:
+            data = json.loads(raw.decode())
+            settling = frozenset(str(node) for node in data["settling"])
+            after = data["after"]
+            previous = (None if data["previous"] is None
+                        else self._partitioning(_ring_of(data["previous"])))
+        except (ValueError, AttributeError, TypeError, KeyError) as error:  # our own bytes
+            self.log.append(f"persisted settling change unreadable, ignored: {error}")
+            return
+        if any(member.settled for member in self.view if member.node in settling):
+            return  # settled meanwhile (heard before the crash, not yet cleared)
+        self.settling, self.previous = settling, previous
+        if self.name in settling and isinstance(after, dict):
+            self.settle_after = {str(node): int(version) for node, version in after.items()}
 
     def on_handoff_done(self, src: str, message: HandoffDone) -> list[Effect]:
         """A member handed this joining node every key it holds of its new ranges; once
@@ -406,9 +443,8 @@ class Gossiper:
             if self.pending:  # the transfer waits until every member has seen the change
                 if self.transfer_after is None:
                     self.transfer_from = old_future
-                    self.storage.set_meta(FROM_META, json.dumps(
-                        {node: [str(t) for t in old_future.ring.tokens_of(node)]
-                         for node in old_future.ring.nodes}).encode())
+                    self.storage.set_meta(FROM_META,
+                                          json.dumps(_ring_json(old_future.ring)).encode())
                 self.transfer_after = view.vector()
             else:
                 self._rebalance(old_future, future)
@@ -424,6 +460,7 @@ class Gossiper:
             if self.name in self.settling:
                 self.settle_after = view.vector()
             self._settled(view)  # heard the handover and its settlement at once
+            self._persist_settling()
         self.partitioning = new
         self.future = self._same(future)
         self._transfer_if_seen()
@@ -439,6 +476,7 @@ class Gossiper:
             if member is not None and member.settled:
                 self.previous, self.settling, self.releasable = None, frozenset(), True
                 self.settle_after = None
+                self.storage.set_meta(SETTLING_META, b"")
                 return
 
     def _same(self, future: Partitioning) -> Partitioning:
@@ -542,3 +580,14 @@ class Gossiper:
                 or self.settling):
             out.append(Send(peer, SeenDigest(membership.seen_to_bytes(self.seen))))
         return out
+
+
+def _ring_json(ring: Ring) -> dict[str, list[str]]:
+    """A ring as JSON: ``{node: [token as a decimal string]}``."""
+    return {node: [str(t) for t in ring.tokens_of(node)] for node in ring.nodes}
+
+
+def _ring_of(data: dict[str, list[str]]) -> Ring:
+    """Inverse of :func:`_ring_json` (ValueError, TypeError or AttributeError if
+    malformed)."""
+    return Ring.from_tokens({node: [int(t) for t in held] for node, held in data.items()})

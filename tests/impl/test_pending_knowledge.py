@@ -306,3 +306,35 @@ def test_the_restart_test_catches_a_transfer_forgotten_by_a_restart(
     cluster = _restart_before_the_transfer()
     with pytest.raises(AssertionError):
         _holds_its_ranges(cluster, [b"key-%d" % i for i in range(40)])
+
+
+def _restart_after_the_handover() -> tuple[bool, bool]:
+    """n6 announces itself up; once n1 heard it, both crash and restart before the
+    change settles. Returns (n1 still uses joint quorums after its restart, every
+    node heard the settlement once the cluster is quiet)."""
+    cluster, _, _ = _cluster(seed=8)
+    cluster.join("n6")
+    cluster.run_until(lambda: _status(cluster, "n1", "n6") is MemberStatus.UP, max_time=300)
+    member = cluster.node("n6").view.get("n6")
+    assert member is not None and not member.settled
+    for name in ("n6", "n1"):
+        cluster.crash(name)
+        cluster.restart(name)
+    joint = cluster.node("n1").gossiper.previous is not None
+    cluster.run_until_quiet()
+    settled = all((m := cluster.node(name).view.get("n6")) is not None and m.settled
+                  for name in (*NODES, "n6"))
+    return joint, settled
+
+
+def test_a_restart_before_the_settlement_keeps_the_change_until_it_settles() -> None:
+    """A restarted node keeps using joint quorums (the spec's views survive a crash),
+    and a restarted joining node still settles its change (before, it never did:
+    every node kept joint quorums and the old owners their copies for ever)."""
+    assert _restart_after_the_handover() == (True, True)
+
+
+def test_the_restart_test_catches_a_change_forgotten_by_a_restart(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Gossiper, "_restore_settling", lambda self: None)
+    assert _restart_after_the_handover() == (False, False)
