@@ -18,9 +18,19 @@ the hint scan); then it announces itself up (the spec's ``handed``; a leaving
 node: ``left`` once its hints are acknowledged). Meanwhile a coordinator that
 knows the change writes to the old and the new top N, W acks within each
 (:meth:`impl.sloppy_quorum.SloppyQuorum.groups`). After the handover a node uses
-joint quorums until it hears the settlement, which the node that made the change
-announces ``JOINT_ROUNDS`` gossip rounds later (:meth:`Gossiper.settle`, the
-spec's ``settled``); then the old owners let their handed-over copies go.
+joint quorums until it hears the settlement (:meth:`Gossiper.settle`, the spec's
+``settled``); then the old owners let their handed-over copies go.
+
+Both steps wait on *knowledge*, the spec's guards (``spec/membership.py``): an old
+owner starts its range transfer only once it knows that every member has seen
+the change, and the node that made the change announces the settlement only
+once it knows that every member has seen its handover. Members count whether up
+or down (a member that is down holds the change, as in the spec). The knowledge
+is the *seen digest* (riak_core's ring ``seen`` list and
+``riak_core_ring:ring_ready/1``): per member the version vector of the view it is
+known to have merged (:func:`impl.membership.seen_merge`), gossiped
+(:class:`~impl.messages.SeenDigest`, push-pull) beside the view while a change
+is in progress; a view received from a peer also tells that the peer saw it.
 With ``join_handover = "immediate"`` (the naive rule) both rings are ``ROUTING``
 and a joining node announces itself up a gossip round after it took tokens.
 
@@ -33,12 +43,17 @@ top N), which hinted handoff (:mod:`impl.handoff`) then delivers; whenever the
 serving ring changes the ring-change listeners run (anti-entropy re-cuts its
 Merkle trees). While the node leaves, a late write of a version is handed on the
 same way (:meth:`Gossiper.on_write`). A leaving node whose hint store is empty
-announces that it left (:meth:`Gossiper.finish_leaving`).
+announces that it left (:meth:`Gossiper.finish_leaving`). With pending
+ownership the rebalancing waits until every member has seen the change (above);
+a write that reaches the old owner before it is included (the whole record is
+handed over), and one that reaches it after, until the transfer to that new
+owner was acknowledged, is handed on too (:meth:`Gossiper.on_write`).
 """
 
 from __future__ import annotations
 
 import collections
+import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -49,12 +64,12 @@ from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus
-from impl.messages import Gossip, HandoffDone, Settled
+from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.storage.base import Storage
 from impl.timers import GossipRound
-from spec.ring import Partitioning, Strategy
+from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["JOINT_ROUNDS", "ROUTING", "SERVING", "Gossiper"]
+__all__ = ["ROUTING", "SERVING", "Gossiper"]
 
 #: Members the coordinator routes to with ``join_handover = "immediate"`` (the
 #: naive rule): a leaving node is out of the routing ring at once (it only hands
@@ -66,13 +81,17 @@ ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
 #: other member told it that it handed it over (``HandoffDone``); a leaving node
 #: stays among them until it handed everything over and left.
 SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
-#: Gossip rounds the node whose announcement changed the serving ring (a joining
-#: node's ``up``, a leaving node's ``left``: the spec's ``("handed", X)``) waits
-#: before it announces that the change *settled* (the spec's ``("settled", X)``):
-#: long enough for the handover to reach every member by gossip, so that no node
-#: still on the old ring meets one already on the new one alone. Until a node
-#: hears the settlement it uses joint quorums (pending ownership; docs/impl.md).
-JOINT_ROUNDS = 5
+#: The storage meta entries of a transfer that waits: the future ring this node
+#: last rebalanced to, and the ring the waiting transfer moves keys from (a node
+#: restarted during a change redoes a transfer it had not started; under strategy
+#: 3 the ring before the change is not in the view any more).
+HANDED_META = "handed-ring"
+FROM_META = "handover-from"
+#: The storage meta entry of a change that has not settled (the nodes whose change
+#: it is, the version vector the settling node waits for every member to have
+#: seen, and the serving ring before the handover): a restarted node keeps using
+#: joint quorums, and a restarted settling node still settles.
+SETTLING_META = "settling"
 
 
 class Gossiper:
@@ -107,9 +126,16 @@ class Gossiper:
         #: the change settled once they announced it (``Member.settled``; empty: no
         #: change to settle)
         self.settling: frozenset[str] = frozenset()
-        #: the gossip rounds until this node announces that its change settled
-        #: (0: none to announce)
-        self.settle_rounds = 0
+        #: pending ownership: this node announces that its change settled once every
+        #: member has seen this version vector (its handover; None: nothing to settle)
+        self.settle_after: membership.Vector | None = None
+        #: pending ownership: per member, the view it is known to have seen
+        self.seen: membership.Seen = {name: self.view.vector()}
+        #: pending ownership: the range transfer of a change waits until every member
+        #: has seen this version vector (None: no transfer waits) ...
+        self.transfer_after: membership.Vector | None = None
+        #: ... and then hands over the keys that moved from this future ring
+        self.transfer_from: Partitioning | None = None
         #: an old owner may let its handed-over copies go: always with the naive
         #: handover; with pending ownership once the change settled
         self.releasable = not self.pending
@@ -127,6 +153,12 @@ class Gossiper:
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
         self.ring_listeners: list[Callable[[], None]] = []
+        if (self.pending and self.future is not self.partitioning
+                and storage.get_meta(HANDED_META) != self._ring_id()):
+            # restarted during a change before its transfer: redo it (hints are idempotent)
+            self.transfer_from, self.transfer_after = self._ring_before(), self.view.vector()
+        if self.pending:
+            self._restore_settling()
 
     # ------------------------------------------------------------------ queries
 
@@ -152,7 +184,8 @@ class Gossiper:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {Gossip: lambda now, src, message: self.on_gossip(src, message),
                 HandoffDone: lambda now, src, message: self.on_handoff_done(src, message),
-                Settled: lambda now, src, message: self.on_settled(src, message)}
+                Settled: lambda now, src, message: self.on_settled(src, message),
+                SeenDigest: lambda now, src, message: self.on_seen(src, message)}
 
     def first_timers(self, now: float, draw: Callable[[float, float], float]) -> list[Effect]:
         """The first gossip round, at a random point of the first interval."""
@@ -165,25 +198,31 @@ class Gossiper:
     def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
         """The gossip round: a joining node announces itself up; gossip with a peer;
         set the next round."""
-        settle: list[Effect] = []
-        if self.settle_rounds > 0:
-            self.settle_rounds -= 1
-            if not self.settle_rounds:
-                settle = self.settle()
         if self.status is MemberStatus.JOINING and (not self.pending or self._handed_over()):
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
-        return [SetTimer(GossipRound(), now + self.config.gossip_interval), *settle,
+        return [SetTimer(GossipRound(), now + self.config.gossip_interval),
                 *self._gossip_to(self._peer())]
+
+    def settle_if_seen(self) -> list[Effect]:
+        """Pending ownership: announce that this node's change settled (:meth:`settle`)
+        once every member is known to have seen its handover (the spec's guard of
+        ``Settle``: every member knows the handover; riak_core's ``ring_ready``).
+        Run by the hint scan, with the handover's other steps."""
+        if (self.name in self.settling and self.settle_after is not None
+                and self._all_seen(self.settle_after)):
+            return self.settle()
+        return []
 
     def settle(self) -> list[Effect]:
         """Announce that the ring change this node's status made settled (the spec's
-        ``Settle``: ``JOINT_ROUNDS`` gossip rounds after the handover, or when the
-        refinement harness says so): a version bump with ``Member.settled``, and a
-        :class:`~impl.messages.Settled` to every other member, so that the old owners
-        let their handed-over copies go. Nothing without a change to settle."""
+        ``Settle``: once every member has seen the handover, :meth:`settle_if_seen`,
+        or when the refinement harness says so): a version bump with
+        ``Member.settled``, and a :class:`~impl.messages.Settled` to every other
+        member, so that the old owners let their handed-over copies go. Nothing
+        without a change to settle."""
         if self.name not in self.settling:
             return []
-        self.settle_rounds = 0
+        self.settle_after = None
         self._apply(self.view.announce(self.name, settled=True))
         return [Send(node, Settled(self.name))
                 for node in self.view.nodes_with(SERVING) if node != self.name]
@@ -204,8 +243,11 @@ class Gossiper:
             return []
         merged = self.view.merge(other)
         merged.ring()  # two members claiming one token: BadMessageError, view unchanged
+        self.seen = membership.seen_merge(self.seen, {src: other.vector()})  # src saw it
         if merged != self.view:
             self._apply(merged)
+        else:
+            self._transfer_if_seen()
         if self.join_pending:
             self.join_pending = False
             joined = membership.join(self.view, self.name,
@@ -216,6 +258,85 @@ class Gossiper:
         if message.reply and other != self.view:
             return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
         return []
+
+    def on_seen(self, src: str, message: SeenDigest) -> list[Effect]:
+        """Merge a peer's seen digest (and answer a push with this node's when they
+        differ); a range transfer waiting for every member to have seen its change
+        may start (:meth:`_transfer_if_seen`). A malformed digest raises
+        :class:`~impl.errors.BadMessageError` (the node drops the message)."""
+        other = membership.seen_from_bytes(message.digest)
+        self.seen = membership.seen_merge(self.seen, other)
+        self._transfer_if_seen()
+        if message.reply and self.seen != other:
+            return [Send(src, SeenDigest(membership.seen_to_bytes(self.seen), reply=False))]
+        return []
+
+    def _all_seen(self, required: membership.Vector) -> bool:
+        """Every member (joining, up or leaving, whether up or down: the spec's
+        members of the change) is known to have seen ``required``."""
+        return membership.seen_all(self.seen, self.view.nodes_with(membership.ROUTED),
+                                   required)
+
+    def _transfer_if_seen(self) -> None:
+        """Pending ownership: start the range transfer that waits (:meth:`_rebalance`)
+        once every member is known to have seen its change (the spec's guard of
+        ``Transfer``: every member knows the change), so that no coordinator still on
+        the old ring writes to this old owner after the transfer."""
+        if self.transfer_after is None or not self._all_seen(self.transfer_after):
+            return
+        assert self.transfer_from is not None
+        old, self.transfer_from, self.transfer_after = self.transfer_from, None, None
+        self.storage.set_meta(HANDED_META, self._ring_id())
+        self._rebalance(old, self.future)
+
+    def _ring_id(self) -> bytes:
+        """An identity of the future ring (the tokens of the members on it)."""
+        return repr(sorted(self.view.tokens(ROUTING).items())).encode()
+
+    def _ring_before(self) -> Partitioning:
+        """The ring a transfer that waits moves keys from, as persisted when the change
+        arrived (:data:`FROM_META`), else the serving ring."""
+        raw = self.storage.get_meta(FROM_META)
+        if raw is None:
+            return self.partitioning
+        try:
+            return self._partitioning(_ring_of(json.loads(raw.decode())))
+        except (ValueError, AttributeError, TypeError) as error:  # our own bytes: unlikely
+            self.log.append(f"persisted handover ring unreadable, using the serving one: "
+                            f"{error}")
+            return self.partitioning
+
+    def _persist_settling(self) -> None:
+        """Keep the change that has not settled in the meta table (:data:`SETTLING_META`;
+        empty: none)."""
+        if not self.settling:
+            self.storage.set_meta(SETTLING_META, b"")
+            return
+        self.storage.set_meta(SETTLING_META, json.dumps({
+            "settling": sorted(self.settling), "after": self.settle_after,
+            "previous": None if self.previous is None else _ring_json(self.previous.ring),
+        }).encode())
+
+    def _restore_settling(self) -> None:
+        """After a restart: the change that had not settled, as persisted (joint quorums
+        again until it settles; the settling node waits to settle it)."""
+        raw = self.storage.get_meta(SETTLING_META)
+        if not raw:
+            return
+        try:
+            data = json.loads(raw.decode())
+            settling = frozenset(str(node) for node in data["settling"])
+            after = data["after"]
+            previous = (None if data["previous"] is None
+                        else self._partitioning(_ring_of(data["previous"])))
+        except (ValueError, AttributeError, TypeError, KeyError) as error:  # our own bytes
+            self.log.append(f"persisted settling change unreadable, ignored: {error}")
+            return
+        if any(member.settled for member in self.view if member.node in settling):
+            return  # settled meanwhile (heard before the crash, not yet cleared)
+        self.settling, self.previous = settling, previous
+        if self.name in settling and isinstance(after, dict):
+            self.settle_after = {str(node): int(version) for node, version in after.items()}
 
     def on_handoff_done(self, src: str, message: HandoffDone) -> list[Effect]:
         """A member handed this joining node every key it holds of its new ranges; once
@@ -235,8 +356,9 @@ class Gossiper:
 
     def handoffs_done(self, pending_for: set[str]) -> list[Effect]:
         """Tell each joining node this node holds no hint for (``pending_for``: the
-        nodes it still holds hints for) that it handed it everything."""
-        if not self.pending:
+        nodes it still holds hints for) that it handed it everything (nothing while
+        its transfer waits for every member to have seen the change)."""
+        if not self.pending or self.transfer_after is not None:
             return []
         return [Send(node, HandoffDone(node))
                 for node in self.view.nodes_with((MemberStatus.JOINING,))
@@ -268,8 +390,9 @@ class Gossiper:
         forwarding of late writes in Riak's ownership handoff). With pending ownership
         a coordinator that knows the change writes to the pending owners itself (the
         new top N is a quorum group, :meth:`impl.sloppy_quorum.SloppyQuorum.groups`).
-        ``b""`` (a reaped key) hands nothing."""
-        if not encoded:
+        ``b""`` (a reaped key) hands nothing; nor does a write before the transfer
+        started (pending ownership: the transfer carries what the store holds then)."""
+        if not encoded or self.transfer_after is not None:
             return
         if self.moved_from is not None:
             owners = self._new_owners(self.moved_from, self.future, key)
@@ -296,6 +419,9 @@ class Gossiper:
         if statuses is None:
             statuses = SERVING if self.config.join_handover == "pending" else ROUTING
         ring = view.ring(statuses) or view.ring() or self.config.initial_partitioning().ring
+        return self._partitioning(ring)
+
+    def _partitioning(self, ring: Ring) -> Partitioning:
         try:
             return self.config.partitioning_of(ring)
         except ValueError:  # e.g. a strategy-3 ring with a leaving node's partitions out
@@ -312,21 +438,32 @@ class Gossiper:
         old = self.partitioning
         future = self._routing_partitioning(view, ROUTING)
         old_future = self.future
+        self.seen[self.name] = view.vector()
         if future.ring != old_future.ring or future.strategy is not old_future.strategy:
-            self._rebalance(old_future, future)
+            if self.pending:  # the transfer waits until every member has seen the change
+                if self.transfer_after is None:
+                    self.transfer_from = old_future
+                    self.storage.set_meta(FROM_META,
+                                          json.dumps(_ring_json(old_future.ring)).encode())
+                self.transfer_after = view.vector()
+            else:
+                self._rebalance(old_future, future)
         self._settled(view)
         if new.ring == old.ring and new.strategy is old.strategy:
             self.future = self._same(future)
+            self._transfer_if_seen()
             return
         if self.pending:  # handed over: joint quorums until the change settles
             if self.name in new.nodes:
                 self.previous = old
             self.settling = frozenset(set(new.nodes) ^ set(old.nodes))
             if self.name in self.settling:
-                self.settle_rounds = JOINT_ROUNDS
+                self.settle_after = view.vector()
             self._settled(view)  # heard the handover and its settlement at once
+            self._persist_settling()
         self.partitioning = new
         self.future = self._same(future)
+        self._transfer_if_seen()
         for listener in self.ring_listeners:
             listener()
 
@@ -338,6 +475,8 @@ class Gossiper:
             member = view.get(node)
             if member is not None and member.settled:
                 self.previous, self.settling, self.releasable = None, frozenset(), True
+                self.settle_after = None
+                self.storage.set_meta(SETTLING_META, b"")
                 return
 
     def _same(self, future: Partitioning) -> Partitioning:
@@ -391,7 +530,7 @@ class Gossiper:
         the keys whose copy this node lets go (naive handover only, see
         :meth:`let_go`): those it no longer replicates and handed to every new owner
         (a late write that reached it after its transfer included)."""
-        if self.moved_from is None:
+        if self.moved_from is None or self.transfer_after is not None:
             return []
         self.transferred |= set(self.future.nodes) - pending_for
         if not self.releasable or not self.release_due:
@@ -429,6 +568,26 @@ class Gossiper:
                                            self.config.seed_nodes)
 
     def _gossip_to(self, peer: str | None) -> list[Effect]:
+        """Push this node's view to ``peer`` (and, while a change is in progress with
+        pending ownership, its seen digest; not while this node joins: a peer that
+        has not heard of it yet would drop it, and its view tells what it saw)."""
         if peer is None:
             return []
-        return [Send(peer, Gossip(self.view.to_bytes(), reply=True))]
+        out: list[Effect] = [Send(peer, Gossip(self.view.to_bytes(), reply=True))]
+        if self.pending and self.status in (MemberStatus.UP, MemberStatus.LEAVING,
+                                            MemberStatus.LEFT) and (
+                self.transfer_after is not None or self.future is not self.partitioning
+                or self.settling):
+            out.append(Send(peer, SeenDigest(membership.seen_to_bytes(self.seen))))
+        return out
+
+
+def _ring_json(ring: Ring) -> dict[str, list[str]]:
+    """A ring as JSON: ``{node: [token as a decimal string]}``."""
+    return {node: [str(t) for t in ring.tokens_of(node)] for node in ring.nodes}
+
+
+def _ring_of(data: dict[str, list[str]]) -> Ring:
+    """Inverse of :func:`_ring_json` (ValueError, TypeError or AttributeError if
+    malformed)."""
+    return Ring.from_tokens({node: [int(t) for t in held] for node, held in data.items()})

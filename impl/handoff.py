@@ -11,7 +11,9 @@ Theory of operation
   ``MAX_HINTS_IN_FLIGHT`` awaiting an ack, resending one unanswered for
   ``request_timeout`` seconds; a hint for a node that left the ring is
   re-addressed to the key's current top N; a leaving node whose store is empty
-  announces that it left (:meth:`impl.gossip.Gossiper.finish_leaving`);
+  announces that it left (:meth:`impl.gossip.Gossiper.finish_leaving`), and the
+  node whose change every member has seen the handover of announces that it
+  settled (:meth:`impl.gossip.Gossiper.settle_if_seen`);
 - the intended node merges a ``HintDelivery`` into its own versions and acks it
   (``HintAck``);
 - a hint is deleted **only** when the ack comes from its intended node.
@@ -72,7 +74,8 @@ class HintedHandoff:
     def on_scan(self, now: float, timer: HintScan) -> list[Effect]:
         """Deliver every kept hint whose intended node is believed reachable (with
         ``timer.hints`` set: exactly those hints, as if their retry time had come)."""
-        out: list[Effect] = []
+        # (a driver's scan of given hints sends those and does nothing else)
+        out: list[Effect] = self.gossiper.settle_if_seen() if timer.hints is None else []
         if not self.config.hinted_handoff:
             return out
         retry = self.config.request_timeout

@@ -61,10 +61,22 @@ __all__ = [
     "leave",
     "left",
     "pick_gossip_peer",
+    "seen_all",
+    "seen_from_bytes",
+    "seen_merge",
+    "seen_to_bytes",
 ]
 
 #: The ``format`` tag of serialized membership (bumped if the layout changes).
 FORMAT = "vdynamo.membership.v1"
+#: The ``format`` tag of a serialized seen digest (:func:`seen_to_bytes`).
+SEEN_FORMAT = "vdynamo.seen.v1"
+
+#: A version vector of a view: node -> the version of its entry (:meth:`Membership.vector`).
+Vector = dict[str, int]
+#: A seen digest: member -> the version vector of the view it is known to have seen
+#: (riak_core's ring ``seen`` list).
+Seen = dict[str, Vector]
 
 
 class MemberStatus(enum.Enum):
@@ -95,7 +107,8 @@ class Member:
     ``settled``: with pending ownership, the ring change this node's status
     announced (a joining node's ``up``, a leaving node's ``left``) settled: every
     member uses the new ring alone (the spec's ``("settled", X)``; announced by
-    the node :data:`impl.gossip.JOINT_ROUNDS` gossip rounds after the change).
+    the node once every member is known to have seen the change,
+    :meth:`impl.gossip.Gossiper.settle_if_seen`).
     Invalid fields raise :class:`~impl.errors.BadMessageError` naming the field.
     """
 
@@ -311,6 +324,11 @@ class Membership:
             raise _fail(f"not valid JSON: {exc}") from None
         return cls.from_json(decoded)
 
+    def vector(self) -> Vector:
+        """The view's version vector: ``{node: version of its entry}``. A node that has
+        merged this view has seen every announcement up to these versions."""
+        return {m.node: m.version for m in self.members}
+
     def digest(self) -> bytes:
         """A short stable digest of the view: equal views have equal digests."""
         return blake2b(self.to_bytes(), digest_size=16).digest()
@@ -391,3 +409,60 @@ def left(view: Membership, node: str, partitioning: Partitioning,
         if current.get(other) != target.tokens_of(other):
             view = view.announce(other, tokens=target.tokens_of(other))
     return view.announce(node, status=MemberStatus.LEFT, tokens=())
+
+
+# ====================================================================== seen digests
+#
+# What each member has seen of the membership (riak_core's ring ``seen`` list:
+# ``riak_core_ring:ring_ready/1`` holds when every member has seen the current
+# ring). A member's entry is the version vector of a view it merged; entries only
+# grow, so any report of one is a lower bound, and merging keeps the pointwise
+# maximum (commutative, associative, idempotent).
+
+
+def seen_merge(a: Seen, b: Seen) -> Seen:
+    """The pointwise maximum of two seen digests (a new dict)."""
+    merged = {member: dict(vector) for member, vector in a.items()}
+    for member, vector in b.items():
+        held = merged.setdefault(member, {})
+        for node, version in vector.items():
+            if version > held.get(node, 0):
+                held[node] = version
+    return merged
+
+
+def seen_all(seen: Seen, members: Iterable[str], required: Vector) -> bool:
+    """Whether every one of ``members`` is known to have seen at least ``required``."""
+    for member in members:
+        vector = seen.get(member)
+        if vector is None or any(vector.get(node, 0) < version
+                                 for node, version in required.items()):
+            return False
+    return True
+
+
+def seen_to_bytes(seen: Seen) -> bytes:
+    """Canonical bytes of a seen digest (for :class:`impl.messages.SeenDigest`)."""
+    return json.dumps({"format": SEEN_FORMAT, "seen": seen}, separators=(",", ":"),
+                      sort_keys=True).encode()
+
+
+def seen_from_bytes(data: bytes) -> Seen:
+    """Inverse of :func:`seen_to_bytes`; malformed bytes raise BadMessageError."""
+    try:
+        decoded = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise _fail(f"seen digest: not valid JSON: {exc}") from None
+    if not isinstance(decoded, dict) or set(decoded) != {"format", "seen"} or (
+            decoded["format"] != SEEN_FORMAT):
+        raise _fail(f"seen digest: expected {{format: {SEEN_FORMAT!r}, seen}}")
+    seen = decoded["seen"]
+    if not isinstance(seen, dict):
+        raise _fail("seen digest: seen must be an object")
+    for member, vector in seen.items():
+        if not member or not isinstance(vector, dict) or not all(
+                node and type(version) is int and 0 <= version < 1 << 63
+                for node, version in vector.items()):
+            raise _fail(f"seen digest: the entry of {member!r:.80} must map nodes to "
+                        "versions")
+    return seen

@@ -26,6 +26,8 @@ Peer messages (``op_id`` pairs a request with its answer at the sender):
 - :class:`HintDelivery` / :class:`HintAck`: hinted handoff to the intended node;
   the fallback deletes the hint only on the ack.
 - :class:`Gossip`: membership views (push-pull).
+- :class:`SeenDigest`: what each member has seen of the membership (push-pull,
+  while a ring change is in progress: riak_core's ring ``seen`` list).
 - :class:`MerkleExchange` / :class:`KeyRecords`: anti-entropy (roots first, then
   only differing subtrees, then the records of only the out-of-sync keys).
 
@@ -62,6 +64,7 @@ __all__ = [
     "ReplicaGetReply",
     "ReplicaPut",
     "ReplicaPutAck",
+    "SeenDigest",
     "Settled",
     "delete_request",
 ]
@@ -554,13 +557,30 @@ class KeyRecords:
         check.flag("reply", self.reply)
 
 
+@dataclass(frozen=True, slots=True)
+class SeenDigest:
+    """What the sender knows each member has seen of the membership
+    (:func:`impl.membership.seen_to_bytes`: per member the version of every entry it
+    has merged; riak_core's ring ``seen`` list, ``riak_core_ring:ring_ready/1``),
+    gossiped with pending ownership while a ring change is in progress; ``reply``
+    asks the receiver to answer with its own digest when it differs."""
+
+    digest: bytes
+    reply: bool = True
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.data("digest", self.digest, non_empty=True)
+        check.flag("reply", self.reply)
+
+
 PeerMessage = (
     Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaGet | ReplicaGetReply
     | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange | KeyRecords | Reap
-    | HandoffDone | Settled
+    | HandoffDone | Settled | SeenDigest
 )
 PEER_MESSAGES: tuple[type, ...] = (
     Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaGet, ReplicaGetReply,
     ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords, Reap,
-    HandoffDone, Settled,
+    HandoffDone, Settled, SeenDigest,
 )

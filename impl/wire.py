@@ -43,6 +43,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    SeenDigest,
     Settled,
 )
 
@@ -85,6 +86,7 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     25: (Reap, (("key", "blob"), ("record", "blob"))),
     26: (HandoffDone, (("joining", "str"),)),
     27: (Settled, (("node", "str"),)),
+    28: (SeenDigest, (("digest", "blob"), ("reply", "bool"))),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 

@@ -101,7 +101,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from impl.effects import GetResult, PutResult
-from impl.membership import MemberStatus
+from impl.membership import Membership, MemberStatus, seen_to_bytes
 from impl.messages import (
     GetRequest,
     HandoffDone,
@@ -112,6 +112,7 @@ from impl.messages import (
     PutRequest,
     ReplicaGet,
     ReplicaPut,
+    SeenDigest,
     Settled,
     delete_request,
 )
@@ -528,6 +529,7 @@ class Lockstep(LockstepState):
         ownership handoff). Without a hint ``src`` held nothing of the key: nothing to
         send on the implementation, and the spec's empty transfer arrives at once
         (``Transfer`` then ``Deliver``)."""
+        self._learn_seen((src,))
         hint = self.transfer_hint(src, dst, key)
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
@@ -556,6 +558,7 @@ class Lockstep(LockstepState):
         handover empties them)."""
         if node not in self.handover_candidates():
             raise InvalidValueError(f"the spec does not enable a handover by {node}")
+        self._learn_seen(self.present)  # each old owner's transfer, HandoffDone
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
         for m in self.sim.in_flight():
@@ -579,21 +582,59 @@ class Lockstep(LockstepState):
 
     def settle(self, node: str) -> None:
         """The change ``node`` announced settled (spec ``Settle(node)``, pending
-        ownership, enabled once every member knows the handover): ``node`` announces
-        it (``Gossiper.settle``: its view's ``Member.settled``, spread by gossip as the
+        ownership, enabled once every member knows the handover): given every
+        member's seen digest, ``node``'s own guard holds and it announces it
+        (``Gossiper.settle_if_seen``; a guard that does not hold is a divergence;
+        ``Gossiper.settle``: its view's ``Member.settled``, spread by gossip as the
         spec's settled entry), its ``Settled`` messages reach the old owners at once,
         and a hint scan at every node lets their handed-over copies go (the spec's
         settlement empties them)."""
         if node not in self.settle_candidates():
             raise InvalidValueError(f"the spec does not enable a settlement by {node}")
+        self._learn_seen((node,))  # the implementation's own guard, on knowledge
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
-        self.sim.perform(node, self._node(node).gossiper.settle())
+        announced = self._node(node).gossiper.settle_if_seen()
+        if not announced:
+            self.failed = True
+            self.steps += 1
+            self.history.append(f"settle {node}")
+            raise Divergence(f"step {self.steps}: settle {node}",
+                             f"{node} does not settle: it does not know that every member "
+                             "saw its handover (its seen digest, after every member's), "
+                             "where the spec's Settle is enabled\nsteps so far: "
+                             + "; ".join(self.history))
+        self.sim.perform(node, announced)
         self._deliver_new(before, Settled)
         for name in self.present:
             if self.up(name):
                 self._fire(name, HintScan(frozenset()))
         self._settle(f"settle {node}", [Settle(node)], before)
+
+    def _learn_seen(self, names: Sequence[str]) -> None:
+        """Pending ownership: each of ``names`` that is up learns what every other
+        present member has seen of the membership, one seen digest from each (a down
+        member's: its persisted view). A stutter, part of the step that needs it: the
+        spec's guards of ``Transfer`` and ``Settle`` are global (every member knows the
+        change), the implementation learns them by gossip of seen digests
+        (``impl.gossip``); without this an old owner whose guard the spec already
+        meets would not have started its transfer."""
+        for name in names:
+            if not self.up(name):
+                continue
+            for other in self.present:
+                if other == name:
+                    continue
+                if self.up(other):
+                    seen = self._node(other).gossiper.seen
+                else:
+                    raw = self.cluster.storages[other].get_meta("membership")
+                    if raw is None:
+                        continue
+                    seen = {other: Membership.from_bytes(raw).vector()}
+                digest = SeenDigest(seen_to_bytes(seen), reply=False)
+                self.sim.perform(name, self._node(name).receive(self.sim.node_now(name), other,
+                                                                digest))
 
     def _deliver_new(self, before: set[int], kind: type) -> None:
         """Deliver the messages of type ``kind`` sent since ``before`` (membership

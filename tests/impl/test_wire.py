@@ -30,6 +30,7 @@ from impl.messages import (
     ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    SeenDigest,
     Settled,
 )
 
@@ -59,6 +60,7 @@ SAMPLES: list[object] = [
     Reap(b"k", b"R\x01"),
     HandoffDone("n6"),
     Settled("n6"),
+    SeenDigest(b'{"format":"x"}', reply=False),
 ]
 
 
