@@ -294,6 +294,15 @@ class Node:
         return self.status is MemberStatus.LEFT
 
     @property
+    def settling(self) -> bool:
+        """Whether a ring change this node's own status made (its join or its leave)
+        has not settled yet (pending ownership: the node announces the settlement once
+        every member has seen its handover, :meth:`impl.gossip.Gossiper.settle_if_seen`).
+        A node that left stays up until then: the others use joint quorums until they
+        hear the settlement, and only this node can announce it."""
+        return self.name in self.gossiper.settling
+
+    @property
     def pending(self) -> int:
         """Requests in flight at this node (coordinated or forwarded)."""
         return (len(self.puts.coordinations) + len(self.gets.coordinations)

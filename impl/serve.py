@@ -148,10 +148,19 @@ async def _run(config: RuntimeConfig, names: list[str]) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, leave)
+    waiting = False
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.5)
         if servers and all(server.node.has_left for server in servers):
+            # a node that left announces its change's settlement (once every member
+            # has seen its handover): until then the others use joint quorums
+            if any(server.node.settling for server in servers):
+                if not waiting:
+                    log.warning("left the ring: waiting for every member to see the "
+                                "handover before announcing the settlement")
+                waiting = True
+                continue
             # gossip a few more rounds, so the others learn it left (not only leaving)
             linger = 4 * config.cluster.gossip_interval
             log.warning("every node here left the ring: stopping in %.1f s", linger)

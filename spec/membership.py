@@ -42,8 +42,9 @@ node tells another what it knows):
    nodes knowing it coordinate by the new ring and use joint quorums for reads
    and writes (a node still on step 1 reads from the old top N).
 4. ``("settled", X)`` (:class:`~spec.actions.Settle`, once every member knows
-   the handover): the new ring alone (the impl's ``JOINT_ROUNDS``: long enough
-   for the handover to reach every member). The nodes the transfers were sent
+   the handover): the new ring alone (the implementation learns it from seen
+   digests, riak_core's ``ring_ready``:
+   ``impl.gossip.Gossiper.settle_if_seen``). The nodes the transfers were sent
    from empty their copies of the moved keys (a node that handed a range over
    deletes it; a leaving node is gone), so ``acked_writes_durable`` cannot lean
    on a copy left behind; this waits until no request of a moved key is being
