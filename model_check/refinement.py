@@ -110,6 +110,8 @@ from impl.messages import (
     KeyRecords,
     MerkleExchange,
     PutRequest,
+    ReapQuery,
+    ReapQueryReply,
     ReplicaGet,
     ReplicaPut,
     Settled,
@@ -183,6 +185,8 @@ __all__ = [
 ]
 
 FRONTIER_LIMIT = 64
+#: the messages of a reap: its query round (``safe``) and the Reaps it decides
+REAP_MESSAGES = (ReapMessage, ReapQuery, ReapQueryReply)
 
 
 class Divergence(DynamoError, AssertionError):
@@ -255,9 +259,15 @@ class Lockstep(LockstepState):
         held = {n for n in self.present if self.cluster.storages[n].read(key) is not None}
         self._oracle()
         self.sim.fire_timer(name, timer)
-        for m in self.sim.in_flight():
-            if (m.id not in before and isinstance(m.message, ReapMessage)
-                    and self.reachable(m.src, m.dest)):
+        # safe: the reap's query round (ReapQuery out, ReapQueryReply back) and the
+        # Reaps it decides are delivered within the step, internal steps of the
+        # implementation (stutters); ones a cut or a crash stops are left to _settle
+        done: set[int] = set()
+        while new := [m for m in self.sim.in_flight() if m.id not in before
+                      and m.id not in done and isinstance(m.message, REAP_MESSAGES)
+                      and self.reachable(m.src, m.dest)]:
+            for m in new:
+                done.add(m.id)
                 self.sim.deliver(m.id)
         reaped = {n for n in held if self.cluster.storages[n].read(key) is None}
         # one spec Reap per node that reaped (their guards do not depend on each other)

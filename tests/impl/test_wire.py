@@ -26,6 +26,8 @@ from impl.messages import (
     PutRequest,
     ReadRepair,
     Reap,
+    ReapQuery,
+    ReapQueryReply,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -59,6 +61,8 @@ SAMPLES: list[object] = [
     Reap(b"k", b"R\x01"),
     HandoffDone("n6"),
     Settled("n6"),
+    ReapQuery(23, b"k", b"R\x01", b"v" * 16),
+    ReapQueryReply(24, b"k", clean=True),
 ]
 
 

@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from impl import reaping
 from impl.timers import ReapTombstone
 from model_check.refinement import Divergence, Lockstep
 from tests.conftest import examples
@@ -60,15 +61,27 @@ def test_a_safe_reap_is_one_spec_reap_of_all_n_replicas() -> None:
     ls.cluster.close()
 
 
-def test_a_reap_while_a_message_about_the_key_is_in_flight_is_a_divergence() -> None:
+@pytest.mark.parametrize("mutant", [None, "member-always-clean"])
+def test_a_reap_while_a_message_about_the_key_is_in_flight_is_a_divergence(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """The grace period is the spec's quiescence guard: a get's read in flight keeps
-    the harness from letting it pass; forcing the reap then (what an implementation
-    with a short grace period does) has no spec counterpart and is reported."""
+    the harness from letting it pass. Forcing the reap then (what an implementation
+    with a short grace period does) asks the members first (impl/reaping.py): n2,
+    coordinating the get, answers not clean, so nothing is reaped (a stutter).
+    The mutant ``member-always-clean`` (a member answers clean whatever it holds,
+    the timed rule of before) reaps, which has no spec counterpart and is reported."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_clean", lambda self, key, view: True)
     ls, timer = _deleted_everywhere()
     ls.get("c1", "n2", "k")
     assert ls.in_flight() and ls.reap_candidates() == []
-    with pytest.raises(Divergence, match="reap k @n1"):
+    if mutant:
+        with pytest.raises(Divergence, match="reap k @n1"):
+            ls.reap("n1", timer)
+    else:
         ls.reap("n1", timer)
+        assert ls.history[-1] == "reap k @n1 (none)"
+        assert all(ls.cluster.storages[n].read(b"k") is not None for n in ls.config.nodes)
     ls.cluster.close()
 
 

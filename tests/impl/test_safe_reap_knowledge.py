@@ -1,0 +1,145 @@
+"""Safe reaping by knowledge, not by time (issue 11; review bugs 1, 2 and 4).
+
+The first three tests are the review's (tests/impl/test_review_issue11.py, helper
+rev, session 5), each failing on the code before the fix. Bugs 1 and 4 asserted
+midway that the replicas had reaped (the bug itself); here they assert the
+opposite there: the tombstone stays while a member holds something of the key
+(the spec's reap guards 2 and 3, spec/deletes.py). The rest pin the query
+protocol (impl/reaping.py) and kill its seeded mutants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from impl import SimulatedCluster
+from impl.versions import TOMBSTONE, values
+
+
+def _cluster(**options: Any) -> SimulatedCluster:
+    options.setdefault("seed", 3)
+    return SimulatedCluster(nodes=5, n=3, r=2, w=2, **options)
+
+
+def _hinted_then_deleted(cluster: SimulatedCluster) -> tuple[bytes, tuple[str, ...]]:
+    """Review bug 1's setting: a put of v is acknowledged while its replica ``a`` is
+    down, so a fallback ``d`` keeps a hint of v for ``a``; ``d`` is cut off from
+    the others; ``a`` comes back and the delete is acknowledged by all N replicas.
+    Returns the key and its preference list."""
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    a, b, _, d = preference[:4]
+    client = cluster.client()
+    cluster.crash(a)
+    client.put(key, b"v", coordinator=b)
+    cluster.run_for(2.0)
+    assert [hint.intended for hint in cluster.node(d).hints.all()] == [a]
+    cluster.partition({d}, set(preference) - {d})
+    cluster.restart(a)
+    cluster.run_for(2.0)
+    read = client.get(key, coordinator=b)
+    assert read.values == [b"v"]
+    client.delete(key, context=read.context, coordinator=b, w=3)  # all N acknowledged
+    return key, preference
+
+
+def test_safe_reaping_keeps_the_tombstone_while_a_fallback_holds_a_hint_of_the_value(
+        ) -> None:
+    """Review bug 1: the grace period (3 s) passes while ``d`` still holds its hint
+    of v: the targets keep the tombstone (``d`` cannot answer the reap's query);
+    once ``d`` is reachable its hint meets the tombstone and the value stays
+    deleted. Before the fix the replicas reaped and v came back on every replica
+    (the get answered [b"v"])."""
+    cluster = _cluster(delete_mode="safe")
+    key, preference = _hinted_then_deleted(cluster)
+    cluster.run_for(10.0)  # > tombstone_grace_s (3.0)
+    kept = {name: record for name, record in cluster.replicas(key).items()
+            if record is not None}
+    assert set(kept) >= set(preference[:3])  # the targets keep the tombstone
+    assert all(values(record) == [TOMBSTONE] for record in kept.values())
+    cluster.heal()
+    cluster.run_until_quiet()
+    client = cluster.client()
+    assert client.get(key, r=3).values == []  # was [b"v"]: the deleted value back
+
+
+def test_once_the_hint_is_delivered_the_tombstone_is_reaped_everywhere() -> None:
+    """After the heal the fallback's hint reaches its intended node (the tombstone
+    wins there) and the next reap round finds every member clean: the tombstone
+    goes from every store, and the value stays deleted."""
+    cluster = _cluster(delete_mode="safe")
+    key, _ = _hinted_then_deleted(cluster)
+    cluster.run_for(10.0)
+    cluster.heal()
+    cluster.run_for(60.0)  # hint scans, later reap rounds
+    assert all(not cluster.node(name).hints.all() for name in cluster.sim.members)
+    assert all(record is None for record in cluster.replicas(key).values())
+    assert cluster.client().get(key, r=3).values == []
+
+
+def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
+    """Review bug 2 (verbatim): node n2 is down while 40 keys are written
+    (fallbacks keep hints for it); it comes back cut off from the others, leaves
+    (it holds nothing, so it announces ``left`` at once) and the cut heals. The
+    fallbacks, not yet knowing n2 left, deliver their hints to n2, which must not
+    acknowledge them: once they hear it left they re-address the hints to each
+    key's current top N (anti-entropy and read repair are off to show the handoff
+    alone). Before the fix 14 (key, new owner) pairs lacked the version."""
+    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=3, anti_entropy=False,
+                               read_repair=False)
+    client = cluster.client()
+    keys = [b"k%d" % i for i in range(40)]
+    cluster.crash("n2")
+    for key in keys:
+        client.put(key, b"x")
+    cluster.run_for(1.0)
+    holders = {name for name in cluster.sim.members if not cluster.sim.is_down(name)
+               and any(hint.intended == "n2" for hint in cluster.node(name).hints.all())}
+    assert holders
+    cluster.partition({"n2"}, holders)
+    cluster.restart("n2")
+    cluster.leave("n2")
+    cluster.run_for(60.0)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert "n2" not in cluster.sim.members
+    lacking = [(key, name) for key in keys
+               for name in cluster.node("n1").preference_list(key)[:3]
+               if cluster.node(name).record(key) is None]
+    assert lacking == []
+
+
+def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() -> None:
+    """Review bug 4: n6 joins; n5 has not heard of it yet (its gossip is held
+    back). The range of ``k`` (old top N n5, n1, n2; new n5, n1, n6) has been
+    transferred to n6. A client deletes ``k`` through n5: its old top N all
+    acknowledge, and after the grace period n5 asks every member it knows; n1 and
+    the others know of n6 (their views differ from n5's), so the tombstone stays
+    (the spec's guard 3: n6's store holds a version the delete covers). Once n5
+    catches up the value stays deleted. Before the fix n5, n1, n2 reaped and the
+    get answered [b"v-key-3"]."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=11, tombstone_grace_s=2.0)
+    client = cluster.client("n1")
+    keys = [b"key-%d" % i for i in range(40)]
+    for key in keys:
+        client.put(key, b"v-" + key, w=3)
+    cluster.run_until_quiet()
+    gossiper = cluster.node("n5").gossiper
+    gossiper.on_gossip = lambda src, message: []  # type: ignore[method-assign]
+    cluster.join("n6")
+    cluster.run_for(30.0)
+    key = b"key-3"
+    assert cluster.node("n5").preference_list(key)[:3] == ("n5", "n1", "n2")
+    assert cluster.node("n1").gossiper.future.preference_list(key, 3) == ("n5", "n1", "n6")
+    held = cluster.node("n6").record(key)
+    assert held is not None and values(held) == [b"v-key-3"]  # transferred
+    stale = cluster.client("n5")
+    read = stale.get(key, coordinator="n5")
+    stale.delete(key, context=read.context, coordinator="n5", w=3)
+    cluster.run_for(10.0)
+    for name in ("n5", "n1"):
+        record = cluster.node(name).record(key)
+        assert record is not None and values(record) == [TOMBSTONE]  # kept
+    del gossiper.on_gossip
+    cluster.run_until_quiet()
+    assert cluster.client("n1").get(key, r=3).values == []
