@@ -30,9 +30,8 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   leaving ones included (:class:`~impl.messages.ReapQuery`, with the digest of
   its view), whether it holds anything of the key other than tombstones: a live
   version in its store, a hint of the key holding a live version, a coordination
-  of the key in progress,
-  or a view other than the asker's (a member the asker has not heard of). It
-  reaps only once every member answered clean
+  of the key in progress, or a view other than the asker's (a member the asker
+  has not heard of). It reaps only once every member answered clean
   (:class:`~impl.messages.ReapQueryReply`) and its own state is clean too: a
   member down, cut off or silent for ``request_timeout`` counts as not clean,
   and the node asks again ``max(tombstone_grace_s, request_timeout)`` seconds

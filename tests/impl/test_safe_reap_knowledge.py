@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from impl import SimulatedCluster
+import pytest
+
+from impl import SimulatedCluster, reaping
+from impl.node import Node
 from impl.versions import TOMBSTONE, values
 
 
@@ -77,14 +80,19 @@ def test_once_the_hint_is_delivered_the_tombstone_is_reaped_everywhere() -> None
     assert cluster.client().get(key, r=3).values == []
 
 
-def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
+@pytest.mark.parametrize("mutant", [None, "left-node-acks-hints"])
+def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Review bug 2 (verbatim): node n2 is down while 40 keys are written
     (fallbacks keep hints for it); it comes back cut off from the others, leaves
     (it holds nothing, so it announces ``left`` at once) and the cut heals. The
     fallbacks, not yet knowing n2 left, deliver their hints to n2, which must not
     acknowledge them: once they hear it left they re-address the hints to each
     key's current top N (anti-entropy and read repair are off to show the handoff
-    alone). Before the fix 14 (key, new owner) pairs lacked the version."""
+    alone). Before the fix (the mutant ``left-node-acks-hints``) 14 (key, new
+    owner) pairs lacked the version."""
+    if mutant:
+        monkeypatch.setattr(Node, "_refuse_if_left", lambda self, handler: handler)
     cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=3, anti_entropy=False,
                                read_repair=False)
     client = cluster.client()
@@ -106,10 +114,21 @@ def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
     lacking = [(key, name) for key in keys
                for name in cluster.node("n1").preference_list(key)[:3]
                if cluster.node(name).record(key) is None]
-    assert lacking == []
+    assert (lacking != []) == (mutant is not None)
 
 
-def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() -> None:
+_clean = reaping.Reaper._clean
+
+
+def _ignores_view(self: reaping.Reaper, key: bytes, view: bytes) -> bool:
+    """The mutant ``member-ignores-view``: a member whose view differs from the
+    asker's (it knows a member the asker does not) answers as if they agreed."""
+    return _clean(self, key, self.members()[1])
+
+
+@pytest.mark.parametrize("mutant", [None, "member-ignores-view"])
+def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Review bug 4: n6 joins; n5 has not heard of it yet (its gossip is held
     back). The range of ``k`` (old top N n5, n1, n2; new n5, n1, n6) has been
     transferred to n6. A client deletes ``k`` through n5: its old top N all
@@ -117,7 +136,9 @@ def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() 
     the others know of n6 (their views differ from n5's), so the tombstone stays
     (the spec's guard 3: n6's store holds a version the delete covers). Once n5
     catches up the value stays deleted. Before the fix n5, n1, n2 reaped and the
-    get answered [b"v-key-3"]."""
+    get answered [b"v-key-3"]. The mutant ``member-ignores-view`` reaps at n5."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_clean", _ignores_view)
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=11, tombstone_grace_s=2.0)
     client = cluster.client("n1")
     keys = [b"key-%d" % i for i in range(40)]
@@ -137,9 +158,85 @@ def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() 
     read = stale.get(key, coordinator="n5")
     stale.delete(key, context=read.context, coordinator="n5", w=3)
     cluster.run_for(10.0)
+    if mutant:
+        assert cluster.node("n5").record(key) is None  # reaped: n6 was never asked
+        return
     for name in ("n5", "n1"):
         record = cluster.node(name).record(key)
         assert record is not None and values(record) == [TOMBSTONE]  # kept
     del gossiper.on_gossip
     cluster.run_until_quiet()
     assert cluster.client("n1").get(key, r=3).values == []
+
+
+def _ignores_hints(self: reaping.Reaper, key: bytes) -> list[int]:
+    """The mutant ``member-ignores-hints``: a member answers as if it held no hint."""
+    return []
+
+
+@pytest.mark.parametrize("mutant", [None, "member-ignores-hints"])
+def test_a_reachable_fallback_holding_a_hint_keeps_the_tombstone(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As review bug 1, but the fallback ``d`` is cut off from the hint's intended
+    node ``a`` only: it answers the reap's query (not clean: it holds a hint of
+    v), and its attempt to deliver the hint at once fails. The tombstone stays
+    until the cut heals; then the hint meets it at ``a`` and v stays deleted. The
+    mutant answers clean: the replicas reap and v comes back."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_hints_of", _ignores_hints)
+    cluster = _cluster(delete_mode="safe")
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    a, b, _, d = preference[:4]
+    client = cluster.client()
+    cluster.crash(a)
+    client.put(key, b"v", coordinator=b)
+    cluster.run_for(2.0)
+    assert [hint.intended for hint in cluster.node(d).hints.all()] == [a]
+    cluster.partition({d}, {a})
+    cluster.restart(a)
+    cluster.run_for(2.0)
+    read = client.get(key, coordinator=b)
+    client.delete(key, context=read.context, coordinator=b, w=3)
+    cluster.run_for(10.0)  # > tombstone_grace_s: reap rounds asked d
+    kept = [name for name in preference[:3] if cluster.node(name).record(key) is not None]
+    assert kept == ([] if mutant else list(preference[:3]))
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert client.get(key, r=3).values == ([b"v"] if mutant else [])
+
+
+def _ignores_store(self: reaping.Reaper, key: bytes, view: bytes) -> bool:
+    """The mutant ``member-ignores-store``: a member's live versions do not count."""
+    return not self.busy(key) and self.members()[1] == view
+
+
+@pytest.mark.parametrize("mutant", [None, "member-ignores-store"])
+def test_a_live_version_in_a_fallbacks_store_keeps_the_tombstone(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replica ``t`` is down through a get with r = N: the fallback ``d`` answers
+    for it and read repair writes v into ``d``'s store. ``t`` comes back, the
+    delete is acknowledged by all N, the grace period passes: ``d``'s store holds
+    v, a version the delete covers (the spec's reap guard 3), so the tombstone
+    stays. The mutant reaps."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_clean", _ignores_store)
+    cluster = _cluster(hinted_handoff=False, anti_entropy=False, tombstone_grace_s=1.0)
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    a, _, t, d = preference[:4]
+    client = cluster.client()
+    client.put(key, b"v", coordinator=a, w=3)
+    cluster.run_until_quiet()
+    cluster.crash(t)
+    assert client.get(key, coordinator=a, r=3).values == [b"v"]
+    cluster.run_for(2.0)
+    stored = cluster.node(d).record(key)
+    assert stored is not None and values(stored) == [b"v"]
+    cluster.restart(t)
+    cluster.run_for(2.0)
+    read = client.get(key, coordinator=a)
+    client.delete(key, context=read.context, coordinator=a, w=3)
+    cluster.run_for(10.0)
+    kept = [name for name in preference[:3] if cluster.node(name).record(key) is not None]
+    assert kept == ([] if mutant else list(preference[:3]))
