@@ -69,7 +69,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
-  ``Reap`` message it sends is delivered at once) = one spec ``Reap(key, (n,))``
+  message of its reap -- ``safe``: the ``ReapQuery`` round to every member and the
+  answers, internal steps; then the ``Reap`` messages it decides -- is delivered
+  at once) = one spec ``Reap(key, (n,))``
   per node ``n`` that reaped, or a stutter when none did; ``safe`` fires it only
   once nothing about the key is in flight (the grace period), and a reap the
   implementation performs that the spec's per-node guard refuses is a divergence;
