@@ -60,6 +60,8 @@ __all__ = [
     "PutRequest",
     "ReadRepair",
     "Reap",
+    "ReapQuery",
+    "ReapQueryReply",
     "ReplicaGet",
     "ReplicaGetReply",
     "ReplicaPut",
@@ -419,6 +421,45 @@ class Reap:
 
 
 @dataclass(frozen=True, slots=True)
+class ReapQuery:
+    """Before it reaps ``key``'s tombstone ``record`` (encoded), the node deciding
+    the reap (``delete_mode = "safe"``) asks every member of its view: does it hold
+    anything of ``key`` other than tombstones -- a live version, a hint, a
+    coordination in progress -- and does its view equal the asker's (``view``: the
+    asker's :meth:`impl.membership.Membership.digest`, so that a member the asker
+    has not heard of, a joining node holding a transferred copy, is not missed)?
+    The spec's reap guards 2 and 3 as knowledge (:mod:`impl.reaping`)."""
+
+    query_id: int
+    key: bytes
+    record: bytes
+    view: bytes
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("query_id", self.query_id)
+        _check_key_record(self, self.key, self.record)
+        check.data("view", self.view, non_empty=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ReapQueryReply:
+    """A member's answer to :class:`ReapQuery` ``query_id`` of ``key``: ``clean``
+    when it holds nothing of the key but tombstones, no hint and no coordination of
+    it, and its view equals the asker's."""
+
+    query_id: int
+    key: bytes
+    clean: bool
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("query_id", self.query_id)
+        check.data("key", self.key, non_empty=True)
+        check.flag("clean", self.clean)
+
+
+@dataclass(frozen=True, slots=True)
 class HintDelivery:
     """Hinted handoff: a fallback delivers the replica it kept for the receiver."""
 
@@ -577,10 +618,10 @@ class SeenDigest:
 PeerMessage = (
     Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaGet | ReplicaGetReply
     | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange | KeyRecords | Reap
-    | HandoffDone | Settled | SeenDigest
+    | HandoffDone | Settled | SeenDigest | ReapQuery | ReapQueryReply
 )
 PEER_MESSAGES: tuple[type, ...] = (
     Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaGet, ReplicaGetReply,
     ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords, Reap,
-    HandoffDone, Settled, SeenDigest,
+    HandoffDone, Settled, SeenDigest, ReapQuery, ReapQueryReply,
 )

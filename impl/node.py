@@ -57,7 +57,7 @@ from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.internal_errors import raised_building_a_message, report_internal_error
 from impl.membership import Membership, MemberStatus
-from impl.messages import GetRequest, Gossip, PutRequest
+from impl.messages import GetRequest, Gossip, HintDelivery, PutRequest
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.reaping import Reaper
@@ -144,7 +144,10 @@ class Node:
                                      self.gossiper)
         self.read_repair = ReadRepairer(name, self.replica, self.stats)
         self._seed = seed
-        self.reaper = Reaper(name, config, self.replica, lambda: self.actor, self._renew_actor)
+        self.reaper = Reaper(name, config, self.replica, lambda: self.actor, self._renew_actor,
+                             members=self._members, hints=self.hints, busy=self._busy,
+                             deliver_hints=lambda now, ids: self.handoff.on_scan(
+                                 now, HintScan(ids)))
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.actor, self.reaper)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
@@ -156,6 +159,31 @@ class Node:
                           self.handoff, self.gossiper, self.anti_entropy, self.reaper):
             self._messages.update(mechanism.handlers())
             self._timers.update(mechanism.timers())
+        self._messages[HintDelivery] = self._refuse_if_left(self._messages[HintDelivery])
+
+    def _members(self) -> tuple[tuple[str, ...], bytes]:
+        """The members a reap asks (every one that has not left) and the view's digest."""
+        view = self.gossiper.view
+        return view.live_nodes, view.digest()
+
+    def _busy(self, key: bytes) -> bool:
+        """Whether this node coordinates or forwards a request of ``key`` now."""
+        return (any(c.key == key for c in self.puts.coordinations.values())
+                or any(c.key == key for c in self.gets.coordinations.values())
+                or any(f.request.key == key for f in self.forwarder.forwardings.values()))
+
+    def _refuse_if_left(self, handler: Callable[[float, str, Any], list[Effect]]
+                        ) -> Callable[[float, str, Any], list[Effect]]:
+        """A node that left the ring refuses a delivered hint (no ``HintAck``): the
+        fallback keeps it and, once it hears that the node left, re-addresses it to
+        the key's current top N (:mod:`impl.handoff`). Acknowledging it would delete
+        the only copy bound for the key's new owner (found by review, issue 11)."""
+        def on_delivery(now: float, src: str, message: Any) -> list[Effect]:
+            if self.has_left:
+                self.stats["hint-refused-left"] += 1
+                return []
+            return handler(now, src, message)
+        return on_delivery
 
     def _renew_actor(self) -> None:
         """Mint under a new actor from now on (a reap forgot this one's counters)."""

@@ -22,6 +22,28 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   vnodes answered; Riak's deletion guide (basho/basho_docs,
   ``ops/advanced/deletion.md``): removed only if all N nodes store the tombstone,
   never while fallbacks are in use, after the ``delete_mode`` interval.
+  *Known safe, not timed.* The grace period alone does not make a reap safe: a
+  fallback cut off for longer keeps a hint of the deleted value, and a joining
+  node the coordinator has not heard of holds a transferred copy; reaping then
+  resurrects the value once they are heard from (found by review, issue 11).
+  So when the timer fires the node asks every member of its view, joining and
+  leaving ones included (:class:`~impl.messages.ReapQuery`, with the digest of
+  its view), whether it holds anything of the key other than tombstones: a live
+  version in its store, a hint of the key holding a live version, a coordination
+  of the key in progress, or a view other than the asker's (a member the asker
+  has not heard of). It reaps only once every member answered clean
+  (:class:`~impl.messages.ReapQueryReply`) and its own state is clean too: a
+  member down, cut off or silent for ``request_timeout`` counts as not clean,
+  and the node asks again ``max(tombstone_grace_s, request_timeout)`` seconds
+  later, up to :data:`REAP_ATTEMPTS` rounds, keeping the tombstone meanwhile (a
+  later get that sees all N targets hold it schedules a new reap). A member
+  holding a hint of the key delivers it at once when asked, so the tombstone
+  meets the hinted value on the intended node and wins there. These are the
+  spec's reap guards 2 (nothing of the key in flight or coordinated anywhere)
+  and 3 (no store, up or down, holds a live version the delete covers) by
+  knowledge (:mod:`spec.deletes`); the grace period stays, for the messages in
+  flight. Stricter than Riak, whose delayed ``delete_mode`` reaps once all N
+  primaries hold the tombstone, whatever fallbacks or joining nodes hold.
 - ``"immediate"``: as soon as the delete is acknowledged (and again on each later
   acknowledgement of it), the coordinator sets a
   :class:`~impl.timers.ReapTombstone` timer due at once; when it fires the
@@ -50,17 +72,25 @@ for begins a new epoch: "Per-Key Actor Epochs In Riak", R. Brown, 2015).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from impl.config import ClusterConfig
-from impl.effects import Effect, Send, SetTimer
-from impl.messages import Reap
+from impl.effects import CancelTimer, Effect, Send, SetTimer
+from impl.hints import HintStore
+from impl.messages import Reap, ReapQuery, ReapQueryReply
 from impl.replica import Replica
 from impl.timers import ReapTombstone
 from impl.versions import Record, context_clock, encode_record, is_tombstone_only
 
-__all__ = ["Reaper", "all_targets_hold"]
+__all__ = ["REAP_ATTEMPTS", "ReapRound", "Reaper", "all_targets_hold"]
+
+#: Query rounds a reap timer makes before it gives the reap up (each after
+#: ``max(tombstone_grace_s, request_timeout)`` seconds; a later get that sees all N
+#: targets hold the tombstone schedules a new reap).
+REAP_ATTEMPTS = 8
 
 
 def all_targets_hold(targets: tuple[str, ...], sent_to: Mapping[str, str],
@@ -73,22 +103,59 @@ def all_targets_hold(targets: tuple[str, ...], sent_to: Mapping[str, str],
                for target in targets)
 
 
+@dataclass(slots=True)
+class ReapRound:
+    """A reap's query round in progress at the node deciding it (``safe``)."""
+
+    query_id: int
+    timer: ReapTombstone  # the key, the tombstone record, the targets
+    waiting: set[str]  # members asked that have not answered clean yet
+    view: bytes  # the digest of the view the members were asked by
+
+
+def _no_members() -> tuple[tuple[str, ...], bytes]:
+    return (), b"-"
+
+
 class Reaper:
-    """Tombstone reaping at node ``name`` (see the module docstring)."""
+    """Tombstone reaping at node ``name`` (see the module docstring).
+
+    ``members`` gives the node's view: the members to ask before a reap (every one
+    that has not left, this node included or not) and the view's digest;
+    ``hints`` is the node's hint store; ``busy(key)`` whether the node coordinates
+    or forwards a request of ``key``; ``deliver_hints(now, ids)`` sends the hints
+    ``ids`` to their intended nodes now. (Their defaults: a node alone, with no
+    hints and nothing in progress.)"""
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica,
                  actor: Callable[[], str] = lambda: "",
-                 renew_actor: Callable[[], None] = lambda: None) -> None:
+                 renew_actor: Callable[[], None] = lambda: None, *,
+                 members: Callable[[], tuple[tuple[str, ...], bytes]] = _no_members,
+                 hints: HintStore | None = None,
+                 busy: Callable[[bytes], bool] = lambda key: False,
+                 deliver_hints: Callable[[float, frozenset[int]], list[Effect]] = (
+                     lambda now, ids: [])) -> None:
         self.name = name
         self.config = config
         self.replica = replica
         #: the actor id the node mints under now, and how it begins a new one
         self.actor = actor
         self.renew_actor = renew_actor
+        self.members = members
+        self.hints = hints
+        self.busy = busy
+        self.deliver_hints = deliver_hints
+        #: key -> its reap's query round in progress (volatile)
+        self.rounds: dict[bytes, ReapRound] = {}
+        #: key -> the query rounds its reap timer made so far (volatile)
+        self.attempts: dict[bytes, int] = {}
+        self._query_ids = itertools.count(1)
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
-        return {Reap: lambda now, src, message: self.on_reap(message)}
+        return {Reap: lambda now, src, message: self.on_reap(message),
+                ReapQuery: self.on_query,
+                ReapQueryReply: lambda now, src, message: self.on_query_reply(src, message)}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: type -> handler(now, timer)."""
@@ -125,9 +192,80 @@ class Reaper:
         return out
 
     def on_timer(self, now: float, timer: ReapTombstone) -> list[Effect]:
-        """The timer is due (``safe``: the grace period passed; ``immediate``: the
-        delete was just acknowledged): reap at the targets."""
-        return self.reap_now(timer.key, timer.record, timer.targets)
+        """The timer is due (``safe``: the grace period passed, or a query round's
+        answers did not all come clean in time: ask every member again;
+        ``immediate``: the delete was just acknowledged: reap at the targets)."""
+        if self.config.delete_mode != "safe":
+            return self.reap_now(timer.key, timer.record, timer.targets)
+        key = timer.key
+        self.rounds.pop(key, None)
+        attempts = self.attempts.get(key, 0) + 1
+        if attempts > REAP_ATTEMPTS:
+            self.attempts.pop(key, None)
+            return []  # given up: the tombstone stays
+        self.attempts[key] = attempts
+        members, view = self.members()
+        asked = {member for member in members if member != self.name}
+        query = ReapQuery(next(self._query_ids), key, timer.record, view)
+        self.rounds[key] = ReapRound(query.query_id, timer, asked, view)
+        retry = now + max(self.config.tombstone_grace_s, self.config.request_timeout)
+        out: list[Effect] = [SetTimer(timer, retry)]
+        out.extend(Send(member, query) for member in sorted(asked))
+        out.extend(self._decide(key))  # no other member: decided now
+        return out
+
+    def on_query(self, now: float, src: str, message: ReapQuery) -> list[Effect]:
+        """A member deciding a reap asks: answer whether this node is clean of the
+        key; a hint of it is delivered at once (the tombstone wins at its intended
+        node, and a later round finds it gone)."""
+        self.replica.decode(message.key, message.record)  # refuse a malformed record
+        held = self._hints_of(message.key)
+        clean = not held and self._clean(message.key, message.view)
+        out: list[Effect] = [Send(src, ReapQueryReply(message.query_id, message.key, clean))]
+        if held:
+            out.extend(self.deliver_hints(now, frozenset(held)))
+        return out
+
+    def on_query_reply(self, src: str, message: ReapQueryReply) -> list[Effect]:
+        """A member answered this node's query round: a member not clean ends the
+        round (the timer asks again later); the last clean answer reaps."""
+        round_ = self.rounds.get(message.key)
+        if round_ is None or round_.query_id != message.query_id or src not in round_.waiting:
+            return []
+        if not message.clean:
+            del self.rounds[message.key]
+            return []
+        round_.waiting.discard(src)
+        return self._decide(message.key)
+
+    def _decide(self, key: bytes) -> list[Effect]:
+        """Every member answered clean: reap at the targets if this node is clean
+        too (else the timer asks again later)."""
+        round_ = self.rounds[key]
+        if round_.waiting:
+            return []
+        del self.rounds[key]
+        if self._hints_of(key) or not self._clean(key, round_.view):
+            return []
+        self.attempts.pop(key, None)
+        timer = round_.timer
+        return [CancelTimer(timer), *self.reap_now(key, timer.record, timer.targets)]
+
+    def _hints_of(self, key: bytes) -> list[int]:
+        """The ids of this node's hints of ``key`` that hold a live version (a hint of
+        tombstones only brings nothing back)."""
+        if self.hints is None:
+            return []
+        return [hint.hint_id for hint in self.hints.all() if hint.key == key
+                and not is_tombstone_only(self.replica.parse(hint.record))]
+
+    def _clean(self, key: bytes, view: bytes) -> bool:
+        """Whether this node holds nothing of ``key`` but tombstones, coordinates
+        nothing of it, and its view's digest is ``view``."""
+        if self.busy(key) or self.members()[1] != view:
+            return False
+        stored = self.replica.storage.read(key)
+        return stored is None or is_tombstone_only(self.replica.parse(stored))
 
     def on_reap(self, message: Reap) -> list[Effect]:
         """A coordinator decided to reap: remove the local record if it still is the

@@ -39,6 +39,8 @@ from impl.messages import (
     PutRequest,
     ReadRepair,
     Reap,
+    ReapQuery,
+    ReapQueryReply,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -87,6 +89,9 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     26: (HandoffDone, (("joining", "str"),)),
     27: (Settled, (("node", "str"),)),
     28: (SeenDigest, (("digest", "blob"), ("reply", "bool"))),
+    40: (ReapQuery, (("query_id", "u64"), ("key", "blob"), ("record", "blob"),
+                     ("view", "blob"))),
+    41: (ReapQueryReply, (("query_id", "u64"), ("key", "blob"), ("clean", "bool"))),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 

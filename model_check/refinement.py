@@ -69,7 +69,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
-  ``Reap`` message it sends is delivered at once) = one spec ``Reap(key, (n,))``
+  message of its reap -- ``safe``: the ``ReapQuery`` round to every member and the
+  answers, internal steps; then the ``Reap`` messages it decides -- is delivered
+  at once) = one spec ``Reap(key, (n,))``
   per node ``n`` that reaped, or a stutter when none did; ``safe`` fires it only
   once nothing about the key is in flight (the grace period), and a reap the
   implementation performs that the spec's per-node guard refuses is a divergence;
@@ -110,6 +112,8 @@ from impl.messages import (
     KeyRecords,
     MerkleExchange,
     PutRequest,
+    ReapQuery,
+    ReapQueryReply,
     ReplicaGet,
     ReplicaPut,
     SeenDigest,
@@ -184,6 +188,8 @@ __all__ = [
 ]
 
 FRONTIER_LIMIT = 64
+#: the messages of a reap: its query round (``safe``) and the Reaps it decides
+REAP_MESSAGES = (ReapMessage, ReapQuery, ReapQueryReply)
 
 
 class Divergence(DynamoError, AssertionError):
@@ -256,9 +262,15 @@ class Lockstep(LockstepState):
         held = {n for n in self.present if self.cluster.storages[n].read(key) is not None}
         self._oracle()
         self.sim.fire_timer(name, timer)
-        for m in self.sim.in_flight():
-            if (m.id not in before and isinstance(m.message, ReapMessage)
-                    and self.reachable(m.src, m.dest)):
+        # safe: the reap's query round (ReapQuery out, ReapQueryReply back) and the
+        # Reaps it decides are delivered within the step, internal steps of the
+        # implementation (stutters); ones a cut or a crash stops are left to _settle
+        done: set[int] = set()
+        while new := [m for m in self.sim.in_flight() if m.id not in before
+                      and m.id not in done and isinstance(m.message, REAP_MESSAGES)
+                      and self.reachable(m.src, m.dest)]:
+            for m in new:
+                done.add(m.id)
                 self.sim.deliver(m.id)
         reaped = {n for n in held if self.cluster.storages[n].read(key) is None}
         # one spec Reap per node that reaped (their guards do not depend on each other)

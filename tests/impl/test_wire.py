@@ -26,6 +26,8 @@ from impl.messages import (
     PutRequest,
     ReadRepair,
     Reap,
+    ReapQuery,
+    ReapQueryReply,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -61,6 +63,8 @@ SAMPLES: list[object] = [
     HandoffDone("n6"),
     Settled("n6"),
     SeenDigest(b'{"format":"x"}', reply=False),
+    ReapQuery(23, b"k", b"R\x01", b"v" * 16),
+    ReapQueryReply(24, b"k", clean=True),
 ]
 
 

@@ -65,7 +65,9 @@ Deletes and reaping (issue 11; killed by the seeded walks of
 
 ``reap-before-all-n``
     a delete's coordinator decides the (safe) reap once W targets acknowledged
-    it, not all N;
+    it, not all N, and reaps when the grace period passed without asking the
+    members (the timed rule before impl/reaping.py's query round; with the query,
+    deciding at W is safe: the members' answers check the spec's guard 3);
 ``reap-removes-newer``
     a reap removes the record whatever it holds now (a put that arrived after
     the reap was decided is lost with the tombstone);
@@ -353,7 +355,10 @@ def reap_before_all_n() -> Iterator[None]:
                                             coordination.targets))
         return out
 
-    with _patch(PutCoordinator, "_check", check):
+    def timed(self: Reaper, now: float, timer: Any) -> list[Effect]:
+        return self.reap_now(timer.key, timer.record, timer.targets)
+
+    with _patch(PutCoordinator, "_check", check), _patch(Reaper, "on_timer", timed):
         yield
 
 

@@ -8,6 +8,9 @@ from collections import Counter
 
 import pytest
 
+from impl import reaping
+from impl.effects import Effect
+from impl.node import Node
 from impl.timers import ReapTombstone
 from model_check.refinement import Divergence, Lockstep
 from tests.conftest import examples
@@ -60,15 +63,47 @@ def test_a_safe_reap_is_one_spec_reap_of_all_n_replicas() -> None:
     ls.cluster.close()
 
 
-def test_a_reap_while_a_message_about_the_key_is_in_flight_is_a_divergence() -> None:
+def _asker_skips_itself(self: reaping.Reaper, key: bytes) -> list[Effect]:
+    """The mutant ``asker-skips-itself``: every member answered clean, and the
+    asker reaps without looking at its own hints and coordinations."""
+    round_ = self.rounds[key]
+    if round_.waiting:
+        return []
+    del self.rounds[key]
+    timer = round_.timer
+    return self.reap_now(key, timer.record, timer.targets)
+
+
+@pytest.mark.parametrize(("getter", "mutant"), [
+    ("n2", None), ("n2", "member-always-clean"), ("n2", "member-ignores-coordinations"),
+    ("n1", None), ("n1", "asker-skips-itself")])
+def test_a_reap_while_a_message_about_the_key_is_in_flight_is_a_divergence(
+        getter: str, mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """The grace period is the spec's quiescence guard: a get's read in flight keeps
-    the harness from letting it pass; forcing the reap then (what an implementation
-    with a short grace period does) has no spec counterpart and is reported."""
+    the harness from letting it pass. Forcing the reap then (what an implementation
+    with a short grace period does) asks the members first (impl/reaping.py): the
+    ``getter``, coordinating the get (n2, a member asked; or n1, the asker itself),
+    is not clean, so nothing is reaped (a stutter). The mutants
+    ``member-always-clean`` (a member answers clean whatever it holds, the timed
+    rule of before), ``member-ignores-coordinations`` (a get or put of the key in
+    progress does not count) and ``asker-skips-itself`` reap, which has no spec
+    counterpart and is reported."""
+    if mutant == "member-always-clean":
+        monkeypatch.setattr(reaping.Reaper, "_clean", lambda self, key, view: True)
+    elif mutant == "member-ignores-coordinations":
+        monkeypatch.setattr(Node, "_busy", lambda self, key: False)
+    elif mutant:
+        monkeypatch.setattr(reaping.Reaper, "_decide", _asker_skips_itself)
     ls, timer = _deleted_everywhere()
-    ls.get("c1", "n2", "k")
+    ls.get("c1", getter, "k")
     assert ls.in_flight() and ls.reap_candidates() == []
-    with pytest.raises(Divergence, match="reap k @n1"):
+    if mutant:
+        with pytest.raises(Divergence, match="reap k @n1"):
+            ls.reap("n1", timer)
+    else:
         ls.reap("n1", timer)
+        assert ls.history[-1] == "reap k @n1 (none)"
+        assert all(ls.cluster.storages[n].read(b"k") is not None for n in ls.config.nodes)
     ls.cluster.close()
 
 

@@ -1,0 +1,227 @@
+"""Safe reaping by knowledge, not by time (issue 11; review bugs 1, 2 and 4).
+
+The first three tests are the review's (tests/impl/test_review_issue11.py, helper
+rev, session 5), each failing on the code before the fix. Bugs 1 and 4 asserted
+midway that the replicas had reaped (the bug itself); here they assert the
+opposite there: the tombstone stays while a member holds something of the key
+(the spec's reap guards 2 and 3, spec/deletes.py). The rest pin the query
+protocol (impl/reaping.py) and kill its seeded mutants.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from impl import SimulatedCluster, reaping
+from impl.versions import TOMBSTONE, values
+
+
+def _cluster(**options: Any) -> SimulatedCluster:
+    options.setdefault("seed", 3)
+    return SimulatedCluster(nodes=5, n=3, r=2, w=2, **options)
+
+
+def _hinted_then_deleted(cluster: SimulatedCluster) -> tuple[bytes, tuple[str, ...]]:
+    """Review bug 1's setting: a put of v is acknowledged while its replica ``a`` is
+    down, so a fallback ``d`` keeps a hint of v for ``a``; ``d`` is cut off from
+    the others; ``a`` comes back and the delete is acknowledged by all N replicas.
+    Returns the key and its preference list."""
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    a, b, _, d = preference[:4]
+    client = cluster.client()
+    cluster.crash(a)
+    client.put(key, b"v", coordinator=b)
+    cluster.run_for(2.0)
+    assert [hint.intended for hint in cluster.node(d).hints.all()] == [a]
+    cluster.partition({d}, set(preference) - {d})
+    cluster.restart(a)
+    cluster.run_for(2.0)
+    read = client.get(key, coordinator=b)
+    assert read.values == [b"v"]
+    client.delete(key, context=read.context, coordinator=b, w=3)  # all N acknowledged
+    return key, preference
+
+
+def test_safe_reaping_keeps_the_tombstone_while_a_fallback_holds_a_hint_of_the_value(
+        ) -> None:
+    """Review bug 1: the grace period (3 s) passes while ``d`` still holds its hint
+    of v: the targets keep the tombstone (``d`` cannot answer the reap's query);
+    once ``d`` is reachable its hint meets the tombstone and the value stays
+    deleted. Before the fix the replicas reaped and v came back on every replica
+    (the get answered [b"v"])."""
+    cluster = _cluster(delete_mode="safe")
+    key, preference = _hinted_then_deleted(cluster)
+    cluster.run_for(10.0)  # > tombstone_grace_s (3.0)
+    kept = {name: record for name, record in cluster.replicas(key).items()
+            if record is not None}
+    assert set(kept) >= set(preference[:3])  # the targets keep the tombstone
+    assert all(values(record) == [TOMBSTONE] for record in kept.values())
+    cluster.heal()
+    cluster.run_until_quiet()
+    client = cluster.client()
+    assert client.get(key, r=3).values == []  # was [b"v"]: the deleted value back
+
+
+def test_once_the_hint_is_delivered_the_tombstone_is_reaped_everywhere() -> None:
+    """After the heal the fallback's hint reaches its intended node (the tombstone
+    wins there) and the next reap round finds every member clean: the tombstone
+    goes from every store, and the value stays deleted."""
+    cluster = _cluster(delete_mode="safe")
+    key, _ = _hinted_then_deleted(cluster)
+    cluster.run_for(10.0)
+    cluster.heal()
+    cluster.run_for(60.0)  # hint scans, later reap rounds
+    assert all(not cluster.node(name).hints.all() for name in cluster.sim.members)
+    assert all(record is None for record in cluster.replicas(key).values())
+    assert cluster.client().get(key, r=3).values == []
+
+
+def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
+    """Review bug 2 (verbatim): node n2 is down while 40 keys are written
+    (fallbacks keep hints for it); it comes back cut off from the others, leaves
+    (it holds nothing, so it announces ``left`` at once) and the cut heals. The
+    fallbacks, not yet knowing n2 left, deliver their hints to n2, which must not
+    acknowledge them: once they hear it left they re-address the hints to each
+    key's current top N (anti-entropy and read repair are off to show the handoff
+    alone). Before the fix (the mutant ``left-node-acks-hints``) 14 (key, new
+    owner) pairs lacked the version."""
+    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=3, anti_entropy=False,
+                               read_repair=False)
+    client = cluster.client()
+    keys = [b"k%d" % i for i in range(40)]
+    cluster.crash("n2")
+    for key in keys:
+        client.put(key, b"x")
+    cluster.run_for(1.0)
+    holders = {name for name in cluster.sim.members if not cluster.sim.is_down(name)
+               and any(hint.intended == "n2" for hint in cluster.node(name).hints.all())}
+    assert holders
+    cluster.partition({"n2"}, holders)
+    cluster.restart("n2")
+    cluster.leave("n2")
+    cluster.run_for(60.0)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert "n2" not in cluster.sim.members
+    lacking = [(key, name) for key in keys
+               for name in cluster.node("n1").preference_list(key)[:3]
+               if cluster.node(name).record(key) is None]
+    assert lacking == []
+
+
+_clean = reaping.Reaper._clean
+
+
+def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() -> None:
+    """Review bug 4: n6 joins; n5 has not heard of it yet (its gossip is held
+    back). Before the fix the range of ``k`` (old top N n5, n1, n2; new n5, n1, n6)
+    was transferred to n6 at once, a delete through n5 was reaped at n5, n1, n2
+    after the grace period and the get answered [b"v-key-3"]. Now the transfer
+    waits until every member has seen the join (pending ownership on knowledge),
+    and n5's reap asks every member it knows; n1 and the others know of n6 (their
+    views differ from n5's), so the tombstone stays; once n5 catches up the value
+    stays deleted. (The seeded mutant ``member-ignores-view`` killed this test
+    before the transfer waited for knowledge; with it, this scenario no longer
+    reaches the view check, which is kept as a second line of defence.)"""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=11, tombstone_grace_s=2.0)
+    client = cluster.client("n1")
+    keys = [b"key-%d" % i for i in range(40)]
+    for key in keys:
+        client.put(key, b"v-" + key, w=3)
+    cluster.run_until_quiet()
+    gossiper = cluster.node("n5").gossiper
+    gossiper.on_gossip = lambda src, message: []  # type: ignore[method-assign]
+    cluster.join("n6")
+    cluster.run_for(30.0)
+    key = b"key-3"
+    assert cluster.node("n5").preference_list(key)[:3] == ("n5", "n1", "n2")
+    assert cluster.node("n1").gossiper.future.preference_list(key, 3) == ("n5", "n1", "n6")
+    # n5 has not seen the join, so the range is not transferred yet (pending
+    # ownership waits for every member: impl/gossip.py), the root of bug 4's fix
+    assert cluster.node("n6").record(key) is None
+    stale = cluster.client("n5")
+    read = stale.get(key, coordinator="n5")
+    stale.delete(key, context=read.context, coordinator="n5", w=3)
+    cluster.run_for(10.0)
+    for name in ("n5", "n1"):
+        record = cluster.node(name).record(key)
+        assert record is not None and values(record) == [TOMBSTONE]  # kept
+    del gossiper.on_gossip
+    cluster.run_until_quiet()
+    assert cluster.client("n1").get(key, r=3).values == []
+
+
+def _ignores_hints(self: reaping.Reaper, key: bytes) -> list[int]:
+    """The mutant ``member-ignores-hints``: a member answers as if it held no hint."""
+    return []
+
+
+@pytest.mark.parametrize("mutant", [None, "member-ignores-hints"])
+def test_a_reachable_fallback_holding_a_hint_keeps_the_tombstone(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As review bug 1, but the fallback ``d`` is cut off from the hint's intended
+    node ``a`` only: it answers the reap's query (not clean: it holds a hint of
+    v), and its attempt to deliver the hint at once fails. The tombstone stays
+    until the cut heals; then the hint meets it at ``a`` and v stays deleted. The
+    mutant answers clean: the replicas reap and v comes back."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_hints_of", _ignores_hints)
+    cluster = _cluster(delete_mode="safe")
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    a, b, _, d = preference[:4]
+    client = cluster.client()
+    cluster.crash(a)
+    client.put(key, b"v", coordinator=b)
+    cluster.run_for(2.0)
+    assert [hint.intended for hint in cluster.node(d).hints.all()] == [a]
+    cluster.partition({d}, {a})
+    cluster.restart(a)
+    cluster.run_for(2.0)
+    read = client.get(key, coordinator=b)
+    client.delete(key, context=read.context, coordinator=b, w=3)
+    cluster.run_for(10.0)  # > tombstone_grace_s: reap rounds asked d
+    kept = [name for name in preference[:3] if cluster.node(name).record(key) is not None]
+    assert kept == ([] if mutant else list(preference[:3]))
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert client.get(key, r=3).values == ([b"v"] if mutant else [])
+
+
+def _ignores_store(self: reaping.Reaper, key: bytes, view: bytes) -> bool:
+    """The mutant ``member-ignores-store``: a member's live versions do not count."""
+    return not self.busy(key) and self.members()[1] == view
+
+
+@pytest.mark.parametrize("mutant", [None, "member-ignores-store"])
+def test_a_live_version_in_a_fallbacks_store_keeps_the_tombstone(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Replica ``t`` is down through a get with r = N: the fallback ``d`` answers
+    for it and read repair writes v into ``d``'s store. ``t`` comes back, the
+    delete is acknowledged by all N, the grace period passes: ``d``'s store holds
+    v, a version the delete covers (the spec's reap guard 3), so the tombstone
+    stays. The mutant reaps."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_clean", _ignores_store)
+    cluster = _cluster(hinted_handoff=False, anti_entropy=False, tombstone_grace_s=1.0)
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    a, _, t, d = preference[:4]
+    client = cluster.client()
+    client.put(key, b"v", coordinator=a, w=3)
+    cluster.run_until_quiet()
+    cluster.crash(t)
+    assert client.get(key, coordinator=a, r=3).values == [b"v"]
+    cluster.run_for(2.0)
+    stored = cluster.node(d).record(key)
+    assert stored is not None and values(stored) == [b"v"]
+    cluster.restart(t)
+    cluster.run_for(2.0)
+    read = client.get(key, coordinator=a)
+    client.delete(key, context=read.context, coordinator=a, w=3)
+    cluster.run_for(10.0)
+    kept = [name for name in preference[:3] if cluster.node(name).record(key) is not None]
+    assert kept == ([] if mutant else list(preference[:3]))
