@@ -43,7 +43,7 @@ from spec.state import Kind, Message, State, new_coordination
 from spec.step import Edit, Plan, plan_of
 
 if TYPE_CHECKING:
-    from model_check.trace_validation import TraceValidator
+    from model_check.trace_events import TraceEvents
 
 __all__ = [
     "ae_merge",
@@ -106,7 +106,7 @@ def with_idle_clients(state: State) -> State:
 # ---------------------------------------------------------------------- trace-spec steps
 
 
-def handoff(v: TraceValidator, fallback: str, intended: str, key: str,
+def handoff(v: TraceEvents, fallback: str, intended: str, key: str,
              payload: Payload) -> Callable[[State], State | None]:
     """The spec's ``Handoff`` of that hint, or a ``Duplicate`` of its delivery when a
     copy is still in flight (the impl's hint retry)."""
@@ -124,7 +124,7 @@ def handoff(v: TraceValidator, fallback: str, intended: str, key: str,
     return run
 
 
-def deadline(v: TraceValidator, name: str, request: int) -> Callable[[State], State | None]:
+def deadline(v: TraceEvents, name: str, request: int) -> Callable[[State], State | None]:
     """The impl's request deadline: the spec's timeouts of every node the request
     still awaits, each followed by the loss of what it sent, until it ends."""
     def run(state: State) -> State | None:
@@ -148,7 +148,7 @@ def deadline(v: TraceValidator, name: str, request: int) -> Callable[[State], St
     return run
 
 
-def resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
+def resend(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
     """A coordinator's retry or continuation (see the module docstring): the same
     replica put (the put's own version, to a replica of the key or a fallback
     hinted for one) or replica get again. When the spec's coordination is live and
@@ -182,7 +182,7 @@ def resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
     return run
 
 
-def retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
+def retry(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
     """The impl's coordinator asks a target again after the spec's coordinator gave
     up on it or on its fallback: the spec's coordination awaits that node again
     (the target itself, or a fallback hinted for it) and the message is sent. Only
@@ -212,7 +212,7 @@ def retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
     return run
 
 
-def late_read_repair(v: TraceValidator, name: str, key: str,
+def late_read_repair(v: TraceEvents, name: str, key: str,
                       replies: dict[str, Payload]) -> Callable[[State], State | None]:
     """The spec's read repair (:func:`spec.read_repair.repair`) over every answer the
     impl's get received, when it ends."""
@@ -228,7 +228,7 @@ def late_read_repair(v: TraceValidator, name: str, key: str,
     return run
 
 
-def ae_merge(v: TraceValidator, src: str, dst: str, key: str, payload: Payload,
+def ae_merge(v: TraceEvents, src: str, dst: str, key: str, payload: Payload,
               answer_due: bool) -> Callable[[State], State | None]:
     """Half an anti-entropy exchange: ``dst`` reconciles ``src``'s records of ``key``;
     when they are the opener's (``answer_due``) and miss part of the merge, ``dst``
