@@ -129,7 +129,7 @@ class TraceEvents(Lockstep):
         sends: dict[int, list[int]] = {}
         for entry in entries:
             if entry[1] == "lose" and entry[4] in _KINDS:
-                evidence[(_KINDS[entry[4]], entry[2], entry[3])] += 1
+                evidence[(self._kind(entry[4]), entry[2], entry[3])] += 1
             elif entry[1] == "send":
                 message = self.sim_message(entry[2])
                 if message is not None:
@@ -138,7 +138,8 @@ class TraceEvents(Lockstep):
             if len(ids) > 1:  # copies made when sent
                 m = self.sim_message(ids[0])
                 if m is not None and type(m.message).__name__ in _KINDS:
-                    evidence[(_KINDS[type(m.message).__name__], m.src, m.dest)] -= len(ids) - 1
+                    evidence[(self._kind(type(m.message).__name__), m.src, m.dest)] -= (
+                        len(ids) - 1)
         if self.submitted is not None:
             label, actions = self.submitted
             self.submitted = None
@@ -153,15 +154,24 @@ class TraceEvents(Lockstep):
             self._purge(first[2])
             return f"crash {first[2]}", [[Crash(first[2])]], evidence
         if kind == "start":
+            if first[3] == 0 and first[2] in self.config.joining:  # a new node starts
+                return f"start {first[2]}", [[]], evidence
             return f"restart {first[2]}", [[Recover(first[2])]], evidence
         if kind == "partition":
             groups = first[2]
             side = next(g for g in groups if self.config.nodes[0] in g)
-            ordered = tuple(n for n in self.config.nodes if n in side)
+            ordered = tuple(n for n in self.config.all_nodes if n in side)
             return f"partition {groups}", [[Partition(ordered)]], evidence
         if kind == "heal":
             return "heal", [[Heal()], []], evidence
         return f"{kind}", [[]], evidence
+
+    def _kind(self, name: str) -> Kind:
+        """The spec kind of the impl message type ``name`` (membership: a hint
+        delivery is a range transfer)."""
+        if name == "HintDelivery" and self.config.membership:
+            return Kind.RANGE_TRANSFER
+        return _KINDS[name]
 
     def sim_message(self, message_id: int) -> InFlight | None:
         for m in self.sim.in_flight():
@@ -192,6 +202,8 @@ class TraceEvents(Lockstep):
               ) -> tuple[str, list[list[Step]], Evidence]:
         label = f"tick {name} {timer!r}"
         new = [m for m in self.sim.in_flight() if m.id not in self.cache and m.src == name]
+        if isinstance(timer, HintScan) and self.config.membership:
+            return label, [[]], evidence  # its transfers: trace_membership.membership_steps
         if isinstance(timer, HintScan):
             steps: list[Step] = []
             for m in new:

@@ -26,17 +26,24 @@ from spec.actions import (
     Deliver,
     Drop,
     Duplicate,
+    Gossip,
     Handoff,
+    Handover,
     Heal,
+    Join,
+    Leave,
     Partition,
     Recover,
+    Settle,
     Timeout,
+    Transfer,
 )
 from spec.clocks import Payload
 from spec.coordination import timeouts
 from spec.delivery import deliveries
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
+from spec.membership import membership_changes
 from spec.read_repair import repair
 from spec.requests import client_requests
 from spec.state import Kind, Message, State, new_coordination
@@ -65,6 +72,8 @@ _MECHANISM: dict[type, _Mechanism] = {
     ClientPut: client_requests, ClientGet: client_requests, Deliver: deliveries,
     Timeout: timeouts, Handoff: hinted_handoffs, Drop: faults, Duplicate: faults,
     Crash: faults, Recover: faults, Partition: faults, Heal: faults,
+    Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
+    Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,
 }
 _CACHE: dict[tuple[State, Action], list[State]] = {}
 

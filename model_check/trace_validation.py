@@ -110,7 +110,17 @@ from model_check.refinement_state import (
     project,
     value_of,
 )
+from model_check.refinement_state import (
+    _membership_options as membership_options,  # the lockstep's cluster options
+)
 from model_check.trace_events import EXCHANGE, Step, TraceEvents
+from model_check.trace_membership import (
+    MembershipView,
+    impl_membership,
+    membership_steps,
+    released,
+    views_match,
+)
 from model_check.trace_spec import apply_actions, with_idle_clients
 from model_check.trace_swarm import SeedReport, Swarm, trace_config
 from spec import model as spec_model
@@ -139,6 +149,8 @@ __all__ = [
 ]
 
 FRONTIER_LIMIT = 12
+#: when the run's membership change starts (virtual seconds, drawn per seed)
+CHANGE_AT_S = (1.0, 6.0)
 
 
 class SpecGap(Divergence):
@@ -170,7 +182,7 @@ class TraceValidator(TraceEvents):
             sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
             read_repair=True, anti_entropy=config.anti_entropy,
             partitioning="evenly-spaced", faults=swarm.faults(), log=True,
-            actor_epochs=False)
+            actor_epochs=False, **membership_options(config))
         self.sim = self.cluster.sim
         for key in config.keys:
             pref = tuple(self.cluster.node(config.nodes[0]).preference_list(key.encode()))
@@ -189,6 +201,10 @@ class TraceValidator(TraceEvents):
         self.put_payloads: dict[int, Payload] = {}
         self.entries: Sequence[tuple[Any, ...]] = ()  # the event's log entries
         self.workload_open = True
+        #: the implementation's membership abstraction after the last event, and
+        #: after the current one (:mod:`model_check.trace_membership`)
+        self.views: MembershipView | None = impl_membership(self) if config.membership else None
+        self.views_now = self.views
 
     # ------------------------------------------------------------------ workload
 
@@ -239,6 +255,25 @@ class TraceValidator(TraceEvents):
         self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",
                           [action])
 
+    def _change(self) -> None:
+        """The membership change of the run: the joining node starts (it joins at its
+        first gossip round), or an up node of the ring leaves."""
+        if self.config.joining:
+            name = self.config.joining[0]
+            if self.sim.cut_links:  # the spec's partition has two sides: join after it
+                self.sim.schedule(self.sim.now + 0.5, self._change)
+                return
+            self.cluster.join(name)
+            self.submitted = (f"start {name} (to join)", [])
+            return
+        up = [n for n in self.config.nodes if self.up(n)]
+        if not up:
+            self.sim.schedule(self.sim.now + 0.5, self._change)
+            return
+        name = self.rng.choice(up)
+        self.cluster.leave(name)
+        self.submitted = (f"leave {name}", [])
+
     def _client_replies(self) -> None:
         waiting = {rid for rid, r in self.requests.items() if not r.done}
         self._collect_replies()
@@ -259,6 +294,8 @@ class TraceValidator(TraceEvents):
             self._check_initial()
             for client in self.config.client_names:
                 self._schedule_turn(client, self.rng.uniform(0.0, 0.5))
+            if self.config.membership:
+                self.sim.schedule(self.rng.uniform(*CHANGE_AT_S), self._change)
             self._run_until(self.duration_s)
             self.workload_open = False
             self.sim.stop_nemesis()  # and no more loss, duplication or reordering
@@ -305,7 +342,7 @@ class TraceValidator(TraceEvents):
         if self.sim.cut_links:
             self.sim.heal()
             self.step(self.sim.log[mark:])
-        for name in self.config.nodes:
+        for name in self.present:
             if self.sim.is_down(name):
                 self.cache = {m.id: m for m in self.sim.in_flight()}
                 mark = len(self.sim.log)
@@ -347,6 +384,10 @@ class TraceValidator(TraceEvents):
         ended = self._ended_gets()
         if ended:
             options = [[*option, *ended] for option in options]
+        if self.config.membership:
+            self.views_now = impl_membership(self)
+            first, then = membership_steps(self, self.views, self.views_now)
+            options = [[*first, *option, *rest] for option in options for rest in then]
         impl = self.abstract()
         # a replica get sent in this event must be one the spec's coordinator awaits
         # (the filter of dead answers does not hide it)
@@ -373,6 +414,7 @@ class TraceValidator(TraceEvents):
                               gap + "\n" + self._divergence_report(options, impl))
             raise Divergence(f"event {report.events} (t={self.sim.now:.4f}): {label}",
                              self._divergence_report(options, impl))
+        self.views = self.views_now
         found.sort(key=lambda c: (c[1], len(c[2])))
         best = found[0]
         moved = best[0] not in self.frontier  # a spec step, or a stutter
@@ -508,6 +550,10 @@ class TraceValidator(TraceEvents):
         return coord is not None and any(t == other for t, _ in coord.awaiting)
 
     def _matches(self, state: State, impl: Abstract) -> bool:
+        if state.membership is not None:
+            if not views_match(state, self.views_now):
+                return False
+            impl = released(state, impl)
         spec = project(state)
         if spec.nodes != impl.nodes or spec.clients != impl.clients or spec.side != impl.side:
             return False
@@ -530,12 +576,12 @@ class TraceValidator(TraceEvents):
         revive: tuple[list[Step], list[Step]] = (
             [Recover(d) for d in down], [Crash(d) for d in down])
         if state.side:
-            current = Partition(tuple(n for n in self.config.nodes if n in state.side))
+            current = Partition(tuple(n for n in self.config.all_nodes if n in state.side))
             wrappers.append(([Heal()], [current]))
             if down:
                 wrappers.append(([Heal(), *revive[0]], [*revive[1], current]))
             for side in self.plan.sides:  # a cut the node has not noticed changing
-                other = Partition(tuple(n for n in self.config.nodes if n in side))
+                other = Partition(tuple(n for n in self.config.all_nodes if n in side))
                 if side != state.side:
                     wrappers.append(([Heal(), other], [Heal(), current]))
                     if down:
@@ -543,7 +589,7 @@ class TraceValidator(TraceEvents):
                                          [Heal(), *revive[1], current]))
         else:
             for side in self.plan.sides:
-                split = Partition(tuple(n for n in self.config.nodes if n in side))
+                split = Partition(tuple(n for n in self.config.all_nodes if n in side))
                 wrappers.append(([split], [Heal()]))
                 if down:
                     wrappers.append(([*revive[0], split], [Heal(), *revive[1]]))
