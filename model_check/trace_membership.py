@@ -63,7 +63,7 @@ emptied is compared as empty while the implementation still holds it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from impl.membership import Membership, MemberStatus
@@ -84,12 +84,23 @@ from spec.step import Edit, Plan, plan_of
 if TYPE_CHECKING:
     from model_check.trace_events import Step, TraceEvents
 
-__all__ = ["MembershipView", "impl_membership", "membership_steps", "released", "views_match"]
+__all__ = [
+    "MEMBERSHIP_ACTIONS",
+    "MembershipView",
+    "change_unfinished",
+    "diagnose",
+    "impl_membership",
+    "membership_steps",
+    "released",
+    "views_match",
+]
 
 #: the implementation's membership abstraction: the log, and per node (in the
 #: order of ``Config.all_nodes``) how many of its entries the node knows
 MembershipView = tuple[tuple[Change, ...], tuple[int, ...]]
 
+#: the spec's membership actions (counted per seed by kind)
+MEMBERSHIP_ACTIONS = (Join, Leave, Gossip, Transfer, Handover, Settle)
 _ANNOUNCE = {"join": Join, "leave": Leave, "handed": Handover, "settled": Settle}
 _GONE = (MemberStatus.LEAVING, MemberStatus.LEFT)
 
@@ -252,7 +263,25 @@ def membership_steps(v: TraceEvents, before: MembershipView | None,
                 learnt = [Gossip(delivered.src, name)]
                 late = [("late-gossip", late_gossip(delivered.src, name, views[i]))]
                 options = [[*o, *g] for o in options for g in (learnt, late)]
-    return first, [[*o, *last] for o in options]
+    endings: list[list[Step]] = [last]
+    if (v.config.join_handover != "pending" and log and not last
+            and _may_release(v)):  # naive: the handover ends the change (docstring)
+        endings.append([("empty-transfers", empty_transfers), Handover(log[0][1])])
+    return first, [[*o, *e] for o in options for e in endings]
+
+
+def _may_release(v: TraceEvents) -> bool:
+    """Whether the event may be the naive handover's release of an old owner's copy:
+    a transfer's acknowledgement delivered, a hint scan, or the leave itself (an
+    event of the harness: its first entry is a send)."""
+    first = v.entries[0] if v.entries else None
+    if first is None:
+        return False
+    if first[1] == "deliver":
+        m = v.cache.get(first[2])
+        return m is not None and type(m.message).__name__ == "HintAck"
+    return first[1] == "send" or (first[1] == "tick"
+                                  and type(first[3]).__name__ == "HintScan")
 
 
 def _new_transfers(v: TraceEvents) -> list[InFlight]:
@@ -304,3 +333,69 @@ def released(state: State, impl: Abstract) -> Abstract:
     return Abstract(tuple(nodes), impl.messages, impl.clients, impl.side)
 
 
+
+
+def diagnose(state: State, options: Sequence[Sequence[Step]]) -> str:
+    """Why the spec does not take the membership steps of an event's candidates from
+    ``state`` (the spec's guards, :mod:`spec.membership`), one line each; "" when
+    every one is enabled."""
+    ms = state.membership
+    if ms is None:
+        return ""
+    enabled = {label for label, _ in spec_model.successors(state)}
+    config = state.config
+    names = config.all_nodes
+    unaware = [n for i, n in enumerate(names) if ms.views[i] < len(ms.log)
+               and (n in config.nodes or any(node == n for _, node in ms.log))]
+    lines: list[str] = []
+    for action in dict.fromkeys(a for o in options for a in o
+                                if isinstance(a, MEMBERSHIP_ACTIONS)):
+        if action in enabled:
+            continue
+        why = "its guard is false here"
+        if isinstance(action, Transfer):
+            if (action.key, action.src, action.dst) in ms.handed:
+                why = "that transfer already arrived"
+            elif config.join_handover == "pending" and unaware:
+                why = (f"{', '.join(unaware)} do(es) not know the change {ms.log[-1]} yet "
+                       "(pending ownership: a range moves once every member knows the "
+                       "change; the implementation transfers at its next hint scan)")
+            else:
+                why = "a write of the key to its sender is in flight, or it is in flight"
+        elif isinstance(action, Handover):
+            not_yet = f"; not yet: {', '.join(unaware)}" if unaware else ""
+            why = ("a range transfer of the change has not arrived (the spec's handover "
+                   "waits for every transfer; pending ownership: a transfer waits until "
+                   f"every member knows the change{not_yet})")
+        elif isinstance(action, Settle):
+            busy = [names[i] for i, n in enumerate(state.nodes) if n.coord]
+            if unaware:
+                why = (f"{', '.join(unaware)} do(es) not know the handover yet (the spec "
+                       "settles once every member knows it; the implementation settles "
+                       "JOINT_ROUNDS gossip rounds after it)")
+            elif busy:
+                why = (f"a request of a moved key is being coordinated (at {', '.join(busy)}):"
+                       " the copies it may read must not go yet")
+        lines.append(f"the spec's {action} is not enabled: {why}")
+    return "\n".join(lines)
+
+
+def change_unfinished(frontier: Sequence[State], impl: Abstract) -> str:
+    """Progress at the end of a run (the faults stopped, the run quiet): the change
+    must be complete in a spec state the run reached (its last entry, ``settled``;
+    naive: ``handed``, announced) and the old owners' copies let go on the
+    implementation too (no lazy release left); "" when so, else what is missing."""
+    for state in frontier:
+        ms = state.membership
+        if ms is None or not ms.log:
+            return ""  # no change started (a run whose change came after the workload)
+        final = "settled" if state.config.join_handover == "pending" else "handed"
+        if ms.log[-1][0] == final and released(state, impl) == impl:
+            return ""
+    ms = frontier[0].membership
+    assert ms is not None
+    if ms.log[-1][0] not in ("settled", "handed") or (
+            frontier[0].config.join_handover == "pending" and ms.log[-1][0] != "settled"):
+        return f"the membership change is not complete: the spec's log is {list(ms.log)}"
+    return ("an old owner still holds its copy of a moved key that the completed change "
+            "emptied (it never let it go)")

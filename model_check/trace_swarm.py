@@ -115,6 +115,8 @@ class SeedReport:
     stutters: int = 0
     hidden: int = 0
     trace_steps: Counter[str] = field(default_factory=Counter)
+    #: the spec's membership steps taken, by kind (``join``, ``gossip``, ...)
+    membership: Counter[str] = field(default_factory=Counter)
     verdict: str = "ok"
     reason: str = ""
     impl_converged: bool | None = None
@@ -124,9 +126,12 @@ class SeedReport:
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
+        changes = ("  membership [" + ", ".join(
+            f"{k} {v}" for k, v in sorted(self.membership.items())) + "]"
+            if self.membership else "")
         return (f"seed {self.seed:>5}  events {self.events:>5}  spec steps "
                 f"{self.spec_steps:>4}  stutters {self.stutters:>5}  hidden "
-                f"{self.hidden:>3}  trace-spec [{extra or '-'}]  converged "
+                f"{self.hidden:>3}  trace-spec [{extra or '-'}]{changes}  converged "
                 f"impl={self.impl_converged} spec={self.spec_converged}  "
                 f"{self.wall_s:.1f}s  {self.verdict}  [{self.swarm.text()}]")
 

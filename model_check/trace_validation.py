@@ -115,7 +115,10 @@ from model_check.refinement_state import (
 )
 from model_check.trace_events import EXCHANGE, Step, TraceEvents
 from model_check.trace_membership import (
+    MEMBERSHIP_ACTIONS,
     MembershipView,
+    change_unfinished,
+    diagnose,
     impl_membership,
     membership_steps,
     released,
@@ -314,6 +317,13 @@ class TraceValidator(TraceEvents):
                                  f"{'' if report.spec_converged else 'not '}converged "
                                  f"(anti-entropy on: every fair run converges): "
                                  f"{self._stores_text()}")
+            unfinished = (change_unfinished(self.frontier, self.abstract())
+                          if self.config.membership else "")
+            if unfinished and report.verdict == "ok":
+                report.verdict = "no-convergence"
+                report.reason = (f"after the faults stopped and {self.quiet_s:g}s of quiet, "
+                                 f"{unfinished} (with the faults stopped every fair run of "
+                                 f"the spec completes the change)")
         except SpecGap as gap:
             report.verdict = "spec-gap"
             report.reason = str(gap)
@@ -427,7 +437,8 @@ class TraceValidator(TraceEvents):
         for request, payload in self._new_put_payloads(options):
             self.put_payloads.setdefault(request, payload)
         report.hidden += best[1]
-        report.trace_steps.update(best[2])
+        report.trace_steps.update(n for n in best[2] if not n.startswith("+"))
+        report.membership.update(n[1:] for n in best[2] if n.startswith("+"))
         if moved:
             report.spec_steps += 1
         else:
@@ -488,7 +499,8 @@ class TraceValidator(TraceEvents):
                                     names if step[0] in ("handoff", "deadline")
                                     else (*names, step[0])))
                 else:
-                    nxt.extend((a, hidden, names) for a in apply_actions(s, [step]))
+                    tag = (f"+{step.kind}",) if isinstance(step, MEMBERSHIP_ACTIONS) else ()
+                    nxt.extend((a, hidden, (*names, *tag)) for a in apply_actions(s, [step]))
             states = nxt
         yield from states
 
@@ -623,6 +635,7 @@ class TraceValidator(TraceEvents):
                  "candidate steps: " + "; ".join(
                      "[" + ", ".join(s[0] if isinstance(s, tuple) else str(s) for s in o)
                      + "]" for o in options),
+                 *([why] if (why := diagnose(self.frontier[0], options)) else []),
                  "the implementation's abstract state:",
                  json.dumps(impl.readable(config), indent=1, sort_keys=True)]
         spec = project(self.frontier[0]).readable(config)
