@@ -71,13 +71,12 @@ from impl.messages import Gossip as GossipMessage
 from impl.messages import HintDelivery
 from impl.simulator import InFlight
 from model_check.refinement_state import Abstract, is_empty_transfer
-from model_check.trace_spec import apply_actions
+from model_check.trace_spec import apply_actions, change_tops
 from spec import model as spec_model
 from spec.actions import Action, Deliver, Duplicate, Gossip, Handover, Join, Leave, Settle, Transfer
 from spec.clocks import Payload
 from spec.clocks import values as clock_values
 from spec.config import Config
-from spec.membership import view_of
 from spec.state import Change, Kind, MembershipState, State, new_message
 from spec.step import Edit, Plan, plan_of
 
@@ -301,13 +300,9 @@ def _gossip_delivered(v: TraceEvents) -> InFlight | None:
 
 def _sources(config: Config, log: tuple[Change, ...]) -> list[tuple[str, str]]:
     """``(key, node)``: the nodes the change of ``log`` moved each key away from."""
-    start = max(i for i, (event, _) in enumerate(log) if event in ("join", "leave"))
-    change = view_of(config, log[: start + 1])
     out: list[tuple[str, str]] = []
     for key in config.keys:
-        pref = config.ring.preference_list(key)
-        old = [n for n in pref if n in change.old][: config.n]
-        new = [n for n in pref if n in change.members][: config.n]
+        old, new = change_tops(config, log, key)
         out.extend((key, n) for n in old if n not in new)
     return out
 

@@ -39,14 +39,15 @@ from spec.actions import (
     Transfer,
 )
 from spec.clocks import Payload
+from spec.config import Config
 from spec.coordination import timeouts
 from spec.delivery import deliveries
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
-from spec.membership import membership_changes
+from spec.membership import membership_changes, view_of
 from spec.read_repair import repair
 from spec.requests import client_requests
-from spec.state import Kind, Message, State, new_coordination
+from spec.state import Change, Kind, Message, State, new_coordination
 from spec.step import Edit, Plan, plan_of
 
 if TYPE_CHECKING:
@@ -55,9 +56,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ae_merge",
     "apply_actions",
+    "change_tops",
     "deadline",
     "handoff",
     "late_read_repair",
+    "replicas",
     "resend",
     "retry",
     "with_idle_clients",
@@ -157,6 +160,27 @@ def deadline(v: TraceEvents, name: str, request: int) -> Callable[[State], State
     return run
 
 
+def replicas(state: State, key: str) -> tuple[str, ...]:
+    """The nodes that replicate ``key`` in ``state``: its top N, or, during a
+    membership change, the top N before it and after it (a coordinator writes to
+    both, :mod:`spec.membership`)."""
+    config = state.config
+    if state.membership is None or not state.membership.log:
+        return config.top_n(key)
+    old, new = change_tops(config, state.membership.log, key)
+    return tuple(n for n in config.ring.preference_list(key) if n in old or n in new)
+
+
+def change_tops(config: Config, log: tuple[Change, ...], key: str
+                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``key``'s top N before and after the latest change of the membership ``log``."""
+    start = max(i for i, (event, _) in enumerate(log) if event in ("join", "leave"))
+    change = view_of(config, log[: start + 1])
+    pref = config.ring.preference_list(key)
+    return (tuple(n for n in pref if n in change.old)[: config.n],
+            tuple(n for n in pref if n in change.members)[: config.n])
+
+
 def resend(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
     """A coordinator's retry or continuation (see the module docstring): the same
     replica put (the put's own version, to a replica of the key or a fallback
@@ -171,7 +195,7 @@ def resend(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
             return state  # a timeout already sent it: not a resend
         key = abstract.key
         pref = v.config.preference_list(key)
-        top = v.config.top_n(key)
+        top = replicas(state, key)
         if abstract.dst not in pref:
             return None
         if abstract.kind is Kind.REPLICA_PUT:  # to a replica, or hinted for one

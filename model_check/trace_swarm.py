@@ -123,6 +123,8 @@ class SeedReport:
     spec_converged: bool | None = None
     wall_s: float = 0.0
     virtual_s: float = 0.0
+    #: the run's :func:`trace_config` arguments when not the default ("" for it)
+    setting: str = ""
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
@@ -136,4 +138,8 @@ class SeedReport:
                 f"{self.wall_s:.1f}s  {self.verdict}  [{self.swarm.text()}]")
 
     def rerun(self) -> str:
+        if self.setting:  # a membership run: not a setting of the command
+            return ("python -c 'from model_check.trace_validation import validate_seed, "
+                    f"trace_config; r = validate_seed({self.seed}, config=trace_config("
+                    f"{self.setting})); print(r.line(), r.reason)'")
         return f"vdynamo validate --seed {self.seed} -v"

@@ -195,6 +195,9 @@ class TraceValidator(TraceEvents):
         self.plan = plan_of(config)
         self.rng = random.Random(f"workload-{seed}")
         self.report = SeedReport(seed, swarm)
+        if config.membership:
+            self.report.setting = (f"membership={'join' if config.joining else 'leave'!r}, "
+                                   f"handover={config.join_handover!r}")
         self.replies_seen: dict[tuple[str, int], dict[str, Payload]] = {}
         self.gets_live: dict[tuple[str, int], bool] = {}  # (node, op) -> replied
         self.submitted: tuple[str, list[Action]] | None = None
@@ -480,6 +483,15 @@ class TraceValidator(TraceEvents):
             if abstract is not None and abstract.kind is Kind.REPLICA_PUT and (
                     abstract.payload is not None):
                 yield abstract.request, abstract.payload
+        # ... or lost when sent (a cut link): the version its coordinator stored
+        state = self.frontier[0]
+        for action in (a for o in options for a in o if isinstance(a, ClientPut)):
+            record = next((r for r in reversed(state.puts) if r is not None
+                           and r.client == action.client and r.coordinator == action.node),
+                          None)
+            if record is not None:
+                k = self.config.keys.index(action.key)
+                yield record.put_id, state.node(action.node).store[k]
 
     # ------------------------------------------------------------------ matching
 
