@@ -58,6 +58,7 @@ __all__ = [
     "apply_actions",
     "change_tops",
     "deadline",
+    "forget",
     "handoff",
     "late_read_repair",
     "replicas",
@@ -78,7 +79,16 @@ _MECHANISM: dict[type, _Mechanism] = {
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
     Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,
 }
+#: recent answers of :func:`apply_actions`, for one configuration at a time (a spec
+#: state compares equal whatever its configuration: :func:`forget` at a run's start)
 _CACHE: dict[tuple[State, Action], list[State]] = {}
+
+
+def forget() -> None:
+    """Drop the remembered answers (a run of another configuration begins: the same
+    state under another configuration, say another ``join_handover``, has other
+    successors)."""
+    _CACHE.clear()
 
 
 def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:

@@ -103,6 +103,7 @@ from impl.messages import (
     ReplicaGet,
 )
 from impl.simulator import InFlight
+from model_check import trace_spec
 from model_check.refinement import Divergence
 from model_check.refinement_state import (
     Abstract,
@@ -176,6 +177,7 @@ class TraceValidator(TraceEvents):
         if config.read_repair:
             raise ConfigError("the trace spec does read repair itself: use trace_config()")
         super().__init__(config, seed=seed)
+        trace_spec.forget()
         self.swarm = swarm
         self.duration_s = duration_s
         self.quiet_s = quiet_s
