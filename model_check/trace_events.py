@@ -16,6 +16,11 @@ settlement) are mapped by :mod:`model_check.trace_membership`, reusing the
 lockstep's own mapping (:meth:`model_check.refinement.Lockstep._gossip_delivered`,
 :meth:`~model_check.refinement_state.LockstepState.abstract_message`).
 
+It also makes the harness's own events: the Jepsen-style workload (each client
+reads the key, then writes its next value with the read's context, at a random
+up node the spec lets it send to, with random think times) and the run's
+membership change (the joining node starts, or an up node leaves).
+
 The validator's per-run bookkeeping the mapping reads (the replies each get saw,
 the gets still live, the messages in flight before the event, the request just
 submitted) is declared here and set by
@@ -25,13 +30,16 @@ submitted) is declared here and set by
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from impl.messages import (
+    GetRequest,
     HintDelivery,
     KeyRecords,
+    PutRequest,
     ReplicaGet,
     ReplicaGetReply,
     ReplicaPut,
@@ -40,9 +48,13 @@ from impl.simulator import InFlight
 from impl.timers import GetTimeout, HintScan, PutTimeout
 from model_check import trace_spec
 from model_check.refinement import Lockstep
+from model_check.refinement_state import HarnessRequest, value_of
 from model_check.trace_swarm import SeedReport
+from spec import model as spec_model
 from spec.actions import (
     Action,
+    ClientGet,
+    ClientPut,
     Crash,
     Deliver,
     Drop,
@@ -94,6 +106,12 @@ class TraceEvents(Lockstep):
     plan: Plan
     #: a put's spec request -> the version it sends to its replicas
     put_payloads: dict[int, Payload]
+    #: the workload's generator (think times, entry nodes, the node that leaves)
+    rng: random.Random
+    #: client -> its next request: "get", "put" or "done"
+    turns: dict[str, str]
+    #: whether clients still start requests (the workload's duration)
+    workload_open: bool
 
     def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
         """The documented spec gap an unexplained event is, if any: a get's timer
@@ -281,3 +299,79 @@ class TraceEvents(Lockstep):
             steps.append(("anti-entropy-half",
                           trace_spec.ae_merge(self, m.src, m.dest, name, payload, message.reply)))
         return steps
+
+    # ------------------------------------------------------------------ workload
+
+    def _schedule_turn(self, client: str, delay: float) -> None:
+        self.sim.schedule(self.sim.now + delay, lambda: self._turn(client))
+
+    def _turn(self, client: str) -> None:
+        """The client's next request (get, then put with the get's context)."""
+        state = self.clients[client]
+        is_get = self.turns.get(client, "get") == "get"
+        if (is_get and not self.can_get(client)) or (not is_get and not self.can_put(client)):
+            self.turns[client] = "done"
+            return
+        if not self.workload_open:
+            return
+        key = self.config.keys[0]
+        nodes = self.entry_nodes(key)
+        if not nodes:
+            self._schedule_turn(client, 0.5)
+            return
+        node = self.rng.choice(nodes)
+        ci = self.config.client_names.index(client)
+        if is_get:
+            spec_id = spec_model.get_id_of(self.config, ci, state.gets_issued)
+            state.gets_issued += 1
+            request: GetRequest | PutRequest = GetRequest(self.sim.new_request_id(),
+                                                          key.encode(), None, client)
+            action: Action = ClientGet(client, node, key)
+        else:
+            spec_id, counter, context = self.next_write(client, key)
+            request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(spec_id),
+                                 context, None, client, counter)
+            action = ClientPut(client, node, key)
+        self.turns[client] = "put" if is_get else "get"
+        known = set(self._node(node).snapshot().coordinations)
+        state.busy = True
+        handle = self.sim.submit(node, request)
+        self.requests[request.request_id] = HarnessRequest(client, spec_id, key, not is_get,
+                                                           handle)
+        snapshot = self._node(node).snapshot() if not self.sim.is_down(node) else None
+        for op_id, op in (snapshot.coordinations.items() if snapshot else ()):
+            if op_id not in known:
+                self.ops[(node, op_id)] = spec_id
+                if op.kind == "get":
+                    self.gets_live[(node, op_id)] = op.replied
+                    store = self.abstract_record(self.cluster.storages[node].read(key.encode()))
+                    self.replies_seen[(node, op_id)] = {node: store}
+        self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",
+                          [action])
+
+    def _change(self) -> None:
+        """The membership change of the run: the joining node starts (it joins at its
+        first gossip round), or an up node of the ring leaves."""
+        if self.config.joining:
+            name = self.config.joining[0]
+            if self.sim.cut_links:  # the spec's partition has two sides: join after it
+                self.sim.schedule(self.sim.now + 0.5, self._change)
+                return
+            self.cluster.join(name)
+            self.submitted = (f"start {name} (to join)", [])
+            return
+        up = [n for n in self.config.nodes if self.up(n)]
+        if not up:
+            self.sim.schedule(self.sim.now + 0.5, self._change)
+            return
+        name = self.rng.choice(up)
+        self.cluster.leave(name)
+        self.submitted = (f"leave {name}", [])
+
+    def _client_replies(self) -> None:
+        waiting = {rid for rid, r in self.requests.items() if not r.done}
+        self._collect_replies()
+        for rid in sorted(waiting):
+            record = self.requests[rid]
+            if record.done:
+                self._schedule_turn(record.client, self.rng.uniform(0.05, 0.6))

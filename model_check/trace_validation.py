@@ -1,6 +1,7 @@
 """Trace validation: the implementation's own timing checked against the spec.
 
-(The event -> candidate-steps mapping is in :mod:`model_check.trace_events`, the
+(The event -> candidate-steps mapping and the workload are in
+:mod:`model_check.trace_events`, membership in :mod:`model_check.trace_membership`, the
 trace-spec steps in :mod:`model_check.trace_spec`, the runs' configuration, fault
 mixes and reports in :mod:`model_check.trace_swarm`; this module runs the
 implementation and searches for a matching spec state.)
@@ -46,7 +47,11 @@ What maps to what (:meth:`TraceValidator.step`):
   the loss of whatever they send), which fail the request;
 - a hint scan = one ``Handoff`` per hint it sends (a ``Duplicate`` if a copy of
   that handoff is still in flight);
-- gossip rounds, anti-entropy rounds and Merkle steps = stutters.
+- gossip rounds, anti-entropy rounds and Merkle steps = stutters;
+- with a membership change (``trace_config(membership=...)``): the join or leave,
+  gossip that teaches a view, range transfers, the handover and the settlement =
+  the spec's ``Join``, ``Leave``, ``Gossip``, ``Transfer``, ``Handover``,
+  ``Settle``, and the views are compared too (:mod:`model_check.trace_membership`).
 
 Hidden steps (counted per seed): the hidden drops and duplicates above, the
 client timeouts, the timeouts at a deadline, and the faults that make the
@@ -98,8 +103,6 @@ from typing import Any
 from impl.cluster import SimulatedCluster
 from impl.faults import Faults
 from impl.messages import (
-    GetRequest,
-    PutRequest,
     ReplicaGet,
 )
 from impl.simulator import InFlight
@@ -107,9 +110,7 @@ from model_check import trace_spec
 from model_check.refinement import Divergence
 from model_check.refinement_state import (
     Abstract,
-    HarnessRequest,
     project,
-    value_of,
 )
 from model_check.refinement_state import (
     _membership_options as membership_options,  # the lockstep's cluster options
@@ -130,7 +131,6 @@ from model_check.trace_swarm import SeedReport, Swarm, trace_config
 from spec import model as spec_model
 from spec.actions import (
     Action,
-    ClientGet,
     ClientPut,
     Crash,
     Heal,
@@ -213,82 +213,6 @@ class TraceValidator(TraceEvents):
         #: after the current one (:mod:`model_check.trace_membership`)
         self.views: MembershipView | None = impl_membership(self) if config.membership else None
         self.views_now = self.views
-
-    # ------------------------------------------------------------------ workload
-
-    def _schedule_turn(self, client: str, delay: float) -> None:
-        self.sim.schedule(self.sim.now + delay, lambda: self._turn(client))
-
-    def _turn(self, client: str) -> None:
-        """The client's next request (get, then put with the get's context)."""
-        state = self.clients[client]
-        is_get = self.turns.get(client, "get") == "get"
-        if (is_get and not self.can_get(client)) or (not is_get and not self.can_put(client)):
-            self.turns[client] = "done"
-            return
-        if not self.workload_open:
-            return
-        key = self.config.keys[0]
-        nodes = self.entry_nodes(key)
-        if not nodes:
-            self._schedule_turn(client, 0.5)
-            return
-        node = self.rng.choice(nodes)
-        ci = self.config.client_names.index(client)
-        if is_get:
-            spec_id = spec_model.get_id_of(self.config, ci, state.gets_issued)
-            state.gets_issued += 1
-            request: GetRequest | PutRequest = GetRequest(self.sim.new_request_id(),
-                                                          key.encode(), None, client)
-            action: Action = ClientGet(client, node, key)
-        else:
-            spec_id, counter, context = self.next_write(client, key)
-            request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(spec_id),
-                                 context, None, client, counter)
-            action = ClientPut(client, node, key)
-        self.turns[client] = "put" if is_get else "get"
-        known = set(self._node(node).snapshot().coordinations)
-        state.busy = True
-        handle = self.sim.submit(node, request)
-        self.requests[request.request_id] = HarnessRequest(client, spec_id, key, not is_get,
-                                                           handle)
-        snapshot = self._node(node).snapshot() if not self.sim.is_down(node) else None
-        for op_id, op in (snapshot.coordinations.items() if snapshot else ()):
-            if op_id not in known:
-                self.ops[(node, op_id)] = spec_id
-                if op.kind == "get":
-                    self.gets_live[(node, op_id)] = op.replied
-                    store = self.abstract_record(self.cluster.storages[node].read(key.encode()))
-                    self.replies_seen[(node, op_id)] = {node: store}
-        self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",
-                          [action])
-
-    def _change(self) -> None:
-        """The membership change of the run: the joining node starts (it joins at its
-        first gossip round), or an up node of the ring leaves."""
-        if self.config.joining:
-            name = self.config.joining[0]
-            if self.sim.cut_links:  # the spec's partition has two sides: join after it
-                self.sim.schedule(self.sim.now + 0.5, self._change)
-                return
-            self.cluster.join(name)
-            self.submitted = (f"start {name} (to join)", [])
-            return
-        up = [n for n in self.config.nodes if self.up(n)]
-        if not up:
-            self.sim.schedule(self.sim.now + 0.5, self._change)
-            return
-        name = self.rng.choice(up)
-        self.cluster.leave(name)
-        self.submitted = (f"leave {name}", [])
-
-    def _client_replies(self) -> None:
-        waiting = {rid for rid, r in self.requests.items() if not r.done}
-        self._collect_replies()
-        for rid in sorted(waiting):
-            record = self.requests[rid]
-            if record.done:
-                self._schedule_turn(record.client, self.rng.uniform(0.05, 0.6))
 
     # ------------------------------------------------------------------ running
 
