@@ -72,6 +72,7 @@ from impl.messages import HintDelivery
 from impl.simulator import InFlight
 from model_check.refinement_state import Abstract, is_empty_transfer
 from model_check.trace_spec import apply_actions, change_tops
+from spec import clocks
 from spec import model as spec_model
 from spec.actions import Action, Deliver, Duplicate, Gossip, Handover, Join, Leave, Settle, Transfer
 from spec.clocks import Payload
@@ -219,6 +220,9 @@ def transfer_resend(src: str, dst: str, key: str, payload: Payload
         ms = state.membership
         if ms is None or (key, src, dst) not in ms.handed:
             return None
+        held = state.node(src).store[state.config.keys.index(key)]
+        if not clocks.payload_equal(held, payload):
+            return None  # a transfer carries what its sender holds
         edit = Edit(state, _plan(state))
         edit.send(new_message(Kind.RANGE_TRANSFER, src, dst, 0, key, payload))
         return edit.build()
