@@ -86,6 +86,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MEMBERSHIP_ACTIONS",
+    "RELEASE_IN_REQUEST",
     "MembershipView",
     "change_unfinished",
     "diagnose",
@@ -334,6 +335,25 @@ def released(state: State, impl: Abstract) -> Abstract:
 
 
 
+#: the naive handover's old copy let go while a request of the key is coordinated
+#: (the spec's handover waits: a request begun on the old ring may still read it)
+RELEASE_IN_REQUEST = ("the old owners' copies must not go yet (the implementation's naive "
+                      "handover lets its copy go on the transfer's acknowledgement)")
+
+
+def pending_transfers(state: State) -> list[tuple[str, str, str]]:
+    """The range transfers ``(key, src, dst)`` of the current change not arrived yet."""
+    ms = state.membership
+    if ms is None or not ms.log:
+        return []
+    out: list[tuple[str, str, str]] = []
+    for key in state.config.keys:
+        old, new = change_tops(state.config, ms.log, key)
+        out.extend((key, src, dst) for src in old if src not in new
+                   for dst in new if dst not in old if (key, src, dst) not in ms.handed)
+    return out
+
+
 def diagnose(state: State, options: Sequence[Sequence[Step]]) -> str:
     """Why the spec does not take the membership steps of an event's candidates from
     ``state`` (the spec's guards, :mod:`spec.membership`), one line each; "" when
@@ -346,6 +366,7 @@ def diagnose(state: State, options: Sequence[Sequence[Step]]) -> str:
     names = config.all_nodes
     unaware = [n for i, n in enumerate(names) if ms.views[i] < len(ms.log)
                and (n in config.nodes or any(node == n for _, node in ms.log))]
+    busy = [names[i] for i, n in enumerate(state.nodes) if n.coord]
     lines: list[str] = []
     for action in dict.fromkeys(a for o in options for a in o
                                 if isinstance(a, MEMBERSHIP_ACTIONS)):
@@ -361,13 +382,15 @@ def diagnose(state: State, options: Sequence[Sequence[Step]]) -> str:
                        "change; the implementation transfers at its next hint scan)")
             else:
                 why = "a write of the key to its sender is in flight, or it is in flight"
+        elif isinstance(action, Handover) and not pending_transfers(state) and busy:
+            why = (f"a request of a moved key is being coordinated (at {', '.join(busy)}): "
+                   f"{RELEASE_IN_REQUEST}")
         elif isinstance(action, Handover):
             not_yet = f"; not yet: {', '.join(unaware)}" if unaware else ""
             why = ("a range transfer of the change has not arrived (the spec's handover "
                    "waits for every transfer; pending ownership: a transfer waits until "
                    f"every member knows the change{not_yet})")
         elif isinstance(action, Settle):
-            busy = [names[i] for i, n in enumerate(state.nodes) if n.coord]
             if unaware:
                 why = (f"{', '.join(unaware)} do(es) not know the handover yet (the spec "
                        "settles once every member knows it; the implementation settles "
