@@ -26,31 +26,42 @@ from spec.actions import (
     Deliver,
     Drop,
     Duplicate,
+    Gossip,
     Handoff,
+    Handover,
     Heal,
+    Join,
+    Leave,
     Partition,
     Recover,
+    Settle,
     Timeout,
+    Transfer,
 )
 from spec.clocks import Payload
+from spec.config import Config
 from spec.coordination import timeouts
 from spec.delivery import deliveries
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
+from spec.membership import membership_changes, view_of
 from spec.read_repair import repair
 from spec.requests import client_requests
-from spec.state import Kind, Message, State, new_coordination
+from spec.state import Change, Kind, Message, State, new_coordination
 from spec.step import Edit, Plan, plan_of
 
 if TYPE_CHECKING:
-    from model_check.trace_validation import TraceValidator
+    from model_check.trace_events import TraceEvents
 
 __all__ = [
     "ae_merge",
     "apply_actions",
+    "change_tops",
     "deadline",
+    "forget",
     "handoff",
     "late_read_repair",
+    "replicas",
     "resend",
     "retry",
     "with_idle_clients",
@@ -65,8 +76,19 @@ _MECHANISM: dict[type, _Mechanism] = {
     ClientPut: client_requests, ClientGet: client_requests, Deliver: deliveries,
     Timeout: timeouts, Handoff: hinted_handoffs, Drop: faults, Duplicate: faults,
     Crash: faults, Recover: faults, Partition: faults, Heal: faults,
+    Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
+    Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,
 }
+#: recent answers of :func:`apply_actions`, for one configuration at a time (a spec
+#: state compares equal whatever its configuration: :func:`forget` at a run's start)
 _CACHE: dict[tuple[State, Action], list[State]] = {}
+
+
+def forget() -> None:
+    """Drop the remembered answers (a run of another configuration begins: the same
+    state under another configuration, say another ``join_handover``, has other
+    successors)."""
+    _CACHE.clear()
 
 
 def apply_actions(state: State, actions: Sequence[Action]) -> list[State]:
@@ -106,7 +128,7 @@ def with_idle_clients(state: State) -> State:
 # ---------------------------------------------------------------------- trace-spec steps
 
 
-def handoff(v: TraceValidator, fallback: str, intended: str, key: str,
+def handoff(v: TraceEvents, fallback: str, intended: str, key: str,
              payload: Payload) -> Callable[[State], State | None]:
     """The spec's ``Handoff`` of that hint, or a ``Duplicate`` of its delivery when a
     copy is still in flight (the impl's hint retry)."""
@@ -124,7 +146,7 @@ def handoff(v: TraceValidator, fallback: str, intended: str, key: str,
     return run
 
 
-def deadline(v: TraceValidator, name: str, request: int) -> Callable[[State], State | None]:
+def deadline(v: TraceEvents, name: str, request: int) -> Callable[[State], State | None]:
     """The impl's request deadline: the spec's timeouts of every node the request
     still awaits, each followed by the loss of what it sent, until it ends."""
     def run(state: State) -> State | None:
@@ -148,7 +170,28 @@ def deadline(v: TraceValidator, name: str, request: int) -> Callable[[State], St
     return run
 
 
-def resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
+def replicas(state: State, key: str) -> tuple[str, ...]:
+    """The nodes that replicate ``key`` in ``state``: its top N, or, during a
+    membership change, the top N before it and after it (a coordinator writes to
+    both, :mod:`spec.membership`)."""
+    config = state.config
+    if state.membership is None or not state.membership.log:
+        return config.top_n(key)
+    old, new = change_tops(config, state.membership.log, key)
+    return tuple(n for n in config.ring.preference_list(key) if n in old or n in new)
+
+
+def change_tops(config: Config, log: tuple[Change, ...], key: str
+                ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``key``'s top N before and after the latest change of the membership ``log``."""
+    start = max(i for i, (event, _) in enumerate(log) if event in ("join", "leave"))
+    change = view_of(config, log[: start + 1])
+    pref = config.ring.preference_list(key)
+    return (tuple(n for n in pref if n in change.old)[: config.n],
+            tuple(n for n in pref if n in change.members)[: config.n])
+
+
+def resend(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
     """A coordinator's retry or continuation (see the module docstring): the same
     replica put (the put's own version, to a replica of the key or a fallback
     hinted for one) or replica get again. When the spec's coordination is live and
@@ -162,7 +205,7 @@ def resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
             return state  # a timeout already sent it: not a resend
         key = abstract.key
         pref = v.config.preference_list(key)
-        top = v.config.top_n(key)
+        top = replicas(state, key)
         if abstract.dst not in pref:
             return None
         if abstract.kind is Kind.REPLICA_PUT:  # to a replica, or hinted for one
@@ -182,7 +225,7 @@ def resend(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
     return run
 
 
-def retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
+def retry(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
     """The impl's coordinator asks a target again after the spec's coordinator gave
     up on it or on its fallback: the spec's coordination awaits that node again
     (the target itself, or a fallback hinted for it) and the message is sent. Only
@@ -212,7 +255,7 @@ def retry(v: TraceValidator, m: InFlight) -> Callable[[State], State | None]:
     return run
 
 
-def late_read_repair(v: TraceValidator, name: str, key: str,
+def late_read_repair(v: TraceEvents, name: str, key: str,
                       replies: dict[str, Payload]) -> Callable[[State], State | None]:
     """The spec's read repair (:func:`spec.read_repair.repair`) over every answer the
     impl's get received, when it ends."""
@@ -228,7 +271,7 @@ def late_read_repair(v: TraceValidator, name: str, key: str,
     return run
 
 
-def ae_merge(v: TraceValidator, src: str, dst: str, key: str, payload: Payload,
+def ae_merge(v: TraceEvents, src: str, dst: str, key: str, payload: Payload,
               answer_due: bool) -> Callable[[State], State | None]:
     """Half an anti-entropy exchange: ``dst`` reconciles ``src``'s records of ``key``;
     when they are the opener's (``answer_due``) and miss part of the merge, ``dst``

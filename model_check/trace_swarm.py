@@ -8,12 +8,14 @@ so some runs see only crashes, some only loss and reordering, some everything.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 from dataclasses import dataclass, field
 
 from impl.faults import Delay, Faults
 from spec.config import Config
+from spec.errors import ConfigError
 
 __all__ = ["SeedReport", "Swarm", "trace_config"]
 
@@ -21,19 +23,36 @@ __all__ = ["SeedReport", "Swarm", "trace_config"]
 _UNBOUNDED = 10**6
 
 
-def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv") -> Config:
+def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
+                 membership: str | None = None, handover: str = "pending") -> Config:
     """The spec configuration the trace-validation runs are checked against: four
     nodes, N=3 R=2 W=2, sloppy quorum, hinted handoff, anti-entropy, one key,
     ``clients`` clients each doing ``rounds`` read-then-write rounds, unbounded
     fault budgets. ``read_repair`` is off in the spec because the trace spec does
     read repair itself when the impl's get ends (``late-read-repair``, module
-    docstring); the impl runs with read repair on."""
-    return Config(name=f"trace-{clock}", nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
+    docstring); the impl runs with read repair on.
+
+    ``membership`` ``"join"`` or ``"leave"``: a run with one membership change
+    (:mod:`model_check.trace_membership`), as the suite's join and leave entries
+    (the spec models them with a strict quorum and without anti-entropy): n4 joins
+    n1..n3, or one of n1..n4 leaves, with ``join_handover = handover``. Raises
+    ConfigError for another value."""
+    base = Config(name=f"trace-{clock}", nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
                   sloppy_quorum=True, clock=clock, hinted_handoff=True, read_repair=False,
                   anti_entropy=True, actor_epochs=False, drops=_UNBOUNDED,
                   duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
                   keys=("k",), clients=clients, puts_per_client=rounds,
                   gets_per_client=rounds, coordinator="top-n")
+    if membership is None:
+        return base
+    if membership not in ("join", "leave"):
+        raise ConfigError(f"membership: 'join' or 'leave', got {membership!r}")
+    join = membership == "join"
+    return dataclasses.replace(
+        base, name=f"trace-{membership}-{handover}-{clock}", sloppy_quorum=False,
+        anti_entropy=False, join_handover=handover,
+        nodes=("n1", "n2", "n3") if join else base.nodes,
+        joining=("n4",) if join else (), joins=1 if join else 0, leaves=0 if join else 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,20 +115,31 @@ class SeedReport:
     stutters: int = 0
     hidden: int = 0
     trace_steps: Counter[str] = field(default_factory=Counter)
+    #: the spec's membership steps taken, by kind (``join``, ``gossip``, ...)
+    membership: Counter[str] = field(default_factory=Counter)
     verdict: str = "ok"
     reason: str = ""
     impl_converged: bool | None = None
     spec_converged: bool | None = None
     wall_s: float = 0.0
     virtual_s: float = 0.0
+    #: the run's :func:`trace_config` arguments when not the default ("" for it)
+    setting: str = ""
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
+        changes = ("  membership [" + ", ".join(
+            f"{k} {v}" for k, v in sorted(self.membership.items())) + "]"
+            if self.membership else "")
         return (f"seed {self.seed:>5}  events {self.events:>5}  spec steps "
                 f"{self.spec_steps:>4}  stutters {self.stutters:>5}  hidden "
-                f"{self.hidden:>3}  trace-spec [{extra or '-'}]  converged "
+                f"{self.hidden:>3}  trace-spec [{extra or '-'}]{changes}  converged "
                 f"impl={self.impl_converged} spec={self.spec_converged}  "
                 f"{self.wall_s:.1f}s  {self.verdict}  [{self.swarm.text()}]")
 
     def rerun(self) -> str:
+        if self.setting:  # a membership run: not a setting of the command
+            return ("python -c 'from model_check.trace_validation import validate_seed, "
+                    f"trace_config; r = validate_seed({self.seed}, config=trace_config("
+                    f"{self.setting})); print(r.line(), r.reason)'")
         return f"vdynamo validate --seed {self.seed} -v"

@@ -1,9 +1,10 @@
 """Trace validation: the implementation's own timing checked against the spec.
 
-(About 800 lines, over the project's 600, on purpose: the event mapping, the
-search for a matching spec state and its hidden steps read the same per-run
-bookkeeping; the trace-spec steps are in :mod:`model_check.trace_spec`, the
-runs' configuration, fault mixes and reports in :mod:`model_check.trace_swarm`.)
+(The event -> candidate-steps mapping and the workload are in
+:mod:`model_check.trace_events`, membership in :mod:`model_check.trace_membership`, the
+trace-spec steps in :mod:`model_check.trace_spec`, the runs' configuration, fault
+mixes and reports in :mod:`model_check.trace_swarm`; this module runs the
+implementation and searches for a matching spec state.)
 
 Theory of operation
 -------------------
@@ -46,7 +47,11 @@ What maps to what (:meth:`TraceValidator.step`):
   the loss of whatever they send), which fail the request;
 - a hint scan = one ``Handoff`` per hint it sends (a ``Duplicate`` if a copy of
   that handoff is still in flight);
-- gossip rounds, anti-entropy rounds and Merkle steps = stutters.
+- gossip rounds, anti-entropy rounds and Merkle steps = stutters;
+- with a membership change (``trace_config(membership=...)``): the join or leave,
+  gossip that teaches a view, range transfers, the handover and the settlement =
+  the spec's ``Join``, ``Leave``, ``Gossip``, ``Transfer``, ``Handover``,
+  ``Settle``, and the views are compared too (:mod:`model_check.trace_membership`).
 
 Hidden steps (counted per seed): the hidden drops and duplicates above, the
 client timeouts, the timeouts at a deadline, and the faults that make the
@@ -89,48 +94,48 @@ the seed, the swarm and the command that reruns it.
 
 from __future__ import annotations
 
-import itertools
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from impl.cluster import SimulatedCluster
 from impl.faults import Faults
 from impl.messages import (
-    GetRequest,
-    HintDelivery,
-    KeyRecords,
-    PutRequest,
     ReplicaGet,
-    ReplicaGetReply,
-    ReplicaPut,
 )
 from impl.simulator import InFlight
-from impl.timers import GetTimeout, HintScan, PutTimeout
 from model_check import trace_spec
-from model_check.refinement import Divergence, Lockstep
+from model_check.refinement import Divergence
 from model_check.refinement_state import (
     Abstract,
-    HarnessRequest,
     project,
-    value_of,
+)
+from model_check.refinement_state import (
+    _membership_options as membership_options,  # the lockstep's cluster options
+)
+from model_check.trace_events import EXCHANGE, Step, TraceEvents
+from model_check.trace_membership import (
+    MEMBERSHIP_ACTIONS,
+    MembershipView,
+    change_unfinished,
+    diagnose,
+    impl_membership,
+    membership_steps,
+    released,
+    views_match,
 )
 from model_check.trace_spec import apply_actions, with_idle_clients
 from model_check.trace_swarm import SeedReport, Swarm, trace_config
 from spec import model as spec_model
 from spec.actions import (
     Action,
-    ClientGet,
     ClientPut,
     Crash,
-    Deliver,
-    Drop,
     Heal,
     Partition,
     Recover,
-    Timeout,
 )
 from spec.clocks import Payload
 from spec.config import Config
@@ -147,15 +152,9 @@ __all__ = [
     "validate_seed",
 ]
 
-#: the spec kinds of the impl message types (for the simulator's loss records)
-_KINDS: dict[str, Kind] = {
-    "ReplicaPut": Kind.REPLICA_PUT, "ReplicaPutAck": Kind.REPLICA_PUT_ACK,
-    "ReplicaGet": Kind.REPLICA_GET, "ReplicaGetReply": Kind.REPLICA_GET_REPLY,
-    "ReadRepair": Kind.READ_REPAIR, "HintDelivery": Kind.HINT_DELIVERY,
-    "HintAck": Kind.HINT_ACK,
-}
-_EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK)
 FRONTIER_LIMIT = 12
+#: when the run's membership change starts (virtual seconds, drawn per seed)
+CHANGE_AT_S = (1.0, 6.0)
 
 
 class SpecGap(Divergence):
@@ -166,11 +165,9 @@ class SpecGap(Divergence):
 
 # A candidate: the spec state reached, hidden steps taken, trace-spec steps taken.
 _Candidate = tuple[State, int, tuple[str, ...]]
-# One step of a candidate sequence: a spec action, or a trace-spec step (name, edit).
-_Step = Action | tuple[str, Callable[[State], State | None]]
 
 
-class TraceValidator(Lockstep):
+class TraceValidator(TraceEvents):
     """One production-like run of the implementation, validated event by event
     against the spec (see the module docstring). :meth:`run` returns the
     :class:`SeedReport`; a failing event raises :class:`Divergence` inside it."""
@@ -180,6 +177,7 @@ class TraceValidator(Lockstep):
         if config.read_repair:
             raise ConfigError("the trace spec does read repair itself: use trace_config()")
         super().__init__(config, seed=seed)
+        trace_spec.forget()
         self.swarm = swarm
         self.duration_s = duration_s
         self.quiet_s = quiet_s
@@ -189,7 +187,7 @@ class TraceValidator(Lockstep):
             sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
             read_repair=True, anti_entropy=config.anti_entropy,
             partitioning="evenly-spaced", faults=swarm.faults(), log=True,
-            actor_epochs=False)
+            actor_epochs=False, **membership_options(config))
         self.sim = self.cluster.sim
         for key in config.keys:
             pref = tuple(self.cluster.node(config.nodes[0]).preference_list(key.encode()))
@@ -199,6 +197,9 @@ class TraceValidator(Lockstep):
         self.plan = plan_of(config)
         self.rng = random.Random(f"workload-{seed}")
         self.report = SeedReport(seed, swarm)
+        if config.membership:
+            self.report.setting = (f"membership={'join' if config.joining else 'leave'!r}, "
+                                   f"handover={config.join_handover!r}")
         self.replies_seen: dict[tuple[str, int], dict[str, Payload]] = {}
         self.gets_live: dict[tuple[str, int], bool] = {}  # (node, op) -> replied
         self.submitted: tuple[str, list[Action]] | None = None
@@ -208,63 +209,10 @@ class TraceValidator(Lockstep):
         self.put_payloads: dict[int, Payload] = {}
         self.entries: Sequence[tuple[Any, ...]] = ()  # the event's log entries
         self.workload_open = True
-
-    # ------------------------------------------------------------------ workload
-
-    def _schedule_turn(self, client: str, delay: float) -> None:
-        self.sim.schedule(self.sim.now + delay, lambda: self._turn(client))
-
-    def _turn(self, client: str) -> None:
-        """The client's next request (get, then put with the get's context)."""
-        state = self.clients[client]
-        is_get = self.turns.get(client, "get") == "get"
-        if (is_get and not self.can_get(client)) or (not is_get and not self.can_put(client)):
-            self.turns[client] = "done"
-            return
-        if not self.workload_open:
-            return
-        key = self.config.keys[0]
-        nodes = self.entry_nodes(key)
-        if not nodes:
-            self._schedule_turn(client, 0.5)
-            return
-        node = self.rng.choice(nodes)
-        ci = self.config.client_names.index(client)
-        if is_get:
-            spec_id = spec_model.get_id_of(self.config, ci, state.gets_issued)
-            state.gets_issued += 1
-            request: GetRequest | PutRequest = GetRequest(self.sim.new_request_id(),
-                                                          key.encode(), None, client)
-            action: Action = ClientGet(client, node, key)
-        else:
-            spec_id, counter, context = self.next_write(client, key)
-            request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(spec_id),
-                                 context, None, client, counter)
-            action = ClientPut(client, node, key)
-        self.turns[client] = "put" if is_get else "get"
-        known = set(self._node(node).snapshot().coordinations)
-        state.busy = True
-        handle = self.sim.submit(node, request)
-        self.requests[request.request_id] = HarnessRequest(client, spec_id, key, not is_get,
-                                                           handle)
-        snapshot = self._node(node).snapshot() if not self.sim.is_down(node) else None
-        for op_id, op in (snapshot.coordinations.items() if snapshot else ()):
-            if op_id not in known:
-                self.ops[(node, op_id)] = spec_id
-                if op.kind == "get":
-                    self.gets_live[(node, op_id)] = op.replied
-                    store = self.abstract_record(self.cluster.storages[node].read(key.encode()))
-                    self.replies_seen[(node, op_id)] = {node: store}
-        self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",
-                          [action])
-
-    def _client_replies(self) -> None:
-        waiting = {rid for rid, r in self.requests.items() if not r.done}
-        self._collect_replies()
-        for rid in sorted(waiting):
-            record = self.requests[rid]
-            if record.done:
-                self._schedule_turn(record.client, self.rng.uniform(0.05, 0.6))
+        #: the implementation's membership abstraction after the last event, and
+        #: after the current one (:mod:`model_check.trace_membership`)
+        self.views: MembershipView | None = impl_membership(self) if config.membership else None
+        self.views_now = self.views
 
     # ------------------------------------------------------------------ running
 
@@ -278,6 +226,8 @@ class TraceValidator(Lockstep):
             self._check_initial()
             for client in self.config.client_names:
                 self._schedule_turn(client, self.rng.uniform(0.0, 0.5))
+            if self.config.membership:
+                self.sim.schedule(self.rng.uniform(*CHANGE_AT_S), self._change)
             self._run_until(self.duration_s)
             self.workload_open = False
             self.sim.stop_nemesis()  # and no more loss, duplication or reordering
@@ -296,6 +246,13 @@ class TraceValidator(Lockstep):
                                  f"{'' if report.spec_converged else 'not '}converged "
                                  f"(anti-entropy on: every fair run converges): "
                                  f"{self._stores_text()}")
+            unfinished = (change_unfinished(self.frontier, self.abstract())
+                          if self.config.membership else "")
+            if unfinished and report.verdict == "ok":
+                report.verdict = "no-convergence"
+                report.reason = (f"after the faults stopped and {self.quiet_s:g}s of quiet, "
+                                 f"{unfinished} (with the faults stopped every fair run of "
+                                 f"the spec completes the change)")
         except SpecGap as gap:
             report.verdict = "spec-gap"
             report.reason = str(gap)
@@ -324,7 +281,7 @@ class TraceValidator(Lockstep):
         if self.sim.cut_links:
             self.sim.heal()
             self.step(self.sim.log[mark:])
-        for name in self.config.nodes:
+        for name in self.present:
             if self.sim.is_down(name):
                 self.cache = {m.id: m for m in self.sim.in_flight()}
                 mark = len(self.sim.log)
@@ -366,6 +323,10 @@ class TraceValidator(Lockstep):
         ended = self._ended_gets()
         if ended:
             options = [[*option, *ended] for option in options]
+        if self.config.membership:
+            self.views_now = impl_membership(self)
+            first, then = membership_steps(self, self.views, self.views_now)
+            options = [[*first, *option, *rest] for option in options for rest in then]
         impl = self.abstract()
         # a replica get sent in this event must be one the spec's coordinator awaits
         # (the filter of dead answers does not hide it)
@@ -392,6 +353,7 @@ class TraceValidator(Lockstep):
                               gap + "\n" + self._divergence_report(options, impl))
             raise Divergence(f"event {report.events} (t={self.sim.now:.4f}): {label}",
                              self._divergence_report(options, impl))
+        self.views = self.views_now
         found.sort(key=lambda c: (c[1], len(c[2])))
         best = found[0]
         moved = best[0] not in self.frontier  # a spec step, or a stutter
@@ -404,7 +366,8 @@ class TraceValidator(Lockstep):
         for request, payload in self._new_put_payloads(options):
             self.put_payloads.setdefault(request, payload)
         report.hidden += best[1]
-        report.trace_steps.update(best[2])
+        report.trace_steps.update(n for n in best[2] if not n.startswith("+"))
+        report.membership.update(n[1:] for n in best[2] if n.startswith("+"))
         if moved:
             report.spec_steps += 1
         else:
@@ -430,7 +393,7 @@ class TraceValidator(Lockstep):
             if m.kind is Kind.REPLICA_PUT and m.payload is not None:
                 self.put_payloads.setdefault(m.request, m.payload)
 
-    def _new_put_payloads(self, options: list[list[_Step]]) -> Iterator[tuple[int, Payload]]:
+    def _new_put_payloads(self, options: list[list[Step]]) -> Iterator[tuple[int, Payload]]:
         """The version each put started in this event sends to its replicas (the
         spec's coordination record), for :func:`model_check.trace_spec.resend`'s check."""
         if not any(isinstance(a, ClientPut) for o in options for a in o):
@@ -446,185 +409,19 @@ class TraceValidator(Lockstep):
             if abstract is not None and abstract.kind is Kind.REPLICA_PUT and (
                     abstract.payload is not None):
                 yield abstract.request, abstract.payload
-
-    def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
-        """The documented spec gap an unexplained event is, if any: a get's timer
-        round that asks again a target the spec's coordinator gave up on (no
-        fallback left: the spec gives up, the impl retries it until the deadline)."""
-        first = entries[0] if entries else None
-        if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
-            return ""
-        name, op_id = first[2], first[3].op_id
-        request = self.ops.get((name, op_id))
-        top = self.config.top_n(self.config.keys[0])
-        new = [m for m in self.sim.in_flight() if m.id not in self.cache]
-
-        def given_up(m: InFlight) -> bool:  # a target no spec state still awaits
-            return isinstance(m.message, ReplicaGet) and m.src == name and (
-                m.message.op_id == op_id and m.dest in top and all(
-                    all(t != m.dest for c in s.node(name).coord if c.request == request
-                        for t, _ in c.awaiting) for s in self.frontier))
-
-        if request is not None and new and any(given_up(m) for m in new) and all(
-                isinstance(m.message, ReplicaGet) and m.message.op_id == op_id
-                for m in new):
-            return ("spec gap get-retry: the impl's get asks again a target the spec's "
-                    "coordinator gave up on (docs/refinement.md, trace validation)")
-        return ""
-
-    def _map(self, entries: Sequence[tuple[Any, ...]]
-             ) -> tuple[str, list[list[_Step]], Counter[tuple[Kind, str, str]]]:
-        """The event's label, its candidate step sequences, and the losses and
-        copies the simulator recorded (the evidence hidden drops/duplicates need:
-        positive counts are losses, negative are copies)."""
-        evidence: Counter[tuple[Kind, str, str]] = Counter()
-        sends: dict[int, list[int]] = {}
-        for entry in entries:
-            if entry[1] == "lose" and entry[4] in _KINDS:
-                evidence[(_KINDS[entry[4]], entry[2], entry[3])] += 1
-            elif entry[1] == "send":
-                message = self.sim_message(entry[2])
-                if message is not None:
-                    sends.setdefault(id(message.message), []).append(entry[2])
-        for ids in sends.values():
-            if len(ids) > 1:  # copies made when sent
-                m = self.sim_message(ids[0])
-                if m is not None and type(m.message).__name__ in _KINDS:
-                    evidence[(_KINDS[type(m.message).__name__], m.src, m.dest)] -= len(ids) - 1
-        if self.submitted is not None:
-            label, actions = self.submitted
-            self.submitted = None
-            return label, [list(actions)], evidence
-        first = entries[0] if entries else (0.0, "nothing")
-        kind = first[1]
-        if kind in ("deliver", "blocked", "to_down_node"):
-            return self._message_event(kind, first[2], evidence)
-        if kind == "tick":
-            return self._tick(first[2], first[3], evidence)
-        if kind == "crash":
-            self._purge(first[2])
-            return f"crash {first[2]}", [[Crash(first[2])]], evidence
-        if kind == "start":
-            return f"restart {first[2]}", [[Recover(first[2])]], evidence
-        if kind == "partition":
-            groups = first[2]
-            side = next(g for g in groups if self.config.nodes[0] in g)
-            ordered = tuple(n for n in self.config.nodes if n in side)
-            return f"partition {groups}", [[Partition(ordered)]], evidence
-        if kind == "heal":
-            return "heal", [[Heal()], []], evidence
-        return f"{kind}", [[]], evidence
-
-    def sim_message(self, message_id: int) -> InFlight | None:
-        for m in self.sim.in_flight():
-            if m.id == message_id:
-                return m
-        return self.cache.get(message_id)
-
-    def _message_event(self, kind: str, message_id: int,
-                       evidence: Counter[tuple[Kind, str, str]]
-                       ) -> tuple[str, list[list[_Step]], Counter[tuple[Kind, str, str]]]:
-        m = self.cache[message_id]
-        name = type(m.message).__name__
-        label = f"{kind} {name} {m.src}->{m.dest}"
-        if isinstance(m.message, ReplicaGetReply) and kind == "deliver":
-            seen = self.replies_seen.get((m.dest, m.message.op_id))
-            if seen is not None:  # the op may have ended in this very event
-                seen[m.src] = self.abstract_record(m.message.record)
-        if isinstance(m.message, KeyRecords) and kind == "deliver":
-            return label, [self._anti_entropy_half(m)], evidence
-        abstract = self.abstract_message(m)
-        if abstract is None:
-            return label, [[]], evidence
-        action: Action = Drop(abstract) if kind == "blocked" else Deliver(abstract)
-        # an answer the spec no longer waits for was purged by the spec: a stutter
-        return label, [[action], []] if abstract.kind in _EXCHANGE else [[action]], evidence
-
-    def _tick(self, name: str, timer: object, evidence: Counter[tuple[Kind, str, str]]
-              ) -> tuple[str, list[list[_Step]], Counter[tuple[Kind, str, str]]]:
-        label = f"tick {name} {timer!r}"
-        new = [m for m in self.sim.in_flight() if m.id not in self.cache and m.src == name]
-        if isinstance(timer, HintScan):
-            steps: list[_Step] = []
-            for m in new:
-                if isinstance(m.message, HintDelivery):
-                    payload = self.abstract_record(m.message.record)
-                    steps.append(("handoff", trace_spec.handoff(self, name, m.dest,
-                                                      m.message.key.decode(), payload)))
-            return label, [steps], evidence
-        if isinstance(timer, PutTimeout | GetTimeout) and timer.target is None:
-            request = self.ops.get((name, timer.op_id))
-            if request is None:
-                return label, [[]], evidence
-            resent = [m for m in new if isinstance(m.message, ReplicaPut | ReplicaGet)]
-            options: list[list[_Step]] = []
-            coord = self._spec_coord(name, request)
-            awaited = [t for t, _ in coord.awaiting] if coord is not None else []
-            ended = self._coordination(name, timer.op_id) is None
-            if ended:  # the deadline: the spec's timeouts of every node still awaited
-                options.append([("deadline", trace_spec.deadline(self, name, request))])
-                return label, options, evidence
-            lost = sum(evidence[(k, name, d)] for (k, s, d) in list(evidence)
-                       if s == name and k in (Kind.REPLICA_PUT, Kind.REPLICA_GET))
-            choices: list[list[_Step]] = [[]]
-            for m in resent[:3]:  # each resent message: a resend or a retry
-                choices = [[*c, step] for c in choices
-                           for step in (("resend", trace_spec.resend(self, m)),
-                                        ("retry", trace_spec.retry(self, m)))]
-            for size in range(0, len(awaited) + 1):
-                for chosen in itertools.combinations(awaited, size):
-                    timeouts: list[_Step] = [Timeout(name, request, t) for t in chosen]
-                    options.extend([*timeouts, *c] for c in choices)
-            if not options or not (resent or lost):
-                options.append([])
-            return label, options, evidence
-        return label, [[]], evidence
-
-    def _spec_coord(self, name: str, request: int) -> Any:
+        # ... or lost when sent (a cut link): the version its coordinator stored
         state = self.frontier[0]
-        return next((c for c in state.node(name).coord if c.request == request), None)
-
-    def _ended_gets(self) -> list[_Step]:
-        """A trace-spec ``late-read-repair`` for every impl get that ended in this
-        event after answering its client."""
-        out: list[_Step] = []
-        for (name, op_id), replied in list(self.gets_live.items()):
-            if self.sim.is_down(name):
-                del self.gets_live[(name, op_id)]
-                continue
-            op = self._coordination(name, op_id)
-            if op is not None:
-                self.gets_live[(name, op_id)] = op.replied
-                continue
-            del self.gets_live[(name, op_id)]
-            replies = self.replies_seen.pop((name, op_id), {})
-            if replied or self._answered(name, op_id):
-                out.append(("late-read-repair", trace_spec.late_read_repair(
-                    self, name, self.config.keys[0], replies)))
-        return out
-
-    def _answered(self, name: str, op_id: int) -> bool:
-        request = self.ops.get((name, op_id))
-        return any(r.spec_id == request and r.done and r.handle.error is None
-                   for r in self.requests.values())
-
-    def _anti_entropy_half(self, m: InFlight) -> list[_Step]:
-        """The delivery of an anti-entropy ``KeyRecords`` (see the module docstring)."""
-        message = m.message
-        assert isinstance(message, KeyRecords)
-        steps: list[_Step] = []
-        for key, record in zip(message.keys, message.records, strict=True):
-            name = key.decode()
-            if name not in self.config.keys:
-                continue
-            payload = self.abstract_record(record or None)
-            steps.append(("anti-entropy-half",
-                          trace_spec.ae_merge(self, m.src, m.dest, name, payload, message.reply)))
-        return steps
+        for action in (a for o in options for a in o if isinstance(a, ClientPut)):
+            record = next((r for r in reversed(state.puts) if r is not None
+                           and r.client == action.client and r.coordinator == action.node),
+                          None)
+            if record is not None:
+                k = self.config.keys.index(action.key)
+                yield record.put_id, state.node(action.node).store[k]
 
     # ------------------------------------------------------------------ matching
 
-    def _apply(self, state: State, steps: Sequence[_Step]) -> Iterator[_Candidate]:
+    def _apply(self, state: State, steps: Sequence[Step]) -> Iterator[_Candidate]:
         """Every state ``steps`` reach from ``state``, with the hidden steps counted."""
         states: list[_Candidate] = [(state, 0, ())]
         for step in steps:
@@ -640,7 +437,8 @@ class TraceValidator(Lockstep):
                                     names if step[0] in ("handoff", "deadline")
                                     else (*names, step[0])))
                 else:
-                    nxt.extend((a, hidden, names) for a in apply_actions(s, [step]))
+                    tag = (f"+{step.kind}",) if isinstance(step, MEMBERSHIP_ACTIONS) else ()
+                    nxt.extend((a, hidden, (*names, *tag)) for a in apply_actions(s, [step]))
             states = nxt
         yield from states
 
@@ -692,7 +490,7 @@ class TraceValidator(Lockstep):
         """Whether ``m`` can still change anything in ``state``: an exchange message
         (a replica get, or an answer to one or to a replica put) only while its
         coordinator's record awaits that node; every other message always."""
-        if m.kind not in _EXCHANGE:
+        if m.kind not in EXCHANGE:
             return True
         coordinator, other = (m.src, m.dst) if m.kind is Kind.REPLICA_GET else (m.dst, m.src)
         node = state.node(coordinator)
@@ -702,6 +500,10 @@ class TraceValidator(Lockstep):
         return coord is not None and any(t == other for t, _ in coord.awaiting)
 
     def _matches(self, state: State, impl: Abstract) -> bool:
+        if state.membership is not None:
+            if not views_match(state, self.views_now):
+                return False
+            impl = released(state, impl)
         spec = project(state)
         if spec.nodes != impl.nodes or spec.clients != impl.clients or spec.side != impl.side:
             return False
@@ -710,7 +512,7 @@ class TraceValidator(Lockstep):
                          if self._live(state, m) or m in self.strict)
         return ours == theirs and self._clocks_agree(state)
 
-    def _around_beliefs(self, state: State, options: list[list[_Step]], impl: Abstract,
+    def _around_beliefs(self, state: State, options: list[list[Step]], impl: Abstract,
                         evidence: Counter[tuple[Kind, str, str]]) -> list[_Candidate]:
         """The event's spec steps as the acting node's failure detector saw the
         cluster: a node it still believes down or cut off is reachable again, or one
@@ -719,17 +521,17 @@ class TraceValidator(Lockstep):
         node's: ``Partition`` .. ``Heal`` (a stale suspicion), ``Heal`` ..
         ``Partition`` (a cut not noticed yet), ``Recover`` .. ``Crash`` of the nodes
         it sent to that are down (a crash not noticed yet)."""
-        wrappers: list[tuple[list[_Step], list[_Step]]] = []
+        wrappers: list[tuple[list[Step], list[Step]]] = []
         down = sorted({d for d in self._new_destinations() if self.sim.is_down(d)})
-        revive: tuple[list[_Step], list[_Step]] = (
+        revive: tuple[list[Step], list[Step]] = (
             [Recover(d) for d in down], [Crash(d) for d in down])
         if state.side:
-            current = Partition(tuple(n for n in self.config.nodes if n in state.side))
+            current = Partition(tuple(n for n in self.config.all_nodes if n in state.side))
             wrappers.append(([Heal()], [current]))
             if down:
                 wrappers.append(([Heal(), *revive[0]], [*revive[1], current]))
             for side in self.plan.sides:  # a cut the node has not noticed changing
-                other = Partition(tuple(n for n in self.config.nodes if n in side))
+                other = Partition(tuple(n for n in self.config.all_nodes if n in side))
                 if side != state.side:
                     wrappers.append(([Heal(), other], [Heal(), current]))
                     if down:
@@ -737,7 +539,7 @@ class TraceValidator(Lockstep):
                                          [Heal(), *revive[1], current]))
         else:
             for side in self.plan.sides:
-                split = Partition(tuple(n for n in self.config.nodes if n in side))
+                split = Partition(tuple(n for n in self.config.all_nodes if n in side))
                 wrappers.append(([split], [Heal()]))
                 if down:
                     wrappers.append(([*revive[0], split], [Heal(), *revive[1]]))
@@ -760,7 +562,7 @@ class TraceValidator(Lockstep):
         return ([m.dest for m in self.sim.in_flight() if m.id not in self.cache]
                 + [e[3] for e in self.entries if e[1] == "lose"])
 
-    def _divergence_report(self, options: list[list[_Step]], impl: Abstract) -> str:
+    def _divergence_report(self, options: list[list[Step]], impl: Abstract) -> str:
         import json
 
         from model_check.refinement_state import difference
@@ -771,6 +573,7 @@ class TraceValidator(Lockstep):
                  "candidate steps: " + "; ".join(
                      "[" + ", ".join(s[0] if isinstance(s, tuple) else str(s) for s in o)
                      + "]" for o in options),
+                 *([why] if (why := diagnose(self.frontier[0], options)) else []),
                  "the implementation's abstract state:",
                  json.dumps(impl.readable(config), indent=1, sort_keys=True)]
         spec = project(self.frontier[0]).readable(config)

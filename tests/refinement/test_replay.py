@@ -215,7 +215,7 @@ def test_immediate_reaping_resurrects_on_the_implementation_too() -> None:
     replayed by the test above) ends with the deleted value returned again: the
     implementation in ``delete_mode = "immediate"`` reaps n1 (one spec Reap per node)
     while a get through n2, which missed the delete, is under way, and it returns v1."""
-    path = next(p for p in TRACES if p.stem.startswith("delete-immediate"))
+    path = next(p for p in TRACES if p.stem == "delete-immediate.no_resurrection")
     report = replay_on_impl(Trace.load(path))
     assert report.replayed and report.broke_at == 13, report.render()
     text = report.render()
@@ -255,7 +255,7 @@ def test_the_same_scenario_with_safe_reaping_holds_on_the_implementation() -> No
     """delete-immediate's scenario in ``delete_mode = "safe"``: the reap is not
     enabled (n2 still holds v1 and a replica put is in flight) on either side, and
     the last get answers "not found": no_resurrection holds on every state."""
-    immediate = Trace.load(next(p for p in TRACES if p.stem.startswith("delete-immediate")))
+    immediate = Trace.load(next(p for p in TRACES if p.stem == "delete-immediate.no_resurrection"))
     trace = _as_safe(immediate)
     report = replay_on_impl(trace)
     assert report.replayed and report.broke_at is None, report.render()

@@ -1,0 +1,377 @@
+"""Trace validation's events: what each simulator event of a production-like run
+is, as candidate spec steps (:mod:`model_check.trace_validation` searches them).
+
+Theory of operation
+-------------------
+:class:`TraceEvents` reads one event of the simulator's log (the entries one
+``sim.step()`` appended: a message delivered or lost, a timer fired, a client
+request, a crash, restart, partition or heal) and returns its label, its
+candidate step sequences (each a list of spec actions and named trace-spec steps,
+:mod:`model_check.trace_spec`; the validator keeps the sequences that reach a
+state matching the implementation's abstraction) and the *evidence* of losses and
+copies the simulator recorded (which hidden drops and duplicates need). The
+mapping, event by event, is the table in docs/refinement.md ("What maps to
+what"); membership events (a join, gossip, a range transfer, the handover and the
+settlement) are mapped by :mod:`model_check.trace_membership`, reusing the
+lockstep's own mapping (:meth:`model_check.refinement.Lockstep._gossip_delivered`,
+:meth:`~model_check.refinement_state.LockstepState.abstract_message`).
+
+It also makes the harness's own events: the Jepsen-style workload (each client
+reads the key, then writes its next value with the read's context, at a random
+up node the spec lets it send to, with random think times) and the run's
+membership change (the joining node starts, or an up node leaves).
+
+The validator's per-run bookkeeping the mapping reads (the replies each get saw,
+the gets still live, the messages in flight before the event, the request just
+submitted) is declared here and set by
+:class:`model_check.trace_validation.TraceValidator`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from impl.messages import (
+    GetRequest,
+    HintDelivery,
+    KeyRecords,
+    PutRequest,
+    ReplicaGet,
+    ReplicaGetReply,
+    ReplicaPut,
+)
+from impl.simulator import InFlight
+from impl.timers import GetTimeout, HintScan, PutTimeout
+from model_check import trace_spec
+from model_check.refinement import Lockstep
+from model_check.refinement_state import HarnessRequest, value_of
+from model_check.trace_swarm import SeedReport
+from spec import model as spec_model
+from spec.actions import (
+    Action,
+    ClientGet,
+    ClientPut,
+    Crash,
+    Deliver,
+    Drop,
+    Heal,
+    Partition,
+    Recover,
+    Timeout,
+)
+from spec.clocks import Payload
+from spec.state import Kind, State
+from spec.step import Plan
+
+__all__ = ["EXCHANGE", "Evidence", "Step", "TraceEvents"]
+
+#: the spec kinds of the impl message types (for the simulator's loss records)
+_KINDS: dict[str, Kind] = {
+    "ReplicaPut": Kind.REPLICA_PUT, "ReplicaPutAck": Kind.REPLICA_PUT_ACK,
+    "ReplicaGet": Kind.REPLICA_GET, "ReplicaGetReply": Kind.REPLICA_GET_REPLY,
+    "ReadRepair": Kind.READ_REPAIR, "HintDelivery": Kind.HINT_DELIVERY,
+    "HintAck": Kind.HINT_ACK,
+}
+#: the spec kinds of an exchange (a replica get, its reply, a replica put's ack): a
+#: message the spec purges once its coordinator no longer awaits its node
+EXCHANGE = (Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY, Kind.REPLICA_PUT_ACK)
+
+#: One step of a candidate sequence: a spec action, or a trace-spec step (name, edit).
+Step = Action | tuple[str, Callable[[State], State | None]]
+#: The losses (positive) and copies (negative) the simulator recorded, by
+#: (spec kind, source, destination).
+Evidence = Counter[tuple[Kind, str, str]]
+
+
+class TraceEvents(Lockstep):
+    """The event -> candidate spec steps mapping of trace validation (see the module
+    docstring); :class:`model_check.trace_validation.TraceValidator` runs and matches."""
+
+    report: SeedReport
+    #: (coordinator, op id) -> node -> the payload each replica answered the get
+    replies_seen: dict[tuple[str, int], dict[str, Payload]]
+    #: (coordinator, op id) -> whether the get answered its client
+    gets_live: dict[tuple[str, int], bool]
+    #: the client request submitted in this event: its label and spec actions
+    submitted: tuple[str, list[Action]] | None
+    #: the messages in flight before the event, by id
+    cache: dict[int, InFlight]
+    #: the event's log entries
+    entries: Sequence[tuple[Any, ...]]
+    #: the spec's plan of the configuration (:func:`spec.step.plan_of`)
+    plan: Plan
+    #: a put's spec request -> the version it sends to its replicas
+    put_payloads: dict[int, Payload]
+    #: the workload's generator (think times, entry nodes, the node that leaves)
+    rng: random.Random
+    #: client -> its next request: "get", "put" or "done"
+    turns: dict[str, str]
+    #: whether clients still start requests (the workload's duration)
+    workload_open: bool
+
+    def _known_gap(self, entries: Sequence[tuple[Any, ...]]) -> str:
+        """The documented spec gap an unexplained event is, if any: a get's timer
+        round that asks again a target the spec's coordinator gave up on (no
+        fallback left: the spec gives up, the impl retries it until the deadline)."""
+        first = entries[0] if entries else None
+        if first is None or first[1] != "tick" or not isinstance(first[3], GetTimeout):
+            return ""
+        name, op_id = first[2], first[3].op_id
+        request = self.ops.get((name, op_id))
+        top = self.config.top_n(self.config.keys[0])
+        new = [m for m in self.sim.in_flight() if m.id not in self.cache]
+
+        def given_up(m: InFlight) -> bool:  # a target no spec state still awaits
+            return isinstance(m.message, ReplicaGet) and m.src == name and (
+                m.message.op_id == op_id and m.dest in top and all(
+                    all(t != m.dest for c in s.node(name).coord if c.request == request
+                        for t, _ in c.awaiting) for s in self.frontier))
+
+        if request is not None and new and any(given_up(m) for m in new) and all(
+                isinstance(m.message, ReplicaGet) and m.message.op_id == op_id
+                for m in new):
+            return ("spec gap get-retry: the impl's get asks again a target the spec's "
+                    "coordinator gave up on (docs/refinement.md, trace validation)")
+        return ""
+
+    def _map(self, entries: Sequence[tuple[Any, ...]]
+             ) -> tuple[str, list[list[Step]], Evidence]:
+        """The event's label, its candidate step sequences, and the losses and
+        copies the simulator recorded (the evidence hidden drops/duplicates need:
+        positive counts are losses, negative are copies)."""
+        evidence: Evidence = Counter()
+        sends: dict[int, list[int]] = {}
+        for entry in entries:
+            if entry[1] == "lose" and entry[4] in _KINDS:
+                evidence[(self._kind(entry[4]), entry[2], entry[3])] += 1
+            elif entry[1] == "send":
+                message = self.sim_message(entry[2])
+                if message is not None:
+                    sends.setdefault(id(message.message), []).append(entry[2])
+        for ids in sends.values():
+            if len(ids) > 1:  # copies made when sent
+                m = self.sim_message(ids[0])
+                if m is not None and type(m.message).__name__ in _KINDS:
+                    evidence[(self._kind(type(m.message).__name__), m.src, m.dest)] -= (
+                        len(ids) - 1)
+        if self.submitted is not None:
+            label, actions = self.submitted
+            self.submitted = None
+            return label, [list(actions)], evidence
+        first = entries[0] if entries else (0.0, "nothing")
+        kind = first[1]
+        if kind in ("deliver", "blocked", "to_down_node"):
+            return self._message_event(kind, first[2], evidence)
+        if kind == "tick":
+            return self._tick(first[2], first[3], evidence)
+        if kind == "crash":
+            self._purge(first[2])
+            return f"crash {first[2]}", [[Crash(first[2])]], evidence
+        if kind == "start":
+            if first[3] == 0 and first[2] in self.config.joining:  # a new node starts
+                return f"start {first[2]}", [[]], evidence
+            return f"restart {first[2]}", [[Recover(first[2])]], evidence
+        if kind == "partition":
+            groups = first[2]
+            side = next(g for g in groups if self.config.nodes[0] in g)
+            ordered = tuple(n for n in self.config.all_nodes if n in side)
+            return f"partition {groups}", [[Partition(ordered)]], evidence
+        if kind == "heal":
+            return "heal", [[Heal()], []], evidence
+        return f"{kind}", [[]], evidence
+
+    def _kind(self, name: str) -> Kind:
+        """The spec kind of the impl message type ``name`` (membership: a hint
+        delivery is a range transfer)."""
+        if name == "HintDelivery" and self.config.membership:
+            return Kind.RANGE_TRANSFER
+        return _KINDS[name]
+
+    def sim_message(self, message_id: int) -> InFlight | None:
+        for m in self.sim.in_flight():
+            if m.id == message_id:
+                return m
+        return self.cache.get(message_id)
+
+    def _message_event(self, kind: str, message_id: int,
+                       evidence: Evidence
+                       ) -> tuple[str, list[list[Step]], Evidence]:
+        m = self.cache[message_id]
+        name = type(m.message).__name__
+        label = f"{kind} {name} {m.src}->{m.dest}"
+        if isinstance(m.message, ReplicaGetReply) and kind == "deliver":
+            seen = self.replies_seen.get((m.dest, m.message.op_id))
+            if seen is not None:  # the op may have ended in this very event
+                seen[m.src] = self.abstract_record(m.message.record)
+        if isinstance(m.message, KeyRecords) and kind == "deliver":
+            return label, [self._anti_entropy_half(m)], evidence
+        abstract = self.abstract_message(m)
+        if abstract is None:
+            return label, [[]], evidence
+        action: Action = Drop(abstract) if kind == "blocked" else Deliver(abstract)
+        # an answer the spec no longer waits for was purged by the spec: a stutter
+        return label, [[action], []] if abstract.kind in EXCHANGE else [[action]], evidence
+
+    def _tick(self, name: str, timer: object, evidence: Evidence
+              ) -> tuple[str, list[list[Step]], Evidence]:
+        label = f"tick {name} {timer!r}"
+        new = [m for m in self.sim.in_flight() if m.id not in self.cache and m.src == name]
+        if isinstance(timer, HintScan) and self.config.membership:
+            return label, [[]], evidence  # its transfers: trace_membership.membership_steps
+        if isinstance(timer, HintScan):
+            steps: list[Step] = []
+            for m in new:
+                if isinstance(m.message, HintDelivery):
+                    payload = self.abstract_record(m.message.record)
+                    steps.append(("handoff", trace_spec.handoff(self, name, m.dest,
+                                                      m.message.key.decode(), payload)))
+            return label, [steps], evidence
+        if isinstance(timer, PutTimeout | GetTimeout) and timer.target is None:
+            request = self.ops.get((name, timer.op_id))
+            if request is None:
+                return label, [[]], evidence
+            resent = [m for m in new if isinstance(m.message, ReplicaPut | ReplicaGet)]
+            options: list[list[Step]] = []
+            coord = self._spec_coord(name, request)
+            awaited = [t for t, _ in coord.awaiting] if coord is not None else []
+            ended = self._coordination(name, timer.op_id) is None
+            if ended:  # the deadline: the spec's timeouts of every node still awaited
+                options.append([("deadline", trace_spec.deadline(self, name, request))])
+                return label, options, evidence
+            lost = sum(evidence[(k, name, d)] for (k, s, d) in list(evidence)
+                       if s == name and k in (Kind.REPLICA_PUT, Kind.REPLICA_GET))
+            choices: list[list[Step]] = [[]]
+            for m in resent[:3]:  # each resent message: a resend or a retry
+                choices = [[*c, step] for c in choices
+                           for step in (("resend", trace_spec.resend(self, m)),
+                                        ("retry", trace_spec.retry(self, m)))]
+            for size in range(0, len(awaited) + 1):
+                for chosen in itertools.combinations(awaited, size):
+                    timeouts: list[Step] = [Timeout(name, request, t) for t in chosen]
+                    options.extend([*timeouts, *c] for c in choices)
+            if not options or not (resent or lost):
+                options.append([])
+            return label, options, evidence
+        return label, [[]], evidence
+
+    def _spec_coord(self, name: str, request: int) -> Any:
+        state = self.frontier[0]
+        return next((c for c in state.node(name).coord if c.request == request), None)
+
+    def _ended_gets(self) -> list[Step]:
+        """A trace-spec ``late-read-repair`` for every impl get that ended in this
+        event after answering its client."""
+        out: list[Step] = []
+        for (name, op_id), replied in list(self.gets_live.items()):
+            if self.sim.is_down(name):
+                del self.gets_live[(name, op_id)]
+                continue
+            op = self._coordination(name, op_id)
+            if op is not None:
+                self.gets_live[(name, op_id)] = op.replied
+                continue
+            del self.gets_live[(name, op_id)]
+            replies = self.replies_seen.pop((name, op_id), {})
+            if replied or self._answered(name, op_id):
+                out.append(("late-read-repair", trace_spec.late_read_repair(
+                    self, name, self.config.keys[0], replies)))
+        return out
+
+    def _answered(self, name: str, op_id: int) -> bool:
+        request = self.ops.get((name, op_id))
+        return any(r.spec_id == request and r.done and r.handle.error is None
+                   for r in self.requests.values())
+
+    def _anti_entropy_half(self, m: InFlight) -> list[Step]:
+        """The delivery of an anti-entropy ``KeyRecords`` (see the module docstring)."""
+        message = m.message
+        assert isinstance(message, KeyRecords)
+        steps: list[Step] = []
+        for key, record in zip(message.keys, message.records, strict=True):
+            name = key.decode()
+            if name not in self.config.keys:
+                continue
+            payload = self.abstract_record(record or None)
+            steps.append(("anti-entropy-half",
+                          trace_spec.ae_merge(self, m.src, m.dest, name, payload, message.reply)))
+        return steps
+
+    # ------------------------------------------------------------------ workload
+
+    def _schedule_turn(self, client: str, delay: float) -> None:
+        self.sim.schedule(self.sim.now + delay, lambda: self._turn(client))
+
+    def _turn(self, client: str) -> None:
+        """The client's next request (get, then put with the get's context)."""
+        state = self.clients[client]
+        is_get = self.turns.get(client, "get") == "get"
+        if (is_get and not self.can_get(client)) or (not is_get and not self.can_put(client)):
+            self.turns[client] = "done"
+            return
+        if not self.workload_open:
+            return
+        key = self.config.keys[0]
+        nodes = self.entry_nodes(key)
+        if not nodes:
+            self._schedule_turn(client, 0.5)
+            return
+        node = self.rng.choice(nodes)
+        ci = self.config.client_names.index(client)
+        if is_get:
+            spec_id = spec_model.get_id_of(self.config, ci, state.gets_issued)
+            state.gets_issued += 1
+            request: GetRequest | PutRequest = GetRequest(self.sim.new_request_id(),
+                                                          key.encode(), None, client)
+            action: Action = ClientGet(client, node, key)
+        else:
+            spec_id, counter, context = self.next_write(client, key)
+            request = PutRequest(self.sim.new_request_id(), key.encode(), value_of(spec_id),
+                                 context, None, client, counter)
+            action = ClientPut(client, node, key)
+        self.turns[client] = "put" if is_get else "get"
+        known = set(self._node(node).snapshot().coordinations)
+        state.busy = True
+        handle = self.sim.submit(node, request)
+        self.requests[request.request_id] = HarnessRequest(client, spec_id, key, not is_get,
+                                                           handle)
+        snapshot = self._node(node).snapshot() if not self.sim.is_down(node) else None
+        for op_id, op in (snapshot.coordinations.items() if snapshot else ()):
+            if op_id not in known:
+                self.ops[(node, op_id)] = spec_id
+                if op.kind == "get":
+                    self.gets_live[(node, op_id)] = op.replied
+                    store = self.abstract_record(self.cluster.storages[node].read(key.encode()))
+                    self.replies_seen[(node, op_id)] = {node: store}
+        self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",
+                          [action])
+
+    def _change(self) -> None:
+        """The membership change of the run: the joining node starts (it joins at its
+        first gossip round), or an up node of the ring leaves."""
+        if self.config.joining:
+            name = self.config.joining[0]
+            if self.sim.cut_links:  # the spec's partition has two sides: join after it
+                self.sim.schedule(self.sim.now + 0.5, self._change)
+                return
+            self.cluster.join(name)
+            self.submitted = (f"start {name} (to join)", [])
+            return
+        up = [n for n in self.config.nodes if self.up(n)]
+        if not up:
+            self.sim.schedule(self.sim.now + 0.5, self._change)
+            return
+        name = self.rng.choice(up)
+        self.cluster.leave(name)
+        self.submitted = (f"leave {name}", [])
+
+    def _client_replies(self) -> None:
+        waiting = {rid for rid, r in self.requests.items() if not r.done}
+        self._collect_replies()
+        for rid in sorted(waiting):
+            record = self.requests[rid]
+            if record.done:
+                self._schedule_turn(record.client, self.rng.uniform(0.05, 0.6))
