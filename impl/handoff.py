@@ -84,7 +84,8 @@ class HintedHandoff:
         for key in self.gossiper.scanned(pending_for):
             self.replica.reap(key)  # handed over: the old owner's copy goes
         out.extend(self.gossiper.handoffs_done(pending_for))
-        if not hints and self.gossiper.status is MemberStatus.LEAVING and timer.hints is None:
+        if (not hints and self.gossiper.status is MemberStatus.LEAVING and timer.hints is None
+                and self.gossiper.transfer_after is None):  # (pending: transfer not begun)
             # (a driver's scan of given hints sends those and does nothing else)
             return [*out, *self.gossiper.finish_leaving(now)]
         view = self.gossiper.view

@@ -30,7 +30,7 @@ import pytest
 
 from model_check.trace_membership import RELEASE_IN_REQUEST
 from model_check.trace_swarm import SeedReport
-from model_check.trace_validation import TraceValidator, trace_config, validate_seed
+from model_check.trace_validation import trace_config, validate_seed
 from tests.conftest import PROFILE
 from tests.refinement import mutations
 
@@ -68,41 +68,42 @@ def test_joins_validate_with_the_naive_handover() -> None:
     print(dict(steps), sum(r.events for r in reports), "events")
 
 
-@pytest.mark.xfail(strict=True, reason="impl transfers at its next hint scan and settles "
-                   "by rounds; fixed by the pending-knowledge change (also: an old owner "
-                   "restarted after its transfer keeps its copy, seeds 5 6 7)")
-def test_joins_validate_with_pending_ownership() -> None:
-    reports = _runs("join", "pending")
+#: seeds of 0-19 whose run does not validate yet, with why (pending ownership on
+#: knowledge, session 5: the transfer and the settlement wait for every member's
+#: seen digest; before it seeds 0, 4, 11, 12 and 14 of the joins diverged at the
+#: transfer, and before the leaving node's scan waited for its transfer, 14 of 20
+#: leaves did): each is an unfinished change at the run's end, not a divergence
+KNOWN_PENDING = {("join", 18): "no-convergence", ("leave", 12): "no-convergence"}
+
+
+@pytest.mark.parametrize("membership", ["join", "leave"])
+def test_membership_changes_validate_with_pending_ownership(membership: str) -> None:
+    reports = _runs(membership, "pending")
+    known = {r.seed: r.verdict for r in reports if (membership, r.seed) in KNOWN_PENDING}
+    assert known == {seed: v for (m, seed), v in KNOWN_PENDING.items()
+                     if m == membership and seed in SEEDS}, _failures(reports)
+    others = [r for r in reports if (membership, r.seed) not in KNOWN_PENDING]
+    assert all(r.verdict == "ok" for r in others), _failures(others)
+    for report in others:
+        assert report.membership["settle"] == 1, report.line()
+
+
+@pytest.mark.xfail(strict=True, reason="the naive leave: the implementation announces "
+                   "the handover at the leave, before its transfer arrives; the spec's "
+                   "naive handover waits for the transfers (14 of seeds 0-19)")
+def test_leaves_validate_with_the_naive_handover() -> None:
+    reports = _runs("leave", "immediate")
     assert all(r.verdict == "ok" for r in reports), _failures(reports)
-    for report in reports:
-        assert report.membership["settle"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason="a leaving node's own hint scan misses the transfer "
-                   "hint its rebalance kept (it announces left, or lets its copy go, before "
-                   "the transfer), and a node that left never announces the settlement")
-@pytest.mark.parametrize("handover", ["pending", "immediate"])
-def test_leaves_validate(handover: str) -> None:
-    reports = _runs("leave", handover)
-    assert all(r.verdict == "ok" for r in reports), _failures(reports)
-
-
-def test_the_transfer_before_every_member_knows_the_join_is_caught() -> None:
-    """Seed 0 with pending ownership: n3 sends k's range to n4 at its hint scan while
-    n1 has not heard of the join (its persisted view has no n4); the spec's transfer
-    waits until every member knows the change, and the validator names that guard.
-    (Today's implementation; after the pending-knowledge change the run validates:
-    this test then goes, with the xfail above flipped.)"""
-    validator = TraceValidator(trace_config(membership="join"), seed=0,
-                               swarm=_swarm(0))
-    report = validator.run()
-    assert report.verdict == "divergence", report.line()
-    assert "HintScan" in report.reason.split("\n")[0]
-    assert ("Transfer(src='n3', dst='n4', key='k') is not enabled: n1 do(es) not know "
-            "the change ('join', 'n4')") in report.reason
-    views = validator.views_now
-    assert views is not None and views[1][0] == 0 and views[1][2] == 1  # n1 / n3
-    assert report.membership["join"] == 1
+def test_a_leaving_node_announces_left_only_after_its_transfer() -> None:
+    """Seed 1, a leave with pending ownership: the leaving node's hint scan found no
+    hint while its transfer still waited for every member's knowledge, and it
+    announced ``left`` before handing anything over (impl/handoff.py now waits for
+    ``Gossiper.transfer_after``); the validator refused the handover then."""
+    report = validate_seed(1, config=trace_config(membership="leave", handover="pending"))
+    assert report.verdict == "ok", report.line() + report.reason
+    assert report.membership["transfer"] >= 1 and report.membership["settle"] == 1
 
 
 def _swarm(seed: int) -> object:
