@@ -98,9 +98,6 @@ def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
     assert lacking == []  # got 14 (key, new owner) pairs
 
 
-@pytest.mark.xfail(strict=True, reason="review bug 3: every reap of a key carrying the "
-                   "node's actor renews the node's actor for all keys: the clocks of "
-                   "the keys it coordinates grow by one entry per reap")
 def test_reaping_other_keys_does_not_grow_a_hot_keys_clock() -> None:
     """One key (``hot``) is read-modify-written through n1 while 20 other keys are
     written and deleted through n1 and reaped (safe). Each reap renews n1's actor

@@ -251,7 +251,8 @@ def test_a_reap_of_a_copy_holding_the_nodes_counters_begins_a_new_actor() -> Non
     state = deliver_all(do(state, ClientDelete("c1", "n1", "k")))
     assert Reap("k", ("n1",)) in _reaps(state)
     state = do(state, Reap("k", ("n1",)))
-    assert state.actor("n1") == "n1~1" and state.actor("n2") == "n2"
+    assert state.actor("n1", "k") == "n1~0.1" and state.actor("n2", "k") == "n2"
+    assert state.actor("n1") == "n1"  # a key epoch: its other keys keep their actor
     put_id = put_id_of(config, 1, 0)
     state = deliver_all(do(state, ClientPut("c2", "n1", "k")))
     assert put_id in state.client("c2").acked
