@@ -67,7 +67,14 @@ from impl.snapshot import NodeSnapshot, take_snapshot
 from impl.staging import StagedStorage
 from impl.storage.base import Storage
 from impl.timers import HintScan, Timer
-from impl.versions import STORAGE_ID_META, ClockMode, Record, lifetime_actor
+from impl.versions import (
+    STORAGE_ID_META,
+    ClockMode,
+    Record,
+    key_actor,
+    lifetime_actor,
+    renew_key_actor,
+)
 from spec.ring import Partitioning
 
 __all__ = ["Node"]
@@ -143,13 +150,12 @@ class Node:
         self.handoff = HintedHandoff(name, config, self.hints, self.replica, self.quorum,
                                      self.gossiper)
         self.read_repair = ReadRepairer(name, self.replica, self.stats)
-        self._seed = seed
-        self.reaper = Reaper(name, config, self.replica, lambda: self.actor, self._renew_actor,
+        self.reaper = Reaper(name, config, self.replica, self.key_actor, self._renew_actor,
                              members=self._members, hints=self.hints, busy=self._busy,
                              deliver_hints=lambda now, ids: self.handoff.on_scan(
                                  now, HintScan(ids)))
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
-                                   self.actor, self.reaper)
+                                   self.key_actor, self.reaper)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
                                    ids, self.reaper)
         self.forwarder = Forwarder(name, config, self.mode, self.quorum, ids, self._coordinate)
@@ -185,10 +191,17 @@ class Node:
             return handler(now, src, message)
         return on_delivery
 
-    def _renew_actor(self) -> None:
-        """Mint under a new actor from now on (a reap forgot this one's counters)."""
-        self.actor = self.puts.actor = lifetime_actor(
-            self.storage, self.name, seed=self._seed, now=self._now, renew=True)
+    def key_actor(self, key: bytes) -> str:
+        """The actor this node mints ``key``'s dots under: its lifetime's
+        (:attr:`actor`) in the key's current key epoch (:func:`impl.versions.key_actor`)."""
+        if not self.config.actor_epochs:
+            return self.actor
+        return key_actor(self.storage, self.actor, key)
+
+    def _renew_actor(self, key: bytes) -> None:
+        """Mint ``key`` (only it) under a new actor from now on: a reap forgot the
+        copy holding this one's counters (a new key epoch, kv679)."""
+        renew_key_actor(self.storage, self.actor, key)
 
     # ================================================================== inputs
 

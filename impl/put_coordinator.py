@@ -111,10 +111,10 @@ class PutCoordinator:
     """The puts node ``name`` coordinates (see the module docstring)."""
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica, hints: HintStore,
-                 quorum: SloppyQuorum, ids: itertools.count[int], actor: str,
-                 reaper: Reaper) -> None:
+                 quorum: SloppyQuorum, ids: itertools.count[int],
+                 actor: Callable[[bytes], str], reaper: Reaper) -> None:
         self.name = name
-        #: the actor id this node mints dots under (its storage lifetime's; kv679)
+        #: key -> the actor id this node mints the key's dots under (kv679)
         self.actor = actor
         self.config = config
         self.mode = ClockMode(config.clock)
@@ -141,7 +141,7 @@ class PutCoordinator:
         value = TOMBSTONE if request.delete else request.value
         record = apply_put(stored, context, value, coordinator=self.name,
                            client_id=request.client_id, now=now,
-                           client_counter=request.client_counter, actor=self.actor,
+                           client_counter=request.client_counter, actor=self.actor(key),
                            truncation=self.config.truncation,
                            hybrid=self.config.lww_timestamps == "hybrid",
                            per_put=self.config.vclock_truncation == "put")

@@ -63,11 +63,14 @@ lost, a copy that changed). A node that reaped and then coordinated a put of the
 key would mint a dot a tombstone still held elsewhere already carries, and that
 replica (and every one anti-entropy or read repair then reaches) would drop the
 put as already seen: an acknowledged write lost. So a node whose reaped copy
-carried a counter of its actor mints under a new actor from then on
-(:func:`impl.versions.lifetime_actor` with ``renew``; with ``actor_epochs``, as
-after a disk loss), as the spec's reap does (:mod:`spec.deletes`). Riak's fix is
-the same in kind, per key (a vnode coordinating a put of a key it has no object
-for begins a new epoch: "Per-Key Actor Epochs In Riak", R. Brown, 2015).
+carried a counter of its actor for the key begins a new *key epoch*: it mints
+that key, and only that key, under a new actor from then on
+(:func:`impl.versions.renew_key_actor`, with ``actor_epochs``), as the spec's
+reap does (:mod:`spec.deletes`). Per key, as Riak's fix (``riak_kv_vnode``'s
+``new_key_epoch``: a vnode coordinating a put of a key it has no object for
+begins a new epoch; "Per-Key Actor Epochs In Riak", R. Brown, 2015): renewing
+the node's actor for every key would give each key the node coordinates one
+more clock entry per reaped key, without bound.
 """
 
 from __future__ import annotations
@@ -128,8 +131,8 @@ class Reaper:
     hints and nothing in progress.)"""
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica,
-                 actor: Callable[[], str] = lambda: "",
-                 renew_actor: Callable[[], None] = lambda: None, *,
+                 actor: Callable[[bytes], str] = lambda key: "",
+                 renew_actor: Callable[[bytes], None] = lambda key: None, *,
                  members: Callable[[], tuple[tuple[str, ...], bytes]] = _no_members,
                  hints: HintStore | None = None,
                  busy: Callable[[bytes], bool] = lambda key: False,
@@ -138,7 +141,7 @@ class Reaper:
         self.name = name
         self.config = config
         self.replica = replica
-        #: the actor id the node mints under now, and how it begins a new one
+        #: the actor id the node mints a key under now, and how it begins a new one
         self.actor = actor
         self.renew_actor = renew_actor
         self.members = members
@@ -286,5 +289,5 @@ class Reaper:
         if self.config.delete_mode == "safe" and mine != self.replica.parse(record):
             return
         self.replica.reap(key)
-        if self.config.actor_epochs and context_clock(mine).counter(self.actor()):
-            self.renew_actor()  # the counters go with the copy (kv679: module docstring)
+        if self.config.actor_epochs and context_clock(mine).counter(self.actor(key)):
+            self.renew_actor(key)  # the counters go with the copy (kv679: module docstring)

@@ -37,6 +37,11 @@ needs. The record is what the storage engine keeps (as the bytes of
 :func:`lifetime_actor`, a fresh id for each storage lifetime, persisted in the
 store's meta table, so a node whose disk was replaced, or whose buffered writes a
 crash lost, never issues an (actor, counter) pair twice for a key (Riak's kv679).
+A reap that removed the node's copy of a key holding a counter of its actor for
+that key begins a *key epoch* (:func:`renew_key_actor`): the node mints that key,
+and only that key, under ``<lifetime actor>.<key epoch>`` from then on
+(:func:`key_actor`; Riak's per-key epochs), so its other keys' clocks do not gain
+an entry per reap.
 
 *Truncation* (vector-clock modes, paper 4.4): a record written under a
 :class:`Truncation` policy carries it, and every put and every merge drops the
@@ -85,12 +90,14 @@ __all__ = [
     "decode_record",
     "encode_record",
     "is_tombstone_only",
+    "key_actor",
     "lifetime_actor",
     "live_values",
     "lww_stamp_of",
     "lww_version",
     "merge",
     "merge_all",
+    "renew_key_actor",
     "truncate",
     "truncate_new_clock",
     "values",
@@ -364,11 +371,14 @@ def sibling_count(record: Record) -> int:
 ACTOR_META = "actor"
 LIFETIMES_META = "actor-lifetimes"
 STORAGE_ID_META = "storage-id"
+#: The prefix of the key epoch table's meta entries (:func:`key_actor`): the name is
+#: the prefix and the key in hex, the value ``b"<epoch> <lifetime actor>"``.
+KEY_EPOCH_META = "key-epoch:"
 _ACTOR_SUFFIX_HEX = 12
 
 
 def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
-                   epochs: bool = True, renew: bool = False) -> str:
+                   epochs: bool = True) -> str:
     """The actor id node ``name`` mints dots and clock entries under, for the
     lifetime of its storage (Riak's per-vnode id and epochs against kv679).
 
@@ -380,9 +390,8 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     copy of a dot other replicas hold). The id hashes ``name``, ``seed``, ``now``,
     a per-store start count and the engine's ``storage-id`` meta entry (random
     bytes the SQLite engine writes when it creates a file), so a new lifetime's id
-    differs from every earlier one. ``renew`` begins a new id even so (a reap
-    removed a copy holding counters of the kept one: :mod:`impl.reaping`). The id
-    is flushed before it is returned: it is
+    differs from every earlier one (a reap begins a key epoch instead:
+    :func:`key_actor`). The id is flushed before it is returned: it is
     durable before any dot minted under it leaves the node. Names too long to fit
     a context's 255-byte id once suffixed are replaced by a digest.
     """
@@ -390,7 +399,7 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
         return name
     buffered = getattr(storage, "fsync", "always") == "buffered"
     kept = storage.get_meta(ACTOR_META)
-    if kept is not None and not buffered and not renew:
+    if kept is not None and not buffered:
         return kept.decode("utf-8")
     lifetimes = int(storage.get_meta(LIFETIMES_META) or b"0") + 1
     entropy = storage.get_meta(STORAGE_ID_META) or b""
@@ -404,3 +413,36 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     storage.set_meta(ACTOR_META, actor.encode("utf-8"))
     storage.flush()
     return actor
+
+
+def _key_epoch(storage: Storage, lifetime: str, key: bytes) -> int:
+    """The key epoch of ``key`` in the storage lifetime ``lifetime`` (0: none begun)."""
+    kept = storage.get_meta(KEY_EPOCH_META + key.hex())
+    if kept is None:
+        return 0
+    epoch, _, of = kept.decode("utf-8").partition(" ")
+    return int(epoch) if of == lifetime else 0
+
+
+def key_actor(storage: Storage, lifetime: str, key: bytes) -> str:
+    """The actor a node whose storage lifetime's actor is ``lifetime``
+    (:func:`lifetime_actor`) mints ``key`` under: ``lifetime`` itself until a reap
+    begins a key epoch ``e`` of ``key`` (:func:`renew_key_actor`), then
+    ``<lifetime>.<e>``. The key epoch table is a set of meta entries of the
+    node's storage (``KEY_EPOCH_META``): it survives a restart, and a replaced
+    disk forgets it along with everything else, when a new lifetime actor takes
+    over; an entry of an earlier lifetime counts as none. Riak's per-key epochs
+    (basho/riak_kv, ``riak_kv_vnode``'s ``new_key_epoch``: "any time a key is
+    (re)created"; kv679). Raises StorageError as the engine's ``get_meta`` does."""
+    epoch = _key_epoch(storage, lifetime, key)
+    return f"{lifetime}.{epoch}" if epoch else lifetime
+
+
+def renew_key_actor(storage: Storage, lifetime: str, key: bytes) -> str:
+    """Begin a new key epoch of ``key`` (a reap removed a copy holding counters of
+    the actor ``key`` was minted under: :mod:`impl.reaping`) and return the new
+    :func:`key_actor`. The entry is written through ``storage`` (the node's staged
+    view: durable before any dot minted under it leaves the node)."""
+    epoch = _key_epoch(storage, lifetime, key) + 1
+    storage.set_meta(KEY_EPOCH_META + key.hex(), f"{epoch} {lifetime}".encode())
+    return f"{lifetime}.{epoch}"

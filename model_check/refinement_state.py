@@ -48,8 +48,10 @@ Abstraction function (:meth:`Lockstep.abstract`), impl -> spec:
   ticks of ``LWW_TICK_S``, with its coordinator);
 - actors: each node's implementation actor ids (``n~<hex>`` with actor epochs,
   from its storage's meta table), in order of appearance, are the spec's ``n``,
-  ``n~1``, ``n~2``... (``State.actor``); DVVSet and server-vclock entries are
-  renamed before comparing;
+  ``n~1``, ``n~2``... (``State.actor``), and the key actors a reap begins
+  (``<lifetime actor>.<e>``, from the storage's key epoch table) are the spec's
+  ``n~<lifetime>.<e>``; DVVSet and server-vclock entries are renamed before
+  comparing;
 - tombstones (deletes): every tombstone has the same value
   (:data:`impl.versions.TOMBSTONE`), so a tombstone maps to the put id of the
   delete that wrote it by its *identity*: its dot (dvv), its clock (vector-clock
@@ -93,6 +95,7 @@ from impl.versions import (
     Sibling,
     decode_record,
     is_tombstone_only,
+    key_actor,
 )
 from spec import dvv
 from spec import model as spec_model
@@ -111,7 +114,7 @@ from spec.clocks import values as clocks_values
 from spec.config import Config
 from spec.errors import ConfigError, InvalidValueError
 from spec.membership import current_top, serving_top
-from spec.state import Kind, Message, State, new_message
+from spec.state import Kind, Message, State, actor_id, new_message
 from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
 
@@ -420,16 +423,32 @@ class LockstepState:
         """Name each node's implementation actors (``name~<hex>`` with actor epochs,
         kept in its storage's meta table) as the spec does, in order of appearance:
         the first lifetime's is ``name``, the k-th later one's ``name~k`` (a joining
-        node's once it joined)."""
+        node's once it joined); and its key actors (:meth:`_note_key_actors`)."""
         for name in self.present:
             kept = self.cluster.storages[name].get_meta(ACTOR_META)
             actor = (kept.decode("utf-8") if kept is not None
                      else None if self.config.actor_epochs else name)
-            if actor is None or actor in self.actor_names:
+            if actor is None:
                 continue
-            lifetime = len(self.lifetimes[name])
-            self.lifetimes[name].append(actor)
-            self.actor_names[actor] = f"{name}~{lifetime}" if lifetime else name
+            if actor not in self.actor_names:
+                lifetime = len(self.lifetimes[name])
+                self.lifetimes[name].append(actor)
+                self.actor_names[actor] = f"{name}~{lifetime}" if lifetime else name
+            if self.config.actor_epochs:
+                self._note_key_actors(name, actor)
+
+    def _note_key_actors(self, name: str, actor: str) -> None:
+        """Name node ``name``'s key actors in its lifetime ``actor``
+        (``<actor>.<e>``, from its storage's key epoch table) as the spec does:
+        ``name~<lifetime>.<e>`` (``State.actor`` with a key epoch)."""
+        storage = self.cluster.storages[name]
+        lifetime = self.lifetimes[name].index(actor)
+        for key in self.config.keys:
+            current = key_actor(storage, actor, key.encode())
+            if current == actor or current in self.actor_names:
+                continue
+            for e in range(1, int(current.rpartition(".")[2]) + 1):
+                self.actor_names[f"{actor}.{e}"] = actor_id(name, lifetime, e)
 
     def _renamed_clock(self, clock: VClock) -> VClock:
         """A server-vclock ``clock`` with every implementation actor renamed to the spec's."""

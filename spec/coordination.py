@@ -120,7 +120,7 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
             wall = len(edit.puts) - edit.puts.count(None) + config.wall_offset(node)
         new_local, payload, clock, stamp, counter, dot = clocks.put(
             config.clock, local, context, request, node, client, cl.counter, edit.puts,
-            actor=edit.actor(node), wall=wall, hybrid=config.lww_timestamps == "hybrid",
+            actor=edit.actor(node, key), wall=wall, hybrid=config.lww_timestamps == "hybrid",
             threshold=config.vclock_threshold,
         )
         history = frozenset({request} | (last.history if last is not None else frozenset()))

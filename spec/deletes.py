@@ -70,6 +70,20 @@ and each reap keeps this, in any order of the nodes. Each part is needed:
   seeded mutant ``not-quiet`` of tests/model_check/test_deletes.py, with a
   replica put in flight); a get whose replies hold ``v`` read-repairs it.
 
+*Actors* (Riak's kv679). A node mints a dvv dot (or a server-vclock entry) for
+a key one above the counter of its actor in its own copy of the key; a reap
+forgets that copy while other replicas may still hold the tombstone, so a put
+the node coordinated next under the same actor would re-mint a dot they hold
+already and be dropped as seen. With ``features.actor_epochs`` a reap of a copy
+that carried a counter of the node's actor for the key begins a new *key epoch*
+(``State.key_epochs``): the node mints that key, and only that key, under
+``n~<lifetime>.<key epoch>`` from then on; its other keys keep their actor, so a
+hot key's clock does not grow an entry per reaped key. Riak's fix is per key in
+the same way (``riak_kv_vnode``: ``new_key_epoch`` when a vnode coordinates a key
+it holds no object of; "Per-Key Actor Epochs In Riak", R. Brown, 2015). A new
+storage lifetime (a disk loss) forgets the key epochs with the rest of the disk:
+its actor is new for every key.
+
 Only *acknowledged* deletes count: ``no_resurrection`` promises nothing for
 a delete that failed (a failed write is not rolled back in Dynamo either), and
 once the key is quiet no coordination is left to acknowledge one later. Unlike a
@@ -90,7 +104,7 @@ from functools import lru_cache
 from spec import clocks, dvv
 from spec.actions import Action, Reap
 from spec.dvv import DVVSet
-from spec.state import NodeState, State, new_node
+from spec.state import NodeState, State, key_epoch, new_node
 from spec.step import Edit, Plan
 
 __all__ = ["reaps"]
@@ -154,16 +168,18 @@ def _covered(state: State, acked: set[int], tombstones: frozenset[int]) -> froze
 
 def _reaped(state: State, plan: Plan, key: str, name: str) -> State:
     """``state`` with ``key``'s copy on node ``name`` emptied; with actor epochs, if
-    the copy carried a counter of ``name``'s actor, ``name`` mints under a new actor
-    from now on (module docstring: the counter is forgotten with the copy)."""
+    the copy carried a counter of the actor ``name`` mints ``key`` under, ``name``
+    begins a new key epoch: it mints ``key`` (and no other key) under a new actor
+    from now on (module docstring, "Actors": the counter is forgotten with the copy)."""
     edit = Edit(state, plan)
     k = plan.key_index[key]
     node = edit.node(name)
     store = (*node.store[:k], clocks.empty(plan.config.clock), *node.store[k + 1 :])
     edit.set_node(name, new_node(node.up, store, node.hints, node.coord))
-    if plan.config.actor_epochs and _mentions(state, node.store[k], edit.actor(name)):
-        i = plan.index[name]
-        edit.epochs = (*edit.epochs[:i], edit.epochs[i] + 1, *edit.epochs[i + 1 :])
+    if plan.config.actor_epochs and _mentions(state, node.store[k], edit.actor(name, key)):
+        epoch = key_epoch(edit.key_epochs, name, key)
+        edit.key_epochs = frozenset(
+            [*(e for e in edit.key_epochs if e[:2] != (name, key)), (name, key, epoch + 1)])
     return edit.build()
 
 

@@ -128,4 +128,6 @@ def _down(state: State, plan: Plan, name: str, node: NodeState, *, lose: bool,
         i = plan.index[name]
         epochs = edit.epochs
         edit.epochs = (*epochs[:i], epochs[i] + 1, *epochs[i + 1 :])
+        if edit.key_epochs:  # the new lifetime's actor is new for every key
+            edit.key_epochs = frozenset(e for e in edit.key_epochs if e[0] != name)
     return edit

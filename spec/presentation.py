@@ -126,6 +126,9 @@ def describe(state: State) -> dict[str, Any]:
         | ({"disk_losses": state.used[4]} if config.disk_losses else {}),
         **({"actors": {name: state.actor(name) for name in config.all_nodes}}
            if any(state.epochs) else {}),
+        **({"key_actors": {f"{name} {key}": state.actor(name, key)
+                           for name, key, _ in sorted(state.key_epochs)}}
+           if state.key_epochs else {}),
         **({"membership": {
             "log": [f"{event} {node}" for event, node in state.membership.log],
             "views": dict(zip(config.all_nodes, state.membership.views, strict=True)),

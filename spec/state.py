@@ -25,6 +25,12 @@ with its parent, so a cached hash is computed once per new part):
 * ``epochs``: per node, in ring order, the storage lifetime its actor belongs to
   (0: the first, whose actor is the bare name; each disk loss, or each restart of
   a buffered node, begins a new one when ``features.actor_epochs`` is on);
+* ``key_epochs``: the *key epochs* ``(node, key, epoch)`` (epoch >= 1; absent: 0):
+  a reap that removed node ``n``'s copy of ``key`` holding a counter of the actor
+  ``n`` mints ``key`` under begins a new key epoch, so ``n``'s later writes of that
+  key, and of no other, mint under a new actor (:meth:`State.actor`; Riak's per-key
+  epochs, ``riak_kv_vnode``'s ``new_key_epoch``: "any time a key is (re)created");
+  a new storage lifetime forgets the node's key epochs (its actor is new anyway);
 * ``hints_acked`` / ``hints_deleted``: ghost records of hint deliveries that the
   intended node acknowledged, and of hints their fallback deleted.
 
@@ -63,8 +69,10 @@ __all__ = [
     "Message",
     "NodeState",
     "State",
+    "actor_id",
     "cached_hash",
     "clients_hash",
+    "key_epoch",
     "messages_hash",
     "new_client",
     "new_coordination",
@@ -305,6 +313,8 @@ def _state_hash(s: State) -> int:
              puts_hash(s.puts))
     _set(s, "_parts", parts)
     h = hash((parts, s.side, s.used, s.hints_acked, s.hints_deleted, s.epochs))
+    if s.key_epochs:
+        h = hash((h, s.key_epochs))
     return h if s.membership is None else hash((h, s.membership._hash))
 
 
@@ -329,6 +339,8 @@ class State:
                                               hash=False)
     #: the ring's membership changes (None: a configuration without any)
     membership: MembershipState | None = None
+    #: the key epochs ``(node, key, epoch)``, epoch >= 1 (module docstring)
+    key_epochs: frozenset[tuple[str, str, int]] = frozenset()
 
     def node(self, name: str) -> NodeState:
         """The state of the node called ``name``."""
@@ -338,15 +350,32 @@ class State:
         """The state of the client called ``name``."""
         return self.clients[self.config.client_names.index(name)]
 
-    def actor(self, name: str) -> str:
-        """The actor id node ``name`` mints dots and clock entries under: its name in
-        its first storage lifetime, ``name~<epoch>`` in a later one (Riak's kv679)."""
+    def actor(self, name: str, key: str | None = None) -> str:
+        """The actor id node ``name`` mints dots and clock entries of ``key`` under
+        (:func:`actor_id`; ``key`` None: its lifetime's actor, no key epoch)."""
         epoch = self.epochs[self.config.all_nodes.index(name)]
-        return f"{name}~{epoch}" if epoch else name
+        return actor_id(name, epoch, key_epoch(self.key_epochs, name, key))
 
     def put_record(self, put_id: int) -> PutRecord | None:
         """The put table entry of ``put_id`` (None until a coordinator performed it)."""
         return self.puts[put_id - 1]
+
+
+def actor_id(name: str, epoch: int, key_epoch: int = 0) -> str:
+    """Node ``name``'s actor in storage lifetime ``epoch`` and key epoch ``key_epoch``:
+    ``name`` in its first lifetime, ``name~<epoch>`` in a later one (Riak's kv679),
+    ``name~<epoch>.<key epoch>`` once a reap began a key epoch (Riak's per-key
+    epochs)."""
+    if key_epoch:
+        return f"{name}~{epoch}.{key_epoch}"
+    return f"{name}~{epoch}" if epoch else name
+
+
+def key_epoch(key_epochs: frozenset[tuple[str, str, int]], name: str, key: str | None) -> int:
+    """Node ``name``'s key epoch of ``key`` in ``key_epochs`` (0: none begun)."""
+    if not key_epochs or key is None:
+        return 0
+    return next((e for n, k, e in key_epochs if n == name and k == key), 0)
 
 
 # -- hashes ----------------------------------------------------------------------------
@@ -494,7 +523,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               hints_acked: frozenset[HintRecord], hints_deleted: frozenset[HintRecord],
               epochs: tuple[int, ...], config: Config,
               parts: tuple[int, int, int, int] | None = None,
-              membership: MembershipState | None = None) -> State:
+              membership: MembershipState | None = None,
+              key_epochs: frozenset[tuple[str, str, int]] = frozenset()) -> State:
     """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``)."""
     if parts is None:
         parts = (nodes_hash(nodes), messages_hash(messages), clients_hash(clients),
@@ -512,6 +542,9 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     _set(s, "config", config)
     _set(s, "_parts", parts)
     _set(s, "membership", membership)
+    _set(s, "key_epochs", key_epochs)
     h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
+    if key_epochs:
+        h = hash((h, key_epochs))
     _set(s, "_hash", h if membership is None else hash((h, membership._hash)))
     return s

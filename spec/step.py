@@ -34,7 +34,9 @@ from spec.state import (
     Message,
     NodeState,
     State,
+    actor_id,
     clients_hash,
+    key_epoch,
     messages_hash,
     new_client,
     new_node,
@@ -206,8 +208,8 @@ class Edit:
     and shares the rest with the source."""
 
     __slots__ = ("clients", "clients_dirty", "epochs", "hints_acked", "hints_deleted",
-                 "membership", "messages", "messages_dirty", "nodes", "nodes_dirty", "plan",
-                 "puts", "sent", "side", "source", "used")
+                 "key_epochs", "membership", "messages", "messages_dirty", "nodes",
+                 "nodes_dirty", "plan", "puts", "sent", "side", "source", "used")
 
     def __init__(self, state: State, plan: Plan) -> None:
         self.source = state
@@ -224,6 +226,7 @@ class Edit:
         self.hints_acked = state.hints_acked
         self.hints_deleted = state.hints_deleted
         self.epochs = state.epochs
+        self.key_epochs = state.key_epochs
         self.membership = state.membership
         self.sent = False
 
@@ -239,10 +242,10 @@ class Edit:
             self.nodes_dirty = True
         self.nodes[self.plan.index[name]] = node  # type: ignore[index]
 
-    def actor(self, name: str) -> str:
-        """The actor id node ``name`` mints under now (see :meth:`State.actor`)."""
+    def actor(self, name: str, key: str | None = None) -> str:
+        """The actor id node ``name`` mints ``key`` under now (see :meth:`State.actor`)."""
         epoch = self.epochs[self.plan.index[name]]
-        return f"{name}~{epoch}" if epoch else name
+        return actor_id(name, epoch, key_epoch(self.key_epochs, name, key))
 
     def reachable(self, a: str, b: str) -> bool:
         """Both nodes up and on the same side of the partition."""
@@ -364,6 +367,7 @@ class Edit:
             source.config,
             (hn, hm, hc, hp),
             self.membership,
+            self.key_epochs,
         )
 
 

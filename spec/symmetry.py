@@ -177,6 +177,7 @@ def rename_clients(state: State, perm: Sequence[int], *, trusted: bool = False) 
         state.epochs,
         config,
         membership=state.membership,
+        key_epochs=state.key_epochs,
     )
 
 

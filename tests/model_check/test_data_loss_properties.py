@@ -80,7 +80,7 @@ def test_the_new_properties_are_always_properties() -> None:
 
 
 def test_actor_epochs_that_reuse_the_bare_name_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Edit, "actor", lambda self, name: name)
+    monkeypatch.setattr(Edit, "actor", lambda self, name, key=None: name)
     for name in ("dvv-amnesia-actor-epochs", "dvv-buffered-crash-actor-epochs"):
         result = check(entry(name).config, properties=["acked_writes_durable"])
         assert result.verdict("acked_writes_durable") == Verdict.VIOLATED, name

@@ -22,6 +22,7 @@ from spec.actions import (
     ClientPut,
     Crash,
     Deliver,
+    DiskLoss,
     Drop,
     Reap,
     Recover,
@@ -251,12 +252,32 @@ def test_a_reap_of_a_copy_holding_the_nodes_counters_begins_a_new_actor() -> Non
     state = deliver_all(do(state, ClientDelete("c1", "n1", "k")))
     assert Reap("k", ("n1",)) in _reaps(state)
     state = do(state, Reap("k", ("n1",)))
-    assert state.actor("n1") == "n1~1" and state.actor("n2") == "n2"
+    assert state.actor("n1", "k") == "n1~0.1" and state.actor("n2", "k") == "n2"
+    assert state.actor("n1") == "n1"  # a key epoch: its other keys keep their actor
     put_id = put_id_of(config, 1, 0)
     state = deliver_all(do(state, ClientPut("c2", "n1", "k")))
     assert put_id in state.client("c2").acked
     assert all(put_id in _store(state, n) for n in ("n1", "n2", "n3"))
     assert acked_writes_durable(state)
+
+
+def test_a_reap_renews_the_actor_of_the_reaped_key_only() -> None:
+    """Per-key epochs (the review's bug 3): n1 coordinated a put and a delete of
+    ``k``; its reap of ``k`` begins a key epoch of ``k`` alone: ``j`` keeps n1's
+    actor (renewing the node's actor for every key, the old rule, gives each key
+    n1 coordinates one more clock entry per reaped key). A disk loss forgets the
+    key epoch with the rest of the disk."""
+    config = BASE.replace(keys=("k", "j"), drops=0, read_modify_write=False,
+                          disk_losses=1)
+    state = deliver_all(do(initial_state(config), ClientPut("c1", "n1", "k")))
+    state = deliver_all(do(state, ClientGet("c1", "n1", "k")))
+    state = deliver_all(do(state, ClientDelete("c1", "n1", "k")))
+    state = do(state, Reap("k", ("n1",)))
+    assert state.key_epochs == frozenset({("n1", "k", 1)})
+    assert state.actor("n1", "k") == "n1~0.1"
+    assert state.actor("n1", "j") == state.actor("n1") == "n1"
+    state = do(state, DiskLoss("n1"))
+    assert state.key_epochs == frozenset() and state.actor("n1", "k") == "n1~1"
 
 
 def test_keep_never_reaps() -> None:
