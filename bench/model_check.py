@@ -57,7 +57,7 @@ LARGE_STATES = 1_000_000
 SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
-SECTIONS = ("table", "split", "compiled", "por", "workers", "simulate", "spin")
+SECTIONS = ("table", "split", "memo", "compiled", "por", "workers", "simulate", "spin")
 """The parts of the run (``--section``)."""
 COMPILED = (*SCALING, "lww-two-clients", "delete-immediate")
 """The configurations of the compiled-against-pure rows (the last two: two clients, where
@@ -99,6 +99,19 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "split":  # name = suite entry: where check()'s CPU goes
         return _split(name)
+    if kind in ("memo", "no-memo"):  # name = suite entry; all its properties
+        from model_check.spec_model import spec_model
+        from model_check.suite import entry as suite_entry
+
+        chosen = suite_entry(name)
+        model = spec_model(chosen.config, memo=kind == "memo")
+        result = check(chosen.config, list(chosen.expected), model=model)
+        memo = model.memoised_successors
+        return {"distinct_states": result.distinct_states, "transitions": result.transitions,
+                "cpu_seconds": time.process_time() - started, "peak_memory": peak_memory_bytes(),
+                "entries": memo.entries() if memo else 0,
+                "hits": memo.hits if memo else 0, "misses": memo.misses if memo else 0,
+                "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "spec-path":  # name = suite entry; the pure or the compiled spec (the env)
         return _spec_path(name)
     if kind in ("por", "no-por"):  # name = suite entry; all its properties
@@ -177,8 +190,9 @@ def _split(name: str) -> dict[str, Any]:
         return float(statistics.median(times))
 
     def spec_only() -> None:
+        fresh = spec_model(chosen.config).successors  # the memo's caches empty, as in check()
         for state in states:
-            for _ in model.successors(state):
+            for _ in fresh(state):
                 pass
 
     def replay(state: Any) -> list[Any]:
@@ -188,7 +202,7 @@ def _split(name: str) -> dict[str, Any]:
             "transitions": sum(len(steps or ()) for steps in table.values()),
             "successors": cpu(spec_only),
             "explorer": cpu(lambda: explore(model.initial_states(), replay)),
-            "bare": cpu(lambda: explore_model(model)),
+            "bare": cpu(lambda: explore_model(spec_model(chosen.config))),
             "check": cpu(lambda: check(chosen.config, list(chosen.expected)))}
 
 
@@ -261,6 +275,35 @@ def _compiled_rows(timeout: float) -> None:
         print(f"  {name:<18} {pure['distinct_states']:,} states; " + "; ".join(cells)
               + f"; verdicts {'same' if pure['verdicts'] == fast['verdicts'] else 'DIFFER'}",
               flush=True)
+
+
+def _memo_rows(timeout: float) -> None:
+    """check() with the memoised successors (model_check/spec_memo.py, the default)
+    against the spec's own, medians of 3 alternating runs in fresh processes."""
+    print("\nmemoised successors (model_check/spec_memo.py) against the spec's own (check() "
+          "with all of the entry's properties; medians of 3 alternating runs):")
+    for name in SCALING:
+        runs: dict[str, list[dict[str, Any]]] = {"no-memo": [], "memo": []}
+        for _ in range(3):
+            for kind in runs:
+                run = _measure(kind, name, True, timeout)
+                if run is not None and "error" not in run:
+                    runs[kind].append(run)
+        if not runs["memo"] or not runs["no-memo"]:
+            print(f"  {name:<18} failed", flush=True)
+            continue
+        off, on = runs["no-memo"][0], runs["memo"][0]
+        states = off["distinct_states"]
+        cpu = {kind: statistics.median(r["cpu_seconds"] for r in runs[kind]) for kind in runs}
+        peak = {kind: statistics.median(r["peak_memory"] for r in runs[kind]) for kind in runs}
+        same = (off["verdicts"] == on["verdicts"] and states == on["distinct_states"]
+                and off["transitions"] == on["transitions"])
+        print(f"  {name:<18} {states:,} states: {cpu['no-memo']:.2f} -> {cpu['memo']:.2f} CPU-s"
+              f" ({cpu['no-memo'] / cpu['memo']:.2f}x), {states / cpu['no-memo']:,.0f} -> "
+              f"{states / cpu['memo']:,.0f} states/CPU-s; steps {on['hits']:,} hits, "
+              f"{on['misses']:,} misses; {on['entries']:,} cache entries, peak "
+              f"{(peak['memo'] - peak['no-memo']) / states:+,.0f} B/state; states, "
+              f"transitions and verdicts {'same' if same else 'DIFFER'}", flush=True)
 
 
 def _split_rows(timeout: float) -> None:
@@ -435,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
                       f"{off['verdicts']}", flush=True)
     if "split" in sections:
         _split_rows(args.timeout)
+    if "memo" in sections:
+        _memo_rows(args.timeout)
     if "compiled" in sections:
         _compiled_rows(args.timeout)
     if "por" in sections:

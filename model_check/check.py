@@ -44,6 +44,7 @@ from model_check.liveness import check_eventually_reachable
 from model_check.model import Model
 from model_check.por import spec_reduction
 from model_check.properties import PROPERTIES, Expectation, Property
+from model_check.spec_memo import memo_predicates
 from model_check.spec_model import SpecModel, spec_model
 from model_check.trace import Trace
 from spec.actions import Action
@@ -265,6 +266,9 @@ def check(
                              "no other model")
         reduction, por_note = spec_reduction(resolved, props)
     safety = {p.name: p.holds for p in props if p.kind is Expectation.ALWAYS and p.holds}
+    memoised = isinstance(system, SpecModel) and system.memoised
+    if memoised:  # the costly ones cached per the parts they read (model_check.spec_memo)
+        safety = memo_predicates(safety)
     eventually = [p for p in props if p.kind is Expectation.EVENTUALLY]
     sometimes = [p for p in props if p.kind is Expectation.SOMETIMES]
 
@@ -288,7 +292,12 @@ def check(
             reduce=reduction,
         )
 
-    exploration = run(eventually[0].holds if eventually else None, True)
+    def marked(prop: SpecProperty) -> Callable[[State], bool] | None:
+        if prop.holds is None or not memoised:
+            return prop.holds
+        return memo_predicates({prop.name: prop.holds})[prop.name]
+
+    exploration = run(marked(eventually[0]) if eventually else None, True)
     verdicts: dict[str, PropertyResult] = {}
     for prop in props:
         if prop.kind is Expectation.ALWAYS:
@@ -296,7 +305,7 @@ def check(
         elif prop.kind is Expectation.SOMETIMES:
             verdicts[prop.name] = _sometimes_result(prop, exploration, resolved, system)
     for number, prop in enumerate(eventually):
-        graph_run = exploration if number == 0 else run(prop.holds, False)
+        graph_run = exploration if number == 0 else run(marked(prop), False)
         verdicts[prop.name] = _liveness_result(prop, graph_run, resolved, system)
     return CheckResult(
         config=resolved,

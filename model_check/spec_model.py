@@ -6,17 +6,24 @@ Everything in ``model_check`` that explores, checks or replays the spec gets the
 spec as a value, ``spec_model(config)``, and uses only the members of the
 :class:`~model_check.model.Model` protocol; this module is the one place that
 names the spec's transition functions. They are bound as static methods, so the
-explorer calls ``spec.model.successors`` directly and pays nothing for the
-indirection. mypy checks that the binding satisfies the protocol (``_BINDING``).
+explorer calls them directly and pays nothing for the indirection (``successors``
+is a method: one call per state). mypy checks that the binding satisfies the
+protocol (``_BINDING``).
+
+With ``memo`` (the default) ``successors`` goes through a
+:class:`~model_check.spec_memo.MemoSuccessors` of this model: the same steps in
+the same order, each distinct step effect computed once (its caches live as long
+as the model); ``spec_model(config, memo=False)`` binds the spec's function itself.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 
 from model_check.model import JSON, Model
+from model_check.spec_memo import MemoSuccessors, memo_available
 from spec import model as _spec
 from spec.actions import Action, action_from_json
 from spec.config import Config
@@ -30,12 +37,29 @@ class SpecModel:
     """The Dynamo spec (:mod:`spec.model`) as a :class:`Model` for one configuration."""
 
     config: Config
+    memo: bool = True
+    """Memoised successors (:mod:`model_check.spec_memo`); off with the compiled spec."""
+    memoised_successors: MemoSuccessors | None = field(init=False, repr=False, compare=False)
+    """The memo, its caches and counters (None when off)."""
 
-    successors = staticmethod(_spec.successors)
+    def __post_init__(self) -> None:
+        memo = MemoSuccessors() if self.memo and memo_available() else None
+        object.__setattr__(self, "memoised_successors", memo)
+
+    def successors(self, state: State) -> Iterator[tuple[Action, State]]:
+        """:func:`spec.model.successors`, through the memo when it is on."""
+        memo = self.memoised_successors
+        return _spec.successors(state) if memo is None else memo(state)
+
     canonicalize = staticmethod(_spec.canonicalize)
     is_fault = staticmethod(_spec.is_fault)
     describe = staticmethod(_spec.describe)
     narrate = staticmethod(_spec.narrate)
+
+    @property
+    def memoised(self) -> bool:
+        """Whether the successors are memoised (``memo``, and not the compiled spec)."""
+        return self.memoised_successors is not None
 
     def initial_states(self) -> tuple[State]:
         return (_spec.initial_state(self.config),)
@@ -52,9 +76,10 @@ class SpecModel:
         return action_from_json(dict(data))
 
 
-def spec_model(config: Config) -> SpecModel:
-    """The spec's model for ``config`` (the one binding of the spec in ``model_check``)."""
-    return SpecModel(config)
+def spec_model(config: Config, memo: bool = True) -> SpecModel:
+    """The spec's model for ``config`` (the one binding of the spec in ``model_check``);
+    ``memo``: memoised successors (:mod:`model_check.spec_memo`)."""
+    return SpecModel(config, memo)
 
 
 def _summary(value: JSON) -> str:

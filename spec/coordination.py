@@ -22,7 +22,8 @@ healthy node down the list, a *fallback*, whose copy carries a hint naming the
 A request fails (the client's outstanding request ends without an answer) once
 its quorum is out of reach: fewer acks (replies) plus awaited answers than W (R).
 
-A *timeout* (:func:`timeouts`) gives up waiting on one awaited node. It is
+A *timeout* (:func:`timeouts`: :func:`enabled_timeouts`, each performed by
+:func:`time_out`; then :func:`client_timeouts`) gives up waiting on one awaited node. It is
 enabled only when that node's answer cannot come: it is down or cut off, or no
 message of the exchange is in flight (the spec's accurate failure detection, a
 reduction: see docs/spec.md). With a sloppy quorum the coordinator then sends to
@@ -64,12 +65,17 @@ from spec.step import Edit, Plan, find_coordination, with_client
 
 __all__ = [
     "choose_targets",
+    "client_timeouts",
+    "enabled_timeouts",
+    "exchanges",
     "on_replica_get_reply",
     "on_replica_put_ack",
     "settle_get",
     "settle_put",
     "start",
+    "time_out",
     "timeouts",
+    "timeouts_enabled",
 ]
 
 # Actions are values: the successor path shares one object per distinct action
@@ -298,7 +304,7 @@ def _by_node(reply: tuple[str, Payload]) -> str:
     return reply[0]
 
 
-def _timeout(edit: Edit, node: str, coord: Coordination, target: str) -> None:
+def time_out(edit: Edit, node: str, coord: Coordination, target: str) -> None:
     """``node`` gives up waiting on ``target`` for ``coord``'s request; with a sloppy
     quorum it sends to the next fallback not tried yet, hinted for the intended node."""
     plan = edit.plan
@@ -333,27 +339,50 @@ def _timeout(edit: Edit, node: str, coord: Coordination, target: str) -> None:
 
 def timeouts(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     """Coordinator timeouts, then client timeouts (see the module docstring)."""
-    nodes = state.nodes
+    for node_name, coord, target in enabled_timeouts(state, plan):
+        edit = Edit(state, plan)
+        time_out(edit, node_name, coord, target)
+        yield _timeout_action(node_name, coord.request, target), edit.build()
+    yield from client_timeouts(state, plan)
+
+
+def enabled_timeouts(state: State, plan: Plan) -> Iterator[tuple[str, Coordination, str]]:
+    """``(coordinator, coordination, target)`` of every enabled coordinator timeout:
+    the target is down or cut off, or no message of the exchange is in flight."""
+    if any(node.up and node.coord for node in state.nodes):
+        yield from timeouts_enabled(state.nodes, state.side, exchanges(state.messages), plan)
+
+
+def exchanges(messages: tuple[Message, ...]) -> frozenset[tuple[str, str, int]]:
+    """``(a, b, request)`` for every request's message in flight between ``a`` and
+    ``b``, either way."""
+    out: set[tuple[str, str, int]] = set()
+    for m in messages:
+        if m.request:
+            out.add((m.src, m.dst, m.request))
+            out.add((m.dst, m.src, m.request))
+    return frozenset(out)
+
+
+def timeouts_enabled(nodes: tuple[NodeState, ...], side: frozenset[str],
+                     in_flight: frozenset[tuple[str, str, int]],
+                     plan: Plan) -> Iterator[tuple[str, Coordination, str]]:
+    """:func:`enabled_timeouts` of the nodes, the partition and the :func:`exchanges`
+    in flight (all it depends on)."""
     index = plan.index
-    side = state.side
-    exchanges: set[tuple[str, str, int]] | None = None
     for node_name, node in zip(plan.nodes, nodes, strict=True):
         if not node.up or not node.coord:
             continue
-        if exchanges is None:
-            exchanges = set()
-            for m in state.messages:
-                if m.request:
-                    exchanges.add((m.src, m.dst, m.request))
-                    exchanges.add((m.dst, m.src, m.request))
         for coord in node.coord:
             for target, _ in coord.awaiting:
                 t = nodes[index[target]]
                 cut = not t.up or ((target in side) != (node_name in side))
-                if cut or (node_name, target, coord.request) not in exchanges:
-                    edit = Edit(state, plan)
-                    _timeout(edit, node_name, coord, target)
-                    yield _timeout_action(node_name, coord.request, target), edit.build()
+                if cut or (node_name, target, coord.request) not in in_flight:
+                    yield node_name, coord, target
+
+
+def client_timeouts(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    """A client gives up on an outstanding request nobody works on any more."""
     for index_of_client, cl in enumerate(state.clients):
         if cl.outstanding and not _in_progress(state, cl.outstanding):
             edit = Edit(state, plan)

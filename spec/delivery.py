@@ -45,7 +45,7 @@ from spec.requests import on_forward
 from spec.state import Kind, Message, NodeState, State
 from spec.step import Edit, Plan
 
-__all__ = ["HANDLERS", "Handler", "deliver", "deliveries"]
+__all__ = ["HANDLERS", "Handler", "deliver", "deliverable", "deliveries"]
 
 #: ``handler(edit, message, receiver)``: the receiver's part of a delivery (the
 #: receiver ``message.dst`` is up; ``edit`` already lost the delivered copy).
@@ -68,6 +68,15 @@ assert set(HANDLERS) == set(Kind), "every message kind needs a handler"
 
 def deliveries(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     """One delivery per distinct in-flight message not cut off by the partition."""
+    for position, m in deliverable(state):
+        edit = Edit(state, plan)
+        deliver(edit, m, position)
+        yield new_deliver(m), edit.build()
+
+
+def deliverable(state: State) -> Iterator[tuple[int, Message]]:
+    """``(position, message)`` of the first copy of every distinct in-flight message
+    whose two ends are on the same side of the partition."""
     side = state.side
     previous: Message | None = None
     for position, m in enumerate(state.messages):
@@ -76,9 +85,7 @@ def deliveries(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         previous = m
         if (m.src in side) != (m.dst in side):
             continue
-        edit = Edit(state, plan)
-        deliver(edit, m, position)
-        yield new_deliver(m), edit.build()
+        yield position, m
 
 
 def deliver(edit: Edit, m: Message, position: int) -> None:

@@ -1,0 +1,403 @@
+"""Memoised successors of the spec: a step's effect cached per the parts it reads.
+
+Theory of operation
+-------------------
+The spec's states are frozen values that share their parts: on ``strict-dvv``
+the 16,132 reachable states hold only 769 distinct ``nodes`` tuples, 487
+``messages`` tuples and 21 ``clients`` tuples, and the 26,820 deliveries among
+their transitions are only 4,752 distinct (message, everything but the messages
+and the fault budget) pairs. :class:`MemoSuccessors` yields exactly what
+:func:`spec.model.successors` yields (same steps, same order, equal states with
+equal hashes) but computes each distinct step effect once:
+
+* **Deliveries** (and coordinator timeouts). A handler of :mod:`spec.delivery`
+  reads the receiving node, other nodes (reachability), the clients, the put
+  table, the partition, the actor epochs, the ghost hint records and the
+  membership; it touches the in-flight messages only through
+  :meth:`~spec.step.Edit.remove_at`, :meth:`~spec.step.Edit.purge` and
+  :meth:`~spec.step.Edit.send`. So the step runs once on a recording edit
+  (:class:`_Recorder`: those three calls are recorded as operations, and reading
+  the messages directly fails loudly), and its effect, the changed parts plus the
+  message operations, is cached under the key (the message or action, the hashes
+  of ``nodes``, ``clients`` and ``puts``, ``side``, ``epochs``, the hint records,
+  ``membership``). A hit is verified against the parts themselves (identity, or
+  equality), so a hash collision only costs a recomputation. The operations are
+  replayed on the current state's messages through a real :class:`~spec.step.Edit`
+  (the spec's own code), and that result is cached per (messages tuple,
+  position, operations).
+* **Anti-entropy** (:func:`spec.anti_entropy.anti_entropy`) reads the nodes, the
+  partition, the put table and the membership, and changes the nodes alone: its
+  whole list of steps is cached per those parts.
+
+The successor is then assembled with :func:`spec.state.new_state` from parts
+whose hashes are known. Cached parts are returned again and again, so successors
+share them (hash-consing) and the next key's verification is an identity test.
+
+Every cache is bounded (:data:`LIMIT` entries; it is emptied when full), lives in
+one :class:`MemoSuccessors` (one per :class:`~model_check.spec_model.SpecModel`),
+and holds the objects whose ``id()`` it keys on, so an id cannot be reused while
+cached. With the compiled spec (:mod:`spec.compiled`) the memo stays off (a
+mypyc class cannot be subclassed from Python).
+
+Agreement with the spec: ``tests/model_check/test_spec_memo.py`` compares the
+graph (every transition's action and successor) with the memo on and off on the
+whole suite, and shows that a cache keyed on too little fails that comparison.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from operator import attrgetter, itemgetter
+from typing import Any
+
+from spec import compiled
+from spec import model as _spec
+from spec.actions import Action, Timeout, new_deliver
+from spec.anti_entropy import anti_entropy
+from spec.coordination import client_timeouts, exchanges, time_out, timeouts, timeouts_enabled
+from spec.delivery import deliver, deliverable, deliveries
+from spec.state import Message, State, new_state
+from spec.step import Edit, Plan, plan_of
+
+__all__ = ["LIMIT", "PREDICATE_PARTS", "MemoSuccessors", "memo_available", "memo_predicate",
+           "memo_predicates"]
+
+LIMIT = 1 << 18
+"""Entries per cache before it is emptied (a bound on the memo's memory)."""
+
+LEVERS = frozenset({"deliveries", "timeouts", "anti_entropy"})
+"""The mechanisms whose steps are memoised (by default all three)."""
+
+_REMOVE, _PURGE, _SEND = 0, 1, 2
+
+Op = tuple[Any, ...]
+Mechanism = Callable[[State, Plan], Iterator[tuple[Action, State]]]
+
+
+def memo_available() -> bool:
+    """Whether the memo can run: not with the compiled spec (:mod:`spec.compiled`)."""
+    return not compiled.ACTIVE
+
+
+class _Unreadable(tuple[Message, ...]):
+    """The messages of a recording edit: a step that reads them directly (rather than
+    through ``remove_at``, ``purge`` and ``send``) cannot be memoised this way."""
+
+    __slots__ = ()
+
+    def _refuse(self, *_: object) -> Any:
+        raise AssertionError("a memoised step or predicate read a part outside its key")
+
+    __iter__ = __len__ = __getitem__ = __contains__ = _refuse
+
+
+class _UnreadableBudget(tuple[int, int, int, int, int]):
+    """The fault budget of a recording edit (no memoised step may read it)."""
+
+    __slots__ = ()
+    __iter__ = __len__ = __getitem__ = __contains__ = _Unreadable._refuse
+
+
+_UNREADABLE = _Unreadable()
+_UNREADABLE_BUDGET = _UnreadableBudget((0, 0, 0, 0, 0))
+
+
+class _Recorder(Edit):
+    """An :class:`~spec.step.Edit` that records its message operations instead of
+    performing them (see the module docstring)."""
+
+    __slots__ = ("ops",)
+
+    def __init__(self, state: State, plan: Plan) -> None:
+        super().__init__(state, plan)
+        self.messages = _UNREADABLE
+        self.used = _UNREADABLE_BUDGET
+        self.ops: list[Op] = []
+
+    def send(self, message: Message) -> None:
+        self.ops.append((_SEND, message))
+        self.sent = True
+
+    def remove_at(self, position: int) -> None:
+        self.ops.append((_REMOVE,))
+
+    def purge(self, node: str, request: int, target: str | None = None) -> None:
+        self.ops.append((_PURGE, node, request, target))
+
+    def successor(self, position: int) -> State:
+        """The successor: the recorded operations performed (``position``: the removed
+        message's) by the spec's own :class:`~spec.step.Edit` methods, then built."""
+        assert self.used is _UNREADABLE_BUDGET, "a memoised step changed the fault budget"
+        self.messages = self.source.messages
+        self.used = self.source.used
+        self.sent = False
+        replay(self, self.ops, position)
+        return self.build()
+
+
+def replay(edit: Edit, ops: list[Op] | tuple[Op, ...], position: int) -> None:
+    """Perform recorded message operations on ``edit`` (``position``: the removed
+    message's in the edit's source)."""
+    for op in ops:
+        if op[0] == _REMOVE:
+            Edit.remove_at(edit, position)
+        elif op[0] == _PURGE:
+            Edit.purge(edit, op[1], op[2], op[3])
+        else:
+            Edit.send(edit, op[1])
+
+
+class MemoSuccessors:
+    """``successors(state)`` of the spec with per-part caches (module docstring).
+
+    Call it like :func:`spec.model.successors`; one instance per configuration's
+    model (its caches are its own). ``levers`` names the mechanisms memoised (a subset
+    of :data:`LEVERS`, for measuring each); ``limit`` bounds each cache."""
+
+    def __init__(self, limit: int = LIMIT, levers: frozenset[str] = LEVERS) -> None:
+        self.limit = limit
+        self.hits = 0
+        self.misses = 0
+        #: step key (:meth:`step_key`) -> its effect: a successor (every part of it but
+        #: the messages and the fault budget) and the message operations
+        self.steps: dict[tuple[Any, ...], tuple[State, tuple[Op, ...]]] = {}
+        #: the message operations, one object per value
+        self.operations: dict[tuple[Op, ...], tuple[Op, ...]] = {}
+        #: (messages hash, position, id(operations)) -> (operations, messages', hash)
+        self.message_parts: dict[tuple[int, int, int], tuple[Any, ...]] = {}
+        #: messages hash -> the exchanges in flight (spec.coordination.exchanges)
+        self.in_flight: dict[int, frozenset[tuple[str, str, int]]] = {}
+        #: (nodes hash, side, exchanges) -> the enabled coordinator timeouts
+        self.enabled: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
+        #: (nodes hash, puts hash, side, membership) -> the anti-entropy steps
+        self.exchanges: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
+        unknown = levers - LEVERS
+        assert not unknown, f"unknown levers {sorted(unknown)}"
+        replaced: dict[Mechanism, Mechanism] = {
+            mechanism: getattr(self, mechanism.__name__)
+            for mechanism in (deliveries, timeouts, anti_entropy) if mechanism.__name__ in levers}
+        self.mechanisms = tuple(replaced.get(m, m) for m in _spec.MECHANISMS)
+
+    def __call__(self, state: State) -> Iterator[tuple[Action, State]]:
+        plan = plan_of(state.config)
+        for mechanism in self.mechanisms:
+            yield from mechanism(state, plan)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a Ray actor gets the model) without its caches."""
+        return {"limit": self.limit, "levers": frozenset(
+            m.__name__ for m in self.mechanisms if getattr(m, "__self__", None) is self)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["limit"], state["levers"])  # type: ignore[misc]
+
+    def entries(self) -> int:
+        """Entries held in all caches now."""
+        return (len(self.steps) + len(self.operations) + len(self.message_parts)
+                + len(self.in_flight) + len(self.enabled) + len(self.exchanges))
+
+    # -- steps whose effect is cached ------------------------------------------------
+    def step_key(self, state: State, tag: Any) -> tuple[Any, ...]:
+        """The cache key of step ``tag`` (a message, or an action) from ``state``: every
+        part a delivery or a timeout may read but the messages and the fault budget."""
+        parts = state._parts
+        return (tag, parts[0], parts[2], parts[3], state.side, state.epochs,
+                state.hints_acked, state.hints_deleted, state.membership)
+
+    def _step(self, state: State, plan: Plan, tag: Any, position: int,
+              run: Callable[..., None], *args: Any) -> State:
+        """The successor by step ``tag`` (``run(edit, *args)`` performs it; ``position``:
+        the message it removes, or -1): from the cached effect, or computed once."""
+        key = self.step_key(state, tag)
+        effect = self.steps.get(key)
+        if effect is None:  # once per key: run the step, record its effect
+            self.misses += 1
+            recorder = _Recorder(state, plan)
+            run(recorder, *args)
+            ops = tuple(recorder.ops)
+            ops = self.operations.setdefault(ops, ops)  # one object per value
+            successor = recorder.successor(position)
+            if len(self.steps) >= self.limit:
+                self.steps.clear()
+                self.operations.clear()
+            self.steps[key] = (successor, ops)
+            if ops:
+                self._remember(state._parts[1], position, ops, successor)
+            return successor
+        self.hits += 1
+        changed, ops = effect
+        messages = state.messages
+        hm = state._parts[1]
+        if ops:
+            cached = self.message_parts.get((hm, position, id(ops)))
+            if cached is None or cached[0] is not ops:
+                edit = Edit(state, plan)
+                replay(edit, ops, position)
+                cached = self._remember(hm, position, ops, edit.build())
+            messages, hm = cached[1], cached[2]
+        parts = changed._parts
+        return new_state(changed.nodes, messages, changed.clients, changed.puts, changed.side,
+                         state.used, changed.hints_acked, changed.hints_deleted,
+                         changed.epochs, state.config, (parts[0], hm, parts[2], parts[3]),
+                         changed.membership)
+
+    def _remember(self, hm: int, position: int, ops: tuple[Op, ...],
+                  successor: State) -> tuple[Any, ...]:
+        """Cache the messages ``ops`` leave of the messages whose hash is ``hm``."""
+        if len(self.message_parts) >= self.limit:
+            self.message_parts.clear()
+        entry = (ops, successor.messages, successor._parts[1])
+        self.message_parts[(hm, position, id(ops))] = entry
+        return entry
+
+    def deliveries(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+        """:func:`spec.delivery.deliveries`, each delivery's effect cached."""
+        for position, m in deliverable(state):
+            yield new_deliver(m), self._step(state, plan, m, position, deliver, m, position)
+
+    def timeouts(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+        """:func:`spec.coordination.timeouts`: the enabled coordinator timeouts cached
+        per (nodes, partition, exchanges in flight), each one's effect cached; then
+        the client timeouts (rare) as the spec computes them."""
+        nodes = state.nodes
+        if any(node.up and node.coord for node in nodes):
+            parts = state._parts
+            in_flight = self.in_flight.get(parts[1])
+            if in_flight is None:
+                if len(self.in_flight) >= self.limit:
+                    self.in_flight.clear()
+                in_flight = self.in_flight[parts[1]] = exchanges(state.messages)
+            key = (parts[0], state.side, in_flight)
+            enabled = self.enabled.get(key)
+            if enabled is None:
+                if len(self.enabled) >= self.limit:
+                    self.enabled.clear()
+                enabled = self.enabled[key] = tuple(
+                    (Timeout(node, coord.request, target), node, coord, target)
+                    for node, coord, target in timeouts_enabled(nodes, state.side, in_flight,
+                                                                 plan))
+            for action, node, coord, target in enabled:
+                yield action, self._step(state, plan, action, -1, time_out, node, coord, target)
+        yield from client_timeouts(state, plan)
+
+    # -- a mechanism whose whole list of steps is cached -------------------------------
+    def anti_entropy(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+        """:func:`spec.anti_entropy.anti_entropy`, its steps cached per (nodes,
+        partition, put table, membership): it reads nothing else and changes the
+        nodes alone."""
+        if not plan.config.anti_entropy:
+            return
+        p = state._parts
+        key = (p[0], p[3], state.side, state.membership)
+        cached = self.exchanges.get(key)
+        if cached is None:
+            self.misses += 1
+            steps = []
+            for action, successor in anti_entropy(state, plan):
+                assert (successor.messages is state.messages
+                        and successor.clients is state.clients
+                        and successor.puts is state.puts), "anti-entropy changed more than nodes"
+                steps.append((action, successor.nodes, successor._parts[0]))
+                yield action, successor
+            if len(self.exchanges) >= self.limit:
+                self.exchanges.clear()
+            self.exchanges[key] = tuple(steps)
+            return
+        self.hits += 1
+        for action, nodes, hn in cached:
+            yield action, new_state(nodes, state.messages, state.clients, state.puts,
+                                    state.side, state.used, state.hints_acked,
+                                    state.hints_deleted, state.epochs, state.config,
+                                    (hn, p[1], p[2], p[3]), state.membership)
+
+
+# -- predicates on a part of the state --------------------------------------------------
+
+PREDICATE_PARTS: dict[str, tuple[str, ...]] = {
+    "siblings_are_antichain": ("nodes", "clients", "puts"),
+    "sibling_bound": ("nodes", "puts"),
+}
+"""The parts of the state each memoised property reads: the costly ones whose parts
+repeat (on sloppy-crash 1,992 and 1,091 distinct keys in 22,082 states). Not
+acked_writes_durable nor convergence: they read the messages too, so their keys
+hardly repeat (20,439 and 16,652 distinct) and the memo cost 10%. A property
+evaluated on a cache miss sees only these: every other part of the state it is
+given raises when read, so a table entry that names too little fails loudly rather
+than answering from too small a key."""
+
+_HASHED = ("nodes", "messages", "clients", "puts")  # the parts whose hash State._parts keeps
+_SMALL = ("side", "used", "hints_acked", "hints_deleted", "epochs", "membership")
+
+
+class _Hidden:
+    """A part a memoised predicate did not declare: reading it raises."""
+
+    __slots__ = ()
+    _hash = 0
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"a memoised predicate read a part outside its key (.{name})")
+
+
+class _HiddenTuple(tuple[Any, ...]):
+    __slots__ = ()
+    __iter__ = __len__ = __getitem__ = __contains__ = _Unreadable._refuse
+
+
+class _HiddenSet(frozenset[Any]):
+    __slots__ = ()
+    __iter__ = __len__ = __contains__ = _Unreadable._refuse
+    __le__ = __ge__ = __lt__ = __gt__ = __and__ = __or__ = __sub__ = _Unreadable._refuse
+
+
+_HIDDEN_TUPLE = _HiddenTuple()
+_HIDDEN_SET = _HiddenSet()
+
+
+_FIELDS = (*_HASHED, *_SMALL)
+_HIDDEN = dict(zip(_FIELDS, (_HIDDEN_TUPLE, _HIDDEN_TUPLE, _HIDDEN_TUPLE, _HIDDEN_TUPLE,
+                             _HIDDEN_SET, _HIDDEN_TUPLE, _HIDDEN_SET, _HIDDEN_SET,
+                             _HIDDEN_TUPLE, _Hidden()), strict=True))
+
+
+def _view(state: State, parts: tuple[str, ...]) -> State:
+    """``state`` with only ``parts`` (and its config) readable; its hash is not set."""
+    view = object.__new__(State)
+    for name in _FIELDS:
+        object.__setattr__(view, name, getattr(state, name) if name in parts else _HIDDEN[name])
+    object.__setattr__(view, "config", state.config)
+    return view
+
+
+def memo_predicate(holds: Callable[[State], bool], parts: tuple[str, ...],
+                   limit: int = LIMIT) -> Callable[[State], bool]:
+    """``holds`` cached per the value of ``parts`` of the state (:data:`PREDICATE_PARTS`),
+    keyed by their hashes (see the module docstring)."""
+    unknown = set(parts) - {*_HASHED, *_SMALL}
+    assert not unknown, f"unknown parts {unknown}"
+    hashed = [_HASHED.index(p) for p in _HASHED if p in parts]
+    small = tuple(p for p in _SMALL if p in parts)
+    hashes = itemgetter(*hashed) if hashed else (lambda _: ())
+    smalls = attrgetter(*small) if small else (lambda _: ())
+    cache: dict[Any, bool] = {}
+    get = cache.get
+
+    def memoised(state: State) -> bool:
+        key = (hashes(state._parts), smalls(state))
+        cached = get(key)
+        if cached is not None:
+            return cached
+        if len(cache) >= limit:
+            cache.clear()
+        result = cache[key] = holds(_view(state, parts))
+        return result
+
+    return memoised
+
+
+def memo_predicates(predicates: dict[str, Callable[[State], bool]]
+                    ) -> dict[str, Callable[[State], bool]]:
+    """``predicates`` (name -> state predicate), those of :data:`PREDICATE_PARTS`
+    memoised (each with its own cache)."""
+    return {name: memo_predicate(holds, PREDICATE_PARTS[name])
+            if name in PREDICATE_PARTS else holds for name, holds in predicates.items()}

@@ -1,0 +1,140 @@
+"""The memoised successors (model_check/spec_memo.py) agree with the spec transition for
+transition, and a cache keyed on too little is caught.
+
+In CI the graph comparison runs on the suite entries of at most 3,000 states; under the
+soak profile (``HYPOTHESIS_PROFILE=soak``) on all of them (about 4 CPU-minutes). Every
+suite verdict with the memo on (the default) is pinned by test_suite_verdicts.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from model_check.check import check
+from model_check.properties import PROPERTIES, acked_writes_durable
+from model_check.spec_memo import (
+    LEVERS,
+    PREDICATE_PARTS,
+    MemoSuccessors,
+    _Recorder,
+    memo_predicate,
+)
+from model_check.spec_model import SpecModel, spec_model
+from model_check.suite import DEFAULT_SUITE, SuiteEntry
+from spec import model as spec
+from spec.step import plan_of
+from tests.conftest import PROFILE
+from tests.model_check.test_compiled import graph_digest
+
+SOAK = PROFILE == "soak"
+CI_MAX_STATES = 3_000
+ENTRIES = [pytest.param(e, id=e.name) for e in DEFAULT_SUITE
+           if SOAK or (e.distinct_states is not None and e.distinct_states <= CI_MAX_STATES)]
+
+
+def _memo_model(entry: SuiteEntry, successors: MemoSuccessors) -> SpecModel:
+    model = spec_model(entry.config)
+    object.__setattr__(model, "memoised_successors", successors)
+    return model
+
+
+def _entry(name: str) -> SuiteEntry:
+    return next(e for e in DEFAULT_SUITE if e.name == name)
+
+
+@pytest.mark.parametrize("entry", ENTRIES)
+def test_memo_gives_the_spec_graph(entry: SuiteEntry) -> None:
+    """Every transition's action and successor (field by field), and each new class's
+    canonical form, in the spec's order: the same with the memo on and off."""
+    plain = graph_digest(entry.config, spec_model(entry.config, memo=False))
+    memo = spec_model(entry.config)
+    assert memo.memoised and not spec_model(entry.config, memo=False).memoised
+    assert graph_digest(entry.config, memo) == plain
+
+
+def test_memo_replaces_three_mechanisms_of_the_spec() -> None:
+    """The memo's mechanisms are the spec's chain with deliveries, timeouts and
+    anti-entropy replaced (a renamed or reordered spec mechanism fails here)."""
+    memo = MemoSuccessors()
+    replaced = [m for m, s in zip(memo.mechanisms, spec.MECHANISMS, strict=True) if m is not s]
+    assert sorted(m.__name__ for m in replaced) == sorted(LEVERS)
+    none = MemoSuccessors(levers=frozenset())
+    assert none.mechanisms == spec.MECHANISMS
+
+
+def test_the_memo_hits() -> None:
+    entry = _entry("disk-loss-w2")
+    model = spec_model(entry.config)
+    result = check(entry.config, list(entry.expected), model=model)
+    assert result.distinct_states == entry.distinct_states
+    memo = model.memoised_successors
+    assert memo is not None
+    assert memo.hits > memo.misses > 0
+    assert 0 < memo.entries() < 20 * result.distinct_states
+
+
+def _keyed_without(part: str) -> type[MemoSuccessors]:
+    """Mutant: a step's cache key (:meth:`MemoSuccessors.step_key`) leaves out ``part``."""
+    position = {"nodes": 1, "clients": 2, "puts": 3, "side": 4, "epochs": 5}[part]
+
+    class Mutant(MemoSuccessors):
+        def step_key(self, state: spec.State, tag: Any) -> tuple[Any, ...]:
+            key = super().step_key(state, tag)
+            return key[:position] + key[position + 1 :]
+
+    return Mutant
+
+
+MUTANTS = [
+    # a replica's answer settles a request, which changes its client
+    pytest.param("clients", "strict-weak-quorum", id="clients"),
+    # a store merges by the put table's clocks (client vclocks, lww stamps)
+    pytest.param("puts", "client-vclock-blind-rewrite", id="puts"),
+    # a coordinator mints under its actor of the current storage lifetime
+    pytest.param("epochs", "disk-loss-w1", id="epochs"),
+    # a coordinator picks the reachable nodes (30,016 states: soak only)
+    pytest.param("side", "sloppy-partition", id="side",
+                 marks=pytest.mark.skipif(not SOAK, reason="30,016 states: soak only")),
+]
+
+
+@pytest.mark.parametrize(("part", "name"), MUTANTS)
+def test_a_cache_keyed_on_too_little_is_caught(part: str, name: str) -> None:
+    entry = _entry(name)
+    plain = graph_digest(entry.config, spec_model(entry.config, memo=False))
+    assert graph_digest(entry.config, _memo_model(entry, _keyed_without(part)())) != plain
+
+
+def test_a_bounded_cache_still_agrees() -> None:
+    """Emptied every 64 entries, the memo recomputes and gives the same graph."""
+    entry = _entry("sloppy-no-handoff")
+    plain = graph_digest(entry.config, spec_model(entry.config, memo=False))
+    tiny = MemoSuccessors(limit=64)
+    assert graph_digest(entry.config, _memo_model(entry, tiny)) == plain
+    assert tiny.entries() <= 6 * 64
+
+
+def test_a_step_that_reads_the_messages_or_the_budget_is_refused() -> None:
+    state = spec.initial_state(_entry("strict-dvv").config)
+    recorder = _Recorder(state, plan_of(state.config))
+    with pytest.raises(AssertionError, match="outside its key"):
+        list(recorder.messages)
+    with pytest.raises(AssertionError, match="outside its key"):
+        recorder.used[0]
+
+
+def test_a_predicate_given_too_few_parts_fails_loudly() -> None:
+    """acked_writes_durable reads the clients first: memoised on the nodes alone, it
+    raises (rather than answer from too small a key)."""
+    entry = _entry("strict-dvv")
+    state = spec.initial_state(entry.config)
+    all_parts = ("nodes", "messages", "clients", "puts")
+    assert memo_predicate(acked_writes_durable, all_parts)(state)
+    with pytest.raises(AssertionError, match="outside its key"):
+        memo_predicate(acked_writes_durable, ("nodes",))(state)
+    for name, parts in PREDICATE_PARTS.items():
+        holds = PROPERTIES[name].holds
+        assert holds is not None
+        assert memo_predicate(holds, parts)(state) == holds(state)
