@@ -182,6 +182,42 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={**_WRITE, "siblings_stored": 2},
     ),
     _entry(
+        "lww-two-clients-drop",
+        "last-writer-wins, two clients put the key once each through any of its top N, one "
+        "message drop: both puts go through n1, v2's stamp supersedes v1 on n1 and n2 after "
+        "v1 was acknowledged, and v1's last copy (its replica put to n3) is dropped",
+        {"acked_writes_durable": 6},
+        distinct_states=6_190,
+        found={**_WRITE, "coordinator_times_out": 3, "anti_entropy_repairs": 2},
+        not_found=("siblings_stored",),
+    ),
+    _entry(
+        "server-vclock-two-clients-drop",
+        "the paper's coordinator clocks under the same workload and fault: through one "
+        "coordinator {n1: 2} supersedes the acknowledged {n1: 1}, whose last copy is "
+        "dropped in flight; through two coordinators the writes are siblings",
+        {"acked_writes_durable": 6},
+        distinct_states=4_633,
+        found={**_WRITE, "siblings_stored": 3, "coordinator_times_out": 3,
+               "anti_entropy_repairs": 2},
+    ),
+    _entry(
+        "client-vclock-two-clients-drop",
+        "client-side clocks under the same workload and fault: {c1: 1} and {c2: 1} are "
+        "siblings wherever they meet; a dropped replica put is repaired by anti-entropy: "
+        "every property holds",
+        distinct_states=4_366,
+        found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
+               "anti_entropy_repairs": 2},
+    ),
+    _entry(
+        "dvv-two-clients-drop",
+        "dotted version vectors under the same workload and fault: every property holds",
+        distinct_states=7_099,
+        found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
+               "anti_entropy_repairs": 2},
+    ),
+    _entry(
         "sloppy-no-handoff",
         "sloppy quorum without hinted handoff or anti-entropy, one crash: a hint on a "
         "fallback never reaches its intended node, so the replicas never converge",
