@@ -482,7 +482,7 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
         "and one crash at once: an acknowledged write whose copies sit on a fallback as a "
         "hint survives the crash and the lost message, hinted handoff and anti-entropy "
         "bring the replicas together: every property holds",
-        distinct_states=None,  # pinned once the full run (in progress) ends
+        distinct_states=2_214_573,
         found={**_WRITE, "siblings_stored": 2, "fallback_holds_hint": 3,
                "hint_handed_off": 7, "coordinator_times_out": 3, "anti_entropy_repairs": 2},
     ),
