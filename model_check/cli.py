@@ -6,9 +6,11 @@ Usage::
                   [--symmetry-savings] [--max-depth D] [--max-states S]
                   [--trace-dir DIR] [--itf] [--json] [--quiet]
                   [--workers N] [--ray ADDRESS] [--simulate N [--seed S] [--max-steps K]]
-                  [--por [--por-savings]] [--compiled]
+                  [--por [--por-savings]] [--compiled] [--soak]
 
-Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE`, each
+Without a configuration it runs :data:`model_check.suite.DEFAULT_SUITE` (with
+``--soak``: :data:`model_check.suite.SOAK_SUITE`, the entries too large for
+``make check``), each
 entry with its expected verdicts (always- and eventually-properties: ``holds``
 or ``violated``; sometimes-properties: ``found`` or ``not found``), prints a
 table (configuration, property, verdict, expected, as expected?, length of the
@@ -133,6 +135,9 @@ def _parser() -> argparse.ArgumentParser:
                         "built from the current sources; else say why and run pure Python")
     parser.add_argument("--max-steps", type=int, default=60, metavar="K",
                         help="steps per simulated walk (default 60)")
+    parser.add_argument("--soak", action="store_true",
+                        help="without CONFIG: the soak-only suite entries (over 10^6 states, "
+                        "minutes each) instead of the default suite")
     return parser
 
 
@@ -162,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CheckError(f"--simulate must be >= 1, got {args.simulate}")
         if args.max_steps < 1:
             raise CheckError(f"--max-steps must be >= 1, got {args.max_steps}")
+        if args.soak and args.configs:
+            raise CheckError("--soak selects suite entries: give no CONFIG")
     except CheckError as error:
         print(f"vdynamo check: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -332,7 +339,12 @@ def _check_suite(args: argparse.Namespace) -> int:
     if not args.json:
         print(_row(COLUMNS))
         print(_row(tuple("-" * _WIDTHS[i] for i in range(len(COLUMNS)))))
-    for entry in DEFAULT_SUITE:
+    entries = DEFAULT_SUITE
+    if args.soak:
+        from model_check.suite import SOAK_SUITE
+
+        entries = SOAK_SUITE
+    for entry in entries:
         names = [n for n in entry.expected if not wanted or n in wanted]
         if args.simulate is not None:
             names = [n for n in names if PROPERTIES[n].kind is Expectation.ALWAYS]
