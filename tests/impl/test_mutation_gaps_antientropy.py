@@ -4,6 +4,9 @@ back."""
 
 from __future__ import annotations
 
+import pytest
+
+from impl import antientropy
 from impl.effects import Send
 from impl.messages import KeyRecords
 from impl.node import Node
@@ -45,3 +48,39 @@ def test_a_key_the_peer_has_no_record_of_is_sent_back_to_it() -> None:
     effects = node.receive(1.0, "n2", KeyRecords((KEY,), (b"",), 5, reply=True))
     assert effects == [Send("n2", KeyRecords((KEY,), (RECORD,), 5, reply=False))]
     assert node.stats["dropped"] == 0
+
+
+def test_a_batch_of_out_of_sync_keys_is_bounded_in_bytes_and_in_count(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each key costs its length plus its record's (none: 0); a key that takes the
+    budget below 0 ends the batch, one that leaves exactly 0 is taken; the first key
+    is always taken; at most ``KEY_RECORDS_KEYS`` keys."""
+    storage = MemoryStorage("always")
+    for key in (b"k1", b"k3"):
+        storage.write(key, b"R" * 8)
+    node = _node(storage)
+    batch = node.anti_entropy._key_batch
+    monkeypatch.setattr(antientropy, "KEY_RECORDS_BYTES", 12)
+    assert batch((b"k1", b"kx", b"k3")) == (b"k1", b"kx")  # 12 - 10 - 2 = 0, then -10
+    monkeypatch.setattr(antientropy, "KEY_RECORDS_BYTES", 22)
+    assert batch((b"k1", b"kx", b"k3")) == (b"k1", b"kx", b"k3")
+    monkeypatch.setattr(antientropy, "KEY_RECORDS_BYTES", 5)
+    assert batch((b"k1", b"k3")) == (b"k1",)  # over the budget alone: taken anyway
+    monkeypatch.setattr(antientropy, "KEY_RECORDS_BYTES", 8 << 20)
+    keys = tuple(b"m%d" % i for i in range(300))
+    assert antientropy.KEY_RECORDS_KEYS == 256
+    assert batch(keys) == keys[:256]
+
+
+def test_the_answer_to_an_exchange_is_not_answered() -> None:
+    """A KeyRecords with ``reply`` False ends the exchange: merged, never answered,
+    even when this node holds more than it was sent."""
+    storage = MemoryStorage("always")
+    storage.write(KEY, RECORD)
+    node = _node(storage)
+    assert node.receive(1.0, "n2", KeyRecords((KEY,), (b"",), 5, reply=False)) == []
+    newer = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"eggs",
+                                    coordinator="n2", client_id="c2", now=0.0))
+    effects = node.receive(1.0, "n2", KeyRecords((KEY,), (newer,), 6, reply=False))
+    assert [e for e in effects if isinstance(e, Send)] == []
+    assert effects  # the merge of both siblings is written
