@@ -3,10 +3,14 @@ score"): the flush timer's period, what the write listeners hear of a reap."""
 
 from __future__ import annotations
 
+import pytest
+
 from impl.effects import SetTimer, SyncStorage
+from impl.errors import BadMessageError
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import Flush
+from impl.versions import ClockMode, Record, encode_record
 from tests.impl.test_node_driver import make_config
 
 KEY = b"cart"
@@ -32,3 +36,14 @@ def test_a_reap_tells_every_write_listener_with_the_empty_bytes() -> None:
     node.replica.store(KEY, b"R-record")
     node.replica.reap(KEY)
     assert heard == [(KEY, b"R-record"), (KEY, b"")]
+
+
+def test_a_stored_record_of_another_clock_mode_is_refused() -> None:
+    """``Node.record`` decodes afresh in the node's own mode: bytes of another mode on
+    the engine are an error, not a record."""
+    storage = MemoryStorage("always")
+    storage.write(KEY, encode_record(Record.empty(ClockMode.LWW)))
+    node = Node("n1", make_config(3, n=3, r=2, w=1), storage, seed=1)
+    assert node.mode is ClockMode.DVV
+    with pytest.raises(BadMessageError, match="mode"):
+        node.record(KEY)
