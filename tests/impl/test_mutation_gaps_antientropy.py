@@ -8,7 +8,9 @@ import pytest
 
 from impl import antientropy
 from impl.effects import Send
-from impl.messages import KeyRecords
+from impl.errors import BadMessageError
+from impl.merkle import TreeShape
+from impl.messages import KeyRecords, MerkleExchange
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.versions import ClockMode, Record, apply_put, encode_record
@@ -84,3 +86,11 @@ def test_the_answer_to_an_exchange_is_not_answered() -> None:
     effects = node.receive(1.0, "n2", KeyRecords((KEY,), (newer,), 6, reply=False))
     assert [e for e in effects if isinstance(e, Send)] == []
     assert effects  # the merge of both siblings is written
+
+
+def test_the_shape_of_an_exchange_is_the_one_it_names() -> None:
+    """Every field counts, the depth too (ours is the default one: a peer's may not be)."""
+    message = MerkleExchange(1, 16, 1 << 20, 4, 2, "buckets")
+    assert antientropy.shape_of(message) == TreeShape(16, 1 << 20, 4, 2)
+    with pytest.raises(BadMessageError, match=r"^MerkleExchange: bad tree shape: "):
+        antientropy.shape_of(MerkleExchange(1, 16, 1 << 20, 4, 30, "buckets"))
