@@ -7,12 +7,14 @@ from __future__ import annotations
 import pytest
 
 from impl import antientropy
-from impl.effects import Send
+from impl.effects import Effect, Send
 from impl.errors import BadMessageError
 from impl.merkle import TreeShape
 from impl.messages import KeyRecords, MerkleExchange
 from impl.node import Node
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
+from impl.timers import AntiEntropyRound
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
 from tests.impl.test_node_driver import make_config
@@ -22,8 +24,8 @@ RECORD = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"milk",
                                  coordinator="n1", client_id="c1", now=0.0))
 
 
-def _node(storage: MemoryStorage | None = None) -> Node:
-    node = Node("n1", make_config(3, n=3, r=2, w=2), storage or MemoryStorage("always"),
+def _node(storage: MemoryStorage | None = None, name: str = "n1") -> Node:
+    node = Node(name, make_config(3, n=3, r=2, w=2), storage or MemoryStorage("always"),
                 seed=1)
     node.start(0.0)
     return node
@@ -94,3 +96,59 @@ def test_the_shape_of_an_exchange_is_the_one_it_names() -> None:
     assert antientropy.shape_of(message) == TreeShape(16, 1 << 20, 4, 2)
     with pytest.raises(BadMessageError, match=r"^MerkleExchange: bad tree shape: "):
         antientropy.shape_of(MerkleExchange(1, 16, 1 << 20, 4, 30, "buckets"))
+
+
+def _exchange(starter: Node, peer: Node) -> list[tuple[str, KeyRecords]]:
+    """Run one anti-entropy exchange ``starter`` begins with ``peer`` to its end,
+    performing the writes; every KeyRecords sent, with its sender."""
+    nodes = {starter.name: starter, peer.name: peer}
+    sent: list[tuple[str, KeyRecords]] = []
+
+    def performed(name: str, effects: list[Effect]) -> list[tuple[str, Effect]]:
+        return [(name, e) for e in persist(nodes[name].storage.engine, effects)]
+
+    queue = performed(starter.name, starter.fire(1.0, AntiEntropyRound(peer.name)))
+    while queue:
+        src, effect = queue.pop(0)
+        if not isinstance(effect, Send) or effect.dest not in nodes:
+            continue
+        if isinstance(effect.message, KeyRecords):
+            sent.append((src, effect.message))
+        queue += performed(effect.dest, nodes[effect.dest].receive(1.0, src, effect.message))
+    return sent
+
+
+def test_an_exchange_sends_the_empty_bytes_for_a_key_the_finder_lacks() -> None:
+    """Whichever side starts, the replica lacking the key ends with it; when the side
+    that finds the key out of sync is the one lacking it, it sends ``b""`` for it."""
+    empties = []
+    for starts_lacking in (True, False):
+        holder_storage = MemoryStorage("always")
+        holder_storage.write(KEY, RECORD)
+        holder = _node(holder_storage, "n2")
+        lacking = _node(MemoryStorage("always"), "n1")
+        sent = (_exchange(lacking, holder) if starts_lacking else _exchange(holder, lacking))
+        assert lacking.record(KEY) is not None
+        empties += [records for src, message in sent if src == "n1"
+                    for records in message.records]
+    assert b"" in empties
+
+
+def test_every_exchange_about_a_range_not_held_is_counted() -> None:
+    node = _node()
+    for session in (1, 2):
+        assert node.receive(1.0, "n2", MerkleExchange(session, 5, 6, 16, 3, "buckets")) == []
+    assert node.stats["anti-entropy-unknown-range"] == 2
+
+
+def test_the_out_of_sync_keys_sent_are_counted_over_exchanges() -> None:
+    holder_storage = MemoryStorage("always")
+    holder_storage.write(KEY, RECORD)
+    holder = _node(holder_storage, "n2")
+    lacking = _node(MemoryStorage("always"), "n1")
+    _exchange(lacking, holder)
+    holder_storage.write(b"other", RECORD)
+    holder.anti_entropy.rebuild()  # the write went around the node
+    _exchange(lacking, holder)
+    assert lacking.record(b"other") is not None
+    assert holder.stats["anti-entropy-keys"] + lacking.stats["anti-entropy-keys"] == 2
