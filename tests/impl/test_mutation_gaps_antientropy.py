@@ -103,6 +103,7 @@ def _exchange(starter: Node, peer: Node) -> list[tuple[str, KeyRecords]]:
     performing the writes; every KeyRecords sent, with its sender."""
     nodes = {starter.name: starter, peer.name: peer}
     sent: list[tuple[str, KeyRecords]] = []
+    sessions: set[int] = set()
 
     def performed(name: str, effects: list[Effect]) -> list[tuple[str, Effect]]:
         return [(name, e) for e in persist(nodes[name].storage.engine, effects)]
@@ -114,6 +115,9 @@ def _exchange(starter: Node, peer: Node) -> list[tuple[str, KeyRecords]]:
             continue
         if isinstance(effect.message, KeyRecords):
             sent.append((src, effect.message))
+            assert effect.message.session in sessions  # the exchange's own session
+        if isinstance(effect.message, MerkleExchange):
+            sessions.add(effect.message.session)
         queue += performed(effect.dest, nodes[effect.dest].receive(1.0, src, effect.message))
     return sent
 
