@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from impl import antientropy
-from impl.effects import Effect, Send
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.merkle import TreeShape
 from impl.messages import KeyRecords, MerkleExchange
@@ -156,3 +156,14 @@ def test_the_out_of_sync_keys_sent_are_counted_over_exchanges() -> None:
     _exchange(lacking, holder)
     assert lacking.record(b"other") is not None
     assert holder.stats["anti-entropy-keys"] + lacking.stats["anti-entropy-keys"] == 2
+
+
+def test_a_round_comes_again_an_interval_later_even_when_anti_entropy_is_off() -> None:
+    interval = make_config().anti_entropy_interval
+    for enabled in (True, False):
+        node = Node("n1", make_config(3, n=3, r=2, w=2, anti_entropy=enabled),
+                    MemoryStorage("always"), seed=1)
+        node.start(0.0)
+        effects = node.fire(2.0, AntiEntropyRound())
+        assert effects[0] == SetTimer(AntiEntropyRound(), 2.0 + interval)
+        assert len(effects) == (1 if not enabled else 1 + len(node.anti_entropy.trees))
