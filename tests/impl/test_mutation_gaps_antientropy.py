@@ -167,3 +167,15 @@ def test_a_round_comes_again_an_interval_later_even_when_anti_entropy_is_off() -
         effects = node.fire(2.0, AntiEntropyRound())
         assert effects[0] == SetTimer(AntiEntropyRound(), 2.0 + interval)
         assert len(effects) == (1 if not enabled else 1 + len(node.anti_entropy.trees))
+
+
+def test_a_round_with_a_named_peer_covers_exactly_the_ranges_both_replicate() -> None:
+    node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    held = node.anti_entropy.trees.ranges
+    shared = [(lo, hi) for lo, hi in held if "n4" in node.partitioning.range_owners(lo, 3)]
+    assert 0 < len(shared) < len(held)
+    sends = [e for e in node.fire(1.0, AntiEntropyRound("n4")) if isinstance(e, Send)]
+    assert {e.dest for e in sends} == {"n4"}
+    assert [(e.message.lo, e.message.hi) for e in sends
+            if isinstance(e.message, MerkleExchange)] == shared
