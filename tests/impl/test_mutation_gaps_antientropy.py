@@ -4,6 +4,8 @@ back."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from impl import antientropy
@@ -179,3 +181,23 @@ def test_a_round_with_a_named_peer_covers_exactly_the_ranges_both_replicate() ->
     assert {e.dest for e in sends} == {"n4"}
     assert [(e.message.lo, e.message.hi) for e in sends
             if isinstance(e.message, MerkleExchange)] == shared
+
+
+def test_a_round_skips_suspected_replicas_and_ranges_with_none_reachable() -> None:
+    node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    ranges = node.anti_entropy.trees.ranges
+    # the other replicas of the first range held are suspected: that range is skipped,
+    # and the rounds go on with the next ones
+    suspected = [n for n in node.partitioning.range_owners(ranges[0][0], 3) if n != "n1"]
+    node.set_suspected({n: math.inf for n in suspected})
+    reachable = {(lo, hi): [n for n in node.partitioning.range_owners(lo, 3)
+                            if n != "n1" and n not in suspected] for lo, hi in ranges}
+    assert reachable[ranges[0]] == [] and any(reachable.values())
+    for now in (1.0, 2.0, 3.0):
+        sends = [e for e in node.fire(now, AntiEntropyRound()) if isinstance(e, Send)]
+        assert [(e.message.lo, e.message.hi) for e in sends
+                if isinstance(e.message, MerkleExchange)] == [r for r, o in reachable.items() if o]
+        for send in sends:
+            assert isinstance(send.message, MerkleExchange)
+            assert send.dest in reachable[(send.message.lo, send.message.hi)]
