@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from impl.effects import SetTimer, SyncStorage
+from impl.effects import Send, SetTimer, SyncStorage, WriteRecord
 from impl.errors import BadMessageError
+from impl.messages import ReplicaPut, ReplicaPutAck
 from impl.node import Node
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import Flush
-from impl.versions import ClockMode, Record, encode_record
+from impl.versions import ClockMode, Record, apply_put, decode_record, encode_record
+from spec.vclock import VClock
 from tests.impl.test_node_driver import make_config
 
 KEY = b"cart"
@@ -47,3 +50,22 @@ def test_a_stored_record_of_another_clock_mode_is_refused() -> None:
     assert node.mode is ClockMode.DVV
     with pytest.raises(BadMessageError, match="mode"):
         node.record(KEY)
+
+
+def test_a_replica_put_that_changes_nothing_writes_nothing() -> None:
+    """A duplicated ReplicaPut, or one of a version already superseded here: the merge
+    equals the stored record, so no write (and no Merkle update) is staged."""
+    node, _ = _node()
+    record = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"milk",
+                                     coordinator="n2", client_id="c1", now=0.0))
+    first = node.receive(1.0, "n2", ReplicaPut(5, KEY, record))
+    assert [e for e in first if isinstance(e, WriteRecord)] == [WriteRecord(KEY, record)]
+    persist(node.storage.engine, first)
+    again = node.receive(1.5, "n2", ReplicaPut(5, KEY, record))
+    assert again == [Send("n2", ReplicaPutAck(5, KEY))]
+    newer = encode_record(apply_put(decode_record(record, ClockMode.DVV),
+                                    VClock.of({"n2": 1}), b"eggs", coordinator="n2",
+                                    client_id="c1", now=2.0))
+    persist(node.storage.engine, node.receive(2.0, "n2", ReplicaPut(6, KEY, newer)))
+    stale = node.receive(2.5, "n3", ReplicaPut(5, KEY, record))
+    assert stale == [Send("n3", ReplicaPutAck(5, KEY))]
