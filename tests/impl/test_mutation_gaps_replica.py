@@ -69,3 +69,12 @@ def test_a_replica_put_that_changes_nothing_writes_nothing() -> None:
     persist(node.storage.engine, node.receive(2.0, "n2", ReplicaPut(6, KEY, newer)))
     stale = node.receive(2.5, "n3", ReplicaPut(5, KEY, record))
     assert stale == [Send("n3", ReplicaPutAck(5, KEY))]
+
+
+def test_a_hint_for_an_unknown_node_is_dropped_saying_which() -> None:
+    node, _ = _node()
+    record = encode_record(Record.empty(ClockMode.DVV))
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, record, hint="n9")) == []
+    assert node.stats["dropped"] == 1
+    assert node.log[-1] == ("1.000 dropped message from 'n2': "
+                            "ReplicaPut: hint names unknown node 'n9'")
