@@ -78,3 +78,16 @@ def test_a_hint_for_an_unknown_node_is_dropped_saying_which() -> None:
     assert node.stats["dropped"] == 1
     assert node.log[-1] == ("1.000 dropped message from 'n2': "
                             "ReplicaPut: hint names unknown node 'n9'")
+
+
+def test_a_record_holding_a_value_over_the_limit_is_refused_though_few_siblings() -> None:
+    """Over ``max_value_bytes`` the record's values are checked, however few its
+    siblings (200 bytes: 50 siblings' worth, not over 2 x 25)."""
+    node = Node("n1", make_config(3, n=3, r=2, w=1, max_value_bytes=100),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    record = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"x" * 150,
+                                     coordinator="n2", client_id="c1", now=0.0))
+    assert len(record) > 100 and len(record) // 4 <= 2 * node.config.max_siblings
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, record)) == []
+    assert node.log[-1].endswith("ReplicaPut: record holds a value over the size limit")
