@@ -91,3 +91,29 @@ def test_a_record_holding_a_value_over_the_limit_is_refused_though_few_siblings(
     assert len(record) > 100 and len(record) // 4 <= 2 * node.config.max_siblings
     assert node.receive(1.0, "n2", ReplicaPut(5, KEY, record)) == []
     assert node.log[-1].endswith("ReplicaPut: record holds a value over the size limit")
+
+
+def _siblings(count: int, value: bytes = b"") -> bytes:
+    record = Record.empty(ClockMode.DVV)
+    for _ in range(count):  # blind puts: each one a sibling
+        record = apply_put(record, VClock(), value, coordinator="n2", client_id="c1", now=0.0)
+    return encode_record(record)
+
+
+def test_a_peer_record_may_hold_twice_max_siblings_and_no_more() -> None:
+    """Counted exactly, even for a small record of empty values (4-5 bytes each)."""
+    node, _ = _node()
+    limit = 2 * node.config.max_siblings
+    assert limit == 50 and len(_siblings(limit + 1)) < 5 * limit
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, _siblings(limit)))  # acknowledged
+    assert node.stats["dropped"] == 0
+    assert node.receive(1.0, "n2", ReplicaPut(6, KEY, _siblings(limit + 1))) == []
+    assert node.log[-1].endswith("ReplicaPut: record holds 51 siblings, too many")
+
+
+def test_a_value_of_exactly_max_value_bytes_is_accepted() -> None:
+    node = Node("n1", make_config(3, n=3, r=2, w=1, max_value_bytes=100),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, _siblings(1, b"x" * 100)))
+    assert node.stats["dropped"] == 0
