@@ -117,3 +117,10 @@ def test_a_value_of_exactly_max_value_bytes_is_accepted() -> None:
     node.start(0.0)
     assert node.receive(1.0, "n2", ReplicaPut(5, KEY, _siblings(1, b"x" * 100)))
     assert node.stats["dropped"] == 0
+
+
+def test_a_peer_record_of_another_clock_mode_is_dropped() -> None:
+    node, _ = _node()
+    lww = encode_record(Record.empty(ClockMode.LWW))
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, lww)) == []
+    assert node.stats["dropped"] == 1 and "mode" in node.log[-1]
