@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from types import SimpleNamespace
 
@@ -70,3 +71,44 @@ def test_a_coordinator_remembers_exactly_the_last_forward_memory_forwards() -> N
     assert node.receive(0.0, "n2", Forward(FORWARD_MEMORY + 1, get))
     assert len(seen) == FORWARD_MEMORY and ("n2", 1) not in seen  # the oldest forgotten
     assert node.receive(0.0, "n2", Forward(1, get))  # so coordinated again
+
+
+def _outsider(nodes: int = 5) -> tuple[Node, bytes, tuple[str, ...]]:
+    node = Node("n1", make_config(nodes, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if "n1" not in node.preference_list(k)[:3])
+    return node, key, node.preference_list(key)[:3]
+
+
+def _forward_dests(effects: list[object]) -> list[str]:
+    return [e.dest for e in effects if isinstance(e, Send) and isinstance(e.message, Forward)]
+
+
+def test_a_request_is_forwarded_to_the_first_reachable_target_then_the_next() -> None:
+    node, key, targets = _outsider()
+    node.set_suspected({targets[0]: math.inf})
+    effects = node.client_request(0.0, GetRequest(7, key, None, "c1"))
+    assert _forward_dests(effects) == [targets[1]]
+    (op_id,) = node.forwarder.forwardings
+    assert _forward_dests(node.fire(2.0, ForwardTimeout(op_id))) == [targets[2]]
+
+
+def test_with_no_target_reachable_the_first_is_probed_then_the_next() -> None:
+    node, key, targets = _outsider()
+    node.set_suspected({t: math.inf for t in targets})
+    effects = node.client_request(0.0, GetRequest(7, key, None, "c1"))
+    assert _forward_dests(effects) == [targets[0]]
+    node, key, targets = _outsider()
+    node.client_request(0.0, GetRequest(7, key, None, "c1"))
+    (op_id,) = node.forwarder.forwardings
+    assert _forward_dests(node.fire(2.0, ForwardTimeout(op_id))) == [targets[1]]
+
+
+def test_a_context_is_bounded_by_the_configured_max_context_bytes() -> None:
+    node = Node("n1", make_config(3, n=3, r=2, w=2, max_context_bytes=1 << 17),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    (reply,) = node.client_request(0.0, PutRequest(7, b"cart", b"milk", b"x" * 70_000,
+                                                   None, "c1"))
+    assert isinstance(reply, Reply) and "failed authentication" in str(reply.error)
