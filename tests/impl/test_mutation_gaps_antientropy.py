@@ -9,8 +9,9 @@ import math
 import pytest
 
 from impl import antientropy
+from impl.antientropy import RangeTrees
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.merkle import TreeShape
 from impl.messages import KeyRecords, MerkleExchange
 from impl.node import Node
@@ -201,3 +202,8 @@ def test_a_round_skips_suspected_replicas_and_ranges_with_none_reachable() -> No
         for send in sends:
             assert isinstance(send.message, MerkleExchange)
             assert send.dest in reachable[(send.message.lo, send.message.hi)]
+
+
+def test_a_tree_update_refuses_a_record_that_is_not_bytes() -> None:
+    with pytest.raises(InvalidValueError, match=r"^record must be bytes, got str$"):
+        RangeTrees(16, 3).update(KEY, "record")  # type: ignore[arg-type]

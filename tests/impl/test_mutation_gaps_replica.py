@@ -7,7 +7,7 @@ import pytest
 
 from impl.effects import Send, SetTimer, SyncStorage, WriteRecord
 from impl.errors import BadMessageError
-from impl.messages import ReplicaPut, ReplicaPutAck
+from impl.messages import ReplicaGet, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -124,3 +124,12 @@ def test_a_peer_record_of_another_clock_mode_is_dropped() -> None:
     lww = encode_record(Record.empty(ClockMode.LWW))
     assert node.receive(1.0, "n2", ReplicaPut(5, KEY, lww)) == []
     assert node.stats["dropped"] == 1 and "mode" in node.log[-1]
+
+
+def test_a_key_of_exactly_max_key_bytes_is_served_one_byte_more_is_refused() -> None:
+    node, _ = _node()
+    limit = node.config.max_key_bytes
+    assert node.receive(1.0, "n2", ReplicaGet(5, b"k" * limit))
+    assert node.receive(1.0, "n2", ReplicaGet(6, b"k" * (limit + 1))) == []
+    assert node.log[-1].endswith(f"ReplicaGet: key is {limit + 1} bytes, over the limit of "
+                                 f"{limit}")
