@@ -85,3 +85,19 @@ def test_an_answered_get_ends_at_its_deadline_and_schedules_the_reap() -> None:
     reaps = [e for e in effects if isinstance(e, SetTimer) and isinstance(e.timer, ReapTombstone)]
     assert [(r.timer.key, r.at) for r in reaps] == [(KEY, 4.0)]
     assert op_id not in node.gets.coordinations
+
+
+def test_the_periodic_timer_is_rearmed_a_replica_timeout_later_or_at_the_deadline() -> None:
+    """Never in the past: a timer re-armed before ``now`` fires again at once, for
+    ever (a driver fires every due timer)."""
+    node, op_id = _get(5, r=3)
+
+    def rearmed(effects: list[Effect]) -> list[tuple[object, float]]:
+        return [(e.timer, e.at) for e in effects
+                if isinstance(e, SetTimer) and isinstance(e.timer, GetTimeout)]
+
+    assert rearmed(node.fire(0.25, GetTimeout(op_id))) == [(GetTimeout(op_id), 0.55)]
+    assert rearmed(node.fire(0.8, GetTimeout(op_id))) == [(GetTimeout(op_id), 1.0)]
+    effects = node.fire(1.0, GetTimeout(op_id))  # at the deadline exactly: the get fails
+    assert rearmed(effects) == []
+    assert [type(e.error) for e in effects if isinstance(e, Reply)] == [QuorumError]

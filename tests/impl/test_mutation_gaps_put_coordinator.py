@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
-from impl.effects import CancelTimer, Reply, Send
-from impl.errors import ErrorCode, StorageError
+from impl.effects import CancelTimer, Reply, Send, SetTimer
+from impl.errors import ErrorCode, QuorumError, StorageError
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
@@ -107,3 +107,22 @@ def test_the_periodic_timer_never_resends_to_a_target_no_longer_suspected() -> N
     assert _hinted_sends(node.fire(0.3, PutTimeout(op_id))) == [("n4", "n2")]
     node.set_suspected({})
     assert _hinted_sends(node.fire(0.6, PutTimeout(op_id))) == [("n5", "n2")]
+
+
+def _rearmed(effects: list[object]) -> list[tuple[PutTimeout, float]]:
+    return [(e.timer, e.at) for e in effects
+            if isinstance(e, SetTimer) and isinstance(e.timer, PutTimeout)]
+
+
+def test_the_periodic_timer_is_rearmed_a_replica_timeout_later_or_at_the_deadline() -> None:
+    """Never in the past, never at the time it fired: a timer re-armed at ``now``
+    would fire again at once, for ever (a driver fires every due timer)."""
+    node = _node()
+    node.client_request(0.0, PutRequest(7, KEY, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    assert _rearmed(node.fire(0.25, PutTimeout(op_id))) == [(PutTimeout(op_id), 0.55)]
+    assert _rearmed(node.fire(0.8, PutTimeout(op_id))) == [(PutTimeout(op_id), 1.0)]
+    effects = node.fire(1.0, PutTimeout(op_id))  # at the deadline exactly: the put fails
+    assert _rearmed(effects) == []
+    assert [type(e.error) for e in effects if isinstance(e, Reply)] == [QuorumError]
+    assert node.puts.coordinations == {}

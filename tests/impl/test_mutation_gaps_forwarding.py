@@ -1,0 +1,114 @@
+"""impl.forwarding: the behaviours mutmut found no test for (docs/refinement.md,
+"Mutation score")."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from types import SimpleNamespace
+
+from impl.effects import CancelTimer, GetResult, PutResult, Reply, Send
+from impl.errors import BadRequestError, ErrorCode, QuorumError
+from impl.forwarding import FORWARD_MEMORY, refuse
+from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
+from impl.node import Node
+from impl.storage.memory import MemoryStorage
+from impl.timers import ForwardTimeout
+from tests.impl.test_node_driver import make_config
+
+
+def test_a_refusal_answers_request_id_0_when_the_request_has_no_usable_id() -> None:
+    error = BadRequestError("bad")
+    assert refuse(object(), error).request_id == 0  # none at all
+    for bad in (True, False, "7", 7.0, None):
+        reply = refuse(SimpleNamespace(request_id=bad), error)
+        assert reply.request_id == 0 and type(reply.request_id) is int, bad
+    assert refuse(SimpleNamespace(request_id=7), error).request_id == 7
+    assert refuse(object(), error).error is error
+
+
+def _forwarded(request_of: Callable[[bytes], PutRequest | GetRequest]
+               ) -> tuple[Node, str, int]:
+    """A node outside the key's top N forwards a client request: (node, target, op id)."""
+    node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if "n1" not in node.preference_list(k)[:3])
+    effects = node.client_request(0.0, request_of(key))
+    (send,) = [e for e in effects if isinstance(e, Send)]
+    assert isinstance(send.message, Forward)
+    return node, send.dest, send.message.op_id
+
+
+def test_a_relayed_answer_cancels_the_forwarding_timer_and_carries_the_context() -> None:
+    node, target, op_id = _forwarded(lambda key: PutRequest(7, key, b"milk", b"", None, "c1"))
+    effects = node.receive(0.1, target, ForwardReply(op_id, "put", context=b"ctx"))
+    assert effects == [Reply(7, PutResult(b"ctx")), CancelTimer(ForwardTimeout(op_id))]
+    node, target, op_id = _forwarded(lambda key: GetRequest(8, key, None, "c1"))
+    effects = node.receive(0.1, target, ForwardReply(op_id, "get", (b"a", b"b"), b"ctx"))
+    assert effects == [Reply(8, GetResult([b"a", b"b"], b"ctx")),
+                       CancelTimer(ForwardTimeout(op_id))]
+    node, target, op_id = _forwarded(lambda key: GetRequest(9, key, None, "c1"))
+    effects = node.receive(0.1, target, ForwardReply(op_id, "get", error=ErrorCode.QUORUM.value,
+                                                     message="short"))
+    assert len(effects) == 2 and effects[1] == CancelTimer(ForwardTimeout(op_id))
+    reply = effects[0]
+    assert isinstance(reply, Reply) and reply.request_id == 9
+    assert isinstance(reply.error, QuorumError) and str(reply.error) == "short"
+    assert node.forwarder.forwardings == {}
+
+
+def test_a_coordinator_remembers_exactly_the_last_forward_memory_forwards() -> None:
+    node = Node("n1", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    seen = node.forwarder._seen
+    for op_id in range(1, FORWARD_MEMORY):  # FORWARD_MEMORY - 1 forwards seen
+        seen[("n2", op_id)] = None
+    get = GetRequest(7, b"cart", None, "c1")
+    assert node.receive(0.0, "n2", Forward(FORWARD_MEMORY, get))  # coordinated
+    assert len(seen) == FORWARD_MEMORY and ("n2", 1) in seen
+    assert node.receive(0.0, "n2", Forward(1, get)) == []  # still known: a duplicate
+    assert node.receive(0.0, "n2", Forward(FORWARD_MEMORY + 1, get))
+    assert len(seen) == FORWARD_MEMORY and ("n2", 1) not in seen  # the oldest forgotten
+    assert node.receive(0.0, "n2", Forward(1, get))  # so coordinated again
+
+
+def _outsider(nodes: int = 5) -> tuple[Node, bytes, tuple[str, ...]]:
+    node = Node("n1", make_config(nodes, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if "n1" not in node.preference_list(k)[:3])
+    return node, key, node.preference_list(key)[:3]
+
+
+def _forward_dests(effects: list[object]) -> list[str]:
+    return [e.dest for e in effects if isinstance(e, Send) and isinstance(e.message, Forward)]
+
+
+def test_a_request_is_forwarded_to_the_first_reachable_target_then_the_next() -> None:
+    node, key, targets = _outsider()
+    node.set_suspected({targets[0]: math.inf})
+    effects = node.client_request(0.0, GetRequest(7, key, None, "c1"))
+    assert _forward_dests(effects) == [targets[1]]
+    (op_id,) = node.forwarder.forwardings
+    assert _forward_dests(node.fire(2.0, ForwardTimeout(op_id))) == [targets[2]]
+
+
+def test_with_no_target_reachable_the_first_is_probed_then_the_next() -> None:
+    node, key, targets = _outsider()
+    node.set_suspected({t: math.inf for t in targets})
+    effects = node.client_request(0.0, GetRequest(7, key, None, "c1"))
+    assert _forward_dests(effects) == [targets[0]]
+    node, key, targets = _outsider()
+    node.client_request(0.0, GetRequest(7, key, None, "c1"))
+    (op_id,) = node.forwarder.forwardings
+    assert _forward_dests(node.fire(2.0, ForwardTimeout(op_id))) == [targets[1]]
+
+
+def test_a_context_is_bounded_by_the_configured_max_context_bytes() -> None:
+    node = Node("n1", make_config(3, n=3, r=2, w=2, max_context_bytes=1 << 17),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    (reply,) = node.client_request(0.0, PutRequest(7, b"cart", b"milk", b"x" * 70_000,
+                                                   None, "c1"))
+    assert isinstance(reply, Reply) and "failed authentication" in str(reply.error)

@@ -1,0 +1,135 @@
+"""impl.replica: the behaviours mutmut found no test for (docs/refinement.md, "Mutation
+score"): the flush timer's period, what the write listeners hear of a reap."""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.effects import Send, SetTimer, SyncStorage, WriteRecord
+from impl.errors import BadMessageError
+from impl.messages import ReplicaGet, ReplicaPut, ReplicaPutAck
+from impl.node import Node
+from impl.staging import persist
+from impl.storage.memory import MemoryStorage
+from impl.timers import Flush
+from impl.versions import ClockMode, Record, apply_put, decode_record, encode_record
+from spec.vclock import VClock
+from tests.impl.test_node_driver import make_config
+
+KEY = b"cart"
+
+
+def _node(fsync: str = "always") -> tuple[Node, MemoryStorage]:
+    storage = MemoryStorage(fsync)  # type: ignore[arg-type]
+    node = Node("n1", make_config(3, n=3, r=2, w=1), storage, seed=1)
+    node.start(0.0)
+    return node, storage
+
+
+def test_the_flush_timer_flushes_and_comes_again_a_flush_interval_later() -> None:
+    node, _ = _node("buffered")
+    assert node.fire(2.0, Flush()) == [SyncStorage(),
+                                       SetTimer(Flush(), 2.0 + make_config().flush_interval)]
+
+
+def test_a_reap_tells_every_write_listener_with_the_empty_bytes() -> None:
+    node, _ = _node()
+    heard: list[tuple[bytes, bytes]] = []
+    node.replica.write_listeners.append(lambda key, encoded: heard.append((key, encoded)))
+    node.replica.store(KEY, b"R-record")
+    node.replica.reap(KEY)
+    assert heard == [(KEY, b"R-record"), (KEY, b"")]
+
+
+def test_a_stored_record_of_another_clock_mode_is_refused() -> None:
+    """``Node.record`` decodes afresh in the node's own mode: bytes of another mode on
+    the engine are an error, not a record."""
+    storage = MemoryStorage("always")
+    storage.write(KEY, encode_record(Record.empty(ClockMode.LWW)))
+    node = Node("n1", make_config(3, n=3, r=2, w=1), storage, seed=1)
+    assert node.mode is ClockMode.DVV
+    with pytest.raises(BadMessageError, match="mode"):
+        node.record(KEY)
+
+
+def test_a_replica_put_that_changes_nothing_writes_nothing() -> None:
+    """A duplicated ReplicaPut, or one of a version already superseded here: the merge
+    equals the stored record, so no write (and no Merkle update) is staged."""
+    node, _ = _node()
+    record = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"milk",
+                                     coordinator="n2", client_id="c1", now=0.0))
+    first = node.receive(1.0, "n2", ReplicaPut(5, KEY, record))
+    assert [e for e in first if isinstance(e, WriteRecord)] == [WriteRecord(KEY, record)]
+    persist(node.storage.engine, first)
+    again = node.receive(1.5, "n2", ReplicaPut(5, KEY, record))
+    assert again == [Send("n2", ReplicaPutAck(5, KEY))]
+    newer = encode_record(apply_put(decode_record(record, ClockMode.DVV),
+                                    VClock.of({"n2": 1}), b"eggs", coordinator="n2",
+                                    client_id="c1", now=2.0))
+    persist(node.storage.engine, node.receive(2.0, "n2", ReplicaPut(6, KEY, newer)))
+    stale = node.receive(2.5, "n3", ReplicaPut(5, KEY, record))
+    assert stale == [Send("n3", ReplicaPutAck(5, KEY))]
+
+
+def test_a_hint_for_an_unknown_node_is_dropped_saying_which() -> None:
+    node, _ = _node()
+    record = encode_record(Record.empty(ClockMode.DVV))
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, record, hint="n9")) == []
+    assert node.stats["dropped"] == 1
+    assert node.log[-1] == ("1.000 dropped message from 'n2': "
+                            "ReplicaPut: hint names unknown node 'n9'")
+
+
+def test_a_record_holding_a_value_over_the_limit_is_refused_though_few_siblings() -> None:
+    """Over ``max_value_bytes`` the record's values are checked, however few its
+    siblings (200 bytes: 50 siblings' worth, not over 2 x 25)."""
+    node = Node("n1", make_config(3, n=3, r=2, w=1, max_value_bytes=100),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    record = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"x" * 150,
+                                     coordinator="n2", client_id="c1", now=0.0))
+    assert len(record) > 100 and len(record) // 4 <= 2 * node.config.max_siblings
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, record)) == []
+    assert node.log[-1].endswith("ReplicaPut: record holds a value over the size limit")
+
+
+def _siblings(count: int, value: bytes = b"") -> bytes:
+    record = Record.empty(ClockMode.DVV)
+    for _ in range(count):  # blind puts: each one a sibling
+        record = apply_put(record, VClock(), value, coordinator="n2", client_id="c1", now=0.0)
+    return encode_record(record)
+
+
+def test_a_peer_record_may_hold_twice_max_siblings_and_no_more() -> None:
+    """Counted exactly, even for a small record of empty values (4-5 bytes each)."""
+    node, _ = _node()
+    limit = 2 * node.config.max_siblings
+    assert limit == 50 and len(_siblings(limit + 1)) < 5 * limit
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, _siblings(limit)))  # acknowledged
+    assert node.stats["dropped"] == 0
+    assert node.receive(1.0, "n2", ReplicaPut(6, KEY, _siblings(limit + 1))) == []
+    assert node.log[-1].endswith("ReplicaPut: record holds 51 siblings, too many")
+
+
+def test_a_value_of_exactly_max_value_bytes_is_accepted() -> None:
+    node = Node("n1", make_config(3, n=3, r=2, w=1, max_value_bytes=100),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, _siblings(1, b"x" * 100)))
+    assert node.stats["dropped"] == 0
+
+
+def test_a_peer_record_of_another_clock_mode_is_dropped() -> None:
+    node, _ = _node()
+    lww = encode_record(Record.empty(ClockMode.LWW))
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, lww)) == []
+    assert node.stats["dropped"] == 1 and "mode" in node.log[-1]
+
+
+def test_a_key_of_exactly_max_key_bytes_is_served_one_byte_more_is_refused() -> None:
+    node, _ = _node()
+    limit = node.config.max_key_bytes
+    assert node.receive(1.0, "n2", ReplicaGet(5, b"k" * limit))
+    assert node.receive(1.0, "n2", ReplicaGet(6, b"k" * (limit + 1))) == []
+    assert node.log[-1].endswith(f"ReplicaGet: key is {limit + 1} bytes, over the limit of "
+                                 f"{limit}")
