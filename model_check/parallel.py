@@ -26,7 +26,7 @@ search goes level by level, synchronously:
    those of worker 0, 1, ...), checks the invariants and witnesses on them, and
    they are its part of the next frontier. So the frontier is partitioned as
    the seen-set is, and every worker expands about ``1/workers`` of the states
-   (:data:`LAST_RUN` says how many each did).
+   (:data:`RUNS` says how many each did).
 
 A worker's part of the seen-set costs 22 bytes a state: 8 for the fingerprint
 and 4 for its local number in the sorted tiers of a ``SeenSet``, 8 for the
@@ -75,7 +75,7 @@ from model_check.explorer import (
 )
 from model_check.fingerprint import SeenSet, fast_fingerprint
 
-__all__ = ["LAST_RUN", "WorkerReport", "coordinate", "explore_parallel"]
+__all__ = ["RUNS", "WorkerReport", "coordinate", "explore_parallel"]
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A")
@@ -93,9 +93,10 @@ class WorkerReport:
     cpu_seconds: float
 
 
-LAST_RUN: list[WorkerReport] = []
-"""Per worker (in worker order), what it did in the last :func:`coordinate` run of this
-process (for the benchmark's scaling rows and the tests); replaced by every run."""
+RUNS: list[list[WorkerReport]] = []
+"""Per :func:`coordinate` run of this process, in order, what each worker did (in worker
+order): for the benchmark's scaling rows and the tests (a check with several liveness
+properties explores more than once)."""
 
 
 class _Worker:
@@ -415,7 +416,7 @@ def coordinate(
                 witnessed_steps_fp.setdefault(name, step)
             offers.append(outboxes)
     dumps: list[Dump] = [reply() for reply in [call("dump", None) for call in workers]]
-    LAST_RUN[:] = [WorkerReport(int(d[0].size), d[7], d[8]) for d in dumps]
+    RUNS.append([WorkerReport(int(d[0].size), d[7], d[8]) for d in dumps])
     # Number the states (worker order, then each worker's order): the links are
     # fingerprints, the Exploration wants indices.
     fps = np.concatenate([d[0] for d in dumps])

@@ -8,7 +8,7 @@ import pytest
 
 from model_check.check import check
 from model_check.errors import CheckError
-from model_check.parallel import LAST_RUN
+from model_check.parallel import RUNS
 from model_check.replay import replay_on_spec
 from model_check.suite import entry
 
@@ -52,7 +52,7 @@ def test_each_worker_expands_the_states_it_owns() -> None:
     state kept it, and from one initial state worker 0 expanded everything: (22082, 0))."""
     config = entry("sloppy-crash").config
     result = check(config, workers=2)
-    reports = list(LAST_RUN)
+    reports = RUNS[-1]
     assert [r.expanded for r in reports] == [r.owned for r in reports]
     assert sum(r.expanded for r in reports) == result.distinct_states == 22_082
     for report in reports:
