@@ -88,14 +88,22 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
     from model_check.check import check
 
     if kind == "workers":  # name = "<suite entry>:<workers>"; CPU includes the workers'
+        from model_check.parallel import RUNS
         from model_check.suite import entry as suite_entry
 
         entry_name, workers = name.rsplit(":", 1)
+        wall = time.perf_counter()
         result = check(suite_entry(entry_name).config, workers=int(workers))
+        wall = time.perf_counter() - wall
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return {"distinct_states": result.distinct_states, "seconds": result.seconds,
+        # Per worker, summed over the check's explorations (one per liveness property).
+        per_worker = [[sum(run[w].cpu_seconds for run in RUNS),
+                       sum(run[w].expanded for run in RUNS)] for w in range(int(workers))]
+        return {"distinct_states": result.distinct_states, "seconds": wall,
                 "cpu_seconds": time.process_time() - started + children.ru_utime
                 + children.ru_stime, "seen_bytes": result.seen_bytes,
+                "coordinator_cpu_seconds": time.process_time() - started,
+                "workers": per_worker,
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "split":  # name = suite entry: where check()'s CPU goes
         return _split(name)
@@ -524,22 +532,40 @@ def _por_rows(timeout: float) -> None:
 
 
 def _scaling_rows(timeout: float) -> None:
-    print("\nworker scaling (vdynamo check --workers N; all properties; CPU includes the "
-          "workers'; B/state: the workers' seen-set partitions and parent links):")
+    print("\nworker scaling (vdynamo check --workers N; all properties; medians of 3 "
+          "alternating runs; wall: the whole check; CPU: the coordinator's and each "
+          "worker's process; expanded: the states each worker expanded; B/state: the "
+          "workers' seen-set partitions and parent links):")
     for name in SCALING:
-        runs = {n: _measure("workers", f"{name}:{n}", True, timeout) for n in (1, 2)}
+        runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+        errors: dict[int, str] = {}
+        for _ in range(3):
+            for n in runs:
+                run = _measure("workers", f"{name}:{n}", True, timeout)
+                if run is None or "error" in run:
+                    errors[n] = str(run and run.get("error"))
+                else:
+                    runs[n].append(run)
         cells = []
-        for n, run in runs.items():
-            if run is None or "error" in run:
-                cells.append(f"{n} worker(s): {run and run.get('error')}")
+        walls: dict[int, float] = {}
+        for n, done in runs.items():
+            if not done:
+                cells.append(f"{n} worker(s): {errors.get(n)}")
                 continue
-            cells.append(f"{n} worker(s) {run['distinct_states']:,} states "
-                         f"{run['seconds']:.2f} s wall, {run['cpu_seconds']:.2f} CPU-s, "
-                         f"{run['seen_bytes'] / run['distinct_states']:.1f} B/state")
-        one, two = runs[1], runs[2]
-        if one and two and "error" not in one and "error" not in two:
-            cells.append(f"speed-up {one['seconds'] / two['seconds']:.2f}x, verdicts "
-                         f"{'same' if one['verdicts'] == two['verdicts'] else 'DIFFER'}")
+            walls[n] = statistics.median(r["seconds"] for r in done)
+            per_worker = ", ".join(
+                f"{statistics.median(r['workers'][w][0] for r in done):.2f}"
+                for w in range(n))
+            expanded = ", ".join(f"{e:,}" for _, e in done[0]["workers"])
+            cells.append(f"{n} worker(s) {done[0]['distinct_states']:,} states, "
+                         f"{walls[n]:.2f} s wall, CPU-s coordinator "
+                         f"{statistics.median(r['coordinator_cpu_seconds'] for r in done):.2f}"
+                         f" + workers ({per_worker}), expanded ({expanded}), "
+                         f"{done[0]['seen_bytes'] / done[0]['distinct_states']:.1f} B/state")
+        if runs[1] and runs[2]:
+            same = runs[1][0]["verdicts"] == runs[2][0]["verdicts"]
+            cells.append(f"speed-up (wall) {walls[1] / walls[2]:.2f}x, verdicts "
+                         f"{'same' if same else 'DIFFER'}")
         print(f"  {name:<18} " + "; ".join(cells), flush=True)
 
 

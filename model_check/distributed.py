@@ -8,9 +8,11 @@ engine, not a home-made one), placed by Ray on any node of the cluster at
 ``address`` (``"local"`` starts a private one-machine cluster; an address such as
 ``127.0.0.1:6379`` joins one started with ``ray start --head``). The
 coordinating process is the same (:func:`model_check.parallel.coordinate`):
-level by level, only fingerprints and (parent, ordinal) links cross the network,
-states stay on the actor that generated them, so the distinct states, verdicts
-and counterexample lengths are those of one process.
+level by level, fingerprints and (parent, ordinal) links cross the network, and
+each new state goes to the actor that owns its fingerprint, which checks it and
+expands it at the next level (the frontier is partitioned as the seen-set is);
+the distinct states, verdicts and counterexample lengths are those of one
+process.
 
 Fingerprints are :func:`~model_check.fingerprint.stable_fingerprint` (a digest
 of ``repr``), computed only by the actors; every actor runs with

@@ -1,4 +1,4 @@
-"""Parallel breadth-first exploration: the seen-set partitioned by fingerprint across workers.
+"""Parallel breadth-first exploration: the seen-set and the frontier partitioned by fingerprint.
 
 Theory of operation
 -------------------
@@ -7,17 +7,26 @@ forked processes each *own* the states whose fingerprint ``fp`` has
 ``fp % workers == w`` (the seen-set is partitioned, never shared), and the
 search goes level by level, synchronously:
 
-1. *expand*: every worker computes the successors of its part of the frontier,
+1. *expand*: every worker computes the successors of its part of the frontier
+   (the states it owns),
    fingerprints their canonical forms with :func:`~model_check.fingerprint.
    fast_fingerprint` (the state's cached ``hash()``: the workers are forks of
    one process and share its hash secret, so their fingerprints agree), and
    sorts them into one outbox per owner, a numpy array of ``(fp, parent fp,
-   ordinal)`` rows;
-2. *admit*: the coordinating process hands each owner its candidates (in worker
+   ordinal)`` rows; the states stay with the worker that generated them;
+2. *own*: the coordinating process hands each owner its candidates (in worker
    order, so the run is deterministic); the owner keeps those it has not seen
-   (one vectorised test against its :class:`~model_check.fingerprint.SeenSet`),
-   records their parent fingerprint and successor ordinal in arrays, checks the
-   invariants and witnesses on them, and they are its part of the next frontier.
+   (one vectorised test against its :class:`~model_check.fingerprint.SeenSet`)
+   and records their parent fingerprint and successor ordinal in arrays;
+3. *admit*: each generating worker gets back its accepted fingerprints and
+   hands over the accepted states it does not own, one list per owner, through
+   the coordinating process (only new states are pickled, never every successor;
+   with two workers about half of them);
+4. *receive*: each owner takes its new states (those it generated itself, then
+   those of worker 0, 1, ...), checks the invariants and witnesses on them, and
+   they are its part of the next frontier. So the frontier is partitioned as
+   the seen-set is, and every worker expands about ``1/workers`` of the states
+   (:data:`RUNS` says how many each did).
 
 A worker's part of the seen-set costs 22 bytes a state: 8 for the fingerprint
 and 4 for its local number in the sorted tiers of a ``SeenSet``, 8 for the
@@ -34,9 +43,10 @@ for one process. Bounds (``max_depth``, ``max_states``) are not supported here.
 
 The workers are forked (``multiprocessing`` ``fork`` context: Linux, macOS), so
 the model and the predicates need not be picklable; states and actions cross
-process boundaries and must be. Cost: every successor is pickled twice
-(worker -> coordinator -> owner), which is what the scaling figures of
-``bench/model_check.py`` pay for.
+process boundaries and must be. Cost: every new state not owned by the worker
+that generated it is pickled twice (worker -> coordinator -> owner), and every
+successor's ``(fp, parent fp, ordinal)`` row crosses as a numpy array: that is
+what the scaling figures of ``bench/model_check.py`` pay for.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ import multiprocessing
 import time
 from array import array
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -64,12 +75,28 @@ from model_check.explorer import (
 )
 from model_check.fingerprint import SeenSet, fast_fingerprint
 
-__all__ = ["coordinate", "explore_parallel"]
+__all__ = ["RUNS", "WorkerReport", "coordinate", "explore_parallel"]
 
 S = TypeVar("S", bound=Hashable)
 A = TypeVar("A")
 
 _ROOT = -1  # the parent of an initial state (hash() is never -1)
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What one worker did in a run: the states it owns (its seen-set partition), the
+    states it expanded, and its process's CPU seconds (user + system) at the end."""
+
+    owned: int
+    expanded: int
+    cpu_seconds: float
+
+
+RUNS: list[list[WorkerReport]] = []
+"""Per :func:`coordinate` run of this process, in order, what each worker did (in worker
+order): for the benchmark's scaling rows and the tests (a check with several liveness
+properties explores more than once)."""
 
 
 class _Worker:
@@ -102,6 +129,10 @@ class _Worker:
         """Per local number: which successor of the parent (or which initial state)."""
         self.frontier: list[tuple[int, Any]] = []
         self.candidates: list[tuple[int, Any]] = []
+        self.kept: list[tuple[int, Any]] = []
+        """Accepted states this worker generated and owns, until :meth:`receive`."""
+        self.expanded = 0
+        """States this worker expanded (its frontiers, summed over the levels)."""
         self.edges: array[int] = array("q")
         """The recorded edges, as (source fp, target fp) pairs, flat."""
         self.marked: array[int] = array("q")
@@ -116,6 +147,7 @@ class _Worker:
         local: set[int] = set()
         candidates: list[tuple[int, Any]] = []
         edges = self.edges if self.graph_edges is not None else None
+        self.expanded += len(self.frontier)
         for source, state in self.frontier:
             for ordinal, (action, successor) in enumerate(self.successors(state)):
                 transitions += 1
@@ -153,15 +185,31 @@ class _Worker:
         by = offerer[fresh]
         return [np.ascontiguousarray(rows[fresh[by == w], 0]) for w in range(len(offers))]
 
-    def admit(self, accepted: Fingerprints) -> tuple[int, dict[str, int], dict[str, int]]:
-        """Queue the candidates their owners accepted; check them."""
+    def admit(self, accepted: Fingerprints) -> list[list[tuple[int, Any]]]:
+        """Keep the candidates their owners accepted that this worker owns; return the
+        others, one list per owner (empty for this worker), to be sent to their owners."""
         wanted = set(accepted.tolist())
+        outboxes: list[list[tuple[int, Any]]] = [[] for _ in range(self.workers)]
+        workers = self.workers
+        for fp, state in self.candidates:
+            if fp in wanted:
+                outboxes[fp % workers].append((fp, state))
+        self.candidates = []
+        self.kept = outboxes[self.number]
+        outboxes[self.number] = []
+        return outboxes
+
+    def receive(self, incoming: list[list[tuple[int, Any]]]
+                ) -> tuple[int, dict[str, int], dict[str, int]]:
+        """Take this worker's new states (per generating worker, in worker order; its own
+        from :meth:`admit`) as its part of the next frontier; check them."""
         violated: dict[str, int] = {}
         witnessed: dict[str, int] = {}
-        for fp, state in self.candidates:
-            if fp not in wanted:
-                continue
-            self.frontier.append((fp, state))
+        frontier: list[tuple[int, Any]] = []
+        for sender, states in enumerate(incoming):
+            frontier += self.kept if sender == self.number else states
+        self.kept = []
+        for fp, state in frontier:
             if self.marker is not None and self.marker(state):
                 self.marked.append(fp)
             for name, holds in list(self.pending.items()):
@@ -172,19 +220,20 @@ class _Worker:
                 if reached(state):
                     witnessed[name] = fp
                     del self.seeking[name]
-        self.candidates = []
-        return len(self.frontier), violated, witnessed
+        self.frontier = frontier
+        return len(frontier), violated, witnessed
 
     def dump(self) -> Dump:
         """The owned states' fingerprints (by local number), parent fingerprints and
-        ordinals, the edges and marks, this process's peak memory and seen-set bytes."""
+        ordinals, the edges and marks, this process's peak memory and seen-set bytes, the
+        states expanded here and this process's CPU seconds."""
         seen_bytes = self.seen.nbytes + self.parents.itemsize * len(self.parents) \
             + self.ordinals.itemsize * len(self.ordinals)
         return (self.seen.by_index(), np.frombuffer(self.parents, dtype=np.int64).copy(),
                 np.frombuffer(self.ordinals, dtype=np.uint16).copy(),
                 np.frombuffer(self.edges, dtype=np.int64).copy(),
                 np.frombuffer(self.marked, dtype=np.int64).copy(), peak_memory_bytes(),
-                seen_bytes)
+                seen_bytes, self.expanded, time.process_time())
 
     def serve(self, conn: Connection) -> None:
         gc.set_threshold(*GC_THRESHOLD)  # a forked worker: see explorer.GC_THRESHOLD
@@ -197,14 +246,16 @@ class _Worker:
                 conn.send(self.call(command, argument))
 
     def call(self, command: str, argument: Any) -> Any:
-        """Run one command of the coordinator (``expand``, ``own``, ``admit``, ``seed``,
-        ``dump``) and return its reply."""
+        """Run one command of the coordinator (``expand``, ``own``, ``admit``,
+        ``receive``, ``seed``, ``dump``) and return its reply."""
         if command == "expand":
             return self.expand()
         if command == "own":
             return self.own(argument)
         if command == "admit":
             return self.admit(argument)
+        if command == "receive":
+            return self.receive(argument)
         if command == "seed":
             return self.seed(argument)
         if command == "dump":
@@ -227,7 +278,7 @@ Fingerprints = npt.NDArray[np.int64]
 Offer = npt.NDArray[np.int64]
 """Offered candidates: one ``(fingerprint, parent fingerprint, ordinal)`` row each."""
 Dump = tuple[Fingerprints, Fingerprints, npt.NDArray[np.uint16], Fingerprints, Fingerprints,
-             int, int]
+             int, int, int, float]
 
 
 def _offer(flat: list[int]) -> Offer:
@@ -329,8 +380,12 @@ def coordinate(
             for offerer, new in enumerate(reply()):
                 parts[offerer].append(new)
         accepted = [np.concatenate(p) for p in parts]
-        # ... and the workers that generated them queue and check them.
+        # ... the workers that generated them hand them to their owners ...
         replies = [call("admit", new) for call, new in zip(workers, accepted, strict=True)]
+        shipped: list[list[list[Any]]] = [reply() for reply in replies]
+        # ... and the owners queue and check them.
+        replies = [call("receive", [shipped[sender][owner] for sender in range(count)])
+                   for owner, call in enumerate(workers)]
         frontier = 0
         for reply in replies:
             size, violated, witnessed = reply()
@@ -361,6 +416,7 @@ def coordinate(
                 witnessed_steps_fp.setdefault(name, step)
             offers.append(outboxes)
     dumps: list[Dump] = [reply() for reply in [call("dump", None) for call in workers]]
+    RUNS.append([WorkerReport(int(d[0].size), d[7], d[8]) for d in dumps])
     # Number the states (worker order, then each worker's order): the links are
     # fingerprints, the Exploration wants indices.
     fps = np.concatenate([d[0] for d in dumps])

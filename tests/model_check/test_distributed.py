@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from model_check.check import check
+from model_check.parallel import RUNS
 from model_check.replay import replay_on_spec
 from model_check.suite import entry
 
@@ -24,3 +25,8 @@ def test_two_ray_actors_agree_with_one_process() -> None:
     assert violated.trace is not None
     assert replay_on_spec(violated.trace).replayed
     assert not ray.is_initialized()  # the private cluster was shut down
+    # Each actor expanded the states it owns (before the fix actor 0 expanded them all).
+    reports = RUNS[-1]
+    assert sum(r.owned for r in reports) == one.distinct_states
+    for report in reports:
+        assert report.expanded > one.distinct_states // 4, reports

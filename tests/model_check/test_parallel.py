@@ -8,6 +8,7 @@ import pytest
 
 from model_check.check import check
 from model_check.errors import CheckError
+from model_check.parallel import RUNS
 from model_check.replay import replay_on_spec
 from model_check.suite import entry
 
@@ -43,3 +44,17 @@ def test_bounds_and_bad_worker_counts_are_refused() -> None:
         check(config, workers=2, max_depth=3)
     with pytest.raises(CheckError):
         check(config, workers=0)
+
+
+def test_each_worker_expands_the_states_it_owns() -> None:
+    """The frontier is partitioned as the seen-set is: every state is expanded once, by
+    its owner, so two workers share the work (before the fix the worker that generated a
+    state kept it, and from one initial state worker 0 expanded everything: (22082, 0))."""
+    config = entry("sloppy-crash").config
+    result = check(config, workers=2)
+    reports = RUNS[-1]
+    assert [r.expanded for r in reports] == [r.owned for r in reports]
+    assert sum(r.expanded for r in reports) == result.distinct_states == 22_082
+    for report in reports:
+        assert report.expanded > result.distinct_states // 3, reports
+        assert report.cpu_seconds > 0
