@@ -338,3 +338,84 @@ def test_the_restart_test_catches_a_change_forgotten_by_a_restart(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Gossiper, "_restore_settling", lambda self: None)
     assert _restart_after_the_handover() == (False, False)
+
+
+# -- a restart after the transfer: the old owner still lets its copy go
+
+
+def _moved_copies(cluster: SimulatedCluster, keys: list[bytes],
+                  old_top: dict[bytes, tuple[str, ...]]) -> list[tuple[bytes, str]]:
+    """(key, old owner) for each copy an old owner still holds of a key n6 took over."""
+    new_top = {key: cluster.node("n6").preference_list(key)[:3] for key in keys}
+    return [(key, node) for key in keys for node in old_top[key]
+            if node not in new_top[key] and cluster.node(node).record(key) is not None]
+
+
+def _restart_after_the_transfer(point: str) -> list[tuple[bytes, str]]:
+    """n6 joins; every old owner crashes and restarts once its transfer to n6 was
+    acknowledged and (``point``) before n6 announced itself up ("transfer"), or
+    just after it heard the settlement, before its next hint scan lets the copies
+    go ("settled"). Returns the moved copies still held once the cluster is quiet."""
+    cluster, keys, old_top = _cluster(seed=9)
+    cluster.join("n6")
+    old = sorted({node for key in keys for node in old_top[key]})
+
+    def done(name: str) -> bool:
+        gossiper = cluster.node(name).gossiper
+        hints = cluster.node(name).snapshot().hints
+        return (gossiper.moved_from is not None and gossiper.transfer_after is None
+                and not any(hint.intended == "n6" for hint in hints))
+
+    if point == "transfer":
+        cluster.run_until(lambda: all(done(name) for name in old), max_time=300)
+        assert _status(cluster, "n6", "n6") is MemberStatus.JOINING
+    else:  # each old owner at the event its view says the change settled
+        fresh, restarted = list(old), 0
+
+        def settled(name: str) -> bool:
+            member = cluster.node(name).view.get("n6")
+            return member is not None and member.settled
+
+        while fresh:
+            cluster.run_until(lambda: any(settled(name) for name in fresh), max_time=300)
+            name = next(name for name in fresh if settled(name))
+            fresh.remove(name)
+            if any(node == name for _, node in _moved_copies(cluster, keys, old_top)):
+                cluster.crash(name)  # (a node that moved nothing: nothing to let go)
+                cluster.restart(name)
+                restarted += 1
+        assert restarted >= 1
+        return _settled_copies(cluster, keys, old_top)
+    for name in old:
+        cluster.crash(name)
+        cluster.restart(name)
+    return _settled_copies(cluster, keys, old_top)
+
+
+def _settled_copies(cluster: SimulatedCluster, keys: list[bytes],
+                    old_top: dict[bytes, tuple[str, ...]]) -> list[tuple[bytes, str]]:
+    """Run until quiet: the change settled, n6 holds its ranges; the moved copies
+    the old owners still hold."""
+    cluster.run_until_quiet()
+    member = cluster.node("n1").view.get("n6")
+    assert member is not None and member.status is MemberStatus.UP and member.settled
+    _holds_its_ranges(cluster, keys)
+    return _moved_copies(cluster, keys, old_top)
+
+
+@pytest.mark.parametrize("point", ["transfer", "settled"])
+def test_an_old_owner_restarted_after_its_transfer_lets_its_copy_go(point: str) -> None:
+    """A restarted old owner remembers the transfer it made (the ring it moved keys
+    from, the new owners it handed everything to: ``Gossiper._restore_transfer``)
+    and lets its copies of the moved keys go once the change settled. Before, it
+    forgot them and kept the copies for ever (trace validation found it: the join of
+    seed 18 and the leave of seed 12, an old owner crashed after its transfer)."""
+    assert _restart_after_the_transfer(point) == []
+
+
+@pytest.mark.parametrize("point", ["transfer", "settled"])
+def test_the_restart_test_catches_a_transfer_forgotten_after_it_was_made(
+        monkeypatch: pytest.MonkeyPatch, point: str) -> None:
+    """Mutant: a restarted node forgets the transfer it made (the code before)."""
+    monkeypatch.setattr(Gossiper, "_restore_transfer", lambda self: None)
+    assert _restart_after_the_transfer(point) != []
