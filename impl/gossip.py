@@ -420,6 +420,27 @@ class Gossiper:
                 if target not in self.transferred:
                     self._hand(target, key, encoded)
 
+    def hand_on(self, key: bytes) -> None:
+        """A hint of ``key`` was just merged into this node's store (a fallback's hint
+        of a write made for this node): if this node is an old owner of the key whose
+        range transfer is done, hand its record on to the key's new owners, those it
+        already handed everything to included (:meth:`on_write` skips them: a
+        coordinator writes to them itself, but a fallback's hint made before the
+        change reached no new owner), and keep its copy until they acknowledge it
+        (:meth:`scanned`). Before, a leaving node took such a hint after its transfer
+        and left with it, and a new owner that was the hint's fallback lost it
+        (tests/impl/test_safe_reap_knowledge.py)."""
+        if self.moved_from is None or self.transfer_after is not None:
+            return
+        encoded = self.storage.read(key)
+        if not encoded:
+            return
+        owners = self._new_owners(self.moved_from, self.future, key)
+        self.release_due |= bool(owners)
+        for target in owners:
+            self.transferred.discard(target)
+            self._hand(target, key, encoded)
+
     # ------------------------------------------------------------------ internals
 
     def _load_view(self) -> Membership:

@@ -15,6 +15,9 @@ from typing import Any
 import pytest
 
 from impl import SimulatedCluster, reaping
+from impl.gossip import Gossiper
+from impl.membership import MemberStatus
+from impl.node import Node
 from impl.versions import TOMBSTONE, values
 
 
@@ -110,6 +113,74 @@ def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
                for name in cluster.node("n1").preference_list(key)[:3]
                if cluster.node(name).record(key) is None]
     assert lacking == []
+
+
+def _left_while_a_fallback_has_not_heard(seed: int) -> tuple[list[tuple[bytes, str]], int]:
+    """As review bug 2, with pending ownership reaching the left-node check: n2 is
+    down while 40 keys are written (fallbacks keep hints for it); it comes back cut
+    off from one fallback ``f`` only, and leaves (the others relay the gossip, so
+    every member sees the leave and n2 announces ``left``); at that event ``f``
+    stops hearing gossip (it still believes n2 leaving) and the cut heals, for
+    30 s: ``f``'s hint scans deliver its hints to n2, whose process lingers. Then
+    ``f`` hears that n2 left and the cluster runs until quiet (anti-entropy and
+    read repair off: only the handoff moves data). Returns the (key, top-N node)
+    pairs lacking the key, and the hint deliveries n2 refused."""
+    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=seed, anti_entropy=False,
+                               read_repair=False)
+    client = cluster.client()
+    keys = [b"k%d" % i for i in range(40)]
+    cluster.crash("n2")
+    for key in keys:
+        client.put(key, b"x")
+    cluster.run_for(1.0)
+    f = min(name for name in cluster.sim.members if not cluster.sim.is_down(name)
+            and any(hint.intended == "n2" for hint in cluster.node(name).hints.all()))
+    cluster.partition({"n2"}, {f})
+    cluster.restart("n2")
+    cluster.leave("n2")
+    cluster.run_until(lambda: cluster.node("n2").status is MemberStatus.LEFT, max_time=300)
+    gossiper = cluster.node(f).gossiper
+    member = gossiper.view.get("n2")
+    assert member is not None and member.status is MemberStatus.LEAVING
+    gossiper.on_gossip = lambda src, message: []  # type: ignore[method-assign]
+    cluster.heal()
+    cluster.run_for(30.0)
+    assert any(hint.intended == "n2" for hint in cluster.node(f).hints.all()) == (
+        cluster.node("n2").stats["hint-refused-left"] > 0)
+    refused = cluster.node("n2").stats["hint-refused-left"]
+    del gossiper.on_gossip
+    cluster.run_until_quiet()
+    assert "n2" not in cluster.sim.members
+    return [(key, name) for key in keys for name in cluster.node("n1").preference_list(key)[:3]
+            if cluster.node(name).record(key) is None], refused
+
+
+@pytest.mark.parametrize("mutant", [None, "left-node-acks-hints"])
+def test_a_node_that_left_refuses_a_hint_from_a_fallback_that_has_not_heard(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """n2 left while the fallback ``f`` still believes it leaving: n2 refuses ``f``'s
+    hints (no ``HintAck``), ``f`` keeps them and, once it hears n2 left,
+    re-addresses them to each key's current top N. The mutant (a node that left
+    acknowledges a hint) makes ``f`` delete its hints: two (key, new owner) pairs
+    lack the version. (Pending ownership made review bug 2's own scenario, above,
+    announce ``left`` only after the fallbacks heard the leave, and it no longer
+    reaches this check.)"""
+    if mutant:
+        monkeypatch.setattr(Node, "_refuse_if_left", lambda self, handler: handler)
+    lacking, refused = _left_while_a_fallback_has_not_heard(seed=3)
+    assert (lacking != [], refused > 0) == ((True, False) if mutant else (False, True))
+
+
+def test_a_leaving_node_hands_on_a_hint_delivered_after_its_transfer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the same scenario (seed 6) other fallbacks deliver their hints to n2 while
+    it leaves, after its range transfer: n2 hands them on to the keys' new owners
+    (``Gossiper.hand_on``), one of which is the fallback that just deleted its
+    hint. Before (``hand_on`` a no-op, as the mutant here), n2 took them and left
+    with them: six (key, new owner) pairs lacked the version."""
+    assert _left_while_a_fallback_has_not_heard(seed=6)[0] == []
+    monkeypatch.setattr(Gossiper, "hand_on", lambda self, key: None)
+    assert _left_while_a_fallback_has_not_heard(seed=6)[0] != []
 
 
 _clean = reaping.Reaper._clean
