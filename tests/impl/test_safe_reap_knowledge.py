@@ -90,8 +90,24 @@ def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
     acknowledge them: once they hear it left they re-address the hints to each
     key's current top N (anti-entropy and read repair are off to show the handoff
     alone). Before the fix (the mutant ``left-node-acks-hints``) 14 (key, new
-    owner) pairs lacked the version."""
-    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=3, anti_entropy=False,
+    owner) pairs lacked the version. (With pending ownership on knowledge n2
+    announces ``left`` only once every member saw the leave, and it cannot learn
+    that while cut off from the fallbacks: the mutant passes here now, and the next
+    scenario kills it.)"""
+    cluster, keys, holders = _n2_down_while_written(seed=3)
+    cluster.partition({"n2"}, holders)
+    cluster.restart("n2")
+    cluster.leave("n2")
+    cluster.run_for(60.0)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert _lacking(cluster, keys) == []
+
+
+def _n2_down_while_written(seed: int) -> tuple[SimulatedCluster, list[bytes], set[str]]:
+    """Six nodes (anti-entropy and read repair off); n2 is down while 40 keys are
+    written. Returns the cluster, the keys and the fallbacks holding hints for n2."""
+    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=seed, anti_entropy=False,
                                read_repair=False)
     client = cluster.client()
     keys = [b"k%d" % i for i in range(40)]
@@ -102,17 +118,14 @@ def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
     holders = {name for name in cluster.sim.members if not cluster.sim.is_down(name)
                and any(hint.intended == "n2" for hint in cluster.node(name).hints.all())}
     assert holders
-    cluster.partition({"n2"}, holders)
-    cluster.restart("n2")
-    cluster.leave("n2")
-    cluster.run_for(60.0)
-    cluster.heal()
-    cluster.run_until_quiet()
+    return cluster, keys, holders
+
+
+def _lacking(cluster: SimulatedCluster, keys: list[bytes]) -> list[tuple[bytes, str]]:
+    """Once n2 is gone: the (key, top-N node) pairs whose node lacks the key."""
     assert "n2" not in cluster.sim.members
-    lacking = [(key, name) for key in keys
-               for name in cluster.node("n1").preference_list(key)[:3]
-               if cluster.node(name).record(key) is None]
-    assert lacking == []
+    return [(key, name) for key in keys for name in cluster.node("n1").preference_list(key)[:3]
+            if cluster.node(name).record(key) is None]
 
 
 def _left_while_a_fallback_has_not_heard(seed: int) -> tuple[list[tuple[bytes, str]], int]:
@@ -125,16 +138,8 @@ def _left_while_a_fallback_has_not_heard(seed: int) -> tuple[list[tuple[bytes, s
     ``f`` hears that n2 left and the cluster runs until quiet (anti-entropy and
     read repair off: only the handoff moves data). Returns the (key, top-N node)
     pairs lacking the key, and the hint deliveries n2 refused."""
-    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=seed, anti_entropy=False,
-                               read_repair=False)
-    client = cluster.client()
-    keys = [b"k%d" % i for i in range(40)]
-    cluster.crash("n2")
-    for key in keys:
-        client.put(key, b"x")
-    cluster.run_for(1.0)
-    f = min(name for name in cluster.sim.members if not cluster.sim.is_down(name)
-            and any(hint.intended == "n2" for hint in cluster.node(name).hints.all()))
+    cluster, keys, holders = _n2_down_while_written(seed)
+    f = min(holders)
     cluster.partition({"n2"}, {f})
     cluster.restart("n2")
     cluster.leave("n2")
@@ -150,9 +155,7 @@ def _left_while_a_fallback_has_not_heard(seed: int) -> tuple[list[tuple[bytes, s
     refused = cluster.node("n2").stats["hint-refused-left"]
     del gossiper.on_gossip
     cluster.run_until_quiet()
-    assert "n2" not in cluster.sim.members
-    return [(key, name) for key in keys for name in cluster.node("n1").preference_list(key)[:3]
-            if cluster.node(name).record(key) is None], refused
+    return _lacking(cluster, keys), refused
 
 
 @pytest.mark.parametrize("mutant", [None, "left-node-acks-hints"])
