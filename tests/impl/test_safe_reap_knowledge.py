@@ -5,7 +5,13 @@ rev, session 5), each failing on the code before the fix. Bugs 1 and 4 asserted
 midway that the replicas had reaped (the bug itself); here they assert the
 opposite there: the tombstone stays while a member holds something of the key
 (the spec's reap guards 2 and 3, spec/deletes.py). The rest pin the query
-protocol (impl/reaping.py) and kill its seeded mutants.
+protocol (impl/reaping.py) and kill its seeded mutants. Pending ownership on
+knowledge (session 5) took bugs 2 and 4's own scenarios past the checks of a node
+that left (``left-node-acks-hints``) and of a member's view
+(``member-ignores-view``): each has its own scenario under the current rules
+here (a fallback that has not heard the intended node left, delivering to its
+lingering process; a coordinator's write to a pending owner before every member
+knows the join), which kills the mutant.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from impl import SimulatedCluster, reaping
 from impl.gossip import Gossiper
 from impl.membership import MemberStatus
 from impl.node import Node
-from impl.versions import TOMBSTONE, values
+from impl.versions import TOMBSTONE, is_tombstone_only, values
 
 
 def _cluster(**options: Any) -> SimulatedCluster:
@@ -199,7 +205,8 @@ def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() 
     views differ from n5's), so the tombstone stays; once n5 catches up the value
     stays deleted. (The seeded mutant ``member-ignores-view`` killed this test
     before the transfer waited for knowledge; with it, this scenario no longer
-    reaches the view check, which is kept as a second line of defence.)"""
+    reaches the view check: no member holds anything n5 does not ask about. The
+    next test reaches it: a coordinator-side write to the pending owner.)"""
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=11, tombstone_grace_s=2.0)
     client = cluster.client("n1")
     keys = [b"key-%d" % i for i in range(40)]
@@ -226,6 +233,58 @@ def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() 
     del gossiper.on_gossip
     cluster.run_until_quiet()
     assert cluster.client("n1").get(key, r=3).values == []
+
+
+def _ignores_view(self: reaping.Reaper, key: bytes, view: bytes) -> bool:
+    """The mutant ``member-ignores-view``: a member answers clean whatever its view."""
+    if self.busy(key):
+        return False
+    stored = self.replica.storage.read(key)
+    return stored is None or is_tombstone_only(self.replica.parse(stored))
+
+
+@pytest.mark.parametrize("mutant", [None, "member-ignores-view"])
+def test_a_write_to_a_pending_owner_the_asker_has_not_heard_of_keeps_the_tombstone(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """n6 joins (the spec's ring layout: its slot between n5 and n1, so ``key-3``
+    moves from n4, n5, n1 to n4, n5, n6); n5 has not heard of it (its gossip is held
+    back). n1, which knows the join, coordinates a put of v2: pending ownership
+    writes it to the old and the new top N, so n6 holds v2 although no transfer
+    started (n5 has not seen the join). n5 then reads v2 and deletes it (all N old
+    targets acknowledge); its reap asks the members it knows, n1 to n4: n1 and n4
+    know n6, their views differ from n5's, and they answer not clean, so the
+    tombstone stays and the transfer carries it to n6, which holds the only copy of
+    v2 n5 never asked about. The mutant answers clean: n4, n5, n1 reap, and once
+    the join completes n6 serves v2 again (a resurrection)."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_clean", _ignores_view)
+    cluster = SimulatedCluster(nodes=["n1", "n2", "n3", "n4", "n5"], n=3, r=2, w=2, seed=11,
+                               tombstone_grace_s=2.0, partitioning="evenly-spaced",
+                               ring_slots=("n1", "n2", "n3", "n4", "n5", "n6"))
+    key = b"key-3"
+    client = cluster.client("n1")
+    client.put(key, b"v1", w=3)
+    cluster.run_until_quiet()
+    gossiper = cluster.node("n5").gossiper
+    gossiper.on_gossip = lambda src, message: []  # type: ignore[method-assign]
+    cluster.join("n6")
+    cluster.run_for(10.0)
+    assert cluster.node("n5").preference_list(key)[:3] == ("n4", "n5", "n1")
+    assert cluster.node("n1").gossiper.future.preference_list(key, 3) == ("n4", "n5", "n6")
+    read = client.get(key, coordinator="n1")
+    client.put(key, b"v2", context=read.context, coordinator="n1")
+    cluster.run_for(1.0)
+    pending = cluster.node("n6").record(key)
+    assert pending is not None and values(pending) == [b"v2"]  # the pending owner's copy
+    stale = cluster.client("n5")
+    read = stale.get(key, coordinator="n5")
+    stale.delete(key, context=read.context, coordinator="n5", w=3)
+    cluster.run_for(10.0)  # > tombstone_grace_s: n5's reap rounds asked n1..n4
+    kept = [name for name in ("n4", "n5", "n1") if cluster.node(name).record(key) is not None]
+    assert kept == ([] if mutant else ["n4", "n5", "n1"])
+    del gossiper.on_gossip
+    cluster.run_until_quiet()
+    assert cluster.client("n1").get(key, r=3).values == ([b"v2"] if mutant else [])
 
 
 def _ignores_hints(self: reaping.Reaper, key: bytes) -> list[int]:
