@@ -159,6 +159,7 @@ class Gossiper:
             self.transfer_from, self.transfer_after = self._ring_before(), self.view.vector()
         if self.pending:
             self._restore_settling()
+            self._restore_transfer()
 
     # ------------------------------------------------------------------ queries
 
@@ -338,6 +339,24 @@ class Gossiper:
         if self.name in settling and isinstance(after, dict):
             self.settle_after = {str(node): int(version) for node, version in after.items()}
 
+    def _restore_transfer(self) -> None:
+        """After a restart: the range transfer this node made for the current future
+        ring (:data:`HANDED_META`), from the ring before it (:data:`FROM_META`), and the
+        new owners it handed everything to (those it holds no hint for), so that it
+        still lets its handed-over copies go once the change settled
+        (:meth:`scanned`). Before, a restarted old owner forgot them and kept its copy
+        for ever (trace validation, join seed 18, leave seed 12). A change that
+        settled before the crash (no change pending, none to settle) may release at
+        once."""
+        if (self.transfer_after is not None
+                or self.storage.get_meta(HANDED_META) != self._ring_id()):
+            return
+        self.moved_from = self._ring_before()
+        pending_for = {hint.intended for hint in self.hints.all()}
+        self.transferred = set(self.future.nodes) - pending_for
+        self.release_due = True
+        self.releasable = self.future is self.partitioning and not self.settling
+
     def on_handoff_done(self, src: str, message: HandoffDone) -> list[Effect]:
         """A member handed this joining node every key it holds of its new ranges; once
         every member did, the node serves them (announces itself up)."""
@@ -400,6 +419,27 @@ class Gossiper:
             for target in owners:
                 if target not in self.transferred:
                     self._hand(target, key, encoded)
+
+    def hand_on(self, key: bytes) -> None:
+        """A hint of ``key`` was just merged into this node's store (a fallback's hint
+        of a write made for this node): if this node is an old owner of the key whose
+        range transfer is done, hand its record on to the key's new owners, those it
+        already handed everything to included (:meth:`on_write` skips them: a
+        coordinator writes to them itself, but a fallback's hint made before the
+        change reached no new owner), and keep its copy until they acknowledge it
+        (:meth:`scanned`). Before, a leaving node took such a hint after its transfer
+        and left with it, and a new owner that was the hint's fallback lost it
+        (tests/impl/test_safe_reap_knowledge.py)."""
+        if self.moved_from is None or self.transfer_after is not None:
+            return
+        encoded = self.storage.read(key)
+        if not encoded:
+            return
+        owners = self._new_owners(self.moved_from, self.future, key)
+        self.release_due |= bool(owners)
+        for target in owners:
+            self.transferred.discard(target)
+            self._hand(target, key, encoded)
 
     # ------------------------------------------------------------------ internals
 

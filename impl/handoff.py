@@ -126,6 +126,7 @@ class HintedHandoff:
         """The intended node merges a delivered hint into its versions and acks it."""
         record = self.replica.decode(message.key, message.record)
         self.replica.merge_into_local(message.key, record, message.record)
+        self.gossiper.hand_on(message.key)  # an old owner: on to the key's new owners
         return [Send(src, HintAck(message.hint_id))]
 
     def on_ack(self, src: str, message: HintAck) -> list[Effect]:

@@ -47,7 +47,7 @@ from typing import Any
 
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
-from impl.effects import Effect, Reply
+from impl.effects import Effect, Reply, SetTimer
 from impl.errors import DynamoError, InvalidValueError, StorageError
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
@@ -282,13 +282,17 @@ class Node:
         return handler(now, timer)
 
     def leave(self, now: float, *, scan: bool = True) -> list[Effect]:
-        """Start leaving the cluster (hand this node's key ranges over: a hint scan at
-        once, or with ``scan`` False at the next ``HintScan``)."""
+        """Start leaving the cluster (hand this node's key ranges over: a hint scan due
+        at once, or with ``scan`` False at the next ``HintScan``). The scan is a timer
+        of its own, not part of this input: the rebalance's hints are staged writes
+        until this input's effects are performed, and a scan in the same input would
+        not see them (the naive handover let the leaving node's copy go before any
+        transfer: trace validation, the naive leave)."""
         self._now = now
         if self.status not in (MemberStatus.JOINING, MemberStatus.UP):
             return []
         return self._finish([*self.gossiper.leave(),
-                             *(self._fire(now, HintScan()) if scan else ())])
+                             *((SetTimer(HintScan(), now),) if scan else ())])
 
     def set_suspected(self, suspected: dict[str, float]) -> None:
         """Replace the failure detector's suspicions: ``{node: until}`` (seconds;

@@ -41,8 +41,9 @@ the rest of the abstraction).
   ``Gossip(src, dst)`` (the lockstep's mapping,
   :meth:`model_check.refinement.Lockstep._gossip_delivered`: the receiver learns
   all the sender knows), or, when the sender has learnt more since it sent the
-  message, the trace-spec step ``late-gossip`` (the receiver learns the prefix
-  the message carried; the spec's gossip is atomic: a spec gap);
+  message or is down now (it crashed with the message in flight), the trace-spec
+  step ``late-gossip`` (the receiver learns the prefix the message carried; the
+  spec's gossip is atomic, between two nodes up: a spec gap);
 - a range transfer sent (a ``HintDelivery``, the lockstep's abstraction
   ``range-transfer``) = ``Transfer(src, dst, key)``, whose guard is the spec's
   (pending ownership: every member knows the change; the sender's copy includes
@@ -177,14 +178,15 @@ def _plan(state: State) -> Plan:
 
 def late_gossip(src: str, dst: str, count: int) -> Callable[[State], State | None]:
     """Trace-spec step ``late-gossip``: ``dst`` learns the first ``count`` entries,
-    fewer than ``src`` knows now (its gossip message left before it learnt more)."""
+    at most what ``src`` knows now (its gossip message left before it learnt more,
+    or before it crashed: the spec's ``Gossip`` needs both nodes up)."""
 
     def step(state: State) -> State | None:
         ms = state.membership
         if ms is None:
             return None
         index = state.config.all_nodes
-        if not ms.views[index.index(dst)] < count < ms.views[index.index(src)]:
+        if not ms.views[index.index(dst)] < count <= ms.views[index.index(src)]:
             return None
         return _learn(state, dst, count)
 

@@ -204,7 +204,7 @@ def resend(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
         if abstract is None or state.messages.count(abstract) >= wanted:
             return state  # a timeout already sent it: not a resend
         key = abstract.key
-        pref = v.config.preference_list(key)
+        pref = v.config.ring.preference_list(key)  # (with the joining nodes)
         top = replicas(state, key)
         if abstract.dst not in pref:
             return None

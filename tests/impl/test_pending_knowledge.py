@@ -12,6 +12,7 @@ the handover, a transfer at the old owner's next hint scan).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -39,8 +40,14 @@ def _cluster(seed: int) -> tuple[SimulatedCluster, list[bytes], dict[bytes, tupl
     """Five nodes, strict quorums with R=1 and W=3, anti-entropy off (only what the
     handover moves moves), 40 keys written to all three replicas; returns the keys
     and their top N before n6 joins."""
+    return _cluster_with(seed=seed)
+
+
+def _cluster_with(*, seed: int = 3, **options: Any
+                  ) -> tuple[SimulatedCluster, list[bytes], dict[bytes, tuple[str, ...]]]:
+    """:func:`_cluster` with more cluster ``options``."""
     cluster = SimulatedCluster(nodes=5, n=3, r=1, w=3, seed=seed, sloppy_quorum=False,
-                               anti_entropy=False)
+                               anti_entropy=False, **options)
     client = cluster.client("n1")
     keys = [b"key-%d" % i for i in range(40)]
     for key in keys:
@@ -338,3 +345,110 @@ def test_the_restart_test_catches_a_change_forgotten_by_a_restart(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Gossiper, "_restore_settling", lambda self: None)
     assert _restart_after_the_handover() == (False, False)
+
+
+# -- a restart after the transfer: the old owner still lets its copy go
+
+
+def _moved_copies(cluster: SimulatedCluster, keys: list[bytes],
+                  old_top: dict[bytes, tuple[str, ...]]) -> list[tuple[bytes, str]]:
+    """(key, old owner) for each copy an old owner still holds of a key n6 took over."""
+    new_top = {key: cluster.node("n6").preference_list(key)[:3] for key in keys}
+    return [(key, node) for key in keys for node in old_top[key]
+            if node not in new_top[key] and cluster.node(node).record(key) is not None]
+
+
+def _restart_after_the_transfer(point: str) -> list[tuple[bytes, str]]:
+    """n6 joins; every old owner crashes and restarts once its transfer to n6 was
+    acknowledged and (``point``) before n6 announced itself up ("transfer"), or
+    just after it heard the settlement, before its next hint scan lets the copies
+    go ("settled"). Returns the moved copies still held once the cluster is quiet."""
+    cluster, keys, old_top = _cluster(seed=9)
+    cluster.join("n6")
+    old = sorted({node for key in keys for node in old_top[key]})
+
+    def done(name: str) -> bool:
+        gossiper = cluster.node(name).gossiper
+        hints = cluster.node(name).snapshot().hints
+        return (gossiper.moved_from is not None and gossiper.transfer_after is None
+                and not any(hint.intended == "n6" for hint in hints))
+
+    if point == "transfer":
+        cluster.run_until(lambda: all(done(name) for name in old), max_time=300)
+        assert _status(cluster, "n6", "n6") is MemberStatus.JOINING
+    else:  # each old owner at the event its view says the change settled
+        fresh, restarted = list(old), 0
+
+        def settled(name: str) -> bool:
+            member = cluster.node(name).view.get("n6")
+            return member is not None and member.settled
+
+        while fresh:
+            cluster.run_until(lambda: any(settled(name) for name in fresh), max_time=300)
+            name = next(name for name in fresh if settled(name))
+            fresh.remove(name)
+            if any(node == name for _, node in _moved_copies(cluster, keys, old_top)):
+                cluster.crash(name)  # (a node that moved nothing: nothing to let go)
+                cluster.restart(name)
+                restarted += 1
+        assert restarted >= 1
+        return _settled_copies(cluster, keys, old_top)
+    for name in old:
+        cluster.crash(name)
+        cluster.restart(name)
+    return _settled_copies(cluster, keys, old_top)
+
+
+def _settled_copies(cluster: SimulatedCluster, keys: list[bytes],
+                    old_top: dict[bytes, tuple[str, ...]]) -> list[tuple[bytes, str]]:
+    """Run until quiet: the change settled, n6 holds its ranges; the moved copies
+    the old owners still hold."""
+    cluster.run_until_quiet()
+    member = cluster.node("n1").view.get("n6")
+    assert member is not None and member.status is MemberStatus.UP and member.settled
+    _holds_its_ranges(cluster, keys)
+    return _moved_copies(cluster, keys, old_top)
+
+
+@pytest.mark.parametrize("point", ["transfer", "settled"])
+def test_an_old_owner_restarted_after_its_transfer_lets_its_copy_go(point: str) -> None:
+    """A restarted old owner remembers the transfer it made (the ring it moved keys
+    from, the new owners it handed everything to: ``Gossiper._restore_transfer``)
+    and lets its copies of the moved keys go once the change settled. Before, it
+    forgot them and kept the copies for ever (trace validation found it: the join of
+    seed 18 and the leave of seed 12, an old owner crashed after its transfer)."""
+    assert _restart_after_the_transfer(point) == []
+
+
+@pytest.mark.parametrize("point", ["transfer", "settled"])
+def test_the_restart_test_catches_a_transfer_forgotten_after_it_was_made(
+        monkeypatch: pytest.MonkeyPatch, point: str) -> None:
+    """Mutant: a restarted node forgets the transfer it made (the code before)."""
+    monkeypatch.setattr(Gossiper, "_restore_transfer", lambda self: None)
+    assert _restart_after_the_transfer(point) != []
+
+
+# -- a leave's first hint scan sees the transfer hints its rebalance kept
+
+
+@pytest.mark.parametrize("handover", ["immediate", "pending"])
+def test_a_leaving_node_keeps_its_copies_until_its_transfer_is_acknowledged(
+        handover: str) -> None:
+    """Right after ``leave`` the leaving node still holds every key and keeps a
+    transfer hint for each (naive handover: the rebalance runs at the leave);
+    once the cluster is quiet each key's new top N holds it. Before, the leave's
+    hint scan ran inside the leave's own input, where the rebalance's hints were
+    still staged writes: it saw none and, with the naive handover, let every copy
+    go before any transfer (trace validation: 14 of 20 naive leaves diverged)."""
+    cluster, keys, _ = _cluster_with(join_handover=handover)
+    cluster.leave("n2")
+    held = [key for key in keys if cluster.node("n2").record(key) is not None]
+    assert len(held) >= 10
+    if handover == "immediate":
+        hinted = {hint.key for hint in cluster.node("n2").snapshot().hints}
+        assert set(held) <= hinted
+    cluster.run_until_quiet()
+    for key in held:
+        for name in cluster.node("n1").preference_list(key)[:3]:
+            record = cluster.node(name).record(key)
+            assert record is not None and values(record) == [b"v0"], (key, name)

@@ -5,7 +5,13 @@ rev, session 5), each failing on the code before the fix. Bugs 1 and 4 asserted
 midway that the replicas had reaped (the bug itself); here they assert the
 opposite there: the tombstone stays while a member holds something of the key
 (the spec's reap guards 2 and 3, spec/deletes.py). The rest pin the query
-protocol (impl/reaping.py) and kill its seeded mutants.
+protocol (impl/reaping.py) and kill its seeded mutants. Pending ownership on
+knowledge (session 5) took bugs 2 and 4's own scenarios past the checks of a node
+that left (``left-node-acks-hints``) and of a member's view
+(``member-ignores-view``): each has its own scenario under the current rules
+here (a fallback that has not heard the intended node left, delivering to its
+lingering process; a coordinator's write to a pending owner before every member
+knows the join), which kills the mutant.
 """
 
 from __future__ import annotations
@@ -15,7 +21,10 @@ from typing import Any
 import pytest
 
 from impl import SimulatedCluster, reaping
-from impl.versions import TOMBSTONE, values
+from impl.gossip import Gossiper
+from impl.membership import MemberStatus
+from impl.node import Node
+from impl.versions import TOMBSTONE, is_tombstone_only, values
 
 
 def _cluster(**options: Any) -> SimulatedCluster:
@@ -87,8 +96,24 @@ def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
     acknowledge them: once they hear it left they re-address the hints to each
     key's current top N (anti-entropy and read repair are off to show the handoff
     alone). Before the fix (the mutant ``left-node-acks-hints``) 14 (key, new
-    owner) pairs lacked the version."""
-    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=3, anti_entropy=False,
+    owner) pairs lacked the version. (With pending ownership on knowledge n2
+    announces ``left`` only once every member saw the leave, and it cannot learn
+    that while cut off from the fallbacks: the mutant passes here now, and the next
+    scenario kills it.)"""
+    cluster, keys, holders = _n2_down_while_written(seed=3)
+    cluster.partition({"n2"}, holders)
+    cluster.restart("n2")
+    cluster.leave("n2")
+    cluster.run_for(60.0)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert _lacking(cluster, keys) == []
+
+
+def _n2_down_while_written(seed: int) -> tuple[SimulatedCluster, list[bytes], set[str]]:
+    """Six nodes (anti-entropy and read repair off); n2 is down while 40 keys are
+    written. Returns the cluster, the keys and the fallbacks holding hints for n2."""
+    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=seed, anti_entropy=False,
                                read_repair=False)
     client = cluster.client()
     keys = [b"k%d" % i for i in range(40)]
@@ -99,17 +124,72 @@ def test_a_hint_for_a_node_that_left_reaches_the_keys_new_owner() -> None:
     holders = {name for name in cluster.sim.members if not cluster.sim.is_down(name)
                and any(hint.intended == "n2" for hint in cluster.node(name).hints.all())}
     assert holders
-    cluster.partition({"n2"}, holders)
+    return cluster, keys, holders
+
+
+def _lacking(cluster: SimulatedCluster, keys: list[bytes]) -> list[tuple[bytes, str]]:
+    """Once n2 is gone: the (key, top-N node) pairs whose node lacks the key."""
+    assert "n2" not in cluster.sim.members
+    return [(key, name) for key in keys for name in cluster.node("n1").preference_list(key)[:3]
+            if cluster.node(name).record(key) is None]
+
+
+def _left_while_a_fallback_has_not_heard(seed: int) -> tuple[list[tuple[bytes, str]], int]:
+    """As review bug 2, with pending ownership reaching the left-node check: n2 is
+    down while 40 keys are written (fallbacks keep hints for it); it comes back cut
+    off from one fallback ``f`` only, and leaves (the others relay the gossip, so
+    every member sees the leave and n2 announces ``left``); at that event ``f``
+    stops hearing gossip (it still believes n2 leaving) and the cut heals, for
+    30 s: ``f``'s hint scans deliver its hints to n2, whose process lingers. Then
+    ``f`` hears that n2 left and the cluster runs until quiet (anti-entropy and
+    read repair off: only the handoff moves data). Returns the (key, top-N node)
+    pairs lacking the key, and the hint deliveries n2 refused."""
+    cluster, keys, holders = _n2_down_while_written(seed)
+    f = min(holders)
+    cluster.partition({"n2"}, {f})
     cluster.restart("n2")
     cluster.leave("n2")
-    cluster.run_for(60.0)
+    cluster.run_until(lambda: cluster.node("n2").status is MemberStatus.LEFT, max_time=300)
+    gossiper = cluster.node(f).gossiper
+    member = gossiper.view.get("n2")
+    assert member is not None and member.status is MemberStatus.LEAVING
+    gossiper.on_gossip = lambda src, message: []  # type: ignore[method-assign]
     cluster.heal()
+    cluster.run_for(30.0)
+    assert any(hint.intended == "n2" for hint in cluster.node(f).hints.all()) == (
+        cluster.node("n2").stats["hint-refused-left"] > 0)
+    refused = cluster.node("n2").stats["hint-refused-left"]
+    del gossiper.on_gossip
     cluster.run_until_quiet()
-    assert "n2" not in cluster.sim.members
-    lacking = [(key, name) for key in keys
-               for name in cluster.node("n1").preference_list(key)[:3]
-               if cluster.node(name).record(key) is None]
-    assert lacking == []
+    return _lacking(cluster, keys), refused
+
+
+@pytest.mark.parametrize("mutant", [None, "left-node-acks-hints"])
+def test_a_node_that_left_refuses_a_hint_from_a_fallback_that_has_not_heard(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """n2 left while the fallback ``f`` still believes it leaving: n2 refuses ``f``'s
+    hints (no ``HintAck``), ``f`` keeps them and, once it hears n2 left,
+    re-addresses them to each key's current top N. The mutant (a node that left
+    acknowledges a hint) makes ``f`` delete its hints: two (key, new owner) pairs
+    lack the version. (Pending ownership made review bug 2's own scenario, above,
+    announce ``left`` only after the fallbacks heard the leave, and it no longer
+    reaches this check.)"""
+    if mutant:
+        monkeypatch.setattr(Node, "_refuse_if_left", lambda self, handler: handler)
+    lacking, refused = _left_while_a_fallback_has_not_heard(seed=3)
+    assert (lacking != [], refused > 0) == ((True, False) if mutant else (False, True))
+
+
+def test_a_leaving_node_hands_on_a_hint_delivered_after_its_transfer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In the same scenario (seed 6) other fallbacks deliver their hints to n2 while
+    it leaves, after its range transfer: n2 hands them on to the keys' new owners
+    (``Gossiper.hand_on``), one of which is the fallback that just deleted its
+    hint. Before (``hand_on`` a no-op, as the mutant here), n2 took them and left
+    with them: six (key, new owner) pairs lacked the version."""
+    assert _left_while_a_fallback_has_not_heard(seed=6)[0] == []
+    monkeypatch.setattr(Gossiper, "hand_on", lambda self, key: None)
+    assert _left_while_a_fallback_has_not_heard(seed=6)[0] != []
 
 
 _clean = reaping.Reaper._clean
@@ -125,7 +205,8 @@ def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() 
     views differ from n5's), so the tombstone stays; once n5 catches up the value
     stays deleted. (The seeded mutant ``member-ignores-view`` killed this test
     before the transfer waited for knowledge; with it, this scenario no longer
-    reaches the view check, which is kept as a second line of defence.)"""
+    reaches the view check: no member holds anything n5 does not ask about. The
+    next test reaches it: a coordinator-side write to the pending owner.)"""
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=11, tombstone_grace_s=2.0)
     client = cluster.client("n1")
     keys = [b"key-%d" % i for i in range(40)]
@@ -152,6 +233,58 @@ def test_a_delete_through_a_node_with_a_stale_view_stays_deleted_after_a_join() 
     del gossiper.on_gossip
     cluster.run_until_quiet()
     assert cluster.client("n1").get(key, r=3).values == []
+
+
+def _ignores_view(self: reaping.Reaper, key: bytes, view: bytes) -> bool:
+    """The mutant ``member-ignores-view``: a member answers clean whatever its view."""
+    if self.busy(key):
+        return False
+    stored = self.replica.storage.read(key)
+    return stored is None or is_tombstone_only(self.replica.parse(stored))
+
+
+@pytest.mark.parametrize("mutant", [None, "member-ignores-view"])
+def test_a_write_to_a_pending_owner_the_asker_has_not_heard_of_keeps_the_tombstone(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """n6 joins (the spec's ring layout: its slot between n5 and n1, so ``key-3``
+    moves from n4, n5, n1 to n4, n5, n6); n5 has not heard of it (its gossip is held
+    back). n1, which knows the join, coordinates a put of v2: pending ownership
+    writes it to the old and the new top N, so n6 holds v2 although no transfer
+    started (n5 has not seen the join). n5 then reads v2 and deletes it (all N old
+    targets acknowledge); its reap asks the members it knows, n1 to n4: n1 and n4
+    know n6, their views differ from n5's, and they answer not clean, so the
+    tombstone stays and the transfer carries it to n6, which holds the only copy of
+    v2 n5 never asked about. The mutant answers clean: n4, n5, n1 reap, and once
+    the join completes n6 serves v2 again (a resurrection)."""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_clean", _ignores_view)
+    cluster = SimulatedCluster(nodes=["n1", "n2", "n3", "n4", "n5"], n=3, r=2, w=2, seed=11,
+                               tombstone_grace_s=2.0, partitioning="evenly-spaced",
+                               ring_slots=("n1", "n2", "n3", "n4", "n5", "n6"))
+    key = b"key-3"
+    client = cluster.client("n1")
+    client.put(key, b"v1", w=3)
+    cluster.run_until_quiet()
+    gossiper = cluster.node("n5").gossiper
+    gossiper.on_gossip = lambda src, message: []  # type: ignore[method-assign]
+    cluster.join("n6")
+    cluster.run_for(10.0)
+    assert cluster.node("n5").preference_list(key)[:3] == ("n4", "n5", "n1")
+    assert cluster.node("n1").gossiper.future.preference_list(key, 3) == ("n4", "n5", "n6")
+    read = client.get(key, coordinator="n1")
+    client.put(key, b"v2", context=read.context, coordinator="n1")
+    cluster.run_for(1.0)
+    pending = cluster.node("n6").record(key)
+    assert pending is not None and values(pending) == [b"v2"]  # the pending owner's copy
+    stale = cluster.client("n5")
+    read = stale.get(key, coordinator="n5")
+    stale.delete(key, context=read.context, coordinator="n5", w=3)
+    cluster.run_for(10.0)  # > tombstone_grace_s: n5's reap rounds asked n1..n4
+    kept = [name for name in ("n4", "n5", "n1") if cluster.node(name).record(key) is not None]
+    assert kept == ([] if mutant else ["n4", "n5", "n1"])
+    del gossiper.on_gossip
+    cluster.run_until_quiet()
+    assert cluster.client("n1").get(key, r=3).values == ([b"v2"] if mutant else [])
 
 
 def _ignores_hints(self: reaping.Reaper, key: bytes) -> list[int]:
