@@ -118,13 +118,13 @@ class Gossiper:
         self.future: Partitioning = self._same(self._routing_partitioning(self.view, ROUTING))
         #: a joining node: the members that told it they handed it its ranges
         self.handed_from: set[str] = set()
-        #: pending ownership: the serving ring before its last change, kept until
-        #: the change settled while requests use joint quorums of the old and the
-        #: new top N (views change node by node, not at once)
+        #: pending ownership: the serving ring before its first unsettled change, kept
+        #: until every change settled while requests use joint quorums of the old and
+        #: the new top N (views change node by node, not at once)
         self.previous: Partitioning | None = None
-        #: pending ownership: the nodes whose announcement changed the serving ring;
-        #: the change settled once they announced it (``Member.settled``; empty: no
-        #: change to settle)
+        #: pending ownership: the nodes whose announcement changed the serving ring
+        #: and that have not announced their change settled (``Member.settled``; two
+        #: changes may overlap, each settles its own; empty: no change to settle)
         self.settling: frozenset[str] = frozenset()
         #: pending ownership: this node announces that its change settled once every
         #: member has seen this version vector (its handover; None: nothing to settle)
@@ -333,7 +333,8 @@ class Gossiper:
         except (ValueError, AttributeError, TypeError, KeyError) as error:  # our own bytes
             self.log.append(f"persisted settling change unreadable, ignored: {error}")
             return
-        if any(member.settled for member in self.view if member.node in settling):
+        settling -= {member.node for member in self.view if member.settled}
+        if not settling:
             return  # settled meanwhile (heard before the crash, not yet cleared)
         self.settling, self.previous = settling, previous
         if self.name in settling and isinstance(after, dict):
@@ -493,11 +494,12 @@ class Gossiper:
             self.future = self._same(future)
             self._transfer_if_seen()
             return
-        if self.pending:  # handed over: joint quorums until the change settles
-            if self.name in new.nodes:
-                self.previous = old
-            self.settling = frozenset(set(new.nodes) ^ set(old.nodes))
-            if self.name in self.settling:
+        if self.pending:  # handed over: joint quorums until every change settles
+            changed = frozenset(set(new.nodes) ^ set(old.nodes))
+            if self.name in new.nodes and self.previous is None:
+                self.previous = old  # the ring before the first unsettled change
+            self.settling |= changed  # overlapping changes: each settles its own
+            if self.name in changed:
                 self.settle_after = view.vector()
             self._settled(view)  # heard the handover and its settlement at once
             self._persist_settling()
@@ -509,15 +511,23 @@ class Gossiper:
 
     def _settled(self, view: Membership) -> None:
         """Pending ownership: a node whose announcement changed the serving ring
-        announced that the change settled (the spec's ``("settled", X)``): the new
-        ring alone, and the old owners' copies may go (:meth:`scanned`)."""
-        for node in self.settling:
-            member = view.get(node)
-            if member is not None and member.settled:
-                self.previous, self.settling, self.releasable = None, frozenset(), True
-                self.settle_after = None
-                self.storage.set_meta(SETTLING_META, b"")
-                return
+        announced that the change settled (the spec's ``("settled", X)``): once every
+        change this node saw settled, the new ring alone, and the old owners' copies
+        may go (:meth:`scanned`)."""
+        if not self.settling:
+            return
+        unsettled = frozenset(node for node in self.settling
+                              if not ((member := view.get(node)) and member.settled))
+        if unsettled == self.settling:
+            return
+        self.settling = unsettled
+        if self.name not in unsettled:
+            self.settle_after = None
+        if unsettled:  # another change has not settled: joint quorums still
+            self._persist_settling()
+            return
+        self.previous, self.releasable = None, True
+        self.storage.set_meta(SETTLING_META, b"")
 
     def _same(self, future: Partitioning) -> Partitioning:
         """``future``, or the routing ring itself when they are equal (no range is
