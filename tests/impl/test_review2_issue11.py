@@ -1,5 +1,6 @@
 """Issue 11, second review of the session-5 fixes (helper rev2): tests that kill
-the survivors of hand mutants, and the bugs found, as strict xfails.
+the survivors of hand mutants, and the bug found (bug A, fixed by tracking settling
+per change: helper conc's merge; its test now passes).
 
 - ``query-hints-not-delivered`` (``Reaper.on_query`` answering "not clean" for a
   held hint without delivering it at once) survived tests/impl/test_delete.py,
@@ -67,11 +68,6 @@ def test_a_reap_query_delivers_the_hint_it_finds(
     assert client.get(key, r=3).values == []
 
 
-
-@pytest.mark.xfail(strict=True, reason="review 2, bug A: a leave right after a join "
-                   "never settles (Gossiper.settling is recomputed from the last serving-"
-                   "ring change: the node that left forgets its own change, the others "
-                   "wait for its settlement for ever)")
 def test_a_leave_right_after_a_join_settles() -> None:
     """n6 joins and serves; n2 leaves at once (before n6's join settled, as in case
     07 when its steps are quick: soak seeds 102 105 106 108 ... fail, 25 of 100).
