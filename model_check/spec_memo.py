@@ -19,8 +19,8 @@ equal hashes) but computes each distinct step effect once:
   (:class:`_Recorder`: those three calls are recorded as operations, and reading
   the messages directly fails loudly), and its effect, the changed parts plus the
   message operations, is cached under the key (the message or action, the hashes
-  of ``nodes``, ``clients`` and ``puts``, ``side``, ``epochs``, the hint records,
-  ``membership``). A hit is verified against the parts themselves (identity, or
+  of ``nodes``, ``clients`` and ``puts``, ``side``, ``epochs``, ``key_epochs``,
+  the hint records, ``membership``). A hit is verified against the parts themselves (identity, or
   equality), so a hash collision only costs a recomputation. The operations are
   replayed on the current state's messages through a real :class:`~spec.step.Edit`
   (the spec's own code), and that result is cached per (messages tuple,
@@ -202,7 +202,7 @@ class MemoSuccessors:
         part a delivery or a timeout may read but the messages and the fault budget."""
         parts = state._parts
         return (tag, parts[0], parts[2], parts[3], state.side, state.epochs,
-                state.hints_acked, state.hints_deleted, state.membership)
+                state.hints_acked, state.hints_deleted, state.membership, state.key_epochs)
 
     def _step(self, state: State, plan: Plan, tag: Any, position: int,
               run: Callable[..., None], *args: Any) -> State:
@@ -239,7 +239,7 @@ class MemoSuccessors:
         return new_state(changed.nodes, messages, changed.clients, changed.puts, changed.side,
                          state.used, changed.hints_acked, changed.hints_deleted,
                          changed.epochs, state.config, (parts[0], hm, parts[2], parts[3]),
-                         changed.membership)
+                         changed.membership, changed.key_epochs)
 
     def _remember(self, hm: int, position: int, ops: tuple[Op, ...],
                   successor: State) -> tuple[Any, ...]:
@@ -308,7 +308,8 @@ class MemoSuccessors:
             yield action, new_state(nodes, state.messages, state.clients, state.puts,
                                     state.side, state.used, state.hints_acked,
                                     state.hints_deleted, state.epochs, state.config,
-                                    (hn, p[1], p[2], p[3]), state.membership)
+                                    (hn, p[1], p[2], p[3]), state.membership,
+                                    state.key_epochs)
 
 
 # -- predicates on a part of the state --------------------------------------------------
@@ -326,7 +327,8 @@ given raises when read, so a table entry that names too little fails loudly rath
 than answering from too small a key."""
 
 _HASHED = ("nodes", "messages", "clients", "puts")  # the parts whose hash State._parts keeps
-_SMALL = ("side", "used", "hints_acked", "hints_deleted", "epochs", "membership")
+_SMALL = ("side", "used", "hints_acked", "hints_deleted", "epochs", "membership",
+          "key_epochs")
 
 
 class _Hidden:
@@ -357,7 +359,7 @@ _HIDDEN_SET = _HiddenSet()
 _FIELDS = (*_HASHED, *_SMALL)
 _HIDDEN = dict(zip(_FIELDS, (_HIDDEN_TUPLE, _HIDDEN_TUPLE, _HIDDEN_TUPLE, _HIDDEN_TUPLE,
                              _HIDDEN_SET, _HIDDEN_TUPLE, _HIDDEN_SET, _HIDDEN_SET,
-                             _HIDDEN_TUPLE, _Hidden()), strict=True))
+                             _HIDDEN_TUPLE, _Hidden(), _HIDDEN_SET), strict=True))
 
 
 def _view(state: State, parts: tuple[str, ...]) -> State:
