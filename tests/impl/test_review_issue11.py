@@ -2,10 +2,9 @@
 membership change as a user would, each as a test asserting the right value.
 
 Bugs 1, 2 (hints) and 4 moved to tests/impl/test_safe_reap_knowledge.py with their
-fix. The tests marked ``xfail(strict=True)`` fail on main today: each is a bug the
-review reports (a fix turns it into an XPASS, which fails the run strictly, so
-the marker must then be removed). The others kill hand mutants that survived the
-existing tests.
+fix; bug 3 (per-key actor epochs) and bug 2's writes are fixed and their tests here
+pass (they were strict xfails while the bugs stood). The others kill hand mutants
+that survived the existing tests.
 """
 
 from __future__ import annotations
