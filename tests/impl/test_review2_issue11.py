@@ -19,6 +19,7 @@ from impl.effects import Effect, Send
 from impl.membership import MemberStatus
 from impl.messages import ReapQuery, ReapQueryReply
 from impl.versions import TOMBSTONE, values
+from tests.impl.test_safe_reap_knowledge import _hinted_then_deleted
 
 
 def _answer_without_delivering(self: reaping.Reaper, now: float, src: str,
@@ -42,20 +43,8 @@ def test_a_reap_query_delivers_the_hint_it_finds(
         monkeypatch.setattr(reaping.Reaper, "on_query", _answer_without_delivering)
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3, delete_mode="safe",
                                hint_scan_interval=1000.0)
-    key = b"k"
-    preference = cluster.node("n1").preference_list(key)
-    a, b, _, d = preference[:4]
-    client = cluster.client()
-    cluster.crash(a)
-    client.put(key, b"v", coordinator=b)
-    cluster.run_for(2.0)
-    assert [hint.intended for hint in cluster.node(d).hints.all()] == [a]
-    cluster.partition({d}, set(preference) - {d})
-    cluster.restart(a)
-    cluster.run_for(2.0)
-    read = client.get(key, coordinator=b)
-    assert read.values == [b"v"]
-    client.delete(key, context=read.context, coordinator=b, w=3)
+    key, preference = _hinted_then_deleted(cluster)
+    d = preference[3]
     cluster.run_for(7.0)  # > tombstone_grace_s: rounds that d cannot answer
     for name in preference[:3]:
         record = cluster.node(name).record(key)
@@ -65,7 +54,7 @@ def test_a_reap_query_delivers_the_hint_it_finds(
     held = [name for name in preference[:3] if cluster.node(name).record(key) is not None]
     assert held == (list(preference[:3]) if mutant else [])
     assert bool(cluster.node(d).hints.all()) == bool(mutant)
-    assert client.get(key, r=3).values == []
+    assert cluster.client().get(key, r=3).values == []
 
 
 def test_a_leave_right_after_a_join_settles() -> None:

@@ -32,11 +32,13 @@ def _cluster(**options: Any) -> SimulatedCluster:
     return SimulatedCluster(nodes=5, n=3, r=2, w=2, **options)
 
 
-def _hinted_then_deleted(cluster: SimulatedCluster) -> tuple[bytes, tuple[str, ...]]:
+def _hinted_then_deleted(cluster: SimulatedCluster, *, from_intended_only: bool = False
+                         ) -> tuple[bytes, tuple[str, ...]]:
     """Review bug 1's setting: a put of v is acknowledged while its replica ``a`` is
     down, so a fallback ``d`` keeps a hint of v for ``a``; ``d`` is cut off from
-    the others; ``a`` comes back and the delete is acknowledged by all N replicas.
-    Returns the key and its preference list."""
+    the others (``from_intended_only``: from ``a`` alone); ``a`` comes back and the
+    delete is acknowledged by all N replicas. Returns the key and its preference
+    list."""
     key = b"k"
     preference = cluster.node("n1").preference_list(key)
     a, b, _, d = preference[:4]
@@ -45,7 +47,7 @@ def _hinted_then_deleted(cluster: SimulatedCluster) -> tuple[bytes, tuple[str, .
     client.put(key, b"v", coordinator=b)
     cluster.run_for(2.0)
     assert [hint.intended for hint in cluster.node(d).hints.all()] == [a]
-    cluster.partition({d}, set(preference) - {d})
+    cluster.partition({d}, {a} if from_intended_only else set(preference) - {d})
     cluster.restart(a)
     cluster.run_for(2.0)
     read = client.get(key, coordinator=b)
@@ -303,25 +305,13 @@ def test_a_reachable_fallback_holding_a_hint_keeps_the_tombstone(
     if mutant:
         monkeypatch.setattr(reaping.Reaper, "_hints_of", _ignores_hints)
     cluster = _cluster(delete_mode="safe")
-    key = b"k"
-    preference = cluster.node("n1").preference_list(key)
-    a, b, _, d = preference[:4]
-    client = cluster.client()
-    cluster.crash(a)
-    client.put(key, b"v", coordinator=b)
-    cluster.run_for(2.0)
-    assert [hint.intended for hint in cluster.node(d).hints.all()] == [a]
-    cluster.partition({d}, {a})
-    cluster.restart(a)
-    cluster.run_for(2.0)
-    read = client.get(key, coordinator=b)
-    client.delete(key, context=read.context, coordinator=b, w=3)
+    key, preference = _hinted_then_deleted(cluster, from_intended_only=True)
     cluster.run_for(10.0)  # > tombstone_grace_s: reap rounds asked d
     kept = [name for name in preference[:3] if cluster.node(name).record(key) is not None]
     assert kept == ([] if mutant else list(preference[:3]))
     cluster.heal()
     cluster.run_until_quiet()
-    assert client.get(key, r=3).values == ([b"v"] if mutant else [])
+    assert cluster.client().get(key, r=3).values == ([b"v"] if mutant else [])
 
 
 def _ignores_store(self: reaping.Reaper, key: bytes, view: bytes) -> bool:
