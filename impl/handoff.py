@@ -50,6 +50,9 @@ class HintedHandoff:
         self.replica = replica
         self.quorum = quorum
         self.gossiper = gossiper
+        #: how an old owner lets a handed-over copy go (the node: beginning a key epoch
+        #: when the copy held its counters, :meth:`impl.reaping.Reaper.let_go`; kv679)
+        self.let_go: Callable[[bytes], None] = replica.reap
         #: hint id -> when its delivery was sent (awaiting the intended node's ack)
         self.in_flight: dict[int, float] = {}
 
@@ -82,7 +85,7 @@ class HintedHandoff:
         hints = self.hints.all()
         pending_for = {hint.intended for hint in hints}
         for key in self.gossiper.scanned(pending_for):
-            self.replica.reap(key)  # handed over: the old owner's copy goes
+            self.let_go(key)  # handed over: the old owner's copy goes
         out.extend(self.gossiper.handoffs_done(pending_for))
         if (not hints and self.gossiper.status is MemberStatus.LEAVING and timer.hints is None
                 and self.gossiper.transfer_after is None):  # (pending: transfer not begun)
@@ -135,7 +138,7 @@ class HintedHandoff:
             held = self.hints.get(message.hint_id)
             self.remove(message.hint_id)
             if held is not None and self.gossiper.let_go(src, held.key, held.record):
-                self.replica.reap(held.key)  # a key range handed over: the old copy goes
+                self.let_go(held.key)  # a key range handed over: the old copy goes
         return []
 
     def remove(self, hint_id: int) -> None:

@@ -154,6 +154,7 @@ class Node:
                              members=self._members, hints=self.hints, busy=self._busy,
                              deliver_hints=lambda now, ids: self.handoff.on_scan(
                                  now, HintScan(ids)))
+        self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,

@@ -70,7 +70,11 @@ reap does (:mod:`spec.deletes`). Per key, as Riak's fix (``riak_kv_vnode``'s
 ``new_key_epoch``: a vnode coordinating a put of a key it has no object for
 begins a new epoch; "Per-Key Actor Epochs In Riak", R. Brown, 2015): renewing
 the node's actor for every key would give each key the node coordinates one
-more clock entry per reaped key, without bound.
+more clock entry per reaped key, without bound. An old owner letting a copy go
+after a membership change (:meth:`Reaper.let_go`, called by :mod:`impl.handoff`)
+forgets the counters the same way and begins the key epoch the same way: before,
+a blind put it coordinated later (its forwards timed out) re-minted a dot the
+new owners held for another value (tests/impl/test_let_go_key_epoch.py).
 """
 
 from __future__ import annotations
@@ -288,6 +292,21 @@ class Reaper:
             return  # something newer than the delete arrived: keep it
         if self.config.delete_mode == "safe" and mine != self.replica.parse(record):
             return
+        self._forget(key, mine)
+
+    def let_go(self, key: bytes) -> None:
+        """Remove this node's copy of ``key`` after a membership change handed it over
+        (the old owner lets it go, :mod:`impl.handoff`): as a reap, a copy that
+        carried a counter of this node's actor for the key begins a new key epoch
+        (module docstring, "Actors")."""
+        stored = self.replica.storage.read(key)
+        if stored is not None:
+            self._forget(key, self.replica.parse(stored))
+
+    def _forget(self, key: bytes, mine: Record) -> None:
+        """Remove the local copy ``mine`` of ``key``; if it carried a counter of the
+        actor this node mints ``key`` under, mint ``key`` under a new one from now
+        on (the counters go with the copy: kv679)."""
         self.replica.reap(key)
         if self.config.actor_epochs and context_clock(mine).counter(self.actor(key)):
-            self.renew_actor(key)  # the counters go with the copy (kv679: module docstring)
+            self.renew_actor(key)

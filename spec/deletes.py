@@ -82,7 +82,9 @@ hot key's clock does not grow an entry per reaped key. Riak's fix is per key in
 the same way (``riak_kv_vnode``: ``new_key_epoch`` when a vnode coordinates a key
 it holds no object of; "Per-Key Actor Epochs In Riak", R. Brown, 2015). A new
 storage lifetime (a disk loss) forgets the key epochs with the rest of the disk:
-its actor is new for every key.
+its actor is new for every key. An old owner emptying a handed-over copy at a
+membership change's settlement (:mod:`spec.membership`) forgets the counters the
+same way and goes through the same step (:func:`forget_copy`).
 
 Only *acknowledged* deletes count: ``no_resurrection`` promises nothing for
 a delete that failed (a failed write is not rolled back in Dynamo either), and
@@ -107,7 +109,7 @@ from spec.dvv import DVVSet
 from spec.state import NodeState, State, key_epoch, new_node
 from spec.step import Edit, Plan
 
-__all__ = ["reaps"]
+__all__ = ["forget_copy", "reaps"]
 
 _reap = lru_cache(maxsize=4096)(Reap)
 
@@ -167,20 +169,29 @@ def _covered(state: State, acked: set[int], tombstones: frozenset[int]) -> froze
 
 
 def _reaped(state: State, plan: Plan, key: str, name: str) -> State:
-    """``state`` with ``key``'s copy on node ``name`` emptied; with actor epochs, if
+    """``state`` with ``key``'s copy on node ``name`` emptied (:func:`forget_copy`)."""
+    edit = Edit(state, plan)
+    forget_copy(edit, state, name, key)
+    return edit.build()
+
+
+def forget_copy(edit: Edit, state: State, name: str, key: str) -> None:
+    """Empty node ``name``'s copy of ``key`` in ``edit`` (a reap, or an old owner
+    letting a handed-over copy go: :mod:`spec.membership`); with actor epochs, if
     the copy carried a counter of the actor ``name`` mints ``key`` under, ``name``
     begins a new key epoch: it mints ``key`` (and no other key) under a new actor
-    from now on (module docstring, "Actors": the counter is forgotten with the copy)."""
-    edit = Edit(state, plan)
+    from now on (module docstring, "Actors": the counter is forgotten with the copy).
+    ``state`` is the state ``edit`` started from (the put records)."""
+    plan = edit.plan
     k = plan.key_index[key]
     node = edit.node(name)
+    held = node.store[k]
     store = (*node.store[:k], clocks.empty(plan.config.clock), *node.store[k + 1 :])
     edit.set_node(name, new_node(node.up, store, node.hints, node.coord))
-    if plan.config.actor_epochs and _mentions(state, node.store[k], edit.actor(name, key)):
+    if plan.config.actor_epochs and _mentions(state, held, edit.actor(name, key)):
         epoch = key_epoch(edit.key_epochs, name, key)
         edit.key_epochs = frozenset(
             [*(e for e in edit.key_epochs if e[:2] != (name, key)), (name, key, epoch + 1)])
-    return edit.build()
 
 
 def _mentions(state: State, payload: clocks.Payload, actor: str) -> bool:

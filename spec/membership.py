@@ -47,8 +47,10 @@ node tells another what it knows):
    ``impl.gossip.Gossiper.settle_if_seen``). The nodes the transfers were sent
    from empty their copies of the moved keys (a node that handed a range over
    deletes it; a leaving node is gone), so ``acked_writes_durable`` cannot lean
-   on a copy left behind; this waits until no request of a moved key is being
-   coordinated (one begun on the old ring may still read those copies).
+   on a copy left behind (a copy that held the node's counter for the key begins
+   its key epoch, as a reap does: :func:`spec.deletes.forget_copy`, kv679); this
+   waits until no request of a moved key is being coordinated (one begun on the
+   old ring may still read those copies).
 
 Why pending ownership keeps read-your-writes with R + W > N: two nodes' views
 differ by at most one step (2 and 3 wait until every member knows the step
@@ -77,9 +79,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from spec import clocks
 from spec.actions import Action, Gossip, Handover, Join, Leave, Settle, Transfer
 from spec.config import Config
+from spec.deletes import forget_copy
 from spec.state import (
     Change,
     Kind,
@@ -88,7 +90,6 @@ from spec.state import (
     NodeState,
     State,
     new_message,
-    new_node,
 )
 from spec.step import Edit, Plan
 
@@ -376,12 +377,8 @@ def _announce(state: State, plan: Plan, ms: MembershipState, entry: Change) -> S
     edit = Edit(state, plan)
     edit.membership = MembershipState(log, views, frozenset())
     if entry[0] == (SETTLED if plan.config.join_handover == "pending" else HANDED):
-        empty = clocks.empty(plan.config.clock)
         for key, src, _ in _latest(plan.config, ms.log).transfers:
-            node = edit.node(src)
-            k = plan.key_index[key]
-            edit.set_node(src, new_node(node.up, (*node.store[:k], empty, *node.store[k + 1 :]),
-                                        node.hints, node.coord))
+            forget_copy(edit, state, src, key)  # with a key epoch, as a reap (kv679)
     return edit.build()
 
 
