@@ -33,7 +33,7 @@ from impl.runtime import NodeServer
 from impl.runtime_config import RuntimeConfig, load_runtime_config
 from impl.storage.sqlite import SqliteStorage
 
-__all__ = ["event_loop_policy", "main", "serve"]
+__all__ = ["event_loop_policy", "leave_state", "main", "serve", "until_stopped"]
 
 #: the runtime's logger (these lines log as they did in impl.runtime)
 log = logging.getLogger("vdynamo.runtime")
@@ -148,28 +148,45 @@ async def _run(config: RuntimeConfig, names: list[str]) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, leave)
-    waiting = False
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.5)
-        if servers and all(server.node.has_left for server in servers):
-            # a node that left announces its change's settlement (once every member
-            # has seen its handover): until then the others use joint quorums
-            if any(server.node.settling for server in servers):
-                if not waiting:
-                    log.warning("left the ring: waiting for every member to see the "
-                                "handover before announcing the settlement")
-                waiting = True
-                continue
-            # gossip a few more rounds, so the others learn it left (not only leaving)
-            linger = 4 * config.cluster.gossip_interval
-            log.warning("every node here left the ring: stopping in %.1f s", linger)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), linger)
-            break
+    await until_stopped(servers, stop, linger_s=4 * config.cluster.gossip_interval)
     for server in servers:
         await server.stop(grace_s=config.cluster.request_timeout * 2)
         log.info("%s: stopped", server.name)
+
+
+async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
+                        linger_s: float, tick_s: float = 0.5) -> None:
+    """Return once ``stop`` is set, or once every node of ``servers`` left the ring
+    and announced its change's settlement (:func:`leave_state`), ``linger_s``
+    seconds later (a few more gossip rounds, so the others learn that it left, not
+    only that it leaves). Looks every ``tick_s`` seconds. (The caller stops the
+    servers.)"""
+    waiting = False
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), tick_s)
+        state = leave_state(servers)
+        if state == "settling":
+            if not waiting:
+                log.warning("left the ring: waiting for every member to see the "
+                            "handover before announcing the settlement")
+            waiting = True
+        elif state == "left":
+            log.warning("every node here left the ring: stopping in %.1f s", linger_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), linger_s)
+            return
+
+
+def leave_state(servers: Sequence[NodeServer]) -> str:
+    """``"serving"``: some node of ``servers`` has not left the ring (or there is
+    none); ``"settling"``: every one left, and one has not announced its change's
+    settlement yet (:attr:`impl.node.Node.settling`: the other members use joint
+    quorums until they hear it, and only the node that left can announce it, so it
+    stays up until then); ``"left"``: every one left and announced it."""
+    if not servers or not all(server.node.has_left for server in servers):
+        return "serving"
+    return "settling" if any(server.node.settling for server in servers) else "left"
 
 
 def event_loop_policy(choice: str) -> asyncio.AbstractEventLoopPolicy | None:

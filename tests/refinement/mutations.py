@@ -605,10 +605,46 @@ def let_go_keeps_actor() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def reap_asks_only_believed_up() -> Iterator[None]:
+    """The reviewer's M17: a reap's query round asks only the members the deciding
+    node's failure detector believes up (a member down or suspected may hold a live
+    version or a hint of one: the reap must wait for it)."""
+    def members(self: node_module.Node) -> tuple[tuple[str, ...], bytes]:
+        view = self.gossiper.view
+        return (tuple(m for m in view.live_nodes if self.quorum.reachable(m, self._now)),
+                view.digest())
+
+    with _patch(node_module.Node, "_members", members):
+        yield
+
+
+@contextlib.contextmanager
+def serve_does_not_wait_for_settlement() -> Iterator[None]:
+    """The reviewer's M19: ``vdynamo serve`` stops the nodes that left the ring
+    without waiting until they announced their change's settlement (the others
+    then use joint quorums for good: only the node that left can announce it)."""
+    import impl.serve as serve_module
+
+    def leave_state(servers: Any) -> str:
+        if not servers or not all(server.node.has_left for server in servers):
+            return "serving"
+        return "left"
+
+    with _patch(serve_module, "leave_state", leave_state):
+        yield
+
+
 #: name -> (mutant, the test that kills it)
 TEST_KILLED: dict[str, tuple[Mutant, str]] = {
     "let-go-keeps-actor": (
         let_go_keeps_actor,
         "tests/impl/test_let_go_key_epoch.py::"
         "test_a_put_through_an_old_owner_after_its_let_go_is_not_lost"),
+    "reap-asks-only-believed-up": (
+        reap_asks_only_believed_up,
+        "tests/impl/test_reap_members.py::test_a_reap_waits_for_a_member_it_believes_down"),
+    "serve-does-not-wait-for-settlement": (
+        serve_does_not_wait_for_settlement,
+        "tests/runtime/test_serve_settlement.py"),
 }
