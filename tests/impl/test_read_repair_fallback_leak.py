@@ -1,0 +1,62 @@
+"""A documented limit, measured (docs/impl.md, "Limitations": the read-repair
+fallback leak). Read repair writes the reconciled record to every node that
+answered a get, fallbacks included, as the spec does (spec/read_repair.py): a
+fallback that answered keeps that copy in its main store, and nothing reaps it or
+hands it off (it is no replica of the key: anti-entropy and hinted handoff never
+look at it). With deletes, its stale live copy also keeps the key's tombstone from
+ever being reaped (it answers the reap's query "not clean"; nothing brings it the
+tombstone unless a later get reads it). It is safe (nothing comes back) and costs
+space.
+
+The scenario (seed 1; 5 nodes, N=3, 50 keys): every key is put; n2 is down while
+every key is read with R=3, so each get of a key n2 replicates asks a fallback,
+which answers nothing and is read-repaired; n2 comes back. Then every key is
+deleted. This test pins the figures of docs/impl.md: when it fails because a
+figure changed, update the figures there (or, if the leak is fixed, this test
+becomes the fix's test).
+"""
+
+from __future__ import annotations
+
+from impl import SimulatedCluster
+from impl.versions import TOMBSTONE, values
+
+
+def test_a_read_repaired_fallback_keeps_its_copy_and_blocks_the_reap() -> None:
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, delete_mode="safe")
+    keys = [b"k%d" % i for i in range(50)]
+    client = cluster.client()
+    for key in keys:
+        client.put(key, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n2")
+    for key in keys:
+        assert client.get(key, r=3).values == [b"v1"]  # a fallback answers for n2
+    cluster.run_for(5.0)
+    cluster.restart("n2")
+    cluster.run_until_quiet()
+
+    def outside(key: bytes) -> list[list[bytes]]:
+        """The values of the copies of ``key`` on nodes outside its top N."""
+        top = cluster.node("n1").preference_list(key)[:3]
+        held = (cluster.node(name).record(key) for name in cluster.node_names
+                if name not in top)
+        return [values(record) for record in held if record is not None]
+
+    with_n2 = {key for key in keys if "n2" in cluster.node("n1").preference_list(key)[:3]}
+    assert len(with_n2) == 32
+    assert {key: outside(key) for key in keys} == {
+        key: [[b"v1"]] if key in with_n2 else [] for key in keys}  # 32 copies leaked
+
+    for key in keys:
+        client.delete(key, context=client.get(key).context)
+    cluster.run_until_quiet()
+    cluster.run_for(120.0)  # > REAP_ATTEMPTS query rounds
+    unreaped = {key for key in keys
+                if any(record is not None for record in cluster.replicas(key).values())}
+    assert unreaped == with_n2  # the stale fallback copy refuses every reap round
+    assert all(values(record) == [TOMBSTONE] for key in unreaped
+               for record in cluster.replicas(key).values() if record is not None)
+    assert {key: outside(key) for key in keys} == {
+        key: [[b"v1"]] if key in with_n2 else [] for key in keys}  # still there
+    assert not any(client.get(key, r=3).values for key in keys)  # nothing came back
