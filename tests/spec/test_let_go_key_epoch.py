@@ -14,9 +14,9 @@ key epoch n3 mints ``n3~0.1:1``: a sibling, kept.
 
 The spec refuses deletes with membership and has no fallback coordinator, so this
 is the only way the spec reaches the reuse: a range that comes back from a node
-that missed the old owner's write. The checker does not reach it exhaustively
-(two clients, a drop, a join and a leave, 41 steps deep); this walk is the
-counterexample, and the seeded mutant ``let-go-keeps-actor`` (the settlement
+that missed the old owner's write. The checker does not reach it exhaustively:
+on this configuration 400,000 states reach depth 10 of the walk's 41 (256 s, session
+6). This walk is the counterexample, and the seeded mutant ``let-go-keeps-actor`` (the settlement
 empties the copy without a key epoch, the rule before) shows the test fails
 without the fix.
 """
