@@ -49,7 +49,10 @@ the rest of the abstraction).
   (pending ownership: every member knows the change; the sender's copy includes
   every write to it), or a ``Duplicate`` of the copy still in flight (the hint's
   retry), or the trace-spec step ``transfer-resend`` (the copy was delivered, its
-  acknowledgement lost, and the same record is sent again);
+  acknowledgement lost, and the same record is sent again), or (naive handover)
+  ``early-transfer`` (the spec's ``Transfer`` while a write of the key to the
+  sender is in flight, as if that write came after it: the implementation hands
+  the write on when it arrives, :func:`early_transfer`), or ``hand-on`` (below);
 - gossip, ``HandoffDone``, ``Settled`` and a transfer's acknowledgement
   delivered, and every gossip round, are stutters unless they change a view.
 
@@ -90,6 +93,7 @@ from spec.actions import Action, Deliver, Duplicate, Gossip, Handover, Join, Lea
 from spec.clocks import Payload
 from spec.clocks import values as clock_values
 from spec.config import Config
+from spec.membership import _WRITES  # the spec's transfer guard waits for these
 from spec.state import Change, Kind, MembershipState, State, new_message, new_node
 from spec.step import Edit, Plan, plan_of
 
@@ -102,6 +106,7 @@ __all__ = [
     "MembershipView",
     "change_unfinished",
     "diagnose",
+    "early_transfer",
     "hand_on",
     "impl_membership",
     "late_release",
@@ -247,6 +252,35 @@ def transfer_resend(src: str, dst: str, key: str, payload: Payload
     return step
 
 
+def early_transfer(src: str, dst: str, key: str) -> Callable[[State], State | None]:
+    """Trace-spec step ``early-transfer`` (naive handover): the spec's ``Transfer(src,
+    dst, key)`` while a write of the key to ``src`` is in flight, as if that write had
+    been sent after the transfer (the spec's guard waits for it; the implementation
+    sends what its store holds and, when the write arrives before the transfer's
+    acknowledgement, hands the new record on too, ``Gossiper.on_write``: a
+    ``transfer-resend`` of what the sender then holds)."""
+
+    def step(state: State) -> State | None:
+        if state.config.join_handover == "pending":
+            return None  # (pending ownership keeps the spec's guard)
+        writes = [m for m in state.messages if m.key == key and m.dst == src
+                  and m.kind in _WRITES]
+        if not writes:
+            return None  # the spec's own Transfer
+        edit = Edit(state, _plan(state))
+        edit.messages = [m for m in state.messages if m not in writes]
+        edit.messages_dirty = True
+        after = apply_actions(edit.build(), [Transfer(src, dst, key)])
+        if not after:
+            return None
+        edit = Edit(after[0], _plan(state))
+        edit.messages = [*after[0].messages, *writes]
+        edit.messages_dirty = True
+        return edit.build()
+
+    return step
+
+
 def _handed_to(state: State, key: str, src: str) -> tuple[str, ...] | None:
     """Naive handover, the spec's change complete (``handed``): the new owners of
     ``key`` that ``src``, an old owner of it, handed it to; else None."""
@@ -349,6 +383,7 @@ def membership_steps(v: TraceEvents, before: MembershipView | None,
         options = [[*o, step] for o in options for step in (
             Transfer(m.src, m.dest, key), Duplicate(message),
             ("transfer-resend", transfer_resend(m.src, m.dest, key, payload)),
+            ("early-transfer", early_transfer(m.src, m.dest, key)),
             ("hand-on", hand_on(m.src, m.dest, key, payload)))]
     delivered = _gossip_delivered(v)
     if delivered is not None:
