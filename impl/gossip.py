@@ -149,6 +149,9 @@ class Gossiper:
         #: an old owner may hold a copy to let go (a change, or a write of a key it no
         #: longer replicates): the next hint scans look for them
         self.release_due = False
+        #: the naive handover: the keys this node let go as an old owner of the last
+        #: change (a later write of one is handed on again, :meth:`on_write`)
+        self.let_go_keys: set[bytes] = set()
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
@@ -411,13 +414,23 @@ class Gossiper:
         a coordinator that knows the change writes to the pending owners itself (the
         new top N is a quorum group, :meth:`impl.sloppy_quorum.SloppyQuorum.groups`).
         ``b""`` (a reaped key) hands nothing; nor does a write before the transfer
-        started (pending ownership: the transfer carries what the store holds then)."""
+        started (pending ownership: the transfer carries what the store holds then).
+        With the naive handover a write of a key this node already let go is handed
+        on again (its writer had not heard of the change, so it wrote to no new
+        owner) and the copy kept until acknowledged, as :meth:`hand_on`; before, the
+        next hint scan let it go, with a version its new owner did not hold (trace
+        validation, leave-immediate seed 15). A write between the transfer and the
+        let-go goes with the copy, as the spec's naive handover empties it (the
+        naive rule's stranded write, ``leave-immediate.convergence``)."""
         if not encoded or self.transfer_after is not None:
             return
         if self.moved_from is not None:
             owners = self._new_owners(self.moved_from, self.future, key)
             self.release_due |= bool(owners)
+            again = not self.pending and key in self.let_go_keys
             for target in owners:
+                if again:
+                    self.transferred.discard(target)
                 if target not in self.transferred:
                     self._hand(target, key, encoded)
 
@@ -425,7 +438,7 @@ class Gossiper:
         """A hint of ``key`` was just merged into this node's store (a fallback's hint
         of a write made for this node): if this node is an old owner of the key whose
         range transfer is done, hand its record on to the key's new owners, those it
-        already handed everything to included (:meth:`on_write` skips them: a
+        already handed everything to included (:meth:`on_write`, pending, skips them: a
         coordinator writes to them itself, but a fallback's hint made before the
         change reached no new owner), and keep its copy until they acknowledge it
         (:meth:`scanned`). Before, a leaving node took such a hint after its transfer
@@ -544,6 +557,7 @@ class Gossiper:
         replica of a key hands nothing."""
         self.moved_from = old
         self.transferred = set()
+        self.let_go_keys = set()
         self.release_due = True
         self.releasable = not self.pending
         handed = 0
@@ -589,11 +603,13 @@ class Gossiper:
             self.release_due = False  # everything handed over: this scan lets it all go
         n = self.config.n
         moved_from = self.moved_from
-        return [key for key, _ in self.storage.scan()
+        keys = [key for key, _ in self.storage.scan()
                 if self.name not in self.future.preference_list(key, n)
                 and self.name in moved_from.preference_list(key, n)
                 and self.transferred.issuperset(self._new_owners(moved_from, self.future,
                                                                  key))]
+        self.let_go_keys.update(keys)
+        return keys
 
     def let_go(self, target: str, key: bytes, record: bytes) -> bool:
         """``target`` acknowledged ``record``, a hint of ``key`` (the transfer of the
@@ -606,9 +622,12 @@ class Gossiper:
         if self.moved_from is not None and not any(
                 hint.intended == target for hint in self.hints.all()):
             self.transferred.add(target)
-        return (not self.pending
-                and self.name not in self.future.preference_list(key, self.config.n)
-                and self.storage.read(key) == record)
+        going = (not self.pending
+                 and self.name not in self.future.preference_list(key, self.config.n)
+                 and self.storage.read(key) == record)
+        if going:
+            self.let_go_keys.add(key)
+        return going
 
     def _peer(self) -> str | None:
         if self.join_pending:

@@ -49,9 +49,23 @@ the rest of the abstraction).
   (pending ownership: every member knows the change; the sender's copy includes
   every write to it), or a ``Duplicate`` of the copy still in flight (the hint's
   retry), or the trace-spec step ``transfer-resend`` (the copy was delivered, its
-  acknowledgement lost, and the same record is sent again);
+  acknowledgement lost, and the same record is sent again), or (naive handover)
+  ``early-transfer`` (the spec's ``Transfer`` while a write of the key to the
+  sender is in flight, as if that write came after it: the implementation hands
+  the write on when it arrives, :func:`early_transfer`), or ``hand-on`` (below);
 - gossip, ``HandoffDone``, ``Settled`` and a transfer's acknowledgement
   delivered, and every gossip round, are stutters unless they change a view.
+
+**Late writes after the naive handover.** A node that has not heard of the change
+still writes (read-repairs, puts) to the old owner of a key after the handover;
+the spec keeps that copy at the old owner for ever (its handover empties the old
+copies once). The implementation hands it on to the key's new owners (the writer
+wrote to none of them) and lets it go on their acknowledgement or at a later hint
+scan. Two trace-spec steps state it: ``hand-on`` (the old owner sends its copy
+again to a new owner, as a range transfer, :func:`hand_on`) and ``late-release``
+(it lets its copy go once every new owner holds each of its versions or a newer
+one, :func:`late_release`); a copy let go that a new owner misses is a
+divergence ("the trace spec's late-release is not a step").
 
 **Lazy release.** The spec's last entry of a change (``settled``; naive:
 ``handed``) empties at once the copies the transfers were sent from; the
@@ -79,7 +93,8 @@ from spec.actions import Action, Deliver, Duplicate, Gossip, Handover, Join, Lea
 from spec.clocks import Payload
 from spec.clocks import values as clock_values
 from spec.config import Config
-from spec.state import Change, Kind, MembershipState, State, new_message
+from spec.membership import _WRITES  # the spec's transfer guard waits for these
+from spec.state import Change, Kind, MembershipState, State, new_message, new_node
 from spec.step import Edit, Plan, plan_of
 
 if TYPE_CHECKING:
@@ -91,8 +106,12 @@ __all__ = [
     "MembershipView",
     "change_unfinished",
     "diagnose",
+    "early_transfer",
+    "hand_on",
     "impl_membership",
+    "late_release",
     "membership_steps",
+    "release_refused",
     "released",
     "views_match",
 ]
@@ -233,6 +252,109 @@ def transfer_resend(src: str, dst: str, key: str, payload: Payload
     return step
 
 
+def early_transfer(src: str, dst: str, key: str) -> Callable[[State], State | None]:
+    """Trace-spec step ``early-transfer`` (naive handover): the spec's ``Transfer(src,
+    dst, key)`` while a write of the key to ``src`` is in flight, as if that write had
+    been sent after the transfer (the spec's guard waits for it; the implementation
+    sends what its store holds and, when the write arrives before the transfer's
+    acknowledgement, hands the new record on too, ``Gossiper.on_write``: a
+    ``transfer-resend`` of what the sender then holds)."""
+
+    def step(state: State) -> State | None:
+        if state.config.join_handover == "pending":
+            return None  # (pending ownership keeps the spec's guard)
+        writes = [m for m in state.messages if m.key == key and m.dst == src
+                  and m.kind in _WRITES]
+        if not writes:
+            return None  # the spec's own Transfer
+        edit = Edit(state, _plan(state))
+        edit.messages = [m for m in state.messages if m not in writes]
+        edit.messages_dirty = True
+        after = apply_actions(edit.build(), [Transfer(src, dst, key)])
+        if not after:
+            return None
+        edit = Edit(after[0], _plan(state))
+        edit.messages = [*after[0].messages, *writes]
+        edit.messages_dirty = True
+        return edit.build()
+
+    return step
+
+
+def _handed_to(state: State, key: str, src: str) -> tuple[str, ...] | None:
+    """Naive handover, the spec's change complete (``handed``): the new owners of
+    ``key`` that ``src``, an old owner of it, handed it to; else None."""
+    ms = state.membership
+    config = state.config
+    if ms is None or not ms.log or config.join_handover == "pending" or (
+            ms.log[-1][0] != "handed"):
+        return None
+    old, new = change_tops(config, ms.log, key)
+    if src not in old or src in new:
+        return None
+    return tuple(n for n in new if n not in old)
+
+
+def hand_on(src: str, dst: str, key: str, payload: Payload
+            ) -> Callable[[State], State | None]:
+    """Trace-spec step ``hand-on`` (naive handover): after the change, ``src``, an
+    old owner of ``key``, sends its copy again to ``dst``, a new owner, as a range
+    transfer (a write reached it after the handover from a node that had not heard
+    of the change, which wrote to no new owner: the implementation hands it on
+    before it lets it go, ``impl.gossip.Gossiper.on_write``)."""
+
+    def step(state: State) -> State | None:
+        owners = _handed_to(state, key, src)
+        held = state.node(src).store[state.config.keys.index(key)]
+        if owners is None or dst not in owners or not clocks.payload_equal(held, payload):
+            return None  # a transfer carries what its sender holds
+        edit = Edit(state, _plan(state))
+        edit.send(new_message(Kind.RANGE_TRANSFER, src, dst, 0, key, payload))
+        return edit.build()
+
+    return step
+
+
+def release_refused(state: State, key: str, src: str) -> str:
+    """Why ``late-release`` of ``src``'s copy of ``key`` is not a step from
+    ``state`` ("" when it is; "-" when there is nothing to let go)."""
+    owners = _handed_to(state, key, src)
+    held = state.node(src).store[state.config.keys.index(key)]
+    if owners is None or not clock_values(held):
+        return "-"
+    mode = state.config.clock
+    for dst in owners:
+        kept = state.node(dst).store[state.config.keys.index(key)]
+        if not clocks.payload_equal(clocks.merge(mode, kept, held, state.puts), kept):
+            return (f"{src}'s copy of {key!r} {sorted(clock_values(held))} has a version "
+                    f"its new owner {dst} does not hold ({sorted(clock_values(kept))}): "
+                    "letting it go would lose it from the new owners (it must be handed "
+                    "on first)")
+    return ""
+
+
+def late_release(key: str, src: str) -> Callable[[State], State | None]:
+    """Trace-spec step ``late-release`` (naive handover): after the change, ``src``,
+    an old owner of ``key``, lets go of the copy a later write left there, once every
+    new owner it handed the key to holds all of it (each version, or a newer one);
+    the spec keeps that copy (its handover empties the old copies once), the
+    implementation lets it go at its next hint scan or on the acknowledgement of its
+    hand-on (``impl.gossip.Gossiper.scanned``, ``let_go``)."""
+
+    def step(state: State) -> State | None:
+        if release_refused(state, key, src):
+            return None
+        node = state.node(src)
+        k = state.config.keys.index(key)
+        edit = Edit(state, _plan(state))
+        edit.set_node(src, new_node(node.up, (*node.store[:k],
+                                              clocks.empty(state.config.clock),
+                                              *node.store[k + 1:]), node.hints, node.coord))
+        return edit.build()
+
+    return step
+
+
 def membership_steps(v: TraceEvents, before: MembershipView | None,
                      after: MembershipView | None) -> tuple[list[Step], list[list[Step]]]:
     """The event's membership steps: those that come before the event's own steps
@@ -260,7 +382,9 @@ def membership_steps(v: TraceEvents, before: MembershipView | None,
         message = new_message(Kind.RANGE_TRANSFER, m.src, m.dest, 0, key, payload)
         options = [[*o, step] for o in options for step in (
             Transfer(m.src, m.dest, key), Duplicate(message),
-            ("transfer-resend", transfer_resend(m.src, m.dest, key, payload)))]
+            ("transfer-resend", transfer_resend(m.src, m.dest, key, payload)),
+            ("early-transfer", early_transfer(m.src, m.dest, key)),
+            ("hand-on", hand_on(m.src, m.dest, key, payload)))]
     delivered = _gossip_delivered(v)
     if delivered is not None:
         for i, name in enumerate(names):
@@ -273,6 +397,8 @@ def membership_steps(v: TraceEvents, before: MembershipView | None,
     if (v.config.join_handover != "pending" and log and not last
             and _may_release(v)):  # naive: the handover ends the change (docstring)
         endings.append([("empty-transfers", empty_transfers), Handover(log[0][1])])
+        endings.extend([("late-release", late_release(key, src))]
+                       for key, src in _sources(v.config, log))
     return first, [[*o, *e] for o in options for e in endings]
 
 
@@ -384,6 +510,8 @@ def diagnose(state: State, options: Sequence[Sequence[Step]]) -> str:
                        "change; the implementation transfers at its next hint scan)")
             else:
                 why = "a write of the key to its sender is in flight, or it is in flight"
+        elif isinstance(action, Handover) and ms.log[-1][0] in ("handed", "settled"):
+            why = f"the log has its handover already (last entry {ms.log[-1]})"
         elif isinstance(action, Handover) and not pending_transfers(state) and busy:
             why = (f"a request of a moved key is being coordinated (at {', '.join(busy)}): "
                    f"{RELEASE_IN_REQUEST}")
@@ -401,6 +529,11 @@ def diagnose(state: State, options: Sequence[Sequence[Step]]) -> str:
                 why = (f"a request of a moved key is being coordinated (at {', '.join(busy)}):"
                        " the copies it may read must not go yet")
         lines.append(f"the spec's {action} is not enabled: {why}")
+    if any(isinstance(a, tuple) and a[0] == "late-release" for o in options for a in o):
+        for key, src in _sources(config, ms.log):
+            why = release_refused(state, key, src)
+            if why not in ("", "-"):
+                lines.append(f"the trace spec's late-release is not a step: {why}")
     return "\n".join(lines)
 
 

@@ -21,18 +21,25 @@ once it is fixed, or as a test of the catch:
 
 All three are fixed (helpers ``pend``, ``tvm``, ``memfix``): both pending settings
 validate on every seed of 0-99 (the last catch, join 18 and leave 12, was an old
-owner that forgot its transfer on restart); the naive leave validates on 18 of
-0-19 (strict xfail below, with why).
+owner that forgot its transfer on restart). The naive leave's last catch (seeds
+13 and 15, session 6): after the handover a node that had not heard of the leave
+read-repaired the leaving node, which let that copy go at its next hint scan
+without handing it on; on seed 15 the new owner lacked one of its versions.
+``Gossiper.on_write`` now hands such a late write on (naive handover), and the
+trace spec states the let-go (``hand-on``, ``late-release``: only once every new
+owner holds the copy; the mutant ``late-write-let-go-unhanded`` below).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import pytest
 
+from impl.gossip import Gossiper
 from model_check.trace_membership import RELEASE_IN_REQUEST
 from model_check.trace_swarm import SeedReport
 from model_check.trace_validation import trace_config, validate_seed
@@ -96,14 +103,20 @@ def test_membership_changes_validate_with_pending_ownership(membership: str) -> 
         assert report.membership["settle"] == 1, report.line()
 
 
-@pytest.mark.xfail(strict=True, reason="the naive leave: after the handover a read "
-                   "repair from a node that has not heard of the leave writes the key to "
-                   "the leaving node again, which lets it go at its next hint scan; the "
-                   "spec keeps it (seeds 13 and 15 of 0-19; 14 of 20 before Node.leave's "
-                   "scan became a timer of its own, which sees the rebalance's hints)")
 def test_leaves_validate_with_the_naive_handover() -> None:
+    """A node of n1..n4 leaves with ``join_handover = "immediate"``: every event is a
+    spec step or a stutter, and a write that reaches the leaving node after its
+    handover (from a node that has not heard of the leave) is handed on before the
+    copy goes (``hand-on``, ``late-release``; seeds 13 and 15 diverged before)."""
     reports = _runs("leave", "immediate")
-    assert all(r.verdict == "ok" for r in reports), _failures(reports)
+    # seeds 20-99 met 2 of these (68, 92), as the naive join does (docs/refinement.md)
+    known = [r for r in reports if r.verdict == "divergence" and RELEASE_IN_REQUEST in r.reason]
+    assert len(known) <= len(reports) // 25, _failures(known)
+    assert all(r.verdict == "ok" or r in known for r in reports), _failures(reports)
+    for report in reports:
+        assert report.membership["leave"] == 1, report.line()
+    late = {r.seed for r in reports if r.trace_steps["hand-on"]}
+    assert PROFILE == "soak" or late >= {13, 15}, late
 
 
 def test_a_leaving_node_announces_left_only_after_its_transfer() -> None:
@@ -122,25 +135,52 @@ def _swarm(seed: int) -> object:
     return Swarm.draw(seed)
 
 
-# Mutants of the membership path (tests/refinement/mutations.py), each on a seed that
-# validates clean; trace validation must report a divergence or an unfinished change.
-MEMBERSHIP_MUTANTS: list[tuple[str, str, int, str]] = [
-    ("old-owner-hands-nothing", "immediate", 1, "not complete"),
-    ("old-copy-kept-after-handover", "immediate", 1, "not complete"),
-    ("every-holder-hands-over", "immediate", 1, "HintScan"),
-    ("write-acked-in-old-group-only", "pending", 1, "ReplicaPutAck"),
-    ("joining-node-serves-before-transfer", "pending", 1, "put c1"),
+@contextlib.contextmanager
+def late_write_let_go_unhanded() -> Iterator[None]:
+    """The naive handover's old owner lets a write of a key it already let go (from a
+    node that had not heard of the change) go again at its next hint scan without
+    handing it on (``Gossiper.on_write`` skipping the new owners it had handed
+    everything to, as with pending ownership: the implementation before session 6)."""
+    original = Gossiper.on_write
+
+    def on_write(self: Gossiper, key: bytes, encoded: bytes) -> None:
+        pending, self.pending = self.pending, True
+        try:
+            original(self, key, encoded)
+        finally:
+            self.pending = pending
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Gossiper, "on_write", on_write)
+        yield
+
+
+_MUTANTS: dict[str, Callable[[], AbstractContextManager[None]]] = {
+    **mutations.MUTANTS, "late-write-let-go-unhanded": late_write_let_go_unhanded}
+
+# Mutants of the membership path (tests/refinement/mutations.py, and the one above),
+# each on a seed that validates clean; trace validation must report a divergence or
+# an unfinished change, at the event ``where`` names (the report's first line), for
+# the reason ``why`` names ("": any).
+MEMBERSHIP_MUTANTS: list[tuple[str, str, str, int, str, str]] = [
+    ("old-owner-hands-nothing", "join", "immediate", 1, "not complete", ""),
+    ("old-copy-kept-after-handover", "join", "immediate", 1, "not complete", ""),
+    ("every-holder-hands-over", "join", "immediate", 1, "HintScan", ""),
+    ("write-acked-in-old-group-only", "join", "pending", 1, "ReplicaPutAck", ""),
+    ("joining-node-serves-before-transfer", "join", "pending", 1, "put c1", ""),
+    ("late-write-let-go-unhanded", "leave", "immediate", 15, "tick n2 HintScan",
+     "has a version its new owner n3 does not hold"),
 ]
 
 
-@pytest.mark.parametrize(("name", "handover", "seed", "where"), MEMBERSHIP_MUTANTS,
-                         ids=[m[0] for m in MEMBERSHIP_MUTANTS])
-def test_a_membership_mutant_is_caught(name: str, handover: str, seed: int,
-                                       where: str) -> None:
-    config = trace_config(membership="join", handover=handover)
+@pytest.mark.parametrize(("name", "membership", "handover", "seed", "where", "why"),
+                         MEMBERSHIP_MUTANTS, ids=[m[0] for m in MEMBERSHIP_MUTANTS])
+def test_a_membership_mutant_is_caught(name: str, membership: str, handover: str,
+                                       seed: int, where: str, why: str) -> None:
+    config = trace_config(membership=membership, handover=handover)
     assert validate_seed(seed, config=config).verdict == "ok"
-    mutant: Callable[[], AbstractContextManager[None]] = mutations.MUTANTS[name]
-    with mutant():
+    with _MUTANTS[name]():
         report = validate_seed(seed, config=config)
     assert report.verdict in ("divergence", "no-convergence"), report.line()
     assert where in report.reason.split("\n")[0], report.reason[:2000]
+    assert why in report.reason, report.reason[:2000]
