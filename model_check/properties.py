@@ -159,22 +159,28 @@ _NOTHING: frozenset[int] = frozenset()
 
 
 def deleted(state: State) -> frozenset[int]:
-    """The put ids an acknowledged delete covers: the union of the true histories of
-    every tombstone acknowledged to its client (empty without deletes)."""
+    """The put ids a delete that was not definitely refused covers: the union of the
+    true histories of every tombstone a coordinator performed (its put record
+    exists), acknowledged or not (empty without deletes).
+
+    A delete whose coordinator crashed or timed out before acknowledging it is
+    *indeterminate* (Jepsen's term): its replica puts may still land and its
+    tombstones be reaped, so a version it covers may legitimately be gone. A delete
+    no coordinator performed (refused: no put record) exempts nothing.
+    ``no_resurrection`` still asks only about *acknowledged* deletes."""
     if not state.config.deletes_per_client:
         return _NOTHING
-    tombstones = plan_of(state.config).tombstones
     out: frozenset[int] = frozenset()
-    for client in state.clients:
-        for p in client.acked:
-            if p in tombstones:
-                out |= _history_in(state.puts, p)
+    for p in plan_of(state.config).tombstones:
+        if state.puts[p - 1] is not None:
+            out |= _history_in(state.puts, p)
     return out
 
 
 def acked_writes_durable(state: State) -> bool:
     """Every acknowledged put is in the true history of a version still held
-    somewhere, unless an acknowledged delete covers it (its tombstone may be reaped)."""
+    somewhere, unless a delete that was not refused (acknowledged or indeterminate:
+    :func:`deleted`) covers it (its tombstone may be reaped)."""
     acked = [p for client in state.clients for p in client.acked]
     if not acked:
         return True

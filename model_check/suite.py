@@ -438,6 +438,20 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "put_survives_delete": 13, "new_actor_writes": 11},
     ),
     _entry(
+        "delete-safe-strict-crash",
+        "safe reaping, strict quorum, one crash: a delete whose coordinator crashes "
+        "before acknowledging it is indeterminate, its replica puts may land and its "
+        "tombstones be reaped, so the versions it covers may go (acked_writes_durable "
+        "exempts them) and nothing acknowledged as deleted comes back; a put whose "
+        "coordinator crashed is read by one quorum and not the next (monotonic_reads), "
+        "and the crashed coordinator's copies are never repaired (convergence)",
+        {"monotonic_reads": 10, "convergence": 7},
+        distinct_states=177_893,
+        found={**_WRITE_READ, "read_after_read": 9, "write_after_read": 7,
+               "coordinator_times_out": 3, "read_repair_repairs": 7,
+               "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 11},
+    ),
+    _entry(
         "join-immediate",
         "issue 11's case 07: n4 joins n1..n3 (N=3, R=2, W=2, no fault) while one client "
         "puts and then reads; with the naive handover n4 serves its range at once: it "
@@ -485,6 +499,21 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
         distinct_states=2_214_573,
         found={**_WRITE, "siblings_stored": 2, "fallback_holds_hint": 3,
                "hint_handed_off": 7, "coordinator_times_out": 3, "anti_entropy_repairs": 2},
+    ),    _entry(
+        "delete-safe-sloppy-crash",
+        "safe reaping, sloppy quorum on four nodes, one crash (2.1 million states, "
+        "about 330 s): a sloppy get's quorum of the coordinator's stale copy and an "
+        "empty fallback returns the value an acknowledged delete covered, with no reap "
+        "(no_resurrection, read_your_writes and monotonic_reads violated: a sloppy "
+        "quorum promises no read-your-writes, and a delete is a write)",
+        {"read_your_writes": 7, "monotonic_reads": 10, "no_resurrection": 13,
+         "convergence": 9},
+        distinct_states=2_096_954,
+        found={**_WRITE_READ, "siblings_stored": 8, "read_after_read": 9,
+               "get_returns_siblings": 13, "write_after_read": 7, "fallback_holds_hint": 3,
+               "hint_handed_off": 7, "coordinator_times_out": 3, "read_repair_repairs": 7,
+               "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 12,
+               "put_survives_delete": 13},
     ),
 )
 """The soak-only entries: too large for ``make check`` to stay under two minutes
