@@ -11,7 +11,9 @@ views merge as a semilattice).
 
 Pending ownership (``join_handover = "pending"``, the default): the node routes,
 coordinates and answers by the *serving* ring, the members that hold their
-ranges (``SERVING``: up or leaving), and hands data over by the *future* ring
+ranges (``SERVING``: up or leaving; strategy 3 moves partitions between members
+before the handover, and a token moves to its new owner only then:
+:meth:`Gossiper._serving`), and hands data over by the *future* ring
 (``ROUTING``: joining or up). A joining node serves nothing until every serving
 member told it that it holds no hint for it any more (``HandoffDone``, sent by
 the hint scan); then it announces itself up (the spec's ``handed``; a leaving

@@ -8,8 +8,10 @@ latest :class:`Member` entry -- a version number, a status (``joining``, ``up``,
 entry (a join, a leave), each change with a higher version, and persists the
 whole :class:`Membership` in its storage's meta table (:meth:`Membership.to_bytes`).
 The one exception is strategy 3 (equal partitions), where a join or a leave
-moves partitions between existing nodes: the node that joins (leaves) announces
-the donors' (receivers') new token sets with their versions bumped.
+moves partitions between existing nodes: the node that joins (leaves, when it
+announces ``leaving``) announces the donors' (receivers') new token sets with
+their versions bumped (the serving ring keeps the old owners until the handover:
+:meth:`impl.gossip.Gossiper._serving`).
 
 Every gossip period a node picks a random peer (:func:`pick_gossip_peer`, with a
 ``random.Random`` passed in) and the two exchange histories and *reconcile*
