@@ -396,7 +396,8 @@ def join(view: Membership, node: str, partitioning: Partitioning, rng: random.Ra
 
 def leave(view: Membership, node: str, partitioning: Partitioning | None = None,
           rng: random.Random | None = None) -> Membership:
-    """The view after ``node`` announces it is leaving (it keeps its tokens meanwhile).
+    """The view after ``node`` announces it is leaving (strategies 1 and 2: it keeps
+    its tokens meanwhile).
 
     Strategy 3 (``partitioning``: the ring of the members, equal partitions, with
     ``node`` and another member on it): its partitions are handed out at once, at
