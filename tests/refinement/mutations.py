@@ -555,7 +555,11 @@ def joining_node_serves_before_transfer() -> Iterator[None]:
     def routing(self: Gossiper, view: Any, statuses: Any = None) -> Partitioning:
         return original(self, view, gossip_module.ROUTING)
 
-    with _patch(Gossiper, "_routing_partitioning", routing):
+    def serving(self: Gossiper, view: Any) -> Partitioning:
+        return original(self, view, gossip_module.ROUTING)
+
+    with _patch(Gossiper, "_routing_partitioning", routing), _patch(Gossiper, "_serving",
+                                                                    serving):
         yield
 
 
