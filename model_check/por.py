@@ -89,66 +89,95 @@ reduction for breadth-first search" (SPIN 2005: the BFS proviso).
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from spec import actions as spec_actions
-from spec.actions import Action, Deliver
+from spec.actions import (
+    Action,
+    AntiEntropy,
+    BufferedCrash,
+    ClientDelete,
+    ClientGet,
+    ClientPut,
+    ClientTimeout,
+    Crash,
+    Deliver,
+    DiskLoss,
+    Drop,
+    Duplicate,
+    Handoff,
+    Heal,
+    Partition,
+    Recover,
+    Timeout,
+)
+from spec.clocks import dominates, values
 from spec.config import Config
-from spec.state import Kind, Message, State
-from spec.step import find_coordination, plan_of
+from spec.state import ClientState, Coordination, Kind, Message, NodeState, State
+from spec.step import Plan, plan_of
 
-__all__ = ["KNOWN", "KNOWN_ACTIONS", "KNOWN_KINDS", "SpecReduction", "spec_reduction"]
+__all__ = [
+    "KNOWN",
+    "KNOWN_ACTIONS",
+    "KNOWN_KINDS",
+    "MUTANTS",
+    "SpecReduction",
+    "spec_reduction",
+    "unknown_actions",
+]
 
-Reads = Literal["no messages", "payload values to hold", "holds only with no message",
-                "step, not a delivery"]
+Reads = Literal["ghost, monotone", "stores", "values held", "no message in flight",
+                "a step's own footprint"]
 
-#: How each property of :mod:`model_check.properties` reads the in-flight messages
-#: (see condition 2 of the module docstring). A property not named here turns the
-#: reduction off.
+#: What each property of :mod:`model_check.properties` reads, for the visibility
+#: argument (condition V of the module docstring): a key step changes none of the
+#: stores, hints, put table, budgets or partition, only appends to the clients'
+#: acknowledged puts and completed gets, and removes messages or adds payload-free
+#: ones and replies that copy a store; every predicate below keeps its answer (for
+#: an always-property: stays violated; a sometimes-property: stays found) under such
+#: a step. A property not named here turns the reduction off.
 KNOWN: dict[str, Reads] = {
-    # always
-    "acked_writes_durable": "payload values to hold",
-    "read_your_writes": "no messages",
-    "siblings_are_antichain": "no messages",
-    "hint_kept_until_acked": "no messages",
-    "context_collapses_siblings": "no messages",
-    "monotonic_reads": "no messages",
-    "no_false_concurrency": "no messages",
-    "sibling_bound": "no messages",
-    "no_resurrection": "no messages",
+    # always: a violation stays one (monotone in the gets and acks; stores untouched)
+    "acked_writes_durable": "values held",
+    "read_your_writes": "ghost, monotone",
+    "siblings_are_antichain": "stores",
+    "hint_kept_until_acked": "ghost, monotone",
+    "context_collapses_siblings": "ghost, monotone",
+    "monotonic_reads": "ghost, monotone",
+    "no_false_concurrency": "ghost, monotone",
+    "sibling_bound": "stores",
+    "no_resurrection": "ghost, monotone",
     # eventually
-    "convergence": "holds only with no message",
-    # sometimes, state witnesses
-    "put_acknowledged": "no messages",
-    "read_after_acknowledged_write": "no messages",
-    "siblings_stored": "no messages",
-    "siblings_collapsed": "no messages",
-    "read_after_read": "no messages",
-    "get_returns_siblings": "no messages",
-    "write_after_read": "no messages",
-    "new_actor_writes": "no messages",
-    "clock_truncated": "no messages",
-    "fallback_holds_hint": "no messages",
-    "hint_handed_off": "no messages",
-    "converged_after_a_write": "holds only with no message",
-    "delete_acknowledged": "no messages",
-    "read_after_delete": "no messages",
-    "put_survives_delete": "no messages",
-    # sometimes, step witnesses (a Timeout, a read-repair delivery, an anti-entropy
-    # exchange, a disk loss, a reap: never a no-op delivery; they read the stores)
-    "coordinator_times_out": "step, not a delivery",
-    "read_repair_repairs": "step, not a delivery",
-    "anti_entropy_repairs": "step, not a delivery",
-    "disk_lost_holding_data": "step, not a delivery",
-    "tombstone_reaped": "step, not a delivery",
+    "convergence": "no message in flight",
+    # sometimes, state witnesses: found stays found
+    "put_acknowledged": "ghost, monotone",
+    "read_after_acknowledged_write": "ghost, monotone",
+    "siblings_stored": "stores",
+    "siblings_collapsed": "ghost, monotone",
+    "read_after_read": "ghost, monotone",
+    "get_returns_siblings": "ghost, monotone",
+    "write_after_read": "ghost, monotone",
+    "new_actor_writes": "ghost, monotone",
+    "clock_truncated": "ghost, monotone",
+    "fallback_holds_hint": "stores",
+    "hint_handed_off": "ghost, monotone",
+    "converged_after_a_write": "no message in flight",
+    "delete_acknowledged": "ghost, monotone",
+    "read_after_delete": "ghost, monotone",
+    "put_survives_delete": "ghost, monotone",
+    # sometimes, step witnesses: read only what their own step reads and writes
+    "coordinator_times_out": "a step's own footprint",
+    "read_repair_repairs": "a step's own footprint",
+    "anti_entropy_repairs": "a step's own footprint",
+    "disk_lost_holding_data": "a step's own footprint",
+    "tombstone_reaped": "a step's own footprint",
 }
 
-#: The spec's action kinds whose independence from a no-op delivery is stated in the
-#: module docstring. Any other Action subclass in :mod:`spec.actions` turns POR off.
+#: The spec's action kinds whose footprints this module states (the owners in
+#: :func:`_owner`). Any other Action subclass in :mod:`spec.actions` turns POR off.
 KNOWN_ACTIONS: frozenset[str] = frozenset({
     "ClientPut", "ClientGet", "ClientDelete", "Reap", "Deliver", "Drop", "Duplicate",
     "Timeout", "ClientTimeout", "Handoff", "AntiEntropy", "Crash", "DiskLoss",
@@ -158,7 +187,7 @@ KNOWN_ACTIONS: frozenset[str] = frozenset({
 #: The actions and the message kind of membership change (:mod:`spec.membership`):
 #: never enabled in a configuration without a ``[membership]`` budget (the state
 #: has no membership part then), so they do not matter there; with one, the
-#: reduction is off (their independence from a replica-get is not stated).
+#: reduction is off (their footprints are not stated).
 MEMBERSHIP_ACTIONS: frozenset[str] = frozenset({
     "Join", "Leave", "Gossip", "Transfer", "Handover", "Settle",
 })
@@ -170,137 +199,443 @@ KNOWN_KINDS: frozenset[str] = frozenset({
     "read-repair", "hint-delivery", "hint-ack",
 })
 
-_PARTS = tuple(f.name for f in dataclasses.fields(State)
-               if f.name not in ("messages", "config") and not f.name.startswith("_"))
+#: Seeded broken variants of the dependence relation, for the soundness fence
+#: (tests/model_check/test_por.py): each drops one dependence the module states.
+MUTANTS: dict[str, str] = {
+    "crash-independent": "a crash, recovery or disk loss of node X is independent of "
+                         "every step touching X (Node(X) writes nothing)",
+    "stores-independent": "steps writing the same replica's copy of a key commute "
+                          "(a store is read-only to every activity)",
+    "client-forgets": "a client's later requests are independent of its current one "
+                      "(a request's activity does not write its client)",
+}
+
+_REQUEST_KINDS = frozenset({Kind.FORWARD, Kind.REPLICA_PUT, Kind.REPLICA_PUT_ACK,
+                            Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY})
+#: Messages a key step may add: no payload, or (a reply) a copy of a store.
+_KEY_ADDS = frozenset({Kind.REPLICA_PUT_ACK, Kind.REPLICA_GET, Kind.REPLICA_GET_REPLY})
+
+# An activity's cone: resource -> True when it may write it (False: only reads).
+Cone = dict[tuple[object, ...], bool]
+ActivityId = tuple[object, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class SpecReduction:
-    """The spec's persistent sets of one replica-get delivery (see the module
-    docstring), for one configuration. ``ample(state, steps)`` is the ordinal in
-    ``steps`` (the state's successors, in order) of the one step to explore, or None."""
+    """Stubborn sets over the spec's activities (see the module docstring), for one
+    configuration. ``ample(state, steps)`` gives the ordinals in ``steps`` (the
+    state's successors, in order) of a persistent set, its key step first, or None
+    to explore them all. ``mutant`` (one of :data:`MUTANTS`, tests only) breaks the
+    dependence relation on purpose."""
 
     config: Config
+    mutant: str = ""
 
     def applies(self, state: State) -> bool:
-        """No fault is left, no delete is configured, and a replica-get in flight meets
-        the independence conditions (G2-G6): asked before the successors are built."""
-        config = self.config
-        if config.deletes_per_client or not _faults_spent(state, config):
-            return False
-        return any(m.kind is Kind.REPLICA_GET and _persistent_get(state, m)
-                   for m in state.messages)
+        """A key step is a delivery: only a state with a message in flight may be
+        reduced (asked before the successors are built)."""
+        return bool(state.messages)
 
-    def ample(self, state: State, steps: Sequence[tuple[Action, State]]) -> int | None:
-        """The ordinal of a replica-get delivery persistent at ``state``, or None."""
-        for ordinal, (action, successor) in enumerate(steps):
-            if action.__class__ is not Deliver:
+    def ample(self, state: State, steps: Sequence[tuple[Action, State]]) -> list[int] | None:
+        """The ordinals of the smallest stubborn set found (key step first), or None."""
+        live = _live(state)
+        owners: list[ActivityId] = []
+        for action, _ in steps:
+            owner = _owner(state, action, live)
+            if owner is None:
+                return None  # an action whose footprint is not stated: explore all
+            owners.append(owner)
+        cones = _activities(state, plan_of(self.config), self.mutant, live)
+        for owner in owners:
+            if owner not in cones:
+                return None  # defensive: an enabled step no activity accounts for
+        groups = _groups(cones)
+        members: dict[ActivityId, list[int]] = {}
+        for ordinal, owner in enumerate(owners):
+            members.setdefault(groups[owner], []).append(ordinal)
+        best: list[int] | None = None
+        for ordinals in members.values():
+            if len(ordinals) >= len(steps) or (best is not None and len(ordinals) >= len(best)):
                 continue
-            assert isinstance(action, Deliver)
-            m = action.message
-            if m.kind is Kind.REPLICA_GET and _persistent_get(state, m) \
-                    and _only_messages_differ(state, successor):
-                return ordinal
-        return None
+            key = next((o for o in ordinals if _is_key(state, *steps[o])), None)
+            if key is not None:
+                best = [key, *(o for o in ordinals if o != key)]
+        return best
 
 
-def _faults_spent(state: State, config: Config) -> bool:
-    """No drop, duplicate, crash (buffered or not), partition or disk loss is left."""
-    drops, duplicates, crashes, partitions, losses = state.used
-    return (drops >= config.drops and duplicates >= config.duplicates
-            and crashes >= config.crashes and partitions >= config.partitions
-            and losses >= config.disk_losses)
+def _owner(state: State, action: Action, live: dict[int, str | None]) -> ActivityId | None:
+    """The activity an enabled action belongs to (None: an unknown kind)."""
+    cls = action.__class__
+    if cls is Deliver or cls is Drop or cls is Duplicate:
+        assert isinstance(action, Deliver | Drop | Duplicate)
+        return _message_owner(action.message, live)
+    if cls is ClientPut or cls is ClientGet or cls is ClientDelete:
+        assert isinstance(action, ClientPut | ClientGet | ClientDelete)
+        return ("client", action.client)
+    if cls is Timeout:
+        assert isinstance(action, Timeout)
+        return ("req", action.request)
+    if cls is ClientTimeout:
+        assert isinstance(action, ClientTimeout)
+        return ("req", state.client(action.client).outstanding)
+    if cls is Handoff:
+        assert isinstance(action, Handoff)
+        return ("hint", action.node, action.intended, action.key)
+    if cls is AntiEntropy:
+        assert isinstance(action, AntiEntropy)
+        return ("ae", action.key)
+    if cls is Crash or cls is Recover or cls is DiskLoss or cls is BufferedCrash:
+        assert isinstance(action, Crash | Recover | DiskLoss | BufferedCrash)
+        return ("node", action.node)
+    if cls is Partition or cls is Heal:
+        return ("net",)
+    return None
 
 
-def _persistent_get(state: State, m: Message) -> bool:
-    """Whether delivering the replica-get ``m`` (coordinator ``m.src``, replica ``m.dst``,
-    request ``r``, key ``k``) is independent of every step any path can take before it,
-    once no fault is left (conditions G3-G6 of the module docstring)."""
-    r, key = m.request, m.key
-    replica = state.node(m.dst)
-    coordinator = state.node(m.src)
-    if not replica.up or not coordinator.up:
-        return False
-    coord = find_coordination(coordinator, r)
-    if coord is None or coord.is_put:
-        return False
-    others = [t for t, _ in coord.awaiting if t != m.dst]
-    if len(others) == len(coord.awaiting):
-        return False  # the replica is not awaited
-    # G5: without this replica's answer the get can neither complete nor fail first.
-    if len(coord.replies) + len(others) >= state.config.r:
-        return False
-    side = state.side
-    in_flight: set[str] = set()
-    for x in state.messages:
-        if x.key == key and x.request != r:
-            return False  # G4: another request (or a handoff) of the key is under way
-        if x.request == r:
-            in_flight.add(x.dst if x.src == m.src else x.src)
-    for t in others:
-        node = state.node(t)
-        if not node.up or (t in side) != (m.src in side) or t not in in_flight:
-            return False  # its timeout could end the get first
-    # G4: no other coordination of the key, no hint of it, no client that can still ask.
+def _message_owner(m: Message, live: dict[int, str | None]) -> ActivityId:
+    if m.kind in _REQUEST_KINDS:
+        return ("req", m.request) if m.request in live else ("orphan", m)
+    if m.kind is Kind.READ_REPAIR:
+        return ("orphan", m)
+    if m.kind is Kind.HINT_DELIVERY:
+        return ("hint", m.src, m.intended, m.key)
+    if m.kind is Kind.HINT_ACK:
+        return ("hint", m.dst, m.intended, m.key)
+    return ("unknown", m)
+
+
+def _live(state: State) -> dict[int, str | None]:
+    """The requests still in progress, with their key (None: unknown): coordinated
+    by an (up) node, forwarded, or outstanding at their client."""
+    live: dict[int, str | None] = {}
     for node in state.nodes:
         for c in node.coord:
-            if c.key == key and c.request != r:
-                return False
-        if any(h.key == key for h in node.hints):
-            return False
-    config = state.config
-    owner = coord.client
-    for name, client in zip(config.client_names, state.clients, strict=True):
-        if name != owner and (client.puts_issued < config.writes_per_client
-                              or client.gets_issued < config.gets_per_client):
-            return False
-    # G6: no anti-entropy exchange of the key is enabled (and none can be: its copies
-    # change only by the deliveries and handoffs excluded above).
+            live[c.request] = c.key
+    for m in state.messages:
+        if m.kind is Kind.FORWARD:
+            live[m.request] = m.key
+    for client in state.clients:
+        if client.outstanding and client.outstanding not in live:
+            live[client.outstanding] = None
+    return live
+
+
+def _activities(state: State, plan: Plan, mutant: str,
+                live: dict[int, str | None]) -> dict[ActivityId, Cone]:
+    """Every activity of ``state`` with its cone: the resources it, and every step it
+    may cause without another activity's step, may read or write."""
+    config = plan.config
+    sloppy = config.sloppy_quorum
+    n = config.n
+    lww = config.clock == "lww"
+    cones: dict[ActivityId, Cone] = {}
+
+    def nodes_of(key: str) -> tuple[str, ...]:
+        return plan.pref[key] if sloppy else plan.top[key]
+
+    def request_cone(cone: Cone, key: str, starts: bool) -> None:
+        """What a request of ``key`` may touch: the copies of the key it reads or
+        writes (coordinator, replicas, fallbacks), the fallbacks' hints, whether
+        those nodes are up, the partition; starting: the put count (lww wall
+        clock) and the actors (epochs) of the top N."""
+        for node in nodes_of(key):
+            cone[("store", node, key)] = mutant != "stores-independent"
+            cone.setdefault(("up", node), False)
+        if sloppy:
+            for fallback in plan.pref[key][n:]:
+                cone[("hints", fallback)] = True
+        cone.setdefault(("side",), False)
+        if starts:
+            if lww:
+                cone[("putcount",)] = True
+            for node in plan.top[key]:
+                cone.setdefault(("epochs", node), False)
+
+    def started_cone(cone: Cone, coordinator: str, coord: Coordination) -> None:
+        """What a request being coordinated may still touch: the copies its replica
+        puts in flight write (or the hints, at a fallback), the copies its replica gets
+        read, and on completion the copies read repair writes (the coordinator's and
+        every node it may hear from); the fallbacks a timeout may pick (sloppy), whether
+        they are up, the partition."""
+        key = coord.key
+        request = coord.request
+        store = mutant != "stores-independent"
+        cone[("up", coordinator)] = False
+        cone[("side",)] = False
+        for target, _ in coord.awaiting:
+            cone.setdefault(("up", target), False)
+        for m in state.messages:
+            if m.request == request:
+                cone.setdefault(("up", m.dst), False)
+                cone.setdefault(("up", m.src), False)
+            if m.request == request and m.kind is Kind.REPLICA_PUT:
+                if m.intended:
+                    cone[("hints", m.dst)] = True
+                else:
+                    cone[("store", m.dst, key)] = store
+            elif m.request == request and m.kind is Kind.REPLICA_GET:
+                cone.setdefault(("store", m.dst, key), False)
+        fallbacks = plan.pref[key][n:] if sloppy else ()
+        for fallback in fallbacks:
+            cone.setdefault(("up", fallback), False)
+            if coord.is_put:
+                cone[("hints", fallback)] = True
+            else:
+                cone.setdefault(("store", fallback, key), False)
+        if not coord.is_put and config.read_repair:
+            repaired = {coordinator, *(t for t, _ in coord.awaiting),
+                        *(t for t, _ in coord.replies), *fallbacks}
+            for node in repaired:
+                cone[("store", node, key)] = store
+                cone.setdefault(("up", node), False)
+        elif not coord.is_put:
+            cone.setdefault(("store", coordinator, key), False)
+
+    # requests in progress
+    client_of_request: dict[int, str] = {}
+    for name, client in zip(plan.clients, state.clients, strict=True):
+        if client.outstanding:
+            client_of_request[client.outstanding] = name
+    for node in state.nodes:
+        for c in node.coord:
+            client_of_request[c.request] = c.client
+    for m in state.messages:
+        if m.kind is Kind.FORWARD:
+            client_of_request.setdefault(m.request, _client_of(plan, m.request))
+    coordinating = {c.request: (name, c) for name, nd in zip(plan.nodes, state.nodes,
+                                                            strict=True) for c in nd.coord}
+    for request, key in live.items():
+        cone: Cone = {("coord", request): True, ("msgs", request): True}
+        owner = client_of_request.get(request) or _client_of(plan, request)
+        if mutant != "client-forgets":
+            cone[("client", owner)] = True
+        started = coordinating.get(request)
+        if started is None:
+            if key is not None:  # a forward in flight: it may start the request
+                request_cone(cone, key, True)
+        else:
+            started_cone(cone, *started)
+        cones[("req", request)] = cone
+    # messages of no live request: their delivery writes at most their receiver's copy
+    for m in state.messages:
+        owner_id = _message_owner(m, live)
+        if owner_id[0] == "orphan":
+            cone = {("side",): False, ("up", m.dst): False}
+            if m.kind is Kind.REPLICA_PUT and m.intended:
+                cone[("hints", m.dst)] = True
+            elif m.kind is Kind.REPLICA_PUT or m.kind is Kind.READ_REPAIR:
+                cone[("store", m.dst, m.key)] = mutant != "stores-independent"
+            cones[owner_id] = cone
+        elif owner_id[0] == "hint":
+            _, holder, meant, hinted = owner_id
+            assert isinstance(holder, str) and isinstance(meant, str)
+            assert isinstance(hinted, str)
+            cones[owner_id] = _hint_cone(holder, meant, hinted, mutant)
+    # hints held, and their handoffs
+    for fallback, node in zip(plan.nodes, state.nodes, strict=True):
+        for hint in node.hints:
+            cones[("hint", fallback, hint.intended, hint.key)] = _hint_cone(
+                fallback, hint.intended, hint.key, mutant)
+    # clients that may still send a request (idle or not)
+    for name, client in zip(plan.clients, state.clients, strict=True):
+        if _has_budget(config, client):
+            cone = {("client", name): True}
+            for each in plan.keys:
+                request_cone(cone, each, True)
+            for other in plan.nodes:
+                cone.setdefault(("up", other), False)
+            cones[("client", name)] = cone
+    # anti-entropy of each key (latent: it is enabled by any difference of its copies)
     if config.anti_entropy:
-        plan_top = plan_of(config).top[key]
-        k = config.keys.index(key)
-        stores = {state.node(n).store[k] for n in plan_top}
-        if len(stores) > 1:
+        for each in plan.keys:
+            cone = {("side",): False}
+            for replica in plan.top[each]:
+                cone[("store", replica, each)] = mutant != "stores-independent"
+                cone[("up", replica)] = False
+            cones[("ae", each)] = cone
+    # node faults and recoveries
+    _, _, crashes, partitions, losses = state.used
+    can_crash = crashes < config.crashes
+    can_lose = losses < config.disk_losses or (config.storage == "buffered" and can_crash)
+    for name, node in zip(plan.nodes, state.nodes, strict=True):
+        if not node.up or can_crash or can_lose:
+            cone = {}
+            if mutant != "crash-independent":
+                cone[("up", name)] = True
+                if can_lose:
+                    cone[("hints", name)] = True
+                    cone[("epochs", name)] = True
+                    for key in plan.keys:
+                        cone[("store", name, key)] = True
+            cones[("node", name)] = cone
+    if state.side or partitions < config.partitions:
+        cones[("net",)] = {("side",): True}
+    return cones
+
+
+def _hint_cone(fallback: str, intended: str, key: str, mutant: str) -> Cone:
+    """A hint's handoff: the fallback's hint store, the intended node's copy, whether
+    both are up, the partition, and the handoff's messages."""
+    return {("hints", fallback): True, ("store", intended, key): mutant != "stores-independent",
+            ("up", fallback): False, ("up", intended): False, ("side",): False,
+            ("handoff", fallback, intended, key): True}
+
+
+def _has_budget(config: Config, client: ClientState) -> bool:
+    return (client.puts_issued < config.writes_per_client
+            or client.gets_issued < config.gets_per_client)
+
+
+def _client_of(plan: Plan, request: int) -> str:
+    config = plan.config
+    if request <= plan.total_puts:
+        return plan.clients[(request - 1) // config.writes_per_client]
+    return plan.clients[(request - plan.total_puts - 1) // config.gets_per_client]
+
+
+def _groups(cones: dict[ActivityId, Cone]) -> dict[ActivityId, ActivityId]:
+    """Union-find: activities sharing a resource that one of them may write are in one
+    group (they may be dependent); the root of each activity's group."""
+    parent: dict[ActivityId, ActivityId] = {a: a for a in cones}
+
+    def find(a: ActivityId) -> ActivityId:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    touching: dict[tuple[object, ...], list[ActivityId]] = {}
+    written: set[tuple[object, ...]] = set()
+    for activity, cone in cones.items():
+        for resource, writes in cone.items():
+            touching.setdefault(resource, []).append(activity)
+            if writes:
+                written.add(resource)
+    for resource in written:
+        first, *rest = touching[resource]
+        root = find(first)
+        for other in rest:
+            other_root = find(other)
+            if other_root != root:
+                parent[other_root] = root
+    return {a: find(a) for a in cones}
+
+
+def _is_key(state: State, action: Action, successor: State) -> bool:
+    """Condition V: a fault-free delivery whose step changes no store, hint, put,
+    budget, partition or epoch, only appends to the clients' acknowledged puts and
+    completed gets, and adds only payload-free messages and replies (a copy of the
+    replier's store)."""
+    if action.__class__ is not Deliver:
+        return False
+    if (successor.puts is not state.puts and successor.puts != state.puts) \
+            or successor.side != state.side or successor.used != state.used \
+            or successor.hints_acked != state.hints_acked \
+            or successor.hints_deleted != state.hints_deleted \
+            or successor.epochs != state.epochs or successor.key_epochs != state.key_epochs \
+            or successor.membership != state.membership:
+        return False
+    assert isinstance(action, Deliver)
+    m = action.message
+    for name, before, after in zip(state.config.all_nodes, state.nodes, successor.nodes,
+                                   strict=True):
+        if before is not after and not _same_durable(before, after) and (
+                name != m.dst or not _store_step_keeps(state, m, before, after)):
             return False
+    for before_c, after_c in zip(state.clients, successor.clients, strict=True):
+        if before_c is not after_c and not _client_grows(before_c, after_c):
+            return False
+    if successor.messages is not state.messages:
+        left = list(state.messages)
+        for m in successor.messages:
+            try:
+                left.remove(m)
+            except ValueError:
+                if m.kind not in _KEY_ADDS:
+                    return False
     return True
 
 
-def _only_messages_differ(state: State, successor: State) -> bool:
-    """G1: the step changed nothing but the in-flight messages (and the reply it added
-    carries only values the replica stores: checked by its kind, a copy of its store)."""
-    return all(getattr(state, name) == getattr(successor, name) for name in _PARTS)
+def _store_step_keeps(state: State, m: Message, before: NodeState, after: NodeState) -> bool:
+    """A delivery that reconciles ``m``'s payload into its receiver's copy of ``m.key``
+    keeps every store-reading predicate's answer (condition V): up and hints unchanged,
+    no other key's copy changed, no value that was not in the copy or the message, no
+    fewer versions (a copy with siblings keeps them: ``siblings_stored``,
+    ``sibling_bound``), and a copy that was not an antichain stays one that is not
+    (``siblings_are_antichain``). The copy is the same wherever the step is postponed
+    to (it is the step's own resource), so checking it here is exact."""
+    if before.up != after.up or before.hints != after.hints or m.payload is None:
+        return False
+    k = state.config.keys.index(m.key)
+    if any(x != y for i, (x, y) in enumerate(zip(before.store, after.store, strict=True))
+           if i != k):
+        return False
+    old, new = values(before.store[k]), values(after.store[k])
+    if not set(new) <= set(old) | set(values(m.payload)) or len(new) < len(old):
+        return False
+    return _antichain(state, new) or not _antichain(state, old)
+
+
+def _antichain(state: State, put_ids: tuple[int, ...]) -> bool:
+    """No version of ``put_ids`` dominates another (as :mod:`model_check.properties`)."""
+    records = [state.puts[v - 1] for v in put_ids]
+    if any(r is None for r in records):
+        return False
+    return not any(dominates(a, b) for a in records for b in records  # type: ignore[arg-type]
+                   if a is not b)
+
+
+def _same_durable(before: NodeState, after: NodeState) -> bool:
+    return before.up == after.up and before.store == after.store \
+        and before.hints == after.hints
+
+
+def _client_grows(before: ClientState, after: ClientState) -> bool:
+    """Only the outstanding request, the last get and appended acks and gets changed."""
+    return (before.puts_issued == after.puts_issued
+            and before.gets_issued == after.gets_issued
+            and before.counter == after.counter
+            and set(before.acked) <= set(after.acked)
+            and after.gets[: len(before.gets)] == before.gets)
 
 
 def unknown_actions(config: Config | None = None) -> list[str]:
     """Action kinds of :mod:`spec.actions`, and message kinds, this module does not
     know; for a ``config`` without a membership budget, the membership ones (never
     enabled there) are not counted."""
-    actions, kinds = KNOWN_ACTIONS, KNOWN_KINDS
+    known, kinds = KNOWN_ACTIONS, KNOWN_KINDS
     if config is not None and not config.membership:
-        actions, kinds = actions | MEMBERSHIP_ACTIONS, kinds | MEMBERSHIP_KINDS
+        known, kinds = known | MEMBERSHIP_ACTIONS, kinds | MEMBERSHIP_KINDS
     found = [
         name for name, value in inspect.getmembers(spec_actions, inspect.isclass)
-        if issubclass(value, Action) and value is not Action and name not in actions
+        if issubclass(value, Action) and value is not Action and name not in known
     ]
     found += [f"message kind {k.value}" for k in Kind if k.value not in kinds]
     return sorted(found)
 
 
-def spec_reduction(config: Config,
-                   properties: Iterable[object]) -> tuple[SpecReduction | None, str]:
+def spec_reduction(config: Config, properties: Iterable[object],
+                   mutant: str = "") -> tuple[SpecReduction | None, str]:
     """The reduction for ``config`` and the checked ``properties`` (Property values of
     :mod:`model_check.properties`), or None with the reason it is off: a property
-    that is not the module's own (by identity) or not in :data:`KNOWN`, or an action
-    or message kind of the spec not in :data:`KNOWN_ACTIONS`/:data:`KNOWN_KINDS`."""
+    that is not the module's own (by identity) or not in :data:`KNOWN`; an action
+    or message kind of the spec not in :data:`KNOWN_ACTIONS`/:data:`KNOWN_KINDS`;
+    deletes (a reap's footprint, and an acknowledged delete un-violating
+    read_your_writes, are not stated). ``mutant``: tests only (:data:`MUTANTS`)."""
     from model_check.properties import PROPERTIES
 
     unknown = unknown_actions(config)
     if unknown:
         return None, ("unknown action kinds " + ", ".join(unknown)
                       + ": independence not stated in model_check/por.py")
+    if config.deletes_per_client:
+        return None, ("deletes: the reaps' footprints and the deleted-set's visibility "
+                      "are not stated in model_check/por.py")
     for prop in properties:
         name = getattr(prop, "name", None)
         if not isinstance(name, str) or name not in KNOWN or PROPERTIES.get(name) is not prop:
             return None, (f"property {name!r} is not in model_check/por.py's table of what "
                           "each property reads")
-    return SpecReduction(config), ""
+    if mutant and mutant not in MUTANTS:
+        raise ValueError(f"unknown mutant {mutant!r} (known: {', '.join(MUTANTS)})")
+    return SpecReduction(config, mutant), ""
