@@ -43,21 +43,24 @@ activity           its steps                                     cone (W: writes
 =================  ============================================  ================
 request ``r``      deliveries, drops, duplicates of ``r``'s      W coord(r), W msgs(r),
 (in progress: a    messages; timeouts of ``r``; its client's     W client(c); not yet
-coordination, a    timeout                                       started: every copy
-forward, or its                                                  of the key it may
-client waiting)                                                  touch (W), W putcount
+coordination, a    timeout                                       started, or forwarded
+forward, or its                                                  (a get may restart):
+client waiting)                                                  every copy
+                                                                 of the key it may
+                                                                 touch (W), W putcount
                                                                  (lww), epochs; started:
                                                                  W the copies its replica
                                                                  puts write, the copies
                                                                  its gets read, W every
                                                                  copy read repair may
                                                                  write, W the fallbacks'
-                                                                 hints (sloppy); up(n) of
+                                                                 hints and handoffs
+                                                                 (sloppy); up(n) of
                                                                  every node it involves,
                                                                  side
 orphan message     a message of no request in progress (its      W its receiver's copy
-                   coordination ended) or a read repair          (or hints), up(dst),
-                                                                 side
+                   coordination ended) or a read repair          (or its hint and the
+                                                                 handoff), up(dst), side
 hint (f, i, k)     handoff, hint-delivery, hint-ack              W hints(f), W copy (i, k),
                                                                  W handoff(f, i, k),
                                                                  up(f), up(i), side
@@ -386,6 +389,10 @@ def _activities(state: State, plan: Plan, mutant: str,
             for node in plan.top[key]:
                 cone.setdefault(("epochs", node), False)
 
+    def hinted(cone: Cone, fallback: str, intended: str, key: str) -> None:
+        """A hint ``fallback`` will hold for ``intended``, and its handoff."""
+        cone.update(_hint_cone(fallback, intended, key, mutant))
+
     def started_cone(cone: Cone, coordinator: str, coord: Coordination) -> None:
         """What a request being coordinated may still touch: the copies its replica
         puts in flight write (or the hints, at a fallback), the copies its replica gets
@@ -405,7 +412,7 @@ def _activities(state: State, plan: Plan, mutant: str,
                 cone.setdefault(("up", m.src), False)
             if m.request == request and m.kind is Kind.REPLICA_PUT:
                 if m.intended:
-                    cone[("hints", m.dst)] = True
+                    hinted(cone, m.dst, m.intended, key)
                 else:
                     cone[("store", m.dst, key)] = store
             elif m.request == request and m.kind is Kind.REPLICA_GET:
@@ -414,7 +421,8 @@ def _activities(state: State, plan: Plan, mutant: str,
         for fallback in fallbacks:
             cone.setdefault(("up", fallback), False)
             if coord.is_put:
-                cone[("hints", fallback)] = True
+                for intended in plan.top[key]:
+                    hinted(cone, fallback, intended, key)
             else:
                 cone.setdefault(("store", fallback, key), False)
         if not coord.is_put and config.read_repair:
@@ -437,6 +445,7 @@ def _activities(state: State, plan: Plan, mutant: str,
     for m in state.messages:
         if m.kind is Kind.FORWARD:
             client_of_request.setdefault(m.request, _client_of(plan, m.request))
+    forwarded = {m.request: True for m in state.messages if m.kind is Kind.FORWARD}
     coordinating = {c.request: (name, c) for name, nd in zip(plan.nodes, state.nodes,
                                                             strict=True) for c in nd.coord}
     for request, key in live.items():
@@ -444,11 +453,12 @@ def _activities(state: State, plan: Plan, mutant: str,
         owner = client_of_request.get(request) or _client_of(plan, request)
         cone[("client", owner)] = True
         started = coordinating.get(request)
-        if started is None:
-            if key is not None:  # a forward in flight: it may start the request
-                request_cone(cone, key, True)
-        else:
+        if started is not None:
             started_cone(cone, *started)
+        if key is not None and (started is None or forwarded.get(request)):
+            # a forward in flight may start the request (again, for a get whose
+            # coordinator crashed and recovered while its client waits)
+            request_cone(cone, key, True)
         cones[("req", request)] = cone
     # messages of no live request: their delivery writes at most their receiver's copy
     for m in state.messages:
@@ -456,15 +466,15 @@ def _activities(state: State, plan: Plan, mutant: str,
         if owner_id[0] == "orphan":
             cone = {("side",): False, ("up", m.dst): False}
             if m.kind is Kind.REPLICA_PUT and m.intended:
-                cone[("hints", m.dst)] = True
+                hinted(cone, m.dst, m.intended, m.key)
             elif m.kind is Kind.REPLICA_PUT or m.kind is Kind.READ_REPAIR:
                 cone[("store", m.dst, m.key)] = mutant != "stores-independent"
             cones[owner_id] = cone
         elif owner_id[0] == "hint":
-            _, holder, meant, hinted = owner_id
+            _, holder, meant, hint_key = owner_id
             assert isinstance(holder, str) and isinstance(meant, str)
-            assert isinstance(hinted, str)
-            cones[owner_id] = _hint_cone(holder, meant, hinted, mutant)
+            assert isinstance(hint_key, str)
+            cones[owner_id] = _hint_cone(holder, meant, hint_key, mutant)
     # hints held, and their handoffs
     for fallback, node in zip(plan.nodes, state.nodes, strict=True):
         for hint in node.hints:
