@@ -111,7 +111,7 @@ left outside are acknowledgements and replies of requests whose client has no
 request left. A crash or disk loss budget writes ``up(n)``, which every step
 involving ``n`` reads; a client with a request left may touch every copy. So on
 one-key configurations with anti-entropy T is nearly every enabled step; the
-entries without anti-entropy reduce by 1.1-1.2x.
+entries without anti-entropy reduce by 1.05-1.16x.
 
 Sources: A. Valmari, "Stubborn sets for reduced state space generation" (1991)
 and "The state explosion problem" (LNCS 1491, 1998); P. Godefroid,
