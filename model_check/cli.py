@@ -40,7 +40,7 @@ verdicts, the states it reduced in the statistics line and the JSON
 (``por_reduced_states``); counterexample and witness lengths may be longer than
 the shortest, so the suite judges verdicts only. Where it cannot apply (a
 property or an action kind :mod:`model_check.por` has no table for, such as the
-membership actions of a configuration with a ``[membership]`` budget) the run
+membership actions of a configuration with a ``[membership]`` budget, or deletes) the run
 is unreduced and says ``POR off: <why>`` on stderr (JSON: ``por_off_because``).
 ``--por-savings`` explores each
 configuration again without it and reports the states with and without (also in
