@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from impl.records import Truncation
+from impl.storage.memory import MemoryStorage
 from impl.versions import (
+    KEY_EPOCH_META,
     LWW_ACTOR,
     LWW_TICK_S,
     ClockMode,
@@ -12,8 +14,10 @@ from impl.versions import (
     Sibling,
     apply_put,
     context_clock,
+    key_actor,
     lww_version,
     merge,
+    renew_key_actor,
     truncate_new_clock,
 )
 from spec.vclock import VClock
@@ -59,3 +63,19 @@ def test_a_merge_keeps_the_truncation_policy_either_side_carries() -> None:
     assert (kept.truncation, plain.truncation) == (policy, None)
     assert merge(kept, plain).truncation == policy
     assert merge(plain, kept).truncation == policy
+
+
+def test_key_epochs_count_up_per_key_within_one_storage_lifetime() -> None:
+    """``renew_key_actor`` begins epoch 1, 2, ... of one key of one lifetime; the
+    table entry says which lifetime it belongs to, and an entry of an earlier
+    lifetime counts as none (the new lifetime starts again at its bare actor)."""
+    storage = MemoryStorage("always")
+    assert key_actor(storage, "n1~aaa", b"k") == "n1~aaa"
+    assert renew_key_actor(storage, "n1~aaa", b"k") == "n1~aaa.1"
+    assert renew_key_actor(storage, "n1~aaa", b"k") == "n1~aaa.2"
+    assert key_actor(storage, "n1~aaa", b"k") == "n1~aaa.2"
+    assert storage.get_meta(KEY_EPOCH_META + b"k".hex()) == b"2 n1~aaa"
+    assert key_actor(storage, "n1~aaa", b"other") == "n1~aaa"
+    assert key_actor(storage, "n1~bbb", b"k") == "n1~bbb"
+    assert renew_key_actor(storage, "n1~bbb", b"k") == "n1~bbb.1"
+    assert storage.get_meta(KEY_EPOCH_META + b"k".hex()) == b"1 n1~bbb"
