@@ -3,18 +3,24 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from impl.records import Truncation
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
+    ACTOR_META,
     KEY_EPOCH_META,
+    LIFETIMES_META,
     LWW_ACTOR,
     LWW_TICK_S,
+    STORAGE_ID_META,
     ClockMode,
     Record,
     Sibling,
     apply_put,
     context_clock,
     key_actor,
+    lifetime_actor,
     lww_version,
     merge,
     renew_key_actor,
@@ -79,3 +85,49 @@ def test_key_epochs_count_up_per_key_within_one_storage_lifetime() -> None:
     assert key_actor(storage, "n1~bbb", b"k") == "n1~bbb"
     assert renew_key_actor(storage, "n1~bbb", b"k") == "n1~bbb.1"
     assert storage.get_meta(KEY_EPOCH_META + b"k".hex()) == b"1 n1~bbb"
+
+
+def _expected_actor(name: str, seed: int, now: float, lifetimes: int, entropy: bytes = b"",
+                    prefix: str | None = None) -> str:
+    """The documented id: ``name~`` and 12 hex digits of the SHA-256 of ``repr((name,
+    seed, float(now), lifetimes))`` and the store's id, computed here independently."""
+    digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
+                            + entropy).hexdigest()[:12]
+    return f"{name if prefix is None else prefix}~{digest}"
+
+
+def test_a_lifetime_actor_is_the_documented_digest_persisted_and_flushed() -> None:
+    storage = MemoryStorage("buffered")
+    storage.set_meta(STORAGE_ID_META, b"disk-7")
+    actor = lifetime_actor(storage, "n1", seed=3, now=2)
+    assert actor == _expected_actor("n1", 3, 2.0, 1, b"disk-7")
+    assert storage.get_meta(ACTOR_META) == actor.encode("utf-8")
+    assert storage.get_meta(LIFETIMES_META) == b"1"
+    assert storage.pending == 0  # flushed before it is returned
+    # a buffered store starts a new lifetime at each start: the count goes on
+    again = lifetime_actor(storage, "n1", seed=3, now=2)
+    assert again == _expected_actor("n1", 3, 2.0, 2, b"disk-7") != actor
+    assert storage.get_meta(LIFETIMES_META) == b"2"
+    assert storage.get_meta(ACTOR_META) == again.encode("utf-8")
+
+
+def test_a_durable_store_keeps_its_actor_and_its_count() -> None:
+    storage = MemoryStorage("always")
+    actor = lifetime_actor(storage, "n1", seed=3, now=2.0)
+    assert actor == _expected_actor("n1", 3, 2.0, 1)
+    assert lifetime_actor(storage, "n1", seed=4, now=9.0) == actor
+    assert storage.get_meta(LIFETIMES_META) == b"1"
+    assert lifetime_actor(storage, "n1", seed=3, now=2.0, epochs=False) == "n1"
+
+
+def test_a_name_is_kept_in_the_actor_up_to_242_bytes_then_replaced_by_its_digest() -> None:
+    fits = "a" * 242  # 242 + "~" + 12 hex digits = 255 bytes
+    assert lifetime_actor(MemoryStorage(), fits, seed=0, now=0.0) == \
+        _expected_actor(fits, 0, 0.0, 1)
+    long = "a" * 243
+    digest = hashlib.sha256(long.encode("utf-8")).hexdigest()[:32]
+    assert lifetime_actor(MemoryStorage(), long, seed=0, now=0.0) == \
+        _expected_actor(long, 0, 0.0, 1, prefix=digest)
+    wide = "\u00e9" * 122  # 244 bytes of UTF-8 in 122 characters
+    assert lifetime_actor(MemoryStorage(), wide, seed=0, now=0.0).startswith(
+        hashlib.sha256(wide.encode("utf-8")).hexdigest()[:32] + "~")
