@@ -24,6 +24,7 @@ from impl.versions import (
     lww_version,
     merge,
     renew_key_actor,
+    replicated_part,
     truncate_new_clock,
 )
 from spec.vclock import VClock
@@ -131,3 +132,30 @@ def test_a_name_is_kept_in_the_actor_up_to_242_bytes_then_replaced_by_its_digest
     wide = "\u00e9" * 122  # 244 bytes of UTF-8 in 122 characters
     assert lifetime_actor(MemoryStorage(), wide, seed=0, now=0.0).startswith(
         hashlib.sha256(wide.encode("utf-8")).hexdigest()[:32] + "~")
+
+
+def test_the_replicated_part_of_a_vclock_put_is_the_new_version_with_the_policy() -> None:
+    policy = Truncation(threshold=2, max_pairs=3)
+    mode = ClockMode.SERVER_VCLOCK
+    before = apply_put(Record.empty(mode), VClock(), b"a", coordinator="A", client_id="c",
+                       now=1.0, truncation=policy)
+    after = apply_put(before, VClock(), b"b", coordinator="B", client_id="c", now=2.0,
+                      truncation=policy)
+    (new,) = (s for s in after.siblings if s not in before.siblings)
+    part = replicated_part(before, after)
+    assert part == Record(mode, (new,), truncation=policy)
+    assert part.truncation == policy  # a replica's merge keeps truncating
+
+
+def test_a_put_whose_new_version_truncation_reconciles_away_sends_the_whole_record() -> None:
+    """Truncation to one pair drops the new version's pair (a tie on time, broken by
+    node id) and with it the new version, dominated then by the stored one: nothing
+    new, so the coordinator sends its record rather than an empty one."""
+    policy = Truncation(threshold=1, max_pairs=1)
+    mode = ClockMode.SERVER_VCLOCK
+    stored = Record(mode, (Sibling(b"old", VClock.of({"b": 1}, {"b": 5.0}), 5.0, "B"),),
+                    truncation=policy)
+    after = apply_put(stored, VClock(), b"new", coordinator="a", client_id="c", now=5.0,
+                      truncation=policy)
+    assert after.siblings == stored.siblings
+    assert replicated_part(stored, after) is after
