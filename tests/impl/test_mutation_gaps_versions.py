@@ -159,3 +159,28 @@ def test_a_put_whose_new_version_truncation_reconciles_away_sends_the_whole_reco
                       truncation=policy)
     assert after.siblings == stored.siblings
     assert replicated_part(stored, after) is after
+
+
+class _MetaOnly:
+    """A storage view with meta entries and flush but no ``fsync`` attribute."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, bytes] = {}
+        self.flushes = 0
+
+    def get_meta(self, name: str) -> bytes | None:
+        return self.meta.get(name)
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        self.meta[name] = value
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def test_a_storage_that_names_no_fsync_policy_is_taken_as_durable() -> None:
+    storage = _MetaOnly()
+    actor = lifetime_actor(storage, "n1", seed=1, now=0.0)  # type: ignore[arg-type]
+    assert actor == _expected_actor("n1", 1, 0.0, 1) and storage.flushes == 1
+    assert lifetime_actor(storage, "n1", seed=2, now=1.0) == actor  # type: ignore[arg-type]
+    assert storage.meta[LIFETIMES_META] == b"1" and storage.flushes == 1
