@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
+from impl.errors import InvalidValueError
 from impl.records import Truncation
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
@@ -184,3 +187,19 @@ def test_a_storage_that_names_no_fsync_policy_is_taken_as_durable() -> None:
     assert actor == _expected_actor("n1", 1, 0.0, 1) and storage.flushes == 1
     assert lifetime_actor(storage, "n1", seed=2, now=1.0) == actor  # type: ignore[arg-type]
     assert storage.meta[LIFETIMES_META] == b"1" and storage.flushes == 1
+
+
+def test_a_server_vclock_put_counts_past_the_contexts_entry_of_its_actor() -> None:
+    """A coordinator that does not hold the key (or lost it) still makes a clock that
+    supersedes the context: its entry is one more than the context's."""
+    record = apply_put(Record.empty(ClockMode.SERVER_VCLOCK), VClock.of({"A": 5, "B": 2}),
+                       b"v", coordinator="A", client_id="c", now=1.0)
+    (sibling,) = record.siblings
+    assert sibling.clock.pairs == (("A", 6), ("B", 2))
+
+
+def test_a_client_vclock_put_without_a_client_id_is_refused_word_for_word() -> None:
+    with pytest.raises(InvalidValueError,
+                       match=r"^client-vclock mode needs a client_id on every put$"):
+        apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"v", coordinator="A",
+                  client_id="", now=1.0)
