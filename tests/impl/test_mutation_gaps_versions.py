@@ -203,3 +203,13 @@ def test_a_client_vclock_put_without_a_client_id_is_refused_word_for_word() -> N
                        match=r"^client-vclock mode needs a client_id on every put$"):
         apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"v", coordinator="A",
                   client_id="", now=1.0)
+
+
+def test_a_per_put_truncated_version_names_its_coordinator_and_time() -> None:
+    policy = Truncation(threshold=1, max_pairs=1)
+    record = apply_put(Record.empty(ClockMode.SERVER_VCLOCK), VClock.of({"B": 2}), b"v",
+                       coordinator="A", client_id="c", now=3.0, actor="A~1",
+                       truncation=policy, per_put=True)
+    (sibling,) = record.siblings
+    assert (sibling.value, sibling.stamp, sibling.writer) == (b"v", 3.0, "A")
+    assert sibling.clock.pairs == (("A~1", 1),) and record.truncation is None
