@@ -213,3 +213,12 @@ def test_a_per_put_truncated_version_names_its_coordinator_and_time() -> None:
     (sibling,) = record.siblings
     assert (sibling.value, sibling.stamp, sibling.writer) == (b"v", 3.0, "A")
     assert sibling.clock.pairs == (("A~1", 1),) and record.truncation is None
+
+
+def test_a_put_keeps_the_policy_its_stored_record_carries() -> None:
+    policy = Truncation(threshold=2, max_pairs=3)
+    mode = ClockMode.SERVER_VCLOCK
+    stored = apply_put(Record.empty(mode), VClock(), b"a", coordinator="A", client_id="c",
+                       now=1.0, truncation=policy)
+    again = apply_put(stored, VClock(), b"b", coordinator="B", client_id="c", now=2.0)
+    assert again.truncation == policy
