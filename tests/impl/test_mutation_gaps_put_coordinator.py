@@ -7,8 +7,10 @@ import math
 
 from impl.effects import CancelTimer, Reply, Send, SetTimer
 from impl.errors import ErrorCode, QuorumError, StorageError
+from impl.forwarding import ReplyTo
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
+from impl.put_coordinator import PutCoordination, ack_counts
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
 from tests.impl.test_node_driver import make_config
@@ -126,3 +128,25 @@ def test_the_periodic_timer_is_rearmed_a_replica_timeout_later_or_at_the_deadlin
     assert _rearmed(effects) == []
     assert [type(e.error) for e in effects if isinstance(e, Reply)] == [QuorumError]
     assert node.puts.coordinations == {}
+
+
+def _coordination(**fields: object) -> PutCoordination:
+    coordination = PutCoordination(1, KEY, b"", b"", 2, ("a", "b", "c"), ("d", "e"),
+                                   ReplyTo(7), 10.0)
+    for name, value in fields.items():
+        setattr(coordination, name, value)
+    return coordination
+
+
+def test_an_ack_without_a_hint_counts_only_for_a_target_it_was_sent_to() -> None:
+    coordination = _coordination(used={"a", "d"}, hints_sent={"d": "b"})
+    assert ack_counts(coordination, "a", "") == "a"
+    assert ack_counts(coordination, "b", "") is None  # a target never sent the write
+    assert ack_counts(coordination, "d", "") is None  # a fallback acking without its hint
+
+
+def test_a_hinted_ack_counts_for_the_intended_node_of_exactly_that_hint() -> None:
+    coordination = _coordination(used={"a", "d"}, hints_sent={"d": "b"})
+    assert ack_counts(coordination, "d", "b") == "b"
+    assert ack_counts(coordination, "d", "c") is None
+    assert ack_counts(coordination, "e", "b") is None  # never sent a hint
