@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from impl.effects import CancelTimer, Reply, Send, SetTimer
-from impl.errors import ErrorCode, QuorumError, StorageError
+from impl.errors import BadMessageError, ErrorCode, QuorumError, StorageError
 from impl.forwarding import ReplyTo
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
@@ -150,3 +152,12 @@ def test_a_hinted_ack_counts_for_the_intended_node_of_exactly_that_hint() -> Non
     assert ack_counts(coordination, "d", "b") == "b"
     assert ack_counts(coordination, "d", "c") is None
     assert ack_counts(coordination, "e", "b") is None  # never sent a hint
+
+
+def test_an_ack_that_counts_for_no_target_is_refused_naming_the_put() -> None:
+    node = _node()
+    node.client_request(1.0, PutRequest(7, KEY, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    with pytest.raises(BadMessageError,
+                       match=rf"^ack for put {op_id} that counts for no target$"):
+        node.puts.on_ack(1.5, "n9", ReplicaPutAck(op_id, KEY))
