@@ -8,14 +8,14 @@ import math
 import pytest
 
 from impl.effects import CancelTimer, Reply, Send, SetTimer
-from impl.errors import BadMessageError, ErrorCode, QuorumError, StorageError
+from impl.errors import BadMessageError, BadRequestError, ErrorCode, QuorumError, StorageError
 from impl.forwarding import ReplyTo
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.put_coordinator import PutCoordination, ack_counts
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
-from tests.impl.test_node_driver import make_config
+from tests.impl.test_node_driver import Driver, make_config
 
 KEY = b"cart"
 
@@ -161,3 +161,15 @@ def test_an_ack_that_counts_for_no_target_is_refused_naming_the_put() -> None:
     with pytest.raises(BadMessageError,
                        match=rf"^ack for put {op_id} that counts for no target$"):
         node.puts.on_ack(1.5, "n9", ReplicaPutAck(op_id, KEY))
+
+
+def test_a_put_making_more_than_max_siblings_is_refused_and_stores_nothing() -> None:
+    driver = Driver.start(make_config(3, n=3, r=1, w=3, max_siblings=2))
+    for value in (b"a", b"b"):  # two blind puts: two siblings
+        assert driver.put("n1", KEY, value).error is None
+    record = driver.nodes["n1"].record(KEY)
+    reply = driver.put("n1", KEY, b"c")
+    assert isinstance(reply.error, BadRequestError)
+    assert str(reply.error) == "key has more than 2 siblings: read and reconcile them first"
+    assert all(node.record(KEY) == record for node in driver.nodes.values())
+    assert driver.nodes["n1"].puts.coordinations == {}
