@@ -12,7 +12,7 @@ from impl.errors import BadMessageError, BadRequestError, ErrorCode, QuorumError
 from impl.forwarding import ReplyTo
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
-from impl.put_coordinator import PutCoordination, ack_counts
+from impl.put_coordinator import PutCoordination, ack_counts, put_quorum_reached
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
 from tests.impl.test_node_driver import Driver, make_config
@@ -173,3 +173,14 @@ def test_a_put_making_more_than_max_siblings_is_refused_and_stores_nothing() -> 
     assert str(reply.error) == "key has more than 2 siblings: read and reconcile them first"
     assert all(node.record(KEY) == record for node in driver.nodes.values())
     assert driver.nodes["n1"].puts.coordinations == {}
+
+
+def test_a_put_quorum_in_a_membership_change_needs_exactly_w_in_each_group() -> None:
+    coordination = _coordination(groups=(("a", "b", "c"), ("b", "c", "d")), acks={"b", "c"})
+    assert put_quorum_reached(coordination)  # W=2 in each group, exactly
+    coordination.acks = {"a", "b"}
+    assert not put_quorum_reached(coordination)  # 1 of the new top N
+    coordination.groups, coordination.acks = (), {"a", "d"}
+    assert put_quorum_reached(coordination)
+    coordination.acks = {"a"}
+    assert not put_quorum_reached(coordination)
