@@ -15,6 +15,8 @@ from impl.node import Node
 from impl.put_coordinator import PutCoordination, ack_counts, put_quorum_reached
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
+from impl.versions import ACTOR_META
+from spec import dvv
 from tests.impl.test_node_driver import Driver, make_config
 
 KEY = b"cart"
@@ -184,3 +186,13 @@ def test_a_put_quorum_in_a_membership_change_needs_exactly_w_in_each_group() -> 
     assert put_quorum_reached(coordination)
     coordination.acks = {"a"}
     assert not put_quorum_reached(coordination)
+
+
+def test_a_put_mints_its_dot_under_the_nodes_lifetime_actor_not_its_name() -> None:
+    driver = Driver.start(make_config(3, n=3, r=2, w=3))
+    assert driver.put("n1", KEY, b"milk").error is None
+    actor = driver.storages["n1"].get_meta(ACTOR_META)
+    assert actor is not None and actor.decode().startswith("n1~")
+    for node in driver.nodes.values():
+        record = node.record(KEY)
+        assert record is not None and dvv.ids(record.dvvset) == (actor.decode(),)
