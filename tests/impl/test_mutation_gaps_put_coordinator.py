@@ -196,3 +196,13 @@ def test_a_put_mints_its_dot_under_the_nodes_lifetime_actor_not_its_name() -> No
     for node in driver.nodes.values():
         record = node.record(KEY)
         assert record is not None and dvv.ids(record.dvvset) == (actor.decode(),)
+
+
+def test_a_client_vclock_put_counts_past_the_clients_own_counter() -> None:
+    driver = Driver.start(make_config(3, n=3, r=2, w=3, clock="client-vclock"))
+    driver.request("n1", PutRequest(1, KEY, b"milk", b"", None, "alice", 5))
+    driver.deliver_all()
+    assert driver.replies[1].error is None
+    record = driver.nodes["n1"].record(KEY)
+    assert record is not None
+    assert [s.clock.pairs for s in record.siblings] == [(("alice", 6),)]
