@@ -7,14 +7,14 @@ import math
 
 import pytest
 
-from impl.effects import CancelTimer, Reply, Send, SetTimer
+from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.errors import BadMessageError, BadRequestError, ErrorCode, QuorumError, StorageError
 from impl.forwarding import ReplyTo
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.put_coordinator import PutCoordination, ack_counts, put_quorum_reached
 from impl.storage.memory import MemoryStorage
-from impl.timers import PutTimeout
+from impl.timers import PutTimeout, ReapTombstone
 from impl.versions import ACTOR_META
 from spec import dvv
 from tests.impl.test_node_driver import Driver, make_config
@@ -206,3 +206,18 @@ def test_a_client_vclock_put_counts_past_the_clients_own_counter() -> None:
     record = driver.nodes["n1"].record(KEY)
     assert record is not None
     assert [s.clock.pairs for s in record.siblings] == [(("alice", 6),)]
+
+
+def _reap_timers(effects: list[Effect]) -> list[SetTimer]:
+    return [e for e in effects if isinstance(e, SetTimer) and isinstance(e.timer, ReapTombstone)]
+
+
+def test_only_a_delete_acknowledged_by_every_target_schedules_a_reap() -> None:
+    for delete in (False, True):
+        node = _node()  # N=3, W=3, delete_mode "safe"
+        request = PutRequest(7, KEY, b"" if delete else b"milk", b"", None, "c1", 0, delete)
+        effects = node.client_request(1.0, request)
+        (op_id,) = node.puts.coordinations
+        effects += node.receive(1.1, "n2", ReplicaPutAck(op_id, KEY))
+        effects += node.receive(1.2, "n3", ReplicaPutAck(op_id, KEY))
+        assert len(_reap_timers(effects)) == int(delete)
