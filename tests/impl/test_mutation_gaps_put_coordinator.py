@@ -221,3 +221,19 @@ def test_only_a_delete_acknowledged_by_every_target_schedules_a_reap() -> None:
         effects += node.receive(1.1, "n2", ReplicaPutAck(op_id, KEY))
         effects += node.receive(1.2, "n3", ReplicaPutAck(op_id, KEY))
         assert len(_reap_timers(effects)) == int(delete)
+
+
+def test_a_coordinator_outside_the_top_n_stands_in_for_the_last_target_with_a_hint() -> None:
+    node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if "n1" not in node.preference_list(k)[:3])
+    targets = node.preference_list(key)[:3]
+    effects = node.puts.start(1.0, PutRequest(7, key, b"milk", b"", None, "c1"), ReplyTo(7))
+    (coordination,) = node.puts.coordinations.values()
+    assert coordination.sent_to == {targets[0]: targets[0], targets[1]: targets[1],
+                                    targets[2]: "n1"}
+    assert coordination.hints_sent == {"n1": targets[2]}
+    assert coordination.used == {"n1", targets[0], targets[1]}
+    assert coordination.acks == {targets[2]}
+    assert sorted(e.dest for e in effects if isinstance(e, Send)) == sorted(targets[:2])
