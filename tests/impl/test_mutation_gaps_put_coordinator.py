@@ -237,3 +237,11 @@ def test_a_coordinator_outside_the_top_n_stands_in_for_the_last_target_with_a_hi
     assert coordination.used == {"n1", targets[0], targets[1]}
     assert coordination.acks == {targets[2]}
     assert sorted(e.dest for e in effects if isinstance(e, Send)) == sorted(targets[:2])
+
+
+def test_a_delete_acknowledged_at_once_is_reaped_at_once_in_immediate_mode() -> None:
+    node = Node("n1", make_config(3, n=3, r=1, w=1, delete_mode="immediate"),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    effects = node.client_request(2.0, PutRequest(7, KEY, b"", b"", None, "c1", 0, True))
+    assert [e.at for e in _reap_timers(effects)] == [2.0]
