@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
+from impl.context import decode_context
+from impl.effects import CancelTimer, Effect, PutResult, Reply, Send, SetTimer
 from impl.errors import BadMessageError, BadRequestError, ErrorCode, QuorumError, StorageError
 from impl.forwarding import ReplyTo
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
@@ -15,7 +16,7 @@ from impl.node import Node
 from impl.put_coordinator import PutCoordination, ack_counts, put_quorum_reached
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout, ReapTombstone
-from impl.versions import ACTOR_META
+from impl.versions import ACTOR_META, ClockMode
 from spec import dvv
 from tests.impl.test_node_driver import Driver, make_config
 
@@ -245,3 +246,24 @@ def test_a_delete_acknowledged_at_once_is_reaped_at_once_in_immediate_mode() -> 
     node.start(0.0)
     effects = node.client_request(2.0, PutRequest(7, KEY, b"", b"", None, "c1", 0, True))
     assert [e.at for e in _reap_timers(effects)] == [2.0]
+
+
+def test_a_put_acknowledged_by_every_target_cancels_its_timer() -> None:
+    node = _node()  # N=3, W=3
+    node.client_request(1.0, PutRequest(7, KEY, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.receive(1.1, "n2", ReplicaPutAck(op_id, KEY))
+    effects = node.receive(1.2, "n3", ReplicaPutAck(op_id, KEY))
+    assert _put_timeouts(effects) == [PutTimeout(op_id)]
+
+
+def test_a_puts_context_holds_at_most_vclock_max_pairs_pairs() -> None:
+    config = make_config(3, n=3, r=1, w=1, vclock_threshold=1, vclock_max_pairs=1)
+    driver = Driver.start(config)
+    for at in ("n1", "n2"):  # two blind puts through two coordinators: two dots
+        assert driver.put(at, KEY, at.encode()).error is None
+    reply = driver.put("n3", KEY, b"c")
+    assert isinstance(reply.result, PutResult)
+    clock = decode_context(reply.result.context, key=KEY, mode=ClockMode.DVV,
+                           secret=config.secret)
+    assert len(clock.pairs) == 1
