@@ -101,3 +101,17 @@ def test_the_periodic_timer_is_rearmed_a_replica_timeout_later_or_at_the_deadlin
     effects = node.fire(1.0, GetTimeout(op_id))  # at the deadline exactly: the get fails
     assert rearmed(effects) == []
     assert [type(e.error) for e in effects if isinstance(e, Reply)] == [QuorumError]
+
+
+def test_a_reply_from_a_node_not_asked_or_for_another_key_is_ignored() -> None:
+    node = Node("n1", make_config(5, n=3, r=3, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.client_request(1.0, GetRequest(7, KEY, None, "c1"))
+    (op_id,) = node.gets.coordinations
+    coordination = node.gets.coordinations[op_id]
+    assert coordination.used == {"n1", "n2", "n3"}
+    assert node.receive(1.1, "n5", ReplicaGetReply(op_id, KEY)) == []  # never asked
+    assert node.receive(1.1, "n2", ReplicaGetReply(op_id, b"other")) == []
+    assert set(coordination.replies) == {"n1"}
+    node.receive(1.2, "n2", ReplicaGetReply(op_id, KEY))
+    assert set(coordination.replies) == {"n1", "n2"}
