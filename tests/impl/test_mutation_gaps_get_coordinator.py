@@ -9,7 +9,7 @@ from impl.context import decode_context
 from impl.effects import CancelTimer, Effect, GetResult, Reply, Send, SetTimer
 from impl.errors import QuorumError
 from impl.forwarding import ReplyTo
-from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
+from impl.messages import GetRequest, PutRequest, ReplicaGet, ReplicaGetReply
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import GetTimeout, ReapTombstone
@@ -145,3 +145,16 @@ def test_a_gets_context_holds_at_most_vclock_max_pairs_pairs() -> None:
     clock = decode_context(reply.result.context, key=KEY, mode=ClockMode.DVV,
                            secret=config.secret)
     assert len(clock.pairs) == 1
+
+
+def test_a_get_answered_at_once_schedules_the_reap_of_its_tombstone_at_the_nodes_time() -> None:
+    """One node (N = R = 1): the get ends as it starts, with the safe rule's reap of
+    the tombstone it read, a grace period after the get's time."""
+    config = make_config(1, n=1, r=1, w=1)
+    driver = Driver.start(config)
+    driver.request("n1", PutRequest(1, KEY, b"", b"", None, "c1", 0, True))
+    driver.deliver_all()
+    effects = driver.nodes["n1"].client_request(5.0, GetRequest(2, KEY, None, "c1"))
+    reaps = [e.at for e in effects
+             if isinstance(e, SetTimer) and isinstance(e.timer, ReapTombstone)]
+    assert reaps == [5.0 + config.tombstone_grace_s]
