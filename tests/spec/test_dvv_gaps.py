@@ -107,3 +107,14 @@ def test_sync_drops_the_values_the_other_side_saw_overwritten_whichever_side_is_
 def test_an_entrys_bad_counter_is_refused_naming_its_id() -> None:
     with pytest.raises(ValueError, match=r"^DVVSet counter of 'a' must be >= 0, got -1$"):
         Entry("a", -1)
+
+
+def test_the_constructors_refuse_unhashable_values_and_repeated_ids() -> None:
+    unhashable = r"^DVVSet values must be hashable, got \[1\]$"
+    with pytest.raises(ValueError, match=unhashable):
+        Entry("a", 1, ([1],))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=unhashable):
+        DVVSet((), ([1],))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^DVVSet entries must be sorted by id without "
+                                         r"repeats: 'a' after 'a' \(use DVVSet.of\)$"):
+        DVVSet((Entry("a", 1), Entry("a", 2)))
