@@ -22,8 +22,11 @@ import random
 import pytest
 
 from impl import DynamoError, SimulatedCluster, reaping
+from impl.effects import Send
 from impl.faults import Faults
-from impl.versions import Record, values
+from impl.messages import ReapQuery, ReapQueryReply
+from impl.versions import TOMBSTONE, Record, values
+from spec.dvv import DVVSet
 
 
 def _keeps_dominated(self: reaping.Reaper, key: bytes, tombstone: Record,
@@ -134,3 +137,57 @@ def test_every_acknowledged_deletes_tombstone_is_reaped_under_a_nemesis(seed: in
     (before the fix, 3 of these 8 seeds left a tombstone on all N replicas)."""
     deleted, bad = _soak(seed)
     assert bad == 0, f"seed {seed}: {bad} of {deleted} deleted keys answered or kept a tombstone"
+
+
+
+def _asked(mine: bytes | None, *, replica: bool) -> tuple[list[bytes] | None, bool]:
+    """A 4-node cluster (N = 3): k put (v1), put again (v2, with v1's context) and
+    deleted (with v2's context: the tombstone) by its first replica, the asker. A
+    member -- one of k's replicas, or the fourth node, no replica of k -- whose
+    store of k holds ``mine`` (``b"v1"``: v1's record, which the tombstone
+    dominates; ``b"w"``: a version the member minted that the delete never saw;
+    None: nothing) is asked by the asker deciding the reap. Returns the values it
+    stores then and whether it answered clean."""
+    cluster = SimulatedCluster(nodes=4, n=3, r=3, w=3, seed=5, anti_entropy=False,
+                               tombstone_grace_s=3600.0)
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    asker, member = preference[0], preference[1 if replica else 3]
+    client = cluster.client()
+    client.put(key, b"v1", coordinator=asker)
+    v1 = cluster.node(asker).record(key)
+    client.put(key, b"v2", context=client.get(key, coordinator=asker).context,
+               coordinator=asker)
+    client.delete(key, context=client.get(key, coordinator=asker).context,
+                  coordinator=asker)
+    cluster.run_until_quiet()
+    tombstone = cluster.storages[asker].read(key)
+    assert tombstone is not None and v1 is not None
+    w = Record(v1.mode, dvvset=DVVSet.of([(f"{member}~w", 1, [b"w"])], []))
+    node = cluster.node(member)
+    if mine is None:
+        node.replica.reap(key)
+    else:
+        node.replica.write_local(key, v1 if mine == b"v1" else w)
+    query = ReapQuery(1, key, tombstone, node.reaper.members()[1])
+    (reply,) = node.reaper.on_query(cluster.sim.now, asker, query)
+    assert isinstance(reply, Send) and isinstance(reply.message, ReapQueryReply)
+    held = node.record(key)
+    return (None if held is None else values(held)), reply.message.clean
+
+
+@pytest.mark.parametrize(("mine", "replica", "expected"), [
+    (b"v1", False, (None, True)),  # dominated, no replica: let go
+    (b"v1", True, ([TOMBSTONE], True)),  # dominated, a replica: merges the tombstone
+    (b"w", False, ([b"w"], False)),  # not dominated: kept, refuses the reap
+    (b"w", True, ([b"w"], False)),
+    (None, False, (None, True)),
+    (None, True, (None, True)),
+])
+def test_a_member_asked_settles_only_a_dominated_copy(
+        mine: bytes | None, replica: bool,
+        expected: tuple[list[bytes] | None, bool]) -> None:
+    """:meth:`impl.reaping.Reaper._settle_dominated` case by case (the mutants:
+    ``keeps-dominated`` fails the first two rows, ``drops-undominated`` the third,
+    a replica letting its copy go instead of merging the second)."""
+    assert _asked(mine, replica=replica) == expected
