@@ -38,7 +38,13 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   later, up to :data:`REAP_ATTEMPTS` rounds, keeping the tombstone meanwhile (a
   later get that sees all N targets hold it schedules a new reap). A member
   holding a hint of the key delivers it at once when asked, so the tombstone
-  meets the hinted value on the intended node and wins there. These are the
+  meets the hinted value on the intended node and wins there. A member holding
+  a copy the asker's tombstone dominates (a put's own record at a coordinator
+  outside the key's top N, a read repair of a fallback: copies nothing else
+  removes) settles it before answering (:meth:`Reaper._settle_dominated`: a
+  node that is no replica of the key lets it go, a replica merges the
+  tombstone); a copy the tombstone does not dominate still answers not clean.
+  These are the
   spec's reap guards 2 (nothing of the key in flight or coordinated anywhere)
   and 3 (no store, up or down, holds a live version the delete covers) by
   knowledge (:mod:`spec.deletes`); the grace period stays, for the messages in
