@@ -80,6 +80,29 @@ def test_a_non_replica_coordinators_copy_goes_and_the_tombstone_is_reaped(
     assert client.get(key, r=3).values == [b"v2"]
 
 
+
+@pytest.mark.parametrize("clock", ["server-vclock", "client-vclock", "lww"])
+def test_the_outsiders_copy_goes_in_every_clock_mode(clock: str) -> None:
+    """The same in the other clock modes (dominance is syntactic reconciliation's:
+    :func:`impl.versions.merge`)."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=7, tombstone_grace_s=0.5,
+                               clock=clock)
+    key = b"k"
+    top = list(cluster.node("n1").preference_list(key)[:3])
+    outsider = next(name for name in cluster.node_names if name not in top)
+    cluster.partition({outsider}, set(top))
+    cluster.client(coordinator=outsider).put(key, b"v1")
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert cluster.node(outsider).record(key) is not None
+    client = cluster.client()
+    client.delete(key, context=client.get(key, r=3).context)
+    cluster.run_until_quiet()
+    cluster.run_for(30.0)
+    cluster.run_until_quiet()
+    assert _holders(cluster, key) == []
+    assert client.get(key, r=3).values == []
+
 def _soak(seed: int) -> tuple[int, int]:
     """The reviewer's ``delete_nemesis_soak.py`` for one seed (safe reaping, grace
     0.5 s): four keys, one sequential client each, 60 steps of get then put or
