@@ -311,11 +311,20 @@ class Client:
         return self._submit(request, coordinator, RETRY_DELETE, attempts)
 
     def delete(self, key: bytes, context: bytes = b"", *, w: int | None = None,
-               coordinator: str | None = None, attempts: int = 3) -> PutResult:
+               r: int | None = None, coordinator: str | None = None,
+               attempts: int = 3) -> PutResult:
         """Delete ``key``: what ``context`` covers is gone (a get then answers no
         values, with a context a later put supersedes the tombstone with); a write
         concurrent with the delete stays. Runs the simulation until W replicas
         acknowledged; raises the request's DynamoError.
+
+        Without a ``context`` the delete reads the key first (a get with ``r``) and
+        deletes what that read returned, as the HTTP API and ``riak_kv_delete``
+        (delete/8, no vclock given) do: a tombstone with an empty context would be
+        concurrent with every stored version and delete nothing. When that read
+        finds no value nothing is written and the result carries the read's
+        context. :meth:`submit_delete` is the raw request (an empty context there
+        is a blind tombstone, the spec's delete action).
 
         A delete is idempotent (a retry through another coordinator adds a second
         tombstone covering the same context: still "not found", nothing else
@@ -327,6 +336,11 @@ class Client:
         (:class:`Client`); a randomly routing one retries through a random other up
         node. A put whose outcome is unknown is not retried: a retry would make a
         false sibling."""
+        if not context:
+            read = self.get(key, r=r, coordinator=coordinator)
+            if not read.values:
+                return PutResult(read.context)
+            context = read.context
         if self._fails_over(coordinator):
             handle = self.submit_delete(key, context, w=w, attempts=max(1, attempts))
             self.cluster.wait([handle])

@@ -11,7 +11,9 @@ views merge as a semilattice).
 
 Pending ownership (``join_handover = "pending"``, the default): the node routes,
 coordinates and answers by the *serving* ring, the members that hold their
-ranges (``SERVING``: up or leaving), and hands data over by the *future* ring
+ranges (``SERVING``: up or leaving; strategy 3 moves partitions between members
+before the handover, and a token moves to its new owner only then:
+:meth:`Gossiper._serving`), and hands data over by the *future* ring
 (``ROUTING``: joining or up). A joining node serves nothing until every serving
 member told it that it holds no hint for it any more (``HandoffDone``, sent by
 the hint scan); then it announces itself up (the spec's ``handed``; a leaving
@@ -92,6 +94,10 @@ FROM_META = "handover-from"
 #: seen, and the serving ring before the handover): a restarted node keeps using
 #: joint quorums, and a restarted settling node still settles.
 SETTLING_META = "settling"
+#: The storage meta entry of the serving ring kept through a change whose view no
+#: longer shows it (strategy 3: the members' new token sets are announced at the
+#: join or the leave, before the handover; empty: the view's serving ring)
+SERVING_META = "serving-ring"
 
 
 class Gossiper:
@@ -113,7 +119,7 @@ class Gossiper:
         #: nodes that hold their ranges, hand data over by the future ring
         self.pending = config.join_handover == "pending"
         #: the ring requests are routed and served by
-        self.partitioning: Partitioning = self._routing_partitioning(self.view)
+        self.partitioning: Partitioning = self._restore_serving()
         #: the ring the ranges are moving to (joining nodes in, leaving ones out)
         self.future: Partitioning = self._same(self._routing_partitioning(self.view, ROUTING))
         #: a joining node: the members that told it they handed it its ranges
@@ -392,19 +398,30 @@ class Gossiper:
         member = self.view.get(self.name)
         if member is None or member.status not in (MemberStatus.JOINING, MemberStatus.UP):
             return []
-        self._apply(membership.leave(self.view, self.name))
+        self._apply(membership.leave(self.view, self.name, self._members_ring(), self.rng))
         return self._gossip_to(self._peer())
 
     def finish_leaving(self, now: float) -> list[Effect]:
-        """A leaving node that handed everything over announces that it left."""
-        ring = self.view.ring()
-        if ring is not None and self.name in ring and len(ring.nodes) >= 2:
-            try:
-                partitioning = self.config.partitioning_of(ring)
-            except ValueError:
-                partitioning = Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
+        """A leaving node that handed everything over announces that it left (strategy
+        3: its partitions were handed out when it announced the leave)."""
+        member = self.view.get(self.name)
+        partitioning = self._members_ring()
+        if member is not None and member.status is MemberStatus.LEAVING and not member.tokens:
+            self._apply(self.view.announce(self.name, status=MemberStatus.LEFT))
+        elif partitioning is not None:
             self._apply(membership.left(self.view, self.name, partitioning, self.rng))
         return self._gossip_to(self._peer())
+
+    def _members_ring(self) -> Partitioning | None:
+        """The ring of the members' tokens in this node's view, in the configured
+        strategy, if this node and another member are on it (else None)."""
+        ring = self.view.ring()
+        if ring is None or self.name not in ring or len(ring.nodes) < 2:
+            return None
+        try:
+            return self.config.partitioning_of(ring)
+        except ValueError:
+            return Partitioning(Strategy.RANDOM_TOKENS, ring, 1)
 
     def on_write(self, key: bytes, encoded: bytes) -> None:
         """A version written at the old owner of a key whose range moved away from it
@@ -488,7 +505,7 @@ class Gossiper:
         self.known_nodes = frozenset(view.nodes)
         self.leaving = self.status is MemberStatus.LEAVING
         self.storage.set_meta("membership", view.to_bytes())
-        new = self._routing_partitioning(view)
+        new = self._serving(view)
         old = self.partitioning
         future = self._routing_partitioning(view, ROUTING)
         old_future = self.future
@@ -521,6 +538,59 @@ class Gossiper:
         self._transfer_if_seen()
         for listener in self.ring_listeners:
             listener()
+
+    def _serving(self, view: Membership) -> Partitioning:
+        """The ring to serve by once this node adopted ``view``: the view's serving ring
+        (the up and leaving members' tokens), except, with pending ownership while a
+        member joins or leaves, that a token moves to its owner in ``view`` only at
+        the handover: a token of a joining member stays with its serving owner, and
+        one taken from a leaving member stays with it until it has left. Strategy 3
+        announces the members' new token sets at the join (the partitions they give
+        the joining node) and at the leave (those they take from the leaving node),
+        before the handover: the view's serving ring is then a third ring, neither
+        the old nor the future one, while the old owners still hold the ranges.
+        (Strategies 1 and 2 add and remove tokens only: the view's serving ring.)
+        Kept in the meta entry :data:`SERVING_META` while it differs from the view's."""
+        from_view = self._routing_partitioning(view)
+        if not self.pending or not _in_change(view):
+            if self.storage.get_meta(SERVING_META):
+                self.storage.set_meta(SERVING_META, b"")
+            return from_view
+        status = {member.node: member.status for member in view}
+        held = {token: member.node for member in view if member.status in membership.ROUTED
+                for token in member.tokens}
+        before = self.partitioning.ring
+        owned = {token: node for node in before.nodes for token in before.tokens_of(node)}
+        tokens: dict[str, list[int]] = {}
+        for token in held.keys() | owned.keys():
+            now, was = held.get(token), owned.get(token)
+            if now is not None and status[now] in SERVING and (
+                    was in (None, now) or status.get(was) is not MemberStatus.LEAVING):
+                tokens.setdefault(now, []).append(token)  # handed over (or never moved)
+            elif was is not None and status.get(was) in SERVING:
+                tokens.setdefault(was, []).append(token)  # still moving: the old owner's
+        if not tokens:
+            return from_view
+        ring = Ring.from_tokens(tokens)
+        if ring == from_view.ring:
+            if self.storage.get_meta(SERVING_META):
+                self.storage.set_meta(SERVING_META, b"")
+            return from_view
+        self.storage.set_meta(SERVING_META, json.dumps(_ring_json(ring)).encode())
+        return self.partitioning if ring == self.partitioning.ring else self._partitioning(ring)
+
+    def _restore_serving(self) -> Partitioning:
+        """After a restart: the serving ring kept through a change (:meth:`_serving`,
+        :data:`SERVING_META`) if a member still joins or leaves, else the view's."""
+        from_view = self._routing_partitioning(self.view)
+        raw = self.storage.get_meta(SERVING_META)
+        if not raw or not self.pending or not _in_change(self.view):
+            return from_view
+        try:
+            return self._partitioning(_ring_of(json.loads(raw.decode())))
+        except (ValueError, AttributeError, TypeError) as error:  # our own bytes: unlikely
+            self.log.append(f"persisted serving ring unreadable, using the view's: {error}")
+            return from_view
 
     def _settled(self, view: Membership) -> None:
         """Pending ownership: a node whose announcement changed the serving ring
@@ -649,6 +719,11 @@ class Gossiper:
                 or self.settling):
             out.append(Send(peer, SeenDigest(membership.seen_to_bytes(self.seen))))
         return out
+
+
+def _in_change(view: Membership) -> bool:
+    """A member of ``view`` is joining or leaving (a ring change before its handover)."""
+    return bool(view.nodes_with((MemberStatus.JOINING, MemberStatus.LEAVING)))
 
 
 def _ring_json(ring: Ring) -> dict[str, list[str]]:

@@ -17,9 +17,10 @@ Parsing is httptools' (PyPI; llhttp, Node.js's parser, in C): it calls
 request (pipelined requests are answered in order) or, at the first problem,
 the answer to give instead -- after which the connection closes with a
 lingering close (:func:`_linger`). The limits are checked as the bytes arrive:
-431 once a request line and headers pass ``MAX_HEADER_BYTES``, 413 from the
-Content-Length before any of the body is read (or as a chunked body grows past
-the limit). An HTTP/1.1 request with ``Expect: 100-continue`` and a body gets
+431 once a request line and headers pass ``MAX_HEADER_BYTES``, 413 for a PUT
+from the Content-Length before any of the body is read (or as a chunked body
+grows past the limit); another method's body is read and dropped, whatever its
+size. An HTTP/1.1 request with ``Expect: 100-continue`` and a body gets
 ``100 Continue`` once its head is read and the earlier requests are answered (or
 that 413 instead, and the client never sends the body); another expectation, 417
 (RFC 9110 10.1.1). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
@@ -47,10 +48,12 @@ document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
          X-Vdynamo-Client-Counter (the client-vclock mode)
     GET  /status, /health, /health/ready, /metrics (Prometheus), /openapi.json
 
-    DELETE /kv/<key>[?w=W] -> 200 {"context": base64}: a tombstone written like a
-         put (X-Vdynamo-Context: a get's context, covering what it deletes; none: a
-         blind delete, a tombstone beside the current versions); a later GET
-         answers 404 with a context, and a PUT with that context supersedes it
+    DELETE /kv/<key>[?w=W][&r=R] -> 200 {"context": base64}: a tombstone written
+         like a put (X-Vdynamo-Context: a get's context, covering what it deletes;
+         none: the node reads the key first, with R, and deletes what it read, as
+         Riak does; nothing there: 404 with the read's context, nothing written);
+         a later GET answers 404 with a context, and a PUT with that context
+         supersedes it. A body is read and dropped (any size)
 
 Keys are the percent-decoded path bytes. Every error is mapped here, once
 (:func:`http_status`), to a status and the body ``{"error": type, "message":
@@ -75,6 +78,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import dataclasses
 import http
 import json
 import logging
@@ -268,7 +272,7 @@ class _Parse:
         if version == "1.1" and b"host" not in self.headers:
             raise _Refusal(_malformed("header: no Host (HTTP/1.1 requires one)"))
         length = self.headers.get(b"content-length")  # digits: llhttp checked
-        if length is not None and int(length) > self.limit:
+        if length is not None and int(length) > self.limit and self._keeps_body():
             raise _Refusal((413, error_body(errors.TooLargeError(
                 f"value is {int(length)} bytes, over the limit of {self.limit}")), []),
                 (self.parser.get_method(), self.url))
@@ -284,8 +288,15 @@ class _Parse:
             chunked = b"chunked" in self.headers.get(b"transfer-encoding", b"").lower()
             self.continue_due = chunked or (length is not None and int(length) > 0)
 
+    def _keeps_body(self) -> bool:
+        """Whether this request's body is kept (a PUT's value); any other method's body
+        is read and dropped, whatever its size, so the connection stays in step."""
+        return self.parser.get_method() == b"PUT"
+
     def on_body(self, body: bytes) -> None:
         self.continue_due = False  # the client sent its body without waiting
+        if not self._keeps_body():
+            return
         self.size += len(body)
         if self.size > self.limit:
             raise _Refusal((413, error_body(errors.TooLargeError(
@@ -471,20 +482,36 @@ class HttpApi:
         refusal = server.overloaded() or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
+        if isinstance(message, PutRequest) and message.delete and not message.context:
+            # a delete with no context reads the key first (with the request's R) and
+            # deletes what it read, as Riak does when no vclock is given
+            # (riak_kv_delete:delete/8); nothing found: 404, nothing written
+            read = await server.request(GetRequest(
+                server.next_request_id(), key, r=_quorum(query, "r", self.config.n),
+                client_id=message.client_id))
+            if read.error is not None:  # the read failed: nothing was written
+                return self._failed(read.error, unknown=False)
+            assert isinstance(read.result, GetResult)
+            if not read.result.values:
+                return _get_answer(read.result, True)
+            message = dataclasses.replace(message, request_id=server.next_request_id(),
+                                          context=read.result.context)
         reply = await server.request(message)
         if reply.error is not None:
-            status = http_status(reply.error)
-            unknown = isinstance(message, PutRequest) and _outcome_unknown(reply.error)
-            if unknown:
-                status = 504
-            extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
-            return status, error_body(reply.error, unknown=unknown), extra
+            return self._failed(reply.error, unknown=isinstance(message, PutRequest)
+                                and _outcome_unknown(reply.error))
         if isinstance(reply.result, GetResult):
             server.metrics.siblings.observe(len(reply.result.values))
             return _get_answer(reply.result, wants_json(headers.get(b"accept")))
         assert isinstance(reply.result, PutResult)
         context = base64.b64encode(reply.result.context).decode()
         return 200, {"context": context}, [("x-vdynamo-context", context)]
+
+    def _failed(self, error: errors.DynamoError, *, unknown: bool) -> _Answer:
+        """A failed request's answer; ``unknown``: a write that may be stored (504)."""
+        status = 504 if unknown else http_status(error)
+        extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
+        return status, error_body(error, unknown=unknown), extra
 
     def _status(self) -> _Answer:
         return 200, self.server.status(), []
@@ -522,7 +549,9 @@ class HttpApi:
             return PutRequest(server.next_request_id(), key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
                               client_counter=counter)
-        # DELETE: a put of a tombstone (impl.reaping, docs/impl.md)
+        # DELETE: a put of a tombstone (impl.reaping, docs/impl.md); its R (checked
+        # here) is the read of a delete without a context (:meth:`_route`)
+        _quorum(query, "r", n)
         return delete_request(server.next_request_id(), key, context,
                               w=_quorum(query, "w", n), client_id=client,
                               client_counter=counter)

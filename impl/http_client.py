@@ -245,14 +245,18 @@ def put_plan(router: Router, key: bytes | str, value: bytes, context: str | None
     return _write_plan(router, "PUT", key, value, context, {"Content-Type": content_type}, w)
 
 
-def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | None) -> Plan:
+def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | None,
+                r: int | None = None) -> Plan:
     """A delete (a tombstone written like a put; the same retry rules): the new
-    context, which a later get of the key also answers (with no value)."""
-    return _write_plan(router, "DELETE", key, None, context, {}, w)
+    context, which a later get of the key also answers (with no value). Without a
+    context the node reads the key first and deletes what it read; if it found no
+    value, nothing is written and the read's context is returned."""
+    return _write_plan(router, "DELETE", key, None, context, {}, w, r)
 
 
 def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
-                context: str | None, headers: dict[str, str], w: int | None) -> Plan:
+                context: str | None, headers: dict[str, str], w: int | None,
+                r: int | None = None) -> Plan:
     yield from _route_plan(router)
     if context:
         headers["X-Vdynamo-Context"] = context
@@ -261,7 +265,8 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
     for base in router.candidates(key):
         answer = yield method, base + key_path(key), {
             "content": value, "headers": headers,
-            "params": {"w": w} if w is not None else None}
+            "params": {name: value for name, value in (("w", w), ("r", r))
+                       if value is not None} or None}
         if isinstance(answer, httpx.ConnectError | httpx.ConnectTimeout):  # nothing sent
             router.forget()
             why.append(f"{base}: {type(answer).__name__}")
@@ -269,6 +274,9 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
         if isinstance(answer, httpx.TransportError):  # sent; the answer was lost
             router.forget()
             raise OutcomeUnknownError(f"{what} to {base}: {answer!r}")
+        missing = _json(answer) if method == "DELETE" and answer.status_code == 404 else {}
+        if "context" in missing:  # a delete without a context found nothing: none written
+            return str(missing["context"])
         written = read_put(answer)
         if written is not None:
             return written
@@ -335,13 +343,15 @@ class Client:
         return result
 
     def delete(self, key: bytes | str, *, context: str | None = None,
-               w: int | None = None) -> str:
+               w: int | None = None, r: int | None = None) -> str:
         """Delete the versions ``context`` (from a get) covers by writing a tombstone
-        (None: a blind delete, concurrent with every stored version, which stay as
-        its siblings). The new context (a later get answers no value and this
-        context; a put with it supersedes the tombstone). Retried exactly as a put:
+        (None: the node reads the key first, with its R, and deletes what it read, as
+        Riak does; a put concurrent with that is kept as a sibling; no value found:
+        nothing is written and the read's context is returned; ``r``: that read's R).
+        The new context (a later get answers no value and this context; a put with
+        it supersedes the tombstone). Retried exactly as a put:
         OutcomeUnknownError, NoNodeError, RequestRefusedError as :meth:`put`."""
-        result: str = self._drive(delete_plan(self.router, key, context, w))
+        result: str = self._drive(delete_plan(self.router, key, context, w, r))
         return result
 
 
@@ -394,7 +404,7 @@ class AsyncClient:
         return result
 
     async def delete(self, key: bytes | str, *, context: str | None = None,
-                     w: int | None = None) -> str:
+                     w: int | None = None, r: int | None = None) -> str:
         """See :meth:`Client.delete`."""
-        result: str = await self._drive(delete_plan(self.router, key, context, w))
+        result: str = await self._drive(delete_plan(self.router, key, context, w, r))
         return result

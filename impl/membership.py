@@ -8,8 +8,10 @@ latest :class:`Member` entry -- a version number, a status (``joining``, ``up``,
 entry (a join, a leave), each change with a higher version, and persists the
 whole :class:`Membership` in its storage's meta table (:meth:`Membership.to_bytes`).
 The one exception is strategy 3 (equal partitions), where a join or a leave
-moves partitions between existing nodes: the node that joins (leaves) announces
-the donors' (receivers') new token sets with their versions bumped.
+moves partitions between existing nodes: the node that joins (leaves, when it
+announces ``leaving``) announces the donors' (receivers') new token sets with
+their versions bumped (the serving ring keeps the old owners until the handover:
+:meth:`impl.gossip.Gossiper._serving`).
 
 Every gossip period a node picks a random peer (:func:`pick_gossip_peer`, with a
 ``random.Random`` passed in) and the two exchange histories and *reconcile*
@@ -47,7 +49,7 @@ from hashlib import blake2b
 
 from impl.errors import BadMessageError, InvalidValueError
 from impl.failure_detector import FailureDetector
-from spec.ring import RING_SIZE, Partitioning, Ring
+from spec.ring import RING_SIZE, Partitioning, Ring, Strategy
 
 __all__ = [
     "FORMAT",
@@ -355,13 +357,20 @@ def pick_gossip_peer(view: Membership, me: str, rng: random.Random,
     return candidates[rng.randrange(len(candidates))]
 
 
-def _adopt(view: Membership, target: Ring, node: str, status: MemberStatus) -> Membership:
-    """Announce ``node``'s new status and every token set that ``target`` changed."""
+def _announce_moves(view: Membership, target: Ring, node: str) -> Membership:
+    """Announce every token set but ``node``'s that ``target`` changed (strategy 3:
+    the partitions moved to or from ``node``)."""
     current = view.tokens()
     for other in target.nodes:
         if other != node and current.get(other) != target.tokens_of(other):
             view = view.announce(other, tokens=target.tokens_of(other))
-    return view.announce(node, status=status, tokens=target.tokens_of(node))
+    return view
+
+
+def _adopt(view: Membership, target: Ring, node: str, status: MemberStatus) -> Membership:
+    """Announce ``node``'s new status and every token set that ``target`` changed."""
+    return _announce_moves(view, target, node).announce(node, status=status,
+                                                        tokens=target.tokens_of(node))
 
 
 def join(view: Membership, node: str, partitioning: Partitioning, rng: random.Random,
@@ -385,12 +394,30 @@ def join(view: Membership, node: str, partitioning: Partitioning, rng: random.Ra
     return _adopt(view, target.ring, node, MemberStatus.JOINING)
 
 
-def leave(view: Membership, node: str) -> Membership:
-    """The view after ``node`` announces it is leaving (it keeps its tokens meanwhile)."""
+def leave(view: Membership, node: str, partitioning: Partitioning | None = None,
+          rng: random.Random | None = None) -> Membership:
+    """The view after ``node`` announces it is leaving (strategies 1 and 2: it keeps
+    its tokens meanwhile).
+
+    Strategy 3 (``partitioning``: the ring of the members, equal partitions, with
+    ``node`` and another member on it): its partitions are handed out at once, at
+    random (``rng``), to the remaining members below their share
+    (:meth:`spec.ring.Partitioning.without_node`), whose new token sets are
+    announced, and the node keeps no tokens; it serves its ranges until it has left
+    (the serving ring is kept, :meth:`impl.gossip.Gossiper._serving`), and the ranges
+    move to the ring that serves once it has (before, the partitions were handed
+    out only at :func:`left`, after the transfer, to a third ring). Raises
+    :class:`~impl.errors.InvalidValueError` if ``node`` is not a live member.
+    """
     held = view.get(node)
     if held is None or held.status not in ROUTED:
         raise InvalidValueError(f"node {node!r} is not a live member")
-    return view.announce(node, status=MemberStatus.LEAVING)
+    if (partitioning is None or rng is None or partitioning.strategy is not
+            Strategy.EQUAL_PARTITIONS or node not in partitioning.ring
+            or len(partitioning.ring.nodes) < 2):
+        return view.announce(node, status=MemberStatus.LEAVING)
+    view = _announce_moves(view, partitioning.without_node(node, rng).ring, node)
+    return view.announce(node, status=MemberStatus.LEAVING, tokens=())
 
 
 def left(view: Membership, node: str, partitioning: Partitioning,
@@ -403,11 +430,7 @@ def left(view: Membership, node: str, partitioning: Partitioning,
     held = view.get(node)
     if held is None or held.status not in ROUTED:
         raise InvalidValueError(f"node {node!r} is not a live member")
-    target = partitioning.without_node(node, rng).ring
-    current = view.tokens()
-    for other in target.nodes:
-        if current.get(other) != target.tokens_of(other):
-            view = view.announce(other, tokens=target.tokens_of(other))
+    view = _announce_moves(view, partitioning.without_node(node, rng).ring, node)
     return view.announce(node, status=MemberStatus.LEFT, tokens=())
 
 

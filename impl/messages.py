@@ -428,7 +428,9 @@ class ReapQuery:
     coordination in progress -- and does its view equal the asker's (``view``: the
     asker's :meth:`impl.membership.Membership.digest`, so that a member the asker
     has not heard of, a joining node holding a transferred copy, is not missed)?
-    The spec's reap guards 2 and 3 as knowledge (:mod:`impl.reaping`)."""
+    A member whose copy ``record`` dominates settles it first (lets it go, if no
+    replica of the key; merges ``record``, if one). The spec's reap guards 2 and 3
+    as knowledge (:mod:`impl.reaping`)."""
 
     query_id: int
     key: bytes

@@ -153,7 +153,7 @@ class Node:
         self.reaper = Reaper(name, config, self.replica, self.key_actor, self._renew_actor,
                              members=self._members, hints=self.hints, busy=self._busy,
                              deliver_hints=lambda now, ids: self.handoff.on_scan(
-                                 now, HintScan(ids)))
+                                 now, HintScan(ids)), replicates=self._replicates)
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper)
@@ -178,6 +178,15 @@ class Node:
         return (any(c.key == key for c in self.puts.coordinations.values())
                 or any(c.key == key for c in self.gets.coordinations.values())
                 or any(f.request.key == key for f in self.forwarder.forwardings.values()))
+
+    def _replicates(self, key: bytes) -> bool:
+        """Whether this node is one of ``key``'s replicas by its view: in the key's
+        top N on the ring it routes by, on the other ring of a change in progress
+        (pending ownership), or on the ring its ranges moved from (naive handover)."""
+        moved_from = self.gossiper.moved_from
+        return (self.name in self.quorum.split(key, writing=True)[0]
+                or (moved_from is not None
+                    and self.name in moved_from.preference_list(key, self.config.n)))
 
     def _refuse_if_left(self, handler: Callable[[float, str, Any], list[Effect]]
                         ) -> Callable[[float, str, Any], list[Effect]]:

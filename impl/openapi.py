@@ -117,10 +117,17 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "operationId": "delete",
                     "summary": "delete: write a tombstone covering the context; a later get "
                                "answers 404 with a context that supersedes it",
-                    "parameters": write_parameters(
-                        "a get's context, base64: what the delete covers (none: a blind "
-                        "delete, concurrent with every stored version)"),
-                    "responses": write_responses("the tombstone, acknowledged by W replicas")},
+                    "parameters": [*write_parameters(
+                        "a get's context, base64: what the delete covers (none: the node "
+                        "reads the key first, with R, and deletes what it read)"),
+                        {"name": "r", "in": "query", "schema": quorum,
+                         "description": "read quorum of the read made when no context is "
+                                        f"given, 1..{config.n}"}],
+                    "responses": {
+                        **write_responses("the tombstone, acknowledged by W replicas"),
+                        "404": _json({"type": "object"}, "no context given and the read "
+                                     "found no value: nothing written; the body has the "
+                                     "read's context", context_header)}},
             },
             "/status": {"get": {"operationId": "status", "summary": "the node's state",
                                 "responses": {"200": _json({"type": "object"},

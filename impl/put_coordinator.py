@@ -220,7 +220,8 @@ class PutCoordinator:
                 return []
             got = len(coordination.acks)
             return [answer(coordination.reply_to, None, QuorumError(
-                f"put reached {got} of W={coordination.w} replicas before the timeout",
+                f"{'delete' if coordination.tombstone else 'put'} reached {got} of "
+                f"W={coordination.w} replicas before the timeout",
                 needed=coordination.w, got=got), kind="put")]
         out: list[Effect] = []
         for target in coordination.targets:

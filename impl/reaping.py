@@ -38,7 +38,13 @@ copies the value back (a *resurrection*). ``config.delete_mode`` chooses:
   later, up to :data:`REAP_ATTEMPTS` rounds, keeping the tombstone meanwhile (a
   later get that sees all N targets hold it schedules a new reap). A member
   holding a hint of the key delivers it at once when asked, so the tombstone
-  meets the hinted value on the intended node and wins there. These are the
+  meets the hinted value on the intended node and wins there. A member holding
+  a copy the asker's tombstone dominates (a put's own record at a coordinator
+  outside the key's top N, a read repair of a fallback: copies nothing else
+  removes) settles it before answering (:meth:`Reaper._settle_dominated`: a
+  node that is no replica of the key lets it go, a replica merges the
+  tombstone); a copy the tombstone does not dominate still answers not clean.
+  These are the
   spec's reap guards 2 (nothing of the key in flight or coordinated anywhere)
   and 3 (no store, up or down, holds a live version the delete covers) by
   knowledge (:mod:`spec.deletes`); the grace period stays, for the messages in
@@ -90,7 +96,7 @@ from impl.hints import HintStore
 from impl.messages import Reap, ReapQuery, ReapQueryReply
 from impl.replica import Replica
 from impl.timers import ReapTombstone
-from impl.versions import Record, context_clock, encode_record, is_tombstone_only
+from impl.versions import Record, context_clock, encode_record, is_tombstone_only, merge
 
 __all__ = ["REAP_ATTEMPTS", "ReapRound", "Reaper", "all_targets_hold"]
 
@@ -131,8 +137,10 @@ class Reaper:
     that has not left, this node included or not) and the view's digest;
     ``hints`` is the node's hint store; ``busy(key)`` whether the node coordinates
     or forwards a request of ``key``; ``deliver_hints(now, ids)`` sends the hints
-    ``ids`` to their intended nodes now. (Their defaults: a node alone, with no
-    hints and nothing in progress.)"""
+    ``ids`` to their intended nodes now; ``replicates(key)`` whether the node is one
+    of ``key``'s replicas by its view (in the key's top N on any ring a request or
+    a transfer of the key uses: see :meth:`on_query`). (Their defaults: a node
+    alone, replicating every key, with no hints and nothing in progress.)"""
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica,
                  actor: Callable[[bytes], str] = lambda key: "",
@@ -141,7 +149,8 @@ class Reaper:
                  hints: HintStore | None = None,
                  busy: Callable[[bytes], bool] = lambda key: False,
                  deliver_hints: Callable[[float, frozenset[int]], list[Effect]] = (
-                     lambda now, ids: [])) -> None:
+                     lambda now, ids: []),
+                 replicates: Callable[[bytes], bool] = lambda key: True) -> None:
         self.name = name
         self.config = config
         self.replica = replica
@@ -152,6 +161,7 @@ class Reaper:
         self.hints = hints
         self.busy = busy
         self.deliver_hints = deliver_hints
+        self.replicates = replicates
         #: key -> its reap's query round in progress (volatile)
         self.rounds: dict[bytes, ReapRound] = {}
         #: key -> the query rounds its reap timer made so far (volatile)
@@ -224,14 +234,48 @@ class Reaper:
     def on_query(self, now: float, src: str, message: ReapQuery) -> list[Effect]:
         """A member deciding a reap asks: answer whether this node is clean of the
         key; a hint of it is delivered at once (the tombstone wins at its intended
-        node, and a later round finds it gone)."""
-        self.replica.decode(message.key, message.record)  # refuse a malformed record
+        node, and a later round finds it gone). A copy the asker's tombstone
+        dominates is settled first (:meth:`_settle_dominated`), so that a stale copy
+        nothing else removes does not refuse every round."""
+        tombstone = self.replica.decode(message.key, message.record)  # refuse a malformed one
         held = self._hints_of(message.key)
+        if not held:
+            self._settle_dominated(message.key, tombstone, message.view)
         clean = not held and self._clean(message.key, message.view)
         out: list[Effect] = [Send(src, ReapQueryReply(message.query_id, message.key, clean))]
         if held:
             out.extend(self.deliver_hints(now, frozenset(held)))
         return out
+
+    def _settle_dominated(self, key: bytes, tombstone: Record, view: bytes) -> None:
+        """This node holds a copy of ``key`` that ``tombstone`` (the asker's, held by
+        the asker, one of the key's top N) dominates or equals: every version of it
+        is in the tombstone's causal past, so syntactic reconciliation with the
+        tombstone leaves exactly the tombstone (paper 4.4). A replica of the key
+        merges the tombstone (as read repair would); a node that is not one lets the
+        copy go, as an old owner lets a handed-over copy go (:meth:`let_go`: a copy
+        that carried this node's counter begins the key's epoch, kv679). Such copies
+        are written by a coordinator outside the top N (its own record) and by a
+        read repair of a fallback; nothing else ever removes them, and before this
+        each one refused every reap of the key (issue 11's storage leak). A copy
+        holding a version the tombstone does not dominate (a concurrent put, a
+        newer version) is kept and still refuses the reap; so is any copy while this
+        node coordinates a request of the key or sees another view (a joining node,
+        a change the asker has not heard of). Safe: a dominated version is one the
+        delete superseded, and no get returns it once it meets the tombstone."""
+        if not is_tombstone_only(tombstone) or self.busy(key) or self.members()[1] != view:
+            return
+        stored = self.replica.storage.read(key)
+        if stored is None:
+            return
+        mine = self.replica.parse(stored)
+        if merge(tombstone, mine) != tombstone:
+            return  # a version the tombstone does not cover: it keeps refusing the reap
+        if self.replicates(key):
+            if not is_tombstone_only(mine):
+                self.replica.merge_into_local(key, tombstone, encode_record(tombstone))
+        else:
+            self._forget(key, mine)
 
     def on_query_reply(self, src: str, message: ReapQueryReply) -> list[Effect]:
         """A member answered this node's query round: a member not clean ends the

@@ -103,21 +103,24 @@ class SloppyQuorum:
         ``Coordination.groups`` (spec/membership.py): after the handover, until the
         change settles (``previous`` set), the old and the current top N for reads and
         writes; before it (the ranges are still moving to the ``future`` ring), the
-        current and the future top N for writes, reads from the current one alone.
-        Each group is sorted by name."""
+        current and the future top N for writes, reads from the current one alone; a
+        write while a change settles and another moves ranges (two changes overlap)
+        goes to all three, so the pending owners get it too (before, the future ring
+        was ignored while ``previous`` was set). Each group is sorted by name, and
+        distinct."""
         n = self.config.n
         current = self.preference_list(key)[:n]
         previous = self._previous()
-        if previous is not None:
-            old, new = previous.preference_list(key, n), current
-        else:
-            future = self._future()
-            if not writing or future is None or future is self._ring():
-                return ()
-            old, new = current, future.preference_list(key, n)
-        if set(old) == set(new):
-            return ()
-        return tuple(sorted(old)), tuple(sorted(new))
+        future = self._future()
+        tops = [] if previous is None else [previous.preference_list(key, n)]
+        tops.append(current)
+        if writing and future is not None and future is not self._ring():
+            tops.append(future.preference_list(key, n))
+        groups: list[tuple[str, ...]] = []
+        for top in tops:
+            if tuple(sorted(top)) not in groups:
+                groups.append(tuple(sorted(top)))
+        return tuple(groups) if len(groups) > 1 else ()
 
     def reachable(self, node: str, now: float) -> bool:
         """Whether the failure detector believes ``node`` reachable at ``now``."""

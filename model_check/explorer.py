@@ -128,14 +128,16 @@ A_contra = TypeVar("A_contra", contravariant=True)
 class Reducer(Protocol[S_contra, A_contra]):
     """A partial-order reduction (:mod:`model_check.por`): which states it may reduce
     (``applies``: cheap, asked first) and, given a state's successors in order, the
-    ordinal of the one step that is a persistent set there (``ample``), or None."""
+    ordinals of the steps of a persistent set there, its key step first (``ample``; an
+    int: that one step), or None."""
 
     def applies(self, state: S_contra) -> bool:
         """Whether ``state`` may have a reduced set (False: explore all, unasked)."""
         ...
 
-    def ample(self, state: S_contra, steps: Sequence[tuple[A_contra, S_contra]]) -> int | None:
-        """The ordinal in ``steps`` of the one step to explore, or None for all."""
+    def ample(self, state: S_contra,
+              steps: Sequence[tuple[A_contra, S_contra]]) -> int | Sequence[int] | None:
+        """The ordinals in ``steps`` to explore (key step first), or None for all."""
         ...
 
 
@@ -370,10 +372,10 @@ def explore(
     ``witnesses`` and ``step_witnesses`` (sometimes-properties) record the first
     state, or transition, that satisfies each; they never change what is explored.
     ``reduce`` (partial-order reduction, a :class:`Reducer`, :mod:`model_check.por`)
-    names, for a state it ``applies`` to, the ordinal among its successors of the one
-    step to explore (a persistent set), or None for all; the explorer keeps the
-    breadth-first cycle proviso: the state is fully expanded when that step's
-    successor was already seen.
+    names, for a state it ``applies`` to, the ordinals among its successors of the
+    steps to explore (a persistent set, its key step first), or None for all; the
+    explorer keeps the breadth-first cycle proviso: the state is fully expanded when
+    the key step's successor was already seen.
 
     Raises :class:`~model_check.errors.CheckError` for a bad argument and
     :class:`~model_check.errors.ExplorationError` when the system breaks a rule
@@ -667,9 +669,10 @@ def _reduce_chunk(
 ) -> list[tuple[list[tuple[int, tuple[A, S]]], bool] | None]:
     """Per state of ``chunk``: None (explore all its successors), or its numbered steps
     to explore and whether they are a reduced (persistent) set. A reduced set is kept
-    only if its successor is not in ``seen`` (the breadth-first cycle proviso: a
-    reduced edge always goes one level deeper, so every cycle of the reduced graph has
-    a fully expanded state)."""
+    only if its key step's successor is not in ``seen`` (the breadth-first cycle
+    proviso: a key step always goes one level deeper, so a step postponed by key
+    steps is taken at a fully expanded state within as many levels as there are
+    states)."""
     plans: list[tuple[list[tuple[int, tuple[A, S]]], bool] | None] = []
     probes: list[tuple[int, list[tuple[int, tuple[A, S]]]]] = []
     probe_fps: list[int] = []
@@ -683,10 +686,11 @@ def _reduce_chunk(
         if chosen is None:
             plans.append((steps, False))
             continue
-        successor = steps[chosen][1][1]
+        ordinals = (chosen,) if isinstance(chosen, int) else tuple(chosen)
+        successor = steps[ordinals[0]][1][1]  # the key step's
         probes.append((len(plans), steps))
         probe_fps.append(fingerprint(canon(successor) if canon is not None else successor))
-        plans.append(([steps[chosen]], True))
+        plans.append(([steps[o] for o in sorted(ordinals)], True))
     if probe_fps:
         known = seen.contains(as_fingerprints(probe_fps))
         for (position, steps), already in zip(probes, known.tolist(), strict=True):

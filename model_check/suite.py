@@ -8,9 +8,12 @@ reach (``found``, with the length of the shortest trace to a witness), so that
 no entry passes vacuously (a put is acknowledged, a hint is handed off, read
 repair repairs, siblings appear, ...), and some it must not reach (``not
 found``: lww never keeps siblings, a configuration without hinted handoff never
-hands a hint off). ``vdynamo check`` with no configuration runs
-:data:`DEFAULT_SUITE` and succeeds when every verdict is as expected; the tests
-pin the same numbers.
+hands a hint off). Each entry also pins the distinct states, transitions and
+depth of its search (:meth:`SuiteEntry.pinned_figures`), so that a spec change
+that changes them but no verdict is noticed and they are updated on purpose.
+``vdynamo check`` with no configuration runs :data:`DEFAULT_SUITE` and succeeds
+when every verdict and every figure is as expected; the tests pin the same
+numbers (from this table, never a copy).
 
 A note on honesty: where the spec showed an expectation of the issue to be
 wrong, the entry keeps the spec's verdict and says so in its ``note``.
@@ -22,13 +25,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Protocol
 
 from model_check.errors import UnknownNameError
 from spec.config import Config, load_config
 
-__all__ = ["CONFIG_DIR", "DEFAULT_SUITE", "PROPERTY_NAMES", "SOAK_SUITE", "SuiteEntry",
-           "entry"]
+__all__ = ["CONFIG_DIR", "DEFAULT_SUITE", "FIGURES", "PROPERTY_NAMES", "SOAK_SUITE",
+           "Figures", "SuiteEntry", "entry"]
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 
@@ -48,6 +51,20 @@ PROPERTY_NAMES = (
 
 Expected = Literal["holds", "violated", "found", "not found"]
 
+FIGURES = ("distinct_states", "transitions", "depth")
+"""The exploration figures an entry pins (:meth:`SuiteEntry.pinned_figures`)."""
+
+
+class Figures(Protocol):
+    """What :meth:`SuiteEntry.figure_mismatches` reads of a search's result."""
+
+    @property
+    def distinct_states(self) -> int: ...
+    @property
+    def transitions(self) -> int: ...
+    @property
+    def depth(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class SuiteEntry:
@@ -62,13 +79,41 @@ class SuiteEntry:
     counterexample_length: Mapping[str, int] = field(default_factory=dict)
     """Each expected violation -> the length of its shortest counterexample."""
     distinct_states: int | None = None
-    """The number of distinct states explored with symmetry on (pinned by tests)."""
+    """The number of distinct states explored (every property of :attr:`expected`,
+    symmetry on, no bound, no partial-order reduction)."""
     witness_length: Mapping[str, int] = field(default_factory=dict)
     """Each sometimes-property expected ``found`` -> the length of its shortest witness."""
+    transitions: int | None = None
+    """The number of transitions explored in the same search."""
+    depth: int | None = None
+    """The depth of that breadth-first search (the longest shortest path, in actions)."""
 
     def pinned_length(self, name: str) -> int | None:
         """The pinned counterexample or witness length of property ``name``, if any."""
         return self.counterexample_length.get(name, self.witness_length.get(name))
+
+    def pinned_figures(self) -> dict[str, int]:
+        """The exploration figures this entry pins: :data:`FIGURES` name -> value (only
+        those recorded). They hold for a search of every property of :attr:`expected`
+        with symmetry on, no bound and no partial-order reduction (``vdynamo check``
+        with no option, ``make check``); a spec change that changes them must update
+        them here on purpose."""
+        figures = {"distinct_states": self.distinct_states, "transitions": self.transitions,
+                   "depth": self.depth}
+        return {name: value for name, value in figures.items() if value is not None}
+
+    def figure_mismatches(self, explored: Figures,
+                          names: Iterable[str] | None = None) -> list[str]:
+        """One line per pinned figure among ``names`` (default: :data:`FIGURES`) that
+        ``explored`` (a
+        :class:`~model_check.check.CheckResult`, or anything with the three figures)
+        differs from, naming the entry, the figure, the explored value and the pinned
+        one: ``"strict-dvv: transitions 68,016, the suite pins 68,015"``. Empty when
+        every one agrees."""
+        wanted = FIGURES if names is None else tuple(names)
+        return [f"{self.name}: {name} {getattr(explored, name):,}, the suite pins {value:,}"
+                for name, value in self.pinned_figures().items()
+                if name in wanted and getattr(explored, name) != value]
 
 
 def _entry(
@@ -77,6 +122,8 @@ def _entry(
     violated: Mapping[str, int] | None = None,
     distinct_states: int | None = None,
     *,
+    transitions: int | None = None,
+    depth: int | None = None,
     found: Mapping[str, int],
     not_found: Iterable[str] = (),
 ) -> SuiteEntry:
@@ -95,6 +142,8 @@ def _entry(
         counterexample_length=MappingProxyType(violated),
         distinct_states=distinct_states,
         witness_length=MappingProxyType(dict(found)),
+        transitions=transitions,
+        depth=depth,
     )
 
 
@@ -110,6 +159,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "strict-dvv",
         "strict quorum, R + W > N, dvv, one drop and one crash: every property holds",
         distinct_states=16_132,
+        transitions=68_015, depth=10,
         found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
                "anti_entropy_repairs": 2},
         not_found=("fallback_holds_hint",),
@@ -118,6 +168,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "strict-client-vclock",
         "as strict-dvv with client-side vector clocks: every property holds",
         distinct_states=16_132,
+        transitions=68_015, depth=10,
         found={**_WRITE_READ, "coordinator_times_out": 3, "read_repair_repairs": 7,
                "anti_entropy_repairs": 2},
         not_found=("fallback_holds_hint",),
@@ -129,6 +180,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "replicas that have not seen it yet: read_your_writes is violated",
         {"read_your_writes": 4},
         distinct_states=881,
+        transitions=3_378, depth=6,
         found={"put_acknowledged": 1, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 4, "read_repair_repairs": 5,
                "anti_entropy_repairs": 2},
@@ -140,6 +192,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "is violated; hinted handoff keeps the write, so acked_writes_durable holds",
         {"read_your_writes": 7},
         distinct_states=22_082,
+        transitions=92_597, depth=14,
         found={**_WRITE_READ, "fallback_holds_hint": 3, "hint_handed_off": 7,
                "coordinator_times_out": 3, "read_repair_repairs": 7, "anti_entropy_repairs": 2},
     ),
@@ -148,6 +201,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "as sloppy-crash with one partition instead of a crash",
         {"read_your_writes": 7},
         distinct_states=30_016,
+        transitions=115_009, depth=14,
         found={**_WRITE_READ, "fallback_holds_hint": 3, "hint_handed_off": 7,
                "coordinator_times_out": 3, "read_repair_repairs": 7, "anti_entropy_repairs": 2},
     ),
@@ -157,6 +211,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "lower timestamp is discarded after it was acknowledged",
         {"acked_writes_durable": 7},
         distinct_states=1_402,
+        transitions=5_982, depth=8,
         found={**_WRITE, "anti_entropy_repairs": 2},
         not_found=("siblings_stored",),
     ),
@@ -167,6 +222,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the acknowledged first",
         {"acked_writes_durable": 7},
         distinct_states=138,
+        transitions=586, depth=8,
         found=_WRITE,
         not_found=("siblings_stored",),
     ),
@@ -174,12 +230,14 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "client-vclock-same-coordinator",
         "the same workload with client-side clocks: the writes are siblings, none is lost",
         distinct_states=119,
+        transitions=544, depth=8,
         found={**_WRITE, "siblings_stored": 2},
     ),
     _entry(
         "dvv-same-coordinator",
         "the same workload with dotted version vectors: the writes are siblings, none is lost",
         distinct_states=138,
+        transitions=586, depth=8,
         found={**_WRITE, "siblings_stored": 2},
     ),
     _entry(
@@ -189,6 +247,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "v1 was acknowledged, and v1's last copy (its replica put to n3) is dropped",
         {"acked_writes_durable": 6},
         distinct_states=6_190,
+        transitions=30_876, depth=9,
         found={**_WRITE, "coordinator_times_out": 3, "anti_entropy_repairs": 2},
         not_found=("siblings_stored",),
     ),
@@ -199,6 +258,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dropped in flight; through two coordinators the writes are siblings",
         {"acked_writes_durable": 6},
         distinct_states=4_633,
+        transitions=24_624, depth=9,
         found={**_WRITE, "siblings_stored": 3, "coordinator_times_out": 3,
                "anti_entropy_repairs": 2},
     ),
@@ -208,6 +268,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "siblings wherever they meet; a dropped replica put is repaired by anti-entropy: "
         "every property holds",
         distinct_states=4_366,
+        transitions=23_796, depth=9,
         found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
                "anti_entropy_repairs": 2},
     ),
@@ -215,6 +276,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dvv-two-clients-drop",
         "dotted version vectors under the same workload and fault: every property holds",
         distinct_states=7_099,
+        transitions=36_984, depth=9,
         found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
                "anti_entropy_repairs": 2},
     ),
@@ -224,6 +286,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "fallback never reaches its intended node, so the replicas never converge",
         {"convergence": 2},
         distinct_states=504,
+        transitions=1_211, depth=8,
         found={**_WRITE, "fallback_holds_hint": 3, "coordinator_times_out": 3},
         not_found=("hint_handed_off",),
     ),
@@ -232,6 +295,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dvv, one client: two blind puts become siblings, a get returns both and a put with "
         "that context collapses them: every property holds, none vacuously",
         distinct_states=630,
+        transitions=1_899, depth=15,
         found={**_WRITE_READ, "siblings_stored": 4, "siblings_collapsed": 10},
     ),
     _entry(
@@ -241,6 +305,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "acknowledged write is discarded even without concurrency",
         {"acked_writes_durable": 7},
         distinct_states=616,
+        transitions=2_052, depth=8,
         found=_WRITE,
         not_found=("siblings_stored",),
     ),
@@ -252,6 +317,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dvv keeps both as siblings. Not one of the issue's expectations: a finding",
         {"acked_writes_durable": 7},
         distinct_states=469,
+        transitions=1_620, depth=8,
         found=_WRITE,
         not_found=("siblings_stored",),
     ),
@@ -261,6 +327,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "never learns it: convergence is violated",
         {"convergence": 2},
         distinct_states=79,
+        transitions=135, depth=5,
         found={**_WRITE, "coordinator_times_out": 3},
         not_found=("anti_entropy_repairs", "read_repair_repairs"),
     ),
@@ -271,6 +338,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "acknowledged write is gone (issue 10: durability that can fail)",
         {"acked_writes_durable": 4},
         distinct_states=607,
+        transitions=2_064, depth=8,
         found={"put_acknowledged": 1, "converged_after_a_write": 3,
                "disk_lost_holding_data": 2},
     ),
@@ -279,6 +347,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same with W = 2: the put is on two disks before it is acknowledged, and one "
         "disk loss cannot lose it",
         distinct_states=1_909,
+        transitions=7_239, depth=9,
         found={**_WRITE, "disk_lost_holding_data": 2, "new_actor_writes": 3},
     ),
     _entry(
@@ -289,6 +358,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "drops v1, the last copy (the coordinator's went with its disk)",
         {"acked_writes_durable": 11, "convergence": 10},
         distinct_states=6_911,
+        transitions=33_147, depth=15,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
         not_found=("new_actor_writes",),
     ),
@@ -297,6 +367,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same with an actor per storage lifetime (the default): the node's new dots are "
         "(n3~1, k), which no replica has seen; nothing is lost",
         distinct_states=9_877,
+        transitions=48_527, depth=15,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2,
                "new_actor_writes": 3},
     ),
@@ -306,6 +377,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "flushed, and the naive actor re-issues a dot",
         {"acked_writes_durable": 11, "convergence": 10},
         distinct_states=8_640,
+        transitions=41_599, depth=15,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
         not_found=("new_actor_writes",),
     ),
@@ -314,6 +386,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same with actor epochs: every restart of a buffered node mints under a new "
         "actor; nothing is lost",
         distinct_states=11_606,
+        transitions=56_979, depth=15,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2,
                "new_actor_writes": 3},
     ),
@@ -324,6 +397,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "acknowledged and loses to v1 everywhere (Jepsen's Cassandra/Riak lww findings)",
         {"acked_writes_durable": 10},
         distinct_states=1_861,
+        transitions=7_111, depth=11,
         found={**_WRITE_READ, "write_after_read": 7},
         not_found=("siblings_stored",),
     ),
@@ -332,6 +406,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same with the hybrid logical clock (the default): v2's stamp exceeds its "
         "context's, so the read-then-write wins whatever the skew",
         distinct_states=1_955,
+        transitions=7_587, depth=11,
         found={**_WRITE_READ, "write_after_read": 7},
         not_found=("siblings_stored",),
     ),
@@ -342,6 +417,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dominates v1, and replicas keep both as (false) siblings that a get returns",
         {"no_false_concurrency": 10, "sibling_bound": 5},
         distinct_states=3_493,
+        transitions=13_996, depth=14,
         found={**_WRITE_READ, "siblings_stored": 2, "get_returns_siblings": 7,
                "write_after_read": 5, "clock_truncated": 5},
     ),
@@ -350,6 +426,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same without truncation (the default): v2's clock dominates v1's; the only "
         "siblings are truly concurrent writes",
         distinct_states=3_453,
+        transitions=13_868, depth=14,
         found={**_WRITE_READ, "siblings_stored": 2, "get_returns_siblings": 7,
                "write_after_read": 5},
         not_found=("clock_truncated",),
@@ -361,6 +438,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dominates the version it read: a replica keeps both as siblings",
         {"sibling_bound": 7},
         distinct_states=2_261,
+        transitions=9_249, depth=11,
         found={**_WRITE_READ, "siblings_stored": 7, "write_after_read": 7,
                "clock_truncated": 7},
     ),
@@ -369,6 +447,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same without truncation (the default): the read-then-write supersedes what it "
         "read",
         distinct_states=1_955,
+        transitions=7_587, depth=11,
         found={**_WRITE_READ, "write_after_read": 7},
         not_found=("siblings_stored", "clock_truncated"),
     ),
@@ -380,6 +459,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "(read repair is asynchronous)",
         {"monotonic_reads": 10},
         distinct_states=26_714,
+        transitions=104_228, depth=13,
         found={**_WRITE_READ, "read_after_read": 9, "coordinator_times_out": 3,
                "read_repair_repairs": 7},
     ),
@@ -388,6 +468,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same with R = N = 3: every get reads every replica, whose stores only grow; "
         "reads are monotonic",
         distinct_states=33_336,
+        transitions=130_916, depth=18,
         found={"put_acknowledged": 3, "converged_after_a_write": 4,
                "read_after_acknowledged_write": 8, "read_after_read": 13,
                "coordinator_times_out": 3, "read_repair_repairs": 9},
@@ -401,6 +482,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "with it again without anti-entropy",
         {"no_resurrection": 13, "convergence": 11},
         distinct_states=128_103,
+        transitions=521_805, depth=17,
         found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 10},
     ),
@@ -410,6 +492,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "replica, up or down, holds a version an acknowledged delete covers and nothing "
         "about the key is in flight: nothing deleted comes back",
         distinct_states=12_837,
+        transitions=41_424, depth=17,
         found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 12},
     ),
@@ -421,6 +504,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "anti-entropy, no get left to repair it)",
         {"convergence": 8},
         distinct_states=52_757,
+        transitions=200_622, depth=18,
         found={**_WRITE_READ, "read_after_read": 9, "read_repair_repairs": 7,
                "coordinator_times_out": 3, "delete_acknowledged": 9, "read_after_delete": 12,
                "tombstone_reaped": 12},
@@ -432,6 +516,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "its tombstone, and no acknowledged write the delete did not cover is lost (a "
         "node that reaped its copy mints its next put under a new actor: kv679)",
         distinct_states=15_155,
+        transitions=33_580, depth=25,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "siblings_stored": 2,
                "get_returns_siblings": 7, "delete_acknowledged": 9, "tombstone_reaped": 10,
@@ -462,6 +547,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "(convergence violated)",
         {"read_your_writes": 8, "convergence": 4},
         distinct_states=31_428,
+        transitions=167_392, depth=18,
         found={**_WRITE_READ, "read_repair_repairs": 7, "coordinator_times_out": 4,
                "range_transferred": 5, "change_completed": 5, "joined_node_coordinates": 2},
     ),
@@ -472,6 +558,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "completed, then by joint quorums until every member settled: every property "
         "holds",
         distinct_states=38_007,
+        transitions=211_856, depth=26,
         found={**_WRITE_READ, "read_repair_repairs": 7, "range_transferred": 7,
                "change_completed": 11, "joined_node_coordinates": 8},
     ),
@@ -482,6 +569,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "node that takes its place and empties its copy once the change settled: every "
         "property holds",
         distinct_states=140_080,
+        transitions=787_352, depth=26,
         found={**_WRITE_READ, "read_repair_repairs": 7, "range_transferred": 7,
                "change_completed": 6},
         not_found=("joined_node_coordinates",),
@@ -497,6 +585,7 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
         "hint survives the crash and the lost message, hinted handoff and anti-entropy "
         "bring the replicas together: every property holds",
         distinct_states=2_214_573,
+        transitions=14_353_481, depth=21,
         found={**_WRITE, "siblings_stored": 2, "fallback_holds_hint": 3,
                "hint_handed_off": 7, "coordinator_times_out": 3, "anti_entropy_repairs": 2},
     ),    _entry(

@@ -263,10 +263,11 @@ def main_cluster(argv: list[str]) -> int:
     return {"up": _up, "status": _status, "down": _down}[args.command](args)
 
 
-def _one_node(prog: str, argv: list[str], *, running: bool,
+def _one_node(prog: str, argv: list[str], *, running: bool | None,
               ) -> tuple[Path, dict[str, Any], str, dict[str, Any] | None] | int:
     """(directory, state, node, its entry) of ``join``/``leave``; or the exit status
-    after a one-line error (no cluster; the node running or not, against ``running``)."""
+    after a one-line error (no cluster; the node running or not, against ``running``
+    unless None)."""
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("node", help="the node's name")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
@@ -276,7 +277,7 @@ def _one_node(prog: str, argv: list[str], *, running: bool,
     problem = None
     if not (args.dir / "cluster.toml").exists():
         problem = f"no cluster in {args.dir} (run `vdynamo cluster up` first)"
-    elif _ours(args.dir, entry and entry["pid"]) != running:
+    elif running is not None and _ours(args.dir, entry and entry["pid"]) != running:
         problem = f"{args.node} is {'not ' if running else 'already '}running in {args.dir}"
     if problem is not None:
         print(f"{prog}: {problem}", file=sys.stderr)
@@ -307,14 +308,42 @@ def main_join(argv: list[str]) -> int:
     return 0
 
 
+def _members_say(state: dict[str, Any], name: str) -> str | None:
+    """``name``'s status (``"left"``, ``"leaving"``, ...) in the view of the first
+    other node of ``state`` whose ``GET /status`` answers; None if none answers."""
+    for other, entry in state["nodes"].items():
+        if other == name or entry.get("left"):
+            continue
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
+                                        timeout=1.0) as answer:
+                members: dict[str, Any] = json.loads(answer.read())["membership"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        member = members.get(name)
+        return str(member["status"]) if isinstance(member, dict) else "absent"
+    return None
+
+
 def main_leave(argv: list[str]) -> int:
-    """``vdynamo leave NODE [--dir D]``: the node hands its ranges over and stops."""
-    found = _one_node("vdynamo leave", argv, running=True)
+    """``vdynamo leave NODE [--dir D]``: the node hands its ranges over and stops.
+
+    Reports "left" (exit 0, and ``cluster up`` no longer starts it) only once the
+    process is gone and another member's ``GET /status`` shows the node ``left``
+    (it announced its change's settlement). A node that exits before that (killed
+    or crashed mid-transfer) is still ``leaving`` for the others (hints for it are
+    kept, quorums stay joint): exit 1 with what happened and how to finish (``cluster
+    up`` restarts it, it resumes its handover; then ``leave`` again)."""
+    found = _one_node("vdynamo leave", argv, running=None)
     if isinstance(found, int):
         return found
     directory, state, name, entry = found
-    assert entry is not None
-    os.kill(entry["pid"], signal.SIGUSR1)
+    running = entry is not None and _ours(directory, entry["pid"])
+    if entry is None or not (running or entry.get("leaving")):
+        print(f"vdynamo leave: {name} is not running in {directory}", file=sys.stderr)
+        return 1
+    if running:  # (else: restarted to finish an interrupted leave, and exited since)
+        os.kill(entry["pid"], signal.SIGUSR1)
     deadline = time.monotonic() + 120.0
     while _ours(directory, entry["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -322,8 +351,23 @@ def main_leave(argv: list[str]) -> int:
         print(f"vdynamo leave: {name} is still handing its ranges over after 120 s",
               file=sys.stderr)
         return 1
-    entry["left"] = True
     entry["pid"] = None
+    seen = _members_say(state, name)
+    deadline = time.monotonic() + _STOP_TIMEOUT_S
+    while seen not in ("left", "absent", None) and time.monotonic() < deadline:
+        time.sleep(0.2)  # the last gossip rounds of its settlement may be in flight
+        seen = _members_say(state, name)
+    if seen not in ("left", "absent"):
+        entry["leaving"] = True
+        _write_state(directory, state)
+        view = "no other node answers" if seen is None else f"the others see it {seen}"
+        print(f"vdynamo leave: {name} exited before it finished leaving ({view}); "
+              f"its handover is not complete. Run `vdynamo cluster up --dir {directory}` "
+              f"(it restarts {name}, which resumes its handover), then `vdynamo leave "
+              f"{name} --dir {directory}` again", file=sys.stderr)
+        return 1
+    entry.pop("leaving", None)
+    entry["left"] = True
     _write_state(directory, state)
     print(f"{name} left")
     return 0

@@ -8,8 +8,9 @@ cluster in ``--dir`` (default ``./vdynamo-cluster``, see ``vdynamo cluster up``)
 values base64) and then ``context: C``; it exits 1 when the key has no value.
 ``put`` and ``delete`` print the new context (a delete writes a tombstone: a
 later ``get`` prints no value and this context; without ``--context`` the
-delete is blind, concurrent with every stored version, which stay). Errors
-print one line and exit 1.
+node reads the key first and deletes what it read, as Riak does: a key with no
+value is left as it is and the read's context is printed). Errors print one
+line and exit 1.
 """
 
 from __future__ import annotations
@@ -97,14 +98,16 @@ def main_put(argv: list[str]) -> int:
 
 
 def main_delete(argv: list[str]) -> int:
-    """``vdynamo delete KEY [--context C] [--w W]``."""
+    """``vdynamo delete KEY [--context C] [--w W] [--r R]``."""
     parser = _parser("vdynamo delete")
     parser.add_argument("--context", help="the context of a get: what the delete covers "
-                                          "(none: a blind delete)")
+                                          "(none: read the key first and delete what is there)")
     parser.add_argument("--w", type=int, help="write quorum for this request")
+    parser.add_argument("--r", type=int, help="read quorum of the read made when no "
+                                              "--context is given")
     args = parser.parse_args(argv)
     context = _request("vdynamo delete", args, lambda client: client.delete(
-        args.key, context=args.context, w=args.w))
+        args.key, context=args.context, w=args.w, r=args.r))
     if context is None:
         return 1
     print(f"context: {context}")

@@ -58,6 +58,28 @@ def test_delete_answers_not_found_with_a_context_a_later_put_supersedes(clock: s
     assert set(map(tuple, filter(None, _stored(cluster, b"k").values()))) == {(b"v2",)}
 
 
+@pytest.mark.parametrize("clock", CLOCKS)
+def test_a_delete_without_a_context_reads_first_and_deletes_what_it_read(clock: str) -> None:
+    """Client.delete(key) with no context reads the key and deletes what it read (as
+    the HTTP API and riak_kv_delete:delete/8 do): a blind tombstone would be
+    concurrent with v1 and delete nothing (the reviewer's finding, session 6)."""
+    cluster = _cluster(clock=clock, delete_mode="keep")
+    client = cluster.client("n1", client_id="alice")
+    client.put(b"k", b"v1")
+    cluster.run_until_quiet()
+    done = client.delete(b"k")
+    cluster.run_until_quiet()
+    gone = client.get(b"k", r=3)
+    assert gone.values == []
+    assert set(map(tuple, filter(None, _stored(cluster, b"k").values()))) == {(TOMBSTONE,)}
+    assert done.context != b""
+    # A key with no value: nothing is written, the answer carries the read's context.
+    nothing = client.delete(b"never")
+    cluster.run_until_quiet()
+    assert set(_stored(cluster, b"never").values()) == {None}
+    assert nothing.context == client.get(b"never").context
+
+
 @pytest.mark.parametrize("clock", ("dvv", "client-vclock"))
 def test_a_put_concurrent_with_a_delete_survives_as_a_sibling(clock: str) -> None:
     cluster = _cluster(clock=clock)
@@ -273,8 +295,11 @@ def test_a_reap_removes_exactly_the_tombstone_decided_on() -> None:
     tombstone = node.storage.read(b"k")
     assert tombstone is not None
     node.config = node.reaper.config = node.config.replace(delete_mode="safe")
-    client.delete(b"k", context=b"")  # a second, concurrent tombstone: a newer record
+    # a second, concurrent (blind) tombstone: a newer record (submit_delete is the raw
+    # request; Client.delete without a context would read first)
+    blind = client.submit_delete(b"k", b"")
     cluster.run_until_quiet()
+    assert blind.done and blind.error is None
     assert node.storage.read(b"k") != tombstone
     persist(node.storage.engine, node.receive(cluster.now, other, Reap(b"k", tombstone)))
     assert node.record(b"k") is not None

@@ -18,11 +18,14 @@ rule before.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from impl import SimulatedCluster
+from impl import node as node_module
 from impl.versions import context_clock
-from tests.refinement.mutations import TEST_KILLED
+from tests.refinement.mutations import TEST_KILLED, _mutant
 
 
 def _lost_after_let_go(join_handover: str) -> tuple[list[bytes], bool]:
@@ -70,3 +73,33 @@ def test_a_put_through_an_old_owner_after_its_let_go_is_not_lost(
         values, renewed = _lost_after_let_go(join_handover)
         assert renewed
         assert values == [b"v1", b"v2"]  # concurrent blind put: a sibling, kept
+
+
+# -- a second let-go of the same key (review 2's B5, the implementation's side) -----
+# The reaper asks whether the copy carries a counter of the actor the node mints the
+# key under now (``Node.key_actor``), not of its lifetime's actor: after a first
+# let-go the node mints the key under ``A.1``, and a copy made since carries only
+# that actor's counters. The mutant hands the reaper the lifetime's actor: the second
+# let-go begins no epoch, and the node would mint ``A.1:1`` again (kv679).
+_LIFETIME_ACTOR = _mutant(node_module.Node, "__init__",
+                          "self.replica, self.key_actor, self._renew_actor",
+                          "self.replica, lambda key: self.actor, self._renew_actor")
+
+
+@pytest.mark.parametrize("mutant", [False, True])
+def test_a_second_let_go_of_a_key_begins_another_epoch(mutant: bool) -> None:
+    with _LIFETIME_ACTOR() if mutant else contextlib.nullcontext():
+        cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, anti_entropy=False)
+        key = b"k"
+        node = cluster.node(cluster.node("n1").preference_list(key)[0])
+        actors = []
+        for value in (b"v1", b"v2"):
+            cluster.client(node.name).put(key, value)  # blind: the node's own copy only
+            cluster.run_until_quiet()
+            assert context_clock(node.record(key)).counter(node.key_actor(key)) == 1
+            node.reaper.let_go(key)
+            cluster.run_until_quiet()
+            assert node.record(key) is None
+            actors.append(node.key_actor(key))
+    assert actors[0] == f"{node.actor}.1"
+    assert actors[1] == (f"{node.actor}.1" if mutant else f"{node.actor}.2")

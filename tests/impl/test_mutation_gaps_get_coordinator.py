@@ -5,15 +5,17 @@ get there (its reap included)."""
 
 from __future__ import annotations
 
-from impl.effects import Effect, Reply, Send, SetTimer
+from impl.context import decode_context
+from impl.effects import CancelTimer, Effect, GetResult, Reply, Send, SetTimer
 from impl.errors import QuorumError
-from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
+from impl.forwarding import ReplyTo
+from impl.messages import GetRequest, PutRequest, ReplicaGet, ReplicaGetReply
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import GetTimeout, ReapTombstone
 from impl.versions import TOMBSTONE, ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
-from tests.impl.test_node_driver import make_config
+from tests.impl.test_node_driver import Driver, make_config
 
 KEY = b"k3"  # targets n1, n2, n3; fallbacks n4, n5 (then n4 alone with four nodes)
 
@@ -101,3 +103,58 @@ def test_the_periodic_timer_is_rearmed_a_replica_timeout_later_or_at_the_deadlin
     effects = node.fire(1.0, GetTimeout(op_id))  # at the deadline exactly: the get fails
     assert rearmed(effects) == []
     assert [type(e.error) for e in effects if isinstance(e, Reply)] == [QuorumError]
+
+
+def test_a_reply_from_a_node_not_asked_or_for_another_key_is_ignored() -> None:
+    node = Node("n1", make_config(5, n=3, r=3, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.client_request(1.0, GetRequest(7, KEY, None, "c1"))
+    (op_id,) = node.gets.coordinations
+    coordination = node.gets.coordinations[op_id]
+    assert coordination.used == {"n1", "n2", "n3"}
+    assert node.receive(1.1, "n5", ReplicaGetReply(op_id, KEY)) == []  # never asked
+    assert node.receive(1.1, "n2", ReplicaGetReply(op_id, b"other")) == []
+    assert set(coordination.replies) == {"n1"}
+    node.receive(1.2, "n2", ReplicaGetReply(op_id, KEY))
+    assert set(coordination.replies) == {"n1", "n2"}
+
+
+def test_a_get_answered_by_every_node_asked_cancels_its_timer() -> None:
+    node, op_id = _get(5, r=2)
+    node.receive(0.1, "n2", ReplicaGetReply(op_id, KEY))
+    effects = node.receive(0.2, "n3", ReplicaGetReply(op_id, KEY))
+    assert [e.timer for e in effects if isinstance(e, CancelTimer)] == [GetTimeout(op_id)]
+
+
+def test_a_coordinator_outside_the_top_n_counts_its_own_read() -> None:
+    node = Node("n4", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.gets.start(1.0, GetRequest(7, KEY, None, "c1"), ReplyTo(7))
+    (coordination,) = node.gets.coordinations.values()
+    assert coordination.used == {"n1", "n2", "n3", "n4"}
+    assert coordination.replies == {"n4": Record.empty(ClockMode.DVV)}
+
+
+def test_a_gets_context_holds_at_most_vclock_max_pairs_pairs() -> None:
+    config = make_config(3, n=3, r=3, w=1, vclock_threshold=1, vclock_max_pairs=1)
+    driver = Driver.start(config)
+    for at in ("n1", "n2"):  # two blind puts through two coordinators: two dots
+        assert driver.put(at, KEY, at.encode()).error is None
+    reply = driver.get("n3", KEY)
+    assert isinstance(reply.result, GetResult) and len(reply.result.values) == 2
+    clock = decode_context(reply.result.context, key=KEY, mode=ClockMode.DVV,
+                           secret=config.secret)
+    assert len(clock.pairs) == 1
+
+
+def test_a_get_answered_at_once_schedules_the_reap_of_its_tombstone_at_the_nodes_time() -> None:
+    """One node (N = R = 1): the get ends as it starts, with the safe rule's reap of
+    the tombstone it read, a grace period after the get's time."""
+    config = make_config(1, n=1, r=1, w=1)
+    driver = Driver.start(config)
+    driver.request("n1", PutRequest(1, KEY, b"", b"", None, "c1", 0, True))
+    driver.deliver_all()
+    effects = driver.nodes["n1"].client_request(5.0, GetRequest(2, KEY, None, "c1"))
+    reaps = [e.at for e in effects
+             if isinstance(e, SetTimer) and isinstance(e.timer, ReapTombstone)]
+    assert reaps == [5.0 + config.tombstone_grace_s]

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import math
 
-from impl.effects import CancelTimer, Reply, Send, SetTimer
-from impl.errors import ErrorCode, QuorumError, StorageError
+import pytest
+
+from impl.context import decode_context
+from impl.effects import CancelTimer, Effect, PutResult, Reply, Send, SetTimer
+from impl.errors import BadMessageError, BadRequestError, ErrorCode, QuorumError, StorageError
+from impl.forwarding import ReplyTo
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
+from impl.put_coordinator import PutCoordination, ack_counts, put_quorum_reached
 from impl.storage.memory import MemoryStorage
-from impl.timers import PutTimeout
-from tests.impl.test_node_driver import make_config
+from impl.timers import PutTimeout, ReapTombstone
+from impl.versions import ACTOR_META, ClockMode
+from spec import dvv
+from tests.impl.test_node_driver import Driver, make_config
 
 KEY = b"cart"
 
@@ -126,3 +133,137 @@ def test_the_periodic_timer_is_rearmed_a_replica_timeout_later_or_at_the_deadlin
     assert _rearmed(effects) == []
     assert [type(e.error) for e in effects if isinstance(e, Reply)] == [QuorumError]
     assert node.puts.coordinations == {}
+
+
+def _coordination(**fields: object) -> PutCoordination:
+    coordination = PutCoordination(1, KEY, b"", b"", 2, ("a", "b", "c"), ("d", "e"),
+                                   ReplyTo(7), 10.0)
+    for name, value in fields.items():
+        setattr(coordination, name, value)
+    return coordination
+
+
+def test_an_ack_without_a_hint_counts_only_for_a_target_it_was_sent_to() -> None:
+    coordination = _coordination(used={"a", "d"}, hints_sent={"d": "b"})
+    assert ack_counts(coordination, "a", "") == "a"
+    assert ack_counts(coordination, "b", "") is None  # a target never sent the write
+    assert ack_counts(coordination, "d", "") is None  # a fallback acking without its hint
+
+
+def test_a_hinted_ack_counts_for_the_intended_node_of_exactly_that_hint() -> None:
+    coordination = _coordination(used={"a", "d"}, hints_sent={"d": "b"})
+    assert ack_counts(coordination, "d", "b") == "b"
+    assert ack_counts(coordination, "d", "c") is None
+    assert ack_counts(coordination, "e", "b") is None  # never sent a hint
+
+
+def test_an_ack_that_counts_for_no_target_is_refused_naming_the_put() -> None:
+    node = _node()
+    node.client_request(1.0, PutRequest(7, KEY, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    with pytest.raises(BadMessageError,
+                       match=rf"^ack for put {op_id} that counts for no target$"):
+        node.puts.on_ack(1.5, "n9", ReplicaPutAck(op_id, KEY))
+
+
+def test_a_put_making_more_than_max_siblings_is_refused_and_stores_nothing() -> None:
+    driver = Driver.start(make_config(3, n=3, r=1, w=3, max_siblings=2))
+    for value in (b"a", b"b"):  # two blind puts: two siblings
+        assert driver.put("n1", KEY, value).error is None
+    record = driver.nodes["n1"].record(KEY)
+    reply = driver.put("n1", KEY, b"c")
+    assert isinstance(reply.error, BadRequestError)
+    assert str(reply.error) == "key has more than 2 siblings: read and reconcile them first"
+    assert all(node.record(KEY) == record for node in driver.nodes.values())
+    assert driver.nodes["n1"].puts.coordinations == {}
+
+
+def test_a_put_quorum_in_a_membership_change_needs_exactly_w_in_each_group() -> None:
+    coordination = _coordination(groups=(("a", "b", "c"), ("b", "c", "d")), acks={"b", "c"})
+    assert put_quorum_reached(coordination)  # W=2 in each group, exactly
+    coordination.acks = {"a", "b"}
+    assert not put_quorum_reached(coordination)  # 1 of the new top N
+    coordination.groups, coordination.acks = (), {"a", "d"}
+    assert put_quorum_reached(coordination)
+    coordination.acks = {"a"}
+    assert not put_quorum_reached(coordination)
+
+
+def test_a_put_mints_its_dot_under_the_nodes_lifetime_actor_not_its_name() -> None:
+    driver = Driver.start(make_config(3, n=3, r=2, w=3))
+    assert driver.put("n1", KEY, b"milk").error is None
+    actor = driver.storages["n1"].get_meta(ACTOR_META)
+    assert actor is not None and actor.decode().startswith("n1~")
+    for node in driver.nodes.values():
+        record = node.record(KEY)
+        assert record is not None and dvv.ids(record.dvvset) == (actor.decode(),)
+
+
+def test_a_client_vclock_put_counts_past_the_clients_own_counter() -> None:
+    driver = Driver.start(make_config(3, n=3, r=2, w=3, clock="client-vclock"))
+    driver.request("n1", PutRequest(1, KEY, b"milk", b"", None, "alice", 5))
+    driver.deliver_all()
+    assert driver.replies[1].error is None
+    record = driver.nodes["n1"].record(KEY)
+    assert record is not None
+    assert [s.clock.pairs for s in record.siblings] == [(("alice", 6),)]
+
+
+def _reap_timers(effects: list[Effect]) -> list[SetTimer]:
+    return [e for e in effects if isinstance(e, SetTimer) and isinstance(e.timer, ReapTombstone)]
+
+
+def test_only_a_delete_acknowledged_by_every_target_schedules_a_reap() -> None:
+    for delete in (False, True):
+        node = _node()  # N=3, W=3, delete_mode "safe"
+        request = PutRequest(7, KEY, b"" if delete else b"milk", b"", None, "c1", 0, delete)
+        effects = node.client_request(1.0, request)
+        (op_id,) = node.puts.coordinations
+        effects += node.receive(1.1, "n2", ReplicaPutAck(op_id, KEY))
+        effects += node.receive(1.2, "n3", ReplicaPutAck(op_id, KEY))
+        assert len(_reap_timers(effects)) == int(delete)
+
+
+def test_a_coordinator_outside_the_top_n_stands_in_for_the_last_target_with_a_hint() -> None:
+    node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if "n1" not in node.preference_list(k)[:3])
+    targets = node.preference_list(key)[:3]
+    effects = node.puts.start(1.0, PutRequest(7, key, b"milk", b"", None, "c1"), ReplyTo(7))
+    (coordination,) = node.puts.coordinations.values()
+    assert coordination.sent_to == {targets[0]: targets[0], targets[1]: targets[1],
+                                    targets[2]: "n1"}
+    assert coordination.hints_sent == {"n1": targets[2]}
+    assert coordination.used == {"n1", targets[0], targets[1]}
+    assert coordination.acks == {targets[2]}
+    assert sorted(e.dest for e in effects if isinstance(e, Send)) == sorted(targets[:2])
+
+
+def test_a_delete_acknowledged_at_once_is_reaped_at_once_in_immediate_mode() -> None:
+    node = Node("n1", make_config(3, n=3, r=1, w=1, delete_mode="immediate"),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    effects = node.client_request(2.0, PutRequest(7, KEY, b"", b"", None, "c1", 0, True))
+    assert [e.at for e in _reap_timers(effects)] == [2.0]
+
+
+def test_a_put_acknowledged_by_every_target_cancels_its_timer() -> None:
+    node = _node()  # N=3, W=3
+    node.client_request(1.0, PutRequest(7, KEY, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.receive(1.1, "n2", ReplicaPutAck(op_id, KEY))
+    effects = node.receive(1.2, "n3", ReplicaPutAck(op_id, KEY))
+    assert _put_timeouts(effects) == [PutTimeout(op_id)]
+
+
+def test_a_puts_context_holds_at_most_vclock_max_pairs_pairs() -> None:
+    config = make_config(3, n=3, r=1, w=1, vclock_threshold=1, vclock_max_pairs=1)
+    driver = Driver.start(config)
+    for at in ("n1", "n2"):  # two blind puts through two coordinators: two dots
+        assert driver.put(at, KEY, at.encode()).error is None
+    reply = driver.put("n3", KEY, b"c")
+    assert isinstance(reply.result, PutResult)
+    clock = decode_context(reply.result.context, key=KEY, mode=ClockMode.DVV,
+                           secret=config.secret)
+    assert len(clock.pairs) == 1

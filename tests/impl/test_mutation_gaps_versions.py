@@ -3,17 +3,31 @@
 
 from __future__ import annotations
 
+import hashlib
+
+import pytest
+
+from impl.errors import InvalidValueError
 from impl.records import Truncation
+from impl.storage.memory import MemoryStorage
 from impl.versions import (
+    ACTOR_META,
+    KEY_EPOCH_META,
+    LIFETIMES_META,
     LWW_ACTOR,
     LWW_TICK_S,
+    STORAGE_ID_META,
     ClockMode,
     Record,
     Sibling,
     apply_put,
     context_clock,
+    key_actor,
+    lifetime_actor,
     lww_version,
     merge,
+    renew_key_actor,
+    replicated_part,
     truncate_new_clock,
 )
 from spec.vclock import VClock
@@ -59,3 +73,152 @@ def test_a_merge_keeps_the_truncation_policy_either_side_carries() -> None:
     assert (kept.truncation, plain.truncation) == (policy, None)
     assert merge(kept, plain).truncation == policy
     assert merge(plain, kept).truncation == policy
+
+
+def test_key_epochs_count_up_per_key_within_one_storage_lifetime() -> None:
+    """``renew_key_actor`` begins epoch 1, 2, ... of one key of one lifetime; the
+    table entry says which lifetime it belongs to, and an entry of an earlier
+    lifetime counts as none (the new lifetime starts again at its bare actor)."""
+    storage = MemoryStorage("always")
+    assert key_actor(storage, "n1~aaa", b"k") == "n1~aaa"
+    assert renew_key_actor(storage, "n1~aaa", b"k") == "n1~aaa.1"
+    assert renew_key_actor(storage, "n1~aaa", b"k") == "n1~aaa.2"
+    assert key_actor(storage, "n1~aaa", b"k") == "n1~aaa.2"
+    assert storage.get_meta(KEY_EPOCH_META + b"k".hex()) == b"2 n1~aaa"
+    assert key_actor(storage, "n1~aaa", b"other") == "n1~aaa"
+    assert key_actor(storage, "n1~bbb", b"k") == "n1~bbb"
+    assert renew_key_actor(storage, "n1~bbb", b"k") == "n1~bbb.1"
+    assert storage.get_meta(KEY_EPOCH_META + b"k".hex()) == b"1 n1~bbb"
+
+
+def _expected_actor(name: str, seed: int, now: float, lifetimes: int, entropy: bytes = b"",
+                    prefix: str | None = None) -> str:
+    """The documented id: ``name~`` and 12 hex digits of the SHA-256 of ``repr((name,
+    seed, float(now), lifetimes))`` and the store's id, computed here independently."""
+    digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
+                            + entropy).hexdigest()[:12]
+    return f"{name if prefix is None else prefix}~{digest}"
+
+
+def test_a_lifetime_actor_is_the_documented_digest_persisted_and_flushed() -> None:
+    storage = MemoryStorage("buffered")
+    storage.set_meta(STORAGE_ID_META, b"disk-7")
+    actor = lifetime_actor(storage, "n1", seed=3, now=2)
+    assert actor == _expected_actor("n1", 3, 2.0, 1, b"disk-7")
+    assert storage.get_meta(ACTOR_META) == actor.encode("utf-8")
+    assert storage.get_meta(LIFETIMES_META) == b"1"
+    assert storage.pending == 0  # flushed before it is returned
+    # a buffered store starts a new lifetime at each start: the count goes on
+    again = lifetime_actor(storage, "n1", seed=3, now=2)
+    assert again == _expected_actor("n1", 3, 2.0, 2, b"disk-7") != actor
+    assert storage.get_meta(LIFETIMES_META) == b"2"
+    assert storage.get_meta(ACTOR_META) == again.encode("utf-8")
+
+
+def test_a_durable_store_keeps_its_actor_and_its_count() -> None:
+    storage = MemoryStorage("always")
+    actor = lifetime_actor(storage, "n1", seed=3, now=2.0)
+    assert actor == _expected_actor("n1", 3, 2.0, 1)
+    assert lifetime_actor(storage, "n1", seed=4, now=9.0) == actor
+    assert storage.get_meta(LIFETIMES_META) == b"1"
+    assert lifetime_actor(storage, "n1", seed=3, now=2.0, epochs=False) == "n1"
+
+
+def test_a_name_is_kept_in_the_actor_up_to_242_bytes_then_replaced_by_its_digest() -> None:
+    fits = "a" * 242  # 242 + "~" + 12 hex digits = 255 bytes
+    assert lifetime_actor(MemoryStorage(), fits, seed=0, now=0.0) == \
+        _expected_actor(fits, 0, 0.0, 1)
+    long = "a" * 243
+    digest = hashlib.sha256(long.encode("utf-8")).hexdigest()[:32]
+    assert lifetime_actor(MemoryStorage(), long, seed=0, now=0.0) == \
+        _expected_actor(long, 0, 0.0, 1, prefix=digest)
+    wide = "\u00e9" * 122  # 244 bytes of UTF-8 in 122 characters
+    assert lifetime_actor(MemoryStorage(), wide, seed=0, now=0.0).startswith(
+        hashlib.sha256(wide.encode("utf-8")).hexdigest()[:32] + "~")
+
+
+def test_the_replicated_part_of_a_vclock_put_is_the_new_version_with_the_policy() -> None:
+    policy = Truncation(threshold=2, max_pairs=3)
+    mode = ClockMode.SERVER_VCLOCK
+    before = apply_put(Record.empty(mode), VClock(), b"a", coordinator="A", client_id="c",
+                       now=1.0, truncation=policy)
+    after = apply_put(before, VClock(), b"b", coordinator="B", client_id="c", now=2.0,
+                      truncation=policy)
+    (new,) = (s for s in after.siblings if s not in before.siblings)
+    part = replicated_part(before, after)
+    assert part == Record(mode, (new,), truncation=policy)
+    assert part.truncation == policy  # a replica's merge keeps truncating
+
+
+def test_a_put_whose_new_version_truncation_reconciles_away_sends_the_whole_record() -> None:
+    """Truncation to one pair drops the new version's pair (a tie on time, broken by
+    node id) and with it the new version, dominated then by the stored one: nothing
+    new, so the coordinator sends its record rather than an empty one."""
+    policy = Truncation(threshold=1, max_pairs=1)
+    mode = ClockMode.SERVER_VCLOCK
+    stored = Record(mode, (Sibling(b"old", VClock.of({"b": 1}, {"b": 5.0}), 5.0, "B"),),
+                    truncation=policy)
+    after = apply_put(stored, VClock(), b"new", coordinator="a", client_id="c", now=5.0,
+                      truncation=policy)
+    assert after.siblings == stored.siblings
+    assert replicated_part(stored, after) is after
+
+
+class _MetaOnly:
+    """A storage view with meta entries and flush but no ``fsync`` attribute."""
+
+    def __init__(self) -> None:
+        self.meta: dict[str, bytes] = {}
+        self.flushes = 0
+
+    def get_meta(self, name: str) -> bytes | None:
+        return self.meta.get(name)
+
+    def set_meta(self, name: str, value: bytes) -> None:
+        self.meta[name] = value
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def test_a_storage_that_names_no_fsync_policy_is_taken_as_durable() -> None:
+    storage = _MetaOnly()
+    actor = lifetime_actor(storage, "n1", seed=1, now=0.0)  # type: ignore[arg-type]
+    assert actor == _expected_actor("n1", 1, 0.0, 1) and storage.flushes == 1
+    assert lifetime_actor(storage, "n1", seed=2, now=1.0) == actor  # type: ignore[arg-type]
+    assert storage.meta[LIFETIMES_META] == b"1" and storage.flushes == 1
+
+
+def test_a_server_vclock_put_counts_past_the_contexts_entry_of_its_actor() -> None:
+    """A coordinator that does not hold the key (or lost it) still makes a clock that
+    supersedes the context: its entry is one more than the context's."""
+    record = apply_put(Record.empty(ClockMode.SERVER_VCLOCK), VClock.of({"A": 5, "B": 2}),
+                       b"v", coordinator="A", client_id="c", now=1.0)
+    (sibling,) = record.siblings
+    assert sibling.clock.pairs == (("A", 6), ("B", 2))
+
+
+def test_a_client_vclock_put_without_a_client_id_is_refused_word_for_word() -> None:
+    with pytest.raises(InvalidValueError,
+                       match=r"^client-vclock mode needs a client_id on every put$"):
+        apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"v", coordinator="A",
+                  client_id="", now=1.0)
+
+
+def test_a_per_put_truncated_version_names_its_coordinator_and_time() -> None:
+    policy = Truncation(threshold=1, max_pairs=1)
+    record = apply_put(Record.empty(ClockMode.SERVER_VCLOCK), VClock.of({"B": 2}), b"v",
+                       coordinator="A", client_id="c", now=3.0, actor="A~1",
+                       truncation=policy, per_put=True)
+    (sibling,) = record.siblings
+    assert (sibling.value, sibling.stamp, sibling.writer) == (b"v", 3.0, "A")
+    assert sibling.clock.pairs == (("A~1", 1),) and record.truncation is None
+
+
+def test_a_put_keeps_the_policy_its_stored_record_carries() -> None:
+    policy = Truncation(threshold=2, max_pairs=3)
+    mode = ClockMode.SERVER_VCLOCK
+    stored = apply_put(Record.empty(mode), VClock(), b"a", coordinator="A", client_id="c",
+                       now=1.0, truncation=policy)
+    again = apply_put(stored, VClock(), b"b", coordinator="B", client_id="c", now=2.0)
+    assert again.truncation == policy

@@ -20,11 +20,11 @@ from typing import Any
 
 import pytest
 
-from impl import SimulatedCluster, reaping
+from impl import DynamoError, SimulatedCluster, reaping
 from impl.gossip import Gossiper
 from impl.membership import MemberStatus
 from impl.node import Node
-from impl.versions import TOMBSTONE, is_tombstone_only, values
+from impl.versions import TOMBSTONE, Record, is_tombstone_only, values
 
 
 def _cluster(**options: Any) -> SimulatedCluster:
@@ -147,7 +147,11 @@ def _left_while_a_fallback_has_not_heard(seed: int) -> tuple[list[tuple[bytes, s
     read repair off: only the handoff moves data). Returns the (key, top-N node)
     pairs lacking the key, and the hint deliveries n2 refused."""
     cluster, keys, holders = _n2_down_while_written(seed)
-    f = min(holders)
+    # a fallback that is none of n2's new owners: strategy 3 hands n2's partitions
+    # out when it announces its leave, and n2 cannot leave while cut off from one
+    # (before, they went out only at ``left``: f = min(holders))
+    f = {3: "n6", 6: "n3"}[seed]
+    assert f in holders
     cluster.partition({"n2"}, {f})
     cluster.restart("n2")
     cluster.leave("n2")
@@ -173,13 +177,17 @@ def test_a_node_that_left_refuses_a_hint_from_a_fallback_that_has_not_heard(
     hints (no ``HintAck``), ``f`` keeps them and, once it hears n2 left,
     re-addresses them to each key's current top N. The mutant (a node that left
     acknowledges a hint) makes ``f`` delete its hints: two (key, new owner) pairs
-    lack the version. (Pending ownership made review bug 2's own scenario, above,
-    announce ``left`` only after the fallbacks heard the leave, and it no longer
-    reaches this check.)"""
+    lacked the version while strategy 3 handed n2's partitions out only at ``left``
+    (n2's transfer to that ring then waited, and n2 kept the hints it took); since
+    they go out at the leave n2 hands them on and nothing is lost, so the mutant is
+    seen only as n2 taking the hints (no refusal). (Pending ownership made review
+    bug 2's own scenario, above, announce ``left`` only after the fallbacks heard
+    the leave, and it no longer reaches this check.)"""
     if mutant:
         monkeypatch.setattr(Node, "_refuse_if_left", lambda self, handler: handler)
     lacking, refused = _left_while_a_fallback_has_not_heard(seed=3)
-    assert (lacking != [], refused > 0) == ((True, False) if mutant else (False, True))
+    assert lacking == []
+    assert (refused > 0) == (not mutant)
 
 
 def test_a_leaving_node_hands_on_a_hint_delivered_after_its_transfer(
@@ -319,17 +327,24 @@ def _ignores_store(self: reaping.Reaper, key: bytes, view: bytes) -> bool:
     return not self.busy(key) and self.members()[1] == view
 
 
-@pytest.mark.parametrize("mutant", [None, "member-ignores-store"])
-def test_a_live_version_in_a_fallbacks_store_keeps_the_tombstone(
-        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Replica ``t`` is down through a get with r = N: the fallback ``d`` answers
-    for it and read repair writes v into ``d``'s store. ``t`` comes back, the
-    delete is acknowledged by all N, the grace period passes: ``d``'s store holds
-    v, a version the delete covers (the spec's reap guard 3), so the tombstone
-    stays. The mutant reaps."""
-    if mutant:
-        monkeypatch.setattr(reaping.Reaper, "_clean", _ignores_store)
-    cluster = _cluster(hinted_handoff=False, anti_entropy=False, tombstone_grace_s=1.0)
+def _keeps_dominated(self: reaping.Reaper, key: bytes, tombstone: Record,
+                     view: bytes) -> None:
+    """The mutant ``keeps-dominated`` (the code before the fix): a copy the asker's
+    tombstone dominates stays, and refuses every reap round (the storage leak)."""
+
+
+def _drops_undominated(self: reaping.Reaper, key: bytes, tombstone: Record,
+                       view: bytes) -> None:
+    """The mutant ``drops-undominated``: a node that is not a replica of the key lets
+    its copy go whatever the copy holds."""
+    if not self.replicates(key) and self.replica.storage.read(key) is not None:
+        self.let_go(key)
+
+
+def _read_repaired_fallback(cluster: SimulatedCluster) -> tuple[bytes, tuple[str, ...]]:
+    """Replica ``t`` is down through a get with r = N: the fallback ``d`` answers for
+    it and read repair writes v into ``d``'s store (no replica of the key: nothing
+    hands it off or reaps it). ``t`` comes back."""
     key = b"k"
     preference = cluster.node("n1").preference_list(key)
     a, _, t, d = preference[:4]
@@ -343,8 +358,66 @@ def test_a_live_version_in_a_fallbacks_store_keeps_the_tombstone(
     assert stored is not None and values(stored) == [b"v"]
     cluster.restart(t)
     cluster.run_for(2.0)
-    read = client.get(key, coordinator=a)
+    return key, preference
+
+
+@pytest.mark.parametrize("mutant", [None, "keeps-dominated"])
+def test_a_covered_version_in_a_fallbacks_store_goes_and_the_tombstone_is_reaped(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fallback ``d`` holds v by read repair; the delete (its context covers v)
+    is acknowledged by all N and the grace period passes. ``d``'s copy is dominated
+    by the asker's tombstone: asked, ``d`` (no replica of the key) lets it go and
+    answers clean, and every replica reaps; nothing comes back. (Before the fix, and
+    with the mutant, ``d``'s stale copy refused every round: the tombstone was never
+    reaped; the spec's reap guard 3 holds once the covered copy is gone.)"""
+    if mutant:
+        monkeypatch.setattr(reaping.Reaper, "_settle_dominated", _keeps_dominated)
+    cluster = _cluster(hinted_handoff=False, anti_entropy=False, tombstone_grace_s=1.0)
+    key, preference = _read_repaired_fallback(cluster)
+    client = cluster.client()
+    read = client.get(key, coordinator=preference[0])
+    client.delete(key, context=read.context, coordinator=preference[0], w=3)
+    cluster.run_for(10.0)
+    kept = [name for name in preference[:3] if cluster.node(name).record(key) is not None]
+    assert kept == (list(preference[:3]) if mutant else [])
+    assert (cluster.node(preference[3]).record(key) is None) is not bool(mutant)
+    assert client.get(key, r=3).values == []
+    cluster.run_until_quiet()
+    assert client.get(key, r=3).values == []
+
+
+@pytest.mark.parametrize("mutant", [None, "member-ignores-store", "drops-undominated"])
+def test_a_version_the_delete_does_not_cover_keeps_the_tombstone(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``d``, no replica of the key, coordinates a put of w while cut off from every
+    node (a strict quorum: no fallback, no hint; the put fails, and ``d`` keeps its
+    own record of w: :mod:`impl.put_coordinator`). The delete (its context from the
+    replicas) does not cover w: ``d`` keeps w and answers "not clean", so the
+    tombstone stays on all N. The mutants
+    reap (``member-ignores-store``: ``d``'s store is not looked at;
+    ``drops-undominated``: ``d`` lets go a copy the tombstone does not dominate)."""
+    if mutant == "member-ignores-store":
+        monkeypatch.setattr(reaping.Reaper, "_clean", _ignores_store)
+    elif mutant:
+        monkeypatch.setattr(reaping.Reaper, "_settle_dominated", _drops_undominated)
+    cluster = _cluster(hinted_handoff=False, anti_entropy=False, sloppy_quorum=False,
+                       tombstone_grace_s=1.0)
+    key = b"k"
+    preference = cluster.node("n1").preference_list(key)
+    a, d = preference[0], preference[3]
+    client = cluster.client()
+    client.put(key, b"v", coordinator=a, w=3)
+    cluster.run_until_quiet()
+    cluster.partition({d}, set(cluster.node_names) - {d})
+    with pytest.raises(DynamoError):
+        client.put(key, b"w", coordinator=d)
+    cluster.heal()
+    cluster.run_until_quiet()
+    read = client.get(key, coordinator=a, r=3)
+    assert read.values == [b"v"]  # w is on d alone
     client.delete(key, context=read.context, coordinator=a, w=3)
     cluster.run_for(10.0)
     kept = [name for name in preference[:3] if cluster.node(name).record(key) is not None]
     assert kept == ([] if mutant else list(preference[:3]))
+    held = cluster.node(d).record(key)
+    assert (held is not None and values(held) == [b"w"]) is (mutant != "drops-undominated")

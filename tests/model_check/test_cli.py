@@ -113,7 +113,8 @@ def _fake_suite(monkeypatch: pytest.MonkeyPatch, entries: list[types.SimpleNames
 def _entry(name: str, config: object, expected: dict[str, str],
            lengths: dict[str, int] | None = None) -> types.SimpleNamespace:
     return types.SimpleNamespace(name=name, config=config, expected=expected, note="",
-                                 pinned_length=(lengths or {}).get)
+                                 pinned_length=(lengths or {}).get, pinned_figures=dict,
+                                 figure_mismatches=lambda explored, names=None: [])
 
 
 def test_suite_table_and_exit_0_when_all_as_expected(

@@ -555,7 +555,11 @@ def joining_node_serves_before_transfer() -> Iterator[None]:
     def routing(self: Gossiper, view: Any, statuses: Any = None) -> Partitioning:
         return original(self, view, gossip_module.ROUTING)
 
-    with _patch(Gossiper, "_routing_partitioning", routing):
+    def serving(self: Gossiper, view: Any) -> Partitioning:
+        return original(self, view, gossip_module.ROUTING)
+
+    with _patch(Gossiper, "_routing_partitioning", routing), _patch(Gossiper, "_serving",
+                                                                    serving):
         yield
 
 
@@ -648,3 +652,84 @@ TEST_KILLED: dict[str, tuple[Mutant, str]] = {
         serve_does_not_wait_for_settlement,
         "tests/runtime/test_serve_settlement.py"),
 }
+
+
+# ---- issue 11, the third review: the reviewer's surviving hand mutants, exactly ----
+
+
+@contextlib.contextmanager
+def _source_mutant(owner: type, name: str, old: str, new: str) -> Iterator[None]:
+    """``owner.name`` recompiled from its own source with ``old`` (which must occur
+    there exactly once) replaced by ``new``: a reviewer's one-line hand mutant
+    (/work/wt/rev-findings/mutants/mutants_impl.py), applied in this process."""
+    import __future__
+
+    import inspect
+    import sys
+    import textwrap
+
+    function = getattr(owner, name)
+    source = textwrap.dedent(inspect.getsource(function))
+    if source.count(old) != 1:
+        raise AssertionError(f"{owner.__name__}.{name}: {old!r} occurs "
+                             f"{source.count(old)} times (the code moved: update the mutant)")
+    namespace: dict[str, Any] = {}
+    code = compile(source.replace(old, new), inspect.getsourcefile(function) or name, "exec",
+                   flags=__future__.annotations.compiler_flag, dont_inherit=True)
+    exec(code, sys.modules[function.__module__].__dict__, namespace)
+    with _patch(owner, name, namespace[name]):
+        yield
+
+
+def _mutant(owner: type, name: str, old: str, new: str) -> Mutant:
+    return lambda: _source_mutant(owner, name, old, new)
+
+
+#: the review's names (R4, R6, R7, N2, N3, H4, Go11, Go6) -> their mutants
+REVIEW3_MUTANTS: dict[str, Mutant] = {
+    # R4: a reap's clean check ignores a get or put of the key in progress
+    "reap-clean-ignores-busy": _mutant(
+        Reaper, "_clean", "if self.busy(key) or self.members()[1] != view:",
+        "if self.members()[1] != view:"),
+    # R6: the deciding node skips its own clean check (its own hints, requests)
+    "reap-decide-skips-own-check": _mutant(
+        Reaper, "_decide", "if self._hints_of(key) or not self._clean(key, round_.view):",
+        "if False:"),
+    # R7: reap_local removes a record that holds a live version beside the tombstone
+    "reap-local-drops-live-sibling": _mutant(
+        Reaper, "reap_local", "if not is_tombstone_only(mine):", "if False:"),
+    # N2: a node forwarding a request of the key is not busy
+    "busy-ignores-forwardings": _mutant(
+        node_module.Node, "_busy",
+        "or any(f.request.key == key for f in self.forwarder.forwardings.values())",
+        "or False"),
+    # N3: a node coordinating a get of the key is not busy
+    "busy-ignores-gets": _mutant(
+        node_module.Node, "_busy",
+        "or any(c.key == key for c in self.gets.coordinations.values())", "or False"),
+    # H4: a HintAck from any node deletes the hint
+    "hint-ack-from-anyone": _mutant(
+        HintedHandoff, "on_ack", "if self.hints.intended(message.hint_id) == src:",
+        "if self.hints.intended(message.hint_id) is not None:"),
+    # Go11: a Settled message from any sender (about any node) is accepted
+    "settled-from-anyone": _mutant(
+        Gossiper, "on_settled", "if message.node == src and src != self.name:", "if True:"),
+    # Go6: an old owner's late write is not handed on to the key's new owners
+    "late-write-not-handed-on": _mutant(
+        Gossiper, "on_write", "if target not in self.transferred:", "if False:"),
+}
+
+_REVIEW3_TESTS = {
+    "reap-clean-ignores-busy": "test_a_reap_waits_for_a_put_of_the_key_still_in_progress",
+    "reap-decide-skips-own-check": "test_the_deciding_node_checks_its_own_state",
+    "busy-ignores-gets": "test_a_node_coordinating_a_get_of_the_key_is_busy",
+    "busy-ignores-forwardings": "test_a_node_forwarding_a_request_of_the_key_is_busy",
+    "reap-local-drops-live-sibling":
+        "test_an_immediate_reap_keeps_a_put_concurrent_with_the_delete",
+    "hint-ack-from-anyone": "test_only_the_intended_nodes_ack_deletes_a_hint",
+    "settled-from-anyone": "test_only_the_node_itself_announces_its_settlement",
+    "late-write-not-handed-on": "test_an_old_owner_hands_a_late_write_on",
+}
+TEST_KILLED.update({name: (REVIEW3_MUTANTS[name],
+                           f"tests/impl/test_review3_issue11.py::{test}")
+                    for name, test in _REVIEW3_TESTS.items()})

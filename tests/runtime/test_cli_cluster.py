@@ -76,6 +76,15 @@ def test_a_five_node_cluster_serves_joins_leaves_and_goes_down(tmp_path: Path) -
         assert deleted.returncode == 0 and deleted.stdout.startswith("context: ")
         with vdynamo.connect([http(directory, "n3")]) as db:
             assert db.get("cart", r=3).values == []
+        # README's one-liner: a delete without --context reads first, so milk goes;
+        # again, nothing is there: the read's context, nothing written
+        assert cli("put", "list", "milk", "--dir", str(directory)).returncode == 0
+        blind = cli("delete", "list", "--dir", str(directory))
+        assert blind.returncode == 0 and blind.stdout.startswith("context: "), blind.stderr
+        after = cli("get", "list", "--r", "3", "--dir", str(directory))
+        assert after.returncode == 1 and after.stdout == blind.stdout, after.stdout
+        again = cli("delete", "list", "--dir", str(directory))
+        assert again.returncode == 0 and again.stdout == blind.stdout, again.stdout
         # run-time join: a sixth node takes tokens, receives its ranges and serves them
         with vdynamo.connect([http(directory, "n1")]) as db:
             for i in range(40):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from spec import dvv
-from spec.dvv import DVVSet, equal, last
+from spec.dvv import DVVSet, Entry, equal, last, sync
 from spec.errors import InvalidValueError
 
 
@@ -91,3 +91,30 @@ def test_a_tuple_vector_out_of_order_or_with_list_pairs_is_canonicalized() -> No
 def test_the_repr_is_the_literal_that_builds_the_clock() -> None:
     clock = DVVSet.of([("a", 2, [1, 0]), ("b", 1, [])], [10])
     assert repr(clock) == "DVVSet.of([('a', 2, [1, 0]), ('b', 1, [])], [10])"
+
+
+def test_sync_drops_the_values_the_other_side_saw_overwritten_whichever_side_is_newer() -> None:
+    """The reference's merge/5, second branch: ``a`` has seen events 1..3 with values
+    for all three; the other side has seen 1..2 and holds only event 2's value, so
+    event 1's value was overwritten there and goes."""
+    newer = DVVSet.of([("a", 3, ["c", "b", "a"])])
+    older = DVVSet.of([("a", 2, ["b"])])
+    expected = DVVSet.of([("a", 3, ["c", "b"])])
+    assert sync(newer, older) == expected
+    assert sync(older, newer) == expected
+
+
+def test_an_entrys_bad_counter_is_refused_naming_its_id() -> None:
+    with pytest.raises(ValueError, match=r"^DVVSet counter of 'a' must be >= 0, got -1$"):
+        Entry("a", -1)
+
+
+def test_the_constructors_refuse_unhashable_values_and_repeated_ids() -> None:
+    unhashable = r"^DVVSet values must be hashable, got \[1\]$"
+    with pytest.raises(ValueError, match=unhashable):
+        Entry("a", 1, ([1],))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=unhashable):
+        DVVSet((), ([1],))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^DVVSet entries must be sorted by id without "
+                                         r"repeats: 'a' after 'a' \(use DVVSet.of\)$"):
+        DVVSet((Entry("a", 1), Entry("a", 2)))

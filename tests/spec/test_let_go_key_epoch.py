@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import pytest
 
+import spec.deletes
 import spec.membership
 from model_check.properties import acked_writes_durable, read_your_writes
 from spec.actions import (
@@ -32,19 +33,22 @@ from spec.actions import (
     ClientGet,
     ClientPut,
     Deliver,
+    DiskLoss,
     Drop,
     Gossip,
     Handover,
     Join,
     Leave,
+    Recover,
     Settle,
     Transfer,
 )
 from spec.clocks import values
 from spec.config import Config
+from spec.dvv import ids
 from spec.model import initial_state, successors
 from spec.state import State
-from spec.step import Edit
+from spec.step import Edit, plan_of
 from tests.spec.test_model import do
 
 CONFIG = Config(name="kv679-let-go", nodes=("n1", "n2", "n3"), n=3, r=2, w=2, clock="dvv",
@@ -115,3 +119,72 @@ def test_a_let_go_copy_begins_a_key_epoch(mutant: str | None,
         assert state.actor("n3", "k") == "n3~0.1"
         assert get.returned == (1, 2)
         assert read_your_writes(state) and acked_writes_durable(state)
+
+
+# -- a let-go after the node's actor is no longer its bare name (review 2's B5) -----
+# The rule asks whether the copy carries a counter of the actor the node mints the
+# key under *now* (``Edit.actor(name, key)``), not of its bare name: after a disk
+# loss (actor ``n3~1``) or an earlier let-go of the same key (actor ``n3~0.1``) the
+# copy carries only the new actor's counters. The mutant that asks about the bare
+# name begins no epoch there, and the node would mint those counters again (kv679).
+
+_DIRECT = Config(name="kv679-let-go-again", nodes=("n1", "n2", "n3"), n=3, r=2, w=2,
+                 clock="dvv", clients=1, puts_per_client=2, gets_per_client=0,
+                 anti_entropy=False, disk_losses=1)
+
+
+def _delivered(state: State) -> State:
+    while True:
+        step = next(((a, s) for a, s in successors(state) if isinstance(a, Deliver)), None)
+        if step is None:
+            return state
+        state = step[1]
+
+
+def _let_go(state: State, name: str, key: str) -> State:
+    edit = Edit(state, plan_of(state.config))
+    spec.membership.forget_copy(edit, state, name, key)
+    return edit.build()
+
+
+_forget_copy = spec.deletes.forget_copy
+
+
+def _bare_name_rule(edit: Edit, state: State, name: str, key: str) -> None:
+    """The mutant B5: the epoch begins only if the copy mentions ``name`` itself."""
+    plan = edit.plan
+    held = edit.node(name).store[plan.key_index[key]]
+    kept = edit.key_epochs
+    _forget_copy(edit, state, name, key)
+    if not spec.deletes._mentions(state, held, name):
+        edit.key_epochs = kept
+
+
+@pytest.mark.parametrize("mutant", [False, True])
+def test_a_second_let_go_of_a_key_begins_another_epoch(
+        mutant: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if mutant:
+        monkeypatch.setattr(spec.membership, "forget_copy", _bare_name_rule)
+    state = _delivered(do(initial_state(_DIRECT), ClientPut("c1", "n3", "k")))
+    state = _let_go(state, "n3", "k")
+    assert state.actor("n3", "k") == "n3~0.1"  # the first epoch: both rules agree
+    state = _delivered(do(state, ClientPut("c1", "n3", "k")))
+    assert {"n3~0.1"} <= set(ids(state.node("n3").store[0]))
+    assert "n3" not in ids(state.node("n3").store[0])
+    state = _let_go(state, "n3", "k")
+    assert state.actor("n3", "k") == ("n3~0.1" if mutant else "n3~0.2")
+
+
+@pytest.mark.parametrize("mutant", [False, True])
+def test_a_let_go_after_a_disk_loss_begins_an_epoch(
+        mutant: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    if mutant:
+        monkeypatch.setattr(spec.membership, "forget_copy", _bare_name_rule)
+    state = do(initial_state(_DIRECT), DiskLoss("n3"))
+    if not state.node("n3").up:
+        state = do(state, Recover("n3"))
+    assert state.actor("n3", "k") == "n3~1"
+    state = _delivered(do(state, ClientPut("c1", "n3", "k")))
+    assert set(ids(state.node("n3").store[0])) == {"n3~1"}
+    state = _let_go(state, "n3", "k")
+    assert state.actor("n3", "k") == ("n3~1" if mutant else "n3~1.1")

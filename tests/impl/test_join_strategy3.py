@@ -1,0 +1,375 @@
+"""The serving ring through a join and a leave, under every partitioning strategy
+(docs/impl.md, "Join and leave handover", strategy 3).
+
+With pending ownership a coordinator reads from (and counts its quorum in) the
+*serving* top N of a key: until the handover (the joining node announces ``up``,
+the leaving node ``left``) that must be the top N of the ring before the change,
+whose nodes hold the data; writes meanwhile also reach the *pending* owners (the
+top N of the ring the ranges move to); after the handover the serving top N is
+that future ring's. Strategy 3 (equal partitions, the default) moves partitions
+between the members at a join or a leave, so the members' token sets change
+before the handover: before the fix the serving ring (the up and leaving members'
+tokens) became at the join a third ring, neither the old nor the future one, and
+a write then did not go to the pending owner; at a leave the ranges were moved to
+a ring (the leaving node's tokens left out) that was not the one served once it
+had left (the partitions were handed out only then). Strategies 1 and 2 add or
+remove tokens only; the same checks run over them.
+
+A :class:`_Watch` looks at every node's serving ring after every simulator
+event. Each scenario is seeded and bounded (hint scans every 60 s keep the
+transfer window open while the writes are made).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from impl import DynamoError, SimulatedCluster, membership
+from impl.gossip import Gossiper
+from impl.membership import Membership, MemberStatus
+from impl.sloppy_quorum import SloppyQuorum
+from impl.versions import values
+from spec.ring import Partitioning
+
+STRATEGIES = ("strategy3", "strategy1", "strategy2")
+KEYS = tuple(b"key-%d" % i for i in range(40))
+N = 3
+TopN = frozenset[str]
+
+
+def _top(partitioning: Partitioning, key: bytes) -> TopN:
+    return frozenset(partitioning.preference_list(key, N))
+
+
+@dataclass
+class _Watch:
+    """Checks, after every event, each node's serving top N of every key: the ring
+    before the change (``old``) until the node heard the handover (``subject``'s
+    status ``done``), then the ring after it (``after``, filled in at the end: see
+    :meth:`check_after`). Records the mismatches and, per node that knows the change
+    and not its handover, the future top N it hands the ranges to."""
+
+    cluster: SimulatedCluster
+    subject: str
+    done: MemberStatus
+    old: dict[bytes, TopN]
+    stale: list[tuple[str, bytes, TopN]] = field(default_factory=list)
+    served_after: dict[str, dict[bytes, TopN]] = field(default_factory=dict)
+    futures: dict[bytes, set[TopN]] = field(default_factory=dict)
+    _seen: dict[str, tuple[Partitioning, Partitioning]] = field(default_factory=dict)
+
+    def __call__(self) -> bool:
+        for name in self.cluster.sim.members:
+            gossiper = self.cluster.node(name).gossiper
+            rings = (gossiper.partitioning, gossiper.future)
+            held = self._seen.get(name)
+            if held is not None and held[0] is rings[0] and held[1] is rings[1]:
+                continue
+            self._seen[name] = rings
+            member = gossiper.view.get(self.subject)
+            handed = member is not None and member.status is self.done
+            in_change = member is not None and member.status in (MemberStatus.JOINING,
+                                                                  MemberStatus.LEAVING)
+            for key in KEYS:
+                served = _top(gossiper.partitioning, key)
+                if handed:
+                    self.served_after.setdefault(name, {})[key] = served
+                    continue
+                if served != self.old[key]:
+                    self.stale.append((name, key, served))
+                if in_change and gossiper.future is not gossiper.partitioning:
+                    self.futures.setdefault(key, set()).add(_top(gossiper.future, key))
+        return False
+
+    def run(self, condition: Callable[[], bool], max_time: float) -> None:
+        self.cluster.run_until(lambda: self() or condition(), max_time=max_time)
+
+    def run_for(self, seconds: float) -> None:
+        until = self.cluster.sim.now + seconds
+        self.run(lambda: self.cluster.sim.now >= until, seconds + 1)
+
+    def check_after(self, final: dict[bytes, TopN]) -> list[tuple[str, bytes, TopN]]:
+        """The serving top N each node used after it heard the handover that is not
+        the final one (while the change settles the ring must not move again)."""
+        return [(name, key, served) for name, by_key in sorted(self.served_after.items())
+                for key, served in by_key.items() if served != final[key]]
+
+
+@dataclass
+class Observed:
+    stale: list[tuple[str, bytes, TopN]]  # serving top N not the old one before the handover
+    wrong_after: list[tuple[str, bytes, TopN]]  # ... not the final one after it
+    moved_elsewhere: list[bytes]  # keys handed to a top N that is not the final one
+    missing: list[tuple[bytes, str]]  # (key, pending owner) a write did not reach
+    moving: int  # keys whose top N changes
+
+
+def _cluster(strategy: str, seed: int) -> SimulatedCluster:
+    cluster = SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, partitioning=strategy,
+                               hint_scan_interval=60.0)
+    client = cluster.client("n1")
+    for key in KEYS:
+        client.put(key, key + b"-v0", w=3)
+    return cluster
+
+
+def _every_node(cluster: SimulatedCluster, test: Callable[[Gossiper], bool]) -> bool:
+    return all(test(cluster.node(name).gossiper) for name in cluster.sim.members)
+
+
+def _status_of(gossiper: Gossiper, node: str) -> MemberStatus | None:
+    member = gossiper.view.get(node)
+    return None if member is None else member.status
+
+
+def _settled(cluster: SimulatedCluster) -> bool:
+    return _every_node(cluster, lambda g: g.previous is None and not g.settling
+                       and g.future is g.partitioning and g.transfer_after is None)
+
+
+def _holds(cluster: SimulatedCluster, node: str, key: bytes, value: bytes) -> bool:
+    record = cluster.node(node).record(key)
+    return record is not None and value in values(record)
+
+
+def _write_during(watch: _Watch, cluster: SimulatedCluster, future: Callable[[bytes], TopN],
+                  writer: str) -> tuple[list[tuple[bytes, str]], int]:
+    """Put a new value of each key whose top N moves (through ``writer``), while the
+    ranges move; which pending owners (future, not old, top N) lack it 0.5 s later."""
+    client = cluster.client(writer)
+    missing: list[tuple[bytes, str]] = []
+    moving = [key for key in KEYS if future(key) != watch.old[key]]
+    for key in moving[:12]:
+        value = key + b"-during"
+        try:
+            client.put(key, value, context=client.get(key).context)
+        except DynamoError:
+            continue
+        watch.run_for(0.5)
+        missing += [(key, owner) for owner in sorted(future(key) - watch.old[key])
+                    if not _holds(cluster, owner, key, value)]
+    return missing, len(moving)
+
+
+def _join(strategy: str, seed: int = 11) -> Observed:
+    """n6 joins a 5-node cluster; the moving keys are written while n6 is joining."""
+    cluster = _cluster(strategy, seed)
+    first = cluster.node("n1").gossiper.partitioning
+    watch = _Watch(cluster, "n6", MemberStatus.UP, {key: _top(first, key) for key in KEYS})
+    cluster.join("n6")
+    watch.run(lambda: _every_node(cluster, lambda g: _status_of(g, "n6") is not None
+                                  and bool(g.view.get("n6").tokens)), 60)  # type: ignore[union-attr]
+    assert _status_of(cluster.node("n6").gossiper, "n6") is MemberStatus.JOINING
+    future = cluster.node("n6").gossiper.future
+    missing, moving = _write_during(watch, cluster, lambda key: _top(future, key), "n1")
+    assert _status_of(cluster.node("n6").gossiper, "n6") is MemberStatus.JOINING
+    watch.run(lambda: _settled(cluster), 900)
+    final = {key: _top(cluster.node("n1").gossiper.partitioning, key) for key in KEYS}
+    return Observed(watch.stale, watch.check_after(final),
+                    [key for key, seen in watch.futures.items() if seen != {final[key]}],
+                    missing, moving)
+
+
+def _leave(strategy: str, seed: int = 11) -> Observed:
+    """n2 leaves a 5-node cluster; the moving keys are written while it leaves."""
+    cluster = _cluster(strategy, seed)
+    first = cluster.node("n1").gossiper.partitioning
+    watch = _Watch(cluster, "n2", MemberStatus.LEFT, {key: _top(first, key) for key in KEYS})
+    cluster.leave("n2")
+    watch.run(lambda: _every_node(
+        cluster, lambda g: _status_of(g, "n2") is MemberStatus.LEAVING), 60)
+    future = cluster.node("n1").gossiper.future
+    missing, moving = _write_during(watch, cluster, lambda key: _top(future, key), "n1")
+    assert _status_of(cluster.node("n1").gossiper, "n2") is MemberStatus.LEAVING
+    watch.run(lambda: _settled(cluster), 900)
+    final = {key: _top(cluster.node("n1").gossiper.partitioning, key) for key in KEYS}
+    return Observed(watch.stale, watch.check_after(final),
+                    [key for key, seen in watch.futures.items() if seen != {final[key]}],
+                    missing, moving)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_join_serves_the_old_ring_until_the_handover(strategy: str) -> None:
+    """Until n6 is up every node serves every key by its old top N, every write
+    reaches the pending owners too, the ranges move to the ring served afterwards,
+    and after the handover each node serves the future top N."""
+    seen = _join(strategy)
+    assert seen.moving > 0
+    assert seen.stale == []
+    assert seen.missing == []
+    assert seen.moved_elsewhere == []
+    assert seen.wrong_after == []
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_leave_moves_the_ranges_to_the_ring_served_once_it_left(strategy: str) -> None:
+    """Until n2 has left every node serves the old top N (n2 in it), writes reach the
+    pending owners, and the ranges move to the ring that serves once n2 has left
+    (before, strategy 3 moved them with n2's tokens left out and then handed n2's
+    partitions out at ``left``: a third ring)."""
+    seen = _leave(strategy)
+    assert seen.moving > 0
+    assert seen.stale == []
+    assert seen.missing == []
+    assert seen.moved_elsewhere == []
+    assert seen.wrong_after == []
+
+
+def _read_modify_write(strategy: str, seed: int, steps: int = 70) -> tuple[int, list[bytes],
+                                                                          bytes | None]:
+    """Case 07's sequential client (``../shared/cases/07-join-stale-read.py``: n6 joins,
+    then n2 leaves) under ``strategy``: (max siblings it saw, the final read, its last
+    acknowledged value)."""
+    cluster = SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, partitioning=strategy)
+    client = cluster.client()
+    max_siblings, last = 0, None
+    for step in range(steps):
+        if step == 10:
+            cluster.join("n6")
+        if step == 40:
+            cluster.leave("n2")
+        read = client.get(b"reg")
+        max_siblings = max(max_siblings, len(read.values))
+        try:
+            client.put(b"reg", b"r%d" % step, context=read.context)
+            last = b"r%d" % step
+        except DynamoError:
+            pass
+    cluster.run_until_quiet(max_time=900)
+    return max_siblings, cluster.client("n1").get(b"reg", r=3).values, last
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("seed", (4, 5))
+def test_a_sequential_client_reads_its_own_writes_through_a_join_and_a_leave(
+        strategy: str, seed: int) -> None:
+    max_siblings, final, last = _read_modify_write(strategy, seed)
+    assert max_siblings == 1
+    assert final == [last]
+
+
+# -- the old rule as a seeded mutant: the serving ring is the up and leaving members'
+# tokens as the view has them (a strategy-3 join re-announces the donors' smaller
+# token sets at once)
+
+
+@pytest.fixture
+def view_serving_mutant(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def from_view(self: Gossiper, view: Membership) -> Partitioning:
+        return self._routing_partitioning(view)
+    monkeypatch.setattr(Gossiper, "_serving", from_view)
+    yield
+
+
+@pytest.mark.usefixtures("view_serving_mutant")
+def test_the_join_scenario_catches_serving_the_views_ring() -> None:
+    seen = _join("strategy3")
+    assert seen.stale  # (the writes reach n6: the groups add the future top N)
+
+
+@pytest.fixture
+def late_partitions_mutant(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    plain = membership.leave
+
+    def keep_tokens(view: Membership, node: str, partitioning: Partitioning | None = None,
+                    rng: random.Random | None = None) -> Membership:
+        return plain(view, node)  # strategy 3: the partitions go out only at ``left``
+    monkeypatch.setattr(membership, "leave", keep_tokens)
+    yield
+
+
+@pytest.mark.usefixtures("late_partitions_mutant")
+def test_the_leave_scenario_catches_handing_the_partitions_out_at_left() -> None:
+    seen = _leave("strategy3")
+    assert seen.moved_elsewhere
+
+
+def _overlapping_write(strategy: str, seed: int = 11) -> list[tuple[bytes, str]]:
+    """n6 joins and hands over; before its change settles (``previous`` set, joint
+    quorums) n7 joins: the keys moving to n7 are written; which pending owners (n7's
+    new top N, not the serving one) lack the write 0.5 s later."""
+    cluster = _cluster(strategy, seed)
+    cluster.join("n6")
+    cluster.run_until(lambda: _every_node(
+        cluster, lambda g: _status_of(g, "n6") is MemberStatus.UP), max_time=600)
+    cluster.join("n7")
+    cluster.run_until(lambda: _every_node(
+        cluster, lambda g: _status_of(g, "n7") is MemberStatus.JOINING
+        and bool(g.view.get("n7").tokens)), max_time=60)  # type: ignore[union-attr]
+    writer = cluster.node("n1").gossiper
+    assert writer.previous is not None  # n6's change has not settled
+    future, serving = writer.future, writer.partitioning
+    client = cluster.client("n1")
+    moving = [key for key in KEYS if _top(future, key) != _top(serving, key)][:8]
+    cluster.wait([client.submit_put(key, key + b"-during") for key in moving])
+    cluster.run_for(0.5)
+    assert writer.previous is not None  # (all within the window)
+    return [(key, owner) for key in moving
+            for owner in sorted(_top(future, key) - _top(serving, key))
+            if not _holds(cluster, owner, key, key + b"-during")]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_write_while_one_change_settles_and_another_moves_reaches_the_pending_owner(
+        strategy: str) -> None:
+    """Two changes overlap: the write goes to the old, the serving and the future top
+    N (before, the future ring was ignored while the first change settled)."""
+    assert _overlapping_write(strategy) == []
+
+
+def _restarted_mid_change(op: str) -> list[bytes]:
+    """Strategy 3: n1 crashes and restarts once every node knows of the join (the
+    leave) and before its handover; the keys n1 then serves by a top N other than
+    the old one."""
+    cluster = _cluster("strategy3", 11)
+    before = cluster.node("n1").gossiper.partitioning
+    subject, status = ("n6", MemberStatus.JOINING) if op == "join" else ("n2",
+                                                                           MemberStatus.LEAVING)
+    if op == "join":
+        cluster.join("n6")
+    else:
+        cluster.leave("n2")
+    cluster.run_until(lambda: _every_node(cluster, lambda g: _status_of(g, subject) is status
+                                          and g.future is not g.partitioning), max_time=60)
+    cluster.crash("n1")
+    cluster.restart("n1")
+    gossiper = cluster.node("n1").gossiper
+    assert _status_of(gossiper, subject) is status
+    return [key for key in KEYS if _top(gossiper.partitioning, key) != _top(before, key)]
+
+
+@pytest.mark.parametrize("op", ("join", "leave"))
+def test_a_node_restarted_before_the_handover_serves_the_old_ring(op: str) -> None:
+    assert _restarted_mid_change(op) == []
+
+
+def test_the_restart_scenario_catches_forgetting_the_kept_ring(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Gossiper, "_restore_serving",
+                        lambda self: self._routing_partitioning(self.view))
+    assert _restarted_mid_change("join") and _restarted_mid_change("leave")
+
+
+def _groups_without_the_future(self: SloppyQuorum, key: bytes, *, writing: bool = False
+                               ) -> tuple[tuple[str, ...], ...]:
+    """Mutant: the groups before: the future ring ignored while ``previous`` is set."""
+    n = self.config.n
+    current = self.preference_list(key)[:n]
+    previous, future = self._previous(), self._future()
+    if previous is not None:
+        old, new = previous.preference_list(key, n), current
+    elif not writing or future is None or future is self._ring():
+        return ()
+    else:
+        old, new = current, future.preference_list(key, n)
+    return () if set(old) == set(new) else (tuple(sorted(old)), tuple(sorted(new)))
+
+
+def test_the_overlap_scenario_catches_groups_without_the_future(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(SloppyQuorum, "groups", _groups_without_the_future)
+    assert _overlapping_write("strategy3")

@@ -1,0 +1,124 @@
+"""``vdynamo leave`` says "left" only when the members see the node left (review 2's
+F2: a node SIGKILLed mid-transfer was reported "left" and marked so in cluster.json,
+so ``cluster up`` never restarted it and the others kept it ``leaving`` for ever).
+
+Fast and loopback only: the leaving node is a stand-in process whose command line
+looks like ``vdynamo serve`` of the cluster's file (what ``leave`` checks), and the
+other member is a stand-in ``GET /status`` on its HTTP port that says what it sees.
+Every process and server is stopped by the test."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.procs import cli, state
+from vdynamo import cluster_cli
+
+# A stand-in node: answers SIGUSR1 by exiting with the status given (1: a crash
+# mid-transfer; 0: a clean exit), says "ready" once its handler is installed.
+_NODE = ("import os, signal, sys, time\n"
+         "signal.signal(signal.SIGUSR1, lambda *_: os._exit(int(sys.argv[1])))\n"
+         "print('ready', flush=True)\n"
+         "time.sleep(30)\n")
+
+
+@contextlib.contextmanager
+def _node(config: Path, exit_status: int) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen([sys.executable, "-c", _NODE, str(exit_status), "serve",
+                                str(config.resolve())], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and process.stdout.readline() == "ready\n"
+        yield process
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def _member(seen: dict[str, str]) -> Iterator[int]:
+    """A stand-in member's ``GET /status``: its view holds ``n3`` as ``seen["n3"]``."""
+
+    class Status(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"membership": {
+                node: {"status": status, "version": 1} for node, status in seen.items()}})
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Status)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def _cluster(directory: Path, member_port: int, pid: int) -> None:
+    directory.mkdir()
+    (directory / "cluster.toml").write_text("# stand-in\n")
+    (directory / "cluster.json").write_text(json.dumps({"nodes": {
+        "n1": {"pid": None, "http": member_port, "peer": 1},
+        "n3": {"pid": pid, "http": 1, "peer": 2}}}))
+
+
+def test_a_node_that_dies_mid_leave_is_not_reported_left(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster_cli, "_STOP_TIMEOUT_S", 1.0)
+    directory = tmp_path / "c"
+    seen = {"n1": "up", "n3": "leaving"}
+    with _member(seen) as port, _node(directory / "cluster.toml", 1) as node:
+        _cluster(directory, port, node.pid)
+        crashed = cli("leave", "n3", "--dir", str(directory))
+        assert node.wait(timeout=10) == 1
+        assert crashed.returncode == 1, crashed
+        assert "n3 exited before it finished leaving (the others see it leaving)" in (
+            crashed.stderr), crashed.stderr
+        assert "vdynamo cluster up" in crashed.stderr and crashed.stdout == ""
+        entry = state(directory)["nodes"]["n3"]
+        assert not entry.get("left") and entry["leaving"]  # `cluster up` restarts it
+        # restarted, it finished its handover and exited: `leave` again confirms it
+        seen["n3"] = "left"
+        finished = cli("leave", "n3", "--dir", str(directory))
+        assert (finished.returncode, finished.stdout) == (0, "n3 left\n"), finished
+        entry = state(directory)["nodes"]["n3"]
+        assert entry["left"] and "leaving" not in entry
+        again = cli("leave", "n3", "--dir", str(directory))
+        assert again.returncode == 1 and "not running" in again.stderr
+
+
+def test_a_clean_leave_is_reported_left(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    with _member({"n1": "up", "n3": "left"}) as port, \
+            _node(directory / "cluster.toml", 0) as node:
+        _cluster(directory, port, node.pid)
+        left = cli("leave", "n3", "--dir", str(directory))
+        assert (left.returncode, left.stdout) == (0, "n3 left\n"), left
+        assert node.wait(timeout=10) == 0
+        assert state(directory)["nodes"]["n3"]["left"]
+
+
+def test_no_member_answering_is_not_a_leave(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    with _member({}) as port:
+        pass  # a port nobody listens on any more
+    with _node(directory / "cluster.toml", 0) as node:
+        _cluster(directory, port, node.pid)
+        left = cli("leave", "n3", "--dir", str(directory))
+        assert left.returncode == 1 and "no other node answers" in left.stderr, left
+        assert not state(directory)["nodes"]["n3"].get("left")

@@ -1,0 +1,101 @@
+"""DELETE /kv/{key} on live nodes (issue 11, the third review): a delete without a
+context reads the key first and deletes what it read (Riak's riak_kv_delete:delete/8
+when no vclock is given), so the value is gone; a put concurrent with it is kept as
+a sibling; nothing there: 404, nothing written. Its messages say "delete", and its
+body is read and dropped whatever its size."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from impl.messages import GetRequest, PutRequest
+from impl.runtime import NodeServer
+from tests.runtime.live import call, cluster, run, url
+
+
+def _values(body: dict[str, Any]) -> list[bytes]:
+    return sorted(base64.b64decode(value) for value in body.get("values", []))
+
+
+def test_a_delete_without_a_context_removes_the_value(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            status, _, _ = await call("PUT", url(servers[0], "/kv/cart"), b"milk")
+            assert status == 200
+            status, headers, body = await call("DELETE", url(servers[1], "/kv/cart"))
+            assert status == 200 and body["context"] == headers["x-vdynamo-context"]
+            status, headers, got = await call("GET", url(servers[2], "/kv/cart?r=3"))
+            assert status == 404 and _values(got) == []
+            assert headers["x-vdynamo-context"] == body["context"]  # the tombstone's
+            # again: nothing to delete, 404 with the read's context, nothing written
+            status, _, again = await call("DELETE", url(servers[0], "/kv/cart"))
+            assert status == 404 and again["error"] == "NotFound"
+            assert again["context"] == body["context"]
+            # a key never written: 404 as well
+            status, _, never = await call("DELETE", url(servers[0], "/kv/never"))
+            assert status == 404 and never["outcome"] == "not-written"
+            assert servers[0].node.record(b"never") is None
+            # the read's R is checked like a get's
+            status, _, bad = await call("DELETE", url(servers[0], "/kv/cart?r=4"))
+            assert status == 400 and "r: must be an integer in 1..3" in bad["message"]
+    run(scenario())
+
+
+def test_a_put_concurrent_with_a_context_less_delete_is_kept(tmp_path: Path) -> None:
+    """A put that lands between the delete's read and its tombstone is not covered by
+    the read's context: it stays, a sibling of the tombstone (a get answers it)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            assert (await call("PUT", url(servers[0], "/kv/cart"), b"milk"))[0] == 200
+            node = servers[0]
+            real = node.request
+            puts = []
+
+            async def request(message: Any) -> Any:
+                reply = await real(message)
+                if isinstance(message, GetRequest) and not puts:  # the delete's read
+                    puts.append(await servers[1].request(PutRequest(
+                        servers[1].next_request_id(), b"cart", b"eggs")))
+                return reply
+
+            node.request = request  # type: ignore[method-assign]
+            status, _, _ = await call("DELETE", url(node, "/kv/cart"))
+            assert status == 200 and puts and puts[0].error is None
+            status, _, got = await call("GET", url(servers[2], "/kv/cart?r=3"))
+            assert status == 200 and _values(got) == [b"eggs"]
+    run(scenario())
+
+
+async def _missing_w(servers: list[NodeServer]) -> tuple[int, dict[str, Any]]:
+    _, _, got = await call("GET", url(servers[0], "/kv/k"))
+    await servers[2].stop()
+    status, _, body = await call("DELETE", url(servers[0], "/kv/k?w=3"),
+                                 headers={"X-Vdynamo-Context": got["context"]})
+    return status, body
+
+
+def test_a_delete_that_misses_w_says_delete(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            assert (await call("PUT", url(servers[0], "/kv/k"), b"v"))[0] == 200
+            status, body = await _missing_w(servers)
+            assert status == 504 and body["outcome"] == "unknown"
+            assert body["message"].startswith("delete reached 2 of W=3 replicas"), body
+    run(scenario())
+
+
+def test_a_delete_body_is_dropped_whatever_its_size(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=1024) as servers:
+            assert (await call("PUT", url(servers[0], "/kv/k"), b"v"))[0] == 200
+            status, _, body = await call("DELETE", url(servers[0], "/kv/k"),
+                                         b"x" * (4 * 1024 * 1024))
+            assert status == 200 and body["context"]
+            status, _, got = await call("GET", url(servers[1], "/kv/k?r=3"))
+            assert status == 404 and _values(got) == []
+            # a PUT's body is still limited
+            status, _, refused = await call("PUT", url(servers[0], "/kv/k"), b"x" * 2048)
+            assert status == 413 and refused["error"] == "TooLargeError"
+    run(scenario())
