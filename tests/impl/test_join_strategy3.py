@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from impl import DynamoError, SimulatedCluster, membership
-from impl.gossip import Gossiper
+from impl.gossip import SERVING_META, Gossiper
 from impl.membership import Membership, MemberStatus
 from impl.sloppy_quorum import SloppyQuorum
 from impl.versions import values
@@ -492,3 +492,47 @@ def test_two_strategy3_joins_without_a_client_both_settle(gap: float, seed: int)
         _status_of(g, node) is MemberStatus.UP for node in ("n6", "n7"))),
         max_time=cluster.sim.now + 600)
     assert _merged_ring_ok(cluster)
+
+
+# -- the kept serving ring after its change (rev2 mutants A3, A4: each guard was masked
+# by the other). A3: the meta entry must be cleared once no member joins or leaves;
+# A4: a restart restores it only while a member still joins or leaves (a crash between
+# persisting the view and clearing the entry leaves an earlier change's ring behind).
+
+
+def _joined_and_kept(cluster: SimulatedCluster) -> bytes:
+    """n6 joins (strategy 3); returns n1's kept serving ring as persisted while n6 was
+    joining, and runs until the change settled."""
+    cluster.join("n6")
+    kept: list[bytes] = []
+
+    def joining_with_kept() -> bool:
+        raw = cluster.node("n1").gossiper.storage.get_meta(SERVING_META)
+        if raw and _status_of(cluster.node("n1").gossiper, "n6") is MemberStatus.JOINING:
+            kept.append(raw)
+            return True
+        return False
+    cluster.run_until(joining_with_kept, max_time=60)
+    cluster.run_until(lambda: _settled(cluster) and _every_node(
+        cluster, lambda g: _status_of(g, "n6") is MemberStatus.UP), max_time=600)
+    return kept[0]
+
+
+def test_the_kept_serving_ring_is_cleared_once_no_member_joins_or_leaves() -> None:
+    cluster = _cluster("strategy3", 11)
+    _joined_and_kept(cluster)
+    assert _every_node(cluster, lambda g: not g.storage.get_meta(SERVING_META))
+
+
+def test_a_restart_after_the_change_ignores_an_earlier_kept_serving_ring() -> None:
+    cluster = _cluster("strategy3", 11)
+    kept = _joined_and_kept(cluster)
+    gossiper = cluster.node("n1").gossiper
+    served = {key: _top(gossiper.partitioning, key) for key in KEYS}
+    disk = cluster.storages["n1"]  # (the node's own storage stages its writes)
+    disk.set_meta(SERVING_META, kept)  # left by a crash before the clear
+    disk.flush()
+    cluster.crash("n1")
+    cluster.restart("n1")
+    restarted = cluster.node("n1").gossiper.partitioning
+    assert [key for key in KEYS if _top(restarted, key) != served[key]] == []
