@@ -536,3 +536,22 @@ def test_a_restart_after_the_change_ignores_an_earlier_kept_serving_ring() -> No
     cluster.restart("n1")
     restarted = cluster.node("n1").gossiper.partitioning
     assert [key for key in KEYS if _top(restarted, key) != served[key]] == []
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_strategy3_join_waits_for_a_view_where_no_member_joins(strategy: str) -> None:
+    """n7 asks a seed that knows n6 is joining: under strategy 3 it takes its
+    partitions only once its view shows n6 up (n6 announces its own entry meanwhile;
+    ``Gossiper._join_waits``); strategies 1 and 2 draw n7's tokens at once."""
+    cluster = _cluster(strategy, 11)
+    cluster.join("n6")
+    cluster.run_until(lambda: _status_of(cluster.node("n1").gossiper, "n6")
+                      is MemberStatus.JOINING, max_time=60)
+    cluster.join("n7")
+
+    def n7_took_tokens() -> bool:
+        member = cluster.node("n7").gossiper.view.get("n7")
+        return member is not None and bool(member.tokens)
+    cluster.run_until(n7_took_tokens, max_time=600)
+    n6 = _status_of(cluster.node("n7").gossiper, "n6")
+    assert n6 is (MemberStatus.UP if strategy == "strategy3" else MemberStatus.JOINING)
