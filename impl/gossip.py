@@ -158,6 +158,9 @@ class Gossiper:
         #: the naive handover: the keys this node let go as an old owner of the last
         #: change (a later write of one is handed on again, :meth:`on_write`)
         self.let_go_keys: set[bytes] = set()
+        #: this node announced that its change settled (:meth:`settle`; again if a
+        #: strategy-3 move of its partitions outranked that announcement)
+        self.announced_settled = False
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
@@ -233,6 +236,7 @@ class Gossiper:
         if self.name not in self.settling:
             return []
         self.settle_after = None
+        self.announced_settled = True
         self._apply(self.view.announce(self.name, settled=True))
         return [Send(node, Settled(self.name))
                 for node in self.view.nodes_with(SERVING) if node != self.name]
@@ -254,20 +258,42 @@ class Gossiper:
         merged = self.view.merge(other)
         merged.ring()  # two members claiming one token: BadMessageError, view unchanged
         self.seen = membership.seen_merge(self.seen, {src: other.vector()})  # src saw it
+        mine = merged.get(self.name)
+        if (self.announced_settled and mine is not None and not mine.settled
+                and mine.status in (MemberStatus.UP, MemberStatus.LEFT)):
+            # another node moved partitions to or from this one (strategy 3) over its
+            # announcement that its change settled: announce it again
+            merged = merged.announce(self.name, settled=True)
         if merged != self.view:
             self._apply(merged)
         else:
             self._transfer_if_seen()
-        if self.join_pending:
+        if self.join_pending and not self._join_waits():
             self.join_pending = False
             joined = membership.join(self.view, self.name,
-                                     self.config.partitioning_of(self.partitioning.ring),
+                                     self.config.partitioning_of(self.view.ring()
+                                                                 or self.partitioning.ring),
                                      self.rng, tokens=self.config.slot_tokens(self.name))
             self._apply(joined)
             return self._gossip_to(src)
         if message.reply and other != self.view:
             return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
         return []
+
+    def _join_waits(self) -> bool:
+        """Strategy 3 (equal partitions): a joining node takes partitions from the
+        members and announces their new token sets (:func:`membership.join`), so it
+        waits for a view in which no member joins or leaves: such a member announces
+        its own entry meanwhile (up, left), and two announcements of
+        one member's tokens from two nodes would leave a token held twice, a view no
+        node accepts (:meth:`Membership.ring`). One change at a time, as riak_core's
+        claimant plans one. The tokens are then computed from the members' current
+        token sets in the view (never from the serving ring: that is only what
+        requests use). Strategies 1 and 2 draw the joining node's tokens only."""
+        return (self.config.slot_tokens(self.name) is None
+                and self.config.partitioning not in ("evenly-spaced", "strategy1",
+                                                     "strategy2")
+                and _in_change(self.view))
 
     def on_seen(self, src: str, message: SeenDigest) -> list[Effect]:
         """Merge a peer's seen digest (and answer a push with this node's when they
@@ -398,6 +424,7 @@ class Gossiper:
         member = self.view.get(self.name)
         if member is None or member.status not in (MemberStatus.JOINING, MemberStatus.UP):
             return []
+        self.announced_settled = False  # a new change of this node's: not settled
         self._apply(membership.leave(self.view, self.name, self._members_ring(), self.rng))
         return self._gossip_to(self._peer())
 

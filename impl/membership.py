@@ -359,11 +359,19 @@ def pick_gossip_peer(view: Membership, me: str, rng: random.Random,
 
 def _announce_moves(view: Membership, target: Ring, node: str) -> Membership:
     """Announce every token set but ``node``'s that ``target`` changed (strategy 3:
-    the partitions moved to or from ``node``)."""
+    the partitions moved to or from ``node``). Each keeps its ``settled`` flag (the
+    move is ``node``'s change, not theirs), and its version goes up by two: the move
+    outranks an announcement the member makes of itself meanwhile (its change
+    settled: it announces that again, :meth:`impl.gossip.Gossiper.on_gossip`), which
+    would otherwise tie with it, and a tie kept either entry (a token held twice, or
+    a settlement lost: a view no node accepts, or a change that never settles)."""
     current = view.tokens()
     for other in target.nodes:
         if other != node and current.get(other) != target.tokens_of(other):
-            view = view.announce(other, tokens=target.tokens_of(other))
+            held = view.get(other)
+            settled = held is not None and held.settled
+            view = view.announce(other, tokens=target.tokens_of(other), settled=settled)
+            view = view.announce(other, settled=settled)
     return view
 
 

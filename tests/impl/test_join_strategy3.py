@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from impl import DynamoError, SimulatedCluster, membership
-from impl.gossip import Gossiper
+from impl.gossip import SERVING_META, Gossiper
 from impl.membership import Membership, MemberStatus
 from impl.sloppy_quorum import SloppyQuorum
 from impl.versions import values
@@ -373,3 +373,185 @@ def test_the_overlap_scenario_catches_groups_without_the_future(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SloppyQuorum, "groups", _groups_without_the_future)
     assert _overlapping_write("strategy3")
+
+
+# -- overlapping changes (rev2 finding F1): a second join (or a leave) while the first
+# change is under way. Strategy 3 moves partitions between the members at a join, so
+# the joining node announces the donors' new token sets: before the fix it computed
+# them from the kept serving ring (the donors' token sets before the first join) and
+# from members whose own entries were changing meanwhile, and the views no longer
+# formed a ring (a token held twice): every gossip of the second joiner was dropped,
+# and it stayed joining for ever.
+
+
+def _merged_ring_ok(cluster: SimulatedCluster) -> bool:
+    """The views of all nodes merged still form a ring (no token held twice)."""
+    views = [cluster.node(name).gossiper.view for name in cluster.sim.members]
+    merged = views[0]
+    for view in views[1:]:
+        merged = merged.merge(view)
+    try:
+        merged.ring()
+    except DynamoError:
+        return False
+    return True
+
+
+def _changes(strategy: str, seed: int, plan: tuple[tuple[float, str, str], ...],
+             steps: int = 60) -> tuple[list[str], bool, list[str]]:
+    """A 5-node cluster; a sequential read-modify-write client (random coordinators)
+    makes ``steps`` steps 0.25 s apart while ``plan``'s changes ((step, "join" |
+    "leave", node)) are made. Returns (the read-your-writes violations, whether every
+    change settled within 600 s, the moments the merged views held a token twice)."""
+    rng = random.Random(seed)
+    cluster = SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, partitioning=strategy)
+    client = cluster.client()
+    last: dict[bytes, bytes] = {}
+    stale: list[str] = []
+    doubled: list[str] = []
+    keys = KEYS[:6]
+    for step in range(steps):
+        for at, op, node in plan:
+            if at == step:
+                (cluster.join if op == "join" else cluster.leave)(node)
+        live = [n for n in sorted(cluster.sim.members) if n not in cluster.left]
+        key = rng.choice(keys)
+        try:
+            read = client.get(key, coordinator=rng.choice(live))
+        except DynamoError:
+            continue
+        if key in last and read.values != [last[key]]:
+            stale.append(f"{cluster.sim.now:.2f} {key!r}: {read.values} after {last[key]!r}")
+        value = b"%s-%d" % (key, step)
+        try:
+            client.put(key, value, context=read.context, coordinator=rng.choice(live))
+            last[key] = value
+        except DynamoError:
+            last.pop(key, None)  # a failed put may or may not have landed
+        cluster.run_for(0.25)
+        if not _merged_ring_ok(cluster):
+            doubled.append(f"{cluster.sim.now:.2f}")
+    joiners = {node for _, op, node in plan if op == "join"}
+    leavers = {node for _, op, node in plan if op == "leave"}
+
+    def done() -> bool:
+        return _settled(cluster) and _every_node(cluster, lambda g: all(
+            _status_of(g, node) is MemberStatus.UP for node in joiners) and all(
+            _status_of(g, node) in (None, MemberStatus.LEFT) for node in leavers))
+    try:
+        cluster.run_until(done, max_time=cluster.sim.now + 600)
+        settled = True
+    except DynamoError:
+        settled = False
+    if not _merged_ring_ok(cluster):
+        doubled.append("end")
+    return stale, settled, doubled
+
+
+OVERLAPS = {
+    "join-join-0.5s": ((10, "join", "n6"), (12, "join", "n7")),
+    "join-join-5s": ((10, "join", "n6"), (30, "join", "n7")),
+    "join-during-leave": ((10, "leave", "n2"), (14, "join", "n6")),
+    "leave-during-join": ((10, "join", "n6"), (14, "leave", "n2")),
+}
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+@pytest.mark.parametrize("overlap", sorted(OVERLAPS))
+@pytest.mark.parametrize("seed", (1, 2))
+def test_overlapping_changes_settle_and_keep_read_your_writes(
+        strategy: str, overlap: str, seed: int, request: pytest.FixtureRequest) -> None:
+    if (strategy, overlap, seed) == ("strategy3", "join-join-0.5s", 2):
+        request.applymarker(_RACING_JOINS)
+    stale, settled, doubled = _changes(strategy, seed, OVERLAPS[overlap])
+    assert doubled == []
+    assert settled
+    assert stale == []
+
+
+_RACING_JOINS = pytest.mark.xfail(strict=True, reason=(
+    "open: both joins took their view before either reached the seed, and moved the "
+    "same partitions (no claimant serializes strategy-3 joins): a token held twice"))
+
+
+@pytest.mark.parametrize(("gap", "seed"), [
+    (0.5, 1), pytest.param(0.5, 2, marks=_RACING_JOINS), (0.5, 3),
+    (5.0, 1), (5.0, 2), (5.0, 3)])
+def test_two_strategy3_joins_without_a_client_both_settle(gap: float, seed: int) -> None:
+    """rev2 F1's reproducer (``join_join.py strategy3 GAP SEED``): n6 joins, n7 ``gap``
+    seconds later, no client. Before the fix n7 (gap 0.5 s) or n6 (5 s, once the joins
+    took tokens from the view) stayed joining for ever."""
+    cluster = SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, partitioning="strategy3")
+    client = cluster.client("n1")
+    for key in KEYS[:30]:
+        client.put(key, b"v", w=3)
+    cluster.join("n6")
+    cluster.run_for(gap)
+    cluster.join("n7")
+    cluster.run_until(lambda: _settled(cluster) and _every_node(cluster, lambda g: all(
+        _status_of(g, node) is MemberStatus.UP for node in ("n6", "n7"))),
+        max_time=cluster.sim.now + 600)
+    assert _merged_ring_ok(cluster)
+
+
+# -- the kept serving ring after its change (rev2 mutants A3, A4: each guard was masked
+# by the other). A3: the meta entry must be cleared once no member joins or leaves;
+# A4: a restart restores it only while a member still joins or leaves (a crash between
+# persisting the view and clearing the entry leaves an earlier change's ring behind).
+
+
+def _joined_and_kept(cluster: SimulatedCluster) -> bytes:
+    """n6 joins (strategy 3); returns n1's kept serving ring as persisted while n6 was
+    joining, and runs until the change settled."""
+    cluster.join("n6")
+    kept: list[bytes] = []
+
+    def joining_with_kept() -> bool:
+        raw = cluster.node("n1").gossiper.storage.get_meta(SERVING_META)
+        if raw and _status_of(cluster.node("n1").gossiper, "n6") is MemberStatus.JOINING:
+            kept.append(raw)
+            return True
+        return False
+    cluster.run_until(joining_with_kept, max_time=60)
+    cluster.run_until(lambda: _settled(cluster) and _every_node(
+        cluster, lambda g: _status_of(g, "n6") is MemberStatus.UP), max_time=600)
+    return kept[0]
+
+
+def test_the_kept_serving_ring_is_cleared_once_no_member_joins_or_leaves() -> None:
+    cluster = _cluster("strategy3", 11)
+    _joined_and_kept(cluster)
+    assert _every_node(cluster, lambda g: not g.storage.get_meta(SERVING_META))
+
+
+def test_a_restart_after_the_change_ignores_an_earlier_kept_serving_ring() -> None:
+    cluster = _cluster("strategy3", 11)
+    kept = _joined_and_kept(cluster)
+    gossiper = cluster.node("n1").gossiper
+    served = {key: _top(gossiper.partitioning, key) for key in KEYS}
+    disk = cluster.storages["n1"]  # (the node's own storage stages its writes)
+    disk.set_meta(SERVING_META, kept)  # left by a crash before the clear
+    disk.flush()
+    cluster.crash("n1")
+    cluster.restart("n1")
+    restarted = cluster.node("n1").gossiper.partitioning
+    assert [key for key in KEYS if _top(restarted, key) != served[key]] == []
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_strategy3_join_waits_for_a_view_where_no_member_joins(strategy: str) -> None:
+    """n7 asks a seed that knows n6 is joining: under strategy 3 it takes its
+    partitions only once its view shows n6 up (n6 announces its own entry meanwhile;
+    ``Gossiper._join_waits``); strategies 1 and 2 draw n7's tokens at once."""
+    cluster = _cluster(strategy, 11)
+    cluster.join("n6")
+    cluster.run_until(lambda: _status_of(cluster.node("n1").gossiper, "n6")
+                      is MemberStatus.JOINING, max_time=60)
+    cluster.join("n7")
+
+    def n7_took_tokens() -> bool:
+        member = cluster.node("n7").gossiper.view.get("n7")
+        return member is not None and bool(member.tokens)
+    cluster.run_until(n7_took_tokens, max_time=600)
+    n6 = _status_of(cluster.node("n7").gossiper, "n6")
+    assert n6 is (MemberStatus.UP if strategy == "strategy3" else MemberStatus.JOINING)
