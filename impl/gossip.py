@@ -580,9 +580,7 @@ class Gossiper:
         Kept in the meta entry :data:`SERVING_META` while it differs from the view's."""
         from_view = self._routing_partitioning(view)
         if not self.pending or not _in_change(view):
-            if self.storage.get_meta(SERVING_META):
-                self.storage.set_meta(SERVING_META, b"")
-            return from_view
+            return self._unkept(from_view)
         status = {member.node: member.status for member in view}
         held = {token: member.node for member in view if member.status in membership.ROUTED
                 for token in member.tokens}
@@ -600,11 +598,15 @@ class Gossiper:
             return from_view
         ring = Ring.from_tokens(tokens)
         if ring == from_view.ring:
-            if self.storage.get_meta(SERVING_META):
-                self.storage.set_meta(SERVING_META, b"")
-            return from_view
+            return self._unkept(from_view)
         self.storage.set_meta(SERVING_META, json.dumps(_ring_json(ring)).encode())
         return self.partitioning if ring == self.partitioning.ring else self._partitioning(ring)
+
+    def _unkept(self, from_view: Partitioning) -> Partitioning:
+        """Serve by the view's ring again: clear a kept serving ring (:data:`SERVING_META`)."""
+        if self.storage.get_meta(SERVING_META):
+            self.storage.set_meta(SERVING_META, b"")
+        return from_view
 
     def _restore_serving(self) -> Partitioning:
         """After a restart: the serving ring kept through a change (:meth:`_serving`,
