@@ -98,6 +98,10 @@ SETTLING_META = "settling"
 #: longer shows it (strategy 3: the members' new token sets are announced at the
 #: join or the leave, before the handover; empty: the view's serving ring)
 SERVING_META = "serving-ring"
+#: The storage meta entry of this node's own announcements that must survive a
+#: restart: that its change settled (re-announced if a move outranks it) and that
+#: it was asked to leave (announced once it may: :meth:`Gossiper.leave`).
+ANNOUNCED_META = "announced"
 
 
 class Gossiper:
@@ -113,6 +117,8 @@ class Gossiper:
         self.rng = rng
         self.stats = stats
         self.log = log
+        #: strategy 3: only the claimant moves partitions (:meth:`claim`)
+        self.claims = config.partitioning == "strategy3"
         self.view: Membership = self._load_view()
         self.known_nodes = frozenset(self.view.nodes)
         #: pending ownership (``join_handover = "pending"``): serve by the ring of the
@@ -161,6 +167,10 @@ class Gossiper:
         #: this node announced that its change settled (:meth:`settle`; again if a
         #: strategy-3 move of its partitions outranked that announcement)
         self.announced_settled = False
+        #: this node was asked to leave: it announces ``leaving`` once it may
+        #: (:meth:`leave`), and again if a move outranked that announcement
+        self.leave_requested = False
+        self._restore_announced()
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
@@ -211,10 +221,60 @@ class Gossiper:
     def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
         """The gossip round: a joining node announces itself up; gossip with a peer;
         set the next round."""
-        if self.status is MemberStatus.JOINING and (not self.pending or self._handed_over()):
+        if (self.status is MemberStatus.JOINING and self._has_tokens()
+                and (not self.pending or self._handed_over())):
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
+        self.claim()
+        self._leave_if_requested()
         return [SetTimer(GossipRound(), now + self.config.gossip_interval),
                 *self._gossip_to(self._peer())]
+
+    def _has_tokens(self) -> bool:
+        """This node holds tokens in its view (strategy 3: a joining node has none
+        until the claimant gave it its partitions)."""
+        member = self.view.get(self.name)
+        return member is not None and bool(member.tokens)
+
+    def claim(self) -> None:
+        """Strategy 3: if this node is the claimant (:func:`membership.claimant`) and no
+        change is in progress (:meth:`_changing`), move partitions for one request:
+        the lowest-named node joining with no tokens (:func:`membership.claim_join`),
+        else the lowest-named node leaving with its tokens
+        (:func:`membership.claim_leave`). One change at a time, as riak_core's
+        claimant (``riak_core_claimant:plan/2`` and ``commit/1``): a joining or
+        leaving node never moves partitions itself, so two changes cannot move the
+        same partitions. The partitions are computed from the members' token sets in
+        the view (not from the serving ring, which only requests use)."""
+        if (not self.claims or membership.claimant(self.view) != self.name
+                or self._changing()):
+            return
+        ring = self.view.ring()
+        if ring is None:
+            return
+        partitioning = self._partitioning(ring)
+        for member in self.view:
+            if member.status is MemberStatus.JOINING and not member.tokens:
+                self._apply(membership.claim_join(self.view, member.node, partitioning,
+                                                  self.rng))
+                self.stats["claims"] += 1
+                return
+        for member in self.view:
+            if (member.status is MemberStatus.LEAVING and member.tokens
+                    and len(ring.nodes) > 1):
+                self._apply(membership.claim_leave(self.view, member.node, partitioning,
+                                                   self.rng))
+                self.stats["claims"] += 1
+                return
+
+    def _changing(self) -> bool:
+        """A claimed change is in progress in this node's view or state: a member
+        joining with tokens or leaving without, a transfer that waits or a future
+        ring not served yet, or (pending ownership) a change that has not settled."""
+        if any((m.status is MemberStatus.JOINING and m.tokens)
+               or (m.status is MemberStatus.LEAVING and not m.tokens) for m in self.view):
+            return True
+        return (self.future is not self.partitioning or self.transfer_after is not None
+                or bool(self.settling) or self.previous is not None)
 
     def settle_if_seen(self) -> list[Effect]:
         """Pending ownership: announce that this node's change settled (:meth:`settle`)
@@ -237,6 +297,7 @@ class Gossiper:
             return []
         self.settle_after = None
         self.announced_settled = True
+        self._persist_announced()
         self._apply(self.view.announce(self.name, settled=True))
         return [Send(node, Settled(self.name))
                 for node in self.view.nodes_with(SERVING) if node != self.name]
@@ -268,32 +329,20 @@ class Gossiper:
             self._apply(merged)
         else:
             self._transfer_if_seen()
-        if self.join_pending and not self._join_waits():
+        if self.join_pending:
             self.join_pending = False
-            joined = membership.join(self.view, self.name,
-                                     self.config.partitioning_of(self.view.ring()
-                                                                 or self.partitioning.ring),
-                                     self.rng, tokens=self.config.slot_tokens(self.name))
+            if self.claims:  # the claimant gives this node its partitions (:meth:`claim`)
+                joined = self.view.announce(self.name, status=MemberStatus.JOINING)
+            else:
+                joined = membership.join(self.view, self.name,
+                                         self.config.partitioning_of(
+                                             self.view.ring() or self.partitioning.ring),
+                                         self.rng, tokens=self.config.slot_tokens(self.name))
             self._apply(joined)
-            return self._gossip_to(src)
+            return [*self._leave_if_requested(), *self._gossip_to(src)]
         if message.reply and other != self.view:
             return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
         return []
-
-    def _join_waits(self) -> bool:
-        """Strategy 3 (equal partitions): a joining node takes partitions from the
-        members and announces their new token sets (:func:`membership.join`), so it
-        waits for a view in which no member joins or leaves: such a member announces
-        its own entry meanwhile (up, left), and two announcements of
-        one member's tokens from two nodes would leave a token held twice, a view no
-        node accepts (:meth:`Membership.ring`). One change at a time, as riak_core's
-        claimant plans one. The tokens are then computed from the members' current
-        token sets in the view (never from the serving ring: that is only what
-        requests use). Strategies 1 and 2 draw the joining node's tokens only."""
-        return (self.config.slot_tokens(self.name) is None
-                and self.config.partitioning not in ("evenly-spaced", "strategy1",
-                                                     "strategy2")
-                and _in_change(self.view))
 
     def on_seen(self, src: str, message: SeenDigest) -> list[Effect]:
         """Merge a peer's seen digest (and answer a push with this node's when they
@@ -327,7 +376,8 @@ class Gossiper:
 
     def _ring_id(self) -> bytes:
         """An identity of the future ring (the tokens of the members on it)."""
-        return repr(sorted(self.view.tokens(ROUTING).items())).encode()
+        return repr(sorted(self.view.tokens(membership.ROUTED if self.claims
+                                            else ROUTING).items())).encode()
 
     def _ring_before(self) -> Partitioning:
         """The ring a transfer that waits moves keys from, as persisted when the change
@@ -396,8 +446,9 @@ class Gossiper:
     def on_handoff_done(self, src: str, message: HandoffDone) -> list[Effect]:
         """A member handed this joining node every key it holds of its new ranges; once
         every member did, the node serves them (announces itself up)."""
-        if message.joining != self.name or self.status is not MemberStatus.JOINING:
-            return []
+        if (message.joining != self.name or self.status is not MemberStatus.JOINING
+                or not self._has_tokens()):
+            return []  # (strategy 3: nothing to hand over before the claim)
         self.handed_from.add(src)
         if self.pending and self._handed_over():
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
@@ -415,24 +466,72 @@ class Gossiper:
         its transfer waits for every member to have seen the change)."""
         if not self.pending or self.transfer_after is not None:
             return []
-        return [Send(node, HandoffDone(node))
-                for node in self.view.nodes_with((MemberStatus.JOINING,))
-                if node != self.name and node not in pending_for]
+        return [Send(member.node, HandoffDone(member.node)) for member in self.view
+                if member.status is MemberStatus.JOINING and member.tokens
+                and member.node != self.name and member.node not in pending_for]
 
     def leave(self) -> list[Effect]:
-        """Announce that this node leaves (its ranges are handed over by hints)."""
-        member = self.view.get(self.name)
-        if member is None or member.status not in (MemberStatus.JOINING, MemberStatus.UP):
+        """This node was asked to leave (its ranges are handed over by hints): it
+        announces it at once, or, if it may not yet, once it may
+        (:meth:`_leave_if_requested`; the request is persisted, :data:`ANNOUNCED_META`).
+        Before, a leave asked of a node that had not heard the view yet was dropped,
+        and a strategy-3 leave moved partitions itself, concurrently with a join."""
+        if self.status in (MemberStatus.LEAVING, MemberStatus.LEFT):
             return []
+        self.leave_requested = True
+        self._persist_announced()
+        return self._leave_if_requested()
+
+    def _leave_if_requested(self) -> list[Effect]:
+        """Announce the requested leave once this node may: it is a member (strategies
+        1 and 2: joining or up, and it announces its own leave; strategy 3: up, with
+        no change in progress in its view (:meth:`_changing`: its own join settled,
+        and no other change's tokens move), and it announces ``leaving`` with its
+        tokens, which the claimant hands out, :meth:`claim`). Again if the claimant's move of this
+        node's partitions (versions bumped by two) outranked the announcement."""
+        status = self.status
+        if not self.leave_requested or status not in (MemberStatus.JOINING,
+                                                      MemberStatus.UP):
+            return []
+        if self.claims:
+            if status is not MemberStatus.UP or self._changing():
+                return []  # one change at a time: a leave during a join waits
+            view = self.view.announce(self.name, status=MemberStatus.LEAVING)
+        else:
+            view = membership.leave(self.view, self.name, self._members_ring(), self.rng)
         self.announced_settled = False  # a new change of this node's: not settled
-        self._apply(membership.leave(self.view, self.name, self._members_ring(), self.rng))
+        self._persist_announced()
+        self._apply(view)
         return self._gossip_to(self._peer())
+
+    def _persist_announced(self) -> None:
+        """Keep :attr:`announced_settled` and :attr:`leave_requested` in the meta table
+        (:data:`ANNOUNCED_META`), so that a restart in the middle of a change keeps
+        them."""
+        self.storage.set_meta(ANNOUNCED_META, json.dumps(
+            {"settled": self.announced_settled, "leave": self.leave_requested}).encode())
+
+    def _restore_announced(self) -> None:
+        """After a restart: :attr:`announced_settled` and :attr:`leave_requested` as
+        persisted (:meth:`_persist_announced`)."""
+        raw = self.storage.get_meta(ANNOUNCED_META)
+        if not raw:
+            return
+        try:
+            data = json.loads(raw.decode())
+            settled, leave = data["settled"], data["leave"]
+        except (ValueError, TypeError, KeyError) as error:  # our own bytes: unlikely
+            self.log.append(f"persisted announcements unreadable, ignored: {error}")
+            return
+        self.announced_settled, self.leave_requested = settled is True, leave is True
 
     def finish_leaving(self, now: float) -> list[Effect]:
         """A leaving node that handed everything over announces that it left (strategy
         3: its partitions were handed out when it announced the leave)."""
         member = self.view.get(self.name)
         partitioning = self._members_ring()
+        if self.claims and member is not None and member.tokens:
+            return []  # strategy 3: the claimant has not handed its partitions out yet
         if member is not None and member.status is MemberStatus.LEAVING and not member.tokens:
             self._apply(self.view.announce(self.name, status=MemberStatus.LEFT))
         elif partitioning is not None:
@@ -516,6 +615,10 @@ class Gossiper:
                               statuses: frozenset[MemberStatus] | None = None) -> Partitioning:
         if statuses is None:
             statuses = SERVING if self.config.join_handover == "pending" else ROUTING
+        if self.claims and statuses is ROUTING:
+            # strategy 3: a leaving node keeps its partitions until the claimant moves
+            # them (then it holds no tokens): the ranges move only then
+            statuses = membership.ROUTED
         ring = view.ring(statuses) or view.ring() or self.config.initial_partitioning().ring
         return self._partitioning(ring)
 
@@ -582,6 +685,12 @@ class Gossiper:
         if not self.pending or not _in_change(view):
             return self._unkept(from_view)
         status = {member.node: member.status for member in view}
+        # a leaving member whose partitions were handed out (it holds no tokens): a
+        # token it held stays with it until it has left; one a leaving member still
+        # holding tokens lost went by an earlier change (it left the member before the
+        # leave: the leave waits for that change, :meth:`_leave_if_requested`)
+        handed_out = {member.node for member in view
+                      if member.status is MemberStatus.LEAVING and not member.tokens}
         held = {token: member.node for member in view if member.status in membership.ROUTED
                 for token in member.tokens}
         before = self.partitioning.ring
@@ -590,7 +699,7 @@ class Gossiper:
         for token in held.keys() | owned.keys():
             now, was = held.get(token), owned.get(token)
             if now is not None and status[now] in SERVING and (
-                    was in (None, now) or status.get(was) is not MemberStatus.LEAVING):
+                    was in (None, now) or was not in handed_out):
                 tokens.setdefault(now, []).append(token)  # handed over (or never moved)
             elif was is not None and status.get(was) in SERVING:
                 tokens.setdefault(was, []).append(token)  # still moving: the old owner's

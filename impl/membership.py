@@ -58,6 +58,9 @@ __all__ = [
     "Member",
     "MemberStatus",
     "Membership",
+    "claim_join",
+    "claim_leave",
+    "claimant",
     "initial_membership",
     "join",
     "leave",
@@ -440,6 +443,61 @@ def left(view: Membership, node: str, partitioning: Partitioning,
         raise InvalidValueError(f"node {node!r} is not a live member")
     view = _announce_moves(view, partitioning.without_node(node, rng).ring, node)
     return view.announce(node, status=MemberStatus.LEFT, tokens=())
+
+
+# ====================================================================== the claimant
+#
+# Strategy 3 moves partitions between the members at every join and leave. Two
+# nodes that each computed a move from the same view (two joins that took the
+# seed's view before either reached it, a leave announced during a join) move the
+# same partitions, and the views then hold a token twice for ever. So, as
+# riak_core's claimant (``riak_core_claimant.erl``: one member plans every ring
+# change, one transition at a time), only the *claimant* moves partitions: a
+# joining node announces itself ``joining`` with no tokens, a leaving one
+# ``leaving`` with its tokens, and the claimant computes the claim
+# (:func:`claim_join`, :func:`claim_leave`) once no other change is in progress
+# (:meth:`impl.gossip.Gossiper.claim`).
+
+
+def claimant(view: Membership) -> str | None:
+    """The member that moves partitions (strategy 3): the lowest-named ``up`` member
+    holding tokens (None if there is none). A node that leaves stops being it the
+    moment it announces ``leaving``; a joining node becomes it only once ``up``."""
+    for member in view.members:
+        if member.status is MemberStatus.UP and member.tokens:
+            return member.node
+    return None
+
+
+def claim_join(view: Membership, node: str, partitioning: Partitioning,
+               rng: random.Random, capacity: float = 1.0) -> Membership:
+    """The claimant's view after it gives ``node`` (``joining`` with no tokens) its
+    partitions (strategy 3: taken at random from the members above their share,
+    :meth:`spec.ring.Partitioning.with_node`): every token set that moved, ``node``'s
+    included, announced with its version bumped by two (:func:`_announce_moves`).
+    Raises :class:`~impl.errors.InvalidValueError` unless ``node`` is joining with no
+    tokens and off ``partitioning``'s ring."""
+    held = view.get(node)
+    if held is None or held.status is not MemberStatus.JOINING or held.tokens:
+        raise InvalidValueError(f"node {node!r} is not a member joining with no tokens")
+    return _announce_moves(view, partitioning.with_node(node, rng, capacity).ring, "")
+
+
+def claim_leave(view: Membership, node: str, partitioning: Partitioning,
+                rng: random.Random) -> Membership:
+    """The claimant's view after it hands out the partitions of ``node`` (``leaving``
+    with its tokens) to the remaining members below their share
+    (:meth:`spec.ring.Partitioning.without_node`): their new token sets, and
+    ``node`` with no tokens (it keeps serving its ranges until it has left: the
+    serving ring is kept, :meth:`impl.gossip.Gossiper._serving`), each with its
+    version bumped by two. Raises :class:`~impl.errors.InvalidValueError` unless
+    ``node`` is leaving with tokens on ``partitioning``'s ring beside another node."""
+    held = view.get(node)
+    if (held is None or held.status is not MemberStatus.LEAVING or not held.tokens
+            or node not in partitioning.ring or len(partitioning.ring.nodes) < 2):
+        raise InvalidValueError(f"node {node!r} is not a member leaving with tokens")
+    view = _announce_moves(view, partitioning.without_node(node, rng).ring, node)
+    return view.announce(node, tokens=()).announce(node)
 
 
 # ====================================================================== seen digests

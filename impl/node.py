@@ -299,7 +299,7 @@ class Node:
         not see them (the naive handover let the leaving node's copy go before any
         transfer: trace validation, the naive leave)."""
         self._now = now
-        if self.status not in (MemberStatus.JOINING, MemberStatus.UP):
+        if self.status in (MemberStatus.LEAVING, MemberStatus.LEFT):
             return []
         return self._finish([*self.gossiper.leave(),
                              *((SetTimer(HintScan(), now),) if scan else ())])

@@ -60,6 +60,12 @@ def _status(cluster: SimulatedCluster, at: str, node: str) -> MemberStatus | Non
     return None if member is None else member.status
 
 
+def _claimed(cluster: SimulatedCluster, at: str, node: str) -> bool:
+    """``at`` heard the claim of ``node``'s join (``node`` holds tokens in its view)."""
+    member = cluster.node(at).view.get(node)
+    return member is not None and bool(member.tokens)
+
+
 def _cut_off_at_the_handover() -> tuple[bool, list[bytes], bool, bool]:
     """An old owner ``cut`` of a key n6 takes over is partitioned away just as n6
     announces itself up (it heard the join, not the handover), for 30 s (six times
@@ -130,13 +136,13 @@ def _unaware_write() -> list[bytes]:
     new_top = {key: joined.gossiper.future.preference_list(key, 3) for key in keys}
     stays = [(key, node) for key in keys for node in old_top[key]
              if "n6" in new_top[key] and node in new_top[key]
-             and _status(cluster, node, "n6") is None]
+             and not _claimed(cluster, node, "n6")]
     assert stays
     key, cut = stays[0]
     cluster.partition([cut], [n for n in (*NODES, "n6") if n != cut])
     cluster.run_for(30.0)
     cluster.heal()
-    assert _status(cluster, cut, "n6") is None
+    assert not _claimed(cluster, cut, "n6")
     client = cluster.client(cut)
     client.put(key, b"late", context=client.get(key).context, w=2)
     cluster.run_until_quiet()
@@ -363,7 +369,8 @@ def _restart_after_the_transfer(point: str) -> list[tuple[bytes, str]]:
     acknowledged and (``point``) before n6 announced itself up ("transfer"), or
     just after it heard the settlement, before its next hint scan lets the copies
     go ("settled"). Returns the moved copies still held once the cluster is quiet."""
-    cluster, keys, old_top = _cluster(seed=9)
+    cluster, keys, old_top = _cluster(seed=1)  # (seed 9 before the claimant: the
+    # claim's timing changed, and there no old owner held a moved copy when it heard)
     cluster.join("n6")
     old = sorted({node for key in keys for node in old_top[key]})
 
@@ -442,6 +449,8 @@ def test_a_leaving_node_keeps_its_copies_until_its_transfer_is_acknowledged(
     go before any transfer (trace validation: 14 of 20 naive leaves diverged)."""
     cluster, keys, _ = _cluster_with(join_handover=handover)
     cluster.leave("n2")
+    cluster.run_until(lambda: not cluster.node("n2").view.get("n2").tokens,  # type: ignore[union-attr]
+                      max_time=60)  # (strategy 3: the claimant handed its partitions out)
     held = [key for key in keys if cluster.node("n2").record(key) is not None]
     assert len(held) >= 10
     if handover == "immediate":

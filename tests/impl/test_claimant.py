@@ -1,0 +1,222 @@
+"""The claimant: one member moves the partitions of every strategy-3 join and leave
+(docs/impl.md, "The claimant"; riak_core's ``riak_core_claimant.erl``).
+
+Strategy 3 (equal partitions) moves partitions between the members at a join and
+at a leave. Before the claimant a joining node computed its own claim from the view
+it got from a seed: two joins that took the seed's view before either reached it
+moved the same partitions, and the views held a token twice for ever (a view no
+node accepts: every later gossip of it was dropped). Now a joining node announces
+itself ``joining`` with no tokens, a leaving node ``leaving`` with its tokens, and
+only the claimant (the lowest-named ``up`` member holding tokens) moves partitions,
+one change at a time (``Gossiper.claim``).
+
+Each scenario is seeded and bounded: a 5-node cluster, a sequential
+read-modify-write client on a few keys, two joins ``gap`` seconds apart (or a join
+and a leave); it checks after every client step that the merged views form a ring,
+and at the end that every change settled and the client read its own writes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from impl import DynamoError, SimulatedCluster, membership
+from impl.gossip import Gossiper
+from impl.membership import Membership, MemberStatus
+from tests.impl.test_join_strategy3 import merged_ring_ok, rmw_step
+
+N = 3
+KEYS = tuple(b"c-%d" % i for i in range(6))
+
+
+def _status(cluster: SimulatedCluster, name: str, node: str) -> MemberStatus | None:
+    member = cluster.node(name).gossiper.view.get(node)
+    return None if member is None else member.status
+
+
+def _settled(cluster: SimulatedCluster, joiners: tuple[str, ...],
+             leavers: tuple[str, ...]) -> bool:
+    for name in cluster.sim.members:
+        g = cluster.node(name).gossiper
+        if g.previous is not None or g.settling or g.future is not g.partitioning or (
+                g.transfer_after is not None):
+            return False
+        if any(_status(cluster, name, node) is not MemberStatus.UP for node in joiners):
+            return False
+        if any(_status(cluster, name, node) not in (None, MemberStatus.LEFT)
+               for node in leavers):
+            return False
+    return True
+
+
+def _scenario(seed: int, changes: tuple[tuple[float, str, str], ...],
+              steps: int = 24) -> tuple[list[str], bool, list[str]]:
+    """``changes``: (second, "join" | "leave", node), made while the client runs (a
+    step every 0.25 s, the first change at 2.5 s). Returns (read-your-writes
+    violations, whether every change settled within 600 s, the moments the merged
+    views held a token twice)."""
+    rng = random.Random(seed)
+    cluster = SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, partitioning="strategy3")
+    client = cluster.client()
+    start = cluster.sim.now + 2.5
+    todo = sorted((start + at, op, node) for at, op, node in changes)
+    last: dict[bytes, bytes] = {}
+    stale: list[str] = []
+    doubled: list[str] = []
+
+    def advance(seconds: float) -> None:
+        """Run ``seconds``, making each change at its second exactly."""
+        until = cluster.sim.now + seconds
+        while todo and todo[0][0] <= until:
+            at, op, node = todo.pop(0)
+            if at > cluster.sim.now:
+                cluster.run_for(at - cluster.sim.now)
+            (cluster.join if op == "join" else cluster.leave)(node)
+        if until > cluster.sim.now:
+            cluster.run_for(until - cluster.sim.now)
+
+    for step in range(steps):
+        if not rmw_step(cluster, client, rng, KEYS, step, last, stale):
+            continue
+        advance(0.25)
+        if not merged_ring_ok(cluster):
+            doubled.append(f"{cluster.sim.now:.2f}")
+    joiners = tuple(node for _, op, node in changes if op == "join")
+    leavers = tuple(node for _, op, node in changes if op == "leave")
+    try:
+        cluster.run_until(lambda: not merged_ring_ok(cluster)
+                          or _settled(cluster, joiners, leavers),
+                          max_time=cluster.sim.now + 600)
+        settled = merged_ring_ok(cluster)
+    except DynamoError:
+        settled = False
+    if not merged_ring_ok(cluster):
+        doubled.append("end")
+    else:
+        for key, value in sorted(last.items()):
+            if cluster.client("n1").get(key, r=3).values != [value]:
+                stale.append(f"end {key!r}: not {value!r}")
+    return stale, settled, doubled
+
+
+GAPS = (0.0, 0.1, 0.5)
+SEEDS = tuple(range(1, 11))
+
+
+def _two_joins(seed: int, gap: float) -> tuple[list[str], bool, list[str]]:
+    return _scenario(seed, ((0.0, "join", "n6"), (gap, "join", "n7")))
+
+
+@pytest.mark.parametrize("gap", GAPS)
+@pytest.mark.parametrize("seed", SEEDS)
+def test_two_joins_racing_for_one_view_both_settle(seed: int, gap: float) -> None:
+    """n6 and n7 join ``gap`` seconds apart (both ask a seed for the view before
+    either reached it): both settle up, no token is ever held twice, and the client
+    reads its own writes throughout."""
+    stale, settled, doubled = _two_joins(seed, gap)
+    assert doubled == []
+    assert settled
+    assert stale == []
+
+
+@pytest.mark.parametrize("gap", (0.0, 0.5))
+@pytest.mark.parametrize("seed", (1, 2, 3))
+def test_a_leave_during_a_join_waits_for_the_claimant(seed: int, gap: float) -> None:
+    """n6 joins and n2 is asked to leave ``gap`` seconds later (while n6 joins): n2
+    announces ``leaving`` once n6's change settled, the claimant hands its partitions
+    out, and both changes settle with read-your-writes kept."""
+    stale, settled, doubled = _scenario(seed, ((0.0, "join", "n6"), (gap, "leave", "n2")))
+    assert doubled == []
+    assert settled
+    assert stale == []
+
+
+# -- mutants
+
+
+@pytest.fixture
+def every_joiner_claims(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No claimant: a joining node moves the partitions of its own join (the code
+    before the fix, without its wait for a view where nobody joins)."""
+    plain = membership.claimant
+
+    def mine(view: Membership) -> str | None:
+        joining = [m.node for m in view if m.status is MemberStatus.JOINING and not m.tokens]
+        return joining[0] if joining else plain(view)
+    monkeypatch.setattr(membership, "claimant", mine)
+    yield
+
+
+@pytest.mark.usefixtures("every_joiner_claims")
+def test_the_race_catches_every_joiner_claiming() -> None:
+    failed = [(seed, gap) for seed in SEEDS[:5] for gap in GAPS
+              if _two_joins(seed, gap)[2]]
+    assert failed  # a token held twice
+
+
+def _leave_during_a_join(seed: int) -> tuple[Membership, bool]:
+    """n6 joins; once n2 knows n6's claim (n6 joining with tokens) n2 is asked to
+    leave. Returns the first view that shows n2 leaving, and whether both changes
+    then settled within 600 s with no token ever held twice (checked every 0.25 s)."""
+    cluster = SimulatedCluster(nodes=5, n=N, r=2, w=2, seed=seed, partitioning="strategy3")
+    client = cluster.client("n1")
+    for key in KEYS:
+        client.put(key, b"v", w=3)
+    cluster.join("n6")
+
+    def n2_knows_n6() -> bool:
+        member = cluster.node("n2").gossiper.view.get("n6")
+        return member is not None and bool(member.tokens)
+    cluster.run_until(n2_knows_n6, max_time=600)
+    cluster.leave("n2")
+    seen: list[Membership] = []
+
+    def n2_leaving() -> bool:
+        for name in cluster.sim.members:
+            view = cluster.node(name).gossiper.view
+            if (member := view.get("n2")) is not None and member.status is (
+                    MemberStatus.LEAVING):
+                seen.append(view)
+                return True
+        return False
+    cluster.run_until(n2_leaving, max_time=cluster.sim.now + 600)
+    deadline = cluster.sim.now + 600
+    while cluster.sim.now < deadline and merged_ring_ok(cluster):
+        if _settled(cluster, ("n6",), ("n2",)):
+            return seen[0], True
+        cluster.run_for(0.25)
+    return seen[0], False
+
+
+@pytest.mark.parametrize("seed", (1, 2, 3))
+def test_a_leave_asked_during_a_join_is_announced_once_the_join_settled(seed: int) -> None:
+    """n2 announces ``leaving`` only once n6 is up and its change settled (one change
+    at a time), and both changes settle."""
+    view, settled = _leave_during_a_join(seed)
+    n6 = view.get("n6")
+    assert n6 is not None and n6.status is MemberStatus.UP and n6.settled
+    assert settled
+
+
+@pytest.fixture
+def leave_at_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The leave announced at once, while the join is in progress (it does not wait
+    until no change is in progress)."""
+    real = Gossiper._changing
+
+    def changing(self: Gossiper) -> bool:
+        if self.leave_requested and self.status is MemberStatus.UP:
+            return False  # (the leaving node does not wait)
+        return real(self)
+    monkeypatch.setattr(Gossiper, "_changing", changing)
+    yield
+
+
+@pytest.mark.usefixtures("leave_at_once")
+def test_the_wait_is_caught_by_the_leave_during_a_join() -> None:
+    view, _ = _leave_during_a_join(1)
+    n6 = view.get("n6")
+    assert n6 is not None and n6.status is MemberStatus.JOINING
