@@ -35,7 +35,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from operator import attrgetter
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from spec.clocks import Context, Payload, PutRecord
 from spec.config import Config
@@ -45,6 +45,7 @@ from spec.state import (
     Coordination,
     GetRecord,
     Hint,
+    HintRecord,
     LastGet,
     Message,
     NodeState,
@@ -61,7 +62,7 @@ from spec.vclock import VClock
 __all__ = ["canonicalize", "rename_clients"]
 
 
-def canonicalize(state: State) -> State:
+def canonicalize(state: State, *, cached: bool = True) -> State:
     """The representative of ``state``'s orbit under client permutations.
 
     Clients are first ordered by a signature that renaming cannot change (their
@@ -69,10 +70,21 @@ def canonicalize(state: State) -> State:
     signatures are then tried in every order, keeping the renaming with the
     smallest hash (ties broken by ``repr``). Every member of an orbit has the same
     signatures and so the same candidate set: the representative is canonical.
+
+    ``cached`` (the default) remembers, per configuration, each state's
+    representative and each renamed part (see "Caching" in the module docstring);
+    ``cached=False`` renames every part afresh: the reference the tests and
+    ``bench/model_check.py --section symmetry`` compare with. Both give equal
+    representatives (``tests/spec/test_symmetry.py``).
     """
     config = state.config
     if config.clients < 2:
         return state
+    memo = _memo(config) if cached else None
+    if memo is not None:
+        hit = memo.canonical.get(state)
+        if hit is not None:
+            return hit
     signatures = [_signature(c) for c in state.clients]
     order = sorted(range(config.clients), key=lambda i: signatures[i])
     groups: list[list[int]] = []
@@ -87,11 +99,18 @@ def canonicalize(state: State) -> State:
         perm = [0] * config.clients
         for position, old in enumerate(i for group in arrangement for i in group):
             perm[old] = position
-        candidate = state if perm == sorted(perm) else rename_clients(state, perm, trusted=True)
+        if perm == sorted(perm):
+            candidate = state
+        elif memo is not None:
+            candidate = memo.renaming(tuple(perm)).state(state)
+        else:
+            candidate = rename_clients(state, perm, trusted=True)
         key = hash(candidate)
         if best is None or key < best_key or (key == best_key and repr(candidate) < repr(best)):
             best, best_key = candidate, key
     assert best is not None
+    if memo is not None:
+        memo.remember(state, best)
     return best
 
 
@@ -111,95 +130,198 @@ def rename_clients(state: State, perm: Sequence[int], *, trusted: bool = False) 
     valid parts is valid), a dvv payload is renamed once per object
     (:func:`_renamed_payload`), and a node the renaming leaves alone is kept as it is:
     the same value, several times cheaper (``tests/spec/test_model.py`` compares the
-    two)."""
-    config = state.config
-    rq = _request_map(config, tuple(perm))
-    names = config.client_names
-    nm = {names[i]: names[perm[i]] for i in range(config.clients)}
-    build = _TRUSTED if trusted else _VALIDATING
+    two). Nothing of the renaming is remembered past the call but the payloads'."""
+    return _Renaming(state.config, tuple(perm), trusted=trusted, memo=False).state(state)
 
-    def ids(items: Sequence[int]) -> tuple[int, ...]:
+
+class _Renaming:
+    """Client ``i`` -> client ``perm[i]`` of one configuration, applied part by part.
+
+    ``memo``: each renamed part is remembered, keyed by the part's value (nodes,
+    messages, clients, put records: each caches its hash) or, for a state's whole
+    tuples and sets of parts, by the object (the spec shares them between a state and
+    its successors), so a part shared by many states is renamed once."""
+
+    __slots__ = ("_by_id", "_parts", "build", "memo", "nm", "perm", "rq", "trusted")
+
+    def __init__(self, config: Config, perm: tuple[int, ...], *, trusted: bool,
+                 memo: bool) -> None:
+        self.perm = perm
+        self.rq = _request_map(config, perm)
+        names = config.client_names
+        self.nm = {names[i]: names[perm[i]] for i in range(config.clients)}
+        self.build = _TRUSTED if trusted else _VALIDATING
+        self.trusted = trusted
+        self.memo = memo
+        self._parts: dict[object, object] = {}
+        self._by_id: dict[int, tuple[object, object]] = {}
+
+    def state(self, state: State) -> State:
+        return self.build.state(
+            self._whole(state.nodes, self._nodes),
+            self._whole(state.messages, self._messages),
+            self._whole(state.clients, self._clients),
+            self._whole(state.puts, self._puts),
+            state.side,
+            state.used,
+            self._whole(state.hints_acked, self._records),
+            self._whole(state.hints_deleted, self._records),
+            state.epochs,
+            state.config,
+            membership=state.membership,
+            key_epochs=state.key_epochs,
+        )
+
+    def _whole(self, part: _P, rename: Callable[[_P], _P]) -> _P:
+        """``rename(part)``, remembered per object when ``memo``."""
+        if not self.memo:
+            return rename(part)
+        hit = self._by_id.get(id(part))
+        if hit is not None and hit[0] is part:
+            return hit[1]  # type: ignore[return-value]
+        renamed = rename(part)
+        if len(self._by_id) > _MEMO_LIMIT:
+            self._by_id.clear()
+        self._by_id[id(part)] = (part, renamed)  # holds part: its id is not reused
+        return renamed
+
+    def _part(self, part: _Q, rename: Callable[[_Q], _Q]) -> _Q:
+        """``rename(part)``, remembered per value when ``memo``."""
+        if not self.memo:
+            return rename(part)
+        hit = self._parts.get(part)
+        if hit is not None:
+            return hit  # type: ignore[return-value]
+        renamed = rename(part)
+        if len(self._parts) > _MEMO_LIMIT:
+            self._parts.clear()
+        self._parts[part] = renamed
+        return renamed
+
+    # -- the parts ---------------------------------------------------------------------
+
+    def _nodes(self, nodes: tuple[NodeState, ...]) -> tuple[NodeState, ...]:
+        return tuple([self._part(node, self._node) for node in nodes])
+
+    def _messages(self, messages: tuple[Message, ...]) -> tuple[Message, ...]:
+        renamed = [self._part(m, self._message) for m in messages]
+        renamed.sort(key=_message_order)
+        return tuple(renamed)
+
+    def _clients(self, clients: tuple[ClientState, ...]) -> tuple[ClientState, ...]:
+        out: list[ClientState | None] = [None] * len(clients)
+        for i, client in enumerate(clients):
+            out[self.perm[i]] = self._part(client, self._client)
+        return tuple([c for c in out if c is not None])
+
+    def _puts(self, puts: tuple[PutRecord | None, ...]) -> tuple[PutRecord | None, ...]:
+        out: list[PutRecord | None] = [None] * len(puts)
+        for record in puts:
+            if record is not None:
+                renamed = self._part(record, self._put)
+                out[renamed.put_id - 1] = renamed
+        return tuple(out)
+
+    def _records(self, records: frozenset[HintRecord]) -> frozenset[HintRecord]:
+        return frozenset([(h, i, k, self.payload(p)) for h, i, k, p in records])
+
+    def ids(self, items: Sequence[int]) -> tuple[int, ...]:
+        rq = self.rq
         return tuple(sorted([rq[v] for v in items]))
 
-    def payload(p: Payload) -> Payload:
-        return _renamed_payload(rq, p, trusted)
+    def payload(self, p: Payload) -> Payload:
+        return _renamed_payload(self.rq, p, self.trusted)
 
-    def clock(c: VClock) -> VClock:
+    def clock(self, c: VClock) -> VClock:
+        nm = self.nm
         if not any(n in nm for n, _ in c.pairs):
             return c
         return VClock.of({nm.get(n, n): k for n, k in c.pairs})
 
-    def context(c: Context) -> Context:
-        return clock(c) if isinstance(c, VClock) else c
+    def context(self, c: Context) -> Context:
+        return self.clock(c) if isinstance(c, VClock) else c
 
-    nodes = tuple([_node(node, rq, nm, payload, build) for node in state.nodes])
-    messages = [
-        build.message(m.kind, m.src, m.dst, rq[m.request], m.key,
-                    None if m.payload is None else payload(m.payload), m.intended)
-        for m in state.messages
-    ]
-    messages.sort(key=_message_order)
-    clients: list[ClientState | None] = [None] * config.clients
-    for i, cl in enumerate(state.clients):
-        last = cl.last_get
-        clients[perm[i]] = build.client(
+    def _node(self, node: NodeState) -> NodeState:
+        build, payload = self.build, self.payload
+        store = tuple([payload(p) for p in node.store])
+        if build is _TRUSTED and not node.hints and not node.coord and all(
+                a is b for a, b in zip(store, node.store, strict=True)):
+            return node  # nothing of it names a client
+        hints = [build.hint(h.intended, h.key, payload(h.payload)) for h in node.hints]
+        hints.sort(key=_hint_order)
+        rq, nm = self.rq, self.nm
+        coord = [
+            build.coordination(
+                rq[c.request], nm[c.client], c.key, c.is_put,
+                None if c.payload is None else payload(c.payload), c.awaiting,
+                c.sent_to, c.acks, tuple([(n, payload(p)) for n, p in c.replies]),
+                c.groups,
+            )
+            for c in node.coord
+        ]
+        coord.sort(key=_coord_order)
+        return build.node(node.up, store, tuple(hints), tuple(coord))
+
+    def _message(self, m: Message) -> Message:
+        return self.build.message(m.kind, m.src, m.dst, self.rq[m.request], m.key,
+                                  None if m.payload is None else self.payload(m.payload),
+                                  m.intended)
+
+    def _client(self, cl: ClientState) -> ClientState:
+        rq, ids, last = self.rq, self.ids, cl.last_get
+        return self.build.client(
             cl.puts_issued,
             cl.gets_issued,
             rq[cl.outstanding],
             cl.counter,
             None if last is None else LastGet(
-                last.key, context(last.context), frozenset([rq[v] for v in last.history]),
+                last.key, self.context(last.context), frozenset([rq[v] for v in last.history]),
                 ids(last.siblings),
             ),
             ids(cl.acked),
             tuple([GetRecord(rq[g.request], g.key, ids(g.acked_before), ids(g.returned))
                    for g in cl.gets]),
         )
-    puts: list[PutRecord | None] = [None] * len(state.puts)
-    for record in state.puts:
-        if record is None:
-            continue
-        new_id = rq[record.put_id]
-        puts[new_id - 1] = PutRecord(
-            new_id, nm[record.client], record.key, record.coordinator, clock(record.clock),
-            record.stamp, frozenset([rq[v] for v in record.history]),
-            ids(record.read_siblings), record.dot,
+
+    def _put(self, record: PutRecord) -> PutRecord:
+        rq = self.rq
+        return PutRecord(
+            rq[record.put_id], self.nm[record.client], record.key, record.coordinator,
+            self.clock(record.clock), record.stamp, frozenset([rq[v] for v in record.history]),
+            self.ids(record.read_siblings), record.dot,
         )
-    return build.state(
-        nodes,
-        tuple(messages),
-        tuple([c for c in clients if c is not None]),
-        tuple(puts),
-        state.side,
-        state.used,
-        frozenset([(h, i, k, payload(p)) for h, i, k, p in state.hints_acked]),
-        frozenset([(h, i, k, payload(p)) for h, i, k, p in state.hints_deleted]),
-        state.epochs,
-        config,
-        membership=state.membership,
-        key_epochs=state.key_epochs,
-    )
 
 
-def _node(node: NodeState, rq: dict[int, int], nm: dict[str, str],
-          payload: Callable[[Payload], Payload], build: _Builders) -> NodeState:
-    store = tuple([payload(p) for p in node.store])
-    if build is _TRUSTED and not node.hints and not node.coord and all(
-            a is b for a, b in zip(store, node.store, strict=True)):
-        return node  # nothing of it names a client
-    hints = [build.hint(h.intended, h.key, payload(h.payload)) for h in node.hints]
-    hints.sort(key=_hint_order)
-    coord = [
-        build.coordination(
-            rq[c.request], nm[c.client], c.key, c.is_put,
-            None if c.payload is None else payload(c.payload), c.awaiting,
-            c.sent_to, c.acks, tuple([(n, payload(p)) for n, p in c.replies]),
-            c.groups,
-        )
-        for c in node.coord
-    ]
-    coord.sort(key=_coord_order)
-    return build.node(node.up, store, tuple(hints), tuple(coord))
+class _Memo:
+    """One configuration's caches: its states' representatives and its renamings."""
+
+    __slots__ = ("canonical", "config", "renamings")
+
+    def __init__(self, config: Config) -> None:
+        self.config = config  # held: its id keys _MEMOS
+        self.canonical: dict[State, State] = {}
+        self.renamings: dict[tuple[int, ...], _Renaming] = {}
+
+    def renaming(self, perm: tuple[int, ...]) -> _Renaming:
+        found = self.renamings.get(perm)
+        if found is None:
+            found = self.renamings[perm] = _Renaming(self.config, perm, trusted=True, memo=True)
+        return found
+
+    def remember(self, state: State, canonical: State) -> None:
+        if len(self.canonical) > _MEMO_LIMIT:
+            self.canonical.clear()
+        self.canonical[state] = canonical
+
+
+def _memo(config: Config) -> _Memo:
+    """The caches of ``config`` (by identity: the spec's states share their config)."""
+    found = _MEMOS.get(id(config))
+    if found is None or found.config is not config:
+        if len(_MEMOS) >= _MEMO_CONFIGS:
+            _MEMOS.clear()
+        found = _MEMOS[id(config)] = _Memo(config)
+    return found
 
 
 class _Builders(NamedTuple):
@@ -246,9 +368,16 @@ def _rename_dvv(rq: dict[int, int], payload: DVVSet[int]) -> DVVSet[int]:
     )
 
 
+_P = TypeVar("_P")
+_Q = TypeVar("_Q", NodeState, Message, ClientState, PutRecord)
 # Keyed by ids: each entry holds its map and payload, so neither id is reused while cached.
 _RENAMED: dict[tuple[int, int], tuple[dict[int, int], Payload, Payload]] = {}
 _RENAMED_LIMIT = 200_000
+_MEMOS: dict[int, _Memo] = {}
+_MEMO_CONFIGS = 16
+"""At most this many configurations' caches at once (a test run meets hundreds)."""
+_MEMO_LIMIT = 100_000
+"""Entries per cache before it is emptied (bounds memory; a miss only costs time)."""
 _message_order = attrgetter("order")
 _hint_order = attrgetter("order")
 _coord_order = attrgetter("request")

@@ -118,3 +118,25 @@ def test_the_constructors_refuse_unhashable_values_and_repeated_ids() -> None:
     with pytest.raises(ValueError, match=r"^DVVSet entries must be sorted by id without "
                                          r"repeats: 'a' after 'a' \(use DVVSet.of\)$"):
         DVVSet((Entry("a", 1), Entry("a", 2)))
+
+
+def test_anonymous_values_out_of_canonical_order_are_refused_word_for_word() -> None:
+    with pytest.raises(ValueError) as raised:
+        DVVSet((), (2, 1))
+    assert str(raised.value) == ("DVVSet anonymous values must be in canonical order "
+                                 "without repeats (use DVVSet.of)")
+
+
+def test_a_dot_collision_keeps_the_values_the_reference_keeps() -> None:
+    """Two entries of one id with equal counters and different values (the kv679 dot
+    collision: a node that lost its disk mints a dot again; reachable clocks of a
+    store with actor epochs never hold one): like the reference's merge/5, the first
+    entry ``sync2`` compares keeps its values, and ``sync2`` swaps the two sides after
+    taking an entry only the second clock has (``[H2 | sync2(T2, C1)]``)."""
+    mine, theirs = DVVSet.of([("x", 1, ["p"])]), DVVSet.of([("x", 1, ["q"])])
+    assert sync(mine, theirs) == mine
+    assert sync(theirs, mine) == theirs
+    # after the entry of "a" (only the second clock has it) the sides swap
+    second = DVVSet.of([("a", 1, []), ("x", 1, ["q"])])
+    assert sync(mine, second) == second
+    assert sync(second, mine) == second

@@ -1,0 +1,156 @@
+"""spec.symmetry: the cached canonical form is the uncached one, and the checks can fail.
+
+``canonicalize`` remembers each state's representative and each renamed part
+(spec/symmetry.py, "Caching"); ``canonicalize(state, cached=False)`` renames every
+part afresh. The first tests compare the two on every transition of the first
+states of two-client suite configurations (all four clock modes, a delete); the
+last shows the comparison and the suite's pinned figures of lww-two-clients fail
+on three seeded broken variants of the cached path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import spec.symmetry as symmetry
+from model_check.check import check
+from model_check.suite import entry
+from spec.config import Config
+from spec.model import initial_state, successors
+from spec.state import ClientState, State
+from spec.symmetry import canonicalize
+
+AGREEMENT = (
+    ("lww-two-clients", None),
+    ("server-vclock-two-clients-drop", 1_500),
+    ("client-vclock-two-clients-drop", 1_500),
+    ("dvv-two-clients-drop", 2_000),
+    ("delete-concurrent-put", 1_500),
+)
+"""Two-client suite entries (every clock mode, deletes) and how many states of each
+(breadth-first, without symmetry; None: all) the agreement test expands."""
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches() -> Iterator[None]:
+    """Each test starts and ends with empty caches (a mutant's entries must not leak)."""
+    symmetry._MEMOS.clear()
+    yield
+    symmetry._MEMOS.clear()
+
+
+def _disagreements(config: Config, limit: int | None) -> tuple[int, list[State]]:
+    """Breadth-first over ``config`` without symmetry (the first ``limit`` states):
+    how many successors were compared, and those whose cached canonical form differs
+    from the uncached one (in value, hash or configuration)."""
+    first = initial_state(config)
+    seen = {first}
+    level = [first]
+    compared = 0
+    wrong: list[State] = []
+    while level and (limit is None or len(seen) < limit):
+        following = []
+        for state in level:
+            for _, after in successors(state):
+                compared += 1
+                fast, slow = canonicalize(after), canonicalize(after, cached=False)
+                if fast != slow or hash(fast) != hash(slow) or fast.config is not slow.config:
+                    wrong.append(after)
+                if after not in seen:
+                    seen.add(after)
+                    following.append(after)
+        level = following
+    return compared, wrong
+
+
+@pytest.mark.parametrize(("name", "limit"), AGREEMENT)
+def test_cached_canonical_form_is_the_uncached_one(name: str, limit: int | None) -> None:
+    compared, wrong = _disagreements(entry(name).config, limit)
+    assert compared > 1_000
+    assert wrong == []
+
+
+def test_the_cache_is_per_configuration() -> None:
+    """Equal states of two configurations (State equality ignores the configuration)
+    get representatives of their own configuration."""
+    config = entry("lww-two-clients").config
+    other = config.replace(name="other", r=1)
+    mine, theirs = initial_state(config), initial_state(other)
+    assert mine == theirs
+    assert canonicalize(mine).config is config
+    assert canonicalize(theirs).config is other
+
+
+def test_rename_clients_is_unchanged_by_the_cache() -> None:
+    """rename_clients (through the classes, or trusted) remembers nothing but payloads:
+    a swap and its inverse give the state back, with or without warm caches."""
+    config = entry("dvv-two-clients-drop").config
+    state = initial_state(config)
+    for _ in range(6):
+        state = next(after for _, after in successors(state))
+        canonicalize(state)
+        swapped = symmetry.rename_clients(state, (1, 0))
+        assert symmetry.rename_clients(swapped, (1, 0), trusted=True) == state
+
+
+# -- the checks can fail: seeded broken variants of the cached path ------------------------
+
+def _remember_the_state(self: symmetry._Memo, state: State, canonical: State) -> None:
+    """Broken: the memo keeps the state met, not its representative."""
+    self.canonical[state] = state
+
+
+def _puts_kept(original: Callable[..., tuple[object, ...]]) -> Callable[..., object]:
+    """Broken (cached path only): the put table kept as it is (a part forgotten)."""
+
+    def puts(self: symmetry._Renaming, puts: tuple[object, ...]) -> object:
+        return puts if self.memo else original(self, puts)
+
+    return puts
+
+
+def _clients_in_place(original: Callable[..., tuple[ClientState, ...]]) -> Callable[..., object]:
+    """Broken (cached path only): clients renamed but not moved to their new places."""
+
+    def clients(self: symmetry._Renaming, clients: tuple[ClientState, ...]) -> object:
+        if not self.memo:
+            return original(self, clients)
+        return tuple([self._part(c, self._client) for c in clients])
+
+    return clients
+
+
+MUTANTS: dict[str, tuple[type, str, Callable[[], object]]] = {
+    "memo keeps the state, not its representative":
+        (symmetry._Memo, "remember", lambda: _remember_the_state),
+    "put table not renamed":
+        (symmetry._Renaming, "_puts", lambda: _puts_kept(symmetry._Renaming._puts)),
+    "renamed clients not moved":
+        (symmetry._Renaming, "_clients", lambda: _clients_in_place(
+            symmetry._Renaming._clients)),
+}
+
+
+@pytest.mark.parametrize("mutant", list(MUTANTS))
+def test_broken_caches_are_caught(mutant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each seeded broken variant of the cached path changes lww-two-clients' pinned
+    figures (states, transitions) and is caught by the agreement comparison."""
+    chosen = entry("lww-two-clients")
+    owner, name, broken = MUTANTS[mutant]
+    monkeypatch.setattr(owner, name, broken())
+    result = check(chosen.config, list(chosen.expected))
+    assert (result.distinct_states, result.transitions) != (
+        chosen.distinct_states, chosen.transitions)
+    symmetry._MEMOS.clear()
+    _, wrong = _disagreements(chosen.config, 500)
+    assert wrong
+
+
+def test_unbroken_figures_are_the_pinned_ones() -> None:
+    """The control of the test above: the cached path gives the pinned figures."""
+    chosen = entry("lww-two-clients")
+    result = check(chosen.config, list(chosen.expected))
+    assert (result.distinct_states, result.transitions) == (
+        chosen.distinct_states, chosen.transitions)
