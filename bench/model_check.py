@@ -15,7 +15,10 @@ the reduction factor, CPU seconds, verdicts), the worker scaling (``--workers`` 
 and 2, with the workers' seen-set bytes per state) and the swarm simulator's steps
 per CPU-second on strict-dvv and the sloppy configurations, and the SPIN comparison
 on the reference questions (``bench/promela/strict.pml``: needs ``spin`` and
-``gcc``, from Debian: ``apt-get install spin gcc``). It prints figures and never fails on time.
+``gcc``, from Debian: ``apt-get install spin gcc``), and the symmetry reduction on
+two-client configurations (``--section symmetry``: off, on with the uncached and the
+cached canonical form of ``spec/symmetry.py``, medians and ratios). It prints figures
+and never fails on time.
 """
 
 from __future__ import annotations
@@ -57,11 +60,16 @@ LARGE_STATES = 1_000_000
 SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
-SECTIONS = ("table", "split", "memo", "compiled", "por", "workers", "simulate", "spin")
+SECTIONS = ("table", "split", "memo", "compiled", "por", "workers", "simulate", "spin",
+            "symmetry")
 """The parts of the run (``--section``)."""
 COMPILED = (*SCALING, "lww-two-clients", "delete-immediate")
 """The configurations of the compiled-against-pure rows (the last two: two clients, where
 the symmetry reduction runs)."""
+SYMMETRY = ("lww-two-clients","dvv-two-clients-drop", "delete-concurrent-put",
+            "spec/default.toml@100000")
+"""The configurations of the symmetry rows: two-client suite entries, and the project's
+default configuration (too large to explore here) to its first 100,000 states."""
 POR_DEFAULT = ("spec/default.toml", 6)
 """The project's default configuration in the partial-order reduction rows: too large to
 explore here (issue 13), so both runs stop at this depth (66,107 states, about 12 s of
@@ -121,6 +129,8 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "entries": memo.entries() if memo else 0,
                 "hits": memo.hits if memo else 0, "misses": memo.misses if memo else 0,
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
+    if kind in ("sym-cached", "sym-uncached"):  # name = suite entry, or "<toml>@<max states>"
+        return _symmetry_run(name, symmetry, cached=kind == "sym-cached")
     if kind == "spec-path":  # name = suite entry; the pure or the compiled spec (the env)
         return _spec_path(name)
     if kind in ("por", "no-por"):  # name = suite entry, or "<toml>@<max depth>"
@@ -219,6 +229,78 @@ def _split(name: str) -> dict[str, Any]:
             "explorer": cpu(lambda: explore(model.initial_states(), replay)),
             "bare": cpu(lambda: explore_model(spec_model(chosen.config))),
             "check": cpu(lambda: check(chosen.config, list(chosen.expected)))}
+
+
+def _symmetry_run(name: str, symmetry: bool, cached: bool) -> dict[str, Any]:
+    """check() of a suite entry (its properties) or of ``<toml>@<max states>`` (every
+    property, bounded) with symmetry off, or on with the cached or the uncached
+    canonical form (``spec.symmetry.canonicalize(..., cached=False)``)."""
+    import functools
+    from dataclasses import dataclass
+
+    from model_check.check import check
+    from model_check.spec_model import SpecModel
+    from model_check.suite import entry as suite_entry
+    from spec import symmetry as spec_symmetry
+    from spec.config import load_config
+
+    @dataclass(frozen=True, slots=True)
+    class Uncached(SpecModel):
+        canonicalize = staticmethod(functools.partial(spec_symmetry.canonicalize, cached=False))
+
+    bound: int | None = None
+    if "@" in name:
+        path, states = name.rsplit("@", 1)
+        config, props, bound = load_config(path), None, int(states)
+    else:
+        chosen = suite_entry(name)
+        config, props = chosen.config, list(chosen.expected)
+    model = SpecModel(config) if cached else Uncached(config)
+    started = time.process_time()
+    result = check(config, properties=props, symmetry=symmetry, max_states=bound, model=model)
+    return {"distinct_states": result.distinct_states, "transitions": result.transitions,
+            "cpu_seconds": time.process_time() - started,
+            "verdicts": {r.property: str(r.verdict) for r in result.results}}
+
+
+def _symmetry_rows(timeout: float) -> None:
+    """Symmetry off, on with the uncached canonical form, on with the cached one:
+    medians of 3 alternating runs in fresh processes, and the ratios."""
+    print("\nsymmetry reduction (check() with all of the entry's properties; off, on uncached "
+          "(canonicalize(..., cached=False)), on cached (the default); CPU-s medians of 3 "
+          "alternating runs):")
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    modes = (("off", "sym-cached", False), ("uncached", "sym-uncached", True),
+             ("cached", "sym-cached", True))
+    for name in SYMMETRY:
+        runs[name] = {mode: [] for mode, _, _ in modes}
+        for _ in range(3):
+            for mode, kind, symmetry in modes:
+                run = _measure(kind, name, symmetry, timeout)
+                if run is not None and "error" not in run:
+                    runs[name][mode].append(run)
+        done = runs[name]
+        label = name.replace("@", " first ")
+        if not all(done.values()):
+            print(f"  {label:<34} failed", flush=True)
+            continue
+        cpu = {mode: statistics.median(r["cpu_seconds"] for r in done[mode]) for mode in done}
+        states = {mode: done[mode][0]["distinct_states"] for mode in done}
+        cached, uncached, off = done["cached"][0], done["uncached"][0], done["off"][0]
+        same = (cached["verdicts"] == uncached["verdicts"] and states["cached"]
+                == states["uncached"] and cached["transitions"] == uncached["transitions"])
+        bounded = "@" in name  # off and on then explore different first states
+        if not bounded:
+            same = same and cached["verdicts"] == off["verdicts"]
+        saved = "bounded" if bounded else f"{states['off'] / states['cached']:.2f}x fewer"
+        print(f"  {label:<34} states off {states['off']:,} / on {states['cached']:,} "
+              f"({saved}); CPU-s off {cpu['off']:.2f}, on uncached {cpu['uncached']:.2f}, "
+              f"on cached {cpu['cached']:.2f}: cached {cpu['uncached'] / cpu['cached']:.2f}x "
+              f"uncached's speed, on/off CPU-s {cpu['cached'] / cpu['off']:.2f}; states/CPU-s "
+              f"on {states['cached'] / cpu['cached']:,.0f}, off {states['off'] / cpu['off']:,.0f}"
+              f"; cached/uncached states and transitions"
+              f"{'' if bounded else ', verdicts on/off'} {'same' if same else 'DIFFER'}",
+              flush=True)
 
 
 def _spec_path(name: str) -> dict[str, Any]:
@@ -505,6 +587,8 @@ def main(argv: list[str] | None = None) -> int:
         _simulation_rows(args.timeout)
     if "spin" in sections:
         _spin_comparison(args.timeout)
+    if "symmetry" in sections:
+        _symmetry_rows(args.timeout)
     print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
           "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
           "own process (ru_maxrss); B/state counts the seen-set and the parent links "

@@ -487,14 +487,21 @@ class Gossiper:
         1 and 2: joining or up, and it announces its own leave; strategy 3: up, with
         no change in progress in its view (:meth:`_changing`: its own join settled,
         and no other change's tokens move), and it announces ``leaving`` with its
-        tokens, which the claimant hands out, :meth:`claim`). Again if the claimant's move of this
-        node's partitions (versions bumped by two) outranked the announcement."""
+        tokens, which the claimant hands out, :meth:`claim`), and every member has
+        seen its own entry (a node that just joined: its settlement; the ``leaving``
+        replaces that entry, and a member that never saw it settled would wait for
+        the join to settle for ever: found by a leave asked 0.5 s after the join).
+        Again if the claimant's move of this node's partitions (versions bumped by
+        two) outranked the announcement."""
         status = self.status
         if not self.leave_requested or status not in (MemberStatus.JOINING,
                                                       MemberStatus.UP):
             return []
         if self.claims:
-            if status is not MemberStatus.UP or self._changing():
+            mine = self.view.get(self.name)
+            assert mine is not None
+            if status is not MemberStatus.UP or self._changing() or not self._all_seen(
+                    {self.name: mine.version}):
                 return []  # one change at a time: a leave during a join waits
             view = self.view.announce(self.name, status=MemberStatus.LEAVING)
         else:

@@ -209,6 +209,7 @@ KNOWN: dict[str, Reads] = {
     "anti_entropy_repairs": "a step's own footprint",
     "disk_lost_holding_data": "a step's own footprint",
     "tombstone_reaped": "a step's own footprint",
+    "outside_copy_dropped": "a step's own footprint",
     # membership change (with a [membership] budget the reduction is off; without one
     # these are never found: no key step changes the membership part)
     "range_transferred": "a step's own footprint",

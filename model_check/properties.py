@@ -470,6 +470,19 @@ def tombstone_reaped(before: State, action: Action, after: State) -> bool:
     return isinstance(action, Reap) and before.nodes != after.nodes
 
 
+def outside_copy_dropped(before: State, action: Action, after: State) -> bool:
+    """A reap drops a copy holding a live version (not only tombstones): a copy
+    outside the key's replicas that a replica's tombstones dominate
+    (spec/deletes.py: a read-repaired fallback, a late write to an old owner),
+    which no plain reap empties."""
+    if not isinstance(action, Reap) or before.nodes == after.nodes:
+        return False
+    tombstones = plan_of(before.config).tombstones
+    k = before.config.keys.index(action.key)
+    return any(not tombstones.issuperset(values(before.node(name).store[k]))
+               for name in action.nodes)
+
+
 def read_after_delete(state: State) -> bool:
     """A get completes that began after its client's delete was acknowledged."""
     tombstones = plan_of(state.config).tombstones
@@ -688,6 +701,12 @@ SOMETIMES = (
         "tombstone_reaped",
         "a tombstone is reaped from a replica's store (delete_mode)",
         step=tombstone_reaped,
+    ),
+    Property.sometimes(
+        "outside_copy_dropped",
+        "a reap drops a copy outside the key's replicas that holds a live version the "
+        "reaping replica's tombstones dominate (else it would refuse every reap)",
+        step=outside_copy_dropped,
     ),
     Property.sometimes(
         "put_survives_delete",

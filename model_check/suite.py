@@ -152,6 +152,11 @@ def _entry(
 _WRITE = {"put_acknowledged": 3, "converged_after_a_write": 4}
 # ... and a get begins after it (so read_your_writes is not vacuous).
 _WRITE_READ = {**_WRITE, "read_after_acknowledged_write": 6}
+# The delete-join entries' common witnesses (N=2, R=1: shorter than _WRITE_READ's).
+_DELETE_JOIN = {"put_acknowledged": 3, "converged_after_a_write": 3,
+                "read_after_acknowledged_write": 4, "read_after_read": 5,
+                "write_after_read": 5, "delete_acknowledged": 7, "read_after_delete": 8,
+                "tombstone_reaped": 8}
 
 
 DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
@@ -536,6 +541,48 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         found={**_WRITE_READ, "read_after_read": 9, "write_after_read": 7,
                "coordinator_times_out": 3, "read_repair_repairs": 7,
                "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 11},
+    ),
+    _entry(
+        "delete-join-pending",
+        "issue 11: n3 joins n1, n2 (N=2, R=1, W=2, no fault) while one read-modify-write "
+        "client puts, reads, deletes and reads again; pending ownership and safe reaping, "
+        "whose guards ask the members of the reaping node's view and wait until they all "
+        "share its view: every property holds; a put coordinated by a node that had not "
+        "heard of the settlement writes a late copy to the old owner n2, which the reap "
+        "drops (outside_copy_dropped)",
+        distinct_states=7_453,
+        transitions=20_556, depth=29,
+        found={**_DELETE_JOIN, "read_repair_repairs": 18, "outside_copy_dropped": 21,
+               "range_transferred": 6, "change_completed": 9, "joined_node_coordinates": 7},
+    ),
+    _entry(
+        "delete-join-immediate",
+        "the same with the naive handover: n3 answers a get from its empty store before "
+        "the range reached it (read_your_writes, monotonic_reads); a delete n3 coordinates "
+        "by the new ring misses n2, which has not heard of the join and answers the next "
+        "get with the deleted value (no_resurrection); a put n3 coordinates before the "
+        "others heard of it is refused by them (convergence)",
+        {"read_your_writes": 5, "monotonic_reads": 6, "no_resurrection": 10,
+         "convergence": 3},
+        distinct_states=8_730,
+        transitions=21_627, depth=18,
+        found={**_DELETE_JOIN, "put_survives_delete": 9, "outside_copy_dropped": 15,
+               "range_transferred": 5, "change_completed": 5, "joined_node_coordinates": 2},
+    ),
+    _entry(
+        "delete-fallback-copy",
+        "sloppy quorum on n1..n3 (N=2, k's top N n1, n3), one crash: a get while n1 is "
+        "down reads the fallback n2 and read-repairs the put into n2's store, a copy no "
+        "replica owns; safe reaping drops it as a step of its own once a replica's "
+        "tombstones dominate it (before, it refused every reap of the key for ever): "
+        "every property holds",
+        distinct_states=13_016,
+        transitions=32_860, depth=24,
+        found={**_WRITE_READ, "converged_after_a_write": 3, "read_after_read": 9,
+               "write_after_read": 7, "fallback_holds_hint": 3, "hint_handed_off": 7,
+               "coordinator_times_out": 3, "read_repair_repairs": 8,
+               "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 10,
+               "outside_copy_dropped": 13},
     ),
     _entry(
         "join-immediate",

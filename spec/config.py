@@ -59,9 +59,11 @@ state of an earlier configuration changes). ``features.join_handover`` is the
 rule while a key range moves: ``"pending"`` (writes go to the old and the new
 owners, reads are served by the old ones until the transfer completed) or
 ``"immediate"`` (the naive rule: a joining node serves its ranges at once).
-Membership change is modelled with a strict quorum, without deletes and with
-clients that send to a node of the key's top N (``coordinator`` ``"top-n"`` or
-``"first"``); other combinations are refused.
+Membership change is modelled with a strict quorum and with clients that send
+to a node of the key's top N (``coordinator`` ``"top-n"`` or ``"first"``); other
+combinations are refused. Deletes and reaping may go with it (a safe reap asks
+the members of the reaping node's view, and waits until they share its view:
+:mod:`spec.deletes`).
 """
 
 from __future__ import annotations
@@ -208,9 +210,6 @@ def _check_membership(config: Config) -> None:
     if config.sloppy_quorum:
         raise ConfigError("[membership] joins and leaves are modelled with a strict quorum "
                           "only ([cluster] sloppy_quorum must be false)")
-    if config.deletes_per_client:
-        raise ConfigError("[membership] joins and leaves are not modelled with deletes "
-                          "([workload] deletes_per_client must be 0)")
     if config.coordinator == "any":
         raise ConfigError("[membership] joins and leaves need clients that send to a node "
                           "of the key's top N ([workload] coordinator \"top-n\" or \"first\")")

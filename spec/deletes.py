@@ -35,16 +35,54 @@ order, any of them perhaps never.
     hold: a replica that missed the delete then brings the deleted value back
     (the suite's delete-immediate violates ``no_resurrection``).
 ``safe`` (the default)
-    node ``n`` may reap its copy of the key when all three hold:
+    node ``n`` may reap its copy of the key when all four hold:
 
     1. ``n`` is up and its copy is not empty and holds only tombstones (a live
        version is never reaped);
     2. nothing about the key is in flight or held for later: no message, no
        hint, no coordination of the key at any node (the grace period of
        Riak's ``delete_mode = <delay>``, abstracted as quiescence of the key);
-    3. no node's store, up or down, holds a live version in the true causal
-       history of an acknowledged delete of the key (a version the delete
-       *covers*).
+    3. no store of a *member of n's view*, up or down, holds a live version in
+       the true causal history of an acknowledged delete of the key (a version
+       the delete *covers*). The members are
+       :func:`spec.membership.reap_members`: every node of the rings before and
+       after the latest change ``n`` knows, a joining and a leaving node
+       included (the nodes the implementation's reaper asks); without
+       membership change, every node;
+    4. every one of those members knows exactly the membership log ``n`` knows
+       (:func:`spec.membership.same_view`: no change is spreading between them;
+       the implementation's members answer "not clean" to a reap query sent
+       with another view's digest). Without membership change it always holds.
+
+    Why members and views suffice where guard 3 used to ask every node (deletes
+    go with membership change since session 8): a node outside ``n``'s members
+    is one whose join ``n`` has not heard of, or one that left before the latest
+    change ``n`` knows. With pending ownership the first holds nothing while
+    ``n``'s members do not know its join either (a transfer waits until every
+    member knows the change, and the members ignore a node they never heard
+    of), and once one of them knows it, guard 4 waits until ``n`` does too; the
+    second let its copies go when its change completed, and no request or
+    transfer reads it again (a late write may still reach it: a copy nobody
+    reads). With the naive handover a joining node coordinates by its own view
+    at once, so it may hold a covered version its members cannot know of; that
+    rule already violates ``no_resurrection`` by its stale reads
+    (delete-join-immediate). Without guard 4 (the mutant ``reap-ignores-views``)
+    delete-join-pending violates ``no_resurrection`` in 19 steps.
+
+    *A copy outside the key's replicas* (a read repair of a fallback, a late
+    write to an old owner that already let its copy go) is one no other step
+    removes, and if it holds a version a delete covers, guard 3 refuses every
+    reap of the key for ever (the tombstones are never reaped). So at a reap the
+    copy is dropped as a step of its own, ``Reap(key, (m,))`` through
+    :func:`forget_copy` (beginning the key's epoch at ``m``, as a let-go does),
+    when a replica ``n`` of the key for which guards 1, 2 and 4 hold can reach
+    ``m``, ``m`` is no replica of the key by its own view
+    (:func:`spec.membership.replicates`: a naive handover in progress keeps the
+    old owners replicas until it completes), and ``n``'s tombstones dominate
+    ``m``'s copy (reconciling the two leaves exactly ``n``'s): every version of
+    the copy is one the deletes superseded, and no get returns it once it meets
+    the tombstones. The implementation's ``Reaper._settle_dominated``
+    (impl/reaping.py). Sometimes-property ``outside_copy_dropped``.
 
 Why this is the guard (resurrection by read repair, hinted handoff and
 anti-entropy). A get returns a version only if some reply held it and no reply
@@ -53,7 +91,7 @@ shields it from every get that reads the tombstone's node. Versions live only in
 stores, hints, messages and coordination records (a client's context is a
 clock, not a value), and a new put is never covered by an earlier delete (its
 history is fixed when the delete is written, and the put's id is not in it).
-With (2) and (3), at the reap no copy of a covered version exists anywhere, and
+With (2), (3) and (4), at the reap no copy of a covered version exists anywhere, and
 no coordination is left that could acknowledge another delete; read repair and
 anti-entropy copy only what stores hold, hinted handoff only what hints hold:
 so no later get can return a covered version, whatever else the reap removes,
@@ -122,6 +160,8 @@ def reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
 
 
 def _reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    from spec import membership  # here: spec.membership imports this module
+
     tombstones = plan.tombstones
     safe = plan.config.delete_mode == "safe"
     nodes = state.nodes
@@ -129,6 +169,8 @@ def _reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     if not acked and not safe:
         return
     covered = _covered(state, acked, tombstones) if safe else frozenset()
+    ms = state.membership
+    index = plan.index
     for key in plan.keys:
         k = plan.key_index[key]
         names = []
@@ -137,10 +179,54 @@ def _reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
             if node.up and held and tombstones.issuperset(held) and (  # guard 1
                     safe or acked.intersection(held)):
                 names.append(name)
-        if names and safe and (not _quiet(state, key) or _holds_covered(nodes, k, covered)):
-            continue  # guards 2 and 3
+        if not safe:
+            for name in names:
+                yield _reap(key, (name,)), _reaped(state, plan, key, name)
+            continue
+        if not names or not _quiet(state, key):  # guard 2
+            continue
+        reaped = []
+        dropped: dict[str, None] = {}  # the outside copies, in the order found
         for name in names:
+            members = membership.reap_members(plan, ms, name)
+            if not membership.same_view(plan, ms, name, members):  # guard 4
+                continue
+            if not _holds_covered(nodes, [index[m] for m in members], k, covered):  # guard 3
+                reaped.append(name)
+            if membership.replicates(plan, ms, name, key):
+                dropped.update(dict.fromkeys(_outside_copies(state, plan, key, name, members)))
+        for name in reaped:
             yield _reap(key, (name,)), _reaped(state, plan, key, name)
+        for name in dropped:
+            if name not in reaped:
+                yield _reap(key, (name,)), _reaped(state, plan, key, name)
+
+
+def _outside_copies(state: State, plan: Plan, key: str, asker: str,
+                    members: tuple[str, ...]) -> Iterator[str]:
+    """The members holding a copy of ``key`` outside the key's replicas (by their
+    own view) that the tombstones of ``asker`` (a replica, guards 1, 2 and 4 hold
+    for it) dominate: reconciling the copy with them leaves exactly them, so the
+    copy's versions are ones the deletes superseded. Such a copy (a read repair of
+    a fallback, a late write to an old owner) is dropped at the reap as a step of
+    its own (``Reap(key, (m,))``, :func:`forget_copy`, beginning the key's epoch at
+    ``m`` as a let-go does), whatever guard 3 says: before, a copy nothing else
+    removes refused every reap of the key for ever. The implementation's
+    ``Reaper._settle_dominated`` (impl/reaping.py), at a member asked by a reap."""
+    from spec import membership  # here: spec.membership imports this module
+
+    config = plan.config
+    k = plan.key_index[key]
+    mine = state.nodes[plan.index[asker]].store[k]
+    probe = Edit(state, plan)
+    for name in members:
+        node = state.nodes[plan.index[name]]
+        held = node.store[k]
+        if (name == asker or not clocks.values(held) or not probe.reachable(asker, name)
+                or membership.replicates(plan, state.membership, name, key)):
+            continue
+        if clocks.payload_equal(clocks.merge(config.clock, mine, held, state.puts), mine):
+            yield name
 
 
 def _quiet(state: State, key: str) -> bool:
@@ -151,10 +237,12 @@ def _quiet(state: State, key: str) -> bool:
         c.key == key for node in state.nodes for c in node.coord)
 
 
-def _holds_covered(nodes: tuple[NodeState, ...], k: int, covered: frozenset[int]) -> bool:
-    """Guard 3 refuses: some node's store of key index ``k``, up or down (a down
-    node's disk persists), holds a version of ``covered``."""
-    return any(covered.intersection(clocks.values(node.store[k])) for node in nodes)
+def _holds_covered(nodes: tuple[NodeState, ...], members: list[int], k: int,
+                   covered: frozenset[int]) -> bool:
+    """Guard 3 refuses: the store of key index ``k`` of some node of ``members``
+    (indexes into ``nodes``), up or down (a down node's disk persists), holds a
+    version of ``covered``."""
+    return any(covered.intersection(clocks.values(nodes[i].store[k])) for i in members)
 
 
 def _covered(state: State, acked: set[int], tombstones: frozenset[int]) -> frozenset[int]:

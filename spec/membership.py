@@ -100,7 +100,10 @@ __all__ = [
     "knows",
     "membership_changes",
     "on_range_transfer",
+    "reap_members",
+    "replicates",
     "request_targets",
+    "same_view",
     "serving_top",
     "view_of",
 ]
@@ -214,6 +217,48 @@ def request_targets(edit: Edit, node: str, key: str, is_put: bool) -> _Targets:
     view = _view(edit.plan, edit.membership, node)
     nodes, groups = view.writes[key] if is_put else view.reads[key]
     return tuple(n for n in nodes if n != node and edit.reachable(node, n)), groups
+
+
+def reap_members(plan: Plan, membership: MembershipState | None, node: str
+                 ) -> tuple[str, ...]:
+    """The nodes a reap by ``node`` asks about (:mod:`spec.deletes`, guards 3 and 4),
+    in ring order: every member of the rings before and after the latest change
+    ``node`` knows (a joining and a leaving node included, as the implementation's
+    reaper asks every member of its view that has not left: ``impl.reaping``);
+    every node without membership change."""
+    if membership is None:
+        return plan.nodes
+    view = _view(plan, membership, node)
+    return _in_ring_order(plan.config, frozenset(view.old) | frozenset(view.members))
+
+
+def same_view(plan: Plan, membership: MembershipState | None, node: str,
+              others: tuple[str, ...]) -> bool:
+    """Whether every node of ``others`` knows exactly the log prefix ``node`` knows
+    (guard 4 of a safe reap, :mod:`spec.deletes`; True without membership change)."""
+    if membership is None:
+        return True
+    views, index = membership.views, plan.index
+    mine = views[index[node]]
+    return all(views[index[other]] == mine for other in others)
+
+
+def replicates(plan: Plan, membership: MembershipState | None, node: str, key: str) -> bool:
+    """Whether ``node`` is one of ``key``'s replicas by its view: in the key's top N
+    on the ring of the latest change it knows, or, while that change is in
+    progress, on the ring before it (pending ownership writes to both; with the
+    naive handover the old owners still hold the range until the handover). The
+    implementation's ``Node._replicates``: the write targets, or the ring its
+    ranges ``moved_from``. Without membership change: the key's top N."""
+    if membership is None:
+        return node in plan.top[key]
+    config = plan.config
+    view = _view(plan, membership, node)
+    if node in _top(config, view.members, key):
+        return True
+    in_change = view.phase == MOVING or (view.phase == HANDING
+                                         and config.join_handover == "pending")
+    return in_change and node in _top(config, view.old, key)
 
 
 def current_top(state: State, key: str) -> tuple[str, ...]:

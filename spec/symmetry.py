@@ -27,6 +27,23 @@ which node a hint names), so two nodes are interchangeable only in special cases
 (a strict quorum whose N equals the number of nodes, with coordinators drawn
 from all of them); the reduction does not try to detect them. Put values are
 not permuted apart from their clients either: a value *is* its put's identity.
+
+Caching
+-------
+The explorer canonicalizes every successor it meets, and a successor shares
+almost everything with its parent (the spec rebuilds only the node, messages
+and client a step touched). So :func:`canonicalize` keeps, per configuration
+(by identity: a state's ``config`` is shared by all its states; State equality
+ignores it), each state's representative, and one renaming per permutation
+(``_Renaming``) that remembers every part it renamed: nodes, messages, clients
+and put records by value (each caches its hash), a state's tuples of them and
+its hint-record sets by object (each entry holds its key, so an id is never
+reused while cached). A part shared by many states is then renamed once.
+Every cache is emptied when it exceeds ``_MEMO_LIMIT`` entries (a miss costs
+only time), and at most ``_MEMO_CONFIGS`` configurations are cached at once.
+``canonicalize(state, cached=False)`` renames every part afresh (the trusted
+constructors and the per-payload memo only): ``tests/spec/test_symmetry.py``
+compares the two; ``bench/model_check.py --section symmetry`` times them.
 """
 
 from __future__ import annotations

@@ -140,3 +140,29 @@ def test_a_dot_collision_keeps_the_values_the_reference_keeps() -> None:
     second = DVVSet.of([("a", 1, []), ("x", 1, ["q"])])
     assert sync(mine, second) == second
     assert sync(second, mine) == second
+
+
+def test_less_compares_the_histories_entry_by_entry() -> None:
+    """``less`` is strict and a bool: a larger counter of one id is newer, whichever
+    side it is on; clocks newer on different ids are concurrent."""
+    older, newer = DVVSet.of([("x", 1, [])]), DVVSet.of([("x", 2, [])])
+    assert dvv.less(older, newer) is True
+    assert dvv.less(newer, older) is False
+    assert dvv.less(older, older) is False
+    other = DVVSet.of([("x", 1, []), ("y", 1, [])])
+    assert not dvv.less(newer, other)
+    assert not dvv.less(other, newer)
+
+
+def test_a_new_id_ordered_before_the_others_starts_at_counter_one() -> None:
+    server = DVVSet.of([("b", 1, ["old"])])
+    client = dvv.new(dvv.join(server), "new")
+    assert dvv.update(client, server, "a") == DVVSet.of([("a", 1, ["new"]), ("b", 1, [])])
+
+
+def test_update_refuses_a_client_clock_without_its_new_value_word_for_word() -> None:
+    with pytest.raises(InvalidValueError) as raised:
+        dvv.update(DVVSet(), "a")
+    assert str(raised.value) == ("update needs a client clock with exactly one anonymous "
+                                 "value, the new one (made by new(vector, value)); this "
+                                 "one has 0")

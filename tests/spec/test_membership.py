@@ -71,7 +71,6 @@ def test_membership_keys_round_trip_through_toml_and_json() -> None:
     ({"joins": 0, "leaves": 1}, "[membership] leaves = 1 would leave fewer than n = 3 nodes"),
     ({"join_handover": "eager"}, "[features] join_handover must be one of pending, immediate"),
     ({"sloppy_quorum": True}, "strict quorum only"),
-    ({"deletes_per_client": 1}, "not modelled with deletes"),
     ({"coordinator": "any"}, "coordinator \"top-n\" or \"first\""),
 ])
 def test_bad_membership_keys_are_refused_with_the_section_and_key(
@@ -79,6 +78,15 @@ def test_bad_membership_keys_are_refused_with_the_section_and_key(
     with pytest.raises(ConfigError) as error:
         JOIN.replace(**changes)
     assert message in str(error.value)
+
+
+def test_deletes_with_membership_change_are_a_legal_configuration() -> None:
+    # refused before issue 11's reap guards 3 and 4 (spec/deletes.py) asked the
+    # reaping node's view members and waited for them to share its view
+    config = JOIN.replace(deletes_per_client=1, read_modify_write=True, gets_per_client=2)
+    assert config.deletes_per_client == 1 and config.membership
+    for mode in ("keep", "safe", "immediate"):
+        assert config.replace(delete_mode=mode).delete_mode == mode
 
 
 def test_an_unknown_membership_key_is_refused() -> None:
