@@ -153,8 +153,10 @@ class Node:
         self.reaper = Reaper(name, config, self.replica, self.key_actor, self._renew_actor,
                              members=self._members, hints=self.hints, busy=self._busy,
                              deliver_hints=lambda now, ids: self.handoff.on_scan(
-                                 now, HintScan(ids)), replicates=self._replicates)
+                                 now, HintScan(ids)), replicates=self._replicates,
+                             changing=self.gossiper.changing)
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
+        self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,

@@ -207,13 +207,13 @@ def test_a_leave_asked_during_a_join_is_announced_once_the_join_settled(seed: in
 def leave_at_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The leave announced at once, while the join is in progress (it does not wait
     until no change is in progress)."""
-    real = Gossiper._changing
+    real = Gossiper.changing
 
     def changing(self: Gossiper) -> bool:
         if self.leave_requested and self.status is MemberStatus.UP:
             return False  # (the leaving node does not wait)
         return real(self)
-    monkeypatch.setattr(Gossiper, "_changing", changing)
+    monkeypatch.setattr(Gossiper, "changing", changing)
     yield
 
 
