@@ -510,8 +510,9 @@ class Gossiper:
         1 and 2: joining or up, and it announces its own leave; strategy 3: up, with
         no change in progress in its view (:meth:`changing`: its own join settled,
         and no other change's tokens move), and it announces ``leaving`` with its
-        tokens, which the claimant hands out, :meth:`claim`). Again if the claimant's move of this node's partitions (versions bumped by
-        two) outranked the announcement."""
+        tokens, which the claimant hands out, :meth:`claim`). Again if the claimant's
+        move of this node's partitions (versions bumped by two) outranked the
+        announcement."""
         status = self.status
         if not self.leave_requested or status not in (MemberStatus.JOINING,
                                                       MemberStatus.UP):
