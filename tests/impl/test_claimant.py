@@ -154,9 +154,7 @@ def every_joiner_claims(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.usefixtures("every_joiner_claims")
 def test_the_race_catches_every_joiner_claiming() -> None:
-    failed = [(seed, gap) for seed in SEEDS[:5] for gap in GAPS
-              if _two_joins(seed, gap)[2]]
-    assert failed  # a token held twice
+    assert any(_two_joins(seed, gap)[2] for seed in SEEDS for gap in GAPS)  # held twice
 
 
 def _leave_during_a_join(seed: int) -> tuple[Membership, bool]:
