@@ -44,8 +44,8 @@ when). A node asked to leave announces it once it may (strategy 3: once no chang
 is in progress; the claimant then hands its partitions out), and the request
 survives a restart (:data:`ANNOUNCED_META`). Once a change settled the reaps not
 done yet are set again at the keys' new top N (:meth:`Gossiper.take_reap_due`).
-Whenever the future ring changes the node *rebalances*: it walks the keys it stores and, for each key whose top N gained a
-node, keeps a hint for that node (a leaving node: for each node of the key's new
+Whenever the future ring changes the node *rebalances*: it walks the keys it
+stores and, for each key whose top N gained a node, keeps a hint for that node (a leaving node: for each node of the key's new
 top N), which hinted handoff (:mod:`impl.handoff`) then delivers; whenever the
 serving ring changes the ring-change listeners run (anti-entropy re-cuts its
 Merkle trees). While the node leaves, a late write of a version is handed on the
