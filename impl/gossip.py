@@ -36,25 +36,25 @@ is in progress; a view received from a peer also tells that the peer saw it.
 With ``join_handover = "immediate"`` (the naive rule) both rings are ``ROUTING``
 and a joining node announces itself up a gossip round after it took tokens.
 
-A node whose name is not in its view asks a seed for the view, then takes tokens
-by the configured partitioning strategy and gossips them (strategy 3: it
-announces itself joining with no tokens, and the claimant gives it its
-partitions, :meth:`Gossiper.claim`), then announces itself up (see above for
-when). A node asked to leave announces it once it may (strategy 3: once no change
-is in progress; the claimant then hands its partitions out), and the request
-survives a restart (:data:`ANNOUNCED_META`). Once a change settled the reaps not
-done yet are set again at the keys' new top N (:meth:`Gossiper.take_reap_due`).
-Whenever the future ring changes the node *rebalances*: it walks the keys it
-stores and, for each key whose top N gained a node, keeps a hint for that node (a leaving node: for each node of the key's new
-top N), which hinted handoff (:mod:`impl.handoff`) then delivers; whenever the
-serving ring changes the ring-change listeners run (anti-entropy re-cuts its
-Merkle trees). While the node leaves, a late write of a version is handed on the
-same way (:meth:`Gossiper.on_write`). A leaving node whose hint store is empty
-announces that it left (:meth:`Gossiper.finish_leaving`). With pending
-ownership the rebalancing waits until every member has seen the change (above);
-a write that reaches the old owner before it is included (the whole record is
-handed over), and one that reaches it after, until the transfer to that new
-owner was acknowledged, is handed on too (:meth:`Gossiper.on_write`).
+A node whose name is not in its view asks a seed for the view, then takes tokens by
+the configured partitioning strategy and gossips them (strategy 3: it announces
+itself joining with no tokens, and the claimant gives it its partitions,
+:meth:`Gossiper.claim`), then announces itself up (see above for when). A node asked
+to leave announces it once it may (strategy 3: once no change is in progress; the
+claimant then hands its partitions out), and the request survives a restart
+(:data:`ANNOUNCED_META`). Once a change settled the reaps not done yet are set again
+at the keys' new top N (:meth:`Gossiper.take_reap_due`). Whenever the future ring
+changes the node *rebalances*: it walks the keys it stores and, for each key whose
+top N gained a node, keeps a hint for that node (a leaving node: for each node of
+the key's new top N), which hinted handoff (:mod:`impl.handoff`) then delivers;
+whenever the serving ring changes the ring-change listeners run (anti-entropy
+re-cuts its Merkle trees). While the node leaves, a late write of a version is handed
+on the same way (:meth:`Gossiper.on_write`). A leaving node whose hint store is
+empty announces that it left (:meth:`Gossiper.finish_leaving`). With pending
+ownership the rebalancing waits until every member has seen the change (above); a
+write that reaches the old owner before it is included (the whole record is handed
+over), and one that reaches it after, until the transfer to that new owner was
+acknowledged, is handed on too (:meth:`Gossiper.on_write`).
 """
 
 from __future__ import annotations
