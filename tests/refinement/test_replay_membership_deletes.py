@@ -195,3 +195,33 @@ def test_an_old_owner_that_replicates_for_ever_does_not_replay(
     monkeypatch.setattr(Node, "_replicates", _replicates_for_ever)
     report = replay_on_impl(Trace.load(WITNESSES / "delete-join-pending.outside_copy_dropped.json"))
     assert not report.replayed and report.refused_at == OUTSIDE["delete-join-pending"]
+
+
+def test_an_old_owner_replicates_the_key_until_its_naive_handover() -> None:
+    """``Node._replicates`` follows ``spec.membership.replicates``: delete-join-immediate's
+    n2, k's old owner (k's top N goes from n1, n2 to n3, n1), is a replica while its
+    transfer to n3 is in progress, and no longer once it handed k over. Kills the
+    implementation's mutants ``moved-from-forgotten`` (``moved_from`` ignored: n2 no
+    replica as soon as it knows the join, so a reap query would let its copy go before
+    the transfer) and ``moved-from-kept`` (a replica for ever after the change)."""
+    ls = Lockstep(next(e.config for e in DEFAULT_SUITE if e.name == "delete-join-immediate"))
+    try:
+        def n2() -> bool:
+            return ls.cluster.node("n2")._replicates(b"k")
+
+        ls.put("c1", "n1", "k")
+        while ls.sim.in_flight():
+            ls.deliver(ls.sim.in_flight()[0].id)
+        ls.join("n3")
+        ls.gossip_to("n3", "n2")
+        assert n2(), "n2 knows the join, its transfer is still to come"
+        ls.transfer("n2", "n3", "k")
+        for m in list(ls.sim.in_flight()):
+            if type(m.message).__name__ == "HintDelivery":
+                ls.deliver(m.id)
+        assert n2(), "the transfer arrived, its acknowledgement is held until the handover"
+        ls.handover("n3")
+        assert not n2(), "n2 handed k over"
+        assert ls.cluster.storages["n2"].read(b"k") is None
+    finally:
+        ls.cluster.close()
