@@ -34,11 +34,16 @@ The explorer canonicalizes every successor it meets, and a successor shares
 almost everything with its parent (the spec rebuilds only the node, messages
 and client a step touched). So :func:`canonicalize` keeps, per configuration
 (by identity: a state's ``config`` is shared by all its states; State equality
-ignores it), each state's representative, and one renaming per permutation
+ignores it), each state's representative (keyed by the state's 64-bit hash, not
+compared: a collision would give a state another's representative, the trade the
+explorer's fingerprinted seen-set already makes), the candidate renamings of each
+clients tuple (by object), and one renaming per permutation
 (``_Renaming``) that remembers every part it renamed: nodes, messages, clients
 and put records by value (each caches its hash), a state's tuples of them and
 its hint-record sets by object (each entry holds its key, so an id is never
-reused while cached). A part shared by many states is then renamed once.
+reused while cached). A part shared by many states is then renamed once, and a
+state whose clients' signatures are distinct and in order is its own
+representative at the cost of one dict lookup.
 Every cache is emptied when it exceeds ``_MEMO_LIMIT`` entries (a miss costs
 only time), and at most ``_MEMO_CONFIGS`` configurations are cached at once.
 ``canonicalize(state, cached=False)`` renames every part afresh (the trusted
@@ -49,7 +54,7 @@ compares the two; ``bench/model_check.py --section symmetry`` times them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple, TypeVar
@@ -76,7 +81,7 @@ from spec.state import (
 )
 from spec.vclock import VClock
 
-__all__ = ["canonicalize", "rename_clients"]
+__all__ = ["canonicalize", "clear_caches", "rename_clients"]
 
 
 def canonicalize(state: State, *, cached: bool = True) -> State:
@@ -94,41 +99,74 @@ def canonicalize(state: State, *, cached: bool = True) -> State:
     ``bench/model_check.py --section symmetry`` compare with. Both give equal
     representatives (``tests/spec/test_symmetry.py``).
     """
-    config = state.config
-    if config.clients < 2:
+    if state.config.clients < 2:
         return state
-    memo = _memo(config) if cached else None
-    if memo is not None:
-        hit = memo.canonical.get(state)
-        if hit is not None:
-            return hit
-    signatures = [_signature(c) for c in state.clients]
-    order = sorted(range(config.clients), key=lambda i: signatures[i])
+    if not cached:
+        return _canonical_uncached(state)
+    memo = _memo(state.config)
+    clients = state.clients
+    known = memo.candidates.get(id(clients))
+    if known is not None and known[0] is clients:
+        perms = known[1]
+    else:
+        perms = _candidates(tuple(map(_signature, clients)))
+        if len(memo.candidates) > _MEMO_LIMIT:
+            memo.candidates.clear()
+        memo.candidates[id(clients)] = (clients, perms)  # holds clients: its id stays its own
+    if perms is None:
+        return state  # the clients' signatures are distinct and already in order
+    hit = memo.canonical.get(state._hash)
+    if hit is not None:
+        return hit
+    best = state
+    best_key = 0
+    for number, perm in enumerate(perms):
+        candidate = state if perm is None else memo.renaming(perm).state(state)
+        key = candidate._hash
+        if number == 0 or key < best_key or (key == best_key and repr(candidate) < repr(best)):
+            best, best_key = candidate, key
+    memo.remember(state, best)
+    return best
+
+
+def _canonical_uncached(state: State) -> State:
+    """:func:`canonicalize` without its caches (``cached=False``): the reference."""
+    best: State | None = None
+    best_key = 0
+    for perm in _renamings([_signature(c) for c in state.clients]):
+        candidate = state if perm == tuple(sorted(perm)) else rename_clients(state, perm,
+                                                                          trusted=True)
+        key = hash(candidate)
+        if best is None or key < best_key or (key == best_key and repr(candidate) < repr(best)):
+            best, best_key = candidate, key
+    assert best is not None
+    return best
+
+
+def _renamings(signatures: Sequence[tuple[int, ...]]) -> Iterator[tuple[int, ...]]:
+    """Client ``i`` -> ``perm[i]``: the clients ordered by signature, and every order of
+    those whose signatures tie (the identity among them when they are in order)."""
+    order = sorted(range(len(signatures)), key=lambda i: signatures[i])
     groups: list[list[int]] = []
     for i in order:
         if groups and signatures[groups[-1][0]] == signatures[i]:
             groups[-1].append(i)
         else:
             groups.append([i])
-    best: State | None = None
-    best_key = 0
     for arrangement in itertools.product(*(itertools.permutations(g) for g in groups)):
-        perm = [0] * config.clients
+        perm = [0] * len(signatures)
         for position, old in enumerate(i for group in arrangement for i in group):
             perm[old] = position
-        if perm == sorted(perm):
-            candidate = state
-        elif memo is not None:
-            candidate = memo.renaming(tuple(perm)).state(state)
-        else:
-            candidate = rename_clients(state, perm, trusted=True)
-        key = hash(candidate)
-        if best is None or key < best_key or (key == best_key and repr(candidate) < repr(best)):
-            best, best_key = candidate, key
-    assert best is not None
-    if memo is not None:
-        memo.remember(state, best)
-    return best
+        yield tuple(perm)
+
+
+@lru_cache(maxsize=4096)
+def _candidates(signatures: tuple[tuple[int, ...], ...]
+                ) -> tuple[tuple[int, ...] | None, ...] | None:
+    """:func:`_renamings` of these signatures, the identity as None; None when the
+    identity is the only one."""
+    perms = [None if perm == tuple(sorted(perm)) else perm for perm in _renamings(signatures)]
+    return None if perms == [None] else tuple(perms)
 
 
 def _signature(client: ClientState) -> tuple[int, ...]:
@@ -312,11 +350,15 @@ class _Renaming:
 class _Memo:
     """One configuration's caches: its states' representatives and its renamings."""
 
-    __slots__ = ("canonical", "config", "renamings")
+    __slots__ = ("candidates", "canonical", "config", "renamings")
 
     def __init__(self, config: Config) -> None:
         self.config = config  # held: its id keys _MEMOS
-        self.canonical: dict[State, State] = {}
+        #: a state's hash -> its representative (by hash, as the explorer's seen-set)
+        self.canonical: dict[int, State] = {}
+        #: id(a state's clients tuple) -> (the tuple, its :func:`_candidates`)
+        self.candidates: dict[int, tuple[tuple[ClientState, ...],
+                                         tuple[tuple[int, ...] | None, ...] | None]] = {}
         self.renamings: dict[tuple[int, ...], _Renaming] = {}
 
     def renaming(self, perm: tuple[int, ...]) -> _Renaming:
@@ -328,17 +370,27 @@ class _Memo:
     def remember(self, state: State, canonical: State) -> None:
         if len(self.canonical) > _MEMO_LIMIT:
             self.canonical.clear()
-        self.canonical[state] = canonical
+        self.canonical[state._hash] = canonical
 
 
 def _memo(config: Config) -> _Memo:
     """The caches of ``config`` (by identity: the spec's states share their config)."""
+    found = _LAST[0]
+    if found is not None and found.config is config:
+        return found
     found = _MEMOS.get(id(config))
     if found is None or found.config is not config:
         if len(_MEMOS) >= _MEMO_CONFIGS:
             _MEMOS.clear()
         found = _MEMOS[id(config)] = _Memo(config)
+    _LAST[0] = found
     return found
+
+
+def clear_caches() -> None:
+    """Forget every cached representative and renaming (tests; a run never needs to)."""
+    _MEMOS.clear()
+    _LAST[0] = None
 
 
 class _Builders(NamedTuple):
@@ -391,6 +443,8 @@ _Q = TypeVar("_Q", NodeState, Message, ClientState, PutRecord)
 _RENAMED: dict[tuple[int, int], tuple[dict[int, int], Payload, Payload]] = {}
 _RENAMED_LIMIT = 200_000
 _MEMOS: dict[int, _Memo] = {}
+_LAST: list[_Memo | None] = [None]
+"""The caches used last (most calls are for the configuration of the call before)."""
 _MEMO_CONFIGS = 16
 """At most this many configurations' caches at once (a test run meets hundreds)."""
 _MEMO_LIMIT = 100_000
