@@ -116,6 +116,8 @@ def canonicalize(state: State, *, cached: bool = True) -> State:
     if perms is None:
         return state  # the clients' signatures are distinct and already in order
     hit = memo.canonical.get(state._hash)
+    if hit is None:
+        hit = memo.older.get(state._hash)
     if hit is not None:
         return hit
     best = state
@@ -350,12 +352,14 @@ class _Renaming:
 class _Memo:
     """One configuration's caches: its states' representatives and its renamings."""
 
-    __slots__ = ("candidates", "canonical", "config", "renamings")
+    __slots__ = ("candidates", "canonical", "config", "older", "renamings")
 
     def __init__(self, config: Config) -> None:
         self.config = config  # held: its id keys _MEMOS
         #: a state's hash -> its representative (by hash, as the explorer's seen-set)
         self.canonical: dict[int, State] = {}
+        #: the representatives remembered before ``canonical`` last filled up
+        self.older: dict[int, State] = {}
         #: id(a state's clients tuple) -> (the tuple, its :func:`_candidates`)
         self.candidates: dict[int, tuple[tuple[ClientState, ...],
                                          tuple[tuple[int, ...] | None, ...] | None]] = {}
@@ -368,8 +372,8 @@ class _Memo:
         return found
 
     def remember(self, state: State, canonical: State) -> None:
-        if len(self.canonical) > _MEMO_LIMIT:
-            self.canonical.clear()
+        if len(self.canonical) > _MEMO_LIMIT:  # keep the latest two generations
+            self.older, self.canonical = self.canonical, {}
         self.canonical[state._hash] = canonical
 
 

@@ -72,6 +72,15 @@ def test_cached_canonical_form_is_the_uncached_one(name: str, limit: int | None)
     assert wrong == []
 
 
+def test_small_caches_agree_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caches that fill up (emptied, or the representatives' rotated to an older
+    generation) still give the uncached canonical forms."""
+    monkeypatch.setattr(symmetry, "_MEMO_LIMIT", 40)
+    compared, wrong = _disagreements(entry("dvv-two-clients-drop").config, 1_000)
+    assert compared > 1_000
+    assert wrong == []
+
+
 def test_the_cache_is_per_configuration() -> None:
     """Equal states of two configurations (State equality ignores the configuration)
     get representatives of their own configuration."""
