@@ -39,9 +39,11 @@ compared: a collision would give a state another's representative, the trade the
 explorer's fingerprinted seen-set already makes), the candidate renamings of each
 clients tuple (by object), and one renaming per permutation
 (``_Renaming``) that remembers every part it renamed: nodes, messages, clients
-and put records by value (each caches its hash), a state's tuples of them and
-its hint-record sets by object (each entry holds its key, so an id is never
-reused while cached). A part shared by many states is then renamed once, and a
+and put records by value (each caches its hash), a state's tuples of them by
+the hashes the state keeps (``State._parts``; not compared either) with the
+renamed tuples' hashes, so the renamed state is built without hashing them
+again, and its hint-record sets by object (each entry holds its key, so an id
+is never reused while cached). A part shared by many states is then renamed once, and a
 state whose clients' signatures are distinct and in order is its own
 representative at the cost of one dict lookup.
 Every cache is emptied when it exceeds ``_MEMO_LIMIT`` entries (a miss costs
@@ -72,12 +74,16 @@ from spec.state import (
     Message,
     NodeState,
     State,
+    clients_hash,
+    messages_hash,
     new_client,
     new_coordination,
     new_hint,
     new_message,
     new_node,
     new_state,
+    nodes_hash,
+    puts_hash,
 )
 from spec.vclock import VClock
 
@@ -195,11 +201,12 @@ class _Renaming:
     """Client ``i`` -> client ``perm[i]`` of one configuration, applied part by part.
 
     ``memo``: each renamed part is remembered, keyed by the part's value (nodes,
-    messages, clients, put records: each caches its hash) or, for a state's whole
-    tuples and sets of parts, by the object (the spec shares them between a state and
-    its successors), so a part shared by many states is renamed once."""
+    messages, clients, put records: each caches its hash), a state's whole tuples of
+    them by their hashes (``State._parts``), its hint-record sets by the object, so a
+    part shared by many states is renamed once."""
 
-    __slots__ = ("_by_id", "_parts", "build", "memo", "nm", "perm", "rq", "trusted")
+    __slots__ = ("_by_clients", "_by_id", "_by_messages", "_by_nodes", "_by_puts", "_parts",
+                 "build", "memo", "nm", "perm", "rq", "trusted")
 
     def __init__(self, config: Config, perm: tuple[int, ...], *, trusted: bool,
                  memo: bool) -> None:
@@ -211,35 +218,67 @@ class _Renaming:
         self.trusted = trusted
         self.memo = memo
         self._parts: dict[object, object] = {}
-        self._by_id: dict[int, tuple[object, object]] = {}
+        self._by_id: dict[int, tuple[frozenset[HintRecord], frozenset[HintRecord]]] = {}
+        self._by_nodes: dict[int, tuple[tuple[NodeState, ...], int]] = {}
+        self._by_messages: dict[int, tuple[tuple[Message, ...], int]] = {}
+        self._by_clients: dict[int, tuple[tuple[ClientState, ...], int]] = {}
+        self._by_puts: dict[int, tuple[tuple[PutRecord | None, ...], int]] = {}
 
     def state(self, state: State) -> State:
+        if self.memo:
+            return self._state_memoised(state)
         return self.build.state(
-            self._whole(state.nodes, self._nodes),
-            self._whole(state.messages, self._messages),
-            self._whole(state.clients, self._clients),
-            self._whole(state.puts, self._puts),
+            self._nodes(state.nodes),
+            self._messages(state.messages),
+            self._clients(state.clients),
+            self._puts(state.puts),
             state.side,
             state.used,
-            self._whole(state.hints_acked, self._records),
-            self._whole(state.hints_deleted, self._records),
+            self._records(state.hints_acked),
+            self._records(state.hints_deleted),
             state.epochs,
             state.config,
             membership=state.membership,
             key_epochs=state.key_epochs,
         )
 
-    def _whole(self, part: _P, rename: Callable[[_P], _P]) -> _P:
-        """``rename(part)``, remembered per object when ``memo``."""
-        if not self.memo:
-            return rename(part)
-        hit = self._by_id.get(id(part))
-        if hit is not None and hit[0] is part:
-            return hit[1]  # type: ignore[return-value]
+    def _state_memoised(self, state: State) -> State:
+        """:meth:`state` from the caches: a state's nodes, messages, clients and put
+        table renamed once per value (keyed by the hashes the state keeps in ``_parts``,
+        one table each; not compared: the seen-set's trade), with their hashes."""
+        hn, hm, hc, hp = state._parts
+        nodes, hn = self._whole(self._by_nodes, hn, state.nodes, self._nodes, nodes_hash)
+        messages, hm = self._whole(self._by_messages, hm, state.messages, self._messages,
+                                   messages_hash)
+        clients, hc = self._whole(self._by_clients, hc, state.clients, self._clients,
+                                  clients_hash)
+        puts, hp = self._whole(self._by_puts, hp, state.puts, self._puts, puts_hash)
+        return new_state(nodes, messages, clients, puts, state.side, state.used,
+                         self._records_memoised(state.hints_acked),
+                         self._records_memoised(state.hints_deleted), state.epochs,
+                         state.config, (hn, hm, hc, hp), state.membership, state.key_epochs)
+
+    def _whole(self, table: dict[int, tuple[_P, int]], key: int, part: _P,
+               rename: Callable[[_P], _P], hash_of: Callable[[_P], int]) -> tuple[_P, int]:
+        """``rename(part)`` and its part hash, remembered in ``table`` under ``key``."""
+        hit = table.get(key)
+        if hit is not None:
+            return hit
         renamed = rename(part)
+        if len(table) > _MEMO_LIMIT:
+            table.clear()
+        hit = table[key] = (renamed, hash_of(renamed))
+        return hit
+
+    def _records_memoised(self, records: frozenset[HintRecord]) -> frozenset[HintRecord]:
+        """:meth:`_records`, remembered per object."""
+        hit = self._by_id.get(id(records))
+        if hit is not None and hit[0] is records:
+            return hit[1]
+        renamed = self._records(records)
         if len(self._by_id) > _MEMO_LIMIT:
             self._by_id.clear()
-        self._by_id[id(part)] = (part, renamed)  # holds part: its id is not reused
+        self._by_id[id(records)] = (records, renamed)  # holds records: the id stays theirs
         return renamed
 
     def _part(self, part: _Q, rename: Callable[[_Q], _Q]) -> _Q:
