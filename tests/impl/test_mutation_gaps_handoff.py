@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from impl import membership
 from impl.effects import Effect, Send
 from impl.errors import StorageError
 from impl.handoff import MAX_HINTS_IN_FLIGHT
-from impl.messages import Gossip, HintDelivery, ReplicaPut, ReplicaPutAck
+from impl.messages import Gossip, HintAck, HintDelivery, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -221,3 +223,21 @@ def test_a_scan_skips_unreachable_and_in_flight_hints_and_sends_the_rest() -> No
     assert _deliveries(node.fire(now + 1.0, HintScan())) == [b"b"]  # b unanswered 1 s
     # past n2's suspicion: its hint goes; b and c, unanswered for 1 s or more, again
     assert _deliveries(node.fire(now + 3.5, HintScan())) == [b"a", b"b", b"c"]
+
+
+def test_an_ack_tells_the_gossiper_which_node_acknowledged_which_hint(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The intended node's ack deletes the hint and tells :meth:`Gossiper.let_go` that
+    *this* node holds the record (after a change, the node is then marked as having
+    its transfer, so that a later write is no longer handed on to it)."""
+    driver, node = _fallback_with_hints("n2")
+    (hint,) = driver.storages["n5"].hints()
+    told: list[tuple[str, bytes, bytes]] = []
+
+    def let_go(target: str, key: bytes, record: bytes) -> bool:
+        told.append((target, key, record))
+        return False
+    monkeypatch.setattr(node.gossiper, "let_go", let_go)
+    driver.handle("n5", node.receive(driver.now, "n2", HintAck(hint.hint_id)))
+    assert told == [("n2", hint.key, hint.record)]
+    assert driver.storages["n5"].hints() == []
