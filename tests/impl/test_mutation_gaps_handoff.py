@@ -241,3 +241,32 @@ def test_an_ack_tells_the_gossiper_which_node_acknowledged_which_hint(
     driver.handle("n5", node.receive(driver.now, "n2", HintAck(hint.hint_id)))
     assert told == [("n2", hint.key, hint.record)]
     assert driver.storages["n5"].hints() == []
+
+
+def test_a_delivery_unanswered_for_exactly_the_request_timeout_is_no_longer_in_flight() -> None:
+    """At ``request_timeout`` seconds after it was sent, a delivery is due again: the
+    scan takes it out of flight (``HintedHandoff.in_flight``), and leaves it out while
+    its intended node is suspected (it holds no place among the
+    ``MAX_HINTS_IN_FLIGHT``)."""
+    _, node = _fallback_with_hints("n2")
+    assert _deliveries(node.fire(10.0, HintScan())) == [b"a"]
+    assert list(node.handoff.in_flight.values()) == [10.0]
+    node.detector.timed_out("n2", 10.5)
+    assert _deliveries(node.fire(11.0, HintScan())) == []
+    assert node.handoff.in_flight == {}
+
+
+def test_only_a_full_scan_settles_a_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A driver's scan of given hints sends those and does nothing else: it does not
+    announce a settlement (:meth:`Gossiper.settle_if_seen`); the timer's scan does."""
+    driver, node = _fallback_with_hints("n2")
+    asked: list[float] = []
+
+    def settle_if_seen() -> list[Effect]:
+        asked.append(driver.now)
+        return []
+    monkeypatch.setattr(node.gossiper, "settle_if_seen", settle_if_seen)
+    node.fire(driver.now, HintScan(hints=frozenset()))
+    assert asked == []
+    node.fire(driver.now, HintScan())
+    assert asked == [driver.now]
