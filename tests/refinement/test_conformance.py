@@ -57,7 +57,11 @@ def test_the_unmapped_entries_are_the_named_ones() -> None:
 @pytest.mark.parametrize("name", MAPPED)
 def test_every_checked_edge_agrees(name: str) -> None:
     limit = None if PROFILE == "soak" or name in FULL_IN_CI else SAMPLE_IN_CI
-    report = conformance(entry(name).config, limit=limit, seed=12)
+    # a sample's detours cost a search of the whole graph per pass (delete-immediate:
+    # 36 passes): CI samples the shortest paths; tests/refinement/test_conformance_paths.py
+    # checks the detours
+    report = conformance(entry(name).config, limit=limit, seed=12,
+                         shortest_only=limit is not None)
     print(report.row())
     assert report.checked == (report.edges if limit is None else min(limit, report.edges))
     assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
