@@ -36,20 +36,25 @@ is in progress; a view received from a peer also tells that the peer saw it.
 With ``join_handover = "immediate"`` (the naive rule) both rings are ``ROUTING``
 and a joining node announces itself up a gossip round after it took tokens.
 
-A node whose name is not in its view asks a seed for the view, then takes tokens
-by the configured partitioning strategy and gossips them, then announces itself
-up (see above for when). Whenever the future ring changes the node
-*rebalances*: it walks the keys it stores and, for each key whose top N gained a
-node, keeps a hint for that node (a leaving node: for each node of the key's new
-top N), which hinted handoff (:mod:`impl.handoff`) then delivers; whenever the
-serving ring changes the ring-change listeners run (anti-entropy re-cuts its
-Merkle trees). While the node leaves, a late write of a version is handed on the
-same way (:meth:`Gossiper.on_write`). A leaving node whose hint store is empty
-announces that it left (:meth:`Gossiper.finish_leaving`). With pending
-ownership the rebalancing waits until every member has seen the change (above);
-a write that reaches the old owner before it is included (the whole record is
-handed over), and one that reaches it after, until the transfer to that new
-owner was acknowledged, is handed on too (:meth:`Gossiper.on_write`).
+A node whose name is not in its view asks a seed for the view, then takes tokens by
+the configured partitioning strategy and gossips them (strategy 3: it announces
+itself joining with no tokens, and the claimant gives it its partitions,
+:meth:`Gossiper.claim`), then announces itself up (see above for when). A node asked
+to leave announces it once it may (strategy 3: once no change is in progress; the
+claimant then hands its partitions out), and the request survives a restart
+(:data:`ANNOUNCED_META`). Once a change settled the reaps not done yet are set again
+at the keys' new top N (:meth:`Gossiper.take_reap_due`). Whenever the future ring
+changes the node *rebalances*: it walks the keys it stores and, for each key whose
+top N gained a node, keeps a hint for that node (a leaving node: for each node of
+the key's new top N), which hinted handoff (:mod:`impl.handoff`) then delivers;
+whenever the serving ring changes the ring-change listeners run (anti-entropy
+re-cuts its Merkle trees). While the node leaves, a late write of a version is handed
+on the same way (:meth:`Gossiper.on_write`). A leaving node whose hint store is
+empty announces that it left (:meth:`Gossiper.finish_leaving`). With pending
+ownership the rebalancing waits until every member has seen the change (above); a
+write that reaches the old owner before it is included (the whole record is handed
+over), and one that reaches it after, until the transfer to that new owner was
+acknowledged, is handed on too (:meth:`Gossiper.on_write`).
 """
 
 from __future__ import annotations
@@ -175,6 +180,13 @@ class Gossiper:
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
         self.ring_listeners: list[Callable[[], None]] = []
+        #: a membership change settled since the last gossip round: the reaps not
+        #: done yet are set again at the keys' new top N (:meth:`take_reap_due`)
+        self.reap_due = False
+        #: the hook the reaps are set again by (``impl.reaping.Reaper.after_change``:
+        #: now, the key's top N -> effects; wired by the node)
+        self.after_change: Callable[[float, Callable[[bytes], tuple[str, ...]]],
+                                    list[Effect]] | None = None
         if (self.pending and self.future is not self.partitioning
                 and storage.get_meta(HANDED_META) != self._ring_id()):
             # restarted during a change before its transfer: redo it (hints are idempotent)
@@ -226,8 +238,24 @@ class Gossiper:
             self._apply(self.view.announce(self.name, status=MemberStatus.UP))
         self.claim()
         self._leave_if_requested()
-        return [SetTimer(GossipRound(), now + self.config.gossip_interval),
+        reaps = (self.after_change(now, self._top_n)
+                 if self.after_change is not None and self.take_reap_due() else [])
+        return [SetTimer(GossipRound(), now + self.config.gossip_interval), *reaps,
                 *self._gossip_to(self._peer())]
+
+    def take_reap_due(self) -> bool:
+        """Whether a membership change settled since the last call (pending ownership:
+        every change this node saw settled; the naive handover: the ring changed),
+        and no other change is in progress (:meth:`changing`; then the next one
+        settling sets the reaps again). Clears it."""
+        if not self.reap_due or self.changing():
+            return False
+        self.reap_due = False
+        return True
+
+    def _top_n(self, key: bytes) -> tuple[str, ...]:
+        """``key``'s top N on the serving ring."""
+        return self.partitioning.preference_list(key, self.config.n)
 
     def _has_tokens(self) -> bool:
         """This node holds tokens in its view (strategy 3: a joining node has none
@@ -237,7 +265,7 @@ class Gossiper:
 
     def claim(self) -> None:
         """Strategy 3: if this node is the claimant (:func:`membership.claimant`) and no
-        change is in progress (:meth:`_changing`), move partitions for one request:
+        change is in progress (:meth:`changing`), move partitions for one request:
         the lowest-named node joining with no tokens (:func:`membership.claim_join`),
         else the lowest-named node leaving with its tokens
         (:func:`membership.claim_leave`). One change at a time, as riak_core's
@@ -246,7 +274,7 @@ class Gossiper:
         same partitions. The partitions are computed from the members' token sets in
         the view (not from the serving ring, which only requests use)."""
         if (not self.claims or membership.claimant(self.view) != self.name
-                or self._changing()):
+                or self.changing()):
             return
         ring = self.view.ring()
         if ring is None:
@@ -266,7 +294,7 @@ class Gossiper:
                 self.stats["claims"] += 1
                 return
 
-    def _changing(self) -> bool:
+    def changing(self) -> bool:
         """A claimed change is in progress in this node's view or state: a member
         joining with tokens or leaving without, a transfer that waits or a future
         ring not served yet, or (pending ownership) a change that has not settled."""
@@ -418,7 +446,7 @@ class Gossiper:
         except (ValueError, AttributeError, TypeError, KeyError) as error:  # our own bytes
             self.log.append(f"persisted settling change unreadable, ignored: {error}")
             return
-        settling -= {member.node for member in self.view if member.settled}
+        settling -= {member.node for member in self.view if self._has_settled(member)}
         if not settling:
             return  # settled meanwhile (heard before the crash, not yet cleared)
         self.settling, self.previous = settling, previous
@@ -485,23 +513,17 @@ class Gossiper:
     def _leave_if_requested(self) -> list[Effect]:
         """Announce the requested leave once this node may: it is a member (strategies
         1 and 2: joining or up, and it announces its own leave; strategy 3: up, with
-        no change in progress in its view (:meth:`_changing`: its own join settled,
+        no change in progress in its view (:meth:`changing`: its own join settled,
         and no other change's tokens move), and it announces ``leaving`` with its
-        tokens, which the claimant hands out, :meth:`claim`), and every member has
-        seen its own entry (a node that just joined: its settlement; the ``leaving``
-        replaces that entry, and a member that never saw it settled would wait for
-        the join to settle for ever: found by a leave asked 0.5 s after the join).
-        Again if the claimant's move of this node's partitions (versions bumped by
-        two) outranked the announcement."""
+        tokens, which the claimant hands out, :meth:`claim`). Again if the claimant's
+        move of this node's partitions (versions bumped by two) outranked the
+        announcement."""
         status = self.status
         if not self.leave_requested or status not in (MemberStatus.JOINING,
                                                       MemberStatus.UP):
             return []
         if self.claims:
-            mine = self.view.get(self.name)
-            assert mine is not None
-            if status is not MemberStatus.UP or self._changing() or not self._all_seen(
-                    {self.name: mine.version}):
+            if status is not MemberStatus.UP or self.changing():
                 return []  # one change at a time: a leave during a join waits
             view = self.view.announce(self.name, status=MemberStatus.LEAVING)
         else:
@@ -672,6 +694,7 @@ class Gossiper:
             self._persist_settling()
         self.partitioning = new
         self.future = self._same(future)
+        self.reap_due |= not self.pending  # (pending: once the change settled)
         self._transfer_if_seen()
         for listener in self.ring_listeners:
             listener()
@@ -741,11 +764,15 @@ class Gossiper:
         """Pending ownership: a node whose announcement changed the serving ring
         announced that the change settled (the spec's ``("settled", X)``): once every
         change this node saw settled, the new ring alone, and the old owners' copies
-        may go (:meth:`scanned`)."""
+        may go (:meth:`scanned`). Strategy 3: a member ``leaving`` settled the change
+        it made before (it announces the leave only then, :meth:`_leave_if_requested`,
+        and its ``leaving`` replaces its settled entry: a member that had not heard
+        the settlement waited for it for ever; found by a leave asked 0.5 s after the
+        join, tests/impl/test_claimant.py)."""
         if not self.settling:
             return
         unsettled = frozenset(node for node in self.settling
-                              if not ((member := view.get(node)) and member.settled))
+                              if not self._has_settled(view.get(node)))
         if unsettled == self.settling:
             return
         self.settling = unsettled
@@ -754,8 +781,14 @@ class Gossiper:
         if unsettled:  # another change has not settled: joint quorums still
             self._persist_settling()
             return
-        self.previous, self.releasable = None, True
+        self.previous, self.releasable, self.reap_due = None, True, True
         self.storage.set_meta(SETTLING_META, b"")
+
+    def _has_settled(self, member: membership.Member | None) -> bool:
+        """``member``'s change settled: it announced so, or (strategy 3) it is
+        leaving (see :meth:`_settled`)."""
+        return member is not None and (member.settled or (
+            self.claims and member.status is MemberStatus.LEAVING))
 
     def _same(self, future: Partitioning) -> Partitioning:
         """``future``, or the routing ring itself when they are equal (no range is

@@ -8,10 +8,12 @@ latest :class:`Member` entry -- a version number, a status (``joining``, ``up``,
 entry (a join, a leave), each change with a higher version, and persists the
 whole :class:`Membership` in its storage's meta table (:meth:`Membership.to_bytes`).
 The one exception is strategy 3 (equal partitions), where a join or a leave
-moves partitions between existing nodes: the node that joins (leaves, when it
-announces ``leaving``) announces the donors' (receivers') new token sets with
-their versions bumped (the serving ring keeps the old owners until the handover:
-:meth:`impl.gossip.Gossiper._serving`).
+moves partitions between existing nodes: the *claimant* (:func:`claimant`, the
+lowest-named ``up`` member with tokens; riak_core's ``riak_core_claimant``)
+announces the joining node's and the donors' (the receivers' and the leaving
+node's) new token sets with their versions bumped by two, one change at a time
+(:func:`claim_join`, :func:`claim_leave`; the serving ring keeps the old owners
+until the handover: :meth:`impl.gossip.Gossiper._serving`).
 
 Every gossip period a node picks a random peer (:func:`pick_gossip_peer`, with a
 ``random.Random`` passed in) and the two exchange histories and *reconcile*

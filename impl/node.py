@@ -153,8 +153,10 @@ class Node:
         self.reaper = Reaper(name, config, self.replica, self.key_actor, self._renew_actor,
                              members=self._members, hints=self.hints, busy=self._busy,
                              deliver_hints=lambda now, ids: self.handoff.on_scan(
-                                 now, HintScan(ids)), replicates=self._replicates)
+                                 now, HintScan(ids)), replicates=self._replicates,
+                             changing=self.gossiper.changing)
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
+        self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
@@ -182,11 +184,25 @@ class Node:
     def _replicates(self, key: bytes) -> bool:
         """Whether this node is one of ``key``'s replicas by its view: in the key's
         top N on the ring it routes by, on the other ring of a change in progress
-        (pending ownership), or on the ring its ranges moved from (naive handover)."""
-        moved_from = self.gossiper.moved_from
-        return (self.name in self.quorum.split(key, writing=True)[0]
-                or (moved_from is not None
-                    and self.name in moved_from.preference_list(key, self.config.n)))
+        (pending ownership), or on the ring its ranges moved from while it has not
+        handed the key to every new owner yet (a naive handover in progress). An old
+        owner whose handover is done is no replica any more, as in the spec
+        (``spec.membership.replicates``): a late write it holds after that is a copy
+        outside the top N, let go at a reap (before, ``moved_from``, which stays
+        set after the change, kept it a replica for ever: it merged the tombstone
+        instead, a copy nothing reaped, and the spec's outside-copy drop did not
+        replay: delete-join-pending's ``outside_copy_dropped`` witness)."""
+        if self.name in self.quorum.split(key, writing=True)[0]:
+            return True
+        gossiper, n = self.gossiper, self.config.n
+        moved_from = gossiper.moved_from
+        if moved_from is None:
+            return False
+        before = moved_from.preference_list(key, n)
+        if self.name not in before:
+            return False
+        owners = [t for t in gossiper.future.preference_list(key, n) if t not in before]
+        return not gossiper.transferred.issuperset(owners)
 
     def _refuse_if_left(self, handler: Callable[[float, str, Any], list[Effect]]
                         ) -> Callable[[float, str, Any], list[Effect]]:

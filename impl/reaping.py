@@ -150,7 +150,8 @@ class Reaper:
                  busy: Callable[[bytes], bool] = lambda key: False,
                  deliver_hints: Callable[[float, frozenset[int]], list[Effect]] = (
                      lambda now, ids: []),
-                 replicates: Callable[[bytes], bool] = lambda key: True) -> None:
+                 replicates: Callable[[bytes], bool] = lambda key: True,
+                 changing: Callable[[], bool] = lambda: False) -> None:
         self.name = name
         self.config = config
         self.replica = replica
@@ -162,10 +163,15 @@ class Reaper:
         self.busy = busy
         self.deliver_hints = deliver_hints
         self.replicates = replicates
+        self.changing = changing
         #: key -> its reap's query round in progress (volatile)
         self.rounds: dict[bytes, ReapRound] = {}
         #: key -> the query rounds its reap timer made so far (volatile)
         self.attempts: dict[bytes, int] = {}
+        #: key -> its reap timer not done yet, set or given up, or decided while a
+        #: membership change was in progress (volatile): after a change settled each
+        #: is set again, at the key's new top N (:meth:`after_change`)
+        self.due: dict[bytes, ReapTombstone] = {}
         self._query_ids = itertools.count(1)
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
@@ -185,7 +191,36 @@ class Reaper:
         if self.config.delete_mode != "safe":
             return []
         timer = ReapTombstone(key, encode_record(record), targets)
+        self.due[key] = timer
         return [SetTimer(timer, now + self.config.tombstone_grace_s)]
+
+    def after_change(self, now: float, top_n: Callable[[bytes], tuple[str, ...]]
+                     ) -> list[Effect]:
+        """A membership change settled (driven by the gossiper,
+        :meth:`impl.gossip.Gossiper.take_reap_due`): every reap not done yet -- its
+        timer still running or given up after :data:`REAP_ATTEMPTS` rounds -- is set
+        again, due after the grace period, with its targets the key's top N now
+        (``top_n(key)``) and its rounds counted afresh. While a change is in progress
+        a reap's rounds find views that differ and members that are not clean, and
+        its targets are the old owners: before, such a reap was given up, or reaped
+        the old owners' copies only, and the new owners' tombstones stayed until a
+        later get or delete of the key (tests/impl/test_reap_after_change.py). Only
+        reaps this node decided are set again: each was found safe to start (every
+        target held the tombstone), and a round still asks every member. A reap
+        decided or given up while a change is in progress (``changing()``) is kept
+        for this: its targets were the old owners, and a new owner's copy (from the
+        transfer, or a write to the pending owners) stays, and anti-entropy copies
+        it back to the old owners."""
+        if self.config.delete_mode != "safe":
+            return []
+        out: list[Effect] = []
+        for key, timer in sorted(self.due.items()):
+            fresh = ReapTombstone(key, timer.record, top_n(key))
+            self.due[key] = fresh
+            self.attempts.pop(key, None)
+            self.rounds.pop(key, None)
+            out += [CancelTimer(timer), SetTimer(fresh, now + self.config.tombstone_grace_s)]
+        return out
 
     def reap_acknowledged(self, now: float, key: bytes, record: bytes,
                           targets: tuple[str, ...]) -> list[Effect]:
@@ -216,10 +251,15 @@ class Reaper:
             return self.reap_now(timer.key, timer.record, timer.targets)
         key = timer.key
         self.rounds.pop(key, None)
+        self.due.setdefault(key, timer)
         attempts = self.attempts.get(key, 0) + 1
         if attempts > REAP_ATTEMPTS:
             self.attempts.pop(key, None)
-            return []  # given up: the tombstone stays
+            # given up: the tombstone stays; kept in ``due``, set again once the next
+            # change settles (a member cut off, which has not heard of the change,
+            # gives up too), or a get schedules a new reap (as many entries as
+            # tombstones kept, at the most)
+            return []
         self.attempts[key] = attempts
         members, view = self.members()
         asked = {member for member in members if member != self.name}
@@ -300,6 +340,8 @@ class Reaper:
             return []
         self.attempts.pop(key, None)
         timer = round_.timer
+        if self.due.get(key) == timer and not self.changing():
+            del self.due[key]  # (in a change: set again at the new top N once it settled)
         return [CancelTimer(timer), *self.reap_now(key, timer.record, timer.targets)]
 
     def _hints_of(self, key: bytes) -> list[int]:

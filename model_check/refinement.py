@@ -273,8 +273,16 @@ class Lockstep(LockstepState):
                 done.add(m.id)
                 self.sim.deliver(m.id)
         reaped = {n for n in held if self.cluster.storages[n].read(key) is None}
-        # one spec Reap per node that reaped (their guards do not depend on each other)
-        actions: list[Action] = [Reap(key.decode(), (n,)) for n in self.present if n in reaped]
+        # one spec Reap per node that reaped (their guards do not depend on each other),
+        # the copies outside the key's replicas first: a member settles such a copy when
+        # the query reaches it, before the reap is decided (Reaper._settle_dominated; the
+        # spec's outside-copy drop, spec/deletes.py), and while it holds a version the
+        # delete covers the spec's guard 3 refuses the replicas' reaps
+        outside = {n for n in reaped if not self._node(n)._replicates(key)}
+        actions: list[Action] = [Reap(key.decode(), (n,)) for n in self.present
+                                 if n in reaped and n in outside]
+        actions += [Reap(key.decode(), (n,)) for n in self.present
+                    if n in reaped and n not in outside]
         self._settle(f"reap {key.decode()} @{name} ({', '.join(sorted(reaped)) or 'none'})",
                      actions, before)
 

@@ -30,16 +30,27 @@ An edge's outcome is one of:
 - ``unmapped``: the lockstep cannot express the step on the implementation (the
   spec's timeout of a replica that is reachable, which the implementation retries
   instead; a message the harness declared dead); counted, never hidden;
-- ``source-unreached``: the path to ``s`` itself has such a step.
+- ``source-unreached``: the path to ``s`` itself has such a step (only with
+  ``shortest_only``, or for a path that kept a copy the implementation had reaped);
+- ``unreachable``: no path to ``s`` avoids such steps.
+
+An edge whose shortest path has a step the lockstep cannot take is not given up:
+:func:`detour_outcomes` searches again, breadth-first over the reachable graph
+without the steps found not to be takeable, and checks it from its source reached
+by that detour, pass after pass until every edge is decided (``--shortest-only``:
+one pass, the shortest paths only).
 """
 
 from __future__ import annotations
 
 import collections
+import functools
 import random
+import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TextIO
 
 from model_check.errors import ExplorationError
 from model_check.refinement import Divergence, Lockstep
@@ -52,16 +63,25 @@ from spec.config import Config
 from spec.errors import ConfigError
 from spec.state import State
 
-__all__ = ["ConformanceReport", "check_edge", "clone_outcomes", "conformance",
-           "reachable_graph"]
+__all__ = ["UNREACHABLE", "UNREACHED", "ConformanceReport", "check_edge", "clone_outcomes",
+           "conformance", "detour_outcomes", "path_links", "reachable_graph", "shortest_tree"]
 
 Edge = tuple[State, Action, State]
+#: a step of a path: the state it leaves and the action
+Link = tuple[State, Action]
+#: an edge's outcome when the path chosen to its source has a step the lockstep
+#: cannot take on the implementation
+UNREACHED = "source-unreached"
+#: an edge's outcome when no path of steps the lockstep can take reaches its source
+#: (:func:`detour_outcomes`)
+UNREACHABLE = "unreachable"
 #: the ways an edge's source is reached (see :func:`conformance`)
 MODES = ("clone", "replay")
 #: the header of :meth:`ConformanceReport.row`'s table
 HEADER = ("| configuration | states | edges | checked | agreed | diverged | unmapped "
-          "| source unreached | wall time | CPU time | CPU ms per edge |\n"
-          "|---|---|---|---|---|---|---|---|---|---|---|")
+          "| source unreached | by a detour | unreachable | passes | wall time | CPU time "
+          "| CPU ms per edge |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
 
 @dataclass
@@ -80,15 +100,23 @@ class ConformanceReport:
     #: shared machine too)
     cpu_seconds: float = 0.0
     mode: str = "clone"
+    #: edges whose source only a detour reached (agreed, diverged or unmapped there)
+    by_detour: int = 0
+    #: of the divergences, those found on a detour
+    detour_divergences: int = 0
+    #: the passes of :func:`detour_outcomes` (1: every source on its shortest path)
+    passes: int = 0
 
     def row(self) -> str:
         """A markdown table row (:data:`HEADER`): configuration, states, edges,
-        checked, outcomes, wall time, CPU time, CPU milliseconds per checked edge
-        (graph exploration included)."""
+        checked, outcomes, the edges whose source only a detour reached (among the
+        agreed, diverged and unmapped), the unreachable ones, the passes, wall time,
+        CPU time, CPU milliseconds per checked edge (graph exploration included)."""
         per_edge = 1000 * self.cpu_seconds / self.checked if self.checked else 0.0
         return (f"| {self.config} | {self.states:,} | {self.edges:,} | {self.checked:,} | "
                 f"{self.outcomes['agreed']:,} | {self.outcomes['diverged']:,} | "
-                f"{self.outcomes['unmapped']:,} | {self.outcomes['source-unreached']:,} | "
+                f"{self.outcomes['unmapped']:,} | {self.outcomes[UNREACHED]:,} | "
+                f"{self.by_detour:,} | {self.outcomes[UNREACHABLE]:,} | {self.passes} | "
                 f"{_duration(self.seconds)} | {_duration(self.cpu_seconds)} | {per_edge:.1f} |")
 
 
@@ -99,21 +127,35 @@ def _duration(seconds: float) -> str:
 def reachable_graph(config: Config, max_states: int = 200_000
                     ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge]]:
     """The spec's reachable states with each one's BFS parent (state, action), and
-    every edge, in BFS order. Raises RuntimeError past ``max_states`` states."""
+    every edge, in BFS order. Raises ExplorationError past ``max_states`` states."""
+    edges: list[Edge] = []
+
+    def successors(state: State) -> list[tuple[Action, State]]:
+        found = list(spec_model.successors(state))
+        edges.extend((state, action, after) for action, after in found)
+        return found
+
     start = spec_model.initial_state(config)
+    return shortest_tree(start, successors, f"{config.name}: ", max_states), edges
+
+
+def shortest_tree(start: State, successors: Callable[[State], Iterable[tuple[Action, State]]],
+                  name: str = "", max_states: int | None = None
+                  ) -> dict[State, tuple[State, Action] | None]:
+    """Each state reached from ``start`` by ``successors`` with its parent on a
+    shortest path, preferring among the shortest one without a ``Timeout`` (always
+    expressible). ExplorationError past ``max_states`` states."""
     parent: dict[State, tuple[State, Action] | None] = {start: None}
     depth = {start: 0}
     clean = {start: True}  # the shortest path chosen has no Timeout (always expressible)
-    edges: list[Edge] = []
     queue = collections.deque([start])
     while queue:
         state = queue.popleft()
-        for action, after in spec_model.successors(state):
-            edges.append((state, action, after))
+        for action, after in successors(state):
             via_clean = clean[state] and not isinstance(action, Timeout)
             if after not in parent:
-                if len(parent) >= max_states:
-                    raise ExplorationError(f"{config.name}: more than {max_states} states")
+                if max_states is not None and len(parent) >= max_states:
+                    raise ExplorationError(f"{name}more than {max_states} states")
                 parent[after] = (state, action)
                 depth[after] = depth[state] + 1
                 clean[after] = via_clean
@@ -121,33 +163,45 @@ def reachable_graph(config: Config, max_states: int = 200_000
             elif via_clean and not clean[after] and depth[after] == depth[state] + 1:
                 parent[after] = (state, action)  # as short, and replayable
                 clean[after] = True
-    return parent, edges
+    return parent
 
 
 def path_to(parent: dict[State, tuple[State, Action] | None], state: State) -> list[Action]:
     """The shortest path's actions from the initial state to ``state``."""
-    actions: list[Action] = []
+    return [action for _, action in path_links(parent, state)]
+
+
+def path_links(parent: dict[State, tuple[State, Action] | None], state: State) -> list[Link]:
+    """The steps (state left, action) of the tree path of ``parent`` from the initial
+    state to ``state``."""
+    links: list[Link] = []
     link = parent[state]
     while link is not None:
-        before, action = link
-        actions.append(action)
-        link = parent[before]
-    actions.reverse()
-    return actions
+        links.append(link)
+        link = parent[link[0]]
+    links.reverse()
+    return links
 
 
 def check_edge(config: Config, path: list[Action], action: Action, target: State) -> str:
     """Replay ``path`` then ``action`` on a fresh lockstep; the outcome (see the
     module docstring), with the divergence's first line after a colon."""
+    return _replay(config, path, action, target)[0]
+
+
+def _replay(config: Config, path: list[Action], action: Action, target: State
+            ) -> tuple[str, int | None]:
+    """:func:`check_edge`'s outcome, and the index in ``path`` of the step that could
+    not be taken if the source was not reached (else None)."""
     ls = Lockstep(config)
     try:
         ahead: frozenset[str] = frozenset()
-        for step in path:
+        for number, step in enumerate(path):
             failed, blocked, ahead = _attempt(ls, step, ahead)
             if blocked is not None:
-                return blocked
+                return blocked, number if blocked == UNREACHED else None
         failed, _, _ = _attempt(ls, action, ahead)
-        return failed if failed is not None else _reached(ls, target, action)
+        return (failed if failed is not None else _reached(ls, target, action)), None
     finally:
         ls.cluster.close()
 
@@ -164,13 +218,13 @@ def _attempt(ls: Lockstep, action: Action, ahead: frozenset[str]
     blocked: str | None = None
     if ahead:
         if not isinstance(action, Reap):
-            return "source-unreached", "source-unreached", ahead
+            return UNREACHED, UNREACHED, ahead
         if not ahead.issuperset(action.nodes):
-            blocked = "source-unreached"
+            blocked = UNREACHED
     try:
         extra = _reap_ahead(ls, action)
     except (NotExpressible, ValueError, KeyError, LookupError):
-        return "unmapped", "source-unreached", ahead
+        return "unmapped", UNREACHED, ahead
     except Divergence as divergence:
         return (f"diverged: {divergence.step}: {divergence.report.splitlines()[0][:200]}",
                 f"diverged: on the path: {divergence.step}", ahead)
@@ -211,7 +265,8 @@ def _reached(ls: Lockstep, target: State, action: Action) -> str:
 
 
 def clone_outcomes(config: Config, parent: dict[State, tuple[State, Action] | None],
-                   edges: Iterable[Edge]) -> Iterator[tuple[Edge, str]]:
+                   edges: Iterable[Edge], blocked_steps: set[Link] | None = None
+                   ) -> Iterator[tuple[Edge, str]]:
     """The outcome of each of ``edges``, each checked on a copy of a lockstep at its
     source (:class:`~model_check.refinement_snapshot.LockstepSnapshot`) rather than
     by replaying its path: a depth-first walk of the BFS tree of ``parent`` (the
@@ -219,7 +274,8 @@ def clone_outcomes(config: Config, parent: dict[State, tuple[State, Action] | No
     a lockstep and a snapshot for each state on the stack only. A state's tree
     children are reached by the step of their tree edge, checked or not; every
     other edge from it on a restored copy (the last one on the lockstep itself).
-    Yields in depth-first order."""
+    Yields in depth-first order; adds to ``blocked_steps`` each tree edge that could
+    not be taken (its subtree is ``source-unreached``)."""
     by_source: dict[State, list[tuple[Action, State]]] = collections.defaultdict(list)
     for source, action, target in edges:
         by_source[source].append((action, target))
@@ -260,6 +316,8 @@ def clone_outcomes(config: Config, parent: dict[State, tuple[State, Action] | No
                 yield (state, action, checked[action]), outcome
             if action in children:
                 stack.append((children[action], ls if blocked is None else blocked, after))
+                if blocked == UNREACHED and blocked_steps is not None:
+                    blocked_steps.add((state, action))
             if action not in children or blocked is not None:
                 ls.cluster.close()
 
@@ -271,30 +329,133 @@ def _sample(edges: list[Edge], limit: int | None, seed: int) -> Iterator[Edge]:
     yield from random.Random(seed).sample(edges, limit)
 
 
+def _pass_outcomes(config: Config, tree: dict[State, tuple[State, Action] | None],
+                   edges: list[Edge], mode: str, blocked_steps: set[Link]
+                   ) -> Iterator[tuple[Edge, str]]:
+    """Each of ``edges`` checked from its source reached by the path of ``tree``
+    (``mode``: clone or replay); the path steps that could not be taken go to
+    ``blocked_steps``."""
+    if mode == "clone":
+        yield from clone_outcomes(config, tree, edges, blocked_steps)
+        return
+    for source, action, target in edges:
+        links = path_links(tree, source)
+        outcome, at = _replay(config, [a for _, a in links], action, target)
+        if at is not None:
+            blocked_steps.add(links[at])
+        yield (source, action, target), outcome
+
+
+def _takeable(adjacency: dict[State, list[tuple[Action, State]]], blocked: set[Link],
+              state: State) -> list[tuple[Action, State]]:
+    return [(action, after) for action, after in adjacency.get(state, ())
+            if (state, action) not in blocked]
+
+
+def detour_outcomes(config: Config, parent: dict[State, tuple[State, Action] | None],
+                    graph: list[Edge], edges: list[Edge], *, mode: str = "clone",
+                    shortest_only: bool = False, max_passes: int | None = None,
+                    trees: list[dict[State, tuple[State, Action] | None]] | None = None
+                    ) -> Iterator[tuple[Edge, str, int]]:
+    """Each of ``edges`` (a subset of the reachable ``graph``, whose shortest-path
+    tree is ``parent``) with its outcome and the pass that decided it.
+
+    Pass 1 reaches each source by its shortest path (:func:`clone_outcomes`, or
+    :func:`check_edge` in replay mode). A path may have a step the lockstep cannot
+    take on the implementation (a spec ``Timeout`` of a replica the implementation
+    retries; a reap it has not decided): its edges are ``source-unreached``. Unless
+    ``shortest_only``, each further pass takes the shortest paths of the graph
+    without every step found so far not to be takeable (from the state it leaves:
+    a breadth-first search over ``graph``) and checks on them the edges no pass
+    reached yet; an edge whose source no such path reaches is ``unreachable`` (no
+    path of takeable steps leads to it: the implementation cannot get there by the
+    spec's steps). The passes end when every edge is decided, or when a pass found
+    no new untakeable step (an edge then left ``source-unreached``: its path was
+    taken but ended in a state with a copy the implementation had reaped ahead of
+    the spec, see :func:`_attempt`), or after ``max_passes`` passes (the edges not
+    decided by then left ``source-unreached``). Whether a step is takeable is judged from the
+    state it leaves, so a step that failed on one path to that state is not tried
+    on another one. ``trees`` (if given) receives each pass's tree of paths (pass
+    ``n``'s at index ``n - 1``: :func:`path_to` gives an edge's path in it)."""
+    blocked: set[Link] = set()
+    start = next(s for s, link in parent.items() if link is None)
+    tree, pending, number = parent, edges, 1
+    adjacency: dict[State, list[tuple[Action, State]]] | None = None
+    while pending:
+        if trees is not None:
+            trees.append(tree)
+        known = len(blocked)
+        retry: list[Edge] = []
+        for edge, outcome in _pass_outcomes(config, tree, pending, mode, blocked):
+            if outcome == UNREACHED and not shortest_only:
+                retry.append(edge)
+            else:
+                yield edge, outcome, number
+        if not retry:
+            return
+        if len(blocked) == known or number == max_passes:  # (the same paths: the same outcomes)
+            for edge in retry:
+                yield edge, UNREACHED, number
+            return
+        number += 1
+        if adjacency is None:
+            adjacency = collections.defaultdict(list)
+            for source, action, target in graph:
+                adjacency[source].append((action, target))
+        tree = shortest_tree(start, functools.partial(_takeable, adjacency, blocked))
+        pending = []
+        for edge in retry:
+            if edge[0] in tree:
+                pending.append(edge)
+            else:
+                yield edge, UNREACHABLE, number
+
+
 def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
-                max_states: int = 200_000, mode: str = "clone") -> ConformanceReport:
+                max_states: int = 200_000, mode: str = "clone", shortest_only: bool = False,
+                max_passes: int | None = None, progress: int | None = None,
+                out: TextIO | None = None) -> ConformanceReport:
     """Check every edge of ``config``'s reachable graph (``limit``: a seeded sample
     of that many edges) on the implementation. ``mode``: ``"clone"`` (each source
     reached once, its edges on copies: :func:`clone_outcomes`) or ``"replay"``
     (each edge on a fresh lockstep, its path replayed: :func:`check_edge`); both
-    give each edge the same outcome. ConfigError for another mode."""
+    give each edge the same outcome. The sources the shortest path does not reach
+    are searched for by other paths (:func:`detour_outcomes`, at most ``max_passes``
+    passes) unless ``shortest_only``. ``progress``: a line on ``out`` (standard error by default)
+    every that many edges decided. ConfigError for another mode or a progress
+    below 1."""
+    if max_passes is not None and max_passes < 1:
+        raise ConfigError(f"conformance passes: a number from 1, got {max_passes}")
     if mode not in MODES:
         raise ConfigError(f"conformance mode: one of {', '.join(MODES)}, got {mode!r}")
+    if progress is not None and progress < 1:
+        raise ConfigError(f"conformance progress: a number of edges from 1, got {progress}")
     began, cpu_began = time.perf_counter(), time.process_time()
     parent, edges = reachable_graph(config, max_states)
     report = ConformanceReport(config.name, len(parent), len(edges), mode=mode)
     chosen = list(_sample(edges, limit, seed))
-    outcomes: Iterable[tuple[Edge, str]] = (
-        clone_outcomes(config, parent, chosen) if mode == "clone"
-        else (((s, a, t), check_edge(config, path_to(parent, s), a, t)) for s, a, t in chosen))
-    for (source, action, _), outcome in outcomes:
+    trees: list[dict[State, tuple[State, Action] | None]] = []
+    for (source, action, _), outcome, number in detour_outcomes(
+            config, parent, edges, chosen, mode=mode, shortest_only=shortest_only,
+            max_passes=max_passes, trees=trees):
         kind = outcome.split(":")[0]
         report.checked += 1
         report.outcomes[kind] += 1
         report.by_action[f"{action.kind} {kind}"] += 1
-        if kind == "diverged" and len(report.divergences) < 20:
-            report.divergences.append(f"{action.kind} after {len(path_to(parent, source))} "
-                                      f"steps: {outcome}")
+        report.passes = max(report.passes, number)
+        detour = number > 1 and kind not in (UNREACHED, UNREACHABLE)
+        report.by_detour += detour
+        if kind == "diverged":
+            report.detour_divergences += detour
+            if len(report.divergences) < 20:
+                report.divergences.append(
+                    f"{action.kind} after {len(path_to(trees[number - 1], source))} steps"
+                    f"{' (by a detour)' if detour else ''}: {outcome}")
+        if progress is not None and report.checked % progress == 0:
+            print(f"{config.name}: {report.checked:,} of {len(chosen):,} edges, pass {number}, "
+                  f"{_duration(time.perf_counter() - began)}: "
+                  + ", ".join(f"{k} {v:,}" for k, v in sorted(report.outcomes.items())),
+                  file=out if out is not None else sys.stderr, flush=True)
     report.seconds = time.perf_counter() - began
     report.cpu_seconds = time.process_time() - cpu_began
     return report
@@ -302,7 +463,7 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m model_check.refinement_conformance [--limit N] [--seed S] [--mode M]
-    [CONFIG ...]``:
+    [--shortest-only] [--max-passes N] [--progress N] [CONFIG ...]``:
     a table row per suite configuration (all of them by default)."""
     import argparse
 
@@ -314,6 +475,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mode", choices=MODES, default="clone",
                         help="reach each source by copying a snapshot (default) or by "
                         "replaying its path")
+    parser.add_argument("--shortest-only", action="store_true",
+                        help="reach each source by its shortest path only (no detours "
+                        "around the steps the implementation cannot take)")
+    parser.add_argument("--max-passes", type=int, default=None, metavar="N",
+                        help="at most N passes of detours (default: until every edge "
+                        "is decided)")
+    parser.add_argument("--progress", type=int, default=None, metavar="N",
+                        help="a line on standard error every N edges")
     parser.add_argument("configs", nargs="*")
     args = parser.parse_args(argv)
     names = args.configs or [e.name for e in DEFAULT_SUITE]
@@ -321,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     failed = False
     for name in names:
         report = conformance(entry(name).config, limit=args.limit, seed=args.seed,
-                             mode=args.mode)
+                             mode=args.mode, shortest_only=args.shortest_only,
+                             max_passes=args.max_passes, progress=args.progress)
         print(report.row(), flush=True)
         for line in report.divergences:
             print("   ", line, flush=True)

@@ -65,6 +65,13 @@ for its ranges before their transfer (the stale read of
 ``../shared/cases/07-join-stale-read.py``); the transfer still follows, then the
 handover ends the change (no step 4; the senders empty their copies there).
 
+Deletes go with membership change (session 8): a safe reap (:mod:`spec.deletes`)
+asks about the stores of :func:`reap_members` (the rings before and after the
+change the reaping node knows) and waits until they all know its view
+(:func:`same_view`); a copy of a node that is no replica of the key by its own
+view (:func:`replicates`: an old owner stays one until its change completes) is
+dropped at a reap once a replica's tombstones dominate it.
+
 Nodes outside the ring (``[membership] joining`` before their join, a node that
 left) are up but neither coordinate nor get requests by any view. A node ignores
 a message from a node it never heard of (:func:`knows`: not an initial node, and

@@ -34,11 +34,18 @@ The explorer canonicalizes every successor it meets, and a successor shares
 almost everything with its parent (the spec rebuilds only the node, messages
 and client a step touched). So :func:`canonicalize` keeps, per configuration
 (by identity: a state's ``config`` is shared by all its states; State equality
-ignores it), each state's representative, and one renaming per permutation
+ignores it), each state's representative (keyed by the state's 64-bit hash, not
+compared: a collision would give a state another's representative, the trade the
+explorer's fingerprinted seen-set already makes), the candidate renamings of each
+clients tuple (by object), and one renaming per permutation
 (``_Renaming``) that remembers every part it renamed: nodes, messages, clients
-and put records by value (each caches its hash), a state's tuples of them and
-its hint-record sets by object (each entry holds its key, so an id is never
-reused while cached). A part shared by many states is then renamed once.
+and put records by value (each caches its hash), a state's tuples of them by
+the hashes the state keeps (``State._parts``; not compared either) with the
+renamed tuples' hashes, so the renamed state is built without hashing them
+again, and its hint-record sets by object (each entry holds its key, so an id
+is never reused while cached). A part shared by many states is then renamed once, and a
+state whose clients' signatures are distinct and in order is its own
+representative at the cost of one dict lookup.
 Every cache is emptied when it exceeds ``_MEMO_LIMIT`` entries (a miss costs
 only time), and at most ``_MEMO_CONFIGS`` configurations are cached at once.
 ``canonicalize(state, cached=False)`` renames every part afresh (the trusted
@@ -49,7 +56,7 @@ compares the two; ``bench/model_check.py --section symmetry`` times them.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from operator import attrgetter
 from typing import NamedTuple, TypeVar
@@ -67,16 +74,20 @@ from spec.state import (
     Message,
     NodeState,
     State,
+    clients_hash,
+    messages_hash,
     new_client,
     new_coordination,
     new_hint,
     new_message,
     new_node,
     new_state,
+    nodes_hash,
+    puts_hash,
 )
 from spec.vclock import VClock
 
-__all__ = ["canonicalize", "rename_clients"]
+__all__ = ["canonicalize", "clear_caches", "rename_clients"]
 
 
 def canonicalize(state: State, *, cached: bool = True) -> State:
@@ -94,41 +105,76 @@ def canonicalize(state: State, *, cached: bool = True) -> State:
     ``bench/model_check.py --section symmetry`` compare with. Both give equal
     representatives (``tests/spec/test_symmetry.py``).
     """
-    config = state.config
-    if config.clients < 2:
+    if state.config.clients < 2:
         return state
-    memo = _memo(config) if cached else None
-    if memo is not None:
-        hit = memo.canonical.get(state)
-        if hit is not None:
-            return hit
-    signatures = [_signature(c) for c in state.clients]
-    order = sorted(range(config.clients), key=lambda i: signatures[i])
+    if not cached:
+        return _canonical_uncached(state)
+    memo = _memo(state.config)
+    clients = state.clients
+    known = memo.candidates.get(id(clients))
+    if known is not None and known[0] is clients:
+        perms = known[1]
+    else:
+        perms = _candidates(tuple(map(_signature, clients)))
+        if len(memo.candidates) > _MEMO_LIMIT:
+            memo.candidates.clear()
+        memo.candidates[id(clients)] = (clients, perms)  # holds clients: its id stays its own
+    if perms is None:
+        return state  # the clients' signatures are distinct and already in order
+    hit = memo.canonical.get(state._hash)
+    if hit is None:
+        hit = memo.older.get(state._hash)
+    if hit is not None:
+        return hit
+    best = state
+    best_key = 0
+    for number, perm in enumerate(perms):
+        candidate = state if perm is None else memo.renaming(perm).state(state)
+        key = candidate._hash
+        if number == 0 or key < best_key or (key == best_key and repr(candidate) < repr(best)):
+            best, best_key = candidate, key
+    memo.remember(state, best)
+    return best
+
+
+def _canonical_uncached(state: State) -> State:
+    """:func:`canonicalize` without its caches (``cached=False``): the reference."""
+    best: State | None = None
+    best_key = 0
+    for perm in _renamings([_signature(c) for c in state.clients]):
+        candidate = state if perm == tuple(sorted(perm)) else rename_clients(state, perm,
+                                                                          trusted=True)
+        key = hash(candidate)
+        if best is None or key < best_key or (key == best_key and repr(candidate) < repr(best)):
+            best, best_key = candidate, key
+    assert best is not None
+    return best
+
+
+def _renamings(signatures: Sequence[tuple[int, ...]]) -> Iterator[tuple[int, ...]]:
+    """Client ``i`` -> ``perm[i]``: the clients ordered by signature, and every order of
+    those whose signatures tie (the identity among them when they are in order)."""
+    order = sorted(range(len(signatures)), key=lambda i: signatures[i])
     groups: list[list[int]] = []
     for i in order:
         if groups and signatures[groups[-1][0]] == signatures[i]:
             groups[-1].append(i)
         else:
             groups.append([i])
-    best: State | None = None
-    best_key = 0
     for arrangement in itertools.product(*(itertools.permutations(g) for g in groups)):
-        perm = [0] * config.clients
+        perm = [0] * len(signatures)
         for position, old in enumerate(i for group in arrangement for i in group):
             perm[old] = position
-        if perm == sorted(perm):
-            candidate = state
-        elif memo is not None:
-            candidate = memo.renaming(tuple(perm)).state(state)
-        else:
-            candidate = rename_clients(state, perm, trusted=True)
-        key = hash(candidate)
-        if best is None or key < best_key or (key == best_key and repr(candidate) < repr(best)):
-            best, best_key = candidate, key
-    assert best is not None
-    if memo is not None:
-        memo.remember(state, best)
-    return best
+        yield tuple(perm)
+
+
+@lru_cache(maxsize=4096)
+def _candidates(signatures: tuple[tuple[int, ...], ...]
+                ) -> tuple[tuple[int, ...] | None, ...] | None:
+    """:func:`_renamings` of these signatures, the identity as None; None when the
+    identity is the only one."""
+    perms = [None if perm == tuple(sorted(perm)) else perm for perm in _renamings(signatures)]
+    return None if perms == [None] else tuple(perms)
 
 
 def _signature(client: ClientState) -> tuple[int, ...]:
@@ -155,11 +201,12 @@ class _Renaming:
     """Client ``i`` -> client ``perm[i]`` of one configuration, applied part by part.
 
     ``memo``: each renamed part is remembered, keyed by the part's value (nodes,
-    messages, clients, put records: each caches its hash) or, for a state's whole
-    tuples and sets of parts, by the object (the spec shares them between a state and
-    its successors), so a part shared by many states is renamed once."""
+    messages, clients, put records: each caches its hash), a state's whole tuples of
+    them by their hashes (``State._parts``), its hint-record sets by the object, so a
+    part shared by many states is renamed once."""
 
-    __slots__ = ("_by_id", "_parts", "build", "memo", "nm", "perm", "rq", "trusted")
+    __slots__ = ("_by_clients", "_by_id", "_by_messages", "_by_nodes", "_by_puts", "_parts",
+                 "build", "memo", "nm", "perm", "rq", "trusted")
 
     def __init__(self, config: Config, perm: tuple[int, ...], *, trusted: bool,
                  memo: bool) -> None:
@@ -171,35 +218,67 @@ class _Renaming:
         self.trusted = trusted
         self.memo = memo
         self._parts: dict[object, object] = {}
-        self._by_id: dict[int, tuple[object, object]] = {}
+        self._by_id: dict[int, tuple[frozenset[HintRecord], frozenset[HintRecord]]] = {}
+        self._by_nodes: dict[int, tuple[tuple[NodeState, ...], int]] = {}
+        self._by_messages: dict[int, tuple[tuple[Message, ...], int]] = {}
+        self._by_clients: dict[int, tuple[tuple[ClientState, ...], int]] = {}
+        self._by_puts: dict[int, tuple[tuple[PutRecord | None, ...], int]] = {}
 
     def state(self, state: State) -> State:
+        if self.memo:
+            return self._state_memoised(state)
         return self.build.state(
-            self._whole(state.nodes, self._nodes),
-            self._whole(state.messages, self._messages),
-            self._whole(state.clients, self._clients),
-            self._whole(state.puts, self._puts),
+            self._nodes(state.nodes),
+            self._messages(state.messages),
+            self._clients(state.clients),
+            self._puts(state.puts),
             state.side,
             state.used,
-            self._whole(state.hints_acked, self._records),
-            self._whole(state.hints_deleted, self._records),
+            self._records(state.hints_acked),
+            self._records(state.hints_deleted),
             state.epochs,
             state.config,
             membership=state.membership,
             key_epochs=state.key_epochs,
         )
 
-    def _whole(self, part: _P, rename: Callable[[_P], _P]) -> _P:
-        """``rename(part)``, remembered per object when ``memo``."""
-        if not self.memo:
-            return rename(part)
-        hit = self._by_id.get(id(part))
-        if hit is not None and hit[0] is part:
-            return hit[1]  # type: ignore[return-value]
+    def _state_memoised(self, state: State) -> State:
+        """:meth:`state` from the caches: a state's nodes, messages, clients and put
+        table renamed once per value (keyed by the hashes the state keeps in ``_parts``,
+        one table each; not compared: the seen-set's trade), with their hashes."""
+        hn, hm, hc, hp = state._parts
+        nodes, hn = self._whole(self._by_nodes, hn, state.nodes, self._nodes, nodes_hash)
+        messages, hm = self._whole(self._by_messages, hm, state.messages, self._messages,
+                                   messages_hash)
+        clients, hc = self._whole(self._by_clients, hc, state.clients, self._clients,
+                                  clients_hash)
+        puts, hp = self._whole(self._by_puts, hp, state.puts, self._puts, puts_hash)
+        return new_state(nodes, messages, clients, puts, state.side, state.used,
+                         self._records_memoised(state.hints_acked),
+                         self._records_memoised(state.hints_deleted), state.epochs,
+                         state.config, (hn, hm, hc, hp), state.membership, state.key_epochs)
+
+    def _whole(self, table: dict[int, tuple[_P, int]], key: int, part: _P,
+               rename: Callable[[_P], _P], hash_of: Callable[[_P], int]) -> tuple[_P, int]:
+        """``rename(part)`` and its part hash, remembered in ``table`` under ``key``."""
+        hit = table.get(key)
+        if hit is not None:
+            return hit
         renamed = rename(part)
+        if len(table) > _MEMO_LIMIT:
+            table.clear()
+        hit = table[key] = (renamed, hash_of(renamed))
+        return hit
+
+    def _records_memoised(self, records: frozenset[HintRecord]) -> frozenset[HintRecord]:
+        """:meth:`_records`, remembered per object."""
+        hit = self._by_id.get(id(records))
+        if hit is not None and hit[0] is records:
+            return hit[1]
+        renamed = self._records(records)
         if len(self._by_id) > _MEMO_LIMIT:
             self._by_id.clear()
-        self._by_id[id(part)] = (part, renamed)  # holds part: its id is not reused
+        self._by_id[id(records)] = (records, renamed)  # holds records: the id stays theirs
         return renamed
 
     def _part(self, part: _Q, rename: Callable[[_Q], _Q]) -> _Q:
@@ -312,11 +391,17 @@ class _Renaming:
 class _Memo:
     """One configuration's caches: its states' representatives and its renamings."""
 
-    __slots__ = ("canonical", "config", "renamings")
+    __slots__ = ("candidates", "canonical", "config", "older", "renamings")
 
     def __init__(self, config: Config) -> None:
         self.config = config  # held: its id keys _MEMOS
-        self.canonical: dict[State, State] = {}
+        #: a state's hash -> its representative (by hash, as the explorer's seen-set)
+        self.canonical: dict[int, State] = {}
+        #: the representatives remembered before ``canonical`` last filled up
+        self.older: dict[int, State] = {}
+        #: id(a state's clients tuple) -> (the tuple, its :func:`_candidates`)
+        self.candidates: dict[int, tuple[tuple[ClientState, ...],
+                                         tuple[tuple[int, ...] | None, ...] | None]] = {}
         self.renamings: dict[tuple[int, ...], _Renaming] = {}
 
     def renaming(self, perm: tuple[int, ...]) -> _Renaming:
@@ -326,19 +411,29 @@ class _Memo:
         return found
 
     def remember(self, state: State, canonical: State) -> None:
-        if len(self.canonical) > _MEMO_LIMIT:
-            self.canonical.clear()
-        self.canonical[state] = canonical
+        if len(self.canonical) > _MEMO_LIMIT:  # keep the latest two generations
+            self.older, self.canonical = self.canonical, {}
+        self.canonical[state._hash] = canonical
 
 
 def _memo(config: Config) -> _Memo:
     """The caches of ``config`` (by identity: the spec's states share their config)."""
+    found = _LAST[0]
+    if found is not None and found.config is config:
+        return found
     found = _MEMOS.get(id(config))
     if found is None or found.config is not config:
         if len(_MEMOS) >= _MEMO_CONFIGS:
             _MEMOS.clear()
         found = _MEMOS[id(config)] = _Memo(config)
+    _LAST[0] = found
     return found
+
+
+def clear_caches() -> None:
+    """Forget every cached representative and renaming (tests; a run never needs to)."""
+    _MEMOS.clear()
+    _LAST[0] = None
 
 
 class _Builders(NamedTuple):
@@ -391,6 +486,8 @@ _Q = TypeVar("_Q", NodeState, Message, ClientState, PutRecord)
 _RENAMED: dict[tuple[int, int], tuple[dict[int, int], Payload, Payload]] = {}
 _RENAMED_LIMIT = 200_000
 _MEMOS: dict[int, _Memo] = {}
+_LAST: list[_Memo | None] = [None]
+"""The caches used last (most calls are for the configuration of the call before)."""
 _MEMO_CONFIGS = 16
 """At most this many configurations' caches at once (a test run meets hundreds)."""
 _MEMO_LIMIT = 100_000

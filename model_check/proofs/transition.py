@@ -21,7 +21,9 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   ``read-repair``, ``replica-get``, ``replica-get-reply``, ``replica-put-ack``),
   ``lost`` (a message to a down node), ``timeout`` and ``client-timeout``,
   ``drop`` and ``duplicate`` of any other message, ``reap`` (an up node's copy of
-  the key is removed, under the guards of ``spec.deletes``) and ``partition``.
+  the key is removed, under the guards of ``spec.deletes``; or, safe, a copy that
+  an up node's tombstones-only copy covers, the outside-copy drop) and
+  ``partition``.
   Every inexact step may also acknowledge a performed put, while at least ``W``
   minus the disk losses so far of nodes hold it (:func:`holders`). With deletes,
   live versions are never created except by their own put, and a node's change
@@ -351,6 +353,24 @@ def transition(
                 *[f for m in nodes if m != n for f in kept(m)],
                 skip=store_names | live_names,
             )
+        if shape.reap_mode == "safe":
+            # a copy outside the key's replicas dropped at a reap (spec/deletes.py,
+            # session 8): m up, its copy not empty; some other up node n holding only
+            # tombstones whose copy covers every history m's does (n's tombstones
+            # dominate m's copy), nothing about the key in flight. (Who is a replica,
+            # the views and reachability are not in the abstraction: over-approximated.)
+            for m in nodes:
+                dominating = [z3.And(x.up[n], z3.Or([x.live[n][q] for q in puts]),
+                                     only_tombstones(n),
+                                     *[z3.Implies(x.store[m][q], x.store[n][q]) for q in puts])
+                              for n in nodes if n != m]
+                add(
+                    f"outside copy dropped at {nm[m]}", "reap", False,
+                    x.up[m], z3.Or([x.live[m][q] for q in puts]), z3.Or(dominating), *quiet,
+                    *emptied(m),
+                    *[f for n in nodes if n != m for f in kept(n)],
+                    skip=store_names | live_names,
+                )
     if shape.partitions:
         add("partition", "partition", False, *[z3.Not(s) for s in x.side],
             skip={f"side[{nm[n]}]" for n in nodes})

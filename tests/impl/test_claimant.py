@@ -154,9 +154,7 @@ def every_joiner_claims(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.usefixtures("every_joiner_claims")
 def test_the_race_catches_every_joiner_claiming() -> None:
-    failed = [(seed, gap) for seed in SEEDS[:5] for gap in GAPS
-              if _two_joins(seed, gap)[2]]
-    assert failed  # a token held twice
+    assert any(_two_joins(seed, gap)[2] for seed in SEEDS for gap in GAPS)  # held twice
 
 
 def _leave_during_a_join(seed: int) -> tuple[Membership, bool]:
@@ -207,13 +205,13 @@ def test_a_leave_asked_during_a_join_is_announced_once_the_join_settled(seed: in
 def leave_at_once(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The leave announced at once, while the join is in progress (it does not wait
     until no change is in progress)."""
-    real = Gossiper._changing
+    real = Gossiper.changing
 
     def changing(self: Gossiper) -> bool:
         if self.leave_requested and self.status is MemberStatus.UP:
             return False  # (the leaving node does not wait)
         return real(self)
-    monkeypatch.setattr(Gossiper, "_changing", changing)
+    monkeypatch.setattr(Gossiper, "changing", changing)
     yield
 
 

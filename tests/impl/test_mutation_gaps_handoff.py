@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from impl import membership
 from impl.effects import Effect, Send
 from impl.errors import StorageError
 from impl.handoff import MAX_HINTS_IN_FLIGHT
-from impl.messages import Gossip, HintDelivery, ReplicaPut, ReplicaPutAck
+from impl.messages import Gossip, HintAck, HintDelivery, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -221,3 +223,50 @@ def test_a_scan_skips_unreachable_and_in_flight_hints_and_sends_the_rest() -> No
     assert _deliveries(node.fire(now + 1.0, HintScan())) == [b"b"]  # b unanswered 1 s
     # past n2's suspicion: its hint goes; b and c, unanswered for 1 s or more, again
     assert _deliveries(node.fire(now + 3.5, HintScan())) == [b"a", b"b", b"c"]
+
+
+def test_an_ack_tells_the_gossiper_which_node_acknowledged_which_hint(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The intended node's ack deletes the hint and tells :meth:`Gossiper.let_go` that
+    *this* node holds the record (after a change, the node is then marked as having
+    its transfer, so that a later write is no longer handed on to it)."""
+    driver, node = _fallback_with_hints("n2")
+    (hint,) = driver.storages["n5"].hints()
+    told: list[tuple[str, bytes, bytes]] = []
+
+    def let_go(target: str, key: bytes, record: bytes) -> bool:
+        told.append((target, key, record))
+        return False
+    monkeypatch.setattr(node.gossiper, "let_go", let_go)
+    driver.handle("n5", node.receive(driver.now, "n2", HintAck(hint.hint_id)))
+    assert told == [("n2", hint.key, hint.record)]
+    assert driver.storages["n5"].hints() == []
+
+
+def test_a_delivery_unanswered_for_exactly_the_request_timeout_is_no_longer_in_flight() -> None:
+    """At ``request_timeout`` seconds after it was sent, a delivery is due again: the
+    scan takes it out of flight (``HintedHandoff.in_flight``), and leaves it out while
+    its intended node is suspected (it holds no place among the
+    ``MAX_HINTS_IN_FLIGHT``)."""
+    _, node = _fallback_with_hints("n2")
+    assert _deliveries(node.fire(10.0, HintScan())) == [b"a"]
+    assert list(node.handoff.in_flight.values()) == [10.0]
+    node.detector.timed_out("n2", 10.5)
+    assert _deliveries(node.fire(11.0, HintScan())) == []
+    assert node.handoff.in_flight == {}
+
+
+def test_only_a_full_scan_settles_a_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A driver's scan of given hints sends those and does nothing else: it does not
+    announce a settlement (:meth:`Gossiper.settle_if_seen`); the timer's scan does."""
+    driver, node = _fallback_with_hints("n2")
+    asked: list[float] = []
+
+    def settle_if_seen() -> list[Effect]:
+        asked.append(driver.now)
+        return []
+    monkeypatch.setattr(node.gossiper, "settle_if_seen", settle_if_seen)
+    node.fire(driver.now, HintScan(hints=frozenset()))
+    assert asked == []
+    node.fire(driver.now, HintScan())
+    assert asked == [driver.now]

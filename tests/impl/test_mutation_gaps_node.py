@@ -3,10 +3,18 @@ score"): what the node records when its engine fails and when it drops messages.
 
 from __future__ import annotations
 
+import hashlib
+
+import pytest
+
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import StorageError
-from impl.messages import PutRequest
-from impl.node import Node
+from impl.messages import GetRequest, HintAck, PutRequest, ReplicaPut
+from impl.node import OP_ID_BASE_META, Node
 from impl.storage.memory import MemoryStorage
+from impl.timers import HintScan
+from impl.versions import key_actor, lifetime_actor
+from tests.conftest import InternalErrors
 from tests.impl.test_node_driver import make_config
 
 KEY = b"cart"
@@ -39,3 +47,99 @@ def test_leaving_moves_the_nodes_time() -> None:
     node = _node()
     node.leave(3.25)
     assert node.snapshot().now == 3.25
+
+
+def _replica_put_op_ids(effects: list[Effect]) -> set[int]:
+    return {e.message.op_id for e in effects
+            if isinstance(e, Send) and isinstance(e.message, ReplicaPut)}
+
+
+def test_op_ids_start_at_the_documented_base_of_the_storage_lifetime() -> None:
+    """The base is drawn once per disk (sha256 of ``repr((name, seed, now))`` and the
+    engine's storage id, 22 bits of its first three bytes) and kept in the meta
+    table; op ids count from ``(base + incarnation) << 40``, the incarnation counting
+    the starts on that storage."""
+    storage = MemoryStorage("always")
+    config = make_config(3, n=3, r=2, w=2)
+    node = Node("n1", config, storage, seed=7, now=2.0)
+    digest = hashlib.sha256(repr(("n1", 7, 2.0)).encode("utf-8")).digest()
+    base = int.from_bytes(digest[:3], "big") & 0x3FFFFF
+    assert storage.get_meta(OP_ID_BASE_META) == str(base).encode()
+    assert storage.get_meta("incarnation") == b"1"
+    first = node.client_request(2.0, PutRequest(1, KEY, b"v", b"", None, "c1"))
+    assert _replica_put_op_ids(first) == {(base + 1) << 40}
+    # a restart at another time keeps the base and counts one more incarnation
+    again = Node("n1", config, storage, seed=7, now=9.0)
+    assert storage.get_meta(OP_ID_BASE_META) == str(base).encode()
+    assert storage.get_meta("incarnation") == b"2"
+    second = again.client_request(9.0, PutRequest(1, KEY, b"v", b"", None, "c1"))
+    assert _replica_put_op_ids(second) == {(base + 2) << 40}
+
+
+def test_a_node_starts_at_time_zero_by_default_and_keeps_its_last_thousand_log_lines() -> None:
+    node = Node("n1", make_config(3), MemoryStorage(), seed=1)
+    assert node.snapshot().now == 0.0
+    assert node.log.maxlen == 1000
+
+
+@pytest.mark.parametrize("epochs", [True, False])
+def test_the_node_mints_under_its_lifetime_actor_and_key_actor(epochs: bool) -> None:
+    config = make_config(3, actor_epochs=epochs)
+    node = Node("n1", config, MemoryStorage("always"), seed=7, now=2.0)
+    expected = lifetime_actor(MemoryStorage("always"), "n1", seed=7, now=2.0, epochs=epochs)
+    assert node.actor == expected
+    assert (node.actor == "n1") is not epochs
+    assert node.key_actor(KEY) == node.actor
+    node._renew_actor(KEY)  # a reap began a key epoch (actor epochs only)
+    if epochs:
+        assert node.key_actor(KEY) == f"{node.actor}.1"
+        assert node.key_actor(KEY) == key_actor(node.storage, node.actor, KEY)
+    else:
+        assert node.key_actor(KEY) == "n1"
+
+
+def test_every_bad_client_request_is_counted() -> None:
+    node = _node()
+    for request_id in (1, 2):
+        too_long = b"k" * (node.config.max_key_bytes + 1)
+        node.client_request(1.0, GetRequest(request_id, too_long, None, "c1"))
+    assert node.stats["bad-request"] == 2
+
+
+@pytest.mark.parametrize("src", ["n9", "n1"])
+def test_a_message_from_an_unknown_node_or_from_itself_is_dropped_saying_so(src: str) -> None:
+    node = _node()
+    assert node.receive(1.0, src, HintAck(1)) == []
+    assert node.stats["dropped"] == 1
+    assert node.log[-1] == f"1.000 dropped message from {src!r}: HintAck from unknown node {src!r}"
+
+
+def test_a_message_that_fails_its_own_checks_is_dropped_with_the_reason() -> None:
+    with pytest.raises(ValueError) as raised:
+        HintAck(-1)
+    message = HintAck(1)
+    object.__setattr__(message, "hint_id", -1)  # built around the constructor's checks
+    node = _node()
+    assert node.receive(1.0, "n2", message) == []
+    assert node.stats["dropped"] == 1
+    assert node.log[-1] == f"1.000 dropped message from 'n2': {raised.value}"
+
+
+def test_an_internal_error_names_the_node_and_the_sender(
+        internal_errors: InternalErrors) -> None:
+    node = _node()
+
+    def broken(now: float, src: str, message: object) -> list[Effect]:
+        HintAck(-1)  # a message of ours that fails its checks
+        return []
+    node._messages[HintAck] = broken
+    assert node.receive(1.0, "n2", HintAck(1)) == []
+    assert node.stats["internal-error"] == 1
+    assert node.log[-1].startswith("1.000 INTERNAL ERROR handling HintAck from 'n2': ")
+    records = internal_errors.take()
+    assert [r.getMessage() for r in records] == ["n1: internal error handling HintAck from n2"]
+
+
+def test_leaving_scans_its_hints_at_once_unless_told_not_to() -> None:
+    assert SetTimer(HintScan(), 3.25) in _node().leave(3.25)
+    assert not any(isinstance(e, SetTimer) for e in _node().leave(3.25, scan=False))

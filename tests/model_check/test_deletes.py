@@ -186,8 +186,9 @@ def test_a_down_replica_holding_a_deleted_version_blocks_the_reap(mutant: str | 
 def _down_replica_mutant() -> Iterator[None]:
     original = deletes._holds_covered
 
-    def up_only(nodes: tuple[NodeState, ...], k: int, covered: frozenset[int]) -> bool:
-        return original(tuple(node for node in nodes if node.up), k, covered)
+    def up_only(nodes: tuple[NodeState, ...], members: list[int], k: int,
+                covered: frozenset[int]) -> bool:
+        return original(nodes, [i for i in members if nodes[i].up], k, covered)
 
     deletes._holds_covered = up_only  # type: ignore[assignment]
     try:

@@ -61,7 +61,8 @@ DATA_LOSS_CONFIGS: dict[str, Config] = {name: entry(name).config for name in DAT
 #: by the random lockstep as it is in the suite (dvv, a read-modify-write client)
 DELETE_CONFIGS: dict[str, Config] = {
     name: entry(name).config
-    for name in ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put")
+    for name in ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put",
+                 "delete-fallback-copy")
 }
 
 def _strict_deletes(clock: str) -> Config:

@@ -6,9 +6,10 @@ which, so reordering is explored and shrinks), crashes and recoveries,
 partitions and heals, coordinator timeouts, and background work (hint scans,
 gossip and anti-entropy rounds, reaps of tombstones); with issue 10's faults in
 the configuration, disk losses (a wipe, or a lost disk recovered later) and
-buffered crashes. Every rule is one step of
-:class:`model_check.refinement.Lockstep`, which maps it to spec actions and
-raises :class:`~model_check.refinement.Divergence` when the implementation's
+buffered crashes; with a ``[membership]`` budget, joins, leaves and the steps of
+a change in progress (gossip, range transfers, the handover, the settlement).
+Every rule is one step of :class:`model_check.refinement.Lockstep`, which maps it
+to spec actions and raises :class:`~model_check.refinement.Divergence` when the implementation's
 abstract state is not one the spec allows; an invariant checks after every step
 that the abstraction of the implementation still is the spec's state.
 
@@ -19,6 +20,8 @@ that the abstraction of the implementation still is the spec's state.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from hypothesis import strategies as st
@@ -324,6 +327,39 @@ def machine_for(name: str, config: Config) -> type[RuleBasedStateMachine]:
                 self._count("reap")
                 ls.reap(node, timer)
 
+        # ---------------------------------------------------------------- membership
+
+        if config.membership:  # issue 11's rules: none without a [membership] budget
+            @precondition(lambda self: bool(self.lockstep.join_candidates()))
+            @rule(data=st.data())
+            def join(self, data: st.DataObject) -> None:
+                """A node of ``[membership] joining`` joins (spec ``Join``)."""
+                ls = self.lockstep
+                node = data.draw(st.sampled_from(ls.join_candidates()), label="joins")
+                self._count("join")
+                ls.join(node)
+
+            @precondition(lambda self: bool(self.lockstep.leave_candidates()))
+            @rule(data=st.data())
+            def leave(self, data: st.DataObject) -> None:
+                """A member leaves (spec ``Leave``)."""
+                ls = self.lockstep
+                node = data.draw(st.sampled_from(ls.leave_candidates()), label="leaves")
+                self._count("leave")
+                ls.leave(node)
+
+            @precondition(lambda self: bool(_ring_steps(self.lockstep)))
+            @rule(data=st.data())
+            def ring_change(self, data: st.DataObject) -> None:
+                """One step of the change in progress the spec enables: a gossip push
+                (``Gossip``), a range transfer (``Transfer``), an empty range's
+                transfer arriving (``Deliver``), the handover (``Handover``), the
+                settlement (``Settle``, pending ownership)."""
+                steps = _ring_steps(self.lockstep)
+                kind = data.draw(st.sampled_from(sorted(steps)), label="ring step")
+                self._count(kind)
+                data.draw(st.sampled_from(steps[kind]), label=kind)()
+
         # ---------------------------------------------------------------- the check
 
         @invariant()
@@ -336,3 +372,17 @@ def machine_for(name: str, config: Config) -> type[RuleBasedStateMachine]:
     LockstepMachine.__qualname__ = LockstepMachine.__name__
     return LockstepMachine
 
+
+def _ring_steps(ls: Lockstep) -> dict[str, list[Callable[[], None]]]:
+    """The steps of a membership change in progress the spec enables now, by kind
+    (each a bound :class:`~model_check.refinement.Lockstep` step)."""
+    steps: dict[str, list[Callable[[], None]]] = {
+        "gossip": [partial(ls.gossip_to, src, dst) for src, dst in ls.gossip_candidates()],
+        "transfer": [partial(ls.transfer, t.src, t.dst, t.key)
+                     for t in ls.transfer_candidates()],
+        "deliver_empty_transfer": [partial(ls.deliver_empty, m)
+                                   for m in ls.empty_transfers()],
+        "handover": [partial(ls.handover, n) for n in ls.handover_candidates()],
+        "settle": [partial(ls.settle, n) for n in ls.settle_candidates()],
+    }
+    return {kind: found for kind, found in steps.items() if found}

@@ -43,8 +43,10 @@ MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
 UNMAPPED: set[str] = set()
 #: the suite's delete entries: their delete and reap edges are checked apart (a
 #: random sample of all edges rarely holds one)
-DELETES = ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put")
+DELETES = ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put",
+           "delete-fallback-copy", "delete-join-pending")
 DELETE_EDGES_IN_CI = 60
+OTHER_SUCCESSOR = "diverged: the implementation reached another spec successor"
 
 
 def test_the_unmapped_entries_are_the_named_ones() -> None:
@@ -54,10 +56,36 @@ def test_the_unmapped_entries_are_the_named_ones() -> None:
             cluster_for(entry(name).config)
 
 
-@pytest.mark.parametrize("name", MAPPED)
+#: suite entries whose seeded sample meets a known divergence, each with its cause
+#: (docs/refinement.md, "Known divergences of the session-8 delete entries"): a
+#: strict xfail, so that a fix (or a sample that stops meeting it) is noticed
+KNOWN_DIVERGENCES = {
+    "delete-join-pending": (
+        "the implementation's late re-transfer (impl.gossip.Gossiper._hand): a write to "
+        "an old owner after its range transfer was sent (here c1's delete it coordinates) "
+        "is handed over again, so at the spec's Handover the old owner still keeps a "
+        "range-transfer hint; the spec has no such step (the same with join-pending and "
+        "two puts)"),
+    "delete-join-immediate": (
+        "the same late re-transfer (impl.gossip.Gossiper._hand) with the naive handover"),
+    "delete-fallback-copy": (
+        "granularity: a spec Handoff hands off one hint, the implementation's hint scan "
+        "(Lockstep.hint_scan) every due one; with two hints for n3 at the fallback n2 (the "
+        "put and the tombstone) the path of one Handoff is not the implementation's"),
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIVERGENCES[name]))
+    if name in KNOWN_DIVERGENCES else name
+    for name in MAPPED])
 def test_every_checked_edge_agrees(name: str) -> None:
     limit = None if PROFILE == "soak" or name in FULL_IN_CI else SAMPLE_IN_CI
-    report = conformance(entry(name).config, limit=limit, seed=12)
+    # a sample's detours cost a search of the whole graph per pass (delete-immediate:
+    # 36 passes): CI samples the shortest paths; tests/refinement/test_conformance_paths.py
+    # checks the detours
+    report = conformance(entry(name).config, limit=limit, seed=12,
+                         shortest_only=limit is not None)
     print(report.row())
     assert report.checked == (report.edges if limit is None else min(limit, report.edges))
     assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
@@ -72,7 +100,13 @@ def test_every_delete_and_reap_edge_agrees(name: str) -> None:
     hold that tombstone; ``immediate``: the reap timer set at the acknowledgement
     already fired) is ``unmapped``: it does less, as a stutter. An implementation
     reap timer reaps every target at once (one spec Reap each): a path on which the
-    spec reaps some of them and then does something else is ``source-unreached``."""
+    spec reaps some of them and then does something else is ``source-unreached``.
+    A spec reap of a replica whose implementation round cannot succeed (a member
+    down: the implementation asks every member, the spec's guards read a down
+    node's store) while the round's query lets a member drop a copy outside the
+    key's replicas (``Reaper._settle_dominated``, the spec's outside-copy drop) is
+    "another reap": the lockstep checked that drop as a spec ``Reap`` of its own,
+    only not the edge's (delete-fallback-copy: 2 of its 60 sampled edges)."""
     import random
 
     config = entry(name).config
@@ -86,6 +120,11 @@ def test_every_delete_and_reap_edge_agrees(name: str) -> None:
         chosen += of_kind
     outcomes: dict[tuple[str, str], int] = {}
     for (source, action, _), outcome in clone_outcomes(config, parent, chosen):
+        if isinstance(action, Reap) and outcome == OTHER_SUCCESSOR:
+            # every step of it was a spec step (the lockstep checked it): another reap
+            outcomes[(action.kind, "another reap")] = outcomes.get(
+                (action.kind, "another reap"), 0) + 1
+            continue
         assert not outcome.startswith("diverged"), f"{action} after {source}: {outcome}"
         kind = (action.kind, outcome.split(":")[0])
         outcomes[kind] = outcomes.get(kind, 0) + 1

@@ -15,7 +15,12 @@ from impl.effects import Effect
 from impl.messages import KeyRecords
 from model_check.refinement import Divergence, Lockstep
 from tests.conftest import PROFILE, examples
-from tests.refinement.configs import DATA_LOSS_CONFIGS, DELETE_CONFIGS, LOCKSTEP_CONFIGS
+from tests.refinement.configs import (
+    DATA_LOSS_CONFIGS,
+    DELETE_CONFIGS,
+    LOCKSTEP_CONFIGS,
+    MEMBERSHIP_WALK_CONFIGS,
+)
 from tests.refinement.machine import COVERAGE, STEPS, machine_for
 
 # Shrinking a lockstep run can take minutes: CI searches only (a failure still prints
@@ -65,6 +70,20 @@ def test_issue_10_faults_refine_the_spec(name: str, config: object) -> None:
     run_state_machine_as_test(
         machine, settings=settings(max_examples=examples(10), stateful_step_count=30,
                           phases=SEARCH))
+
+
+@pytest.mark.parametrize(("name", "config"), [
+    pytest.param(name, config, id=name) for name, config in MEMBERSHIP_WALK_CONFIGS.items()])
+def test_membership_changes_refine_the_spec(name: str, config: object) -> None:
+    """Joins and leaves, pending and naive (the machine's ``join``, ``leave`` and
+    ``ring_change`` rules, issue 11), random walks of up to 30 steps; each example
+    ends with quiescence, membership steps included, and the convergence check."""
+    machine = machine_for(name, config)  # type: ignore[arg-type]
+    run_state_machine_as_test(
+        machine, settings=settings(max_examples=examples(10), stateful_step_count=30,
+                          phases=SEARCH))
+    fired = COVERAGE[name]
+    assert fired["join"] + fired["leave"] > 0, dict(fired)
 
 
 # ---------------------------------------------------------------- anti-entropy, mapped

@@ -24,12 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from impl.node import Node
 from impl.reaping import Reaper
 from model_check.check import check
 from model_check.refinement import Lockstep
 from model_check.refinement_replay import replay_trace as replay_on_impl
 from model_check.refinement_replay import step_action
 from model_check.replay import config_from_trace
+from model_check.reports import WitnessReport
 from model_check.suite import DEFAULT_SUITE
 from model_check.trace import Trace
 from spec import model as spec_model
@@ -142,3 +144,84 @@ def test_the_cached_traces_are_the_checkers(name: str) -> None:
         assert found.trace is not None
         cached = Trace.load(TRACES / f"{name}.{prop}.json")
         assert list(found.trace.actions) == list(cached.actions), prop
+
+
+# -- copies outside the key's replicas (session 8) -------------------------------------------
+
+WITNESSES = TRACES / "witnesses"
+#: the checker's shortest witness of outside_copy_dropped per entry (13 and 21 steps)
+OUTSIDE = {"delete-fallback-copy": 13, "delete-join-pending": 21}
+
+
+def _replicates_for_ever(node: Node, key: bytes) -> bool:
+    """``Node._replicates`` before session 8 (the mutant ``moved-from-kept``): an old
+    owner is a replica for as long as ``moved_from`` stays set, after the change too."""
+    moved_from = node.gossiper.moved_from
+    return (node.name in node.quorum.split(key, writing=True)[0]
+            or (moved_from is not None
+                and node.name in moved_from.preference_list(key, node.config.n)))
+
+
+@pytest.mark.parametrize(("name", "length"), sorted(OUTSIDE.items()))
+def test_an_outside_copy_dropped_at_a_reap_replays_on_the_implementation(
+        name: str, length: int) -> None:
+    """The spec's outside-copy drop (``Reap(k, (n2,))``, spec/deletes.py) is the
+    implementation's ``Reaper._settle_dominated`` at a member asked by a reap query:
+    delete-fallback-copy's read-repaired fallback n2, delete-join-pending's late
+    write to the old owner n2 after the settlement."""
+    trace = Trace.load(WITNESSES / f"{name}.outside_copy_dropped.json")
+    assert len(trace.actions) == length and trace.actions[-1]["action"] == "reap"
+    report = replay_on_impl(trace)
+    assert isinstance(report, WitnessReport)
+    assert report.replayed and report.broke_at == length, report.render()
+
+
+@pytest.mark.parametrize("name", sorted(OUTSIDE))
+def test_a_member_that_keeps_a_dominated_copy_does_not_replay(
+        monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """The mutant ``settle-dominated-skipped`` (a member asked by a reap keeps a copy
+    the asker's tombstone dominates): the trace replays, the witness is not reached."""
+    monkeypatch.setattr(Reaper, "_settle_dominated", lambda self, key, tombstone, view: None)
+    report = replay_on_impl(Trace.load(WITNESSES / f"{name}.outside_copy_dropped.json"))
+    assert report.broke_at is None, report.render()
+
+
+def test_an_old_owner_that_replicates_for_ever_does_not_replay(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mutant ``moved-from-kept`` (``Node._replicates`` as before session 8): the
+    old owner n2, asked after the settlement, merges the tombstone instead of letting
+    its late copy go, the replicas reap, and the spec refuses their reaps (n2 still
+    holds the covered v1 there)."""
+    monkeypatch.setattr(Node, "_replicates", _replicates_for_ever)
+    report = replay_on_impl(Trace.load(WITNESSES / "delete-join-pending.outside_copy_dropped.json"))
+    assert not report.replayed and report.refused_at == OUTSIDE["delete-join-pending"]
+
+
+def test_an_old_owner_replicates_the_key_until_its_naive_handover() -> None:
+    """``Node._replicates`` follows ``spec.membership.replicates``: delete-join-immediate's
+    n2, k's old owner (k's top N goes from n1, n2 to n3, n1), is a replica while its
+    transfer to n3 is in progress, and no longer once it handed k over. Kills the
+    implementation's mutants ``moved-from-forgotten`` (``moved_from`` ignored: n2 no
+    replica as soon as it knows the join, so a reap query would let its copy go before
+    the transfer) and ``moved-from-kept`` (a replica for ever after the change)."""
+    ls = Lockstep(next(e.config for e in DEFAULT_SUITE if e.name == "delete-join-immediate"))
+    try:
+        def n2() -> bool:
+            return ls.cluster.node("n2")._replicates(b"k")
+
+        ls.put("c1", "n1", "k")
+        while ls.sim.in_flight():
+            ls.deliver(ls.sim.in_flight()[0].id)
+        ls.join("n3")
+        ls.gossip_to("n3", "n2")
+        assert n2(), "n2 knows the join, its transfer is still to come"
+        ls.transfer("n2", "n3", "k")
+        for m in list(ls.sim.in_flight()):
+            if type(m.message).__name__ == "HintDelivery":
+                ls.deliver(m.id)
+        assert n2(), "the transfer arrived, its acknowledgement is held until the handover"
+        ls.handover("n3")
+        assert not n2(), "n2 handed k over"
+        assert ls.cluster.storages["n2"].read(b"k") is None
+    finally:
+        ls.cluster.close()

@@ -166,3 +166,15 @@ def test_update_refuses_a_client_clock_without_its_new_value_word_for_word() -> 
     assert str(raised.value) == ("update needs a client clock with exactly one anonymous "
                                  "value, the new one (made by new(vector, value)); this "
                                  "one has 0")
+
+
+def test_anonymous_values_of_mixed_types_take_the_canonical_order() -> None:
+    """By type name, then natively for the primitive types (9 before 10, which their
+    reprs would swap), else by repr (complex numbers have no native order)."""
+    clock = dvv.new_list([10, 9, "b", 2j, 1j, b"x"])
+    assert clock.anonymous == (b"x", 1j, 2j, 9, 10, "b")
+
+
+def test_a_new_value_that_is_not_hashable_is_refused_by_name() -> None:
+    with pytest.raises(InvalidValueError, match=r"^DVVSet values must be hashable, got \[1\]$"):
+        dvv.new((("a", 1),), [1])
