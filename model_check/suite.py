@@ -636,11 +636,13 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
         transitions=14_353_481, depth=21,
         found={**_WRITE, "siblings_stored": 2, "fallback_holds_hint": 3,
                "hint_handed_off": 7, "coordinator_times_out": 3, "anti_entropy_repairs": 2},
-    ),    _entry(
+    ),
+    _entry(
         "delete-safe-sloppy-crash",
         "safe reaping, sloppy quorum on four nodes, one crash (2.1 million states, "
         "about 330 s; session 8's outside-copy drop added 180 states and 876 "
-        "transitions, a read-repaired fallback's copy dropped at a reap): a sloppy get's quorum of the coordinator's stale copy and an "
+        "transitions, a read-repaired fallback's copy dropped at a reap): a sloppy "
+        "get's quorum of the coordinator's stale copy and an "
         "empty fallback returns the value an acknowledged delete covered, with no reap "
         "(no_resurrection, read_your_writes and monotonic_reads violated: a sloppy "
         "quorum promises no read-your-writes, and a delete is a write)",
