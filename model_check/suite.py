@@ -640,7 +640,8 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
         "delete-safe-sloppy-crash",
         "safe reaping, sloppy quorum on four nodes, one crash (2.1 million states, "
         "about 330 s; session 8's outside-copy drop added 180 states and 876 "
-        "transitions, a read-repaired fallback's copy dropped at a reap): a sloppy get's quorum of the coordinator's stale copy and an "
+        "transitions, a read-repaired fallback's copy dropped at a reap): a sloppy "
+        "get's quorum of the coordinator's stale copy and an "
         "empty fallback returns the value an acknowledged delete covered, with no reap "
         "(no_resurrection, read_your_writes and monotonic_reads violated: a sloppy "
         "quorum promises no read-your-writes, and a delete is a write)",
