@@ -21,7 +21,7 @@ import random
 import pytest
 
 from impl import membership
-from impl.effects import Effect, Send
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import StorageError
 from impl.handoff import MAX_HINTS_IN_FLIGHT
 from impl.messages import Gossip, HintAck, HintDelivery, ReplicaPut, ReplicaPutAck
@@ -270,3 +270,22 @@ def test_only_a_full_scan_settles_a_change(monkeypatch: pytest.MonkeyPatch) -> N
     assert asked == []
     node.fire(driver.now, HintScan())
     assert asked == [driver.now]
+
+
+def test_the_first_hint_scan_comes_within_the_first_interval() -> None:
+    node = Node("n1", make_config(3, hint_scan_interval=0.5), MemoryStorage(), seed=1)
+    (when,) = [e.at for e in node.start(5.0)
+               if isinstance(e, SetTimer) and isinstance(e.timer, HintScan)]
+    assert 5.0 <= when <= 5.5
+
+
+def test_a_restarted_fallback_still_refuses_a_hint_it_keeps() -> None:
+    """The index of kept hints is rebuilt from the engine at start: a hint received
+    again after a restart is a duplicate, not a second copy."""
+    driver, node = _fallback_with_hints("n2")
+    (hint,) = driver.storages["n5"].hints()
+    again = Node("n5", node.config, driver.storages["n5"], seed=5, now=driver.now)
+    persist(driver.storages["n5"], again.receive(
+        driver.now, "n1", ReplicaPut(7, hint.key, hint.record, hint="n2")))
+    assert len(driver.storages["n5"].hints()) == 1
+    assert again.stats["duplicate-hints"] == 1

@@ -8,9 +8,12 @@ docs/refinement.md, "Mutation score").
 from __future__ import annotations
 
 from impl.effects import Send
+from impl.failure_detector import FailureDetector
 from impl.messages import PutRequest, ReplicaPut
 from impl.node import Node
+from impl.sloppy_quorum import SloppyQuorum
 from impl.storage.memory import MemoryStorage
+from spec.ring import Partitioning, Ring, Strategy
 from tests.impl.test_node_driver import make_config
 
 KEY = b"k"
@@ -27,3 +30,22 @@ def test_a_suspected_fallback_is_skipped_for_the_next_one() -> None:
     sent = {e.dest: e.message.hint for e in effects
             if isinstance(e, Send) and isinstance(e.message, ReplicaPut)}
     assert sent == {preference[2]: "", second_fallback: target}
+
+
+def test_only_a_write_goes_to_the_future_top_n_by_default() -> None:
+    """Before a handover (pending ownership: the ranges move to the ``future`` ring) a
+    write's targets are the current and the future top N; a read's (``split``'s
+    default, the get coordinator's call) the current top N alone."""
+    config = make_config(5, n=3, r=2, w=2)
+    current = Partitioning(Strategy.RANDOM_TOKENS, Ring.evenly_spaced(config.nodes), 1)
+    future = Partitioning(Strategy.RANDOM_TOKENS,
+                          Ring.evenly_spaced((*config.nodes, "n6")), 1)
+    quorum = SloppyQuorum("n1", config, FailureDetector.for_node(config),
+                          lambda: current, future=lambda: future)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if set(future.preference_list(k, 3)) - set(current.preference_list(k, 3)))
+    top = current.preference_list(key, 3)
+    assert quorum.split(key)[0] == top
+    written = quorum.split(key, writing=True)[0]
+    assert written[:3] == top
+    assert set(written) == set(top) | set(future.preference_list(key, 3))
