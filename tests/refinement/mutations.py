@@ -105,8 +105,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import pytest
 
 import impl.antientropy as antientropy_module
 import impl.gossip as gossip_module
@@ -668,6 +671,11 @@ def _source_mutant(owner: type, name: str, old: str, new: str) -> Iterator[None]
     import sys
     import textwrap
 
+    if "MUTANT_UNDER_TEST" in os.environ:
+        # under mutmut (`make mutation`: it sets the variable, "" for its clean run) the
+        # method is a trampoline without its source
+        # text: a hand mutant cannot be rebuilt there, and mutmut mutates it anyway
+        pytest.skip(f"{owner.__name__}.{name}: a source-text hand mutant under mutmut")
     function = getattr(owner, name)
     source = textwrap.dedent(inspect.getsource(function))
     if source.count(old) != 1:
