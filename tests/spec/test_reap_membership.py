@@ -11,9 +11,10 @@ S4, S5, S7, which change no suite verdict).
 
 from __future__ import annotations
 
-from spec.actions import Action, ClientDelete, Crash, Gossip, Join, Reap, Recover, Transfer
+from spec.actions import Action, ClientDelete, Crash, Gossip, Join, Leave, Reap, Recover, Transfer
 from spec.clocks import Payload, values
 from spec.config import Config
+from spec.deletes import _reaped
 from spec.membership import reap_members, replicates, same_view
 from spec.model import initial_state, successors
 from spec.state import Kind, MembershipState, State, new_node
@@ -216,3 +217,40 @@ def test_only_a_replica_of_the_key_drops_outside_copies() -> None:
     assert not replicates(plan_of(OUTSIDE), None, "n3", "k")
     assert _reaps(state) == set()
     assert _reaps(_edited(state, n4=(True, None))) == {"n2", "n3"}
+
+
+# -- a delete during a leave: the old ring's members (rev4 F2: mutant S1) ------------------
+
+#: delete-leave-pending: n1..n3 (N=2, R=1, W=2), one of them leaves; k's top N is
+#: n3, n1 before n3 leaves and n1, n2 after
+LEAVE = Config(name="delete-leave", nodes=("n1", "n2", "n3"), n=2, r=1, w=2, leaves=1,
+               anti_entropy=False, puts_per_client=1, deletes_per_client=1,
+               gets_per_client=2, read_modify_write=True)
+
+
+def test_a_leaving_node_holding_a_covered_version_blocks_the_reap() -> None:
+    """c1's put v1 through n1 (on n3, n1); n3 announces its leave and every node hears
+    of it; c1 reads and deletes through n1, which writes both rings (n1, n2, n3 hold
+    the tombstone). Edited by hand: the leaving n3 holds v1 again (as if it had missed
+    the delete). n3 is on the ring before the change, so guard 3 asks it and refuses
+    every reap: n3's transfer to n2 is still to come. Asking only the ring after the
+    change (mutant S1) lets n1 and n2 reap; the transfer then brings v1 to n2 and no
+    store holds the tombstone: the acknowledged delete is undone, and a get that reads
+    n2 returns v1 (no_resurrection). The reaps are taken here by hand to show it."""
+    state = deliver_all(put(initial_state(LEAVE), "c1", "n1"))
+    v1 = state.node("n3").store[0]
+    assert values(v1) == (1,) and values(state.node("n2").store[0]) == ()
+    state = do(state, Leave("n3"))
+    state = do(do(state, Gossip("n3", "n1")), Gossip("n3", "n2"))
+    state = deliver_all(get(state, "c1", "n1"))
+    state = deliver_all(do(state, ClientDelete("c1", "n1", "k")))
+    assert state.client("c1").acked == (1, 2)
+    assert _reaps(state) == {"n1", "n2", "n3"}  # every copy the tombstone: guard 3 holds
+    plan = plan_of(LEAVE)
+    state = _edited(state, n3=(True, v1))
+    assert _reaps(state) == set()
+    assert Transfer("n3", "n2", "k") in _enabled(state)
+    unsafe = _reaped(_reaped(state, plan, "k", "n1"), plan, "k", "n2")
+    unsafe = deliver_all(do(unsafe, Transfer("n3", "n2", "k")))
+    # the delete undone: no store holds the tombstone, the new ring's n2 holds v1
+    assert [values(node.store[0]) for node in unsafe.nodes] == [(), (1,), (1,)]
