@@ -556,6 +556,20 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "range_transferred": 6, "change_completed": 9, "joined_node_coordinates": 7},
     ),
     _entry(
+        "delete-leave-pending",
+        "issue 11, rev4 F2: one of n1..n3 leaves (N=2, R=1, W=2, no fault) while one "
+        "read-modify-write client puts, reads, deletes and reads again; pending "
+        "ownership and safe reaping, whose guard 3 asks the rings before and after the "
+        "change (a leaving node included): every property holds; asking only the ring "
+        "after it (mutant S1) keeps the verdicts but enables reaps this pins "
+        "(22,788 states, 67,710 transitions)",
+        distinct_states=21_532,
+        transitions=63_012, depth=28,
+        found={**_DELETE_JOIN, "read_repair_repairs": 16, "range_transferred": 6,
+               "change_completed": 5},
+        not_found=("outside_copy_dropped", "joined_node_coordinates"),
+    ),
+    _entry(
         "delete-join-immediate",
         "the same with the naive handover: n3 answers a get from its empty store before "
         "the range reached it (read_your_writes, monotonic_reads); a delete n3 coordinates "
