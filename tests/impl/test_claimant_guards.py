@@ -8,7 +8,7 @@ shipped test let through: I1 (``claim`` does not ask ``changing()``), I3
 Each test below drives the claimant to the state where its guard decides and checks
 what the guard prevents; each was run against its mutant (``mutate.py`` in
 /work/wt/rev4-findings) and fails there. I4 (``changing()`` ignores the unsettled
-previous ring) is redundant: see docs/impl.md, "The claimant".
+previous ring) was redundant and is removed: see docs/impl.md, "The claimant".
 
 Seeded and bounded: 5-node strategy-3 clusters (N=3), claims forced on the
 claimant's own view, or one simulated run of two joins (< 10 s).
