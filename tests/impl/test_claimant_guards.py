@@ -52,7 +52,9 @@ def test_a_second_join_is_claimed_only_once_the_first_is_done(handover: str) -> 
     """The claimant gives joining n6 its partitions; n7 then asks to join while n6 is
     still joining (with tokens): the claimant moves nothing for n7 (two changes
     would move partitions concurrently, a donor's partition possibly twice) until
-    n6's change is done. With ``join_handover = "immediate"`` the serving ring is
+    n6's change is done (under I1, seed 1, the second claim moves 9 partitions, one
+    of them given to n6 by the first claim and not handed over yet: n5 -> n6 -> n7,
+    both handovers). With ``join_handover = "immediate"`` the serving ring is
     the future ring at once (no transfer waits, nothing settles): only the view
     (n6 joining with tokens) tells that a change is in progress. Catches I1 (both
     handovers) and I6 (immediate)."""
