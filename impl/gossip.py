@@ -297,12 +297,14 @@ class Gossiper:
     def changing(self) -> bool:
         """A claimed change is in progress in this node's view or state: a member
         joining with tokens or leaving without, a transfer that waits or a future
-        ring not served yet, or (pending ownership) a change that has not settled."""
+        ring not served yet, or (pending ownership) a change that has not settled.
+        (:attr:`previous` is set only while :attr:`settling` is not empty: no clause
+        of its own; docs/impl.md, "The claimant", review rev4 I4.)"""
         if any((m.status is MemberStatus.JOINING and m.tokens)
                or (m.status is MemberStatus.LEAVING and not m.tokens) for m in self.view):
             return True
         return (self.future is not self.partitioning or self.transfer_after is not None
-                or bool(self.settling) or self.previous is not None)
+                or bool(self.settling))
 
     def settle_if_seen(self) -> list[Effect]:
         """Pending ownership: announce that this node's change settled (:meth:`settle`)
