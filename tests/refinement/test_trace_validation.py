@@ -17,9 +17,10 @@ from tests.conftest import PROFILE, InternalErrors
 from tests.refinement import mutations
 
 SEEDS = range(1000 if PROFILE == "soak" else 20)
-#: at least this share of the seeds must validate to the end (the rest may stop at
-#: a documented spec gap, never at a divergence)
-MIN_OK = 0.75
+#: every seed must validate to the end: a seed that stops at a spec gap (an
+#: implementation step the trace spec has no step for) fails too. Measured before
+#: tightening (session 9): seeds 0-299 all ok (260,685 events), the 1,000-seed soak ok.
+MIN_OK = 1.0
 
 
 def test_seeds_validate() -> None:
