@@ -8,11 +8,14 @@ from __future__ import annotations
 import collections
 import random
 
+import pytest
+
 from impl.config import ClusterConfig
-from impl.effects import SetTimer
+from impl.effects import Send, SetTimer
+from impl.errors import BadMessageError
 from impl.gossip import ANNOUNCED_META, FROM_META, SERVING_META, SETTLING_META, Gossiper
 from impl.hints import HintStore
-from impl.membership import Membership, MemberStatus, initial_membership
+from impl.membership import Membership, MemberStatus, initial_membership, seen_to_bytes
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
@@ -146,3 +149,102 @@ def test_an_unreadable_settling_change_is_ignored_saying_so() -> None:
     g = gossiper(config=config, storage=storage)
     assert g.settling == frozenset() and g.previous is None
     assert _last_log(g).startswith("persisted settling change unreadable, ignored: ")
+
+
+# ------------------------------------------------------------ queries
+
+
+def test_a_node_knows_its_views_members_and_the_configured_ones_only() -> None:
+    config = make_config(4)
+    storage = MemoryStorage()
+    storage.set_meta("membership", _joining_view(config).to_bytes())
+    g = gossiper(config=config, storage=storage)
+    assert g.known("n1") and g.known("n5") and not g.known("n9")
+    fresh = gossiper("n5", config=config)  # not in its own view yet: config nodes only
+    assert fresh.known("n1") and not fresh.known("n9")
+
+
+def test_a_node_off_the_ring_replicates_no_range() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    assert g.my_ranges() == g.partitioning.ranges_of("n1", config.n) != []
+    assert gossiper("n5", config=config).my_ranges() == []
+
+
+# ------------------------------------------------------------ gossip messages
+
+
+def test_a_node_not_in_the_senders_view_is_answered_with_the_view_and_not_merged() -> None:
+    """A node about to join asks for the view with its own (it is not in it): the
+    answer is this node's view, ``reply=False``; nothing is merged or recorded."""
+    config = make_config(4)
+    g = gossiper(config=config)
+    before, seen = g.view, {k: dict(v) for k, v in g.seen.items()}
+    ask = Gossip(initial_membership(config.initial_partitioning().ring).to_bytes())
+    assert g.on_gossip("n5", ask) == [Send("n5", Gossip(g.view.to_bytes(), reply=False))]
+    assert g.on_gossip("n5", Gossip(ask.view, reply=False)) == []
+    assert g.view == before and g.seen == seen
+
+
+def test_a_peers_view_is_merged_and_a_push_answered_only_when_views_differ() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    newer = _joining_view(config)
+    # the peer's view is newer: merged, the seen digest records that n2 saw it
+    assert g.on_gossip("n2", Gossip(newer.to_bytes(), reply=True)) == []
+    assert g.view == newer
+    assert g.seen["n2"] == newer.vector() and g.seen["n1"] == newer.vector()
+    # the same view again: nothing to answer
+    assert g.on_gossip("n3", Gossip(newer.to_bytes(), reply=True)) == []
+    # an older view: a push is answered with this node's view, a pull is not
+    old = initial_membership(config.initial_partitioning().ring)
+    assert g.on_gossip("n4", Gossip(old.to_bytes(), reply=True)) == [
+        Send("n4", Gossip(newer.to_bytes(), reply=False))]
+    assert g.on_gossip("n4", Gossip(old.to_bytes(), reply=False)) == []
+    assert g.view == newer
+
+
+def test_a_view_with_a_token_claimed_twice_is_refused_and_nothing_changes() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    before = g.view
+    token = config.initial_partitioning().ring.tokens_of("n2")[0]
+    clash = before.announce("n5", status=MemberStatus.JOINING, tokens=(token,))
+    with pytest.raises(BadMessageError):
+        g.on_gossip("n2", Gossip(clash.to_bytes()))
+    assert g.view == before and "n2" not in g.seen
+
+
+def test_a_seen_digest_is_merged_and_a_push_answered_only_when_they_differ() -> None:
+    g = gossiper("n1")
+    mine = g.seen["n1"]
+    theirs = {"n2": {"n1": 1, "n2": 7}}
+    out = g.on_seen("n2", SeenDigest(seen_to_bytes(theirs), reply=True))
+    merged = {"n1": mine, "n2": {"n1": 1, "n2": 7}}
+    assert g.seen == merged
+    assert out == [Send("n2", SeenDigest(seen_to_bytes(merged), reply=False))]
+    assert g.on_seen("n2", SeenDigest(seen_to_bytes(theirs), reply=False)) == []
+    assert g.on_seen("n3", SeenDigest(seen_to_bytes(merged), reply=True)) == []
+
+
+def test_the_handler_map_passes_the_sender_and_the_message_on() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    handlers = g.handlers()
+    ask = Gossip(initial_membership(config.initial_partitioning().ring).to_bytes())
+    assert handlers[Gossip](0.0, "n5", ask) == [
+        Send("n5", Gossip(g.view.to_bytes(), reply=False))]
+    theirs = {"n2": {"n2": 3}}
+    assert handlers[SeenDigest](0.0, "n2", SeenDigest(seen_to_bytes(theirs))) != []
+    assert g.seen["n2"] == {"n2": 3}
+    g.releasable = False
+    assert handlers[Settled](0.0, "n2", Settled("n2")) == [] and g.releasable
+    assert handlers[HandoffDone](0.0, "n2", HandoffDone("n1")) == []
+
+
+def test_only_a_settlement_from_its_own_node_lets_the_copies_go() -> None:
+    g = gossiper("n1")
+    g.releasable = False
+    assert g.on_settled("n2", Settled("n3")) == [] and not g.releasable
+    assert g.on_settled("n1", Settled("n1")) == [] and not g.releasable
+    assert g.on_settled("n3", Settled("n3")) == [] and g.releasable
