@@ -3,17 +3,19 @@ score"): what the node records when its engine fails and when it drops messages.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import pytest
 
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import StorageError
-from impl.messages import GetRequest, HintAck, PutRequest, ReplicaPut
+from impl.messages import GetRequest, HintAck, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import OP_ID_BASE_META, Node
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
-from impl.timers import HintScan
-from impl.versions import key_actor, lifetime_actor
+from impl.timers import AntiEntropyRound, HintScan
+from impl.versions import key_actor, lifetime_actor, values
 from tests.conftest import InternalErrors
 from tests.impl.test_node_driver import make_config
 
@@ -143,3 +145,62 @@ def test_an_internal_error_names_the_node_and_the_sender(
 def test_leaving_scans_its_hints_at_once_unless_told_not_to() -> None:
     assert SetTimer(HintScan(), 3.25) in _node().leave(3.25)
     assert not any(isinstance(e, SetTimer) for e in _node().leave(3.25, scan=False))
+
+
+# ---------------------------------------------------------------- session 9: the wiring
+# of ``Node.__init__`` and ``_replicates`` that session 8 left open (docs/refinement.md,
+# "Session 9: membership, reaping, and the open mutants of session 8").
+
+
+def test_an_unreadable_persisted_membership_is_logged_in_the_nodes_log() -> None:
+    """The gossiper writes to the node's log (``Node.__init__`` passes it on): a node
+    restarted on a disk whose membership meta is not readable starts from the
+    configured view and says so."""
+    storage = MemoryStorage("always")
+    storage.set_meta("membership", b"{not json")
+    node = Node("n1", make_config(3), storage, seed=1)
+    assert node.view.nodes == ("n1", "n2", "n3")
+    assert [line for line in node.log if line.startswith(
+        "persisted membership unreadable, starting fresh: membership: not valid JSON")]
+
+
+def test_the_node_never_suspects_itself_in_its_quorum() -> None:
+    """The quorum knows the node's own name: the node is always reachable to itself
+    whatever its failure detector holds, and giving up on a request it stood in for
+    itself does not make it suspect itself."""
+    node = _node()
+    node.detector.timed_out("n1", 0.0)
+    assert node.quorum.reachable("n1", 0.5)
+    fresh = _node()
+    fresh.quorum.give_up({"n3": "n1"}, "n3", 0.5)
+    assert fresh.detector.suspicions(0.5) == {}
+
+
+def test_a_replica_put_hinted_for_its_own_receiver_is_stored_as_its_own() -> None:
+    """A ReplicaPut whose hint names the receiver itself is the receiver's own write
+    (the replica knows its name): stored, acknowledged without a hint, no hint kept."""
+    node = _node()
+    (put,) = [e.message for e in node.client_request(1.0, PutRequest(7, KEY, b"v", b"", None,
+                                                                     "c1"))
+              if isinstance(e, Send) and e.dest == "n2" and isinstance(e.message, ReplicaPut)]
+    storage = MemoryStorage("always")
+    n2 = Node("n2", make_config(3, n=3, r=2, w=3), storage, seed=2)
+    effects = persist(storage, n2.receive(1.0, "n1", dataclasses.replace(put, hint="n2")),
+                      lambda error: n2.persist_failed(1.0, error))
+    assert [e.message for e in effects if isinstance(e, Send)] == [ReplicaPutAck(put.op_id, KEY)]
+    assert n2.hints.all() == []
+    record = n2.record(KEY)
+    assert record is not None and values(record) == [b"v"]
+
+
+def test_an_anti_entropy_round_never_exchanges_with_the_node_itself() -> None:
+    """The anti-entropy mechanism knows the node's own name: each round picks, per
+    range, one of the *other* replicas (20 rounds, every peer reachable)."""
+    node = _node()
+    node.client_request(0.5, PutRequest(7, KEY, b"v", b"", None, "c1"))
+    peers: set[str] = set()
+    for i in range(20):
+        for effect in node.fire(1.0 + i, AntiEntropyRound()):
+            if isinstance(effect, Send):
+                peers.add(effect.dest)
+    assert peers == {"n2", "n3"}

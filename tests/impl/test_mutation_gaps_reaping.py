@@ -10,8 +10,14 @@ docs/refinement.md, "Mutation score").
 
 from __future__ import annotations
 
-from impl.messages import Reap, delete_request
-from impl.versions import TOMBSTONE
+import pytest
+
+from impl import SimulatedCluster
+from impl.effects import Send
+from impl.messages import HintDelivery, Reap, ReapQuery, ReapQueryReply, delete_request
+from impl.versions import TOMBSTONE, Record, encode_record, values
+from spec.dvv import DVVSet
+from spec.ring import Partitioning, Ring, Strategy
 from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
 
 KEY = b"k"
@@ -59,3 +65,109 @@ def test_a_get_of_a_live_value_schedules_no_reap() -> None:
     driver.advance(5.0)
     assert not [m for _, _, m in driver.delivered if isinstance(m, Reap)]
     assert driver.records(KEY) == {n: [b"v1"] for n in ("n1", "n2", "n3")}
+
+
+# ---------------------------------------------------------------- session 9 (docs/
+# refinement.md, "Session 9: membership, reaping, and the open mutants of session 8")
+
+
+def test_a_reap_begins_a_key_epoch_only_where_the_copy_carried_the_nodes_counter() -> None:
+    """kv679 (module docstring, "Actors"): the coordinator n1, whose counter the reaped
+    tombstone carries, mints the key under a new actor after the reap; n2, whose copy
+    carried no counter of its own, keeps minting it under the one it had (the reaper
+    asks the node's key actor, ``Node.__init__`` passes it)."""
+    driver = _deleted_everywhere("safe")
+    n1, n2 = driver.nodes["n1"], driver.nodes["n2"]
+    before = {"n1": n1.key_actor(KEY), "n2": n2.key_actor(KEY)}
+    for name in ("n1", "n2"):
+        tombstone = driver.storages[name].read(KEY)
+        assert tombstone is not None
+        driver.handle(name, driver.nodes[name].receive(driver.now, "n3", Reap(KEY, tombstone)))
+    assert "n1" not in driver.records(KEY) and "n2" not in driver.records(KEY)
+    assert n1.key_actor(KEY) != before["n1"]
+    assert n2.key_actor(KEY) == before["n2"]
+
+
+def test_a_member_asked_delivers_the_hints_of_the_key_only() -> None:
+    """A member asked by a reap holding hints of the key delivers exactly those at once
+    (and answers not clean); its hints of other keys wait for their scan."""
+    driver = _deleted_everywhere("safe")
+    other = b"other"
+    ok_put(driver.put("n1", other, b"w"))
+    tombstone, other_record = driver.storages["n1"].read(KEY), driver.storages["n1"].read(other)
+    stored = driver.nodes["n1"].record(KEY)
+    assert tombstone is not None and other_record is not None and stored is not None
+    live = Record(stored.mode, dvvset=DVVSet.of([("n9~w", 1, [b"w"])], []))
+    n3 = driver.nodes["n3"]
+    driver.storages["n3"].add_hint("n2", KEY, encode_record(live))
+    driver.storages["n3"].add_hint("n2", other, other_record)
+    query = ReapQuery(1, KEY, tombstone, n3.reaper.members()[1])
+    effects = n3.receive(driver.now, "n1", query)
+    sent = [(e.dest, e.message) for e in effects if isinstance(e, Send)]
+    assert ("n1", ReapQueryReply(1, KEY, False)) in sent
+    assert [(dest, m.key) for dest, m in sent if isinstance(m, HintDelivery)] == [("n2", KEY)]
+
+
+def _asked_in_a_join(handover: str, who: str, *, handed: bool = False) -> list[bytes] | None:
+    """5 nodes (N = 3), a key put (v1) and deleted on its top N (the tombstone), then
+    n6 joins; hint scans every 60 s, so no transfer is delivered yet unless
+    ``handed`` (run until quiet: the old owners handed their ranges over). The node
+    ``who`` -- ``"pending"``: n6, a pending owner of the key (in its future top N,
+    not in its current one); ``"old"``: an old owner that left the key's top N --
+    then holds v1 (a copy the tombstone dominates) and is asked by a reap of the key.
+    The node's late copy is written through its replica, as a late write is.
+    Returns what it stores after answering (None: nothing)."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=3, w=3, seed=11, join_handover=handover,
+                               hint_scan_interval=60.0, anti_entropy=False,
+                               tombstone_grace_s=3600.0)
+    after = Partitioning(Strategy.RANDOM_TOKENS, Ring.evenly_spaced(
+        (*cluster.node_names, "n6")), 1)
+    before = {key: cluster.node("n1").preference_list(key)[:3]
+              for key in (b"key-%d" % i for i in range(100))}
+    key = next(k for k, top in before.items() if "n6" in after.preference_list(k, 3))
+    client = cluster.client("n1")
+    client.put(key, b"v1", w=3)
+    v1 = cluster.node(before[key][0]).record(key)
+    client.delete(key, context=client.get(key, r=3).context, w=3)
+    tombstone = cluster.storages[before[key][0]].read(key)
+    assert v1 is not None and tombstone is not None
+    cluster.join("n6")
+    cluster.run_until(lambda: all(
+        (member := cluster.node(name).view.get("n6")) is not None and member.tokens
+        for name in cluster.sim.members), max_time=30)
+    if handed:
+        cluster.run_until_quiet()
+    node = cluster.node("n6")
+    if who == "old":
+        (name,) = [x for x in before[key] if x not in node.gossiper.future.preference_list(
+            key, 3)][:1]
+        node = cluster.node(name)
+    node.replica.write_local(key, v1)
+    query = ReapQuery(1, key, tombstone, node.reaper.members()[1])
+    node.reaper.on_query(cluster.sim.now, before[key][0], query)
+    held = node.record(key)
+    return None if held is None else values(held)
+
+
+def test_a_pending_owner_asked_merges_the_tombstone() -> None:
+    """Pending ownership: before the handover n6 is already one of the key's replicas
+    (it is in the key's future top N, where every write goes: ``split(key,
+    writing=True)``), so it merges the tombstone into a dominated copy rather than
+    letting the copy go."""
+    assert _asked_in_a_join("pending", "pending") == [TOMBSTONE]
+
+
+@pytest.mark.parametrize(("handover", "handed", "expected"), [
+    ("immediate", False, [TOMBSTONE]),  # its hint scan has not run: still a replica
+    ("immediate", True, [TOMBSTONE]),  # a late write: handed on again, a replica again
+    ("pending", True, None),  # the change settled: no replica; a late write is let go
+])
+def test_an_old_owner_is_a_replica_until_it_handed_the_key_over(
+        handover: str, handed: bool, expected: list[bytes] | None) -> None:
+    """An old owner that left the key's top N is one of its replicas (it merges the
+    tombstone into a dominated copy) until it handed the key to every new owner; after
+    that it is not (it lets such a copy go). With the naive handover a late write is
+    handed on again (:meth:`impl.gossip.Gossiper.on_write`), so the old owner is a
+    replica again until that transfer is acknowledged; with pending ownership the
+    writer wrote to the new owners itself and the late copy is the old owner's alone."""
+    assert _asked_in_a_join(handover, "old", handed=handed) == expected

@@ -49,3 +49,21 @@ def test_only_a_write_goes_to_the_future_top_n_by_default() -> None:
     written = quorum.split(key, writing=True)[0]
     assert written[:3] == top
     assert set(written) == set(top) | set(future.preference_list(key, 3))
+
+
+def test_the_quorums_own_node_is_always_reachable_and_never_suspected() -> None:
+    """``SloppyQuorum`` knows whose quorum it is: its own node is reachable whatever the
+    failure detector holds (a coordinator never hands its own share to a fallback),
+    and giving up on a share it stood in for itself tells the detector nothing (a node
+    never suspects itself). (Session 9: ``SloppyQuorum.__init__`` with ``name`` None.)"""
+    config = make_config(3, n=3, r=2, w=2)
+    detector = FailureDetector.for_node(config)
+    ring = Partitioning(Strategy.RANDOM_TOKENS, Ring.evenly_spaced(config.nodes), 1)
+    quorum = SloppyQuorum("n1", config, detector, lambda: ring)
+    quorum.give_up({"n3": "n1"}, "n3", 0.5)
+    quorum.suspect("n1", 0.5)
+    assert detector.suspicions(0.5) == {}
+    detector.timed_out("n1", 0.5)
+    assert not detector.is_available("n1", 0.5)
+    assert quorum.reachable("n1", 0.5)
+    assert not quorum.reachable("n2", 0.5) or detector.is_available("n2", 0.5)
