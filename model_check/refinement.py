@@ -46,7 +46,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   detector), and only if each target goes to a fallback or its replica is
   unreachable (the impl *retries* a reachable replica where the spec gives up:
   not modelled);
-- a hint scan = one ``Handoff`` per hint it sends;
+- a hint scan = one ``Handoff`` per hint it sends; a scan due for one hint
+  (:meth:`Lockstep.handoff`, the retry timer of that hint alone) = that hint's
+  ``Handoff``, and it must send exactly that hint;
 - crash, recover (restart on the surviving storage), partition, heal = the
   same spec actions (a buffered node's ``Flush`` timer fires just before a plain
   crash); ``SimulatedCluster.lose_disk`` = ``DiskLoss``, ``wipe`` = ``DiskLoss``
@@ -495,6 +497,37 @@ class Lockstep(LockstepState):
                              "handoff the spec enables (intended node up and reachable, no "
                              "copy in flight)\nsteps so far: " + "; ".join(self.history))
         self._settle(f"hint scan {name}", actions, before)
+
+    def handoff(self, action: Handoff) -> None:
+        """The spec's ``Handoff`` of exactly one hint: a hint scan at ``action.node``
+        due for the one kept hint whose (intended node, key, payload) is the action's
+        (the retry timer of that hint expired, the others' not: ``HintScan(hints)``,
+        each hint's own retry time). It must send exactly that hint's delivery and
+        nothing else (a scan that sends another hint, or none, is a divergence).
+        InvalidValueError when no such hint is due (kept, intended node reachable, no
+        copy of its handoff in flight)."""
+        self._oracle()
+        label = f"handoff {action.key} {action.node}->{action.intended}"
+        wanted = [h.hint_id for h in self._scan_targets(action.node)
+                  if h.intended == action.intended and h.key == action.key.encode()
+                  and self.abstract_record(h.record) == action.payload]
+        if not wanted:
+            raise InvalidValueError(f"{action.node} keeps no due hint of {action.key} for "
+                                    f"{action.intended} with the spec's payload")
+        before = {x.id for x in self.sim.in_flight()}
+        self._fire(action.node, HintScan(frozenset(wanted[:1])))
+        sent = [m for m in self.sim.in_flight()
+                if m.id not in before and isinstance(m.message, HintDelivery)]
+        if [(m.dest, m.message.hint_id) for m in sent] != [(action.intended, wanted[0])]:
+            self.failed = True
+            self.steps += 1
+            self.history.append(label)
+            raise Divergence(f"step {self.steps}: {label}",
+                             f"a scan due for hint {wanted[0]} alone sent "
+                             f"{[(m.dest, m.message.hint_id) for m in sent]} (the spec's "
+                             "Handoff sends that one hint)\nsteps so far: "
+                             + "; ".join(self.history))
+        self._settle(label, [action], before)
 
     def gossip(self, name: str) -> None:
         """A gossip round at ``name`` (a stuttering step)."""

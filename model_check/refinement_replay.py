@@ -8,9 +8,10 @@ whose abstraction is the trace's message; crash, recover, partition, heal; a
 ``disk-loss`` replaces the node's disk, leaving it down; a ``buffered-crash``
 crashes a buffered engine that flushed nothing; a
 ``timeout`` fires the coordinator's timer round for that request; a ``handoff``
-runs a hint scan at the fallback; an ``anti-entropy`` between replicas ``a`` and ``b``
-runs a whole Merkle exchange between them, both ways; a ``client-delete`` is
-the client's delete through the same node; a ``reap`` fires a reap timer of the
+runs a hint scan at the fallback due for exactly that hint
+(:meth:`~model_check.refinement.Lockstep.handoff`); an ``anti-entropy`` between
+replicas ``a`` and ``b`` runs a whole Merkle exchange between them, both ways; a
+``client-delete`` is the client's delete through the same node; a ``reap`` fires a reap timer of the
 key whose grace period the harness lets pass, at a node whose copy is the timer's
 tombstone record if there is one, once the messages the spec purged (dead:
 acknowledgements after W, on which the implementation decides the reap) are
@@ -136,7 +137,7 @@ def step_action(ls: Lockstep, action: Action) -> None:
                              "spec allows")
         ls.timeout_target(*fired)
     elif isinstance(action, Handoff):
-        ls.hint_scan(action.node)
+        ls.handoff(action)
     elif isinstance(action, ClientTimeout):
         return
     elif isinstance(action, AntiEntropy):

@@ -26,7 +26,7 @@ from model_check.suite import DEFAULT_SUITE, entry
 from spec.actions import AntiEntropy, ClientDelete, Reap
 from spec.errors import ConfigError
 from tests.conftest import PROFILE
-from tests.refinement.mutations import MUTANTS
+from tests.refinement.mutations import MUTANTS, TEST_KILLED
 
 #: checked edge by edge in CI (clone mode): the suite configurations of up to about
 #: 3,400 edges (together about 45 s of one core, graph explorations included)
@@ -68,10 +68,6 @@ KNOWN_DIVERGENCES = {
         "two puts)"),
     "delete-join-immediate": (
         "the same late re-transfer (impl.gossip.Gossiper._hand) with the naive handover"),
-    "delete-fallback-copy": (
-        "granularity: a spec Handoff hands off one hint, the implementation's hint scan "
-        "(Lockstep.hint_scan) every due one; with two hints for n3 at the fallback n2 (the "
-        "put and the tombstone) the path of one Handoff is not the implementation's"),
 }
 
 
@@ -191,3 +187,15 @@ def test_conformance_catches_issue_10_mutants(mutant: str, name: str) -> None:
     with MUTANTS[mutant]():
         report = conformance(entry(name).config, limit=150, seed=1)
     assert report.outcomes["diverged"] > 0
+
+
+def test_conformance_catches_a_scan_that_sends_more_than_the_due_hint() -> None:
+    """A spec ``Handoff`` is a hint scan due for exactly its hint
+    (``Lockstep.handoff``); a scan that sends every due hint anyway (mutant
+    ``targeted-scan-sends-every-due-hint``) diverges on delete-fallback-copy's CI
+    sample, where the fallback n2 keeps two hints for n3 (the put and the tombstone)."""
+    with TEST_KILLED["targeted-scan-sends-every-due-hint"][0]():
+        report = conformance(entry("delete-fallback-copy").config, limit=SAMPLE_IN_CI,
+                             seed=12, shortest_only=True)
+    assert report.outcomes["diverged"] > 0
+    assert all("handoff k n2->n3" in line for line in report.divergences)
