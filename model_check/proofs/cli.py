@@ -3,7 +3,10 @@ run the Z3 proofs and their twins, and check the encoding against the spec.
 
 Prints a table (proof, verdict, seconds, the twin's verdict) or, with ``--json``, a
 list of ``{"name", "verdict", "seconds", "twin_verdict"}``. ``--verbose`` also prints
-each twin's counterexample. Without proof names (or with ``--all-edges``) it then
+each twin's counterexample; a twin whose counterexample is a result of its own
+(``Proof.shown``: the spec's hinted read that misses an acknowledged put although
+the read and write sets intersect) is printed without it too, one clause a line.
+Without proof names (or with ``--all-edges``) it then
 checks the invariants' encoding against the spec on the edges of every suite
 configuration (the membership ones with their one change:
 :mod:`model_check.proofs.membership`; :mod:`model_check.proofs.agreement`): a
@@ -77,9 +80,20 @@ def _table(results: Sequence[ProofResult], verbose: bool) -> str:
             lines.append(f"    twin: {r.proof.twin_statement}")
             if r.twin.counterexample is not None:
                 lines.append(f"    twin's counterexample ({r.twin.label}): {r.twin.counterexample}")
+        elif r.proof.shown and r.twin.counterexample is not None:
+            lines += _shown(r)
         if r.twin.reason is not None:
             lines.append(f"    twin unknown ({r.twin.label}): {r.twin.reason}")
     return "\n".join(lines)
+
+
+def _shown(r: ProofResult) -> list[str]:
+    """A twin's counterexample that is a result of its own (``Proof.shown``: the
+    spec's hinted read), one clause a line."""
+    assert r.twin.counterexample is not None
+    head, _, rest = r.twin.counterexample.partition(": ")
+    clauses = [c for c in rest.split("; ") if c] if rest else []
+    return [f"    what the spec does (Z3's model): {head}:", *[f"      {c}" for c in clauses]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

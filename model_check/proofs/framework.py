@@ -93,6 +93,9 @@ class Proof:
     ``twin`` builds the queries of the broken variant (at least one must be sat);
     ``twin_statement`` says what was broken. ``bounds`` says what sizes the
     encoding covers ("unbounded" where it is quantified over all clocks).
+    ``shown``: the twin's counterexample is a result of its own (what the spec
+    does, e.g. the hinted read that misses a write), printed by ``vdynamo prove``
+    without ``--verbose`` too.
     """
 
     name: str
@@ -102,6 +105,7 @@ class Proof:
     twin_statement: str
     twin: Builder
     group: str = ""
+    shown: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -260,5 +260,6 @@ PROOFS: tuple[Proof, ...] = (
         "acknowledged it",
         lambda: _sloppy_queries(False),
         group="quorum",
+        shown=True,
     ),
 )

@@ -238,6 +238,24 @@ def test_cli_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert "merge(a, a) =" in out  # the twin's counterexample
 
 
+def test_cli_prints_the_hinted_read_without_verbose(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12: ``vdynamo prove`` includes the hinted-read counterexample (what the
+    spec does: ``Proof.shown``), one clause a line; a twin that only shows its proof's
+    hypothesis is needed (strict quorum's disk loss) stays behind ``--verbose``."""
+    names = ["sloppy_read_your_writes_needs_hints_read", "strict_quorum_read_your_writes"]
+    assert cli.main(names) == 0
+    out = capsys.readouterr().out
+    assert "what the spec does (Z3's model): N=3 R=2 W=2, preference list A, B, C, D" in out
+    lines = out.splitlines()
+    start = next(j for j, line in enumerate(lines) if "what the spec does" in line)
+    shown = lines[start + 1 : start + 4]
+    assert all(line.startswith("      ") for line in shown), shown
+    assert "unreachable from before the put until after the get" in shown[0]
+    assert "keep(s) it as a hint" in shown[1]
+    assert "without the hint: the get misses the acknowledged put" in shown[2]
+    assert "disk loss" not in out and out.count("what the spec does") == 1
+
+
 def test_cli_unknown_name_lists_the_names(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["no_such_proof"]) == 2
     err = capsys.readouterr().err
