@@ -113,9 +113,10 @@ def _asked_in_a_join(handover: str, who: str, *, handed: bool = False) -> list[b
     n6 joins; hint scans every 60 s, so no transfer is delivered yet unless
     ``handed`` (run until quiet: the old owners handed their ranges over). The node
     ``who`` -- ``"pending"``: n6, a pending owner of the key (in its future top N,
-    not in its current one); ``"old"``: an old owner that left the key's top N --
-    then holds v1 (a copy the tombstone dominates) and is asked by a reap of the key.
-    The node's late copy is written through its replica, as a late write is.
+    not in its current one); ``"old"``: an old owner that left the key's top N;
+    ``"outsider"``: a node in neither the key's old nor its new top N -- then holds
+    v1 (a copy the tombstone dominates, written through its replica, as a late
+    write is) and is asked by a reap of the key.
     Returns what it stores after answering (None: nothing)."""
     cluster = SimulatedCluster(nodes=5, n=3, r=3, w=3, seed=11, join_handover=handover,
                                hint_scan_interval=60.0, anti_entropy=False,
@@ -138,10 +139,13 @@ def _asked_in_a_join(handover: str, who: str, *, handed: bool = False) -> list[b
     if handed:
         cluster.run_until_quiet()
     node = cluster.node("n6")
+    future = node.gossiper.future.preference_list(key, 3)
     if who == "old":
-        (name,) = [x for x in before[key] if x not in node.gossiper.future.preference_list(
-            key, 3)][:1]
+        name = next(x for x in before[key] if x not in future)
         node = cluster.node(name)
+    elif who == "outsider":
+        node = cluster.node(next(x for x in cluster.node_names
+                                 if x not in before[key] and x not in future))
     node.replica.write_local(key, v1)
     query = ReapQuery(1, key, tombstone, node.reaper.members()[1])
     node.reaper.on_query(cluster.sim.now, before[key][0], query)
@@ -161,6 +165,7 @@ def test_a_pending_owner_asked_merges_the_tombstone() -> None:
     ("immediate", False, [TOMBSTONE]),  # its hint scan has not run: still a replica
     ("immediate", True, [TOMBSTONE]),  # a late write: handed on again, a replica again
     ("pending", True, None),  # the change settled: no replica; a late write is let go
+    ("immediate", False, None),  # (``who="outsider"``) never a replica of the key
 ])
 def test_an_old_owner_is_a_replica_until_it_handed_the_key_over(
         handover: str, handed: bool, expected: list[bytes] | None) -> None:
@@ -169,5 +174,8 @@ def test_an_old_owner_is_a_replica_until_it_handed_the_key_over(
     that it is not (it lets such a copy go). With the naive handover a late write is
     handed on again (:meth:`impl.gossip.Gossiper.on_write`), so the old owner is a
     replica again until that transfer is acknowledged; with pending ownership the
-    writer wrote to the new owners itself and the late copy is the old owner's alone."""
-    assert _asked_in_a_join(handover, "old", handed=handed) == expected
+    writer wrote to the new owners itself and the late copy is the old owner's alone.
+    A node that was never in the key's top N, on either ring, is no replica of it
+    while the change is in progress either (it lets such a copy go)."""
+    who = "old" if expected is not None or handed else "outsider"
+    assert _asked_in_a_join(handover, who, handed=handed) == expected
