@@ -13,8 +13,15 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster
-from impl.effects import Send
-from impl.messages import HintDelivery, Reap, ReapQuery, ReapQueryReply, delete_request
+from impl.effects import Effect, Send
+from impl.messages import (
+    GetRequest,
+    HintDelivery,
+    Reap,
+    ReapQuery,
+    ReapQueryReply,
+    delete_request,
+)
 from impl.versions import TOMBSTONE, Record, encode_record, values
 from spec.dvv import DVVSet
 from spec.ring import Partitioning, Ring, Strategy
@@ -25,15 +32,22 @@ KEY = b"k"
 
 def _deleted_everywhere(delete_mode: str) -> Driver:
     """k put then deleted on n1, n2, n3 (N = 3 of 3), nothing reaped yet."""
+    return _deleted_with_v1(delete_mode)[0]
+
+
+def _deleted_with_v1(delete_mode: str) -> tuple[Driver, Record]:
+    """As :func:`_deleted_everywhere`, with the record v1 that the delete superseded."""
     config = make_config(3, n=3, r=3, w=3, anti_entropy=False, delete_mode=delete_mode,
                          tombstone_grace_s=3600.0)
     driver = Driver.start(config)
     ok_put(driver.put("n1", KEY, b"v1"))
+    v1 = driver.nodes["n1"].record(KEY)
+    assert v1 is not None
     read = ok_get(driver.get("n1", KEY))
     driver.request("n1", delete_request(999, KEY, read.context, 3, "c1", 1))
     driver.deliver_all()
     assert driver.records(KEY) == {n: [TOMBSTONE] for n in ("n1", "n2", "n3")}
-    return driver
+    return driver, v1
 
 
 def _reap_sent(driver: Driver, to: str) -> None:
@@ -179,3 +193,75 @@ def test_an_old_owner_is_a_replica_until_it_handed_the_key_over(
     while the change is in progress either (it lets such a copy go)."""
     who = "old" if expected is not None or handed else "outsider"
     assert _asked_in_a_join(handover, who, handed=handed) == expected
+
+
+def _sent(effects: list[Effect]) -> list[tuple[str, object]]:
+    return [(e.dest, e.message) for e in effects if isinstance(e, Send)]
+
+
+def _round(driver: Driver, at: float) -> ReapQuery:
+    """The reap timer of k (set by the delete, all N acknowledged) fires at n1, the
+    decider: the query round it starts."""
+    effects = driver.nodes["n1"].fire(at, driver.nodes["n1"].reaper.due[KEY])
+    queries = {m for _, m in _sent(effects) if isinstance(m, ReapQuery)}
+    assert len(queries) == 1
+    return queries.pop()
+
+
+def _answer_clean(driver: Driver, query: ReapQuery, at: float) -> list[tuple[str, object]]:
+    n1 = driver.nodes["n1"]
+    return [sent for src in ("n2", "n3") for sent in _sent(
+        n1.receive(at, src, ReapQueryReply(query.query_id, KEY, True)))]
+
+
+def test_a_clean_answer_to_an_earlier_round_does_not_count() -> None:
+    """Only answers to the round in progress count: clean answers to the round before
+    it (late, after the timer asked again) reap nothing; the same answers to the
+    round in progress reap, and the decider then keeps nothing of the key's reap."""
+    driver = _deleted_everywhere("safe")
+    first = _round(driver, 1.0)
+    second = _round(driver, 2.0)
+    assert first.query_id != second.query_id
+    assert not [m for _, m in _answer_clean(driver, first, 2.5) if isinstance(m, Reap)]
+    assert driver.records(KEY)["n1"] == [TOMBSTONE]
+    reaps = [(dest, m) for dest, m in _answer_clean(driver, second, 2.5) if isinstance(m, Reap)]
+    assert sorted(dest for dest, _ in reaps) == ["n2", "n3"]
+    reaper = driver.nodes["n1"].reaper
+    assert (reaper.rounds, reaper.attempts, reaper.due) == ({}, {}, {})
+
+
+def test_the_decider_holding_a_live_hint_of_the_key_reaps_nothing() -> None:
+    """Every member answered clean, but the decider itself keeps a hint of the key
+    holding a live version: not clean, no reap (the timer asks again later)."""
+    driver, v1 = _deleted_with_v1("safe")
+    driver.storages["n1"].add_hint("n2", KEY, encode_record(v1))
+    query = _round(driver, 1.0)
+    assert not [m for _, m in _answer_clean(driver, query, 1.5) if isinstance(m, Reap)]
+    assert driver.records(KEY)["n1"] == [TOMBSTONE]
+
+
+@pytest.mark.parametrize("case", ["busy", "other-view", "live-record"])
+def test_a_member_settles_a_dominated_copy_only_when_idle_in_the_same_view(case: str) -> None:
+    """A member asked holds v1, which the tombstone dominates: it settles it (merges
+    the tombstone) only if it coordinates nothing of the key, sees the asker's view,
+    and the asker's record is tombstones only; otherwise it keeps v1 and answers not
+    clean (here: a get of k in progress at it; a view digest other than its own; a
+    live record v2 that dominates v1, which no reap sends)."""
+    driver, v1 = _deleted_with_v1("safe")
+    n2 = driver.nodes["n2"]
+    tombstone = driver.storages["n1"].read(KEY)
+    assert tombstone is not None
+    view = n2.reaper.members()[1]
+    if case == "busy":  # (its ReplicaGets queued, never delivered)
+        driver.handle("n2", n2.client_request(driver.now, GetRequest(77, KEY, None, "c9")))
+    elif case == "other-view":
+        view = bytes(16)
+    else:
+        ((actor, _counter, _values),) = [(e.id, e.counter, e.values)
+                                         for e in v1.dvvset.entries]
+        tombstone = encode_record(Record(v1.mode, dvvset=DVVSet.of([(actor, 2, [b"v2"])], [])))
+    n2.replica.write_local(KEY, v1)
+    effects = n2.receive(driver.now, "n1", ReapQuery(5, KEY, tombstone, view))
+    assert ("n1", ReapQueryReply(5, KEY, False)) in _sent(effects)
+    driver.handle("n2", effects)  # (v1, staged by write_local, is written with them)
+    assert driver.records(KEY)["n2"] == [b"v1"]
