@@ -23,6 +23,7 @@ from impl.membership import (
     join,
     leave,
     left,
+    seen_all,
 )
 from spec.ring import Partitioning, strategy1, strategy3
 
@@ -138,3 +139,12 @@ def test_claim_leave_refuses_a_node_not_leaving_with_tokens_beside_another(case:
     with pytest.raises(InvalidValueError) as raised:
         claim_leave(view, node, partitioning, random.Random(5))
     assert str(raised.value) == f"node {node!r} is not a member leaving with tokens"
+
+
+def test_a_member_whose_vector_lacks_a_node_has_not_seen_it() -> None:
+    """:func:`seen_all`: a node missing from a member's vector counts as version 0, so
+    the member has not seen an entry of version 1 (nor, trivially, is it needed for a
+    required version 0)."""
+    assert not seen_all({"a": {}}, ["a"], {"x": 1})
+    assert seen_all({"a": {}}, ["a"], {"x": 0})
+    assert seen_all({"a": {"x": 1}}, ["a"], {"x": 1})

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import pytest
 
-from impl import SimulatedCluster
-from impl.effects import Effect, Send
+from impl import SimulatedCluster, reaping
+from impl.effects import Effect, Send, SetTimer
 from impl.messages import (
     GetRequest,
     HintDelivery,
@@ -265,3 +265,59 @@ def test_a_member_settles_a_dominated_copy_only_when_idle_in_the_same_view(case:
     assert ("n1", ReapQueryReply(5, KEY, False)) in _sent(effects)
     driver.handle("n2", effects)  # (v1, staged by write_local, is written with them)
     assert driver.records(KEY)["n2"] == [b"v1"]
+
+
+def test_a_reap_gives_up_after_exactly_reap_attempts_rounds_and_a_new_one_starts_afresh() -> None:
+    """Members that never answer: the timer asks again ``max(tombstone_grace_s,
+    request_timeout)`` later, ``REAP_ATTEMPTS`` rounds in all; the next firing gives
+    the reap up (no query, no timer; the tombstone kept, the reap kept in ``due`` for
+    the next change), and a late clean answer to the last round reaps nothing. A reap
+    scheduled again later (a get saw every target hold the tombstone) has its rounds
+    counted afresh."""
+    driver = _deleted_everywhere("safe")
+    n1 = driver.nodes["n1"]
+    timer = n1.reaper.due[KEY]
+    wait = max(n1.config.tombstone_grace_s, n1.config.request_timeout)
+    last = None
+    for i in range(reaping.REAP_ATTEMPTS):
+        effects = n1.fire(10.0 * i, timer)
+        assert SetTimer(timer, 10.0 * i + wait) in effects
+        last = next(m for _, m in _sent(effects) if isinstance(m, ReapQuery))
+    assert n1.fire(100.0, timer) == []
+    assert last is not None and not [
+        m for _, m in _answer_clean(driver, last, 100.5) if isinstance(m, Reap)]
+    assert driver.records(KEY)["n1"] == [TOMBSTONE]
+    assert n1.reaper.due == {KEY: timer}
+    stored = n1.record(KEY)
+    assert stored is not None
+    n1.reaper.schedule(200.0, KEY, stored, timer.targets)
+    assert [m for _, m in _sent(n1.fire(300.0, n1.reaper.due[KEY]))
+            if isinstance(m, ReapQuery)]
+
+
+def test_a_reap_timer_this_node_did_not_schedule_reaps_and_leaves_nothing_behind() -> None:
+    """A reap timer fired for a key this node has no reap of in ``due`` (a driver's,
+    or one set before a restart) is taken as the key's reap: once every member
+    answered clean it reaps, and no entry of it is left."""
+    driver = _deleted_everywhere("safe")
+    n1 = driver.nodes["n1"]
+    timer = n1.reaper.due.pop(KEY)
+    effects = n1.fire(1.0, timer)
+    query = next(m for _, m in _sent(effects) if isinstance(m, ReapQuery))
+    assert n1.reaper.due == {KEY: timer}
+    assert [d for d, m in _answer_clean(driver, query, 1.5) if isinstance(m, Reap)]
+    assert (n1.reaper.rounds, n1.reaper.attempts, n1.reaper.due) == ({}, {}, {})
+
+
+def test_a_reap_scheduled_again_while_a_round_runs_stays_due() -> None:
+    """A get rescheduled the key's reap (a new timer) while a round of the old one
+    ran: the round's reap does not forget the new one."""
+    driver = _deleted_everywhere("safe")
+    n1 = driver.nodes["n1"]
+    query = _round(driver, 1.0)
+    stored = n1.record(KEY)
+    assert stored is not None
+    n1.reaper.schedule(1.2, KEY, stored, ("n1", "n2", "n3"))
+    again = n1.reaper.due[KEY]
+    assert [d for d, m in _answer_clean(driver, query, 1.5) if isinstance(m, Reap)]
+    assert n1.reaper.due == {KEY: again}
