@@ -13,17 +13,20 @@ import random
 
 import pytest
 
-from impl.errors import InvalidValueError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.membership import (
     Member,
     Membership,
     MemberStatus,
+    claim_join,
     claim_leave,
     initial_membership,
     join,
     leave,
     left,
     seen_all,
+    seen_from_bytes,
+    seen_to_bytes,
 )
 from spec.ring import Partitioning, strategy1, strategy3
 
@@ -148,3 +151,55 @@ def test_a_member_whose_vector_lacks_a_node_has_not_seen_it() -> None:
     assert not seen_all({"a": {}}, ["a"], {"x": 1})
     assert seen_all({"a": {}}, ["a"], {"x": 0})
     assert seen_all({"a": {"x": 1}}, ["a"], {"x": 1})
+
+
+def test_seen_digest_bytes_are_canonical() -> None:
+    """:func:`seen_to_bytes` gives one byte string per digest: compact JSON, keys
+    sorted at every level (the bytes travel in SeenDigest messages)."""
+    seen = {"b": {"y": 2, "x": 1}, "a": {}}
+    assert seen_to_bytes(seen) == (
+        b'{"format":"vdynamo.seen.v1","seen":{"a":{},"b":{"x":1,"y":2}}}')
+
+
+def test_seen_digest_versions_are_bounded_and_the_refusals_named() -> None:
+    top = (1 << 63) - 1
+    assert seen_from_bytes(seen_to_bytes({"a": {"x": top}})) == {"a": {"x": top}}
+    for version in (1 << 63, 1 << 64 - 1):
+        with pytest.raises(BadMessageError) as raised:
+            seen_from_bytes(seen_to_bytes({"a": {"x": version}}))
+        assert str(raised.value) == (
+            "membership: seen digest: the entry of 'a' must map nodes to versions")
+    with pytest.raises(BadMessageError) as raised:
+        seen_from_bytes(b'{"format":"vdynamo.seen.v1","seen":[]}')
+    assert str(raised.value) == "membership: seen digest: seen must be an object"
+
+
+@pytest.mark.parametrize("case", ["unknown", "joining-with-tokens", "up"])
+def test_claim_join_refuses_a_node_not_joining_without_tokens(case: str) -> None:
+    partitioning = _s3()
+    view = initial_membership(partitioning.ring)
+    node = {"unknown": "n9", "joining-with-tokens": "n5", "up": "n2"}[case]
+    if case == "joining-with-tokens":
+        view = view.announce("n5", MemberStatus.JOINING, (5,))
+    with pytest.raises(InvalidValueError) as raised:
+        claim_join(view, node, partitioning, random.Random(1))
+    assert str(raised.value) == f"node {node!r} is not a member joining with no tokens"
+
+
+@pytest.mark.parametrize("capacity", [None, 2.0])
+def test_claim_join_gives_the_share_of_the_capacity_and_announces_every_move(
+        capacity: float | None) -> None:
+    """The claimant gives a joining node its share of the Q partitions by its capacity
+    (1 unless given) and announces every member whose partitions moved, whatever its
+    name (a member named ``XXXX`` here), each with its version bumped by two."""
+    nodes = ("XXXX", "n1", "n2")
+    partitioning = _s3(nodes)
+    view = initial_membership(partitioning.ring).announce("n3", MemberStatus.JOINING)
+    extra = {} if capacity is None else {"capacity": capacity}
+    claimed = claim_join(view, "n3", partitioning, random.Random(1), **extra)
+    target = partitioning.with_node("n3", random.Random(1), capacity or 1.0).ring
+    assert claimed.ring() == target
+    member = claimed.get("n3")
+    # Q = 32: a quarter of them, or two fifths (12.8, the largest remainder: 13)
+    assert member is not None and len(member.tokens) == (8 if capacity is None else 13)
+    assert _versions(claimed) == {"XXXX": 3, "n1": 3, "n2": 3, "n3": 3}
