@@ -203,3 +203,14 @@ def test_claim_join_gives_the_share_of_the_capacity_and_announces_every_move(
     # Q = 32: a quarter of them, or two fifths (12.8, the largest remainder: 13)
     assert member is not None and len(member.tokens) == (8 if capacity is None else 13)
     assert _versions(claimed) == {"XXXX": 3, "n1": 3, "n2": 3, "n3": 3}
+
+
+def test_a_moved_member_keeps_its_settled_flag() -> None:
+    """A claim moves other members' partitions (their change, if any, is not the
+    claim's): each moved entry keeps its own ``settled`` flag, set or not."""
+    partitioning = _s3(("n1", "n2", "n4"))
+    view = initial_membership(partitioning.ring).announce("n1", settled=True)
+    view = view.announce("n3", MemberStatus.JOINING)
+    claimed = claim_join(view, "n3", partitioning, random.Random(1))
+    flags = {m.node: (m.version, m.settled) for m in claimed}
+    assert flags == {"n1": (4, True), "n2": (3, False), "n3": (3, False), "n4": (3, False)}
