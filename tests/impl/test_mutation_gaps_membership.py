@@ -214,3 +214,13 @@ def test_a_moved_member_keeps_its_settled_flag() -> None:
     claimed = claim_join(view, "n3", partitioning, random.Random(1))
     flags = {m.node: (m.version, m.settled) for m in claimed}
     assert flags == {"n1": (4, True), "n2": (3, False), "n3": (3, False), "n4": (3, False)}
+
+
+def test_membership_json_refusals_name_what_was_wrong() -> None:
+    with pytest.raises(BadMessageError) as raised:
+        Membership.from_json(["members"])
+    assert str(raised.value) == "membership: expected a JSON object"
+    with pytest.raises(BadMessageError) as raised:
+        Membership.from_json({"format": "vdynamo.membership.v0", "members": []})
+    assert str(raised.value) == ("membership: unknown format 'vdynamo.membership.v0', "
+                                 "expected 'vdynamo.membership.v1'")

@@ -77,7 +77,8 @@ def test_a_get_of_a_live_value_schedules_no_reap() -> None:
     ok_put(driver.put("n1", KEY, b"v1"))
     assert ok_get(driver.get("n1", KEY, r=3)).values == [b"v1"]
     driver.advance(5.0)
-    assert not [m for _, _, m in driver.delivered if isinstance(m, Reap)]
+    assert not [m for _, _, m in driver.delivered if isinstance(m, Reap | ReapQuery)]
+    assert driver.nodes["n1"].reaper.due == {}
     assert driver.records(KEY) == {n: [b"v1"] for n in ("n1", "n2", "n3")}
 
 
