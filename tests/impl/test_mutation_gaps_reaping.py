@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster, reaping
-from impl.effects import Effect, Send, SetTimer
+from impl.effects import CancelTimer, Effect, Send, SetTimer
 from impl.messages import (
     GetRequest,
     HintDelivery,
@@ -22,6 +22,7 @@ from impl.messages import (
     ReapQueryReply,
     delete_request,
 )
+from impl.timers import ReapTombstone
 from impl.versions import TOMBSTONE, Record, encode_record, values
 from spec.dvv import DVVSet
 from spec.ring import Partitioning, Ring, Strategy
@@ -322,3 +323,18 @@ def test_a_reap_scheduled_again_while_a_round_runs_stays_due() -> None:
     again = n1.reaper.due[KEY]
     assert [d for d, m in _answer_clean(driver, query, 1.5) if isinstance(m, Reap)]
     assert n1.reaper.due == {KEY: again}
+
+
+def test_a_change_settling_sets_each_reap_again_at_the_keys_new_top_n() -> None:
+    """:meth:`impl.reaping.Reaper.after_change` directly: a reap with a round in
+    progress is set again (the old timer cancelled, the new one due a grace period
+    from now, at the key's top N now), its rounds counted afresh."""
+    driver = _deleted_everywhere("safe")
+    n1 = driver.nodes["n1"]
+    old = n1.reaper.due[KEY]
+    _round(driver, 1.0)
+    assert KEY in n1.reaper.rounds and n1.reaper.attempts == {KEY: 1}
+    effects = n1.reaper.after_change(5.0, lambda key: ("n2", "n3", "n1"))
+    fresh = ReapTombstone(KEY, old.record, ("n2", "n3", "n1"))
+    assert effects == [CancelTimer(old), SetTimer(fresh, 5.0 + n1.config.tombstone_grace_s)]
+    assert (n1.reaper.due, n1.reaper.attempts, n1.reaper.rounds) == ({KEY: fresh}, {}, {})
