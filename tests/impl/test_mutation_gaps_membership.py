@@ -20,6 +20,7 @@ from impl.membership import (
     MemberStatus,
     claim_join,
     claim_leave,
+    claimant,
     initial_membership,
     join,
     leave,
@@ -224,3 +225,12 @@ def test_membership_json_refusals_name_what_was_wrong() -> None:
         Membership.from_json({"format": "vdynamo.membership.v0", "members": []})
     assert str(raised.value) == ("membership: unknown format 'vdynamo.membership.v0', "
                                  "expected 'vdynamo.membership.v1'")
+
+
+def test_the_claimant_is_the_lowest_named_up_member_with_tokens() -> None:
+    """Neither a joining member holding tokens (strategies 1 and 2 announce them at the
+    join) nor an ``up`` member without tokens is the claimant."""
+    partitioning = _s1()
+    view = initial_membership(partitioning.ring)
+    view = view.announce("n0", MemberStatus.JOINING, (11,)).announce("a", MemberStatus.UP)
+    assert claimant(view) == "n1"

@@ -22,7 +22,7 @@ from impl.messages import (
     ReapQueryReply,
     delete_request,
 )
-from impl.timers import ReapTombstone
+from impl.timers import HintScan, ReapTombstone
 from impl.versions import TOMBSTONE, Record, encode_record, values
 from spec.dvv import DVVSet
 from spec.ring import Partitioning, Ring, Strategy
@@ -122,6 +122,11 @@ def test_a_member_asked_delivers_the_hints_of_the_key_only() -> None:
     sent = [(e.dest, e.message) for e in effects if isinstance(e, Send)]
     assert ("n1", ReapQueryReply(1, KEY, False)) in sent
     assert [(dest, m.key) for dest, m in sent if isinstance(m, HintDelivery)] == [("n2", KEY)]
+    # delivered now: in flight, so the next scan within the request timeout sends
+    # the other key's hint only
+    later = n3.fire(driver.now + 0.1, HintScan())
+    assert [(e.dest, e.message.key) for e in later if isinstance(e, Send)
+            and isinstance(e.message, HintDelivery)] == [("n2", other)]
 
 
 def _asked_in_a_join(handover: str, who: str, *, handed: bool = False) -> list[bytes] | None:
