@@ -343,3 +343,17 @@ def test_a_change_settling_sets_each_reap_again_at_the_keys_new_top_n() -> None:
     fresh = ReapTombstone(KEY, old.record, ("n2", "n3", "n1"))
     assert effects == [CancelTimer(old), SetTimer(fresh, 5.0 + n1.config.tombstone_grace_s)]
     assert (n1.reaper.due, n1.reaper.attempts, n1.reaper.rounds) == ({KEY: fresh}, {}, {})
+
+
+def test_all_targets_hold_needs_each_target_itself_with_exactly_the_tombstone() -> None:
+    """The safe rule's test, case by case: each target must have been asked itself
+    (not through a fallback) *and* have answered exactly the merged tombstone."""
+    driver, v1 = _deleted_with_v1("safe")
+    tombstone = driver.nodes["n1"].record(KEY)
+    assert tombstone is not None
+    targets = ("n1", "n2")
+    both = {"n1": tombstone, "n2": tombstone}
+    assert reaping.all_targets_hold(targets, {"n1": "n1", "n2": "n2"}, both, tombstone)
+    assert not reaping.all_targets_hold(targets, {"n1": "n1", "n2": "n3"}, both, tombstone)
+    assert not reaping.all_targets_hold(targets, {"n1": "n1", "n2": "n2"},
+                                        {"n1": tombstone, "n2": v1}, tombstone)
