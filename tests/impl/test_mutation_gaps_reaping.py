@@ -357,3 +357,32 @@ def test_all_targets_hold_needs_each_target_itself_with_exactly_the_tombstone() 
     assert not reaping.all_targets_hold(targets, {"n1": "n1", "n2": "n3"}, both, tombstone)
     assert not reaping.all_targets_hold(targets, {"n1": "n1", "n2": "n2"},
                                         {"n1": tombstone, "n2": v1}, tombstone)
+
+
+def test_an_old_owner_that_handed_the_key_to_its_new_owners_is_no_replica() -> None:
+    """The naive handover: once the key's new owner (n6) acknowledged the old owner's
+    transfer, the old owner is no replica of the key, even while it still holds a
+    hint for another node (n5, down) that is in none of the key's top N lists."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=11, join_handover="immediate",
+                               hint_scan_interval=5.0, anti_entropy=False)
+    keys = [b"key-%d" % i for i in range(40)]
+    before = {key: cluster.node("n1").preference_list(key)[:3] for key in keys}
+    client = cluster.client("n1")
+    for key in keys:
+        client.put(key, b"v", w=2)
+    cluster.run_until_quiet()
+    record = cluster.storages[before[keys[0]][0]].read(keys[0])
+    assert record is not None
+    cluster.crash("n5")
+    for name in ("n1", "n2", "n3", "n4"):
+        cluster.storages[name].add_hint("n5", b"other", record)
+    cluster.join("n6")
+    cluster.run_until(lambda: all("n6" in cluster.node(name).partitioning.nodes
+                                  for name in ("n1", "n2", "n3", "n4", "n6")), max_time=60)
+    new = {key: cluster.node("n1").gossiper.future.preference_list(key, 3) for key in keys}
+    key = next(k for k in keys if "n6" in new[k] and "n5" not in before[k] + new[k])
+    node = cluster.node(next(x for x in before[key] if x not in new[key]))
+    cluster.run_until(lambda: "n6" in node.gossiper.transferred and not [
+        h for h in node.hints.all() if h.intended == "n6"], max_time=120)
+    assert "n5" not in node.gossiper.transferred
+    assert not node.reaper.replicates(key)
