@@ -1,0 +1,236 @@
+"""impl.membership: behaviours mutmut found no test pinned (issue 12, section 5;
+docs/refinement.md, "Session 9: membership, reaping, and the open mutants of
+session 8").
+
+The pure functions of a ring change, each against its docstring: which status and
+which version each announcement carries, when :func:`leave` hands a strategy-3
+node's partitions out at once, and what :func:`claim_leave` refuses.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from impl.errors import BadMessageError, InvalidValueError
+from impl.membership import (
+    Member,
+    Membership,
+    MemberStatus,
+    claim_join,
+    claim_leave,
+    claimant,
+    initial_membership,
+    join,
+    leave,
+    left,
+    seen_all,
+    seen_from_bytes,
+    seen_to_bytes,
+)
+from spec.ring import Partitioning, strategy1, strategy3
+
+NODES = ("n1", "n2", "n3", "n4")
+
+
+def _s1() -> Partitioning:
+    return strategy1(NODES, 4, random.Random(3))
+
+
+def _s3(nodes: tuple[str, ...] = NODES) -> Partitioning:
+    return strategy3(nodes, 32, random.Random(3))
+
+
+def _versions(view: Membership) -> dict[str, int]:
+    return {member.node: member.version for member in view}
+
+
+def test_a_node_that_left_joins_again_as_joining_with_one_announcement() -> None:
+    """A node that left may join again: its entry becomes ``joining`` (not ``left``)
+    with its version bumped by exactly one, and no other member's entry changes
+    (strategy 1: nothing moves)."""
+    partitioning = _s1()
+    view = initial_membership(partitioning.ring).announce("n4", MemberStatus.LEFT, ())
+    rest = strategy1(NODES[:3], 4, random.Random(3))
+    rejoined = join(view, "n4", rest, random.Random(1))
+    member = rejoined.get("n4")
+    assert member is not None and member.status is MemberStatus.JOINING
+    assert member.version == 3 and len(member.tokens) == 4
+    assert _versions(rejoined) == {**_versions(view), "n4": 3}
+    given = join(view, "n4", rest, random.Random(1), tokens=(7, 9)).get("n4")
+    assert given is not None and (given.status, given.tokens) == (MemberStatus.JOINING, (7, 9))
+
+
+def test_a_join_draws_tokens_in_proportion_to_its_capacity() -> None:
+    """Strategy 1: a node of capacity c draws ``round(T * c)`` tokens (T = 4)."""
+    partitioning = _s1()
+    view = initial_membership(partitioning.ring)
+    member = join(view, "n5", partitioning, random.Random(1), capacity=2.0).get("n5")
+    assert member is not None and len(member.tokens) == 8
+
+
+def test_left_bumps_the_leavers_version_by_one() -> None:
+    partitioning = _s1()
+    view = leave(initial_membership(partitioning.ring), "n2")
+    gone = left(view, "n2", partitioning, random.Random(5))
+    assert _versions(gone) == {**_versions(view), "n2": 3}
+
+
+def test_a_strategy3_leave_hands_the_partitions_out_at_once() -> None:
+    """With a strategy-3 partitioning and a random source, the leaving node's
+    partitions go to the others at once (their versions bumped by two), and it keeps
+    no tokens; the ring of the view is the partitioning without it."""
+    partitioning = _s3()
+    view = initial_membership(partitioning.ring)
+    leaving = leave(view, "n2", partitioning, random.Random(5))
+    member = leaving.get("n2")
+    assert member is not None and (member.status, member.tokens, member.version) == (
+        MemberStatus.LEAVING, (), 2)
+    assert leaving.ring() == partitioning.without_node("n2", random.Random(5)).ring
+    assert {v for node, v in _versions(leaving).items() if node != "n2"} == {3}
+
+
+@pytest.mark.parametrize("case", ["strategy1", "no-rng", "alone", "not-on-ring"])
+def test_a_leave_outside_strategy3_keeps_its_tokens(case: str) -> None:
+    """:func:`leave` announces ``leaving`` with the node's tokens kept (it serves its
+    ranges while it hands them over) unless it is given a strategy-3 partitioning
+    with the node and another member on it *and* a random source."""
+    partitioning = {"strategy1": _s1(), "no-rng": _s3(), "alone": _s3(("n2",)),
+                    "not-on-ring": _s3(("n1", "n3", "n4"))}[case]
+    view = initial_membership(_s3().ring if case != "strategy1" else partitioning.ring)
+    rng = None if case == "no-rng" else random.Random(5)
+    leaving = leave(view, "n2", partitioning, rng)
+    held = view.get("n2")
+    assert held is not None
+    assert leaving.get("n2") == Member("n2", 2, MemberStatus.LEAVING, held.tokens)
+    assert _versions(leaving) == {**_versions(view), "n2": 2}
+
+
+def _leaving(nodes: tuple[str, ...] = NODES) -> tuple[Membership, Partitioning]:
+    partitioning = _s3(nodes)
+    return initial_membership(partitioning.ring).announce("n2", MemberStatus.LEAVING), \
+        partitioning
+
+
+def test_claim_leave_bumps_each_moved_entry_by_two() -> None:
+    """The claimant hands the leaver's partitions out: the leaver keeps no tokens and
+    its version goes up by two, as every receiver's (a two-node ring is enough)."""
+    for nodes in (NODES, ("n1", "n2")):
+        view, partitioning = _leaving(nodes)
+        claimed = claim_leave(view, "n2", partitioning, random.Random(5))
+        member = claimed.get("n2")
+        assert member is not None and (member.status, member.tokens, member.version) == (
+            MemberStatus.LEAVING, (), 4)
+        assert {v for node, v in _versions(claimed).items() if node != "n2"} == {3}
+        assert claimed.ring() == partitioning.without_node("n2", random.Random(5)).ring
+
+
+@pytest.mark.parametrize("case", ["up", "unknown", "no-tokens", "not-on-ring", "alone"])
+def test_claim_leave_refuses_a_node_not_leaving_with_tokens_beside_another(case: str) -> None:
+    view, partitioning = _leaving()
+    node = "n2"
+    if case == "up":
+        view = initial_membership(partitioning.ring)
+    elif case == "unknown":
+        node = "n9"
+    elif case == "no-tokens":
+        view = view.announce("n2", tokens=())
+    elif case == "not-on-ring":
+        partitioning = _s3(("n1", "n3", "n4"))
+    else:
+        partitioning = _s3(("n2",))
+    with pytest.raises(InvalidValueError) as raised:
+        claim_leave(view, node, partitioning, random.Random(5))
+    assert str(raised.value) == f"node {node!r} is not a member leaving with tokens"
+
+
+def test_a_member_whose_vector_lacks_a_node_has_not_seen_it() -> None:
+    """:func:`seen_all`: a node missing from a member's vector counts as version 0, so
+    the member has not seen an entry of version 1 (nor, trivially, is it needed for a
+    required version 0)."""
+    assert not seen_all({"a": {}}, ["a"], {"x": 1})
+    assert seen_all({"a": {}}, ["a"], {"x": 0})
+    assert seen_all({"a": {"x": 1}}, ["a"], {"x": 1})
+
+
+def test_seen_digest_bytes_are_canonical() -> None:
+    """:func:`seen_to_bytes` gives one byte string per digest: compact JSON, keys
+    sorted at every level (the bytes travel in SeenDigest messages)."""
+    seen = {"b": {"y": 2, "x": 1}, "a": {}}
+    assert seen_to_bytes(seen) == (
+        b'{"format":"vdynamo.seen.v1","seen":{"a":{},"b":{"x":1,"y":2}}}')
+
+
+def test_seen_digest_versions_are_bounded_and_the_refusals_named() -> None:
+    top = (1 << 63) - 1
+    assert seen_from_bytes(seen_to_bytes({"a": {"x": top}})) == {"a": {"x": top}}
+    for version in (1 << 63, 1 << 64 - 1):
+        with pytest.raises(BadMessageError) as raised:
+            seen_from_bytes(seen_to_bytes({"a": {"x": version}}))
+        assert str(raised.value) == (
+            "membership: seen digest: the entry of 'a' must map nodes to versions")
+    with pytest.raises(BadMessageError) as raised:
+        seen_from_bytes(b'{"format":"vdynamo.seen.v1","seen":[]}')
+    assert str(raised.value) == "membership: seen digest: seen must be an object"
+
+
+@pytest.mark.parametrize("case", ["unknown", "joining-with-tokens", "up"])
+def test_claim_join_refuses_a_node_not_joining_without_tokens(case: str) -> None:
+    partitioning = _s3()
+    view = initial_membership(partitioning.ring)
+    node = {"unknown": "n9", "joining-with-tokens": "n5", "up": "n2"}[case]
+    if case == "joining-with-tokens":
+        view = view.announce("n5", MemberStatus.JOINING, (5,))
+    with pytest.raises(InvalidValueError) as raised:
+        claim_join(view, node, partitioning, random.Random(1))
+    assert str(raised.value) == f"node {node!r} is not a member joining with no tokens"
+
+
+@pytest.mark.parametrize("capacity", [None, 2.0])
+def test_claim_join_gives_the_share_of_the_capacity_and_announces_every_move(
+        capacity: float | None) -> None:
+    """The claimant gives a joining node its share of the Q partitions by its capacity
+    (1 unless given) and announces every member whose partitions moved, whatever its
+    name (a member named ``XXXX`` here), each with its version bumped by two."""
+    nodes = ("XXXX", "n1", "n2")
+    partitioning = _s3(nodes)
+    view = initial_membership(partitioning.ring).announce("n3", MemberStatus.JOINING)
+    extra = {} if capacity is None else {"capacity": capacity}
+    claimed = claim_join(view, "n3", partitioning, random.Random(1), **extra)
+    target = partitioning.with_node("n3", random.Random(1), capacity or 1.0).ring
+    assert claimed.ring() == target
+    member = claimed.get("n3")
+    # Q = 32: a quarter of them, or two fifths (12.8, the largest remainder: 13)
+    assert member is not None and len(member.tokens) == (8 if capacity is None else 13)
+    assert _versions(claimed) == {"XXXX": 3, "n1": 3, "n2": 3, "n3": 3}
+
+
+def test_a_moved_member_keeps_its_settled_flag() -> None:
+    """A claim moves other members' partitions (their change, if any, is not the
+    claim's): each moved entry keeps its own ``settled`` flag, set or not."""
+    partitioning = _s3(("n1", "n2", "n4"))
+    view = initial_membership(partitioning.ring).announce("n1", settled=True)
+    view = view.announce("n3", MemberStatus.JOINING)
+    claimed = claim_join(view, "n3", partitioning, random.Random(1))
+    flags = {m.node: (m.version, m.settled) for m in claimed}
+    assert flags == {"n1": (4, True), "n2": (3, False), "n3": (3, False), "n4": (3, False)}
+
+
+def test_membership_json_refusals_name_what_was_wrong() -> None:
+    with pytest.raises(BadMessageError) as raised:
+        Membership.from_json(["members"])
+    assert str(raised.value) == "membership: expected a JSON object"
+    with pytest.raises(BadMessageError) as raised:
+        Membership.from_json({"format": "vdynamo.membership.v0", "members": []})
+    assert str(raised.value) == ("membership: unknown format 'vdynamo.membership.v0', "
+                                 "expected 'vdynamo.membership.v1'")
+
+
+def test_the_claimant_is_the_lowest_named_up_member_with_tokens() -> None:
+    """Neither a joining member holding tokens (strategies 1 and 2 announce them at the
+    join) nor an ``up`` member without tokens is the claimant."""
+    partitioning = _s1()
+    view = initial_membership(partitioning.ring)
+    view = view.announce("n0", MemberStatus.JOINING, (11,)).announce("a", MemberStatus.UP)
+    assert claimant(view) == "n1"
