@@ -19,6 +19,7 @@ from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound
 from impl.versions import ClockMode, Record, apply_put, encode_record
+from spec.ring import RING_SIZE
 from spec.vclock import VClock
 from tests.impl.test_node_driver import make_config
 
@@ -207,3 +208,15 @@ def test_a_round_skips_suspected_replicas_and_ranges_with_none_reachable() -> No
 def test_a_tree_update_refuses_a_record_that_is_not_bytes() -> None:
     with pytest.raises(InvalidValueError, match=r"^record must be bytes, got str$"):
         RangeTrees(16, 3).update(KEY, "record")  # type: ignore[arg-type]
+
+
+def test_pending_writes_reach_the_trees_once_max_pending_keys_wait() -> None:
+    """Session 9: ``RangeTrees.update__mutmut_7`` (``>``) let one more key wait."""
+    storage = MemoryStorage("always")
+    trees = RangeTrees(4, 2, max_pending=3)
+    trees.reset([(0, RING_SIZE)], storage)
+    trees.update(b"a", RECORD)
+    trees.update(b"b", RECORD)
+    assert len(trees._pending) == 2
+    trees.update(b"c", RECORD)
+    assert trees._pending == {}  # applied: the third key reached the bound
