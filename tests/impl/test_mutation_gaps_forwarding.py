@@ -143,3 +143,23 @@ def test_a_put_of_the_tombstone_bytes_is_refused_saying_why() -> None:
         check_request(config, ClockMode.DVV, PutRequest(1, b"cart", TOMBSTONE))
     assert str(caught.value) == ("PutRequest.value: these bytes are the tombstone marker, "
                                  "reserved for deletes")
+
+
+def test_a_value_of_exactly_max_value_bytes_is_accepted_one_more_refused() -> None:
+    """Session 9: ``check_request__mutmut_15`` (``>=``) refused a value at the limit."""
+    config = make_config(3, n=3, r=2, w=2)
+    limit = config.max_value_bytes
+    check_request(config, ClockMode.DVV, PutRequest(1, b"cart", b"v" * limit))
+    with pytest.raises(TooLargeError) as caught:
+        check_request(config, ClockMode.DVV, PutRequest(1, b"cart", b"v" * (limit + 1)))
+    assert str(caught.value) == f"value is {limit + 1} bytes, over the limit of {limit}"
+
+
+def test_a_client_vclock_put_without_a_client_id_is_refused_saying_why() -> None:
+    """Session 9: ``check_request__mutmut_25`` (a timeout at load) and ``_26`` changed
+    the message."""
+    config = make_config(3, n=3, r=2, w=2)
+    check_request(config, ClockMode.CLIENT_VCLOCK, PutRequest(1, b"cart", b"v", client_id="c"))
+    with pytest.raises(BadRequestError) as caught:
+        check_request(config, ClockMode.CLIENT_VCLOCK, PutRequest(1, b"cart", b"v"))
+    assert str(caught.value) == "PutRequest.client_id: the client-vclock mode needs one"
