@@ -133,3 +133,15 @@ def test_a_key_of_exactly_max_key_bytes_is_served_one_byte_more_is_refused() -> 
     assert node.receive(1.0, "n2", ReplicaGet(6, b"k" * (limit + 1))) == []
     assert node.log[-1].endswith(f"ReplicaGet: key is {limit + 1} bytes, over the limit of "
                                  f"{limit}")
+
+
+def test_an_engine_that_does_not_say_its_fsync_policy_gets_no_flush_timer() -> None:
+    """Session 9: ``first_timers__mutmut_6`` (``getattr`` without its default) raised
+    AttributeError for an engine with no ``fsync`` attribute (a Storage may not say);
+    the buffered engine gets its first flush one ``flush_interval`` after the start."""
+    node, _ = _node()
+    node.replica.storage = object()  # type: ignore[assignment]
+    assert node.replica.first_timers(0.0, lambda lo, hi: lo) == []
+    buffered, _ = _node("buffered")
+    assert buffered.replica.first_timers(5.0, lambda lo, hi: lo) == [
+        SetTimer(Flush(), 5.0 + make_config().flush_interval)]
