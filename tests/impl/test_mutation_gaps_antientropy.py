@@ -15,6 +15,7 @@ from impl.errors import BadMessageError, InvalidValueError
 from impl.merkle import TreeShape
 from impl.messages import KeyRecords, MerkleExchange
 from impl.node import Node
+from impl.positions import position_of
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound
@@ -220,3 +221,32 @@ def test_pending_writes_reach_the_trees_once_max_pending_keys_wait() -> None:
     assert len(trees._pending) == 2
     trees.update(b"c", RECORD)
     assert trees._pending == {}  # applied: the third key reached the bound
+
+
+def test_the_first_round_comes_at_a_drawn_point_of_the_first_interval() -> None:
+    """Session 9: ``AntiEntropy.first_timers__mutmut_5`` to ``_10`` (the draw's bounds
+    or the sign changed)."""
+    node = _node()
+    drawn: list[tuple[float, float]] = []
+
+    def draw(lo: float, hi: float) -> float:
+        drawn.append((lo, hi))
+        return 3.0
+
+    assert node.anti_entropy.first_timers(10.0, draw) == [SetTimer(AntiEntropyRound(), 13.0)]
+    assert drawn == [(0, node.config.anti_entropy_interval)]
+
+
+def test_a_key_at_the_end_of_a_range_is_not_in_its_tree() -> None:
+    """Session 9: ``RangeTrees._apply__mutmut_13`` (``position <= hi``) put a key whose
+    position is a range's (exclusive) end into that range's tree."""
+    storage = MemoryStorage("always")
+    end = position_of(b"edge")
+    trees = RangeTrees(4, 2)
+    trees.reset([(0, end)], storage)
+    empty = trees.get(0, end)
+    assert empty is not None
+    root = empty.root()
+    trees.update(b"edge", RECORD)
+    tree = trees.get(0, end)
+    assert tree is not None and tree.root() == root and len(tree) == 0
