@@ -250,3 +250,24 @@ def test_a_key_at_the_end_of_a_range_is_not_in_its_tree() -> None:
     trees.update(b"edge", RECORD)
     tree = trees.get(0, end)
     assert tree is not None and tree.root() == root and len(tree) == 0
+
+
+def test_by_default_pending_writes_reach_the_trees_at_4096_keys() -> None:
+    """Session 9: ``RangeTrees.__init____mutmut_1`` (the default bound 4097)."""
+    trees = RangeTrees(4, 2)
+    trees.reset([(0, RING_SIZE)], MemoryStorage("always"))
+    for i in range(4095):
+        trees.update(b"k%d" % i, RECORD)
+    assert len(trees._pending) == 4095
+    trees.update(b"last", RECORD)
+    assert trees._pending == {}
+
+
+def test_trees_never_reset_hold_no_range_and_take_writes() -> None:
+    """Session 9: ``RangeTrees.__init____mutmut_7``, ``_8`` (no first ``_los`` or
+    ``_ranges``): before its first reset a RangeTrees holds nothing, and a write to it
+    is dropped when the trees are next read."""
+    trees = RangeTrees(4, 2)
+    assert trees.ranges == [] and len(trees) == 0
+    trees.update(KEY, RECORD)
+    assert trees.get(0, RING_SIZE) is None and trees._pending == {}
