@@ -15,10 +15,12 @@ from impl.errors import BadMessageError, InvalidValueError
 from impl.merkle import TreeShape
 from impl.messages import KeyRecords, MerkleExchange
 from impl.node import Node
+from impl.positions import position_of
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound
 from impl.versions import ClockMode, Record, apply_put, encode_record
+from spec.ring import RING_SIZE
 from spec.vclock import VClock
 from tests.impl.test_node_driver import make_config
 
@@ -207,3 +209,65 @@ def test_a_round_skips_suspected_replicas_and_ranges_with_none_reachable() -> No
 def test_a_tree_update_refuses_a_record_that_is_not_bytes() -> None:
     with pytest.raises(InvalidValueError, match=r"^record must be bytes, got str$"):
         RangeTrees(16, 3).update(KEY, "record")  # type: ignore[arg-type]
+
+
+def test_pending_writes_reach_the_trees_once_max_pending_keys_wait() -> None:
+    """Session 9: ``RangeTrees.update__mutmut_7`` (``>``) let one more key wait."""
+    storage = MemoryStorage("always")
+    trees = RangeTrees(4, 2, max_pending=3)
+    trees.reset([(0, RING_SIZE)], storage)
+    trees.update(b"a", RECORD)
+    trees.update(b"b", RECORD)
+    assert len(trees._pending) == 2
+    trees.update(b"c", RECORD)
+    assert trees._pending == {}  # applied: the third key reached the bound
+
+
+def test_the_first_round_comes_at_a_drawn_point_of_the_first_interval() -> None:
+    """Session 9: ``AntiEntropy.first_timers__mutmut_5`` to ``_10`` (the draw's bounds
+    or the sign changed)."""
+    node = _node()
+    drawn: list[tuple[float, float]] = []
+
+    def draw(lo: float, hi: float) -> float:
+        drawn.append((lo, hi))
+        return 3.0
+
+    assert node.anti_entropy.first_timers(10.0, draw) == [SetTimer(AntiEntropyRound(), 13.0)]
+    assert drawn == [(0, node.config.anti_entropy_interval)]
+
+
+def test_a_key_at_the_end_of_a_range_is_not_in_its_tree() -> None:
+    """Session 9: ``RangeTrees._apply__mutmut_13`` (``position <= hi``) put a key whose
+    position is a range's (exclusive) end into that range's tree."""
+    storage = MemoryStorage("always")
+    end = position_of(b"edge")
+    trees = RangeTrees(4, 2)
+    trees.reset([(0, end)], storage)
+    empty = trees.get(0, end)
+    assert empty is not None
+    root = empty.root()
+    trees.update(b"edge", RECORD)
+    tree = trees.get(0, end)
+    assert tree is not None and tree.root() == root and len(tree) == 0
+
+
+def test_by_default_pending_writes_reach_the_trees_at_4096_keys() -> None:
+    """Session 9: ``RangeTrees.__init____mutmut_1`` (the default bound 4097)."""
+    trees = RangeTrees(4, 2)
+    trees.reset([(0, RING_SIZE)], MemoryStorage("always"))
+    for i in range(4095):
+        trees.update(b"k%d" % i, RECORD)
+    assert len(trees._pending) == 4095
+    trees.update(b"last", RECORD)
+    assert trees._pending == {}
+
+
+def test_trees_never_reset_hold_no_range_and_take_writes() -> None:
+    """Session 9: ``RangeTrees.__init____mutmut_7``, ``_8`` (no first ``_los`` or
+    ``_ranges``): before its first reset a RangeTrees holds nothing, and a write to it
+    is dropped when the trees are next read."""
+    trees = RangeTrees(4, 2)
+    assert trees.ranges == [] and len(trees) == 0
+    trees.update(KEY, RECORD)
+    assert trees.get(0, RING_SIZE) is None and trees._pending == {}

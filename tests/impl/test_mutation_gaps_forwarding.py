@@ -7,13 +7,16 @@ import math
 from collections.abc import Callable
 from types import SimpleNamespace
 
+import pytest
+
 from impl.effects import CancelTimer, GetResult, PutResult, Reply, Send
-from impl.errors import BadRequestError, ErrorCode, QuorumError
-from impl.forwarding import FORWARD_MEMORY, refuse
+from impl.errors import BadRequestError, ErrorCode, QuorumError, TooLargeError
+from impl.forwarding import FORWARD_MEMORY, check_request, refuse
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import ForwardTimeout
+from impl.versions import TOMBSTONE, ClockMode
 from tests.impl.test_node_driver import make_config
 
 
@@ -112,3 +115,51 @@ def test_a_context_is_bounded_by_the_configured_max_context_bytes() -> None:
     (reply,) = node.client_request(0.0, PutRequest(7, b"cart", b"milk", b"x" * 70_000,
                                                    None, "c1"))
     assert isinstance(reply, Reply) and "failed authentication" in str(reply.error)
+
+
+def test_a_request_that_is_not_one_is_refused_naming_its_type() -> None:
+    """Session 9: ``check_request__mutmut_3`` named ``NoneType`` whatever was sent."""
+    config = make_config(3, n=3, r=2, w=2)
+    with pytest.raises(BadRequestError) as caught:
+        check_request(config, ClockMode.DVV, "get cart")
+    assert str(caught.value) == "request must be a GetRequest or a PutRequest, got str"
+
+
+def test_a_client_key_of_exactly_max_key_bytes_is_accepted_one_more_refused() -> None:
+    """Session 9: ``check_request__mutmut_4`` (``>=``) refused a key at the limit."""
+    config = make_config(3, n=3, r=2, w=2)
+    limit = config.max_key_bytes
+    for request in (GetRequest(1, b"k" * limit), PutRequest(1, b"k" * limit, b"v")):
+        check_request(config, ClockMode.DVV, request)
+    with pytest.raises(TooLargeError) as caught:
+        check_request(config, ClockMode.DVV, GetRequest(1, b"k" * (limit + 1)))
+    assert str(caught.value) == f"key is {limit + 1} bytes, over the limit of {limit}"
+
+
+def test_a_put_of_the_tombstone_bytes_is_refused_saying_why() -> None:
+    """Session 9: ``check_request__mutmut_11`` to ``_14`` changed the message."""
+    config = make_config(3, n=3, r=2, w=2)
+    with pytest.raises(BadRequestError) as caught:
+        check_request(config, ClockMode.DVV, PutRequest(1, b"cart", TOMBSTONE))
+    assert str(caught.value) == ("PutRequest.value: these bytes are the tombstone marker, "
+                                 "reserved for deletes")
+
+
+def test_a_value_of_exactly_max_value_bytes_is_accepted_one_more_refused() -> None:
+    """Session 9: ``check_request__mutmut_15`` (``>=``) refused a value at the limit."""
+    config = make_config(3, n=3, r=2, w=2)
+    limit = config.max_value_bytes
+    check_request(config, ClockMode.DVV, PutRequest(1, b"cart", b"v" * limit))
+    with pytest.raises(TooLargeError) as caught:
+        check_request(config, ClockMode.DVV, PutRequest(1, b"cart", b"v" * (limit + 1)))
+    assert str(caught.value) == f"value is {limit + 1} bytes, over the limit of {limit}"
+
+
+def test_a_client_vclock_put_without_a_client_id_is_refused_saying_why() -> None:
+    """Session 9: ``check_request__mutmut_25`` (a timeout at load) and ``_26`` changed
+    the message."""
+    config = make_config(3, n=3, r=2, w=2)
+    check_request(config, ClockMode.CLIENT_VCLOCK, PutRequest(1, b"cart", b"v", client_id="c"))
+    with pytest.raises(BadRequestError) as caught:
+        check_request(config, ClockMode.CLIENT_VCLOCK, PutRequest(1, b"cart", b"v"))
+    assert str(caught.value) == "PutRequest.client_id: the client-vclock mode needs one"

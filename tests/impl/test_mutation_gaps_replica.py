@@ -7,7 +7,7 @@ import pytest
 
 from impl.effects import Send, SetTimer, SyncStorage, WriteRecord
 from impl.errors import BadMessageError
-from impl.messages import ReplicaGet, ReplicaPut, ReplicaPutAck
+from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -133,3 +133,35 @@ def test_a_key_of_exactly_max_key_bytes_is_served_one_byte_more_is_refused() -> 
     assert node.receive(1.0, "n2", ReplicaGet(6, b"k" * (limit + 1))) == []
     assert node.log[-1].endswith(f"ReplicaGet: key is {limit + 1} bytes, over the limit of "
                                  f"{limit}")
+
+
+def test_an_engine_that_does_not_say_its_fsync_policy_gets_no_flush_timer() -> None:
+    """Session 9: ``first_timers__mutmut_6`` (``getattr`` without its default) raised
+    AttributeError for an engine with no ``fsync`` attribute (a Storage may not say);
+    the buffered engine gets its first flush one ``flush_interval`` after the start."""
+    node, _ = _node()
+    node.replica.storage = object()  # type: ignore[assignment]
+    assert node.replica.first_timers(0.0, lambda lo, hi: lo) == []
+    buffered, _ = _node("buffered")
+    assert buffered.replica.first_timers(5.0, lambda lo, hi: lo) == [
+        SetTimer(Flush(), 5.0 + make_config().flush_interval)]
+
+
+def test_a_replica_put_whose_hint_names_this_node_is_stored_not_kept_as_a_hint() -> None:
+    """Session 9: ``Replica.__init____mutmut_1`` (the replica's name ``None``) kept a
+    write naming this very node as its intended node in the hint store."""
+    node, _ = _node()
+    record = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"milk",
+                                     coordinator="n2", client_id="c1", now=0.0))
+    effects = node.receive(1.0, "n2", ReplicaPut(5, KEY, record, hint="n1"))
+    assert [e for e in effects if isinstance(e, WriteRecord)] == [WriteRecord(KEY, record)]
+    assert [e for e in effects if isinstance(e, Send)] == [Send("n2", ReplicaPutAck(5, KEY))]
+
+
+def test_a_stored_empty_record_is_answered_as_none() -> None:
+    """Session 9: ``Replica.__init____mutmut_9`` (no empty encoding to compare with)
+    answered a stored empty record with its bytes instead of ``b""`` (none)."""
+    node, storage = _node()
+    storage.write(KEY, encode_record(Record.empty(ClockMode.DVV)))
+    assert node.receive(1.0, "n2", ReplicaGet(7, KEY)) == [
+        Send("n2", ReplicaGetReply(7, KEY, b""))]
