@@ -22,7 +22,8 @@ join-immediate, join-pending and leave-pending) and one key, and keeps:
   empties copies, and of the settlement: no request of a moved key in progress).
 
 What the log implies (the ring before and after, the key's top N on each, the
-transfers, the nodes that take part in gossip) is computed here in Python from
+transfers, the nodes that take part in gossip, the members a safe reap asks about:
+:func:`reap_members`, :func:`reap_view_cases`) is computed here in Python from
 :class:`Change` (the initial ring, the key's preference list over every node,
 N, the rule), per possible subject, and enters the formulas as case splits on
 ``subject`` and ``log``. :func:`transfers` is the spec's pairing of senders and
