@@ -68,6 +68,7 @@ __all__ = [
     "StoreRule",
     "causal_store",
     "holders",
+    "key_quiet",
     "lossy_store",
     "reap_covered_nowhere",
     "relation",
@@ -132,6 +133,21 @@ def reap_covered_nowhere(x: AbstractState, params: Params,
     return [z3.Implies(z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
                               z3.Not(params.tomb[q])), z3.Not(live[q]))
             for d in puts for q in puts if d != q for live in stores]
+
+
+def key_quiet(x: AbstractState) -> list[Term]:
+    """A safe reap's second guard (spec/deletes.py ``_quiet``): nothing about the key
+    in flight or held (no write, reply, coordination record, live version in flight,
+    hint or hint message); with a membership change also no range transfer in
+    flight and no request coordinated (``coord``: a get's record before any reply
+    holds no version)."""
+    quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
+    quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
+    quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
+    if x.ring is not None:
+        quiet += [c == 0 for c in x.ring.tmsg.values()]
+        quiet += [z3.Not(c) for c in x.ring.coord]
+    return quiet
 
 
 def safe_reap_guard(x: AbstractState, params: Params, n: int) -> list[Term]:
@@ -356,12 +372,7 @@ def transition(
         # delete covers; with a membership change, no store of a member of n's view,
         # each of them sharing n's view (:func:`safe_reap_guard`). (The new actor a
         # reap may begin is not in the abstraction.)
-        quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
-        quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
-        quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
-        if x.ring is not None:  # no range transfer in flight, no request coordinated
-            quiet += [c == 0 for c in x.ring.tmsg.values()]
-            quiet += [z3.Not(c) for c in x.ring.coord]
+        quiet = key_quiet(x)
         for n in nodes:
             if shape.reap_mode == "immediate":
                 guard = [z3.Or([z3.And(x.live[n][q], params.tomb[q], x.acked[q])

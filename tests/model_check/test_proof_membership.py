@@ -167,8 +167,16 @@ def _log_members(x: Any, params: Any, n: int) -> list[Any]:
                    for condition, members in cases])]
 
 
+def _no_ring_quiet(x: Any) -> list[Any]:
+    """Mutant: guard 2 without the ring's terms (range transfers, coordinations)."""
+    extra = len(x.ring.tmsg) + len(x.ring.coord)
+    return list(KEY_QUIET(x)[:-extra])
+
+
+KEY_QUIET = transition.key_quiet
 GUARD_MUTANTS = {"every-store": _every_store, "no-same-view": _no_same_view,
                  "log-members": _log_members}
+QUIET_MUTANTS = {"no-ring-quiet": _no_ring_quiet}
 
 
 def _reap_mismatches(check_: EdgeCheck, config: Config) -> list[str]:
@@ -194,7 +202,7 @@ def _reap_mismatches(check_: EdgeCheck, config: Config) -> list[str]:
     return wrong
 
 
-@pytest.mark.parametrize("mutant", [None, *GUARD_MUTANTS])
+@pytest.mark.parametrize("mutant", [None, *GUARD_MUTANTS, *QUIET_MUTANTS])
 def test_the_safe_reap_guard_reads_the_members_of_the_reaping_nodes_view(
         mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     """Guards 3 and 4 of a safe reap (spec/deletes.py) in the encoding
@@ -204,10 +212,13 @@ def test_the_safe_reap_guard_reads_the_members_of_the_reaping_nodes_view(
     spec reaps n (checked once over the graph, 2026-12-01; the cached states are the
     first where a mutant differs). Teeth: guard 3 over every store (the encoding
     before: it refuses 120 spec reap edges, the first cached state, and reaps where
-    views differ), without guard 4, and with the whole log's members are caught."""
+    views differ), without guard 4, with the whole log's members, and guard 2
+    without the ring's range transfers and coordinations are caught."""
     config = entry(REAP_VIEWS["configuration"]).config
-    if mutant is not None:
+    if mutant in GUARD_MUTANTS:
         monkeypatch.setattr(transition, "safe_reap_guard", GUARD_MUTANTS[mutant])
+    elif mutant is not None:
+        monkeypatch.setattr(transition, "key_quiet", QUIET_MUTANTS[mutant])
     wrong = _reap_mismatches(EdgeCheck(config), config)
     if mutant is None:
         assert not wrong, wrong
