@@ -2,7 +2,8 @@
 run the Z3 proofs and their twins, and check the encoding against the spec.
 
 Prints a table (proof, verdict, seconds, the twin's verdict) or, with ``--json``, a
-list of ``{"name", "verdict", "seconds", "twin_verdict"}``. ``--verbose`` also prints
+list of ``{"name", "verdict", "seconds", "twin_verdict"}`` (and
+``"twin_counterexample"`` for a shown twin, below). ``--verbose`` also prints
 each twin's counterexample; a twin whose counterexample is a result of its own
 (``Proof.shown``: the spec's hinted read that misses an acknowledged put although
 the read and write sets intersect) is printed without it too, one clause a line.

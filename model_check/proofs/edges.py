@@ -224,6 +224,26 @@ class EdgeCheck:
             out.append(self._memo[memo])
         return out
 
+    def step_holds(self, name: str, pre: Any, post: Any) -> bool | None:
+        """Does the encoding's step called ``name`` (one of :attr:`steps`) lead from
+        the abstraction of ``pre`` to that of ``post``, the variables it does not
+        change kept (None: outside the bounds)? A spec pair that no spec edge joins
+        may be asked about: the step's guard against the spec's (a test of the reap's
+        guard, tests/model_check/test_proof_membership.py)."""
+        numbered = self.numbering(pre, post)
+        if numbered is None:
+            return None
+        ids, payloads = numbered
+        k = next(j for j, step in enumerate(self.steps) if step.name == name)
+        before = abstract_state(pre, self.shape, ids)
+        after = abstract_state(post, self.shape, ids)
+        if any(before[n] != after[n] for n in before if n not in self.steps[k].changes):
+            return False
+        values = self._parameters((pre, post), payloads)
+        values.update(before)
+        values.update({f"'{n}": value for n, value in after.items()})
+        return _evaluate(self.steps[k].formula, self._constants(k), values)
+
     def holds(self, predicate: Invariant, state: Any) -> bool | None:
         """Does ``predicate`` (an invariant or property of the encoding) hold on the
         abstraction of a spec state (None: outside the bounds)?"""

@@ -139,12 +139,18 @@ class ProofResult:
         return self.outcome.verdict is Verdict.PROVED and self.twin.verdict is Verdict.REFUTED
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """``{"name", "verdict", "seconds", "twin_verdict"}``, and
+        ``"twin_counterexample"`` (text) for a proof whose twin's counterexample is
+        shown (``Proof.shown``)."""
+        out = {
             "name": self.name,
             "verdict": self.outcome.verdict.value,
             "seconds": round(self.outcome.seconds + self.twin.seconds, 3),
             "twin_verdict": self.twin.verdict.value,
         }
+        if self.proof.shown and self.twin.counterexample is not None:
+            out["twin_counterexample"] = self.twin.counterexample
+        return out
 
 
 def new_solver(timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Any:

@@ -22,7 +22,8 @@ join-immediate, join-pending and leave-pending) and one key, and keeps:
   empties copies, and of the settlement: no request of a moved key in progress).
 
 What the log implies (the ring before and after, the key's top N on each, the
-transfers, the nodes that take part in gossip) is computed here in Python from
+transfers, the nodes that take part in gossip, the members a safe reap asks about:
+:func:`reap_members`, :func:`reap_view_cases`) is computed here in Python from
 :class:`Change` (the initial ring, the key's preference list over every node,
 N, the rule), per possible subject, and enters the formulas as case splits on
 ``subject`` and ``log``. :func:`transfers` is the spec's pairing of senders and
@@ -66,9 +67,12 @@ __all__ = [
     "change_of",
     "describe_ring",
     "in_current_top",
+    "reap_members",
+    "reap_view_cases",
     "ring_initial",
     "ring_state",
     "ring_steps",
+    "same_view",
     "transfers",
 ]
 
@@ -209,6 +213,38 @@ def in_current_top(r: RingState, n: int) -> Term:
     cases += [z3.And(r.log > 0, r.subject == j) for j in change.candidates
               if n in change.top(change.after(j))]
     return z3.Or(cases) if cases else z3.BoolVal(False)
+
+
+def reap_members(change: Change, subject: int, view: int) -> tuple[int, ...]:
+    """The nodes a safe reap by a node that knows ``view`` entries of ``subject``'s
+    change asks about (:func:`spec.membership.reap_members`, guards 3 and 4 of
+    :mod:`spec.deletes`): the initial ring before the change; the rings before and
+    after it once the change is known (a joining and a leaving node included), also
+    once handed over (the spec's view keeps the old ring until a settlement, so with
+    the immediate rule until the end); only the ring after it once settled (a node
+    that left is not asked any more)."""
+    if view == 0:
+        return change.members
+    if view >= 3:
+        return change.after(subject)
+    return change.involved(subject, view)
+
+
+def reap_view_cases(r: RingState, n: int) -> list[tuple[Term, tuple[int, ...]]]:
+    """``(condition, members)`` for each view node ``n`` may have: the condition on
+    ``view[n]`` (and the change's subject) under which :func:`reap_members` are the
+    members its reap asks about. The conditions cover every view the log allows."""
+    change = r.change
+    cases: list[tuple[Term, tuple[int, ...]]] = [(r.view[n] == 0, change.members)]
+    cases += [(z3.And(r.subject == j, r.view[n] == v), reap_members(change, j, v))
+              for j in change.candidates for v in range(1, change.final + 1)]
+    return cases
+
+
+def same_view(r: RingState, n: int, members: Sequence[int]) -> Term:
+    """Every node of ``members`` knows exactly the log entries node ``n`` knows
+    (guard 4 of a safe reap: :func:`spec.membership.same_view`)."""
+    return z3.And([r.view[m] == r.view[n] for m in members if m != n])
 
 
 # -- the steps -----------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ import z3
 
 from model_check.proofs.abstraction import AbstractState, Params, Term
 from model_check.proofs.framework import count_true
-from model_check.proofs.membership import in_current_top, ring_steps
+from model_check.proofs.membership import in_current_top, reap_view_cases, ring_steps, same_view
 
 __all__ = [
     "EXACT_FAMILIES",
@@ -68,9 +68,11 @@ __all__ = [
     "StoreRule",
     "causal_store",
     "holders",
+    "key_quiet",
     "lossy_store",
     "reap_covered_nowhere",
     "relation",
+    "safe_reap_guard",
     "transition",
 ]
 
@@ -121,14 +123,46 @@ def _may_shrink(before: Term, after: Term) -> Term:
     return z3.Implies(after, before)
 
 
-def reap_covered_nowhere(x: AbstractState, params: Params) -> list[Term]:
-    """The safe reap's third guard (spec/deletes.py): no store, of a node up or down
-    (a down node's disk persists), holds a live version in the history of an
-    acknowledged delete."""
+def reap_covered_nowhere(x: AbstractState, params: Params,
+                         members: Sequence[int] | None = None) -> list[Term]:
+    """The safe reap's third guard (spec/deletes.py): no store of ``members``
+    (indexes of nodes; default: every node), up or down (a down node's disk
+    persists), holds a live version in the history of an acknowledged delete."""
     puts = range(x.shape.puts)
+    stores = x.live if members is None else [x.live[m] for m in members]
     return [z3.Implies(z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
                               z3.Not(params.tomb[q])), z3.Not(live[q]))
-            for d in puts for q in puts if d != q for live in x.live]
+            for d in puts for q in puts if d != q for live in stores]
+
+
+def key_quiet(x: AbstractState) -> list[Term]:
+    """A safe reap's second guard (spec/deletes.py ``_quiet``): nothing about the key
+    in flight or held (no write, reply, coordination record, live version in flight,
+    hint or hint message); with a membership change also no range transfer in
+    flight and no request coordinated (``coord``: a get's record before any reply
+    holds no version)."""
+    quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
+    quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
+    quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
+    if x.ring is not None:
+        quiet += [c == 0 for c in x.ring.tmsg.values()]
+        quiet += [z3.Not(c) for c in x.ring.coord]
+    return quiet
+
+
+def safe_reap_guard(x: AbstractState, params: Params, n: int) -> list[Term]:
+    """Guards 3 and 4 of a safe reap by node ``n`` (spec/deletes.py): without a
+    membership change, :func:`reap_covered_nowhere` over every node; with one, over
+    the members of ``n``'s view only
+    (:func:`~model_check.proofs.membership.reap_members`: a node that left before
+    the change ``n`` knows was settled is not asked, and may still hold a late
+    write), each of them knowing exactly the log ``n`` knows
+    (:func:`~model_check.proofs.membership.same_view`)."""
+    if x.ring is None:
+        return reap_covered_nowhere(x, params)
+    return [z3.Or([z3.And(condition, same_view(x.ring, n, members),
+                          *reap_covered_nowhere(x, params, members))
+                   for condition, members in reap_view_cases(x.ring, n)])]
 
 
 def transition(
@@ -335,17 +369,16 @@ def transition(
         # one node's reap (spec/deletes.py): n up, its copy not empty and only
         # tombstones; immediate: one of them acknowledged; safe: nothing about the key
         # in flight and no store (up or down) holding a live version an acknowledged
-        # delete covers. (The new actor a reap may begin is not in the abstraction.)
-        quiet = [z3.Not(f) for table in (x.wmsg, x.rmsg, x.held) for r in table for f in r]
-        quiet += [z3.Not(f) for f in (*x.alive, *x.hint.values())]
-        quiet += [c == 0 for c in (*x.hmsg.values(), *x.hack.values())]
-        covered_nowhere = reap_covered_nowhere(x, params)
+        # delete covers; with a membership change, no store of a member of n's view,
+        # each of them sharing n's view (:func:`safe_reap_guard`). (The new actor a
+        # reap may begin is not in the abstraction.)
+        quiet = key_quiet(x)
         for n in nodes:
             if shape.reap_mode == "immediate":
                 guard = [z3.Or([z3.And(x.live[n][q], params.tomb[q], x.acked[q])
                                 for q in puts])]
             else:
-                guard = [*quiet, *covered_nowhere]
+                guard = [*quiet, *safe_reap_guard(x, params, n)]
             add(
                 f"reap at {nm[n]}", "reap", False,
                 x.up[n], z3.Or([x.live[n][q] for q in puts]), only_tombstones(n), *guard,

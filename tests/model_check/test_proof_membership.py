@@ -5,23 +5,30 @@ proof across a join (model_check/proofs/join_reads.py) matches the checker."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
+import z3
 
 from model_check.check import Verdict, check
+from model_check.proofs import transition
 from model_check.proofs.agreement import check_graph, check_suite
 from model_check.proofs.edges import STUTTER, EdgeCheck
 from model_check.proofs.framework import run_proof
 from model_check.proofs.join_reads import PROOFS, join_read_scenario
 from model_check.proofs.mapping import families, shape_of
-from model_check.proofs.membership import transfers
+from model_check.proofs.membership import reap_members, reap_view_cases, same_view, transfers
 from model_check.suite import entry
 from spec import model
+from spec.actions import Reap
 from spec.config import Config
+from spec.deletes import forget_copy
 from spec.state import Kind
+from spec.step import Edit, plan_of
 from tests.model_check.test_proof_agreement import _walks
 from tests.model_check.test_proof_reads import _replay
 
@@ -131,6 +138,92 @@ def test_transfers_reversed_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
                         lambda change, j: tuple((d, s) for s, d in transfers(change, j)))
     result = check_graph("join-pending", config, max_states=600)
     assert result.forward_failures > 0
+
+
+# -- the safe reap's guards with a membership change --------------------------------------------
+
+REAP_VIEWS = json.loads(Path(__file__).with_name("reap_views.json").read_text())
+
+
+def _every_store(x: Any, params: Any, n: int) -> list[Any]:
+    """Mutant: guard 3 over every node's store, no guard 4 (the encoding before)."""
+    return transition.reap_covered_nowhere(x, params)
+
+
+def _no_same_view(x: Any, params: Any, n: int) -> list[Any]:
+    """Mutant: the members of n's view, without guard 4 (their views ignored)."""
+    return [z3.Or([z3.And(condition, *transition.reap_covered_nowhere(x, params, members))
+                   for condition, members in reap_view_cases(x.ring, n)])]
+
+
+def _log_members(x: Any, params: Any, n: int) -> list[Any]:
+    """Mutant: the members by the whole log, not by n's view."""
+    r = x.ring
+    cases = [(r.log == 0, r.change.members)]
+    cases += [(z3.And(r.subject == j, r.log == v), reap_members(r.change, j, v))
+              for j in r.change.candidates for v in range(1, r.change.final + 1)]
+    return [z3.Or([z3.And(condition, same_view(r, n, members),
+                          *transition.reap_covered_nowhere(x, params, members))
+                   for condition, members in cases])]
+
+
+def _no_ring_quiet(x: Any) -> list[Any]:
+    """Mutant: guard 2 without the ring's terms (range transfers, coordinations)."""
+    extra = len(x.ring.tmsg) + len(x.ring.coord)
+    return list(KEY_QUIET(x)[:-extra])
+
+
+KEY_QUIET = transition.key_quiet
+GUARD_MUTANTS = {"every-store": _every_store, "no-same-view": _no_same_view,
+                 "log-members": _log_members}
+QUIET_MUTANTS = {"no-ring-quiet": _no_ring_quiet}
+
+
+def _reap_mismatches(check_: EdgeCheck, config: Config) -> list[str]:
+    """The cached states of :data:`REAP_VIEWS` where the encoding's ``reap at n``
+    (from the state to the state with n's copy emptied) is enabled while the spec
+    has no ``Reap`` of n, or the other way, or the spec's reap edge is refused
+    forward."""
+    key = config.keys[0]
+    wrong = []
+    for case in REAP_VIEWS["cases"]:
+        state = _replay(config, case["actions"])[-1][0]
+        node = case["node"]
+        reaps = [(action, after) for action, after in model.successors(state)
+                 if isinstance(action, Reap) and action.nodes == (node,)]
+        assert bool(reaps) is case["spec_reaps"], case["why"]
+        edit = Edit(state, plan_of(config))
+        forget_copy(edit, state, node, key)
+        enabled = check_.step_holds(f"reap at {node}", state, edit.build())
+        if enabled is not case["spec_reaps"]:
+            wrong.append(f"reap at {node} {enabled}: {case['why']}")
+        if reaps and check_.edge(state, *reaps[0]) is None:
+            wrong.append(f"forward: {reaps[0][0]} refused")
+    return wrong
+
+
+@pytest.mark.parametrize("mutant", [None, *GUARD_MUTANTS, *QUIET_MUTANTS])
+def test_the_safe_reap_guard_reads_the_members_of_the_reaping_nodes_view(
+        mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards 3 and 4 of a safe reap (spec/deletes.py) in the encoding
+    (``transition.safe_reap_guard``): the stores of the members of the reaping node's
+    view (``membership.reap_members``), each sharing its view. On every state of
+    delete-leave-pending the encoding's ``reap at n`` is enabled exactly where the
+    spec reaps n (checked once over the graph, 2026-12-01; the cached states are the
+    first where a mutant differs). Teeth: guard 3 over every store (the encoding
+    before: it refuses 120 spec reap edges, the first cached state, and reaps where
+    views differ), without guard 4, with the whole log's members, and guard 2
+    without the ring's range transfers and coordinations are caught."""
+    config = entry(REAP_VIEWS["configuration"]).config
+    if mutant in GUARD_MUTANTS:
+        monkeypatch.setattr(transition, "safe_reap_guard", GUARD_MUTANTS[mutant])
+    elif mutant is not None:
+        monkeypatch.setattr(transition, "key_quiet", QUIET_MUTANTS[mutant])
+    wrong = _reap_mismatches(EdgeCheck(config), config)
+    if mutant is None:
+        assert not wrong, wrong
+    else:
+        assert wrong, f"the mutant {mutant} is not caught"
 
 
 def test_membership_actions_have_families() -> None:

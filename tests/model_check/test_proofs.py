@@ -254,6 +254,10 @@ def test_cli_prints_the_hinted_read_without_verbose(capsys: pytest.CaptureFixtur
     assert "keep(s) it as a hint" in shown[1]
     assert "without the hint: the get misses the acknowledged put" in shown[2]
     assert "disk loss" not in out and out.count("what the spec does") == 1
+    assert cli.main([*names, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert "misses the acknowledged put" in rows[0]["twin_counterexample"]
+    assert "twin_counterexample" not in rows[1]
 
 
 def test_cli_unknown_name_lists_the_names(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,7 @@ from model_check.proofs.invariants import (
 )
 
 
-def _up_only(x: Any, params: Any) -> list[Any]:
+def _up_only(x: Any, params: Any, members: Any = None) -> list[Any]:
     puts = range(x.shape.puts)
     return [z3.Implies(z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
                               z3.Not(params.tomb[q]), up), z3.Not(live[q]))
