@@ -42,6 +42,14 @@ while the lockstep took a missing step for a stutter):
 ``hint-scan-sends-nothing``
     a hint scan keeps its hints and sends none.
 
+A mutant whose only symptom is an internal error (the lockstep's internal-error
+check, ``Lockstep._no_internal_errors``, is what kills it):
+
+``late-ack-raises``
+    an acknowledgement that arrives after its put ended (every target acknowledged,
+    or the deadline passed) raises instead of being ignored; the ack is consumed
+    either way and nothing changes (a stutter in the spec), so every state matches.
+
 Mutants of issue 10's mappings (disk loss, buffered crashes, clock skew, truncation):
 
 ``actor-reused-after-wipe``
@@ -314,6 +322,20 @@ def merkle_back_send_malformed() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def late_ack_raises() -> Iterator[None]:
+    original = PutCoordinator.on_ack
+
+    def on_ack(self: PutCoordinator, now: float, src: str,
+               message: ReplicaPutAck) -> list[Effect]:
+        if message.op_id not in self.coordinations:  # the late ack's path, rarely taken
+            raise KeyError(f"put {message.op_id}: no coordination")
+        return original(self, now, src, message)
+
+    with _patch(PutCoordinator, "on_ack", on_ack):
+        yield
+
+
+@contextlib.contextmanager
 def merkle_trees_stale() -> Iterator[None]:
     def never(self: RangeTrees, key: bytes, record: bytes) -> None:
         return None
@@ -579,6 +601,7 @@ MUTANTS: dict[str, Mutant] = {
     "merkle-back-send-malformed": merkle_back_send_malformed,
     "merkle-trees-stale": merkle_trees_stale,
     "hint-scan-sends-nothing": hint_scan_sends_nothing,
+    "late-ack-raises": late_ack_raises,
     "actor-reused-after-wipe": actor_reused_after_wipe,
     "buffered-restart-keeps-actor": buffered_restart_keeps_actor,
     "op-ids-reused-after-wipe": op_ids_reused_after_wipe,

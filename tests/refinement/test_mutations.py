@@ -10,7 +10,7 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from model_check.refinement import Divergence
+from model_check.refinement import Divergence, Lockstep
 from tests.conftest import InternalErrors
 from tests.refinement.configs import (
     DATA_LOSS_CONFIGS,
@@ -36,6 +36,7 @@ KILLED_BY = {
     "merkle-back-send-malformed": "sloppy-dvv",
     "merkle-trees-stale": "sloppy-dvv",
     "hint-scan-sends-nothing": "handoff-dvv",
+    "late-ack-raises": "strict-dvv",
     "actor-reused-after-wipe": "dvv-amnesia-actor-epochs",
     "buffered-restart-keeps-actor": "dvv-buffered-crash-actor-epochs",
     "op-ids-reused-after-wipe": "scenario:stale-ack-after-wipe",
@@ -58,6 +59,12 @@ KILLED_BY = {
 #: seeds a ``walk:CONFIG`` killer tries (each a seeded walk of 40 steps)
 WALK_SEEDS = 300
 
+#: mutant -> what its kill's report must say (the check that kills it)
+KILLED_WITH = {
+    "late-ack-raises": "internal error",  # Lockstep._no_internal_errors
+    "merkle-back-send-malformed": "left the replicas of",  # the union check, first
+}
+
 
 def test_every_mutant_has_a_killer() -> None:
     assert set(KILLED_BY) == set(MUTANTS)
@@ -78,14 +85,30 @@ def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
                 walk({**DELETE_WALK_CONFIGS, **MEMBERSHIP_WALK_CONFIGS}[
                     killer.removeprefix("walk:")], seed)
         else:
-            configs = {**LOCKSTEP_CONFIGS, **DATA_LOSS_CONFIGS}
-            machine = machine_for(f"mutant-{mutant}", configs[killer])
-            run = settings(max_examples=200, stateful_step_count=40, derandomize=True,
-                           phases=(Phase.explicit, Phase.generate), database=None)
-            run_state_machine_as_test(machine, settings=run)
+            _lockstep(mutant, killer)
     internal_errors.take()  # a mutant's internal errors are what the run must catch
     print(f"{mutant}: {caught.value.step}: " + caught.value.report.split("differences: ")[-1]
           .split("\n")[0][:300])
+    assert KILLED_WITH.get(mutant, "") in caught.value.report
+
+
+def _lockstep(mutant: str, killer: str, examples: int = 200) -> None:
+    """The lockstep configuration ``killer`` run at random (derandomized)."""
+    configs = {**LOCKSTEP_CONFIGS, **DATA_LOSS_CONFIGS}
+    machine = machine_for(f"mutant-{mutant}", configs[killer])
+    run = settings(max_examples=examples, stateful_step_count=40, derandomize=True,
+                   phases=(Phase.explicit, Phase.generate), database=None)
+    run_state_machine_as_test(machine, settings=run)
+
+
+def test_only_the_internal_error_check_kills_late_ack_raises(
+        monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    """Without ``Lockstep._no_internal_errors`` the same run passes: every state of
+    the mutant matches the spec; only its internal errors tell."""
+    monkeypatch.setattr(Lockstep, "_no_internal_errors", lambda self, label: None)
+    with MUTANTS["late-ack-raises"]():
+        _lockstep("late-ack-raises", KILLED_BY["late-ack-raises"])
+    assert internal_errors.take(), "the run never took the late ack's path"
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -115,6 +138,7 @@ def test_mutants_are_restored() -> None:
                 replica_module.merge, antientropy_module.merge, read_repair_module.merge,
                 HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put,
                 read_repair_module.read_repair_targets, AntiEntropy.on_key_records,
+                PutCoordinator.on_ack,
                 RangeTrees.update, node_module.lifetime_actor, node_module._op_id_base,
                 versions.lww_version, versions.truncate_new_clock, PutCoordinator._check,
                 PutCoordinator.start, Reaper.reap_local, Gossiper._rebalance,
