@@ -50,6 +50,15 @@ check, ``Lockstep._no_internal_errors``, is what kills it):
     or the deadline passed) raises instead of being ignored; the ack is consumed
     either way and nothing changes (a stutter in the spec), so every state matches.
 
+A mutant only the end-of-run progress check catches (``Lockstep.quiesce`` in the
+machine's teardown, ``_progress``):
+
+``gossip-answers-forever``
+    a node answers every gossip message, an answer too, with a push of its view:
+    two nodes gossip for ever. Each step is a stutter (the spec has no gossip when
+    the membership does not change, and the abstraction no gossip message), but
+    with the faults stopped the run never quiesces, so it never converges.
+
 Mutants of issue 10's mappings (disk loss, buffered crashes, clock skew, truncation):
 
 ``actor-reused-after-wipe``
@@ -133,6 +142,7 @@ from impl.forwarding import ReplyTo
 from impl.gossip import Gossiper
 from impl.handoff import HintedHandoff
 from impl.messages import (
+    Gossip,
     HintDelivery,
     KeyRecords,
     PutRequest,
@@ -332,6 +342,21 @@ def late_ack_raises() -> Iterator[None]:
         return original(self, now, src, message)
 
     with _patch(PutCoordinator, "on_ack", on_ack):
+        yield
+
+
+@contextlib.contextmanager
+def gossip_answers_forever() -> Iterator[None]:
+    original = Gossiper.on_gossip
+
+    def on_gossip(self: Gossiper, src: str, message: Gossip) -> list[Effect]:
+        out = original(self, src, message)
+        if not any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in out):
+            out = [*out, Send(src, Gossip(self.view.to_bytes()))]  # an answer to an answer
+        return [Send(e.dest, Gossip(e.message.view, reply=True))
+                if isinstance(e, Send) and isinstance(e.message, Gossip) else e for e in out]
+
+    with _patch(Gossiper, "on_gossip", on_gossip):
         yield
 
 
@@ -602,6 +627,7 @@ MUTANTS: dict[str, Mutant] = {
     "merkle-trees-stale": merkle_trees_stale,
     "hint-scan-sends-nothing": hint_scan_sends_nothing,
     "late-ack-raises": late_ack_raises,
+    "gossip-answers-forever": gossip_answers_forever,
     "actor-reused-after-wipe": actor_reused_after_wipe,
     "buffered-restart-keeps-actor": buffered_restart_keeps_actor,
     "op-ids-reused-after-wipe": op_ids_reused_after_wipe,

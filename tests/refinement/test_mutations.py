@@ -10,6 +10,7 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from model_check.errors import ExplorationError
 from model_check.refinement import Divergence, Lockstep
 from tests.conftest import InternalErrors
 from tests.refinement.configs import (
@@ -37,6 +38,7 @@ KILLED_BY = {
     "merkle-trees-stale": "sloppy-dvv",
     "hint-scan-sends-nothing": "handoff-dvv",
     "late-ack-raises": "strict-dvv",
+    "gossip-answers-forever": "strict-dvv",
     "actor-reused-after-wipe": "dvv-amnesia-actor-epochs",
     "buffered-restart-keeps-actor": "dvv-buffered-crash-actor-epochs",
     "op-ids-reused-after-wipe": "scenario:stale-ack-after-wipe",
@@ -63,7 +65,11 @@ WALK_SEEDS = 300
 KILLED_WITH = {
     "late-ack-raises": "internal error",  # Lockstep._no_internal_errors
     "merkle-back-send-malformed": "left the replicas of",  # the union check, first
+    "gossip-answers-forever": "no quiescence after",  # the teardown's Lockstep.quiesce
 }
+
+#: mutant -> the error its kill raises, if not a Divergence (a step's state difference)
+KILLED_AS: dict[str, type[Exception]] = {"gossip-answers-forever": ExplorationError}
 
 
 def test_every_mutant_has_a_killer() -> None:
@@ -77,7 +83,7 @@ def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
     ``walk:CONFIG``, the seeded walks of ``tests.refinement.walks`` on a suite delete
     entry (seeds 0, 1, ... until one diverges)."""
     killer = KILLED_BY[mutant]
-    with MUTANTS[mutant](), pytest.raises(Divergence) as caught:
+    with MUTANTS[mutant](), pytest.raises(KILLED_AS.get(mutant, Divergence)) as caught:
         if killer.startswith("scenario:"):
             SCENARIOS[killer.removeprefix("scenario:")]()
         elif killer.startswith("walk:"):
@@ -87,15 +93,21 @@ def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
         else:
             _lockstep(mutant, killer)
     internal_errors.take()  # a mutant's internal errors are what the run must catch
-    print(f"{mutant}: {caught.value.step}: " + caught.value.report.split("differences: ")[-1]
-          .split("\n")[0][:300])
-    assert KILLED_WITH.get(mutant, "") in caught.value.report
+    error = caught.value
+    report = (f"{error.step}: {error.report}" if isinstance(error, Divergence)
+              else str(error))
+    print(f"{mutant}: " + report.split("differences: ")[-1].split("\n")[0][:300])
+    assert KILLED_WITH.get(mutant, "") in report
 
 
-def _lockstep(mutant: str, killer: str, examples: int = 200) -> None:
-    """The lockstep configuration ``killer`` run at random (derandomized)."""
+def _lockstep(mutant: str, killer: str, examples: int = 200, *,
+              progress: bool = True) -> None:
+    """The lockstep configuration ``killer`` run at random (derandomized); with
+    ``progress`` False, without the teardown's progress check (``_progress``)."""
     configs = {**LOCKSTEP_CONFIGS, **DATA_LOSS_CONFIGS}
     machine = machine_for(f"mutant-{mutant}", configs[killer])
+    if not progress:
+        machine._progress = lambda self: None  # type: ignore[attr-defined]
     run = settings(max_examples=examples, stateful_step_count=40, derandomize=True,
                    phases=(Phase.explicit, Phase.generate), database=None)
     run_state_machine_as_test(machine, settings=run)
@@ -109,6 +121,14 @@ def test_only_the_internal_error_check_kills_late_ack_raises(
     with MUTANTS["late-ack-raises"]():
         _lockstep("late-ack-raises", KILLED_BY["late-ack-raises"])
     assert internal_errors.take(), "the run never took the late ack's path"
+
+
+def test_only_the_progress_check_kills_gossip_answers_forever() -> None:
+    """Without the teardown's progress check the same run passes: every step of the
+    endless gossip is a stutter; only driving the run to quiescence tells."""
+    with MUTANTS["gossip-answers-forever"]():
+        _lockstep("gossip-answers-forever", KILLED_BY["gossip-answers-forever"],
+                  progress=False)
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -138,7 +158,7 @@ def test_mutants_are_restored() -> None:
                 replica_module.merge, antientropy_module.merge, read_repair_module.merge,
                 HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put,
                 read_repair_module.read_repair_targets, AntiEntropy.on_key_records,
-                PutCoordinator.on_ack,
+                PutCoordinator.on_ack, Gossiper.on_gossip,
                 RangeTrees.update, node_module.lifetime_actor, node_module._op_id_base,
                 versions.lww_version, versions.truncate_new_clock, PutCoordinator._check,
                 PutCoordinator.start, Reaper.reap_local, Gossiper._rebalance,
