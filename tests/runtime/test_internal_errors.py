@@ -45,11 +45,11 @@ def _metric(server: NodeServer) -> float:
 
 
 async def _until(predicate: object, what: str) -> None:
-    for _ in range(250):
+    for _ in range(750):  # a loaded machine: 15 s at most
         if predicate():  # type: ignore[operator]
             return
         await asyncio.sleep(0.02)
-    raise AssertionError(f"not within 5 s: {what}")
+    raise AssertionError(f"not within 15 s: {what}")
 
 
 def test_an_error_of_the_core_is_internal_and_a_bad_frame_is_dropped(
