@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from tests.conftest import InternalErrors
 from tests.runtime.live import cluster, dial, frame, run, url
 from tests.runtime.procs import assert_no_internal_errors, internal_errors
 
+ROOT = Path(__file__).resolve().parents[2]
 _METRIC = re.compile(rb"^vdynamo_internal_errors_total ([0-9.e+]+)$", re.MULTILINE)
 
 
@@ -120,3 +123,33 @@ def test_a_server_log_with_an_internal_error_fails_the_test(tmp_path: Path, form
     assert len(internal_errors([clean, bad])) == 1
     with pytest.raises(pytest.fail.Exception, match="a server logged 1 internal error"):
         assert_no_internal_errors([clean, bad])
+
+
+_SERVER = """
+import collections, logging, sys
+from impl.internal_errors import report_internal_error
+from impl.logs import setup_logging
+from impl.messages import HintAck
+setup_logging(logging.WARNING, sys.argv[1])  # as `vdynamo serve` sets it up
+try:
+    raise KeyError("a bug")
+except KeyError as error:
+    report_internal_error("n1", 1.0, collections.Counter(), collections.deque(), "n2",
+                          HintAck(1), error)
+"""
+
+
+@pytest.mark.parametrize("form", ["json", "text"])
+def test_a_server_process_that_reports_an_internal_error_is_caught(
+        tmp_path: Path, form: str) -> None:
+    """A process with the logging of ``vdynamo serve`` (stderr to its log, as
+    ``vdynamo cluster up`` starts nodes) reports one internal error: the check finds it."""
+    log = tmp_path / "n1" / "node.log"
+    log.parent.mkdir()
+    with log.open("wb") as out:
+        subprocess.run([sys.executable, "-c", _SERVER, form], stdout=out, stderr=out,
+                       cwd=ROOT, env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+                       timeout=60, check=True)
+    found = internal_errors([log])
+    assert len(found) == 1 and "internal error handling HintAck from n2" in found[0]
+    assert "Traceback" in log.read_text()
