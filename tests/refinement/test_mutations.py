@@ -113,22 +113,33 @@ def _lockstep(mutant: str, killer: str, examples: int = 200, *,
     run_state_machine_as_test(machine, settings=run)
 
 
+#: examples of the runs that show which check alone kills a mutant (both runs the
+#: same derandomized examples: killed with the check, passed without it)
+ALONE_EXAMPLES = 30
+
+
 def test_only_the_internal_error_check_kills_late_ack_raises(
         monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
     """Without ``Lockstep._no_internal_errors`` the same run passes: every state of
     the mutant matches the spec; only its internal errors tell."""
-    monkeypatch.setattr(Lockstep, "_no_internal_errors", lambda self, label: None)
-    with MUTANTS["late-ack-raises"]():
-        _lockstep("late-ack-raises", KILLED_BY["late-ack-raises"])
+    mutant = "late-ack-raises"
+    with MUTANTS[mutant]():
+        with pytest.raises(Divergence, match="deliver ReplicaPutAck"):
+            _lockstep(mutant, KILLED_BY[mutant], ALONE_EXAMPLES)
+        internal_errors.take()
+        monkeypatch.setattr(Lockstep, "_no_internal_errors", lambda self, label: None)
+        _lockstep(mutant, KILLED_BY[mutant], ALONE_EXAMPLES)
     assert internal_errors.take(), "the run never took the late ack's path"
 
 
 def test_only_the_progress_check_kills_gossip_answers_forever() -> None:
     """Without the teardown's progress check the same run passes: every step of the
     endless gossip is a stutter; only driving the run to quiescence tells."""
-    with MUTANTS["gossip-answers-forever"]():
-        _lockstep("gossip-answers-forever", KILLED_BY["gossip-answers-forever"],
-                  progress=False)
+    mutant = "gossip-answers-forever"
+    with MUTANTS[mutant]():
+        with pytest.raises(ExplorationError, match="no quiescence after"):
+            _lockstep(mutant, KILLED_BY[mutant], ALONE_EXAMPLES)
+        _lockstep(mutant, KILLED_BY[mutant], ALONE_EXAMPLES, progress=False)
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
