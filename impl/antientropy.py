@@ -44,6 +44,7 @@ from typing import Any
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, InvalidValueError
+from impl.internal_errors import peer_data_error
 from impl.merkle import (
     Buckets,
     Level,
@@ -265,7 +266,10 @@ class AntiEntropy:
         if tree is None:
             self.stats["anti-entropy-unknown-range"] += 1
             return []
-        answer = respond(tree, from_exchange(message))
+        try:  # a step that does not fit my tree: the peer's fault (PeerDataError)
+            answer = respond(tree, from_exchange(message))
+        except BadMessageError as error:
+            raise peer_data_error("merkle", error) from error
         if isinstance(answer, OutOfSync):
             keys = self._key_batch(answer.keys)  # the rest: the next round
             storage = self.replica.storage

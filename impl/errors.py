@@ -28,6 +28,7 @@ __all__ = [
     "LocalError",
     "NodeDownError",
     "OverloadedError",
+    "PeerDataError",
     "QuorumError",
     "RemoteError",
     "RequestTimeoutError",
@@ -61,6 +62,19 @@ class BadMessageError(RemoteError, ValueError):
 
 class UnknownNodeError(BadMessageError):
     """A message names a node the membership does not know."""
+
+
+class PeerDataError(BadMessageError):
+    """Bad data deep inside a peer message that passed its constructor's checks,
+    found by the handler that decodes or checks that data: the peer's fault by
+    design, so the node drops the message (``stats["dropped"]``). Raised only at
+    the named places of :mod:`impl.internal_errors` (``PEER_DATA``); any other
+    error raised while a node handles a valid peer message is an internal error
+    of ours (issue: refinement that bites, section 1). ``what`` names the case."""
+
+    def __init__(self, message: str, *, what: str = "") -> None:
+        super().__init__(message)
+        self.what = what
 
 
 class StorageError(DynamoError):

@@ -70,6 +70,7 @@ from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.hints import HintStore
+from impl.internal_errors import peer_data_error
 from impl.membership import Membership, MemberStatus
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.storage.base import Storage
@@ -340,14 +341,20 @@ class Gossiper:
         return []
 
     def on_gossip(self, src: str, message: Gossip) -> list[Effect]:
-        """Merge a peer's view (and answer a push with a pull)."""
-        other = Membership.from_bytes(message.view)
-        if src not in other:  # a node about to join asks for the view: answer only
+        """Merge a peer's view (and answer a push with a pull). A view that does not
+        parse, or whose merge gives one token to two members, raises PeerDataError
+        (the view unchanged)."""
+        try:
+            other = Membership.from_bytes(message.view)
+            merged = self.view.merge(other) if src in other else None
+            if merged is not None:
+                merged.ring()  # two members claiming one token: BadMessageError
+        except BadMessageError as error:
+            raise peer_data_error("view", error) from error
+        if merged is None:  # a node about to join asks for the view: answer only
             if message.reply:
                 return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
             return []
-        merged = self.view.merge(other)
-        merged.ring()  # two members claiming one token: BadMessageError, view unchanged
         self.seen = membership.seen_merge(self.seen, {src: other.vector()})  # src saw it
         mine = merged.get(self.name)
         if (self.announced_settled and mine is not None and not mine.settled
@@ -378,8 +385,11 @@ class Gossiper:
         """Merge a peer's seen digest (and answer a push with this node's when they
         differ); a range transfer waiting for every member to have seen its change
         may start (:meth:`_transfer_if_seen`). A malformed digest raises
-        :class:`~impl.errors.BadMessageError` (the node drops the message)."""
-        other = membership.seen_from_bytes(message.digest)
+        :class:`~impl.errors.PeerDataError` (the node drops the message)."""
+        try:
+            other = membership.seen_from_bytes(message.digest)
+        except BadMessageError as error:
+            raise peer_data_error("seen", error) from error
         self.seen = membership.seen_merge(self.seen, other)
         self._transfer_if_seen()
         if message.reply and self.seen != other:

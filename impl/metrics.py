@@ -18,7 +18,10 @@ Three sources feed it:
   removed after their intended node acknowledged them (hints delivered);
 - at each scrape the node core's own counters (``Node.stats``: read repairs
   sent, anti-entropy keys repaired, dropped messages, ...) are read and
-  exported as ``vdynamo_node_events_total{event=...}``.
+  exported as ``vdynamo_node_events_total{event=...}``; the core's internal
+  errors (a bug of ours while handling a valid peer message, never a peer's bad
+  frame: :mod:`impl.internal_errors`) also as ``vdynamo_internal_errors_total``,
+  always present (0 included), apart from the dropped messages and frames.
 
 Metric names follow Prometheus's conventions (``_total`` counters, base units:
 seconds, bytes). docs/runtime.md lists every one.
@@ -104,9 +107,15 @@ class _CoreCollector(Collector):
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         events = CounterMetricFamily(
             "vdynamo_node_events", "Events the node core counts (Node.stats)", labels=["event"])
-        for event, count in sorted(self._stats().items()):
+        stats = self._stats()
+        for event, count in sorted(stats.items()):
             events.add_metric([event], count)
         yield events
+        yield CounterMetricFamily(  # always present, 0 included: tests read it at stop
+            "vdynamo_internal_errors",
+            "Errors of ours while handling a valid peer message (a bug, never a peer's bad "
+            "frame: impl.internal_errors); logged at ERROR on vdynamo.internal",
+            value=stats.get("internal-error", 0))
         pending = GaugeMetricFamily("vdynamo_hints_pending",
                                     "Hints this node holds, by intended node",
                                     labels=["intended"])

@@ -48,14 +48,14 @@ from typing import Any
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
 from impl.effects import Effect, Reply, SetTimer
-from impl.errors import DynamoError, InvalidValueError, StorageError
+from impl.errors import DynamoError, InvalidValueError, PeerDataError, StorageError
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
 from impl.get_coordinator import GetCoordinator
 from impl.gossip import Gossiper
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
-from impl.internal_errors import raised_building_a_message, report_internal_error
+from impl.internal_errors import report_internal_error
 from impl.membership import Membership, MemberStatus
 from impl.messages import GetRequest, Gossip, HintDelivery, PutRequest
 from impl.put_coordinator import PutCoordinator
@@ -265,7 +265,12 @@ class Node:
             return [Reply(request.request_id, error=error)]
 
     def receive(self, now: float, src: str, message: object) -> list[Effect]:
-        """A message from peer ``src``. A malformed one is dropped and counted."""
+        """A message from peer ``src``. A malformed one (unknown type, unknown sender,
+        a field its constructor refuses) is dropped and counted as ``dropped``, and
+        so is bad data nested in a valid one (PeerDataError, the cases of
+        :data:`impl.internal_errors.PEER_DATA`); any other exception its handler
+        raises is an internal error of ours (``internal-error``, logged at ERROR on
+        ``vdynamo.internal``); nothing of a half-handled message is written."""
         self._now = now
         handler = self._messages.get(type(message))
         if handler is None:
@@ -285,12 +290,11 @@ class Node:
             self.stats["storage-error"] += 1
             self.log.append(f"{now:.3f} storage error handling {type(message).__name__}: "
                             f"{error}")
-        except (DynamoError, ValueError) as error:  # bad data deep inside (a clock, a view)
-            if raised_building_a_message(error):  # not the peer's data: our bug
-                report_internal_error(self.name, self._now, self.stats, self.log, src,
-                                      message, error)
-            else:
-                self._drop(src, f"{type(message).__name__}: {error}")
+        except PeerDataError as error:  # bad data nested in it, by design the peer's
+            self._drop(src, f"{type(message).__name__}: {error} (peer data: {error.what})")
+        except Exception as error:  # anything else raised handling a valid message: ours
+            report_internal_error(self.name, self._now, self.stats, self.log, src,
+                                  message, error)
         self._discard_writes()  # a half-handled message writes nothing
         return []
 

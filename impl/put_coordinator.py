@@ -40,6 +40,7 @@ from impl.effects import CancelTimer, Effect, PutResult, Send, SetTimer
 from impl.errors import BadMessageError, BadRequestError, DynamoError, QuorumError
 from impl.forwarding import ReplyTo, answer, context_of
 from impl.hints import HintStore
+from impl.internal_errors import peer_data_error
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
 from impl.reaping import Reaper
 from impl.replica import Replica
@@ -196,7 +197,8 @@ class PutCoordinator:
             return []
         target = ack_counts(coordination, src, message.hint)
         if target is None:
-            raise BadMessageError(f"ack for put {message.op_id} that counts for no target")
+            raise peer_data_error("ack", BadMessageError(
+                f"ack for put {message.op_id} that counts for no target"))
         coordination.acks.add(target)
         if coordination.replied and coordination.tombstone:  # a late ack of a delete
             return [*self.reaper.reap_acknowledged(now, coordination.key,

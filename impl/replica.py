@@ -30,6 +30,7 @@ from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, TooLargeError, UnknownNodeError
 from impl.hints import HintStore
+from impl.internal_errors import peer_data_error
 from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
 from impl.storage.base import Storage
 from impl.timers import Flush
@@ -75,19 +76,25 @@ class Replica:
                 ReplicaGet: lambda now, src, message: self.on_replica_get(src, message)}
 
     def on_replica_put(self, src: str, message: ReplicaPut) -> list[Effect]:
-        """Store a coordinator's write (or, as a fallback, keep it as a hint); ack it."""
+        """Store a coordinator's write (or, as a fallback, keep it as a hint); ack it.
+        A bad record or a hint naming an unknown node raises PeerDataError."""
         record = self.decode(message.key, message.record)
         if message.hint and message.hint != self.name:
             if not self._known(message.hint):
-                raise UnknownNodeError(f"hint names unknown node {message.hint!r}")
+                raise peer_data_error("hint", UnknownNodeError(
+                    f"hint names unknown node {message.hint!r}"))
             self.hints.add(message.hint, message.key, encode_record(record))
             return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
         self.merge_into_local(message.key, record, message.record)
         return [Send(src, ReplicaPutAck(message.op_id, message.key))]
 
     def on_replica_get(self, src: str, message: ReplicaGet) -> list[Effect]:
-        """Answer a coordinator's read with this node's own record (b"": none)."""
-        self.check_key(message.key)
+        """Answer a coordinator's read with this node's own record (b"": none); a key
+        over the limit raises PeerDataError."""
+        try:
+            self.check_key(message.key)
+        except TooLargeError as error:
+            raise peer_data_error("key", error) from error
         encoded = self.storage.read(message.key) or b""
         if encoded == self.empty_encoding:
             encoded = b""
@@ -122,19 +129,23 @@ class Replica:
         return record
 
     def decode(self, key: bytes, raw: bytes) -> Record:
-        """A record from a peer, checked against the limits (BadMessageError,
-        TooLargeError)."""
-        self.check_key(key)
-        record = self.parse(raw)
-        # Each sibling takes at least 4 bytes of the record, each value less than the
-        # record: a small record cannot break either limit (skip counting).
-        if len(raw) <= self.config.max_value_bytes and len(raw) // 4 <= (
-                self.config.max_siblings * 2):
-            return record
-        if sibling_count(record) > self.config.max_siblings * 2:
-            raise BadMessageError(f"record holds {sibling_count(record)} siblings, too many")
-        if any(len(value) > self.config.max_value_bytes for value in values(record)):
-            raise TooLargeError("record holds a value over the size limit")
+        """A record from a peer, checked against the limits: the peer's fault by
+        design (:data:`impl.internal_errors.PEER_DATA` "record"), so every error is
+        raised as PeerDataError (a BadMessageError) with the decoder's message."""
+        try:
+            self.check_key(key)
+            record = self.parse(raw)
+            # Each sibling takes at least 4 bytes of the record, each value less than
+            # the record: a small record cannot break either limit (skip counting).
+            if len(raw) <= self.config.max_value_bytes and len(raw) // 4 <= (
+                    self.config.max_siblings * 2):
+                return record
+            if sibling_count(record) > self.config.max_siblings * 2:
+                raise BadMessageError(f"record holds {sibling_count(record)} siblings, too many")
+            if any(len(value) > self.config.max_value_bytes for value in values(record)):
+                raise TooLargeError("record holds a value over the size limit")
+        except (BadMessageError, TooLargeError) as error:
+            raise peer_data_error("record", error) from error
         return record
 
     def local_record(self, key: bytes) -> Record:

@@ -59,6 +59,7 @@ from impl.config import ClusterConfig
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
+from impl.internal_errors import report_internal_error
 from impl.membership import MemberStatus
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest, ReplicaPut
 from impl.metrics import NodeMetrics, ObservedStorage
@@ -534,7 +535,12 @@ class NodeServer:
         return True
 
     def _deliver(self, src: str, frame: bytes) -> None:
-        """Hand one authenticated frame to the core; its failure is its own."""
+        """Hand one authenticated frame to the core. A frame that does not decode into
+        a valid message is the peer's fault (a dropped frame, ``dropped_frames``); an
+        exception out of the core while it handles a valid message is ours: an
+        internal error (:func:`impl.internal_errors.report_internal_error`: the
+        node's ``internal-error`` count, ``vdynamo_internal_errors_total``, ERROR
+        with the traceback on ``vdynamo.internal``), never a dropped frame."""
         try:
             message = wire.decode(frame, max_bytes=self.config.max_frame_bytes)
         except errors.BadMessageError as error:
@@ -550,9 +556,9 @@ class NodeServer:
                 return
         try:
             effects = self.node.receive(self.loop.time(), src, message)
-        except Exception:  # a bug in the core: logged; the connection goes on
-            log.exception("%s: %s from %s failed", self.name, type(message).__name__, src)
-            self.dropped_frames += 1
+        except Exception as error:  # a bug in the core: ours; the connection goes on
+            report_internal_error(self.name, self.loop.time(), self.node.stats, self.node.log,
+                                  src, message, error)
             return
         self._perform(effects)
 

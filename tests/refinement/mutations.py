@@ -42,6 +42,23 @@ while the lockstep took a missing step for a stutter):
 ``hint-scan-sends-nothing``
     a hint scan keeps its hints and sends none.
 
+A mutant whose only symptom is an internal error (the lockstep's internal-error
+check, ``Lockstep._no_internal_errors``, is what kills it):
+
+``late-ack-raises``
+    an acknowledgement that arrives after its put ended (every target acknowledged,
+    or the deadline passed) raises instead of being ignored; the ack is consumed
+    either way and nothing changes (a stutter in the spec), so every state matches.
+
+A mutant only the end-of-run progress check catches (``Lockstep.quiesce`` in the
+machine's teardown, ``_progress``):
+
+``gossip-answers-forever``
+    a node answers every gossip message, an answer too, with a push of its view:
+    two nodes gossip for ever. Each step is a stutter (the spec has no gossip when
+    the membership does not change, and the abstraction no gossip message), but
+    with the faults stopped the run never quiesces, so it never converges.
+
 Mutants of issue 10's mappings (disk loss, buffered crashes, clock skew, truncation):
 
 ``actor-reused-after-wipe``
@@ -125,6 +142,7 @@ from impl.forwarding import ReplyTo
 from impl.gossip import Gossiper
 from impl.handoff import HintedHandoff
 from impl.messages import (
+    Gossip,
     HintDelivery,
     KeyRecords,
     PutRequest,
@@ -310,6 +328,35 @@ def merkle_back_send_malformed() -> Iterator[None]:
         return out
 
     with _patch(AntiEntropy, "on_key_records", malformed):
+        yield
+
+
+@contextlib.contextmanager
+def late_ack_raises() -> Iterator[None]:
+    original = PutCoordinator.on_ack
+
+    def on_ack(self: PutCoordinator, now: float, src: str,
+               message: ReplicaPutAck) -> list[Effect]:
+        if message.op_id not in self.coordinations:  # the late ack's path, rarely taken
+            raise KeyError(f"put {message.op_id}: no coordination")
+        return original(self, now, src, message)
+
+    with _patch(PutCoordinator, "on_ack", on_ack):
+        yield
+
+
+@contextlib.contextmanager
+def gossip_answers_forever() -> Iterator[None]:
+    original = Gossiper.on_gossip
+
+    def on_gossip(self: Gossiper, src: str, message: Gossip) -> list[Effect]:
+        out = original(self, src, message)
+        if not any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in out):
+            out = [*out, Send(src, Gossip(self.view.to_bytes()))]  # an answer to an answer
+        return [Send(e.dest, Gossip(e.message.view, reply=True))
+                if isinstance(e, Send) and isinstance(e.message, Gossip) else e for e in out]
+
+    with _patch(Gossiper, "on_gossip", on_gossip):
         yield
 
 
@@ -579,6 +626,8 @@ MUTANTS: dict[str, Mutant] = {
     "merkle-back-send-malformed": merkle_back_send_malformed,
     "merkle-trees-stale": merkle_trees_stale,
     "hint-scan-sends-nothing": hint_scan_sends_nothing,
+    "late-ack-raises": late_ack_raises,
+    "gossip-answers-forever": gossip_answers_forever,
     "actor-reused-after-wipe": actor_reused_after_wipe,
     "buffered-restart-keeps-actor": buffered_restart_keeps_actor,
     "op-ids-reused-after-wipe": op_ids_reused_after_wipe,

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from model_check.refinement import Divergence
+from model_check.errors import ExplorationError
+from model_check.refinement import Divergence, Lockstep
 from tests.conftest import InternalErrors
 from tests.refinement.configs import (
     DATA_LOSS_CONFIGS,
@@ -36,6 +37,8 @@ KILLED_BY = {
     "merkle-back-send-malformed": "sloppy-dvv",
     "merkle-trees-stale": "sloppy-dvv",
     "hint-scan-sends-nothing": "handoff-dvv",
+    "late-ack-raises": "strict-dvv",
+    "gossip-answers-forever": "strict-dvv",
     "actor-reused-after-wipe": "dvv-amnesia-actor-epochs",
     "buffered-restart-keeps-actor": "dvv-buffered-crash-actor-epochs",
     "op-ids-reused-after-wipe": "scenario:stale-ack-after-wipe",
@@ -58,6 +61,16 @@ KILLED_BY = {
 #: seeds a ``walk:CONFIG`` killer tries (each a seeded walk of 40 steps)
 WALK_SEEDS = 300
 
+#: mutant -> what its kill's report must say (the check that kills it)
+KILLED_WITH = {
+    "late-ack-raises": "internal error",  # Lockstep._no_internal_errors
+    "merkle-back-send-malformed": "left the replicas of",  # the union check, first
+    "gossip-answers-forever": "no quiescence after",  # the teardown's Lockstep.quiesce
+}
+
+#: mutant -> the error its kill raises, if not a Divergence (a step's state difference)
+KILLED_AS: dict[str, type[Exception]] = {"gossip-answers-forever": ExplorationError}
+
 
 def test_every_mutant_has_a_killer() -> None:
     assert set(KILLED_BY) == set(MUTANTS)
@@ -70,7 +83,7 @@ def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
     ``walk:CONFIG``, the seeded walks of ``tests.refinement.walks`` on a suite delete
     entry (seeds 0, 1, ... until one diverges)."""
     killer = KILLED_BY[mutant]
-    with MUTANTS[mutant](), pytest.raises(Divergence) as caught:
+    with MUTANTS[mutant](), pytest.raises(KILLED_AS.get(mutant, Divergence)) as caught:
         if killer.startswith("scenario:"):
             SCENARIOS[killer.removeprefix("scenario:")]()
         elif killer.startswith("walk:"):
@@ -78,14 +91,55 @@ def test_mutant_is_killed(mutant: str, internal_errors: InternalErrors) -> None:
                 walk({**DELETE_WALK_CONFIGS, **MEMBERSHIP_WALK_CONFIGS}[
                     killer.removeprefix("walk:")], seed)
         else:
-            configs = {**LOCKSTEP_CONFIGS, **DATA_LOSS_CONFIGS}
-            machine = machine_for(f"mutant-{mutant}", configs[killer])
-            run = settings(max_examples=200, stateful_step_count=40, derandomize=True,
-                           phases=(Phase.explicit, Phase.generate), database=None)
-            run_state_machine_as_test(machine, settings=run)
+            _lockstep(mutant, killer)
     internal_errors.take()  # a mutant's internal errors are what the run must catch
-    print(f"{mutant}: {caught.value.step}: " + caught.value.report.split("differences: ")[-1]
-          .split("\n")[0][:300])
+    error = caught.value
+    report = (f"{error.step}: {error.report}" if isinstance(error, Divergence)
+              else str(error))
+    print(f"{mutant}: " + report.split("differences: ")[-1].split("\n")[0][:300])
+    assert KILLED_WITH.get(mutant, "") in report
+
+
+def _lockstep(mutant: str, killer: str, examples: int = 200, *,
+              progress: bool = True) -> None:
+    """The lockstep configuration ``killer`` run at random (derandomized); with
+    ``progress`` False, without the teardown's progress check (``_progress``)."""
+    configs = {**LOCKSTEP_CONFIGS, **DATA_LOSS_CONFIGS}
+    machine = machine_for(f"mutant-{mutant}", configs[killer])
+    if not progress:
+        machine._progress = lambda self: None  # type: ignore[attr-defined]
+    run = settings(max_examples=examples, stateful_step_count=40, derandomize=True,
+                   phases=(Phase.explicit, Phase.generate), database=None)
+    run_state_machine_as_test(machine, settings=run)
+
+
+#: examples of the runs that show which check alone kills a mutant (both runs the
+#: same derandomized examples: killed with the check, passed without it)
+ALONE_EXAMPLES = 30
+
+
+def test_only_the_internal_error_check_kills_late_ack_raises(
+        monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    """Without ``Lockstep._no_internal_errors`` the same run passes: every state of
+    the mutant matches the spec; only its internal errors tell."""
+    mutant = "late-ack-raises"
+    with MUTANTS[mutant]():
+        with pytest.raises(Divergence, match="deliver ReplicaPutAck"):
+            _lockstep(mutant, KILLED_BY[mutant], ALONE_EXAMPLES)
+        internal_errors.take()
+        monkeypatch.setattr(Lockstep, "_no_internal_errors", lambda self, label: None)
+        _lockstep(mutant, KILLED_BY[mutant], ALONE_EXAMPLES)
+    assert internal_errors.take(), "the run never took the late ack's path"
+
+
+def test_only_the_progress_check_kills_gossip_answers_forever() -> None:
+    """Without the teardown's progress check the same run passes: every step of the
+    endless gossip is a stutter; only driving the run to quiescence tells."""
+    mutant = "gossip-answers-forever"
+    with MUTANTS[mutant]():
+        with pytest.raises(ExplorationError, match="no quiescence after"):
+            _lockstep(mutant, KILLED_BY[mutant], ALONE_EXAMPLES)
+        _lockstep(mutant, KILLED_BY[mutant], ALONE_EXAMPLES, progress=False)
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
@@ -115,6 +169,7 @@ def test_mutants_are_restored() -> None:
                 replica_module.merge, antientropy_module.merge, read_repair_module.merge,
                 HintedHandoff.on_scan, ReadRepairer.repair, Replica.on_replica_put,
                 read_repair_module.read_repair_targets, AntiEntropy.on_key_records,
+                PutCoordinator.on_ack, Gossiper.on_gossip,
                 RangeTrees.update, node_module.lifetime_actor, node_module._op_id_base,
                 versions.lww_version, versions.truncate_new_clock, PutCoordinator._check,
                 PutCoordinator.start, Reaper.reap_local, Gossiper._rebalance,

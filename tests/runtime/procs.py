@@ -1,6 +1,12 @@
 """Helpers for tests over real processes: the ``vdynamo`` command line run as a
 subprocess (bounded in time), and a local cluster started by ``vdynamo cluster up``
-that is always stopped (``cluster down``, then SIGKILL of any PID it recorded)."""
+that is always stopped (``cluster down``, then SIGKILL of any PID it recorded).
+
+A server process logs an internal error (a bug of ours while it handled a valid
+peer message: :mod:`impl.internal_errors`) on ``vdynamo.internal``; the in-process
+fixture of tests/conftest.py cannot see it, so :func:`cluster_up` reads the nodes'
+logs when it stops them and fails the test that logged one
+(:func:`assert_no_internal_errors`)."""
 
 from __future__ import annotations
 
@@ -14,9 +20,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from vdynamo.cli import main
 
@@ -84,9 +92,35 @@ def alive(pid: int | None) -> bool:
     return status not in ("Z", "X")
 
 
+INTERNAL_LINES = ('"logger": "vdynamo.internal"', " vdynamo.internal: ")
+"""How a line of a server's log (JSON, or ``--log-format text``) says it was logged
+on ``vdynamo.internal``."""
+
+
+def internal_errors(logs: Iterable[Path]) -> list[str]:
+    """The lines of the server logs ``logs`` that report an internal error, each
+    prefixed by its log's path (a log that does not exist has none)."""
+    found = []
+    for log in logs:
+        if log.exists():
+            found += [f"{log}: {line[:400]}" for line in log.read_text(
+                errors="replace").splitlines() if any(mark in line for mark in INTERNAL_LINES)]
+    return found
+
+
+def assert_no_internal_errors(logs: Iterable[Path]) -> None:
+    """Fail the test if a server log of ``logs`` reports an internal error."""
+    found = internal_errors(logs)
+    if found:
+        pytest.fail(f"a server logged {len(found)} internal error(s) while handling "
+                    "peer messages: " + "\n".join(found[:5]), pytrace=False)
+
+
 @contextlib.contextmanager
 def cluster_up(directory: Path, *args: str) -> Iterator[Path]:
-    """``vdynamo cluster up --dir DIRECTORY ARGS``; stopped whatever happens."""
+    """``vdynamo cluster up --dir DIRECTORY ARGS``; stopped whatever happens. When the
+    body ended without an exception, the test fails if a node's log
+    (``DIRECTORY/<node>/node.log``) reports an internal error."""
     pids: set[int] = set()
     try:
         result = cli("cluster", "up", "--dir", str(directory), *args)
@@ -101,3 +135,4 @@ def cluster_up(directory: Path, *args: str) -> Iterator[Path]:
             if alive(pid):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
+    assert_no_internal_errors(sorted(directory.glob("*/node.log")))

@@ -19,6 +19,7 @@ import urllib.request
 from pathlib import Path
 
 from impl.connections import fit_caps
+from tests.runtime.procs import assert_no_internal_errors
 
 LIMIT = 128
 
@@ -93,3 +94,4 @@ def test_150_idle_sockets_under_a_128_descriptor_limit_do_not_lock_clients_out(
             os.kill(process.pid, signal.SIGKILL)
             process.wait(10)
         log.close()
+    assert_no_internal_errors([tmp_path / "serve.log"])

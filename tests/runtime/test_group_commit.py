@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 
 from impl.storage.sqlite import SqliteStorage
+from tests.runtime.procs import assert_no_internal_errors
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("n1", "n2", "n3")
@@ -81,14 +82,16 @@ class Cluster:
         self.file = tmp_path / "cluster.toml"
         self.file.write_text("\n".join(lines) + "\n")
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs = {name: tmp_path / f"{name}.log" for name in NAMES}  # stderr: its log
 
     def start(self) -> None:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         for name in NAMES:
-            self.procs[name] = subprocess.Popen(
-                [sys.executable, "-c", LAUNCH, self.fsync, str(self.file), "--node", name],
-                cwd=self.tmp_path, env=env, start_new_session=True,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            with self.logs[name].open("ab") as log:  # the child keeps its own descriptor
+                self.procs[name] = subprocess.Popen(
+                    [sys.executable, "-c", LAUNCH, self.fsync, str(self.file), "--node", name],
+                    cwd=self.tmp_path, env=env, start_new_session=True,
+                    stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 30
         for name in NAMES:
             while True:
@@ -126,6 +129,7 @@ def cluster(tmp_path: Path, fsync: str, settings: str) -> Iterator[Cluster]:
         yield nodes
     finally:
         nodes.kill()
+    assert_no_internal_errors(nodes.logs.values())
 
 
 def put(conn: http.client.HTTPConnection, key: str, value: bytes) -> bool:
