@@ -934,8 +934,10 @@ class LockstepState:
     def late_transfers(self) -> list[tuple[str, Hint, str]]:
         """The late re-transfers an old owner keeps (``impl.gossip.Gossiper.on_write``:
         a write reached it after its range transfer was sent; the transfers'
-        acknowledgements are held until the handover, so every kept hint no
-        acknowledgement is in flight for is one), as ``(old owner, hint, why not)``:
+        acknowledgements are held until the handover, so every kept hint of a spec
+        transfer that arrived, with no acknowledgement in flight, is one; any other
+        hint left at the handover is the handover's divergence), as ``(old owner,
+        hint, why not)``:
         ``why not`` is "" when the hint's record adds nothing to its receiver's
         store (the re-transfer is a stutter the handover completes: the joint write
         groups brought the write there already), else why the spec's ``Handover``
@@ -944,11 +946,13 @@ class LockstepState:
         acked = {(m.dest, m.message.hint_id) for m in self.sim.in_flight()
                  if isinstance(m.message, HintAck)}
         state = self.frontier[0]
+        arrived = state.membership.handed if state.membership is not None else frozenset()
         out = []
         for src in self.present:
             for hint in self.cluster.storages[src].hints():
-                if (src, hint.hint_id) in acked:
-                    continue
+                if (src, hint.hint_id) in acked or (
+                        hint.key.decode(), src, hint.intended) not in arrived:
+                    continue  # acknowledged, or not of a spec transfer that arrived
                 kept = state.node(hint.intended).store[self.config.keys.index(
                     hint.key.decode())]
                 held = self.abstract_record(hint.record)
