@@ -103,6 +103,11 @@ def step_action(ls: Lockstep, action: Action) -> None:
                                  "reap when one operation saw all N targets hold the "
                                  "tombstone, of that tombstone record only)")
         ls.reap(*due[0])
+        if all(ls.cluster.storages[n].read(key) is not None for n in action.nodes):
+            # the round refused (a member not clean, say, during a membership change):
+            # the lockstep took it as a stutter, and the spec's reap is not the step taken
+            raise NotExpressible("reap", f"the implementation's reap of {action.key} at "
+                                 f"{due[0][0]} removed none of {', '.join(action.nodes)}")
     elif isinstance(action, Deliver | Drop | Duplicate):
         match = next((m for m in ls.in_flight()
                       if ls.abstract_message(m) == action.message), None)

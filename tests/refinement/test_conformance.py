@@ -9,6 +9,7 @@ of every configuration (figures in docs/refinement.md).
 
 from __future__ import annotations
 
+import contextlib
 import random
 
 import pytest
@@ -21,12 +22,12 @@ from model_check.refinement_conformance import (
     path_to,
     reachable_graph,
 )
-from model_check.refinement_state import cluster_for, unmapped_features
+from model_check.refinement_state import LockstepState, cluster_for, unmapped_features
 from model_check.suite import DEFAULT_SUITE, entry
 from spec.actions import AntiEntropy, ClientDelete, Reap
 from spec.errors import ConfigError
 from tests.conftest import PROFILE
-from tests.refinement.mutations import MUTANTS, TEST_KILLED
+from tests.refinement.mutations import MUTANTS, TEST_KILLED, _mutant
 
 #: checked edge by edge in CI (clone mode): the suite configurations of up to about
 #: 3,400 edges (together about 45 s of one core, graph explorations included)
@@ -57,18 +58,10 @@ def test_the_unmapped_entries_are_the_named_ones() -> None:
 
 
 #: suite entries whose seeded sample meets a known divergence, each with its cause
-#: (docs/refinement.md, "Known divergences of the session-8 delete entries"): a
-#: strict xfail, so that a fix (or a sample that stops meeting it) is noticed
-KNOWN_DIVERGENCES = {
-    "delete-join-pending": (
-        "the implementation's late re-transfer (impl.gossip.Gossiper._hand): a write to "
-        "an old owner after its range transfer was sent (here c1's delete it coordinates) "
-        "is handed over again, so at the spec's Handover the old owner still keeps a "
-        "range-transfer hint; the spec has no such step (the same with join-pending and "
-        "two puts)"),
-    "delete-join-immediate": (
-        "the same late re-transfer (impl.gossip.Gossiper._hand) with the naive handover"),
-}
+#: (docs/refinement.md): a strict xfail, so that a fix (or a sample that stops meeting
+#: it) is noticed. Empty since session 9 (the late re-transfer and the one-hint
+#: handoff, docs/refinement.md "The session-8 delete entries agree").
+KNOWN_DIVERGENCES: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("name", [
@@ -97,12 +90,15 @@ def test_every_delete_and_reap_edge_agrees(name: str) -> None:
     already fired) is ``unmapped``: it does less, as a stutter. An implementation
     reap timer reaps every target at once (one spec Reap each): a path on which the
     spec reaps some of them and then does something else is ``source-unreached``.
-    A spec reap of a replica whose implementation round cannot succeed (a member
+    A spec reap whose implementation round removes none of its nodes (a member
     down: the implementation asks every member, the spec's guards read a down
-    node's store) while the round's query lets a member drop a copy outside the
-    key's replicas (``Reaper._settle_dominated``, the spec's outside-copy drop) is
-    "another reap": the lockstep checked that drop as a spec ``Reap`` of its own,
-    only not the edge's (delete-fallback-copy: 2 of its 60 sampled edges)."""
+    node's store) is unmapped since session 9 (``step_action``), also when the
+    round's query let a member drop a copy outside the key's replicas
+    (``Reaper._settle_dominated``, the spec's outside-copy drop, checked by the
+    lockstep as a spec ``Reap`` of its own); before, such an edge ended as "another
+    reap" (delete-fallback-copy: 2 of its 60 sampled edges; now 11 of its 30 reap
+    edges are unmapped), which this test still tolerates for a round that reaped
+    another node than the edge's."""
     import random
 
     config = entry(name).config
@@ -199,3 +195,25 @@ def test_conformance_catches_a_scan_that_sends_more_than_the_due_hint() -> None:
                              seed=12, shortest_only=True)
     assert report.outcomes["diverged"] > 0
     assert all("handoff k n2->n3" in line for line in report.divergences)
+
+
+def _every_late_transfer_a_stutter() -> contextlib.AbstractContextManager[None]:
+    """The mapping's mutant: the handover completes every late re-transfer an old owner
+    keeps as a stutter, also one that adds a version to its receiver's copy."""
+    return _mutant(LockstepState, "late_transfers", 'why = "" if covered else (',
+                   'why = "" if True else (')()
+
+
+@pytest.mark.parametrize("name", ["delete-join-pending", "delete-join-immediate"])
+def test_conformance_catches_a_late_transfer_taken_for_a_stutter(name: str) -> None:
+    """At the spec's ``Handover`` the lockstep completes an old owner's late
+    re-transfer (``Gossiper.on_write``) only when the receiver's copy already covers
+    it (``LockstepState.late_transfers``; otherwise the spec's handover is unmapped:
+    the spec has no step forwarding the write). A mapping that completes every one
+    as a stutter diverges on the entry's CI sample: the check after the handover
+    sees the version it added."""
+    with _every_late_transfer_a_stutter():
+        report = conformance(entry(name).config, limit=SAMPLE_IN_CI, seed=12,
+                             shortest_only=True)
+    assert report.outcomes["diverged"] > 0
+    assert all("handover n3" in line for line in report.divergences)
