@@ -588,6 +588,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    of the unmapped, spec reaps the implementation's round refuses: "
                   f"{report.member_down:,} with a member down, {report.live_elsewhere:,} "
                   "with a live version at a member", flush=True)
+        if report.outcomes["diverged"]:
+            print("    diverged by action: " + ", ".join(
+                f"{key.split()[0]} {count:,}" for key, count in sorted(report.by_action.items())
+                if key.endswith(" diverged")), flush=True)
         for line in report.divergences:
             print("   ", line, flush=True)
         failed = failed or bool(report.outcomes["diverged"])
