@@ -264,7 +264,15 @@ def _attempt(ls: Lockstep, action: Action, ahead: frozenset[str]
     except Divergence as divergence:
         return (f"diverged: {divergence.step}: {divergence.report.splitlines()[0][:200]}",
                 f"diverged: on the path: {divergence.step}", ahead, None)
-    done = set(action.nodes) if isinstance(action, Reap) else set()
+    done: set[str] = set()
+    if isinstance(action, Reap):
+        done = set(action.nodes)
+        key = action.key.encode()
+    if done and blocked is None and any(ls.cluster.storages[n].read(key) is not None
+                                        for n in done):
+        # the implementation did not reap (its round refused: a stutter the lockstep
+        # accepts): a path that goes on from the spec's reaped state is not its path
+        blocked = UNREACHED
     return None, blocked, frozenset((ahead - done) | extra), excuse
 
 
