@@ -103,3 +103,18 @@ def test_a_dominated_copy_is_no_excuse(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _outcome("join-immediate-outside-copy") == "agreed"
     monkeypatch.setattr(Reaper, "_settle_dominated", lambda self, key, tombstone, view: None)
     assert _outcome("join-immediate-outside-copy") == OTHER_SUCCESSOR
+
+
+def test_a_path_through_a_refused_reap_is_not_followed() -> None:
+    """A spec ``Reap`` on the path to an edge's source that the implementation refused
+    (a stutter) leaves the implementation's copy where the spec's path has none: the
+    edges after it are not reached (``source-unreached``), not compared with the
+    wrong state. (Without that rule, delete-fallback-copy had 4 reap edges "diverged"
+    and 2 "agreed" on such paths.)"""
+    config, path, reap, _ = _edge("strict-crash-member-down")
+    state = spec_model.initial_state(config)
+    for step in [*path, reap]:
+        state = next(after for label, after in spec_model.successors(state) if label == step)
+    after, target = next((label, after) for label, after in spec_model.successors(state)
+                         if label.kind == "reap")
+    assert check_edge(config, [*path, reap], after, target) == "source-unreached"
