@@ -115,7 +115,7 @@ def test_every_delete_and_reap_edge_agrees(name: str) -> None:
     step taken (a member's drop of a copy outside the key's replicas,
     ``Reaper._settle_dominated``, is a spec ``Reap`` of its own). Any other edge
     whose target the implementation does not reach fails
-    (:func:`test_the_reap_refusal_rules_bite`)."""
+    (tests/refinement/test_reap_refusals.py)."""
     import random
 
     config = entry(name).config
