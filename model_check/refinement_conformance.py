@@ -29,7 +29,8 @@ An edge's outcome is one of:
   of the implementation, the abstraction or the spec);
 - ``unmapped``: the lockstep cannot express the step on the implementation (the
   spec's timeout of a replica that is reachable, which the implementation retries
-  instead; a message the harness declared dead); counted, never hidden;
+  instead; a message the harness declared dead; a spec reap while a member is down,
+  :data:`MEMBER_DOWN`); counted, never hidden;
 - ``source-unreached``: the path to ``s`` itself has such a step (only with
   ``shortest_only``, or for a path that kept a copy the implementation had reaped);
 - ``unreachable``: no path to ``s`` avoids such steps.
@@ -52,6 +53,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from impl.reaping import ReapRound
+from impl.versions import is_tombstone_only, merge
 from model_check.errors import ExplorationError
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_replay import NotExpressible, step_action
@@ -63,8 +66,9 @@ from spec.config import Config
 from spec.errors import ConfigError
 from spec.state import State
 
-__all__ = ["UNREACHABLE", "UNREACHED", "ConformanceReport", "check_edge", "clone_outcomes",
-           "conformance", "detour_outcomes", "path_links", "reachable_graph", "shortest_tree"]
+__all__ = ["LIVE_ELSEWHERE", "MEMBER_DOWN", "UNREACHABLE", "UNREACHED", "ConformanceReport",
+           "check_edge", "clone_outcomes", "conformance", "detour_outcomes", "path_links",
+           "reachable_graph", "shortest_tree"]
 
 Edge = tuple[State, Action, State]
 #: a step of a path: the state it leaves and the action
@@ -77,6 +81,30 @@ UNREACHED = "source-unreached"
 UNREACHABLE = "unreachable"
 #: the ways an edge's source is reached (see :func:`conformance`)
 MODES = ("clone", "replay")
+#: the outcome of a spec ``Reap`` of node ``n`` that the implementation does not take
+#: because a member of the deciding node's view is down or cut off from it
+#: (:func:`_reached`: the round the step opened still waits for such members only, and
+#: ``n`` still holds its copy; every step the implementation took was a spec step). The
+#: spec's guard 3 reads a down member's store (its disk persists), so the spec may reap
+#: while it is down; the implementation cannot read it and waits (impl/reaping.py: a
+#: member down counts as not clean), as riak_kv does: its get FSM decides a delete only
+#: when all N primary vnodes answered (``riak_kv_get_core:final_action/1``), and never
+#: while fallbacks are in use (basho_docs, ``ops/advanced/deletion.md``). Garbage not
+#: collected yet: it does less, and no property depends on a reap happening.
+MEMBER_DOWN = "unmapped: the implementation does not reap with a member down"
+#: the outcome of a spec ``Reap`` of node ``n`` that the implementation does not take
+#: because a member reachable from the deciding node holds a live version the
+#: deciding node's tombstone does not dominate (a put concurrent with the delete, or
+#: after it): the round the step opened ended not clean, ``n`` still holds its copy.
+#: The spec's guard 3 refuses only for a version an acknowledged delete covers (ghost
+#: knowledge of the deletes' true histories); the implementation cannot know which
+#: deletes were acknowledged and refuses while any member holds a live version its
+#: tombstone does not supersede (impl/reaping.py, ``Reaper._clean``), as riak_kv's get
+#: FSM decides a delete only when the merged object is a tombstone
+#: (``riak_kv_get_core:final_action/1``). A dominated copy is not excused: the member
+#: settles it (``Reaper._settle_dominated``, the spec's outside-copy drop).
+LIVE_ELSEWHERE = ("unmapped: the implementation does not reap while a member holds a live "
+                  "version its tombstone does not supersede")
 #: the header of :meth:`ConformanceReport.row`'s table
 HEADER = ("| configuration | states | edges | checked | agreed | diverged | unmapped "
           "| source unreached | by a detour | unreachable | passes | wall time | CPU time "
@@ -106,6 +134,11 @@ class ConformanceReport:
     detour_divergences: int = 0
     #: the passes of :func:`detour_outcomes` (1: every source on its shortest path)
     passes: int = 0
+    #: of the unmapped, the spec reaps the implementation's round refuses while a
+    #: member is down (:data:`MEMBER_DOWN`) or holds a live version
+    #: (:data:`LIVE_ELSEWHERE`)
+    member_down: int = 0
+    live_elsewhere: int = 0
 
     def row(self) -> str:
         """A markdown table row (:data:`HEADER`): configuration, states, edges,
@@ -197,51 +230,106 @@ def _replay(config: Config, path: list[Action], action: Action, target: State
     try:
         ahead: frozenset[str] = frozenset()
         for number, step in enumerate(path):
-            failed, blocked, ahead = _attempt(ls, step, ahead)
+            failed, blocked, ahead, _ = _attempt(ls, step, ahead)
             if blocked is not None:
                 return blocked, number if blocked == UNREACHED else None
-        failed, _, _ = _attempt(ls, action, ahead)
-        return (failed if failed is not None else _reached(ls, target, action)), None
+        failed, _, _, excuse = _attempt(ls, action, ahead)
+        return (failed if failed is not None
+                else _reached(ls, target, action, excuse)), None
     finally:
         ls.cluster.close()
 
 
 def _attempt(ls: Lockstep, action: Action, ahead: frozenset[str]
-             ) -> tuple[str | None, str | None, frozenset[str]]:
+             ) -> tuple[str | None, str | None, frozenset[str], str | None]:
     """Take ``action`` on ``ls`` at a source where the implementation already reaped the
     nodes ``ahead`` that the spec's path has not (one reap timer of the implementation
     reaps every target node at once, one spec ``Reap`` each): the edge's outcome if it
     failed (else None), the outcome of every edge whose path goes through it if that
-    path cannot go on (``source-unreached``, or diverged on the path; else None), and
-    the nodes reaped ahead after it. While some are, only the spec's reaps may come next
-    (a path that keeps a copy the implementation reaped is not reached)."""
+    path cannot go on (``source-unreached``, or diverged on the path; else None), the
+    nodes reaped ahead after it, and for a spec ``Reap`` the rule by which the
+    implementation's round refused it, if one applies (:func:`_reap_ahead`). While
+    some nodes are reaped ahead, only the spec's reaps may come next (a path that
+    keeps a copy the implementation reaped is not reached)."""
     blocked: str | None = None
     if ahead:
         if not isinstance(action, Reap):
-            return UNREACHED, UNREACHED, ahead
+            return UNREACHED, UNREACHED, ahead, None
         if not ahead.issuperset(action.nodes):
             blocked = UNREACHED
     try:
-        extra = _reap_ahead(ls, action)
+        extra, excuse = _reap_ahead(ls, action)
     except (NotExpressible, ValueError, KeyError, LookupError):
-        return "unmapped", UNREACHED, ahead
+        return "unmapped", UNREACHED, ahead, None
     except Divergence as divergence:
         return (f"diverged: {divergence.step}: {divergence.report.splitlines()[0][:200]}",
-                f"diverged: on the path: {divergence.step}", ahead)
-    done = set(action.nodes) if isinstance(action, Reap) else set()
-    return None, blocked, frozenset((ahead - done) | extra)
+                f"diverged: on the path: {divergence.step}", ahead, None)
+    done: set[str] = set()
+    if isinstance(action, Reap):
+        done = set(action.nodes)
+        key = action.key.encode()
+    if done and blocked is None and any(ls.cluster.storages[n].read(key) is not None
+                                        for n in done):
+        # the implementation did not reap (its round refused: a stutter the lockstep
+        # accepts): a path that goes on from the spec's reaped state is not its path
+        blocked = UNREACHED
+    return None, blocked, frozenset((ahead - done) | extra), excuse
 
 
-def _reap_ahead(ls: Lockstep, step: Action) -> set[str]:
+def _reap_ahead(ls: Lockstep, step: Action) -> tuple[set[str], str | None]:
     """Take ``step``; for a spec ``Reap``, the nodes the implementation reaped with it
-    beyond the step's own (one reap timer reaps every target node at once)."""
+    beyond the step's own (one reap timer reaps every target node at once), and the
+    rule by which the round the step opened refused to reap (:func:`_refused_by`)."""
     if not isinstance(step, Reap):
         step_action(ls, step)
-        return set()
+        return set(), None
     key = step.key.encode()
     held = {n for n in ls.present if ls.cluster.storages[n].read(key) is not None}
-    step_action(ls, step)
-    return {n for n in held if ls.cluster.storages[n].read(key) is None} - set(step.nodes)
+    open_before = _open_round(ls, None, key)
+    decider = step_action(ls, step)
+    reaped = {n for n in held if ls.cluster.storages[n].read(key) is None} - set(step.nodes)
+    return reaped, _refused_by(ls, key, decider, open_before)
+
+
+def _open_round(ls: Lockstep, name: str | None, key: bytes) -> ReapRound | None:
+    """Up node ``name``'s open reap round of ``key`` (``safe``), if any (``name`` None:
+    None)."""
+    if name is None or not ls.up(name):
+        return None
+    return ls.cluster.node(name).reaper.rounds.get(key)
+
+
+def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
+                before: ReapRound | None) -> str | None:
+    """After a reap step that fired ``decider``'s reap timer of ``key`` (``before``: its
+    round open before, if any): :data:`MEMBER_DOWN` if the round the step opened is
+    still open and every member it waits for is down or cut off from ``decider`` (its
+    query reached every other member and each answered clean: only the round's retry
+    timer can end it, as not clean); :data:`LIVE_ELSEWHERE` if the round ended and a
+    member reachable from ``decider`` holds a live version ``decider``'s tombstone
+    does not dominate; else None (no rule excuses the step)."""
+    if decider is None or not ls.up(decider):
+        return None
+    node = ls.cluster.node(decider)
+    round_ = node.reaper.rounds.get(key)
+    if round_ is not None:
+        opened = before is None or before.query_id != round_.query_id
+        if opened and round_.waiting and all(not ls.reachable(decider, member)
+                                             for member in round_.waiting):
+            return MEMBER_DOWN
+        return None
+    mine = ls.cluster.storages[decider].read(key)
+    if mine is None:
+        return None
+    tombstone = node.replica.parse(mine)
+    for member in node.reaper.members()[0]:
+        stored = ls.cluster.storages[member].read(key) if member in ls.cluster.storages else None
+        if member == decider or stored is None or not ls.reachable(decider, member):
+            continue
+        theirs = node.replica.parse(stored)
+        if not is_tombstone_only(theirs) and merge(tombstone, theirs) != tombstone:
+            return LIVE_ELSEWHERE
+    return None
 
 
 def _and_reaps(target: State, action: Action) -> list[State]:
@@ -257,11 +345,20 @@ def _and_reaps(target: State, action: Action) -> list[State]:
     return found
 
 
-def _reached(ls: Lockstep, target: State, action: Action) -> str:
+def _reached(ls: Lockstep, target: State, action: Action, excuse: str | None = None) -> str:
+    """``agreed`` if the lockstep holds ``target`` (or, after a spec ``Reap``, a state
+    further reaps of its key reach: :func:`_and_reaps`); else, for a spec ``Reap`` of
+    nodes that still hold their copies on the implementation, the rule by which its
+    round refused (``excuse``: :data:`MEMBER_DOWN`, :data:`LIVE_ELSEWHERE`), if any;
+    else diverged."""
     wanted = {project(with_idle_clients(state)) for state in _and_reaps(target, action)}
-    if not any(project(state) in wanted for state in ls.frontier):
-        return "diverged: the implementation reached another spec successor"
-    return "agreed"
+    if any(project(state) in wanted for state in ls.frontier):
+        return "agreed"
+    if excuse is not None and isinstance(action, Reap) and all(
+            ls.cluster.storages[n].read(action.key.encode()) is not None
+            for n in action.nodes):
+        return excuse
+    return "diverged: the implementation reached another spec successor"
 
 
 def clone_outcomes(config: Config, parent: dict[State, tuple[State, Action] | None],
@@ -309,10 +406,10 @@ def clone_outcomes(config: Config, parent: dict[State, tuple[State, Action] | No
         snapshot = LockstepSnapshot(held) if len(steps) > 1 else None
         for number, action in enumerate(steps):
             ls = held if snapshot is None or number == len(steps) - 1 else snapshot.restore()
-            failed, blocked, after = _attempt(ls, action, ahead)
+            failed, blocked, after, excuse = _attempt(ls, action, ahead)
             if action in checked:
                 outcome = (failed if failed is not None
-                           else _reached(ls, checked[action], action))
+                           else _reached(ls, checked[action], action, excuse))
                 yield (state, action, checked[action]), outcome
             if action in children:
                 stack.append((children[action], ls if blocked is None else blocked, after))
@@ -445,6 +542,8 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
         report.passes = max(report.passes, number)
         detour = number > 1 and kind not in (UNREACHED, UNREACHABLE)
         report.by_detour += detour
+        report.member_down += outcome == MEMBER_DOWN
+        report.live_elsewhere += outcome == LIVE_ELSEWHERE
         if kind == "diverged":
             report.detour_divergences += detour
             if len(report.divergences) < 20:
@@ -493,6 +592,14 @@ def main(argv: list[str] | None = None) -> int:
                              mode=args.mode, shortest_only=args.shortest_only,
                              max_passes=args.max_passes, progress=args.progress)
         print(report.row(), flush=True)
+        if report.member_down or report.live_elsewhere:
+            print(f"    of the unmapped, spec reaps the implementation's round refuses: "
+                  f"{report.member_down:,} with a member down, {report.live_elsewhere:,} "
+                  "with a live version at a member", flush=True)
+        if report.outcomes["diverged"]:
+            print("    diverged by action: " + ", ".join(
+                f"{key.split()[0]} {count:,}" for key, count in sorted(report.by_action.items())
+                if key.endswith(" diverged")), flush=True)
         for line in report.divergences:
             print("   ", line, flush=True)
         failed = failed or bool(report.outcomes["diverged"])

@@ -77,10 +77,11 @@ class NotExpressible(Divergence):
     one operation saw all N targets hold the tombstone)."""
 
 
-def step_action(ls: Lockstep, action: Action) -> None:
+def step_action(ls: Lockstep, action: Action) -> str | None:
     """Perform spec ``action`` on the implementation as one lockstep step (checked).
-    Raises Divergence, or ValueError / KeyError / LookupError when the lockstep
-    cannot express it on the implementation."""
+    For a ``Reap``, the node whose reap timer the step fired (None if the nodes were
+    reaped already); None for other actions. Raises Divergence, or ValueError /
+    KeyError / LookupError when the lockstep cannot express it on the implementation."""
     if isinstance(action, ClientPut):
         ls.put(action.client, action.node, action.key)
     elif isinstance(action, ClientGet):
@@ -90,7 +91,7 @@ def step_action(ls: Lockstep, action: Action) -> None:
     elif isinstance(action, Reap):
         key = action.key.encode()
         if all(ls.cluster.storages[n].read(key) is None for n in action.nodes):
-            return  # reaped already: one reap timer reaps every target (a spec Reap each)
+            return None  # reaped already: one reap timer reaps every target (a spec Reap each)
         # The acknowledgements the spec purged (dead: they map to nothing) reach the
         # coordinator first, as stutters: the implementation decides the reap on them.
         while dead := [m for m in ls.deliverable() if m.id in ls.dead]:
@@ -102,18 +103,26 @@ def step_action(ls: Lockstep, action: Action) -> None:
                                  "that would remove its copy (the implementation decides a "
                                  "reap when one operation saw all N targets hold the "
                                  "tombstone, of that tombstone record only)")
-        ls.reap(*due[0])
-        if all(ls.cluster.storages[n].read(key) is not None for n in action.nodes):
-            # the round refused (a member not clean, say, during a membership change):
-            # the lockstep took it as a stutter, and the spec's reap is not the step taken
-            raise NotExpressible("reap", f"the implementation's reap of {action.key} at "
-                                 f"{due[0][0]} removed none of {', '.join(action.nodes)}")
+        # a timer reaps its targets (and drops the dominated copies of non-replicas its
+        # query reaches): the spec's reap of a replica no timer targets is not the
+        # implementation's (its targets are the key's top N when the reap was decided:
+        # a node that became a replica later, by a join, is not among them)
+        aimed = [(node, timer) for node, timer in due
+                 if set(action.nodes) <= set(timer.targets)]
+        if not aimed and any(ls.cluster.node(n)._replicates(key) for n in action.nodes
+                             if ls.up(n)):
+            raise NotExpressible("reap", f"no reap timer of {action.key} due targets "
+                                 f"{', '.join(action.nodes)} (the implementation reaps at "
+                                 "the targets of the operation that decided the reap)")
+        decider, timer = (aimed or due)[0]
+        ls.reap(decider, timer)
+        return decider
     elif isinstance(action, Deliver | Drop | Duplicate):
         match = next((m for m in ls.in_flight()
                       if ls.abstract_message(m) == action.message), None)
         if match is None and isinstance(action, Deliver) and is_empty_transfer(action.message):
             ls.deliver_empty(action.message)  # the implementation sent nothing
-            return
+            return None
         if match is None:
             raise Divergence(f"{action.kind}", "the implementation has no message "
                              f"{json.dumps(action.to_json()['message'])} in flight")
@@ -144,7 +153,7 @@ def step_action(ls: Lockstep, action: Action) -> None:
     elif isinstance(action, Handoff):
         ls.handoff(action)
     elif isinstance(action, ClientTimeout):
-        return
+        return None
     elif isinstance(action, AntiEntropy):
         ls.anti_entropy_pair(action.a, action.b, action.key)
     elif isinstance(action, Join):
@@ -161,6 +170,7 @@ def step_action(ls: Lockstep, action: Action) -> None:
         ls.settle(action.node)
     else:  # pragma: no cover - every spec action is listed above
         raise Divergence(str(action), "unknown action")
+    return None
 
 
 def replay_trace(trace: Trace) -> ReplayReport:
