@@ -11,7 +11,7 @@ import random
 import pytest
 
 from impl.config import ClusterConfig
-from impl.effects import Send, SetTimer
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
 from impl.gossip import ANNOUNCED_META, FROM_META, SERVING_META, SETTLING_META, Gossiper
 from impl.hints import HintStore
@@ -248,3 +248,75 @@ def test_only_a_settlement_from_its_own_node_lets_the_copies_go() -> None:
     assert g.on_settled("n2", Settled("n3")) == [] and not g.releasable
     assert g.on_settled("n1", Settled("n1")) == [] and not g.releasable
     assert g.on_settled("n3", Settled("n3")) == [] and g.releasable
+
+
+# ------------------------------------------------------------ leaving
+
+
+def _gossips(effects: list[Effect]) -> list[Send]:
+    return [e for e in effects if isinstance(e, Send) and isinstance(e.message, Gossip)]
+
+
+def test_a_leaving_node_with_tokens_leaves_the_ring_and_gossips_it() -> None:
+    """Strategies 1 and 2: a leaving node keeps its tokens until it has left; then
+    its entry is ``left`` with no tokens, and it gossips that view to a peer."""
+    config = make_config(4, partitioning="strategy1", tokens_per_node=4)
+    g = gossiper("n1", config=config)
+    g.leave()
+    mine = g.view.get("n1")
+    assert mine is not None and mine.status is MemberStatus.LEAVING and mine.tokens
+    out = g.finish_leaving(0.0)
+    mine = g.view.get("n1")
+    assert mine is not None and (mine.status, mine.tokens) == (MemberStatus.LEFT, ())
+    sends = _gossips(out)
+    assert len(sends) == 1 and sends[0].dest != "n1"
+    assert sends[0].message == Gossip(g.view.to_bytes(), reply=True)
+
+
+def test_the_last_of_two_nodes_but_one_may_leave() -> None:
+    """A two-node ring: the leaving node still leaves (its members' ring has two
+    nodes: it and the one that stays)."""
+    config = make_config(2, partitioning="strategy1", tokens_per_node=4, n=2, r=1, w=1)
+    g = gossiper("n1", config=config)
+    g.leave()
+    g.finish_leaving(0.0)
+    mine = g.view.get("n1")
+    assert mine is not None and (mine.status, mine.tokens) == (MemberStatus.LEFT, ())
+
+
+# ------------------------------------------------------------ joining
+
+
+def _joiner(config: ClusterConfig) -> Gossiper:
+    """``n5``, restarted while joining with a token of its own (pending ownership)."""
+    storage = MemoryStorage()
+    storage.set_meta("membership", _joining_view(config).to_bytes())
+    return gossiper("n5", config=config, storage=storage)
+
+
+def test_a_joining_node_serves_once_every_serving_member_handed_it_over() -> None:
+    """``HandoffDone`` from each serving member: after the last one the joining node
+    announces itself up (its own entry) and gossips it; not before, and a message
+    naming another node, or a node not joining, changes nothing."""
+    config = make_config(4)
+    g = _joiner(config)
+    assert g.on_handoff_done("n1", HandoffDone("n9")) == [] and g.handed_from == set()
+    for src in ("n1", "n2", "n3"):
+        assert g.on_handoff_done(src, HandoffDone("n5")) == []
+        assert g.status is MemberStatus.JOINING
+    out = g.on_handoff_done("n4", HandoffDone("n5"))
+    assert g.handed_from == {"n1", "n2", "n3", "n4"}
+    mine = g.view.get("n5")
+    assert mine is not None and mine.status is MemberStatus.UP and mine.tokens == (12345,)
+    assert _gossips(out) and all(s.message == Gossip(g.view.to_bytes(), reply=True)
+                                 for s in _gossips(out))
+    # now up: a late HandoffDone changes nothing
+    view = g.view
+    assert g.on_handoff_done("n1", HandoffDone("n5")) == [] and g.view == view
+
+
+def test_a_node_that_is_up_ignores_a_handoff_done() -> None:
+    g = gossiper("n1")
+    view = g.view
+    assert g.on_handoff_done("n2", HandoffDone("n1")) == []
+    assert g.view == view and g.handed_from == set()
