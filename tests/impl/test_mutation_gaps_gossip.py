@@ -17,13 +17,14 @@ from impl.gossip import ANNOUNCED_META, FROM_META, SERVING_META, SETTLING_META, 
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus, initial_membership, seen_to_bytes
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
+from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
 from tests.impl.test_node_driver import make_config
 
 
 def gossiper(name: str = "n1", config: ClusterConfig | None = None,
-             storage: MemoryStorage | None = None, seed: int = 1) -> Gossiper:
+             storage: Storage | None = None, seed: int = 1) -> Gossiper:
     """A node's gossiper on its own, over a memory storage."""
     config = make_config(4) if config is None else config
     storage = MemoryStorage() if storage is None else storage
@@ -320,3 +321,40 @@ def test_a_node_that_is_up_ignores_a_handoff_done() -> None:
     view = g.view
     assert g.on_handoff_done("n2", HandoffDone("n1")) == []
     assert g.view == view and g.handed_from == set()
+
+
+# ------------------------------------------------------------ settling
+
+
+def test_settling_announces_it_persists_it_and_tells_every_other_serving_member() -> None:
+    g = gossiper("n1")
+    assert g.settle() == []  # no change of this node's to settle
+    assert g.announced_settled is False
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    out = g.settle()
+    assert out == [Send(node, Settled("n1")) for node in ("n2", "n3", "n4")]
+    assert g.settle_after is None and g.announced_settled is True
+    mine = g.view.get("n1")
+    assert mine is not None and mine.settled and mine.version == 2
+    assert g.settling == frozenset()
+    again = gossiper("n1", storage=g.storage)
+    assert again.announced_settled is True
+
+
+# ------------------------------------------------------------ transfers as hints
+
+
+def _hints(g: Gossiper) -> set[tuple[str, bytes, bytes]]:
+    return {(h.intended, h.key, h.record) for h in g.hints.all()}
+
+
+def test_a_transfer_hint_is_replaced_by_a_newer_record_for_its_node_only() -> None:
+    g = gossiper("n1")
+    g._hand("n5", b"k", b"r1")
+    g._hand("n6", b"k", b"r1")
+    g._hand("n5", b"j", b"r1")
+    g._hand("n5", b"k", b"r2")  # replaces n5's hint of k only
+    assert _hints(g) == {("n5", b"k", b"r2"), ("n6", b"k", b"r1"), ("n5", b"j", b"r1")}
+    g._hand("n5", b"k", b"r2")  # the same record again: kept once
+    assert _hints(g) == {("n5", b"k", b"r2"), ("n6", b"k", b"r1"), ("n5", b"j", b"r1")}
+    assert len(g.hints.all()) == 3
