@@ -326,14 +326,18 @@ def test_a_node_that_is_up_ignores_a_handoff_done() -> None:
 # ------------------------------------------------------------ settling
 
 
+def _settle_state(g: Gossiper) -> tuple[object, bool]:
+    return g.settle_after, g.announced_settled
+
+
 def test_settling_announces_it_persists_it_and_tells_every_other_serving_member() -> None:
     g = gossiper("n1")
     assert g.settle() == []  # no change of this node's to settle
-    assert g.announced_settled is False
+    assert _settle_state(g) == (None, False)
     g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
     out = g.settle()
     assert out == [Send(node, Settled("n1")) for node in ("n2", "n3", "n4")]
-    assert g.settle_after is None and g.announced_settled is True
+    assert _settle_state(g) == (None, True)
     mine = g.view.get("n1")
     assert mine is not None and mine.settled and mine.version == 2
     assert g.settling == frozenset()
