@@ -362,3 +362,24 @@ def test_a_transfer_hint_is_replaced_by_a_newer_record_for_its_node_only() -> No
     g._hand("n5", b"k", b"r2")  # the same record again: kept once
     assert _hints(g) == {("n5", b"k", b"r2"), ("n6", b"k", b"r1"), ("n5", b"j", b"r1")}
     assert len(g.hints.all()) == 3
+
+
+def test_a_change_that_has_not_settled_survives_a_restart() -> None:
+    """:data:`SETTLING_META` keeps the nodes whose change has not settled, what this
+    node waits for every member to have seen, and the ring before; empty bytes (not
+    an unreadable entry) once nothing is left to settle."""
+    g = gossiper("n1")
+    g._persist_settling()
+    assert g.storage.get_meta(SETTLING_META) == b""
+    previous = g.partitioning
+    g.settling, g.settle_after, g.previous = frozenset({"n1", "n5"}), {"n1": 2}, previous
+    g._persist_settling()
+    again = gossiper("n1", storage=g.storage)
+    assert again.settling == frozenset({"n1", "n5"}) and again.settle_after == {"n1": 2}
+    assert again.previous is not None and again.previous.ring == previous.ring
+    other = gossiper("n2", storage=g.storage)  # not its own change: nothing to wait for
+    assert other.settling == frozenset({"n1", "n5"}) and other.settle_after is None
+    g.settling = frozenset()
+    g._persist_settling()
+    assert g.storage.get_meta(SETTLING_META) == b""
+    assert gossiper("n1", storage=g.storage).settling == frozenset() and not g.log
