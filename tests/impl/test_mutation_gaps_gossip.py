@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -383,3 +384,72 @@ def test_a_change_that_has_not_settled_survives_a_restart() -> None:
     g._persist_settling()
     assert g.storage.get_meta(SETTLING_META) == b""
     assert gossiper("n1", storage=g.storage).settling == frozenset() and not g.log
+
+
+# ------------------------------------------------------------ rounds
+
+
+def test_a_settled_change_sets_the_reaps_again_once_and_only_when_no_change_is_on() -> None:
+    g = gossiper("n1")
+    assert g.take_reap_due() is False
+    g.reap_due = True
+    g.settling = frozenset({"n5"})  # another change in progress: wait for it
+    assert g.take_reap_due() is False and g.reap_due is True
+    g.settling = frozenset()
+    assert g.take_reap_due() is True
+    assert g.take_reap_due() is False and g.reap_due is False
+
+
+def test_a_round_sets_the_reaps_again_at_the_keys_top_n_on_the_serving_ring() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    calls: list[float] = []
+    tops: list[tuple[str, ...]] = []
+    marker = SetTimer(GossipRound(), -1.0)
+
+    def after_change(now: float, top: Callable[[bytes], tuple[str, ...]]) -> list[Effect]:
+        calls.append(now)
+        tops.append(top(b"some-key"))
+        return [marker]
+
+    g.after_change = after_change
+    assert marker not in g.on_round(1.0, GossipRound()) and calls == []
+    g.reap_due = True
+    out = g.on_round(2.0, GossipRound())
+    assert out[:2] == [SetTimer(GossipRound(), 2.0 + config.gossip_interval), marker]
+    assert calls == [2.0]
+    assert tops == [g.partitioning.preference_list(b"some-key", config.n)]
+    assert len(tops[0]) == config.n
+    assert g.on_round(3.0, GossipRound()).count(marker) == 0 and calls == [2.0]
+
+
+def test_a_round_gossips_the_view_to_a_random_peer() -> None:
+    g = gossiper("n1", seed=7)
+    out = g.on_round(0.0, GossipRound())
+    expected = random.Random(7).choice(["n2", "n3", "n4"])
+    assert _gossips(out) == [Send(expected, Gossip(g.view.to_bytes(), reply=True))]
+
+
+def test_a_node_about_to_join_asks_a_seed_other_than_itself() -> None:
+    config = make_config(4, seeds=("n2", "n5"))
+    g = gossiper("n5", config=config, seed=3)
+    assert g.join_pending
+    for _ in range(5):
+        assert [s.dest for s in _gossips(g.on_round(0.0, GossipRound()))] == ["n2"]
+    lonely = gossiper("n5", config=make_config(4, seeds=("n5",)))
+    assert _gossips(lonely.on_round(0.0, GossipRound())) == []
+
+
+def test_a_node_settles_its_change_once_every_member_has_seen_its_handover() -> None:
+    g = gossiper("n1")
+    handover = {"n1": 1, "n2": 1}
+    g.settling, g.settle_after = frozenset({"n1"}), handover
+    g.seen = {node: dict(handover) for node in ("n1", "n2", "n3")}
+    assert g.settle_if_seen() == []  # n4 not known to have seen it
+    g.seen["n4"] = {"n1": 1, "n2": 0}
+    assert g.settle_if_seen() == []  # n4 saw an older view
+    g.seen["n4"] = dict(handover)
+    assert g.settle_if_seen() == [Send(node, Settled("n1")) for node in ("n2", "n3", "n4")]
+    assert g.settle_if_seen() == []  # settled: nothing more
+    g.settling, g.settle_after = frozenset({"n2"}), None  # not this node's change
+    assert g.settle_if_seen() == []
