@@ -453,3 +453,105 @@ def test_a_node_settles_its_change_once_every_member_has_seen_its_handover() -> 
     assert g.settle_if_seen() == []  # settled: nothing more
     g.settling, g.settle_after = frozenset({"n2"}), None  # not this node's change
     assert g.settle_if_seen() == []
+
+
+# ------------------------------------------------------------ an old owner's transfer
+
+
+KEYS = [f"k{i}".encode() for i in range(40)]
+
+
+def _old_owner(handover: str = "immediate") -> tuple[Gossiper, list[bytes], list[bytes]]:
+    """``n2`` holding ``KEYS`` (record ``b"r1"`` each) when ``n5`` joins with one
+    token (the naive handover: the transfer starts at once): the keys it hands to
+    ``n5`` (it left their top N), and the keys it keeps."""
+    config = make_config(4, join_handover=handover)
+    g = gossiper("n2", config=config)
+    for key in KEYS:
+        g.storage.write(key, b"r1")
+    old = g.future
+    g._apply(_joining_view(config))
+    n = config.n
+    moved = [k for k in KEYS if "n2" in old.preference_list(k, n)
+             and "n2" not in g.future.preference_list(k, n)]
+    kept = [k for k in KEYS if "n2" in g.future.preference_list(k, n)]
+    assert moved and kept
+    return g, moved, kept
+
+
+def _due(g: Gossiper) -> bool:
+    return g.release_due
+
+
+def test_a_changed_ring_hands_every_key_this_node_left_to_its_new_owner() -> None:
+    g, moved, kept = _old_owner()
+    assert g.moved_from is not None and g.release_due and g.releasable
+    assert _hints(g) == {("n5", key, b"r1") for key in moved}
+    assert g.stats["rebalance-hints"] == len(moved)
+    assert g._new_owners(g.moved_from, g.future, kept[0]) == ()
+    assert g._new_owners(g.moved_from, g.future, moved[0]) == ("n5",)
+
+
+def test_a_hint_merged_at_an_old_owner_is_handed_on_to_the_keys_new_owners() -> None:
+    g, moved, kept = _old_owner()
+    g.transferred = {"n5", "n4"}
+    g.release_due = False
+    g.storage.write(moved[0], b"r2")
+    g.hand_on(moved[0])
+    assert ("n5", moved[0], b"r2") in _hints(g) and ("n5", moved[0], b"r1") not in _hints(g)
+    assert g.transferred == {"n4"} and _due(g)
+    before = _hints(g)
+    g.hand_on(kept[0])  # still a replica: nothing to hand on
+    assert _hints(g) == before and _due(g)
+    g.storage.write(moved[1], b"")  # reaped: nothing to hand on
+    g.hand_on(moved[1])
+    assert _hints(g) == before
+    g.transfer_after = {"n5": 1}  # a transfer that waits: nothing yet
+    g.storage.write(moved[2], b"r3")
+    g.hand_on(moved[2])
+    assert _hints(g) == before
+
+
+def test_a_node_that_moved_no_range_hands_nothing_on() -> None:
+    g = gossiper("n2", config=make_config(4, join_handover="immediate"))
+    g.storage.write(b"k1", b"r1")
+    g.hand_on(b"k1")
+    g.on_write(b"k1", b"r1")
+    assert g.hints.all() == []
+
+
+def test_a_late_write_at_an_old_owner_is_handed_on_until_the_transfer_is_done() -> None:
+    g, moved, kept = _old_owner()
+    g.release_due = False
+    g.on_write(moved[0], b"")  # a reap: nothing
+    assert ("n5", moved[0], b"r1") in _hints(g) and not _due(g)
+    g.on_write(moved[0], b"r2")
+    assert ("n5", moved[0], b"r2") in _hints(g) and _due(g)
+    before = _hints(g)
+    g.on_write(kept[0], b"r2")
+    assert _hints(g) == before
+    g.transferred = {"n5"}  # the transfer to n5 is done: a later write is not handed on
+    g.on_write(moved[1], b"r2")
+    assert ("n5", moved[1], b"r1") in _hints(g) and ("n5", moved[1], b"r2") not in _hints(g)
+    g.let_go_keys = {moved[1]}  # ... unless the copy was let go: then it is, again
+    g.on_write(moved[1], b"r3")
+    assert ("n5", moved[1], b"r3") in _hints(g) and "n5" not in g.transferred
+    g.transfer_after = {"n5": 1}  # a transfer that waits carries what the store holds
+    g.on_write(moved[2], b"r4")
+    assert ("n5", moved[2], b"r4") not in _hints(g)
+
+
+def test_an_acknowledged_transfer_lets_the_copy_go_with_the_naive_handover_only() -> None:
+    g, moved, kept = _old_owner()
+    for hint in g.hints.all():
+        if hint.key != moved[0]:
+            g.hints.remove(hint.hint_id)
+    assert g.let_go("n5", moved[0], b"r1") is True  # one hint left for n5: not done
+    assert g.let_go_keys == {moved[0]} and "n5" not in g.transferred
+    assert g.let_go("n5", moved[1], b"other") is False  # the copy changed since
+    assert g.let_go("n5", kept[0], b"r1") is False  # still a replica
+    g.hints.remove(g.hints.all()[0].hint_id)
+    assert g.let_go("n5", moved[1], b"r1") is True and g.transferred == {"n5"}
+    assert g.let_go_keys == {moved[0], moved[1]}
+    pending, moved, _ = _old_owner("pending")
+    assert pending.let_go("n5", moved[0], b"r1") is False and pending.let_go_keys == set()
