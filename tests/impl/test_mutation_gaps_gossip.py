@@ -490,6 +490,9 @@ def test_a_changed_ring_hands_every_key_this_node_left_to_its_new_owner() -> Non
     assert g.stats["rebalance-hints"] == len(moved)
     assert g._new_owners(g.moved_from, g.future, kept[0]) == ()
     assert g._new_owners(g.moved_from, g.future, moved[0]) == ("n5",)
+    g._rebalance(g.moved_from, g.future)  # again (a restart's redo): counted again
+    assert g.stats["rebalance-hints"] == 2 * len(moved)
+    assert _hints(g) == {("n5", key, b"r1") for key in moved}
 
 
 def test_a_hint_merged_at_an_old_owner_is_handed_on_to_the_keys_new_owners() -> None:
