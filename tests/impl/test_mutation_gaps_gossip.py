@@ -558,3 +558,31 @@ def test_an_acknowledged_transfer_lets_the_copy_go_with_the_naive_handover_only(
     assert g.let_go_keys == {moved[0], moved[1]}
     pending, moved, _ = _old_owner("pending")
     assert pending.let_go("n5", moved[0], b"r1") is False and pending.let_go_keys == set()
+
+
+# ------------------------------------------------------------ pending ownership's rings
+
+
+def test_a_view_that_leaves_the_serving_ring_as_it_was_changes_no_serving_state() -> None:
+    """Pending ownership: ``n5`` joining does not change the serving ring (it serves
+    nothing before its handover): no ring listener runs, no joint quorum starts."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    calls: list[int] = []
+    g.ring_listeners.append(lambda: calls.append(1))
+    g._apply(_joining_view(config))
+    assert calls == [] and g.previous is None and g.settling == frozenset()
+    assert g.future is not g.partitioning  # the future ring has n5: a change is on
+
+
+def test_overlapping_changes_keep_the_ring_before_the_first() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    first = g.partitioning
+    up5 = _joining_view(config).announce("n5", status=MemberStatus.UP)
+    g._apply(up5)
+    assert g.previous is not None and g.previous.ring == first.ring
+    assert g.settling == frozenset({"n5"})
+    up6 = up5.announce("n6", status=MemberStatus.UP, tokens=(99999,))
+    g._apply(up6)
+    assert g.previous.ring == first.ring and g.settling == frozenset({"n5", "n6"})
