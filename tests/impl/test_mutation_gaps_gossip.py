@@ -591,3 +591,21 @@ def test_overlapping_changes_keep_the_ring_before_the_first() -> None:
     fresh = gossiper("n1", config=config)
     fresh._apply(up5)  # pending: the reaps are set again once the change settled only
     assert fresh.reap_due is False and fresh.settling == frozenset({"n5"})
+
+
+def test_a_token_of_a_member_that_left_during_a_join_is_served_by_its_new_owner() -> None:
+    """Strategy 3's case: ``n4`` left (its partition moved to ``n3``: ``left``) while
+    ``n5`` joins with no tokens yet. Only a *leaving* member keeps serving a token it
+    gave away (``handed_out``); one that left does not, nor does the joining node:
+    the token is served by ``n3``, the view's serving ring."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    ring = config.initial_partitioning().ring
+    view = initial_membership(ring)
+    view = view.announce("n3", tokens=(*ring.tokens_of("n3"), *ring.tokens_of("n4")))
+    view = view.announce("n4", status=MemberStatus.LEFT, tokens=())
+    view = view.announce("n5", status=MemberStatus.JOINING)
+    served = g._serving(view)
+    assert served.ring == view.ring((MemberStatus.UP, MemberStatus.LEAVING))
+    assert served.ring.tokens_of("n3") == (*ring.tokens_of("n3"), *ring.tokens_of("n4"))
+    assert g.storage.get_meta(SERVING_META) is None  # nothing kept: the view's ring
