@@ -6,6 +6,7 @@ Deterministic (seeded generators, injected time) and fast."""
 from __future__ import annotations
 
 import collections
+import json
 import random
 from collections.abc import Callable
 
@@ -21,6 +22,7 @@ from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
+from spec.ring import Ring
 from tests.impl.test_node_driver import make_config
 
 
@@ -609,3 +611,63 @@ def test_a_token_of_a_member_that_left_during_a_join_is_served_by_its_new_owner(
     assert served.ring == view.ring((MemberStatus.UP, MemberStatus.LEAVING))
     assert served.ring.tokens_of("n3") == (*ring.tokens_of("n3"), *ring.tokens_of("n4"))
     assert g.storage.get_meta(SERVING_META) is None  # nothing kept: the view's ring
+
+
+def _leave_claimed(config: ClusterConfig) -> tuple[Membership, Ring]:
+    """Strategy 3's leave before the handover: ``n4`` leaving with no tokens (the
+    claimant gave its token to ``n3``), and ``n6`` up with a token new to the ring."""
+    ring = config.initial_partitioning().ring
+    view = initial_membership(ring)
+    view = view.announce("n3", tokens=(*ring.tokens_of("n3"), *ring.tokens_of("n4")))
+    view = view.announce("n4", status=MemberStatus.LEAVING, tokens=())
+    return view, ring
+
+
+def test_a_leaving_member_serves_the_token_it_handed_out_until_it_has_left() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    view, ring = _leave_claimed(config)
+    served = g._serving(view)
+    assert served is g.partitioning and served.ring == ring  # the old ring, kept
+    kept = g.storage.get_meta(SERVING_META)
+    assert kept is not None and json.loads(kept.decode()) == {
+        node: [str(t) for t in ring.tokens_of(node)] for node in ring.nodes}
+    # a member new on the ring (up) serves its token at once
+    view6 = view.announce("n6", status=MemberStatus.UP, tokens=(99999,))
+    served = g._serving(view6)
+    assert served.ring.tokens_of("n6") == (99999,)
+    assert served.ring.tokens_of("n4") == ring.tokens_of("n4")
+
+
+def test_a_token_of_a_member_that_left_is_not_served_by_it() -> None:
+    """``n4`` left with its token gone from the view (strategies 1 and 2) while ``n5``
+    joins: no one serves that token (not ``n4``)."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    view = initial_membership(config.initial_partitioning().ring)
+    view = view.announce("n4", status=MemberStatus.LEFT, tokens=())
+    view = view.announce("n5", status=MemberStatus.JOINING)
+    assert "n4" not in g._serving(view).ring.nodes
+
+
+def _previous(g: Gossiper) -> object:
+    return g.previous
+
+
+def _due_flags(g: Gossiper) -> tuple[bool, bool]:
+    return g.releasable, g.reap_due
+
+
+def test_one_change_settling_keeps_the_other_and_this_nodes_wait() -> None:
+    g = gossiper("n1")
+    g.settling, g.settle_after, g.previous = frozenset({"n1", "n5"}), {"n1": 2}, g.partitioning
+    view = g.view.announce("n5", status=MemberStatus.UP, tokens=(12345,), settled=True)
+    g._settled(view)
+    assert g.settling == frozenset({"n1"}) and g.settle_after == {"n1": 2}
+    raw = g.storage.get_meta(SETTLING_META)
+    assert raw is not None and json.loads(raw.decode())["settling"] == ["n1"]
+    g.releasable = False
+    g._settled(view.announce("n1", settled=True))
+    assert g.settling == frozenset() and _previous(g) is None
+    assert _settle_state(g)[0] is None and _due_flags(g) == (True, True)
+    assert g.storage.get_meta(SETTLING_META) == b""
