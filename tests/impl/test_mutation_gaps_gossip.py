@@ -637,6 +637,8 @@ def test_a_leaving_member_serves_the_token_it_handed_out_until_it_has_left() -> 
     served = g._serving(view6)
     assert served.ring.tokens_of("n6") == (99999,)
     assert served.ring.tokens_of("n4") == ring.tokens_of("n4")
+    # the change over: the view's ring again, the kept one cleared (empty bytes)
+    assert g._serving(g.view).ring == ring and g.storage.get_meta(SERVING_META) == b""
 
 
 def test_a_token_of_a_member_that_left_is_not_served_by_it() -> None:
@@ -671,3 +673,17 @@ def test_one_change_settling_keeps_the_other_and_this_nodes_wait() -> None:
     assert g.settling == frozenset() and _previous(g) is None
     assert _settle_state(g)[0] is None and _due_flags(g) == (True, True)
     assert g.storage.get_meta(SETTLING_META) == b""
+
+
+def test_a_restarted_node_forgets_a_change_that_settled_and_keeps_one_that_has_not() -> None:
+    config = make_config(4)
+    storage = MemoryStorage()
+    view = _joining_view(config).announce("n5", status=MemberStatus.UP)
+    storage.set_meta("membership", view.to_bytes())
+    storage.set_meta(SETTLING_META, json.dumps(
+        {"settling": ["n5"], "after": None, "previous": None}).encode())
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.settling == frozenset({"n5"}) and g.previous is None and not g.log
+    storage.set_meta("membership", view.announce("n5", settled=True).to_bytes())
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.settling == frozenset() and not g.log
