@@ -687,3 +687,27 @@ def test_a_restarted_node_forgets_a_change_that_settled_and_keeps_one_that_has_n
     storage.set_meta("membership", view.announce("n5", settled=True).to_bytes())
     g = gossiper("n1", config=config, storage=storage)
     assert g.settling == frozenset() and not g.log
+
+
+def test_a_change_is_on_while_a_transfer_waits_or_the_future_ring_is_not_served() -> None:
+    g = gossiper("n1")
+    assert not g.changing()
+    g.transfer_after = {"n1": 1}
+    assert g.changing()
+    g.transfer_after = None
+    g.future = g._partitioning(g.partitioning.ring)  # another ring object: not served
+    assert g.changing()
+
+
+def test_a_hint_scan_lets_go_the_keys_handed_to_every_new_owner() -> None:
+    assert gossiper("n2").scanned(set()) == []  # no change: nothing
+    g, moved, _ = _old_owner()
+    g.transfer_after = {"n5": 1}  # a transfer that waits: nothing either
+    assert g.scanned(set()) == [] and g.transferred == set()
+    g.transfer_after = None
+    g.transferred = {"n6"}
+    assert g.scanned({"n5"}) == []  # n5 still has hints: nothing to let go yet
+    assert g.transferred == {"n6", "n1", "n2", "n3", "n4"} and _due(g)
+    assert sorted(g.scanned(set())) == sorted(moved)
+    assert g.let_go_keys == set(moved) and not _due(g)
+    assert g.scanned(set()) == []  # everything let go already
