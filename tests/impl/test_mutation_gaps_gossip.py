@@ -711,3 +711,17 @@ def test_a_hint_scan_lets_go_the_keys_handed_to_every_new_owner() -> None:
     assert sorted(g.scanned(set())) == sorted(moved)
     assert g.let_go_keys == set(moved) and not _due(g)
     assert g.scanned(set()) == []  # everything let go already
+
+
+def _status(g: Gossiper) -> object:
+    return g.status
+
+
+def test_a_strategy3_leave_asked_during_a_change_waits_for_it() -> None:
+    g = gossiper("n2", config=make_config(4, partitioning="strategy3"))
+    g.settling = frozenset({"n5"})  # a change in progress
+    assert g.leave() == [] and g.leave_requested
+    assert _status(g) is MemberStatus.UP
+    g.settling = frozenset()
+    g.on_round(0.0, GossipRound())
+    assert _status(g) is MemberStatus.LEAVING
