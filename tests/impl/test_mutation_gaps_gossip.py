@@ -15,7 +15,14 @@ import pytest
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
-from impl.gossip import ANNOUNCED_META, FROM_META, SERVING_META, SETTLING_META, Gossiper
+from impl.gossip import (
+    ANNOUNCED_META,
+    FROM_META,
+    HANDED_META,
+    SERVING_META,
+    SETTLING_META,
+    Gossiper,
+)
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus, initial_membership, seen_to_bytes
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
@@ -725,3 +732,17 @@ def test_a_strategy3_leave_asked_during_a_change_waits_for_it() -> None:
     g.settling = frozenset()
     g.on_round(0.0, GossipRound())
     assert _status(g) is MemberStatus.LEAVING
+
+
+def test_a_node_restarted_after_its_transfer_keeps_its_copies_until_the_change_settled() -> None:
+    config = make_config(4)
+    storage = MemoryStorage()
+    view = _joining_view(config).announce("n5", status=MemberStatus.UP)
+    storage.set_meta("membership", view.to_bytes())
+    storage.set_meta(SETTLING_META, json.dumps(
+        {"settling": ["n5"], "after": None, "previous": None}).encode())
+    storage.set_meta(HANDED_META, gossiper("n1", config=config, storage=storage)._ring_id())
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.moved_from is not None and g.release_due and not g.releasable
+    storage.set_meta(SETTLING_META, b"")  # the change settled before the crash
+    assert gossiper("n1", config=config, storage=storage).releasable
