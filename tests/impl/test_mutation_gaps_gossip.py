@@ -746,3 +746,32 @@ def test_a_node_restarted_after_its_transfer_keeps_its_copies_until_the_change_s
     assert g.moved_from is not None and g.release_due and not g.releasable
     storage.set_meta(SETTLING_META, b"")  # the change settled before the crash
     assert gossiper("n1", config=config, storage=storage).releasable
+
+
+def _restarted(config: ClusterConfig, handed: Membership, now: Membership) -> Gossiper:
+    """``n1`` restarted with view ``now`` after it made the transfer of view ``handed``
+    (:data:`HANDED_META` written as the node writes it)."""
+    storage = MemoryStorage()
+    storage.set_meta("membership", handed.to_bytes())
+    storage.set_meta(HANDED_META, gossiper("n1", config=config, storage=storage)._ring_id())
+    storage.set_meta("membership", now.to_bytes())
+    return gossiper("n1", config=config, storage=storage)
+
+
+def test_a_restart_redoes_a_transfer_only_for_another_future_ring() -> None:
+    config = make_config(4)
+    v1 = _joining_view(config)
+    v2 = v1.announce("n6", status=MemberStatus.JOINING, tokens=(99999,))
+    assert _restarted(config, v1, v2).transfer_after is not None  # another ring: redo
+    assert _restarted(config, v1, v1).transfer_after is None
+    # strategies 1 and 2: a leaving node is off the future ring
+    config1 = make_config(4, partitioning="strategy1", tokens_per_node=2)
+    up = initial_membership(config1.initial_partitioning().ring)
+    leaving = up.announce("n4", status=MemberStatus.LEAVING)
+    assert _restarted(config1, up, leaving).transfer_after is not None
+    # strategy 3: a leaving node keeps its tokens on it until the claim
+    config3 = make_config(4, partitioning="strategy3")
+    up = initial_membership(config3.initial_partitioning().ring)
+    leaving = up.announce("n4", status=MemberStatus.LEAVING)
+    g = _restarted(config3, up, leaving)
+    assert g.transfer_after is None and g.moved_from is not None
