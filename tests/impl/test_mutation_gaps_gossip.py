@@ -6,24 +6,35 @@ Deterministic (seeded generators, injected time) and fast."""
 from __future__ import annotations
 
 import collections
+import json
 import random
+from collections.abc import Callable
 
 import pytest
 
 from impl.config import ClusterConfig
-from impl.effects import Send, SetTimer
+from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError
-from impl.gossip import ANNOUNCED_META, FROM_META, SERVING_META, SETTLING_META, Gossiper
+from impl.gossip import (
+    ANNOUNCED_META,
+    FROM_META,
+    HANDED_META,
+    SERVING_META,
+    SETTLING_META,
+    Gossiper,
+)
 from impl.hints import HintStore
 from impl.membership import Membership, MemberStatus, initial_membership, seen_to_bytes
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
+from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
+from spec.ring import Ring
 from tests.impl.test_node_driver import make_config
 
 
 def gossiper(name: str = "n1", config: ClusterConfig | None = None,
-             storage: MemoryStorage | None = None, seed: int = 1) -> Gossiper:
+             storage: Storage | None = None, seed: int = 1) -> Gossiper:
     """A node's gossiper on its own, over a memory storage."""
     config = make_config(4) if config is None else config
     storage = MemoryStorage() if storage is None else storage
@@ -248,3 +259,519 @@ def test_only_a_settlement_from_its_own_node_lets_the_copies_go() -> None:
     assert g.on_settled("n2", Settled("n3")) == [] and not g.releasable
     assert g.on_settled("n1", Settled("n1")) == [] and not g.releasable
     assert g.on_settled("n3", Settled("n3")) == [] and g.releasable
+
+
+# ------------------------------------------------------------ leaving
+
+
+def _gossips(effects: list[Effect]) -> list[Send]:
+    return [e for e in effects if isinstance(e, Send) and isinstance(e.message, Gossip)]
+
+
+def test_a_leaving_node_with_tokens_leaves_the_ring_and_gossips_it() -> None:
+    """Strategies 1 and 2: a leaving node keeps its tokens until it has left; then
+    its entry is ``left`` with no tokens, and it gossips that view to a peer."""
+    config = make_config(4, partitioning="strategy1", tokens_per_node=4)
+    g = gossiper("n1", config=config)
+    g.leave()
+    mine = g.view.get("n1")
+    assert mine is not None and mine.status is MemberStatus.LEAVING and mine.tokens
+    out = g.finish_leaving(0.0)
+    mine = g.view.get("n1")
+    assert mine is not None and (mine.status, mine.tokens) == (MemberStatus.LEFT, ())
+    sends = _gossips(out)
+    assert len(sends) == 1 and sends[0].dest != "n1"
+    assert sends[0].message == Gossip(g.view.to_bytes(), reply=True)
+
+
+def test_the_last_of_two_nodes_but_one_may_leave() -> None:
+    """A two-node ring: the leaving node still leaves (its members' ring has two
+    nodes: it and the one that stays)."""
+    config = make_config(2, partitioning="strategy1", tokens_per_node=4, n=2, r=1, w=1)
+    g = gossiper("n1", config=config)
+    g.leave()
+    g.finish_leaving(0.0)
+    mine = g.view.get("n1")
+    assert mine is not None and (mine.status, mine.tokens) == (MemberStatus.LEFT, ())
+
+
+# ------------------------------------------------------------ joining
+
+
+def _joiner(config: ClusterConfig) -> Gossiper:
+    """``n5``, restarted while joining with a token of its own (pending ownership)."""
+    storage = MemoryStorage()
+    storage.set_meta("membership", _joining_view(config).to_bytes())
+    return gossiper("n5", config=config, storage=storage)
+
+
+def test_a_joining_node_serves_once_every_serving_member_handed_it_over() -> None:
+    """``HandoffDone`` from each serving member: after the last one the joining node
+    announces itself up (its own entry) and gossips it; not before, and a message
+    naming another node, or a node not joining, changes nothing."""
+    config = make_config(4)
+    g = _joiner(config)
+    assert g.on_handoff_done("n1", HandoffDone("n9")) == [] and g.handed_from == set()
+    for src in ("n1", "n2", "n3"):
+        assert g.on_handoff_done(src, HandoffDone("n5")) == []
+        assert g.status is MemberStatus.JOINING
+    out = g.on_handoff_done("n4", HandoffDone("n5"))
+    assert g.handed_from == {"n1", "n2", "n3", "n4"}
+    mine = g.view.get("n5")
+    assert mine is not None and mine.status is MemberStatus.UP and mine.tokens == (12345,)
+    assert _gossips(out) and all(s.message == Gossip(g.view.to_bytes(), reply=True)
+                                 for s in _gossips(out))
+    # now up: a late HandoffDone changes nothing
+    view = g.view
+    assert g.on_handoff_done("n1", HandoffDone("n5")) == [] and g.view == view
+
+
+def test_a_node_that_is_up_ignores_a_handoff_done() -> None:
+    g = gossiper("n1")
+    view = g.view
+    assert g.on_handoff_done("n2", HandoffDone("n1")) == []
+    assert g.view == view and g.handed_from == set()
+
+
+# ------------------------------------------------------------ settling
+
+
+def _settle_state(g: Gossiper) -> tuple[object, bool]:
+    return g.settle_after, g.announced_settled
+
+
+def test_settling_announces_it_persists_it_and_tells_every_other_serving_member() -> None:
+    g = gossiper("n1")
+    assert g.settle() == []  # no change of this node's to settle
+    assert _settle_state(g) == (None, False)
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    out = g.settle()
+    assert out == [Send(node, Settled("n1")) for node in ("n2", "n3", "n4")]
+    assert _settle_state(g) == (None, True)
+    mine = g.view.get("n1")
+    assert mine is not None and mine.settled and mine.version == 2
+    assert g.settling == frozenset()
+    again = gossiper("n1", storage=g.storage)
+    assert again.announced_settled is True
+
+
+# ------------------------------------------------------------ transfers as hints
+
+
+def _hints(g: Gossiper) -> set[tuple[str, bytes, bytes]]:
+    return {(h.intended, h.key, h.record) for h in g.hints.all()}
+
+
+def test_a_transfer_hint_is_replaced_by_a_newer_record_for_its_node_only() -> None:
+    g = gossiper("n1")
+    g._hand("n5", b"k", b"r1")
+    g._hand("n6", b"k", b"r1")
+    g._hand("n5", b"j", b"r1")
+    g._hand("n5", b"k", b"r2")  # replaces n5's hint of k only
+    assert _hints(g) == {("n5", b"k", b"r2"), ("n6", b"k", b"r1"), ("n5", b"j", b"r1")}
+    g._hand("n5", b"k", b"r2")  # the same record again: kept once
+    assert _hints(g) == {("n5", b"k", b"r2"), ("n6", b"k", b"r1"), ("n5", b"j", b"r1")}
+    assert len(g.hints.all()) == 3
+
+
+def test_a_change_that_has_not_settled_survives_a_restart() -> None:
+    """:data:`SETTLING_META` keeps the nodes whose change has not settled, what this
+    node waits for every member to have seen, and the ring before; empty bytes (not
+    an unreadable entry) once nothing is left to settle."""
+    g = gossiper("n1")
+    g._persist_settling()
+    assert g.storage.get_meta(SETTLING_META) == b""
+    previous = g.partitioning
+    g.settling, g.settle_after, g.previous = frozenset({"n1", "n5"}), {"n1": 2}, previous
+    g._persist_settling()
+    again = gossiper("n1", storage=g.storage)
+    assert again.settling == frozenset({"n1", "n5"}) and again.settle_after == {"n1": 2}
+    assert again.previous is not None and again.previous.ring == previous.ring
+    other = gossiper("n2", storage=g.storage)  # not its own change: nothing to wait for
+    assert other.settling == frozenset({"n1", "n5"}) and other.settle_after is None
+    g.settling = frozenset()
+    g._persist_settling()
+    assert g.storage.get_meta(SETTLING_META) == b""
+    assert gossiper("n1", storage=g.storage).settling == frozenset() and not g.log
+
+
+# ------------------------------------------------------------ rounds
+
+
+def test_a_settled_change_sets_the_reaps_again_once_and_only_when_no_change_is_on() -> None:
+    g = gossiper("n1")
+    assert g.take_reap_due() is False
+    g.reap_due = True
+    g.settling = frozenset({"n5"})  # another change in progress: wait for it
+    assert g.take_reap_due() is False and g.reap_due is True
+    g.settling = frozenset()
+    assert g.take_reap_due() is True
+    assert g.take_reap_due() is False and g.reap_due is False
+
+
+def test_a_round_sets_the_reaps_again_at_the_keys_top_n_on_the_serving_ring() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    calls: list[float] = []
+    tops: list[tuple[str, ...]] = []
+    marker = SetTimer(GossipRound(), -1.0)
+
+    def after_change(now: float, top: Callable[[bytes], tuple[str, ...]]) -> list[Effect]:
+        calls.append(now)
+        tops.append(top(b"some-key"))
+        return [marker]
+
+    g.after_change = after_change
+    assert marker not in g.on_round(1.0, GossipRound()) and calls == []
+    g.reap_due = True
+    out = g.on_round(2.0, GossipRound())
+    assert out[:2] == [SetTimer(GossipRound(), 2.0 + config.gossip_interval), marker]
+    assert calls == [2.0]
+    assert tops == [g.partitioning.preference_list(b"some-key", config.n)]
+    assert len(tops[0]) == config.n
+    assert g.on_round(3.0, GossipRound()).count(marker) == 0 and calls == [2.0]
+
+
+def test_a_round_gossips_the_view_to_a_random_peer() -> None:
+    g = gossiper("n1", seed=7)
+    out = g.on_round(0.0, GossipRound())
+    expected = random.Random(7).choice(["n2", "n3", "n4"])
+    assert _gossips(out) == [Send(expected, Gossip(g.view.to_bytes(), reply=True))]
+
+
+def test_a_node_about_to_join_asks_a_seed_other_than_itself() -> None:
+    config = make_config(4, seeds=("n2", "n5"))
+    g = gossiper("n5", config=config, seed=3)
+    assert g.join_pending
+    for _ in range(5):
+        assert [s.dest for s in _gossips(g.on_round(0.0, GossipRound()))] == ["n2"]
+    lonely = gossiper("n5", config=make_config(4, seeds=("n5",)))
+    assert _gossips(lonely.on_round(0.0, GossipRound())) == []
+
+
+def test_a_node_settles_its_change_once_every_member_has_seen_its_handover() -> None:
+    g = gossiper("n1")
+    handover = {"n1": 1, "n2": 1}
+    g.settling, g.settle_after = frozenset({"n1"}), handover
+    g.seen = {node: dict(handover) for node in ("n1", "n2", "n3")}
+    assert g.settle_if_seen() == []  # n4 not known to have seen it
+    g.seen["n4"] = {"n1": 1, "n2": 0}
+    assert g.settle_if_seen() == []  # n4 saw an older view
+    g.seen["n4"] = dict(handover)
+    assert g.settle_if_seen() == [Send(node, Settled("n1")) for node in ("n2", "n3", "n4")]
+    assert g.settle_if_seen() == []  # settled: nothing more
+    g.settling, g.settle_after = frozenset({"n2"}), None  # not this node's change
+    assert g.settle_if_seen() == []
+
+
+# ------------------------------------------------------------ an old owner's transfer
+
+
+KEYS = [f"k{i}".encode() for i in range(40)]
+
+
+def _old_owner(handover: str = "immediate") -> tuple[Gossiper, list[bytes], list[bytes]]:
+    """``n2`` holding ``KEYS`` (record ``b"r1"`` each) when ``n5`` joins with one
+    token (the naive handover: the transfer starts at once): the keys it hands to
+    ``n5`` (it left their top N), and the keys it keeps."""
+    config = make_config(4, join_handover=handover)
+    g = gossiper("n2", config=config)
+    for key in KEYS:
+        g.storage.write(key, b"r1")
+    old = g.future
+    g._apply(_joining_view(config))
+    n = config.n
+    moved = [k for k in KEYS if "n2" in old.preference_list(k, n)
+             and "n2" not in g.future.preference_list(k, n)]
+    kept = [k for k in KEYS if "n2" in g.future.preference_list(k, n)]
+    assert moved and kept
+    return g, moved, kept
+
+
+def _due(g: Gossiper) -> bool:
+    return g.release_due
+
+
+def test_a_changed_ring_hands_every_key_this_node_left_to_its_new_owner() -> None:
+    g, moved, kept = _old_owner()
+    assert g.moved_from is not None and g.release_due and g.releasable
+    assert _hints(g) == {("n5", key, b"r1") for key in moved}
+    assert g.stats["rebalance-hints"] == len(moved)
+    assert g._new_owners(g.moved_from, g.future, kept[0]) == ()
+    assert g._new_owners(g.moved_from, g.future, moved[0]) == ("n5",)
+    g._rebalance(g.moved_from, g.future)  # again (a restart's redo): counted again
+    assert g.stats["rebalance-hints"] == 2 * len(moved)
+    assert _hints(g) == {("n5", key, b"r1") for key in moved}
+
+
+def test_a_hint_merged_at_an_old_owner_is_handed_on_to_the_keys_new_owners() -> None:
+    g, moved, kept = _old_owner()
+    g.transferred = {"n5", "n4"}
+    g.release_due = False
+    g.storage.write(moved[0], b"r2")
+    g.hand_on(moved[0])
+    assert ("n5", moved[0], b"r2") in _hints(g) and ("n5", moved[0], b"r1") not in _hints(g)
+    assert g.transferred == {"n4"} and _due(g)
+    before = _hints(g)
+    g.hand_on(kept[0])  # still a replica: nothing to hand on
+    assert _hints(g) == before and _due(g)
+    g.storage.write(moved[1], b"")  # reaped: nothing to hand on
+    g.hand_on(moved[1])
+    assert _hints(g) == before
+    g.transfer_after = {"n5": 1}  # a transfer that waits: nothing yet
+    g.storage.write(moved[2], b"r3")
+    g.hand_on(moved[2])
+    assert _hints(g) == before
+
+
+def test_a_node_that_moved_no_range_hands_nothing_on() -> None:
+    g = gossiper("n2", config=make_config(4, join_handover="immediate"))
+    g.storage.write(b"k1", b"r1")
+    g.hand_on(b"k1")
+    g.on_write(b"k1", b"r1")
+    assert g.hints.all() == []
+
+
+def test_a_late_write_at_an_old_owner_is_handed_on_until_the_transfer_is_done() -> None:
+    g, moved, kept = _old_owner()
+    g.release_due = False
+    g.on_write(moved[0], b"")  # a reap: nothing
+    assert ("n5", moved[0], b"r1") in _hints(g) and not _due(g)
+    g.on_write(moved[0], b"r2")
+    assert ("n5", moved[0], b"r2") in _hints(g) and _due(g)
+    before = _hints(g)
+    g.on_write(kept[0], b"r2")
+    assert _hints(g) == before and _due(g)  # a kept key leaves release_due as it was
+    g.transferred = {"n5"}  # the transfer to n5 is done: a later write is not handed on
+    g.on_write(moved[1], b"r2")
+    assert ("n5", moved[1], b"r1") in _hints(g) and ("n5", moved[1], b"r2") not in _hints(g)
+    g.let_go_keys = {moved[1]}  # ... unless the copy was let go: then it is, again
+    g.on_write(moved[1], b"r3")
+    assert ("n5", moved[1], b"r3") in _hints(g) and "n5" not in g.transferred
+    g.transfer_after = {"n5": 1}  # a transfer that waits carries what the store holds
+    g.on_write(moved[2], b"r4")
+    assert ("n5", moved[2], b"r4") not in _hints(g)
+
+
+def test_an_acknowledged_transfer_lets_the_copy_go_with_the_naive_handover_only() -> None:
+    g, moved, kept = _old_owner()
+    for hint in g.hints.all():
+        if hint.key != moved[0]:
+            g.hints.remove(hint.hint_id)
+    assert g.let_go("n5", moved[0], b"r1") is True  # one hint left for n5: not done
+    assert g.let_go_keys == {moved[0]} and "n5" not in g.transferred
+    assert g.let_go("n5", moved[1], b"other") is False  # the copy changed since
+    assert g.let_go("n5", kept[0], b"r1") is False  # still a replica
+    g.hints.remove(g.hints.all()[0].hint_id)
+    assert g.let_go("n5", moved[1], b"r1") is True and g.transferred == {"n5"}
+    assert g.let_go_keys == {moved[0], moved[1]}
+    pending, moved, _ = _old_owner("pending")
+    assert pending.let_go("n5", moved[0], b"r1") is False and pending.let_go_keys == set()
+
+
+# ------------------------------------------------------------ pending ownership's rings
+
+
+def test_a_view_that_leaves_the_serving_ring_as_it_was_changes_no_serving_state() -> None:
+    """Pending ownership: ``n5`` joining does not change the serving ring (it serves
+    nothing before its handover): no ring listener runs, no joint quorum starts."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    calls: list[int] = []
+    g.ring_listeners.append(lambda: calls.append(1))
+    g._apply(_joining_view(config))
+    assert calls == [] and g.previous is None and g.settling == frozenset()
+    assert g.future is not g.partitioning  # the future ring has n5: a change is on
+
+
+def test_overlapping_changes_keep_the_ring_before_the_first() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    first = g.partitioning
+    up5 = _joining_view(config).announce("n5", status=MemberStatus.UP)
+    g.reap_due = True  # an earlier change settled, its reaps not set again yet: kept
+    g._apply(up5)
+    assert g.reap_due is True
+    assert g.previous is not None and g.previous.ring == first.ring
+    assert g.settling == frozenset({"n5"})
+    up6 = up5.announce("n6", status=MemberStatus.UP, tokens=(99999,))
+    g._apply(up6)
+    assert g.previous.ring == first.ring and g.settling == frozenset({"n5", "n6"})
+    fresh = gossiper("n1", config=config)
+    fresh._apply(up5)  # pending: the reaps are set again once the change settled only
+    assert fresh.reap_due is False and fresh.settling == frozenset({"n5"})
+
+
+def test_a_token_of_a_member_that_left_during_a_join_is_served_by_its_new_owner() -> None:
+    """Strategy 3's case: ``n4`` left (its partition moved to ``n3``: ``left``) while
+    ``n5`` joins with no tokens yet. Only a *leaving* member keeps serving a token it
+    gave away (``handed_out``); one that left does not, nor does the joining node:
+    the token is served by ``n3``, the view's serving ring."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    ring = config.initial_partitioning().ring
+    view = initial_membership(ring)
+    view = view.announce("n3", tokens=(*ring.tokens_of("n3"), *ring.tokens_of("n4")))
+    view = view.announce("n4", status=MemberStatus.LEFT, tokens=())
+    view = view.announce("n5", status=MemberStatus.JOINING)
+    served = g._serving(view)
+    assert served.ring == view.ring((MemberStatus.UP, MemberStatus.LEAVING))
+    assert served.ring.tokens_of("n3") == (*ring.tokens_of("n3"), *ring.tokens_of("n4"))
+    assert g.storage.get_meta(SERVING_META) is None  # nothing kept: the view's ring
+
+
+def _leave_claimed(config: ClusterConfig) -> tuple[Membership, Ring]:
+    """Strategy 3's leave before the handover: ``n4`` leaving with no tokens (the
+    claimant gave its token to ``n3``), and ``n6`` up with a token new to the ring."""
+    ring = config.initial_partitioning().ring
+    view = initial_membership(ring)
+    view = view.announce("n3", tokens=(*ring.tokens_of("n3"), *ring.tokens_of("n4")))
+    view = view.announce("n4", status=MemberStatus.LEAVING, tokens=())
+    return view, ring
+
+
+def test_a_leaving_member_serves_the_token_it_handed_out_until_it_has_left() -> None:
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    view, ring = _leave_claimed(config)
+    served = g._serving(view)
+    assert served is g.partitioning and served.ring == ring  # the old ring, kept
+    kept = g.storage.get_meta(SERVING_META)
+    assert kept is not None and json.loads(kept.decode()) == {
+        node: [str(t) for t in ring.tokens_of(node)] for node in ring.nodes}
+    # a member new on the ring (up) serves its token at once
+    view6 = view.announce("n6", status=MemberStatus.UP, tokens=(99999,))
+    served = g._serving(view6)
+    assert served.ring.tokens_of("n6") == (99999,)
+    assert served.ring.tokens_of("n4") == ring.tokens_of("n4")
+    # the change over: the view's ring again, the kept one cleared (empty bytes)
+    assert g._serving(g.view).ring == ring and g.storage.get_meta(SERVING_META) == b""
+
+
+def test_a_token_of_a_member_that_left_is_not_served_by_it() -> None:
+    """``n4`` left with its token gone from the view (strategies 1 and 2) while ``n5``
+    joins: no one serves that token (not ``n4``)."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    view = initial_membership(config.initial_partitioning().ring)
+    view = view.announce("n4", status=MemberStatus.LEFT, tokens=())
+    view = view.announce("n5", status=MemberStatus.JOINING)
+    assert "n4" not in g._serving(view).ring.nodes
+
+
+def _previous(g: Gossiper) -> object:
+    return g.previous
+
+
+def _due_flags(g: Gossiper) -> tuple[bool, bool]:
+    return g.releasable, g.reap_due
+
+
+def test_one_change_settling_keeps_the_other_and_this_nodes_wait() -> None:
+    g = gossiper("n1")
+    g.settling, g.settle_after, g.previous = frozenset({"n1", "n5"}), {"n1": 2}, g.partitioning
+    view = g.view.announce("n5", status=MemberStatus.UP, tokens=(12345,), settled=True)
+    g._settled(view)
+    assert g.settling == frozenset({"n1"}) and g.settle_after == {"n1": 2}
+    raw = g.storage.get_meta(SETTLING_META)
+    assert raw is not None and json.loads(raw.decode())["settling"] == ["n1"]
+    g.releasable = False
+    g._settled(view.announce("n1", settled=True))
+    assert g.settling == frozenset() and _previous(g) is None
+    assert _settle_state(g)[0] is None and _due_flags(g) == (True, True)
+    assert g.storage.get_meta(SETTLING_META) == b""
+
+
+def test_a_restarted_node_forgets_a_change_that_settled_and_keeps_one_that_has_not() -> None:
+    config = make_config(4)
+    storage = MemoryStorage()
+    view = _joining_view(config).announce("n5", status=MemberStatus.UP)
+    storage.set_meta("membership", view.to_bytes())
+    storage.set_meta(SETTLING_META, json.dumps(
+        {"settling": ["n5"], "after": None, "previous": None}).encode())
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.settling == frozenset({"n5"}) and g.previous is None and not g.log
+    storage.set_meta("membership", view.announce("n5", settled=True).to_bytes())
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.settling == frozenset() and not g.log
+
+
+def test_a_change_is_on_while_a_transfer_waits_or_the_future_ring_is_not_served() -> None:
+    g = gossiper("n1")
+    assert not g.changing()
+    g.transfer_after = {"n1": 1}
+    assert g.changing()
+    g.transfer_after = None
+    g.future = g._partitioning(g.partitioning.ring)  # another ring object: not served
+    assert g.changing()
+
+
+def test_a_hint_scan_lets_go_the_keys_handed_to_every_new_owner() -> None:
+    assert gossiper("n2").scanned(set()) == []  # no change: nothing
+    g, moved, _ = _old_owner()
+    g.transfer_after = {"n5": 1}  # a transfer that waits: nothing either
+    assert g.scanned(set()) == [] and g.transferred == set()
+    g.transfer_after = None
+    g.transferred = {"n6"}
+    assert g.scanned({"n5"}) == []  # n5 still has hints: nothing to let go yet
+    assert g.transferred == {"n6", "n1", "n2", "n3", "n4"} and _due(g)
+    assert sorted(g.scanned(set())) == sorted(moved)
+    assert g.let_go_keys == set(moved) and not _due(g)
+    assert g.scanned(set()) == []  # everything let go already
+
+
+def _status(g: Gossiper) -> object:
+    return g.status
+
+
+def test_a_strategy3_leave_asked_during_a_change_waits_for_it() -> None:
+    g = gossiper("n2", config=make_config(4, partitioning="strategy3"))
+    g.settling = frozenset({"n5"})  # a change in progress
+    assert g.leave() == [] and g.leave_requested
+    assert _status(g) is MemberStatus.UP
+    g.settling = frozenset()
+    g.on_round(0.0, GossipRound())
+    assert _status(g) is MemberStatus.LEAVING
+
+
+def test_a_node_restarted_after_its_transfer_keeps_its_copies_until_the_change_settled() -> None:
+    config = make_config(4)
+    storage = MemoryStorage()
+    view = _joining_view(config).announce("n5", status=MemberStatus.UP)
+    storage.set_meta("membership", view.to_bytes())
+    storage.set_meta(SETTLING_META, json.dumps(
+        {"settling": ["n5"], "after": None, "previous": None}).encode())
+    storage.set_meta(HANDED_META, gossiper("n1", config=config, storage=storage)._ring_id())
+    g = gossiper("n1", config=config, storage=storage)
+    assert g.moved_from is not None and g.release_due and not g.releasable
+    storage.set_meta(SETTLING_META, b"")  # the change settled before the crash
+    assert gossiper("n1", config=config, storage=storage).releasable
+
+
+def _restarted(config: ClusterConfig, handed: Membership, now: Membership) -> Gossiper:
+    """``n1`` restarted with view ``now`` after it made the transfer of view ``handed``
+    (:data:`HANDED_META` written as the node writes it)."""
+    storage = MemoryStorage()
+    storage.set_meta("membership", handed.to_bytes())
+    storage.set_meta(HANDED_META, gossiper("n1", config=config, storage=storage)._ring_id())
+    storage.set_meta("membership", now.to_bytes())
+    return gossiper("n1", config=config, storage=storage)
+
+
+def test_a_restart_redoes_a_transfer_only_for_another_future_ring() -> None:
+    config = make_config(4)
+    v1 = _joining_view(config)
+    v2 = v1.announce("n6", status=MemberStatus.JOINING, tokens=(99999,))
+    assert _restarted(config, v1, v2).transfer_after is not None  # another ring: redo
+    assert _restarted(config, v1, v1).transfer_after is None
+    # strategies 1 and 2: a leaving node is off the future ring
+    config1 = make_config(4, partitioning="strategy1", tokens_per_node=2)
+    up = initial_membership(config1.initial_partitioning().ring)
+    leaving = up.announce("n4", status=MemberStatus.LEAVING)
+    assert _restarted(config1, up, leaving).transfer_after is not None
+    # strategy 3: a leaving node keeps its tokens on it until the claim
+    config3 = make_config(4, partitioning="strategy3")
+    up = initial_membership(config3.initial_partitioning().ring)
+    leaving = up.announce("n4", status=MemberStatus.LEAVING)
+    g = _restarted(config3, up, leaving)
+    assert g.transfer_after is None and g.moved_from is not None
