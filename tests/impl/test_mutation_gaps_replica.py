@@ -77,7 +77,7 @@ def test_a_hint_for_an_unknown_node_is_dropped_saying_which() -> None:
     assert node.receive(1.0, "n2", ReplicaPut(5, KEY, record, hint="n9")) == []
     assert node.stats["dropped"] == 1
     assert node.log[-1] == ("1.000 dropped message from 'n2': "
-                            "ReplicaPut: hint names unknown node 'n9'")
+                            "ReplicaPut: hint names unknown node 'n9' (peer data: hint)")
 
 
 def test_a_record_holding_a_value_over_the_limit_is_refused_though_few_siblings() -> None:
@@ -90,7 +90,8 @@ def test_a_record_holding_a_value_over_the_limit_is_refused_though_few_siblings(
                                      coordinator="n2", client_id="c1", now=0.0))
     assert len(record) > 100 and len(record) // 4 <= 2 * node.config.max_siblings
     assert node.receive(1.0, "n2", ReplicaPut(5, KEY, record)) == []
-    assert node.log[-1].endswith("ReplicaPut: record holds a value over the size limit")
+    assert node.log[-1].endswith(
+        "ReplicaPut: record holds a value over the size limit (peer data: record)")
 
 
 def _siblings(count: int, value: bytes = b"") -> bytes:
@@ -108,7 +109,8 @@ def test_a_peer_record_may_hold_twice_max_siblings_and_no_more() -> None:
     assert node.receive(1.0, "n2", ReplicaPut(5, KEY, _siblings(limit)))  # acknowledged
     assert node.stats["dropped"] == 0
     assert node.receive(1.0, "n2", ReplicaPut(6, KEY, _siblings(limit + 1))) == []
-    assert node.log[-1].endswith("ReplicaPut: record holds 51 siblings, too many")
+    assert node.log[-1].endswith(
+        "ReplicaPut: record holds 51 siblings, too many (peer data: record)")
 
 
 def test_a_value_of_exactly_max_value_bytes_is_accepted() -> None:
@@ -132,7 +134,7 @@ def test_a_key_of_exactly_max_key_bytes_is_served_one_byte_more_is_refused() -> 
     assert node.receive(1.0, "n2", ReplicaGet(5, b"k" * limit))
     assert node.receive(1.0, "n2", ReplicaGet(6, b"k" * (limit + 1))) == []
     assert node.log[-1].endswith(f"ReplicaGet: key is {limit + 1} bytes, over the limit of "
-                                 f"{limit}")
+                                 f"{limit} (peer data: key)")
 
 
 def test_an_engine_that_does_not_say_its_fsync_policy_gets_no_flush_timer() -> None:
