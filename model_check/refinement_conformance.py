@@ -95,7 +95,9 @@ MEMBER_DOWN = "unmapped: the implementation does not reap with a member down"
 #: the outcome of a spec ``Reap`` of node ``n`` that the implementation does not take
 #: because a member reachable from the deciding node holds a live version the
 #: deciding node's tombstone does not dominate (a put concurrent with the delete, or
-#: after it): the round the step opened ended not clean, ``n`` still holds its copy.
+#: after it): no round of the deciding node is open after the step (it ended not clean,
+#: or was given up or refused by the deciding node's own check: the rule does not tell
+#: them apart), ``n`` still holds its copy.
 #: The spec's guard 3 refuses only for a version an acknowledged delete covers (ghost
 #: knowledge of the deletes' true histories); the implementation cannot know which
 #: deletes were acknowledged and refuses while any member holds a live version its
@@ -305,7 +307,8 @@ def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
     round open before, if any): :data:`MEMBER_DOWN` if the round the step opened is
     still open and every member it waits for is down or cut off from ``decider`` (its
     query reached every other member and each answered clean: only the round's retry
-    timer can end it, as not clean); :data:`LIVE_ELSEWHERE` if the round ended and a
+    timer can end it, as not clean); :data:`LIVE_ELSEWHERE` if no round is open (ended
+    not clean, given up, or never opened: not told apart) and a
     member reachable from ``decider`` holds a live version ``decider``'s tombstone
     does not dominate; else None (no rule excuses the step)."""
     if decider is None or not ls.up(decider):
