@@ -136,6 +136,9 @@ class _Worker:
         self.edges: array[int] = array("q")
         """The recorded edges, as (source fp, target fp) pairs, flat."""
         self.marked: array[int] = array("q")
+        self.levels: list[int] = []
+        """How many owned states each breadth-first level added (local numbers are in
+        level order, so these sizes say each state's depth)."""
 
     def expand(self) -> tuple[list[Offer], int, dict[str, tuple[int, int]]]:
         """Successors of this worker's frontier: ``(fp, parent fp, ordinal)`` rows per
@@ -221,19 +224,21 @@ class _Worker:
                     witnessed[name] = fp
                     del self.seeking[name]
         self.frontier = frontier
+        self.levels.append(len(frontier))
         return len(frontier), violated, witnessed
 
     def dump(self) -> Dump:
         """The owned states' fingerprints (by local number), parent fingerprints and
         ordinals, the edges and marks, this process's peak memory and seen-set bytes, the
-        states expanded here and this process's CPU seconds."""
+        states expanded here, this process's CPU seconds and the level sizes."""
         seen_bytes = self.seen.nbytes + self.parents.itemsize * len(self.parents) \
             + self.ordinals.itemsize * len(self.ordinals)
         return (self.seen.by_index(), np.frombuffer(self.parents, dtype=np.int64).copy(),
                 np.frombuffer(self.ordinals, dtype=np.uint16).copy(),
                 np.frombuffer(self.edges, dtype=np.int64).copy(),
                 np.frombuffer(self.marked, dtype=np.int64).copy(), peak_memory_bytes(),
-                seen_bytes, self.expanded, time.process_time())
+                seen_bytes, self.expanded, time.process_time(),
+                np.asarray(self.levels, dtype=np.int64))
 
     def serve(self, conn: Connection) -> None:
         gc.set_threshold(*GC_THRESHOLD)  # a forked worker: see explorer.GC_THRESHOLD
@@ -278,7 +283,7 @@ Fingerprints = npt.NDArray[np.int64]
 Offer = npt.NDArray[np.int64]
 """Offered candidates: one ``(fingerprint, parent fingerprint, ordinal)`` row each."""
 Dump = tuple[Fingerprints, Fingerprints, npt.NDArray[np.uint16], Fingerprints, Fingerprints,
-             int, int, int, float]
+             int, int, int, float, Fingerprints]
 
 
 def _offer(flat: list[int]) -> Offer:
@@ -417,9 +422,16 @@ def coordinate(
             offers.append(outboxes)
     dumps: list[Dump] = [reply() for reply in [call("dump", None) for call in workers]]
     RUNS.append([WorkerReport(int(d[0].size), d[7], d[8]) for d in dumps])
-    # Number the states (worker order, then each worker's order): the links are
-    # fingerprints, the Exploration wants indices.
-    fps = np.concatenate([d[0] for d in dumps])
+    # Number the states level by level (within a level in worker order, then each
+    # worker's order), as one process numbers them, so that a lower index is never
+    # deeper: "the lowest-index stuck state" is a shallowest one (numbered worker by
+    # worker, a deep state of worker 0 came before a shallow one of worker 1 and the
+    # convergence counterexample of strict-no-anti-entropy was 3 steps, not 2, for some
+    # hash seeds). The links are fingerprints, the Exploration wants indices.
+    depth_of = np.concatenate([np.repeat(np.arange(d[9].size, dtype=np.int64), d[9])
+                               for d in dumps])
+    by_level = np.argsort(depth_of, kind="stable")
+    fps = np.concatenate([d[0] for d in dumps])[by_level]
     order = np.argsort(fps, kind="stable")
     ordered = fps[order]
 
@@ -433,12 +445,13 @@ def coordinate(
     def index_of(fp: int) -> int:
         return int(number(np.asarray([fp], dtype=np.int64))[0])
 
-    sources = np.concatenate([d[1] for d in dumps])
+    sources = np.concatenate([d[1] for d in dumps])[by_level]
     roots = sources == _ROOT
     parent_index = np.full(fps.size, NO_PARENT, dtype=np.uint32)
     parent_index[~roots] = number(sources[~roots]).astype(np.uint32)
     parent = array("I", parent_index.tobytes())
-    ordinal_of = array("H", np.concatenate([d[2] for d in dumps]).astype(np.uint16).tobytes())
+    ordinal_of = array("H", np.concatenate([d[2] for d in dumps])[by_level]
+                       .astype(np.uint16).tobytes())
     graph: StateGraph | None = None
     if with_graph:
         pairs = np.concatenate([d[3] for d in dumps]).reshape(-1, 2)

@@ -58,3 +58,22 @@ def test_each_worker_expands_the_states_it_owns() -> None:
     for report in reports:
         assert report.expanded > result.distinct_states // 3, reports
         assert report.cpu_seconds > 0
+
+
+def test_states_are_numbered_level_by_level_whichever_worker_owns_them() -> None:
+    """A lower state index is never deeper, as in one process, so "the lowest-index stuck
+    state" of the liveness check is a shallowest one. Numbered worker by worker, the deep
+    states of worker 0 came first: a CI run (some hash seed) reported the convergence
+    counterexample of strict-no-anti-entropy with 3 steps where one process gives 2."""
+    from model_check.parallel import explore_parallel
+
+    def successors(state: int) -> list[tuple[str, int]]:
+        return [("inc", state + 1)] if state < 5 else []
+
+    def fingerprint(state: int) -> int:  # worker 1 owns 0, 1, 2; worker 0 owns 3, 4, 5
+        return 2 * state + (1 if state < 3 else 0)
+
+    run = explore_parallel([0], successors, workers=2, fingerprint=fingerprint)
+    assert run.distinct_states == 6
+    assert [run.path_to(i).states[-1] for i in range(6)] == [0, 1, 2, 3, 4, 5]
+    assert [len(run.path_to(i).actions) for i in range(6)] == [0, 1, 2, 3, 4, 5]
