@@ -468,12 +468,16 @@ class HttpApi:
             return 404, {"error": "NotFound", "message": f"no resource {path!r}",
                          "outcome": "not-written"}, []
         raw_key = path[len("/kv/"):]
-        key = urllib.parse.unquote_to_bytes(raw_key) if "%" in raw_key else raw_key.encode()
+        try:
+            key = _key_of(raw_key)
+        except errors.DynamoError as error:
+            return http_status(error), error_body(error), []
         if len(key) > self.config.max_key_bytes:
             return 414, error_body(errors.TooLargeError(
                 f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}")), []
         headers = request.headers
         try:
+            _check_parameters(method, query)
             message = self._request_of(method, key, query, headers, request.body)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
@@ -579,7 +583,52 @@ def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
     else:
         parts = urllib.parse.urlsplit(text)
         path, query = parts.path, parts.query
-    return path, urllib.parse.parse_qs(query) if query else {}
+    parameters: dict[str, list[str]] = {}
+    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        parameters.setdefault(name, []).append(value)
+    return path, parameters
+
+
+#: the query parameters each method of ``/kv/{key}`` takes (docs/runtime.md)
+_PARAMETERS = {"GET": ("r",), "PUT": ("w",), "DELETE": ("r", "w")}
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _key_of(raw: str) -> bytes:
+    """The key of a ``/kv/{key}`` path: percent-decoded to bytes (any byte may be
+    escaped). A ``%`` not followed by two hex digits raises BadRequestError naming it
+    and its offset (before, ``a%zz`` was taken literally, a key other than the one
+    the client meant)."""
+    if "%" not in raw:
+        return raw.encode()
+    at = raw.find("%")
+    while at != -1:
+        escape = raw[at + 1:at + 3]
+        if len(escape) != 2 or not set(escape) <= _HEX:
+            raise errors.BadRequestError(
+                f"key: invalid percent-escape {raw[at:at + 3]!r} at offset {at} "
+                "(a % must be followed by two hex digits; send a literal % as %25)")
+        at = raw.find("%", at + 3)
+    return urllib.parse.unquote_to_bytes(raw)
+
+
+def _check_parameters(method: str, query: dict[str, list[str]]) -> None:
+    """Refuse (BadRequestError, naming it) a query parameter the method does not take,
+    and one given twice: a mistyped ``?W=3`` or a repeated ``?w=1&w=3`` would
+    otherwise be served with a quorum the client did not ask for. A method the API
+    does not serve is left to its 405."""
+    allowed = _PARAMETERS.get(method)
+    if allowed is None:
+        return
+    for name, values in query.items():
+        if name not in allowed:
+            raise errors.BadRequestError(
+                f"unknown query parameter {name!r}: {method} /kv/{{key}} takes "
+                + " and ".join(allowed))
+        if len(values) > 1:
+            raise errors.BadRequestError(
+                f"query parameter {name!r} given {len(values)} times: give it once")
 
 
 def _not_allowed(method: str, path: str, allow: str) -> _Answer:

@@ -70,3 +70,39 @@ def test_keys_at_and_over_the_limit_and_odd_keys(tmp_path: Path) -> None:
             status, _, body = await call("PATCH", url(node, "/kv/k"), b"v")
             assert status == 405 and body["outcome"] == "not-written"
     run(scenario())
+
+
+@pytest.mark.parametrize(("method", "target", "named"), [
+    ("GET", "/kv/a%zz", "invalid percent-escape '%zz' at offset 1"),
+    ("PUT", "/kv/a%4", "invalid percent-escape '%4' at offset 1"),
+    ("GET", "/kv/k?foo=1", "unknown query parameter 'foo': GET /kv/{key} takes r"),
+    ("PUT", "/kv/k?W=3", "unknown query parameter 'W': PUT /kv/{key} takes w"),
+    ("PUT", "/kv/k?r=2", "unknown query parameter 'r': PUT /kv/{key} takes w"),
+    ("DELETE", "/kv/k?n=1", "unknown query parameter 'n': DELETE /kv/{key} takes r and w"),
+    ("PUT", "/kv/k?w=1&w=3", "query parameter 'w' given 2 times"),
+    ("GET", "/kv/k?r=1&r=2", "query parameter 'r' given 2 times"),
+    ("PUT", "/kv/k?w=", "w: must be an integer in 1..3 (N), got ''"),
+    ("GET", "/kv/k?r", "r: must be an integer in 1..3 (N), got ''"),
+])
+def test_a_bad_key_escape_or_query_parameter_gets_400_naming_it_and_writes_nothing(
+        tmp_path: Path, method: str, target: str, named: str) -> None:
+    """Before, ``a%zz`` was served as the literal key ``a%zz``, an unknown parameter
+    (a mistyped ``?W=3``) was ignored and a repeated one served by its last value, and
+    ``?w=`` meant the default W: the client got a quorum or a key it did not ask for."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"before")
+            assert status == 200
+            status, _, body = await call(method, url(node, target), b"after")
+            assert status == 400, body
+            assert body["error"] == "BadRequestError" and body["outcome"] == "not-written"
+            assert named in body["message"]
+            assert node.node.record(b"a%zz") is None and node.node.record(b"a%4") is None
+            status, _, got = await call("GET", url(node, "/kv/k"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
+            status, _, _ = await call("GET", url(node, "/kv/k?r=2"))  # the right ones serve
+            assert status == 200
+            status, _, _ = await call("DELETE", url(node, "/kv/gone?r=2&w=2"))
+            assert status == 404  # never written: nothing to delete
+    run(scenario())
