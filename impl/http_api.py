@@ -460,11 +460,13 @@ class HttpApi:
         server = self.server
         path, query = _split_target(request.target)
         method = request.method.decode("ascii", "replace")
+        if method == "HEAD":  # a GET whose body is not sent (RFC 9110 9.3.2; _respond)
+            method = "GET"
         if method == "GET" and path in _READ_ONLY:
             return _READ_ONLY[path](self)
         if not path.startswith("/kv/"):
             if path in _READ_ONLY:
-                return _not_allowed(method, path, "GET")
+                return _not_allowed(method, path, "GET, HEAD")
             return 404, {"error": "NotFound", "message": f"no resource {path!r}",
                          "outcome": "not-written"}, []
         raw_key = path[len("/kv/"):]
@@ -482,7 +484,7 @@ class HttpApi:
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
         if message is None:
-            return _not_allowed(method, path, "GET, PUT, DELETE")
+            return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
         refusal = server.overloaded() or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]

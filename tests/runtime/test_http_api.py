@@ -75,7 +75,15 @@ def test_get_put_in_riak_convention() -> None:
             answer = await http.put(f"{base}/kv/cart?w=9", content=b"v")
             assert answer.status_code == 400 and "w: must be an integer in 1..3" in answer.text
             answer = await http.post(f"{base}/kv/cart", content=b"v")
-            assert answer.status_code == 405 and answer.headers["allow"] == "GET, PUT, DELETE"
+            assert answer.status_code == 405
+            assert answer.headers["allow"] == "GET, HEAD, PUT, DELETE"
+            # HEAD is a GET without the body (RFC 9110 9.3.2): same status and headers
+            head = await http.head(f"{base}/kv/cart?r=3")
+            assert (head.status_code, head.content) == (200, b"")
+            assert head.headers["content-length"] == str(len(b"merged"))
+            assert head.headers["x-vdynamo-context"] == merged.headers["x-vdynamo-context"]
+            assert (await http.head(f"{base}/kv/never-written")).status_code == 404
+            assert (await http.head(f"{base}/health")).status_code == 200
             answer = await http.put(f"{base}/kv/bad", content=b"v",
                                     headers={"content-type": "x" * 300})
             assert answer.status_code == 400 and "Content-Type" in answer.json()["message"]
