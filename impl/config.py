@@ -200,9 +200,16 @@ class ClusterConfig:
 
     ``actor_epochs``: a node mints dots and server-side clock entries under a
     fresh actor id for each storage lifetime (:func:`impl.versions.lifetime_actor`;
-    Riak's kv679 fix), so a node whose disk was replaced, or whose buffered writes
-    a crash lost, never re-issues a dot; ``False`` is the naive behaviour (the bare
-    node name), kept only to show the data loss. The clock truncation of the
+    Riak's kv679 fix), so a node whose disk was replaced or restored from a backup,
+    or whose buffered writes a crash lost, never re-issues a dot; ``False`` is the naive behaviour (the bare
+    node name), kept only to show the data loss. ``actor_per_start`` (with
+    ``actor_epochs``): ``True`` (the default) gives the node a new actor id at
+    every start, whatever its engine (each start is a storage lifetime), since a store cannot prove locally that it
+    was not rolled back (a disk restored from an older backup is self-consistent
+    and would mint the dots it minted after the backup again: kv679's amnesia);
+    ``False`` keeps the stored id across restarts of a durable (``fsync =
+    "always"``) engine, the spec's ``Recover`` (the refinement harness's choice;
+    a restored backup then loses acknowledged writes). The clock truncation of the
     vector-clock modes (:class:`impl.versions.Truncation`, paper 4.4, riak_core's
     vclock pruning): ``vclock_threshold`` pairs are always kept (the paper's 10),
     a clock never keeps more than ``vclock_max_pairs`` (Riak's big_vclock), and in
@@ -254,6 +261,7 @@ class ClusterConfig:
     seeds: tuple[str, ...] = ()
     secret: bytes = b"vdynamo-default-secret-change-me"
     actor_epochs: bool = True
+    actor_per_start: bool = True
     lww_timestamps: str = "hybrid"
     vclock_truncation: str = "record"
     vclock_threshold: int = 10
@@ -327,6 +335,7 @@ class ClusterConfig:
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
             raise ConfigError("secret: must be bytes of length >= 16 (the context HMAC key)")
         _flag("actor_epochs", self.actor_epochs)
+        _flag("actor_per_start", self.actor_per_start)
         slots: Any = self.ring_slots
         if isinstance(slots, str | bytes) or not isinstance(slots, tuple | list):
             raise ConfigError(f"ring_slots: must be a tuple of node names, got {slots!r}")

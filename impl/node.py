@@ -127,10 +127,11 @@ class Node:
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         base = _op_id_base(storage, name, seed, now)  # this,
-        #: and the id this node mints dots under: new for each storage lifetime (kv679;
-        #: flushed before it is used, :func:`impl.versions.lifetime_actor`)
+        #: and the id this node mints dots under: new at each start (kv679: a restored
+        #: backup; flushed before it is used, :func:`impl.versions.lifetime_actor`)
         self.actor = lifetime_actor(storage, name, seed=seed, now=now,
-                                    epochs=config.actor_epochs)
+                                    epochs=config.actor_epochs,
+                                    per_start=config.actor_per_start)
         storage = self.storage
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)

@@ -378,28 +378,37 @@ _ACTOR_SUFFIX_HEX = 12
 
 
 def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
-                   epochs: bool = True) -> str:
+                   epochs: bool = True, per_start: bool = True) -> str:
     """The actor id node ``name`` mints dots and clock entries under, for the
     lifetime of its storage (Riak's per-vnode id and epochs against kv679).
 
     Without ``epochs`` it is ``name`` itself (the naive behaviour the checker's
-    counterexample needs). With them it is ``name~<12 hex digits>``, kept in the
-    storage's meta table and reused while the store proves it kept every write the
-    node made: a new store (a replaced disk: no actor in it) gets a new id, and so
-    does every start on a ``buffered`` engine (a crash may have lost the local
-    copy of a dot other replicas hold). The id hashes ``name``, ``seed``, ``now``,
-    a per-store start count and the engine's ``storage-id`` meta entry (random
-    bytes the SQLite engine writes when it creates a file), so a new lifetime's id
-    differs from every earlier one (a reap begins a key epoch instead:
-    :func:`key_actor`). The id is flushed before it is returned: it is
-    durable before any dot minted under it leaves the node. Names too long to fit
-    a context's 255-byte id once suffixed are replaced by a digest.
+    counterexample needs). With them it is ``name~<12 hex digits>``, stored in the
+    storage's meta table. With ``per_start`` (the default,
+    ``ClusterConfig.actor_per_start``) every start gets a new id, whatever the
+    engine: a store cannot prove locally that it kept every write the node made,
+    since a disk restored from an older backup is self-consistent (its actor and
+    counters are those of the backup, and it would mint again the dots minted
+    since, which the other replicas hold). Without ``per_start`` the stored id is
+    reused while the store claims to have kept every write: a new store (a
+    replaced disk: no actor in it) gets a new id, and so does every start on a
+    ``buffered`` engine (a crash may have lost the local copy of a dot other
+    replicas hold), but a restart of a durable engine keeps it (the spec's
+    ``Recover``; a restored backup then loses writes). The id hashes ``name``,
+    ``seed``, ``now``, a per-store start count and the engine's ``storage-id``
+    meta entry (random bytes the SQLite engine writes when it creates a file), so
+    a new lifetime's id differs from every earlier one (a reap begins a key epoch
+    instead: :func:`key_actor`); a restored backup repeats the count and the
+    ``storage-id``, so there the start time ``now`` tells the ids apart. The id is
+    flushed before it is returned: it is durable before any dot minted under it
+    leaves the node. Names too long to fit a context's 255-byte id once suffixed
+    are replaced by a digest. Raises StorageError as the engine does.
     """
     if not epochs:
         return name
     buffered = getattr(storage, "fsync", "always") == "buffered"
     kept = storage.get_meta(ACTOR_META)
-    if kept is not None and not buffered:
+    if kept is not None and not buffered and not per_start:
         return kept.decode("utf-8")
     lifetimes = int(storage.get_meta(LIFETIMES_META) or b"0") + 1
     entropy = storage.get_meta(STORAGE_ID_META) or b""
