@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import copy
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,7 @@ from impl.versions import (
     ClockMode,
     lifetime_actor,
     lww_stamp_of,
+    values,
 )
 
 KEY = b"k"
@@ -105,16 +108,114 @@ def test_wipe_of_a_node_that_is_down_restarts_it() -> None:
     assert not cluster.is_down("n2")
 
 
-def test_a_restart_keeps_the_actor_a_wipe_does_not() -> None:
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5)
-    first = cluster.node("n1").actor
-    cluster.crash("n1")
-    cluster.restart("n1")
-    assert cluster.node("n1").actor == first
-    cluster.wipe("n1")
-    second = cluster.node("n1").actor
-    cluster.wipe("n1")
-    assert len({first, second, cluster.node("n1").actor}) == 3
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_a_restart_of_a_durable_node_takes_a_new_actor_as_a_wipe_does(
+        storage: str, tmp_path: Path) -> None:
+    """``actor_per_start`` (the default): every start is a new lifetime, even on a
+    durable engine (its store may be a restored backup); without it the restart
+    keeps the stored actor (the spec's Recover) and only a wipe changes it."""
+    for per_start in (True, False):
+        with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=5, storage=storage,  # type: ignore[arg-type]
+                              storage_dir=tmp_path / str(per_start),
+                              actor_per_start=per_start) as cluster:
+            first = cluster.node("n1").actor
+            cluster.crash("n1")
+            cluster.restart("n1")
+            restarted = cluster.node("n1").actor
+            assert (restarted != first) is per_start
+            assert restarted.startswith("n1~")
+            assert cluster.storages["n1"].get_meta(ACTOR_META) == restarted.encode()
+            cluster.wipe("n1")
+            second = cluster.node("n1").actor
+            cluster.wipe("n1")
+            assert len({first, restarted, second, cluster.node("n1").actor}) == 3 + per_start
+
+
+# ------------------------------------------------------------------ a restored backup
+
+
+def _back_up_sqlite(cluster: SimulatedCluster, name: str, to: Path) -> None:
+    """Copy node ``name``'s SQLite files (the database and any ``-wal``/``-shm``
+    beside it) to ``to`` while the node is down and its engine closed, as
+    docs/runtime.md ("Back up") tells an operator to; the engine is then reopened."""
+    assert cluster.is_down(name) and cluster.storage_dir is not None
+    cluster.storages[name].inner.close()
+    to.mkdir()
+    for file in cluster.storage_dir.glob(f"{name}.sqlite3*"):
+        shutil.copy2(file, to / file.name)
+    cluster.storages[name].inner = SqliteStorage(cluster.storage_dir / f"{name}.sqlite3")
+
+
+def _restore_sqlite(cluster: SimulatedCluster, name: str, backup: Path) -> None:
+    """Put the copy :func:`_back_up_sqlite` made back in place of node ``name``'s
+    files (the node is down) and reopen the engine on it."""
+    assert cluster.is_down(name) and cluster.storage_dir is not None
+    cluster.storages[name].inner.close()
+    for file in cluster.storage_dir.glob(f"{name}.sqlite3*"):
+        file.unlink()
+    for file in backup.iterdir():
+        shutil.copy2(file, cluster.storage_dir / file.name)
+    cluster.storages[name].inner = SqliteStorage(cluster.storage_dir / f"{name}.sqlite3")
+    cluster.storages[name].changes += 1  # the replica changed: quiet starts again
+
+
+def _restored_from_backup(storage: str, tmp_path: Path, **options: object) -> list[bytes]:
+    """The values a get with R=3 finds after node n1's disk was restored from an
+    older backup (kv679 by a rollback, not an empty disk): v1 through n1, n1 backed
+    up; v2 through n1 with v1's context; n1 crashes and its backup is put back (it
+    holds v1 and n1's actor and counters of that time); restarted, n1 coordinates
+    a blind v3, acknowledged. The memory engine is backed up with a deep copy, the
+    SQLite one by copying its files while the node is down."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, storage=storage,  # type: ignore[arg-type]
+                          storage_dir=tmp_path / "data", **options) as cluster:
+        first = cluster.client("n1", client_id="c1")
+        first.put(KEY, b"v1")
+        cluster.run_until_quiet()
+        backup_dir = tmp_path / "backup"
+        if storage == "memory":
+            backup = copy.deepcopy(cluster.storages["n1"].inner)
+        else:
+            cluster.crash("n1")
+            _back_up_sqlite(cluster, "n1", backup_dir)
+            cluster.restart("n1")
+        first.put(KEY, b"v2", context=first.get(KEY).context)
+        cluster.run_until_quiet()
+        assert all(values(record) == [b"v2"] for record in cluster.replicas(KEY).values()
+                   if record is not None)
+        cluster.crash("n1")
+        if storage == "memory":
+            cluster.storages["n1"].inner = backup
+            cluster.storages["n1"].changes += 1
+        else:
+            _restore_sqlite(cluster, "n1", backup_dir)
+        cluster.restart("n1")
+        assert values(cluster.node("n1").record(KEY)) == [b"v1"], "the backup holds v1"
+        cluster.client("n1", client_id="c2").put(KEY, b"v3")  # acknowledged
+        cluster.run_until_quiet()
+        return sorted(cluster.client("n2").get(KEY, r=3).values)
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_a_write_through_a_node_restored_from_a_backup_survives(
+        storage: str, tmp_path: Path) -> None:
+    """A new actor at every start (``actor_per_start``): the restored node mints
+    v3 under an actor no replica has seen, so v3 stays, a sibling of v2 (it was
+    written without a context)."""
+    assert _restored_from_backup(storage, tmp_path) == [b"v2", b"v3"]
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_keeping_the_actor_across_a_durable_restart_loses_the_write_after_a_restore(
+        storage: str, tmp_path: Path) -> None:
+    """The naive twin (``actor_per_start=False``, the rule before session 10 and
+    the spec's Recover): the restored store names the actor and counters of the
+    backup, n1 re-mints the dot of v2 for v3, and the replicas drop v3 as seen."""
+    assert _restored_from_backup(storage, tmp_path, actor_per_start=False) == [b"v2"]
+
+
+def test_actor_per_start_must_be_a_bool() -> None:
+    with pytest.raises(ConfigError, match="actor_per_start"):
+        ClusterConfig(nodes=("a",), n=1, r=1, w=1, actor_per_start=1)
 
 
 # ------------------------------------------------------------------ buffered storage
@@ -135,9 +236,9 @@ def _buffered_amnesia(actor_epochs: bool, storage: str = "memory") -> list[bytes
     assert cluster.node("n1").record(KEY) is None, "the crash should have lost v1 on n1"
     cluster.client("n1").put(KEY, b"v2")  # acknowledged
     cluster.run_until_quiet()
-    values = sorted(cluster.client("n2").get(KEY, r=3).values)
+    got = sorted(cluster.client("n2").get(KEY, r=3).values)
     cluster.close()
-    return values
+    return got
 
 
 @pytest.mark.parametrize("storage", ["memory", "sqlite"])
@@ -149,13 +250,15 @@ def test_buffered_crash_with_the_naive_actor_loses_the_acknowledged_write() -> N
     assert _buffered_amnesia(actor_epochs=False) == [b"v1"]
 
 
-def test_lifetime_actor_is_kept_by_a_durable_store_and_new_for_a_buffered_one() -> None:
+def test_lifetime_actor_is_kept_by_a_durable_store_only_without_per_start() -> None:
     durable = MemoryStorage()
     actor = lifetime_actor(durable, "n1", seed=1, now=0.0)
     assert actor.startswith("n1~") and durable.get_meta(ACTOR_META) == actor.encode()
-    assert lifetime_actor(durable, "n1", seed=2, now=5.0) == actor
+    assert lifetime_actor(durable, "n1", seed=2, now=5.0, per_start=False) == actor
     durable.crash()
-    assert lifetime_actor(durable, "n1", seed=2, now=5.0) == actor
+    assert lifetime_actor(durable, "n1", seed=2, now=5.0, per_start=False) == actor
+    renewed = lifetime_actor(durable, "n1", seed=2, now=5.0)  # per_start, the default
+    assert renewed != actor and durable.get_meta(ACTOR_META) == renewed.encode()
     buffered = MemoryStorage(fsync="buffered")
     seen = {lifetime_actor(buffered, "n1", seed=1, now=0.0)}
     for _ in range(3):  # same seed and time each start: the store's count differs
@@ -173,10 +276,10 @@ def test_lifetime_actor_differs_per_disk_whatever_else_repeats(tmp_path: Path) -
         path = tmp_path / "n1.sqlite3"
         store = SqliteStorage(path)
         actors.add(lifetime_actor(store, "n1", seed=0, now=0.0))
-        assert lifetime_actor(store, "n1", seed=0, now=0.0) in actors
+        assert lifetime_actor(store, "n1", seed=0, now=0.0, per_start=False) in actors
         store.close()
         reopened = SqliteStorage(path)
-        assert lifetime_actor(reopened, "n1", seed=9, now=9.0) in actors
+        assert lifetime_actor(reopened, "n1", seed=9, now=9.0, per_start=False) in actors
         reopened.close()
         for file in tmp_path.iterdir():
             file.unlink()

@@ -115,13 +115,27 @@ def test_a_lifetime_actor_is_the_documented_digest_persisted_and_flushed() -> No
     assert storage.get_meta(ACTOR_META) == again.encode("utf-8")
 
 
-def test_a_durable_store_keeps_its_actor_and_its_count() -> None:
+def test_a_durable_store_keeps_its_actor_and_its_count_without_per_start() -> None:
     storage = MemoryStorage("always")
     actor = lifetime_actor(storage, "n1", seed=3, now=2.0)
     assert actor == _expected_actor("n1", 3, 2.0, 1)
-    assert lifetime_actor(storage, "n1", seed=4, now=9.0) == actor
+    assert lifetime_actor(storage, "n1", seed=4, now=9.0, per_start=False) == actor
     assert storage.get_meta(LIFETIMES_META) == b"1"
     assert lifetime_actor(storage, "n1", seed=3, now=2.0, epochs=False) == "n1"
+    assert lifetime_actor(storage, "n1", seed=3, now=2.0, epochs=False,
+                          per_start=False) == "n1"
+
+
+def test_per_start_gives_a_durable_store_a_new_actor_at_every_start() -> None:
+    """The default: a durable store counts a new lifetime at each start too (a
+    restored backup is self-consistent: nothing local tells it from the live store)."""
+    storage = MemoryStorage("always")
+    storage.set_meta(STORAGE_ID_META, b"disk-7")
+    actor = lifetime_actor(storage, "n1", seed=3, now=2.0)
+    again = lifetime_actor(storage, "n1", seed=3, now=2.0)
+    assert again == _expected_actor("n1", 3, 2.0, 2, b"disk-7") != actor
+    assert storage.get_meta(LIFETIMES_META) == b"2"
+    assert storage.get_meta(ACTOR_META) == again.encode("utf-8")
 
 
 def test_a_name_is_kept_in_the_actor_up_to_242_bytes_then_replaced_by_its_digest() -> None:
@@ -185,7 +199,8 @@ def test_a_storage_that_names_no_fsync_policy_is_taken_as_durable() -> None:
     storage = _MetaOnly()
     actor = lifetime_actor(storage, "n1", seed=1, now=0.0)  # type: ignore[arg-type]
     assert actor == _expected_actor("n1", 1, 0.0, 1) and storage.flushes == 1
-    assert lifetime_actor(storage, "n1", seed=2, now=1.0) == actor  # type: ignore[arg-type]
+    assert lifetime_actor(storage, "n1", seed=2, now=1.0,  # type: ignore[arg-type]
+                          per_start=False) == actor
     assert storage.meta[LIFETIMES_META] == b"1" and storage.flushes == 1
 
 
