@@ -384,9 +384,9 @@ def actor_reused_after_wipe() -> Iterator[None]:
     first: dict[str, str] = {}
 
     def reused(storage: Storage, name: str, *, seed: int, now: float,
-               epochs: bool = True) -> str:
+               epochs: bool = True, per_start: bool = True) -> str:
         return first.setdefault(name, original(storage, name, seed=seed, now=now,
-                                               epochs=epochs))
+                                               epochs=epochs, per_start=per_start))
 
     with _patch(node_module, "lifetime_actor", reused):
         yield
@@ -417,11 +417,12 @@ def buffered_restart_keeps_actor() -> Iterator[None]:
     original = node_module.lifetime_actor
 
     def kept(storage: Storage, name: str, *, seed: int, now: float,
-             epochs: bool = True) -> str:
+             epochs: bool = True, per_start: bool = True) -> str:
         actor = storage.get_meta(ACTOR_META)
         if epochs and actor is not None:
             return actor.decode("utf-8")
-        return original(storage, name, seed=seed, now=now, epochs=epochs)
+        return original(storage, name, seed=seed, now=now, epochs=epochs,
+                        per_start=per_start)
 
     with _patch(node_module, "lifetime_actor", kept):
         yield
