@@ -209,6 +209,21 @@ def test_cluster_file_loads_and_errors_name_the_key(tmp_path: Path) -> None:
             load_runtime_config(bad)
 
 
+def test_the_cluster_file_sets_and_checks_actor_per_start(tmp_path: Path) -> None:
+    """``[cluster] actor_per_start`` (a ClusterConfig field: every start takes a new
+    actor id unless it is false) loads as a bool and is refused as anything else."""
+    head = ('[cluster]\nnodes = ["a"]\nn = 1\nr = 1\nw = 1\nsecret = "0123456789abcdef"\n'
+            '[nodes.a]\npeer = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\n')
+    path = tmp_path / "cluster.toml"
+    path.write_text(head)
+    assert load_runtime_config(path).cluster.actor_per_start is True
+    path.write_text(head.replace("w = 1\n", "w = 1\nactor_per_start = false\n"))
+    assert load_runtime_config(path).cluster.actor_per_start is False
+    path.write_text(head.replace("w = 1\n", 'w = 1\nactor_per_start = "no"\n'))
+    with pytest.raises(errors.ConfigError, match="actor_per_start"):
+        load_runtime_config(path)
+
+
 def test_http_status_mapping() -> None:
     assert http_status(errors.TooLargeError("x")) == 413
     assert http_status(errors.BadContextError("x")) == 400
