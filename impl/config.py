@@ -200,13 +200,14 @@ class ClusterConfig:
 
     ``actor_epochs``: a node mints dots and server-side clock entries under a
     fresh actor id for each storage lifetime (:func:`impl.versions.lifetime_actor`;
-    Riak's kv679 fix), so a node whose disk was replaced or restored from a backup,
-    or whose buffered writes a crash lost, never re-issues a dot; ``False`` is the naive behaviour (the bare
-    node name), kept only to show the data loss. ``actor_per_start`` (with
-    ``actor_epochs``): ``True`` (the default) gives the node a new actor id at
-    every start, whatever its engine (each start is a storage lifetime), since a store cannot prove locally that it
-    was not rolled back (a disk restored from an older backup is self-consistent
-    and would mint the dots it minted after the backup again: kv679's amnesia);
+    Riak's kv679 fix), so a node whose disk was replaced or restored from a
+    backup, or whose buffered writes a crash lost, never re-issues a dot;
+    ``False`` is the naive behaviour (the bare node name), kept only to show the
+    data loss. ``actor_per_start`` (with ``actor_epochs``): ``True`` (the default)
+    gives the node a new actor id at every start, whatever its engine (each start
+    is a storage lifetime), since a store cannot prove locally that it was not
+    rolled back (a disk restored from an older backup is self-consistent and
+    would mint the dots it minted after the backup again: kv679's amnesia);
     ``False`` keeps the stored id across restarts of a durable (``fsync =
     "always"``) engine, the spec's ``Recover`` (the refinement harness's choice;
     a restored backup then loses acknowledged writes). The clock truncation of the
