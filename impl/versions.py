@@ -34,9 +34,10 @@ needs. The record is what the storage engine keeps (as the bytes of
 
 *Actors.* The coordinator's entry in a dot or a server-side clock is its
 *actor*: with actor epochs (the default) not its bare name but
-:func:`lifetime_actor`, a fresh id for each storage lifetime, persisted in the
-store's meta table, so a node whose disk was replaced, or whose buffered writes a
-crash lost, never issues an (actor, counter) pair twice for a key (Riak's kv679).
+:func:`lifetime_actor`, a fresh id for each storage lifetime (by default each
+start), persisted in the store's meta table, so a node whose disk was replaced or
+restored from an older backup, or whose buffered writes a crash lost, never
+issues an (actor, counter) pair twice for a key (Riak's kv679).
 A reap that removed the node's copy of a key holding a counter of its actor for
 that key begins a *key epoch* (:func:`renew_key_actor`): the node mints that key,
 and only that key, under ``<lifetime actor>.<key epoch>`` from then on

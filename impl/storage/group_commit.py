@@ -87,7 +87,9 @@ class GroupCommit:
     engine). Needed when the driver sends a coordinator's ReplicaPuts before the
     coordinator's own copy is durable: a crash in between loses the local copy
     of a dot the replicas hold, and the same actor would mint it again for
-    another value (Riak's kv679). ``through``: a wrapper of ``engine`` the writes
+    another value (Riak's kv679). With ``ClusterConfig.actor_per_start`` (the
+    default) every start takes a new id anyway; this matters when it is false.
+    ``through``: a wrapper of ``engine`` the writes
     are performed through (e.g. the runtime's metrics wrapper, which times writes
     and counts delivered hints); the transaction is still ``engine``'s.
     """
