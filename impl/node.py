@@ -83,15 +83,31 @@ __all__ = ["Node"]
 OP_ID_BASE_META = "op-id-base"
 
 
-def _op_id_base(storage: Storage, name: str, seed: int, now: float) -> int:
-    """Where this storage lifetime's operation ids start (added to the start count,
-    the ``incarnation``, in the top bits of every op id). Drawn once per disk (a
-    digest of the name, ``seed``, ``now`` and the engine's ``storage-id``) and kept
-    in its meta table: a node whose disk was replaced counts its incarnations from 1
-    again, and without a new base it would reuse the op ids of its earlier lifetime,
-    so a late answer (a ``ReplicaPutAck`` still in flight) to an operation of that
-    lifetime would count for a new one with the same id (found by the refinement
-    lockstep with disk loss)."""
+def _op_id_base(storage: Storage, name: str, seed: int, now: float, *,
+                per_start: bool = False, actor: str = "") -> int:
+    """Where this start's operation ids start (added to the start count, the
+    ``incarnation``, in the top 23 bits of every op id).
+
+    Without ``per_start``: drawn once per disk (a digest of the name, ``seed``,
+    ``now`` and the engine's ``storage-id``) and kept in its meta table: a node
+    whose disk was replaced counts its incarnations from 1 again, and without a new
+    base it would reuse the op ids of its earlier lifetime, so a late answer (a
+    ``ReplicaPutAck`` still in flight) to an operation of that lifetime would count
+    for a new one with the same id (found by the refinement lockstep with disk loss).
+
+    With ``per_start`` (``ClusterConfig.actor_per_start``, the default): drawn at
+    every start from this start's ``actor`` (new at each start, its digest covers
+    ``now``) and not kept: a store restored from an older backup repeats the start
+    count and the kept base of the backup's time, so the restored node would reuse
+    the op ids of the starts since the backup, and a late ack of such a start would
+    count for a new put (``tests/impl/test_data_loss.py``). Two starts then share a
+    prefix with probability 2**-23 (riak_kv draws its request ids at random too,
+    ``riak_kv_put_fsm``'s ``mk_reqid``), where the kept base made the prefixes of one
+    disk's starts distinct for 2**23 starts but repeated them after a restore."""
+    if per_start:
+        digest = hashlib.sha256(repr((name, seed, float(now), actor)).encode("utf-8")
+                                + (storage.get_meta(STORAGE_ID_META) or b"")).digest()
+        return int.from_bytes(digest[:3], "big") & 0x7FFFFF
     kept = storage.get_meta(OP_ID_BASE_META)
     if kept is None:
         digest = hashlib.sha256(repr((name, seed, float(now))).encode("utf-8")
@@ -126,12 +142,13 @@ class Node:
         self._now = float(now)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
-        base = _op_id_base(storage, name, seed, now)  # this,
-        #: and the id this node mints dots under: new at each start (kv679: a restored
+        #: the id this node mints dots under: new at each start (kv679: a restored
         #: backup; flushed before it is used, :func:`impl.versions.lifetime_actor`)
         self.actor = lifetime_actor(storage, name, seed=seed, now=now,
                                     epochs=config.actor_epochs,
                                     per_start=config.actor_per_start)
+        base = _op_id_base(storage, name, seed, now,  # and this start's op ids
+                           per_start=config.actor_per_start, actor=self.actor)
         storage = self.storage
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)

@@ -57,12 +57,13 @@ def _replica_put_op_ids(effects: list[Effect]) -> set[int]:
 
 
 def test_op_ids_start_at_the_documented_base_of_the_storage_lifetime() -> None:
-    """The base is drawn once per disk (sha256 of ``repr((name, seed, now))`` and the
-    engine's storage id, 22 bits of its first three bytes) and kept in the meta
-    table; op ids count from ``(base + incarnation) << 40``, the incarnation counting
-    the starts on that storage."""
+    """With ``actor_per_start=False``, the base is drawn once per disk (sha256 of
+    ``repr((name, seed, now))`` and the engine's storage id, 22 bits of its first
+    three bytes) and kept in the meta table; op ids count from
+    ``(base + incarnation) << 40``, the incarnation counting the starts on that
+    storage."""
     storage = MemoryStorage("always")
-    config = make_config(3, n=3, r=2, w=2)
+    config = make_config(3, n=3, r=2, w=2, actor_per_start=False)
     node = Node("n1", config, storage, seed=7, now=2.0)
     digest = hashlib.sha256(repr(("n1", 7, 2.0)).encode("utf-8")).digest()
     base = int.from_bytes(digest[:3], "big") & 0x3FFFFF
@@ -76,6 +77,24 @@ def test_op_ids_start_at_the_documented_base_of_the_storage_lifetime() -> None:
     assert storage.get_meta("incarnation") == b"2"
     second = again.client_request(9.0, PutRequest(1, KEY, b"v", b"", None, "c1"))
     assert _replica_put_op_ids(second) == {(base + 2) << 40}
+
+
+def test_op_ids_start_at_a_base_drawn_at_each_start_by_default() -> None:
+    """With ``actor_per_start`` (the default) the base is drawn at every start from
+    that start's actor (sha256 of ``repr((name, seed, now, actor))`` and the storage
+    id, 23 bits) and not kept: a restored backup repeats the kept one."""
+    storage = MemoryStorage("always")
+    config = make_config(3, n=3, r=2, w=2)
+    bases = []
+    for incarnation, now in ((1, 2.0), (2, 9.0)):
+        node = Node("n1", config, storage, seed=7, now=now)
+        digest = hashlib.sha256(repr(("n1", 7, now, node.actor)).encode("utf-8")).digest()
+        base = int.from_bytes(digest[:3], "big") & 0x7FFFFF
+        put = node.client_request(now, PutRequest(1, KEY, b"v", b"", None, "c1"))
+        assert _replica_put_op_ids(put) == {((base + incarnation) & 0x7FFFFF) << 40}
+        bases.append(base)
+    assert storage.get_meta(OP_ID_BASE_META) is None
+    assert bases[0] != bases[1]
 
 
 def test_a_node_starts_at_time_zero_by_default_and_keeps_its_last_thousand_log_lines() -> None:
