@@ -796,3 +796,16 @@ TEST_KILLED["targeted-scan-sends-every-due-hint"] = (
 TEST_KILLED.update({name: (REVIEW3_MUTANTS[name],
                            f"tests/impl/test_review3_issue11.py::{test}")
                     for name, test in _REVIEW3_TESTS.items()})
+
+
+# ---- session 10: a fresh reviewer's hand mutants that the conformance harness's excuses
+# (model_check/refinement_conformance.py ``MEMBER_DOWN``; refinement_state.py
+# ``late_transfers``) let through in session 9; each killed by a test in tests/refinement ----
+TEST_KILLED["reap-on-retry"] = (
+    # F2: a safe reap round's retry reaps anyway while members it asked are silent (down
+    # or cut off), instead of ending the round not clean and asking again
+    _mutant(Reaper, "on_timer", "self.rounds.pop(key, None)",
+            "if (silent := self.rounds.pop(key, None)) is not None and silent.waiting:\n"
+            "            return [CancelTimer(timer), "
+            "*self.reap_now(key, timer.record, timer.targets)]"),
+    "tests/refinement/test_reap_refusals.py::test_a_round_that_reaps_on_its_retry_is_not_excused")
