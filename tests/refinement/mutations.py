@@ -809,3 +809,12 @@ TEST_KILLED["reap-on-retry"] = (
             "            return [CancelTimer(timer), "
             "*self.reap_now(key, timer.record, timer.targets)]"),
     "tests/refinement/test_reap_refusals.py::test_a_round_that_reaps_on_its_retry_is_not_excused")
+TEST_KILLED["late-write-keeps-stale-hint"] = (
+    # F1: a write that reaches an old owner after its range transfer was sent does not
+    # update the transfer hint it keeps (the hint keeps the record as it was at the
+    # transfer: the re-transfer would lack the late write)
+    _mutant(Gossiper, "on_write", "self._hand(target, key, encoded)",
+            "if not any(h.intended == target and h.key == key for h in self.hints.all()):\n"
+            "                        self._hand(target, key, encoded)"),
+    "tests/refinement/test_conformance.py::"
+    "test_conformance_catches_a_late_write_kept_out_of_the_transfer_hint")

@@ -218,3 +218,31 @@ def test_conformance_catches_a_late_transfer_taken_for_a_stutter(name: str) -> N
                              shortest_only=True)
     assert report.outcomes["diverged"] > 0
     assert all("handover n3" in line for line in report.divergences)
+
+
+@pytest.mark.parametrize("name", ["delete-join-pending", "delete-join-immediate"])
+def test_conformance_catches_a_late_write_kept_out_of_the_transfer_hint(name: str) -> None:
+    """The reviewer's F1 (session 10, ``late-write-keeps-stale-hint``): a late write at
+    an old owner does not update the transfer hint it keeps. The hint's stale record
+    adds nothing to the receiver's copy, so ``late_transfers`` alone took the handover
+    for a stutter (or the hint, its acknowledgement held, was no late hint at all):
+    0 diverged on both entries' 3,000-edge samples. ``Lockstep.handover`` now checks
+    first that every kept hint of a transfer that arrived covers its old owner's copy
+    (``LockstepState.stale_transfers``): the entry's CI sample diverges at the
+    handover."""
+    with TEST_KILLED["late-write-keeps-stale-hint"][0]():
+        report = conformance(entry(name).config, limit=SAMPLE_IN_CI, seed=12,
+                             shortest_only=True)
+    assert report.outcomes["diverged"] > 0
+    assert all("handover n3" in line for line in report.divergences)
+
+
+def test_only_the_stale_hint_check_kills_late_write_keeps_stale_hint(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``LockstepState.stale_transfers`` (session 9's rule) the same sample of
+    delete-join-immediate agrees under F1: the check is what kills it."""
+    monkeypatch.setattr(LockstepState, "stale_transfers", lambda self: [])
+    with TEST_KILLED["late-write-keeps-stale-hint"][0]():
+        report = conformance(entry("delete-join-immediate").config, limit=SAMPLE_IN_CI,
+                             seed=12, shortest_only=True)
+    assert report.outcomes["diverged"] == 0
