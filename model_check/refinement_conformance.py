@@ -30,7 +30,9 @@ An edge's outcome is one of:
 - ``unmapped``: the lockstep cannot express the step on the implementation (the
   spec's timeout of a replica that is reachable, which the implementation retries
   instead; a message the harness declared dead; a spec reap while a member is down,
-  :data:`MEMBER_DOWN`); counted, never hidden;
+  :data:`MEMBER_DOWN`, or while a member holds a live version,
+  :data:`LIVE_ELSEWHERE`, each checked by driving the refused round to its end:
+  :func:`_refusal_checked`); counted, never hidden;
 - ``source-unreached``: the path to ``s`` itself has such a step (only with
   ``shortest_only``, or for a path that kept a copy the implementation had reaped);
 - ``unreachable``: no path to ``s`` avoids such steps.
