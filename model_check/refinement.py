@@ -606,7 +606,13 @@ class Lockstep(LockstepState):
         stutter the step's check confirms (an environment choice: the hint's retry
         timer fires before the handover); one that would add a version makes the
         spec's handover not the implementation's, which forwards the write first (a
-        step the spec lacks, docs/refinement.md): InvalidValueError (unmapped)."""
+        step the spec lacks, docs/refinement.md): InvalidValueError (unmapped). First,
+        a kept transfer hint of a transfer that arrived must cover its old owner's copy
+        (:meth:`stale_transfers`, session 10): one that lacks a late write the old owner
+        holds is a divergence, whether its acknowledgement is in flight or not."""
+        stale = self.stale_transfers()
+        if stale:  # checked first: a stale hint must not pass as a stutter or unmapped
+            raise self._failed_step(f"handover {node}", "; ".join(stale))
         late = self.late_transfers()
         refused = [why for _, _, why in late if why]
         if refused:

@@ -30,7 +30,9 @@ An edge's outcome is one of:
 - ``unmapped``: the lockstep cannot express the step on the implementation (the
   spec's timeout of a replica that is reachable, which the implementation retries
   instead; a message the harness declared dead; a spec reap while a member is down,
-  :data:`MEMBER_DOWN`); counted, never hidden;
+  :data:`MEMBER_DOWN`, or while a member holds a live version,
+  :data:`LIVE_ELSEWHERE`, each checked by driving the refused round to its end:
+  :func:`_refusal_checked`); counted, never hidden;
 - ``source-unreached``: the path to ``s`` itself has such a step (only with
   ``shortest_only``, or for a path that kept a copy the implementation had reaped);
 - ``unreachable``: no path to ``s`` avoids such steps.
@@ -53,7 +55,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from impl.reaping import ReapRound
+from impl.reaping import REAP_ATTEMPTS, ReapRound
 from impl.versions import is_tombstone_only, merge
 from model_check.errors import ExplorationError
 from model_check.refinement import Divergence, Lockstep
@@ -71,6 +73,9 @@ __all__ = ["LIVE_ELSEWHERE", "MEMBER_DOWN", "UNREACHABLE", "UNREACHED", "Conform
            "reachable_graph", "shortest_tree"]
 
 Edge = tuple[State, Action, State]
+#: a reap refusal rule that applies to a spec ``Reap`` step (:data:`MEMBER_DOWN` or
+#: :data:`LIVE_ELSEWHERE`) and the node whose round refused (:func:`_refused_by`)
+Excuse = tuple[str, str]
 #: a step of a path: the state it leaves and the action
 Link = tuple[State, Action]
 #: an edge's outcome when the path chosen to its source has a step the lockstep
@@ -243,7 +248,7 @@ def _replay(config: Config, path: list[Action], action: Action, target: State
 
 
 def _attempt(ls: Lockstep, action: Action, ahead: frozenset[str]
-             ) -> tuple[str | None, str | None, frozenset[str], str | None]:
+             ) -> tuple[str | None, str | None, frozenset[str], Excuse | None]:
     """Take ``action`` on ``ls`` at a source where the implementation already reaped the
     nodes ``ahead`` that the spec's path has not (one reap timer of the implementation
     reaps every target node at once, one spec ``Reap`` each): the edge's outcome if it
@@ -278,7 +283,7 @@ def _attempt(ls: Lockstep, action: Action, ahead: frozenset[str]
     return None, blocked, frozenset((ahead - done) | extra), excuse
 
 
-def _reap_ahead(ls: Lockstep, step: Action) -> tuple[set[str], str | None]:
+def _reap_ahead(ls: Lockstep, step: Action) -> tuple[set[str], Excuse | None]:
     """Take ``step``; for a spec ``Reap``, the nodes the implementation reaped with it
     beyond the step's own (one reap timer reaps every target node at once), and the
     rule by which the round the step opened refused to reap (:func:`_refused_by`)."""
@@ -302,7 +307,7 @@ def _open_round(ls: Lockstep, name: str | None, key: bytes) -> ReapRound | None:
 
 
 def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
-                before: ReapRound | None) -> str | None:
+                before: ReapRound | None) -> Excuse | None:
     """After a reap step that fired ``decider``'s reap timer of ``key`` (``before``: its
     round open before, if any): :data:`MEMBER_DOWN` if the round the step opened is
     still open and every member it waits for is down or cut off from ``decider`` (its
@@ -310,7 +315,9 @@ def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
     timer can end it, as not clean); :data:`LIVE_ELSEWHERE` if no round is open (ended
     not clean, given up, or never opened: not told apart) and a
     member reachable from ``decider`` holds a live version ``decider``'s tombstone
-    does not dominate; else None (no rule excuses the step)."""
+    does not dominate; each with ``decider``; else None (no rule excuses the step).
+    The rule is a claim about what the round does next, which :func:`_reached`
+    checks (:func:`_refusal_checked`) before it excuses the edge."""
     if decider is None or not ls.up(decider):
         return None
     node = ls.cluster.node(decider)
@@ -319,7 +326,7 @@ def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
         opened = before is None or before.query_id != round_.query_id
         if opened and round_.waiting and all(not ls.reachable(decider, member)
                                              for member in round_.waiting):
-            return MEMBER_DOWN
+            return MEMBER_DOWN, decider
         return None
     mine = ls.cluster.storages[decider].read(key)
     if mine is None:
@@ -331,7 +338,7 @@ def _refused_by(ls: Lockstep, key: bytes, decider: str | None,
             continue
         theirs = node.replica.parse(stored)
         if not is_tombstone_only(theirs) and merge(tombstone, theirs) != tombstone:
-            return LIVE_ELSEWHERE
+            return LIVE_ELSEWHERE, decider
     return None
 
 
@@ -348,20 +355,56 @@ def _and_reaps(target: State, action: Action) -> list[State]:
     return found
 
 
-def _reached(ls: Lockstep, target: State, action: Action, excuse: str | None = None) -> str:
+def _reached(ls: Lockstep, target: State, action: Action,
+             excuse: Excuse | None = None) -> str:
     """``agreed`` if the lockstep holds ``target`` (or, after a spec ``Reap``, a state
     further reaps of its key reach: :func:`_and_reaps`); else, for a spec ``Reap`` of
     nodes that still hold their copies on the implementation, the rule by which its
-    round refused (``excuse``: :data:`MEMBER_DOWN`, :data:`LIVE_ELSEWHERE`), if any;
-    else diverged."""
+    round refused (``excuse``: :data:`MEMBER_DOWN`, :data:`LIVE_ELSEWHERE`, with the
+    deciding node), once checked (:func:`_refusal_checked`); else diverged."""
     wanted = {project(with_idle_clients(state)) for state in _and_reaps(target, action)}
     if any(project(state) in wanted for state in ls.frontier):
         return "agreed"
     if excuse is not None and isinstance(action, Reap) and all(
             ls.cluster.storages[n].read(action.key.encode()) is not None
             for n in action.nodes):
-        return excuse
+        return _refusal_checked(ls, action, excuse)
     return "diverged: the implementation reached another spec successor"
+
+
+def _refusal_checked(ls: Lockstep, action: Reap, excuse: Excuse) -> str:
+    """An excuse is checked, not trusted (session 10): the refused round is driven to
+    its end on the implementation. The deciding node's reap timer of the key fires
+    again, through the lockstep's own step (:meth:`Lockstep.reap`, each firing checked
+    as a spec step), each time the harness lets its grace pass
+    (:meth:`Lockstep.reap_candidates`), until it is no longer set (the round ended
+    and the reap was given up after :data:`~impl.reaping.REAP_ATTEMPTS` rounds, or it
+    reaped). The rule's outcome if every node that held a copy of the key still holds
+    it and the lockstep still holds the source state (each firing a stutter); else
+    diverged: a round the rule excused as waiting for a member down (or refused by a
+    live version elsewhere) reaped on a retry, with nothing changed that would make
+    it clean (the members cut off are still cut off, the live version still there).
+    A timer the harness does not let fire is left (the outcome is the rule's)."""
+    rule, decider = excuse
+    key = action.key.encode()
+    held = {n for n in ls.present if ls.cluster.storages[n].read(key) is not None}
+    source = {project(with_idle_clients(state)) for state in ls.frontier}
+    for retry in range(1, REAP_ATTEMPTS + 1):
+        timer = next((t for name, t in ls.reap_candidates()
+                      if name == decider and t.key == key), None)
+        if timer is None:
+            break
+        try:
+            ls.reap(decider, timer)
+        except Divergence as divergence:
+            return (f"diverged: retry {retry} of a round refused by rule: {divergence.step}: "
+                    f"{divergence.report.splitlines()[0][:200]}")
+        gone = sorted(n for n in held if ls.cluster.storages[n].read(key) is None)
+        if gone or not any(project(with_idle_clients(state)) in source
+                           for state in ls.frontier):
+            return (f"diverged: {decider} reaped {', '.join(gone) or 'nothing'} at retry "
+                    f"{retry} of a round its rule excused ({rule.removeprefix('unmapped: ')})")
+    return rule
 
 
 def clone_outcomes(config: Config, parent: dict[State, tuple[State, Action] | None],

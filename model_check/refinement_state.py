@@ -971,6 +971,42 @@ class LockstepState:
                 out.append((src, hint, why))
         return out
 
+    def stale_transfers(self) -> list[str]:
+        """The range-transfer hints an old owner keeps for a spec transfer that arrived
+        (acknowledged or not) whose record does not cover the old owner's own copy of
+        the key, each told in a line (session 10). The spec's ``Handover`` is enabled
+        once every transfer of the change arrived, each carrying its sender's copy
+        (``spec.membership``: a transfer waits for the writes to its sender in flight,
+        the forwarding of late writes in riak_core's handoff abstracted as that
+        guard): what an old owner handed, or will send again (the hint it keeps until
+        its transfer is acknowledged, ``Gossiper.on_write`` -> ``_hand``: the whole
+        record), must hold every version it holds. A kept hint that lacks one (a late
+        write not put into it) is the implementation doing less: its re-transfer would
+        not carry the write, and the old owner lets its copy go at the handover
+        (naive) or the settlement (pending). A copy reaped meanwhile (none stored)
+        has nothing to cover; no kept hint (an empty transfer, marked complete by the
+        scan) is the naive rule's stranded write, which the spec has too."""
+        state = self.frontier[0]
+        if state.membership is None:
+            return []
+        arrived = state.membership.handed
+        out = []
+        for src in self.present:
+            storage = self.cluster.storages[src]
+            for hint in storage.hints():
+                key = hint.key.decode()
+                stored = storage.read(hint.key)
+                if (key, src, hint.intended) not in arrived or stored is None:
+                    continue
+                held = self.abstract_record(hint.record)
+                covered = clocks.payload_equal(clocks.merge(
+                    self.config.clock, held, self.abstract_record(stored), state.puts), held)
+                if not covered:
+                    out.append(f"{src}'s transfer hint of {key} for {hint.intended} lacks a "
+                               f"version {src} holds (a late write not handed on): hint "
+                               f"{_text(held)}, {src}'s copy {_text(self.abstract_record(stored))}")
+        return out
+
     def transfer_hint(self, src: str, dst: str, key: str) -> Hint | None:
         """The hint ``src`` keeps for the transfer of ``key`` to ``dst`` (None: it held
         nothing of the key, so there is nothing to send)."""

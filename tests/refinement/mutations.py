@@ -797,3 +797,25 @@ TEST_KILLED["targeted-scan-sends-every-due-hint"] = (
 TEST_KILLED.update({name: (REVIEW3_MUTANTS[name],
                            f"tests/impl/test_review3_issue11.py::{test}")
                     for name, test in _REVIEW3_TESTS.items()})
+
+
+# ---- session 10: a fresh reviewer's hand mutants that the conformance harness's excuses
+# (model_check/refinement_conformance.py ``MEMBER_DOWN``; refinement_state.py
+# ``late_transfers``) let through in session 9; each killed by a test in tests/refinement ----
+TEST_KILLED["reap-on-retry"] = (
+    # F2: a safe reap round's retry reaps anyway while members it asked are silent (down
+    # or cut off), instead of ending the round not clean and asking again
+    _mutant(Reaper, "on_timer", "self.rounds.pop(key, None)",
+            "if (silent := self.rounds.pop(key, None)) is not None and silent.waiting:\n"
+            "            return [CancelTimer(timer), "
+            "*self.reap_now(key, timer.record, timer.targets)]"),
+    "tests/refinement/test_reap_refusals.py::test_a_round_that_reaps_on_its_retry_is_not_excused")
+TEST_KILLED["late-write-keeps-stale-hint"] = (
+    # F1: a write that reaches an old owner after its range transfer was sent does not
+    # update the transfer hint it keeps (the hint keeps the record as it was at the
+    # transfer: the re-transfer would lack the late write)
+    _mutant(Gossiper, "on_write", "self._hand(target, key, encoded)",
+            "if not any(h.intended == target and h.key == key for h in self.hints.all()):\n"
+            "                        self._hand(target, key, encoded)"),
+    "tests/refinement/test_conformance.py::"
+    "test_conformance_catches_a_late_write_kept_out_of_the_transfer_hint")

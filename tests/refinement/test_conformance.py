@@ -29,7 +29,7 @@ from model_check.suite import DEFAULT_SUITE, entry
 from spec.actions import AntiEntropy, ClientDelete, Reap
 from spec.errors import ConfigError
 from tests.conftest import PROFILE
-from tests.refinement.mutations import MUTANTS, TEST_KILLED, _mutant
+from tests.refinement.mutations import MUTANTS, REVIEW3_MUTANTS, TEST_KILLED, _mutant
 
 #: checked edge by edge in CI (clone mode): the suite configurations of up to about
 #: 3,400 edges (together about 45 s of one core, graph explorations included)
@@ -218,3 +218,39 @@ def test_conformance_catches_a_late_transfer_taken_for_a_stutter(name: str) -> N
                              shortest_only=True)
     assert report.outcomes["diverged"] > 0
     assert all("handover n3" in line for line in report.divergences)
+
+
+#: the mutants that leave a late write out of the transfer hint an old owner keeps
+LATE_WRITE_MUTANTS = {"late-write-keeps-stale-hint": TEST_KILLED["late-write-keeps-stale-hint"][0],
+                      "late-write-not-handed-on": REVIEW3_MUTANTS["late-write-not-handed-on"]}
+
+
+@pytest.mark.parametrize("name", ["delete-join-pending", "delete-join-immediate"])
+@pytest.mark.parametrize("mutant", sorted(LATE_WRITE_MUTANTS))
+def test_conformance_catches_a_late_write_kept_out_of_the_transfer_hint(mutant: str,
+                                                                        name: str) -> None:
+    """The reviewer's F1 (session 10, ``late-write-keeps-stale-hint``): a late write at
+    an old owner does not update the transfer hint it keeps. The hint's stale record
+    adds nothing to the receiver's copy, so ``late_transfers`` alone took the handover
+    for a stutter (or the hint, its acknowledgement held, was no late hint at all):
+    0 diverged on both entries' 3,000-edge samples. ``Lockstep.handover`` now checks
+    first that every kept hint of a transfer that arrived covers its old owner's copy
+    (``LockstepState.stale_transfers``): the entry's CI sample diverges at the
+    handover. So does review 3's Go6 (``late-write-not-handed-on``: the late write is
+    not handed on at all), which until session 10 only its unit test killed."""
+    with LATE_WRITE_MUTANTS[mutant]():
+        report = conformance(entry(name).config, limit=SAMPLE_IN_CI, seed=12,
+                             shortest_only=True)
+    assert report.outcomes["diverged"] > 0
+    assert all("handover n3" in line for line in report.divergences)
+
+
+def test_only_the_stale_hint_check_kills_late_write_keeps_stale_hint(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without ``LockstepState.stale_transfers`` (session 9's rule) the same sample of
+    delete-join-immediate agrees under F1: the check is what kills it."""
+    monkeypatch.setattr(LockstepState, "stale_transfers", lambda self: [])
+    with TEST_KILLED["late-write-keeps-stale-hint"][0]():
+        report = conformance(entry("delete-join-immediate").config, limit=SAMPLE_IN_CI,
+                             seed=12, shortest_only=True)
+    assert report.outcomes["diverged"] == 0

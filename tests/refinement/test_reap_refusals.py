@@ -96,6 +96,25 @@ def test_a_round_that_skips_the_member_down_reaps_and_agrees() -> None:
         assert _outcome("strict-crash-member-down") == "agreed"
 
 
+def test_a_round_that_reaps_on_its_retry_is_not_excused() -> None:
+    """An excuse is checked, not trusted (session 10): after a spec ``Reap`` refused by
+    ``MEMBER_DOWN`` the harness fires the deciding node's reap timer again until the
+    round is given up (``_refusal_checked``: 8 more firings, each a checked stutter on
+    the real code); the reviewer's F2 (``reap-on-retry``: the retry reaps while the
+    member it waits for is still down) reaps at the first retry, which the spec allows
+    here (n2's store holds the tombstone) but the rule's claim does not: diverged. The
+    ``LIVE_ELSEWHERE`` edge is driven the same way and stays excused under F2 (its
+    rounds end on n1's not-clean answer, no round waits at a retry)."""
+    mutant, _ = TEST_KILLED["reap-on-retry"]
+    assert _outcome("strict-crash-member-down") == MEMBER_DOWN
+    with mutant():
+        outcome = _outcome("strict-crash-member-down")
+        assert _outcome("join-immediate-live-elsewhere") == LIVE_ELSEWHERE
+        assert _outcome("strict-crash-all-up") == "agreed"
+    assert outcome.startswith("diverged: n1 reaped n1, n3 at retry 1 of a round its rule "
+                              "excused"), outcome
+
+
 def test_a_dominated_copy_is_no_excuse(monkeypatch: pytest.MonkeyPatch) -> None:
     """``LIVE_ELSEWHERE`` excuses a live version the tombstone does not dominate only:
     a member that keeps a copy the tombstone dominates (it does not settle it, and
