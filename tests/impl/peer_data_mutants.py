@@ -1,0 +1,106 @@
+"""Hand mutants of the peer-data boundary (issue 12, review findings F3 and F4),
+run by hand: each one rewrites a place of impl/ (the old wide try, or a wrong
+rule), runs tests/impl/test_internal_errors.py against it, and puts the file back.
+
+    .venv/bin/python -m tests.impl.peer_data_mutants [name ...]
+
+prints, per mutant, the tests that kill it, and exits 1 if one survives. Not
+collected by pytest (a rewrite of the working copy; mutmut's copy could not run
+it). The table of docs/refinement.md ("Our errors are not bad input") is its output.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: name -> (file, the real code, the mutant's code)
+MUTANTS: dict[str, tuple[str, str, str]] = {
+    "view-wide-try": ("impl/gossip.py", '''        try:
+            other = Membership.from_bytes(message.view)
+            if src in other:
+                membership.merge_conflict(self.view, other)
+        except BadMessageError as error:
+            raise peer_data_error("view", error) from error
+        merged = self.view.merge(other) if src in other else None
+        if merged is not None:
+            merged.ring()  # our merge of two views that do not conflict: a ring
+''', '''        try:
+            other = Membership.from_bytes(message.view)
+            merged = self.view.merge(other) if src in other else None
+            if merged is not None:
+                merged.ring()
+        except BadMessageError as error:
+            raise peer_data_error("view", error) from error
+'''),
+    "view-no-conflict-check": ("impl/gossip.py", '''            if src in other:
+                membership.merge_conflict(self.view, other)
+''', ''),
+    "merkle-wide-try": ("impl/antientropy.py", '''            check(tree.shape, step)
+        except BadMessageError as error:
+            raise peer_data_error("merkle", error) from error
+        answer = compare(tree, step)  # ours: whatever it raises is an internal error
+''', '''            check(tree.shape, step)
+            answer = compare(tree, step)
+        except BadMessageError as error:
+            raise peer_data_error("merkle", error) from error
+'''),
+    "record-wide-try": ("impl/replica.py", '''        siblings = sibling_count(record)
+''', '''        try:
+            siblings = sibling_count(record)
+        except BadMessageError as error:
+            raise peer_data_error("record", error) from error
+'''),
+    "ack-key-ignored": (
+        "impl/put_coordinator.py",
+        '''        if coordination.key != message.key:
+            raise peer_data_error("ack", BadMessageError(''',
+        '''        if coordination.key != message.key:
+            return []
+            raise peer_data_error("ack", BadMessageError('''),
+    "ack-no-sends-check": (
+        "impl/put_coordinator.py",
+        "            if wrong is not None:  # our own records",
+        "            if False:  # our own records"),
+    "ack-late-is-peer-data": (
+        "impl/put_coordinator.py",
+        '''        if coordination is None:  # the put ended: a late ack
+            return []''',
+        '''        if coordination is None:  # the put ended: a late ack
+            raise peer_data_error("ack", BadMessageError("late"))'''),
+}
+
+
+def run(name: str) -> list[str]:
+    """The tests of tests/impl/test_internal_errors.py that fail on mutant ``name``."""
+    path, real, mutant = MUTANTS[name]
+    file = ROOT / path
+    text = file.read_text()
+    if text.count(real) != 1:
+        raise SystemExit(f"{name}: the real code is not in {path} once (stale mutant)")
+    try:
+        file.write_text(text.replace(real, mutant))
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             "tests/impl/test_internal_errors.py"],
+            cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+    finally:
+        file.write_text(text)
+    return [line.split(" ")[1].split("::")[-1] for line in result.stdout.splitlines()
+            if line.startswith("FAILED ")]
+
+
+def main(names: list[str]) -> int:
+    survived = 0
+    for name in names or list(MUTANTS):
+        killed = run(name)
+        survived += not killed
+        print(f"{name}: {'killed by ' + ', '.join(killed) if killed else 'SURVIVED'}")
+    return 1 if survived else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
