@@ -81,11 +81,12 @@ PEER_DATA: dict[str, str] = {
               "(anti-entropy-unknown-range), the comparison with the tree "
               "(impl.merkle.answer) is outside the try: "
               "impl.antientropy.AntiEntropy.on_merkle_exchange",
-    "ack": "a ReplicaPutAck of a live put that names another key, or that counts for no "
-           "target (impl.put_coordinator.ack_counts: a node the put never sent the "
-           "write to, or another hint), once the put's own records of its sends agree "
+    "ack": "a ReplicaPutAck of a live put, with its key, that counts for no target "
+           "(impl.put_coordinator.ack_counts: a node the put never sent the write to, "
+           "or another hint), once the put's own records of its sends agree "
            "(impl.put_coordinator.sends_error; records that contradict each other are "
-           "ours, AssertionError); an ack of a put that ended is a late ack, ignored: "
+           "ours, AssertionError); an ack of a put that ended, or naming another key "
+           "(an op id reused from an earlier lifetime), is a late ack, ignored: "
            "impl.put_coordinator.PutCoordinator.on_ack",
 }
 """The peer's faults by design, found by a handler: name -> what and where. Each

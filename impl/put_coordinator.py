@@ -219,22 +219,22 @@ class PutCoordinator:
 
         An ack for a put that ended (every target acknowledged, the deadline
         passed, the engine failed) is a late or duplicate ack: ignored, as riak_kv
-        drops the vnode replies of a put FSM that exited (``riak_kv_put_fsm``). A
-        second ack of a target that already counted changes nothing. Raises
-        PeerDataError (:data:`impl.internal_errors.PEER_DATA` "ack") for an ack
-        of a live put that names another key, or that counts for no target
-        (:func:`ack_counts`: a node never sent the write, or sent another hint):
-        op ids are never reused (the node's incarnation is in them) and a put's
-        sends are recorded in the input that makes them, so no race makes one.
-        Before blaming the peer the put's own records of its sends are checked
-        (:func:`sends_error`); records that contradict each other are a bug of
-        ours, raised as AssertionError (an internal error)."""
+        drops the vnode replies of a put FSM that exited (``riak_kv_put_fsm``). So
+        is an ack of a live put that names another key: the late ack of a put of
+        an earlier lifetime of this node whose op id this one reuses (rare, not
+        impossible: :func:`impl.node._op_id_base`), or a forged one, which counts
+        for nothing either way. A second ack of a target that already counted
+        changes nothing. Raises PeerDataError
+        (:data:`impl.internal_errors.PEER_DATA` "ack") for an ack of a live put,
+        with its key, that counts for no target (:func:`ack_counts`: a node never
+        sent the write, or sent another hint): a put's sends are recorded in the
+        input that makes them, so no race makes one. Before blaming the peer the
+        put's own records of its sends are checked (:func:`sends_error`); records
+        that contradict each other are a bug of ours, raised as AssertionError (an
+        internal error)."""
         coordination = self.coordinations.get(message.op_id)
-        if coordination is None:  # the put ended: a late ack
+        if coordination is None or coordination.key != message.key:  # a late ack
             return []
-        if coordination.key != message.key:
-            raise peer_data_error("ack", BadMessageError(
-                f"ack for put {message.op_id} names another key"))
         target = ack_counts(coordination, src, message.hint)
         if target is None:
             wrong = sends_error(coordination)

@@ -54,23 +54,22 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         except BadMessageError as error:
             raise peer_data_error("record", error) from error
 '''),
-    "ack-key-ignored": (
+    "ack-other-key-is-peer-data": (
         "impl/put_coordinator.py",
-        '''        if coordination.key != message.key:
-            raise peer_data_error("ack", BadMessageError(''',
-        '''        if coordination.key != message.key:
-            return []
-            raise peer_data_error("ack", BadMessageError('''),
+        "        if coordination is None or coordination.key != message.key:  # a late ack",
+        """        if coordination is not None and coordination.key != message.key:
+            raise peer_data_error("ack", BadMessageError("another key"))
+        if coordination is None:"""),
     "ack-no-sends-check": (
         "impl/put_coordinator.py",
         "            if wrong is not None:  # our own records",
         "            if False:  # our own records"),
     "ack-late-is-peer-data": (
         "impl/put_coordinator.py",
-        '''        if coordination is None:  # the put ended: a late ack
-            return []''',
-        '''        if coordination is None:  # the put ended: a late ack
-            raise peer_data_error("ack", BadMessageError("late"))'''),
+        "        if coordination is None or coordination.key != message.key:  # a late ack",
+        """        if coordination is None:
+            raise peer_data_error("ack", BadMessageError("late"))
+        if coordination.key != message.key:"""),
 }
 
 
