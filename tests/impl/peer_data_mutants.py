@@ -1,6 +1,7 @@
 """Hand mutants of the peer-data boundary (issue 12, review findings F3 and F4),
 run by hand: each one rewrites a place of impl/ (the old wide try, or a wrong
-rule), runs tests/impl/test_internal_errors.py against it, and puts the file back.
+rule), runs tests/impl/test_internal_errors.py and tests/impl/test_membership.py
+against it, and puts the file back.
 
     .venv/bin/python -m tests.impl.peer_data_mutants [name ...]
 
@@ -16,6 +17,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+#: the test files each mutant is run against
+FILES = ("tests/impl/test_internal_errors.py", "tests/impl/test_membership.py")
 
 #: name -> (file, the real code, the mutant's code)
 MUTANTS: dict[str, tuple[str, str, str]] = {
@@ -39,6 +43,19 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
     "view-no-conflict-check": ("impl/gossip.py", '''            if src in other:
                 membership.merge_conflict(self.view, other)
 ''', ''),
+    "conflict-by-version-only": (
+        "impl/membership.py",
+        "        if held is None or member.precedence() > held[0].precedence():",
+        "        if held is None or member.version > held[0].version:"),
+    "conflict-of-any-status": (
+        "impl/membership.py",
+        """        if member.status not in ROUTED:
+            continue
+""", ""),
+    "conflict-blames-the-later-entry": (
+        "impl/membership.py",
+        "            if from_theirs or owner_theirs:",
+        "            if from_theirs:"),
     "merkle-wide-try": ("impl/antientropy.py", '''            check(tree.shape, step)
         except BadMessageError as error:
             raise peer_data_error("merkle", error) from error
@@ -74,7 +91,7 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
 
 
 def run(name: str) -> list[str]:
-    """The tests of tests/impl/test_internal_errors.py that fail on mutant ``name``."""
+    """The tests of :data:`FILES` that fail on mutant ``name``."""
     path, real, mutant = MUTANTS[name]
     file = ROOT / path
     text = file.read_text()
@@ -83,8 +100,7 @@ def run(name: str) -> list[str]:
     try:
         file.write_text(text.replace(real, mutant))
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-             "tests/impl/test_internal_errors.py"],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FILES],
             cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     finally:
         file.write_text(text)

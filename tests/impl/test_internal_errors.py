@@ -355,8 +355,9 @@ def test_a_conflict_within_our_own_view_is_internal_not_the_peers(
 def test_merge_conflict_blames_the_side_whose_winning_entry_conflicts() -> None:
     view = _driver().nodes["n1"].view
     merge_conflict(view, view)  # no conflict: nothing raised
-    with pytest.raises(BadMessageError, match="gives token"):
-        merge_conflict(view, _stealing(view, "n3", "n1"))
+    for thief, victim in (("n3", "n1"), ("n1", "n3")):  # the peer's entry met last, first
+        with pytest.raises(BadMessageError, match="gives token"):
+            merge_conflict(view, _stealing(view, thief, victim))
     with pytest.raises(InvalidValueError, match="this node's own view"):
         merge_conflict(_stealing(view, "n3", "n1"), view)
     # the peer's conflicting entry loses to a newer one of ours: no conflict
