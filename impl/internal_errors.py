@@ -86,7 +86,8 @@ PEER_DATA: dict[str, str] = {
            "or another hint), once the put's own records of its sends agree "
            "(impl.put_coordinator.sends_error; records that contradict each other are "
            "ours, AssertionError); an ack of a put that ended, or naming another key "
-           "(an op id reused from an earlier lifetime), is a late ack, ignored: "
+           "(an op id reused from an earlier lifetime), is a late ack, ignored "
+           "(counted as late-acks): "
            "impl.put_coordinator.PutCoordinator.on_ack",
 }
 """The peer's faults by design, found by a handler: name -> what and where. Each

@@ -29,6 +29,7 @@ the refinement tests' seeded mutants patch: keep them small.
 
 from __future__ import annotations
 
+import collections
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -137,7 +138,8 @@ class PutCoordinator:
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica, hints: HintStore,
                  quorum: SloppyQuorum, ids: itertools.count[int],
-                 actor: Callable[[bytes], str], reaper: Reaper) -> None:
+                 actor: Callable[[bytes], str], reaper: Reaper,
+                 stats: collections.Counter[str]) -> None:
         self.name = name
         #: key -> the actor id this node mints the key's dots under (kv679)
         self.actor = actor
@@ -149,6 +151,8 @@ class PutCoordinator:
         self.ids = ids
         self.coordinations: dict[int, PutCoordination] = {}
         self.reaper = reaper
+        #: the node's counters: ``late-acks`` (acks of puts that ended, ignored)
+        self.stats = stats
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -223,8 +227,8 @@ class PutCoordinator:
         is an ack of a live put that names another key: the late ack of a put of
         an earlier lifetime of this node whose op id this one reuses (rare, not
         impossible: :func:`impl.node._op_id_base`), or a forged one, which counts
-        for nothing either way. A second ack of a target that already counted
-        changes nothing. Raises PeerDataError
+        for nothing either way; both are counted as ``late-acks``. A second ack of
+        a target that already counted changes nothing. Raises PeerDataError
         (:data:`impl.internal_errors.PEER_DATA` "ack") for an ack of a live put,
         with its key, that counts for no target (:func:`ack_counts`: a node never
         sent the write, or sent another hint): a put's sends are recorded in the
@@ -234,6 +238,7 @@ class PutCoordinator:
         internal error)."""
         coordination = self.coordinations.get(message.op_id)
         if coordination is None or coordination.key != message.key:  # a late ack
+            self.stats["late-acks"] += 1
             return []
         target = ack_counts(coordination, src, message.hint)
         if target is None:

@@ -438,9 +438,11 @@ def test_a_late_or_duplicate_ack_is_ignored_quietly() -> None:
         node.receive(driver.now, target, ReplicaPutAck(op_id, key))
         assert node.receive(driver.now, target, ReplicaPutAck(op_id, key)) == []  # again
     assert op_id not in puts.coordinations  # every target acked: the put ended
+    assert node.stats["late-acks"] == 1  # the last target's second ack: the put ended
     for target in targets[1:]:
         assert node.receive(driver.now, target, ReplicaPutAck(op_id, key)) == []  # late
     assert (node.stats["internal-error"], node.stats["dropped"]) == (0, 0)
+    assert node.stats["late-acks"] == len(targets)
 
 
 def test_an_ack_of_a_live_put_naming_another_key_is_ignored_quietly() -> None:
@@ -452,6 +454,7 @@ def test_an_ack_of_a_live_put_naming_another_key_is_ignored_quietly() -> None:
     assert node.receive(driver.now, targets[1], ReplicaPutAck(op_id, key + b"x")) == []
     assert puts.coordinations[op_id].acks == {"n1"}
     assert (node.stats["internal-error"], node.stats["dropped"]) == (0, 0)
+    assert node.stats["late-acks"] == 1
 
 
 def test_an_ack_our_records_lost_the_send_of_is_internal_not_the_peers(
