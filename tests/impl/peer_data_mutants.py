@@ -1,7 +1,7 @@
 """Hand mutants of the peer-data boundary (issue 12, review findings F3 and F4),
 run by hand: each one rewrites a place of impl/ (the old wide try, or a wrong
-rule), runs tests/impl/test_internal_errors.py and tests/impl/test_membership.py
-against it, and puts the file back.
+rule), runs tests/impl/test_internal_errors.py, test_membership.py and
+test_merkle.py against it, and puts the file back.
 
     .venv/bin/python -m tests.impl.peer_data_mutants [name ...]
 
@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 #: the test files each mutant is run against
-FILES = ("tests/impl/test_internal_errors.py", "tests/impl/test_membership.py")
+FILES = ("tests/impl/test_internal_errors.py", "tests/impl/test_membership.py",
+         "tests/impl/test_merkle.py")
 
 #: name -> (file, the real code, the mutant's code)
 MUTANTS: dict[str, tuple[str, str, str]] = {
@@ -65,6 +66,13 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
         except BadMessageError as error:
             raise peer_data_error("merkle", error) from error
 '''),
+    "merkle-level-unchecked": (
+        "impl/merkle.py",
+        """def _check_level(shape: TreeShape, message: Level) -> None:
+""",
+        """def _check_level(shape: TreeShape, message: Level) -> None:
+    return
+"""),
     "record-wide-try": ("impl/replica.py", '''        siblings = sibling_count(record)
 ''', '''        try:
             siblings = sibling_count(record)

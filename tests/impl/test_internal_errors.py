@@ -215,6 +215,27 @@ def _records() -> st.SearchStrategy[bytes]:
     return st.sampled_from([_record(b"x"), _record(b"y"), b"garbage"]) | _BYTES.filter(bool)
 
 
+def _merkle_steps(driver: Driver) -> st.SearchStrategy[MerkleExchange]:
+    """Merkle steps about n1's ranges (so they reach :func:`impl.merkle.check`): of
+    its tree shape or another, any level, parents, indexes, hashes and entries."""
+    ranges = st.sampled_from(driver.nodes["n1"].anti_entropy.trees.ranges)
+    small = st.lists(st.integers(0, 300), max_size=3).map(tuple)
+    hashes = st.sampled_from([b"h" * 16, bytes(16), b"short"])
+
+    @st.composite
+    def steps(draw: st.DrawFn) -> MerkleExchange:
+        lo, hi = draw(ranges)
+        fanout, depth = draw(st.sampled_from([(MERKLE_FANOUT, MERKLE_DEPTH), (2, 1)]))
+        indexes = draw(small)
+        keys = tuple(draw(st.lists(_KEYS | _BYTES, max_size=3)))
+        return MerkleExchange(
+            draw(st.integers(0, 9)), lo, hi, fanout, depth,
+            draw(st.sampled_from(["level", "buckets"])), draw(st.integers(0, 4)),
+            draw(small), indexes, tuple(draw(hashes) for _ in indexes), keys,
+            tuple(draw(hashes) for _ in keys))
+    return steps()
+
+
 def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
     """The valid messages a hostile (authenticated) peer could send n1: the op ids of
     n1's live operations, its view and digest among the values drawn."""
@@ -235,6 +256,7 @@ def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
         st.builds(Gossip, views, st.booleans()),
         st.builds(SeenDigest, views, st.booleans()),
         st.builds(Settled, _NAMES), st.builds(HandoffDone, _NAMES),
+        _merkle_steps(driver),
         st.builds(Reap, _KEYS, _records()),
         st.builds(ReapQuery, ids, _KEYS, _records(), views),
         st.builds(ReapQueryReply, ids, _KEYS, st.booleans()),

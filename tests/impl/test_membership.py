@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from impl.errors import BadMessageError, InvalidValueError
@@ -544,6 +544,13 @@ def _ring_fails(view: Membership) -> bool:
 
 
 @given(_SMALL_VIEWS, _SMALL_VIEWS)
+@example(  # equal versions: the status decides which entry wins (the merge's precedence)
+    Membership.of([Member("n1", 1, MemberStatus.JOINING, (5,)),
+                   Member("n2", 1, MemberStatus.UP, (1,))]),
+    Membership.of([Member("n1", 1, MemberStatus.UP, (1,))]))
+@example(  # a member that left holds no ring token
+    Membership.of([Member("n1", 1, MemberStatus.UP, (1,))]),
+    Membership.of([Member("n2", 1, MemberStatus.LEFT, (1,))]))
 def test_merge_conflict_agrees_with_the_merged_ring(mine: Membership,
                                                     theirs: Membership) -> None:
     """merge_conflict, computed from the two views without Membership.merge, raises
