@@ -52,9 +52,10 @@ from impl.merkle import (
     MerkleTree,
     OutOfSync,
     TreeShape,
-    respond,
+    check,
     start,
 )
+from impl.merkle import answer as compare
 from impl.messages import KeyRecords, MerkleExchange
 from impl.positions import position_of
 from impl.replica import Replica
@@ -261,15 +262,25 @@ class AntiEntropy:
         return out
 
     def on_merkle_exchange(self, src: str, message: MerkleExchange) -> list[Effect]:
-        """Answer one step of an exchange: descend, or send the out-of-sync records."""
+        """Answer one step of an exchange: descend, or send the out-of-sync records.
+
+        A step about a range this node does not hold (the ring changed under the
+        exchange: an honest race) is ignored, counted as
+        ``anti-entropy-unknown-range``. A step malformed for the tree shape it
+        names, or naming a shape other than this node's tree of the range, raises
+        PeerDataError (:data:`impl.internal_errors.PEER_DATA` "merkle"): the
+        decoding and :func:`impl.merkle.check` alone, on the message's fields; the
+        comparison with the tree (:func:`impl.merkle.answer`) is ours, outside."""
         tree = self.trees.get(message.lo, message.hi)
         if tree is None:
             self.stats["anti-entropy-unknown-range"] += 1
             return []
-        try:  # a step that does not fit my tree: the peer's fault (PeerDataError)
-            answer = respond(tree, from_exchange(message))
+        try:  # a step malformed in itself: the peer's fault (PeerDataError)
+            step = from_exchange(message)
+            check(tree.shape, step)
         except BadMessageError as error:
             raise peer_data_error("merkle", error) from error
+        answer = compare(tree, step)  # ours: whatever it raises is an internal error
         if isinstance(answer, OutOfSync):
             keys = self._key_batch(answer.keys)  # the rest: the next round
             storage = self.replica.storage

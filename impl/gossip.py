@@ -342,15 +342,20 @@ class Gossiper:
 
     def on_gossip(self, src: str, message: Gossip) -> list[Effect]:
         """Merge a peer's view (and answer a push with a pull). A view that does not
-        parse, or whose merge gives one token to two members, raises PeerDataError
-        (the view unchanged)."""
+        parse, or whose merge would give one token to two members
+        (:func:`impl.membership.merge_conflict`), raises PeerDataError (the view
+        unchanged). Only the decoding and that check of the peer's view are inside
+        the peer-data boundary: the merge and the merged ring are ours, so an
+        exception they raise is an internal error (issue 12)."""
         try:
             other = Membership.from_bytes(message.view)
-            merged = self.view.merge(other) if src in other else None
-            if merged is not None:
-                merged.ring()  # two members claiming one token: BadMessageError
+            if src in other:
+                membership.merge_conflict(self.view, other)
         except BadMessageError as error:
             raise peer_data_error("view", error) from error
+        merged = self.view.merge(other) if src in other else None
+        if merged is not None:
+            merged.ring()  # our merge of two views that do not conflict: a ring
         if merged is None:  # a node about to join asks for the view: answer only
             if message.reply:
                 return [Send(src, Gossip(self.view.to_bytes(), reply=False))]

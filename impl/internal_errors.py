@@ -13,6 +13,25 @@ that its constructor cannot check (it needs the cluster's configuration, the
 node's membership or its Merkle tree). A :class:`~impl.errors.StorageError` is
 neither: the engine failed, and it is counted as ``storage-error``.
 
+The rules of a PEER_DATA place (issue 12, review findings F3 and F4):
+
+- *Only the peer's data inside the try.* The ``try`` that turns an exception into
+  PeerDataError holds exactly the decoding of the peer's data and the checks of it,
+  never our own logic after them (a merge of views, a comparison with our Merkle
+  tree, the counting of a record's siblings); a check that is not a decoder's
+  raises :func:`peer_data_error` itself. What our logic raises after the checks
+  passed is an internal error.
+- *A check against our own state blames the peer only when no race and no bug of
+  ours explains the mismatch.* An answer that comes after the thing it answers
+  ended (a late or duplicate ack of a put that ended, a Merkle step about a range
+  this node no longer holds, a hint ack for a hint already gone) is the normal
+  late path: ignored quietly, as riak_kv's put FSM adds late vnode replies in its
+  ``postcommit``/``finish`` states and drops those that come after it exited
+  (``riak_kv_put_fsm.erl``). Data malformed in itself (or against the cluster's
+  configuration, which every node shares) is PeerDataError. A mismatch our own
+  records can explain is checked first: if our records contradict themselves the
+  error is ours (internal), and only records that agree blame the peer.
+
 Internal errors are counted as ``stats["internal-error"]`` (exported as
 ``vdynamo_internal_errors_total`` by :mod:`impl.metrics`) and logged at ERROR on
 the ``vdynamo.internal`` logger, with the traceback; the test suite fails every
@@ -36,17 +55,39 @@ INTERNAL_LOG = logging.getLogger("vdynamo.internal")
 PEER_DATA: dict[str, str] = {
     "record": "a record (ReplicaPut, ReplicaGetReply, ReadRepair, HintDelivery, KeyRecords, "
               "Reap, ReapQuery) that does not decode, is of another clock mode, or is over "
-              "a limit (key, value, siblings): impl.replica.Replica.decode",
-    "key": "a ReplicaGet key over the configured limit: impl.replica.Replica.on_replica_get",
-    "hint": "a ReplicaPut hint naming a node this node does not know: "
-            "impl.replica.Replica.on_replica_put",
-    "view": "a Gossip view that does not parse, or that merged with this node's view gives "
-            "one token to two members: impl.gossip.Gossiper.on_gossip",
+              "a limit (key, value, siblings): malformed in itself or against the "
+              "configuration; the decoding in the try, the limits raised outside it: "
+              "impl.replica.Replica.decode",
+    "key": "a ReplicaGet key over the configured limit (no correct coordinator sends "
+           "one: it checks the client's key against the same limit): "
+           "impl.replica.Replica.on_replica_get",
+    "hint": "a ReplicaPut hint naming a node this node has never heard of (neither "
+            "configured nor gossiped): refused (no hint taken, no ack; the coordinator's "
+            "timer sends the write to the next fallback). Like a message from a node "
+            "not heard of yet (impl.node.Node.receive), it can also be the race of a "
+            "join gossip has not brought here yet, so a drop counted here proves no "
+            "bad peer: impl.replica.Replica.on_replica_put",
+    "view": "a Gossip view that does not parse, or whose entries newer than this node's "
+            "give one token to two members (impl.membership.merge_conflict, computed "
+            "from the two views, not by our merge; a conflict between two entries of "
+            "this node's own view is ours, InvalidValueError); the merge and the merged "
+            "ring are outside the try: impl.gossip.Gossiper.on_gossip",
     "seen": "a SeenDigest that does not parse: impl.gossip.Gossiper.on_seen",
-    "merkle": "a MerkleExchange step that does not fit this node's tree of the range "
-              "(shape, level, parents, indexes, hashes, bucket entries): "
+    "merkle": "a MerkleExchange step malformed for the tree shape it names, or naming a "
+              "shape (fanout, depth) other than this node's tree of the range "
+              "(impl.merkle.check: the message's fields against the shape, never the "
+              "tree's contents; the protocol keeps no session, so no race makes one); "
+              "a step about a range this node does not hold is ignored "
+              "(anti-entropy-unknown-range), the comparison with the tree "
+              "(impl.merkle.answer) is outside the try: "
               "impl.antientropy.AntiEntropy.on_merkle_exchange",
-    "ack": "a ReplicaPutAck that counts for no target of its put: "
+    "ack": "a ReplicaPutAck of a live put, with its key, that counts for no target "
+           "(impl.put_coordinator.ack_counts: a node the put never sent the write to, "
+           "or another hint), once the put's own records of its sends agree "
+           "(impl.put_coordinator.sends_error; records that contradict each other are "
+           "ours, AssertionError); an ack of a put that ended, or naming another key "
+           "(an op id reused from an earlier lifetime), is a late ack, ignored "
+           "(counted as late-acks): "
            "impl.put_coordinator.PutCoordinator.on_ack",
 }
 """The peer's faults by design, found by a handler: name -> what and where. Each

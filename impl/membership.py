@@ -67,6 +67,7 @@ __all__ = [
     "join",
     "leave",
     "left",
+    "merge_conflict",
     "pick_gossip_peer",
     "seen_all",
     "seen_from_bytes",
@@ -342,6 +343,45 @@ class Membership:
 
 
 # ====================================================================== functions
+
+
+def merge_conflict(mine: Membership, theirs: Membership) -> None:
+    """Check that merging a peer's view ``theirs`` into this node's view ``mine``
+    gives no ring token to two routed members (the check of
+    :meth:`impl.gossip.Gossiper.on_gossip`, :data:`impl.internal_errors.PEER_DATA`
+    "view"). It is computed from the two views alone, on purpose not by
+    :meth:`Membership.merge` or :meth:`Membership.ring`: the node runs those after
+    this check and outside its peer-data boundary, so that a bug of ours in the
+    merge that makes a conflict the two views do not hold is an internal error,
+    never the peer's bad data.
+
+    Per node the entry of higher :meth:`Member.precedence` wins (the merge's rule);
+    two winning entries whose status is in :data:`ROUTED` claiming one token is a
+    conflict. Raises :class:`~impl.errors.BadMessageError` (the peer's data) if one
+    of the two is an entry of ``theirs``: no correct run makes one (a token moves
+    only in one claimant's change, which bumps the giver's and the taker's entries
+    together, and views travel whole, so a view that holds the taker's newer entry
+    holds the giver's too); :class:`~impl.errors.InvalidValueError` (ours) if both
+    are entries of ``mine``: this node's own view is no ring.
+    """
+    winners: dict[str, tuple[Member, bool]] = {m.node: (m, False) for m in mine.members}
+    for member in theirs.members:
+        held = winners.get(member.node)
+        if held is None or member.precedence() > held[0].precedence():
+            winners[member.node] = (member, True)
+    owners: dict[int, tuple[str, bool]] = {}
+    for member, from_theirs in winners.values():
+        if member.status not in ROUTED:
+            continue
+        for token in member.tokens:
+            owner, owner_theirs = owners.setdefault(token, (member.node, from_theirs))
+            if owner == member.node:
+                continue
+            message = (f"the merged view gives token {token} to {owner!r} and "
+                       f"{member.node!r}")
+            if from_theirs or owner_theirs:
+                raise _fail(message)
+            raise InvalidValueError(f"membership: this node's own view: {message}")
 
 
 def initial_membership(ring: Ring) -> Membership:

@@ -45,9 +45,11 @@ Then the replicas exchange the records of just those keys and reconcile them.
 the hashes exchanged (:func:`hashes_in`): for one differing key among n it is
 O(fanout * depth) = O(log n), against n for exchanging every key's digest.
 
-A message from a peer is validated by :func:`respond` (shape, level, indexes,
-digest sizes, keys in their buckets): a bad one raises
-:class:`~impl.errors.BadMessageError` and changes nothing.
+A message from a peer is validated by :func:`check` (shape, level, indexes,
+digest sizes, keys in their buckets: the message against the tree's shape,
+never against the tree's contents): a bad one raises
+:class:`~impl.errors.BadMessageError` and changes nothing. :func:`answer` then
+compares a checked message with the tree; :func:`respond` is the two.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ __all__ = [
     "MerkleTree",
     "OutOfSync",
     "TreeShape",
+    "answer",
+    "check",
     "diff",
     "hashes_in",
     "record_digest",
@@ -377,18 +381,43 @@ def start(tree: MerkleTree) -> Level:
     return Level(tree.shape, 0, (), ((0, root),) if root else ())
 
 
+def check(shape: TreeShape, message: MerkleMessage) -> None:
+    """Check a peer's message about the range of my tree of ``shape``, on the
+    message alone (its fields against the shape, never my tree's hashes or keys).
+
+    Raises :class:`~impl.errors.BadMessageError` (naming the problem) for a
+    message that does not fit the shape: another shape, a bad level, parents or
+    indexes out of range or repeated, a malformed hash or entry, a key outside
+    the listed buckets or listed twice. Such a message is malformed in itself: the
+    protocol keeps no session state (each step is answered on its own), so no
+    race with the peer makes one.
+    """
+    if not isinstance(message, Level | Buckets | InSync | OutOfSync):
+        raise BadMessageError(f"not a Merkle message: {message!r:.80}")
+    if message.shape != shape:
+        raise BadMessageError(
+            f"Merkle message for tree shape {message.shape!r} does not match mine {shape!r}")
+    if isinstance(message, Buckets):
+        _check_buckets(shape, message)
+    elif isinstance(message, Level):
+        _check_level(shape, message)
+
+
 def respond(tree: MerkleTree, message: MerkleMessage) -> MerkleMessage | None:
     """My answer to a peer's message about the same range (None after a final message).
 
     Raises :class:`~impl.errors.BadMessageError` (naming the problem) for a
-    message that does not fit my tree: another shape, a bad level, an index
-    out of range, a malformed hash or entry.
+    message that does not fit my tree (:func:`check`); the comparison itself
+    (:func:`answer`) raises nothing for a checked message.
     """
-    if not isinstance(message, Level | Buckets | InSync | OutOfSync):
-        raise BadMessageError(f"not a Merkle message: {message!r:.80}")
-    if message.shape != tree.shape:
-        raise BadMessageError(
-            f"Merkle message for tree shape {message.shape!r} does not match mine {tree.shape!r}")
+    check(tree.shape, message)
+    return answer(tree, message)
+
+
+def answer(tree: MerkleTree, message: MerkleMessage) -> MerkleMessage | None:
+    """My answer to a message that passed :func:`check` against my tree's shape
+    (None after a final message): the comparison of its hashes or entries with
+    mine. An exception raised here is a bug of ours, not the peer's data."""
     if isinstance(message, InSync | OutOfSync):
         return None
     if isinstance(message, Buckets):
@@ -396,42 +425,48 @@ def respond(tree: MerkleTree, message: MerkleMessage) -> MerkleMessage | None:
     return _compare_level(tree, message)
 
 
-def _compared_nodes(tree: MerkleTree, message: Level) -> list[int]:
-    shape, level = tree.shape, message.level
+def _compared_nodes(shape: TreeShape, message: Level) -> list[int]:
+    """The nodes at ``message.level`` a checked message compares."""
+    if message.level == 0:
+        return [0]
+    f = shape.fanout
+    return [c for p in message.parents for c in range(p * f, p * f + f)]
+
+
+def _check_level(shape: TreeShape, message: Level) -> None:
+    level = message.level
     if isinstance(level, bool) or not isinstance(level, int) or not 0 <= level <= shape.depth:
         raise BadMessageError(f"Merkle level {level!r} is outside [0, {shape.depth}]")
     if level == 0:
         if message.parents != ():
             raise BadMessageError("a level-0 Merkle message must list no parents")
-        return [0]
-    limit = shape.nodes_at(level - 1)
-    parents = message.parents
-    if not isinstance(parents, tuple) or not all(
-        isinstance(p, int) and not isinstance(p, bool) and 0 <= p < limit for p in parents
-    ) or len(set(parents)) != len(parents):
-        raise BadMessageError(
-            f"Merkle parents at level {level - 1} must be distinct ints in [0, {limit})")
-    f = shape.fanout
-    return [c for p in parents for c in range(p * f, p * f + f)]
-
-
-def _compare_level(tree: MerkleTree, message: Level) -> MerkleMessage:
-    shape = tree.shape
-    compared = _compared_nodes(tree, message)
-    theirs: dict[int, bytes] = {}
-    allowed = set(compared)
+    else:
+        limit = shape.nodes_at(level - 1)
+        parents = message.parents
+        if not isinstance(parents, tuple) or not all(
+            isinstance(p, int) and not isinstance(p, bool) and 0 <= p < limit for p in parents
+        ) or len(set(parents)) != len(parents):
+            raise BadMessageError(
+                f"Merkle parents at level {level - 1} must be distinct ints in [0, {limit})")
+    allowed = set(_compared_nodes(shape, message))
     if not isinstance(message.hashes, tuple):
         raise BadMessageError("Merkle hashes must be a tuple of (index, hash) pairs")
+    seen: set[int] = set()
     for entry in message.hashes:
         if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], int)
                 and entry[0] in allowed
                 and isinstance(entry[1], bytes) and len(entry[1]) == DIGEST_SIZE
-                and entry[0] not in theirs):
+                and entry[0] not in seen):
             raise BadMessageError(
                 f"bad Merkle hash entry {entry!r:.80} at level {message.level}: expected a "
                 f"compared node index and a {DIGEST_SIZE}-byte hash, each node once")
-        theirs[entry[0]] = entry[1]
-    differing = [i for i in compared
+        seen.add(entry[0])
+
+
+def _compare_level(tree: MerkleTree, message: Level) -> MerkleMessage:
+    shape = tree.shape
+    theirs = dict(message.hashes)
+    differing = [i for i in _compared_nodes(shape, message)
                  if tree.node_hash(message.level, i) != theirs.get(i, EMPTY)]
     if not differing:
         return InSync(shape)
@@ -445,8 +480,7 @@ def _compare_level(tree: MerkleTree, message: Level) -> MerkleMessage:
     return Level(shape, level, tuple(differing), mine)
 
 
-def _compare_buckets(tree: MerkleTree, message: Buckets) -> MerkleMessage:
-    shape = tree.shape
+def _check_buckets(shape: TreeShape, message: Buckets) -> None:
     indexes = message.indexes
     if not isinstance(indexes, tuple) or not all(
         isinstance(i, int) and not isinstance(i, bool) and 0 <= i < shape.buckets
@@ -455,23 +489,27 @@ def _compare_buckets(tree: MerkleTree, message: Buckets) -> MerkleMessage:
         raise BadMessageError(
             f"Merkle bucket indexes must be distinct ints in [0, {shape.buckets})")
     listed = set(indexes)
-    theirs: dict[bytes, bytes] = {}
+    seen: set[bytes] = set()
     if not isinstance(message.entries, tuple):
         raise BadMessageError("Merkle bucket entries must be a tuple of (key, digest) pairs")
     for entry in message.entries:
         if not (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], bytes)
                 and isinstance(entry[1], bytes) and len(entry[1]) == DIGEST_SIZE):
             raise BadMessageError(f"bad Merkle bucket entry {entry!r:.80}")
-        key, digest = entry
+        key = entry[0]
         position = position_of(key)
         if not shape.contains(position) or shape.bucket_of(position) not in listed:
             raise BadMessageError(f"Merkle entry key {key!r:.80} is not in the listed buckets")
-        if key in theirs:
+        if key in seen:
             raise BadMessageError(f"Merkle entry key {key!r:.80} is listed twice")
-        theirs[key] = digest
-    mine = {k: d for b in indexes for k, d in tree.bucket_entries(b)}
+        seen.add(key)
+
+
+def _compare_buckets(tree: MerkleTree, message: Buckets) -> MerkleMessage:
+    theirs = dict(message.entries)
+    mine = {k: d for b in message.indexes for k, d in tree.bucket_entries(b)}
     keys = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
-    return OutOfSync(shape, tuple(keys)) if keys else InSync(shape)
+    return OutOfSync(tree.shape, tuple(keys)) if keys else InSync(tree.shape)
 
 
 def hashes_in(message: MerkleMessage) -> int:

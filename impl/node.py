@@ -176,7 +176,7 @@ class Node:
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
-                                   self.key_actor, self.reaper)
+                                   self.key_actor, self.reaper, self.stats)
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
                                    ids, self.reaper)
         self.forwarder = Forwarder(name, config, self.mode, self.quorum, ids, self._coordinate)

@@ -29,6 +29,7 @@ the refinement tests' seeded mutants patch: keep them small.
 
 from __future__ import annotations
 
+import collections
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ from impl.versions import (
     sibling_count,
 )
 
-__all__ = ["PutCoordination", "PutCoordinator", "ack_counts", "put_quorum_reached"]
+__all__ = ["PutCoordination", "PutCoordinator", "ack_counts", "put_quorum_reached",
+           "sends_error"]
 
 
 @dataclass(slots=True)
@@ -99,6 +101,29 @@ def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None
     return hint if coordination.hints_sent.get(src) == hint else None
 
 
+def sends_error(coordination: PutCoordination) -> str | None:
+    """How the coordination's records of its sends contradict each other (None:
+    they agree): every node a target's write was sent to (``sent_to``) and every
+    fallback sent a hint (``hints_sent``) is among the nodes sent to (``used``);
+    ``sent_to`` maps targets only, ``hints_sent`` names targets only, and a
+    fallback's entry of ``sent_to`` is the one its hint names. A contradiction
+    is a bug of the coordinator, never a peer's doing."""
+    targets = set(coordination.targets)
+    for target, node in coordination.sent_to.items():
+        if target not in targets:
+            return f"sent_to maps {target!r}, not a target"
+        if node not in coordination.used:
+            return f"the write of {target!r} was sent to {node!r}, not among the nodes used"
+        if node != target and coordination.hints_sent.get(node) != target:
+            return f"the write of {target!r} was sent to {node!r} without its hint"
+    for fallback, intended in coordination.hints_sent.items():
+        if fallback not in coordination.used or intended not in targets:
+            return f"hint for {intended!r} sent to {fallback!r}, not among the nodes used"
+    if not coordination.acks <= targets:
+        return f"acks {sorted(coordination.acks - targets)!r} are not targets"
+    return None
+
+
 def put_quorum_reached(coordination: PutCoordination) -> bool:
     """The ack count check: W targets (the coordinator's own included) acknowledged,
     W within each of the coordination's groups during a membership change."""
@@ -113,7 +138,8 @@ class PutCoordinator:
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica, hints: HintStore,
                  quorum: SloppyQuorum, ids: itertools.count[int],
-                 actor: Callable[[bytes], str], reaper: Reaper) -> None:
+                 actor: Callable[[bytes], str], reaper: Reaper,
+                 stats: collections.Counter[str]) -> None:
         self.name = name
         #: key -> the actor id this node mints the key's dots under (kv679)
         self.actor = actor
@@ -125,6 +151,8 @@ class PutCoordinator:
         self.ids = ids
         self.coordinations: dict[int, PutCoordination] = {}
         self.reaper = reaper
+        #: the node's counters: ``late-acks`` (acks of puts that ended, ignored)
+        self.stats = stats
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -191,12 +219,32 @@ class PutCoordinator:
         return out
 
     def on_ack(self, now: float, src: str, message: ReplicaPutAck) -> list[Effect]:
-        """A replica (or a fallback) stored the write."""
+        """A replica (or a fallback) stored the write.
+
+        An ack for a put that ended (every target acknowledged, the deadline
+        passed, the engine failed) is a late or duplicate ack: ignored, as riak_kv
+        drops the vnode replies of a put FSM that exited (``riak_kv_put_fsm``). So
+        is an ack of a live put that names another key: the late ack of a put of
+        an earlier lifetime of this node whose op id this one reuses (rare, not
+        impossible: :func:`impl.node._op_id_base`), or a forged one, which counts
+        for nothing either way; both are counted as ``late-acks``. A second ack of
+        a target that already counted changes nothing. Raises PeerDataError
+        (:data:`impl.internal_errors.PEER_DATA` "ack") for an ack of a live put,
+        with its key, that counts for no target (:func:`ack_counts`: a node never
+        sent the write, or sent another hint): a put's sends are recorded in the
+        input that makes them, so no race makes one. Before blaming the peer the
+        put's own records of its sends are checked (:func:`sends_error`); records
+        that contradict each other are a bug of ours, raised as AssertionError (an
+        internal error)."""
         coordination = self.coordinations.get(message.op_id)
-        if coordination is None or coordination.key != message.key:
+        if coordination is None or coordination.key != message.key:  # a late ack
+            self.stats["late-acks"] += 1
             return []
         target = ack_counts(coordination, src, message.hint)
         if target is None:
+            wrong = sends_error(coordination)
+            if wrong is not None:  # our own records lost or mixed up a send
+                raise AssertionError(f"put {message.op_id}: {wrong}")
             raise peer_data_error("ack", BadMessageError(
                 f"ack for put {message.op_id} that counts for no target"))
         coordination.acks.add(target)

@@ -131,21 +131,27 @@ class Replica:
     def decode(self, key: bytes, raw: bytes) -> Record:
         """A record from a peer, checked against the limits: the peer's fault by
         design (:data:`impl.internal_errors.PEER_DATA` "record"), so every error is
-        raised as PeerDataError (a BadMessageError) with the decoder's message."""
+        raised as PeerDataError (a BadMessageError) with the decoder's message. Only
+        the key check and the decoding are inside the peer-data boundary; the limit
+        checks raise PeerDataError themselves, so that an error of our own code
+        counting the decoded record's siblings or values is an internal error."""
         try:
             self.check_key(key)
             record = self.parse(raw)
-            # Each sibling takes at least 4 bytes of the record, each value less than
-            # the record: a small record cannot break either limit (skip counting).
-            if len(raw) <= self.config.max_value_bytes and len(raw) // 4 <= (
-                    self.config.max_siblings * 2):
-                return record
-            if sibling_count(record) > self.config.max_siblings * 2:
-                raise BadMessageError(f"record holds {sibling_count(record)} siblings, too many")
-            if any(len(value) > self.config.max_value_bytes for value in values(record)):
-                raise TooLargeError("record holds a value over the size limit")
         except (BadMessageError, TooLargeError) as error:
             raise peer_data_error("record", error) from error
+        # Each sibling takes at least 4 bytes of the record, each value less than
+        # the record: a small record cannot break either limit (skip counting).
+        if len(raw) <= self.config.max_value_bytes and len(raw) // 4 <= (
+                self.config.max_siblings * 2):
+            return record
+        siblings = sibling_count(record)
+        if siblings > self.config.max_siblings * 2:
+            raise peer_data_error("record", BadMessageError(
+                f"record holds {siblings} siblings, too many"))
+        if any(len(value) > self.config.max_value_bytes for value in values(record)):
+            raise peer_data_error("record", TooLargeError(
+                "record holds a value over the size limit"))
         return record
 
     def local_record(self, key: bytes) -> Record:

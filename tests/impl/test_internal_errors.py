@@ -26,8 +26,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from impl import merkle as merkle_module
+from impl import replica as replica_module
+from impl.antientropy import MERKLE_DEPTH, MERKLE_FANOUT
+from impl.effects import Send
 from impl.errors import BadMessageError, InvalidValueError, PeerDataError
 from impl.internal_errors import PEER_DATA, peer_data_error
+from impl.membership import Member, Membership, merge_conflict
 from impl.messages import (
     Forward,
     ForwardReply,
@@ -50,6 +55,7 @@ from impl.messages import (
     SeenDigest,
     Settled,
 )
+from impl.put_coordinator import PutCoordination, PutCoordinator, sends_error
 from impl.replica import Replica
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
@@ -209,6 +215,27 @@ def _records() -> st.SearchStrategy[bytes]:
     return st.sampled_from([_record(b"x"), _record(b"y"), b"garbage"]) | _BYTES.filter(bool)
 
 
+def _merkle_steps(driver: Driver) -> st.SearchStrategy[MerkleExchange]:
+    """Merkle steps about n1's ranges (so they reach :func:`impl.merkle.check`): of
+    its tree shape or another, any level, parents, indexes, hashes and entries."""
+    ranges = st.sampled_from(driver.nodes["n1"].anti_entropy.trees.ranges)
+    small = st.lists(st.integers(0, 300), max_size=3).map(tuple)
+    hashes = st.sampled_from([b"h" * 16, bytes(16), b"short"])
+
+    @st.composite
+    def steps(draw: st.DrawFn) -> MerkleExchange:
+        lo, hi = draw(ranges)
+        fanout, depth = draw(st.sampled_from([(MERKLE_FANOUT, MERKLE_DEPTH), (2, 1)]))
+        indexes = draw(small)
+        keys = tuple(draw(st.lists(_KEYS | _BYTES, max_size=3)))
+        return MerkleExchange(
+            draw(st.integers(0, 9)), lo, hi, fanout, depth,
+            draw(st.sampled_from(["level", "buckets"])), draw(st.integers(0, 4)),
+            draw(small), indexes, tuple(draw(hashes) for _ in indexes), keys,
+            tuple(draw(hashes) for _ in keys))
+    return steps()
+
+
 def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
     """The valid messages a hostile (authenticated) peer could send n1: the op ids of
     n1's live operations, its view and digest among the values drawn."""
@@ -229,6 +256,7 @@ def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
         st.builds(Gossip, views, st.booleans()),
         st.builds(SeenDigest, views, st.booleans()),
         st.builds(Settled, _NAMES), st.builds(HandoffDone, _NAMES),
+        _merkle_steps(driver),
         st.builds(Reap, _KEYS, _records()),
         st.builds(ReapQuery, ids, _KEYS, _records(), views),
         st.builds(ReapQueryReply, ids, _KEYS, st.booleans()),
@@ -259,3 +287,235 @@ def test_no_message_a_hostile_peer_can_build_raises_an_internal_error(
         message = data.draw(_messages(driver, data), label="message")
         node.receive(driver.now, src, message)
         assert node.stats["internal-error"] == 0, node.log[-1]
+
+
+# ------------------------------------------ the boundary holds the peer's data only
+#
+# Each PEER_DATA try holds exactly the decoding and the checks of the peer's data;
+# our own logic after it (the merge of views, the comparison with the Merkle tree,
+# the counting of a record's siblings, the put's records of its sends) is outside,
+# so a bug there is an internal error, never the peer's bad data. Each test below
+# injects such a bug (a hand mutant of our logic, by monkeypatch) into a message
+# whose data is valid; the old tries, which wrapped our logic too, dropped it as
+# the peer's (issue 12, review findings F3 and F4).
+
+
+def _internal(driver: Driver, src: str, message: object,
+              internal_errors: InternalErrors) -> BaseException:
+    """n1 handles ``message``: an internal error, nothing dropped; the error."""
+    node = driver.nodes["n1"]
+    assert node.receive(driver.now, src, message) == []
+    assert (node.stats["internal-error"], node.stats["dropped"]) == (1, 0), node.log[-1]
+    (record,) = internal_errors.take()
+    assert record.exc_info is not None and record.exc_info[1] is not None
+    return record.exc_info[1]
+
+
+def _dropped_as(driver: Driver, src: str, message: object, what: str) -> str:
+    """n1 drops ``message`` as the peer's data of case ``what``; the log line."""
+    node = driver.nodes["n1"]
+    assert node.receive(driver.now, src, message) == []
+    assert (node.stats["internal-error"], node.stats["dropped"]) == (0, 1), node.log[-1]
+    assert node.log[-1].endswith(f"(peer data: {what})"), node.log[-1]
+    return node.log[-1]
+
+
+def _stealing(view: Membership, thief: str, victim: str) -> Membership:
+    """``view`` with ``thief``'s entry, one version newer, also claiming
+    ``victim``'s first token (built with Membership.of: no merge)."""
+    stolen, held = view.get(thief), view.get(victim)
+    assert stolen is not None and held is not None
+    return Membership.of((*view.members, Member(thief, stolen.version + 1, stolen.status,
+                                                (*stolen.tokens, held.tokens[0]))))
+
+
+def test_our_merge_raising_is_internal_not_the_peers_view(
+        monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    driver = _driver()
+    error = BadMessageError("membership: a bug in our merge")
+
+    def merge(self: Membership, other: Membership) -> Membership:
+        raise error
+
+    monkeypatch.setattr(Membership, "merge", merge)
+    view = driver.nodes["n2"].view.to_bytes()
+    assert _internal(driver, "n2", Gossip(view), internal_errors) is error
+
+
+def test_our_merge_making_a_conflict_is_internal_not_the_peers_view(
+        monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    """The two views do not conflict; our (mutant) merge gives n1's token to n3."""
+    driver = _driver()
+    real = Membership.merge
+    monkeypatch.setattr(Membership, "merge", lambda self, other: _stealing(
+        real(self, other), "n3", "n1"))
+    view = driver.nodes["n2"].view.to_bytes()
+    error = _internal(driver, "n2", Gossip(view), internal_errors)
+    assert isinstance(error, BadMessageError) and "do not form a ring" in str(error)
+
+
+def test_a_peers_view_whose_newer_entry_takes_a_token_of_ours_is_the_peers() -> None:
+    driver = _driver()
+    peer = _stealing(driver.nodes["n2"].view, "n3", "n1")
+    line = _dropped_as(driver, "n2", Gossip(peer.to_bytes()), "view")
+    assert "gives token" in line and "'n1'" in line and "'n3'" in line
+    assert driver.nodes["n1"].view.get("n3") == driver.nodes["n2"].view.get("n3")
+
+
+def test_a_conflict_within_our_own_view_is_internal_not_the_peers(
+        internal_errors: InternalErrors) -> None:
+    """n1's own view (set by a bug of ours) gives one token to two members: a peer's
+    view that agrees with the old one cannot be blamed."""
+    driver = _driver()
+    gossiper = driver.nodes["n1"].gossiper
+    gossiper.view = _stealing(gossiper.view, "n3", "n1")
+    view = driver.nodes["n2"].view.to_bytes()
+    error = _internal(driver, "n2", Gossip(view), internal_errors)
+    assert isinstance(error, InvalidValueError) and "this node's own view" in str(error)
+
+
+def test_merge_conflict_blames_the_side_whose_winning_entry_conflicts() -> None:
+    view = _driver().nodes["n1"].view
+    merge_conflict(view, view)  # no conflict: nothing raised
+    for thief, victim in (("n3", "n1"), ("n1", "n3")):  # the peer's entry met last, first
+        with pytest.raises(BadMessageError, match="gives token"):
+            merge_conflict(view, _stealing(view, thief, victim))
+    with pytest.raises(InvalidValueError, match="this node's own view"):
+        merge_conflict(_stealing(view, "n3", "n1"), view)
+    # the peer's conflicting entry loses to a newer one of ours: no conflict
+    n3 = view.get("n3")
+    assert n3 is not None
+    ours = Membership.of((*view.members, Member("n3", n3.version + 2, n3.status, n3.tokens)))
+    merge_conflict(ours, _stealing(view, "n3", "n1"))
+
+
+def _merkle_step(driver: Driver) -> MerkleExchange:
+    """A well-formed root step of n1's first range, whose hash differs from n1's."""
+    lo, hi = driver.nodes["n1"].anti_entropy.trees.ranges[0]
+    return MerkleExchange(1, lo, hi, MERKLE_FANOUT, MERKLE_DEPTH, "level", 0, (), (0,),
+                          (b"h" * 16,))
+
+
+def test_our_merkle_comparison_raising_is_internal_not_the_peers_step(
+        monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    driver = _driver()
+    error = BadMessageError("Merkle: a bug in our comparison")
+
+    def compare_level(tree: object, message: object) -> object:
+        raise error
+
+    monkeypatch.setattr(merkle_module, "_compare_level", compare_level)
+    assert _internal(driver, "n2", _merkle_step(driver), internal_errors) is error
+
+
+def test_a_well_formed_merkle_step_is_answered() -> None:
+    driver = _driver()
+    node = driver.nodes["n1"]
+    (sent,) = node.receive(driver.now, "n2", _merkle_step(driver))
+    assert isinstance(sent, Send) and isinstance(sent.message, MerkleExchange | KeyRecords)
+    assert (node.stats["internal-error"], node.stats["dropped"]) == (0, 0)
+
+
+def test_our_sibling_count_raising_is_internal_not_the_peers_record(
+        monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    driver = Driver.start(make_config(max_value_bytes=16))
+    error = BadMessageError("a bug counting siblings")
+
+    def sibling_count(record: Record) -> int:
+        raise error
+
+    monkeypatch.setattr(replica_module, "sibling_count", sibling_count)
+    message = ReplicaPut(1, KEY, _record(b"x" * 12))  # over 16 bytes: the limits are checked
+    assert _internal(driver, "n2", message, internal_errors) is error
+
+
+def test_a_record_over_the_value_limit_is_the_peers() -> None:
+    driver = Driver.start(make_config(max_value_bytes=16))
+    line = _dropped_as(driver, "n2", ReplicaPut(1, KEY, _record(b"x" * 20)), "record")
+    assert "over the size limit" in line
+
+
+# ---------------------------------------------- acks: late, the peer's, or ours
+
+
+def _put(driver: Driver) -> tuple[PutCoordinator, int, bytes, tuple[str, ...]]:
+    """A put n1 coordinates, its writes sent and not acked: (coordinator, op id,
+    key, the key's targets)."""
+    node = driver.nodes["n1"]
+    key = next(key for key in (b"k%d" % i for i in range(100))
+               if node.preference_list(key)[0] == "n1")
+    node.client_request(driver.now, PutRequest(7, key, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    return node.puts, op_id, key, node.puts.coordinations[op_id].targets
+
+
+def test_a_late_or_duplicate_ack_is_ignored_quietly() -> None:
+    """riak_kv's put FSM drops the replies that come after it exited: an ack for a
+    put that ended (every target acked), or a second ack of a target, is neither
+    the peer's bad data nor an error of ours."""
+    driver = _driver()
+    node = driver.nodes["n1"]
+    puts, op_id, key, targets = _put(driver)
+    for target in targets[1:]:
+        node.receive(driver.now, target, ReplicaPutAck(op_id, key))
+        assert node.receive(driver.now, target, ReplicaPutAck(op_id, key)) == []  # again
+    assert op_id not in puts.coordinations  # every target acked: the put ended
+    assert node.stats["late-acks"] == 1  # the last target's second ack: the put ended
+    for target in targets[1:]:
+        assert node.receive(driver.now, target, ReplicaPutAck(op_id, key)) == []  # late
+    assert (node.stats["internal-error"], node.stats["dropped"]) == (0, 0)
+    assert node.stats["late-acks"] == len(targets)
+
+
+def test_an_ack_of_a_live_put_naming_another_key_is_ignored_quietly() -> None:
+    """Its op id may be reused from an earlier lifetime of the node (a late ack of
+    that lifetime's put): it counts for nothing, and blames no one."""
+    driver = _driver()
+    node = driver.nodes["n1"]
+    puts, op_id, key, targets = _put(driver)
+    assert node.receive(driver.now, targets[1], ReplicaPutAck(op_id, key + b"x")) == []
+    assert puts.coordinations[op_id].acks == {"n1"}
+    assert (node.stats["internal-error"], node.stats["dropped"]) == (0, 0)
+    assert node.stats["late-acks"] == 1
+
+
+def test_an_ack_our_records_lost_the_send_of_is_internal_not_the_peers(
+        monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    """A (mutant) coordinator that sends a target its write but forgets it in
+    ``used``: the target's honest ack counts for no target, and the put's records
+    of its sends contradict each other, so the ack is not blamed on the peer."""
+    real = PutCoordinator._send
+
+    def forgetful(self: PutCoordinator, coordination: PutCoordination, target: str,
+                  now: float, *, initial: bool) -> object:
+        effect = real(self, coordination, target, now, initial=initial)
+        if coordination.sent_to.get(target) == target:
+            coordination.used.discard(target)
+        return effect
+
+    driver = _driver()
+    monkeypatch.setattr(PutCoordinator, "_send", forgetful)
+    _, op_id, key, targets = _put(driver)
+    error = _internal(driver, targets[1], ReplicaPutAck(op_id, key), internal_errors)
+    assert isinstance(error, AssertionError)
+    assert f"was sent to {targets[1]!r}, not among the nodes used" in str(error)
+
+
+def test_sends_error_names_each_contradiction() -> None:
+    driver = _driver()
+    puts, op_id, _, targets = _put(driver)
+    coordination = puts.coordinations[op_id]
+    assert sends_error(coordination) is None
+    coordination.hints_sent["n9"] = targets[0]
+    assert sends_error(coordination) == (f"hint for {targets[0]!r} sent to 'n9', "
+                                         "not among the nodes used")
+    del coordination.hints_sent["n9"]
+    coordination.sent_to[targets[1]] = "n9"
+    coordination.used.add("n9")
+    assert sends_error(coordination) == (f"the write of {targets[1]!r} was sent to 'n9' "
+                                         "without its hint")
+    coordination.sent_to = {"n9": "n9"}
+    assert sends_error(coordination) == "sent_to maps 'n9', not a target"
+    coordination.sent_to = {}
+    coordination.acks.add("n9")
+    assert sends_error(coordination) == "acks ['n9'] are not targets"

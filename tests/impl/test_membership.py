@@ -10,10 +10,10 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, InvalidValueError
 from impl.failure_detector import FailureDetector
 from impl.membership import (
     ROUTED,
@@ -24,6 +24,7 @@ from impl.membership import (
     join,
     leave,
     left,
+    merge_conflict,
     pick_gossip_peer,
 )
 from spec.ring import (
@@ -523,3 +524,47 @@ def test_failure_detector_checks_catch_mutants(
 ) -> None:
     with pytest.raises(AssertionError):
         check(mutant)
+
+
+# ------------------------------------------------- merge_conflict (issue 12, F3)
+
+_SMALL_MEMBERS = st.builds(
+    Member, st.sampled_from(["n1", "n2", "n3", "n4"]), st.integers(0, 3),
+    st.sampled_from(list(MemberStatus)),
+    st.lists(st.integers(1, 6), max_size=2, unique=True).map(tuple))
+_SMALL_VIEWS = st.lists(_SMALL_MEMBERS, max_size=4).map(Membership.of)
+
+
+def _ring_fails(view: Membership) -> bool:
+    try:
+        view.ring()
+    except BadMessageError:
+        return True
+    return False
+
+
+@given(_SMALL_VIEWS, _SMALL_VIEWS)
+@example(  # equal versions: the status decides which entry wins (the merge's precedence)
+    Membership.of([Member("n1", 1, MemberStatus.JOINING, (5,)),
+                   Member("n2", 1, MemberStatus.UP, (1,))]),
+    Membership.of([Member("n1", 1, MemberStatus.UP, (1,))]))
+@example(  # a member that left holds no ring token
+    Membership.of([Member("n1", 1, MemberStatus.UP, (1,))]),
+    Membership.of([Member("n2", 1, MemberStatus.LEFT, (1,))]))
+def test_merge_conflict_agrees_with_the_merged_ring(mine: Membership,
+                                                    theirs: Membership) -> None:
+    """merge_conflict, computed from the two views without Membership.merge, raises
+    exactly when the merged view is no ring; it blames this node's own view
+    (InvalidValueError) exactly when the conflict is between two of its entries,
+    which happens only if its own view is no ring."""
+    try:
+        merge_conflict(mine, theirs)
+    except BadMessageError:
+        assert _ring_fails(mine.merge(theirs))
+    except InvalidValueError:
+        assert _ring_fails(mine.merge(theirs)) and _ring_fails(mine)
+    else:
+        assert not _ring_fails(mine.merge(theirs))
+    if not _ring_fails(mine) and _ring_fails(mine.merge(theirs)):
+        with pytest.raises(BadMessageError):  # our own view is a ring: the peer's
+            merge_conflict(mine, theirs)

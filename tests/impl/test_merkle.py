@@ -24,6 +24,8 @@ from impl.merkle import (
     MerkleTree,
     OutOfSync,
     TreeShape,
+    answer,
+    check,
     diff,
     hashes_in,
     record_digest,
@@ -477,3 +479,34 @@ class RebuildingRangeTrees(RangeTrees):
 def test_range_trees_check_catches_mutants(mutant: type[RangeTrees]) -> None:
     with pytest.raises(AssertionError):
         check_range_trees(mutant)
+
+
+# ------------------------------------- check, then answer (issue 12, F3)
+
+_SMALL = TreeShape(0, RING_SIZE, 4, 2)
+_SMALL_TREE = MerkleTree.build(_SMALL, ((b"k%d" % i, b"v") for i in range(40)))
+_HASHES = st.sampled_from([b"h" * DIGEST_SIZE, bytes(DIGEST_SIZE), b"short"])
+_INDEXES = st.lists(st.integers(0, 20), max_size=4).map(tuple)
+_STEPS = st.one_of(
+    st.builds(Level, st.sampled_from([_SMALL, FULL]), st.integers(0, 3), _INDEXES,
+              st.lists(st.tuples(st.integers(0, 20), _HASHES), max_size=4).map(tuple)),
+    st.builds(Buckets, st.sampled_from([_SMALL, FULL]), _INDEXES,
+              st.lists(st.tuples(st.sampled_from([b"k%d" % i for i in range(8)]), _HASHES),
+                       max_size=3).map(tuple)),
+)
+
+
+@settings(max_examples=examples(300), deadline=None)
+@given(_STEPS)
+def test_a_step_check_accepts_is_answered_without_an_error(step: Level | Buckets) -> None:
+    """:func:`check` (the peer's data, on the message's fields and the shape alone)
+    is what makes :func:`answer` (ours) total: a step it accepts is answered, so an
+    error the answer raises is a bug of ours, never the peer's bad data; and
+    :func:`respond` is the two."""
+    try:
+        check(_SMALL, step)
+    except BadMessageError:
+        with pytest.raises(BadMessageError):
+            respond(_SMALL_TREE, step)
+        return
+    assert answer(_SMALL_TREE, step) == respond(_SMALL_TREE, step)

@@ -68,7 +68,7 @@ def test_anti_entropy_moves_only_the_out_of_sync_keys_and_converges() -> None:
 
 def test_the_only_differing_keys_check_catches_a_full_sync(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from impl.merkle import respond as real
+    from impl.merkle import answer as real
 
     def everything(tree: MerkleTree, message: Any) -> Any:
         answer = real(tree, message)
@@ -76,7 +76,7 @@ def test_the_only_differing_keys_check_catches_a_full_sync(
             return OutOfSync(answer.shape, tuple(sorted(tree.keys())))
         return answer
 
-    monkeypatch.setattr(antientropy_module, "respond", everything)
+    monkeypatch.setattr(antientropy_module, "compare", everything)
     driver, _, missed = diverged()
     since = len(driver.delivered)
     driver.advance(12.0)
