@@ -662,7 +662,7 @@ def operation_of(method: bytes, target: bytes) -> str:
     path = target.split(b"?", 1)[0]
     if path.startswith(b"/kv/"):
         return method.decode("ascii", "replace").lower() \
-            if method in (b"GET", b"PUT", b"DELETE") else "other"
+            if method in (b"GET", b"HEAD", b"PUT", b"DELETE") else "other"
     names = {b"/status": "status", b"/health": "health", b"/health/ready": "health",
              b"/metrics": "metrics", b"/openapi.json": "openapi"}
     return names.get(path, "other")
@@ -692,7 +692,9 @@ def _quorum(query: dict[str, list[str]], name: str, n: int) -> int | None:
     if name not in query:
         return None
     text = query[name][-1]
-    if not text.isdigit() or not 1 <= int(text) <= n:
+    # ASCII digits only: str.isdigit() is true of '²' (int() then raises) and of
+    # other scripts' digits ('٣' would be served as 3)
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= n:
         raise errors.BadRequestError(f"{name}: must be an integer in 1..{n} (N), got {text!r}")
     return int(text)
 

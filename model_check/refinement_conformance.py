@@ -372,6 +372,11 @@ def _reached(ls: Lockstep, target: State, action: Action,
     return "diverged: the implementation reached another spec successor"
 
 
+#: how many times :func:`_refusal_checked` fires a refused round's reap timer at most
+#: (the implementation gives up after :data:`~impl.reaping.REAP_ATTEMPTS` rounds)
+REFUSAL_FIRINGS = 2 * REAP_ATTEMPTS
+
+
 def _refusal_checked(ls: Lockstep, action: Reap, excuse: Excuse) -> str:
     """An excuse is checked, not trusted (session 10): the refused round is driven to
     its end on the implementation. The deciding node's reap timer of the key fires
@@ -384,16 +389,24 @@ def _refusal_checked(ls: Lockstep, action: Reap, excuse: Excuse) -> str:
     diverged: a round the rule excused as waiting for a member down (or refused by a
     live version elsewhere) reaped on a retry, with nothing changed that would make
     it clean (the members cut off are still cut off, the live version still there).
-    A timer the harness does not let fire is left (the outcome is the rule's)."""
+    A timer the harness does not let fire is left (the outcome is the rule's); one
+    still set after :data:`REFUSAL_FIRINGS` firings (more than the implementation's
+    rounds, :data:`~impl.reaping.REAP_ATTEMPTS`) is a round that is never given up:
+    diverged too (before, the loop stopped at REAP_ATTEMPTS firings and a reaper that
+    gave up one round later, and reaped at that extra retry, was excused)."""
     rule, decider = excuse
     key = action.key.encode()
     held = {n for n in ls.present if ls.cluster.storages[n].read(key) is not None}
     source = {project(with_idle_clients(state)) for state in ls.frontier}
-    for retry in range(1, REAP_ATTEMPTS + 1):
+    for retry in range(1, REFUSAL_FIRINGS + 2):
         timer = next((t for name, t in ls.reap_candidates()
                       if name == decider and t.key == key), None)
         if timer is None:
             break
+        if retry > REFUSAL_FIRINGS:
+            return (f"diverged: {decider}'s reap timer of {action.key} still set after "
+                    f"{REFUSAL_FIRINGS} firings of a round its rule excused "
+                    f"({rule.removeprefix('unmapped: ')}): never given up")
         try:
             ls.reap(decider, timer)
         except Divergence as divergence:

@@ -810,6 +810,35 @@ TEST_KILLED["reap-on-retry"] = (
             "            return [CancelTimer(timer), "
             "*self.reap_now(key, timer.record, timer.targets)]"),
     "tests/refinement/test_reap_refusals.py::test_a_round_that_reaps_on_its_retry_is_not_excused")
+TEST_KILLED["reap-on-second-retry"] = (
+    # the session-10 reviewer's F2': as reap-on-retry, from the round's 2nd retry on
+    # (a harness that drove one retry only excused it)
+    _mutant(Reaper, "on_timer", "self.rounds.pop(key, None)",
+            "if (silent := self.rounds.pop(key, None)) is not None and silent.waiting \\\n"
+            "                    and self.attempts.get(key, 0) >= 2:\n"
+            "            return [CancelTimer(timer), "
+            "*self.reap_now(key, timer.record, timer.targets)]"),
+    "tests/refinement/test_reap_refusals.py::test_a_round_that_reaps_on_a_later_retry_is_not_excused")
+TEST_KILLED["reap-after-one-round-more"] = (
+    # the session-10 reviewer's F2'': the reaper gives up one round later than
+    # REAP_ATTEMPTS and reaps at that extra retry while the member is still down (the
+    # harness's REAP_ATTEMPTS firings ended with the timer still set, excused)
+    _mutant(Reaper, "on_timer", """    self.rounds.pop(key, None)
+    self.due.setdefault(key, timer)
+    attempts = self.attempts.get(key, 0) + 1
+    if attempts > REAP_ATTEMPTS:""",
+            """    if (silent := self.rounds.pop(key, None)) is not None \\
+            and silent.waiting and self.attempts.get(key, 0) >= REAP_ATTEMPTS + 1:
+        return [CancelTimer(timer), *self.reap_now(key, timer.record, timer.targets)]
+    self.due.setdefault(key, timer)
+    attempts = self.attempts.get(key, 0) + 1
+    if attempts > REAP_ATTEMPTS + 1:"""),
+    "tests/refinement/test_reap_refusals.py::test_a_round_that_reaps_on_a_later_retry_is_not_excused")
+TEST_KILLED["reap-never-given-up"] = (
+    # a refused round asks again for ever (its timer never given up): the harness's
+    # firings end with the timer still set
+    _mutant(Reaper, "on_timer", "if attempts > REAP_ATTEMPTS:", "if attempts > 10 ** 9:"),
+    "tests/refinement/test_reap_refusals.py::test_a_round_that_reaps_on_a_later_retry_is_not_excused")
 TEST_KILLED["late-write-keeps-stale-hint"] = (
     # F1: a write that reaches an old owner after its range transfer was sent does not
     # update the transfer hint it keeps (the hint keeps the record as it was at the

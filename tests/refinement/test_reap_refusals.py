@@ -115,6 +115,24 @@ def test_a_round_that_reaps_on_its_retry_is_not_excused() -> None:
                               "excused"), outcome
 
 
+@pytest.mark.parametrize(("name", "retry"), [("reap-on-second-retry", "retry 2"),
+                                            ("reap-after-one-round-more", "retry 9"),
+                                            ("reap-never-given-up", "never given up")])
+def test_a_round_that_reaps_on_a_later_retry_is_not_excused(name: str, retry: str) -> None:
+    """The refused round is driven to its very end: a reaper that reaps from its 2nd
+    retry on (a harness that drove one retry excused it), and one that gives up one
+    round later than ``REAP_ATTEMPTS`` and reaps at that extra retry (the session-10
+    harness stopped after ``REAP_ATTEMPTS`` firings with the timer still set and
+    excused it; now the timer is fired up to ``REFUSAL_FIRINGS`` times and one still
+    set then is a round never given up, the third mutant): all diverge (the first two
+    are the session-10 reviewer's F2' and F2'')."""
+    mutant, _ = TEST_KILLED[name]
+    with mutant():
+        outcome = _outcome("strict-crash-member-down")
+    assert outcome.startswith("diverged: n1"), outcome
+    assert retry in outcome, outcome
+
+
 def test_a_dominated_copy_is_no_excuse(monkeypatch: pytest.MonkeyPatch) -> None:
     """``LIVE_ELSEWHERE`` excuses a live version the tombstone does not dominate only:
     a member that keeps a copy the tombstone dominates (it does not settle it, and

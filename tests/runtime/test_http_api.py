@@ -84,6 +84,9 @@ def test_get_put_in_riak_convention() -> None:
             assert head.headers["x-vdynamo-context"] == merged.headers["x-vdynamo-context"]
             assert (await http.head(f"{base}/kv/never-written")).status_code == 404
             assert (await http.head(f"{base}/health")).status_code == 200
+            metrics = (await http.get(f"{base}/metrics")).text
+            assert _metric(metrics, "vdynamo_http_requests_total", operation="head",
+                           status="200") == 1
             answer = await http.put(f"{base}/kv/bad", content=b"v",
                                     headers={"content-type": "x" * 300})
             assert answer.status_code == 400 and "Content-Type" in answer.json()["message"]

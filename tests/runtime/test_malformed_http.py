@@ -83,6 +83,8 @@ def test_keys_at_and_over_the_limit_and_odd_keys(tmp_path: Path) -> None:
     ("GET", "/kv/k?r=1&r=2", "query parameter 'r' given 2 times"),
     ("PUT", "/kv/k?w=", "w: must be an integer in 1..3 (N), got ''"),
     ("GET", "/kv/k?r", "r: must be an integer in 1..3 (N), got ''"),
+    ("GET", "/kv/k?r=%C2%B2", "r: must be an integer in 1..3 (N), got '²'"),  # was no answer
+    ("PUT", "/kv/k?w=%D9%A3", "w: must be an integer in 1..3 (N), got '٣'"),  # was w=3
 ])
 def test_a_bad_key_escape_or_query_parameter_gets_400_naming_it_and_writes_nothing(
         tmp_path: Path, method: str, target: str, named: str) -> None:
