@@ -531,3 +531,52 @@ def test_the_context_limit_must_admit_every_context_the_cluster_issues() -> None
         ClusterConfig(nodes=("a",), n=1, r=1, w=1, vclock_young_s=-1.0)
     with pytest.raises(ConfigError, match="actor_epochs"):
         ClusterConfig(nodes=("a",), n=1, r=1, w=1, actor_epochs=1)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("storage", ["memory", "sqlite"])
+def test_a_restored_store_restarted_with_the_same_seed_gets_a_new_actor_and_op_ids(
+        storage: str, tmp_path: Path) -> None:
+    """``vdynamo serve`` restarts a node with the same seed every time (the simulator
+    derives a new one per restart, which hid mutants that drop the start's time from
+    the actor's or the op-id base's digest): a start on a store restored from a
+    backup, with the seed of the start it replaces, must still take another actor
+    and another op-id prefix than that start (the session-10 reviewer's finding 7)."""
+    from impl.effects import Send
+    from impl.messages import PutRequest
+    from impl.node import Node
+
+    config = ClusterConfig(nodes=("n1", "n2", "n3"), n=3, r=2, w=2)
+
+    def engine() -> MemoryStorage | SqliteStorage:
+        return MemoryStorage("always") if storage == "memory" \
+            else SqliteStorage(tmp_path / "n1.sqlite3", fsync="always")
+
+    def start(store: MemoryStorage | SqliteStorage, now: float) -> tuple[str, int]:
+        node = Node("n1", config, store, seed=7, now=now)
+        effects = node.client_request(now, PutRequest(1, b"k", b"v", b"", None, "c1"))
+        (op_id, *_) = {e.message.op_id for e in effects
+                       if isinstance(e, Send) and isinstance(e.message, ReplicaPut)}
+        return node.actor, op_id >> 40
+
+    store = engine()
+    start(store, 1.0)
+    if isinstance(store, SqliteStorage):
+        store.close()
+        shutil.copy(tmp_path / "n1.sqlite3", tmp_path / "backup.sqlite3")
+        store = engine()
+        backup = None
+    else:
+        backup = copy.deepcopy(store)
+    lost = start(store, 5.0)  # the start whose writes the restore takes back
+    if isinstance(store, SqliteStorage):
+        store.close()
+        for suffix in ("-wal", "-shm"):
+            (tmp_path / f"n1.sqlite3{suffix}").unlink(missing_ok=True)
+        shutil.copy(tmp_path / "backup.sqlite3", tmp_path / "n1.sqlite3")
+        store = engine()
+    else:
+        assert backup is not None
+        store = backup
+    restored = start(store, 9.0)
+    assert restored[0] != lost[0], "the restored start re-used the lost start's actor"
+    assert restored[1] != lost[1], "the restored start re-used the lost start's op ids"
