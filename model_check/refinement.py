@@ -102,7 +102,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from impl.effects import GetResult, PutResult
 from impl.membership import Membership, MemberStatus, seen_to_bytes
@@ -149,6 +149,7 @@ from model_check.refinement_state import (
     value_of,
     with_idle_clients,
 )
+from model_check.trace_membership import late_release
 from spec import model as spec_model
 from spec.actions import (
     Action,
@@ -472,6 +473,28 @@ class Lockstep(LockstepState):
         actions: list[Action] = [Timeout(name, request, n) for n in given_up]
         self._settle(f"timeout {name} #{request} on {given_up}", actions, before)
 
+    def deadline(self, name: str, op_id: int) -> None:
+        """The request deadline of ``name``'s operation ``op_id`` (its timer round at
+        the deadline: the request fails, ``QuorumError`` to the client) = the spec's
+        ``Timeout`` of each target it awaits, in order, which fails the request
+        (:meth:`~model_check.refinement_state.LockstepState.deadline_candidates`:
+        only where the operation's timer round is not mapped because the
+        implementation would ask a reachable target again, and the spec's timeouts
+        end the request; quiescence's last resort, session 10). Raises
+        InvalidValueError when the spec does not allow it."""
+        chosen = next((targets for n, o, targets in self.deadline_candidates()
+                       if (n, o) == (name, op_id)), None)
+        op = self._coordination(name, op_id)
+        if chosen is None or op is None:
+            raise InvalidValueError(f"the spec does not fail {name}'s op {op_id} now")
+        request = self.ops[(name, op_id)]
+        before = {x.id for x in self.sim.in_flight()}
+        self._oracle()
+        self._fire(name, PutTimeout(op_id) if op.kind == "put" else GetTimeout(op_id),
+                   at=op.deadline)
+        self._settle(f"deadline {name} #{request} on {list(chosen)}",
+                     [Timeout(name, request, target) for target in chosen], before)
+
     # -- background work
 
     def hint_scan(self, name: str) -> None:
@@ -647,6 +670,30 @@ class Lockstep(LockstepState):
                              f"{', '.join(kept)} still keep range-transfer hints after the "
                              "handover (the spec's transfers of the change all arrived)"
                              "\nsteps so far: " + "; ".join(self.history))
+
+    def hand_on(self, src: str, hint_id: int) -> None:
+        """``src``'s hand-on hint ``hint_id`` (kept once the change is complete,
+        :meth:`~model_check.refinement_state.LockstepState.hand_on_hints`) goes to its
+        new owner: a hint scan at ``src`` due for that hint alone (its retry timer),
+        its delivery and acknowledgement delivered. A stutter: mapped only where the
+        hint's record adds nothing to the new owner's store (session 10,
+        leave-immediate seed 67); else InvalidValueError (the spec has no
+        forwarding step)."""
+        found = next(((hint, why) for name, hint, why in self.hand_on_hints()
+                      if name == src and hint.hint_id == hint_id), None)
+        if found is None:
+            raise InvalidValueError(f"{src} keeps no hand-on hint {hint_id}")
+        hint, why = found
+        if why:
+            raise InvalidValueError(f"no hand-on on the implementation's side alone: {why}")
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self._fire(src, HintScan(frozenset({hint_id})))
+        for kind in (HintDelivery, HintAck):
+            self._deliver_new(before, kind)
+        key = hint.key.decode()
+        self._settle(f"hand-on {key} {src}->{hint.intended}", [], before,
+                     gap=late_release(key, src))
 
     def settle(self, node: str) -> None:
         """The change ``node`` announced settled (spec ``Settle(node)``, pending
@@ -838,6 +885,15 @@ class Lockstep(LockstepState):
             if stale:
                 self.drop(stale[0].id)
                 continue
+            hand_on = [(src, hint.hint_id) for src, hint, why in self.hand_on_hints()
+                       if not why]
+            if hand_on:
+                self.hand_on(*hand_on[0])
+                continue
+            deadlines = self.deadline_candidates()
+            if deadlines:
+                self.deadline(*deadlines[0][:2])
+                continue
             return taken
         raise ExplorationError(f"no quiescence after {limit} steps: " + "; ".join(self.history))
 
@@ -894,15 +950,21 @@ class Lockstep(LockstepState):
                 client.last_get = (record.key, result.context)
             del request_id
 
-    def _settle(self, label: str, actions: list[Action], before: set[int]) -> None:
+    def _settle(self, label: str, actions: list[Action], before: set[int],
+                gap: Callable[[State], State | None] | None = None) -> None:
         """Map the step just taken on the impl to ``actions`` on every frontier state
-        and check the abstraction (see the module docstring)."""
+        and check the abstraction (see the module docstring). ``gap``: a trace-spec
+        step (:mod:`model_check.trace_membership`, a spec gap) that may follow the
+        actions, each of its successors (None: not a step) a candidate too."""
         self.steps += 1
         self.history.append(label)
         self._no_internal_errors(label)
         successors: list[State] = []
         for state in self.frontier:
             successors.extend(apply_actions(state, actions))
+        if gap is not None:
+            successors.extend(after for after in map(gap, list(successors))
+                              if after is not None and after not in successors)
         self._finish_ops(successors)
         self._collect_replies()
         new = [m for m in self.sim.in_flight()
