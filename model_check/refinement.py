@@ -45,7 +45,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   no message of the exchange is still in flight (the spec's accurate failure
   detector), and only if each target goes to a fallback or its replica is
   unreachable (the impl *retries* a reachable replica where the spec gives up:
-  not modelled);
+  not modelled); where that leaves a request the spec's timeouts would fail, its
+  deadline (:meth:`Lockstep.deadline`, in quiescence only: the retries were slow)
+  = a ``Timeout`` of each target it awaits, the request failing on both sides;
 - a hint scan = one ``Handoff`` per hint it sends; a scan due for one hint
   (:meth:`Lockstep.handoff`, the retry timer of that hint alone) = that hint's
   ``Handoff``, and it must send exactly that hint;
@@ -67,7 +69,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   ``up``, the leaving node's ``left``) (:meth:`Lockstep.handover`) = ``Handover``;
   pending ownership's settlement (:meth:`Lockstep.settle`: ``Gossiper.settle``,
   its ``Settled`` messages delivered, the old owners letting their copies go) =
-  ``Settle``;
+  ``Settle``; after the naive handover, an old owner's hand-on of a late write
+  its new owner already holds (:meth:`Lockstep.hand_on`, in quiescence only) = a
+  stutter, or the trace spec's ``late-release`` of that copy (a spec gap);
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
@@ -481,7 +485,8 @@ class Lockstep(LockstepState):
         only where the operation's timer round is not mapped because the
         implementation would ask a reachable target again, and the spec's timeouts
         end the request; quiescence's last resort, session 10). Raises
-        InvalidValueError when the spec does not allow it."""
+        InvalidValueError when the spec does not allow it, Divergence when the
+        operation is still live after its deadline."""
         chosen = next((targets for n, o, targets in self.deadline_candidates()
                        if (n, o) == (name, op_id)), None)
         op = self._coordination(name, op_id)
@@ -492,8 +497,11 @@ class Lockstep(LockstepState):
         self._oracle()
         self._fire(name, PutTimeout(op_id) if op.kind == "put" else GetTimeout(op_id),
                    at=op.deadline)
-        self._settle(f"deadline {name} #{request} on {list(chosen)}",
-                     [Timeout(name, request, target) for target in chosen], before)
+        label = f"deadline {name} #{request} on {list(chosen)}"
+        if self._coordination(name, op_id) is not None:  # the spec's request fails
+            raise self._failed_step(label, f"{name}'s op {op_id} outlived its deadline "
+                                    "(the spec's timeouts fail its request)")
+        self._settle(label, [Timeout(name, request, target) for target in chosen], before)
 
     # -- background work
 
@@ -677,8 +685,11 @@ class Lockstep(LockstepState):
         new owner: a hint scan at ``src`` due for that hint alone (its retry timer),
         its delivery and acknowledgement delivered. A stutter: mapped only where the
         hint's record adds nothing to the new owner's store (session 10,
-        leave-immediate seed 67); else InvalidValueError (the spec has no
-        forwarding step)."""
+        leave-immediate seed 67), the old owner then letting its copy go or not (the
+        trace spec's ``late-release``,
+        :func:`~model_check.trace_membership.late_release`: only once the new owners
+        hold all of it, a spec gap); else InvalidValueError (the spec has no
+        forwarding step). Divergence when ``src`` still keeps the hint after it."""
         found = next(((hint, why) for name, hint, why in self.hand_on_hints()
                       if name == src and hint.hint_id == hint_id), None)
         if found is None:
@@ -692,8 +703,11 @@ class Lockstep(LockstepState):
         for kind in (HintDelivery, HintAck):
             self._deliver_new(before, kind)
         key = hint.key.decode()
-        self._settle(f"hand-on {key} {src}->{hint.intended}", [], before,
-                     gap=late_release(key, src))
+        label = f"hand-on {key} {src}->{hint.intended}"
+        if any(kept.hint_id == hint_id for kept in self.cluster.storages[src].hints()):
+            raise self._failed_step(label, f"{src} still keeps the hand-on of {key} for "
+                                    f"{hint.intended} after its delivery (it never ends)")
+        self._settle(label, [], before, gap=late_release(key, src))
 
     def settle(self, node: str) -> None:
         """The change ``node`` announced settled (spec ``Settle(node)``, pending
@@ -844,7 +858,9 @@ class Lockstep(LockstepState):
         quiescence, every step checked: deliver every message, fire the timer rounds
         the spec allows, the hint scans, the reaps whose grace period passed, and an
         anti-entropy exchange for every pair of replicas whose versions differ
-        (anti-entropy on), until none is left.
+        (anti-entropy on), then the naive handover's hand-ons (:meth:`hand_on`) and,
+        last, the deadline of a request the spec fails by timeouts the
+        implementation's retries do not map (:meth:`deadline`), until none is left.
         Returns the steps taken; raises :class:`Divergence` as any step does, and
         RuntimeError if ``limit`` steps do not reach quiescence."""
         taken = 0
