@@ -1,9 +1,10 @@
 """Refinement: the implementation checked against the spec, step by step.
 
-(About 850 lines, over the project's 600: one method per lockstep step, each
+(About 1,100 lines, over the project's 600: one method per lockstep step, each
 mapping an implementation step to spec actions, read next to the others; the
 delete and reap steps added about 75, issue 10's faults and the joins about 110,
-leaves, transfers and handovers about 100.)
+leaves, transfers and handovers about 100, session 10's quiescence steps, a
+request's deadline and the naive handover's hand-on, about 70.)
 
 Theory of operation
 -------------------

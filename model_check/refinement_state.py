@@ -4,7 +4,8 @@
 and the enabling conditions read the same bookkeeping and must be read together;
 the steps and the checks are in :mod:`model_check.refinement`. Deletes added the
 tombstone abstraction and the reap conditions, about 140 lines; membership
-change the transfer abstraction and the change's enabled steps, about 90.)
+change the transfer abstraction and the change's enabled steps, about 90;
+session 10's quiescence candidates, deadlines and hand-ons, about 90.)
 
 Theory of operation
 -------------------
