@@ -155,7 +155,7 @@ def test_seeded_membership_walks_refine_the_spec(name: str) -> None:
 
 
 #: the membership walks whose end-of-walk convergence check failed before session 10
-#: (seeds 0-400 of the four configurations scanned; none of the pending ones), with
+#: (seeds 0-1999 of the four configurations scanned; none of the pending ones), with
 #: the quiescence step that completes each now. join-immediate: n4 coordinates a get
 #: whose replica requests n1 and n2 ignore (they have not heard of n4); the spec's
 #: timeouts would fail it, the implementation asks the reachable targets again
@@ -165,9 +165,11 @@ def test_seeded_membership_walks_refine_the_spec(name: str) -> None:
 #: of the leave, read-repairs n4) is handed on to a new owner that holds it already;
 #: the hand-on hint waited for a scan quiescence never fired: ``hand-on``.
 QUIESCENCE_SEEDS = [
-    *(("join-immediate", seed, "deadline") for seed in (58, 182, 206, 226, 252, 279)),
+    *(("join-immediate", seed, "deadline") for seed in (
+        58, 182, 206, 226, 252, 279, 519, 568, 662, 796, 1020, 1253, 1263, 1446, 1552,
+        1660, 1946)),
     *(("join-immediate", seed, "hand-on") for seed in (161, 344)),
-    ("leave-immediate", 67, "hand-on"),
+    *(("leave-immediate", seed, "hand-on") for seed in (67, 1228, 1542, 1605, 1738)),
 ]
 
 
