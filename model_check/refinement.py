@@ -1,9 +1,10 @@
 """Refinement: the implementation checked against the spec, step by step.
 
-(About 850 lines, over the project's 600: one method per lockstep step, each
+(About 1,100 lines, over the project's 600: one method per lockstep step, each
 mapping an implementation step to spec actions, read next to the others; the
 delete and reap steps added about 75, issue 10's faults and the joins about 110,
-leaves, transfers and handovers about 100.)
+leaves, transfers and handovers about 100, session 10's quiescence steps, a
+request's deadline and the naive handover's hand-on, about 70.)
 
 Theory of operation
 -------------------
@@ -45,7 +46,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   no message of the exchange is still in flight (the spec's accurate failure
   detector), and only if each target goes to a fallback or its replica is
   unreachable (the impl *retries* a reachable replica where the spec gives up:
-  not modelled);
+  not modelled); where that leaves a request the spec's timeouts would fail, its
+  deadline (:meth:`Lockstep.deadline`, in quiescence only: the retries were slow)
+  = a ``Timeout`` of each target it awaits, the request failing on both sides;
 - a hint scan = one ``Handoff`` per hint it sends; a scan due for one hint
   (:meth:`Lockstep.handoff`, the retry timer of that hint alone) = that hint's
   ``Handoff``, and it must send exactly that hint;
@@ -67,7 +70,9 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   ``up``, the leaving node's ``left``) (:meth:`Lockstep.handover`) = ``Handover``;
   pending ownership's settlement (:meth:`Lockstep.settle`: ``Gossiper.settle``,
   its ``Settled`` messages delivered, the old owners letting their copies go) =
-  ``Settle``;
+  ``Settle``; after the naive handover, an old owner's hand-on of a late write
+  its new owner already holds (:meth:`Lockstep.hand_on`, in quiescence only) = a
+  stutter, or the trace spec's ``late-release`` of that copy (a spec gap);
 - a client delete = ``ClientDelete`` (a put of a tombstone, numbered after the
   client's puts);
 - a reap (:meth:`Lockstep.reap`: a node's ``ReapTombstone`` timer fires and every
@@ -102,7 +107,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from impl.effects import GetResult, PutResult
 from impl.membership import Membership, MemberStatus, seen_to_bytes
@@ -149,6 +154,7 @@ from model_check.refinement_state import (
     value_of,
     with_idle_clients,
 )
+from model_check.trace_membership import late_release
 from spec import model as spec_model
 from spec.actions import (
     Action,
@@ -472,6 +478,32 @@ class Lockstep(LockstepState):
         actions: list[Action] = [Timeout(name, request, n) for n in given_up]
         self._settle(f"timeout {name} #{request} on {given_up}", actions, before)
 
+    def deadline(self, name: str, op_id: int) -> None:
+        """The request deadline of ``name``'s operation ``op_id`` (its timer round at
+        the deadline: the request fails, ``QuorumError`` to the client) = the spec's
+        ``Timeout`` of each target it awaits, in order, which fails the request
+        (:meth:`~model_check.refinement_state.LockstepState.deadline_candidates`:
+        only where the operation's timer round is not mapped because the
+        implementation would ask a reachable target again, and the spec's timeouts
+        end the request; quiescence's last resort, session 10). Raises
+        InvalidValueError when the spec does not allow it, Divergence when the
+        operation is still live after its deadline."""
+        chosen = next((targets for n, o, targets in self.deadline_candidates()
+                       if (n, o) == (name, op_id)), None)
+        op = self._coordination(name, op_id)
+        if chosen is None or op is None:
+            raise InvalidValueError(f"the spec does not fail {name}'s op {op_id} now")
+        request = self.ops[(name, op_id)]
+        before = {x.id for x in self.sim.in_flight()}
+        self._oracle()
+        self._fire(name, PutTimeout(op_id) if op.kind == "put" else GetTimeout(op_id),
+                   at=op.deadline)
+        label = f"deadline {name} #{request} on {list(chosen)}"
+        if self._coordination(name, op_id) is not None:  # the spec's request fails
+            raise self._failed_step(label, f"{name}'s op {op_id} outlived its deadline "
+                                    "(the spec's timeouts fail its request)")
+        self._settle(label, [Timeout(name, request, target) for target in chosen], before)
+
     # -- background work
 
     def hint_scan(self, name: str) -> None:
@@ -648,6 +680,36 @@ class Lockstep(LockstepState):
                              "handover (the spec's transfers of the change all arrived)"
                              "\nsteps so far: " + "; ".join(self.history))
 
+    def hand_on(self, src: str, hint_id: int) -> None:
+        """``src``'s hand-on hint ``hint_id`` (kept once the change is complete,
+        :meth:`~model_check.refinement_state.LockstepState.hand_on_hints`) goes to its
+        new owner: a hint scan at ``src`` due for that hint alone (its retry timer),
+        its delivery and acknowledgement delivered. A stutter: mapped only where the
+        hint's record adds nothing to the new owner's store (session 10,
+        leave-immediate seed 67), the old owner then letting its copy go or not (the
+        trace spec's ``late-release``,
+        :func:`~model_check.trace_membership.late_release`: only once the new owners
+        hold all of it, a spec gap); else InvalidValueError (the spec has no
+        forwarding step). Divergence when ``src`` still keeps the hint after it."""
+        found = next(((hint, why) for name, hint, why in self.hand_on_hints()
+                      if name == src and hint.hint_id == hint_id), None)
+        if found is None:
+            raise InvalidValueError(f"{src} keeps no hand-on hint {hint_id}")
+        hint, why = found
+        if why:
+            raise InvalidValueError(f"no hand-on on the implementation's side alone: {why}")
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self._fire(src, HintScan(frozenset({hint_id})))
+        for kind in (HintDelivery, HintAck):
+            self._deliver_new(before, kind)
+        key = hint.key.decode()
+        label = f"hand-on {key} {src}->{hint.intended}"
+        if any(kept.hint_id == hint_id for kept in self.cluster.storages[src].hints()):
+            raise self._failed_step(label, f"{src} still keeps the hand-on of {key} for "
+                                    f"{hint.intended} after its delivery (it never ends)")
+        self._settle(label, [], before, gap=late_release(key, src))
+
     def settle(self, node: str) -> None:
         """The change ``node`` announced settled (spec ``Settle(node)``, pending
         ownership, enabled once every member knows the handover): given every
@@ -797,7 +859,9 @@ class Lockstep(LockstepState):
         quiescence, every step checked: deliver every message, fire the timer rounds
         the spec allows, the hint scans, the reaps whose grace period passed, and an
         anti-entropy exchange for every pair of replicas whose versions differ
-        (anti-entropy on), until none is left.
+        (anti-entropy on), then the naive handover's hand-ons (:meth:`hand_on`) and,
+        last, the deadline of a request the spec fails by timeouts the
+        implementation's retries do not map (:meth:`deadline`), until none is left.
         Returns the steps taken; raises :class:`Divergence` as any step does, and
         RuntimeError if ``limit`` steps do not reach quiescence."""
         taken = 0
@@ -837,6 +901,15 @@ class Lockstep(LockstepState):
             stale = self.stale_gossip()
             if stale:
                 self.drop(stale[0].id)
+                continue
+            hand_on = [(src, hint.hint_id) for src, hint, why in self.hand_on_hints()
+                       if not why]
+            if hand_on:
+                self.hand_on(*hand_on[0])
+                continue
+            deadlines = self.deadline_candidates()
+            if deadlines:
+                self.deadline(*deadlines[0][:2])
                 continue
             return taken
         raise ExplorationError(f"no quiescence after {limit} steps: " + "; ".join(self.history))
@@ -894,15 +967,21 @@ class Lockstep(LockstepState):
                 client.last_get = (record.key, result.context)
             del request_id
 
-    def _settle(self, label: str, actions: list[Action], before: set[int]) -> None:
+    def _settle(self, label: str, actions: list[Action], before: set[int],
+                gap: Callable[[State], State | None] | None = None) -> None:
         """Map the step just taken on the impl to ``actions`` on every frontier state
-        and check the abstraction (see the module docstring)."""
+        and check the abstraction (see the module docstring). ``gap``: a trace-spec
+        step (:mod:`model_check.trace_membership`, a spec gap) that may follow the
+        actions, each of its successors (None: not a step) a candidate too."""
         self.steps += 1
         self.history.append(label)
         self._no_internal_errors(label)
         successors: list[State] = []
         for state in self.frontier:
             successors.extend(apply_actions(state, actions))
+        if gap is not None:
+            successors.extend(after for after in map(gap, list(successors))
+                              if after is not None and after not in successors)
         self._finish_ops(successors)
         self._collect_replies()
         new = [m for m in self.sim.in_flight()

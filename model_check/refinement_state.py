@@ -4,7 +4,8 @@
 and the enabling conditions read the same bookkeeping and must be read together;
 the steps and the checks are in :mod:`model_check.refinement`. Deletes added the
 tombstone abstraction and the reap conditions, about 140 lines; membership
-change the transfer abstraction and the change's enabled steps, about 90.)
+change the transfer abstraction and the change's enabled steps, about 90;
+session 10's quiescence candidates, deadlines and hand-ons, about 90.)
 
 Theory of operation
 -------------------
@@ -107,6 +108,7 @@ from spec.actions import (
     Join,
     Leave,
     Settle,
+    Timeout,
     Transfer,
 )
 from spec.clocks import Payload, payload_key
@@ -811,6 +813,57 @@ class LockstepState:
                     return None
         return [sent for _, sent in pairs]
 
+    def deadline_candidates(self) -> list[tuple[str, int, tuple[str, ...]]]:
+        """``(coordinator, op id, targets)`` of every live operation, not answered and
+        still coordinated by the spec, whose timer round the spec does not map (a
+        reachable target and no fallback left: the implementation asks the target
+        again, the spec gives up on it, :meth:`timeout_candidates`) but whose
+        request the spec's ``Timeout`` of each awaited target, in ``targets``' order,
+        fails on every frontier state (no message of the exchange in flight: the
+        spec's accurate failure detector). The lockstep's deadline step
+        (``Lockstep.deadline``, session 10: join-immediate seed 58, a get whose
+        replica requests went to nodes that had not heard of the joining
+        coordinator and were ignored) fires the operation's request deadline: the
+        retries were slow (an environment choice), the request fails on both sides."""
+        out: list[tuple[str, int, tuple[str, ...]]] = []
+        for name in self.present:
+            if not self.up(name):
+                continue
+            for op in self._coordinations(name):
+                request = self.ops.get((name, op.op_id))
+                if op.replied or request is None or self._round_given_up(
+                        name, op.op_id) is not None or any(
+                        name in (m.src, m.dest) and getattr(m.message, "op_id", None)
+                        == op.op_id for m in self.sim.in_flight()):
+                    continue
+                targets = self._failing_timeouts(name, request)
+                if targets:
+                    out.append((name, op.op_id, targets))
+        return out
+
+    def _failing_timeouts(self, name: str, request: int) -> tuple[str, ...] | None:
+        """The awaited targets of ``name``'s coordination of ``request``, in the order
+        whose spec ``Timeout`` one after another ends it (the request fails) on every
+        frontier state; None if some state does not coordinate it, keeps it after
+        them, or needs another order."""
+        targets: tuple[str, ...] | None = None
+        for state in self.frontier:
+            given_up: list[str] = []
+            states = [state]
+            while states:
+                coord = next((c for c in states[0].node(name).coord
+                              if c.request == request), None)
+                if coord is None:
+                    break
+                if not coord.awaiting or len(given_up) > len(self.present):
+                    return None
+                given_up.append(coord.awaiting[0][0])
+                states = apply_actions(states[0], [Timeout(name, request, given_up[-1])])
+            if not states or (targets is not None and tuple(given_up) != targets):
+                return None
+            targets = tuple(given_up)
+        return targets
+
     def waiting_replicas(self) -> list[tuple[str, int, str]]:
         """(coordinator, op id, replica) for every replica a live, spec-coordinated
         operation still waits for (the candidates of a replica failure)."""
@@ -968,6 +1021,45 @@ class LockstepState:
                                     and self.reachable(src, hint.intended)):
                     why = (f"{src}'s late re-transfer of {hint.key.decode()} to "
                            f"{hint.intended} cannot be completed (down or cut off)")
+                out.append((src, hint, why))
+        return out
+
+    def hand_on_hints(self) -> list[tuple[str, Hint, str]]:
+        """The hints a node keeps once the latest change is complete (the spec's
+        log ends with its handover, naive, or its settlement, pending) and whose
+        acknowledgement is not in flight: with the naive handover, an old owner's
+        hand-on of a write that reached it after it let its copy go (its writer had
+        not heard of the change: ``impl.gossip.Gossiper.on_write``, kept until the
+        new owner acknowledges it; leave-immediate seed 67, a read repair of the
+        node that left), as ``(node, hint, why not)``. ``why not`` is "" when the
+        hint's record adds nothing to its receiver's store and the receiver is up
+        and reachable (the hand-on is a stutter, ``Lockstep.hand_on``), else why
+        the spec has no step for it (it would add a version at the new owner: the
+        spec keeps such a write at the old owner, the naive rule's stranded write,
+        docs/refinement.md)."""
+        state = self.frontier[0]
+        ms = state.membership
+        final = "settled" if self.config.join_handover == "pending" else "handed"
+        if ms is None or not ms.log or ms.log[-1][0] != final:
+            return []
+        acked = {(m.dest, m.message.hint_id) for m in self.sim.in_flight()
+                 if isinstance(m.message, HintAck)}
+        out = []
+        for src in self.present:
+            for hint in self.cluster.storages[src].hints():
+                if (src, hint.hint_id) in acked:
+                    continue
+                key = hint.key.decode()
+                kept = state.node(hint.intended).store[self.config.keys.index(key)]
+                held = self.abstract_record(hint.record)
+                why = ""
+                if not clocks.payload_equal(
+                        clocks.merge(self.config.clock, kept, held, state.puts), kept):
+                    why = (f"{src}'s hand-on of {key} adds a version at {hint.intended} "
+                           "(the spec keeps the write at the old owner: no step forwards it)")
+                elif not (self.up(src) and self.up(hint.intended)
+                          and self.reachable(src, hint.intended)):
+                    why = f"{src}'s hand-on of {key} to {hint.intended} cannot be completed"
                 out.append((src, hint, why))
         return out
 

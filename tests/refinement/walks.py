@@ -48,9 +48,11 @@ def walk(config: Config, seed: int, steps: int = 40, counts: Counter[str] | None
             step()
         tally["quiesce"] += ls.quiesce()
         spec_converged = spec_model.converged(ls.frontier[0])
+        unmapped = [why for _, _, why in ls.hand_on_hints() if why]
         assert ls.converged() == spec_converged, (
             f"implementation converged: {ls.converged()}, spec: {spec_converged}; "
-            f"steps: {ls.history}")
+            + (f"hand-ons the spec has no step for: {unmapped}; " if unmapped else "")
+            + f"steps: {ls.history}")
         return ls
     finally:
         ls.cluster.close()
