@@ -67,7 +67,11 @@ PEER_DATA: dict[str, str] = {
             "not heard of yet (impl.node.Node.receive), it can also be the race of a "
             "join gossip has not brought here yet, so a drop counted here proves no "
             "bad peer: impl.replica.Replica.on_replica_put",
-    "view": "a Gossip view that does not parse, or whose entries newer than this node's "
+    "view": "a Gossip view that does not parse, with an entry version at or over "
+            "impl.membership.PEER_VERSION_LIMIT (2**62: this node announces changes "
+            "over the entries it merges, one version up each, so an entry at the top "
+            "could never be announced over; honest versions never get near it: "
+            "impl.membership.check_peer_versions), or whose entries newer than this node's "
             "give one token to two members (impl.membership.merge_conflict, computed "
             "from the two views, not by our merge; a conflict between two entries of "
             "this node's own view is ours, InvalidValueError); the merge and the merged "
@@ -110,7 +114,8 @@ def report_internal_error(name: str, now: float, stats: collections.Counter[str]
                           log: collections.deque[str], src: str, message: object,
                           error: BaseException) -> None:
     """Count and log an error of node ``name``'s own while it handled ``message``
-    (valid, from peer ``src``): ``stats["internal-error"]``, a line in the
+    (valid, from peer ``src``; or a timer of its own, ``src`` ``"timer"``:
+    :meth:`impl.node.Node.fire`): ``stats["internal-error"]``, a line in the
     node's ``log``, and ERROR with the traceback on :data:`INTERNAL_LOG`."""
     stats["internal-error"] += 1
     log.append(f"{now:.3f} INTERNAL ERROR handling {type(message).__name__} "

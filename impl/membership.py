@@ -55,11 +55,14 @@ from spec.ring import RING_SIZE, Partitioning, Ring, Strategy
 
 __all__ = [
     "FORMAT",
+    "PEER_VERSION_LIMIT",
     "ROUTED",
+    "VERSION_LIMIT",
     "FailureDetector",
     "Member",
     "MemberStatus",
     "Membership",
+    "check_peer_versions",
     "claim_join",
     "claim_leave",
     "claimant",
@@ -103,6 +106,29 @@ _RANK = {MemberStatus.JOINING: 0, MemberStatus.UP: 1, MemberStatus.LEAVING: 2,
 ROUTED = frozenset({MemberStatus.JOINING, MemberStatus.UP, MemberStatus.LEAVING})
 
 
+#: Every entry's version is below this (an int64 in every encoding of a view).
+VERSION_LIMIT = 1 << 63
+
+#: A peer's view (gossip) must have every version below this, else it is the peer's
+#: bad data (:func:`check_peer_versions`): this node announces changes to entries it
+#: merged (its own, and strategy 3's moves, two at a time), each one version up, so
+#: an entry merged at 2**63 - 1 could never be announced again (found by review,
+#: session 10). Versions grow by one per announcement from 1, so no honest cluster
+#: reaches 2**62 (4.6e18 announcements); the 2**62 of headroom is more than any run
+#: of announcements after a merge.
+PEER_VERSION_LIMIT = 1 << 62
+
+
+def check_peer_versions(view: Membership) -> None:
+    """Refuse a peer's ``view`` with an entry at or over :data:`PEER_VERSION_LIMIT`:
+    raises :class:`~impl.errors.BadMessageError` naming the entry (the peer's fault:
+    :data:`impl.internal_errors.PEER_DATA` ``"view"``)."""
+    for member in view.members:
+        if member.version >= PEER_VERSION_LIMIT:
+            raise _fail(f"version {member.version} of {member.node!r:.80} is not below "
+                        "2**62 (PEER_VERSION_LIMIT): no headroom to announce a change")
+
+
 def _fail(message: str) -> BadMessageError:
     return BadMessageError(f"membership: {message}")
 
@@ -130,7 +156,7 @@ class Member:
         if not isinstance(self.node, str) or not self.node:
             raise _fail(f"node must be a non-empty str, got {self.node!r:.80}")
         if isinstance(self.version, bool) or not isinstance(self.version, int) or not (
-                0 <= self.version < 1 << 63):
+                0 <= self.version < VERSION_LIMIT):
             raise _fail(f"version of {self.node!r} must be an int in [0, 2**63), "
                         f"got {self.version!r:.80}")
         if not isinstance(self.status, MemberStatus):
@@ -261,11 +287,17 @@ class Membership:
 
         ``status`` / ``tokens`` None keep the current ones (a new node starts
         ``joining`` with no tokens); ``settled``: the change its status made settled
-        (see :class:`Member`).
+        (see :class:`Member`). Raises :class:`~impl.errors.InvalidValueError` (an
+        error of ours, never a corrupt entry) if the version is already 2**63 - 1:
+        no view from a peer brings one over :data:`PEER_VERSION_LIMIT`, so only a
+        bug of ours gets there.
         """
         held = self.get(node)
         if held is None:
             held = Member(node, 0, MemberStatus.JOINING)
+        if held.version + 1 >= VERSION_LIMIT:  # never honestly: PEER_VERSION_LIMIT
+            raise InvalidValueError(f"membership: {node!r} cannot announce a change: its "
+                                    f"version {held.version} is at the bound 2**63 - 1")
         changed = replace(
             held, version=held.version + 1,
             status=held.status if status is None else status,

@@ -32,7 +32,7 @@ from impl.antientropy import MERKLE_DEPTH, MERKLE_FANOUT
 from impl.effects import Send
 from impl.errors import BadMessageError, InvalidValueError, PeerDataError
 from impl.internal_errors import PEER_DATA, peer_data_error
-from impl.membership import Member, Membership, merge_conflict
+from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus, merge_conflict
 from impl.messages import (
     Forward,
     ForwardReply,
@@ -57,6 +57,7 @@ from impl.messages import (
 )
 from impl.put_coordinator import PutCoordination, PutCoordinator, sends_error
 from impl.replica import Replica
+from impl.timers import GossipRound, HintScan
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
 from tests.conftest import InternalErrors
@@ -236,13 +237,31 @@ def _merkle_steps(driver: Driver) -> st.SearchStrategy[MerkleExchange]:
     return steps()
 
 
+def _extreme_views(view: Membership) -> st.SearchStrategy[bytes]:
+    """``view`` with one member's entry at an extreme version (around the peers'
+    bound PEER_VERSION_LIMIT = 2**62 and the top, 2**63 - 1), of any status: valid
+    views a hostile peer can build (session 10 review: one left n1 unable to
+    announce for good)."""
+    versions = st.sampled_from([PEER_VERSION_LIMIT - 1, PEER_VERSION_LIMIT, 2**63 - 2,
+                                2**63 - 1]) | st.integers(0, 2**63 - 1)
+
+    def build(node: str, version: int, status: MemberStatus) -> bytes:
+        held = view.get(node)
+        tokens = () if held is None or status is MemberStatus.LEFT else held.tokens
+        return Membership.of((*(m for m in view.members if m.node != node),
+                              Member(node, version, status, tokens))).to_bytes()
+    return st.builds(build, st.sampled_from(["n1", "n1", *view.nodes]), versions,
+                     st.sampled_from(list(MemberStatus)))
+
+
 def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
     """The valid messages a hostile (authenticated) peer could send n1: the op ids of
     n1's live operations, its view and digest among the values drawn."""
     node = driver.nodes["n1"]
     ids = st.sampled_from([*node.puts.coordinations, *node.gets.coordinations, 0, 1]) | (
         st.integers(0, 2**63 - 1))
-    views = st.sampled_from([node.view.to_bytes(), b"{}", b"not json"]) | _BYTES.filter(bool)
+    views = st.sampled_from([node.view.to_bytes(), b"{}", b"not json"]) | _BYTES.filter(
+        bool) | _extreme_views(node.view)
     requests = st.builds(GetRequest, ids, _KEYS) | st.builds(
         PutRequest, ids, _KEYS, _BYTES, st.just(b""), st.none(), st.just("c1"))
     return st.one_of(
@@ -254,6 +273,7 @@ def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
         st.builds(HintDelivery, ids, _KEYS, _records()),
         st.builds(HintAck, ids),
         st.builds(Gossip, views, st.booleans()),
+        st.builds(Gossip, _extreme_views(node.view), st.booleans()),
         st.builds(SeenDigest, views, st.booleans()),
         st.builds(Settled, _NAMES), st.builds(HandoffDone, _NAMES),
         _merkle_steps(driver),
@@ -286,6 +306,13 @@ def test_no_message_a_hostile_peer_can_build_raises_an_internal_error(
         src = data.draw(st.sampled_from(["n2", "n3", "n4", "n5"]), label="src")
         message = data.draw(_messages(driver, data), label="message")
         node.receive(driver.now, src, message)
+        assert node.stats["internal-error"] == 0, node.log[-1]
+    for timer in (GossipRound(), HintScan()):  # n1 gossips and scans after them
+        node.fire(driver.now, timer)
+        assert node.stats["internal-error"] == 0, node.log[-1]
+    if node.status is MemberStatus.UP:  # and can announce a change of its own
+        node.leave(driver.now)
+        node.fire(driver.now, GossipRound())
         assert node.stats["internal-error"] == 0, node.log[-1]
 
 
