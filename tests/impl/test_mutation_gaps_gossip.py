@@ -1,6 +1,7 @@
 """Tests for behaviours of :mod:`impl.gossip` that no other test held, found by the
-mutation run of session 9 (docs/refinement.md, "Session 9: gossip"): each one kills
-mutants of :class:`impl.gossip.Gossiper` that the rest of the suite let through.
+mutation run of session 9 (docs/refinement.md, "Session 9: gossip") and of session
+10 ("Session 10: the rest of membership and gossip"): each one kills mutants of
+:class:`impl.gossip.Gossiper` that the rest of the suite let through.
 Deterministic (seeded generators, injected time) and fast."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, PeerDataError
 from impl.gossip import (
     ANNOUNCED_META,
     FROM_META,
@@ -24,7 +25,13 @@ from impl.gossip import (
     Gossiper,
 )
 from impl.hints import HintStore
-from impl.membership import Membership, MemberStatus, initial_membership, seen_to_bytes
+from impl.membership import (
+    Member,
+    Membership,
+    MemberStatus,
+    initial_membership,
+    seen_to_bytes,
+)
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
@@ -775,3 +782,40 @@ def test_a_restart_redoes_a_transfer_only_for_another_future_ring() -> None:
     leaving = up.announce("n4", status=MemberStatus.LEAVING)
     g = _restarted(config3, up, leaving)
     assert g.transfer_after is None and g.moved_from is not None
+
+
+# ------------------------------------------------------------ session 10: on_gossip
+
+
+def test_a_view_that_does_not_parse_is_the_peers_fault_with_the_parse_error() -> None:
+    """A Gossip whose view does not parse raises :class:`PeerDataError` of case
+    ``view`` carrying the parse error's own message (kills ``peer_data_error("view",
+    None)``, whose message is ``None``); nothing changes."""
+    g = gossiper("n1")
+    before = g.view
+    with pytest.raises(PeerDataError) as raised:
+        g.on_gossip("n2", Gossip(b"[]"))
+    assert raised.value.what == "view"
+    assert str(raised.value) == "membership: expected a JSON object"
+    assert g.view == before and "n2" not in g.seen
+
+
+def test_a_settlement_outranked_by_a_move_is_announced_again() -> None:
+    """A node that announced its change settled and then merges a view in which a
+    newer entry of its own (a claimant's move, strategy 3) is not settled announces
+    the settlement again, one version above (kills ``mine = None``,
+    ``merged.get(None)`` and ``mine is None``); without that announcement of its
+    own, the merged entry is kept as it came."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    g.settle()
+    tokens = config.initial_partitioning().ring.tokens_of("n1")
+    assert g.view.get("n1") == Member("n1", 2, MemberStatus.UP, tokens, settled=True)
+    moved = initial_membership(config.initial_partitioning().ring).announce("n1")
+    moved = moved.announce("n1")  # version 3, not settled: outranks the settlement
+    g.on_gossip("n2", Gossip(moved.to_bytes(), reply=False))
+    assert g.view.get("n1") == Member("n1", 4, MemberStatus.UP, tokens, settled=True)
+    other = gossiper("n1", config=config)
+    other.on_gossip("n2", Gossip(moved.to_bytes(), reply=False))
+    assert other.view.get("n1") == Member("n1", 3, MemberStatus.UP, tokens)
