@@ -819,3 +819,20 @@ def test_a_settlement_outranked_by_a_move_is_announced_again() -> None:
     other = gossiper("n1", config=config)
     other.on_gossip("n2", Gossip(moved.to_bytes(), reply=False))
     assert other.view.get("n1") == Member("n1", 3, MemberStatus.UP, tokens)
+
+
+def test_a_node_that_left_joins_again_as_joining_when_the_seed_still_lists_it() -> None:
+    """Strategy 3: a node that left and starts again on an empty disk (so it waits for
+    a seed's view) finds itself ``left`` in the seed's view: it announces itself
+    ``joining``, one version above, with no tokens (the claimant gives it its
+    partitions), not ``left`` again (kills ``announce(self.name, status=None)`` and
+    ``announce(self.name)`` in :meth:`Gossiper.on_gossip`)."""
+    config = make_config(4, partitioning="strategy3")
+    seed_view = initial_membership(config.initial_partitioning().ring)
+    seed_view = seed_view.announce("n5", MemberStatus.JOINING).announce(
+        "n5", MemberStatus.LEFT, ())
+    g = gossiper("n5", config=config)
+    assert g.join_pending
+    g.on_gossip("n1", Gossip(seed_view.to_bytes(), reply=False))
+    assert g.view.get("n5") == Member("n5", 3, MemberStatus.JOINING)
+    assert not g.join_pending
