@@ -826,13 +826,15 @@ def test_a_node_that_left_joins_again_as_joining_when_the_seed_still_lists_it() 
     a seed's view) finds itself ``left`` in the seed's view: it announces itself
     ``joining``, one version above, with no tokens (the claimant gives it its
     partitions), not ``left`` again (kills ``announce(self.name, status=None)`` and
-    ``announce(self.name)`` in :meth:`Gossiper.on_gossip`)."""
+    ``announce(self.name)`` in :meth:`Gossiper.on_gossip`), and pushes that view
+    back to the seed that answered it (kills ``_gossip_to(None)``)."""
     config = make_config(4, partitioning="strategy3")
     seed_view = initial_membership(config.initial_partitioning().ring)
     seed_view = seed_view.announce("n5", MemberStatus.JOINING).announce(
         "n5", MemberStatus.LEFT, ())
     g = gossiper("n5", config=config)
     assert g.join_pending
-    g.on_gossip("n1", Gossip(seed_view.to_bytes(), reply=False))
+    out = g.on_gossip("n1", Gossip(seed_view.to_bytes(), reply=False))
     assert g.view.get("n5") == Member("n5", 3, MemberStatus.JOINING)
     assert not g.join_pending
+    assert out == [Send("n1", Gossip(g.view.to_bytes(), reply=True))]
