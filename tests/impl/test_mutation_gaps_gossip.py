@@ -839,3 +839,30 @@ def test_a_node_that_left_joins_again_as_joining_when_the_seed_still_lists_it() 
     assert g.view.get("n5") == Member("n5", 3, MemberStatus.JOINING)
     assert not g.join_pending
     assert out == [Send("n1", Gossip(g.view.to_bytes(), reply=True))]
+
+
+def test_a_round_may_gossip_with_a_seed_outside_the_view() -> None:
+    """:func:`membership.pick_gossip_peer` draws among the live members *and* the
+    configured seeds (a seed not in the view, ``n9`` here, included): over 40
+    rounds every one of them is drawn, and no other node (kills the seeds left out
+    of :meth:`Gossiper._peer`)."""
+    g = gossiper("n1", config=make_config(4, seeds=("n9",)), seed=3)
+    peers = {send.dest for r in range(40)
+             for send in _gossips(g.on_round(float(r), GossipRound()))}
+    assert peers == {"n2", "n3", "n4", "n9"}
+
+
+def test_a_leave_announced_forgets_the_settlement_of_the_earlier_change() -> None:
+    """A node that announced its earlier change settled and then announces its leave
+    (strategy 1: at once) has a new change of its own: ``announced_settled`` is
+    false again, and persisted so (``"settled": false``, not ``null``: kills
+    ``announced_settled = None`` and ``= True`` in
+    :meth:`Gossiper._leave_if_requested`)."""
+    g = gossiper("n1", config=make_config(4, partitioning="strategy1"))
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    g.settle()
+    assert _settle_state(g) == (None, True)
+    g.leave()
+    assert _status(g) is MemberStatus.LEAVING and _settle_state(g) == (None, False)
+    assert json.loads(g.storage.get_meta(ANNOUNCED_META) or b"") == {
+        "settled": False, "leave": True}
