@@ -866,3 +866,31 @@ def test_a_leave_announced_forgets_the_settlement_of_the_earlier_change() -> Non
     assert _status(g) is MemberStatus.LEAVING and _settle_state(g) == (None, False)
     assert json.loads(g.storage.get_meta(ANNOUNCED_META) or b"") == {
         "settled": False, "leave": True}
+
+
+def _round_messages(g: Gossiper) -> list[type]:
+    return [type(e.message) for e in g.on_round(0.0, GossipRound()) if isinstance(e, Send)]
+
+
+def test_a_round_sends_the_seen_digest_only_with_pending_ownership_during_a_change() -> None:
+    """A round pushes the seen digest with the view only with pending ownership, from
+    a member that is up (not joining), and only while a change is on: a transfer
+    waits, or the future ring is not served yet, or a change has not settled (kills
+    ``and`` for ``or`` between the two parts of :meth:`Gossiper._gossip_to`'s test,
+    ``pending or``, and ``transfer_after ... and future ...``)."""
+    pending = make_config(4, join_handover="pending")
+    g = gossiper("n1", config=pending)
+    assert _round_messages(g) == [Gossip]
+    g.transfer_after = {"n1": 1}  # future is the serving ring: the wait alone
+    assert _round_messages(g) == [Gossip, SeenDigest]
+    g.transfer_after, g.future = None, g.partitioning.with_node("n5", random.Random(1))
+    assert _round_messages(g) == [Gossip, SeenDigest]  # the future ring alone
+    g.future, g.settling = g.partitioning, frozenset({"n2"})
+    assert _round_messages(g) == [Gossip, SeenDigest]  # a change not settled alone
+    naive = gossiper("n1", config=make_config(4, join_handover="immediate"))
+    naive.transfer_after, naive.settling = {"n1": 1}, frozenset({"n2"})
+    assert _round_messages(naive) == [Gossip]
+    joiner = gossiper("n1", config=pending)
+    joiner.view = joiner.view.announce("n1", status=MemberStatus.JOINING)
+    joiner.transfer_after = {"n1": 1}
+    assert _round_messages(joiner) == [Gossip]
