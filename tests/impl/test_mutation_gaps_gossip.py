@@ -894,3 +894,19 @@ def test_a_round_sends_the_seen_digest_only_with_pending_ownership_during_a_chan
     joiner.view = joiner.view.announce("n1", status=MemberStatus.JOINING)
     joiner.transfer_after = {"n1": 1}
     assert _round_messages(joiner) == [Gossip]
+
+
+def test_the_claimant_hands_out_the_partitions_of_a_leaving_member_of_a_two_node_ring() -> None:
+    """Strategy 3 on two nodes: the claimant moves every partition of the other,
+    leaving, member to itself (a ring of two nodes is enough: kills ``len(ring.nodes)
+    > 2`` in :meth:`Gossiper.claim`), counted as one claim, the leaving entry bumped
+    by two and holding no tokens."""
+    config = make_config(2, partitioning="strategy3", n=2, r=1, w=1)
+    g = gossiper("n1", config=config)
+    leaving = g.view.announce("n2", MemberStatus.LEAVING)
+    g.on_gossip("n2", Gossip(leaving.to_bytes(), reply=False))
+    g.claim()
+    assert g.view.get("n2") == Member("n2", 4, MemberStatus.LEAVING)
+    n1 = g.view.get("n1")
+    assert n1 is not None and len(n1.tokens) == config.partitions
+    assert g.stats["claims"] == 1
