@@ -910,3 +910,16 @@ def test_the_claimant_hands_out_the_partitions_of_a_leaving_member_of_a_two_node
     n1 = g.view.get("n1")
     assert n1 is not None and len(n1.tokens) == config.partitions
     assert g.stats["claims"] == 1
+
+
+def test_a_round_without_a_reap_hook_keeps_the_reap_due() -> None:
+    """``after_change`` is None until the node wires the reaper's hook: a round with a
+    reap due then sets no reap and keeps it due for the hook (kills ``after_change =
+    ""`` in :meth:`Gossiper.__init__`, which a round would call)."""
+    g = gossiper("n1")
+    assert g.after_change is None
+    g.reap_due = True
+    out = g.on_round(1.0, GossipRound())
+    assert out[0] == SetTimer(GossipRound(), 1.0 + g.config.gossip_interval)
+    assert [e for e in out if not isinstance(e, Send)] == [out[0]]
+    assert g.reap_due
