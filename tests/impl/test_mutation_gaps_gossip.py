@@ -923,3 +923,46 @@ def test_a_round_without_a_reap_hook_keeps_the_reap_due() -> None:
     assert out[0] == SetTimer(GossipRound(), 1.0 + g.config.gossip_interval)
     assert [e for e in out if not isinstance(e, Send)] == [out[0]]
     assert g.reap_due
+
+
+def _ring_bytes(ring: Ring) -> bytes:
+    return json.dumps({node: [str(t) for t in ring.tokens_of(node)]
+                       for node in ring.nodes}).encode()
+
+
+@pytest.mark.parametrize("case", ["in-change", "no-change", "naive"])
+def test_a_kept_serving_ring_comes_back_only_during_a_change_with_pending_ownership(
+        case: str) -> None:
+    """After a restart the serving ring kept through a change (:data:`SERVING_META`)
+    is used as it was persisted while the view still shows a member joining or
+    leaving, with pending ownership only; else the view's ring (kills the kept ring
+    not parsed, ``_partitioning(None)``, and ``not pending and not in change`` in
+    :meth:`Gossiper._restore_serving`)."""
+    config = make_config(4, join_handover="immediate" if case == "naive" else "pending")
+    initial = config.initial_partitioning().ring
+    kept = initial.with_node("n5", (54321,))  # no view's ring: n5 announces 12345
+    storage = MemoryStorage()
+    view = _joining_view(config) if case != "no-change" else initial_membership(initial)
+    storage.set_meta("membership", view.to_bytes())
+    storage.set_meta(SERVING_META, _ring_bytes(kept))
+    g = gossiper(config=config, storage=storage)
+    from_view = g._routing_partitioning(view).ring
+    assert from_view != kept
+    assert g.partitioning.ring == (kept if case == "in-change" else from_view)
+    assert not g.log
+
+
+def test_the_future_ring_of_a_view_whose_every_member_leaves_is_the_views() -> None:
+    """Strategy 1, the naive handover: when every member holding tokens is leaving (no
+    routing ring of joining and up members), the future ring is the view's ring of
+    its leaving members, not the configuration's initial ring (kills ``or`` to
+    ``and`` in :meth:`Gossiper._routing_partitioning`'s fallback)."""
+    config = make_config(2, partitioning="strategy1", tokens_per_node=4, n=2, r=1, w=1,
+                         join_handover="immediate")
+    g = gossiper("n1", config=config)
+    view = g.view.announce("n3", MemberStatus.UP, (12345,))
+    for node in ("n1", "n2", "n3"):
+        view = view.announce(node, MemberStatus.LEAVING)
+    g.on_gossip("n2", Gossip(view.to_bytes(), reply=False))
+    assert g.view == view
+    assert g.future.ring == view.ring() != config.initial_partitioning().ring
