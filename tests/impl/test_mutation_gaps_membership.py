@@ -327,3 +327,15 @@ def test_an_entrys_version_is_below_two_to_the_63() -> None:
         Member("a", 1 << 63, MemberStatus.UP)
     assert str(raised.value) == (
         "membership: version of 'a' must be an int in [0, 2**63), got 9223372036854775808")
+
+
+def test_a_strategy3_leave_on_a_two_node_ring_hands_the_partitions_out_at_once() -> None:
+    """A ring of two nodes is enough: the leaving node's partitions all go to the
+    other at once (kills ``len(partitioning.ring.nodes) <= 2`` and ``< 3`` in
+    :func:`leave`, which keep its tokens)."""
+    partitioning = _s3(("n1", "n2"))
+    view = initial_membership(partitioning.ring)
+    leaving = leave(view, "n2", partitioning, random.Random(5))
+    assert leaving.get("n2") == Member("n2", 2, MemberStatus.LEAVING)
+    n1 = leaving.get("n1")
+    assert n1 is not None and len(n1.tokens) == 32 and n1.version == 3
