@@ -291,6 +291,7 @@ def test_a_views_unexpected_fields_are_named_without_the_expected_ones(
 
 
 def test_a_views_members_must_be_a_list_word_for_word() -> None:
+    """(Kills the message mutant of that refusal in :meth:`Membership.from_json`.)"""
     with pytest.raises(BadMessageError) as raised:
         Membership.from_json({"format": "vdynamo.membership.v1", "members": {}})
     assert str(raised.value) == "membership: members must be a list"
