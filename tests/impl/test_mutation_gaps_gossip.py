@@ -1,6 +1,7 @@
 """Tests for behaviours of :mod:`impl.gossip` that no other test held, found by the
-mutation run of session 9 (docs/refinement.md, "Session 9: gossip"): each one kills
-mutants of :class:`impl.gossip.Gossiper` that the rest of the suite let through.
+mutation run of session 9 (docs/refinement.md, "Session 9: gossip") and of session
+10 ("Session 10: the rest of membership and gossip"): each one kills mutants of
+:class:`impl.gossip.Gossiper` that the rest of the suite let through.
 Deterministic (seeded generators, injected time) and fast."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, PeerDataError
 from impl.gossip import (
     ANNOUNCED_META,
     FROM_META,
@@ -24,7 +25,13 @@ from impl.gossip import (
     Gossiper,
 )
 from impl.hints import HintStore
-from impl.membership import Membership, MemberStatus, initial_membership, seen_to_bytes
+from impl.membership import (
+    Member,
+    Membership,
+    MemberStatus,
+    initial_membership,
+    seen_to_bytes,
+)
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
@@ -775,3 +782,187 @@ def test_a_restart_redoes_a_transfer_only_for_another_future_ring() -> None:
     leaving = up.announce("n4", status=MemberStatus.LEAVING)
     g = _restarted(config3, up, leaving)
     assert g.transfer_after is None and g.moved_from is not None
+
+
+# ------------------------------------------------------------ session 10: on_gossip
+
+
+def test_a_view_that_does_not_parse_is_the_peers_fault_with_the_parse_error() -> None:
+    """A Gossip whose view does not parse raises :class:`PeerDataError` of case
+    ``view`` carrying the parse error's own message (kills ``peer_data_error("view",
+    None)``, whose message is ``None``); nothing changes."""
+    g = gossiper("n1")
+    before = g.view
+    with pytest.raises(PeerDataError) as raised:
+        g.on_gossip("n2", Gossip(b"[]"))
+    assert raised.value.what == "view"
+    assert str(raised.value) == "membership: expected a JSON object"
+    assert g.view == before and "n2" not in g.seen
+
+
+def test_a_settlement_outranked_by_a_move_is_announced_again() -> None:
+    """A node that announced its change settled and then merges a view in which a
+    newer entry of its own (a claimant's move, strategy 3) is not settled announces
+    the settlement again, one version above (kills ``mine = None``,
+    ``merged.get(None)`` and ``mine is None``); without that announcement of its
+    own, the merged entry is kept as it came."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    g.settle()
+    tokens = config.initial_partitioning().ring.tokens_of("n1")
+    assert g.view.get("n1") == Member("n1", 2, MemberStatus.UP, tokens, settled=True)
+    moved = initial_membership(config.initial_partitioning().ring).announce("n1")
+    moved = moved.announce("n1")  # version 3, not settled: outranks the settlement
+    g.on_gossip("n2", Gossip(moved.to_bytes(), reply=False))
+    assert g.view.get("n1") == Member("n1", 4, MemberStatus.UP, tokens, settled=True)
+    other = gossiper("n1", config=config)
+    other.on_gossip("n2", Gossip(moved.to_bytes(), reply=False))
+    assert other.view.get("n1") == Member("n1", 3, MemberStatus.UP, tokens)
+
+
+def test_a_node_that_left_joins_again_as_joining_when_the_seed_still_lists_it() -> None:
+    """Strategy 3: a node that left and starts again on an empty disk (so it waits for
+    a seed's view) finds itself ``left`` in the seed's view: it announces itself
+    ``joining``, one version above, with no tokens (the claimant gives it its
+    partitions), not ``left`` again (kills ``announce(self.name, status=None)`` and
+    ``announce(self.name)`` in :meth:`Gossiper.on_gossip`), and pushes that view
+    back to the seed that answered it (kills ``_gossip_to(None)``)."""
+    config = make_config(4, partitioning="strategy3")
+    seed_view = initial_membership(config.initial_partitioning().ring)
+    seed_view = seed_view.announce("n5", MemberStatus.JOINING).announce(
+        "n5", MemberStatus.LEFT, ())
+    g = gossiper("n5", config=config)
+    waits = g.join_pending
+    assert waits
+    out = g.on_gossip("n1", Gossip(seed_view.to_bytes(), reply=False))
+    assert g.view.get("n5") == Member("n5", 3, MemberStatus.JOINING)
+    assert not g.join_pending
+    assert out == [Send("n1", Gossip(g.view.to_bytes(), reply=True))]
+
+
+def test_a_round_may_gossip_with_a_seed_outside_the_view() -> None:
+    """:func:`membership.pick_gossip_peer` draws among the live members *and* the
+    configured seeds (a seed not in the view, ``n9`` here, included): over 40
+    rounds every one of them is drawn, and no other node (kills the seeds left out
+    of :meth:`Gossiper._peer`)."""
+    g = gossiper("n1", config=make_config(4, seeds=("n9",)), seed=3)
+    peers = {send.dest for r in range(40)
+             for send in _gossips(g.on_round(float(r), GossipRound()))}
+    assert peers == {"n2", "n3", "n4", "n9"}
+
+
+def test_a_leave_announced_forgets_the_settlement_of_the_earlier_change() -> None:
+    """A node that announced its earlier change settled and then announces its leave
+    (strategy 1: at once) has a new change of its own: ``announced_settled`` is
+    false again, and persisted so (``"settled": false``, not ``null``: kills
+    ``announced_settled = None`` and ``= True`` in
+    :meth:`Gossiper._leave_if_requested`)."""
+    g = gossiper("n1", config=make_config(4, partitioning="strategy1"))
+    g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
+    g.settle()
+    assert _settle_state(g) == (None, True)
+    g.leave()
+    assert _status(g) is MemberStatus.LEAVING and _settle_state(g) == (None, False)
+    assert json.loads(g.storage.get_meta(ANNOUNCED_META) or b"") == {
+        "settled": False, "leave": True}
+
+
+def _round_messages(g: Gossiper) -> list[type]:
+    return [type(e.message) for e in g.on_round(0.0, GossipRound()) if isinstance(e, Send)]
+
+
+def test_a_round_sends_the_seen_digest_only_with_pending_ownership_during_a_change() -> None:
+    """A round pushes the seen digest with the view only with pending ownership, from
+    a member that is up (not joining), and only while a change is on: a transfer
+    waits, or the future ring is not served yet, or a change has not settled (kills
+    ``and`` for ``or`` between the two parts of :meth:`Gossiper._gossip_to`'s test,
+    ``pending or``, and ``transfer_after ... and future ...``)."""
+    pending = make_config(4, join_handover="pending")
+    g = gossiper("n1", config=pending)
+    assert _round_messages(g) == [Gossip]
+    g.transfer_after = {"n1": 1}  # future is the serving ring: the wait alone
+    assert _round_messages(g) == [Gossip, SeenDigest]
+    g.transfer_after, g.future = None, g.partitioning.with_node("n5", random.Random(1))
+    assert _round_messages(g) == [Gossip, SeenDigest]  # the future ring alone
+    g.future, g.settling = g.partitioning, frozenset({"n2"})
+    assert _round_messages(g) == [Gossip, SeenDigest]  # a change not settled alone
+    naive = gossiper("n1", config=make_config(4, join_handover="immediate"))
+    naive.transfer_after, naive.settling = {"n1": 1}, frozenset({"n2"})
+    assert _round_messages(naive) == [Gossip]
+    joiner = gossiper("n1", config=pending)
+    joiner.view = joiner.view.announce("n1", status=MemberStatus.JOINING)
+    joiner.transfer_after = {"n1": 1}
+    assert _round_messages(joiner) == [Gossip]
+
+
+def test_the_claimant_hands_out_the_partitions_of_a_leaving_member_of_a_two_node_ring() -> None:
+    """Strategy 3 on two nodes: the claimant moves every partition of the other,
+    leaving, member to itself (a ring of two nodes is enough: kills ``len(ring.nodes)
+    > 2`` in :meth:`Gossiper.claim`), counted as one claim, the leaving entry bumped
+    by two and holding no tokens."""
+    config = make_config(2, partitioning="strategy3", n=2, r=1, w=1)
+    g = gossiper("n1", config=config)
+    leaving = g.view.announce("n2", MemberStatus.LEAVING)
+    g.on_gossip("n2", Gossip(leaving.to_bytes(), reply=False))
+    g.claim()
+    assert g.view.get("n2") == Member("n2", 4, MemberStatus.LEAVING)
+    n1 = g.view.get("n1")
+    assert n1 is not None and len(n1.tokens) == config.partitions
+    assert g.stats["claims"] == 1
+
+
+def test_a_round_without_a_reap_hook_keeps_the_reap_due() -> None:
+    """``after_change`` is None until the node wires the reaper's hook: a round with a
+    reap due then sets no reap and keeps it due for the hook (kills ``after_change =
+    ""`` in :meth:`Gossiper.__init__`, which a round would call)."""
+    g = gossiper("n1")
+    assert g.after_change is None
+    g.reap_due = True
+    out = g.on_round(1.0, GossipRound())
+    assert out[0] == SetTimer(GossipRound(), 1.0 + g.config.gossip_interval)
+    assert [e for e in out if not isinstance(e, Send)] == [out[0]]
+    assert g.reap_due
+
+
+def _ring_bytes(ring: Ring) -> bytes:
+    return json.dumps({node: [str(t) for t in ring.tokens_of(node)]
+                       for node in ring.nodes}).encode()
+
+
+@pytest.mark.parametrize("case", ["in-change", "no-change", "naive"])
+def test_a_kept_serving_ring_comes_back_only_during_a_change_with_pending_ownership(
+        case: str) -> None:
+    """After a restart the serving ring kept through a change (:data:`SERVING_META`)
+    is used as it was persisted while the view still shows a member joining or
+    leaving, with pending ownership only; else the view's ring (kills the kept ring
+    not parsed, ``_partitioning(None)``, and ``not pending and not in change`` in
+    :meth:`Gossiper._restore_serving`)."""
+    config = make_config(4, join_handover="immediate" if case == "naive" else "pending")
+    initial = config.initial_partitioning().ring
+    kept = initial.with_node("n5", (54321,))  # no view's ring: n5 announces 12345
+    storage = MemoryStorage()
+    view = _joining_view(config) if case != "no-change" else initial_membership(initial)
+    storage.set_meta("membership", view.to_bytes())
+    storage.set_meta(SERVING_META, _ring_bytes(kept))
+    g = gossiper(config=config, storage=storage)
+    from_view = g._routing_partitioning(view).ring
+    assert from_view != kept
+    assert g.partitioning.ring == (kept if case == "in-change" else from_view)
+    assert not g.log
+
+
+def test_the_future_ring_of_a_view_whose_every_member_leaves_is_the_views() -> None:
+    """Strategy 1, the naive handover: when every member holding tokens is leaving (no
+    routing ring of joining and up members), the future ring is the view's ring of
+    its leaving members, not the configuration's initial ring (kills ``or`` to
+    ``and`` in :meth:`Gossiper._routing_partitioning`'s fallback)."""
+    config = make_config(2, partitioning="strategy1", tokens_per_node=4, n=2, r=1, w=1,
+                         join_handover="immediate")
+    g = gossiper("n1", config=config)
+    view = g.view.announce("n3", MemberStatus.UP, (12345,))
+    for node in ("n1", "n2", "n3"):
+        view = view.announce(node, MemberStatus.LEAVING)
+    g.on_gossip("n2", Gossip(view.to_bytes(), reply=False))
+    assert g.view == view
+    assert g.future.ring == view.ring() != config.initial_partitioning().ring

@@ -4,7 +4,9 @@ session 8").
 
 The pure functions of a ring change, each against its docstring: which status and
 which version each announcement carries, when :func:`leave` hands a strategy-3
-node's partitions out at once, and what :func:`claim_leave` refuses.
+node's partitions out at once, and what :func:`claim_leave` refuses. Session 10
+("Session 10: the rest of membership and gossip"): a view's canonical bytes, and
+the refusals of its JSON and bytes word for word.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from impl.membership import (
     left,
     seen_all,
     seen_from_bytes,
+    seen_merge,
     seen_to_bytes,
 )
 from spec.ring import Partitioning, strategy1, strategy3
@@ -234,3 +237,106 @@ def test_the_claimant_is_the_lowest_named_up_member_with_tokens() -> None:
     view = initial_membership(partitioning.ring)
     view = view.announce("n0", MemberStatus.JOINING, (11,)).announce("a", MemberStatus.UP)
     assert claimant(view) == "n1"
+
+
+# ---------------------------------------------------- session 10: views' bytes
+
+
+def test_a_views_bytes_are_compact_canonical_json() -> None:
+    """:meth:`Membership.to_bytes`: compact JSON (no spaces after ``,`` and ``:``;
+    the digest and the gossip messages hash and compare these bytes), tokens as
+    decimal strings, ``true`` only for a settled entry (kills ``to_bytes``'s
+    ``separators`` mutants)."""
+    view = Membership((Member("b", 2, MemberStatus.LEAVING, (7, 3), settled=True),
+                       Member("a", 1, MemberStatus.UP)))
+    assert view.to_bytes() == (
+        b'{"format":"vdynamo.membership.v1","members":'
+        b'[["a",1,"up",[]],["b",2,"leaving",["3","7"],true]]}')
+
+
+def test_a_view_naming_a_node_twice_is_refused_word_for_word() -> None:
+    """``Membership(...)`` with two entries of one node (kills the message mutant of
+    ``Membership.__post_init__``); :meth:`Membership.of` keeps the higher one."""
+    first, second = Member("a", 1, MemberStatus.UP), Member("a", 2, MemberStatus.UP)
+    with pytest.raises(BadMessageError) as raised:
+        Membership((first, second))
+    assert str(raised.value) == "membership: a node appears twice"
+    assert Membership.of((second, first)) == Membership((second,))
+
+
+def test_membership_refusals_name_the_type_given() -> None:
+    """``merge`` with a non-view and ``from_bytes`` of a non-bytes name the type they
+    got (kills the ``type(None)`` mutants of ``merge`` and ``from_bytes``)."""
+    with pytest.raises(BadMessageError) as raised:
+        Membership().merge({"a": 1})  # type: ignore[arg-type]
+    assert str(raised.value) == "membership: can only merge a Membership, got dict"
+    with pytest.raises(BadMessageError) as raised:
+        Membership.from_bytes("{}")  # type: ignore[arg-type]
+    assert str(raised.value) == "membership: expected bytes, got str"
+
+
+@pytest.mark.parametrize(("extra", "named"), [
+    ({"x": 1}, "['x']"),
+    ({"members": [], "x": 1}, "['x']"),
+    ({}, "[]"),
+])
+def test_a_views_unexpected_fields_are_named_without_the_expected_ones(
+        extra: dict[str, object], named: str) -> None:
+    """:meth:`Membership.from_json` names the fields it did not expect, and only
+    those: neither ``format`` nor ``members`` (kills the mutants of the names in
+    the set subtracted); a missing ``members`` names none."""
+    with pytest.raises(BadMessageError) as raised:
+        Membership.from_json({"format": "vdynamo.membership.v1", **extra})
+    assert str(raised.value) == f"membership: unexpected fields {named}"
+
+
+def test_a_views_members_must_be_a_list_word_for_word() -> None:
+    """(Kills the message mutant of that refusal in :meth:`Membership.from_json`.)"""
+    with pytest.raises(BadMessageError) as raised:
+        Membership.from_json({"format": "vdynamo.membership.v1", "members": {}})
+    assert str(raised.value) == "membership: members must be a list"
+
+
+def test_a_token_string_longer_than_a_ring_position_is_refused() -> None:
+    """A ring position has at most 39 decimal digits (2**128 - 1): a token string of
+    40 digits is refused as not a decimal token, even zero-padded to a valid
+    position (kills ``len(t) <= 40``, which accepts the padded one)."""
+    padded = "0" * 39 + "1"
+    doc = {"format": "vdynamo.membership.v1", "members": [["a", 1, "up", [padded]]]}
+    with pytest.raises(BadMessageError) as raised:
+        Membership.from_json(doc)
+    assert str(raised.value) == "membership: member 0 tokens must be a list of decimal strings"
+    doc["members"] = [["a", 1, "up", [padded[1:]]]]
+    assert Membership.from_json(doc) == Membership((Member("a", 1, MemberStatus.UP, (1,)),))
+
+
+def test_seen_merge_adds_no_entry_for_a_version_not_above_the_held_one() -> None:
+    """:func:`seen_merge` keeps a node's version only when it is above what is held
+    (0 when absent): a version 0 adds no entry (kills ``version >= held``, which
+    adds one: :meth:`impl.gossip.Gossiper.on_seen` compares the dicts)."""
+    assert seen_merge({}, {"m": {"n": 0}}) == {"m": {}}
+    assert seen_merge({"m": {"n": 2}}, {"m": {"n": 2, "o": 1}}) == {"m": {"n": 2, "o": 1}}
+
+
+def test_an_entrys_version_is_below_two_to_the_63() -> None:
+    """A version is an int in [0, 2**63) (a signed 64-bit counter): 2**63 - 1 is
+    taken, 2**63 refused word for word (kills ``<= 1 << 63``, ``< 2 << 63`` and
+    ``< 1 << 64`` in ``Member.__post_init__``)."""
+    top = (1 << 63) - 1
+    assert Member("a", top, MemberStatus.UP).version == top
+    with pytest.raises(BadMessageError) as raised:
+        Member("a", 1 << 63, MemberStatus.UP)
+    assert str(raised.value) == (
+        "membership: version of 'a' must be an int in [0, 2**63), got 9223372036854775808")
+
+
+def test_a_strategy3_leave_on_a_two_node_ring_hands_the_partitions_out_at_once() -> None:
+    """A ring of two nodes is enough: the leaving node's partitions all go to the
+    other at once (kills ``len(partitioning.ring.nodes) <= 2`` and ``< 3`` in
+    :func:`leave`, which keep its tokens)."""
+    partitioning = _s3(("n1", "n2"))
+    view = initial_membership(partitioning.ring)
+    leaving = leave(view, "n2", partitioning, random.Random(5))
+    assert leaving.get("n2") == Member("n2", 2, MemberStatus.LEAVING)
+    n1 = leaving.get("n1")
+    assert n1 is not None and len(n1.tokens) == 32 and n1.version == 3
