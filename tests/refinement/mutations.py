@@ -440,7 +440,8 @@ def reap_removes_newer() -> Iterator[None]:
 
 @contextlib.contextmanager
 def op_ids_reused_after_wipe() -> Iterator[None]:
-    def base(storage: Storage, name: str, seed: int, now: float) -> int:
+    def base(storage: Storage, name: str, seed: int, now: float, *,
+             per_start: bool = False, actor: str = "") -> int:
         return 0
 
     with _patch(node_module, "_op_id_base", base):
