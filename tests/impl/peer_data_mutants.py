@@ -26,6 +26,7 @@ FILES = ("tests/impl/test_internal_errors.py", "tests/impl/test_membership.py",
 MUTANTS: dict[str, tuple[str, str, str]] = {
     "view-wide-try": ("impl/gossip.py", '''        try:
             other = Membership.from_bytes(message.view)
+            membership.check_peer_versions(other)
             if src in other:
                 membership.merge_conflict(self.view, other)
         except BadMessageError as error:
@@ -35,6 +36,7 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
             merged.ring()  # our merge of two views that do not conflict: a ring
 ''', '''        try:
             other = Membership.from_bytes(message.view)
+            membership.check_peer_versions(other)
             merged = self.view.merge(other) if src in other else None
             if merged is not None:
                 merged.ring()
