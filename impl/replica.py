@@ -145,10 +145,7 @@ class Replica:
         if len(raw) <= self.config.max_value_bytes and len(raw) // 4 <= (
                 self.config.max_siblings * 2):
             return record
-        try:
-            siblings = sibling_count(record)
-        except BadMessageError as error:
-            raise peer_data_error("record", error) from error
+        siblings = sibling_count(record)
         if siblings > self.config.max_siblings * 2:
             raise peer_data_error("record", BadMessageError(
                 f"record holds {siblings} siblings, too many"))

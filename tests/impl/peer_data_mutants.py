@@ -1,19 +1,22 @@
 """Hand mutants of the peer-data boundary (issue 12, review findings F3 and F4),
 run by hand: each one rewrites a place of impl/ (the old wide try, or a wrong
-rule), runs tests/impl/test_internal_errors.py, test_membership.py and
-test_merkle.py against it, and puts the file back.
+rule) in a scratch copy of the tracked tree (never the working copy: a run that is
+killed leaves nothing behind; session 10 committed a mutant left by one), and runs
+tests/impl/test_internal_errors.py, test_membership.py and test_merkle.py there.
 
     .venv/bin/python -m tests.impl.peer_data_mutants [name ...]
 
 prints, per mutant, the tests that kill it, and exits 1 if one survives. Not
-collected by pytest (a rewrite of the working copy; mutmut's copy could not run
-it). The table of docs/refinement.md ("Our errors are not bad input") is its output.
+collected by pytest (minutes long). The table of docs/refinement.md ("Our errors
+are not bad input") is its output.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -100,20 +103,32 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
 }
 
 
+def _copy_tree(into: Path) -> Path:
+    """The git-tracked files of :data:`ROOT` (as they are in the working copy),
+    copied under ``into``; the copy's root."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")
+    root = into / "tree"
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, root / name)
+    return root
+
+
 def run(name: str) -> list[str]:
-    """The tests of :data:`FILES` that fail on mutant ``name``."""
+    """The tests of :data:`FILES` that fail on mutant ``name`` (run in a scratch copy)."""
     path, real, mutant = MUTANTS[name]
-    file = ROOT / path
-    text = file.read_text()
+    text = (ROOT / path).read_text()
     if text.count(real) != 1:
         raise SystemExit(f"{name}: the real code is not in {path} once (stale mutant)")
-    try:
-        file.write_text(text.replace(real, mutant))
+    with tempfile.TemporaryDirectory(prefix="peer-data-mutant-") as scratch:
+        root = _copy_tree(Path(scratch))
+        (root / path).write_text(text.replace(real, mutant))
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *FILES],
-            cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
-    finally:
-        file.write_text(text)
+            cwd=root, capture_output=True, text=True, timeout=600, check=False)
     return [line.split(" ")[1].split("::")[-1] for line in result.stdout.splitlines()
             if line.startswith("FAILED ")]
 
