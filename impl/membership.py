@@ -176,9 +176,13 @@ class Member:
         if not isinstance(self.settled, bool):
             raise _fail(f"settled of {self.node!r} must be a bool, got {self.settled!r:.80}")
 
-    def precedence(self) -> tuple[int, int, tuple[int, ...]]:
-        """The total order reconciliation keeps the maximum of."""
-        return (self.version, _RANK[self.status], self.tokens)
+    def precedence(self) -> tuple[int, int, tuple[int, ...], bool]:
+        """The total order reconciliation keeps the maximum of: version, then status
+        rank, then tokens, then ``settled`` (a settled entry wins a tie with the same
+        entry unsettled: the flag only ever goes from false to true within a version,
+        so the merge stays a semilattice over every entry, mutmut's
+        ``Membership.of__mutmut_6`` of session 10)."""
+        return (self.version, _RANK[self.status], self.tokens, self.settled)
 
 
 @dataclass(frozen=True, slots=True)

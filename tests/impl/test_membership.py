@@ -41,6 +41,7 @@ NAMES = st.sampled_from(["a", "b", "c", "d"])
 MEMBERS = st.builds(
     Member, NAMES, st.integers(0, 3), st.sampled_from(list(MemberStatus)),
     st.lists(st.integers(0, RING_SIZE - 1), max_size=3, unique=True).map(tuple),
+    settled=st.booleans(),
 )
 VIEWS = st.lists(MEMBERS, max_size=6).map(Membership.of)
 
@@ -67,6 +68,12 @@ def check_laws(merge: Merge, a: Membership, b: Membership, c: Membership) -> Non
     assert set(merged.nodes) == set(a.nodes) | set(b.nodes)
 
 
+_UNSETTLED = Membership((Member("a", 1, MemberStatus.UP, (1,)),))
+_SETTLED = Membership((Member("a", 1, MemberStatus.UP, (1,), settled=True),))
+
+
+@example(_UNSETTLED, _SETTLED, Membership())  # entries that differ only in settled
+@example(_SETTLED, _UNSETTLED, Membership())
 @given(VIEWS, VIEWS, VIEWS)
 def test_merge_is_a_semilattice(a: Membership, b: Membership, c: Membership) -> None:
     check_laws(real_merge, a, b, c)
