@@ -51,7 +51,7 @@ import functools
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -567,10 +567,35 @@ def detour_outcomes(config: Config, parent: dict[State, tuple[State, Action] | N
                 yield edge, UNREACHABLE, number
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"I/K"`` (0 <= I < K) as ``(I, K)``: the I-th of K disjoint shards of a
+    conformance run. ConfigError naming the text otherwise."""
+    index, _, count = text.partition("/")
+    if not (index.isascii() and index.isdigit() and count.isascii() and count.isdigit()):
+        raise ConfigError(f"conformance shard: I/K with 0 <= I < K, got {text!r}")
+    shard = int(index), int(count)
+    if not 0 <= shard[0] < shard[1]:
+        raise ConfigError(f"conformance shard: I/K with 0 <= I < K, got {text!r}")
+    return shard
+
+
+def _in_shard(parent: Mapping[State, object], edges: Iterable[Edge],
+              shard: tuple[int, int] | None) -> list[Edge]:
+    """The edges of shard ``(I, K)``: those whose source is the I-th state modulo K
+    in ``parent``'s (breadth-first) order, so that a source's edges stay together (a
+    clone-mode run reaches each source once). None: every edge."""
+    if shard is None:
+        return list(edges)
+    index, count = shard
+    position = {state: number for number, state in enumerate(parent)}
+    return [edge for edge in edges if position[edge[0]] % count == index]
+
+
 def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
                 max_states: int = 200_000, mode: str = "clone", shortest_only: bool = False,
                 max_passes: int | None = None, progress: int | None = None,
-                out: TextIO | None = None) -> ConformanceReport:
+                out: TextIO | None = None,
+                shard: tuple[int, int] | None = None) -> ConformanceReport:
     """Check every edge of ``config``'s reachable graph (``limit``: a seeded sample
     of that many edges) on the implementation. ``mode``: ``"clone"`` (each source
     reached once, its edges on copies: :func:`clone_outcomes`) or ``"replay"``
@@ -578,8 +603,10 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
     give each edge the same outcome. The sources the shortest path does not reach
     are searched for by other paths (:func:`detour_outcomes`, at most ``max_passes``
     passes) unless ``shortest_only``. ``progress``: a line on ``out`` (standard error by default)
-    every that many edges decided. ConfigError for another mode or a progress
-    below 1."""
+    every that many edges decided. ``shard``: ``(I, K)``, only the edges of the I-th
+    of K disjoint shards (split by source state; run the K shards as K processes to
+    use K cores; the shards' rows add up to the whole run's). ConfigError for another
+    mode, a progress below 1 or a bad shard."""
     if max_passes is not None and max_passes < 1:
         raise ConfigError(f"conformance passes: a number from 1, got {max_passes}")
     if mode not in MODES:
@@ -589,7 +616,9 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
     began, cpu_began = time.perf_counter(), time.process_time()
     parent, edges = reachable_graph(config, max_states)
     report = ConformanceReport(config.name, len(parent), len(edges), mode=mode)
-    chosen = list(_sample(edges, limit, seed))
+    if shard is not None and not 0 <= shard[0] < shard[1]:
+        raise ConfigError(f"conformance shard: I/K with 0 <= I < K, got {shard!r}")
+    chosen = _in_shard(parent, _sample(edges, limit, seed), shard)
     trees: list[dict[State, tuple[State, Action] | None]] = []
     for (source, action, _), outcome, number in detour_outcomes(
             config, parent, edges, chosen, mode=mode, shortest_only=shortest_only,
@@ -621,7 +650,7 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m model_check.refinement_conformance [--limit N] [--seed S] [--mode M]
-    [--shortest-only] [--max-passes N] [--progress N] [CONFIG ...]``:
+    [--shortest-only] [--max-passes N] [--progress N] [--shard I/K] [CONFIG ...]``:
     a table row per suite configuration (all of them by default)."""
     import argparse
 
@@ -641,6 +670,9 @@ def main(argv: list[str] | None = None) -> int:
                         "is decided)")
     parser.add_argument("--progress", type=int, default=None, metavar="N",
                         help="a line on standard error every N edges")
+    parser.add_argument("--shard", type=parse_shard, default=None, metavar="I/K",
+                        help="only the I-th of K disjoint shards of the edges (split by "
+                        "source state): run K processes to use K cores")
     parser.add_argument("configs", nargs="*")
     args = parser.parse_args(argv)
     names = args.configs or [e.name for e in DEFAULT_SUITE]
@@ -649,7 +681,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         report = conformance(entry(name).config, limit=args.limit, seed=args.seed,
                              mode=args.mode, shortest_only=args.shortest_only,
-                             max_passes=args.max_passes, progress=args.progress)
+                             max_passes=args.max_passes, progress=args.progress,
+                             shard=args.shard)
         print(report.row(), flush=True)
         if report.member_down or report.live_elsewhere:
             print(f"    of the unmapped, spec reaps the implementation's round refuses: "

@@ -21,6 +21,7 @@ from model_check.refinement_conformance import (
     check_edge,
     clone_outcomes,
     conformance,
+    parse_shard,
     path_to,
     reachable_graph,
 )
@@ -166,6 +167,25 @@ def test_cloning_and_replaying_agree_on_a_mutant_s_divergences() -> None:
                     for s, a, t in edges}
     assert cloned == replayed
     assert any(outcome.startswith("diverged") for outcome in cloned.values())
+
+
+def test_the_shards_partition_the_run() -> None:
+    """K shards (split by source state) check disjoint edges that make up the whole
+    run, with the same outcomes as one process (``--shard I/K``)."""
+    config = entry("strict-no-anti-entropy").config
+    whole = conformance(config)
+    shards = [conformance(config, shard=(index, 3)) for index in range(3)]
+    assert all(shard.checked for shard in shards)
+    assert sum(shard.checked for shard in shards) == whole.checked == whole.edges
+    for kind in ("agreed", "diverged", "unmapped"):
+        assert sum(shard.outcomes[kind] for shard in shards) == whole.outcomes[kind]
+
+
+@pytest.mark.parametrize("text", ["3/3", "-1/2", "1", "a/b", "1/0", "١/٢"])
+def test_a_bad_shard_is_refused_naming_it(text: str) -> None:
+    with pytest.raises(ConfigError, match="conformance shard"):
+        parse_shard(text)
+    assert parse_shard("1/2") == (1, 2)
 
 
 def test_an_unknown_mode_is_refused() -> None:
