@@ -390,12 +390,15 @@ class Gossiper:
     def on_gossip(self, src: str, message: Gossip) -> list[Effect]:
         """Merge a peer's view (and answer a push with a pull). A view that does not
         parse, with a version at or over
-        :data:`impl.membership.PEER_VERSION_LIMIT` (no headroom left for this node
-        to announce a change of that entry), or whose merge would give one token to
-        two members (:func:`impl.membership.merge_conflict`), raises PeerDataError
-        (the view unchanged). Only the decoding and that check of the peer's view are inside
+        :data:`impl.membership.PEER_VERSION_LIMIT` (a version no node announces), or
+        whose merge would give one token to two members
+        (:func:`impl.membership.merge_conflict`), raises PeerDataError (the view
+        unchanged). Only the decoding and that check of the peer's view are inside
         the peer-data boundary: the merge and the merged ring are ours, so an
-        exception they raise is an internal error (issue 12)."""
+        exception they raise is an internal error (issue 12). A view with this
+        node's entry newer than its settlement announces the settlement again; if
+        that would reach the bound, the view is merged without it (counted and
+        logged: :meth:`announced`)."""
         try:
             other = Membership.from_bytes(message.view)
             membership.check_peer_versions(other)

@@ -36,6 +36,12 @@ The local failure detector lives in :mod:`impl.failure_detector` and is
 re-exported here as :class:`FailureDetector` (the interface contract names both
 in this module).
 
+Versions have one bound on both sides, :data:`PEER_VERSION_LIMIT` (2**62): a
+peer's view with an entry at or over it is refused (:func:`check_peer_versions`),
+and no announcement reaches it (:meth:`Membership.announce` raises
+:class:`~impl.errors.VersionHeadroomError`), so no node sends a view its peers
+refuse (docs/impl.md, "Version headroom").
+
 Malformed bytes from storage or from a peer raise
 :class:`~impl.errors.BadMessageError` (a ``ValueError``) naming the problem.
 """
