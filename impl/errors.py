@@ -35,6 +35,7 @@ __all__ = [
     "StorageError",
     "TooLargeError",
     "UnknownNodeError",
+    "VersionHeadroomError",
     "code_of",
     "error_of",
 ]
@@ -75,6 +76,18 @@ class PeerDataError(BadMessageError):
     def __init__(self, message: str, *, what: str = "") -> None:
         super().__init__(message)
         self.what = what
+
+
+class VersionHeadroomError(InvalidValueError):
+    """A membership announcement would take an entry's version to
+    :data:`impl.membership.PEER_VERSION_LIMIT` (2**62), a view every peer refuses
+    (:func:`impl.membership.check_peer_versions`): raised by
+    :meth:`impl.membership.Membership.announce` instead, and the change is not made.
+    Honest versions grow by one or two per change and never get near the bound;
+    only a view a peer holding the cluster secret forged gets there (found by
+    review, session 10, issue 12). The node's automatic announcements catch it,
+    count it (``stats["version-headroom"]``) and log it, and keep the node serving
+    at its current view (:meth:`impl.gossip.Gossiper.announced`)."""
 
 
 class StorageError(DynamoError):

@@ -61,14 +61,16 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import random
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from impl import membership
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError
+from impl.errors import BadMessageError, VersionHeadroomError
 from impl.hints import HintStore
 from impl.internal_errors import peer_data_error
 from impl.membership import Membership, MemberStatus
@@ -77,7 +79,12 @@ from impl.storage.base import Storage
 from impl.timers import GossipRound
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["ROUTING", "SERVING", "Gossiper"]
+__all__ = ["HEADROOM_LOG", "ROUTING", "SERVING", "Gossiper"]
+
+HEADROOM_LOG = logging.getLogger("vdynamo.membership")
+"""A membership change this node could not announce: its version would reach
+:data:`impl.membership.PEER_VERSION_LIMIT` (ERROR, once per distinct refusal;
+:meth:`Gossiper.announced`)."""
 
 #: Members the coordinator routes to with ``join_handover = "immediate"`` (the
 #: naive rule): a leaving node is out of the routing ring at once (it only hands
@@ -177,6 +184,9 @@ class Gossiper:
         #: (:meth:`leave`), and again if a move outranked that announcement
         self.leave_requested = False
         self._restore_announced()
+        #: the last refusal logged of a change that would reach the version bound
+        #: (:meth:`announced`)
+        self._headroom_logged: str | None = None
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
@@ -236,7 +246,10 @@ class Gossiper:
         set the next round."""
         if (self.status is MemberStatus.JOINING and self._has_tokens()
                 and (not self.pending or self._handed_over())):
-            self._apply(self.view.announce(self.name, status=MemberStatus.UP))
+            up = self.announced("up", partial(self.view.announce, self.name,
+                                              status=MemberStatus.UP))
+            if up is not None:
+                self._apply(up)
         self.claim()
         self._leave_if_requested()
         reaps = (self.after_change(now, self._top_n)
@@ -283,17 +296,47 @@ class Gossiper:
         partitioning = self._partitioning(ring)
         for member in self.view:
             if member.status is MemberStatus.JOINING and not member.tokens:
-                self._apply(membership.claim_join(self.view, member.node, partitioning,
-                                                  self.rng))
-                self.stats["claims"] += 1
+                self._claimed(partial(membership.claim_join, self.view, member.node,
+                                      partitioning, self.rng))
                 return
         for member in self.view:
             if (member.status is MemberStatus.LEAVING and member.tokens
                     and len(ring.nodes) > 1):
-                self._apply(membership.claim_leave(self.view, member.node, partitioning,
-                                                   self.rng))
-                self.stats["claims"] += 1
+                self._claimed(partial(membership.claim_leave, self.view, member.node,
+                                      partitioning, self.rng))
                 return
+
+    def _claimed(self, claim: Callable[[], Membership]) -> None:
+        """Adopt the claimant's move ``claim()`` (nothing if it is refused: a moved
+        entry would reach the version bound, :meth:`announced`)."""
+        view = self.announced("claim", claim)
+        if view is not None:
+            self._apply(view)
+            self.stats["claims"] += 1
+
+    def announced(self, change: str, announce: Callable[[], Membership]) -> Membership | None:
+        """The view ``announce()`` builds (this node announcing ``change``: its join, up,
+        leave, left, settlement, or as the claimant a move of partitions), or None if
+        it raised :class:`~impl.errors.VersionHeadroomError`: an entry would reach
+        :data:`impl.membership.PEER_VERSION_LIMIT`, which every peer refuses. Then the
+        change is not made (the caller keeps its state and view: the node serves and
+        gossips its current view, and tries the change again when its input comes
+        again), counted as ``stats["version-headroom"]``, and logged in :attr:`log`
+        and at ERROR on :data:`HEADROOM_LOG` (once per distinct refusal: a refused
+        change is tried again every gossip round or hint scan). Never an internal
+        error: only a view a peer holding the cluster secret forged (an entry at
+        2**62 - 1, valid) leaves no headroom (issue 12, session 11). Any other
+        exception propagates."""
+        try:
+            return announce()
+        except VersionHeadroomError as error:
+            self.stats["version-headroom"] += 1
+            line = f"membership change not announced ({change}): {error}"
+            if line != self._headroom_logged:
+                self._headroom_logged = line
+                self.log.append(line)
+                HEADROOM_LOG.error("%s: %s", self.name, line)
+            return None
 
     def changing(self) -> bool:
         """A claimed change is in progress in this node's view or state: a member
@@ -326,10 +369,14 @@ class Gossiper:
         without a change to settle."""
         if self.name not in self.settling:
             return []
+        view = self.announced("settlement", partial(self.view.announce, self.name,
+                                                    settled=True))
+        if view is None:
+            return []  # no headroom: tried again at the next hint scan
         self.settle_after = None
         self.announced_settled = True
         self._persist_announced()
-        self._apply(self.view.announce(self.name, settled=True))
+        self._apply(view)
         return [Send(node, Settled(self.name))
                 for node in self.view.nodes_with(SERVING) if node != self.name]
 
@@ -343,12 +390,15 @@ class Gossiper:
     def on_gossip(self, src: str, message: Gossip) -> list[Effect]:
         """Merge a peer's view (and answer a push with a pull). A view that does not
         parse, with a version at or over
-        :data:`impl.membership.PEER_VERSION_LIMIT` (no headroom left for this node
-        to announce a change of that entry), or whose merge would give one token to
-        two members (:func:`impl.membership.merge_conflict`), raises PeerDataError
-        (the view unchanged). Only the decoding and that check of the peer's view are inside
+        :data:`impl.membership.PEER_VERSION_LIMIT` (a version no node announces), or
+        whose merge would give one token to two members
+        (:func:`impl.membership.merge_conflict`), raises PeerDataError (the view
+        unchanged). Only the decoding and that check of the peer's view are inside
         the peer-data boundary: the merge and the merged ring are ours, so an
-        exception they raise is an internal error (issue 12)."""
+        exception they raise is an internal error (issue 12). A view with this
+        node's entry newer than its settlement announces the settlement again; if
+        that would reach the bound, the view is merged without it (counted and
+        logged: :meth:`announced`)."""
         try:
             other = Membership.from_bytes(message.view)
             membership.check_peer_versions(other)
@@ -368,26 +418,34 @@ class Gossiper:
         if (self.announced_settled and mine is not None and not mine.settled
                 and mine.status in (MemberStatus.UP, MemberStatus.LEFT)):
             # another node moved partitions to or from this one (strategy 3) over its
-            # announcement that its change settled: announce it again
-            merged = merged.announce(self.name, settled=True)
+            # announcement that its change settled: announce it again (no headroom:
+            # the merged view without it, tried again at the next gossip)
+            again = self.announced("settlement again", partial(
+                merged.announce, self.name, settled=True))
+            merged = merged if again is None else again
         if merged != self.view:
             self._apply(merged)
         else:
             self._transfer_if_seen()
         if self.join_pending:
-            self.join_pending = False
-            if self.claims:  # the claimant gives this node its partitions (:meth:`claim`)
-                joined = self.view.announce(self.name, status=MemberStatus.JOINING)
-            else:
-                joined = membership.join(self.view, self.name,
-                                         self.config.partitioning_of(
-                                             self.view.ring() or self.partitioning.ring),
-                                         self.rng, tokens=self.config.slot_tokens(self.name))
-            self._apply(joined)
-            return [*self._leave_if_requested(), *self._gossip_to(src)]
+            joined = self.announced("join", self._join)
+            if joined is not None:  # (else: asks a seed again next round)
+                self.join_pending = False
+                self._apply(joined)
+                return [*self._leave_if_requested(), *self._gossip_to(src)]
         if message.reply and other != self.view:
             return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
         return []
+
+    def _join(self) -> Membership:
+        """This node's view once it announced that it joins (strategy 3: joining with no
+        tokens, the claimant gives it its partitions, :meth:`claim`)."""
+        if self.claims:
+            return self.view.announce(self.name, status=MemberStatus.JOINING)
+        return membership.join(self.view, self.name,
+                               self.config.partitioning_of(
+                                   self.view.ring() or self.partitioning.ring),
+                               self.rng, tokens=self.config.slot_tokens(self.name))
 
     def on_seen(self, src: str, message: SeenDigest) -> list[Effect]:
         """Merge a peer's seen digest (and answer a push with this node's when they
@@ -499,8 +557,11 @@ class Gossiper:
             return []  # (strategy 3: nothing to hand over before the claim)
         self.handed_from.add(src)
         if self.pending and self._handed_over():
-            self._apply(self.view.announce(self.name, status=MemberStatus.UP))
-            return self._gossip_to(self._peer())
+            up = self.announced("up", partial(self.view.announce, self.name,
+                                              status=MemberStatus.UP))
+            if up is not None:
+                self._apply(up)
+                return self._gossip_to(self._peer())
         return []
 
     def _handed_over(self) -> bool:
@@ -542,12 +603,17 @@ class Gossiper:
         if not self.leave_requested or status not in (MemberStatus.JOINING,
                                                       MemberStatus.UP):
             return []
+        announce: Callable[[], Membership]
         if self.claims:
             if status is not MemberStatus.UP or self.changing():
                 return []  # one change at a time: a leave during a join waits
-            view = self.view.announce(self.name, status=MemberStatus.LEAVING)
+            announce = partial(self.view.announce, self.name, status=MemberStatus.LEAVING)
         else:
-            view = membership.leave(self.view, self.name, self._members_ring(), self.rng)
+            announce = partial(membership.leave, self.view, self.name, self._members_ring(),
+                               self.rng)
+        view = self.announced("leave", announce)
+        if view is None:
+            return []  # no headroom: the leave stays requested, tried again every round
         self.announced_settled = False  # a new change of this node's: not settled
         self._persist_announced()
         self._apply(view)
@@ -581,10 +647,14 @@ class Gossiper:
         partitioning = self._members_ring()
         if self.claims and member is not None and member.tokens:
             return []  # strategy 3: the claimant has not handed its partitions out yet
+        announce: Callable[[], Membership] | None = None
         if member is not None and member.status is MemberStatus.LEAVING and not member.tokens:
-            self._apply(self.view.announce(self.name, status=MemberStatus.LEFT))
+            announce = partial(self.view.announce, self.name, status=MemberStatus.LEFT)
         elif partitioning is not None:
-            self._apply(membership.left(self.view, self.name, partitioning, self.rng))
+            announce = partial(membership.left, self.view, self.name, partitioning, self.rng)
+        view = None if announce is None else self.announced("left", announce)
+        if view is not None:
+            self._apply(view)
         return self._gossip_to(self._peer())
 
     def _members_ring(self) -> Partitioning | None:

@@ -68,11 +68,10 @@ PEER_DATA: dict[str, str] = {
             "join gossip has not brought here yet, so a drop counted here proves no "
             "bad peer: impl.replica.Replica.on_replica_put",
     "view": "a Gossip view that does not parse, with an entry version at or over "
-            "impl.membership.PEER_VERSION_LIMIT (2**62: this node announces changes "
-            "over the entries it merges, one version up each, so an entry at the top "
-            "could never be announced over; honest versions never get near it: "
-            "impl.membership.check_peer_versions), or whose entries newer than this node's "
-            "give one token to two members (impl.membership.merge_conflict, computed "
+            "impl.membership.PEER_VERSION_LIMIT (2**62: a version no node announces, "
+            "impl.membership.Membership.announce refuses it; honest versions never get "
+            "near it: impl.membership.check_peer_versions), or whose entries newer than "
+            "this node's give one token to two members (impl.membership.merge_conflict, computed "
             "from the two views, not by our merge; a conflict between two entries of "
             "this node's own view is ours, InvalidValueError); the merge and the merged "
             "ring are outside the try: impl.gossip.Gossiper.on_gossip",

@@ -36,6 +36,12 @@ The local failure detector lives in :mod:`impl.failure_detector` and is
 re-exported here as :class:`FailureDetector` (the interface contract names both
 in this module).
 
+Versions have one bound on both sides, :data:`PEER_VERSION_LIMIT` (2**62): a
+peer's view with an entry at or over it is refused (:func:`check_peer_versions`),
+and no announcement reaches it (:meth:`Membership.announce` raises
+:class:`~impl.errors.VersionHeadroomError`), so no node sends a view its peers
+refuse (docs/impl.md, "Version headroom").
+
 Malformed bytes from storage or from a peer raise
 :class:`~impl.errors.BadMessageError` (a ``ValueError``) naming the problem.
 """
@@ -49,7 +55,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from hashlib import blake2b
 
-from impl.errors import BadMessageError, InvalidValueError
+from impl.errors import BadMessageError, InvalidValueError, VersionHeadroomError
 from impl.failure_detector import FailureDetector
 from spec.ring import RING_SIZE, Partitioning, Ring, Strategy
 
@@ -109,24 +115,31 @@ ROUTED = frozenset({MemberStatus.JOINING, MemberStatus.UP, MemberStatus.LEAVING}
 #: Every entry's version is below this (an int64 in every encoding of a view).
 VERSION_LIMIT = 1 << 63
 
-#: A peer's view (gossip) must have every version below this, else it is the peer's
-#: bad data (:func:`check_peer_versions`): this node announces changes to entries it
-#: merged (its own, and strategy 3's moves, two at a time), each one version up, so
-#: an entry merged at 2**63 - 1 could never be announced again (found by review,
-#: session 10). Versions grow by one per announcement from 1, so no honest cluster
-#: reaches 2**62 (4.6e18 announcements); the 2**62 of headroom is more than any run
-#: of announcements after a merge.
+#: Every entry of a view a node sends or takes is below this: one bound on both
+#: sides. A peer's view (gossip) with an entry at or over it is the peer's bad data
+#: (:func:`check_peer_versions`), and a node never announces a version at or over it
+#: (:meth:`Membership.announce` raises :class:`~impl.errors.VersionHeadroomError`), so
+#: no node sends a view its peers refuse. (Session 10 bounded only the peers' side:
+#: a node that took its own entry at 2**62 - 1 announced 2**62 at its next change,
+#: and every honest peer dropped its views from then on, issue 12.) Honest versions
+#: start at 1 and grow by one per announcement (two for a strategy-3 move), so no
+#: honest cluster comes near 2**62 (4.6e18 announcements). Residual risk: a peer
+#: holding the cluster secret can gossip a valid view with a node's entry at
+#: 2**62 - 1; every node takes it, and that node's membership changes (join, leave,
+#: settlement, a claimant's moves of it) are refused from then on (counted as
+#: ``version-headroom``), while it keeps serving at its current view.
 PEER_VERSION_LIMIT = 1 << 62
 
 
 def check_peer_versions(view: Membership) -> None:
     """Refuse a peer's ``view`` with an entry at or over :data:`PEER_VERSION_LIMIT`:
     raises :class:`~impl.errors.BadMessageError` naming the entry (the peer's fault:
-    :data:`impl.internal_errors.PEER_DATA` ``"view"``)."""
+    :data:`impl.internal_errors.PEER_DATA` ``"view"``; no correct node announces such
+    a version, :meth:`Membership.announce`)."""
     for member in view.members:
         if member.version >= PEER_VERSION_LIMIT:
             raise _fail(f"version {member.version} of {member.node!r:.80} is not below "
-                        "2**62 (PEER_VERSION_LIMIT): no headroom to announce a change")
+                        "2**62 (PEER_VERSION_LIMIT): no node announces it")
 
 
 def _fail(message: str) -> BadMessageError:
@@ -291,17 +304,21 @@ class Membership:
 
         ``status`` / ``tokens`` None keep the current ones (a new node starts
         ``joining`` with no tokens); ``settled``: the change its status made settled
-        (see :class:`Member`). Raises :class:`~impl.errors.InvalidValueError` (an
-        error of ours, never a corrupt entry) if the version is already 2**63 - 1:
-        no view from a peer brings one over :data:`PEER_VERSION_LIMIT`, so only a
-        bug of ours gets there.
+        (see :class:`Member`). Raises :class:`~impl.errors.VersionHeadroomError` (an
+        InvalidValueError), naming the node and the bound, if the new version would
+        not be below :data:`PEER_VERSION_LIMIT` (2**62): every peer refuses a view
+        with such an entry (:func:`check_peer_versions`), so the node would be cut
+        off from gossip. Honest versions never get near it; a view a peer with the
+        cluster secret forged can (the residual risk of :data:`PEER_VERSION_LIMIT`).
         """
         held = self.get(node)
         if held is None:
             held = Member(node, 0, MemberStatus.JOINING)
-        if held.version + 1 >= VERSION_LIMIT:  # never honestly: PEER_VERSION_LIMIT
-            raise InvalidValueError(f"membership: {node!r} cannot announce a change: its "
-                                    f"version {held.version} is at the bound 2**63 - 1")
+        if held.version + 1 >= PEER_VERSION_LIMIT:
+            raise VersionHeadroomError(
+                f"membership: {node!r:.80} cannot announce a change: version "
+                f"{held.version + 1} would not be below 2**62 (PEER_VERSION_LIMIT), "
+                "and every peer refuses a view with it")
         changed = replace(
             held, version=held.version + 1,
             status=held.status if status is None else status,

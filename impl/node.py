@@ -363,7 +363,10 @@ class Node:
         of its own, not part of this input: the rebalance's hints are staged writes
         until this input's effects are performed, and a scan in the same input would
         not see them (the naive handover let the leaving node's copy go before any
-        transfer: trace validation, the naive leave)."""
+        transfer: trace validation, the naive leave). A leave whose announcement would
+        reach :data:`impl.membership.PEER_VERSION_LIMIT` raises nothing: it is
+        refused, counted as ``version-headroom`` and logged, and stays requested
+        (:meth:`impl.gossip.Gossiper.announced`; the node keeps serving)."""
         self._now = now
         if self.status in (MemberStatus.LEAVING, MemberStatus.LEFT):
             return []

@@ -32,7 +32,14 @@ from impl.antientropy import MERKLE_DEPTH, MERKLE_FANOUT
 from impl.effects import Send
 from impl.errors import BadMessageError, InvalidValueError, PeerDataError
 from impl.internal_errors import PEER_DATA, peer_data_error
-from impl.membership import PEER_VERSION_LIMIT, Member, Membership, MemberStatus, merge_conflict
+from impl.membership import (
+    PEER_VERSION_LIMIT,
+    Member,
+    Membership,
+    MemberStatus,
+    check_peer_versions,
+    merge_conflict,
+)
 from impl.messages import (
     Forward,
     ForwardReply,
@@ -300,22 +307,28 @@ def test_no_message_a_hostile_peer_can_build_raises_an_internal_error(
     """Whatever valid message an authenticated peer sends (garbage nested in it, ids
     of n1's live operations, unknown names), n1 handles it or drops it as the peer's
     fault: the peer's input never reaches an internal error (that would be a
-    decoder that is not total, or a named case missing from PEER_DATA)."""
+    decoder that is not total, or a named case missing from PEER_DATA). Nor does
+    n1 ever send a view its peers refuse (an entry at or over PEER_VERSION_LIMIT:
+    one bound on both sides, tests/impl/test_version_headroom.py)."""
     driver = _driver()
     node = driver.nodes["n1"]
     node.client_request(driver.now, PutRequest(7, KEY, b"milk", b"", None, "c1"))
+    out: list[object] = []
     for _ in range(data.draw(st.integers(1, 4), label="messages")):
         src = data.draw(st.sampled_from(["n2", "n3", "n4", "n5"]), label="src")
         message = data.draw(_messages(driver, data), label="message")
-        node.receive(driver.now, src, message)
+        out += node.receive(driver.now, src, message)
         assert node.stats["internal-error"] == 0, node.log[-1]
     for timer in (GossipRound(), HintScan()):  # n1 gossips and scans after them
-        node.fire(driver.now, timer)
+        out += node.fire(driver.now, timer)
         assert node.stats["internal-error"] == 0, node.log[-1]
     if node.status is MemberStatus.UP:  # and can announce a change of its own
-        node.leave(driver.now)
-        node.fire(driver.now, GossipRound())
+        out += node.leave(driver.now)
+        out += node.fire(driver.now, GossipRound())
         assert node.stats["internal-error"] == 0, node.log[-1]
+    for effect in out:
+        if isinstance(effect, Send) and isinstance(effect.message, Gossip):
+            check_peer_versions(Membership.from_bytes(effect.message.view))
 
 
 # ------------------------------------------ the boundary holds the peer's data only

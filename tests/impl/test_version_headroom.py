@@ -1,23 +1,35 @@
 """Version headroom and the timer boundary (session 10 review: one gossip message
 removed a node for good and killed its hint scan).
 
-- a peer's view with an entry at or over ``PEER_VERSION_LIMIT`` (2**62) is the
-  peer's bad data (``PEER_DATA["view"]``): dropped, no internal error, the node
-  stays up and its hint scan keeps running; a version just below the bound is
-  taken and the node can still announce a change over it;
-- ``Membership.announce`` at 2**63 - 1 raises InvalidValueError (ours), never a
-  corrupt entry;
+- one bound on both sides, ``PEER_VERSION_LIMIT`` (2**62): a peer's view with an
+  entry at or over it is the peer's bad data (``PEER_DATA["view"]``): dropped, no
+  internal error, the node stays up and its hint scan keeps running; and no node
+  announces a version at or over it (``Membership.announce`` raises
+  VersionHeadroomError, an InvalidValueError naming the node and the bound), so no
+  node sends a view its peers refuse. Before (session 11, issue 12), a node that
+  took an entry at 2**62 - 1 (valid) announced 2**62 at its next change (a leave,
+  a settlement announced again, a claimant's move), and every honest peer
+  dropped its views from then on: cut off from gossip. A node's refused change
+  (:meth:`impl.gossip.Gossiper.announced`) is counted (``version-headroom``) and
+  logged once, never an internal error, and the node keeps serving; every test
+  below checks every Gossip any node sends against a peer's check;
 - an exception out of a timer handler is an internal error and a periodic timer
   is set again (``Node.fire``, :data:`impl.node.PERIODIC`): the next round runs.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from impl.errors import BadMessageError, InvalidValueError
+from impl.effects import Effect, Send
+from impl.errors import BadMessageError, InvalidValueError, VersionHeadroomError
+from impl.gossip import HEADROOM_LOG
 from impl.handoff import HintedHandoff as Handoff
 from impl.membership import (
     PEER_VERSION_LIMIT,
@@ -29,7 +41,8 @@ from impl.membership import (
 from impl.messages import Gossip
 from impl.timers import HintScan
 from tests.conftest import InternalErrors
-from tests.impl.test_node_driver import Driver, make_config
+from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
+from tests.impl.test_node_membership import join, quiesce
 
 
 def _with(view: Membership, node: str, version: int, status: MemberStatus) -> Membership:
@@ -41,24 +54,98 @@ def _with(view: Membership, node: str, version: int, status: MemberStatus) -> Me
                           Member(node, version, status, tokens)))
 
 
-def test_the_bound_is_checked_on_a_peers_view_only() -> None:
+_REFUSED = r"'n1' cannot announce a change: version \d+ would not be below 2\*\*62"
+
+
+def test_one_bound_on_both_sides() -> None:
+    """A peer's view is taken just below the bound and refused at it; this node
+    announces up to 2**62 - 1 and refuses to announce 2**62 (VersionHeadroomError,
+    an InvalidValueError naming the node and the bound), so every view it can
+    build passes a peer's check. (The old rule announced 2**62 and refused only
+    2**63 - 1.)"""
     view = Membership.of((Member("n1", PEER_VERSION_LIMIT - 1, MemberStatus.UP, (1,)),))
     check_peer_versions(view)  # just below: taken
     for version in (PEER_VERSION_LIMIT, 2**63 - 1):
         over = Membership.of((Member("n1", version, MemberStatus.UP, (1,)),))
         with pytest.raises(BadMessageError, match=r"not below 2\*\*62"):
             check_peer_versions(over)
-    # our own entries may go over it (a node announces over a view it took) ...
-    assert view.announce("n1").get("n1") == Member("n1", PEER_VERSION_LIMIT, MemberStatus.UP,
-                                                   (1,))
+    below = _with(view, "n1", PEER_VERSION_LIMIT - 2, MemberStatus.UP).announce("n1")
+    assert below.get("n1") == view.get("n1")  # 2**62 - 1 is announced ...
+    check_peer_versions(below)
+    for top in (view, _with(view, "n1", 2**63 - 2, MemberStatus.UP)):  # ... 2**62 never
+        with pytest.raises(VersionHeadroomError, match=_REFUSED) as refused:
+            top.announce("n1", status=MemberStatus.LEAVING)
+        assert isinstance(refused.value, InvalidValueError)
 
 
-def test_announcing_at_the_top_version_is_our_error_not_a_corrupt_entry() -> None:
-    view = Membership.of((Member("n1", 2**63 - 2, MemberStatus.UP, (1,)),))
-    top = view.announce("n1")
-    assert top.get("n1") == Member("n1", 2**63 - 1, MemberStatus.UP, (1,))
-    with pytest.raises(InvalidValueError, match="cannot announce a change"):
-        top.announce("n1", status=MemberStatus.LEAVING)
+_VERSIONS = st.sampled_from([0, 1, PEER_VERSION_LIMIT - 3, PEER_VERSION_LIMIT - 2,
+                             PEER_VERSION_LIMIT - 1]) | st.integers(0, PEER_VERSION_LIMIT - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["n1", "n2", "n3"]), _VERSIONS,
+                          st.sampled_from(list(MemberStatus))), max_size=3),
+       st.lists(st.tuples(st.sampled_from(["n1", "n2", "n3", "n4"]),
+                          st.sampled_from([None, *MemberStatus]), st.booleans()),
+                min_size=1, max_size=4))
+def test_every_view_a_node_announces_over_a_peers_view_passes_a_peers_check(
+        entries: list[tuple[str, int, MemberStatus]],
+        changes: list[tuple[str, MemberStatus | None, bool]]) -> None:
+    """From any view a peer's check takes, any run of announcements either builds a
+    view the check takes or raises VersionHeadroomError: never one it refuses."""
+    view = Membership.of(Member(node, version, status) for node, version, status in entries)
+    check_peer_versions(view)
+    for node, status, settled in changes:
+        try:
+            view = view.announce(node, status=status, settled=settled)
+        except VersionHeadroomError:
+            held = view.get(node)
+            assert held is not None and held.version == PEER_VERSION_LIMIT - 1
+            continue
+        check_peer_versions(view)
+
+
+class _Sent:
+    """Every message each node of ``driver`` sends from now on (the test's own inputs
+    to a node included: they go through ``driver.handle``)."""
+
+    def __init__(self, driver: Driver, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.messages: list[tuple[str, object]] = []
+        handle = driver.handle
+
+        def recording(name: str, effects: Iterable[Effect]) -> None:
+            effects = list(effects)
+            self.messages.extend((name, e.message) for e in effects if isinstance(e, Send))
+            handle(name, effects)
+
+        monkeypatch.setattr(driver, "handle", recording)
+
+    def check_views(self, driver: Driver) -> int:
+        """Every Gossip sent decodes and passes a peer's check, and no node dropped
+        a view: returns how many views were sent."""
+        views = [message for _, message in self.messages if isinstance(message, Gossip)]
+        for message in views:
+            check_peer_versions(Membership.from_bytes(message.view))
+        for name, node in driver.nodes.items():
+            dropped = [line for line in node.log if "(peer data: view)" in line]
+            assert not dropped, (name, dropped)
+            assert node.stats["internal-error"] == 0, (name, node.log[-1])
+        return len(views)
+
+
+def _serves(driver: Driver, at: str, key: bytes) -> None:
+    """``at`` coordinates a put and a get of ``key``."""
+    ok_put(driver.put(at, key, b"still here"))
+    assert b"still here" in ok_get(driver.get(at, key)).values
+
+
+def _refused_once(caplog: pytest.LogCaptureFixture, node: str) -> logging.LogRecord:
+    """The one ERROR on HEADROOM_LOG (logged once, however often it is counted)."""
+    records = [r for r in caplog.records if r.name == HEADROOM_LOG.name]
+    assert len(records) == 1, [r.getMessage() for r in records]
+    assert records[0].levelno == logging.ERROR
+    assert records[0].getMessage().startswith(f"{node}: membership change not announced")
+    return records[0]
 
 
 @pytest.mark.parametrize(("who", "status"), [("n1", MemberStatus.LEFT),
@@ -95,24 +182,108 @@ def test_a_view_with_no_headroom_is_the_peers_bad_data(
     assert internal_errors.records == []
 
 
-def test_a_version_just_below_the_bound_is_taken_and_announced_over(
+def test_a_node_whose_own_entry_took_the_last_version_keeps_serving_and_refuses_its_leave(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
         internal_errors: InternalErrors) -> None:
-    """A view with n1's entry at 2**62 - 1 is valid: n1 merges it and can still
-    announce a change of its own (it leaves: version 2**62, over the peers' bound;
-    honest versions, one per announcement, never come near it)."""
+    """A view with n1's entry at 2**62 - 1 is valid: n1 merges it. Asked to leave,
+    n1 cannot announce it (2**62 is over the peers' bound): the leave is refused,
+    counted and logged (not an internal error, nothing escapes ``Node.leave`` or
+    ``Node.fire``), tried again every gossip round, and n1 stays up, gossips a view
+    every peer takes, and coordinates a put and a get. (Old rule: n1 announced
+    ``leaving`` at 2**62 and every peer dropped its views.)"""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
     driver = Driver.start(make_config())
+    sent = _Sent(driver, monkeypatch)
     n1 = driver.nodes["n1"]
     near = _with(n1.view, "n1", PEER_VERSION_LIMIT - 1, MemberStatus.UP)
     driver.handle("n1", n1.receive(driver.now, "n3", Gossip(near.to_bytes(), reply=False)))
     assert n1.stats["dropped"] == 0
-    held = n1.view.get("n1")
-    assert held is not None and held.version == PEER_VERSION_LIMIT - 1
+    assert n1.view == near
     driver.handle("n1", n1.leave(driver.now))
+    refusals = n1.stats["version-headroom"]
     driver.advance(5.0)
-    mine = n1.view.get("n1")
-    assert mine is not None and mine.version >= PEER_VERSION_LIMIT
-    assert mine.status in (MemberStatus.LEAVING, MemberStatus.LEFT)
-    assert all(node.stats["internal-error"] == 0 for node in driver.nodes.values())
+    assert sent.check_views(driver) > 10
+    assert refusals == 1 and n1.gossiper.leave_requested  # kept: tried again ...
+    assert n1.stats["version-headroom"] >= 3  # ... every round ...
+    record = _refused_once(caplog, "n1")  # ... logged once
+    assert record.getMessage().endswith(
+        "membership change not announced (leave): membership: 'n1' cannot announce a "
+        f"change: version {PEER_VERSION_LIMIT} would not be below 2**62 "
+        "(PEER_VERSION_LIMIT), and every peer refuses a view with it")
+    assert record.getMessage().partition(": ")[2] in n1.log
+    assert n1.status is MemberStatus.UP and n1.view.get("n1") == near.get("n1")
+    for name, node in driver.nodes.items():  # every peer took n1's view
+        assert node.view.get("n1") == near.get("n1"), name
+    _serves(driver, "n1", b"cart")
+    assert internal_errors.records == []
+
+
+def test_a_settled_node_refuses_to_announce_its_settlement_again_at_the_bound(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        internal_errors: InternalErrors) -> None:
+    """Strategy 3: n6 joined and announced its change settled. A peer gossips it a
+    valid view with its own entry at 2**62 - 1, not settled: the automatic path
+    that announces its settlement again (``Gossiper.on_gossip``, inside
+    ``Node.receive``) would reach 2**62. n6 merges the view without that
+    announcement, counts and logs the refusal (every later gossip tries again),
+    and every peer keeps taking its views. (Old rule: n6 announced 2**62, and
+    every peer dropped its views from then on.)"""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    driver = Driver.start(make_config(4, partitioning="strategy3", partitions=16))
+    join(driver, "n6")
+    quiesce(driver)
+    n6 = driver.nodes["n6"]
+    assert n6.status is MemberStatus.UP and n6.gossiper.announced_settled
+    sent = _Sent(driver, monkeypatch)
+    held = n6.view.get("n6")
+    assert held is not None and held.settled
+    forged = Membership.of((*(m for m in n6.view.members if m.node != "n6"),
+                            Member("n6", PEER_VERSION_LIMIT - 1, MemberStatus.UP,
+                                   held.tokens)))
+    driver.handle("n6", n6.receive(driver.now, "n1", Gossip(forged.to_bytes(), reply=True)))
+    refusals, merged = n6.stats["version-headroom"], n6.view.get("n6")
+    driver.advance(5.0)
+    assert sent.check_views(driver) > 10
+    assert refusals == 1 and merged == forged.get("n6")  # merged, not announced over
+    assert n6.stats["version-headroom"] > 1
+    assert "(settlement again)" in _refused_once(caplog, "n6").getMessage()
+    for name, node in driver.nodes.items():
+        assert node.view.get("n6") == forged.get("n6"), name
+    _serves(driver, "n6", b"cart")
+    assert internal_errors.records == []
+
+
+def test_the_claimant_refuses_a_move_that_would_take_a_member_to_the_bound(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+        internal_errors: InternalErrors) -> None:
+    """Strategy 3: the members n2, n3, n4 hold entries at 2**62 - 2 (a valid view a
+    peer gossiped). n6 asks to join; the claimant n1 would move partitions from
+    them to n6, announcing each donor's entry two versions up: 2**62. It refuses
+    the claim (counted, logged once, every round tries again), n6 stays joining
+    with no tokens, and every node keeps serving and gossiping views every peer
+    takes. (Old rule: n1 announced the donors at 2**62 and every peer dropped its
+    views.)"""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    driver = Driver.start(make_config(4, partitioning="strategy3", partitions=16))
+    sent = _Sent(driver, monkeypatch)
+    n1 = driver.nodes["n1"]
+    forged = n1.view
+    for donor in ("n2", "n3", "n4"):
+        forged = _with(forged, donor, PEER_VERSION_LIMIT - 2, MemberStatus.UP)
+    driver.handle("n1", n1.receive(driver.now, "n3", Gossip(forged.to_bytes(), reply=True)))
+    driver.advance(3.0)
+    join(driver, "n6")
+    driver.advance(10.0)
+    assert sent.check_views(driver) > 10
+    assert n1.stats["version-headroom"] > 1 and n1.stats["claims"] == 0
+    assert "(claim)" in _refused_once(caplog, "n1").getMessage()
+    for name, node in driver.nodes.items():
+        member = node.view.get("n6")
+        assert member is not None and member.tokens == (), name
+        assert member.status is MemberStatus.JOINING, name
+        for donor in ("n2", "n3", "n4"):
+            assert node.view.get(donor) == forged.get(donor), (name, donor)
+    _serves(driver, "n1", b"cart")
     assert internal_errors.records == []
 
 
