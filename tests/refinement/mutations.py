@@ -381,7 +381,7 @@ def hint_scan_sends_nothing() -> Iterator[None]:
 
 @contextlib.contextmanager
 def actor_reused_after_wipe() -> Iterator[None]:
-    original = node_module.lifetime_actor
+    original = versions.lifetime_actor  # as impl.node imports it (it exports only Node)
     first: dict[str, str] = {}
 
     def reused(storage: Storage, name: str, *, seed: int, now: float,
@@ -415,7 +415,7 @@ def reap_before_all_n() -> Iterator[None]:
 
 @contextlib.contextmanager
 def buffered_restart_keeps_actor() -> Iterator[None]:
-    original = node_module.lifetime_actor
+    original = versions.lifetime_actor  # as impl.node imports it (it exports only Node)
 
     def kept(storage: Storage, name: str, *, seed: int, now: float,
              epochs: bool = True, per_start: bool = True) -> str:

@@ -14,10 +14,11 @@ passes on that edge. The suite's membership entries never meet it (no fault; eve
 transfer's acknowledgement held until the handover, so a stale transfer hint is never
 a late one): on every ``Handover`` edge of delete-join-pending (383, shortest paths)
 the reviewer's F1 (``late-write-keeps-stale-hint``) gives 30 stale hints and no late
-re-transfer, the real code 30 refused late re-transfers and no stale hint
-(docs/refinement.md). So the scenario is built from the shortest path of F1's first
-diverged handover edge there, with a crash of the old owner allowed (``crashes = 1``),
-the transfer's acknowledgement lost (a lockstep ``drop`` of a message the spec does not
+re-transfer, the real code 30 refused late re-transfers and no stale hint;
+delete-join-immediate (899) the same with 56 (docs/refinement.md). So the scenario is
+built from the shortest path of F1's first diverged handover edge of
+delete-join-pending, with a crash of the old owner allowed (``crashes = 1``), the
+transfer's acknowledgement lost (a lockstep ``drop`` of a message the spec does not
 have: a stutter) and the old owner crashed before the handover.
 """
 
