@@ -641,7 +641,11 @@ class Lockstep(LockstepState):
         step the spec lacks, docs/refinement.md): InvalidValueError (unmapped). First,
         a kept transfer hint of a transfer that arrived must cover its old owner's copy
         (:meth:`stale_transfers`, session 10): one that lacks a late write the old owner
-        holds is a divergence, whether its acknowledgement is in flight or not."""
+        holds is a divergence, whether its acknowledgement is in flight or not; checked
+        before the late re-transfers are judged, else a stale hint that is one (its
+        acknowledgement lost, its old owner down) passes as unmapped
+        (tests/refinement/test_handover_order.py, mutant
+        ``stale-check-after-late-transfers``)."""
         stale = self.stale_transfers()
         if stale:  # checked first: a stale hint must not pass as a stutter or unmapped
             raise self._failed_step(f"handover {node}", "; ".join(stale))

@@ -165,6 +165,7 @@ from impl.versions import (
     context_pairs,
     encode_record,
 )
+from model_check.refinement import Lockstep
 from spec import dvv
 from spec.ring import Partitioning
 from spec.vclock import VClock
@@ -380,7 +381,7 @@ def hint_scan_sends_nothing() -> Iterator[None]:
 
 @contextlib.contextmanager
 def actor_reused_after_wipe() -> Iterator[None]:
-    original = node_module.lifetime_actor
+    original = versions.lifetime_actor  # as impl.node imports it (it exports only Node)
     first: dict[str, str] = {}
 
     def reused(storage: Storage, name: str, *, seed: int, now: float,
@@ -414,7 +415,7 @@ def reap_before_all_n() -> Iterator[None]:
 
 @contextlib.contextmanager
 def buffered_restart_keeps_actor() -> Iterator[None]:
-    original = node_module.lifetime_actor
+    original = versions.lifetime_actor  # as impl.node imports it (it exports only Node)
 
     def kept(storage: Storage, name: str, *, seed: int, now: float,
              epochs: bool = True, per_start: bool = True) -> str:
@@ -849,3 +850,38 @@ TEST_KILLED["late-write-keeps-stale-hint"] = (
             "                        self._hand(target, key, encoded)"),
     "tests/refinement/test_conformance.py::"
     "test_conformance_catches_a_late_write_kept_out_of_the_transfer_hint")
+
+
+# ---- session 11: the harness's own order (issue 12, the session-10 reviewer's finding 8) ----
+_LATE_TRANSFERS = """\
+    late = self.late_transfers()
+    refused = [why for _, _, why in late if why]
+    if refused:
+        raise InvalidValueError(f"no handover by {node} on the implementation: "
+                                + "; ".join(refused))
+    if node not in self.handover_candidates():
+        raise InvalidValueError(f"the spec does not enable a handover by {node}")
+    self._learn_seen(self.present)  # each old owner's transfer, HandoffDone
+    self._oracle()
+    before = {x.id for x in self.sim.in_flight()}
+    for src, hint, _ in late:  # the late re-transfers, each a stutter (see above)
+        sent = {x.id for x in self.sim.in_flight()}
+        self._fire(src, HintScan(frozenset({hint.hint_id})))
+        for m in self.sim.in_flight():
+            if m.id not in sent and isinstance(m.message, HintDelivery):
+                self.sim.deliver(m.id)
+"""
+_STALE_CHECK = """\
+    stale = self.stale_transfers()
+    if stale:  # checked first: a stale hint must not pass as a stutter or unmapped
+        raise self._failed_step(f"handover {node}", "; ".join(stale))
+"""
+TEST_KILLED["stale-check-after-late-transfers"] = (
+    # the harness mutant: at the spec's Handover the lockstep judges (and delivers) the
+    # late re-transfers before it checks the kept transfer hints for a stale one
+    # (Lockstep.handover's two blocks swapped): a stale hint beside a late re-transfer
+    # the spec cannot take makes the handover unmapped instead of diverged
+    _mutant(Lockstep, "handover", _STALE_CHECK + _LATE_TRANSFERS,
+            _LATE_TRANSFERS + _STALE_CHECK),
+    "tests/refinement/test_handover_order.py::"
+    "test_a_stale_hint_beside_a_refused_late_transfer_diverges")
