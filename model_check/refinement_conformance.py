@@ -62,6 +62,7 @@ from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_replay import NotExpressible, step_action
 from model_check.refinement_snapshot import LockstepSnapshot
 from model_check.refinement_state import project, with_idle_clients
+from model_check.spec_memo import MemoSuccessors, memo_available
 from spec import model as spec_model
 from spec.actions import Action, Reap, Timeout
 from spec.config import Config
@@ -167,11 +168,26 @@ def _duration(seconds: float) -> str:
 def reachable_graph(config: Config, max_states: int = 200_000
                     ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge]]:
     """The spec's reachable states with each one's BFS parent (state, action), and
-    every edge, in BFS order. Raises ExplorationError past ``max_states`` states."""
+    every edge, in BFS order. Raises ExplorationError past ``max_states`` states.
+
+    The successors are the memoised ones of :mod:`model_check.spec_memo` (the same
+    steps in the same order as :func:`spec.model.successors`, checked on the whole
+    suite by tests/model_check/test_spec_memo.py) where the pure spec runs. The last
+    graph built is kept and returned again for the same arguments (shared objects:
+    callers must not change them), so that the tests of one configuration explore
+    it once (the largest suite entries take 30-50 CPU-s)."""
+    return _reachable_graph(config, max_states)
+
+
+@functools.lru_cache(maxsize=1)
+def _reachable_graph(config: Config, max_states: int
+                     ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge]]:
     edges: list[Edge] = []
+    step: Callable[[State], Iterable[tuple[Action, State]]] = (
+        MemoSuccessors() if memo_available() else spec_model.successors)
 
     def successors(state: State) -> list[tuple[Action, State]]:
-        found = list(spec_model.successors(state))
+        found = list(step(state))
         edges.extend((state, action, after) for action, after in found)
         return found
 
