@@ -195,6 +195,41 @@ def _reachable_graph(config: Config, max_states: int
     return shortest_tree(start, successors, f"{config.name}: ", max_states), edges
 
 
+def walked_graph(config: Config, walks: int, seed: int, max_depth: int = 100
+                 ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge]]:
+    """A part of the spec's reachable graph found by ``walks`` seeded random walks
+    from the initial state, for a sample of a graph too large to explore in CI
+    (``conformance(walks=...)``): each walk takes uniformly random steps, not a
+    ``Timeout`` while another step is enabled (a path through a timeout is not
+    always expressible, as :func:`shortest_tree` prefers), until no step is enabled
+    or ``max_depth`` steps; each state's parent is the step that first reached it
+    (a tree: every path is a walk's, not a shortest one), and the edges are every
+    step enabled at a state a walk visited, in the order visited. Deep edges (a
+    reap after a delete and a crash) are sampled as often as shallow ones are by
+    walk length. The memoised successors where the pure spec runs."""
+    rng = random.Random(seed)
+    step: Callable[[State], Iterable[tuple[Action, State]]] = (
+        MemoSuccessors() if memo_available() else spec_model.successors)
+    start = spec_model.initial_state(config)
+    parent: dict[State, tuple[State, Action] | None] = {start: None}
+    enabled: dict[State, list[tuple[Action, State]]] = {}
+    edges: list[Edge] = []
+    for _ in range(walks):
+        state = start
+        for _ in range(max_depth):
+            found = enabled.get(state)
+            if found is None:
+                found = enabled[state] = list(step(state))
+                edges.extend((state, action, after) for action, after in found)
+            choices = [s for s in found if not isinstance(s[0], Timeout)] or found
+            if not choices:
+                break
+            action, after = rng.choice(choices)
+            parent.setdefault(after, (state, action))
+            state = after
+    return parent, edges
+
+
 def shortest_tree(start: State, successors: Callable[[State], Iterable[tuple[Action, State]]],
                   name: str = "", max_states: int | None = None
                   ) -> dict[State, tuple[State, Action] | None]:
@@ -611,7 +646,8 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
                 max_states: int = 200_000, mode: str = "clone", shortest_only: bool = False,
                 max_passes: int | None = None, progress: int | None = None,
                 out: TextIO | None = None,
-                shard: tuple[int, int] | None = None) -> ConformanceReport:
+                shard: tuple[int, int] | None = None,
+                walks: int | None = None) -> ConformanceReport:
     """Check every edge of ``config``'s reachable graph (``limit``: a seeded sample
     of that many edges) on the implementation. ``mode``: ``"clone"`` (each source
     reached once, its edges on copies: :func:`clone_outcomes`) or ``"replay"``
@@ -622,7 +658,10 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
     every that many edges decided. ``shard``: ``(I, K)``, only the edges of the I-th
     of K disjoint shards (split by source state; run the K shards as K processes to
     use K cores; the shards' rows add up to the whole run's). ConfigError for another
-    mode, a progress below 1 or a bad shard."""
+    mode, a progress below 1 or a bad shard. ``walks``: instead of the whole
+    graph, the part ``walks`` seeded random walks find (:func:`walked_graph`, seeded
+    by ``seed``): its edges are sampled (``limit``) and its sources reached by the
+    walks' paths; the report's states and edges are that part's."""
     if max_passes is not None and max_passes < 1:
         raise ConfigError(f"conformance passes: a number from 1, got {max_passes}")
     if mode not in MODES:
@@ -630,7 +669,8 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
     if progress is not None and progress < 1:
         raise ConfigError(f"conformance progress: a number of edges from 1, got {progress}")
     began, cpu_began = time.perf_counter(), time.process_time()
-    parent, edges = reachable_graph(config, max_states)
+    parent, edges = (reachable_graph(config, max_states) if walks is None
+                     else walked_graph(config, walks, seed))
     report = ConformanceReport(config.name, len(parent), len(edges), mode=mode)
     if shard is not None and not 0 <= shard[0] < shard[1]:
         raise ConfigError(f"conformance shard: I/K with 0 <= I < K, got {shard!r}")

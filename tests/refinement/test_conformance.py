@@ -24,6 +24,7 @@ from model_check.refinement_conformance import (
     parse_shard,
     path_to,
     reachable_graph,
+    walked_graph,
 )
 from model_check.refinement_state import LockstepState, cluster_for, unmapped_features
 from model_check.suite import DEFAULT_SUITE, entry
@@ -39,6 +40,12 @@ FULL_IN_CI = ("strict-no-anti-entropy", "sloppy-no-handoff", "client-vclock-same
               "client-vclock-blind-rewrite", "disk-loss-w1", "strict-weak-quorum",
               "dvv-context-collapses", "lww-blind-rewrite")
 SAMPLE_IN_CI = 40
+#: a sampled entry of more states than this (its pinned count) takes its CI sample
+#: from the part of its graph WALKS_IN_CI seeded random walks find
+#: (model_check.refinement_conformance.walked_graph: under a second, where exploring
+#: the whole graph took 10-45 s of CPU); the soak profile checks every edge of all
+WALKS_ABOVE = 10_000
+WALKS_IN_CI = 60
 
 
 MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
@@ -78,19 +85,38 @@ def test_every_checked_edge_agrees(name: str) -> None:
     # a sample's detours cost a search of the whole graph per pass (delete-immediate:
     # 36 passes): CI samples the shortest paths; tests/refinement/test_conformance_paths.py
     # checks the detours
+    walks = (WALKS_IN_CI if limit is not None
+             and (entry(name).distinct_states or 0) > WALKS_ABOVE else None)
     report = conformance(entry(name).config, limit=limit, seed=12,
-                         shortest_only=limit is not None)
+                         shortest_only=limit is not None, walks=walks)
     print(report.row())
     assert report.checked == (report.edges if limit is None else min(limit, report.edges))
     assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
     assert report.outcomes["agreed"] > 0
     if name in DELETES:  # in the same test: the graph explored once (reachable_graph keeps it)
-        check_every_delete_and_reap_edge(name)
+        check_every_delete_and_reap_edge(name, walks)
 
 
-def check_every_delete_and_reap_edge(name: str) -> None:
+def test_random_walks_find_a_part_of_the_graph() -> None:
+    """walked_graph: every edge it gives is an edge of the reachable graph, every
+    state's parent link one of them (a tree from the initial state), the same walks
+    from the same seed; different seeds, different parts."""
+    config = entry("sloppy-no-handoff").config
+    _, every = reachable_graph(config)
+    parent, edges = walked_graph(config, 20, seed=3)
+    assert set(edges) <= set(every) and len(edges) < len(every)
+    links = {(source, action, target) for target, link in parent.items() if link is not None
+             for source, action in [link]}
+    assert links <= set(edges)
+    assert sum(link is None for link in parent.values()) == 1
+    assert walked_graph(config, 20, seed=3) == (parent, edges)
+    assert walked_graph(config, 20, seed=4)[1] != edges
+
+
+def check_every_delete_and_reap_edge(name: str, walks: int | None = None) -> None:
     """Every ``ClientDelete`` and ``Reap`` edge of a delete entry's reachable graph
-    (CI: a seeded sample of 60) replayed on the implementation: none diverges. A
+    (CI: a seeded sample of 60, of the part ``walks`` random walks find if given)
+    replayed on the implementation: none diverges. A
     spec reap the implementation has not decided (no operation saw all N targets
     hold that tombstone; ``immediate``: the reap timer set at the acknowledgement
     already fired) is ``unmapped``: it does less, as a stutter. An implementation
@@ -110,7 +136,8 @@ def check_every_delete_and_reap_edge(name: str) -> None:
     import random
 
     config = entry(name).config
-    parent, edges = reachable_graph(config)
+    parent, edges = (reachable_graph(config) if walks is None
+                     else walked_graph(config, walks, seed=12))
     chosen = []
     for kind in (ClientDelete, Reap):  # half of the sample each (reaps outnumber deletes)
         of_kind = [e for e in edges if isinstance(e[1], kind)]
