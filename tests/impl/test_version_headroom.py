@@ -349,3 +349,27 @@ def test_two_refused_changes_in_turn_are_each_logged_once(
         "leave", "settlement again"], records
     assert n6.status is MemberStatus.UP
     assert internal_errors.records == []
+
+
+def test_only_a_refusal_at_the_bound_is_caught(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``Gossiper.announced`` catches VersionHeadroomError only: another
+    InvalidValueError out of an announcement (a bug of ours, e.g. a join of a node
+    already a member) propagates, to be reported as an internal error, and is not
+    counted as ``version-headroom`` (review, session 11: a catch of every
+    InvalidValueError passed every other test)."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    gossiper = Driver.start(make_config()).nodes["n1"].gossiper
+
+    def refused() -> Membership:
+        raise VersionHeadroomError("at the bound")
+
+    def bug() -> Membership:
+        raise InvalidValueError("node 'n1' is already a member (up)")
+
+    assert gossiper.announced("leave", refused) is None
+    with pytest.raises(InvalidValueError, match="already a member") as raised:
+        gossiper.announced("join", bug)
+    assert not isinstance(raised.value, VersionHeadroomError)
+    assert gossiper.stats["version-headroom"] == 1
+    assert len([r for r in caplog.records if r.name == HEADROOM_LOG.name]) == 1
