@@ -14,10 +14,12 @@ import random
 
 import pytest
 
+from model_check import refinement_conformance
 from model_check.refinement_conformance import (
     LIVE_ELSEWHERE,
     MEMBER_DOWN,
     MODES,
+    _in_shard,
     check_edge,
     clone_outcomes,
     conformance,
@@ -207,6 +209,32 @@ def test_the_shards_partition_the_run() -> None:
     assert sum(shard.checked for shard in shards) == whole.checked == whole.edges
     for kind in ("agreed", "diverged", "unmapped"):
         assert sum(shard.outcomes[kind] for shard in shards) == whole.outcomes[kind]
+
+
+def test_a_shard_keeps_each_source_s_edges_together() -> None:
+    """A source's edges are in one shard (a clone-mode run reaches each source once):
+    the shards' sources are disjoint, and their edges are the whole run's."""
+    config = entry("strict-no-anti-entropy").config
+    parent, edges = reachable_graph(config)
+    shards = [_in_shard(parent, edges, (index, 3)) for index in range(3)]
+    sources = [{source for source, _, _ in shard} for shard in shards]
+    assert all(sources) and sum(map(len, sources)) == len(set().union(*sources))
+    assert sorted(map(repr, edges)) == sorted(repr(e) for shard in shards for e in shard)
+
+
+@pytest.mark.parametrize("shard", [(2, 2), (-1, 2), (0, 0)])
+def test_conformance_refuses_a_bad_shard_before_exploring(
+        shard: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``conformance(shard=...)`` (the API, not only ``--shard``) refuses a bad shard
+    at once, as it refuses a bad mode, not after exploring the graph (review,
+    session 11: it explored first, and a bad shard cost a whole exploration)."""
+    def explored(*_: object) -> None:
+        raise AssertionError("explored before refusing the shard")
+
+    monkeypatch.setattr(refinement_conformance, "reachable_graph", explored)
+    monkeypatch.setattr(refinement_conformance, "walked_graph", explored)
+    with pytest.raises(ConfigError, match="conformance shard"):
+        conformance(entry("strict-no-anti-entropy").config, shard=shard)
 
 
 @pytest.mark.parametrize("text", ["3/3", "-1/2", "1", "a/b", "1/0", "١/٢"])
