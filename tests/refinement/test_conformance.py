@@ -150,8 +150,8 @@ def check_every_delete_and_reap_edge(name: str, walks: int | None = None) -> Non
     outcomes: dict[tuple[str, str], int] = {}
     for (source, action, _), outcome in clone_outcomes(config, parent, chosen):
         assert not outcome.startswith("diverged"), f"{action} after {source}: {outcome}"
-        kind = (action.kind, REFUSED.get(outcome, outcome.split(":")[0]))
-        outcomes[kind] = outcomes.get(kind, 0) + 1
+        counted = (action.kind, REFUSED.get(outcome, outcome.split(":")[0]))
+        outcomes[counted] = outcomes.get(counted, 0) + 1
     print(name, outcomes)
     assert outcomes.get(("client-delete", "agreed"), 0) > 0
     assert outcomes.get(("reap", "agreed"), 0) > 0
