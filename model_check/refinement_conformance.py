@@ -726,7 +726,13 @@ def main(argv: list[str] | None = None) -> int:
                         "is decided)")
     parser.add_argument("--progress", type=int, default=None, metavar="N",
                         help="a line on standard error every N edges")
-    parser.add_argument("--shard", type=parse_shard, default=None, metavar="I/K",
+    def shard(text: str) -> tuple[int, int]:
+        try:
+            return parse_shard(text)
+        except ConfigError as error:  # argparse prints only this one's message
+            raise argparse.ArgumentTypeError(str(error)) from error
+
+    parser.add_argument("--shard", type=shard, default=None, metavar="I/K",
                         help="only the I-th of K disjoint shards of the edges (split by "
                         "source state): run K processes to use K cores")
     parser.add_argument("configs", nargs="*")

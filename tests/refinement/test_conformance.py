@@ -330,3 +330,13 @@ def test_only_the_stale_hint_check_kills_late_write_keeps_stale_hint(
         report = conformance(entry("delete-join-immediate").config, limit=SAMPLE_IN_CI,
                              seed=12, shortest_only=True)
     assert report.outcomes["diverged"] == 0
+
+
+def test_the_command_line_names_a_bad_shard(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--shard 2/2``: exit status 2 with parse_shard's message (review, session 11:
+    argparse printed only "invalid parse_shard value: '2/2'")."""
+    with pytest.raises(SystemExit) as exited:
+        refinement_conformance.main(["--shard", "2/2", "strict-no-anti-entropy"])
+    assert exited.value.code == 2
+    assert "argument --shard: conformance shard: I/K with 0 <= I < K, got '2/2'" in (
+        capsys.readouterr().err)
