@@ -101,12 +101,17 @@ def test_every_checked_edge_agrees(name: str) -> None:
 
 def test_random_walks_find_a_part_of_the_graph() -> None:
     """walked_graph: every edge it gives is an edge of the reachable graph, every
-    state's parent link one of them (a tree from the initial state), the same walks
-    from the same seed; different seeds, different parts."""
+    step enabled at a state a walk visited, once (review, session 11: the walk's
+    taken steps alone passed), every state's parent link one of them (a tree from
+    the initial state), the same walks from the same seed; different seeds,
+    different parts."""
     config = entry("sloppy-no-handoff").config
     _, every = reachable_graph(config)
     parent, edges = walked_graph(config, 20, seed=3)
     assert set(edges) <= set(every) and len(edges) < len(every)
+    visited = {source for source, _, _ in edges}  # every step enabled where a walk went
+    assert set(edges) == {edge for edge in every if edge[0] in visited}
+    assert len(edges) == len(set(edges))
     links = {(source, action, target) for target, link in parent.items() if link is not None
              for source, action in [link]}
     assert links <= set(edges)
