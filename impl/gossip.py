@@ -184,9 +184,10 @@ class Gossiper:
         #: (:meth:`leave`), and again if a move outranked that announcement
         self.leave_requested = False
         self._restore_announced()
-        #: the last refusal logged of a change that would reach the version bound
-        #: (:meth:`announced`)
-        self._headroom_logged: str | None = None
+        #: the refusals logged of changes that would reach the version bound
+        #: (:meth:`announced`: each once; at most one per change kind and node, as
+        #: the refused version is always 2**62)
+        self._headroom_logged: set[str] = set()
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None
         #: called after the routing ring changed
@@ -332,8 +333,8 @@ class Gossiper:
         except VersionHeadroomError as error:
             self.stats["version-headroom"] += 1
             line = f"membership change not announced ({change}): {error}"
-            if line != self._headroom_logged:
-                self._headroom_logged = line
+            if line not in self._headroom_logged:
+                self._headroom_logged.add(line)
                 self.log.append(line)
                 HEADROOM_LOG.error("%s: %s", self.name, line)
             return None

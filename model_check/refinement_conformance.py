@@ -668,12 +668,12 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
         raise ConfigError(f"conformance mode: one of {', '.join(MODES)}, got {mode!r}")
     if progress is not None and progress < 1:
         raise ConfigError(f"conformance progress: a number of edges from 1, got {progress}")
+    if shard is not None and not 0 <= shard[0] < shard[1]:  # (before the exploration)
+        raise ConfigError(f"conformance shard: I/K with 0 <= I < K, got {shard!r}")
     began, cpu_began = time.perf_counter(), time.process_time()
     parent, edges = (reachable_graph(config, max_states) if walks is None
                      else walked_graph(config, walks, seed))
     report = ConformanceReport(config.name, len(parent), len(edges), mode=mode)
-    if shard is not None and not 0 <= shard[0] < shard[1]:
-        raise ConfigError(f"conformance shard: I/K with 0 <= I < K, got {shard!r}")
     chosen = _in_shard(parent, _sample(edges, limit, seed), shard)
     trees: list[dict[State, tuple[State, Action] | None]] = []
     for (source, action, _), outcome, number in detour_outcomes(
@@ -726,7 +726,13 @@ def main(argv: list[str] | None = None) -> int:
                         "is decided)")
     parser.add_argument("--progress", type=int, default=None, metavar="N",
                         help="a line on standard error every N edges")
-    parser.add_argument("--shard", type=parse_shard, default=None, metavar="I/K",
+    def shard(text: str) -> tuple[int, int]:
+        try:
+            return parse_shard(text)
+        except ConfigError as error:  # argparse prints only this one's message
+            raise argparse.ArgumentTypeError(str(error)) from error
+
+    parser.add_argument("--shard", type=shard, default=None, metavar="I/K",
                         help="only the I-th of K disjoint shards of the edges (split by "
                         "source state): run K processes to use K cores")
     parser.add_argument("configs", nargs="*")

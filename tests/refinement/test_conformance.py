@@ -14,10 +14,12 @@ import random
 
 import pytest
 
+from model_check import refinement_conformance
 from model_check.refinement_conformance import (
     LIVE_ELSEWHERE,
     MEMBER_DOWN,
     MODES,
+    _in_shard,
     check_edge,
     clone_outcomes,
     conformance,
@@ -99,12 +101,17 @@ def test_every_checked_edge_agrees(name: str) -> None:
 
 def test_random_walks_find_a_part_of_the_graph() -> None:
     """walked_graph: every edge it gives is an edge of the reachable graph, every
-    state's parent link one of them (a tree from the initial state), the same walks
-    from the same seed; different seeds, different parts."""
+    step enabled at a state a walk visited, once (review, session 11: the walk's
+    taken steps alone passed), every state's parent link one of them (a tree from
+    the initial state), the same walks from the same seed; different seeds,
+    different parts."""
     config = entry("sloppy-no-handoff").config
     _, every = reachable_graph(config)
     parent, edges = walked_graph(config, 20, seed=3)
     assert set(edges) <= set(every) and len(edges) < len(every)
+    visited = {source for source, _, _ in edges}  # every step enabled where a walk went
+    assert set(edges) == {edge for edge in every if edge[0] in visited}
+    assert len(edges) == len(set(edges))
     links = {(source, action, target) for target, link in parent.items() if link is not None
              for source, action in [link]}
     assert links <= set(edges)
@@ -148,8 +155,8 @@ def check_every_delete_and_reap_edge(name: str, walks: int | None = None) -> Non
     outcomes: dict[tuple[str, str], int] = {}
     for (source, action, _), outcome in clone_outcomes(config, parent, chosen):
         assert not outcome.startswith("diverged"), f"{action} after {source}: {outcome}"
-        kind = (action.kind, REFUSED.get(outcome, outcome.split(":")[0]))
-        outcomes[kind] = outcomes.get(kind, 0) + 1
+        counted = (action.kind, REFUSED.get(outcome, outcome.split(":")[0]))
+        outcomes[counted] = outcomes.get(counted, 0) + 1
     print(name, outcomes)
     assert outcomes.get(("client-delete", "agreed"), 0) > 0
     assert outcomes.get(("reap", "agreed"), 0) > 0
@@ -207,6 +214,32 @@ def test_the_shards_partition_the_run() -> None:
     assert sum(shard.checked for shard in shards) == whole.checked == whole.edges
     for kind in ("agreed", "diverged", "unmapped"):
         assert sum(shard.outcomes[kind] for shard in shards) == whole.outcomes[kind]
+
+
+def test_a_shard_keeps_each_source_s_edges_together() -> None:
+    """A source's edges are in one shard (a clone-mode run reaches each source once):
+    the shards' sources are disjoint, and their edges are the whole run's."""
+    config = entry("strict-no-anti-entropy").config
+    parent, edges = reachable_graph(config)
+    shards = [_in_shard(parent, edges, (index, 3)) for index in range(3)]
+    sources = [{source for source, _, _ in shard} for shard in shards]
+    assert all(sources) and sum(map(len, sources)) == len(set().union(*sources))
+    assert sorted(map(repr, edges)) == sorted(repr(e) for shard in shards for e in shard)
+
+
+@pytest.mark.parametrize("shard", [(2, 2), (-1, 2), (0, 0)])
+def test_conformance_refuses_a_bad_shard_before_exploring(
+        shard: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """``conformance(shard=...)`` (the API, not only ``--shard``) refuses a bad shard
+    at once, as it refuses a bad mode, not after exploring the graph (review,
+    session 11: it explored first, and a bad shard cost a whole exploration)."""
+    def explored(*_: object) -> None:
+        raise AssertionError("explored before refusing the shard")
+
+    monkeypatch.setattr(refinement_conformance, "reachable_graph", explored)
+    monkeypatch.setattr(refinement_conformance, "walked_graph", explored)
+    with pytest.raises(ConfigError, match="conformance shard"):
+        conformance(entry("strict-no-anti-entropy").config, shard=shard)
 
 
 @pytest.mark.parametrize("text", ["3/3", "-1/2", "1", "a/b", "1/0", "١/٢"])
@@ -302,3 +335,13 @@ def test_only_the_stale_hint_check_kills_late_write_keeps_stale_hint(
         report = conformance(entry("delete-join-immediate").config, limit=SAMPLE_IN_CI,
                              seed=12, shortest_only=True)
     assert report.outcomes["diverged"] == 0
+
+
+def test_the_command_line_names_a_bad_shard(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--shard 2/2``: exit status 2 with parse_shard's message (review, session 11:
+    argparse printed only "invalid parse_shard value: '2/2'")."""
+    with pytest.raises(SystemExit) as exited:
+        refinement_conformance.main(["--shard", "2/2", "strict-no-anti-entropy"])
+    assert exited.value.code == 2
+    assert "argument --shard: conformance shard: I/K with 0 <= I < K, got '2/2'" in (
+        capsys.readouterr().err)
