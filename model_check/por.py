@@ -208,6 +208,7 @@ KNOWN: dict[str, Reads] = {
     "read_repair_repairs": "a step's own footprint",
     "anti_entropy_repairs": "a step's own footprint",
     "disk_lost_holding_data": "a step's own footprint",
+    "restored_behind": "a step's own footprint",  # never found without a restore budget
     "tombstone_reaped": "a step's own footprint",
     "outside_copy_dropped": "a step's own footprint",
     # membership change (with a [membership] budget the reduction is off; without one
@@ -233,6 +234,12 @@ MEMBERSHIP_ACTIONS: frozenset[str] = frozenset({
     "Join", "Leave", "Gossip", "Transfer", "Handover", "Settle",
 })
 MEMBERSHIP_KINDS: frozenset[str] = frozenset({"range-transfer"})
+
+#: The actions of backup and restore (``faults.restores``): never enabled in a
+#: configuration without a restore budget (its states have no backups), so they
+#: do not matter there; with one, the reduction is off (a restore's footprint,
+#: a node's whole disk rolled back and its actor, is not stated).
+RESTORE_ACTIONS: frozenset[str] = frozenset({"Backup", "Restore"})
 
 #: The message kinds whose handlers this module knows (:mod:`spec.delivery`).
 KNOWN_KINDS: frozenset[str] = frozenset({
@@ -647,10 +654,13 @@ def _client_grows(before: ClientState, after: ClientState) -> bool:
 def unknown_actions(config: Config | None = None) -> list[str]:
     """Action kinds of :mod:`spec.actions`, and message kinds, this module does not
     know; for a ``config`` without a membership budget, the membership ones (never
-    enabled there) are not counted."""
+    enabled there) are not counted, nor, without a restore budget, backup and
+    restore."""
     known, kinds = KNOWN_ACTIONS, KNOWN_KINDS
     if config is not None and not config.membership:
         known, kinds = known | MEMBERSHIP_ACTIONS, kinds | MEMBERSHIP_KINDS
+    if config is not None and not config.restores:
+        known = known | RESTORE_ACTIONS
     found = [
         name for name, value in inspect.getmembers(spec_actions, inspect.isclass)
         if issubclass(value, Action) and value is not Action and name not in known

@@ -74,6 +74,7 @@ from spec.actions import (
     Deliver,
     DiskLoss,
     Reap,
+    Restore,
     Timeout,
 )
 from spec.clocks import Payload, PutRecord, dominates, values
@@ -428,6 +429,15 @@ def disk_lost_holding_data(before: State, action: Action, after: State) -> bool:
     return any(values(p) for p in node.store) or bool(node.hints)
 
 
+def restored_behind(before: State, action: Action, after: State) -> bool:
+    """A node's disk was restored from a backup that lacks a version it held."""
+    if not isinstance(action, Restore):
+        return False
+    held = before.node(action.node).store
+    restored = after.node(action.node).store
+    return any(set(values(p)) - set(values(q)) for p, q in zip(held, restored, strict=True))
+
+
 def fallback_holds_hint(state: State) -> bool:
     """A fallback holds a hinted replica for a replica it could not reach."""
     return any(node.hints for node in state.nodes)
@@ -640,6 +650,11 @@ SOMETIMES: tuple[Property[State, Action], ...] = (
         "disk_lost_holding_data",
         "a node loses its disk, or its unflushed writes, while it holds a version",
         step=disk_lost_holding_data,
+    ),
+    Property.sometimes(
+        "restored_behind",
+        "a node's disk is restored from a backup that lacks a version it held",
+        step=restored_behind,
     ),
     Property.sometimes(
         "new_actor_writes",

@@ -20,7 +20,8 @@ equal hashes) but computes each distinct step effect once:
   the messages directly fails loudly), and its effect, the changed parts plus the
   message operations, is cached under the key (the message or action, the hashes
   of ``nodes``, ``clients`` and ``puts``, ``side``, ``epochs``, ``key_epochs``,
-  the hint records, ``membership``). The large parts are keyed by their 64-bit
+  the hint records, ``membership``; not the backups, which no delivery or
+  timeout reads or changes: the successor takes the state's own). The large parts are keyed by their 64-bit
   hashes, not compared (comparing them cost more than the memo saved): a hash
   collision would merge two parts, the same trade the explorer's fingerprinted
   seen-set already makes for whole states. The operations are
@@ -241,7 +242,7 @@ class MemoSuccessors:
         return new_state(changed.nodes, messages, changed.clients, changed.puts, changed.side,
                          state.used, changed.hints_acked, changed.hints_deleted,
                          changed.epochs, state.config, (parts[0], hm, parts[2], parts[3]),
-                         changed.membership, changed.key_epochs)
+                         changed.membership, changed.key_epochs, state.backups)
 
     def _remember(self, hm: int, position: int, ops: tuple[Op, ...],
                   successor: State) -> tuple[Any, ...]:
@@ -311,7 +312,7 @@ class MemoSuccessors:
                                     state.side, state.used, state.hints_acked,
                                     state.hints_deleted, state.epochs, state.config,
                                     (hn, p[1], p[2], p[3]), state.membership,
-                                    state.key_epochs)
+                                    state.key_epochs, state.backups)
 
 
 # -- predicates on a part of the state --------------------------------------------------
@@ -330,7 +331,7 @@ than answering from too small a key."""
 
 _HASHED = ("nodes", "messages", "clients", "puts")  # the parts whose hash State._parts keeps
 _SMALL = ("side", "used", "hints_acked", "hints_deleted", "epochs", "membership",
-          "key_epochs")
+          "key_epochs", "backups")
 
 
 class _Hidden:
@@ -361,7 +362,7 @@ _HIDDEN_SET = _HiddenSet()
 _FIELDS = (*_HASHED, *_SMALL)
 _HIDDEN = dict(zip(_FIELDS, (_HIDDEN_TUPLE, _HIDDEN_TUPLE, _HIDDEN_TUPLE, _HIDDEN_TUPLE,
                              _HIDDEN_SET, _HIDDEN_TUPLE, _HIDDEN_SET, _HIDDEN_SET,
-                             _HIDDEN_TUPLE, _Hidden(), _HIDDEN_SET), strict=True))
+                             _HIDDEN_TUPLE, _Hidden(), _HIDDEN_SET, _Hidden()), strict=True))
 
 
 def _view(state: State, parts: tuple[str, ...]) -> State:

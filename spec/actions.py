@@ -34,6 +34,7 @@ from spec.state import Kind, Message
 __all__ = [
     "Action",
     "AntiEntropy",
+    "Backup",
     "BufferedCrash",
     "ClientDelete",
     "ClientGet",
@@ -53,6 +54,7 @@ __all__ = [
     "Partition",
     "Reap",
     "Recover",
+    "Restore",
     "Settle",
     "Timeout",
     "Transfer",
@@ -296,6 +298,33 @@ class BufferedCrash(Action):
 
 
 @dataclass(frozen=True, slots=True)
+class Backup(Action):
+    """``faults.restores``: an operator copies ``node``'s disk (its store, hints and
+    the actor and counters it mints from) into its backup slot; not a fault."""
+
+    node: str
+    kind: ClassVar[str] = "backup"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
+class Restore(Action):
+    """Fault (``faults.restores``): ``node`` crashes and its disk is replaced by its
+    backup, older than what it held: the store, hints and counters of the backup's
+    time (it recovers from them; with ``restore_actor = "new"``, under a new actor,
+    with ``"kept"`` under the backup's: docs/impl.md, "Operation ids after a
+    restored backup")."""
+
+    node: str
+    kind: ClassVar[str] = "restore"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node}
+
+
+@dataclass(frozen=True, slots=True)
 class Recover(Action):
     """``node`` comes back up."""
 
@@ -441,6 +470,10 @@ def action_from_json(data: object) -> Action:
         return BufferedCrash(_str(data, "node"))
     if kind == "recover":
         return Recover(_str(data, "node"))
+    if kind == "backup":
+        return Backup(_str(data, "node"))
+    if kind == "restore":
+        return Restore(_str(data, "node"))
     if kind == "partition":
         side = data.get("side")
         if not isinstance(side, list) or not side or not all(isinstance(s, str) for s in side):

@@ -30,8 +30,10 @@ The TOML layout (every key optional; the defaults are those of
                 vclock_threshold = 0     # > 0: truncate vector clocks past that many pairs
                 delete_mode = "safe"     # "keep" | "immediate": when tombstones are reaped
                 join_handover = "pending"  # "immediate": a joining node serves at once
+                restore_actor = "new"    # "kept": a node restored from a backup keeps its actor
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
+                restores = 0             # backups taken and restores made from them
     [workload]  keys = ["k"]  clients = 1  puts_per_client = 1  gets_per_client = 1
                 coordinator = "top-n"    # "any" | "top-n" | "first": where a client sends
                 read_modify_write = false  # true: no blind rewrites (a get before each put)
@@ -105,13 +107,15 @@ STORAGE_MODES = ("durable", "buffered")
 LWW_TIMESTAMPS = ("hybrid", "wall-clock")
 DELETE_MODES = ("keep", "safe", "immediate")
 JOIN_HANDOVERS = ("pending", "immediate")
+RESTORE_ACTORS = ("new", "kept")
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew"),
     "features": ("hinted_handoff", "read_repair", "anti_entropy", "actor_epochs", "storage",
-                 "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover"),
-    "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses"),
+                 "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
+                 "restore_actor"),
+    "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
                  "read_modify_write", "deletes_per_client"),
     "membership": ("joining", "joins", "leaves"),
@@ -277,6 +281,16 @@ class Config:
     joins: int = 0
     #: budget: how many leaves may happen in one run
     leaves: int = 0
+    # [faults], continued
+    #: budget: how many backups (``Backup(n)``: a copy of a node's disk) may be
+    #: taken and how many restores (``Restore(n)``: the disk replaced by it) made
+    #: in one run (0: neither, and no state of an earlier configuration changes)
+    restores: int = 0
+    # [features], continued
+    #: the actor of a node restored from a backup: "new" (a new storage lifetime,
+    #: as the implementation's ``ClusterConfig.actor_per_start``) or "kept" (the
+    #: backup's actor, with the counters of the backup's time: naive)
+    restore_actor: str = "new"
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -291,7 +305,7 @@ class Config:
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
-                    "deletes_per_client", "joins", "leaves"):
+                    "deletes_per_client", "joins", "leaves", "restores"):
             _int(key, getattr(self, key), 0)
         _int("clients", self.clients, 1)
         _choice("clock", self.clock, CLOCK_MODES)
@@ -300,6 +314,13 @@ class Config:
         _choice("lww_timestamps", self.lww_timestamps, LWW_TIMESTAMPS)
         _choice("delete_mode", self.delete_mode, DELETE_MODES)
         _choice("join_handover", self.join_handover, JOIN_HANDOVERS)
+        _choice("restore_actor", self.restore_actor, RESTORE_ACTORS)
+        if self.restores and self.restore_actor == "new" and not self.actor_epochs:
+            raise ConfigError(
+                '[features] restore_actor = "new" needs [features] actor_epochs = true '
+                '(without epochs every actor is the bare name): set actor_epochs = true '
+                'or restore_actor = "kept"'
+            )
         object.__setattr__(self, "skew", _skew(self.skew, self.nodes))
         if self.n > len(self.nodes):
             raise ConfigError(
@@ -377,6 +398,9 @@ class Config:
         out["cluster"]["skew"] = dict(self.skew)
         if not (self.joining or self.joins or self.leaves):
             del out["membership"]  # an old configuration's JSON and TOML stay as they were
+        if not self.restores and self.restore_actor == "new":
+            del out["faults"]["restores"]  # likewise
+            del out["features"]["restore_actor"]
         return out
 
     def to_json(self) -> dict[str, Any]:

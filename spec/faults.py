@@ -22,7 +22,18 @@ budget (``faults`` of the configuration, spent counts in ``State.used``):
   track flushes, so it takes the worst case, a flush interval longer than the
   run: everything the node wrote is lost, as in a disk loss. With actor epochs,
   every crash of a buffered node begins a new lifetime (the implementation
-  gives a buffered engine a new actor on every start).
+  gives a buffered engine a new actor on every start);
+* backup and restore (``faults.restores``): ``Backup(n)`` (not a fault: an
+  operator's copy) copies an up node's disk, its store, hint store, storage
+  lifetime and key epochs, into its backup slot (``State.backups``; one backup
+  per node, at most ``restores`` in a run); ``Restore(n)`` (the fault, at most
+  ``restores`` in a run) crashes an up node that has a backup and replaces its
+  disk by it, as a disk loss replaces it by an empty one. The restored disk holds
+  the counters of the backup's time: with ``features.restore_actor = "new"``
+  its next lifetime mints under a new actor (the implementation's
+  ``ClusterConfig.actor_per_start``), with ``"kept"`` under the backup's, which
+  mints again the dots minted since (docs/impl.md, "Operation ids after a
+  restored backup").
 
 Equal copies of a message are one choice: only the first of a run is dropped or
 duplicated.
@@ -36,16 +47,19 @@ from functools import lru_cache
 from spec import clocks
 from spec.actions import (
     Action,
+    Backup,
     BufferedCrash,
     Crash,
     DiskLoss,
     Heal,
     Partition,
     Recover,
+    Restore,
     new_drop,
     new_duplicate,
 )
-from spec.state import NodeState, State, new_node
+from spec.state import Backups, NodeState, State, new_node
+from spec.state import Backup as DiskCopy
 from spec.step import Edit, Plan
 
 __all__ = ["faults"]
@@ -108,6 +122,52 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         edit = Edit(state, plan)
         edit.side = frozenset()
         yield _HEAL, edit.build()
+    if state.backups is not None:
+        yield from _backups_and_restores(state, plan, state.backups)
+
+
+def _backups_and_restores(state: State, plan: Plan,
+                          backups: Backups) -> Iterator[tuple[Action, State]]:
+    """Per up node: a backup of its disk (none taken of it yet, budget left), and a
+    restore of its disk from its backup (budget left)."""
+    budget = plan.config.restores
+    slots = backups.slots
+    for i, (name, node) in enumerate(zip(plan.nodes, state.nodes, strict=True)):
+        if not node.up:
+            continue
+        slot = slots[i]
+        if slot is None and backups.taken < budget:
+            copy = DiskCopy(node.store, node.hints, state.epochs[i],
+                            frozenset((k, e) for n, k, e in state.key_epochs if n == name))
+            edit = Edit(state, plan)
+            edit.backups = Backups((*slots[:i], copy, *slots[i + 1 :]), backups.taken + 1,
+                                   backups.restored)
+            yield Backup(name), edit.build()
+        if slot is not None and backups.restored < budget:
+            edit = _restored(state, plan, name, node, slot)
+            edit.backups = Backups(slots, backups.taken, backups.restored + 1)
+            yield Restore(name), edit.build()
+
+
+def _restored(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCopy) -> Edit:
+    """``name`` goes down (as :func:`_down`) with its disk replaced by ``copy``: with
+    ``restore_actor = "new"`` its next lifetime mints under a new actor (its key
+    epochs forgotten, as after a disk loss); with ``"kept"`` under the backup's
+    actor and key epochs."""
+    edit = Edit(state, plan)
+    for coord in node.coord:
+        edit.purge(name, coord.request)
+    edit.set_node(name, new_node(False, copy.store, copy.hints, ()))
+    i = plan.index[name]
+    epochs = edit.epochs
+    others = frozenset(e for e in edit.key_epochs if e[0] != name)
+    if plan.config.restore_actor == "new":
+        edit.epochs = (*epochs[:i], epochs[i] + 1, *epochs[i + 1 :])
+        edit.key_epochs = others
+    else:
+        edit.epochs = (*epochs[:i], copy.epoch, *epochs[i + 1 :])
+        edit.key_epochs = others | {(name, k, e) for k, e in copy.key_epochs}
+    return edit
 
 
 def _down(state: State, plan: Plan, name: str, node: NodeState, *, lose: bool,

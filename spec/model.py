@@ -70,6 +70,7 @@ from spec.actions import (
     Drop,
     Duplicate,
     Partition,
+    Restore,
     action_from_json,
 )
 from spec.anti_entropy import anti_entropy
@@ -83,7 +84,7 @@ from spec.handoff import hinted_handoffs
 from spec.membership import current_top, initial_membership, membership_changes
 from spec.presentation import describe, narrate, payload_text
 from spec.requests import client_requests
-from spec.state import ClientState, NodeState, State
+from spec.state import Backups, ClientState, NodeState, State
 from spec.step import Plan, get_id_of, plan_of, put_id_of
 from spec.symmetry import canonicalize as _canonicalize_clients
 
@@ -107,7 +108,7 @@ __all__ = [
     "successors",
 ]
 
-FAULTS = (Drop, Duplicate, Crash, Partition, DiskLoss, BufferedCrash)
+FAULTS = (Drop, Duplicate, Crash, Partition, DiskLoss, BufferedCrash, Restore)
 
 #: The chain of :func:`successors`: one generator of steps per mechanism, in order.
 MECHANISMS: tuple[Callable[[State, Plan], Iterator[tuple[Action, State]]], ...] = (
@@ -138,6 +139,7 @@ def initial_state(config: Config) -> State:
         epochs=tuple(0 for _ in config.all_nodes),
         config=config,
         membership=initial_membership(config),
+        backups=Backups(tuple(None for _ in config.all_nodes)) if config.restores else None,
     )
 
 
@@ -153,8 +155,8 @@ def successors(state: State) -> Iterator[tuple[Action, State]]:
 
 
 def is_fault(action: Action) -> bool:
-    """Drop, duplicate, crash, partition, disk loss and buffered crash are faults;
-    recover and heal are not."""
+    """Drop, duplicate, crash, partition, disk loss, buffered crash and restore are
+    faults; recover, heal and backup are not."""
     return isinstance(action, FAULTS)
 
 

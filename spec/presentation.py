@@ -19,6 +19,7 @@ from spec import clocks
 from spec.actions import (
     Action,
     AntiEntropy,
+    Backup,
     BufferedCrash,
     ClientDelete,
     ClientGet,
@@ -38,6 +39,7 @@ from spec.actions import (
     Partition,
     Reap,
     Recover,
+    Restore,
     Settle,
     Timeout,
     Transfer,
@@ -123,7 +125,8 @@ def describe(state: State) -> dict[str, Any]:
         ),
         "faults_used": dict(zip(("drops", "duplicates", "crashes", "partitions"),
                                 state.used[:4], strict=True))
-        | ({"disk_losses": state.used[4]} if config.disk_losses else {}),
+        | ({"disk_losses": state.used[4]} if config.disk_losses else {})
+        | ({"restores": state.backups.restored} if state.backups is not None else {}),
         **({"actors": {name: state.actor(name) for name in config.all_nodes}}
            if any(state.epochs) else {}),
         **({"key_actors": {f"{name} {key}": state.actor(name, key)
@@ -135,6 +138,10 @@ def describe(state: State) -> dict[str, Any]:
             "handed": [f"{key}: {src} -> {dst}" for key, src, dst in
                        sorted(state.membership.handed)],
         }} if state.membership is not None else {}),
+        **({"backups": {name: [_payload_text(p) for p in slot.store]
+                        for name, slot in zip(config.all_nodes, state.backups.slots,
+                                              strict=True) if slot is not None}}
+           if state.backups is not None and state.backups.taken else {}),
     }
 
 
@@ -223,6 +230,13 @@ def narrate(before: State, action: Action, after: State) -> str:
                 f"(fault); its actor is now {after.actor(action.node)}")
     if isinstance(action, Recover):
         return f"{action.node} recovers"
+    if isinstance(action, Backup):
+        return f"{action.node}'s disk is backed up (store, hints, actor and counters)"
+    if isinstance(action, Restore):
+        return (f"{action.node} crashes and its disk is restored from its backup (fault): "
+                f"it holds {', '.join(map(_payload_text, after.node(action.node).store))}; "
+                f"its actor is now "
+                f"{after.actor(action.node)}")
     if isinstance(action, Partition):
         other = [n for n in config.nodes if n not in action.side]
         return f"network partition: {', '.join(action.side)} | {', '.join(other)} (fault)"

@@ -31,6 +31,10 @@ with its parent, so a cached hash is computed once per new part):
   key, and of no other, mint under a new actor (:meth:`State.actor`; Riak's per-key
   epochs, ``riak_kv_vnode``'s ``new_key_epoch``: "any time a key is (re)created");
   a new storage lifetime forgets the node's key epochs (its actor is new anyway);
+* ``backups`` (only with ``faults.restores``; None otherwise, and then no state
+  of an earlier configuration changes): per node, the :class:`Backup` taken of
+  its disk (its store, hint store, storage lifetime and key epochs: everything
+  it mints dots from), and the restore budget spent (:mod:`spec.faults`);
 * ``hints_acked`` / ``hints_deleted``: ghost records of hint deliveries that the
   intended node acknowledged, and of hints their fallback deleted.
 
@@ -57,6 +61,8 @@ from spec.clocks import Context, Payload, PutRecord, payload_hash, payload_key
 from spec.config import Config
 
 __all__ = [
+    "Backup",
+    "Backups",
     "Change",
     "ClientState",
     "Coordination",
@@ -74,6 +80,7 @@ __all__ = [
     "clients_hash",
     "key_epoch",
     "messages_hash",
+    "new_backups",
     "new_client",
     "new_coordination",
     "new_hint",
@@ -307,6 +314,43 @@ class MembershipState:
     _hash: int = _hash_field()
 
 
+@dataclass(frozen=True, slots=True)
+@cached_hash(lambda b: hash((tuple(map(payload_hash, b.store)), tuple(map(_hash_of, b.hints)),
+                             b.epoch, b.key_epochs)))
+class Backup:
+    """A copy of one node's disk (:class:`spec.actions.Backup`): its durable store
+    and hint store, the storage lifetime ``epoch`` its actor belonged to, and its
+    key epochs ``(key, epoch)`` then. The counters a node mints from are those of
+    its store (:func:`spec.clocks.new_version`), so the copy holds them too: a disk
+    restored from it mints the dots the node minted since again, under a kept
+    actor (docs/impl.md, "Operation ids after a restored backup")."""
+
+    store: tuple[Payload, ...]
+    hints: tuple[Hint, ...]
+    epoch: int
+    key_epochs: frozenset[tuple[str, int]]
+    _hash: int = _hash_field()
+
+
+@dataclass(frozen=True, slots=True)
+@cached_hash(lambda b: hash((tuple(0 if x is None else x._hash for x in b.slots), b.taken,
+                             b.restored)))
+class Backups:
+    """The backups of a run (``faults.restores``): per node (in the order of
+    ``Config.all_nodes``) the backup taken of its disk (None: none yet); how many
+    backups were taken and how many restores made (each within the budget)."""
+
+    slots: tuple[Backup | None, ...]
+    taken: int = 0
+    restored: int = 0
+    _hash: int = _hash_field()
+
+
+def new_backups(slots: tuple[Backup | None, ...], taken: int, restored: int) -> Backups:
+    """``Backups(slots, taken, restored)`` (a rare step: the validating constructor)."""
+    return Backups(slots, taken, restored)
+
+
 def _state_hash(s: State) -> int:
     """Set the state's part hashes ``_parts`` and return its hash (see :func:`new_state`)."""
     parts = (nodes_hash(s.nodes), messages_hash(s.messages), clients_hash(s.clients),
@@ -315,6 +359,8 @@ def _state_hash(s: State) -> int:
     h = hash((parts, s.side, s.used, s.hints_acked, s.hints_deleted, s.epochs))
     if s.key_epochs:
         h = hash((h, s.key_epochs))
+    if s.backups is not None:
+        h = hash((h, s.backups._hash))
     return h if s.membership is None else hash((h, s.membership._hash))
 
 
@@ -341,6 +387,8 @@ class State:
     membership: MembershipState | None = None
     #: the key epochs ``(node, key, epoch)``, epoch >= 1 (module docstring)
     key_epochs: frozenset[tuple[str, str, int]] = frozenset()
+    #: the backups of node disks and the restore budget spent (None: no restores)
+    backups: Backups | None = None
 
     def node(self, name: str) -> NodeState:
         """The state of the node called ``name``."""
@@ -524,7 +572,8 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
               epochs: tuple[int, ...], config: Config,
               parts: tuple[int, int, int, int] | None = None,
               membership: MembershipState | None = None,
-              key_epochs: frozenset[tuple[str, str, int]] = frozenset()) -> State:
+              key_epochs: frozenset[tuple[str, str, int]] = frozenset(),
+              backups: Backups | None = None) -> State:
     """``State(...)``, trusted; ``parts``: the part hashes if known (see ``_parts``)."""
     if parts is None:
         parts = (nodes_hash(nodes), messages_hash(messages), clients_hash(clients),
@@ -543,8 +592,11 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
     _set(s, "_parts", parts)
     _set(s, "membership", membership)
     _set(s, "key_epochs", key_epochs)
+    _set(s, "backups", backups)
     h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
     if key_epochs:
         h = hash((h, key_epochs))
+    if backups is not None:
+        h = hash((h, backups._hash))
     _set(s, "_hash", h if membership is None else hash((h, membership._hash)))
     return s

@@ -207,7 +207,7 @@ class Edit:
     until first changed (then lists); :meth:`build` rehashes only the changed parts
     and shares the rest with the source."""
 
-    __slots__ = ("clients", "clients_dirty", "epochs", "hints_acked", "hints_deleted",
+    __slots__ = ("backups", "clients", "clients_dirty", "epochs", "hints_acked", "hints_deleted",
                  "key_epochs", "membership", "messages", "messages_dirty", "nodes",
                  "nodes_dirty", "plan", "puts", "sent", "side", "source", "used")
 
@@ -228,6 +228,7 @@ class Edit:
         self.epochs = state.epochs
         self.key_epochs = state.key_epochs
         self.membership = state.membership
+        self.backups = state.backups
         self.sent = False
 
     # nodes
@@ -368,6 +369,7 @@ class Edit:
             (hn, hm, hc, hp),
             self.membership,
             self.key_epochs,
+            self.backups,
         )
 
 

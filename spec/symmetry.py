@@ -65,6 +65,8 @@ from spec.clocks import Context, Payload, PutRecord
 from spec.config import Config
 from spec.dvv import DVVSet, Entry
 from spec.state import (
+    Backup,
+    Backups,
     ClientState,
     Coordination,
     GetRecord,
@@ -240,6 +242,7 @@ class _Renaming:
             state.config,
             membership=state.membership,
             key_epochs=state.key_epochs,
+            backups=self._backups(state.backups),
         )
 
     def _state_memoised(self, state: State) -> State:
@@ -256,7 +259,8 @@ class _Renaming:
         return new_state(nodes, messages, clients, puts, state.side, state.used,
                          self._records_memoised(state.hints_acked),
                          self._records_memoised(state.hints_deleted), state.epochs,
-                         state.config, (hn, hm, hc, hp), state.membership, state.key_epochs)
+                         state.config, (hn, hm, hc, hp), state.membership, state.key_epochs,
+                         self._backups(state.backups))
 
     def _whole(self, table: dict[int, tuple[_P, int]], key: int, part: _P,
                rename: Callable[[_P], _P], hash_of: Callable[[_P], int]) -> tuple[_P, int]:
@@ -317,6 +321,21 @@ class _Renaming:
                 renamed = self._part(record, self._put)
                 out[renamed.put_id - 1] = renamed
         return tuple(out)
+
+    def _backups(self, backups: Backups | None) -> Backups | None:
+        """The backups with their stores and hints renamed (a backup names no client
+        but through the put ids of its payloads)."""
+        if backups is None:
+            return None
+        payload, build = self.payload, self.build
+        slots = tuple(
+            None if b is None else Backup(
+                tuple([payload(p) for p in b.store]),
+                tuple(sorted([build.hint(h.intended, h.key, payload(h.payload))
+                              for h in b.hints], key=_hint_order)),
+                b.epoch, b.key_epochs)
+            for b in backups.slots)
+        return Backups(slots, backups.taken, backups.restored)
 
     def _records(self, records: frozenset[HintRecord]) -> frozenset[HintRecord]:
         return frozenset([(h, i, k, self.payload(p)) for h, i, k, p in records])
