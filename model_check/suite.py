@@ -396,6 +396,31 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "new_actor_writes": 3},
     ),
     _entry(
+        "dvv-restore-kept-actor",
+        "restore from a backup with the actor kept (the implementation's actor_per_start = "
+        "false): n1's disk is backed up empty, v1 is acknowledged under the dot (n1, 1) on "
+        "n1 and n2, n1's disk is restored from the backup; with the counters of the "
+        "backup's time n1 mints (n1, 1) again for v2 (n2 keeps v1 for it: v2's ack is "
+        "empty) and (n1, 2) for v3, which n2 takes as v1's successor: v1, acknowledged, "
+        "is gone (docs/impl.md, 'Operation ids after a restored backup')",
+        {"acked_writes_durable": 11, "convergence": 10},
+        distinct_states=685,
+        transitions=1_203, depth=13,
+        found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 4,
+               "restored_behind": 3},
+        not_found=("new_actor_writes",),
+    ),
+    _entry(
+        "dvv-restore-new-actor",
+        "the same with a new actor for the restored disk (restore_actor = \"new\", the "
+        "implementation's actor_per_start = true, its default): n1 mints under n1~1 after "
+        "the restore, dots no replica has seen; nothing is lost",
+        distinct_states=722,
+        transitions=1_262, depth=13,
+        found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 4,
+               "restored_behind": 3, "new_actor_writes": 4},
+    ),
+    _entry(
         "lww-skew-wall-clock",
         "lww stamped with the coordinator's wall clock, n1 two ticks ahead: a client reads "
         "v1 (written through n1) and writes v2 with that context through n2; v2 is "

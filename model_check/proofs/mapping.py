@@ -46,12 +46,15 @@ def faithful(config: Any) -> bool:
     version has the dominated one's history: the hypothesis of
     ``merge_keeps_every_history``)? Not for lww and server-vclock (the coordinator's
     clock or timestamp ignores what the client read), dvv's naive actor after a
-    disk loss or a buffered crash (re-issued dots), or client clocks when a client
-    may write twice without reading (a blind rewrite)."""
+    disk loss or a buffered crash, or the actor a restored disk kept (re-issued
+    dots), or client clocks when a client may write twice without reading (a blind
+    rewrite)."""
     if config.clock in ("lww", "server-vclock"):
         return False
     if config.clock == "dvv":
         amnesia = config.disk_losses > 0 or config.storage == "buffered"
+        if getattr(config, "restores", 0) and getattr(config, "restore_actor", "new") == "kept":
+            return False  # a restored disk's kept actor re-issues dots
         return bool(config.actor_epochs) or not amnesia
     blind = config.puts_per_client > 1 and config.gets_per_client == 0
     return not blind
@@ -280,5 +283,11 @@ def families(action: Any) -> tuple[str, ...] | None:
         return (f"{kind} {hint}",) if hint else (kind,)
     if kind in _OWN_FAMILY:
         return (kind,)
+    if kind == "backup":
+        # a copy of a disk into a slot the encoding does not keep: a stutter, and
+        # no family explains an edge whose abstraction changes
+        return ()
+    # "restore" (faults.restores) is not encoded: the encoding keeps no backup to
+    # roll a store back to (docs/refinement.md, "Restore from a backup")
     return None
 

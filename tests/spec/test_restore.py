@@ -1,0 +1,194 @@
+"""Restore from a backup in the spec: ``Backup(n)`` copies a node's disk (store, hints,
+the actor and the counters of its time), ``Restore(n)`` replaces the disk by that
+copy; ``features.restore_actor`` says whether the restored node mints under a new
+actor (the implementation's ``actor_per_start``) or keeps the backup's (naive).
+Sources: docs/impl.md, "Disk loss and key amnesia" and "Operation ids after a
+restored backup"; Riak's kv679 (basho/riak_kv#679)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from spec.actions import Backup, ClientPut, DiskLoss, Recover, Restore, action_from_json
+from spec.clocks import values
+from spec.config import Config, ConfigError
+from spec.model import describe, initial_state, is_fault, narrate, successors
+from spec.state import Kind, State
+from spec.symmetry import rename_clients
+from tests.conftest import examples
+from tests.spec.test_model import deliver, deliver_all, do, walk
+
+NEW = Config(name="restore", nodes=("n1", "n2"), n=2, r=1, w=2, restores=1, clients=1,
+             puts_per_client=3, gets_per_client=0, coordinator="first")
+KEPT = NEW.replace(restore_actor="kept")
+
+
+def _acked_put(state: State, node: str = "n1") -> State:
+    return deliver_all(do(state, ClientPut("c1", node, "k")))
+
+
+# -- configuration ---------------------------------------------------------------------
+
+
+def test_no_restore_budget_by_default_and_no_state_changes() -> None:
+    config = Config()
+    assert (config.restores, config.restore_actor) == (0, "new")
+    state = initial_state(config)
+    assert state.backups is None
+    assert not any(isinstance(a, Backup | Restore) for a, _ in successors(state))
+    # an old configuration's TOML and JSON do not name the new keys
+    assert "restore" not in config.to_toml()
+    assert "restores" not in config.to_json()["faults"]
+    assert "restore_actor" not in config.to_json()["features"]
+
+
+def test_the_new_keys_round_trip_through_toml_and_json() -> None:
+    text = """name = "r"
+[features]
+restore_actor = "kept"
+[faults]
+restores = 2
+"""
+    config = Config.from_toml(text)
+    assert (config.restores, config.restore_actor) == (2, "kept")
+    assert Config.from_toml(config.to_toml()) == config
+    assert Config.from_json(json.loads(json.dumps(config.to_json()))) == config
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"restores": -1}, "[faults] restores must be >= 0"),
+    ({"restores": "1"}, "[faults] restores must be an integer"),
+    ({"restores": True}, "[faults] restores must be an integer"),
+    ({"restore_actor": "old"}, "[features] restore_actor must be one of new, kept"),
+    ({"restore_actor": 1}, "[features] restore_actor must be one of new, kept"),
+    ({"restores": 1, "actor_epochs": False},
+     '[features] restore_actor = "new" needs [features] actor_epochs = true'),
+])
+def test_bad_values_are_refused_naming_section_and_key(changes: dict[str, object],
+                                                      message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        Config(**changes)  # type: ignore[arg-type]
+    assert message in str(error.value)
+
+
+def test_bad_values_in_toml_are_refused_naming_section_and_key() -> None:
+    with pytest.raises(ConfigError, match=r"\[faults\] restores must be >= 0"):
+        Config.from_toml("[faults]\nrestores = -2\n")
+    with pytest.raises(ConfigError, match=r"\[features\] restore_actor must be one of"):
+        Config.from_toml('[features]\nrestore_actor = "same"\n')
+    with pytest.raises(ConfigError, match="unknown key 'restore_actor' in \\[faults\\]"):
+        Config.from_toml('[faults]\nrestore_actor = "kept"\n')
+    # "kept" needs no epochs: every actor is the bare name anyway
+    assert Config(restores=1, actor_epochs=False, restore_actor="kept").restores == 1
+
+
+# -- backup and restore ---------------------------------------------------------------
+
+
+def test_backup_copies_the_disk_once_per_node_within_the_budget() -> None:
+    state = _acked_put(initial_state(NEW))
+    backed = do(state, Backup("n1"))
+    assert backed.backups is not None and backed.backups.taken == 1
+    copy = backed.backups.slots[0]
+    assert copy is not None and copy.store == state.node("n1").store and copy.epoch == 0
+    assert backed.nodes == state.nodes and backed.used == state.used
+    assert not is_fault(Backup("n1"))
+    # budget 1: no second backup, of this node or another
+    assert not any(isinstance(a, Backup) for a, _ in successors(backed))
+    assert "backed up" in narrate(state, Backup("n1"), backed)
+    assert describe(backed)["backups"] == {"n1": ["{v1}"]}
+
+
+def test_restore_replaces_the_disk_by_the_backup_and_spends_its_budget() -> None:
+    state = do(initial_state(NEW), Backup("n1"))
+    state = _acked_put(state)
+    assert values(state.node("n1").store[0]) == (1,)
+    restored = do(state, Restore("n1"))
+    node = restored.node("n1")
+    assert not node.up and values(node.store[0]) == () and node.coord == ()
+    assert restored.backups is not None and restored.backups.restored == 1
+    assert is_fault(Restore("n1"))
+    assert not any(isinstance(a, Restore) for a, _ in successors(do(restored, Recover("n1"))))
+    assert describe(restored)["faults_used"]["restores"] == 1
+    assert "restored from its backup" in narrate(state, Restore("n1"), restored)
+
+
+def test_a_restore_needs_a_backup_and_an_up_node() -> None:
+    state = _acked_put(initial_state(NEW))
+    assert Restore("n1") not in [a for a, _ in successors(state)]
+    state = do(state, Backup("n2"))
+    assert Restore("n2") in [a for a, _ in successors(state)]
+    assert Restore("n1") not in [a for a, _ in successors(state)]
+
+
+def test_the_restored_node_mints_under_a_new_actor_or_the_backups() -> None:
+    for config, actor in ((NEW, "n1~1"), (KEPT, "n1")):
+        state = _acked_put(do(initial_state(config), Backup("n1")))
+        state = do(do(state, Restore("n1")), Recover("n1"))
+        assert state.actor("n1") == actor
+        state = do(state, ClientPut("c1", "n1", "k"))
+        record = state.put_record(2)
+        assert record is not None and record.dot == (actor, 1), config.restore_actor
+
+
+def test_kept_actor_reissues_a_dot_the_replicas_consider_seen() -> None:
+    """The mechanism of docs/impl.md: (n1, 1) again, where n2 holds v1 under (n1, 1);
+    n2 keeps v1 and acknowledges v2, which it never stored."""
+    state = _acked_put(do(initial_state(KEPT), Backup("n1")))
+    state = do(do(state, Restore("n1")), Recover("n1"))
+    state = do(state, ClientPut("c1", "n1", "k"))
+    state = deliver(state, Kind.REPLICA_PUT, "n1", "n2")
+    assert values(state.node("n2").store[0]) == (1,)
+    state = deliver(state, Kind.REPLICA_PUT_ACK, "n2", "n1")
+    assert 2 in state.client("c1").acked
+
+
+def test_a_kept_actor_goes_back_to_the_backups_lifetime() -> None:
+    """With actor epochs on, a restore with the actor kept gives the node the actor of
+    the backup's time, even after a new lifetime began since (a disk loss)."""
+    config = KEPT.replace(disk_losses=1)
+    state = do(initial_state(config), Backup("n1"))
+    state = do(do(state, DiskLoss("n1")), Recover("n1"))
+    assert state.actor("n1") == "n1~1"
+    state = do(state, Restore("n1"))
+    assert state.actor("n1") == "n1"
+    assert do(state, Recover("n1")).actor("n1") == "n1"
+    new = NEW.replace(disk_losses=1)
+    state = do(do(do(initial_state(new), Backup("n1")), DiskLoss("n1")), Recover("n1"))
+    assert do(state, Restore("n1")).actor("n1") == "n1~2"  # never an actor used before
+
+
+def test_the_actions_round_trip_through_json() -> None:
+    for action in (Backup("n1"), Restore("n2")):
+        assert action_from_json(json.loads(json.dumps(action.to_json()))) == action
+
+
+def test_renaming_clients_renames_the_backups_payloads() -> None:
+    config = NEW.replace(clients=2, puts_per_client=1)
+    state = deliver_all(do(initial_state(config), ClientPut("c1", "n1", "k")))
+    state = do(state, Backup("n1"))
+    assert state.backups is not None
+    copy = state.backups.slots[0]
+    assert copy is not None and values(copy.store[0]) == (1,)
+    for trusted in (False, True):
+        swapped = rename_clients(state, (1, 0), trusted=trusted)
+        assert swapped.backups is not None
+        renamed = swapped.backups.slots[0]
+        assert renamed is not None and values(renamed.store[0]) == (2,)
+        assert rename_clients(swapped, (1, 0), trusted=trusted) == state
+
+
+@given(st.data())
+@settings(max_examples=examples(20))
+def test_random_walks_with_restores_describe_and_narrate(data: st.DataObject) -> None:
+    config = Config(name="restores", nodes=("n1", "n2", "n3", "n4"), sloppy_quorum=True,
+                    restores=2, crashes=1, drops=1, clients=2, disk_losses=1,
+                    restore_actor=data.draw(st.sampled_from(["new", "kept"])))
+    for before, action, after in walk(data.draw, config, 30):
+        assert action_from_json(json.loads(json.dumps(action.to_json()))) == action
+        json.dumps(describe(after))
+        assert narrate(before, action, after)
