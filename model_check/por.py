@@ -508,7 +508,9 @@ def _activities(state: State, plan: Plan, mutant: str,
     # node faults and recoveries
     _, _, crashes, partitions, losses = state.used
     can_crash = crashes < config.crashes
-    can_lose = losses < config.disk_losses or (config.storage == "buffered" and can_crash)
+    # a disk loss, a buffered crash, or (actor_per_start) any crash begins a new lifetime
+    can_lose = losses < config.disk_losses or (
+        (config.storage == "buffered" or config.actor_per_start) and can_crash)
     for name, node in zip(plan.nodes, state.nodes, strict=True):
         if not node.up or can_crash or can_lose:
             cone = {}

@@ -31,6 +31,7 @@ The TOML layout (every key optional; the defaults are those of
                 delete_mode = "safe"     # "keep" | "immediate": when tombstones are reaped
                 join_handover = "pending"  # "immediate": a joining node serves at once
                 restore_actor = "new"    # "kept": a node restored from a backup keeps its actor
+                actor_per_start = false  # true: every crash begins a new lifetime (actor)
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
                 restores = 0             # backups taken and restores made from them
@@ -114,7 +115,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew"),
     "features": ("hinted_handoff", "read_repair", "anti_entropy", "actor_epochs", "storage",
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
-                 "restore_actor"),
+                 "restore_actor", "actor_per_start"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
                  "read_modify_write", "deletes_per_client"),
@@ -291,6 +292,11 @@ class Config:
     #: as the implementation's ``ClusterConfig.actor_per_start``) or "kept" (the
     #: backup's actor, with the counters of the backup's time: naive)
     restore_actor: str = "new"
+    #: with ``actor_epochs``: every crash of a node begins a new storage lifetime,
+    #: so its next start mints under a new actor, whatever its engine (the
+    #: implementation's ``ClusterConfig.actor_per_start``, its default; the spec's
+    #: default is false: a durable Recover keeps the actor)
+    actor_per_start: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -301,7 +307,7 @@ class Config:
         for key in ("n", "r", "w"):
             _int(key, getattr(self, key), 1)
         for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy",
-                    "actor_epochs", "read_modify_write"):
+                    "actor_epochs", "read_modify_write", "actor_per_start"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
@@ -315,6 +321,16 @@ class Config:
         _choice("delete_mode", self.delete_mode, DELETE_MODES)
         _choice("join_handover", self.join_handover, JOIN_HANDOVERS)
         _choice("restore_actor", self.restore_actor, RESTORE_ACTORS)
+        if self.actor_per_start and not self.actor_epochs:
+            raise ConfigError(
+                "[features] actor_per_start = true needs [features] actor_epochs = true "
+                "(without epochs every actor is the bare name)"
+            )
+        if self.actor_per_start and self.restore_actor == "kept":
+            raise ConfigError(
+                '[features] restore_actor = "kept" contradicts [features] actor_per_start '
+                '= true (a restored node starts again, and every start takes a new actor)'
+            )
         if self.restores and self.restore_actor == "new" and not self.actor_epochs:
             raise ConfigError(
                 '[features] restore_actor = "new" needs [features] actor_epochs = true '
@@ -401,6 +417,8 @@ class Config:
         if not self.restores and self.restore_actor == "new":
             del out["faults"]["restores"]  # likewise
             del out["features"]["restore_actor"]
+        if not self.actor_per_start:
+            del out["features"]["actor_per_start"]
         return out
 
     def to_json(self) -> dict[str, Any]:

@@ -22,7 +22,9 @@ budget (``faults`` of the configuration, spent counts in ``State.used``):
   track flushes, so it takes the worst case, a flush interval longer than the
   run: everything the node wrote is lost, as in a disk loss. With actor epochs,
   every crash of a buffered node begins a new lifetime (the implementation
-  gives a buffered engine a new actor on every start);
+  gives a buffered engine a new actor on every start); with
+  ``features.actor_per_start`` every crash of any node does (the
+  implementation's ``ClusterConfig.actor_per_start``: a new actor at every start);
 * backup and restore (``faults.restores``): ``Backup(n)`` (not a fault: an
   operator's copy) copies an up node's disk, its store, hint store, storage
   lifetime and key epochs, into its backup slot (``State.backups``; one backup
@@ -30,8 +32,9 @@ budget (``faults`` of the configuration, spent counts in ``State.used``):
   ``restores`` in a run) crashes an up node that has a backup and replaces its
   disk by it, as a disk loss replaces it by an empty one. The restored disk holds
   the counters of the backup's time: with ``features.restore_actor = "new"``
-  its next lifetime mints under a new actor (the implementation's
-  ``ClusterConfig.actor_per_start``), with ``"kept"`` under the backup's, which
+  its next lifetime mints under a new actor (what the implementation's
+  ``ClusterConfig.actor_per_start`` gives every start), with ``"kept"`` under the
+  backup's (the implementation with ``actor_per_start = false``), which
   mints again the dots minted since (docs/impl.md, "Operation ids after a
   restored backup").
 
@@ -94,9 +97,10 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 edit.used = (drops, duplicates + 1, crashes, partitions, losses)
                 yield new_duplicate(m), edit.build()
     buffered = config.storage == "buffered"
+    per_start = buffered or config.actor_per_start  # the next start takes a new actor
     for node_name, node in zip(plan.nodes, state.nodes, strict=True):
         if node.up and crashes < config.crashes:
-            edit = _down(state, plan, node_name, node, lose=False, new_lifetime=buffered)
+            edit = _down(state, plan, node_name, node, lose=False, new_lifetime=per_start)
             edit.used = (drops, duplicates, crashes + 1, partitions, losses)
             yield _crash(node_name), edit.build()
             if buffered:

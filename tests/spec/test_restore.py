@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec.actions import Backup, ClientPut, DiskLoss, Recover, Restore, action_from_json
+from spec.actions import Backup, ClientPut, Crash, DiskLoss, Recover, Restore, action_from_json
 from spec.clocks import values
 from spec.config import Config, ConfigError
 from spec.model import describe, initial_state, is_fault, narrate, successors
@@ -67,6 +67,11 @@ restores = 2
     ({"restore_actor": 1}, "[features] restore_actor must be one of new, kept"),
     ({"restores": 1, "actor_epochs": False},
      '[features] restore_actor = "new" needs [features] actor_epochs = true'),
+    ({"actor_per_start": 1}, "[features] actor_per_start must be true or false"),
+    ({"actor_per_start": True, "actor_epochs": False},
+     "[features] actor_per_start = true needs [features] actor_epochs = true"),
+    ({"actor_per_start": True, "restore_actor": "kept"},
+     '[features] restore_actor = "kept" contradicts [features] actor_per_start'),
 ])
 def test_bad_values_are_refused_naming_section_and_key(changes: dict[str, object],
                                                       message: str) -> None:
@@ -160,6 +165,21 @@ def test_a_kept_actor_goes_back_to_the_backups_lifetime() -> None:
     new = NEW.replace(disk_losses=1)
     state = do(do(do(initial_state(new), Backup("n1")), DiskLoss("n1")), Recover("n1"))
     assert do(state, Restore("n1")).actor("n1") == "n1~2"  # never an actor used before
+
+
+def test_actor_per_start_begins_a_new_lifetime_at_every_crash() -> None:
+    """The implementation's ``actor_per_start`` in the spec: a plain crash of a durable
+    node keeps the store and begins a new lifetime; without it the actor is kept."""
+    base = Config(name="per-start", crashes=1, clients=1, puts_per_client=2,
+                  gets_per_client=0, coordinator="first")
+    for config, actor in ((base.replace(actor_per_start=True), "n3~1"), (base, "n3")):
+        state = deliver_all(do(initial_state(config), ClientPut("c1", "n3", "k")))
+        crashed = do(state, Crash("n3"))
+        assert crashed.node("n3").store == state.node("n3").store
+        assert do(crashed, Recover("n3")).actor("n3") == actor
+    assert "actor_per_start" not in base.to_toml()
+    per_start = base.replace(actor_per_start=True)
+    assert Config.from_toml(per_start.to_toml()) == per_start
 
 
 def test_the_actions_round_trip_through_json() -> None:
