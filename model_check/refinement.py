@@ -56,7 +56,12 @@ Granularity and stuttering (each rule of the lockstep maps to these spec steps):
   same spec actions (a buffered node's ``Flush`` timer fires just before a plain
   crash); ``SimulatedCluster.lose_disk`` = ``DiskLoss``, ``wipe`` = ``DiskLoss``
   then ``Recover``; a crash of a buffered engine that flushed nothing =
-  ``BufferedCrash``;
+  ``BufferedCrash``; a deep copy of a node's storage engine taken while it is up
+  (:meth:`Lockstep.backup`) = ``Backup``, and a crash with the engine replaced by
+  a deep copy of that copy (:meth:`Lockstep.restore`) = ``Restore`` (the restart
+  is ``Recover``: the implementation keeps the restored actor with
+  ``actor_per_start = false``, the spec's ``restore_actor = "kept"``, and takes a
+  new one at every start with ``actor_per_start``, the spec's feature of that name);
 - gossip rounds (and anti-entropy timers with anti-entropy off) are stuttering;
   with ``[membership]``, a node's join (:meth:`Lockstep.join`: it asks a seed for
   the view and announces its token) = ``Join``, and one gossip push of ``src``'s
@@ -105,6 +110,7 @@ same violation (this module does not import it).
 
 from __future__ import annotations
 
+import copy
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -177,10 +183,12 @@ from spec.actions import (
     Partition,
     Reap,
     Recover,
+    Restore,
     Settle,
     Timeout,
     Transfer,
 )
+from spec.actions import Backup as BackupAction
 from spec.errors import DynamoError, InvalidValueError
 from spec.state import Message, State
 from spec.vclock import VClock
@@ -422,6 +430,36 @@ class Lockstep(LockstepState):
         self._purge(node)
         self.sim.crash(node)
         self._settle(f"buffered crash {node}", [BufferedCrash(node)], before)
+
+    # -- restore from a backup (faults.restores)
+
+    def backup(self, node: str) -> None:
+        """Copy up node ``node``'s storage engine (a deep copy: versions, hints, meta,
+        the actor and counters of now): the spec's ``Backup``. InvalidValueError
+        unless :meth:`backup_enabled`."""
+        if not self.backup_enabled(node):
+            raise InvalidValueError(f"no backup of {node} to map: it is down, has a "
+                                    "backup, or the budget is spent")
+        before = {x.id for x in self.sim.in_flight()}
+        self.disk_backups[node] = copy.deepcopy(self.cluster.storages[node].inner)
+        self._settle(f"backup {node}", [BackupAction(node)], before)
+
+    def restore(self, node: str) -> None:
+        """``node`` crashes and its engine is replaced by a deep copy of its backup
+        (the memory engine's way of putting a data directory back): the spec's
+        ``Restore``; it stays down until :meth:`recover`. InvalidValueError unless
+        :meth:`restore_enabled`."""
+        if not self.restore_enabled(node):
+            raise InvalidValueError(f"no restore of {node} to map: it is down, has no "
+                                    "backup, or the budget is spent")
+        before = {x.id for x in self.sim.in_flight()}
+        self._purge(node)
+        self.sim.crash(node)
+        watched = self.cluster.storages[node]
+        watched.inner = copy.deepcopy(self.disk_backups[node])
+        watched.changes += 1  # the replica changed: quiet starts again
+        self.flushed.discard(node)
+        self._settle(f"restore {node}", [Restore(node)], before)
 
     def partition(self, side: Sequence[str]) -> None:
         """Split the network: ``side`` (it must hold the first node) | the rest."""

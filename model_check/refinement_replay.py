@@ -42,6 +42,7 @@ from spec import model as spec_model
 from spec.actions import (
     Action,
     AntiEntropy,
+    Backup,
     BufferedCrash,
     ClientDelete,
     ClientGet,
@@ -61,6 +62,7 @@ from spec.actions import (
     Partition,
     Reap,
     Recover,
+    Restore,
     Settle,
     Timeout,
     Transfer,
@@ -135,6 +137,10 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         ls.disk_loss(action.node)
     elif isinstance(action, BufferedCrash):
         ls.buffered_crash(action.node)
+    elif isinstance(action, Backup):
+        ls.backup(action.node)
+    elif isinstance(action, Restore):
+        ls.restore(action.node)
     elif isinstance(action, Partition):
         ls.partition(action.side)
     elif isinstance(action, Heal):

@@ -158,6 +158,10 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
     joins and gossip replays; a whole membership graph does not)."""
     del traces  # every membership configuration maps (pending ownership included)
     unmapped: list[str] = []
+    if config.restores and config.restore_actor == "new" and not config.actor_per_start:
+        unmapped.append('features.restore_actor = "new" without actor_per_start (the '
+                        "implementation gives a restored node a new actor only by giving "
+                        "every start one: actor_per_start = true)")
     return tuple(unmapped)
 
 
@@ -181,9 +185,9 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         # never flushes by itself (the harness fires its Flush timer before a plain
         # crash; a BufferedCrash finds nothing flushed); the spec's truncation is the
         # paper's per-put rule past vclock_threshold pairs; the spec's durable Recover
-        # keeps the node's lifetime actor (it has no restore-from-backup fault), so the
-        # implementation keeps its actor across a durable restart too (docs/refinement.md)
-        actor_epochs=config.actor_epochs, actor_per_start=False,
+        # keeps the node's lifetime actor unless features.actor_per_start, the
+        # implementation's rule of that name (docs/refinement.md, "Restore from a backup")
+        actor_epochs=config.actor_epochs, actor_per_start=config.actor_per_start,
         lww_timestamps=config.lww_timestamps,
         fsync="buffered" if config.storage == "buffered" else "always", flush_interval=1e6,
         vclock_truncation="put" if config.vclock_threshold else "record",
@@ -342,6 +346,8 @@ class LockstepState:
         #: the side of the partition the harness made (the spec's ``State.side``): it
         #: may name a joining node that is not present yet
         self.cut_side: frozenset[str] = frozenset()
+        #: per node, the copy of its storage engine a ``Backup`` took
+        self.disk_backups: dict[str, Any] = {}
         self._note_actors()
 
     @property
@@ -423,6 +429,22 @@ class LockstepState:
         wrote, the worst case of a flush interval longer than the run)."""
         return (self.config.storage == "buffered" and self.up(node)
                 and node not in self.flushed and self.budget_left(2))
+
+    def backup_enabled(self, node: str) -> bool:
+        """The spec's ``Backup(node)`` is enabled in every frontier state (``node`` up,
+        no backup of it yet, backup budget left)."""
+        return self.up(node) and node not in self.disk_backups and all(
+            s.backups is not None and s.backups.taken < self.config.restores
+            and s.backups.slots[self.config.all_nodes.index(node)] is None
+            for s in self.frontier)
+
+    def restore_enabled(self, node: str) -> bool:
+        """The spec's ``Restore(node)`` is enabled in every frontier state (``node`` up,
+        its backup taken, restore budget left)."""
+        return self.up(node) and node in self.disk_backups and all(
+            s.backups is not None and s.backups.restored < self.config.restores
+            and s.backups.slots[self.config.all_nodes.index(node)] is not None
+            for s in self.frontier)
 
     def _note_actors(self) -> None:
         """Name each node's implementation actors (``name~<hex>`` with actor epochs,

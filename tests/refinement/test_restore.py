@@ -1,0 +1,99 @@
+"""Restore from a backup on the implementation, in lockstep with the spec's ``Backup``
+and ``Restore`` (model_check.refinement: a deep copy of a node's storage engine, put
+back in place of its engine on a crash; docs/refinement.md, "Restore from a backup").
+
+With ``restore_actor = "kept"`` the harness runs the implementation with
+``actor_per_start = false`` and the spec's counterexample replays on it: the
+acknowledged write is lost there too. With ``actor_per_start = true`` (the
+implementation's default, the spec's feature of that name) every edge agrees.
+Mutants of the implementation's actor rule and of the harness's restore diverge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+import impl.node
+from model_check.check import check
+from model_check.refinement import Lockstep
+from model_check.refinement_conformance import conformance
+from model_check.refinement_replay import replay_trace
+from model_check.refinement_state import cluster_for, unmapped_features
+from model_check.suite import entry
+from spec.errors import ConfigError
+
+KEPT, NEW = "dvv-restore-kept-actor", "dvv-restore-new-actor"
+
+
+def test_the_harness_runs_the_implementation_with_the_specs_actor_rule() -> None:
+    assert cluster_for(entry(KEPT).config).config.actor_per_start is False
+    assert cluster_for(entry(NEW).config).config.actor_per_start is True
+    # the spec's "new" without actor_per_start has no implementation rule to map to
+    lone = entry(NEW).config.replace(actor_per_start=False)
+    assert unmapped_features(lone)
+    with pytest.raises(ConfigError, match="does not map"):
+        cluster_for(lone)
+
+
+def test_the_kept_actor_counterexample_replays_on_the_implementation() -> None:
+    """The spec's shortest counterexample, step by step on the implementation: the
+    write is lost there as in the spec (docs/impl.md, "Operation ids after a
+    restored backup")."""
+    trace = check(entry(KEPT).config, properties=["acked_writes_durable"]).result(
+        "acked_writes_durable").trace
+    assert trace is not None
+    report = replay_trace(trace)
+    assert report.ok, report.render()
+    assert report.broke_at == len(trace) == 11
+
+
+@pytest.mark.parametrize("name", [KEPT, NEW])
+def test_every_edge_of_the_restore_entries_agrees(name: str) -> None:
+    report = conformance(entry(name).config)
+    print(report.row())
+    assert report.checked == report.edges
+    assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
+    assert report.by_action["backup agreed"] > 0 and report.by_action["restore agreed"] > 0
+
+
+@contextmanager
+def _actor_kept_at_every_start() -> Iterator[None]:
+    """Mutant of the implementation: ``actor_per_start`` ignored (a durable restart
+    keeps the stored actor, the rule before session 10)."""
+    original = impl.node.lifetime_actor
+
+    def kept(*args: Any, **kwargs: Any) -> str:
+        kwargs["per_start"] = False
+        return original(*args, **kwargs)
+
+    impl.node.lifetime_actor = kept  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        impl.node.lifetime_actor = original
+
+
+def test_conformance_catches_an_implementation_that_keeps_the_actor() -> None:
+    with _actor_kept_at_every_start():
+        report = conformance(entry(NEW).config, limit=300, seed=3)
+    assert report.outcomes["diverged"] > 0
+
+
+def test_conformance_catches_a_restore_that_puts_nothing_back(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutant of the harness: the restore crashes the node and keeps its engine."""
+    def crash_only(self: Lockstep, node: str) -> None:
+        backup = self.disk_backups[node]
+        self.disk_backups[node] = self.cluster.storages[node].inner
+        try:
+            original(self, node)
+        finally:
+            self.disk_backups[node] = backup
+
+    original = Lockstep.restore
+    monkeypatch.setattr(Lockstep, "restore", crash_only)
+    report = conformance(entry(KEPT).config, limit=300, seed=3)
+    assert report.outcomes["diverged"] > 0
