@@ -21,10 +21,11 @@ equal hashes) but computes each distinct step effect once:
   message operations, is cached under the key (the message or action, the hashes
   of ``nodes``, ``clients`` and ``puts``, ``side``, ``epochs``, ``key_epochs``,
   the hint records, ``membership``; not the backups, which no delivery or
-  timeout reads or changes: the successor takes the state's own). The large parts are keyed by their 64-bit
-  hashes, not compared (comparing them cost more than the memo saved): a hash
-  collision would merge two parts, the same trade the explorer's fingerprinted
-  seen-set already makes for whole states. The operations are
+  timeout reads or changes: the successor takes the state's own). The large
+  parts are keyed by their 64-bit hashes, not compared (comparing them cost
+  more than the memo saved): a hash collision would merge two parts, the same
+  trade the explorer's fingerprinted seen-set already makes for whole states.
+  The operations are
   replayed on the current state's messages through a real :class:`~spec.step.Edit`
   (the spec's own code), and that result is cached per (messages tuple,
   position, operations).

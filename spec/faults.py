@@ -61,8 +61,8 @@ from spec.actions import (
     new_drop,
     new_duplicate,
 )
-from spec.state import Backups, NodeState, State, new_node
 from spec.state import Backup as DiskCopy
+from spec.state import Backups, NodeState, State, new_node
 from spec.step import Edit, Plan
 
 __all__ = ["faults"]

@@ -10,13 +10,12 @@ Mutants of the implementation's actor rule and of the harness's restore diverge.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 
 import impl.node
+from impl.versions import lifetime_actor
 from model_check.check import check
 from model_check.refinement import Lockstep
 from model_check.refinement_conformance import conformance
@@ -59,26 +58,16 @@ def test_every_edge_of_the_restore_entries_agrees(name: str) -> None:
     assert report.by_action["backup agreed"] > 0 and report.by_action["restore agreed"] > 0
 
 
-@contextmanager
-def _actor_kept_at_every_start() -> Iterator[None]:
+def test_conformance_catches_an_implementation_that_keeps_the_actor(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutant of the implementation: ``actor_per_start`` ignored (a durable restart
     keeps the stored actor, the rule before session 10)."""
-    original = impl.node.lifetime_actor
-
     def kept(*args: Any, **kwargs: Any) -> str:
         kwargs["per_start"] = False
-        return original(*args, **kwargs)
+        return lifetime_actor(*args, **kwargs)
 
-    impl.node.lifetime_actor = kept  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        impl.node.lifetime_actor = original
-
-
-def test_conformance_catches_an_implementation_that_keeps_the_actor() -> None:
-    with _actor_kept_at_every_start():
-        report = conformance(entry(NEW).config, limit=300, seed=3)
+    monkeypatch.setattr(impl.node, "lifetime_actor", kept)
+    report = conformance(entry(NEW).config, limit=300, seed=3)
     assert report.outcomes["diverged"] > 0
 
 
