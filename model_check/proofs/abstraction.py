@@ -97,6 +97,9 @@ class Shape:
     #: deletes: the live-version variables (``live``, ``alive``) are kept
     deletes: bool = False
     reap_mode: str = "safe"  # "safe" or "immediate" (spec.deletes)
+    #: restores from a backup (``faults.restores``): the ``restores`` counter and the
+    #: inexact ``restore`` step are kept (docs/refinement.md, "Restore from a backup")
+    restores: bool = False
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -132,6 +135,8 @@ class AbstractState:
     #: the ring's state (None: a fixed ring; :mod:`model_check.proofs.membership`)
     ring: RingState | None = None
     names: dict[str, Term] = field(default_factory=dict)
+    #: restores made (None: a shape without restores)
+    restores: Term | None = None
 
     def variables(self) -> dict[str, Term]:
         """Every term by a stable name (for substitution and display)."""
@@ -186,6 +191,7 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         i("losses"),
         None if shape.change is None else ring_state(shape.change, nodes, shape.puts, b, i),
         names,
+        i("restores") if shape.restores else None,
     )
 
 
@@ -202,6 +208,7 @@ class Params:
     max_losses: Term
     w: Term  # the write quorum
     tomb: tuple[Term, ...]  # [put]: the put is a delete (its value a tombstone)
+    max_restores: Term | None = None  # the restore budget (None: a shape without)
 
     def wellformed(self) -> Term:
         """A put's history holds the put itself; budgets are not negative."""
@@ -209,6 +216,7 @@ class Params:
             *[self.hist[p][p] for p in range(len(self.hist))],
             self.max_drops >= 0, self.max_duplicates >= 0, self.max_crashes >= 0,
             self.max_losses >= 0, self.w >= 1,
+            *([] if self.max_restores is None else [self.max_restores >= 0]),
         )
 
 
@@ -228,6 +236,7 @@ def _params(shape: Shape) -> Params:
         z3.Int("max_losses"),
         z3.Int("W"),
         tuple(z3.Bool(f"tomb[{p + 1}]") for p in range(shape.puts)),
+        z3.Int("max_restores") if shape.restores else None,
     )
 
 
@@ -268,7 +277,7 @@ def hint_kept_until_acked(x: AbstractState, params: Params) -> Term:
 def _counts_ok(x: AbstractState) -> Term:
     return z3.And(
         [c >= 0 for c in (*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates,
-                          x.crashes, x.losses)]
+                          x.crashes, x.losses, *([] if x.restores is None else [x.restores]))]
     )
 
 
@@ -316,6 +325,7 @@ def initial(x: AbstractState, params: Params) -> Term:
         *x.rec_deleted.values(),
     ]
     zeros = [*x.hmsg.values(), *x.hack.values(), x.drops, x.duplicates, x.crashes, x.losses]
+    zeros += [] if x.restores is None else [x.restores]
     ring = [] if x.ring is None else ring_initial(x.ring)
     return z3.And(*x.up, *[z3.Not(f) for f in falses], *[c == 0 for c in zeros], *ring)
 

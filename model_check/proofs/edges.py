@@ -151,6 +151,8 @@ class EdgeCheck:
         self.budgets = dict(max_drops=config.drops, max_duplicates=config.duplicates,
                             max_crashes=config.crashes, max_losses=config.disk_losses,
                             W=config.w)
+        if self.shape.restores:
+            self.budgets["max_restores"] = config.restores
 
     def _constants(self, k: int) -> Named:
         found = self._consts.get(k)

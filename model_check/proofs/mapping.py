@@ -90,6 +90,7 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
         partitions=config.partitions > 0,
         deletes=bool(plan.tombstones),
         reap_mode=config.delete_mode,
+        restores=bool(getattr(config, "restores", 0)),
     )
 
 
@@ -198,6 +199,8 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
         out[f"rec_deleted[{label(fallback, intended, payload_ids[payload])}]"] = True
     out["drops"], out["duplicates"], out["crashes"] = state.used[:3]
     out["losses"] = state.used[4]
+    if shape.restores:
+        out["restores"] = state.backups.restored if state.backups is not None else 0
     if shape.change is not None:
         out.update(abstract_ring(state, nodes, shape.puts, lambda p: _coverage(state, p)))
     return out
@@ -287,7 +290,7 @@ def families(action: Any) -> tuple[str, ...] | None:
         # a copy of a disk into a slot the encoding does not keep: a stutter, and
         # no family explains an edge whose abstraction changes
         return ()
-    # "restore" (faults.restores) is not encoded: the encoding keeps no backup to
-    # roll a store back to (docs/refinement.md, "Restore from a backup")
+    if kind == "restore":
+        return ("restore",)  # inexact: the encoding keeps no backup (transition.py)
     return None
 

@@ -204,8 +204,10 @@ def transition(
             # live versions move about but are never created, except by their put
             # (``creates``: put, coordinator), which changes only the coordinator's
             # store and what is in flight
+            # (a restore may bring an older live version back: it is not constrained)
             parts = (*parts, *[z3.Implies(somelive(y, q), somelive(x, q)) for q in puts
-                               if creates is None or q != creates[0]])
+                               if (creates is None or q != creates[0])
+                               and family != "restore"])
             # a node's live versions change only where its store may (and are covered
             # by it: a put's history holds the put)
             touched = [n for n in nodes if row("store", n) & skip]
@@ -488,6 +490,16 @@ def transition(
         add(f"disk-loss {name}", "disk-loss", True, x.up[n], z3.Not(y.up[n]),
             x.losses < params.max_losses, y.losses == x.losses + 1, *gone, *empty,
             skip={f"up[{name}]", "losses"} | volatile | durable)
+        if shape.restores and x.restores is not None and y.restores is not None \
+                and params.max_restores is not None:
+            # a restore from a backup (faults.restores): as a disk loss, with the
+            # backup's store and hints in place of empty ones; the encoding keeps no
+            # backup, so the step is inexact: the store holds only performed puts, the
+            # hint store anything (docs/refinement.md, "Restore from a backup")
+            older = [z3.Implies(y.store[n][q], x.performed[q]) for q in puts]
+            add(f"restore {name}", "restore", False, x.up[n], z3.Not(y.up[n]),
+                x.restores < params.max_restores, y.restores == x.restores + 1, *gone,
+                *older, skip={f"up[{name}]", "restores"} | volatile | durable)
         add(f"recover {name}", "recover", True, z3.Not(x.up[n]), y.up[n],
             skip={f"up[{name}]"})
     if x.ring is not None:
@@ -529,6 +541,8 @@ def _acked_rule(x: AbstractState, y: AbstractState, params: Params, quorum: bool
             # a buffered crash loses unflushed writes too: with a buffered engine
             # every crash may have taken an acknowledging node's copy
             lost = y.losses + y.crashes if x.shape.buffered else y.losses
+            if y.restores is not None:  # a restore takes a store's later puts away
+                lost = lost + y.restores
             out.append(z3.Implies(new, holders(y, params, p) >= params.w - lost))
     return out
 
