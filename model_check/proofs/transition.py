@@ -22,10 +22,12 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   ``lost`` (a message to a down node), ``timeout`` and ``client-timeout``,
   ``drop`` and ``duplicate`` of any other message, ``reap`` (an up node's copy of
   the key is removed, under the guards of ``spec.deletes``; or, safe, a copy that
-  an up node's tombstones-only copy covers, the outside-copy drop) and
-  ``partition``.
+  an up node's tombstones-only copy covers, the outside-copy drop),
+  ``partition``, and, in a shape with restores (``faults.restores``), ``restore``
+  (as a disk loss, but the store is the backup's: the encoding keeps no backup, so
+  the new store holds any performed puts, the hint store anything).
   Every inexact step may also acknowledge a performed put, while at least ``W``
-  minus the disk losses so far of nodes hold it (:func:`holders`). With deletes,
+  minus the disk losses and restores so far of nodes hold it (:func:`holders`). With deletes,
   live versions are never created except by their own put, and a node's change
   only where its store may (those steps are then not exact).
 
@@ -42,7 +44,7 @@ one or'ed with the incoming version's. That is not assumed: the proof
 encoding of the causal merge (reconcile keeps a version unless a version whose
 clock dominates it, and so whose history contains it, is kept). So stores only
 grow, except by disk loss, a buffered crash or a reap, the three steps that empty
-a store. :func:`lossy_store` is the twin (lww and server-vclock, whose merges may
+a store, and a restore, which rolls it back. :func:`lossy_store` is the twin (lww and server-vclock, whose merges may
 drop a version the winner does not descend from).
 
 Moved from :mod:`model_check.proofs.abstraction` (the state, the predicates, the
