@@ -54,6 +54,8 @@ DATA_LOSS_ENTRIES = (
     "dvv-buffered-crash-naive-actor", "dvv-buffered-crash-actor-epochs",
     "lww-skew-wall-clock", "lww-skew-hybrid", "client-vclock-truncated",
     "server-vclock-truncated",
+    # session 12: restore from a backup (backup, restore), the actor kept or new
+    "dvv-restore-kept-actor", "dvv-restore-new-actor",
 )
 DATA_LOSS_CONFIGS: dict[str, Config] = {name: entry(name).config for name in DATA_LOSS_ENTRIES}
 

@@ -202,6 +202,30 @@ def machine_for(name: str, config: Config) -> type[RuleBasedStateMachine]:
                 self._count("wipe" if restart else "disk_loss")
                 (ls.wipe if restart else ls.disk_loss)(node)
 
+        if config.restores:
+            @precondition(lambda self: any(self.lockstep.backup_enabled(n)
+                                           for n in config.nodes))
+            @rule(data=st.data())
+            def backup(self, data: st.DataObject) -> None:
+                """A copy of an up node's storage engine (the spec's Backup)."""
+                ls = self.lockstep
+                node = data.draw(st.sampled_from([n for n in config.nodes
+                                                  if ls.backup_enabled(n)]), label="node")
+                self._count("backup")
+                ls.backup(node)
+
+            @precondition(lambda self: any(self.lockstep.restore_enabled(n)
+                                           for n in config.nodes))
+            @rule(data=st.data())
+            def restore(self, data: st.DataObject) -> None:
+                """A node's engine replaced by its backup on a crash (Restore; a later
+                ``recover`` is its Recover)."""
+                ls = self.lockstep
+                node = data.draw(st.sampled_from([n for n in config.nodes
+                                                  if ls.restore_enabled(n)]), label="node")
+                self._count("restore")
+                ls.restore(node)
+
         if config.storage == "buffered":
             @precondition(lambda self: any(self.lockstep.buffered_crash_enabled(n)
                                            for n in config.nodes))
