@@ -145,19 +145,19 @@ def _backups_and_restores(state: State, plan: Plan,
                             frozenset((k, e) for n, k, e in state.key_epochs if n == name))
             edit = Edit(state, plan)
             edit.backups = Backups((*slots[:i], copy, *slots[i + 1 :]), backups.taken + 1,
-                                   backups.restored)
+                                   backups.restored, backups.highest)
             yield Backup(name), edit.build()
         if slot is not None and backups.restored < budget:
-            edit = _restored(state, plan, name, node, slot)
-            edit.backups = Backups(slots, backups.taken, backups.restored + 1)
-            yield Restore(name), edit.build()
+            yield Restore(name), _restored(state, plan, name, node, slot, backups).build()
 
 
-def _restored(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCopy) -> Edit:
-    """``name`` goes down (as :func:`_down`) with its disk replaced by ``copy``: with
-    ``restore_actor = "new"`` its next lifetime mints under a new actor (its key
-    epochs forgotten, as after a disk loss); with ``"kept"`` under the backup's
-    actor and key epochs."""
+def _restored(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCopy,
+              backups: Backups) -> Edit:
+    """``name`` goes down (as :func:`_down`) with its disk replaced by ``copy``, the
+    restore budget spent: with ``restore_actor = "new"`` its next lifetime mints
+    under a new actor (its key epochs forgotten, as after a disk loss); with
+    ``"kept"`` under the backup's actor and key epochs (the lifetime it left is
+    remembered in ``Backups.highest``: a later new lifetime is past it)."""
     edit = Edit(state, plan)
     for coord in node.coord:
         edit.purge(name, coord.request)
@@ -165,12 +165,17 @@ def _restored(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCo
     i = plan.index[name]
     epochs = edit.epochs
     others = frozenset(e for e in edit.key_epochs if e[0] != name)
+    highest = backups.highest
     if plan.config.restore_actor == "new":
-        edit.epochs = (*epochs[:i], epochs[i] + 1, *epochs[i + 1 :])
+        edit.epochs = (*epochs[:i], backups.next_epoch(epochs, i), *epochs[i + 1 :])
         edit.key_epochs = others
     else:
         edit.epochs = (*epochs[:i], copy.epoch, *epochs[i + 1 :])
         edit.key_epochs = others | {(name, k, e) for k, e in copy.key_epochs}
+        if copy.epoch < epochs[i]:
+            top = highest or tuple(0 for _ in epochs)
+            highest = (*top[:i], max(top[i], epochs[i]), *top[i + 1 :])
+    edit.backups = Backups(backups.slots, backups.taken, backups.restored + 1, highest)
     return edit
 
 
@@ -191,7 +196,9 @@ def _down(state: State, plan: Plan, name: str, node: NodeState, *, lose: bool,
     if new_lifetime and plan.config.actor_epochs:
         i = plan.index[name]
         epochs = edit.epochs
-        edit.epochs = (*epochs[:i], epochs[i] + 1, *epochs[i + 1 :])
+        # past any lifetime begun before a restore took the node back (faults.restores)
+        epoch = epochs[i] + 1 if edit.backups is None else edit.backups.next_epoch(epochs, i)
+        edit.epochs = (*epochs[:i], epoch, *epochs[i + 1 :])
         if edit.key_epochs:  # the new lifetime's actor is new for every key
             edit.key_epochs = frozenset(e for e in edit.key_epochs if e[0] != name)
     return edit

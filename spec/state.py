@@ -80,7 +80,6 @@ __all__ = [
     "clients_hash",
     "key_epoch",
     "messages_hash",
-    "new_backups",
     "new_client",
     "new_coordination",
     "new_hint",
@@ -334,21 +333,24 @@ class Backup:
 
 @dataclass(frozen=True, slots=True)
 @cached_hash(lambda b: hash((tuple(0 if x is None else x._hash for x in b.slots), b.taken,
-                             b.restored)))
+                             b.restored, b.highest)))
 class Backups:
     """The backups of a run (``faults.restores``): per node (in the order of
     ``Config.all_nodes``) the backup taken of its disk (None: none yet); how many
-    backups were taken and how many restores made (each within the budget)."""
+    backups were taken and how many restores made (each within the budget); and,
+    once a restore with the actor kept took a node back to an earlier lifetime, per
+    node the highest lifetime it had begun (empty: none taken back), so that a
+    later new lifetime is new (the implementation's actor ids are never reused)."""
 
     slots: tuple[Backup | None, ...]
     taken: int = 0
     restored: int = 0
+    highest: tuple[int, ...] = ()
     _hash: int = _hash_field()
 
-
-def new_backups(slots: tuple[Backup | None, ...], taken: int, restored: int) -> Backups:
-    """``Backups(slots, taken, restored)`` (a rare step: the validating constructor)."""
-    return Backups(slots, taken, restored)
+    def next_epoch(self, epochs: tuple[int, ...], i: int) -> int:
+        """The lifetime node ``i`` begins next: one past any it began."""
+        return max(epochs[i], self.highest[i] if self.highest else 0) + 1
 
 
 def _state_hash(s: State) -> int:

@@ -335,7 +335,7 @@ class _Renaming:
                               for h in b.hints], key=_hint_order)),
                 b.epoch, b.key_epochs)
             for b in backups.slots)
-        return Backups(slots, backups.taken, backups.restored)
+        return Backups(slots, backups.taken, backups.restored, backups.highest)
 
     def _records(self, records: frozenset[HintRecord]) -> frozenset[HintRecord]:
         return frozenset([(h, i, k, self.payload(p)) for h, i, k, p in records])

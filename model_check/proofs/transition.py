@@ -27,9 +27,9 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   (as a disk loss, but the store is the backup's: the encoding keeps no backup, so
   the new store holds any performed puts, the hint store anything).
   Every inexact step may also acknowledge a performed put, while at least ``W``
-  minus the disk losses and restores so far of nodes hold it (:func:`holders`). With deletes,
-  live versions are never created except by their own put, and a node's change
-  only where its store may (those steps are then not exact).
+  minus the disk losses and restores so far of nodes hold it (:func:`holders`).
+  With deletes, live versions are never created except by their own put, and a
+  node's change only where its store may (those steps are then not exact).
 
 With a membership change (``Shape.change``), the ring's state (the log, the
 views, the range transfers, which nodes coordinate) and its exact steps come
@@ -44,8 +44,9 @@ one or'ed with the incoming version's. That is not assumed: the proof
 encoding of the causal merge (reconcile keeps a version unless a version whose
 clock dominates it, and so whose history contains it, is kept). So stores only
 grow, except by disk loss, a buffered crash or a reap, the three steps that empty
-a store, and a restore, which rolls it back. :func:`lossy_store` is the twin (lww and server-vclock, whose merges may
-drop a version the winner does not descend from).
+a store, and a restore, which rolls it back. :func:`lossy_store` is the twin
+(lww and server-vclock, whose merges may drop a version the winner does not
+descend from).
 
 Moved from :mod:`model_check.proofs.abstraction` (the state, the predicates, the
 readable states), which it builds on; the proofs over both are

@@ -17,12 +17,12 @@ from model_check.suite import entry
 from model_check.trace import Trace
 from spec.actions import Backup, DiskLoss, Restore, action_from_json
 from spec.state import Backup as DiskCopy
-from spec.state import NodeState, State
+from spec.state import Backups, NodeState, State
 from spec.step import Edit, Plan
 
 KEPT, NEW = "dvv-restore-kept-actor", "dvv-restore-new-actor"
 _original = spec.faults._restored
-Restored = Callable[[State, Plan, str, NodeState, DiskCopy], Edit]
+Restored = Callable[[State, Plan, str, NodeState, DiskCopy, Backups], Edit]
 
 
 def test_the_kept_actor_loses_an_acknowledged_write_through_a_restore() -> None:
@@ -57,8 +57,9 @@ def _mutant(monkeypatch: pytest.MonkeyPatch, restored: Restored) -> None:
 
 def test_a_restore_that_keeps_the_actor_whatever_the_rule_is_caught(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    def kept(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCopy) -> Edit:
-        edit = _original(state, plan, name, node, copy)
+    def kept(state: State, plan: Plan, name: str, node: NodeState, copy: DiskCopy,
+             backups: Backups) -> Edit:
+        edit = _original(state, plan, name, node, copy, backups)
         i = plan.index[name]
         edit.epochs = (*edit.epochs[:i], copy.epoch, *edit.epochs[i + 1 :])
         return edit
@@ -72,9 +73,10 @@ def test_a_restore_that_rolls_nothing_back_is_caught(monkeypatch: pytest.MonkeyP
     """A Restore that is only a crash (the disk kept): the fault the spec must
     express is gone, and with it the kept actor's counterexample."""
     def crash_only(state: State, plan: Plan, name: str, node: NodeState,
-                   copy: DiskCopy) -> Edit:
+                   copy: DiskCopy, backups: Backups) -> Edit:
         return _original(state, plan, name, node,
-                         DiskCopy(node.store, node.hints, copy.epoch, copy.key_epochs))
+                         DiskCopy(node.store, node.hints, copy.epoch, copy.key_epochs),
+                         backups)
 
     _mutant(monkeypatch, crash_only)
     result = check(entry(KEPT).config, properties=["acked_writes_durable", "restored_behind"])

@@ -49,6 +49,24 @@ def test_the_kept_actor_counterexample_replays_on_the_implementation() -> None:
     assert report.broke_at == len(trace) == 11
 
 
+def test_a_new_lifetime_after_a_kept_restore_is_named_as_the_spec_names_it() -> None:
+    """Backup, disk loss (n1~1), restore with the actor kept (back to n1), disk loss
+    again: the implementation's third actor is the spec's n1~2, and a put through it
+    agrees (the spec's lifetimes are never reused, as the implementation's ids)."""
+    config = entry(KEPT).config.replace(disk_losses=2)
+    ls = Lockstep(config)
+    ls.backup("n1")
+    ls.disk_loss("n1")
+    ls.recover("n1")
+    ls.restore("n1")
+    ls.recover("n1")
+    ls.disk_loss("n1")
+    ls.recover("n1")
+    ls.put("c1", "n1", "k")  # a spec that named it n1~1 again diverges here
+    ls.quiesce()
+    assert not ls.failed and ls.state.actor("n1") == "n1~2"
+
+
 @pytest.mark.parametrize("name", [KEPT, NEW])
 def test_every_edge_of_the_restore_entries_agrees(name: str) -> None:
     report = conformance(entry(name).config)

@@ -162,6 +162,13 @@ def test_a_kept_actor_goes_back_to_the_backups_lifetime() -> None:
     state = do(state, Restore("n1"))
     assert state.actor("n1") == "n1"
     assert do(state, Recover("n1")).actor("n1") == "n1"
+    # a later new lifetime is past every lifetime begun, not the one after the backup's
+    later = KEPT.replace(disk_losses=2)
+    state = do(do(do(initial_state(later), Backup("n1")), DiskLoss("n1")), Recover("n1"))
+    state = do(do(state, Restore("n1")), Recover("n1"))
+    assert state.actor("n1") == "n1"
+    state = do(do(state, DiskLoss("n1")), Recover("n1"))
+    assert state.actor("n1") == "n1~2"  # n1~1 was the lifetime the restore left
     # a backup taken in a later lifetime holds that lifetime's actor
     state = do(do(do(initial_state(config), DiskLoss("n1")), Recover("n1")), Backup("n1"))
     state = do(do(_acked_put(state), Restore("n1")), Recover("n1"))
