@@ -30,8 +30,10 @@ was 10-14% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what
 h11 refused (a bad request line, header token or Content-Length) and also what
 h11 let through: an unknown method (a 405 under h11), an HTTP version other
 than 1.0 and 1.1, bare LF line endings; a Transfer-Encoding other than chunked
-is 400 (h11: 501). A request asking to switch protocols (CONNECT, Upgrade) gets
-its answer and the connection closes (h11 kept it open). httptools has wheels
+alone is 400 (h11: 501), a coding before chunked too (``gzip, chunked``, which
+llhttp de-chunks and passes on still coded: :func:`_check_codings`). A request
+asking to switch protocols (CONNECT, Upgrade) gets its answer and the
+connection closes (h11 kept it open). httptools has wheels
 for every platform CPython does; h11 is no longer used (httpx, the client,
 still depends on it).
 
@@ -259,8 +261,13 @@ class _Parse:
         self._count(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers[name.lower()] = value.strip(b" \t")
         self._count(len(name) + len(value) + 4)
+        lowered, value = name.lower(), value.strip(b" \t")
+        if lowered == b"transfer-encoding" and lowered in self.headers:
+            # a repeated Transfer-Encoding is one list (RFC 9110 5.3): llhttp takes
+            # the last as the codings; _check_codings checks them all
+            value = self.headers[lowered] + b", " + value
+        self.headers[lowered] = value
 
     def on_headers_complete(self) -> None:
         self.in_head = False
@@ -271,6 +278,7 @@ class _Parse:
                                       "are served)"))
         if version == "1.1" and b"host" not in self.headers:
             raise _Refusal(_malformed("header: no Host (HTTP/1.1 requires one)"))
+        _check_codings(self.headers.get(b"transfer-encoding"))
         length = self.headers.get(b"content-length")  # digits: llhttp checked
         if length is not None and int(length) > self.limit and self._keeps_body():
             raise _Refusal((413, error_body(errors.TooLargeError(
@@ -310,6 +318,25 @@ class _Parse:
         close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
                                    b"".join(self.body), close=close))
+
+
+def _check_codings(codings: bytes | None) -> None:
+    """Refuse (a :class:`_Refusal` with a 400 naming the header) a request whose
+    Transfer-Encoding (``codings``: its value, repeated headers joined by ``, ``;
+    None: no such header) is anything but ``chunked`` alone. llhttp refuses a
+    coding other than chunked only when it comes last (``gzip``); with one before
+    chunked (``gzip, chunked``, or ``Transfer-Encoding: gzip`` then
+    ``Transfer-Encoding: chunked``) it de-chunks the body and hands on the bytes
+    still gzip-coded, which were stored as the value and read back coded (found
+    by probing, session 12). RFC 9112 6.1: a server that receives a transfer
+    coding it does not understand responds 501; we answer 400 as for every other
+    coding (docs/runtime.md)."""
+    if codings is None:
+        return
+    if [coding.strip(b" \t").lower() for coding in codings.split(b",")] != [b"chunked"]:
+        raise _Refusal(_malformed(
+            f"header: Transfer-Encoding {codings.decode('latin-1')!r}: only chunked is "
+            "served (another transfer coding would be stored still coded)"))
 
 
 #: the interim answer to ``Expect: 100-continue`` (RFC 9110 15.2.1)
