@@ -567,7 +567,7 @@ class HttpApi:
     def _request_of(self, method: str, key: bytes, query: dict[str, list[str]],
                     headers: dict[bytes, bytes], body: bytes) -> GetRequest | PutRequest | None:
         server = self.server
-        client = headers.get(b"x-vdynamo-client", b"http").decode("ascii", "replace")
+        client = _client_of(headers.get(b"x-vdynamo-client", b"http"))
         n = self.config.n
         if method == "GET":
             return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),
@@ -724,6 +724,22 @@ def _quorum(query: dict[str, list[str]], name: str, n: int) -> int | None:
     if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= n:
         raise errors.BadRequestError(f"{name}: must be an integer in 1..{n} (N), got {text!r}")
     return int(text)
+
+
+def _client_of(raw: bytes) -> str:
+    """The client id of an X-Vdynamo-Client header: its bytes, which must be ASCII
+    (BadRequestError naming the header otherwise; the length and printability are
+    checked by the request, :class:`impl.messages.PutRequest`). Non-ASCII bytes
+    used to be replaced by U+FFFD, so that distinct ids of the same length (``é``
+    and ``ü``) became one client: in the client-vclock mode the id is the clock
+    entry, and a put of one then superseded the other's concurrent, acknowledged
+    write (found by probing, session 12)."""
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise errors.BadRequestError(
+            f"X-Vdynamo-Client: must be ASCII (percent-encode other bytes), got {raw[:40]!r}"
+        ) from None
 
 
 def _number(raw: bytes, what: str) -> int:

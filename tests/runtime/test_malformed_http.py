@@ -117,3 +117,33 @@ def test_a_bad_key_escape_or_query_parameter_gets_400_naming_it_and_writes_nothi
             status, _, _ = await call("DELETE", url(node, "/kv/gone?r=2&w=2"))
             assert status == 404  # never written: nothing to delete
     run(scenario())
+
+
+def _put_as(client: bytes, counter: int, value: bytes) -> bytes:
+    return (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Client: " + client
+            + b"\r\nX-Vdynamo-Client-Counter: %d\r\nContent-Length: %d\r\n"
+              b"Connection: close\r\n\r\n" % (counter, len(value)) + value)
+
+
+def test_a_non_ascii_client_id_gets_400_and_never_merges_two_clients(tmp_path: Path) -> None:
+    """X-Vdynamo-Client must be ASCII. Before, its other bytes became U+FFFD, so that
+    ``é`` and ``ü`` were one client: in the client-vclock mode a blind put of ``ü``
+    (counter 5) superseded the concurrent, acknowledged put of ``é`` (counter 1),
+    which was lost (session 12's probe; two ASCII ids keep both as siblings)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="client-vclock") as servers:
+            node = servers[0]
+            for client, counter, value in (("é", 1, b"from-e"), ("ü", 5, b"from-u")):
+                answer = await raw(node.http_address,
+                                   _put_as(client.encode(), counter, value))
+                status, _, body = parse_response(answer)
+                assert status == 400, answer[:200]
+                assert body["error"] == "BadRequestError" and body["outcome"] == "not-written"
+                assert "X-Vdynamo-Client: must be ASCII" in body["message"]
+            assert node.node.record(b"k") is None
+            for client, counter, value in (("e", 1, b"from-e"), ("u", 5, b"from-u")):
+                answer = await raw(node.http_address, _put_as(client.encode(), counter, value))
+                assert parse_response(answer)[0] == 200
+            status, _, got = await call("GET", url(node, "/kv/k?r=3"))
+            assert sorted(base64.b64decode(v) for v in got["values"]) == [b"from-e", b"from-u"]
+    run(scenario())
