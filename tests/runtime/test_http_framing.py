@@ -20,7 +20,7 @@ from tests.runtime.live import cluster, raw, run
 def _responses(data: bytes, *, heads: int = 0) -> list[tuple[int, dict[str, str], bytes]]:
     """Every response in ``data``, in order (the first ``heads`` of them answer a HEAD:
     no body whatever their content-length says)."""
-    out = []
+    out: list[tuple[int, dict[str, str], bytes]] = []
     while data:
         head, _, data = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
@@ -104,6 +104,34 @@ def test_chunked_bodies_are_stored_and_count_against_the_limit(tmp_path: Path) -
             assert status == 413 and headers["connection"] == "close"
             assert _json(body)["outcome"] == "not-written"
             assert node.node.record(b"big") is None and node.http.malformed == 0
+    run(scenario())
+
+
+def test_a_body_of_exactly_the_limit_is_stored_whatever_its_content_type(
+        tmp_path: Path) -> None:
+    """``max_value_bytes`` limits the body the client sends, not the content-type
+    envelope stored with it. Before, a body of exactly the limit got 413 "value is
+    1030 bytes, over the limit of 1024" (session 12's probe: the 22 poison-key
+    case's kind, a value within the configured limit refused)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=1024) as servers:
+            node = servers[0]
+            for key, kind in ((b"plain", b""), (b"typed", b"Content-Type: text/plain\r\n"),
+                              (b"long", b"Content-Type: x/" + b"y" * 250 + b"\r\n")):
+                answer = await raw(node.http_address, (
+                    b"PUT /kv/" + key + b" HTTP/1.1\r\nHost: x\r\n" + kind
+                    + b"Content-Length: 1024\r\nConnection: close\r\n\r\n" + b"v" * 1024))
+                [(status, _, body)] = _responses(answer)
+                assert status == 200, body
+                answer = await raw(node.http_address, b"GET /kv/" + key + b" HTTP/1.1\r\n"
+                                   b"Host: x\r\nConnection: close\r\n\r\n")
+                assert _responses(answer)[0][2] == b"v" * 1024
+            answer = await raw(node.http_address, (
+                b"PUT /kv/over HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n"
+                b"Connection: close\r\n\r\n" + b"v" * 1025))
+            [(status, _, body)] = _responses(answer)
+            assert status == 413
+            assert "1025 bytes, over the limit of 1024" in _json(body)["message"]
     run(scenario())
 
 
