@@ -65,7 +65,8 @@ write), ``unknown`` when a put did not reach its quorum in time but some replica
 (the coordinator at least) may hold it (status 504: read before retrying, or
 retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
-HTTP/1.1 request without Host, a bad context, R/W out of range), 404 no such
+HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` given twice, a bad
+context, R/W out of range), 404 no such
 resource, 405 a method not served, 413
 a value over ``max_value_bytes``, 414 a key over ``max_key_bytes``, 417 an
 ``Expect`` other than ``100-continue``, 431 headers
@@ -184,6 +185,14 @@ def _malformed(text: str, status: int = 400) -> _Answer:
     return status, error_body(errors.BadRequestError(f"malformed HTTP request: {text}")), []
 
 
+#: headers a request may carry once: a second one used to replace the first
+#: silently (two X-Vdynamo-Context headers: the put covered only the last
+#: context, and the sibling the client meant to resolve stayed; session 12's
+#: probe), as a repeated query parameter would (:func:`_check_parameters`)
+_SINGLE_HEADERS = frozenset({b"x-vdynamo-context", b"x-vdynamo-client",
+                             b"x-vdynamo-client-counter", b"content-type"})
+
+
 class _Parse:
     """httptools' callbacks for one connection: they fill ``ready`` with the requests
     parsed, in order, and at the first problem with a request carrying the answer to
@@ -263,6 +272,9 @@ class _Parse:
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count(len(name) + len(value) + 4)
         lowered, value = name.lower(), value.strip(b" \t")
+        if lowered in _SINGLE_HEADERS and lowered in self.headers:
+            raise _Refusal(_malformed(
+                f"header: {name.decode('latin-1')} given twice: give it once"))
         if lowered == b"transfer-encoding" and lowered in self.headers:
             # a repeated Transfer-Encoding is one list (RFC 9110 5.3): llhttp takes
             # the last as the codings; _check_codings checks them all

@@ -31,6 +31,16 @@ _TAIL = b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity, chunked\r\n\r\n"
      b"1\r\nv\r\n0\r\n\r\n", "Transfer-Encoding 'identity, chunked'"),
     (b"GET /kv/k HTTP/1.1\r\nHo st: x\r\n\r\n", "header"),
+    # a header the request takes once, repeated: the last one used to win silently
+    (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Context: AAAA\r\n"
+     b"X-Vdynamo-Context: BBBB\r\nContent-Length: 1\r\n\r\nv",
+     "header: X-Vdynamo-Context given twice"),
+    (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Client: a\r\n"
+     b"x-vdynamo-client: b\r\nContent-Length: 1\r\n\r\nv",
+     "header: x-vdynamo-client given twice"),
+    (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+     b"Content-Type: image/png\r\nContent-Length: 1\r\n\r\nv",
+     "header: Content-Type given twice"),
     (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", "Content-Length"),
     (b"GET /kv/k HTTP/1.1\r\n\r\n", "Host"),
 ])
