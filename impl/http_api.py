@@ -97,7 +97,7 @@ from impl import errors, openapi
 from impl.connections import ConnectionSlots
 from impl.effects import GetResult, PutResult
 from impl.http_values import json_values, multipart, open_value, seal_value, wants_json
-from impl.messages import GetRequest, PutRequest, delete_request
+from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_request
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -733,30 +733,42 @@ def _quorum(query: dict[str, list[str]], name: str, n: int) -> int | None:
     text = query[name][-1]
     # ASCII digits only: str.isdigit() is true of '²' (int() then raises) and of
     # other scripts' digits ('٣' would be served as 3)
-    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= n:
-        raise errors.BadRequestError(f"{name}: must be an integer in 1..{n} (N), got {text!r}")
+    # at most 20 digits before int(): int() of more than 4300 digits raises
+    # ValueError, which dropped the connection without an answer (session 12)
+    if not (text.isascii() and text.isdigit()) or len(text) > 20 or not 1 <= int(text) <= n:
+        raise errors.BadRequestError(
+            f"{name}: must be an integer in 1..{n} (N), got {text[:40]!r}")
     return int(text)
 
 
 def _client_of(raw: bytes) -> str:
-    """The client id of an X-Vdynamo-Client header: its bytes, which must be ASCII
-    (BadRequestError naming the header otherwise; the length and printability are
-    checked by the request, :class:`impl.messages.PutRequest`). Non-ASCII bytes
+    """The client id of an X-Vdynamo-Client header: its bytes, which must be at most
+    :data:`impl.messages.MAX_NAME` printable ASCII characters (BadRequestError
+    naming the header otherwise: before, a long one was refused naming the
+    internal field ``PutRequest.client_id``). Non-ASCII bytes
     used to be replaced by U+FFFD, so that distinct ids of the same length (``é``
     and ``ü``) became one client: in the client-vclock mode the id is the clock
     entry, and a put of one then superseded the other's concurrent, acknowledged
     write (found by probing, session 12)."""
-    try:
-        return raw.decode("ascii")
-    except UnicodeDecodeError:
+    text = raw.decode("ascii", "replace")
+    if not raw.isascii() or len(raw) > MAX_NAME or not text.isprintable():
         raise errors.BadRequestError(
-            f"X-Vdynamo-Client: must be ASCII (percent-encode other bytes), got {raw[:40]!r}"
-        ) from None
+            f"X-Vdynamo-Client: must be at most {MAX_NAME} printable ASCII characters "
+            f"(percent-encode other bytes), got {len(raw)} bytes {raw[:40]!r}")
+    return text
 
 
 def _number(raw: bytes, what: str) -> int:
-    if not raw.isdigit():
-        raise errors.BadRequestError(f"{what}: must be a non-negative integer, got {raw!r}")
+    """A non-negative integer header below 2**63 (:data:`impl.messages.MAX_ID`);
+    BadRequestError naming ``what`` otherwise. The digits are counted before
+    int(): int() of more than 4300 digits raises ValueError, and a 5000-digit
+    X-Vdynamo-Client-Counter dropped the connection without an answer (found by
+    probing, session 12); a counter of 2**63 was refused naming the internal
+    field ``PutRequest.client_counter`` rather than the header."""
+    if not raw.isdigit() or len(raw) > 20 or int(raw) > MAX_ID:
+        raise errors.BadRequestError(
+            f"{what}: must be an integer in 0..2**63-1, got {raw[:40]!r}"
+            + (f" ({len(raw)} bytes)" if len(raw) > 40 else ""))
     return int(raw)
 
 

@@ -104,6 +104,8 @@ def test_keys_at_and_over_the_limit_and_odd_keys(tmp_path: Path) -> None:
     ("GET", "/kv/k?r", "r: must be an integer in 1..3 (N), got ''"),
     ("GET", "/kv/k?r=%C2%B2", "r: must be an integer in 1..3 (N), got '²'"),  # was no answer
     ("PUT", "/kv/k?w=%D9%A3", "w: must be an integer in 1..3 (N), got '٣'"),  # was w=3
+    ("PUT", "/kv/k?w=" + "9" * 5000, "w: must be an integer in 1..3 (N)"),  # was no answer
+    ("GET", "/kv/k?r=" + "0" * 4999 + "1", "r: must be an integer in 1..3 (N)"),
 ])
 def test_a_bad_key_escape_or_query_parameter_gets_400_naming_it_and_writes_nothing(
         tmp_path: Path, method: str, target: str, named: str) -> None:
@@ -149,11 +151,39 @@ def test_a_non_ascii_client_id_gets_400_and_never_merges_two_clients(tmp_path: P
                 status, _, body = parse_response(answer)
                 assert status == 400, answer[:200]
                 assert body["error"] == "BadRequestError" and body["outcome"] == "not-written"
-                assert "X-Vdynamo-Client: must be ASCII" in body["message"]
+                assert "X-Vdynamo-Client: must be at most 255 printable ASCII" in body["message"]
             assert node.node.record(b"k") is None
             for client, counter, value in (("e", 1, b"from-e"), ("u", 5, b"from-u")):
                 answer = await raw(node.http_address, _put_as(client.encode(), counter, value))
                 assert parse_response(answer)[0] == 200
             status, _, got = await call("GET", url(node, "/kv/k?r=3"))
             assert sorted(base64.b64decode(v) for v in got["values"]) == [b"from-e", b"from-u"]
+    run(scenario())
+
+
+@pytest.mark.parametrize(("header", "named"), [
+    # int() of over 4300 digits raised ValueError: the connection dropped, no answer
+    (b"X-Vdynamo-Client-Counter: " + b"9" * 5000,
+     "X-Vdynamo-Client-Counter: must be an integer in 0..2**63-1"),
+    (b"X-Vdynamo-Client-Counter: %d" % 2**63,  # was named PutRequest.client_counter
+     "X-Vdynamo-Client-Counter: must be an integer in 0..2**63-1, got b'9223372036854775808'"),
+    (b"X-Vdynamo-Client: " + b"c" * 256,  # was named PutRequest.client_id
+     "X-Vdynamo-Client: must be at most 255 printable ASCII characters"),
+])
+def test_a_bad_client_header_gets_400_naming_the_header(
+        tmp_path: Path, header: bytes, named: str) -> None:
+    """Session 12's probe: every bad X-Vdynamo-Client(-Counter) gets a 400 naming the
+    header, and the node serves the next request."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="client-vclock") as servers:
+            node = servers[0]
+            answer = await raw(node.http_address, b"PUT /kv/k HTTP/1.1\r\nHost: x\r\n"
+                               + header + b"\r\nContent-Length: 1\r\nConnection: close"
+                               b"\r\n\r\nv")
+            status, _, body = parse_response(answer)
+            assert status == 400, answer[:200]
+            assert named in body["message"] and body["outcome"] == "not-written"
+            assert node.node.record(b"k") is None
+            answer = await raw(node.http_address, _put_as(b"c" * 255, 2**63 - 2, b"ok"))
+            assert parse_response(answer)[0] == 200
     run(scenario())
