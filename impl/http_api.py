@@ -501,7 +501,10 @@ class HttpApi:
 
     async def _route(self, request: _Request) -> _Answer:
         server = self.server
-        path, query = _split_target(request.target)
+        try:
+            path, query = _split_target(request.target)
+        except errors.DynamoError as error:
+            return http_status(error), error_body(error), []
         method = request.method.decode("ascii", "replace")
         if method == "HEAD":  # a GET whose body is not sent (RFC 9110 9.3.2; _respond)
             method = "GET"
@@ -615,7 +618,9 @@ _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
 def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
     """(path, query parameters) of a request target: the origin form (``/kv/k?w=2``)
     split by hand, the absolute form (``http://host/kv/k``) by urllib, any other
-    (CONNECT's ``host:port``, OPTIONS' ``*``) whole, as a path no resource has."""
+    (CONNECT's ``host:port``, OPTIONS' ``*``) whole, as a path no resource has.
+    BadRequestError for an absolute form urllib cannot split (a ``[`` that opens
+    no IPv6 address: its ValueError dropped the connection without an answer)."""
     text = target.decode("ascii", "replace")
     if not text.startswith("/") and "://" not in text:
         return text, {}
@@ -626,7 +631,11 @@ def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
         elif "#" in query:
             query = query.partition("#")[0]
     else:
-        parts = urllib.parse.urlsplit(text)
+        try:
+            parts = urllib.parse.urlsplit(text)
+        except ValueError as error:  # "Invalid IPv6 URL": http://[/kv/k (session 12)
+            raise errors.BadRequestError(
+                f"request target {text[:80]!r}: {error}") from None
         path, query = parts.path, parts.query
     parameters: dict[str, list[str]] = {}
     for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):

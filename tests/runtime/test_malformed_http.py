@@ -210,3 +210,23 @@ def test_a_content_length_with_thousands_of_leading_zeros_is_served(tmp_path: Pa
             status, _, got = await call("GET", url(node, "/kv/z"))
             assert [base64.b64decode(v) for v in got["values"]] == [b"v"]
     run(scenario())
+
+
+@pytest.mark.parametrize("target", [b"http://[/kv/k", b"http://[::1/kv/k", b"http://]x/kv/k"])
+def test_an_absolute_target_urllib_cannot_split_gets_400_and_the_connection_goes_on(
+        tmp_path: Path, target: bytes) -> None:
+    """``http://[/kv/k`` passes llhttp; urllib's split raised ValueError ("Invalid
+    IPv6 URL") and the connection dropped without an answer (session 12's probe).
+    Now a 400 naming the target, and the next request on the connection is served."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            answer = await raw(node.http_address, (
+                b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nv"
+                b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+            first, _, rest = answer.partition(b"\r\n\r\n")
+            assert first.startswith(b"HTTP/1.1 400 "), answer[:200]
+            assert b"Invalid IPv6 URL" in rest and target in rest
+            assert b"HTTP/1.1 200 OK" in rest  # the pipelined GET /status
+            assert node.node.record(b"k") is None
+    run(scenario())
