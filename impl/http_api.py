@@ -97,6 +97,7 @@ from impl import errors, openapi
 from impl.connections import ConnectionSlots
 from impl.effects import GetResult, PutResult
 from impl.http_values import json_values, multipart, open_value, seal_value, wants_json
+from impl.internal_errors import report_internal_error
 from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_request
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 
@@ -394,9 +395,13 @@ class HttpApi:
                 problem = request.problem
                 if problem is not None and problem[0] != 413:
                     self.malformed += 1
-                status, payload, extra = problem or await self._route(request)
-                self._observe(request, status, payload, time.perf_counter() - start)
                 close = problem is not None or request.close
+                try:
+                    status, payload, extra = problem or await self._route(request)
+                except Exception as error:  # a bug of ours: answer 500, never a drop
+                    status, payload, extra = self._internal_error(request, error)
+                    close = True
+                self._observe(request, status, payload, time.perf_counter() - start)
                 await self._respond(writer, request.method, status, payload, extra,
                                     close=close)
                 if close:
@@ -410,6 +415,23 @@ class HttpApi:
         finally:
             self.slots.release(writer)
             writer.close()
+
+    def _internal_error(self, request: _Request, error: Exception) -> _Answer:
+        """The answer to a request whose handling raised ``error``, an exception of
+        our own code (every input error is a DynamoError mapped by
+        :func:`http_status`): counted and logged as an internal error
+        (:func:`impl.internal_errors.report_internal_error`), answered 500 with
+        outcome ``unknown`` (a put may have been written), and the connection
+        closes. Before, any such exception (a ValueError of urllib or int() on a
+        crafted request, session 12's probe) dropped the connection unanswered."""
+        server = self.server
+        report_internal_error(server.name, server.loop.time(), server.node.stats,
+                              server.node.log, "http", request, error)
+        return 500, {"error": "InternalError",
+                     "message": f"internal error handling {request.method.decode('latin-1')} "
+                                f"{request.target[:200].decode('latin-1')!r}: "
+                                f"{type(error).__name__}",
+                     "outcome": "unknown"}, []
 
     async def _refuse(self, writer: asyncio.StreamWriter) -> None:
         log.warning("%s: refused an HTTP connection: %d connections, every one busy",

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import InternalErrors
 from tests.runtime.live import call, cluster, parse_response, raw, run, url
 
 _TAIL = b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -229,4 +230,36 @@ def test_an_absolute_target_urllib_cannot_split_gets_400_and_the_connection_goes
             assert b"Invalid IPv6 URL" in rest and target in rest
             assert b"HTTP/1.1 200 OK" in rest  # the pipelined GET /status
             assert node.node.record(b"k") is None
+    run(scenario())
+
+
+def test_an_exception_of_our_own_gets_500_and_is_counted_never_a_drop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, internal_errors: InternalErrors) -> None:
+    """Whatever a request makes our code raise (here _split_target raising
+    ValueError, as urllib and int() did on crafted requests before session 12), the
+    client gets a 500 JSON answer with outcome "unknown", the node counts an
+    internal error, and it goes on serving new connections."""
+    from impl import http_api
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            before = node.node.stats["internal-error"]
+            real = http_api._split_target
+
+            def broken(target: bytes) -> tuple[str, dict[str, list[str]]]:
+                if b"boom" in target:
+                    raise ValueError("boom")
+                return real(target)
+            monkeypatch.setattr(http_api, "_split_target", broken)
+            answer = await raw(node.http_address, b"GET /kv/boom HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, headers, body = parse_response(answer)
+            assert status == 500 and headers["connection"] == "close"
+            assert body["error"] == "InternalError" and body["outcome"] == "unknown"
+            assert "'/kv/boom': ValueError" in body["message"]
+            assert node.node.stats["internal-error"] == before + 1
+            [logged] = internal_errors.take()
+            assert "internal error handling _Request from http" in logged.getMessage()
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"v")
+            assert status == 200
     run(scenario())
