@@ -10,7 +10,9 @@ first request's headers must arrive within ``http_header_timeout_s`` of the
 connect; a kept-alive connection waits ``http_idle_timeout_s`` for the next
 request, whose headers then have ``http_header_timeout_s``; a body may pause at
 most ``http_idle_timeout_s``. A connection past a timeout is closed without an
-answer (a client that sent nothing complete has nothing to read).
+answer (a client that sent nothing complete has nothing to read); one whose
+client closes its sending side mid-request gets a 400 naming what was missing
+(:meth:`_Parse.truncated`: a half-closed client still reads).
 
 Parsing is httptools' (PyPI; llhttp, Node.js's parser, in C): it calls
 :class:`_Parse`'s ``on_*`` methods as it reads, and they queue each complete
@@ -200,7 +202,7 @@ class _Parse:
     give instead (``dead``: nothing after it is parsed)."""
 
     __slots__ = ("body", "continue_due", "dead", "head_bytes", "head_read", "headers",
-                 "in_body", "in_head", "limit", "parser", "ready", "size", "url")
+                 "in_body", "in_head", "limit", "parser", "ready", "received", "size", "url")
 
     def __init__(self, limit: int) -> None:
         self.limit = limit  # max_value_bytes
@@ -217,6 +219,8 @@ class _Parse:
         #: read while a head was incomplete (coarse: a header still being sent is
         #: buffered by httptools before any callback sees it)
         self.size = self.head_bytes = self.head_read = 0
+        #: body bytes of the current request received, whatever its method
+        self.received = 0
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``, the next bytes read (never b"": the caller stops at the
@@ -247,6 +251,25 @@ class _Parse:
                 if self.head_read > 2 * MAX_HEADER_BYTES:
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
 
+    def truncated(self) -> None:
+        """The client closed its side (EOF) in the middle of a request: queue a 400
+        naming what was missing. A client that half-closes after sending part of a
+        request (a Content-Length over the body it sent, headers without their
+        blank line) still reads, and used to get no answer at all: the
+        connection closed as if between requests (session 12's probe)."""
+        if self.in_body:
+            length = self.headers.get(b"content-length")
+            if length is not None:
+                what = (f"body: the client closed the connection after {self.received} of "
+                        f"the {int(length.lstrip(b'0') or b'0')} bytes its Content-Length "
+                        "announced")
+            else:
+                what = "body: the client closed the connection before the last chunk"
+        else:
+            what = ("headers: the client closed the connection before the blank line "
+                    "that ends them")
+        self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(what)))
+
     def _stop(self, request: _Request) -> None:
         self.dead = True
         self.in_head = self.in_body = False
@@ -264,7 +287,7 @@ class _Parse:
         self.url = b""
         self.headers = {}
         self.body = []
-        self.size = self.head_bytes = self.head_read = 0
+        self.size = self.head_bytes = self.head_read = self.received = 0
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -320,6 +343,7 @@ class _Parse:
 
     def on_body(self, body: bytes) -> None:
         self.continue_due = False  # the client sent its body without waiting
+        self.received += len(body)
         if not self._keeps_body():
             return
         self.size += len(body)
@@ -515,7 +539,10 @@ class HttpApi:
             else:  # kept alive: nothing of the next request yet
                 timeout = config.http_idle_timeout_s
             data = await self._read(reader, max(timeout, 0.0))
-            if not data:  # closed, between requests or in the middle of one
+            if not data:  # closed: between requests, or in the middle of one (a 400:
+                if parse.in_head or parse.in_body:  # it may have closed its side only)
+                    parse.truncated()
+                    return
                 raise _Closed
             if header_deadline is None and not parse.in_body:
                 header_deadline = loop.time() + config.http_header_timeout_s

@@ -4,11 +4,14 @@ dropped connection; an over-long key gets 414 (issue 14; the case
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import socket
 from pathlib import Path
 
 import pytest
 
+from impl.runtime import Address
 from tests.conftest import InternalErrors
 from tests.runtime.live import call, cluster, parse_response, raw, run, url
 
@@ -262,4 +265,47 @@ def test_an_exception_of_our_own_gets_500_and_is_counted_never_a_drop(
             assert "internal error handling _Request from http" in logged.getMessage()
             status, _, _ = await call("PUT", url(node, "/kv/k"), b"v")
             assert status == 200
+    run(scenario())
+
+
+def _half_closed(address: Address, data: bytes) -> bytes:
+    """What the node answers ``data`` sent, then our side shut (we still read)."""
+    with socket.create_connection((address.host, address.port), timeout=5.0) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        out = b""
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize(("request_bytes", "named", "answers"), [
+    (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+     "body: the client closed the connection after 3 of the 10 bytes its Content-Length", 1),
+    (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+     "body: the client closed the connection before the last chunk", 1),
+    (b"GET /kv/k HTTP/1.1\r\nHost: x\r\n", "headers: the client closed the connection", 1),
+    (b"GET /kv/k HTTP/1.1\r\nHost: x\r\n\r\nGET /kv/k HT",  # the second one is cut
+     "headers: the client closed the connection", 2),
+])
+def test_a_request_cut_by_the_clients_half_close_gets_400_naming_what_is_missing(
+        tmp_path: Path, request_bytes: bytes, named: str, answers: int) -> None:
+    """A client that shuts its sending side mid-request (a Content-Length over the
+    body it sent, headers without their blank line) still reads: it gets a 400
+    naming what was missing, after the answers of the complete requests before it.
+    Before, the node closed without an answer (session 12's probe)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            assert node.http_address is not None
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"before")
+            answer = await asyncio.to_thread(_half_closed, node.http_address, request_bytes)
+            last = answer[answer.rfind(b"HTTP/1.1 "):]
+            status, headers, body = parse_response(last)
+            assert status == 400 and headers["connection"] == "close", answer[:300]
+            assert body["message"].startswith("malformed HTTP request: ")
+            assert named in body["message"]
+            assert answer.count(b"HTTP/1.1 ") == answers
+            status, _, got = await call("GET", url(node, "/kv/k"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
     run(scenario())
