@@ -106,7 +106,7 @@ from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
 
-__all__ = ["MAX_HEADER_BYTES", "HttpApi", "error_body", "http_status"]
+__all__ = ["MAX_HEADER_BYTES", "HttpApi", "context_allowance", "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
 
@@ -201,11 +201,16 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("body", "continue_due", "dead", "head_bytes", "head_read", "headers",
-                 "in_body", "in_head", "limit", "parser", "ready", "received", "size", "url")
+    __slots__ = ("body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
+                 "headers", "in_body", "in_head", "limit", "parser", "ready", "received",
+                 "size", "url")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, context_bytes: int = 1 << 16) -> None:
         self.limit = limit  # max_value_bytes
+        #: the base64 length of the largest context (``max_context_bytes``): an
+        #: X-Vdynamo-Context header's value counts only beyond it, so that every
+        #: context the cluster issues can be sent back (:func:`context_allowance`)
+        self.context_b64 = context_allowance(context_bytes)
         self.ready: deque[_Request] = deque()
         self.parser = httptools.HttpRequestParser(self)
         self.in_head = self.in_body = self.dead = False
@@ -248,7 +253,7 @@ class _Parse:
         else:
             if self.in_head:  # a header still incomplete (counted when complete)
                 self.head_read += len(data)
-                if self.head_read > 2 * MAX_HEADER_BYTES:
+                if self.head_read > 2 * MAX_HEADER_BYTES + self.context_b64:
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
 
     def truncated(self) -> None:
@@ -294,8 +299,12 @@ class _Parse:
         self._count(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._count(len(name) + len(value) + 4)
-        lowered, value = name.lower(), value.strip(b" \t")
+        lowered = name.lower()
+        size = len(value)
+        if lowered == b"x-vdynamo-context":  # its own allowance (context_allowance)
+            size = max(0, size - self.context_b64)
+        self._count(len(name) + size + 4)
+        value = value.strip(b" \t")
         if lowered in _SINGLE_HEADERS and lowered in self.headers:
             raise _Refusal(_malformed(
                 f"header: {name.decode('latin-1')} given twice: give it once"))
@@ -384,6 +393,18 @@ def _check_codings(codings: bytes | None) -> None:
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
+def context_allowance(max_context_bytes: int) -> int:
+    """The bytes of an X-Vdynamo-Context header value not counted against
+    :data:`MAX_HEADER_BYTES`: the base64 length of a ``max_context_bytes`` context
+    (so, any context the cluster issues). Before, the whole value counted, and a
+    configuration the node accepts (``vclock_max_pairs = 300`` with
+    ``max_context_bytes`` to match) issued, after 187 clients of 250-character
+    ids, a 65,104-byte context its own HTTP API refused with 431: the key could
+    no longer be updated by read-modify-write (case 05's kind; session 12's
+    probe)."""
+    return 4 * -(-max_context_bytes // 3)
+
+
 def _headers_too_large() -> _Answer:
     return _malformed(f"headers over {MAX_HEADER_BYTES} bytes", 431)
 
@@ -405,7 +426,7 @@ class HttpApi:
         if not self.slots.admit(writer):
             await self._refuse(writer)
             return
-        parse = _Parse(self.config.max_value_bytes)
+        parse = _Parse(self.config.max_value_bytes, self.config.max_context_bytes)
         try:
             first = True
             while True:

@@ -189,3 +189,37 @@ def test_the_header_limit_counts_the_head_once_however_it_arrives(tmp_path: Path
             assert status == 431 and headers_out["connection"] == "close"
             assert "headers over 65536 bytes" in _json(body)["message"]
     run(scenario())
+
+
+def test_every_context_the_cluster_may_issue_can_be_sent_back(tmp_path: Path) -> None:
+    """X-Vdynamo-Context counts against the 64 KiB header limit only beyond the base64
+    of ``max_context_bytes``. Before, with ``vclock_max_pairs = 300`` (and limits to
+    match, a configuration the node accepts) the context of 187 clients with
+    250-character ids was 65,104 bytes of base64, and a put with it got 431: the
+    cluster refused the context it had issued (case 05's kind, session 12's probe).
+    Here a 250-pair context (88 KiB of base64) is accepted; a context header
+    beyond the allowance is still 431."""
+    from impl.context import encode_context_pairs
+    from impl.versions import ClockMode
+    from tests.runtime.live import SECRET
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="client-vclock", vclock_max_pairs=300,
+                           max_context_bytes=400_000, max_frame_bytes=128 << 20) as servers:
+            node = servers[0]
+            pairs = [(f"c{i:04d}-" + "x" * 244, 1) for i in range(250)]
+            context = base64.b64encode(encode_context_pairs(
+                pairs, key=b"k", mode=ClockMode.CLIENT_VCLOCK, secret=SECRET))
+            assert len(context) > 80_000
+            answer = await raw(node.http_address, (
+                b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Client: me\r\n"
+                b"X-Vdynamo-Context: " + context + b"\r\nContent-Length: 1\r\n"
+                b"Connection: close\r\n\r\nv"))
+            [(status, _, body)] = _responses(answer)
+            assert status == 200, body[:200]
+            answer = await raw(node.http_address, (
+                b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Context: "
+                + b"A" * (540_000 + 70_000) + b"\r\nContent-Length: 1\r\n\r\nv"))
+            [(status, _, body)] = _responses(answer)
+            assert status == 431
+    run(scenario())
