@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from impl.runtime import Address
 from tests.runtime.live import cluster, raw, run
 
@@ -193,33 +195,42 @@ def test_the_header_limit_counts_the_head_once_however_it_arrives(tmp_path: Path
 
 def test_every_context_the_cluster_may_issue_can_be_sent_back(tmp_path: Path) -> None:
     """X-Vdynamo-Context counts against the 64 KiB header limit only beyond the base64
-    of ``max_context_bytes``. Before, with ``vclock_max_pairs = 300`` (and limits to
-    match, a configuration the node accepts) the context of 187 clients with
-    250-character ids was 65,104 bytes of base64, and a put with it got 431: the
-    cluster refused the context it had issued (case 05's kind, session 12's probe).
-    Here a 250-pair context (88 KiB of base64) is accepted; a context header
-    beyond the allowance is still 431."""
+    of ``max_context_bytes``, and a configuration whose contexts could not travel
+    in a header is refused. Before, with ``vclock_max_pairs = 300`` (and limits to
+    match, a configuration the node accepted) the context of 187 clients with
+    250-character ids was 65,104 bytes of base64 and a put with it got 431: the
+    cluster refused the context it had issued (case 05's kind, session 12's
+    probe). Now 300 pairs are refused at start, and the largest context of 173
+    pairs is accepted beside 10 KiB of other headers; a context header beyond the
+    allowance is still 431."""
     from impl.context import encode_context_pairs
+    from impl.errors import ConfigError
     from impl.versions import ClockMode
-    from tests.runtime.live import SECRET
+    from tests.runtime.live import SECRET, runtime_config
+
+    with pytest.raises(ConfigError, match=r"vclock_max_pairs: a context of 300 pairs may "
+                       r"take 106028 bytes of base64 .* at most 173 pairs"):
+        runtime_config(tmp_path, clock="client-vclock", vclock_max_pairs=300,
+                       max_context_bytes=400_000, max_frame_bytes=128 << 20)
 
     async def scenario() -> None:
-        async with cluster(tmp_path, clock="client-vclock", vclock_max_pairs=300,
-                           max_context_bytes=400_000, max_frame_bytes=128 << 20) as servers:
+        async with cluster(tmp_path, clock="client-vclock", vclock_max_pairs=173,
+                           max_context_bytes=200_000, max_frame_bytes=128 << 20) as servers:
             node = servers[0]
-            pairs = [(f"c{i:04d}-" + "x" * 244, 1) for i in range(250)]
+            pairs = [(f"c{i:04d}-" + "x" * 249, 1) for i in range(173)]
             context = base64.b64encode(encode_context_pairs(
                 pairs, key=b"k", mode=ClockMode.CLIENT_VCLOCK, secret=SECRET))
-            assert len(context) > 80_000
+            assert len(context) == 61156
             answer = await raw(node.http_address, (
                 b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Client: me\r\n"
+                b"X-Pad: " + b"p" * 10_000 + b"\r\n"
                 b"X-Vdynamo-Context: " + context + b"\r\nContent-Length: 1\r\n"
                 b"Connection: close\r\n\r\nv"))
             [(status, _, body)] = _responses(answer)
             assert status == 200, body[:200]
             answer = await raw(node.http_address, (
                 b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Context: "
-                + b"A" * (540_000 + 70_000) + b"\r\nContent-Length: 1\r\n\r\nv"))
+                + b"A" * (266_668 + 70_000) + b"\r\nContent-Length: 1\r\n\r\nv"))
             [(status, _, body)] = _responses(answer)
             assert status == 431
     run(scenario())
