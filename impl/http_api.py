@@ -329,6 +329,16 @@ class _Parse:
         # dropped the connection without an answer (session 12's probe)
         raw_length = self.headers.get(b"content-length")
         length = None if raw_length is None else int(raw_length.lstrip(b"0") or b"0")
+        if raw_length is None and b"transfer-encoding" not in self.headers and (
+                self._keeps_body()):
+            # RFC 9112 6.3: such a request's body is empty, so a client that sent its
+            # value anyway (HTTP/1.0 style, until it closes) got it stored as b""
+            # and acknowledged, its bytes then read as a garbage next request
+            # (session 12's probe): 411, as RFC 9110 15.5.12 allows
+            raise _Refusal((411, error_body(errors.BadRequestError(
+                "PUT without Content-Length or Transfer-Encoding: chunked: send "
+                "Content-Length (0 for an empty value)")), []),
+                (self.parser.get_method(), self.url))
         if length is not None and length > self.limit and self._keeps_body():
             raise _Refusal((413, error_body(errors.TooLargeError(
                 f"value is {length} bytes, over the limit of {self.limit}")), []),

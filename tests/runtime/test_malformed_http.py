@@ -309,3 +309,34 @@ def test_a_request_cut_by_the_clients_half_close_gets_400_naming_what_is_missing
             status, _, got = await call("GET", url(node, "/kv/k"))
             assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
     run(scenario())
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"PUT /kv/k HTTP/1.0\r\n\r\nhello",  # HTTP/1.0 style: the body until the close
+    b"PUT /kv/k HTTP/1.1\r\nHost: x\r\n\r\nhello",
+])
+def test_a_put_without_a_length_gets_411_and_stores_nothing(
+        tmp_path: Path, request_bytes: bytes) -> None:
+    """A PUT with neither Content-Length nor chunked has an empty body (RFC 9112
+    6.3): before, b"" was stored and acknowledged (200) in place of the value the
+    client sent, whose bytes were then read as a garbage request (session 12's
+    probe). Now 411 naming what to send; a PUT with Content-Length: 0 still
+    stores the empty value."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            assert node.http_address is not None
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"before")
+            answer = await asyncio.to_thread(_half_closed, node.http_address, request_bytes)
+            status, headers, body = parse_response(answer)
+            assert status == 411 and headers["connection"] == "close", answer[:200]
+            assert "PUT without Content-Length or Transfer-Encoding: chunked" in body["message"]
+            assert body["outcome"] == "not-written"
+            status, _, got = await call("GET", url(node, "/kv/k"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
+            answer = await raw(node.http_address, b"PUT /kv/e HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            assert parse_response(answer)[0] == 200
+            status, _, got = await call("GET", url(node, "/kv/e"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b""]
+    run(scenario())
