@@ -334,6 +334,9 @@ def test_a_put_without_a_length_gets_411_and_stores_nothing(
             assert body["outcome"] == "not-written"
             status, _, got = await call("GET", url(node, "/kv/k"))
             assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
+            answer = await raw(node.http_address, b"PUT /status HTTP/1.1\r\nHost: x\r\n"
+                               b"Connection: close\r\n\r\n")
+            assert parse_response(answer)[0] == 405  # not a value: the method is wrong
             answer = await raw(node.http_address, b"PUT /kv/e HTTP/1.1\r\nHost: x\r\n"
                                b"Content-Length: 0\r\nConnection: close\r\n\r\n")
             assert parse_response(answer)[0] == 200
