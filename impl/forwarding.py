@@ -31,6 +31,7 @@ from impl.config import ClusterConfig
 from impl.context import decode_context
 from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.errors import BadRequestError, DynamoError, TooLargeError, code_of, error_of
+from impl.http_values import body_bytes
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import ForwardTimeout
@@ -93,8 +94,9 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
     if request.value == TOMBSTONE:
         raise BadRequestError("PutRequest.value: these bytes are the tombstone marker, "
                               "reserved for deletes")
-    if len(request.value) > config.max_value_bytes:
-        raise TooLargeError(f"value is {len(request.value)} bytes, over the limit of "
+    # the body, without the HTTP layer's content-type envelope (impl.http_values)
+    if (size := body_bytes(request.value)) > config.max_value_bytes:
+        raise TooLargeError(f"value is {size} bytes, over the limit of "
                             f"{config.max_value_bytes}")
     if request.w is not None and request.w > config.n:
         raise BadRequestError(f"PutRequest.w: must be in 1..{config.n}, got {request.w}")

@@ -109,9 +109,16 @@ def _url(base: str) -> str:
 
 
 def key_path(key: bytes | str) -> str:
-    """``/kv/<key>``, every byte but unreserved ones percent-encoded."""
+    """``/kv/<key>``, every byte but unreserved ones percent-encoded, and the keys
+    ``.`` and ``..`` as ``%2E`` and ``%2E%2E``: httpx (as browsers and curl do,
+    RFC 3986 5.2.4) removes those dot segments from a path, so ``/kv/..`` went
+    out as ``/`` and the key could be neither written nor read (404 "no resource
+    '/'"; found by probing, session 12). The node decodes ``%2E`` to ``.``."""
     raw = key.encode() if isinstance(key, str) else key
-    return "/kv/" + urllib.parse.quote(raw, safe="")
+    quoted = urllib.parse.quote(raw, safe="")
+    if quoted in (".", ".."):
+        quoted = quoted.replace(".", "%2E")
+    return "/kv/" + quoted
 
 
 class Router:

@@ -111,6 +111,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         "text/plain": {"schema": {"type": "string"}}}},
                     "responses": {
                         **write_responses("acknowledged by W replicas"),
+                        "411": _error("neither Content-Length nor Transfer-Encoding: "
+                                      "chunked (send Content-Length: 0 for an empty value)"),
                         "413": _error(f"a value over {config.max_value_bytes} bytes"),
                         "417": _error("an Expect header other than 100-continue")}},
                 "delete": {

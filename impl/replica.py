@@ -30,6 +30,7 @@ from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, TooLargeError, UnknownNodeError
 from impl.hints import HintStore
+from impl.http_values import body_bytes
 from impl.internal_errors import peer_data_error
 from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
 from impl.storage.base import Storage
@@ -149,7 +150,7 @@ class Replica:
         if siblings > self.config.max_siblings * 2:
             raise peer_data_error("record", BadMessageError(
                 f"record holds {siblings} siblings, too many"))
-        if any(len(value) > self.config.max_value_bytes for value in values(record)):
+        if any(body_bytes(value) > self.config.max_value_bytes for value in values(record)):
             raise peer_data_error("record", TooLargeError(
                 "record holds a value over the size limit"))
         return record

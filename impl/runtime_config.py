@@ -40,6 +40,7 @@ from typing import Any
 
 from impl import errors
 from impl.config import ClusterConfig
+from impl.context import TAG_BYTES
 from impl.storage._common import FSYNC_POLICIES
 from impl.storage.base import FsyncPolicy
 
@@ -114,13 +115,54 @@ class StorageSettings:
                                      f"got {self.batch!r}")
 
 
+#: the most base64 bytes an X-Vdynamo-Context header may need: Python's
+#: http.client refuses a header line over 65,536 bytes (``_MAXLINE``), httpx's
+#: h11 a response head over 100 KiB; 60 KiB leaves room for the name and CRLF
+MAX_CONTEXT_HEADER_BYTES = 60 * 1024
+#: the longest clock id a context carries over HTTP: X-Vdynamo-Client is at most
+#: 255 ASCII characters (impl.http_api), actor ids are shorter
+HTTP_ID_BYTES = 255
+
+
+def http_context_bytes(pairs: int) -> int:
+    """The base64 length of the largest context of ``pairs`` pairs a client of the
+    HTTP API can be given (ids of :data:`HTTP_ID_BYTES`): the layout of
+    :func:`impl.context.context_bytes_bound` (version, mode, count, then per pair
+    a 2-byte length, the id and an 8-byte counter, then the tag)."""
+    raw = 4 + pairs * (2 + HTTP_ID_BYTES + 8) + TAG_BYTES
+    return 4 * -(-raw // 3)
+
+
 @dataclass(frozen=True, slots=True)
 class RuntimeConfig:
+    """What ``vdynamo serve`` runs with: the cluster's configuration, each node's
+    addresses, the file read and the storage settings. ConfigError (naming the
+    setting) for a cluster whose contexts could not travel over HTTP: with
+    ``vclock_max_pairs`` over 173 a context may need more than
+    :data:`MAX_CONTEXT_HEADER_BYTES` of base64 in X-Vdynamo-Context, which HTTP
+    clients refuse to read (and, before session 12, the node itself refused with
+    431 once the other headers were counted): the key could no longer be
+    updated by read-modify-write, case 05's kind. The check is here, not in
+    :class:`~impl.config.ClusterConfig`, since the simulator carries contexts as
+    bytes."""
+
     cluster: ClusterConfig
     nodes: Mapping[str, NodeAddresses] = field(default_factory=dict)
     #: the file it was read from (re-read for the addresses of a joining node)
     path: Path | None = None
     storage: StorageSettings = field(default_factory=StorageSettings)
+
+    def __post_init__(self) -> None:
+        pairs = self.cluster.vclock_max_pairs
+        if self.cluster.clock in ("server-vclock", "client-vclock") and (
+                http_context_bytes(pairs) > MAX_CONTEXT_HEADER_BYTES):
+            most = max(p for p in range(1, pairs) if
+                       http_context_bytes(p) <= MAX_CONTEXT_HEADER_BYTES)
+            raise errors.ConfigError(
+                f"vclock_max_pairs: a context of {pairs} pairs may take "
+                f"{http_context_bytes(pairs)} bytes of base64 in X-Vdynamo-Context, over "
+                f"the {MAX_CONTEXT_HEADER_BYTES} an HTTP header can carry (Python's "
+                f"http.client refuses lines over 65536): at most {most} pairs")
 
 
 _NODE_KEYS = {"peer", "http", "data"}

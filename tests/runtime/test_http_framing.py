@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from impl.runtime import Address
 from tests.runtime.live import cluster, raw, run
 
@@ -20,7 +22,7 @@ from tests.runtime.live import cluster, raw, run
 def _responses(data: bytes, *, heads: int = 0) -> list[tuple[int, dict[str, str], bytes]]:
     """Every response in ``data``, in order (the first ``heads`` of them answer a HEAD:
     no body whatever their content-length says)."""
-    out = []
+    out: list[tuple[int, dict[str, str], bytes]] = []
     while data:
         head, _, data = data.partition(b"\r\n\r\n")
         lines = head.decode("latin-1").split("\r\n")
@@ -107,6 +109,34 @@ def test_chunked_bodies_are_stored_and_count_against_the_limit(tmp_path: Path) -
     run(scenario())
 
 
+def test_a_body_of_exactly_the_limit_is_stored_whatever_its_content_type(
+        tmp_path: Path) -> None:
+    """``max_value_bytes`` limits the body the client sends, not the content-type
+    envelope stored with it. Before, a body of exactly the limit got 413 "value is
+    1030 bytes, over the limit of 1024" (session 12's probe: the 22 poison-key
+    case's kind, a value within the configured limit refused)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=1024) as servers:
+            node = servers[0]
+            for key, kind in ((b"plain", b""), (b"typed", b"Content-Type: text/plain\r\n"),
+                              (b"long", b"Content-Type: x/" + b"y" * 250 + b"\r\n")):
+                answer = await raw(node.http_address, (
+                    b"PUT /kv/" + key + b" HTTP/1.1\r\nHost: x\r\n" + kind
+                    + b"Content-Length: 1024\r\nConnection: close\r\n\r\n" + b"v" * 1024))
+                [(status, _, body)] = _responses(answer)
+                assert status == 200, body
+                answer = await raw(node.http_address, b"GET /kv/" + key + b" HTTP/1.1\r\n"
+                                   b"Host: x\r\nConnection: close\r\n\r\n")
+                assert _responses(answer)[0][2] == b"v" * 1024
+            answer = await raw(node.http_address, (
+                b"PUT /kv/over HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n"
+                b"Connection: close\r\n\r\n" + b"v" * 1025))
+            [(status, _, body)] = _responses(answer)
+            assert status == 413
+            assert "1025 bytes, over the limit of 1024" in _json(body)["message"]
+    run(scenario())
+
+
 def test_a_protocol_switch_is_answered_then_the_connection_closes(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path) as servers:
@@ -160,4 +190,47 @@ def test_the_header_limit_counts_the_head_once_however_it_arrives(tmp_path: Path
             [(status, headers_out, body)] = _responses(answer)
             assert status == 431 and headers_out["connection"] == "close"
             assert "headers over 65536 bytes" in _json(body)["message"]
+    run(scenario())
+
+
+def test_every_context_the_cluster_may_issue_can_be_sent_back(tmp_path: Path) -> None:
+    """X-Vdynamo-Context counts against the 64 KiB header limit only beyond the base64
+    of ``max_context_bytes``, and a configuration whose contexts could not travel
+    in a header is refused. Before, with ``vclock_max_pairs = 300`` (and limits to
+    match, a configuration the node accepted) the context of 187 clients with
+    250-character ids was 65,104 bytes of base64 and a put with it got 431: the
+    cluster refused the context it had issued (case 05's kind, session 12's
+    probe). Now 300 pairs are refused at start, and the largest context of 173
+    pairs is accepted beside 10 KiB of other headers; a context header beyond the
+    allowance is still 431."""
+    from impl.context import encode_context_pairs
+    from impl.errors import ConfigError
+    from impl.versions import ClockMode
+    from tests.runtime.live import SECRET, runtime_config
+
+    with pytest.raises(ConfigError, match=r"vclock_max_pairs: a context of 300 pairs may "
+                       r"take 106028 bytes of base64 .* at most 173 pairs"):
+        runtime_config(tmp_path, clock="client-vclock", vclock_max_pairs=300,
+                       max_context_bytes=400_000, max_frame_bytes=128 << 20)
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="client-vclock", vclock_max_pairs=173,
+                           max_context_bytes=200_000, max_frame_bytes=128 << 20) as servers:
+            node = servers[0]
+            pairs = [(f"c{i:04d}-" + "x" * 249, 1) for i in range(173)]
+            context = base64.b64encode(encode_context_pairs(
+                pairs, key=b"k", mode=ClockMode.CLIENT_VCLOCK, secret=SECRET))
+            assert len(context) == 61156
+            answer = await raw(node.http_address, (
+                b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Client: me\r\n"
+                b"X-Pad: " + b"p" * 10_000 + b"\r\n"
+                b"X-Vdynamo-Context: " + context + b"\r\nContent-Length: 1\r\n"
+                b"Connection: close\r\n\r\nv"))
+            [(status, _, body)] = _responses(answer)
+            assert status == 200, body[:200]
+            answer = await raw(node.http_address, (
+                b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Context: "
+                + b"A" * (266_668 + 70_000) + b"\r\nContent-Length: 1\r\n\r\nv"))
+            [(status, _, body)] = _responses(answer)
+            assert status == 431
     run(scenario())

@@ -107,3 +107,22 @@ def test_connect_needs_an_address() -> None:
     with pytest.raises(vdynamo.NoNodeError), vdynamo.connect(
             ["127.0.0.1:9"], timeout_s=1.0) as db:  # nothing listens there
         db.get("k")
+
+
+def test_keys_that_are_dot_segments_or_need_escaping_round_trip() -> None:
+    """Every key is written and read back under itself, ``.`` and ``..`` too: httpx
+    removes dot segments from a path (RFC 3986 5.2.4), so before they went out as
+    ``/kv`` and ``/`` and the client got 404 "no resource" (session 12's probe);
+    they are sent as ``%2E`` and ``%2E%2E`` now."""
+    keys: list[str | bytes] = [".", "..", "...", "a/..", "a/b", "a?b", "a#b", "a b", "%41",
+                               "a\x00b", b"\xff."]
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster:
+            client = cluster.client()
+            for key in keys:
+                await client.put(key, b"v:" + (key.encode() if isinstance(key, str) else key))
+            for key in keys:
+                raw = key.encode() if isinstance(key, str) else key
+                assert (await client.get(key)).values == [b"v:" + raw], key
+            assert (await client.get("A")).values == []  # "%41" is not "A"
+    run(scenario())
