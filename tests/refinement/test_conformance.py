@@ -27,7 +27,9 @@ from model_check.refinement_conformance import (
     parse_shard,
     path_to,
     reachable_graph,
+    sample_parts,
     walked_graph,
+    walked_parts,
 )
 from model_check.refinement_state import LockstepState, cluster_for, unmapped_features
 from model_check.suite import DEFAULT_SUITE, entry
@@ -52,6 +54,11 @@ SAMPLE_IN_CI = 40
 #: the whole graph (docs/refinement.md, "What the walk sample loses")
 WALKS_ABOVE = 100_000
 WALKS_IN_CI = 60
+#: beside the walks, a breadth-first prefix of this many states (``walked_parts``),
+#: half of each sample from its edges: the shallow part of the graph as a whole-graph
+#: sample holds it (docs/refinement.md, "What the walk sample loses": the walks alone
+#: lost read-repair-skips-tombstones on delete-immediate)
+PREFIX_IN_CI = 5_000
 
 
 MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
@@ -94,7 +101,8 @@ def test_every_checked_edge_agrees(name: str) -> None:
     walks = (WALKS_IN_CI if limit is not None
              and (entry(name).distinct_states or 0) > WALKS_ABOVE else None)
     report = conformance(entry(name).config, limit=limit, seed=12,
-                         shortest_only=limit is not None, walks=walks)
+                         shortest_only=limit is not None, walks=walks,
+                         prefix=PREFIX_IN_CI if walks is not None else 0)
     print(report.row())
     assert report.checked == (report.edges if limit is None else min(limit, report.edges))
     assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
@@ -145,9 +153,12 @@ def check_every_delete_and_reap_edge(name: str, walks: int | None = None) -> Non
     whose target the implementation does not reach fails
     (tests/refinement/test_reap_refusals.py)."""
     config = entry(name).config
-    parent, edges = (reachable_graph(config) if walks is None
-                     else walked_graph(config, walks, seed=12))
-    chosen = _delete_and_reap_edges(edges, every=PROFILE == "soak")
+    if walks is None:
+        parent, edges = reachable_graph(config)
+        chosen = _delete_and_reap_edges([], edges, every=PROFILE == "soak")
+    else:
+        parent, shallow, deep = walked_parts(config, walks, seed=12, prefix=PREFIX_IN_CI)
+        chosen = _delete_and_reap_edges(shallow, deep, every=PROFILE == "soak")
     outcomes: dict[tuple[str, str], int] = {}
     for (source, action, _), outcome in clone_outcomes(config, parent, chosen):
         assert not outcome.startswith("diverged"), f"{action} after {source}: {outcome}"
@@ -158,16 +169,17 @@ def check_every_delete_and_reap_edge(name: str, walks: int | None = None) -> Non
     assert outcomes.get(("reap", "agreed"), 0) > 0
 
 
-def _delete_and_reap_edges(edges: list[Edge], *, every: bool = False) -> list[Edge]:
-    """The ``ClientDelete`` and ``Reap`` edges of ``edges``: a seeded sample of
-    DELETE_EDGES_IN_CI, half of each kind (reaps outnumber deletes), or ``every`` one."""
+def _delete_and_reap_edges(shallow: list[Edge], deep: list[Edge], *,
+                           every: bool = False) -> list[Edge]:
+    """The ``ClientDelete`` and ``Reap`` edges of a graph's two parts (a breadth-first
+    prefix's and the walks', ``walked_parts``; a whole graph: ``deep`` alone): a
+    seeded sample of DELETE_EDGES_IN_CI, half of each kind (reaps outnumber
+    deletes), each half drawn from both parts (``sample_parts``), or ``every`` one."""
     chosen = []
     for kind in (ClientDelete, Reap):
-        of_kind = [e for e in edges if isinstance(e[1], kind)]
-        if not every:
-            of_kind = random.Random(12).sample(of_kind,
-                                               min(DELETE_EDGES_IN_CI // 2, len(of_kind)))
-        chosen += of_kind
+        chosen += sample_parts([e for e in shallow if isinstance(e[1], kind)],
+                               [e for e in deep if isinstance(e[1], kind)],
+                               None if every else DELETE_EDGES_IN_CI // 2, 12)
     return chosen
 
 
@@ -192,7 +204,7 @@ def test_clone_mode_runs_under_a_mutant_that_renames_a_method(mutant: str) -> No
     tests/impl/test_reap_members.py), all agree or are source-unreached."""
     config = entry("delete-fallback-copy").config
     parent, edges = walked_graph(config, 60, seed=12)
-    chosen = _delete_and_reap_edges(edges)
+    chosen = _delete_and_reap_edges([], edges)
     with RENAMED_METHOD_MUTANTS[mutant]():
         cloned = dict(clone_outcomes(config, parent, chosen))
         replayed = {(s, a, t): check_edge(config, path_to(parent, s), a, t)
