@@ -132,6 +132,30 @@ def test_random_walks_find_a_part_of_the_graph() -> None:
     assert walked_graph(config, 20, seed=4)[1] != edges
 
 
+def test_a_breadth_first_prefix_beside_the_walks() -> None:
+    """walked_parts: the prefix's edges are every edge of the first states of the
+    whole graph's breadth-first order, in that order; the walks' edges are the walks'
+    without a prefix less those of the prefix's states (the same walks); the parents
+    a tree of those edges from the initial state; a sample half from each part."""
+    config = entry("sloppy-no-handoff").config
+    whole, every = reachable_graph(config)
+    first = set(list(whole)[:200])
+    parent, shallow, deep = walked_parts(config, 20, seed=3, prefix=200)
+    assert shallow == [edge for edge in every if edge[0] in first]
+    assert deep == [edge for edge in walked_parts(config, 20, seed=3)[2]
+                    if edge[0] not in first]
+    assert not {s for s, _, _ in shallow} & {s for s, _, _ in deep}
+    links = {(source, action, target) for target, link in parent.items() if link is not None
+             for source, action in [link]}
+    assert links <= set(shallow) | set(deep) and set(parent) >= first
+    assert sum(link is None for link in parent.values()) == 1
+    assert walked_graph(config, 20, seed=3, prefix=200) == (parent, shallow + deep)
+    sample = sample_parts(shallow, deep, 40, 12)
+    assert len(set(sample) & set(shallow)) == len(set(sample) & set(deep)) == 20
+    assert sample_parts([], deep, 10, 12) == random.Random(12).sample(deep, 10)
+    assert sample_parts(shallow, deep[:5], 40, 12)[-5:] == deep[:5]
+
+
 def check_every_delete_and_reap_edge(name: str, walks: int | None = None) -> None:
     """Every ``ClientDelete`` and ``Reap`` edge of a delete entry's reachable graph
     (CI: a seeded sample of 60, of the part ``walks`` random walks find if given)
