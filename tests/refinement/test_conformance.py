@@ -51,7 +51,8 @@ SAMPLE_IN_CI = 40
 #: the whole graph took 30-45 s of CPU); the soak profile checks every edge of all.
 #: Only the three largest entries (delete-immediate, leave-pending,
 #: delete-safe-strict-crash): the walks' part kills fewer mutants than a sample of
-#: the whole graph (docs/refinement.md, "What the walk sample loses")
+#: the whole graph (docs/refinement.md, "What the walk sample loses"); half of their
+#: samples comes from a breadth-first prefix (PREFIX_IN_CI)
 WALKS_ABOVE = 100_000
 WALKS_IN_CI = 60
 #: beside the walks, a breadth-first prefix of this many states (``walked_parts``),
