@@ -4,8 +4,9 @@ drawing it (docs/refinement.md, "What the walk sample loses").
 ``python -m tests.refinement.sample_kills [--variants V,...] [--mutants M,...]
 [ENTRY ...]`` (variants by default ``walks,prefix2000,whole``; about 45 minutes of
 one core for the three entries and five variants of docs/refinement.md): for each
-entry (by default the three of more than WALKS_ABOVE states), each variant and each mutant (by default every one of ``MUTANTS`` and
-``TEST_KILLED``, tests/refinement/mutations.py), the sample
+entry (by default the three of more than WALKS_ABOVE states), each variant and
+each mutant (by default every one of ``MUTANTS`` and ``TEST_KILLED``,
+tests/refinement/mutations.py), the sample
 ``test_every_checked_edge_agrees`` checks (40 edges, seed 12, shortest paths only,
 clone mode) and, for a delete entry, its 60 delete and reap edges
 (``check_every_delete_and_reap_edge``), run under the mutant: a line per run (the
