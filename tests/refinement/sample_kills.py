@@ -91,6 +91,7 @@ def runs(name: str, variant: str, mutants: dict[str, Mutant]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line (see the module docstring); 0."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--variants", default="walks,prefix2000,whole")
     parser.add_argument("--mutants", default="")

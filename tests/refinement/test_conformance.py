@@ -317,6 +317,7 @@ def test_conformance_refuses_a_bad_shard_before_exploring(
 
     monkeypatch.setattr(refinement_conformance, "reachable_graph", explored)
     monkeypatch.setattr(refinement_conformance, "walked_graph", explored)
+    monkeypatch.setattr(refinement_conformance, "walked_parts", explored)
     with pytest.raises(ConfigError, match="conformance shard"):
         conformance(entry("strict-no-anti-entropy").config, shard=shard)
 
