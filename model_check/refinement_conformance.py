@@ -71,7 +71,8 @@ from spec.state import State
 
 __all__ = ["LIVE_ELSEWHERE", "MEMBER_DOWN", "UNREACHABLE", "UNREACHED", "ConformanceReport",
            "check_edge", "clone_outcomes", "conformance", "detour_outcomes", "path_links",
-           "reachable_graph", "shortest_tree"]
+           "reachable_graph", "sample_parts", "shortest_tree", "walked_graph",
+           "walked_parts"]
 
 Edge = tuple[State, Action, State]
 #: a reap refusal rule that applies to a spec ``Reap`` step (:data:`MEMBER_DOWN` or
@@ -195,7 +196,8 @@ def _reachable_graph(config: Config, max_states: int
     return shortest_tree(start, successors, f"{config.name}: ", max_states), edges
 
 
-def walked_graph(config: Config, walks: int, seed: int, max_depth: int = 100
+def walked_graph(config: Config, walks: int, seed: int, max_depth: int = 100,
+                 prefix: int = 0
                  ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge]]:
     """A part of the spec's reachable graph found by ``walks`` seeded random walks
     from the initial state, for a sample of a graph too large to explore in CI
@@ -206,28 +208,67 @@ def walked_graph(config: Config, walks: int, seed: int, max_depth: int = 100
     (a tree: every path is a walk's, not a shortest one), and the edges are every
     step enabled at a state a walk visited, in the order visited. Deep edges (a
     reap after a delete and a crash) are sampled as often as shallow ones are by
-    walk length. The memoised successors where the pure spec runs."""
+    walk length. The memoised successors where the pure spec runs. ``prefix``:
+    the part :func:`walked_parts` finds with a breadth-first prefix of that many
+    states first (its edges first)."""
+    parent, shallow, deep = walked_parts(config, walks, seed, max_depth, prefix)
+    return dict(parent), shallow + deep
+
+
+def walked_parts(config: Config, walks: int, seed: int, max_depth: int = 100,
+                 prefix: int = 0
+                 ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge], list[Edge]]:
+    """The states :func:`walked_graph` finds after a breadth-first prefix, with each
+    one's parent, the prefix's edges and the walks' edges (disjoint). The prefix:
+    the first ``prefix`` states a breadth-first search from the initial state takes
+    (:func:`shortest_tree`'s order and shortest paths, so the shallow part of the
+    graph as a whole-graph sample holds it: a walk takes one of the steps at each
+    state it goes through, and leaves the others' targets unexplored); its edges,
+    every step enabled at those states. Then the walks (the same steps from the same
+    seed as without a prefix); the walks' edges are every step enabled at a state a
+    walk visited that the prefix did not take, each such state reached by the
+    prefix's path to the walk's last state in it and the walk's steps from there.
+    ``prefix`` 0: no prefix (the walks' part alone). The last part found is kept and
+    returned again for the same arguments (shared objects: callers must not change
+    them), as :func:`reachable_graph` keeps its graph: an entry's sample and its
+    delete and reap edges are drawn from one exploration."""
+    return _walked_parts(config, walks, seed, max_depth, prefix)
+
+
+@functools.lru_cache(maxsize=1)
+def _walked_parts(config: Config, walks: int, seed: int, max_depth: int, prefix: int
+                  ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge], list[Edge]]:
     rng = random.Random(seed)
     step: Callable[[State], Iterable[tuple[Action, State]]] = (
         MemoSuccessors() if memo_available() else spec_model.successors)
     start = spec_model.initial_state(config)
-    parent: dict[State, tuple[State, Action] | None] = {start: None}
     enabled: dict[State, list[tuple[Action, State]]] = {}
-    edges: list[Edge] = []
+    shallow: list[Edge] = []
+
+    def expanded(state: State) -> list[tuple[Action, State]]:
+        if len(enabled) >= prefix:
+            return []
+        found = enabled[state] = list(step(state))
+        shallow.extend((state, action, after) for action, after in found)
+        return found
+
+    parent: dict[State, tuple[State, Action] | None] = (
+        shortest_tree(start, expanded) if prefix > 0 else {start: None})
+    deep: list[Edge] = []
     for _ in range(walks):
         state = start
         for _ in range(max_depth):
             found = enabled.get(state)
             if found is None:
                 found = enabled[state] = list(step(state))
-                edges.extend((state, action, after) for action, after in found)
+                deep.extend((state, action, after) for action, after in found)
             choices = [s for s in found if not isinstance(s[0], Timeout)] or found
             if not choices:
                 break
             action, after = rng.choice(choices)
             parent.setdefault(after, (state, action))
             state = after
-    return parent, edges
+    return parent, shallow, deep
 
 
 def shortest_tree(start: State, successors: Callable[[State], Iterable[tuple[Action, State]]],
@@ -536,6 +577,21 @@ def _sample(edges: list[Edge], limit: int | None, seed: int) -> Iterator[Edge]:
     yield from random.Random(seed).sample(edges, limit)
 
 
+def sample_parts(shallow: list[Edge], deep: list[Edge], limit: int | None,
+                 seed: int) -> list[Edge]:
+    """A seeded sample of ``limit`` edges of two parts of a graph (None: every edge),
+    half from each (from ``shallow`` the smaller half), the other part filling in
+    for a part with fewer edges: a breadth-first prefix's edges outnumber the
+    walks' a hundred to one (:func:`walked_parts`), a plain sample of both would
+    hold next to no deep edge. ``shallow`` empty: the sample of ``deep`` alone
+    that :func:`conformance` took before the prefix."""
+    if limit is None or limit >= len(shallow) + len(deep):
+        return shallow + deep
+    shallow_share = min(len(shallow), max(limit // 2, limit - len(deep)))
+    return (list(_sample(shallow, shallow_share, seed))
+            + list(_sample(deep, limit - shallow_share, seed)))
+
+
 def _pass_outcomes(config: Config, tree: dict[State, tuple[State, Action] | None],
                    edges: list[Edge], mode: str, blocked_steps: set[Link]
                    ) -> Iterator[tuple[Edge, str]]:
@@ -647,7 +703,7 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
                 max_passes: int | None = None, progress: int | None = None,
                 out: TextIO | None = None,
                 shard: tuple[int, int] | None = None,
-                walks: int | None = None) -> ConformanceReport:
+                walks: int | None = None, prefix: int = 0) -> ConformanceReport:
     """Check every edge of ``config``'s reachable graph (``limit``: a seeded sample
     of that many edges) on the implementation. ``mode``: ``"clone"`` (each source
     reached once, its edges on copies: :func:`clone_outcomes`) or ``"replay"``
@@ -661,7 +717,10 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
     mode, a progress below 1 or a bad shard. ``walks``: instead of the whole
     graph, the part ``walks`` seeded random walks find (:func:`walked_graph`, seeded
     by ``seed``): its edges are sampled (``limit``) and its sources reached by the
-    walks' paths; the report's states and edges are that part's."""
+    walks' paths; the report's states and edges are that part's. ``prefix`` (with
+    ``walks``): a breadth-first prefix of that many states beside the walks
+    (:func:`walked_parts`), half the sample from its edges and half from the
+    walks' (:func:`sample_parts`)."""
     if max_passes is not None and max_passes < 1:
         raise ConfigError(f"conformance passes: a number from 1, got {max_passes}")
     if mode not in MODES:
@@ -671,10 +730,15 @@ def conformance(config: Config, *, limit: int | None = None, seed: int = 0,
     if shard is not None and not 0 <= shard[0] < shard[1]:  # (before the exploration)
         raise ConfigError(f"conformance shard: I/K with 0 <= I < K, got {shard!r}")
     began, cpu_began = time.perf_counter(), time.process_time()
-    parent, edges = (reachable_graph(config, max_states) if walks is None
-                     else walked_graph(config, walks, seed))
+    if walks is None:
+        parent, edges = reachable_graph(config, max_states)
+        sampled = list(_sample(edges, limit, seed))
+    else:
+        parent, shallow, deep = walked_parts(config, walks, seed, prefix=prefix)
+        edges = shallow + deep
+        sampled = sample_parts(shallow, deep, limit, seed)
     report = ConformanceReport(config.name, len(parent), len(edges), mode=mode)
-    chosen = _in_shard(parent, _sample(edges, limit, seed), shard)
+    chosen = _in_shard(parent, sampled, shard)
     trees: list[dict[State, tuple[State, Action] | None]] = []
     for (source, action, _), outcome, number in detour_outcomes(
             config, parent, edges, chosen, mode=mode, shortest_only=shortest_only,

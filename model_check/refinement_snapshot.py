@@ -24,6 +24,15 @@ Three things a plain copy gets wrong, and what the pickler does instead:
   ``__getattr__``; both ``copy.deepcopy`` and the unpickler look up
   ``__setstate__`` on the still empty object, which recurses without end. An
   object whose class defines ``__getattr__`` is rebuilt slot by slot;
+- a bound method pickles (pickle's own rule) as ``getattr(self, name)`` with the
+  name its function was defined under: a method replaced on its class by a function
+  of another name (a monkeypatched mutant, ``Reaper.on_timer = timed``) is not found
+  under that name on restore (AttributeError, session 12), and a function defined
+  inside another one (``<locals>``) cannot be pickled by reference at all. A bound
+  method its object's attribute of that name does not give is rebuilt as
+  ``types.MethodType(function, copy of self)``, and a function without a closure
+  that its module does not hold under its qualified name is rebuilt from its code
+  like a closure's;
 - frozen dataclasses are values in this code base (STYLE: messages, actions,
   versions, configurations; DESIGN: the spec's states), so they are *shared*
   between the original and its copies, not copied (the frontier's spec states,
@@ -47,6 +56,7 @@ import io
 import pickle
 import random
 import re
+import sys
 import types
 from itertools import count
 from typing import Any
@@ -107,6 +117,19 @@ def _slot_state(obj: object, cls: type) -> dict[str, Any]:
     return state
 
 
+def _by_reference(function: types.FunctionType) -> bool:
+    """Whether pickle's rule for a function (its module's attribute of its qualified
+    name) finds ``function`` itself."""
+    found: Any = sys.modules.get(function.__module__)
+    for part in function.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is function
+
+
+def _method(function: Any, owner: object) -> types.MethodType:
+    return types.MethodType(function, owner)
+
+
 def _shared(index: int) -> object:  # pragma: no cover - never called: see _Unpickler
     """Stands for ``shared[index]`` in a snapshot (``_Unpickler.find_class``)."""
     raise AssertionError(f"the shared value {index} was unpickled outside a snapshot")
@@ -139,8 +162,12 @@ class _Pickler(pickle.Pickler):
         if frozen:
             self.shared.append(obj)
             return _shared, (len(self.shared) - 1,)
+        if cls is types.MethodType:
+            if getattr(obj.__self__, obj.__func__.__name__, None) == obj:
+                return NotImplemented  # getattr(self, name), as pickle does
+            return _method, (obj.__func__, obj.__self__)  # a method set under another name
         if cls is types.FunctionType:
-            if obj.__closure__ is None:
+            if obj.__closure__ is None and _by_reference(obj):
                 return NotImplemented  # by reference, as pickle does
             code = _Code(obj.__code__, obj.__globals__, obj.__name__, obj.__defaults__,
                          obj.__kwdefaults__)
