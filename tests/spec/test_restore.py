@@ -72,6 +72,10 @@ restores = 2
      "[features] actor_per_start = true needs [features] actor_epochs = true"),
     ({"actor_per_start": True, "restore_actor": "kept"},
      '[features] restore_actor = "kept" contradicts [features] actor_per_start'),
+    # the implementation's buffered engine takes a new actor at every start (the
+    # lockstep diverged at the first put after backup, restore, recover: review s12)
+    ({"restores": 1, "restore_actor": "kept", "storage": "buffered"},
+     '[features] restore_actor = "kept" contradicts [features] storage = "buffered"'),
 ])
 def test_bad_values_are_refused_naming_section_and_key(changes: dict[str, object],
                                                       message: str) -> None:
