@@ -8,6 +8,7 @@ restored backup"; Riak's kv679 (basho/riak_kv#679)."""
 from __future__ import annotations
 
 import collections
+import functools
 import json
 from collections.abc import Callable
 
@@ -267,3 +268,31 @@ def test_a_restore_puts_the_backups_hints_back() -> None:
     early = do(initial_state(config), Backup(name))
     later = _first_reached(early, lambda s: bool(s.node(name).hints) and s.node(name).up)
     assert do(later, Restore(name)).node(name).hints == ()
+
+
+def _begun_up(name: str, state: State) -> bool:
+    return state.node(name).up and any(e[0] == name for e in state.key_epochs)
+
+
+def test_a_restore_puts_back_or_forgets_the_key_epochs() -> None:
+    """A reap begins a key epoch (spec.deletes); a backup holds the node's key
+    epochs: a kept restore goes back to those of the backup's time, a new one
+    forgets them with the lifetime (review, session 12: mutants that kept the key
+    epochs of the new restore, or dropped or kept the current ones on a kept
+    restore, survived every test before)."""
+    kept = Config(name="restore-key-epochs", nodes=("n1", "n2"), n=2, r=1, w=2,
+                  delete_mode="immediate", restores=1, restore_actor="kept", clients=1,
+                  puts_per_client=1, deletes_per_client=1, gets_per_client=1,
+                  coordinator="first")
+    for config in (kept, kept.replace(restore_actor="new")):
+        begun = _first_reached(initial_state(config), lambda s: any(
+            s.node(n).up for n, _, _ in s.key_epochs))
+        name = next(n for n, _, _ in sorted(begun.key_epochs) if begun.node(n).up)
+        mine = {e for e in begun.key_epochs if e[0] == name}
+        restored = do(do(begun, Backup(name)), Restore(name))
+        back = {e for e in restored.key_epochs if e[0] == name}
+        assert back == (mine if config.restore_actor == "kept" else set())
+        # a backup taken before the key epoch: a kept restore forgets it again
+        early = do(initial_state(config), Backup(name))
+        later = _first_reached(early, functools.partial(_begun_up, name))
+        assert not {e for e in do(later, Restore(name)).key_epochs if e[0] == name}
