@@ -23,6 +23,7 @@ from model_check.refinement_conformance import conformance
 from model_check.refinement_replay import replay_trace
 from model_check.refinement_state import cluster_for, unmapped_features
 from model_check.suite import entry
+from spec.clocks import values
 from spec.config import Config
 from spec.errors import ConfigError
 
@@ -131,3 +132,20 @@ def test_a_restore_with_membership_is_not_mapped(monkeypatch: pytest.MonkeyPatch
     ls.recover("n1")
     with pytest.raises(Divergence, match="replica-put n1->n3"):
         ls.put("c1", "n1", "k")
+
+
+def test_a_second_restore_puts_the_backup_back_again() -> None:
+    """With a budget of two, the second restore of a node is the backup again, not
+    what the node wrote since the first (review, session 12: a harness restore that
+    put the backup's copy itself in place, so that the node's later writes changed
+    the backup, survived every test with one restore)."""
+    config = entry(NEW).config.replace(name="restore-twice", restores=2)
+    ls = Lockstep(config)
+    ls.backup("n1")
+    ls.restore("n1")
+    ls.recover("n1")
+    ls.put("c1", "n1", "k")
+    ls.quiesce()
+    assert ls.clients["c1"].acked
+    ls.restore("n1")  # the spec's second Restore: n1 empty again; a divergence else
+    assert ls.frontier and all(values(s.node("n1").store[0]) == () for s in ls.frontier)
