@@ -296,3 +296,17 @@ def test_a_restore_puts_back_or_forgets_the_key_epochs() -> None:
         early = do(initial_state(config), Backup(name))
         later = _first_reached(early, functools.partial(_begun_up, name))
         assert not {e for e in do(later, Restore(name)).key_epochs if e[0] == name}
+
+
+def test_a_down_node_is_neither_backed_up_nor_restored() -> None:
+    """Backup and Restore need an up node (the lockstep's ``backup_enabled`` and
+    ``restore_enabled`` too; review, session 12: a mutant offering both for a down
+    node survived every test, since in the suite entries no node is down while the
+    restore budget is left)."""
+    config = NEW.replace(crashes=1)
+    down = do(initial_state(config), Crash("n1"))
+    assert not any(isinstance(a, Backup | Restore) and a.node == "n1"
+                   for a, _ in successors(down))
+    backed = do(do(initial_state(config), Backup("n1")), Crash("n1"))
+    assert Restore("n1") not in [a for a, _ in successors(backed)]
+    assert Restore("n1") in [a for a, _ in successors(do(backed, Recover("n1")))]
