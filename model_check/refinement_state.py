@@ -162,6 +162,10 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
         unmapped.append('features.restore_actor = "new" without actor_per_start (the '
                         "implementation gives a restored node a new actor only by giving "
                         "every start one: actor_per_start = true)")
+    if config.restores and (config.joining or config.joins or config.leaves):
+        unmapped.append("faults.restores with [membership] (the implementation keeps a "
+                        "node's membership view and handover state on its disk, so a "
+                        "restored disk rolls them back; the spec's Restore keeps them)")
     return tuple(unmapped)
 
 

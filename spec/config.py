@@ -331,6 +331,13 @@ class Config:
                 '[features] restore_actor = "kept" contradicts [features] actor_per_start '
                 '= true (a restored node starts again, and every start takes a new actor)'
             )
+        if self.restore_actor == "kept" and self.storage == "buffered" and self.actor_epochs:
+            raise ConfigError(
+                '[features] restore_actor = "kept" contradicts [features] storage = '
+                '"buffered" with actor_epochs (every crash of a buffered node begins a new '
+                'lifetime, and a restore crashes it: the implementation gives every start '
+                'of a buffered engine a new actor)'
+            )
         if self.restores and self.restore_actor == "new" and not self.actor_epochs:
             raise ConfigError(
                 '[features] restore_actor = "new" needs [features] actor_epochs = true '

@@ -19,9 +19,10 @@ from model_check.proofs.edges import NOT_ENCODED, EdgeCheck
 from model_check.proofs.mapping import families, lossy_configurations, shape_of
 from model_check.suite import DEFAULT_SUITE, entry
 from spec import model
-from spec.actions import Action, Crash, Deliver, Drop, Duplicate
+from spec.actions import Action, Backup, Crash, Deliver, Drop, Duplicate, Recover, Restore
 from spec.config import Config
-from spec.state import Kind
+from spec.state import Backups, Kind, new_node
+from spec.step import Edit, plan_of
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
 
@@ -339,3 +340,51 @@ def test_a_buffered_crash_may_take_an_acknowledged_copy() -> None:
     result = check_graph(name, entry(name).config, max_states=3_000)
     assert result.ok, result.disagreements
     assert result.by_family["buffered-crash"] > 0 and result.by_family["replica-put-ack"] > 0
+
+
+def _fake_restore(state: Any, *, restored: int, keep_coord: bool = False) -> Any:
+    """``state`` with n1 restored from its backup as ``spec.faults`` does, but the
+    restores counter set to ``restored`` and, with ``keep_coord``, n1's coordination
+    records kept: edges no spec restore makes."""
+    backups = state.backups
+    copy = backups.slots[0]
+    edit = Edit(state, plan_of(state.config))
+    node = state.node("n1")
+    if not keep_coord:
+        for coord in node.coord:
+            edit.purge("n1", coord.request)
+    edit.set_node("n1", new_node(False, copy.store, copy.hints,
+                                 node.coord if keep_coord else ()))
+    edit.epochs = (backups.next_epoch(state.epochs, 0), *state.epochs[1:])  # "new"
+    edit.backups = Backups(backups.slots, backups.taken, restored, backups.highest)
+    return edit.build()
+
+
+def test_the_restore_step_refuses_what_no_restore_does() -> None:
+    """Forward agreement catches an encoding that is too strong, not one too weak:
+    crafted restore edges no spec restore makes are refused (review, session 12:
+    the restore step without its budget guard, without its counter's increment, or
+    without the crash's loss of coordination records survived the agreement tests).
+
+    From n1 backed up empty, coordinating put 1: a restore that spends no budget, one
+    that keeps n1's coordination records; after the one restore of the budget, a
+    second one."""
+    config = entry("dvv-restore-new-actor").config
+    right = EdgeCheck(config)
+    state = model.initial_state(config)
+    backed = next(t for a, t in model.successors(state) if a == Backup("n1"))
+    put = next(t for a, t in model.successors(backed) if a.kind == "client-put")
+    assert put.node("n1").coord and put.backups is not None
+    # the spec's own restore, rebuilt here, is allowed
+    real = _fake_restore(put, restored=1)
+    assert real == next(t for a, t in model.successors(put) if a == Restore("n1"))
+    assert right.edges(put, [(Restore("n1"), real)]) == ["restore n1"]
+    # the budget not spent
+    assert right.edges(put, [(Restore("n1"), _fake_restore(put, restored=0))]) == [None]
+    # the coordination records survive the crash
+    kept = _fake_restore(put, restored=1, keep_coord=True)
+    assert right.edges(put, [(Restore("n1"), kept)]) == [None]
+    # a second restore past the budget of one
+    up = next(t for a, t in model.successors(real) if a == Recover("n1"))
+    assert up.backups is not None and up.backups.restored == config.restores == 1
+    assert right.edges(up, [(Restore("n1"), _fake_restore(up, restored=2))]) == [None]

@@ -15,13 +15,16 @@ from typing import Any
 import pytest
 
 import impl.node
+import model_check.refinement_state
 from impl.versions import lifetime_actor
 from model_check.check import check
-from model_check.refinement import Lockstep
+from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_conformance import conformance
 from model_check.refinement_replay import replay_trace
 from model_check.refinement_state import cluster_for, unmapped_features
 from model_check.suite import entry
+from spec.clocks import values
+from spec.config import Config
 from spec.errors import ConfigError
 
 KEPT, NEW = "dvv-restore-kept-actor", "dvv-restore-new-actor"
@@ -104,3 +107,45 @@ def test_conformance_catches_a_restore_that_puts_nothing_back(
     monkeypatch.setattr(Lockstep, "restore", crash_only)
     report = conformance(entry(KEPT).config, limit=300, seed=3)
     assert report.outcomes["diverged"] > 0
+
+
+def test_a_restore_with_membership_is_not_mapped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The implementation keeps a node's membership view on its disk (the
+    ``membership`` meta entry, impl/gossip.py), so a restored disk forgets a join
+    it had learnt, while the spec's ``Restore`` keeps ``State.membership``: the
+    lockstep would diverge at the next put (review, session 12). Named by
+    ``unmapped_features``; forced through, it diverges."""
+    config = Config(name="restore-join", nodes=("n1", "n2"), n=2, r=1, w=1,
+                    anti_entropy=False, actor_per_start=True, restores=1,
+                    joining=("n3",), joins=1, clients=1, puts_per_client=1,
+                    gets_per_client=0, coordinator="first")
+    assert any("membership" in u for u in unmapped_features(config))
+    with pytest.raises(ConfigError, match="does not map"):
+        cluster_for(config)
+    monkeypatch.setattr(model_check.refinement_state, "unmapped_features",
+                        lambda *args, **kwargs: ())
+    ls = Lockstep(config)
+    ls.backup("n1")
+    ls.join("n3")
+    ls.gossip_to("n3", "n1")
+    ls.restore("n1")
+    ls.recover("n1")
+    with pytest.raises(Divergence, match="replica-put n1->n3"):
+        ls.put("c1", "n1", "k")
+
+
+def test_a_second_restore_puts_the_backup_back_again() -> None:
+    """With a budget of two, the second restore of a node is the backup again, not
+    what the node wrote since the first (review, session 12: a harness restore that
+    put the backup's copy itself in place, so that the node's later writes changed
+    the backup, survived every test with one restore)."""
+    config = entry(NEW).config.replace(name="restore-twice", restores=2)
+    ls = Lockstep(config)
+    ls.backup("n1")
+    ls.restore("n1")
+    ls.recover("n1")
+    ls.put("c1", "n1", "k")
+    ls.quiesce()
+    assert ls.clients["c1"].acked
+    ls.restore("n1")  # the spec's second Restore: n1 empty again; a divergence else
+    assert ls.frontier and all(values(s.node("n1").store[0]) == () for s in ls.frontier)
