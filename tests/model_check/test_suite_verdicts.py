@@ -4,7 +4,7 @@ CI checks every entry's verdicts with one search per entry (the same as ``make
 check``'s: each expected violation at its pinned length, its trace replayed), so
 the headline "holds" verdicts are CI's too, except on the three entries of over
 100,000 states (:data:`FULL_SEARCH_STATES`: delete-immediate, leave-pending,
-delete-safe-strict-crash, 20-35 s each, a seventh of CI's test time): CI searches
+delete-safe-strict-crash: 84 of the file's 172 CPU-s, session 12): CI searches
 their first :data:`CI_BOUNDED_STATES` states breadth first (every safety violation
 and witness at its pinned length, its trace replayed; no other safety violation
 that far), the soak profile (``HYPOTHESIS_PROFILE=soak``) and ``make check`` all of
