@@ -37,7 +37,7 @@ from typing import Any
 
 import z3
 
-from model_check.proofs.abstraction import Invariant, Shape, Term, new_states
+from model_check.proofs.abstraction import AbstractState, Invariant, Params, Shape, Term, new_states
 from model_check.proofs.mapping import (
     abstract_state,
     families,
@@ -46,7 +46,7 @@ from model_check.proofs.mapping import (
     put_histories,
     shape_of,
 )
-from model_check.proofs.transition import StoreRule, causal_store, transition
+from model_check.proofs.transition import Step, StoreRule, causal_store, transition
 
 __all__ = [
     "MERGING",
@@ -55,6 +55,8 @@ __all__ = [
     "STUTTER",
     "EdgeCheck",
     "Named",
+    "Relation",
+    "Relations",
 ]
 
 
@@ -124,18 +126,49 @@ NOT_ENCODED = "not encoded"
 OUTSIDE = "outside the bounds"
 
 
+Relation = tuple[AbstractState, AbstractState, Params, list[Step], dict[int, Named]]
+"""An encoding's transition relation: the pre- and post-state terms, the parameters,
+the steps (:func:`~model_check.proofs.transition.transition`), and each step's
+constants once read (by step index)."""
+
+Relations = dict[tuple[Shape, StoreRule, bool], Relation]
+"""Relations already built, by (shape, store rule, acknowledgement quorum): a
+caller's cache (:func:`model_check.proofs.agreement.check_suite`)."""
+
+
+def _relation(shape: Shape, store_rule: StoreRule, relations: Relations | None) -> Relation:
+    """The transition relation of ``shape`` under ``store_rule``: built (the costly
+    part of an :class:`EdgeCheck`: a few seconds), or taken from ``relations`` when
+    one of the same shape and rule was built there. Sharing is sound: the terms are
+    Z3 constants named after the shape's variables (the same names give the same
+    terms) and a relation is not changed once built. The cache is the caller's, not
+    a module's: a test that builds a mutated relation (a monkeypatched guard of
+    :mod:`model_check.proofs.transition`) must not leave it to another."""
+    ack_quorum = store_rule is causal_store
+    key = (shape, store_rule, ack_quorum)
+    found = relations.get(key) if relations is not None else None
+    if found is None:
+        x, y, params = new_states(shape)
+        found = (x, y, params, transition(x, y, params, store_rule, ack_quorum=ack_quorum),
+                 {})
+        if relations is not None:
+            relations[key] = found
+    return found
+
+
 class EdgeCheck:
-    """Both checks for one configuration (see the module docstring)."""
+    """Both checks for one configuration (see the module docstring); ``relations``:
+    a cache of transition relations to take this one from, or to add it to
+    (:data:`Relations`; None: built for this check alone)."""
 
     def __init__(self, config: Any, store_rule: StoreRule = causal_store,
-                 shape: Shape | None = None) -> None:
+                 shape: Shape | None = None, relations: Relations | None = None) -> None:
         self.config = config
         self.lossy = store_rule is not causal_store
         self.shape = shape or shape_of(config)
-        self.x, self.y, self.params = new_states(self.shape)
-        self.steps = transition(self.x, self.y, self.params, store_rule,
-                                ack_quorum=store_rule is causal_store)
-        self._consts: dict[int, Named] = {}  # step index -> its constants, on first use
+        self.x, self.y, self.params, self.steps, consts = _relation(
+            self.shape, store_rule, relations)
+        self._consts: dict[int, Named] = consts  # step index -> its constants, on first use
         self._by_family: dict[str, list[int]] = {}
         for k, step in enumerate(self.steps):
             self._by_family.setdefault(step.family, []).append(k)

@@ -15,7 +15,7 @@ from model_check import properties
 from model_check.proofs import abstraction as enc
 from model_check.proofs import invariants, transition
 from model_check.proofs.agreement import check_graph, check_suite
-from model_check.proofs.edges import NOT_ENCODED, EdgeCheck
+from model_check.proofs.edges import NOT_ENCODED, EdgeCheck, Relations
 from model_check.proofs.mapping import families, lossy_configurations, shape_of
 from model_check.suite import DEFAULT_SUITE, entry
 from spec import model
@@ -31,6 +31,10 @@ AGREEMENT_CONFIG = Config(
     drops=1, duplicates=1, clients=2, puts_per_client=1, gets_per_client=1, keys=("k",),
 )
 Sample = list[tuple[Any, list[tuple[Any, Any]]]]
+#: the transition relations this module's tests build, shared between them (one
+#: relation per shape and store rule, as check_suite shares them); never given to a
+#: test of a mutated encoding (those build their own)
+RELATIONS: Relations = {}
 
 
 def _walks(config: Config, walks: int, depth: int, seed: int) -> Sample:
@@ -50,7 +54,7 @@ def _walks(config: Config, walks: int, depth: int, seed: int) -> Sample:
 
 @pytest.fixture(scope="module")
 def check() -> EdgeCheck:
-    return EdgeCheck(AGREEMENT_CONFIG)
+    return EdgeCheck(AGREEMENT_CONFIG, relations=RELATIONS)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +107,7 @@ def test_encoded_properties_agree_with_model_check_properties(
 def test_every_edge_of_a_small_suite_configuration_agrees(name: str) -> None:
     """Every edge of the whole reachable graph, both directions."""
     suite_entry = entry(name)
-    result = check_graph(name, suite_entry.config)
+    result = check_graph(name, suite_entry.config, relations=RELATIONS)
     assert result.ok, (result.disagreements, result.exact_disagreements)
     assert result.checked_states == result.states == suite_entry.distinct_states
     assert result.edges > result.states
@@ -161,9 +165,9 @@ def test_lossy_configurations_break_the_causal_rule() -> None:
     """The check has teeth: where merges may lose a version, spec edges are refused by
     the causal rule (and allowed by the lossy one)."""
     for name in ("lww-blind-rewrite", "server-vclock-same-coordinator"):
-        causal = check_graph(name, entry(name).config, rule="causal")
+        causal = check_graph(name, entry(name).config, rule="causal", relations=RELATIONS)
         assert causal.forward_failures > 0, name
-        lossy = check_graph(name, entry(name).config, rule="lossy")
+        lossy = check_graph(name, entry(name).config, rule="lossy", relations=RELATIONS)
         assert lossy.ok and lossy.causal_refusals == causal.forward_failures
 
 
@@ -252,7 +256,7 @@ def _step(state: Any, action: Any) -> Any:
 
 def test_exact_steps_are_exact() -> None:
     assert all(step.exact == (step.family in transition.EXACT_FAMILIES)
-               for step in EdgeCheck(AGREEMENT_CONFIG).steps)
+               for step in EdgeCheck(AGREEMENT_CONFIG, relations=RELATIONS).steps)
 
 
 def _reachable(config: Config) -> Iterator[Any]:
@@ -280,7 +284,7 @@ def test_the_new_invariants_hold_on_every_reachable_state(name: str, strong: Any
     reachable state of the suite configuration the proof is about (so the proof's
     invariant is not stronger than the spec)."""
     config = entry(name).config
-    check = EdgeCheck(config)
+    check = EdgeCheck(config, relations=RELATIONS)
     count = 0
     for state in _reachable(config):
         assert check.holds(strong, state), state
@@ -298,7 +302,7 @@ def test_the_twins_configurations_reach_a_violation(name: str, prop: Any,
     """The twins' configurations do break the encoded property on a reachable state
     (and the checker's own property agrees where it is the same property)."""
     config = entry(name).config
-    check = EdgeCheck(config)
+    check = EdgeCheck(config, relations=RELATIONS)
     for state in _reachable(config):
         if not check.holds(prop, state):
             if checker is not None:
@@ -337,7 +341,7 @@ def test_a_buffered_crash_may_take_an_acknowledged_copy() -> None:
     then acknowledges the put held by fewer than W nodes. The encoding's
     acknowledgement rule counts a buffered engine's crashes as losses."""
     name = "dvv-buffered-crash-actor-epochs"
-    result = check_graph(name, entry(name).config, max_states=3_000)
+    result = check_graph(name, entry(name).config, max_states=3_000, relations=RELATIONS)
     assert result.ok, result.disagreements
     assert result.by_family["buffered-crash"] > 0 and result.by_family["replica-put-ack"] > 0
 

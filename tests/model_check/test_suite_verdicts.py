@@ -2,8 +2,14 @@
 
 CI checks every entry's verdicts with one search per entry (the same as ``make
 check``'s: each expected violation at its pinned length, its trace replayed), so
-the headline "holds" verdicts are CI's too. Symmetry on/off on the larger entries
-runs under the soak profile (``HYPOTHESIS_PROFILE=soak``).
+the headline "holds" verdicts are CI's too, except on the three entries of over
+100,000 states (:data:`FULL_SEARCH_STATES`: delete-immediate, leave-pending,
+delete-safe-strict-crash: 84 of the file's 172 CPU-s, session 12): CI searches
+their first :data:`CI_BOUNDED_STATES` states breadth first (every safety violation
+and witness at its pinned length, its trace replayed; no other safety violation
+that far), the soak profile (``HYPOTHESIS_PROFILE=soak``) and ``make check`` all of
+it (docs/model-checking.md, "What CI leaves to the soak profile"). Symmetry on/off
+on the larger entries runs under the soak profile too.
 """
 
 from __future__ import annotations
@@ -24,6 +30,15 @@ CI_MAX_STATES = 3_000
 """Entries with more distinct states than this compare symmetry on/off only under soak."""
 
 ENTRIES = [pytest.param(entry, id=entry.name) for entry in DEFAULT_SUITE]
+FULL_SEARCH_STATES = 100_000
+"""Entries of more states than this are searched in full under soak only (and by
+``make check``); CI searches their first :data:`CI_BOUNDED_STATES` states."""
+CI_BOUNDED_STATES = 40_000
+"""Enough for every pinned length of those entries (delete-immediate: depth 13 is
+35,205 states)."""
+#: the properties a bounded search cannot decide (a violation of convergence is a
+#: state from which no convergence is reachable: it needs the whole graph)
+NEEDS_THE_WHOLE_GRAPH = frozenset({"convergence"})
 
 
 @functools.cache
@@ -81,10 +96,16 @@ def test_no_entry_passes_vacuously() -> None:
 
 @pytest.mark.parametrize("entry", ENTRIES)
 def test_all_verdicts_as_expected(entry: SuiteEntry) -> None:
-    """Every entry, large ones too: the headline "every property holds" verdicts must
-    be checked by CI, not only by make check; each expected violation with its pinned
-    (shortest) counterexample length, its trace replayed on the spec to where it
-    broke (one search per entry: the largest take 20-30 CPU-s)."""
+    """Every entry: its verdicts (the headline "every property holds" ones too), each
+    expected violation with its pinned (shortest) counterexample length, its trace
+    replayed on the spec to where it broke, and its pinned figures (one search per
+    entry). The three entries over FULL_SEARCH_STATES (22-32 CPU-s each) are searched
+    in full under soak and by make check; in CI to their first CI_BOUNDED_STATES
+    states (:func:`_bounded_verdicts_as_expected`: what that leaves undecided is
+    listed in docs/model-checking.md, "What CI leaves to the soak profile")."""
+    if not SOAK and (entry.distinct_states or 0) > FULL_SEARCH_STATES:
+        _bounded_verdicts_as_expected(entry)
+        return
     result = check(entry.config, properties=list(entry.expected))
     assert {p: str(v) for p, v in result.verdicts.items()} == dict(entry.expected)
     for name, length in entry.counterexample_length.items():
@@ -99,6 +120,42 @@ def test_all_verdicts_as_expected(entry: SuiteEntry) -> None:
         assert result.result(name).witness_length == length, name
     # ... and the distinct states, transitions and depth the suite pins (as make check)
     assert entry.figure_mismatches(result) == []
+
+
+def _bounded_verdicts_as_expected(entry: SuiteEntry) -> None:
+    """A large entry in CI: the first CI_BOUNDED_STATES states breadth first. Each
+    pinned violation of a safety property and each pinned witness is found at its
+    pinned (shortest) length, the trace replayed on the spec to where it broke; no
+    property expected to hold is violated that far; the sometimes-properties not
+    found in the whole graph are not found that far. Not decided: the "holds"
+    verdicts beyond the bound, and a violation of convergence
+    (NEEDS_THE_WHOLE_GRAPH) unless the bound holds one."""
+    result = check(entry.config, properties=list(entry.expected),
+                   max_states=CI_BOUNDED_STATES)
+    assert result.bounded
+    for name, expected in entry.expected.items():
+        verdict = result.result(name).verdict
+        if expected == "violated" and name in NEEDS_THE_WHOLE_GRAPH:
+            # found when the bound holds a state with no step left that has not
+            # converged (delete-safe-strict-crash), else undecided (delete-immediate)
+            assert verdict in (Verdict.VIOLATED, Verdict.BOUNDED), (entry.name, name)
+        elif expected == "violated":
+            assert verdict is Verdict.VIOLATED, (entry.name, name, str(verdict))
+        elif expected == "found":
+            assert verdict is Verdict.FOUND, (entry.name, name, str(verdict))
+        else:  # holds, not found, convergence violated: undecided this far
+            assert verdict is Verdict.BOUNDED, (entry.name, name, str(verdict))
+    for name, length in entry.counterexample_length.items():
+        outcome = result.result(name)
+        if outcome.verdict is Verdict.BOUNDED:
+            continue  # convergence, undecided this far (above)
+        assert outcome.counterexample_length == length, name
+        assert outcome.trace is not None
+        report = replay_on_spec(outcome.trace)
+        assert report.ok, report.render()
+        assert report.broke_at == len(outcome.trace)
+    for name, length in entry.witness_length.items():
+        assert result.result(name).witness_length == length, name
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
