@@ -135,9 +135,9 @@ KEY_RECORDS_BYTES = 8 << 20
 #: replicas reads, decodes, merges, encodes, hashes and writes it, and the
 #: coordinator sends it to N - 1 of them (dvv mode: the whole record, as Riak's
 #: put FSM sends the whole object). Measured on a 2-core machine running a
-#: 3-node cluster of real processes at load 5-10: about 8-12 MiB/s (docs/runtime.md,
-#: "Record size"); half that, so that a record the cluster accepts is replicated
-#: within the timeout on a loaded machine too.
+#: 3-node cluster of real processes: about 6-7 MiB/s at load 5, 2.5-4 MiB/s at
+#: load 10 (docs/runtime.md, "Record size"); a record the cluster accepts is
+#: replicated within the timeout unless the machine is loaded beyond that.
 RECORD_BYTES_PER_SECOND = 4 << 20
 
 
