@@ -44,11 +44,13 @@ __all__ = [
     "JOIN_HANDOVERS",
     "LWW_TIMESTAMPS",
     "PARTITIONING_STRATEGIES",
+    "RECORD_BYTES_PER_SECOND",
     "VCLOCK_TRUNCATIONS",
     "ClusterConfig",
     "check_node_arguments",
     "check_node_name",
     "replicable_frame_bytes",
+    "sibling_bytes",
 ]
 
 
@@ -128,23 +130,39 @@ SIBLING_OVERHEAD_BYTES = 1024
 MESSAGE_OVERHEAD_BYTES = 4096
 #: what one anti-entropy KeyRecords message carries, at most (several records)
 KEY_RECORDS_BYTES = 8 << 20
+#: the rate, in bytes of record per second of ``request_timeout``, at which a put
+#: is assumed to move its key's whole record through a cluster: each of the N
+#: replicas reads, decodes, merges, encodes, hashes and writes it, and the
+#: coordinator sends it to N - 1 of them (dvv mode: the whole record, as Riak's
+#: put FSM sends the whole object). Measured on a 2-core machine running a
+#: 3-node cluster of real processes: about 6-7 MiB/s at load 5, 2.5-4 MiB/s at
+#: load 10 (docs/runtime.md, "Record size"); a record the cluster accepts is
+#: replicated within the timeout unless the machine is loaded beyond that.
+RECORD_BYTES_PER_SECOND = 4 << 20
 
 
 def replicable_frame_bytes(config: ClusterConfig) -> int:
     """The largest inter-node frame a record within ``config``'s limits can need.
 
     A coordinator refuses a put that makes more than ``max_siblings`` siblings,
-    but replicas merge concurrent records, so a stored record may hold up to
-    twice as many (the most a replica accepts); each sibling is a value of at most
+    and one whose record would be over ``max_record_bytes``, but replicas merge
+    concurrent records, so a stored record may hold up to twice as many siblings
+    (the most a replica accepts) or bytes; each sibling is a value of at most
     ``max_value_bytes`` plus its metadata (in the vector-clock modes each sibling
     carries a clock, bounded by ``max_context_bytes``). The frame also holds the
     key and (a ForwardReply) a context. Source: the issue "No record may outgrow
     what the cluster can replicate"; the record layout of :mod:`impl.versions`.
     """
-    clock = 0 if config.clock == "dvv" else config.max_context_bytes
-    record = 2 * config.max_siblings * (config.max_value_bytes + SIBLING_OVERHEAD_BYTES + clock)
+    siblings = config.max_siblings * (config.max_value_bytes + sibling_bytes(config))
+    record = 2 * min(siblings, config.max_record_bytes)  # either limit bounds a put's record
     record += config.max_context_bytes
     return max(record, KEY_RECORDS_BYTES) + config.max_key_bytes + MESSAGE_OVERHEAD_BYTES
+
+
+def sibling_bytes(config: ClusterConfig) -> int:
+    """The most a sibling takes in a record besides its value: its metadata, and in
+    the vector-clock modes its clock (bounded by ``max_context_bytes``)."""
+    return SIBLING_OVERHEAD_BYTES + (0 if config.clock == "dvv" else config.max_context_bytes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,10 +239,17 @@ class ClusterConfig:
 
     Limits of the runtime (:mod:`impl.runtime`): ``max_frame_bytes``, the largest
     inter-node frame sent or accepted; the record limits (``max_value_bytes``,
-    ``max_key_bytes``, ``max_context_bytes``, ``max_siblings``) must keep every
-    record within it (:func:`replicable_frame_bytes`), or the configuration is
-    refused. ``max_pending_requests``: client requests a node has in flight
-    before it answers more with 503 and Retry-After, before writing anything.
+    ``max_key_bytes``, ``max_context_bytes``, ``max_siblings``,
+    ``max_record_bytes``) must keep every record within it
+    (:func:`replicable_frame_bytes`), or the configuration is refused.
+    ``max_record_bytes``: the largest encoded record (every sibling of a key) a put
+    may make; a put that would make a larger one is refused with 413
+    (:class:`~impl.errors.TooLargeError`; Riak's ``max_object_size``). It must
+    admit one value of ``max_value_bytes`` and be at most ``request_timeout`` x
+    :data:`RECORD_BYTES_PER_SECOND` (a record the cluster accepts is replicated
+    within the timeout), or the configuration is refused. ``max_pending_requests``:
+    client requests a node has in flight before it answers more with 503 and
+    Retry-After, before writing anything.
     ``max_http_connections``, ``max_peer_connections``: connections per port
     (at the cap the oldest idle one is closed, else the new one refused).
     ``http_header_timeout_s``: seconds a request's headers may take to arrive
@@ -246,6 +271,9 @@ class ClusterConfig:
     max_key_bytes: int = 1024
     max_context_bytes: int = 1 << 16
     max_siblings: int = 25  # Riak's sibling warning threshold; 2 x 25 x 1 MiB fits a frame
+    #: a key's whole record (every sibling): a put that would make it larger is
+    #: refused with 413 (Riak's max_object_size); 1 s x RECORD_BYTES_PER_SECOND
+    max_record_bytes: int = 4 << 20
     partitioning: str = "strategy3"
     tokens_per_node: int = 8
     partitions: int = 64
@@ -373,15 +401,41 @@ class ClusterConfig:
         _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
         for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s"):
             object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))
+        _int("max_record_bytes", self.max_record_bytes, 1024, 1 << 31)
         needed = replicable_frame_bytes(self)
         if needed > self.max_frame_bytes:
             raise ConfigError(
-                f"max_value_bytes, max_siblings, max_key_bytes, max_context_bytes: a record "
-                f"within these limits ({self.max_value_bytes} B values, up to "
-                f"{2 * self.max_siblings} siblings after merges) may need a {needed} B "
-                f"frame, over max_frame_bytes ({self.max_frame_bytes}); it could never be "
-                f"replicated: lower max_value_bytes or max_siblings, or raise max_frame_bytes"
+                f"max_value_bytes, max_siblings, max_record_bytes, max_key_bytes, "
+                f"max_context_bytes: a record within these limits ({self.max_value_bytes} B "
+                f"values, up to {2 * self.max_siblings} siblings or "
+                f"{2 * self.max_record_bytes} B after merges) may need a {needed} B frame, "
+                f"over max_frame_bytes ({self.max_frame_bytes}); it could never be "
+                f"replicated: lower max_value_bytes, max_siblings or max_record_bytes, or "
+                f"raise max_frame_bytes"
             )
+        self._check_record_limit()
+
+    def _check_record_limit(self) -> None:
+        """``max_record_bytes`` must admit one value of ``max_value_bytes`` (else a
+        value within its limit could never be stored) and be replicable within
+        ``request_timeout`` at :data:`RECORD_BYTES_PER_SECOND` (else a record the
+        cluster accepts times out: a 504 for a put merely because its record is
+        large; session 12's probe). ConfigError names the fields."""
+        one_value = self.max_value_bytes + sibling_bytes(self) + 64  # + the record's header
+        if one_value > self.max_record_bytes:
+            raise ConfigError(
+                f"max_value_bytes, max_record_bytes: a record holding one value of "
+                f"max_value_bytes ({self.max_value_bytes} B) may take {one_value} B, over "
+                f"max_record_bytes ({self.max_record_bytes}); a value within its limit "
+                f"could never be stored: lower max_value_bytes or raise max_record_bytes")
+        in_time = int(self.request_timeout * RECORD_BYTES_PER_SECOND)
+        if self.max_record_bytes > in_time:
+            raise ConfigError(
+                f"max_record_bytes, request_timeout: a record of max_record_bytes "
+                f"({self.max_record_bytes} B) cannot be replicated within request_timeout "
+                f"({self.request_timeout} s) at the assumed {RECORD_BYTES_PER_SECOND} B/s "
+                f"(at most {in_time} B); its puts would time out (504) merely because "
+                f"the record is large: lower max_record_bytes or raise request_timeout")
 
     # ------------------------------------------------------------------ derived
 

@@ -67,16 +67,16 @@ write), ``unknown`` when a put did not reach its quorum in time but some replica
 (the coordinator at least) may hold it (status 504: read before retrying, or
 retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
-HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` given twice, a bad
-context, R/W out of range, a request cut by the client's half-close), 404 no
+HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` given twice, a
+bad context, R/W out of range, a request cut by the client's half-close), 404 no
 such resource, 405 a method not served, 411 a PUT with neither Content-Length
-nor chunked (its body would be empty), 413 a value over ``max_value_bytes``,
-414 a key over ``max_key_bytes``, 417 an ``Expect`` other than
-``100-continue``, 431 headers over 64 KiB, 500 an exception of our own, 503
-(with Retry-After) the node is saturated (``max_pending_requests``), is
-shutting down or has not joined the ring yet, or a get's quorum was not
-reached, 504 the outcome is unknown. docs/runtime.md
-lists them for operators.
+nor chunked (its body would be empty), 413 a value over ``max_value_bytes`` or a
+put that would grow its key's record over ``max_record_bytes``, 414 a key over
+``max_key_bytes``, 417 an ``Expect`` other than ``100-continue``, 431 headers
+over 64 KiB, 500 an exception of our own, 503 (with Retry-After) the node is
+saturated (``max_pending_requests``), is shutting down or has not joined the
+ring yet, or a get's quorum was not reached, 504 the outcome is unknown.
+docs/runtime.md lists them for operators.
 """
 
 from __future__ import annotations

@@ -95,8 +95,10 @@ _MAX_BUCKETS = 1 << 24
 
 def record_digest(key: bytes, record: bytes) -> bytes:
     """The digest of one key's record: what a leaf bucket hashes (16 bytes)."""
-    return blake2b(len(key).to_bytes(4, "big") + key + record, digest_size=DIGEST_SIZE,
-                   person=b"vdynamo-key").digest()
+    digest = blake2b(len(key).to_bytes(4, "big") + key, digest_size=DIGEST_SIZE,
+                     person=b"vdynamo-key")
+    digest.update(record)  # not concatenated: no copy of a large record
+    return digest.digest()
 
 
 def _int(name: str, value: object, low: int, high: int) -> int:

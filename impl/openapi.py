@@ -113,7 +113,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         **write_responses("acknowledged by W replicas"),
                         "411": _error("neither Content-Length nor Transfer-Encoding: "
                                       "chunked (send Content-Length: 0 for an empty value)"),
-                        "413": _error(f"a value over {config.max_value_bytes} bytes"),
+                        "413": _error(f"a value over {config.max_value_bytes} bytes, or "
+                                      f"one that would grow the key's record (every "
+                                      f"sibling) over {config.max_record_bytes} bytes"),
                         "417": _error("an Expect header other than 100-continue")}},
                 "delete": {
                     "operationId": "delete",

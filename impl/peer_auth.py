@@ -168,9 +168,14 @@ class FrameSealer(_FrameMac):
 
     def seal(self, frame: bytes) -> bytes:
         """``frame`` followed by its :data:`TAG_BYTES`-byte tag."""
+        return frame + self.tag(frame)
+
+    def tag(self, frame: bytes) -> bytes:
+        """The tag of ``frame`` at the next sequence number (which it uses up): what
+        :meth:`seal` appends, for a writer that joins frames and tags in one copy."""
         tag = self._tag(frame)
         self.seq += 1
-        return frame + tag
+        return tag
 
 
 @dataclass(slots=True)

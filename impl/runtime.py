@@ -408,9 +408,10 @@ class NodeServer:
             self._outbound[dest] = writer
             try:
                 while not writer.is_closing():  # closed while waiting: dial again
-                    sealed = [sealer.seal(frame)]  # every frame queued by now: one send
+                    sealed = [frame, sealer.tag(frame)]  # every frame queued by now: one send
                     while not queue.empty():
-                        sealed.append(sealer.seal(queue.get_nowait()))
+                        queued = queue.get_nowait()
+                        sealed += (queued, sealer.tag(queued))
                     writer.write(b"".join(sealed))
                     frame = None
                     await writer.drain()
@@ -507,8 +508,9 @@ class NodeServer:
                 end = start + total
                 if len(buffer) < end + TAG_BYTES:
                     break
-                self._deliver(src, opener.open(bytes(buffer[start:end]),
-                                               bytes(buffer[end:end + TAG_BYTES])))
+                with memoryview(buffer) as view:  # one copy of the frame, not two
+                    frame = bytes(view[start:end])
+                self._deliver(src, opener.open(frame, bytes(buffer[end:end + TAG_BYTES])))
                 start = end + TAG_BYTES
             del buffer[:start]
 

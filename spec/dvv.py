@@ -123,14 +123,16 @@ def _check_counter(server_id: str, counter: object) -> int:
     return counter
 
 
+_NATIVE = (bool, int, float, str, bytes)
+
+
 def _check_value(value: object) -> None:
+    if type(value) in _NATIVE:  # hashable by type: hashing a large bytes costs O(size)
+        return
     try:
         hash(value)
     except TypeError:
         raise InvalidValueError(f"DVVSet values must be hashable, got {value!r}") from None
-
-
-_NATIVE = (bool, int, float, str, bytes)
 
 
 def _value_key(value: object) -> tuple[str, Any]:

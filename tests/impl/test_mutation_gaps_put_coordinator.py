@@ -9,15 +9,25 @@ import pytest
 
 from impl.context import decode_context
 from impl.effects import CancelTimer, Effect, PutResult, Reply, Send, SetTimer
-from impl.errors import BadMessageError, BadRequestError, ErrorCode, QuorumError, StorageError
+from impl.errors import (
+    BadMessageError,
+    BadRequestError,
+    ErrorCode,
+    QuorumError,
+    StorageError,
+    TooLargeError,
+)
 from impl.forwarding import ReplyTo
 from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.put_coordinator import PutCoordination, ack_counts, put_quorum_reached
+from impl.records import Record, encode_record
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout, ReapTombstone
-from impl.versions import ACTOR_META, ClockMode
+from impl.versions import ACTOR_META, ClockMode, apply_put, sibling_count
 from spec import dvv
+from spec.vclock import VClock
 from tests.impl.test_node_driver import Driver, make_config
 
 KEY = b"cart"
@@ -267,3 +277,50 @@ def test_a_puts_context_holds_at_most_vclock_max_pairs_pairs() -> None:
     clock = decode_context(reply.result.context, key=KEY, mode=ClockMode.DVV,
                            secret=config.secret)
     assert len(clock.pairs) == 1
+
+
+def _put_error(node: Node, storage: MemoryStorage, request: PutRequest,
+               now: float) -> object:
+    """The type of the error the put is answered with at once (None: none)."""
+    effects = persist(storage, node.client_request(now, request),
+                      lambda error: node.persist_failed(now, error))
+    errors = [type(e.error) for e in effects if isinstance(e, Reply) and e.error]
+    return errors[0] if errors else None
+
+
+def test_a_put_growing_the_record_over_max_record_bytes_is_refused_one_shrinking_it_is_not(
+        ) -> None:
+    """``max_record_bytes`` (docs/runtime.md, "Record size"): a blind put whose
+    record would outgrow the limit gets TooLargeError (413) and writes nothing; a
+    record that a merge made larger than the limit refuses further growth, but a
+    put with its context (which replaces the siblings) and a delete are accepted."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, max_value_bytes=1024,
+                                  max_record_bytes=8192), storage, seed=1)
+    node.start(0.0)
+    errors_seen = [_put_error(node, storage, PutRequest(i, KEY, bytes([i]) * 1000, b"", None, "c1"),
+                              1.0 + i) for i in range(10)]
+    fits = errors_seen.index(TooLargeError)
+    assert fits >= 7 and errors_seen == [None] * fits + [TooLargeError] * (10 - fits)
+    stored = node.replica.local_record(KEY)
+    assert sibling_count(stored) == fits  # the refused puts wrote nothing
+    # a concurrent sibling from another coordinator, merged: now over the limit
+    other = apply_put(Record.empty(ClockMode.DVV), VClock(), b"x" * 1000, coordinator="n2",
+                      client_id="c2", now=20.0, actor="n2-other")
+    persist(storage, node.receive(20.0, "n2", ReplicaPut(99, KEY, encode_record(other))),
+            lambda error: node.persist_failed(20.0, error))
+    merged = node.replica.local_record(KEY)
+    assert len(encode_record(merged)) > 8192
+    grow = PutRequest(50, KEY, b"y", b"", None, "c1")
+    assert _put_error(node, storage, grow, 21.0) is TooLargeError
+    # replacing the merged sibling by a smaller value: still over the limit, but smaller
+    smaller = PutRequest(53, KEY, b"s" * 500, node.puts._context(KEY, other), None, "c1")
+    assert _put_error(node, storage, smaller, 21.2) is None
+    after = len(encode_record(node.replica.local_record(KEY)))
+    assert 8192 < after < len(encode_record(merged))
+    blind_delete = PutRequest(52, KEY, b"", b"", None, "c1", 0, True)
+    assert _put_error(node, storage, blind_delete, 21.5) is None  # a tombstone: never refused
+    context = node.puts._context(KEY, node.replica.local_record(KEY))
+    reconcile = PutRequest(51, KEY, b"z" * 1000, context, None, "c1")
+    assert _put_error(node, storage, reconcile, 22.0) is None
+    assert sibling_count(node.replica.local_record(KEY)) == 1

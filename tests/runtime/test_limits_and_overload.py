@@ -18,11 +18,16 @@ from tests.runtime.live import call, cluster, run, url
 NODES = ("n1", "n2", "n3")
 
 
+# Each raises max_record_bytes (and request_timeout with it, or the record-limit
+# checks would refuse it first): without the record limit to bound them, the
+# siblings (or the merged records) no longer fit a frame.
 @pytest.mark.parametrize("changes", [
-    {"max_value_bytes": 16 << 20},  # the case: 16 MiB values, 64 MiB frames
-    {"max_siblings": 1000},
-    {"max_value_bytes": 8 << 20, "max_frame_bytes": 256 << 20},
-    {"clock": "server-vclock", "max_context_bytes": 1 << 20},
+    {"max_siblings": 100, "max_record_bytes": 40 << 20, "request_timeout": 10.0},
+    {"max_siblings": 1000, "max_record_bytes": 64 << 20, "request_timeout": 16.0},
+    {"max_value_bytes": 8 << 20, "max_frame_bytes": 256 << 20,
+     "max_record_bytes": 200 << 20, "request_timeout": 50.0},
+    {"clock": "server-vclock", "max_context_bytes": 1 << 20,
+     "max_record_bytes": 40 << 20, "request_timeout": 10.0},
 ])
 def test_limits_that_a_frame_cannot_carry_are_refused_naming_the_fields(
         changes: dict[str, object]) -> None:
@@ -35,7 +40,8 @@ def test_the_default_limits_and_a_larger_frame_are_accepted() -> None:
     default = ClusterConfig(nodes=NODES)
     assert replicable_frame_bytes(default) <= default.max_frame_bytes
     big = ClusterConfig(nodes=NODES, max_value_bytes=16 << 20, max_siblings=4,
-                        max_frame_bytes=256 << 20)
+                        max_frame_bytes=256 << 20, max_record_bytes=64 << 20,
+                        request_timeout=16.0)
     assert replicable_frame_bytes(big) > 2 * 4 * (16 << 20)  # every sibling counted twice
     with pytest.raises(errors.ConfigError, match="http_header_timeout_s"):
         ClusterConfig(nodes=NODES, http_header_timeout_s=0)
