@@ -45,6 +45,10 @@ _TAIL = b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
     (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
      b"Content-Type: image/png\r\nContent-Length: 1\r\n\r\nv",
      "header: Content-Type given twice"),
+    # session 12's review: a mutant without the counter in _SINGLE_HEADERS survived
+    (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Client: a\r\n"
+     b"X-Vdynamo-Client-Counter: 1\r\nX-VDYNAMO-CLIENT-COUNTER: 2\r\n"
+     b"Content-Length: 1\r\n\r\nv", "header: X-VDYNAMO-CLIENT-COUNTER given twice"),
     (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", "Content-Length"),
     (b"GET /kv/k HTTP/1.1\r\n\r\n", "Host"),
 ])
