@@ -234,3 +234,21 @@ def test_every_context_the_cluster_may_issue_can_be_sent_back(tmp_path: Path) ->
             [(status, _, body)] = _responses(answer)
             assert status == 431
     run(scenario())
+
+
+def test_transfer_coding_names_are_case_insensitive(tmp_path: Path) -> None:
+    """``Transfer-Encoding: Chunked`` (RFC 9112 7: coding names are case-insensitive,
+    and llhttp de-chunks it) is stored as ``chunked`` is: the check that refuses
+    every other coding (session 12) must not refuse it (session 12's review: a
+    mutant comparing without ``lower()`` survived every test)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            for key, coding in ((b"a", b"Chunked"), (b"b", b"CHUNKED"), (b"c", b"chunked ")):
+                answers = _responses(await raw(node.http_address, (
+                    b"PUT /kv/" + key + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding
+                    + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                    b"GET /kv/" + key + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")))
+                assert [(s, b) for s, _, b in answers][1] == (200, b"abc"), answers
+    run(scenario())
+
