@@ -252,3 +252,21 @@ def test_transfer_coding_names_are_case_insensitive(tmp_path: Path) -> None:
                 assert [(s, b) for s, _, b in answers][1] == (200, b"abc"), answers
     run(scenario())
 
+
+def test_the_context_allowance_is_what_the_cluster_issues_not_max_context_bytes(
+        tmp_path: Path) -> None:
+    """The X-Vdynamo-Context allowance is the base64 of the largest context the
+    cluster issues (``vclock_max_pairs`` pairs), even when ``max_context_bytes`` is
+    set far above it: before (session 12's review), ``max_context_bytes = 16 MiB``
+    (accepted) let any client make the node buffer a 3 MB header and answer it as
+    a request (404 here) rather than 431."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_context_bytes=1 << 24, max_frame_bytes=1 << 31,
+                           max_value_bytes=1024) as servers:
+            node = servers[0]
+            answer = await raw(node.http_address, (
+                b"GET /kv/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                b"X-Vdynamo-Context: " + b"A" * 3_000_000 + b"\r\n\r\n"), timeout=20.0)
+            [(status, _, body)] = _responses(answer)
+            assert status == 431, body[:200]
+    run(scenario())
