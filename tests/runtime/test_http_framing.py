@@ -270,3 +270,23 @@ def test_the_context_allowance_is_what_the_cluster_issues_not_max_context_bytes(
             [(status, _, body)] = _responses(answer)
             assert status == 431, body[:200]
     run(scenario())
+
+
+def test_a_context_within_the_allowance_is_read_whatever_the_reads(tmp_path: Path) -> None:
+    """A head still incomplete counts against twice the header limit plus the context
+    allowance, as a complete one does: a 200,000-byte X-Vdynamo-Context (within the
+    allowance of 173 pairs of 1,020-byte ids) arrives in several reads and is read
+    as a context (400: not one the cluster issued), not refused as headers over the
+    limit (431). Session 12's review: the mutant without the allowance in that
+    bound survived every test."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="client-vclock", vclock_max_pairs=173,
+                           max_context_bytes=200_000, max_frame_bytes=128 << 20) as servers:
+            node = servers[0]
+            answer = await raw(node.http_address, (
+                b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Context: " + b"A" * 200_000
+                + b"\r\nContent-Length: 1\r\nConnection: close\r\n\r\nv"))
+            [(status, _, body)] = _responses(answer)
+            assert status == 400 and "context" in _json(body)["message"], body[:200]
+            assert node.node.record(b"k") is None
+    run(scenario())
