@@ -98,6 +98,7 @@ import httptools
 
 from impl import errors, openapi
 from impl.connections import ConnectionSlots
+from impl.context import context_bytes_bound
 from impl.effects import GetResult, PutResult
 from impl.http_values import json_values, multipart, open_value, seal_value, wants_json
 from impl.internal_errors import report_internal_error
@@ -208,7 +209,7 @@ class _Parse:
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16) -> None:
         self.limit = limit  # max_value_bytes
-        #: the base64 length of the largest context (``max_context_bytes``): an
+        #: the base64 length of the largest context (``context_bytes``): an
         #: X-Vdynamo-Context header's value counts only beyond it, so that every
         #: context the cluster issues can be sent back (:func:`context_allowance`)
         self.context_b64 = context_allowance(context_bytes)
@@ -412,7 +413,11 @@ def context_allowance(max_context_bytes: int) -> int:
     ``max_context_bytes`` to match) issued, after 187 clients of 250-character
     ids, a 65,104-byte context its own HTTP API refused with 431: the key could
     no longer be updated by read-modify-write (case 05's kind; session 12's
-    probe)."""
+    probe). The caller passes :func:`impl.context.context_bytes_bound` of
+    ``vclock_max_pairs`` (every context is cut to that many pairs; at most
+    ``max_context_bytes`` by impl.config's check), not ``max_context_bytes``: set
+    far above what the cluster issues (16 MiB is accepted), that let a client
+    make the node buffer a 22 MB header (session 12's review)."""
     return 4 * -(-max_context_bytes // 3)
 
 
@@ -437,7 +442,11 @@ class HttpApi:
         if not self.slots.admit(writer):
             await self._refuse(writer)
             return
-        parse = _Parse(self.config.max_value_bytes, self.config.max_context_bytes)
+        config = self.config  # the largest context the cluster issues (at most
+        # max_context_bytes: impl.config checks it), not max_context_bytes: set far
+        # above it (16 MiB is accepted) that let any client make the node buffer a
+        # 22 MB header (session 12's review)
+        parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs))
         try:
             first = True
             while True:

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 import impl
-from impl.http_values import MAGIC, open_value, seal_value
+from impl.http_values import MAGIC, body_bytes, open_value, seal_value
 from impl.runtime import Address, NodeServer
 from impl.storage.memory import MemoryStorage
 from tests.runtime.live import run
@@ -32,6 +32,17 @@ def test_the_envelope_keeps_the_content_type_and_reads_values_without_one() -> N
     assert open_value(seal_value(b"x", None)) == ("application/octet-stream", b"x")
     assert open_value(b"raw, no envelope") == ("application/octet-stream", b"raw, no envelope")
     assert open_value(MAGIC) == ("application/octet-stream", MAGIC)  # too short: raw
+
+
+def test_body_bytes_is_the_length_of_the_body_open_value_reads() -> None:
+    """What ``max_value_bytes`` limits (impl.forwarding, impl.replica) is exactly the
+    body :func:`open_value` reads, for sealed values, values without the envelope,
+    and values starting with the magic whose declared content type runs past their
+    end (read whole). Session 12's review: the mutant without that last guard
+    (a negative length) survived every test."""
+    for stored in (seal_value(b"abc", b"text/plain"), seal_value(b"", None), b"raw",
+                   b"", MAGIC, MAGIC + bytes([200]) + b"x", MAGIC + bytes([1])):
+        assert body_bytes(stored) == len(open_value(stored)[1]), stored
 
 
 def test_get_put_in_riak_convention() -> None:

@@ -234,3 +234,59 @@ def test_every_context_the_cluster_may_issue_can_be_sent_back(tmp_path: Path) ->
             [(status, _, body)] = _responses(answer)
             assert status == 431
     run(scenario())
+
+
+def test_transfer_coding_names_are_case_insensitive(tmp_path: Path) -> None:
+    """``Transfer-Encoding: Chunked`` (RFC 9112 7: coding names are case-insensitive,
+    and llhttp de-chunks it) is stored as ``chunked`` is: the check that refuses
+    every other coding (session 12) must not refuse it (session 12's review: a
+    mutant comparing without ``lower()`` survived every test)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            for key, coding in ((b"a", b"Chunked"), (b"b", b"CHUNKED"), (b"c", b"chunked ")):
+                answers = _responses(await raw(node.http_address, (
+                    b"PUT /kv/" + key + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + coding
+                    + b"\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+                    b"GET /kv/" + key + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")))
+                assert [(s, b) for s, _, b in answers][1] == (200, b"abc"), answers
+    run(scenario())
+
+
+def test_the_context_allowance_is_what_the_cluster_issues_not_max_context_bytes(
+        tmp_path: Path) -> None:
+    """The X-Vdynamo-Context allowance is the base64 of the largest context the
+    cluster issues (``vclock_max_pairs`` pairs), even when ``max_context_bytes`` is
+    set far above it: before (session 12's review), ``max_context_bytes = 16 MiB``
+    (accepted) let any client make the node buffer a 3 MB header and answer it as
+    a request (404 here) rather than 431."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_context_bytes=1 << 24, max_frame_bytes=1 << 31,
+                           max_value_bytes=1024) as servers:
+            node = servers[0]
+            answer = await raw(node.http_address, (
+                b"GET /kv/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                b"X-Vdynamo-Context: " + b"A" * 3_000_000 + b"\r\n\r\n"), timeout=20.0)
+            [(status, _, body)] = _responses(answer)
+            assert status == 431, body[:200]
+    run(scenario())
+
+
+def test_a_context_within_the_allowance_is_read_whatever_the_reads(tmp_path: Path) -> None:
+    """A head still incomplete counts against twice the header limit plus the context
+    allowance, as a complete one does: a 200,000-byte X-Vdynamo-Context (within the
+    allowance of 173 pairs of 1,020-byte ids) arrives in several reads and is read
+    as a context (400: not one the cluster issued), not refused as headers over the
+    limit (431). Session 12's review: the mutant without the allowance in that
+    bound survived every test."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="client-vclock", vclock_max_pairs=173,
+                           max_context_bytes=200_000, max_frame_bytes=128 << 20) as servers:
+            node = servers[0]
+            answer = await raw(node.http_address, (
+                b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nX-Vdynamo-Context: " + b"A" * 200_000
+                + b"\r\nContent-Length: 1\r\nConnection: close\r\n\r\nv"))
+            [(status, _, body)] = _responses(answer)
+            assert status == 400 and "context" in _json(body)["message"], body[:200]
+            assert node.node.record(b"k") is None
+    run(scenario())
