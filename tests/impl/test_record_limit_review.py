@@ -1,0 +1,167 @@
+"""The record limit at the put coordinator (``max_record_bytes``), pinned where the
+runtime test (tests/runtime/test_record_limit.py) leaves it open: a delete is never
+refused, a put that does not grow a record already over the limit is accepted, a
+record of exactly the limit is accepted; and the speed-ups of the same commit keep
+their behaviour (the decode cache never confuses two records of one length, the
+Merkle digest is the digest of key length, key and record, as before).
+
+Source: session 12's review of 945a7a6; each test kills a mutant that survived
+every earlier test (docs/runtime.md, "Record size").
+"""
+
+from __future__ import annotations
+
+from hashlib import blake2b
+from typing import Any
+
+import pytest
+
+from impl import SimulatedCluster
+from impl.errors import TooLargeError
+from impl.merkle import DIGEST_SIZE, record_digest
+from impl.versions import TOMBSTONE, encode_record, values
+
+LIMIT = 4096
+VALUE = 1000  # max_value_bytes: four siblings fit the limit, five do not
+
+
+def _cluster(**options: Any) -> SimulatedCluster:
+    options.setdefault("seed", 7)
+    options.setdefault("max_value_bytes", VALUE)
+    options.setdefault("max_record_bytes", LIMIT)
+    return SimulatedCluster(nodes=3, n=3, r=2, w=2, **options)
+
+
+def _size(cluster: SimulatedCluster, node: str, key: bytes) -> int:
+    record = cluster.node(node).record(key)
+    return 0 if record is None else len(encode_record(record))
+
+
+def _fill(cluster: SimulatedCluster, key: bytes, coordinator: str = "n1") -> int:
+    """Blind puts of VALUE-byte values through ``coordinator`` until one gets 413;
+    the number accepted."""
+    client = cluster.client(coordinator, client_id=f"filler-{coordinator}")
+    for i in range(20):
+        try:
+            client.put(key, bytes([i]) * VALUE, coordinator=coordinator, w=1)
+        except TooLargeError:
+            cluster.run_until_quiet()
+            return i
+    raise AssertionError("the record limit never refused a put")
+
+
+def _top_up(cluster: SimulatedCluster, key: bytes) -> None:
+    """Blind puts of the largest value that still fits, until not even an empty
+    value fits: the record is then within a sibling's overhead of the limit."""
+    client = cluster.client("n1", client_id="topper")
+    size = LIMIT
+    while size >= 0:
+        try:
+            client.put(key, b"t" * size, coordinator="n1")
+        except TooLargeError:
+            size -= 1
+    cluster.run_until_quiet()
+
+
+def test_a_blind_delete_of_a_key_at_the_limit_is_never_refused() -> None:
+    """A blind delete adds a tombstone sibling (it grows the record), yet deletes are
+    never refused for the record's size. Kills: the check without ``not delete``."""
+    cluster = _cluster()
+    assert _fill(cluster, b"k") == 4
+    _top_up(cluster, b"k")
+    handle = cluster.client("n1").submit_delete(b"k", coordinator="n1")
+    cluster.wait([handle])
+    assert handle.error is None
+    assert TOMBSTONE in values(cluster.node("n1").record(b"k"))  # type: ignore[arg-type]
+    assert _size(cluster, "n1", b"k") > LIMIT
+
+
+def test_a_put_that_shrinks_a_record_merges_made_too_large_is_accepted() -> None:
+    """Two sides of a partition each fill the key to the limit; after the heal the
+    merged record is about twice the limit. A put whose context covers one sibling
+    (a smaller value in its place) leaves the record over the limit but smaller:
+    accepted. Kills: the check without the does-not-grow exception."""
+    cluster = _cluster()
+    cluster.partition({"n1"}, {"n2", "n3"})
+    assert _fill(cluster, b"k", "n1") == 4
+    assert _fill(cluster, b"k", "n2") == 4
+    # The context of a read of n1 alone: it covers n1's own four siblings only.
+    mine = cluster.client("n1", client_id="r1").get(b"k", r=1, coordinator="n1")
+    assert len(mine.values) == 4
+    cluster.heal()
+    client = cluster.client("n1", client_id="reader")
+    assert len(client.get(b"k", r=3, coordinator="n1").values) == 8
+    cluster.run_until_quiet()
+    before = _size(cluster, "n1", b"k")
+    assert before > 2 * LIMIT - 200
+    with pytest.raises(TooLargeError, match="max_record_bytes"):  # a blind put grows it
+        client.put(b"k", b"x", coordinator="n1")
+    client.put(b"k", b"s" * 500, context=mine.context, coordinator="n1")
+    after = _size(cluster, "n1", b"k")
+    assert LIMIT < after < before
+    assert len(values(cluster.node("n1").record(b"k"))) == 5  # type: ignore[arg-type]
+
+
+def test_the_does_not_grow_test_admits_an_equal_size() -> None:
+    """``_record_too_large`` refuses only a put that makes the record larger: the
+    same size is accepted. Kills: ``size < stored`` for ``size <= stored``."""
+    cluster = _cluster()
+    assert _fill(cluster, b"k") == 4
+    node: Any = cluster.node("n1")
+    coordinator = node.puts if hasattr(node, "puts") else None
+    if coordinator is None:
+        coordinator = next(v for v in vars(node).values()
+                           if type(v).__name__ == "PutCoordinator")
+    stored = coordinator.replica.local_record(b"k")
+    size = len(encode_record(stored))
+    assert coordinator._record_too_large(b"k", stored, size) is None
+    assert isinstance(coordinator._record_too_large(b"k", stored, size + 1), TooLargeError)
+
+
+def test_a_record_of_exactly_the_limit_is_accepted() -> None:
+    """Measure the record three values make, then set max_record_bytes to exactly that:
+    the second put is accepted, one byte more is refused. Kills: ``>=`` for ``>``."""
+    probe = _cluster(max_record_bytes=1 << 20)
+    client = probe.client("n1", client_id="c")
+    client.put(b"k", b"a" * VALUE, coordinator="n1")
+    client.put(b"k", b"c" * VALUE, coordinator="n1")
+    client.put(b"k", b"b" * 900, coordinator="n1")
+    exact = _size(probe, "n1", b"k")
+    cluster = _cluster(max_record_bytes=exact)
+    client = cluster.client("n1", client_id="c")
+    client.put(b"k", b"a" * VALUE, coordinator="n1")
+    client.put(b"k", b"c" * VALUE, coordinator="n1")
+    client.put(b"k", b"b" * 900, coordinator="n1")
+    assert _size(cluster, "n1", b"k") == exact
+    other = _cluster(max_record_bytes=exact)
+    client = other.client("n1", client_id="c")
+    client.put(b"k", b"a" * VALUE, coordinator="n1")
+    client.put(b"k", b"c" * VALUE, coordinator="n1")
+    with pytest.raises(TooLargeError):
+        client.put(b"k", b"b" * 901, coordinator="n1")
+
+
+def test_the_decode_cache_never_confuses_two_records_of_one_length() -> None:
+    """Replica.parse caches small records by their bytes: two different records of
+    the same length decode to themselves. Kills: a cache keyed by the length."""
+    cluster = _cluster()
+    client = cluster.client("n1", client_id="c")
+    client.put(b"a", b"x" * 10, coordinator="n1")
+    client.put(b"b", b"y" * 10, coordinator="n1")
+    node: Any = cluster.node("n1")
+    replica = next(v for v in vars(node).values() if type(v).__name__ == "Replica")
+    raw_a, raw_b = replica.storage.read(b"a"), replica.storage.read(b"b")
+    assert raw_a != raw_b and len(raw_a) == len(raw_b)
+    assert values(replica.parse(raw_a)) == [b"x" * 10]
+    assert values(replica.parse(raw_b)) == [b"y" * 10]
+    assert values(replica.parse(raw_a)) == [b"x" * 10]
+
+
+@pytest.mark.parametrize("size", [0, 1, 100, 1 << 16])
+def test_the_merkle_digest_is_that_of_the_concatenation(size: int) -> None:
+    """record_digest, fed in two parts, is the digest of len(key), key, record as
+    before the speed-up (nodes of both versions compare trees)."""
+    key, record = b"some-key", bytes(range(256)) * (size // 256) + b"r" * (size % 256)
+    before = blake2b(len(key).to_bytes(4, "big") + key + record, digest_size=DIGEST_SIZE,
+                     person=b"vdynamo-key").digest()
+    assert record_digest(key, record) == before
