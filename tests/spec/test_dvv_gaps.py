@@ -178,3 +178,17 @@ def test_anonymous_values_of_mixed_types_take_the_canonical_order() -> None:
 def test_a_new_value_that_is_not_hashable_is_refused_by_name() -> None:
     with pytest.raises(InvalidValueError, match=r"^DVVSet values must be hashable, got \[1\]$"):
         dvv.new((("a", 1),), [1])
+
+
+class _UnhashableBytes(bytes):
+    __hash__ = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("value", [[1], _UnhashableBytes(b"ab")])
+def test_unhashable_values_are_refused_even_a_bytes_subclass(value: object) -> None:
+    """_check_value skips hash() only for values whose type is exactly a native one
+    (bytes, str...: hashable by type; session 12's speed-up): a subclass that is not
+    hashable is still refused. Kills: ``isinstance`` for ``type(value) in``."""
+    with pytest.raises(InvalidValueError, match="must be hashable"):
+        DVVSet.of([("a", 1, [value])])
+    assert dvv.values(DVVSet.of([("a", 1, [b"x" * (1 << 20)])])) == (b"x" * (1 << 20),)
