@@ -165,3 +165,28 @@ def test_the_merkle_digest_is_that_of_the_concatenation(size: int) -> None:
     before = blake2b(len(key).to_bytes(4, "big") + key + record, digest_size=DIGEST_SIZE,
                      person=b"vdynamo-key").digest()
     assert record_digest(key, record) == before
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "open finding (session 12 review): the coordinator's checks bound what each "
+    "coordinator adds, not what merges make; k sides of a partition make k x "
+    "max_siblings siblings (k x max_record_bytes bytes), over the 2x a replica accepts "
+    "from a peer (Replica.decode) and replicable_frame_bytes assumes"))
+def test_a_key_three_partitions_filled_stays_readable_at_the_default_r() -> None:
+    """Three isolated nodes each fill one key to max_siblings; after the heal every
+    replica converges to 3 x max_siblings siblings, which peers refuse (over 2 x), so
+    a read at R=2 gets one reply (its own) and fails; only r=1 and a put with its
+    context get out. The same with bytes: with max_frame_bytes 9 MiB (accepted: 2 x
+    4 MiB fits) three 4 MiB sides make a 12.5 MiB record anti-entropy drops forever
+    (docs/runtime.md, the review of the record limit)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, max_siblings=5)
+    cluster.partition({"n1"}, {"n2"}, {"n3"})
+    for node in ("n1", "n2", "n3"):
+        client = cluster.client(node, client_id=f"c{node}")
+        for i in range(5):
+            client.put(b"k", f"{node}-{i}".encode(), coordinator=node, w=1)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert {len(values(cluster.node(n).record(b"k")))  # type: ignore[arg-type]
+            for n in ("n1", "n2", "n3")} == {15}
+    assert len(cluster.client("n1").get(b"k", r=2, coordinator="n1").values) == 15
