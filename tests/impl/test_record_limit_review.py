@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from impl import SimulatedCluster
-from impl.errors import TooLargeError
+from impl.config import ClusterConfig
+from impl.errors import ConfigError, TooLargeError
 from impl.merkle import DIGEST_SIZE, record_digest
 from impl.versions import TOMBSTONE, encode_record, values
 
@@ -165,6 +166,17 @@ def test_the_merkle_digest_is_that_of_the_concatenation(size: int) -> None:
     before = blake2b(len(key).to_bytes(4, "big") + key + record, digest_size=DIGEST_SIZE,
                      person=b"vdynamo-key").digest()
     assert record_digest(key, record) == before
+
+
+
+@pytest.mark.parametrize("bad", ["4194304", 4194304.0, True, 1023, (1 << 31) + 1])
+def test_max_record_bytes_must_be_an_int_in_range(bad: object) -> None:
+    """A string, a float, a bool or an out-of-range number is refused naming the
+    field (a ConfigError, not a TypeError deeper down). Kills: the check without
+    its ``_int`` (every other test passed)."""
+    with pytest.raises(ConfigError, match="max_record_bytes:"):
+        ClusterConfig(nodes=("n1", "n2", "n3"), max_record_bytes=bad,  # type: ignore[arg-type]
+                      request_timeout=1000.0)
 
 
 @pytest.mark.xfail(strict=True, reason=(
