@@ -18,7 +18,7 @@ import functools
 
 import pytest
 
-from model_check.check import Verdict, check
+from model_check.check import PropertyResult, Verdict, check
 from model_check.properties import SOMETIMES
 from model_check.replay import replay_on_spec
 from model_check.reports import WitnessReport
@@ -111,15 +111,21 @@ def test_all_verdicts_as_expected(entry: SuiteEntry) -> None:
     for name, length in entry.counterexample_length.items():
         outcome = result.result(name)
         assert outcome.verdict is Verdict.VIOLATED, (entry.name, name)
-        assert outcome.counterexample_length == length, name
-        assert outcome.trace is not None
-        report = replay_on_spec(outcome.trace)
-        assert report.ok, report.render()
-        assert report.broke_at == len(outcome.trace)
+        _replays_at_its_length(outcome, name, length)
     for name, length in entry.witness_length.items():
         assert result.result(name).witness_length == length, name
     # ... and the distinct states, transitions and depth the suite pins (as make check)
     assert entry.figure_mismatches(result) == []
+
+
+def _replays_at_its_length(outcome: PropertyResult, name: str, length: int) -> None:
+    """A violation's counterexample has its pinned (shortest) length and replays on
+    the spec to the step where it broke."""
+    assert outcome.counterexample_length == length, name
+    assert outcome.trace is not None
+    report = replay_on_spec(outcome.trace)
+    assert report.ok, report.render()
+    assert report.broke_at == len(outcome.trace)
 
 
 def _bounded_verdicts_as_expected(entry: SuiteEntry) -> None:
@@ -149,11 +155,7 @@ def _bounded_verdicts_as_expected(entry: SuiteEntry) -> None:
         outcome = result.result(name)
         if outcome.verdict is Verdict.BOUNDED:
             continue  # convergence, undecided this far (above)
-        assert outcome.counterexample_length == length, name
-        assert outcome.trace is not None
-        report = replay_on_spec(outcome.trace)
-        assert report.ok, report.render()
-        assert report.broke_at == len(outcome.trace)
+        _replays_at_its_length(outcome, name, length)
     for name, length in entry.witness_length.items():
         assert result.result(name).witness_length == length, name
 
