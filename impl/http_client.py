@@ -54,7 +54,8 @@ from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
-           "RequestRefusedError", "Resolver", "Router", "delete_plan", "get_plan", "put_plan",
+           "RequestRefusedError", "Resolver", "Router", "delete_plan", "get_plan", "key_bytes",
+           "put_plan",
            "read_get", "read_put", "status_plan"]
 
 #: merges siblings into one value (e.g. a shopping cart's union)
@@ -108,14 +109,29 @@ def _url(base: str) -> str:
     return base if base.startswith(("http://", "https://")) else f"http://{base}"
 
 
+def key_bytes(key: bytes | str) -> bytes:
+    """The bytes of ``key``: a str as UTF-8. Raises InvalidValueError (a
+    ValueError) naming the key when a str cannot be UTF-8 (a lone surrogate, e.g.
+    from ``os.fsdecode`` of undecodable bytes): a key is bytes on the wire and
+    on the ring; before, the client raised a bare UnicodeEncodeError (session 12's
+    probe)."""
+    if not isinstance(key, str):
+        return key
+    try:
+        return key.encode()
+    except UnicodeEncodeError as error:
+        raise InvalidValueError(
+            f"key {key!r}: not valid UTF-8 text ({error.reason} at index {error.start}); "
+            "pass the key as bytes") from None
+
+
 def key_path(key: bytes | str) -> str:
     """``/kv/<key>``, every byte but unreserved ones percent-encoded, and the keys
     ``.`` and ``..`` as ``%2E`` and ``%2E%2E``: httpx (as browsers and curl do,
     RFC 3986 5.2.4) removes those dot segments from a path, so ``/kv/..`` went
     out as ``/`` and the key could be neither written nor read (404 "no resource
     '/'"; found by probing, session 12). The node decodes ``%2E`` to ``.``."""
-    raw = key.encode() if isinstance(key, str) else key
-    quoted = urllib.parse.quote(raw, safe="")
+    quoted = urllib.parse.quote(key_bytes(key), safe="")
     if quoted in (".", ".."):
         quoted = quoted.replace(".", "%2E")
     return "/kv/" + quoted
@@ -156,8 +172,7 @@ class Router:
         """Base URLs to try in order, each once."""
         order: list[str] = []
         if key is not None and self.partitioning is not None:
-            raw = key.encode() if isinstance(key, str) else key
-            order = [self.http[node] for node in self.partitioning.preference_list(raw)
+            order = [self.http[node] for node in self.partitioning.preference_list(key_bytes(key))
                      if node in self.http]
         return list(dict.fromkeys([*order, *self.seeds, *self.http.values()]))
 

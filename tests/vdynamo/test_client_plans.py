@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from impl.errors import InvalidValueError
 from impl.http_client import (
     NoNodeError,
     OutcomeUnknownError,
@@ -17,6 +18,8 @@ from impl.http_client import (
     Router,
     delete_plan,
     get_plan,
+    key_bytes,
+    key_path,
     put_plan,
 )
 from spec.ring import Ring, Strategy
@@ -133,3 +136,23 @@ def test_no_node_left_is_an_error_naming_what_was_tried() -> None:
     with pytest.raises(NoNodeError, match=re.escape("127.0.0.1:3")):
         for _ in range(3):
             plan.send(httpx.ConnectError("refused"))
+
+
+@pytest.mark.parametrize("make_plan", [
+    lambda router, key: get_plan(router, key, None, None),
+    lambda router, key: put_plan(router, key, b"v", None, "application/octet-stream", None),
+    lambda router, key: delete_plan(router, key, None, None),
+])
+def test_a_str_key_that_is_not_utf8_is_refused_naming_the_key(make_plan: Any) -> None:
+    """A str key with a lone surrogate (``os.fsdecode`` of undecodable bytes) has no
+    UTF-8 form: the client raises InvalidValueError naming the key and saying to
+    pass bytes, before any request; before, a bare UnicodeEncodeError from the
+    ring lookup (session 12's probe). The same bytes as a bytes key are served."""
+    key = "cart\udcff"
+    with pytest.raises(InvalidValueError, match=r"key 'cart\\udcff': not valid UTF-8 .*"
+                                                r"pass the key as bytes"):
+        next(make_plan(_router(), key))
+    with pytest.raises(InvalidValueError, match="not valid UTF-8"):
+        key_path(key)
+    assert key_bytes(b"cart\xff") == b"cart\xff" and key_bytes("caf\u00e9") == "café".encode()
+    assert key_path(b"cart\xff") == "/kv/cart%FF"
