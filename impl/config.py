@@ -39,6 +39,7 @@ from spec.validation import (
 
 __all__ = [
     "CLOCK_MODES",
+    "DEFAULT_RECORD_BYTES",
     "DELETE_MODES",
     "FAILURE_DETECTORS",
     "JOIN_HANDOVERS",
@@ -139,6 +140,9 @@ KEY_RECORDS_BYTES = 8 << 20
 #: load 10 (docs/runtime.md, "Record size"); a record the cluster accepts is
 #: replicated within the timeout unless the machine is loaded beyond that.
 RECORD_BYTES_PER_SECOND = 4 << 20
+#: ``max_record_bytes`` when it is not given, unless ``request_timeout`` allows
+#: less (:meth:`ClusterConfig.record_limit_for`)
+DEFAULT_RECORD_BYTES = 4 << 20
 
 
 def replicable_frame_bytes(config: ClusterConfig) -> int:
@@ -247,7 +251,9 @@ class ClusterConfig:
     (:class:`~impl.errors.TooLargeError`; Riak's ``max_object_size``). It must
     admit one value of ``max_value_bytes`` and be at most ``request_timeout`` x
     :data:`RECORD_BYTES_PER_SECOND` (a record the cluster accepts is replicated
-    within the timeout), or the configuration is refused. ``max_pending_requests``:
+    within the timeout), or the configuration is refused; 0 (the default) derives
+    it: :data:`DEFAULT_RECORD_BYTES`, less if the timeout allows less, at least one
+    value's record (:meth:`_derived_record_limit`). ``max_pending_requests``:
     client requests a node has in flight before it answers more with 503 and
     Retry-After, before writing anything.
     ``max_http_connections``, ``max_peer_connections``: connections per port
@@ -272,8 +278,9 @@ class ClusterConfig:
     max_context_bytes: int = 1 << 16
     max_siblings: int = 25  # Riak's sibling warning threshold; 2 x 25 x 1 MiB fits a frame
     #: a key's whole record (every sibling): a put that would make it larger is
-    #: refused with 413 (Riak's max_object_size); 1 s x RECORD_BYTES_PER_SECOND
-    max_record_bytes: int = 4 << 20
+    #: refused with 413 (Riak's max_object_size); 0 (the default): derived,
+    #: :data:`DEFAULT_RECORD_BYTES` (4 MiB) or what ``request_timeout`` allows
+    max_record_bytes: int = 0
     partitioning: str = "strategy3"
     tokens_per_node: int = 8
     partitions: int = 64
@@ -401,7 +408,12 @@ class ClusterConfig:
         _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
         for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s"):
             object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))
-        _int("max_record_bytes", self.max_record_bytes, 1024, 1 << 31)
+        _int("max_record_bytes", self.max_record_bytes, 0, 1 << 31)
+        if self.max_record_bytes == 0:  # not given: derived
+            object.__setattr__(self, "max_record_bytes", self._derived_record_limit())
+        elif self.max_record_bytes < 1024:
+            raise ConfigError(f"max_record_bytes: must be 0 (derived) or an integer in "
+                              f"1024..{1 << 31}, got {self.max_record_bytes}")
         needed = replicable_frame_bytes(self)
         if needed > self.max_frame_bytes:
             raise ConfigError(
@@ -415,20 +427,42 @@ class ClusterConfig:
             )
         self._check_record_limit()
 
+    def _one_value_record(self) -> int:
+        """The bytes of a record holding one value of ``max_value_bytes``."""
+        return self.max_value_bytes + sibling_bytes(self) + 64  # + the record's header
+
+    def _derived_record_limit(self) -> int:
+        """``max_record_bytes`` when it is not given: :data:`DEFAULT_RECORD_BYTES`,
+        or less when ``request_timeout`` x :data:`RECORD_BYTES_PER_SECOND` is less
+        (a 0.5 s timeout: 2 MiB), never less than one value's record (if that is
+        over what the timeout allows, :meth:`_check_record_limit` refuses the
+        configuration naming ``max_value_bytes``). Before this, a configuration
+        with ``request_timeout`` under 1 s and the default limits was refused."""
+        in_time = int(self.request_timeout * RECORD_BYTES_PER_SECOND)
+        return max(min(DEFAULT_RECORD_BYTES, in_time), self._one_value_record())
+
     def _check_record_limit(self) -> None:
         """``max_record_bytes`` must admit one value of ``max_value_bytes`` (else a
         value within its limit could never be stored) and be replicable within
         ``request_timeout`` at :data:`RECORD_BYTES_PER_SECOND` (else a record the
         cluster accepts times out: a 504 for a put merely because its record is
         large; session 12's probe). ConfigError names the fields."""
-        one_value = self.max_value_bytes + sibling_bytes(self) + 64  # + the record's header
+        one_value = self._one_value_record()
+        in_time = int(self.request_timeout * RECORD_BYTES_PER_SECOND)
+        if one_value > in_time:
+            raise ConfigError(
+                f"max_value_bytes, request_timeout: a record holding one value of "
+                f"max_value_bytes ({self.max_value_bytes} B) may take {one_value} B, which "
+                f"cannot be replicated within request_timeout ({self.request_timeout} s) at "
+                f"the assumed {RECORD_BYTES_PER_SECOND} B/s (at most {in_time} B): its puts "
+                f"would time out (504) merely because the value is large: lower "
+                f"max_value_bytes or raise request_timeout")
         if one_value > self.max_record_bytes:
             raise ConfigError(
                 f"max_value_bytes, max_record_bytes: a record holding one value of "
                 f"max_value_bytes ({self.max_value_bytes} B) may take {one_value} B, over "
                 f"max_record_bytes ({self.max_record_bytes}); a value within its limit "
                 f"could never be stored: lower max_value_bytes or raise max_record_bytes")
-        in_time = int(self.request_timeout * RECORD_BYTES_PER_SECOND)
         if self.max_record_bytes > in_time:
             raise ConfigError(
                 f"max_record_bytes, request_timeout: a record of max_record_bytes "

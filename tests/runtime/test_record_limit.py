@@ -17,7 +17,12 @@ from pathlib import Path
 import pytest
 
 from impl import errors
-from impl.config import RECORD_BYTES_PER_SECOND, ClusterConfig
+from impl.config import (
+    DEFAULT_RECORD_BYTES,
+    RECORD_BYTES_PER_SECOND,
+    ClusterConfig,
+    sibling_bytes,
+)
 from impl.versions import sibling_count
 from tests.runtime.live import call, cluster, run, url
 
@@ -27,15 +32,40 @@ MiB = 1 << 20
 
 def test_the_default_limits_are_coherent() -> None:
     config = ClusterConfig(nodes=NODES)
-    assert config.max_value_bytes < config.max_record_bytes
+    assert config.max_value_bytes < config.max_record_bytes == DEFAULT_RECORD_BYTES
     assert config.max_record_bytes <= config.request_timeout * RECORD_BYTES_PER_SECOND
 
 
+@pytest.mark.parametrize(("timeout", "values", "record"), [
+    (0.5, MiB, 2 * MiB),  # what the timeout allows: 0.5 s x 4 MiB/s
+    (0.3, MiB, int(0.3 * RECORD_BYTES_PER_SECOND)),  # still over one value's record
+    (10.0, MiB, DEFAULT_RECORD_BYTES),  # a longer timeout keeps the default
+    (10.0, 8 * MiB, None),  # a larger value raises it to one value's record (the floor)
+])
+def test_max_record_bytes_not_given_follows_request_timeout_and_the_value_limit(
+        timeout: float, values: int, record: int | None) -> None:
+    """Not given (0), ``max_record_bytes`` is derived: 4 MiB, less if the timeout
+    allows less, never under one value's record. Before, a configuration with a
+    request_timeout under 1 s and the default limits was refused (the fixed 4 MiB
+    default over what 0.5 s allows)."""
+    config = ClusterConfig(nodes=NODES, request_timeout=timeout, replica_timeout=0.1,
+                           max_value_bytes=values)
+    one_value = values + sibling_bytes(config) + 64
+    assert config.max_record_bytes == (one_value if record is None else record)
+    assert one_value <= config.max_record_bytes <= timeout * RECORD_BYTES_PER_SECOND
+    given = ClusterConfig(nodes=NODES, request_timeout=timeout, replica_timeout=0.1,
+                          max_value_bytes=values, max_record_bytes=config.max_record_bytes)
+    assert given == config
+
+
 @pytest.mark.parametrize(("changes", "names"), [
-    # the case 22-poison-key.py: 16 MiB values cannot fit a 4 MiB record
-    ({"max_value_bytes": 16 * MiB}, "max_value_bytes, max_record_bytes"),
+    # the case 22-poison-key.py: a 16 MiB value cannot be replicated within 1 s
+    ({"max_value_bytes": 16 * MiB}, "max_value_bytes, request_timeout"),
+    ({"max_value_bytes": 4 * MiB, "request_timeout": 2.0, "max_record_bytes": 2 * MiB},
+     "max_value_bytes, max_record_bytes"),
     ({"max_record_bytes": 8 * MiB}, "max_record_bytes, request_timeout"),
-    ({"request_timeout": 0.5}, "max_record_bytes, request_timeout"),
+    ({"request_timeout": 0.5, "max_record_bytes": 4 * MiB}, "max_record_bytes, request_timeout"),
+    ({"request_timeout": 0.2, "replica_timeout": 0.1}, "max_value_bytes, request_timeout"),
     ({"max_record_bytes": MiB}, "max_value_bytes, max_record_bytes"),
 ])
 def test_contradictory_record_limits_are_refused_at_load(changes: dict[str, object],
