@@ -68,7 +68,7 @@ write), ``unknown`` when a put did not reach its quorum in time but some replica
 (the coordinator at least) may hold it (status 504: read before retrying, or
 retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
-HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` given twice, a
+HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` (Host too) given twice, a
 bad context, R/W out of range, a request cut by the client's half-close), 404 no
 such resource, 405 a method not served, 411 a PUT with neither Content-Length
 nor chunked (its body would be empty), 413 a value over ``max_value_bytes`` or a
@@ -194,9 +194,11 @@ def _malformed(text: str, status: int = 400) -> _Answer:
 #: headers a request may carry once: a second one used to replace the first
 #: silently (two X-Vdynamo-Context headers: the put covered only the last
 #: context, and the sibling the client meant to resolve stayed; session 12's
-#: probe), as a repeated query parameter would (:func:`_check_parameters`)
+#: probe), as a repeated query parameter would (:func:`_check_parameters`); and
+#: Host, which RFC 9112 3.2 says a server MUST refuse with 400 when repeated (two
+#: were served: session 12's second probe)
 _SINGLE_HEADERS = frozenset({b"x-vdynamo-context", b"x-vdynamo-client",
-                             b"x-vdynamo-client-counter", b"content-type"})
+                             b"x-vdynamo-client-counter", b"content-type", b"host"})
 
 
 class _Parse:
