@@ -125,6 +125,19 @@ def key_bytes(key: bytes | str) -> bytes:
             "pass the key as bytes") from None
 
 
+def _check_header_value(name: str, text: str) -> None:
+    """Raise InvalidValueError (a ValueError) naming header ``name`` when ``text``
+    is not printable ASCII (what the node accepts in X-Vdynamo-Context and
+    Content-Type). Before, a non-ASCII context or content type (``vdynamo put k v
+    --content-type tëxt/plain``) ended in httpx's bare UnicodeEncodeError, and one
+    with a CR or LF in httpx's LocalProtocolError, reported as
+    OutcomeUnknownError although nothing was sent (session 12's second probe)."""
+    if not (text.isascii() and text.isprintable()):
+        raise InvalidValueError(
+            f"{name} {text[:60]!r}: must be printable ASCII (an HTTP header value); "
+            "nothing was sent")
+
+
 def key_path(key: bytes | str) -> str:
     """``/kv/<key>``, every byte but unreserved ones percent-encoded, and the keys
     ``.`` and ``..`` as ``%2E`` and ``%2E%2E``: httpx (as browsers and curl do,
@@ -279,9 +292,11 @@ def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | 
 def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
                 context: str | None, headers: dict[str, str], w: int | None,
                 r: int | None = None) -> Plan:
-    yield from _route_plan(router)
     if context:
         headers["X-Vdynamo-Context"] = context
+    for name, text in headers.items():
+        _check_header_value(name, text)
+    yield from _route_plan(router)
     what = f"{method.lower()} {key!r}"
     why: list[str] = []
     for base in router.candidates(key):
