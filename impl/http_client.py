@@ -109,6 +109,24 @@ def _url(base: str) -> str:
     return base if base.startswith(("http://", "https://")) else f"http://{base}"
 
 
+def _seed_url(seed: str) -> str:
+    """The base URL of the node address ``seed`` (``host:port`` or an http(s) URL).
+    Raises LocalError naming it when it is not one: httpx cannot parse it (``[::1``,
+    a port out of range), or it has a path, query or fragment (``host:port/kv``
+    sent every request to ``/kv/kv/KEY``, answered 404 as if the key had no value).
+    Before, the first request raised httpx's bare InvalidURL (a traceback of
+    ``vdynamo get --node '[::1' k``; session 12's second probe)."""
+    url = _url(seed)
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as error:
+        raise LocalError(f"node address {seed!r}: {error}; give host:port") from None
+    if not parsed.host or parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+        raise LocalError(f"node address {seed!r}: give host:port (no path, query or "
+                         "fragment)")
+    return url.rstrip("/")
+
+
 def key_bytes(key: bytes | str) -> bytes:
     """The bytes of ``key``: a str as UTF-8. Raises InvalidValueError (a
     ValueError) naming the key when a str cannot be UTF-8 (a lone surrogate, e.g.
@@ -158,7 +176,7 @@ class Router:
                  now: Callable[[], float] = time.monotonic) -> None:
         if not seeds:
             raise LocalError("connect: give at least one node address (host:port)")
-        self.seeds = [_url(s) for s in seeds]
+        self.seeds = [_seed_url(s) for s in seeds]
         self.refresh_s = refresh_s
         self._now = now
         self.partitioning: Partitioning | None = None

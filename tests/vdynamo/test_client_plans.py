@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from impl.errors import InvalidValueError
+from impl.errors import InvalidValueError, LocalError
 from impl.http_client import (
     NoNodeError,
     OutcomeUnknownError,
@@ -183,3 +183,23 @@ def test_a_context_or_content_type_not_printable_ascii_is_refused_naming_it(
     _, _, request = next(put_plan(_router(), b"k", b"v", "AAAA", "text/plain; q=1", None))
     assert request["headers"] == {"Content-Type": "text/plain; q=1",
                                   "X-Vdynamo-Context": "AAAA"}
+
+
+@pytest.mark.parametrize(("seed", "named"), [
+    ("[::1", r"node address '\[::1': Invalid port"),
+    ("127.0.0.1:1/kv", "node address '127.0.0.1:1/kv': give host:port"),
+    ("127.0.0.1:1?r=1", r"node address '127.0.0.1:1\?r=1': give host:port"),
+    (":1", "node address ':1': give host:port"),
+])
+def test_a_node_address_that_is_not_host_port_is_refused_naming_it(
+        seed: str, named: str) -> None:
+    """A node address httpx cannot parse, or with a path, query or fragment, is
+    refused with LocalError naming it when the client is made. Before: httpx's
+    bare InvalidURL at the first request (a traceback of ``vdynamo get --node
+    '[::1' k``), and ``host:port/kv`` asked ``/kv/kv/KEY``, whose 404 read as a
+    key with no value (session 12's second probe). A URL's trailing slash is
+    dropped (it made ``//kv/KEY``)."""
+    with pytest.raises(LocalError, match=named):
+        Router([seed])
+    assert Router(["http://127.0.0.1:1/", "127.0.0.1:2"]).seeds == [
+        "http://127.0.0.1:1", "http://127.0.0.1:2"]
