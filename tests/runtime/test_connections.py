@@ -297,3 +297,32 @@ def test_a_slow_reader_is_waited_on_and_one_that_reads_nothing_is_aborted() -> N
             await api._drain(_Writer(stalled, 0, 0.08))
         assert stalled.aborted and api.timeouts == 1
     asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_stop_ends_while_a_peer_reads_nothing(tmp_path: Path) -> None:
+    """n3 stops reading n1's connection (a stopped process: SIGSTOP) while n1 sends
+    it 15 MB of puts: n1's writer to n3 waits in its drain with frames buffered.
+    n1's stop must still end (the close waits at most _CLOSE_WAIT_S, then aborts).
+    Before, the writer's close awaited wait_closed, which waits for the buffer to
+    be sent: stop() awaited that task for good, and a SIGTERM left the node running
+    (session 12's second probe: `kill -STOP` one node of three, 40 puts of 500 KB,
+    SIGTERM to another: still running 20 s later)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1, _, n3 = servers
+            status, _, _ = await call("PUT", url(n1, "/kv/k?w=3"), b"v")
+            assert status == 200
+            stalled = n3._inbound["n1"].transport
+            assert isinstance(stalled, asyncio.Transport)
+            stalled.pause_reading()
+            try:
+                value = b"x" * 500_000
+                for i in range(30):
+                    status, _, _ = await call("PUT", url(n1, f"/kv/s{i}"), value)
+                    assert status == 200  # n1 and n2 are W=2
+                started = time.monotonic()
+                await asyncio.wait_for(n1.stop(), 10)
+                assert time.monotonic() - started < 5
+            finally:
+                stalled.resume_reading()
+    run(scenario())
