@@ -260,7 +260,8 @@ class ClusterConfig:
     (at the cap the oldest idle one is closed, else the new one refused).
     ``http_header_timeout_s``: seconds a request's headers may take to arrive
     (the connection is then closed); ``http_idle_timeout_s``: seconds an idle
-    keep-alive connection is kept, and the longest pause inside a request's body;
+    keep-alive connection is kept, the longest pause inside a request's body, and
+    the longest a client may read nothing of an answer (then it is aborted);
     ``peer_hello_timeout_s``: seconds a peer has to complete the authenticated hello.
     """
 

@@ -9,7 +9,8 @@ when every connection is busy the new one gets a 503 at once). A connection's
 first request's headers must arrive within ``http_header_timeout_s`` of the
 connect; a kept-alive connection waits ``http_idle_timeout_s`` for the next
 request, whose headers then have ``http_header_timeout_s``; a body may pause at
-most ``http_idle_timeout_s``. A connection past a timeout is closed without an
+most ``http_idle_timeout_s``, and so may a client's reading of an answer
+(:meth:`HttpApi._drain`). A connection past a timeout is closed without an
 answer (a client that sent nothing complete has nothing to read); one whose
 client closes its sending side mid-request gets a 400 naming what was missing
 (:meth:`_Parse.truncated`: a half-closed client still reads).
@@ -67,7 +68,7 @@ write), ``unknown`` when a put did not reach its quorum in time but some replica
 (the coordinator at least) may hold it (status 504: read before retrying, or
 retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
-HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` given twice, a
+HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` (Host too) given twice, a
 bad context, R/W out of range, a request cut by the client's half-close), 404 no
 such resource, 405 a method not served, 411 a PUT with neither Content-Length
 nor chunked (its body would be empty), 413 a value over ``max_value_bytes`` or a
@@ -193,9 +194,11 @@ def _malformed(text: str, status: int = 400) -> _Answer:
 #: headers a request may carry once: a second one used to replace the first
 #: silently (two X-Vdynamo-Context headers: the put covered only the last
 #: context, and the sibling the client meant to resolve stayed; session 12's
-#: probe), as a repeated query parameter would (:func:`_check_parameters`)
+#: probe), as a repeated query parameter would (:func:`_check_parameters`); and
+#: Host, which RFC 9112 3.2 says a server MUST refuse with 400 when repeated (two
+#: were served: session 12's second probe)
 _SINGLE_HEADERS = frozenset({b"x-vdynamo-context", b"x-vdynamo-client",
-                             b"x-vdynamo-client-counter", b"content-type"})
+                             b"x-vdynamo-client-counter", b"content-type", b"host"})
 
 
 class _Parse:
@@ -538,7 +541,37 @@ class HttpApi:
         if writer.is_closing():  # the client went away: uvloop's write would raise
             raise _Closed        # RuntimeError, asyncio's would drop the answer
         writer.write(b"".join(parts))  # one write: one send on the socket
-        await writer.drain()
+        await self._drain(writer)
+
+    async def _drain(self, writer: asyncio.StreamWriter) -> None:
+        """Wait until ``writer``'s buffer is below its high-water mark again; if the
+        client reads nothing of it for ``http_idle_timeout_s``, abort the connection
+        (its buffer dropped, counted in ``timeouts``) and raise :class:`_Closed`. A
+        client that reads, however slowly, is waited on for as long as each
+        ``http_idle_timeout_s`` sees the buffer shrink (nginx's ``send_timeout``: a
+        timeout between two successive writes, not for the whole answer).
+
+        Before, the drain had no timeout: a client that pipelined GETs of a large
+        value and never read the answers held its connection busy forever (never
+        idle-evicted), with the answer buffered; ``max_http_connections`` such
+        clients (8 in the probe, 512 by default) made the node answer every other
+        client 503 for good (session 12's second probe)."""
+        transport = writer.transport
+        timeout = self.config.http_idle_timeout_s
+        while True:
+            left = transport.get_write_buffer_size()
+            try:
+                async with asyncio.timeout(timeout):
+                    await writer.drain()
+                return
+            except TimeoutError:
+                if transport.get_write_buffer_size() < left:  # read, slowly: wait on
+                    continue
+            self.timeouts += 1
+            log.info("%s: closed an HTTP connection: its client read nothing of the "
+                     "answer for %.1f s", self.server.name, timeout)
+            transport.abort()  # close() would keep the fd until the buffer is sent
+            raise _Closed
 
     async def _read(self, reader: asyncio.StreamReader, timeout: float) -> bytes:
         try:
@@ -569,7 +602,7 @@ class HttpApi:
                 if writer.is_closing():
                     raise _Closed
                 writer.write(_CONTINUE)
-                await writer.drain()
+                await self._drain(writer)
             if parse.in_body:
                 timeout = config.http_idle_timeout_s
             elif header_deadline is not None:

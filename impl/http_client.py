@@ -109,6 +109,24 @@ def _url(base: str) -> str:
     return base if base.startswith(("http://", "https://")) else f"http://{base}"
 
 
+def _seed_url(seed: str) -> str:
+    """The base URL of the node address ``seed`` (``host:port`` or an http(s) URL).
+    Raises LocalError naming it when it is not one: httpx cannot parse it (``[::1``,
+    a port out of range), or it has a path, query or fragment (``host:port/kv``
+    sent every request to ``/kv/kv/KEY``, answered 404 as if the key had no value).
+    Before, the first request raised httpx's bare InvalidURL (a traceback of
+    ``vdynamo get --node '[::1' k``; session 12's second probe)."""
+    url = _url(seed)
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError) as error:
+        raise LocalError(f"node address {seed!r}: {error}; give host:port") from None
+    if not parsed.host or parsed.path not in ("", "/") or parsed.query or parsed.fragment:
+        raise LocalError(f"node address {seed!r}: give host:port (no path, query or "
+                         "fragment)")
+    return url.rstrip("/")
+
+
 def key_bytes(key: bytes | str) -> bytes:
     """The bytes of ``key``: a str as UTF-8. Raises InvalidValueError (a
     ValueError) naming the key when a str cannot be UTF-8 (a lone surrogate, e.g.
@@ -123,6 +141,19 @@ def key_bytes(key: bytes | str) -> bytes:
         raise InvalidValueError(
             f"key {key!r}: not valid UTF-8 text ({error.reason} at index {error.start}); "
             "pass the key as bytes") from None
+
+
+def _check_header_value(name: str, text: str) -> None:
+    """Raise InvalidValueError (a ValueError) naming header ``name`` when ``text``
+    is not printable ASCII (what the node accepts in X-Vdynamo-Context and
+    Content-Type). Before, a non-ASCII context or content type (``vdynamo put k v
+    --content-type tëxt/plain``) ended in httpx's bare UnicodeEncodeError, and one
+    with a CR or LF in httpx's LocalProtocolError, reported as
+    OutcomeUnknownError although nothing was sent (session 12's second probe)."""
+    if not (text.isascii() and text.isprintable()):
+        raise InvalidValueError(
+            f"{name} {text[:60]!r}: must be printable ASCII (an HTTP header value); "
+            "nothing was sent")
 
 
 def key_path(key: bytes | str) -> str:
@@ -145,7 +176,7 @@ class Router:
                  now: Callable[[], float] = time.monotonic) -> None:
         if not seeds:
             raise LocalError("connect: give at least one node address (host:port)")
-        self.seeds = [_url(s) for s in seeds]
+        self.seeds = [_seed_url(s) for s in seeds]
         self.refresh_s = refresh_s
         self._now = now
         self.partitioning: Partitioning | None = None
@@ -279,9 +310,11 @@ def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | 
 def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
                 context: str | None, headers: dict[str, str], w: int | None,
                 r: int | None = None) -> Plan:
-    yield from _route_plan(router)
     if context:
         headers["X-Vdynamo-Context"] = context
+    for name, text in headers.items():
+        _check_header_value(name, text)
+    yield from _route_plan(router)
     what = f"{method.lower()} {key!r}"
     why: list[str] = []
     for base in router.candidates(key):

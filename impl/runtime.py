@@ -109,6 +109,10 @@ log = logging.getLogger("vdynamo.runtime")
 _HEADER_BYTES = 10
 #: bytes asked of a peer connection per read (every whole frame in them is delivered)
 _PEER_READ_BYTES = 256 * 1024
+#: seconds a closed peer connection may take to send what it still buffers before
+#: it is aborted (its frames dropped): a peer that reads nothing (a stopped
+#: process, SIGSTOP) held the writer's close, and so NodeServer.stop, for good
+_CLOSE_WAIT_S = 1.0
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
 
@@ -422,8 +426,13 @@ class NodeServer:
                 if self._outbound.get(dest) is writer:
                     del self._outbound[dest]
                 writer.close()
+                # bounded: with frames still buffered for a peer that reads nothing,
+                # wait_closed never returned, and stop() (which awaits this task)
+                # hung: a SIGTERM left the node running (session 12's second probe)
                 with contextlib.suppress(Exception):
-                    await writer.wait_closed()
+                    async with asyncio.timeout(_CLOSE_WAIT_S):
+                        await writer.wait_closed()
+                writer.transport.abort()  # closed already: nothing happens
 
     async def _dial_hello(self, dest: str, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> FrameSealer:

@@ -11,6 +11,13 @@ later ``get`` prints no value and this context; without ``--context`` the
 node reads the key first and deletes what it read, as Riak does: a key with no
 value is left as it is and the read's context is printed). Errors print one
 line and exit 1.
+
+KEY and VALUE are taken as the bytes given on the command line
+(:func:`os.fsencode` of the argument Python decoded with surrogateescape): a
+value or key that is not UTF-8 (``$'\\xff'`` in a shell) is stored as those
+bytes, and read back by ``get`` with the same argument. Before, such a value
+ended ``put`` in a UnicodeEncodeError traceback, and such a key was refused
+(session 12's second probe).
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +73,7 @@ def main_get(argv: list[str]) -> int:
     parser.add_argument("--r", type=int, help="read quorum for this request")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    got = _request("vdynamo get", args, lambda client: client.get(args.key, r=args.r))
+    got = _request("vdynamo get", args, lambda client: client.get(os.fsencode(args.key), r=args.r))
     if got is None:
         return 1
     if args.json:
@@ -89,7 +97,7 @@ def main_put(argv: list[str]) -> int:
     parser.add_argument("--w", type=int, help="write quorum for this request")
     args = parser.parse_args(argv)
     context = _request("vdynamo put", args, lambda client: client.put(
-        args.key, args.value.encode(), context=args.context,
+        os.fsencode(args.key), os.fsencode(args.value), context=args.context,
         content_type=args.content_type, w=args.w))
     if context is None:
         return 1
@@ -107,7 +115,7 @@ def main_delete(argv: list[str]) -> int:
                                               "--context is given")
     args = parser.parse_args(argv)
     context = _request("vdynamo delete", args, lambda client: client.delete(
-        args.key, context=args.context, w=args.w, r=args.r))
+        os.fsencode(args.key), context=args.context, w=args.w, r=args.r))
     if context is None:
         return 1
     print(f"context: {context}")

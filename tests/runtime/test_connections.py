@@ -9,10 +9,13 @@ import asyncio
 import socket
 import time
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 import uvloop
 
+from impl.http_api import HttpApi, _Closed
 from impl.messages import HintAck
 from impl.runtime import Address
 from tests.runtime.live import call, cluster, parse_response, raw, run, url
@@ -175,3 +178,151 @@ def test_a_peer_connection_closed_under_its_writer_is_dialed_again(tmp_path: Pat
         run(scenario())
     finally:
         asyncio.set_event_loop_policy(previous)
+
+
+def _pipelined_gets(address: Address | None, count: int) -> socket.socket:
+    """A connection with a small receive buffer that sends ``count`` GETs of /kv/big
+    at once and reads nothing."""
+    assert address is not None
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect((address.host, address.port))
+    sock.sendall(b"GET /kv/big HTTP/1.1\r\nHost: x\r\n\r\n" * count)
+    return sock
+
+
+def _ended(sock: socket.socket) -> bool:
+    """Whether the node ended ``sock`` (reset or closed) after what it had sent: the
+    bytes already received are read and dropped."""
+    sock.settimeout(5)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return False
+    except OSError:
+        pass
+    return True
+
+
+@pytest.mark.parametrize("loop", ["uvloop", "asyncio"])
+def test_clients_that_never_read_their_answers_do_not_lock_a_client_out(
+        tmp_path: Path, loop: str) -> None:
+    """Four clients (the cap) pipeline GETs of a 512 KiB value and read nothing:
+    each connection is busy writing, so never idle-evicted. Each must be aborted
+    once its client has read nothing for ``http_idle_timeout_s``, and a real client
+    then served. Before, the answer's drain had no timeout: every new client got
+    503 for good (session 12's second probe). (A slow reader is kept:
+    the next test.)"""
+    value = bytes(range(256)) * 2048  # 512 KiB
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_http_connections=4, http_idle_timeout_s=0.5,
+                           http_header_timeout_s=5.0) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/big?w=3"), value)
+            assert status == 200
+            stuck = [_pipelined_gets(node.http_address, 20) for _ in range(4)]
+            await asyncio.sleep(0.2)
+            status, _, _ = await call("GET", url(node, "/kv/big"))
+            for _ in range(50):
+                if status == 200:
+                    break
+                assert status == 503  # every connection busy writing
+                await asyncio.sleep(0.2)
+                status, _, _ = await call("GET", url(node, "/kv/big"))
+            assert status == 200
+            assert node.http.timeouts >= 4
+            assert all(_ended(s) for s in stuck)
+            for sock in stuck:
+                sock.close()
+
+    policy = uvloop.EventLoopPolicy() if loop == "uvloop" else asyncio.DefaultEventLoopPolicy()
+    previous = asyncio.get_event_loop_policy()
+    asyncio.set_event_loop_policy(policy)
+    try:
+        run(scenario())
+    finally:
+        asyncio.set_event_loop_policy(previous)
+
+
+class _Transport:
+    """The write buffer of a client that reads ``step`` bytes every ``period`` s."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.aborted = False
+
+    def get_write_buffer_size(self) -> int:
+        return self.size
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+class _Writer:
+    def __init__(self, transport: _Transport, step: int, period: float) -> None:
+        self.transport = transport
+        self.step = step
+        self.period = period
+
+    async def drain(self) -> None:
+        while self.transport.size > 0:
+            await asyncio.sleep(self.period)
+            self.transport.size -= self.step
+
+
+def _drainer(timeout: float) -> Any:
+    """An HttpApi with only what its _drain uses."""
+    api = object.__new__(HttpApi)
+    api.config = SimpleNamespace(http_idle_timeout_s=timeout)  # type: ignore[assignment]
+    api.server = SimpleNamespace(name="n1")  # type: ignore[assignment]
+    api.timeouts = 0
+    return api
+
+
+def test_a_slow_reader_is_waited_on_and_one_that_reads_nothing_is_aborted() -> None:
+    """_drain waits as long as each ``http_idle_timeout_s`` (0.2 s) sees the buffer
+    shrink (a reader taking 1 KiB every 0.08 s of a 6 KiB answer: 0.5 s in all,
+    past the timeout), and aborts (counted) one that reads nothing for 0.2 s. The
+    mutant that aborts at the first timeout whatever was read fails the first."""
+    async def scenario() -> None:
+        api = _drainer(0.2)
+        slow = _Transport(6 * 1024)
+        await api._drain(_Writer(slow, 1024, 0.08))
+        assert slow.size <= 0 and not slow.aborted and api.timeouts == 0
+        stalled = _Transport(6 * 1024)
+        with pytest.raises(_Closed):
+            await api._drain(_Writer(stalled, 0, 0.08))
+        assert stalled.aborted and api.timeouts == 1
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+
+
+def test_stop_ends_while_a_peer_reads_nothing(tmp_path: Path) -> None:
+    """n3 stops reading n1's connection (a stopped process: SIGSTOP) while n1 sends
+    it 15 MB of puts: n1's writer to n3 waits in its drain with frames buffered.
+    n1's stop must still end (the close waits at most _CLOSE_WAIT_S, then aborts).
+    Before, the writer's close awaited wait_closed, which waits for the buffer to
+    be sent: stop() awaited that task for good, and a SIGTERM left the node running
+    (session 12's second probe: `kill -STOP` one node of three, 40 puts of 500 KB,
+    SIGTERM to another: still running 20 s later)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1, _, n3 = servers
+            status, _, _ = await call("PUT", url(n1, "/kv/k?w=3"), b"v")
+            assert status == 200
+            stalled = n3._inbound["n1"].transport
+            assert isinstance(stalled, asyncio.Transport)
+            stalled.pause_reading()
+            try:
+                value = b"x" * 500_000
+                for i in range(30):
+                    status, _, _ = await call("PUT", url(n1, f"/kv/s{i}"), value)
+                    assert status == 200  # n1 and n2 are W=2
+                started = time.monotonic()
+                await asyncio.wait_for(n1.stop(), 10)
+                assert time.monotonic() - started < 5
+            finally:
+                stalled.resume_reading()
+    run(scenario())

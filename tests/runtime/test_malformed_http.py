@@ -50,6 +50,10 @@ _TAIL = b"\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
      b"X-Vdynamo-Client-Counter: 1\r\nX-VDYNAMO-CLIENT-COUNTER: 2\r\n"
      b"Content-Length: 1\r\n\r\nv", "header: X-VDYNAMO-CLIENT-COUNTER given twice"),
     (b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n", "Content-Length"),
+    # RFC 9112 3.2: a server MUST answer 400 to more than one Host line; both
+    # were served (a put by the last: session 12's second probe)
+    (b"PUT /kv/k HTTP/1.1\r\nHost: a.example\r\nHOST: b.example\r\n"
+     b"Content-Length: 1\r\n\r\nv", "header: HOST given twice"),
     (b"GET /kv/k HTTP/1.1\r\n\r\n", "Host"),
 ])
 def test_a_malformed_request_gets_400_json_and_changes_nothing(

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from impl.errors import InvalidValueError
+from impl.errors import InvalidValueError, LocalError
 from impl.http_client import (
     NoNodeError,
     OutcomeUnknownError,
@@ -156,3 +156,50 @@ def test_a_str_key_that_is_not_utf8_is_refused_naming_the_key(make_plan: Any) ->
         key_path(key)
     assert key_bytes(b"cart\xff") == b"cart\xff" and key_bytes("caf\u00e9") == "café".encode()
     assert key_path(b"cart\xff") == "/kv/cart%FF"
+
+
+@pytest.mark.parametrize(("make_plan", "named"), [
+    (lambda router: put_plan(router, b"k", b"v", "\u00e9", "text/plain", None),
+     "X-Vdynamo-Context '\u00e9'"),
+    (lambda router: put_plan(router, b"k", b"v", "\udcff", "text/plain", None),
+     "X-Vdynamo-Context '\\\\udcff'"),
+    (lambda router: delete_plan(router, b"k", "AAAA\r\nX-Evil: 1", None),
+     "X-Vdynamo-Context 'AAAA\\\\r\\\\nX-Evil: 1'"),
+    (lambda router: put_plan(router, b"k", b"v", None, "t\u00ebxt/plain", None),
+     "Content-Type 't\u00ebxt/plain'"),
+    (lambda router: put_plan(router, b"k", b"v", None, "a\r\nX-Evil: 1", None),
+     "Content-Type 'a\\\\r\\\\nX-Evil: 1'"),
+])
+def test_a_context_or_content_type_not_printable_ascii_is_refused_naming_it(
+        make_plan: Any, named: str) -> None:
+    """A context or content type that is not printable ASCII is refused with
+    InvalidValueError naming the header, before any request (so nothing is
+    written). Before: httpx's bare UnicodeEncodeError for non-ASCII, and for a CR
+    or LF its LocalProtocolError reported as OutcomeUnknownError although nothing
+    was sent (``vdynamo put k v --content-type tëxt/plain``: a traceback; session
+    12's second probe). Printable ones go out as given."""
+    with pytest.raises(InvalidValueError, match=f"{named}: must be printable ASCII"):
+        next(make_plan(_router()))
+    _, _, request = next(put_plan(_router(), b"k", b"v", "AAAA", "text/plain; q=1", None))
+    assert request["headers"] == {"Content-Type": "text/plain; q=1",
+                                  "X-Vdynamo-Context": "AAAA"}
+
+
+@pytest.mark.parametrize(("seed", "named"), [
+    ("[::1", r"node address '\[::1': Invalid port"),
+    ("127.0.0.1:1/kv", "node address '127.0.0.1:1/kv': give host:port"),
+    ("127.0.0.1:1?r=1", r"node address '127.0.0.1:1\?r=1': give host:port"),
+    (":1", "node address ':1': give host:port"),
+])
+def test_a_node_address_that_is_not_host_port_is_refused_naming_it(
+        seed: str, named: str) -> None:
+    """A node address httpx cannot parse, or with a path, query or fragment, is
+    refused with LocalError naming it when the client is made. Before: httpx's
+    bare InvalidURL at the first request (a traceback of ``vdynamo get --node
+    '[::1' k``), and ``host:port/kv`` asked ``/kv/kv/KEY``, whose 404 read as a
+    key with no value (session 12's second probe). A URL's trailing slash is
+    dropped (it made ``//kv/KEY``)."""
+    with pytest.raises(LocalError, match=named):
+        Router([seed])
+    assert Router(["http://127.0.0.1:1/", "127.0.0.1:2"]).seeds == [
+        "http://127.0.0.1:1", "http://127.0.0.1:2"]

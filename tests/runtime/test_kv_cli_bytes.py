@@ -1,0 +1,37 @@
+"""``vdynamo put/get/delete`` take KEY and VALUE as the bytes given on the command
+line: an argument that is not UTF-8 arrives in ``sys.argv`` decoded with
+surrogateescape, and is stored as its bytes (session 12's second probe: a value
+such as ``$'\\xff\\xfe'`` ended ``put`` in a UnicodeEncodeError traceback)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.live import call, cluster, run, url
+from vdynamo.kv_cli import main_delete, main_get, main_put
+
+
+def test_a_key_and_value_not_utf8_are_stored_as_their_bytes(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    key, value = os.fsdecode(b"\xffkey"), os.fsdecode(b"\xff\xfe")  # as sys.argv has them
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            address = str(node.http_address)
+            assert await asyncio.to_thread(main_put, ["--node", address, key, value]) == 0
+            status, _, got = await call("GET", url(node, "/kv/%FFkey"))
+            assert status == 200
+            assert [base64.b64decode(v) for v in got["values"]] == [b"\xff\xfe"]
+            assert await asyncio.to_thread(main_get, ["--node", address, key, "--json"]) == 0
+            assert await asyncio.to_thread(main_delete, ["--node", address, key]) == 0
+            status, _, got = await call("GET", url(node, "/kv/%FFkey"))
+            assert status == 404 and got["values"] == []
+    run(scenario())
+    out = capsys.readouterr()
+    assert '"values": ["//4="]' in out.out and "Traceback" not in out.err
