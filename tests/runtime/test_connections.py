@@ -171,11 +171,17 @@ def test_a_peer_connection_closed_under_its_writer_is_dialed_again(tmp_path: Pat
             writers = [t for t in n1._tasks if "_peer_writer" in repr(t.get_coro())]
             assert writers and not any(t.done() for t in writers)
 
+    _run_on(loop, scenario())
+
+
+def _run_on(loop: str, coro: Any) -> None:
+    """Run ``coro`` (as :func:`run`) on the event loop ``loop`` ("uvloop" or
+    "asyncio"), the policy before restored."""
     policy = uvloop.EventLoopPolicy() if loop == "uvloop" else asyncio.DefaultEventLoopPolicy()
     previous = asyncio.get_event_loop_policy()
     asyncio.set_event_loop_policy(policy)
     try:
-        run(scenario())
+        run(coro)
     finally:
         asyncio.set_event_loop_policy(previous)
 
@@ -238,13 +244,7 @@ def test_clients_that_never_read_their_answers_do_not_lock_a_client_out(
             for sock in stuck:
                 sock.close()
 
-    policy = uvloop.EventLoopPolicy() if loop == "uvloop" else asyncio.DefaultEventLoopPolicy()
-    previous = asyncio.get_event_loop_policy()
-    asyncio.set_event_loop_policy(policy)
-    try:
-        run(scenario())
-    finally:
-        asyncio.set_event_loop_policy(previous)
+    _run_on(loop, scenario())
 
 
 class _Transport:
