@@ -39,6 +39,7 @@ from spec.validation import (
 
 __all__ = [
     "CLOCK_MODES",
+    "DEFAULT_FRAME_BYTES",
     "DEFAULT_RECORD_BYTES",
     "DELETE_MODES",
     "FAILURE_DETECTORS",
@@ -50,8 +51,11 @@ __all__ = [
     "ClusterConfig",
     "check_node_arguments",
     "check_node_name",
+    "merge_sides",
+    "merged_record_bytes",
     "replicable_frame_bytes",
     "sibling_bytes",
+    "side_record_bytes",
 ]
 
 
@@ -145,21 +149,57 @@ RECORD_BYTES_PER_SECOND = 4 << 20
 DEFAULT_RECORD_BYTES = 4 << 20
 
 
+#: ``max_frame_bytes`` when it is not given, unless the merged records need more
+#: (:func:`replicable_frame_bytes`)
+DEFAULT_FRAME_BYTES = 64 << 20
+
+
+def merge_sides(config: ClusterConfig, members: int = 0) -> int:
+    """k: how many coordinators' records a merge may combine, each within the put limits.
+
+    Every node may coordinate a put and checks it against its own record only
+    (with a sloppy quorum and ``w=1`` one node alone accepts writes), so k sides
+    of a partition, or k coordinators that did not yet see each other's writes,
+    each fill a key to ``max_siblings`` / ``max_record_bytes`` and their merge
+    holds up to k times that. k is the nodes the configuration names
+    (``nodes`` and ``ring_slots``) or ``members`` (a node's live count: nodes
+    that joined later), whichever is more, and at least 2. Not nodes / N: a side
+    needs no N replicas to accept writes. Source: session 12's review of the
+    record limit (three isolated nodes made 3 x ``max_siblings``; docs/runtime.md).
+    """
+    return max(2, len(set(config.nodes) | set(config.ring_slots)), members)
+
+
+def side_record_bytes(config: ClusterConfig) -> int:
+    """The most one coordinator's puts make a key's record hold: ``max_siblings``
+    values of ``max_value_bytes`` with their metadata, or ``max_record_bytes`` plus
+    the tombstones of deletes (never refused for size: at most ``max_siblings``)."""
+    siblings = config.max_siblings * (config.max_value_bytes + sibling_bytes(config))
+    return min(siblings, config.max_record_bytes + config.max_siblings * sibling_bytes(config))
+
+
+def merged_record_bytes(config: ClusterConfig, members: int = 0) -> int:
+    """The largest record merges of puts within the limits make: :func:`merge_sides`
+    x :func:`side_record_bytes`. A replica refuses a peer's record over it
+    (:meth:`impl.replica.Replica.decode`), and the frame must carry it."""
+    return merge_sides(config, members) * side_record_bytes(config)
+
+
 def replicable_frame_bytes(config: ClusterConfig) -> int:
     """The largest inter-node frame a record within ``config``'s limits can need.
 
     A coordinator refuses a put that makes more than ``max_siblings`` siblings,
     and one whose record would be over ``max_record_bytes``, but replicas merge
-    concurrent records, so a stored record may hold up to twice as many siblings
-    (the most a replica accepts) or bytes; each sibling is a value of at most
-    ``max_value_bytes`` plus its metadata (in the vector-clock modes each sibling
-    carries a clock, bounded by ``max_context_bytes``). The frame also holds the
-    key and (a ForwardReply) a context. Source: the issue "No record may outgrow
-    what the cluster can replicate"; the record layout of :mod:`impl.versions`.
+    concurrent records, so a stored record may hold what :func:`merge_sides`
+    coordinators made (:func:`merged_record_bytes`); each sibling is a value of at
+    most ``max_value_bytes`` plus its metadata (in the vector-clock modes each
+    sibling carries a clock, bounded by ``max_context_bytes``). The frame also
+    holds the key and (a ForwardReply) a context. Source: the issue "No record may
+    outgrow what the cluster can replicate"; the record layout of
+    :mod:`impl.versions`; session 12's review (the bound was 2 x, three sides
+    made a record no frame carried).
     """
-    siblings = config.max_siblings * (config.max_value_bytes + sibling_bytes(config))
-    record = 2 * min(siblings, config.max_record_bytes)  # either limit bounds a put's record
-    record += config.max_context_bytes
+    record = merged_record_bytes(config) + config.max_context_bytes
     return max(record, KEY_RECORDS_BYTES) + config.max_key_bytes + MESSAGE_OVERHEAD_BYTES
 
 
@@ -242,10 +282,12 @@ class ClusterConfig:
     context of that many pairs of 255-character ids (checked here).
 
     Limits of the runtime (:mod:`impl.runtime`): ``max_frame_bytes``, the largest
-    inter-node frame sent or accepted; the record limits (``max_value_bytes``,
+    inter-node frame sent or accepted (0, the default: derived, 64 MiB or what
+    the merged records need); the record limits (``max_value_bytes``,
     ``max_key_bytes``, ``max_context_bytes``, ``max_siblings``,
-    ``max_record_bytes``) must keep every record within it
-    (:func:`replicable_frame_bytes`), or the configuration is refused.
+    ``max_record_bytes``) must keep every record merges make within it
+    (:func:`replicable_frame_bytes`: :func:`merge_sides` nodes' records), or the
+    configuration is refused.
     ``max_record_bytes``: the largest encoded record (every sibling of a key) a put
     may make; a put that would make a larger one is refused with 413
     (:class:`~impl.errors.TooLargeError`; Riak's ``max_object_size``). It must
@@ -305,7 +347,9 @@ class ClusterConfig:
     vclock_max_pairs: int = 50
     vclock_young_s: float = 20.0
     vclock_old_s: float = 86400.0
-    max_frame_bytes: int = 64 << 20
+    #: 0 (the default): derived, :data:`DEFAULT_FRAME_BYTES` (64 MiB) or what the
+    #: merged records need (:func:`replicable_frame_bytes`), whichever is more
+    max_frame_bytes: int = 0
     max_pending_requests: int = 1024
     max_http_connections: int = 512
     max_peer_connections: int = 128
@@ -403,7 +447,6 @@ class ClusterConfig:
                 f"max_context_bytes: must admit every context the cluster issues: "
                 f"{self.vclock_max_pairs} pairs (vclock_max_pairs) take up to {largest} "
                 f"bytes, got max_context_bytes={self.max_context_bytes}")
-        _int("max_frame_bytes", self.max_frame_bytes, 1 << 16, 1 << 31)
         _int("max_pending_requests", self.max_pending_requests, 1, 1 << 20)
         _int("max_http_connections", self.max_http_connections, 1, 1 << 20)
         _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
@@ -415,18 +458,34 @@ class ClusterConfig:
         elif self.max_record_bytes < 1024:
             raise ConfigError(f"max_record_bytes: must be 0 (derived) or an integer in "
                               f"1024..{1 << 31}, got {self.max_record_bytes}")
+        self._check_frame_limit()
+        self._check_record_limit()
+
+    def _check_frame_limit(self) -> None:
+        """``max_frame_bytes``: 0 derives it (:data:`DEFAULT_FRAME_BYTES`, more if
+        the merged records need more); given, it must carry every record merges
+        of puts within the limits make (:func:`replicable_frame_bytes`), or a
+        key filled on k sides of a partition could never be replicated."""
+        _int("max_frame_bytes", self.max_frame_bytes, 0, 1 << 31)
         needed = replicable_frame_bytes(self)
+        if self.max_frame_bytes == 0:  # not given: derived (at most the largest accepted)
+            object.__setattr__(self, "max_frame_bytes",
+                               min(max(DEFAULT_FRAME_BYTES, needed), 1 << 31))
+        elif self.max_frame_bytes < 1 << 16:
+            raise ConfigError(f"max_frame_bytes: must be 0 (derived) or an integer in "
+                              f"{1 << 16}..{1 << 31}, got {self.max_frame_bytes}")
         if needed > self.max_frame_bytes:
+            sides = merge_sides(self)
             raise ConfigError(
                 f"max_value_bytes, max_siblings, max_record_bytes, max_key_bytes, "
                 f"max_context_bytes: a record within these limits ({self.max_value_bytes} B "
-                f"values, up to {2 * self.max_siblings} siblings or "
-                f"{2 * self.max_record_bytes} B after merges) may need a {needed} B frame, "
-                f"over max_frame_bytes ({self.max_frame_bytes}); it could never be "
-                f"replicated: lower max_value_bytes, max_siblings or max_record_bytes, or "
-                f"raise max_frame_bytes"
+                f"values, up to {sides * self.max_siblings} siblings or "
+                f"{merged_record_bytes(self)} B once the records of {sides} nodes merge) "
+                f"may need a {needed} B frame, over max_frame_bytes "
+                f"({self.max_frame_bytes}); it could never be replicated: lower "
+                f"max_value_bytes, max_siblings or max_record_bytes, or raise "
+                f"max_frame_bytes"
             )
-        self._check_record_limit()
 
     def _one_value_record(self) -> int:
         """The bytes of a record holding one value of ``max_value_bytes``."""

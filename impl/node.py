@@ -169,7 +169,8 @@ class Node:
                                    lambda: self.gossiper.partitioning,
                                    lambda: self.gossiper.previous,
                                    lambda: self.gossiper.future)
-        self.replica = Replica(name, config, storage, self.hints, self.gossiper.known)
+        self.replica = Replica(name, config, storage, self.hints, self.gossiper.known,
+                               lambda: len(self.gossiper.known_nodes))
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)

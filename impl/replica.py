@@ -18,7 +18,10 @@ everything that decodes, reconciles and writes it:
 
 Records from peers are decoded with a small cache and checked against the size
 limits (:meth:`Replica.decode`); a bad one raises a
-:class:`~impl.errors.BadMessageError` and changes nothing.
+:class:`~impl.errors.BadMessageError` and changes nothing. The put limits
+(``max_siblings``, ``max_record_bytes``) bound what one coordinator's puts make;
+a peer's record is a merge, so it may hold what :func:`impl.config.merge_sides`
+nodes made (Riak checks its limits on a client's put, never on read repair).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from impl.config import ClusterConfig
+from impl.config import ClusterConfig, merge_sides, merged_record_bytes
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, TooLargeError, UnknownNodeError
 from impl.hints import HintStore
@@ -53,11 +56,15 @@ _DECODE_CACHE_RECORD = 4096
 
 class Replica:
     """The versions node ``name`` stores, in ``storage``; ``hints`` keeps what it
-    stores as a fallback; ``known(node)`` says whether a node name is a member."""
+    stores as a fallback; ``known(node)`` says whether a node name is a member;
+    ``members()`` how many nodes this node knows of (those that joined too: the
+    merges a peer's record may hold, :func:`impl.config.merge_sides`)."""
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage,
-                 hints: HintStore, known: Callable[[str], bool]) -> None:
+                 hints: HintStore, known: Callable[[str], bool],
+                 members: Callable[[], int] = lambda: 0) -> None:
         self.name = name
+        self._members = members
         self.config = config
         self.storage = storage
         self.hints = hints
@@ -139,7 +146,21 @@ class Replica:
         raised as PeerDataError (a BadMessageError) with the decoder's message. Only
         the key check and the decoding are inside the peer-data boundary; the limit
         checks raise PeerDataError themselves, so that an error of our own code
-        counting the decoded record's siblings or values is an internal error."""
+        counting the decoded record's siblings or values is an internal error.
+
+        A peer's record is a merge: it may hold k x ``max_siblings`` siblings and
+        :func:`impl.config.merged_record_bytes` bytes, k the nodes whose puts it
+        may merge (:func:`impl.config.merge_sides`: every node the configuration
+        names, or this node knows of, at least 2), never a value over
+        ``max_value_bytes``. Before session 13 the bound was 2 x ``max_siblings``:
+        a key filled on three sides of a partition merged into a record every
+        peer refused, and reads at R=2 failed for good (session 12's review)."""
+        sides = merge_sides(self.config, self._members())
+        largest = merged_record_bytes(self.config, self._members())
+        if len(raw) > largest:  # refused before it is decoded
+            raise peer_data_error("record", TooLargeError(
+                f"record is {len(raw)} bytes, over the {largest} that merges of "
+                f"{sides} nodes' puts within max_record_bytes can make"))
         try:
             self.check_key(key)
             record = self.parse(raw)
@@ -147,13 +168,14 @@ class Replica:
             raise peer_data_error("record", error) from error
         # Each sibling takes at least 4 bytes of the record, each value less than
         # the record: a small record cannot break either limit (skip counting).
-        if len(raw) <= self.config.max_value_bytes and len(raw) // 4 <= (
-                self.config.max_siblings * 2):
+        most = sides * self.config.max_siblings
+        if len(raw) <= self.config.max_value_bytes and len(raw) // 4 <= most:
             return record
         siblings = sibling_count(record)
-        if siblings > self.config.max_siblings * 2:
+        if siblings > most:
             raise peer_data_error("record", BadMessageError(
-                f"record holds {siblings} siblings, too many"))
+                f"record holds {siblings} siblings, more than the {most} that merges of "
+                f"{sides} nodes' puts within max_siblings can make"))
         if any(body_bytes(value) > self.config.max_value_bytes for value in values(record)):
             raise peer_data_error("record", TooLargeError(
                 "record holds a value over the size limit"))

@@ -17,10 +17,21 @@ from typing import Any
 import pytest
 
 from impl import SimulatedCluster
-from impl.config import ClusterConfig
+from impl.config import (
+    DEFAULT_FRAME_BYTES,
+    ClusterConfig,
+    merge_sides,
+    merged_record_bytes,
+    replicable_frame_bytes,
+)
 from impl.errors import ConfigError, TooLargeError
 from impl.merkle import DIGEST_SIZE, record_digest
-from impl.versions import TOMBSTONE, encode_record, values
+from impl.messages import ReplicaPut
+from impl.node import Node
+from impl.storage.memory import MemoryStorage
+from impl.versions import TOMBSTONE, ClockMode, Record, apply_put, encode_record, values
+from spec.vclock import VClock
+from tests.impl.test_node_driver import make_config
 
 LIMIT = 4096
 VALUE = 1000  # max_value_bytes: four siblings fit the limit, five do not
@@ -51,14 +62,15 @@ def _fill(cluster: SimulatedCluster, key: bytes, coordinator: str = "n1") -> int
     raise AssertionError("the record limit never refused a put")
 
 
-def _top_up(cluster: SimulatedCluster, key: bytes) -> None:
+def _top_up(cluster: SimulatedCluster, key: bytes, coordinator: str = "n1",
+            w: int | None = None) -> None:
     """Blind puts of the largest value that still fits, until not even an empty
     value fits: the record is then within a sibling's overhead of the limit."""
-    client = cluster.client("n1", client_id="topper")
+    client = cluster.client(coordinator, client_id=f"topper-{coordinator}")
     size = LIMIT
     while size >= 0:
         try:
-            client.put(key, b"t" * size, coordinator="n1")
+            client.put(key, b"t" * size, coordinator=coordinator, w=w)
         except TooLargeError:
             size -= 1
     cluster.run_until_quiet()
@@ -179,18 +191,12 @@ def test_max_record_bytes_must_be_an_int_in_range(bad: object) -> None:
                       request_timeout=1000.0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "open finding (session 12 review): the coordinator's checks bound what each "
-    "coordinator adds, not what merges make; k sides of a partition make k x "
-    "max_siblings siblings (k x max_record_bytes bytes), over the 2x a replica accepts "
-    "from a peer (Replica.decode) and replicable_frame_bytes assumes"))
 def test_a_key_three_partitions_filled_stays_readable_at_the_default_r() -> None:
     """Three isolated nodes each fill one key to max_siblings; after the heal every
-    replica converges to 3 x max_siblings siblings, which peers refuse (over 2 x), so
-    a read at R=2 gets one reply (its own) and fails; only r=1 and a put with its
-    context get out. The same with bytes: with max_frame_bytes 9 MiB (accepted: 2 x
-    4 MiB fits) three 4 MiB sides make a 12.5 MiB record anti-entropy drops forever
-    (docs/runtime.md, the review of the record limit)."""
+    replica converges to 3 x max_siblings siblings, and a read at R=2 gets them all.
+    Until session 13 peers refused a record over 2 x max_siblings, so the read got
+    one reply (its own) and failed; only r=1 and a put with its context got out
+    (session 12's review; docs/runtime.md, "Merged records")."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, max_siblings=5)
     cluster.partition({"n1"}, {"n2"}, {"n3"})
     for node in ("n1", "n2", "n3"):
@@ -202,3 +208,101 @@ def test_a_key_three_partitions_filled_stays_readable_at_the_default_r() -> None
     assert {len(values(cluster.node(n).record(b"k")))  # type: ignore[arg-type]
             for n in ("n1", "n2", "n3")} == {15}
     assert len(cluster.client("n1").get(b"k", r=2, coordinator="n1").values) == 15
+
+
+def test_a_key_filled_in_bytes_on_three_sides_stays_readable_at_the_default_r() -> None:
+    """The same with bytes: three sides each fill the key to max_record_bytes, then
+    each adds ten tombstones (blind deletes, never refused for size); the merged
+    record, over 3 x the limit, is read whole at R=2 and reconciled by a put with
+    the read's context. Kills: a byte bound without the tombstones' allowance."""
+    cluster = _cluster()
+    cluster.partition({"n1"}, {"n2"}, {"n3"})
+    for node in ("n1", "n2", "n3"):
+        assert _fill(cluster, b"k", node) == 4
+        _top_up(cluster, b"k", node, w=1)
+        deleter = cluster.client(node, client_id=f"deleter-{node}")
+        for _ in range(10):
+            cluster.wait([deleter.submit_delete(b"k", coordinator=node, w=1)])
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert all(_size(cluster, n, b"k") > 3 * LIMIT for n in ("n1", "n2", "n3"))
+    client = cluster.client("n2", client_id="reader")
+    read = client.get(b"k", coordinator="n2")
+    assert len([v for v in read.values if v is not None]) > 12
+    client.put(b"k", b"merged", context=read.context, coordinator="n2")
+    cluster.run_until_quiet()
+    assert client.get(b"k", coordinator="n3").values == [b"merged"]
+
+
+def _peer_node(**changes: Any) -> Node:
+    node = Node("n1", make_config(3, n=3, r=2, w=1, **changes), MemoryStorage("always"),
+                seed=1)
+    node.start(0.0)
+    return node
+
+
+def test_a_peer_record_over_the_merged_byte_bound_is_refused_before_it_is_decoded() -> None:
+    """A peer's record may be as large as the merge of every node's puts within the
+    limits (3 x (max_record_bytes + the tombstones' metadata) here), not a byte
+    more: over it, refused naming the bound, without decoding it (junk bytes of
+    the bound's length get the decoder's error instead). Kills: ``>=`` for ``>``,
+    the check removed."""
+    node = _peer_node(max_value_bytes=VALUE, max_record_bytes=LIMIT)
+    largest = merged_record_bytes(node.config)
+    assert largest == 3 * (LIMIT + 25 * 1024)
+    assert node.receive(1.0, "n2", ReplicaPut(5, b"k", b"R" * (largest + 1))) == []
+    assert node.log[-1].endswith(
+        f"ReplicaPut: record is {largest + 1} bytes, over the {largest} that merges of "
+        "3 nodes' puts within max_record_bytes can make (peer data: record)")
+    assert node.receive(1.0, "n2", ReplicaPut(6, b"k", b"R" * largest)) == []
+    assert "over the" not in node.log[-1] and node.stats["dropped"] == 2
+
+
+def _siblings(count: int) -> bytes:
+    record = Record.empty(ClockMode.DVV)
+    for _ in range(count):  # blind puts: each one a sibling
+        record = apply_put(record, VClock(), b"", coordinator="n2", client_id="c1", now=0.0)
+    return encode_record(record)
+
+
+def test_a_node_that_learnt_of_a_joined_node_accepts_its_merges_too() -> None:
+    """k counts the nodes this node knows of, not only the configured ones: with a
+    fourth node joined, 4 x max_siblings siblings are accepted, one more refused.
+    Kills: ``merge_sides`` without ``members``."""
+    node = _peer_node(max_siblings=5)
+    assert node.receive(1.0, "n2", ReplicaPut(5, b"k", _siblings(16))) == []
+    node.gossiper.known_nodes = frozenset({"n1", "n2", "n3", "n4"})
+    assert node.receive(1.0, "n2", ReplicaPut(6, b"k", _siblings(20)))
+    assert node.receive(1.0, "n2", ReplicaPut(7, b"k", _siblings(21))) == []
+    assert node.log[-1].endswith("record holds 21 siblings, more than the 20 that merges "
+                                 "of 4 nodes' puts within max_siblings can make "
+                                 "(peer data: record)")
+
+
+def test_a_frame_that_cannot_carry_three_nodes_merged_records_is_refused() -> None:
+    """The review's bytes half: with three nodes a 9 MiB frame was accepted (2 x 4 MiB
+    fit) and three sides' 12.5 MB record was dropped at every send for good. Now
+    refused at load naming the fields; with two nodes (k = 2) the same frame fits."""
+    with pytest.raises(ConfigError, match="max_value_bytes, max_siblings") as caught:
+        ClusterConfig(nodes=("n1", "n2", "n3"), max_frame_bytes=9 << 20)
+    assert "once the records of 3 nodes merge" in str(caught.value)
+    assert "max_frame_bytes (9437184)" in str(caught.value)
+    ClusterConfig(nodes=("n1", "n2"), n=2, r=1, w=1, max_frame_bytes=9 << 20)
+
+
+def test_the_derived_frame_carries_what_every_node_merges() -> None:
+    """max_frame_bytes not given: 64 MiB, or more when the nodes' merged records need
+    more (20 nodes of the default 4 MiB records: about 80 MiB); ``ring_slots`` count
+    as nodes (they may join). A frame given is kept as given."""
+    three = ClusterConfig(nodes=("n1", "n2", "n3"))
+    assert three.max_frame_bytes == DEFAULT_FRAME_BYTES
+    names = tuple(f"n{i}" for i in range(1, 21))
+    twenty = ClusterConfig(nodes=names)
+    assert merge_sides(twenty) == 20
+    assert twenty.max_frame_bytes == replicable_frame_bytes(twenty) > DEFAULT_FRAME_BYTES
+    slots = ClusterConfig(nodes=names[:3], ring_slots=names, partitioning="evenly-spaced")
+    assert slots.max_frame_bytes == twenty.max_frame_bytes
+    assert ClusterConfig(nodes=names[:3], max_frame_bytes=(16 << 20) + 1,
+                         max_value_bytes=1000).max_frame_bytes == (16 << 20) + 1
+    with pytest.raises(ConfigError, match="max_frame_bytes: must be 0"):
+        ClusterConfig(nodes=names[:3], max_frame_bytes=1000)

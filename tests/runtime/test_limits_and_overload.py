@@ -20,14 +20,17 @@ NODES = ("n1", "n2", "n3")
 
 # Each raises max_record_bytes (and request_timeout with it, or the record-limit
 # checks would refuse it first): without the record limit to bound them, the
-# siblings (or the merged records) no longer fit a frame.
+# siblings (or the merged records) no longer fit the frame given (not given, the
+# frame is derived to fit: test_the_derived_frame_carries_what_every_node_merges).
 @pytest.mark.parametrize("changes", [
-    {"max_siblings": 100, "max_record_bytes": 40 << 20, "request_timeout": 10.0},
-    {"max_siblings": 1000, "max_record_bytes": 64 << 20, "request_timeout": 16.0},
+    {"max_siblings": 100, "max_record_bytes": 40 << 20, "request_timeout": 10.0,
+     "max_frame_bytes": 64 << 20},
+    {"max_siblings": 1000, "max_record_bytes": 64 << 20, "request_timeout": 16.0,
+     "max_frame_bytes": 64 << 20},
     {"max_value_bytes": 8 << 20, "max_frame_bytes": 256 << 20,
      "max_record_bytes": 200 << 20, "request_timeout": 50.0},
     {"clock": "server-vclock", "max_context_bytes": 1 << 20,
-     "max_record_bytes": 40 << 20, "request_timeout": 10.0},
+     "max_record_bytes": 40 << 20, "request_timeout": 10.0, "max_frame_bytes": 64 << 20},
 ])
 def test_limits_that_a_frame_cannot_carry_are_refused_naming_the_fields(
         changes: dict[str, object]) -> None:
