@@ -207,8 +207,8 @@ class _Parse:
     give instead (``dead``: nothing after it is parsed)."""
 
     __slots__ = ("body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
-                 "headers", "in_body", "in_head", "limit", "parser", "ready", "received",
-                 "size", "url")
+                 "headers", "in_body", "in_head", "keeps", "limit", "parser", "ready",
+                 "received", "size", "url")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16) -> None:
         self.limit = limit  # max_value_bytes
@@ -231,6 +231,8 @@ class _Parse:
         self.size = self.head_bytes = self.head_read = 0
         #: body bytes of the current request received, whatever its method
         self.received = 0
+        #: the current request's body is a value (:meth:`_keeps_body`)
+        self.keeps = False
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``, the next bytes read (never b"": the caller stops at the
@@ -298,6 +300,7 @@ class _Parse:
         self.headers = {}
         self.body = []
         self.size = self.head_bytes = self.head_read = self.received = 0
+        self.keeps = False
 
     def on_url(self, url: bytes) -> None:
         self.url += url
@@ -329,13 +332,14 @@ class _Parse:
         if version == "1.1" and b"host" not in self.headers:
             raise _Refusal(_malformed("header: no Host (HTTP/1.1 requires one)"))
         _check_codings(self.headers.get(b"transfer-encoding"))
+        self.keeps = self.parser.get_method() == b"PUT" and _names_a_key(self.url)
         # digits (llhttp checked them, and that the value fits 64 bits) but maybe
         # thousands of leading zeros, over int()'s 4300 digits: a ValueError that
         # dropped the connection without an answer (session 12's probe)
         raw_length = self.headers.get(b"content-length")
         length = None if raw_length is None else int(raw_length.lstrip(b"0") or b"0")
         if raw_length is None and b"transfer-encoding" not in self.headers and (
-                self._keeps_body() and b"/kv/" in self.url):  # elsewhere: its 405
+                self._keeps_body()):  # elsewhere: its 405
             # RFC 9112 6.3: such a request's body is empty, so a client that sent its
             # value anyway (HTTP/1.0 style, until it closes) got it stored as b""
             # and acknowledged, its bytes then read as a garbage next request
@@ -361,9 +365,12 @@ class _Parse:
             self.continue_due = chunked or (length is not None and length > 0)
 
     def _keeps_body(self) -> bool:
-        """Whether this request's body is kept (a PUT's value); any other method's body
-        is read and dropped, whatever its size, so the connection stays in step."""
-        return self.parser.get_method() == b"PUT"
+        """Whether this request's body is kept (a PUT's value, to a ``/kv/`` path); any
+        other request's body is read and dropped, whatever its size, so the
+        connection stays in step, and the request gets its own answer: a PUT to
+        ``/status`` with a body over ``max_value_bytes`` got 413 rather than its 405
+        (session 12's second probe)."""
+        return self.keeps
 
     def on_body(self, body: bytes) -> None:
         self.continue_due = False  # the client sent its body without waiting
@@ -383,6 +390,16 @@ class _Parse:
         close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
                                    b"".join(self.body), close=close))
+
+
+def _names_a_key(target: bytes) -> bool:
+    """Whether a request target's path is under ``/kv/`` (a PUT there stores its body
+    as a value). A target that does not split counts as one: its body stays
+    bounded by ``max_value_bytes`` until the route answers its 400."""
+    try:
+        return _split_target(target)[0].startswith("/kv/")
+    except errors.DynamoError:
+        return True
 
 
 def _check_codings(codings: bytes | None) -> None:
@@ -716,7 +733,7 @@ class HttpApi:
                               client_id=client)
         if method not in ("PUT", "DELETE"):
             return None
-        context = _b64(headers.get(b"x-vdynamo-context", b""), "X-Vdynamo-Context")
+        context = _context_of(headers.get(b"x-vdynamo-context"))
         counter = _number(headers.get(b"x-vdynamo-client-counter", b"0"),
                           "X-Vdynamo-Client-Counter")
         if method == "PUT":
@@ -906,6 +923,22 @@ def _number(raw: bytes, what: str) -> int:
             f"{what}: must be an integer in 0..2**63-1, got {raw[:40]!r}"
             + (f" ({len(raw)} bytes)" if len(raw) > 40 else ""))
     return int(raw)
+
+
+def _context_of(raw: bytes | None) -> bytes:
+    """The context of an X-Vdynamo-Context header (None: no header, a write that
+    supersedes nothing). A header that is empty or only whitespace (llhttp strips
+    it to b"") is BadContextError naming it: the cluster never issues an empty
+    context, so it is a client's mistake (an empty variable), which used to be
+    served as a blind write, a new sibling where a replacement was meant
+    (session 12's second probe)."""
+    if raw is None:
+        return b""
+    if not raw:
+        raise errors.BadContextError(
+            "X-Vdynamo-Context: empty or only whitespace: send the context a get "
+            "returned, or no X-Vdynamo-Context header for a write that supersedes nothing")
+    return _b64(raw, "X-Vdynamo-Context")
 
 
 def _b64(raw: bytes, what: str) -> bytes:

@@ -356,3 +356,54 @@ def test_a_put_without_a_length_gets_411_and_stores_nothing(
             status, _, got = await call("GET", url(node, "/kv/e"))
             assert [base64.b64decode(v) for v in got["values"]] == [b""]
     run(scenario())
+
+
+def test_a_large_put_to_a_read_only_path_gets_405_not_413(tmp_path: Path) -> None:
+    """The method is checked before the size: a PUT to /status with a body over
+    ``max_value_bytes`` (read and dropped, as any body that is not a value) gets
+    405 with Allow, and the connection serves the next request; the same body to
+    /kv/k still gets 413 (session 12's second probe: 413 for both)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=1024) as servers:
+            node = servers[0]
+            body = b"x" * 2048
+            answer = await raw(node.http_address, b"PUT /status HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Length: 2048\r\n\r\n" + body
+                               + b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            first, _, second = answer.partition(b"HTTP/1.1 200")
+            status, headers, got = parse_response(first)
+            assert status == 405 and headers["allow"] == "GET, HEAD", answer[:300]
+            assert got["error"] == "MethodNotAllowed" and got["outcome"] == "not-written"
+            assert second, answer[-300:]  # the connection stayed in step
+            status, _, got = await call("PUT", url(node, "/kv/k"), body)
+            assert status == 413 and got["error"] == "TooLargeError"
+    run(scenario())
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE"])
+@pytest.mark.parametrize("value", [b"", b"   ", b"\t \t"])
+def test_an_empty_or_blank_context_header_is_refused_naming_it(
+        tmp_path: Path, method: str, value: bytes) -> None:
+    """An X-Vdynamo-Context that is empty or only whitespace is no context the cluster
+    issues (every context is sealed, at least 20 bytes): 400 naming the header,
+    nothing written. It was served as no context: a blind write, a new sibling
+    where the client meant to replace (session 12's second probe). Omitting the
+    header is still a write without a context."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"before")
+            assert status == 200
+            length = b"1" if method == "PUT" else b"0"
+            answer = await raw(node.http_address,
+                               method.encode() + b" /kv/k HTTP/1.1\r\nHost: x\r\n"
+                               b"X-Vdynamo-Context:" + value + b"\r\nContent-Length: "
+                               + length + b"\r\nConnection: close\r\n\r\n"
+                               + (b"v" if method == "PUT" else b""))
+            status, _, body = parse_response(answer)
+            assert status == 400 and body["error"] == "BadContextError", answer[:300]
+            assert body["message"].startswith("X-Vdynamo-Context: empty or only whitespace")
+            assert body["outcome"] == "not-written"
+            status, _, got = await call("GET", url(node, "/kv/k"))
+            assert status == 200 and [base64.b64decode(v) for v in got["values"]] == [b"before"]
+    run(scenario())
