@@ -170,7 +170,7 @@ class Node:
                                    lambda: self.gossiper.previous,
                                    lambda: self.gossiper.future)
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known,
-                               lambda: len(self.gossiper.known_nodes))
+                               lambda: len(self.gossiper.known_nodes), self.stats)
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)

@@ -26,6 +26,7 @@ nodes made (Riak checks its limits on a client's put, never on read repair).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -62,9 +63,13 @@ class Replica:
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage,
                  hints: HintStore, known: Callable[[str], bool],
-                 members: Callable[[], int] = lambda: 0) -> None:
+                 members: Callable[[], int] = lambda: 0,
+                 stats: Counter[str] | None = None) -> None:
         self.name = name
         self._members = members
+        #: the node's counters: ``merged-over-limit``, a merge stored a record over
+        #: ``max_record_bytes`` or ``max_siblings`` (:meth:`merge_into_local`)
+        self.stats: Counter[str] = Counter() if stats is None else stats
         self.config = config
         self.storage = storage
         self.hints = hints
@@ -202,7 +207,21 @@ class Replica:
         merged = merge(mine, record)
         if merged is mine or merged == mine:
             return
-        self.store(key, raw if merged is record and raw is not None else encode_record(merged))
+        encoded = raw if merged is record and raw is not None else encode_record(merged)
+        self._warn_over_limits(merged, encoded)
+        self.store(key, encoded)
+
+    def _warn_over_limits(self, merged: Record, encoded: bytes) -> None:
+        """Count ``merged-over-limit`` (``/status`` stats, ``vdynamo_node_events``)
+        when a merge stores a record over a put limit: accepted (it is a merge of
+        puts each within the limits), but a key its clients should reconcile.
+        Riak's ``warn_object_size`` / ``warn_siblings`` warnings
+        (``riak_kv_vnode:encode_and_put``)."""
+        config = self.config
+        if len(encoded) > config.max_record_bytes or (
+                len(encoded) // 4 > config.max_siblings
+                and sibling_count(merged) > config.max_siblings):
+            self.stats["merged-over-limit"] += 1
 
     def write_local(self, key: bytes, record: Record) -> None:
         """Replace the key's local record by ``record`` (if it differs)."""
