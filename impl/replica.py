@@ -68,7 +68,8 @@ class Replica:
         self.name = name
         self._members = members
         #: the node's counters: ``merged-over-limit``, a merge stored a record over
-        #: ``max_record_bytes`` or ``max_siblings`` (:meth:`merge_into_local`)
+        #: ``max_record_bytes`` or ``max_siblings`` (:meth:`merge_into_local`,
+        #: :meth:`write_local`)
         self.stats: Counter[str] = Counter() if stats is None else stats
         self.config = config
         self.storage = storage
@@ -224,9 +225,11 @@ class Replica:
             self.stats["merged-over-limit"] += 1
 
     def write_local(self, key: bytes, record: Record) -> None:
-        """Replace the key's local record by ``record`` (if it differs)."""
+        """Replace the key's local record by ``record`` (if it differs): anti-entropy's
+        merge of a peer's record into this node's."""
         encoded = encode_record(record)
         if self.storage.read(key) != encoded:
+            self._warn_over_limits(record, encoded)
             self.store(key, encoded)
 
     def reap(self, key: bytes) -> None:

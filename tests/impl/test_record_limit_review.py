@@ -24,9 +24,10 @@ from impl.config import (
     merged_record_bytes,
     replicable_frame_bytes,
 )
+from impl.effects import WriteRecord
 from impl.errors import ConfigError, TooLargeError
 from impl.merkle import DIGEST_SIZE, record_digest
-from impl.messages import ReplicaPut
+from impl.messages import KeyRecords, ReplicaPut
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.versions import TOMBSTONE, ClockMode, Record, apply_put, encode_record, values
@@ -311,3 +312,18 @@ def test_the_derived_frame_carries_what_every_node_merges() -> None:
                          max_value_bytes=1000).max_frame_bytes == (16 << 20) + 1
     with pytest.raises(ConfigError, match="max_frame_bytes: must be 0"):
         ClusterConfig(nodes=names[:3], max_frame_bytes=1000)
+
+
+def test_every_merge_path_counts_a_record_over_the_put_limits() -> None:
+    """A replica's put and anti-entropy's records each merge a peer's record of 8
+    siblings (over max_siblings 5, within 3 x 5): accepted, and counted as
+    ``merged-over-limit`` each time it changes the stored record; 5 siblings are
+    not. Kills: the count in ``write_local`` (anti-entropy) removed."""
+    node = _peer_node(max_siblings=5)
+    assert node.receive(1.0, "n2", ReplicaPut(5, b"a", _siblings(5)))
+    assert node.stats["merged-over-limit"] == 0
+    assert node.receive(1.0, "n2", ReplicaPut(6, b"b", _siblings(8)))
+    assert node.stats["merged-over-limit"] == 1
+    effects = node.receive(1.0, "n2", KeyRecords((b"c",), (_siblings(8),), reply=False))
+    assert [e.key for e in effects if isinstance(e, WriteRecord)] == [b"c"]
+    assert node.stats["merged-over-limit"] == 2 and node.stats["dropped"] == 0
