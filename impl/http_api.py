@@ -49,7 +49,7 @@ document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
                               "content_types": [...], "context": base64})
     PUT  /kv/<key>[?w=W]   -> 200 {"context": base64}
          body: the value, stored with its Content-Type; X-Vdynamo-Context: a get's
-         context (none: a new concurrent write); X-Vdynamo-Client and
+         context (no header: a new concurrent write; an empty one: 400); X-Vdynamo-Client and
          X-Vdynamo-Client-Counter (the client-vclock mode)
     GET  /status, /health, /health/ready, /metrics (Prometheus), /openapi.json
 
