@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 
 from impl.context import decode_context
-from impl.effects import CancelTimer, Effect, PutResult, Reply, Send, SetTimer
+from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.errors import (
     BadMessageError,
     BadRequestError,
@@ -324,3 +325,31 @@ def test_a_put_growing_the_record_over_max_record_bytes_is_refused_one_shrinking
     reconcile = PutRequest(51, KEY, b"z" * 1000, context, None, "c1")
     assert _put_error(node, storage, reconcile, 22.0) is None
     assert sibling_count(node.replica.local_record(KEY)) == 1
+
+
+def test_a_put_that_shrinks_a_merged_record_over_max_siblings_is_accepted() -> None:
+    # Merges (k partition sides, each within the limit) may leave a record over
+    # max_siblings; a put with a context that covers some of the siblings, not all,
+    # shrinks it and is accepted; a blind put, which grows it, is still refused.
+    driver = Driver.start(make_config(3, n=3, r=3, w=3, max_siblings=4))
+    for value in (b"a", b"b"):
+        assert driver.put("n1", KEY, value).error is None
+    partial = driver.get("n1", KEY).result
+    assert isinstance(partial, GetResult)
+    for value in (b"c", b"d"):
+        assert driver.put("n1", KEY, value).error is None
+    assert _siblings(driver) == 4
+    for node in driver.nodes.values():  # as a merged record over a lowered limit
+        node.puts.config = dataclasses.replace(node.puts.config, max_siblings=2)
+    assert isinstance(driver.put("n1", KEY, b"e").error, BadRequestError)  # 5 > 4
+    assert _siblings(driver) == 4
+    reply = driver.put("n1", KEY, b"ab", partial.context)  # c, d, ab: 3 < 4
+    assert reply.error is None
+    final = driver.get("n1", KEY).result
+    assert isinstance(final, GetResult) and sorted(final.values) == [b"ab", b"c", b"d"]
+
+
+def _siblings(driver: Driver) -> int:
+    record = driver.nodes["n1"].record(KEY)
+    assert record is not None
+    return sibling_count(record)
