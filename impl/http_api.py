@@ -493,7 +493,7 @@ class HttpApi:
         closes. Before, any such exception (a ValueError of urllib or int() on a
         crafted request, session 12's probe) dropped the connection unanswered."""
         server = self.server
-        report_internal_error(server.name, server.loop.time(), server.node.stats,
+        report_internal_error(server.name, server.now(), server.node.stats,
                               server.node.log, "http", request, error)
         return 500, {"error": "InternalError",
                      "message": f"internal error handling {request.method.decode('latin-1')} "
