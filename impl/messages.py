@@ -189,7 +189,8 @@ class PutRequest:
     ``client_id`` names the client (the client-vclock mode increments its entry);
     ``client_counter`` is the last counter that client used for its entry (the
     client keeps it across puts: its number of puts so far), so that the new
-    counter is one more than the larger of it and the context's entry.
+    counter is one more than the largest of it, the context's entry and the
+    client's own highest counter the coordinator stores for the key.
     """
 
     request_id: int

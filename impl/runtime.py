@@ -11,7 +11,8 @@ Theory of operation
 -------------------
 The runtime is only a loop around the sans-IO core (:class:`impl.node.Node`):
 read, decode, hand to the core, perform the effects. It owns everything the
-core may not touch: sockets, the clock (``loop.time()``, monotonic seconds) and
+core may not touch: sockets, the clock (:meth:`NodeServer.now`: the loop's
+monotonic seconds anchored to the wall clock at the start) and
 the disk (a :class:`~impl.storage.sqlite.SqliteStorage` file by default).
 
 Between nodes: TCP, authenticated (:mod:`impl.peer_auth`). A connection opens
@@ -51,6 +52,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +136,12 @@ class NodeServer:
         self.storage = storage
         self.peers = peers
         self.loop = asyncio.get_running_loop()
+        #: the node's clock is the loop's monotonic clock anchored to the wall clock
+        #: at this start (:meth:`now`): lww stamps and the vector-clock modes' pair
+        #: times come from it, so they compare across hosts and reboots as wall
+        #: clocks do (docs/runtime.md, "Data-loss faults found by probing"), while
+        #: timers keep the loop's monotonic time (no jump when NTP steps the clock)
+        self.clock_offset = time.time() - self.loop.time()
         #: with a durable SQLite engine, its writes are group-committed, the fsync on a
         #: writer thread (impl.storage.group_commit); other engines are written on the
         #: loop (persist): a buffered engine does not fsync its commits
@@ -151,7 +159,7 @@ class NodeServer:
         #: Sends and Replies waiting for a commit: (the submit they follow, effect)
         self._held: collections.deque[tuple[int, Effect]] = collections.deque()
         self._stopped = False
-        self.node = Node(name, config, storage, seed=seed, now=self.loop.time())
+        self.node = Node(name, config, storage, seed=seed, now=self.now())
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
@@ -191,7 +199,7 @@ class NodeServer:
         self.http_address = Address(http.host, http_server.sockets[0].getsockname()[1])
         if self.committer is not None:
             self.committer.start()
-        self._perform(self.node.start(self.loop.time()))
+        self._perform(self.node.start(self.now()))
 
     async def stop(self, grace_s: float = 0.0) -> None:
         """Stop: accept nothing more, give the requests in flight up to ``grace_s``
@@ -257,7 +265,7 @@ class NodeServer:
         committer = self.committer
         if committer is None:
             effects = persist(self.storage, effects,
-                              lambda error: self.node.persist_failed(self.loop.time(), error))
+                              lambda error: self.node.persist_failed(self.now(), error))
             for effect in effects:
                 self._perform_one(effect)
             return
@@ -267,7 +275,7 @@ class NodeServer:
                 committer.submit(writes)
             except errors.StorageError as error:  # closed: stopping
                 rest = failed_effects(
-                    rest, error, lambda e: self.node.persist_failed(self.loop.time(), e))
+                    rest, error, lambda e: self.node.persist_failed(self.now(), e))
         hold = committer.fsync == "always" and committer.pending > 0
         for effect in rest:
             if hold and isinstance(effect, Send | Reply) and not (
@@ -295,7 +303,7 @@ class NodeServer:
         if error is not None:
             log.error("%s: a group commit failed: %s", self.name, error)
             released = failed_effects(
-                released, error, lambda e: self.node.persist_failed(self.loop.time(), e))
+                released, error, lambda e: self.node.persist_failed(self.now(), e))
         for effect in released:
             self._perform_one(effect)
 
@@ -313,16 +321,30 @@ class NodeServer:
             if handle is not None:
                 handle.cancel()
 
+    def now(self) -> float:
+        """The node's clock, in seconds: the loop's monotonic clock plus the offset
+        to the wall clock (``time.time()``) taken at the start. Stamped into lww
+        versions and vector-clock pair times, which other nodes compare with their
+        own: the bare monotonic clock counts from the host's boot, so a host up a
+        day longer stamped a day ahead, and after a reboot a node's blind lww
+        writes lost to any older write it had not stored (session 13's probe)."""
+        return self.loop.time() + self.clock_offset
+
     def _set_timer(self, timer: Timer, at: float) -> None:
-        """(Re)arm one named timer: the loop fires it at ``at`` (the loop's clock)."""
+        """(Re)arm one named timer: the loop fires it at ``at`` (the node's clock,
+        :meth:`now`; the loop's is ``at - clock_offset``)."""
         held = self._timers.pop(timer, None)
         if held is not None:
             held.cancel()
-        self._timers[timer] = self.loop.call_at(at, self._on_timer, timer)
+        self._timers[timer] = self.loop.call_at(at - self.clock_offset, self._on_timer,
+                                                timer, at)
 
-    def _on_timer(self, timer: Timer) -> None:
+    def _on_timer(self, timer: Timer, at: float) -> None:
         self._timers.pop(timer, None)
-        self._perform(self.node.fire(self.loop.time(), timer))
+        # never before ``at``: ``at - offset + offset`` may round below it (float
+        # steps of the wall clock's magnitude, 2**-22 s), and a deadline handler
+        # seeing its deadline not reached would only re-arm
+        self._perform(self.node.fire(max(self.now(), at), timer))
 
     # ------------------------------------------------------------------ peers out
 
@@ -566,9 +588,9 @@ class NodeServer:
                                              message=str(overload)))
                 return
         try:
-            effects = self.node.receive(self.loop.time(), src, message)
+            effects = self.node.receive(self.now(), src, message)
         except Exception as error:  # a bug in the core: ours; the connection goes on
-            report_internal_error(self.name, self.loop.time(), self.node.stats, self.node.log,
+            report_internal_error(self.name, self.now(), self.node.stats, self.node.log,
                                   src, message, error)
             return
         self._perform(effects)
@@ -648,7 +670,7 @@ class NodeServer:
         """Hand a client request to the core and wait for its reply."""
         future: asyncio.Future[Reply] = self.loop.create_future()
         self._waiting[request.request_id] = future
-        self._perform(self.node.client_request(self.loop.time(), request))
+        self._perform(self.node.client_request(self.now(), request))
         # a timer on the future, not asyncio.wait_for (a waiter and callbacks more)
         timer = self.loop.call_later(self.config.request_timeout * 4, _expire, future,
                                      request.request_id, self.config.request_timeout * 4)
@@ -664,7 +686,7 @@ class NodeServer:
     def leave(self) -> None:
         """Start leaving the ring: the core hands this node's key ranges over
         (:meth:`impl.node.Node.leave`); ``node.has_left`` once done."""
-        self._perform(self.node.leave(self.loop.time()))
+        self._perform(self.node.leave(self.now()))
 
 
 def _expire(future: asyncio.Future[Reply], request_id: int, seconds: float) -> None:

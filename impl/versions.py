@@ -279,8 +279,12 @@ def apply_put(
     ``actor`` (default ``coordinator``) is the id the coordinator mints dots
     (dvv) and clock entries (server-vclock) under: :func:`lifetime_actor`, so that
     a node that lost its disk never re-issues a dot. In client-vclock the
-    client's entry becomes one more than the larger of the context's entry and
-    ``client_counter`` (the last counter the client used), as in the spec. In lww
+    client's entry becomes one more than the largest of the context's entry,
+    ``client_counter`` (the last counter the client used) and the client's own
+    highest counter in ``record`` (as in the spec, where a client never forgets its
+    counter and so never sends less than it stored; a client that forgot it, or
+    HTTP clients sharing the default id, would otherwise mint a dominated clock and
+    lose an acknowledged write: session 13's probe). In lww
     the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
     after(stored stamp))`` (seconds), or ``now`` alone without ``hybrid`` (the
     naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
@@ -309,7 +313,12 @@ def apply_put(
         if not client_id:
             raise InvalidValueError("client-vclock mode needs a client_id on every put")
         entry = client_id
-        counters[client_id] = max(context.counter(client_id), client_counter) + 1
+        # The client's own highest stored counter too: a client that forgot its
+        # counter (a restart, or any HTTP client sending no X-Vdynamo-Client-Counter,
+        # all named "http" by default) would otherwise mint a clock the stored
+        # version dominates, and its acknowledged write would vanish.
+        own = max((s.clock.counter(client_id) for s in record.siblings), default=0)
+        counters[client_id] = max(context.counter(client_id), client_counter, own) + 1
     times = {node: known[node] for node in counters if node in known}
     times[entry] = now
     clock = VClock.of(counters, times)

@@ -59,7 +59,7 @@ def test_the_runtime_acknowledges_a_replica_put_only_after_the_write() -> None:
         server._send = send  # type: ignore[method-assign]
         record = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"milk",
                                          coordinator="n2", client_id="c", now=0.0))
-        server._perform(server.node.receive(server.loop.time(), "n2",
+        server._perform(server.node.receive(server.now(), "n2",
                                             ReplicaPut(7, KEY, record)))
         await asyncio.sleep(0)  # a write put off to a later turn of the loop lands now
         return sent
@@ -81,7 +81,7 @@ def test_the_runtime_answers_a_put_only_after_the_coordinators_write() -> None:
         answer = _Answer(storage)
         server._waiting[1] = answer  # type: ignore[assignment]
         request = PutRequest(1, KEY, b"milk", b"", None, "c", 0)
-        server._perform(server.node.client_request(server.loop.time(), request))
+        server._perform(server.node.client_request(server.now(), request))
         await asyncio.sleep(0)
         return answer
 

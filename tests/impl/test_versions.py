@@ -191,9 +191,35 @@ def test_client_vclock_counter_is_kept_by_the_client() -> None:
                        client_counter=1)
     assert values(second) == [b"b"]
     assert second.siblings[0].clock == VClock.of({"c1": 2})
-    # a client that forgot its counter (the stateless mutant) makes equal clocks
-    forgetful = apply_put(first, VClock(), b"b", coordinator="A", client_id="c1", now=2.0)
-    assert sorted(values(forgetful)) == [b"a", b"b"]
+    # a coordinator that does not hold the client's first version (a stale replica):
+    # only the client's counter orders the second put after it (without it, the
+    # stateless mutant, the clocks would be equal and make siblings)
+    elsewhere = apply_put(Record.empty(mode), VClock(), b"b", coordinator="B",
+                          client_id="c1", now=2.0, client_counter=1)
+    assert elsewhere.siblings[0].clock == VClock.of({"c1": 2})
+    forgetful = apply_put(Record.empty(mode), VClock(), b"b", coordinator="B",
+                          client_id="c1", now=2.0)
+    assert forgetful.siblings[0].clock == VClock.of({"c1": 1})
+
+
+def test_client_vclock_counts_the_clients_own_stored_counter() -> None:
+    """A client that forgot its counter (sends 0) at a coordinator holding the
+    client's {c1: 2}: the put is minted {c1: 3} and supersedes it, where the
+    context's entry and the client's counter alone gave {c1: 1}, a clock the
+    stored version dominates: an acknowledged write dropped (session 13's probe,
+    tests/impl/test_client_counter_amnesia.py)."""
+    mode = ClockMode.CLIENT_VCLOCK
+    stored = Record.empty(mode)
+    for value, counter in ((b"a", 0), (b"b", 1)):
+        stored = apply_put(stored, context_clock(stored), value, coordinator="A",
+                           client_id="c1", now=1.0, client_counter=counter)
+    assert stored.siblings[0].clock == VClock.of({"c1": 2})
+    forgetful = apply_put(stored, VClock(), b"c", coordinator="A", client_id="c1", now=2.0)
+    assert values(forgetful) == [b"c"]
+    assert forgetful.siblings[0].clock == VClock.of({"c1": 3})
+    # another client's entry is not counted: a blind put of c2 stays a sibling
+    other = apply_put(stored, VClock(), b"d", coordinator="A", client_id="c2", now=2.0)
+    assert sorted(values(other)) == [b"b", b"d"]
 
 
 # ---------------------------------------------------------------- lww: hybrid logical clock

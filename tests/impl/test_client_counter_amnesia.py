@@ -1,0 +1,76 @@
+"""A client-vclock client that forgot its counter must not lose an acknowledged write
+(session 13's probe; the client-side twin of Riak's kv679, docs/impl.md "Disk loss
+and key amnesia").
+
+In ``client-vclock`` a put's clock increments the client's own entry to one more
+than the larger of the context's entry and the counter the client sends. A client
+that forgot its counter (a restarted process reusing its id, or any HTTP client that
+sends no ``X-Vdynamo-Client-Counter``: curl, the project's own client library and
+CLI, all named ``http`` by default) sends 0, so a blind put after a put with a
+context minted ``{alice: 1}`` under a stored ``{alice: 2}``: the coordinator
+acknowledged it and every replica dropped it as seen. The coordinator now counts
+the client's own highest stored counter too (``impl.versions.apply_put``), as
+server-vclock counts the coordinator's. The spec's clients never forget their
+counter, so the spec cannot state this fault (its reachable puts are unchanged).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from tests.runtime.live import call, cluster, run, url
+
+KEY = b"k"
+
+
+def test_a_restarted_client_that_forgot_its_counter_keeps_its_acknowledged_write() -> None:
+    sim = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock")
+    alice = sim.client(client_id="alice")
+    alice.put(KEY, b"v1")
+    alice.put(KEY, b"v2", context=alice.get(KEY).context)
+    sim.run_until_quiet()
+    restarted = sim.client(client_id="alice")  # the same id, its counter forgotten
+    restarted.put(KEY, b"v3")                  # acknowledged
+    sim.run_until_quiet()
+    assert sim.client(client_id="reader").get(KEY, r=3).values == [b"v3"]
+
+
+def test_a_blind_put_of_an_http_client_without_a_counter_is_not_lost(tmp_path: Path) -> None:
+    """Over HTTP: no X-Vdynamo-Client, no counter (curl, ``vdynamo put``): every
+    request is the client ``http``. A put with a get's context, then a blind put:
+    the blind put is acknowledged, and a get with R=3 returns it."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="client-vclock") as servers:
+            assert (await call("PUT", url(servers[0], "/kv/k"), b"v1"))[0] == 200
+            _, headers, _ = await call("GET", url(servers[0], "/kv/k"))
+            context = {"X-Vdynamo-Context": headers["x-vdynamo-context"]}
+            assert (await call("PUT", url(servers[0], "/kv/k"), b"v2", context))[0] == 200
+            assert (await call("PUT", url(servers[0], "/kv/k"), b"v3"))[0] == 200
+            status, _, body = await call("GET", url(servers[2], "/kv/k?r=3"))
+            assert status == 200 and body["values"] == ["djM="]  # base64 of v3
+    run(scenario())
+
+
+@pytest.mark.xfail(strict=True, reason="open: a coordinator that missed the client's "
+                   "last version mints a clock the other replicas hold a dominating one of")
+def test_a_forgetful_client_through_a_coordinator_that_missed_its_last_write() -> None:
+    """The fix's limit: n3 was cut off while alice wrote v1 and v2 through n1; after
+    the heal, before any repair, a restarted alice (counter forgotten) writes v3
+    through n3, which holds nothing of the key: v3 is minted ``{alice: 1}``, n1 and
+    n2 drop it as seen, and anti-entropy then replaces n3's copy too. Right value: a
+    get with R=3 returns v3 (the put was acknowledged). Fixing it needs the replicas
+    to tell the coordinator (a round trip), or a client that keeps its counter."""
+    sim = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+                           anti_entropy=False, read_repair=False)
+    alice = sim.client(client_id="alice", coordinator="n1")
+    sim.partition({"n3"}, {"n1", "n2"})
+    alice.put(KEY, b"v1")
+    alice.put(KEY, b"v2", context=alice.get(KEY).context)
+    sim.run_until_quiet()
+    sim.heal()
+    sim.client(client_id="alice", coordinator="n3").put(KEY, b"v3")  # acknowledged
+    sim.run_until_quiet()
+    assert b"v3" in sim.client(client_id="reader").get(KEY, r=3).values

@@ -1,0 +1,104 @@
+"""Case 01 (a node whose disk was replaced) over HTTP in ``client-vclock``: a blind
+put through the wiped node must not vanish (session 13's probe).
+
+HTTP clients that send no ``X-Vdynamo-Client-Counter`` (curl, ``vdynamo put``, the
+project's client library) are all the client ``http``. After ``PUT v1``, a GET and
+``PUT v2`` with its context (``{http: 2}`` on every replica), n1 is killed, its data
+file deleted and n1 started again; a blind ``PUT v3`` through n1 was minted
+``{http: 1}`` (n1 stores nothing to count from), acknowledged, and dropped by n2 and
+n3 as seen: ``GET ?r=3`` answered ``v2``. A request without the header now counts
+from the node's clock in microseconds (``impl.http_api``), so v3 is minted above v2.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.runtime.procs import ROOT
+
+NAMES = ("n1", "n2", "n3")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _call(method: str, url: str, body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers={
+        "Content-Type": "application/octet-stream", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
+                response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def test_a_blind_put_through_a_wiped_node_survives_in_client_vclock(tmp_path: Path) -> None:
+    peer = {name: _free_port() for name in NAMES}
+    http = {name: _free_port() for name in NAMES}
+    lines = ["[cluster]", 'nodes = ["n1", "n2", "n3"]', 'clock = "client-vclock"',
+             f'secret = "{secrets.token_hex(24)}"', ""]
+    for name in NAMES:
+        lines += [f"[nodes.{name}]", f'peer = "127.0.0.1:{peer[name]}"',
+                  f'http = "127.0.0.1:{http[name]}"', ""]
+    config = tmp_path / "cluster.toml"
+    config.write_text("\n".join(lines))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def start(name: str) -> None:
+        log = open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115 (the process keeps it)
+        procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "vdynamo", "serve", str(config), "--node", name],
+            cwd=tmp_path, stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", http[name]), timeout=0.5):
+                    return
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / f"{name}.log").read_text()
+                time.sleep(0.1)
+
+    def kill(name: str) -> None:
+        proc = procs.pop(name)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(15)
+
+    def url(name: str, query: str = "") -> str:
+        return f"http://127.0.0.1:{http[name]}/kv/k{query}"
+
+    try:
+        for name in NAMES:
+            start(name)
+        assert _call("PUT", url("n1"), b"v1")[0] == 200
+        _, headers, _ = _call("GET", url("n1", "?r=3"))
+        context = {"X-Vdynamo-Context": headers["x-vdynamo-context"]}
+        assert _call("PUT", url("n1", "?w=3"), b"v2", context)[0] == 200
+        kill("n1")
+        files = list(tmp_path.glob("n1.sqlite*"))
+        assert tmp_path / "n1.sqlite" in files
+        for path in files:  # the disk replaced
+            path.unlink()
+        start("n1")
+        assert _call("PUT", url("n1"), b"v3")[0] == 200  # blind, acknowledged
+        time.sleep(1.0)
+        status, _, body = _call("GET", url("n2", "?r=3"))
+        assert (status, body) == (200, b"v3")
+    finally:
+        for name in list(procs):
+            kill(name)

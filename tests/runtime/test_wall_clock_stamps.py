@@ -1,0 +1,169 @@
+"""A live node stamps lww versions with the wall clock, not the host's uptime (session
+13's probe, the lww and clock-skew kind of case 03).
+
+The runtime handed the core ``loop.time()``: CLOCK_MONOTONIC, seconds since the
+host booted. Under ``clock = "lww"`` a version is stamped ``max(now, after(context),
+after(stored))``, so between hosts with perfectly synchronised wall clocks a host
+up a day longer stamped a day ahead, and after a reboot a node's blind writes lost
+to every older write it had not stored yet. Seen on three processes, n2 and n3 in
+time namespaces whose monotonic clock is 100,000 s ahead of n1's (hosts up 28 hours
+longer): n1 down, a blind ``PUT k v1`` through n2, n1 back, 1.5 s later a blind ``PUT
+k v2`` through n1; both 200, and ``GET ?r=3`` answered ``v1``. The node's clock is
+now the monotonic clock anchored to the wall clock at its start
+(``impl.runtime.NodeServer.now``); timers still run on the loop's clock.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from impl.effects import Effect
+from impl.messages import PutRequest
+from impl.records import ClockMode
+from impl.timers import HintScan, Timer
+from tests.runtime.live import cluster, run
+from tests.runtime.procs import ROOT
+
+
+def test_an_lww_stamp_is_the_wall_clock(tmp_path: Path) -> None:
+    """In one process (the in-process cluster): the stamp of a put is within a
+    minute of ``time.time()``, whatever the host's uptime."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="lww") as servers:
+            server = servers[1]
+            reply = await server.request(PutRequest(server.next_request_id(), b"k", b"v1"))
+            assert reply.error is None
+            record = server.node.record(b"k")
+            assert record is not None and record.mode is ClockMode.LWW
+            (sibling,) = record.siblings
+            assert abs(sibling.stamp - time.time()) < 60.0
+    run(scenario())
+
+
+def test_a_timer_never_fires_before_its_time_on_the_node_s_clock(tmp_path: Path) -> None:
+    """The loop fires a timer set for ``at`` (node clock) at ``at - clock_offset``
+    (loop clock), and uvloop (``vdynamo serve``'s default loop) runs a timer before
+    its time as its own clock reads it: measured here, 200 ``call_at`` 12 ms ahead
+    ran up to 0.35 ms early (libuv's millisecond timers). The node must still be
+    handed ``at`` at least (a deadline handler that sees its deadline not reached
+    only re-arms). Here the loop's clock is made to read 0.35 ms before ``at -
+    offset``; the node gets ``at``."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            server = servers[0]
+            offset = server.clock_offset
+            at = server.now() + 10.0
+            early = at - offset - 0.00035
+            seen: list[float] = []
+            real_fire, real_time = server.node.fire, server.loop.time
+
+            def fire(now: float, timer: Timer) -> list[Effect]:
+                seen.append(now)
+                return []
+            server.node.fire = fire  # type: ignore[method-assign]
+            server.loop.time = lambda: early  # type: ignore[method-assign]
+            try:
+                server._on_timer(HintScan(), at)
+            finally:
+                server.node.fire = real_fire  # type: ignore[method-assign]
+                server.loop.time = real_time  # type: ignore[method-assign]
+            assert seen == [at]
+    run(scenario())
+
+
+def _time_namespaces() -> bool:
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    probe = subprocess.run([unshare, "--time", "--fork", "--monotonic", "1000", sys.executable,
+                            "-c", "import time; print(time.monotonic())"],
+                           capture_output=True, text=True, timeout=10, check=False)
+    return probe.returncode == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _call(method: str, url: str, body: bytes | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method=method,
+                                     headers={"Content-Type": "application/octet-stream"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.skipif(not _time_namespaces(), reason="needs unshare --time (Linux >= 5.6, root)")
+def test_blind_lww_writes_are_ordered_by_the_wall_clock_across_uptimes(tmp_path: Path) -> None:
+    """The probe's scenario on real processes (see the module docstring): the later
+    blind write, v2, must win."""
+    names = ("n1", "n2", "n3")
+    offset = {"n1": "0", "n2": "100000", "n3": "100000"}
+    peer = {name: _free_port() for name in names}
+    http = {name: _free_port() for name in names}
+    lines = ["[cluster]", 'nodes = ["n1", "n2", "n3"]', 'clock = "lww"',
+             "anti_entropy = false", "hinted_handoff = false",
+             f'secret = "{secrets.token_hex(24)}"', ""]
+    for name in names:
+        lines += [f"[nodes.{name}]", f'peer = "127.0.0.1:{peer[name]}"',
+                  f'http = "127.0.0.1:{http[name]}"', ""]
+    config = tmp_path / "cluster.toml"
+    config.write_text("\n".join(lines))
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+    def start(name: str) -> None:
+        log = open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115 (the process keeps it)
+        procs[name] = subprocess.Popen(
+            ["unshare", "--time", "--fork", "--kill-child", "--monotonic", offset[name],
+             sys.executable, "-m", "vdynamo", "serve", str(config), "--node", name],
+            cwd=tmp_path, stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", http[name]), timeout=0.5):
+                    return
+            except OSError:
+                assert time.monotonic() < deadline, (tmp_path / f"{name}.log").read_text()
+                time.sleep(0.1)
+
+    def kill(name: str) -> None:
+        proc = procs.pop(name)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)  # unshare dies; --kill-child: so does the node
+            proc.wait(15)
+
+    def url(name: str, query: str = "") -> str:
+        return f"http://127.0.0.1:{http[name]}/kv/k{query}"
+
+    try:
+        for name in names:
+            start(name)
+        time.sleep(1.0)  # the nodes' hellos
+        kill("n1")
+        assert _call("PUT", url("n2"), b"v1")[0] == 200
+        time.sleep(1.0)
+        start("n1")
+        time.sleep(0.5)
+        assert _call("PUT", url("n1"), b"v2")[0] == 200  # 1.5 s after v1, blind
+        status, body = _call("GET", url("n3", "?r=3"))
+        assert (status, body) == (200, b"v2")
+    finally:
+        for name in list(procs):
+            kill(name)
