@@ -128,6 +128,7 @@ class NodeServer:
     def __init__(
         self, name: str, config: ClusterConfig, storage: Storage,
         peers: dict[str, Address], *, seed: int = 0, early_replica_puts: bool = True,
+        rejoin: bool = False,
     ) -> None:
         self.name = name
         self.config = config
@@ -151,7 +152,8 @@ class NodeServer:
         #: Sends and Replies waiting for a commit: (the submit they follow, effect)
         self._held: collections.deque[tuple[int, Effect]] = collections.deque()
         self._stopped = False
-        self.node = Node(name, config, storage, seed=seed, now=self.loop.time())
+        self.node = Node(name, config, storage, seed=seed, now=self.loop.time(),
+                         rejoin=rejoin)
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
