@@ -115,6 +115,14 @@ _PEER_READ_BYTES = 256 * 1024
 _CLOSE_WAIT_S = 1.0
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
+#: Bytes of frames queued for one peer before further ones are dropped (a frame is
+#: always taken when nothing is queued, so one frame of ``max_frame_bytes`` still
+#: goes). The count alone bounded nothing useful: 10,000 frames of 1 MB records
+#: (ReplicaPuts, hint deliveries) queued for a peer that stopped reading (SIGSTOP:
+#: its connection up, its socket full) grew a node to 5 GB in 40 s of 1 MB puts
+#: (session 13's probe B). Messages between nodes are best effort: what is dropped
+#: is sent again by the hint scan, read repair and anti-entropy.
+PEER_QUEUE_BYTES = 64 << 20
 
 
 class NodeServer:
@@ -157,6 +165,10 @@ class NodeServer:
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
+        #: bytes of the frames in each peer's queue (bounded by PEER_QUEUE_BYTES)
+        self._queued_bytes: dict[str, int] = {}
+        #: peers whose queue is full: its first refusal was logged
+        self._queue_full: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[Timer, asyncio.TimerHandle] = {}  # one handle per named timer
         self._servers: list[asyncio.Server] = []
@@ -342,11 +354,26 @@ class NodeServer:
         if queue is None:
             queue = asyncio.Queue(PEER_QUEUE)
             self._queues[dest] = queue
+            self._queued_bytes[dest] = 0
             self._spawn(self._peer_writer(dest, queue))
-        try:
-            queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        queued = self._queued_bytes[dest]
+        if queue.full() or (queued and queued + len(frame) > PEER_QUEUE_BYTES):
             self.dropped_frames += 1
+            if dest not in self._queue_full:  # once per episode: not per frame
+                self._queue_full.add(dest)
+                log.warning("%s: %d frames (%d bytes) queued for %s, which reads none: "
+                            "further messages to it are dropped until it reads", self.name,
+                            queue.qsize(), queued, dest)
+            return
+        queue.put_nowait(frame)
+        self._queued_bytes[dest] = queued + len(frame)
+
+    def _taken(self, dest: str, frame: bytes) -> bytes:
+        """``frame`` was taken from ``dest``'s queue: its bytes no longer count."""
+        left = self._queued_bytes[dest] = max(0, self._queued_bytes.get(dest, 0) - len(frame))
+        if left <= PEER_QUEUE_BYTES // 2:
+            self._queue_full.discard(dest)
+        return frame
 
     def _drop(self, why: str) -> None:
         self.dropped_frames += 1
@@ -375,6 +402,8 @@ class NodeServer:
         finally:
             if self._queues.get(dest) is queue:
                 del self._queues[dest]
+                self._queued_bytes.pop(dest, None)
+                self._queue_full.discard(dest)
                 self.dropped_frames += queue.qsize()
 
     async def _write_frames(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
@@ -382,7 +411,7 @@ class NodeServer:
         frame: bytes | None = None  # taken from the queue, not yet written
         while True:
             if frame is None:
-                frame = await queue.get()
+                frame = self._taken(dest, await queue.get())
             address = self.peers.get(dest)
             if address is None and self._learn(dest):  # a node that joined at run time
                 address = self.peers.get(dest)
@@ -406,7 +435,7 @@ class NodeServer:
                 self.dropped_frames += 1 + queue.qsize()
                 frame = None
                 while not queue.empty():
-                    queue.get_nowait()
+                    self._taken(dest, queue.get_nowait())
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
@@ -416,12 +445,12 @@ class NodeServer:
                 while not writer.is_closing():  # closed while waiting: dial again
                     sealed = [frame, sealer.tag(frame)]  # every frame queued by now: one send
                     while not queue.empty():
-                        queued = queue.get_nowait()
+                        queued = self._taken(dest, queue.get_nowait())
                         sealed += (queued, sealer.tag(queued))
                     writer.write(b"".join(sealed))
                     frame = None
                     await writer.drain()
-                    frame = await queue.get()
+                    frame = self._taken(dest, await queue.get())
             except (OSError, ConnectionError):
                 self.dropped_frames += 1
             finally:
