@@ -52,6 +52,7 @@ __all__ = [
     "RuntimeConfig",
     "StorageSettings",
     "check_secret",
+    "exposed_secret",
     "load_runtime_config",
 ]
 
@@ -189,6 +190,28 @@ def check_secret(secret: object, *, insecure_dev: bool = False) -> bytes:
         raise errors.ConfigError(f"[cluster] secret: {len(secret)} bytes, at least 16 are "
                                  "needed (or run with --insecure-dev)")
     return secret
+
+
+def exposed_secret(path: str | Path) -> str | None:
+    """A warning if the cluster file at ``path`` (which holds the cluster secret) can
+    be read by other users than its owner (group or other read, write or execute
+    bits: ``chmod 600`` it), naming the file and its mode; None if not (or if it
+    cannot be looked at). Anyone who reads the secret can join the cluster as a
+    peer and rewrite stored data, and forge contexts (docs/runtime.md, "Securing a
+    cluster"). OpenSSH refuses such a private key file ("UNPROTECTED PRIVATE KEY
+    FILE") and PostgreSQL such a key file; ``vdynamo serve`` warns (refusing would
+    refuse the files written by hand or by tools with the default umask). Before
+    session 13's probe B nothing was said: a cluster file of mode 0644 was served
+    silently."""
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (f"{path}: holds the cluster secret but is readable by other users (mode "
+            f"{mode & 0o777:04o}): anyone who reads it can join the cluster and change "
+            f"stored data; run `chmod 600 {path}`")
 
 
 def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -> RuntimeConfig:

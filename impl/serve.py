@@ -30,7 +30,12 @@ from impl.connections import fit_descriptors
 from impl.logs import setup_logging
 from impl.metrics import ObservedStorage
 from impl.runtime import NodeServer
-from impl.runtime_config import RuntimeConfig, load_runtime_config
+from impl.runtime_config import (
+    EXAMPLE_SECRETS,
+    RuntimeConfig,
+    exposed_secret,
+    load_runtime_config,
+)
 from impl.storage.sqlite import SqliteStorage
 
 __all__ = ["event_loop_policy", "leave_state", "main", "serve", "until_stopped"]
@@ -106,6 +111,9 @@ def main(argv: list[str]) -> int:
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
+    exposed = exposed_secret(args.config)
+    if exposed is not None and config.cluster.secret not in EXAMPLE_SECRETS:
+        log.warning("%s", exposed)  # (session 13's probe B: said nothing before)
     names = list(config.cluster.nodes) if args.all else args.node
     unknown = [n for n in names if n not in config.nodes]
     if unknown:
