@@ -68,15 +68,18 @@ class Address:
 
     @classmethod
     def parse(cls, text: object, what: str) -> Address:
-        """``host:port``, or a bare port (int or digits) on 127.0.0.1."""
+        """``host:port``, or a bare port (int or digits) on 127.0.0.1. The port is
+        ASCII digits: ``str.isdigit`` also takes ``²`` and other digits ``int`` refuses
+        (a ValueError traceback of ``vdynamo serve`` before session 13's probe B)."""
         if isinstance(text, int) and not isinstance(text, bool):
             text = str(text)
-        if isinstance(text, str) and text.isdigit():
+        if isinstance(text, str) and text.isascii() and text.isdigit():
             text = f"{DEFAULT_HOST}:{text}"
         if not isinstance(text, str) or ":" not in text:
             raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
         host, _, port = text.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        if (not host or not port.isascii() or not port.isdigit() or len(port) > 5
+                or not 0 <= int(port) < 65536):
             raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
         return cls(host, int(port))
 
