@@ -304,6 +304,12 @@ class _Parse:
         self._count(len(url))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.in_body:  # a trailer field of a chunked body: discarded (RFC 9110
+            # 6.5.1: not merged into the header section). Before session 13's probe B
+            # a trailer X-Vdynamo-Context became the put's context, and a trailer
+            # Content-Type the value's, or a 400 "given twice"; counted all the same
+            self._count(len(name) + len(value) + 4)
+            return
         lowered = name.lower()
         size = len(value)
         if lowered == b"x-vdynamo-context":  # its own allowance (context_allowance)
