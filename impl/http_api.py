@@ -208,10 +208,17 @@ class _Parse:
 
     __slots__ = ("body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
                  "headers", "in_body", "in_head", "limit", "parser", "ready", "received",
-                 "size", "url")
+                 "size", "url", "url_allowance")
 
-    def __init__(self, limit: int, context_bytes: int = 1 << 16) -> None:
+    def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024) -> None:
         self.limit = limit  # max_value_bytes
+        #: the bytes of a request target not counted against MAX_HEADER_BYTES: a key
+        #: of ``key_bytes`` (max_key_bytes), every byte percent-encoded, and room for
+        #: the path and the query. Before session 13's probe B the whole target
+        #: counted, so with max_key_bytes = 100000 a 60,000-byte key was stored but a
+        #: 70,000-byte one (or a 25,000-byte UTF-8 one) got 431, and a key over the
+        #: limit 431 rather than its 414
+        self.url_allowance = 3 * key_bytes + 1024
         #: the base64 length of the largest context (``context_bytes``): an
         #: X-Vdynamo-Context header's value counts only beyond it, so that every
         #: context the cluster issues can be sent back (:func:`context_allowance`)
@@ -258,7 +265,8 @@ class _Parse:
         else:
             if self.in_head:  # a header still incomplete (counted when complete)
                 self.head_read += len(data)
-                if self.head_read > 2 * MAX_HEADER_BYTES + self.context_b64:
+                if self.head_read > (2 * MAX_HEADER_BYTES + self.context_b64
+                                     + self.url_allowance):
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
 
     def truncated(self) -> None:
@@ -300,8 +308,10 @@ class _Parse:
         self.size = self.head_bytes = self.head_read = self.received = 0
 
     def on_url(self, url: bytes) -> None:
+        before = len(self.url)
         self.url += url
-        self._count(len(url))
+        allowance = self.url_allowance  # only what is beyond it counts
+        self._count(max(0, len(self.url) - allowance) - max(0, before - allowance))
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.in_body:  # a trailer field of a chunked body: discarded (RFC 9110
@@ -455,7 +465,8 @@ class HttpApi:
         # max_context_bytes: impl.config checks it), not max_context_bytes: set far
         # above it (16 MiB is accepted) that let any client make the node buffer a
         # 22 MB header (session 12's review)
-        parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs))
+        parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs),
+                       config.max_key_bytes)
         try:
             first = True
             while True:
