@@ -700,8 +700,10 @@ class HttpApi:
         return 200, {"context": context}, [("x-vdynamo-context", context)]
 
     def _failed(self, error: errors.DynamoError, *, unknown: bool) -> _Answer:
-        """A failed request's answer; ``unknown``: a write that may be stored (504)."""
-        status = 504 if unknown else http_status(error)
+        """A failed request's answer; ``unknown``: a write that may be stored (504;
+        a StorageError stays 500: the node's disk failed, its outcome unknown)."""
+        status = (504 if unknown and not isinstance(error, errors.StorageError)
+                  else http_status(error))
         extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
         return status, error_body(error, unknown=unknown), extra
 
@@ -863,7 +865,15 @@ def operation_of(method: bytes, target: bytes) -> str:
 def _outcome_unknown(error: errors.DynamoError) -> bool:
     """Whether a failed put may have been written: its coordinator writes before it
     waits for the quorum, so a put that failed for want of answers may be stored;
-    one refused for its input or for overload was not."""
+    one refused for its input or for overload was not. A put whose coordinator's own
+    commit failed (StorageError: a full disk) may be stored too: its ReplicaPuts
+    left while that commit ran (the runtime's early replica puts, docs/runtime.md
+    "Durability and group commit"). Before session 13's probe B it was answered
+    ``not-written``: with n1's disk full, 34 puts at n1 got 500 "not-written" and
+    all 34 were then read back from n2 (a client retrying elsewhere on
+    "not-written", as the library does, wrote each twice)."""
+    if isinstance(error, errors.StorageError):
+        return True
     return isinstance(error, errors.RemoteError) and not isinstance(error, errors.OverloadedError)
 
 
