@@ -78,13 +78,16 @@ class Address:
         if not isinstance(text, str) or ":" not in text:
             raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
         host, _, port = text.rpartition(":")
+        if host.startswith("[") and host.endswith("]"):  # an IPv6 literal, "[::1]:7001":
+            host = host[1:-1]  # (before session 13's probe B: "Name or service not known")
         if (not host or not port.isascii() or not port.isdigit() or len(port) > 5
                 or not 0 <= int(port) < 65536):
             raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
         return cls(host, int(port))
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        """``host:port``, an IPv6 host in brackets (``[::1]:7001``, as URLs need)."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
