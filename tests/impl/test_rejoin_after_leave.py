@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import impl
 from impl import serve as serve_module
-from impl.membership import MemberStatus
+from impl.gossip import ANNOUNCED_META, retire_if_left
+from impl.membership import MemberStatus, initial_membership
+from impl.storage.memory import MemoryStorage
+from spec.ring import Ring
 
 
 def _status(cluster: impl.SimulatedCluster, at: str, of: str) -> MemberStatus | None:
@@ -69,3 +72,36 @@ def test_vdynamo_serve_keeps_a_rejoining_node_running() -> None:
     assert serve_module.leave_state(servers) == "serving"  # type: ignore[arg-type]
     _Node.rejoining = False
     assert serve_module.leave_state(servers) == "left"  # type: ignore[arg-type]
+
+
+def _store(status: MemberStatus, settled: bool) -> MemoryStorage:
+    storage = MemoryStorage()
+    view = initial_membership(Ring.evenly_spaced(["n1", "n2", "n3", "n4"]))
+    storage.set_meta("membership", view.announce("n4", status=status, tokens=(),
+                                                 settled=settled).to_bytes())
+    storage.write(b"old", b"stale record bytes")
+    storage.add_hint("n1", b"k", b"hint record bytes")
+    storage.set_meta(ANNOUNCED_META, b'{"settled": true, "leave": true}')
+    return storage
+
+
+def test_a_store_that_left_for_good_is_cleared_and_keeps_its_history() -> None:
+    """:func:`retire_if_left` clears the records (a value deleted and reaped meanwhile
+    would come back through them), the hints and the leave's announcement (kept, the
+    node would leave again at once), and keeps the membership history (its next
+    announcement must outrank its ``left``)."""
+    storage = _store(MemberStatus.LEFT, settled=True)
+    assert retire_if_left(storage, "n4")
+    assert list(storage.scan()) == [] and storage.hints() == []
+    assert not storage.get_meta(ANNOUNCED_META)
+    assert storage.get_meta("membership")
+
+
+def test_a_store_that_has_not_left_for_good_is_kept() -> None:
+    """Not left, or left but its change not settled (it still announces the settlement):
+    nothing is cleared, and the node is not rejoining."""
+    for status, settled in ((MemberStatus.LEFT, False), (MemberStatus.LEAVING, False),
+                            (MemberStatus.UP, True)):
+        storage = _store(status, settled)
+        assert not retire_if_left(storage, "n4")
+        assert [key for key, _ in storage.scan()] == [b"old"] and len(storage.hints()) == 1
