@@ -113,6 +113,14 @@ _PEER_READ_BYTES = 256 * 1024
 #: it is aborted (its frames dropped): a peer that reads nothing (a stopped
 #: process, SIGSTOP) held the writer's close, and so NodeServer.stop, for good
 _CLOSE_WAIT_S = 1.0
+#: Refused peers logged per window of _REFUSAL_WINDOW_S seconds (each one is counted in
+#: ``refused_peers``; those over it are summed up in one line when the window ends),
+#: and the characters of a refusal's reason logged: a client with no secret sending
+#: hellos that name a 65,000-byte node wrote 74.5 MB of log in 10 s, one line per
+#: hello (session 13's probe B): a disk filled by a peer that knows nothing.
+_REFUSALS_LOGGED = 10
+_REFUSAL_WINDOW_S = 10.0
+_REFUSAL_CHARS = 300
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
 #: Bytes of frames queued for one peer before further ones are dropped (a frame is
@@ -177,6 +185,8 @@ class NodeServer:
         self.dropped_frames = 0
         #: peers refused: a failed or unfinished hello, a frame that failed its MAC
         self.refused_peers = 0
+        #: refusal logging: (start of the window, lines logged in it, lines not logged)
+        self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
         self.overloaded_requests = 0
         self._peer_slots = ConnectionSlots(config.max_peer_connections)
         #: the authenticated connection from each peer (a peer keeps one to each node)
@@ -380,8 +390,27 @@ class NodeServer:
         log.warning("%s: %s", self.name, why)
 
     def _refuse_peer(self, address: object, why: str) -> None:
+        """Count a refused peer and log it: at most _REFUSALS_LOGGED lines per
+        _REFUSAL_WINDOW_S seconds (then one line with how many were not logged), each
+        reason cut to _REFUSAL_CHARS characters (a hello's claimed name may be
+        65,535 bytes)."""
         self.refused_peers += 1
-        log.warning("%s: refused peer %s: %s", self.name, address, why)
+        now = self.loop.time()
+        start, logged, quiet = self._refusal_window
+        if now - start >= _REFUSAL_WINDOW_S:
+            if quiet:
+                log.warning("%s: %d more refused peers were not logged in %.0f s "
+                            "(refused_peers in /status counts every one)", self.name,
+                            quiet, _REFUSAL_WINDOW_S)
+            start, logged, quiet = now, 0, 0
+        if logged < _REFUSALS_LOGGED:
+            if len(why) > _REFUSAL_CHARS:
+                why = why[:_REFUSAL_CHARS] + f"... ({len(why)} characters)"
+            log.warning("%s: refused peer %s: %s", self.name, address, why)
+            logged += 1
+        else:
+            quiet += 1
+        self._refusal_window = (start, logged, quiet)
 
     async def _peer_writer(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
         """Send the frames queued for ``dest``: dial, hello, then every frame queued by
