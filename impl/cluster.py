@@ -449,6 +449,8 @@ class SimulatedCluster:
                                else 5.0 * float(self.config.request_timeout))
         self.storages: dict[str, WatchedStorage] = {}
         self.left: set[str] = set()
+        #: nodes that left and were joined again, until their Node is made
+        self._rejoining: set[str] = set()
         self._clients = 0
         self.sim = Simulator(self._make_node, seed=seed, faults=faults, on_crash=self._on_crash,
                              storage=self.storages.__getitem__, wire=wire, log=log,
@@ -470,7 +472,10 @@ class SimulatedCluster:
                              storage_id=derive_seed(self.seed, "storage", name).to_bytes(8, "big"))
 
     def _make_node(self, name: str, seed: int, now: float) -> NodeLike:
-        return Node(name, self.config, self.storages[name], seed=seed, now=now)
+        rejoin = name in self._rejoining  # join() of a node that left: it joins again
+        self._rejoining.discard(name)
+        return Node(name, self.config, self.storages[name], seed=seed, now=now,
+                    rejoin=rejoin)
 
     def _on_crash(self, name: str) -> None:
         watched = self.storages[name]
@@ -597,6 +602,8 @@ class SimulatedCluster:
         gossips with the seed nodes; the owners hand it the ranges it now owns."""
         if name in self.storages and name not in self.left:
             raise SimulationError(f"node {name!r} already exists")
+        if name in self.left:  # it left: with its old store (sqlite), it joins again
+            self._rejoining.add(name)
         self.left.discard(name)
         self.storages[name] = WatchedStorage(self._open_storage(name))
         self.sim.add_node(name)

@@ -79,7 +79,8 @@ from impl.storage.base import Storage
 from impl.timers import GossipRound
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["HEADROOM_LOG", "ROUTING", "SERVING", "Gossiper"]
+__all__ = [
+    "HEADROOM_LOG", "ROUTING", "SERVING", "Gossiper", "retire_if_left"]
 
 HEADROOM_LOG = logging.getLogger("vdynamo.membership")
 """A membership change this node could not announce: its version would reach
@@ -117,12 +118,48 @@ SERVING_META = "serving-ring"
 ANNOUNCED_META = "announced"
 
 
+def retire_if_left(storage: Storage, name: str) -> bool:
+    """Whether ``storage`` is the store of a node that left the ring for good (its
+    persisted view shows it ``left`` with its change settled); if so, forget what
+    the store holds of that membership: every record and hint (handed over when it
+    left: kept, a value deleted and reaped meanwhile would come back through it,
+    Cassandra's rule that a decommissioned node's data is cleared before it
+    bootstraps again) and the announcements of the leave (:data:`ANNOUNCED_META`,
+    :data:`SETTLING_META`, :data:`SERVING_META`: kept, the leave would be asked
+    again). The membership history stays, so the node's next announcement outranks
+    its ``left``. The node then joins again as a new one (:class:`Gossiper`'s
+    ``rejoin``). Before, such a node stopped 4 s after it started
+    (``impl.serve.until_stopped``: "every node here left the ring") and could
+    never join again: ``vdynamo join`` of a node that left exited 1 (session 13's
+    probe; riak_core's ``riak-admin cluster join`` of a node that left works)."""
+    raw = storage.get_meta("membership")
+    if not raw:
+        return False
+    try:
+        member = Membership.from_bytes(raw).get(name)
+    except BadMessageError:
+        return False
+    if member is None or member.status is not MemberStatus.LEFT or not member.settled:
+        return False
+    for key in [key for key, _ in storage.scan()]:
+        storage.delete(key)
+    for hint in storage.hints():
+        storage.remove_hint(hint.hint_id)
+    for meta in (ANNOUNCED_META, SETTLING_META, SERVING_META):
+        if storage.get_meta(meta):
+            storage.set_meta(meta, b"")
+    storage.flush()
+    return True
+
+
 class Gossiper:
     """Node ``name``'s membership view and its gossip (see the module docstring)."""
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage, hints: HintStore,
                  rng: random.Random, stats: collections.Counter[str],
-                 log: collections.deque[str]) -> None:
+                 log: collections.deque[str], *, rejoin: bool = False) -> None:
+        # rejoin: the node left the ring for good and was started again
+        # (retire_if_left): it joins again, as a node that is not a member would
         self.name = name
         self.config = config
         self.storage = storage
@@ -189,7 +226,7 @@ class Gossiper:
         #: the refused version is always 2**62)
         self._headroom_logged: set[str] = set()
         #: a joining node waits for a seed's view before it takes tokens
-        self.join_pending = self.view.get(name) is None
+        self.join_pending = self.view.get(name) is None or rejoin
         #: called after the routing ring changed
         self.ring_listeners: list[Callable[[], None]] = []
         #: a membership change settled since the last gossip round: the reaps not

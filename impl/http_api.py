@@ -208,10 +208,17 @@ class _Parse:
 
     __slots__ = ("body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
                  "headers", "in_body", "in_head", "keeps", "limit", "parser", "ready",
-                 "received", "size", "url")
+                 "received", "size", "url", "url_allowance")
 
-    def __init__(self, limit: int, context_bytes: int = 1 << 16) -> None:
+    def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024) -> None:
         self.limit = limit  # max_value_bytes
+        #: the bytes of a request target not counted against MAX_HEADER_BYTES: a key
+        #: of ``key_bytes`` (max_key_bytes), every byte percent-encoded, and room for
+        #: the path and the query. Before session 13's probe B the whole target
+        #: counted, so with max_key_bytes = 100000 a 60,000-byte key was stored but a
+        #: 70,000-byte one (or a 25,000-byte UTF-8 one) got 431, and a key over the
+        #: limit 431 rather than its 414
+        self.url_allowance = 3 * key_bytes + 1024
         #: the base64 length of the largest context (``context_bytes``): an
         #: X-Vdynamo-Context header's value counts only beyond it, so that every
         #: context the cluster issues can be sent back (:func:`context_allowance`)
@@ -260,7 +267,8 @@ class _Parse:
         else:
             if self.in_head:  # a header still incomplete (counted when complete)
                 self.head_read += len(data)
-                if self.head_read > 2 * MAX_HEADER_BYTES + self.context_b64:
+                if self.head_read > (2 * MAX_HEADER_BYTES + self.context_b64
+                                     + self.url_allowance):
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
 
     def truncated(self) -> None:
@@ -303,10 +311,18 @@ class _Parse:
         self.keeps = False
 
     def on_url(self, url: bytes) -> None:
+        before = len(self.url)
         self.url += url
-        self._count(len(url))
+        allowance = self.url_allowance  # only what is beyond it counts
+        self._count(max(0, len(self.url) - allowance) - max(0, before - allowance))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.in_body:  # a trailer field of a chunked body: discarded (RFC 9110
+            # 6.5.1: not merged into the header section). Before session 13's probe B
+            # a trailer X-Vdynamo-Context became the put's context, and a trailer
+            # Content-Type the value's, or a 400 "given twice"; counted all the same
+            self._count(len(name) + len(value) + 4)
+            return
         lowered = name.lower()
         size = len(value)
         if lowered == b"x-vdynamo-context":  # its own allowance (context_allowance)
@@ -466,7 +482,8 @@ class HttpApi:
         # max_context_bytes: impl.config checks it), not max_context_bytes: set far
         # above it (16 MiB is accepted) that let any client make the node buffer a
         # 22 MB header (session 12's review)
-        parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs))
+        parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs),
+                       config.max_key_bytes)
         try:
             first = True
             while True:
@@ -700,8 +717,10 @@ class HttpApi:
         return 200, {"context": context}, [("x-vdynamo-context", context)]
 
     def _failed(self, error: errors.DynamoError, *, unknown: bool) -> _Answer:
-        """A failed request's answer; ``unknown``: a write that may be stored (504)."""
-        status = 504 if unknown else http_status(error)
+        """A failed request's answer; ``unknown``: a write that may be stored (504;
+        a StorageError stays 500: the node's disk failed, its outcome unknown)."""
+        status = (504 if unknown and not isinstance(error, errors.StorageError)
+                  else http_status(error))
         extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
         return status, error_body(error, unknown=unknown), extra
 
@@ -870,7 +889,15 @@ def operation_of(method: bytes, target: bytes) -> str:
 def _outcome_unknown(error: errors.DynamoError) -> bool:
     """Whether a failed put may have been written: its coordinator writes before it
     waits for the quorum, so a put that failed for want of answers may be stored;
-    one refused for its input or for overload was not."""
+    one refused for its input or for overload was not. A put whose coordinator's own
+    commit failed (StorageError: a full disk) may be stored too: its ReplicaPuts
+    left while that commit ran (the runtime's early replica puts, docs/runtime.md
+    "Durability and group commit"). Before session 13's probe B it was answered
+    ``not-written``: with n1's disk full, 34 puts at n1 got 500 "not-written" and
+    all 34 were then read back from n2 (a client retrying elsewhere on
+    "not-written", as the library does, wrote each twice)."""
+    if isinstance(error, errors.StorageError):
+        return True
     return isinstance(error, errors.RemoteError) and not isinstance(error, errors.OverloadedError)
 
 

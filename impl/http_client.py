@@ -54,7 +54,8 @@ from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
-           "RequestRefusedError", "Resolver", "Router", "delete_plan", "get_plan", "key_bytes",
+           "RequestRefusedError", "Resolver", "Router", "delete_plan", "fetched", "get_plan",
+           "key_bytes",
            "put_plan",
            "read_get", "read_put", "status_plan"]
 
@@ -209,29 +210,65 @@ class Router:
 
 
 def read_get(response: httpx.Response) -> Fetched | None:
-    """A get's answer (asked as JSON); None if this node could not serve it (503 or 504:
-    try another); RequestRefusedError for a 4xx other than 404."""
+    """A get's answer (asked as JSON); None if this node could not serve it (503 or
+    504, or an answer that is not a node's: try another); RequestRefusedError for a
+    4xx other than 404.
+
+    An answer is a node's only if its body is what the API gives (a JSON object
+    with ``values``, a list of base64 strings, ``context``, a string, and
+    ``content_types``, a list of strings, if present): :func:`fetched`. Before
+    session 13's probe B, a 200 that was not (a proxy's HTML page, a truncated
+    body) raised RequestRefusedError, a LocalError ("fix the request") for a
+    request the client got right, or a bare KeyError or TypeError; and a value
+    that was not base64 was decoded to b"" (``b64decode`` drops what is not in its
+    alphabet): a wrong value returned as the key's."""
     body = _json(response)
-    if response.status_code in (200, 300, 404) and "values" in body:
-        return Fetched([base64.b64decode(v) for v in body["values"]],
-                       list(body.get("content_types", [])), str(body["context"]))
-    if response.status_code >= 500:
+    status = response.status_code
+    if (status in (200, 300, 404) and "values" in body) or status in (200, 300):
+        return fetched(body)
+    if 400 <= status < 500:
+        raise RequestRefusedError(status, body)
+    return None  # 5xx, or a status the API never gives a get (3xx, 1xx, 2xx)
+
+
+def fetched(body: dict[str, Any]) -> Fetched | None:
+    """The :class:`Fetched` a get's JSON ``body`` describes; None if it is not the
+    API's shape (the caller tries another node)."""
+    values, context = body.get("values"), body.get("context")
+    types = body.get("content_types", [])
+    if not (isinstance(values, list) and isinstance(context, str) and isinstance(types, list)
+            and all(isinstance(v, str) for v in values)
+            and all(isinstance(t, str) for t in types)):
         return None
-    raise RequestRefusedError(response.status_code, body)
+    try:
+        decoded = [base64.b64decode(value, validate=True) for value in values]
+    except ValueError:  # binascii.Error: not base64
+        return None
+    return Fetched(decoded, list(types), context)
 
 
 def read_put(response: httpx.Response) -> str | None:
     """A put's new context; None if it was not written (503, outcome not-written: try
-    another node); OutcomeUnknownError (504 or outcome unknown); RequestRefusedError (4xx)."""
+    another node); OutcomeUnknownError (504 or outcome unknown, or an answer that is
+    not a node's: a 200 without a context string, a status the API never gives a
+    put); RequestRefusedError (4xx). Before session 13's probe B, a 200 whose body
+    was not JSON raised a bare KeyError, ``{"context": null}`` returned the string
+    'None' as the context, and a 201 or a 3xx raised RequestRefusedError (a
+    LocalError) though the write may have been made."""
     body = _json(response)
-    if response.status_code == 200:
+    status = response.status_code
+    if status == 200 and isinstance(body.get("context"), str) and body["context"]:
         return str(body["context"])
-    if response.status_code >= 500:
-        if body.get("outcome") == "not-written":
-            return None
-        raise OutcomeUnknownError(f"HTTP {response.status_code} {body.get('error')}: "
+    if status >= 500 and body.get("outcome") == "not-written":
+        return None
+    if 400 <= status < 500:
+        raise RequestRefusedError(status, body)
+    if status >= 500:
+        raise OutcomeUnknownError(f"HTTP {status} {body.get('error')}: "
                                   f"{body.get('message')}")
-    raise RequestRefusedError(response.status_code, body)
+    raise OutcomeUnknownError(f"HTTP {status}, not an answer of the API (body "
+                              f"{response.text[:100]!r}): the write may have been made; "
+                              "read the key before writing again")
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -253,11 +290,21 @@ Plan = Generator[Step, "httpx.Response | httpx.TransportError", Any]
 def status_plan(router: Router, node: str | None = None) -> Plan:
     """``/status`` of ``node`` (default: the first node that answers)."""
     tried = [_url(node)] if node else router.candidates(None)
+    why: list[str] = []
     for base in tried:
         answer = yield "GET", base + "/status", {}
-        if isinstance(answer, httpx.Response) and answer.status_code == 200:
-            return answer.json()
-    raise _unserved("status", tried, [])
+        if not isinstance(answer, httpx.Response):
+            why.append(f"{base}: {type(answer).__name__}")
+            continue
+        try:  # a body that is not a JSON object is not a node's (session 13's probe B:
+            body = answer.json()  # a bare JSONDecodeError before, and a list was returned)
+        except ValueError:
+            body = None
+        if answer.status_code == 200 and isinstance(body, dict):
+            return body
+        why.append(f"{base}: HTTP {answer.status_code}"
+                   f"{'' if isinstance(body, dict) else ', not a JSON object'}")
+    raise _unserved("status", tried, why)
 
 
 def _route_plan(router: Router) -> Plan:
@@ -281,7 +328,8 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             continue
         got = read_get(answer)
         if got is None:
-            why.append(f"{base}: HTTP {answer.status_code}")
+            why.append(f"{base}: HTTP {answer.status_code}"
+                       f"{' (not an answer of the API)' if answer.status_code < 500 else ''}")
             continue
         if resolve is not None and len(got.values) > 1:
             merged = resolve(got.values)

@@ -52,7 +52,7 @@ from impl.errors import DynamoError, InvalidValueError, PeerDataError, StorageEr
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
 from impl.get_coordinator import GetCoordinator
-from impl.gossip import Gossiper
+from impl.gossip import Gossiper, retire_if_left
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.internal_errors import report_internal_error
@@ -135,12 +135,14 @@ class Node:
     partitioning strategy and spreads them by gossip, and the current owners hand
     it the key ranges it now owns. ``storage`` is the node's storage engine (a
     restart is a new Node on the same storage). ``seed`` seeds the node's own
-    random generator; ``now`` is the current time in seconds. Raises ConfigError
-    for a bad name, configuration, storage or seed.
+    random generator; ``now`` is the current time in seconds. ``rejoin``: a node
+    whose store says it left the ring (settled) clears it and joins again
+    (:func:`impl.gossip.retire_if_left`; otherwise it stays left). Raises
+    ConfigError for a bad name, configuration, storage or seed.
     """
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage, *, seed: int,
-                 now: float = 0.0) -> None:
+                 now: float = 0.0, rejoin: bool = False) -> None:
         check_node_arguments(name, config, storage, seed)
         self.name, self.config = name, config
         #: the engine seen through the staged writes of the current input
@@ -150,6 +152,11 @@ class Node:
         self.stats: collections.Counter[str] = collections.Counter()
         self.log: collections.deque[str] = collections.deque(maxlen=1000)
         self._now = float(now)
+        # asked to join again (``vdynamo join`` of a node that left, ``serve --rejoin``):
+        # if it left the ring for good, its store is cleared and it joins as a new
+        # node (:func:`impl.gossip.retire_if_left`); a mere restart of a node that left
+        # stays left (the spec's Recover)
+        rejoin = rejoin and retire_if_left(storage, name)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
         #: the id this node mints dots under: new at each start (kv679: a restored
@@ -164,7 +171,7 @@ class Node:
         self.detector = FailureDetector.for_node(config)
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
-                                   self.log)
+                                 self.log, rejoin=rejoin)
         self.quorum = SloppyQuorum(name, config, self.detector,
                                    lambda: self.gossiper.partitioning,
                                    lambda: self.gossiper.previous,
@@ -417,6 +424,12 @@ class Node:
     def has_left(self) -> bool:
         """Whether this node left the ring (after handing all its data over)."""
         return self.status is MemberStatus.LEFT
+
+    @property
+    def rejoining(self) -> bool:
+        """Whether this node left the ring in an earlier start and now waits for a
+        seed's view to join again (:func:`impl.gossip.retire_if_left`)."""
+        return self.has_left and self.gossiper.join_pending
 
     @property
     def settling(self) -> bool:

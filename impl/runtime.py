@@ -115,8 +115,24 @@ _PEER_READ_BYTES = 256 * 1024
 #: it is aborted (its frames dropped): a peer that reads nothing (a stopped
 #: process, SIGSTOP) held the writer's close, and so NodeServer.stop, for good
 _CLOSE_WAIT_S = 1.0
+#: Refused peers logged per window of _REFUSAL_WINDOW_S seconds (each one is counted in
+#: ``refused_peers``; those over it are summed up in one line when the window ends),
+#: and the characters of a refusal's reason logged: a client with no secret sending
+#: hellos that name a 65,000-byte node wrote 74.5 MB of log in 10 s, one line per
+#: hello (session 13's probe B): a disk filled by a peer that knows nothing.
+_REFUSALS_LOGGED = 10
+_REFUSAL_WINDOW_S = 10.0
+_REFUSAL_CHARS = 300
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
+#: Bytes of frames queued for one peer before further ones are dropped (a frame is
+#: always taken when nothing is queued, so one frame of ``max_frame_bytes`` still
+#: goes). The count alone bounded nothing useful: 10,000 frames of 1 MB records
+#: (ReplicaPuts, hint deliveries) queued for a peer that stopped reading (SIGSTOP:
+#: its connection up, its socket full) grew a node to 5 GB in 40 s of 1 MB puts
+#: (session 13's probe B). Messages between nodes are best effort: what is dropped
+#: is sent again by the hint scan, read repair and anti-entropy.
+PEER_QUEUE_BYTES = 64 << 20
 
 
 class NodeServer:
@@ -130,6 +146,7 @@ class NodeServer:
     def __init__(
         self, name: str, config: ClusterConfig, storage: Storage,
         peers: dict[str, Address], *, seed: int = 0, early_replica_puts: bool = True,
+        rejoin: bool = False,
     ) -> None:
         self.name = name
         self.config = config
@@ -159,10 +176,15 @@ class NodeServer:
         #: Sends and Replies waiting for a commit: (the submit they follow, effect)
         self._held: collections.deque[tuple[int, Effect]] = collections.deque()
         self._stopped = False
-        self.node = Node(name, config, storage, seed=seed, now=self.now())
+        self.node = Node(name, config, storage, seed=seed, now=self.now(),
+                         rejoin=rejoin)
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
+        #: bytes of the frames in each peer's queue (bounded by PEER_QUEUE_BYTES)
+        self._queued_bytes: dict[str, int] = {}
+        #: peers whose queue is full: its first refusal was logged
+        self._queue_full: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[Timer, asyncio.TimerHandle] = {}  # one handle per named timer
         self._servers: list[asyncio.Server] = []
@@ -171,6 +193,8 @@ class NodeServer:
         self.dropped_frames = 0
         #: peers refused: a failed or unfinished hello, a frame that failed its MAC
         self.refused_peers = 0
+        #: refusal logging: (start of the window, lines logged in it, lines not logged)
+        self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
         self.overloaded_requests = 0
         self._peer_slots = ConnectionSlots(config.max_peer_connections)
         #: the authenticated connection from each peer (a peer keeps one to each node)
@@ -362,19 +386,53 @@ class NodeServer:
         if queue is None:
             queue = asyncio.Queue(PEER_QUEUE)
             self._queues[dest] = queue
+            self._queued_bytes[dest] = 0
             self._spawn(self._peer_writer(dest, queue))
-        try:
-            queue.put_nowait(frame)
-        except asyncio.QueueFull:
+        queued = self._queued_bytes[dest]
+        if queue.full() or (queued and queued + len(frame) > PEER_QUEUE_BYTES):
             self.dropped_frames += 1
+            if dest not in self._queue_full:  # once per episode: not per frame
+                self._queue_full.add(dest)
+                log.warning("%s: %d frames (%d bytes) queued for %s, which reads none: "
+                            "further messages to it are dropped until it reads", self.name,
+                            queue.qsize(), queued, dest)
+            return
+        queue.put_nowait(frame)
+        self._queued_bytes[dest] = queued + len(frame)
+
+    def _taken(self, dest: str, frame: bytes) -> bytes:
+        """``frame`` was taken from ``dest``'s queue: its bytes no longer count."""
+        left = self._queued_bytes[dest] = max(0, self._queued_bytes.get(dest, 0) - len(frame))
+        if left <= PEER_QUEUE_BYTES // 2:
+            self._queue_full.discard(dest)
+        return frame
 
     def _drop(self, why: str) -> None:
         self.dropped_frames += 1
         log.warning("%s: %s", self.name, why)
 
     def _refuse_peer(self, address: object, why: str) -> None:
+        """Count a refused peer and log it: at most _REFUSALS_LOGGED lines per
+        _REFUSAL_WINDOW_S seconds (then one line with how many were not logged), each
+        reason cut to _REFUSAL_CHARS characters (a hello's claimed name may be
+        65,535 bytes)."""
         self.refused_peers += 1
-        log.warning("%s: refused peer %s: %s", self.name, address, why)
+        now = self.loop.time()
+        start, logged, quiet = self._refusal_window
+        if now - start >= _REFUSAL_WINDOW_S:
+            if quiet:
+                log.warning("%s: %d more refused peers were not logged in %.0f s "
+                            "(refused_peers in /status counts every one)", self.name,
+                            quiet, _REFUSAL_WINDOW_S)
+            start, logged, quiet = now, 0, 0
+        if logged < _REFUSALS_LOGGED:
+            if len(why) > _REFUSAL_CHARS:
+                why = why[:_REFUSAL_CHARS] + f"... ({len(why)} characters)"
+            log.warning("%s: refused peer %s: %s", self.name, address, why)
+            logged += 1
+        else:
+            quiet += 1
+        self._refusal_window = (start, logged, quiet)
 
     async def _peer_writer(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
         """Send the frames queued for ``dest``: dial, hello, then every frame queued by
@@ -395,6 +453,8 @@ class NodeServer:
         finally:
             if self._queues.get(dest) is queue:
                 del self._queues[dest]
+                self._queued_bytes.pop(dest, None)
+                self._queue_full.discard(dest)
                 self.dropped_frames += queue.qsize()
 
     async def _write_frames(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
@@ -402,7 +462,7 @@ class NodeServer:
         frame: bytes | None = None  # taken from the queue, not yet written
         while True:
             if frame is None:
-                frame = await queue.get()
+                frame = self._taken(dest, await queue.get())
             address = self.peers.get(dest)
             if address is None and self._learn(dest):  # a node that joined at run time
                 address = self.peers.get(dest)
@@ -426,7 +486,7 @@ class NodeServer:
                 self.dropped_frames += 1 + queue.qsize()
                 frame = None
                 while not queue.empty():
-                    queue.get_nowait()
+                    self._taken(dest, queue.get_nowait())
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 1.0)
                 continue
@@ -436,12 +496,12 @@ class NodeServer:
                 while not writer.is_closing():  # closed while waiting: dial again
                     sealed = [frame, sealer.tag(frame)]  # every frame queued by now: one send
                     while not queue.empty():
-                        queued = queue.get_nowait()
+                        queued = self._taken(dest, queue.get_nowait())
                         sealed += (queued, sealer.tag(queued))
                     writer.write(b"".join(sealed))
                     frame = None
                     await writer.drain()
-                    frame = await queue.get()
+                    frame = self._taken(dest, await queue.get())
             except (OSError, ConnectionError):
                 self.dropped_frames += 1
             finally:

@@ -52,6 +52,7 @@ __all__ = [
     "RuntimeConfig",
     "StorageSettings",
     "check_secret",
+    "exposed_secret",
     "load_runtime_config",
 ]
 
@@ -67,20 +68,26 @@ class Address:
 
     @classmethod
     def parse(cls, text: object, what: str) -> Address:
-        """``host:port``, or a bare port (int or digits) on 127.0.0.1."""
+        """``host:port``, or a bare port (int or digits) on 127.0.0.1. The port is
+        ASCII digits: ``str.isdigit`` also takes ``²`` and other digits ``int`` refuses
+        (a ValueError traceback of ``vdynamo serve`` before session 13's probe B)."""
         if isinstance(text, int) and not isinstance(text, bool):
             text = str(text)
-        if isinstance(text, str) and text.isdigit():
+        if isinstance(text, str) and text.isascii() and text.isdigit():
             text = f"{DEFAULT_HOST}:{text}"
         if not isinstance(text, str) or ":" not in text:
             raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
         host, _, port = text.rpartition(":")
-        if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        if host.startswith("[") and host.endswith("]"):  # an IPv6 literal, "[::1]:7001":
+            host = host[1:-1]  # (before session 13's probe B: "Name or service not known")
+        if (not host or not port.isascii() or not port.isdigit() or len(port) > 5
+                or not 0 <= int(port) < 65536):
             raise errors.ConfigError(f"{what}: must be 'host:port', got {text!r}")
         return cls(host, int(port))
 
     def __str__(self) -> str:
-        return f"{self.host}:{self.port}"
+        """``host:port``, an IPv6 host in brackets (``[::1]:7001``, as URLs need)."""
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +196,28 @@ def check_secret(secret: object, *, insecure_dev: bool = False) -> bytes:
         raise errors.ConfigError(f"[cluster] secret: {len(secret)} bytes, at least 16 are "
                                  "needed (or run with --insecure-dev)")
     return secret
+
+
+def exposed_secret(path: str | Path) -> str | None:
+    """A warning if the cluster file at ``path`` (which holds the cluster secret) can
+    be read by other users than its owner (group or other read, write or execute
+    bits: ``chmod 600`` it), naming the file and its mode; None if not (or if it
+    cannot be looked at). Anyone who reads the secret can join the cluster as a
+    peer and rewrite stored data, and forge contexts (docs/runtime.md, "Securing a
+    cluster"). OpenSSH refuses such a private key file ("UNPROTECTED PRIVATE KEY
+    FILE") and PostgreSQL such a key file; ``vdynamo serve`` warns (refusing would
+    refuse the files written by hand or by tools with the default umask). Before
+    session 13's probe B nothing was said: a cluster file of mode 0644 was served
+    silently."""
+    try:
+        mode = Path(path).stat().st_mode
+    except OSError:
+        return None
+    if not mode & 0o077:
+        return None
+    return (f"{path}: holds the cluster secret but is readable by other users (mode "
+            f"{mode & 0o777:04o}): anyone who reads it can join the cluster and change "
+            f"stored data; run `chmod 600 {path}`")
 
 
 def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -> RuntimeConfig:

@@ -30,7 +30,12 @@ from impl.connections import fit_descriptors
 from impl.logs import setup_logging
 from impl.metrics import ObservedStorage
 from impl.runtime import NodeServer
-from impl.runtime_config import RuntimeConfig, load_runtime_config
+from impl.runtime_config import (
+    EXAMPLE_SECRETS,
+    RuntimeConfig,
+    exposed_secret,
+    load_runtime_config,
+)
 from impl.storage.sqlite import SqliteStorage
 
 __all__ = ["event_loop_policy", "leave_state", "main", "serve", "until_stopped"]
@@ -41,9 +46,11 @@ log = logging.getLogger("vdynamo.runtime")
 
 async def serve(
     config: RuntimeConfig, names: Sequence[str], *, stop: asyncio.Event | None = None,
+    rejoin: bool = False,
 ) -> list[NodeServer]:
     """Start the named nodes of ``config`` in this loop; with ``stop``, run until it is
-    set and then stop them."""
+    set and then stop them. ``rejoin``: a node that left the ring joins it again
+    (:class:`impl.node.Node`'s ``rejoin``)."""
     peers = {name: addresses.peer for name, addresses in config.nodes.items()}
     http = {name: addresses.http for name, addresses in config.nodes.items()}
     servers: list[NodeServer] = []
@@ -54,7 +61,8 @@ async def serve(
         storage = ObservedStorage(SqliteStorage(addresses.data, config.storage.fsync,
                                                 batch=config.storage.batch))
         try:
-            server = NodeServer(name, config.cluster, storage, peers, seed=index)
+            server = NodeServer(name, config.cluster, storage, peers, seed=index,
+                                rejoin=rejoin)
             server.http_addresses = http
             server.config_path = config.path
             await server.start(addresses.peer, addresses.http)
@@ -90,6 +98,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--loop", choices=("auto", "uvloop", "asyncio"), default="auto",
                         help="the event loop: uvloop if installed (auto, the default), or "
                              "the standard asyncio loop")
+    parser.add_argument("--rejoin", action="store_true", help=(
+        "a node that left the ring joins it again: its data file is cleared of what it "
+        "held, and it joins as a new node (without it, a node that left stops)"))
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",
                         help="log lines on stderr: JSON objects (default) or plain text")
@@ -100,6 +111,9 @@ def main(argv: list[str]) -> int:
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
+    exposed = exposed_secret(args.config)
+    if exposed is not None and config.cluster.secret not in EXAMPLE_SECRETS:
+        log.warning("%s", exposed)  # (session 13's probe B: said nothing before)
     names = list(config.cluster.nodes) if args.all else args.node
     unknown = [n for n in names if n not in config.nodes]
     if unknown:
@@ -118,7 +132,7 @@ def main(argv: list[str]) -> int:
     if policy is not None:
         asyncio.set_event_loop_policy(policy)
     try:
-        asyncio.run(_run(config, names))
+        asyncio.run(_run(config, names, rejoin=args.rejoin))
     except errors.DynamoError as error:  # a data file that is not a database, ...
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 1
@@ -129,11 +143,11 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-async def _run(config: RuntimeConfig, names: list[str]) -> None:
+async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False) -> None:
     """Serve until SIGTERM/SIGINT, then stop gracefully; SIGUSR1: leave the ring."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    servers = await serve(config, names)
+    servers = await serve(config, names, rejoin=rejoin)
     for server in servers:
         print(f"{server.name}: peers on {server.peer_address}, "
               f"HTTP on http://{server.http_address}", flush=True)
@@ -172,7 +186,8 @@ async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
                             "handover before announcing the settlement")
             waiting = True
         elif state == "left":
-            log.warning("every node here left the ring: stopping in %.1f s", linger_s)
+            log.warning("every node here left the ring: stopping in %.1f s (to join it "
+                        "again: `vdynamo join NODE`, or `vdynamo serve --rejoin`)", linger_s)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), linger_s)
             return
@@ -183,8 +198,11 @@ def leave_state(servers: Sequence[NodeServer]) -> str:
     none); ``"settling"``: every one left, and one has not announced its change's
     settlement yet (:attr:`impl.node.Node.settling`: the other members use joint
     quorums until they hear it, and only the node that left can announce it, so it
-    stays up until then); ``"left"``: every one left and announced it."""
-    if not servers or not all(server.node.has_left for server in servers):
+    stays up until then); ``"left"``: every one left and announced it. A node that
+    left in an earlier start and joins again (:attr:`impl.node.Node.rejoining`) is
+    serving."""
+    if not servers or not all(server.node.has_left and not server.node.rejoining
+                              for server in servers):
         return "serving"
     return "settling" if any(server.node.settling for server in servers) else "left"
 

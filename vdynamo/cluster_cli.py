@@ -125,11 +125,12 @@ def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
         return None
 
 
-def _start(directory: Path, name: str) -> int:
+def _start(directory: Path, name: str, *, rejoin: bool = False) -> int:
     log = open(directory / name / "node.log", "ab")  # noqa: SIM115 (the child keeps it)
     config = str((directory / "cluster.toml").resolve())
     process = subprocess.Popen(
-        [sys.executable, "-m", "vdynamo", "serve", config, "--node", name, "-v"],
+        [sys.executable, "-m", "vdynamo", "serve", config, "--node", name, "-v",
+         *(["--rejoin"] if rejoin else [])],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     log.close()
     return process.pid
@@ -296,9 +297,9 @@ def main_join(argv: list[str]) -> int:
         entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
         with open(directory / "cluster.toml", "a") as config:
             config.write(_node_section(name, peer, http))
-    entry.pop("left", None)
+    left = bool(entry.pop("left", None))  # it left: it joins again (serve --rejoin)
     (directory / name).mkdir(exist_ok=True)
-    entry["pid"] = _start(directory, name)
+    entry["pid"] = _start(directory, name, rejoin=left)
     _write_state(directory, state)
     problem = _wait_started(directory, state, [name], ready=True)
     if problem is not None:

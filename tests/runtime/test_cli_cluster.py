@@ -201,6 +201,7 @@ def test_startup_failures_are_one_line_and_nonzero(tmp_path: Path) -> None:
         config = tmp_path / "c.toml"
         config.write_text(f'[cluster]\nnodes = ["n1"]\nn = 1\nr = 1\nw = 1\n'
                           f'secret = "{"s" * 24}"\n[nodes.n1]\npeer = 0\nhttp = {port}\n')
+        config.chmod(0o600)  # (else serve also warns that others can read the secret)
         cases = {"address already in use": lambda: None,
                  "not a database": lambda: (tmp_path / "n1.sqlite").write_bytes(b"x" * 200),
                  "n: must be": lambda: config.write_text(

@@ -36,6 +36,7 @@ class _Node:
     rounds: int
     has_left: bool = True
     looks: int = 0
+    rejoining: bool = False  # (impl.node.Node.rejoining: a node left in an earlier start)
 
     @property
     def settling(self) -> bool:

@@ -1,0 +1,107 @@
+"""A node that left the ring can join it again (session 13's probe B).
+
+Scenario (riak_core: ``riak-admin cluster leave`` then ``cluster join`` of the same
+node; Cassandra: a decommissioned node bootstrapped again): ``vdynamo leave n4``,
+then ``vdynamo join n4`` on the same directory. The node started again on its own
+data file, whose membership view says it ``left`` (settled); before the fix it never
+announced a new join (``Gossiper.join_pending`` was only set for a node absent from
+its view) and ``vdynamo serve`` stopped it 4 s after the start ("every node here left
+the ring"): ``vdynamo join`` exited 1. Now ``vdynamo join`` of a node that left starts
+it with ``serve --rejoin`` (``Node(rejoin=True)``; the simulator's ``join`` of a node
+that left likewise): the store of a node that left for good is cleared of what it
+held (:func:`impl.gossip.retire_if_left`) and it joins again as a new node; the
+current values are handed to it, and it is ``up``. A mere restart of a node that
+left still stays left (the spec's Recover; tests/refinement/test_trace_membership.py).
+"""
+
+from __future__ import annotations
+
+import impl
+from impl import serve as serve_module
+from impl.gossip import ANNOUNCED_META, retire_if_left
+from impl.membership import MemberStatus, initial_membership
+from impl.storage.memory import MemoryStorage
+from spec.ring import Ring
+
+
+def _status(cluster: impl.SimulatedCluster, at: str, of: str) -> MemberStatus | None:
+    member = cluster.node(at).view.get(of)
+    return None if member is None else member.status
+
+
+def test_a_node_that_left_joins_again_on_its_own_data_file() -> None:
+    """n4 leaves, the keys are overwritten (read-modify-write), n4 is started again on
+    its SQLite file: it becomes ``up`` in every member's view and reads at it with
+    ``r=1`` give the new values (before the fix: it stayed ``left``)."""
+    cluster = impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3, storage="sqlite")
+    try:
+        client = cluster.client("n1")
+        keys = [b"k%d" % i for i in range(20)]
+        for key in keys:
+            client.put(key, b"old")
+        cluster.leave("n4")
+        cluster.run_until_quiet(max_time=900)
+        assert _status(cluster, "n1", "n4") is MemberStatus.LEFT
+        for key in keys:
+            client.put(key, b"new", context=client.get(key).context)
+        cluster.join("n4")  # the same file: its view says it left
+        cluster.run_until_quiet(max_time=900)
+        assert cluster.node("n4").status is MemberStatus.UP
+        assert [_status(cluster, name, "n4") for name in ("n1", "n2", "n3")] \
+            == [MemberStatus.UP] * 3
+        assert len(cluster.node("n4").storage) > 0  # ranges handed to it again
+        at_n4 = cluster.client("n4")
+        assert [at_n4.get(key, r=1).values for key in keys] == [[b"new"]] * len(keys)
+    finally:
+        cluster.close()
+
+
+def test_vdynamo_serve_keeps_a_rejoining_node_running() -> None:
+    """``until_stopped`` must not stop a node that left in an earlier start and now
+    joins again (before the fix, its 'left' status stopped it after 4 s)."""
+
+    class _Node:
+        has_left = True
+        settling = False
+        rejoining = True
+
+    class _Server:
+        node = _Node()
+
+    servers: list[object] = [_Server()]
+    assert serve_module.leave_state(servers) == "serving"  # type: ignore[arg-type]
+    _Node.rejoining = False
+    assert serve_module.leave_state(servers) == "left"  # type: ignore[arg-type]
+
+
+def _store(status: MemberStatus, settled: bool) -> MemoryStorage:
+    storage = MemoryStorage()
+    view = initial_membership(Ring.evenly_spaced(["n1", "n2", "n3", "n4"]))
+    storage.set_meta("membership", view.announce("n4", status=status, tokens=(),
+                                                 settled=settled).to_bytes())
+    storage.write(b"old", b"stale record bytes")
+    storage.add_hint("n1", b"k", b"hint record bytes")
+    storage.set_meta(ANNOUNCED_META, b'{"settled": true, "leave": true}')
+    return storage
+
+
+def test_a_store_that_left_for_good_is_cleared_and_keeps_its_history() -> None:
+    """:func:`retire_if_left` clears the records (a value deleted and reaped meanwhile
+    would come back through them), the hints and the leave's announcement (kept, the
+    node would leave again at once), and keeps the membership history (its next
+    announcement must outrank its ``left``)."""
+    storage = _store(MemberStatus.LEFT, settled=True)
+    assert retire_if_left(storage, "n4")
+    assert list(storage.scan()) == [] and storage.hints() == []
+    assert not storage.get_meta(ANNOUNCED_META)
+    assert storage.get_meta("membership")
+
+
+def test_a_store_that_has_not_left_for_good_is_kept() -> None:
+    """Not left, or left but its change not settled (it still announces the settlement):
+    nothing is cleared, and the node is not rejoining."""
+    for status, settled in ((MemberStatus.LEFT, False), (MemberStatus.LEAVING, False),
+                            (MemberStatus.UP, True)):
+        storage = _store(status, settled)
+        assert not retire_if_left(storage, "n4")
+        assert [key for key, _ in storage.scan()] == [b"old"] and len(storage.hints()) == 1
