@@ -40,7 +40,7 @@ imports: $(STAMP)
 
 # --dist worksteal: a worker that runs out of tests takes queued ones from the other
 # (with the default --dist load, session 13 measured one worker idle for the last 281 s:
-# 888 vs 637 CPU-s queued; tests/cpu_profile.py, docs/refinement.md).
+# 888 vs 637 CPU-s queued; tests/cpu_profile.py, docs/model-checking.md).
 pytest: $(STAMP)
 	$(BIN)/python -m pytest -n 2 --dist worksteal
 

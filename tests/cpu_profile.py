@@ -11,7 +11,7 @@ file per xdist worker (``cpu-gw0.jsonl``, ...; ``cpu-main.jsonl`` without xdist)
 
 Not loaded unless ``-p tests.cpu_profile`` is given (CI never loads it). A child
 process the test did not wait for (a server left to a fixture's teardown after the
-test) is counted where it is reaped. Session 13's figures: docs/refinement.md,
+test) is counted where it is reaped. Session 13's figures: docs/model-checking.md,
 "Where CI's test CPU goes (session 13)".
 """
 
