@@ -38,8 +38,11 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
+# --dist worksteal: a worker that runs out of tests takes queued ones from the other
+# (with the default --dist load, session 13 measured one worker idle for the last 281 s:
+# 888 vs 637 CPU-s queued; tests/cpu_profile.py, docs/model-checking.md).
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 bench: $(STAMP)
 	$(BIN)/python bench/model_check.py

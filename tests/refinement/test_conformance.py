@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import random
+import sys
+from collections.abc import Iterator
 
 import pytest
 
@@ -33,8 +35,10 @@ from model_check.refinement_conformance import (
 )
 from model_check.refinement_state import LockstepState, cluster_for, unmapped_features
 from model_check.suite import DEFAULT_SUITE, entry
-from spec.actions import AntiEntropy, ClientDelete, Reap
+from spec.actions import Action, AntiEntropy, ClientDelete, Reap
+from spec.config import Config
 from spec.errors import ConfigError
+from spec.state import State
 from tests.conftest import PROFILE
 from tests.refinement.mutations import MUTANTS, REVIEW3_MUTANTS, TEST_KILLED, _mutant
 
@@ -62,6 +66,36 @@ WALKS_IN_CI = 60
 #: 20,000 about 10 s per entry; only 20,000 brought read-repair-skips-tombstones
 #: back on delete-immediate's sample)
 PREFIX_IN_CI = 2_000
+
+
+#: configurations that several tests of this module explore in full: each worker keeps
+#: their graphs for the module (``reachable_graph`` keeps only the last graph of a
+#: process, and xdist interleaves the tests: session 13 measured the 36 tests of these
+#: configurations at 61 CPU-s in one process, 45 with the graphs kept; docs/model-checking.md)
+SHARED_GRAPHS = frozenset({"delete-join-pending", "delete-join-immediate", "dvv-same-coordinator",
+                           "strict-no-anti-entropy", "sloppy-no-handoff", "disk-loss-w2",
+                           "delete-fallback-copy"})
+_KEPT: dict[tuple[Config, int], tuple[dict[State, tuple[State, Action] | None], list[Edge]]] = {}
+
+
+@pytest.fixture(autouse=True)
+def _keep_shared_graphs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The same graph objects ``reachable_graph`` would return (shared, never changed
+    by a caller), explored once per worker for :data:`SHARED_GRAPHS`."""
+    explore = refinement_conformance.reachable_graph
+
+    def kept(config: Config, max_states: int = 200_000
+             ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge]]:
+        if config.name not in SHARED_GRAPHS:
+            return explore(config, max_states)
+        key = (config, max_states)
+        if key not in _KEPT:
+            _KEPT[key] = explore(config, max_states)
+        return _KEPT[key]
+
+    monkeypatch.setattr(refinement_conformance, "reachable_graph", kept)
+    monkeypatch.setattr(sys.modules[__name__], "reachable_graph", kept)
+    yield
 
 
 MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
