@@ -227,6 +227,8 @@ class Gossiper:
         self._headroom_logged: set[str] = set()
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None or rejoin
+        #: gossip rounds a rejoining node spent without an answer (:meth:`on_round`)
+        self.rejoin_rounds = 0
         #: called after the routing ring changed
         self.ring_listeners: list[Callable[[], None]] = []
         #: a membership change settled since the last gossip round: the reaps not
@@ -288,12 +290,33 @@ class Gossiper:
                                               status=MemberStatus.UP))
             if up is not None:
                 self._apply(up)
+        self._rejoin_unanswered()
         self.claim()
         self._leave_if_requested()
         reaps = (self.after_change(now, self._top_n)
                  if self.after_change is not None and self.take_reap_due() else [])
         return [SetTimer(GossipRound(), now + self.config.gossip_interval), *reaps,
                 *self._gossip_to(self._peer())]
+
+    def _rejoin_unanswered(self) -> None:
+        """A node that left and joins again (``serve --rejoin``) announces its join
+        on a seed's answer (:meth:`on_gossip`), but a seed answers only a view that
+        differs from its own, and no member gossips to a node that left: with equal
+        views nobody answered, and a node that joined after the start (no seed: ``vdynamo
+        join n4``), left and was joined again stayed ``left`` for good (session 13's
+        review). After a round unanswered it announces its join from its own view:
+        the seeds' (equal views), or, if none answered (all down), its persisted one
+        (a claimant's later move of its entry would then outrank the join: open)."""
+        me = self.view.get(self.name)
+        if not self.join_pending or me is None or me.status is not MemberStatus.LEFT:
+            return
+        self.rejoin_rounds += 1
+        if self.rejoin_rounds < 2:  # the first round's gossip may still be answered
+            return
+        joined = self.announced("join", self._join)
+        if joined is not None:
+            self.join_pending = False
+            self._apply(joined)
 
     def take_reap_due(self) -> bool:
         """Whether a membership change settled since the last call (pending ownership:

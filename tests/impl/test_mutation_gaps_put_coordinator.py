@@ -353,3 +353,21 @@ def _siblings(driver: Driver) -> int:
     record = driver.nodes["n1"].record(KEY)
     assert record is not None
     return sibling_count(record)
+
+
+def test_a_put_that_keeps_a_merged_record_over_max_siblings_at_its_size_is_accepted() -> None:
+    # The limit refuses only a put that grows the record: one whose context covers
+    # exactly one sibling replaces it, the count unchanged (4 over a limit of 2),
+    # and is accepted (the mutant refusing an equal count, >=, fails here).
+    driver = Driver.start(make_config(3, n=3, r=3, w=3, max_siblings=4))
+    assert driver.put("n1", KEY, b"a").error is None
+    first = driver.get("n1", KEY).result
+    assert isinstance(first, GetResult)
+    for value in (b"b", b"c", b"d"):
+        assert driver.put("n1", KEY, value).error is None
+    assert _siblings(driver) == 4
+    for node in driver.nodes.values():  # as a merged record over a lowered limit
+        node.puts.config = dataclasses.replace(node.puts.config, max_siblings=2)
+    assert driver.put("n1", KEY, b"a2", first.context).error is None  # b, c, d, a2: 4
+    final = driver.get("n1", KEY).result
+    assert isinstance(final, GetResult) and sorted(final.values) == [b"a2", b"b", b"c", b"d"]

@@ -23,6 +23,7 @@ from impl.config import (
     merge_sides,
     merged_record_bytes,
     replicable_frame_bytes,
+    side_record_bytes,
 )
 from impl.effects import WriteRecord
 from impl.errors import ConfigError, TooLargeError
@@ -312,6 +313,15 @@ def test_the_derived_frame_carries_what_every_node_merges() -> None:
                          max_value_bytes=1000).max_frame_bytes == (16 << 20) + 1
     with pytest.raises(ConfigError, match="max_frame_bytes: must be 0"):
         ClusterConfig(nodes=names[:3], max_frame_bytes=1000)
+
+
+def test_a_one_node_configuration_still_bounds_two_nodes_merged_records() -> None:
+    """k is at least 2: a cluster configured with one node grows by joins, and the
+    frame (fixed at load) must carry what it and the first node joined merge. Kills
+    the mutant ``max(1, ...)`` in merge_sides (the frame then derived from k = 1)."""
+    one = ClusterConfig(nodes=("n1",), n=1, r=1, w=1)
+    assert merge_sides(one) == 2
+    assert replicable_frame_bytes(one) >= 2 * side_record_bytes(one)
 
 
 def test_every_merge_path_counts_a_record_over_the_put_limits() -> None:

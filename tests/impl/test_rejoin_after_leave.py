@@ -105,3 +105,33 @@ def test_a_store_that_has_not_left_for_good_is_kept() -> None:
         storage = _store(status, settled)
         assert not retire_if_left(storage, "n4")
         assert [key for key, _ in storage.scan()] == [b"old"] and len(storage.hints()) == 1
+
+
+def test_a_node_that_joined_later_left_and_joins_again_becomes_up() -> None:
+    """n4 is not in the configuration (no seed: ``vdynamo join n4`` on a running
+    cluster), joins, leaves, and is joined again. No member gossips to a node that
+    left, and the seeds' views equal n4's: before the fix no seed answered its gossip,
+    it never announced its join and stayed ``left`` (found on real processes:
+    ``vdynamo join n4`` after ``vdynamo leave n4`` timed out, "n4 not ready within
+    30 s"; session 13's review). After a round unanswered it announces its join."""
+    cluster = impl.SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=3, storage="sqlite")
+    try:
+        client = cluster.client("n1")
+        keys = [b"k%d" % i for i in range(20)]
+        for key in keys:
+            client.put(key, b"old")
+        cluster.join("n4")
+        cluster.run_until_quiet(max_time=900)
+        cluster.leave("n4")
+        cluster.run_until_quiet(max_time=900)
+        assert _status(cluster, "n1", "n4") is MemberStatus.LEFT
+        for key in keys:
+            client.put(key, b"new", context=client.get(key).context)
+        cluster.join("n4")
+        cluster.run_until_quiet(max_time=900)
+        assert [_status(cluster, name, "n4") for name in ("n1", "n2", "n3", "n4")] \
+            == [MemberStatus.UP] * 4
+        at_n4 = cluster.client("n4")
+        assert [at_n4.get(key, r=1).values for key in keys] == [[b"new"]] * len(keys)
+    finally:
+        cluster.close()

@@ -222,6 +222,26 @@ def test_client_vclock_counts_the_clients_own_stored_counter() -> None:
     assert sorted(values(other)) == [b"b", b"d"]
 
 
+def test_client_vclock_counts_the_own_counter_over_a_stale_one_in_any_sibling() -> None:
+    """A client that sends a counter, but a stale one (two processes sharing an id,
+    each keeping its own; an HTTP client's header after another's header-less puts):
+    the coordinator still counts the client's highest stored counter, whichever
+    sibling holds it. Kills two mutants that the forgetful (counter 0) test left
+    alive: the stored counter counted only when the client sends 0, and only the
+    first sibling's (session 13's review)."""
+    mode = ClockMode.CLIENT_VCLOCK
+    stored = apply_put(Record.empty(mode), VClock(), b"b", coordinator="A",
+                       client_id="z1", now=1.0, client_counter=4)          # {z1: 5}
+    stored = apply_put(stored, VClock(), b"x", coordinator="A", client_id="c2",
+                       now=1.0)                                             # {c2: 1}
+    assert sorted(values(stored)) == [b"b", b"x"]
+    assert stored.siblings[0].clock == VClock.of({"c2": 1})  # z1's is not the first (sorted)
+    stale = apply_put(stored, VClock(), b"c", coordinator="A", client_id="z1", now=2.0,
+                      client_counter=2)
+    assert sorted(values(stale)) == [b"c", b"x"]
+    assert VClock.of({"z1": 6}) in [sibling.clock for sibling in stale.siblings]
+
+
 # ---------------------------------------------------------------- lww: hybrid logical clock
 
 

@@ -56,3 +56,31 @@ def test_frames_queued_for_a_peer_that_reads_nothing_are_bounded_in_bytes(
     assert queued <= 8 << 20  # before: 63 MB (every frame but the one being dialed)
     assert waiting <= 8
     assert dropped >= 55
+
+
+def test_a_peer_that_reads_gets_every_frame_past_the_byte_bound(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame's bytes stop counting once the writer took it: frames sent to a peer
+    that reads, 10 x the bound in all, are none dropped and the count is back to 0.
+    Kills the mutant that never decrements it (``_taken``): every frame to a peer
+    dropped for good once the bound's worth had ever been sent (session 13's review)."""
+    monkeypatch.setattr(runtime, "PEER_QUEUE_BYTES", 64 << 10)
+
+    async def scenario() -> tuple[int, int, int]:
+        async with cluster(tmp_path) as servers:
+            server = servers[0]
+            view = server.node.gossiper.view.to_bytes()
+            before, sent = server.dropped_frames, 0
+            while sent < 10 * (64 << 10):
+                server._send("n2", Gossip(view, reply=False))
+                sent += len(view)
+                await asyncio.sleep(0.002)
+            for _ in range(200):
+                if not server._queued_bytes.get("n2"):
+                    break
+                await asyncio.sleep(0.01)
+            return server.dropped_frames - before, server._queued_bytes.get("n2", 0), sent
+
+    dropped, left, sent = run(scenario(), limit=60.0)
+    assert sent >= 10 * (64 << 10)
+    assert dropped == 0 and left == 0

@@ -15,6 +15,7 @@ now the monotonic clock anchored to the wall clock at its start
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
@@ -80,6 +81,36 @@ def test_a_timer_never_fires_before_its_time_on_the_node_s_clock(tmp_path: Path)
                 server.node.fire = real_fire  # type: ignore[method-assign]
                 server.loop.time = real_time  # type: ignore[method-assign]
             assert seen == [at]
+    run(scenario())
+
+
+def test_a_timer_set_on_the_node_s_clock_fires_on_time(tmp_path: Path) -> None:
+    """A timer set for ``at`` on the node's clock (wall-clock magnitude) fires about
+    ``at - now()`` later: the loop is given ``at - clock_offset``. The mutant handing
+    the loop ``at`` itself (a time 1.8e9 s ahead of its monotonic clock) never fires
+    a timer: no request timeout, gossip round or hint scan."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            server = servers[0]
+            seen: list[float] = []
+            real_fire = server.node.fire
+
+            def fire(now: float, timer: Timer) -> list[Effect]:
+                if isinstance(timer, HintScan):
+                    seen.append(now)
+                    return []
+                return real_fire(now, timer)
+            server.node.fire = fire  # type: ignore[method-assign]
+            try:
+                at = server.now() + 0.05
+                server._set_timer(HintScan(), at)
+                for _ in range(100):
+                    if seen:
+                        break
+                    await asyncio.sleep(0.02)
+            finally:
+                server.node.fire = real_fire  # type: ignore[method-assign]
+            assert len(seen) == 1 and at <= seen[0] < at + 1.5
     run(scenario())
 
 

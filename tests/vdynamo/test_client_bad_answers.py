@@ -71,6 +71,7 @@ BAD_GET_ANSWERS = {
     "values not a list": httpx.Response(200, json={**GOOD, "values": 5}),
     "a redirect": httpx.Response(302, content=b""),
     "a 201": httpx.Response(201, json=GOOD | {"values": 1}),
+    "content types not strings": httpx.Response(200, json={**GOOD, "content_types": [1]}),
 }
 
 
@@ -98,8 +99,10 @@ def test_a_refusal_is_still_a_refusal() -> None:
 
 @pytest.mark.parametrize("answer", [_html(), httpx.Response(200, json={"context": None}),
                                     httpx.Response(200, json={}),
+                                    httpx.Response(200, json={"context": ""}),
                                     httpx.Response(201, json={"context": "Y3R4"}),
-                                    _html(302)], ids=["html", "null", "empty", "201", "302"])
+                                    _html(302)],
+                         ids=["html", "null", "empty", "empty context", "201", "302"])
 def test_a_put_answer_that_is_not_the_apis_is_an_unknown_outcome(answer: httpx.Response
                                                                 ) -> None:
     """The write may have been made: OutcomeUnknownError, not retried elsewhere
