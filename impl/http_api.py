@@ -89,6 +89,7 @@ import dataclasses
 import http
 import json
 import logging
+import secrets
 import time
 import urllib.parse
 from collections import deque
@@ -467,6 +468,9 @@ class HttpApi:
     def __init__(self, server: NodeServer) -> None:
         self.server = server
         self.config = server.config
+        #: a token drawn at each start: the anonymous writers' client ids of this
+        #: start (:meth:`_request_of`) differ from every earlier start's
+        self._anonymous = secrets.token_hex(6)
         self.slots = ConnectionSlots(self.config.max_http_connections)
         self.timeouts = 0
         self.malformed = 0
@@ -745,7 +749,8 @@ class HttpApi:
     def _request_of(self, method: str, key: bytes, query: dict[str, list[str]],
                     headers: dict[bytes, bytes], body: bytes) -> GetRequest | PutRequest | None:
         server = self.server
-        client = _client_of(headers.get(b"x-vdynamo-client", b"http"))
+        named = headers.get(b"x-vdynamo-client")
+        client = _client_of(named if named is not None else b"http")
         n = self.config.n
         if method == "GET":
             return GetRequest(server.next_request_id(), key, r=_quorum(query, "r", n),
@@ -762,6 +767,15 @@ class HttpApi:
         # dropped by every replica although acknowledged (session 13's probe).
         counter = (_number(sent, "X-Vdynamo-Client-Counter") if sent is not None
                    else min(int(server.now() * 1_000_000), MAX_ID))
+        if named is None and self.config.clock == "client-vclock":
+            # A write that names no client is a client of its own (Riak's HTTP
+            # interface: riak_kv_wm_object gives a request without X-Riak-ClientId
+            # riak_kv_util:mkclientid(node())): its put gets a fresh actor, so a
+            # blind write is a sibling of what is stored, never superseded by (or
+            # superseding) another anonymous writer's; before, every such write was
+            # the one client "http", and two concurrent blind puts of two programs
+            # kept only the later by the nodes' clocks (session 13's review)
+            client = f"http.{server.name}.{self._anonymous}.{server.next_request_id()}"
         if method == "PUT":
             value = seal_value(body, headers.get(b"content-type"))
             return PutRequest(server.next_request_id(), key, value, context=context,

@@ -38,19 +38,42 @@ def test_a_restarted_client_that_forgot_its_counter_keeps_its_acknowledged_write
     assert sim.client(client_id="reader").get(KEY, r=3).values == [b"v3"]
 
 
-def test_a_blind_put_of_an_http_client_without_a_counter_is_not_lost(tmp_path: Path) -> None:
-    """Over HTTP: no X-Vdynamo-Client, no counter (curl, ``vdynamo put``): every
-    request is the client ``http``. A put with a get's context, then a blind put:
-    the blind put is acknowledged, and a get with R=3 returns it."""
+@pytest.mark.parametrize("named", [False, True])
+def test_a_blind_put_of_an_http_client_without_a_counter_is_not_lost(
+        tmp_path: Path, named: bool) -> None:
+    """Over HTTP, no counter (curl, ``vdynamo put``): a put with a get's context,
+    then a blind put; the blind put is acknowledged and a get with R=3 returns it.
+    A client named by X-Vdynamo-Client (``named``) counts from the node's clock, so
+    its v3 supersedes its v2; a request that names no client is a client of its own
+    (Riak's mkclientid), so its blind v3 is a sibling of v2 (before session 13's
+    review every such request was the one client ``http``)."""
+    headers_of: dict[str, str] = {"X-Vdynamo-Client": "alice"} if named else {}
+
     async def scenario() -> None:
         async with cluster(tmp_path, clock="client-vclock") as servers:
-            assert (await call("PUT", url(servers[0], "/kv/k"), b"v1"))[0] == 200
+            assert (await call("PUT", url(servers[0], "/kv/k"), b"v1", headers_of))[0] == 200
             _, headers, _ = await call("GET", url(servers[0], "/kv/k"))
-            context = {"X-Vdynamo-Context": headers["x-vdynamo-context"]}
+            context = {"X-Vdynamo-Context": headers["x-vdynamo-context"], **headers_of}
             assert (await call("PUT", url(servers[0], "/kv/k"), b"v2", context))[0] == 200
-            assert (await call("PUT", url(servers[0], "/kv/k"), b"v3"))[0] == 200
+            assert (await call("PUT", url(servers[0], "/kv/k"), b"v3", headers_of))[0] == 200
             status, _, body = await call("GET", url(servers[2], "/kv/k?r=3"))
-            assert status == 200 and body["values"] == ["djM="]  # base64 of v3
+            if named:
+                assert status == 200 and body["values"] == ["djM="]  # base64 of v3
+            else:  # v2 and v3, siblings
+                assert status == 300 and sorted(body["values"]) == ["djI=", "djM="]
+    run(scenario())
+
+
+def test_two_anonymous_blind_puts_are_siblings_in_client_vclock(tmp_path: Path) -> None:
+    """Two programs that name no client write the same key blind, through two
+    nodes: both writes are kept, as siblings (session 13's review: as the one
+    client ``http`` the later by the nodes' clocks superseded the other)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, clock="client-vclock") as servers:
+            assert (await call("PUT", url(servers[0], "/kv/k"), b"a"))[0] == 200
+            assert (await call("PUT", url(servers[1], "/kv/k"), b"b"))[0] == 200
+            status, _, body = await call("GET", url(servers[2], "/kv/k?r=3"))
+            assert status == 300 and sorted(body["values"]) == ["YQ==", "Yg=="]
     run(scenario())
 
 

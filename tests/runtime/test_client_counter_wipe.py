@@ -1,13 +1,16 @@
 """Case 01 (a node whose disk was replaced) over HTTP in ``client-vclock``: a blind
 put through the wiped node must not vanish (session 13's probe).
 
-HTTP clients that send no ``X-Vdynamo-Client-Counter`` (curl, ``vdynamo put``, the
-project's client library) are all the client ``http``. After ``PUT v1``, a GET and
-``PUT v2`` with its context (``{http: 2}`` on every replica), n1 is killed, its data
-file deleted and n1 started again; a blind ``PUT v3`` through n1 was minted
-``{http: 1}`` (n1 stores nothing to count from), acknowledged, and dropped by n2 and
-n3 as seen: ``GET ?r=3`` answered ``v2``. A request without the header now counts
-from the node's clock in microseconds (``impl.http_api``), so v3 is minted above v2.
+A client that names itself (``X-Vdynamo-Client: alice``) but sends no
+``X-Vdynamo-Client-Counter``: after ``PUT v1``, a GET and ``PUT v2`` with its
+context (``{alice: 2}`` on every replica), n1 is killed, its data file deleted and
+n1 started again; a blind ``PUT v3`` through n1 was minted ``{alice: 1}`` (n1 stores
+nothing to count from), acknowledged, and dropped by n2 and n3 as seen: ``GET ?r=3``
+answered ``v2``. A request without the counter now counts from the node's clock in
+microseconds (``impl.http_api``), so v3 is minted above v2. (Until the review of
+session 13 every client without ``X-Vdynamo-Client`` was this one client ``http``;
+now each of its writes is a client of its own, so its blind v3 is a sibling of v2:
+``tests/impl/test_client_counter_amnesia.py``.)
 """
 
 from __future__ import annotations
@@ -85,9 +88,10 @@ def test_a_blind_put_through_a_wiped_node_survives_in_client_vclock(tmp_path: Pa
     try:
         for name in NAMES:
             start(name)
-        assert _call("PUT", url("n1"), b"v1")[0] == 200
+        alice = {"X-Vdynamo-Client": "alice"}
+        assert _call("PUT", url("n1"), b"v1", alice)[0] == 200
         _, headers, _ = _call("GET", url("n1", "?r=3"))
-        context = {"X-Vdynamo-Context": headers["x-vdynamo-context"]}
+        context = {"X-Vdynamo-Context": headers["x-vdynamo-context"], **alice}
         assert _call("PUT", url("n1", "?w=3"), b"v2", context)[0] == 200
         kill("n1")
         files = list(tmp_path.glob("n1.sqlite*"))
@@ -95,7 +99,7 @@ def test_a_blind_put_through_a_wiped_node_survives_in_client_vclock(tmp_path: Pa
         for path in files:  # the disk replaced
             path.unlink()
         start("n1")
-        assert _call("PUT", url("n1"), b"v3")[0] == 200  # blind, acknowledged
+        assert _call("PUT", url("n1"), b"v3", alice)[0] == 200  # blind, acknowledged
         time.sleep(1.0)
         status, _, body = _call("GET", url("n2", "?r=3"))
         assert (status, body) == (200, b"v3")
