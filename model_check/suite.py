@@ -624,6 +624,39 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "outside_copy_dropped": 13},
     ),
     _entry(
+        "delete-restore-after-reap",
+        "a node restored from a backup taken before a delete, after the tombstone was "
+        "reaped (session 13; N = R = W = 2 on n1, n2, dvv, safe reaping, a new actor at "
+        "every start): n2 is backed up holding v1 while the delete is in flight, the "
+        "delete is acknowledged, n1 reaps (no store holds v1, only the backup), a get "
+        "begins, n2 is restored and recovers, and the get returns v1 from n2 "
+        "(no_resurrection violated); the implementation pins the same fault "
+        "(tests/impl/test_restore_after_reap.py, a strict xfail)",
+        {"no_resurrection": 16},
+        distinct_states=2_833,
+        transitions=5_352, depth=21,
+        found={"put_acknowledged": 3, "converged_after_a_write": 3,
+               "read_after_acknowledged_write": 6, "read_after_read": 9,
+               "write_after_read": 7, "restored_behind": 3, "new_actor_writes": 4,
+               "coordinator_times_out": 4, "read_repair_repairs": 8,
+               "anti_entropy_repairs": 2, "delete_acknowledged": 9, "read_after_delete": 12,
+               "tombstone_reaped": 10},
+    ),
+    _entry(
+        "delete-restore-keep",
+        "the same with delete_mode = \"keep\" (docs/runtime.md, 'Back up'): tombstones "
+        "are never reaped, so the restored v1 meets a tombstone that dominates it in "
+        "every get (R = N) and in anti-entropy: every property holds",
+        distinct_states=1_540,
+        transitions=2_612, depth=16,
+        found={"put_acknowledged": 3, "converged_after_a_write": 3,
+               "read_after_acknowledged_write": 6, "read_after_read": 9,
+               "write_after_read": 7, "restored_behind": 3, "new_actor_writes": 4,
+               "coordinator_times_out": 4, "read_repair_repairs": 8,
+               "anti_entropy_repairs": 2, "delete_acknowledged": 9, "read_after_delete": 12},
+        not_found=("tombstone_reaped",),
+    ),
+    _entry(
         "join-immediate",
         "issue 11's case 07: n4 joins n1..n3 (N=3, R=2, W=2, no fault) while one client "
         "puts and then reads; with the naive handover n4 serves its range at once: it "

@@ -106,7 +106,9 @@ UNMAPPED: set[str] = set()
 #: random sample of all edges rarely holds one)
 DELETES = ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put",
            "delete-fallback-copy", "delete-join-pending", "delete-safe-strict-crash",
-           "delete-leave-pending", "delete-join-immediate")
+           "delete-leave-pending", "delete-join-immediate",
+           # session 13: a backup restored after a reap (delete-restore-keep never reaps)
+           "delete-restore-after-reap")
 DELETE_EDGES_IN_CI = 60
 #: the reap refusals of the conformance harness, by the name the test counts them under
 REFUSED = {MEMBER_DOWN: "member down", LIVE_ELSEWHERE: "live elsewhere"}
