@@ -14,13 +14,15 @@ import contextlib
 import io
 import json
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +138,71 @@ def cluster_up(directory: Path, *args: str) -> Iterator[Path]:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
     assert_no_internal_errors(sorted(directory.glob("*/node.log")))
+
+
+class ServedNodes:
+    """Nodes of one cluster file, each a ``vdynamo serve`` process the test starts
+    and SIGKILLs one at a time (a crash, a restart, a disk replaced between): the
+    file is written in ``directory`` from ``cluster_lines`` (the ``[cluster]``
+    section's lines after ``nodes``) with a fresh secret and free loopback ports;
+    ``wrapper(name)`` is put before a node's command (e.g. ``unshare --time``).
+    Use it in a ``with``: every process still running is killed at the end."""
+
+    def __init__(self, directory: Path, names: tuple[str, ...], cluster_lines: list[str],
+                 wrapper: Callable[[str], list[str]] | None = None) -> None:
+        self.directory = directory
+        self.peer = {name: free_port() for name in names}
+        self.http = {name: free_port() for name in names}
+        nodes = ", ".join(f'"{name}"' for name in names)
+        lines = ["[cluster]", f"nodes = [{nodes}]", *cluster_lines,
+                 f'secret = "{secrets.token_hex(24)}"', ""]
+        for name in names:
+            lines += [f"[nodes.{name}]", f'peer = "127.0.0.1:{self.peer[name]}"',
+                      f'http = "127.0.0.1:{self.http[name]}"', ""]
+        self.config = directory / "cluster.toml"
+        self.config.write_text("\n".join(lines))
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.wrapper: Callable[[str], list[str]] = wrapper or (lambda name: [])
+
+    def start(self, name: str) -> None:
+        """Start ``name`` and wait (at most 30 s) until its HTTP port accepts."""
+        log = open(self.directory / f"{name}.log", "ab")  # noqa: SIM115 (the process keeps it)
+        self.procs[name] = subprocess.Popen(
+            [*self.wrapper(name), sys.executable, "-m", "vdynamo", "serve", str(self.config),
+             "--node", name],
+            cwd=self.directory, stdout=log, stderr=log,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.http[name]), timeout=0.5):
+                    return
+            except OSError:
+                assert time.monotonic() < deadline, (
+                    self.directory / f"{name}.log").read_text()
+                time.sleep(0.1)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL ``name`` (a crash) and reap it."""
+        proc = self.procs.pop(name)
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(15)
+
+    def url(self, name: str, query: str = "") -> str:
+        """The URL of key ``k`` at ``name``, with ``query`` (e.g. ``?r=3``)."""
+        return f"http://127.0.0.1:{self.http[name]}/kv/k{query}"
+
+    def __enter__(self) -> ServedNodes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for name in list(self.procs):
+            self.kill(name)
+
+
+def free_port() -> int:
+    """A loopback TCP port free now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

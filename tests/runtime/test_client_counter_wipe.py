@@ -15,26 +15,15 @@ now each of its writes is a client of its own, so its blind v3 is a sibling of v
 
 from __future__ import annotations
 
-import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.runtime.procs import ROOT
+from tests.runtime.procs import ServedNodes
 
 NAMES = ("n1", "n2", "n3")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _call(method: str, url: str, body: bytes | None = None,
@@ -50,59 +39,21 @@ def _call(method: str, url: str, body: bytes | None = None,
 
 
 def test_a_blind_put_through_a_wiped_node_survives_in_client_vclock(tmp_path: Path) -> None:
-    peer = {name: _free_port() for name in NAMES}
-    http = {name: _free_port() for name in NAMES}
-    lines = ["[cluster]", 'nodes = ["n1", "n2", "n3"]', 'clock = "client-vclock"',
-             f'secret = "{secrets.token_hex(24)}"', ""]
-    for name in NAMES:
-        lines += [f"[nodes.{name}]", f'peer = "127.0.0.1:{peer[name]}"',
-                  f'http = "127.0.0.1:{http[name]}"', ""]
-    config = tmp_path / "cluster.toml"
-    config.write_text("\n".join(lines))
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-
-    def start(name: str) -> None:
-        log = open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115 (the process keeps it)
-        procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "vdynamo", "serve", str(config), "--node", name],
-            cwd=tmp_path, stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", http[name]), timeout=0.5):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / f"{name}.log").read_text()
-                time.sleep(0.1)
-
-    def kill(name: str) -> None:
-        proc = procs.pop(name)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(15)
-
-    def url(name: str, query: str = "") -> str:
-        return f"http://127.0.0.1:{http[name]}/kv/k{query}"
-
-    try:
+    with ServedNodes(tmp_path, NAMES, ['clock = "client-vclock"']) as nodes:
         for name in NAMES:
-            start(name)
+            nodes.start(name)
         alice = {"X-Vdynamo-Client": "alice"}
-        assert _call("PUT", url("n1"), b"v1", alice)[0] == 200
-        _, headers, _ = _call("GET", url("n1", "?r=3"))
+        assert _call("PUT", nodes.url("n1"), b"v1", alice)[0] == 200
+        _, headers, _ = _call("GET", nodes.url("n1", "?r=3"))
         context = {"X-Vdynamo-Context": headers["x-vdynamo-context"], **alice}
-        assert _call("PUT", url("n1", "?w=3"), b"v2", context)[0] == 200
-        kill("n1")
+        assert _call("PUT", nodes.url("n1", "?w=3"), b"v2", context)[0] == 200
+        nodes.kill("n1")
         files = list(tmp_path.glob("n1.sqlite*"))
         assert tmp_path / "n1.sqlite" in files
         for path in files:  # the disk replaced
             path.unlink()
-        start("n1")
-        assert _call("PUT", url("n1"), b"v3", alice)[0] == 200  # blind, acknowledged
+        nodes.start("n1")
+        assert _call("PUT", nodes.url("n1"), b"v3", alice)[0] == 200  # blind, acknowledged
         time.sleep(1.0)
-        status, _, body = _call("GET", url("n2", "?r=3"))
+        status, _, body = _call("GET", nodes.url("n2", "?r=3"))
         assert (status, body) == (200, b"v3")
-    finally:
-        for name in list(procs):
-            kill(name)

@@ -16,11 +16,7 @@ now the monotonic clock anchored to the wall clock at its start
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,7 +31,7 @@ from impl.messages import PutRequest
 from impl.records import ClockMode
 from impl.timers import HintScan, Timer
 from tests.runtime.live import cluster, run
-from tests.runtime.procs import ROOT
+from tests.runtime.procs import ServedNodes
 
 
 def test_an_lww_stamp_is_the_wall_clock(tmp_path: Path) -> None:
@@ -124,11 +120,6 @@ def _time_namespaces() -> bool:
     return probe.returncode == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _call(method: str, url: str, body: bytes | None = None) -> tuple[int, bytes]:
     request = urllib.request.Request(url, data=body, method=method,
@@ -146,55 +137,20 @@ def test_blind_lww_writes_are_ordered_by_the_wall_clock_across_uptimes(tmp_path:
     blind write, v2, must win."""
     names = ("n1", "n2", "n3")
     offset = {"n1": "0", "n2": "100000", "n3": "100000"}
-    peer = {name: _free_port() for name in names}
-    http = {name: _free_port() for name in names}
-    lines = ["[cluster]", 'nodes = ["n1", "n2", "n3"]', 'clock = "lww"',
-             "anti_entropy = false", "hinted_handoff = false",
-             f'secret = "{secrets.token_hex(24)}"', ""]
-    for name in names:
-        lines += [f"[nodes.{name}]", f'peer = "127.0.0.1:{peer[name]}"',
-                  f'http = "127.0.0.1:{http[name]}"', ""]
-    config = tmp_path / "cluster.toml"
-    config.write_text("\n".join(lines))
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
 
-    def start(name: str) -> None:
-        log = open(tmp_path / f"{name}.log", "ab")  # noqa: SIM115 (the process keeps it)
-        procs[name] = subprocess.Popen(
-            ["unshare", "--time", "--fork", "--kill-child", "--monotonic", offset[name],
-             sys.executable, "-m", "vdynamo", "serve", str(config), "--node", name],
-            cwd=tmp_path, stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", http[name]), timeout=0.5):
-                    return
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / f"{name}.log").read_text()
-                time.sleep(0.1)
+    def wrapper(name: str) -> list[str]:  # SIGKILL: unshare dies; --kill-child: so does the node
+        return ["unshare", "--time", "--fork", "--kill-child", "--monotonic", offset[name]]
 
-    def kill(name: str) -> None:
-        proc = procs.pop(name)
-        if proc.poll() is None:
-            os.kill(proc.pid, signal.SIGKILL)  # unshare dies; --kill-child: so does the node
-            proc.wait(15)
-
-    def url(name: str, query: str = "") -> str:
-        return f"http://127.0.0.1:{http[name]}/kv/k{query}"
-
-    try:
+    with ServedNodes(tmp_path, names, ['clock = "lww"', "anti_entropy = false",
+                                       "hinted_handoff = false"], wrapper) as nodes:
         for name in names:
-            start(name)
+            nodes.start(name)
         time.sleep(1.0)  # the nodes' hellos
-        kill("n1")
-        assert _call("PUT", url("n2"), b"v1")[0] == 200
+        nodes.kill("n1")
+        assert _call("PUT", nodes.url("n2"), b"v1")[0] == 200
         time.sleep(1.0)
-        start("n1")
+        nodes.start("n1")
         time.sleep(0.5)
-        assert _call("PUT", url("n1"), b"v2")[0] == 200  # 1.5 s after v1, blind
-        status, body = _call("GET", url("n3", "?r=3"))
+        assert _call("PUT", nodes.url("n1"), b"v2")[0] == 200  # 1.5 s after v1, blind
+        status, body = _call("GET", nodes.url("n3", "?r=3"))
         assert (status, body) == (200, b"v2")
-    finally:
-        for name in list(procs):
-            kill(name)
