@@ -759,15 +759,10 @@ class HttpApi:
             return None
         context = _context_of(headers.get(b"x-vdynamo-context"))
         sent = headers.get(b"x-vdynamo-client-counter")
-        # No counter sent (curl, the project's client and CLI): the node's clock in
-        # microseconds stands for it, so that in client-vclock a client that keeps
-        # no counter still mints a counter above its earlier puts' through any
-        # coordinator (one whose disk was replaced, or that missed the last put);
-        # with the bare 0 such a blind put was minted under the stored counter and
-        # dropped by every replica although acknowledged (session 13's probe).
-        counter = (_number(sent, "X-Vdynamo-Client-Counter") if sent is not None
-                   else min(int(server.now() * 1_000_000), MAX_ID))
-        if named is None and self.config.clock == "client-vclock":
+        rid = server.next_request_id()
+        if sent is not None:
+            counter = _number(sent, "X-Vdynamo-Client-Counter")
+        elif named is None and self.config.clock == "client-vclock":
             # A write that names no client is a client of its own (Riak's HTTP
             # interface: riak_kv_wm_object gives a request without X-Riak-ClientId
             # riak_kv_util:mkclientid(node())): its put gets a fresh actor, so a
@@ -775,16 +770,24 @@ class HttpApi:
             # superseding) another anonymous writer's; before, every such write was
             # the one client "http", and two concurrent blind puts of two programs
             # kept only the later by the nodes' clocks (session 13's review)
-            client = f"http.{server.name}.{self._anonymous}.{server.next_request_id()}"
+            client, counter = f"http.{server.name}.{self._anonymous}.{rid}", 0
+        else:
+            # A named client that sends no counter: the node's clock in microseconds
+            # stands for it, so that in client-vclock it still mints a counter above
+            # its earlier puts' through any coordinator (one whose disk was replaced,
+            # or that missed the last put); with the bare 0 such a blind put was
+            # minted under the stored counter and dropped by every replica although
+            # acknowledged (session 13's probe)
+            counter = min(int(server.now() * 1_000_000), MAX_ID)
         if method == "PUT":
             value = seal_value(body, headers.get(b"content-type"))
-            return PutRequest(server.next_request_id(), key, value, context=context,
+            return PutRequest(rid, key, value, context=context,
                               w=_quorum(query, "w", n), client_id=client,
                               client_counter=counter)
         # DELETE: a put of a tombstone (impl.reaping, docs/impl.md); its R (checked
         # here) is the read of a delete without a context (:meth:`_route`)
         _quorum(query, "r", n)
-        return delete_request(server.next_request_id(), key, context,
+        return delete_request(rid, key, context,
                               w=_quorum(query, "w", n), client_id=client,
                               client_counter=counter)
 
