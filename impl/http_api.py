@@ -89,6 +89,7 @@ import dataclasses
 import http
 import json
 import logging
+import re
 import secrets
 import time
 import urllib.parse
@@ -198,6 +199,11 @@ def _malformed(text: str, status: int = 400) -> _Answer:
 #: probe), as a repeated query parameter would (:func:`_check_parameters`); and
 #: Host, which RFC 9112 3.2 says a server MUST refuse with 400 when repeated (two
 #: were served: session 12's second probe)
+#: a Host field value: uri-host [":" port] (RFC 9110 7.2, RFC 3986 3.2.2: an
+#: IP-literal in brackets, or a reg-name / IPv4 address of unreserved,
+#: percent-encoded and sub-delims characters; empty is allowed)
+_HOST = re.compile(rb"(\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(:[0-9]*)?")
+
 _SINGLE_HEADERS = frozenset({b"x-vdynamo-context", b"x-vdynamo-client",
                              b"x-vdynamo-client-counter", b"content-type", b"host"})
 
@@ -348,6 +354,13 @@ class _Parse:
                                       "are served)"))
         if version == "1.1" and b"host" not in self.headers:
             raise _Refusal(_malformed("header: no Host (HTTP/1.1 requires one)"))
+        host = self.headers.get(b"host")
+        if host is not None and not _HOST.fullmatch(host):
+            # RFC 9112 3.2: a server MUST answer 400 to a Host field with an invalid
+            # value; `Host: a b` or `Host: x/y` was served (session 14's probe B)
+            raise _Refusal(_malformed(
+                f"header: Host {host[:80].decode('latin-1')!r} is not host[:port] "
+                "(RFC 9112 3.2, RFC 3986 3.2.2)"))
         _check_codings(self.headers.get(b"transfer-encoding"))
         self.keeps = self.parser.get_method() == b"PUT" and _names_a_key(self.url)
         # digits (llhttp checked them, and that the value fits 64 bits) but maybe
