@@ -280,7 +280,32 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
     missing = [n for n in cluster.nodes if n not in nodes]
     if missing:
         raise errors.ConfigError(f"[nodes.{missing[0]}]: no addresses for a cluster node")
+    _check_distinct_data(nodes)
     return RuntimeConfig(cluster, nodes, path, _storage_settings(raw.get("storage", {})))
+
+
+def _check_distinct_data(nodes: Mapping[str, NodeAddresses]) -> None:
+    """ConfigError naming both sections when two ``[nodes.*]`` sections name one
+    data file (``data``, resolved: ``a.sqlite`` and ``./a.sqlite`` are one file).
+
+    Each node's store must be its own: its versions are one of a key's N
+    replicas, and its meta entries are the node's own state (the membership
+    view, the actor it mints dots under, key epochs, hand-off and settling
+    progress, unscoped by node name: ``impl.versions.lifetime_actor``,
+    ``impl.gossip``). Two nodes on one file are one copy of their keys (a lost
+    disk loses both replicas) and read each other's state. Before session 14's
+    probe B ``data = "same.sqlite"`` in two sections was served without a word;
+    etcd likewise refuses a data directory another member holds (its lock file)."""
+    seen: dict[Path, str] = {}
+    for name, addresses in nodes.items():
+        if addresses.data is None:
+            continue
+        where = addresses.data.resolve()
+        other = seen.setdefault(where, name)
+        if other != name:
+            raise errors.ConfigError(
+                f"[nodes.{name}] data: {addresses.data} is also the data file of "
+                f"[nodes.{other}]; every node needs a file of its own")
 
 
 def _storage_settings(section: object) -> StorageSettings:

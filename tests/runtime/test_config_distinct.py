@@ -1,0 +1,54 @@
+"""Every node of a cluster file has a data file of its own: two ``[nodes.*]``
+sections naming one file are a ConfigError naming both, and ``vdynamo serve``
+refuses them (exit 2). Before session 14's probe B they were served: two nodes'
+replicas in one SQLite file (one copy of each key they share) and one set of
+meta entries (membership view, actor, key epochs) read by both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from impl import errors
+from impl.runtime_config import load_runtime_config
+from tests.runtime.procs import vdynamo
+
+_SECRET = 'secret = "0123456789abcdef0123456789abcdef"'
+
+
+def _write(tmp_path: Path, n1: str, n2: str) -> Path:
+    path = tmp_path / "cluster.toml"
+    path.write_text("\n".join([
+        "[cluster]", 'nodes = ["n1", "n2"]', "n = 2", "r = 1", "w = 1", _SECRET, "",
+        "[nodes.n1]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', n1, "",
+        "[nodes.n2]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', n2, ""]))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize(("n1", "n2"), [
+    ('data = "same.sqlite"', 'data = "same.sqlite"'),
+    ('data = "same.sqlite"', 'data = "./d/../same.sqlite"'),
+    ("", 'data = "n1.sqlite"'),  # n1's default file
+])
+def test_two_nodes_on_one_data_file_are_refused_naming_both(tmp_path: Path, n1: str,
+                                                             n2: str) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(errors.ConfigError, match=r"\[nodes.n2\] data: .* is also the data "
+                       r"file of \[nodes.n1\]"):
+        load_runtime_config(_write(tmp_path, n1, n2))
+
+
+def test_distinct_data_files_load(tmp_path: Path) -> None:
+    config = load_runtime_config(_write(tmp_path, 'data = "a/n1.sqlite"', ""))
+    assert config.nodes["n1"].data == tmp_path / "a/n1.sqlite"
+    assert config.nodes["n2"].data == tmp_path / "n2.sqlite"
+
+
+def test_serve_refuses_a_shared_data_file_and_starts_nothing(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'data = "same.sqlite"', 'data = "same.sqlite"')
+    done = vdynamo("serve", str(path), "--all", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "is also the data file of [nodes.n1]" in done.stderr
+    assert not (tmp_path / "same.sqlite").exists()
