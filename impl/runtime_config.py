@@ -281,6 +281,7 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
     if missing:
         raise errors.ConfigError(f"[nodes.{missing[0]}]: no addresses for a cluster node")
     _check_distinct_data(nodes)
+    _check_distinct_addresses(nodes)
     return RuntimeConfig(cluster, nodes, path, _storage_settings(raw.get("storage", {})))
 
 
@@ -306,6 +307,28 @@ def _check_distinct_data(nodes: Mapping[str, NodeAddresses]) -> None:
             raise errors.ConfigError(
                 f"[nodes.{name}] data: {addresses.data} is also the data file of "
                 f"[nodes.{other}]; every node needs a file of its own")
+
+
+def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses]) -> None:
+    """ConfigError naming both keys when one address (the same host and port; port
+    0, a port the kernel picks, excepted) is given twice: two nodes' peer or HTTP
+    ports, or one node's peer and HTTP port. Every node dials a peer by its
+    address and checks the name that answers, so a node served on another's peer
+    address is refused by every dialer ("dialed 'n1' but 'n2' answered") while
+    that node is down, and the other cannot start while it is up. Before session
+    14's probe B such a file was served until a bind failed, with an error that
+    named the address but neither key (``address already in use``, exit 1)."""
+    seen: dict[Address, str] = {}
+    for name, addresses in nodes.items():
+        for key, address in (("peer", addresses.peer), ("http", addresses.http)):
+            if address.port == 0:
+                continue
+            where = f"[nodes.{name}] {key}"
+            other = seen.setdefault(address, where)
+            if other != where:
+                raise errors.ConfigError(
+                    f"{where}: {address} is also {other}; every port needs an address "
+                    "of its own")
 
 
 def _storage_settings(section: object) -> StorageSettings:

@@ -52,3 +52,47 @@ def test_serve_refuses_a_shared_data_file_and_starts_nothing(tmp_path: Path) -> 
     assert done.returncode == 2, done.stderr
     assert "is also the data file of [nodes.n1]" in done.stderr
     assert not (tmp_path / "same.sqlite").exists()
+
+
+def _write_ports(tmp_path: Path, ports: tuple[str, str, str, str]) -> Path:
+    path = tmp_path / "cluster.toml"
+    path.write_text("\n".join([
+        "[cluster]", 'nodes = ["n1", "n2"]', "n = 2", "r = 1", "w = 1", _SECRET, "",
+        "[nodes.n1]", f'peer = "{ports[0]}"', f'http = "{ports[1]}"', "",
+        "[nodes.n2]", f'peer = "{ports[2]}"', f'http = "{ports[3]}"', ""]))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.mark.parametrize(("ports", "named"), [
+    (("127.0.0.1:7001", "127.0.0.1:8001", "127.0.0.1:7001", "127.0.0.1:8002"),
+     r"\[nodes.n2\] peer: 127.0.0.1:7001 is also \[nodes.n1\] peer"),
+    (("127.0.0.1:7001", "127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:8002"),
+     r"\[nodes.n1\] http: 127.0.0.1:7001 is also \[nodes.n1\] peer"),
+    (("127.0.0.1:7001", "127.0.0.1:8001", "127.0.0.1:7002", "7001"),  # a bare port
+     r"\[nodes.n2\] http: 127.0.0.1:7001 is also \[nodes.n1\] peer"),
+    (("[::1]:7001", "127.0.0.1:8001", "[::1]:7001", "127.0.0.1:8002"),
+     r"\[nodes.n2\] peer: \[::1\]:7001 is also \[nodes.n1\] peer"),
+])
+def test_one_address_given_twice_is_refused_naming_both_keys(
+        tmp_path: Path, ports: tuple[str, str, str, str], named: str) -> None:
+    with pytest.raises(errors.ConfigError, match=named):
+        load_runtime_config(_write_ports(tmp_path, ports))
+
+
+@pytest.mark.parametrize("ports", [
+    ("127.0.0.1:7001", "127.0.0.1:8001", "127.0.0.2:7001", "127.0.0.2:8001"),
+    ("127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"),  # the kernel picks
+])
+def test_distinct_addresses_and_port_zero_load(tmp_path: Path,
+                                               ports: tuple[str, str, str, str]) -> None:
+    config = load_runtime_config(_write_ports(tmp_path, ports))
+    assert set(config.nodes) == {"n1", "n2"}
+
+
+def test_serve_refuses_a_shared_port_naming_both_keys(tmp_path: Path) -> None:
+    path = _write_ports(tmp_path, ("127.0.0.1:0", "127.0.0.1:1", "127.0.0.1:0",
+                                   "127.0.0.1:1"))
+    done = vdynamo("serve", str(path), "--all", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "[nodes.n2] http: 127.0.0.1:1 is also [nodes.n1] http" in done.stderr
