@@ -694,6 +694,11 @@ class HttpApi:
             key = _key_of(raw_key)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
+        if not key and method in _PARAMETERS:  # before, the message named an internal
+            # field: "GetRequest.key: must not be empty" (session 14's probe B)
+            return 400, error_body(errors.BadRequestError(
+                f"key: empty ({method} /kv/ names no key): a key is at least one byte "
+                "after /kv/")), []
         if len(key) > self.config.max_key_bytes:
             return 414, error_body(errors.TooLargeError(
                 f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}")), []

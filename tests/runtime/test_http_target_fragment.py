@@ -8,7 +8,10 @@ Before session 14's probe B the node cut the target at the ``#``: ``PUT
 value replaced, while ``a#b`` stayed empty), and ``PUT /kv/x#y?w=3`` also lost
 its ``w=3``, acknowledged at the default W: a weaker quorum than the client
 asked for, which a mistyped parameter never gets (docs/runtime.md, "Query
-parameters"). A ``#`` in a key is sent as ``%23``."""
+parameters"). A ``#`` in a key is sent as ``%23``.
+
+And an empty key (``/kv/``) is a 400 naming the key, not an internal field
+(``GetRequest.key: must not be empty`` before session 14's probe B)."""
 
 from __future__ import annotations
 
@@ -52,4 +55,23 @@ def test_a_percent_encoded_hash_is_part_of_the_key(tmp_path: Path) -> None:
             assert [base64.b64decode(v) for v in got["values"]] == [b"hashed"]
             status, _, got = await call("GET", url(node, "/kv/a?r=3"))
             assert status == 404
+    run(scenario())
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD", "PUT", "DELETE"])
+def test_an_empty_key_is_400_naming_the_key_not_an_internal_field(tmp_path: Path,
+                                                                  method: str) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            answer = await raw(node.http_address, method.encode() + b" /kv/ HTTP/1.1\r\n"
+                               b"Host: x\r\nContent-Length: 1\r\nConnection: close\r\n\r\nv")
+            assert answer.startswith(b"HTTP/1.1 400 "), answer[:100]
+            if method != "HEAD":
+                _, _, body = parse_response(answer)
+                assert body["message"].startswith("key: empty"), body
+                assert "Request" not in body["message"]  # GetRequest.key, PutRequest.key
+            answer = await raw(node.http_address, b"OPTIONS /kv/ HTTP/1.1\r\nHost: x\r\n"
+                               b"Connection: close\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 405 "), answer[:100]
     run(scenario())
