@@ -665,7 +665,12 @@ class HttpApi:
                 timeout = config.http_idle_timeout_s
             data = await self._read(reader, max(timeout, 0.0))
             if not data:  # closed: between requests, or in the middle of one (a 400:
-                if parse.in_head or parse.in_body:  # it may have closed its side only)
+                if writer.is_closing():  # it may have closed its side only); or closed
+                    # by us: evicted at the cap (ConnectionSlots), or the node stops.
+                    # Not the client's malformed request: before session 14's probe B
+                    # every eviction counted in `malformed` and as a 400 answered
+                    raise _Closed
+                if parse.in_head or parse.in_body:
                     parse.truncated()
                     return
                 raise _Closed
