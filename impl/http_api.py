@@ -111,12 +111,22 @@ from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
 
-__all__ = ["MAX_HEADER_BYTES", "HttpApi", "context_allowance", "error_body", "http_status"]
+__all__ = ["MAX_HEADER_BYTES", "MIN_BODY_BYTES_PER_S", "HttpApi", "context_allowance",
+           "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
 
 #: the request line and headers of one request, at most (431 above)
 MAX_HEADER_BYTES = 64 * 1024
+#: the slowest a request body may arrive on average, after its first
+#: ``http_idle_timeout_s`` (Apache's mod_reqtimeout, ``RequestReadTimeout
+#: body=20,MinRate=500``): a body's deadline is ``http_idle_timeout_s`` after it
+#: begins, moved on by one second per this many bytes received. Before session 14's
+#: probe B only the pause between two reads was bounded, so a body trickled a byte
+#: every few seconds (the "slow POST" attack) held its connection and buffer for
+#: days: a PUT of Content-Length 1000 sent at 0.5 B/s was still open after 40 s
+#: with ``http_idle_timeout_s = 3``
+MIN_BODY_BYTES_PER_S = 500
 #: seconds a refused request's unread body is drained before the connection
 #: closes, so that the client reads the answer instead of a reset
 _LINGER_S = 1.0
@@ -624,14 +634,17 @@ class HttpApi:
             transport.abort()  # close() would keep the fd until the buffer is sent
             raise _Closed
 
-    async def _read(self, reader: asyncio.StreamReader, timeout: float) -> bytes:
+    async def _read(self, reader: asyncio.StreamReader, timeout: float,
+                    why: str = "") -> bytes:
+        """The next bytes (b"" at the close); _Closed, counted and logged with
+        ``why`` (default: nothing for ``timeout`` s), when none come in ``timeout``."""
         try:
             async with asyncio.timeout(timeout):
                 return await reader.read(65536)
         except TimeoutError:
             self.timeouts += 1
-            log.info("%s: closed an HTTP connection: nothing for %.1f s",
-                     self.server.name, timeout)
+            log.info("%s: closed an HTTP connection: %s", self.server.name,
+                     why or f"nothing for {timeout:.1f} s")
             raise _Closed from None
 
     async def _read_request(self, parse: _Parse, reader: asyncio.StreamReader,
@@ -645,6 +658,10 @@ class HttpApi:
         config = self.config
         # headers: from the connect (first request) or from the next request's first byte
         header_deadline = loop.time() + config.http_header_timeout_s if first else None
+        #: when this call first saw the body under way, and the bytes it had then
+        #: (MIN_BODY_BYTES_PER_S: a body's deadline moves on with what it receives)
+        body_since: float | None = None
+        body_from = 0
         while not parse.ready:
             if parse.dead:
                 raise _Closed
@@ -654,8 +671,18 @@ class HttpApi:
                     raise _Closed
                 writer.write(_CONTINUE)
                 await self._drain(writer)
+            why = ""
             if parse.in_body:
-                timeout = config.http_idle_timeout_s
+                now = loop.time()
+                if body_since is None:
+                    body_since, body_from = now, parse.received
+                received = parse.received - body_from
+                deadline = (body_since + config.http_idle_timeout_s
+                            + received / MIN_BODY_BYTES_PER_S)
+                timeout = min(config.http_idle_timeout_s, deadline - now)
+                if timeout < config.http_idle_timeout_s:
+                    why = (f"its body came slower than {MIN_BODY_BYTES_PER_S} bytes/s "
+                           f"({received} bytes in {now - body_since:.1f} s)")
             elif header_deadline is not None:
                 timeout = header_deadline - loop.time()
             elif parse.in_head:  # pipelined: the next request's head had begun
@@ -663,7 +690,7 @@ class HttpApi:
                 timeout = config.http_header_timeout_s
             else:  # kept alive: nothing of the next request yet
                 timeout = config.http_idle_timeout_s
-            data = await self._read(reader, max(timeout, 0.0))
+            data = await self._read(reader, max(timeout, 0.0), why)
             if not data:  # closed: between requests, or in the middle of one (a 400:
                 if writer.is_closing():  # it may have closed its side only); or closed
                     # by us: evicted at the cap (ConnectionSlots), or the node stops.

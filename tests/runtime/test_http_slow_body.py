@@ -1,0 +1,100 @@
+"""A request body must keep up an average rate: one trickled a byte at a time is
+closed once it falls behind ``MIN_BODY_BYTES_PER_S`` after its first
+``http_idle_timeout_s`` (Apache's ``RequestReadTimeout body=...,MinRate=500``),
+while a slow but steady upload is stored. Before session 14's probe B only the
+pause between two reads was bounded (case 21's kind: a half-sent request held
+open): a PUT whose body came at 0.5 bytes/s stayed open as long as the client
+kept trickling, holding a connection and a buffer of up to ``max_value_bytes``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from impl.http_api import MIN_BODY_BYTES_PER_S
+from tests.runtime.live import call, cluster, run, url
+
+IDLE = 0.6
+
+
+def _trickle_closed_after(address: tuple[str, int], head: bytes, piece: bytes,
+                          every: float, limit: float) -> float | None:
+    """Seconds until the node closed a connection sending ``head`` then ``piece``
+    every ``every`` seconds; None if it was still open after ``limit``."""
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(head)
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            try:
+                sock.sendall(piece)
+            except OSError:
+                return time.monotonic() - started
+            sock.setblocking(False)
+            try:
+                if sock.recv(1) == b"":
+                    return time.monotonic() - started
+            except BlockingIOError:
+                pass
+            except OSError:
+                return time.monotonic() - started
+            sock.setblocking(True)
+            time.sleep(every)
+    return None
+
+
+@pytest.mark.parametrize(("head", "piece"), [
+    (b"PUT /kv/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n", b"x"),
+    (b"PUT /kv/slow HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+     b"1\r\nx\r\n"),
+    (b"DELETE /kv/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n", b"x"),
+])
+def test_a_trickled_body_is_closed_once_it_falls_behind_the_rate(
+        tmp_path: Path, head: bytes, piece: bytes) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, http_idle_timeout_s=IDLE) as servers:
+            node = servers[0]
+            address = node.http_address
+            assert address is not None
+            # a byte every IDLE / 3 s: never idle for IDLE, but far below the rate
+            closed = await asyncio.to_thread(_trickle_closed_after,
+                                             (address.host, address.port), head, piece,
+                                             IDLE / 3, 8 * IDLE)
+            assert closed is not None, "still open: only the pause between reads is bounded"
+            assert closed < 4 * IDLE
+            assert node.http.timeouts >= 1
+            status, _, _ = await call("GET", url(node, "/kv/slow"))
+            assert status == 404  # nothing stored
+    run(scenario())
+
+
+def test_a_slow_steady_upload_within_the_rate_is_stored(tmp_path: Path) -> None:
+    piece = int(2.5 * MIN_BODY_BYTES_PER_S * 0.4 * IDLE)  # 2.5 x the rate, a piece
+    value = b"v" * (12 * piece)                            # every 0.4 x IDLE s
+
+    def upload(address: tuple[str, int]) -> bytes:
+        with socket.create_connection(address, timeout=10) as sock:
+            sock.sendall(b"PUT /kv/steady HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                         b"Connection: close\r\n\r\n" % len(value))
+            started = time.monotonic()
+            for at in range(0, len(value), piece):
+                sock.sendall(value[at:at + piece])
+                time.sleep(0.4 * IDLE)
+            assert time.monotonic() - started > 3 * IDLE  # longer than the first allowance
+            return sock.recv(100)
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, http_idle_timeout_s=IDLE) as servers:
+            node = servers[0]
+            address = node.http_address
+            assert address is not None
+            answer = await asyncio.to_thread(upload, (address.host, address.port))
+            assert answer.startswith(b"HTTP/1.1 200 "), answer
+            status, _, got = await call("GET", url(node, "/kv/steady?r=3"))
+            assert status == 200
+            assert [base64.b64decode(v) for v in got["values"]] == [value]
+    run(scenario())
