@@ -2,14 +2,15 @@
 
 Theory of operation
 -------------------
-:class:`HttpApi` serves the connections of one node's HTTP port. Each
-connection is admitted by a :class:`impl.connections.ConnectionSlots` (at most
+:class:`HttpApi` serves the connections of one node's HTTP port. Each connection
+is admitted by a :class:`impl.connections.ConnectionSlots` (at most
 ``max_http_connections``; at the cap the oldest idle connection is closed, and
 when every connection is busy the new one gets a 503 at once). A connection's
 first request's headers must arrive within ``http_header_timeout_s`` of the
 connect; a kept-alive connection waits ``http_idle_timeout_s`` for the next
 request, whose headers then have ``http_header_timeout_s``; a body may pause at
-most ``http_idle_timeout_s``, and so may a client's reading of an answer
+most ``http_idle_timeout_s`` (and must then average
+:data:`MIN_BODY_BYTES_PER_S`), and so may a client's reading of an answer
 (:meth:`HttpApi._drain`). A connection past a timeout is closed without an
 answer (a client that sent nothing complete has nothing to read); one whose
 client closes its sending side mid-request gets a 400 naming what was missing
