@@ -215,15 +215,30 @@ class NodeServer:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, peer: Address, http: Address) -> None:
-        peer_server = await asyncio.start_server(self._on_peer, peer.host, peer.port)
-        http_server = await asyncio.start_server(self.http.serve_connection, http.host,
-                                                 http.port)
+        peer_server = await self._listen(self._on_peer, peer, "peer")
+        try:
+            http_server = await self._listen(self.http.serve_connection, http, "http")
+        except OSError:
+            peer_server.close()
+            raise
         self._servers = [peer_server, http_server]
         self.peer_address = Address(peer.host, peer_server.sockets[0].getsockname()[1])
         self.http_address = Address(http.host, http_server.sockets[0].getsockname()[1])
         if self.committer is not None:
             self.committer.start()
         self._perform(self.node.start(self.now()))
+
+    async def _listen(self, handler: Any, address: Address, key: str) -> asyncio.Server:
+        """A server on ``address``, the node's ``key`` address; an OSError whose text
+        names the node, the cluster file's key and the address when it cannot listen
+        there. Before session 14's probe B a host that does not resolve gave only
+        ``vdynamo serve: Name or service not known`` (neither the key nor the host),
+        a port in use only the address."""
+        try:
+            return await asyncio.start_server(handler, address.host, address.port)
+        except OSError as error:
+            raise OSError(error.errno, f"cannot listen on [nodes.{self.name}] {key} = "
+                          f"{str(address)!r}: {error.strerror or error}") from error
 
     async def stop(self, grace_s: float = 0.0) -> None:
         """Stop: accept nothing more, give the requests in flight up to ``grace_s``
