@@ -231,6 +231,11 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise errors.ConfigError(f"{path}: cannot read: {error}") from None
+    except UnicodeDecodeError as error:  # a UTF-16 file of a Windows editor, Latin-1
+        # text: a UnicodeDecodeError traceback before session 14's probe B
+        raise errors.ConfigError(
+            f"{path}: not UTF-8 text (TOML files are UTF-8): byte "
+            f"0x{error.object[error.start]:02x} at offset {error.start}") from None
     except tomllib.TOMLDecodeError as error:
         raise errors.ConfigError(f"{path}: not valid TOML: {error}") from None
     unknown = sorted(set(raw) - {"cluster", "nodes", "storage"})

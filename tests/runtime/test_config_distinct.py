@@ -96,3 +96,19 @@ def test_serve_refuses_a_shared_port_naming_both_keys(tmp_path: Path) -> None:
     done = vdynamo("serve", str(path), "--all", timeout=30)
     assert done.returncode == 2, done.stderr
     assert "[nodes.n2] http: 127.0.0.1:1 is also [nodes.n1] http" in done.stderr
+
+
+@pytest.mark.parametrize(("data", "where"), [
+    ("[cluster]\n".encode("utf-16"), "byte 0xff at offset 0"),  # a Windows editor's UTF-16
+    (b'[cluster]\nnodes = ["n\xe9"]\n', "byte 0xe9 at offset 21"),  # Latin-1 text
+])
+def test_a_cluster_file_that_is_not_utf8_is_a_config_error(tmp_path: Path, data: bytes,
+                                                            where: str) -> None:
+    path = tmp_path / "cluster.toml"
+    path.write_bytes(data)
+    with pytest.raises(errors.ConfigError, match=f"not UTF-8 text .*{where}"):
+        load_runtime_config(path)
+    path.chmod(0o600)
+    done = vdynamo("serve", str(path), "--all", timeout=30)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "not UTF-8 text" in done.stderr
