@@ -285,6 +285,12 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
     missing = [n for n in cluster.nodes if n not in nodes]
     if missing:
         raise errors.ConfigError(f"[nodes.{missing[0]}]: no addresses for a cluster node")
+    unknown_seeds = [n for n in cluster.seeds if n not in nodes]
+    if unknown_seeds:  # a typo ("m1" for "n1"): before session 14's probe B a joining
+        # node gossiped with no one and answered 503 "not joined" for good, logging nothing
+        raise errors.ConfigError(
+            f"[cluster] seeds: {unknown_seeds[0]!r} has no [nodes.{unknown_seeds[0]}] "
+            "section, so no node can reach it: a joining node would never join")
     _check_distinct_data(nodes)
     _check_distinct_addresses(nodes)
     return RuntimeConfig(cluster, nodes, path, _storage_settings(raw.get("storage", {})))

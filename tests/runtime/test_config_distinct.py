@@ -112,3 +112,18 @@ def test_a_cluster_file_that_is_not_utf8_is_a_config_error(tmp_path: Path, data:
     done = vdynamo("serve", str(path), "--all", timeout=30)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert "not UTF-8 text" in done.stderr
+
+
+def test_a_seed_without_addresses_is_refused_and_a_known_one_loads(tmp_path: Path) -> None:
+    """``seeds = ["m1"]`` (a typo of n1): a joining node gossiped with no one and
+    answered 503 "has not joined the ring yet" for good, with nothing logged (seen
+    with n1 running and n2 joining, session 14's probe B)."""
+    path = tmp_path / "cluster.toml"
+    lines = ["[cluster]", 'nodes = ["n1"]', "n = 1", "r = 1", "w = 1", _SECRET,
+             "", "[nodes.n1]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"',
+             "", "[nodes.n2]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', ""]
+    path.write_text("\n".join(lines).replace("w = 1", 'w = 1\nseeds = ["m1"]'))
+    with pytest.raises(errors.ConfigError, match=r"\[cluster\] seeds: 'm1' has no \[nodes.m1\]"):
+        load_runtime_config(path)
+    path.write_text("\n".join(lines).replace("w = 1", 'w = 1\nseeds = ["n1", "n2"]'))
+    assert load_runtime_config(path).cluster.seeds == ("n1", "n2")
