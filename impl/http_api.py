@@ -269,12 +269,26 @@ class _Parse:
             if not isinstance(refusal, _Refusal):
                 raise
             self._stop(_Request(*refusal.request, {}, problem=refusal.problem))
-        except httptools.HttpParserUpgrade:
-            # CONNECT or Upgrade: its request is queued; we switch to nothing, and what
-            # follows is not HTTP: answer it, then close
+        except httptools.HttpParserUpgrade as upgrade:
+            request = self.ready[-1] if self.ready else None
+            if request is not None and request.method != b"CONNECT" and (
+                    _announces_body(request.headers)):
+                # An Upgrade (curl --http2: "Upgrade: h2c") on a request with a body:
+                # httptools skips the body as the new protocol's bytes, so the PUT was
+                # queued with an empty value, stored b"" and answered 200 (session
+                # 14's probe B). We ignore the Upgrade (RFC 9110 7.8: a server MAY),
+                # as RFC 9113 3.2 and RFC 7540 3.2 say the body is the HTTP/1.1
+                # request's: parse the request again without it, then what follows
+                self.ready.pop()
+                head = _head_without_upgrade(request, self.parser.get_http_version())
+                self.parser = httptools.HttpRequestParser(self)
+                self.feed(head + data[upgrade.args[0]:])
+                return
+            # CONNECT, or an Upgrade without a body: its request is queued; we switch
+            # to nothing, and what follows is not HTTP: answer it, then close
             self.dead = True
-            if self.ready:
-                self.ready[-1].close = True
+            if request is not None:
+                request.close = True
         except httptools.HttpParserError as error:
             text = str(error)
             lowered = text.lower()
@@ -431,6 +445,33 @@ class _Parse:
         close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
                                    b"".join(self.body), close=close))
+
+
+def _announces_body(headers: dict[bytes, bytes]) -> bool:
+    """Whether a request's headers announce a body (a Content-Length above 0, or a
+    Transfer-Encoding)."""
+    length = headers.get(b"content-length")
+    return b"transfer-encoding" in headers or (
+        length is not None and length.lstrip(b"0") != b"")
+
+
+def _head_without_upgrade(request: _Request, version: str) -> bytes:
+    """The head of ``request`` as parsed (its method, target, HTTP version and
+    headers, one line each) without Upgrade and without the ``upgrade`` token of
+    Connection (nor HTTP2-Settings, which names it): the same request for a
+    server that ignores the Upgrade (RFC 9110 7.8)."""
+    lines = [request.method + b" " + request.target + b" HTTP/" + version.encode()]
+    for name, value in request.headers.items():
+        if name in (b"upgrade", b"http2-settings"):
+            continue
+        if name == b"connection":
+            tokens = [t.strip() for t in value.split(b",")]
+            value = b", ".join(t for t in tokens
+                               if t and t.lower() not in (b"upgrade", b"http2-settings"))
+            if not value:
+                continue
+        lines.append(name + b": " + value)
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
 def _names_a_key(target: bytes) -> bool:
