@@ -37,7 +37,9 @@ than 1.0 and 1.1, bare LF line endings; a Transfer-Encoding other than chunked
 alone is 400 (h11: 501), a coding before chunked too (``gzip, chunked``, which
 llhttp de-chunks and passes on still coded: :func:`_check_codings`). A request
 asking to switch protocols (CONNECT, Upgrade) gets its answer and the
-connection closes (h11 kept it open). httptools has wheels
+connection closes (h11 kept it open), unless it has a body: then the Upgrade is
+ignored and the request parsed again without it (:func:`_head_without_upgrade`;
+httptools would take the body for the new protocol). httptools has wheels
 for every platform CPython does; h11 is no longer used (httpx, the client,
 still depends on it).
 
