@@ -130,6 +130,10 @@ MAX_HEADER_BYTES = 64 * 1024
 #: days: a PUT of Content-Length 1000 sent at 0.5 B/s was still open after 40 s
 #: with ``http_idle_timeout_s = 3``
 MIN_BODY_BYTES_PER_S = 500
+#: connections refused at the cap logged per window of _REFUSAL_WINDOW_S seconds
+#: (the rest summed up in one line; each counted in ``http_refused``)
+_REFUSALS_LOGGED = 10
+_REFUSAL_WINDOW_S = 10.0
 #: seconds a refused request's unread body is drained before the connection
 #: closes, so that the client reads the answer instead of a reset
 _LINGER_S = 1.0
@@ -542,6 +546,8 @@ class HttpApi:
         self.timeouts = 0
         self.malformed = 0
         self._document: bytes | None = None
+        #: refusal logging: (start of the window, lines logged in it, lines not logged)
+        self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
 
     async def serve_connection(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter) -> None:
@@ -607,8 +613,7 @@ class HttpApi:
                      "outcome": "unknown"}, []
 
     async def _refuse(self, writer: asyncio.StreamWriter) -> None:
-        log.warning("%s: refused an HTTP connection: %d connections, every one busy",
-                    self.server.name, self.slots.limit)
+        self._log_refusal()
         payload = json.dumps(error_body(errors.OverloadedError(
             f"the node has {self.slots.limit} connections, every one busy"))).encode()
         head = (f"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
@@ -618,6 +623,29 @@ class HttpApi:
             if not writer.is_closing():  # see _respond
                 writer.write(head + payload)
             writer.close()
+
+    def _log_refusal(self) -> None:
+        """Log a connection refused at the cap: at most :data:`_REFUSALS_LOGGED` lines
+        per :data:`_REFUSAL_WINDOW_S` seconds, then one line summing up those not
+        logged (every one is counted: ``http_refused`` in /status), as refused peers
+        are (``NodeServer._refuse_peer``). Before session 14's probe B each refusal
+        was a WARNING line: a client holding the connections busy wrote one line
+        per connect it made (300 for 300)."""
+        now = time.monotonic()
+        start, logged, quiet = self._refusal_window
+        if now - start >= _REFUSAL_WINDOW_S:
+            if quiet:
+                log.warning("%s: %d more refused HTTP connections were not logged in "
+                            "%.0f s (http_refused in /status counts every one)",
+                            self.server.name, quiet, _REFUSAL_WINDOW_S)
+            start, logged, quiet = now, 0, 0
+        if logged < _REFUSALS_LOGGED:
+            logged += 1
+            log.warning("%s: refused an HTTP connection: %d connections, every one busy",
+                        self.server.name, self.slots.limit)
+        else:
+            quiet += 1
+        self._refusal_window = (start, logged, quiet)
 
     def _observe(self, request: _Request, status: int, payload: dict[str, Any] | bytes,
                  seconds: float) -> None:

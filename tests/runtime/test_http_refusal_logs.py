@@ -1,0 +1,86 @@
+"""Connections refused because every HTTP connection is busy are logged at most
+``_REFUSALS_LOGGED`` lines per ``_REFUSAL_WINDOW_S`` seconds (then one line summing
+up the rest), as refused peers are (tests/runtime/test_refusal_logs.py); each is
+still answered 503 and counted (``http_refused`` in /status). Before session 14's
+probe B each refusal wrote a WARNING line: a client holding the connections busy
+and opening new ones as fast as it could wrote one line per connection (2,000
+lines for 2,000 connects), a disk filled by anyone who can connect (session 13
+left it open)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from impl import http_api
+from impl.runtime import Address
+from tests.runtime.live import call, cluster, run, url
+
+REFUSED = 300
+
+
+def _pipelined_gets(address: Address, count: int) -> socket.socket:
+    """A connection that sends ``count`` GETs of /kv/big and reads nothing: busy."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect((address.host, address.port))
+    sock.sendall(b"GET /kv/big HTTP/1.1\r\nHost: x\r\n\r\n" * count)
+    return sock
+
+
+def _refused(address: Address, count: int) -> int:
+    """Connect ``count`` times; how many got the 503 at once."""
+    got = 0
+    for _ in range(count):
+        with socket.create_connection((address.host, address.port), timeout=5) as sock:
+            got += sock.recv(12) == b"HTTP/1.1 503"
+    return got
+
+
+def test_a_flood_of_refused_connections_logs_a_bounded_number_of_lines(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    value = bytes(range(256)) * 2048  # 512 KiB
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_http_connections=2, http_idle_timeout_s=20.0,
+                           http_header_timeout_s=5.0) as servers:
+            node = servers[0]
+            address = node.http_address
+            assert address is not None
+            status, _, _ = await call("PUT", url(node, "/kv/big?w=3"), value)
+            assert status == 200
+            busy = [_pipelined_gets(address, 20) for _ in range(2)]
+            await asyncio.sleep(0.5)
+            with caplog.at_level(logging.WARNING, logger="vdynamo.http"):
+                refused = await asyncio.to_thread(_refused, address, REFUSED)
+            assert refused == REFUSED
+            assert node.http.slots.refused >= REFUSED
+            lines = [r for r in caplog.records if "refused an HTTP connection" in r.message]
+            assert 1 <= len(lines) <= 11, len(lines)
+            for sock in busy:
+                sock.close()
+    run(scenario())
+
+
+def test_the_refusals_not_logged_are_summed_up_in_the_next_window(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http_api, "_REFUSAL_WINDOW_S", 0.2)
+    api = object.__new__(http_api.HttpApi)
+    api.server = SimpleNamespace(name="n1")  # type: ignore[assignment]
+    api.slots = SimpleNamespace(limit=2)  # type: ignore[assignment]
+    api._refusal_window = (-1.0, 0, 0)
+    with caplog.at_level(logging.WARNING, logger="vdynamo.http"):
+        for _ in range(50):
+            api._log_refusal()
+        assert len(caplog.records) == 10
+        time.sleep(0.25)
+        api._log_refusal()
+    assert "40 more refused HTTP connections were not logged" in caplog.records[10].message
+    assert len(caplog.records) == 12
