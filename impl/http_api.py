@@ -807,6 +807,18 @@ class HttpApi:
             return 414, error_body(errors.TooLargeError(
                 f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}")), []
         headers = request.headers
+        coding = headers.get(b"content-encoding", b"").strip(b" \t").lower()
+        if method == "PUT" and coding not in (b"", b"identity"):
+            # RFC 9110 15.5.16: 415 for a content coding not supported, with
+            # Accept-Encoding naming those that are. The value would be stored coded
+            # and served without its coding (a gzip body under "Content-Type:
+            # application/json", session 14's probe B); Riak stores the coding as
+            # the object's metadata, we keep none, so it is refused, nothing written
+            return 415, error_body(errors.BadRequestError(
+                f"Content-Encoding {coding.decode('latin-1')[:80]!r}: values are stored "
+                "and served as sent, without a content coding; send the value decoded "
+                "(or coded by the application, with a Content-Type that says so)")), [
+                ("accept-encoding", "identity")]
         try:
             _check_parameters(method, query)
             message = self._request_of(method, key, query, headers, request.body)

@@ -116,6 +116,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         "413": _error(f"a value over {config.max_value_bytes} bytes, or "
                                       f"one that would grow the key's record (every "
                                       f"sibling) over {config.max_record_bytes} bytes"),
+                        "415": _error("a Content-Encoding other than identity (the "
+                                      "node would serve the coded bytes without it)"),
                         "417": _error("an Expect header other than 100-continue")}},
                 "delete": {
                     "operationId": "delete",
