@@ -76,7 +76,8 @@ bad context, R/W out of range, a request cut by the client's half-close), 404 no
 such resource, 405 a method not served, 411 a PUT with neither Content-Length
 nor chunked (its body would be empty), 413 a value over ``max_value_bytes`` or a
 put that would grow its key's record over ``max_record_bytes``, 414 a key over
-``max_key_bytes``, 417 an ``Expect`` other than ``100-continue``, 431 headers
+``max_key_bytes``, 415 a PUT's Content-Encoding other than identity, 417 an
+``Expect`` other than ``100-continue``, 431 headers
 over 64 KiB, 500 an exception of our own, 503 (with Retry-After) the node is
 saturated (``max_pending_requests``), is shutting down or has not joined the
 ring yet, or a get's quorum was not reached, 504 the outcome is unknown.
