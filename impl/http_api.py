@@ -820,6 +820,13 @@ class HttpApi:
                 "and served as sent, without a content coding; send the value decoded "
                 "(or coded by the application, with a Content-Type that says so)")), [
                 ("accept-encoding", "identity")]
+        if method == "PUT" and b"content-range" in headers:
+            # RFC 9110 14.4: a server that allows PUT MUST answer 400 to a PUT with
+            # Content-Range (partial content PUT as if whole); it was stored as the
+            # key's whole value (session 14's probe B)
+            return 400, error_body(errors.BadRequestError(
+                "Content-Range on a PUT: a value is written whole (RFC 9110 14.4); send "
+                "the whole value without Content-Range")), []
         try:
             _check_parameters(method, query)
             message = self._request_of(method, key, query, headers, request.body)

@@ -45,3 +45,21 @@ def test_identity_or_no_coding_is_stored(tmp_path: Path) -> None:
                 status, _, got = await call("GET", url(node, f"/kv/{key}?r=3"))
                 assert [base64.b64decode(v) for v in got["values"]] == [b"plain"]
     run(scenario())
+
+
+def test_a_put_with_content_range_is_400_and_writes_nothing(tmp_path: Path) -> None:
+    """RFC 9110 14.4: a server that allows PUT MUST answer 400 to one with
+    Content-Range (partial content sent as if whole). Before session 14's probe B
+    the 5 bytes of ``bytes 0-4/100`` replaced the whole value."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"before")
+            assert status == 200
+            status, _, body = await call("PUT", url(node, "/kv/k"), b"part1",
+                                         {"Content-Range": "bytes 0-4/100"})
+            assert status == 400, body
+            assert "Content-Range" in body["message"] and body["outcome"] == "not-written"
+            status, _, got = await call("GET", url(node, "/kv/k?r=3"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
+    run(scenario())
