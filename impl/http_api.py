@@ -219,8 +219,9 @@ def _malformed(text: str, status: int = 400) -> _Answer:
 #: were served: session 12's second probe)
 #: a Host field value: uri-host [":" port] (RFC 9110 7.2, RFC 3986 3.2.2: an
 #: IP-literal in brackets, or a reg-name / IPv4 address of unreserved,
-#: percent-encoded and sub-delims characters; empty is allowed)
-_HOST = re.compile(rb"(\[[0-9A-Za-z:._~!$&'()*+,;=-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(:[0-9]*)?")
+#: percent-encoded and sub-delims characters; empty is allowed; an RFC 6874 zone id
+#: in an IPv6 literal, [fe80::1%25eth0], too)
+_HOST = re.compile(rb"(\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(:[0-9]*)?")
 
 _SINGLE_HEADERS = frozenset({b"x-vdynamo-context", b"x-vdynamo-client",
                              b"x-vdynamo-client-counter", b"content-type", b"host"})

@@ -12,6 +12,7 @@ from tests.runtime.live import call, cluster, parse_response, raw, run, url
 
 _BAD = [b"a b", b"x/y", b"a@b", b"[::1", b"x:80a", b"h\x80st", b"a?b"]
 _GOOD = [b"", b"example.com", b"127.0.0.1:8001", b"[::1]:8001", b"[::1]", b"localhost:",
+         b"[fe80::1%25eth0]:8001",  # an RFC 6874 zone id
          b"my_host.local:80"]
 
 
