@@ -40,6 +40,7 @@ httpx gives both with one API (keep-alive pools, timeouts); see pyproject.toml.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import time
@@ -401,6 +402,7 @@ class Client:
                  timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
+        self._timeout_s = timeout_s
         self._http = httpx.Client(timeout=timeout_s)
 
     def _drive(self, plan: Plan) -> Any:
@@ -408,13 +410,32 @@ class Client:
             method, url, options = next(plan)
             while True:
                 try:
-                    answer: httpx.Response | httpx.TransportError = self._http.request(
-                        method, url, **options)
+                    answer: httpx.Response | httpx.TransportError = self._request(
+                        method, url, options)
                 except httpx.TransportError as error:
                     answer = error
                 method, url, options = plan.send(answer)
         except StopIteration as done:
             return done.value
+
+    def _request(self, method: str, url: str, options: dict[str, Any]) -> httpx.Response:
+        """One request to one node, its answer read whole within about ``timeout_s``
+        (httpx's timeouts bound each read, not the answer): an answer still arriving
+        at the deadline raises httpx.ReadTimeout, a TransportError (no answer). Before
+        session 14's probe B a node, or a proxy, sending its answer a byte every half
+        second held ``get`` for as long as it trickled (20 s for 40 bytes with
+        ``timeout_s = 2``: forever for an endless one)."""
+        deadline = time.monotonic() + self._timeout_s
+        with self._http.stream(method, url, **options) as response:
+            raw = []
+            for chunk in response.iter_raw():
+                raw.append(chunk)
+                if time.monotonic() > deadline:
+                    raise httpx.ReadTimeout(
+                        f"no whole answer within {self._timeout_s} s", request=response.request)
+        return httpx.Response(response.status_code, headers=response.headers,
+                              content=b"".join(raw), request=response.request,
+                              extensions=response.extensions)
 
     def close(self) -> None:
         self._http.close()
@@ -465,15 +486,19 @@ class AsyncClient:
                  timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
+        self._timeout_s = timeout_s
         self._http = httpx.AsyncClient(timeout=timeout_s)
 
     async def _drive(self, plan: Plan) -> Any:
         try:
             method, url, options = next(plan)
             while True:
-                try:
-                    answer: httpx.Response | httpx.TransportError = await self._http.request(
-                        method, url, **options)
+                try:  # the whole answer within timeout_s (see Client._request)
+                    async with asyncio.timeout(self._timeout_s):
+                        answer: httpx.Response | httpx.TransportError = (
+                            await self._http.request(method, url, **options))
+                except TimeoutError:
+                    answer = httpx.ReadTimeout(f"no whole answer within {self._timeout_s} s")
                 except httpx.TransportError as error:
                     answer = error
                 method, url, options = plan.send(answer)
