@@ -63,6 +63,7 @@ from impl.versions import (
     lww_version,
     replicated_part,
     sibling_count,
+    written_context_pairs,
 )
 
 __all__ = ["PutCoordination", "PutCoordinator", "ack_counts", "put_quorum_reached",
@@ -174,9 +175,10 @@ class PutCoordinator:
         context = context_of(self.config, self.mode, request)
         stored = self.replica.local_record(key)
         value = TOMBSTONE if request.delete else request.value
+        actor = self.actor(key)
         record = apply_put(stored, context, value, coordinator=self.name,
                            client_id=request.client_id, now=now,
-                           client_counter=request.client_counter, actor=self.actor(key),
+                           client_counter=request.client_counter, actor=actor,
                            truncation=self.config.truncation,
                            hybrid=self.config.lww_timestamps == "hybrid",
                            per_put=self.config.vclock_truncation == "put")
@@ -200,7 +202,10 @@ class PutCoordinator:
         replica_record = encoded if sent is record else encode_record(sent)
         targets, fallbacks = self.quorum.split(key, writing=True)
         coordination = PutCoordination(
-            next(self.ids), key, replica_record, self._context(key, record),
+            next(self.ids), key, replica_record,
+            self._written_context(key, written_context_pairs(
+                record, context, value, actor=actor, writer=self.name, now=now,
+                max_pairs=self.config.vclock_max_pairs)),
             request.w or self.config.w, targets, fallbacks, reply_to,
             now + self.config.request_timeout,
             tombstone=encoded if request.delete else b"",
@@ -361,5 +366,11 @@ class PutCoordinator:
         return out
 
     def _context(self, key: bytes, record: Record) -> bytes:
+        """The context a get of ``record`` answers (its whole clock)."""
         return encode_context_pairs(context_pairs(record, self.config.vclock_max_pairs),
                                     key=key, mode=self.mode, secret=self.config.secret)
+
+    def _written_context(self, key: bytes, pairs: tuple[tuple[str, int], ...]) -> bytes:
+        # what the client saw and wrote (versions.written_context_pairs), not the
+        # record's whole clock: that covers siblings the client never read
+        return encode_context_pairs(pairs, key=key, mode=self.mode, secret=self.config.secret)

@@ -102,6 +102,7 @@ __all__ = [
     "truncate",
     "truncate_new_clock",
     "values",
+    "written_context_pairs",
 ]
 
 _VCLOCK_MODES = (ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK)
@@ -193,6 +194,65 @@ def context_pairs(record: Record, max_pairs: int | None = None) -> tuple[tuple[s
             del entries[max_pairs:]
         return tuple(sorted((entry.id, entry.counter) for entry in entries))
     clock = context_clock(record)
+    if max_pairs is not None and len(clock.pairs) > max_pairs:
+        clock = clock.prune(max_pairs)
+    return clock.pairs
+
+
+def written_context_pairs(after: Record, context: VClock, value: bytes, *, actor: str,
+                          writer: str, now: float,
+                          max_pairs: int | None = None) -> tuple[tuple[str, int], ...]:
+    """The context a put answers its client with (``PutResult.context``, the HTTP
+    PUT's ``{"context"}``): what the client has seen -- the ``context`` it brought
+    -- and the version it wrote, never a sibling the coordinator held that the
+    client did not read. ``after`` is the coordinator's record once the put was
+    applied (:func:`apply_put` with ``actor``, ``writer`` the coordinator and
+    ``now``); ``max_pairs`` caps the pairs as :func:`context_pairs` does (fewer
+    pairs cover less: always safe).
+
+    Before, a put answered :func:`context_clock` of ``after``, which covers every
+    sibling the coordinator stored: bob's put concurrent with alice's, stored just
+    before hers, was covered by the context alice's put returned, and alice's next
+    put with that context (a client continuing from its own write, or the client
+    library's get with a resolve hook, which answers the context of the put of the
+    merge) superseded bob's acknowledged write unseen (session 14's probe A: 6 of
+    180 acknowledged adds lost by three processes through ``vdynamo.connect(...,
+    resolve=union)`` on a quiet 3-node cluster). Dynamo paper 4.4: a context is
+    what the client read; the version vector a DVV put's result may carry
+    (Almeida et al., "Scalable and accurate causality tracking", 2014) is the
+    context plus the new dot.
+
+    - vector-clock modes: the clock of the new version (the context with the
+      entry the put incremented), or the context alone if the new version is not
+      in ``after``;
+    - dvv: the context with ``actor``'s entry at the new dot's counter, unless
+      ``actor``'s entry holds a live value with a dot above the context's counter
+      other than the new one (a concurrent put through the same coordinator): a
+      version vector cannot cover the new dot without covering that one, so the
+      context alone is answered (the client's next put is then a sibling of its
+      own write: a false sibling, never a lost one);
+    - lww: :func:`context_pairs` of ``after`` (one version, no siblings).
+    """
+    if after.mode is ClockMode.LWW:
+        return context_pairs(after, max_pairs)
+    if after.mode is ClockMode.DVV:
+        pairs = dict(context.entries)
+        for entry in after.dvvset.entries:
+            if entry.id != actor or not entry.values:
+                continue
+            seen = pairs.get(actor, 0)
+            unseen = [j for j in range(1, len(entry.values)) if entry.counter - j > seen]
+            if not unseen:
+                pairs[actor] = max(seen, entry.counter)
+        chosen = sorted(pairs.items(), key=lambda p: (p[0] == actor, p[1], p[0]), reverse=True)
+        if max_pairs is not None:
+            del chosen[max_pairs:]
+        return tuple(sorted((node, counter) for node, counter in chosen if counter))
+    clock = context
+    for sibling in after.siblings:
+        if sibling.value == value and sibling.writer == writer and sibling.stamp == now:
+            clock = sibling.clock
+            break
     if max_pairs is not None and len(clock.pairs) > max_pairs:
         clock = clock.prune(max_pairs)
     return clock.pairs

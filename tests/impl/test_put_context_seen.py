@@ -1,0 +1,104 @@
+"""A put's context covers what its client saw and wrote, never a sibling it did not
+read (session 14's probe A; the deletes-and-siblings kind of case 12 and the
+context kind of case 05).
+
+Alice and bob read ``k = v0`` through n1; bob writes ``b`` with his read's context
+(acknowledged), then alice writes ``a`` with hers: ``a`` and ``b`` are concurrent
+siblings at n1. Alice then writes ``a2`` with the context *her put returned* (a
+client continuing from its own write; the client library's get with a resolve hook
+returns the context of the put of the merge). Before the fix the put returned the
+join of n1's whole record, which covers ``b``: ``a2`` superseded bob's acknowledged
+``b`` without alice ever reading it, and a get with R=3 answered ``[a2]``. Right
+value (Dynamo paper 4.4: a context stands for what the client read; a put's result
+is that context plus the version written): ``b`` survives, as a sibling of ``a2``.
+In dvv ``a`` stays as a sibling too: its dot and ``b``'s are consecutive dots of
+n1's actor, which no version vector separates (``versions.written_context_pairs``);
+a false sibling, never a lost write. server-vclock (both writes through one
+coordinator: the paper's scheme loses ``b`` already) and lww (no siblings) are
+outside it. Over HTTP three processes adding to a cart through
+``vdynamo.connect(..., resolve=union)`` lost 6 of 180 acknowledged adds on a quiet
+3-node cluster (tests/runtime/test_put_context_http.py is the HTTP scenario).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl import put_coordinator
+from impl.cluster import SimulatedCluster
+from impl.records import ClockMode
+from impl.versions import Record, apply_put, context_clock, context_pairs, written_context_pairs
+from spec.vclock import VClock
+
+KEY = b"k"
+
+
+def _continue_from_own_put(clock: str) -> list[bytes]:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock)
+    alice = cluster.client("n1", client_id="alice")
+    bob = cluster.client("n1", client_id="bob")
+    alice.put(KEY, b"v0")
+    cluster.run_until_quiet()
+    seen_by_alice, seen_by_bob = alice.get(KEY), bob.get(KEY)
+    bob.put(KEY, b"b", context=seen_by_bob.context)  # acknowledged
+    written = alice.put(KEY, b"a", context=seen_by_alice.context)
+    alice.put(KEY, b"a2", context=written.context)
+    cluster.run_until_quiet()
+    return sorted(cluster.client().get(KEY, r=3).values)
+
+
+def _whole_record_context(after: Record, context: VClock, value: bytes, *, actor: str,
+                          writer: str, now: float,
+                          max_pairs: int | None = None) -> tuple[tuple[str, int], ...]:
+    """The rule before the fix: the join of the coordinator's whole record."""
+    return context_pairs(after, max_pairs)
+
+
+@pytest.mark.parametrize(("clock", "expected"), [
+    ("dvv", [b"a", b"a2", b"b"]),
+    ("client-vclock", [b"a2", b"b"]),
+])
+def test_a_put_with_the_context_of_a_put_keeps_the_sibling_it_never_read(
+        clock: str, expected: list[bytes]) -> None:
+    assert _continue_from_own_put(clock) == expected
+
+
+@pytest.mark.parametrize("clock", ["dvv", "client-vclock"])
+def test_the_rule_before_loses_the_acknowledged_sibling(
+        clock: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(put_coordinator, "written_context_pairs", _whole_record_context)
+    assert _continue_from_own_put(clock) == [b"a2"]  # bob's acknowledged b is gone
+
+
+def test_dvv_written_context_is_the_context_plus_the_new_dot() -> None:
+    empty = Record.empty(ClockMode.DVV)
+    first = apply_put(empty, VClock(), b"v0", coordinator="n1", client_id="", now=0.0)
+    seen = context_clock(first)  # {n1: 1}
+    # a sequential client: its context plus its own dot, nothing else
+    second = apply_put(first, seen, b"v1", coordinator="n1", client_id="", now=1.0)
+    assert written_context_pairs(second, seen, b"v1", actor="n1", writer="n1",
+                                 now=1.0) == (("n1", 2),)
+    # a concurrent write (dot n1:2) the client did not read: its context alone
+    other = apply_put(first, seen, b"b", coordinator="n1", client_id="", now=1.0)
+    mine = apply_put(other, seen, b"a", coordinator="n1", client_id="", now=2.0)
+    assert written_context_pairs(mine, seen, b"a", actor="n1", writer="n1",
+                                 now=2.0) == (("n1", 1),)
+    assert context_pairs(mine) == (("n1", 3),)  # what a get answers: both siblings
+    # another actor's concurrent sibling is not covered either
+    n2 = apply_put(first, seen, b"b", coordinator="n2", client_id="", now=1.0)
+    mine = apply_put(n2, seen, b"a", coordinator="n1", client_id="", now=2.0)
+    assert written_context_pairs(mine, seen, b"a", actor="n1", writer="n1",
+                                 now=2.0) == (("n1", 2),)
+    assert context_pairs(mine) == (("n1", 2), ("n2", 1))
+
+
+def test_vclock_written_context_is_the_new_versions_clock_capped() -> None:
+    empty = Record.empty(ClockMode.CLIENT_VCLOCK)
+    base = apply_put(empty, VClock(), b"v0", coordinator="n1", client_id="c0", now=0.0)
+    seen = context_clock(base)
+    other = apply_put(base, seen, b"b", coordinator="n1", client_id="bob", now=1.0)
+    mine = apply_put(other, seen, b"a", coordinator="n1", client_id="alice", now=2.0)
+    assert written_context_pairs(mine, seen, b"a", actor="n1", writer="n1",
+                                 now=2.0) == (("alice", 1), ("c0", 1))
+    assert written_context_pairs(mine, seen, b"a", actor="n1", writer="n1", now=2.0,
+                                 max_pairs=1) == (("alice", 1),)  # the new pair kept

@@ -1,0 +1,60 @@
+"""Over HTTP: a PUT's context covers what its client read and wrote, never a sibling
+the coordinator held that the client did not read (session 14's probe A;
+tests/impl/test_put_context_seen.py has the scenario on the simulator and why).
+
+Three ``vdynamo serve`` processes, dvv: ``PUT k v0``; alice and bob each GET k
+through n1; bob PUTs ``b`` with his context (200); alice PUTs ``a`` with hers (200,
+a sibling of ``b``) and then ``a2`` with the context her PUT answered. Before the
+fix that context covered ``b`` and ``GET ?r=3`` answered ``[a2]``: bob's
+acknowledged write gone. Now ``b`` is still there.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.runtime.procs import ServedNodes
+
+NAMES = ("n1", "n2", "n3")
+
+
+def _call(method: str, url: str, body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, data=body, method=method, headers={
+        "Content-Type": "application/octet-stream", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
+                response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def _context(url: str) -> dict[str, str]:
+    status, headers, _ = _call("GET", url)
+    assert status == 200
+    return {"X-Vdynamo-Context": headers["x-vdynamo-context"]}
+
+
+def test_a_put_with_a_puts_context_keeps_the_sibling_it_never_read(tmp_path: Path) -> None:
+    with ServedNodes(tmp_path, NAMES, []) as nodes:
+        for name in NAMES:
+            nodes.start(name)
+        assert _call("PUT", nodes.url("n1", "?w=3"), b"v0")[0] == 200
+        alice, bob = _context(nodes.url("n1")), _context(nodes.url("n1"))
+        assert _call("PUT", nodes.url("n1"), b"b", bob)[0] == 200  # acknowledged
+        status, _, body = _call("PUT", nodes.url("n1"), b"a", alice)
+        assert status == 200
+        written = {"X-Vdynamo-Context": json.loads(body)["context"]}
+        assert _call("PUT", nodes.url("n1"), b"a2", written)[0] == 200
+        time.sleep(1.0)
+        status, _, body = _call("GET", nodes.url("n2", "?r=3"),
+                                headers={"Accept": "application/json"})
+        assert status in (200, 300)  # 300: siblings
+        values = sorted(base64.b64decode(v) for v in json.loads(body)["values"])
+        assert b"b" in values and b"a2" in values, values
