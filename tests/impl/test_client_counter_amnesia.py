@@ -124,3 +124,21 @@ def test_a_version_that_read_the_put_is_no_collision() -> None:
     assert pending.done and pending.error is None
     assert sim.client(client_id="reader").get(KEY, r=3).values == [b"bob"]
     assert sim.node("n1").stats["put-remints"] == 0
+
+
+def test_a_put_already_answered_is_not_minted_again() -> None:
+    """The re-mint's other guard: alice's v1 (W=1) is answered by n1 alone while n1
+    cannot reach n3; her v2 (counter 1, ``{alice: 2}``, W=3) through n2 reaches every
+    node. v1's late copy then reaches n3, which holds ``{alice: 2}``: a counter above
+    the one minted, but v1 was answered before v2 was written, so minting it again
+    (above v2) would undo her later write. A get returns v2."""
+    sim = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+                           anti_entropy=False, read_repair=False)
+    sim.partition_one_way({"n1"}, {"n3"})
+    alice = sim.client(client_id="alice")
+    alice.put(KEY, b"v1", w=1, coordinator="n1")
+    alice.put(KEY, b"v2", w=3, coordinator="n2")
+    sim.heal()
+    sim.run_until_quiet()
+    assert sim.client(client_id="reader").get(KEY, r=3).values == [b"v2"]
+    assert sim.node("n1").stats["put-remints"] == 0
