@@ -61,7 +61,7 @@ from impl.errors import (
 )
 from impl.node import Node
 from impl.simulator import Faults, NodeLike, Pending, SimulationError, Simulator, derive_seed
-from impl.storage.base import FsyncPolicy, Hint, Storage
+from impl.storage.base import FsyncPolicy, Hint, HintHead, Storage
 from impl.storage.memory import MemoryStorage
 from impl.storage.sqlite import SqliteStorage
 from impl.versions import Record
@@ -116,6 +116,12 @@ class WatchedStorage:
 
     def hints(self) -> list[Hint]:
         return self.inner.hints()
+
+    def hint_nodes(self) -> set[str]:
+        return self.inner.hint_nodes()
+
+    def hint_heads(self, after: int | None, limit: int) -> list[HintHead]:
+        return self.inner.hint_heads(after, limit)
 
     def remove_hint(self, hint_id: int) -> None:
         self.inner.remove_hint(hint_id)

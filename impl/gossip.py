@@ -157,9 +157,12 @@ class Gossiper:
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage, hints: HintStore,
                  rng: random.Random, stats: collections.Counter[str],
-                 log: collections.deque[str], *, rejoin: bool = False) -> None:
+                 log: collections.deque[str], *, rejoin: bool = False,
+                 rejoin_if_left: bool = False) -> None:
         # rejoin: the node left the ring for good and was started again
-        # (retire_if_left): it joins again, as a node that is not a member would
+        # (retire_if_left): it joins again, as a node that is not a member would;
+        # rejoin_if_left: asked to (``serve --rejoin``) on a new store, which cannot
+        # tell whether the node left: it joins again once a view says it left
         self.name = name
         self.config = config
         self.storage = storage
@@ -227,6 +230,10 @@ class Gossiper:
         self._headroom_logged: set[str] = set()
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None or rejoin
+        #: ``serve --rejoin`` on a new store (an initial node whose data file was
+        #: deleted after it left): join again once a peer's view says it left
+        #: (:meth:`on_gossip`); cleared by a leave asked of it
+        self.rejoin_if_left = rejoin_if_left and not self.join_pending
         #: gossip rounds a rejoining node spent without an answer (:meth:`on_round`)
         self.rejoin_rounds = 0
         #: called after the routing ring changed
@@ -488,6 +495,15 @@ class Gossiper:
             self._apply(merged)
         else:
             self._transfer_if_seen()
+        me = self.view.get(self.name)
+        if (self.rejoin_if_left and me is not None and me.status is MemberStatus.LEFT
+                and me.settled):
+            # its data file was deleted after it left (session 14): it joins anew; the
+            # store holds nothing of its old membership to clear (retire_if_left)
+            self.rejoin_if_left = False
+            self.join_pending = True
+            self.log.append(f"{self.name}: the cluster's view says this node left; "
+                            "its store is new: joining again (--rejoin)")
         if self.join_pending:
             joined = self.announced("join", self._join)
             if joined is not None:  # (else: asks a seed again next round)
@@ -648,6 +664,7 @@ class Gossiper:
         and a strategy-3 leave moved partitions itself, concurrently with a join."""
         if self.status in (MemberStatus.LEAVING, MemberStatus.LEFT):
             return []
+        self.rejoin_if_left = False  # it leaves: its own "left" is no cue to join
         self.leave_requested = True
         self._persist_announced()
         return self._leave_if_requested()

@@ -21,6 +21,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -34,9 +35,14 @@ from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import HintScan
 
-__all__ = ["MAX_HINTS_IN_FLIGHT", "HintedHandoff"]
+__all__ = ["MAX_HINTS_IN_FLIGHT", "SCAN_BUDGET", "SCAN_PAGE", "HintedHandoff"]
 
 MAX_HINTS_IN_FLIGHT = 256  # hint deliveries awaiting an ack, per node
+#: Hints one scan visits at most, and the heads it reads from the engine at once
+#: (:meth:`HintedHandoff._scan_page`): a scan's work and memory are bounded whatever
+#: the hint table holds; with fewer hints a scan visits them all, as before.
+SCAN_BUDGET = 4096
+SCAN_PAGE = 256
 
 
 class HintedHandoff:
@@ -55,6 +61,8 @@ class HintedHandoff:
         self.let_go: Callable[[bytes], None] = replica.reap
         #: hint id -> when its delivery was sent (awaiting the intended node's ack)
         self.in_flight: dict[int, float] = {}
+        #: the id of the last hint the last scan visited (None: begin at the first)
+        self._cursor: int | None = None
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -82,39 +90,88 @@ class HintedHandoff:
         if not self.config.hinted_handoff:
             return out
         retry = self.config.request_timeout
-        hints = self.hints.all()
-        pending_for = {hint.intended for hint in hints}
+        pending_for = self.hints.pending_for()
         for key in self.gossiper.scanned(pending_for):
             self.let_go(key)  # handed over: the old owner's copy goes
         out.extend(self.gossiper.handoffs_done(pending_for))
-        if (not hints and self.gossiper.status is MemberStatus.LEAVING and timer.hints is None
+        if (not pending_for and self.gossiper.status is MemberStatus.LEAVING
+                and timer.hints is None
                 and self.gossiper.transfer_after is None):  # (pending: transfer not begun)
             # (a driver's scan of given hints sends those and does nothing else)
             return [*out, *self.gossiper.finish_leaving(now)]
-        view = self.gossiper.view
-        live = set(view.live_nodes)
         if timer.hints is not None:
             for hint_id in timer.hints:
                 self.in_flight.pop(hint_id, None)
         for hint_id, sent_at in list(self.in_flight.items()):
             if now - sent_at >= retry:  # unanswered: due again, and no longer in flight
                 del self.in_flight[hint_id]
-        for hint in hints:
-            if hint.intended not in live and hint.intended in view:
-                self._retarget(hint.hint_id, hint.key, hint.record)
-                continue
-            if timer.hints is not None and hint.hint_id not in timer.hints:
-                continue
-            sent = self.in_flight.get(hint.hint_id)
-            if sent is not None and now - sent < retry:
-                continue
-            if not self.quorum.reachable(hint.intended, now):
-                continue
-            if len(self.in_flight) >= MAX_HINTS_IN_FLIGHT and sent is None:
-                break
-            self.in_flight[hint.hint_id] = now
-            out.append(Send(hint.intended, HintDelivery(hint.hint_id, hint.key, hint.record)))
+        if pending_for:
+            self._scan_page(now, pending_for, timer.hints, out)
         return out
+
+    def _scan_page(self, now: float, pending_for: set[str], given: frozenset[int] | None,
+                   out: list[Effect]) -> None:
+        """Visit at most :data:`SCAN_BUDGET` kept hints, in id order from where the
+        last scan stopped (wrapping to the first once), reading their heads in pages
+        of :data:`SCAN_PAGE` and a record only for a hint it sends or re-addresses:
+        a hint for a node that left goes to the key's current top N; a hint whose
+        intended node is reachable and that is not in flight is sent, until
+        ``MAX_HINTS_IN_FLIGHT`` await an ack (the next scan resumes there). With
+        ``given`` (a driver's scan) every hint is visited from the first, only
+        those are sent, and the next periodic scan's place is kept. Before session 14
+        every scan read every hint with its record (47 MB of hints: 9% of a core
+        with nothing to deliver). A periodic scan with nothing to do (every node
+        hints are kept for is a member the failure detector suspects) reads none."""
+        view = self.gossiper.view
+        live = set(view.live_nodes)
+        retry = self.config.request_timeout
+        reachable = {node: self.quorum.reachable(node, now) for node in pending_for}
+        if given is None and not any(reachable.values()) and all(
+                node in live or node not in view for node in pending_for):
+            return
+        start = self._cursor if given is None else None
+        after = start
+        wrapped = start is None
+        budget = SCAN_BUDGET if given is None else sys.maxsize
+        while budget > 0:
+            page = self.hints.heads(after, min(SCAN_PAGE, budget))
+            if wrapped and start is not None:
+                page = [head for head in page if head[0] <= start]
+            if not page:
+                if wrapped:
+                    if given is None:  # a whole round: the next scan begins at the first
+                        self._cursor = None
+                    return
+                wrapped, after = True, None
+                continue
+            for hint_id, intended, key in page:
+                budget -= 1
+                if intended not in live and intended in view:
+                    held = self.hints.get(hint_id)
+                    if held is not None:
+                        self._retarget(hint_id, key, held.record)
+                    after = hint_id
+                    continue
+                if given is not None and hint_id not in given:
+                    after = hint_id
+                    continue
+                sent = self.in_flight.get(hint_id)
+                if intended not in reachable:
+                    reachable[intended] = self.quorum.reachable(intended, now)
+                if (sent is not None and now - sent < retry) or not reachable[intended]:
+                    after = hint_id
+                    continue
+                if len(self.in_flight) >= MAX_HINTS_IN_FLIGHT and sent is None:
+                    if given is None:  # full: the next scan resumes at this hint
+                        self._cursor = after
+                    return
+                held = self.hints.get(hint_id)
+                if held is not None:
+                    self.in_flight[hint_id] = now
+                    out.append(Send(intended, HintDelivery(hint_id, key, held.record)))
+                after = hint_id
+        if given is None:
+            self._cursor = after
 
     def _retarget(self, hint_id: int, key: bytes, record: bytes) -> None:
         """A hint for a node that left goes to the key's current top N instead."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import collections
 from hashlib import blake2b
 
-from impl.storage.base import Hint, Storage
+from impl.storage.base import Hint, HintHead, Storage
 
 __all__ = ["HintStore"]
 
@@ -80,5 +80,18 @@ class HintStore:
         return None if held is None else held.intended
 
     def all(self) -> list[Hint]:
-        """Every hint kept, from the engine."""
+        """Every hint kept, from the engine (every record read: not for a periodic
+        path, see :meth:`heads`)."""
         return self.storage.hints()
+
+    def heads(self, after: int | None, limit: int) -> list[HintHead]:
+        """At most ``limit`` kept hints whose id is above ``after`` (None: from the
+        first), in id order, without their records: a bounded page from the engine
+        (:meth:`impl.storage.base.Storage.hint_heads`)."""
+        return self.storage.hint_heads(after, limit)
+
+    def pending_for(self) -> set[str]:
+        """The nodes some kept hint is meant for, from the engine without reading
+        the hints (:meth:`impl.storage.base.Storage.hint_nodes`; within an input
+        that removed a node's last hint, still that node: a superset)."""
+        return self.storage.hint_nodes()

@@ -315,21 +315,30 @@ class ReplicaPut:
 
 @dataclass(frozen=True, slots=True)
 class ReplicaPutAck:
-    """A replica stored a :class:`ReplicaPut` durably (as a hint for ``hint`` if set)."""
+    """A replica stored a :class:`ReplicaPut` durably (as a hint for ``hint`` if set).
+
+    ``record`` (client-vclock only; ``b""`` otherwise) is the replica's own record
+    of the key when it kept none of the put's version: its stored clocks dominate
+    the one the coordinator minted. The coordinator of a put still unanswered
+    re-mints it above the client's counter in that record (a client that forgot
+    its counter writing through a coordinator that missed its last version:
+    :meth:`impl.put_coordinator.PutCoordinator.on_ack`)."""
 
     op_id: int
     key: bytes
     hint: str = ""
+    record: bytes = b""
 
     def __post_init__(self) -> None:
         if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
-                _name_ok(self.hint)):
+                _name_ok(self.hint) and type(self.record) is bytes):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
         check.ident("op_id", self.op_id)
         check.data("key", self.key, non_empty=True)
         check.text("hint", self.hint)
+        check.data("record", self.record)
 
 
 @dataclass(frozen=True, slots=True)

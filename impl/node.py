@@ -155,7 +155,10 @@ class Node:
         # asked to join again (``vdynamo join`` of a node that left, ``serve --rejoin``):
         # if it left the ring for good, its store is cleared and it joins as a new
         # node (:func:`impl.gossip.retire_if_left`); a mere restart of a node that left
-        # stays left (the spec's Recover)
+        # stays left (the spec's Recover). A new store (its data file deleted after
+        # it left: no view) learns from the seeds whether it left: if so, it joins
+        # again (``rejoin_if_left``; before session 14 it stayed left for good)
+        fresh = rejoin and not storage.get_meta("membership")
         rejoin = rejoin and retire_if_left(storage, name)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1
         storage.set_meta("incarnation", str(incarnation).encode())  # direct writes: this,
@@ -171,7 +174,7 @@ class Node:
         self.detector = FailureDetector.for_node(config)
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
-                                 self.log, rejoin=rejoin)
+                                 self.log, rejoin=rejoin, rejoin_if_left=fresh)
         self.quorum = SloppyQuorum(name, config, self.detector,
                                    lambda: self.gossiper.partitioning,
                                    lambda: self.gossiper.previous,

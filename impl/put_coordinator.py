@@ -66,8 +66,14 @@ from impl.versions import (
     written_context_pairs,
 )
 
-__all__ = ["PutCoordination", "PutCoordinator", "ack_counts", "put_quorum_reached",
-           "sends_error"]
+__all__ = ["MAX_REMINTS", "PutCoordination", "PutCoordinator", "ack_counts",
+           "put_quorum_reached", "sends_error"]
+
+#: How many times a client-vclock put is minted again at most
+#: (:meth:`PutCoordinator._remint`): each time a replica holds a counter of the
+#: client above the one minted; more than once only if the client's earlier
+#: versions are spread over replicas that each missed some.
+MAX_REMINTS = 3
 
 
 @dataclass(slots=True)
@@ -94,6 +100,11 @@ class PutCoordination:
     #: each of which must give W acks (empty: W of the targets; spec
     #: ``Coordination.groups``)
     groups: tuple[tuple[str, ...], ...] = ()
+    #: client-vclock: the request (to mint it again), the client's counter its
+    #: version was minted with, and how many times it was minted again already
+    request: PutRequest | None = None
+    minted: int = 0
+    remints: int = 0
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -171,6 +182,12 @@ class PutCoordinator:
 
     def start(self, now: float, request: PutRequest, reply_to: ReplyTo) -> list[Effect]:
         """Coordinate a (checked) put: write locally, send to the targets."""
+        return self._coordinate(now, request, reply_to, now + self.config.request_timeout, 0)
+
+    def _coordinate(self, now: float, request: PutRequest, reply_to: ReplyTo,
+                    deadline: float, remints: int) -> list[Effect]:
+        """Mint the put's version over this node's record, store it, send it to the
+        targets (``remints``: the times it was minted before, :meth:`_remint`)."""
         key = request.key
         context = context_of(self.config, self.mode, request)
         stored = self.replica.local_record(key)
@@ -206,10 +223,14 @@ class PutCoordinator:
             self._written_context(key, written_context_pairs(
                 record, context, value, actor=actor, writer=self.name, now=now,
                 max_pairs=self.config.vclock_max_pairs)),
-            request.w or self.config.w, targets, fallbacks, reply_to,
-            now + self.config.request_timeout,
+            request.w or self.config.w, targets, fallbacks, reply_to, deadline,
             tombstone=encoded if request.delete else b"",
             groups=self.quorum.groups(key, writing=True))
+        if self.mode is ClockMode.CLIENT_VCLOCK:
+            coordination.request = request
+            coordination.remints = remints
+            coordination.minted = max((s.clock.counter(request.client_id)
+                                       for s in sent.siblings), default=0)
         # Written locally even when this node is not a replica of the key (a forwarded
         # request whose top N did not answer): its own record keeps the counters it
         # mints for the key increasing, so it never reuses a dot.
@@ -280,6 +301,10 @@ class PutCoordinator:
                 raise AssertionError(f"put {message.op_id}: {wrong}")
             raise peer_data_error("ack", BadMessageError(
                 f"ack for put {message.op_id} that counts for no target"))
+        if message.record:
+            reminted = self._remint(now, coordination, message.record)
+            if reminted is not None:
+                return reminted
         coordination.acks.add(target)
         if coordination.replied and coordination.tombstone:  # a late ack of a delete
             return [*self.reaper.reap_acknowledged(now, coordination.key,
@@ -287,6 +312,43 @@ class PutCoordinator:
                                                    coordination.targets),
                     *self._check(coordination, now)]
         return self._check(coordination, now)
+
+    def _remint(self, now: float, coordination: PutCoordination,
+                raw: bytes) -> list[Effect] | None:
+        """Mint a client-vclock put again when a replica's record ``raw`` (its ack
+        kept none of the version: :meth:`impl.replica.Replica.on_replica_put`)
+        holds a counter of the put's client above the one minted: the client
+        forgot its counter (a restarted process reusing its id, or one sending a
+        stale ``X-Vdynamo-Client-Counter``) and this node missed its last version,
+        so the version was minted under a clock the replicas hold a dominating one
+        of, and would be dropped everywhere although acknowledged (session 13's
+        open finding). The replica's record is merged into this node's, the put
+        is coordinated again over it (:func:`impl.versions.apply_put` counts the
+        client's stored counter) with a new op id and the same deadline, and the
+        first round's acks count for nothing. None (the ack counts as an ack):
+        another mode, a put already answered (its client may have written since:
+        minting it again could order it after a later write), a counter not above
+        the one minted (an equal one is a version that read this one: Riak-style
+        dominance, no collision), or :data:`MAX_REMINTS` reached. Riak left
+        client-side actor ids for this class of fault (Riak 1.0's
+        ``vnode_vclocks``: the coordinating vnode mints, riak_kv_put_fsm's
+        ``coord`` put; Russell Brown, "Vector Clocks Revisited", Basho blog
+        2015), this project's ``dvv`` and ``server-vclock``; here the client's
+        entry stays the actor. Raises PeerDataError for a bad record."""
+        request = coordination.request
+        if (request is None or coordination.replied
+                or coordination.remints >= MAX_REMINTS):
+            return None
+        theirs = self.replica.decode(coordination.key, raw)
+        seen = max((s.clock.counter(request.client_id) for s in theirs.siblings), default=0)
+        if seen <= coordination.minted:
+            return None
+        del self.coordinations[coordination.op_id]
+        self.stats["put-remints"] += 1
+        self.replica.merge_into_local(coordination.key, theirs, raw)
+        return [CancelTimer(PutTimeout(coordination.op_id)),
+                *self._coordinate(now, request, coordination.reply_to, coordination.deadline,
+                                  coordination.remints + 1)]
 
     def on_timeout(self, now: float, timer: PutTimeout) -> list[Effect]:
         """Resend the silent targets' write to fallbacks; fail the put at its deadline.

@@ -91,7 +91,10 @@ class Replica:
 
     def on_replica_put(self, src: str, message: ReplicaPut) -> list[Effect]:
         """Store a coordinator's write (or, as a fallback, keep it as a hint); ack it.
-        A bad record or a hint naming an unknown node raises PeerDataError."""
+        In client-vclock, an ack of a write whose version the merge dropped (a
+        stored clock dominates it) carries this node's record
+        (:class:`~impl.messages.ReplicaPutAck` ``record``). A bad record or a hint
+        naming an unknown node raises PeerDataError."""
         record = self.decode(message.key, message.record)
         if message.hint and message.hint != self.name:
             if not self._known(message.hint):
@@ -100,6 +103,15 @@ class Replica:
             self.hints.add(message.hint, message.key, encode_record(record))
             return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
         self.merge_into_local(message.key, record, message.record)
+        if self.mode is ClockMode.CLIENT_VCLOCK:
+            mine = self.local_record(message.key)
+            if not all(sibling in mine.siblings for sibling in record.siblings):
+                # Kept none (or not all) of the put's version: a stored clock dominates
+                # the one minted. Say so with this node's record, so that the
+                # coordinator of a client that forgot its counter re-mints above it
+                # (session 14; the client-side twin of Riak's kv679).
+                return [Send(src, ReplicaPutAck(message.op_id, message.key,
+                                                record=encode_record(mine)))]
         return [Send(src, ReplicaPutAck(message.op_id, message.key))]
 
     def on_replica_get(self, src: str, message: ReplicaGet) -> list[Effect]:

@@ -43,7 +43,8 @@ from impl.effects import (
     WriteRecord,
 )
 from impl.errors import StorageError
-from impl.storage.base import Hint, Storage
+from impl.storage._common import removed_page
+from impl.storage.base import Hint, HintHead, Storage
 from spec.ring import RING_SIZE, key_position
 
 __all__ = ["StagedStorage", "Write", "apply_write", "failed_effects", "overlay_scan", "persist",
@@ -112,6 +113,15 @@ class StagedStorage:
     def hints(self) -> list[Hint]:
         """The engine's hints, less those removed in this input."""
         return [hint for hint in self.engine.hints() if hint.hint_id not in self._removed]
+
+    def hint_nodes(self) -> set[str]:
+        """The engine's: a node whose last hint this input removed is still named (a
+        superset, until the removal is persisted)."""
+        return self.engine.hint_nodes()
+
+    def hint_heads(self, after: int | None, limit: int) -> list[HintHead]:
+        """A page of the engine's hint heads, less those removed in this input."""
+        return removed_page(self.engine, self._removed, after, limit)
 
     def get_hint(self, hint_id: int) -> Hint | None:
         if hint_id in self._removed:

@@ -6,7 +6,11 @@ Every engine refuses bad arguments the same way, before anything changes: a
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Container, Iterable
+
 from impl.errors import InvalidValueError
+from impl.storage.base import Hint, HintHead, Storage
 from spec.ring import RING_SIZE
 
 __all__ = [
@@ -18,7 +22,9 @@ __all__ = [
     "check_meta_name",
     "check_node",
     "check_record",
+    "hints_page",
     "position_bytes",
+    "removed_page",
     "scan_segments",
 ]
 
@@ -61,6 +67,30 @@ def check_meta_name(name: object) -> str:
     if not isinstance(name, str) or not name:
         raise InvalidValueError(f"meta name must be a non-empty str, got {name!r:.80}")
     return name
+
+
+def hints_page(hints: Iterable[Hint], after: int | None, limit: int) -> list[HintHead]:
+    """At most ``limit`` of ``hints`` whose id is above ``after`` (None: every id), in
+    id order, as heads (:meth:`impl.storage.base.Storage.hint_heads` of an in-memory
+    table)."""
+    return [(hint.hint_id, hint.intended, hint.key) for hint in heapq.nsmallest(
+        limit, (hint for hint in hints if after is None or hint.hint_id > after),
+        key=lambda hint: hint.hint_id)]
+
+
+def removed_page(engine: Storage, removed: Container[int], after: int | None,
+                 limit: int) -> list[HintHead]:
+    """A page of ``engine``'s hint heads (:meth:`~impl.storage.base.Storage.hint_heads`)
+    less those in ``removed`` (a staged or queued view's removals): pages of the
+    engine are read until ``limit`` are found or it has no more."""
+    page: list[HintHead] = []
+    while len(page) < limit:
+        batch = engine.hint_heads(after, limit)
+        page.extend(head for head in batch if head[0] not in removed)
+        if len(batch) < limit:
+            break
+        after = batch[-1][0]
+    return page[:limit]
 
 
 def check_hint_id(hint_id: object) -> int:

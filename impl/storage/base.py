@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["FsyncPolicy", "Hint", "Storage"]
+__all__ = ["FsyncPolicy", "Hint", "HintHead", "Storage"]
 
 FsyncPolicy = Literal["always", "buffered"]
 
@@ -41,6 +41,11 @@ class Hint:
     intended: str
     key: bytes
     record: bytes
+
+
+#: A hint without its record: ``(hint_id, intended, key)``
+#: (:meth:`Storage.hint_heads`, what a hint scan pages through).
+HintHead = tuple[int, str, bytes]
 
 
 @runtime_checkable
@@ -61,6 +66,8 @@ class Storage(Protocol):
     # hints
     def add_hint(self, intended: str, key: bytes, record: bytes) -> int: ...
     def hints(self) -> list[Hint]: ...
+    def hint_heads(self, after: int | None, limit: int) -> list[HintHead]: ...
+    def hint_nodes(self) -> set[str]: ...
     def get_hint(self, hint_id: int) -> Hint | None: ...
     def remove_hint(self, hint_id: int) -> None: ...
 

@@ -63,7 +63,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from impl.effects import DeleteRecord, RemoveHint, Write, WriteMeta, WriteRecord
 from impl.errors import StorageError
 from impl.staging import apply_write, overlay_scan
-from impl.storage.base import FsyncPolicy, Hint, Storage
+from impl.storage._common import removed_page
+from impl.storage.base import FsyncPolicy, Hint, HintHead, Storage
 from impl.storage.sqlite import SqliteStorage
 from impl.versions import ACTOR_META
 
@@ -211,6 +212,12 @@ class GroupCommit:
 
     def hints(self) -> list[Hint]:
         return [hint for hint in self.engine.hints() if hint.hint_id not in self._removed]
+
+    def hint_nodes(self) -> set[str]:
+        return self.engine.hint_nodes()  # (a superset while removals are queued)
+
+    def hint_heads(self, after: int | None, limit: int) -> list[HintHead]:
+        return removed_page(self.engine, self._removed, after, limit)
 
     def get_hint(self, hint_id: int) -> Hint | None:
         return None if hint_id in self._removed else self.engine.get_hint(hint_id)

@@ -47,9 +47,10 @@ from impl.storage._common import (
     check_meta_name,
     check_node,
     check_record,
+    hints_page,
     scan_segments,
 )
-from impl.storage.base import FsyncPolicy, Hint
+from impl.storage.base import FsyncPolicy, Hint, HintHead
 from spec.ring import RING_SIZE
 
 __all__ = ["MemoryStorage"]
@@ -166,6 +167,17 @@ class MemoryStorage:
         """Every hint kept, in id order."""
         self._check_open()
         return sorted(self._hints.values(), key=lambda h: h.hint_id)
+
+    def hint_nodes(self) -> set[str]:
+        """The nodes some kept hint is meant for."""
+        self._check_open()
+        return {hint.intended for hint in self._hints.values()}
+
+    def hint_heads(self, after: int | None, limit: int) -> list[HintHead]:
+        """At most ``limit`` hints whose id is above ``after`` (None: from the first),
+        in id order, without their records."""
+        self._check_open()
+        return hints_page(self._hints.values(), after, limit)
 
     def get_hint(self, hint_id: int) -> Hint | None:
         """The hint with id ``hint_id``, or None (an extra: not in the base protocol)."""

@@ -73,7 +73,7 @@ from impl.storage._common import (
     position_bytes,
     scan_segments,
 )
-from impl.storage.base import FsyncPolicy, Hint
+from impl.storage.base import FsyncPolicy, Hint, HintHead
 from spec.ring import RING_SIZE, key_position
 
 __all__ = ["SCHEMA_VERSION", "SqliteStorage"]
@@ -174,6 +174,9 @@ class SqliteStorage:
                 conn.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('storage-id', ?)",
                              (self._storage_id if self._storage_id is not None
                               else os.urandom(16),))
+            # the intended nodes of the hints, read without the table (hint_nodes);
+            # created on a file of an earlier session too (an index: no new version)
+            conn.execute("CREATE INDEX IF NOT EXISTS hints_by_intended ON hints (intended)")
             conn.execute("BEGIN IMMEDIATE")
             row = conn.execute("SELECT value FROM engine WHERE name = 'epoch'").fetchone()
             epoch = (row[0] if row else 0) + 1
@@ -290,6 +293,33 @@ class SqliteStorage:
                            ()).fetchall()
         return [Hint(hint_id, intended, bytes(key), bytes(record))
                 for hint_id, intended, key, record in rows]
+
+    def hint_nodes(self) -> set[str]:
+        """The nodes some kept hint is meant for: a skip scan of the
+        ``hints_by_intended`` index, one lookup per node (never the records)."""
+        conn = self._read_connection()
+        nodes: set[str] = set()
+        row = self._query(conn, "SELECT MIN(intended) FROM hints", ()).fetchone()
+        while row is not None and row[0] is not None:
+            nodes.add(row[0])
+            row = self._query(conn, "SELECT MIN(intended) FROM hints WHERE intended > ?",
+                              (row[0],)).fetchone()
+        return nodes
+
+    def hint_heads(self, after: int | None, limit: int) -> list[HintHead]:
+        """At most ``limit`` hints whose id is above ``after`` (None: from the first),
+        in id order, without their records: a page read by the primary key, so that
+        a hint scan reads a bounded batch and no record it does not send, never the
+        whole table (session 14: a scan of 47 MB of hints took 9% of a core idle)."""
+        if after is not None:
+            check_hint_id(after)
+            if after >= (1 << 63) - 1:
+                return []
+        lowest = -(1 << 63) if after is None else max(after + 1, -(1 << 63))
+        rows = self._query(self._read_connection(),
+                           "SELECT hint_id, intended, key FROM hints WHERE hint_id >= ? "
+                           "ORDER BY hint_id LIMIT ?", (lowest, limit)).fetchall()
+        return [(hint_id, intended, bytes(key)) for hint_id, intended, key in rows]
 
     def get_hint(self, hint_id: int) -> Hint | None:
         """The hint with id ``hint_id``, or None (an extra: not in the base protocol)."""

@@ -77,15 +77,16 @@ def test_two_anonymous_blind_puts_are_siblings_in_client_vclock(tmp_path: Path) 
     run(scenario())
 
 
-@pytest.mark.xfail(strict=True, reason="open: a coordinator that missed the client's "
-                   "last version mints a clock the other replicas hold a dominating one of")
 def test_a_forgetful_client_through_a_coordinator_that_missed_its_last_write() -> None:
-    """The fix's limit: n3 was cut off while alice wrote v1 and v2 through n1; after
-    the heal, before any repair, a restarted alice (counter forgotten) writes v3
-    through n3, which holds nothing of the key: v3 is minted ``{alice: 1}``, n1 and
-    n2 drop it as seen, and anti-entropy then replaces n3's copy too. Right value: a
-    get with R=3 returns v3 (the put was acknowledged). Fixing it needs the replicas
-    to tell the coordinator (a round trip), or a client that keeps its counter."""
+    """n3 was cut off while alice wrote v1 and v2 through n1; after the heal,
+    before any repair, a restarted alice (counter forgotten) writes v3 through n3,
+    which holds nothing of the key: v3 is minted ``{alice: 1}``, which n1 and n2
+    hold a dominating clock of. Their acks carry their record, and n3 mints v3
+    again above it (``{alice: 3}``, :meth:`impl.put_coordinator.PutCoordinator._remint`)
+    before it answers. Right value: a get with R=3 returns v3 alone (it supersedes
+    the client's own v2, as a restarted client's blind put does through a
+    coordinator that holds v2). Before session 14 v3 was acknowledged and lost: a
+    strict xfail of session 13."""
     sim = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
                            anti_entropy=False, read_repair=False)
     alice = sim.client(client_id="alice", coordinator="n1")
@@ -96,4 +97,48 @@ def test_a_forgetful_client_through_a_coordinator_that_missed_its_last_write() -
     sim.heal()
     sim.client(client_id="alice", coordinator="n3").put(KEY, b"v3")  # acknowledged
     sim.run_until_quiet()
-    assert b"v3" in sim.client(client_id="reader").get(KEY, r=3).values
+    assert sim.client(client_id="reader").get(KEY, r=3).values == [b"v3"]
+    assert sim.node("n3").stats["put-remints"] == 1
+
+
+def test_a_version_that_read_the_put_is_no_collision() -> None:
+    """The re-mint's guard: bob reads alice's v1 (through n1) before her put is
+    answered (W=3, n1 cut off from n3) and overwrites it through n2; v1's late copy
+    reaches n3, which holds bob's version, whose clock covers ``{alice: 1}`` with an
+    equal counter. That is causality, not a forgotten counter: v1 is not minted
+    again (it would come back as a sibling of the write that overwrote it), and a
+    get returns bob's value alone."""
+    sim = SimulatedCluster(nodes=3, n=3, r=1, w=3, seed=1, clock="client-vclock",
+                           anti_entropy=False, read_repair=False)
+    alice = sim.client(client_id="alice", coordinator="n1")
+    bob = sim.client(client_id="bob", coordinator="n2")
+    sim.partition({"n3"}, {"n1"})
+    pending = alice.submit_put(KEY, b"v1")  # unanswered while n1 cannot reach n3
+    sim.run_for(0.05)
+    read = bob.get(KEY)
+    unanswered = not pending.done
+    assert read.values == [b"v1"] and unanswered
+    bob.put(KEY, b"bob", context=read.context, w=3)
+    sim.heal()
+    sim.run_until_quiet()
+    assert pending.done and pending.error is None
+    assert sim.client(client_id="reader").get(KEY, r=3).values == [b"bob"]
+    assert sim.node("n1").stats["put-remints"] == 0
+
+
+def test_a_put_already_answered_is_not_minted_again() -> None:
+    """The re-mint's other guard: alice's v1 (W=1) is answered by n1 alone while n1
+    cannot reach n3; her v2 (counter 1, ``{alice: 2}``, W=3) through n2 reaches every
+    node. v1's late copy then reaches n3, which holds ``{alice: 2}``: a counter above
+    the one minted, but v1 was answered before v2 was written, so minting it again
+    (above v2) would undo her later write. A get returns v2."""
+    sim = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+                           anti_entropy=False, read_repair=False)
+    sim.partition_one_way({"n1"}, {"n3"})
+    alice = sim.client(client_id="alice")
+    alice.put(KEY, b"v1", w=1, coordinator="n1")
+    alice.put(KEY, b"v2", w=3, coordinator="n2")
+    sim.heal()
+    sim.run_until_quiet()
+    assert sim.client(client_id="reader").get(KEY, r=3).values == [b"v2"]
+    assert sim.node("n1").stats["put-remints"] == 0

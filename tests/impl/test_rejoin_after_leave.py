@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import impl
 from impl import serve as serve_module
+from impl.cluster import WatchedStorage
 from impl.gossip import ANNOUNCED_META, retire_if_left
 from impl.membership import MemberStatus, initial_membership
+from impl.messages import Gossip
 from impl.storage.memory import MemoryStorage
 from spec.ring import Ring
 
@@ -135,3 +137,75 @@ def test_a_node_that_joined_later_left_and_joins_again_becomes_up() -> None:
         assert [at_n4.get(key, r=1).values for key in keys] == [[b"new"]] * len(keys)
     finally:
         cluster.close()
+
+
+def _left_and_wiped(rejoin: bool) -> impl.SimulatedCluster:
+    """n4 (an initial node) leaves; its data file is deleted (the in-memory engine
+    starts empty); it is started again, with ``--rejoin`` (the simulator's ``join``
+    of a node that left) or without (a plain ``vdynamo serve``)."""
+    cluster = impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3)
+    client = cluster.client("n1")
+    for key in KEYS:
+        client.put(key, b"v")
+    cluster.leave("n4")
+    cluster.run_until_quiet(max_time=900)
+    assert _status(cluster, "n1", "n4") is MemberStatus.LEFT
+    if rejoin:
+        cluster.join("n4")  # a new store: nothing says it left but the others' views
+    else:
+        cluster.left.discard("n4")
+        cluster.storages["n4"] = WatchedStorage(MemoryStorage())
+        cluster.sim.add_node("n4")
+    cluster.run_for(60.0)
+    return cluster
+
+
+KEYS = [b"k%d" % i for i in range(20)]
+
+
+def test_an_initial_node_whose_data_file_was_deleted_after_it_left_joins_again() -> None:
+    """``vdynamo join n4`` (``serve --rejoin``) of an initial node whose data file
+    was deleted after it left: its new store holds no view, so nothing told it that
+    it left (:func:`impl.gossip.retire_if_left` found no membership) and it never
+    announced a join: ``left`` in every view for good (session 13's open finding;
+    ``vdynamo join`` waited for ``up`` in vain). Now the first view that says it left
+    (settled) makes it join anew (``Gossiper.rejoin_if_left``): ``up`` everywhere,
+    its ranges handed to it, reads at it with ``r=1`` answer the values."""
+    cluster = _left_and_wiped(rejoin=True)
+    assert [_status(cluster, name, "n4") for name in ("n1", "n2", "n3", "n4")] \
+        == [MemberStatus.UP] * 4
+    assert len(cluster.node("n4").storage) > 0
+    at_n4 = cluster.client("n4")
+    assert [at_n4.get(key, r=1).values for key in KEYS] == [[b"v"]] * len(KEYS)
+
+
+def test_an_initial_node_whose_data_file_was_deleted_after_it_left_stays_left() -> None:
+    """Started without ``--rejoin`` it stays left (the spec's Recover: a restart is no
+    join; ``vdynamo serve`` then stops it, its log naming ``vdynamo join NODE``)."""
+    cluster = _left_and_wiped(rejoin=False)
+    assert [_status(cluster, name, "n4") for name in ("n1", "n2", "n3", "n4")] \
+        == [MemberStatus.LEFT] * 4
+    assert cluster.node("n4").has_left and not cluster.node("n4").rejoining
+
+
+def test_a_wiped_member_started_with_rejoin_does_not_join_again() -> None:
+    """``--rejoin`` on a new store of a node that never left (its disk replaced): it is
+    a member, so it announces no join (its entry in the others' views is unchanged),
+    and once it left, a view saying so does not make it join again."""
+    cluster = impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3)
+    client = cluster.client("n1")
+    for key in KEYS:
+        client.put(key, b"v")
+    entry = cluster.node("n1").view.get("n4")
+    cluster.lose_disk("n4")
+    cluster._rejoining.add("n4")  # the next start of n4 is a ``serve --rejoin``
+    cluster.restart("n4")
+    cluster.run_for(30.0)
+    node = cluster.node("n4")
+    assert node.gossiper.rejoin_if_left
+    assert cluster.node("n1").view.get("n4") == entry
+    cluster.leave("n4")
+    cluster.run_until(lambda: node.has_left and not node.settling, max_time=900)
+    view = cluster.node("n1").view
+    node.receive(cluster.sim.node_now("n4"), "n1", Gossip(view.to_bytes(), reply=True))
+    assert node.has_left and not node.gossiper.join_pending
