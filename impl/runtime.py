@@ -74,6 +74,7 @@ from impl.peer_auth import (
     Dialer,
     FrameOpener,
     FrameSealer,
+    HelloInfo,
     PeerAuthError,
     parse_hello_head,
 )
@@ -531,16 +532,22 @@ class NodeServer:
                         await writer.wait_closed()
                 writer.transport.abort()  # closed already: nothing happens
 
+    def _hello_info(self) -> HelloInfo:
+        """What this node's hellos say of it: its cluster's name (impl.peer_auth)."""
+        return HelloInfo(self.config.name)
+
     async def _dial_hello(self, dest: str, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> FrameSealer:
         """The dialer's side of the hello (impl.peer_auth); the sealer of this direction."""
-        dialer = Dialer(self.config.secret, self.name, dest)
+        dialer = Dialer(self.config.secret, self.name, dest, self._hello_info())
         writer.write(dialer.hello())
         await writer.drain()
-        length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
         name = await reader.readexactly(length)
+        info = await reader.readexactly(info_length)
         nonce = await reader.readexactly(NONCE_BYTES)
-        proof, sealer, _ = dialer.on_challenge(name, nonce, await reader.readexactly(TAG_BYTES))
+        proof, sealer, _ = dialer.on_challenge(name, info, nonce,
+                                               await reader.readexactly(TAG_BYTES))
         writer.write(proof)
         return sealer
 
@@ -549,10 +556,11 @@ class NodeServer:
     async def _accept_hello(self, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter) -> tuple[str, FrameOpener]:
         """The acceptor's side of the hello: (the authenticated peer, its opener)."""
-        length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
         name = await reader.readexactly(length)
-        acceptor = Acceptor(self.config.secret, self.name)
-        src, challenge = acceptor.on_hello(name, await reader.readexactly(NONCE_BYTES))
+        info = await reader.readexactly(info_length)
+        acceptor = Acceptor(self.config.secret, self.name, self._hello_info())
+        src, challenge = acceptor.on_hello(name, info, await reader.readexactly(NONCE_BYTES))
         if src not in self.config.nodes and src not in self.peers and not self._learn(src):
             raise PeerAuthError(f"hello from unknown node {src!r}")
         writer.write(challenge)
