@@ -95,6 +95,7 @@ from impl.storage.sqlite import SqliteStorage
 from impl.timers import Timer
 
 __all__ = [
+    "COMPARED_LIMITS",
     "DEFAULT_HOST",
     "EXAMPLE_SECRETS",
     "Address",
@@ -110,6 +111,11 @@ __all__ = [
 log = logging.getLogger("vdynamo.runtime")
 
 _HEADER_BYTES = 10
+#: the [cluster] limits each node's hello carries and each compares with its peers'
+#: (``NodeServer._compare_limits``): those that decide whether a replica accepts a
+#: peer's record (impl.replica.Replica.decode) or frame (``_read_frames``)
+COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max_siblings",
+                   "max_record_bytes", "max_frame_bytes")
 #: bytes asked of a peer connection per read (every whole frame in them is delivered)
 _PEER_READ_BYTES = 256 * 1024
 #: seconds a closed peer connection may take to send what it still buffers before
@@ -194,6 +200,9 @@ class NodeServer:
         self.dropped_frames = 0
         #: peers refused: a failed or unfinished hello, a frame that failed its MAC
         self.refused_peers = 0
+        #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
+        #: peer's last hello differed (``_compare_limits``)
+        self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
         self.overloaded_requests = 0
@@ -533,8 +542,39 @@ class NodeServer:
                 writer.transport.abort()  # closed already: nothing happens
 
     def _hello_info(self) -> HelloInfo:
-        """What this node's hellos say of it: its cluster's name (impl.peer_auth)."""
-        return HelloInfo(self.config.name)
+        """What this node's hellos say of it (impl.peer_auth): its cluster's name and
+        its record limits, :data:`COMPARED_LIMITS`."""
+        return HelloInfo(self.config.name, tuple(
+            (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS))
+
+    def _compare_limits(self, peer: str, info: HelloInfo | None) -> None:
+        """Note (in ``peer_limits_differ``, /status) and log once the record limits
+        in which an authenticated ``peer``'s hello differs from this node's: one
+        WARNING per peer naming each differing key and both values, again only when
+        the difference changes (a reconnect says nothing new). Nodes with different
+        limits (a rolling change of ``max_value_bytes``) refuse each other's records
+        over their own limits, and hints, read repair and anti-entropy send them
+        again (session 14's probe B; Cassandra compares schema versions, Riak
+        negotiates capabilities)."""
+        if info is None:
+            return
+        theirs = dict(info.limits)
+        differ = {name: (int(getattr(self.config, name)), theirs[name])
+                  for name in COMPARED_LIMITS
+                  if name in theirs and theirs[name] != getattr(self.config, name)}
+        if differ == self.peer_limits_differ.get(peer, {}):
+            return
+        if not differ:
+            del self.peer_limits_differ[peer]
+            log.warning("%s: peer %s now runs the same [cluster] limits", self.name, peer)
+            return
+        self.peer_limits_differ[peer] = differ
+        log.warning("%s: peer %s runs other [cluster] limits: %s; a record over the "
+                    "smaller limit is refused by the node that has it, and hints, read "
+                    "repair and anti-entropy send it again: give every node the same "
+                    "limits", self.name, peer,
+                    ", ".join(f"{name} {here} here, {there} at {peer}"
+                              for name, (here, there) in sorted(differ.items())))
 
     async def _dial_hello(self, dest: str, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> FrameSealer:
@@ -549,6 +589,7 @@ class NodeServer:
         proof, sealer, _ = dialer.on_challenge(name, info, nonce,
                                                await reader.readexactly(TAG_BYTES))
         writer.write(proof)
+        self._compare_limits(dest, dialer.peer_info)
         return sealer
 
     # ------------------------------------------------------------------ peers in
@@ -566,6 +607,7 @@ class NodeServer:
         writer.write(challenge)
         await writer.drain()
         _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
+        self._compare_limits(src, acceptor.peer_info)
         return src, opener
 
     async def _on_peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -737,6 +779,10 @@ class NodeServer:
                 "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
+                "peer_limits_differ": {
+                    peer: {name: {"here": here, "there": there}
+                           for name, (here, there) in sorted(differ.items())}
+                    for peer, differ in sorted(self.peer_limits_differ.items())},
                 "group_commit": None if self.committer is None else {
                     "commits": self.committer.commits, "writes": self.committer.writes},
                 "overloaded_requests": self.overloaded_requests,
