@@ -51,6 +51,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -61,9 +62,19 @@ from impl.config import ClusterConfig
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
+from impl.http_values import body_bytes
 from impl.internal_errors import report_internal_error
 from impl.membership import MemberStatus
-from impl.messages import Forward, ForwardReply, GetRequest, PutRequest, ReplicaPut
+from impl.messages import (
+    Forward,
+    ForwardReply,
+    GetRequest,
+    HintDelivery,
+    KeyRecords,
+    PutRequest,
+    ReadRepair,
+    ReplicaPut,
+)
 from impl.metrics import NodeMetrics, ObservedStorage
 from impl.node import Node
 from impl.peer_auth import (
@@ -78,6 +89,7 @@ from impl.peer_auth import (
     PeerAuthError,
     parse_hello_head,
 )
+from impl.records import decode_record
 from impl.runtime_config import (  # re-exported: they lived here first
     DEFAULT_HOST,
     EXAMPLE_SECRETS,
@@ -93,6 +105,7 @@ from impl.storage.base import Storage
 from impl.storage.group_commit import GroupCommit
 from impl.storage.sqlite import SqliteStorage
 from impl.timers import Timer
+from impl.versions import values
 
 __all__ = [
     "COMPARED_LIMITS",
@@ -203,6 +216,9 @@ class NodeServer:
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
         self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
+        #: records not sent because the peer's announced limits refuse them
+        self.withheld_records = 0
+        self._withheld_logged: set[str] = set()
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
         self.overloaded_requests = 0
@@ -398,6 +414,11 @@ class NodeServer:
     # ------------------------------------------------------------------ peers out
 
     def _send(self, dest: str, message: object) -> None:
+        if dest in self.peer_limits_differ:
+            held = self._within_peer_limits(dest, message)
+            if held is None:
+                return
+            message = held
         try:
             frame = wire.encode(message)
         except errors.BadMessageError as error:
@@ -424,6 +445,56 @@ class NodeServer:
             return
         queue.put_nowait(frame)
         self._queued_bytes[dest] = queued + len(frame)
+
+    def _within_peer_limits(self, dest: str, message: object) -> object | None:
+        """``message`` less the records ``dest`` announced (in its hello) it would
+        refuse: a key over its ``max_key_bytes`` or a value over its
+        ``max_value_bytes``, when those are smaller than this node's (a rolling
+        change of the limits). None: nothing of it is worth sending. Each record
+        held back is counted in ``withheld_records`` (/status); the first per peer
+        and difference is logged. The peer refused such a record at every round of
+        hints, read repair and anti-entropy (session 14's probe B); the sender's
+        copy (its hint, its replica) is kept until the limits agree."""
+        differ = self.peer_limits_differ[dest]
+        max_value = differ.get("max_value_bytes", (0, 1 << 62))[1]
+        max_key = differ.get("max_key_bytes", (0, 1 << 62))[1]
+        if max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes:
+            return message  # the peer's limits are larger: it takes all we have
+
+        def refused(key: bytes, raw: bytes) -> bool:
+            if len(key) > max_key:
+                return True
+            if not raw or len(raw) <= max_value:  # a value is shorter than its record
+                return False
+            try:
+                record = decode_record(raw)
+            except errors.BadMessageError:
+                return False  # not ours to judge: the peer will say
+            return any(body_bytes(value) > max_value for value in values(record))
+
+        kept: object | None = message
+        withheld = 0
+        if isinstance(message, ReplicaPut | ReadRepair | HintDelivery):
+            if refused(message.key, message.record):
+                kept, withheld = None, 1
+        elif isinstance(message, KeyRecords):
+            pairs = [(k, r) for k, r in zip(message.keys, message.records, strict=True)
+                     if not refused(k, r)]
+            withheld = len(message.keys) - len(pairs)
+            if withheld:
+                kept = (dataclasses.replace(message, keys=tuple(k for k, _ in pairs),
+                                            records=tuple(r for _, r in pairs))
+                        if pairs else None)
+        if withheld:
+            self.withheld_records += withheld
+            if dest not in self._withheld_logged:
+                self._withheld_logged.add(dest)
+                log.warning("%s: holding back records %s would refuse (its max_value_bytes "
+                            "%d, max_key_bytes %d; here %d, %d): withheld_records in /status "
+                            "counts them until the limits agree", self.name, dest,
+                            max_value, max_key, self.config.max_value_bytes,
+                            self.config.max_key_bytes)
+        return kept
 
     def _taken(self, dest: str, frame: bytes) -> bytes:
         """``frame`` was taken from ``dest``'s queue: its bytes no longer count."""
@@ -564,6 +635,7 @@ class NodeServer:
                   if name in theirs and theirs[name] != getattr(self.config, name)}
         if differ == self.peer_limits_differ.get(peer, {}):
             return
+        self._withheld_logged.discard(peer)
         if not differ:
             del self.peer_limits_differ[peer]
             log.warning("%s: peer %s now runs the same [cluster] limits", self.name, peer)
@@ -783,6 +855,7 @@ class NodeServer:
                     peer: {name: {"here": here, "there": there}
                            for name, (here, there) in sorted(differ.items())}
                     for peer, differ in sorted(self.peer_limits_differ.items())},
+                "withheld_records": self.withheld_records,
                 "group_commit": None if self.committer is None else {
                     "commits": self.committer.commits, "writes": self.committer.writes},
                 "overloaded_requests": self.overloaded_requests,
