@@ -88,7 +88,11 @@ _LABEL = b"vdynamo peer authentication v3"
 
 class PeerAuthError(BadMessageError):
     """A peer failed the hello or a frame's tag (it does not know the cluster secret,
-    or someone changed the stream); the connection is refused."""
+    or someone changed the stream); the connection is refused. ``reply``: bytes to
+    send the peer before closing (an acceptor's hello to a dialer of another
+    cluster, so that the dialer too can name the mismatch), else empty."""
+
+    reply: bytes = b""
 
 
 def _mac(key: bytes, *parts: bytes) -> bytes:
@@ -305,13 +309,18 @@ class Acceptor:
 
     def on_hello(self, name_raw: bytes, info_raw: bytes, nonce: bytes) -> tuple[str, bytes]:
         """(the dialer's claimed name, the challenge to send it); PeerAuthError when
-        the hello is truncated or names another cluster."""
+        the hello is truncated or names another cluster (then with ``reply``, this
+        side's hello and a proof of zeros, for the dialer to read the mismatch)."""
         name = _decode_name(name_raw)
         if len(nonce) != NONCE_BYTES:
             raise PeerAuthError("hello is truncated")
         info = HelloInfo.decode(info_raw)
-        _same_cluster(self.info.cluster, name, info)
         mine = self.info.encoded()
+        try:
+            _same_cluster(self.info.cluster, name, info)
+        except PeerAuthError as error:  # our hello, with no proof: the dialer names it too
+            error.reply = _hello(self.name, mine, self.nonce) + bytes(TAG_BYTES)
+            raise
         self._claimed = info
         self._transcript = _Transcript(peer_key(self.secret, self.info.cluster), name,
                                        self.name, nonce, self.nonce, info_raw, mine)

@@ -673,7 +673,15 @@ class NodeServer:
         name = await reader.readexactly(length)
         info = await reader.readexactly(info_length)
         acceptor = Acceptor(self.config.secret, self.name, self._hello_info())
-        src, challenge = acceptor.on_hello(name, info, await reader.readexactly(NONCE_BYTES))
+        try:
+            src, challenge = acceptor.on_hello(name, info,
+                                               await reader.readexactly(NONCE_BYTES))
+        except PeerAuthError as error:
+            if error.reply:  # another cluster's node: tell it which cluster this is
+                writer.write(error.reply)
+                with contextlib.suppress(OSError, ConnectionError):
+                    await writer.drain()
+            raise
         if src not in self.config.nodes and src not in self.peers and not self._learn(src):
             raise PeerAuthError(f"hello from unknown node {src!r}")
         writer.write(challenge)
