@@ -456,8 +456,8 @@ class NodeServer:
         hints, read repair and anti-entropy (session 14's probe B); the sender's
         copy (its hint, its replica) is kept until the limits agree."""
         differ = self.peer_limits_differ[dest]
-        max_value = differ.get("max_value_bytes", (0, 1 << 62))[1]
-        max_key = differ.get("max_key_bytes", (0, 1 << 62))[1]
+        max_value = differ.get("max_value_bytes", (0, self.config.max_value_bytes))[1]
+        max_key = differ.get("max_key_bytes", (0, self.config.max_key_bytes))[1]
         if max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes:
             return message  # the peer's limits are larger: it takes all we have
 
@@ -642,9 +642,9 @@ class NodeServer:
             return
         self.peer_limits_differ[peer] = differ
         log.warning("%s: peer %s runs other [cluster] limits: %s; a record over the "
-                    "smaller limit is refused by the node that has it, and hints, read "
-                    "repair and anti-entropy send it again: give every node the same "
-                    "limits", self.name, peer,
+                    "smaller limit is refused by the node that has it (held back when "
+                    "over a peer's max_value_bytes or max_key_bytes, sent again every "
+                    "round otherwise): give every node the same limits", self.name, peer,
                     ", ".join(f"{name} {here} here, {there} at {peer}"
                               for name, (here, there) in sorted(differ.items())))
 
