@@ -39,6 +39,7 @@ from spec.validation import (
 
 __all__ = [
     "CLOCK_MODES",
+    "DEFAULT_CLUSTER_NAME",
     "DEFAULT_FRAME_BYTES",
     "DEFAULT_RECORD_BYTES",
     "DELETE_MODES",
@@ -49,6 +50,7 @@ __all__ = [
     "RECORD_BYTES_PER_SECOND",
     "VCLOCK_TRUNCATIONS",
     "ClusterConfig",
+    "check_cluster_name",
     "check_node_arguments",
     "check_node_name",
     "merge_sides",
@@ -87,6 +89,10 @@ PARTITIONING_STRATEGIES = ("evenly-spaced", "strategy1", "strategy2", "strategy3
 
 MAX_NODE_NAME = 255
 
+#: ``ClusterConfig.name`` when the cluster file gives no ``[cluster] name``: two
+#: clusters that keep it and share a secret still trust each other's nodes
+DEFAULT_CLUSTER_NAME = "vdynamo"
+
 
 def check_node_name(name: object, field: str = "name") -> str:
     """A node name: a non-empty str of at most 255 printable characters, no spaces."""
@@ -96,6 +102,17 @@ def check_node_name(name: object, field: str = "name") -> str:
         raise ConfigError(f"{field}: a node name must have 1..{MAX_NODE_NAME} characters")
     if not name.isprintable() or any(c.isspace() for c in name):
         raise ConfigError(f"{field}: node name {name!r} must be printable, without spaces")
+    return name
+
+
+def check_cluster_name(name: object) -> str:
+    """A cluster name (``ClusterConfig.name``): a str of 1..255 printable characters;
+    :class:`ConfigError` naming the problem otherwise."""
+    if not isinstance(name, str):
+        raise ConfigError(f"name: a cluster name must be a str, got {type(name).__name__}")
+    if not name or len(name) > MAX_NODE_NAME or not name.isprintable():
+        raise ConfigError(f"name: a cluster name must have 1..{MAX_NODE_NAME} printable "
+                          f"characters, got {name!r}")
     return name
 
 
@@ -237,6 +254,9 @@ class ClusterConfig:
     ``seeds``: the nodes a joining node gossips with first (empty: all initial
     members). ``secret``: the HMAC key of contexts and of peer authentication
     (:mod:`impl.peer_auth`; at least 16 bytes; change it for any real deployment).
+    ``name``: the cluster's identity (default :data:`DEFAULT_CLUSTER_NAME`),
+    bound into peer authentication: a node refuses a peer whose cluster name
+    differs even when the secret is the same (Cassandra's ``cluster_name``).
 
     ``delete_mode``: when a delete's tombstone is removed (Riak's ``delete_mode``):
     ``"safe"`` (the default) once every one of the key's N replicas holds the
@@ -368,6 +388,10 @@ class ClusterConfig:
     #: here that joins takes its own slot's token (the spec's ring with
     #: ``[membership] joining``, so that a join replays exactly)
     ring_slots: tuple[str, ...] = ()
+    #: the cluster's identity, bound into peer authentication (:mod:`impl.peer_auth`):
+    #: a node refuses a peer of another cluster even when the two share the secret
+    #: (Cassandra's ``cluster_name``); the cluster file's ``[cluster] name``
+    name: str = DEFAULT_CLUSTER_NAME
 
     def __post_init__(self) -> None:
         nodes: Any = self.nodes
@@ -415,6 +439,7 @@ class ClusterConfig:
         object.__setattr__(self, "seeds", tuple(check_node_name(s, "seeds") for s in seeds))
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
             raise ConfigError("secret: must be bytes of length >= 16 (the context HMAC key)")
+        check_cluster_name(self.name)
         _flag("actor_epochs", self.actor_epochs)
         _flag("actor_per_start", self.actor_per_start)
         slots: Any = self.ring_slots

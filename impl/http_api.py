@@ -78,9 +78,12 @@ nor chunked (its body would be empty), 413 a value over ``max_value_bytes`` or a
 put that would grow its key's record over ``max_record_bytes``, 414 a key over
 ``max_key_bytes``, 415 a PUT's Content-Encoding other than identity, 417 an
 ``Expect`` other than ``100-continue``, 431 headers
-over 64 KiB, 500 an exception of our own, 503 (with Retry-After) the node is
-saturated (``max_pending_requests``), is shutting down or has not joined the
-ring yet, or a get's quorum was not reached, 504 the outcome is unknown.
+over 64 KiB, 500 an exception of our own, 501 a PUT or DELETE with a
+conditional header (If-Match, If-None-Match, If-Modified-Since,
+If-Unmodified-Since, If-Range: RFC 9110 13; not served, nothing written),
+503 (with Retry-After) the node is saturated (``max_pending_requests``), is
+shutting down or has not joined the ring yet, or a get's quorum was not
+reached, 504 the outcome is unknown.
 docs/runtime.md lists them for operators.
 """
 
@@ -828,6 +831,17 @@ class HttpApi:
             return 400, error_body(errors.BadRequestError(
                 "Content-Range on a PUT: a value is written whole (RFC 9110 14.4); send "
                 "the whole value without Content-Range")), []
+        conditional = [name for name in _CONDITIONAL if name in headers]
+        if method in ("PUT", "DELETE") and conditional:
+            # RFC 9110 13.1/13.2.1: a server MUST evaluate such a precondition before
+            # the method; they were ignored, so `If-None-Match: *` (create only
+            # if absent) on an existing key was a blind put (session 14's probe B)
+            return 501, error_body(errors.BadRequestError(
+                f"{_conditional_names(conditional)} on a {method}: conditional writes "
+                "are not served (a quorum store cannot check and write atomically; "
+                "docs/runtime.md, 'Conditional requests'); nothing was written. Read "
+                "the key and write with its X-Vdynamo-Context: the write then replaces "
+                "only what was read, and a concurrent one stays a sibling")), []
         try:
             _check_parameters(method, query)
             message = self._request_of(method, key, query, headers, request.body)
@@ -939,6 +953,18 @@ _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
     "/status": HttpApi._status, "/health": HttpApi._health, "/health/ready": HttpApi._ready,
     "/metrics": HttpApi._metrics, "/openapi.json": HttpApi._openapi,
 }
+
+
+#: the conditional request headers (RFC 9110 13.1), lowercased as parsed: refused
+#: on a PUT or DELETE with 501 (docs/runtime.md, "Conditional requests")
+_CONDITIONAL = (b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodified-since",
+                b"if-range")
+
+
+def _conditional_names(names: list[bytes]) -> str:
+    """``[b"if-none-match"]`` -> ``"If-None-Match"`` (joined by ``, ``)."""
+    return ", ".join("-".join(part.capitalize() for part in name.decode().split("-"))
+                     for name in names)
 
 
 def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:

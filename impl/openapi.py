@@ -66,6 +66,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                               "properties": {"context": {"type": "string"}}},
                              written, context_header),
                 **common,
+                "501": _error("a conditional header (If-Match, If-None-Match, "
+                              "If-Modified-Since, If-Unmodified-Since, If-Range): not "
+                              "served, nothing written; write with a get's context"),
                 "504": _error("W replicas did not acknowledge in time: outcome unknown")}
 
     return {

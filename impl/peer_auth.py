@@ -9,18 +9,27 @@ as SSH's and TLS-PSK's, built from HMAC-SHA256, RFC 2104, in the standard
 library). The side that opens the connection is the *dialer*, the other the
 *acceptor*::
 
-    dialer   -> acceptor   hello:     b"VDYNHELO" version(u8) name(u16 + UTF-8) nonce_d(32)
-    acceptor -> dialer     challenge: b"VDYNHELO" version(u8) name(u16 + UTF-8) nonce_a(32)
-                                      proof_a(32)
+    dialer   -> acceptor   hello:     b"VDYNHELO" version(u8) len(name)(u16) len(info)(u16)
+                                      name info nonce_d(32)
+    acceptor -> dialer     challenge: b"VDYNHELO" version(u8) len(name)(u16) len(info)(u16)
+                                      name info nonce_a(32) proof_a(32)
     dialer   -> acceptor   proof_d(32)
 
-Both nonces are fresh random bytes (``secrets.token_bytes``). The *transcript* is
-both names and both nonces, each length-prefixed. ``proof_a`` is
-``HMAC(K, "acceptor" || transcript)``: the acceptor's proof over the dialer's
-fresh nonce, so it cannot be replayed from another connection; ``proof_d`` is
-``HMAC(K, "dialer" || transcript)`` over the acceptor's fresh nonce. ``K`` is
-``HMAC(secret, "vdynamo peer authentication v2")``, a key of its own, so no
-peer message can be turned into a context MAC or back. Each side checks the
+``info`` is a JSON object (UTF-8, sorted keys): ``"cluster"``, the sender's
+cluster name (``ClusterConfig.name``), and ``"limits"``, its record limits
+(name -> int, see :mod:`impl.runtime`). Both nonces are fresh random bytes
+(``secrets.token_bytes``). The *transcript* is both names, both infos and both
+nonces, each length-prefixed. ``proof_a`` is ``HMAC(K, "acceptor" ||
+transcript)``: the acceptor's proof over the dialer's fresh nonce, so it cannot
+be replayed from another connection; ``proof_d`` is ``HMAC(K, "dialer" ||
+transcript)`` over the acceptor's fresh nonce. ``K`` is ``HMAC(secret,
+"vdynamo peer authentication v3" || cluster name)``, a key of its own, so no
+peer message can be turned into a context MAC or back, and a key per cluster:
+two clusters given one secret (the same file copied, the documentation's
+example) do not authenticate each other's nodes (session 14's probe B; Cassandra
+refuses a peer whose ``cluster_name`` differs). Each side first compares the
+cluster the other's hello names with its own and refuses a different one with
+:class:`PeerAuthError` naming both (never the secret); then it checks the
 other's proof with :func:`hmac.compare_digest` before it sends or accepts any
 message; the dialer also checks that the acceptor names the node it meant to dial.
 
@@ -40,10 +49,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import secrets
 import struct
 from dataclasses import dataclass, field
 
+from impl.config import DEFAULT_CLUSTER_NAME
 from impl.errors import BadMessageError
 
 __all__ = [
@@ -56,26 +67,32 @@ __all__ = [
     "Dialer",
     "FrameOpener",
     "FrameSealer",
+    "HelloInfo",
     "PeerAuthError",
     "parse_hello_head",
 ]
 
 HELLO = b"VDYNHELO"
-#: The hello's version: 2 is the authenticated hello (1 was a bare name).
-PROTOCOL_VERSION = 2
+#: The hello's version: 3 carries the cluster name and limits (2 was the
+#: authenticated hello without them, 1 a bare name).
+PROTOCOL_VERSION = 3
 NONCE_BYTES = 32
 TAG_BYTES = 32
-#: magic, version, the name's length: what a reader takes first
-HELLO_HEAD_BYTES = len(HELLO) + 1 + 2
-_HEAD = struct.Struct(">8sBH")
+#: magic, version, the name's and the info's lengths: what a reader takes first
+HELLO_HEAD_BYTES = len(HELLO) + 1 + 2 + 2
+_HEAD = struct.Struct(">8sBHH")
 _U16 = struct.Struct(">H")
 _U64 = struct.Struct(">Q")
-_LABEL = b"vdynamo peer authentication v2"
+_LABEL = b"vdynamo peer authentication v3"
 
 
 class PeerAuthError(BadMessageError):
     """A peer failed the hello or a frame's tag (it does not know the cluster secret,
-    or someone changed the stream); the connection is refused."""
+    or someone changed the stream); the connection is refused. ``reply``: bytes to
+    send the peer before closing (an acceptor's hello to a dialer of another
+    cluster, so that the dialer too can name the mismatch), else empty."""
+
+    reply: bytes = b""
 
 
 def _mac(key: bytes, *parts: bytes) -> bytes:
@@ -89,24 +106,63 @@ def _name_bytes(name: str) -> bytes:
     return data
 
 
-def _hello(name: str, nonce: bytes) -> bytes:
+@dataclass(frozen=True, slots=True)
+class HelloInfo:
+    """What a hello says of its sender besides its name: its cluster name and its
+    record limits (name -> value), authenticated with the rest of the hello."""
+
+    cluster: str
+    limits: tuple[tuple[str, int], ...] = ()
+
+    def encoded(self) -> bytes:
+        data = json.dumps({"cluster": self.cluster, "limits": dict(self.limits)},
+                          sort_keys=True, separators=(",", ":")).encode("utf-8")
+        if len(data) > 0xFFFF:
+            raise PeerAuthError(f"hello info of {len(data)} bytes cannot be sent")
+        return data
+
+    @staticmethod
+    def decode(raw: bytes) -> HelloInfo:
+        """The info of a received hello; PeerAuthError if it is not one."""
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise PeerAuthError("hello's info is not a JSON object") from None
+        if not isinstance(value, dict):
+            raise PeerAuthError("hello's info is not a JSON object")
+        cluster, limits = value.get("cluster"), value.get("limits", {})
+        if not isinstance(cluster, str) or not isinstance(limits, dict) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in limits.values()):
+            raise PeerAuthError("hello's info has no cluster name or bad limits")
+        return HelloInfo(cluster, tuple(sorted(limits.items())))
+
+
+def _hello(name: str, info: bytes, nonce: bytes) -> bytes:
     data = _name_bytes(name)
-    return _HEAD.pack(HELLO, PROTOCOL_VERSION, len(data)) + data + nonce
+    return _HEAD.pack(HELLO, PROTOCOL_VERSION, len(data), len(info)) + data + info + nonce
 
 
-def parse_hello_head(head: bytes) -> int:
-    """The name length announced by the first :data:`HELLO_HEAD_BYTES` of a hello or
-    a challenge; :class:`PeerAuthError` if they are not a vdynamo hello of this
-    version."""
+def parse_hello_head(head: bytes) -> tuple[int, int]:
+    """(the name's length, the info's length) announced by the first
+    :data:`HELLO_HEAD_BYTES` of a hello or a challenge; :class:`PeerAuthError` if
+    they are not a vdynamo hello of this version."""
     if len(head) != HELLO_HEAD_BYTES or not head.startswith(HELLO):
         raise PeerAuthError("connection did not open with a vdynamo hello")
-    _, version, length = _HEAD.unpack(head)
+    version = head[len(HELLO)]
     if version != PROTOCOL_VERSION:
         raise PeerAuthError(f"hello of version {version}; this node speaks the "
                             f"authenticated hello, version {PROTOCOL_VERSION}")
+    _, _, length, info_length = _HEAD.unpack(head)
     if length == 0:
         raise PeerAuthError("hello names no node")
-    return int(length)
+    return int(length), int(info_length)
+
+
+def _same_cluster(mine: str, peer: str, info: HelloInfo) -> None:
+    if info.cluster != mine:
+        raise PeerAuthError(f"{peer!r} is a node of cluster {info.cluster!r}, this node of "
+                            f"cluster {mine!r} ([cluster] name differs; a cluster file "
+                            "of another cluster?)")
 
 
 def _decode_name(raw: bytes) -> str:
@@ -123,10 +179,14 @@ class _Transcript:
     acceptor: str
     dialer_nonce: bytes
     acceptor_nonce: bytes
+    dialer_info: bytes
+    acceptor_info: bytes
 
     def encoded(self) -> bytes:
         d, a = _name_bytes(self.dialer), _name_bytes(self.acceptor)
         return (_U16.pack(len(d)) + d + _U16.pack(len(a)) + a
+                + _U16.pack(len(self.dialer_info)) + self.dialer_info
+                + _U16.pack(len(self.acceptor_info)) + self.acceptor_info
                 + self.dialer_nonce + self.acceptor_nonce)
 
     def proof(self, role: bytes) -> bytes:
@@ -138,9 +198,10 @@ class _Transcript:
         return _mac(self.key, b"dialer->acceptor", text), _mac(self.key, b"acceptor->dialer", text)
 
 
-def peer_key(secret: bytes) -> bytes:
-    """K: the key of peer authentication, derived from the cluster secret."""
-    return _mac(secret, _LABEL)
+def peer_key(secret: bytes, cluster: str) -> bytes:
+    """K: the key of peer authentication, derived from the cluster secret and the
+    cluster's name (so one secret gives two clusters two keys)."""
+    return _mac(secret, _LABEL, cluster.encode("utf-8"))
 
 
 @dataclass(slots=True)
@@ -196,52 +257,74 @@ class FrameOpener(_FrameMac):
 @dataclass(slots=True)
 class Dialer:
     """The opening side's hello. ``hello()`` first; then ``on_challenge`` with what
-    the acceptor sent, which returns the proof to send and the session."""
+    the acceptor sent, which returns the proof to send and the session; the
+    acceptor's info is then ``peer_info``."""
 
     secret: bytes
     name: str
     expected: str  # the node this side meant to reach
+    info: HelloInfo = field(default_factory=lambda: HelloInfo(DEFAULT_CLUSTER_NAME))
     nonce: bytes = field(default_factory=lambda: secrets.token_bytes(NONCE_BYTES))
+    peer_info: HelloInfo | None = None
 
     def hello(self) -> bytes:
-        return _hello(self.name, self.nonce)
+        return _hello(self.name, self.info.encoded(), self.nonce)
 
-    def on_challenge(self, name_raw: bytes, nonce: bytes,
+    def on_challenge(self, name_raw: bytes, info_raw: bytes, nonce: bytes,
                      proof: bytes) -> tuple[bytes, FrameSealer, FrameOpener]:
         """(proof_d to send, this side's sealer, this side's opener); PeerAuthError
-        when the acceptor is not the node dialed or does not know the secret."""
+        when the acceptor is not the node dialed, is of another cluster, or does
+        not know the secret."""
         name = _decode_name(name_raw)
         if name != self.expected:
             raise PeerAuthError(f"dialed {self.expected!r} but {name!r} answered")
         if len(nonce) != NONCE_BYTES or len(proof) != TAG_BYTES:
             raise PeerAuthError("challenge is truncated")
-        transcript = _Transcript(peer_key(self.secret), self.name, name, self.nonce, nonce)
+        info = HelloInfo.decode(info_raw)
+        _same_cluster(self.info.cluster, name, info)
+        transcript = _Transcript(peer_key(self.secret, self.info.cluster), self.name, name,
+                                 self.nonce, nonce, self.info.encoded(), info_raw)
         if not hmac.compare_digest(transcript.proof(b"acceptor"), proof):
             raise PeerAuthError(f"{name!r} failed the challenge (it does not know the "
                                 "cluster secret)")
+        self.peer_info = info
         out_key, in_key = transcript.keys()
         return transcript.proof(b"dialer"), FrameSealer(out_key), FrameOpener(in_key)
 
 
 @dataclass(slots=True)
 class Acceptor:
-    """The listening side's hello. ``on_hello`` with the dialer's name and nonce
-    returns the challenge to send; ``on_proof`` with the dialer's proof returns the
-    session (PeerAuthError if the proof is wrong)."""
+    """The listening side's hello. ``on_hello`` with the dialer's name, info and
+    nonce returns the challenge to send; ``on_proof`` with the dialer's proof
+    returns the session (PeerAuthError if the proof is wrong); the dialer's info
+    is ``peer_info`` once the proof passed."""
 
     secret: bytes
     name: str
+    info: HelloInfo = field(default_factory=lambda: HelloInfo(DEFAULT_CLUSTER_NAME))
     nonce: bytes = field(default_factory=lambda: secrets.token_bytes(NONCE_BYTES))
+    peer_info: HelloInfo | None = None
     _transcript: _Transcript | None = None
+    _claimed: HelloInfo | None = None
 
-    def on_hello(self, name_raw: bytes, nonce: bytes) -> tuple[str, bytes]:
-        """(the dialer's claimed name, the challenge to send it)."""
+    def on_hello(self, name_raw: bytes, info_raw: bytes, nonce: bytes) -> tuple[str, bytes]:
+        """(the dialer's claimed name, the challenge to send it); PeerAuthError when
+        the hello is truncated or names another cluster (then with ``reply``, this
+        side's hello and a proof of zeros, for the dialer to read the mismatch)."""
         name = _decode_name(name_raw)
         if len(nonce) != NONCE_BYTES:
             raise PeerAuthError("hello is truncated")
-        self._transcript = _Transcript(peer_key(self.secret), name, self.name, nonce,
-                                       self.nonce)
-        return name, _hello(self.name, self.nonce) + self._transcript.proof(b"acceptor")
+        info = HelloInfo.decode(info_raw)
+        mine = self.info.encoded()
+        try:
+            _same_cluster(self.info.cluster, name, info)
+        except PeerAuthError as error:  # our hello, with no proof: the dialer names it too
+            error.reply = _hello(self.name, mine, self.nonce) + bytes(TAG_BYTES)
+            raise
+        self._claimed = info
+        self._transcript = _Transcript(peer_key(self.secret, self.info.cluster), name,
+                                       self.name, nonce, self.nonce, info_raw, mine)
+        return name, _hello(self.name, mine, self.nonce) + self._transcript.proof(b"acceptor")
 
     def on_proof(self, proof: bytes) -> tuple[FrameSealer, FrameOpener]:
         """(this side's sealer, this side's opener) once the dialer proved it knows
@@ -252,5 +335,6 @@ class Acceptor:
         if not hmac.compare_digest(transcript.proof(b"dialer"), proof):
             raise PeerAuthError(f"{transcript.dialer!r} failed the challenge (it does not "
                                 "know the cluster secret)")
+        self.peer_info = self._claimed
         in_key, out_key = transcript.keys()
         return FrameSealer(out_key), FrameOpener(in_key)

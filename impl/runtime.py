@@ -51,6 +51,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -61,9 +62,19 @@ from impl.config import ClusterConfig
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
+from impl.http_values import body_bytes
 from impl.internal_errors import report_internal_error
 from impl.membership import MemberStatus
-from impl.messages import Forward, ForwardReply, GetRequest, PutRequest, ReplicaPut
+from impl.messages import (
+    Forward,
+    ForwardReply,
+    GetRequest,
+    HintDelivery,
+    KeyRecords,
+    PutRequest,
+    ReadRepair,
+    ReplicaPut,
+)
 from impl.metrics import NodeMetrics, ObservedStorage
 from impl.node import Node
 from impl.peer_auth import (
@@ -74,9 +85,11 @@ from impl.peer_auth import (
     Dialer,
     FrameOpener,
     FrameSealer,
+    HelloInfo,
     PeerAuthError,
     parse_hello_head,
 )
+from impl.records import decode_record
 from impl.runtime_config import (  # re-exported: they lived here first
     DEFAULT_HOST,
     EXAMPLE_SECRETS,
@@ -92,8 +105,10 @@ from impl.storage.base import Storage
 from impl.storage.group_commit import GroupCommit
 from impl.storage.sqlite import SqliteStorage
 from impl.timers import Timer
+from impl.versions import values
 
 __all__ = [
+    "COMPARED_LIMITS",
     "DEFAULT_HOST",
     "EXAMPLE_SECRETS",
     "Address",
@@ -109,6 +124,11 @@ __all__ = [
 log = logging.getLogger("vdynamo.runtime")
 
 _HEADER_BYTES = 10
+#: the [cluster] limits each node's hello carries and each compares with its peers'
+#: (``NodeServer._compare_limits``): those that decide whether a replica accepts a
+#: peer's record (impl.replica.Replica.decode) or frame (``_read_frames``)
+COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max_siblings",
+                   "max_record_bytes", "max_frame_bytes")
 #: bytes asked of a peer connection per read (every whole frame in them is delivered)
 _PEER_READ_BYTES = 256 * 1024
 #: seconds a closed peer connection may take to send what it still buffers before
@@ -193,6 +213,12 @@ class NodeServer:
         self.dropped_frames = 0
         #: peers refused: a failed or unfinished hello, a frame that failed its MAC
         self.refused_peers = 0
+        #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
+        #: peer's last hello differed (``_compare_limits``)
+        self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
+        #: records not sent because the peer's announced limits refuse them
+        self.withheld_records = 0
+        self._withheld_logged: set[str] = set()
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
         self.overloaded_requests = 0
@@ -388,6 +414,11 @@ class NodeServer:
     # ------------------------------------------------------------------ peers out
 
     def _send(self, dest: str, message: object) -> None:
+        if dest in self.peer_limits_differ:
+            held = self._within_peer_limits(dest, message)
+            if held is None:
+                return
+            message = held
         try:
             frame = wire.encode(message)
         except errors.BadMessageError as error:
@@ -414,6 +445,56 @@ class NodeServer:
             return
         queue.put_nowait(frame)
         self._queued_bytes[dest] = queued + len(frame)
+
+    def _within_peer_limits(self, dest: str, message: object) -> object | None:
+        """``message`` less the records ``dest`` announced (in its hello) it would
+        refuse: a key over its ``max_key_bytes`` or a value over its
+        ``max_value_bytes``, when those are smaller than this node's (a rolling
+        change of the limits). None: nothing of it is worth sending. Each record
+        held back is counted in ``withheld_records`` (/status); the first per peer
+        and difference is logged. The peer refused such a record at every round of
+        hints, read repair and anti-entropy (session 14's probe B); the sender's
+        copy (its hint, its replica) is kept until the limits agree."""
+        differ = self.peer_limits_differ[dest]
+        max_value = differ.get("max_value_bytes", (0, self.config.max_value_bytes))[1]
+        max_key = differ.get("max_key_bytes", (0, self.config.max_key_bytes))[1]
+        if max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes:
+            return message  # the peer's limits are larger: it takes all we have
+
+        def refused(key: bytes, raw: bytes) -> bool:
+            if len(key) > max_key:
+                return True
+            if not raw or len(raw) <= max_value:  # a value is shorter than its record
+                return False
+            try:
+                record = decode_record(raw)
+            except errors.BadMessageError:
+                return False  # not ours to judge: the peer will say
+            return any(body_bytes(value) > max_value for value in values(record))
+
+        kept: object | None = message
+        withheld = 0
+        if isinstance(message, ReplicaPut | ReadRepair | HintDelivery):
+            if refused(message.key, message.record):
+                kept, withheld = None, 1
+        elif isinstance(message, KeyRecords):
+            pairs = [(k, r) for k, r in zip(message.keys, message.records, strict=True)
+                     if not refused(k, r)]
+            withheld = len(message.keys) - len(pairs)
+            if withheld:
+                kept = (dataclasses.replace(message, keys=tuple(k for k, _ in pairs),
+                                            records=tuple(r for _, r in pairs))
+                        if pairs else None)
+        if withheld:
+            self.withheld_records += withheld
+            if dest not in self._withheld_logged:
+                self._withheld_logged.add(dest)
+                log.warning("%s: holding back records %s would refuse (its max_value_bytes "
+                            "%d, max_key_bytes %d; here %d, %d): withheld_records in /status "
+                            "counts them until the limits agree", self.name, dest,
+                            max_value, max_key, self.config.max_value_bytes,
+                            self.config.max_key_bytes)
+        return kept
 
     def _taken(self, dest: str, frame: bytes) -> bytes:
         """``frame`` was taken from ``dest``'s queue: its bytes no longer count."""
@@ -531,17 +612,56 @@ class NodeServer:
                         await writer.wait_closed()
                 writer.transport.abort()  # closed already: nothing happens
 
+    def _hello_info(self) -> HelloInfo:
+        """What this node's hellos say of it (impl.peer_auth): its cluster's name and
+        its record limits, :data:`COMPARED_LIMITS`."""
+        return HelloInfo(self.config.name, tuple(
+            (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS))
+
+    def _compare_limits(self, peer: str, info: HelloInfo | None) -> None:
+        """Note (in ``peer_limits_differ``, /status) and log once the record limits
+        in which an authenticated ``peer``'s hello differs from this node's: one
+        WARNING per peer naming each differing key and both values, again only when
+        the difference changes (a reconnect says nothing new). Nodes with different
+        limits (a rolling change of ``max_value_bytes``) refuse each other's records
+        over their own limits, and hints, read repair and anti-entropy send them
+        again (session 14's probe B; Cassandra compares schema versions, Riak
+        negotiates capabilities)."""
+        if info is None:
+            return
+        theirs = dict(info.limits)
+        differ = {name: (int(getattr(self.config, name)), theirs[name])
+                  for name in COMPARED_LIMITS
+                  if name in theirs and theirs[name] != getattr(self.config, name)}
+        if differ == self.peer_limits_differ.get(peer, {}):
+            return
+        self._withheld_logged.discard(peer)
+        if not differ:
+            del self.peer_limits_differ[peer]
+            log.warning("%s: peer %s now runs the same [cluster] limits", self.name, peer)
+            return
+        self.peer_limits_differ[peer] = differ
+        log.warning("%s: peer %s runs other [cluster] limits: %s; a record over the "
+                    "smaller limit is refused by the node that has it (held back when "
+                    "over a peer's max_value_bytes or max_key_bytes, sent again every "
+                    "round otherwise): give every node the same limits", self.name, peer,
+                    ", ".join(f"{name} {here} here, {there} at {peer}"
+                              for name, (here, there) in sorted(differ.items())))
+
     async def _dial_hello(self, dest: str, reader: asyncio.StreamReader,
                           writer: asyncio.StreamWriter) -> FrameSealer:
         """The dialer's side of the hello (impl.peer_auth); the sealer of this direction."""
-        dialer = Dialer(self.config.secret, self.name, dest)
+        dialer = Dialer(self.config.secret, self.name, dest, self._hello_info())
         writer.write(dialer.hello())
         await writer.drain()
-        length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
         name = await reader.readexactly(length)
+        info = await reader.readexactly(info_length)
         nonce = await reader.readexactly(NONCE_BYTES)
-        proof, sealer, _ = dialer.on_challenge(name, nonce, await reader.readexactly(TAG_BYTES))
+        proof, sealer, _ = dialer.on_challenge(name, info, nonce,
+                                               await reader.readexactly(TAG_BYTES))
         writer.write(proof)
+        self._compare_limits(dest, dialer.peer_info)
         return sealer
 
     # ------------------------------------------------------------------ peers in
@@ -549,15 +669,25 @@ class NodeServer:
     async def _accept_hello(self, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter) -> tuple[str, FrameOpener]:
         """The acceptor's side of the hello: (the authenticated peer, its opener)."""
-        length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
         name = await reader.readexactly(length)
-        acceptor = Acceptor(self.config.secret, self.name)
-        src, challenge = acceptor.on_hello(name, await reader.readexactly(NONCE_BYTES))
+        info = await reader.readexactly(info_length)
+        acceptor = Acceptor(self.config.secret, self.name, self._hello_info())
+        try:
+            src, challenge = acceptor.on_hello(name, info,
+                                               await reader.readexactly(NONCE_BYTES))
+        except PeerAuthError as error:
+            if error.reply:  # another cluster's node: tell it which cluster this is
+                writer.write(error.reply)
+                with contextlib.suppress(OSError, ConnectionError):
+                    await writer.drain()
+            raise
         if src not in self.config.nodes and src not in self.peers and not self._learn(src):
             raise PeerAuthError(f"hello from unknown node {src!r}")
         writer.write(challenge)
         await writer.drain()
         _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
+        self._compare_limits(src, acceptor.peer_info)
         return src, opener
 
     async def _on_peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -729,6 +859,11 @@ class NodeServer:
                 "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
+                "peer_limits_differ": {
+                    peer: {name: {"here": here, "there": there}
+                           for name, (here, there) in sorted(differ.items())}
+                    for peer, differ in sorted(self.peer_limits_differ.items())},
+                "withheld_records": self.withheld_records,
                 "group_commit": None if self.committer is None else {
                     "commits": self.committer.commits, "writes": self.committer.writes},
                 "overloaded_requests": self.overloaded_requests,

@@ -9,6 +9,8 @@ The file ``vdynamo serve CLUSTER.toml`` runs (:mod:`impl.serve` and :mod:`impl.r
     r = 2
     w = 2
     secret = "..."       # 16 bytes or more, e.g. `openssl rand -hex 24`
+    name = "shop-eu"     # optional (default "vdynamo"): the cluster's identity in
+                         # every peer hello (impl.peer_auth)
 
     [storage]            # optional: how every node's SQLite file is written
     fsync = "always"     # default: every acknowledged write fsynced (durable);

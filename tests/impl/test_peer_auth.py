@@ -19,24 +19,24 @@ from impl.peer_auth import (
 SECRET = b"0123456789abcdef0123"
 
 
-def _split(message: bytes) -> tuple[bytes, bytes, bytes]:
-    """(name, nonce, rest) of a hello or a challenge."""
-    length = parse_hello_head(message[:HELLO_HEAD_BYTES])
-    name = message[HELLO_HEAD_BYTES:HELLO_HEAD_BYTES + length]
-    nonce = message[HELLO_HEAD_BYTES + length:HELLO_HEAD_BYTES + length + NONCE_BYTES]
-    return name, nonce, message[HELLO_HEAD_BYTES + length + NONCE_BYTES:]
+def _split(message: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """(name, info, nonce, rest) of a hello or a challenge."""
+    length, info_length = parse_hello_head(message[:HELLO_HEAD_BYTES])
+    at = HELLO_HEAD_BYTES
+    name, at = message[at:at + length], at + length
+    info, at = message[at:at + info_length], at + info_length
+    return name, info, message[at:at + NONCE_BYTES], message[at + NONCE_BYTES:]
 
 
 def _handshake(dialer_secret: bytes = SECRET, acceptor_secret: bytes = SECRET,
                ) -> tuple[FrameSealer, FrameOpener, FrameSealer, FrameOpener]:
     dialer = Dialer(dialer_secret, "n1", "n2")
     acceptor = Acceptor(acceptor_secret, "n2")
-    name, nonce, rest = _split(dialer.hello())
+    name, info, nonce, rest = _split(dialer.hello())
     assert rest == b""
-    claimed, challenge = acceptor.on_hello(name, nonce)
+    claimed, challenge = acceptor.on_hello(name, info, nonce)
     assert claimed == "n1"
-    name, nonce, proof = _split(challenge)
-    reply, d_sealer, d_opener = dialer.on_challenge(name, nonce, proof)
+    reply, d_sealer, d_opener = dialer.on_challenge(*_split(challenge))
     a_sealer, a_opener = acceptor.on_proof(reply)
     return d_sealer, a_opener, a_sealer, d_opener
 
@@ -59,7 +59,7 @@ def test_a_dialer_without_the_secret_is_refused() -> None:
 def test_an_acceptor_without_the_secret_is_refused_by_the_dialer() -> None:
     dialer = Dialer(SECRET, "n1", "n2")
     acceptor = Acceptor(b"another secret of 16+ bytes", "n2")
-    _, challenge = acceptor.on_hello(*_split(dialer.hello())[:2])
+    _, challenge = acceptor.on_hello(*_split(dialer.hello())[:3])
     with pytest.raises(PeerAuthError, match="n2"):
         dialer.on_challenge(*_split(challenge))
 
@@ -68,10 +68,10 @@ def test_a_proof_from_another_connection_does_not_pass() -> None:
     """Each proof covers the other side's fresh nonce: a recorded one is useless."""
     dialer = Dialer(SECRET, "n1", "n2")
     first = Acceptor(SECRET, "n2")
-    _, challenge = first.on_hello(*_split(dialer.hello())[:2])
+    _, challenge = first.on_hello(*_split(dialer.hello())[:3])
     recorded, _, _ = dialer.on_challenge(*_split(challenge))
     second = Acceptor(SECRET, "n2")  # a new connection: a new nonce
-    second.on_hello(*_split(dialer.hello())[:2])
+    second.on_hello(*_split(dialer.hello())[:3])
     with pytest.raises(PeerAuthError):
         second.on_proof(recorded)
 
@@ -79,7 +79,7 @@ def test_a_proof_from_another_connection_does_not_pass() -> None:
 def test_the_dialer_refuses_a_node_it_did_not_dial() -> None:
     dialer = Dialer(SECRET, "n1", "n2")
     impostor = Acceptor(SECRET, "n3")
-    _, challenge = impostor.on_hello(*_split(dialer.hello())[:2])
+    _, challenge = impostor.on_hello(*_split(dialer.hello())[:3])
     with pytest.raises(PeerAuthError, match="dialed 'n2' but 'n3'"):
         dialer.on_challenge(*_split(challenge))
 
@@ -105,7 +105,8 @@ def test_a_frame_not_sealed_in_order_by_the_peer_fails(attack: str) -> None:
 
 
 @pytest.mark.parametrize("head", [b"GET / HTTP/1.1", b"VDYNHELO\x00\x02n2"[:11],
-                                  b"VDYNHELO\x01\x00\x02", b"VDYNHELO\x02\x00\x00"])
+                                  b"VDYNHELO\x01\x00\x02", b"VDYNHELO\x02\x00\x00",
+                                  b"VDYNHELO\x03\x00\x00"])
 def test_a_hello_of_another_kind_or_version_is_refused(head: bytes) -> None:
     with pytest.raises(PeerAuthError):
         parse_hello_head(head[:HELLO_HEAD_BYTES].ljust(HELLO_HEAD_BYTES, b"\x00"))

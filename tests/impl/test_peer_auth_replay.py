@@ -17,8 +17,8 @@ def _connect(dialer_name: str, acceptor_name: str) -> tuple[FrameSealer, FrameOp
     """(the dialer's sealer, the acceptor's opener) of one new connection."""
     dialer = Dialer(SECRET, dialer_name, acceptor_name)
     acceptor = Acceptor(SECRET, acceptor_name)
-    name, nonce, _ = _split(dialer.hello())
-    _, challenge = acceptor.on_hello(name, nonce)
+    name, info, nonce, _ = _split(dialer.hello())
+    _, challenge = acceptor.on_hello(name, info, nonce)
     reply, sealer, _ = dialer.on_challenge(*_split(challenge))
     _, opener = acceptor.on_proof(reply)
     return sealer, opener

@@ -17,7 +17,15 @@ from typing import Any
 
 from impl import wire
 from impl.config import ClusterConfig
-from impl.peer_auth import HELLO_HEAD_BYTES, NONCE_BYTES, TAG_BYTES, Dialer, FrameSealer
+from impl.peer_auth import (
+    HELLO_HEAD_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    Dialer,
+    FrameSealer,
+    HelloInfo,
+    parse_hello_head,
+)
 from impl.runtime import Address, NodeAddresses, NodeServer, RuntimeConfig
 from impl.serve import serve
 
@@ -112,19 +120,23 @@ def parse_response(data: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
 
 
 async def dial(server: NodeServer, name: str = "n2", secret: bytes = SECRET,
+               info: HelloInfo | None = None,
                ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameSealer]:
     """A peer connection to ``server`` that passed the hello as ``name`` with
-    ``secret`` (an insider: the tests forge frames on it)."""
+    ``secret`` (an insider: the tests forge frames on it), saying ``info`` of
+    itself (default: the server's cluster, no limits)."""
     address = server.peer_address
     assert address is not None
     reader, writer = await asyncio.open_connection(address.host, address.port)
-    dialer = Dialer(secret, name, server.name)
+    dialer = Dialer(secret, name, server.name, info or HelloInfo(server.config.name))
     writer.write(dialer.hello())
-    head = await reader.readexactly(HELLO_HEAD_BYTES)
-    peer = await reader.readexactly(int.from_bytes(head[-2:], "big"))
+    length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+    peer = await reader.readexactly(length)
+    peer_info = await reader.readexactly(info_length)
     nonce = await reader.readexactly(NONCE_BYTES)
     try:
-        proof, sealer, _ = dialer.on_challenge(peer, nonce, await reader.readexactly(TAG_BYTES))
+        proof, sealer, _ = dialer.on_challenge(peer, peer_info, nonce,
+                                               await reader.readexactly(TAG_BYTES))
     except Exception:
         writer.close()
         raise

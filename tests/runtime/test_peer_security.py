@@ -16,7 +16,7 @@ import pytest
 from impl import errors
 from impl.config import ClusterConfig
 from impl.messages import ReadRepair
-from impl.peer_auth import HELLO_HEAD_BYTES, NONCE_BYTES, TAG_BYTES, Dialer
+from impl.peer_auth import HELLO_HEAD_BYTES, NONCE_BYTES, TAG_BYTES, Dialer, parse_hello_head
 from impl.runtime import EXAMPLE_SECRETS, Address, check_secret, load_runtime_config
 from impl.serve import main
 from impl.versions import ClockMode, Record, apply_put, encode_record
@@ -68,7 +68,9 @@ def test_a_peer_without_the_secret_is_refused_logged_and_changes_nothing(
                     await dial(server, "n2", secret=b"not the cluster secret")
                 reader, writer = await asyncio.open_connection(address.host, address.port)
                 writer.write(Dialer(b"not the cluster secret", "n2", server.name).hello())
-                await reader.readexactly(HELLO_HEAD_BYTES + 2 + NONCE_BYTES + TAG_BYTES)
+                length, info_length = parse_hello_head(
+                    await reader.readexactly(HELLO_HEAD_BYTES))
+                await reader.readexactly(length + info_length + NONCE_BYTES + TAG_BYTES)
                 writer.write(bytes(TAG_BYTES) + forged)
                 assert await closed_by_node(reader)
                 writer.close()

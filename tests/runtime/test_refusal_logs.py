@@ -17,13 +17,17 @@ from pathlib import Path
 
 import pytest
 
+from impl.config import DEFAULT_CLUSTER_NAME
+from impl.peer_auth import PROTOCOL_VERSION, HelloInfo
 from tests.runtime.live import cluster, run
 
 
 def test_a_flood_of_refused_hellos_logs_little_and_counts_all(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     name = b"x" * 65_000
-    hello = b"VDYNHELO" + bytes([2]) + struct.pack(">H", len(name)) + name + os.urandom(32)
+    info = HelloInfo(DEFAULT_CLUSTER_NAME).encoded()
+    hello = (b"VDYNHELO" + bytes([PROTOCOL_VERSION]) + struct.pack(">HH", len(name), len(info))
+             + name + info + os.urandom(32))
 
     async def scenario() -> int:
         async with cluster(tmp_path) as servers:

@@ -1,0 +1,165 @@
+"""Nodes whose [cluster] limits differ say so: one warning per peer naming each
+differing limit and both values, and ``peer_limits_differ`` in /status.
+
+Session 14's probe B: during a rolling change of ``max_value_bytes`` a replica
+refuses a peer's record holding a value over its own limit, and hints, read
+repair and anti-entropy send it again at every round, with nothing saying why.
+Each hello now carries the sender's record limits (impl.peer_auth.HelloInfo,
+authenticated with the rest of the hello) and each node compares them with its
+own (``NodeServer._compare_limits``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from impl.config import ClusterConfig
+from impl.messages import HintDelivery, KeyRecords, ReadRepair, ReplicaPut
+from impl.peer_auth import HelloInfo
+from impl.records import encode_record
+from impl.runtime import COMPARED_LIMITS, Address, NodeAddresses, NodeServer, RuntimeConfig
+from impl.serve import serve
+from impl.versions import ClockMode, Record, apply_put
+from spec.vclock import VClock
+from tests.runtime.live import NAMES, SECRET, call, cluster, dial, run, url
+
+
+def _info(server: NodeServer, **changes: int) -> HelloInfo:
+    limits = {name: int(getattr(server.config, name)) for name in COMPARED_LIMITS}
+    limits.update(changes)
+    return HelloInfo(server.config.name, tuple(sorted(limits.items())))
+
+
+def test_a_peer_with_other_limits_is_named_once_with_both_values(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            target = servers[0]
+            mine = target.config.max_value_bytes
+            for _ in range(3):  # reconnects say nothing new
+                _, writer, _ = await dial(target, "n2",
+                                          info=_info(target, max_value_bytes=2048))
+                writer.close()
+                await asyncio.sleep(0.05)
+            assert target.status()["peer_limits_differ"] == {
+                "n2": {"max_value_bytes": {"here": mine, "there": 2048}}}
+            assert target.refused_peers == 0  # warned, not refused
+            _, writer, _ = await dial(target, "n2", info=_info(target))  # the same again
+            writer.close()
+            await asyncio.sleep(0.05)
+            assert target.status()["peer_limits_differ"] == {}
+    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
+        run(scenario())
+    lines = [r.getMessage() for r in caplog.records if "limits" in r.getMessage()]
+    assert len(lines) == 2, lines
+    assert (f"n1: peer n2 runs other [cluster] limits: max_value_bytes {1 << 20} here, "
+            "2048 at n2") in lines[0]
+    assert "now runs the same" in lines[1]
+
+
+def test_nodes_with_the_same_limits_say_nothing(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            assert (await call("PUT", url(servers[0], "/kv/k?w=3"), b"v"))[0] == 200
+            for server in servers:
+                assert server.status()["peer_limits_differ"] == {}
+    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
+        run(scenario())
+    assert not [r for r in caplog.records if "limits" in r.getMessage()]
+
+
+def _record(value: bytes) -> bytes:
+    return encode_record(apply_put(Record.empty(ClockMode.DVV), VClock.of({}), value,
+                                   coordinator="n1", client_id="x", now=0.0))
+
+
+def test_records_the_peer_would_refuse_are_held_back_and_counted(tmp_path: Path) -> None:
+    """A peer announcing a smaller max_value_bytes is not sent the records it would
+    refuse (it refused them at every round of hints, read repair and anti-entropy);
+    the rest still goes, and once the limits agree the records go again."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1, n2, _ = servers
+            n1._compare_limits("n2", _info(n1, max_value_bytes=2048))
+            queued = n1._queued_bytes.get("n2", 0)
+            big, small = _record(b"x" * 4096), _record(b"y" * 100)
+            n1._send("n2", ReadRepair(b"big", big))
+            n1._send("n2", HintDelivery(1, b"big", big))
+            assert n1.withheld_records == 2
+            assert n1._queued_bytes.get("n2", 0) == queued  # nothing queued for n2
+            n1._send("n2", KeyRecords((b"big", b"small"), (big, small), session=1))
+            assert n1.withheld_records == 3
+            assert n1._queued_bytes.get("n2", 0) > queued  # the small record went
+            n1._send("n2", ReplicaPut(7, b"big", big))
+            assert n1.status()["withheld_records"] == 4
+            before = n1._queued_bytes.get("n2", 0)
+            n1._send("n3", ReadRepair(b"big", big))  # n3 announced nothing smaller
+            assert n1.withheld_records == 4
+            n1._compare_limits("n2", _info(n1))  # the limits agree again: sent as before
+            n1._send("n2", ReadRepair(b"big", big))
+            assert n1.withheld_records == 4 and n1._queued_bytes.get("n2", 0) > before
+            await asyncio.sleep(0.2)
+            assert n2.node.record(b"big") is not None  # the repair reached n2
+    run(scenario())
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_a_rolling_change_of_max_value_bytes_is_named_and_nothing_is_sent_to_be_refused(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Real nodes: n1 already runs max_value_bytes = 2 MiB, n2 and n3 still 1 MiB.
+    A 1.5 MiB put through n1 is stored on n1; n2 and n3 are named in n1's log and
+    never sent the record (before, each refused it -- ``stats.dropped`` -- at every
+    put, read repair and anti-entropy round)."""
+    ports = _free_ports(6)
+    nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
+                                 Address("127.0.0.1", ports[2 * i + 1]),
+                                 tmp_path / f"{name}.sqlite")
+             for i, name in enumerate(NAMES)}
+    common: dict[str, Any] = {"n": 3, "r": 1, "w": 1, "replica_timeout": 0.2,
+                              "request_timeout": 1.0, "secret": SECRET,
+                              "anti_entropy_interval": 0.5}
+    new = RuntimeConfig(ClusterConfig(nodes=NAMES, max_value_bytes=2 << 20, **common), nodes)
+    old = RuntimeConfig(ClusterConfig(nodes=NAMES, **common), nodes)
+
+    async def scenario() -> None:
+        servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
+        try:
+            n1, n2, n3 = servers
+            for _ in range(100):  # the hellos of gossip
+                if set(n1.peer_limits_differ) == {"n2", "n3"}:
+                    break
+                await asyncio.sleep(0.05)
+            assert n1.peer_limits_differ["n2"]["max_value_bytes"] == (2 << 20, 1 << 20)
+            status, _, _ = await call("PUT", url(n1, "/kv/big"), b"v" * (3 << 19))
+            assert status == 200
+            await asyncio.sleep(1.5)  # anti-entropy rounds
+            assert n1.withheld_records >= 2
+            assert n2.node.stats["dropped"] == 0 and n3.node.stats["dropped"] == 0
+            assert n2.node.record(b"big") is None and n3.node.record(b"big") is None
+        finally:
+            for server in servers:
+                await server.stop()
+    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
+        run(scenario())
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("n1: ")]
+    assert any(f"max_value_bytes {2 << 20} here, {1 << 20} at n2" in line for line in lines)
+    held = [line for line in lines if "holding back records n2" in line]
+    assert len(held) == 1
+    assert (f"(its max_value_bytes {1 << 20}, max_key_bytes 1024; here {2 << 20}, 1024)"
+            in held[0])
