@@ -34,8 +34,9 @@ Re-exported by :mod:`impl.runtime`, where these names lived first.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,7 @@ __all__ = [
     "NodeAddresses",
     "RuntimeConfig",
     "StorageSettings",
+    "check_distinct_data",
     "check_secret",
     "exposed_secret",
     "load_runtime_config",
@@ -293,14 +295,35 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
         raise errors.ConfigError(
             f"[cluster] seeds: {unknown_seeds[0]!r} has no [nodes.{unknown_seeds[0]}] "
             "section, so no node can reach it: a joining node would never join")
-    _check_distinct_data(nodes)
+    check_distinct_data(nodes)
     _check_distinct_addresses(nodes)
     return RuntimeConfig(cluster, nodes, path, _storage_settings(raw.get("storage", {})))
 
 
-def _check_distinct_data(nodes: Mapping[str, NodeAddresses]) -> None:
+def _may_share_a_machine(a: str, b: str) -> bool:
+    """Whether two peer hosts may be one machine: the same name or address (case
+    aside), or both loopback (``localhost``, 127.0.0.0/8, ``::1``). Hosts that
+    differ otherwise are taken as two machines (a name and an address of one
+    machine are not told apart: no DNS is consulted)."""
+    return a.lower() == b.lower() or (_loopback(a) and _loopback(b))
+
+
+def _loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.partition("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def check_distinct_data(nodes: Mapping[str, NodeAddresses],
+                        served: Sequence[str] | None = None) -> None:
     """ConfigError naming both sections when two ``[nodes.*]`` sections name one
-    data file (``data``, resolved: ``a.sqlite`` and ``./a.sqlite`` are one file).
+    data file (``data``, resolved: ``a.sqlite`` and ``./a.sqlite`` are one file)
+    on one machine: nodes ``served`` by one process (``vdynamo serve --all``), or
+    with ``served`` None any two nodes whose peer hosts may be one machine
+    (:func:`_may_share_a_machine`).
 
     Each node's store must be its own: its versions are one of a key's N
     replicas, and its meta entries are the node's own state (the membership
@@ -309,17 +332,25 @@ def _check_distinct_data(nodes: Mapping[str, NodeAddresses]) -> None:
     ``impl.gossip``). Two nodes on one file are one copy of their keys (a lost
     disk loses both replicas) and read each other's state. Before session 14's
     probe B ``data = "same.sqlite"`` in two sections was served without a word;
-    etcd likewise refuses a data directory another member holds (its lock file)."""
-    seen: dict[Path, str] = {}
-    for name, addresses in nodes.items():
-        if addresses.data is None:
+    etcd likewise refuses a data directory another member holds (its lock file).
+    One path on two machines is two files: a cluster file shared by machines
+    10.0.0.1 and 10.0.0.2, each section with ``data =
+    "/var/lib/vdynamo/data.sqlite"``, is served (the check as session 14's probe B
+    wrote it refused that file: session 14's review)."""
+    names = list(nodes) if served is None else list(served)
+    seen: dict[Path, list[str]] = {}
+    for name in names:
+        data = nodes[name].data
+        if data is None:
             continue
-        where = addresses.data.resolve()
-        other = seen.setdefault(where, name)
-        if other != name:
-            raise errors.ConfigError(
-                f"[nodes.{name}] data: {addresses.data} is also the data file of "
-                f"[nodes.{other}]; every node needs a file of its own")
+        others = seen.setdefault(data.resolve(), [])
+        for other in others:
+            if served is not None or _may_share_a_machine(nodes[name].peer.host,
+                                                          nodes[other].peer.host):
+                raise errors.ConfigError(
+                    f"[nodes.{name}] data: {data} is also the data file of "
+                    f"[nodes.{other}]; every node needs a file of its own")
+        others.append(name)
 
 
 def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses]) -> None:

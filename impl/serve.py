@@ -33,6 +33,7 @@ from impl.runtime import NodeServer
 from impl.runtime_config import (
     EXAMPLE_SECRETS,
     RuntimeConfig,
+    check_distinct_data,
     exposed_secret,
     load_runtime_config,
 )
@@ -51,6 +52,7 @@ async def serve(
     """Start the named nodes of ``config`` in this loop; with ``stop``, run until it is
     set and then stop them. ``rejoin``: a node that left the ring joins it again
     (:class:`impl.node.Node`'s ``rejoin``)."""
+    check_distinct_data(config.nodes, names)  # one process: one machine
     peers = {name: addresses.peer for name, addresses in config.nodes.items()}
     http = {name: addresses.http for name, addresses in config.nodes.items()}
     servers: list[NodeServer] = []
@@ -119,6 +121,11 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"vdynamo serve: unknown node {unknown[0]!r} (the file names "
               f"{', '.join(sorted(config.nodes))})", file=sys.stderr)
+        return 2
+    try:
+        check_distinct_data(config.nodes, names)  # the nodes of this process
+    except errors.ConfigError as error:
+        print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
     if args.insecure_dev:
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")

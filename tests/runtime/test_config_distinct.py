@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from impl import errors
-from impl.runtime_config import load_runtime_config
+from impl.runtime_config import check_distinct_data, load_runtime_config
 from tests.runtime.procs import vdynamo
 
 _SECRET = 'secret = "0123456789abcdef0123456789abcdef"'
@@ -127,3 +127,49 @@ def test_a_seed_without_addresses_is_refused_and_a_known_one_loads(tmp_path: Pat
         load_runtime_config(path)
     path.write_text("\n".join(lines).replace("w = 1", 'w = 1\nseeds = ["n1", "n2"]'))
     assert load_runtime_config(path).cluster.seeds == ("n1", "n2")
+
+
+def _write_hosts(tmp_path: Path, host1: str, host2: str) -> Path:
+    path = tmp_path / "cluster.toml"
+    path.write_text("\n".join([
+        "[cluster]", 'nodes = ["n1", "n2"]', "n = 2", "r = 1", "w = 1", _SECRET, "",
+        "[nodes.n1]", f'peer = "{host1}:7001"', f'http = "{host1}:8001"',
+        'data = "/var/lib/vdynamo/data.sqlite"', "",
+        "[nodes.n2]", f'peer = "{host2}:7001"', f'http = "{host2}:8001"',
+        'data = "/var/lib/vdynamo/data.sqlite"', ""]))
+    path.chmod(0o600)
+    return path
+
+
+def test_one_data_path_on_two_machines_loads(tmp_path: Path) -> None:
+    """A cluster file shared by two machines, each node's section naming the same
+    absolute path (each machine's own file): served before session 14's probe B,
+    refused by its check, served again (session 14's review)."""
+    config = load_runtime_config(_write_hosts(tmp_path, "10.0.0.1", "10.0.0.2"))
+    assert config.nodes["n1"].data == config.nodes["n2"].data
+
+
+@pytest.mark.parametrize(("host1", "host2"), [
+    ("10.0.0.1", "10.0.0.1"), ("127.0.0.1", "localhost"), ("127.0.0.1", "127.0.0.2"),
+    ("[::1]", "127.0.0.1"), ("Box.example", "box.example"),
+])
+def test_one_data_path_on_hosts_of_one_machine_is_refused(tmp_path: Path, host1: str,
+                                                          host2: str) -> None:
+    with pytest.raises(errors.ConfigError, match=r"\[nodes.n2\] data: .* is also the data "
+                       r"file of \[nodes.n1\]"):
+        load_runtime_config(_write_hosts(tmp_path, host1, host2))
+
+
+def test_serve_all_refuses_one_data_path_whatever_the_hosts(tmp_path: Path) -> None:
+    """Nodes served by one process share its machine: ``--all`` refuses one data
+    path even under two hosts (exit 2, before any bind)."""
+    path = tmp_path / "cluster.toml"
+    path.write_text(_write_hosts(tmp_path, "10.0.0.1", "10.0.0.2").read_text().replace(
+        "/var/lib/vdynamo/data.sqlite", str(tmp_path / "same.sqlite")))
+    with pytest.raises(errors.ConfigError, match=r"\[nodes.n2\] data: .* is also"):
+        check_distinct_data(load_runtime_config(path).nodes, ["n1", "n2"])
+    check_distinct_data(load_runtime_config(path).nodes, ["n1"])
+    done = vdynamo("serve", str(path), "--all", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "is also the data file of [nodes.n1]" in done.stderr
+    assert not (tmp_path / "same.sqlite").exists()

@@ -39,7 +39,9 @@ def test_identity_or_no_coding_is_stored(tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path) as servers:
             node = servers[0]
-            for key, extra in (("a", {"Content-Encoding": "identity"}), ("b", {})):
+            for key, extra in (("a", {"Content-Encoding": "identity"}), ("b", {}),
+                               ("c", {"Content-Encoding": "IDENTITY"}),  # case-insensitive
+                               ("d", {"Content-Encoding": "Identity"})):
                 status, _, _ = await call("PUT", url(node, f"/kv/{key}"), b"plain", extra)
                 assert status == 200
                 status, _, got = await call("GET", url(node, f"/kv/{key}?r=3"))
@@ -62,4 +64,21 @@ def test_a_put_with_content_range_is_400_and_writes_nothing(tmp_path: Path) -> N
             assert "Content-Range" in body["message"] and body["outcome"] == "not-written"
             status, _, got = await call("GET", url(node, "/kv/k?r=3"))
             assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
+    run(scenario())
+
+
+def test_a_get_or_delete_naming_a_coding_is_served(tmp_path: Path) -> None:
+    """Content-Encoding describes a body: a GET or DELETE (no value sent) naming one
+    is served as without it (kills the mutant refusing it on every method)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"v")
+            assert status == 200
+            status, _, got = await call("GET", url(node, "/kv/k?r=3"), None,
+                                        {"Content-Encoding": "gzip"})
+            assert status == 200 and [base64.b64decode(v) for v in got["values"]] == [b"v"]
+            status, _, _ = await call("DELETE", url(node, "/kv/k"), None,
+                                      {"Content-Encoding": "gzip"})
+            assert status == 200
     run(scenario())

@@ -72,6 +72,27 @@ def test_a_trickled_body_is_closed_once_it_falls_behind_the_rate(
     run(scenario())
 
 
+def test_a_steady_body_below_the_rate_is_closed(tmp_path: Path) -> None:
+    """A body sent steadily at 0.4 x the rate, never pausing for long: closed about
+    ``IDLE / 0.6`` s in (its deadline, ``IDLE + received / rate``, falls behind the
+    clock), not at its end (kills the mutant granting ten times the bytes' time,
+    a floor of 50 bytes/s)."""
+    piece = b"x" * int(0.4 * MIN_BODY_BYTES_PER_S * 0.4 * IDLE)  # 0.4 x the rate
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, http_idle_timeout_s=IDLE) as servers:
+            node = servers[0]
+            address = node.http_address
+            assert address is not None
+            closed = await asyncio.to_thread(
+                _trickle_closed_after, (address.host, address.port),
+                b"PUT /kv/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n",
+                piece, 0.4 * IDLE, 8 * IDLE)
+            assert closed is not None, "still open: the body's rate is not bounded"
+            assert closed < 4 * IDLE
+    run(scenario())
+
+
 def test_a_slow_steady_upload_within_the_rate_is_stored(tmp_path: Path) -> None:
     piece = int(2.5 * MIN_BODY_BYTES_PER_S * 0.4 * IDLE)  # 2.5 x the rate, a piece
     value = b"v" * (12 * piece)                            # every 0.4 x IDLE s

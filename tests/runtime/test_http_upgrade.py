@@ -48,14 +48,18 @@ def test_an_upgrade_with_a_body_stores_the_body(tmp_path: Path, body: bytes) -> 
     run(scenario())
 
 
-def test_an_upgrade_without_a_body_is_answered_then_closed(tmp_path: Path) -> None:
+@pytest.mark.parametrize("length", [b"", b"Content-Length: 0\r\n", b"Content-Length: 00\r\n"])
+def test_an_upgrade_without_a_body_is_answered_then_closed(tmp_path: Path,
+                                                           length: bytes) -> None:
+    """A Content-Length of 0 announces no body: answered and closed as without one
+    (kills the mutant taking any Content-Length for a body)."""
     async def scenario() -> None:
         async with cluster(tmp_path) as servers:
             node = servers[0]
             status, _, _ = await call("PUT", url(node, "/kv/k"), b"v")
             assert status == 200
             answer = await raw(node.http_address, b"GET /kv/k HTTP/1.1\r\nHost: x\r\n"
-                               b"Accept: application/json\r\n" + _H2C + b"\r\n")
+                               b"Accept: application/json\r\n" + length + _H2C + b"\r\n")
             status, headers, got = parse_response(answer)
             assert status == 200 and headers["connection"] == "close"
             assert [base64.b64decode(v) for v in got["values"]] == [b"v"]
