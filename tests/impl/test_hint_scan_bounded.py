@@ -173,3 +173,17 @@ def test_an_old_sqlite_file_gets_the_index_and_its_hints_are_delivered(
             persist(storage, node.receive(step * 0.01, target, HintAck(message.hint_id)))
     assert len(delivered) == 40 and storage.hints() == [] and storage.hint_nodes() == set()
     storage.close()
+
+
+def test_a_lone_undelivered_hint_is_sent_again_at_each_scan_once_due() -> None:
+    """One hint, n2 reachable but silent: the scan that made the delivery is the
+    cursor's place, and the wrap visits the hint at the cursor too, so each scan a
+    retry period later sends it again (review 2: a wrap that stops before the
+    cursor's hint skipped it at every other scan)."""
+    storage = MemoryStorage()
+    hint_id = storage.add_hint("n2", b"k", b"record")
+    node = Node("n1", make_config(3, anti_entropy=False), storage, seed=1)
+    retry = node.config.request_timeout
+    sent = [[m.hint_id for m in _sent(node.handoff.on_scan(step * retry, HintScan()))]
+            for step in range(4)]
+    assert sent == [[hint_id]] * 4
