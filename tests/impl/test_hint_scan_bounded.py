@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from impl.effects import Effect, Send
-from impl.handoff import MAX_HINTS_IN_FLIGHT, SCAN_PAGE
+from impl.handoff import MAX_HINTS_IN_FLIGHT, SCAN_BUDGET, SCAN_PAGE
 from impl.messages import HintAck, HintDelivery
 from impl.node import Node
 from impl.staging import StagedStorage, persist
@@ -187,3 +187,21 @@ def test_a_lone_undelivered_hint_is_sent_again_at_each_scan_once_due() -> None:
     sent = [[m.hint_id for m in _sent(node.handoff.on_scan(step * retry, HintScan()))]
             for step in range(4)]
     assert sent == [[hint_id]] * 4
+
+
+def test_a_scan_visits_at_most_its_budget_and_the_next_goes_on_from_there() -> None:
+    """5,000 hints for a suspected n2, then one for reachable n3: a scan reads at
+    most ``SCAN_BUDGET`` heads (none sendable) and the next goes on from there and
+    sends n3's hint (review 2: with the budget never spent a scan read the whole
+    table)."""
+    storage = CountingStorage()
+    for i in range(5_000):
+        storage.add_hint("n2", b"k%05d" % i, b"record")
+    last = storage.add_hint("n3", b"last", b"record")
+    node = Node("n1", make_config(3, anti_entropy=False), storage, seed=1)
+    for _ in range(10):
+        node.quorum.suspect("n2", 0.0)
+    storage.reset()
+    assert _sent(node.handoff.on_scan(0.01, HintScan())) == []
+    assert storage.heads == SCAN_BUDGET and storage.full == 0 and storage.records == 0
+    assert [m.hint_id for m in _sent(node.handoff.on_scan(0.02, HintScan()))] == [last]
