@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from impl.effects import Effect, Send
-from impl.handoff import MAX_HINTS_IN_FLIGHT, SCAN_PAGE
+from impl.handoff import MAX_HINTS_IN_FLIGHT, SCAN_BUDGET, SCAN_PAGE
 from impl.messages import HintAck, HintDelivery
 from impl.node import Node
 from impl.staging import StagedStorage, persist
@@ -120,3 +120,88 @@ def test_hint_heads_page_in_id_order_and_hint_nodes_name_the_intended(
     staged = StagedStorage(storage)
     staged.remove_hint(ids[3])
     assert [head[0] for head in staged.hint_heads(None, 2)] == [ids[0], ids[6]]
+
+
+def test_unanswered_deliveries_do_not_starve_the_hints_after_them() -> None:
+    """n2 is reachable but never acks (a node that refuses hints): each time the
+    deliveries in flight are due again, the scan goes on from where it stopped, so
+    every hint is sent once, in id order, before any is sent twice (review 2 of
+    session 14: with the cursor dropped, or kept past the hint that did not fit,
+    the first ``MAX_HINTS_IN_FLIGHT`` were sent again at every retry, or one hint
+    per round waited for the wrap)."""
+    node, storage = _node()
+    ids = [hint.hint_id for hint in storage.hints()]
+    retry = node.config.request_timeout
+    order: list[int] = []
+    now = 0.0
+    while len(order) < HINTS:
+        order.extend(message.hint_id for message in _sent(node.handoff.on_scan(now, HintScan())))
+        now += retry
+    assert order[:HINTS] == ids
+
+
+def test_an_old_sqlite_file_gets_the_index_and_its_hints_are_delivered(
+        tmp_path: Path) -> None:
+    """A data file written before session 14 has no ``hints_by_intended`` index: it
+    is created when the file is opened, ``hint_nodes`` reads it, and the old hints
+    are delivered."""
+    import sqlite3
+    path = tmp_path / "n1.sqlite"
+    old = SqliteStorage(path)
+    for i in range(40):
+        old.add_hint("n2" if i % 2 else "n3", b"k%d" % i, b"r%d" % i)
+    old.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX hints_by_intended")
+    conn.commit()
+    conn.close()
+    storage = SqliteStorage(path)
+    index = storage._read_connection().execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'hints_by_intended'"
+    ).fetchone()
+    assert index is not None and "intended" in index[0]
+    plan = " ".join(str(row) for row in storage._read_connection().execute(
+        "EXPLAIN QUERY PLAN SELECT MIN(intended) FROM hints WHERE intended > ?", ("n2",)))
+    assert "hints_by_intended" in plan
+    assert storage.hint_nodes() == {"n2", "n3"}
+    node = Node("n1", make_config(3, anti_entropy=False), storage, seed=1)
+    delivered: set[bytes] = set()
+    for step in range(3):
+        for message in _sent(persist(storage, node.fire(step * 0.01, HintScan()))):
+            delivered.add(message.key)
+            target = "n2" if int(message.key[1:]) % 2 else "n3"
+            persist(storage, node.receive(step * 0.01, target, HintAck(message.hint_id)))
+    assert len(delivered) == 40 and storage.hints() == [] and storage.hint_nodes() == set()
+    storage.close()
+
+
+def test_a_lone_undelivered_hint_is_sent_again_at_each_scan_once_due() -> None:
+    """One hint, n2 reachable but silent: the scan that made the delivery is the
+    cursor's place, and the wrap visits the hint at the cursor too, so each scan a
+    retry period later sends it again (review 2: a wrap that stops before the
+    cursor's hint skipped it at every other scan)."""
+    storage = MemoryStorage()
+    hint_id = storage.add_hint("n2", b"k", b"record")
+    node = Node("n1", make_config(3, anti_entropy=False), storage, seed=1)
+    retry = node.config.request_timeout
+    sent = [[m.hint_id for m in _sent(node.handoff.on_scan(step * retry, HintScan()))]
+            for step in range(4)]
+    assert sent == [[hint_id]] * 4
+
+
+def test_a_scan_visits_at_most_its_budget_and_the_next_goes_on_from_there() -> None:
+    """5,000 hints for a suspected n2, then one for reachable n3: a scan reads at
+    most ``SCAN_BUDGET`` heads (none sendable) and the next goes on from there and
+    sends n3's hint (review 2: with the budget never spent a scan read the whole
+    table)."""
+    storage = CountingStorage()
+    for i in range(5_000):
+        storage.add_hint("n2", b"k%05d" % i, b"record")
+    last = storage.add_hint("n3", b"last", b"record")
+    node = Node("n1", make_config(3, anti_entropy=False), storage, seed=1)
+    for _ in range(10):
+        node.quorum.suspect("n2", 0.0)
+    storage.reset()
+    assert _sent(node.handoff.on_scan(0.01, HintScan())) == []
+    assert storage.heads == SCAN_BUDGET and storage.full == 0 and storage.records == 0
+    assert [m.hint_id for m in _sent(node.handoff.on_scan(0.02, HintScan()))] == [last]

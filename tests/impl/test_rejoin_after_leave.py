@@ -209,3 +209,53 @@ def test_a_wiped_member_started_with_rejoin_does_not_join_again() -> None:
     view = cluster.node("n1").view
     node.receive(cluster.sim.node_now("n4"), "n1", Gossip(view.to_bytes(), reply=True))
     assert node.has_left and not node.gossiper.join_pending
+
+
+def test_a_wiped_node_started_with_rejoin_waits_for_its_leave_to_settle() -> None:
+    """``rejoin_if_left`` acts on a view saying the node left, settled: a ``left``
+    not yet settled (the leave's handover still under way) is no cue to join; the
+    same entry settled is (review 2 of session 14)."""
+    from impl.membership import Member
+    cluster = impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3)
+    client = cluster.client("n1")
+    for key in KEYS:
+        client.put(key, b"v")
+    cluster.lose_disk("n4")
+    cluster._rejoining.add("n4")
+    cluster.restart("n4")
+    cluster.run_for(30.0)
+    node = cluster.node("n4")
+    assert node.gossiper.rejoin_if_left and not node.gossiper.join_pending
+    view = cluster.node("n1").view
+    held = view.get("n4")
+    assert held is not None
+    now = cluster.sim.node_now("n4")
+    unsettled = view.with_member(Member("n4", held.version + 1, MemberStatus.LEFT))
+    node.receive(now, "n1", Gossip(unsettled.to_bytes(), reply=True))
+    assert node.gossiper.rejoin_if_left and not node.gossiper.join_pending
+    settled = view.with_member(Member("n4", held.version + 2, MemberStatus.LEFT, settled=True))
+    node.receive(now, "n1", Gossip(settled.to_bytes(), reply=True))
+    assert not node.gossiper.rejoin_if_left
+
+
+def test_a_node_restarted_with_rejoin_mid_leave_on_its_own_file_stays_left() -> None:
+    """``serve --rejoin`` (say, in a service unit that always passes it) of a node
+    whose leave was under way when it stopped, on its own data file: the leave goes
+    on and the node stays ``left``: only a new store (no membership) may take the
+    others' ``left`` as a cue to join (review 2 of session 14: with every
+    ``--rejoin`` start taken as a new store the node joined again once its own leave
+    settled, undoing ``vdynamo leave``)."""
+    cluster = impl.SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=3)
+    client = cluster.client("n1")
+    for key in KEYS:
+        client.put(key, b"v")
+    cluster.leave("n4")
+    cluster.run_until(lambda: _status(cluster, "n1", "n4") is MemberStatus.LEAVING,
+                      max_time=120)
+    cluster.crash("n4")
+    cluster._rejoining.add("n4")
+    cluster.restart("n4")
+    assert not cluster.node("n4").gossiper.rejoin_if_left
+    cluster.run_until_quiet(max_time=900)
+    assert [_status(cluster, name, "n4") for name in ("n1", "n2", "n3")] \
+        == [MemberStatus.LEFT] * 3
