@@ -296,7 +296,7 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
             f"[cluster] seeds: {unknown_seeds[0]!r} has no [nodes.{unknown_seeds[0]}] "
             "section, so no node can reach it: a joining node would never join")
     check_distinct_data(nodes)
-    _check_distinct_addresses(nodes)
+    _check_distinct_addresses(nodes, path)
     return RuntimeConfig(cluster, nodes, path, _storage_settings(raw.get("storage", {})))
 
 
@@ -353,7 +353,7 @@ def check_distinct_data(nodes: Mapping[str, NodeAddresses],
         others.append(name)
 
 
-def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses]) -> None:
+def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses], path: Path) -> None:
     """ConfigError naming both keys when one address (the same host and port; port
     0, a port the kernel picks, excepted) is given twice: two nodes' peer or HTTP
     ports, or one node's peer and HTTP port. Every node dials a peer by its
@@ -369,8 +369,9 @@ def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses]) -> None:
     letting one of two sections share an address would let two live nodes share
     one. The message of two nodes' addresses says the way forward (session 14's
     review): start the replacement under the left member's name with ``vdynamo
-    serve --rejoin --node NAME`` (or ``vdynamo join NAME``), which joins it anew
-    on that section's addresses (docs/runtime.md, "Join and leave")."""
+    serve PATH --node NAME --rejoin`` (``path``, the file read) or ``vdynamo join
+    NAME``, which joins it anew on that section's addresses (docs/runtime.md,
+    "Join and leave")."""
     seen: dict[Address, tuple[str, str]] = {}
     for name, addresses in nodes.items():
         for key, address in (("peer", addresses.peer), ("http", addresses.http)):
@@ -383,7 +384,7 @@ def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses]) -> None:
             hint = "" if other_name == name else (
                 f"; if {other_name} left the cluster and {name} is to replace it on its "
                 f"address, drop [nodes.{name}] and start the new node as {other_name}: "
-                f"`vdynamo serve --rejoin --node {other_name}` (or `vdynamo join "
+                f"`vdynamo serve {path} --node {other_name} --rejoin` (or `vdynamo join "
                 f"{other_name}`) joins it anew")
             raise errors.ConfigError(f"{where}: {address} is also {other}; every port "
                                      f"needs an address of its own{hint}")

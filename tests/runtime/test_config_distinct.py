@@ -200,14 +200,15 @@ def test_a_new_node_on_the_address_of_a_member_that_left_is_told_the_way_forward
     the replacement as n3 with ``--rejoin``, which joins a node that left anew on
     its section's addresses (a fresh store included:
     ``tests/runtime/test_cli_rejoin_deleted_file.py``), and that file loads."""
+    path = _write_replacement(tmp_path, n4=True)
     with pytest.raises(errors.ConfigError) as refused:
-        load_runtime_config(_write_replacement(tmp_path, n4=True))
+        load_runtime_config(path)
     message = str(refused.value)
     assert message.startswith("[nodes.n4] peer: 127.0.0.1:7003 is also [nodes.n3] peer; "
                               "every port needs an address of its own; "), message
     assert "if n3 left the cluster" in message
     assert "drop [nodes.n4]" in message
-    assert "`vdynamo serve --rejoin --node n3`" in message
+    assert f"`vdynamo serve {path} --node n3 --rejoin`" in message
     assert "`vdynamo join n3`" in message
     config = load_runtime_config(_write_replacement(tmp_path, n4=False))
     assert config.nodes["n3"].peer == Address("127.0.0.1", 7003)
