@@ -41,6 +41,7 @@ __all__ = [
     "CLOCK_MODES",
     "DEFAULT_CLUSTER_NAME",
     "DEFAULT_FRAME_BYTES",
+    "DEFAULT_MIN_BODY_RATE",
     "DEFAULT_RECORD_BYTES",
     "DELETE_MODES",
     "FAILURE_DETECTORS",
@@ -169,6 +170,11 @@ DEFAULT_RECORD_BYTES = 4 << 20
 #: ``max_frame_bytes`` when it is not given, unless the merged records need more
 #: (:func:`replicable_frame_bytes`)
 DEFAULT_FRAME_BYTES = 64 << 20
+
+#: ``http_min_body_rate`` when it is not given, in bytes per second: Apache's
+#: mod_reqtimeout default (``RequestReadTimeout body=20,MinRate=500``); a body
+#: sent at 4 kbit/s (a congested mobile link) keeps up with it
+DEFAULT_MIN_BODY_RATE = 500
 
 
 def merge_sides(config: ClusterConfig, members: int = 0) -> int:
@@ -324,6 +330,10 @@ class ClusterConfig:
     (the connection is then closed); ``http_idle_timeout_s``: seconds an idle
     keep-alive connection is kept, the longest pause inside a request's body, and
     the longest a client may read nothing of an answer (then it is aborted);
+    ``http_min_body_rate``: bytes per second a request's body must average after
+    its first ``http_idle_timeout_s``, or the connection is closed (default
+    :data:`DEFAULT_MIN_BODY_RATE`, Apache's ``MinRate``; 0: off, only the pause
+    between reads is bounded; lower it for clients on slow links);
     ``peer_hello_timeout_s``: seconds a peer has to complete the authenticated hello.
     """
 
@@ -375,6 +385,9 @@ class ClusterConfig:
     max_peer_connections: int = 128
     http_header_timeout_s: float = 10.0
     http_idle_timeout_s: float = 30.0
+    #: bytes/s a request body must average after its first ``http_idle_timeout_s``
+    #: (0: not bounded; impl.http_api)
+    http_min_body_rate: int = DEFAULT_MIN_BODY_RATE
     peer_hello_timeout_s: float = 5.0
     #: deletes (docs/impl.md, "Deletes"): when a tombstone is reaped
     delete_mode: str = "safe"
@@ -477,6 +490,7 @@ class ClusterConfig:
         _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
         for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s"):
             object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))
+        _int("http_min_body_rate", self.http_min_body_rate, 0, 1 << 30)
         _int("max_record_bytes", self.max_record_bytes, 0, 1 << 31)
         if self.max_record_bytes == 0:  # not given: derived
             object.__setattr__(self, "max_record_bytes", self._derived_record_limit())

@@ -296,7 +296,7 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
             f"[cluster] seeds: {unknown_seeds[0]!r} has no [nodes.{unknown_seeds[0]}] "
             "section, so no node can reach it: a joining node would never join")
     check_distinct_data(nodes)
-    _check_distinct_addresses(nodes)
+    _check_distinct_addresses(nodes, path)
     return RuntimeConfig(cluster, nodes, path, _storage_settings(raw.get("storage", {})))
 
 
@@ -353,7 +353,7 @@ def check_distinct_data(nodes: Mapping[str, NodeAddresses],
         others.append(name)
 
 
-def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses]) -> None:
+def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses], path: Path) -> None:
     """ConfigError naming both keys when one address (the same host and port; port
     0, a port the kernel picks, excepted) is given twice: two nodes' peer or HTTP
     ports, or one node's peer and HTTP port. Every node dials a peer by its
@@ -361,18 +361,33 @@ def _check_distinct_addresses(nodes: Mapping[str, NodeAddresses]) -> None:
     address is refused by every dialer ("dialed 'n1' but 'n2' answered") while
     that node is down, and the other cannot start while it is up. Before session
     14's probe B such a file was served until a bind failed, with an error that
-    named the address but neither key (``address already in use``, exit 1)."""
-    seen: dict[Address, str] = {}
+    named the address but neither key (``address already in use``, exit 1).
+
+    A member that left keeps its section (an initial one must: ``[cluster]
+    nodes``), so a new node given the address of a member that left is refused
+    too: the file says nothing of who left (membership is gossiped state), and
+    letting one of two sections share an address would let two live nodes share
+    one. The message of two nodes' addresses says the way forward (session 14's
+    review): start the replacement under the left member's name with ``vdynamo
+    serve PATH --node NAME --rejoin`` (``path``, the file read) or ``vdynamo join
+    NAME``, which joins it anew on that section's addresses (docs/runtime.md,
+    "Join and leave")."""
+    seen: dict[Address, tuple[str, str]] = {}
     for name, addresses in nodes.items():
         for key, address in (("peer", addresses.peer), ("http", addresses.http)):
             if address.port == 0:
                 continue
             where = f"[nodes.{name}] {key}"
-            other = seen.setdefault(address, where)
-            if other != where:
-                raise errors.ConfigError(
-                    f"{where}: {address} is also {other}; every port needs an address "
-                    "of its own")
+            other_name, other = seen.setdefault(address, (name, where))
+            if other == where:
+                continue
+            hint = "" if other_name == name else (
+                f"; if {other_name} left the cluster and {name} is to replace it on its "
+                f"address, drop [nodes.{name}] and start the new node as {other_name}: "
+                f"`vdynamo serve {path} --node {other_name} --rejoin` (or `vdynamo join "
+                f"{other_name}`) joins it anew")
+            raise errors.ConfigError(f"{where}: {address} is also {other}; every port "
+                                     f"needs an address of its own{hint}")
 
 
 def _storage_settings(section: object) -> StorageSettings:

@@ -49,11 +49,32 @@ _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def _free_ports(count: int, taken: set[int]) -> list[int]:
+    """``count`` distinct free loopback ports, none in ``taken`` (the ports the
+    cluster's file already gives, a stopped or left node's included), all held
+    open until every one is picked. Picked one at a time and released at once
+    (before session 14's review), the kernel could hand one port out twice: a
+    node's ``http`` equal to its ``peer`` made ``cluster up`` fail (seen:
+    "[nodes.n4] http: 127.0.0.1:47919 is also [nodes.n4] peer"), and ``join``
+    could hand a new node the port of a member that left, refused the same way."""
+    held: list[socket.socket] = []
+    ports: list[int] = []
+    try:
+        while len(ports) < count:
+            sock = socket.socket()
+            held.append(sock)
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            if port not in taken and port not in ports:
+                ports.append(port)
+    finally:
+        for sock in held:
+            sock.close()
+    return ports
+
+
+def _state_ports(state: dict[str, Any]) -> set[int]:
+    return {int(entry[key]) for entry in state["nodes"].values() for key in ("peer", "http")}
 
 
 def read_state(directory: Path) -> dict[str, Any]:
@@ -84,7 +105,7 @@ def _write_config(directory: Path, names: list[str], n: int, r: int, w: int,
              f'secret = "{secret}"']
     text = "\n".join(lines) + "\n"
     for name in names:
-        peer, http = _free_port(), _free_port()
+        peer, http = _free_ports(2, _state_ports(state))
         state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
         text += _node_section(name, peer, http)
     path = directory / "cluster.toml"
@@ -293,7 +314,7 @@ def main_join(argv: list[str]) -> int:
         return found
     directory, state, name, entry = found
     if entry is None:
-        peer, http = _free_port(), _free_port()
+        peer, http = _free_ports(2, _state_ports(state))
         entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
         with open(directory / "cluster.toml", "a") as config:
             config.write(_node_section(name, peer, http))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from impl import errors
-from impl.runtime_config import check_distinct_data, load_runtime_config
+from impl.runtime_config import Address, check_distinct_data, load_runtime_config
 from tests.runtime.procs import vdynamo
 
 _SECRET = 'secret = "0123456789abcdef0123456789abcdef"'
@@ -173,3 +173,51 @@ def test_serve_all_refuses_one_data_path_whatever_the_hosts(tmp_path: Path) -> N
     assert done.returncode == 2, done.stderr
     assert "is also the data file of [nodes.n1]" in done.stderr
     assert not (tmp_path / "same.sqlite").exists()
+
+
+def _write_replacement(tmp_path: Path, n4: bool) -> Path:
+    """Initial n1, n2, n3 on fixed ports; with ``n4`` a new node's section on the
+    addresses of n3 (which, say, left: it keeps its section, being initial)."""
+    path = tmp_path / "cluster.toml"
+    lines = ["[cluster]", 'nodes = ["n1", "n2", "n3"]', _SECRET, ""]
+    for i in (1, 2, 3):
+        lines += [f"[nodes.n{i}]", f'peer = "127.0.0.1:{7000 + i}"',
+                  f'http = "127.0.0.1:{8000 + i}"', ""]
+    if n4:
+        lines += ["[nodes.n4]", 'peer = "127.0.0.1:7003"', 'http = "127.0.0.1:8003"', ""]
+    path.write_text("\n".join(lines))
+    path.chmod(0o600)
+    return path
+
+
+def test_a_new_node_on_the_address_of_a_member_that_left_is_told_the_way_forward(
+        tmp_path: Path) -> None:
+    """A new node n4 on the host:port of n3, which left, is refused: the file does
+    not say who left (gossiped state), and the same file with n3 live would be two
+    nodes on one port. The refusal names both keys and the way forward (session
+    14's review; before, only "every port needs an address of its own", and the
+    section an initial member must keep blocked the reuse with no hint): start
+    the replacement as n3 with ``--rejoin``, which joins a node that left anew on
+    its section's addresses (a fresh store included:
+    ``tests/runtime/test_cli_rejoin_deleted_file.py``), and that file loads."""
+    path = _write_replacement(tmp_path, n4=True)
+    with pytest.raises(errors.ConfigError) as refused:
+        load_runtime_config(path)
+    message = str(refused.value)
+    assert message.startswith("[nodes.n4] peer: 127.0.0.1:7003 is also [nodes.n3] peer; "
+                              "every port needs an address of its own; "), message
+    assert "if n3 left the cluster" in message
+    assert "drop [nodes.n4]" in message
+    assert f"`vdynamo serve {path} --node n3 --rejoin`" in message
+    assert "`vdynamo join n3`" in message
+    config = load_runtime_config(_write_replacement(tmp_path, n4=False))
+    assert config.nodes["n3"].peer == Address("127.0.0.1", 7003)
+
+
+def test_one_nodes_own_two_ports_get_no_replacement_hint(tmp_path: Path) -> None:
+    path = _write_ports(tmp_path, ("127.0.0.1:7001", "127.0.0.1:7001", "127.0.0.1:7002",
+                                   "127.0.0.1:8002"))
+    with pytest.raises(errors.ConfigError) as refused:
+        load_runtime_config(path)
+    assert str(refused.value) == ("[nodes.n1] http: 127.0.0.1:7001 is also [nodes.n1] peer; "
+                                  "every port needs an address of its own")

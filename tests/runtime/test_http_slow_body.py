@@ -4,7 +4,9 @@ closed once it falls behind ``MIN_BODY_BYTES_PER_S`` after its first
 while a slow but steady upload is stored. Before session 14's probe B only the
 pause between two reads was bounded (case 21's kind: a half-sent request held
 open): a PUT whose body came at 0.5 bytes/s stayed open as long as the client
-kept trickling, holding a connection and a buffer of up to ``max_value_bytes``."""
+kept trickling, holding a connection and a buffer of up to ``max_value_bytes``.
+The rate is the cluster file's ``http_min_body_rate`` (0: off; session 14's
+review: a constant before, so a client on a slow link had no way through)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from impl import errors
+from impl.config import ClusterConfig
 from impl.http_api import MIN_BODY_BYTES_PER_S
+from impl.runtime_config import load_runtime_config
 from tests.runtime.live import call, cluster, run, url
 
 IDLE = 0.6
@@ -119,3 +124,65 @@ def test_a_slow_steady_upload_within_the_rate_is_stored(tmp_path: Path) -> None:
             assert status == 200
             assert [base64.b64decode(v) for v in got["values"]] == [value]
     run(scenario())
+
+
+@pytest.mark.parametrize("rate", [MIN_BODY_BYTES_PER_S // 5, 0])
+def test_a_lower_configured_rate_lets_a_slower_body_through(tmp_path: Path,
+                                                            rate: int) -> None:
+    """The body that ``test_a_steady_body_below_the_rate_is_closed`` shows closed
+    (0.4 x the default rate, closed about ``IDLE / 0.6`` s in) is stored when the
+    cluster file sets ``http_min_body_rate`` to a fifth of the default (the body
+    then runs at twice the rate), or to 0 (off). Fails if the node ignores the
+    setting (session 14's review: the rate was a constant)."""
+    piece = int(0.4 * MIN_BODY_BYTES_PER_S * 0.4 * IDLE)  # 0.4 x the default rate
+    value = b"s" * (10 * piece)                             # every 0.4 x IDLE s
+
+    def upload(address: tuple[str, int]) -> bytes:
+        with socket.create_connection(address, timeout=10) as sock:
+            sock.sendall(b"PUT /kv/slowlink HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                         b"Connection: close\r\n\r\n" % len(value))
+            started = time.monotonic()
+            for at in range(0, len(value), piece):
+                sock.sendall(value[at:at + piece])
+                time.sleep(0.4 * IDLE)
+            # past the default's deadline (about IDLE / 0.6 s in) by far
+            assert time.monotonic() - started > 3 * IDLE
+            return sock.recv(100)
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, http_idle_timeout_s=IDLE,
+                           http_min_body_rate=rate) as servers:
+            node = servers[0]
+            address = node.http_address
+            assert address is not None
+            answer = await asyncio.to_thread(upload, (address.host, address.port))
+            assert answer.startswith(b"HTTP/1.1 200 "), answer
+            assert node.http.timeouts == 0
+            status, _, got = await call("GET", url(node, "/kv/slowlink?r=3"))
+            assert status == 200
+            assert [base64.b64decode(v) for v in got["values"]] == [value]
+    run(scenario())
+
+
+def test_the_rate_is_a_cluster_file_setting(tmp_path: Path) -> None:
+    path = tmp_path / "cluster.toml"
+    lines = ["[cluster]", 'nodes = ["n1"]', "n = 1", "r = 1", "w = 1",
+             'secret = "0123456789abcdef0123456789abcdef"', "RATE", "",
+             "[nodes.n1]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', ""]
+    path.write_text("\n".join(lines).replace("RATE", "http_min_body_rate = 64"))
+    assert load_runtime_config(path).cluster.http_min_body_rate == 64
+    path.write_text("\n".join(lines).replace("RATE", ""))
+    assert load_runtime_config(path).cluster.http_min_body_rate == MIN_BODY_BYTES_PER_S
+
+
+@pytest.mark.parametrize("value", ["-1", '"fast"', "1.5", "true", str((1 << 30) + 1)])
+def test_a_bad_rate_is_a_config_error_naming_the_key(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "cluster.toml"
+    path.write_text("\n".join([
+        "[cluster]", 'nodes = ["n1"]', "n = 1", "r = 1", "w = 1",
+        'secret = "0123456789abcdef0123456789abcdef"', f"http_min_body_rate = {value}", "",
+        "[nodes.n1]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', ""]))
+    with pytest.raises(errors.ConfigError, match=r"^http_min_body_rate: must be"):
+        load_runtime_config(path)
+    with pytest.raises(errors.ConfigError, match=r"^http_min_body_rate: must be"):
+        ClusterConfig(nodes=("n1",), n=1, r=1, w=1, http_min_body_rate=-5)

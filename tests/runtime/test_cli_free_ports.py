@@ -1,0 +1,81 @@
+"""``vdynamo cluster up`` and ``vdynamo join`` give every port of the cluster file
+an address of its own. Before session 14's review each port was picked by binding
+port 0 and closing the socket at once, so the kernel could hand one port out
+twice: ``cluster up --nodes 4`` failed on real processes with "[nodes.n4] http:
+127.0.0.1:47919 is also [nodes.n4] peer" (the cluster file's duplicate-address
+check), and ``join`` could pick the port of a member that left (its section kept),
+refused the same way. The kernel is scripted here: deterministic, no sockets."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+
+from impl.runtime_config import load_runtime_config
+from vdynamo import cluster_cli
+
+
+class _Socket:
+    """A stand-in socket whose bind to port 0 gets the next scripted port."""
+
+    script: ClassVar[Iterator[int]] = iter(())
+    open_ports: ClassVar[set[int]] = set()
+
+    def __init__(self) -> None:
+        self.port = 0
+
+    def bind(self, address: tuple[str, int]) -> None:
+        assert address == ("127.0.0.1", 0)
+        self.port = next(_Socket.script)
+        assert self.port not in _Socket.open_ports  # a held port is never handed out
+        _Socket.open_ports.add(self.port)
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def close(self) -> None:
+        _Socket.open_ports.discard(self.port)
+
+
+def _kernel(monkeypatch: pytest.MonkeyPatch, ports: list[int]) -> None:
+    _Socket.script = iter(ports)
+    _Socket.open_ports = set()
+    monkeypatch.setattr(socket, "socket", _Socket)
+
+
+def test_ports_are_distinct_and_skip_the_files_ports(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 7003: a left member's port, free again; the kernel offers it first
+    _kernel(monkeypatch, [7003, 40001, 40002])
+    assert cluster_cli._free_ports(2, {7001, 7003}) == [40001, 40002]
+    assert not _Socket.open_ports  # every socket closed
+
+
+def test_every_node_of_cluster_up_gets_ports_of_its_own(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """The kernel hands out each released port again at the next bind (as it did
+    for n4): the file still gets eight distinct ports."""
+    released: list[int] = []
+
+    def ports() -> Iterator[int]:
+        fresh = iter(range(41000, 42000))
+        while True:
+            free = [p for p in released if p not in _Socket.open_ports]
+            yield free[0] if free else next(fresh)
+
+    class _Reusing(_Socket):
+        def close(self) -> None:
+            super().close()
+            released.append(self.port)
+
+    _Socket.script = ports()
+    _Socket.open_ports = set()
+    monkeypatch.setattr(socket, "socket", _Reusing)
+    state: dict[str, Any] = {"nodes": {}}
+    cluster_cli._write_config(tmp_path, ["n1", "n2", "n3", "n4"], 3, 2, 2, state)
+    given = [entry[key] for entry in state["nodes"].values() for key in ("peer", "http")]
+    assert len(set(given)) == 8, given
+    assert set(load_runtime_config(tmp_path / "cluster.toml").nodes) == {"n1", "n2", "n3",
+                                                                          "n4"}
