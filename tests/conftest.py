@@ -13,12 +13,15 @@ Tests that want more or fewer examples than the profile scale them with
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
+
+from model_check.explorer import GC_THRESHOLD
 
 _SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large]
 
@@ -40,6 +43,33 @@ settings.register_profile(
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 settings.load_profile(PROFILE)
+
+
+#: ``VDYNAMO_TEST_GC=default`` keeps Python's collector thresholds (a measurement's
+#: "before"); otherwise the session runs under :data:`GC_THRESHOLD` (below)
+TEST_GC = os.environ.get("VDYNAMO_TEST_GC", "tuned")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The cyclic collector's thresholds of a model-checking search
+    (model_check.explorer.GC_THRESHOLD) for the whole session, in each xdist worker.
+    The suite builds state graphs of up to 200,000 states and their edges (acyclic
+    tuples, kept): under the default (700, 10, 10) each young collection traces
+    them, and each full one every object the session keeps (session 14, one
+    process: a whole reachable_graph of join-pending 11.7 CPU-s default, 9.1 tuned;
+    98 tests of the costliest files 315 -> 288 CPU-s; docs/model-checking.md,
+    "Where CI's test CPU goes"). Cycles are still collected, later."""
+    if TEST_GC != "default":
+        gc.set_threshold(*GC_THRESHOLD)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """After collection, the collected modules and test items are moved out of the
+    collector's generations (``gc.freeze``): never garbage, no longer traced by each
+    full collection."""
+    if TEST_GC != "default":
+        gc.collect()
+        gc.freeze()
 
 
 def examples(base: int) -> int:
