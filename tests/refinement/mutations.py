@@ -792,8 +792,8 @@ _REVIEW3_TESTS = {
 }
 TEST_KILLED["targeted-scan-sends-every-due-hint"] = (
     # a hint scan due for given hints (a hint's own retry timer) sends every due one
-    _mutant(HintedHandoff, "on_scan",
-            "if timer.hints is not None and hint.hint_id not in timer.hints:", "if False:"),
+    _mutant(HintedHandoff, "_scan_page",
+            "if given is not None and hint_id not in given:", "if False:"),
     "tests/refinement/test_conformance.py::"
     "test_conformance_catches_a_scan_that_sends_more_than_the_due_hint")
 TEST_KILLED.update({name: (REVIEW3_MUTANTS[name],
