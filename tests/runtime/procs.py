@@ -140,6 +140,20 @@ def cluster_up(directory: Path, *args: str) -> Iterator[Path]:
     assert_no_internal_errors(sorted(directory.glob("*/node.log")))
 
 
+def http_call(method: str, url: str, body: bytes | None = None,
+              headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One HTTP request with urllib (10 s timeout): (status, lower-cased headers, body),
+    an error status answered as such (no exception)."""
+    request = urllib.request.Request(url, data=body, method=method, headers={
+        "Content-Type": "application/octet-stream", **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
+                response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
 class ServedNodes:
     """Nodes of one cluster file, each a ``vdynamo serve`` process the test starts
     and SIGKILLs one at a time (a crash, a restart, a disk replaced between): the

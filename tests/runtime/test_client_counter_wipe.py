@@ -16,26 +16,12 @@ now each of its writes is a client of its own, so its blind v3 is a sibling of v
 from __future__ import annotations
 
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from tests.runtime.procs import ServedNodes
+from tests.runtime.procs import http_call as _call
 
 NAMES = ("n1", "n2", "n3")
-
-
-
-def _call(method: str, url: str, body: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, data=body, method=method, headers={
-        "Content-Type": "application/octet-stream", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
-                response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 def test_a_blind_put_through_a_wiped_node_survives_in_client_vclock(tmp_path: Path) -> None:

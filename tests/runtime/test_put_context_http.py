@@ -14,25 +14,12 @@ from __future__ import annotations
 import base64
 import json
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from tests.runtime.procs import ServedNodes
+from tests.runtime.procs import http_call as _call
 
 NAMES = ("n1", "n2", "n3")
-
-
-def _call(method: str, url: str, body: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, data=body, method=method, headers={
-        "Content-Type": "application/octet-stream", **(headers or {})})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, {k.lower(): v for k, v in response.headers.items()}, \
-                response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
 def _context(url: str) -> dict[str, str]:
