@@ -102,16 +102,15 @@ class Replica:
                     f"hint names unknown node {message.hint!r}"))
             self.hints.add(message.hint, message.key, encode_record(record))
             return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
-        self.merge_into_local(message.key, record, message.record)
-        if self.mode is ClockMode.CLIENT_VCLOCK:
-            mine = self.local_record(message.key)
-            if not all(sibling in mine.siblings for sibling in record.siblings):
-                # Kept none (or not all) of the put's version: a stored clock dominates
-                # the one minted. Say so with this node's record, so that the
-                # coordinator of a client that forgot its counter re-mints above it
-                # (session 14; the client-side twin of Riak's kv679).
-                return [Send(src, ReplicaPutAck(message.op_id, message.key,
-                                                record=encode_record(mine)))]
+        mine = self.merge_into_local(message.key, record, message.record)
+        if self.mode is ClockMode.CLIENT_VCLOCK and not all(
+                sibling in mine.siblings for sibling in record.siblings):
+            # Kept none (or not all) of the put's version: a stored clock dominates
+            # the one minted. Say so with this node's record, so that the
+            # coordinator of a client that forgot its counter re-mints above it
+            # (session 14; the client-side twin of Riak's kv679).
+            return [Send(src, ReplicaPutAck(message.op_id, message.key,
+                                            record=encode_record(mine)))]
         return [Send(src, ReplicaPutAck(message.op_id, message.key))]
 
     def on_replica_get(self, src: str, message: ReplicaGet) -> list[Effect]:
@@ -213,16 +212,17 @@ class Replica:
 
     # ------------------------------------------------------------------ writing
 
-    def merge_into_local(self, key: bytes, record: Record, raw: bytes | None = None) -> None:
+    def merge_into_local(self, key: bytes, record: Record, raw: bytes | None = None) -> Record:
         """Merge ``record`` (whose canonical bytes are ``raw``, if known) into the key's
-        local record; write only if that changes it."""
+        local record; write only if that changes it. Returns the local record after."""
         mine = self.local_record(key)
         merged = merge(mine, record)
         if merged is mine or merged == mine:
-            return
+            return mine
         encoded = raw if merged is record and raw is not None else encode_record(merged)
         self._warn_over_limits(merged, encoded)
         self.store(key, encoded)
+        return merged
 
     def _warn_over_limits(self, merged: Record, encoded: bytes) -> None:
         """Count ``merged-over-limit`` (``/status`` stats, ``vdynamo_node_events``)

@@ -159,3 +159,15 @@ async def closed_by_node(reader: asyncio.StreamReader, timeout: float = 5.0) -> 
 
 def frame(message: object) -> bytes:
     return wire.encode(message)
+
+
+def pipelined_gets(address: Address | None, count: int) -> socket.socket:
+    """A connection with a small receive buffer that sends ``count`` GETs of /kv/big
+    at once and reads nothing: it keeps its connection busy."""
+    assert address is not None
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(5)
+    sock.connect((address.host, address.port))
+    sock.sendall(b"GET /kv/big HTTP/1.1\r\nHost: x\r\n\r\n" * count)
+    return sock

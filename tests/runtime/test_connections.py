@@ -18,7 +18,7 @@ import uvloop
 from impl.http_api import HttpApi, _Closed
 from impl.messages import HintAck
 from impl.runtime import Address
-from tests.runtime.live import call, cluster, parse_response, raw, run, url
+from tests.runtime.live import call, cluster, parse_response, pipelined_gets, raw, run, url
 
 SHORT = {"http_header_timeout_s": 0.5, "http_idle_timeout_s": 0.5, "peer_hello_timeout_s": 0.5}
 
@@ -186,18 +186,6 @@ def _run_on(loop: str, coro: Any) -> None:
         asyncio.set_event_loop_policy(previous)
 
 
-def _pipelined_gets(address: Address | None, count: int) -> socket.socket:
-    """A connection with a small receive buffer that sends ``count`` GETs of /kv/big
-    at once and reads nothing."""
-    assert address is not None
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.settimeout(5)
-    sock.connect((address.host, address.port))
-    sock.sendall(b"GET /kv/big HTTP/1.1\r\nHost: x\r\n\r\n" * count)
-    return sock
-
-
 def _ended(sock: socket.socket) -> bool:
     """Whether the node ended ``sock`` (reset or closed) after what it had sent: the
     bytes already received are read and dropped."""
@@ -229,7 +217,7 @@ def test_clients_that_never_read_their_answers_do_not_lock_a_client_out(
             node = servers[0]
             status, _, _ = await call("PUT", url(node, "/kv/big?w=3"), value)
             assert status == 200
-            stuck = [_pipelined_gets(node.http_address, 20) for _ in range(4)]
+            stuck = [pipelined_gets(node.http_address, 20) for _ in range(4)]
             await asyncio.sleep(0.2)
             status, _, _ = await call("GET", url(node, "/kv/big"))
             for _ in range(50):

@@ -30,7 +30,7 @@ from pathlib import Path
 import pytest
 
 from impl.storage.sqlite import SqliteStorage
-from tests.runtime.procs import assert_no_internal_errors
+from tests.runtime.procs import assert_no_internal_errors, free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = ("n1", "n2", "n3")
@@ -53,17 +53,6 @@ if sys.argv[1] == "slow-disk":
     serving.SqliteStorage = SlowDisk
 sys.exit(serving.main(sys.argv[2:]))
 """
-
-
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 class Cluster:

@@ -20,19 +20,9 @@ import pytest
 
 from impl import http_api
 from impl.runtime import Address
-from tests.runtime.live import call, cluster, run, url
+from tests.runtime.live import call, cluster, pipelined_gets, run, url
 
 REFUSED = 300
-
-
-def _pipelined_gets(address: Address, count: int) -> socket.socket:
-    """A connection that sends ``count`` GETs of /kv/big and reads nothing: busy."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.settimeout(5)
-    sock.connect((address.host, address.port))
-    sock.sendall(b"GET /kv/big HTTP/1.1\r\nHost: x\r\n\r\n" * count)
-    return sock
 
 
 def _refused(address: Address, count: int) -> int:
@@ -56,7 +46,7 @@ def test_a_flood_of_refused_connections_logs_a_bounded_number_of_lines(
             assert address is not None
             status, _, _ = await call("PUT", url(node, "/kv/big?w=3"), value)
             assert status == 200
-            busy = [_pipelined_gets(address, 20) for _ in range(2)]
+            busy = [pipelined_gets(address, 20) for _ in range(2)]
             await asyncio.sleep(0.5)
             with caplog.at_level(logging.WARNING, logger="vdynamo.http"):
                 refused = await asyncio.to_thread(_refused, address, REFUSED)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from impl.serve import serve
 from impl.versions import ClockMode, Record, apply_put
 from spec.vclock import VClock
 from tests.runtime.live import NAMES, SECRET, call, cluster, dial, run, url
+from tests.runtime.procs import free_ports
 
 
 def _info(server: NodeServer, **changes: int) -> HelloInfo:
@@ -109,24 +109,13 @@ def test_records_the_peer_would_refuse_are_held_back_and_counted(tmp_path: Path)
     run(scenario())
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 def test_a_rolling_change_of_max_value_bytes_is_named_and_nothing_is_sent_to_be_refused(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Real nodes: n1 already runs max_value_bytes = 2 MiB, n2 and n3 still 1 MiB.
     A 1.5 MiB put through n1 is stored on n1; n2 and n3 are named in n1's log and
     never sent the record (before, each refused it -- ``stats.dropped`` -- at every
     put, read repair and anti-entropy round)."""
-    ports = _free_ports(6)
+    ports = free_ports(6)
     nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
                                  Address("127.0.0.1", ports[2 * i + 1]),
                                  tmp_path / f"{name}.sqlite")
