@@ -58,7 +58,7 @@ __all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownErr
            "RequestRefusedError", "Resolver", "Router", "delete_plan", "fetched", "get_plan",
            "key_bytes",
            "put_plan",
-           "read_get", "read_put", "status_plan"]
+           "read_get", "read_put", "status_plan", "value_bytes"]
 
 #: merges siblings into one value (e.g. a shopping cart's union)
 Resolver = Callable[[list[bytes]], bytes]
@@ -129,20 +129,47 @@ def _seed_url(seed: str) -> str:
     return url.rstrip("/")
 
 
-def key_bytes(key: bytes | str) -> bytes:
+def key_bytes(key: object) -> bytes:
     """The bytes of ``key``: a str as UTF-8. Raises InvalidValueError (a
     ValueError) naming the key when a str cannot be UTF-8 (a lone surrogate, e.g.
     from ``os.fsdecode`` of undecodable bytes): a key is bytes on the wire and
     on the ring; before, the client raised a bare UnicodeEncodeError (session 12's
     probe)."""
-    if not isinstance(key, str):
-        return key
+    if isinstance(key, bytes | bytearray | memoryview):
+        return bytes(key)
+    if not isinstance(key, str):  # None, an int: a bare TypeError of urllib before
+        raise InvalidValueError(f"key: must be bytes or str, got {type(key).__name__} "
+                                f"{key!r:.60}; nothing was sent")
     try:
         return key.encode()
     except UnicodeEncodeError as error:
         raise InvalidValueError(
             f"key {key!r}: not valid UTF-8 text ({error.reason} at index {error.start}); "
             "pass the key as bytes") from None
+
+
+def value_bytes(value: object) -> bytes:
+    """The bytes a put sends for ``value``: bytes, a bytearray or memoryview as their
+    bytes, a str as UTF-8 (as a key). Anything else raises InvalidValueError (a
+    ValueError) naming its type, before any request: httpx sends ``content=None``
+    as an empty body and an iterable of bytes as a chunked stream, so until session
+    15's probe B ``put("k", None)`` stored ``b""`` and answered a context, a list
+    of bytes was stored joined, and a resolve hook returning None (``list.sort()``)
+    replaced every sibling it read with ``b""``; a bytearray raised httpx's bare
+    TypeError."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return value.encode()
+        except UnicodeEncodeError as error:
+            raise InvalidValueError(
+                f"value: not valid UTF-8 text ({error.reason} at index {error.start}); "
+                "pass the value as bytes; nothing was sent") from None
+    raise InvalidValueError(f"value: must be bytes (or bytearray, memoryview, str), got "
+                            f"{type(value).__name__} {value!r:.60}; nothing was sent")
 
 
 def _check_header_value(name: str, text: str) -> None:
@@ -334,6 +361,10 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             continue
         if resolve is not None and len(got.values) > 1:
             merged = resolve(got.values)
+            if not isinstance(merged, bytes | bytearray | memoryview | str):
+                raise InvalidValueError(  # before: None written as b"" over every sibling
+                    f"get {key!r}: the resolve hook returned {type(merged).__name__} "
+                    f"{merged!r:.60}, not the merged value (bytes); nothing was written")
             kind = got.content_types[0] if got.content_types else "application/octet-stream"
             context = yield from put_plan(router, key, merged, got.context, kind, None)
             return Fetched([merged], got.content_types[:1], context)
@@ -359,6 +390,14 @@ def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | 
 def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
                 context: str | None, headers: dict[str, str], w: int | None,
                 r: int | None = None) -> Plan:
+    key_bytes(key)  # InvalidValueError before anything is sent (session 15's probe B)
+    if value is not None:
+        value = value_bytes(value)
+    elif method == "PUT":  # a put of None: stored as b"" before session 15's probe B
+        value_bytes(value)
+    if context is not None and not isinstance(context, str):
+        raise InvalidValueError(f"context: must be a str (a get's context), got "
+                                f"{type(context).__name__}; nothing was sent")
     if context:
         headers["X-Vdynamo-Context"] = context
     for name, text in headers.items():

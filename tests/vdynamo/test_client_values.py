@@ -1,0 +1,83 @@
+"""The client library refuses a value, key or context that is not one, before anything
+is sent (session 15's probe B): httpx sends ``content=None`` as an empty body and an
+iterable of bytes as a chunked stream, so ``put("k", None)`` stored ``b""`` and
+answered a context, and a resolve hook that returned None (a ``list.sort()`` in
+place of ``sorted``) replaced every sibling with ``b""``."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+import impl
+from impl.errors import InvalidValueError
+from impl.http_client import Router, put_plan, value_bytes
+from tests.runtime.live import run
+
+SEEDS = ["127.0.0.1:1"]
+
+
+@pytest.mark.parametrize("value", [None, 5, 1.5, [b"a", b"b"], (b"a",), {"a": 1},
+                                   iter([b"a"]), True])
+def test_a_value_that_is_not_bytes_is_refused_before_any_request(value: Any) -> None:
+    plan = put_plan(Router(SEEDS, refresh_s=60.0, now=lambda: 0.0), "k", value, None,
+                    "application/octet-stream", None)
+    with pytest.raises(InvalidValueError, match="value: must be bytes"):
+        next(plan)
+
+
+@pytest.mark.parametrize(("value", "sent"), [(b"v", b"v"), (bytearray(b"ba"), b"ba"),
+                                             (memoryview(b"mv"), b"mv"), ("v\u00e9", b"v\xc3\xa9"),
+                                             (b"", b"")])
+def test_bytes_like_values_and_text_are_sent_as_bytes(value: Any, sent: bytes) -> None:
+    assert value_bytes(value) == sent
+
+
+def test_a_str_value_with_no_utf8_form_is_refused_naming_it() -> None:
+    with pytest.raises(InvalidValueError, match="value: not valid UTF-8"):
+        value_bytes("a\udcff")
+
+
+@pytest.mark.parametrize("key", [None, 5, [b"k"]])
+def test_a_key_that_is_not_bytes_or_str_is_refused(key: Any) -> None:
+    plan = put_plan(Router(SEEDS, refresh_s=60.0, now=lambda: 0.0), key, b"v", None,
+                    "application/octet-stream", None)
+    with pytest.raises(InvalidValueError, match="key: must be bytes or str"):
+        next(plan)
+
+
+def test_a_context_that_is_not_a_str_is_refused() -> None:
+    plan = put_plan(Router(SEEDS, refresh_s=60.0, now=lambda: 0.0), "k", b"v", 5,  # type: ignore[arg-type]
+                    "application/octet-stream", None)
+    with pytest.raises(InvalidValueError, match="context: must be a str"):
+        next(plan)
+
+
+def test_put_none_stores_nothing_and_a_resolver_returning_none_keeps_the_siblings() -> None:
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster:
+            client = cluster.client()
+            with pytest.raises(InvalidValueError):
+                await client.put("k", None)  # type: ignore[arg-type]
+            assert (await client.get("k")).values == []  # before: [b""], acknowledged
+            with pytest.raises(InvalidValueError):
+                await client.put("k", [b"a", b"b"])  # type: ignore[arg-type]
+            assert (await client.get("k")).values == []  # before: [b"ab"]
+            await client.put("cart", b"milk")
+            await client.put("cart", b"eggs")  # a blind put: two siblings
+
+            def forgetful(values: list[bytes]) -> bytes:
+                values.sort()  # sorts in place and returns None: a bug of the app
+                return None  # type: ignore[return-value]
+
+            sloppy = impl.http_client.AsyncClient(
+                [str(cluster.servers[0].http_address)], resolve=forgetful)
+            async with sloppy:
+                with pytest.raises(InvalidValueError):
+                    await sloppy.get("cart")
+            # before: the merge b"" was written with the get's context, replacing both
+            assert sorted((await client.get("cart", r=3)).values) == [b"eggs", b"milk"]
+            await asyncio.sleep(0)
+    run(scenario())
