@@ -23,7 +23,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from impl.context import context_bytes_bound
+from impl.context import context_bytes_bound, context_key
 from impl.errors import ConfigError
 from impl.versions import Truncation
 from spec.ring import Partitioning, Ring, Strategy, strategy1, strategy2, strategy3
@@ -577,6 +577,13 @@ class ClusterConfig:
         """The clock truncation policy of the vector-clock modes."""
         return Truncation(self.vclock_threshold, self.vclock_max_pairs,
                           self.vclock_young_s, self.vclock_old_s)
+
+    @property
+    def context_secret(self) -> bytes:
+        """The key of this cluster's contexts: the secret bound to ``name``
+        (:func:`impl.context.context_key`; a context of another cluster sharing the
+        secret is refused)."""
+        return context_key(self.secret, self.name, DEFAULT_CLUSTER_NAME)
 
     @property
     def retry_after_s(self) -> int:

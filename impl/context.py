@@ -5,7 +5,8 @@ Theory of operation
 A context carries the clock information of what a get returned: the join of
 the record's clocks (a version vector), in the cluster's clock mode, for one
 key. The client cannot read it and must not change it: it is serialized and
-authenticated with an HMAC-SHA256 under the cluster secret, bound to the key
+authenticated with an HMAC-SHA256 under the cluster's context key (the secret,
+bound to the cluster's name: :func:`context_key`), bound to the key
 and to the clock mode, so a tampered, truncated, foreign (another cluster's
 secret) or misdirected (another key's) context is refused with
 :class:`BadContextError` before anything is stored.
@@ -36,7 +37,7 @@ from impl.errors import BadContextError, InvalidValueError
 from impl.records import _CODE_MODES, _MODE_CODES, ClockMode
 from spec.vclock import VClock
 
-__all__ = ["MAX_ID_BYTES", "TAG_BYTES", "context_bytes_bound", "decode_context",
+__all__ = ["MAX_ID_BYTES", "TAG_BYTES", "context_bytes_bound", "context_key", "decode_context",
            "encode_context", "encode_context_pairs"]
 
 FORMAT_VERSION = 2
@@ -53,6 +54,26 @@ def context_bytes_bound(pairs: int) -> int:
     """The largest encoded context holding ``pairs`` pairs (ids of
     :data:`MAX_ID_BYTES` bytes), in bytes."""
     return 4 + pairs * (2 + MAX_ID_BYTES + 8) + TAG_BYTES
+
+
+#: the label of :func:`context_key`'s derivation
+_KEY_LABEL = b"vdynamo-context-key\x00"
+
+
+def context_key(secret: bytes, cluster: str, default: str) -> bytes:
+    """The key of a cluster's contexts (the ``secret`` argument of
+    :func:`encode_context` and :func:`decode_context`): the cluster secret itself
+    for the cluster named ``default`` (:data:`impl.config.DEFAULT_CLUSTER_NAME`, so
+    the contexts such clusters issued before stay valid), else
+    ``HMAC-SHA256(secret, label + name)``. Two clusters given one secret and
+    distinct ``[cluster] name`` s refuse each other's peers (impl.peer_auth) and,
+    since session 15's probe B, each other's contexts: keyed with the secret alone,
+    cluster green's context was taken by cluster blue, and in client-vclock (the
+    clock's ids are the clients') a put with it superseded blue's value that the
+    client never read (``tests/runtime/test_context_cluster.py``)."""
+    if cluster == default:
+        return secret
+    return hmac.digest(secret, _KEY_LABEL + cluster.encode("utf-8"), "sha256")
 
 
 def _tag(secret: bytes, key: bytes, body: bytes) -> bytes:

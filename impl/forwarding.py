@@ -116,7 +116,7 @@ def refuse(request: object, error: DynamoError) -> Reply:
 def context_of(config: ClusterConfig, mode: ClockMode, request: PutRequest) -> VClock:
     """The clock a put's context carries (BadContextError if it is not ours)."""
     return decode_context(request.context, key=request.key, mode=mode,
-                          secret=config.secret, max_bytes=config.max_context_bytes)
+                          secret=config.context_secret, max_bytes=config.max_context_bytes)
 
 
 def answer(reply_to: ReplyTo, result: GetResult | PutResult | None,

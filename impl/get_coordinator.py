@@ -179,7 +179,7 @@ class GetCoordinator:
             merged = reconciled(coordination.replies)
             context = encode_context_pairs(context_pairs(merged, self.config.vclock_max_pairs),
                                            key=coordination.key,
-                                           mode=self.mode, secret=self.config.secret)
+                                           mode=self.mode, secret=self.config.context_secret)
             out.append(answer(coordination.reply_to, GetResult(live_values(merged), context),
                               None))
         if coordination.replied and coordination.used <= set(coordination.replies):

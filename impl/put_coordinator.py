@@ -430,9 +430,10 @@ class PutCoordinator:
     def _context(self, key: bytes, record: Record) -> bytes:
         """The context a get of ``record`` answers (its whole clock)."""
         return encode_context_pairs(context_pairs(record, self.config.vclock_max_pairs),
-                                    key=key, mode=self.mode, secret=self.config.secret)
+                                    key=key, mode=self.mode, secret=self.config.context_secret)
 
     def _written_context(self, key: bytes, pairs: tuple[tuple[str, int], ...]) -> bytes:
         # what the client saw and wrote (versions.written_context_pairs), not the
         # record's whole clock: that covers siblings the client never read
-        return encode_context_pairs(pairs, key=key, mode=self.mode, secret=self.config.secret)
+        return encode_context_pairs(pairs, key=key, mode=self.mode,
+                                    secret=self.config.context_secret)

@@ -472,7 +472,7 @@ def delete_covers_unseen_put() -> Iterator[None]:
         if request.delete:
             stored = self.replica.local_record(request.key)
             context = encode_context_pairs(context_pairs(stored), key=request.key,
-                                           mode=self.mode, secret=self.config.secret)
+                                           mode=self.mode, secret=self.config.context_secret)
             request = dataclasses.replace(request, context=context)
         return original(self, now, request, reply_to)
 
