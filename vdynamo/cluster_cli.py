@@ -46,6 +46,12 @@ __all__ = ["main_cluster", "main_join", "main_leave", "read_state"]
 
 DEFAULT_DIR = Path("vdynamo-cluster")
 _START_TIMEOUT_S = 30.0
+#: the most nodes ``cluster up --nodes`` starts: each is a process of its own (about
+#: 57 MB resident at start) with two ports. Unbounded before session 15's probe B:
+#: ``--nodes 99999`` (a typo, or a count meant for ``vdynamo ring``) picked ports
+#: until none was left, then looped for good, and had it got past that it would
+#: have started that many processes
+MAX_LOCAL_NODES = 64
 _STOP_TIMEOUT_S = 10.0
 
 
@@ -209,6 +215,12 @@ def _up(args: argparse.Namespace) -> int:
         if args.nodes < 1:
             print("vdynamo cluster up: --nodes must be at least 1", file=sys.stderr)
             return 2
+        if args.nodes > MAX_LOCAL_NODES:
+            print(f"vdynamo cluster up: --nodes {args.nodes}: a local cluster has at most "
+                  f"{MAX_LOCAL_NODES} nodes (one process each); for a larger cluster "
+                  "write a cluster file and run `vdynamo serve` on several machines",
+                  file=sys.stderr)
+            return 2
         if not 1 <= args.r <= args.n or not 1 <= args.w <= args.n or args.n > args.nodes:
             print(f"vdynamo cluster up: need 1 <= r, w <= n <= nodes; got n={args.n} "
                   f"r={args.r} w={args.w} nodes={args.nodes}", file=sys.stderr)
@@ -273,7 +285,8 @@ def main_cluster(argv: list[str]) -> int:
         "A local cluster of real processes on 127.0.0.1 (one per node)."))
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="start the cluster in the background (or restart it)")
-    up.add_argument("--nodes", type=int, default=3, help="number of nodes (default 3)")
+    up.add_argument("--nodes", type=int, default=3, help=(
+        f"number of nodes (default 3, at most {MAX_LOCAL_NODES})"))
     up.add_argument("--n", type=int, default=3, help="replicas per key (default 3)")
     up.add_argument("--r", type=int, default=2, help="read quorum (default 2)")
     up.add_argument("--w", type=int, default=2, help="write quorum (default 2)")

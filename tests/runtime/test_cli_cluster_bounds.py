@@ -1,0 +1,30 @@
+"""``vdynamo cluster up --nodes`` is bounded (session 15's probe B): ``--nodes 99999``
+picked free ports until none was left and then looped for good (still running, with
+nothing printed, when a 20 s timeout killed it), and a count within the ports would
+have started that many processes. Now a count over :data:`MAX_LOCAL_NODES` is
+refused at once, exit 2, naming the bound; nothing is written or started."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.runtime.procs import cli, vdynamo
+from vdynamo.cluster_cli import MAX_LOCAL_NODES
+
+
+def test_cluster_up_refuses_more_nodes_than_a_local_cluster_holds(tmp_path: Path) -> None:
+    done = vdynamo("cluster", "up", "--nodes", "99999", "--dir", str(tmp_path / "c"),
+                   timeout=20)  # before: subprocess.TimeoutExpired (an endless loop)
+    assert done.returncode == 2
+    assert f"at most {MAX_LOCAL_NODES} nodes" in done.stderr
+    assert not (tmp_path / "c" / "cluster.toml").exists()
+    assert not (tmp_path / "c" / "n1").exists()
+
+
+def test_one_node_over_the_bound_is_refused_before_anything_is_written(
+        tmp_path: Path) -> None:
+    done = cli("cluster", "up", "--nodes", str(MAX_LOCAL_NODES + 1),
+               "--dir", str(tmp_path / "c"))
+    assert done.returncode == 2, done.stderr
+    assert f"--nodes {MAX_LOCAL_NODES + 1}: a local cluster has at most" in done.stderr
+    assert not (tmp_path / "c" / "cluster.toml").exists()
