@@ -398,7 +398,19 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
     if context is not None and not isinstance(context, str):
         raise InvalidValueError(f"context: must be a str (a get's context), got "
                                 f"{type(context).__name__}; nothing was sent")
-    if context:
+    if context == "":
+        # the cluster never issues an empty context (a get of a key with no value
+        # answers one too), so "" is a client's mistake, an empty variable or
+        # `vdynamo delete k --context "$CTX"` with CTX unset. Until session 15's probe
+        # B it was sent as no context: a put became a blind write (a sibling where a
+        # replacement was meant) and a delete read the key first and deleted every
+        # value there, those the client never read too; the node refuses an empty
+        # X-Vdynamo-Context header the same way (session 12's second probe)
+        raise InvalidValueError(
+            f"context: empty: pass the context a get returned, or None for a "
+            f"{'delete that reads the key first' if method == 'DELETE' else 'blind put'}"
+            "; nothing was sent")
+    if context is not None:
         headers["X-Vdynamo-Context"] = context
     for name, text in headers.items():
         _check_header_value(name, text)

@@ -81,3 +81,28 @@ def test_put_none_stores_nothing_and_a_resolver_returning_none_keeps_the_sibling
             assert sorted((await client.get("cart", r=3)).values) == [b"eggs", b"milk"]
             await asyncio.sleep(0)
     run(scenario())
+
+
+def test_an_empty_context_is_refused_not_sent_as_none() -> None:
+    """``context=""`` (an empty variable; ``vdynamo delete k --context "$CTX"`` with CTX
+    unset) was sent as no context: the delete read the key and deleted the sibling
+    written after the client's read too, and a put became a blind sibling."""
+    from tests.runtime.procs import cli
+
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster:
+            client = cluster.client()
+            await client.put("cart", b"milk")
+            await client.get("cart")  # the client's read: it saw milk only
+            await client.put("cart", b"eggs")  # another writer's, concurrent
+            with pytest.raises(InvalidValueError, match="context: empty"):
+                await client.delete("cart", context="")
+            with pytest.raises(InvalidValueError, match="context: empty"):
+                await client.put("cart", b"bread", context="")
+            node = str(cluster.servers[0].http_address)
+            done = await asyncio.to_thread(cli, "delete", "cart", "--node", node,
+                                           "--context", "")
+            assert done.returncode == 1 and "context: empty" in done.stderr, done
+            # before: [] (the deletes removed eggs, never read) or [bread, eggs, milk]
+            assert sorted((await client.get("cart", r=3)).values) == [b"eggs", b"milk"]
+    run(scenario())
