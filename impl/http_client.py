@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import math
 import time
 import urllib.parse
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -203,8 +204,12 @@ class Router:
 
     def __init__(self, seeds: Sequence[str], refresh_s: float = 30.0,
                  now: Callable[[], float] = time.monotonic) -> None:
+        if isinstance(seeds, str | bytes):  # each character was taken for a node
+            raise LocalError(f"connect: give a list of node addresses, e.g. "
+                             f"[{seeds!r:.60}], not one str")
         if not seeds:
             raise LocalError("connect: give at least one node address (host:port)")
+        _check_seconds("refresh_s", refresh_s)
         self.seeds = [_seed_url(s) for s in seeds]
         self.refresh_s = refresh_s
         self._now = now
@@ -439,6 +444,25 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
     raise _unserved(what, router.candidates(key), why)
 
 
+def _check_seconds(name: str, value: object) -> None:
+    """Raise LocalError naming ``name`` unless ``value`` is a positive finite number
+    of seconds. Before session 15's probe B, ``connect(nodes, timeout_s=-1)`` (or
+    NaN, or infinity) was taken and each request then raised httpx's bare
+    ValueError or an OverflowError, and ``timeout_s=0`` made every put fail as
+    NoNodeError "ConnectError" although every node was up."""
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or value <= 0):
+        raise LocalError(f"connect: {name} must be a positive finite number of seconds, "
+                         f"got {value!r:.60}")
+
+
+def _check_client(resolve: object, timeout_s: object) -> None:
+    _check_seconds("timeout_s", timeout_s)
+    if resolve is not None and not callable(resolve):
+        raise LocalError(f"connect: resolve must be a function of the siblings (a list "
+                         f"of bytes) to the merged value, got {type(resolve).__name__}")
+
+
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
     return NoNodeError(f"{what}: no node could serve it (tried {', '.join(tried)}): "
                        f"{'; '.join(why) or 'no node answered'}")
@@ -451,6 +475,7 @@ class Client:
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
+        _check_client(resolve, timeout_s)
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
         self._timeout_s = timeout_s
@@ -535,6 +560,7 @@ class AsyncClient:
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
+        _check_client(resolve, timeout_s)
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
         self._timeout_s = timeout_s

@@ -106,3 +106,29 @@ def test_an_empty_context_is_refused_not_sent_as_none() -> None:
             # before: [] (the deletes removed eggs, never read) or [bread, eggs, milk]
             assert sorted((await client.get("cart", r=3)).values) == [b"eggs", b"milk"]
     run(scenario())
+
+
+@pytest.mark.parametrize("timeout_s", [-1, 0, float("nan"), float("inf"), "5", True])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_refused_at_connect(
+        timeout_s: Any) -> None:
+    # before: -1 and NaN raised httpx's bare ValueError at the first request, inf an
+    # OverflowError, 0 a NoNodeError "ConnectError" with every node up
+    import vdynamo
+    from impl.errors import LocalError
+
+    with pytest.raises(LocalError, match="timeout_s must be a positive finite number"):
+        vdynamo.connect(["127.0.0.1:1"], timeout_s=timeout_s)
+    with pytest.raises(LocalError, match="timeout_s must be a positive finite number"):
+        vdynamo.connect_async(["127.0.0.1:1"], timeout_s=timeout_s)
+
+
+def test_one_address_as_a_str_and_a_resolve_that_is_not_a_function_are_refused() -> None:
+    import vdynamo
+    from impl.errors import LocalError
+
+    # before: "node address ':'": each character was taken for an address
+    with pytest.raises(LocalError, match="give a list of node addresses"):
+        vdynamo.connect("127.0.0.1:8001")
+    with pytest.raises(LocalError, match="resolve must be a function"):
+        vdynamo.connect(["127.0.0.1:8001"], resolve=b",".join)  # callable: taken
+        vdynamo.connect(["127.0.0.1:8001"], resolve=3)  # type: ignore[arg-type]
