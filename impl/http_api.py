@@ -792,6 +792,16 @@ class HttpApi:
 
     async def _route(self, request: _Request) -> _Answer:
         server = self.server
+        if request.target == b"*":
+            # the asterisk form (RFC 9112 3.2.4) names the server itself, and only
+            # for OPTIONS (RFC 9110 9.3.7: what the server supports, here the methods
+            # of its resources); before session 15's probe B, `OPTIONS *` was 404 "no
+            # resource '*'", and so was `GET *`, a target no method may have
+            if request.method == b"OPTIONS":
+                return 200, b"", [("allow", "GET, HEAD, PUT, DELETE")]
+            return 400, error_body(errors.BadRequestError(
+                f"request target '*' with {request.method.decode('latin-1')[:20]}: the "
+                "asterisk form is only for OPTIONS (RFC 9112 3.2.4)")), []
         try:
             path, query = _split_target(request.target)
         except errors.DynamoError as error:

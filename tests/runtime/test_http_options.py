@@ -1,0 +1,38 @@
+"""``OPTIONS *`` (RFC 9110 9.3.7, the server-wide ping some load balancers and
+clients send) answers 200 with Allow; another method with the asterisk form is 400
+(RFC 9112 3.2.4). Before session 15's probe B both were 404 "no resource '*'"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.runtime.live import cluster, raw, run
+
+
+def test_options_star_is_200_with_allow_and_other_methods_on_star_are_400(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            address = servers[0].http_address
+            answer = await raw(address, b"OPTIONS * HTTP/1.1\r\nHost: x\r\n"
+                                        b"Connection: close\r\n\r\n")
+            head = answer.split(b"\r\n\r\n")[0].lower()
+            assert head.startswith(b"http/1.1 200 "), answer
+            assert b"\r\nallow: get, head, put, delete" in head
+            assert b"\r\ncontent-length: 0" in head
+            # the connection stays usable: a GET pipelined behind it is answered
+            answer = await raw(address, b"OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n"
+                                        b"GET /health HTTP/1.1\r\nHost: x\r\n"
+                                        b"Connection: close\r\n\r\n")
+            assert answer.count(b"HTTP/1.1 200 ") == 2, answer
+            for method in (b"GET", b"PUT", b"DELETE", b"HEAD"):
+                answer = await raw(address, method + b" * HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+                assert answer.startswith(b"HTTP/1.1 400 "), answer
+                if method != b"HEAD":
+                    assert b"asterisk form is only for OPTIONS" in answer
+            # OPTIONS on a resource keeps its 405 with Allow
+            answer = await raw(address, b"OPTIONS /kv/k HTTP/1.1\r\nHost: x\r\n"
+                                        b"Connection: close\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 405 "), answer
+    run(scenario())
