@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from impl import errors, wire
-from impl.config import ClusterConfig
+from impl.config import MESSAGE_OVERHEAD_BYTES, ClusterConfig
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
@@ -458,7 +458,15 @@ class NodeServer:
         differ = self.peer_limits_differ[dest]
         max_value = differ.get("max_value_bytes", (0, self.config.max_value_bytes))[1]
         max_key = differ.get("max_key_bytes", (0, self.config.max_key_bytes))[1]
-        if max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes:
+        #: the records a frame to the peer may carry: its max_frame_bytes less the
+        #: message's own bytes. A frame over the peer's limit is not refused alone:
+        #: the peer closes the connection, and every frame queued behind it is lost
+        #: (session 15's probe B: an anti-entropy KeyRecords of 8 MiB to a node
+        #: running max_frame_bytes = 4 MiB, at every round)
+        max_frame = differ.get("max_frame_bytes", (0, self.config.max_frame_bytes))[1]
+        room = max_frame - MESSAGE_OVERHEAD_BYTES
+        if (max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes
+                and max_frame >= self.config.max_frame_bytes):
             return message  # the peer's limits are larger: it takes all we have
 
         def refused(key: bytes, raw: bytes) -> bool:
@@ -475,11 +483,17 @@ class NodeServer:
         kept: object | None = message
         withheld = 0
         if isinstance(message, ReplicaPut | ReadRepair | HintDelivery):
-            if refused(message.key, message.record):
+            if (refused(message.key, message.record)
+                    or len(message.key) + len(message.record) > room):
                 kept, withheld = None, 1
         elif isinstance(message, KeyRecords):
-            pairs = [(k, r) for k, r in zip(message.keys, message.records, strict=True)
-                     if not refused(k, r)]
+            pairs = []
+            size = 0
+            for k, r in zip(message.keys, message.records, strict=True):
+                if refused(k, r) or size + len(k) + len(r) > room:
+                    continue  # what does not fit goes at a later round
+                pairs.append((k, r))
+                size += len(k) + len(r)
             withheld = len(message.keys) - len(pairs)
             if withheld:
                 kept = (dataclasses.replace(message, keys=tuple(k for k, _ in pairs),
@@ -489,11 +503,14 @@ class NodeServer:
             self.withheld_records += withheld
             if dest not in self._withheld_logged:
                 self._withheld_logged.add(dest)
+                frames = ("" if max_frame >= self.config.max_frame_bytes else
+                          f"; its max_frame_bytes {max_frame}, here "
+                          f"{self.config.max_frame_bytes}")
                 log.warning("%s: holding back records %s would refuse (its max_value_bytes "
-                            "%d, max_key_bytes %d; here %d, %d): withheld_records in /status "
-                            "counts them until the limits agree", self.name, dest,
+                            "%d, max_key_bytes %d; here %d, %d%s): withheld_records in "
+                            "/status counts them until the limits agree", self.name, dest,
                             max_value, max_key, self.config.max_value_bytes,
-                            self.config.max_key_bytes)
+                            self.config.max_key_bytes, frames)
         return kept
 
     def _taken(self, dest: str, frame: bytes) -> bytes:

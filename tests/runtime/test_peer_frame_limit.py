@@ -1,0 +1,75 @@
+"""A node holds back what a peer announced it would refuse by its max_frame_bytes
+(session 15's probe B; session 14 did it for max_value_bytes and max_key_bytes).
+
+A frame over the receiver's ``max_frame_bytes`` is not dropped alone: the receiver
+closes the connection (its framing can no longer be trusted), and every frame
+queued behind it is lost. During a rolling raise of ``max_siblings`` and
+``max_record_bytes`` (n1 first), n1 may hold a record of many siblings, each
+within every node's ``max_value_bytes``, that is over n2's frame: its ReplicaPut,
+hint and read repair closed n2's connection at every try. Now n1 holds such a
+record back (``withheld_records``), and an anti-entropy KeyRecords carries only
+the records that fit (the rest at a later round)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from impl import wire
+from impl.messages import HintDelivery, KeyRecords, ReadRepair, ReplicaPut
+from impl.records import encode_record
+from impl.versions import ClockMode, Record, apply_put
+from spec.vclock import VClock
+from tests.runtime.live import closed_by_node, cluster, dial, run
+from tests.runtime.test_peer_limits import _info
+
+FRAME = 64 * 1024  # what n2 announces; the records below are 40,000 bytes
+
+
+def _record(value: bytes) -> bytes:
+    return encode_record(apply_put(Record.empty(ClockMode.DVV), VClock.of({}), value,
+                                   coordinator="n1", client_id="x", now=0.0))
+
+
+def test_records_over_the_peers_frame_are_held_back_and_the_rest_still_goes(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1, n2, _ = servers
+            n1._compare_limits("n2", _info(n1, max_frame_bytes=FRAME))
+            big = _record(b"x" * 70_000)  # within every max_value_bytes, over n2's frame
+            part = _record(b"p" * 40_000)  # one fits n2's frame, two do not
+            queued = n1._queued_bytes.get("n2", 0)
+            n1._send("n2", ReplicaPut(7, b"big", big))
+            n1._send("n2", HintDelivery(1, b"big", big))
+            n1._send("n2", ReadRepair(b"big", big))
+            assert n1.withheld_records == 3  # before: 0, each queued
+            assert n1._queued_bytes.get("n2", 0) == queued
+            n1._send("n2", KeyRecords((b"a", b"b", b"big"), (part, part, big), session=1))
+            assert n1.withheld_records == 5  # b (for a later round) and big
+            sent = n1._queued_bytes.get("n2", 0) - queued
+            assert 40_000 < sent < FRAME  # a, alone
+            n1._compare_limits("n2", _info(n1))  # the limits agree again
+            n1._send("n2", ReadRepair(b"big", big))
+            assert n1.withheld_records == 5
+            await asyncio.sleep(0.3)
+            assert n2.node.record(b"big") is not None and n2.node.record(b"a") is not None
+    run(scenario())
+
+
+def test_a_frame_over_the_receivers_limit_closes_the_connection(tmp_path: Path) -> None:
+    """Why the sender must hold back: the receiver refuses such a frame by closing the
+    whole connection (impl.runtime._read_frames), not by dropping it alone."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_frame_bytes=16 << 20) as servers:
+            n1 = servers[0]
+            reader, writer, sealer = await dial(n1, "n2")
+            good = wire.encode(ReadRepair(b"k", _record(b"y" * 100)))
+            writer.write(good + sealer.tag(good))  # a frame within the limit: taken
+            header = bytearray(good[:10])  # then one announcing a length over it
+            header[6:10] = n1.config.max_frame_bytes.to_bytes(4, "big")
+            writer.write(bytes(header))
+            await writer.drain()
+            assert await closed_by_node(reader)
+            writer.close()
+    run(scenario())
