@@ -1012,6 +1012,15 @@ def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
         except ValueError as error:  # "Invalid IPv6 URL": http://[/kv/k (session 12)
             raise errors.BadRequestError(
                 f"request target {text[:80]!r}: {error}") from None
+        if parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc:
+            # an origin server's absolute form is an http(s) URI (RFC 9112 3.2.2); a
+            # userinfo in it is an error (RFC 9110 4.2.4). Both were served, the path
+            # taken whatever came before it (session 15's probe B: `PUT
+            # ftp://x/kv/k` and `PUT http://u:p@x/kv/k` stored under k)
+            raise errors.BadRequestError(
+                f"request target {text[:80]!r}: an absolute-form target is "
+                "http://host[:port]/path or https://..., without user information "
+                "(RFC 9112 3.2.2, RFC 9110 4.2.4)")
         path, query = parts.path, parts.query
     parameters: dict[str, list[str]] = {}
     for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):

@@ -36,3 +36,27 @@ def test_options_star_is_200_with_allow_and_other_methods_on_star_are_400(
                                         b"Connection: close\r\n\r\n")
             assert answer.startswith(b"HTTP/1.1 405 "), answer
     run(scenario())
+
+
+def test_an_absolute_form_target_must_be_http_without_userinfo(tmp_path: Path) -> None:
+    """``PUT ftp://x/kv/k`` and ``PUT http://u:p@x/kv/k`` were stored under ``k``
+    (session 15's probe B); RFC 9112 3.2.2 and RFC 9110 4.2.4: 400, nothing written.
+    ``http://`` and ``HTTPS://`` targets are served as before."""
+    from tests.runtime.live import call, url
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            address = servers[0].http_address
+            for target in (b"ftp://x/kv/k", b"http://u:p@x/kv/k", b"http://@x/kv/k",
+                           b"file:///kv/k"):
+                answer = await raw(address, b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Length: 1\r\nConnection: close\r\n\r\nA")
+                assert answer.startswith(b"HTTP/1.1 400 "), (target, answer)
+                assert b"absolute-form target" in answer
+            status, _, got = await call("GET", url(servers[1], "/kv/k?r=3"))
+            assert status == 404 and got["values"] == []
+            for target in (b"http://x/kv/k", b"HTTPS://x:1/kv/k"):
+                answer = await raw(address, b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Length: 1\r\nConnection: close\r\n\r\nB")
+                assert answer.startswith(b"HTTP/1.1 200 "), (target, answer)
+    run(scenario())
