@@ -461,8 +461,10 @@ class NodeServer:
         #: the records a frame to the peer may carry: its max_frame_bytes less the
         #: message's own bytes. A frame over the peer's limit is not refused alone:
         #: the peer closes the connection, and every frame queued behind it is lost
-        #: (session 15's probe B: an anti-entropy KeyRecords of 8 MiB to a node
-        #: running max_frame_bytes = 4 MiB, at every round)
+        #: at every put, hint scan and repair (session 15's probe B: a record of
+        #: siblings within every node's max_value_bytes, merged at a node with the
+        #: default 4 MiB max_record_bytes to 12 MiB, for a peer that runs a valid
+        #: max_frame_bytes of 8,393,728 with max_record_bytes = 2 MiB)
         max_frame = differ.get("max_frame_bytes", (0, self.config.max_frame_bytes))[1]
         room = max_frame - MESSAGE_OVERHEAD_BYTES
         if (max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes
