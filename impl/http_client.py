@@ -384,17 +384,21 @@ def put_plan(router: Router, key: bytes | str, value: bytes, context: str | None
 
 
 def delete_plan(router: Router, key: bytes | str, context: str | None, w: int | None,
-                r: int | None = None) -> Plan:
+                r: int | None = None, *, missing_ok: bool = True) -> Plan:
     """A delete (a tombstone written like a put; the same retry rules): the new
     context, which a later get of the key also answers (with no value). Without a
     context the node reads the key first and deletes what it read; if it found no
-    value, nothing is written and the read's context is returned."""
-    return _write_plan(router, "DELETE", key, None, context, {}, w, r)
+    value, nothing is written and the read's context is returned, or with
+    ``missing_ok`` False the node's 404 raises RequestRefusedError (``vdynamo
+    delete``: it printed a context and exited 0 as if it had deleted, session 15's
+    probe B)."""
+    return _write_plan(router, "DELETE", key, None, context, {}, w, r,
+                       missing_ok=missing_ok)
 
 
 def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | None,
                 context: str | None, headers: dict[str, str], w: int | None,
-                r: int | None = None) -> Plan:
+                r: int | None = None, *, missing_ok: bool = True) -> Plan:
     key_bytes(key)  # InvalidValueError before anything is sent (session 15's probe B)
     if value is not None:
         value = value_bytes(value)
@@ -436,6 +440,10 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
             raise OutcomeUnknownError(f"{what} to {base}: {answer!r}")
         missing = _json(answer) if method == "DELETE" and answer.status_code == 404 else {}
         if "context" in missing:  # a delete without a context found nothing: none written
+            if not missing_ok:
+                raise RequestRefusedError(404, {
+                    "error": "NotFound", "message": "no value for this key: nothing "
+                    "was deleted (nothing written)"})
             return str(missing["context"])
         written = read_put(answer)
         if written is not None:
@@ -543,15 +551,17 @@ class Client:
         return result
 
     def delete(self, key: bytes | str, *, context: str | None = None,
-               w: int | None = None, r: int | None = None) -> str:
+               w: int | None = None, r: int | None = None, missing_ok: bool = True) -> str:
         """Delete the versions ``context`` (from a get) covers by writing a tombstone
         (None: the node reads the key first, with its R, and deletes what it read, as
         Riak does; a put concurrent with that is kept as a sibling; no value found:
-        nothing is written and the read's context is returned; ``r``: that read's R).
+        nothing is written and the read's context is returned, or with ``missing_ok``
+        False RequestRefusedError is raised (HTTP 404); ``r``: that read's R).
         The new context (a later get answers no value and this context; a put with
         it supersedes the tombstone). Retried exactly as a put:
         OutcomeUnknownError, NoNodeError, RequestRefusedError as :meth:`put`."""
-        result: str = self._drive(delete_plan(self.router, key, context, w, r))
+        result: str = self._drive(delete_plan(self.router, key, context, w, r,
+                                              missing_ok=missing_ok))
         return result
 
 
@@ -609,7 +619,9 @@ class AsyncClient:
         return result
 
     async def delete(self, key: bytes | str, *, context: str | None = None,
-                     w: int | None = None, r: int | None = None) -> str:
+                     w: int | None = None, r: int | None = None,
+                     missing_ok: bool = True) -> str:
         """See :meth:`Client.delete`."""
-        result: str = await self._drive(delete_plan(self.router, key, context, w, r))
+        result: str = await self._drive(delete_plan(self.router, key, context, w, r,
+                                                    missing_ok=missing_ok))
         return result

@@ -114,8 +114,11 @@ def main_delete(argv: list[str]) -> int:
     parser.add_argument("--r", type=int, help="read quorum of the read made when no "
                                               "--context is given")
     args = parser.parse_args(argv)
+    # missing_ok=False: a key with no value is said so (exit 1, as `vdynamo get`
+    # does), not a context printed as if a delete was written (session 15's probe B)
     context = _request("vdynamo delete", args, lambda client: client.delete(
-        os.fsencode(args.key), context=args.context, w=args.w, r=args.r))
+        os.fsencode(args.key), context=args.context, w=args.w, r=args.r,
+        missing_ok=False))
     if context is None:
         return 1
     print(f"context: {context}")

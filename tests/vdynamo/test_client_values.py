@@ -132,3 +132,30 @@ def test_one_address_as_a_str_and_a_resolve_that_is_not_a_function_are_refused()
     with pytest.raises(LocalError, match="resolve must be a function"):
         vdynamo.connect(["127.0.0.1:8001"], resolve=b",".join)  # callable: taken
         vdynamo.connect(["127.0.0.1:8001"], resolve=3)  # type: ignore[arg-type]
+
+
+def test_the_cli_says_when_a_delete_found_no_value() -> None:
+    """``vdynamo delete KEY`` of a key with no value printed a context and exited 0,
+    as a delete that wrote its tombstone does (the node answers 404, nothing
+    written): now it says so and exits 1, as ``vdynamo get`` does. The library's
+    default is unchanged (the read's context); ``missing_ok=False`` raises."""
+    from impl.http_client import RequestRefusedError
+    from tests.runtime.procs import cli
+
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster:
+            client = cluster.client()
+            node = str(cluster.servers[0].http_address)
+            done = await asyncio.to_thread(cli, "delete", "typo", "--node", node)
+            assert done.returncode == 1, done  # before: 0, "context: ..."
+            assert "no value for this key: nothing was deleted" in done.stderr
+            assert "context:" not in done.stdout
+            assert await client.delete("typo")  # the library's default: the context
+            with pytest.raises(RequestRefusedError) as refused:
+                await client.delete("typo", missing_ok=False)
+            assert refused.value.status == 404
+            await client.put("cart", b"milk")
+            done = await asyncio.to_thread(cli, "delete", "cart", "--node", node)
+            assert done.returncode == 0 and done.stdout.startswith("context: "), done
+            assert (await client.get("cart", r=3)).values == []
+    run(scenario())
