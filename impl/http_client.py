@@ -440,10 +440,10 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
             raise OutcomeUnknownError(f"{what} to {base}: {answer!r}")
         missing = _json(answer) if method == "DELETE" and answer.status_code == 404 else {}
         if "context" in missing:  # a delete without a context found nothing: none written
-            if not missing_ok:
+            if not missing_ok:  # the read's context stays in the error's body
                 raise RequestRefusedError(404, {
-                    "error": "NotFound", "message": "no value for this key: nothing "
-                    "was deleted (nothing written)"})
+                    **missing, "message": "no value for this key: nothing was deleted "
+                    "(nothing written)"})
             return str(missing["context"])
         written = read_put(answer)
         if written is not None:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from impl.errors import DynamoError
-from vdynamo.client import Client, connect
+from vdynamo.client import Client, RequestRefusedError, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, read_state
 
 __all__ = ["main_delete", "main_get", "main_put"]
@@ -114,12 +114,23 @@ def main_delete(argv: list[str]) -> int:
     parser.add_argument("--r", type=int, help="read quorum of the read made when no "
                                               "--context is given")
     args = parser.parse_args(argv)
-    # missing_ok=False: a key with no value is said so (exit 1, as `vdynamo get`
-    # does), not a context printed as if a delete was written (session 15's probe B)
-    context = _request("vdynamo delete", args, lambda client: client.delete(
-        os.fsencode(args.key), context=args.context, w=args.w, r=args.r,
-        missing_ok=False))
-    if context is None:
+
+    def delete(client: Client) -> tuple[str, bool]:
+        """(the context, whether a tombstone was written)."""
+        try:
+            return client.delete(os.fsencode(args.key), context=args.context, w=args.w,
+                                 r=args.r, missing_ok=False), True
+        except RequestRefusedError as refused:
+            if refused.status == 404 and isinstance(refused.body.get("context"), str):
+                return refused.body["context"], False
+            raise
+
+    done = _request("vdynamo delete", args, delete)
+    if done is None:
         return 1
+    context, deleted = done
+    if not deleted:  # said so, as `get` says "(no value)"; before session 15's probe B
+        # the output was that of a delete that wrote its tombstone
+        print("(no value: nothing deleted)", file=sys.stderr)
     print(f"context: {context}")
     return 0
