@@ -113,3 +113,38 @@ def test_server_vclock_a_write_through_a_wiped_node_whose_clock_is_behind_and_a_
         other.put(KEY, b"OTHER", context=read_other.context, coordinator="n3")
         cluster.run_until_quiet()
         assert sorted(cluster.client("n2").get(KEY, r=3).values) == [b"LATE", b"OTHER"]
+
+
+@pytest.mark.xfail(strict=True, reason="open: a pair stamped by a clock ahead makes every "
+                   "other pair old, and record truncation collapses a sibling set apart by "
+                   "an old pair (docs/runtime.md, session 15)")
+@pytest.mark.parametrize("clock", ["client-vclock", "server-vclock"])
+def test_a_sibling_survives_a_blind_write_through_a_node_whose_clock_is_ahead(
+        clock: str) -> None:
+    """X is written through n3 alone (cut off, ``w=1``) while 12 read-modify-writes
+    go through n2: after the heal ``[X, v11]``. A blind put of Z through n1, whose
+    clock is 2 days ahead, stamps its pair 2 days after every other, so the age rule
+    (``vclock_old_s``, a day) drops the oldest pairs down to ``vclock_threshold``,
+    X's own among them, and X, left with no pair above v11's, is dropped: ``[Z,
+    v11]``. The same happens without skew once X stays unresolved for a day while
+    the key takes more than ten other writers (docs/impl.md, the truncation costs)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, clock=clock) as cluster:
+        cluster.client("n2", client_id="w0").put(KEY, b"base")
+        cluster.run_until_quiet()
+        cluster.partition({"n3"}, {"n1", "n2"})
+        x = cluster.client("n3", client_id="x")
+        x.put(KEY, b"X", context=x.get(KEY, r=1).context, w=1)
+        for i in range(12):
+            client = cluster.client("n2", client_id=f"cl{i}")
+            client.put(KEY, b"v%d" % i, context=client.get(KEY).context)
+            if clock == "server-vclock":
+                cluster.crash("n2")
+                cluster.restart("n2")
+                cluster.run_for(1.0)
+        cluster.heal()
+        cluster.run_until_quiet()
+        assert sorted(cluster.client("n1").get(KEY, r=3).values) == [b"X", b"v11"]
+        cluster.set_skew("n1", TWO_DAYS)
+        cluster.client("n1", client_id="ahead").put(KEY, b"Z")
+        cluster.run_until_quiet()
+        assert sorted(cluster.client("n2").get(KEY, r=3).values) == [b"X", b"Z", b"v11"]
