@@ -348,7 +348,10 @@ def apply_put(
     the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
     after(stored stamp))`` (seconds), or ``now`` alone without ``hybrid`` (the
     naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
-    the vector-clock modes it also stamps the pair the put increments, and
+    the vector-clock modes the pair the put increments is stamped
+    ``max(now, after(every pair time of record))``, and a context pair ``record``
+    holds no time for as that (session 15's probe: a stamp by a clock behind, or
+    no stamp, made truncation drop what orders the put after its context), and
     ``truncation`` (vector-clock modes) is applied to the result and kept with it
     (:func:`truncate`); with ``per_put`` only the new clock is truncated, past
     ``truncation.threshold`` pairs (:func:`truncate_new_clock`), and the record
