@@ -348,7 +348,10 @@ def apply_put(
     the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
     after(stored stamp))`` (seconds), or ``now`` alone without ``hybrid`` (the
     naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
-    the vector-clock modes it also stamps the pair the put increments, and
+    the vector-clock modes the pair the put increments is stamped
+    ``max(now, after(every pair time of record))``, and a context pair ``record``
+    holds no time for as that (session 15's probe: a stamp by a clock behind, or
+    no stamp, made truncation drop what orders the put after its context), and
     ``truncation`` (vector-clock modes) is applied to the result and kept with it
     (:func:`truncate`); with ``per_put`` only the new clock is truncated, past
     ``truncation.threshold`` pairs (:func:`truncate_new_clock`), and the record
@@ -379,8 +382,17 @@ def apply_put(
         # version dominates, and its acknowledged write would vanish.
         own = max((s.clock.counter(client_id) for s in record.siblings), default=0)
         counters[client_id] = max(context.counter(client_id), client_counter, own) + 1
-    times = {node: known[node] for node in counters if node in known}
-    times[entry] = now
+    # The pair the put increments is the record's youngest whatever the
+    # coordinator's wall clock says (a hybrid logical time, as lww's stamps): a
+    # coordinator whose clock is behind would otherwise stamp it the oldest, and
+    # truncation would drop the very pair that orders the new version after what
+    # the client read (session 15's probe: an acknowledged write lost). A pair of
+    # the context this node stores no time for (it missed the versions the client
+    # read) is as young: with no time it would be the first truncated, and the new
+    # version would no longer descend what the client read (a stale sibling).
+    stamp = max((now, *(_after(t) for t in known.values())))
+    times = {node: known.get(node, stamp) for node in counters}
+    times[entry] = stamp
     clock = VClock.of(counters, times)
     if per_put:
         if truncation is not None:
