@@ -43,8 +43,8 @@ from spec.state import State
 from tests.conftest import PROFILE
 from tests.refinement.mutations import MUTANTS, REVIEW3_MUTANTS, TEST_KILLED, _mutant
 
-#: checked edge by edge in CI (clone mode): the suite configurations of up to about
-#: 3,400 edges (together about 45 s of one core, graph explorations included)
+#: checked edge by edge (clone mode) on the sources of FULL_SHARD_IN_CI in CI, every
+#: edge under soak: the suite configurations of up to about 3,400 edges
 FULL_IN_CI = ("strict-no-anti-entropy", "sloppy-no-handoff", "client-vclock-same-coordinator",
               "dvv-same-coordinator", "server-vclock-same-coordinator",
               "client-vclock-blind-rewrite", "disk-loss-w1", "strict-weak-quorum",
@@ -52,10 +52,10 @@ FULL_IN_CI = ("strict-no-anti-entropy", "sloppy-no-handoff", "client-vclock-same
 SAMPLE_IN_CI = 40
 #: the shard of each FULL_IN_CI entry CI checks: every edge of the sources at
 #: breadth-first positions 0 mod 3 (``conformance(shard=...)``: a source's edges
-#: together, reached once; session 15: all ten entries' edges cost 115 CPU-s of CI's
-#: run, a third of the sources a third of it; docs/model-checking.md, "Where CI's
-#: test CPU goes (session 15)", with the mutants it still kills); the soak profile
-#: checks every edge
+#: together, reached once; session 15: all ten entries' edges 106.9 CPU-s in one
+#: process, the shards 44.2; docs/model-checking.md, "Where CI's test CPU goes
+#: (session 15)", with the mutants the shards still kill); the soak profile checks
+#: every edge
 FULL_SHARD_IN_CI = (0, 3)
 #: a sampled entry of more states than this (its pinned count) takes its CI sample
 #: from the part of its graph WALKS_IN_CI seeded random walks find
