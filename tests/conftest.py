@@ -9,6 +9,19 @@
 
 Tests that want more or fewer examples than the profile scale them with
 :func:`examples` rather than hard-coding ``max_examples``.
+
+What ``soak`` checks beyond ``ci`` (read :data:`PROFILE`; CI must stay under 10
+minutes on 2 cores; each moved check is still killed in CI by a cheaper one,
+docs/model-checking.md "What CI leaves to the soak profile" and "Where CI's test
+CPU goes (session 15)"): the three largest suite entries' whole searches and
+symmetry on/off above 3,000 states (tests/model_check/test_suite_verdicts.py); POR
+on six larger entries (test_por.py); every edge of every conformance entry (CI:
+every edge of a third of the sources of ``FULL_IN_CI``, 40 sampled edges of the
+others; tests/refinement/test_conformance.py); trace validation with membership on
+seeds 0-999 (CI: 8 chosen seeds per setting, tests/refinement/test_trace_membership.py);
+the reap-after-change mutant on every scenario (CI: the leave,
+tests/impl/test_reap_after_change.py); every edge of every suite configuration
+against the Z3 encoding (tests/model_check/test_proof_agreement.py).
 """
 
 from __future__ import annotations

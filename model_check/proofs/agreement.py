@@ -183,7 +183,8 @@ def _check_state(check: EdgeCheck, causal: EdgeCheck | None, state: Any,
 SAMPLE_STATES, SAMPLE_EVERY = 1_000, 20
 
 
-def check_suite(*, all_edges: bool = False, names: Sequence[str] = ()) -> list[GraphAgreement]:
+def check_suite(*, all_edges: bool = False, names: Sequence[str] = (),
+                relations: Relations | None = None) -> list[GraphAgreement]:
     """:func:`check_graph` over the suite's configurations (those named, or all)
     that the encoding covers (one key; at most one membership change,
     :mod:`model_check.proofs.membership`):
@@ -191,10 +192,13 @@ def check_suite(*, all_edges: bool = False, names: Sequence[str] = ()) -> list[G
     same encoding bounds (:func:`~model_check.proofs.mapping.shape_of`) and store rule
     share one transition relation (the 44 entries need 56 relations, 23 of them
     distinct; building them was two thirds of the default sample's time: 42 CPU-s
-    before, 28 after, the same figures)."""
+    before, 28 after, the same figures). ``relations``: a caller's cache to take
+    them from and add them to (:data:`~model_check.proofs.edges.Relations`, never
+    one holding a mutated relation; None: a cache of this call's own)."""
     from model_check.suite import DEFAULT_SUITE
 
-    relations: Relations = {}
+    if relations is None:
+        relations = {}
     out = []
     for suite_entry in DEFAULT_SUITE:
         if names and suite_entry.name not in names:

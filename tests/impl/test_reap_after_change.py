@@ -27,6 +27,7 @@ from impl import SimulatedCluster
 from impl.effects import Effect
 from impl.reaping import Reaper
 from impl.versions import is_tombstone_only
+from tests.conftest import PROFILE
 
 KEYS = tuple(b"key-%d" % i for i in range(40))
 
@@ -68,9 +69,13 @@ def test_no_tombstone_is_left_after_a_change_settles(kind: str, seed: int) -> No
 
 
 def test_the_scenarios_catch_reaps_not_set_again(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mutant: no hook (the reaps are never set again after a change)."""
+    """Mutant: no hook (the reaps are never set again after a change). CI runs it on
+    the leave (the cheapest scenario: the mutant killed); the soak profile on every
+    scenario, each of which kills it (session 15: the three cost 12.5 CPU-s of CI's
+    run; docs/model-checking.md, "Where CI's test CPU goes (session 15)")."""
     monkeypatch.setattr(Reaper, "after_change", lambda self, now, top_n: [])
-    assert all(_deleted_around_a_change(kind, seed) > 0 for kind, seed in SCENARIOS)
+    scenarios = SCENARIOS if PROFILE == "soak" else [("leave-during", 1)]
+    assert all(_deleted_around_a_change(kind, seed) > 0 for kind, seed in scenarios)
 
 
 def test_the_scenarios_catch_a_reap_forgotten_once_decided_in_a_change(

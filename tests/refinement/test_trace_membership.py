@@ -2,7 +2,8 @@
 the implementation runs as in production, a node joins (or one leaves) at a time
 drawn per seed, and its gossip, range transfers, handover and settlement are
 validated against the spec's with the rest (:mod:`model_check.trace_membership`).
-20 seeds per setting in CI, 1,000 in the soak profile (``HYPOTHESIS_PROFILE=soak``).
+8-9 chosen seeds of 0-19 per setting in CI (:data:`CI_SEEDS`; 20 before session 15),
+1,000 in the soak profile (``HYPOTHESIS_PROFILE=soak``).
 
 Today's implementation (session 5, before the pending-knowledge change of helper
 ``pend``) is caught three ways, each kept as a strict xfail the coordinator flips
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
 import pytest
@@ -48,10 +49,31 @@ from tests.refinement import mutations
 
 SEEDS = range(1000 if PROFILE == "soak" else 20)
 
+#: CI's seeds per (membership, handover), 8-9 of the 20 of sessions 5-14 (session 15:
+#: the four 20-seed sweeps cost 62-80 CPU-s of CI's run; docs/model-checking.md,
+#: "Where CI's test CPU goes (session 15)"): every seed of 0-19 that caught a bug of
+#: the implementation in those sessions (pending joins: the early transfer 0, 4,
+#: 11, 12, 14, the forgotten transfer 5, 7, 18; leaves: the last catch 12, the
+#: naive handover's late write 13, 15), the seed of each membership mutant of
+#: :data:`MEMBERSHIP_MUTANTS` (joins 1, the naive leave 15: each sweep kills the
+#: mutants of its setting), and seeds that caught nothing. The soak profile runs
+#: :data:`SEEDS` (0-999) on every setting.
+CI_SEEDS: dict[tuple[str, str], tuple[int, ...]] = {
+    ("join", "immediate"): (0, 1, 4, 5, 7, 11, 14, 18),
+    ("join", "pending"): (0, 1, 4, 5, 7, 11, 12, 14, 18),
+    ("leave", "immediate"): (1, 2, 3, 8, 12, 13, 15, 17),
+    ("leave", "pending"): (1, 2, 3, 8, 12, 13, 15, 17),
+}
 
-def _runs(membership: str, handover: str, seeds: range = SEEDS) -> list[SeedReport]:
+
+def _seeds(membership: str, handover: str) -> Sequence[int]:
+    return SEEDS if PROFILE == "soak" else CI_SEEDS[membership, handover]
+
+
+def _runs(membership: str, handover: str, seeds: Sequence[int] | None = None) -> list[SeedReport]:
     config = trace_config(membership=membership, handover=handover)
-    return [validate_seed(seed, config=config) for seed in seeds]
+    chosen = _seeds(membership, handover) if seeds is None else seeds
+    return [validate_seed(seed, config=config) for seed in chosen]
 
 
 def _failures(reports: list[SeedReport]) -> str:
@@ -96,7 +118,8 @@ def test_membership_changes_validate_with_pending_ownership(membership: str) -> 
     reports = _runs(membership, "pending")
     known = {r.seed: r.verdict for r in reports if (membership, r.seed) in KNOWN_PENDING}
     assert known == {seed: v for (m, seed), v in KNOWN_PENDING.items()
-                     if m == membership and seed in SEEDS}, _failures(reports)
+                     if m == membership and seed in _seeds(membership, "pending")
+                     }, _failures(reports)
     others = [r for r in reports if (membership, r.seed) not in KNOWN_PENDING]
     assert all(r.verdict == "ok" for r in others), _failures(others)
     for report in others:
