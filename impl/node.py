@@ -73,6 +73,7 @@ from impl.versions import (
     Record,
     key_actor,
     lifetime_actor,
+    note_key_merge,
     renew_key_actor,
 )
 from spec.ring import Partitioning
@@ -195,6 +196,9 @@ class Node:
                                  now, HintScan(ids)), replicates=self._replicates,
                              changing=self.gossiper.changing)
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
+        self.reaper.unpin = self._unpin
+        if config.actor_epochs and self.mode is not ClockMode.LWW:
+            self.replica.merge_listener = self._note_merge  # stale copies: kv679
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper, self.stats)
@@ -261,12 +265,22 @@ class Node:
         (:attr:`actor`) in the key's current key epoch (:func:`impl.versions.key_actor`)."""
         if not self.config.actor_epochs:
             return self.actor
-        return key_actor(self.storage, self.actor, key)
+        return key_actor(self.storage, self.actor, key, self.replica.local_record(key))
 
     def _renew_actor(self, key: bytes) -> None:
-        """Mint ``key`` (only it) under a new actor from now on: a reap forgot the
-        copy holding this one's counters (a new key epoch, kv679)."""
+        """Mint ``key`` under a new actor once it is absent: a reap forgot the copy
+        holding this one's counters (a new key epoch, kv679)."""
         renew_key_actor(self.storage, self.actor, key)
+
+    def _unpin(self, key: bytes) -> None:
+        """A reap or let-go removed a copy of ``key`` holding no counter of its actor:
+        the key's pinned epoch, if any, goes (:func:`impl.versions.renew_key_actor`)."""
+        renew_key_actor(self.storage, self.actor, key, held=False)
+
+    def _note_merge(self, key: bytes, before: Record, after: Record) -> None:
+        """A merge replaces the local copy of ``key``: a stale copy of a forgotten key
+        epoch pins the key's actor (:func:`impl.versions.note_key_merge`)."""
+        note_key_merge(self.storage, self.actor, key, before, after)
 
     # ================================================================== inputs
 
