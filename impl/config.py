@@ -371,6 +371,7 @@ class ClusterConfig:
     secret: bytes = b"vdynamo-default-secret-change-me"
     actor_epochs: bool = True
     actor_per_start: bool = True
+    restore_guard: bool = True
     lww_timestamps: str = "hybrid"
     vclock_truncation: str = "record"
     vclock_threshold: int = 10
@@ -455,6 +456,7 @@ class ClusterConfig:
         check_cluster_name(self.name)
         _flag("actor_epochs", self.actor_epochs)
         _flag("actor_per_start", self.actor_per_start)
+        _flag("restore_guard", self.restore_guard)
         slots: Any = self.ring_slots
         if isinstance(slots, str | bytes) or not isinstance(slots, tuple | list):
             raise ConfigError(f"ring_slots: must be a tuple of node names, got {slots!r}")

@@ -69,6 +69,7 @@ __all__ = [
     "SeenDigest",
     "Settled",
     "delete_request",
+    "parse_generation",
 ]
 
 MAX_ID = (1 << 63) - 1
@@ -502,6 +503,17 @@ class HintAck:
         _Checker(self, BadMessageError).ident("hint_id", self.hint_id)
 
 
+def parse_generation(text: str) -> tuple[int, str] | None:
+    """``"<incarnation>.<token>"`` (a store generation: a decimal count under 2**62,
+    a token of 1 to 32 hex digits) as (incarnation, token); None if it is not one."""
+    count, dot, token = text.partition(".")
+    if (not dot or not count.isdigit() or len(count) > 19 or not 0 < len(token) <= 32
+            or any(c not in "0123456789abcdef" for c in token)):
+        return None
+    value = int(count)
+    return (value, token) if value < 2**62 else None
+
+
 @dataclass(frozen=True, slots=True)
 class Gossip:
     """A membership view (:meth:`impl.membership.Membership.to_bytes`); ``reply``
@@ -509,11 +521,20 @@ class Gossip:
 
     view: bytes
     reply: bool = True
+    #: the sender's store generation, ``"<incarnation>.<token>"`` ("" without the
+    #: restore guard), and the last generation of the receiver's store the sender
+    #: heard of ("" none): :class:`impl.node.Node`, "Restore guard"
+    generation: str = ""
+    yours: str = ""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
         check.data("view", self.view, non_empty=True)
         check.flag("reply", self.reply)
+        for name in ("generation", "yours"):
+            text = check.text(name, getattr(self, name))
+            if text and parse_generation(text) is None:
+                raise _fail(check.error, check.cls, name, "must be <incarnation>.<token>")
 
 
 MERKLE_STEPS = ("level", "buckets")

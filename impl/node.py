@@ -39,6 +39,7 @@ of ours while handling a valid one is told apart (:mod:`impl.internal_errors`).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import itertools
 import random
@@ -47,7 +48,7 @@ from typing import Any
 
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
-from impl.effects import Effect, Reply, SetTimer
+from impl.effects import Effect, Reply, Send, SetTimer
 from impl.errors import DynamoError, InvalidValueError, PeerDataError, StorageError
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
@@ -57,11 +58,20 @@ from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.internal_errors import report_internal_error
 from impl.membership import Membership, MemberStatus
-from impl.messages import GetRequest, Gossip, HintDelivery, PutRequest
+from impl.messages import (
+    GetRequest,
+    Gossip,
+    HintDelivery,
+    KeyRecords,
+    MerkleExchange,
+    PutRequest,
+    parse_generation,
+)
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.reaping import Reaper
 from impl.replica import Replica
+from impl.restore_guard import RestoreGuard, start_generation
 from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import NodeSnapshot, take_snapshot
 from impl.staging import StagedStorage
@@ -170,7 +180,14 @@ class Node:
                                     per_start=config.actor_per_start)
         base = _op_id_base(storage, name, seed, now,  # and this start's op ids
                            per_start=config.actor_per_start, actor=self.actor)
+        self._seed = seed
+        generation = start_generation(storage, name, seed, now, incarnation)
+        has_data = (next(iter(storage.scan()), None) is not None
+                    or bool(storage.hint_heads(None, 1)))
         storage = self.storage
+        #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
+        self.guard = (RestoreGuard(name, storage, generation, lambda: has_data)
+                      if config.restore_guard else None)
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)
         self.hints = HintStore(storage, self.stats)
@@ -337,7 +354,18 @@ class Node:
         except DynamoError as error:
             return self._drop(src, str(error))
         self.detector.heard_from(src, now)  # any message clears a suspicion
+        guard = self.guard
+        if guard is not None and not isinstance(message, Gossip):
+            if src in guard.rolled_back:  # its store is older than one we heard of
+                self.stats["rolled-back-peer-dropped"] += 1
+                return []
+            if not guard.confirmed and isinstance(message, MerkleExchange | KeyRecords):
+                self.stats["unconfirmed-ae-dropped"] += 1
+                return []
         try:
+            if guard is not None and isinstance(message, Gossip):
+                first = self._guard_gossip(now, src, message)
+                return self._finish([*first, *handler(now, src, message)])
             return self._finish(handler(now, src, message))
         except StorageError as error:  # the engine failed: nothing acknowledged
             self.stats["storage-error"] += 1
@@ -368,6 +396,9 @@ class Node:
         handler = self._timers.get(type(timer))
         if handler is None:
             raise InvalidValueError(f"timer: not a timer of impl.timers, got {timer!r}")
+        if (self.guard is not None and not self.guard.confirmed
+                and isinstance(timer, AntiEntropyRound)):  # not before a peer confirmed
+            return [SetTimer(AntiEntropyRound(), now + self.config.anti_entropy_interval)]
         try:
             return self._finish(handler(now, timer))
         except StorageError:
@@ -472,9 +503,52 @@ class Node:
         return self.gets.start(now, request, reply_to)
 
     def _finish(self, effects: list[Effect]) -> list[Effect]:
-        """Persist, then send: the staged writes first."""
+        """Persist, then send: the staged writes first. With the restore guard every
+        gossip carries this store's generation and the receiver's last one."""
+        guard = self.guard
+        if guard is not None:
+            effects = [Send(e.dest, dataclasses.replace(
+                           e.message, generation=guard.generation, yours=guard.yours(e.dest)))
+                       if isinstance(e, Send) and isinstance(e.message, Gossip) else e
+                       for e in effects]
         writes = self.storage.take()
         return [*writes, *effects] if writes else effects
+
+    def _guard_gossip(self, now: float, src: str, message: Gossip) -> list[Effect]:
+        """The restore guard's part of a gossip (:mod:`impl.restore_guard`): a store
+        older than one ``src`` heard of is set aside; a new generation of ``src`` is
+        answered (so that ``src`` hears its own generation: confirmed)."""
+        assert self.guard is not None
+        rolled, new = self.guard.on_gossip(src, message.generation, message.yours)
+        if rolled:
+            self._set_aside(now, message.yours)
+        if rolled or new:
+            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=rolled))]
+        return []
+
+    def _set_aside(self, now: float, told: str) -> None:
+        """A peer heard of a later start of this store (``told``): remove every version
+        and hint, take a generation above ``told`` and a new lifetime actor."""
+        assert self.guard is not None
+        heard = parse_generation(told)
+        assert heard is not None
+        keys = [key for key, _ in self.storage.scan()]
+        for key in keys:
+            self.replica.reap(key)
+        hints = self.hints.all()
+        for hint in hints:
+            self.hints.remove(hint.hint_id)
+        incarnation = heard[0] + 1
+        self.storage.set_meta("incarnation", str(incarnation).encode())
+        generation = start_generation(self.storage, self.name, self._seed, now, incarnation)
+        if self.config.actor_epochs:  # its counters went with the versions (kv679)
+            self.actor = lifetime_actor(self.storage, self.name, seed=self._seed, now=now,
+                                        epochs=True, per_start=True)
+        self.guard.set_aside(told, generation)
+        self.stats["restore-set-aside"] += 1
+        self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "
+                        f"{len(keys)} keys and {len(hints)} hints set aside, "
+                        f"generation {generation}")
 
     def _discard_writes(self) -> None:
         """Drop the staged writes of the current input; the Merkle trees, told of

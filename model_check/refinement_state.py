@@ -192,6 +192,7 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         # keeps the node's lifetime actor unless features.actor_per_start, the
         # implementation's rule of that name (docs/refinement.md, "Restore from a backup")
         actor_epochs=config.actor_epochs, actor_per_start=config.actor_per_start,
+        restore_guard=False,  # the spec's Restore has no guard (docs/runtime.md)
         lww_timestamps=config.lww_timestamps,
         fsync="buffered" if config.storage == "buffered" else "always", flush_interval=1e6,
         vclock_truncation="put" if config.vclock_threshold else "record",
