@@ -24,8 +24,9 @@ import copy
 import pytest
 
 from impl.cluster import SimulatedCluster
-from impl.messages import Gossip, parse_generation
+from impl.messages import Gossip, ReadRepair, parse_generation
 from impl.restore_guard import is_rollback
+from impl.staging import persist
 from impl.versions import values
 
 KEY = b"k"
@@ -116,3 +117,36 @@ def test_generations_compare_by_count_then_token() -> None:
     assert not is_rollback("2.aa", "")
     with pytest.raises(Exception, match="generation"):
         Gossip(b"view", generation="nope")
+
+
+def test_a_peer_takes_nothing_but_gossip_from_a_rolled_back_store() -> None:
+    """n1 hears n3's restored generation (the backup's count with another token)
+    before n3 heard that its store was rolled back: a read repair n3 then sends with
+    the backup's v1 is dropped (``rolled-back-peer-dropped``), not merged; once n3
+    gossips a later generation (its store set aside) n1 takes its messages again."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    backup = copy.deepcopy(cluster.storages["n3"].inner)
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    cluster.restart("n3")
+    stale = backup.read(KEY)
+    assert stale is not None
+    n1, n3 = cluster.node("n1"), cluster.node("n3")
+    assert n3.guard is not None
+    n1.storage.engine.delete(KEY)  # as if k had been deleted and reaped since the backup
+    view = n3.gossiper.view.to_bytes()
+    persist(n1.storage.engine, n1.receive(cluster.now, "n3", Gossip(
+        view, reply=False, generation=n3.guard.generation)))
+    persist(n1.storage.engine, n1.receive(cluster.now, "n3", ReadRepair(KEY, stale)))
+    assert n1.record(KEY) is None
+    assert n1.stats["rolled-back-peer-dropped"] == 1
+    count, _ = parse_generation(n3.guard.generation) or (0, "")
+    persist(n1.storage.engine, n1.receive(cluster.now, "n3", Gossip(
+        view, reply=False, generation=f"{count + 5}.abcdef")))
+    persist(n1.storage.engine, n1.receive(cluster.now, "n3", ReadRepair(KEY, stale)))
+    assert n1.record(KEY) is not None  # a later start: taken again
