@@ -83,10 +83,11 @@ def test_a_plain_restart_sets_nothing_aside_and_keeps_its_data() -> None:
     for _ in range(3):
         cluster.crash("n3")
         cluster.restart("n3")
-        assert cluster.node("n3").guard is not None
-        assert not cluster.node("n3").guard.confirmed  # it holds data: not yet
+        guard = cluster.node("n3").guard
+        assert guard is not None
+        assert not guard.confirmed  # it holds data: not yet
         cluster.run_until_quiet()
-        assert cluster.node("n3").guard.confirmed
+        assert guard.confirmed
     assert cluster.node("n3").stats["restore-set-aside"] == 0
     record = cluster.node("n3").record(KEY)
     assert record is not None and values(record) == [b"v1"]
@@ -100,7 +101,8 @@ def test_a_wiped_store_is_confirmed_at_once_and_rebuilt() -> None:
     cluster.client().put(KEY, b"v1")
     cluster.run_until_quiet()
     cluster.wipe("n3")
-    assert cluster.node("n3").guard is not None and cluster.node("n3").guard.confirmed
+    guard = cluster.node("n3").guard
+    assert guard is not None and guard.confirmed
     cluster.run_until_quiet()
     record = cluster.node("n3").record(KEY)
     assert record is not None and values(record) == [b"v1"]
