@@ -298,7 +298,14 @@ class ClusterConfig:
     would mint the dots it minted after the backup again: kv679's amnesia);
     ``False`` keeps the stored id across restarts of a durable (``fsync =
     "always"``) engine, the spec's ``Recover`` (the refinement harness's choice;
-    a restored backup then loses acknowledged writes). The clock truncation of the
+    a restored backup then loses acknowledged writes). ``restore_guard`` (default
+    ``True``): every start of a store is a generation the peers gossip back, and a
+    node told a later start of its own store (restored from a backup, a copied
+    store) sets its versions and hints aside and is rebuilt from the other
+    replicas, so a value deleted and reaped since the backup does not come back;
+    anti-entropy waits for a peer to confirm a start (:mod:`impl.restore_guard`).
+    ``False``: no generations, the spec's ``Restore`` (the refinement harness's
+    choice). The clock truncation of the
     vector-clock modes (:class:`impl.versions.Truncation`, paper 4.4, riak_core's
     vclock pruning): ``vclock_threshold`` pairs are always kept (the paper's 10),
     a clock never keeps more than ``vclock_max_pairs`` (Riak's big_vclock), and in
