@@ -514,6 +514,13 @@ def parse_generation(text: str) -> tuple[int, str] | None:
     return (value, token) if value < 2**62 else None
 
 
+def _check_generation(check: _Checker, name: str, value: object) -> None:
+    """A generation field: "" or ``"<incarnation>.<token>"``."""
+    text = check.text(name, value)
+    if text and parse_generation(text) is None:
+        raise _fail(check.error, check.cls, name, "must be <incarnation>.<token>")
+
+
 @dataclass(frozen=True, slots=True)
 class Gossip:
     """A membership view (:meth:`impl.membership.Membership.to_bytes`); ``reply``
@@ -532,9 +539,7 @@ class Gossip:
         check.data("view", self.view, non_empty=True)
         check.flag("reply", self.reply)
         for name in ("generation", "yours"):
-            text = check.text(name, getattr(self, name))
-            if text and parse_generation(text) is None:
-                raise _fail(check.error, check.cls, name, "must be <incarnation>.<token>")
+            _check_generation(check, name, getattr(self, name))
 
 
 MERKLE_STEPS = ("level", "buckets")
@@ -562,9 +567,12 @@ class MerkleExchange:
     hashes: tuple[bytes, ...] = ()
     keys: tuple[bytes, ...] = ()
     digests: tuple[bytes, ...] = ()
+    #: the sender's store generation ("" without the restore guard: Gossip)
+    generation: str = ""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
+        _check_generation(check, "generation", self.generation)
         check.ident("session", self.session)
         _check_range(self, self.lo, self.hi)
         check.count("fanout", self.fanout, 2)
@@ -618,9 +626,12 @@ class KeyRecords:
     records: tuple[bytes, ...]
     session: int = 0
     reply: bool = False
+    #: the sender's store generation ("" without the restore guard: Gossip)
+    generation: str = ""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
+        _check_generation(check, "generation", self.generation)
         check.tuple_of("keys", self.keys, bytes)
         check.tuple_of("records", self.records, bytes)
         if len(self.keys) != len(self.records):

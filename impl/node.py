@@ -71,7 +71,7 @@ from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.reaping import Reaper
 from impl.replica import Replica
-from impl.restore_guard import RestoreGuard, start_generation
+from impl.restore_guard import RestoreGuard, is_rollback, start_generation
 from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import NodeSnapshot, take_snapshot
 from impl.staging import StagedStorage
@@ -182,12 +182,9 @@ class Node:
                            per_start=config.actor_per_start, actor=self.actor)
         self._seed = seed
         generation = start_generation(storage, name, seed, now, incarnation)
-        has_data = (next(iter(storage.scan()), None) is not None
-                    or bool(storage.hint_heads(None, 1)))
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
-        self.guard = (RestoreGuard(name, storage, generation, lambda: has_data)
-                      if config.restore_guard else None)
+        self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)
         self.hints = HintStore(storage, self.stats)
@@ -359,9 +356,13 @@ class Node:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
-            if not guard.confirmed and isinstance(message, MerkleExchange | KeyRecords):
-                self.stats["unconfirmed-ae-dropped"] += 1
-                return []
+            if (isinstance(message, MerkleExchange | KeyRecords) and message.generation
+                    and guard.on_generation(src, message.generation)):
+                # anti-entropy from a store older than one we heard of: refused, and
+                # told (the next gossip carries what we heard of it)
+                self.stats["rolled-back-peer-dropped"] += 1
+                return self._finish([Send(src, Gossip(self.gossiper.view.to_bytes(),
+                                                      reply=True))])
         try:
             if guard is not None and isinstance(message, Gossip):
                 first = self._guard_gossip(now, src, message)
@@ -396,9 +397,6 @@ class Node:
         handler = self._timers.get(type(timer))
         if handler is None:
             raise InvalidValueError(f"timer: not a timer of impl.timers, got {timer!r}")
-        if (self.guard is not None and not self.guard.confirmed
-                and isinstance(timer, AntiEntropyRound)):  # not before a peer confirmed
-            return [SetTimer(AntiEntropyRound(), now + self.config.anti_entropy_interval)]
         try:
             return self._finish(handler(now, timer))
         except StorageError:
@@ -507,23 +505,32 @@ class Node:
         gossip carries this store's generation and the receiver's last one."""
         guard = self.guard
         if guard is not None:
-            effects = [Send(e.dest, dataclasses.replace(
-                           e.message, generation=guard.generation, yours=guard.yours(e.dest)))
-                       if isinstance(e, Send) and isinstance(e.message, Gossip) else e
-                       for e in effects]
+            effects = [self._stamp(e, guard) if isinstance(e, Send) else e for e in effects]
         writes = self.storage.take()
         return [*writes, *effects] if writes else effects
 
+    @staticmethod
+    def _stamp(send: Send, guard: RestoreGuard) -> Send:
+        """``send`` with this store's generation, if it is a gossip (and the receiver's
+        last generation) or an anti-entropy message."""
+        message = send.message
+        if isinstance(message, Gossip):
+            return Send(send.dest, dataclasses.replace(
+                message, generation=guard.generation, yours=guard.yours(send.dest)))
+        if isinstance(message, MerkleExchange | KeyRecords):
+            return Send(send.dest, dataclasses.replace(message, generation=guard.generation))
+        return send
+
     def _guard_gossip(self, now: float, src: str, message: Gossip) -> list[Effect]:
         """The restore guard's part of a gossip (:mod:`impl.restore_guard`): a store
-        older than one ``src`` heard of is set aside; a new generation of ``src`` is
-        answered (so that ``src`` hears its own generation: confirmed)."""
+        older than one ``src`` heard of is set aside, and says so to ``src``; a
+        rolled-back ``src`` is told what was heard of it."""
         assert self.guard is not None
-        rolled, new = self.guard.on_gossip(src, message.generation, message.yours)
-        if rolled:
+        if message.yours and is_rollback(self.guard.generation, message.yours):
             self._set_aside(now, message.yours)
-        if rolled or new:
-            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=rolled))]
+            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
+        if message.generation and self.guard.on_generation(src, message.generation):
+            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
 
     def _set_aside(self, now: float, told: str) -> None:
@@ -544,7 +551,7 @@ class Node:
         if self.config.actor_epochs:  # its counters went with the versions (kv679)
             self.actor = lifetime_actor(self.storage, self.name, seed=self._seed, now=now,
                                         epochs=True, per_start=True)
-        self.guard.set_aside(told, generation)
+        self.guard.generation = generation
         self.stats["restore-set-aside"] += 1
         self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "
                         f"{len(keys)} keys and {len(hints)} hints set aside, "

@@ -22,12 +22,14 @@ generation above the one it was told, and a new lifetime actor (it no longer
 holds the counters of its earlier ones: kv679). A peer that hears a rolled-back
 generation of a node takes nothing from it but gossip until it hears a later one.
 
-*A start confirmed.* Until a peer has told a started node its own generation, the
-node runs no anti-entropy (no round, no answer to a peer's): anti-entropy is what
-spreads every key of a store at once. Client requests, replica writes and reads
-are served meanwhile (a read of a resurrected key before the first gossip can
-still spread it: the window is one gossip round trip after a restart). A store
-with no version and no hint is confirmed at once (there is nothing to spread).
+*Anti-entropy carries the generation.* Anti-entropy is what spreads every key of
+a store at once, and a restored node may run a round before any gossip: so its
+messages (``MerkleExchange``, ``KeyRecords``) carry the sender's generation too,
+and a peer refuses one from a store older than one it heard of (and gossips back
+what it heard, which sets the store aside). Client requests, replica writes and
+reads are served meanwhile: a get or put of a reaped key through the restored
+node, or a get elsewhere that reads its copy and read-repairs, before the node's
+first gossip reached a peer can still spread the old value (the window left).
 
 Cassandra's gossip generation (a start time in seconds) tells peers a node
 restarted; it cannot tell a restored store, whose documentation forbids restoring
@@ -41,7 +43,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 
 from impl.messages import parse_generation
 from impl.storage.base import Storage
@@ -68,12 +69,10 @@ def is_rollback(mine: str, told: str) -> bool:
 
 
 class RestoreGuard:
-    """One node's guard (module docstring). ``storage`` is the node's staged view;
-    ``has_data`` says whether the store holds a version or a hint."""
+    """One node's guard (module docstring). ``storage`` is the node's staged view
+    (the peers' generations are a meta entry of it); ``generation`` this start's."""
 
-    def __init__(self, name: str, storage: Storage, generation: str,
-                 has_data: Callable[[], bool]) -> None:
-        self.name = name
+    def __init__(self, storage: Storage, generation: str) -> None:
         self.storage = storage
         self.generation = generation
         raw = storage.get_meta(PEER_GENERATIONS_META)
@@ -83,36 +82,22 @@ class RestoreGuard:
         #: peers heard at a generation older than one heard before: nothing but
         #: gossip is taken from them until a later one
         self.rolled_back: set[str] = set()
-        #: a peer told this node its own generation (or it holds nothing to spread)
-        self.confirmed = not has_data()
 
     def yours(self, peer: str) -> str:
+        """The last generation heard of ``peer`` ("" none)."""
         return self.heard.get(peer, "")
 
-    def on_gossip(self, src: str, generation: str, yours: str) -> tuple[bool, bool]:
-        """A gossip from ``src``: (this node's store is rolled back, ``src``'s
-        generation is new here: answer it so that ``src`` is confirmed)."""
-        if yours == self.generation:
-            self.confirmed = True
-        rolled = bool(yours) and is_rollback(self.generation, yours)
-        new = False
-        if generation:
-            known = self.heard.get(src, "")
-            if not known:
-                new = True
-            elif is_rollback(generation, known):
-                self.rolled_back.add(src)
-            elif generation != known:
-                new = True
-            if new:
-                self.rolled_back.discard(src)
-                self.heard[src] = generation
-                self.storage.set_meta(PEER_GENERATIONS_META,
-                                      json.dumps(self.heard, sort_keys=True).encode())
-        return rolled, new
-
-    def set_aside(self, told: str, generation: str) -> None:
-        """This store was rolled back (a peer told ``told``): its next generation is
-        ``generation`` (above ``told``); it must be confirmed again."""
-        self.generation = generation
-        self.confirmed = False
+    def on_generation(self, src: str, generation: str) -> bool:
+        """``src`` says its store's generation is ``generation`` (a gossip, an
+        anti-entropy message): whether that store is older than one heard of before
+        (then ``src`` is rolled back until a later one); a later one is recorded."""
+        known = self.heard.get(src, "")
+        if known and is_rollback(generation, known):
+            self.rolled_back.add(src)
+            return True
+        self.rolled_back.discard(src)
+        if generation != known:
+            self.heard[src] = generation
+            self.storage.set_meta(PEER_GENERATIONS_META,
+                                  json.dumps(self.heard, sort_keys=True).encode())
+        return False

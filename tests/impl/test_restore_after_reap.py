@@ -74,8 +74,8 @@ def test_without_the_guard_the_deleted_value_comes_back() -> None:
 
 
 def test_a_plain_restart_sets_nothing_aside_and_keeps_its_data() -> None:
-    """A restart of a live store (a later count) is confirmed by the first answer to
-    its gossip; its versions stay and anti-entropy runs again."""
+    """A restart of a live store (a later count) is no rollback: its versions stay,
+    and the peers record its new generation."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
     client = cluster.client()
     client.put(KEY, b"v1")
@@ -83,27 +83,27 @@ def test_a_plain_restart_sets_nothing_aside_and_keeps_its_data() -> None:
     for _ in range(3):
         cluster.crash("n3")
         cluster.restart("n3")
+        cluster.run_until_quiet()
         guard = cluster.node("n3").guard
         assert guard is not None
-        assert not guard.confirmed  # it holds data: not yet
-        cluster.run_until_quiet()
-        assert guard.confirmed
+        n1_guard = cluster.node("n1").guard
+        assert n1_guard is not None and n1_guard.yours("n3") == guard.generation
     assert cluster.node("n3").stats["restore-set-aside"] == 0
+    assert all(cluster.node(n).stats["rolled-back-peer-dropped"] == 0
+               for n in cluster.node_names)
     record = cluster.node("n3").record(KEY)
     assert record is not None and values(record) == [b"v1"]
 
 
-def test_a_wiped_store_is_confirmed_at_once_and_rebuilt() -> None:
-    """A store holding nothing has nothing to spread: confirmed at once (its count
-    starts again at 1, below the one the peers heard: set aside, which removes
-    nothing), and anti-entropy rebuilds it."""
+def test_a_wiped_store_is_set_aside_empty_and_rebuilt() -> None:
+    """A replaced disk counts its starts from 1 again, below what the peers heard:
+    a rollback, whose set-aside removes nothing; anti-entropy rebuilds it."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
     cluster.client().put(KEY, b"v1")
     cluster.run_until_quiet()
     cluster.wipe("n3")
-    guard = cluster.node("n3").guard
-    assert guard is not None and guard.confirmed
     cluster.run_until_quiet()
+    assert cluster.node("n3").stats["restore-set-aside"] == 1
     record = cluster.node("n3").record(KEY)
     assert record is not None and values(record) == [b"v1"]
 

@@ -124,7 +124,8 @@ BAD_FRAMES = {
     "merkle step": ("step", _frame(20, struct.pack(">Q", 1) + (0).to_bytes(17, "big")
                                    + (5).to_bytes(17, "big") + struct.pack(">QQ", 2, 1)
                                    + struct.pack(">H", 3) + b"odd" + struct.pack(">Q", 0)
-                                   + struct.pack(">IIIII", 0, 0, 0, 0, 0))),
+                                   + struct.pack(">IIIII", 0, 0, 0, 0, 0)
+                                   + struct.pack(">H", 0))),
     "nested not request": ("not a client request", _frame(10, struct.pack(">QB", 1, 18)
                                                           + struct.pack(">Q", 1))),
     "blob past the end": ("ReplicaGet: frame is truncated",
@@ -133,7 +134,8 @@ BAD_FRAMES = {
     "range reversed": ("lo < hi", _frame(20, struct.pack(">Q", 1) + (5).to_bytes(17, "big")
                                          + (5).to_bytes(17, "big") + struct.pack(">QQ", 2, 1)
                                          + struct.pack(">H", 5) + b"level" + struct.pack(">Q", 0)
-                                         + struct.pack(">IIIII", 0, 0, 0, 0, 0))),
+                                         + struct.pack(">IIIII", 0, 0, 0, 0, 0)
+                                         + struct.pack(">H", 0))),
 }
 
 
