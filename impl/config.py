@@ -302,8 +302,8 @@ class ClusterConfig:
     ``True``): every start of a store is a generation the peers gossip back, and a
     node told a later start of its own store (restored from a backup, a copied
     store) sets its versions and hints aside and is rebuilt from the other
-    replicas, so a value deleted and reaped since the backup does not come back;
-    anti-entropy waits for a peer to confirm a start (:mod:`impl.restore_guard`).
+    replicas, so a value deleted and reaped since the backup does not come back
+    (:mod:`impl.restore_guard`).
     ``False``: no generations, the spec's ``Restore`` (the refinement harness's
     choice). The clock truncation of the
     vector-clock modes (:class:`impl.versions.Truncation`, paper 4.4, riak_core's
