@@ -182,6 +182,8 @@ class Node:
                            per_start=config.actor_per_start, actor=self.actor)
         self._seed = seed
         generation = start_generation(storage, name, seed, now, incarnation)
+        if config.restore_guard and not config.actor_epochs:
+            storage.flush()  # the count is durable before a peer hears this generation
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
         self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
