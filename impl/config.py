@@ -298,7 +298,14 @@ class ClusterConfig:
     would mint the dots it minted after the backup again: kv679's amnesia);
     ``False`` keeps the stored id across restarts of a durable (``fsync =
     "always"``) engine, the spec's ``Recover`` (the refinement harness's choice;
-    a restored backup then loses acknowledged writes). The clock truncation of the
+    a restored backup then loses acknowledged writes). ``restore_guard`` (default
+    ``True``): every start of a store is a generation the peers gossip back, and a
+    node told a later start of its own store (restored from a backup, a copied
+    store) sets its versions and hints aside and is rebuilt from the other
+    replicas, so a value deleted and reaped since the backup does not come back
+    (:mod:`impl.restore_guard`).
+    ``False``: no generations, the spec's ``Restore`` (the refinement harness's
+    choice). The clock truncation of the
     vector-clock modes (:class:`impl.versions.Truncation`, paper 4.4, riak_core's
     vclock pruning): ``vclock_threshold`` pairs are always kept (the paper's 10),
     a clock never keeps more than ``vclock_max_pairs`` (Riak's big_vclock), and in
@@ -371,6 +378,7 @@ class ClusterConfig:
     secret: bytes = b"vdynamo-default-secret-change-me"
     actor_epochs: bool = True
     actor_per_start: bool = True
+    restore_guard: bool = True
     lww_timestamps: str = "hybrid"
     vclock_truncation: str = "record"
     vclock_threshold: int = 10
@@ -455,6 +463,7 @@ class ClusterConfig:
         check_cluster_name(self.name)
         _flag("actor_epochs", self.actor_epochs)
         _flag("actor_per_start", self.actor_per_start)
+        _flag("restore_guard", self.restore_guard)
         slots: Any = self.ring_slots
         if isinstance(slots, str | bytes) or not isinstance(slots, tuple | list):
             raise ConfigError(f"ring_slots: must be a tuple of node names, got {slots!r}")

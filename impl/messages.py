@@ -69,6 +69,7 @@ __all__ = [
     "SeenDigest",
     "Settled",
     "delete_request",
+    "parse_generation",
 ]
 
 MAX_ID = (1 << 63) - 1
@@ -502,6 +503,24 @@ class HintAck:
         _Checker(self, BadMessageError).ident("hint_id", self.hint_id)
 
 
+def parse_generation(text: str) -> tuple[int, str] | None:
+    """``"<incarnation>.<token>"`` (a store generation: a decimal count under 2**62,
+    a token of 1 to 32 hex digits) as (incarnation, token); None if it is not one."""
+    count, dot, token = text.partition(".")
+    if (not dot or not count.isdigit() or len(count) > 19 or not 0 < len(token) <= 32
+            or any(c not in "0123456789abcdef" for c in token)):
+        return None
+    value = int(count)
+    return (value, token) if value < 2**62 else None
+
+
+def _check_generation(check: _Checker, name: str, value: object) -> None:
+    """A generation field: "" or ``"<incarnation>.<token>"``."""
+    text = check.text(name, value)
+    if text and parse_generation(text) is None:
+        raise _fail(check.error, check.cls, name, "must be <incarnation>.<token>")
+
+
 @dataclass(frozen=True, slots=True)
 class Gossip:
     """A membership view (:meth:`impl.membership.Membership.to_bytes`); ``reply``
@@ -509,11 +528,18 @@ class Gossip:
 
     view: bytes
     reply: bool = True
+    #: the sender's store generation, ``"<incarnation>.<token>"`` ("" without the
+    #: restore guard), and the last generation of the receiver's store the sender
+    #: heard of ("" none): :class:`impl.node.Node`, "Restore guard"
+    generation: str = ""
+    yours: str = ""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
         check.data("view", self.view, non_empty=True)
         check.flag("reply", self.reply)
+        for name in ("generation", "yours"):
+            _check_generation(check, name, getattr(self, name))
 
 
 MERKLE_STEPS = ("level", "buckets")
@@ -541,9 +567,12 @@ class MerkleExchange:
     hashes: tuple[bytes, ...] = ()
     keys: tuple[bytes, ...] = ()
     digests: tuple[bytes, ...] = ()
+    #: the sender's store generation ("" without the restore guard: Gossip)
+    generation: str = ""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
+        _check_generation(check, "generation", self.generation)
         check.ident("session", self.session)
         _check_range(self, self.lo, self.hi)
         check.count("fanout", self.fanout, 2)
@@ -597,9 +626,12 @@ class KeyRecords:
     records: tuple[bytes, ...]
     session: int = 0
     reply: bool = False
+    #: the sender's store generation ("" without the restore guard: Gossip)
+    generation: str = ""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
+        _check_generation(check, "generation", self.generation)
         check.tuple_of("keys", self.keys, bytes)
         check.tuple_of("records", self.records, bytes)
         if len(self.keys) != len(self.records):

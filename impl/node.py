@@ -39,6 +39,7 @@ of ours while handling a valid one is told apart (:mod:`impl.internal_errors`).
 from __future__ import annotations
 
 import collections
+import dataclasses
 import hashlib
 import itertools
 import random
@@ -47,7 +48,7 @@ from typing import Any
 
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
-from impl.effects import Effect, Reply, SetTimer
+from impl.effects import Effect, Reply, Send, SetTimer
 from impl.errors import DynamoError, InvalidValueError, PeerDataError, StorageError
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
@@ -57,11 +58,20 @@ from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.internal_errors import report_internal_error
 from impl.membership import Membership, MemberStatus
-from impl.messages import GetRequest, Gossip, HintDelivery, PutRequest
+from impl.messages import (
+    GetRequest,
+    Gossip,
+    HintDelivery,
+    KeyRecords,
+    MerkleExchange,
+    PutRequest,
+    parse_generation,
+)
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.reaping import Reaper
 from impl.replica import Replica
+from impl.restore_guard import RestoreGuard, is_rollback, start_generation
 from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import NodeSnapshot, take_snapshot
 from impl.staging import StagedStorage
@@ -73,6 +83,7 @@ from impl.versions import (
     Record,
     key_actor,
     lifetime_actor,
+    note_key_merge,
     renew_key_actor,
 )
 from spec.ring import Partitioning
@@ -169,7 +180,13 @@ class Node:
                                     per_start=config.actor_per_start)
         base = _op_id_base(storage, name, seed, now,  # and this start's op ids
                            per_start=config.actor_per_start, actor=self.actor)
+        self._seed = seed
+        generation = start_generation(storage, name, seed, now, incarnation)
+        if config.restore_guard and not config.actor_epochs:
+            storage.flush()  # the count is durable before a peer hears this generation
         storage = self.storage
+        #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
+        self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)
         self.hints = HintStore(storage, self.stats)
@@ -195,6 +212,9 @@ class Node:
                                  now, HintScan(ids)), replicates=self._replicates,
                              changing=self.gossiper.changing)
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
+        self.reaper.unpin = self._unpin
+        if config.actor_epochs and self.mode is not ClockMode.LWW:
+            self.replica.merge_listener = self._note_merge  # stale copies: kv679
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper, self.stats)
@@ -261,12 +281,22 @@ class Node:
         (:attr:`actor`) in the key's current key epoch (:func:`impl.versions.key_actor`)."""
         if not self.config.actor_epochs:
             return self.actor
-        return key_actor(self.storage, self.actor, key)
+        return key_actor(self.storage, self.actor, key, self.replica.local_record(key))
 
     def _renew_actor(self, key: bytes) -> None:
-        """Mint ``key`` (only it) under a new actor from now on: a reap forgot the
-        copy holding this one's counters (a new key epoch, kv679)."""
+        """Mint ``key`` under a new actor once it is absent: a reap forgot the copy
+        holding this one's counters (a new key epoch, kv679)."""
         renew_key_actor(self.storage, self.actor, key)
+
+    def _unpin(self, key: bytes) -> None:
+        """A reap or let-go removed a copy of ``key`` holding no counter of its actor:
+        the key's pinned epoch, if any, goes (:func:`impl.versions.renew_key_actor`)."""
+        renew_key_actor(self.storage, self.actor, key, held=False)
+
+    def _note_merge(self, key: bytes, before: Record, after: Record) -> None:
+        """A merge replaces the local copy of ``key``: a stale copy of a forgotten key
+        epoch pins the key's actor (:func:`impl.versions.note_key_merge`)."""
+        note_key_merge(self.storage, self.actor, key, before, after)
 
     # ================================================================== inputs
 
@@ -323,7 +353,22 @@ class Node:
         except DynamoError as error:
             return self._drop(src, str(error))
         self.detector.heard_from(src, now)  # any message clears a suspicion
+        guard = self.guard
+        if guard is not None and not isinstance(message, Gossip):
+            if src in guard.rolled_back:  # its store is older than one we heard of
+                self.stats["rolled-back-peer-dropped"] += 1
+                return []
+            if (isinstance(message, MerkleExchange | KeyRecords) and message.generation
+                    and guard.on_generation(src, message.generation)):
+                # anti-entropy from a store older than one we heard of: refused, and
+                # told (the next gossip carries what we heard of it)
+                self.stats["rolled-back-peer-dropped"] += 1
+                return self._finish([Send(src, Gossip(self.gossiper.view.to_bytes(),
+                                                      reply=True))])
         try:
+            if guard is not None and isinstance(message, Gossip):
+                first = self._guard_gossip(now, src, message)
+                return self._finish([*first, *handler(now, src, message)])
             return self._finish(handler(now, src, message))
         except StorageError as error:  # the engine failed: nothing acknowledged
             self.stats["storage-error"] += 1
@@ -458,9 +503,61 @@ class Node:
         return self.gets.start(now, request, reply_to)
 
     def _finish(self, effects: list[Effect]) -> list[Effect]:
-        """Persist, then send: the staged writes first."""
+        """Persist, then send: the staged writes first. With the restore guard every
+        gossip carries this store's generation and the receiver's last one."""
+        guard = self.guard
+        if guard is not None:
+            effects = [self._stamp(e, guard) if isinstance(e, Send) else e for e in effects]
         writes = self.storage.take()
         return [*writes, *effects] if writes else effects
+
+    @staticmethod
+    def _stamp(send: Send, guard: RestoreGuard) -> Send:
+        """``send`` with this store's generation, if it is a gossip (and the receiver's
+        last generation) or an anti-entropy message."""
+        message = send.message
+        if isinstance(message, Gossip):
+            return Send(send.dest, dataclasses.replace(
+                message, generation=guard.generation, yours=guard.yours(send.dest)))
+        if isinstance(message, MerkleExchange | KeyRecords):
+            return Send(send.dest, dataclasses.replace(message, generation=guard.generation))
+        return send
+
+    def _guard_gossip(self, now: float, src: str, message: Gossip) -> list[Effect]:
+        """The restore guard's part of a gossip (:mod:`impl.restore_guard`): a store
+        older than one ``src`` heard of is set aside, and says so to ``src``; a
+        rolled-back ``src`` is told what was heard of it."""
+        assert self.guard is not None
+        if message.yours and is_rollback(self.guard.generation, message.yours):
+            self._set_aside(now, message.yours)
+            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
+        if message.generation and self.guard.on_generation(src, message.generation):
+            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
+        return []
+
+    def _set_aside(self, now: float, told: str) -> None:
+        """A peer heard of a later start of this store (``told``): remove every version
+        and hint, take a generation above ``told`` and a new lifetime actor."""
+        assert self.guard is not None
+        heard = parse_generation(told)
+        assert heard is not None
+        keys = [key for key, _ in self.storage.scan()]
+        for key in keys:
+            self.replica.reap(key)
+        hints = self.hints.all()
+        for hint in hints:
+            self.hints.remove(hint.hint_id)
+        incarnation = heard[0] + 1
+        self.storage.set_meta("incarnation", str(incarnation).encode())
+        generation = start_generation(self.storage, self.name, self._seed, now, incarnation)
+        if self.config.actor_epochs:  # its counters went with the versions (kv679)
+            self.actor = lifetime_actor(self.storage, self.name, seed=self._seed, now=now,
+                                        epochs=True, per_start=True)
+        self.guard.generation = generation
+        self.stats["restore-set-aside"] += 1
+        self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "
+                        f"{len(keys)} keys and {len(hints)} hints set aside, "
+                        f"generation {generation}")
 
     def _discard_writes(self) -> None:
         """Drop the staged writes of the current input; the Merkle trees, told of

@@ -158,6 +158,9 @@ class Reaper:
         #: the actor id the node mints a key under now, and how it begins a new one
         self.actor = actor
         self.renew_actor = renew_actor
+        #: how a removed copy holding no counter of the key's actor unpins the key
+        #: (:func:`impl.versions.renew_key_actor` with ``held=False``; set by the node)
+        self.unpin: Callable[[bytes], None] = lambda key: None
         self.members = members
         self.hints = hints
         self.busy = busy
@@ -393,6 +396,9 @@ class Reaper:
         """Remove the local copy ``mine`` of ``key``; if it carried a counter of the
         actor this node mints ``key`` under, mint ``key`` under a new one from now
         on (the counters go with the copy: kv679)."""
+        held = self.config.actor_epochs and context_clock(mine).counter(self.actor(key))
         self.replica.reap(key)
-        if self.config.actor_epochs and context_clock(mine).counter(self.actor(key)):
+        if held:
             self.renew_actor(key)
+        elif self.config.actor_epochs:
+            self.unpin(key)

@@ -81,6 +81,10 @@ class Replica:
         #: called with (key, encoded record) after every write of a version, and with
         #: (key, b"") after the key's versions were removed (:meth:`reap`)
         self.write_listeners: list[Callable[[bytes, bytes], None]] = []
+        #: called with (key, local record before, record after) before a merge
+        #: (:meth:`merge_into_local`, :meth:`write_local`) changes the local record
+        #: (the node's key epoch guard, :func:`impl.versions.note_key_merge`)
+        self.merge_listener: Callable[[bytes, Record, Record], None] | None = None
 
     # ------------------------------------------------------------------ messages
 
@@ -221,6 +225,8 @@ class Replica:
             return mine
         encoded = raw if merged is record and raw is not None else encode_record(merged)
         self._warn_over_limits(merged, encoded)
+        if self.merge_listener is not None:
+            self.merge_listener(key, mine, merged)
         self.store(key, encoded)
         return merged
 
@@ -242,6 +248,8 @@ class Replica:
         encoded = encode_record(record)
         if self.storage.read(key) != encoded:
             self._warn_over_limits(record, encoded)
+            if self.merge_listener is not None:
+                self.merge_listener(key, self.local_record(key), record)
             self.store(key, encoded)
 
     def reap(self, key: bytes) -> None:

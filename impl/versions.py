@@ -98,6 +98,9 @@ __all__ = [
     "lww_version",
     "merge",
     "merge_all",
+    "note_key_merge",
+    "own_epoch",
+    "read_key_epochs",
     "renew_key_actor",
     "truncate",
     "truncate_new_clock",
@@ -453,8 +456,12 @@ def sibling_count(record: Record) -> int:
 ACTOR_META = "actor"
 LIFETIMES_META = "actor-lifetimes"
 STORAGE_ID_META = "storage-id"
-#: The prefix of the key epoch table's meta entries (:func:`key_actor`): the name is
-#: the prefix and the key in hex, the value ``b"<epoch> <lifetime actor>"``.
+#: The meta entry of the key epoch table (:func:`key_actor`, :func:`read_key_epochs`).
+KEY_EPOCHS_META = "key-epochs"
+#: The prefix of the per-key meta entries of the key epoch table before session 15
+#: (``key-epoch:<key in hex>``, one per reaped key, for ever): no longer written nor
+#: read (a store of an earlier version starts a new lifetime under ``vdynamo serve``,
+#: where the entries count as none).
 KEY_EPOCH_META = "key-epoch:"
 _ACTOR_SUFFIX_HEX = 12
 
@@ -506,34 +513,123 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     return actor
 
 
-def _key_epoch(storage: Storage, lifetime: str, key: bytes) -> int:
-    """The key epoch of ``key`` in the storage lifetime ``lifetime`` (0: none begun)."""
-    kept = storage.get_meta(KEY_EPOCH_META + key.hex())
-    if kept is None:
-        return 0
-    epoch, _, of = kept.decode("utf-8").partition(" ")
-    return int(epoch) if of == lifetime else 0
+def read_key_epochs(storage: Storage, lifetime: str) -> tuple[int, dict[bytes, int]]:
+    """The key epoch table of the storage lifetime ``lifetime`` (:func:`key_actor`):
+    (the node-wide epoch counter, the pinned keys: key -> the epoch to mint it
+    under), from ``storage``'s meta entry ``KEY_EPOCHS_META``, the text
+    ``<lifetime> <counter>`` then a line ``<key in hex> <epoch>`` per pinned key.
+    An entry of another lifetime, or none, is (0, {}). Raises StorageError as the
+    engine's ``get_meta`` does. The dict returned is the caller's."""
+    raw = storage.get_meta(KEY_EPOCHS_META)
+    if raw is None:
+        return 0, {}
+    head, *lines = raw.decode("utf-8").split("\n")
+    of, _, counter = head.rpartition(" ")
+    if of != lifetime:
+        return 0, {}
+    return int(counter), {bytes.fromhex(k): int(e)
+                          for k, _, e in (line.partition(" ") for line in lines)}
 
 
-def key_actor(storage: Storage, lifetime: str, key: bytes) -> str:
-    """The actor a node whose storage lifetime's actor is ``lifetime``
-    (:func:`lifetime_actor`) mints ``key`` under: ``lifetime`` itself until a reap
-    begins a key epoch ``e`` of ``key`` (:func:`renew_key_actor`), then
-    ``<lifetime>.<e>``. The key epoch table is a set of meta entries of the
-    node's storage (``KEY_EPOCH_META``): it survives a restart, and a replaced
-    disk forgets it along with everything else, when a new lifetime actor takes
-    over; an entry of an earlier lifetime counts as none. Riak's per-key epochs
-    (basho/riak_kv, ``riak_kv_vnode``'s ``new_key_epoch``: "any time a key is
-    (re)created"; kv679). Raises StorageError as the engine's ``get_meta`` does."""
-    epoch = _key_epoch(storage, lifetime, key)
+def _write_key_epochs(storage: Storage, lifetime: str, counter: int,
+                      pinned: dict[bytes, int]) -> None:
+    lines = [f"{lifetime} {counter}", *(f"{k.hex()} {e}" for k, e in sorted(pinned.items()))]
+    storage.set_meta(KEY_EPOCHS_META, "\n".join(lines).encode("utf-8"))
+
+
+def _epoch_actor(lifetime: str, epoch: int) -> str:
     return f"{lifetime}.{epoch}" if epoch else lifetime
 
 
-def renew_key_actor(storage: Storage, lifetime: str, key: bytes) -> str:
-    """Begin a new key epoch of ``key`` (a reap removed a copy holding counters of
-    the actor ``key`` was minted under: :mod:`impl.reaping`) and return the new
-    :func:`key_actor`. The entry is written through ``storage`` (the node's staged
-    view: durable before any dot minted under it leaves the node)."""
-    epoch = _key_epoch(storage, lifetime, key) + 1
-    storage.set_meta(KEY_EPOCH_META + key.hex(), f"{epoch} {lifetime}".encode())
-    return f"{lifetime}.{epoch}"
+def own_epoch(record: Record, lifetime: str) -> int | None:
+    """The highest key epoch of the lifetime actor ``lifetime`` whose counter
+    ``record``'s context holds (0: ``lifetime`` itself; None: no counter of it)."""
+    prefix = lifetime + "."
+    highest: int | None = None
+    for actor, counter in context_clock(record).pairs:
+        if not counter:
+            continue
+        if actor == lifetime:
+            epoch = 0
+        elif actor.startswith(prefix) and actor[len(prefix):].isdigit():
+            epoch = int(actor[len(prefix):])
+        else:
+            continue
+        highest = epoch if highest is None else max(highest, epoch)
+    return highest
+
+
+def key_actor(storage: Storage, lifetime: str, key: bytes, local: Record) -> str:
+    """The actor a node whose storage lifetime's actor is ``lifetime``
+    (:func:`lifetime_actor`) mints ``key`` under, its local copy of ``key`` being
+    ``local`` (the empty record: none): ``<lifetime>.<e>`` (``lifetime`` itself for
+    e = 0), e the key's *key epoch*:
+
+    - the pinned epoch, if ``key`` is pinned (a stale copy came back:
+      :func:`note_key_merge`);
+    - else the highest key epoch of ``lifetime`` whose counter ``local`` holds (the
+      epoch the node last minted the key under; Riak's ``highest_actor``);
+    - else (the key absent locally, or holding no counter of this lifetime) the
+      node-wide epoch counter (Riak's ``new_key_epoch``: "any time a key is
+      (re)created").
+
+    Why the last is fresh: the counter is bumped whenever a reap or a let-go
+    removes a copy holding a counter of the key's epoch (:func:`renew_key_actor`),
+    so every dot this node minted for a key it no longer holds is of an epoch below
+    the counter; and the counter only grows. The table (``KEY_EPOCHS_META``, one
+    meta entry: no per-key state for a reaped key; before session 15 a
+    ``key-epoch:<key>`` entry per reaped key, for ever) survives a restart; a
+    replaced disk forgets it with everything else, when a new lifetime actor takes
+    over; a table of an earlier lifetime counts as empty. Riak's per-key epochs
+    (basho/riak_kv, ``riak_kv_vnode``'s ``new_key_epoch`` and ``highest_actor``;
+    kv679). Raises StorageError as the engine's ``get_meta`` does."""
+    counter, pinned = read_key_epochs(storage, lifetime)
+    epoch = pinned.get(key)
+    if epoch is None:
+        epoch = own_epoch(local, lifetime)
+    return _epoch_actor(lifetime, counter if epoch is None else epoch)
+
+
+def renew_key_actor(storage: Storage, lifetime: str, key: bytes, *, held: bool = True) -> str:
+    """A reap or a let-go removed this node's copy of ``key`` (:mod:`impl.reaping`);
+    ``held``: the copy held a counter of the key's actor. Then the node-wide epoch
+    counter is bumped (the key's next actor, once absent, is
+    ``<lifetime>.<counter>``: no dot of it was minted for any key); either way the
+    key is no longer pinned. Returns the key's actor from now on (the key being
+    absent). The entry is written through ``storage`` (the node's staged view:
+    durable before any dot minted under it leaves the node), only if it changes."""
+    counter, pinned = read_key_epochs(storage, lifetime)
+    was_pinned = pinned.pop(key, None) is not None
+    if held:
+        counter += 1
+    if held or was_pinned:
+        _write_key_epochs(storage, lifetime, counter, pinned)
+    return _epoch_actor(lifetime, counter)
+
+
+def note_key_merge(storage: Storage, lifetime: str, key: bytes, before: Record,
+                   after: Record) -> None:
+    """A merge replaces this node's copy ``before`` of ``key`` (the empty record:
+    none) by ``after`` (a replica write, read repair, handoff, anti-entropy). If
+    ``before`` holds no counter of this lifetime's actors and ``after`` holds one
+    of a key epoch below the node-wide counter, a copy of an epoch the node forgot
+    came back (a stale copy after a reap, a let-go key handed back): the key is
+    *pinned* to the counter, the actor it had before the merge, which no dot of
+    the key was minted under, so the node never mints again a dot it minted before
+    the reap (kv679; Riak's rule alone, the local copy's highest epoch, would
+    continue the stale copy's epoch). A pinned key's entry goes when its copy is
+    reaped or let go. Not covered (as before): a copy holding counters this
+    lifetime minted and the local copy lost without a reap, which only a store
+    restored with its actor kept makes (``actor_per_start = false``; docs/impl.md,
+    "Disk loss and key amnesia"). Reads the table only when ``after`` holds a
+    counter of this lifetime and ``before`` none."""
+    if own_epoch(before, lifetime) is not None:
+        return
+    new = own_epoch(after, lifetime)
+    if new is None:
+        return
+    counter, pinned = read_key_epochs(storage, lifetime)
+    if key in pinned or new >= counter:
+        return
+    pinned[key] = counter
+    _write_key_epochs(storage, lifetime, counter, pinned)

@@ -96,7 +96,7 @@ from impl.versions import (
     Sibling,
     decode_record,
     is_tombstone_only,
-    key_actor,
+    read_key_epochs,
 )
 from spec import clocks, dvv
 from spec import model as spec_model
@@ -192,6 +192,7 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
         # keeps the node's lifetime actor unless features.actor_per_start, the
         # implementation's rule of that name (docs/refinement.md, "Restore from a backup")
         actor_epochs=config.actor_epochs, actor_per_start=config.actor_per_start,
+        restore_guard=False,  # the spec's Restore has no guard (docs/runtime.md)
         lww_timestamps=config.lww_timestamps,
         fsync="buffered" if config.storage == "buffered" else "always", flush_interval=1e6,
         vclock_truncation="put" if config.vclock_threshold else "record",
@@ -474,12 +475,11 @@ class LockstepState:
         ``name~<lifetime>.<e>`` (``State.actor`` with a key epoch)."""
         storage = self.cluster.storages[name]
         lifetime = self.lifetimes[name].index(actor)
-        for key in self.config.keys:
-            current = key_actor(storage, actor, key.encode())
-            if current == actor or current in self.actor_names:
-                continue
-            for e in range(1, int(current.rpartition(".")[2]) + 1):
-                self.actor_names[f"{actor}.{e}"] = actor_id(name, lifetime, e)
+        counter, _ = read_key_epochs(storage, actor)
+        # the node-wide counter numbers every key's epochs: the spec's per-key
+        # numbers when one key is reaped (every delete entry has one key)
+        for e in range(1, counter + 1):
+            self.actor_names.setdefault(f"{actor}.{e}", actor_id(name, lifetime, e))
 
     def _renamed_clock(self, clock: VClock) -> VClock:
         """A server-vclock ``clock`` with every implementation actor renamed to the spec's."""

@@ -55,7 +55,9 @@ def test_a_key_the_peer_has_no_record_of_is_sent_back_to_it() -> None:
     storage.write(KEY, RECORD)
     node = _node(storage)
     effects = node.receive(1.0, "n2", KeyRecords((KEY,), (b"",), 5, reply=True))
-    assert effects == [Send("n2", KeyRecords((KEY,), (RECORD,), 5, reply=False))]
+    generation = node.guard.generation if node.guard is not None else ""  # restore guard
+    assert effects == [Send("n2", KeyRecords((KEY,), (RECORD,), 5, reply=False,
+                                             generation=generation))]
     assert node.stats["dropped"] == 0
 
 

@@ -114,7 +114,8 @@ def test_the_node_mints_under_its_lifetime_actor_and_key_actor(epochs: bool) -> 
     node._renew_actor(KEY)  # a reap began a key epoch (actor epochs only)
     if epochs:
         assert node.key_actor(KEY) == f"{node.actor}.1"
-        assert node.key_actor(KEY) == key_actor(node.storage, node.actor, KEY)
+        assert node.key_actor(KEY) == key_actor(node.storage, node.actor, KEY,
+                                                node.replica.local_record(KEY))
     else:
         assert node.key_actor(KEY) == "n1"
 

@@ -13,6 +13,7 @@ from impl.storage.memory import MemoryStorage
 from impl.versions import (
     ACTOR_META,
     KEY_EPOCH_META,
+    KEY_EPOCHS_META,
     LIFETIMES_META,
     LWW_ACTOR,
     LWW_TICK_S,
@@ -26,6 +27,9 @@ from impl.versions import (
     lifetime_actor,
     lww_version,
     merge,
+    note_key_merge,
+    own_epoch,
+    read_key_epochs,
     renew_key_actor,
     replicated_part,
     truncate_new_clock,
@@ -76,20 +80,57 @@ def test_a_merge_keeps_the_truncation_policy_either_side_carries() -> None:
     assert merge(plain, kept).truncation == policy
 
 
-def test_key_epochs_count_up_per_key_within_one_storage_lifetime() -> None:
-    """``renew_key_actor`` begins epoch 1, 2, ... of one key of one lifetime; the
-    table entry says which lifetime it belongs to, and an entry of an earlier
-    lifetime counts as none (the new lifetime starts again at its bare actor)."""
+def test_key_epochs_are_one_node_wide_counter_within_one_storage_lifetime() -> None:
+    """``renew_key_actor`` (a reap of a copy holding the key's actor) bumps one
+    node-wide counter; an absent key is minted under ``<lifetime>.<counter>``, a
+    key held under the highest epoch its copy carries; the table names its
+    lifetime, and a table of an earlier lifetime counts as empty. One meta entry,
+    whatever the number of keys reaped (session 14's probe A)."""
     storage = MemoryStorage("always")
-    assert key_actor(storage, "n1~aaa", b"k") == "n1~aaa"
+    empty = Record.empty(ClockMode.DVV)
+    assert key_actor(storage, "n1~aaa", b"k", empty) == "n1~aaa"
     assert renew_key_actor(storage, "n1~aaa", b"k") == "n1~aaa.1"
-    assert renew_key_actor(storage, "n1~aaa", b"k") == "n1~aaa.2"
-    assert key_actor(storage, "n1~aaa", b"k") == "n1~aaa.2"
-    assert storage.get_meta(KEY_EPOCH_META + b"k".hex()) == b"2 n1~aaa"
-    assert key_actor(storage, "n1~aaa", b"other") == "n1~aaa"
-    assert key_actor(storage, "n1~bbb", b"k") == "n1~bbb"
+    assert renew_key_actor(storage, "n1~aaa", b"j") == "n1~aaa.2"
+    assert key_actor(storage, "n1~aaa", b"k", empty) == "n1~aaa.2"
+    assert storage.get_meta(KEY_EPOCHS_META) == b"n1~aaa 2"
+    assert storage.get_meta(KEY_EPOCH_META + b"k".hex()) is None
+    held = apply_put(empty, VClock(), b"x", coordinator="n1", client_id="c", now=1.0,
+                     actor="n1~aaa.1")
+    assert own_epoch(held, "n1~aaa") == 1 and own_epoch(held, "n1~bbb") is None
+    assert key_actor(storage, "n1~aaa", b"k", held) == "n1~aaa.1"
+    assert renew_key_actor(storage, "n1~aaa", b"k", held=False) == "n1~aaa.2"
+    assert storage.get_meta(KEY_EPOCHS_META) == b"n1~aaa 2"  # nothing to write
+    assert key_actor(storage, "n1~bbb", b"k", empty) == "n1~bbb"
     assert renew_key_actor(storage, "n1~bbb", b"k") == "n1~bbb.1"
-    assert storage.get_meta(KEY_EPOCH_META + b"k".hex()) == b"1 n1~bbb"
+    assert storage.get_meta(KEY_EPOCHS_META) == b"n1~bbb 1"
+
+
+def test_a_stale_copy_of_a_forgotten_epoch_pins_the_key_until_its_copy_goes() -> None:
+    """``note_key_merge``: a merge into a copy holding no counter of this lifetime
+    that brings one of an epoch below the counter (a stale copy after the reap)
+    pins the key to the counter, so the node does not continue the stale epoch;
+    a merge into a copy holding the lifetime's counters, or bringing none, or of
+    the counter's own epoch, pins nothing; the reap of the key unpins it."""
+    storage = MemoryStorage("always")
+    empty = Record.empty(ClockMode.DVV)
+    stale = apply_put(empty, VClock(), b"x", coordinator="n1", client_id="c", now=1.0,
+                      actor="n1~aaa")
+    other = apply_put(empty, VClock(), b"y", coordinator="n2", client_id="c", now=1.0,
+                      actor="n2~bbb")
+    note_key_merge(storage, "n1~aaa", b"k", empty, stale)  # no reap yet: nothing forgotten
+    assert storage.get_meta(KEY_EPOCHS_META) is None
+    renew_key_actor(storage, "n1~aaa", b"k")  # the reap: counter 1
+    note_key_merge(storage, "n1~aaa", b"k", empty, other)  # none of n1's counters
+    note_key_merge(storage, "n1~aaa", b"k", stale, stale)  # held already
+    assert storage.get_meta(KEY_EPOCHS_META) == b"n1~aaa 1"
+    note_key_merge(storage, "n1~aaa", b"k", other, merge(other, stale))
+    assert read_key_epochs(storage, "n1~aaa") == (1, {b"k": 1})
+    assert storage.get_meta(KEY_EPOCHS_META) == b"n1~aaa 1\n" + b"k".hex().encode() + b" 1"
+    assert key_actor(storage, "n1~aaa", b"k", merge(other, stale)) == "n1~aaa.1"
+    assert key_actor(storage, "n1~aaa", b"j", stale) == "n1~aaa"  # only k is pinned
+    assert read_key_epochs(storage, "n1~bbb") == (0, {})
+    renew_key_actor(storage, "n1~aaa", b"k", held=False)  # its copy reaped: unpinned
+    assert read_key_epochs(storage, "n1~aaa") == (1, {})
 
 
 def _expected_actor(name: str, seed: int, now: float, lifetimes: int, entropy: bytes = b"",

@@ -12,7 +12,16 @@ from impl import SimulatedCluster
 from impl.messages import Reap
 from impl.node import Node
 from impl.staging import persist
-from impl.versions import TOMBSTONE, context_clock, values
+from impl.versions import (
+    TOMBSTONE,
+    ClockMode,
+    Record,
+    apply_put,
+    context_clock,
+    key_actor,
+    values,
+)
+from spec.vclock import VClock
 
 
 def _reap_at_the_deletes_coordinator(cluster: SimulatedCluster, key: bytes,
@@ -66,8 +75,8 @@ def test_a_put_after_a_partial_reap_is_not_lost(mutant: str | None) -> None:
 @pytest.mark.parametrize("mutant", [None, "epoch-in-memory"])
 def test_a_key_epoch_is_the_keys_alone_survives_a_restart_and_goes_with_the_disk(
         mutant: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """After the reap the node mints ``k`` under ``<lifetime>.1`` and every other
-    key under its lifetime's actor; the key epoch is in its storage, so a restart
+    """After the reap the node mints ``k`` under ``<lifetime>.1`` (and a key it
+    holds under the epoch its copy carries); the key epoch is in its storage, so a restart
     keeps it (the seeded mutant ``epoch-in-memory`` keeps it in the node object
     only: after the restart the node would mint ``k`` under the reaped actor
     again, kv679); a replaced disk forgets it with everything else, and the new
@@ -89,7 +98,10 @@ def test_a_key_epoch_is_the_keys_alone_survives_a_restart_and_goes_with_the_disk
     name = _reap_at_the_deletes_coordinator(cluster, b"k").name
     lifetime = cluster.node(name).actor
     assert cluster.node(name).key_actor(b"k") == f"{lifetime}.1"
-    assert cluster.node(name).key_actor(b"other") == lifetime
+    # a key the node holds keeps the epoch its copy carries (no clock entry per reap)
+    held = apply_put(Record.empty(ClockMode.DVV), VClock(), b"x", coordinator=name,
+                     client_id="c", now=1.0, actor=lifetime)
+    assert key_actor(cluster.node(name).storage, lifetime, b"other", held) == lifetime
     if mutant:
         epochs.clear()  # what a restart does to a node object's memory
     cluster.crash(name)

@@ -1,18 +1,20 @@
-"""A node restored from a backup taken before a delete brings the deleted value back
-once the tombstone was reaped (session 13's probe; the deletes kind of case 12 with
-the restore of the amnesia kind: docs/runtime.md, "Back up", and Cassandra's rule
-that a backup older than ``gc_grace_seconds`` resurrects deleted data).
+"""A node restored from a backup taken before a delete does not bring the deleted
+value back once the tombstone was reaped (session 13's probe; the deletes kind of
+case 12 with the restore of the amnesia kind: docs/runtime.md, "A restored store
+after a reap", and Cassandra's rule that a backup older than ``gc_grace_seconds``
+resurrects deleted data).
 
 3 nodes, N=3, R=W=2, dvv, ``delete_mode = "safe"``: k = v1 everywhere; n3 is stopped
-and its disk copied (a backup), then started again; k is read and deleted with the
-read's context (all three acknowledge), and the cluster goes quiet: every member was
-up and clean, so the tombstone is reaped everywhere. n3 is stopped and its backup
-put back (the documented restore). Right value: a get of k with R=3 finds nothing.
-Seen: ``[v1]`` on every replica (anti-entropy copies n3's v1 back; nothing remembers
-the reaped tombstone). Open: nothing local tells a restored store from a live one
-(docs/impl.md, "Disk loss and key amnesia"), and the members keep no record of a
-reap; a fix needs the cluster to notice a member's rollback (its start count below
-one gossip already saw) or to keep what it reaped for as long as backups are kept.
+and its disk copied (a backup), then started again; ``after`` is written (acknowledged
+after the backup), k is read and deleted with the read's context (all three
+acknowledge), and the cluster goes quiet: every member was up and clean, so the
+tombstone is reaped everywhere. n3 is stopped and its backup put back (the
+documented restore). Right value: a get of k with R=3 finds nothing, and ``after``
+is still there. Before session 15 (and with ``restore_guard = false``): ``[v1]`` on
+every replica (anti-entropy copied n3's v1 back; nothing remembered the reaped
+tombstone). Now the peers tell n3 the generation of its store they heard last
+(:mod:`impl.restore_guard`): n3's restored store repeats the backup's start count
+with another token, so n3 sets its versions aside and is rebuilt from the others.
 """
 
 from __future__ import annotations
@@ -22,13 +24,19 @@ import copy
 import pytest
 
 from impl.cluster import SimulatedCluster
+from impl.messages import Gossip, ReadRepair, parse_generation
+from impl.restore_guard import is_rollback
+from impl.staging import persist
+from impl.versions import values
 
 KEY = b"k"
 
 
-def _restore_after_reap() -> tuple[list[bytes], bool]:
-    """(values of a get with R=3 after the restore, whether the reap had happened)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+def _restore_after_reap(guard: bool = True, seed: int = 1) -> tuple[list[bytes], bool,
+                                                                    list[bytes], int]:
+    """(values of a get of k with R=3 after the restore, whether the reap had
+    happened, values of ``after``, n3's stores set aside)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, restore_guard=guard)
     client = cluster.client()
     client.put(KEY, b"v1")
     cluster.run_until_quiet()
@@ -36,6 +44,7 @@ def _restore_after_reap() -> tuple[list[bytes], bool]:
     backup = copy.deepcopy(cluster.storages["n3"].inner)
     cluster.restart("n3")
     cluster.run_until_quiet()
+    client.put(b"after", b"a1")
     client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
     cluster.run_until_quiet()
     reaped = all(record is None for record in cluster.replicas(KEY).values())
@@ -43,12 +52,103 @@ def _restore_after_reap() -> tuple[list[bytes], bool]:
     cluster.storages["n3"].inner = backup
     cluster.restart("n3")
     cluster.run_until_quiet()
-    return list(cluster.client().get(KEY, r=3).values), reaped
+    reader = cluster.client()
+    return (list(reader.get(KEY, r=3).values), reaped, list(reader.get(b"after", r=3).values),
+            cluster.node("n3").stats["restore-set-aside"])
 
 
-@pytest.mark.xfail(strict=True, reason="open: a restore from a backup older than a reap "
-                   "resurrects the deleted value (nothing remembers the reaped tombstone)")
-def test_a_backup_restored_after_a_reap_does_not_resurrect_the_deleted_value() -> None:
-    values, reaped = _restore_after_reap()
-    assert reaped  # the scenario's premise, so the xfail is the resurrection alone
-    assert values == []
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_backup_restored_after_a_reap_does_not_resurrect_the_deleted_value(
+        seed: int) -> None:
+    deleted, reaped, after, set_aside = _restore_after_reap(seed=seed)
+    assert reaped  # the scenario's premise
+    assert deleted == []
+    assert after == [b"a1"]  # acknowledged after the backup: rebuilt from the others
+    assert set_aside == 1
+
+
+def test_without_the_guard_the_deleted_value_comes_back() -> None:
+    """The fault, with the guard off (``restore_guard = false``, the spec's Restore)."""
+    deleted, reaped, after, set_aside = _restore_after_reap(guard=False)
+    assert reaped and deleted == [b"v1"] and after == [b"a1"] and set_aside == 0
+
+
+def test_a_plain_restart_sets_nothing_aside_and_keeps_its_data() -> None:
+    """A restart of a live store (a later count) is no rollback: its versions stay,
+    and the peers record its new generation."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
+    client = cluster.client()
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    for _ in range(3):
+        cluster.crash("n3")
+        cluster.restart("n3")
+        cluster.run_until_quiet()
+        guard = cluster.node("n3").guard
+        assert guard is not None
+        n1_guard = cluster.node("n1").guard
+        assert n1_guard is not None and n1_guard.yours("n3") == guard.generation
+    assert cluster.node("n3").stats["restore-set-aside"] == 0
+    assert all(cluster.node(n).stats["rolled-back-peer-dropped"] == 0
+               for n in cluster.node_names)
+    record = cluster.node("n3").record(KEY)
+    assert record is not None and values(record) == [b"v1"]
+
+
+def test_a_wiped_store_is_set_aside_empty_and_rebuilt() -> None:
+    """A replaced disk counts its starts from 1 again, below what the peers heard:
+    a rollback, whose set-aside removes nothing; anti-entropy rebuilds it."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.wipe("n3")
+    cluster.run_until_quiet()
+    assert cluster.node("n3").stats["restore-set-aside"] == 1
+    record = cluster.node("n3").record(KEY)
+    assert record is not None and values(record) == [b"v1"]
+
+
+def test_generations_compare_by_count_then_token() -> None:
+    assert parse_generation("3.ab12") == (3, "ab12")
+    for bad in ("", "3", "3.", ".ab", "x.ab", "3.XYZ", "3." + "a" * 33, f"{2**62}.a"):
+        assert parse_generation(bad) is None
+    assert is_rollback("2.aa", "3.aa")  # a later start was heard
+    assert is_rollback("2.aa", "2.bb")  # the same count, another start: a copy
+    assert not is_rollback("2.aa", "2.aa")
+    assert not is_rollback("3.aa", "2.bb")  # a restart the peer has not heard of yet
+    assert not is_rollback("2.aa", "")
+    with pytest.raises(Exception, match="generation"):
+        Gossip(b"view", generation="nope")
+
+
+def test_a_peer_takes_nothing_but_gossip_from_a_rolled_back_store() -> None:
+    """n1 hears n3's restored generation (the backup's count with another token)
+    before n3 heard that its store was rolled back: a read repair n3 then sends with
+    the backup's v1 is dropped (``rolled-back-peer-dropped``), not merged; once n3
+    gossips a later generation (its store set aside) n1 takes its messages again."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    backup = copy.deepcopy(cluster.storages["n3"].inner)
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    cluster.restart("n3")
+    stale = backup.read(KEY)
+    assert stale is not None
+    n1, n3 = cluster.node("n1"), cluster.node("n3")
+    assert n3.guard is not None
+    n1.storage.engine.delete(KEY)  # as if k had been deleted and reaped since the backup
+    view = n3.gossiper.view.to_bytes()
+    persist(n1.storage.engine, n1.receive(cluster.now, "n3", Gossip(
+        view, reply=False, generation=n3.guard.generation)))
+    persist(n1.storage.engine, n1.receive(cluster.now, "n3", ReadRepair(KEY, stale)))
+    assert n1.record(KEY) is None
+    assert n1.stats["rolled-back-peer-dropped"] == 1
+    count, _ = parse_generation(n3.guard.generation) or (0, "")
+    persist(n1.storage.engine, n1.receive(cluster.now, "n3", Gossip(
+        view, reply=False, generation=f"{count + 5}.abcdef")))
+    persist(n1.storage.engine, n1.receive(cluster.now, "n3", ReadRepair(KEY, stale)))
+    assert n1.record(KEY) is not None  # a later start: taken again

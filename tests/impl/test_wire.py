@@ -116,13 +116,16 @@ BAD_FRAMES = {
                                   + b"\xff")),
     "r zero": ("r", _frame(1, struct.pack(">QI", 1, 1) + b"k\x01" + struct.pack(">QH", 0, 0))),
     "bool": ("bool", _frame(19, struct.pack(">I", 1) + b"v" + b"\x05")),
-    "empty view": ("view", _frame(19, struct.pack(">I", 0) + b"\x01")),
+    "empty view": ("view", _frame(19, struct.pack(">I", 0) + b"\x01" + struct.pack(">HH", 0, 0))),
+    "bad generation": ("generation", _frame(19, struct.pack(">I", 1) + b"v\x01"
+                                            + struct.pack(">H", 2) + b"x." + struct.pack(">H", 0))),
     "id too big": ("op_id", _frame(14, struct.pack(">QI", 2**64 - 1, 1) + b"k")),
     "huge count": ("claims", _frame(24, struct.pack(">I", 2**31))),
     "merkle step": ("step", _frame(20, struct.pack(">Q", 1) + (0).to_bytes(17, "big")
                                    + (5).to_bytes(17, "big") + struct.pack(">QQ", 2, 1)
                                    + struct.pack(">H", 3) + b"odd" + struct.pack(">Q", 0)
-                                   + struct.pack(">IIIII", 0, 0, 0, 0, 0))),
+                                   + struct.pack(">IIIII", 0, 0, 0, 0, 0)
+                                   + struct.pack(">H", 0))),
     "nested not request": ("not a client request", _frame(10, struct.pack(">QB", 1, 18)
                                                           + struct.pack(">Q", 1))),
     "blob past the end": ("ReplicaGet: frame is truncated",
@@ -131,7 +134,8 @@ BAD_FRAMES = {
     "range reversed": ("lo < hi", _frame(20, struct.pack(">Q", 1) + (5).to_bytes(17, "big")
                                          + (5).to_bytes(17, "big") + struct.pack(">QQ", 2, 1)
                                          + struct.pack(">H", 5) + b"level" + struct.pack(">Q", 0)
-                                         + struct.pack(">IIIII", 0, 0, 0, 0, 0))),
+                                         + struct.pack(">IIIII", 0, 0, 0, 0, 0)
+                                         + struct.pack(">H", 0))),
 }
 
 

@@ -1,0 +1,103 @@
+"""The restore guard: a node whose store is older than one the cluster saw (restored
+from a backup, or a copy of another start's store) sets its versions and hints
+aside instead of spreading them (docs/runtime.md, "A restored store after a
+reap"; session 13's probe: a backup restored after a reap brought the deleted
+value back).
+
+*Generations.* Every start of a store is a *generation* ``"<incarnation>.<token>"``:
+the store's start count (the ``incarnation`` meta entry, counted at every start,
+:class:`impl.node.Node`) and a token drawn for the start (a digest of the node's
+name, its seed, the start time and the store's ``storage-id``). A restored store
+repeats the backup's count, never the token of a start the cluster saw. Each
+gossip carries the sender's generation and the last one the sender heard of the
+receiver (``Gossip.generation``, ``Gossip.yours``); each node keeps the last
+generation it heard of each peer (one meta entry, ``peer-generations``).
+
+*A rollback.* A node told a generation of its own store later than its own (a
+higher count, or its count with another token) runs a store older than one the
+cluster saw: it removes its versions and hints (the other replicas hold every
+write acknowledged since the backup, W copies, and nothing of a key reaped since:
+anti-entropy and read repair rebuild it, as a replaced disk is rebuilt), takes a
+generation above the one it was told, and a new lifetime actor (it no longer
+holds the counters of its earlier ones: kv679). A peer that hears a rolled-back
+generation of a node takes nothing from it but gossip until it hears a later one.
+
+*Anti-entropy carries the generation.* Anti-entropy is what spreads every key of
+a store at once, and a restored node may run a round before any gossip: so its
+messages (``MerkleExchange``, ``KeyRecords``) carry the sender's generation too,
+and a peer refuses one from a store older than one it heard of (and gossips back
+what it heard, which sets the store aside). Client requests, replica writes and
+reads are served meanwhile: a get or put of a reaped key through the restored
+node, or a get elsewhere that reads its copy and read-repairs, before the node's
+first gossip reached a peer can still spread the old value (the window left).
+
+Cassandra's gossip generation (a start time in seconds) tells peers a node
+restarted; it cannot tell a restored store, whose documentation forbids restoring
+a backup older than ``gc_grace_seconds`` instead. Riak's answer to the same
+amnesia for dots is a new vnode epoch per start (kv679). Off
+(``restore_guard = false``) the node gossips no generation and never sets its
+store aside: the spec's ``Restore`` (the refinement harness turns it off).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from impl.messages import parse_generation
+from impl.storage.base import Storage
+
+#: The meta entry of the generations heard of the peers: JSON {name: generation}.
+PEER_GENERATIONS_META = "peer-generations"
+
+
+def start_generation(storage: Storage, name: str, seed: int, now: float,
+                     incarnation: int) -> str:
+    """The generation of this start: ``"<incarnation>.<16 hex digits>"``."""
+    digest = hashlib.sha256(repr((name, seed, float(now), incarnation)).encode("utf-8")
+                            + (storage.get_meta("storage-id") or b"")).hexdigest()[:16]
+    return f"{incarnation}.{digest}"
+
+
+def is_rollback(mine: str, told: str) -> bool:
+    """Whether ``told`` (a peer's last generation of this store) is later than this
+    store's ``mine``: a higher count, or the same count with another token."""
+    own, heard = parse_generation(mine), parse_generation(told)
+    if own is None or heard is None:
+        return False
+    return heard[0] > own[0] or (heard[0] == own[0] and heard[1] != own[1])
+
+
+class RestoreGuard:
+    """One node's guard (module docstring). ``storage`` is the node's staged view
+    (the peers' generations are a meta entry of it); ``generation`` this start's."""
+
+    def __init__(self, storage: Storage, generation: str) -> None:
+        self.storage = storage
+        self.generation = generation
+        raw = storage.get_meta(PEER_GENERATIONS_META)
+        loaded = json.loads(raw) if raw else {}
+        #: the last generation heard of each peer
+        self.heard: dict[str, str] = {str(k): str(v) for k, v in loaded.items()}
+        #: peers heard at a generation older than one heard before: nothing but
+        #: gossip is taken from them until a later one
+        self.rolled_back: set[str] = set()
+
+    def yours(self, peer: str) -> str:
+        """The last generation heard of ``peer`` ("" none)."""
+        return self.heard.get(peer, "")
+
+    def on_generation(self, src: str, generation: str) -> bool:
+        """``src`` says its store's generation is ``generation`` (a gossip, an
+        anti-entropy message): whether that store is older than one heard of before
+        (then ``src`` is rolled back until a later one); a later one is recorded."""
+        known = self.heard.get(src, "")
+        if known and is_rollback(generation, known):
+            self.rolled_back.add(src)
+            return True
+        self.rolled_back.discard(src)
+        if generation != known:
+            self.heard[src] = generation
+            self.storage.set_meta(PEER_GENERATIONS_META,
+                                  json.dumps(self.heard, sort_keys=True).encode())
+        return False
