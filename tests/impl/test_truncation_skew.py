@@ -189,3 +189,36 @@ def test_a_sibling_survives_a_blind_write_through_a_node_whose_clock_is_ahead(
         cluster.client("n1", client_id="ahead").put(KEY, b"Z")
         cluster.run_until_quiet()
         assert sorted(cluster.client("n2").get(KEY, r=3).values) == [b"X", b"Z", b"v11"]
+
+
+@pytest.mark.parametrize("clock", ["client-vclock", "server-vclock"])
+def test_a_read_then_write_through_a_node_holding_an_older_time_of_a_read_pair_supersedes_it(
+        clock: str) -> None:
+    """Session 15's review: the coordinator holds the pair the client read, but at a
+    lower counter, with the time of that older increment (it missed the write that
+    incremented it again, a day later). It stamped the context's pair with that old
+    time, truncation at the coordinator dropped the pair, and the new version no
+    longer descended what its client read: ``[LATE, v12]`` (a stale sibling). The
+    write of v12 goes through n3, whose pair (client-vclock: cl0's) is the oldest."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, clock=clock) as cluster:
+        for i in range(12):
+            client = cluster.client("n3" if i == 0 else "n2", client_id=f"cl{i}")
+            client.put(KEY, b"v%d" % i, context=client.get(KEY).context)
+            if clock == "server-vclock" and i:
+                cluster.crash("n2")
+                cluster.restart("n2")
+                cluster.run_for(1.0)
+        cluster.run_until_quiet()
+        for name in cluster.node_names:  # two days pass, on every clock alike
+            cluster.set_skew(name, TWO_DAYS)
+        cluster.partition({"n1"}, {"n2", "n3"})
+        again = cluster.client("n3", client_id="cl0")
+        again.put(KEY, b"v12", context=again.get(KEY, coordinator="n3").context,
+                  coordinator="n3")
+        late = cluster.client("n2", client_id="late")
+        read = late.get(KEY, coordinator="n2")
+        assert read.values == [b"v12"]
+        cluster.heal()
+        late.put(KEY, b"LATE", context=read.context, coordinator="n1")  # acknowledged
+        cluster.run_until_quiet()
+        assert cluster.client("n2").get(KEY, r=3).values == [b"LATE"]
