@@ -27,6 +27,8 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError
+from impl.records import ClockMode, Record, Truncation
+from impl.versions import apply_put, context_clock
 
 KEY = b"k"
 TWO_DAYS = 2 * 86400.0
@@ -222,3 +224,29 @@ def test_a_read_then_write_through_a_node_holding_an_older_time_of_a_read_pair_s
         late.put(KEY, b"LATE", context=read.context, coordinator="n1")  # acknowledged
         cluster.run_until_quiet()
         assert cluster.client("n2").get(KEY, r=3).values == [b"LATE"]
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_a_put_keeps_the_times_of_the_context_pairs_it_stores_so_old_pairs_still_age_out(
+        mode: ClockMode) -> None:
+    """Only the pair a put increments, and a context pair the coordinator holds no
+    time for or an older counter of, is stamped young; a pair it stores at the
+    context's counter keeps its stored time. Were every context pair stamped young,
+    each read-modify-write would make the whole clock young and the age rule
+    (``vclock_old_s``) would never drop a pair: clocks of keys written every day
+    would grow to ``vclock_max_pairs`` (case 05's kind; session 15's review, a
+    surviving mutant of ``>=`` into ``>``)."""
+    policy = Truncation()
+    record = Record.empty(mode)
+    for i in range(12):
+        record = apply_put(record, context_clock(record), b"v%d" % i, coordinator="n2",
+                           client_id=f"cl{i}", actor=f"n2~{i}", now=float(i),
+                           truncation=policy)
+    assert len(context_clock(record).pairs) == 12
+    later = apply_put(record, context_clock(record), b"late", coordinator="n1",
+                      client_id="late", actor="n1~0", now=TWO_DAYS, truncation=policy)
+    clock = later.siblings[0].clock
+    assert len(clock.pairs) == policy.threshold  # the 2-day-old pairs went
+    stored = dict(context_clock(record).times)
+    assert all(stored[node] == when for node, when in clock.times
+               if node not in {"late", "n1~0"})
