@@ -27,8 +27,9 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError
-from impl.records import ClockMode, Record, Truncation
-from impl.versions import apply_put, context_clock
+from impl.records import ClockMode, Record, Sibling, Truncation
+from impl.versions import apply_put, context_clock, values
+from spec.vclock import VClock
 
 KEY = b"k"
 TWO_DAYS = 2 * 86400.0
@@ -250,3 +251,22 @@ def test_a_put_keeps_the_times_of_the_context_pairs_it_stores_so_old_pairs_still
     stored = dict(context_clock(record).times)
     assert all(stored[node] == when for node, when in clock.times
                if node not in {"late", "n1~0"})
+
+
+@pytest.mark.parametrize("mode", [ClockMode.LWW, ClockMode.CLIENT_VCLOCK,
+                                  ClockMode.SERVER_VCLOCK])
+def test_a_put_after_a_stamp_far_ahead_is_stamped_strictly_after_it(mode: ClockMode) -> None:
+    """At 2**34 s (a clock set centuries ahead) a float's step is two ticks, and
+    ``stamp + tick`` rounds back to ``stamp``: one tick after must still be later
+    (``versions._after``'s ``nextafter``), or an lww read-then-write ties the
+    version it read and loses by the writer's name (case 03's kind), and a
+    vector-clock put's pair is no younger than the newest stored one (session 15's
+    review, a surviving mutant)."""
+    ahead = 2.0 ** 34
+    clock = VClock() if mode is ClockMode.LWW else VClock.of({"z": 1}, {"z": ahead})
+    stored = Record(mode, (Sibling(b"old", clock, ahead, "z"),))
+    after = apply_put(stored, context_clock(stored), b"new", coordinator="a", client_id="a",
+                      actor="a", now=1.0)
+    assert values(after) == [b"new"]
+    new = after.siblings[0]
+    assert (new.stamp if mode is ClockMode.LWW else new.clock.time_of("a") or 0.0) > ahead
