@@ -270,3 +270,21 @@ def test_a_put_after_a_stamp_far_ahead_is_stamped_strictly_after_it(mode: ClockM
     assert values(after) == [b"new"]
     new = after.siblings[0]
     assert (new.stamp if mode is ClockMode.LWW else new.clock.time_of("a") or 0.0) > ahead
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_the_pair_a_put_increments_is_stamped_after_the_newest_stored_time(
+        mode: ClockMode) -> None:
+    """After the *newest* time the record holds, not merely after some time: with
+    three stored pairs (times 1, 2, 3) and a policy keeping two, a put by a clock
+    behind (``now`` 0) must keep its own pair and the newest stored one. A stamp
+    just after the oldest stored time made the new pair the second oldest, the
+    policy dropped it, and the new version's clock equalled the stored one's: the
+    acknowledged write lost (session 15's review, a surviving mutant)."""
+    policy = Truncation(threshold=2, max_pairs=2, young_s=0.0, old_s=0.0)
+    clock = VClock.of({"a": 1, "b": 1, "x": 1}, {"a": 1.0, "b": 2.0, "x": 3.0})
+    stored = Record(mode, (Sibling(b"old", clock, 3.0, "n2"),), truncation=policy)
+    after = apply_put(stored, context_clock(stored), b"new", coordinator="n1",
+                      client_id="c", actor="c", now=0.0, truncation=policy)
+    assert values(after) == [b"new"]
+    assert after.siblings[0].clock.pairs == (("c", 1), ("x", 1))
