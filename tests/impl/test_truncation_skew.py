@@ -28,7 +28,7 @@ import pytest
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError
 from impl.records import ClockMode, Record, Sibling, Truncation
-from impl.versions import apply_put, context_clock, values
+from impl.versions import apply_put, context_clock, merge, values
 from spec.vclock import VClock
 
 KEY = b"k"
@@ -288,3 +288,27 @@ def test_the_pair_a_put_increments_is_stamped_after_the_newest_stored_time(
                       client_id="c", actor="c", now=0.0, truncation=policy)
     assert values(after) == [b"new"]
     assert after.siblings[0].clock.pairs == (("c", 1), ("x", 1))
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_a_context_pair_newer_than_the_coordinator_holds_is_stamped_with_the_put_not_its_clock(
+        mode: ClockMode) -> None:
+    """The coordinator holds ``{a:1 @100, b:1 @101}``; the client read ``{a:2, b:1}``
+    from a replica (a incremented there at 102); the coordinator's clock is behind
+    (``now`` 0). The context's a:2 is stamped as the put's own pair, after the newest
+    stored time, not with ``now``: stamped 0 it was the oldest, the coordinator's
+    truncation (two pairs kept) dropped it, and on the replica the new version no
+    longer descended what its client read (a stale sibling). Session 15's review, a
+    surviving mutant (no simulated scenario reaches it without the open fault of a
+    coordinator behind every replica's times)."""
+    policy = Truncation(threshold=2, max_pairs=2, young_s=0.0, old_s=0.0)
+    coordinator = Record(mode, (Sibling(b"v1", VClock.of({"a": 1, "b": 1},
+                                                         {"a": 100.0, "b": 101.0}),
+                                        101.0, "n1"),), truncation=policy)
+    replica = Record(mode, (Sibling(b"v2", VClock.of({"a": 2, "b": 1},
+                                                     {"a": 102.0, "b": 101.0}),
+                                    102.0, "n2"),), truncation=policy)
+    after = apply_put(coordinator, context_clock(replica), b"new", coordinator="n1",
+                      client_id="c", actor="c", now=0.0, truncation=policy)
+    assert values(after) == [b"new"]
+    assert values(merge(replica, after)) == values(merge(after, replica)) == [b"new"]
