@@ -312,3 +312,37 @@ def test_a_context_pair_newer_than_the_coordinator_holds_is_stamped_with_the_put
                       client_id="c", actor="c", now=0.0, truncation=policy)
     assert values(after) == [b"new"]
     assert values(merge(replica, after)) == values(merge(after, replica)) == [b"new"]
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_the_new_pair_is_stamped_after_the_times_of_every_sibling(mode: ClockMode) -> None:
+    """The newest stored time may be in any sibling's clock, not the first's (session
+    15's review, a surviving mutant reading the first sibling's times only)."""
+    first = Sibling(b"s1", VClock.of({"a": 1}, {"a": 1.0}), 1.0, "n1")
+    second = Sibling(b"s2", VClock.of({"b": 1}, {"b": 5.0}), 5.0, "n2")
+    for stored in (Record(mode, (first, second)), Record(mode, (second, first))):
+        after = apply_put(stored, context_clock(stored), b"new", coordinator="n3",
+                          client_id="c", actor="c", now=0.0)
+        assert values(after) == [b"new"]
+        assert (after.siblings[0].clock.time_of("c") or 0.0) > 5.0
+
+
+def test_where_two_truncation_policies_meet_the_tighter_one_is_kept() -> None:
+    """A put under one policy over a record written under another (the cluster's
+    ``vclock_*`` settings changed, or replicas configured apart) and a merge of two
+    such records keep the smaller policy (``Truncation``'s order: ``threshold``
+    first), whichever side holds it: a cluster that lowered ``vclock_max_pairs``
+    (and with it the ``max_context_bytes`` it admits) must not keep records under
+    the old limit (session 15's review, a surviving mutant keeping the larger)."""
+    mode = ClockMode.CLIENT_VCLOCK
+    tight, loose = Truncation(threshold=2, max_pairs=3), Truncation()
+    under_tight = apply_put(Record.empty(mode), VClock(), b"a", coordinator="n1",
+                            client_id="ca", now=1.0, truncation=tight)
+    under_loose = apply_put(Record.empty(mode), VClock(), b"b", coordinator="n2",
+                            client_id="cb", now=1.0, truncation=loose)
+    assert merge(under_tight, under_loose).truncation == tight
+    assert merge(under_loose, under_tight).truncation == tight
+    assert apply_put(under_tight, VClock(), b"c", coordinator="n1", client_id="cc", now=2.0,
+                     truncation=loose).truncation == tight
+    assert apply_put(under_loose, VClock(), b"c", coordinator="n1", client_id="cc", now=2.0,
+                     truncation=tight).truncation == tight
