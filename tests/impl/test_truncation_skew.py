@@ -346,3 +346,34 @@ def test_where_two_truncation_policies_meet_the_tighter_one_is_kept() -> None:
                      truncation=loose).truncation == tight
     assert apply_put(under_loose, VClock(), b"c", coordinator="n1", client_id="cc", now=2.0,
                      truncation=tight).truncation == tight
+
+
+def test_after_a_stamp_far_ahead_clocks_stay_bounded_and_the_age_rule_resumes() -> None:
+    """The price of stamping after the newest time (session 15's review): one put
+    through a clock 2 days ahead makes every later stamp of the key follow it, one
+    tick apart, until the wall clocks pass it. Meanwhile the age rule
+    (``vclock_old_s``) sees every later pair as young and drops none: the clock
+    grows to ``vclock_max_pairs`` (50), never past it (case 05's bound holds); once
+    time passes the stamp by a day, the pairs stamped in between age out as any."""
+    policy = Truncation()
+    mode = ClockMode.CLIENT_VCLOCK
+    record = Record.empty(mode)
+    writer = 0
+
+    def put(now: float) -> None:
+        nonlocal record, writer
+        record = apply_put(record, context_clock(record), b"v%d" % writer, coordinator="n1",
+                           client_id=f"c{writer}", now=now, truncation=policy)
+        writer += 1
+
+    for i in range(15):
+        put(float(i))
+    put(TWO_DAYS)  # the one put through a clock ahead
+    for i in range(60):
+        put(100.0 + i)  # every clock right again
+    clock = context_clock(record)
+    assert len(clock.pairs) == policy.max_pairs
+    assert min(t for _, t in clock.times) > TWO_DAYS  # frozen at the stamp ahead
+    for i in range(20):
+        put(TWO_DAYS + policy.old_s + policy.young_s + 1.0 + i)
+    assert len(context_clock(record).pairs) == 20  # the frozen pairs aged out
