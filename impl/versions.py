@@ -353,8 +353,10 @@ def apply_put(
     naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
     the vector-clock modes the pair the put increments is stamped
     ``max(now, after(every pair time of record))``, and a context pair ``record``
-    holds no time for as that (session 15's probe: a stamp by a clock behind, or
-    no stamp, made truncation drop what orders the put after its context), and
+    holds no time for, or holds at a lower counter than the context, as that
+    (session 15's probe and its review: a stamp by a clock behind, no stamp, or
+    the stamp of an older increment made truncation drop what orders the put
+    after its context), and
     ``truncation`` (vector-clock modes) is applied to the result and kept with it
     (:func:`truncate`); with ``per_put`` only the new clock is truncated, past
     ``truncation.threshold`` pairs (:func:`truncate_new_clock`), and the record
@@ -369,7 +371,8 @@ def apply_put(
         new = lww_version(record, context, value, coordinator=coordinator, now=now,
                           hybrid=hybrid)
         return Record(mode, (max((*record.siblings, new), key=_lww_key),))
-    known = dict(_join(record).times)
+    joined = _join(record)
+    known = dict(joined.times)
     counters = dict(context.entries)
     if mode is ClockMode.SERVER_VCLOCK:
         stored = max((s.clock.counter(actor) for s in record.siblings), default=0)
@@ -392,9 +395,12 @@ def apply_put(
     # the client read (session 15's probe: an acknowledged write lost). A pair of
     # the context this node stores no time for (it missed the versions the client
     # read) is as young: with no time it would be the first truncated, and the new
-    # version would no longer descend what the client read (a stale sibling).
+    # version would no longer descend what the client read (a stale sibling). So is
+    # a pair the context holds at a higher counter than this node stores: the time
+    # this node holds is that of an older increment (session 15's review).
     stamp = max((now, *(_after(t) for t in known.values())))
-    times = {node: known.get(node, stamp) for node in counters}
+    times = {node: known[node] if node in known and joined.counter(node) >= counter
+             else stamp for node, counter in counters.items()}
     times[entry] = stamp
     clock = VClock.of(counters, times)
     if per_put:

@@ -27,6 +27,9 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError
+from impl.records import ClockMode, Record, Sibling, Truncation
+from impl.versions import apply_put, context_clock, merge, values
+from spec.vclock import VClock
 
 KEY = b"k"
 TWO_DAYS = 2 * 86400.0
@@ -189,3 +192,188 @@ def test_a_sibling_survives_a_blind_write_through_a_node_whose_clock_is_ahead(
         cluster.client("n1", client_id="ahead").put(KEY, b"Z")
         cluster.run_until_quiet()
         assert sorted(cluster.client("n2").get(KEY, r=3).values) == [b"X", b"Z", b"v11"]
+
+
+@pytest.mark.parametrize("clock", ["client-vclock", "server-vclock"])
+def test_a_read_then_write_through_a_node_holding_an_older_time_of_a_read_pair_supersedes_it(
+        clock: str) -> None:
+    """Session 15's review: the coordinator holds the pair the client read, but at a
+    lower counter, with the time of that older increment (it missed the write that
+    incremented it again, a day later). It stamped the context's pair with that old
+    time, truncation at the coordinator dropped the pair, and the new version no
+    longer descended what its client read: ``[LATE, v12]`` (a stale sibling). The
+    write of v12 goes through n3, whose pair (client-vclock: cl0's) is the oldest."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, clock=clock) as cluster:
+        for i in range(12):
+            client = cluster.client("n3" if i == 0 else "n2", client_id=f"cl{i}")
+            client.put(KEY, b"v%d" % i, context=client.get(KEY).context)
+            if clock == "server-vclock" and i:
+                cluster.crash("n2")
+                cluster.restart("n2")
+                cluster.run_for(1.0)
+        cluster.run_until_quiet()
+        for name in cluster.node_names:  # two days pass, on every clock alike
+            cluster.set_skew(name, TWO_DAYS)
+        cluster.partition({"n1"}, {"n2", "n3"})
+        again = cluster.client("n3", client_id="cl0")
+        again.put(KEY, b"v12", context=again.get(KEY, coordinator="n3").context,
+                  coordinator="n3")
+        late = cluster.client("n2", client_id="late")
+        read = late.get(KEY, coordinator="n2")
+        assert read.values == [b"v12"]
+        cluster.heal()
+        late.put(KEY, b"LATE", context=read.context, coordinator="n1")  # acknowledged
+        cluster.run_until_quiet()
+        assert cluster.client("n2").get(KEY, r=3).values == [b"LATE"]
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_a_put_keeps_the_times_of_the_context_pairs_it_stores_so_old_pairs_still_age_out(
+        mode: ClockMode) -> None:
+    """Only the pair a put increments, and a context pair the coordinator holds no
+    time for or an older counter of, is stamped young; a pair it stores at the
+    context's counter keeps its stored time. Were every context pair stamped young,
+    each read-modify-write would make the whole clock young and the age rule
+    (``vclock_old_s``) would never drop a pair: clocks of keys written every day
+    would grow to ``vclock_max_pairs`` (case 05's kind; session 15's review, a
+    surviving mutant of ``>=`` into ``>``)."""
+    policy = Truncation()
+    record = Record.empty(mode)
+    for i in range(12):
+        record = apply_put(record, context_clock(record), b"v%d" % i, coordinator="n2",
+                           client_id=f"cl{i}", actor=f"n2~{i}", now=float(i),
+                           truncation=policy)
+    assert len(context_clock(record).pairs) == 12
+    later = apply_put(record, context_clock(record), b"late", coordinator="n1",
+                      client_id="late", actor="n1~0", now=TWO_DAYS, truncation=policy)
+    clock = later.siblings[0].clock
+    assert len(clock.pairs) == policy.threshold  # the 2-day-old pairs went
+    stored = dict(context_clock(record).times)
+    assert all(stored[node] == when for node, when in clock.times
+               if node not in {"late", "n1~0"})
+
+
+@pytest.mark.parametrize("mode", [ClockMode.LWW, ClockMode.CLIENT_VCLOCK,
+                                  ClockMode.SERVER_VCLOCK])
+def test_a_put_after_a_stamp_far_ahead_is_stamped_strictly_after_it(mode: ClockMode) -> None:
+    """At 2**34 s (a clock set centuries ahead) a float's step is two ticks, and
+    ``stamp + tick`` rounds back to ``stamp``: one tick after must still be later
+    (``versions._after``'s ``nextafter``), or an lww read-then-write ties the
+    version it read and loses by the writer's name (case 03's kind), and a
+    vector-clock put's pair is no younger than the newest stored one (session 15's
+    review, a surviving mutant)."""
+    ahead = 2.0 ** 34
+    clock = VClock() if mode is ClockMode.LWW else VClock.of({"z": 1}, {"z": ahead})
+    stored = Record(mode, (Sibling(b"old", clock, ahead, "z"),))
+    after = apply_put(stored, context_clock(stored), b"new", coordinator="a", client_id="a",
+                      actor="a", now=1.0)
+    assert values(after) == [b"new"]
+    new = after.siblings[0]
+    assert (new.stamp if mode is ClockMode.LWW else new.clock.time_of("a") or 0.0) > ahead
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_the_pair_a_put_increments_is_stamped_after_the_newest_stored_time(
+        mode: ClockMode) -> None:
+    """After the *newest* time the record holds, not merely after some time: with
+    three stored pairs (times 1, 2, 3) and a policy keeping two, a put by a clock
+    behind (``now`` 0) must keep its own pair and the newest stored one. A stamp
+    just after the oldest stored time made the new pair the second oldest, the
+    policy dropped it, and the new version's clock equalled the stored one's: the
+    acknowledged write lost (session 15's review, a surviving mutant)."""
+    policy = Truncation(threshold=2, max_pairs=2, young_s=0.0, old_s=0.0)
+    clock = VClock.of({"a": 1, "b": 1, "x": 1}, {"a": 1.0, "b": 2.0, "x": 3.0})
+    stored = Record(mode, (Sibling(b"old", clock, 3.0, "n2"),), truncation=policy)
+    after = apply_put(stored, context_clock(stored), b"new", coordinator="n1",
+                      client_id="c", actor="c", now=0.0, truncation=policy)
+    assert values(after) == [b"new"]
+    assert after.siblings[0].clock.pairs == (("c", 1), ("x", 1))
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_a_context_pair_newer_than_the_coordinator_holds_is_stamped_with_the_put_not_its_clock(
+        mode: ClockMode) -> None:
+    """The coordinator holds ``{a:1 @100, b:1 @101}``; the client read ``{a:2, b:1}``
+    from a replica (a incremented there at 102); the coordinator's clock is behind
+    (``now`` 0). The context's a:2 is stamped as the put's own pair, after the newest
+    stored time, not with ``now``: stamped 0 it was the oldest, the coordinator's
+    truncation (two pairs kept) dropped it, and on the replica the new version no
+    longer descended what its client read (a stale sibling). Session 15's review, a
+    surviving mutant (no simulated scenario reaches it without the open fault of a
+    coordinator behind every replica's times)."""
+    policy = Truncation(threshold=2, max_pairs=2, young_s=0.0, old_s=0.0)
+    coordinator = Record(mode, (Sibling(b"v1", VClock.of({"a": 1, "b": 1},
+                                                         {"a": 100.0, "b": 101.0}),
+                                        101.0, "n1"),), truncation=policy)
+    replica = Record(mode, (Sibling(b"v2", VClock.of({"a": 2, "b": 1},
+                                                     {"a": 102.0, "b": 101.0}),
+                                    102.0, "n2"),), truncation=policy)
+    after = apply_put(coordinator, context_clock(replica), b"new", coordinator="n1",
+                      client_id="c", actor="c", now=0.0, truncation=policy)
+    assert values(after) == [b"new"]
+    assert values(merge(replica, after)) == values(merge(after, replica)) == [b"new"]
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_the_new_pair_is_stamped_after_the_times_of_every_sibling(mode: ClockMode) -> None:
+    """The newest stored time may be in any sibling's clock, not the first's (session
+    15's review, a surviving mutant reading the first sibling's times only)."""
+    first = Sibling(b"s1", VClock.of({"a": 1}, {"a": 1.0}), 1.0, "n1")
+    second = Sibling(b"s2", VClock.of({"b": 1}, {"b": 5.0}), 5.0, "n2")
+    for stored in (Record(mode, (first, second)), Record(mode, (second, first))):
+        after = apply_put(stored, context_clock(stored), b"new", coordinator="n3",
+                          client_id="c", actor="c", now=0.0)
+        assert values(after) == [b"new"]
+        assert (after.siblings[0].clock.time_of("c") or 0.0) > 5.0
+
+
+def test_where_two_truncation_policies_meet_the_tighter_one_is_kept() -> None:
+    """A put under one policy over a record written under another (the cluster's
+    ``vclock_*`` settings changed, or replicas configured apart) and a merge of two
+    such records keep the smaller policy (``Truncation``'s order: ``threshold``
+    first), whichever side holds it: a cluster that lowered ``vclock_max_pairs``
+    (and with it the ``max_context_bytes`` it admits) must not keep records under
+    the old limit (session 15's review, a surviving mutant keeping the larger)."""
+    mode = ClockMode.CLIENT_VCLOCK
+    tight, loose = Truncation(threshold=2, max_pairs=3), Truncation()
+    under_tight = apply_put(Record.empty(mode), VClock(), b"a", coordinator="n1",
+                            client_id="ca", now=1.0, truncation=tight)
+    under_loose = apply_put(Record.empty(mode), VClock(), b"b", coordinator="n2",
+                            client_id="cb", now=1.0, truncation=loose)
+    assert merge(under_tight, under_loose).truncation == tight
+    assert merge(under_loose, under_tight).truncation == tight
+    assert apply_put(under_tight, VClock(), b"c", coordinator="n1", client_id="cc", now=2.0,
+                     truncation=loose).truncation == tight
+    assert apply_put(under_loose, VClock(), b"c", coordinator="n1", client_id="cc", now=2.0,
+                     truncation=tight).truncation == tight
+
+
+def test_after_a_stamp_far_ahead_clocks_stay_bounded_and_the_age_rule_resumes() -> None:
+    """The price of stamping after the newest time (session 15's review): one put
+    through a clock 2 days ahead makes every later stamp of the key follow it, one
+    tick apart, until the wall clocks pass it. Meanwhile the age rule
+    (``vclock_old_s``) sees every later pair as young and drops none: the clock
+    grows to ``vclock_max_pairs`` (50), never past it (case 05's bound holds); once
+    time passes the stamp by a day, the pairs stamped in between age out as any."""
+    policy = Truncation()
+    mode = ClockMode.CLIENT_VCLOCK
+    record = Record.empty(mode)
+    writer = 0
+
+    def put(now: float) -> None:
+        nonlocal record, writer
+        record = apply_put(record, context_clock(record), b"v%d" % writer, coordinator="n1",
+                           client_id=f"c{writer}", now=now, truncation=policy)
+        writer += 1
+
+    for i in range(15):
+        put(float(i))
+    put(TWO_DAYS)  # the one put through a clock ahead
+    for i in range(60):
+        put(100.0 + i)  # every clock right again
+    clock = context_clock(record)
+    assert len(clock.pairs) == policy.max_pairs
+    assert min(t for _, t in clock.times) > TWO_DAYS  # frozen at the stamp ahead
+    for i in range(20):
+        put(TWO_DAYS + policy.old_s + policy.young_s + 1.0 + i)
+    assert len(context_clock(record).pairs) == 20  # the frozen pairs aged out
