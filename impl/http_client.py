@@ -173,17 +173,23 @@ def value_bytes(value: object) -> bytes:
                             f"{type(value).__name__} {value!r:.60}; nothing was sent")
 
 
-def _check_header_value(name: str, text: str) -> None:
+def _check_header_value(name: str, text: object) -> None:
     """Raise InvalidValueError (a ValueError) naming header ``name`` when ``text``
-    is not printable ASCII (what the node accepts in X-Vdynamo-Context and
-    Content-Type). Before, a non-ASCII context or content type (``vdynamo put k v
-    --content-type tëxt/plain``) ended in httpx's bare UnicodeEncodeError, and one
-    with a CR or LF in httpx's LocalProtocolError, reported as
-    OutcomeUnknownError although nothing was sent (session 12's second probe)."""
-    if not (text.isascii() and text.isprintable()):
+    is not a str of printable ASCII without a space at either end (what the node
+    accepts in X-Vdynamo-Context and Content-Type, and httpx sends). Before, a
+    non-ASCII context or content type (``vdynamo put k v --content-type
+    tëxt/plain``) ended in httpx's bare UnicodeEncodeError, and one with a CR or LF
+    in httpx's LocalProtocolError, reported as OutcomeUnknownError although nothing
+    was sent (session 12's second probe); until session 15's review so did one with
+    a space before or after it (``--context " $CTX"``, a context of one space), and
+    a content type of None raised a bare AttributeError."""
+    if not isinstance(text, str):
+        raise InvalidValueError(f"{name}: must be a str, got {type(text).__name__} "
+                                f"{text!r:.60}; nothing was sent")
+    if not (text.isascii() and text.isprintable()) or text != text.strip(" "):
         raise InvalidValueError(
-            f"{name} {text[:60]!r}: must be printable ASCII (an HTTP header value); "
-            "nothing was sent")
+            f"{name} {text[:60]!r}: must be printable ASCII without a space at either "
+            "end (an HTTP header value); nothing was sent")
 
 
 def key_path(key: bytes | str) -> str:

@@ -75,8 +75,9 @@ def test_put_none_stores_nothing_and_a_resolver_returning_none_keeps_the_sibling
             sloppy = impl.http_client.AsyncClient(
                 [str(cluster.servers[0].http_address)], resolve=forgetful)
             async with sloppy:
-                with pytest.raises(InvalidValueError):
-                    await sloppy.get("cart")
+                with pytest.raises(InvalidValueError, match="the resolve hook returned "
+                                   "NoneType"):  # named (the review: put's check alone said
+                    await sloppy.get("cart")  # "value: must be bytes", the hook unnamed)
             # before: the merge b"" was written with the get's context, replacing both
             assert sorted((await client.get("cart", r=3)).values) == [b"eggs", b"milk"]
             await asyncio.sleep(0)
@@ -164,3 +165,22 @@ def test_the_cli_says_when_a_delete_found_no_value() -> None:
             assert "nothing deleted" not in done.stderr
             assert (await client.get("cart", r=3)).values == []
     run(scenario())
+
+
+@pytest.mark.parametrize(("context", "content_type"), [
+    (" ", "application/octet-stream"), ("\t", "application/octet-stream"),
+    (" AgEAADQv916M7shjseDBUEvF5Mk=", "application/octet-stream"),
+    ("AgEAADQv916M7shjseDBUEvF5Mk= ", "application/octet-stream"),
+    (None, " text/plain"), (None, "text/plain\t"), (None, None), (None, 5)])
+def test_a_header_value_httpx_cannot_send_is_refused_not_reported_unknown(
+        context: Any, content_type: Any) -> None:
+    """A context or content type with a space or tab before or after it (``vdynamo
+    delete k --context " $CTX"``, a whitespace-only variable) passed the printable
+    ASCII check, then httpx refused it ("Illegal header value") before sending, and
+    the client raised OutcomeUnknownError ("the write may have been made") for a
+    write never sent; a content type of None or an int raised a bare AttributeError
+    (session 15's review). Now InvalidValueError, nothing sent, as a CR or LF was."""
+    plan = put_plan(Router(SEEDS, refresh_s=60.0, now=lambda: 0.0), "k", b"v", context,
+                    content_type, None)
+    with pytest.raises(InvalidValueError, match="nothing was sent"):
+        next(plan)
