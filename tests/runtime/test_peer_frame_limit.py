@@ -73,3 +73,46 @@ def test_a_frame_over_the_receivers_limit_closes_the_connection(tmp_path: Path) 
             assert await closed_by_node(reader)
             writer.close()
     run(scenario())
+
+
+def _sized(total: int, key: bytes) -> bytes:
+    """A record whose bytes with ``key``'s are exactly ``total``."""
+    overhead = len(_record(b"")) + len(key)
+    record = _record(b"s" * (total - overhead))
+    assert len(key) + len(record) == total
+    return record
+
+
+def test_the_frame_budget_is_the_peers_frame_less_the_message_overhead(
+        tmp_path: Path) -> None:
+    """The boundary of the budget (session 15's review): a record whose key and bytes
+    are exactly ``max_frame_bytes - MESSAGE_OVERHEAD_BYTES`` of the peer goes, and its
+    frame is within the peer's limit; one byte more, counting the key, is held back;
+    a record just under the peer's frame itself (the overhead forgotten) is held back,
+    as its frame would be over it. The first test's records are far from the
+    boundary, so a budget without the overhead or without the key went unseen."""
+    from impl.config import MESSAGE_OVERHEAD_BYTES
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            n1._compare_limits("n2", _info(n1, max_frame_bytes=FRAME))
+            room = FRAME - MESSAGE_OVERHEAD_BYTES
+            key = b"k" * 900  # within max_key_bytes (1024)
+            queued = n1._queued_bytes.get("n2", 0)
+            n1._send("n2", ReadRepair(key, _sized(room, key)))
+            assert n1.withheld_records == 0
+            frame = n1._queued_bytes.get("n2", 0) - queued
+            assert room < frame <= FRAME  # what the peer takes
+            n1._send("n2", ReadRepair(key, _sized(room + 1, key)))
+            assert n1.withheld_records == 1  # the key counts: its record alone fits
+            n1._send("n2", ReplicaPut(3, b"k", _sized(FRAME - 16, b"k")))
+            assert n1.withheld_records == 2
+            assert len(wire.encode(ReplicaPut(3, b"k", _sized(FRAME - 16, b"k")))) > FRAME
+            # a KeyRecords fills the budget exactly (a and b) past a record that did
+            # not fit (big); c no longer fits
+            records = (_sized(room + 1, b"big"), _sized(room // 2, b"a"),
+                       _sized(room - room // 2, b"b"), _sized(room - room // 2, b"c"))
+            n1._send("n2", KeyRecords((b"big", b"a", b"b", b"c"), records, session=1))
+            assert n1.withheld_records == 4  # big and c
+    run(scenario())
