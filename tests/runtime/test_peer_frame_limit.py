@@ -116,3 +116,31 @@ def test_the_frame_budget_is_the_peers_frame_less_the_message_overhead(
             n1._send("n2", KeyRecords((b"big", b"a", b"b", b"c"), records, session=1))
             assert n1.withheld_records == 4  # big and c
     run(scenario())
+
+
+def test_no_frame_over_the_peers_limit_is_queued_whatever_its_message(tmp_path: Path) -> None:
+    """Session 15's probe B held back records over a peer's frame in ReplicaPut,
+    HintDelivery, ReadRepair and KeyRecords only; the review found the other
+    messages that carry a record or values: a ReplicaGetReply (n2, with the smaller
+    frame, coordinating a get of the key: its connection closed at every get), a
+    ReplicaPutAck with the replica's record (client-vclock's re-mint), a
+    ForwardReply with a get's siblings, a Reap. Each was queued whole and the peer
+    closed the connection with every frame behind it. Now a frame over the peer's
+    announced ``max_frame_bytes`` is never queued (counted in withheld_records)."""
+    from impl.messages import ForwardReply, Reap, ReplicaGetReply, ReplicaPutAck
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            n1._compare_limits("n2", _info(n1, max_frame_bytes=FRAME))
+            big = _record(b"x" * 70_000)
+            queued = n1._queued_bytes.get("n2", 0)
+            for message in (ReplicaGetReply(1, b"big", big), ReplicaPutAck(2, b"big", "", big),
+                            ForwardReply(3, "get", (b"y" * 70_000,), b"c", "", ""),
+                            Reap(b"big", big)):
+                n1._send("n2", message)
+            assert n1.withheld_records == 4  # before: 0, each queued
+            assert n1._queued_bytes.get("n2", 0) == queued
+            n1._send("n2", ReplicaGetReply(4, b"small", _record(b"s")))  # within: sent
+            assert n1.withheld_records == 4 and n1._queued_bytes.get("n2", 0) > queued
+    run(scenario())
