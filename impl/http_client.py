@@ -187,8 +187,9 @@ def _check_header_value(name: str, text: object) -> None:
         raise InvalidValueError(f"{name}: must be a str, got {type(text).__name__} "
                                 f"{text!r:.60}; nothing was sent")
     if not (text.isascii() and text.isprintable()) or text != text.strip(" "):
+        shown = text if len(text) <= 60 else f"{text[:28]}...{text[-28:]}"  # both ends
         raise InvalidValueError(
-            f"{name} {text[:60]!r}: must be printable ASCII without a space at either "
+            f"{name} {shown!r}: must be printable ASCII without a space at either "
             "end (an HTTP header value); nothing was sent")
 
 
