@@ -184,3 +184,16 @@ def test_a_header_value_httpx_cannot_send_is_refused_not_reported_unknown(
                     content_type, None)
     with pytest.raises(InvalidValueError, match="nothing was sent"):
         next(plan)
+
+
+@pytest.mark.parametrize("refresh_s", [-1, 0, float("nan"), float("inf"), "30"])
+def test_a_refresh_that_is_not_a_positive_finite_number_is_refused(refresh_s: Any) -> None:
+    """``Client(..., refresh_s=)`` and ``AsyncClient``'s go through the Router's check
+    (session 15's review: no test held it; NaN never relearned the ring, a negative
+    period fetched /status before every request)."""
+    from impl.errors import LocalError
+    from impl.http_client import AsyncClient, Client
+
+    for kind in (Client, AsyncClient):
+        with pytest.raises(LocalError, match="refresh_s must be a positive finite number"):
+            kind(["127.0.0.1:1"], refresh_s=refresh_s)
