@@ -118,7 +118,12 @@ def _seed_url(seed: str) -> str:
     a port out of range), or it has a path, query or fragment (``host:port/kv``
     sent every request to ``/kv/kv/KEY``, answered 404 as if the key had no value).
     Before, the first request raised httpx's bare InvalidURL (a traceback of
-    ``vdynamo get --node '[::1' k``; session 12's second probe)."""
+    ``vdynamo get --node '[::1' k``; session 12's second probe). One that is not a
+    str (``connect([5])``, bytes, a ``(host, port)`` tuple) raised a bare
+    AttributeError or TypeError until session 15's review."""
+    if not isinstance(seed, str):
+        raise LocalError(f"node address {seed!r:.60}: give host:port as a str, got "
+                         f"{type(seed).__name__}")
     url = _url(seed)
     try:
         parsed = httpx.URL(url)

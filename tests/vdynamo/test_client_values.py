@@ -197,3 +197,15 @@ def test_a_refresh_that_is_not_a_positive_finite_number_is_refused(refresh_s: An
     for kind in (Client, AsyncClient):
         with pytest.raises(LocalError, match="refresh_s must be a positive finite number"):
             kind(["127.0.0.1:1"], refresh_s=refresh_s)
+
+
+@pytest.mark.parametrize("seed", [5, None, b"127.0.0.1:1", ("127.0.0.1", 1)])
+def test_a_node_address_that_is_not_a_str_is_refused_naming_it(seed: Any) -> None:
+    """``connect([5])``, ``connect([None])``, ``connect([b"host:port"])``: a bare
+    AttributeError ("'int' object has no attribute 'startswith'") until session 15's
+    review; probe B refused one str given for the list, not a list's bad element."""
+    import vdynamo
+    from impl.errors import LocalError
+
+    with pytest.raises(LocalError, match=r"node address .*: give host:port as a str"):
+        vdynamo.connect(["127.0.0.1:1", seed])
