@@ -144,3 +144,35 @@ def test_no_frame_over_the_peers_limit_is_queued_whatever_its_message(tmp_path: 
             n1._send("n2", ReplicaGetReply(4, b"small", _record(b"s")))  # within: sent
             assert n1.withheld_records == 4 and n1._queued_bytes.get("n2", 0) > queued
     run(scenario())
+
+
+def test_a_held_back_record_reaches_the_peer_once_the_limits_agree(tmp_path: Path) -> None:
+    """Held back is not lost (session 15's review): puts of records over n2's
+    announced frame, through nodes that hold them back for n2, reach n2 by
+    anti-entropy once n2 announces the same limits again (a rolling change
+    finished), although nothing sends them again at once."""
+    from tests.runtime.live import call, url
+
+    async def scenario() -> None:
+        async with cluster(tmp_path, anti_entropy_interval=0.2) as servers:
+            n1, n2, n3 = servers
+            for server in servers:  # connections up (a later hello would reset the view)
+                await call("PUT", url(server, "/kv/warm"), b"w")
+            await asyncio.sleep(0.3)
+            for server in (n1, n3):
+                server._compare_limits("n2", _info(server, max_frame_bytes=FRAME))
+            keys = [f"big{i}".encode() for i in range(6)]
+            for key in keys:
+                await call("PUT", url(n1, "/kv/" + key.decode()), b"x" * 70_000)
+            missing = [key for key in keys if n2.node.record(key) is None]
+            assert missing and n1.withheld_records + n3.withheld_records > 0
+            await asyncio.sleep(1.0)
+            assert [key for key in keys if n2.node.record(key) is None] == missing
+            for server in (n1, n3):
+                server._compare_limits("n2", _info(server))
+            for _ in range(100):
+                if all(n2.node.record(key) is not None for key in missing):
+                    break
+                await asyncio.sleep(0.1)
+            assert [key for key in keys if n2.node.record(key) is None] == []
+    run(scenario())
