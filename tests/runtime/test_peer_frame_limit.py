@@ -176,3 +176,23 @@ def test_a_held_back_record_reaches_the_peer_once_the_limits_agree(tmp_path: Pat
                 await asyncio.sleep(0.1)
             assert [key for key in keys if n2.node.record(key) is None] == []
     run(scenario())
+
+
+def test_a_peer_with_the_same_frame_takes_a_record_up_to_it(tmp_path: Path) -> None:
+    """A peer that differs in another limit only (``max_siblings``) but runs the same
+    ``max_frame_bytes`` takes every frame this node may send: a record whose frame is
+    just within this node's own limit goes (session 15's review: the tests did not
+    tell the shortcut ``max_frame >= ours`` from ``>``, which held such a record back
+    by the overhead's margin)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            n1._compare_limits("n2", _info(n1, max_siblings=n1.config.max_siblings - 1))
+            limit = n1.config.max_frame_bytes
+            record = _sized(limit - 200, b"k")
+            assert len(wire.encode(ReadRepair(b"k", record))) <= limit
+            queued = n1._queued_bytes.get("n2", 0)
+            n1._send("n2", ReadRepair(b"k", record))
+            assert n1.withheld_records == 0
+            assert n1._queued_bytes.get("n2", 0) - queued > limit - 200
+    run(scenario())
