@@ -382,6 +382,8 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
                 raise InvalidValueError(  # before: None written as b"" over every sibling
                     f"get {key!r}: the resolve hook returned {type(merged).__name__} "
                     f"{merged!r:.60}, not the merged value (bytes); nothing was written")
+            merged = value_bytes(merged)  # returned as written: bytes (a str was returned
+            # itself, a memoryview too, until session 15's review)
             kind = got.content_types[0] if got.content_types else "application/octet-stream"
             context = yield from put_plan(router, key, merged, got.context, kind, None)
             return Fetched([merged], got.content_types[:1], context)

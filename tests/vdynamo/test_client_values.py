@@ -209,3 +209,26 @@ def test_a_node_address_that_is_not_a_str_is_refused_naming_it(seed: Any) -> Non
 
     with pytest.raises(LocalError, match=r"node address .*: give host:port as a str"):
         vdynamo.connect(["127.0.0.1:1", seed])
+
+
+def test_a_resolved_value_is_returned_as_the_bytes_written() -> None:
+    """A resolve hook may return a str, bytearray or memoryview (sent as bytes since
+    probe B); the get returned that object itself as the value, so ``fetched.value``
+    was a str or a memoryview where bytes are documented (``.decode()`` failed on a
+    memoryview; session 15's review). Now the bytes written."""
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster:
+            client = cluster.client()
+            for key, hook, merged in (("a", lambda v: ",".join(sorted(x.decode() for x in v)),
+                                       b"eggs,milk"),
+                                      ("b", lambda v: memoryview(b"+".join(sorted(v))),
+                                       b"eggs+milk")):
+                await client.put(key, b"milk")
+                await client.put(key, b"eggs")
+                resolving = impl.http_client.AsyncClient(
+                    [str(cluster.servers[0].http_address)], resolve=hook)  # type: ignore[arg-type]
+                async with resolving:
+                    got = await resolving.get(key)
+                assert got.values == [merged] and type(got.values[0]) is bytes, got
+                assert (await client.get(key, r=3)).values == [merged]
+    run(scenario())
