@@ -32,7 +32,7 @@ def test_a_value_that_is_not_bytes_is_refused_before_any_request(value: Any) -> 
                                              (memoryview(b"mv"), b"mv"), ("v\u00e9", b"v\xc3\xa9"),
                                              (b"", b"")])
 def test_bytes_like_values_and_text_are_sent_as_bytes(value: Any, sent: bytes) -> None:
-    assert value_bytes(value) == sent
+    assert value_bytes(value) == sent and type(value_bytes(value)) is bytes  # not a view
 
 
 def test_a_str_value_with_no_utf8_form_is_refused_naming_it() -> None:
