@@ -1012,15 +1012,19 @@ def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
         except ValueError as error:  # "Invalid IPv6 URL": http://[/kv/k (session 12)
             raise errors.BadRequestError(
                 f"request target {text[:80]!r}: {error}") from None
-        if parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc:
+        if (parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc
+                or not parts.hostname or not _HOST.fullmatch(parts.netloc.encode())):
             # an origin server's absolute form is an http(s) URI (RFC 9112 3.2.2); a
             # userinfo in it is an error (RFC 9110 4.2.4). Both were served, the path
             # taken whatever came before it (session 15's probe B: `PUT
-            # ftp://x/kv/k` and `PUT http://u:p@x/kv/k` stored under k)
+            # ftp://x/kv/k` and `PUT http://u:p@x/kv/k` stored under k). Its host may
+            # not be empty (RFC 9110 4.2.1: a recipient MUST reject it) and its port is
+            # digits (RFC 3986 3.2.3, as the Host header's): `PUT http:///kv/k` and `PUT
+            # http://x:abc/kv/k` were stored under k too (session 15's review)
             raise errors.BadRequestError(
                 f"request target {text[:80]!r}: an absolute-form target is "
-                "http://host[:port]/path or https://..., without user information "
-                "(RFC 9112 3.2.2, RFC 9110 4.2.4)")
+                "http://host[:port]/path or https://..., with a host, without user "
+                "information (RFC 9112 3.2.2, RFC 9110 4.2)")
         path, query = parts.path, parts.query
     parameters: dict[str, list[str]] = {}
     for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):

@@ -118,7 +118,12 @@ def _seed_url(seed: str) -> str:
     a port out of range), or it has a path, query or fragment (``host:port/kv``
     sent every request to ``/kv/kv/KEY``, answered 404 as if the key had no value).
     Before, the first request raised httpx's bare InvalidURL (a traceback of
-    ``vdynamo get --node '[::1' k``; session 12's second probe)."""
+    ``vdynamo get --node '[::1' k``; session 12's second probe). One that is not a
+    str (``connect([5])``, bytes, a ``(host, port)`` tuple) raised a bare
+    AttributeError or TypeError until session 15's review."""
+    if not isinstance(seed, str):
+        raise LocalError(f"node address {seed!r:.60}: give host:port as a str, got "
+                         f"{type(seed).__name__}")
     url = _url(seed)
     try:
         parsed = httpx.URL(url)
@@ -173,17 +178,24 @@ def value_bytes(value: object) -> bytes:
                             f"{type(value).__name__} {value!r:.60}; nothing was sent")
 
 
-def _check_header_value(name: str, text: str) -> None:
+def _check_header_value(name: str, text: object) -> None:
     """Raise InvalidValueError (a ValueError) naming header ``name`` when ``text``
-    is not printable ASCII (what the node accepts in X-Vdynamo-Context and
-    Content-Type). Before, a non-ASCII context or content type (``vdynamo put k v
-    --content-type tëxt/plain``) ended in httpx's bare UnicodeEncodeError, and one
-    with a CR or LF in httpx's LocalProtocolError, reported as
-    OutcomeUnknownError although nothing was sent (session 12's second probe)."""
-    if not (text.isascii() and text.isprintable()):
+    is not a str of printable ASCII without a space at either end (what the node
+    accepts in X-Vdynamo-Context and Content-Type, and httpx sends). Before, a
+    non-ASCII context or content type (``vdynamo put k v --content-type
+    tëxt/plain``) ended in httpx's bare UnicodeEncodeError, and one with a CR or LF
+    in httpx's LocalProtocolError, reported as OutcomeUnknownError although nothing
+    was sent (session 12's second probe); until session 15's review so did one with
+    a space before or after it (``--context " $CTX"``, a context of one space), and
+    a content type of None raised a bare AttributeError."""
+    if not isinstance(text, str):
+        raise InvalidValueError(f"{name}: must be a str, got {type(text).__name__} "
+                                f"{text!r:.60}; nothing was sent")
+    if not (text.isascii() and text.isprintable()) or text != text.strip(" "):
+        shown = text if len(text) <= 60 else f"{text[:28]}...{text[-28:]}"  # both ends
         raise InvalidValueError(
-            f"{name} {text[:60]!r}: must be printable ASCII (an HTTP header value); "
-            "nothing was sent")
+            f"{name} {shown!r}: must be printable ASCII without a space at either "
+            "end (an HTTP header value); nothing was sent")
 
 
 def key_path(key: bytes | str) -> str:
@@ -370,6 +382,8 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
                 raise InvalidValueError(  # before: None written as b"" over every sibling
                     f"get {key!r}: the resolve hook returned {type(merged).__name__} "
                     f"{merged!r:.60}, not the merged value (bytes); nothing was written")
+            merged = value_bytes(merged)  # returned as written: bytes (a str was returned
+            # itself, a memoryview too, until session 15's review)
             kind = got.content_types[0] if got.content_types else "application/octet-stream"
             context = yield from put_plan(router, key, merged, got.context, kind, None)
             return Fetched([merged], got.content_types[:1], context)

@@ -428,6 +428,22 @@ class NodeServer:
             self._drop(f"{type(message).__name__} to {dest} is {len(frame)} bytes, over "
                        f"max_frame_bytes ({self.config.max_frame_bytes}): dropped alone")
             return
+        if dest in self.peer_limits_differ and len(frame) > self._peer_max_frame(dest):
+            # whatever the message: a frame over the peer's limit closes the connection
+            # and loses every frame queued behind it (impl.runtime._read_frames).
+            # Session 15's probe B held back only the records of ReplicaPut, hints,
+            # read repair and anti-entropy; its review found a ReplicaGetReply (the
+            # peer coordinating a get of a large key: its connection closed at every
+            # get), a ReplicaPutAck with its record, a ForwardReply of a get's values
+            self.withheld_records += 1
+            if dest not in self._withheld_logged:
+                self._withheld_logged.add(dest)
+                log.warning("%s: holding back a %s of %d bytes: over the max_frame_bytes "
+                            "%d %s announced (here %d); withheld_records in /status counts "
+                            "such messages until the limits agree", self.name,
+                            type(message).__name__, len(frame), self._peer_max_frame(dest),
+                            dest, self.config.max_frame_bytes)
+            return
         queue = self._queues.get(dest)
         if queue is None:
             queue = asyncio.Queue(PEER_QUEUE)
@@ -445,6 +461,11 @@ class NodeServer:
             return
         queue.put_nowait(frame)
         self._queued_bytes[dest] = queued + len(frame)
+
+    def _peer_max_frame(self, dest: str) -> int:
+        """The ``max_frame_bytes`` peer ``dest`` announced (this node's if the same)."""
+        return self.peer_limits_differ[dest].get(
+            "max_frame_bytes", (0, self.config.max_frame_bytes))[1]
 
     def _within_peer_limits(self, dest: str, message: object) -> object | None:
         """``message`` less the records ``dest`` announced (in its hello) it would

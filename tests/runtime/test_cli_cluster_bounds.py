@@ -28,3 +28,15 @@ def test_one_node_over_the_bound_is_refused_before_anything_is_written(
     assert done.returncode == 2, done.stderr
     assert f"--nodes {MAX_LOCAL_NODES + 1}: a local cluster has at most" in done.stderr
     assert not (tmp_path / "c" / "cluster.toml").exists()
+
+
+def test_the_bound_itself_is_a_count_cluster_up_takes(tmp_path: Path) -> None:
+    """``--nodes 64`` passes the bound (session 15's review: the tests above would not
+    tell ``>`` from ``>=``); with ``--n 65`` it then stops at the quorum check, still
+    before anything is started or written, so no 64 processes are needed to show it."""
+    done = cli("cluster", "up", "--nodes", str(MAX_LOCAL_NODES), "--n",
+               str(MAX_LOCAL_NODES + 1), "--dir", str(tmp_path / "c"))
+    assert done.returncode == 2, done.stderr
+    assert "at most" not in done.stderr
+    assert f"need 1 <= r, w <= n <= nodes; got n={MAX_LOCAL_NODES + 1}" in done.stderr
+    assert not (tmp_path / "c" / "cluster.toml").exists()

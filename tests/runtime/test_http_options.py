@@ -60,3 +60,31 @@ def test_an_absolute_form_target_must_be_http_without_userinfo(tmp_path: Path) -
                                    b"Content-Length: 1\r\nConnection: close\r\n\r\nB")
                 assert answer.startswith(b"HTTP/1.1 200 "), (target, answer)
     run(scenario())
+
+
+def test_an_absolute_form_target_needs_a_host_and_a_numeric_port(tmp_path: Path) -> None:
+    """``PUT http:///kv/k`` (no host) and ``PUT http://x:abc/kv/k`` (a port that is not
+    digits) were stored under ``k`` after session 15's probe B (the review): RFC 9110
+    4.2.1 says a recipient MUST reject an http URI with an empty host, and RFC 3986
+    3.2.3 makes a port digits (as the Host header check already required). IPv6
+    hosts, with a port or a zone, and ``HTTP://X:1`` are served as before."""
+    from tests.runtime.live import call, url
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            address = servers[0].http_address
+            for target in (b"http:///kv/k", b"https:///kv/k", b"http://:80/kv/k",
+                           b"http://x:abc/kv/k",
+                           b"http://[::1]:8x/kv/k"):
+                answer = await raw(address, b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Length: 1\r\nConnection: close\r\n\r\nA")
+                assert answer.startswith(b"HTTP/1.1 400 "), (target, answer)
+                assert b"absolute-form target" in answer, answer
+            status, _, got = await call("GET", url(servers[1], "/kv/k?r=3"))
+            assert status == 404 and got["values"] == [], got
+            for target in (b"http://[::1]/kv/k", b"http://[::1]:80/kv/k",
+                           b"http://[fe80::1%25eth0]/kv/k", b"HTTP://X:1/kv/k", b"http://x:/kv/k"):
+                answer = await raw(address, b"PUT " + target + b" HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Length: 1\r\nConnection: close\r\n\r\nB")
+                assert answer.startswith(b"HTTP/1.1 200 "), (target, answer)
+    run(scenario())

@@ -32,7 +32,7 @@ def test_a_value_that_is_not_bytes_is_refused_before_any_request(value: Any) -> 
                                              (memoryview(b"mv"), b"mv"), ("v\u00e9", b"v\xc3\xa9"),
                                              (b"", b"")])
 def test_bytes_like_values_and_text_are_sent_as_bytes(value: Any, sent: bytes) -> None:
-    assert value_bytes(value) == sent
+    assert value_bytes(value) == sent and type(value_bytes(value)) is bytes  # not a view
 
 
 def test_a_str_value_with_no_utf8_form_is_refused_naming_it() -> None:
@@ -75,8 +75,9 @@ def test_put_none_stores_nothing_and_a_resolver_returning_none_keeps_the_sibling
             sloppy = impl.http_client.AsyncClient(
                 [str(cluster.servers[0].http_address)], resolve=forgetful)
             async with sloppy:
-                with pytest.raises(InvalidValueError):
-                    await sloppy.get("cart")
+                with pytest.raises(InvalidValueError, match="the resolve hook returned "
+                                   "NoneType"):  # named (the review: put's check alone said
+                    await sloppy.get("cart")  # "value: must be bytes", the hook unnamed)
             # before: the merge b"" was written with the get's context, replacing both
             assert sorted((await client.get("cart", r=3)).values) == [b"eggs", b"milk"]
             await asyncio.sleep(0)
@@ -163,4 +164,71 @@ def test_the_cli_says_when_a_delete_found_no_value() -> None:
             assert done.returncode == 0 and done.stdout.startswith("context: "), done
             assert "nothing deleted" not in done.stderr
             assert (await client.get("cart", r=3)).values == []
+    run(scenario())
+
+
+@pytest.mark.parametrize(("context", "content_type"), [
+    (" ", "application/octet-stream"), ("\t", "application/octet-stream"),
+    (" AgEAADQv916M7shjseDBUEvF5Mk=", "application/octet-stream"),
+    ("AgEAADQv916M7shjseDBUEvF5Mk= ", "application/octet-stream"),
+    (None, " text/plain"), (None, "text/plain\t"), (None, None), (None, 5)])
+def test_a_header_value_httpx_cannot_send_is_refused_not_reported_unknown(
+        context: Any, content_type: Any) -> None:
+    """A context or content type with a space or tab before or after it (``vdynamo
+    delete k --context " $CTX"``, a whitespace-only variable) passed the printable
+    ASCII check, then httpx refused it ("Illegal header value") before sending, and
+    the client raised OutcomeUnknownError ("the write may have been made") for a
+    write never sent; a content type of None or an int raised a bare AttributeError
+    (session 15's review). Now InvalidValueError, nothing sent, as a CR or LF was."""
+    plan = put_plan(Router(SEEDS, refresh_s=60.0, now=lambda: 0.0), "k", b"v", context,
+                    content_type, None)
+    with pytest.raises(InvalidValueError, match="nothing was sent"):
+        next(plan)
+
+
+@pytest.mark.parametrize("refresh_s", [-1, 0, float("nan"), float("inf"), "30"])
+def test_a_refresh_that_is_not_a_positive_finite_number_is_refused(refresh_s: Any) -> None:
+    """``Client(..., refresh_s=)`` and ``AsyncClient``'s go through the Router's check
+    (session 15's review: no test held it; NaN never relearned the ring, a negative
+    period fetched /status before every request)."""
+    from impl.errors import LocalError
+    from impl.http_client import AsyncClient, Client
+
+    for kind in (Client, AsyncClient):
+        with pytest.raises(LocalError, match="refresh_s must be a positive finite number"):
+            kind(["127.0.0.1:1"], refresh_s=refresh_s)
+
+
+@pytest.mark.parametrize("seed", [5, None, b"127.0.0.1:1", ("127.0.0.1", 1)])
+def test_a_node_address_that_is_not_a_str_is_refused_naming_it(seed: Any) -> None:
+    """``connect([5])``, ``connect([None])``, ``connect([b"host:port"])``: a bare
+    AttributeError ("'int' object has no attribute 'startswith'") until session 15's
+    review; probe B refused one str given for the list, not a list's bad element."""
+    import vdynamo
+    from impl.errors import LocalError
+
+    with pytest.raises(LocalError, match=r"node address .*: give host:port as a str"):
+        vdynamo.connect(["127.0.0.1:1", seed])
+
+
+def test_a_resolved_value_is_returned_as_the_bytes_written() -> None:
+    """A resolve hook may return a str, bytearray or memoryview (sent as bytes since
+    probe B); the get returned that object itself as the value, so ``fetched.value``
+    was a str or a memoryview where bytes are documented (``.decode()`` failed on a
+    memoryview; session 15's review). Now the bytes written."""
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3, n=3, r=2, w=2, request_timeout=5.0) as cluster:
+            client = cluster.client()
+            for key, hook, merged in (("a", lambda v: ",".join(sorted(x.decode() for x in v)),
+                                       b"eggs,milk"),
+                                      ("b", lambda v: memoryview(b"+".join(sorted(v))),
+                                       b"eggs+milk")):
+                await client.put(key, b"milk")
+                await client.put(key, b"eggs")
+                resolving = impl.http_client.AsyncClient(
+                    [str(cluster.servers[0].http_address)], resolve=hook)  # type: ignore[arg-type]
+                async with resolving:
+                    got = await resolving.get(key)
+                assert got.values == [merged] and type(got.values[0]) is bytes, got
+                assert (await client.get(key, r=3)).values == [merged]
     run(scenario())
