@@ -232,6 +232,7 @@ def check(
     workers: int | None = None,
     ray: str | None = None,
     por: bool = False,
+    on_exploration: Callable[[Exploration[State, Action]], None] | None = None,
 ) -> CheckResult:
     """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
     default: every property of :data:`~model_check.properties.PROPERTIES`).
@@ -247,7 +248,10 @@ def check(
     is not in its tables). Raises :class:`spec.errors.ConfigError` for an invalid
     configuration and :class:`CheckError` for an unknown property, a bad bound, or
     ``por`` with ``workers``/``ray`` or with a model other than the spec's, before
-    exploring.
+    exploring. ``on_exploration`` is called with the search's first (the verdicts')
+    :class:`~model_check.explorer.Exploration`, before the verdicts are read from it
+    (tests/run_cache.py reads a conformance sample from it: its parent links and
+    :meth:`~model_check.explorer.Exploration.edge_at`).
     """
     if max_depth is not None and max_depth < 0:
         raise CheckError(f"max_depth must be >= 0, got {max_depth}")
@@ -298,6 +302,8 @@ def check(
         return memo_predicates({prop.name: prop.holds})[prop.name]
 
     exploration = run(marked(eventually[0]) if eventually else None, True)
+    if on_exploration is not None:
+        on_exploration(exploration)
     verdicts: dict[str, PropertyResult] = {}
     for prop in props:
         if prop.kind is Expectation.ALWAYS:

@@ -239,6 +239,9 @@ class Exploration(Generic[S, A]):
     _successors: Callable[[S], Iterable[tuple[A, S]]] = field(repr=False)
     _parent: array[int] = field(repr=False)
     _ordinal: array[int] = field(repr=False)
+    _counts: array[int] = field(default_factory=lambda: array("I"), repr=False)
+    """The number of successors of each expanded state, in index order (the
+    one-process search without ``reduce``; empty otherwise)."""
 
     @property
     def complete(self) -> bool:
@@ -267,6 +270,23 @@ class Exploration(Generic[S, A]):
             index = parent
         ordinals.reverse()
         return ordinals
+
+    def edge_at(self, position: int) -> tuple[int, int]:
+        """The transition at ``position`` (0 <= position < transitions) of the complete
+        search's transitions listed in breadth-first order (each state's successors
+        in ``successors``' order, the states in index order: the order of
+        ``model_check.refinement_conformance.reachable_graph``'s edges, without
+        symmetry): its source state's index and its ordinal among that state's
+        successors. Raises ExplorationError when the search did not record every
+        state's successor count (cut short, reduced, or run in workers), IndexError
+        for a position out of range."""
+        if not self.complete or self.reduced_states or len(self._counts) != self.distinct_states:
+            raise ExplorationError("edge_at needs a complete one-process search without reduce")
+        if not 0 <= position < self.transitions:
+            raise IndexError(f"no transition {position}: {self.transitions} were explored")
+        ends = np.cumsum(np.frombuffer(self._counts, dtype=np.uint32), dtype=np.int64)
+        source = int(np.searchsorted(ends, position, side="right"))
+        return source, position - int(ends[source] - self._counts[source])
 
     def path_to(self, index: int) -> Path[S, A]:
         """The shortest path to state ``index``, rebuilt by re-running successors."""
@@ -333,6 +353,7 @@ class _Arrays:
     def __init__(self, with_graph: bool) -> None:
         self.parent: array[int] = array("I")
         self.ordinal: array[int] = array("H")
+        self.counts: array[int] = array("I")
         self.marked: array[int] = array("B")
         self.src: list[npt.NDArray[np.uint32]] = []
         self.dst: list[npt.NDArray[np.uint32]] = []
@@ -517,6 +538,8 @@ def explore(
                     )
                 if plan is None:
                     transitions += ordinal + 1
+                    if index == len(arrays.counts):
+                        arrays.counts.append(ordinal + 1)
                 else:
                     transitions += len(plan[0])
                     ordinal = len(plan[0]) - 1
@@ -604,6 +627,7 @@ def explore(
         _successors=successors,
         _parent=arrays.parent,
         _ordinal=arrays.ordinal,
+        _counts=arrays.counts,
     )
 
 

@@ -30,6 +30,7 @@ import gc
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -83,6 +84,15 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if TEST_GC != "default":
         gc.collect()
         gc.freeze()
+
+
+@pytest.fixture(scope="session")
+def run_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory this test run's xdist workers share (tests/run_cache.py: one
+    verdict search per suite entry per run)."""
+    from tests.run_cache import run_cache_dir
+
+    return run_cache_dir(tmp_path_factory)
 
 
 def examples(base: int) -> int:

@@ -221,3 +221,28 @@ def test_stable_fingerprint_gives_the_same_exploration() -> None:
     assert (fast.distinct_states, fast.transitions, fast.depth) == (
         stable.distinct_states, stable.transitions, stable.depth)
     assert math.isclose(fast.bytes_per_state, stable.bytes_per_state)
+
+
+def test_edge_at_walks_the_breadth_first_edge_list() -> None:
+    """``Exploration.edge_at``: position ``p`` of the transitions listed state by state
+    in index order, each state's successors in order, is the ``p``-th of that list
+    (built here by a plain breadth-first search); refused for a search cut short or
+    out of range (tests/run_cache.py draws the conformance sample with it)."""
+    successors = toys.counter_successors(3)
+    result = explore([(0, 0)], successors, stop_when_violated=False)
+    order: list[tuple[int, int]] = [(0, 0)]
+    listed = []
+    for state in order:  # the BFS order (the explorer's indices)
+        for ordinal, (_, after) in enumerate(successors(state)):
+            listed.append((state, ordinal))
+            if after not in order:
+                order.append(after)
+    assert result.transitions == len(listed) == 24
+    for position, (state, ordinal) in enumerate(listed):
+        source, at = result.edge_at(position)
+        assert (result.path_to(source).states[-1], at) == (state, ordinal)
+    with pytest.raises(IndexError):
+        result.edge_at(len(listed))
+    bounded = explore([(0, 0)], successors, max_states=5)
+    with pytest.raises(ExplorationError, match="complete"):
+        bounded.edge_at(0)

@@ -15,6 +15,7 @@ on the larger entries runs under the soak profile too.
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,7 @@ from model_check.replay import replay_on_spec
 from model_check.reports import WitnessReport
 from model_check.suite import DEFAULT_SUITE, PROPERTY_NAMES, SuiteEntry
 from tests.conftest import PROFILE
+from tests.run_cache import suite_search
 
 SOAK = PROFILE == "soak"
 CI_MAX_STATES = 3_000
@@ -41,12 +43,12 @@ CI_BOUNDED_STATES = 40_000
 NEEDS_THE_WHOLE_GRAPH = frozenset({"convergence"})
 
 
-@functools.cache
-def _full_search(name: str) -> CheckResult:
+def _full_search(run_cache: Path, name: str) -> CheckResult:
     """An entry's search of every property of its expectations, symmetry on (as
-    ``make check``): searched once per worker for the two tests that read it."""
-    entry = next(e for e in DEFAULT_SUITE if e.name == name)
-    return check(entry.config, properties=list(entry.expected), symmetry=True)
+    ``make check``): searched once per test run (tests/run_cache.py: shared by the
+    xdist workers, and by tests/refinement/test_conformance.py's sample of the
+    entry's graph) for the tests that read it."""
+    return suite_search(run_cache, name).result
 
 
 @functools.cache
@@ -103,7 +105,7 @@ def test_no_entry_passes_vacuously() -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
-def test_all_verdicts_as_expected(entry: SuiteEntry) -> None:
+def test_all_verdicts_as_expected(entry: SuiteEntry, run_cache: Path) -> None:
     """Every entry: its verdicts (the headline "every property holds" ones too), each
     expected violation with its pinned (shortest) counterexample length, its trace
     replayed on the spec to where it broke, and its pinned figures (one search per
@@ -114,7 +116,7 @@ def test_all_verdicts_as_expected(entry: SuiteEntry) -> None:
     if not SOAK and (entry.distinct_states or 0) > FULL_SEARCH_STATES:
         _bounded_verdicts_as_expected(entry)
         return
-    result = _full_search(entry.name)
+    result = _full_search(run_cache, entry.name)
     assert {p: str(v) for p, v in result.verdicts.items()} == dict(entry.expected)
     for name, length in entry.counterexample_length.items():
         outcome = result.result(name)
@@ -169,9 +171,9 @@ def _bounded_verdicts_as_expected(entry: SuiteEntry) -> None:
 
 
 @pytest.mark.parametrize("entry", ENTRIES)
-def test_symmetry_does_not_change_verdicts(entry: SuiteEntry) -> None:
+def test_symmetry_does_not_change_verdicts(entry: SuiteEntry, run_cache: Path) -> None:
     _small_or_skip(entry)
-    on = _full_search(entry.name)  # test_all_verdicts_as_expected's search
+    on = _full_search(run_cache, entry.name)  # test_all_verdicts_as_expected's search
     off = check(entry.config, properties=list(entry.expected), symmetry=False)
     assert on.verdicts == off.verdicts
     assert [r.counterexample_length for r in on.results] == [
@@ -179,7 +181,7 @@ def test_symmetry_does_not_change_verdicts(entry: SuiteEntry) -> None:
     assert on.distinct_states <= off.distinct_states
 
 
-@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.values[0].name in (
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if getattr(e.values[0], "name", None) in (
     "sloppy-no-handoff", "dvv-context-collapses", "strict-weak-quorum")])
 def test_witness_traces_replay_to_their_witness(entry: SuiteEntry) -> None:
     found = [p for p, v in entry.expected.items() if v == "found"]

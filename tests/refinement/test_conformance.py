@@ -14,10 +14,12 @@ import contextlib
 import random
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from model_check import refinement_conformance
+from model_check.check import check
 from model_check.refinement_conformance import (
     LIVE_ELSEWHERE,
     MEMBER_DOWN,
@@ -42,6 +44,7 @@ from spec.errors import ConfigError
 from spec.state import State
 from tests.conftest import PROFILE
 from tests.refinement.mutations import MUTANTS, REVIEW3_MUTANTS, TEST_KILLED, _mutant
+from tests.run_cache import SAMPLE, SEED, sampled_graph, search, suite_search
 
 #: checked edge by edge (clone mode) on the sources of FULL_SHARD_IN_CI in CI, every
 #: edge under soak: the suite configurations of up to about 3,400 edges
@@ -140,13 +143,21 @@ KNOWN_DIVERGENCES: dict[str, str] = {}
     pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=KNOWN_DIVERGENCES[name]))
     if name in KNOWN_DIVERGENCES else name
     for name in MAPPED])
-def test_every_checked_edge_agrees(name: str) -> None:
+def test_every_checked_edge_agrees(name: str, run_cache: Path,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
     limit = None if PROFILE == "soak" or name in FULL_IN_CI else SAMPLE_IN_CI
     # a sample's detours cost a search of the whole graph per pass (delete-immediate:
     # 36 passes): CI samples the shortest paths; tests/refinement/test_conformance_paths.py
     # checks the detours
     walks = (WALKS_IN_CI if limit is not None
              and (entry(name).distinct_states or 0) > WALKS_ABOVE else None)
+    if limit is not None and walks is None and name not in DELETES and (
+            entry(name).config.clients == 1):
+        # the sample and its sources' paths from the entry's verdict search, searched
+        # once per run (tests/run_cache.py): not a second exploration of the graph
+        sample = sampled_graph(suite_search(run_cache, name))
+        monkeypatch.setattr(refinement_conformance, "reachable_graph",
+                            lambda config, max_states=200_000: sample)
     shard = FULL_SHARD_IN_CI if limit is None and PROFILE != "soak" else None
     report = conformance(entry(name).config, limit=limit, seed=12,
                          shortest_only=limit is not None, walks=walks,
@@ -162,6 +173,33 @@ def test_every_checked_edge_agrees(name: str) -> None:
     assert report.outcomes["agreed"] > 0
     if name in DELETES:  # in the same test: the graph explored once (reachable_graph keeps it)
         check_every_delete_and_reap_edge(name, walks)
+
+
+@pytest.mark.parametrize("name", ["dvv-restore-kept-actor", "disk-loss-w2"])
+def test_the_verdict_search_gives_the_graph_s_sample(name: str, run_cache: Path) -> None:
+    """A sampled entry of one client takes its sample from the entry's verdict search
+    (tests/run_cache.py, shared with tests/model_check/test_suite_verdicts.py): the
+    very edges ``random.Random(12).sample`` picks from ``reachable_graph``'s edges,
+    each source's shortest path the graph's, the graph's numbers of states and
+    edges; and the search read from the run's cache is the one searched here, its
+    verdicts, traces and figures those of a plain ``check``."""
+    assert (SAMPLE, SEED) == (SAMPLE_IN_CI, 12)
+    config = entry(name).config
+    parent, edges = reachable_graph(config)
+    cached, fresh = suite_search(run_cache, name), search(name)
+    plain = check(config, properties=list(entry(name).expected), symmetry=True)
+    assert cached.sample == fresh.sample and cached.sample is not None
+    for result in (cached.result, fresh.result):
+        assert result.results == plain.results
+        assert (result.distinct_states, result.transitions, result.depth) == (
+            plain.distinct_states, plain.transitions, plain.depth) == (
+            len(parent), len(edges), result.depth)
+    sampled_parent, sampled_edges = sampled_graph(cached)
+    assert (len(sampled_parent), len(sampled_edges)) == (len(parent), len(edges))
+    sample = random.Random(SEED).sample(edges, SAMPLE)
+    assert random.Random(SEED).sample(sampled_edges, SAMPLE) == sample
+    for source, _, _ in sample:
+        assert path_to(sampled_parent, source) == path_to(parent, source)
 
 
 def test_random_walks_find_a_part_of_the_graph() -> None:

@@ -1,0 +1,191 @@
+"""One verdict search per suite entry per test run, shared by the xdist workers.
+
+tests/model_check/test_suite_verdicts.py searches every suite entry
+(``check(entry.config, properties=list(entry.expected), symmetry=True)``, as ``make
+check``), and tests/refinement/test_conformance.py explored the whole reachable
+graph of each sampled entry again (``reachable_graph``) for a seeded sample of
+:data:`SAMPLE` edges. For an entry of one client the two explore the same graph
+(symmetry is the identity for one client, spec/symmetry.py; the explorer numbers
+the states in the order ``reachable_graph`` finds them and expands each one's
+successors in the same order: tests/refinement/test_conformance.py checks it), so
+the verdict search also records that sample: each sampled edge's position in the
+breadth-first edge list, the successor ordinals from the initial state to its
+source (``Exploration.ordinals_to``) and its own ordinal (``Exploration.edge_at``).
+:func:`sampled_graph` rebuilds the sampled edges and their sources' paths from them
+(40 paths of a few dozen steps, where the whole graph is tens of thousands of
+states). Docs: docs/model-checking.md, "Where CI's test CPU goes (session 15)".
+
+The search runs once per test run: its result is pickled in a directory the
+xdist workers share (:func:`run_cache_dir`, the parent of a worker's base
+temporary directory), under an ``fcntl`` lock per entry, so the first test that
+needs it searches and a test in the other worker waits for it and reads it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pickle
+import random
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import overload
+
+import pytest
+
+from model_check.check import CheckResult, check
+from model_check.explorer import Exploration
+from model_check.refinement_conformance import Edge
+from model_check.spec_memo import MemoSuccessors, memo_available
+from model_check.suite import DEFAULT_SUITE
+from spec import model as spec_model
+from spec.actions import Action
+from spec.state import State
+
+SAMPLE = 40
+"""The edges sampled (tests/refinement/test_conformance.py's ``SAMPLE_IN_CI``)."""
+SEED = 12
+"""Their seed (``conformance(..., seed=12)``)."""
+
+#: each sampled edge: its position in the breadth-first edge list, the successor
+#: ordinals from the initial state to its source, its ordinal among the source's
+#: successors
+SampledEdge = tuple[int, tuple[int, ...], int]
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteSearch:
+    """A suite entry's verdict search and, for an entry of one client, the
+    conformance sample of its reachable graph (None for more clients)."""
+
+    result: CheckResult
+    sample: tuple[SampledEdge, ...] | None
+
+
+def run_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The directory of this test run shared by its xdist workers (under xdist a
+    worker's base temporary directory is ``.../pytest-N/popen-gwK``: its parent),
+    else the base temporary directory's ``run-cache``."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    directory = root / "run-cache"
+    directory.mkdir(exist_ok=True)
+    return directory
+
+
+def _sample_of(exploration: Exploration[State, Action]) -> tuple[SampledEdge, ...]:
+    """:data:`SAMPLE` edges of a complete search, as ``random.Random(SEED).sample``
+    picks them from the edge list (it draws positions from the list's length only),
+    every edge when there are no more."""
+    count = exploration.transitions
+    positions = (range(count) if count <= SAMPLE
+                 else random.Random(SEED).sample(range(count), SAMPLE))
+    sample = []
+    for position in positions:
+        source, ordinal = exploration.edge_at(position)
+        sample.append((position, tuple(exploration.ordinals_to(source)), ordinal))
+    return tuple(sample)
+
+
+def search(name: str) -> SuiteSearch:
+    """The suite entry ``name``'s verdict search (symmetry on, every property of its
+    expectations) and its sample, computed here (no cache)."""
+    entry = next(e for e in DEFAULT_SUITE if e.name == name)
+    sample: list[tuple[SampledEdge, ...]] = []
+
+    def record(exploration: Exploration[State, Action]) -> None:
+        if entry.config.clients == 1 and exploration.complete:
+            sample.append(_sample_of(exploration))
+
+    result = check(entry.config, properties=list(entry.expected), symmetry=True,
+                   on_exploration=record)
+    return SuiteSearch(result, sample[0] if sample else None)
+
+
+_READ: dict[str, SuiteSearch] = {}
+
+
+def suite_search(directory: Path, name: str) -> SuiteSearch:
+    """:func:`search` once per test run: read from ``directory`` if a worker has
+    searched it, else searched here (the entry's lock held, so the other worker
+    waits) and written there; kept in this process too."""
+    if name not in _READ:
+        path = directory / f"suite-search-{name}.pickle"
+        with open(directory / f"suite-search-{name}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if path.exists():
+                    _READ[name] = pickle.loads(path.read_bytes())
+                else:
+                    _READ[name] = search(name)
+                    partial = path.with_suffix(".partial")
+                    partial.write_bytes(pickle.dumps(_READ[name]))
+                    os.replace(partial, path)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    return _READ[name]
+
+
+class _Parents(dict[State, tuple[State, Action] | None]):
+    """The parent links of the sampled edges' paths, with the whole graph's number
+    of states as its length (``conformance``'s report counts the graph's states)."""
+
+    states = 0
+
+    def __len__(self) -> int:
+        return self.states
+
+
+class _SampledEdges(Sequence[Edge]):
+    """The whole edge list's length, the sampled edges at their positions (any
+    other position: LookupError, so a different sample cannot pass unseen)."""
+
+    def __init__(self, count: int, edges: dict[int, Edge]) -> None:
+        self._count, self._edges = count, edges
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> Edge: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Edge]: ...
+
+    def __getitem__(self, index: int | slice) -> Edge | Sequence[Edge]:
+        if isinstance(index, slice):
+            raise LookupError("a sampled edge list is read by position only")
+        return self._edges[index]
+
+    def __iter__(self) -> Iterator[Edge]:
+        raise LookupError("a sampled edge list holds the sampled edges only")
+
+
+def sampled_graph(search: SuiteSearch
+                  ) -> tuple[dict[State, tuple[State, Action] | None], Sequence[Edge]]:
+    """What ``reachable_graph`` gives a seeded sample of :data:`SAMPLE` edges
+    (``random.Random(SEED).sample(edges, SAMPLE)``) and the sample's sources'
+    shortest paths (``path_to(parent, source)``), rebuilt from ``search``'s sample
+    with ``reachable_graph``'s successors: the parent links of those paths only, and
+    an edge list that holds the sampled edges at their positions. ValueError when
+    the search has no sample (more than one client)."""
+    if search.sample is None:
+        raise ValueError(f"{search.result.config.name}: no sample (more than one client)")
+    config = search.result.config
+    step = MemoSuccessors() if memo_available() else spec_model.successors
+    parent = _Parents()
+    parent.states = search.result.distinct_states
+    edges: dict[int, Edge] = {}
+    for position, ordinals, ordinal in search.sample:
+        state = spec_model.initial_state(config)
+        assert ordinals[0] == 0  # one initial state
+        parent.setdefault(state, None)
+        for number in ordinals[1:]:
+            action, after = list(step(state))[number]
+            parent.setdefault(after, (state, action))
+            state = after
+        action, after = list(step(state))[ordinal]
+        edges[position] = (state, action, after)
+    return parent, _SampledEdges(search.result.transitions, edges)
