@@ -154,7 +154,12 @@ def every_joiner_claims(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.mark.usefixtures("every_joiner_claims")
 def test_the_race_catches_every_joiner_claiming() -> None:
-    assert any(_two_joins(seed, gap)[2] for seed in SEEDS for gap in GAPS)  # held twice
+    # the same runs as before session 15, seed 2 first: its three gaps each hold a
+    # token twice under the mutant; seed 1's three, tried first before, none (3.1
+    # CPU-s to the first kill, now 0.2)
+    order = sorted(((seed, gap) for seed in SEEDS for gap in GAPS),
+                   key=lambda run: run[0] != 2)
+    assert any(_two_joins(seed, gap)[2] for seed, gap in order)  # held twice
 
 
 def _leave_during_a_join(seed: int) -> tuple[Membership, bool]:
