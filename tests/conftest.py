@@ -21,7 +21,10 @@ others; tests/refinement/test_conformance.py); trace validation with membership 
 seeds 0-999 (CI: 8 chosen seeds per setting, tests/refinement/test_trace_membership.py);
 the reap-after-change mutant on every scenario (CI: the leave,
 tests/impl/test_reap_after_change.py); every edge of every suite configuration
-against the Z3 encoding (tests/model_check/test_proof_agreement.py).
+against the Z3 encoding (tests/model_check/test_proof_agreement.py); trace
+validation's seed sweep on seeds 0-999 (CI: the 8 seeds of ``CI_SEEDS``,
+tests/refinement/test_trace_validation.py); the hostile-peer message search with
+2,000 examples (CI: 40, tests/impl/test_internal_errors.py).
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ from impl.replica import Replica
 from impl.timers import GossipRound, HintScan
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
-from tests.conftest import InternalErrors
+from tests.conftest import InternalErrors, examples
 from tests.impl.test_node_driver import Driver, make_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -300,7 +300,8 @@ def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
     )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(st.data())
 def test_no_message_a_hostile_peer_can_build_raises_an_internal_error(
         data: st.DataObject) -> None:
@@ -309,7 +310,15 @@ def test_no_message_a_hostile_peer_can_build_raises_an_internal_error(
     fault: the peer's input never reaches an internal error (that would be a
     decoder that is not total, or a named case missing from PEER_DATA). Nor does
     n1 ever send a view its peers refuse (an entry at or over PEER_VERSION_LIMIT:
-    one bound on both sides, tests/impl/test_version_headroom.py)."""
+    one bound on both sides, tests/impl/test_version_headroom.py).
+
+    40 examples in CI (80 until session 15; soak 2,000): the errors of
+    ``impl.replica``'s, ``impl.gossip``'s or ``impl.antientropy``'s decoders not
+    named as the peer's (their ``peer_data_error`` returning the bare error) are
+    each caught within CI's 40 derandomized examples, as within 80;
+    ``impl.put_coordinator``'s is caught by neither (its "ack" case is
+    ``test_a_named_case_of_the_peers_fault_is_dropped_not_internal``'s, as is
+    every PEER_DATA case)."""
     driver = _driver()
     node = driver.nodes["n1"]
     node.client_request(driver.now, PutRequest(7, KEY, b"milk", b"", None, "c1"))

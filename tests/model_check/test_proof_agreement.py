@@ -340,9 +340,13 @@ def test_a_buffered_crash_may_take_an_acknowledged_copy() -> None:
     """The every-edge run found it: a replica stores the put, acknowledges, and loses
     it in a buffered crash while the acknowledgement is in flight; the coordinator
     then acknowledges the put held by fewer than W nodes. The encoding's
-    acknowledgement rule counts a buffered engine's crashes as losses."""
+    acknowledgement rule counts a buffered engine's crashes as losses.
+
+    The first 600 states (3,000 until session 15): that rule without the crashes
+    (``transition._acked_rule`` taking ``y.losses`` alone) disagrees on 4 edges of
+    the first 500, 5 of the first 1,000 and of 3,000."""
     name = "dvv-buffered-crash-actor-epochs"
-    result = check_graph(name, entry(name).config, max_states=3_000, relations=RELATIONS)
+    result = check_graph(name, entry(name).config, max_states=600, relations=RELATIONS)
     assert result.ok, result.disagreements
     assert result.by_family["buffered-crash"] > 0 and result.by_family["replica-put-ack"] > 0
 

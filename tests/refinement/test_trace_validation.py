@@ -1,7 +1,8 @@
 """Trace validation (issue 12, section 3): the implementation's own timers,
 retries, failure detector and gossip, under the simulator's faults with a fault
 mix drawn per seed, validated event by event against the spec
-(:mod:`model_check.trace_validation`). 20 seeds in CI, 1,000 in the soak profile
+(:mod:`model_check.trace_validation`). 8 chosen seeds of 0-19 in CI
+(:data:`CI_SEEDS`), 1,000 in the soak profile
 (``HYPOTHESIS_PROFILE=soak``); a failing seed prints the command that reruns it.
 """
 
@@ -16,7 +17,14 @@ from model_check.trace_validation import Swarm, trace_config, validate_seed
 from tests.conftest import PROFILE, InternalErrors
 from tests.refinement import mutations
 
-SEEDS = range(1000 if PROFILE == "soak" else 20)
+#: CI's seeds of 0-19 (all 20 until session 15; soak: 0-999): the seeds of the
+#: mutants' tests below (0, 3, 4, 8, 9, 13; those tests only require them clean,
+#: here they must validate to the end), 12 (the one seed of 0-19 with a ``retry``
+#: trace-spec step; the most hidden steps, 46) and 14 (141 spec steps). Session
+#: 15's run of 0-19: every seed ok, 832-912 events, 0.6-1.4 CPU-s each; the
+#: twelve dropped held no trace-spec step kind these do not
+CI_SEEDS = (0, 3, 4, 8, 9, 12, 13, 14)
+SEEDS = range(1000) if PROFILE == "soak" else CI_SEEDS
 #: every seed must validate to the end: a seed that stops at a spec gap (an
 #: implementation step the trace spec has no step for) fails too. Measured before
 #: tightening (session 9): seeds 0-299 all ok (260,685 events), the 1,000-seed soak ok.
@@ -32,6 +40,9 @@ def test_seeds_validate() -> None:
     for report in ok:  # validated to the end: convergence checked, events mapped
         assert report.impl_converged and report.spec_converged
         assert report.spec_steps > 0 and report.trace_steps["late-read-repair"] > 0
+    # every step of the trace spec is met
+    assert {"late-read-repair", "resend", "retry", "anti-entropy-half"} <= {
+        step for r in reports for step, count in r.trace_steps.items() if count}
 
 
 def test_a_seed_reproduces() -> None:

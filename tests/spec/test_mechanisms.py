@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -84,19 +84,25 @@ def test_each_mechanism_yields_only_its_own_actions_and_the_chain_is_their_sum(
 
 
 def test_every_message_kind_has_a_handler_and_is_delivered_somewhere() -> None:
+    """Seeded random walks (at most 1,000 of 80 steps) until every kind was delivered:
+    seed 0 needs 39 walks, 0.2 CPU-s. (Until session 15 a breadth-first search: it
+    met its last kinds, read-repair and hint-ack, only at depth ~10 after 38,000
+    states and 60,000 seen, 7-8 CPU-s.)"""
     assert set(HANDLERS) == set(Kind)
     delivered: set[Kind] = {Kind.RANGE_TRANSFER}  # tests/spec/test_membership.py
     config = EVERYTHING.replace(clients=1, read_repair=True)
-    queue = deque([initial_state(config)])
-    visited = {queue[0]}
-    while queue and delivered != set(Kind):
-        state = queue.popleft()
-        for action, after in successors(state):
-            if isinstance(action, Deliver):
-                delivered.add(action.message.kind)
-            if after not in visited and len(visited) < 60_000:
-                visited.add(after)
-                queue.append(after)
+    rng = random.Random(0)
+    for _ in range(1_000):
+        if delivered == set(Kind):
+            break
+        state = initial_state(config)
+        for _ in range(80):
+            steps = list(successors(state))
+            if not steps:
+                break
+            delivered.update(action.message.kind for action, _ in steps
+                             if isinstance(action, Deliver))
+            state = rng.choice(steps)[1]
     assert delivered == set(Kind)
 
 
