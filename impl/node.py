@@ -363,10 +363,11 @@ class Node:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
-            if (isinstance(message, MerkleExchange | KeyRecords) and message.generation
+            if (isinstance(message, MerkleExchange | KeyRecords | HintDelivery)
+                    and message.generation
                     and guard.on_generation(src, message.generation)):
-                # anti-entropy from a store older than one we heard of: refused, and
-                # told (the next gossip carries what we heard of it)
+                # anti-entropy or a hint from a store older than one we heard of:
+                # refused, and told (the next gossip carries what we heard of it)
                 self.stats["rolled-back-peer-dropped"] += 1
                 return self._finish([Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                       reply=True))])
@@ -519,12 +520,12 @@ class Node:
     @staticmethod
     def _stamp(send: Send, guard: RestoreGuard) -> Send:
         """``send`` with this store's generation, if it is a gossip (and the receiver's
-        last generation) or an anti-entropy message."""
+        last generation), an anti-entropy message or a hint delivery."""
         message = send.message
         if isinstance(message, Gossip):
             return Send(send.dest, dataclasses.replace(
                 message, generation=guard.generation, yours=guard.yours(send.dest)))
-        if isinstance(message, MerkleExchange | KeyRecords):
+        if isinstance(message, MerkleExchange | KeyRecords | HintDelivery):
             return Send(send.dest, dataclasses.replace(message, generation=guard.generation))
         return send
 

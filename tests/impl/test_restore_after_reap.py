@@ -198,3 +198,47 @@ def test_a_restored_node_keeps_a_w1_write_acknowledged_before_it_was_told() -> N
     restore, goes with the set-aside (docs/runtime.md, "A restored store after a
     reap", What remains)."""
     assert _w1_write_through_isolated(restored=True, seed=1) == [b"acked"]
+
+
+def _restored_fallback(seed: int, guard: bool = True) -> tuple[int, bool, list[bytes]]:
+    """4 nodes, N = 3: k's second replica down, so k = v1 leaves a hint at the
+    fallback; the fallback's disk is copied (a backup), the hint delivered, k deleted
+    and reaped everywhere; the fallback is restored (its backup holds the hint):
+    (hints in the backup, whether the reap had happened, a get of k with R = 3)."""
+    cluster = SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=seed, restore_guard=guard)
+    preference = cluster.node("n1").preference_list(KEY)
+    down, fallback = preference[1], preference[3]
+    cluster.crash(down)
+    client = cluster.client(preference[0])
+    client.put(KEY, b"v1", w=3)  # two replicas and a hint at the fallback
+    cluster.run_for(2)
+    cluster.crash(fallback)
+    backup = copy.deepcopy(cluster.storages[fallback].inner)
+    cluster.restart(fallback)
+    cluster.restart(down)
+    cluster.run_until_quiet()
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    reaped = all(record is None for record in cluster.replicas(KEY).values())
+    hints = len(backup.hints())
+    cluster.crash(fallback)
+    cluster.storages[fallback].inner = backup
+    cluster.restart(fallback)
+    cluster.run_until_quiet()
+    return hints, reaped, list(cluster.client().get(KEY, r=3).values)
+
+
+@pytest.mark.parametrize("seed", [4])
+def test_a_restored_fallback_does_not_deliver_a_hint_of_a_reaped_key(seed: int) -> None:
+    """Session 15's review: a hint is delivered by the hint scan, which may run before
+    the restored fallback's first gossip (seed 4), so a hint delivery carries the
+    sender's generation and a peer refuses one of a rolled-back store, as it refuses
+    its anti-entropy. Before the fix: ``[v1]`` (the reaped value delivered back)."""
+    hints, reaped, deleted = _restored_fallback(seed)
+    assert hints == 1 and reaped  # the scenario's premise
+    assert deleted == []
+
+
+def test_without_the_guard_a_restored_fallback_delivers_the_reaped_value() -> None:
+    hints, reaped, deleted = _restored_fallback(4, guard=False)
+    assert hints == 1 and reaped and deleted == [b"v1"]
