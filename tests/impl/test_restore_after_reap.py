@@ -242,3 +242,51 @@ def test_a_restored_fallback_does_not_deliver_a_hint_of_a_reaped_key(seed: int) 
 def test_without_the_guard_a_restored_fallback_delivers_the_reaped_value() -> None:
     hints, reaped, deleted = _restored_fallback(4, guard=False)
     assert hints == 1 and reaped and deleted == [b"v1"]
+
+
+def test_the_peers_remember_the_generations_they_heard_across_their_restarts() -> None:
+    """Session 15's review: n1 and n2 are down (restarted for an upgrade) while n3 is
+    restored; they come back knowing n3's later generation from their stores (the
+    ``peer-generations`` meta entry) and set n3's store aside. A guard that kept what
+    it heard in memory only (a mutant) resurrects ``v1``."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    client = cluster.client()
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    backup = copy.deepcopy(cluster.storages["n3"].inner)
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(record is None for record in cluster.replicas(KEY).values())
+    cluster.crash("n1")
+    cluster.crash("n2")
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    cluster.restart("n3")
+    cluster.restart("n1")
+    cluster.restart("n2")
+    cluster.run_until_quiet()
+    assert cluster.node("n3").stats["restore-set-aside"] == 1
+    assert list(cluster.client().get(KEY, r=3).values) == []
+
+
+def test_a_set_aside_store_mints_under_a_new_lifetime_actor() -> None:
+    """The restored start's actor minted dots before the set-aside that other
+    replicas may hold and the store no longer does (kv679): a set-aside takes a new
+    lifetime actor (a mutant keeping it survived every other test)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    backup = copy.deepcopy(cluster.storages["n3"].inner)
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    cluster.restart("n3")
+    started = cluster.node("n3").actor
+    cluster.run_until_quiet()
+    assert cluster.node("n3").stats["restore-set-aside"] == 1
+    assert cluster.node("n3").actor != started
