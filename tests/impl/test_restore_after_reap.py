@@ -25,9 +25,12 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.messages import Gossip, ReadRepair, parse_generation
+from impl.node import Node
 from impl.restore_guard import is_rollback
 from impl.staging import persist
+from impl.storage.memory import MemoryStorage
 from impl.versions import values
+from tests.impl.test_node_driver import make_config
 
 KEY = b"k"
 
@@ -290,3 +293,19 @@ def test_a_set_aside_store_mints_under_a_new_lifetime_actor() -> None:
     cluster.run_until_quiet()
     assert cluster.node("n3").stats["restore-set-aside"] == 1
     assert cluster.node("n3").actor != started
+
+
+def test_a_restored_store_started_with_the_same_seed_has_another_generation() -> None:
+    """``vdynamo serve`` starts every node with seed 0: the restored store repeats the
+    backup's count, name, seed and ``storage-id``, so the start time alone tells its
+    generation from the one the peers heard (a token without it, a mutant, makes
+    the restore a plain restart)."""
+    config = make_config(3, anti_entropy=False)
+    storage = MemoryStorage()
+    Node("n1", config, storage, seed=0, now=100.0)
+    backup = copy.deepcopy(storage)
+    heard = Node("n1", config, storage, seed=0, now=200.0).guard
+    restored = Node("n1", config, backup, seed=0, now=300.0).guard
+    assert heard is not None and restored is not None
+    assert is_rollback(restored.generation, heard.generation)
+    assert not is_rollback(heard.generation, heard.generation)
