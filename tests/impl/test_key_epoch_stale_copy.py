@@ -98,3 +98,28 @@ def test_the_pin_goes_with_the_next_reap_of_the_key() -> None:
     cluster.run_until_quiet()
     assert all(r is None for r in cluster.replicas(KEY).values())
     assert read_key_epochs(node.storage, node.actor)[1] == {}
+
+
+def test_the_pin_goes_when_a_copy_without_its_epoch_is_reaped() -> None:
+    """Session 15's review: n1's key pinned by a stale copy, then deleted through n2
+    (so n1's copy never holds the pinned epoch's counter) and reaped: the pin goes
+    too (the reaper's unpin; a mutant without it, or one that does not write the
+    table, left the line for good)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    node = cluster.node("n1")
+    stale = node.storage.read(KEY)
+    assert stale is not None
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(r is None for r in cluster.replicas(KEY).values())
+    counter, _ = read_key_epochs(node.storage, node.actor)
+    persist(node.storage.engine, node.receive(cluster.now, "n2", ReplicaPut(10**6, KEY, stale)))
+    assert read_key_epochs(node.storage, node.actor)[1] == {KEY: counter}
+    other = cluster.client("n2")
+    other.delete(KEY, context=other.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(r is None for r in cluster.replicas(KEY).values())
+    assert read_key_epochs(node.storage, node.actor) == (counter, {})
