@@ -23,7 +23,7 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster
-from impl.messages import Reap, ReplicaPut
+from impl.messages import KeyRecords, Reap, ReplicaPut
 from impl.staging import persist
 from impl.versions import TOMBSTONE, context_clock, read_key_epochs, values
 
@@ -123,3 +123,26 @@ def test_the_pin_goes_when_a_copy_without_its_epoch_is_reaped() -> None:
     cluster.run_until_quiet()
     assert all(r is None for r in cluster.replicas(KEY).values())
     assert read_key_epochs(node.storage, node.actor) == (counter, {})
+
+
+def test_a_stale_copy_by_anti_entropy_pins_the_key_too() -> None:
+    """Session 15's review: the stale copy of a reaped key arrives in an anti-entropy
+    ``KeyRecords`` (``Replica.write_local``), not a replica write: the key is pinned
+    as well (a mutant without the hook in ``write_local`` survived every other
+    test)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    node = cluster.node("n1")
+    stale = node.storage.read(KEY)
+    assert stale is not None
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(r is None for r in cluster.replicas(KEY).values())
+    counter, _ = read_key_epochs(node.storage, node.actor)
+    persist(node.storage.engine, node.receive(cluster.now, "n2",
+                                              KeyRecords((KEY,), (stale,))))
+    assert node.record(KEY) is not None
+    assert read_key_epochs(node.storage, node.actor)[1] == {KEY: counter}
+    assert node.key_actor(KEY) == f"{node.actor}.{counter}"
