@@ -24,7 +24,8 @@ import copy
 import pytest
 
 from impl.cluster import SimulatedCluster
-from impl.messages import Gossip, ReadRepair, parse_generation
+from impl.effects import Send
+from impl.messages import Gossip, KeyRecords, ReadRepair, parse_generation
 from impl.node import Node
 from impl.restore_guard import is_rollback
 from impl.staging import persist
@@ -309,3 +310,26 @@ def test_a_restored_store_started_with_the_same_seed_has_another_generation() ->
     assert heard is not None and restored is not None
     assert is_rollback(restored.generation, heard.generation)
     assert not is_rollback(heard.generation, heard.generation)
+
+
+def test_a_refused_anti_entropy_message_is_answered_with_what_was_heard() -> None:
+    """A peer refusing a rolled-back store's anti-entropy tells it at once: a gossip
+    carrying the generation it heard last (a mutant refusing silently leaves the
+    restored node serving until the next gossip round)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    backup = copy.deepcopy(cluster.storages["n3"].inner)
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    cluster.restart("n3")
+    n1, n3 = cluster.node("n1"), cluster.node("n3")
+    assert n1.guard is not None and n3.guard is not None
+    heard = n1.guard.yours("n3")
+    assert is_rollback(n3.guard.generation, heard)
+    effects = n1.receive(cluster.now, "n3", KeyRecords((), (), generation=n3.guard.generation))
+    told = [e.message for e in effects if isinstance(e, Send) and e.dest == "n3"]
+    assert [(type(m), getattr(m, "yours", None)) for m in told] == [(Gossip, heard)]
