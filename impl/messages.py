@@ -479,13 +479,17 @@ class HintDelivery:
     hint_id: int
     key: bytes
     record: bytes
+    #: the sender's store generation ("" without the restore guard: Gossip): a
+    #: restored fallback's hints predate its restore (session 15's review)
+    generation: str = ""
 
     def __post_init__(self) -> None:
         if ((type(self.hint_id) is int and 0 <= self.hint_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
-                (type(self.record) is bytes and self.record)):
+                (type(self.record) is bytes and self.record) and self.generation == ""):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
+        _check_generation(check, "generation", self.generation)
         check.ident("hint_id", self.hint_id)
         check.data("key", self.key, non_empty=True)
         check.data("record", self.record, non_empty=True)

@@ -181,6 +181,11 @@ class Node:
         base = _op_id_base(storage, name, seed, now,  # and this start's op ids
                            per_start=config.actor_per_start, actor=self.actor)
         self._seed = seed
+        #: a store that held nothing at this start (no earlier start, no version, no
+        #: hint: a replaced disk, a new node) holds no version older than the
+        #: cluster's; told of a later generation, it takes one above and keeps what
+        #: it took since (writes acknowledged through it: session 15's review)
+        self._fresh = incarnation == 1 and len(storage) == 0 and not storage.hints()
         generation = start_generation(storage, name, seed, now, incarnation)
         if config.restore_guard and not config.actor_epochs:
             storage.flush()  # the count is durable before a peer hears this generation
@@ -358,10 +363,11 @@ class Node:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
-            if (isinstance(message, MerkleExchange | KeyRecords) and message.generation
+            if (isinstance(message, MerkleExchange | KeyRecords | HintDelivery)
+                    and message.generation
                     and guard.on_generation(src, message.generation)):
-                # anti-entropy from a store older than one we heard of: refused, and
-                # told (the next gossip carries what we heard of it)
+                # anti-entropy or a hint from a store older than one we heard of:
+                # refused, and told (the next gossip carries what we heard of it)
                 self.stats["rolled-back-peer-dropped"] += 1
                 return self._finish([Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                       reply=True))])
@@ -514,12 +520,12 @@ class Node:
     @staticmethod
     def _stamp(send: Send, guard: RestoreGuard) -> Send:
         """``send`` with this store's generation, if it is a gossip (and the receiver's
-        last generation) or an anti-entropy message."""
+        last generation), an anti-entropy message or a hint delivery."""
         message = send.message
         if isinstance(message, Gossip):
             return Send(send.dest, dataclasses.replace(
                 message, generation=guard.generation, yours=guard.yours(send.dest)))
-        if isinstance(message, MerkleExchange | KeyRecords):
+        if isinstance(message, MerkleExchange | KeyRecords | HintDelivery):
             return Send(send.dest, dataclasses.replace(message, generation=guard.generation))
         return send
 
@@ -541,6 +547,16 @@ class Node:
         assert self.guard is not None
         heard = parse_generation(told)
         assert heard is not None
+        if self._fresh:  # nothing in it predates this start: nothing to set aside
+            incarnation = heard[0] + 1
+            self.storage.set_meta("incarnation", str(incarnation).encode())
+            self.guard.generation = start_generation(self.storage, self.name, self._seed,
+                                                     now, incarnation)
+            self._fresh = False
+            self.stats["restore-fresh-renewed"] += 1
+            self.log.append(f"{now:.3f} a new store told of a later start ({told}): "
+                            f"generation {self.guard.generation}, nothing set aside")
+            return
         keys = [key for key, _ in self.storage.scan()]
         for key in keys:
             self.replica.reap(key)

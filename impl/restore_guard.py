@@ -19,12 +19,17 @@ cluster saw: it removes its versions and hints (the other replicas hold every
 write acknowledged since the backup, W copies, and nothing of a key reaped since:
 anti-entropy and read repair rebuild it, as a replaced disk is rebuilt), takes a
 generation above the one it was told, and a new lifetime actor (it no longer
-holds the counters of its earlier ones: kv679). A peer that hears a rolled-back
+holds the counters of its earlier ones: kv679). A store that held nothing at its
+start (a replaced disk, a new node: :class:`impl.node.Node`'s ``_fresh``) only
+takes the later generation: nothing in it predates its start, and a write
+acknowledged through it since is kept (session 15's review). A peer that hears a rolled-back
 generation of a node takes nothing from it but gossip until it hears a later one.
 
 *Anti-entropy carries the generation.* Anti-entropy is what spreads every key of
 a store at once, and a restored node may run a round before any gossip: so its
-messages (``MerkleExchange``, ``KeyRecords``) carry the sender's generation too,
+messages (``MerkleExchange``, ``KeyRecords``), and its hint deliveries
+(``HintDelivery``: a restored fallback's hints predate its restore; session 15's
+review), carry the sender's generation too,
 and a peer refuses one from a store older than one it heard of (and gossips back
 what it heard, which sets the store aside). Client requests, replica writes and
 reads are served meanwhile: a get or put of a reaped key through the restored

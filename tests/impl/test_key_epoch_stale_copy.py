@@ -23,7 +23,7 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster
-from impl.messages import Reap, ReplicaPut
+from impl.messages import KeyRecords, Reap, ReplicaPut
 from impl.staging import persist
 from impl.versions import TOMBSTONE, context_clock, read_key_epochs, values
 
@@ -98,3 +98,83 @@ def test_the_pin_goes_with_the_next_reap_of_the_key() -> None:
     cluster.run_until_quiet()
     assert all(r is None for r in cluster.replicas(KEY).values())
     assert read_key_epochs(node.storage, node.actor)[1] == {}
+
+
+def test_the_pin_goes_when_a_copy_without_its_epoch_is_reaped() -> None:
+    """Session 15's review: n1's key pinned by a stale copy, then deleted through n2
+    (so n1's copy never holds the pinned epoch's counter) and reaped: the pin goes
+    too (the reaper's unpin; a mutant without it, or one that does not write the
+    table, left the line for good)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    node = cluster.node("n1")
+    stale = node.storage.read(KEY)
+    assert stale is not None
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(r is None for r in cluster.replicas(KEY).values())
+    counter, _ = read_key_epochs(node.storage, node.actor)
+    persist(node.storage.engine, node.receive(cluster.now, "n2", ReplicaPut(10**6, KEY, stale)))
+    assert read_key_epochs(node.storage, node.actor)[1] == {KEY: counter}
+    other = cluster.client("n2")
+    other.delete(KEY, context=other.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(r is None for r in cluster.replicas(KEY).values())
+    assert read_key_epochs(node.storage, node.actor) == (counter, {})
+
+
+def test_a_stale_copy_by_anti_entropy_pins_the_key_too() -> None:
+    """Session 15's review: the stale copy of a reaped key arrives in an anti-entropy
+    ``KeyRecords`` (``Replica.write_local``), not a replica write: the key is pinned
+    as well (a mutant without the hook in ``write_local`` survived every other
+    test)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    node = cluster.node("n1")
+    stale = node.storage.read(KEY)
+    assert stale is not None
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(r is None for r in cluster.replicas(KEY).values())
+    counter, _ = read_key_epochs(node.storage, node.actor)
+    persist(node.storage.engine, node.receive(cluster.now, "n2",
+                                              KeyRecords((KEY,), (stale,))))
+    assert node.record(KEY) is not None
+    assert read_key_epochs(node.storage, node.actor)[1] == {KEY: counter}
+    assert node.key_actor(KEY) == f"{node.actor}.{counter}"
+
+
+def test_a_stale_copy_after_the_key_came_back_leaves_the_new_epoch() -> None:
+    """Session 15's review, the kv679 kind: n1 minted k's v1 and tombstone (its
+    epoch 0, counters 1 and 2), the tombstone was reaped (the counter is 1), v2
+    was put through n1 (epoch 1), then a stale copy of v1 arrives: n1's copy holds
+    both epochs, and k is minted under the highest, 1 (the node's last), never
+    epoch 0 again, whose counter 2 is the tombstone's dot (a mutant taking the
+    lowest survived every other test)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    node = cluster.node("n1")
+    stale = node.storage.read(KEY)
+    assert stale is not None
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(r is None for r in cluster.replicas(KEY).values())
+    counter, _ = read_key_epochs(node.storage, node.actor)
+    assert counter == 1
+    client.put(KEY, b"v2")
+    cluster.run_until_quiet()
+    assert node.key_actor(KEY) == f"{node.actor}.1"
+    persist(node.storage.engine, node.receive(cluster.now, "n2", ReplicaPut(10**6, KEY, stale)))
+    record = node.record(KEY)
+    assert record is not None and context_clock(record).counter(node.actor) == 1
+    assert read_key_epochs(node.storage, node.actor)[1] == {}  # no pin: it held epoch 1
+    assert node.key_actor(KEY) == f"{node.actor}.1"
+    client.put(KEY, b"v3", context=client.get(KEY, r=3).context)
+    cluster.run_until_quiet()
+    assert list(cluster.client("n2").get(KEY, r=3).values) == [b"v3"]
