@@ -377,3 +377,56 @@ def test_after_a_stamp_far_ahead_clocks_stay_bounded_and_the_age_rule_resumes() 
     for i in range(20):
         put(TWO_DAYS + policy.old_s + policy.young_s + 1.0 + i)
     assert len(context_clock(record).pairs) == 20  # the frozen pairs aged out
+
+
+def _own_pair_truncated_then_a_stale_context(clock: str, forgetful: bool) -> list[bytes]:
+    """Own-pair truncation (session 15, "(trunc)"): v0..v4 through n1 (its pair at
+    5), carol reads them; 15 s on (``vclock_old_s`` 5 s, threshold 1) bob's
+    read-modify-write B through n2 makes n1's pair the oldest, and every replica
+    truncates it away. A blind Z through n1 is acknowledged, then carol writes C
+    through n3 with the context she read before Z. Returns ``GET ?r=3``'s values
+    once quiet; the right value is ``[B, C, Z]`` (C never saw Z). ``forgetful``:
+    the client writing Z is a new client object under alice's id (client-vclock:
+    its counter forgotten, as an HTTP client sending no counter)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock, vclock_threshold=1,
+                          vclock_young_s=0.0, vclock_old_s=5.0) as cluster:
+        alice = cluster.client("n1", client_id="alice")
+        for i in range(5):
+            alice.put(KEY, b"v%d" % i, context=alice.get(KEY).context)
+        carol = cluster.client("n3", client_id="carol")
+        stale = carol.get(KEY).context
+        cluster.run_until_quiet()
+        cluster.run_for(15.0)
+        bob = cluster.client("n2", client_id="bob")
+        bob.put(KEY, b"B", context=bob.get(KEY).context)
+        cluster.run_for(0.5)
+        writer = cluster.client("n1", client_id="alice") if forgetful else alice
+        writer.put(KEY, b"Z", context=b"")  # acknowledged
+        cluster.run_for(0.5)
+        assert sorted(cluster.client("n2").get(KEY, r=3).values) == [b"B", b"Z"]
+        carol.put(KEY, b"C", context=stale)  # acknowledged
+        cluster.run_until_quiet()
+        return sorted(cluster.client("n2").get(KEY, r=3).values)
+
+
+def test_server_vclock_a_node_whose_own_pair_was_truncated_mints_under_a_fresh_actor() -> None:
+    """Before: ``[B, C]``. Truncation dropped n1's pair from every replica's record,
+    so n1 minted Z as (n1's actor, 1), a dot it had issued for v0; carol's context
+    {n1: 5} covered it, and C, which never saw Z, superseded it (kv679's shape).
+    Now a truncation dropping a pair of the node's own actor begins a key epoch
+    (:func:`impl.versions.note_key_merge`): Z is minted under a fresh actor."""
+    assert _own_pair_truncated_then_a_stale_context("server-vclock", False) == [b"B", b"C", b"Z"]
+
+
+def test_client_vclock_a_client_that_keeps_its_counter_is_not_covered_by_a_stale_context(
+        ) -> None:
+    """The same in client-vclock, Z written by alice's client object, which keeps its
+    counter (6, not 1): C does not cover Z."""
+    assert _own_pair_truncated_then_a_stale_context("client-vclock", False) == [b"B", b"C", b"Z"]
+
+
+@pytest.mark.xfail(strict=True, reason="open: a client-vclock client that forgot its counter "
+                   "and whose pair truncation dropped mints (client, 1) again (docs/runtime.md, "
+                   "session 15, (trunc))")
+def test_client_vclock_a_client_that_forgot_its_counter_after_its_pair_was_truncated() -> None:
+    assert _own_pair_truncated_then_a_stale_context("client-vclock", True) == [b"B", b"C", b"Z"]
