@@ -565,6 +565,14 @@ def own_epoch(record: Record, lifetime: str) -> int | None:
     return highest
 
 
+def _own_actors(record: Record, lifetime: str) -> set[str]:
+    """The actors of the lifetime ``lifetime`` (itself and its key epochs) with a
+    counter in ``record``'s context."""
+    prefix = lifetime + "."
+    return {actor for actor, counter in context_clock(record).pairs if counter and (
+        actor == lifetime or (actor.startswith(prefix) and actor[len(prefix):].isdigit()))}
+
+
 def key_actor(storage: Storage, lifetime: str, key: bytes, local: Record) -> str:
     """The actor a node whose storage lifetime's actor is ``lifetime``
     (:func:`lifetime_actor`) mints ``key`` under, its local copy of ``key`` being
@@ -627,9 +635,24 @@ def note_key_merge(storage: Storage, lifetime: str, key: bytes, before: Record,
     reaped or let go. Not covered (as before): a copy holding counters this
     lifetime minted and the local copy lost without a reap, which only a store
     restored with its actor kept makes (``actor_per_start = false``; docs/impl.md,
-    "Disk loss and key amnesia"). Reads the table only when ``after`` holds a
-    counter of this lifetime and ``before`` none."""
+    "Disk loss and key amnesia").
+
+    Truncation (vector-clock modes, :func:`truncate`) forgets counters too: if
+    ``after`` is not empty, carries a truncation policy and lacks a pair of this
+    lifetime's actors that ``before`` holds, the node-wide counter is bumped and
+    the key pinned to it, as a reap would. Else the pair's counter is gone from
+    the copy, the next put counts from below it and mints again a dot the node
+    issued, which a replica or a client context still holding the pair covers
+    (session 15's probe, docs/runtime.md "(trunc)": a context read before the
+    truncation superseded a later acknowledged write it never saw). Reads the
+    table only then, or when ``after`` holds a counter of this lifetime and
+    ``before`` none."""
     if own_epoch(before, lifetime) is not None:
+        if (after.truncation is not None and not after.is_empty
+                and _own_actors(before, lifetime) - _own_actors(after, lifetime)):
+            counter, pinned = read_key_epochs(storage, lifetime)
+            pinned[key] = counter + 1
+            _write_key_epochs(storage, lifetime, counter + 1, pinned)
         return
     new = own_epoch(after, lifetime)
     if new is None:

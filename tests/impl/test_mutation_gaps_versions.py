@@ -283,3 +283,35 @@ def test_a_put_keeps_the_policy_its_stored_record_carries() -> None:
                        now=1.0, truncation=policy)
     again = apply_put(stored, VClock(), b"b", coordinator="B", client_id="c", now=2.0)
     assert again.truncation == policy
+
+
+def test_a_truncation_dropping_an_own_pair_begins_a_pinned_key_epoch() -> None:
+    """``note_key_merge`` (session 15, "(trunc)"): a merge whose truncation drops a
+    pair of this lifetime's actors bumps the counter and pins the key to it, even
+    when the copy still holds an older epoch of the lifetime (continuing that one
+    could mint again a dot of it); a merge dropping none, or with no truncation
+    policy, writes nothing."""
+    storage = MemoryStorage("always")
+    policy = Truncation(threshold=1, max_pairs=1, young_s=0.0, old_s=0.0)
+    old = Sibling(b"a", VClock.of({"n1~aaa": 3, "n1~aaa.2": 7}, {"n1~aaa": 5.0,
+                                                                  "n1~aaa.2": 1.0}))
+    before = Record(ClockMode.SERVER_VCLOCK, (old,), truncation=policy)
+    newer = Sibling(b"b", VClock.of({"n1~aaa": 3, "n1~aaa.2": 7, "n2~bbb": 1},
+                                    {"n1~aaa": 5.0, "n1~aaa.2": 1.0, "n2~bbb": 9.0}))
+    after = merge(before, Record(ClockMode.SERVER_VCLOCK, (newer,), truncation=policy))
+    assert [s.clock.pairs for s in after.siblings] == [(("n2~bbb", 1),)]
+    note_key_merge(storage, "n1~aaa", b"k", before, before)  # nothing dropped
+    untruncated = Record(ClockMode.SERVER_VCLOCK, (newer,))
+    note_key_merge(storage, "n1~aaa", b"k", untruncated, Record(
+        ClockMode.SERVER_VCLOCK, (Sibling(b"c", VClock.of({"n2~bbb": 2})),)))  # no policy
+    assert storage.get_meta(KEY_EPOCHS_META) is None
+    renew_key_actor(storage, "n1~aaa", b"x")
+    renew_key_actor(storage, "n1~aaa", b"x")  # two reaps: counter 2, as epoch .2 needs
+    kept = Record(ClockMode.SERVER_VCLOCK, (Sibling(b"b", VClock.of(
+        {"n1~aaa": 3, "n2~bbb": 1}, {"n1~aaa": 5.0, "n2~bbb": 9.0})),), truncation=policy)
+    note_key_merge(storage, "n1~aaa", b"k", before, kept)  # n1~aaa.2 dropped, n1~aaa kept
+    assert read_key_epochs(storage, "n1~aaa") == (3, {b"k": 3})
+    assert key_actor(storage, "n1~aaa", b"k", kept) == "n1~aaa.3"  # not n1~aaa: pinned
+    note_key_merge(storage, "n1~aaa", b"j", before, after)  # both dropped
+    assert read_key_epochs(storage, "n1~aaa") == (4, {b"k": 3, b"j": 4})
+    assert key_actor(storage, "n1~aaa", b"j", after) == "n1~aaa.4"
