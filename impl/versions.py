@@ -639,19 +639,22 @@ def note_key_merge(storage: Storage, lifetime: str, key: bytes, before: Record,
 
     Truncation (vector-clock modes, :func:`truncate`) forgets counters too: if
     ``after`` is not empty, carries a truncation policy and lacks a pair of this
-    lifetime's actors that ``before`` holds, the node-wide counter is bumped and
-    the key pinned to it, as a reap would. Else the pair's counter is gone from
-    the copy, the next put counts from below it and mints again a dot the node
-    issued, which a replica or a client context still holding the pair covers
-    (session 15's probe, docs/runtime.md "(trunc)": a context read before the
-    truncation superseded a later acknowledged write it never saw). Reads the
-    table only then, or when ``after`` holds a counter of this lifetime and
-    ``before`` none."""
+    lifetime's actors that ``before`` holds, the node-wide counter is bumped, as
+    a reap would, and the key pinned to it if ``after`` still holds a counter of
+    another epoch of the lifetime (which :func:`key_actor` would continue). Else
+    the pair's counter is gone from the copy, the next put counts from below it
+    and mints again a dot the node issued, which a replica or a client context
+    still holding the pair covers (session 15's probe, docs/runtime.md
+    "(trunc)": a context read before the truncation superseded a later
+    acknowledged write it never saw). Reads the table only then, or when
+    ``after`` holds a counter of this lifetime and ``before`` none."""
     if own_epoch(before, lifetime) is not None:
         if (after.truncation is not None and not after.is_empty
                 and _own_actors(before, lifetime) - _own_actors(after, lifetime)):
             counter, pinned = read_key_epochs(storage, lifetime)
-            pinned[key] = counter + 1
+            pinned.pop(key, None)
+            if own_epoch(after, lifetime) is not None:  # else the counter's epoch
+                pinned[key] = counter + 1
             _write_key_epochs(storage, lifetime, counter + 1, pinned)
         return
     new = own_epoch(after, lifetime)
