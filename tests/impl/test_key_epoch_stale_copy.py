@@ -23,7 +23,9 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster
+from impl.cluster import Client
 from impl.messages import KeyRecords, Reap, ReplicaPut
+from impl.node import Node
 from impl.staging import persist
 from impl.versions import TOMBSTONE, context_clock, read_key_epochs, values
 
@@ -78,8 +80,10 @@ def test_a_stale_copy_after_a_reap_does_not_make_the_node_re_mint(mutant: bool) 
         assert len(holding) == 3
 
 
-def test_the_pin_goes_with_the_next_reap_of_the_key() -> None:
-    """The pinned key's entry lives only while the node holds a copy of the key."""
+def _reaped_after_a_copy() -> tuple[SimulatedCluster, Client, Node, bytes]:
+    """3 nodes: ``PUT k v1`` through n1, n1's stored copy of it kept (the stale copy
+    the tests bring back), then k deleted with a get's context (W = 3) and the
+    cluster quiet: (the cluster, n1's client, n1, the stale copy)."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
     client = cluster.client("n1")
     client.put(KEY, b"v1")
@@ -89,6 +93,12 @@ def test_the_pin_goes_with_the_next_reap_of_the_key() -> None:
     assert stale is not None
     client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
     cluster.run_until_quiet()
+    return cluster, client, node, stale
+
+
+def test_the_pin_goes_with_the_next_reap_of_the_key() -> None:
+    """The pinned key's entry lives only while the node holds a copy of the key."""
+    cluster, client, node, stale = _reaped_after_a_copy()
     assert all(r is None for r in cluster.replicas(KEY).values())  # reaped everywhere
     counter, pinned = read_key_epochs(node.storage, node.actor)
     assert counter >= 1 and pinned == {}
@@ -105,15 +115,7 @@ def test_the_pin_goes_when_a_copy_without_its_epoch_is_reaped() -> None:
     (so n1's copy never holds the pinned epoch's counter) and reaped: the pin goes
     too (the reaper's unpin; a mutant without it, or one that does not write the
     table, left the line for good)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
-    client = cluster.client("n1")
-    client.put(KEY, b"v1")
-    cluster.run_until_quiet()
-    node = cluster.node("n1")
-    stale = node.storage.read(KEY)
-    assert stale is not None
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
-    cluster.run_until_quiet()
+    cluster, _client, node, stale = _reaped_after_a_copy()
     assert all(r is None for r in cluster.replicas(KEY).values())
     counter, _ = read_key_epochs(node.storage, node.actor)
     persist(node.storage.engine, node.receive(cluster.now, "n2", ReplicaPut(10**6, KEY, stale)))
@@ -130,15 +132,7 @@ def test_a_stale_copy_by_anti_entropy_pins_the_key_too() -> None:
     ``KeyRecords`` (``Replica.write_local``), not a replica write: the key is pinned
     as well (a mutant without the hook in ``write_local`` survived every other
     test)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
-    client = cluster.client("n1")
-    client.put(KEY, b"v1")
-    cluster.run_until_quiet()
-    node = cluster.node("n1")
-    stale = node.storage.read(KEY)
-    assert stale is not None
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
-    cluster.run_until_quiet()
+    cluster, _client, node, stale = _reaped_after_a_copy()
     assert all(r is None for r in cluster.replicas(KEY).values())
     counter, _ = read_key_epochs(node.storage, node.actor)
     persist(node.storage.engine, node.receive(cluster.now, "n2",
@@ -155,15 +149,7 @@ def test_a_stale_copy_after_the_key_came_back_leaves_the_new_epoch() -> None:
     both epochs, and k is minted under the highest, 1 (the node's last), never
     epoch 0 again, whose counter 2 is the tombstone's dot (a mutant taking the
     lowest survived every other test)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
-    client = cluster.client("n1")
-    client.put(KEY, b"v1")
-    cluster.run_until_quiet()
-    node = cluster.node("n1")
-    stale = node.storage.read(KEY)
-    assert stale is not None
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
-    cluster.run_until_quiet()
+    cluster, client, node, stale = _reaped_after_a_copy()
     assert all(r is None for r in cluster.replicas(KEY).values())
     counter, _ = read_key_epochs(node.storage, node.actor)
     assert counter == 1

@@ -29,6 +29,7 @@ from impl.messages import Gossip, KeyRecords, ReadRepair, parse_generation
 from impl.node import Node
 from impl.restore_guard import is_rollback
 from impl.staging import persist
+from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
 from impl.versions import values
 from tests.impl.test_node_driver import make_config
@@ -127,11 +128,10 @@ def test_generations_compare_by_count_then_token() -> None:
         Gossip(b"view", generation="nope")
 
 
-def test_a_peer_takes_nothing_but_gossip_from_a_rolled_back_store() -> None:
-    """n1 hears n3's restored generation (the backup's count with another token)
-    before n3 heard that its store was rolled back: a read repair n3 then sends with
-    the backup's v1 is dropped (``rolled-back-peer-dropped``), not merged; once n3
-    gossips a later generation (its store set aside) n1 takes its messages again."""
+def _n3_restored() -> tuple[SimulatedCluster, Storage]:
+    """3 nodes, ``PUT k v1``; n3 stopped, its store copied (the backup), started
+    and quiet, stopped again, the copy put back and n3 started: (the cluster, the
+    backup), nothing run since the restored start."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
     cluster.client().put(KEY, b"v1")
     cluster.run_until_quiet()
@@ -142,6 +142,15 @@ def test_a_peer_takes_nothing_but_gossip_from_a_rolled_back_store() -> None:
     cluster.crash("n3")
     cluster.storages["n3"].inner = backup
     cluster.restart("n3")
+    return cluster, backup
+
+
+def test_a_peer_takes_nothing_but_gossip_from_a_rolled_back_store() -> None:
+    """n1 hears n3's restored generation (the backup's count with another token)
+    before n3 heard that its store was rolled back: a read repair n3 then sends with
+    the backup's v1 is dropped (``rolled-back-peer-dropped``), not merged; once n3
+    gossips a later generation (its store set aside) n1 takes its messages again."""
+    cluster, backup = _n3_restored()
     stale = backup.read(KEY)
     assert stale is not None
     n1, n3 = cluster.node("n1"), cluster.node("n3")
@@ -280,16 +289,7 @@ def test_a_set_aside_store_mints_under_a_new_lifetime_actor() -> None:
     """The restored start's actor minted dots before the set-aside that other
     replicas may hold and the store no longer does (kv679): a set-aside takes a new
     lifetime actor (a mutant keeping it survived every other test)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
-    cluster.client().put(KEY, b"v1")
-    cluster.run_until_quiet()
-    cluster.crash("n3")
-    backup = copy.deepcopy(cluster.storages["n3"].inner)
-    cluster.restart("n3")
-    cluster.run_until_quiet()
-    cluster.crash("n3")
-    cluster.storages["n3"].inner = backup
-    cluster.restart("n3")
+    cluster, _ = _n3_restored()
     started = cluster.node("n3").actor
     cluster.run_until_quiet()
     assert cluster.node("n3").stats["restore-set-aside"] == 1
@@ -316,16 +316,7 @@ def test_a_refused_anti_entropy_message_is_answered_with_what_was_heard() -> Non
     """A peer refusing a rolled-back store's anti-entropy tells it at once: a gossip
     carrying the generation it heard last (a mutant refusing silently leaves the
     restored node serving until the next gossip round)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
-    cluster.client().put(KEY, b"v1")
-    cluster.run_until_quiet()
-    cluster.crash("n3")
-    backup = copy.deepcopy(cluster.storages["n3"].inner)
-    cluster.restart("n3")
-    cluster.run_until_quiet()
-    cluster.crash("n3")
-    cluster.storages["n3"].inner = backup
-    cluster.restart("n3")
+    cluster, _ = _n3_restored()
     n1, n3 = cluster.node("n1"), cluster.node("n3")
     assert n1.guard is not None and n3.guard is not None
     heard = n1.guard.yours("n3")
