@@ -25,19 +25,16 @@ takes the later generation: nothing in it predates its start, and a write
 acknowledged through it since is kept (session 15's review). A peer that hears a rolled-back
 generation of a node takes nothing from it but gossip until it hears a later one.
 
-*What spreads records carries the generation.* Anti-entropy spreads every
-key of a store at once, and a restored node may run a round before any gossip:
-so its messages (``MerkleExchange``, ``KeyRecords``), its hint deliveries
+*Anti-entropy carries the generation.* Anti-entropy is what spreads every key of
+a store at once, and a restored node may run a round before any gossip: so its
+messages (``MerkleExchange``, ``KeyRecords``), and its hint deliveries
 (``HintDelivery``: a restored fallback's hints predate its restore; session 15's
-review) and, since session 15's end, its replica writes, replica read replies and
-read repairs (``ReplicaPut``, ``ReplicaGetReply``, ``ReadRepair``: a get of a
-reaped key right after a restored start read the restored copy and read-repaired
-it onto every replica) carry the sender's generation, and a peer refuses one from
-a store older than one it heard of (and gossips back what it heard, which sets
-the store aside). A set-aside abandons the gets and puts the node coordinates
-(a get begun just before it read the restored copy). Left: a get through the
-restored node before any peer told it may answer the restored value to its own
-client; it spreads nowhere.
+review), carry the sender's generation too,
+and a peer refuses one from a store older than one it heard of (and gossips back
+what it heard, which sets the store aside). Client requests, replica writes and
+reads are served meanwhile: a get or put of a reaped key through the restored
+node, or a get elsewhere that reads its copy and read-repairs, before the node's
+first gossip reached a peer can still spread the old value (the window left).
 
 Cassandra's gossip generation (a start time in seconds) tells peers a node
 restarted; it cannot tell a restored store, whose documentation forbids restoring
