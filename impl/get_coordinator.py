@@ -29,7 +29,7 @@ from typing import Any
 from impl.config import ClusterConfig
 from impl.context import encode_context_pairs
 from impl.effects import CancelTimer, Effect, GetResult, Send, SetTimer
-from impl.errors import DynamoError, QuorumError
+from impl.errors import QuorumError
 from impl.forwarding import ReplyTo, answer
 from impl.messages import GetRequest, ReplicaGet, ReplicaGetReply
 from impl.read_repair import ReadRepairer, reconciled
@@ -132,18 +132,6 @@ class GetCoordinator:
                   else None)
         coordination.replies[src] = record if record is not None else Record.empty(self.mode)
         return self._check(coordination, now)
-
-    def abandon(self, error: DynamoError) -> list[Effect]:
-        """Drop every get this node coordinates (no read repair follows): those not
-        answered yet fail with ``error``. A restored store set aside
-        (:mod:`impl.restore_guard`): a get begun before read its restored copy."""
-        out: list[Effect] = []
-        for op_id, coordination in list(self.coordinations.items()):
-            del self.coordinations[op_id]
-            if not coordination.replied:
-                out.append(answer(coordination.reply_to, None, error))
-            out.append(CancelTimer(GetTimeout(op_id)))
-        return out
 
     def on_timeout(self, now: float, timer: GetTimeout) -> list[Effect]:
         """Ask fallbacks for the silent targets; at the deadline fail (short of R) or

@@ -300,18 +300,14 @@ class ReplicaPut:
     key: bytes
     record: bytes
     hint: str = ""
-    #: the sender's store generation ("" without the restore guard: Gossip): a
-    #: restored store's record must not spread before it is set aside (session 15)
-    generation: str = ""
 
     def __post_init__(self) -> None:
         if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
                 (type(self.record) is bytes and self.record) and
-                _name_ok(self.hint) and _generation_ok(self.generation)):
+                _name_ok(self.hint)):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
-        _check_generation(check, "generation", self.generation)
         check.ident("op_id", self.op_id)
         check.data("key", self.key, non_empty=True)
         check.data("record", self.record, non_empty=True)
@@ -369,18 +365,13 @@ class ReplicaGetReply:
     op_id: int
     key: bytes
     record: bytes = b""
-    #: the sender's store generation ("" without the restore guard: Gossip): a
-    #: coordinator reading a restored store's copy would read-repair it onto the
-    #: others before it is set aside (session 15: the restore guard's window)
-    generation: str = ""
 
     def __post_init__(self) -> None:
         if ((type(self.op_id) is int and 0 <= self.op_id <= MAX_ID) and
                 (type(self.key) is bytes and self.key) and
-                type(self.record) is bytes and _generation_ok(self.generation)):
+                type(self.record) is bytes):
             return  # the common, valid case, checked cheaply
         check = _Checker(self, BadMessageError)
-        _check_generation(check, "generation", self.generation)
         check.ident("op_id", self.op_id)
         check.data("key", self.key, non_empty=True)
         check.data("record", self.record)
@@ -392,13 +383,9 @@ class ReadRepair:
 
     key: bytes
     record: bytes
-    #: the sender's store generation ("" without the restore guard: Gossip)
-    generation: str = ""
 
     def __post_init__(self) -> None:
         _check_key_record(self, self.key, self.record)
-        if not _generation_ok(self.generation):
-            _check_generation(_Checker(self, BadMessageError), "generation", self.generation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,11 +516,6 @@ def parse_generation(text: str) -> tuple[int, str] | None:
         return None
     value = int(count)
     return (value, token) if value < 2**62 else None
-
-
-def _generation_ok(value: object) -> bool:
-    """Whether ``value`` is a valid generation field ("" or a generation), cheaply."""
-    return value == "" or (type(value) is str and parse_generation(value) is not None)
 
 
 def _check_generation(check: _Checker, name: str, value: object) -> None:

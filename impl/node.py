@@ -49,7 +49,7 @@ from typing import Any
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
 from impl.effects import Effect, Reply, Send, SetTimer
-from impl.errors import DynamoError, InvalidValueError, PeerDataError, QuorumError, StorageError
+from impl.errors import DynamoError, InvalidValueError, PeerDataError, StorageError
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
 from impl.get_coordinator import GetCoordinator
@@ -65,9 +65,6 @@ from impl.messages import (
     KeyRecords,
     MerkleExchange,
     PutRequest,
-    ReadRepair,
-    ReplicaGetReply,
-    ReplicaPut,
     parse_generation,
 )
 from impl.put_coordinator import PutCoordinator
@@ -139,17 +136,6 @@ def _op_id_base(storage: Storage, name: str, seed: int, now: float, *,
         kept = str(int.from_bytes(digest[:3], "big") & 0x3FFFFF).encode()
         storage.set_meta(OP_ID_BASE_META, kept)
     return int(kept)
-
-
-#: the messages that carry this store's records to a peer, stamped with its
-#: generation when the restore guard is on; a peer refuses one from a store older
-#: than one it heard of (impl.restore_guard). Anti-entropy and hint deliveries
-#: (session 15's findings helper and its review); replica writes, replica read
-#: replies and read repairs since session 15's end: a get of a reaped key right
-#: after a restored start read the restored copy and read-repaired it onto every
-#: replica before any peer heard the new generation (on real processes, 0.5 s
-#: after the start: `[v1]` for good)
-_STAMPED = (MerkleExchange, KeyRecords, HintDelivery, ReplicaPut, ReplicaGetReply, ReadRepair)
 
 
 class Node:
@@ -377,7 +363,7 @@ class Node:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
-            if (isinstance(message, _STAMPED)
+            if (isinstance(message, MerkleExchange | KeyRecords | HintDelivery)
                     and message.generation
                     and guard.on_generation(src, message.generation)):
                 # anti-entropy or a hint from a store older than one we heard of:
@@ -539,7 +525,7 @@ class Node:
         if isinstance(message, Gossip):
             return Send(send.dest, dataclasses.replace(
                 message, generation=guard.generation, yours=guard.yours(send.dest)))
-        if isinstance(message, _STAMPED):
+        if isinstance(message, MerkleExchange | KeyRecords | HintDelivery):
             return Send(send.dest, dataclasses.replace(message, generation=guard.generation))
         return send
 
@@ -549,20 +535,15 @@ class Node:
         rolled-back ``src`` is told what was heard of it."""
         assert self.guard is not None
         if message.yours and is_rollback(self.guard.generation, message.yours):
-            abandoned = self._set_aside(now, message.yours)
-            return [*abandoned, Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
+            self._set_aside(now, message.yours)
+            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
 
-    def _set_aside(self, now: float, told: str) -> list[Effect]:
+    def _set_aside(self, now: float, told: str) -> None:
         """A peer heard of a later start of this store (``told``): remove every version
-        and hint, take a generation above ``told`` and a new lifetime actor; the gets
-        and puts it coordinates are abandoned (their answers, QuorumError, are the
-        effects returned): a coordination begun before the set-aside read or merged
-        the restored store's copy, and its read repair or its writes, stamped with
-        the new generation, would spread it (session 15's end: a get of a reaped key
-        begun just before the set-aside brought the deleted value back)."""
+        and hint, take a generation above ``told`` and a new lifetime actor."""
         assert self.guard is not None
         heard = parse_generation(told)
         assert heard is not None
@@ -575,7 +556,7 @@ class Node:
             self.stats["restore-fresh-renewed"] += 1
             self.log.append(f"{now:.3f} a new store told of a later start ({told}): "
                             f"generation {self.guard.generation}, nothing set aside")
-            return []
+            return
         keys = [key for key, _ in self.storage.scan()]
         for key in keys:
             self.replica.reap(key)
@@ -593,10 +574,6 @@ class Node:
         self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "
                         f"{len(keys)} keys and {len(hints)} hints set aside, "
                         f"generation {generation}")
-        error = QuorumError(f"{self.name}'s store was set aside (restored from a backup "
-                            "older than the cluster's): retry the request")
-        return [*self.gets.abandon(error), *self.puts.abandon(error, every=True)]
-
 
     def _discard_writes(self) -> None:
         """Drop the staged writes of the current input; the Merkle trees, told of

@@ -378,16 +378,13 @@ class PutCoordinator:
                                        coordination.deadline)))
         return out
 
-    def abandon(self, error: DynamoError, *, every: bool = False) -> list[Effect]:
-        """Fail every put not acknowledged yet with ``error`` (the engine failed);
-        with ``every``, drop the acknowledged ones still writing to the rest of
-        their replicas too (a restored store set aside: impl.restore_guard)."""
+    def abandon(self, error: DynamoError) -> list[Effect]:
+        """Fail every put not acknowledged yet with ``error`` (the engine failed)."""
         out: list[Effect] = []
         for op_id, coordination in list(self.coordinations.items()):
-            if every or not coordination.replied:
+            if not coordination.replied:
                 del self.coordinations[op_id]
-                if not coordination.replied:
-                    out.append(answer(coordination.reply_to, None, error, kind="put"))
+                out.append(answer(coordination.reply_to, None, error, kind="put"))
                 out.append(CancelTimer(PutTimeout(op_id)))
         return out
 

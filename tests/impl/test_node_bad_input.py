@@ -159,7 +159,7 @@ PEER_CASES: dict[str, tuple[str, Callable[[Driver], Any]]] = {
     "merkle hash size": ("n2", lambda d: MerkleExchange(
         1, *d.nodes["n1"].anti_entropy.trees.ranges[0], 16, 3, "level", 0, (), (0,), (b"h",))),
     "record not bytes": ("n2", lambda d: bypass(ReplicaPut, op_id=1, key=KEY, record="x",
-                                                hint="", generation="")),
+                                                hint="")),
 }
 
 

@@ -130,8 +130,7 @@ BAD_FRAMES = {
                                                           + struct.pack(">Q", 1))),
     "blob past the end": ("ReplicaGet: frame is truncated",
                           _frame(14, struct.pack(">QI", 1, 99) + b"k")),
-    "empty record": ("record", _frame(16, struct.pack(">I", 1) + b"k" + struct.pack(">I", 0)
-                                     + struct.pack(">H", 0))),
+    "empty record": ("record", _frame(16, struct.pack(">I", 1) + b"k" + struct.pack(">I", 0))),
     "range reversed": ("lo < hi", _frame(20, struct.pack(">Q", 1) + (5).to_bytes(17, "big")
                                          + (5).to_bytes(17, "big") + struct.pack(">QQ", 2, 1)
                                          + struct.pack(">H", 5) + b"level" + struct.pack(">Q", 0)
