@@ -281,12 +281,15 @@ class Node:
             return handler(now, src, message)
         return on_delivery
 
-    def key_actor(self, key: bytes) -> str:
+    def key_actor(self, key: bytes, local: Record | None = None) -> str:
         """The actor this node mints ``key``'s dots under: its lifetime's
-        (:attr:`actor`) in the key's current key epoch (:func:`impl.versions.key_actor`)."""
+        (:attr:`actor`) in the key's current key epoch (:func:`impl.versions.key_actor`);
+        ``local``: this node's record of ``key`` if the caller holds it (else read)."""
         if not self.config.actor_epochs:
             return self.actor
-        return key_actor(self.storage, self.actor, key, self.replica.local_record(key))
+        if local is None:
+            local = self.replica.local_record(key)
+        return key_actor(self.storage, self.actor, key, local)
 
     def _renew_actor(self, key: bytes) -> None:
         """Mint ``key`` under a new actor once it is absent: a reap forgot the copy

@@ -156,7 +156,7 @@ class PutCoordinator:
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica, hints: HintStore,
                  quorum: SloppyQuorum, ids: itertools.count[int],
-                 actor: Callable[[bytes], str], reaper: Reaper,
+                 actor: Callable[[bytes, Record], str], reaper: Reaper,
                  stats: collections.Counter[str]) -> None:
         self.name = name
         #: key -> the actor id this node mints the key's dots under (kv679)
@@ -192,7 +192,7 @@ class PutCoordinator:
         context = context_of(self.config, self.mode, request)
         stored = self.replica.local_record(key)
         value = TOMBSTONE if request.delete else request.value
-        actor = self.actor(key)
+        actor = self.actor(key, stored)
         record = apply_put(stored, context, value, coordinator=self.name,
                            client_id=request.client_id, now=now,
                            client_counter=request.client_counter, actor=actor,

@@ -143,7 +143,7 @@ class Reaper:
     alone, replicating every key, with no hints and nothing in progress.)"""
 
     def __init__(self, name: str, config: ClusterConfig, replica: Replica,
-                 actor: Callable[[bytes], str] = lambda key: "",
+                 actor: Callable[[bytes, Record], str] = lambda key, local: "",
                  renew_actor: Callable[[bytes], None] = lambda key: None, *,
                  members: Callable[[], tuple[tuple[str, ...], bytes]] = _no_members,
                  hints: HintStore | None = None,
@@ -396,7 +396,7 @@ class Reaper:
         """Remove the local copy ``mine`` of ``key``; if it carried a counter of the
         actor this node mints ``key`` under, mint ``key`` under a new one from now
         on (the counters go with the copy: kv679)."""
-        held = self.config.actor_epochs and context_clock(mine).counter(self.actor(key))
+        held = self.config.actor_epochs and context_clock(mine).counter(self.actor(key, mine))
         self.replica.reap(key)
         if held:
             self.renew_actor(key)

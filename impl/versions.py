@@ -547,30 +547,32 @@ def _epoch_actor(lifetime: str, epoch: int) -> str:
     return f"{lifetime}.{epoch}" if epoch else lifetime
 
 
+def _epoch_of(actor: str, lifetime: str) -> int | None:
+    """The key epoch ``actor`` is of the lifetime actor ``lifetime`` (0: ``lifetime``
+    itself, e: ``<lifetime>.<e>``; None: another actor)."""
+    if actor == lifetime:
+        return 0
+    rest = actor[len(lifetime) + 1:]
+    if actor.startswith(lifetime + ".") and rest.isdigit():
+        return int(rest)
+    return None
+
+
+def _own_actors(record: Record, lifetime: str) -> dict[str, int]:
+    """The actors of the lifetime ``lifetime`` (itself and its key epochs) with a
+    counter in ``record``'s context, each with its key epoch."""
+    own: dict[str, int] = {}
+    for actor, counter in context_clock(record).pairs:
+        epoch = _epoch_of(actor, lifetime) if counter else None
+        if epoch is not None:
+            own[actor] = epoch
+    return own
+
+
 def own_epoch(record: Record, lifetime: str) -> int | None:
     """The highest key epoch of the lifetime actor ``lifetime`` whose counter
     ``record``'s context holds (0: ``lifetime`` itself; None: no counter of it)."""
-    prefix = lifetime + "."
-    highest: int | None = None
-    for actor, counter in context_clock(record).pairs:
-        if not counter:
-            continue
-        if actor == lifetime:
-            epoch = 0
-        elif actor.startswith(prefix) and actor[len(prefix):].isdigit():
-            epoch = int(actor[len(prefix):])
-        else:
-            continue
-        highest = epoch if highest is None else max(highest, epoch)
-    return highest
-
-
-def _own_actors(record: Record, lifetime: str) -> set[str]:
-    """The actors of the lifetime ``lifetime`` (itself and its key epochs) with a
-    counter in ``record``'s context."""
-    prefix = lifetime + "."
-    return {actor for actor, counter in context_clock(record).pairs if counter and (
-        actor == lifetime or (actor.startswith(prefix) and actor[len(prefix):].isdigit()))}
+    return max(_own_actors(record, lifetime).values(), default=None)
 
 
 def key_actor(storage: Storage, lifetime: str, key: bytes, local: Record) -> str:
@@ -650,7 +652,7 @@ def note_key_merge(storage: Storage, lifetime: str, key: bytes, before: Record,
     ``after`` holds a counter of this lifetime and ``before`` none."""
     if own_epoch(before, lifetime) is not None:
         if (after.truncation is not None and not after.is_empty
-                and _own_actors(before, lifetime) - _own_actors(after, lifetime)):
+                and _own_actors(before, lifetime).keys() - _own_actors(after, lifetime).keys()):
             counter, pinned = read_key_epochs(storage, lifetime)
             pinned.pop(key, None)
             if own_epoch(after, lifetime) is not None:  # else the counter's epoch

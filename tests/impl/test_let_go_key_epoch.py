@@ -83,7 +83,7 @@ def test_a_put_through_an_old_owner_after_its_let_go_is_not_lost(
 # let-go begins no epoch, and the node would mint ``A.1:1`` again (kv679).
 _LIFETIME_ACTOR = _mutant(node_module.Node, "__init__",
                           "self.replica, self.key_actor, self._renew_actor",
-                          "self.replica, lambda key: self.actor, self._renew_actor")
+                          "self.replica, lambda key, local: self.actor, self._renew_actor")
 
 
 @pytest.mark.parametrize("mutant", [False, True])

@@ -92,7 +92,7 @@ def test_a_key_epoch_is_the_keys_alone_survives_a_restart_and_goes_with_the_disk
 
         monkeypatch.setattr(Node, "_renew_actor", remember)
         monkeypatch.setattr(Node, "key_actor",
-                            lambda self, key: epochs.get((self.name, key), self.actor))
+                            lambda self, key, local=None: epochs.get((self.name, key), self.actor))
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3, delete_mode="keep",
                                actor_per_start=False)
     name = _reap_at_the_deletes_coordinator(cluster, b"k").name

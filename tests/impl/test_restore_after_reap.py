@@ -23,7 +23,7 @@ import copy
 
 import pytest
 
-from impl.cluster import SimulatedCluster
+from impl.cluster import Client, SimulatedCluster
 from impl.effects import Send
 from impl.messages import Gossip, KeyRecords, ReadRepair, parse_generation
 from impl.node import Node
@@ -37,12 +37,10 @@ from tests.impl.test_node_driver import make_config
 KEY = b"k"
 
 
-def _restore_after_reap(guard: bool = True, seed: int = 1, read_at_once: bool = False
-                        ) -> tuple[list[bytes], bool, list[bytes], int]:
-    """(values of a get of k with R=3 after the restore, whether the reap had
-    happened, values of ``after``, n3's stores set aside). ``read_at_once``: a get
-    of k with R=3 right after n3's restored start, before the cluster runs on (the
-    guard's window)."""
+def _n3_backed_up(seed: int = 1, guard: bool = True
+                  ) -> tuple[SimulatedCluster, Client, Storage]:
+    """3 nodes, ``PUT k v1``; n3 stopped, its store copied (the backup), started and
+    the cluster quiet: (the cluster, the client that put, the backup)."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, restore_guard=guard)
     client = cluster.client()
     client.put(KEY, b"v1")
@@ -51,6 +49,16 @@ def _restore_after_reap(guard: bool = True, seed: int = 1, read_at_once: bool = 
     backup = copy.deepcopy(cluster.storages["n3"].inner)
     cluster.restart("n3")
     cluster.run_until_quiet()
+    return cluster, client, backup
+
+
+def _restore_after_reap(guard: bool = True, seed: int = 1, read_at_once: bool = False
+                        ) -> tuple[list[bytes], bool, list[bytes], int]:
+    """(values of a get of k with R=3 after the restore, whether the reap had
+    happened, values of ``after``, n3's stores set aside). ``read_at_once``: a get
+    of k with R=3 right after n3's restored start, before the cluster runs on (the
+    guard's window)."""
+    cluster, client, backup = _n3_backed_up(seed, guard)
     client.put(b"after", b"a1")
     client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
     cluster.run_until_quiet()
@@ -149,13 +157,7 @@ def _n3_restored() -> tuple[SimulatedCluster, Storage]:
     """3 nodes, ``PUT k v1``; n3 stopped, its store copied (the backup), started
     and quiet, stopped again, the copy put back and n3 started: (the cluster, the
     backup), nothing run since the restored start."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
-    cluster.client().put(KEY, b"v1")
-    cluster.run_until_quiet()
-    cluster.crash("n3")
-    backup = copy.deepcopy(cluster.storages["n3"].inner)
-    cluster.restart("n3")
-    cluster.run_until_quiet()
+    cluster, _, backup = _n3_backed_up()
     cluster.crash("n3")
     cluster.storages["n3"].inner = backup
     cluster.restart("n3")
@@ -279,14 +281,7 @@ def test_the_peers_remember_the_generations_they_heard_across_their_restarts() -
     restored; they come back knowing n3's later generation from their stores (the
     ``peer-generations`` meta entry) and set n3's store aside. A guard that kept what
     it heard in memory only (a mutant) resurrects ``v1``."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
-    client = cluster.client()
-    client.put(KEY, b"v1")
-    cluster.run_until_quiet()
-    cluster.crash("n3")
-    backup = copy.deepcopy(cluster.storages["n3"].inner)
-    cluster.restart("n3")
-    cluster.run_until_quiet()
+    cluster, client, backup = _n3_backed_up()
     client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
     cluster.run_until_quiet()
     assert all(record is None for record in cluster.replicas(KEY).values())

@@ -98,27 +98,32 @@ def test_a_steady_body_below_the_rate_is_closed(tmp_path: Path) -> None:
     run(scenario())
 
 
+def _paced_upload(address: tuple[str, int], key: bytes, value: bytes, piece: int) -> bytes:
+    """``PUT /kv/<key>`` of ``value`` on a raw socket, ``piece`` bytes every 0.4 x
+    IDLE s; the first bytes of the answer. The upload must have lasted longer than
+    3 x IDLE (past the first allowance, and the default rate's deadline, by far)."""
+    with socket.create_connection(address, timeout=10) as sock:
+        sock.sendall(b"PUT /kv/%s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                     b"Connection: close\r\n\r\n" % (key, len(value)))
+        started = time.monotonic()
+        for at in range(0, len(value), piece):
+            sock.sendall(value[at:at + piece])
+            time.sleep(0.4 * IDLE)
+        assert time.monotonic() - started > 3 * IDLE
+        return sock.recv(100)
+
+
 def test_a_slow_steady_upload_within_the_rate_is_stored(tmp_path: Path) -> None:
     piece = int(2.5 * MIN_BODY_BYTES_PER_S * 0.4 * IDLE)  # 2.5 x the rate, a piece
     value = b"v" * (12 * piece)                            # every 0.4 x IDLE s
-
-    def upload(address: tuple[str, int]) -> bytes:
-        with socket.create_connection(address, timeout=10) as sock:
-            sock.sendall(b"PUT /kv/steady HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
-                         b"Connection: close\r\n\r\n" % len(value))
-            started = time.monotonic()
-            for at in range(0, len(value), piece):
-                sock.sendall(value[at:at + piece])
-                time.sleep(0.4 * IDLE)
-            assert time.monotonic() - started > 3 * IDLE  # longer than the first allowance
-            return sock.recv(100)
 
     async def scenario() -> None:
         async with cluster(tmp_path, http_idle_timeout_s=IDLE) as servers:
             node = servers[0]
             address = node.http_address
             assert address is not None
-            answer = await asyncio.to_thread(upload, (address.host, address.port))
+            answer = await asyncio.to_thread(_paced_upload, (address.host, address.port),
+                                             b"steady", value, piece)
             assert answer.startswith(b"HTTP/1.1 200 "), answer
             status, _, got = await call("GET", url(node, "/kv/steady?r=3"))
             assert status == 200
@@ -137,25 +142,14 @@ def test_a_lower_configured_rate_lets_a_slower_body_through(tmp_path: Path,
     piece = int(0.4 * MIN_BODY_BYTES_PER_S * 0.4 * IDLE)  # 0.4 x the default rate
     value = b"s" * (10 * piece)                             # every 0.4 x IDLE s
 
-    def upload(address: tuple[str, int]) -> bytes:
-        with socket.create_connection(address, timeout=10) as sock:
-            sock.sendall(b"PUT /kv/slowlink HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
-                         b"Connection: close\r\n\r\n" % len(value))
-            started = time.monotonic()
-            for at in range(0, len(value), piece):
-                sock.sendall(value[at:at + piece])
-                time.sleep(0.4 * IDLE)
-            # past the default's deadline (about IDLE / 0.6 s in) by far
-            assert time.monotonic() - started > 3 * IDLE
-            return sock.recv(100)
-
     async def scenario() -> None:
         async with cluster(tmp_path, http_idle_timeout_s=IDLE,
                            http_min_body_rate=rate) as servers:
             node = servers[0]
             address = node.http_address
             assert address is not None
-            answer = await asyncio.to_thread(upload, (address.host, address.port))
+            answer = await asyncio.to_thread(_paced_upload, (address.host, address.port),
+                                             b"slowlink", value, piece)
             assert answer.startswith(b"HTTP/1.1 200 "), answer
             assert node.http.timeouts == 0
             status, _, got = await call("GET", url(node, "/kv/slowlink?r=3"))
