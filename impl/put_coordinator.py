@@ -142,6 +142,11 @@ def sends_error(coordination: PutCoordination) -> str | None:
     return None
 
 
+def _client_counter(record: Record, client_id: str) -> int:
+    """The highest counter of ``client_id`` among ``record``'s clocks (0: none)."""
+    return max((s.clock.counter(client_id) for s in record.siblings), default=0)
+
+
 def put_quorum_reached(coordination: PutCoordination) -> bool:
     """The ack count check: W targets (the coordinator's own included) acknowledged,
     W within each of the coordination's groups during a membership change."""
@@ -185,9 +190,10 @@ class PutCoordinator:
         return self._coordinate(now, request, reply_to, now + self.config.request_timeout, 0)
 
     def _coordinate(self, now: float, request: PutRequest, reply_to: ReplyTo,
-                    deadline: float, remints: int) -> list[Effect]:
+                    deadline: float, remints: int, *, replied: bool = False) -> list[Effect]:
         """Mint the put's version over this node's record, store it, send it to the
-        targets (``remints``: the times it was minted before, :meth:`_remint`)."""
+        targets (``remints``: the times it was minted before, :meth:`_remint`;
+        ``replied``: the put was answered already, a round that answers nothing)."""
         key = request.key
         context = context_of(self.config, self.mode, request)
         stored = self.replica.local_record(key)
@@ -225,7 +231,7 @@ class PutCoordinator:
                 max_pairs=self.config.vclock_max_pairs)),
             request.w or self.config.w, targets, fallbacks, reply_to, deadline,
             tombstone=encoded if request.delete else b"",
-            groups=self.quorum.groups(key, writing=True))
+            groups=self.quorum.groups(key, writing=True), replied=replied)
         if self.mode is ClockMode.CLIENT_VCLOCK:
             coordination.request = request
             coordination.remints = remints
@@ -325,30 +331,41 @@ class PutCoordinator:
         open finding). The replica's record is merged into this node's, the put
         is coordinated again over it (:func:`impl.versions.apply_put` counts the
         client's stored counter) with a new op id and the same deadline, and the
-        first round's acks count for nothing. None (the ack counts as an ack):
-        another mode, a put already answered (its client may have written since:
-        minting it again could order it after a later write), a counter not above
-        the one minted (an equal one is a version that read this one: Riak-style
-        dominance, no collision), or :data:`MAX_REMINTS` reached. Riak left
-        client-side actor ids for this class of fault (Riak 1.0's
-        ``vnode_vclocks``: the coordinating vnode mints, riak_kv_put_fsm's
-        ``coord`` put; Russell Brown, "Vector Clocks Revisited", Basho blog
-        2015), this project's ``dvv`` and ``server-vclock``; here the client's
-        entry stays the actor. Raises PeerDataError for a bad record."""
+        first round's acks count for nothing.
+
+        A put already answered (W acks came before this one: with W=2 of N=3 the
+        replica holding the client's later counter may answer last) is minted
+        again too, in a round that answers nothing (session 14's review: the
+        acknowledged version was dominated on the replica that answered late and
+        lost at the next read of all N), unless this node's own record holds a
+        counter of the client above the one minted: the client wrote again
+        through this node since its answer, and a version minted now would be
+        ordered after that write. None (the ack counts as an ack): another mode,
+        that, a counter not above the one minted (an equal one is a version that
+        read this one: Riak-style dominance, no collision), or
+        :data:`MAX_REMINTS` reached. Riak left client-side actor ids for this
+        class of fault (Riak 1.0's ``vnode_vclocks``: the coordinating vnode
+        mints, riak_kv_put_fsm's ``coord`` put; Russell Brown, "Vector Clocks
+        Revisited", Basho blog 2015), this project's ``dvv`` and
+        ``server-vclock``; here the client's entry stays the actor. Raises
+        PeerDataError for a bad record."""
         request = coordination.request
-        if (request is None or coordination.replied
-                or coordination.remints >= MAX_REMINTS):
+        if request is None or coordination.remints >= MAX_REMINTS:
             return None
         theirs = self.replica.decode(coordination.key, raw)
         seen = max((s.clock.counter(request.client_id) for s in theirs.siblings), default=0)
         if seen <= coordination.minted:
+            return None
+        if coordination.replied and _client_counter(
+                self.replica.local_record(coordination.key),
+                request.client_id) > coordination.minted:
             return None
         del self.coordinations[coordination.op_id]
         self.stats["put-remints"] += 1
         self.replica.merge_into_local(coordination.key, theirs, raw)
         return [CancelTimer(PutTimeout(coordination.op_id)),
                 *self._coordinate(now, request, coordination.reply_to, coordination.deadline,
-                                  coordination.remints + 1)]
+                                  coordination.remints + 1, replied=coordination.replied)]
 
     def on_timeout(self, now: float, timer: PutTimeout) -> list[Effect]:
         """Resend the silent targets' write to fallbacks; fail the put at its deadline.

@@ -31,8 +31,6 @@ KEY = b"k"
 ALL = {"n1", "n2", "n3", "n4"}
 
 
-@pytest.mark.xfail(strict=True, reason="an ack with the record that comes after the "
-                   "answer is too late: the put was acknowledged at W=2 and is dominated")
 def test_a_record_ack_after_a_w2_answer_loses_the_acknowledged_write() -> None:
     sim = SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1, clock="client-vclock",
                            anti_entropy=False, read_repair=False, hinted_handoff=False)
@@ -115,3 +113,49 @@ def test_other_modes_never_take_the_remint_path(clock: str) -> None:
     out = node.receive(4.1, "n2", ReplicaPutAck(put.op_id, KEY, record=record))
     assert node.stats["put-remints"] == 0
     assert [e.error for e in out if isinstance(e, Reply)] == [None]
+
+
+def _answered_put(node: Node, storage: MemoryStorage) -> ReplicaPut:
+    """alice's forgetful put of v3 through n1 (minted {alice: 1}), answered at W=2
+    by n2's plain ack; returns the put n3 has not acked yet."""
+    effects = persist(storage, node.client_request(
+        1.0, PutRequest(7, KEY, b"v3", b"", None, "alice")))
+    (put, *_) = _replica_puts(effects)
+    replies = [e for e in persist(storage, node.receive(1.01, "n2", ReplicaPutAck(put.op_id, KEY)))
+               if isinstance(e, Reply)]
+    assert len(replies) == 1 and replies[0].error is None
+    return put
+
+
+def test_a_record_ack_after_the_answer_mints_the_put_again_without_a_second_answer() -> None:
+    """The late ack's record holds {alice: 2}: the answered put is minted again
+    above it ({alice: 3}) and sent to every target under a new op id, and its
+    client gets no second answer (the round answers nothing)."""
+    node, storage = _node()
+    put = _answered_put(node, storage)
+    out = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(
+        put.op_id, KEY, record=_alice_record(2, b"v2"))))
+    assert node.stats["put-remints"] == 1
+    assert not [e for e in out if isinstance(e, Reply)]
+    again = _replica_puts(out)
+    assert again and all(p.op_id != put.op_id for p in again)
+    local = node.replica.local_record(KEY)
+    assert [(s.value, s.clock.counter("alice")) for s in local.siblings] == [(b"v3", 3)]
+    # the new round's acks answer nothing either
+    acks = [e for p in again for e in persist(storage, node.receive(
+        1.03, "n2", ReplicaPutAck(p.op_id, KEY)))]
+    assert not [e for e in acks if isinstance(e, Reply)]
+
+
+def test_a_late_record_ack_does_not_mint_again_over_a_later_write_of_the_client() -> None:
+    """alice wrote v4 through n1 after v3 was answered ({alice: 2} at n1); n3's
+    late ack of v3 holding {alice: 2} must not mint v3 again ({alice: 3} would
+    supersede her later v4): the ack counts as an ack, n1 keeps v4."""
+    node, storage = _node()
+    put = _answered_put(node, storage)
+    persist(storage, node.client_request(
+        1.015, PutRequest(8, KEY, b"v4", b"", None, "alice", client_counter=1)))
+    persist(storage, node.receive(1.02, "n3", ReplicaPutAck(
+        put.op_id, KEY, record=_alice_record(2, b"v2"))))
+    assert node.stats["put-remints"] == 0
+    assert [s.value for s in node.replica.local_record(KEY).siblings] == [b"v4"]
