@@ -148,6 +148,10 @@ class Record:
     dvvset: DVVSet[bytes] = dvv.EMPTY
     #: the truncation policy the record was written under (vector-clock modes)
     truncation: Truncation | None = None
+    #: client-vclock: the highest counter truncation dropped from the record's
+    #: clocks (0: none), which a client's next counter exceeds
+    #: (:func:`impl.versions.apply_put`); kept only with a ``truncation`` policy
+    floor: int = 0
 
     @staticmethod
     def empty(mode: ClockMode) -> Record:
@@ -210,9 +214,11 @@ def encode_record(record: Record) -> bytes:
         if policy is None or record.mode is ClockMode.LWW:
             out.append(b"\x00")
         else:
-            out.append(b"\x01")
+            out.append(b"\x02" if record.floor else b"\x01")
             out.append(_POLICY.pack(policy.threshold, policy.max_pairs, policy.young_s,
                                     policy.old_s))
+            if record.floor:
+                out.append(_U64.pack(record.floor))
     return b"".join(out)
 
 
@@ -312,12 +318,17 @@ def decode_record(data: bytes, mode: ClockMode | None = None) -> Record:
             if tuple(siblings) != reconcile(siblings):
                 raise BadMessageError("record siblings are not a canonical antichain")
             policy = None
+            floor = 0
             flag = reader.take(1)
-            if flag == b"\x01" and found is not ClockMode.LWW:
+            if flag in (b"\x01", b"\x02") and found is not ClockMode.LWW:
                 policy = Truncation(*_POLICY.unpack(reader.take(_POLICY.size)))
+                if flag == b"\x02":
+                    floor = reader.u64()
+                    if not floor:
+                        raise BadMessageError("record has a truncation floor of 0")
             elif flag != b"\x00":
                 raise BadMessageError("record has a bad truncation flag")
-            record = Record(found, tuple(siblings), truncation=policy)
+            record = Record(found, tuple(siblings), truncation=policy, floor=floor)
     except BadMessageError:
         raise
     except ValueError as error:

@@ -264,7 +264,9 @@ def written_context_pairs(after: Record, context: VClock, value: bytes, *, actor
 def truncate(record: Record) -> Record:
     """The record with its clocks truncated by its :class:`Truncation` policy: the
     pairs the policy drops from the join of the clocks are dropped from every
-    sibling's clock, then the siblings are reconciled again. Dropping the same
+    sibling's clock, then the siblings are reconciled again; in client-vclock the
+    record's ``floor`` rises to the highest counter dropped (:func:`apply_put`
+    counts above it). Dropping the same
     pairs everywhere keeps a descendant above its ancestor; the cost is that two
     truly concurrent siblings that differ only in a dropped pair collapse into
     one (a lost update), and a replica that truncated with other times than the
@@ -283,7 +285,10 @@ def truncate(record: Record) -> Record:
                           {n: t for n, t in s.clock.times if n in kept}),
                 s.stamp, s.writer)
         for s in record.siblings]
-    return Record(record.mode, reconcile(siblings), truncation=policy)
+    floor = record.floor
+    if record.mode is ClockMode.CLIENT_VCLOCK:
+        floor = max(floor, *(c for n, c in join.pairs if n not in kept))
+    return Record(record.mode, reconcile(siblings), truncation=policy, floor=floor)
 
 
 def _policy(a: Truncation | None, b: Truncation | None) -> Truncation | None:
@@ -347,7 +352,10 @@ def apply_put(
     highest counter in ``record`` (as in the spec, where a client never forgets its
     counter and so never sends less than it stored; a client that forgot it, or
     HTTP clients sharing the default id, would otherwise mint a dominated clock and
-    lose an acknowledged write: session 13's probe). In lww
+    lose an acknowledged write: session 13's probe), and ``record.floor``, the
+    highest counter truncation dropped from the record (:func:`truncate`; session
+    16: a forgetful client whose pair was truncated away counted from 1 again, and
+    a context read before the truncation covered its acknowledged write). In lww
     the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
     after(stored stamp))`` (seconds), or ``now`` alone without ``hybrid`` (the
     naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
@@ -387,7 +395,12 @@ def apply_put(
         # all named "http" by default) would otherwise mint a clock the stored
         # version dominates, and its acknowledged write would vanish.
         own = max((s.clock.counter(client_id) for s in record.siblings), default=0)
-        counters[client_id] = max(context.counter(client_id), client_counter, own) + 1
+        # And above every counter truncation dropped from the record (its floor): a
+        # client whose pair was truncated away and that forgot its counter would
+        # otherwise count from 1 again, under a context read before the truncation
+        # (session 15's probe, "(trunc)" in client-vclock).
+        counters[client_id] = max(context.counter(client_id), client_counter, own,
+                                  record.floor) + 1
     # The pair the put increments is the record's youngest whatever the
     # coordinator's wall clock says (a hybrid logical time, as lww's stamps): a
     # coordinator whose clock is behind would otherwise stamp it the oldest, and
@@ -411,7 +424,7 @@ def apply_put(
     policy = _policy(record.truncation, truncation)
     return truncate(Record(mode, reconcile((*record.siblings,
                                              Sibling(value, clock, now, coordinator))),
-                           truncation=policy))
+                           truncation=policy, floor=record.floor if policy else 0))
 
 
 def replicated_part(before: Record, after: Record) -> Record:
@@ -439,8 +452,10 @@ def merge(a: Record, b: Record) -> Record:
         return Record(a.mode, dvvset=dvv.sync(a.dvvset, b.dvvset))
     if a.mode is ClockMode.LWW:
         return Record(a.mode, (max((*a.siblings, *b.siblings), key=_lww_key),))
+    policy = _policy(a.truncation, b.truncation)
     return truncate(Record(a.mode, reconcile((*a.siblings, *b.siblings)),
-                           truncation=_policy(a.truncation, b.truncation)))
+                           truncation=policy,
+                           floor=max(a.floor, b.floor) if policy else 0))
 
 
 def merge_all(mode: ClockMode, records: Iterable[Record]) -> Record:

@@ -26,8 +26,8 @@ import random
 import pytest
 
 from impl.cluster import SimulatedCluster
-from impl.errors import DynamoError
-from impl.records import ClockMode, Record, Sibling, Truncation
+from impl.errors import BadMessageError, DynamoError
+from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
 from impl.versions import apply_put, context_clock, merge, values
 from spec.vclock import VClock
 
@@ -421,8 +421,57 @@ def test_client_vclock_a_client_that_keeps_its_counter_is_not_covered_by_a_stale
     assert _own_pair_truncated_then_a_stale_context("client-vclock", False) == [b"B", b"C", b"Z"]
 
 
-@pytest.mark.xfail(strict=True, reason="open: a client-vclock client that forgot its counter "
-                   "and whose pair truncation dropped mints (client, 1) again (docs/runtime.md, "
-                   "session 15, (trunc))")
 def test_client_vclock_a_client_that_forgot_its_counter_after_its_pair_was_truncated() -> None:
     assert _own_pair_truncated_then_a_stale_context("client-vclock", True) == [b"B", b"C", b"Z"]
+
+
+def _forgetful_records() -> tuple[Record, Record]:
+    """client-vclock, threshold 1, old_s 5: alice's v0..v4 (her pair at 5), then
+    bob's read-modify-write 15 s later truncates alice's pair away. Returns (the
+    record before bob's put, the record after)."""
+    policy = Truncation(threshold=1, max_pairs=50, young_s=0.0, old_s=5.0)
+    record = Record.empty(ClockMode.CLIENT_VCLOCK)
+    for i in range(5):
+        record = apply_put(record, context_clock(record), b"v%d" % i, coordinator="n1",
+                           client_id="alice", now=float(i), truncation=policy)
+    after = apply_put(record, context_clock(record), b"B", coordinator="n2",
+                      client_id="bob", now=20.0, truncation=policy)
+    return record, after
+
+
+def test_client_vclock_truncation_keeps_the_highest_dropped_counter_as_the_floor() -> None:
+    """The record keeps the highest counter truncation dropped (alice's 5); a put by
+    a client that forgot its counter mints above it (6, not 1), so a context read
+    before the truncation ({alice: 5}) does not cover it. The floor survives the
+    byte encoding and merges (the larger), and a record without one encodes as
+    before (flag 1)."""
+    before, after = _forgetful_records()
+    assert before.floor == 0 and after.floor == 5
+    assert [s.clock.pairs for s in after.siblings] == [(("bob", 1),)]
+    z = apply_put(after, VClock(), b"Z", coordinator="n1", client_id="alice", now=21.0)
+    (minted,) = [s for s in z.siblings if s.value == b"Z"]
+    assert minted.clock.counter("alice") == 6 and z.floor == 5  # a put keeps it
+    assert not VClock.of({"alice": 5}).descends(minted.clock)
+    assert decode_record(encode_record(after)) == after
+    assert encode_record(after)[-33:-32] == b"\x02"  # the flag, the policy, the floor
+    assert encode_record(before)[-25:-24] == b"\x01"
+    assert merge(before, after).floor == 5 and merge(after, before).floor == 5
+    carol = apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"C", coordinator="n3",
+                      client_id="carol", now=20.5, truncation=after.truncation)
+    assert carol.floor == 0  # a replica that never held alice's pair: the merge brings it
+    assert merge(carol, after).floor == 5 and merge(after, carol).floor == 5
+
+
+def test_a_floor_of_zero_is_refused_and_server_vclock_keeps_none() -> None:
+    """Flag 2 with a floor of 0 is not canonical; server-vclock records keep no
+    floor (its own pair's truncation begins a key epoch instead)."""
+    _, after = _forgetful_records()
+    raw = encode_record(after)
+    with pytest.raises(BadMessageError, match="floor of 0"):
+        decode_record(raw[:-8] + bytes(8))
+    policy = Truncation(threshold=1, max_pairs=50, young_s=0.0, old_s=5.0)
+    record = Record.empty(ClockMode.SERVER_VCLOCK)
+    for i, node in enumerate(["n1", "n1", "n2"]):
+        record = apply_put(record, context_clock(record), b"v", coordinator=node,
+                           client_id="", now=float(i * 10), truncation=policy)
+    assert len(context_clock(record).pairs) == 1 and record.floor == 0
