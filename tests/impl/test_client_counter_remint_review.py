@@ -7,8 +7,10 @@ client's later counter and the replica that holds nothing answers first: alice
 wrote v1 and v2 through n4 while n2 was cut off and n1 held nothing (v2 on n4 and
 a fallback's hint, never handed off here); her forgetful v3 through n1 is
 answered by n1 and n2 ({alice: 1}), n4's ack with its record ({alice: 2}) comes
-after the answer and the acknowledged v3 is dominated. Pinned as a strict xfail:
-docs/runtime.md said only W=1 was not covered.
+after the answer and the acknowledged v3 was dominated (``[v2]``, seeds 1 and 3
+of 5). Pinned as a strict xfail until session 16, when a record ack after the
+answer began to mint the put again too, in a round that answers nothing, unless
+the coordinator holds a later write of the client (``[v3]``).
 """
 
 from __future__ import annotations
