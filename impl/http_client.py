@@ -132,7 +132,28 @@ def _seed_url(seed: str) -> str:
     if not parsed.host or parsed.path not in ("", "/") or parsed.query or parsed.fragment:
         raise LocalError(f"node address {seed!r}: give host:port (no path, query or "
                          "fragment)")
+    _check_port(seed, url)
     return url.rstrip("/")
+
+
+def _check_port(seed: str, url: str) -> None:
+    """Raise LocalError naming ``seed`` when its port is not a number in 1..65535, or
+    when it has none and no scheme (a bare ``host``: the port was forgotten; a URL
+    ``http://host`` keeps its scheme's default). httpx 0.28 parses ``h:99999``,
+    ``h:0`` and ``h:-1`` (``httpx.URL("http://h:99999").port == 99999``), and a
+    bare ``localhost`` dialed port 80: until session 16's probe each was tried and
+    reported as ``no node could serve it (tried http://127.0.0.1:99999):
+    ConnectError``, naming an unreachable node instead of the typo."""
+    authority = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]
+    host_end = authority.rfind("]") + 1  # past an IPv6 literal (0: none)
+    port = authority[host_end:].partition(":")[2]
+    if not port:
+        if "://" not in seed:
+            raise LocalError(f"node address {seed!r}: no port; give host:port")
+        return
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise LocalError(f"node address {seed!r}: port {port[:20]} must be 1..65535; "
+                         "give host:port")
 
 
 def key_bytes(key: object) -> bytes:
@@ -334,7 +355,7 @@ Plan = Generator[Step, "httpx.Response | httpx.TransportError", Any]
 
 def status_plan(router: Router, node: str | None = None) -> Plan:
     """``/status`` of ``node`` (default: the first node that answers)."""
-    tried = [_url(node)] if node else router.candidates(None)
+    tried = [_seed_url(node)] if node else router.candidates(None)
     why: list[str] = []
     for base in tried:
         answer = yield "GET", base + "/status", {}
