@@ -55,11 +55,10 @@ import httpx
 from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
-           "RequestRefusedError", "Resolver", "Router", "delete_plan", "fetched", "get_plan",
-           "key_bytes",
-           "put_plan",
-           "read_get", "read_put", "status_plan", "value_bytes"]
+__all__ = ["UNKNOWN_OUTCOME", "AsyncClient", "Client", "Fetched", "NoNodeError",
+           "OutcomeUnknownError", "RequestRefusedError", "Resolver", "Router", "delete_plan",
+           "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
+           "status_plan", "value_bytes"]
 
 #: merges siblings into one value (e.g. a shopping cart's union)
 Resolver = Callable[[list[bytes]], bytes]
@@ -83,11 +82,23 @@ class NoNodeError(RemoteError):
         self.outcome = outcome
 
 
+#: what every OutcomeUnknownError's message ends with (once)
+UNKNOWN_OUTCOME = ("the write may have been made (outcome unknown): read the key before "
+                   "writing again")
+
+
 class OutcomeUnknownError(NoNodeError):
     """A put was sent and its outcome is unknown (504, a timeout, a dropped
-    connection): some replica may hold it. Not retried (see the module docstring)."""
+    connection): some replica may hold it. Not retried (see the module docstring).
+    Its message ends with :data:`UNKNOWN_OUTCOME`: until session 16's probe only an
+    answer that was not the API's said so, and ``vdynamo put`` to a node that died
+    mid-request printed ``put b'k' to http://...: RemoteProtocolError('Server
+    disconnected without sending a response.')``, a 504 ``HTTP 504
+    RequestTimeoutError: ...``, neither saying the write may be stored."""
 
     def __init__(self, message: str) -> None:
+        if UNKNOWN_OUTCOME not in message:
+            message = f"{message}: {UNKNOWN_OUTCOME}"
         super().__init__(message, "unknown")
 
 
@@ -333,8 +344,7 @@ def read_put(response: httpx.Response) -> str | None:
         raise OutcomeUnknownError(f"HTTP {status} {body.get('error')}: "
                                   f"{body.get('message')}")
     raise OutcomeUnknownError(f"HTTP {status}, not an answer of the API (body "
-                              f"{response.text[:100]!r}): the write may have been made; "
-                              "read the key before writing again")
+                              f"{response.text[:100]!r})")
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -480,7 +490,11 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
                     **missing, "message": "no value for this key: nothing was deleted "
                     "(nothing written)"})
             return str(missing["context"])
-        written = read_put(answer)
+        try:
+            written = read_put(answer)
+        except OutcomeUnknownError as unknown:  # named: the write and the node (a 504
+            # said neither before session 16's probe)
+            raise OutcomeUnknownError(f"{what} to {base}: {unknown}") from None
         if written is not None:
             return written
         why.append(f"{base}: HTTP {answer.status_code} (not written)")
