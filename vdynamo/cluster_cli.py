@@ -42,7 +42,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main_cluster", "main_join", "main_leave", "read_state"]
+from impl.errors import LocalError
+
+__all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "read_state"]
 
 DEFAULT_DIR = Path("vdynamo-cluster")
 _START_TIMEOUT_S = 30.0
@@ -83,13 +85,34 @@ def _state_ports(state: dict[str, Any]) -> set[int]:
     return {int(entry[key]) for entry in state["nodes"].values() for key in ("peer", "http")}
 
 
+class ClusterStateError(LocalError):
+    """``D/cluster.json`` exists but is not a state file :func:`read_state` can use."""
+
+
 def read_state(directory: Path) -> dict[str, Any]:
-    """``D/cluster.json``: {"nodes": {name: {"pid", "http", "peer"}}} (empty if none)."""
+    """``D/cluster.json``: {"nodes": {name: {"pid", "http", "peer"}}} (empty if none).
+    Raises :class:`ClusterStateError` naming the file when it is not JSON (cut short,
+    empty) or not that shape (each entry a map with integer ``http`` and ``peer``);
+    the commands print it in one line. Before session 16's probe every command
+    ended in a JSONDecodeError, KeyError or AttributeError traceback."""
     path = directory / "cluster.json"
     if not path.exists():
         return {"nodes": {}}
-    state: dict[str, Any] = json.loads(path.read_text())
-    return state
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        raise ClusterStateError(f"{path}: not a cluster state file ({error}); it is "
+                                "written by `vdynamo cluster up`: repair or remove it") from None
+    nodes = state.get("nodes") if isinstance(state, dict) else None
+    if not isinstance(nodes, dict) or not all(
+            isinstance(entry, dict) and all(
+                isinstance(entry.get(port), int) and not isinstance(entry.get(port), bool)
+                for port in ("http", "peer")) for entry in nodes.values()):
+        raise ClusterStateError(f"{path}: not a cluster state file (not a map of nodes, "
+                                "each with integer http and peer ports); it is written "
+                                "by `vdynamo cluster up`: repair or remove it")
+    result: dict[str, Any] = state
+    return result
 
 
 def _write_state(directory: Path, state: dict[str, Any]) -> None:
@@ -273,6 +296,12 @@ def _status(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     state = read_state(directory)
+    if not state["nodes"]:  # before session 16's probe: a traceback for a directory
+        # that does not exist, and "stopped 0 nodes" with a cluster.json written
+        # into one that holds no cluster
+        print(f"vdynamo cluster down: no cluster in {directory}: nothing stopped",
+              file=sys.stderr)
+        return 1
     stopped = _stop(directory, state, list(state["nodes"]))
     _write_state(directory, state)
     print(f"stopped {stopped} nodes of {directory}")
@@ -295,7 +324,11 @@ def main_cluster(argv: list[str]) -> int:
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)
-    return {"up": _up, "status": _status, "down": _down}[args.command](args)
+    try:
+        return {"up": _up, "status": _status, "down": _down}[args.command](args)
+    except ClusterStateError as error:
+        print(f"vdynamo cluster {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 def _one_node(prog: str, argv: list[str], *, running: bool | None,
@@ -307,7 +340,11 @@ def _one_node(prog: str, argv: list[str], *, running: bool | None,
     parser.add_argument("node", help="the node's name")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args(argv)
-    state = read_state(args.dir)
+    try:
+        state = read_state(args.dir)
+    except ClusterStateError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 1
     entry = state["nodes"].get(args.node)
     problem = None
     if not (args.dir / "cluster.toml").exists():
