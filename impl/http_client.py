@@ -390,9 +390,24 @@ def _route_plan(router: Router) -> Plan:
             router.learn((yield from status_plan(router)))
 
 
+def _check_quorum(name: str, value: object) -> None:
+    """Raise InvalidValueError naming ``name`` (``r`` or ``w``) unless ``value`` is
+    None or an int of at least 1 (not a bool), before any request: the node checks
+    the upper bound, N. Until session 16's probe it was sent as given (``r="2"``
+    served as 2, ``r=True`` as ``?r=true``), and a node that did not answer hid it
+    (``vdynamo put k v --w 0`` to a node down: "no node could serve it ...
+    ConnectError")."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                              or value < 1):
+        raise InvalidValueError(f"{name}: must be a positive int (at most the cluster's "
+                                f"N), got {type(value).__name__} {value!r:.40}; "
+                                "nothing was sent")
+
+
 def get_plan(router: Router, key: bytes | str, r: int | None,
              resolve: Resolver | None) -> Plan:
     """A get (see the module docstring): a :class:`Fetched`."""
+    _check_quorum("r", r)
     yield from _route_plan(router)
     why: list[str] = []
     for base in router.candidates(key):
@@ -445,6 +460,8 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
                 context: str | None, headers: dict[str, str], w: int | None,
                 r: int | None = None, *, missing_ok: bool = True) -> Plan:
     key_bytes(key)  # InvalidValueError before anything is sent (session 15's probe B)
+    _check_quorum("w", w)
+    _check_quorum("r", r)
     if value is not None:
         value = value_bytes(value)
     elif method == "PUT":  # a put of None: stored as b"" before session 15's probe B
