@@ -937,6 +937,17 @@ class HttpApi:
         rid = server.next_request_id()
         if sent is not None:
             counter = _number(sent, "X-Vdynamo-Client-Counter")
+            if named is None:
+                # A counter counts one named client's puts. Before session 16's probe
+                # it made an unnamed writer the one shared client "http": in
+                # client-vclock program A's blind put (counter 1) and program B's
+                # (counter 2), both acknowledged, read back [B] alone ({http: 2}
+                # superseded {http: 1}), the loss session 13's review fixed for
+                # unnamed writes without a counter. Refused, nothing written
+                raise errors.BadRequestError(
+                    "X-Vdynamo-Client-Counter without X-Vdynamo-Client: a counter counts "
+                    "the puts of the client that X-Vdynamo-Client names; name the client, "
+                    "or send neither header (each write is then a client of its own)")
         elif named is None and self.config.clock == "client-vclock":
             # A write that names no client is a client of its own (Riak's HTTP
             # interface: riak_kv_wm_object gives a request without X-Riak-ClientId
