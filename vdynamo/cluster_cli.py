@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -47,6 +48,10 @@ from impl.errors import LocalError
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "read_state"]
 
 DEFAULT_DIR = Path("vdynamo-cluster")
+#: the longest node name ``join`` gives a local cluster, and the names it takes: a
+#: TOML bare key (``[nodes.NAME]``) and a directory name (``NAME/data.sqlite``)
+_LOCAL_NAME_CHARS = 64
+_LOCAL_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{_LOCAL_NAME_CHARS - 1}}}")
 _START_TIMEOUT_S = 30.0
 #: the most nodes ``cluster up --nodes`` starts: each is a process of its own (about
 #: 57 MB resident at start) with two ports. Unbounded before session 15's probe B:
@@ -363,6 +368,15 @@ def main_join(argv: list[str]) -> int:
     if isinstance(found, int):
         return found
     directory, state, name, entry = found
+    if entry is None and not _LOCAL_NAME.fullmatch(name):
+        # before session 16's probe `join 'bad name'` appended `[nodes.bad name]` (not
+        # TOML: every later `cluster up` failed), `join ''` a data file at the
+        # filesystem's root, `join ../evil` one outside the directory
+        print(f"vdynamo join: node name {name!r}: a local cluster's node names are 1 to "
+              f"{_LOCAL_NAME_CHARS} letters, digits, '_' or '-', beginning with a letter or "
+              "digit (each is a TOML key and a directory name); nothing was written",
+              file=sys.stderr)
+        return 1
     if entry is None:
         peer, http = _free_ports(2, _state_ports(state))
         entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
