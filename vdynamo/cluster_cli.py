@@ -428,6 +428,16 @@ def main_leave(argv: list[str]) -> int:
     if entry is None or not (running or entry.get("leaving")):
         print(f"vdynamo leave: {name} is not running in {directory}", file=sys.stderr)
         return 1
+    others = [other for other, held in state["nodes"].items()
+              if other != name and not held.get("left")]
+    if not others and not entry.get("leaving"):
+        # before session 16's probe the signal went anyway: the node announced
+        # `leaving` with nobody to take its ranges, this command waited 120 s and
+        # failed, and the node stayed `leaving` (not ready) for good
+        print(f"vdynamo leave: {name} is the only member of the cluster in {directory}: "
+              "no node could take its key ranges; stop it with `vdynamo cluster down`",
+              file=sys.stderr)
+        return 1
     if running:  # (else: restarted to finish an interrupted leave, and exited since)
         os.kill(entry["pid"], signal.SIGUSR1)
     deadline = time.monotonic() + 120.0
