@@ -395,6 +395,15 @@ class _Parse:
                                       "are served)"))
         if version == "1.1" and b"host" not in self.headers:
             raise _Refusal(_malformed("header: no Host (HTTP/1.1 requires one)"))
+        if version == "1.0" and b"transfer-encoding" in self.headers:
+            # RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
+            # framing (6.3: 400, then close). Before session 16's probe its body was
+            # decoded as chunked and stored, bytes an HTTP/1.0 intermediary takes for
+            # the next request (request smuggling, RFC 9112 11.2)
+            raise _Refusal(_malformed(
+                "header: Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1: its "
+                "framing is faulty; HTTP/1.0 has no chunked coding): send Content-Length, "
+                "or the request as HTTP/1.1"))
         host = self.headers.get(b"host")
         if host is not None and not _HOST.fullmatch(host):
             # RFC 9112 3.2: a server MUST answer 400 to a Host field with an invalid
