@@ -395,6 +395,15 @@ class _Parse:
                                       "are served)"))
         if version == "1.1" and b"host" not in self.headers:
             raise _Refusal(_malformed("header: no Host (HTTP/1.1 requires one)"))
+        if version == "1.0" and b"transfer-encoding" in self.headers:
+            # RFC 9112 6.1: an HTTP/1.0 message with Transfer-Encoding has faulty
+            # framing (6.3: 400, then close). Before session 16's probe its body was
+            # decoded as chunked and stored, bytes an HTTP/1.0 intermediary takes for
+            # the next request (request smuggling, RFC 9112 11.2)
+            raise _Refusal(_malformed(
+                "header: Transfer-Encoding in an HTTP/1.0 request (RFC 9112 6.1: its "
+                "framing is faulty; HTTP/1.0 has no chunked coding): send Content-Length, "
+                "or the request as HTTP/1.1"))
         host = self.headers.get(b"host")
         if host is not None and not _HOST.fullmatch(host):
             # RFC 9112 3.2: a server MUST answer 400 to a Host field with an invalid
@@ -937,6 +946,17 @@ class HttpApi:
         rid = server.next_request_id()
         if sent is not None:
             counter = _number(sent, "X-Vdynamo-Client-Counter")
+            if named is None:
+                # A counter counts one named client's puts. Before session 16's probe
+                # it made an unnamed writer the one shared client "http": in
+                # client-vclock program A's blind put (counter 1) and program B's
+                # (counter 2), both acknowledged, read back [B] alone ({http: 2}
+                # superseded {http: 1}), the loss session 13's review fixed for
+                # unnamed writes without a counter. Refused, nothing written
+                raise errors.BadRequestError(
+                    "X-Vdynamo-Client-Counter without X-Vdynamo-Client: a counter counts "
+                    "the puts of the client that X-Vdynamo-Client names; name the client, "
+                    "or send neither header (each write is then a client of its own)")
         elif named is None and self.config.clock == "client-vclock":
             # A write that names no client is a client of its own (Riak's HTTP
             # interface: riak_kv_wm_object gives a request without X-Riak-ClientId

@@ -55,11 +55,10 @@ import httpx
 from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["AsyncClient", "Client", "Fetched", "NoNodeError", "OutcomeUnknownError",
-           "RequestRefusedError", "Resolver", "Router", "delete_plan", "fetched", "get_plan",
-           "key_bytes",
-           "put_plan",
-           "read_get", "read_put", "status_plan", "value_bytes"]
+__all__ = ["UNKNOWN_OUTCOME", "AsyncClient", "Client", "Fetched", "NoNodeError",
+           "OutcomeUnknownError", "RequestRefusedError", "Resolver", "Router", "delete_plan",
+           "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
+           "status_plan", "value_bytes"]
 
 #: merges siblings into one value (e.g. a shopping cart's union)
 Resolver = Callable[[list[bytes]], bytes]
@@ -83,11 +82,23 @@ class NoNodeError(RemoteError):
         self.outcome = outcome
 
 
+#: what every OutcomeUnknownError's message ends with (once)
+UNKNOWN_OUTCOME = ("the write may have been made (outcome unknown): read the key before "
+                   "writing again")
+
+
 class OutcomeUnknownError(NoNodeError):
     """A put was sent and its outcome is unknown (504, a timeout, a dropped
-    connection): some replica may hold it. Not retried (see the module docstring)."""
+    connection): some replica may hold it. Not retried (see the module docstring).
+    Its message ends with :data:`UNKNOWN_OUTCOME`: until session 16's probe only an
+    answer that was not the API's said so, and ``vdynamo put`` to a node that died
+    mid-request printed ``put b'k' to http://...: RemoteProtocolError('Server
+    disconnected without sending a response.')``, a 504 ``HTTP 504
+    RequestTimeoutError: ...``, neither saying the write may be stored."""
 
     def __init__(self, message: str) -> None:
+        if UNKNOWN_OUTCOME not in message:
+            message = f"{message}: {UNKNOWN_OUTCOME}"
         super().__init__(message, "unknown")
 
 
@@ -132,7 +143,28 @@ def _seed_url(seed: str) -> str:
     if not parsed.host or parsed.path not in ("", "/") or parsed.query or parsed.fragment:
         raise LocalError(f"node address {seed!r}: give host:port (no path, query or "
                          "fragment)")
+    _check_port(seed, url)
     return url.rstrip("/")
+
+
+def _check_port(seed: str, url: str) -> None:
+    """Raise LocalError naming ``seed`` when its port is not a number in 1..65535, or
+    when it has none and no scheme (a bare ``host``: the port was forgotten; a URL
+    ``http://host`` keeps its scheme's default). httpx 0.28 parses ``h:99999``,
+    ``h:0`` and ``h:-1`` (``httpx.URL("http://h:99999").port == 99999``), and a
+    bare ``localhost`` dialed port 80: until session 16's probe each was tried and
+    reported as ``no node could serve it (tried http://127.0.0.1:99999):
+    ConnectError``, naming an unreachable node instead of the typo."""
+    authority = urllib.parse.urlsplit(url).netloc.rpartition("@")[2]
+    host_end = authority.rfind("]") + 1  # past an IPv6 literal (0: none)
+    port = authority[host_end:].partition(":")[2]
+    if not port:
+        if "://" not in seed:
+            raise LocalError(f"node address {seed!r}: no port; give host:port")
+        return
+    if not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
+        raise LocalError(f"node address {seed!r}: port {port[:20]} must be 1..65535; "
+                         "give host:port")
 
 
 def key_bytes(key: object) -> bytes:
@@ -312,8 +344,7 @@ def read_put(response: httpx.Response) -> str | None:
         raise OutcomeUnknownError(f"HTTP {status} {body.get('error')}: "
                                   f"{body.get('message')}")
     raise OutcomeUnknownError(f"HTTP {status}, not an answer of the API (body "
-                              f"{response.text[:100]!r}): the write may have been made; "
-                              "read the key before writing again")
+                              f"{response.text[:100]!r})")
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
@@ -334,7 +365,7 @@ Plan = Generator[Step, "httpx.Response | httpx.TransportError", Any]
 
 def status_plan(router: Router, node: str | None = None) -> Plan:
     """``/status`` of ``node`` (default: the first node that answers)."""
-    tried = [_url(node)] if node else router.candidates(None)
+    tried = [_seed_url(node)] if node else router.candidates(None)
     why: list[str] = []
     for base in tried:
         answer = yield "GET", base + "/status", {}
@@ -359,9 +390,24 @@ def _route_plan(router: Router) -> Plan:
             router.learn((yield from status_plan(router)))
 
 
+def _check_quorum(name: str, value: object) -> None:
+    """Raise InvalidValueError naming ``name`` (``r`` or ``w``) unless ``value`` is
+    None or an int of at least 1 (not a bool), before any request: the node checks
+    the upper bound, N. Until session 16's probe it was sent as given (``r="2"``
+    served as 2, ``r=True`` as ``?r=true``), and a node that did not answer hid it
+    (``vdynamo put k v --w 0`` to a node down: "no node could serve it ...
+    ConnectError")."""
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                              or value < 1):
+        raise InvalidValueError(f"{name}: must be a positive int (at most the cluster's "
+                                f"N), got {type(value).__name__} {value!r:.40}; "
+                                "nothing was sent")
+
+
 def get_plan(router: Router, key: bytes | str, r: int | None,
              resolve: Resolver | None) -> Plan:
     """A get (see the module docstring): a :class:`Fetched`."""
+    _check_quorum("r", r)
     yield from _route_plan(router)
     why: list[str] = []
     for base in router.candidates(key):
@@ -414,6 +460,8 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
                 context: str | None, headers: dict[str, str], w: int | None,
                 r: int | None = None, *, missing_ok: bool = True) -> Plan:
     key_bytes(key)  # InvalidValueError before anything is sent (session 15's probe B)
+    _check_quorum("w", w)
+    _check_quorum("r", r)
     if value is not None:
         value = value_bytes(value)
     elif method == "PUT":  # a put of None: stored as b"" before session 15's probe B
@@ -459,7 +507,11 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
                     **missing, "message": "no value for this key: nothing was deleted "
                     "(nothing written)"})
             return str(missing["context"])
-        written = read_put(answer)
+        try:
+            written = read_put(answer)
+        except OutcomeUnknownError as unknown:  # named: the write and the node (a 504
+            # said neither before session 16's probe)
+            raise OutcomeUnknownError(f"{what} to {base}: {unknown}") from None
         if written is not None:
             return written
         why.append(f"{base}: HTTP {answer.status_code} (not written)")

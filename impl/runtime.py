@@ -935,7 +935,18 @@ class NodeServer:
 
     def leave(self) -> None:
         """Start leaving the ring: the core hands this node's key ranges over
-        (:meth:`impl.node.Node.leave`); ``node.has_left`` once done."""
+        (:meth:`impl.node.Node.leave`); ``node.has_left`` once done. Refused, with a
+        warning, when no other member of this node's view is joining or up: there is
+        no node to hand the ranges to. Before session 16's probe the last member of
+        a cluster announced ``leaving`` anyway and stayed so for good (the request
+        is persisted): never left, and ``/health/ready`` false from then on."""
+        others = [member.node for member in self.node.view if member.node != self.name
+                  and member.status in (MemberStatus.JOINING, MemberStatus.UP)]
+        if not others:
+            log.warning("%s: not leaving the ring: no other member is up or joining in "
+                        "its view, so nothing could take its key ranges (stop it instead)",
+                        self.name)
+            return
         self._perform(self.node.leave(self.now()))
 
 

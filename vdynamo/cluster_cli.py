@@ -32,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -42,9 +43,15 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main_cluster", "main_join", "main_leave", "read_state"]
+from impl.errors import LocalError
+
+__all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "read_state"]
 
 DEFAULT_DIR = Path("vdynamo-cluster")
+#: the longest node name ``join`` gives a local cluster, and the names it takes: a
+#: TOML bare key (``[nodes.NAME]``) and a directory name (``NAME/data.sqlite``)
+_LOCAL_NAME_CHARS = 64
+_LOCAL_NAME = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_-]{{0,{_LOCAL_NAME_CHARS - 1}}}")
 _START_TIMEOUT_S = 30.0
 #: the most nodes ``cluster up --nodes`` starts: each is a process of its own (about
 #: 57 MB resident at start) with two ports. Unbounded before session 15's probe B:
@@ -83,13 +90,34 @@ def _state_ports(state: dict[str, Any]) -> set[int]:
     return {int(entry[key]) for entry in state["nodes"].values() for key in ("peer", "http")}
 
 
+class ClusterStateError(LocalError):
+    """``D/cluster.json`` exists but is not a state file :func:`read_state` can use."""
+
+
 def read_state(directory: Path) -> dict[str, Any]:
-    """``D/cluster.json``: {"nodes": {name: {"pid", "http", "peer"}}} (empty if none)."""
+    """``D/cluster.json``: {"nodes": {name: {"pid", "http", "peer"}}} (empty if none).
+    Raises :class:`ClusterStateError` naming the file when it is not JSON (cut short,
+    empty) or not that shape (each entry a map with integer ``http`` and ``peer``);
+    the commands print it in one line. Before session 16's probe every command
+    ended in a JSONDecodeError, KeyError or AttributeError traceback."""
     path = directory / "cluster.json"
     if not path.exists():
         return {"nodes": {}}
-    state: dict[str, Any] = json.loads(path.read_text())
-    return state
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError) as error:  # UnicodeDecodeError is a ValueError
+        raise ClusterStateError(f"{path}: not a cluster state file ({error}); it is "
+                                "written by `vdynamo cluster up`: repair or remove it") from None
+    nodes = state.get("nodes") if isinstance(state, dict) else None
+    if not isinstance(nodes, dict) or not all(
+            isinstance(entry, dict) and all(
+                isinstance(entry.get(port), int) and not isinstance(entry.get(port), bool)
+                for port in ("http", "peer")) for entry in nodes.values()):
+        raise ClusterStateError(f"{path}: not a cluster state file (not a map of nodes, "
+                                "each with integer http and peer ports); it is written "
+                                "by `vdynamo cluster up`: repair or remove it")
+    result: dict[str, Any] = state
+    return result
 
 
 def _write_state(directory: Path, state: dict[str, Any]) -> None:
@@ -273,6 +301,12 @@ def _status(args: argparse.Namespace) -> int:
 def _down(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     state = read_state(directory)
+    if not state["nodes"]:  # before session 16's probe: a traceback for a directory
+        # that does not exist, and "stopped 0 nodes" with a cluster.json written
+        # into one that holds no cluster
+        print(f"vdynamo cluster down: no cluster in {directory}: nothing stopped",
+              file=sys.stderr)
+        return 1
     stopped = _stop(directory, state, list(state["nodes"]))
     _write_state(directory, state)
     print(f"stopped {stopped} nodes of {directory}")
@@ -295,7 +329,11 @@ def main_cluster(argv: list[str]) -> int:
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)
-    return {"up": _up, "status": _status, "down": _down}[args.command](args)
+    try:
+        return {"up": _up, "status": _status, "down": _down}[args.command](args)
+    except ClusterStateError as error:
+        print(f"vdynamo cluster {args.command}: {error}", file=sys.stderr)
+        return 1
 
 
 def _one_node(prog: str, argv: list[str], *, running: bool | None,
@@ -307,7 +345,11 @@ def _one_node(prog: str, argv: list[str], *, running: bool | None,
     parser.add_argument("node", help="the node's name")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args(argv)
-    state = read_state(args.dir)
+    try:
+        state = read_state(args.dir)
+    except ClusterStateError as error:
+        print(f"{prog}: {error}", file=sys.stderr)
+        return 1
     entry = state["nodes"].get(args.node)
     problem = None
     if not (args.dir / "cluster.toml").exists():
@@ -326,6 +368,15 @@ def main_join(argv: list[str]) -> int:
     if isinstance(found, int):
         return found
     directory, state, name, entry = found
+    if entry is None and not _LOCAL_NAME.fullmatch(name):
+        # before session 16's probe `join 'bad name'` appended `[nodes.bad name]` (not
+        # TOML: every later `cluster up` failed), `join ''` a data file at the
+        # filesystem's root, `join ../evil` one outside the directory
+        print(f"vdynamo join: node name {name!r}: a local cluster's node names are 1 to "
+              f"{_LOCAL_NAME_CHARS} letters, digits, '_' or '-', beginning with a letter or "
+              "digit (each is a TOML key and a directory name); nothing was written",
+              file=sys.stderr)
+        return 1
     if entry is None:
         peer, http = _free_ports(2, _state_ports(state))
         entry = state["nodes"][name] = {"pid": None, "peer": peer, "http": http}
@@ -376,6 +427,16 @@ def main_leave(argv: list[str]) -> int:
     running = entry is not None and _ours(directory, entry["pid"])
     if entry is None or not (running or entry.get("leaving")):
         print(f"vdynamo leave: {name} is not running in {directory}", file=sys.stderr)
+        return 1
+    others = [other for other, held in state["nodes"].items()
+              if other != name and not held.get("left")]
+    if not others and not entry.get("leaving"):
+        # before session 16's probe the signal went anyway: the node announced
+        # `leaving` with nobody to take its ranges, this command waited 120 s and
+        # failed, and the node stayed `leaving` (not ready) for good
+        print(f"vdynamo leave: {name} is the only member of the cluster in {directory}: "
+              "no node could take its key ranges; stop it with `vdynamo cluster down`",
+              file=sys.stderr)
         return 1
     if running:  # (else: restarted to finish an interrupted leave, and exited since)
         os.kill(entry["pid"], signal.SIGUSR1)

@@ -53,13 +53,13 @@ def _parser(prog: str) -> argparse.ArgumentParser:
 def _request(prog: str, args: argparse.Namespace,
              call: Callable[[Client], T]) -> T | None:
     """``call`` on a client of the nodes of ``args``; None after a one-line error."""
-    nodes = list(args.node) or [
-        f"127.0.0.1:{entry['http']}" for entry in read_state(args.dir)["nodes"].values()
-        if not entry.get("left")]
-    if not nodes:
-        print(f"{prog}: no node given (--node, or a cluster in --dir)", file=sys.stderr)
-        return None
-    try:
+    try:  # a damaged cluster.json: one line (ClusterStateError), not a traceback
+        nodes = list(args.node) or [
+            f"127.0.0.1:{entry['http']}" for entry in read_state(args.dir)["nodes"].values()
+            if not entry.get("left")]
+        if not nodes:
+            print(f"{prog}: no node given (--node, or a cluster in --dir)", file=sys.stderr)
+            return None
         with connect(nodes) as client:
             return call(client)
     except DynamoError as error:

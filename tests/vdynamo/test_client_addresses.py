@@ -1,0 +1,63 @@
+"""A node address with a port out of range, or no port at all, is refused naming it
+before any request (session 16's probe).
+
+Before, ``vdynamo get k --node 127.0.0.1:99999`` (a digit too many), ``--node
+127.0.0.1:0``, ``--node 127.0.0.1:-1`` and ``--node localhost`` (the port
+forgotten: httpx dialed port 80) were each tried as an address and reported as
+``no node could serve it (tried http://127.0.0.1:99999): ConnectError``, an
+error that names an unreachable node, not the typo; ``Client.status(node)``
+took its address unchecked the same way. httpx 0.28 parses every one of them
+(``httpx.URL("http://h:99999").port == 99999``). An address with a scheme
+(``http://host``) keeps the scheme's default port, as a URL does.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import vdynamo
+from impl.errors import LocalError
+from impl.http_client import Router
+from tests.runtime.procs import cli
+
+_OUT_OF_RANGE = ["127.0.0.1:99999", "127.0.0.1:65536", "127.0.0.1:0", "127.0.0.1:-1",
+                 "http://127.0.0.1:70000", "[::1]:99999", "127.0.0.1:00000"]
+_NO_PORT = ["localhost", "127.0.0.1", "[::1]", "localhost:"]
+
+
+@pytest.mark.parametrize("seed", _OUT_OF_RANGE)
+def test_a_port_out_of_range_is_refused_naming_it(seed: str) -> None:
+    with pytest.raises(LocalError, match=r"node address .*: port .* must be 1\.\.65535"):
+        vdynamo.connect([seed])
+
+
+@pytest.mark.parametrize("seed", _NO_PORT)
+def test_an_address_without_a_port_is_refused_naming_it(seed: str) -> None:
+    with pytest.raises(LocalError, match=r"node address .*: no port; give host:port"):
+        vdynamo.connect([seed])
+
+
+@pytest.mark.parametrize(("seed", "url"), [
+    ("127.0.0.1:1", "http://127.0.0.1:1"), ("127.0.0.1:65535", "http://127.0.0.1:65535"),
+    ("[::1]:8001", "http://[::1]:8001"), ("http://localhost:8001/", "http://localhost:8001"),
+    ("http://example.com", "http://example.com"), ("https://example.com", "https://example.com"),
+    ("localhost:80", "http://localhost:80")])
+def test_good_addresses_are_kept(seed: str, url: str) -> None:
+    assert Router([seed]).seeds == [url]
+
+
+def test_status_of_a_node_address_is_checked_too() -> None:
+    with vdynamo.connect(["127.0.0.1:1"]) as client:
+        with pytest.raises(LocalError, match=r"node address '127\.0\.0\.1:99999': port"):
+            client.status("127.0.0.1:99999")
+        with pytest.raises(LocalError, match=r"node address 'n9': no port"):
+            client.status("n9")
+
+
+def test_the_cli_names_the_bad_address() -> None:
+    done = cli("get", "k", "--node", "127.0.0.1:99999")
+    assert done.returncode == 1, done
+    assert "node address '127.0.0.1:99999': port 99999 must be 1..65535" in done.stderr, done
+    assert "no node could serve it" not in done.stderr, done
+    done = cli("put", "k", "v", "--node", "localhost")
+    assert done.returncode == 1 and "node address 'localhost': no port" in done.stderr, done
