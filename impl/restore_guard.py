@@ -46,14 +46,21 @@ store aside: the spec's ``Restore`` (the refinement harness turns it off).
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
+from collections.abc import Iterable
 
 from impl.messages import parse_generation
 from impl.storage.base import Storage
 
 #: The meta entry of the generations heard of the peers: JSON {name: generation}.
 PEER_GENERATIONS_META = "peer-generations"
+
+#: Client requests and peer messages a shadow round keeps at most; beyond, one is
+#: dropped (a client request answered with OverloadedError, a 503), counted as
+#: ``shadow-round-dropped``. Timers are always kept (one per timer value).
+SHADOW_DEFERRED_LIMIT = 4096
 
 
 def start_generation(storage: Storage, name: str, seed: int, now: float,
@@ -106,3 +113,22 @@ class RestoreGuard:
             self.storage.set_meta(PEER_GENERATIONS_META,
                                   json.dumps(self.heard, sort_keys=True).encode())
         return False
+
+
+class ShadowState:
+    """A restarted node's startup shadow round in progress (:meth:`impl.node.Node.start`):
+    the peers asked that have not gossiped back yet, and the inputs deferred
+    meanwhile, in order: ``(method of the Node, its arguments after now)``."""
+
+    def __init__(self, peers: Iterable[str], started: float) -> None:
+        self.asked = tuple(sorted(peers))
+        #: the peers asked that have not gossiped since
+        self.waiting = set(self.asked)
+        self.started = started
+        #: the round is over (answered or timed out); its deferred inputs replay
+        self.over = False
+        self.deferred: collections.deque[tuple[str, tuple[object, ...]]] = (
+            collections.deque())
+        #: client requests and peer messages among ``deferred`` (bounded)
+        self.kept = 0
+        self.dropped = 0

@@ -84,8 +84,6 @@ def test_a_backup_restored_after_a_reap_does_not_resurrect_the_deleted_value(
     assert set_aside == 1
 
 
-@pytest.mark.xfail(strict=True, reason="open: the restore guard's window (docs/runtime.md, "
-                   "'A restored store after a reap (session 15)', What remains)")
 def test_a_get_right_after_the_restored_start_does_not_resurrect() -> None:
     """The window the guard leaves: a get of k (R=3) right after n3's restored start,
     before any peer heard its generation, reads n3's v1 and read-repairs it onto n1
