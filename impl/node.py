@@ -327,8 +327,8 @@ class Node:
         guard, a restarted store's shadow round.
 
         *The shadow round* (Cassandra's startup shadow round; docs/runtime.md, "A
-        restored store after a reap"): a store that is not new (:attr:`_fresh`)
-        and heard of peers before (the guard's ``peer-generations``) may be a
+        restored store after a reap"): a store that heard of peers before (the
+        guard's ``peer-generations``; a new store, :attr:`_fresh`, heard none) may be a
         backup restored after a start its peers saw, and only a peer can tell it
         (:mod:`impl.restore_guard`). So it first gossips with every other live
         member of its view (a peer answers the first gossip of a start it has not
@@ -350,7 +350,7 @@ class Node:
             for effect in mechanism.first_timers(now, draw)]
         guard = self.guard
         peers = [node for node in self.gossiper.view.live_nodes if node != self.name]
-        if guard is None or self._fresh or not guard.heard or not peers:
+        if guard is None or not guard.heard or not peers:  # a new store heard none
             return effects
         self.shadow = ShadowState(peers, now)
         self.stats["shadow-round"] += 1
