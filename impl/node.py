@@ -221,6 +221,8 @@ class Node:
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)
         self.replica.write_listeners.append(self.gossiper.on_write)
+        if self.guard is not None:
+            self.replica.write_listeners.append(self._guard_write)
         self.gossiper.ring_listeners.append(self.anti_entropy.on_ring_change)
         self.handoff = HintedHandoff(name, config, self.hints, self.replica, self.quorum,
                                      self.gossiper)
@@ -437,6 +439,7 @@ class Node:
                     # agree (its shadow round waits for it; :meth:`start`)
                     effects.append(Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                     reply=False)))
+                guard.confirmed_by(src)
                 return self._finish([*effects, *self._shadow_heard(now, src)])
             return self._finish(handler(now, src, message))
         except StorageError as error:  # the engine failed: nothing acknowledged
@@ -610,6 +613,13 @@ class Node:
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
 
+    def _guard_write(self, key: bytes, encoded: bytes) -> None:
+        """The restore guard's write listener (:meth:`RestoreGuard.on_write`)."""
+        assert self.guard is not None
+        if self.guard.unconfirmed and key not in self.guard.touched and not (
+                self.guard.on_write(key, encoded, self.storage.engine.read(key) is not None)):
+            self.stats["restore-untracked-write"] += 1
+
     def _set_aside(self, now: float, told: str) -> None:
         """A peer heard of a later start of this store (``told``): remove every version
         and hint, take a generation above ``told`` and a new lifetime actor."""
@@ -626,7 +636,8 @@ class Node:
             self.log.append(f"{now:.3f} a new store told of a later start ({told}): "
                             f"generation {self.guard.generation}, nothing set aside")
             return
-        keys = [key for key, _ in self.storage.scan()]
+        taken = self.guard.taken
+        keys = [key for key, _ in self.storage.scan() if key not in taken]
         for key in keys:
             self.replica.reap(key)
         hints = self.hints.all()
@@ -642,7 +653,9 @@ class Node:
         self.stats["restore-set-aside"] += 1
         self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "
                         f"{len(keys)} keys and {len(hints)} hints set aside, "
-                        f"generation {generation}")
+                        f"generation {generation}"
+                        + (f"; {len(taken)} keys first written since the shadow round "
+                           "timed out kept" if taken else ""))
 
     # ------------------------------------------------------------ the shadow round
 
@@ -697,6 +710,8 @@ class Node:
             shadow.over = True
             self.stats["shadow-round-timeout"] += 1
             silent = sorted(shadow.waiting)
+            if self.guard is not None:
+                self.guard.track(silent)
             self.log.append(
                 f"{now:.3f} shadow round timed out after {now - shadow.started:.3f} s, "
                 f"no gossip from {', '.join(silent)}"

@@ -62,6 +62,10 @@ PEER_GENERATIONS_META = "peer-generations"
 #: ``shadow-round-dropped``. Timers are always kept (one per timer value).
 SHADOW_DEFERRED_LIMIT = 4096
 
+#: Keys a guard tracks after a shadow round that timed out (:meth:`RestoreGuard.on_write`);
+#: a key beyond it is not kept by a set-aside (counted as ``restore-untracked-write``).
+TRACKED_KEYS_LIMIT = 100_000
+
 
 def start_generation(storage: Storage, name: str, seed: int, now: float,
                      incarnation: int) -> str:
@@ -94,6 +98,14 @@ class RestoreGuard:
         #: peers heard at a generation older than one heard before: nothing but
         #: gossip is taken from them until a later one
         self.rolled_back: set[str] = set()
+        #: after a shadow round that timed out: the peers asked that have not
+        #: gossiped since (while any is left, the keys written are tracked)
+        self.unconfirmed: set[str] = set()
+        #: keys written (or removed) since the round timed out
+        self.touched: set[bytes] = set()
+        #: of those, the keys the store did not hold at their first write: what a
+        #: set-aside keeps (nothing in them predates this start)
+        self.taken: set[bytes] = set()
 
     def yours(self, peer: str) -> str:
         """The last generation heard of ``peer`` ("" none)."""
@@ -113,6 +125,36 @@ class RestoreGuard:
             self.storage.set_meta(PEER_GENERATIONS_META,
                                   json.dumps(self.heard, sort_keys=True).encode())
         return False
+
+
+    def track(self, peers: Iterable[str]) -> None:
+        """A shadow round timed out with ``peers`` silent: track the keys written
+        until each one gossiped (:meth:`on_write`, :meth:`confirmed_by`)."""
+        self.unconfirmed = set(peers)
+
+    def confirmed_by(self, src: str) -> None:
+        """``src`` gossiped: once every silent peer did, the tracking ends."""
+        if self.unconfirmed:
+            self.unconfirmed.discard(src)
+            if not self.unconfirmed:
+                self.touched.clear()
+                self.taken.clear()
+
+    def on_write(self, key: bytes, encoded: bytes, held: bool) -> bool:
+        """The node wrote ``key``'s versions (``encoded``; ``b""``: removed them);
+        ``held``: whether the engine held the key before this input. A key first
+        written since the round timed out that the store did not hold is *taken*:
+        a set-aside keeps it (a W = 1 write acknowledged through a restored node
+        before any peer could tell it; session 15's review). False: past
+        :data:`TRACKED_KEYS_LIMIT`, not tracked (a set-aside removes it)."""
+        if not self.unconfirmed or key in self.touched:
+            return True
+        if len(self.touched) >= TRACKED_KEYS_LIMIT:
+            return False
+        self.touched.add(key)
+        if encoded and not held:
+            self.taken.add(key)
+        return True
 
 
 class ShadowState:
