@@ -31,10 +31,22 @@ messages (``MerkleExchange``, ``KeyRecords``), and its hint deliveries
 (``HintDelivery``: a restored fallback's hints predate its restore; session 15's
 review), carry the sender's generation too,
 and a peer refuses one from a store older than one it heard of (and gossips back
-what it heard, which sets the store aside). Client requests, replica writes and
-reads are served meanwhile: a get or put of a reaped key through the restored
-node, or a get elsewhere that reads its copy and read-repairs, before the node's
-first gossip reached a peer can still spread the old value (the window left).
+what it heard, which sets the store aside).
+
+*The shadow round* (session 16; Cassandra's startup shadow round). A replica
+read of the restored store, or a get or put through it, before a peer told it
+would spread the old value (a get with R = 3 read-repaired it everywhere). So a
+restarted store that heard of peers before gossips with every other live member
+first and defers every input but gossip (:class:`ShadowState`, at most
+:data:`SHADOW_DEFERRED_LIMIT` requests and messages) until each one gossiped
+back, a peer answering the first gossip of a start it had not heard of; a peer
+that heard a later start says so, and the store is set aside before anything
+is served (:meth:`impl.node.Node.start`). The window left: when no peer answers
+within ``shadow_round_s`` (all down or cut off) the node serves its store
+unconfirmed (``shadow-round-timeout``). A set-aside then keeps the keys first
+written since the timeout that the store did not hold (:meth:`RestoreGuard.on_write`:
+nothing in them predates the start), so a W = 1 write acknowledged through a
+cut-off restored node survives; a write of a key the store held goes with it.
 
 Cassandra's gossip generation (a start time in seconds) tells peers a node
 restarted; it cannot tell a restored store, whose documentation forbids restoring
