@@ -733,10 +733,18 @@ class Node:
     def _replay_guarded(self, now: float, method: str, args: tuple[object, ...]
                         ) -> list[Effect]:
         """Replay one deferred input while others still wait: the round stays on
-        meanwhile, so the input runs with it lifted."""
+        meanwhile, so the input runs with it lifted. A StorageError out of it (a
+        deferred timer's handler: the engine failed) is counted and logged, not
+        raised: the inputs behind it still replay (raised, it left the round on
+        with no timer, every later input deferred for good)."""
         shadow, self.shadow = self.shadow, None
         try:
             return self._replay(now, method, args)
+        except StorageError as error:
+            self._discard_writes()
+            self.stats["storage-error"] += 1
+            self.log.append(f"{now:.3f} storage error replaying a deferred {method}: {error}")
+            return []
         finally:
             self.shadow = shadow
 
