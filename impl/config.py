@@ -305,7 +305,12 @@ class ClusterConfig:
     replicas, so a value deleted and reaped since the backup does not come back
     (:mod:`impl.restore_guard`).
     ``False``: no generations, the spec's ``Restore`` (the refinement harness's
-    choice). The clock truncation of the
+    choice). ``shadow_round_s`` (with the guard; default 2.0, two gossip intervals
+    of the default): a restarted store that heard peers before first gossips with
+    every other live member and waits for each one's gossip, at most this many
+    seconds, before it serves anything (Cassandra's startup shadow round): a peer
+    that heard a later start of its store tells it so before it answers a read
+    (:meth:`impl.node.Node.start`). The clock truncation of the
     vector-clock modes (:class:`impl.versions.Truncation`, paper 4.4, riak_core's
     vclock pruning): ``vclock_threshold`` pairs are always kept (the paper's 10),
     a clock never keeps more than ``vclock_max_pairs`` (Riak's big_vclock), and in
@@ -379,6 +384,9 @@ class ClusterConfig:
     actor_epochs: bool = True
     actor_per_start: bool = True
     restore_guard: bool = True
+    #: the restore guard's startup shadow round: the longest a restarted node waits
+    #: for its peers' gossip before it serves (impl.node.Node.start)
+    shadow_round_s: float = 2.0
     lww_timestamps: str = "hybrid"
     vclock_truncation: str = "record"
     vclock_threshold: int = 10
@@ -445,7 +453,7 @@ class ClusterConfig:
         _int("ring_seed", self.ring_seed, -(1 << 63), 1 << 63)
         for timing in ("request_timeout", "replica_timeout", "suspicion_timeout",
                        "gossip_interval", "hint_scan_interval", "anti_entropy_interval",
-                       "flush_interval"):
+                       "flush_interval", "shadow_round_s"):
             object.__setattr__(self, timing, _seconds(timing, getattr(self, timing)))
         if self.replica_timeout >= self.request_timeout:
             raise ConfigError(

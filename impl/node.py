@@ -49,7 +49,13 @@ from typing import Any
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
 from impl.effects import Effect, Reply, Send, SetTimer
-from impl.errors import DynamoError, InvalidValueError, PeerDataError, StorageError
+from impl.errors import (
+    DynamoError,
+    InvalidValueError,
+    OverloadedError,
+    PeerDataError,
+    StorageError,
+)
 from impl.failure_detector import FailureDetector
 from impl.forwarding import Forwarder, ReplyTo, check_request, refuse
 from impl.get_coordinator import GetCoordinator
@@ -71,12 +77,18 @@ from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.reaping import Reaper
 from impl.replica import Replica
-from impl.restore_guard import RestoreGuard, is_rollback, start_generation
+from impl.restore_guard import (
+    SHADOW_DEFERRED_LIMIT,
+    RestoreGuard,
+    ShadowState,
+    is_rollback,
+    start_generation,
+)
 from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import NodeSnapshot, take_snapshot
 from impl.staging import StagedStorage
 from impl.storage.base import Storage
-from impl.timers import AntiEntropyRound, Flush, GossipRound, HintScan, Timer
+from impl.timers import AntiEntropyRound, Flush, GossipRound, HintScan, ShadowRound, Timer
 from impl.versions import (
     STORAGE_ID_META,
     ClockMode,
@@ -192,6 +204,8 @@ class Node:
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
         self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
+        #: the startup shadow round in progress (None: none; :meth:`start`)
+        self.shadow: ShadowState | None = None
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)
         self.hints = HintStore(storage, self.stats)
@@ -207,6 +221,8 @@ class Node:
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)
         self.replica.write_listeners.append(self.gossiper.on_write)
+        if self.guard is not None:
+            self.replica.write_listeners.append(self._guard_write)
         self.gossiper.ring_listeners.append(self.anti_entropy.on_ring_change)
         self.handoff = HintedHandoff(name, config, self.hints, self.replica, self.quorum,
                                      self.gossiper)
@@ -309,11 +325,44 @@ class Node:
     # ================================================================== inputs
 
     def start(self, now: float) -> list[Effect]:
-        """The node's first timers (call once, after construction)."""
+        """The node's first timers (call once, after construction); with the restore
+        guard, a restarted store's shadow round.
+
+        *The shadow round* (Cassandra's startup shadow round; docs/runtime.md, "A
+        restored store after a reap"): a store that heard of peers before (the
+        guard's ``peer-generations``; a new store, :attr:`_fresh`, heard none) may be a
+        backup restored after a start its peers saw, and only a peer can tell it
+        (:mod:`impl.restore_guard`). So it first gossips with every other live
+        member of its view (a peer answers the first gossip of a start it has not
+        heard of, :meth:`receive`) and sets :class:`~impl.timers.ShadowRound`
+        ``shadow_round_s`` ahead. Until every peer asked has gossiped back (a peer
+        that heard a later start says so: the store is set aside) or the timer
+        fires (counted as ``shadow-round-timeout`` and logged: only then, when no
+        peer answers, may a restored store still serve its old versions), every
+        input but a gossip is deferred in order (:meth:`_defer`): client
+        requests, peer messages, timers other than the gossip round, a leave.
+        Then they are replayed in order, one per firing of ``ShadowRound`` (the
+        driver performs each one's writes before the next reads the store), and
+        inputs arriving meanwhile queue behind them. Returns the effects (timers;
+        the round's Sends and its timer)."""
         self._now, draw = now, self.rng.uniform
-        return [effect for mechanism in (self.gossiper, self.handoff, self.anti_entropy,
-                                         self.replica)
-                for effect in mechanism.first_timers(now, draw)]
+        effects: list[Effect] = [
+            effect for mechanism in (self.gossiper, self.handoff, self.anti_entropy,
+                                     self.replica)
+            for effect in mechanism.first_timers(now, draw)]
+        guard = self.guard
+        peers = [node for node in self.gossiper.view.live_nodes if node != self.name]
+        if guard is None or not guard.heard or not peers:  # a new store heard none
+            return effects
+        self.shadow = ShadowState(peers, now)
+        self.stats["shadow-round"] += 1
+        self.log.append(f"{now:.3f} shadow round: asking {', '.join(peers)} what they "
+                        f"heard of this store (generation {guard.generation}) before "
+                        f"serving, at most {self.config.shadow_round_s:g} s")
+        view = self.gossiper.view.to_bytes()
+        effects += [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in peers]
+        effects.append(SetTimer(ShadowRound(), now + self.config.shadow_round_s))
+        return effects
 
     def persist_failed(self, now: float, error: StorageError) -> list[Effect]:
         """The driver could not perform this node's writes (nothing after them left):
@@ -334,6 +383,8 @@ class Node:
         except DynamoError as error:
             self.stats["bad-request"] += 1
             return [refuse(request, error)]
+        if self.shadow is not None:
+            return self._defer(now, "client_request", (request,))
         try:
             return self._finish(self.forwarder.route(now, request, ReplyTo(request.request_id)))
         except StorageError as error:  # not acknowledged: the client hears why
@@ -349,6 +400,8 @@ class Node:
         raises is an internal error of ours (``internal-error``, logged at ERROR on
         ``vdynamo.internal``); nothing of a half-handled message is written."""
         self._now = now
+        if self.shadow is not None and not isinstance(message, Gossip):
+            return self._defer(now, "receive", (src, message))
         handler = self._messages.get(type(message))
         if handler is None:
             return self._drop(src, f"unknown message type {type(message).__name__}")
@@ -376,8 +429,18 @@ class Node:
                                                       reply=True))])
         try:
             if guard is not None and isinstance(message, Gossip):
-                first = self._guard_gossip(now, src, message)
-                return self._finish([*first, *handler(now, src, message)])
+                new = bool(message.generation) and message.generation != guard.yours(src)
+                effects = [*self._guard_gossip(now, src, message),
+                           *handler(now, src, message)]
+                if new and message.reply and not any(
+                        isinstance(e, Send) and e.dest == src and isinstance(e.message, Gossip)
+                        for e in effects):
+                    # a start of src not heard of before: answered even when the views
+                    # agree (its shadow round waits for it; :meth:`start`)
+                    effects.append(Send(src, Gossip(self.gossiper.view.to_bytes(),
+                                                    reply=False)))
+                guard.confirmed_by(src)
+                return self._finish([*effects, *self._shadow_heard(now, src)])
             return self._finish(handler(now, src, message))
         except StorageError as error:  # the engine failed: nothing acknowledged
             self.stats["storage-error"] += 1
@@ -405,9 +468,13 @@ class Node:
         hint scan left the node with no hinted handoff). A one-shot timer (a
         timeout) is not retried."""
         self._now = now
+        if isinstance(timer, ShadowRound):
+            return self._shadow_step(now)
         handler = self._timers.get(type(timer))
         if handler is None:
             raise InvalidValueError(f"timer: not a timer of impl.timers, got {timer!r}")
+        if self.shadow is not None and not isinstance(timer, GossipRound):
+            return self._defer(now, "fire", (timer,))
         try:
             return self._finish(handler(now, timer))
         except StorageError:
@@ -433,6 +500,8 @@ class Node:
         refused, counted as ``version-headroom`` and logged, and stays requested
         (:meth:`impl.gossip.Gossiper.announced`; the node keeps serving)."""
         self._now = now
+        if self.shadow is not None:
+            return self._defer(now, "leave", (scan,))
         if self.status in (MemberStatus.LEAVING, MemberStatus.LEFT):
             return []
         return self._finish([*self.gossiper.leave(),
@@ -544,6 +613,13 @@ class Node:
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
 
+    def _guard_write(self, key: bytes, encoded: bytes) -> None:
+        """The restore guard's write listener (:meth:`RestoreGuard.on_write`)."""
+        assert self.guard is not None
+        if self.guard.unconfirmed and key not in self.guard.touched and not (
+                self.guard.on_write(key, encoded, self.storage.engine.read(key) is not None)):
+            self.stats["restore-untracked-write"] += 1
+
     def _set_aside(self, now: float, told: str) -> None:
         """A peer heard of a later start of this store (``told``): remove every version
         and hint, take a generation above ``told`` and a new lifetime actor."""
@@ -560,7 +636,8 @@ class Node:
             self.log.append(f"{now:.3f} a new store told of a later start ({told}): "
                             f"generation {self.guard.generation}, nothing set aside")
             return
-        keys = [key for key, _ in self.storage.scan()]
+        taken = self.guard.taken
+        keys = [key for key, _ in self.storage.scan() if key not in taken]
         for key in keys:
             self.replica.reap(key)
         hints = self.hints.all()
@@ -576,7 +653,108 @@ class Node:
         self.stats["restore-set-aside"] += 1
         self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "
                         f"{len(keys)} keys and {len(hints)} hints set aside, "
-                        f"generation {generation}")
+                        f"generation {generation}"
+                        + (f"; {len(taken)} keys first written since the shadow round "
+                           "timed out kept" if taken else ""))
+
+    # ------------------------------------------------------------ the shadow round
+
+    def _defer(self, now: float, method: str, args: tuple[object, ...]) -> list[Effect]:
+        """Keep an input for after the shadow round (:meth:`start`): a timer always,
+        a client request or peer message up to :data:`SHADOW_DEFERRED_LIMIT`
+        (beyond, dropped: a client request is answered with OverloadedError)."""
+        shadow = self.shadow
+        assert shadow is not None
+        if method != "fire":
+            if shadow.kept >= SHADOW_DEFERRED_LIMIT:
+                self.stats["shadow-round-dropped"] += 1
+                shadow.dropped += 1
+                if shadow.dropped == 1:
+                    self.log.append(f"{now:.3f} shadow round: {SHADOW_DEFERRED_LIMIT} inputs "
+                                    "deferred already, dropping more (shadow-round-dropped)")
+                request = args[0]
+                if method == "client_request" and isinstance(request, GetRequest | PutRequest):
+                    return [Reply(request.request_id, error=OverloadedError(
+                        f"node {self.name} is in its startup shadow round and holds "
+                        f"{SHADOW_DEFERRED_LIMIT} requests already"))]
+                return []
+            shadow.kept += 1
+        shadow.deferred.append((method, args))
+        self.stats["shadow-round-deferred"] += 1
+        return []
+
+    def _shadow_heard(self, now: float, src: str) -> list[Effect]:
+        """A gossip from ``src`` was handled: the round ends once every peer asked
+        gossiped (its :class:`~impl.timers.ShadowRound` moved to now)."""
+        shadow = self.shadow
+        if shadow is None or shadow.over or src not in shadow.waiting:
+            return []
+        shadow.waiting.discard(src)
+        if shadow.waiting:
+            return []
+        shadow.over = True
+        self.stats["shadow-round-answered"] += 1
+        self.log.append(f"{now:.3f} shadow round: every peer asked answered in "
+                        f"{now - shadow.started:.3f} s; replaying {len(shadow.deferred)} "
+                        "deferred inputs")
+        return [SetTimer(ShadowRound(), now)]
+
+    def _shadow_step(self, now: float) -> list[Effect]:
+        """:class:`~impl.timers.ShadowRound` fired: the round is over (at its timeout
+        if some peer asked has not answered); replay the first deferred input, and
+        come back at once for the next (the driver performs this one's writes first)."""
+        shadow = self.shadow
+        if shadow is None:
+            return []
+        if not shadow.over:
+            shadow.over = True
+            self.stats["shadow-round-timeout"] += 1
+            silent = sorted(shadow.waiting)
+            if self.guard is not None:
+                self.guard.track(silent)
+            self.log.append(
+                f"{now:.3f} shadow round timed out after {now - shadow.started:.3f} s, "
+                f"no gossip from {', '.join(silent)}"
+                + ("; no peer answered: serving this store unconfirmed (a restored "
+                   "store is set aside only once a peer tells it)"
+                   if len(silent) == len(shadow.asked) else "")
+                + f"; replaying {len(shadow.deferred)} deferred inputs")
+        if not shadow.deferred:
+            self.shadow = None
+            return []
+        method, args = shadow.deferred.popleft()
+        if method != "fire":
+            shadow.kept -= 1
+        if not shadow.deferred:
+            self.shadow = None  # the last one: it runs as any input
+            return self._replay(now, method, args)
+        return [*self._replay_guarded(now, method, args), SetTimer(ShadowRound(), now)]
+
+    def _replay_guarded(self, now: float, method: str, args: tuple[object, ...]
+                        ) -> list[Effect]:
+        """Replay one deferred input while others still wait: the round stays on
+        meanwhile, so the input runs with it lifted. A StorageError out of it (a
+        deferred timer's handler: the engine failed) is counted and logged, not
+        raised: the inputs behind it still replay (raised, it left the round on
+        with no timer, every later input deferred for good)."""
+        shadow, self.shadow = self.shadow, None
+        try:
+            return self._replay(now, method, args)
+        except StorageError as error:
+            self._discard_writes()
+            self.stats["storage-error"] += 1
+            self.log.append(f"{now:.3f} storage error replaying a deferred {method}: {error}")
+            return []
+        finally:
+            self.shadow = shadow
+
+    def _replay(self, now: float, method: str, args: tuple[object, ...]) -> list[Effect]:
+        """One deferred input through its normal path, at ``now``."""
+        if method == "leave":
+            return self.leave(now, scan=bool(args[0]))
+        replayed: Callable[..., list[Effect]] = getattr(self, method)
+        result: list[Effect] = replayed(now, *args)
+        return result
 
     def _discard_writes(self) -> None:
         """Drop the staged writes of the current input; the Merkle trees, told of

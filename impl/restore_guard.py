@@ -31,10 +31,22 @@ messages (``MerkleExchange``, ``KeyRecords``), and its hint deliveries
 (``HintDelivery``: a restored fallback's hints predate its restore; session 15's
 review), carry the sender's generation too,
 and a peer refuses one from a store older than one it heard of (and gossips back
-what it heard, which sets the store aside). Client requests, replica writes and
-reads are served meanwhile: a get or put of a reaped key through the restored
-node, or a get elsewhere that reads its copy and read-repairs, before the node's
-first gossip reached a peer can still spread the old value (the window left).
+what it heard, which sets the store aside).
+
+*The shadow round* (session 16; Cassandra's startup shadow round). A replica
+read of the restored store, or a get or put through it, before a peer told it
+would spread the old value (a get with R = 3 read-repaired it everywhere). So a
+restarted store that heard of peers before gossips with every other live member
+first and defers every input but gossip (:class:`ShadowState`, at most
+:data:`SHADOW_DEFERRED_LIMIT` requests and messages) until each one gossiped
+back, a peer answering the first gossip of a start it had not heard of; a peer
+that heard a later start says so, and the store is set aside before anything
+is served (:meth:`impl.node.Node.start`). The window left: when no peer answers
+within ``shadow_round_s`` (all down or cut off) the node serves its store
+unconfirmed (``shadow-round-timeout``). A set-aside then keeps the keys first
+written since the timeout that the store did not hold (:meth:`RestoreGuard.on_write`:
+nothing in them predates the start), so a W = 1 write acknowledged through a
+cut-off restored node survives; a write of a key the store held goes with it.
 
 Cassandra's gossip generation (a start time in seconds) tells peers a node
 restarted; it cannot tell a restored store, whose documentation forbids restoring
@@ -46,14 +58,25 @@ store aside: the spec's ``Restore`` (the refinement harness turns it off).
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
+from collections.abc import Iterable
 
 from impl.messages import parse_generation
 from impl.storage.base import Storage
 
 #: The meta entry of the generations heard of the peers: JSON {name: generation}.
 PEER_GENERATIONS_META = "peer-generations"
+
+#: Client requests and peer messages a shadow round keeps at most; beyond, one is
+#: dropped (a client request answered with OverloadedError, a 503), counted as
+#: ``shadow-round-dropped``. Timers are always kept (one per timer value).
+SHADOW_DEFERRED_LIMIT = 4096
+
+#: Keys a guard tracks after a shadow round that timed out (:meth:`RestoreGuard.on_write`);
+#: a key beyond it is not kept by a set-aside (counted as ``restore-untracked-write``).
+TRACKED_KEYS_LIMIT = 100_000
 
 
 def start_generation(storage: Storage, name: str, seed: int, now: float,
@@ -87,6 +110,14 @@ class RestoreGuard:
         #: peers heard at a generation older than one heard before: nothing but
         #: gossip is taken from them until a later one
         self.rolled_back: set[str] = set()
+        #: after a shadow round that timed out: the peers asked that have not
+        #: gossiped since (while any is left, the keys written are tracked)
+        self.unconfirmed: set[str] = set()
+        #: keys written (or removed) since the round timed out
+        self.touched: set[bytes] = set()
+        #: of those, the keys the store did not hold at their first write: what a
+        #: set-aside keeps (nothing in them predates this start)
+        self.taken: set[bytes] = set()
 
     def yours(self, peer: str) -> str:
         """The last generation heard of ``peer`` ("" none)."""
@@ -106,3 +137,52 @@ class RestoreGuard:
             self.storage.set_meta(PEER_GENERATIONS_META,
                                   json.dumps(self.heard, sort_keys=True).encode())
         return False
+
+
+    def track(self, peers: Iterable[str]) -> None:
+        """A shadow round timed out with ``peers`` silent: track the keys written
+        until each one gossiped (:meth:`on_write`, :meth:`confirmed_by`)."""
+        self.unconfirmed = set(peers)
+
+    def confirmed_by(self, src: str) -> None:
+        """``src`` gossiped: once every silent peer did, the tracking ends."""
+        if self.unconfirmed:
+            self.unconfirmed.discard(src)
+            if not self.unconfirmed:
+                self.touched.clear()
+                self.taken.clear()
+
+    def on_write(self, key: bytes, encoded: bytes, held: bool) -> bool:
+        """The node wrote ``key``'s versions (``encoded``; ``b""``: removed them);
+        ``held``: whether the engine held the key before this input. A key first
+        written since the round timed out that the store did not hold is *taken*:
+        a set-aside keeps it (a W = 1 write acknowledged through a restored node
+        before any peer could tell it; session 15's review). False: past
+        :data:`TRACKED_KEYS_LIMIT`, not tracked (a set-aside removes it)."""
+        if not self.unconfirmed or key in self.touched:
+            return True
+        if len(self.touched) >= TRACKED_KEYS_LIMIT:
+            return False
+        self.touched.add(key)
+        if encoded and not held:
+            self.taken.add(key)
+        return True
+
+
+class ShadowState:
+    """A restarted node's startup shadow round in progress (:meth:`impl.node.Node.start`):
+    the peers asked that have not gossiped back yet, and the inputs deferred
+    meanwhile, in order: ``(method of the Node, its arguments after now)``."""
+
+    def __init__(self, peers: Iterable[str], started: float) -> None:
+        self.asked = tuple(sorted(peers))
+        #: the peers asked that have not gossiped since
+        self.waiting = set(self.asked)
+        self.started = started
+        #: the round is over (answered or timed out); its deferred inputs replay
+        self.over = False
+        self.deferred: collections.deque[tuple[str, tuple[object, ...]]] = (
+            collections.deque())
+        #: client requests and peer messages among ``deferred`` (bounded)
+        self.kept = 0
+        self.dropped = 0

@@ -884,6 +884,7 @@ class NodeServer:
         storage = self.storage
         hints = (storage.hints_pending() if isinstance(storage, ObservedStorage)
                  else dict(collections.Counter(h.intended for h in storage.hints())))
+        shadow = self.node.shadow  # the startup shadow round (impl.node.Node.start)
         return {"node": self.name, **self.health(), "pending": self.node.pending,
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            "clock": self.config.clock},
@@ -907,6 +908,9 @@ class NodeServer:
                 "group_commit": None if self.committer is None else {
                     "commits": self.committer.commits, "writes": self.committer.writes},
                 "overloaded_requests": self.overloaded_requests,
+                "shadow_round": None if shadow is None else {
+                    "waiting": sorted(shadow.waiting), "deferred": len(shadow.deferred),
+                    "over": shadow.over},
                 "connections": {
                     "http": len(self.http.slots), "http_evicted": self.http.slots.evicted,
                     "http_refused": self.http.slots.refused,

@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 Every timer the node core sets is a small frozen value that says what it is
 for: a put coordination's timeout, a get coordination's, a forward's, the hint
-scan, the gossip round, the anti-entropy round, the flush of a buffered engine.
+scan, the gossip round, the anti-entropy round, the flush of a buffered engine,
+the end of a restarted node's shadow round.
 The core asks for one with ``SetTimer(timer, at)`` (setting a timer that is
 already set moves it), withdraws one with ``CancelTimer(timer)``, and is handed
 a fired one with :meth:`impl.node.Node.fire`. A driver keeps one schedule entry
@@ -31,6 +32,7 @@ __all__ = [
     "HintScan",
     "PutTimeout",
     "ReapTombstone",
+    "ShadowRound",
     "Timer",
 ]
 
@@ -103,6 +105,14 @@ class ReapTombstone:
     targets: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class ShadowRound:
+    """The end of a restarted node's startup shadow round (the restore guard,
+    :meth:`impl.node.Node.start`): set ``shadow_round_s`` ahead at the start (the
+    timeout), moved to now once every peer asked has gossiped back; when it fires
+    the node replays the inputs it deferred meanwhile."""
+
+
 Timer = (PutTimeout | GetTimeout | ForwardTimeout | HintScan | GossipRound
-         | AntiEntropyRound | Flush | ReapTombstone)
+         | AntiEntropyRound | Flush | ReapTombstone | ShadowRound)
 """Every timer value the node core sets or accepts."""

@@ -84,8 +84,6 @@ def test_a_backup_restored_after_a_reap_does_not_resurrect_the_deleted_value(
     assert set_aside == 1
 
 
-@pytest.mark.xfail(strict=True, reason="open: the restore guard's window (docs/runtime.md, "
-                   "'A restored store after a reap (session 15)', What remains)")
 def test_a_get_right_after_the_restored_start_does_not_resurrect() -> None:
     """The window the guard leaves: a get of k (R=3) right after n3's restored start,
     before any peer heard its generation, reads n3's v1 and read-repairs it onto n1
@@ -223,13 +221,39 @@ def test_a_wiped_node_keeps_a_w1_write_acknowledged_before_it_was_told(seed: int
     assert _w1_write_through_isolated(restored=False, seed=seed) == [b"acked"]
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 15's review): a restored store's "
-                   "set-aside removes what it took since its start too")
 def test_a_restored_node_keeps_a_w1_write_acknowledged_before_it_was_told() -> None:
-    """The same through a restored store: the write, acknowledged after the
-    restore, goes with the set-aside (docs/runtime.md, "A restored store after a
-    reap", What remains)."""
+    """The same through a restored store (session 16): n1's shadow round times out
+    (n2 and n3 cut off), the deferred put is served, and the key, which n1's store
+    did not hold, is kept when n2 tells n1 its store is rolled back
+    (:meth:`impl.restore_guard.RestoreGuard.on_write`). Before: ``[]`` (the
+    set-aside removed it). Mutant: a set-aside that keeps nothing."""
     assert _w1_write_through_isolated(restored=True, seed=1) == [b"acked"]
+
+
+def test_a_write_through_a_cut_off_restored_node_of_a_key_it_held_is_set_aside() -> None:
+    """The limit of what a set-aside keeps: n3 restored while cut off from n1 and n2
+    (its shadow round times out), a blind put of k (reaped since the backup) through
+    it with W = 1: n3's record holds the backup's v1 beside it, so the key goes with
+    the set-aside once the partition heals, the acknowledged write with it, and v1
+    does not come back (docs/runtime.md, "What remains"). Mutant: a set-aside that
+    keeps every key written since the round timed out (``[v1, v9]``)."""
+    cluster, client, backup = _n3_backed_up()
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(record is None for record in cluster.replicas(KEY).values())
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    cluster.partition(["n3"], ["n1", "n2"])
+    cluster.restart("n3")
+    cluster.client("n3").put(KEY, b"v9", w=1, coordinator="n3")
+    cluster.run_for(5)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert cluster.node("n3").stats["shadow-round-timeout"] == 1
+    assert cluster.node("n3").stats["restore-set-aside"] == 1
+    assert list(cluster.client().get(KEY, r=3).values) == []
+    guard = cluster.node("n3").guard  # n1 and n2 gossiped since: the tracking ended
+    assert guard is not None and not guard.unconfirmed and not guard.touched
 
 
 def _restored_fallback(seed: int, guard: bool = True) -> tuple[int, bool, list[bytes]]:

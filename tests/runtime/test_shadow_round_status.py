@@ -1,0 +1,28 @@
+"""``GET /status`` reports a restarted node's startup shadow round (session 16;
+impl.node.Node.start, docs/runtime.md, "A restored store after a reap")."""
+
+from __future__ import annotations
+
+from impl.cluster import SimulatedCluster
+from impl.runtime import NodeServer
+from tests.runtime.live import run
+
+
+def test_status_reports_the_shadow_round_while_it_is_on() -> None:
+    """n3's store, which heard n1 and n2 in a simulated run, under a NodeServer: no
+    round before its start; after it, the peers it waits for and nothing held.
+    Mutant: the field left out of ``status()`` (KeyError)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
+    cluster.client().put(b"k", b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    storage = cluster.storages["n3"].inner
+
+    async def scenario() -> None:
+        server = NodeServer("n3", cluster.config, storage, {})
+        assert server.status()["shadow_round"] is None
+        server.node.start(server.now())  # its effects (the round's gossip) not sent
+        assert server.status()["shadow_round"] == {
+            "waiting": ["n1", "n2"], "deferred": 0, "over": False}
+
+    run(scenario())
