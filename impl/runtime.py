@@ -870,10 +870,13 @@ class NodeServer:
 
     def health(self) -> dict[str, object]:
         """The body of ``GET /health``: ``live`` (the loop answers), ``ready`` (a
-        member of the ring, up, and not shutting down), ``member_status``."""
+        member of the ring, up, not shutting down, and past its startup shadow
+        round: a load balancer sends nothing to a node that holds its inputs;
+        :meth:`impl.node.Node.start`), ``member_status``."""
         status = self.node.status
         return {"node": self.name, "live": True,
-                "ready": status is MemberStatus.UP and not self.stopping,
+                "ready": (status is MemberStatus.UP and not self.stopping
+                          and self.node.shadow is None),
                 "member_status": status.value if status is not None else "not-joined",
                 "stopping": self.stopping}
 

@@ -4,14 +4,16 @@ impl.node.Node.start, docs/runtime.md, "A restored store after a reap")."""
 from __future__ import annotations
 
 from impl.cluster import SimulatedCluster
+from impl.membership import MemberStatus
 from impl.runtime import NodeServer
 from tests.runtime.live import run
 
 
 def test_status_reports_the_shadow_round_while_it_is_on() -> None:
     """n3's store, which heard n1 and n2 in a simulated run, under a NodeServer: no
-    round before its start; after it, the peers it waits for and nothing held.
-    Mutant: the field left out of ``status()`` (KeyError)."""
+    round before its start; after it, the peers it waits for and nothing held, and
+    ``/health``'s ``ready`` false (a load balancer sends it nothing). Mutants: the
+    field left out of ``status()`` (KeyError); ``ready`` ignoring the round."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
     cluster.client().put(b"k", b"v1")
     cluster.run_until_quiet()
@@ -24,5 +26,8 @@ def test_status_reports_the_shadow_round_while_it_is_on() -> None:
         server.node.start(server.now())  # its effects (the round's gossip) not sent
         assert server.status()["shadow_round"] == {
             "waiting": ["n1", "n2"], "deferred": 0, "over": False}
+        assert server.health()["ready"] is False
+        server.node.shadow = None  # as at the round's end
+        assert server.health()["ready"] is (server.node.status is MemberStatus.UP)
 
     run(scenario())
