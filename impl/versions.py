@@ -433,10 +433,15 @@ def replicated_part(before: Record, after: Record) -> Record:
     coordinator "sends the new version (along with the new vector clock)"); each
     replica reconciles it with what it stores. In dvv mode the whole DVVSet (its
     dots and causal past travel together) and in lww the winner, which is the record.
+    The new version travels with ``after``'s truncation policy and its client-vclock
+    ``floor`` (session 16's review: a replica that never held a truncated pair
+    learnt no floor from the put that dropped it, and a forgetful client writing
+    through it minted ``{alice: 1}`` under a stale context's ``{alice: 5}``).
     """
     if after.mode in _VCLOCK_MODES:
         new = tuple(sibling for sibling in after.siblings if sibling not in before.siblings)
-        return Record(after.mode, new, truncation=after.truncation) if new else after
+        return (Record(after.mode, new, truncation=after.truncation, floor=after.floor)
+                if new else after)
     return after
 
 
