@@ -199,12 +199,15 @@ class PutCoordinator:
         stored = self.replica.local_record(key)
         value = TOMBSTONE if request.delete else request.value
         actor = self.actor(key, stored)
-        record = apply_put(stored, context, value, coordinator=self.name,
-                           client_id=request.client_id, now=now,
-                           client_counter=request.client_counter, actor=actor,
-                           truncation=self.config.truncation,
-                           hybrid=self.config.lww_timestamps == "hybrid",
-                           per_put=self.config.vclock_truncation == "put")
+        try:
+            record = apply_put(stored, context, value, coordinator=self.name,
+                               client_id=request.client_id, now=now,
+                               client_counter=request.client_counter, actor=actor,
+                               truncation=self.config.truncation,
+                               hybrid=self.config.lww_timestamps == "hybrid",
+                               per_put=self.config.vclock_truncation == "put")
+        except BadRequestError as error:  # a counter at its limit (versions.MAX_COUNTER)
+            return [] if replied else [answer(reply_to, None, error)]
         siblings = sibling_count(record)
         # A round of an answered put (``replied``) is never refused: its client was
         # told it is stored, and a refusal would answer it a second time and leave

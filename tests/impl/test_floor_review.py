@@ -7,18 +7,28 @@ counter its truncations dropped, its ``floor``, and a put counts above it).
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.effects import Reply, Send
+from impl.errors import BadRequestError
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
-from impl.versions import ClockMode, Record, apply_put, context_clock, encode_record
+from impl.versions import (
+    MAX_COUNTER,
+    ClockMode,
+    Record,
+    apply_put,
+    context_clock,
+    encode_record,
+)
 from spec.vclock import VClock
-from tests.impl.test_truncation_skew import _forgetful_records
 from tests.impl.test_node_driver import make_config
+from tests.impl.test_truncation_skew import _forgetful_records
 
 KEY = b"k"
 
@@ -142,3 +152,23 @@ def test_a_version_minted_at_or_below_a_replicas_floor_is_minted_again(sent: int
     assert node.stats["put-remints"] == remints
     (z,) = [s for s in node.replica.local_record(KEY).siblings if s.value == b"Z"]
     assert z.clock.counter("alice") == (6 if remints else sent + 1)
+
+
+def test_a_floor_at_the_u64_limit_refuses_the_put_with_a_400_not_a_crash() -> None:
+    """A peer's record with a floor of 2**64 - 1 (decodes: a u64) makes the next
+    counter 2**64, which no record's bytes hold. Before: ``struct.error`` out of
+    ``Node.client_request`` (an internal error; every client-vclock put of the key
+    failed so). Now a 400 naming the limit, and the stored record unchanged."""
+    _, truncated = _forgetful_records()
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="client-vclock"), storage, seed=1)
+    node.start(0.0)
+    persist(storage, node.receive(0.5, "n2", ReplicaPut(1, KEY, encode_record(
+        dataclasses.replace(truncated, floor=MAX_COUNTER)))))
+    before = node.replica.local_record(KEY)
+    assert before.floor == MAX_COUNTER
+    out = persist(storage, node.client_request(
+        1.0, PutRequest(7, KEY, b"Z", b"", None, "alice")))
+    (reply,) = [e for e in out if isinstance(e, Reply)]
+    assert isinstance(reply.error, BadRequestError) and "limit" in str(reply.error)
+    assert node.replica.local_record(KEY) == before
