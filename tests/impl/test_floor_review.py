@@ -12,7 +12,7 @@ import dataclasses
 import pytest
 
 from impl.cluster import SimulatedCluster
-from impl.effects import Reply, Send
+from impl.effects import Effect, PutResult, Reply, Send
 from impl.errors import BadRequestError
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
@@ -25,6 +25,7 @@ from impl.versions import (
     apply_put,
     context_clock,
     encode_record,
+    merge,
 )
 from spec.vclock import VClock
 from tests.impl.test_node_driver import make_config
@@ -172,3 +173,114 @@ def test_a_floor_at_the_u64_limit_refuses_the_put_with_a_400_not_a_crash() -> No
     (reply,) = [e for e in out if isinstance(e, Reply)]
     assert isinstance(reply.error, BadRequestError) and "limit" in str(reply.error)
     assert node.replica.local_record(KEY) == before
+
+
+def test_replicas_whose_floors_differ_converge_by_anti_entropy(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Puts whose replicated part carries no floor (as before this review: patched
+    here) leave n3 with the versions of n1 and n2 but floor 0. A key's Merkle
+    digest covers its record's bytes, the floor's included, so anti-entropy
+    exchanges it and the merge keeps the larger floor: every floor 5 and the
+    records equal (equal bytes, equal digests: the key is not exchanged again)."""
+    import impl.put_coordinator as put_coordinator
+    from impl.versions import replicated_part
+
+    def floorless(before: Record, after: Record) -> Record:
+        return dataclasses.replace(replicated_part(before, after), floor=0)
+
+    monkeypatch.setattr(put_coordinator, "replicated_part", floorless)
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+                          vclock_threshold=1, vclock_young_s=0.0, vclock_old_s=5.0,
+                          anti_entropy=False, read_repair=False,
+                          hinted_handoff=False) as cluster:
+        cluster.partition({"n1", "n2"}, {"n3"})
+        alice = cluster.client("n1", client_id="alice")
+        for i in range(5):
+            alice.put(KEY, b"v%d" % i, context=alice.get(KEY).context)
+        cluster.run_until_quiet()
+        cluster.heal()
+        cluster.run_for(15.0)
+        bob = cluster.client("n2", client_id="bob")
+        bob.put(KEY, b"B", context=bob.get(KEY).context)
+        cluster.run_until_quiet()
+        records = [cluster.node(n).replica.local_record(KEY) for n in ("n1", "n2", "n3")]
+        assert [r.floor for r in records] == [5, 5, 0]
+        assert records[0].siblings == records[2].siblings
+    monkeypatch.undo()
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+                          vclock_threshold=1, vclock_young_s=0.0, vclock_old_s=5.0,
+                          read_repair=False, hinted_handoff=False) as cluster:
+        for name, record in zip(("n1", "n2", "n3"), records, strict=True):
+            node = cluster.node(name)
+            node.replica.write_local(KEY, record)
+        assert [cluster.node(n).replica.local_record(KEY).floor
+                for n in ("n1", "n2", "n3")] == [5, 5, 0]
+        cluster.run_for(30.0)
+        after = [cluster.node(n).replica.local_record(KEY) for n in ("n1", "n2", "n3")]
+        assert [r.floor for r in after] == [5, 5, 5]
+        assert after[0] == after[1] == after[2]
+
+
+def _deliver(storage: MemoryStorage, node: Node, now: float, src: str,
+             effects: list[Effect], message_type: type) -> list[Effect]:
+    """Deliver to ``node`` every Send of ``effects`` addressed to it of ``message_type``."""
+    out: list[Effect] = []
+    for e in effects:
+        if isinstance(e, Send) and e.dest == node.name and isinstance(e.message, message_type):
+            out.extend(persist(storage, node.receive(now, src, e.message)))
+    return out
+
+
+def _v4_after_a_late_remint() -> list[bytes]:
+    """alice's forgetful blind v3 through n1 ({alice: 1}) is answered by n1 and n2;
+    she then writes v4 through n2 with v3's context and her counter (1): n2 mints
+    {alice: 2}, which n3, holding her earlier v2 at {alice: 2}, keeps beside it
+    (equal clocks, both kept): v4 is answered by n2 and n3. n3's ack of v3, with
+    its record ({alice: 2}), reaches n1 only now, before v4's write does. Returns
+    the values of n1's and n2's records merged once their writes crossed."""
+    config = make_config(3, n=3, r=2, w=2, clock="client-vclock")
+    s1, s2 = MemoryStorage("always"), MemoryStorage("always")
+    n1, n2 = Node("n1", config, s1, seed=1), Node("n2", config, s2, seed=2)
+    n1.start(0.0)
+    n2.start(0.0)
+    v3 = persist(s1, n1.client_request(1.0, PutRequest(7, KEY, b"v3", b"", None, "alice")))
+    acks = _deliver(s2, n2, 1.01, "n1", v3, ReplicaPut)
+    answered = _deliver(s1, n1, 1.02, "n2", acks, ReplicaPutAck)
+    (reply,) = [e for e in answered if isinstance(e, Reply)]
+    assert reply.error is None and isinstance(reply.result, PutResult)
+    v4 = persist(s2, n2.client_request(2.0, PutRequest(
+        8, KEY, b"v4", reply.result.context, None, "alice", client_counter=1)))
+    (to_n3,) = [e.message for e in v4 if isinstance(e, Send) and e.dest == "n3"
+                and isinstance(e.message, ReplicaPut)]
+    v4_answer = persist(s2, n2.receive(2.01, "n3", ReplicaPutAck(to_n3.op_id, KEY)))
+    assert [e.error for e in v4_answer if isinstance(e, Reply)] == [None]
+    (to_n3_v3,) = [e.message for e in v3 if isinstance(e, Send) and e.dest == "n3"
+                   and isinstance(e.message, ReplicaPut)]
+    late = persist(s1, n1.receive(2.02, "n3", ReplicaPutAck(
+        to_n3_v3.op_id, KEY, record=_alice_record_at(2, b"v2"))))
+    _deliver(s1, n1, 2.03, "n2", v4, ReplicaPut)
+    _deliver(s2, n2, 2.03, "n1", late, ReplicaPut)
+    merged = merge(n1.replica.local_record(KEY), n2.replica.local_record(KEY))
+    return sorted(s.value for s in merged.siblings)
+
+
+def _alice_record_at(counter: int, value: bytes) -> bytes:
+    return encode_record(apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), value,
+                                   coordinator="n3", client_id="alice", now=0.0,
+                                   client_counter=counter - 1))
+
+
+@pytest.mark.xfail(strict=True, reason="open (session 16 review): a late re-mint of an "
+                   "answered put supersedes the client's later write through another "
+                   "coordinator (docs/runtime.md)")
+def test_a_late_re_mint_does_not_supersede_a_later_write_through_another_coordinator(
+        ) -> None:
+    """n1 re-mints the answered v3 over n3's record ({alice: 3}): that dominates v4
+    ({alice: 2}), acknowledged after v3 and written with v3's context, so v4 is lost
+    and the value it overwrote is back (``[v3]``). Before cdd4c7d (an answered
+    put was never minted again) the result held v4 (``[v2, v4]``: v2 and v4 collide
+    on {alice: 2}, both kept); n1's guard sees only its own record, which v4 has
+    not reached. A fix needs the round to know of the client's writes through other
+    coordinators (a read of the replicas first, still racy) or a clock the client's
+    entry alone does not order (docs/runtime.md)."""
+    assert b"v4" in _v4_after_a_late_remint()
