@@ -16,6 +16,7 @@ from impl.effects import Effect, PutResult, Reply, Send
 from impl.errors import BadRequestError
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
+from impl.records import Truncation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
@@ -284,3 +285,25 @@ def test_a_late_re_mint_does_not_supersede_a_later_write_through_another_coordin
     coordinators (a read of the replicas first, still racy) or a clock the client's
     entry alone does not order (docs/runtime.md)."""
     assert b"v4" in _v4_after_a_late_remint()
+
+
+def test_a_truncation_dropping_two_pairs_keeps_the_higher_counter_as_the_floor() -> None:
+    """alice's five puts ({alice: 5}) and dave's blind one with his counter 8
+    ({dave: 9}) are siblings; bob's read-modify-write 15 s on drops both pairs at
+    once: the floor is 9, the higher (the lower, 5, would let a forgetful dave
+    mint {dave: 6}, covered by a context read before the truncation)."""
+    policy = Truncation(threshold=1, max_pairs=50, young_s=0.0, old_s=5.0)
+    record = Record.empty(ClockMode.CLIENT_VCLOCK)
+    for i in range(5):
+        record = apply_put(record, context_clock(record), b"a%d" % i, coordinator="n1",
+                           client_id="alice", now=float(i), truncation=policy)
+    record = apply_put(record, VClock(), b"d", coordinator="n1", client_id="dave", now=4.5,
+                       client_counter=8, truncation=policy)
+    assert len(record.siblings) == 2 and record.floor == 0
+    after = apply_put(record, context_clock(record), b"B", coordinator="n2",
+                      client_id="bob", now=20.0, truncation=policy)
+    assert [s.clock.pairs for s in after.siblings] == [(("bob", 1),)]
+    assert after.floor == 9
+    again = apply_put(after, VClock(), b"D", coordinator="n1", client_id="dave", now=21.0)
+    (minted,) = [s for s in again.siblings if s.value == b"D"]
+    assert minted.clock.counter("dave") == 10
