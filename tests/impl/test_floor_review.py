@@ -176,13 +176,16 @@ def test_a_floor_at_the_u64_limit_refuses_the_put_with_a_400_not_a_crash() -> No
     assert node.replica.local_record(KEY) == before
 
 
-def test_replicas_whose_floors_differ_converge_by_anti_entropy(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("repair", ["anti-entropy", "read-repair"])
+def test_replicas_whose_floors_differ_converge(monkeypatch: pytest.MonkeyPatch,
+                                               repair: str) -> None:
     """Puts whose replicated part carries no floor (as before this review: patched
     here) leave n3 with the versions of n1 and n2 but floor 0. A key's Merkle
     digest covers its record's bytes, the floor's included, so anti-entropy
     exchanges it and the merge keeps the larger floor: every floor 5 and the
-    records equal (equal bytes, equal digests: the key is not exchanged again)."""
+    records equal (equal bytes, equal digests: the key is not exchanged again).
+    So does read repair (a replica whose merge with the read's result differs is
+    stale), after a ``GET ?r=3``."""
     import impl.put_coordinator as put_coordinator
     from impl.versions import replicated_part
 
@@ -210,12 +213,15 @@ def test_replicas_whose_floors_differ_converge_by_anti_entropy(
     monkeypatch.undo()
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
                           vclock_threshold=1, vclock_young_s=0.0, vclock_old_s=5.0,
-                          read_repair=False, hinted_handoff=False) as cluster:
+                          anti_entropy=repair == "anti-entropy",
+                          read_repair=repair == "read-repair", hinted_handoff=False) as cluster:
         for name, record in zip(("n1", "n2", "n3"), records, strict=True):
             node = cluster.node(name)
             node.replica.write_local(KEY, record)
         assert [cluster.node(n).replica.local_record(KEY).floor
                 for n in ("n1", "n2", "n3")] == [5, 5, 0]
+        if repair == "read-repair":
+            assert cluster.client("n1").get(KEY, r=3).values == [b"B"]
         cluster.run_for(30.0)
         after = [cluster.node(n).replica.local_record(KEY) for n in ("n1", "n2", "n3")]
         assert [r.floor for r in after] == [5, 5, 5]
