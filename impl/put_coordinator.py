@@ -199,21 +199,28 @@ class PutCoordinator:
         stored = self.replica.local_record(key)
         value = TOMBSTONE if request.delete else request.value
         actor = self.actor(key, stored)
-        record = apply_put(stored, context, value, coordinator=self.name,
-                           client_id=request.client_id, now=now,
-                           client_counter=request.client_counter, actor=actor,
-                           truncation=self.config.truncation,
-                           hybrid=self.config.lww_timestamps == "hybrid",
-                           per_put=self.config.vclock_truncation == "put")
+        try:
+            record = apply_put(stored, context, value, coordinator=self.name,
+                               client_id=request.client_id, now=now,
+                               client_counter=request.client_counter, actor=actor,
+                               truncation=self.config.truncation,
+                               hybrid=self.config.lww_timestamps == "hybrid",
+                               per_put=self.config.vclock_truncation == "put")
+        except BadRequestError as error:  # a counter at its limit (versions.MAX_COUNTER)
+            return [] if replied else [answer(reply_to, None, error)]
         siblings = sibling_count(record)
-        if siblings > self.config.max_siblings and siblings > sibling_count(stored):
+        # A round of an answered put (``replied``) is never refused: its client was
+        # told it is stored, and a refusal would answer it a second time and leave
+        # the acknowledged version dominated (session 16's review).
+        if (not replied and siblings > self.config.max_siblings
+                and siblings > sibling_count(stored)):
             # a put that does not grow a record merges made larger (k partition
             # sides, each within the limit) is accepted, as the 413 of bytes is
             return [answer(reply_to, None, BadRequestError(
                 f"key has more than {self.config.max_siblings} siblings: read and "
                 "reconcile them first"))]
         encoded = encode_record(record)
-        if len(encoded) > self.config.max_record_bytes and not request.delete:
+        if len(encoded) > self.config.max_record_bytes and not (request.delete or replied):
             refused = self._record_too_large(key, stored, len(encoded))
             if refused is not None:
                 return [answer(reply_to, None, refused)]
@@ -354,7 +361,7 @@ class PutCoordinator:
             return None
         theirs = self.replica.decode(coordination.key, raw)
         seen = max((s.clock.counter(request.client_id) for s in theirs.siblings), default=0)
-        if seen <= coordination.minted:
+        if seen <= coordination.minted and theirs.floor < coordination.minted:
             return None
         if coordination.replied and _client_counter(
                 self.replica.local_record(coordination.key),

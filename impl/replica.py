@@ -107,12 +107,16 @@ class Replica:
             self.hints.add(message.hint, message.key, encode_record(record))
             return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
         mine = self.merge_into_local(message.key, record, message.record)
-        if self.mode is ClockMode.CLIENT_VCLOCK and not all(
-                sibling in mine.siblings for sibling in record.siblings):
+        if self.mode is ClockMode.CLIENT_VCLOCK and (mine.floor > record.floor or not all(
+                sibling in mine.siblings for sibling in record.siblings)):
             # Kept none (or not all) of the put's version: a stored clock dominates
             # the one minted. Say so with this node's record, so that the
             # coordinator of a client that forgot its counter re-mints above it
-            # (session 14; the client-side twin of Riak's kv679).
+            # (session 14; the client-side twin of Riak's kv679). So too when
+            # this node's truncation floor is above the put's: its coordinator
+            # missed the truncation and may have minted a counter at or below the
+            # floor, which a context read before the truncation covers (session
+            # 16's review).
             return [Send(src, ReplicaPutAck(message.op_id, message.key,
                                             record=encode_record(mine)))]
         return [Send(src, ReplicaPutAck(message.op_id, message.key))]

@@ -68,7 +68,7 @@ import hashlib
 import math
 from collections.abc import Iterable
 
-from impl.errors import BadMessageError, InvalidValueError
+from impl.errors import BadMessageError, BadRequestError, InvalidValueError
 from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
 from impl.storage.base import Storage
 from spec import dvv
@@ -79,6 +79,7 @@ __all__ = [
     "LWW_ACTOR",
     "LWW_OFFSET",
     "LWW_TICK_S",
+    "MAX_COUNTER",
     "STORAGE_ID_META",
     "TOMBSTONE",
     "ClockMode",
@@ -261,6 +262,10 @@ def written_context_pairs(after: Record, context: VClock, value: bytes, *, actor
     return clock.pairs
 
 
+#: The largest clock counter a record's bytes hold (a u64).
+MAX_COUNTER = 2**64 - 1
+
+
 def truncate(record: Record) -> Record:
     """The record with its clocks truncated by its :class:`Truncation` policy: the
     pairs the policy drops from the join of the clocks are dropped from every
@@ -401,6 +406,12 @@ def apply_put(
         # (session 15's probe, "(trunc)" in client-vclock).
         counters[client_id] = max(context.counter(client_id), client_counter, own,
                                   record.floor) + 1
+    if counters[entry] > MAX_COUNTER:
+        # A stored counter (or a peer's floor) at the u64 limit: the record's bytes
+        # cannot hold the next one (session 16's review: struct.error out of the
+        # engine, the key unwritable for every client once a floor got there).
+        raise BadRequestError(f"the clock counter of {entry!r} for this key is at its "
+                              f"limit ({MAX_COUNTER}): write under another client id")
     # The pair the put increments is the record's youngest whatever the
     # coordinator's wall clock says (a hybrid logical time, as lww's stamps): a
     # coordinator whose clock is behind would otherwise stamp it the oldest, and
@@ -433,10 +444,15 @@ def replicated_part(before: Record, after: Record) -> Record:
     coordinator "sends the new version (along with the new vector clock)"); each
     replica reconciles it with what it stores. In dvv mode the whole DVVSet (its
     dots and causal past travel together) and in lww the winner, which is the record.
+    The new version travels with ``after``'s truncation policy and its client-vclock
+    ``floor`` (session 16's review: a replica that never held a truncated pair
+    learnt no floor from the put that dropped it, and a forgetful client writing
+    through it minted ``{alice: 1}`` under a stale context's ``{alice: 5}``).
     """
     if after.mode in _VCLOCK_MODES:
         new = tuple(sibling for sibling in after.siblings if sibling not in before.siblings)
-        return Record(after.mode, new, truncation=after.truncation) if new else after
+        return (Record(after.mode, new, truncation=after.truncation, floor=after.floor)
+                if new else after)
     return after
 
 
