@@ -68,13 +68,14 @@ DELETE_SAMPLE = 30
 tests/refinement/test_conformance.py's ``DELETE_EDGES_IN_CI``)."""
 #: the kinds whose edges are sampled apart (test_conformance's ``_delete_and_reap_edges``)
 DELETE_KINDS = (ClientDelete, Reap)
+_KIND_NUMBER: dict[type, int] = {kind: number for number, kind in enumerate(DELETE_KINDS)}
 
 
 @dataclass(frozen=True, slots=True)
 class SuiteSearch:
     """A suite entry's verdict search and, for an entry of one client, the
     conformance sample of its reachable graph (None for more clients) and the
-    sample of its edges of each of :data:`DELETE_KINDS` (empty for no such edge)."""
+    sample of its edges of each of :data:`DELETE_KINDS` (None without deletes)."""
 
     result: CheckResult
     sample: tuple[SampledEdge, ...] | None
@@ -99,9 +100,9 @@ class _KindRecorder(SpecModel):
             index = len(self.calls)
             self.calls.append(len(steps))
             for ordinal, (action, _) in enumerate(steps):
-                for kind, found in zip(DELETE_KINDS, self.kinds, strict=True):
-                    if isinstance(action, kind):
-                        found.append((index, ordinal))
+                kind = _KIND_NUMBER.get(type(action))
+                if kind is not None:
+                    self.kinds[kind].append((index, ordinal))
         return iter(steps)
 
 
@@ -138,7 +139,8 @@ def search(name: str) -> SuiteSearch:
     sample: list[tuple[SampledEdge, ...]] = []
     deletes: list[tuple[tuple[SampledEdge, ...], ...]] = []
     one = entry.config.clients == 1
-    model = _KindRecorder(entry.config) if one else None
+    # an entry with deletes: its delete and reap sample recorded as it is searched
+    model = _KindRecorder(entry.config) if one and entry.config.deletes_per_client else None
 
     def record(exploration: Exploration[State, Action]) -> None:
         if one and exploration.complete:
