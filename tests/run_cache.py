@@ -36,7 +36,7 @@ import fcntl
 import os
 import pickle
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
@@ -235,11 +235,19 @@ class _SampledEdges(Sequence[Edge]):
         raise LookupError("a sampled edge list holds the sampled edges only")
 
 
-def _rebuild(config: Config, parent: dict[State, tuple[State, Action] | None],
+Step = Callable[[State], Iterable[tuple[Action, State]]]
+
+
+def _successors() -> Step:
+    """``reachable_graph``'s successors: one memo for all the paths of a sample
+    (session 16: a memo per path cost about 1.5 CPU-s an entry, filling it again)."""
+    return MemoSuccessors() if memo_available() else spec_model.successors
+
+
+def _rebuild(config: Config, step: Step, parent: dict[State, tuple[State, Action] | None],
              ordinals: tuple[int, ...], ordinal: int) -> Edge:
     """The edge of successor ``ordinal`` at the end of the path of ``ordinals``
-    (``reachable_graph``'s successors), its path's links added to ``parent``."""
-    step = MemoSuccessors() if memo_available() else spec_model.successors
+    (``step``: ``reachable_graph``'s successors), its path's links added to ``parent``."""
     state = spec_model.initial_state(config)
     assert ordinals[0] == 0  # one initial state
     parent.setdefault(state, None)
@@ -260,7 +268,8 @@ def sampled_deletes(search: SuiteSearch
     if search.deletes is None:
         raise ValueError(f"{search.result.config.name}: no delete sample (more than one client)")
     parent: dict[State, tuple[State, Action] | None] = {}
-    chosen = [_rebuild(search.result.config, parent, ordinals, ordinal)
+    step = _successors()
+    chosen = [_rebuild(search.result.config, step, parent, ordinals, ordinal)
               for kind in search.deletes for _, ordinals, ordinal in kind]
     return parent, chosen
 
@@ -277,6 +286,7 @@ def sampled_graph(search: SuiteSearch
         raise ValueError(f"{search.result.config.name}: no sample (more than one client)")
     parent = _Parents()
     parent.states = search.result.distinct_states
-    edges = {position: _rebuild(search.result.config, parent, ordinals, ordinal)
+    step = _successors()
+    edges = {position: _rebuild(search.result.config, step, parent, ordinals, ordinal)
              for position, ordinals, ordinal in search.sample}
     return parent, _SampledEdges(search.result.transitions, edges)
