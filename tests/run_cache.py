@@ -15,6 +15,15 @@ source (``Exploration.ordinals_to``) and its own ordinal (``Exploration.edge_at`
 (40 paths of a few dozen steps, where the whole graph is tens of thousands of
 states). Docs: docs/model-checking.md, "Where CI's test CPU goes (session 15)".
 
+Session 16: the search of an entry of one client also records, for each of the
+kinds ``ClientDelete`` and ``Reap``, the breadth-first list of its edges (each
+expanded state's successors seen through :class:`_KindRecorder`, a ``SpecModel``
+whose ``successors`` notes the ordinals of those kinds) and keeps the seeded
+sample of :data:`DELETE_SAMPLE` of each that tests/refinement/test_conformance.py's
+``_delete_and_reap_edges`` draws from ``reachable_graph``'s edges;
+:func:`sampled_deletes` rebuilds them (docs/model-checking.md, "Where CI's test
+CPU goes (session 16)").
+
 The search runs once per test run: its result is pickled in a directory the
 xdist workers share (:func:`run_cache_dir`, the parent of a worker's base
 temporary directory), under an ``fcntl`` lock per entry, so the first test that
@@ -27,8 +36,8 @@ import fcntl
 import os
 import pickle
 import random
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
 
@@ -38,9 +47,11 @@ from model_check.check import CheckResult, check
 from model_check.explorer import Exploration
 from model_check.refinement_conformance import Edge
 from model_check.spec_memo import MemoSuccessors, memo_available
+from model_check.spec_model import SpecModel
 from model_check.suite import DEFAULT_SUITE
 from spec import model as spec_model
-from spec.actions import Action
+from spec.actions import Action, ClientDelete, Reap
+from spec.config import Config
 from spec.state import State
 
 SAMPLE = 40
@@ -52,15 +63,47 @@ SEED = 12
 #: ordinals from the initial state to its source, its ordinal among the source's
 #: successors
 SampledEdge = tuple[int, tuple[int, ...], int]
+DELETE_SAMPLE = 30
+"""The edges of each kind, ClientDelete and Reap, sampled (half of
+tests/refinement/test_conformance.py's ``DELETE_EDGES_IN_CI``)."""
+#: the kinds whose edges are sampled apart (test_conformance's ``_delete_and_reap_edges``)
+DELETE_KINDS = (ClientDelete, Reap)
+_KIND_NUMBER: dict[type, int] = {kind: number for number, kind in enumerate(DELETE_KINDS)}
 
 
 @dataclass(frozen=True, slots=True)
 class SuiteSearch:
     """A suite entry's verdict search and, for an entry of one client, the
-    conformance sample of its reachable graph (None for more clients)."""
+    conformance sample of its reachable graph (None for more clients) and the
+    sample of its edges of each of :data:`DELETE_KINDS` (None without deletes)."""
 
     result: CheckResult
     sample: tuple[SampledEdge, ...] | None
+    deletes: tuple[tuple[SampledEdge, ...], ...] | None = None
+
+
+@dataclass(frozen=True)
+class _KindRecorder(SpecModel):
+    """The spec's model, its ``successors`` noting, call by call (the explorer
+    expands each state once, in index order), the number of successors and the
+    ordinals of the :data:`DELETE_KINDS` edges; ``recording`` cleared once the
+    verdicts' exploration is done (later calls rebuild traces)."""
+
+    calls: list[int] = field(default_factory=list)
+    kinds: tuple[list[tuple[int, int]], ...] = field(
+        default_factory=lambda: tuple([] for _ in DELETE_KINDS))
+    recording: list[bool] = field(default_factory=lambda: [True])
+
+    def successors(self, state: State) -> Iterator[tuple[Action, State]]:
+        steps = list(SpecModel.successors(self, state))
+        if self.recording[0]:
+            index = len(self.calls)
+            self.calls.append(len(steps))
+            for ordinal, (action, _) in enumerate(steps):
+                kind = _KIND_NUMBER.get(type(action))
+                if kind is not None:
+                    self.kinds[kind].append((index, ordinal))
+        return iter(steps)
 
 
 def run_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -94,14 +137,43 @@ def search(name: str) -> SuiteSearch:
     expectations) and its sample, computed here (no cache)."""
     entry = next(e for e in DEFAULT_SUITE if e.name == name)
     sample: list[tuple[SampledEdge, ...]] = []
+    deletes: list[tuple[tuple[SampledEdge, ...], ...]] = []
+    one = entry.config.clients == 1
+    # an entry with deletes: its delete and reap sample recorded as it is searched
+    model = _KindRecorder(entry.config) if one and entry.config.deletes_per_client else None
 
     def record(exploration: Exploration[State, Action]) -> None:
-        if entry.config.clients == 1 and exploration.complete:
+        if one and exploration.complete:
             sample.append(_sample_of(exploration))
+        if model is not None:
+            model.recording[0] = False
+            if exploration.complete:
+                deletes.append(_deletes_of(exploration, model))
 
     result = check(entry.config, properties=list(entry.expected), symmetry=True,
-                   on_exploration=record)
-    return SuiteSearch(result, sample[0] if sample else None)
+                   model=model, on_exploration=record)
+    return SuiteSearch(result, sample[0] if sample else None,
+                       deletes[0] if deletes else None)
+
+
+def _deletes_of(exploration: Exploration[State, Action], model: _KindRecorder
+                ) -> tuple[tuple[SampledEdge, ...], ...]:
+    """For each of :data:`DELETE_KINDS`: :data:`DELETE_SAMPLE` of its edges as
+    ``random.Random(SEED).sample`` picks them from that kind's edges in breadth-first
+    order (every one when there are no more), each as (position in that list, the
+    ordinals to its source, its ordinal). AssertionError when the recorder's calls
+    are not the exploration's expanded states (one call per state, in index order,
+    the same numbers of successors)."""
+    counts = exploration._counts  # the explorer's own record, read only
+    assert len(model.calls) == exploration.distinct_states == len(counts)
+    assert model.calls == counts.tolist()
+    out = []
+    for found in model.kinds:
+        positions = (range(len(found)) if len(found) <= DELETE_SAMPLE
+                     else random.Random(SEED).sample(range(len(found)), DELETE_SAMPLE))
+        out.append(tuple((position, tuple(exploration.ordinals_to(found[position][0])),
+                          found[position][1]) for position in positions))
+    return tuple(out)
 
 
 _READ: dict[str, SuiteSearch] = {}
@@ -163,6 +235,45 @@ class _SampledEdges(Sequence[Edge]):
         raise LookupError("a sampled edge list holds the sampled edges only")
 
 
+Step = Callable[[State], Iterable[tuple[Action, State]]]
+
+
+def _successors() -> Step:
+    """``reachable_graph``'s successors: one memo for all the paths of a sample
+    (session 16: a memo per path cost about 1.5 CPU-s an entry, filling it again)."""
+    return MemoSuccessors() if memo_available() else spec_model.successors
+
+
+def _rebuild(config: Config, step: Step, parent: dict[State, tuple[State, Action] | None],
+             ordinals: tuple[int, ...], ordinal: int) -> Edge:
+    """The edge of successor ``ordinal`` at the end of the path of ``ordinals``
+    (``step``: ``reachable_graph``'s successors), its path's links added to ``parent``."""
+    state = spec_model.initial_state(config)
+    assert ordinals[0] == 0  # one initial state
+    parent.setdefault(state, None)
+    for number in ordinals[1:]:
+        action, after = list(step(state))[number]
+        parent.setdefault(after, (state, action))
+        state = after
+    action, after = list(step(state))[ordinal]
+    return state, action, after
+
+
+def sampled_deletes(search: SuiteSearch
+                    ) -> tuple[dict[State, tuple[State, Action] | None], list[Edge]]:
+    """The parent links of the sampled delete and reap edges' sources' shortest
+    paths, and those edges: ``_delete_and_reap_edges([], edges)`` of
+    ``reachable_graph``'s edges (tests/refinement/test_conformance.py), rebuilt
+    from ``search``. ValueError when the search has none (more than one client)."""
+    if search.deletes is None:
+        raise ValueError(f"{search.result.config.name}: no delete sample (more than one client)")
+    parent: dict[State, tuple[State, Action] | None] = {}
+    step = _successors()
+    chosen = [_rebuild(search.result.config, step, parent, ordinals, ordinal)
+              for kind in search.deletes for _, ordinals, ordinal in kind]
+    return parent, chosen
+
+
 def sampled_graph(search: SuiteSearch
                   ) -> tuple[dict[State, tuple[State, Action] | None], Sequence[Edge]]:
     """What ``reachable_graph`` gives a seeded sample of :data:`SAMPLE` edges
@@ -173,19 +284,9 @@ def sampled_graph(search: SuiteSearch
     the search has no sample (more than one client)."""
     if search.sample is None:
         raise ValueError(f"{search.result.config.name}: no sample (more than one client)")
-    config = search.result.config
-    step = MemoSuccessors() if memo_available() else spec_model.successors
     parent = _Parents()
     parent.states = search.result.distinct_states
-    edges: dict[int, Edge] = {}
-    for position, ordinals, ordinal in search.sample:
-        state = spec_model.initial_state(config)
-        assert ordinals[0] == 0  # one initial state
-        parent.setdefault(state, None)
-        for number in ordinals[1:]:
-            action, after = list(step(state))[number]
-            parent.setdefault(after, (state, action))
-            state = after
-        action, after = list(step(state))[ordinal]
-        edges[position] = (state, action, after)
+    step = _successors()
+    edges = {position: _rebuild(search.result.config, step, parent, ordinals, ordinal)
+             for position, ordinals, ordinal in search.sample}
     return parent, _SampledEdges(search.result.transitions, edges)

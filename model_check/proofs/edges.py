@@ -87,6 +87,10 @@ def _named(consts: list[Term]) -> Named:
 
 
 _LITERALS: dict[Any, Any] = {}
+#: EdgeCheck.holds: a constant a state's values do not name (left symbolic)
+_ABSENT = object()
+#: EdgeCheck.holds: the verdicts kept per check before the memo starts over
+_VERDICTS_KEPT = 200_000
 
 
 def _literal(value: Any) -> Any:
@@ -175,6 +179,11 @@ class EdgeCheck:
         self._family_of = {step.name: step.family for step in self.steps}
         self._memo: dict[Any, str | None] = {}
         self._predicates: dict[Invariant, tuple[Term, Named]] = {}
+        # holds(): the last state's abstraction (a caller checks several predicates
+        # on one state), and each predicate's verdict per the values of its
+        # constants (many states share an abstraction); pure speed, the same answers
+        self._held: tuple[Any, dict[str, Any] | None] = (None, None)
+        self._verdicts: dict[tuple[Invariant, tuple[Any, ...]], bool] = {}
         self._exact: Any = None
         self._exact_memo: dict[Any, list[dict[str, Any]]] = {}
         from spec.step import plan_of
@@ -282,17 +291,29 @@ class EdgeCheck:
     def holds(self, predicate: Invariant, state: Any) -> bool | None:
         """Does ``predicate`` (an invariant or property of the encoding) hold on the
         abstraction of a spec state (None: outside the bounds)?"""
-        numbered = self.numbering(state)
-        if numbered is None:
+        held, values = self._held
+        if held is not state:
+            numbered = self.numbering(state)
+            if numbered is None:
+                values = None
+            else:
+                ids, payloads = numbered
+                values = self._parameters((state,), payloads)
+                values.update(abstract_state(state, self.shape, ids))
+            self._held = (state, values)
+        if values is None:
             return None
-        ids, payloads = numbered
-        values = self._parameters((state,), payloads)
-        values.update(abstract_state(state, self.shape, ids))
         if predicate not in self._predicates:
             formula = predicate(self.x, self.params)
             self._predicates[predicate] = (formula, _named(_free_constants(formula)))
         formula, consts = self._predicates[predicate]
-        return _evaluate(formula, consts, values)
+        key = (predicate, tuple(values.get(name, _ABSENT) for name, _ in consts))
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= _VERDICTS_KEPT:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = _evaluate(formula, consts, values)
+        return verdict
 
     def exact_successors(
         self, state: Any, successors: Sequence[Any], limit: int = 60

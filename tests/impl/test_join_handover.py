@@ -11,7 +11,10 @@ is re-addressed to the key's current owners.
 
 from __future__ import annotations
 
+import functools
 import os
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
@@ -218,17 +221,54 @@ def _hint_for_a_node_that_left() -> dict[str, Record | None]:
     return dict(cluster.replicas(key))
 
 
-def test_a_node_uses_a_joint_quorum_while_the_serving_ring_changes() -> None:
+@dataclass(frozen=True)
+class _UpThenQuiet:
+    """A pending join run until n1 sees n6 ``up`` (what was seen then), then quiet."""
+
+    cluster: SimulatedCluster
+    moving: list[bytes]
+    split: tuple[Any, Any]
+    groups: Any
+    writing_groups: Any
+    n6_unsettled: bool
+    handed: dict[bytes, set[str]] | None
+    handed_held: bool
+
+
+@functools.cache
+def _up_then_quiet() -> _UpThenQuiet:
+    """The run of the two tests below, once per process (session 16: each ran it,
+    about 7 CPU-s each): :func:`_joined_with_keys` with the pending handover, run
+    until n1 sees n6 ``up``, what n1's quorum and gossiper and n6's view say then,
+    and the cluster run until quiet."""
     cluster, moving = _joined_with_keys("pending")
     cluster.run_until(lambda: cluster.node("n1").view.get("n6").status  # type: ignore[union-attr]
                       is MemberStatus.UP, max_time=300)
     quorum = cluster.node("n1").quorum
-    targets, fallbacks = quorum.split(moving[0])
-    assert len(targets) == 4 and "n6" in targets[:3] and not set(targets) & set(fallbacks)
-    old, new = quorum.groups(moving[0])  # R (W) within each of the old and the new top N
-    assert "n6" in new and "n6" not in old and set(old) | set(new) == set(targets)
-    assert quorum.groups(moving[0], writing=True) == (old, new)
+    member = cluster.node("n6").view.get("n6")
+    gossiper = cluster.node("n1").gossiper
+    handed = None if gossiper.moved_from is None else {
+        key: set(gossiper.moved_from.preference_list(key, 3))
+        - set(gossiper.future.preference_list(key, 3)) for key in moving}
+    held = handed is not None and all(cluster.node(name).record(key) is not None
+                                      for key, owners in handed.items() for name in owners)
+    seen = _UpThenQuiet(cluster, moving, quorum.split(moving[0]), quorum.groups(moving[0]),
+                        quorum.groups(moving[0], writing=True),
+                        member is not None and not member.settled, handed, held)
     cluster.run_until_quiet()
+    return seen
+
+
+def test_a_node_uses_a_joint_quorum_while_the_serving_ring_changes() -> None:
+    seen = _up_then_quiet()
+    cluster, moving = seen.cluster, seen.moving
+    targets, fallbacks = seen.split
+    assert len(targets) == 4 and "n6" in targets[:3] and not set(targets) & set(fallbacks)
+    old, new = seen.groups  # R (W) within each of the old and the new top N
+    assert "n6" in new and "n6" not in old and set(old) | set(new) == set(targets)
+    assert seen.writing_groups == (old, new)
+    # once quiet
+    quorum = cluster.node("n1").quorum
     targets, _ = quorum.split(moving[0])
     assert len(targets) == 3 and quorum.groups(moving[0], writing=True) == ()
 
@@ -268,19 +308,14 @@ def test_the_joining_node_settles_the_change_and_the_old_owners_let_go() -> None
     once every member has seen its handover, that the change settled; every
     node then uses the new ring alone, and each old owner that handed a key over
     lets its copy go (before, it stays: a node on the old ring reads it)."""
-    cluster, moving = _joined_with_keys("pending")
-    cluster.run_until(lambda: cluster.node("n1").view.get("n6").status  # type: ignore[union-attr]
-                      is MemberStatus.UP, max_time=300)
-    member = cluster.node("n6").view.get("n6")
-    assert member is not None and not member.settled
-    gossiper = cluster.node("n1").gossiper
-    assert gossiper.moved_from is not None
-    handed = {key: set(gossiper.moved_from.preference_list(key, 3))
-              - set(gossiper.future.preference_list(key, 3)) for key in moving}
+    seen = _up_then_quiet()
+    cluster = seen.cluster
+    assert seen.n6_unsettled
+    handed = seen.handed
+    assert handed is not None  # n1's gossiper had the ring the change moved from
     assert all(handed.values())
-    assert all(cluster.node(name).record(key) is not None
-               for key, owners in handed.items() for name in owners)
-    cluster.run_until_quiet()
+    assert seen.handed_held
+    # once quiet
     for name in ("n1", "n2", "n3", "n4", "n5", "n6"):
         node = cluster.node(name).gossiper
         settled = node.view.get("n6")

@@ -293,11 +293,12 @@ def test_the_leave_scenario_catches_moving_ranges_before_the_claim() -> None:
     """The mutant's future ring moves at n2's ``leaving``, before the claim: the
     claimant then sees a change in progress and never claims, and n2 never leaves
     (before the claimant, handing the partitions out at ``left`` moved the ranges to
-    a third ring: ``moved_elsewhere``). Not settled within 400 simulated seconds
-    (the clean leave settles in 170; session 15: waiting the clean test's 900 cost
-    9.7 CPU-s of CI's run)."""
+    a third ring: ``moved_elsewhere``). Not settled within 250 simulated seconds
+    (the clean leave settles in 170, within 250 measured in session 16; session 15:
+    waiting the clean test's 900 cost 9.7 CPU-s of CI's run, session 16's 400 cost
+    6.9 in a loaded whole run)."""
     with pytest.raises(DynamoError, match="condition not reached"):
-        _leave("strategy3", settle_within=400)
+        _leave("strategy3", settle_within=250)
 
 
 def _overlapping_write(strategy: str, seed: int = 11) -> list[tuple[bytes, str]]:

@@ -44,7 +44,14 @@ from spec.errors import ConfigError
 from spec.state import State
 from tests.conftest import PROFILE
 from tests.refinement.mutations import MUTANTS, REVIEW3_MUTANTS, TEST_KILLED, _mutant
-from tests.run_cache import SAMPLE, SEED, sampled_graph, search, suite_search
+from tests.run_cache import (
+    SAMPLE,
+    SEED,
+    sampled_deletes,
+    sampled_graph,
+    search,
+    suite_search,
+)
 
 #: checked edge by edge (clone mode) on the sources of FULL_SHARD_IN_CI in CI, every
 #: edge under soak: the suite configurations of up to about 3,400 edges
@@ -151,11 +158,15 @@ def test_every_checked_edge_agrees(name: str, run_cache: Path,
     # checks the detours
     walks = (WALKS_IN_CI if limit is not None
              and (entry(name).distinct_states or 0) > WALKS_ABOVE else None)
-    if limit is not None and walks is None and name not in DELETES and (
-            entry(name).config.clients == 1):
+    deletes = None
+    if limit is not None and walks is None and entry(name).config.clients == 1:
         # the sample and its sources' paths from the entry's verdict search, searched
-        # once per run (tests/run_cache.py): not a second exploration of the graph
-        sample = sampled_graph(suite_search(run_cache, name))
+        # once per run (tests/run_cache.py): not a second exploration of the graph;
+        # a delete entry's delete and reap sample too (session 16)
+        searched = suite_search(run_cache, name)
+        sample = sampled_graph(searched)
+        if name in DELETES:
+            deletes = sampled_deletes(searched)
         monkeypatch.setattr(refinement_conformance, "reachable_graph",
                             lambda config, max_states=200_000: sample)
     shard = FULL_SHARD_IN_CI if limit is None and PROFILE != "soak" else None
@@ -172,17 +183,20 @@ def test_every_checked_edge_agrees(name: str, run_cache: Path,
     assert report.outcomes["diverged"] == 0, "\n".join(report.divergences)
     assert report.outcomes["agreed"] > 0
     if name in DELETES:  # in the same test: the graph explored once (reachable_graph keeps it)
-        check_every_delete_and_reap_edge(name, walks)
+        check_every_delete_and_reap_edge(name, walks, deletes)
 
 
-@pytest.mark.parametrize("name", ["dvv-restore-kept-actor", "disk-loss-w2"])
+@pytest.mark.parametrize("name", ["dvv-restore-kept-actor", "disk-loss-w2",
+                                  "delete-restore-after-reap"])
 def test_the_verdict_search_gives_the_graph_s_sample(name: str, run_cache: Path) -> None:
     """A sampled entry of one client takes its sample from the entry's verdict search
     (tests/run_cache.py, shared with tests/model_check/test_suite_verdicts.py): the
     very edges ``random.Random(12).sample`` picks from ``reachable_graph``'s edges,
     each source's shortest path the graph's, the graph's numbers of states and
     edges; and the search read from the run's cache is the one searched here, its
-    verdicts, traces and figures those of a plain ``check``."""
+    verdicts, traces and figures those of a plain ``check``. A delete entry's
+    delete and reap sample too (``sampled_deletes``: ``_delete_and_reap_edges``'s
+    edges of the graph, each source's path the graph's; session 16)."""
     assert (SAMPLE, SEED) == (SAMPLE_IN_CI, 12)
     config = entry(name).config
     parent, edges = reachable_graph(config)
@@ -200,6 +214,12 @@ def test_the_verdict_search_gives_the_graph_s_sample(name: str, run_cache: Path)
     assert random.Random(SEED).sample(sampled_edges, SAMPLE) == sample
     for source, _, _ in sample:
         assert path_to(sampled_parent, source) == path_to(parent, source)
+    if name in DELETES:
+        deletes_parent, chosen = sampled_deletes(cached)
+        assert chosen == _delete_and_reap_edges([], edges)
+        assert {type(action) for _, action, _ in chosen} == {ClientDelete, Reap}
+        for source, _, _ in chosen:
+            assert path_to(deletes_parent, source) == path_to(parent, source)
 
 
 def test_random_walks_find_a_part_of_the_graph() -> None:
@@ -247,7 +267,10 @@ def test_a_breadth_first_prefix_beside_the_walks() -> None:
     assert sample_parts(shallow, deep[:5], 40, 12)[-5:] == deep[:5]
 
 
-def check_every_delete_and_reap_edge(name: str, walks: int | None = None) -> None:
+def check_every_delete_and_reap_edge(
+        name: str, walks: int | None = None,
+        sampled: tuple[dict[State, tuple[State, Action] | None], list[Edge]] | None = None,
+) -> None:
     """Every ``ClientDelete`` and ``Reap`` edge of a delete entry's reachable graph
     (CI: a seeded sample of 60, of the part ``walks`` random walks find if given)
     replayed on the implementation: none diverges. A
@@ -266,9 +289,13 @@ def check_every_delete_and_reap_edge(name: str, walks: int | None = None) -> Non
     step taken (a member's drop of a copy outside the key's replicas,
     ``Reaper._settle_dominated``, is a spec ``Reap`` of its own). Any other edge
     whose target the implementation does not reach fails
-    (tests/refinement/test_reap_refusals.py)."""
+    (tests/refinement/test_reap_refusals.py). ``sampled``: the CI sample's parent
+    links and edges rebuilt from the entry's verdict search
+    (``tests.run_cache.sampled_deletes``: the same edges and paths), not explored."""
     config = entry(name).config
-    if walks is None:
+    if sampled is not None:
+        parent, chosen = sampled
+    elif walks is None:
         parent, edges = reachable_graph(config)
         chosen = _delete_and_reap_edges([], edges, every=PROFILE == "soak")
     else:
