@@ -18,6 +18,7 @@ import impl.node
 from impl.cluster import SimulatedCluster
 from impl.effects import Reply, Send, SetTimer
 from impl.errors import DynamoError, OverloadedError
+from impl.membership import MemberStatus
 from impl.messages import GetRequest, Gossip
 from impl.restore_guard import ShadowState
 from impl.timers import GossipRound, ShadowRound
@@ -37,18 +38,21 @@ def _stats(cluster: SimulatedCluster, name: str) -> dict[str, int]:
             if k.startswith(("shadow", "restore-set-aside"))}
 
 
-def test_a_lone_node_restarts_without_a_round() -> None:
-    """A one-node cluster has no peer to ask: its restart serves at once. Mutant:
-    the ``not peers`` check removed (a round asking nobody, over only at its
-    timeout: the put waited ``shadow_round_s``)."""
-    cluster = SimulatedCluster(nodes=1, n=1, r=1, w=1, seed=4)
-    cluster.client().put(KEY, b"v1")
-    cluster.run_until_quiet()
+def test_the_last_member_restarts_without_a_round() -> None:
+    """n2 and n3 left the cluster: n1 heard them (its ``peer-generations``) but has
+    no live peer to ask, so its restart serves at once. Mutant: the ``not peers``
+    check removed (a round asking nobody, over only at its timeout: the put waited
+    ``shadow_round_s``; a one-node cluster, which heard nobody, does not tell)."""
+    cluster = _cluster()
+    for name in ("n2", "n3"):
+        cluster.leave(name)
+        cluster.run_until_quiet()
+    assert cluster.node("n1").view.live_nodes == ("n1",)
     cluster.crash("n1")
     cluster.restart("n1")
     assert cluster.node("n1").shadow is None
     started = cluster.now
-    cluster.client().put(b"p", b"x")
+    cluster.client().put(b"p", b"x", w=1, coordinator="n1")
     assert cluster.now - started < 0.1
     assert "shadow-round" not in cluster.node("n1").stats
 
@@ -216,3 +220,39 @@ def test_the_cap_counts_only_what_is_still_held(monkeypatch: pytest.MonkeyPatch)
     assert not any(isinstance(e, Reply) and isinstance(e.error, OverloadedError)
                    for e in held)
     assert "shadow-round-dropped" not in n3.stats
+
+
+def test_an_answer_to_a_new_start_is_not_answered_again() -> None:
+    """n1 hears n3's new start in a gossip that is itself an answer (``reply``
+    False) and whose view agrees with its own: it records the generation and sends
+    nothing back (only a gossip asking for a reply, the round's, is answered). The
+    round's own gossip (``reply`` True) is answered exactly once. Mutant: the answer
+    sent whatever ``reply`` says (an answer answered: a message more per start)."""
+    cluster = _cluster()
+    cluster.crash("n3")
+    cluster.restart("n3")
+    n1, n3 = cluster.node("n1"), cluster.node("n3")
+    assert n1.guard is not None and n3.guard is not None
+    now = cluster.now
+    generation = n3.guard.generation
+    effects = n1.receive(now, "n3", Gossip(n1.view.to_bytes(), reply=False,
+                                           generation=generation))
+    assert not any(isinstance(e, Send) and e.dest == "n3" for e in effects)
+    assert n1.guard.yours("n3") == generation
+
+
+def test_a_leave_during_the_round_waits_for_it() -> None:
+    """A leave asked while the round is on is held with the rest (a restored store
+    must not announce and hand its ranges over before a peer could tell it):
+    n3 stays up until the round is over, then leaves. Mutant: ``leave`` not
+    deferred (n3 leaving at once)."""
+    cluster = _cluster()
+    cluster.crash("n3")
+    cluster.restart("n3")
+    n3 = cluster.node("n3")
+    assert n3.leave(cluster.now) == []
+    assert n3.status is MemberStatus.UP
+    assert n3.shadow is not None and [m for m, _ in n3.shadow.deferred][-1] == "leave"
+    cluster.run_for(1.0)
+    after = cluster.node("n3")
+    assert after.shadow is None and after.status in (MemberStatus.LEAVING, MemberStatus.LEFT)
