@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import impl.node
+import impl.restore_guard
 from impl.cluster import SimulatedCluster
 from impl.effects import Reply, Send, SetTimer
 from impl.errors import DynamoError, OverloadedError
@@ -256,3 +257,31 @@ def test_a_leave_during_the_round_waits_for_it() -> None:
     cluster.run_for(1.0)
     after = cluster.node("n3")
     assert after.shadow is None and after.status in (MemberStatus.LEAVING, MemberStatus.LEFT)
+
+
+def test_past_the_tracking_limit_a_write_goes_with_the_set_aside(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The documented limit of what a set-aside keeps (``TRACKED_KEYS_LIMIT``,
+    100,000; 1 here): n1 restored from a backup while cut off from n2 and n3 (its
+    round times out), two new keys put through it with W = 1; once the partition
+    heals n1 is set aside and keeps the first key only: the second, untracked,
+    goes (counted ``restore-untracked-write``). Mutant: no limit (both kept)."""
+    monkeypatch.setattr(impl.restore_guard, "TRACKED_KEYS_LIMIT", 1)
+    cluster = _cluster(seed=1)
+    cluster.crash("n1")
+    backup = copy.deepcopy(cluster.storages["n1"].inner)
+    cluster.restart("n1")
+    cluster.run_until_quiet()
+    cluster.partition(["n1"], ["n2", "n3"])
+    cluster.crash("n1")
+    cluster.storages["n1"].inner = backup
+    cluster.restart("n1")
+    for key in (b"w1", b"w2"):
+        cluster.client("n1").put(key, b"acked", w=1, coordinator="n1")
+    cluster.run_for(5)
+    cluster.heal()
+    cluster.run_until_quiet()
+    n1 = cluster.node("n1")
+    assert n1.stats["restore-set-aside"] == 1 and n1.stats["restore-untracked-write"] >= 1
+    assert list(cluster.client("n2").get(b"w1", r=3).values) == [b"acked"]
+    assert list(cluster.client("n2").get(b"w2", r=3).values) == []
