@@ -20,7 +20,7 @@ from impl.cluster import SimulatedCluster
 from impl.effects import Reply, Send, SetTimer
 from impl.errors import DynamoError, OverloadedError
 from impl.membership import MemberStatus
-from impl.messages import GetRequest, Gossip
+from impl.messages import GetRequest, Gossip, HintDelivery
 from impl.restore_guard import ShadowState
 from impl.timers import GossipRound, ShadowRound
 
@@ -285,3 +285,20 @@ def test_past_the_tracking_limit_a_write_goes_with_the_set_aside(
     assert n1.stats["restore-set-aside"] == 1 and n1.stats["restore-untracked-write"] >= 1
     assert list(cluster.client("n2").get(b"w1", r=3).values) == [b"acked"]
     assert list(cluster.client("n2").get(b"w2", r=3).values) == []
+
+
+def test_a_hint_delivered_during_the_round_is_held() -> None:
+    """A fallback's hint delivery reaching a node in its round is held like every
+    peer message but gossip: nothing written, no ``HintAck`` (an ack would let the
+    fallback drop its copy, and a set-aside at the round's end would then remove
+    the delivered one). Mutant: ``HintDelivery`` let through the round."""
+    cluster = _cluster()
+    cluster.crash("n3")
+    cluster.restart("n3")
+    n1, n3 = cluster.node("n1"), cluster.node("n3")
+    assert n1.guard is not None and n3.shadow is not None
+    record = cluster.storages["n1"].inner.read(KEY)
+    assert record is not None
+    delivery = HintDelivery(1, KEY, record, generation=n1.guard.generation)
+    assert n3.receive(cluster.now, "n1", delivery) == []
+    assert [m for m, _ in n3.shadow.deferred][-1] == "receive"
