@@ -927,15 +927,29 @@ class NodeServer:
         """Hand a client request to the core and wait for its reply."""
         future: asyncio.Future[Reply] = self.loop.create_future()
         self._waiting[request.request_id] = future
+        wait = self.client_wait()  # before the input: it may end the round
         self._perform(self.node.client_request(self.now(), request))
         # a timer on the future, not asyncio.wait_for (a waiter and callbacks more)
-        timer = self.loop.call_later(self.config.request_timeout * 4, _expire, future,
-                                     request.request_id, self.config.request_timeout * 4)
+        timer = self.loop.call_later(wait, _expire, future, request.request_id, wait)
         try:
             return await future
         finally:
             timer.cancel()
             self._waiting.pop(request.request_id, None)
+
+    def client_wait(self) -> float:
+        """Seconds a client request arriving now waits for its reply before it is
+        answered with RequestTimeoutError: four request timeouts, and while the
+        node is in its startup shadow round (:meth:`impl.node.Node.start`) the
+        round's ``shadow_round_s`` more, the longest the round holds a request
+        before replaying it. Without it (session 16's review) a round longer than
+        four request timeouts (``shadow_round_s = 5`` with the default 1 s, or
+        ``request_timeout = 0.5`` with the default 2 s) answered every held request
+        504 while the node replayed, and wrote, it afterwards."""
+        wait = self.config.request_timeout * 4
+        if self.node.shadow is not None:
+            wait += self.config.shadow_round_s
+        return wait
 
     def next_request_id(self) -> int:
         return next(self._request_ids)
