@@ -114,10 +114,10 @@ from model_check.refinement_state import (
     Abstract,
     project,
 )
-from model_check.refinement_state import _message_sort as message_sort
 from model_check.refinement_state import (
     _membership_options as membership_options,  # the lockstep's cluster options
 )
+from model_check.refinement_state import _message_sort as message_sort
 from model_check.trace_events import EXCHANGE, Evidence, Step, TraceEvents
 from model_check.trace_membership import (
     MEMBERSHIP_ACTIONS,
@@ -466,7 +466,7 @@ class TraceValidator(TraceEvents):
             return label, [[*o, *(Deliver(a) for a in lost)] for o in options] + (
                 [[*o, *(Deliver(a) for a in kept)] for o in options]
                 if len(kept) < len(lost) else []), evidence
-        if not isinstance(name, str) or first is not None and first[1] == "crash":
+        if not isinstance(name, str) or (first is not None and first[1] == "crash"):
             return super()._map(entries)
         held = self.held.setdefault(name, [])
         change = self._deferred(name) - len(held)
