@@ -21,12 +21,18 @@ from model_check.trace_validation import validate_seed
 
 
 def test_held_inputs_validate() -> None:
-    """Seeds 12 and 30 (the two that failed with the guard on before the fix) and
-    18 (13 inputs held, the most of 0-19) validate, every held input replayed."""
-    for seed, least in ((12, 1), (18, 13), (30, 10)):
+    """Seeds 12 and 30 (the two that failed with the guard on before the fix), 18
+    (13 inputs held, the most of 0-19), 156 and 178 (a held get, a held put: the
+    only held client requests of seeds 0-300) validate, every held input replayed;
+    43 validates with its 4 held inputs lost (the node crashes in its round: the held
+    messages are the spec's ``Deliver`` at a down node)."""
+    for seed, held in ((12, 1), (18, 13), (30, 10), (156, 12), (178, 3)):
         report = validate_seed(seed)
         assert report.verdict == "ok", (report.line(), report.reason)
-        assert report.held >= least and report.replayed == report.held, report.line()
+        assert report.held == report.replayed == held, report.line()
+    report = validate_seed(43)
+    assert report.verdict == "ok", (report.line(), report.reason)
+    assert (report.held, report.replayed) == (4, 0), report.line()
 
 
 def _drops_held_messages(original: Callable[..., list[Effect]]
@@ -62,7 +68,8 @@ def test_a_broken_shadow_round_is_caught(
     """A round that drops the messages it should hold, or never replays its last
     held input: seed 30's held ``HintDelivery`` n3->n2 never reaches n2's store, a
     divergence (seeds 0, 5, 18, 20, 21 and 23 hold inputs that change nothing the
-    abstraction shows, and validate under both)."""
+    abstraction shows, and validate under both; 156 catches both too, 178 the
+    first)."""
     monkeypatch.setattr(Node, attribute, mutant(getattr(Node, attribute)))
     report = validate_seed(30)
     assert report.verdict in ("divergence", "no-convergence"), report.line()
