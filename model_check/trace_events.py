@@ -200,7 +200,13 @@ class TraceEvents(Lockstep):
     def _message_event(self, kind: str, message_id: int,
                        evidence: Evidence
                        ) -> tuple[str, list[list[Step]], Evidence]:
-        m = self.cache[message_id]
+        return self._delivered(kind, self.cache[message_id], evidence)
+
+    def _delivered(self, kind: str, m: InFlight, evidence: Evidence
+                   ) -> tuple[str, list[list[Step]], Evidence]:
+        """Message ``m`` delivered (``deliver``; or replayed after a shadow round,
+        :meth:`model_check.trace_validation.TraceValidator._map`), lost at a cut link
+        (``blocked``) or at a down node (``to_down_node``)."""
         name = type(m.message).__name__
         label = f"{kind} {name} {m.src}->{m.dest}"
         if isinstance(m.message, ReplicaGetReply) and kind == "deliver":

@@ -125,9 +125,15 @@ class SeedReport:
     virtual_s: float = 0.0
     #: the run's :func:`trace_config` arguments when not the default ("" for it)
     setting: str = ""
+    #: inputs a restarted node's startup shadow round held (stutters), and replayed
+    #: (:meth:`model_check.trace_validation.TraceValidator._map`)
+    held: int = 0
+    replayed: int = 0
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
+        if self.held or self.replayed:
+            extra += f"{', ' if extra else ''}held {self.held}, replayed {self.replayed}"
         changes = ("  membership [" + ", ".join(
             f"{k} {v}" for k, v in sorted(self.membership.items())) + "]"
             if self.membership else "")

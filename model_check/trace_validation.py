@@ -94,10 +94,11 @@ the seed, the swarm and the command that reruns it.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from impl.cluster import SimulatedCluster
@@ -106,6 +107,7 @@ from impl.messages import (
     ReplicaGet,
 )
 from impl.simulator import InFlight
+from impl.timers import ShadowRound
 from model_check import trace_spec
 from model_check.refinement import Divergence
 from model_check.refinement_state import (
@@ -115,7 +117,8 @@ from model_check.refinement_state import (
 from model_check.refinement_state import (
     _membership_options as membership_options,  # the lockstep's cluster options
 )
-from model_check.trace_events import EXCHANGE, Step, TraceEvents
+from model_check.refinement_state import _message_sort as message_sort
+from model_check.trace_events import EXCHANGE, Evidence, Step, TraceEvents
 from model_check.trace_membership import (
     MEMBERSHIP_ACTIONS,
     MembershipView,
@@ -131,8 +134,10 @@ from model_check.trace_swarm import SeedReport, Swarm, trace_config
 from spec import model as spec_model
 from spec.actions import (
     Action,
+    ClientGet,
     ClientPut,
     Crash,
+    Deliver,
     Heal,
     Partition,
     Recover,
@@ -165,6 +170,10 @@ class SpecGap(Divergence):
 
 # A candidate: the spec state reached, hidden steps taken, trace-spec steps taken.
 _Candidate = tuple[State, int, tuple[str, ...]]
+#: An input a node's shadow round holds: ``("receive", the message as it was in
+#: flight)``, ``("client_request", (label, spec actions))``, ``("fire", timer)`` or
+#: ``("leave", ())``.
+Held = tuple[str, Any]
 
 
 class TraceValidator(TraceEvents):
@@ -187,10 +196,9 @@ class TraceValidator(TraceEvents):
             sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
             read_repair=True, anti_entropy=config.anti_entropy,
             partitioning="evenly-spaced", faults=swarm.faults(), log=True,
-            # no restore guard: its startup shadow round (session 16) defers what a
-            # restarted node receives until its peers answered, where the spec's
-            # Recover serves at once (docs/refinement.md, "Trace validation")
-            actor_epochs=False, restore_guard=False, **membership_options(config))
+            # the restore guard on, as in production: its startup shadow round's held
+            # inputs are not delivered yet (:meth:`_map`, :meth:`abstract`)
+            actor_epochs=False, restore_guard=True, **membership_options(config))
         self.sim = self.cluster.sim
         for key in config.keys:
             pref = tuple(self.cluster.node(config.nodes[0]).preference_list(key.encode()))
@@ -216,6 +224,9 @@ class TraceValidator(TraceEvents):
         #: after the current one (:mod:`model_check.trace_membership`)
         self.views: MembershipView | None = impl_membership(self) if config.membership else None
         self.views_now = self.views
+        #: node -> the inputs its shadow round holds, in order (its
+        #: ``shadow.deferred``, as the validator saw them arrive; :meth:`_map`)
+        self.held: dict[str, list[Held]] = {}
 
     # ------------------------------------------------------------------ running
 
@@ -421,6 +432,107 @@ class TraceValidator(TraceEvents):
             if record is not None:
                 k = self.config.keys.index(action.key)
                 yield record.put_id, state.node(action.node).store[k]
+
+    # ------------------------------------------------------------------ shadow round
+
+    def _deferred(self, name: str) -> int:
+        """How many inputs node ``name``'s startup shadow round holds now
+        (:meth:`impl.node.Node.start`; 0 when down or serving)."""
+        node = self.sim.nodes.get(name)
+        shadow = getattr(node, "shadow", None)
+        return len(shadow.deferred) if shadow is not None else 0
+
+    def _map(self, entries: Sequence[tuple[Any, ...]]
+             ) -> tuple[str, list[list[Step]], Evidence]:
+        """:meth:`TraceEvents._map`, with the restore guard's shadow round: an input
+        the round holds (it grew the node's ``shadow.deferred``) is not delivered
+        yet, a stutter (a peer message stays in flight in the abstraction,
+        :meth:`abstract`; a client request has not arrived; a timer has not fired),
+        and its replay (a ``ShadowRound`` timer that shrank it) is the delivery,
+        the request's arrival or the timer's firing. A node that crashes holding
+        messages loses them there (the spec's ``Deliver`` at a down node)."""
+        first = entries[0] if entries else None
+        submitted = self.submitted
+        name = (submitted[1][0].node if submitted is not None and submitted[1]
+                and isinstance(submitted[1][0], ClientGet | ClientPut)
+                else first[4] if first is not None and first[1] == "deliver"
+                else first[2] if first is not None and first[1] in ("tick", "crash")
+                else None)
+        if first is not None and first[1] == "crash" and name in self.held:
+            lost = [a for kind, m in self.held.pop(name) if kind == "receive"
+                    and (a := self.abstract_message(m)) is not None]
+            label, options, evidence = super()._map(entries)
+            kept = [a for a in lost if a.kind not in EXCHANGE]
+            return label, [[*o, *(Deliver(a) for a in lost)] for o in options] + (
+                [[*o, *(Deliver(a) for a in kept)] for o in options]
+                if len(kept) < len(lost) else []), evidence
+        if not isinstance(name, str) or (first is not None and first[1] == "crash"):
+            return super()._map(entries)
+        held = self.held.setdefault(name, [])
+        change = self._deferred(name) - len(held)
+        if change == 1:  # the round holds this event's input: not delivered yet
+            if submitted is not None:
+                held.append(("client_request", submitted))
+            elif first is not None and first[1] == "deliver":
+                held.append(("receive", self.cache[first[2]]))
+            elif first is not None:
+                held.append(("fire", first[3]))
+            label, _, evidence = super()._map(entries)
+            self.report.held += 1
+            return f"held by the shadow round: {label}", [[]], evidence
+        if change == -1 and first is not None and first[1] == "tick" and isinstance(
+                first[3], ShadowRound) and submitted is None:
+            kind, what = held.pop(0)
+            label, _, evidence = super()._map(entries)
+            self.report.replayed += 1
+            if kind == "receive":
+                label, options, _ = self._delivered("deliver", what, evidence)
+            elif kind == "fire":
+                label, options, _ = self._tick(name, what, evidence)
+            elif kind == "client_request":
+                label, actions = what
+                options = [list(actions)]
+                self._note_ops(name, actions)
+            else:
+                options = [[]]
+            return f"replayed after the shadow round: {label}", options, evidence
+        if change:
+            raise Divergence(f"event {self.report.events + 1} (t={self.sim.now:.4f})",
+                             f"node {name}'s shadow round holds {self._deferred(name)} "
+                             f"inputs, the validator saw {len(held)} held: an input "
+                             "held or replayed out of order, or dropped")
+        return super()._map(entries)
+
+    def _note_ops(self, name: str, actions: Sequence[Step]) -> None:
+        """A held client request replayed at ``name``: the operation it started is
+        the request's (what :meth:`TraceEvents._turn` does when it arrives at once)."""
+        snapshot = self._node(name).snapshot()
+        request = next((r for r in self.requests.values() if not r.done
+                        and r.handle.coordinator == name
+                        and any(getattr(a, "client", None) == r.client for a in actions)),
+                       None)
+        if request is None:
+            return
+        for op_id, op in snapshot.coordinations.items():
+            if (name, op_id) in self.ops:
+                continue
+            self.ops[(name, op_id)] = request.spec_id
+            if op.kind == "get":
+                self.gets_live[(name, op_id)] = op.replied
+                store = self.abstract_record(self.cluster.storages[name].read(
+                    request.key.encode()))
+                self.replies_seen[(name, op_id)] = {name: store}
+
+    def abstract(self, exclude: Iterable[int] = ()) -> Abstract:
+        """The lockstep's abstraction, with the messages a shadow round holds still
+        in flight (:meth:`_map`)."""
+        impl = super().abstract(exclude)
+        held = [a for inputs in self.held.values() for kind, m in inputs
+                if kind == "receive" and (a := self.abstract_message(m)) is not None]
+        if not held:
+            return impl
+        return dataclasses.replace(impl, messages=tuple(sorted(
+            (*impl.messages, *held), key=message_sort)))
 
     # ------------------------------------------------------------------ matching
 

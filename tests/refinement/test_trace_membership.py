@@ -56,12 +56,15 @@ SEEDS = range(1000 if PROFILE == "soak" else 20)
 #: 11, 12, 14, the forgotten transfer 5, 7, 18; leaves: the last catch 12, the
 #: naive handover's late write 13, 15), the seed of each membership mutant of
 #: :data:`MEMBERSHIP_MUTANTS` (joins 1, the naive leave 15: each sweep kills the
-#: mutants of its setting), and seeds that caught nothing. The soak profile runs
+#: mutants of its setting; session 16, the restore guard on, which changes every
+#: run's schedule: write-acked-in-old-group-only moved 1 -> 22 of 0-22, the first,
+#: late-write-let-go-unhanded 15 -> 10 of 0-19, the only one), and seeds that
+#: caught nothing. The soak profile runs
 #: :data:`SEEDS` (0-999) on every setting.
 CI_SEEDS: dict[tuple[str, str], tuple[int, ...]] = {
     ("join", "immediate"): (0, 1, 4, 5, 7, 11, 14, 18),
-    ("join", "pending"): (0, 1, 4, 5, 7, 11, 12, 14, 18),
-    ("leave", "immediate"): (1, 2, 3, 8, 12, 13, 15, 17),
+    ("join", "pending"): (0, 1, 4, 5, 7, 11, 12, 14, 18, 22),
+    ("leave", "immediate"): (1, 2, 3, 8, 10, 12, 13, 15, 17),
     ("leave", "pending"): (1, 2, 3, 8, 12, 13, 15, 17),
 }
 
@@ -189,9 +192,9 @@ MEMBERSHIP_MUTANTS: list[tuple[str, str, str, int, str, str]] = [
     ("old-owner-hands-nothing", "join", "immediate", 1, "not complete", ""),
     ("old-copy-kept-after-handover", "join", "immediate", 1, "not complete", ""),
     ("every-holder-hands-over", "join", "immediate", 1, "HintScan", ""),
-    ("write-acked-in-old-group-only", "join", "pending", 1, "ReplicaPutAck", ""),
+    ("write-acked-in-old-group-only", "join", "pending", 22, "ReplicaPutAck", ""),
     ("joining-node-serves-before-transfer", "join", "pending", 1, "put c1", ""),
-    ("late-write-let-go-unhanded", "leave", "immediate", 15, "tick n2 HintScan",
+    ("late-write-let-go-unhanded", "leave", "immediate", 10, "tick n1 HintScan",
      "has a version its new owner n3 does not hold"),
 ]
 
