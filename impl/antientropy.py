@@ -47,6 +47,7 @@ from impl.errors import BadMessageError, InvalidValueError
 from impl.internal_errors import peer_data_error
 from impl.merkle import (
     Buckets,
+    InSync,
     Level,
     MerkleMessage,
     MerkleTree,
@@ -71,6 +72,8 @@ MERKLE_FANOUT = 16
 MERKLE_DEPTH = 3
 KEY_RECORDS_KEYS = 256  # out-of-sync keys moved per anti-entropy exchange, at most
 KEY_RECORDS_BYTES = 8 << 20  # ... and their bytes (one key at least)
+#: batches of ours whose answer completes an exchange (:attr:`AntiEntropy.synced`), kept at most
+SYNC_SESSIONS_LIMIT = 4096
 
 Range = tuple[int, int]
 
@@ -147,6 +150,13 @@ class RangeTrees:
                     else:  # the key's versions were removed (a reaped tombstone)
                         trees[(lo, hi)].remove(key, position)
 
+    def range_of(self, position: int) -> Range | None:
+        """The range held that holds ring ``position`` (None: none)."""
+        index = bisect.bisect_right(self._los, position) - 1
+        if index >= 0 and position < self._ranges[index][1]:
+            return self._ranges[index]
+        return None
+
     def __len__(self) -> int:
         return len(self._trees)
 
@@ -208,6 +218,18 @@ class AntiEntropy:
         self.trees = RangeTrees(MERKLE_FANOUT, MERKLE_DEPTH)
         self.trees.reset(ranges(), replica.storage)
         replica.write_listeners.append(self.on_write)
+        #: told ``(range, peer)`` when an exchange with ``peer`` completes here: this
+        #: node merged every record of the range's out-of-sync keys, or found the
+        #: trees in sync (:mod:`impl.rebuild`)
+        self.synced: list[Callable[[Range, str], None]] = []
+        #: (peer, session) -> range: our whole batch of out-of-sync records went to
+        #: the peer; its answer completes the exchange (oldest dropped past the limit)
+        self._full_batches: collections.OrderedDict[tuple[str, int], Range] = (
+            collections.OrderedDict())
+
+    def _synced(self, pair_range: Range, peer: str) -> None:
+        for listener in self.synced:
+            listener(pair_range, peer)
 
     def on_write(self, key: bytes, encoded: bytes) -> None:
         """A version was written: the tree of its range will hold it."""
@@ -286,9 +308,16 @@ class AntiEntropy:
             storage = self.replica.storage
             records = tuple(storage.read(key) or b"" for key in keys)
             self.stats["anti-entropy-keys"] += len(keys)
+            if len(keys) == len(answer.keys):
+                batches = self._full_batches
+                batches[(src, message.session)] = (message.lo, message.hi)
+                while len(batches) > SYNC_SESSIONS_LIMIT:
+                    batches.popitem(last=False)
             return [Send(src, KeyRecords(keys, records, message.session, reply=True))]
         if isinstance(answer, Level | Buckets):
             return [Send(src, to_exchange(message.session, answer))]
+        if isinstance(answer, InSync):
+            self._synced((message.lo, message.hi), src)
         return []
 
     def _key_batch(self, keys: tuple[bytes, ...]) -> tuple[bytes, ...]:
@@ -320,7 +349,29 @@ class AntiEntropy:
             if message.reply and not merged.is_empty and merged != record:
                 back_keys.append(key)
                 back_records.append(encode_record(merged))
+        self._completed(src, message)
         if not back_keys:
             return []
         return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
                                      message.session, reply=False))]
+
+    def _completed(self, src: str, message: KeyRecords) -> None:
+        """The records of ``message`` are merged: the exchange is complete here if
+        they were every out-of-sync key of its range: the answer to a whole batch
+        of ours, or the peer's batch when no bound of :meth:`_key_batch` can have
+        cut it short (fewer than :data:`KEY_RECORDS_KEYS` keys, at most half of
+        :data:`KEY_RECORDS_BYTES`: a batch is cut before a record that would pass
+        the bound, so only a record over half of it could have been left out)."""
+        if not message.reply:
+            whole = self._full_batches.pop((src, message.session), None)
+            if whole is not None:
+                self._synced(whole, src)
+            return
+        size = sum(len(key) + len(raw) for key, raw in zip(message.keys, message.records,
+                                                         strict=True))
+        if (not message.keys or len(message.keys) >= KEY_RECORDS_KEYS
+                or size > KEY_RECORDS_BYTES // 2):
+            return
+        whole = self.trees.range_of(position_of(message.keys[0]))
+        if whole is not None:
+            self._synced(whole, src)

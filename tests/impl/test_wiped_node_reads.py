@@ -49,8 +49,6 @@ def test_nothing_is_lost_for_good_after_the_wipe(clock: str) -> None:
     assert _stale_reads(clock, seed=1)[1] == []
 
 
-@pytest.mark.xfail(strict=True, reason="open: a wiped store's empty answers count towards R "
-                   "before it is rebuilt (docs/runtime.md, session 16's data probe)")
 @pytest.mark.parametrize("clock", ["dvv", "client-vclock", "server-vclock", "lww"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_get_after_a_disk_replacement_reads_every_acknowledged_write(
