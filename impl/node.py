@@ -76,8 +76,8 @@ from impl.messages import (
 )
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
-from impl.rebuild import Pair, Rebuild
 from impl.reaping import Reaper
+from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica
 from impl.restore_guard import (
     SHADOW_DEFERRED_LIMIT,
