@@ -69,8 +69,14 @@ class GetCoordination:
 def read_quorum_reached(coordination: GetCoordination) -> bool:
     """R nodes (the coordinator's own read included, unless it is
     :attr:`~GetCoordination.uncounted`) have replied, R within each of the
-    coordination's groups during a membership change."""
-    counted = coordination.replies.keys() - coordination.uncounted
+    coordination's groups during a membership change. Once every target replied
+    itself, an uncounted read counts too: the merge then holds every replica's
+    copy, all a read can hold (Riak's ``notfound_ok = false`` answers not found
+    once every replica did; else a get at R = N through a rebuilding node
+    failed)."""
+    counted = coordination.replies.keys()
+    if coordination.uncounted and not counted >= set(coordination.targets):
+        counted = counted - coordination.uncounted
     if coordination.groups:
         return all(len(counted & set(group)) >= coordination.r
                    for group in coordination.groups)

@@ -618,7 +618,7 @@ class Node:
         if message.yours and is_rollback(self.guard.generation, message.yours):
             self.rebuild.heard(src)
             self._set_aside(now, message.yours)
-            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
+            return self._tell_renewed(src)
         self.rebuild.heard(src)
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
@@ -682,13 +682,27 @@ class Node:
         deferring nothing: a peer that knew an earlier start of it answers with that
         generation (:meth:`_set_aside`), so a replaced disk learns it is one within a
         round trip (else at the peers' next gossip rounds, serving its empty copies
-        meanwhile). A brand-new cluster's peers heard of none: nothing follows."""
+        meanwhile). A brand-new cluster's peers heard of none: nothing follows. A
+        joining node (no status in its own view yet) asks nothing: its peers know
+        no start of it, and it hears the view at its own pace (the claimant's tests
+        leave it before it did)."""
         guard = self.guard
-        if guard is None or not self._fresh:
+        if guard is None or not self._fresh or self.status is None:
             return []
         view = self.gossiper.view.to_bytes()
         self.rebuild.ask(peers, self._now + self.config.shadow_round_s)
         return [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in peers]
+
+    def _tell_renewed(self, src: str) -> list[Effect]:
+        """This store took a new generation (:meth:`_set_aside`): gossip it to ``src``
+        and every other live peer, each of which may hold this node's last start as
+        rolled back (its announce, :meth:`_announce_fresh`, was heard there too) and
+        takes nothing but gossip from it until told (a get through the node at R = N
+        failed for the gossip rounds that took)."""
+        view = self.gossiper.view.to_bytes()
+        peers = [src, *(node for node in self.gossiper.view.live_nodes
+                        if node not in (src, self.name))]
+        return [Send(peer, Gossip(view, reply=False)) for peer in peers]
 
     def _rebuild_pairs(self) -> set[Pair]:
         """The (range, other replica) pairs of every range this node replicates."""
