@@ -74,7 +74,7 @@ def read_quorum_reached(coordination: GetCoordination) -> bool:
     copy, all a read can hold (Riak's ``notfound_ok = false`` answers not found
     once every replica did; else a get at R = N through a rebuilding node
     failed)."""
-    counted = coordination.replies.keys()
+    counted: set[str] = set(coordination.replies)
     if coordination.uncounted and not counted >= set(coordination.targets):
         counted = counted - coordination.uncounted
     if coordination.groups:
