@@ -23,7 +23,11 @@ compare the ``(key, digest)`` entries of the differing buckets, and the side
 that finds the out-of-sync keys sends its records of exactly those keys in a
 :class:`KeyRecords`; the other merges them and answers with its merged records
 where they differ, so both replicas end with the merge. A step that finds
-nothing differing ends the exchange without a message.
+nothing differing ends the exchange without a message. An exchange is
+*complete* at a node (:attr:`AntiEntropy.synced`, what a replaced disk's rebuild
+waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
+records of every out-of-sync key (a batch the per-message bounds may have cut
+short does not count).
 
 :class:`AntiEntropy` is that mechanism of the node: it owns the trees (re-cut
 when the ring changes), runs the rounds (the :class:`~impl.timers.AntiEntropyRound`
