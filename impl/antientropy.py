@@ -26,8 +26,8 @@ where they differ, so both replicas end with the merge. A step that finds
 nothing differing ends the exchange without a message. An exchange is
 *complete* at a node (:attr:`AntiEntropy.synced`, what a replaced disk's rebuild
 waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
-records of every out-of-sync key (a batch the per-message bounds may have cut
-short does not count).
+answer to its whole batch of out-of-sync records (a peer's batch, which the
+per-message bounds may have cut short unseen, does not count).
 
 :class:`AntiEntropy` is that mechanism of the node: it owns the trees (re-cut
 when the ring changes), runs the rounds (the :class:`~impl.timers.AntiEntropyRound`
@@ -360,22 +360,12 @@ class AntiEntropy:
                                      message.session, reply=False))]
 
     def _completed(self, src: str, message: KeyRecords) -> None:
-        """The records of ``message`` are merged: the exchange is complete here if
-        they were every out-of-sync key of its range: the answer to a whole batch
-        of ours, or the peer's batch when no bound of :meth:`_key_batch` can have
-        cut it short (fewer than :data:`KEY_RECORDS_KEYS` keys, at most half of
-        :data:`KEY_RECORDS_BYTES`: a batch is cut before a record that would pass
-        the bound, so only a record over half of it could have been left out)."""
+        """The records of ``message`` are merged: the exchange is complete here if it
+        answers a whole batch of ours (every out-of-sync key of its range; the
+        answer is not bounded). A peer's batch never completes one: a record of up
+        to :func:`impl.config.merged_record_bytes` may have been left out of it by
+        :data:`KEY_RECORDS_BYTES`, and nothing in the message says so."""
         if not message.reply:
             whole = self._full_batches.pop((src, message.session), None)
             if whole is not None:
                 self._synced(whole, src)
-            return
-        size = sum(len(key) + len(raw) for key, raw in zip(message.keys, message.records,
-                                                         strict=True))
-        if (not message.keys or len(message.keys) >= KEY_RECORDS_KEYS
-                or size > KEY_RECORDS_BYTES // 2):
-            return
-        whole = self.trees.range_of(position_of(message.keys[0]))
-        if whole is not None:
-            self._synced(whole, src)

@@ -23,9 +23,11 @@ replica of every key range it replicates (:attr:`Rebuild.pending`, the pairs
 ``(range, peer)`` still to do; a ring change recomputes it), since it became
 rebuilding (Cassandra streams a replaced node's ranges before it serves reads:
 ``replace_address``). An exchange is complete at this node when it compares a
-step and finds the trees in sync, or merges the records of every out-of-sync
-key (:meth:`impl.antientropy.AntiEntropy.on_key_records`; a batch that may have
-been cut short by the per-message bounds does not complete it).
+step and finds the trees in sync, or merges the peer's answer to its whole batch
+of out-of-sync records (:meth:`impl.antientropy.AntiEntropy.on_key_records`; a
+peer's batch, which the per-message bounds may have cut short unseen, does not
+complete it: the exchanges the peers start, where this node sends the batch,
+do).
 
 Stats: ``rebuilding``, ``rebuild-silent-get``, ``rebuild-uncounted-read``,
 ``rebuilt``. Off with the restore guard (``restore_guard = false``): no store is
