@@ -616,10 +616,8 @@ class Node:
         rolled-back ``src`` is told what was heard of it."""
         assert self.guard is not None
         if message.yours and is_rollback(self.guard.generation, message.yours):
-            self.rebuild.heard(src)
             self._set_aside(now, message.yours)
             return self._tell_renewed(src)
-        self.rebuild.heard(src)
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
@@ -690,7 +688,6 @@ class Node:
         if guard is None or not self._fresh or self.status is None:
             return []
         view = self.gossiper.view.to_bytes()
-        self.rebuild.ask(peers, self._now + self.config.shadow_round_s)
         return [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in peers]
 
     def _tell_renewed(self, src: str) -> list[Effect]:
@@ -734,7 +731,7 @@ class Node:
 
     def _uncounted_read(self, own: Record) -> bool:
         """Whether this coordinator's own read must not count towards R."""
-        if own.is_empty and self.rebuild.unsure(self._now):
+        if own.is_empty and self.rebuild.active:
             self.stats["rebuild-uncounted-read"] += 1
             return True
         return False
@@ -745,7 +742,7 @@ class Node:
         gets no answer: the coordinator's replica timeout asks a fallback, and R
         counts only replicas holding their data (Riak's ``notfound_ok = false``)."""
         def on_get(now: float, src: str, message: Any) -> list[Effect]:
-            if (self.rebuild.unsure(now) and isinstance(message, ReplicaGet)
+            if (self.rebuild.active and isinstance(message, ReplicaGet)
                     and self.replica.local_record(message.key).is_empty):
                 self.stats["rebuild-silent-get"] += 1
                 return []

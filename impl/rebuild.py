@@ -56,29 +56,6 @@ class Rebuild:
         self.done: set[Pair] = set()
         #: the pairs still to do (empty when not rebuilding)
         self.pending: set[Pair] = set()
-        #: a fresh store's start: the peers it asked that have not gossiped back,
-        #: and until when it waits for them (:meth:`unsure`)
-        self.unconfirmed: set[str] = set()
-        self.until = 0.0
-
-    def ask(self, peers: list[str], until: float) -> None:
-        """A fresh store asked ``peers`` at its start whether they knew an earlier
-        start of it; until each answered (or ``until``) it may be a replaced disk."""
-        self.unconfirmed, self.until = set(peers), until
-
-    def heard(self, peer: str) -> None:
-        """``peer`` gossiped: it said what it knew of this store."""
-        self.unconfirmed.discard(peer)
-
-    def unsure(self, now: float) -> bool:
-        """Whether this node's empty copies must not count towards R at ``now``:
-        it is rebuilding, or a fresh store still waiting for a peer's answer (a
-        replaced disk is told within a round trip; before, it looks new)."""
-        if self.active:
-            return True
-        if self.unconfirmed and now >= self.until:
-            self.unconfirmed = set()
-        return bool(self.unconfirmed)
 
     def begin(self) -> bool:
         """The store was found to be a replaced disk: rebuilding from now on, until
