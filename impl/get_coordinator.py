@@ -161,7 +161,7 @@ class GetCoordinator:
             if coordination.replied:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
-            got = len(coordination.replies)
+            got = len(coordination.replies.keys() - coordination.uncounted)
             return [answer(coordination.reply_to, None, QuorumError(
                 f"get reached {got} of R={coordination.r} replicas before the timeout",
                 needed=coordination.r, got=got))]

@@ -136,3 +136,17 @@ def test_a_brand_new_cluster_is_never_rebuilding() -> None:
             node = cluster.node(name)
             assert not node.rebuilding and node.stats["rebuilding"] == 0
             assert node.stats["rebuild-silent-get"] == 0
+
+
+def test_a_get_at_r_n_through_the_rebuilding_node_counts_its_read_once_every_target_replied(
+        ) -> None:
+    """R = 3 through the rebuilding n1: its own empty read counts once n2 and n3
+    both replied themselves (the merge then holds every replica's copy; Riak's
+    ``notfound_ok = false`` answers once every replica did). Mutant: never counted
+    (every such get failed with a QuorumError)."""
+    with _wiped(1) as cluster:
+        n1 = cluster.node("n1")
+        assert n1.rebuilding
+        reader = cluster.client("n1")
+        assert [key for key in KEYS[:5] if reader.get(key, r=3).values != [b"v-" + key]] == []
+        assert n1.rebuilding
