@@ -53,7 +53,11 @@ def test_the_antichain_check_catches_a_dominated_sibling() -> None:
 
 def test_the_read_your_writes_check_catches_an_early_ack() -> None:
     """Non-vacuity: acknowledging a put before W replicas stored it breaks
-    read_your_writes under a strict quorum (some seed among a few)."""
+    read_your_writes under a strict quorum (some seed among a few). The restore
+    guard is off: its startup shadow round and a replaced disk's rebuild (session
+    16) move every restart's schedule, and with them on, seed 34 is the one seed
+    of 1-40 whose run shows the early ack (seed 2 with it off); the check under
+    test is the soak's, not the guard's."""
     from tests.refinement.mutations import MUTANTS
 
     found = []
@@ -61,7 +65,7 @@ def test_the_read_your_writes_check_catches_an_early_ack() -> None:
         for seed in range(1, 6):
             result = soak_run(seed, workload=Workload(keys=3, clients=4, rounds=10),
                               faults=dataclasses.replace(FAULTS, loss=0.3),
-                              sloppy_quorum=False)
+                              sloppy_quorum=False, restore_guard=False)
             found += [v for v in result.violations if "read_your_writes" in v]
             if found:
                 break
