@@ -55,9 +55,9 @@ def test_the_read_your_writes_check_catches_an_early_ack() -> None:
     """Non-vacuity: acknowledging a put before W replicas stored it breaks
     read_your_writes under a strict quorum (some seed among a few). The restore
     guard is off: its startup shadow round (session 16) moves every restart's
-    schedule, and with them on, seed 34 is the one seed
-    of 1-40 whose run shows the early ack (seed 2 with it off); the check under
-    test is the soak's, not the guard's."""
+    schedule, and with it on, seed 34 is the one seed of 1-40 whose run shows the
+    early ack (seed 2 with it off); the check under test is the soak's, not the
+    guard's."""
     from tests.refinement.mutations import MUTANTS
 
     found = []
