@@ -8,6 +8,7 @@ counter its truncations dropped, its ``floor``, and a put counts above it).
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -35,6 +36,25 @@ from tests.impl.test_truncation_skew import _forgetful_records
 KEY = b"k"
 
 
+def _truncating_cluster(**options: Any) -> SimulatedCluster:
+    """3 nodes (N = 3, R = W = 2, seed 1) in client-vclock that truncate a pair 5 s
+    old once a clock holds more than one (the floor's scenarios); no anti-entropy,
+    read repair or hinted handoff unless ``options`` say so."""
+    settings: dict[str, Any] = {"anti_entropy": False, "read_repair": False,
+                                "hinted_handoff": False, **options}
+    return SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+                            vclock_threshold=1, vclock_young_s=0.0, vclock_old_s=5.0,
+                            **settings)
+
+
+def _alice_writes_five_with_n3_cut_off(cluster: SimulatedCluster) -> None:
+    """n3 cut off; alice's read-modify-writes v0..v4 through n1 (her pair at 5)."""
+    cluster.partition({"n1", "n2"}, {"n3"})
+    alice = cluster.client("n1", client_id="alice")
+    for i in range(5):
+        alice.put(KEY, b"v%d" % i, context=alice.get(KEY).context)
+
+
 def _floor_missed_by_the_coordinator(*, missed_b: bool) -> tuple[list[bytes], list[int]]:
     """n3 is cut off while alice writes v0..v4 through n1 (her pair at 5) and carol
     reads them; 15 s on (``vclock_old_s`` 5 s, threshold 1) bob's
@@ -45,14 +65,8 @@ def _floor_missed_by_the_coordinator(*, missed_b: bool) -> tuple[list[bytes], li
     once quiet and every replica's floor; the right value is ``[B, C, Z]``.
     ``missed_b``: n3 stays cut off until B is acknowledged (it holds nothing of the
     key when Z comes; B reaches it with Z's round)."""
-    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
-                          vclock_threshold=1, vclock_young_s=0.0, vclock_old_s=5.0,
-                          anti_entropy=False, read_repair=False,
-                          hinted_handoff=False) as cluster:
-        cluster.partition({"n1", "n2"}, {"n3"})
-        alice = cluster.client("n1", client_id="alice")
-        for i in range(5):
-            alice.put(KEY, b"v%d" % i, context=alice.get(KEY).context)
+    with _truncating_cluster() as cluster:
+        _alice_writes_five_with_n3_cut_off(cluster)
         carol = cluster.client("n1", client_id="carol")
         stale = carol.get(KEY).context
         cluster.run_until_quiet()
@@ -193,14 +207,8 @@ def test_replicas_whose_floors_differ_converge(monkeypatch: pytest.MonkeyPatch,
         return dataclasses.replace(replicated_part(before, after), floor=0)
 
     monkeypatch.setattr(put_coordinator, "replicated_part", floorless)
-    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
-                          vclock_threshold=1, vclock_young_s=0.0, vclock_old_s=5.0,
-                          anti_entropy=False, read_repair=False,
-                          hinted_handoff=False) as cluster:
-        cluster.partition({"n1", "n2"}, {"n3"})
-        alice = cluster.client("n1", client_id="alice")
-        for i in range(5):
-            alice.put(KEY, b"v%d" % i, context=alice.get(KEY).context)
+    with _truncating_cluster() as cluster:
+        _alice_writes_five_with_n3_cut_off(cluster)
         cluster.run_until_quiet()
         cluster.heal()
         cluster.run_for(15.0)
@@ -211,10 +219,8 @@ def test_replicas_whose_floors_differ_converge(monkeypatch: pytest.MonkeyPatch,
         assert [r.floor for r in records] == [5, 5, 0]
         assert records[0].siblings == records[2].siblings
     monkeypatch.undo()
-    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
-                          vclock_threshold=1, vclock_young_s=0.0, vclock_old_s=5.0,
-                          anti_entropy=repair == "anti-entropy",
-                          read_repair=repair == "read-repair", hinted_handoff=False) as cluster:
+    with _truncating_cluster(anti_entropy=repair == "anti-entropy",
+                             read_repair=repair == "read-repair") as cluster:
         for name, record in zip(("n1", "n2", "n3"), records, strict=True):
             node = cluster.node(name)
             node.replica.write_local(KEY, record)

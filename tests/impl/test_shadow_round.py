@@ -20,6 +20,7 @@ from impl.cluster import SimulatedCluster
 from impl.effects import Reply, SetTimer
 from impl.errors import ConfigError, OverloadedError, StorageError
 from impl.messages import GetRequest, Gossip
+from impl.node import Node
 from impl.timers import AntiEntropyRound, ShadowRound
 from impl.versions import values
 from tests.impl.test_node_driver import make_config
@@ -27,11 +28,26 @@ from tests.impl.test_node_driver import make_config
 KEY = b"k"
 
 
-def _cluster(seed: int = 4, **options: Any) -> SimulatedCluster:
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, **options)
+def _cluster(seed: int = 4, nodes: int = 3, **options: Any) -> SimulatedCluster:
+    """N = 3, R = W = 2, ``v1`` written to ``KEY`` and the cluster quiet."""
+    cluster = SimulatedCluster(nodes=nodes, n=3, r=2, w=2, seed=seed, **options)
     cluster.client().put(KEY, b"v1")
     cluster.run_until_quiet()
     return cluster
+
+
+def _two_gets_held_at_cap_two(monkeypatch: pytest.MonkeyPatch
+                              ) -> tuple[SimulatedCluster, Node, float]:
+    """The deferred cap set to 2 and n3 restarted: two gets through n3 held by its
+    round (the cap reached); returns the cluster, n3 and the time."""
+    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 2)
+    cluster = _cluster()
+    cluster.crash("n3")
+    cluster.restart("n3")
+    n3, now = cluster.node("n3"), cluster.now
+    assert n3.client_request(now, GetRequest(1, KEY, r=1)) == []
+    assert n3.client_request(now, GetRequest(2, KEY, r=1)) == []
+    return cluster, n3, now
 
 
 def _shadow_stats(cluster: SimulatedCluster, name: str) -> dict[str, int]:
@@ -116,13 +132,7 @@ def test_inputs_beyond_the_cap_are_dropped_and_counted(
     """At the cap a client request is answered with OverloadedError (503) and a peer
     message dropped, both counted; timers are always kept; the rest replay in order.
     Mutant: no cap (the third request deferred too, ``shadow-round-dropped`` 0)."""
-    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 2)
-    cluster = _cluster()
-    cluster.crash("n3")
-    cluster.restart("n3")
-    n3, now = cluster.node("n3"), cluster.now
-    assert n3.client_request(now, GetRequest(1, KEY, r=1)) == []
-    assert n3.client_request(now, GetRequest(2, KEY, r=1)) == []
+    _, n3, now = _two_gets_held_at_cap_two(monkeypatch)
     refused = n3.client_request(now, GetRequest(3, KEY, r=1))
     assert [type(e) for e in refused] == [Reply]
     assert isinstance(refused[0], Reply) and isinstance(refused[0].error, OverloadedError)

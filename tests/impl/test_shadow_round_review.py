@@ -10,7 +10,6 @@ tree, shown to fail the test, none committed).
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 import pytest
 
@@ -23,15 +22,7 @@ from impl.membership import MemberStatus
 from impl.messages import GetRequest, Gossip, HintDelivery
 from impl.restore_guard import ShadowState
 from impl.timers import GossipRound, ShadowRound
-
-KEY = b"k"
-
-
-def _cluster(seed: int = 4, nodes: int = 3, **options: Any) -> SimulatedCluster:
-    cluster = SimulatedCluster(nodes=nodes, n=3, r=2, w=2, seed=seed, **options)
-    cluster.client().put(KEY, b"v1")
-    cluster.run_until_quiet()
-    return cluster
+from tests.impl.test_shadow_round import KEY, _cluster, _two_gets_held_at_cap_two
 
 
 def _stats(cluster: SimulatedCluster, name: str) -> dict[str, int]:
@@ -207,13 +198,7 @@ def test_the_cap_counts_only_what_is_still_held(monkeypatch: pytest.MonkeyPatch)
     """Cap 2: two gets held; the round times out and the first is replayed: one is
     held, so a third get is held too, not refused. Mutant: ``kept`` not lowered at a
     replay (the third get answered 503 with room in the queue)."""
-    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 2)
-    cluster = _cluster()
-    cluster.crash("n3")
-    cluster.restart("n3")
-    n3, now = cluster.node("n3"), cluster.now
-    assert n3.client_request(now, GetRequest(1, KEY, r=1)) == []
-    assert n3.client_request(now, GetRequest(2, KEY, r=1)) == []
+    cluster, n3, now = _two_gets_held_at_cap_two(monkeypatch)
     later = now + cluster.config.shadow_round_s
     n3.fire(later, ShadowRound())  # the timeout: the first get replayed
     assert n3.shadow is not None and len(n3.shadow.deferred) == 1
