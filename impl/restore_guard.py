@@ -138,7 +138,6 @@ class RestoreGuard:
                                   json.dumps(self.heard, sort_keys=True).encode())
         return False
 
-
     def track(self, peers: Iterable[str]) -> None:
         """A shadow round timed out with ``peers`` silent: track the keys written
         until each one gossiped (:meth:`on_write`, :meth:`confirmed_by`)."""

@@ -291,8 +291,8 @@ def truncate(record: Record) -> Record:
                 s.stamp, s.writer)
         for s in record.siblings]
     floor = record.floor
-    if record.mode is ClockMode.CLIENT_VCLOCK:
-        floor = max(floor, *(c for n, c in join.pairs if n not in kept))
+    if record.mode is ClockMode.CLIENT_VCLOCK:  # raised to the highest counter dropped
+        floor = max([floor, *(c for n, c in join.pairs if n not in kept)])
     return Record(record.mode, reconcile(siblings), truncation=policy, floor=floor)
 
 
