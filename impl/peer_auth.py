@@ -123,10 +123,19 @@ class HelloInfo:
 
     @staticmethod
     def decode(raw: bytes) -> HelloInfo:
-        """The info of a received hello; PeerAuthError if it is not one."""
+        """The info of a received hello; PeerAuthError if it is not one.
+
+        The info arrives before the sender proved anything, so any bytes are
+        refused as PeerAuthError, RecursionError too: ``json.loads`` raises it for
+        an array or object nested deeper than the interpreter's recursion limit
+        (``[`` x 60,000 fits the hello's 65,535 bytes). Before session 17's
+        service probe it escaped the peer handler: no refusal counted, and each
+        such hello logged a 1.5 KB ERROR traceback ("Unhandled exception in
+        client_connected_cb"), unbounded by the refusal log's rate limit
+        (docs/runtime.md, "Faults found by session 17's service probe")."""
         try:
             value = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise PeerAuthError("hello's info is not a JSON object") from None
         if not isinstance(value, dict):
             raise PeerAuthError("hello's info is not a JSON object")
