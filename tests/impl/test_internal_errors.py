@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from impl import merkle as merkle_module
 from impl import replica as replica_module
 from impl.antientropy import MERKLE_DEPTH, MERKLE_FANOUT
+from impl.config import merged_record_bytes
 from impl.effects import Send
 from impl.errors import BadMessageError, InvalidValueError, PeerDataError
 from impl.internal_errors import PEER_DATA, peer_data_error
@@ -476,14 +477,20 @@ def test_our_sibling_count_raising_is_internal_not_the_peers_record(
         raise error
 
     monkeypatch.setattr(replica_module, "sibling_count", sibling_count)
-    message = ReplicaPut(1, KEY, _record(b"x" * 12))  # over 16 bytes: the limits are checked
+    # over 4 x 3 x 25 bytes: its siblings are counted (a smaller record cannot hold
+    # too many)
+    message = ReplicaPut(1, KEY, _record(b"x" * 400))
     assert _internal(driver, "n2", message, internal_errors) is error
 
 
-def test_a_record_over_the_value_limit_is_the_peers() -> None:
+def test_a_record_over_the_merged_size_is_the_peers() -> None:
+    """A record over what merges within the limits make is the peer's bad data (a
+    value over ``max_value_bytes`` alone is taken since session 17's service
+    probe: tests/impl/test_mutation_gaps_replica.py)."""
     driver = Driver.start(make_config(max_value_bytes=16))
-    line = _dropped_as(driver, "n2", ReplicaPut(1, KEY, _record(b"x" * 20)), "record")
-    assert "over the size limit" in line
+    largest = merged_record_bytes(driver.nodes["n1"].config)
+    line = _dropped_as(driver, "n2", ReplicaPut(1, KEY, _record(b"x" * largest)), "record")
+    assert "over the" in line and "merges of" in line
 
 
 # ---------------------------------------------- acks: late, the peer's, or ours

@@ -1,0 +1,67 @@
+"""A key stored under a larger ``max_value_bytes`` stays readable, deletable and
+writable once the limit is lowered on every node (session 17's service probe;
+case 22's kind: a poison record).
+
+Scenario: three ``vdynamo serve`` processes with ``max_value_bytes = 131072``
+store a 100,000-byte value; the operator lowers the limit to 65536 in the cluster
+file and restarts every node. Before, each replica refused its peers' records
+holding a value over its own limit (``Replica.decode``), while a coordinator took
+its own copy unchecked: a GET at R=2 or 3 answered 503 (1 of R), a DELETE 503, a
+blind PUT of a 3-byte value 504 (outcome unknown), and anti-entropy re-sent the
+record every round (36 dropped messages in 6 s): the key was stuck for good. Now
+the old value is served, the DELETE and the PUT are taken, and no node drops a
+message; a new PUT over the lowered limit still gets its 413."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tests.runtime.procs import ServedNodes, http_call
+
+NAMES = ("n1", "n2", "n3")
+
+
+def _status(nodes: ServedNodes, name: str) -> dict[str, object]:
+    status, _, body = http_call("GET", f"http://127.0.0.1:{nodes.http[name]}/status")
+    assert status == 200
+    result: dict[str, object] = json.loads(body)
+    return result
+
+
+def test_a_value_stored_under_a_larger_limit_is_served_after_the_limit_is_lowered(
+        tmp_path: Path) -> None:
+    lines = ["n = 3", "r = 2", "w = 2", "max_value_bytes = 131072",
+             "anti_entropy_interval = 0.5"]
+    with ServedNodes(tmp_path, NAMES, lines) as nodes:
+        for name in NAMES:
+            nodes.start(name)
+        big = b"x" * 100_000
+        assert http_call("PUT", nodes.url("n1", "?w=3"), big)[0] == 200
+        for name in NAMES:
+            nodes.kill(name)
+        nodes.config.write_text(nodes.config.read_text().replace(
+            "max_value_bytes = 131072", "max_value_bytes = 65536"))
+        for name in NAMES:
+            nodes.start(name)
+        time.sleep(1.5)  # a few anti-entropy rounds
+        for name in NAMES:  # before: 503 "get reached 1 of R=3 replicas"
+            status, _, body = http_call("GET", nodes.url(name, "?r=3"))
+            assert (status, body) == (200, big), (name, status, body[:200])
+        over = http_call("PUT", nodes.url("n2"), b"y" * 65_537)
+        assert over[0] == 413, over
+        status, headers, _ = http_call("GET", nodes.url("n1"))
+        assert status == 200
+        put = http_call("PUT", nodes.url("n1", "?w=3"), b"new",
+                        {"X-Vdynamo-Context": headers["x-vdynamo-context"]})
+        assert put[0] == 200, put  # before: 504
+        status, _, body = http_call("GET", nodes.url("n3", "?r=3"))
+        assert (status, body) == (200, b"new"), (status, body[:200])
+        deleted = http_call("DELETE", nodes.url("n2", "?w=3"))
+        assert deleted[0] == 200, deleted  # before: 503
+        assert http_call("GET", nodes.url("n1", "?r=3"))[0] == 404
+        for name in NAMES:
+            stats = _status(nodes, name)["stats"]
+            assert isinstance(stats, dict)
+            assert stats.get("dropped", 0) == 0, (name, stats)  # before: 36 at n1 in 6 s
