@@ -226,6 +226,31 @@ def replicable_frame_bytes(config: ClusterConfig) -> int:
     return max(record, KEY_RECORDS_BYTES) + config.max_key_bytes + MESSAGE_OVERHEAD_BYTES
 
 
+def record_patience(config: ClusterConfig, record_bytes: int) -> float:
+    """How many ``request_timeout`` (and ``replica_timeout``) a coordination of a
+    record of ``record_bytes`` waits: 1, or ``record_bytes / max_record_bytes`` for
+    a record larger than ``max_record_bytes``.
+
+    ``_check_record_limit`` makes ``max_record_bytes`` replicable within one
+    ``request_timeout``, but merges of k sides' puts make records of up to
+    :func:`merged_record_bytes` (k x that), which the cluster stores and must
+    read back. Waited on for one timeout, such a record was served only now and
+    then: 12 siblings of 1 MiB (three sides of a partition, four puts each, all
+    200), three ``vdynamo serve`` processes: a GET at R=3 answered 503 (1.1-1.9 s)
+    at 5 of 8 tries, and the put with its context, the documented way out, 504
+    (outcome unknown), while its replicas were also given up on at
+    ``replica_timeout`` (0.3 s) and fallbacks asked (session 17's service probe,
+    docs/runtime.md)."""
+    return max(1.0, record_bytes / config.max_record_bytes)
+
+
+def most_patience(config: ClusterConfig, members: int = 0) -> float:
+    """The largest :func:`record_patience` of a record a replica takes from a peer
+    (:func:`merged_record_bytes`): how long a client request may wait on its
+    coordination, in request timeouts."""
+    return record_patience(config, merged_record_bytes(config, members))
+
+
 def sibling_bytes(config: ClusterConfig) -> int:
     """The most a sibling takes in a record besides its value: its metadata, and in
     the vector-clock modes its clock (bounded by ``max_context_bytes``)."""

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from impl.config import ClusterConfig
+from impl.config import ClusterConfig, record_patience
 from impl.context import encode_context_pairs
 from impl.effects import CancelTimer, Effect, GetResult, Send, SetTimer
 from impl.errors import QuorumError
@@ -37,7 +37,7 @@ from impl.reaping import Reaper, all_targets_hold
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import GetTimeout
-from impl.versions import ClockMode, Record, context_pairs, live_values
+from impl.versions import ClockMode, Record, context_pairs, live_values, values
 
 __all__ = ["GetCoordination", "GetCoordinator", "read_quorum_reached"]
 
@@ -61,6 +61,9 @@ class GetCoordination:
     #: the old and the new top N, each of which must give R replies (empty: R of
     #: the nodes asked; spec ``Coordination.groups``)
     groups: tuple[tuple[str, ...], ...] = ()
+    #: the timeouts' multiple for a record larger than max_record_bytes
+    #: (:func:`impl.config.record_patience`)
+    patience: float = 1.0
 
 
 def read_quorum_reached(coordination: GetCoordination) -> bool:
@@ -100,18 +103,23 @@ class GetCoordinator:
         """Coordinate a (checked) get: read locally, ask the other targets."""
         key = request.key
         targets, fallbacks = self.quorum.split(key)
+        local = self.replica.local_record(key)
+        # a record larger than max_record_bytes (a merge of several sides' puts)
+        # takes longer to read from every replica: as many timeouts as it is
+        # times max_record_bytes (session 17's service probe)
+        patience = record_patience(self.config, sum(len(v) for v in values(local)))
         coordination = GetCoordination(next(self.ids), key, request.r or self.config.r,
                                        targets, fallbacks, reply_to,
-                                       now + self.config.request_timeout,
-                                       groups=self.quorum.groups(key))
+                                       now + self.config.request_timeout * patience,
+                                       groups=self.quorum.groups(key), patience=patience)
         self.coordinations[coordination.op_id] = coordination
         if self.name in targets:
             coordination.used.add(self.name)
             coordination.sent_to[self.name] = self.name
-            coordination.replies[self.name] = self.replica.local_record(key)
+            coordination.replies[self.name] = local
         elif self.config.sloppy_quorum:  # coordinating as a fallback: its read counts
             coordination.used.add(self.name)
-            coordination.replies[self.name] = self.replica.local_record(key)
+            coordination.replies[self.name] = local
         out: list[Effect] = []
         for target in targets:
             if target not in coordination.sent_to:
@@ -119,7 +127,8 @@ class GetCoordinator:
         out.extend(self._check(coordination, now))
         if coordination.op_id in self.coordinations:
             out.append(SetTimer(GetTimeout(coordination.op_id),
-                                min(now + self.config.replica_timeout, coordination.deadline)))
+                                min(now + self.config.replica_timeout * patience,
+                                    coordination.deadline)))
         return out
 
     def on_reply(self, now: float, src: str, message: ReplicaGetReply) -> list[Effect]:
@@ -157,8 +166,8 @@ class GetCoordinator:
                 continue
             self.quorum.give_up(coordination.sent_to, target, now)
             out.append(self._send(coordination, target, now, initial=False))
-        out.append(SetTimer(timer, min(now + self.config.replica_timeout,
-                                       coordination.deadline)))
+        out.append(SetTimer(timer, min(now + self.config.replica_timeout
+                                       * coordination.patience, coordination.deadline)))
         return out
 
     def _send(self, coordination: GetCoordination, target: str, now: float, *,

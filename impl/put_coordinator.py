@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from impl.config import ClusterConfig
+from impl.config import ClusterConfig, record_patience
 from impl.context import encode_context_pairs
 from impl.effects import CancelTimer, Effect, PutResult, Send, SetTimer
 from impl.errors import (
@@ -63,6 +63,7 @@ from impl.versions import (
     lww_version,
     replicated_part,
     sibling_count,
+    values,
     written_context_pairs,
 )
 
@@ -105,6 +106,9 @@ class PutCoordination:
     request: PutRequest | None = None
     minted: int = 0
     remints: int = 0
+    #: the timeouts' multiple for a record larger than max_record_bytes
+    #: (:func:`impl.config.record_patience`)
+    patience: float = 1.0
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -231,6 +235,15 @@ class PutCoordinator:
                                                   now=now, hybrid=False),))
         replica_record = encoded if sent is record else encode_record(sent)
         targets, fallbacks = self.quorum.split(key, writing=True)
+        # a record larger than max_record_bytes (a merge of several sides' puts)
+        # takes longer to reach every replica, and so does a put that replaces one
+        # (each replica reads, merges and writes its stored record): as many
+        # timeouts as the larger of the two is times max_record_bytes (session 17's
+        # service probe). A round minted again keeps its deadline.
+        patience = record_patience(self.config, max(
+            len(encoded), sum(len(v) for v in values(stored))))
+        if remints == 0 and not replied:
+            deadline = max(deadline, now + self.config.request_timeout * patience)
         coordination = PutCoordination(
             next(self.ids), key, replica_record,
             self._written_context(key, written_context_pairs(
@@ -238,7 +251,8 @@ class PutCoordinator:
                 max_pairs=self.config.vclock_max_pairs)),
             request.w or self.config.w, targets, fallbacks, reply_to, deadline,
             tombstone=encoded if request.delete else b"",
-            groups=self.quorum.groups(key, writing=True), replied=replied)
+            groups=self.quorum.groups(key, writing=True), replied=replied,
+            patience=patience)
         if self.mode is ClockMode.CLIENT_VCLOCK:
             coordination.request = request
             coordination.remints = remints
@@ -267,7 +281,8 @@ class PutCoordinator:
         out.extend(self._check(coordination, now))
         if coordination.op_id in self.coordinations:
             out.append(SetTimer(PutTimeout(coordination.op_id),
-                                min(now + self.config.replica_timeout, coordination.deadline)))
+                                min(now + self.config.replica_timeout * patience,
+                                    coordination.deadline)))
         return out
 
     def _record_too_large(self, key: bytes, stored: Record, size: int) -> TooLargeError | None:
@@ -398,8 +413,8 @@ class PutCoordinator:
                 continue
             self.quorum.give_up(coordination.sent_to, target, now)
             out.append(self._send(coordination, target, now, initial=False))
-        out.append(SetTimer(timer, min(now + self.config.replica_timeout,
-                                       coordination.deadline)))
+        out.append(SetTimer(timer, min(now + self.config.replica_timeout
+                                       * coordination.patience, coordination.deadline)))
         return out
 
     def abandon(self, error: DynamoError) -> list[Effect]:

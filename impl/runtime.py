@@ -58,7 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from impl import errors, wire
-from impl.config import MESSAGE_OVERHEAD_BYTES, ClusterConfig
+from impl.config import MESSAGE_OVERHEAD_BYTES, ClusterConfig, most_patience
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, http_status
@@ -939,14 +939,18 @@ class NodeServer:
 
     def client_wait(self) -> float:
         """Seconds a client request arriving now waits for its reply before it is
-        answered with RequestTimeoutError: four request timeouts, and while the
+        answered with RequestTimeoutError: four request timeouts (or, if more, one
+        more than :func:`impl.config.most_patience`: a coordination of a record
+        merged from several sides' puts waits that many, session 17), and while the
         node is in its startup shadow round (:meth:`impl.node.Node.start`) the
         round's ``shadow_round_s`` more, the longest the round holds a request
         before replaying it. Without it (session 16's review) a round longer than
         four request timeouts (``shadow_round_s = 5`` with the default 1 s, or
         ``request_timeout = 0.5`` with the default 2 s) answered every held request
         504 while the node replayed, and wrote, it afterwards."""
-        wait = self.config.request_timeout * 4
+        # a coordination of a record merged from several sides' puts waits up to
+        # most_patience request timeouts (impl.config.record_patience; session 17)
+        wait = self.config.request_timeout * max(4.0, most_patience(self.config) + 1)
         if self.node.shadow is not None:
             wait += self.config.shadow_round_s
         return wait
