@@ -189,10 +189,16 @@ class Replica:
         of a small value 504, and anti-entropy re-sent the record every round
         (36 dropped messages in 6 s); the coordinator's own copy was never
         checked (:meth:`local_record`). The record's size stays bounded (above,
-        and by ``max_frame_bytes`` before it is read)."""
+        and by ``max_frame_bytes`` before it is read).
+
+        Likewise a record over the bytes or siblings the limits allow is taken
+        when it is no larger, and holds no more siblings, than the record this
+        node stores for the key (kept from before ``max_record_bytes`` or
+        ``max_siblings`` was lowered: its replicas hold the same record, and
+        refusing it stranded the key as above; session 17's service probe)."""
         sides = merge_sides(self.config, self._members())
         largest = merged_record_bytes(self.config, self._members())
-        if len(raw) > largest:  # refused before it is decoded
+        if len(raw) > largest and len(raw) > len(self.storage.read(key) or b""):
             raise peer_data_error("record", TooLargeError(
                 f"record is {len(raw)} bytes, over the {largest} that merges of "
                 f"{sides} nodes' puts within max_record_bytes can make"))
@@ -207,7 +213,7 @@ class Replica:
         if len(raw) // 4 <= most:
             return record
         siblings = sibling_count(record)
-        if siblings > most:
+        if siblings > most and siblings > sibling_count(self.local_record(key)):
             raise peer_data_error("record", BadMessageError(
                 f"record holds {siblings} siblings, more than the {most} that merges of "
                 f"{sides} nodes' puts within max_siblings can make"))

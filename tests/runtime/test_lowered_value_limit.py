@@ -65,3 +65,35 @@ def test_a_value_stored_under_a_larger_limit_is_served_after_the_limit_is_lowere
             stats = _status(nodes, name)["stats"]
             assert isinstance(stats, dict)
             assert stats.get("dropped", 0) == 0, (name, stats)  # before: 36 at n1 in 6 s
+
+
+def test_siblings_stored_under_a_larger_max_siblings_are_served_after_it_is_lowered(
+        tmp_path: Path) -> None:
+    """The same with ``max_siblings`` 25 lowered to 2 (merges of three sides: 6)
+    over a key holding 10 siblings: before, a GET at R=3 answered 503."""
+    lines = ["n = 3", "r = 2", "w = 2", "anti_entropy_interval = 0.5"]
+    with ServedNodes(tmp_path, NAMES, lines) as nodes:
+        for name in NAMES:
+            nodes.start(name)
+        for i in range(10):
+            assert http_call("PUT", nodes.url("n1", "?w=3"), b"v%d" % i)[0] == 200
+        for name in NAMES:
+            nodes.kill(name)
+        nodes.config.write_text(nodes.config.read_text().replace(
+            "n = 3\n", "n = 3\nmax_siblings = 2\n"))
+        for name in NAMES:
+            nodes.start(name)
+        time.sleep(1.5)
+        for name in NAMES:
+            status, headers, body = http_call("GET", nodes.url(name, "?r=3"),
+                                              headers={"Accept": "application/json"})
+            assert status == 300, (name, status, body[:200])
+            assert len(json.loads(body)["values"]) == 10
+        put = http_call("PUT", nodes.url("n2", "?w=3"), b"one",
+                        {"X-Vdynamo-Context": headers["x-vdynamo-context"]})
+        assert put[0] == 200, put
+        assert http_call("GET", nodes.url("n3", "?r=3"))[:3:2] == (200, b"one")
+        for name in NAMES:
+            stats = _status(nodes, name)["stats"]
+            assert isinstance(stats, dict)
+            assert stats.get("dropped", 0) == 0, (name, stats)
