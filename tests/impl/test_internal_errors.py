@@ -477,9 +477,10 @@ def test_our_sibling_count_raising_is_internal_not_the_peers_record(
         raise error
 
     monkeypatch.setattr(replica_module, "sibling_count", sibling_count)
-    # over 4 x 3 x 25 bytes: its siblings are counted (a smaller record cannot hold
-    # too many)
-    message = ReplicaPut(1, KEY, _record(b"x" * 400))
+    # over 4 x 5 x 25 bytes (five nodes): its siblings are counted in decode (a
+    # smaller record cannot hold too many)
+    message = ReplicaPut(1, KEY, _record(b"x" * 1000))
+    assert len(message.record) // 4 > 5 * driver.nodes["n1"].config.max_siblings
     assert _internal(driver, "n2", message, internal_errors) is error
 
 
