@@ -56,6 +56,8 @@ __all__ = [
     "check_node_name",
     "merge_sides",
     "merged_record_bytes",
+    "most_patience",
+    "record_patience",
     "replicable_frame_bytes",
     "sibling_bytes",
     "side_record_bytes",
