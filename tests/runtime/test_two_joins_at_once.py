@@ -15,10 +15,13 @@ joined.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
 
+from impl.runtime import NodeServer, load_runtime_config
+from impl.storage.memory import MemoryStorage
 from tests.runtime.procs import ServedNodes, assert_no_internal_errors, free_port
 from tests.runtime.procs import http_call as _call
 
@@ -65,3 +68,29 @@ def test_two_nodes_added_in_one_edit_of_the_cluster_file_both_join(tmp_path: Pat
                     "GET", f"http://127.0.0.1:{nodes.http[name]}/kv/{key}?r=1")
                 assert (status, body) == (200, key.encode()), (name, key, status, body[:200])
     assert_no_internal_errors(sorted(tmp_path.glob("*.log")))
+
+
+def test_one_read_of_the_cluster_file_learns_every_node_it_names(tmp_path: Path) -> None:
+    """The fault without processes: after the read for n4, n5 is known too; a later
+    edit (a sixth section) is read again."""
+    nodes = ServedNodes(tmp_path, NAMES, [])
+    sections = []
+    for name in JOINERS:
+        sections += ["", f"[nodes.{name}]", f'peer = "127.0.0.1:{free_port()}"',
+                     f'http = "127.0.0.1:{free_port()}"']
+    with nodes.config.open("a") as file:
+        file.write("\n".join(sections) + "\n")
+
+    async def learned() -> tuple[list[bool], object]:
+        loaded = load_runtime_config(nodes.config)
+        server = NodeServer("n1", loaded.cluster, MemoryStorage(),
+                            {name: loaded.nodes[name].peer for name in NAMES})
+        server.config_path = nodes.config
+        found = [server._learn("n4"), server._learn("n5"), server._learn("n6")]
+        with nodes.config.open("a") as file:
+            file.write(f'\n[nodes.n6]\npeer = "127.0.0.1:{free_port()}"\n'
+                       f'http = "127.0.0.1:{free_port()}"\n')
+        found.append(server._learn("n6"))
+        return found, server.peers.get("n5") == loaded.nodes["n5"].peer
+
+    assert asyncio.run(learned()) == ([True, True, False, True], True)
