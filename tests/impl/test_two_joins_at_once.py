@@ -52,3 +52,24 @@ def test_strategy3_two_joins_at_once_hand_every_key_over() -> None:
 @pytest.mark.parametrize("partitioning", ["strategy1", "strategy2"])
 def test_two_joins_at_once_hand_every_key_over(partitioning: str) -> None:
     assert _missing_copies(partitioning, 2) == (0, 0)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_join_after_a_settled_leave_moves_from_the_ring_that_served(seed: int) -> None:
+    """The fix's guard: a transfer moves from the previous transfer's ring only while
+    that ring never served. After a leave that settled, a node that took keys from
+    the leaving node and is then displaced by a join must hand those keys on (moving
+    from the ring before the leave, it held none of them)."""
+    cluster = impl.SimulatedCluster(nodes=5, n=3, r=2, w=3, seed=seed, clock="dvv",
+                                    partitioning="strategy1", anti_entropy=False,
+                                    read_repair=False)
+    client = cluster.client()
+    cluster.wait([client.submit_put(key, b"v") for key in KEYS])
+    cluster.run_until_quiet()
+    cluster.leave("n2")
+    cluster.run_until_quiet(max_time=3000)
+    cluster.join("n6")
+    cluster.run_until_quiet(max_time=3000)
+    missing = sum(1 for key in KEYS for record in cluster.replicas(key).values()
+                  if record is None)
+    assert missing == 0
