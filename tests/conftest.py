@@ -12,13 +12,14 @@ Tests that want more or fewer examples than the profile scale them with
 
 What ``soak`` checks beyond ``ci`` (read :data:`PROFILE`; CI must stay under 10
 minutes on 2 cores; each moved check is still killed in CI by a cheaper one,
-docs/model-checking.md "What CI leaves to the soak profile" and "Where CI's test
-CPU goes (session 15)" and "(session 16)"): the three largest suite entries' whole searches and
-symmetry on/off above 3,000 states (tests/model_check/test_suite_verdicts.py); POR
-on six larger entries (test_por.py); every edge of every conformance entry (CI:
-every edge of a third of the sources of ``FULL_IN_CI``, 40 sampled edges of the
-others; tests/refinement/test_conformance.py); trace validation with membership on
-seeds 0-999 (CI: 8 chosen seeds per setting, tests/refinement/test_trace_membership.py);
+docs/model-checking.md "What CI leaves to the soak profile" and "Where CI's test CPU
+goes (session 15)", "(session 16)" and "(session 17)"): the three largest suite
+entries' whole searches and symmetry on/off above 3,000 states
+(tests/model_check/test_suite_verdicts.py); POR on six larger entries (test_por.py);
+every edge of every conformance entry (CI: every edge of a third of the sources of
+``FULL_IN_CI``, 40 sampled edges of the others;
+tests/refinement/test_conformance.py); trace validation with membership on seeds
+0-999 (CI: 8 chosen seeds per setting, tests/refinement/test_trace_membership.py);
 the reap-after-change mutant on every scenario (CI: the leave,
 tests/impl/test_reap_after_change.py); every edge of every suite configuration
 against the Z3 encoding (tests/model_check/test_proof_agreement.py); trace
@@ -26,7 +27,9 @@ validation's seed sweep on seeds 0-999 (CI: the 8 seeds of ``CI_SEEDS``,
 tests/refinement/test_trace_validation.py); the hostile-peer message search with
 2,000 examples (CI: 40, tests/impl/test_internal_errors.py); the merkle-one-way
 detour test on every anti-entropy edge of disk-loss-w2 (CI: a seeded 300 of the
-2,154, tests/refinement/test_conformance_paths.py; session 16).
+2,154, tests/refinement/test_conformance_paths.py; session 16); the delete
+configurations' seeded lockstep walks on seeds 0-2,999 (CI: 0-19, ``WALKS_IN_CI``,
+tests/refinement/test_deletes.py; session 17).
 """
 
 from __future__ import annotations

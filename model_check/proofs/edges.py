@@ -186,6 +186,13 @@ class EdgeCheck:
         self._verdicts: dict[tuple[Invariant, tuple[Any, ...]], bool] = {}
         self._exact: Any = None
         self._exact_memo: dict[Any, list[dict[str, Any]]] = {}
+        # the last numbering (its states, kept so their ids stay theirs, and its
+        # answer) and the abstractions made under it, by state id: a caller asks
+        # edges() and then exact_successors() of one state and its successors, which
+        # number the payloads the same way and abstract the same states (pure speed,
+        # session 17: abstract_state was half of an every-edge agreement check)
+        self._numbered: tuple[tuple[Any, ...], Any] = ((), None)
+        self._abstracted: dict[int, dict[str, Any]] = {}
         from spec.step import plan_of
 
         tombs = plan_of(config).tombstones
@@ -207,11 +214,29 @@ class EdgeCheck:
         return self._family_of[step_name]
 
     def numbering(self, *states: Any) -> tuple[dict[Any, int], list[Any]] | None:
-        """Payload -> number for the hint payloads of ``states`` (None: too many)."""
+        """Payload -> number for the hint payloads of ``states`` (None: too many).
+        The same states (the same objects, in order) as the last call: the same
+        answer, the very same objects."""
+        last, answer = self._numbered
+        if len(last) == len(states) and all(a is b for a, b in zip(last, states, strict=True)):
+            return answer  # type: ignore[no-any-return]
         payloads = hint_payloads(*states)
-        if len(payloads) > self.shape.payloads:
-            return None
-        return {p: u for u, p in enumerate(payloads)}, payloads
+        answer = (None if len(payloads) > self.shape.payloads
+                  else ({p: u for u, p in enumerate(payloads)}, payloads))
+        self._numbered = (states, answer)
+        self._abstracted = {}
+        return answer
+
+    def _abstract(self, state: Any, ids: dict[Any, int]) -> dict[str, Any]:
+        """:func:`abstract_state` of ``state`` under ``ids``, once per state while
+        ``ids`` is the last numbering's (a state among that numbering's states)."""
+        last, answer = self._numbered
+        if answer is None or answer[0] is not ids or not any(s is state for s in last):
+            return abstract_state(state, self.shape, ids)
+        found = self._abstracted.get(id(state))
+        if found is None:
+            found = self._abstracted[id(state)] = abstract_state(state, self.shape, ids)
+        return found
 
     def _parameters(self, states: Sequence[Any], payloads: list[Any]) -> dict[str, Any]:
         values: dict[str, Any] = payload_coverage(states[-1], payloads, self.shape)
@@ -237,7 +262,7 @@ class EdgeCheck:
                 return [OUTSIDE]
             return [self.edges(pre, [one])[0] for one in successors]
         ids, payloads = numbered
-        before = abstract_state(pre, self.shape, ids)
+        before = self._abstract(pre, ids)
         names = list(before)
         key_before = tuple(before.values())
         out: list[str | None] = []
@@ -246,7 +271,7 @@ class EdgeCheck:
             if wanted is None:
                 out.append(NOT_ENCODED)
                 continue
-            after = abstract_state(post, self.shape, ids)
+            after = self._abstract(post, ids)
             key_after = tuple(after.values())
             if key_after == key_before:
                 out.append(STUTTER)
@@ -325,8 +350,8 @@ class EdgeCheck:
         if numbered is None:
             return None
         ids, payloads = numbered
-        before = abstract_state(state, self.shape, ids)
-        expected = [abstract_state(s, self.shape, ids) for s in successors] + [before]
+        before = self._abstract(state, ids)
+        expected = [self._abstract(s, ids) for s in successors] + [before]
         params = self._parameters((state, *successors), payloads)
         key = (tuple(before.values()), tuple(params.values()))
         if key not in self._exact_memo:

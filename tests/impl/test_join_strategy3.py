@@ -401,15 +401,29 @@ def test_the_overlap_scenario_catches_groups_without_the_future(
 
 def merged_ring_ok(cluster: SimulatedCluster) -> bool:
     """The views of all nodes merged still form a ring (no token held twice)."""
-    views = [cluster.node(name).gossiper.view for name in cluster.sim.members]
+    views = tuple(cluster.node(name).gossiper.view for name in cluster.sim.members)
+    # the views are immutable (impl.membership.Membership): the verdict of the same
+    # view objects is the same (session 17, pure speed: test_claimant's runs ask after
+    # every simulated event, and the merge and ring were two thirds of their CPU)
+    key = tuple(map(id, views))
+    last = _LAST_MERGED.get(key)
+    if last is not None:
+        return last[1]
     merged = views[0]
     for view in views[1:]:
         merged = merged.merge(view)
     try:
         merged.ring()
+        ok = True
     except DynamoError:
-        return False
-    return True
+        ok = False
+    _LAST_MERGED.clear()  # the last views only, kept alive so their ids stay theirs
+    _LAST_MERGED[key] = (views, ok)
+    return ok
+
+
+#: merged_ring_ok's last answer: the ids of the views asked about -> (the views, the verdict)
+_LAST_MERGED: dict[tuple[int, ...], tuple[tuple[Membership, ...], bool]] = {}
 
 
 def rmw_step(cluster: SimulatedCluster, client: Client, rng: random.Random,
