@@ -162,12 +162,17 @@ class Node:
     restart is a new Node on the same storage). ``seed`` seeds the node's own
     random generator; ``now`` is the current time in seconds. ``rejoin``: a node
     whose store says it left the ring (settled) clears it and joins again
-    (:func:`impl.gossip.retire_if_left`; otherwise it stays left). Raises
+    (:func:`impl.gossip.retire_if_left`; otherwise it stays left). ``announce``
+    (default True): a fresh store gossips with every live peer at its start
+    (:meth:`_announce_fresh`), so that a replaced disk learns it is one within a
+    round trip; False only where the caller knows that no peer can have heard an
+    earlier start of this store: the first start of every node of a brand-new
+    cluster (:class:`impl.cluster.SimulatedCluster`'s initial nodes). Raises
     ConfigError for a bad name, configuration, storage or seed.
     """
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage, *, seed: int,
-                 now: float = 0.0, rejoin: bool = False) -> None:
+                 now: float = 0.0, rejoin: bool = False, announce: bool = True) -> None:
         check_node_arguments(name, config, storage, seed)
         self.name, self.config = name, config
         #: the engine seen through the staged writes of the current input
@@ -200,6 +205,8 @@ class Node:
         #: cluster's; told of a later generation, it takes one above and keeps what
         #: it took since (writes acknowledged through it: session 15's review)
         self._fresh = incarnation == 1 and len(storage) == 0 and not storage.hints()
+        #: whether a fresh store announces its start (:meth:`_announce_fresh`)
+        self._announce = announce
         generation = start_generation(storage, name, seed, now, incarnation)
         if config.restore_guard and not config.actor_epochs:
             storage.flush()  # the count is durable before a peer hears this generation
@@ -679,13 +686,21 @@ class Node:
         """A fresh store (:attr:`_fresh`) gossips with every live peer at its start,
         deferring nothing: a peer that knew an earlier start of it answers with that
         generation (:meth:`_set_aside`), so a replaced disk learns it is one within a
-        round trip (else at the peers' next gossip rounds, serving its empty copies
-        meanwhile). A brand-new cluster's peers heard of none: nothing follows. A
-        joining node (no status in its own view yet) asks nothing: its peers know
-        no start of it, and it hears the view at its own pace (the claimant's tests
-        leave it before it did)."""
+        round trip (else at the peers' next gossip rounds, at most about a gossip
+        interval, serving its empty copies meanwhile). A joining node (no status in
+        its own view yet) asks nothing: its peers know no start of it, and it hears
+        the view at its own pace (the claimant's tests leave it before it did).
+
+        Off (``announce=False``) where the caller knows the cluster is brand new:
+        no peer heard an earlier start of any store, so the gossip could only be
+        answered with nothing new; a node sent it to every peer all the same, and
+        in the simulator those sends moved every seeded schedule of a new cluster
+        (session 16's revert, f052d6d). A store can tell it is fresh, not that its
+        peers are, so a real node (``vdynamo serve``) announces: a brand-new
+        cluster's nodes gossip once more at their start, and a replaced disk, a
+        wiped node restarted in the simulator, is told within a round trip."""
         guard = self.guard
-        if guard is None or not self._fresh or self.status is None:
+        if guard is None or not self._fresh or not self._announce or self.status is None:
             return []
         view = self.gossiper.view.to_bytes()
         return [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in peers]

@@ -32,7 +32,6 @@ action = st.one_of(
 def run(schedule: list[tuple[object, ...]]) -> tuple[bool, str]:
     """Play ``schedule``; then heal, settle and check. Returns (ok, why)."""
     driver = Driver.start(make_config(4, w=2, r=2, suspicion_timeout=1.0))
-    driver.deliver_all()  # each fresh store's startup gossip (impl.node.Node._announce_fresh)
     sent: dict[int, tuple[bytes, bytes]] = {}
     rid = 0
     for step in schedule:
