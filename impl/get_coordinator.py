@@ -61,8 +61,9 @@ class GetCoordination:
     #: the old and the new top N, each of which must give R replies (empty: R of
     #: the nodes asked; spec ``Coordination.groups``)
     groups: tuple[tuple[str, ...], ...] = ()
-    #: replies that do not count towards R: a rebuilding coordinator's own empty
-    #: read (:mod:`impl.rebuild`; read repair and the reap's test still see it)
+    #: replies that do not count towards R: a rebuilding coordinator's own read
+    #: of a key it holds nothing of or has not rebuilt (:mod:`impl.rebuild`; read
+    #: repair and the reap's test still see it)
     uncounted: frozenset[str] = frozenset()
 
 
@@ -98,9 +99,10 @@ class GetCoordinator:
         self.ids = ids
         self.coordinations: dict[int, GetCoordination] = {}
         self.reaper = reaper
-        #: whether this node's own read (its record) must not count towards R: an
-        #: empty one while its store is being rebuilt (:mod:`impl.rebuild`)
-        self.uncounted_read: Callable[[Record], bool] = lambda own: False
+        #: whether this node's own read (key, its record) must not count towards R:
+        #: while its store is being rebuilt, an empty one or one of a range not
+        #: rebuilt yet (:mod:`impl.rebuild`)
+        self.uncounted_read: Callable[[bytes, Record], bool] = lambda key, own: False
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -125,7 +127,7 @@ class GetCoordinator:
             if self.name in targets:
                 coordination.sent_to[self.name] = self.name
             own = coordination.replies[self.name] = self.replica.local_record(key)
-            if self.uncounted_read(own):  # a replaced disk's empty copy
+            if self.uncounted_read(key, own):  # a replaced disk's copy not rebuilt
                 coordination.uncounted = frozenset((self.name,))
         out: list[Effect] = []
         for target in targets:

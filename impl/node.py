@@ -74,6 +74,7 @@ from impl.messages import (
     ReplicaGet,
     parse_generation,
 )
+from impl.positions import position_of
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.reaping import Reaper
@@ -717,7 +718,11 @@ class Node:
         return [Send(peer, Gossip(view, reply=False)) for peer in peers]
 
     def _rebuild_pairs(self) -> set[Pair]:
-        """The (range, other replica) pairs of every range this node replicates."""
+        """The (range, other replica) pairs of every range this node replicates; none
+        without anti-entropy (``anti_entropy = false``: nothing would ever complete
+        them, so a replaced disk is not rebuilding, :mod:`impl.rebuild`)."""
+        if not self.config.anti_entropy:
+            return set()
         partitioning, n = self.gossiper.partitioning, self.config.n
         return {((lo, hi), peer) for lo, hi in self.gossiper.my_ranges()
                 for peer in partitioning.range_owners(lo, n) if peer != self.name}
@@ -744,21 +749,32 @@ class Node:
         if self.rebuild.on_ring_change():
             self._rebuilt()
 
-    def _uncounted_read(self, own: Record) -> bool:
-        """Whether this coordinator's own read must not count towards R."""
-        if own.is_empty and self.rebuild.active:
+    def _unrebuilt_copy(self, key: bytes, record: Record) -> bool:
+        """Whether this node's copy of ``key`` (``record``) must not count as a
+        replica's answer: while rebuilding, an empty one, or one of a key whose
+        range it has not rebuilt yet (:meth:`impl.rebuild.Rebuild.unrebuilt`)."""
+        if not self.rebuild.active:
+            return False
+        return record.is_empty or self.rebuild.unrebuilt(
+            self.anti_entropy.trees.range_of(position_of(key)))
+
+    def _uncounted_read(self, key: bytes, own: Record) -> bool:
+        """Whether this coordinator's own read of ``key`` must not count towards R."""
+        if self._unrebuilt_copy(key, own):
             self.stats["rebuild-uncounted-read"] += 1
             return True
         return False
 
     def _silent_if_rebuilding(self, handler: Callable[[float, str, Any], list[Effect]]
                               ) -> Callable[[float, str, Any], list[Effect]]:
-        """While rebuilding, a ``ReplicaGet`` of a key this node holds no record of
-        gets no answer: the coordinator's replica timeout asks a fallback, and R
-        counts only replicas holding their data (Riak's ``notfound_ok = false``)."""
+        """While rebuilding, a ``ReplicaGet`` of a key this node holds no record of,
+        or has not rebuilt the range of, gets no answer: the coordinator's replica
+        timeout asks a fallback, and R counts only replicas holding their data
+        (Riak's ``notfound_ok = false``)."""
         def on_get(now: float, src: str, message: Any) -> list[Effect]:
             if (self.rebuild.active and isinstance(message, ReplicaGet)
-                    and self.replica.local_record(message.key).is_empty):
+                    and self._unrebuilt_copy(message.key,
+                                             self.replica.local_record(message.key))):
                 self.stats["rebuild-silent-get"] += 1
                 return []
             return handler(now, src, message)

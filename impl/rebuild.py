@@ -9,11 +9,11 @@ peer's gossip of an earlier start of its own store (``restore-fresh-renewed``,
 :meth:`impl.node.Node._set_aside`) is a replaced disk of a known member. From
 then the node is *rebuilding*:
 
-- a ``ReplicaGet`` of a key it holds no record of gets no answer (the
+- a ``ReplicaGet`` of a key it holds no record of, or of a key in a range it
+  has not rebuilt yet (:meth:`Rebuild.unrebuilt`), gets no answer (the
   coordinator's replica timeout and its fallbacks handle the silence, and R
   counts only replicas that hold their data: Riak's ``notfound_ok = false``);
-  a key it holds (written since) is answered as usual;
-- as a coordinator, its own empty read does not count towards R
+- as a coordinator, its own read of such a key does not count towards R
   (:attr:`impl.get_coordinator.GetCoordination.uncounted`);
 - a silent replica never lets a reap through (the safe rule,
   :func:`impl.reaping.all_targets_hold`, needs every target's own answer).
@@ -28,6 +28,18 @@ of out-of-sync records (:meth:`impl.antientropy.AntiEntropy.on_key_records`; a
 peer's batch, which the per-message bounds may have cut short unseen, does not
 complete it: the exchanges the peers start, where this node sends the batch,
 do).
+
+A record it holds of a range not rebuilt is no better than none: it may be a
+stale replica's copy, taken from that replica's anti-entropy batch or a hint,
+without the acknowledged versions the replicas not exchanged with yet hold
+(session 17: with the rule "silent only when it holds nothing", a get through the
+replica that missed 20 deletes read 2 to 4 deleted values back with seeds 19, 21
+and 38 of 1-40, the wiped node answering the stale copies n3's anti-entropy had
+just sent it). A key written through the node since is no exception: the write
+made the node's copy hold it, not what was acknowledged before. The silence
+keeps R + W > N among the other replicas: a write the node acknowledged has
+W - 1 other acknowledgements, and R counted answers of the N - 1 others meet
+them.
 
 Stats: ``rebuilding``, ``rebuild-silent-get``, ``rebuild-uncounted-read``,
 ``rebuilt``. Off with the restore guard (``restore_guard = false``): no store is
@@ -56,12 +68,23 @@ class Rebuild:
         self.done: set[Pair] = set()
         #: the pairs still to do (empty when not rebuilding)
         self.pending: set[Pair] = set()
+        #: the ranges of those pairs: not rebuilt yet
+        self._ranges: set[tuple[int, int]] = set()
+
+    def unrebuilt(self, key_range: tuple[int, int] | None) -> bool:
+        """Whether the node, rebuilding, has not rebuilt ``key_range`` (a range it
+        replicates; None, a key of none: not rebuilt either) yet."""
+        return self.active and (key_range is None or key_range in self._ranges)
+
+    def _pending(self, pending: set[Pair]) -> None:
+        self.pending = pending
+        self._ranges = {key_range for key_range, _ in pending}
 
     def begin(self) -> bool:
         """The store was found to be a replaced disk: rebuilding from now on, until
         every pair is done. False: it has no range to rebuild (rebuilt at once)."""
         self.active, self.done = True, set()
-        self.pending = set(self._required())
+        self._pending(set(self._required()))
         if not self.pending:
             self.active = False
         return self.active
@@ -71,7 +94,7 @@ class Rebuild:
         if not self.active:
             return False
         self.done.add(pair)
-        self.pending.discard(pair)
+        self._pending(self.pending - {pair})
         if self.pending:
             return False
         self.active = False
@@ -82,7 +105,7 @@ class Rebuild:
         done. Whether that ended the rebuild."""
         if not self.active:
             return False
-        self.pending = set(self._required()) - self.done
+        self._pending(set(self._required()) - self.done)
         if self.pending:
             return False
         self.active = False
