@@ -7,7 +7,9 @@ acknowledged; a replaced disk holds nothing it acknowledged. Such a store is
 found by the restore guard: a fresh store (nothing in it at its start) told by a
 peer's gossip of an earlier start of its own store (``restore-fresh-renewed``,
 :meth:`impl.node.Node._set_aside`) is a replaced disk of a known member. From
-then the node is *rebuilding*:
+then the node is *rebuilding*. So is a restored store set aside (told of a
+later start of its own: ``restore-set-aside``), which holds no more of what it
+acknowledged than a replaced disk does:
 
 - a ``ReplicaGet`` of a key it holds no record of, or of a key in a range it
   has not rebuilt yet (:meth:`Rebuild.unrebuilt`), gets no answer (the
