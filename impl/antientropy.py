@@ -23,7 +23,11 @@ compare the ``(key, digest)`` entries of the differing buckets, and the side
 that finds the out-of-sync keys sends its records of exactly those keys in a
 :class:`KeyRecords`; the other merges them and answers with its merged records
 where they differ, so both replicas end with the merge. A step that finds
-nothing differing ends the exchange without a message.
+nothing differing ends the exchange without a message. An exchange is
+*complete* at a node (:attr:`AntiEntropy.synced`, what a replaced disk's rebuild
+waits for, :mod:`impl.rebuild`) when it finds the trees in sync, or merges the
+answer to its whole batch of out-of-sync records (a peer's batch, which the
+per-message bounds may have cut short unseen, does not count).
 
 :class:`AntiEntropy` is that mechanism of the node: it owns the trees (re-cut
 when the ring changes), runs the rounds (the :class:`~impl.timers.AntiEntropyRound`
@@ -47,6 +51,7 @@ from impl.errors import BadMessageError, InvalidValueError
 from impl.internal_errors import peer_data_error
 from impl.merkle import (
     Buckets,
+    InSync,
     Level,
     MerkleMessage,
     MerkleTree,
@@ -71,6 +76,8 @@ MERKLE_FANOUT = 16
 MERKLE_DEPTH = 3
 KEY_RECORDS_KEYS = 256  # out-of-sync keys moved per anti-entropy exchange, at most
 KEY_RECORDS_BYTES = 8 << 20  # ... and their bytes (one key at least)
+#: batches of ours whose answer completes an exchange (:attr:`AntiEntropy.synced`), kept at most
+SYNC_SESSIONS_LIMIT = 4096
 
 Range = tuple[int, int]
 
@@ -147,6 +154,13 @@ class RangeTrees:
                     else:  # the key's versions were removed (a reaped tombstone)
                         trees[(lo, hi)].remove(key, position)
 
+    def range_of(self, position: int) -> Range | None:
+        """The range held that holds ring ``position`` (None: none)."""
+        index = bisect.bisect_right(self._los, position) - 1
+        if index >= 0 and position < self._ranges[index][1]:
+            return self._ranges[index]
+        return None
+
     def __len__(self) -> int:
         return len(self._trees)
 
@@ -208,6 +222,18 @@ class AntiEntropy:
         self.trees = RangeTrees(MERKLE_FANOUT, MERKLE_DEPTH)
         self.trees.reset(ranges(), replica.storage)
         replica.write_listeners.append(self.on_write)
+        #: told ``(range, peer)`` when an exchange with ``peer`` completes here: this
+        #: node merged every record of the range's out-of-sync keys, or found the
+        #: trees in sync (:mod:`impl.rebuild`)
+        self.synced: list[Callable[[Range, str], None]] = []
+        #: (peer, session) -> range: our whole batch of out-of-sync records went to
+        #: the peer; its answer completes the exchange (oldest dropped past the limit)
+        self._full_batches: collections.OrderedDict[tuple[str, int], Range] = (
+            collections.OrderedDict())
+
+    def _synced(self, pair_range: Range, peer: str) -> None:
+        for listener in self.synced:
+            listener(pair_range, peer)
 
     def on_write(self, key: bytes, encoded: bytes) -> None:
         """A version was written: the tree of its range will hold it."""
@@ -286,9 +312,16 @@ class AntiEntropy:
             storage = self.replica.storage
             records = tuple(storage.read(key) or b"" for key in keys)
             self.stats["anti-entropy-keys"] += len(keys)
+            if len(keys) == len(answer.keys):
+                batches = self._full_batches
+                batches[(src, message.session)] = (message.lo, message.hi)
+                while len(batches) > SYNC_SESSIONS_LIMIT:
+                    batches.popitem(last=False)
             return [Send(src, KeyRecords(keys, records, message.session, reply=True))]
         if isinstance(answer, Level | Buckets):
             return [Send(src, to_exchange(message.session, answer))]
+        if isinstance(answer, InSync):
+            self._synced((message.lo, message.hi), src)
         return []
 
     def _key_batch(self, keys: tuple[bytes, ...]) -> tuple[bytes, ...]:
@@ -320,7 +353,19 @@ class AntiEntropy:
             if message.reply and not merged.is_empty and merged != record:
                 back_keys.append(key)
                 back_records.append(encode_record(merged))
+        self._completed(src, message)
         if not back_keys:
             return []
         return [Send(src, KeyRecords(tuple(back_keys), tuple(back_records),
                                      message.session, reply=False))]
+
+    def _completed(self, src: str, message: KeyRecords) -> None:
+        """The records of ``message`` are merged: the exchange is complete here if it
+        answers a whole batch of ours (every out-of-sync key of its range; the
+        answer is not bounded). A peer's batch never completes one: a record of up
+        to :func:`impl.config.merged_record_bytes` may have been left out of it by
+        :data:`KEY_RECORDS_BYTES`, and nothing in the message says so."""
+        if not message.reply:
+            whole = self._full_batches.pop((src, message.session), None)
+            if whole is not None:
+                self._synced(whole, src)

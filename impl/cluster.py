@@ -458,6 +458,9 @@ class SimulatedCluster:
         #: nodes that left and were joined again, until their Node is made
         self._rejoining: set[str] = set()
         self._clients = 0
+        #: the initial nodes not made yet: a brand-new cluster, whose first starts
+        #: announce nothing (:meth:`_make_node`)
+        self._brand_new: set[str] = set(names)
         self.sim = Simulator(self._make_node, seed=seed, faults=faults, on_crash=self._on_crash,
                              storage=self.storages.__getitem__, wire=wire, log=log,
                              client_timeout=self.client_timeout)
@@ -478,10 +481,16 @@ class SimulatedCluster:
                              storage_id=derive_seed(self.seed, "storage", name).to_bytes(8, "big"))
 
     def _make_node(self, name: str, seed: int, now: float) -> NodeLike:
+        """The node ``name`` on its storage. An initial node's first start does not
+        announce its fresh store (``Node(announce=False)``): the cluster is brand
+        new, no peer heard of an earlier start. Every later start (a restart, a
+        wiped disk, a node that joined) is a real node's."""
         rejoin = name in self._rejoining  # join() of a node that left: it joins again
         self._rejoining.discard(name)
+        announce = name not in self._brand_new
+        self._brand_new.discard(name)
         return Node(name, self.config, self.storages[name], seed=seed, now=now,
-                    rejoin=rejoin)
+                    rejoin=rejoin, announce=announce)
 
     def _on_crash(self, name: str) -> None:
         watched = self.storages[name]

@@ -64,15 +64,27 @@ class GetCoordination:
     #: the timeouts' multiple for a record larger than max_record_bytes
     #: (:func:`impl.config.record_patience`)
     patience: float = 1.0
+    #: replies that do not count towards R: a rebuilding coordinator's own read
+    #: of a key it holds nothing of or has not rebuilt (:mod:`impl.rebuild`; read
+    #: repair and the reap's test still see it)
+    uncounted: frozenset[str] = frozenset()
 
 
 def read_quorum_reached(coordination: GetCoordination) -> bool:
-    """R nodes (the coordinator's own read included) have replied, R within each of
-    the coordination's groups during a membership change."""
+    """R nodes (the coordinator's own read included, unless it is
+    :attr:`~GetCoordination.uncounted`) have replied, R within each of the
+    coordination's groups during a membership change. Once every target replied
+    itself, an uncounted read counts too: the merge then holds every replica's
+    copy, all a read can hold (Riak's ``notfound_ok = false`` answers not found
+    once every replica did; else a get at R = N through a rebuilding node
+    failed)."""
+    counted: set[str] = set(coordination.replies)
+    if coordination.uncounted and not counted >= set(coordination.targets):
+        counted = counted - coordination.uncounted
     if coordination.groups:
-        return all(len(coordination.replies.keys() & set(group)) >= coordination.r
+        return all(len(counted & set(group)) >= coordination.r
                    for group in coordination.groups)
-    return len(coordination.replies) >= coordination.r
+    return len(counted) >= coordination.r
 
 
 class GetCoordinator:
@@ -90,6 +102,10 @@ class GetCoordinator:
         self.ids = ids
         self.coordinations: dict[int, GetCoordination] = {}
         self.reaper = reaper
+        #: whether this node's own read (key, its record) must not count towards R:
+        #: while its store is being rebuilt, an empty one or one of a range not
+        #: rebuilt yet (:mod:`impl.rebuild`)
+        self.uncounted_read: Callable[[bytes, Record], bool] = lambda key, own: False
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -113,13 +129,14 @@ class GetCoordinator:
                                        now + self.config.request_timeout * patience,
                                        groups=self.quorum.groups(key), patience=patience)
         self.coordinations[coordination.op_id] = coordination
-        if self.name in targets:
+        if self.name in targets or self.config.sloppy_quorum:
+            # as a target, or as a fallback coordinator: its read counts too
             coordination.used.add(self.name)
-            coordination.sent_to[self.name] = self.name
-            coordination.replies[self.name] = local
-        elif self.config.sloppy_quorum:  # coordinating as a fallback: its read counts
-            coordination.used.add(self.name)
-            coordination.replies[self.name] = local
+            if self.name in targets:
+                coordination.sent_to[self.name] = self.name
+            own = coordination.replies[self.name] = local
+            if self.uncounted_read(key, own):  # a replaced disk's copy not rebuilt
+                coordination.uncounted = frozenset((self.name,))
         out: list[Effect] = []
         for target in targets:
             if target not in coordination.sent_to:
@@ -155,7 +172,7 @@ class GetCoordinator:
             if coordination.replied:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
-            got = len(coordination.replies)
+            got = len(coordination.replies.keys() - coordination.uncounted)
             return [answer(coordination.reply_to, None, QuorumError(
                 f"get reached {got} of R={coordination.r} replicas before the timeout",
                 needed=coordination.r, got=got))]

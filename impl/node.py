@@ -71,11 +71,14 @@ from impl.messages import (
     KeyRecords,
     MerkleExchange,
     PutRequest,
+    ReplicaGet,
     parse_generation,
 )
+from impl.positions import position_of
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.reaping import Reaper
+from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica
 from impl.restore_guard import (
     SHADOW_DEFERRED_LIMIT,
@@ -160,12 +163,17 @@ class Node:
     restart is a new Node on the same storage). ``seed`` seeds the node's own
     random generator; ``now`` is the current time in seconds. ``rejoin``: a node
     whose store says it left the ring (settled) clears it and joins again
-    (:func:`impl.gossip.retire_if_left`; otherwise it stays left). Raises
+    (:func:`impl.gossip.retire_if_left`; otherwise it stays left). ``announce``
+    (default True): a fresh store gossips with every live peer at its start
+    (:meth:`_announce_fresh`), so that a replaced disk learns it is one within a
+    round trip; False only where the caller knows that no peer can have heard an
+    earlier start of this store: the first start of every node of a brand-new
+    cluster (:class:`impl.cluster.SimulatedCluster`'s initial nodes). Raises
     ConfigError for a bad name, configuration, storage or seed.
     """
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage, *, seed: int,
-                 now: float = 0.0, rejoin: bool = False) -> None:
+                 now: float = 0.0, rejoin: bool = False, announce: bool = True) -> None:
         check_node_arguments(name, config, storage, seed)
         self.name, self.config = name, config
         #: the engine seen through the staged writes of the current input
@@ -198,6 +206,8 @@ class Node:
         #: cluster's; told of a later generation, it takes one above and keeps what
         #: it took since (writes acknowledged through it: session 15's review)
         self._fresh = incarnation == 1 and len(storage) == 0 and not storage.hints()
+        #: whether a fresh store announces its start (:meth:`_announce_fresh`)
+        self._announce = announce
         generation = start_generation(storage, name, seed, now, incarnation)
         if config.restore_guard and not config.actor_epochs:
             storage.flush()  # the count is durable before a peer hears this generation
@@ -249,6 +259,12 @@ class Node:
             self._messages.update(mechanism.handlers())
             self._timers.update(mechanism.timers())
         self._messages[HintDelivery] = self._refuse_if_left(self._messages[HintDelivery])
+        #: a replaced disk's rebuild (:mod:`impl.rebuild`)
+        self.rebuild = Rebuild(self._rebuild_pairs)
+        self.anti_entropy.synced.append(self._rebuild_synced)
+        self.gossiper.ring_listeners.append(self._rebuild_ring_change)
+        self.gets.uncounted_read = self._uncounted_read
+        self._messages[ReplicaGet] = self._silent_if_rebuilding(self._messages[ReplicaGet])
 
     def _members(self) -> tuple[tuple[str, ...], bytes]:
         """The members a reap asks (every one that has not left) and the view's digest."""
@@ -352,6 +368,7 @@ class Node:
             for effect in mechanism.first_timers(now, draw)]
         guard = self.guard
         peers = [node for node in self.gossiper.view.live_nodes if node != self.name]
+        effects += self._announce_fresh(peers)
         if guard is None or not guard.heard or not peers:  # a new store heard none
             return effects
         self.shadow = ShadowState(peers, now)
@@ -608,7 +625,7 @@ class Node:
         assert self.guard is not None
         if message.yours and is_rollback(self.guard.generation, message.yours):
             self._set_aside(now, message.yours)
-            return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
+            return self._tell_renewed(src)
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
@@ -622,7 +639,11 @@ class Node:
 
     def _set_aside(self, now: float, told: str) -> None:
         """A peer heard of a later start of this store (``told``): remove every version
-        and hint, take a generation above ``told`` and a new lifetime actor."""
+        and hint, take a generation above ``told`` and a new lifetime actor. Either
+        way (a fresh store takes the generation only) the store is then *rebuilding*
+        (:mod:`impl.rebuild`): a restored store set aside holds as little of what it
+        acknowledged as a replaced disk (session 17: 7 to 12 of 20 reads stale
+        through the replica that missed the writes, seeds 1-5, without it)."""
         assert self.guard is not None
         heard = parse_generation(told)
         assert heard is not None
@@ -635,6 +656,7 @@ class Node:
             self.stats["restore-fresh-renewed"] += 1
             self.log.append(f"{now:.3f} a new store told of a later start ({told}): "
                             f"generation {self.guard.generation}, nothing set aside")
+            self._begin_rebuild(now)
             return
         taken = self.guard.taken
         keys = [key for key, _ in self.storage.scan() if key not in taken]
@@ -656,6 +678,113 @@ class Node:
                         f"generation {generation}"
                         + (f"; {len(taken)} keys first written since the shadow round "
                            "timed out kept" if taken else ""))
+        self._begin_rebuild(now)  # as empty as a replaced disk (impl.rebuild)
+
+    # ------------------------------------------------------------ a replaced disk
+
+    @property
+    def rebuilding(self) -> bool:
+        """Whether this node's store is a replaced disk (or a restored store set
+        aside) not rebuilt yet (:mod:`impl.rebuild`): its copies of ranges not
+        rebuilt do not count towards R."""
+        return self.rebuild.active
+
+    def _announce_fresh(self, peers: list[str]) -> list[Effect]:
+        """A fresh store (:attr:`_fresh`) gossips with every live peer at its start,
+        deferring nothing: a peer that knew an earlier start of it answers with that
+        generation (:meth:`_set_aside`), so a replaced disk learns it is one within a
+        round trip (else at the peers' next gossip rounds, at most about a gossip
+        interval, serving its empty copies meanwhile). A joining node (no status in
+        its own view yet) asks nothing: its peers know no start of it, and it hears
+        the view at its own pace (the claimant's tests leave it before it did).
+
+        Off (``announce=False``) where the caller knows the cluster is brand new:
+        no peer heard an earlier start of any store, so the gossip could only be
+        answered with nothing new; a node sent it to every peer all the same, and
+        in the simulator those sends moved every seeded schedule of a new cluster
+        (session 16's revert, f052d6d). A store can tell it is fresh, not that its
+        peers are, so a real node (``vdynamo serve``) announces: a brand-new
+        cluster's nodes gossip once more at their start, and a replaced disk, a
+        wiped node restarted in the simulator, is told within a round trip."""
+        guard = self.guard
+        if guard is None or not self._fresh or not self._announce or self.status is None:
+            return []
+        view = self.gossiper.view.to_bytes()
+        return [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in peers]
+
+    def _tell_renewed(self, src: str) -> list[Effect]:
+        """This store took a new generation (:meth:`_set_aside`): gossip it to ``src``
+        and every other live peer, each of which may hold this node's last start as
+        rolled back (its announce, :meth:`_announce_fresh`, was heard there too) and
+        takes nothing but gossip from it until told (a get through the node at R = N
+        failed for the gossip rounds that took)."""
+        view = self.gossiper.view.to_bytes()
+        peers = [src, *(node for node in self.gossiper.view.live_nodes
+                        if node not in (src, self.name))]
+        return [Send(peer, Gossip(view, reply=False)) for peer in peers]
+
+    def _rebuild_pairs(self) -> set[Pair]:
+        """The (range, other replica) pairs of every range this node replicates; none
+        without anti-entropy (``anti_entropy = false``: nothing would ever complete
+        them, so a replaced disk is not rebuilding, :mod:`impl.rebuild`)."""
+        if not self.config.anti_entropy:
+            return set()
+        partitioning, n = self.gossiper.partitioning, self.config.n
+        return {((lo, hi), peer) for lo, hi in self.gossiper.my_ranges()
+                for peer in partitioning.range_owners(lo, n) if peer != self.name}
+
+    def _begin_rebuild(self, now: float) -> None:
+        """The store is a replaced disk of a known member: rebuilding from now on."""
+        if not self.rebuild.begin():
+            return
+        self.stats["rebuilding"] += 1
+        self.log.append(f"{now:.3f} rebuilding a replaced disk: its empty copies do not "
+                        f"count towards R until anti-entropy completed "
+                        f"{len(self.rebuild.pending)} exchanges (range, replica)")
+
+    def _rebuilt(self) -> None:
+        self.stats["rebuilt"] += 1
+        self.log.append(f"{self._now:.3f} rebuilt: anti-entropy completed an exchange "
+                        f"with every replica of every range since the disk was replaced")
+
+    def _rebuild_synced(self, pair_range: tuple[int, int], peer: str) -> None:
+        if self.rebuild.synced((pair_range, peer)):
+            self._rebuilt()
+
+    def _rebuild_ring_change(self) -> None:
+        if self.rebuild.on_ring_change():
+            self._rebuilt()
+
+    def _unrebuilt_copy(self, key: bytes, record: Record) -> bool:
+        """Whether this node's copy of ``key`` (``record``) must not count as a
+        replica's answer: while rebuilding, an empty one, or one of a key whose
+        range it has not rebuilt yet (:meth:`impl.rebuild.Rebuild.unrebuilt`)."""
+        if not self.rebuild.active:
+            return False
+        return record.is_empty or self.rebuild.unrebuilt(
+            self.anti_entropy.trees.range_of(position_of(key)))
+
+    def _uncounted_read(self, key: bytes, own: Record) -> bool:
+        """Whether this coordinator's own read of ``key`` must not count towards R."""
+        if self._unrebuilt_copy(key, own):
+            self.stats["rebuild-uncounted-read"] += 1
+            return True
+        return False
+
+    def _silent_if_rebuilding(self, handler: Callable[[float, str, Any], list[Effect]]
+                              ) -> Callable[[float, str, Any], list[Effect]]:
+        """While rebuilding, a ``ReplicaGet`` of a key this node holds no record of,
+        or has not rebuilt the range of, gets no answer: the coordinator's replica
+        timeout asks a fallback, and R counts only replicas holding their data
+        (Riak's ``notfound_ok = false``)."""
+        def on_get(now: float, src: str, message: Any) -> list[Effect]:
+            if (self.rebuild.active and isinstance(message, ReplicaGet)
+                    and self._unrebuilt_copy(message.key,
+                                             self.replica.local_record(message.key))):
+                self.stats["rebuild-silent-get"] += 1
+                return []
+            return handler(now, src, message)
+        return on_get
 
     # ------------------------------------------------------------ the shadow round
 

@@ -22,7 +22,10 @@ generation above the one it was told, and a new lifetime actor (it no longer
 holds the counters of its earlier ones: kv679). A store that held nothing at its
 start (a replaced disk, a new node: :class:`impl.node.Node`'s ``_fresh``) only
 takes the later generation: nothing in it predates its start, and a write
-acknowledged through it since is kept (session 15's review). A peer that hears a rolled-back
+acknowledged through it since is kept (session 15's review); it is then a replaced
+disk, *rebuilding* until anti-entropy rebuilt it (:mod:`impl.rebuild`; a fresh
+member asks every live peer at its start so that it is told within a round
+trip). A peer that hears a rolled-back
 generation of a node takes nothing from it but gossip until it hears a later one.
 
 *Anti-entropy carries the generation.* Anti-entropy is what spreads every key of

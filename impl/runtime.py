@@ -885,11 +885,12 @@ class NodeServer:
         """The body of ``GET /health``: ``live`` (the loop answers), ``ready`` (a
         member of the ring, up, not shutting down, and past its startup shadow
         round: a load balancer sends nothing to a node that holds its inputs;
-        :meth:`impl.node.Node.start`), ``member_status``."""
+        :meth:`impl.node.Node.start`; and not rebuilding a replaced disk, as a
+        joining node is not ready: :mod:`impl.rebuild`), ``member_status``."""
         status = self.node.status
         return {"node": self.name, "live": True,
                 "ready": (status is MemberStatus.UP and not self.stopping
-                          and self.node.shadow is None),
+                          and self.node.shadow is None and not self.node.rebuilding),
                 "member_status": status.value if status is not None else "not-joined",
                 "stopping": self.stopping}
 
@@ -924,6 +925,9 @@ class NodeServer:
                 "group_commit": None if self.committer is None else {
                     "commits": self.committer.commits, "writes": self.committer.writes},
                 "overloaded_requests": self.overloaded_requests,
+                "rebuild": None if not self.node.rebuilding else {
+                    "pending": len(self.node.rebuild.pending),
+                    "done": len(self.node.rebuild.done)},
                 "shadow_round": None if shadow is None else {
                     "waiting": sorted(shadow.waiting), "deferred": len(shadow.deferred),
                     "over": shadow.over},

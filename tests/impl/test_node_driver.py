@@ -56,7 +56,9 @@ class Driver:
         driver = cls(config)
         for i, name in enumerate(config.nodes):
             driver.storages[name] = MemoryStorage(fsync)  # type: ignore[arg-type]
-            driver.add(name, Node(name, config, driver.storages[name], seed=i))
+            # a brand-new cluster: no start to announce (Node's ``announce``)
+            driver.add(name, Node(name, config, driver.storages[name], seed=i,
+                                  announce=False))
         return driver
 
     def add(self, name: str, node: Node) -> None:

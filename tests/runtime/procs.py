@@ -207,6 +207,21 @@ class ServedNodes:
         """The URL of key ``k`` at ``name``, with ``query`` (e.g. ``?r=3``)."""
         return f"http://127.0.0.1:{self.http[name]}/kv/k{query}"
 
+    def wait_rebuilt(self, name: str, limit: float = 60.0) -> None:
+        """Wait until ``name``'s ``/status`` says it rebuilds nothing (``rebuild``
+        null; AssertionError after ``limit`` seconds): a replaced disk answers no
+        replica read of a range it has not rebuilt, so a get at R = N fails
+        meanwhile (:mod:`impl.rebuild`; docs/runtime.md, "A replaced disk is rebuilt
+        before it counts")."""
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http[name]}/status",
+                                        timeout=5) as response:
+                if json.loads(response.read()).get("rebuild") is None:
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"{name} still rebuilding after {limit:g} s")
+
     def __enter__(self) -> ServedNodes:
         return self
 

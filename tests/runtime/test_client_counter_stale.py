@@ -40,6 +40,7 @@ def test_a_stale_client_counter_through_a_wiped_node_is_minted_again(tmp_path: P
         forgot = {**alice, "X-Vdynamo-Client-Counter": "0"}
         assert _call("PUT", nodes.url("n1"), b"v3", forgot)[0] == 200  # blind, acknowledged
         time.sleep(1.0)
+        nodes.wait_rebuilt("n1")  # a get at R = 3 waits for the replaced disk (impl.rebuild)
         status, _, body = _call("GET", nodes.url("n2", "?r=3"))
         assert (status, body) == (200, b"v3")
     assert_no_internal_errors(sorted(tmp_path.glob("*.log")))

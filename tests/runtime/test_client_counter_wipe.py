@@ -41,5 +41,6 @@ def test_a_blind_put_through_a_wiped_node_survives_in_client_vclock(tmp_path: Pa
         nodes.start("n1")
         assert _call("PUT", nodes.url("n1"), b"v3", alice)[0] == 200  # blind, acknowledged
         time.sleep(1.0)
+        nodes.wait_rebuilt("n1")  # a get at R = 3 waits for the replaced disk (impl.rebuild)
         status, _, body = _call("GET", nodes.url("n2", "?r=3"))
         assert (status, body) == (200, b"v3")

@@ -31,3 +31,30 @@ def test_status_reports_the_shadow_round_while_it_is_on() -> None:
         assert server.health()["ready"] is (server.node.status is MemberStatus.UP)
 
     run(scenario())
+
+
+def test_status_reports_a_rebuild_and_ready_is_false_meanwhile() -> None:
+    """A NodeServer whose node rebuilds a replaced disk (:mod:`impl.rebuild`, begun
+    as on ``restore-fresh-renewed``): ``/status`` ``rebuild`` gives the exchanges
+    pending and done, ``/health`` ``ready`` is false; once rebuilt, ``null`` and
+    ready. Mutants: ``ready`` ignoring the rebuild; the field left out (KeyError)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
+    cluster.run_until_quiet()
+    cluster.crash("n1")
+    storage = cluster.storages["n1"].inner
+
+    async def scenario() -> None:
+        server = NodeServer("n1", cluster.config, storage, {})
+        assert server.status()["rebuild"] is None
+        node = server.node
+        node._begin_rebuild(server.now())
+        pending = len(node.rebuild.pending)
+        assert pending == 2 * len(node.gossiper.my_ranges()) > 0
+        assert server.status()["rebuild"] == {"pending": pending, "done": 0}
+        assert server.health()["ready"] is False
+        for pair in sorted(node.rebuild.pending):
+            node._rebuild_synced(*pair)
+        assert server.status()["rebuild"] is None and node.stats["rebuilt"] == 1
+        assert server.health()["ready"] is (node.status is MemberStatus.UP)
+
+    run(scenario())
