@@ -102,3 +102,25 @@ def test_a_snapshot_is_small_and_refuses_what_it_cannot_copy() -> None:
     ls.history.append(itertools.count(0, 2))  # type: ignore[arg-type]
     with pytest.raises(pickle.PicklingError, match="step other than 1"):
         LockstepSnapshot(ls)
+
+
+def _generators(ls: Lockstep) -> list[Any]:
+    """The simulator's generator and each node's (``random.Random``)."""
+    return [ls.cluster.sim.rng] + [node.rng for _, node in sorted(ls.cluster.sim.nodes.items())]
+
+
+def test_a_restored_copy_has_its_own_generators_in_the_same_state() -> None:
+    """The generators' states are shared by the snapshot (an immutable tuple), the
+    generators themselves are not: drawing on a copy leaves the original's as it was
+    (session 17: a generator shared by reference is caught here, not by
+    ``_independent``, whose steps draw nothing)."""
+    ls = _busy_lockstep()
+    snapshot = LockstepSnapshot(ls)
+    copy, again = snapshot.restore(), snapshot.restore()
+    before = [g.getstate() for g in _generators(ls)]
+    assert [g.getstate() for g in _generators(copy)] == before
+    for generator in _generators(copy):
+        generator.random()
+    assert [g.getstate() for g in _generators(ls)] == before
+    assert [g.getstate() for g in _generators(again)] == before
+    assert [g.getstate() for g in _generators(copy)] != before
