@@ -106,7 +106,8 @@ def test_a_snapshot_is_small_and_refuses_what_it_cannot_copy() -> None:
 
 def _generators(ls: Lockstep) -> list[Any]:
     """The simulator's generator and each node's (``random.Random``)."""
-    return [ls.cluster.sim.rng] + [node.rng for _, node in sorted(ls.cluster.sim.nodes.items())]
+    return [ls.cluster.sim.rng] + [ls.cluster.node(name).rng
+                                   for name in sorted(ls.cluster.sim.nodes)]
 
 
 def test_a_restored_copy_has_its_own_generators_in_the_same_state() -> None:
