@@ -163,17 +163,19 @@ class Node:
     restart is a new Node on the same storage). ``seed`` seeds the node's own
     random generator; ``now`` is the current time in seconds. ``rejoin``: a node
     whose store says it left the ring (settled) clears it and joins again
-    (:func:`impl.gossip.retire_if_left`; otherwise it stays left). ``announce``
-    (default True): a fresh store gossips with every live peer at its start
-    (:meth:`_announce_fresh`), so that a replaced disk learns it is one within a
-    round trip; False only where the caller knows that no peer can have heard an
-    earlier start of this store: the first start of every node of a brand-new
-    cluster (:class:`impl.cluster.SimulatedCluster`'s initial nodes). Raises
+    (:func:`impl.gossip.retire_if_left`; otherwise it stays left). ``announce``:
+    a fresh store gossips with every live peer at its start and waits for their
+    answers (:meth:`_announce_fresh`), so that a replaced disk learns it is one
+    before it serves; True in every node that can be a replaced disk (``vdynamo
+    serve``'s :class:`impl.runtime.NodeServer`; :class:`impl.cluster.SimulatedCluster`'s
+    restarts, wiped disks and joined nodes), False (the default, for a node driven
+    by hand in a unit test) where the caller knows no peer can have heard an earlier
+    start of this store (a brand-new cluster's first starts). Raises
     ConfigError for a bad name, configuration, storage or seed.
     """
 
     def __init__(self, name: str, config: ClusterConfig, storage: Storage, *, seed: int,
-                 now: float = 0.0, rejoin: bool = False, announce: bool = True) -> None:
+                 now: float = 0.0, rejoin: bool = False, announce: bool = False) -> None:
         check_node_arguments(name, config, storage, seed)
         self.name, self.config = name, config
         #: the engine seen through the staged writes of the current input
@@ -346,9 +348,10 @@ class Node:
 
         *The shadow round* (Cassandra's startup shadow round; docs/runtime.md, "A
         restored store after a reap"): a store that heard of peers before (the
-        guard's ``peer-generations``; a new store, :attr:`_fresh`, heard none) may be a
-        backup restored after a start its peers saw, and only a peer can tell it
-        (:mod:`impl.restore_guard`). So it first gossips with every other live
+        guard's ``peer-generations``) may be a backup restored after a start its peers
+        saw, and a fresh store (:attr:`_fresh`, announcing: :meth:`_announce_fresh`)
+        may be a replaced disk; only a peer can tell either
+        (:mod:`impl.restore_guard`, :mod:`impl.rebuild`). So it first gossips with every other live
         member of its view (a peer answers the first gossip of a start it has not
         heard of, :meth:`receive`) and sets :class:`~impl.timers.ShadowRound`
         ``shadow_round_s`` ahead. Until every peer asked has gossiped back (a peer
@@ -368,16 +371,20 @@ class Node:
             for effect in mechanism.first_timers(now, draw)]
         guard = self.guard
         peers = [node for node in self.gossiper.view.live_nodes if node != self.name]
-        effects += self._announce_fresh(peers)
-        if guard is None or not guard.heard or not peers:  # a new store heard none
-            return effects
+        announce = self._announce_fresh(peers)
+        if guard is None or not peers or not (guard.heard or announce):
+            return effects  # a brand-new cluster's store, or no peer to ask
+        if announce:  # a fresh store: the round is its announce (a replaced disk?)
+            effects += announce
         self.shadow = ShadowState(peers, now)
         self.stats["shadow-round"] += 1
         self.log.append(f"{now:.3f} shadow round: asking {', '.join(peers)} what they "
                         f"heard of this store (generation {guard.generation}) before "
                         f"serving, at most {self.config.shadow_round_s:g} s")
-        view = self.gossiper.view.to_bytes()
-        effects += [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in peers]
+        if not announce:
+            view = self.gossiper.view.to_bytes()
+            effects += [self._stamp(Send(peer, Gossip(view, reply=True)), guard)
+                        for peer in peers]
         effects.append(SetTimer(ShadowRound(), now + self.config.shadow_round_s))
         return effects
 
@@ -691,12 +698,15 @@ class Node:
 
     def _announce_fresh(self, peers: list[str]) -> list[Effect]:
         """A fresh store (:attr:`_fresh`) gossips with every live peer at its start,
-        deferring nothing: a peer that knew an earlier start of it answers with that
-        generation (:meth:`_set_aside`), so a replaced disk learns it is one within a
-        round trip (else at the peers' next gossip rounds, at most about a gossip
-        interval, serving its empty copies meanwhile). A joining node (no status in
-        its own view yet) asks nothing: its peers know no start of it, and it hears
-        the view at its own pace (the claimant's tests leave it before it did).
+        as its shadow round (:meth:`start`: its inputs wait for the answers, at most
+        ``shadow_round_s``): a peer that knew an earlier start of it answers with that
+        generation (:meth:`_set_aside`), so a replaced disk learns it is one before it
+        serves anything (until session 17 the announce deferred nothing, and gets
+        sent to the replaced disk in its first round trip counted its empty copies:
+        18 of 20 read not found, ``tests/impl/test_wiped_node_reads.py``). A joining
+        node (no status in its own view yet) asks nothing: its peers know no start
+        of it, and it hears the view at its own pace (the claimant's tests leave it
+        before it did).
 
         Off (``announce=False``) where the caller knows the cluster is brand new:
         no peer heard an earlier start of any store, so the gossip could only be

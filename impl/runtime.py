@@ -197,7 +197,7 @@ class NodeServer:
         self._held: collections.deque[tuple[int, Effect]] = collections.deque()
         self._stopped = False
         self.node = Node(name, config, storage, seed=seed, now=self.now(),
-                         rejoin=rejoin)
+                         rejoin=rejoin, announce=True)  # a store can be a replaced disk
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
