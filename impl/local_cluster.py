@@ -58,7 +58,10 @@ class LocalCluster:
         nodes = {name: NodeAddresses(any_port, any_port, directory / name / "data.sqlite")
                  for name in self.names}
         try:
-            self.servers = await serve(RuntimeConfig(self.config, nodes), self.names)
+            # a temporary directory: a brand-new cluster, no store to ask about
+            # (a fresh store's announce, impl.node.Node._announce_fresh)
+            self.servers = await serve(RuntimeConfig(self.config, nodes), self.names,
+                                       announce=self._directory is not None)
         except BaseException:
             self._remove()
             raise

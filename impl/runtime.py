@@ -160,13 +160,17 @@ class NodeServer:
 
     ``peers`` maps every node name to its peer address (this node's included);
     addresses may be filled in after construction, before traffic flows (tests
-    bind to port 0 and learn the ports first).
+    bind to port 0 and learn the ports first). ``announce`` (default True): a fresh
+    store asks its peers whether it is a replaced disk before it serves
+    (:meth:`impl.node.Node._announce_fresh`); False only where the caller knows
+    the cluster is brand new (:class:`impl.local_cluster.LocalCluster` in a
+    temporary directory).
     """
 
     def __init__(
         self, name: str, config: ClusterConfig, storage: Storage,
         peers: dict[str, Address], *, seed: int = 0, early_replica_puts: bool = True,
-        rejoin: bool = False,
+        rejoin: bool = False, announce: bool = True,
     ) -> None:
         self.name = name
         self.config = config
@@ -197,7 +201,7 @@ class NodeServer:
         self._held: collections.deque[tuple[int, Effect]] = collections.deque()
         self._stopped = False
         self.node = Node(name, config, storage, seed=seed, now=self.now(),
-                         rejoin=rejoin, announce=True)  # a store can be a replaced disk
+                         rejoin=rejoin, announce=announce)
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
         self._queues: dict[str, asyncio.Queue[bytes]] = {}

@@ -47,11 +47,11 @@ log = logging.getLogger("vdynamo.runtime")
 
 async def serve(
     config: RuntimeConfig, names: Sequence[str], *, stop: asyncio.Event | None = None,
-    rejoin: bool = False,
+    rejoin: bool = False, announce: bool = True,
 ) -> list[NodeServer]:
     """Start the named nodes of ``config`` in this loop; with ``stop``, run until it is
     set and then stop them. ``rejoin``: a node that left the ring joins it again
-    (:class:`impl.node.Node`'s ``rejoin``)."""
+    (:class:`impl.node.Node`'s ``rejoin``); ``announce``: :class:`NodeServer`'s."""
     check_distinct_data(config.nodes, names)  # one process: one machine
     peers = {name: addresses.peer for name, addresses in config.nodes.items()}
     http = {name: addresses.http for name, addresses in config.nodes.items()}
@@ -64,7 +64,7 @@ async def serve(
                                                 batch=config.storage.batch))
         try:
             server = NodeServer(name, config.cluster, storage, peers, seed=index,
-                                rejoin=rejoin)
+                                rejoin=rejoin, announce=announce)
             server.http_addresses = http
             server.config_path = config.path
             await server.start(addresses.peer, addresses.http)

@@ -171,5 +171,9 @@ def test_a_wiped_node_does_not_reuse_the_op_ids_of_its_earlier_lifetime() -> Non
         assert cluster.storages["n1"].get_meta("incarnation") == b"1"
         cluster.sim.submit("n1", PutRequest(cluster.sim.new_request_id(), KEY, b"v2", b"",
                                             None, "c", 0))
-        ops = [c.op_id for c in cluster.node("n1").snapshot().puts()]
+        for _ in range(100):  # the put waits for the fresh store's shadow round
+            ops = [c.op_id for c in cluster.node("n1").snapshot().puts()]
+            if ops or cluster.node("n1").shadow is None:
+                break
+            cluster.run_for(0.001)
         assert ops and before not in ops

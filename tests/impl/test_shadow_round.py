@@ -143,14 +143,19 @@ def test_inputs_beyond_the_cap_are_dropped_and_counted(
     assert [m for m, _ in n3.shadow.deferred] == ["client_request", "client_request", "fire"]
 
 
-def test_a_wiped_store_has_no_round() -> None:
-    """A new store (a replaced disk) holds nothing older than the cluster's: it serves
-    at once (session 15's fresh-store rule). Mutant: a round for a fresh store too
-    (``shadow-round`` 1)."""
+def test_a_wiped_store_asks_its_peers_first_and_a_brand_new_one_does_not() -> None:
+    """A new store holds nothing older than the cluster's (session 15's fresh-store
+    rule), but it may be a replaced disk, which must know it is one before it counts
+    its empty copies (:mod:`impl.rebuild`): its start's announce is a shadow round
+    (session 17). A brand-new cluster's first starts (``announce=False``) run none.
+    Mutants: no round for a fresh store (the first-round-trip test of
+    tests/impl/test_wiped_node_reads.py reads 18 of 20 not found); a round for every
+    fresh store (``shadow-round`` 1 on a new cluster's node)."""
     cluster = _cluster()
+    assert all(cluster.node(name).stats["shadow-round"] == 0 for name in ("n1", "n2"))
     cluster.wipe("n3")
-    assert cluster.node("n3").shadow is None
-    assert "shadow-round" not in cluster.node("n3").stats
+    assert cluster.node("n3").shadow is not None
+    assert cluster.node("n3").stats["shadow-round"] == 1
 
 
 def test_without_the_guard_there_is_no_round() -> None:

@@ -45,14 +45,26 @@ def runtime_config(tmp_path: Path, **changes: Any) -> RuntimeConfig:
 
 @contextlib.asynccontextmanager
 async def cluster(tmp_path: Path, **changes: Any) -> AsyncIterator[list[NodeServer]]:
-    """Three nodes started in this loop; stopped (those still running) at the end."""
+    """Three nodes started in this loop, each past its start's shadow round (a fresh
+    store asks its peers whether it is a replaced disk first:
+    ``impl.node.Node._announce_fresh``); stopped (those still running) at the end."""
     servers = await serve(runtime_config(tmp_path, **changes), NAMES)
     try:
+        await settled(servers)
         yield servers
     finally:
         for server in servers:
             if server._servers and server._servers[0].is_serving():
                 await server.stop()
+
+
+async def settled(servers: list[NodeServer], limit: float = 10.0) -> None:
+    """Wait until no server's node is in its start's shadow round (at most
+    ``limit`` s; then AssertionError)."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while any(server.node.shadow is not None for server in servers):
+        assert asyncio.get_running_loop().time() < deadline, "a shadow round never ended"
+        await asyncio.sleep(0.01)
 
 
 def run(coro: Any, limit: float = 60.0) -> Any:
