@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from impl.cluster import SimulatedCluster
-from impl.node import Node
+from impl.node import REBUILDING_META, Node
 from impl.rebuild import Rebuild
 from impl.versions import live_values
 
@@ -309,3 +309,48 @@ def test_without_the_rebuild_a_restored_store_set_aside_reads_stale(
     monkeypatch.setattr(Node, "_begin_rebuild", lambda self, now: None)
     stale, set_aside = _restored_reads(1)
     assert len(stale) == 7 and set_aside == 1
+
+
+def _restarted_while_rebuilding(seed: int, put: bool) -> tuple[list[bytes], SimulatedCluster]:
+    """The probe, n1 restarted (not wiped) while it rebuilds (after a put it
+    acknowledged, ``put``: its store no longer empty), then n3: (keys a get
+    through n3 reads without their acknowledged value, the cluster)."""
+    cluster = _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed))
+    cluster.crash("n3")
+    writer = cluster.client("n1")
+    for key in KEYS:
+        writer.put(key, b"v-" + key)  # acknowledged by n1 and n2
+    cluster.wipe("n1")
+    cluster.run_for(0.05)
+    assert cluster.node("n1").rebuilding
+    if put:
+        cluster.client("n2").put(b"other", b"x")
+    cluster.run_for(0.5)
+    cluster.crash("n1")
+    cluster.restart("n1")
+    cluster.restart("n3")
+    cluster.run_for(0.05)
+    reader = cluster.client("n3")
+    return [key for key in KEYS if reader.get(key).values != [b"v-" + key]], cluster
+
+
+@pytest.mark.parametrize(("seed", "put"), [(1, True), (2, True), (1, False), (2, False)])
+def test_a_node_restarted_before_it_is_rebuilt_is_still_rebuilding(seed: int, put: bool) -> None:
+    """Session 17's review: the rebuild was held in memory only. Restarted before it
+    ended, n1's store is no longer fresh (a later start count; a write it took), no
+    peer tells it anything, and its copies counted again: 9 and 13 of 20 (seeds 1
+    and 2, after a put) and 10 and 8 (without) read as not found through n3. The
+    store now says it is rebuilding (``REBUILDING_META``) until the rebuild ends;
+    it ends once more and the mark is cleared."""
+    stale, cluster = _restarted_while_rebuilding(seed, put)
+    with cluster:
+        n1 = cluster.node("n1")
+        assert stale == []
+        assert n1.rebuilding and n1.stats["rebuilding"] == 1
+        cluster.run_until(lambda: not n1.rebuilding, max_time=120.0)
+        assert n1.stats["rebuilt"] == 1
+        cluster.run_for(1.0)
+        assert not cluster.storages["n1"].get_meta(REBUILDING_META)
+        cluster.crash("n1")
+        cluster.restart("n1")
+        assert not cluster.node("n1").rebuilding
