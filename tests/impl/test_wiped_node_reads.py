@@ -354,3 +354,42 @@ def test_a_node_restarted_before_it_is_rebuilt_is_still_rebuilding(seed: int, pu
         cluster.crash("n1")
         cluster.restart("n1")
         assert not cluster.node("n1").rebuilding
+
+
+def test_without_anti_entropy_a_replaced_disk_is_not_rebuilding() -> None:
+    """``anti_entropy = false``: nothing would ever end a rebuild, so a replaced disk
+    told it is one is not rebuilding (:meth:`impl.node.Node._rebuild_pairs`).
+    Mutants (session 17's review): the pairs taken without anti-entropy, or a
+    rebuild begun with no pair to do: n1 rebuilding for good."""
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1,
+                                   anti_entropy=False)) as cluster:
+        cluster.wipe("n1")
+        cluster.run_for(2.0)
+        n1 = cluster.node("n1")
+        assert n1.stats["restore-fresh-renewed"] == 1
+        assert not n1.rebuilding and n1.stats["rebuilding"] == 0
+
+
+def test_a_ring_change_recomputes_the_pairs_still_to_do() -> None:
+    """5 nodes, n1 rebuilding when n6 joins: the pairs still to do are always the
+    current ring's less those done (:meth:`impl.rebuild.Rebuild.on_ring_change`),
+    and the rebuild ends. Mutants (session 17's review): the ring change ignored
+    (pairs of ranges the node no longer holds never complete), the done pairs
+    not taken off, the old pending kept."""
+    with _running(SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1)) as cluster:
+        writer = cluster.client("n2")
+        for key in KEYS:
+            writer.put(key, b"v-" + key)
+        cluster.wipe("n1")
+        n1 = cluster.node("n1")
+        cluster.run_until(lambda: n1.rebuilding and len(n1.rebuild.done) > 0, max_time=60.0)
+        before = n1.rebuild.pending | n1.rebuild.done
+        cluster.join("n6")
+        cluster.run_until(lambda: n1._rebuild_pairs() != before or not n1.rebuilding,
+                          max_time=60.0)
+        assert n1.rebuilding and n1.rebuild.done
+        assert n1.rebuild.pending == n1._rebuild_pairs() - n1.rebuild.done
+        cluster.run_until(lambda: not n1.rebuilding, max_time=300.0)
+        assert n1.stats["rebuilt"] == 1
+        reader = cluster.client("n1")
+        assert [key for key in KEYS if reader.get(key).values != [b"v-" + key]] == []
