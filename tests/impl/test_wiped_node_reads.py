@@ -30,8 +30,10 @@ from typing import Any
 
 import pytest
 
+from impl import antientropy
 from impl.cluster import SimulatedCluster
 from impl.node import REBUILDING_META, Node
+from impl.positions import position_of
 from impl.rebuild import Rebuild
 from impl.versions import live_values
 
@@ -393,3 +395,30 @@ def test_a_ring_change_recomputes_the_pairs_still_to_do() -> None:
         assert n1.stats["rebuilt"] == 1
         reader = cluster.client("n1")
         assert [key for key in KEYS if reader.get(key).values != [b"v-" + key]] == []
+
+
+def test_a_cut_batch_does_not_complete_an_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anti-entropy moving one out-of-sync key per message (``KEY_RECORDS_KEYS``
+    = 1, the bound a long outage meets at 256), 40 keys of one range: when n1 is
+    rebuilt it holds every one already. Mutants (session 17's review): a peer's
+    batch completing the exchange, or a batch of ours cut by the bound counted as
+    whole: n1 rebuilt holding a part of them."""
+    monkeypatch.setattr(antientropy, "KEY_RECORDS_KEYS", 1)
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)) as cluster:
+        trees = cluster.node("n1").anti_entropy.trees
+        one = trees.range_of(position_of(b"c0"))
+        keys = [key for key in (b"c%d" % i for i in range(20000))
+                if trees.range_of(position_of(key)) == one][:40]
+        assert len(keys) == 40
+        writer = cluster.client("n2")
+        for key in keys:
+            writer.put(key, b"v-" + key)
+        cluster.run_until_quiet()
+        cluster.wipe("n1")
+        n1 = cluster.node("n1")
+        cluster.run_for(0.05)
+        assert n1.rebuilding
+        cluster.run_until(lambda: not n1.rebuilding, max_time=600.0)
+        held = {key: n1.record(key) for key in keys}
+        assert [key for key, record in held.items()
+                if record is None or live_values(record) != [b"v-" + key]] == []
