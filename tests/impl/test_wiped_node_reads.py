@@ -114,7 +114,7 @@ def test_without_the_rebuild_the_reads_are_stale(monkeypatch: pytest.MonkeyPatch
     """The fix is needed: with the rebuild never begun (the guard still on, the
     replaced disk still told), the probe reads 10 of 20 acknowledged writes as not
     found and 15 of 20 deleted values back (seed 1, dvv); nothing is lost for good."""
-    monkeypatch.setattr(Rebuild, "begin", lambda self: False)
+    monkeypatch.setattr(Rebuild, "begin", lambda self, **_: False)
     stale, missing = _stale_reads("dvv", 1)
     assert len(stale) == 10 and missing == []
     back, kept = _deleted_read_back("dvv", 1)
@@ -422,3 +422,35 @@ def test_a_cut_batch_does_not_complete_an_exchange(monkeypatch: pytest.MonkeyPat
         held = {key: n1.record(key) for key in keys}
         assert [key for key, record in held.items()
                 if record is None or live_values(record) != [b"v-" + key]] == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_joined_node_whose_disk_is_replaced_rebuilds(seed: int) -> None:
+    """Session 17's review: n4 joined a running 3-node cluster; n3 down while keys
+    n4 and n3 replicate were written through n4; n4's disk replaced, n3 restarted.
+    Told it is a replaced disk, n4 (rejoining, no range yet) was rebuilt at once
+    (no pair to do) and its empty copies counted: 3, 6 and 3 of 14-16 reads through
+    n3 missed their value (seeds 1-3). It now waits for its ranges and rebuilds them
+    (``Rebuild.begin(hold=True)``), and the rebuild ends."""
+    candidates = [b"j%d" % i for i in range(60)]
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed)) as cluster:
+        cluster.join("n4")
+        cluster.run_until_quiet()
+        keys = [key for key in candidates
+                if {"n3", "n4"} <= set(cluster.replicas(key))][:20]
+        assert len(keys) >= 10
+        cluster.crash("n3")
+        writer = cluster.client("n4")
+        for key in keys:
+            writer.put(key, b"v-" + key)
+        cluster.wipe("n4")
+        cluster.run_for(0.05)
+        cluster.restart("n3")
+        cluster.run_for(0.05)
+        n4 = cluster.node("n4")
+        assert n4.stats["restore-fresh-renewed"] == 1 and n4.rebuilding
+        reader = cluster.client("n3")
+        assert [key for key in keys if reader.get(key).values != [b"v-" + key]] == []
+        cluster.run_until(lambda: not n4.rebuilding, max_time=300.0)
+        assert n4.stats["rebuilt"] == 1
+        assert [key for key in keys if reader.get(key).values != [b"v-" + key]] == []
