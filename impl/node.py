@@ -117,6 +117,10 @@ PERIODIC: dict[type, tuple[Timer, str]] = {
 
 #: The meta entry of :func:`_op_id_base`.
 OP_ID_BASE_META = "op-id-base"
+#: The meta entry that says the store is being rebuilt (:mod:`impl.rebuild`): b"1"
+#: from the rebuild's start until it ends, so that a restart in between (the store
+#: no longer fresh, nobody left to tell it) rebuilds again (session 17's review)
+REBUILDING_META = "rebuilding"
 
 
 def _op_id_base(storage: Storage, name: str, seed: int, now: float, *,
@@ -267,6 +271,8 @@ class Node:
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
         self.gets.uncounted_read = self._uncounted_read
         self._messages[ReplicaGet] = self._silent_if_rebuilding(self._messages[ReplicaGet])
+        if self.guard is not None and storage.get_meta(REBUILDING_META):
+            self._begin_rebuild(now, again=True)  # restarted before it was rebuilt
 
     def _members(self) -> tuple[tuple[str, ...], bytes]:
         """The members a reap asks (every one that has not left) and the view's digest."""
@@ -743,16 +749,25 @@ class Node:
         return {((lo, hi), peer) for lo, hi in self.gossiper.my_ranges()
                 for peer in partitioning.range_owners(lo, n) if peer != self.name}
 
-    def _begin_rebuild(self, now: float) -> None:
-        """The store is a replaced disk of a known member: rebuilding from now on."""
-        if not self.rebuild.begin():
+    def _begin_rebuild(self, now: float, *, again: bool = False) -> None:
+        """The store is a replaced disk of a known member: rebuilding from now on,
+        durably (:data:`REBUILDING_META`; ``again``: a restart of a store whose
+        rebuild had not ended, every exchange to do again)."""
+        # with anti-entropy, a store with no range yet (a joiner's) waits for its ranges
+        if not self.rebuild.begin(hold=self.config.anti_entropy):
+            if again:
+                self.storage.set_meta(REBUILDING_META, b"")
             return
+        self.storage.set_meta(REBUILDING_META, b"1")
         self.stats["rebuilding"] += 1
-        self.log.append(f"{now:.3f} rebuilding a replaced disk: its empty copies do not "
+        self.log.append(f"{now:.3f} rebuilding a replaced disk"
+                        + (" (restarted before it was rebuilt)" if again else "")
+                        + ": its empty copies do not "
                         f"count towards R until anti-entropy completed "
                         f"{len(self.rebuild.pending)} exchanges (range, replica)")
 
     def _rebuilt(self) -> None:
+        self.storage.set_meta(REBUILDING_META, b"")
         self.stats["rebuilt"] += 1
         self.log.append(f"{self._now:.3f} rebuilt: anti-entropy completed an exchange "
                         f"with every replica of every range since the disk was replaced")

@@ -72,6 +72,8 @@ class Rebuild:
         self.pending: set[Pair] = set()
         #: the ranges of those pairs: not rebuilt yet
         self._ranges: set[tuple[int, int]] = set()
+        #: whether a rebuild with no range yet waits for one (:meth:`begin`)
+        self._hold = False
 
     def unrebuilt(self, key_range: tuple[int, int] | None) -> bool:
         """Whether the node, rebuilding, has not rebuilt ``key_range`` (a range it
@@ -82,18 +84,24 @@ class Rebuild:
         self.pending = pending
         self._ranges = {key_range for key_range, _ in pending}
 
-    def begin(self) -> bool:
+    def begin(self, *, hold: bool = False) -> bool:
         """The store was found to be a replaced disk: rebuilding from now on, until
-        every pair is done. False: it has no range to rebuild (rebuilt at once)."""
-        self.active, self.done = True, set()
+        every pair is done. False: it has no range to rebuild (rebuilt at once),
+        unless ``hold``: then it waits for the ranges a ring change gives it (a
+        node that joined, its disk replaced, rejoins and holds no range when it is
+        told: session 17's review) and rebuilds those."""
+        self.active, self.done, self._hold = True, set(), hold
         self._pending(set(self._required()))
-        if not self.pending:
+        if not self.pending and not hold:
             self.active = False
         return self.active
 
     def synced(self, pair: Pair) -> bool:
         """An exchange of ``pair`` completed: whether that ended the rebuild."""
         if not self.active:
+            return False
+        if pair not in self.pending:  # a range not (or no longer) to rebuild
+            self.done.add(pair)
             return False
         self.done.add(pair)
         self._pending(self.pending - {pair})
@@ -107,8 +115,9 @@ class Rebuild:
         done. Whether that ended the rebuild."""
         if not self.active:
             return False
-        self._pending(set(self._required()) - self.done)
-        if self.pending:
+        required = set(self._required())
+        self._pending(required - self.done)
+        if self.pending or (self._hold and not required):
             return False
         self.active = False
         return True

@@ -931,7 +931,8 @@ class NodeServer:
                 "overloaded_requests": self.overloaded_requests,
                 "rebuild": None if not self.node.rebuilding else {
                     "pending": len(self.node.rebuild.pending),
-                    "done": len(self.node.rebuild.done)},
+                    "done": len(self.node.rebuild.done),
+                    "waiting_for": sorted({peer for _, peer in self.node.rebuild.pending})},
                 "shadow_round": None if shadow is None else {
                     "waiting": sorted(shadow.waiting), "deferred": len(shadow.deferred),
                     "over": shadow.over},

@@ -30,8 +30,10 @@ from typing import Any
 
 import pytest
 
+from impl import antientropy
 from impl.cluster import SimulatedCluster
-from impl.node import Node
+from impl.node import REBUILDING_META, Node
+from impl.positions import position_of
 from impl.rebuild import Rebuild
 from impl.versions import live_values
 
@@ -112,7 +114,7 @@ def test_without_the_rebuild_the_reads_are_stale(monkeypatch: pytest.MonkeyPatch
     """The fix is needed: with the rebuild never begun (the guard still on, the
     replaced disk still told), the probe reads 10 of 20 acknowledged writes as not
     found and 15 of 20 deleted values back (seed 1, dvv); nothing is lost for good."""
-    monkeypatch.setattr(Rebuild, "begin", lambda self: False)
+    monkeypatch.setattr(Rebuild, "begin", lambda self, **_: False)
     stale, missing = _stale_reads("dvv", 1)
     assert len(stale) == 10 and missing == []
     back, kept = _deleted_read_back("dvv", 1)
@@ -309,3 +311,146 @@ def test_without_the_rebuild_a_restored_store_set_aside_reads_stale(
     monkeypatch.setattr(Node, "_begin_rebuild", lambda self, now: None)
     stale, set_aside = _restored_reads(1)
     assert len(stale) == 7 and set_aside == 1
+
+
+def _restarted_while_rebuilding(seed: int, put: bool) -> tuple[list[bytes], SimulatedCluster]:
+    """The probe, n1 restarted (not wiped) while it rebuilds (after a put it
+    acknowledged, ``put``: its store no longer empty), then n3: (keys a get
+    through n3 reads without their acknowledged value, the cluster)."""
+    cluster = _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed))
+    cluster.crash("n3")
+    writer = cluster.client("n1")
+    for key in KEYS:
+        writer.put(key, b"v-" + key)  # acknowledged by n1 and n2
+    cluster.wipe("n1")
+    cluster.run_for(0.05)
+    assert cluster.node("n1").rebuilding
+    if put:
+        cluster.client("n2").put(b"other", b"x")
+    cluster.run_for(0.5)
+    cluster.crash("n1")
+    cluster.restart("n1")
+    cluster.restart("n3")
+    cluster.run_for(0.05)
+    reader = cluster.client("n3")
+    return [key for key in KEYS if reader.get(key).values != [b"v-" + key]], cluster
+
+
+@pytest.mark.parametrize(("seed", "put"), [(1, True), (2, True), (1, False), (2, False)])
+def test_a_node_restarted_before_it_is_rebuilt_is_still_rebuilding(seed: int, put: bool) -> None:
+    """Session 17's review: the rebuild was held in memory only. Restarted before it
+    ended, n1's store is no longer fresh (a later start count; a write it took), no
+    peer tells it anything, and its copies counted again: 9 and 13 of 20 (seeds 1
+    and 2, after a put) and 10 and 8 (without) read as not found through n3. The
+    store now says it is rebuilding (``REBUILDING_META``) until the rebuild ends;
+    it ends once more and the mark is cleared."""
+    stale, cluster = _restarted_while_rebuilding(seed, put)
+    with cluster:
+        n1 = cluster.node("n1")
+        assert stale == []
+        assert n1.rebuilding and n1.stats["rebuilding"] == 1
+        cluster.run_until(lambda: not n1.rebuilding, max_time=120.0)
+        assert n1.stats["rebuilt"] == 1
+        cluster.run_for(1.0)
+        assert not cluster.storages["n1"].get_meta(REBUILDING_META)
+        cluster.crash("n1")
+        cluster.restart("n1")
+        assert not cluster.node("n1").rebuilding
+
+
+def test_without_anti_entropy_a_replaced_disk_is_not_rebuilding() -> None:
+    """``anti_entropy = false``: nothing would ever end a rebuild, so a replaced disk
+    told it is one is not rebuilding (:meth:`impl.node.Node._rebuild_pairs`).
+    Mutants (session 17's review): the pairs taken without anti-entropy, or a
+    rebuild begun with no pair to do: n1 rebuilding for good."""
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1,
+                                   anti_entropy=False)) as cluster:
+        cluster.wipe("n1")
+        cluster.run_for(2.0)
+        n1 = cluster.node("n1")
+        assert n1.stats["restore-fresh-renewed"] == 1
+        assert not n1.rebuilding and n1.stats["rebuilding"] == 0
+
+
+def test_a_ring_change_recomputes_the_pairs_still_to_do() -> None:
+    """5 nodes, n1 rebuilding when n6 joins: the pairs still to do are always the
+    current ring's less those done (:meth:`impl.rebuild.Rebuild.on_ring_change`),
+    and the rebuild ends. Mutants (session 17's review): the ring change ignored
+    (pairs of ranges the node no longer holds never complete), the done pairs
+    not taken off, the old pending kept."""
+    with _running(SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1)) as cluster:
+        writer = cluster.client("n2")
+        for key in KEYS:
+            writer.put(key, b"v-" + key)
+        cluster.wipe("n1")
+        n1 = cluster.node("n1")
+        cluster.run_until(lambda: n1.rebuilding and len(n1.rebuild.done) > 0, max_time=60.0)
+        before = n1.rebuild.pending | n1.rebuild.done
+        cluster.join("n6")
+        cluster.run_until(lambda: n1._rebuild_pairs() != before or not n1.rebuilding,
+                          max_time=60.0)
+        assert n1.rebuilding and n1.rebuild.done
+        assert n1.rebuild.pending == n1._rebuild_pairs() - n1.rebuild.done
+        cluster.run_until(lambda: not n1.rebuilding, max_time=300.0)
+        assert n1.stats["rebuilt"] == 1
+        reader = cluster.client("n1")
+        assert [key for key in KEYS if reader.get(key).values != [b"v-" + key]] == []
+
+
+def test_a_cut_batch_does_not_complete_an_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Anti-entropy moving one out-of-sync key per message (``KEY_RECORDS_KEYS``
+    = 1, the bound a long outage meets at 256), 40 keys of one range: when n1 is
+    rebuilt it holds every one already. Mutants (session 17's review): a peer's
+    batch completing the exchange, or a batch of ours cut by the bound counted as
+    whole: n1 rebuilt holding a part of them."""
+    monkeypatch.setattr(antientropy, "KEY_RECORDS_KEYS", 1)
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)) as cluster:
+        trees = cluster.node("n1").anti_entropy.trees
+        one = trees.range_of(position_of(b"c0"))
+        keys = [key for key in (b"c%d" % i for i in range(20000))
+                if trees.range_of(position_of(key)) == one][:40]
+        assert len(keys) == 40
+        writer = cluster.client("n2")
+        for key in keys:
+            writer.put(key, b"v-" + key)
+        cluster.run_until_quiet()
+        cluster.wipe("n1")
+        n1 = cluster.node("n1")
+        cluster.run_for(0.05)
+        assert n1.rebuilding
+        cluster.run_until(lambda: not n1.rebuilding, max_time=600.0)
+        held = {key: n1.record(key) for key in keys}
+        assert [key for key, record in held.items()
+                if record is None or live_values(record) != [b"v-" + key]] == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_joined_node_whose_disk_is_replaced_rebuilds(seed: int) -> None:
+    """Session 17's review: n4 joined a running 3-node cluster; n3 down while keys
+    n4 and n3 replicate were written through n4; n4's disk replaced, n3 restarted.
+    Told it is a replaced disk, n4 (rejoining, no range yet) was rebuilt at once
+    (no pair to do) and its empty copies counted: 3, 6 and 3 of 14-16 reads through
+    n3 missed their value (seeds 1-3). It now waits for its ranges and rebuilds them
+    (``Rebuild.begin(hold=True)``), and the rebuild ends."""
+    candidates = [b"j%d" % i for i in range(60)]
+    with _running(SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed)) as cluster:
+        cluster.join("n4")
+        cluster.run_until_quiet()
+        keys = [key for key in candidates
+                if {"n3", "n4"} <= set(cluster.replicas(key))][:20]
+        assert len(keys) >= 10
+        cluster.crash("n3")
+        writer = cluster.client("n4")
+        for key in keys:
+            writer.put(key, b"v-" + key)
+        cluster.wipe("n4")
+        cluster.run_for(0.05)
+        cluster.restart("n3")
+        cluster.run_for(0.05)
+        n4 = cluster.node("n4")
+        assert n4.stats["restore-fresh-renewed"] == 1 and n4.rebuilding
+        reader = cluster.client("n3")
+        assert [key for key in keys if reader.get(key).values != [b"v-" + key]] == []
+        cluster.run_until(lambda: not n4.rebuilding, max_time=300.0)
+        assert n4.stats["rebuilt"] == 1
+        assert [key for key in keys if reader.get(key).values != [b"v-" + key]] == []

@@ -50,8 +50,13 @@ def test_status_reports_a_rebuild_and_ready_is_false_meanwhile() -> None:
         node._begin_rebuild(server.now())
         pending = len(node.rebuild.pending)
         assert pending == 2 * len(node.gossiper.my_ranges()) > 0
-        assert server.status()["rebuild"] == {"pending": pending, "done": 0}
+        assert server.status()["rebuild"] == {"pending": pending, "done": 0,
+                                              "waiting_for": ["n2", "n3"]}
         assert server.health()["ready"] is False
+        for pair in sorted(p for p in node.rebuild.pending if p[1] == "n2"):
+            node._rebuild_synced(*pair)  # every exchange with n2 done: n3 still waited for
+        assert server.status()["rebuild"] == {"pending": pending // 2, "done": pending // 2,
+                                              "waiting_for": ["n3"]}
         for pair in sorted(node.rebuild.pending):
             node._rebuild_synced(*pair)
         assert server.status()["rebuild"] is None and node.stats["rebuilt"] == 1
