@@ -325,6 +325,9 @@ def _restarted_while_rebuilding(seed: int, put: bool) -> tuple[list[bytes], Simu
     cluster.wipe("n1")
     cluster.run_for(0.05)
     assert cluster.node("n1").rebuilding
+    # the replaced disk's start round waits for n3 (down) until shadow_round_s: a
+    # put at W = 2 through n2 before then would time out (n1 holds its ReplicaPut)
+    cluster.run_until(lambda: cluster.node("n1").shadow is None, max_time=5.0)
     if put:
         cluster.client("n2").put(b"other", b"x")
     cluster.run_for(0.5)
