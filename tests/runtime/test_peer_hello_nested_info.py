@@ -14,7 +14,6 @@ with the same function (a fake node on a peer's address)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import struct
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from impl.peer_auth import PROTOCOL_VERSION, Acceptor, Dialer, HelloInfo, PeerAuthError
-from tests.runtime.live import cluster, run
+from tests.runtime.live import refused_hellos, run
 
 NESTED = b"[" * 60_000
 
@@ -45,25 +44,8 @@ def test_hellos_with_nested_info_are_refused_counted_and_logged_little(
     hello = (b"VDYNHELO" + bytes([PROTOCOL_VERSION]) + struct.pack(">HH", 2, len(NESTED))
              + b"n2" + NESTED + os.urandom(32))
 
-    async def scenario() -> int:
-        async with cluster(tmp_path) as servers:
-            server = servers[0]
-            assert server.peer_address is not None
-            for _ in range(40):
-                reader, writer = await asyncio.open_connection(server.peer_address.host,
-                                                               server.peer_address.port)
-                writer.write(hello)
-                await writer.drain()
-                await asyncio.wait_for(reader.read(), 5)  # refused: the node closes
-                writer.close()
-            for _ in range(100):
-                if server.refused_peers >= 40:
-                    break
-                await asyncio.sleep(0.02)
-            return server.refused_peers
-
     with caplog.at_level(logging.WARNING):
-        refused = run(scenario())
+        refused = run(refused_hellos(tmp_path, hello))
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == []  # before: 40 ERROR tracebacks (RecursionError) on asyncio
     assert refused == 40  # before: 0

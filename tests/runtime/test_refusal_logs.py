@@ -9,7 +9,6 @@ to 300 characters; ``refused_peers`` still counts every one."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import struct
@@ -19,7 +18,7 @@ import pytest
 
 from impl.config import DEFAULT_CLUSTER_NAME
 from impl.peer_auth import PROTOCOL_VERSION, HelloInfo
-from tests.runtime.live import cluster, run
+from tests.runtime.live import refused_hellos, run
 
 
 def test_a_flood_of_refused_hellos_logs_little_and_counts_all(
@@ -29,25 +28,8 @@ def test_a_flood_of_refused_hellos_logs_little_and_counts_all(
     hello = (b"VDYNHELO" + bytes([PROTOCOL_VERSION]) + struct.pack(">HH", len(name), len(info))
              + name + info + os.urandom(32))
 
-    async def scenario() -> int:
-        async with cluster(tmp_path) as servers:
-            server = servers[0]
-            assert server.peer_address is not None
-            for _ in range(40):
-                reader, writer = await asyncio.open_connection(server.peer_address.host,
-                                                               server.peer_address.port)
-                writer.write(hello)
-                await writer.drain()
-                await reader.read()  # refused: the node closes
-                writer.close()
-            for _ in range(100):
-                if server.refused_peers >= 40:
-                    break
-                await asyncio.sleep(0.02)
-            return server.refused_peers
-
     with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
-        refused = run(scenario())
+        refused = run(refused_hellos(tmp_path, hello))
     assert refused == 40
     lines = [r.getMessage() for r in caplog.records if "refused peer" in r.getMessage()]
     assert 1 <= len(lines) <= 10, len(lines)  # before: 40 lines
