@@ -15,7 +15,9 @@ to the previous process, which it has not yet seen die, so the answer is lost an
 the round waits for the peer's next gossip round. Closing a peer's outbound
 connection when its inbound one from the restarted node ends (tried, not kept)
 changed nothing: timeouts [1, 0, 1, 0, 0, 1] still. Strict xfail until fixed; the
-chance that all six starts are answered by luck was about 1 in 64 in those runs.
+chance that all six starts are answered by luck was about 1 in 64 in those runs,
+and the test takes about 22 s: it runs in the soak profile only
+(``HYPOTHESIS_PROFILE=soak``), where a chance pass is a signal to look, not noise in CI.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import PROFILE
 from tests.runtime.procs import ServedNodes
 
 NAMES = ("n1", "n2", "n3")
@@ -64,6 +67,7 @@ def _timeouts(directory: Path) -> list[int]:
     return timeouts
 
 
+@pytest.mark.skipif(PROFILE != "soak", reason="soak only: 22 s, a 1-in-64 chance pass")
 @pytest.mark.xfail(strict=True, reason="a peer's answer to a quick restart's announce "
                    "is lost: the round waits out shadow_round_s (docs/runtime.md, "
                    "'Review of the rebuild (session 17)')")
