@@ -265,6 +265,9 @@ class Gossiper:
         #: the claimant, per member force-removed with tokens: the members that told it
         #: they handed the removed member's ranges to their new owners (:meth:`on_handoff_done`)
         self.removal_handed: dict[str, set[str]] = {}
+        #: a survivor, per member being force-removed: the hint-id marks of the hints
+        #: it waits to deliver before it tells the claimant (:meth:`_removal_hints_out`)
+        self.removal_marks: dict[str, list[int]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -720,12 +723,19 @@ class Gossiper:
                         and member.node != self.name and member.node not in pending_for)]
 
     def _removals_handed(self, pending_for: set[str]) -> list[Effect]:
-        """For each member force-removed with tokens (:meth:`removing`) whose ranges this
-        survivor handed over (its transfer done, :meth:`_transfer_if_seen`, and no hint
-        left for the removed node, re-addressed to the new owners by the hint scan,
-        nor for a new owner of its ranges): tell the claimant (``HandoffDone`` naming
-        the removed node; sent at every scan until the claimant announced the
-        handover, so a restart of the claimant loses nothing)."""
+        """For each member being force-removed (:meth:`removing`; strategy 3: its
+        partitions handed out) whose ranges this survivor handed over, tell the
+        claimant (``HandoffDone`` naming the removed node; sent at every scan until
+        the claimant announced the handover, so a restart of the claimant loses
+        nothing). Handed over: its transfer done (:meth:`_transfer_if_seen`), and no
+        hint kept then for the removed node (re-addressed to the new owners by the
+        hint scan) nor for a new owner of its ranges (:meth:`_removal_hints_out`).
+        Hints made later are not waited for: every member had seen the change before
+        the transfer, so a write since went to the new owners too (joint quorums);
+        under a steady write load some hint for the removed node is always kept
+        (a write's share for it goes to a fallback), and a survivor waiting for none
+        never told the claimant (found by this change's probe: a sequential client
+        writing every 20 ms kept the removal unfinished for 60 s)."""
         removing = self.removing()
         if not removing or self.status not in SERVING:
             return []
@@ -737,13 +747,55 @@ class Gossiper:
             held = self.view.get(node)
             if self.claims and held is not None and held.tokens:
                 continue  # strategy 3: its partitions are not handed out yet (claim)
-            if pending_for & ({node} | self._removal_new_owners(node)):
+            if not self._removal_hints_out(node, pending_for):
                 continue
+            # handed over: a later write is not handed on to them (:meth:`on_write`:
+            # under a steady load every write was, for as long as a hint was pending)
+            self.transferred |= self._removal_new_owners(node)
             if claimant == self.name:
                 self._removal_done(node, self.name)
             else:
                 out.append(Send(claimant, HandoffDone(node)))
         return out
+
+    def _removal_hints_out(self, node: str, pending_for: set[str]) -> bool:
+        """Whether every hint this survivor kept for ``node`` (force-removed) or a new
+        owner of its ranges when the transfer was done was delivered, in two marks
+        (hint ids only grow): the highest id at the first look, until no hint up to it
+        is for the removed node (each re-addressed as new hints), then the highest id
+        at that moment, until no hint up to it is for a new owner (the re-addressed
+        copies among them). Kept in :attr:`removal_marks` (a restart looks again)."""
+        owners = self._removal_new_owners(node)
+        if not pending_for & ({node} | owners):
+            self.removal_marks.pop(node, None)
+            return True
+        marks = self.removal_marks.setdefault(node, [self._last_hint_id(), -1])
+        if marks[1] < 0:
+            if self._hint_up_to(marks[0], {node}):
+                return False
+            marks[1] = self._last_hint_id()
+        if self._hint_up_to(marks[1], owners):
+            return False
+        return True
+
+    def _last_hint_id(self) -> int:
+        """The highest id of a kept hint (0: none)."""
+        last, after = 0, None
+        while page := self.hints.heads(after, 4096):
+            last = after = page[-1][0]
+        return last
+
+    def _hint_up_to(self, mark: int, nodes: set[str]) -> bool:
+        """Whether a kept hint with an id up to ``mark`` is for one of ``nodes``."""
+        after = None
+        while page := self.hints.heads(after, 4096):
+            for hint_id, intended, _ in page:
+                if hint_id > mark:
+                    return False
+                if intended in nodes:
+                    return True
+            after = page[-1][0]
+        return False
 
     def _removal_new_owners(self, node: str) -> set[str]:
         """The nodes that take a share of the ranges of ``node`` (force-removed): in a

@@ -232,6 +232,8 @@ class Node:
         self.shadow: ShadowState | None = None
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)
+        #: peer -> when this node last had a message from it (:meth:`force_remove`)
+        self.last_heard: dict[str, float] = {}
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
                                  self.log, rejoin=rejoin, rejoin_if_left=fresh)
@@ -459,6 +461,7 @@ class Node:
         except DynamoError as error:
             return self._drop(src, str(error))
         self.detector.heard_from(src, now)  # any message clears a suspicion
+        self.last_heard[src] = now  # (force-remove refuses a node heard from lately)
         guard = self.guard
         if guard is not None and not isinstance(message, Gossip):
             if src in guard.rolled_back:  # its store is older than one we heard of
@@ -556,23 +559,28 @@ class Node:
         removenode``; :meth:`impl.gossip.Gossiper.force_remove` says what follows).
         Raises :class:`~impl.errors.InvalidValueError` naming why it is refused,
         nothing changed: ``node`` unknown, not a member, already removed, this node,
-        up (this node's failure detector does not suspect it: a node that is up
-        leaves, ``vdynamo leave``; riak_core has no override and neither has this),
+        up (this node's failure detector does not suspect it and heard from it within
+        max(4 suspicion timeouts, 10 gossip intervals), 12 s by default: a node that is
+        up leaves, ``vdynamo leave``; riak_core has no override and neither has this),
         its removal would leave fewer than N members, another change in progress,
         or this node is starting (its shadow round)."""
         self._now = now
+        if self.gossiper.removed:
+            raise InvalidValueError(REMOVED_MESSAGE.format(node=self.name))
         if self.shadow is not None:
             raise InvalidValueError("force-remove: this node is starting (its shadow "
                                     "round); try again in a few seconds")
-        if self.gossiper.removed:
-            raise InvalidValueError(REMOVED_MESSAGE.format(node=self.name))
         held = self.gossiper.view.get(node)
+        heard = self.last_heard.get(node)
+        window = max(4 * self.config.suspicion_timeout, 10 * self.config.gossip_interval)
         if (node != self.name and held is not None and held.status in ROUTED
-                and self.detector.is_available(node, now)):
+                and self.detector.is_available(node, now)
+                and heard is not None and now - heard < window):
             raise InvalidValueError(
-                f"force-remove: {node!r:.80} is up (this node's failure detector heard "
-                "from it recently): force-remove is for a node down for good; a node "
-                "that is up leaves (`vdynamo leave`)")
+                f"force-remove: {node!r:.80} is up (this node heard from it "
+                f"{now - heard:.1f} s ago, under {window:g} s, and does not suspect it): "
+                "force-remove is for a node down for good; a node that is up leaves "
+                "(`vdynamo leave`)")
         effects = self.gossiper.force_remove(node)
         return self._finish([*effects, SetTimer(HintScan(), now)])
 
