@@ -774,9 +774,7 @@ class Gossiper:
             if self._hint_up_to(marks[0], {node}):
                 return False
             marks[1] = self._last_hint_id()
-        if self._hint_up_to(marks[1], owners):
-            return False
-        return True
+        return not self._hint_up_to(marks[1], owners)
 
     def _last_hint_id(self) -> int:
         """The highest id of a kept hint (0: none)."""

@@ -61,8 +61,8 @@ from spec.ring import RING_SIZE, Partitioning, Ring, Strategy
 
 __all__ = [
     "FORMAT",
-    "PEER_VERSION_LIMIT",
     "ON_RING",
+    "PEER_VERSION_LIMIT",
     "ROUTED",
     "VERSION_LIMIT",
     "FailureDetector",
@@ -279,8 +279,10 @@ class Membership:
         wanted = frozenset(statuses)
         return {m.node: m.tokens for m in self.members if m.status in wanted and m.tokens}
 
-    def ring(self, statuses: Iterable[MemberStatus] = ROUTED) -> Ring | None:
-        """The ring of the tokens of members with ``statuses`` (None if none has tokens).
+    def ring(self, statuses: Iterable[MemberStatus] = ON_RING) -> Ring | None:
+        """The ring of the tokens of members with ``statuses`` (None if none has tokens;
+        by default the members' ring, a member being force-removed included: the ring
+        :func:`merge_conflict` checks).
 
         Raises :class:`~impl.errors.BadMessageError` if two of them claim one token
         (a view no correct node announces).
