@@ -149,7 +149,7 @@ class HintedHandoff:
                 if intended not in live and intended in view:
                     held = self.hints.get(hint_id)
                     if held is not None:
-                        self._retarget(hint_id, key, held.record, intended)
+                        self._retarget(hint_id, key, held.record)
                     after = hint_id
                     continue
                 if given is not None and hint_id not in given:
@@ -173,13 +173,14 @@ class HintedHandoff:
         if given is None:
             self._cursor = after
 
-    def _retarget(self, hint_id: int, key: bytes, record: bytes, intended: str) -> None:
+    def _retarget(self, hint_id: int, key: bytes, record: bytes) -> None:
         """A hint for a node that left goes to the key's current top N instead; one for a
         node force-removed, to the key's top N on the future ring (while its ranges
         move, the serving ring still holds the removed node: the hint would come back
         to it; its new owners take the hint before they serve, a joining node's rule)."""
-        ring = (self.gossiper.future if self.gossiper.is_removed(intended)
-                else self.gossiper.partitioning)
+        intended = self.hints.intended(hint_id)
+        ring = (self.gossiper.future if intended is not None
+                and self.gossiper.is_removed(intended) else self.gossiper.partitioning)
         for target in ring.preference_list(key, self.config.n):
             if target == self.name:
                 self.replica.merge_into_local(key, self.replica.parse(record), record)
