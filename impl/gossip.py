@@ -183,6 +183,9 @@ class Gossiper:
         #: strategy 3: only the claimant moves partitions (:meth:`claim`)
         self.claims = config.partitioning == "strategy3"
         self.view: Membership = self._load_view()
+        #: the view the set of force-removed members was taken of, and that set
+        #: (:meth:`is_removed`)
+        self._removed_of: tuple[Membership | None, frozenset[str]] = (None, frozenset())
         self.known_nodes = frozenset(self.view.nodes)
         #: pending ownership (``join_handover = "pending"``): serve by the ring of the
         #: nodes that hold their ranges, hand data over by the future ring
@@ -1207,9 +1210,13 @@ class Gossiper:
         return tuple(t for t in after if t not in before)
 
     def is_removed(self, node: str) -> bool:
-        """Whether ``node`` was force-removed in this node's view."""
-        member = self.view.get(node)
-        return member is not None and member.status in _REMOVED
+        """Whether ``node`` was force-removed in this node's view (asked for every peer
+        message: a set lookup, the set kept per view)."""
+        view, removed = self._removed_of
+        if view is not self.view:
+            removed = frozenset(m.node for m in self.view if m.status in _REMOVED)
+            self._removed_of = (self.view, removed)
+        return node in removed
 
     def _hand(self, target: str, key: bytes, encoded: bytes) -> None:
         """Keep ``key``'s whole record ``encoded`` as the hint of its transfer to
