@@ -23,6 +23,7 @@ import pytest
 from impl.cluster import SimulatedCluster
 from impl.errors import InvalidValueError, NodeDownError
 from impl.membership import MemberStatus
+from impl.messages import HintDelivery
 from impl.versions import live_values
 
 KEYS = [b"k%d" % i for i in range(40)]
@@ -199,6 +200,15 @@ def test_the_removed_node_coming_back_is_refused_and_changes_nothing() -> None:
             cluster.client("n5").get(KEYS[0], coordinator="n5")
         with pytest.raises(InvalidValueError, match="force-removed"):
             cluster.force_remove("n5", "n4")
+        # a stale copy n5 sends (a hint delivery of a key n1 holds no copy of, as a
+        # node that never heard of the removal would) is refused: n1 stores nothing
+        ghost = next(key for key in KEYS if cluster.node("n1").record(key) is None
+                     and n5.record(key) is not None)
+        raw = n5.storage.read(ghost)
+        assert raw
+        n1 = cluster.node("n1")
+        assert n1.receive(cluster.now, "n5", HintDelivery(1, ghost, raw)) == []
+        assert n1.record(ghost) is None
         cluster.crash("n5")
         cluster.restart("n5")  # its store says it was removed: nothing at all
         cluster.run_for(5.0)
