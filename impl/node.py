@@ -647,6 +647,12 @@ class Node:
         return self.status is MemberStatus.LEFT
 
     @property
+    def removed(self) -> bool:
+        """Whether this node was force-removed from the cluster (:meth:`force_remove` on
+        another member): it serves nothing, and ``vdynamo serve`` stops."""
+        return self.gossiper.removed
+
+    @property
     def rejoining(self) -> bool:
         """Whether this node left the ring in an earlier start and now waits for a
         seed's view to join again (:func:`impl.gossip.retire_if_left`)."""

@@ -187,7 +187,7 @@ async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), tick_s)
-        if servers and all(server.node.gossiper.removed for server in servers):
+        if servers and all(server.node.removed for server in servers):
             log.error("%s", REMOVED_MESSAGE.format(node=", ".join(s.name for s in servers)))
             return
         state = leave_state(servers)
