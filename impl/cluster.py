@@ -630,6 +630,15 @@ class SimulatedCluster:
         self.sim.perform(name, node.leave(self.sim.node_now(name)))
         self.left.add(name)
 
+    def force_remove(self, by: str, name: str) -> None:
+        """An operator on node ``by`` force-removes node ``name``, down for good
+        (:meth:`impl.node.Node.force_remove`: riak_core's ``riak-admin cluster
+        force-remove``). The refusals of that method propagate
+        (:class:`~impl.errors.InvalidValueError`, nothing changed); SimulationError if
+        ``by`` is unknown or down."""
+        node = self.node(by)
+        self.sim.perform(by, node.force_remove(self.sim.node_now(by), name))
+
     def wait(self, handles: Sequence[Pending], *, max_time: float = 3600.0) -> None:
         """Run the simulation until every handle is done."""
         self.sim.wait(handles, max_time=max_time)

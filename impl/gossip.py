@@ -70,7 +70,7 @@ from typing import Any
 from impl import membership
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError, VersionHeadroomError
+from impl.errors import BadMessageError, InvalidValueError, VersionHeadroomError
 from impl.hints import HintStore
 from impl.internal_errors import peer_data_error
 from impl.membership import Membership, MemberStatus
@@ -97,6 +97,16 @@ ROUTING = frozenset({MemberStatus.JOINING, MemberStatus.UP})
 #: other member told it that it handed it over (``HandoffDone``); a leaving node
 #: stays among them until it handed everything over and left.
 SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
+#: The statuses whose tokens are on the serving ring: :data:`SERVING`, and a member
+#: force-removed (:func:`impl.membership.force_remove`) whose ranges are being
+#: handed over (``removing``, a ``leaving`` it does not announce): its ranges stay
+#: where they were (its replicas' share goes to fallbacks, as while it was down)
+#: until the survivors handed them to their new owners, so that a new owner counts
+#: towards R only once it holds the range (a joining node's rule).
+SERVING_RING = SERVING | {MemberStatus.REMOVING}
+#: Strategy 3's future ring: the members' tokens (a leaving or removing member keeps
+#: its partitions until the claimant moves them).
+CLAIMED_RING = membership.ON_RING
 #: The storage meta entries of a transfer that waits: the future ring this node
 #: last rebalanced to, and the ring the waiting transfer moves keys from (a node
 #: restarted during a change redoes a transfer it had not started; under strategy
@@ -173,6 +183,9 @@ class Gossiper:
         #: strategy 3: only the claimant moves partitions (:meth:`claim`)
         self.claims = config.partitioning == "strategy3"
         self.view: Membership = self._load_view()
+        #: the view the set of force-removed members was taken of, and that set
+        #: (:meth:`is_removed`)
+        self._removed_of: tuple[Membership | None, frozenset[str]] = (None, frozenset())
         self.known_nodes = frozenset(self.view.nodes)
         #: pending ownership (``join_handover = "pending"``): serve by the ring of the
         #: nodes that hold their ranges, hand data over by the future ring
@@ -252,8 +265,26 @@ class Gossiper:
         if self.pending:
             self._restore_settling()
             self._restore_transfer()
+        #: the claimant, per member force-removed with tokens: the members that told it
+        #: they handed the removed member's ranges to their new owners (:meth:`on_handoff_done`)
+        self.removal_handed: dict[str, set[str]] = {}
+        #: a survivor, per member being force-removed: the hint-id marks of the hints
+        #: it waits to deliver before it tells the claimant (:meth:`_removal_hints_out`)
+        self.removal_marks: dict[str, list[int]] = {}
 
     # ------------------------------------------------------------------ queries
+
+    @property
+    def removed(self) -> bool:
+        """This node was force-removed from the ring (its own entry says ``removing``
+        or ``removed``, announced by another member): it must serve nothing and
+        announce nothing; its peers refuse its messages (:meth:`impl.node.Node.receive`)."""
+        return self.is_removed(self.name)
+
+    def removing(self) -> tuple[str, ...]:
+        """The members force-removed whose ranges are still being handed to their new
+        owners (``removing``), sorted."""
+        return self.view.nodes_with((MemberStatus.REMOVING,))
 
     @property
     def status(self) -> MemberStatus | None:
@@ -290,7 +321,9 @@ class Gossiper:
 
     def on_round(self, now: float, timer: GossipRound) -> list[Effect]:
         """The gossip round: a joining node announces itself up; gossip with a peer;
-        set the next round."""
+        set the next round (a node force-removed: nothing, :attr:`removed`)."""
+        if self.removed:
+            return []
         if (self.status is MemberStatus.JOINING and self._has_tokens()
                 and (not self.pending or self._handed_over())):
             up = self.announced("up", partial(self.view.announce, self.name,
@@ -358,7 +391,7 @@ class Gossiper:
         if (not self.claims or membership.claimant(self.view) != self.name
                 or self.changing()):
             return
-        ring = self.view.ring()
+        ring = self.view.ring(CLAIMED_RING)
         if ring is None:
             return
         partitioning = self._partitioning(ring)
@@ -368,8 +401,8 @@ class Gossiper:
                                       partitioning, self.rng))
                 return
         for member in self.view:
-            if (member.status is MemberStatus.LEAVING and member.tokens
-                    and len(ring.nodes) > 1):
+            if (member.status in (MemberStatus.LEAVING, MemberStatus.REMOVING)
+                    and member.tokens and len(ring.nodes) > 1):
                 self._claimed(partial(membership.claim_leave, self.view, member.node,
                                       partitioning, self.rng))
                 return
@@ -413,7 +446,8 @@ class Gossiper:
         (:attr:`previous` is set only while :attr:`settling` is not empty: no clause
         of its own; docs/impl.md, "The claimant", review rev4 I4.)"""
         if any((m.status is MemberStatus.JOINING and m.tokens)
-               or (m.status is MemberStatus.LEAVING and not m.tokens) for m in self.view):
+               or (m.status is MemberStatus.LEAVING and not m.tokens)
+               or (m.status is MemberStatus.REMOVING and not m.tokens) for m in self.view):
             return True
         return (self.future is not self.partitioning or self.transfer_after is not None
                 or bool(self.settling))
@@ -423,10 +457,23 @@ class Gossiper:
         once every member is known to have seen its handover (the spec's guard of
         ``Settle``: every member knows the handover; riak_core's ``ring_ready``).
         Run by the hint scan, with the handover's other steps."""
-        if (self.name in self.settling and self.settle_after is not None
+        if (self._settles() is not None and self.settle_after is not None
                 and self._all_seen(self.settle_after)):
             return self.settle()
         return []
+
+    def _settles(self) -> str | None:
+        """The node whose change this node announces the settlement of: its own, or,
+        the claimant, that of a member force-removed (which cannot: it is down for
+        good). None: none."""
+        if self.name in self.settling:
+            return self.name
+        if membership.claimant(self.view) != self.name:
+            return None
+        for node in sorted(self.settling):
+            if self.is_removed(node):
+                return node
+        return None
 
     def settle(self) -> list[Effect]:
         """Announce that the ring change this node's status made settled (the spec's
@@ -435,13 +482,17 @@ class Gossiper:
         ``Member.settled``, and a :class:`~impl.messages.Settled` to every other
         member, so that the old owners let their handed-over copies go. Nothing
         without a change to settle."""
-        if self.name not in self.settling:
+        node = self._settles()
+        if node is None:
             return []
-        view = self.announced("settlement", partial(self.view.announce, self.name,
+        view = self.announced("settlement", partial(self.view.announce, node,
                                                     settled=True))
         if view is None:
             return []  # no headroom: tried again at the next hint scan
         self.settle_after = None
+        if node != self.name:  # a removed member's: nothing of this node's to re-announce
+            self._apply(view)
+            return []
         self.announced_settled = True
         self._persist_announced()
         self._apply(view)
@@ -483,6 +534,15 @@ class Gossiper:
             return []
         self.seen = membership.seen_merge(self.seen, {src: other.vector()})  # src saw it
         mine = merged.get(self.name)
+        if mine is not None and mine.status in _REMOVED:
+            # force-removed while it was down: it takes the view and does nothing more
+            # (its store is stale: no transfer, no announcement; the node stops)
+            if not self.removed:
+                self.log.append(f"{self.name}: this node was force-removed from the "
+                                f"cluster (the view of {src} says so): it serves nothing")
+            self.view, self.known_nodes = merged, frozenset(merged.nodes)
+            self.storage.set_meta("membership", merged.to_bytes())
+            return []
         if (self.announced_settled and mine is not None and not mine.settled
                 and mine.status in (MemberStatus.UP, MemberStatus.LEFT)):
             # another node moved partitions to or from this one (strategy 3) over its
@@ -559,7 +619,7 @@ class Gossiper:
 
     def _ring_id(self) -> bytes:
         """An identity of the future ring (the tokens of the members on it)."""
-        return repr(sorted(self.view.tokens(membership.ROUTED if self.claims
+        return repr(sorted(self.view.tokens(CLAIMED_RING if self.claims
                                             else ROUTING).items())).encode()
 
     def _ring_before(self) -> Partitioning:
@@ -605,7 +665,8 @@ class Gossiper:
         if not settling:
             return  # settled meanwhile (heard before the crash, not yet cleared)
         self.settling, self.previous = settling, previous
-        if self.name in settling and isinstance(after, dict):
+        if (self.name in settling or (membership.claimant(self.view) == self.name and any(
+                self.is_removed(node) for node in settling))) and isinstance(after, dict):
             self.settle_after = {str(node): int(version) for node, version in after.items()}
 
     def _restore_transfer(self) -> None:
@@ -628,7 +689,12 @@ class Gossiper:
 
     def on_handoff_done(self, src: str, message: HandoffDone) -> list[Effect]:
         """A member handed this joining node every key it holds of its new ranges; once
-        every member did, the node serves them (announces itself up)."""
+        every member did, the node serves them (announces itself up). The claimant:
+        a member handed over the ranges of a node force-removed (:meth:`_removal_done`)."""
+        if (message.joining != self.name and message.joining in self.removing()
+                and membership.claimant(self.view) == self.name):
+            self._removal_done(message.joining, src)
+            return self._gossip_to(self._peer())
         if (message.joining != self.name or self.status is not MemberStatus.JOINING
                 or not self._has_tokens()):
             return []  # (strategy 3: nothing to hand over before the claim)
@@ -650,11 +716,140 @@ class Gossiper:
         """Tell each joining node this node holds no hint for (``pending_for``: the
         nodes it still holds hints for) that it handed it everything (nothing while
         its transfer waits for every member to have seen the change)."""
-        if not self.pending or self.transfer_after is not None:
+        if self.transfer_after is not None:
             return []
-        return [Send(member.node, HandoffDone(member.node)) for member in self.view
-                if member.status is MemberStatus.JOINING and member.tokens
-                and member.node != self.name and member.node not in pending_for]
+        out = self._removals_handed(pending_for)
+        if not self.pending:
+            return out
+        return [*out, *(Send(member.node, HandoffDone(member.node)) for member in self.view
+                        if member.status is MemberStatus.JOINING and member.tokens
+                        and member.node != self.name and member.node not in pending_for)]
+
+    def _removals_handed(self, pending_for: set[str]) -> list[Effect]:
+        """For each member being force-removed (:meth:`removing`; strategy 3: its
+        partitions handed out) whose ranges this survivor handed over, tell the
+        claimant (``HandoffDone`` naming the removed node; sent at every scan until
+        the claimant announced the handover, so a restart of the claimant loses
+        nothing). Handed over: its transfer done (:meth:`_transfer_if_seen`), and no
+        hint kept then for the removed node (re-addressed to the new owners by the
+        hint scan) nor for a new owner of its ranges (:meth:`_removal_hints_out`).
+        Hints made later are not waited for: every member had seen the change before
+        the transfer, so a write since went to the new owners too (joint quorums);
+        under a steady write load some hint for the removed node is always kept
+        (a write's share for it goes to a fallback), and a survivor waiting for none
+        never told the claimant (found by this change's probe: a sequential client
+        writing every 20 ms kept the removal unfinished for 60 s)."""
+        removing = self.removing()
+        if not removing or self.status not in SERVING:
+            return []
+        claimant = membership.claimant(self.view)
+        if claimant is None:
+            return []
+        out: list[Effect] = []
+        for node in removing:
+            held = self.view.get(node)
+            if self.claims and held is not None and held.tokens:
+                continue  # strategy 3: its partitions are not handed out yet (claim)
+            if not self._removal_hints_out(node, pending_for):
+                continue
+            # handed over: a later write is not handed on to them (:meth:`on_write`:
+            # under a steady load every write was, for as long as a hint was pending)
+            self.transferred |= self._removal_new_owners(node)
+            if claimant == self.name:
+                self._removal_done(node, self.name)
+            else:
+                out.append(Send(claimant, HandoffDone(node)))
+        return out
+
+    def _removal_hints_out(self, node: str, pending_for: set[str]) -> bool:
+        """Whether every hint this survivor kept for ``node`` (force-removed) or a new
+        owner of its ranges when the transfer was done was delivered, in two marks
+        (hint ids only grow): the highest id at the first look, until no hint up to it
+        is for the removed node (each re-addressed as new hints), then the highest id
+        at that moment, until no hint up to it is for a new owner (the re-addressed
+        copies among them). Kept in :attr:`removal_marks` (a restart looks again)."""
+        owners = self._removal_new_owners(node)
+        if not pending_for & ({node} | owners):
+            self.removal_marks.pop(node, None)
+            return True
+        marks = self.removal_marks.setdefault(node, [self._last_hint_id(), -1])
+        if marks[1] < 0:
+            if self._hint_up_to(marks[0], {node}):
+                return False
+            marks[1] = self._last_hint_id()
+        return not self._hint_up_to(marks[1], owners)
+
+    def _last_hint_id(self) -> int:
+        """The highest id of a kept hint (0: none)."""
+        last, after = 0, None
+        while page := self.hints.heads(after, 4096):
+            last = after = page[-1][0]
+        return last
+
+    def _hint_up_to(self, mark: int, nodes: set[str]) -> bool:
+        """Whether a kept hint with an id up to ``mark`` is for one of ``nodes``."""
+        after = None
+        while page := self.hints.heads(after, 4096):
+            for hint_id, intended, _ in page:
+                if hint_id > mark:
+                    return False
+                if intended in nodes:
+                    return True
+            after = page[-1][0]
+        return False
+
+    def _removal_new_owners(self, node: str) -> set[str]:
+        """The nodes that take a share of the ranges of ``node`` (force-removed): in a
+        range's top N on the future ring and not on the serving one."""
+        n, serving, future = self.config.n, self.partitioning, self.future
+        if node not in serving.nodes:
+            return set()
+        return {owner for lo, _ in serving.ranges_of(node, n)
+                for owner in future.range_owners(lo, n)
+                if owner not in serving.range_owners(lo, n)}
+
+    def _removal_done(self, node: str, src: str) -> None:
+        """The claimant heard that ``src`` handed the ranges of ``node`` (force-removed)
+        over; once every serving member did, it announces ``node`` with no tokens: its
+        ranges' new owners serve them (the serving ring's change; settled later,
+        :meth:`settle_if_seen`)."""
+        handed = self.removal_handed.setdefault(node, set())
+        handed.add(src)
+        survivors = set(self.view.nodes_with(SERVING))
+        if not survivors <= handed:
+            return
+        view = self.announced("removal handover", partial(
+            self.view.announce, node, status=MemberStatus.REMOVED, tokens=()))
+        if view is not None:
+            self.removal_handed.pop(node, None)
+            self._apply(view)
+
+    def force_remove(self, node: str) -> list[Effect]:
+        """An operator on this node force-removes ``node``, a member down for good
+        (:func:`impl.membership.force_remove`): its entry ``removed`` spreads by gossip;
+        each survivor hands the keys of its ranges to their new owners (from the
+        surviving replicas: :meth:`_new_owners`), a hint for it is re-addressed to them
+        (:mod:`impl.handoff`), and once every survivor told the claimant it did, the
+        claimant takes its tokens off the ring (:meth:`_removal_done`). Raises
+        :class:`~impl.errors.InvalidValueError` naming why it is refused: this node
+        itself, another change in progress (one at a time, as riak_core's claimant),
+        or the reasons of :func:`impl.membership.force_remove`."""
+        if node == self.name:
+            raise InvalidValueError(f"force-remove: {node!r} is this node: stop it, or "
+                                    "ask another member to remove it")
+        if self.status not in SERVING:
+            raise InvalidValueError(f"force-remove: this node is not serving (it is "
+                                    f"{self.status.value if self.status else 'not a member'})")
+        if self.is_removed(node):
+            raise InvalidValueError(f"force-remove: {node!r:.80} was already removed")
+        if self.changing():
+            raise InvalidValueError("force-remove: a membership change is in progress; "
+                                    "try again once it settled")
+        view = membership.force_remove(self.view, node, self.config.n)
+        self._apply(view)
+        self.log.append(f"{self.name}: force-removed {node} (its ranges go to new owners "
+                        "from the surviving replicas)")
+        return self._gossip_to(self._peer())
 
     def leave(self) -> list[Effect]:
         """This node was asked to leave (its ranges are handed over by hints): it
@@ -811,11 +1006,11 @@ class Gossiper:
     def _routing_partitioning(self, view: Membership,
                               statuses: frozenset[MemberStatus] | None = None) -> Partitioning:
         if statuses is None:
-            statuses = SERVING if self.config.join_handover == "pending" else ROUTING
+            statuses = SERVING_RING if self.config.join_handover == "pending" else ROUTING
         if self.claims and statuses is ROUTING:
             # strategy 3: a leaving node keeps its partitions until the claimant moves
             # them (then it holds no tokens): the ranges move only then
-            statuses = membership.ROUTED
+            statuses = CLAIMED_RING
         ring = view.ring(statuses) or view.ring() or self.config.initial_partitioning().ring
         return self._partitioning(ring)
 
@@ -868,8 +1063,10 @@ class Gossiper:
             if self.name in new.nodes and self.previous is None:
                 self.previous = old  # the ring before the first unsettled change
             self.settling |= changed  # overlapping changes: each settles its own
-            if self.name in changed:
-                self.settle_after = view.vector()
+            if self.name in changed or (
+                    membership.claimant(view) == self.name
+                    and any(self.is_removed(node) for node in changed)):
+                self.settle_after = view.vector()  # (a removed member's: the claimant)
             self._settled(view)  # heard the handover and its settlement at once
             self._persist_settling()
         self.partitioning = new
@@ -900,7 +1097,8 @@ class Gossiper:
         # holding tokens lost went by an earlier change (it left the member before the
         # leave: the leave waits for that change, :meth:`_leave_if_requested`)
         handed_out = {member.node for member in view
-                      if member.status is MemberStatus.LEAVING and not member.tokens}
+                      if member.status in (MemberStatus.LEAVING, MemberStatus.REMOVING)
+                      and not member.tokens}
         held = {token: member.node for member in view if member.status in membership.ROUTED
                 for token in member.tokens}
         before = self.partitioning.ring
@@ -911,7 +1109,7 @@ class Gossiper:
             if now is not None and status[now] in SERVING and (
                     was in (None, now) or was not in handed_out):
                 tokens.setdefault(now, []).append(token)  # handed over (or never moved)
-            elif was is not None and status.get(was) in SERVING:
+            elif was is not None and status.get(was) in SERVING_RING:
                 tokens.setdefault(was, []).append(token)  # still moving: the old owner's
         if not tokens:
             return from_view
@@ -1002,9 +1200,23 @@ class Gossiper:
         n = self.config.n
         before = old.preference_list(key, n)
         after = new.preference_list(key, n)
-        if self.name not in before or self.name in after:
+        if self.name not in before:
             return ()
+        if self.name in after and not any(
+                self.is_removed(t) for t in before if t not in after):
+            return ()
+        # (a survivor of a force-removed replica hands the key on too: the removed
+        # node, which would have, is down for good; every survivor does, idempotently)
         return tuple(t for t in after if t not in before)
+
+    def is_removed(self, node: str) -> bool:
+        """Whether ``node`` was force-removed in this node's view (asked for every peer
+        message: a set lookup, the set kept per view)."""
+        view, removed = self._removed_of
+        if view is not self.view:
+            removed = frozenset(m.node for m in self.view if m.status in _REMOVED)
+            self._removed_of = (self.view, removed)
+        return node in removed
 
     def _hand(self, target: str, key: bytes, encoded: bytes) -> None:
         """Keep ``key``'s whole record ``encoded`` as the hint of its transfer to
@@ -1079,9 +1291,14 @@ class Gossiper:
         return out
 
 
+_REMOVED = frozenset({MemberStatus.REMOVING, MemberStatus.REMOVED})
+
+
 def _in_change(view: Membership) -> bool:
-    """A member of ``view`` is joining or leaving (a ring change before its handover)."""
-    return bool(view.nodes_with((MemberStatus.JOINING, MemberStatus.LEAVING)))
+    """A member of ``view`` is joining, leaving or being removed (a ring change before
+    its handover)."""
+    return bool(view.nodes_with((MemberStatus.JOINING, MemberStatus.LEAVING,
+                                 MemberStatus.REMOVING)))
 
 
 def _ring_json(ring: Ring) -> dict[str, list[str]]:

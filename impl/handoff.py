@@ -174,8 +174,14 @@ class HintedHandoff:
             self._cursor = after
 
     def _retarget(self, hint_id: int, key: bytes, record: bytes) -> None:
-        """A hint for a node that left goes to the key's current top N instead."""
-        for target in self.gossiper.partitioning.preference_list(key, self.config.n):
+        """A hint for a node that left goes to the key's current top N instead; one for a
+        node force-removed, to the key's top N on the future ring (while its ranges
+        move, the serving ring still holds the removed node: the hint would come back
+        to it; its new owners take the hint before they serve, a joining node's rule)."""
+        intended = self.hints.intended(hint_id)
+        ring = (self.gossiper.future if intended is not None
+                and self.gossiper.is_removed(intended) else self.gossiper.partitioning)
+        for target in ring.preference_list(key, self.config.n):
             if target == self.name:
                 self.replica.merge_into_local(key, self.replica.parse(record), record)
             else:

@@ -93,6 +93,8 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import http
 import json
 import logging
@@ -111,6 +113,7 @@ from impl.config import DEFAULT_MIN_BODY_RATE
 from impl.connections import ConnectionSlots
 from impl.context import context_bytes_bound
 from impl.effects import GetResult, PutResult
+from impl.errors import InvalidValueError
 from impl.http_values import json_values, multipart, open_value, seal_value, wants_json
 from impl.internal_errors import report_internal_error
 from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_request
@@ -119,8 +122,8 @@ from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
 
-__all__ = ["MAX_HEADER_BYTES", "MIN_BODY_BYTES_PER_S", "HttpApi", "context_allowance",
-           "error_body", "http_status"]
+__all__ = ["ADMIN_FORCE_REMOVE", "MAX_HEADER_BYTES", "MIN_BODY_BYTES_PER_S", "HttpApi",
+           "admin_token", "context_allowance", "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
 
@@ -820,6 +823,8 @@ class HttpApi:
             method = "GET"
         if method == "GET" and path in _READ_ONLY:
             return _READ_ONLY[path](self)
+        if path == ADMIN_FORCE_REMOVE:
+            return self._force_remove(method, query, request.headers)
         if not path.startswith("/kv/"):
             if path in _READ_ONLY:
                 return _not_allowed(method, path, "GET, HEAD")
@@ -912,6 +917,33 @@ class HttpApi:
         extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
         return status, error_body(error, unknown=unknown), extra
 
+    def _force_remove(self, method: str, query: dict[str, list[str]],
+                      headers: dict[bytes, bytes]) -> _Answer:
+        """``POST /admin/force-remove?node=NAME`` with ``Authorization: Bearer TOKEN``
+        (:func:`admin_token` of the cluster secret): this node force-removes ``NAME``,
+        a member down for good (:meth:`impl.runtime.NodeServer.force_remove`; riak_core's
+        ``riak-admin cluster force-remove``). 200 ``{"removed": NAME}``; 401 without
+        the token; 409 naming why it is refused (nothing changed)."""
+        if method != "POST":
+            return _not_allowed(method, ADMIN_FORCE_REMOVE, "POST")
+        sent = headers.get(b"authorization", b"")
+        token = admin_token(self.config.secret).encode()
+        if not hmac.compare_digest(sent, b"Bearer " + token):
+            return 401, {"error": "Unauthorized", "message": "admin requests need "
+                         "Authorization: Bearer <token derived from the cluster secret> "
+                         "(vdynamo remove sends it)", "outcome": "not-written"}, [
+                ("www-authenticate", "Bearer")]
+        names = query.get("node", [])
+        if len(names) != 1 or not names[0]:
+            return 400, {"error": "BadRequest", "message": "force-remove: give the node "
+                         "to remove once: ?node=NAME", "outcome": "not-written"}, []
+        try:
+            self.server.force_remove(names[0])
+        except InvalidValueError as error:
+            return 409, {"error": "Refused", "message": str(error),
+                         "outcome": "not-written"}, []
+        return 200, {"removed": names[0]}, []
+
     def _status(self) -> _Answer:
         return 200, self.server.status(), []
 
@@ -997,6 +1029,16 @@ _READ_ONLY: dict[str, Callable[[HttpApi], _Answer]] = {
 #: on a PUT or DELETE with 501 (docs/runtime.md, "Conditional requests")
 _CONDITIONAL = (b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodified-since",
                 b"if-range")
+
+
+#: The admin resource of a force-remove (:meth:`HttpApi._force_remove`).
+ADMIN_FORCE_REMOVE = "/admin/force-remove"
+
+
+def admin_token(secret: bytes) -> str:
+    """The bearer token of admin requests: HMAC-SHA256 of ``vdynamo-admin`` under the
+    cluster secret, hex (the secret itself is never sent)."""
+    return hmac.new(secret, b"vdynamo-admin", hashlib.sha256).hexdigest()
 
 
 def _conditional_names(names: list[bytes]) -> str:

@@ -61,6 +61,7 @@ from spec.ring import RING_SIZE, Partitioning, Ring, Strategy
 
 __all__ = [
     "FORMAT",
+    "ON_RING",
     "PEER_VERSION_LIMIT",
     "ROUTED",
     "VERSION_LIMIT",
@@ -72,6 +73,7 @@ __all__ = [
     "claim_join",
     "claim_leave",
     "claimant",
+    "force_remove",
     "initial_membership",
     "join",
     "leave",
@@ -103,13 +105,24 @@ class MemberStatus(enum.Enum):
     UP = "up"
     LEAVING = "leaving"
     LEFT = "left"
+    #: force-removed by an operator on another member (a node down for good,
+    #: :func:`force_remove`), its ranges being handed to their new owners by the
+    #: surviving replicas: a ``leaving`` the node does not announce itself
+    #: (Cassandra's ``removenode`` gossips ``removing``, then ``removed``)
+    REMOVING = "removing"
+    #: force-removed, its ranges handed over (announced by the claimant): a ``left``
+    #: (riak_core marks such a member ``invalid``)
+    REMOVED = "removed"
 
 
 _RANK = {MemberStatus.JOINING: 0, MemberStatus.UP: 1, MemberStatus.LEAVING: 2,
-         MemberStatus.LEFT: 3}
+         MemberStatus.LEFT: 3, MemberStatus.REMOVING: 4, MemberStatus.REMOVED: 5}
 
 #: The statuses whose tokens are on the routing ring.
 ROUTED = frozenset({MemberStatus.JOINING, MemberStatus.UP, MemberStatus.LEAVING})
+#: The statuses whose tokens are on the members' ring: :data:`ROUTED`, and a member
+#: force-removed whose ranges are being handed over (its tokens until they move)
+ON_RING = ROUTED | {MemberStatus.REMOVING}
 
 
 #: Every entry's version is below this (an int64 in every encoding of a view).
@@ -266,8 +279,10 @@ class Membership:
         wanted = frozenset(statuses)
         return {m.node: m.tokens for m in self.members if m.status in wanted and m.tokens}
 
-    def ring(self, statuses: Iterable[MemberStatus] = ROUTED) -> Ring | None:
-        """The ring of the tokens of members with ``statuses`` (None if none has tokens).
+    def ring(self, statuses: Iterable[MemberStatus] = ON_RING) -> Ring | None:
+        """The ring of the tokens of members with ``statuses`` (None if none has tokens;
+        by default the members' ring, a member being force-removed included: the ring
+        :func:`merge_conflict` checks).
 
         Raises :class:`~impl.errors.BadMessageError` if two of them claim one token
         (a view no correct node announces).
@@ -424,7 +439,7 @@ def merge_conflict(mine: Membership, theirs: Membership) -> None:
             winners[member.node] = (member, True)
     owners: dict[int, tuple[str, bool]] = {}
     for member, from_theirs in winners.values():
-        if member.status not in ROUTED:
+        if member.status not in ON_RING:
             continue
         for token in member.tokens:
             owner, owner_theirs = owners.setdefault(token, (member.node, from_theirs))
@@ -540,6 +555,39 @@ def left(view: Membership, node: str, partitioning: Partitioning,
     return view.announce(node, status=MemberStatus.LEFT, tokens=())
 
 
+def force_remove(view: Membership, node: str, n: int) -> Membership:
+    """The view after an operator force-removed ``node``, a member down for good
+    (riak_core's ``riak-admin cluster force-remove``, Cassandra's ``nodetool
+    removenode``): its entry ``removing`` (a ``leaving`` the node does not announce),
+    announced by another member with its version bumped by two, so that it outranks
+    an announcement the node made of itself meanwhile (a tie is won by ``removing``,
+    above every status a node announces of itself). It keeps its tokens (strategy 3:
+    until the claimant hands its partitions out, :func:`claim_leave`); the serving
+    ring keeps its ranges with it until the survivors handed them to their new
+    owners; the claimant then announces it ``removed`` with no tokens
+    (:meth:`impl.gossip.Gossiper.on_handoff_done`), and its settlement. ``n``: the
+    replication factor.
+
+    Raises :class:`~impl.errors.InvalidValueError` naming why: ``node`` unknown, not
+    a member joining, up or leaving, or its removal would leave fewer than ``n``
+    members. (Whether it is down is the caller's: only a node's failure detector
+    knows, :meth:`impl.node.Node.force_remove`.)"""
+    held = view.get(node)
+    if held is None:
+        raise InvalidValueError(f"force-remove: unknown node {node!r:.80}: members are "
+                                f"{', '.join(view.live_nodes)}")
+    if held.status not in ROUTED:
+        raise InvalidValueError(f"force-remove: {node!r:.80} is not a member (it is "
+                                f"{held.status.value})")
+    remaining = len(view.live_nodes) - 1
+    if remaining < n:
+        raise InvalidValueError(
+            f"force-remove: removing {node!r:.80} would leave {remaining} members, fewer "
+            f"than N = {n} replicas per key")
+    once = view.announce(node, status=MemberStatus.REMOVING)
+    return once.announce(node)
+
+
 # ====================================================================== the claimant
 #
 # Strategy 3 moves partitions between the members at every join and leave. Two
@@ -581,14 +629,15 @@ def claim_join(view: Membership, node: str, partitioning: Partitioning,
 def claim_leave(view: Membership, node: str, partitioning: Partitioning,
                 rng: random.Random) -> Membership:
     """The claimant's view after it hands out the partitions of ``node`` (``leaving``
-    with its tokens) to the remaining members below their share
+    with its tokens, or ``removing``: force-removed) to the remaining members below their share
     (:meth:`spec.ring.Partitioning.without_node`): their new token sets, and
     ``node`` with no tokens (it keeps serving its ranges until it has left: the
     serving ring is kept, :meth:`impl.gossip.Gossiper._serving`), each with its
     version bumped by two. Raises :class:`~impl.errors.InvalidValueError` unless
     ``node`` is leaving with tokens on ``partitioning``'s ring beside another node."""
     held = view.get(node)
-    if (held is None or held.status is not MemberStatus.LEAVING or not held.tokens
+    if (held is None or held.status not in (MemberStatus.LEAVING, MemberStatus.REMOVING)
+            or not held.tokens
             or node not in partitioning.ring or len(partitioning.ring.nodes) < 2):
         raise InvalidValueError(f"node {node!r} is not a member leaving with tokens")
     view = _announce_moves(view, partitioning.without_node(node, rng).ring, node)

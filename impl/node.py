@@ -52,6 +52,7 @@ from impl.effects import Effect, Reply, Send, SetTimer
 from impl.errors import (
     DynamoError,
     InvalidValueError,
+    NodeDownError,
     OverloadedError,
     PeerDataError,
     StorageError,
@@ -63,7 +64,7 @@ from impl.gossip import Gossiper, retire_if_left
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
 from impl.internal_errors import report_internal_error
-from impl.membership import Membership, MemberStatus
+from impl.membership import ROUTED, Membership, MemberStatus
 from impl.messages import (
     GetRequest,
     Gossip,
@@ -103,7 +104,14 @@ from impl.versions import (
 )
 from spec.ring import Partitioning
 
-__all__ = ["PERIODIC", "Node"]
+__all__ = ["PERIODIC", "REMOVED_MESSAGE", "Node"]
+
+#: What a node force-removed from the cluster answers (its client requests, an
+#: operator's request of it; ``{node}``: its name).
+REMOVED_MESSAGE = ("node {node} was force-removed from the cluster (`vdynamo remove`) "
+                   "while it was down: its data and view are stale and it serves nothing; "
+                   "its ranges belong to other members now. To add the machine again, "
+                   "start it under a new name with an empty data file")
 
 #: The periodic timers: type -> (its next round, the ClusterConfig field of its
 #: period). Each handler sets its next round itself; :meth:`Node.fire` sets it when
@@ -224,6 +232,8 @@ class Node:
         self.shadow: ShadowState | None = None
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
         self.detector = FailureDetector.for_node(config)
+        #: peer -> when this node last had a message from it (:meth:`force_remove`)
+        self.last_heard: dict[str, float] = {}
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
                                  self.log, rejoin=rejoin, rejoin_if_left=fresh)
@@ -413,6 +423,9 @@ class Node:
         except DynamoError as error:
             self.stats["bad-request"] += 1
             return [refuse(request, error)]
+        if self.gossiper.removed:
+            self.stats["removed-refused"] += 1
+            return [refuse(request, NodeDownError(REMOVED_MESSAGE.format(node=self.name)))]
         if self.shadow is not None:
             return self._defer(now, "client_request", (request,))
         try:
@@ -438,12 +451,17 @@ class Node:
         if not isinstance(src, str) or src == self.name or not (
                 self.gossiper.known(src) or isinstance(message, Gossip)):
             return self._drop(src, f"{type(message).__name__} from unknown node {src!r}")
+        if self.gossiper.removed:
+            return []  # force-removed: it serves nothing (its store is stale)
+        if self.gossiper.is_removed(src):
+            return self._from_removed(src, message)
         try:
             # Re-run the constructor's checks: a message built around them is refused too.
             message.__post_init__()  # type: ignore[attr-defined]
         except DynamoError as error:
             return self._drop(src, str(error))
         self.detector.heard_from(src, now)  # any message clears a suspicion
+        self.last_heard[src] = now  # (force-remove refuses a node heard from lately)
         guard = self.guard
         if guard is not None and not isinstance(message, Gossip):
             if src in guard.rolled_back:  # its store is older than one we heard of
@@ -498,6 +516,8 @@ class Node:
         hint scan left the node with no hinted handoff). A one-shot timer (a
         timeout) is not retried."""
         self._now = now
+        if self.gossiper.removed:
+            return []  # force-removed: no round of any kind (its peers refuse it anyway)
         if isinstance(timer, ShadowRound):
             return self._shadow_step(now)
         handler = self._timers.get(type(timer))
@@ -518,6 +538,51 @@ class Node:
             return []
         following, period = periodic
         return [SetTimer(following, now + float(getattr(self.config, period)))]
+
+    def _from_removed(self, src: str, message: object) -> list[Effect]:
+        """A message from a node force-removed (it came back): refused, so that its stale
+        store and view change nothing here (riak_core ignores a removed node's ring; it
+        stops, "node removal completed, exiting"). Its gossip is answered with this
+        node's view, unmerged: it learns that it was removed and stops serving
+        (:meth:`impl.gossip.Gossiper.on_gossip`)."""
+        self.stats["removed-peer-refused"] += 1
+        if isinstance(message, Gossip) and message.reply:
+            return self._finish([Send(src, Gossip(self.gossiper.view.to_bytes(),
+                                                  reply=False))])
+        self.log.append(f"{self._now:.3f} refused {type(message).__name__} from {src}: "
+                        "it was force-removed from the cluster")
+        return []
+
+    def force_remove(self, now: float, node: str) -> list[Effect]:
+        """An operator force-removes ``node``, a member down for good, on this node
+        (riak_core's ``riak-admin cluster force-remove``, Cassandra's ``nodetool
+        removenode``; :meth:`impl.gossip.Gossiper.force_remove` says what follows).
+        Raises :class:`~impl.errors.InvalidValueError` naming why it is refused,
+        nothing changed: ``node`` unknown, not a member, already removed, this node,
+        up (this node's failure detector does not suspect it and heard from it within
+        max(4 suspicion timeouts, 10 gossip intervals), 12 s by default: a node that is
+        up leaves, ``vdynamo leave``; riak_core has no override and neither has this),
+        its removal would leave fewer than N members, another change in progress,
+        or this node is starting (its shadow round)."""
+        self._now = now
+        if self.gossiper.removed:
+            raise InvalidValueError(REMOVED_MESSAGE.format(node=self.name))
+        if self.shadow is not None:
+            raise InvalidValueError("force-remove: this node is starting (its shadow "
+                                    "round); try again in a few seconds")
+        held = self.gossiper.view.get(node)
+        heard = self.last_heard.get(node)
+        window = max(4 * self.config.suspicion_timeout, 10 * self.config.gossip_interval)
+        if (node != self.name and held is not None and held.status in ROUTED
+                and self.detector.is_available(node, now)
+                and heard is not None and now - heard < window):
+            raise InvalidValueError(
+                f"force-remove: {node!r:.80} is up (this node heard from it "
+                f"{now - heard:.1f} s ago, under {window:g} s, and does not suspect it): "
+                "force-remove is for a node down for good; a node that is up leaves "
+                "(`vdynamo leave`)")
+        effects = self.gossiper.force_remove(node)
+        return self._finish([*effects, SetTimer(HintScan(), now)])
 
     def leave(self, now: float, *, scan: bool = True) -> list[Effect]:
         """Start leaving the cluster (hand this node's key ranges over: a hint scan due
@@ -580,6 +645,12 @@ class Node:
     def has_left(self) -> bool:
         """Whether this node left the ring (after handing all its data over)."""
         return self.status is MemberStatus.LEFT
+
+    @property
+    def removed(self) -> bool:
+        """Whether this node was force-removed from the cluster (:meth:`force_remove` on
+        another member): it serves nothing, and ``vdynamo serve`` stops."""
+        return self.gossiper.removed
 
     @property
     def rejoining(self) -> bool:

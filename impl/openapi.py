@@ -150,6 +150,16 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
             "/metrics": {"get": {"operationId": "metrics", "summary": "Prometheus text format",
                                  "responses": {"200": {"description": "metrics", "content": {
                                      "text/plain": {"schema": {"type": "string"}}}}}}},
+            "/admin/force-remove": {"post": {
+                "operationId": "forceRemove",
+                "summary": "force-remove a member down for good (riak-admin cluster "
+                           "force-remove); Authorization: Bearer <admin token>",
+                "parameters": [{"name": "node", "in": "query", "required": True,
+                                "schema": {"type": "string"}}],
+                "responses": {"200": _json({"type": "object"}, "the removal announced"),
+                              "401": _json({"type": "object"}, "no or a wrong admin token"),
+                              "409": _json({"type": "object"}, "refused, naming why "
+                                           "(up, unknown, fewer than N members left)")}}},
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "this document",
                                       "responses": {"200": _json({"type": "object"},
                                                                  "OpenAPI 3")}}},

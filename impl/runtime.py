@@ -980,6 +980,15 @@ class NodeServer:
     def next_request_id(self) -> int:
         return next(self._request_ids)
 
+    def force_remove(self, node: str) -> None:
+        """An operator on this node force-removes ``node``, a member down for good
+        (:meth:`impl.node.Node.force_remove`; ``POST /admin/force-remove``, ``vdynamo
+        remove``). Raises its :class:`~impl.errors.InvalidValueError` naming why it is
+        refused (nothing changed)."""
+        self._perform(self.node.force_remove(self.now(), node))
+        log.warning("%s: force-removed %s (its ranges go to new owners from the "
+                    "surviving replicas)", self.name, node)
+
     def leave(self) -> None:
         """Start leaving the ring: the core hands this node's key ranges over
         (:meth:`impl.node.Node.leave`); ``node.has_left`` once done. Refused, with a

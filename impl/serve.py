@@ -29,6 +29,7 @@ from impl import errors
 from impl.connections import fit_descriptors
 from impl.logs import setup_logging
 from impl.metrics import ObservedStorage
+from impl.node import REMOVED_MESSAGE
 from impl.runtime import NodeServer
 from impl.runtime_config import (
     EXAMPLE_SECRETS,
@@ -186,6 +187,9 @@ async def until_stopped(servers: Sequence[NodeServer], stop: asyncio.Event, *,
     while not stop.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), tick_s)
+        if servers and all(server.node.removed for server in servers):
+            log.error("%s", REMOVED_MESSAGE.format(node=", ".join(s.name for s in servers)))
+            return
         state = leave_state(servers)
         if state == "settling":
             if not waiting:

@@ -30,6 +30,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
                 "a local multi-process cluster: up --nodes 5 [--dir D], status, down"),
     "join": ("vdynamo.cluster_cli:main_join", "add a node to a running local cluster"),
     "leave": ("vdynamo.cluster_cli:main_leave", "a node hands its ranges over and stops"),
+    "remove": ("vdynamo.cluster_cli:main_remove",
+               "force-remove a node down for good (its ranges go to new owners)"),
     "get": ("vdynamo.kv_cli:main_get", "read a key from a running cluster"),
     "put": ("vdynamo.kv_cli:main_put", "write a key: put KEY VALUE [--context C]"),
     "delete": ("vdynamo.kv_cli:main_delete", "delete a key: delete KEY [--context C]"),

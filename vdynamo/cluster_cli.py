@@ -24,6 +24,11 @@ tokens by the configured partitioning strategy, and the current owners hand it
 the key ranges it now owns (:class:`impl.node.Node`). Running nodes learn its
 addresses by re-reading the file when it says hello. ``leave NODE`` sends the
 node SIGUSR1: it hands its ranges over and its process exits once it has left.
+``remove NODE`` force-removes a node that is down for good (riak_core's
+``riak-admin cluster force-remove``): it asks a running member
+(``POST /admin/force-remove``, authenticated by a token derived from the cluster
+secret); the survivors hand its ranges to their new owners, and ``cluster up``
+no longer starts it (a start of it would be refused by its peers).
 """
 
 from __future__ import annotations
@@ -39,13 +44,15 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from impl.errors import LocalError
 
-__all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "read_state"]
+__all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
+           "read_state"]
 
 DEFAULT_DIR = Path("vdynamo-cluster")
 #: the longest node name ``join`` gives a local cluster, and the names it takes: a
@@ -466,4 +473,60 @@ def main_leave(argv: list[str]) -> int:
     entry["left"] = True
     _write_state(directory, state)
     print(f"{name} left")
+    return 0
+
+
+def main_remove(argv: list[str]) -> int:
+    """``vdynamo remove NODE [--dir D]``: force-remove NODE, down for good, through a
+    running member (:meth:`impl.http_api.HttpApi._force_remove`). Exit 0 once a
+    member took the removal (its ranges then move to new owners by gossip); exit 1
+    naming why otherwise (NODE running here, no member running, or the member's
+    refusal: NODE up, unknown, fewer than N members left, a change in progress)."""
+    from impl.errors import ConfigError
+    from impl.http_api import ADMIN_FORCE_REMOVE, admin_token
+    from impl.runtime_config import load_runtime_config
+
+    found = _one_node("vdynamo remove", argv, running=None)
+    if isinstance(found, int):
+        return found
+    directory, state, name, entry = found
+    if entry is not None and _ours(directory, entry["pid"]):
+        print(f"vdynamo remove: {name} is running in {directory}: a node that is up "
+              f"leaves (`vdynamo leave {name}`); remove is for a node down for good",
+              file=sys.stderr)
+        return 1
+    try:
+        secret = load_runtime_config(directory / "cluster.toml").cluster.secret
+    except ConfigError as error:
+        print(f"vdynamo remove: {error}", file=sys.stderr)
+        return 1
+    members = [(other, held) for other, held in state["nodes"].items()
+               if other != name and not held.get("left") and _ours(directory, held["pid"])]
+    if not members:
+        print(f"vdynamo remove: no other member is running in {directory}", file=sys.stderr)
+        return 1
+    other, held = members[0]
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{held['http']}{ADMIN_FORCE_REMOVE}?node={name}", data=b"",
+        method="POST", headers={"Authorization": f"Bearer {admin_token(secret)}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10.0) as answer:
+            answer.read()
+    except urllib.error.HTTPError as error:
+        try:
+            message = json.loads(error.read()).get("message", error.reason)
+        except (ValueError, AttributeError):
+            message = error.reason
+        print(f"vdynamo remove: {other} refused: {message}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"vdynamo remove: {other} did not answer: {error}", file=sys.stderr)
+        return 1
+    if entry is not None:
+        entry["pid"] = None
+        entry["left"] = True
+        entry["removed"] = True
+        _write_state(directory, state)
+    print(f"{name} removed (by {other}): its ranges move to new owners from the "
+          "surviving replicas; `vdynamo cluster status` or GET /status shows when")
     return 0

@@ -37,6 +37,7 @@ class _Node:
     has_left: bool = True
     looks: int = 0
     rejoining: bool = False  # (impl.node.Node.rejoining: a node left in an earlier start)
+    removed: bool = False  # (impl.node.Node.removed: force-removed by another member)
 
     @property
     def settling(self) -> bool:

@@ -1,0 +1,251 @@
+"""Force-remove of a node down for good (riak_core's ``riak-admin cluster
+force-remove``, Cassandra's ``nodetool removenode``; docs/runtime.md, "Force-remove
+of a node down for good").
+
+An operator on a live member removes a member that will never come back
+(:meth:`impl.node.Node.force_remove`): its entry goes ``removing`` by gossip, the
+surviving replicas hand its ranges to the new owners (the removed node's copies
+are gone), hints addressed to it are re-addressed to them, and once every
+survivor told the claimant it handed over, the claimant announces it ``removed``
+(the new owners serve from then on) and its settlement. Before, there was no way
+to remove such a node: its ranges' writes went to fallbacks with hints for it for
+ever, and a replaced disk among its replicas never ended its rebuild.
+
+Each scenario: 5 nodes (4 for the rebuild), N = 3, R = W = 2, n5 crashed for good.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.errors import InvalidValueError, NodeDownError
+from impl.membership import MemberStatus
+from impl.messages import HintDelivery
+from impl.versions import live_values
+
+KEYS = [b"k%d" % i for i in range(40)]
+CLOCKS = ["dvv", "client-vclock", "server-vclock", "lww"]
+
+
+def _status(cluster: SimulatedCluster, of: str, at: str = "n1") -> tuple[MemberStatus, bool]:
+    member = cluster.node(at).view.get(of)
+    assert member is not None
+    return member.status, member.settled
+
+
+def _dead_n5(seed: int = 1, **options: Any) -> SimulatedCluster:
+    """5 running nodes; 20 keys written, n5 crashed for good (its failure suspected),
+    20 more keys written (n5's share to fallbacks, with hints for it)."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, **options)
+    cluster.run_for(3.0)
+    writer = cluster.client("n1")
+    for key in KEYS[:20]:
+        writer.put(key, b"a-" + key)
+    cluster.crash("n5")
+    cluster.run_for(13.0)  # nothing heard from n5 for longer than 12 s
+    for key in KEYS[20:]:
+        writer.put(key, b"b-" + key)
+    return cluster
+
+
+def _acked(key: bytes) -> bytes:
+    return (b"a-" if KEYS.index(key) < 20 else b"b-") + key
+
+
+@pytest.mark.parametrize("clock", CLOCKS)
+def test_acked_writes_are_on_the_new_owners_at_the_handover_and_read_at_r2_and_rn(
+        clock: str) -> None:
+    """At the moment the claimant announces n5 ``removed`` (the new owners serve),
+    every key's top N on the new ring holds its acknowledged value (handed over by
+    the survivors, n5's copies being gone), no node keeps a hint for n5, and once
+    settled every acknowledged write reads back at R = 2 and at R = N = 3."""
+    with _dead_n5(clock=clock) as cluster:
+        cluster.force_remove("n1", "n5")
+        assert _status(cluster, "n5") == (MemberStatus.REMOVING, False)
+        n1 = cluster.node("n1")
+        cluster.run_until(lambda: _status(cluster, "n5")[0] is MemberStatus.REMOVED,
+                          max_time=60.0)
+        survivors = ["n1", "n2", "n3", "n4"]
+        missing = [(key, owner) for key in KEYS
+                   for owner in n1.partitioning.preference_list(key, 3)
+                   if (record := cluster.node(owner).record(key)) is None
+                   or live_values(record) != [_acked(key)]]
+        assert missing == []  # without the survivors' transfer: 12 of 120 (each clock)
+        assert all("n5" not in cluster.node(n).partitioning.nodes for n in ["n1"])
+        cluster.run_until(lambda: all(_status(cluster, "n5", at)
+                                      == (MemberStatus.REMOVED, True) for at in survivors),
+                          max_time=60.0)
+        cluster.run_until_quiet()
+        assert [h for n in survivors for h in cluster.node(n).hints.all()
+                if h.intended == "n5"] == []
+        reader = cluster.client("n3")
+        for r in (2, 3):
+            assert [key for key in KEYS if reader.get(key, r=r).values != [_acked(key)]] == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_new_owner_does_not_count_towards_r_before_it_holds_the_range(seed: int) -> None:
+    """Strict quorums (no fallback answers for n5): 40 keys written while n2 was down
+    (acknowledged by their other replicas, n5 among them), then n2 back and n5 dead
+    for good. Right after the force-remove each key is read once at R = 2: its
+    replicas are still n5's (the new owner does not count until the survivors
+    handed it the range, a joining node's rule), so n5's silence makes the read
+    wait for the survivors, one of which holds the value. With the new owners
+    serving at once (the mutant ``SERVING_RING = SERVING``) a new owner's empty
+    answer and n2's made R: some keys read not found (figures in docs/runtime.md)."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, sloppy_quorum=False,
+                          anti_entropy=False, read_repair=False) as cluster:
+        cluster.run_for(3.0)
+        cluster.crash("n2")
+        cluster.run_for(5.0)
+        writer = cluster.client("n1")
+        for key in KEYS:
+            writer.put(key, b"v-" + key)
+        cluster.restart("n2")
+        cluster.crash("n5")
+        cluster.run_for(15.0)  # nothing heard from n5 for longer than 12 s
+        cluster.force_remove("n1", "n5")
+        cluster.run_for(0.05)  # the removal heard by gossip at a few nodes
+        reader = cluster.client("n3")
+        stale = [key for key in KEYS if reader.get(key).values != [b"v-" + key]]
+        assert stale == []
+        cluster.run_until(lambda: _status(cluster, "n5") == (MemberStatus.REMOVED, True),
+                          max_time=120.0)
+        assert [key for key in KEYS if reader.get(key).values != [b"v-" + key]] == []
+
+
+def test_a_sequential_clients_read_modify_write_sees_its_last_value_throughout() -> None:
+    """A sequential client does read-modify-write on the 40 keys every 20 ms from the
+    force-remove through its settlement (about 8 s): each read sees the value it
+    wrote last (or the acknowledged one before the removal); the removal finishes
+    under that load (before: a survivor waited for no hint for n5 at all, and a
+    steady load always left one)."""
+    with _dead_n5() as cluster:
+        cluster.force_remove("n1", "n5")
+        client = cluster.client("n2")
+        last = {key: _acked(key) for key in KEYS}
+        stale = []
+        step = 0
+        while _status(cluster, "n5") != (MemberStatus.REMOVED, True):
+            assert step < 2000, "the removal did not finish under the load"
+            key = KEYS[step % len(KEYS)]
+            got = client.get(key)
+            if got.values != [last[key]]:
+                stale.append((key, got.values))
+            value = b"x%d" % step
+            client.put(key, value, got.context)
+            last[key] = value
+            step += 1
+            cluster.run_for(0.02)
+        assert stale == []
+        assert step > 50
+
+
+def test_a_rebuild_waiting_for_the_removed_node_ends() -> None:
+    """4 nodes: n1's disk is replaced while n4, a replica of every range of n1, is
+    down for good. n1 rebuilds by exchanging with every other replica of its
+    ranges, so it waited for n4 for ever (its empty copies not counting towards
+    R). Once n4 is force-removed its ranges' replicas are the survivors: the rebuild
+    ends, and every acknowledged write reads back through n1."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        writer = cluster.client("n2")
+        for key in KEYS:
+            writer.put(key, b"v-" + key)
+        cluster.crash("n4")
+        cluster.run_for(13.0)
+        cluster.wipe("n1")
+        n1 = cluster.node("n1")
+        cluster.run_for(30.0)
+        assert n1.rebuilding  # waits for an exchange with n4, which never comes
+        assert any(peer == "n4" for _, peer in n1.rebuild.pending)
+        cluster.force_remove("n2", "n4")
+        cluster.run_until(lambda: not n1.rebuilding, max_time=120.0)
+        assert n1.stats["rebuilt"] == 1
+        reader = cluster.client("n1")
+        assert [key for key in KEYS if reader.get(key).values != [b"v-" + key]] == []
+
+
+def test_the_removed_node_coming_back_is_refused_and_changes_nothing() -> None:
+    """n5 restarted on its old store after it was removed: its peers refuse every
+    message of it but gossip, which they answer with their view; it learns it was
+    removed and serves nothing (a client request gets an error naming why), its
+    stale copies and view reach nobody, and n5 stays ``removed`` everywhere."""
+    with _dead_n5() as cluster:
+        cluster.force_remove("n1", "n5")
+        survivors = ["n1", "n2", "n3", "n4"]
+        cluster.run_until(lambda: all(_status(cluster, "n5", at)
+                                      == (MemberStatus.REMOVED, True) for at in survivors),
+                          max_time=60.0)
+        cluster.run_until_quiet()
+        writer = cluster.client("n1")
+        for key in KEYS:
+            writer.put(key, b"after-" + key, writer.get(key).context)
+        before = {n: (cluster.node(n).view, {k: cluster.node(n).record(k) for k in KEYS})
+                  for n in survivors}
+        cluster.restart("n5")
+        n5 = cluster.node("n5")
+        stale = n5.record(KEYS[0])  # it holds stale copies
+        assert stale is not None and live_values(stale) == [_acked(KEYS[0])]
+        cluster.run_for(10.0)
+        assert n5.gossiper.removed
+        assert sum(cluster.node(n).stats["removed-peer-refused"] for n in survivors) >= 1
+        after = {n: (cluster.node(n).view, {k: cluster.node(n).record(k) for k in KEYS})
+                 for n in survivors}
+        assert after == before
+        with pytest.raises(NodeDownError, match="force-removed"):
+            cluster.client("n5").get(KEYS[0], coordinator="n5")
+        with pytest.raises(InvalidValueError, match="force-removed"):
+            cluster.force_remove("n5", "n4")
+        # a stale copy n5 sends (a hint delivery of a key n1 holds no copy of, as a
+        # node that never heard of the removal would) is refused: n1 stores nothing
+        ghost = next(key for key in KEYS if cluster.node("n1").record(key) is None
+                     and n5.record(key) is not None)
+        raw = n5.storage.read(ghost)
+        assert raw
+        n1 = cluster.node("n1")
+        assert n1.receive(cluster.now, "n5", HintDelivery(1, ghost, raw)) == []
+        assert n1.record(ghost) is None
+        cluster.crash("n5")
+        cluster.restart("n5")  # its store says it was removed: nothing at all
+        cluster.run_for(5.0)
+        assert cluster.node("n5").gossiper.removed
+        assert after == {n: (cluster.node(n).view,
+                             {k: cluster.node(n).record(k) for k in KEYS})
+                         for n in survivors}
+
+
+@pytest.mark.parametrize(("node", "why"), [
+    ("n9", "unknown node 'n9'"),
+    ("n2", "'n2' is up"),
+    ("n1", "is this node"),
+])
+def test_bad_force_removes_are_refused_naming_why_and_change_nothing(
+        node: str, why: str) -> None:
+    with _dead_n5() as cluster:
+        view = cluster.node("n1").view
+        with pytest.raises(InvalidValueError, match=why):
+            cluster.force_remove("n1", node)
+        assert cluster.node("n1").view == view
+
+
+def test_a_second_removal_that_leaves_fewer_than_n_nodes_is_refused() -> None:
+    """4 nodes, N = 3: removing n4 leaves 3; removing n3 then would leave 2."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        cluster.crash("n4")
+        cluster.run_for(13.0)
+        with pytest.raises(InvalidValueError, match="'n2' is up"):
+            cluster.force_remove("n1", "n2")
+        cluster.force_remove("n1", "n4")
+        with pytest.raises(InvalidValueError, match="already removed"):
+            cluster.force_remove("n1", "n4")
+        cluster.run_until(lambda: _status(cluster, "n4") == (MemberStatus.REMOVED, True),
+                          max_time=60.0)
+        cluster.crash("n3")
+        cluster.run_for(13.0)
+        with pytest.raises(InvalidValueError, match="would leave 2 members, fewer than N = 3"):
+            cluster.force_remove("n1", "n3")

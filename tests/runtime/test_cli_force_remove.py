@@ -1,0 +1,91 @@
+"""``vdynamo remove NODE`` on real processes: a node killed for good is force-removed
+(riak_core's ``riak-admin cluster force-remove``; docs/runtime.md, "Force-remove of a
+node down for good").
+
+``vdynamo cluster up`` (5 nodes, N = 3), 30 keys written, n5 killed (SIGKILL). The
+refusals first: ``remove`` of a running node (the CLI, then the node's admin
+endpoint for a node it heard from lately), an admin request without the token,
+and an unknown node. Then ``remove n5``: every running member shows n5
+``removed``, and every key reads back at R = 3. n5 started again on its old data
+file is refused by its peers, stops by itself naming why, and changes nothing.
+
+Loopback only, bounded (about 40 s), and every process is stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import vdynamo
+from impl.http_api import ADMIN_FORCE_REMOVE, admin_token
+from impl.runtime_config import load_runtime_config
+from tests.runtime.procs import alive, cli, cluster_up, http, request, state, wait_until
+
+RUNNING = ("n1", "n2", "n3", "n4")
+
+
+def _status_of(directory: Path, at: str, node: str) -> str | None:
+    code, _, body = request("GET", http(directory, at) + "/status")
+    if code != 200:
+        return None
+    entry = json.loads(body)["membership"].get(node)
+    return None if entry is None else str(entry["status"])
+
+
+def _admin(directory: Path, at: str, node: str, token: str) -> tuple[int, str]:
+    code, _, body = request("POST", http(directory, at) + f"{ADMIN_FORCE_REMOVE}?node={node}",
+                            b"", headers={"Authorization": f"Bearer {token}"})
+    return code, json.loads(body).get("message", "") if body else ""
+
+
+def test_remove_a_killed_node_then_its_return_is_refused(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    with cluster_up(directory, "--nodes", "5"):
+        keys = [f"key-{i}" for i in range(30)]
+        with vdynamo.connect([http(directory, "n1")]) as db:
+            for key in keys:
+                db.put(key, f"v-{key}".encode())
+        token = admin_token(load_runtime_config(directory / "cluster.toml").cluster.secret)
+        killed_at = time.monotonic()
+        os.kill(state(directory)["nodes"]["n5"]["pid"], signal.SIGKILL)
+
+        refused = cli("remove", "n2", "--dir", str(directory))
+        assert refused.returncode == 1 and "n2 is running" in refused.stderr
+        assert _admin(directory, "n1", "n2", "wrong")[0] == 401
+        code, message = _admin(directory, "n1", "n2", token)
+        assert code == 409 and "'n2' is up" in message
+        code, message = _admin(directory, "n1", "n9", token)
+        assert code == 409 and "unknown node 'n9'" in message
+        assert _status_of(directory, "n1", "n2") == "up"
+
+        time.sleep(max(0.0, 13.0 - (time.monotonic() - killed_at)))  # n5 unheard 12 s
+        removed = cli("remove", "n5", "--dir", str(directory))
+        assert removed.returncode == 0, removed.stderr
+        wait_until(lambda: all(_status_of(directory, at, "n5") == "removed"
+                               for at in RUNNING), 30, "every member sees n5 removed")
+        with vdynamo.connect([http(directory, "n2")]) as db:
+            assert [key for key in keys
+                    if db.get(key, r=3).values != [f"v-{key}".encode()]] == []
+
+        config = str((directory / "cluster.toml").resolve())
+        log = directory / "n5" / "again.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "vdynamo", "serve", config, "--node", "n5"],
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True)
+        try:
+            process.wait(timeout=30)
+        finally:
+            if alive(process.pid):
+                process.kill()
+                process.wait()
+        assert "force-removed" in log.read_text()
+        assert all(_status_of(directory, at, "n5") == "removed" for at in RUNNING)
+        with vdynamo.connect([http(directory, "n3")]) as db:
+            assert [key for key in keys
+                    if db.get(key, r=3).values != [f"v-{key}".encode()]] == []
