@@ -19,8 +19,8 @@ keys (0 stale reads, 0 wrong values once quiet); here a shorter run of each in d
 and lww, seed 1, as a regression guard.
 
 Also pinned: a fallback whose hint for a cut-off replica cannot be delivered
-holds back the reap of the key deleted meanwhile (Cassandra's hints older than
-``gc_grace_seconds`` that resurrect deleted data: CASSANDRA-5314's kind), and an
+holds back the reap of the key deleted meanwhile (the kind of Cassandra's hints
+older than ``gc_grace_seconds``, which bring deleted data back), and an
 lww node whose clock steps back an hour at a restart still orders a client's
 read-then-write and a blind write after a reap (case 03's kind).
 
