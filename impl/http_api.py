@@ -111,7 +111,14 @@ from impl.config import DEFAULT_MIN_BODY_RATE
 from impl.connections import ConnectionSlots
 from impl.context import context_bytes_bound
 from impl.effects import GetResult, PutResult
-from impl.http_values import json_values, multipart, open_value, seal_value, wants_json
+from impl.http_values import (
+    accept_ranges,
+    json_values,
+    multipart,
+    open_value,
+    seal_value,
+    wants_json,
+)
 from impl.internal_errors import report_internal_error
 from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_request
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -871,6 +878,8 @@ class HttpApi:
                 "only what was read, and a concurrent one stays a sibling")), []
         try:
             _check_parameters(method, query)
+            # a GET's Accept, read before the request runs: a malformed one is 400
+            accept = accept_ranges(headers.get(b"accept")) if method == "GET" else None
             message = self._request_of(method, key, query, headers, request.body)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
@@ -890,7 +899,7 @@ class HttpApi:
                 return self._failed(read.error, unknown=False)
             assert isinstance(read.result, GetResult)
             if not read.result.values:
-                return _get_answer(read.result, True)
+                return _get_answer(read.result, None)
             message = dataclasses.replace(message, request_id=server.next_request_id(),
                                           context=read.result.context)
         reply = await server.request(message)
@@ -899,7 +908,7 @@ class HttpApi:
                                 and _outcome_unknown(reply.error))
         if isinstance(reply.result, GetResult):
             server.metrics.siblings.observe(len(reply.result.values))
-            return _get_answer(reply.result, wants_json(headers.get(b"accept")))
+            return _get_answer(reply.result, accept)
         assert isinstance(reply.result, PutResult)
         context = base64.b64encode(reply.result.context).decode()
         return 200, {"context": context}, [("x-vdynamo-context", context)]
@@ -1099,13 +1108,17 @@ def _not_allowed(method: str, path: str, allow: str) -> _Answer:
                  "outcome": "not-written"}, [("allow", allow)]
 
 
-def _get_answer(result: GetResult, as_json: bool) -> _Answer:
-    """A get's answer in Riak's convention (impl.http_values): 404 / 200 raw / 300."""
+def _get_answer(result: GetResult,
+                accept: list[tuple[bytes, bytes, float]] | None) -> _Answer:
+    """A get's answer in Riak's convention (impl.http_values): 404 / 200 raw / 300,
+    or JSON when the request's Accept ranges prefer it (``wants_json``; a 404 is
+    always JSON)."""
     context = base64.b64encode(result.context).decode()
     extra = [("x-vdynamo-context", context)]
     count = len(result.values)
     status = 404 if count == 0 else 200 if count == 1 else 300
-    if as_json or count == 0:
+    raw_type = (open_value(result.values[0])[0] if count == 1 else "multipart/mixed")
+    if count == 0 or wants_json(accept, raw_type):
         payload: dict[str, Any] = {**json_values(result.values), "context": context}
         if count == 0:
             payload.update(error="NotFound", message="no value for this key",

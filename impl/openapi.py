@@ -86,7 +86,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         {"name": "r", "in": "query", "schema": quorum,
                          "description": f"read quorum for this request, 1..{config.n}"},
                         {"name": "Accept", "in": "header", "schema": {"type": "string"},
-                         "description": "application/json: every answer as JSON"}],
+                         "description": "application/json (preferred by its q over "
+                                        "the value's type): the answer as JSON; a "
+                                        "malformed field: 400"}],
                     "responses": {
                         "200": {"description": "one value: its raw body and content type",
                                 "headers": context_header,
