@@ -94,6 +94,7 @@ import base64
 import contextlib
 import dataclasses
 import http
+import ipaddress
 import json
 import logging
 import re
@@ -236,7 +237,43 @@ def _malformed(text: str, status: int = 400) -> _Answer:
 #: IP-literal in brackets, or a reg-name / IPv4 address of unreserved,
 #: percent-encoded and sub-delims characters; empty is allowed; an RFC 6874 zone id
 #: in an IPv6 literal, [fe80::1%25eth0], too)
-_HOST = re.compile(rb"(\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(:[0-9]*)?")
+_HOST = re.compile(rb"(\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]|(?:[0-9A-Za-z._~!$&'()*+,;=-]"
+                   rb"|%[0-9A-Fa-f]{2})*)(?::([0-9]*))?")
+#: an RFC 3986 IPvFuture literal (inside the brackets)
+_IP_FUTURE = re.compile(rb"[vV][0-9A-Fa-f]+\.[0-9A-Za-z._~!$&'()*+,;=:-]+")
+
+
+def _valid_host(value: bytes) -> bool:
+    """Whether ``value`` is ``uri-host [":" port]`` (RFC 9110 7.2, RFC 3986 3.2.2,
+    3.2.3): a reg-name whose ``%`` escapes are two hex digits, an IPv4 address, or
+    an IP-literal in brackets that is an IPv6 address (an RFC 6874 zone id
+    ``%25...`` allowed) or an IPvFuture; a port of at most 5 digits, at most 65535.
+    Before session 18's service probe only the characters were checked: ``Host:
+    %zz``, a bracketed ``[zz]``, and a port of 20 digits or of 99999 were served,
+    and so was an absolute-form target with such an authority (RFC 9112 3.2.2:
+    its authority stands in for Host)."""
+    found = _HOST.fullmatch(value)
+    if found is None:
+        return False
+    host, port = found.group(1), found.group(2)
+    if port and (len(port) > 5 or int(port) > 65535):
+        return False
+    if not host.startswith(b"["):
+        return True
+    inner = host[1:-1]
+    if _IP_FUTURE.fullmatch(inner):
+        return True
+    address, zone = inner, b""
+    if b"%" in inner:
+        address, _, zone = inner.partition(b"%")
+        if not zone.startswith(b"25") or len(zone) == 2 or not re.fullmatch(
+                rb"25(?:[0-9A-Za-z._~-]|%[0-9A-Fa-f]{2})+", zone):
+            return False
+    try:
+        ipaddress.IPv6Address(address.decode("ascii"))
+    except ValueError:
+        return False
+    return True
 
 _SINGLE_HEADERS = frozenset({b"x-vdynamo-context", b"x-vdynamo-client",
                              b"x-vdynamo-client-counter", b"content-type", b"host"})
@@ -412,7 +449,7 @@ class _Parse:
                 "framing is faulty; HTTP/1.0 has no chunked coding): send Content-Length, "
                 "or the request as HTTP/1.1"))
         host = self.headers.get(b"host")
-        if host is not None and not _HOST.fullmatch(host):
+        if host is not None and not _valid_host(host):
             # RFC 9112 3.2: a server MUST answer 400 to a Host field with an invalid
             # value; `Host: a b` or `Host: x/y` was served (session 14's probe B)
             raise _Refusal(_malformed(
@@ -1042,7 +1079,7 @@ def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
             raise errors.BadRequestError(
                 f"request target {text[:80]!r}: {error}") from None
         if (parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc
-                or not parts.hostname or not _HOST.fullmatch(parts.netloc.encode())):
+                or not parts.hostname or not _valid_host(parts.netloc.encode())):
             # an origin server's absolute form is an http(s) URI (RFC 9112 3.2.2); a
             # userinfo in it is an error (RFC 9110 4.2.4). Both were served, the path
             # taken whatever came before it (session 15's probe B: `PUT
