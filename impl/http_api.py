@@ -108,9 +108,9 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 from impl import errors, openapi
-from impl.config import DEFAULT_MIN_BODY_RATE
+from impl.config import DEFAULT_MIN_BODY_RATE, KEY_BYTES_CEILING
 from impl.connections import ConnectionSlots
-from impl.context import context_bytes_bound
+from impl.context import context_bytes_bound, decode_context
 from impl.effects import GetResult, PutResult
 from impl.http_values import (
     accept_ranges,
@@ -123,6 +123,7 @@ from impl.http_values import (
 from impl.internal_errors import report_internal_error
 from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_request
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from impl.records import ClockMode
 
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
@@ -879,10 +880,13 @@ class HttpApi:
             return 400, error_body(errors.BadRequestError(
                 f"key: empty ({method} /kv/ names no key): a key is at least one byte "
                 "after /kv/")), []
-        if len(key) > self.config.max_key_bytes:
-            return 414, error_body(errors.TooLargeError(
-                f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}")), []
         headers = request.headers
+        if len(key) > self.config.max_key_bytes and not self._stored_key(method, key, headers):
+            return 414, error_body(errors.TooLargeError(
+                f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}"
+                + ("" if len(key) > KEY_BYTES_CEILING or method != "PUT" else
+                   " (a key stored before max_key_bytes was lowered is read, deleted, "
+                   "and written with the context of a read that found a value)"))), []
         coding = headers.get(b"content-encoding", b"").strip(b" \t").lower()
         if method == "PUT" and coding not in (b"", b"identity"):
             # RFC 9110 15.5.16: 415 for a content coding not supported, with
@@ -936,7 +940,7 @@ class HttpApi:
                 return self._failed(read.error, unknown=False)
             assert isinstance(read.result, GetResult)
             if not read.result.values:
-                return _get_answer(read.result, None)
+                return self._absent_long_key(key) or _get_answer(read.result, None)
             message = dataclasses.replace(message, request_id=server.next_request_id(),
                                           context=read.result.context)
         reply = await server.request(message)
@@ -945,6 +949,8 @@ class HttpApi:
                                 and _outcome_unknown(reply.error))
         if isinstance(reply.result, GetResult):
             server.metrics.siblings.observe(len(reply.result.values))
+            if not reply.result.values and (refused := self._absent_long_key(key)):
+                return refused
             return _get_answer(reply.result, accept)
         assert isinstance(reply.result, PutResult)
         context = base64.b64encode(reply.result.context).decode()
@@ -957,6 +963,39 @@ class HttpApi:
                   else http_status(error))
         extra = [("retry-after", str(self.config.retry_after_s))] if status == 503 else []
         return status, error_body(error, unknown=unknown), extra
+
+    def _absent_long_key(self, key: bytes) -> _Answer | None:
+        """The 414 of a key over ``max_key_bytes`` a read found no value of (as
+        before session 18's service probe: such a key is only served while a value
+        stored before the limit was lowered remains); None for a key within it."""
+        if len(key) <= self.config.max_key_bytes:
+            return None
+        return 414, error_body(errors.TooLargeError(
+            f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes} "
+            "(no value is stored under it)")), []
+
+    def _stored_key(self, method: str, key: bytes, headers: dict[bytes, bytes]) -> bool:
+        """Whether a request for a key over ``max_key_bytes`` goes on, as one for a
+        key stored before the limit was lowered (``impl.forwarding.check_request``
+        decides again at the coordinator): a GET (or HEAD), a DELETE (without a
+        context it reads first, and deletes only what it found), a PUT whose
+        context holds a version of this key (contexts are bound to their key); a
+        key over ``KEY_BYTES_CEILING`` never. Before session 18's service probe all
+        were 414: lowering ``max_key_bytes`` stranded every longer key. A context
+        that does not decode goes on, to be refused with its own 400."""
+        if len(key) > KEY_BYTES_CEILING or method not in ("GET", "PUT", "DELETE"):
+            return False
+        raw = headers.get(b"x-vdynamo-context")
+        if method == "GET" or (method == "DELETE" and raw is None):
+            return True
+        if raw is None:
+            return False
+        try:
+            return bool(decode_context(
+                _context_of(raw), key=key, mode=ClockMode(self.config.clock),
+                secret=self.config.context_secret, max_bytes=self.config.max_context_bytes))
+        except errors.DynamoError:
+            return True
 
     def _status(self) -> _Answer:
         return 200, self.server.status(), []

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from impl.config import ClusterConfig, merge_sides, merged_record_bytes
+from impl.config import KEY_BYTES_CEILING, ClusterConfig, merge_sides, merged_record_bytes
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, TooLargeError, UnknownNodeError
 from impl.hints import HintStore
@@ -122,10 +122,13 @@ class Replica:
     def on_replica_get(self, src: str, message: ReplicaGet) -> list[Effect]:
         """Answer a coordinator's read with this node's own record (b"": none); a key
         over the limit raises PeerDataError."""
-        try:
-            self.check_key(message.key)
-        except TooLargeError as error:
-            raise peer_data_error("key", error) from error
+        if len(message.key) > KEY_BYTES_CEILING:  # no node stores such a key
+            raise peer_data_error("key", TooLargeError(
+                f"key is {len(message.key)} bytes, over the {KEY_BYTES_CEILING} no "
+                "configuration's max_key_bytes exceeds"))
+        # a key over this node's max_key_bytes is answered too: it may be stored
+        # from before the limit was lowered (none stored: b""); refusing it made a
+        # get of such a key fail at every R > 1 (session 18's service probe)
         encoded = self.storage.read(message.key) or b""
         if encoded == self.empty_encoding:
             encoded = b""
@@ -144,7 +147,13 @@ class Replica:
         return {Flush: self.on_flush}
 
     def check_key(self, key: bytes) -> None:
-        if len(key) > self.config.max_key_bytes:
+        """TooLargeError for a peer's record of a key over ``max_key_bytes`` that
+        this node does not store (a key stored before the limit was lowered is
+        taken: its replicas hold it, and refusing its deletes, read repairs and
+        anti-entropy stranded it; session 18's service probe), or over
+        ``KEY_BYTES_CEILING``."""
+        if len(key) > self.config.max_key_bytes and (
+                len(key) > KEY_BYTES_CEILING or self.storage.read(key) is None):
             raise TooLargeError(f"key is {len(key)} bytes, over the limit of "
                                 f"{self.config.max_key_bytes}")
 
