@@ -93,6 +93,7 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import email.utils
 import http
 import ipaddress
 import json
@@ -610,6 +611,8 @@ class HttpApi:
         self.timeouts = 0
         self.malformed = 0
         self._document: bytes | None = None
+        #: (second, header line) of the latest Date sent (:meth:`_date`)
+        self._date_line: tuple[int, bytes] = (-1, b"")
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
 
@@ -685,7 +688,7 @@ class HttpApi:
                 f"content-length: {len(payload)}\r\n\r\n").encode()
         with contextlib.suppress(ConnectionError, OSError):
             if not writer.is_closing():  # see _respond
-                writer.write(head + payload)
+                writer.write(head[:-2] + self._date() + b"\r\n" + payload)
             writer.close()
 
     def _log_refusal(self) -> None:
@@ -728,6 +731,9 @@ class HttpApi:
             data = json.dumps(payload).encode()
             parts = [_STATUS_LINE[status], b"content-type: application/json\r\n"
                      b"content-length: %d\r\n" % len(data)]
+        # RFC 9110 6.6.1: an origin server with a clock MUST send Date in its 2xx,
+        # 3xx and 4xx answers (none was sent before session 18's service probe)
+        parts.append(self._date())
         # the values are ours (numbers, base64, constants) or a stored content type
         # (printable ASCII: impl.http_values)
         parts.extend(f"{name}: {value}\r\n".encode("ascii", "replace")
@@ -739,6 +745,15 @@ class HttpApi:
             raise _Closed        # RuntimeError, asyncio's would drop the answer
         writer.write(b"".join(parts))  # one write: one send on the socket
         await self._drain(writer)
+
+    def _date(self) -> bytes:
+        """The Date header line of an answer: the node's clock (``NodeServer.now``)
+        in the IMF-fixdate form (RFC 9110 5.6.7), made once per second."""
+        second = int(self.server.now())
+        if self._date_line[0] != second:
+            self._date_line = (second, b"date: %s\r\n" % email.utils.formatdate(
+                second, usegmt=True).encode())
+        return self._date_line[1]
 
     async def _drain(self, writer: asyncio.StreamWriter) -> None:
         """Wait until ``writer``'s buffer is below its high-water mark again; if the
