@@ -136,6 +136,10 @@ log = logging.getLogger("vdynamo.http")
 
 #: the request line and headers of one request, at most (431 above)
 MAX_HEADER_BYTES = 64 * 1024
+#: the most bytes of a chunked body read without the parser moving on: a chunk-size
+#: line with its extensions, or a trailer field (those also count against
+#: MAX_HEADER_BYTES); over it 400 (RFC 9112 7.1.1)
+MAX_CHUNK_LINE_BYTES = 64 * 1024
 #: the slowest a request body may arrive on average, after its first
 #: ``http_idle_timeout_s``, unless the cluster file sets ``http_min_body_rate``
 #: (this is its default, :data:`impl.config.DEFAULT_MIN_BODY_RATE`; 0 turns the
@@ -287,8 +291,8 @@ class _Parse:
     give instead (``dead``: nothing after it is parsed)."""
 
     __slots__ = ("body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
-                 "headers", "in_body", "in_head", "keeps", "limit", "parser", "ready",
-                 "received", "size", "url", "url_allowance")
+                 "headers", "in_body", "in_head", "keeps", "limit", "moved", "parser",
+                 "ready", "received", "size", "stalled", "url", "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024) -> None:
         self.limit = limit  # max_value_bytes
@@ -320,10 +324,16 @@ class _Parse:
         self.received = 0
         #: the current request's body is a value (:meth:`_keeps_body`)
         self.keeps = False
+        #: bytes of a body read since the parser last moved on (a chunk begun or
+        #: ended, body bytes, a trailer field), and whether it moved in this feed:
+        #: bounds a chunk-size line's extensions (:data:`MAX_CHUNK_LINE_BYTES`)
+        self.stalled = 0
+        self.moved = False
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``, the next bytes read (never b"": the caller stops at the
         close, and a request body is never read until the close)."""
+        self.moved = False
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
@@ -359,6 +369,19 @@ class _Parse:
             ) else "body" if self.in_body else "request line"
             self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(f"{part}: {text}")))
         else:
+            if self.in_body:
+                self.stalled = 0 if self.moved else self.stalled + len(data)
+                if self.stalled > MAX_CHUNK_LINE_BYTES:
+                    # RFC 9112 7.1.1: a server ought to limit the chunk extensions it
+                    # receives and answer a 4xx. Before session 18's service probe
+                    # a chunk-size line whose extension never ended was read for
+                    # good: 758 MB in 8 s on one connection, no answer, the parser
+                    # busy and the connection held (its bytes met the body rate);
+                    # Node.js CVE-2024-22019, Go's CVE-2023-39326
+                    self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(
+                        f"body: a chunk-size line (its chunk extensions) over "
+                        f"{MAX_CHUNK_LINE_BYTES} bytes (RFC 9112 7.1.1)")))
+                    return
             if self.in_head:  # a header still incomplete (counted when complete)
                 self.head_read += len(data)
                 if self.head_read > (2 * MAX_HEADER_BYTES + self.context_b64
@@ -411,6 +434,7 @@ class _Parse:
         self._count(max(0, len(self.url) - allowance) - max(0, before - allowance))
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.moved = True
         if self.in_body:  # a trailer field of a chunked body: discarded (RFC 9110
             # 6.5.1: not merged into the header section). Before session 13's probe B
             # a trailer X-Vdynamo-Context became the put's context, and a trailer
@@ -434,7 +458,7 @@ class _Parse:
 
     def on_headers_complete(self) -> None:
         self.in_head = False
-        self.in_body = True
+        self.in_body = self.moved = True
         version = self.parser.get_http_version()
         if version not in ("1.1", "1.0"):
             raise _Refusal(_malformed(f"request line: HTTP/{version} (HTTP/1.1 and 1.0 "
@@ -498,7 +522,14 @@ class _Parse:
         (session 12's second probe)."""
         return self.keeps
 
+    def on_chunk_header(self) -> None:
+        self.moved = True
+
+    def on_chunk_complete(self) -> None:
+        self.moved = True
+
     def on_body(self, body: bytes) -> None:
+        self.moved = True
         self.continue_due = False  # the client sent its body without waiting
         self.received += len(body)
         if not self._keeps_body():
@@ -511,6 +542,8 @@ class _Parse:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.moved = True
+        self.stalled = 0
         self.in_body = self.continue_due = False
         parser = self.parser
         close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
