@@ -147,15 +147,17 @@ class Replica:
         return {Flush: self.on_flush}
 
     def check_key(self, key: bytes) -> None:
-        """TooLargeError for a peer's record of a key over ``max_key_bytes`` that
-        this node does not store (a key stored before the limit was lowered is
-        taken: its replicas hold it, and refusing its deletes, read repairs and
-        anti-entropy stranded it; session 18's service probe), or over
-        ``KEY_BYTES_CEILING``."""
-        if len(key) > self.config.max_key_bytes and (
-                len(key) > KEY_BYTES_CEILING or self.storage.read(key) is None):
-            raise TooLargeError(f"key is {len(key)} bytes, over the limit of "
-                                f"{self.config.max_key_bytes}")
+        """TooLargeError for a peer's record of a key over ``KEY_BYTES_CEILING``
+        (the largest ``max_key_bytes`` a configuration may give: no node stores
+        such a key). A key over this node's ``max_key_bytes`` is taken, as a value
+        over ``max_value_bytes`` is: the limit is the client's (414 at the HTTP
+        port), and the key was stored when the limit was larger. Until session 18's
+        service probe it was refused, so lowering ``max_key_bytes`` stranded the
+        longer keys (a GET at R>1 answered 503), and a replica that missed such a
+        key refused it at every anti-entropy round and read repair, for good."""
+        if len(key) > KEY_BYTES_CEILING:
+            raise TooLargeError(f"key is {len(key)} bytes, over the {KEY_BYTES_CEILING} "
+                                "no configuration's max_key_bytes exceeds")
 
     def parse(self, raw: bytes) -> Record:
         """decode_record with a small cache: replicas see the same record bytes often.

@@ -152,7 +152,9 @@ PEER_CASES: dict[str, tuple[str, Callable[[Driver], Any]]] = {
     # record over what merges within the limits make is not
     "record over the merged size": ("n2", lambda d: ReplicaPut(1, KEY,
                                                               _record(b"x" * 400_000))),
-    "key over the limit": ("n2", lambda d: ReplicaPut(1, b"k" * 60, _record(b"x"))),
+    # a key over max_key_bytes is taken (session 18's service probe), over the ceiling not
+    "key over the limit": ("n2", lambda d: ReplicaPut(1, b"k" * (KEY_BYTES_CEILING + 1),
+                                                     _record(b"x"))),
     "hint for unknown node": ("n2", lambda d: ReplicaPut(1, KEY, _record(b"x"), "mallory")),
     "read repair garbage": ("n2", lambda d: ReadRepair(KEY, b"R\x01\x00")),
     "hint delivery garbage": ("n2", lambda d: HintDelivery(1, KEY, b"\x00")),
