@@ -35,12 +35,7 @@ def test_a_key_stored_under_a_larger_key_limit_is_served_after_the_limit_is_lowe
             nodes.start(name)
         long_key, other = "L" * 300, "M" * 300
         assert http_call("PUT", at("n1", long_key, "?w=3"), b"old")[0] == 200
-        for name in NAMES:
-            nodes.kill(name)
-        nodes.config.write_text(nodes.config.read_text().replace(
-            "max_key_bytes = 400", "max_key_bytes = 200"))
-        for name in NAMES:
-            nodes.start(name)
+        nodes.restart_with("max_key_bytes = 400", "max_key_bytes = 200")
         time.sleep(1.5)  # a few anti-entropy rounds
         for name in NAMES:  # before: 414
             status, headers, body = http_call("GET", at(name, long_key, "?r=3"))
@@ -83,12 +78,8 @@ def test_a_replica_that_missed_a_long_key_takes_it_after_the_limit_is_lowered(
         nodes.kill("n3")
         url = f"http://127.0.0.1:{nodes.http['n1']}/kv/{long_key}?w=2"
         assert http_call("PUT", url, b"old")[0] == 200
-        for name in ("n1", "n2"):
-            nodes.kill(name)
-        nodes.config.write_text(nodes.config.read_text().replace(
-            "max_key_bytes = 400", "max_key_bytes = 200"))
-        for name in NAMES:
-            nodes.start(name)
+        nodes.restart_with("max_key_bytes = 400", "max_key_bytes = 200")
+        nodes.start("n3")
         deadline = time.monotonic() + 20
         while True:  # anti-entropy (or a hint) brings the key to n3
             status, _, body = http_call(
