@@ -450,9 +450,14 @@ class _Parse:
         if lowered in _SINGLE_HEADERS and lowered in self.headers:
             raise _Refusal(_malformed(
                 f"header: {name.decode('latin-1')} given twice: give it once"))
-        if lowered == b"transfer-encoding" and lowered in self.headers:
-            # a repeated Transfer-Encoding is one list (RFC 9110 5.3): llhttp takes
-            # the last as the codings; _check_codings checks them all
+        if lowered in self.headers:
+            # a repeated field is one list (RFC 9110 5.3: a sender repeats only a
+            # list-based field, and its lines combine comma-separated in order).
+            # Transfer-Encoding: llhttp takes the last as the codings, and
+            # _check_codings checks them all. Any other field took its last line
+            # until session 18's service probe: Content-Encoding gzip then identity
+            # stored the gzip bytes as the value, Expect foo then 100-continue was
+            # served, Accept application/json then text/plain;q=0.1 answered raw
             value = self.headers[lowered] + b", " + value
         self.headers[lowered] = value
 
@@ -507,7 +512,7 @@ class _Parse:
             # RFC 9110 10.1.1: a 1.1 client that sent "Expect: 100-continue" waits (curl:
             # 1 s) for a 100 before its body; a value over the limit was refused above
             # (413) instead, before the body. Any other expectation: 417.
-            if expect.lower() != b"100-continue":
+            if _list_of(expect) != {b"100-continue"}:
                 raise _Refusal((417, error_body(errors.BadRequestError(
                     f"Expect: {expect.decode('latin-1')!r} (only 100-continue is served)")),
                     []), (self.parser.get_method(), self.url))
@@ -605,6 +610,12 @@ def _check_codings(codings: bytes | None) -> None:
         raise _Refusal(_malformed(
             f"header: Transfer-Encoding {codings.decode('latin-1')!r}: only chunked is "
             "served (another transfer coding would be stored still coded)"))
+
+
+def _list_of(value: bytes) -> set[bytes]:
+    """The elements of a list-based field's value (RFC 9110 5.6.1: comma-separated,
+    optional whitespace around each), lowercased; an empty element is b""."""
+    return {element.strip(b" \t").lower() for element in value.split(b",")}
 
 
 #: the interim answer to ``Expect: 100-continue`` (RFC 9110 15.2.1)
@@ -936,7 +947,7 @@ class HttpApi:
                    " (a key stored before max_key_bytes was lowered is read, deleted, "
                    "and written with the context of a read that found a value)"))), []
         coding = headers.get(b"content-encoding", b"").strip(b" \t").lower()
-        if method == "PUT" and coding not in (b"", b"identity"):
+        if method == "PUT" and not _list_of(coding) <= {b"", b"identity"}:
             # RFC 9110 15.5.16: 415 for a content coding not supported, with
             # Accept-Encoding naming those that are. The value would be stored coded
             # and served without its coding (a gzip body under "Content-Type:
