@@ -431,7 +431,14 @@ class _Parse:
         before = len(self.url)
         self.url += url
         allowance = self.url_allowance  # only what is beyond it counts
-        self._count(max(0, len(self.url) - allowance) - max(0, before - allowance))
+        excess = max(0, len(self.url) - allowance) - max(0, before - allowance)
+        if self.head_bytes + excess > MAX_HEADER_BYTES:
+            # RFC 9112 3: a server that receives a request-target longer than any
+            # URI it wishes to parse MUST answer 414; it was 431 "headers over
+            # 65536 bytes" (a 200 KB target) until session 18's service probe
+            raise _Refusal(_malformed(
+                f"request target over {allowance + MAX_HEADER_BYTES} bytes", 414))
+        self._count(excess)
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self.moved = True
