@@ -46,6 +46,7 @@ __all__ = [
     "DELETE_MODES",
     "FAILURE_DETECTORS",
     "JOIN_HANDOVERS",
+    "KEY_BYTES_CEILING",
     "LWW_TIMESTAMPS",
     "PARTITIONING_STRATEGIES",
     "RECORD_BYTES_PER_SECOND",
@@ -167,6 +168,13 @@ RECORD_BYTES_PER_SECOND = 4 << 20
 #: ``max_record_bytes`` when it is not given, unless ``request_timeout`` allows
 #: less (:meth:`ClusterConfig.record_limit_for`)
 DEFAULT_RECORD_BYTES = 4 << 20
+
+#: the largest ``max_key_bytes`` a configuration may give (1 MiB), and so the
+#: longest key any node may have stored: a key over the node's own
+#: ``max_key_bytes`` but within this is read and deleted (it was stored before the
+#: limit was lowered), only a blind write to it is refused
+#: (:func:`impl.forwarding.check_request`, :meth:`impl.replica.Replica.decode`)
+KEY_BYTES_CEILING = 1 << 20
 
 
 #: ``max_frame_bytes`` when it is not given, unless the merged records need more
@@ -466,7 +474,7 @@ class ClusterConfig:
         for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy"):
             _flag(flag, getattr(self, flag))
         _int("max_value_bytes", self.max_value_bytes, 0, 1 << 30)
-        _int("max_key_bytes", self.max_key_bytes, 1, 1 << 20)
+        _int("max_key_bytes", self.max_key_bytes, 1, KEY_BYTES_CEILING)
         _int("max_context_bytes", self.max_context_bytes, 64, 1 << 24)
         _int("max_siblings", self.max_siblings, 1, 1 << 16)
         check_choice("partitioning:", self.partitioning, PARTITIONING_STRATEGIES)

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from impl.config import ClusterConfig
+from impl.config import KEY_BYTES_CEILING, ClusterConfig
 from impl.context import decode_context
 from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.errors import BadRequestError, DynamoError, TooLargeError, code_of, error_of
@@ -84,7 +84,8 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
             f"request must be a GetRequest or a PutRequest, got {type(request).__name__}")
     # Re-run the constructor's checks: a request built around them is refused too.
     request.__post_init__()
-    if len(request.key) > config.max_key_bytes:
+    if len(request.key) > KEY_BYTES_CEILING or (
+            len(request.key) > config.max_key_bytes and not _stored_key(config, mode, request)):
         raise TooLargeError(
             f"key is {len(request.key)} bytes, over the limit of {config.max_key_bytes}")
     if isinstance(request, GetRequest):
@@ -103,6 +104,21 @@ def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> No
     if mode is ClockMode.CLIENT_VCLOCK and not request.client_id:
         raise BadRequestError("PutRequest.client_id: the client-vclock mode needs one")
     context_of(config, mode, request)
+
+
+def _stored_key(config: ClusterConfig, mode: ClockMode, request: GetRequest | PutRequest) -> bool:
+    """Whether a request for a key over ``max_key_bytes`` (within
+    ``KEY_BYTES_CEILING``) is one for a key stored before the limit was lowered: a
+    get (reading stores nothing: an absent key is a 404), or a put or delete whose
+    context (this cluster's, bound to the key) holds a version, so a read of this
+    key found one. A blind write, or one with the empty context of a read that found
+    nothing, would store a new key over the limit. Before session 18's service
+    probe every request for such a key was refused (414 at the HTTP port): an
+    operator lowering ``max_key_bytes`` stranded the keys stored under the larger
+    limit, as lowering ``max_value_bytes`` stranded values until session 17."""
+    if isinstance(request, GetRequest):
+        return True
+    return bool(context_of(config, mode, request))
 
 
 def refuse(request: object, error: DynamoError) -> Reply:

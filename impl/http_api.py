@@ -93,9 +93,11 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import email.utils
 import hashlib
 import hmac
 import http
+import ipaddress
 import json
 import logging
 import re
@@ -109,15 +111,23 @@ from typing import TYPE_CHECKING, Any
 import httptools
 
 from impl import errors, openapi
-from impl.config import DEFAULT_MIN_BODY_RATE
+from impl.config import DEFAULT_MIN_BODY_RATE, KEY_BYTES_CEILING
 from impl.connections import ConnectionSlots
-from impl.context import context_bytes_bound
+from impl.context import context_bytes_bound, decode_context
 from impl.effects import GetResult, PutResult
 from impl.errors import InvalidValueError
-from impl.http_values import json_values, multipart, open_value, seal_value, wants_json
+from impl.http_values import (
+    accept_ranges,
+    json_values,
+    multipart,
+    open_value,
+    seal_value,
+    wants_json,
+)
 from impl.internal_errors import report_internal_error
 from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_request
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from impl.records import ClockMode
 
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
@@ -129,6 +139,10 @@ log = logging.getLogger("vdynamo.http")
 
 #: the request line and headers of one request, at most (431 above)
 MAX_HEADER_BYTES = 64 * 1024
+#: the most bytes of a chunked body read without the parser moving on: a chunk-size
+#: line with its extensions, or a trailer field (those also count against
+#: MAX_HEADER_BYTES); over it 400 (RFC 9112 7.1.1)
+MAX_CHUNK_LINE_BYTES = 64 * 1024
 #: the slowest a request body may arrive on average, after its first
 #: ``http_idle_timeout_s``, unless the cluster file sets ``http_min_body_rate``
 #: (this is its default, :data:`impl.config.DEFAULT_MIN_BODY_RATE`; 0 turns the
@@ -232,7 +246,43 @@ def _malformed(text: str, status: int = 400) -> _Answer:
 #: IP-literal in brackets, or a reg-name / IPv4 address of unreserved,
 #: percent-encoded and sub-delims characters; empty is allowed; an RFC 6874 zone id
 #: in an IPv6 literal, [fe80::1%25eth0], too)
-_HOST = re.compile(rb"(\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]|[0-9A-Za-z._~!$&'()*+,;=%-]*)(:[0-9]*)?")
+_HOST = re.compile(rb"(\[[0-9A-Za-z:._~!$&'()*+,;=%-]+\]|(?:[0-9A-Za-z._~!$&'()*+,;=-]"
+                   rb"|%[0-9A-Fa-f]{2})*)(?::([0-9]*))?")
+#: an RFC 3986 IPvFuture literal (inside the brackets)
+_IP_FUTURE = re.compile(rb"[vV][0-9A-Fa-f]+\.[0-9A-Za-z._~!$&'()*+,;=:-]+")
+
+
+def _valid_host(value: bytes) -> bool:
+    """Whether ``value`` is ``uri-host [":" port]`` (RFC 9110 7.2, RFC 3986 3.2.2,
+    3.2.3): a reg-name whose ``%`` escapes are two hex digits, an IPv4 address, or
+    an IP-literal in brackets that is an IPv6 address (an RFC 6874 zone id
+    ``%25...`` allowed) or an IPvFuture; a port of at most 5 digits, at most 65535.
+    Before session 18's service probe only the characters were checked: ``Host:
+    %zz``, a bracketed ``[zz]``, and a port of 20 digits or of 99999 were served,
+    and so was an absolute-form target with such an authority (RFC 9112 3.2.2:
+    its authority stands in for Host)."""
+    found = _HOST.fullmatch(value)
+    if found is None:
+        return False
+    host, port = found.group(1), found.group(2)
+    if port and (len(port) > 5 or int(port) > 65535):
+        return False
+    if not host.startswith(b"["):
+        return True
+    inner = host[1:-1]
+    if _IP_FUTURE.fullmatch(inner):
+        return True
+    address, zone = inner, b""
+    if b"%" in inner:
+        address, _, zone = inner.partition(b"%")
+        if not zone.startswith(b"25") or len(zone) == 2 or not re.fullmatch(
+                rb"25(?:[0-9A-Za-z._~-]|%[0-9A-Fa-f]{2})+", zone):
+            return False
+    try:
+        ipaddress.IPv6Address(address.decode("ascii"))
+    except ValueError:
+        return False
+    return True
 
 _SINGLE_HEADERS = frozenset({b"x-vdynamo-context", b"x-vdynamo-client",
                              b"x-vdynamo-client-counter", b"content-type", b"host"})
@@ -244,8 +294,8 @@ class _Parse:
     give instead (``dead``: nothing after it is parsed)."""
 
     __slots__ = ("body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
-                 "headers", "in_body", "in_head", "keeps", "limit", "parser", "ready",
-                 "received", "size", "url", "url_allowance")
+                 "headers", "in_body", "in_head", "keeps", "limit", "moved", "parser",
+                 "ready", "received", "size", "stalled", "url", "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024) -> None:
         self.limit = limit  # max_value_bytes
@@ -277,10 +327,16 @@ class _Parse:
         self.received = 0
         #: the current request's body is a value (:meth:`_keeps_body`)
         self.keeps = False
+        #: bytes of a body read since the parser last moved on (a chunk begun or
+        #: ended, body bytes, a trailer field), and whether it moved in this feed:
+        #: bounds a chunk-size line's extensions (:data:`MAX_CHUNK_LINE_BYTES`)
+        self.stalled = 0
+        self.moved = False
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``, the next bytes read (never b"": the caller stops at the
         close, and a request body is never read until the close)."""
+        self.moved = False
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
@@ -316,6 +372,19 @@ class _Parse:
             ) else "body" if self.in_body else "request line"
             self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(f"{part}: {text}")))
         else:
+            if self.in_body:
+                self.stalled = 0 if self.moved else self.stalled + len(data)
+                if self.stalled > MAX_CHUNK_LINE_BYTES:
+                    # RFC 9112 7.1.1: a server ought to limit the chunk extensions it
+                    # receives and answer a 4xx. Before session 18's service probe
+                    # a chunk-size line whose extension never ended was read for
+                    # good: 758 MB in 8 s on one connection, no answer, the parser
+                    # busy and the connection held (its bytes met the body rate);
+                    # Node.js CVE-2024-22019, Go's CVE-2023-39326
+                    self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(
+                        f"body: a chunk-size line (its chunk extensions) over "
+                        f"{MAX_CHUNK_LINE_BYTES} bytes (RFC 9112 7.1.1)")))
+                    return
             if self.in_head:  # a header still incomplete (counted when complete)
                 self.head_read += len(data)
                 if self.head_read > (2 * MAX_HEADER_BYTES + self.context_b64
@@ -365,9 +434,17 @@ class _Parse:
         before = len(self.url)
         self.url += url
         allowance = self.url_allowance  # only what is beyond it counts
-        self._count(max(0, len(self.url) - allowance) - max(0, before - allowance))
+        excess = max(0, len(self.url) - allowance) - max(0, before - allowance)
+        if self.head_bytes + excess > MAX_HEADER_BYTES:
+            # RFC 9112 3: a server that receives a request-target longer than any
+            # URI it wishes to parse MUST answer 414; it was 431 "headers over
+            # 65536 bytes" (a 200 KB target) until session 18's service probe
+            raise _Refusal(_malformed(
+                f"request target over {allowance + MAX_HEADER_BYTES} bytes", 414))
+        self._count(excess)
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.moved = True
         if self.in_body:  # a trailer field of a chunked body: discarded (RFC 9110
             # 6.5.1: not merged into the header section). Before session 13's probe B
             # a trailer X-Vdynamo-Context became the put's context, and a trailer
@@ -383,15 +460,20 @@ class _Parse:
         if lowered in _SINGLE_HEADERS and lowered in self.headers:
             raise _Refusal(_malformed(
                 f"header: {name.decode('latin-1')} given twice: give it once"))
-        if lowered == b"transfer-encoding" and lowered in self.headers:
-            # a repeated Transfer-Encoding is one list (RFC 9110 5.3): llhttp takes
-            # the last as the codings; _check_codings checks them all
+        if lowered in self.headers:
+            # a repeated field is one list (RFC 9110 5.3: a sender repeats only a
+            # list-based field, and its lines combine comma-separated in order).
+            # Transfer-Encoding: llhttp takes the last as the codings, and
+            # _check_codings checks them all. Any other field took its last line
+            # until session 18's service probe: Content-Encoding gzip then identity
+            # stored the gzip bytes as the value, Expect foo then 100-continue was
+            # served, Accept application/json then text/plain;q=0.1 answered raw
             value = self.headers[lowered] + b", " + value
         self.headers[lowered] = value
 
     def on_headers_complete(self) -> None:
         self.in_head = False
-        self.in_body = True
+        self.in_body = self.moved = True
         version = self.parser.get_http_version()
         if version not in ("1.1", "1.0"):
             raise _Refusal(_malformed(f"request line: HTTP/{version} (HTTP/1.1 and 1.0 "
@@ -408,7 +490,7 @@ class _Parse:
                 "framing is faulty; HTTP/1.0 has no chunked coding): send Content-Length, "
                 "or the request as HTTP/1.1"))
         host = self.headers.get(b"host")
-        if host is not None and not _HOST.fullmatch(host):
+        if host is not None and not _valid_host(host):
             # RFC 9112 3.2: a server MUST answer 400 to a Host field with an invalid
             # value; `Host: a b` or `Host: x/y` was served (session 14's probe B)
             raise _Refusal(_malformed(
@@ -440,7 +522,7 @@ class _Parse:
             # RFC 9110 10.1.1: a 1.1 client that sent "Expect: 100-continue" waits (curl:
             # 1 s) for a 100 before its body; a value over the limit was refused above
             # (413) instead, before the body. Any other expectation: 417.
-            if expect.lower() != b"100-continue":
+            if _list_of(expect) != {b"100-continue"}:
                 raise _Refusal((417, error_body(errors.BadRequestError(
                     f"Expect: {expect.decode('latin-1')!r} (only 100-continue is served)")),
                     []), (self.parser.get_method(), self.url))
@@ -455,7 +537,14 @@ class _Parse:
         (session 12's second probe)."""
         return self.keeps
 
+    def on_chunk_header(self) -> None:
+        self.moved = True
+
+    def on_chunk_complete(self) -> None:
+        self.moved = True
+
     def on_body(self, body: bytes) -> None:
+        self.moved = True
         self.continue_due = False  # the client sent its body without waiting
         self.received += len(body)
         if not self._keeps_body():
@@ -468,6 +557,8 @@ class _Parse:
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.moved = True
+        self.stalled = 0
         self.in_body = self.continue_due = False
         parser = self.parser
         close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
@@ -531,6 +622,12 @@ def _check_codings(codings: bytes | None) -> None:
             "served (another transfer coding would be stored still coded)"))
 
 
+def _list_of(value: bytes) -> set[bytes]:
+    """The elements of a list-based field's value (RFC 9110 5.6.1: comma-separated,
+    optional whitespace around each), lowercased; an empty element is b""."""
+    return {element.strip(b" \t").lower() for element in value.split(b",")}
+
+
 #: the interim answer to ``Expect: 100-continue`` (RFC 9110 15.2.1)
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -568,6 +665,8 @@ class HttpApi:
         self.timeouts = 0
         self.malformed = 0
         self._document: bytes | None = None
+        #: (second, header line) of the latest Date sent (:meth:`_date`)
+        self._date_line: tuple[int, bytes] = (-1, b"")
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
 
@@ -643,7 +742,7 @@ class HttpApi:
                 f"content-length: {len(payload)}\r\n\r\n").encode()
         with contextlib.suppress(ConnectionError, OSError):
             if not writer.is_closing():  # see _respond
-                writer.write(head + payload)
+                writer.write(head[:-2] + self._date() + b"\r\n" + payload)
             writer.close()
 
     def _log_refusal(self) -> None:
@@ -686,6 +785,9 @@ class HttpApi:
             data = json.dumps(payload).encode()
             parts = [_STATUS_LINE[status], b"content-type: application/json\r\n"
                      b"content-length: %d\r\n" % len(data)]
+        # RFC 9110 6.6.1: an origin server with a clock MUST send Date in its 2xx,
+        # 3xx and 4xx answers (none was sent before session 18's service probe)
+        parts.append(self._date())
         # the values are ours (numbers, base64, constants) or a stored content type
         # (printable ASCII: impl.http_values)
         parts.extend(f"{name}: {value}\r\n".encode("ascii", "replace")
@@ -697,6 +799,15 @@ class HttpApi:
             raise _Closed        # RuntimeError, asyncio's would drop the answer
         writer.write(b"".join(parts))  # one write: one send on the socket
         await self._drain(writer)
+
+    def _date(self) -> bytes:
+        """The Date header line of an answer: the node's clock (``NodeServer.now``)
+        in the IMF-fixdate form (RFC 9110 5.6.7), made once per second."""
+        second = int(self.server.now())
+        if self._date_line[0] != second:
+            self._date_line = (second, b"date: %s\r\n" % email.utils.formatdate(
+                second, usegmt=True).encode())
+        return self._date_line[1]
 
     async def _drain(self, writer: asyncio.StreamWriter) -> None:
         """Wait until ``writer``'s buffer is below its high-water mark again; if the
@@ -840,12 +951,15 @@ class HttpApi:
             return 400, error_body(errors.BadRequestError(
                 f"key: empty ({method} /kv/ names no key): a key is at least one byte "
                 "after /kv/")), []
-        if len(key) > self.config.max_key_bytes:
-            return 414, error_body(errors.TooLargeError(
-                f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}")), []
         headers = request.headers
+        if len(key) > self.config.max_key_bytes and not self._stored_key(method, key, headers):
+            return 414, error_body(errors.TooLargeError(
+                f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes}"
+                + ("" if len(key) > KEY_BYTES_CEILING or method != "PUT" else
+                   " (a key stored before max_key_bytes was lowered is read, deleted, "
+                   "and written with the context of a read that found a value)"))), []
         coding = headers.get(b"content-encoding", b"").strip(b" \t").lower()
-        if method == "PUT" and coding not in (b"", b"identity"):
+        if method == "PUT" and not _list_of(coding) <= {b"", b"identity"}:
             # RFC 9110 15.5.16: 415 for a content coding not supported, with
             # Accept-Encoding naming those that are. The value would be stored coded
             # and served without its coding (a gzip body under "Content-Type:
@@ -876,6 +990,8 @@ class HttpApi:
                 "only what was read, and a concurrent one stays a sibling")), []
         try:
             _check_parameters(method, query)
+            # a GET's Accept, read before the request runs: a malformed one is 400
+            accept = accept_ranges(headers.get(b"accept")) if method == "GET" else None
             message = self._request_of(method, key, query, headers, request.body)
         except errors.DynamoError as error:
             return http_status(error), error_body(error), []
@@ -895,7 +1011,7 @@ class HttpApi:
                 return self._failed(read.error, unknown=False)
             assert isinstance(read.result, GetResult)
             if not read.result.values:
-                return _get_answer(read.result, True)
+                return self._absent_long_key(key) or _get_answer(read.result, None)
             message = dataclasses.replace(message, request_id=server.next_request_id(),
                                           context=read.result.context)
         reply = await server.request(message)
@@ -904,7 +1020,9 @@ class HttpApi:
                                 and _outcome_unknown(reply.error))
         if isinstance(reply.result, GetResult):
             server.metrics.siblings.observe(len(reply.result.values))
-            return _get_answer(reply.result, wants_json(headers.get(b"accept")))
+            if not reply.result.values and (refused := self._absent_long_key(key)):
+                return refused
+            return _get_answer(reply.result, accept)
         assert isinstance(reply.result, PutResult)
         context = base64.b64encode(reply.result.context).decode()
         return 200, {"context": context}, [("x-vdynamo-context", context)]
@@ -943,6 +1061,39 @@ class HttpApi:
             return 409, {"error": "Refused", "message": str(error),
                          "outcome": "not-written"}, []
         return 200, {"removed": names[0]}, []
+
+    def _absent_long_key(self, key: bytes) -> _Answer | None:
+        """The 414 of a key over ``max_key_bytes`` a read found no value of (as
+        before session 18's service probe: such a key is only served while a value
+        stored before the limit was lowered remains); None for a key within it."""
+        if len(key) <= self.config.max_key_bytes:
+            return None
+        return 414, error_body(errors.TooLargeError(
+            f"key is {len(key)} bytes, over the limit of {self.config.max_key_bytes} "
+            "(no value is stored under it)")), []
+
+    def _stored_key(self, method: str, key: bytes, headers: dict[bytes, bytes]) -> bool:
+        """Whether a request for a key over ``max_key_bytes`` goes on, as one for a
+        key stored before the limit was lowered (``impl.forwarding.check_request``
+        decides again at the coordinator): a GET (or HEAD), a DELETE (without a
+        context it reads first, and deletes only what it found), a PUT whose
+        context holds a version of this key (contexts are bound to their key); a
+        key over ``KEY_BYTES_CEILING`` never. Before session 18's service probe all
+        were 414: lowering ``max_key_bytes`` stranded every longer key. A context
+        that does not decode goes on, to be refused with its own 400."""
+        if len(key) > KEY_BYTES_CEILING or method not in ("GET", "PUT", "DELETE"):
+            return False
+        raw = headers.get(b"x-vdynamo-context")
+        if method == "GET" or (method == "DELETE" and raw is None):
+            return True
+        if raw is None:
+            return False
+        try:
+            return bool(decode_context(
+                _context_of(raw), key=key, mode=ClockMode(self.config.clock),
+                secret=self.config.context_secret, max_bytes=self.config.max_context_bytes))
+        except errors.DynamoError:
+            return True
 
     def _status(self) -> _Answer:
         return 200, self.server.status(), []
@@ -1075,7 +1226,7 @@ def _split_target(target: bytes) -> tuple[str, dict[str, list[str]]]:
             raise errors.BadRequestError(
                 f"request target {text[:80]!r}: {error}") from None
         if (parts.scheme.lower() not in ("http", "https") or "@" in parts.netloc
-                or not parts.hostname or not _HOST.fullmatch(parts.netloc.encode())):
+                or not parts.hostname or not _valid_host(parts.netloc.encode())):
             # an origin server's absolute form is an http(s) URI (RFC 9112 3.2.2); a
             # userinfo in it is an error (RFC 9110 4.2.4). Both were served, the path
             # taken whatever came before it (session 15's probe B: `PUT
@@ -1141,13 +1292,17 @@ def _not_allowed(method: str, path: str, allow: str) -> _Answer:
                  "outcome": "not-written"}, [("allow", allow)]
 
 
-def _get_answer(result: GetResult, as_json: bool) -> _Answer:
-    """A get's answer in Riak's convention (impl.http_values): 404 / 200 raw / 300."""
+def _get_answer(result: GetResult,
+                accept: list[tuple[bytes, bytes, float]] | None) -> _Answer:
+    """A get's answer in Riak's convention (impl.http_values): 404 / 200 raw / 300,
+    or JSON when the request's Accept ranges prefer it (``wants_json``; a 404 is
+    always JSON)."""
     context = base64.b64encode(result.context).decode()
     extra = [("x-vdynamo-context", context)]
     count = len(result.values)
     status = 404 if count == 0 else 200 if count == 1 else 300
-    if as_json or count == 0:
+    raw_type = (open_value(result.values[0])[0] if count == 1 else "multipart/mixed")
+    if count == 0 or wants_json(accept, raw_type):
         payload: dict[str, Any] = {**json_values(result.values), "context": context}
         if count == 0:
             payload.update(error="NotFound", message="no value for this key",

@@ -28,12 +28,13 @@ every answer is JSON instead, the values base64 (:func:`json_values`).
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 
 from impl.errors import BadRequestError
 
-__all__ = ["DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "MAGIC", "body_bytes", "multipart",
-           "open_value", "seal_value", "wants_json"]
+__all__ = ["DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "MAGIC", "accept_ranges", "body_bytes",
+           "multipart", "open_value", "seal_value", "wants_json"]
 
 MAGIC = b"\x00vdy1"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -100,6 +101,91 @@ def json_values(values: list[bytes]) -> dict[str, list[str]]:
             "content_types": [kind for kind, _ in opened]}
 
 
-def wants_json(accept: bytes | None) -> bool:
-    """Whether an Accept header asks for JSON answers (``application/json`` named)."""
-    return accept is not None and b"application/json" in accept.lower()
+#: one media range of an Accept field with its parameters (RFC 9110 12.5.1):
+#: type "/" subtype, then ";" name "=" value pairs (a value a token or quoted)
+_TOKEN = rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_PARAMETER = re.compile(rb"[ \t]*;[ \t]*(" + _TOKEN + rb")=(" + _TOKEN
+                        + rb'|"(?:[^"\\]|\\.)*")')
+_RANGE = re.compile(rb"[ \t]*(" + _TOKEN + rb")/(" + _TOKEN + rb")"
+                    rb"|[ \t]*(\*)(?![/!#$%&'*+.^_`|~0-9A-Za-z-])")
+#: a qvalue, leniently: RFC 9110 12.4.2's 0[.ddd] or 1[.000], and also ".2" and
+#: more decimals (Java's HttpURLConnection sends ``*; q=.2``), at most 1
+_QVALUE = re.compile(rb"0*(\.[0-9]*)?|0*1(\.0*)?|0*\.[0-9]+")
+
+
+def accept_ranges(accept: bytes | None) -> list[tuple[bytes, bytes, float]] | None:
+    """The media ranges of an Accept field (RFC 9110 12.5.1) as (type, subtype,
+    q), lowercased; None for no field (anything is acceptable). BadRequestError
+    naming the field for a range that is not ``type/subtype`` (or ``*``, as Java
+    sends) with parameters, or a q that is not a number from 0 to 1 (RFC 9110
+    12.4.2, read leniently: ``.2`` and more than three decimals are taken).
+    An empty field (or one of empty elements) is no range: RFC 9110 5.6.1 lets a
+    list be empty."""
+    if accept is None:
+        return None
+    ranges = []
+    for element in accept.split(b","):
+        if not element.strip(b" \t"):
+            continue
+        found = _RANGE.match(element)
+        if found is None:
+            raise BadRequestError(f"Accept: {element.strip()[:60]!r} is not a media range "
+                                  "(type/subtype, RFC 9110 12.5.1)")
+        at, q = found.end(), 1.0
+        while at < len(element.rstrip(b" \t")):
+            parameter = _PARAMETER.match(element, at)
+            if parameter is None:
+                raise BadRequestError(f"Accept: {element.strip()[:60]!r}: bad parameters "
+                                      "(name=value after ';', RFC 9110 5.6.6)")
+            if parameter.group(1).lower() == b"q":
+                text = parameter.group(2)
+                q = float(text) if _QVALUE.fullmatch(text) and text != b"." else -1.0
+                if not 0.0 <= q <= 1.0:
+                    raise BadRequestError(
+                        f"Accept: q={text[:20].decode('latin-1')!r} is not a qvalue (a "
+                        "number from 0 to 1, RFC 9110 12.4.2)")
+            at = parameter.end()
+        if found.group(3):  # a bare "*", as Java's HttpURLConnection sends: "*/*"
+            ranges.append((b"*", b"*", q))
+        else:
+            ranges.append((found.group(1).lower(), found.group(2).lower(), q))
+    return ranges
+
+
+def _quality(ranges: list[tuple[bytes, bytes, float]], media_type: str) -> float:
+    """The q a media type gets from ``ranges``: that of the most specific range
+    matching it (``type/subtype`` over ``type/*`` over ``*/*``, RFC 9110 12.5.1);
+    0 if none matches."""
+    kind, _, sub = media_type.split(";", 1)[0].strip().lower().encode().partition(b"/")
+    best, specificity = 0.0, -1
+    for rtype, rsub, q in ranges:
+        if rtype == kind and rsub == sub:
+            rank = 2
+        elif rtype == kind and rsub == b"*":
+            rank = 1
+        elif rtype == b"*" and rsub == b"*":
+            rank = 0
+        else:
+            continue
+        if rank > specificity:
+            best, specificity = q, rank
+    return best
+
+
+def wants_json(ranges: list[tuple[bytes, bytes, float]] | None, raw_type: str) -> bool:
+    """Whether a get's answer is JSON rather than the raw value of ``raw_type`` (its
+    content type, or ``multipart/mixed`` for siblings), by the Accept field's
+    ``ranges`` (:func:`accept_ranges`): JSON when the field makes it acceptable (q
+    above 0) and preferred (a higher q than the raw type's), or names
+    ``application/json`` itself at the raw type's q (``application/json, */*``,
+    as before). When neither is acceptable the field is disregarded (RFC 9110
+    12.5.1 allows it instead of 406): the raw value, the answer without the field.
+    Before session 18's service probe any field holding the bytes
+    ``application/json`` got JSON: ``application/json;q=0`` (JSON refused by the
+    client) and ``application/json-seq`` too."""
+    if ranges is None:
+        return False
+    json_q = _quality(ranges, "application/json")
+    raw_q = _quality(ranges, raw_type)
+    named = any(rtype == b"application" and rsub == b"json" for rtype, rsub, _ in ranges)
+    return json_q > 0 and (json_q > raw_q or (json_q == raw_q and named))

@@ -49,7 +49,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "context": {"type": "string", "format": "byte"}}}
     common = {
         "400": _error("a malformed request, a bad context, r/w out of range"),
-        "414": _error(f"a key over {config.max_key_bytes} bytes"),
+        "414": _error(f"a key over {config.max_key_bytes} bytes (one stored before the "
+                      "limit was lowered: only a blind put), or a request target too long"),
         "503": _error("the node is saturated, shutting down or not joined yet, or a get "
                       "did not reach R replicas: nothing was written", True),
     }
@@ -86,7 +87,9 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                         {"name": "r", "in": "query", "schema": quorum,
                          "description": f"read quorum for this request, 1..{config.n}"},
                         {"name": "Accept", "in": "header", "schema": {"type": "string"},
-                         "description": "application/json: every answer as JSON"}],
+                         "description": "application/json (preferred by its q over "
+                                        "the value's type): the answer as JSON; a "
+                                        "malformed field: 400"}],
                     "responses": {
                         "200": {"description": "one value: its raw body and content type",
                                 "headers": context_header,

@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from impl.config import ClusterConfig, merge_sides, merged_record_bytes
+from impl.config import KEY_BYTES_CEILING, ClusterConfig, merge_sides, merged_record_bytes
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, TooLargeError, UnknownNodeError
 from impl.hints import HintStore
@@ -122,10 +122,13 @@ class Replica:
     def on_replica_get(self, src: str, message: ReplicaGet) -> list[Effect]:
         """Answer a coordinator's read with this node's own record (b"": none); a key
         over the limit raises PeerDataError."""
-        try:
-            self.check_key(message.key)
-        except TooLargeError as error:
-            raise peer_data_error("key", error) from error
+        if len(message.key) > KEY_BYTES_CEILING:  # no node stores such a key
+            raise peer_data_error("key", TooLargeError(
+                f"key is {len(message.key)} bytes, over the {KEY_BYTES_CEILING} no "
+                "configuration's max_key_bytes exceeds"))
+        # a key over this node's max_key_bytes is answered too: it may be stored
+        # from before the limit was lowered (none stored: b""); refusing it made a
+        # get of such a key fail at every R > 1 (session 18's service probe)
         encoded = self.storage.read(message.key) or b""
         if encoded == self.empty_encoding:
             encoded = b""
@@ -144,9 +147,17 @@ class Replica:
         return {Flush: self.on_flush}
 
     def check_key(self, key: bytes) -> None:
-        if len(key) > self.config.max_key_bytes:
-            raise TooLargeError(f"key is {len(key)} bytes, over the limit of "
-                                f"{self.config.max_key_bytes}")
+        """TooLargeError for a peer's record of a key over ``KEY_BYTES_CEILING``
+        (the largest ``max_key_bytes`` a configuration may give: no node stores
+        such a key). A key over this node's ``max_key_bytes`` is taken, as a value
+        over ``max_value_bytes`` is: the limit is the client's (414 at the HTTP
+        port), and the key was stored when the limit was larger. Until session 18's
+        service probe it was refused, so lowering ``max_key_bytes`` stranded the
+        longer keys (a GET at R>1 answered 503), and a replica that missed such a
+        key refused it at every anti-entropy round and read repair, for good."""
+        if len(key) > KEY_BYTES_CEILING:
+            raise TooLargeError(f"key is {len(key)} bytes, over the {KEY_BYTES_CEILING} "
+                                "no configuration's max_key_bytes exceeds")
 
     def parse(self, raw: bytes) -> Record:
         """decode_record with a small cache: replicas see the same record bytes often.

@@ -9,14 +9,17 @@ from types import SimpleNamespace
 
 import pytest
 
+from impl.config import KEY_BYTES_CEILING
+from impl.context import encode_context
 from impl.effects import CancelTimer, GetResult, PutResult, Reply, Send
 from impl.errors import BadRequestError, ErrorCode, QuorumError, TooLargeError
 from impl.forwarding import FORWARD_MEMORY, check_request, refuse
-from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
+from impl.messages import Forward, ForwardReply, GetRequest, PutRequest, delete_request
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import ForwardTimeout
 from impl.versions import TOMBSTONE, ClockMode
+from spec.vclock import VClock
 from tests.impl.test_node_driver import make_config
 
 
@@ -132,8 +135,31 @@ def test_a_client_key_of_exactly_max_key_bytes_is_accepted_one_more_refused() ->
     for request in (GetRequest(1, b"k" * limit), PutRequest(1, b"k" * limit, b"v")):
         check_request(config, ClockMode.DVV, request)
     with pytest.raises(TooLargeError) as caught:
-        check_request(config, ClockMode.DVV, GetRequest(1, b"k" * (limit + 1)))
+        check_request(config, ClockMode.DVV, PutRequest(1, b"k" * (limit + 1), b"v"))
     assert str(caught.value) == f"key is {limit + 1} bytes, over the limit of {limit}"
+
+
+def test_a_key_over_max_key_bytes_is_read_and_written_only_with_a_context_of_a_version(
+) -> None:
+    """Session 18's service probe: a key stored before ``max_key_bytes`` was lowered
+    is read, and written (a put, a delete) with the context of a read that found a
+    version (contexts are bound to their key); a blind write, or one with the empty
+    context of a read that found nothing, is refused as before; over
+    ``KEY_BYTES_CEILING`` every request is. Before, all were refused."""
+    config = make_config(3, n=3, r=2, w=2)
+    long_key = b"k" * (config.max_key_bytes + 1)
+    check_request(config, ClockMode.DVV, GetRequest(1, long_key))
+    found = encode_context(VClock.of({"n1": 1}), key=long_key, mode=ClockMode.DVV,
+                           secret=config.context_secret)
+    check_request(config, ClockMode.DVV, PutRequest(1, long_key, b"v", context=found))
+    check_request(config, ClockMode.DVV, delete_request(1, long_key, found))
+    empty = encode_context(VClock(), key=long_key, mode=ClockMode.DVV,
+                           secret=config.context_secret)
+    for request in (PutRequest(1, long_key, b"v"), PutRequest(1, long_key, b"v", context=empty),
+                    delete_request(1, long_key, empty),
+                    GetRequest(1, b"k" * (KEY_BYTES_CEILING + 1))):
+        with pytest.raises(TooLargeError, match=r"^key is "):
+            check_request(config, ClockMode.DVV, request)
 
 
 def test_a_put_of_the_tombstone_bytes_is_refused_saying_why() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import StorageError
-from impl.messages import GetRequest, HintAck, PutRequest, ReplicaPut, ReplicaPutAck
+from impl.messages import HintAck, PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import OP_ID_BASE_META, Node
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -124,7 +124,7 @@ def test_every_bad_client_request_is_counted() -> None:
     node = _node()
     for request_id in (1, 2):
         too_long = b"k" * (node.config.max_key_bytes + 1)
-        node.client_request(1.0, GetRequest(request_id, too_long, None, "c1"))
+        node.client_request(1.0, PutRequest(request_id, too_long, b"v", client_id="c1"))
     assert node.stats["bad-request"] == 2
 
 

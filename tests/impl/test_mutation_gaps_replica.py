@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from impl.config import KEY_BYTES_CEILING
 from impl.effects import Send, SetTimer, SyncStorage, WriteRecord
 from impl.errors import BadMessageError
 from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
@@ -136,12 +137,43 @@ def test_a_peer_record_of_another_clock_mode_is_dropped() -> None:
 
 
 def test_a_key_of_exactly_max_key_bytes_is_served_one_byte_more_is_refused() -> None:
+    """A peer's ReplicaGet and record of a key over ``max_key_bytes`` are taken
+    (the key may be stored from before the limit was lowered: session 18's service
+    probe; none stored: b""); over ``KEY_BYTES_CEILING`` both are refused."""
     node, _ = _node()
     limit = node.config.max_key_bytes
     assert node.receive(1.0, "n2", ReplicaGet(5, b"k" * limit))
-    assert node.receive(1.0, "n2", ReplicaGet(6, b"k" * (limit + 1))) == []
-    assert node.log[-1].endswith(f"ReplicaGet: key is {limit + 1} bytes, over the limit of "
-                                 f"{limit} (peer data: key)")
+    assert node.receive(1.0, "n2", ReplicaGet(6, b"k" * (limit + 1))) == [
+        Send("n2", ReplicaGetReply(6, b"k" * (limit + 1), b""))]
+    record = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"v",
+                                     coordinator="n2", client_id="c", now=0.0))
+    too_long = b"k" * (KEY_BYTES_CEILING + 1)
+    assert node.receive(1.0, "n2", ReplicaPut(7, too_long, record)) == []
+    assert node.log[-1].endswith(f"ReplicaPut: key is {KEY_BYTES_CEILING + 1} bytes, over the "
+                                 f"{KEY_BYTES_CEILING} no configuration's max_key_bytes "
+                                 "exceeds (peer data: record)")
+    assert node.receive(1.0, "n2", ReplicaGet(8, too_long)) == []
+    assert node.log[-1].endswith("(peer data: key)")
+
+
+@pytest.mark.parametrize("stored", [True, False])
+def test_a_record_of_a_key_over_max_key_bytes_is_taken_from_a_peer(stored: bool) -> None:
+    """Session 18's service probe: the key was stored before ``max_key_bytes`` was
+    lowered; refusing its records (a delete's, read repair's, anti-entropy's)
+    stranded it, and a replica that missed it (``stored`` False) refused it at every
+    anti-entropy round, for good."""
+    node, storage = _node()
+    key = b"k" * (node.config.max_key_bytes + 1)
+    first = apply_put(Record.empty(ClockMode.DVV), VClock(), b"v",
+                      coordinator="n2", client_id="c", now=0.0)
+    if stored:
+        storage.write(key, encode_record(first))
+    other = apply_put(Record.empty(ClockMode.DVV), VClock(), b"w",  # a concurrent write
+                      coordinator="n3", client_id="c", now=1.0)
+    effects = node.receive(1.0, "n2", ReplicaPut(9, key, encode_record(other)))
+    assert node.stats.get("dropped", 0) == 0
+    assert Send("n2", ReplicaPutAck(9, key)) in effects  # merged and acknowledged
+    assert any(isinstance(effect, WriteRecord) for effect in effects)
 
 
 def test_an_engine_that_does_not_say_its_fsync_policy_gets_no_flush_timer() -> None:

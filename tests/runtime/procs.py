@@ -203,6 +203,18 @@ class ServedNodes:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(15)
 
+    def restart_with(self, old: str, new: str) -> None:
+        """An operator's change of the cluster file: kill every running node, replace
+        ``old`` by ``new`` in the file (AssertionError if absent), start them again."""
+        names = list(self.procs)
+        for name in names:
+            self.kill(name)
+        text = self.config.read_text()
+        assert old in text, old
+        self.config.write_text(text.replace(old, new))
+        for name in names:
+            self.start(name)
+
     def url(self, name: str, query: str = "") -> str:
         """The URL of key ``k`` at ``name``, with ``query`` (e.g. ``?r=3``)."""
         return f"http://127.0.0.1:{self.http[name]}/kv/k{query}"

@@ -39,12 +39,7 @@ def test_a_value_stored_under_a_larger_limit_is_served_after_the_limit_is_lowere
             nodes.start(name)
         big = b"x" * 100_000
         assert http_call("PUT", nodes.url("n1", "?w=3"), big)[0] == 200
-        for name in NAMES:
-            nodes.kill(name)
-        nodes.config.write_text(nodes.config.read_text().replace(
-            "max_value_bytes = 131072", "max_value_bytes = 65536"))
-        for name in NAMES:
-            nodes.start(name)
+        nodes.restart_with("max_value_bytes = 131072", "max_value_bytes = 65536")
         time.sleep(1.5)  # a few anti-entropy rounds
         for name in NAMES:  # before: 503 "get reached 1 of R=3 replicas"
             status, _, body = http_call("GET", nodes.url(name, "?r=3"))
@@ -77,12 +72,7 @@ def test_siblings_stored_under_a_larger_max_siblings_are_served_after_it_is_lowe
             nodes.start(name)
         for i in range(10):
             assert http_call("PUT", nodes.url("n1", "?w=3"), b"v%d" % i)[0] == 200
-        for name in NAMES:
-            nodes.kill(name)
-        nodes.config.write_text(nodes.config.read_text().replace(
-            "n = 3\n", "n = 3\nmax_siblings = 2\n"))
-        for name in NAMES:
-            nodes.start(name)
+        nodes.restart_with("n = 3\n", "n = 3\nmax_siblings = 2\n")
         time.sleep(1.5)
         for name in NAMES:
             status, headers, body = http_call("GET", nodes.url(name, "?r=3"),

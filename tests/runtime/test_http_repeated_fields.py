@@ -1,0 +1,53 @@
+"""A field line given twice is one list (RFC 9110 5.3: a recipient may combine
+them, comma-separated, and a sender may only repeat a list-based field), not
+its last line (session 18's service probe).
+
+Before: the last line won. ``Content-Encoding: gzip`` then ``Content-Encoding:
+identity`` stored the gzip bytes as the value, served without a coding (the
+fault session 14's probe B fixed for one line, 415 since); ``Expect: foo`` then
+``Expect: 100-continue`` was served though it carries an expectation the node
+cannot meet (417 for one line); ``Accept: application/json`` then ``Accept:
+text/plain;q=0.1`` answered the raw value. Now each repeated field is read as the
+list of its lines; the fields a request takes once (X-Vdynamo-Context, Content-Type,
+Host, ...) keep their 400."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from tests.runtime.live import call, cluster, raw, run, url
+
+
+def test_a_repeated_field_is_read_as_one_list(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            address = servers[0].http_address
+            coded = gzip.compress(b"hello")
+            for first, second in ((b"gzip", b"identity"), (b"identity", b"gzip")):
+                answer = await raw(address, b"PUT /kv/enc HTTP/1.1\r\nHost: x\r\n"
+                                   b"Content-Encoding: " + first + b"\r\nContent-Encoding: "
+                                   + second + b"\r\nContent-Length: %d\r\n"
+                                   b"Connection: close\r\n\r\n" % len(coded) + coded)
+                assert answer.startswith(b"HTTP/1.1 415 "), (first, second, answer[:200])
+            status, _, got = await call("GET", url(servers[1], "/kv/enc?r=3"))
+            assert status == 404 and got["values"] == [], got  # nothing stored
+            answer = await raw(address, b"PUT /kv/enc HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Encoding: identity\r\nContent-Encoding: identity\r\n"
+                               b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+            assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+            for first, second in ((b"foo", b"100-continue"), (b"100-continue", b"foo")):
+                answer = await raw(address, b"PUT /kv/exp HTTP/1.1\r\nHost: x\r\nExpect: "
+                                   + first + b"\r\nExpect: " + second + b"\r\n"
+                                   b"Content-Length: 2\r\nConnection: close\r\n\r\nno")
+                assert answer.startswith(b"HTTP/1.1 417 "), (first, second, answer[:200])
+            answer = await raw(address, b"PUT /kv/exp HTTP/1.1\r\nHost: x\r\n"
+                               b"Expect: 100-continue\r\nExpect: 100-Continue\r\n"
+                               b"Content-Length: 2\r\nConnection: close\r\n\r\nok")
+            assert b"HTTP/1.1 200 " in answer, answer[:300]
+            answer = await raw(address, b"GET /kv/enc HTTP/1.1\r\nHost: x\r\n"
+                               b"Accept: application/json\r\nAccept: text/plain;q=0.1\r\n"
+                               b"Connection: close\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+            assert b"content-type: application/json" in answer.lower(), answer[:300]
+    run(scenario())
