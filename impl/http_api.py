@@ -1044,9 +1044,12 @@ class HttpApi:
         the token; 409 naming why it is refused (nothing changed)."""
         if method != "POST":
             return _not_allowed(method, ADMIN_FORCE_REMOVE, "POST")
-        sent = headers.get(b"authorization", b"")
-        token = admin_token(self.config.secret).encode()
-        if not hmac.compare_digest(sent, b"Bearer " + token):
+        # RFC 9110 11.1/11.4: the scheme is case-insensitive, and one or more
+        # spaces part it from the credentials (``bearer T`` and ``Bearer  T`` were
+        # 401 until session 18's review)
+        scheme, _, sent = headers.get(b"authorization", b"").partition(b" ")
+        token = admin_token(self.config.secret, self.config.name).encode()
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(sent.lstrip(b" "), token):
             return 401, {"error": "Unauthorized", "message": "admin requests need "
                          "Authorization: Bearer <token derived from the cluster secret> "
                          "(vdynamo remove sends it)", "outcome": "not-written"}, [
@@ -1186,10 +1189,22 @@ _CONDITIONAL = (b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodi
 ADMIN_FORCE_REMOVE = "/admin/force-remove"
 
 
-def admin_token(secret: bytes) -> str:
-    """The bearer token of admin requests: HMAC-SHA256 of ``vdynamo-admin`` under the
-    cluster secret, hex (the secret itself is never sent)."""
-    return hmac.new(secret, b"vdynamo-admin", hashlib.sha256).hexdigest()
+#: the label of :func:`admin_token` (a NUL ends it: no cluster name extends it)
+_ADMIN_LABEL = b"vdynamo-admin\x00"
+
+
+def admin_token(secret: bytes, cluster: str) -> str:
+    """The bearer token of admin requests to the cluster named ``cluster`` (its
+    ``[cluster] name``): HMAC-SHA256 of ``vdynamo-admin\\0`` and the name under the
+    cluster ``secret``, 64 hex digits (the secret itself is never sent, and cannot
+    be recovered from a token; no other HMAC of the secret has this label:
+    ``impl.context``, ``impl.peer_auth``). Bound to the name as contexts and peer
+    hellos are since session 15's probe B: until session 18's review the token was
+    that of the secret alone, so two clusters given one secret and distinct names
+    (which refuse each other's peers and contexts) took each other's admin
+    requests: green's operator force-removed a node of blue."""
+    return hmac.new(secret, _ADMIN_LABEL + cluster.encode("utf-8"),
+                    hashlib.sha256).hexdigest()
 
 
 def _conditional_names(names: list[bytes]) -> str:

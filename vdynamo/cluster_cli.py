@@ -496,7 +496,7 @@ def main_remove(argv: list[str]) -> int:
               file=sys.stderr)
         return 1
     try:
-        secret = load_runtime_config(directory / "cluster.toml").cluster.secret
+        cluster = load_runtime_config(directory / "cluster.toml").cluster
     except ConfigError as error:
         print(f"vdynamo remove: {error}", file=sys.stderr)
         return 1
@@ -506,9 +506,10 @@ def main_remove(argv: list[str]) -> int:
         print(f"vdynamo remove: no other member is running in {directory}", file=sys.stderr)
         return 1
     other, held = members[0]
+    token = admin_token(cluster.secret, cluster.name)
     request = urllib.request.Request(
         f"http://127.0.0.1:{held['http']}{ADMIN_FORCE_REMOVE}?node={name}", data=b"",
-        method="POST", headers={"Authorization": f"Bearer {admin_token(secret)}"})
+        method="POST", headers={"Authorization": f"Bearer {token}"})
     try:
         with urllib.request.urlopen(request, timeout=10.0) as answer:
             answer.read()

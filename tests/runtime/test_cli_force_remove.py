@@ -50,7 +50,8 @@ def test_remove_a_killed_node_then_its_return_is_refused(tmp_path: Path) -> None
         with vdynamo.connect([http(directory, "n1")]) as db:
             for key in keys:
                 db.put(key, f"v-{key}".encode())
-        token = admin_token(load_runtime_config(directory / "cluster.toml").cluster.secret)
+        settings = load_runtime_config(directory / "cluster.toml").cluster
+        token = admin_token(settings.secret, settings.name)
         killed_at = time.monotonic()
         os.kill(state(directory)["nodes"]["n5"]["pid"], signal.SIGKILL)
 
