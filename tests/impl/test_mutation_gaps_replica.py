@@ -156,6 +156,21 @@ def test_a_key_of_exactly_max_key_bytes_is_served_one_byte_more_is_refused() -> 
     assert node.log[-1].endswith("(peer data: key)")
 
 
+def test_a_record_of_a_key_of_exactly_the_ceiling_is_taken() -> None:
+    """Session 18's review: ``Replica.check_key`` with ``>=`` for ``>`` (a key of
+    exactly ``KEY_BYTES_CEILING`` refused, the ``max_key_bytes`` a configuration
+    may give) survived every test; the key's record and ReplicaGet are taken
+    (one byte more is refused: the test before)."""
+    node, _ = _node()
+    key = b"k" * KEY_BYTES_CEILING
+    record = encode_record(apply_put(Record.empty(ClockMode.DVV), VClock(), b"v",
+                                     coordinator="n2", client_id="c", now=0.0))
+    assert Send("n2", ReplicaPutAck(7, key)) in node.receive(1.0, "n2", ReplicaPut(7, key, record))
+    assert node.receive(1.0, "n2", ReplicaGet(8, key)) == [
+        Send("n2", ReplicaGetReply(8, key, b""))]  # none stored here: WriteRecord is an effect
+    assert node.stats.get("dropped", 0) == 0
+
+
 @pytest.mark.parametrize("stored", [True, False])
 def test_a_record_of_a_key_over_max_key_bytes_is_taken_from_a_peer(stored: bool) -> None:
     """Session 18's service probe: the key was stored before ``max_key_bytes`` was

@@ -49,7 +49,10 @@ def test_accept_is_negotiated_by_its_q_values(tmp_path: Path) -> None:
                 assert answer.endswith(b"\r\n\r\nhello"), (accept, answer)
             for accept in (b"application/json", b"Application/JSON", b"application/json, */*",
                            b"text/plain;q=0.5, application/json", b"application/*",
-                           b"image/png, application/json;q=0.1"):
+                           b"image/png, application/json;q=0.1",
+                           # the most specific range gives text/plain its q (0.1, not
+                           # */*'s 1): a mutant taking the first match survived (review)
+                           b"application/json;q=0.3, */*;q=0.4, text/plain;q=0.1"):
                 answer = await raw(address, _get(accept))
                 assert answer.startswith(b"HTTP/1.1 200 "), (accept, answer)
                 assert _content_type(answer) == b"application/json", (accept, answer)
