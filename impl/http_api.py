@@ -143,6 +143,9 @@ MAX_HEADER_BYTES = 64 * 1024
 #: line with its extensions, or a trailer field (those also count against
 #: MAX_HEADER_BYTES); over it 400 (RFC 9112 7.1.1)
 MAX_CHUNK_LINE_BYTES = 64 * 1024
+#: bytes read are parsed in slices of this many (:meth:`_Parse.feed`): a chunk-size
+#: line passes MAX_CHUNK_LINE_BYTES by at most this much before its 400
+_BODY_SLICE = 8192
 #: the slowest a request body may arrive on average, after its first
 #: ``http_idle_timeout_s``, unless the cluster file sets ``http_min_body_rate``
 #: (this is its default, :data:`impl.config.DEFAULT_MIN_BODY_RATE`; 0 turns the
@@ -335,7 +338,23 @@ class _Parse:
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``, the next bytes read (never b"": the caller stops at the
-        close, and a request body is never read until the close)."""
+        close, and a request body is never read until the close), in slices of
+        :data:`_BODY_SLICE` bytes: the chunk-extension bound counts the
+        bytes of the slices in which the parser did not move on (httptools gives
+        no offset), so a slice's worth of a chunk-size line may go uncounted. Fed
+        whole until session 18's review, the bytes of a read (up to 64 KiB) in
+        which a chunk began went uncounted: a 100 KiB extension was served."""
+        at = 0
+        while at < len(data) and not self.dead:
+            end = min(len(data), at + _BODY_SLICE)
+            if self._feed(data, at, end):
+                return
+            at = end
+
+    def _feed(self, whole: bytes, start: int, end: int) -> bool:
+        """Parse ``whole[start:end]`` (the rest of ``whole`` not yet fed); True if
+        the rest was parsed too (an Upgrade ignored: the request parsed again)."""
+        data = whole[start:end] if start or end < len(whole) else whole
         self.moved = False
         try:
             self.parser.feed_data(data)
@@ -357,8 +376,8 @@ class _Parse:
                 self.ready.pop()
                 head = _head_without_upgrade(request, self.parser.get_http_version())
                 self.parser = httptools.HttpRequestParser(self)
-                self.feed(head + data[upgrade.args[0]:])
-                return
+                self.feed(head + whole[start + upgrade.args[0]:])
+                return True
             # CONNECT, or an Upgrade without a body: its request is queued; we switch
             # to nothing, and what follows is not HTTP: answer it, then close
             self.dead = True
@@ -384,12 +403,13 @@ class _Parse:
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(
                         f"body: a chunk-size line (its chunk extensions) over "
                         f"{MAX_CHUNK_LINE_BYTES} bytes (RFC 9112 7.1.1)")))
-                    return
+                    return False
             if self.in_head:  # a header still incomplete (counted when complete)
                 self.head_read += len(data)
                 if self.head_read > (2 * MAX_HEADER_BYTES + self.context_b64
                                      + self.url_allowance):
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
+        return False
 
     def truncated(self) -> None:
         """The client closed its side (EOF) in the middle of a request: queue a 400
