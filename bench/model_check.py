@@ -17,8 +17,11 @@ per CPU-second on strict-dvv and the sloppy configurations, and the SPIN compari
 on the reference questions (``bench/promela/strict.pml``: needs ``spin`` and
 ``gcc``, from Debian: ``apt-get install spin gcc``), and the symmetry reduction on
 two-client configurations (``--section symmetry``: off, on with the uncached and the
-cached canonical form of ``spec/symmetry.py``, medians and ratios). It prints figures
-and never fails on time.
+cached canonical form of ``spec/symmetry.py``, medians and ratios). ``--section against
+--against DIR`` compares this tree's check() with another checkout's (``DIR``: e.g.
+``git archive <commit> | tar -x -C DIR``), in fresh processes alternating between the
+two, on strict-dvv and the sloppy configurations: medians and the ratio (session 18).
+It prints figures and never fails on time.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
 SECTIONS = ("table", "split", "memo", "compiled", "por", "workers", "simulate", "spin",
-            "symmetry")
+            "symmetry", "against")
 """The parts of the run (``--section``)."""
 COMPILED = (*SCALING, "lww-two-clients", "delete-immediate")
 """The configurations of the compiled-against-pure rows (the last two: two clients, where
@@ -534,8 +537,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds allowed for each run (default 1800)")
     parser.add_argument("--section", action="append", choices=SECTIONS,
                         help="run only this part (repeatable; default: all)")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="another checkout for --section against (e.g. the commit before)")
     args = parser.parse_args(argv)
     sections = set(args.section or SECTIONS)
+    if not args.against:
+        if args.section and "against" in sections:
+            parser.error("--section against needs --against DIR")
+        sections.discard("against")
     if args.one:
         kind, name, symmetry = args.one
         print(json.dumps(_one(kind, name, symmetry == "1")))
@@ -589,11 +598,68 @@ def main(argv: list[str] | None = None) -> int:
         _spin_comparison(args.timeout)
     if "symmetry" in sections:
         _symmetry_rows(args.timeout)
+    if "against" in sections:
+        _against_rows(args.against.resolve(), args.timeout)
     print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
           "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
           "own process (ru_maxrss); B/state counts the seen-set and the parent links "
           "(18 with the state-index array that liveness needs, 14 without).")
     return 0
+
+
+AGAINST_ROUNDS = 5
+"""Alternating rounds of ``--section against`` (each: one fresh process per tree)."""
+_AGAINST = """
+import json, sys, time
+from model_check.check import check
+from model_check.suite import entry
+chosen = entry(sys.argv[1])
+runs = []
+for _ in range(2):
+    started = time.process_time()
+    result = check(chosen.config, list(chosen.expected))
+    runs.append(time.process_time() - started)
+print(json.dumps({"cpu_seconds": min(runs), "distinct_states": result.distinct_states,
+                  "transitions": result.transitions,
+                  "verdicts": {r.property: str(r.verdict) for r in result.results}}))
+"""
+"""One process's measurement in ``--section against`` (run in either tree): the lesser
+CPU-s of two check()s with every property of the entry (the second has the imports and
+the spec's own caches warm)."""
+
+
+def _against_rows(other: Path, timeout: float) -> None:
+    """check() of this tree against ``other``'s on :data:`SCALING`: medians of
+    :data:`AGAINST_ROUNDS` alternating fresh processes (the order swapped every round)."""
+    print(f"\ncheck() against {other} (all of the entry's properties; lesser CPU-s of two "
+          f"in-process runs, medians of {AGAINST_ROUNDS} alternating fresh processes):")
+    trees = {"this": ROOT, "other": other}
+    for name in SCALING:
+        runs: dict[str, list[dict[str, Any]]] = {"this": [], "other": []}
+        for round_ in range(AGAINST_ROUNDS):
+            for side in ("other", "this") if round_ % 2 == 0 else ("this", "other"):
+                tree = trees[side]
+                try:
+                    done = subprocess.run([sys.executable, "-c", _AGAINST, name],
+                                          capture_output=True, text=True, timeout=timeout,
+                                          check=False, cwd=tree,
+                                          env={**os.environ, "PYTHONPATH": str(tree)})
+                except subprocess.TimeoutExpired:
+                    continue
+                if done.returncode == 0:
+                    runs[side].append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if not runs["this"] or not runs["other"]:
+            print(f"  {name:<18} failed", flush=True)
+            continue
+        cpu = {side: statistics.median(r["cpu_seconds"] for r in runs[side]) for side in runs}
+        mine, theirs = runs["this"][0], runs["other"][0]
+        states = mine["distinct_states"]
+        same = all(mine[k] == theirs[k] for k in ("distinct_states", "transitions", "verdicts"))
+        print(f"  {name:<18} {states:,} states: {cpu['other']:.3f} -> {cpu['this']:.3f} CPU-s "
+              f"({cpu['other'] / cpu['this']:.3f}x), "
+              f"{theirs['distinct_states'] / cpu['other']:,.0f} -> "
+              f"{states / cpu['this']:,.0f} states/CPU-s; states, transitions and verdicts "
+              f"{'same' if same else 'DIFFER'}", flush=True)
 
 
 def _por_rows(timeout: float) -> None:

@@ -484,34 +484,65 @@ def puts_hash(puts: tuple[PutRecord | None, ...]) -> int:
 # outside (JSON, tests, the refinement mapping) goes through the classes.
 
 
+def _setters(cls: type, *names: str) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of ``cls``'s slots ``names`` (its member descriptors' ``__set__``):
+    the trusted constructors below fill a frozen value through them, about 4x cheaper
+    a field than ``object.__setattr__`` (which looks the name up in the class each
+    time; issue 13)."""
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+(_m_kind, _m_src, _m_dst, _m_request, _m_key, _m_payload, _m_intended, _m_order,
+ _m_hash) = _setters(
+    Message, "kind", "src", "dst", "request", "key", "payload", "intended", "order", "_hash")
+(_h_intended, _h_key, _h_payload, _h_hash) = _setters(
+    Hint, "intended", "key", "payload", "_hash")
+(_co_request, _co_client, _co_key, _co_is_put, _co_payload, _co_awaiting, _co_sent_to,
+ _co_acks, _co_replies, _co_groups, _co_hash) = _setters(
+    Coordination, "request", "client", "key", "is_put", "payload", "awaiting", "sent_to",
+    "acks", "replies", "groups", "_hash")
+(_cl_puts_issued, _cl_gets_issued, _cl_outstanding, _cl_counter, _cl_last_get, _cl_acked,
+ _cl_gets, _cl_hash) = _setters(
+    ClientState, "puts_issued", "gets_issued", "outstanding", "counter", "last_get",
+    "acked", "gets", "_hash")
+(_n_up, _n_store, _n_hints, _n_coord, _n_hash) = _setters(
+    NodeState, "up", "store", "hints", "coord", "_hash")
+(_s_nodes, _s_messages, _s_clients, _s_puts, _s_side, _s_used, _s_hints_acked,
+ _s_hints_deleted, _s_epochs, _s_config, _s_parts, _s_membership, _s_key_epochs,
+ _s_backups, _s_hash) = _setters(
+    State, "nodes", "messages", "clients", "puts", "side", "used", "hints_acked",
+    "hints_deleted", "epochs", "config", "_parts", "membership", "key_epochs", "backups",
+    "_hash")
+
+
 def new_message(kind: Kind, src: str, dst: str, request: int, key: str,
                 payload: Payload | None = None, intended: str = "") -> Message:
     """``Message(kind, src, dst, request, key, payload, intended)``, trusted."""
     m = _new(Message)
-    _set(m, "kind", kind)
-    _set(m, "src", src)
-    _set(m, "dst", dst)
-    _set(m, "request", request)
-    _set(m, "key", key)
-    _set(m, "payload", payload)
-    _set(m, "intended", intended)
+    _m_kind(m, kind)
+    _m_src(m, src)
+    _m_dst(m, dst)
+    _m_request(m, request)
+    _m_key(m, key)
+    _m_payload(m, payload)
+    _m_intended(m, intended)
     value = kind._value_  # as _message_hash:
     if payload is None:
-        _set(m, "order", (value, src, dst, request, key, intended, ()))
-        _set(m, "_hash", hash((value, src, dst, request, key, 0, intended)))
+        _m_order(m, (value, src, dst, request, key, intended, ()))
+        _m_hash(m, hash((value, src, dst, request, key, 0, intended)))
     else:
-        _set(m, "order", (value, src, dst, request, key, intended, payload_key(payload)))
-        _set(m, "_hash", hash((value, src, dst, request, key, payload_hash(payload), intended)))
+        _m_order(m, (value, src, dst, request, key, intended, payload_key(payload)))
+        _m_hash(m, hash((value, src, dst, request, key, payload_hash(payload), intended)))
     return m
 
 
 def new_hint(intended: str, key: str, payload: Payload) -> Hint:
     """``Hint(intended, key, payload)``, trusted."""
     h = _new(Hint)
-    _set(h, "intended", intended)
-    _set(h, "key", key)
-    _set(h, "payload", payload)
-    _set(h, "_hash", hash((intended, key, payload_hash(payload))))
+    _h_intended(h, intended)
+    _h_key(h, key)
+    _h_payload(h, payload)
+    _h_hash(h, hash((intended, key, payload_hash(payload))))
     return h
 
 
@@ -522,18 +553,18 @@ def new_coordination(request: int, client: str, key: str, is_put: bool,
                      groups: tuple[tuple[str, ...], ...] = ()) -> Coordination:
     """``Coordination(...)``, trusted."""
     c = _new(Coordination)
-    _set(c, "request", request)
-    _set(c, "client", client)
-    _set(c, "key", key)
-    _set(c, "is_put", is_put)
-    _set(c, "payload", payload)
-    _set(c, "awaiting", awaiting)
-    _set(c, "sent_to", sent_to)
-    _set(c, "acks", acks)
-    _set(c, "replies", replies)
-    _set(c, "groups", groups)
-    _set(c, "_hash", _coordination_hash(request, client, key, is_put, payload, awaiting, sent_to,
-                                        acks, replies, groups))
+    _co_request(c, request)
+    _co_client(c, client)
+    _co_key(c, key)
+    _co_is_put(c, is_put)
+    _co_payload(c, payload)
+    _co_awaiting(c, awaiting)
+    _co_sent_to(c, sent_to)
+    _co_acks(c, acks)
+    _co_replies(c, replies)
+    _co_groups(c, groups)
+    _co_hash(c, _coordination_hash(request, client, key, is_put, payload, awaiting, sent_to,
+                                     acks, replies, groups))
     return c
 
 
@@ -542,15 +573,15 @@ def new_client(puts_issued: int, gets_issued: int, outstanding: int, counter: in
                gets: tuple[GetRecord, ...]) -> ClientState:
     """``ClientState(...)``, trusted."""
     c = _new(ClientState)
-    _set(c, "puts_issued", puts_issued)
-    _set(c, "gets_issued", gets_issued)
-    _set(c, "outstanding", outstanding)
-    _set(c, "counter", counter)
-    _set(c, "last_get", last_get)
-    _set(c, "acked", acked)
-    _set(c, "gets", gets)
-    _set(c, "_hash", _client_hash(puts_issued, gets_issued, outstanding, counter, last_get,
-                                  acked, gets))
+    _cl_puts_issued(c, puts_issued)
+    _cl_gets_issued(c, gets_issued)
+    _cl_outstanding(c, outstanding)
+    _cl_counter(c, counter)
+    _cl_last_get(c, last_get)
+    _cl_acked(c, acked)
+    _cl_gets(c, gets)
+    _cl_hash(c, _client_hash(puts_issued, gets_issued, outstanding, counter, last_get,
+                               acked, gets))
     return c
 
 
@@ -558,12 +589,12 @@ def new_node(up: bool, store: tuple[Payload, ...], hints: tuple[Hint, ...],
              coord: tuple[Coordination, ...]) -> NodeState:
     """``NodeState(up, store, hints, coord)``, trusted."""
     n = _new(NodeState)
-    _set(n, "up", up)
-    _set(n, "store", store)
-    _set(n, "hints", hints)
-    _set(n, "coord", coord)
-    _set(n, "_hash", hash((up, tuple(map(payload_hash, store)), tuple(map(_hash_of, hints)),
-                           tuple(map(_hash_of, coord)))))  # = _node_hash
+    _n_up(n, up)
+    _n_store(n, store)
+    _n_hints(n, hints)
+    _n_coord(n, coord)
+    _n_hash(n, hash((up, tuple(map(payload_hash, store)), tuple(map(_hash_of, hints)),
+                     tuple(map(_hash_of, coord)))))  # = _node_hash
     return n
 
 
@@ -581,24 +612,24 @@ def new_state(nodes: tuple[NodeState, ...], messages: tuple[Message, ...],
         parts = (nodes_hash(nodes), messages_hash(messages), clients_hash(clients),
                  puts_hash(puts))
     s = _new(State)
-    _set(s, "nodes", nodes)
-    _set(s, "messages", messages)
-    _set(s, "clients", clients)
-    _set(s, "puts", puts)
-    _set(s, "side", side)
-    _set(s, "used", used)
-    _set(s, "hints_acked", hints_acked)
-    _set(s, "hints_deleted", hints_deleted)
-    _set(s, "epochs", epochs)
-    _set(s, "config", config)
-    _set(s, "_parts", parts)
-    _set(s, "membership", membership)
-    _set(s, "key_epochs", key_epochs)
-    _set(s, "backups", backups)
+    _s_nodes(s, nodes)
+    _s_messages(s, messages)
+    _s_clients(s, clients)
+    _s_puts(s, puts)
+    _s_side(s, side)
+    _s_used(s, used)
+    _s_hints_acked(s, hints_acked)
+    _s_hints_deleted(s, hints_deleted)
+    _s_epochs(s, epochs)
+    _s_config(s, config)
+    _s_parts(s, parts)
+    _s_membership(s, membership)
+    _s_key_epochs(s, key_epochs)
+    _s_backups(s, backups)
     h = hash((parts, side, used, hints_acked, hints_deleted, epochs))
     if key_epochs:
         h = hash((h, key_epochs))
     if backups is not None:
         h = hash((h, backups._hash))
-    _set(s, "_hash", h if membership is None else hash((h, membership._hash)))
+    _s_hash(s, h if membership is None else hash((h, membership._hash)))
     return s
