@@ -330,3 +330,63 @@ def test_a_hint_for_the_removed_node_goes_to_its_new_owners_not_back_to_it() -> 
                 assert cluster.node(owner).record(key) is not None or any(
                     h.intended == owner and h.key == key
                     for n in survivors for h in cluster.node(n).hints.all()), (key, owner)
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_a_node_dead_for_good_mid_join_is_removed_and_a_later_leave_goes_through(
+        partitioning: str) -> None:
+    """n6 joins, takes its tokens, and dies for good before it is ``up``: its join
+    never ends. Review of session 18 (rev1): the force-remove of n6 was refused
+    ("a membership change is in progress; try again once it settled": the change
+    was n6's own join, which never settles), so n6 could never be removed, and under
+    strategy 3 a leave of n2 asked afterwards stayed ``up`` for good (the claimant
+    claims nothing during a change). Now a removal whose only change in progress is
+    the removed node's own join goes through (riak_core force-removes a joining
+    member too), the claimant hands its partitions out at once, n6 ends ``removed``,
+    n2's leave completes, and every key reads back at R = 3."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, partitioning=partitioning) as cluster:
+        cluster.run_for(3.0)
+        writer = cluster.client("n1")
+        for key in KEYS[:30]:
+            writer.put(key, b"v-" + key)
+        cluster.join("n6")
+        cluster.run_until(lambda: (m := cluster.node("n1").view.get("n6")) is not None
+                          and bool(m.tokens), max_time=30.0)
+        cluster.run_for(0.3)
+        cluster.crash("n6")
+        cluster.run_for(15.0)
+        assert _status(cluster, "n6")[0] is MemberStatus.JOINING
+        cluster.force_remove("n1", "n6")  # before: InvalidValueError, change in progress
+        cluster.run_until(lambda: _status(cluster, "n6")[0] is MemberStatus.REMOVED,
+                          max_time=60.0)
+        cluster.leave("n2")
+        cluster.run_until(lambda: _status(cluster, "n2")[0] is MemberStatus.LEFT,
+                          max_time=60.0)
+        reader = cluster.client("n3")
+        assert [key for key in KEYS[:30]
+                if reader.get(key, r=3).values != [b"v-" + key]] == []
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_a_node_dead_for_good_mid_leave_is_removed(partitioning: str) -> None:
+    """6 nodes: n6 asked to leave dies for good 0.1 s later, its leave unfinished.
+    Before the review its force-remove was refused (its own leave was the change in
+    progress, which never ends); now n6 ends ``removed`` and settled and every key
+    reads back at R = 3."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=1, partitioning=partitioning) as cluster:
+        cluster.run_for(3.0)
+        writer = cluster.client("n1")
+        for key in KEYS[:30]:
+            writer.put(key, b"v-" + key)
+        cluster.leave("n6")
+        cluster.run_for(0.1)
+        cluster.crash("n6")
+        cluster.run_for(15.0)
+        assert _status(cluster, "n6")[0] is MemberStatus.LEAVING
+        cluster.force_remove("n1", "n6")  # before: InvalidValueError, change in progress
+        cluster.run_until(lambda: _status(cluster, "n6") == (MemberStatus.REMOVED, True),
+                          max_time=60.0)
+        cluster.run_until_quiet()  # (strategy 1: right at the settlement an R = 3 read
+        reader = cluster.client("n3")  # timed out once, QuorumError; docs/runtime.md)
+        assert [key for key in KEYS[:30]
+                if reader.get(key, r=3).values != [b"v-" + key]] == []
