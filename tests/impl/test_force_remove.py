@@ -332,6 +332,16 @@ def test_a_hint_for_the_removed_node_goes_to_its_new_owners_not_back_to_it() -> 
                     for n in survivors for h in cluster.node(n).hints.all()), (key, owner)
 
 
+def _written(nodes: int, partitioning: str) -> SimulatedCluster:
+    """``nodes`` running nodes (N = 3, R = W = 2, seed 1), 30 keys written at n1."""
+    cluster = SimulatedCluster(nodes=nodes, n=3, r=2, w=2, seed=1, partitioning=partitioning)
+    cluster.run_for(3.0)
+    writer = cluster.client("n1")
+    for key in KEYS[:30]:
+        writer.put(key, b"v-" + key)
+    return cluster
+
+
 @pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
 def test_a_node_dead_for_good_mid_join_is_removed_and_a_later_leave_goes_through(
         partitioning: str) -> None:
@@ -344,11 +354,7 @@ def test_a_node_dead_for_good_mid_join_is_removed_and_a_later_leave_goes_through
     the removed node's own join goes through (riak_core force-removes a joining
     member too), the claimant hands its partitions out at once, n6 ends ``removed``,
     n2's leave completes, and every key reads back at R = 3."""
-    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, partitioning=partitioning) as cluster:
-        cluster.run_for(3.0)
-        writer = cluster.client("n1")
-        for key in KEYS[:30]:
-            writer.put(key, b"v-" + key)
+    with _written(5, partitioning) as cluster:
         cluster.join("n6")
         cluster.run_until(lambda: (m := cluster.node("n1").view.get("n6")) is not None
                           and bool(m.tokens), max_time=30.0)
@@ -373,11 +379,7 @@ def test_a_node_dead_for_good_mid_leave_is_removed(partitioning: str) -> None:
     Before the review its force-remove was refused (its own leave was the change in
     progress, which never ends); now n6 ends ``removed`` and settled and every key
     reads back at R = 3."""
-    with SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=1, partitioning=partitioning) as cluster:
-        cluster.run_for(3.0)
-        writer = cluster.client("n1")
-        for key in KEYS[:30]:
-            writer.put(key, b"v-" + key)
+    with _written(6, partitioning) as cluster:
         cluster.leave("n6")
         cluster.run_for(0.1)
         cluster.crash("n6")
