@@ -388,13 +388,21 @@ class Gossiper:
         leaving node never moves partitions itself, so two changes cannot move the
         same partitions. The partitions are computed from the members' token sets in
         the view (not from the serving ring, which only requests use)."""
-        if (not self.claims or membership.claimant(self.view) != self.name
-                or self.changing()):
+        if not self.claims or membership.claimant(self.view) != self.name:
+            return
+        stuck = [m.node for m in self.view if m.status is MemberStatus.REMOVING
+                 and m.tokens and self._only_change_of(m.node)]
+        if self.changing() and not stuck:
             return
         ring = self.view.ring(CLAIMED_RING)
         if ring is None:
             return
         partitioning = self._partitioning(ring)
+        if self.changing():  # a member removed mid-join or mid-leave: its change never
+            if len(ring.nodes) > 1:  # ends, so its partitions are handed out now
+                self._claimed(partial(membership.claim_leave, self.view, stuck[0],
+                                      partitioning, self.rng))
+            return
         for member in self.view:
             if member.status is MemberStatus.JOINING and not member.tokens:
                 self._claimed(partial(membership.claim_join, self.view, member.node,
@@ -842,7 +850,7 @@ class Gossiper:
                                     f"{self.status.value if self.status else 'not a member'})")
         if self.is_removed(node):
             raise InvalidValueError(f"force-remove: {node!r:.80} was already removed")
-        if self.changing():
+        if self.changing() and not self._only_change_of(node):
             raise InvalidValueError("force-remove: a membership change is in progress; "
                                     "try again once it settled")
         view = membership.force_remove(self.view, node, self.config.n)
@@ -850,6 +858,25 @@ class Gossiper:
         self.log.append(f"{self.name}: force-removed {node} (its ranges go to new owners "
                         "from the surviving replicas)")
         return self._gossip_to(self._peer())
+
+    def _only_change_of(self, node: str) -> bool:
+        """Whether the membership change in progress is ``node``'s own join or leave
+        and no other member's (no other member joining with tokens, leaving or being
+        removed, nothing else settling): a node that died for good mid-join or
+        mid-leave never finishes its change, so the change cannot be waited for
+        (riak_core force-removes a joining or leaving member too); the claimant then
+        hands its partitions out (``removing``) without waiting either
+        (:meth:`claim`). Review of session 18 (rev1): before, such a node could never
+        be removed, and under strategy 3 no later join or leave was claimed either."""
+        held = self.view.get(node)
+        if held is None or held.status not in (MemberStatus.JOINING, MemberStatus.LEAVING,
+                                               MemberStatus.REMOVING):
+            return False
+        others = any(m.node != node and (
+            (m.status is MemberStatus.JOINING and m.tokens)
+            or m.status in (MemberStatus.LEAVING, MemberStatus.REMOVING))
+            for m in self.view)
+        return not others and self.settling <= {node}
 
     def leave(self) -> list[Effect]:
         """This node was asked to leave (its ranges are handed over by hints): it
