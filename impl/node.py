@@ -240,7 +240,8 @@ class Node:
         self.quorum = SloppyQuorum(name, config, self.detector,
                                    lambda: self.gossiper.partitioning,
                                    lambda: self.gossiper.previous,
-                                   lambda: self.gossiper.future)
+                                   lambda: self.gossiper.future,
+                                   lambda node: self.gossiper.is_removed(node))
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known,
                                lambda: len(self.gossiper.known_nodes), self.stats)
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,

@@ -52,7 +52,8 @@ class SloppyQuorum:
     def __init__(self, name: str, config: ClusterConfig, detector: FailureDetector,
                  ring: Callable[[], Partitioning],
                  previous: Callable[[], Partitioning | None] = lambda: None,
-                 future: Callable[[], Partitioning | None] = lambda: None) -> None:
+                 future: Callable[[], Partitioning | None] = lambda: None,
+                 removed: Callable[[str], bool] = lambda node: False) -> None:
         self.name = name
         self.config = config
         self.detector = detector
@@ -63,6 +64,8 @@ class SloppyQuorum:
         #: the ring the ranges are moving to (pending ownership; None or the routing
         #: ring itself: no range is moving)
         self._future = future
+        #: whether a node was force-removed (:meth:`impl.gossip.Gossiper.is_removed`)
+        self._removed = removed
         #: the partitions' lower bounds on ``_preferences_of``, and each one's
         #: preference list once asked for
         self._partition_los: list[int] = []
@@ -112,7 +115,8 @@ class SloppyQuorum:
         current = self.preference_list(key)[:n]
         previous = self._previous()
         future = self._future()
-        tops = [] if previous is None else [previous.preference_list(key, n)]
+        tops = [] if previous is None else [
+            self._replacing_removed(previous.preference_list(key, n), current)]
         tops.append(current)
         if writing and future is not None and future is not self._ring():
             tops.append(future.preference_list(key, n))
@@ -121,6 +125,24 @@ class SloppyQuorum:
             if tuple(sorted(top)) not in groups:
                 groups.append(tuple(sorted(top)))
         return tuple(groups) if len(groups) > 1 else ()
+
+    def _replacing_removed(self, old: tuple[str, ...], current: tuple[str, ...]
+                           ) -> tuple[str, ...]:
+        """The old top N ``old`` with each force-removed node in it replaced by a node
+        of the ``current`` top N that took its place (one not in ``old``, in order).
+        A removed node never answers again: with it, the old group could give at
+        most N - 1 replies, and a get at R = N or a put at W = N failed from the
+        handover of the removal to its settlement (session 18's review: 4-5 of 10
+        keys at R = 3 each time, seeds 1-3, strategies 1 and 3). The node that took
+        its place holds its ranges (the survivors handed them over before the
+        handover), and a write through a node that had not seen the handover went to
+        the future top N too (:meth:`groups`: writes while ranges move), so R within
+        the current top N alone still meets every acknowledged write. A removed node
+        no other took the place of stays (as before)."""
+        if not any(self._removed(node) for node in old):
+            return old
+        takers = iter([node for node in current if node not in old])
+        return tuple(next(takers, node) if self._removed(node) else node for node in old)
 
     def reachable(self, node: str, now: float) -> bool:
         """Whether the failure detector believes ``node`` reachable at ``now``."""
