@@ -37,8 +37,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from impl.cluster import WatchedStorage
 from impl.storage.base import Storage
+from impl.storage.watched import WatchedStorage
 
 __all__ = ["CONTENT_TYPE", "NodeMetrics", "ObservedStorage"]
 
@@ -56,7 +56,7 @@ class ObservedStorage(WatchedStorage):
     """A storage engine that times its writes and counts hints by intended node.
 
     Wraps ``inner`` (any :class:`~impl.storage.base.Storage`; every other method
-    and attribute is the inner engine's, as in :class:`impl.cluster.WatchedStorage`).
+    and attribute is the inner engine's, as in :class:`impl.storage.watched.WatchedStorage`).
     ``observe(kind, seconds)`` is called after every record write (``kind``
     "record"), record delete ("delete") and hint write ("hint").
     """

@@ -20,7 +20,7 @@ Three things a plain copy gets wrong, and what the pickler does instead:
   closure is rebuilt around copied cells (cells shared by two lambdas stay
   shared), and a bound built-in method is rebound to the copy of its object
   (pickle's own rule);
-- ``impl.cluster.WatchedStorage`` forwards unknown attributes to its engine in
+- ``impl.storage.watched.WatchedStorage`` forwards unknown attributes to its engine in
   ``__getattr__``; both ``copy.deepcopy`` and the unpickler look up
   ``__setstate__`` on the still empty object, which recurses without end. An
   object whose class defines ``__getattr__`` is rebuilt slot by slot;
