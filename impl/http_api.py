@@ -166,6 +166,13 @@ _REFUSAL_WINDOW_S = 10.0
 #: seconds a refused request's unread body is drained before the connection
 #: closes, so that the client reads the answer instead of a reset
 _LINGER_S = 1.0
+#: the largest body a request that is not a PUT of a value (a GET, a DELETE, a
+#: POST to /admin/force-remove, a PUT to /status, ...) may carry when
+#: ``max_value_bytes`` is below it: such a body has no meaning here (RFC 9110
+#: 9.3.1, 9.3.5) and is read and dropped, up to the larger of this and
+#: ``max_value_bytes``; over it 413, as nginx's ``client_max_body_size`` (1 MiB by
+#: default) bounds every request's body (:meth:`_Parse.discard_limit`)
+DISCARDED_BODY_BYTES = 1 << 20
 
 _STATUS: dict[type[errors.DynamoError], int] = {
     errors.TooLargeError: 413,
@@ -537,6 +544,8 @@ class _Parse:
             raise _Refusal((413, error_body(errors.TooLargeError(
                 f"value is {length} bytes, over the limit of {self.limit}")), []),
                 (self.parser.get_method(), self.url))
+        if length is not None and length > self.discard_limit and not self._keeps_body():
+            raise self._discarded_too_large(f"{length} bytes")
         expect = self.headers.get(b"expect")
         if expect is not None and version == "1.1":
             # RFC 9110 10.1.1: a 1.1 client that sent "Expect: 100-continue" waits (curl:
@@ -551,11 +560,31 @@ class _Parse:
 
     def _keeps_body(self) -> bool:
         """Whether this request's body is kept (a PUT's value, to a ``/kv/`` path); any
-        other request's body is read and dropped, whatever its size, so the
+        other request's body is read and dropped, up to :attr:`discard_limit`, so the
         connection stays in step, and the request gets its own answer: a PUT to
         ``/status`` with a body over ``max_value_bytes`` got 413 rather than its 405
         (session 12's second probe)."""
         return self.keeps
+
+    @property
+    def discard_limit(self) -> int:
+        """The most body bytes a request whose body is not kept (:meth:`_keeps_body`)
+        may send: the larger of ``max_value_bytes`` and :data:`DISCARDED_BODY_BYTES`.
+        Before session 19's service probe such a body was read and dropped whatever
+        its size: a GET with ``Content-Length: 10**15`` (or a chunked one without
+        end) sent at 6 MB/s was read for as long as the client sent (95 MB in 15 s,
+        no answer), the connection held for good and its parser busy (7% of a
+        core), as it met the body rate bound."""
+        return max(self.limit, DISCARDED_BODY_BYTES)
+
+    def _discarded_too_large(self, size: str) -> _Refusal:
+        """The 413 of a body over :attr:`discard_limit` (the connection then closes)."""
+        method = self.parser.get_method().decode("latin-1")
+        return _Refusal((413, error_body(errors.TooLargeError(
+            f"{method} with a body of {size}: only a PUT to /kv/{{key}} keeps its body "
+            f"(the value); any other request's body is ignored, up to "
+            f"{self.discard_limit} bytes: send it without one")), []),
+            (self.parser.get_method(), self.url))
 
     def on_chunk_header(self) -> None:
         self.moved = True
@@ -568,6 +597,8 @@ class _Parse:
         self.continue_due = False  # the client sent its body without waiting
         self.received += len(body)
         if not self._keeps_body():
+            if self.received > self.discard_limit:  # chunked: no length to check first
+                raise self._discarded_too_large(f"over {self.discard_limit} bytes")
             return
         self.size += len(body)
         if self.size > self.limit:
