@@ -483,7 +483,7 @@ def main_remove(argv: list[str]) -> int:
     naming why otherwise (NODE running here, no member running, or the member's
     refusal: NODE up, unknown, fewer than N members left, a change in progress)."""
     from impl.errors import ConfigError
-    from impl.http_api import ADMIN_FORCE_REMOVE, admin_token
+    from impl.http_api import ADMIN_FORCE_REMOVE, admin_authorization
     from impl.runtime_config import load_runtime_config
 
     found = _one_node("vdynamo remove", argv, running=None)
@@ -506,7 +506,8 @@ def main_remove(argv: list[str]) -> int:
         print(f"vdynamo remove: no other member is running in {directory}", file=sys.stderr)
         return 1
     other, held = members[0]
-    token = admin_token(cluster.secret, cluster.name)
+    token = admin_authorization(cluster.secret, cluster.name, node=name, member=other,
+                                stamp=int(time.time()))
     request = urllib.request.Request(
         f"http://127.0.0.1:{held['http']}{ADMIN_FORCE_REMOVE}?node={name}", data=b"",
         method="POST", headers={"Authorization": f"Bearer {token}"})
