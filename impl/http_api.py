@@ -329,7 +329,10 @@ class _Parse:
         self.continue_due = False
         self.url = b""
         self.headers: dict[bytes, bytes] = {}
-        self.body: list[bytes] = []
+        #: the value's bytes so far, one buffer: a list of the pieces httptools
+        #: gives held a bytes object per chunk (a 1 MiB value sent in 2-byte chunks
+        #: took 28 MB of the node's memory until session 19's service probe)
+        self.body = bytearray()
         #: the head's bytes as parsed (exact, up to MAX_HEADER_BYTES), and the bytes
         #: read while a head was incomplete (coarse: a header still being sent is
         #: buffered by httptools before any callback sees it)
@@ -454,7 +457,7 @@ class _Parse:
         self.in_head = True
         self.url = b""
         self.headers = {}
-        self.body = []
+        self.body = bytearray()
         self.size = self.head_bytes = self.head_read = self.received = 0
         self.keeps = False
 
@@ -606,7 +609,7 @@ class _Parse:
             raise _Refusal((413, error_body(errors.TooLargeError(
                 f"value is over the limit of {self.limit} bytes")), []),
                 (self.parser.get_method(), self.url))
-        self.body.append(body)
+        self.body += body
 
     def on_message_complete(self) -> None:
         self.moved = True
@@ -615,7 +618,8 @@ class _Parse:
         parser = self.parser
         close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
-                                   b"".join(self.body), close=close))
+                                   bytes(self.body), close=close))
+        self.body = bytearray()  # not held while the request is served
 
 
 def _announces_body(headers: dict[bytes, bytes]) -> bool:
