@@ -6,24 +6,23 @@ Each port of a node (the peer port, the HTTP port) admits at most ``limit``
 connections at once (``ClusterConfig.max_peer_connections``,
 ``max_http_connections``). A connection is either *waiting* (for the next
 request's bytes, or a peer's hello: it holds a descriptor and does no work) or
-*busy* (a request being answered, an authenticated peer). A waiting connection
-is at a *stage* of its current request: 1 once its body has begun (the head was
-whole and taken), 0 before (none of it yet, or its head under way). When a new
-connection arrives at the cap, the oldest waiting connection of the lowest stage
-is closed to make room (as web servers drop idle keep-alive connections first); only when every
+*busy* (a request being read or answered, an authenticated peer). When a new
+connection arrives at the cap, the oldest waiting connection is closed to make
+room (as web servers drop idle keep-alive connections first); only when every
 admitted connection is busy is the new one refused, at once. So idle or
 half-sent connections can delay a real client by no more than one eviction,
 and they are closed anyway by the timeouts of the runtime
 (``http_header_timeout_s``, ``http_idle_timeout_s``, ``peer_hello_timeout_s``).
 
-The stages are session 19's service probe: with one queue of waiting
-connections, a flood of idle connections (about 750 connects/s, each left
-silent) evicted a client 1.3 s into its 400 KB PUT sent at 100 KB/s (a broken
-pipe, nothing stored), since its connection was the oldest waiting one: a
-request whose body is under way now outlives any number of connections that have
-not sent a whole head. Heads are not staged further: a new connection has sent
-nothing yet when it is admitted, so a flood of half-sent heads would evict it
-before its first bytes were read had "head begun" a stage of its own.
+"Oldest" is by the last bytes received: a waiting connection that receives
+some (:meth:`ConnectionSlots.active`, called by the HTTP port at each read)
+becomes the newest, so the connection evicted is the one idle the longest.
+Until session 19's service probe it was the oldest by admission: a flood of
+silent connections (about 750 connects/s, each left open) evicted a client 1.3 s
+into its 400 KB PUT sent at 100 KB/s (a broken pipe, nothing stored), since its
+connection was the oldest waiting one though bytes came on it every few
+milliseconds. Ordering by activity (not by how far a request has come) keeps a
+new connection safe as before: it is the newest until its first read.
 
 Sans-IO apart from the one call it makes on eviction: ``close()`` of the
 evicted connection's transport (any object with a ``close()`` method).
@@ -49,9 +48,6 @@ log = logging.getLogger("vdynamo.runtime")
 
 #: descriptors a process holds besides its nodes (stdio, the event loop, logs)
 PROCESS_DESCRIPTORS = 24
-#: the stages of a waiting connection's request (:class:`ConnectionSlots`): its
-#: body not begun, its body begun
-STAGES = 2
 #: descriptors a node holds besides admitted connections: listeners, storage
 #: files, a margin for connections accepted before they are admitted
 NODE_DESCRIPTORS = 16
@@ -68,61 +64,57 @@ class ConnectionSlots:
         if limit < 1:
             raise InvalidValueError(f"limit: must be >= 1, got {limit}")
         self.limit = limit
-        #: the waiting (evictable) connections by stage (module docstring), oldest first
-        self._stages: tuple[dict[Closable, None], ...] = tuple({} for _ in range(STAGES))
+        #: the waiting (evictable) connections, oldest first
+        self._waiting: dict[Closable, None] = {}
         self._busy: set[Closable] = set()
         self.refused = 0
         self.evicted = 0
 
     def __len__(self) -> int:
-        return sum(len(stage) for stage in self._stages) + len(self._busy)
+        return len(self._waiting) + len(self._busy)
 
     def admit(self, connection: Closable) -> bool:
-        """Admit a new connection (waiting, stage 0); at the cap close the oldest
-        waiting one of the lowest stage first. False (and counted) if every
-        admitted connection is busy."""
+        """Admit a new connection (as waiting); at the cap close the oldest waiting
+        one first. False (and counted) if every admitted connection is busy."""
         if len(self) >= self.limit:
-            stage = next((stage for stage in self._stages if stage), None)
-            if stage is None:
+            if not self._waiting:
                 self.refused += 1
                 return False
-            oldest = next(iter(stage))
-            del stage[oldest]
+            oldest = next(iter(self._waiting))
+            del self._waiting[oldest]
             self.evicted += 1
             oldest.close()
-        self._stages[0][connection] = None
+        self._waiting[connection] = None
         return True
 
-    def waiting(self, connection: Closable, stage: int = 0) -> None:
-        """``connection`` does no work until more bytes arrive: it may be evicted.
-        ``stage``: how far its current request has come (1 its body begun, else
-        0); a connection that moves to another stage is the
-        newest of it. Nothing for a connection not admitted (released)."""
-        if not 0 <= stage < STAGES:
-            raise InvalidValueError(f"stage: must be in 0..{STAGES - 1}, got {stage}")
-        if connection in self._stages[stage]:
-            return
+    def waiting(self, connection: Closable) -> None:
+        """``connection`` does no work until more bytes arrive: it may be evicted."""
         if connection in self._busy:
             self._busy.discard(connection)
-        elif not any(other.pop(connection, 0) is None for other in self._stages):
-            return
-        self._stages[stage][connection] = None
+            self._waiting[connection] = None
+
+    def active(self, connection: Closable) -> None:
+        """``connection`` received bytes: if waiting, it becomes the newest waiting
+        connection (the last to be evicted)."""
+        if connection in self._waiting:
+            del self._waiting[connection]
+            self._waiting[connection] = None
 
     def busy(self, connection: Closable) -> None:
         """``connection`` is doing work (a request in progress, a peer's stream)."""
-        if any(stage.pop(connection, 0) is None for stage in self._stages):
+        if connection in self._waiting:
+            del self._waiting[connection]
             self._busy.add(connection)
 
     def release(self, connection: Closable) -> None:
         """``connection`` is closed."""
-        for stage in self._stages:
-            stage.pop(connection, None)
+        self._waiting.pop(connection, None)
         self._busy.discard(connection)
 
     def close_all(self) -> None:
         """Close every admitted connection (a node that stops); each is released
         when its handler sees the close."""
-        for connection in [*(c for stage in self._stages for c in stage), *self._busy]:
+        for connection in [*self._waiting, *self._busy]:
             connection.close()
 
 

@@ -571,13 +571,6 @@ class _Parse:
         return self.keeps
 
     @property
-    def stage(self) -> int:
-        """How far the request being read has come, as
-        :meth:`impl.connections.ConnectionSlots.waiting` takes it: 1 its body
-        begun, else 0."""
-        return 1 if self.in_body else 0
-
-    @property
     def discard_limit(self) -> int:
         """The most body bytes a request whose body is not kept (:meth:`_keeps_body`)
         may send: the larger of ``max_value_bytes`` and :data:`DISCARDED_BODY_BYTES`.
@@ -751,7 +744,7 @@ class HttpApi:
         try:
             first = True
             while True:
-                self.slots.waiting(writer, parse.stage)
+                self.slots.waiting(writer)
                 if not parse.ready:
                     await self._read_request(parse, reader, writer, first)
                 request = parse.ready.popleft()
@@ -978,9 +971,9 @@ class HttpApi:
             if header_deadline is None and not parse.in_body:
                 header_deadline = loop.time() + config.http_header_timeout_s
             parse.feed(data)
-            # how far its request has come: at the cap, a connection whose request
-            # went further is evicted later (impl.connections, session 19's probe)
-            self.slots.waiting(writer, parse.stage)
+            # at the cap the connection idle the longest is evicted, not the
+            # oldest (impl.connections; session 19's service probe)
+            self.slots.active(writer)
 
     async def _route(self, request: _Request) -> _Answer:
         server = self.server

@@ -1,10 +1,11 @@
-"""At the HTTP connection cap a flood of idle connections evicts each other, not a
-request whose body is under way (:class:`impl.connections.ConnectionSlots`'s
-stages). Before session 19's service probe one queue held every waiting
-connection, oldest first: a client 1.3 s into a 400 KB PUT sent at 100 KB/s was
-the oldest when a flood of silent connections (about 750 connects/s) reached the
-cap of 512, and was closed (a broken pipe, nothing stored): case 21's kind, idle
-connections locking a client out."""
+"""At the HTTP connection cap the connection evicted is the one idle the longest
+(:meth:`impl.connections.ConnectionSlots.active` at each read), so a flood of
+silent connections evicts its own, not a request whose bytes keep coming. Before
+session 19's service probe the oldest by admission was evicted: a client 1.3 s
+into a 400 KB PUT sent at 100 KB/s was the oldest when a flood of silent
+connections (about 750 connects/s) reached the cap of 512, and was closed (a
+broken pipe, nothing stored): case 21's kind, idle connections locking a client
+out."""
 
 from __future__ import annotations
 
@@ -27,26 +28,19 @@ class _Conn:
         self.closed = True
 
 
-def test_the_oldest_connection_without_a_body_under_way_is_evicted_first() -> None:
+def test_the_connection_idle_the_longest_is_evicted_first() -> None:
     slots = ConnectionSlots(3)
     upload, idle, fresh = _Conn("upload"), _Conn("idle"), _Conn("fresh")
     for conn in (upload, idle, fresh):
         assert slots.admit(conn)
-    slots.waiting(upload, 1)  # its body begun: oldest, yet evicted last
-    newcomers = [_Conn(f"new{i}") for i in range(3)]
-    for conn in newcomers:
-        assert slots.admit(conn)
-    assert (idle.closed, fresh.closed, upload.closed) == (True, True, False)
-    assert newcomers[0].closed and not newcomers[1].closed  # FIFO among the idle
-    slots.busy(upload)  # answered, then kept alive: no longer ahead of anyone
-    slots.waiting(upload)
-    assert slots.admit(_Conn("later")) and not upload.closed  # new1 was older
-    assert slots.admit(_Conn("later2")) and not upload.closed  # new2 was older
-    assert slots.admit(_Conn("later3")) and upload.closed
-    assert slots.evicted == 6 and len(slots) == 3
-    slots.busy(newcomers[1])
-    slots.release(upload)
-    assert len(slots) == 3
+    slots.active(upload)  # bytes came on the oldest: now the newest
+    assert slots.admit(_Conn("new0")) and idle.closed and not upload.closed
+    slots.busy(fresh)
+    slots.active(fresh)  # busy: not waiting, nothing to reorder
+    assert slots.admit(_Conn("new1")) and upload.closed  # the idlest waiting one
+    assert not fresh.closed
+    slots.active(_Conn("stranger"))  # not admitted: nothing
+    assert slots.evicted == 2 and len(slots) == 3
 
 
 def _upload(address: tuple[str, int], size: int, rate: float) -> bytes:
@@ -56,7 +50,7 @@ def _upload(address: tuple[str, int], size: int, rate: float) -> bytes:
         sent = 0
         try:
             while sent < size:
-                piece = min(4096, size - sent)
+                piece = min(1024, size - sent)
                 sock.sendall(b"u" * piece)
                 sent += piece
                 time.sleep(piece / rate)
