@@ -13,14 +13,12 @@ answered, the connection kept."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import time
 from pathlib import Path
 
 import pytest
 
 from impl.http_api import DISCARDED_BODY_BYTES
-from tests.runtime.live import call, cluster, parse_response, raw, run, url
+from tests.runtime.live import call, cluster, parse_response, raw, run, send_until_closed, url
 
 _PIECE = b"x" * 65536
 
@@ -30,36 +28,8 @@ def _stream(address: tuple[str, int], head: bytes, chunked: bool,
     """Send ``head`` then 64 KiB pieces (chunks if ``chunked``) for at most ``limit``
     seconds: (what the node answered, body bytes sent, whether it closed)."""
     piece = b"10000\r\n" + _PIECE + b"\r\n" if chunked else _PIECE
-    answer, sent = b"", 0
-    with socket.create_connection(address, timeout=5) as sock:
-        sock.sendall(head)
-        started = time.monotonic()
-        while time.monotonic() - started < limit:
-            try:
-                sock.sendall(piece)
-                sent += len(_PIECE)
-            except OSError:
-                break
-            sock.setblocking(False)
-            try:
-                data = sock.recv(65536)
-                if data == b"":
-                    return answer, sent, True
-                answer += data
-            except BlockingIOError:
-                pass
-            except OSError:
-                return answer, sent, True
-            sock.setblocking(True)
-        sock.settimeout(3)
-        try:
-            while data := sock.recv(65536):
-                answer += data
-        except TimeoutError:
-            return answer, sent, False
-        except OSError:
-            pass
-    return answer, sent, True
+    answer, sent, closed = send_until_closed(address, head, piece, 0.0, limit)
+    return answer, sent, closed is not None
 
 
 @pytest.mark.parametrize(("head", "chunked"), [
