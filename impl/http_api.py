@@ -765,6 +765,11 @@ class HttpApi:
                                     close=close)
                 if close:
                     if problem is not None:  # the client may still be sending
+                        # lingering is no work: evictable at the cap (it held a
+                        # busy slot for its second until session 19's service
+                        # probe: 600 clients sending garbage without pause got
+                        # 142 connections refused 503, 3 of 54 /health GETs)
+                        self.slots.waiting(writer)
                         await _linger(reader, writer)
                     break
         except _Closed:
