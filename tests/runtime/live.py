@@ -9,10 +9,11 @@ import asyncio
 import contextlib
 import json
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -235,3 +236,19 @@ def send_until_closed(address: tuple[str, int], head: bytes, piece: bytes, every
             sock.setblocking(True)
             time.sleep(every)
     return answer, sent, None
+
+
+@contextlib.contextmanager
+def running(target: Callable[..., None], *args: Any, count: int = 1) -> Iterator[None]:
+    """``count`` threads running ``target(*args, stop)`` while the block runs; then
+    ``stop`` (a ``threading.Event``) is set and every thread joined."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=target, args=(*args, stop)) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from impl.connections import ConnectionSlots
-from tests.runtime.live import call, cluster, run, url
+from tests.runtime.live import call, cluster, run, running, url
 
 
 class _Conn:
@@ -62,7 +62,7 @@ def _upload(address: tuple[str, int], size: int, rate: float) -> bytes:
     return answer
 
 
-def _flood(address: tuple[str, int], stop: threading.Event, opened: list[int]) -> None:
+def _flood(address: tuple[str, int], opened: list[int], stop: threading.Event) -> None:
     held: list[socket.socket] = []
     try:
         while not stop.is_set():
@@ -87,16 +87,10 @@ def test_a_slow_upload_outlives_a_flood_of_idle_connections(tmp_path: Path) -> N
             node = servers[0]
             address = node.http_address
             assert address is not None
-            target = (address.host, address.port)
-            stop, opened = threading.Event(), [0]
-            flood = threading.Thread(target=_flood, args=(target, stop, opened))
-            flood.start()
-            try:
+            target, opened = (address.host, address.port), [0]
+            with running(_flood, target, opened):
                 await asyncio.sleep(0.3)
                 answer = await asyncio.to_thread(_upload, target, 120_000, 60_000.0)
-            finally:
-                stop.set()
-                flood.join()
             assert opened[0] > 3 * 16 and node.http.slots.evicted > 16, opened
             assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
             status, _, got = await call("GET", url(node, "/kv/up?r=3"))

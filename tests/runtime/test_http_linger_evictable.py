@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from tests.runtime.live import call, cluster, run, url
+from tests.runtime.live import call, cluster, run, running, url
 
 
 def _garbage(address: tuple[str, int], stop: threading.Event) -> None:
@@ -36,19 +36,10 @@ def test_a_new_client_evicts_a_lingering_connection_at_the_cap(tmp_path: Path) -
             node = servers[0]
             address = node.http_address
             assert address is not None
-            stop = threading.Event()
-            senders = [threading.Thread(target=_garbage, args=((address.host, address.port),
-                                                               stop)) for _ in range(4)]
-            for sender in senders:
-                sender.start()
-            try:
+            with running(_garbage, (address.host, address.port), count=4):
                 await asyncio.sleep(0.25)  # each answered 400 and lingering (1 s)
                 assert node.http.malformed >= 4
                 status, _, _ = await call("GET", url(node, "/health"))
-            finally:
-                stop.set()
-                for sender in senders:
-                    sender.join()
             assert status == 200  # was 503: every connection busy
             assert node.http.slots.refused == 0 and node.http.slots.evicted >= 1
     run(scenario())
