@@ -132,8 +132,9 @@ from impl.records import ClockMode
 if TYPE_CHECKING:
     from impl.runtime import NodeServer
 
-__all__ = ["ADMIN_FORCE_REMOVE", "MAX_HEADER_BYTES", "MIN_BODY_BYTES_PER_S", "HttpApi",
-           "admin_token", "context_allowance", "error_body", "http_status"]
+__all__ = ["ADMIN_FORCE_REMOVE", "ADMIN_TOKEN_WINDOW_S", "MAX_HEADER_BYTES",
+           "MIN_BODY_BYTES_PER_S", "HttpApi", "admin_authorization", "admin_token",
+           "context_allowance", "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
 
@@ -166,6 +167,13 @@ _REFUSAL_WINDOW_S = 10.0
 #: seconds a refused request's unread body is drained before the connection
 #: closes, so that the client reads the answer instead of a reset
 _LINGER_S = 1.0
+#: the largest body a request that is not a PUT of a value (a GET, a DELETE, a
+#: POST to /admin/force-remove, a PUT to /status, ...) may carry when
+#: ``max_value_bytes`` is below it: such a body has no meaning here (RFC 9110
+#: 9.3.1, 9.3.5) and is read and dropped, up to the larger of this and
+#: ``max_value_bytes``; over it 413, as nginx's ``client_max_body_size`` (1 MiB by
+#: default) bounds every request's body (:meth:`_Parse.discard_limit`)
+DISCARDED_BODY_BYTES = 1 << 20
 
 _STATUS: dict[type[errors.DynamoError], int] = {
     errors.TooLargeError: 413,
@@ -321,7 +329,10 @@ class _Parse:
         self.continue_due = False
         self.url = b""
         self.headers: dict[bytes, bytes] = {}
-        self.body: list[bytes] = []
+        #: the value's bytes so far, one buffer: a list of the pieces httptools
+        #: gives held a bytes object per chunk (a 1 MiB value sent in 2-byte chunks
+        #: took 28 MB of the node's memory until session 19's service probe)
+        self.body = bytearray()
         #: the head's bytes as parsed (exact, up to MAX_HEADER_BYTES), and the bytes
         #: read while a head was incomplete (coarse: a header still being sent is
         #: buffered by httptools before any callback sees it)
@@ -446,7 +457,7 @@ class _Parse:
         self.in_head = True
         self.url = b""
         self.headers = {}
-        self.body = []
+        self.body = bytearray()
         self.size = self.head_bytes = self.head_read = self.received = 0
         self.keeps = False
 
@@ -537,6 +548,8 @@ class _Parse:
             raise _Refusal((413, error_body(errors.TooLargeError(
                 f"value is {length} bytes, over the limit of {self.limit}")), []),
                 (self.parser.get_method(), self.url))
+        if length is not None and length > self.discard_limit and not self._keeps_body():
+            raise self._discarded_too_large(f"{length} bytes")
         expect = self.headers.get(b"expect")
         if expect is not None and version == "1.1":
             # RFC 9110 10.1.1: a 1.1 client that sent "Expect: 100-continue" waits (curl:
@@ -551,11 +564,31 @@ class _Parse:
 
     def _keeps_body(self) -> bool:
         """Whether this request's body is kept (a PUT's value, to a ``/kv/`` path); any
-        other request's body is read and dropped, whatever its size, so the
+        other request's body is read and dropped, up to :attr:`discard_limit`, so the
         connection stays in step, and the request gets its own answer: a PUT to
         ``/status`` with a body over ``max_value_bytes`` got 413 rather than its 405
         (session 12's second probe)."""
         return self.keeps
+
+    @property
+    def discard_limit(self) -> int:
+        """The most body bytes a request whose body is not kept (:meth:`_keeps_body`)
+        may send: the larger of ``max_value_bytes`` and :data:`DISCARDED_BODY_BYTES`.
+        Before session 19's service probe such a body was read and dropped whatever
+        its size: a GET with ``Content-Length: 10**15`` (or a chunked one without
+        end) sent at 6 MB/s was read for as long as the client sent (95 MB in 15 s,
+        no answer), the connection held for good and its parser busy (7% of a
+        core), as it met the body rate bound."""
+        return max(self.limit, DISCARDED_BODY_BYTES)
+
+    def _discarded_too_large(self, size: str) -> _Refusal:
+        """The 413 of a body over :attr:`discard_limit` (the connection then closes)."""
+        method = self.parser.get_method().decode("latin-1")
+        return _Refusal((413, error_body(errors.TooLargeError(
+            f"{method} with a body of {size}: only a PUT to /kv/{{key}} keeps its body "
+            f"(the value); any other request's body is ignored, up to "
+            f"{self.discard_limit} bytes: send it without one")), []),
+            (self.parser.get_method(), self.url))
 
     def on_chunk_header(self) -> None:
         self.moved = True
@@ -568,13 +601,15 @@ class _Parse:
         self.continue_due = False  # the client sent its body without waiting
         self.received += len(body)
         if not self._keeps_body():
+            if self.received > self.discard_limit:  # chunked: no length to check first
+                raise self._discarded_too_large(f"over {self.discard_limit} bytes")
             return
         self.size += len(body)
         if self.size > self.limit:
             raise _Refusal((413, error_body(errors.TooLargeError(
                 f"value is over the limit of {self.limit} bytes")), []),
                 (self.parser.get_method(), self.url))
-        self.body.append(body)
+        self.body += body
 
     def on_message_complete(self) -> None:
         self.moved = True
@@ -583,7 +618,8 @@ class _Parse:
         parser = self.parser
         close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
-                                   b"".join(self.body), close=close))
+                                   bytes(self.body), close=close))
+        self.body = bytearray()  # not held while the request is served
 
 
 def _announces_body(headers: dict[bytes, bytes]) -> bool:
@@ -689,6 +725,9 @@ class HttpApi:
         self._date_line: tuple[int, bytes] = (-1, b"")
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
+        #: the nonces of the admin tokens taken in the last ADMIN_TOKEN_WINDOW_S,
+        #: with their stamps (:meth:`_admin_refusal`: each token is taken once)
+        self._admin_nonces: dict[str, float] = {}
 
     async def serve_connection(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter) -> None:
@@ -726,6 +765,11 @@ class HttpApi:
                                     close=close)
                 if close:
                     if problem is not None:  # the client may still be sending
+                        # lingering is no work: evictable at the cap (it held a
+                        # busy slot for its second until session 19's service
+                        # probe: 600 clients sending garbage without pause got
+                        # 142 connections refused 503, 3 of 54 /health GETs)
+                        self.slots.waiting(writer)
                         await _linger(reader, writer)
                     break
         except _Closed:
@@ -932,6 +976,9 @@ class HttpApi:
             if header_deadline is None and not parse.in_body:
                 header_deadline = loop.time() + config.http_header_timeout_s
             parse.feed(data)
+            # at the cap the connection idle the longest is evicted, not the
+            # oldest (impl.connections; session 19's service probe)
+            self.slots.active(writer)
 
     async def _route(self, request: _Request) -> _Answer:
         server = self.server
@@ -1060,21 +1107,17 @@ class HttpApi:
         """``POST /admin/force-remove?node=NAME`` with ``Authorization: Bearer TOKEN``
         (:func:`admin_token` of the cluster secret): this node force-removes ``NAME``,
         a member down for good (:meth:`impl.runtime.NodeServer.force_remove`; riak_core's
-        ``riak-admin cluster force-remove``). 200 ``{"removed": NAME}``; 401 without
-        the token; 409 naming why it is refused (nothing changed)."""
+        ``riak-admin cluster force-remove``). 200 ``{"removed": NAME}``; 401 naming
+        what is wrong with the token (:meth:`_admin_refusal`); 409 naming why it is
+        refused (nothing changed)."""
         if method != "POST":
             return _not_allowed(method, ADMIN_FORCE_REMOVE, "POST")
-        # RFC 9110 11.1/11.4: the scheme is case-insensitive, and one or more
-        # spaces part it from the credentials (``bearer T`` and ``Bearer  T`` were
-        # 401 until session 18's review)
-        scheme, _, sent = headers.get(b"authorization", b"").partition(b" ")
-        token = admin_token(self.config.secret, self.config.name).encode()
-        if scheme.lower() != b"bearer" or not hmac.compare_digest(sent.lstrip(b" "), token):
-            return 401, {"error": "Unauthorized", "message": "admin requests need "
-                         "Authorization: Bearer <token derived from the cluster secret> "
-                         "(vdynamo remove sends it)", "outcome": "not-written"}, [
-                ("www-authenticate", "Bearer")]
         names = query.get("node", [])
+        refusal = self._admin_refusal(headers.get(b"authorization", b""),
+                                      names[0] if len(names) == 1 else "")
+        if refusal is not None:
+            return 401, {"error": "Unauthorized", "message": refusal,
+                         "outcome": "not-written"}, [("www-authenticate", "Bearer")]
         if len(names) != 1 or not names[0]:
             return 400, {"error": "BadRequest", "message": "force-remove: give the node "
                          "to remove once: ?node=NAME", "outcome": "not-written"}, []
@@ -1084,6 +1127,51 @@ class HttpApi:
             return 409, {"error": "Refused", "message": str(error),
                          "outcome": "not-written"}, []
         return 200, {"removed": names[0]}, []
+
+    def _admin_refusal(self, authorization: bytes, node: str) -> str | None:
+        """Why an admin request's ``Authorization`` does not let it remove ``node``
+        through this member (None: it does): not ``Bearer STAMP.NONCE.TAG``; a tag
+        that is not :func:`admin_authorization`'s for this cluster, ``node`` and this
+        member; a stamp over :data:`ADMIN_TOKEN_WINDOW_S` from this node's clock; a
+        nonce already taken (a replay). The nonces taken are kept for the window.
+
+        Until session 19's service probe the token was one constant of the secret
+        and the cluster's name (sent as is, in clear, on every removal): anyone who
+        saw one ``vdynamo remove`` on the wire could replay it at any time, to any
+        member, for any node (a captured ``?node=n3`` request removed n2, down
+        since, a day later)."""
+        # RFC 9110 11.1/11.4: the scheme is case-insensitive, and one or more
+        # spaces part it from the credentials (``bearer T`` and ``Bearer  T`` were
+        # 401 until session 18's review)
+        scheme, _, sent = authorization.partition(b" ")
+        if scheme.lower() != b"bearer":
+            return ("admin requests need Authorization: Bearer <token made with the "
+                    "cluster secret for the node to remove and this member> (vdynamo "
+                    "remove sends it)")
+        parts = sent.lstrip(b" ").split(b".")
+        if (len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 20
+                or not _HEX_NONCE.fullmatch(parts[1]) or not _HEX_TAG.fullmatch(parts[2])):
+            return ("admin token: not STAMP.NONCE.TAG (decimal seconds, 32 and 64 hex digits): "
+                    "made by vdynamo remove, impl.http_api.admin_authorization")
+        stamp, nonce, tag = int(parts[0]), parts[1].decode(), parts[2]
+        config = self.config
+        expected = admin_authorization(config.secret, config.name, node=node,
+                                       member=self.server.name, stamp=stamp, nonce=nonce)
+        if not hmac.compare_digest(expected.rpartition(".")[2].encode(), tag):
+            return (f"admin token does not verify: made with another secret or cluster "
+                    f"name, or for another node than {node[:80]!r} or another member "
+                    f"than {self.server.name}")
+        now = self.server.now()
+        if abs(now - stamp) > ADMIN_TOKEN_WINDOW_S:
+            return (f"admin token made {now - stamp:+.0f} s from this node's clock: a "
+                    f"token is good for {ADMIN_TOKEN_WINDOW_S:.0f} s either side (make a "
+                    "new one; check the clocks if this persists)")
+        self._admin_nonces = {taken: at for taken, at in self._admin_nonces.items()
+                              if now - at <= ADMIN_TOKEN_WINDOW_S}
+        if nonce in self._admin_nonces:
+            return "admin token already used (a replay): make a new one for each request"
+        self._admin_nonces[nonce] = float(stamp)
+        return None
 
     def _absent_long_key(self, key: bytes) -> _Answer | None:
         """The 414 of a key over ``max_key_bytes`` a read found no value of (as
@@ -1214,10 +1302,12 @@ _ADMIN_LABEL = b"vdynamo-admin\x00"
 
 
 def admin_token(secret: bytes, cluster: str) -> str:
-    """The bearer token of admin requests to the cluster named ``cluster`` (its
-    ``[cluster] name``): HMAC-SHA256 of ``vdynamo-admin\\0`` and the name under the
-    cluster ``secret``, 64 hex digits (the secret itself is never sent, and cannot
-    be recovered from a token; no other HMAC of the secret has this label:
+    """The admin key of the cluster named ``cluster`` (its ``[cluster] name``), under
+    which :func:`admin_authorization` signs each admin request (the bearer token
+    itself until session 19's service probe): HMAC-SHA256 of ``vdynamo-admin\\0``
+    and the name under the cluster ``secret``, 64 hex digits (never sent since
+    session 19: only the tags it makes; the secret cannot be recovered from
+    either; no other HMAC of the secret has this label:
     ``impl.context``, ``impl.peer_auth``). Bound to the name as contexts and peer
     hellos are since session 15's probe B: until session 18's review the token was
     that of the secret alone, so two clusters given one secret and distinct names
@@ -1225,6 +1315,34 @@ def admin_token(secret: bytes, cluster: str) -> str:
     requests: green's operator force-removed a node of blue."""
     return hmac.new(secret, _ADMIN_LABEL + cluster.encode("utf-8"),
                     hashlib.sha256).hexdigest()
+
+
+#: seconds either side of the receiving node's clock an admin token is good for
+#: (Kerberos' default clock skew); its nonce is remembered that long
+ADMIN_TOKEN_WINDOW_S = 300.0
+
+_HEX_NONCE = re.compile(rb"[0-9a-f]{32}")
+_HEX_TAG = re.compile(rb"[0-9a-f]{64}")
+
+
+def admin_authorization(secret: bytes, cluster: str, *, node: str, member: str,
+                        stamp: int, nonce: str | None = None) -> str:
+    """The bearer token of one ``POST /admin/force-remove?node=NODE`` sent to the
+    member named ``member`` of the cluster named ``cluster``, made at ``stamp``
+    (Unix seconds, the sender's clock): ``STAMP.NONCE.TAG``, NONCE 32 hex digits
+    (fresh, ``secrets.token_hex(16)``, unless given), TAG HMAC-SHA256 under the
+    key :func:`admin_token` of ``force-remove``, NODE, MEMBER, STAMP and NONCE
+    (NUL-separated), 64 hex digits. The member takes it once, within
+    :data:`ADMIN_TOKEN_WINDOW_S` of its clock (:meth:`HttpApi._admin_refusal`), so
+    a token seen on the wire cannot be replayed, sent to another member, or used
+    for another node (as HTTP Digest's nonces and AWS Signature V4's signed dates
+    bound a request; session 19's service probe)."""
+    nonce = secrets.token_hex(16) if nonce is None else nonce
+    signed = b"\x00".join((b"force-remove", node.encode("utf-8", "replace"),
+                           member.encode("utf-8"), str(stamp).encode(), nonce.encode()))
+    tag = hmac.new(bytes.fromhex(admin_token(secret, cluster)), signed,
+                   hashlib.sha256).hexdigest()
+    return f"{stamp}.{nonce}.{tag}"
 
 
 def _conditional_names(names: list[bytes]) -> str:

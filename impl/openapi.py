@@ -156,11 +156,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
             "/admin/force-remove": {"post": {
                 "operationId": "forceRemove",
                 "summary": "force-remove a member down for good (riak-admin cluster "
-                           "force-remove); Authorization: Bearer <admin token>",
+                           "force-remove); Authorization: Bearer STAMP.NONCE.TAG, one "
+                           "request's token (impl.http_api.admin_authorization)",
                 "parameters": [{"name": "node", "in": "query", "required": True,
                                 "schema": {"type": "string"}}],
                 "responses": {"200": _json({"type": "object"}, "the removal announced"),
-                              "401": _json({"type": "object"}, "no or a wrong admin token"),
+                              "401": _json({"type": "object"}, "no or a wrong admin token "
+                                           "(another node or member, stale, or used)"),
                               "409": _json({"type": "object"}, "refused, naming why "
                                            "(up, unknown, fewer than N members left)")}}},
             "/openapi.json": {"get": {"operationId": "openapi", "summary": "this document",

@@ -242,24 +242,35 @@ def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
     return len(pids)
 
 
+def _bad_counts(args: argparse.Namespace) -> str | None:
+    """Why ``cluster up``'s counts cannot make a new cluster (None: they can)."""
+    if args.nodes < 1:
+        return "--nodes must be at least 1"
+    if args.nodes > MAX_LOCAL_NODES:
+        return (f"--nodes {args.nodes}: a local cluster has at most {MAX_LOCAL_NODES} "
+                "nodes (one process each); for a larger cluster write a cluster file and "
+                "run `vdynamo serve` on several machines")
+    if not 1 <= args.r <= args.n or not 1 <= args.w <= args.n or args.n > args.nodes:
+        return (f"need 1 <= r, w <= n <= nodes; got n={args.n} r={args.r} w={args.w} "
+                f"nodes={args.nodes}")
+    return None
+
+
 def _up(args: argparse.Namespace) -> int:
     directory: Path = args.dir
-    directory.mkdir(parents=True, exist_ok=True)
+    fresh = not (directory / "cluster.toml").exists()
+    if fresh and (problem := _bad_counts(args)) is not None:
+        print(f"vdynamo cluster up: {problem}", file=sys.stderr)
+        return 2
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as error:  # a file, a path through a file, no permission: a
+        # FileExistsError or NotADirectoryError traceback until session 19's
+        # service probe (and the directory was made before --nodes was checked)
+        raise ClusterStateError(f"--dir {directory}: cannot make the cluster's "
+                                f"directory there: {error.strerror or error}") from None
     state = read_state(directory)
-    if not (directory / "cluster.toml").exists():
-        if args.nodes < 1:
-            print("vdynamo cluster up: --nodes must be at least 1", file=sys.stderr)
-            return 2
-        if args.nodes > MAX_LOCAL_NODES:
-            print(f"vdynamo cluster up: --nodes {args.nodes}: a local cluster has at most "
-                  f"{MAX_LOCAL_NODES} nodes (one process each); for a larger cluster "
-                  "write a cluster file and run `vdynamo serve` on several machines",
-                  file=sys.stderr)
-            return 2
-        if not 1 <= args.r <= args.n or not 1 <= args.w <= args.n or args.n > args.nodes:
-            print(f"vdynamo cluster up: need 1 <= r, w <= n <= nodes; got n={args.n} "
-                  f"r={args.r} w={args.w} nodes={args.nodes}", file=sys.stderr)
-            return 2
+    if fresh:
         names = [f"n{i}" for i in range(1, args.nodes + 1)]
         _write_config(directory, names, args.n, args.r, args.w, state)
     names = [name for name, entry in state["nodes"].items() if not entry.get("left")]
@@ -483,7 +494,7 @@ def main_remove(argv: list[str]) -> int:
     naming why otherwise (NODE running here, no member running, or the member's
     refusal: NODE up, unknown, fewer than N members left, a change in progress)."""
     from impl.errors import ConfigError
-    from impl.http_api import ADMIN_FORCE_REMOVE, admin_token
+    from impl.http_api import ADMIN_FORCE_REMOVE, admin_authorization
     from impl.runtime_config import load_runtime_config
 
     found = _one_node("vdynamo remove", argv, running=None)
@@ -506,7 +517,8 @@ def main_remove(argv: list[str]) -> int:
         print(f"vdynamo remove: no other member is running in {directory}", file=sys.stderr)
         return 1
     other, held = members[0]
-    token = admin_token(cluster.secret, cluster.name)
+    token = admin_authorization(cluster.secret, cluster.name, node=name, member=other,
+                                stamp=int(time.time()))
     request = urllib.request.Request(
         f"http://127.0.0.1:{held['http']}{ADMIN_FORCE_REMOVE}?node={name}", data=b"",
         method="POST", headers={"Authorization": f"Bearer {token}"})

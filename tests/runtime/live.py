@@ -9,9 +9,11 @@ import asyncio
 import contextlib
 import json
 import socket
+import threading
+import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +206,49 @@ def pipelined_gets(address: Address | None, count: int) -> socket.socket:
     sock.connect((address.host, address.port))
     sock.sendall(b"GET /kv/big HTTP/1.1\r\nHost: x\r\n\r\n" * count)
     return sock
+
+
+def send_until_closed(address: tuple[str, int], head: bytes, piece: bytes, every: float,
+                      limit: float) -> tuple[bytes, int, float | None]:
+    """Send ``head``, then ``piece`` every ``every`` seconds for at most ``limit``
+    seconds, reading what the node sends meanwhile: (the bytes it sent, the pieces'
+    bytes sent, seconds until it closed the connection, or None if still open)."""
+    answer, sent = b"", 0
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(head)
+        started = time.monotonic()
+        while time.monotonic() - started < limit:
+            try:
+                sock.sendall(piece)
+                sent += len(piece)
+            except OSError:
+                return answer, sent, time.monotonic() - started
+            sock.setblocking(False)
+            try:
+                data = sock.recv(65536)
+                if data == b"":
+                    return answer, sent, time.monotonic() - started
+                answer += data
+            except BlockingIOError:
+                pass
+            except OSError:
+                return answer, sent, time.monotonic() - started
+            sock.setblocking(True)
+            time.sleep(every)
+    return answer, sent, None
+
+
+@contextlib.contextmanager
+def running(target: Callable[..., None], *args: Any, count: int = 1) -> Iterator[None]:
+    """``count`` threads running ``target(*args, stop)`` while the block runs; then
+    ``stop`` (a ``threading.Event``) is set and every thread joined."""
+    stop = threading.Event()
+    threads = [threading.Thread(target=target, args=(*args, stop)) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import vdynamo
-from impl.http_api import ADMIN_FORCE_REMOVE, admin_token
+from impl.http_api import ADMIN_FORCE_REMOVE, admin_authorization
 from impl.runtime_config import load_runtime_config
 from tests.runtime.procs import alive, cli, cluster_up, http, request, state, wait_until
 
@@ -51,16 +51,19 @@ def test_remove_a_killed_node_then_its_return_is_refused(tmp_path: Path) -> None
             for key in keys:
                 db.put(key, f"v-{key}".encode())
         settings = load_runtime_config(directory / "cluster.toml").cluster
-        token = admin_token(settings.secret, settings.name)
+
+        def token(node: str) -> str:  # one request's (session 19's service probe)
+            return admin_authorization(settings.secret, settings.name, node=node,
+                                       member="n1", stamp=int(time.time()))
         killed_at = time.monotonic()
         os.kill(state(directory)["nodes"]["n5"]["pid"], signal.SIGKILL)
 
         refused = cli("remove", "n2", "--dir", str(directory))
         assert refused.returncode == 1 and "n2 is running" in refused.stderr
         assert _admin(directory, "n1", "n2", "wrong")[0] == 401
-        code, message = _admin(directory, "n1", "n2", token)
+        code, message = _admin(directory, "n1", "n2", token("n2"))
         assert code == 409 and "'n2' is up" in message
-        code, message = _admin(directory, "n1", "n9", token)
+        code, message = _admin(directory, "n1", "n9", token("n9"))
         assert code == 409 and "unknown node 'n9'" in message
         assert _status_of(directory, "n1", "n2") == "up"
 

@@ -8,22 +8,36 @@ cluster blue, given the same secret (two such clusters refuse each other's peers
 and contexts since session 15's probe B); and ``Authorization: bearer TOKEN`` or
 ``Bearer  TOKEN`` (the scheme is case-insensitive, and ``1*SP`` parts it from the
 credentials) was 401 with the right token. A wrong token stays 401 and changes
-nothing."""
+nothing.
+
+Since session 19's service probe the bearer token is one request's
+(:func:`impl.http_api.admin_authorization`: a stamp, a fresh nonce and a tag over
+the node to remove and the member asked, under the key ``admin_token``); before,
+``admin_token`` itself was sent, a constant: a request seen on the wire was taken
+again at any time, by any member, for any node."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
-from impl.http_api import ADMIN_FORCE_REMOVE, admin_token
+from impl.http_api import ADMIN_FORCE_REMOVE, ADMIN_TOKEN_WINDOW_S, admin_authorization, admin_token
 from tests.runtime.live import SECRET, cluster, parse_response, raw, run
+
+
+def _token(cluster_name: str = "blue", node: str = "n3", member: str = "n1",
+           skew: float = 0.0) -> str:
+    return admin_authorization(SECRET, cluster_name, node=node, member=member,
+                               stamp=int(time.time() + skew))
 
 
 def test_the_token_is_bound_to_the_cluster_name_and_its_scheme_is_case_insensitive(
         tmp_path: Path) -> None:
     async def scenario() -> None:
         async with cluster(tmp_path, name="blue") as servers:
-            blue, green = admin_token(SECRET, "blue"), admin_token(SECRET, "green")
-            assert blue != green and len(blue) == 64
+            assert admin_token(SECRET, "blue") != admin_token(SECRET, "green")
+            blue, green = _token(), _token("green")
+            assert blue != green and len(blue.split(".")[2]) == 64
 
             async def admin(authorization: str) -> tuple[int, str]:
                 answer = await raw(servers[0].http_address, (
@@ -38,8 +52,49 @@ def test_the_token_is_bound_to_the_cluster_name_and_its_scheme_is_case_insensiti
                 assert (await admin(refused))[0] == 401, refused
             # the right token, however the scheme is spelled: taken (n3 is up, so the
             # removal itself is refused, 409, nothing changed)
-            for taken in (f"Bearer {blue}", f"bearer {blue}", f"BEARER  {blue}"):
-                status, message = await admin(taken)
-                assert (status, "'n3' is up" in message) == (409, True), (taken, message)
+            for scheme in ("Bearer ", "bearer ", "BEARER  "):
+                status, message = await admin(scheme + _token())
+                assert (status, "'n3' is up" in message) == (409, True), (scheme, message)
+            assert all(s.status()["membership"]["n3"]["status"] == "up" for s in servers)
+    run(scenario())
+
+
+def test_a_token_is_taken_once_for_its_node_and_member_within_the_window(
+        tmp_path: Path) -> None:
+    """A token seen on the wire (``vdynamo remove`` sends it in clear) changes
+    nothing again: replayed, sent to another member, used for another node, or
+    made outside :data:`ADMIN_TOKEN_WINDOW_S` of the member's clock, it is 401
+    naming why. Before, the token was the constant ``admin_token(secret, name)``:
+    each of these was taken (the removal then refused only because n3 is up)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, name="blue") as servers:
+            async def admin(at: int, node: str, token: str) -> tuple[int, str]:
+                answer = await raw(servers[at].http_address, (
+                    f"POST {ADMIN_FORCE_REMOVE}?node={node} HTTP/1.1\r\nHost: x\r\n"
+                    f"Authorization: Bearer {token}\r\nContent-Length: 0\r\n"
+                    "Connection: close\r\n\r\n").encode())
+                status, _, body = parse_response(answer)
+                return status, str(body.get("message", ""))
+
+            seen = _token()  # for n3, through n1
+            assert (await admin(0, "n3", seen))[0] == 409  # taken: n3 is up
+            status, message = await admin(0, "n3", seen)
+            assert (status, "already used" in message) == (401, True), message
+            status, message = await admin(1, "n3", seen)  # to another member
+            assert (status, "does not verify" in message) == (401, True), message
+            status, message = await admin(0, "n2", _token())  # n3's, for n2
+            assert (status, "does not verify" in message) == (401, True), message
+            for skew in (-ADMIN_TOKEN_WINDOW_S - 60, ADMIN_TOKEN_WINDOW_S + 60):
+                status, message = await admin(0, "n3", _token(skew=skew))
+                assert (status, "from this node's clock" in message) == (401, True), message
+            # the old constant token: refused, and so is garbage of the right shape
+            status, message = await admin(0, "n3", admin_token(SECRET, "blue"))
+            assert (status, "not STAMP.NONCE.TAG" in message) == (401, True), message
+            for shape in (f"{int(time.time())}.{'0' * 32}.{'0' * 64}",
+                          f"{'9' * 21}.{'0' * 32}.{'0' * 64}"):
+                assert (await admin(0, "n3", shape))[0] == 401, shape
+            # fresh tokens for each member and node are taken
+            assert (await admin(1, "n3", _token(member="n2")))[0] == 409
+            assert (await admin(2, "n1", _token(node="n1", member="n3")))[0] == 409
             assert all(s.status()["membership"]["n3"]["status"] == "up" for s in servers)
     run(scenario())

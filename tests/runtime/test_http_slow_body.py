@@ -22,7 +22,7 @@ from impl import errors
 from impl.config import ClusterConfig
 from impl.http_api import MIN_BODY_BYTES_PER_S
 from impl.runtime_config import load_runtime_config
-from tests.runtime.live import call, cluster, run, url
+from tests.runtime.live import call, cluster, run, send_until_closed, url
 
 IDLE = 0.6
 
@@ -31,25 +31,7 @@ def _trickle_closed_after(address: tuple[str, int], head: bytes, piece: bytes,
                           every: float, limit: float) -> float | None:
     """Seconds until the node closed a connection sending ``head`` then ``piece``
     every ``every`` seconds; None if it was still open after ``limit``."""
-    with socket.create_connection(address, timeout=5) as sock:
-        sock.sendall(head)
-        started = time.monotonic()
-        while time.monotonic() - started < limit:
-            try:
-                sock.sendall(piece)
-            except OSError:
-                return time.monotonic() - started
-            sock.setblocking(False)
-            try:
-                if sock.recv(1) == b"":
-                    return time.monotonic() - started
-            except BlockingIOError:
-                pass
-            except OSError:
-                return time.monotonic() - started
-            sock.setblocking(True)
-            time.sleep(every)
-    return None
+    return send_until_closed(address, head, piece, every, limit)[2]
 
 
 @pytest.mark.parametrize(("head", "piece"), [

@@ -1,0 +1,30 @@
+"""``vdynamo cluster up --dir D`` where D cannot be the cluster's directory (a file,
+a path through a file) is one line naming ``--dir`` and why, exit 1, nothing
+started; bad counts are refused before the directory is made. Before session 19's
+service probe: a ``FileExistsError`` (or ``NotADirectoryError``) traceback, and
+``--nodes 0`` left an empty directory behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.procs import cli
+
+
+@pytest.mark.parametrize("where", ["file", "file/sub"])
+def test_a_dir_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path, where: str) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    target = tmp_path / where
+    done = cli("cluster", "up", "--dir", str(target))
+    assert done.returncode == 1, done
+    assert done.stderr.startswith(f"vdynamo cluster up: --dir {target}: cannot make")
+    assert "Traceback" not in done.stderr and done.stdout == ""
+    assert (tmp_path / "file").read_text() == "not a directory"
+
+
+def test_bad_counts_are_refused_before_the_directory_is_made(tmp_path: Path) -> None:
+    done = cli("cluster", "up", "--nodes", "0", "--dir", str(tmp_path / "c"))
+    assert done.returncode == 2 and "--nodes must be at least 1" in done.stderr
+    assert not (tmp_path / "c").exists()
