@@ -39,11 +39,13 @@ from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
 from impl.storage.base import Storage
 from impl.timers import Flush
 from impl.versions import (
+    CLIENT_FLOOR_META,
     ClockMode,
     Record,
     decode_record,
     encode_record,
     merge,
+    reaped_counter,
     sibling_count,
 )
 
@@ -83,6 +85,12 @@ class Replica:
         #: (:meth:`merge_into_local`, :meth:`write_local`) changes the local record
         #: (the node's key epoch guard, :func:`impl.versions.note_key_merge`)
         self.merge_listener: Callable[[bytes, Record, Record], None] | None = None
+        #: client-vclock: the highest counter of a record this node removed (a reap,
+        #: a let-go), which every put it coordinates counts above (the
+        #: ``CLIENT_FLOOR_META`` entry, durable with the removal: :meth:`reap`)
+        self.client_floor = 0
+        if self.mode is ClockMode.CLIENT_VCLOCK:
+            self.client_floor = int(storage.get_meta(CLIENT_FLOOR_META) or b"0")
 
     # ------------------------------------------------------------------ messages
 
@@ -282,7 +290,17 @@ class Replica:
 
     def reap(self, key: bytes) -> None:
         """Remove the key's versions (a reaped tombstone): the engine, then every write
-        listener, told with the empty bytes (the key is gone)."""
+        listener, told with the empty bytes (the key is gone). In client-vclock the
+        record's highest counter first raises the node's client counter floor
+        (:func:`impl.versions.reaped_counter`), written in the same storage batch
+        as the removal: the counters the record held are forgotten with it, and a
+        client that forgot its own must not be minted below them (session 19)."""
+        if self.mode is ClockMode.CLIENT_VCLOCK:
+            raw = self.storage.read(key)
+            counter = 0 if raw is None else reaped_counter(self.parse(raw))
+            if counter > self.client_floor:
+                self.storage.set_meta(CLIENT_FLOOR_META, str(counter).encode("ascii"))
+                self.client_floor = counter
         self.storage.delete(key)
         for listener in self.write_listeners:
             listener(key, b"")
