@@ -446,7 +446,8 @@ def apply_put(
     policy = _policy(record.truncation, truncation)
     return truncate(Record(mode, reconcile((*record.siblings,
                                              Sibling(value, clock, now, coordinator))),
-                           truncation=policy, floor=record.floor if policy else 0))
+                           truncation=policy,
+                           floor=max(record.floor, counter_floor) if policy else 0))
 
 
 def replicated_part(before: Record, after: Record) -> Record:

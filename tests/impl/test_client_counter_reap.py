@@ -13,7 +13,10 @@ for its vnodes, a new key epoch at each reap, is ``impl.versions.key_actor``).
 
 The fix: a reap raises the node's client counter floor (the ``client-counter-
 floor`` meta entry) to the highest counter the reaped record held, and a put's
-client counter is above it (:func:`impl.versions.apply_put`, ``counter_floor``).
+client counter is above it (:func:`impl.versions.apply_put`, ``counter_floor``);
+the put's record carries the coordinator's floor, and a replica whose floor is
+above it acks with its record at its floor, so that a coordinator that never
+held the reaped copies mints the put again above it.
 """
 
 from __future__ import annotations
@@ -98,17 +101,15 @@ def test_other_modes_keep_no_floor() -> None:
             for name in cluster.node_names] == [None] * 3
 
 
-@pytest.mark.xfail(strict=True, reason="open: a coordinator that never held the reaped "
-                   "copy (a node that joined since) has no floor; docs/runtime.md, "
-                   "session 19's data probe")
-def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters() -> None:
-    """The floor is each node's own: n4, joined after the reap, coordinates the keys
-    of its ranges with none, mints alice's forgetful put ``{alice: 1}`` again, and
-    bob's pre-delete context dominates it (seed 1: 7 of 12 keys lose v6; seed 2: 8).
-    Closing it needs the floor to reach the nodes that never held the copies (in
-    gossip, or a replica's ack with its floor that makes the coordinator mint
-    again, as ``PutCoordinator._remint`` does for a truncation floor)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters(seed: int) -> None:
+    """A coordinator that never held the reaped copies: n4, joined after the reap,
+    has no floor of its own and minted alice's forgetful put ``{alice: 1}`` again;
+    bob's pre-delete context dominated it (with the node's own floor alone: 7 of 12
+    keys lost v6 with seed 1, 8 with seed 2). A replica whose floor is above the
+    put's now acks with its record at its floor, and the coordinator mints the put
+    again above it (``Replica.on_replica_put``, ``PutCoordinator._remint``)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
                                tombstone_grace_s=1.0)
     alice = cluster.client("n1", client_id="alice")
     keys = [b"k%d" % i for i in range(12)]
