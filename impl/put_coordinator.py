@@ -209,7 +209,8 @@ class PutCoordinator:
                                client_counter=request.client_counter, actor=actor,
                                truncation=self.config.truncation,
                                hybrid=self.config.lww_timestamps == "hybrid",
-                               per_put=self.config.vclock_truncation == "put")
+                               per_put=self.config.vclock_truncation == "put",
+                               counter_floor=self.replica.client_floor)
         except BadRequestError as error:  # a counter at its limit (versions.MAX_COUNTER)
             return [] if replied else [answer(reply_to, None, error)]
         siblings = sibling_count(record)

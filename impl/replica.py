@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from impl.config import KEY_BYTES_CEILING, ClusterConfig, merge_sides, merged_record_bytes
@@ -39,11 +40,13 @@ from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
 from impl.storage.base import Storage
 from impl.timers import Flush
 from impl.versions import (
+    CLIENT_FLOOR_META,
     ClockMode,
     Record,
     decode_record,
     encode_record,
     merge,
+    reaped_counter,
     sibling_count,
 )
 
@@ -83,6 +86,12 @@ class Replica:
         #: (:meth:`merge_into_local`, :meth:`write_local`) changes the local record
         #: (the node's key epoch guard, :func:`impl.versions.note_key_merge`)
         self.merge_listener: Callable[[bytes, Record, Record], None] | None = None
+        #: client-vclock: the highest counter of a record this node removed (a reap,
+        #: a let-go), which every put it coordinates counts above (the
+        #: ``CLIENT_FLOOR_META`` entry, durable with the removal: :meth:`reap`)
+        self.client_floor = 0
+        if self.mode is ClockMode.CLIENT_VCLOCK:
+            self.client_floor = int(storage.get_meta(CLIENT_FLOOR_META) or b"0")
 
     # ------------------------------------------------------------------ messages
 
@@ -95,8 +104,11 @@ class Replica:
         """Store a coordinator's write (or, as a fallback, keep it as a hint); ack it.
         In client-vclock, an ack of a write whose version the merge dropped (a
         stored clock dominates it) carries this node's record
-        (:class:`~impl.messages.ReplicaPutAck` ``record``). A bad record or a hint
-        naming an unknown node raises PeerDataError."""
+        (:class:`~impl.messages.ReplicaPutAck` ``record``); so does one whose
+        record's floor is below this node's client counter floor
+        (:attr:`client_floor`, raised by :meth:`reap`), the record then carrying
+        that floor. A bad record or a hint naming an unknown node raises
+        PeerDataError."""
         record = self.decode(message.key, message.record)
         if message.hint and message.hint != self.name:
             if not self._known(message.hint):
@@ -105,8 +117,18 @@ class Replica:
             self.hints.add(message.hint, message.key, encode_record(record))
             return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
         mine = self.merge_into_local(message.key, record, message.record)
-        if self.mode is ClockMode.CLIENT_VCLOCK and (mine.floor > record.floor or not all(
-                sibling in mine.siblings for sibling in record.siblings)):
+        if self.mode is not ClockMode.CLIENT_VCLOCK:
+            return [Send(src, ReplicaPutAck(message.op_id, message.key))]
+        if self.client_floor > max(mine.floor, record.floor) and mine.truncation is not None:
+            # This node reaped copies holding counters above the put's floor: its
+            # coordinator may never have held them (a node that joined since the
+            # reap) and minted the client's counter at or below them, which a
+            # context read before the delete covers (session 19's probe). The record
+            # with this node's floor makes it mint again above (as a truncation
+            # floor does: PutCoordinator._remint).
+            mine = replace(mine, floor=self.client_floor)
+        if mine.floor > record.floor or not all(
+                sibling in mine.siblings for sibling in record.siblings):
             # Kept none (or not all) of the put's version: a stored clock dominates
             # the one minted. Say so with this node's record, so that the
             # coordinator of a client that forgot its counter re-mints above it
@@ -282,7 +304,17 @@ class Replica:
 
     def reap(self, key: bytes) -> None:
         """Remove the key's versions (a reaped tombstone): the engine, then every write
-        listener, told with the empty bytes (the key is gone)."""
+        listener, told with the empty bytes (the key is gone). In client-vclock the
+        record's highest counter first raises the node's client counter floor
+        (:func:`impl.versions.reaped_counter`), written in the same storage batch
+        as the removal: the counters the record held are forgotten with it, and a
+        client that forgot its own must not be minted below them (session 19)."""
+        if self.mode is ClockMode.CLIENT_VCLOCK:
+            raw = self.storage.read(key)
+            counter = 0 if raw is None else reaped_counter(self.parse(raw))
+            if counter > self.client_floor:
+                self.storage.set_meta(CLIENT_FLOOR_META, str(counter).encode("ascii"))
+                self.client_floor = counter
         self.storage.delete(key)
         for listener in self.write_listeners:
             listener(key, b"")

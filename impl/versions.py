@@ -76,6 +76,7 @@ from spec.vclock import VClock, reconcile
 
 __all__ = [
     "ACTOR_META",
+    "CLIENT_FLOOR_META",
     "LWW_ACTOR",
     "LWW_OFFSET",
     "LWW_TICK_S",
@@ -102,6 +103,7 @@ __all__ = [
     "note_key_merge",
     "own_epoch",
     "read_key_epochs",
+    "reaped_counter",
     "renew_key_actor",
     "truncate",
     "truncate_new_clock",
@@ -345,6 +347,7 @@ def apply_put(
     record: Record, context: VClock, value: bytes, *, coordinator: str, client_id: str,
     now: float, client_counter: int = 0, actor: str | None = None,
     truncation: Truncation | None = None, hybrid: bool = True, per_put: bool = False,
+    counter_floor: int = 0,
 ) -> Record:
     """The coordinator's put: the stored ``record`` after writing ``value`` with the
     client's ``context``, versioned by the record's clock mode.
@@ -360,7 +363,12 @@ def apply_put(
     lose an acknowledged write: session 13's probe), and ``record.floor``, the
     highest counter truncation dropped from the record (:func:`truncate`; session
     16: a forgetful client whose pair was truncated away counted from 1 again, and
-    a context read before the truncation covered its acknowledged write). In lww
+    a context read before the truncation covered its acknowledged write), and
+    ``counter_floor``, the highest counter of the records this node reaped
+    (:func:`reaped_counter`, the ``CLIENT_FLOOR_META`` entry; session 19's probe: a
+    reap forgets the key's counters with its record, a forgetful client counted
+    from 1 again, and a context read before the delete covered its acknowledged
+    write). In lww
     the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
     after(stored stamp))`` (seconds), or ``now`` alone without ``hybrid`` (the
     naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
@@ -404,8 +412,11 @@ def apply_put(
         # client whose pair was truncated away and that forgot its counter would
         # otherwise count from 1 again, under a context read before the truncation
         # (session 15's probe, "(trunc)" in client-vclock).
+        # And above every counter of a record this node reaped: the reap forgot the
+        # key's counters with its record, and a context read before the delete
+        # still holds them (session 19's probe).
         counters[client_id] = max(context.counter(client_id), client_counter, own,
-                                  record.floor) + 1
+                                  record.floor, counter_floor) + 1
     if counters[entry] > MAX_COUNTER:
         # A stored counter (or a peer's floor) at the u64 limit: the record's bytes
         # cannot hold the next one (session 16's review: struct.error out of the
@@ -435,7 +446,8 @@ def apply_put(
     policy = _policy(record.truncation, truncation)
     return truncate(Record(mode, reconcile((*record.siblings,
                                              Sibling(value, clock, now, coordinator))),
-                           truncation=policy, floor=record.floor if policy else 0))
+                           truncation=policy,
+                           floor=max(record.floor, counter_floor) if policy else 0))
 
 
 def replicated_part(before: Record, after: Record) -> Record:
@@ -495,6 +507,11 @@ LIFETIMES_META = "actor-lifetimes"
 STORAGE_ID_META = "storage-id"
 #: The meta entry of the key epoch table (:func:`key_actor`, :func:`read_key_epochs`).
 KEY_EPOCHS_META = "key-epochs"
+#: The meta entry of the client-vclock counter floor: the highest counter of any
+#: record this node reaped or let go (:func:`reaped_counter`), decimal text; every
+#: client-vclock put this node coordinates counts above it
+#: (:func:`apply_put`'s ``counter_floor``).
+CLIENT_FLOOR_META = "client-counter-floor"
 #: The prefix of the per-key meta entries of the key epoch table before session 15
 #: (``key-epoch:<key in hex>``, one per reaped key, for ever): no longer written nor
 #: read (a store of an earlier version starts a new lifetime under ``vdynamo serve``,
@@ -652,6 +669,21 @@ def renew_key_actor(storage: Storage, lifetime: str, key: bytes, *, held: bool =
     if held or was_pinned:
         _write_key_epochs(storage, lifetime, counter, pinned)
     return _epoch_actor(lifetime, counter)
+
+
+def reaped_counter(record: Record) -> int:
+    """The highest counter ``record``'s clocks and truncation floor hold (0: none):
+    what a node forgets of a key's client-vclock counters when it removes its copy
+    (a reap, a let-go). The node keeps the largest in ``CLIENT_FLOOR_META``
+    (:meth:`impl.replica.Replica.reap`) and counts every client-vclock put above it
+    (:func:`apply_put`'s ``counter_floor``), as Riak's vnodes begin a new key epoch
+    at a reap (:func:`key_actor`): without it, a client that forgot its counter
+    writing a reaped key again was minted ``{client: 1}``, and a put with a context
+    read before the delete dominated its acknowledged write on every replica
+    (session 19's probe; the client-side kv679). One node-wide number, not one per
+    key or client: a reaped key leaves no row behind (session 15's rule for key
+    epochs), and the counters after a reap only grow larger, which is harmless."""
+    return max((record.floor, *(counter for _, counter in _join(record).pairs)))
 
 
 def note_key_merge(storage: Storage, lifetime: str, key: bytes, before: Record,

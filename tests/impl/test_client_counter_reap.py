@@ -1,0 +1,133 @@
+"""client-vclock after a reap: a client that forgot its counter must not lose its write.
+
+Session 19's data probe (docs/runtime.md, "Faults found by session 19's data
+probe"): in ``client-vclock`` a key's record is the only place a replica keeps a
+client's counters; once a delete's tombstone is reaped everywhere, nothing
+remembers them. A client that forgot its counter (a restarted process reusing its
+id, or an HTTP client sending a stale ``X-Vdynamo-Client-Counter``) then writes
+the key again and is minted ``{alice: 1}``; another client's put with a context
+read before the delete (``{alice: 5}``) dominates it on every replica, although
+it was acknowledged: the kv679 amnesia of case 01, on the client's side, through
+a reap instead of a lost disk (Riak's client-side actor ids had it; Riak's fix
+for its vnodes, a new key epoch at each reap, is ``impl.versions.key_actor``).
+
+The fix: a reap raises the node's client counter floor (the ``client-counter-
+floor`` meta entry) to the highest counter the reaped record held, and a put's
+client counter is above it (:func:`impl.versions.apply_put`, ``counter_floor``);
+the put's record carries the coordinator's floor, and a replica whose floor is
+above it acks with its record at its floor, so that a coordinator that never
+held the reaped copies mints the put again above it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl import SimulatedCluster
+
+#: impl.versions.CLIENT_FLOOR_META (spelt out: the test runs on the code before it)
+CLIENT_FLOOR_META = "client-counter-floor"
+
+KEYS = [b"k%d" % i for i in range(4)]
+
+
+def _reaped_then_forgetful(seed: int, *, through: str = "n1", restart: str | None = None,
+                           ) -> tuple[list[list[bytes]], list[bytes | None]]:
+    """3 nodes, N = 3, R = W = 2: alice writes each key 5 times through n1
+    (counters 1-5), bob reads it (his context covers {alice: 5}), alice deletes it
+    with a get's context; the tombstones are reaped everywhere. Then alice,
+    restarted (her counter forgotten), writes v6 blindly through ``through`` (both
+    acknowledged), and bob writes with his old context through n2. Returns the
+    values each key reads at R = 3 once quiet, and each node's floor entry."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    alice = cluster.client("n1", client_id="alice")
+    bob = cluster.client("n2", client_id="bob")
+    bob_contexts = {}
+    for key in KEYS:
+        context = b""
+        for i in range(1, 6):
+            context = alice.put(key, b"a%d" % i, context=context).context
+        cluster.run_until_quiet()
+        bob_contexts[key] = bob.get(key).context
+        alice.delete(key, context=alice.get(key).context)
+    cluster.run_until_quiet()
+    assert all(record is None for key in KEYS for record in cluster.replicas(key).values())
+    if restart is not None:
+        cluster.crash(restart)
+        cluster.restart(restart)
+        cluster.run_until_quiet()
+    forgetful = cluster.client(through, client_id="alice")  # a new process: counter 0
+    for key in KEYS:
+        forgetful.put(key, b"v6")
+        bob.put(key, b"bob", context=bob_contexts[key])
+    cluster.run_until_quiet()
+    reads = [sorted(cluster.client("n3").get(key, r=3).values) for key in KEYS]
+    floors = [cluster.storages[name].get_meta(CLIENT_FLOOR_META) for name in cluster.node_names]
+    return reads, floors
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_forgetful_clients_write_after_a_reap_is_not_lost_to_a_stale_context(
+        seed: int) -> None:
+    """Before the fix: ``[b"bob"]`` for every key and seed (v6 acknowledged, then
+    dominated by bob's {alice: 5, bob: 1} on every replica)."""
+    reads, floors = _reaped_then_forgetful(seed)
+    assert reads == [[b"bob", b"v6"]] * len(KEYS)
+    # alice's client counts her puts over every key: her last delete was her 24th
+    assert floors == [b"24"] * 3
+
+
+@pytest.mark.parametrize("through", ["n2", "n3"])
+def test_the_floor_holds_at_every_replica_that_reaped_and_across_a_restart(
+        through: str) -> None:
+    """The same through another replica of the keys, which was restarted after the
+    reap (the floor is in the store's meta table, not in memory only)."""
+    reads, _ = _reaped_then_forgetful(1, through=through, restart=through)
+    assert reads == [[b"bob", b"v6"]] * len(KEYS)
+
+
+def test_other_modes_keep_no_floor() -> None:
+    """Only client-vclock's counters are the client's; the other modes' actors are
+    the nodes' (key epochs: ``impl.versions.key_actor``): no entry is written."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="server-vclock",
+                               tombstone_grace_s=1.0)
+    client = cluster.client("n1")
+    client.put(b"k", b"v1")
+    client.delete(b"k", context=client.get(b"k").context)
+    cluster.run_until_quiet()
+    assert all(record is None for record in cluster.replicas(b"k").values())
+    assert [cluster.storages[name].get_meta(CLIENT_FLOOR_META)
+            for name in cluster.node_names] == [None] * 3
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters(seed: int) -> None:
+    """A coordinator that never held the reaped copies: n4, joined after the reap,
+    has no floor of its own and minted alice's forgetful put ``{alice: 1}`` again;
+    bob's pre-delete context dominated it (with the node's own floor alone: 7 of 12
+    keys lost v6 with seed 1, 8 with seed 2). A replica whose floor is above the
+    put's now acks with its record at its floor, and the coordinator mints the put
+    again above it (``Replica.on_replica_put``, ``PutCoordinator._remint``)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    alice = cluster.client("n1", client_id="alice")
+    keys = [b"k%d" % i for i in range(12)]
+    for key in keys:
+        context = b""
+        for i in range(1, 6):
+            context = alice.put(key, b"a%d" % i, context=context).context
+    cluster.run_until_quiet()
+    bob = cluster.client("n2", client_id="bob")
+    bob_contexts = {key: bob.get(key).context for key in keys}
+    for key in keys:
+        alice.delete(key, context=alice.get(key).context)
+    cluster.run_until_quiet()
+    cluster.join("n4")
+    cluster.run_until_quiet()
+    for key in keys:
+        cluster.client("n4", client_id="alice").put(key, b"v6")
+        bob.put(key, b"bob", context=bob_contexts[key])
+    cluster.run_until_quiet()
+    lost = [key for key in keys if b"v6" not in cluster.client().get(key, r=3).values]
+    assert lost == []
