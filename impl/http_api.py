@@ -726,8 +726,9 @@ class HttpApi:
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
         #: the nonces of the admin tokens taken in the last ADMIN_TOKEN_WINDOW_S,
-        #: with their stamps (:meth:`_admin_refusal`: each token is taken once)
-        self._admin_nonces: dict[str, float] = {}
+        #: with their stamps (:meth:`_admin_refusal`: each token is taken once);
+        #: None until the first admin request reads them from the store
+        self._admin_nonces: dict[str, float] | None = None
 
     async def serve_connection(self, reader: asyncio.StreamReader,
                                writer: asyncio.StreamWriter) -> None:
@@ -1133,7 +1134,8 @@ class HttpApi:
         through this member (None: it does): not ``Bearer STAMP.NONCE.TAG``; a tag
         that is not :func:`admin_authorization`'s for this cluster, ``node`` and this
         member; a stamp over :data:`ADMIN_TOKEN_WINDOW_S` from this node's clock; a
-        nonce already taken (a replay). The nonces taken are kept for the window.
+        nonce already taken (a replay). The nonces taken are kept for the window,
+        in the node's store (:data:`ADMIN_NONCES_META`), so a restart forgets none.
 
         Until session 19's service probe the token was one constant of the secret
         and the cluster's name (sent as is, in clear, on every removal): anyone who
@@ -1166,12 +1168,33 @@ class HttpApi:
             return (f"admin token made {now - stamp:+.0f} s from this node's clock: a "
                     f"token is good for {ADMIN_TOKEN_WINDOW_S:.0f} s either side (make a "
                     "new one; check the clocks if this persists)")
-        self._admin_nonces = {taken: at for taken, at in self._admin_nonces.items()
-                              if now - at <= ADMIN_TOKEN_WINDOW_S}
-        if nonce in self._admin_nonces:
+        taken = {seen: at for seen, at in self._taken_nonces().items()
+                 if now - at <= ADMIN_TOKEN_WINDOW_S}
+        if nonce in taken:
             return "admin token already used (a replay): make a new one for each request"
-        self._admin_nonces[nonce] = float(stamp)
+        taken[nonce] = float(stamp)
+        self._admin_nonces = taken
+        # kept in the store before the request is acted on, as Kerberos keeps its
+        # replay cache on disk (RFC 4120 3.2.3): kept in memory until session 19's
+        # review, a token the member had taken was taken again once it restarted
+        # within the window (a captured request refused 409 while its node was up
+        # removed it, down since, after the member's restart: 200)
+        self.server.storage.set_meta(ADMIN_NONCES_META, "\n".join(
+            f"{seen} {at:.0f}" for seen, at in taken.items()).encode())
         return None
+
+    def _taken_nonces(self) -> dict[str, float]:
+        """The nonces of the admin tokens this node took (with their stamps), as
+        kept in its store under :data:`ADMIN_NONCES_META` (read once per start);
+        a line that does not parse is skipped."""
+        if self._admin_nonces is None:
+            kept = self.server.storage.get_meta(ADMIN_NONCES_META) or b""
+            self._admin_nonces = {}
+            for line in kept.decode("ascii", "replace").splitlines():
+                seen, _, at = line.partition(" ")
+                if _HEX_NONCE.fullmatch(seen.encode()) and at.isdigit():
+                    self._admin_nonces[seen] = float(at)
+        return self._admin_nonces
 
     def _absent_long_key(self, key: bytes) -> _Answer | None:
         """The 414 of a key over ``max_key_bytes`` a read found no value of (as
@@ -1320,6 +1343,10 @@ def admin_token(secret: bytes, cluster: str) -> str:
 #: seconds either side of the receiving node's clock an admin token is good for
 #: (Kerberos' default clock skew); its nonce is remembered that long
 ADMIN_TOKEN_WINDOW_S = 300.0
+
+#: the store's meta entry of the admin tokens' nonces taken within the window
+#: (one ``NONCE STAMP`` line each; :meth:`HttpApi._admin_refusal`)
+ADMIN_NONCES_META = "admin-nonces"
 
 _HEX_NONCE = re.compile(rb"[0-9a-f]{32}")
 _HEX_TAG = re.compile(rb"[0-9a-f]{64}")

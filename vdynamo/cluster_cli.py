@@ -101,6 +101,22 @@ class ClusterStateError(LocalError):
     """``D/cluster.json`` exists but is not a state file :func:`read_state` can use."""
 
 
+def _dir_problem(directory: Path) -> str | None:
+    """Why ``directory`` (a ``--dir``) cannot be looked at, in a phrase naming it
+    (None: it can, or it or its ``cluster.toml`` does not exist yet): the stat of
+    its ``cluster.toml`` fails otherwise than ENOENT or ENOTDIR (a name over
+    NAME_MAX, a directory one may not search). ``Path.exists`` raises those: until
+    session 19's review a ``--dir`` of a 300-byte name ended every command of this
+    module in an ``OSError: [Errno 36] File name too long`` traceback."""
+    try:
+        os.stat(directory / "cluster.toml")
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as error:
+        return f"--dir {directory}: cannot use it: {error.strerror or error}"
+    return None
+
+
 def read_state(directory: Path) -> dict[str, Any]:
     """``D/cluster.json``: {"nodes": {name: {"pid", "http", "peer"}}} (empty if none).
     Raises :class:`ClusterStateError` naming the file when it is not JSON (cut short,
@@ -347,6 +363,9 @@ def main_cluster(argv: list[str]) -> int:
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)
+    if (problem := _dir_problem(args.dir)) is not None:
+        print(f"vdynamo cluster {args.command}: {problem}", file=sys.stderr)
+        return 1
     try:
         return {"up": _up, "status": _status, "down": _down}[args.command](args)
     except ClusterStateError as error:
@@ -363,6 +382,9 @@ def _one_node(prog: str, argv: list[str], *, running: bool | None,
     parser.add_argument("node", help="the node's name")
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args(argv)
+    if (problem := _dir_problem(args.dir)) is not None:
+        print(f"{prog}: {problem}", file=sys.stderr)
+        return 1
     try:
         state = read_state(args.dir)
     except ClusterStateError as error:

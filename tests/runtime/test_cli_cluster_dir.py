@@ -28,3 +28,23 @@ def test_bad_counts_are_refused_before_the_directory_is_made(tmp_path: Path) -> 
     done = cli("cluster", "up", "--nodes", "0", "--dir", str(tmp_path / "c"))
     assert done.returncode == 2 and "--nodes must be at least 1" in done.stderr
     assert not (tmp_path / "c").exists()
+
+
+@pytest.mark.parametrize("command", [("cluster", "up"), ("cluster", "status"),
+                                     ("cluster", "down"), ("join", "n4"), ("leave", "n1"),
+                                     ("remove", "n1")])
+def test_a_dir_that_cannot_be_looked_at_is_one_line_naming_it(
+        tmp_path: Path, command: tuple[str, str]) -> None:
+    """A ``--dir`` whose name is over the file system's NAME_MAX (255 bytes): the
+    stat of its ``cluster.toml`` fails with ENAMETOOLONG, which ``Path.exists``
+    does not swallow (only ENOENT, ENOTDIR, EBADF, ELOOP). Before session 19's
+    review every command ended in an ``OSError: [Errno 36] File name too long``
+    traceback (``cluster up`` too: its check of ``cluster.toml`` came before the
+    ``mkdir`` the service probe's fix guards)."""
+    target = tmp_path / ("d" * 300)
+    done = cli(*command, "--dir", str(target))
+    assert done.returncode == 1, done
+    prog = " ".join(command[:1] if command[0] != "cluster" else command)
+    assert done.stderr.startswith(f"vdynamo {prog}: --dir {target}: cannot use it"), done
+    assert "File name too long" in done.stderr and "Traceback" not in done.stderr
+    assert done.stdout == "" and list(tmp_path.iterdir()) == []

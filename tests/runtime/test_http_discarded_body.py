@@ -82,3 +82,25 @@ def test_a_body_within_the_bound_is_dropped_and_the_connection_kept(tmp_path: Pa
             assert answer.startswith(b"HTTP/1.1 413"), answer[:200]  # no 100 Continue
             assert (await call("GET", url(node, "/kv/k")))[0] == 200  # not deleted
     run(scenario())
+
+
+def test_the_bound_is_max_value_bytes_when_that_is_larger(tmp_path: Path) -> None:
+    """With ``max_value_bytes`` 2 MiB a GET's body of 1.5 MiB is dropped (200) and
+    one of 2 MiB + 1 is 413; a PUT of a 1.5 MiB value is stored: the discard bound
+    is only for bodies that are not kept (session 19's review: mutants of
+    ``discard_limit`` that ignored ``max_value_bytes`` or bounded a value by 1 MiB
+    survived the tests above, run with the default 1 MiB)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=2 << 20) as servers:
+            node = servers[0]
+            body = b"y" * (3 << 19)
+            assert (await call("PUT", url(node, "/kv/k"), body))[0] == 200
+            answer = await raw(node.http_address,
+                               b"GET /kv/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                               b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+            answer = await raw(node.http_address,
+                               b"GET /kv/k HTTP/1.1\r\nHost: x\r\n"
+                               b"Content-Length: %d\r\n\r\n" % ((2 << 20) + 1))
+            assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    run(scenario(), 120)
