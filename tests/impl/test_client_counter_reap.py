@@ -199,3 +199,38 @@ def test_the_gossiped_floor_on_the_wire() -> None:
     for bad in (2**64, -1, True, "1"):
         with pytest.raises(BadMessageError, match="floor"):
             Gossip(b"v", floor=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_disks_replaced_one_at_a_time_get_the_floor_back(seed: int) -> None:
+    """Session 19's review: the floor is in a node's store, so a replaced disk
+    loses it, and the rebuild copies records, not the floor (the reaped keys have
+    none). n1, n2 and n3 replaced one after the other (each rebuilt while the
+    others were up): every floor 0, and alice's forgetful v6 through n1 lost to
+    bob's pre-delete context for 8 of 8 keys (seeds 1 and 2). Gossip now gives
+    each new store the floor of the others (``Gossip.floor``): 48 on all three,
+    0 lost."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    alice = cluster.client("n1", client_id="alice")
+    keys = [b"k%d" % i for i in range(8)]
+    for key in keys:
+        context = b""
+        for i in range(1, 6):
+            context = alice.put(key, b"a%d" % i, context=context).context
+    cluster.run_until_quiet()
+    bob = cluster.client("n2", client_id="bob")
+    bob_contexts = {key: bob.get(key).context for key in keys}
+    for key in keys:
+        alice.delete(key, context=alice.get(key).context)
+    cluster.run_until_quiet()
+    for name in ("n1", "n2", "n3"):
+        cluster.wipe(name)
+        cluster.run_until_quiet()
+    assert [cluster.node(name).replica.client_floor for name in cluster.node_names] == [48] * 3
+    for key in keys:
+        cluster.client("n1", client_id="alice").put(key, b"v6")
+        bob.put(key, b"bob", context=bob_contexts[key])
+    cluster.run_until_quiet()
+    lost = [key for key in keys if b"v6" not in cluster.client().get(key, r=3).values]
+    assert lost == []
