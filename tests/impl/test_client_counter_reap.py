@@ -234,3 +234,37 @@ def test_disks_replaced_one_at_a_time_get_the_floor_back(seed: int) -> None:
     cluster.run_until_quiet()
     lost = [key for key in keys if b"v6" not in cluster.client().get(key, r=3).values]
     assert lost == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_put_only_fallbacks_take_counts_above_the_floor(seed: int) -> None:
+    """Session 19's review, the case the first fix left open: 5 nodes, the key's
+    three replicas reap it (floor 6), all three crash; alice's forgetful v6 and
+    bob's put with his pre-delete context go through the same other node, kept
+    as hints by the two nodes that are not replicas (floor 0 before: they never
+    held the key). ``[bob]`` at R = 3 once the replicas were back, seeds 1-3;
+    with the floor gossiped every node holds 6 and v6 is minted above it."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    key = b"k"
+    top = cluster.ring_view().preference_list(key)[:3]
+    other = next(name for name in cluster.node_names if name not in top)
+    alice = cluster.client(top[0], client_id="alice")
+    context = b""
+    for i in range(1, 6):
+        context = alice.put(key, b"a%d" % i, context=context).context
+    cluster.run_until_quiet()
+    bob = cluster.client(other, client_id="bob")
+    bob_context = bob.get(key).context
+    alice.delete(key, context=alice.get(key).context)
+    cluster.run_until_quiet()
+    assert {cluster.node(name).replica.client_floor for name in cluster.node_names} == {6}
+    for name in top:
+        cluster.crash(name)
+    cluster.run_for(30)
+    cluster.client(other, client_id="alice").put(key, b"v6")
+    bob.put(key, b"bob", context=bob_context)
+    for name in top:
+        cluster.restart(name)
+    cluster.run_until_quiet()
+    assert sorted(cluster.client(other).get(key, r=3).values) == [b"bob", b"v6"]
