@@ -24,6 +24,7 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster
+from impl.cluster import Client
 
 #: impl.versions.CLIENT_FLOOR_META (spelt out: the test runs on the code before it)
 CLIENT_FLOOR_META = "client-counter-floor"
@@ -101,6 +102,37 @@ def test_other_modes_keep_no_floor() -> None:
             for name in cluster.node_names] == [None] * 3
 
 
+def _reap_after_bob_read(cluster: SimulatedCluster, keys: list[bytes],
+                         ) -> tuple[Client, dict[bytes, bytes]]:
+    """alice writes each key 5 times through n1, bob reads each through n2, alice
+    deletes each with a get's context, and the cluster runs until quiet (the
+    tombstones reaped). Returns bob's client and his pre-delete contexts."""
+    alice = cluster.client("n1", client_id="alice")
+    for key in keys:
+        context = b""
+        for i in range(1, 6):
+            context = alice.put(key, b"a%d" % i, context=context).context
+    cluster.run_until_quiet()
+    bob = cluster.client("n2", client_id="bob")
+    bob_contexts = {key: bob.get(key).context for key in keys}
+    for key in keys:
+        alice.delete(key, context=alice.get(key).context)
+    cluster.run_until_quiet()
+    return bob, bob_contexts
+
+
+def _lost_to_bob(cluster: SimulatedCluster, through: str, bob: Client,
+                 bob_contexts: dict[bytes, bytes]) -> list[bytes]:
+    """alice, forgetful, writes v6 to each key through ``through``, and bob with
+    his pre-delete context; returns the keys whose v6 is gone at R = 3 once quiet."""
+    for key, context in bob_contexts.items():
+        cluster.client(through, client_id="alice").put(key, b"v6")
+        bob.put(key, b"bob", context=context)
+    cluster.run_until_quiet()
+    return [key for key in bob_contexts
+            if b"v6" not in cluster.client().get(key, r=3).values]
+
+
 @pytest.mark.parametrize("truncation", ["record", "put"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters(
@@ -116,26 +148,11 @@ def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters(
     the floor (``Gossip.floor``: n4 holds it from its join on)."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
                                tombstone_grace_s=1.0, vclock_truncation=truncation)
-    alice = cluster.client("n1", client_id="alice")
     keys = [b"k%d" % i for i in range(12)]
-    for key in keys:
-        context = b""
-        for i in range(1, 6):
-            context = alice.put(key, b"a%d" % i, context=context).context
-    cluster.run_until_quiet()
-    bob = cluster.client("n2", client_id="bob")
-    bob_contexts = {key: bob.get(key).context for key in keys}
-    for key in keys:
-        alice.delete(key, context=alice.get(key).context)
-    cluster.run_until_quiet()
+    bob, bob_contexts = _reap_after_bob_read(cluster, keys)
     cluster.join("n4")
     cluster.run_until_quiet()
-    for key in keys:
-        cluster.client("n4", client_id="alice").put(key, b"v6")
-        bob.put(key, b"bob", context=bob_contexts[key])
-    cluster.run_until_quiet()
-    lost = [key for key in keys if b"v6" not in cluster.client().get(key, r=3).values]
-    assert lost == []
+    assert _lost_to_bob(cluster, "n4", bob, bob_contexts) == []
 
 
 def _joined_after_the_reap(seed: int, joins: int, keys: list[bytes],
@@ -146,17 +163,7 @@ def _joined_after_the_reap(seed: int, joins: int, keys: list[bytes],
     Returns the keys whose v6 is gone at R = 3 once quiet, and the cluster."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
                                tombstone_grace_s=1.0)
-    alice = cluster.client("n1", client_id="alice")
-    for key in keys:
-        context = b""
-        for i in range(1, 6):
-            context = alice.put(key, b"a%d" % i, context=context).context
-    cluster.run_until_quiet()
-    bob = cluster.client("n2", client_id="bob")
-    bob_contexts = {key: bob.get(key).context for key in keys}
-    for key in keys:
-        alice.delete(key, context=alice.get(key).context)
-    cluster.run_until_quiet()
+    bob, bob_contexts = _reap_after_bob_read(cluster, keys)
     for j in range(joins):
         cluster.join(f"n{4 + j}")
         cluster.run_until_quiet()
@@ -217,28 +224,13 @@ def test_disks_replaced_one_at_a_time_get_the_floor_back(seed: int) -> None:
     0 lost."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
                                tombstone_grace_s=1.0)
-    alice = cluster.client("n1", client_id="alice")
     keys = [b"k%d" % i for i in range(8)]
-    for key in keys:
-        context = b""
-        for i in range(1, 6):
-            context = alice.put(key, b"a%d" % i, context=context).context
-    cluster.run_until_quiet()
-    bob = cluster.client("n2", client_id="bob")
-    bob_contexts = {key: bob.get(key).context for key in keys}
-    for key in keys:
-        alice.delete(key, context=alice.get(key).context)
-    cluster.run_until_quiet()
+    bob, bob_contexts = _reap_after_bob_read(cluster, keys)
     for name in ("n1", "n2", "n3"):
         cluster.wipe(name)
         cluster.run_until_quiet()
     assert [cluster.node(name).replica.client_floor for name in cluster.node_names] == [48] * 3
-    for key in keys:
-        cluster.client("n1", client_id="alice").put(key, b"v6")
-        bob.put(key, b"bob", context=bob_contexts[key])
-    cluster.run_until_quiet()
-    lost = [key for key in keys if b"v6" not in cluster.client().get(key, r=3).values]
-    assert lost == []
+    assert _lost_to_bob(cluster, "n1", bob, bob_contexts) == []
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
