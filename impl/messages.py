@@ -537,6 +537,12 @@ class Gossip:
     #: heard of ("" none): :class:`impl.node.Node`, "Restore guard"
     generation: str = ""
     yours: str = ""
+    #: client-vclock: the sender's client counter floor (0: none), the highest
+    #: counter of a record any node it heard of reaped or let go
+    #: (:attr:`impl.replica.Replica.client_floor`): the receiver keeps the larger,
+    #: so that a node that never held the reaped copies (one joined since, a
+    #: replaced disk) counts above them too (session 19's review)
+    floor: int = 0
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
@@ -544,6 +550,12 @@ class Gossip:
         check.flag("reply", self.reply)
         for name in ("generation", "yours"):
             _check_generation(check, name, getattr(self, name))
+        if isinstance(self.floor, bool) or not isinstance(self.floor, int):
+            raise _fail(BadMessageError, "Gossip", "floor",
+                        f"must be an int, got {type(self.floor).__name__}")
+        if not 0 <= self.floor < 1 << 64:
+            raise _fail(BadMessageError, "Gossip", "floor",
+                        f"must be in [0, 2**64), got {self.floor}")
 
 
 MERKLE_STEPS = ("level", "buckets")

@@ -477,6 +477,9 @@ class Node:
                 return self._finish([Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                       reply=True))])
         try:
+            if isinstance(message, Gossip):
+                # the highest floor of a reap any node heard of (session 19's review)
+                self.replica.raise_floor(message.floor)
             if guard is not None and isinstance(message, Gossip):
                 new = bool(message.generation) and message.generation != guard.yours(src)
                 effects = [*self._guard_gossip(now, src, message),
@@ -688,6 +691,11 @@ class Node:
         guard = self.guard
         if guard is not None:
             effects = [self._stamp(e, guard) if isinstance(e, Send) else e for e in effects]
+        floor = self.replica.client_floor
+        if floor:  # client-vclock after a reap: every gossip carries the floor
+            effects = [Send(e.dest, dataclasses.replace(e.message, floor=floor))
+                       if isinstance(e, Send) and isinstance(e.message, Gossip) else e
+                       for e in effects]
         writes = self.storage.take()
         return [*writes, *effects] if writes else effects
 

@@ -311,13 +311,20 @@ class Replica:
         client that forgot its own must not be minted below them (session 19)."""
         if self.mode is ClockMode.CLIENT_VCLOCK:
             raw = self.storage.read(key)
-            counter = 0 if raw is None else reaped_counter(self.parse(raw))
-            if counter > self.client_floor:
-                self.storage.set_meta(CLIENT_FLOOR_META, str(counter).encode("ascii"))
-                self.client_floor = counter
+            self.raise_floor(0 if raw is None else reaped_counter(self.parse(raw)))
         self.storage.delete(key)
         for listener in self.write_listeners:
             listener(key, b"")
+
+    def raise_floor(self, counter: int) -> None:
+        """client-vclock: raise :attr:`client_floor` to ``counter`` (a count of
+        0..2**64-1) if it is higher, persisted in the ``CLIENT_FLOOR_META`` entry
+        in the storage batch of the input that raised it (a reap's, :meth:`reap`,
+        or a gossip's that carried a peer's higher floor: session 19's review).
+        Nothing in the other modes, nor for a counter not above the floor."""
+        if self.mode is ClockMode.CLIENT_VCLOCK and counter > self.client_floor:
+            self.storage.set_meta(CLIENT_FLOOR_META, str(counter).encode("ascii"))
+            self.client_floor = counter
 
     def store(self, key: bytes, encoded: bytes) -> None:
         """The one place versions are written: the engine, then the write listeners."""

@@ -10,7 +10,9 @@ All integers are big-endian. The payload is the message's fields in declaration
 order, each in the encoding its kind gives (see ``_SCHEMAS``): ``u64`` ids and
 counts, ``opt`` (a presence byte, then a u64), ``blob`` (u32 length + bytes),
 ``str`` (u16 length + UTF-8), ``bool`` (one byte, 0 or 1), ``pos`` (a ring
-position, 17 bytes), lists of those
+position, 17 bytes), ``tail`` (a u64 only a message's last field may be, left out
+when 0, so that a frame without it, of a node of an earlier version, is read as 0 and
+one whose value is 0 is read by such a node: ``Gossip.floor``), lists of those
 (``blobs``, ``ints`` of u64), or a nested client request.
 
 :func:`decode` is strict: a frame that is truncated, too long, of an unknown
@@ -81,7 +83,7 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                        ("generation", "str"))),
     18: (HintAck, (("hint_id", "u64"),)),
     19: (Gossip, (("view", "blob"), ("reply", "bool"), ("generation", "str"),
-                  ("yours", "str"))),
+                  ("yours", "str"), ("floor", "tail"))),
     20: (MerkleExchange, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("fanout", "u64"),
                           ("depth", "u64"), ("step", "str"), ("level", "u64"),
                           ("parents", "ints"), ("indexes", "ints"), ("hashes", "blobs"),
@@ -118,6 +120,9 @@ def _put_str(out: list[bytes], value: str) -> None:
 def _put_field(out: list[bytes], kind: str, value: Any) -> None:
     if kind == "u64":
         out.append(_U64.pack(value))
+    elif kind == "tail":
+        if value:  # 0 is left out: a node of an earlier version decodes the frame
+            out.append(_U64.pack(value))
     elif kind == "opt":
         out.append(b"\x00" if value is None else b"\x01" + _U64.pack(value))
     elif kind == "blob":
@@ -222,6 +227,8 @@ def _get_field(reader: _Reader, kind: str, field: str) -> Any:
         if flag > 1:
             raise BadMessageError(f"{reader.what}.{field}: a bool must be 0 or 1, got {flag}")
         return bool(flag)
+    if kind == "tail":
+        return 0 if reader.offset == len(reader.data) else reader.unpack(_U64)
     if kind == "pos":
         return int.from_bytes(reader.take(17), "big")
     if kind == "blobs":

@@ -24,6 +24,7 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster
+from impl.cluster import Client
 
 #: impl.versions.CLIENT_FLOOR_META (spelt out: the test runs on the code before it)
 CLIENT_FLOOR_META = "client-counter-floor"
@@ -101,18 +102,12 @@ def test_other_modes_keep_no_floor() -> None:
             for name in cluster.node_names] == [None] * 3
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters(seed: int) -> None:
-    """A coordinator that never held the reaped copies: n4, joined after the reap,
-    has no floor of its own and minted alice's forgetful put ``{alice: 1}`` again;
-    bob's pre-delete context dominated it (with the node's own floor alone: 7 of 12
-    keys lost v6 with seed 1, 8 with seed 2). A replica whose floor is above the
-    put's now acks with its record at its floor, and the coordinator mints the put
-    again above it (``Replica.on_replica_put``, ``PutCoordinator._remint``)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
-                               tombstone_grace_s=1.0)
+def _reap_after_bob_read(cluster: SimulatedCluster, keys: list[bytes],
+                         ) -> tuple[Client, dict[bytes, bytes]]:
+    """alice writes each key 5 times through n1, bob reads each through n2, alice
+    deletes each with a get's context, and the cluster runs until quiet (the
+    tombstones reaped). Returns bob's client and his pre-delete contexts."""
     alice = cluster.client("n1", client_id="alice")
-    keys = [b"k%d" % i for i in range(12)]
     for key in keys:
         context = b""
         for i in range(1, 6):
@@ -123,11 +118,150 @@ def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters(seed
     for key in keys:
         alice.delete(key, context=alice.get(key).context)
     cluster.run_until_quiet()
+    return bob, bob_contexts
+
+
+def _lost_to_bob(cluster: SimulatedCluster, through: str, bob: Client,
+                 bob_contexts: dict[bytes, bytes]) -> list[bytes]:
+    """alice, forgetful, writes v6 to each key through ``through``, and bob with
+    his pre-delete context; returns the keys whose v6 is gone at R = 3 once quiet."""
+    for key, context in bob_contexts.items():
+        cluster.client(through, client_id="alice").put(key, b"v6")
+        bob.put(key, b"bob", context=context)
+    cluster.run_until_quiet()
+    return [key for key in bob_contexts
+            if b"v6" not in cluster.client().get(key, r=3).values]
+
+
+@pytest.mark.parametrize("truncation", ["record", "put"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_node_that_joined_after_the_reap_counts_above_the_reaped_counters(
+        seed: int, truncation: str) -> None:
+    """A coordinator that never held the reaped copies: n4, joined after the reap,
+    has no floor of its own and minted alice's forgetful put ``{alice: 1}`` again;
+    bob's pre-delete context dominated it (with the node's own floor alone: 7 of 12
+    keys lost v6 with seed 1, 8 with seed 2). A replica whose floor is above the
+    put's now acks with its record at its floor, and the coordinator mints the put
+    again above it (``Replica.on_replica_put``, ``PutCoordinator._remint``).
+    With ``vclock_truncation = "put"`` records keep no floor and the replica's
+    answer is not given: 7 and 8 of 12 lost until session 19's review gossiped
+    the floor (``Gossip.floor``: n4 holds it from its join on)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0, vclock_truncation=truncation)
+    keys = [b"k%d" % i for i in range(12)]
+    bob, bob_contexts = _reap_after_bob_read(cluster, keys)
     cluster.join("n4")
     cluster.run_until_quiet()
+    assert _lost_to_bob(cluster, "n4", bob, bob_contexts) == []
+
+
+def _joined_after_the_reap(seed: int, joins: int, keys: list[bytes],
+                           ) -> tuple[list[bytes], SimulatedCluster]:
+    """3 nodes reap alice's keys (bob holding pre-delete contexts), then ``joins``
+    nodes join; alice, forgetful, writes each key through the first node of its
+    preference list and bob with his old context through n2, one key at a time.
+    Returns the keys whose v6 is gone at R = 3 once quiet, and the cluster."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    bob, bob_contexts = _reap_after_bob_read(cluster, keys)
+    for j in range(joins):
+        cluster.join(f"n{4 + j}")
+        cluster.run_until_quiet()
+    view = cluster.ring_view()
+    lost = []
     for key in keys:
-        cluster.client("n4", client_id="alice").put(key, b"v6")
+        first = view.preference_list(key)[0]
+        cluster.client(first, client_id="alice").put(key, b"v6")
         bob.put(key, b"bob", context=bob_contexts[key])
-    cluster.run_until_quiet()
-    lost = [key for key in keys if b"v6" not in cluster.client().get(key, r=3).values]
+        cluster.run_until_quiet()
+        if b"v6" not in cluster.client(first).get(key, r=3).values:
+            lost.append(key)
+    return lost, cluster
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_joined_nodes_learn_the_floor_by_gossip(seed: int) -> None:
+    """Session 19's review: with three nodes joined after the reap, a key's
+    coordinator (a joiner) and one more of its replicas (a joiner) had no floor.
+    alice's forgetful v6 was acknowledged by those two at ``{alice: 1}`` before the
+    replica holding the floor answered; bob's put with his pre-delete context
+    reached the coordinator first, and its late re-mint was skipped (its record's
+    ``{alice: 35}``, from bob's context, read as alice writing again since the
+    answer: ``PutCoordinator._remint``): v6 lost for 2 of 30 keys with seed 1. The
+    floor now travels in gossip (each node keeps the highest it hears): the
+    joiners count above it from their first gossip on."""
+    lost, cluster = _joined_after_the_reap(seed, 3, [b"k%d" % i for i in range(30)])
     assert lost == []
+    assert {cluster.node(name).replica.client_floor for name in cluster.node_names} == {180}
+
+
+def test_the_gossiped_floor_on_the_wire() -> None:
+    """``Gossip.floor`` is the frame's last u64, left out when 0: a frame of a node
+    of an earlier version (none) reads as 0, and such a node reads a frame whose
+    floor is 0; a floor over 2**64-1 or not an int is refused by name."""
+    from impl import wire
+    from impl.errors import BadMessageError
+    from impl.messages import Gossip
+
+    plain = wire.encode(Gossip(b"v", reply=False))
+    floored = wire.encode(Gossip(b"v", reply=False, floor=2**64 - 1))
+    assert len(floored) == len(plain) + 8
+    assert wire.decode(plain) == Gossip(b"v", reply=False, floor=0)
+    assert wire.decode(floored) == Gossip(b"v", reply=False, floor=2**64 - 1)
+    for bad in (2**64, -1, True, "1"):
+        with pytest.raises(BadMessageError, match="floor"):
+            Gossip(b"v", floor=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_disks_replaced_one_at_a_time_get_the_floor_back(seed: int) -> None:
+    """Session 19's review: the floor is in a node's store, so a replaced disk
+    loses it, and the rebuild copies records, not the floor (the reaped keys have
+    none). n1, n2 and n3 replaced one after the other (each rebuilt while the
+    others were up): every floor 0, and alice's forgetful v6 through n1 lost to
+    bob's pre-delete context for 8 of 8 keys (seeds 1 and 2). Gossip now gives
+    each new store the floor of the others (``Gossip.floor``): 48 on all three,
+    0 lost."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    keys = [b"k%d" % i for i in range(8)]
+    bob, bob_contexts = _reap_after_bob_read(cluster, keys)
+    for name in ("n1", "n2", "n3"):
+        cluster.wipe(name)
+        cluster.run_until_quiet()
+    assert [cluster.node(name).replica.client_floor for name in cluster.node_names] == [48] * 3
+    assert _lost_to_bob(cluster, "n1", bob, bob_contexts) == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_put_only_fallbacks_take_counts_above_the_floor(seed: int) -> None:
+    """Session 19's review, the case the first fix left open: 5 nodes, the key's
+    three replicas reap it (floor 6), all three crash; alice's forgetful v6 and
+    bob's put with his pre-delete context go through the same other node, kept
+    as hints by the two nodes that are not replicas (floor 0 before: they never
+    held the key). ``[bob]`` at R = 3 once the replicas were back, seeds 1-3;
+    with the floor gossiped every node holds 6 and v6 is minted above it."""
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    key = b"k"
+    top = cluster.ring_view().preference_list(key)[:3]
+    other = next(name for name in cluster.node_names if name not in top)
+    alice = cluster.client(top[0], client_id="alice")
+    context = b""
+    for i in range(1, 6):
+        context = alice.put(key, b"a%d" % i, context=context).context
+    cluster.run_until_quiet()
+    bob = cluster.client(other, client_id="bob")
+    bob_context = bob.get(key).context
+    alice.delete(key, context=alice.get(key).context)
+    cluster.run_until_quiet()
+    assert {cluster.node(name).replica.client_floor for name in cluster.node_names} == {6}
+    for name in top:
+        cluster.crash(name)
+    cluster.run_for(30)
+    cluster.client(other, client_id="alice").put(key, b"v6")
+    bob.put(key, b"bob", context=bob_context)
+    for name in top:
+        cluster.restart(name)
+    cluster.run_until_quiet()
+    assert sorted(cluster.client(other).get(key, r=3).values) == [b"bob", b"v6"]
