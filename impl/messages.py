@@ -591,7 +591,7 @@ class MerkleExchange:
                 and type(self.fanout) is int and 2 <= self.fanout <= MAX_ID
                 and type(self.depth) is int and 1 <= self.depth <= MAX_ID
                 and type(self.level) is int and 0 <= self.level <= MAX_ID
-                and (self.step == "level" and len(self.indexes) == len(self.hashes)
+                and ((self.step == "level" and len(self.indexes) == len(self.hashes))
                      or self.step == "buckets")
                 and _counts_ok(self.parents) and _counts_ok(self.indexes)
                 and _bytes_ok(self.hashes) and _bytes_ok(self.keys) and _bytes_ok(self.digests)

@@ -62,6 +62,7 @@ def test_remove_a_killed_node_then_its_return_is_refused(tmp_path: Path) -> None
             for key in keys:
                 db.put(key, f"v-{key}".encode())
         settings = load_runtime_config(directory / "cluster.toml").cluster
+        assert (settings.gossip_interval, settings.suspicion_timeout) == (GOSSIP_S, SUSPICION_S)
         token = admin_token(settings.secret, settings.name)
         killed_at = time.monotonic()
         os.kill(state(directory)["nodes"]["n5"]["pid"], signal.SIGKILL)
