@@ -25,7 +25,8 @@ NAMES = ("n1", "n2", "n3")
 def test_a_counter_without_a_client_is_refused_and_never_merges_two_writers(
         tmp_path: Path) -> None:
     with ServedNodes(tmp_path, NAMES, ['clock = "client-vclock"']) as nodes:
-        nodes.start(*NAMES)
+        for name in NAMES:
+            nodes.start(name)
         for counter, value in (("1", b"a"), ("2", b"b")):
             status, _, body = _call("PUT", nodes.url("n1", "?w=3"), value,
                                     {"X-Vdynamo-Client-Counter": counter})

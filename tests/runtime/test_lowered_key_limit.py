@@ -31,7 +31,8 @@ def test_a_key_stored_under_a_larger_key_limit_is_served_after_the_limit_is_lowe
         def at(name: str, key: str, query: str = "") -> str:
             return f"http://127.0.0.1:{nodes.http[name]}/kv/{key}{query}"
 
-        nodes.start(*NAMES)
+        for name in NAMES:
+            nodes.start(name)
         long_key, other = "L" * 300, "M" * 300
         assert http_call("PUT", at("n1", long_key, "?w=3"), b"old")[0] == 200
         nodes.restart_with("max_key_bytes = 400", "max_key_bytes = 200")
@@ -72,7 +73,8 @@ def test_a_replica_that_missed_a_long_key_takes_it_after_the_limit_is_lowered(
     lines = ["n = 3", "r = 2", "w = 2", "max_key_bytes = 400", "anti_entropy_interval = 0.5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         long_key = "L" * 300
-        nodes.start(*NAMES)
+        for name in NAMES:
+            nodes.start(name)
         nodes.kill("n3")
         url = f"http://127.0.0.1:{nodes.http['n1']}/kv/{long_key}?w=2"
         assert http_call("PUT", url, b"old")[0] == 200

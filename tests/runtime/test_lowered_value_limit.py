@@ -35,7 +35,8 @@ def test_a_value_stored_under_a_larger_limit_is_served_after_the_limit_is_lowere
     lines = ["n = 3", "r = 2", "w = 2", "max_value_bytes = 131072",
              "anti_entropy_interval = 0.5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
-        nodes.start(*NAMES)
+        for name in NAMES:
+            nodes.start(name)
         big = b"x" * 100_000
         assert http_call("PUT", nodes.url("n1", "?w=3"), big)[0] == 200
         nodes.restart_with("max_value_bytes = 131072", "max_value_bytes = 65536")
@@ -67,7 +68,8 @@ def test_siblings_stored_under_a_larger_max_siblings_are_served_after_it_is_lowe
     over a key holding 10 siblings: before, a GET at R=3 answered 503."""
     lines = ["n = 3", "r = 2", "w = 2", "anti_entropy_interval = 0.5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
-        nodes.start(*NAMES)
+        for name in NAMES:
+            nodes.start(name)
         for i in range(10):
             assert http_call("PUT", nodes.url("n1", "?w=3"), b"v%d" % i)[0] == 200
         nodes.restart_with("n = 3\n", "n = 3\nmax_siblings = 2\n")
