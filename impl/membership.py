@@ -49,6 +49,7 @@ Malformed bytes from storage or from a peer raise
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import random
 from collections.abc import Iterable, Iterator, Sequence
@@ -157,6 +158,27 @@ def check_peer_versions(view: Membership) -> None:
 
 def _fail(message: str) -> BadMessageError:
     return BadMessageError(f"membership: {message}")
+
+
+#: the largest view :meth:`Membership.from_bytes` keeps parsed (:func:`_parsed_view`)
+_PARSED_VIEW_BYTES = 1 << 16
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed_view(data: bytes) -> Membership:
+    """``Membership._parse(data)``, cached: a view is immutable, and every gossip a
+    node receives carries the sender's whole view, most often one it parsed before
+    (session 19: a tenth of a simulated join's CPU parsed equal views again). A view
+    that does not parse raises each time (not cached)."""
+    return Membership._parse(data)
+
+
+@functools.lru_cache(maxsize=256)
+def _ring_of(tokens: tuple[tuple[str, tuple[int, ...]], ...]) -> Ring:
+    """``Ring.from_tokens(dict(tokens))``, cached: a Ring is immutable, and a node
+    asks for the ring of the same view at every gossip it merges and every request
+    it routes (session 19: 10% of a simulator test's CPU rebuilt equal rings)."""
+    return Ring.from_tokens(dict(tokens))
 
 
 @dataclass(frozen=True, slots=True, order=False)
@@ -291,7 +313,7 @@ class Membership:
         if not tokens:
             return None
         try:
-            return Ring.from_tokens(tokens)
+            return _ring_of(tuple(tokens.items()))
         except ValueError as exc:
             raise _fail(f"the tokens do not form a ring: {exc}") from exc
 
@@ -394,6 +416,12 @@ class Membership:
         """Inverse of :meth:`to_bytes`; malformed bytes raise BadMessageError naming why."""
         if not isinstance(data, bytes):
             raise _fail(f"expected bytes, got {type(data).__name__}")
+        if cls is Membership and len(data) <= _PARSED_VIEW_BYTES:
+            return _parsed_view(data)
+        return cls._parse(data)
+
+    @classmethod
+    def _parse(cls, data: bytes) -> Membership:
         try:
             decoded = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:

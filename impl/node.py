@@ -74,6 +74,7 @@ from impl.messages import (
     PutRequest,
     ReplicaGet,
     parse_generation,
+    with_generations,
 )
 from impl.positions import position_of
 from impl.put_coordinator import PutCoordinator
@@ -705,10 +706,10 @@ class Node:
         last generation), an anti-entropy message or a hint delivery."""
         message = send.message
         if isinstance(message, Gossip):
-            return Send(send.dest, dataclasses.replace(
+            return Send(send.dest, with_generations(
                 message, generation=guard.generation, yours=guard.yours(send.dest)))
         if isinstance(message, MerkleExchange | KeyRecords | HintDelivery):
-            return Send(send.dest, dataclasses.replace(message, generation=guard.generation))
+            return Send(send.dest, with_generations(message, generation=guard.generation))
         return send
 
     def _guard_gossip(self, now: float, src: str, message: Gossip) -> list[Effect]:

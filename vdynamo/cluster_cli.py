@@ -44,12 +44,14 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from impl.errors import LocalError
+from impl.errors import ConfigError, LocalError
+from impl.runtime_config import load_runtime_config
 
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
            "read_state"]
@@ -154,12 +156,39 @@ def _node_section(name: str, peer: int, http: int) -> str:
             f'data = "{name}/data.sqlite"\n')
 
 
+#: the ``[cluster]`` keys ``cluster up`` writes itself: not for ``--set``
+_UP_KEYS = ("nodes", "n", "r", "w", "secret")
+
+
+def _settings(pairs: list[str]) -> list[str] | str:
+    """The ``[cluster]`` lines of ``cluster up --set KEY=VALUE`` (VALUE a TOML value:
+    ``gossip_interval=0.25``, ``partitioning="strategy3"``), or the problem: not
+    ``KEY=VALUE``, a VALUE TOML does not parse, a key ``up`` writes itself
+    (:data:`_UP_KEYS`). Whether the key is a cluster setting and the value admitted is
+    checked by loading the file (:func:`impl.runtime_config.load_runtime_config`)."""
+    lines = []
+    for pair in pairs:
+        key, equals, value = pair.partition("=")
+        key = key.strip()
+        if not equals or not key:
+            return f"--set {pair!r}: expected KEY=VALUE (e.g. gossip_interval=0.25)"
+        if key in _UP_KEYS:
+            return f"--set {key}: written by `cluster up` itself (use --nodes, --n, --r, --w)"
+        try:
+            tomllib.loads(f"{key} = {value.strip()}")
+        except tomllib.TOMLDecodeError as error:
+            return (f"--set {pair!r}: not a TOML key = value ({error}); a string needs "
+                    "quotes: partitioning=\"strategy3\"")
+        lines.append(f"{key} = {value.strip()}")
+    return lines
+
+
 def _write_config(directory: Path, names: list[str], n: int, r: int, w: int,
-                  state: dict[str, Any]) -> None:
+                  state: dict[str, Any], settings: list[str]) -> None:
     secret = secrets.token_hex(24)
     lines = ["# written by `vdynamo cluster up`; holds the cluster secret (mode 0600)",
              "[cluster]", f"nodes = {json.dumps(names)}", f"n = {n}", f"r = {r}", f"w = {w}",
-             f'secret = "{secret}"']
+             f'secret = "{secret}"', *settings]
     text = "\n".join(lines) + "\n"
     for name in names:
         peer, http = _free_ports(2, _state_ports(state))
@@ -275,9 +304,16 @@ def _bad_counts(args: argparse.Namespace) -> str | None:
 def _up(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     fresh = not (directory / "cluster.toml").exists()
-    if fresh and (problem := _bad_counts(args)) is not None:
-        print(f"vdynamo cluster up: {problem}", file=sys.stderr)
-        return 2
+    settings: list[str] = []
+    if fresh:
+        if (problem := _bad_counts(args)) is not None:
+            print(f"vdynamo cluster up: {problem}", file=sys.stderr)
+            return 2
+        checked = _settings(args.set)
+        if isinstance(checked, str):
+            print(f"vdynamo cluster up: {checked}; nothing was written", file=sys.stderr)
+            return 2
+        settings = checked
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a file, a path through a file, no permission: a
@@ -288,7 +324,19 @@ def _up(args: argparse.Namespace) -> int:
     state = read_state(directory)
     if fresh:
         names = [f"n{i}" for i in range(1, args.nodes + 1)]
-        _write_config(directory, names, args.n, args.r, args.w, state)
+        _write_config(directory, names, args.n, args.r, args.w, state, settings)
+        try:
+            load_runtime_config(directory / "cluster.toml")
+        except ConfigError as error:
+            (directory / "cluster.toml").unlink()
+            state["nodes"].clear()
+            print(f"vdynamo cluster up: {error}; nothing was written", file=sys.stderr)
+            return 2
+    elif args.set:
+        print(f"vdynamo cluster up: --set applies when the cluster is made; "
+              f"{directory / 'cluster.toml'} exists already (edit it instead); nothing "
+              "was started", file=sys.stderr)
+        return 2
     names = [name for name, entry in state["nodes"].items() if not entry.get("left")]
     started = []
     for name in names:
@@ -358,6 +406,10 @@ def main_cluster(argv: list[str]) -> int:
     up.add_argument("--n", type=int, default=3, help="replicas per key (default 3)")
     up.add_argument("--r", type=int, default=2, help="read quorum (default 2)")
     up.add_argument("--w", type=int, default=2, help="write quorum (default 2)")
+    up.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=(
+        "a [cluster] setting of the new cluster file, VALUE in TOML (repeatable; e.g. "
+        "--set gossip_interval=0.25 for the faster rounds of a test; docs/runtime.md "
+        "lists the settings)"))
     for command in (up, sub.add_parser("status", help="each node's process and health"),
                     sub.add_parser("down", help="stop every process `up` started")):
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(

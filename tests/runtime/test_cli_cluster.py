@@ -2,7 +2,13 @@
 get/put, siblings as 300, DELETE then 404 with a context, join and leave at run
 time, down; kill -9 in the middle of a write workload; startup failures in one
 line. Each test stops what it started (tests/runtime/procs.py) and is bounded in
-time."""
+time.
+
+The five-node cluster runs its background rounds faster than the defaults
+(``procs.FAST_UP``, ``cluster up --set``: gossip every 0.25 s, not 1 s; hint scans every
+0.25 s, not 1 s; anti-entropy every 0.5 s, not 2 s): the join's and the leave's
+handovers take as many rounds as before, sooner (session 19: 35 s wall for 11
+CPU-s before)."""
 
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ def _status(directory: Path, node: str) -> dict[str, object]:
 
 def test_a_five_node_cluster_serves_joins_leaves_and_goes_down(tmp_path: Path) -> None:
     directory = tmp_path / "c"
-    with cluster_up(directory, "--nodes", "5"):
+    with cluster_up(directory, "--nodes", "5", *procs.FAST_UP):
         assert stat.S_IMODE((directory / "cluster.toml").stat().st_mode) == 0o600
         nodes = state(directory)["nodes"]
         assert sorted(nodes) == ["n1", "n2", "n3", "n4", "n5"]

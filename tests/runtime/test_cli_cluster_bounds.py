@@ -40,3 +40,23 @@ def test_the_bound_itself_is_a_count_cluster_up_takes(tmp_path: Path) -> None:
     assert "at most" not in done.stderr
     assert f"need 1 <= r, w <= n <= nodes; got n={MAX_LOCAL_NODES + 1}" in done.stderr
     assert not (tmp_path / "c" / "cluster.toml").exists()
+
+
+def test_a_bad_set_is_refused_naming_it_before_anything_is_written(tmp_path: Path) -> None:
+    """``cluster up --set KEY=VALUE`` (session 19: a test's faster rounds): not
+    ``KEY=VALUE``, a value TOML does not parse, a key ``up`` writes itself, an unknown
+    setting, a value the cluster's check refuses: exit 2 naming it, no file written,
+    no node started."""
+    cases = {"gossip_interval": "expected KEY=VALUE",
+             "gossip_interval=abc": "not a TOML key = value",
+             "secret=\"x\"": "--set secret: written by `cluster up` itself",
+             "gossip_intervals=0.25": "[cluster] gossip_intervals: not a cluster setting",
+             "gossip_interval=-1": "gossip_interval: must be a finite number of seconds > 0"}
+    for i, (setting, expected) in enumerate(cases.items()):
+        directory = tmp_path / f"c{i}"
+        done = cli("cluster", "up", "--set", setting, "--dir", str(directory))
+        assert done.returncode == 2, (setting, done.stderr)
+        assert expected in done.stderr and "nothing was written" in done.stderr, done.stderr
+        assert not (directory / "cluster.toml").exists(), setting
+        assert not (directory / "cluster.json").exists(), setting
+        assert not (directory / "n1").exists(), setting

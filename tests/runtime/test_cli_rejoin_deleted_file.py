@@ -8,6 +8,13 @@ new store held no view: the node started from the cluster file's initial one
 that it left and stopped 4 s later (``cluster status``: n4 ``down``). Now it joins
 anew (``impl.gossip.Gossiper.rejoin_if_left``): ``up`` and serving the keys at
 ``r=1``. Loopback only; ``cluster_up`` stops every process it started.
+
+The cluster runs its gossip and anti-entropy rounds every :data:`GOSSIP_S` s
+(``cluster up --set``), not every 1 s and 2 s, so the leave, the rejoined store's
+rebuild (anti-entropy with every other replica of its ranges: ``impl.rebuild``)
+and the stop that would follow are 5 to 10 times sooner (session 19: 47 s of
+mostly idle wall before); the 4 s after which a node that left stops is four
+gossip intervals.
 """
 
 from __future__ import annotations
@@ -17,10 +24,14 @@ from pathlib import Path
 
 from tests.runtime.procs import cli, cluster_up, http, request, wait_until
 
+GOSSIP_S = 0.2
+
 
 def test_join_of_an_initial_node_whose_data_file_was_deleted_after_it_left(
         tmp_path: Path) -> None:
-    with cluster_up(tmp_path / "c", "--nodes", "4") as directory:
+    with cluster_up(tmp_path / "c", "--nodes", "4",
+                    "--set", f"gossip_interval={GOSSIP_S}",
+                    "--set", f"anti_entropy_interval={GOSSIP_S}") as directory:
         for i in range(10):
             assert cli("put", f"k{i}", f"v{i}", "--dir", str(directory)).returncode == 0
         left = cli("leave", "n4", "--dir", str(directory))
@@ -31,7 +42,7 @@ def test_join_of_an_initial_node_whose_data_file_was_deleted_after_it_left(
             path.unlink()
         joined = cli("join", "n4", "--dir", str(directory))
         assert joined.returncode == 0, joined.stdout + joined.stderr
-        time.sleep(8.0)  # past the 4 s after which a node that left stops
+        time.sleep(8 * GOSSIP_S)  # past the 4 intervals after which a node that left stops
 
         def serving() -> bool:
             try:

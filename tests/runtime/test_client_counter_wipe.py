@@ -18,16 +18,15 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.runtime.procs import ServedNodes
+from tests.runtime.procs import FAST_ROUNDS, ServedNodes
 from tests.runtime.procs import http_call as _call
 
 NAMES = ("n1", "n2", "n3")
 
 
 def test_a_blind_put_through_a_wiped_node_survives_in_client_vclock(tmp_path: Path) -> None:
-    with ServedNodes(tmp_path, NAMES, ['clock = "client-vclock"']) as nodes:
-        for name in NAMES:
-            nodes.start(name)
+    with ServedNodes(tmp_path, NAMES, ['clock = "client-vclock"', *FAST_ROUNDS]) as nodes:
+        nodes.start(*NAMES)
         alice = {"X-Vdynamo-Client": "alice"}
         assert _call("PUT", nodes.url("n1"), b"v1", alice)[0] == 200
         _, headers, _ = _call("GET", nodes.url("n1", "?r=3"))

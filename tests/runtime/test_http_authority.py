@@ -32,7 +32,8 @@ def test_a_host_or_absolute_authority_that_is_not_a_uri_host_is_400(tmp_path: Pa
                 assert status == 400, (host, answer[:200])
                 assert body["message"].startswith("malformed HTTP request: header: Host"), host
                 answer = await raw(node.http_address, b"PUT http://" + host + b"/kv/k "
-                                   b"HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nabsol")
+                                   b"HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                                   b"Connection: close\r\n\r\nabsol")
                 status, _, body = parse_response(answer)
                 assert status == 400, (host, answer[:200])
                 assert body["message"].startswith("request target 'http://"), host

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -31,15 +32,20 @@ _SAID = "the write may have been made (outcome unknown): read the key before wri
 @pytest.fixture
 def dying_node() -> Iterator[int]:
     """A loopback port whose 'node' reads each request and closes without an answer
-    (a node killed mid-request), for at most 20 s."""
+    (a node killed mid-request), for at most 20 s. Its accept waits 0.1 s at a time,
+    so the teardown's stop is seen at once (session 19: the accept waited out its
+    20 s after the one request, and every test 20 s with it)."""
     server = socket.create_server(("127.0.0.1", 0))
-    server.settimeout(20.0)
+    server.settimeout(0.1)
     stop = threading.Event()
+    deadline = time.monotonic() + 20.0
 
     def serve() -> None:
-        while not stop.is_set():
+        while not stop.is_set() and time.monotonic() < deadline:
             try:
                 conn, _ = server.accept()
+            except TimeoutError:
+                continue
             except OSError:
                 return
             with conn:
