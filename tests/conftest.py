@@ -29,7 +29,9 @@ tests/refinement/test_trace_validation.py); the hostile-peer message search with
 detour test on every anti-entropy edge of disk-loss-w2 (CI: a seeded 300 of the
 2,154, tests/refinement/test_conformance_paths.py; session 16); the delete
 configurations' seeded lockstep walks on seeds 0-2,999 (CI: 0-19, ``WALKS_IN_CI``,
-tests/refinement/test_deletes.py; session 17).
+tests/refinement/test_deletes.py; session 17); the random lockstep runs that killed
+four mutants before session 19 (CI: a scenario each, ``RANDOM_KILLERS_IN_SOAK`` of
+tests/refinement/test_mutations.py).
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ from collections.abc import Callable
 from model_check.refinement import Lockstep
 from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 
-__all__ = ["SCENARIOS", "deliver", "read_then_write_elsewhere", "stale_ack_after_wipe",
-           "two_stale_replicas"]
+__all__ = ["SCENARIOS", "deliver", "overwrite_after_a_read", "read_then_write_elsewhere",
+           "restart_after_a_buffered_crash", "stale_ack_after_wipe",
+           "truncated_write_after_a_read", "two_stale_replicas"]
 
 
 def deliver(ls: Lockstep, kind: str, src: str, dest: str) -> None:
@@ -83,9 +84,60 @@ def stale_ack_after_wipe() -> Lockstep:
     return ls
 
 
+def overwrite_after_a_read() -> Lockstep:
+    """strict-dvv: ``c1`` writes v1 through n1 (stored at n1 and n2), reads it back
+    through n1 (n2 answers), and writes v2 through n1 with that context; n2 then
+    receives v2's replica put: v2 supersedes v1, so n2 must keep v2 alone (session
+    19: the random strict-dvv lockstep took about 5 CPU-s, 34 steps, to reach it)."""
+    ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
+    ls.put("c1", "n1", "k")
+    deliver(ls, "ReplicaPut", "n1", "n2")
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    ls.get("c1", "n1", "k")
+    deliver(ls, "ReplicaGet", "n1", "n2")
+    deliver(ls, "ReplicaGetReply", "n2", "n1")
+    ls.put("c1", "n1", "k")
+    deliver(ls, "ReplicaPut", "n1", "n2")
+    assert ls.verify()
+    return ls
+
+
+def restart_after_a_buffered_crash() -> Lockstep:
+    """dvv-buffered-crash-actor-epochs: ``c1`` writes v1 through n3, whose buffered
+    engine then crashes (losing the unflushed write) and recovers; ``c1`` writes v2
+    through n3, which must mint under its new lifetime's actor (``n3~1``)."""
+    ls = Lockstep(DATA_LOSS_CONFIGS["dvv-buffered-crash-actor-epochs"])
+    ls.put("c1", "n3", "k")
+    ls.buffered_crash("n3")
+    ls.recover("n3")
+    ls.put("c1", "n3", "k")
+    assert ls.verify()
+    return ls
+
+
+def truncated_write_after_a_read() -> Lockstep:
+    """client-vclock-truncated (a clock keeps one pair): ``c2`` writes v2 through n3
+    (stored at n3 and n2); ``c1`` reads it through n3 (n2 answers) and writes v1 with
+    that context: the clock ``{c2: 1, c1: 1}`` is cut to one pair, the oldest dropped,
+    so v1's clock is ``{c1: 1}``."""
+    ls = Lockstep(DATA_LOSS_CONFIGS["client-vclock-truncated"])
+    ls.put("c2", "n3", "k")
+    deliver(ls, "ReplicaPut", "n3", "n2")
+    deliver(ls, "ReplicaPutAck", "n2", "n3")
+    ls.get("c1", "n3", "k")
+    deliver(ls, "ReplicaGet", "n3", "n2")
+    deliver(ls, "ReplicaGetReply", "n2", "n3")
+    ls.put("c1", "n3", "k")
+    assert ls.verify()
+    return ls
+
+
 #: name -> scenario (runs its steps, returns the lockstep at the end)
 SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "two-stale-replicas": two_stale_replicas,
     "read-then-write-elsewhere": read_then_write_elsewhere,
     "stale-ack-after-wipe": stale_ack_after_wipe,
+    "overwrite-after-a-read": overwrite_after_a_read,
+    "restart-after-a-buffered-crash": restart_after_a_buffered_crash,
+    "truncated-write-after-a-read": truncated_write_after_a_read,
 }

@@ -110,3 +110,26 @@ def test_a_whole_timer_round_is_one_timeout_per_target() -> None:
         (next(n for n in ls.config.nodes if n not in top), top[1])]
     _deliver_all(ls)
     assert ls.clients["c1"].acked == [1] and ls.verify()
+
+
+def test_the_kept_decodes_are_the_decoder_s_and_no_error_is_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The abstraction's record decoder (model_check.refinement_state._decoded, session
+    19's pure speed): the same record as impl.records.decode_record, one object per
+    bytes; a malformed record raises every time; under mutmut it is the decoder itself."""
+    from impl.errors import BadMessageError
+    from impl.records import ClockMode, Record, decode_record, encode_record
+    from model_check import refinement_state
+    from spec.dvv import DVVSet, Entry
+
+    raw = encode_record(Record(ClockMode.DVV, dvvset=DVVSet((Entry("n1", 2, (b"v2",)),), ())))
+    first = refinement_state._decoded(raw, ClockMode.DVV)
+    assert first == decode_record(raw, ClockMode.DVV)
+    assert refinement_state._decoded(raw, ClockMode.DVV) is first
+    for _ in range(2):
+        with pytest.raises(BadMessageError, match="record marker"):
+            refinement_state._decoded(b"X" + raw[1:], ClockMode.DVV)
+    with pytest.raises(BadMessageError, match="clock mode"):
+        refinement_state._decoded(raw, ClockMode.LWW)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "")
+    assert refinement_state._decoder() is decode_record
