@@ -22,7 +22,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,8 +175,9 @@ class ServedNodes:
     def __init__(self, directory: Path, names: tuple[str, ...], cluster_lines: list[str],
                  wrapper: Callable[[str], list[str]] | None = None) -> None:
         self.directory = directory
-        self.peer = {name: free_port() for name in names}
-        self.http = {name: free_port() for name in names}
+        ports = free_ports(2 * len(names))  # one at a time, two could be the same port
+        self.peer = dict(zip(names, ports[::2], strict=True))
+        self.http = dict(zip(names, ports[1::2], strict=True))
         nodes = ", ".join(f'"{name}"' for name in names)
         lines = ["[cluster]", f"nodes = [{nodes}]", *cluster_lines,
                  f'secret = "{secrets.token_hex(24)}"', ""]
@@ -264,14 +265,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def free_ports(count: int) -> list[int]:
-    """``count`` distinct loopback TCP ports free now (all bound at once, so none
-    is handed out twice)."""
-    sockets = [socket.socket() for _ in range(count)]
+def free_ports(count: int, taken: Collection[int] = ()) -> list[int]:
+    """``count`` distinct loopback TCP ports free now and not in ``taken`` (all held
+    bound until the last is found, so none is handed out twice: ports picked one at a
+    time made two nodes of one file share a port, session 19's data probe)."""
+    sockets: list[socket.socket] = []
+    ports: list[int] = []
     try:
-        for sock in sockets:
+        while len(ports) < count:
+            sock = socket.socket()
+            sockets.append(sock)
             sock.bind(("127.0.0.1", 0))
-        return [int(sock.getsockname()[1]) for sock in sockets]
+            port = int(sock.getsockname()[1])
+            if port not in taken and port not in ports:
+                ports.append(port)
+        return ports
     finally:
         for sock in sockets:
             sock.close()

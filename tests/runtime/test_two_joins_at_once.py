@@ -26,7 +26,7 @@ from pathlib import Path
 
 from impl.runtime import NodeServer, load_runtime_config
 from impl.storage.memory import MemoryStorage
-from tests.runtime.procs import FAST_ROUNDS, ServedNodes, assert_no_internal_errors, free_port
+from tests.runtime.procs import FAST_ROUNDS, ServedNodes, assert_no_internal_errors, free_ports
 from tests.runtime.procs import http_call as _call
 
 NAMES = ("n1", "n2", "n3")
@@ -50,7 +50,7 @@ def test_two_nodes_added_in_one_edit_of_the_cluster_file_both_join(tmp_path: Pat
             assert _call("PUT", base + key + "?w=3", key.encode())[0] == 200
         sections = []
         for name in JOINERS:
-            nodes.peer[name], nodes.http[name] = free_port(), free_port()
+            nodes.peer[name], nodes.http[name] = free_ports(2, _ports(nodes))
             sections += ["", f"[nodes.{name}]", f'peer = "127.0.0.1:{nodes.peer[name]}"',
                          f'http = "127.0.0.1:{nodes.http[name]}"']
         with nodes.config.open("a") as file:  # one edit names both
@@ -79,8 +79,10 @@ def test_one_read_of_the_cluster_file_learns_every_node_it_names(tmp_path: Path)
     nodes = ServedNodes(tmp_path, NAMES, [])
     sections = []
     for name in JOINERS:
-        sections += ["", f"[nodes.{name}]", f'peer = "127.0.0.1:{free_port()}"',
-                     f'http = "127.0.0.1:{free_port()}"']
+        peer, http = free_ports(2, _ports(nodes))
+        nodes.peer[name], nodes.http[name] = peer, http
+        sections += ["", f"[nodes.{name}]", f'peer = "127.0.0.1:{peer}"',
+                     f'http = "127.0.0.1:{http}"']
     with nodes.config.open("a") as file:
         file.write("\n".join(sections) + "\n")
 
@@ -91,9 +93,15 @@ def test_one_read_of_the_cluster_file_learns_every_node_it_names(tmp_path: Path)
         server.config_path = nodes.config
         found = [server._learn("n4"), server._learn("n5"), server._learn("n6")]
         with nodes.config.open("a") as file:
-            file.write(f'\n[nodes.n6]\npeer = "127.0.0.1:{free_port()}"\n'
-                       f'http = "127.0.0.1:{free_port()}"\n')
+            peer, http = free_ports(2, _ports(nodes))
+            file.write(f'\n[nodes.n6]\npeer = "127.0.0.1:{peer}"\n'
+                       f'http = "127.0.0.1:{http}"\n')
         found.append(server._learn("n6"))
         return found, server.peers.get("n5") == loaded.nodes["n5"].peer
 
     assert asyncio.run(learned()) == ([True, True, False, True], True)
+
+
+def _ports(nodes: ServedNodes) -> set[int]:
+    """Every port the cluster file names so far."""
+    return {*nodes.peer.values(), *nodes.http.values()}
