@@ -60,6 +60,9 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     ("spec/dvv.py", "TypeError"): "a call with the wrong number of arguments (Python's own "
                                   "convention for a signature error)",
     ("spec/actions.py", "NotImplementedError"): "an abstract method",
+    ("impl/messages.py", "TypeError"): "with_generations called with a field that is not "
+                                       "a generation (dataclasses.replace's own error for "
+                                       "a field it does not know: a caller's bug)",
     ("impl/staging.py", "ValueError"): "a node returned a write after another effect: "
                                        "a bug in the node, not bad input",
     ("model_check/refinement.py", "KeyError"): "the lockstep asked for a message id it "

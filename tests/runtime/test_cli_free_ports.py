@@ -74,7 +74,7 @@ def test_every_node_of_cluster_up_gets_ports_of_its_own(
     _Socket.open_ports = set()
     monkeypatch.setattr(socket, "socket", _Reusing)
     state: dict[str, Any] = {"nodes": {}}
-    cluster_cli._write_config(tmp_path, ["n1", "n2", "n3", "n4"], 3, 2, 2, state)
+    cluster_cli._write_config(tmp_path, ["n1", "n2", "n3", "n4"], 3, 2, 2, state, [])
     given = [entry[key] for entry in state["nodes"].values() for key in ("peer", "http")]
     assert len(set(given)) == 8, given
     assert set(load_runtime_config(tmp_path / "cluster.toml").nodes) == {"n1", "n2", "n3",
