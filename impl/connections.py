@@ -24,6 +24,19 @@ connection was the oldest waiting one though bytes came on it every few
 milliseconds. Ordering by activity (not by how far a request has come) keeps a
 new connection safe as before: it is the newest until its first read.
 
+On the peer port a connection whose hello was whole and named a node of the
+cluster (the acceptor sent its challenge and waits one round trip for the
+proof) is *introduced* (:meth:`ConnectionSlots.introduced`): it is evicted only
+once no other waiting connection is left, the oldest introduced one first.
+Until session 19's peer-port probe the peer port evicted by admission alone: a
+flood of connections that send nothing, opened faster than the cap per round
+trip (6 per 0.4 s with ``max_peer_connections = 6`` and a 0.2 s link), evicted
+every hello a real peer sent over its slow link, for as long as the flood
+lasted (0 of 8 ``w=3`` puts through that peer taken;
+tests/runtime/test_peer_flood_slow_link.py). A flood of whole hellos naming a
+node (no secret is needed to send one) still competes with a real peer's, by
+age, as before: the proof is what tells them apart, and it takes a round trip.
+
 Sans-IO apart from the one call it makes on eviction: ``close()`` of the
 evicted connection's transport (any object with a ``close()`` method).
 
@@ -66,22 +79,25 @@ class ConnectionSlots:
         self.limit = limit
         #: the waiting (evictable) connections, oldest first
         self._waiting: dict[Closable, None] = {}
+        #: waiting connections introduced (a peer's whole hello): evicted last
+        self._introduced: dict[Closable, None] = {}
         self._busy: set[Closable] = set()
         self.refused = 0
         self.evicted = 0
 
     def __len__(self) -> int:
-        return len(self._waiting) + len(self._busy)
+        return len(self._waiting) + len(self._introduced) + len(self._busy)
 
     def admit(self, connection: Closable) -> bool:
         """Admit a new connection (as waiting); at the cap close the oldest waiting
         one first. False (and counted) if every admitted connection is busy."""
         if len(self) >= self.limit:
-            if not self._waiting:
+            tier = self._waiting or self._introduced
+            if not tier:
                 self.refused += 1
                 return False
-            oldest = next(iter(self._waiting))
-            del self._waiting[oldest]
+            oldest = next(iter(tier))
+            del tier[oldest]
             self.evicted += 1
             oldest.close()
         self._waiting[connection] = None
@@ -100,21 +116,31 @@ class ConnectionSlots:
             del self._waiting[connection]
             self._waiting[connection] = None
 
-    def busy(self, connection: Closable) -> None:
-        """``connection`` is doing work (a request in progress, a peer's stream)."""
+    def introduced(self, connection: Closable) -> None:
+        """``connection``, waiting, said a whole hello naming a node of the cluster
+        (the peer port): it is evicted only when no other waiting connection is
+        left (see the module docstring)."""
         if connection in self._waiting:
             del self._waiting[connection]
+            self._introduced[connection] = None
+
+    def busy(self, connection: Closable) -> None:
+        """``connection`` is doing work (a request in progress, a peer's stream)."""
+        if connection in self._waiting or connection in self._introduced:
+            self._waiting.pop(connection, None)
+            self._introduced.pop(connection, None)
             self._busy.add(connection)
 
     def release(self, connection: Closable) -> None:
         """``connection`` is closed."""
         self._waiting.pop(connection, None)
+        self._introduced.pop(connection, None)
         self._busy.discard(connection)
 
     def close_all(self) -> None:
         """Close every admitted connection (a node that stops); each is released
         when its handler sees the close."""
-        for connection in [*self._waiting, *self._busy]:
+        for connection in [*self._waiting, *self._introduced, *self._busy]:
             connection.close()
 
 

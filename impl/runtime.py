@@ -730,6 +730,9 @@ class NodeServer:
             raise
         if src not in self.config.nodes and src not in self.peers and not self._learn(src):
             raise PeerAuthError(f"hello from unknown node {src!r}")
+        # a whole hello naming a node: evicted after every connection that sent less
+        # (a flood of silent ones pushed real hellos out: session 19's peer-port probe)
+        self._peer_slots.introduced(writer)
         writer.write(challenge)
         await writer.drain()
         _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
