@@ -704,8 +704,15 @@ class NodeServer:
         name = await reader.readexactly(length)
         info = await reader.readexactly(info_length)
         nonce = await reader.readexactly(NONCE_BYTES)
-        proof, sealer, _ = dialer.on_challenge(name, info, nonce,
-                                               await reader.readexactly(TAG_BYTES))
+        try:
+            proof, sealer, _ = dialer.on_challenge(name, info, nonce,
+                                                   await reader.readexactly(TAG_BYTES))
+        except PeerAuthError as error:
+            if error.reply:  # a proof of zeros: the acceptor logs the differing secret
+                writer.write(error.reply)
+                with contextlib.suppress(OSError, ConnectionError):
+                    await writer.drain()
+            raise
         writer.write(proof)
         self._compare_limits(dest, dialer.peer_info)
         return sealer
