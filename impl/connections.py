@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import logging
 import resource
+from collections.abc import Callable
 from typing import Protocol
 
 from impl.config import ClusterConfig
@@ -73,10 +74,14 @@ class Closable(Protocol):
 class ConnectionSlots:
     """The admitted connections of one port (see the module docstring)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int,
+                 on_evict: Callable[[Closable, bool], None] | None = None) -> None:
+        """``on_evict(connection, introduced)`` is called for each connection evicted,
+        before it is closed (the peer port logs it as a refused peer)."""
         if limit < 1:
             raise InvalidValueError(f"limit: must be >= 1, got {limit}")
         self.limit = limit
+        self.on_evict = on_evict
         #: the waiting (evictable) connections, oldest first
         self._waiting: dict[Closable, None] = {}
         #: waiting connections introduced (a peer's whole hello): evicted last
@@ -99,6 +104,8 @@ class ConnectionSlots:
             oldest = next(iter(tier))
             del tier[oldest]
             self.evicted += 1
+            if self.on_evict is not None:
+                self.on_evict(oldest, tier is self._introduced)
             oldest.close()
         self._waiting[connection] = None
         return True

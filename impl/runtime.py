@@ -232,7 +232,7 @@ class NodeServer:
         #: the timer that logs the window's summary line when the window ends
         self._refusal_summary: asyncio.TimerHandle | None = None
         self.overloaded_requests = 0
-        self._peer_slots = ConnectionSlots(config.max_peer_connections)
+        self._peer_slots = ConnectionSlots(config.max_peer_connections, self._evicted_peer)
         #: the authenticated connection from each peer (a peer keeps one to each node)
         self._inbound: dict[str, asyncio.StreamWriter] = {}
         #: the connection this node dialed to each peer, while it is up
@@ -586,6 +586,19 @@ class NodeServer:
                 self._refusal_summary = self.loop.call_at(start + _REFUSAL_WINDOW_S,
                                                           self._summarize_refusals)
         self._refusal_window = (start, logged, quiet)
+
+    def _evicted_peer(self, connection: object, introduced: bool) -> None:
+        """A connection of the peer port evicted at the cap (:mod:`impl.connections`)
+        is a refused peer: logged (within the refusal log's bounds) and counted.
+        Before session 19's peer-port probe an eviction was counted in
+        ``peer_evicted`` alone: a flood of silent connections, each evicted before
+        its hello timeout, left no line in the log (nor its source host)."""
+        address = getattr(connection, "get_extra_info", lambda _: None)("peername")
+        self._refuse_peer(address, (
+            f"evicted at the cap of {self._peer_slots.limit} peer connections "
+            "(max_peer_connections) for a newer one, " + (
+                "after its hello, waiting for its proof" if introduced
+                else "before it sent a whole hello")))
 
     def _summarize_refusals(self) -> None:
         """Log the line summing up the refusals of the window not logged, if any,

@@ -52,3 +52,34 @@ def test_the_refusals_not_logged_are_summed_up_when_the_window_ends(
     assert len(refusals) == 10, lines
     assert summaries == ["n1: 15 more peer refusals were not logged in 0.5 s, from "
                          "127.0.0.1 (15) (refused_peers in /status counts every one)"], lines
+
+
+def test_connections_evicted_at_the_cap_are_logged_as_refused_peers(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A flood of silent connections at a peer port at its cap (4: the two peers'
+    authenticated connections and two more) evicts each before its hello
+    timeout; before, only ``peer_evicted`` counted them: no line in the log, and
+    ``refused_peers`` 0. Now each eviction is a refused peer, logged within the
+    refusal log's bounds."""
+    async def scenario() -> tuple[int, int]:
+        async with cluster(tmp_path, max_peer_connections=4) as servers:
+            n1 = servers[0]
+            address = n1.peer_address
+            assert address is not None
+            refused = n1.refused_peers
+            held = []
+            for _ in range(20):
+                held.append(await asyncio.open_connection(address.host, address.port))
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)
+            for _, writer in held:
+                writer.close()
+            return n1.refused_peers - refused, n1._peer_slots.evicted
+
+    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
+        refused, evicted = run(scenario(), 30)
+    assert evicted >= 16, evicted
+    assert refused >= evicted, (refused, evicted)  # before: 0
+    lines = [r.getMessage() for r in caplog.records if "evicted at the cap of 4" in r.getMessage()]
+    assert lines and lines[0].startswith("n1: refused peer 127.0.0.1:"), lines
+    assert "before it sent a whole hello" in lines[0], lines
