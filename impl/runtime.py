@@ -796,7 +796,8 @@ class NodeServer:
 
     async def _on_peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = writer.get_extra_info("peername")
-        if not self._peer_slots.admit(writer):
+        host = str(address[0]) if isinstance(address, tuple) and address else None
+        if not self._peer_slots.admit(writer, host):
             self._refuse_peer(address, f"{self._peer_slots.limit} peer connections, every "
                               "one authenticated")
             writer.close()

@@ -1,5 +1,5 @@
-"""A flood of silent connections at a peer port does not lock out a real peer whose
-link is slow (session 19's peer-port probe; case 21's kind for the peer port).
+"""A flood of connections at a peer port does not lock out a real peer whose link
+is slow (session 19's peer-port probe; case 21's kind for the peer port).
 
 Scenario (an attacker on the network, no secret; the peer on a slow link): n1's
 peer port admits ``max_peer_connections`` (here 6) connections at once and, at
@@ -12,7 +12,11 @@ long as the flood lasted. n2 could not reach n1: every ``w=3`` put through n2
 timed out (0 of the puts tried), whatever n1's own health. Now a connection
 that sent a whole hello naming a node of the cluster is evicted only after every
 connection that has not (:meth:`impl.connections.ConnectionSlots.introduced`):
-silence and half hellos can no longer push a real peer out.
+silence and half hellos can no longer push a real peer out. And the connection
+evicted comes from the host with the most waiting connections
+(:meth:`impl.connections.ConnectionSlots._victim`): a flood of whole hellos
+(naming n3; no secret needed) from another host (127.0.0.2) evicts its own
+connections, not n2's hello (0 of 8 puts before, 8 of 8 now).
 
 The slow link is a proxy in the test's loop that delays each direction by 0.2 s
 (and opens its connection to n1 only when the first bytes are due there, as a
@@ -22,10 +26,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
+import struct
 from pathlib import Path
 
+import pytest
+
+from impl.config import DEFAULT_CLUSTER_NAME
 from impl.connections import ConnectionSlots
+from impl.peer_auth import HELLO, NONCE_BYTES, PROTOCOL_VERSION, HelloInfo
 from impl.runtime import Address
 from tests.runtime.live import call, cluster, run, url
 
@@ -58,6 +68,26 @@ def test_an_introduced_connection_is_evicted_after_every_other_waiting_one() -> 
     assert slots.admit(_Conn("silent5")) and peer.closed
     slots.busy(late)
     assert len(slots) == 3
+
+
+def test_the_host_with_the_most_waiting_connections_loses_one_first() -> None:
+    slots = ConnectionSlots(4)
+    peer = _Conn("peer")
+    assert slots.admit(peer, "10.0.0.2")
+    slots.introduced(peer)
+    flood = [_Conn(f"flood{i}") for i in range(3)]
+    for conn in flood:
+        assert slots.admit(conn, "10.0.0.9")
+        slots.introduced(conn)  # whole hellos, as the peer's
+    silent = _Conn("flood3")
+    assert slots.admit(silent, "10.0.0.9")  # at the cap: 10.0.0.9 holds 3
+    assert flood[0].closed and not peer.closed  # before: the peer, the oldest
+    slots.busy(flood[1])  # busy connections do not count for their host
+    # 10.0.0.9 holds 2 waiting: its silent one goes before its introduced one
+    assert slots.admit(_Conn("quiet"), "10.0.0.3") and silent.closed
+    assert not flood[2].closed and not peer.closed
+    slots.release(flood[1])
+    assert len(slots) == 4 - 1
 
 
 async def _pump(reader: asyncio.StreamReader,
@@ -128,17 +158,29 @@ async def _close(proxy: asyncio.Server, handlers: set[asyncio.Task[None]]) -> No
     await asyncio.gather(*handlers, return_exceptions=True)
 
 
-async def _flood(target: Address, stop: asyncio.Event, opened: list[int]) -> None:
-    """Connections that send nothing, about 100 per second, each kept until the
-    node closes it (at most 300 held by this side)."""
+def _whole_hello() -> bytes:
+    """A hello naming n3, whole (its nonce included): no secret is needed for it."""
+    info = HelloInfo(DEFAULT_CLUSTER_NAME).encoded()
+    return (HELLO + bytes([PROTOCOL_VERSION]) + struct.pack(">HH", 2, len(info)) + b"n3"
+            + info + os.urandom(NONCE_BYTES))
+
+
+async def _flood(target: Address, stop: asyncio.Event, opened: list[int], source: str,
+                 hello: bool) -> None:
+    """Connections from ``source`` that send nothing (or a whole hello, if
+    ``hello``), about 100 per second, each kept until the node closes it (at most
+    300 held by this side)."""
     loop = asyncio.get_running_loop()
     held: list[socket.socket] = []
     try:
         while not stop.is_set():
             sock = socket.socket()
+            sock.bind((source, 0))
             sock.setblocking(False)
             with contextlib.suppress(OSError):
                 await loop.sock_connect(sock, (target.host, target.port))
+                if hello:
+                    await loop.sock_sendall(sock, _whole_hello())
                 opened[0] += 1
             held.append(sock)
             if len(held) > 300:
@@ -149,7 +191,10 @@ async def _flood(target: Address, stop: asyncio.Event, opened: list[int]) -> Non
             sock.close()
 
 
-def test_a_silent_flood_does_not_lock_out_a_peer_on_a_slow_link(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("source", "hello"), [("127.0.0.1", False), ("127.0.0.2", True)],
+                         ids=["silent-same-host", "whole-hellos-other-host"])
+def test_a_flood_does_not_lock_out_a_peer_on_a_slow_link(tmp_path: Path, source: str,
+                                                          hello: bool) -> None:
     async def scenario() -> tuple[int, int, int, int]:
         async with cluster(tmp_path, max_peer_connections=CAP) as servers:
             n1, n2 = servers[0], servers[1]
@@ -158,7 +203,8 @@ def test_a_silent_flood_does_not_lock_out_a_peer_on_a_slow_link(tmp_path: Path) 
             proxy = await _slow_link(n1.peer_address, handlers)
             stop = asyncio.Event()
             opened = [0]
-            flood = asyncio.ensure_future(_flood(n1.peer_address, stop, opened))
+            flood = asyncio.ensure_future(_flood(n1.peer_address, stop, opened, source,
+                                                 hello))
             try:
                 await asyncio.sleep(0.5)  # the flood holds the cap
                 before = n1._inbound.get("n2")
