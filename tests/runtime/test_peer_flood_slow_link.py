@@ -38,18 +38,10 @@ from impl.connections import ConnectionSlots
 from impl.peer_auth import HELLO, NONCE_BYTES, PROTOCOL_VERSION, HelloInfo
 from impl.runtime import Address
 from tests.runtime.live import call, cluster, run, url
+from tests.runtime.test_http_eviction_order import _Conn
 
 DELAY_S = 0.2
 CAP = 6
-
-
-class _Conn:
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.closed = False
-
-    def close(self) -> None:
-        self.closed = True
 
 
 def test_an_introduced_connection_is_evicted_after_every_other_waiting_one() -> None:
