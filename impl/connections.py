@@ -24,6 +24,25 @@ connection was the oldest waiting one though bytes came on it every few
 milliseconds. Ordering by activity (not by how far a request has come) keeps a
 new connection safe as before: it is the newest until its first read.
 
+On the peer port a connection whose hello was whole and named a node of the
+cluster (the acceptor sent its challenge and waits one round trip for the
+proof) is *introduced* (:meth:`ConnectionSlots.introduced`): it is evicted only
+once no other waiting connection is left, the oldest introduced one first.
+Until session 19's peer-port probe the peer port evicted by admission alone: a
+flood of connections that send nothing, opened faster than the cap per round
+trip (6 per 0.4 s with ``max_peer_connections = 6`` and a 0.2 s link), evicted
+every hello a real peer sent over its slow link, for as long as the flood
+lasted (0 of 8 ``w=3`` puts through that peer taken;
+tests/runtime/test_peer_flood_slow_link.py). A flood of whole hellos naming a
+node (no secret is needed to send one) still competes with a real peer's, by
+age: the proof is what tells them apart, and it takes a round trip. So at the
+cap the connection evicted comes from the host with the most waiting
+connections (:meth:`ConnectionSlots._victim`; the peer port gives each
+connection's host): a flood of whole hellos from one host (whole hellos naming
+n3 from 127.0.0.2, about 100 a second, at the same cap and link) evicts its own
+connections, not the hello of a peer on another host (0 of 8 puts before, 8 of
+8 after). An attacker on a peer's own host still competes with it by age.
+
 Sans-IO apart from the one call it makes on eviction: ``close()`` of the
 evicted connection's transport (any object with a ``close()`` method).
 
@@ -37,6 +56,7 @@ from __future__ import annotations
 
 import logging
 import resource
+from collections.abc import Callable
 from typing import Protocol
 
 from impl.config import ClusterConfig
@@ -60,31 +80,88 @@ class Closable(Protocol):
 class ConnectionSlots:
     """The admitted connections of one port (see the module docstring)."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int,
+                 on_evict: Callable[[Closable, bool], None] | None = None) -> None:
+        """``on_evict(connection, introduced)`` is called for each connection evicted,
+        before it is closed (the peer port logs it as a refused peer)."""
         if limit < 1:
             raise InvalidValueError(f"limit: must be >= 1, got {limit}")
         self.limit = limit
+        self.on_evict = on_evict
         #: the waiting (evictable) connections, oldest first
         self._waiting: dict[Closable, None] = {}
+        #: waiting connections introduced (a peer's whole hello): evicted last
+        self._introduced: dict[Closable, None] = {}
         self._busy: set[Closable] = set()
+        #: the host each connection admitted with one came from, and the waiting
+        #: connections (both tiers) per host
+        self._hosts: dict[Closable, str] = {}
+        self._waiting_per_host: dict[str, int] = {}
         self.refused = 0
         self.evicted = 0
 
     def __len__(self) -> int:
-        return len(self._waiting) + len(self._busy)
+        return len(self._waiting) + len(self._introduced) + len(self._busy)
 
-    def admit(self, connection: Closable) -> bool:
-        """Admit a new connection (as waiting); at the cap close the oldest waiting
-        one first. False (and counted) if every admitted connection is busy."""
+    def admit(self, connection: Closable, host: str | None = None) -> bool:
+        """Admit a new connection (as waiting) from ``host`` (None: not told); at the
+        cap close a waiting one first (:meth:`_victim`). False (and counted) if
+        every admitted connection is busy."""
         if len(self) >= self.limit:
-            if not self._waiting:
+            if not self._waiting and not self._introduced:
                 self.refused += 1
                 return False
-            oldest = next(iter(self._waiting))
-            del self._waiting[oldest]
+            victim, introduced = self._victim()
+            self._unwait(victim)
+            self._hosts.pop(victim, None)
             self.evicted += 1
-            oldest.close()
+            if self.on_evict is not None:
+                self.on_evict(victim, introduced)
+            victim.close()
         self._waiting[connection] = None
+        if host is not None:
+            self._hosts[connection] = host
+        self._count(connection, 1)
+        return True
+
+    def _victim(self) -> tuple[Closable, bool]:
+        """(the waiting connection to evict, whether it was introduced): of the hosts
+        with the most waiting connections, the oldest connection not introduced,
+        else the oldest introduced one. So a flood from one host (or a few) evicts
+        its own connections, never a hello under way from another host (the peer
+        port passes hosts; Cassandra bounds connections per source address too,
+        ``native_transport_max_concurrent_connections_per_ip``). Connections
+        admitted without a host: the oldest not introduced, else the oldest."""
+        if self._waiting_per_host:
+            most = max(self._waiting_per_host.values())
+            for tier in (self._waiting, self._introduced):
+                for connection in tier:
+                    host = self._hosts.get(connection)
+                    if host is not None and self._waiting_per_host.get(host) == most:
+                        return connection, tier is self._introduced
+        if self._waiting:
+            return next(iter(self._waiting)), False
+        return next(iter(self._introduced)), True
+
+    def _count(self, connection: Closable, change: int) -> None:
+        host = self._hosts.get(connection)
+        if host is None:
+            return
+        count = self._waiting_per_host.get(host, 0) + change
+        if count > 0:
+            self._waiting_per_host[host] = count
+        else:
+            self._waiting_per_host.pop(host, None)
+
+    def _unwait(self, connection: Closable) -> bool:
+        """Take ``connection`` out of the waiting tiers; whether it was in one."""
+        if connection in self._waiting:
+            del self._waiting[connection]
+        elif connection in self._introduced:
+            del self._introduced[connection]
+        else:
+            return False
+        self._count(connection, -1)
         return True
 
     def waiting(self, connection: Closable) -> None:
@@ -92,6 +169,7 @@ class ConnectionSlots:
         if connection in self._busy:
             self._busy.discard(connection)
             self._waiting[connection] = None
+            self._count(connection, 1)
 
     def active(self, connection: Closable) -> None:
         """``connection`` received bytes: if waiting, it becomes the newest waiting
@@ -100,21 +178,29 @@ class ConnectionSlots:
             del self._waiting[connection]
             self._waiting[connection] = None
 
-    def busy(self, connection: Closable) -> None:
-        """``connection`` is doing work (a request in progress, a peer's stream)."""
+    def introduced(self, connection: Closable) -> None:
+        """``connection``, waiting, said a whole hello naming a node of the cluster
+        (the peer port): it is evicted only when no other waiting connection of
+        its host, or of a host with as many, is left (see the module docstring)."""
         if connection in self._waiting:
             del self._waiting[connection]
+            self._introduced[connection] = None
+
+    def busy(self, connection: Closable) -> None:
+        """``connection`` is doing work (a request in progress, a peer's stream)."""
+        if self._unwait(connection):
             self._busy.add(connection)
 
     def release(self, connection: Closable) -> None:
         """``connection`` is closed."""
-        self._waiting.pop(connection, None)
+        self._unwait(connection)
+        self._hosts.pop(connection, None)
         self._busy.discard(connection)
 
     def close_all(self) -> None:
         """Close every admitted connection (a node that stops); each is released
         when its handler sees the close."""
-        for connection in [*self._waiting, *self._busy]:
+        for connection in [*self._waiting, *self._introduced, *self._busy]:
             connection.close()
 
 

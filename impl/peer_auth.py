@@ -90,7 +90,8 @@ class PeerAuthError(BadMessageError):
     """A peer failed the hello or a frame's tag (it does not know the cluster secret,
     or someone changed the stream); the connection is refused. ``reply``: bytes to
     send the peer before closing (an acceptor's hello to a dialer of another
-    cluster, so that the dialer too can name the mismatch), else empty."""
+    cluster, a dialer's proof of zeros to an acceptor whose proof failed, so that
+    the other side too can name the mismatch), else empty."""
 
     reply: bytes = b""
 
@@ -294,8 +295,17 @@ class Dialer:
         transcript = _Transcript(peer_key(self.secret, self.info.cluster), self.name, name,
                                  self.nonce, nonce, self.info.encoded(), info_raw)
         if not hmac.compare_digest(transcript.proof(b"acceptor"), proof):
-            raise PeerAuthError(f"{name!r} failed the challenge (it does not know the "
-                                "cluster secret)")
+            # Which side's secret is wrong cannot be told from here: say both differ
+            # (before session 19's peer-port probe a node given a wrong secret logged
+            # that each good peer "does not know the cluster secret"), and answer a
+            # proof of zeros so that the acceptor logs the refusal too (it logged
+            # nothing: a node joining with a wrong secret left its seeds' logs empty)
+            error = PeerAuthError(
+                f"{name!r} failed the challenge: its proof does not verify with this "
+                "node's cluster secret (the two nodes' [cluster] secret differ, or "
+                "another process answers at its address; compare the cluster files)")
+            error.reply = bytes(TAG_BYTES)
+            raise error
         self.peer_info = info
         out_key, in_key = transcript.keys()
         return transcript.proof(b"dialer"), FrameSealer(out_key), FrameOpener(in_key)
@@ -342,6 +352,11 @@ class Acceptor:
         if transcript is None:
             raise PeerAuthError("proof before hello")
         if not hmac.compare_digest(transcript.proof(b"dialer"), proof):
+            if proof == bytes(TAG_BYTES):  # a dialer's answer to a proof it could not verify
+                raise PeerAuthError(
+                    f"{transcript.dialer!r} failed the challenge: it could not verify this "
+                    "node's proof, so its [cluster] secret differs from this node's "
+                    "(compare the cluster files)")
             raise PeerAuthError(f"{transcript.dialer!r} failed the challenge (it does not "
                                 "know the cluster secret)")
         self.peer_info = self._claimed

@@ -143,6 +143,8 @@ _CLOSE_WAIT_S = 1.0
 _REFUSALS_LOGGED = 10
 _REFUSAL_WINDOW_S = 10.0
 _REFUSAL_CHARS = 300
+#: hosts named in the summary line of the refusals not logged (the rest summed up)
+_REFUSAL_HOSTS = 8
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
 #: Bytes of frames queued for one peer before further ones are dropped (a frame is
@@ -225,8 +227,12 @@ class NodeServer:
         self._withheld_logged: set[str] = set()
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
+        #: the window's refusals not logged, by host (at most _REFUSAL_HOSTS hosts)
+        self._quiet_hosts: dict[str, int] = {}
+        #: the timer that logs the window's summary line when the window ends
+        self._refusal_summary: asyncio.TimerHandle | None = None
         self.overloaded_requests = 0
-        self._peer_slots = ConnectionSlots(config.max_peer_connections)
+        self._peer_slots = ConnectionSlots(config.max_peer_connections, self._evicted_peer)
         #: the authenticated connection from each peer (a peer keeps one to each node)
         self._inbound: dict[str, asyncio.StreamWriter] = {}
         #: the connection this node dialed to each peer, while it is up
@@ -290,6 +296,7 @@ class NodeServer:
                     f"node {self.name} is shutting down")))
         await asyncio.sleep(0)  # let the HTTP handlers write those answers
         self._stopped = True  # the writer's later reports send nothing
+        self._summarize_refusals()  # a flood's refusals not logged yet: say so now
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -555,26 +562,67 @@ class NodeServer:
 
     def _refuse_peer(self, address: object, why: str) -> None:
         """Count a refused peer and log it: at most _REFUSALS_LOGGED lines per
-        _REFUSAL_WINDOW_S seconds (then one line with how many were not logged), each
-        reason cut to _REFUSAL_CHARS characters (a hello's claimed name may be
-        65,535 bytes)."""
+        _REFUSAL_WINDOW_S seconds, each reason cut to _REFUSAL_CHARS characters (a
+        hello's claimed name may be 65,535 bytes); those over it are summed up in
+        one line, with the hosts they came from, when the window ends
+        (:meth:`_summarize_refusals`, on a timer)."""
         self.refused_peers += 1
         now = self.loop.time()
         start, logged, quiet = self._refusal_window
         if now - start >= _REFUSAL_WINDOW_S:
-            if quiet:
-                log.warning("%s: %d more refused peers were not logged in %.0f s "
-                            "(refused_peers in /status counts every one)", self.name,
-                            quiet, _REFUSAL_WINDOW_S)
+            self._summarize_refusals()
             start, logged, quiet = now, 0, 0
         if logged < _REFUSALS_LOGGED:
             if len(why) > _REFUSAL_CHARS:
                 why = why[:_REFUSAL_CHARS] + f"... ({len(why)} characters)"
-            log.warning("%s: refused peer %s: %s", self.name, address, why)
+            log.warning("%s: refused peer %s: %s", self.name, _host_port(address), why)
             logged += 1
         else:
             quiet += 1
+            host = _host_port(address).rpartition(":")[0] or str(address)
+            if host in self._quiet_hosts or len(self._quiet_hosts) < _REFUSAL_HOSTS:
+                self._quiet_hosts[host] = self._quiet_hosts.get(host, 0) + 1
+            if self._refusal_summary is None:
+                self._refusal_summary = self.loop.call_at(start + _REFUSAL_WINDOW_S,
+                                                          self._summarize_refusals)
         self._refusal_window = (start, logged, quiet)
+
+    def _evicted_peer(self, connection: object, introduced: bool) -> None:
+        """A connection of the peer port evicted at the cap (:mod:`impl.connections`)
+        is a refused peer: logged (within the refusal log's bounds) and counted.
+        Before session 19's peer-port probe an eviction was counted in
+        ``peer_evicted`` alone: a flood of silent connections, each evicted before
+        its hello timeout, left no line in the log (nor its source host)."""
+        address = getattr(connection, "get_extra_info", lambda _: None)("peername")
+        self._refuse_peer(address, (
+            f"evicted at the cap of {self._peer_slots.limit} peer connections "
+            "(max_peer_connections) for a newer one, " + (
+                "after its hello, waiting for its proof" if introduced
+                else "before it sent a whole hello")))
+
+    def _summarize_refusals(self) -> None:
+        """Log the line summing up the refusals of the window not logged, if any,
+        naming the hosts they came from (the first :data:`_REFUSAL_HOSTS`, most
+        first). Before session 19's peer-port probe the line was written only when a
+        refusal arrived after the window: a flood that stopped left the refusals
+        over the first ten in ``refused_peers`` alone, and the log never said how
+        many there were or where they came from."""
+        if self._refusal_summary is not None:
+            self._refusal_summary.cancel()
+            self._refusal_summary = None
+        start, logged, quiet = self._refusal_window
+        if not quiet:
+            return
+        hosts = sorted(self._quiet_hosts.items(), key=lambda item: -item[1])
+        others = quiet - sum(count for _, count in hosts)
+        sources = ", ".join(f"{host} ({count})" for host, count in hosts)
+        if others:
+            sources += f", other hosts ({others})"
+        log.warning("%s: %d more peer refusals were not logged in %g s, from %s "
+                    "(refused_peers in /status counts every one)", self.name, quiet,
+                    _REFUSAL_WINDOW_S, sources)
+        self._quiet_hosts.clear()
+        self._refusal_window = (start, logged, 0)
 
     async def _peer_writer(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
         """Send the frames queued for ``dest``: dial, hello, then every frame queued by
@@ -704,8 +752,15 @@ class NodeServer:
         name = await reader.readexactly(length)
         info = await reader.readexactly(info_length)
         nonce = await reader.readexactly(NONCE_BYTES)
-        proof, sealer, _ = dialer.on_challenge(name, info, nonce,
-                                               await reader.readexactly(TAG_BYTES))
+        try:
+            proof, sealer, _ = dialer.on_challenge(name, info, nonce,
+                                                   await reader.readexactly(TAG_BYTES))
+        except PeerAuthError as error:
+            if error.reply:  # a proof of zeros: the acceptor logs the differing secret
+                writer.write(error.reply)
+                with contextlib.suppress(OSError, ConnectionError):
+                    await writer.drain()
+            raise
         writer.write(proof)
         self._compare_limits(dest, dialer.peer_info)
         return sealer
@@ -730,6 +785,9 @@ class NodeServer:
             raise
         if src not in self.config.nodes and src not in self.peers and not self._learn(src):
             raise PeerAuthError(f"hello from unknown node {src!r}")
+        # a whole hello naming a node: evicted after every connection that sent less
+        # (a flood of silent ones pushed real hellos out: session 19's peer-port probe)
+        self._peer_slots.introduced(writer)
         writer.write(challenge)
         await writer.drain()
         _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
@@ -738,7 +796,8 @@ class NodeServer:
 
     async def _on_peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = writer.get_extra_info("peername")
-        if not self._peer_slots.admit(writer):
+        host = str(address[0]) if isinstance(address, tuple) and address else None
+        if not self._peer_slots.admit(writer, host):
             self._refuse_peer(address, f"{self._peer_slots.limit} peer connections, every "
                               "one authenticated")
             writer.close()
@@ -1004,6 +1063,17 @@ class NodeServer:
                         self.name)
             return
         self._perform(self.node.leave(self.now()))
+
+
+def _host_port(address: object) -> str:
+    """``host:port`` of a peer's address (a socket's peername, an :class:`Address`),
+    ``[host]:port`` for IPv6, as the cluster file writes it; anything else as str.
+    The acceptor's refusals logged the peername tuple, ``('127.0.0.1', 51234)``,
+    the dialer's ``127.0.0.1:51234`` (until session 19's peer-port probe)."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = str(address[0]), address[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return str(address)
 
 
 def _expire(future: asyncio.Future[Reply], request_id: int, seconds: float) -> None:
