@@ -230,6 +230,12 @@ class AntiEntropy:
         #: the peer; its answer completes the exchange (oldest dropped past the limit)
         self._full_batches: collections.OrderedDict[tuple[str, int], Range] = (
             collections.OrderedDict())
+        #: the routing partitioning of the last round and the top N of each range
+        #: asked of it (a Partitioning is immutable: the same object, the same
+        #: owners; session 19: ``range_owners`` per range per round was a tenth of a
+        #: simulated nemesis run's CPU)
+        self._owners_ring: Partitioning | None = None
+        self._owners: dict[int, tuple[str, ...]] = {}
 
     def _synced(self, pair_range: Range, peer: str) -> None:
         for listener in self.synced:
@@ -272,9 +278,14 @@ class AntiEntropy:
         if not self.config.anti_entropy:
             return out
         partitioning = self._ring()
+        if partitioning is not self._owners_ring:
+            self._owners_ring, self._owners = partitioning, {}
+        known = self._owners
         for lo, hi in self.trees.ranges:
-            owners = [node for node in partitioning.range_owners(lo, self.config.n)
-                      if node != self.name]
+            top_n = known.get(lo)
+            if top_n is None:
+                top_n = known[lo] = partitioning.range_owners(lo, self.config.n)
+            owners = [node for node in top_n if node != self.name]
             tree = self.trees.get(lo, hi)
             if timer.peer is not None:
                 if tree is not None and timer.peer in owners:

@@ -539,14 +539,18 @@ def with_generations(message: _Stamped, **generations: str) -> _Stamped:
     anti-entropy step was checked twice, a fifth of a simulated join's CPU). Raises
     BadMessageError if a value is not ``""`` or ``"<incarnation>.<token>"``, and
     TypeError for a field that is not one of ``message``'s generations."""
-    check = _Checker(message, BadMessageError)
+    slots = message.__slots__
     for name, value in generations.items():
-        if name not in ("generation", "yours") or name not in message.__slots__:
+        if name not in ("generation", "yours") or name not in slots:
             raise TypeError(f"{type(message).__name__} has no generation field {name!r}")
-        _check_generation(check, name, value)
+        if type(value) is not str or (value and parse_generation(value) is None):
+            # (a parsed generation is short and printable: the common case is valid)
+            _check_generation(_Checker(message, BadMessageError), name, value)
     copy = object.__new__(type(message))
-    for name in message.__slots__:
-        object.__setattr__(copy, name, generations.get(name, getattr(message, name)))
+    setattr_ = object.__setattr__
+    for name in slots:
+        setattr_(copy, name, generations[name] if name in generations
+                 else getattr(message, name))
     return copy
 
 
@@ -658,13 +662,13 @@ class MerkleExchange:
 def _counts_ok(items: object) -> bool:
     """Whether ``items`` is a tuple of ints in [0, MAX_ID] (a fast check: False
     sends the caller to the checks that name what is wrong)."""
-    return type(items) is tuple and all(type(i) is int for i in items) and (
-        not items or (min(items) >= 0 and max(items) <= MAX_ID))
+    return type(items) is tuple and (not items or (  # (an empty one: no generator made)
+        all(type(i) is int for i in items) and min(items) >= 0 and max(items) <= MAX_ID))
 
 
 def _bytes_ok(items: object) -> bool:
     """Whether ``items`` is a tuple of bytes (a fast check, as :func:`_counts_ok`)."""
-    return type(items) is tuple and all(type(i) is bytes for i in items)
+    return type(items) is tuple and (not items or all(type(i) is bytes for i in items))
 
 
 def _check_key_record(owner: object, key: object, record: object) -> None:

@@ -31,7 +31,11 @@ detour test on every anti-entropy edge of disk-loss-w2 (CI: a seeded 300 of the
 configurations' seeded lockstep walks on seeds 0-2,999 (CI: 0-19, ``WALKS_IN_CI``,
 tests/refinement/test_deletes.py; session 17); the random lockstep runs that killed
 four mutants before session 19 (CI: a scenario each, ``RANDOM_KILLERS_IN_SOAK`` of
-tests/refinement/test_mutations.py).
+tests/refinement/test_mutations.py); the claimant race on seeds 4-10 (CI: 1-3,
+``SEEDS_IN_CI`` of tests/impl/test_claimant.py), the overlapping changes' seed 2
+under strategies 1 and 2 (CI: seed 1, and seed 2 under strategy 3,
+tests/impl/test_join_strategy3.py) and the tombstone nemesis on seeds 1, 2, 7 and 8
+(CI: 3-6, tests/impl/test_reap_outside_top_n.py; session 19).
 """
 
 from __future__ import annotations

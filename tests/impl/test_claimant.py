@@ -28,6 +28,7 @@ from impl.effects import Effect
 from impl.gossip import Gossiper
 from impl.membership import Membership, MemberStatus
 from spec.ring import Partitioning, Ring
+from tests.conftest import PROFILE
 from tests.impl.test_join_strategy3 import merged_ring_ok, rmw_step
 
 N = 3
@@ -106,6 +107,12 @@ def _scenario(seed: int, changes: tuple[tuple[float, str, str], ...],
 
 GAPS = (0.0, 0.1, 0.5)
 SEEDS = tuple(range(1, 11))
+#: the seeds the race below runs in CI; the soak profile runs all of :data:`SEEDS`
+#: (session 19: the 30 runs were about 16 CPU-s of CI's 1,225; the mutant
+#: ``every_joiner_claims`` holds a token twice in every gap of seed 2, and in 9 of
+#: the 21 runs of seeds 4-10, none of seeds 1 and 3)
+SEEDS_IN_CI = (1, 2, 3)
+RACE_SEEDS = SEEDS if PROFILE == "soak" else SEEDS_IN_CI
 
 
 def _two_joins(seed: int, gap: float) -> tuple[list[str], bool, list[str]]:
@@ -113,7 +120,7 @@ def _two_joins(seed: int, gap: float) -> tuple[list[str], bool, list[str]]:
 
 
 @pytest.mark.parametrize("gap", GAPS)
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", RACE_SEEDS)
 def test_two_joins_racing_for_one_view_both_settle(seed: int, gap: float) -> None:
     """n6 and n7 join ``gap`` seconds apart (both ask a seed for the view before
     either reached it): both settle up, no token is ever held twice, and the client

@@ -34,6 +34,7 @@ from impl.membership import Membership, MemberStatus
 from impl.sloppy_quorum import SloppyQuorum
 from impl.versions import values
 from spec.ring import Partitioning
+from tests.conftest import PROFILE
 
 STRATEGIES = ("strategy3", "strategy1", "strategy2")
 KEYS = tuple(b"key-%d" % i for i in range(40))
@@ -497,9 +498,17 @@ OVERLAPS = {
 }
 
 
-@pytest.mark.parametrize("strategy", STRATEGIES)
-@pytest.mark.parametrize("overlap", sorted(OVERLAPS))
-@pytest.mark.parametrize("seed", (1, 2))
+#: the (seed, strategy, overlap) runs CI makes: seed 1 under every strategy, seed 2
+#: under strategy 3; the soak profile runs seed 2 under strategies 1 and 2 too
+#: (session 19: the 24 runs were about 10 CPU-s of CI). Without the claimant
+#: (test_claimant.py's ``every_joiner_claims``) seed 2's strategy-3 0.5 s join/join
+#: holds a token twice and never settles; none of the other 23 runs fails under it
+OVERLAP_RUNS = [(seed, strategy, overlap) for seed in (1, 2) for strategy in STRATEGIES
+                for overlap in sorted(OVERLAPS)
+                if PROFILE == "soak" or seed == 1 or strategy == "strategy3"]
+
+
+@pytest.mark.parametrize(("seed", "strategy", "overlap"), OVERLAP_RUNS)
 def test_overlapping_changes_settle_and_keep_read_your_writes(
         strategy: str, overlap: str, seed: int) -> None:
     stale, settled, doubled = _changes(strategy, seed, OVERLAPS[overlap])

@@ -153,3 +153,31 @@ def test_many_out_of_sync_keys_move_in_bounded_batches(monkeypatch: pytest.Monke
     batches = [m for _, _, m in driver.delivered[since:] if isinstance(m, KeyRecords)]
     assert batches and max(len(m.keys) for m in batches) <= 7
     assert all(_values(driver, "n3", key) == [b"v"] for key in KEYS[:60])
+
+
+def test_a_round_after_a_ring_change_asks_the_owners_on_the_new_ring() -> None:
+    """Anti-entropy keeps the top N of each range per partitioning (session 19, pure
+    speed: ``AntiEntropy._owners``); a round after a join asks owners on the new ring
+    only: every exchange n1 starts goes to one of its range's top N there, and the
+    join moved some of n1's ranges' owners (a round reusing the first ring's owners
+    sends some exchanges to a node that no longer holds the range)."""
+    from impl.cluster import SimulatedCluster
+    from impl.effects import Send
+    from impl.timers import AntiEntropyRound
+
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3, anti_entropy_interval=1.0)
+    node = cluster.node("n1").anti_entropy
+    before = node._ring()
+    cluster.run_for(5.0)  # rounds on the first ring
+    cluster.join("n6")
+    cluster.run_until(lambda: "n6" in node._ring().ring.nodes, max_time=600.0)
+    after = node._ring()
+    assert any(before.range_owners(lo, 3) != after.range_owners(lo, 3)
+               for lo, _ in node.trees.ranges)
+    for _ in range(20):  # each round picks one owner per range at random
+        sends = [e for e in node.on_round(cluster.sim.now, AntiEntropyRound())
+                 if isinstance(e, Send)]
+        assert sends
+        for send in sends:
+            assert isinstance(send.message, MerkleExchange)
+            assert send.dest in after.range_owners(send.message.lo, 3)

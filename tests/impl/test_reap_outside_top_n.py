@@ -27,6 +27,7 @@ from impl.faults import Faults
 from impl.messages import ReapQuery, ReapQueryReply
 from impl.versions import TOMBSTONE, Record, values
 from spec.dvv import DVVSet
+from tests.conftest import PROFILE
 
 
 def _keeps_dominated(self: reaping.Reaper, key: bytes, tombstone: Record,
@@ -153,11 +154,20 @@ def _soak(seed: int) -> tuple[int, int]:
     return len(deleted), len(answered | unreaped)
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8])
+#: the nemesis seeds CI runs; the soak profile runs seeds 1-8 (session 19: 8 runs
+#: were about 10 CPU-s of CI). This file's mutant ``keeps-dominated`` (the code
+#: before the fix, :func:`_keeps_dominated`) leaves a tombstone under seed 5 (1 of
+#: its 4 deleted keys) and under no other of seeds 1-8; seed 2 ends with no key
+#: deleted, seeds 1 and 8 with one, seeds 3, 4, 6 and 7 with two each
+NEMESIS_SEEDS = (1, 2, 3, 4, 5, 6, 7, 8) if PROFILE == "soak" else (3, 4, 5, 6)
+
+
+@pytest.mark.parametrize("seed", NEMESIS_SEEDS)
 def test_every_acknowledged_deletes_tombstone_is_reaped_under_a_nemesis(seed: int) -> None:
     """Every key whose last acknowledged operation was a delete answers nothing and
     holds no tombstone on any replica once the cluster healed and went quiet
-    (before the fix, 3 of these 8 seeds left a tombstone on all N replicas)."""
+    (before the fix, 3 of seeds 1-8 left a tombstone on all N replicas;
+    :data:`NEMESIS_SEEDS`)."""
     deleted, bad = _soak(seed)
     assert bad == 0, f"seed {seed}: {bad} of {deleted} deleted keys answered or kept a tombstone"
 

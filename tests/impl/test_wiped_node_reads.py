@@ -26,6 +26,7 @@ and a peer's answer.
 from __future__ import annotations
 
 import copy
+import functools
 from typing import Any
 
 import pytest
@@ -90,16 +91,25 @@ def _stale_reads(clock: str, seed: int, **options: Any) -> tuple[list[bytes], li
     return stale, missing
 
 
+@functools.cache
+def _stale_reads_unpatched(clock: str, seed: int) -> tuple[list[bytes], list[bytes]]:
+    """:func:`_stale_reads` once per (clock, seed) and process, for the tests that
+    patch nothing (session 19: the two tests below ran the same seed-1 runs each,
+    one asserting the reads right after the wipe, the other the values once quiet;
+    a seeded run gives the same result each time)."""
+    return _stale_reads(clock, seed)
+
+
 @pytest.mark.parametrize("clock", ["dvv", "lww"])
 def test_nothing_is_lost_for_good_after_the_wipe(clock: str) -> None:
-    assert _stale_reads(clock, seed=1)[1] == []
+    assert _stale_reads_unpatched(clock, seed=1)[1] == []
 
 
 @pytest.mark.parametrize("clock", ["dvv", "client-vclock", "server-vclock", "lww"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_get_after_a_disk_replacement_reads_every_acknowledged_write(
         clock: str, seed: int) -> None:
-    stale, _ = _stale_reads(clock, seed)
+    stale, _ = _stale_reads_unpatched(clock, seed)
     assert stale == []  # without the rebuild: 10 (seed 1) and 10 (seed 2) of 20
 
 
@@ -241,16 +251,23 @@ def _deleted_read_back(clock: str, seed: int) -> tuple[list[bytes], list[bytes]]
     return back, kept
 
 
+@functools.cache
+def _deleted_read_back_unpatched(clock: str, seed: int) -> tuple[list[bytes], list[bytes]]:
+    """:func:`_deleted_read_back` once per (clock, seed) and process, for the tests
+    that patch nothing (as :func:`_stale_reads_unpatched`)."""
+    return _deleted_read_back(clock, seed)
+
+
 @pytest.mark.parametrize("clock", ["dvv", "lww"])
 def test_no_deleted_value_comes_back_for_good_after_the_wipe(clock: str) -> None:
-    assert _deleted_read_back(clock, seed=1)[1] == []
+    assert _deleted_read_back_unpatched(clock, seed=1)[1] == []
 
 
 @pytest.mark.parametrize("clock", ["dvv", "client-vclock", "server-vclock", "lww"])
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_get_after_a_disk_replacement_reads_no_acknowledged_delete_back(
         clock: str, seed: int) -> None:
-    back, _ = _deleted_read_back(clock, seed)
+    back, _ = _deleted_read_back_unpatched(clock, seed)
     assert back == []  # without the rebuild: 15 (seed 1) and 11 (seed 2) of 20 read back
 
 
