@@ -1273,10 +1273,27 @@ class Gossiper:
         keys = [key for key, _ in self.storage.scan()
                 if self.name not in self.future.preference_list(key, n)
                 and self.name in moved_from.preference_list(key, n)
+                and not self._serves(key)
                 and self.transferred.issuperset(self._new_owners(moved_from, self.future,
                                                                  key))]
         self.let_go_keys.update(keys)
         return keys
+
+    def _serves(self, key: bytes) -> bool:
+        """Whether this node is in ``key``'s top N on a ring requests are routed by:
+        the serving ring, or the ring before it while a change settles (joint
+        quorums). Such a copy is never let go, whatever the future ring says:
+        session 19's second data probe found a leave (n2) and a force-remove (n6)
+        announced 0.3 s apart, the claimant giving n2's partitions to n6 on the
+        future ring; n2's settlement let n3 drop keys it still served (the future
+        ring's top N was n6, n5, n1), so gets at R = 1 through n3 answered
+        not found for a write acknowledged at W = 3 (riak_core hands a partition
+        off and deletes it only once it no longer owns it on the ring in use)."""
+        n = self.config.n
+        if self.name in self.partitioning.preference_list(key, n):
+            return True
+        previous = self.previous
+        return previous is not None and self.name in previous.preference_list(key, n)
 
     def let_go(self, target: str, key: bytes, record: bytes) -> bool:
         """``target`` acknowledged ``record``, a hint of ``key`` (the transfer of the
@@ -1291,6 +1308,7 @@ class Gossiper:
             self.transferred.add(target)
         going = (not self.pending
                  and self.name not in self.future.preference_list(key, self.config.n)
+                 and not self._serves(key)
                  and self.storage.read(key) == record)
         if going:
             self.let_go_keys.add(key)
