@@ -1245,6 +1245,18 @@ class Gossiper:
             self._removed_of = (self.view, removed)
         return node in removed
 
+    def removal_handed_over(self, node: str) -> bool:
+        """Whether ``node``'s force-removal was handed over in this node's view (it is
+        ``removed``: the survivors handed its ranges to their new owners). The quorum
+        replaces such a node in an old top N by the node that took its place
+        (:meth:`impl.sloppy_quorum.SloppyQuorum._replacing_removed`); while the node
+        is still ``removing`` the taker may hold nothing yet: session 19's second
+        data probe saw a leave (n2) settle while n6's removal was under way, the
+        serving ring then giving n6's place to n5, which held none of it, and a get
+        at R = 1 through n5 answered not found for writes acknowledged at W = 3."""
+        member = self.view.get(node)
+        return member is not None and member.status is MemberStatus.REMOVED
+
     def _hand(self, target: str, key: bytes, encoded: bytes) -> None:
         """Keep ``key``'s whole record ``encoded`` as the hint of its transfer to
         ``target``, replacing an older one (the transfer carries what this node holds
