@@ -1285,9 +1285,12 @@ class Gossiper:
         keys = [key for key, _ in self.storage.scan()
                 if self.name not in self.future.preference_list(key, n)
                 and self.name in moved_from.preference_list(key, n)
-                and not self._serves(key)
                 and self.transferred.issuperset(self._new_owners(moved_from, self.future,
                                                                  key))]
+        served = [key for key in keys if self._serves(key)]
+        if served:  # kept while served; a later scan lets them go
+            self.release_due = True
+            keys = [key for key in keys if key not in set(served)]
         self.let_go_keys.update(keys)
         return keys
 
