@@ -89,3 +89,23 @@ def test_a_removed_nodes_place_counts_only_once_the_removal_was_handed_over(
     (11.44, 'n5', b'k9')] in dvv."""
     stale, _, _ = _leave_then_remove(clock, seed=4, gap=0.7)
     assert stale == []
+
+
+def test_after_a_join_the_old_owners_let_their_copies_go() -> None:
+    """The guard keeps a served copy for a later scan, not for good: a join of n5 to
+    4 nodes, 30 keys at W = 3; once quiet (and 30 s more) no key has a copy outside
+    its top N. The mutant that keeps a served copy and marks the release done (the
+    first version of the fix: an old owner's scan ran while the ring before the
+    join still routed requests) left 20 copies behind for good."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=3, seed=1) as cluster:
+        cluster.run_for(3.0)
+        writer = cluster.client("n1")
+        for key in KEYS:
+            writer.put(key, b"v-" + key, w=3)
+        cluster.join("n5")
+        cluster.run_until_quiet()
+        cluster.run_for(30.0)
+        up = list(cluster.sim.members)
+        extra = sum(max(0, sum(cluster.node(n).record(key) is not None for n in up) - 3)
+                    for key in KEYS)
+        assert extra == 0
