@@ -1295,20 +1295,19 @@ class Gossiper:
         return keys
 
     def _serves(self, key: bytes) -> bool:
-        """Whether this node is in ``key``'s top N on a ring requests are routed by:
-        the serving ring, or the ring before it while a change settles (joint
-        quorums). Such a copy is never let go, whatever the future ring says:
+        """Whether this node is in ``key``'s top N on the serving ring (the ring
+        requests are routed by). Such a copy is never let go, whatever the future
+        ring says (the ring before it, still in joint quorums until this node hears
+        the settlement, is not asked: the spec's ``Settle`` lets the old owners' copies
+        go once every member has seen the handover, and the refinement replay checks
+        the stores step by step):
         session 19's second data probe found a leave (n2) and a force-remove (n6)
         announced 0.3 s apart, the claimant giving n2's partitions to n6 on the
         future ring; n2's settlement let n3 drop keys it still served (the future
         ring's top N was n6, n5, n1), so gets at R = 1 through n3 answered
         not found for a write acknowledged at W = 3 (riak_core hands a partition
         off and deletes it only once it no longer owns it on the ring in use)."""
-        n = self.config.n
-        if self.name in self.partitioning.preference_list(key, n):
-            return True
-        previous = self.previous
-        return previous is not None and self.name in previous.preference_list(key, n)
+        return self.name in self.partitioning.preference_list(key, self.config.n)
 
     def let_go(self, target: str, key: bytes, record: bytes) -> bool:
         """``target`` acknowledged ``record``, a hint of ``key`` (the transfer of the

@@ -94,9 +94,10 @@ def test_a_removed_nodes_place_counts_only_once_the_removal_was_handed_over(
 def test_after_a_join_the_old_owners_let_their_copies_go() -> None:
     """The guard keeps a served copy for a later scan, not for good: a join of n5 to
     4 nodes, 30 keys at W = 3; once quiet (and 30 s more) no key has a copy outside
-    its top N. The mutant that keeps a served copy and marks the release done (the
-    first version of the fix: an old owner's scan ran while the ring before the
-    join still routed requests) left 20 copies behind for good."""
+    its top N. The first version of the fix (a copy kept while this node was in
+    the top N of the serving ring or of the ring before it, and the release then
+    marked done) left 20 copies behind for good: an old owner's scan ran while it
+    had not heard the join's settlement, and never again."""
     with SimulatedCluster(nodes=4, n=3, r=2, w=3, seed=1) as cluster:
         cluster.run_for(3.0)
         writer = cluster.client("n1")
