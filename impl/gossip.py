@@ -1245,6 +1245,18 @@ class Gossiper:
             self._removed_of = (self.view, removed)
         return node in removed
 
+    def removal_handed_over(self, node: str) -> bool:
+        """Whether ``node``'s force-removal was handed over in this node's view (it is
+        ``removed``: the survivors handed its ranges to their new owners). The quorum
+        replaces such a node in an old top N by the node that took its place
+        (:meth:`impl.sloppy_quorum.SloppyQuorum._replacing_removed`); while the node
+        is still ``removing`` the taker may hold nothing yet: session 19's second
+        data probe saw a leave (n2) settle while n6's removal was under way, the
+        serving ring then giving n6's place to n5, which held none of it, and a get
+        at R = 1 through n5 answered not found for writes acknowledged at W = 3."""
+        member = self.view.get(node)
+        return member is not None and member.status is MemberStatus.REMOVED
+
     def _hand(self, target: str, key: bytes, encoded: bytes) -> None:
         """Keep ``key``'s whole record ``encoded`` as the hint of its transfer to
         ``target``, replacing an older one (the transfer carries what this node holds
@@ -1275,8 +1287,27 @@ class Gossiper:
                 and self.name in moved_from.preference_list(key, n)
                 and self.transferred.issuperset(self._new_owners(moved_from, self.future,
                                                                  key))]
+        served = [key for key in keys if self._serves(key)]
+        if served:  # kept while served; a later scan lets them go
+            self.release_due = True
+            keys = [key for key in keys if key not in set(served)]
         self.let_go_keys.update(keys)
         return keys
+
+    def _serves(self, key: bytes) -> bool:
+        """Whether this node is in ``key``'s top N on the serving ring (the ring
+        requests are routed by). Such a copy is never let go, whatever the future
+        ring says (the ring before it, still in joint quorums until this node hears
+        the settlement, is not asked: the spec's ``Settle`` lets the old owners' copies
+        go once every member has seen the handover, and the refinement replay checks
+        the stores step by step):
+        session 19's second data probe found a leave (n2) and a force-remove (n6)
+        announced 0.3 s apart, the claimant giving n2's partitions to n6 on the
+        future ring; n2's settlement let n3 drop keys it still served (the future
+        ring's top N was n6, n5, n1), so gets at R = 1 through n3 answered
+        not found for a write acknowledged at W = 3 (riak_core hands a partition
+        off and deletes it only once it no longer owns it on the ring in use)."""
+        return self.name in self.partitioning.preference_list(key, self.config.n)
 
     def let_go(self, target: str, key: bytes, record: bytes) -> bool:
         """``target`` acknowledged ``record``, a hint of ``key`` (the transfer of the
@@ -1291,6 +1322,7 @@ class Gossiper:
             self.transferred.add(target)
         going = (not self.pending
                  and self.name not in self.future.preference_list(key, self.config.n)
+                 and not self._serves(key)
                  and self.storage.read(key) == record)
         if going:
             self.let_go_keys.add(key)

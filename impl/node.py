@@ -242,7 +242,7 @@ class Node:
                                    lambda: self.gossiper.partitioning,
                                    lambda: self.gossiper.previous,
                                    lambda: self.gossiper.future,
-                                   lambda node: self.gossiper.is_removed(node))
+                                   self.gossiper.removal_handed_over)
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known,
                                lambda: len(self.gossiper.known_nodes), self.stats)
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
