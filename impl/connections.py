@@ -37,8 +37,8 @@ tests/runtime/test_peer_flood_slow_link.py). A flood of whole hellos naming a
 node (no secret is needed to send one) still competes with a real peer's, by
 age: the proof is what tells them apart, and it takes a round trip. So at the
 cap the connection evicted comes from the host with the most waiting
-connections (:meth:`ConnectionSlots._victim`; the peer port gives each
-connection's host): a flood of whole hellos from one host (whole hellos naming
+connections, within its tier (:meth:`ConnectionSlots._victim`; the peer port
+gives each connection's host): a flood of whole hellos from one host (whole hellos naming
 n3 from 127.0.0.2, about 100 a second, at the same cap and link) evicts its own
 connections, not the hello of a peer on another host (0 of 8 puts before, 8 of
 8 after). An attacker on a peer's own host still competes with it by age.
