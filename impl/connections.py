@@ -37,8 +37,8 @@ tests/runtime/test_peer_flood_slow_link.py). A flood of whole hellos naming a
 node (no secret is needed to send one) still competes with a real peer's, by
 age: the proof is what tells them apart, and it takes a round trip. So at the
 cap the connection evicted comes from the host with the most waiting
-connections (:meth:`ConnectionSlots._victim`; the peer port gives each
-connection's host): a flood of whole hellos from one host (whole hellos naming
+connections, within its tier (:meth:`ConnectionSlots._victim`; the peer port
+gives each connection's host): a flood of whole hellos from one host (whole hellos naming
 n3 from 127.0.0.2, about 100 a second, at the same cap and link) evicts its own
 connections, not the hello of a peer on another host (0 of 8 puts before, 8 of
 8 after). An attacker on a peer's own host still competes with it by age.
@@ -125,23 +125,26 @@ class ConnectionSlots:
         return True
 
     def _victim(self) -> tuple[Closable, bool]:
-        """(the waiting connection to evict, whether it was introduced): of the hosts
-        with the most waiting connections, the oldest connection not introduced,
-        else the oldest introduced one. So a flood from one host (or a few) evicts
-        its own connections, never a hello under way from another host (the peer
-        port passes hosts; Cassandra bounds connections per source address too,
-        ``native_transport_max_concurrent_connections_per_ip``). Connections
-        admitted without a host: the oldest not introduced, else the oldest."""
-        if self._waiting_per_host:
-            most = max(self._waiting_per_host.values())
-            for tier in (self._waiting, self._introduced):
-                for connection in tier:
-                    host = self._hosts.get(connection)
-                    if host is not None and self._waiting_per_host.get(host) == most:
-                        return connection, tier is self._introduced
-        if self._waiting:
-            return next(iter(self._waiting)), False
-        return next(iter(self._introduced)), True
+        """(the waiting connection to evict, whether it was introduced): the oldest
+        connection not introduced, of the hosts with the most waiting connections
+        among those; only when every waiting connection is introduced, the oldest
+        introduced one of the hosts with the most. So a flood from one host (or a
+        few) evicts its own connections, never a hello under way from another host
+        (the peer port passes hosts; Cassandra bounds connections per source address
+        too, ``native_transport_max_concurrent_connections_per_ip``), and silent
+        connections from many hosts never evict a whole hello from a host that
+        holds more (several nodes on one host). Connections admitted without a
+        host count as one host of their own each (the HTTP port: oldest first)."""
+        for tier in (self._waiting, self._introduced):
+            victim, most = None, 0
+            for connection in tier:  # oldest first: the first of the most wins
+                host = self._hosts.get(connection)
+                count = 1 if host is None else self._waiting_per_host.get(host, 1)
+                if count > most:
+                    victim, most = connection, count
+            if victim is not None:
+                return victim, tier is self._introduced
+        raise AssertionError("no waiting connection")  # admit checks there is one
 
     def _count(self, connection: Closable, change: int) -> None:
         host = self._hosts.get(connection)
@@ -180,8 +183,8 @@ class ConnectionSlots:
 
     def introduced(self, connection: Closable) -> None:
         """``connection``, waiting, said a whole hello naming a node of the cluster
-        (the peer port): it is evicted only when no other waiting connection of
-        its host, or of a host with as many, is left (see the module docstring)."""
+        (the peer port): it is evicted only when no waiting connection that is
+        not introduced is left, from any host (see the module docstring)."""
         if connection in self._waiting:
             del self._waiting[connection]
             self._introduced[connection] = None

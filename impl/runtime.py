@@ -296,7 +296,6 @@ class NodeServer:
                     f"node {self.name} is shutting down")))
         await asyncio.sleep(0)  # let the HTTP handlers write those answers
         self._stopped = True  # the writer's later reports send nothing
-        self._summarize_refusals()  # a flood's refusals not logged yet: say so now
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -314,6 +313,11 @@ class NodeServer:
         deadline = self.loop.time() + 1.0
         while any(len(port) for port in slots) and self.loop.time() < deadline:
             await asyncio.sleep(0.01)
+        # a flood's refusals not logged yet: say so now, once the connections that
+        # could add to them have closed (no summary timer is armed while stopping;
+        # before session 19's review the summary came first, and a refusal after
+        # it armed the timer again: a line a window after stop() returned)
+        self._summarize_refusals()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):  # 3.11 waits for every open connection
@@ -582,7 +586,7 @@ class NodeServer:
             host = _host_port(address).rpartition(":")[0] or str(address)
             if host in self._quiet_hosts or len(self._quiet_hosts) < _REFUSAL_HOSTS:
                 self._quiet_hosts[host] = self._quiet_hosts.get(host, 0) + 1
-            if self._refusal_summary is None:
+            if self._refusal_summary is None and not self._stopped:
                 self._refusal_summary = self.loop.call_at(start + _REFUSAL_WINDOW_S,
                                                           self._summarize_refusals)
         self._refusal_window = (start, logged, quiet)
