@@ -136,6 +136,8 @@ class ConnectionSlots:
         holds more (several nodes on one host). Connections admitted without a
         host count as one host of their own each (the HTTP port: oldest first)."""
         for tier in (self._waiting, self._introduced):
+            if tier and not self._hosts:  # no hosts told (the HTTP port): the oldest,
+                return next(iter(tier)), tier is self._introduced  # without a scan
             victim, most = None, 0
             for connection in tier:  # oldest first: the first of the most wins
                 host = self._hosts.get(connection)

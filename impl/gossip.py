@@ -1287,10 +1287,10 @@ class Gossiper:
                 and self.name in moved_from.preference_list(key, n)
                 and self.transferred.issuperset(self._new_owners(moved_from, self.future,
                                                                  key))]
-        served = [key for key in keys if self._serves(key)]
-        if served:  # kept while served; a later scan lets them go
+        going = [key for key in keys if not self._serves(key)]
+        if len(going) < len(keys):  # kept while served; a later scan lets them go
             self.release_due = True
-            keys = [key for key in keys if key not in set(served)]
+        keys = going
         self.let_go_keys.update(keys)
         return keys
 
