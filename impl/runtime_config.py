@@ -281,6 +281,14 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
         data = entry.get("data")
         if data is not None and not isinstance(data, str):
             raise errors.ConfigError(f"[nodes.{name}] data: must be a path string")
+        if data is not None and not data.strip():
+            # an empty path was the default file silently (session 19's service
+            # probe left it; session 20's): a key given names a file, or is left out
+            raise errors.ConfigError(
+                f"[nodes.{name}] data: empty: name the node's data file, or leave the "
+                f"key out for the default {name}.sqlite beside the cluster file")
+        if data is not None and "\x00" in data:
+            raise errors.ConfigError(f"[nodes.{name}] data: contains a NUL byte")
         nodes[name] = NodeAddresses(
             Address.parse(entry["peer"], f"[nodes.{name}] peer"),
             Address.parse(entry["http"], f"[nodes.{name}] http"),
