@@ -1113,6 +1113,12 @@ class HttpApi:
         refused (nothing changed)."""
         if method != "POST":
             return _not_allowed(method, ADMIN_FORCE_REMOVE, "POST")
+        unknown = sorted(set(query) - {"node"})
+        if unknown:  # served as if absent until session 20's service probe (a
+            # mistyped ?nodes=n3&node=n2 removed n2); /kv/ refuses them alike
+            return 400, {"error": "BadRequest", "message": f"unknown query parameter "
+                         f"{unknown[0][:80]!r}: POST {ADMIN_FORCE_REMOVE} takes node",
+                         "outcome": "not-written"}, []
         names = query.get("node", [])
         refusal = self._admin_refusal(headers.get(b"authorization", b""),
                                       names[0] if len(names) == 1 else "")
