@@ -764,14 +764,15 @@ class HttpApi:
                 self._observe(request, status, payload, time.perf_counter() - start)
                 await self._respond(writer, request.method, status, payload, extra,
                                     close=close)
-                if close:
-                    if problem is not None:  # the client may still be sending
-                        # lingering is no work: evictable at the cap (it held a
-                        # busy slot for its second until session 19's service
-                        # probe: 600 clients sending garbage without pause got
-                        # 142 connections refused 503, 3 of 54 /health GETs)
-                        self.slots.waiting(writer)
-                        await _linger(reader, writer)
+                if close:  # the client may still be sending: a refused request's
+                    # rest, or requests pipelined behind a `Connection: close` (closed
+                    # at once until session 20's service probe: the bytes unread, the
+                    # kernel reset the connection after the answer). Lingering is no
+                    # work: evictable at the cap (it held a busy slot for its second
+                    # until session 19's service probe: 600 clients sending garbage
+                    # without pause got 142 connections refused 503, 3 of 54 GETs)
+                    self.slots.waiting(writer)
+                    await _linger(reader, writer)
                     break
         except _Closed:
             pass
