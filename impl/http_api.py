@@ -725,6 +725,10 @@ class HttpApi:
         self._date_line: tuple[int, bytes] = (-1, b"")
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
+        #: set when the node stops: no summary timer is armed after
+        self.stopped = False
+        #: the timer that sums up the window's refusals not logged when it ends
+        self._refusal_summary: asyncio.TimerHandle | None = None
         #: the nonces of the admin tokens taken in the last ADMIN_TOKEN_WINDOW_S,
         #: with their stamps (:meth:`_admin_refusal`: each token is taken once);
         #: None until the first admin request reads them from the store
@@ -814,17 +818,18 @@ class HttpApi:
     def _log_refusal(self) -> None:
         """Log a connection refused at the cap: at most :data:`_REFUSALS_LOGGED` lines
         per :data:`_REFUSAL_WINDOW_S` seconds, then one line summing up those not
-        logged (every one is counted: ``http_refused`` in /status), as refused peers
-        are (``NodeServer._refuse_peer``). Before session 14's probe B each refusal
+        logged when the window ends (:meth:`summarize_refusals`, on a timer; every
+        one is counted: ``http_refused`` in /status), as refused peers are
+        (``NodeServer._refuse_peer``). Before session 14's probe B each refusal
         was a WARNING line: a client holding the connections busy wrote one line
-        per connect it made (300 for 300)."""
-        now = time.monotonic()
+        per connect it made (300 for 300). Until session 20's service probe the
+        summary was written only when a refusal came after the window: a flood
+        that stopped left its refusals over the first ten out of the log."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         start, logged, quiet = self._refusal_window
         if now - start >= _REFUSAL_WINDOW_S:
-            if quiet:
-                log.warning("%s: %d more refused HTTP connections were not logged in "
-                            "%.0f s (http_refused in /status counts every one)",
-                            self.server.name, quiet, _REFUSAL_WINDOW_S)
+            self.summarize_refusals()
             start, logged, quiet = now, 0, 0
         if logged < _REFUSALS_LOGGED:
             logged += 1
@@ -832,7 +837,23 @@ class HttpApi:
                         self.server.name, self.slots.limit)
         else:
             quiet += 1
+            if self._refusal_summary is None and not self.stopped:
+                self._refusal_summary = loop.call_at(start + _REFUSAL_WINDOW_S,
+                                                     self.summarize_refusals)
         self._refusal_window = (start, logged, quiet)
+
+    def summarize_refusals(self) -> None:
+        """Log the line summing up the window's refusals not logged, if any (at the
+        window's end, and when the node stops: ``NodeServer.stop``)."""
+        if self._refusal_summary is not None:
+            self._refusal_summary.cancel()
+            self._refusal_summary = None
+        start, logged, quiet = self._refusal_window
+        if quiet:
+            log.warning("%s: %d more refused HTTP connections were not logged in "
+                        "%g s (http_refused in /status counts every one)",
+                        self.server.name, quiet, _REFUSAL_WINDOW_S)
+        self._refusal_window = (start, logged, 0)
 
     def _observe(self, request: _Request, status: int, payload: dict[str, Any] | bytes,
                  seconds: float) -> None:

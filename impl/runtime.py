@@ -295,7 +295,7 @@ class NodeServer:
                 future.set_result(Reply(request_id, error=errors.RequestTimeoutError(
                     f"node {self.name} is shutting down")))
         await asyncio.sleep(0)  # let the HTTP handlers write those answers
-        self._stopped = True  # the writer's later reports send nothing
+        self._stopped = self.http.stopped = True  # the writer's later reports send nothing
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
@@ -318,6 +318,7 @@ class NodeServer:
         # before session 19's review the summary came first, and a refusal after
         # it armed the timer again: a line a window after stop() returned)
         self._summarize_refusals()
+        self.http.summarize_refusals()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):  # 3.11 waits for every open connection
