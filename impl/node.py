@@ -130,6 +130,11 @@ OP_ID_BASE_META = "op-id-base"
 #: from the rebuild's start until it ends, so that a restart in between (the store
 #: no longer fresh, nobody left to tell it) rebuilds again (session 17's review)
 REBUILDING_META = "rebuilding"
+#: the store's meta entry of the node's clock (decimal seconds) when it learned it
+#: was a replaced disk or an older store set aside (:meth:`Node._set_aside`): what
+#: the store kept of its past is gone from then on, the admin tokens' replay
+#: cache among it (``impl.http_api``, RFC 4120 3.2.3; session 20's service probe)
+STORE_RENEWED_META = "store-renewed-at"
 
 
 def _op_id_base(storage: Storage, name: str, seed: int, now: float, *,
@@ -741,6 +746,7 @@ class Node:
         assert self.guard is not None
         heard = parse_generation(told)
         assert heard is not None
+        self.storage.set_meta(STORE_RENEWED_META, b"%d" % int(now))
         if self._fresh:  # nothing in it predates this start: nothing to set aside
             incarnation = heard[0] + 1
             self.storage.set_meta("incarnation", str(incarnation).encode())
