@@ -315,6 +315,10 @@ def _up(args: argparse.Namespace) -> int:
             print(f"vdynamo cluster up: {checked}; nothing was written", file=sys.stderr)
             return 2
         settings = checked
+    # the directories this call makes (the deepest first), removed again when the
+    # cluster file it writes is refused: an empty directory was left behind
+    # "nothing was written" until session 20's service probe
+    made = [path for path in (directory, *directory.parents) if not path.exists()]
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:  # a file, a path through a file, no permission: a
@@ -331,6 +335,9 @@ def _up(args: argparse.Namespace) -> int:
         except ConfigError as error:
             (directory / "cluster.toml").unlink()
             state["nodes"].clear()
+            for path in made:
+                with contextlib.suppress(OSError):  # not empty: someone else's now
+                    path.rmdir()
             print(f"vdynamo cluster up: {error}; nothing was written", file=sys.stderr)
             return 2
     elif args.set:

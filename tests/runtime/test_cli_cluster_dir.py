@@ -48,3 +48,19 @@ def test_a_dir_that_cannot_be_looked_at_is_one_line_naming_it(
     assert done.stderr.startswith(f"vdynamo {prog}: --dir {target}: cannot use it"), done
     assert "File name too long" in done.stderr and "Traceback" not in done.stderr
     assert done.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("setting", ["nosuch=1", "gossip_interval=nan", "max_value_bytes=-1"])
+def test_a_setting_refused_leaves_no_directory_made(tmp_path: Path, setting: str) -> None:
+    """``cluster up --set`` of a setting the cluster file refuses says "nothing was
+    written", exit 2: the directories it made for the cluster are removed again
+    (an empty ``D``, and ``a/b`` under it, were left behind before session 20's
+    service probe); a directory that was there stays."""
+    done = cli("cluster", "up", "--nodes", "3", "--dir", str(tmp_path / "a" / "b"),
+               "--set", setting)
+    assert done.returncode == 2 and "nothing was written" in done.stderr, done
+    assert not (tmp_path / "a").exists()
+    (tmp_path / "c").mkdir()
+    done = cli("cluster", "up", "--nodes", "3", "--dir", str(tmp_path / "c"), "--set", setting)
+    assert done.returncode == 2, done
+    assert (tmp_path / "c").is_dir() and not list((tmp_path / "c").iterdir())
