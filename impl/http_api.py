@@ -168,6 +168,11 @@ _REFUSAL_WINDOW_S = 10.0
 #: seconds a refused request's unread body is drained before the connection
 #: closes, so that the client reads the answer instead of a reset
 _LINGER_S = 1.0
+#: a connection refused at the cap lingers this long (:meth:`HttpApi._refuse`), while
+#: fewer than _REFUSED_LINGERING do (the rest are closed at once: a flood of
+#: connects holds at most that many descriptors over max_http_connections)
+_REFUSED_LINGER_S = 0.25
+_REFUSED_LINGERING = 64
 #: the largest body a request that is not a PUT of a value (a GET, a DELETE, a
 #: POST to /admin/force-remove, a PUT to /status, ...) may carry when
 #: ``max_value_bytes`` is below it: such a body has no meaning here (RFC 9110
@@ -726,6 +731,8 @@ class HttpApi:
         self._date_line: tuple[int, bytes] = (-1, b"")
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
         self._refusal_window = (-_REFUSAL_WINDOW_S, 0, 0)
+        #: connections refused at the cap lingering now (:meth:`_refuse`)
+        self._refused_lingering = 0
         #: set when the node stops: no summary timer is armed after
         self.stopped = False
         #: the timer that sums up the window's refusals not logged when it ends
@@ -739,7 +746,7 @@ class HttpApi:
                                writer: asyncio.StreamWriter) -> None:
         """Serve one client connection until it closes, errs or times out."""
         if not self.slots.admit(writer):
-            await self._refuse(writer)
+            await self._refuse(reader, writer)
             return
         config = self.config  # the largest context the cluster issues (at most
         # max_context_bytes: impl.config checks it), not max_context_bytes: set far
@@ -804,7 +811,15 @@ class HttpApi:
                                 f"{type(error).__name__}",
                      "outcome": "unknown"}, []
 
-    async def _refuse(self, writer: asyncio.StreamWriter) -> None:
+    async def _refuse(self, reader: asyncio.StreamReader,
+                      writer: asyncio.StreamWriter) -> None:
+        """Answer a connection over the cap 503 (``Retry-After``) and close it, with a
+        short lingering close (:data:`_REFUSED_LINGER_S`) while fewer than
+        :data:`_REFUSED_LINGERING` refused connections linger (over the cap: its
+        descriptors are bounded): closed at once with the client's request unread
+        until session 20's service probe, the kernel reset the connection after
+        the 503 (20 of 20 refused clients read a reset after it), and a client still
+        sending its body could see the reset instead of the answer."""
         self._log_refusal()
         payload = json.dumps(error_body(errors.OverloadedError(
             f"the node has {self.slots.limit} connections, every one busy"))).encode()
@@ -814,6 +829,12 @@ class HttpApi:
         with contextlib.suppress(ConnectionError, OSError):
             if not writer.is_closing():  # see _respond
                 writer.write(head[:-2] + self._date() + b"\r\n" + payload)
+            if self._refused_lingering < _REFUSED_LINGERING:
+                self._refused_lingering += 1
+                try:
+                    await _linger(reader, writer, _REFUSED_LINGER_S)
+                finally:
+                    self._refused_lingering -= 1
             writer.close()
 
     def _log_refusal(self) -> None:
@@ -1564,14 +1585,15 @@ def _outcome_unknown(error: errors.DynamoError) -> bool:
     return isinstance(error, errors.RemoteError) and not isinstance(error, errors.OverloadedError)
 
 
-async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Close our side, then drain what the client still sends for at most _LINGER_S:
-    closing with unread bytes would reset the connection, and the client could lose
-    the answer (a lingering close, as web servers do)."""
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                  seconds: float = _LINGER_S) -> None:
+    """Close our side, then drain what the client still sends for at most ``seconds``
+    (:data:`_LINGER_S`): closing with unread bytes would reset the connection, and
+    the client could lose the answer (a lingering close, as web servers do)."""
     with contextlib.suppress(TimeoutError, ConnectionError, OSError):
         if writer.can_write_eof():
             writer.write_eof()
-        async with asyncio.timeout(_LINGER_S):
+        async with asyncio.timeout(seconds):
             while await reader.read(65536):
                 pass
 
