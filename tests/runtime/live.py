@@ -138,6 +138,18 @@ def _raw(address: Address, data: bytes, timeout: float) -> bytes:
     return out
 
 
+def read_to_end(sock: socket.socket) -> tuple[bytes, str]:
+    """Everything ``sock`` receives until the stream ends, and how it ended: "eof"
+    (the node closed cleanly) or the error's name (``ConnectionResetError``)."""
+    out = b""
+    try:
+        while chunk := sock.recv(65536):
+            out += chunk
+    except OSError as error:
+        return out, type(error).__name__
+    return out, "eof"
+
+
 async def raw(address: Address | None, data: bytes, timeout: float = 5.0) -> bytes:
     """Everything the node sends back to ``data`` until it closes the connection."""
     assert address is not None

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 from impl.http_api import ADMIN_FORCE_REMOVE, ADMIN_TOKEN_WINDOW_S, admin_authorization, admin_token
-from impl.runtime import NodeAddresses
+from impl.runtime import NodeAddresses, NodeServer, RuntimeConfig
 from impl.serve import serve
 from tests.runtime.live import (
     NAMES,
@@ -120,13 +120,8 @@ def test_a_token_taken_is_refused_again_after_the_member_restarts(tmp_path: Path
     again once the member restarted within the window (in session 19's review,
     with n3 since down, it removed n3: 200)."""
     async def scenario() -> None:
-        config = runtime_config(tmp_path, name="blue")
-        servers = await serve(config, NAMES)
+        config, servers, seen = await _cluster_that_took_a_token(tmp_path)
         try:
-            await settled(servers)
-            seen = _token()  # for n3, through n1
-            answer = parse_response(await raw(servers[0].http_address, _admin_request(seen)))
-            assert answer[0] == 409, answer  # taken: n3 is up
             await servers[0].stop()
             servers[0] = (await serve(config, ["n1"]))[0]
             answer = parse_response(await raw(servers[0].http_address, _admin_request(seen)))
@@ -163,6 +158,24 @@ def test_a_token_is_remembered_as_long_as_its_stamp_is_good(tmp_path: Path) -> N
                 assert (answer[0], "already used" in answer[2]["message"]) == (401, True), (
                     answer)
     run(scenario())
+
+async def _cluster_that_took_a_token(
+        tmp_path: Path) -> tuple[RuntimeConfig, list[NodeServer], str]:
+    """The three nodes of cluster blue started (the caller stops them), and a token
+    for n3 through n1 that n1 took (409: n3 is up)."""
+    config = runtime_config(tmp_path, name="blue")
+    servers = await serve(config, NAMES)
+    try:
+        await settled(servers)
+        seen = _token()  # for n3, through n1
+        answer = parse_response(await raw(servers[0].http_address, _admin_request(seen)))
+        assert answer[0] == 409, answer  # taken: n3 is up
+    except BaseException:
+        for server in servers:
+            await server.stop()
+        raise
+    return config, servers, seen
+
 
 def _admin_request(token: str, node: str = "n3") -> bytes:
     return (f"POST {ADMIN_FORCE_REMOVE}?node={node} HTTP/1.1\r\nHost: x\r\n"
@@ -203,13 +216,8 @@ def test_a_token_taken_before_the_members_disk_was_replaced_is_refused(
     (409: n3 up) was taken again after n1's disk was replaced: 409 again, past the
     token check (200 had n3 been down since)."""
     async def scenario() -> None:
-        config = runtime_config(tmp_path, name="blue")
-        servers = await serve(config, NAMES)
+        config, servers, seen = await _cluster_that_took_a_token(tmp_path)
         try:
-            await settled(servers)
-            seen = _token()  # for n3, through n1
-            answer = parse_response(await raw(servers[0].http_address, _admin_request(seen)))
-            assert answer[0] == 409, answer  # taken: n3 is up
             old = servers[0]
             assert old.peer_address is not None and old.http_address is not None
             again = dataclasses.replace(config, nodes={**config.nodes, "n1": NodeAddresses(

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runtime.live import cluster, parse_response, run
+from tests.runtime.live import cluster, parse_response, read_to_end, run
 
 
 def _close_then_more(address: tuple[str, int], first: bytes) -> tuple[bytes, str]:
@@ -38,12 +38,7 @@ def _close_then_more(address: tuple[str, int], first: bytes) -> tuple[bytes, str
 
         sender = threading.Thread(target=send)
         sender.start()
-        out, end = b"", "eof"
-        try:
-            while chunk := sock.recv(65536):
-                out += chunk
-        except OSError as error:
-            end = type(error).__name__
+        out, end = read_to_end(sock)
         sender.join(10)
         return out, end
 

@@ -15,7 +15,7 @@ import socket
 from pathlib import Path
 
 from impl import http_api
-from tests.runtime.live import call, cluster, pipelined_gets, run, url
+from tests.runtime.live import call, cluster, pipelined_gets, read_to_end, run, url
 
 
 def _refused_clients(address: tuple[str, int],
@@ -27,12 +27,7 @@ def _refused_clients(address: tuple[str, int],
         with socket.create_connection(address, timeout=5) as sock:
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nPUT /kv/x HTTP/1.1\r\n"
                          b"Host: x\r\nContent-Length: 65536\r\n\r\n" + b"v" * 65536)
-            out, end = b"", "eof"
-            try:
-                while chunk := sock.recv(65536):
-                    out += chunk
-            except OSError as error:
-                end = type(error).__name__
+            out, end = read_to_end(sock)
             ends[(out[:12], end)] += 1
     return ends
 
