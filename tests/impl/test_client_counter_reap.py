@@ -265,3 +265,34 @@ def test_a_put_only_fallbacks_take_counts_above_the_floor(seed: int) -> None:
         cluster.restart(name)
     cluster.run_until_quiet()
     assert sorted(cluster.client(other).get(key, r=3).values) == [b"bob", b"v6"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_forgetful_put_counts_strictly_above_the_floor(seed: int) -> None:
+    """Session 20's review of the floor: the floor is the highest counter the reaped
+    record held, and the forgetful put's counter must be *above* it, not at it. Here
+    the delete is bob's, so the floor is alice's last counter (5), which carol's
+    context, read before the delete, covers; a put minted at the floor ({alice: 5})
+    was dominated by carol's {alice: 5, carol: 1}: ``[b"carol"]`` with
+    ``apply_put`` counting from ``counter_floor - 1`` (a mutant no other test killed:
+    their floors are the tombstone's own counter, above every context read before)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    alice = cluster.client("n1", client_id="alice")
+    carol = cluster.client("n3", client_id="carol")
+    bob = cluster.client("n2", client_id="bob")
+    key = b"k"
+    context = b""
+    for i in range(1, 6):
+        context = alice.put(key, b"a%d" % i, context=context).context
+    cluster.run_until_quiet()
+    carols = carol.get(key).context
+    bob.delete(key, context=bob.get(key).context)
+    cluster.run_until_quiet()
+    assert all(record is None for record in cluster.replicas(key).values())
+    assert [cluster.storages[n].get_meta(CLIENT_FLOOR_META) for n in cluster.node_names] \
+        == [b"5"] * 3
+    cluster.client("n1", client_id="alice").put(key, b"v6")  # a new process: counter 0
+    carol.put(key, b"carol", context=carols)
+    cluster.run_until_quiet()
+    assert sorted(cluster.client("n2").get(key, r=3).values) == [b"carol", b"v6"]
