@@ -296,3 +296,25 @@ def test_a_forgetful_put_counts_strictly_above_the_floor(seed: int) -> None:
     carol.put(key, b"carol", context=carols)
     cluster.run_until_quiet()
     assert sorted(cluster.client("n2").get(key, r=3).values) == [b"carol", b"v6"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_replaced_disk_holds_the_floor_when_its_shadow_round_ends(seed: int) -> None:
+    """Session 20's review: a replaced store learns the floor from its peers'
+    answers to its startup shadow round (reply gossips), before it serves, the
+    cover session 19's review named for the mutants it did not kill (a replica's
+    answer with its floor skipped, a put's record without the coordinator's floor).
+    A mutant stamping the floor on pushed gossips only (not on answers) passed every
+    other test (a later push brings the floor); with it n1's floor was 0 when its
+    round ended (seed 2), so until a push reached it n1 minted forgetful puts from
+    0 and only the replicas' re-mint stood between them and a stale context."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    _reap_after_bob_read(cluster, [b"k%d" % i for i in range(4)])
+    floor = cluster.node("n2").replica.client_floor
+    assert floor == 24
+    cluster.lose_disk("n1")
+    cluster.restart("n1")
+    assert cluster.node("n1").shadow is not None  # asking its peers before it serves
+    cluster.run_until(lambda: cluster.node("n1").shadow is None, max_time=30.0)
+    assert cluster.node("n1").replica.client_floor == floor
