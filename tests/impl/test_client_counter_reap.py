@@ -318,3 +318,29 @@ def test_a_replaced_disk_holds_the_floor_when_its_shadow_round_ends(seed: int) -
     assert cluster.node("n1").shadow is not None  # asking its peers before it serves
     cluster.run_until(lambda: cluster.node("n1").shadow is None, max_time=30.0)
     assert cluster.node("n1").replica.client_floor == floor
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_replaced_disk_cut_off_at_its_start_counts_above_the_floor(seed: int) -> None:
+    """Session 20's review: the window the shadow round leaves, a replaced store
+    none of whose peers answers within ``shadow_round_s``. n1's disk replaced after
+    the reap (floor 24 on n2 and n3) and n1 started while cut off from both: its
+    round times out and it serves with floor 0. Healed, alice's forgetful v6
+    through n1 at once (before any gossip reaches it) is minted from 0; n2 and n3
+    answer with their record at their floor and n1 mints it again above
+    (``Replica.on_replica_put``, ``PutCoordinator._remint``). With that answer
+    skipped (a mutant session 19's review could not kill: "no test reaches it"),
+    k0's v6 was lost to bob's pre-delete context (seeds 1-3)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    keys = [b"k%d" % i for i in range(4)]
+    bob, bob_contexts = _reap_after_bob_read(cluster, keys)
+    cluster.lose_disk("n1")
+    cluster.partition(["n1"], ["n2", "n3"])
+    cluster.restart("n1")
+    cluster.run_until(lambda: cluster.node("n1").shadow is None, max_time=60.0)
+    cluster.heal()
+    assert cluster.node("n1").stats["shadow-round-timeout"] == 1
+    assert cluster.node("n1").replica.client_floor == 0
+    assert _lost_to_bob(cluster, "n1", bob, bob_contexts) == []
+    assert cluster.node("n1").stats["put-remints"] >= 1
