@@ -265,3 +265,82 @@ def test_a_put_only_fallbacks_take_counts_above_the_floor(seed: int) -> None:
         cluster.restart(name)
     cluster.run_until_quiet()
     assert sorted(cluster.client(other).get(key, r=3).values) == [b"bob", b"v6"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_forgetful_put_counts_strictly_above_the_floor(seed: int) -> None:
+    """Session 20's review of the floor: the floor is the highest counter the reaped
+    record held, and the forgetful put's counter must be *above* it, not at it. Here
+    the delete is bob's, so the floor is alice's last counter (5), which carol's
+    context, read before the delete, covers; a put minted at the floor ({alice: 5})
+    was dominated by carol's {alice: 5, carol: 1}: ``[b"carol"]`` with
+    ``apply_put`` counting from ``counter_floor - 1`` (a mutant no other test killed:
+    their floors are the tombstone's own counter, above every context read before)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    alice = cluster.client("n1", client_id="alice")
+    carol = cluster.client("n3", client_id="carol")
+    bob = cluster.client("n2", client_id="bob")
+    key = b"k"
+    context = b""
+    for i in range(1, 6):
+        context = alice.put(key, b"a%d" % i, context=context).context
+    cluster.run_until_quiet()
+    carols = carol.get(key).context
+    bob.delete(key, context=bob.get(key).context)
+    cluster.run_until_quiet()
+    assert all(record is None for record in cluster.replicas(key).values())
+    assert [cluster.storages[n].get_meta(CLIENT_FLOOR_META) for n in cluster.node_names] \
+        == [b"5"] * 3
+    cluster.client("n1", client_id="alice").put(key, b"v6")  # a new process: counter 0
+    carol.put(key, b"carol", context=carols)
+    cluster.run_until_quiet()
+    assert sorted(cluster.client("n2").get(key, r=3).values) == [b"carol", b"v6"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_replaced_disk_holds_the_floor_when_its_shadow_round_ends(seed: int) -> None:
+    """Session 20's review: a replaced store learns the floor from its peers'
+    answers to its startup shadow round (reply gossips), before it serves, the
+    cover session 19's review named for the mutants it did not kill (a replica's
+    answer with its floor skipped, a put's record without the coordinator's floor).
+    A mutant stamping the floor on pushed gossips only (not on answers) passed every
+    other test (a later push brings the floor); with it n1's floor was 0 when its
+    round ended (seed 2), so until a push reached it n1 minted forgetful puts from
+    0 and only the replicas' re-mint stood between them and a stale context."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    _reap_after_bob_read(cluster, [b"k%d" % i for i in range(4)])
+    floor = cluster.node("n2").replica.client_floor
+    assert floor == 24
+    cluster.lose_disk("n1")
+    cluster.restart("n1")
+    assert cluster.node("n1").shadow is not None  # asking its peers before it serves
+    cluster.run_until(lambda: cluster.node("n1").shadow is None, max_time=30.0)
+    assert cluster.node("n1").replica.client_floor == floor
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_replaced_disk_cut_off_at_its_start_counts_above_the_floor(seed: int) -> None:
+    """Session 20's review: the window the shadow round leaves, a replaced store
+    none of whose peers answers within ``shadow_round_s``. n1's disk replaced after
+    the reap (floor 24 on n2 and n3) and n1 started while cut off from both: its
+    round times out and it serves with floor 0. Healed, alice's forgetful v6
+    through n1 at once (before any gossip reaches it) is minted from 0; n2 and n3
+    answer with their record at their floor and n1 mints it again above
+    (``Replica.on_replica_put``, ``PutCoordinator._remint``). With that answer
+    skipped (a mutant session 19's review could not kill: "no test reaches it"),
+    k0's v6 was lost to bob's pre-delete context (seeds 1-3)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               tombstone_grace_s=1.0)
+    keys = [b"k%d" % i for i in range(4)]
+    bob, bob_contexts = _reap_after_bob_read(cluster, keys)
+    cluster.lose_disk("n1")
+    cluster.partition(["n1"], ["n2", "n3"])
+    cluster.restart("n1")
+    cluster.run_until(lambda: cluster.node("n1").shadow is None, max_time=60.0)
+    cluster.heal()
+    assert cluster.node("n1").stats["shadow-round-timeout"] == 1
+    assert cluster.node("n1").replica.client_floor == 0
+    assert _lost_to_bob(cluster, "n1", bob, bob_contexts) == []
+    assert cluster.node("n1").stats["put-remints"] >= 1

@@ -11,8 +11,9 @@ let its copy of k12 go at its next hint scan, though n3 still served k12 on the
 ring requests were routed by: a get at R = 1 through n3 answered not found twice
 (seed 1), and k12 had two copies instead of three until read repair put it back
 (and n3 dropped it again at the next scan, four times). A node now never lets go a
-copy of a key it is in the top N of on the serving ring (or the ring before it,
-while a change settles): ``Gossiper._serves``.
+copy of a key it is in the top N of on the serving ring (the ring requests are
+routed by; not the ring before it, which the spec's ``Settle`` lets go):
+``Gossiper._serves``.
 
 With 0.7 s between the two (seed 4) the leave's settlement made n6's place on the
 serving ring n5's while n6 was still ``removing``, and the quorum replaced n6 in
