@@ -5,7 +5,9 @@ Theory of operation
 A node among the key's top N coordinates a get: it reads its own record and
 asks each other *target* (``ReplicaGet``) -- or, for a target the failure
 detector suspects, the next *fallback* (the sloppy quorum; a coordinator that is
-itself a fallback counts its own read too). The :class:`GetCoordination`
+itself a fallback counts its own read too; an empty reply of a node outside the
+top N counts only beside a replica's word, :func:`counted_replies`). The
+:class:`GetCoordination`
 records, per target, the node asked (``sent_to``) and the ``replies``
 received. Once R nodes replied (:func:`read_quorum_reached`, the coordinator's
 own read included) it answers the client with the merge of their records

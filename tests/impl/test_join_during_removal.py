@@ -136,3 +136,34 @@ def test_a_get_answered_only_by_outsiders_empty_stores_fails_naming_why() -> Non
         cluster.partition(top, [n for n in cluster.node_names if n not in top])
         with pytest.raises(QuorumError, match="outside the key's top N"):
             cluster.client(outsider).get(b"k0", r=1)
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_a_leave_under_strategy1_waits_for_a_removal_under_way(seed: int) -> None:
+    """Under strategies 1 and 2 a node announces its own leave (no claimant): n2 asked
+    to leave 0.3 s after n1 began removing n6 announced it at once, and the two
+    changes' joint quorums never settled: once quiet, 14 of the 30 keys failed at
+    R = 3 (QuorumError, seeds 1 and 3, before
+    :meth:`impl.gossip.Gossiper.removal_under_way`). The leave now waits until the
+    removal settled, then completes."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=seed,
+                          partitioning="strategy1") as cluster:
+        cluster.run_for(3.0)
+        writer = cluster.client("n1")
+        for key in KEYS:
+            writer.put(key, b"v-" + key, w=3)
+        cluster.crash("n6")
+        cluster.run_for(13.0)
+        cluster.force_remove("n1", "n6")
+        cluster.run_for(0.3)
+        assert cluster.node("n2").gossiper.removal_under_way()
+        cluster.leave("n2")
+        cluster.run_until_quiet(max_time=300.0)
+        failed = []
+        for key in KEYS:
+            try:
+                if cluster.client("n1").get(key, r=3).values != [b"v-" + key]:
+                    failed.append(key)
+            except DynamoError:
+                failed.append(key)
+        assert (len(failed), "n2" in cluster.node_names) == (0, False)
