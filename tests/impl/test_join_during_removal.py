@@ -24,6 +24,7 @@ from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError, QuorumError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, counted_replies, read_quorum_reached
+from impl.membership import MemberStatus
 from impl.versions import ClockMode, Record, apply_put
 from spec.vclock import VClock
 from tests.conftest import PROFILE
@@ -58,12 +59,14 @@ def test_a_joiners_get_is_not_answered_by_empty_stores_outside_the_top_n(clock: 
         assert values == [b"v-k0"]
 
 
-def _stale_reads(clock: str, seed: int, gap: float) -> tuple[list[tuple[float, str, bytes]],
-                                                              list[bytes]]:
+def _stale_reads(clock: str, seed: int, gap: float, partitioning: str = "strategy3"
+                 ) -> tuple[list[tuple[float, str, bytes]], list[bytes]]:
     """(reads at R = 1 of every third key through every up node every 0.25 s for
     20 s after the join that did not answer the value: (seconds after the join,
-    via, key); keys not read back at R = 3 once quiet). Errors are not stale."""
-    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=seed, clock=clock) as cluster:
+    via, key); keys not read back at R = 3 once quiet, or n7 if it is not up then).
+    Errors are not stale."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=seed, clock=clock,
+                          partitioning=partitioning) as cluster:
         _removal_then_join(cluster, gap)
         start = cluster.now
         stale: list[tuple[float, str, bytes]] = []
@@ -81,6 +84,9 @@ def _stale_reads(clock: str, seed: int, gap: float) -> tuple[list[tuple[float, s
         cluster.run_until_quiet(max_time=300.0)
         wrong = [key for key in KEYS
                  if cluster.client("n1").get(key, r=3).values != [b"v-" + key]]
+        if cluster.node("n1").gossiper.view.get("n7") is None or (
+                cluster.node("n7").gossiper.status is not MemberStatus.UP):
+            wrong.append(b"n7")
         return stale, wrong
 
 
@@ -167,3 +173,18 @@ def test_a_leave_under_strategy1_waits_for_a_removal_under_way(seed: int) -> Non
             except DynamoError:
                 failed.append(key)
         assert (len(failed), "n2" in cluster.node_names) == (0, False)
+
+
+@pytest.mark.parametrize("clock", ["dvv", "lww"])
+def test_a_join_under_strategy2_waits_for_a_removal_under_way(clock: str) -> None:
+    """Under strategies 1 and 2 the joiner takes its tokens itself: n7 joining 2.0 s
+    after n1 began removing n6 took k12's range while the survivors were handing
+    n6's ranges to their new owners on the future ring (n7 among them); once n6
+    was ``removed`` the serving ring gave n6's place to n4, which had received
+    nothing of k12 (the quorum's old top N had n6 replaced by n4, session 18's rule
+    for a removed node: one group), and n4's own empty read made R = 1: ``[(5.4,
+    'n4', b'k12')]`` (seed 3, dvv and lww, before
+    :meth:`impl.gossip.Gossiper.removal_under_way` held the join back). The joiner
+    now asks its seed again each round until no removal is under way, then
+    joins."""
+    assert _stale_reads(clock, 3, 2.0, "strategy2") == ([], [])
