@@ -28,13 +28,14 @@ from impl.membership import MemberStatus
 from impl.versions import ClockMode, Record, apply_put
 from spec.vclock import VClock
 from tests.conftest import PROFILE
+from tests.impl.test_leave_and_remove_at_once import stale_reads_at_r1
 
 KEYS = [b"k%d" % i for i in range(30)]
 
 
-def _removal_then_join(cluster: SimulatedCluster, gap: float) -> None:
-    """The scenario up to the join: 30 keys at W = 3, n6 crashed for good (13 s, no
-    longer heard from), removed by n1, and ``gap`` seconds later n7 joins."""
+def _removal_then(cluster: SimulatedCluster, gap: float) -> None:
+    """The scenario up to the join or leave: 30 keys at W = 3, n6 crashed for good
+    (13 s, no longer heard from), removed by n1, then ``gap`` seconds."""
     cluster.run_for(3.0)
     writer = cluster.client("n1")
     for key in KEYS:
@@ -43,6 +44,11 @@ def _removal_then_join(cluster: SimulatedCluster, gap: float) -> None:
     cluster.run_for(13.0)
     cluster.force_remove("n1", "n6")
     cluster.run_for(gap)
+
+
+def _removal_then_join(cluster: SimulatedCluster, gap: float) -> None:
+    """:func:`_removal_then`, then n7 joins."""
+    _removal_then(cluster, gap)
     cluster.join("n7")
 
 
@@ -68,19 +74,7 @@ def _stale_reads(clock: str, seed: int, gap: float, partitioning: str = "strateg
     with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=seed, clock=clock,
                           partitioning=partitioning) as cluster:
         _removal_then_join(cluster, gap)
-        start = cluster.now
-        stale: list[tuple[float, str, bytes]] = []
-        while cluster.now - start < 20.0:
-            for name in [n for n in cluster.sim.members if not cluster.sim.is_down(n)]:
-                reader = cluster.client(name)
-                for key in KEYS[::3]:
-                    try:
-                        values = reader.get(key, r=1).values
-                    except DynamoError:
-                        continue
-                    if values != [b"v-" + key]:
-                        stale.append((round(cluster.now - start, 2), name, key))
-            cluster.run_for(0.25)
+        stale = stale_reads_at_r1(cluster, KEYS[::3], 20.0)
         cluster.run_until_quiet(max_time=300.0)
         wrong = [key for key in KEYS
                  if cluster.client("n1").get(key, r=3).values != [b"v-" + key]]
@@ -154,14 +148,7 @@ def test_a_leave_under_strategy1_waits_for_a_removal_under_way(seed: int) -> Non
     removal settled, then completes."""
     with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=seed,
                           partitioning="strategy1") as cluster:
-        cluster.run_for(3.0)
-        writer = cluster.client("n1")
-        for key in KEYS:
-            writer.put(key, b"v-" + key, w=3)
-        cluster.crash("n6")
-        cluster.run_for(13.0)
-        cluster.force_remove("n1", "n6")
-        cluster.run_for(0.3)
+        _removal_then(cluster, 0.3)
         assert cluster.node("n2").gossiper.removal_under_way()
         cluster.leave("n2")
         cluster.run_until_quiet(max_time=300.0)
