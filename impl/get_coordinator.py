@@ -5,7 +5,9 @@ Theory of operation
 A node among the key's top N coordinates a get: it reads its own record and
 asks each other *target* (``ReplicaGet``) -- or, for a target the failure
 detector suspects, the next *fallback* (the sloppy quorum; a coordinator that is
-itself a fallback counts its own read too). The :class:`GetCoordination`
+itself a fallback counts its own read too; an empty reply of a node outside the
+top N counts only beside a replica's word, :func:`counted_replies`). The
+:class:`GetCoordination`
 records, per target, the node asked (``sent_to``) and the ``replies``
 received. Once R nodes replied (:func:`read_quorum_reached`, the coordinator's
 own read included) it answers the client with the merge of their records
@@ -39,7 +41,7 @@ from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import GetTimeout
 from impl.versions import ClockMode, Record, context_pairs, live_values, values
 
-__all__ = ["GetCoordination", "GetCoordinator", "read_quorum_reached"]
+__all__ = ["GetCoordination", "GetCoordinator", "counted_replies", "read_quorum_reached"]
 
 
 @dataclass(slots=True)
@@ -70,17 +72,37 @@ class GetCoordination:
     uncounted: frozenset[str] = frozenset()
 
 
-def read_quorum_reached(coordination: GetCoordination) -> bool:
-    """R nodes (the coordinator's own read included, unless it is
-    :attr:`~GetCoordination.uncounted`) have replied, R within each of the
-    coordination's groups during a membership change. Once every target replied
-    itself, an uncounted read counts too: the merge then holds every replica's
-    copy, all a read can hold (Riak's ``notfound_ok = false`` answers not found
-    once every replica did; else a get at R = N through a rebuilding node
-    failed)."""
+def counted_replies(coordination: GetCoordination) -> set[str]:
+    """The nodes whose replies count towards R: every reply but an
+    :attr:`~GetCoordination.uncounted` one (once every target replied itself, an
+    uncounted read counts too: the merge then holds every replica's copy, all a
+    read can hold; Riak's ``notfound_ok = false`` answers not found once every
+    replica did; else a get at R = N through a rebuilding node failed), and an
+    empty reply of a node outside the key's targets (a fallback, or the
+    coordinator itself when it is none of the key's top N: a joiner that routes
+    by a ring its peers do not share yet) only once some target replied too or
+    some reply holds a version. A fallback's empty store says nothing of the
+    writes its target acknowledged before it was suspected: a not found needs the
+    word of one of the key's replicas (Riak's ``pr``, primary reads, and
+    ``basic_quorum``, which stop a fallback's notfound under ``notfound_ok`` from
+    making R; session 19's second data probe: a get at R = 1 through a joiner its
+    peers dropped the messages of answered not found from its own empty read, for
+    a key every replica held)."""
     counted: set[str] = set(coordination.replies)
     if coordination.uncounted and not counted >= set(coordination.targets):
         counted = counted - coordination.uncounted
+    targets = set(coordination.targets)
+    if not counted & targets and all(coordination.replies[node].is_empty
+                                     for node in counted):
+        return set()  # only outsiders' empty stores: no replica's word yet
+    return counted
+
+
+def read_quorum_reached(coordination: GetCoordination) -> bool:
+    """R nodes (the coordinator's own read included) of :func:`counted_replies`
+    have replied, R within each of the coordination's groups during a membership
+    change."""
+    counted = counted_replies(coordination)
     if coordination.groups:
         return all(len(counted & set(group)) >= coordination.r
                    for group in coordination.groups)
@@ -172,10 +194,13 @@ class GetCoordinator:
             if coordination.replied:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
-            got = len(coordination.replies.keys() - coordination.uncounted)
+            got = len(counted_replies(coordination))
+            outsiders = len(coordination.replies) - got if not got else 0
+            why = (f" ({outsiders} empty answer(s) of nodes outside the key's top N "
+                   "do not make a not found)" if outsiders else "")
             return [answer(coordination.reply_to, None, QuorumError(
-                f"get reached {got} of R={coordination.r} replicas before the timeout",
-                needed=coordination.r, got=got))]
+                f"get reached {got} of R={coordination.r} replicas before the "
+                f"timeout{why}", needed=coordination.r, got=got))]
         out: list[Effect] = []
         for target in coordination.targets:
             sent = coordination.sent_to.get(target)

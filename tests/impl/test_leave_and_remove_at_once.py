@@ -62,17 +62,39 @@ def _leave_then_remove(clock: str, seed: int = 1, gap: float = 0.3
                     if held.get((name, key)) and not has and serves:
                         dropped += 1
                     held[(name, key)] = has
-            for name in up:
-                reader = cluster.client(name)
-                for key in KEYS[::3]:
-                    try:
-                        values = reader.get(key, r=1).values
-                    except DynamoError:
-                        continue
-                    if values != [b"v-" + key]:
-                        stale.append((round(cluster.now - start, 2), name, key))
+            stale += read_at_r1(cluster, up, KEYS[::3], start)
             cluster.run_for(0.25)
         return stale, dropped, up
+
+
+def read_at_r1(cluster: SimulatedCluster, via: list[str], keys: list[bytes], start: float
+               ) -> list[tuple[float, str, bytes]]:
+    """A get at R = 1 of each of ``keys`` (each written as ``v-`` + key) through each
+    node of ``via``, one after another: the stale ones, ``(seconds since start,
+    via, key)``. An error (unavailable) is not stale."""
+    stale: list[tuple[float, str, bytes]] = []
+    for name in via:
+        reader = cluster.client(name)
+        for key in keys:
+            try:
+                values = reader.get(key, r=1).values
+            except DynamoError:
+                continue
+            if values != [b"v-" + key]:
+                stale.append((round(cluster.now - start, 2), name, key))
+    return stale
+
+
+def stale_reads_at_r1(cluster: SimulatedCluster, keys: list[bytes], seconds: float
+                      ) -> list[tuple[float, str, bytes]]:
+    """:func:`read_at_r1` through every up member every 0.25 s for ``seconds``."""
+    start = cluster.now
+    stale: list[tuple[float, str, bytes]] = []
+    while cluster.now - start < seconds:
+        up = [n for n in cluster.sim.members if not cluster.sim.is_down(n)]
+        stale += read_at_r1(cluster, up, keys, start)
+        cluster.run_for(0.25)
+    return stale
 
 
 @pytest.mark.parametrize("clock", ["dvv", "lww"])
