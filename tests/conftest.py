@@ -35,7 +35,9 @@ tests/refinement/test_mutations.py); the claimant race on seeds 4-10 (CI: 1-3,
 ``SEEDS_IN_CI`` of tests/impl/test_claimant.py), the overlapping changes' seed 2
 under strategies 1 and 2 (CI: seed 1, and seed 2 under strategy 3,
 tests/impl/test_join_strategy3.py) and the tombstone nemesis on seeds 1, 2, 7 and 8
-(CI: 3-6, tests/impl/test_reap_outside_top_n.py; session 19).
+(CI: 3-6, tests/impl/test_reap_outside_top_n.py; session 19); the symmetry cache's
+agreement on lww-two-clients' whole graph and 1,500-2,000 states of the others (CI:
+500 states of each, ``AGREEMENT`` of tests/spec/test_symmetry.py; session 20).
 """
 
 from __future__ import annotations
