@@ -35,7 +35,9 @@ tests/refinement/test_mutations.py); the claimant race on seeds 4-10 (CI: 1-3,
 ``SEEDS_IN_CI`` of tests/impl/test_claimant.py), the overlapping changes' seed 2
 under strategies 1 and 2 (CI: seed 1, and seed 2 under strategy 3,
 tests/impl/test_join_strategy3.py) and the tombstone nemesis on seeds 1, 2, 7 and 8
-(CI: 3-6, tests/impl/test_reap_outside_top_n.py; session 19).
+(CI: 3-6, tests/impl/test_reap_outside_top_n.py; session 19); the symmetry cache's
+agreement on lww-two-clients' whole graph and 1,500-2,000 states of the others (CI:
+500 states of each, ``AGREEMENT`` of tests/spec/test_symmetry.py; session 20).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,6 +92,57 @@ def pytest_configure(config: pytest.Config) -> None:
     "Where CI's test CPU goes"). Cycles are still collected, later."""
     if TEST_GC != "default":
         gc.set_threshold(*GC_THRESHOLD)
+    _child_bytecode_cache()
+    _temp_root_in_memory(config)
+
+
+def _child_bytecode_cache() -> None:
+    """Under ``PYTHONDONTWRITEBYTECODE`` (set on the project's test machine) every
+    Python process a test starts (a ``vdynamo serve`` node, a ``vdynamo`` CLI run)
+    compiled the modules it imports again: about 0.35 of its 0.85 CPU-s of start
+    (session 20; the suite starts a few hundred). Such children now keep their
+    bytecode under ``PYTHONPYCACHEPREFIX`` in a directory of this user's in the temp
+    directory (nothing is written in the source tree, as the variable intended), so
+    only the first start compiles. Nothing changes when the variable is not set
+    (the children then use the ``__pycache__`` the test process wrote), when a
+    prefix is already chosen, or when the directory exists and is not this user's
+    alone (a cache another user could write is not read)."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    cache = Path(tempfile.gettempdir()) / f"vdynamo-test-pycache-{os.getuid()}"
+    try:
+        cache.mkdir(mode=0o700, exist_ok=True)
+        info = cache.lstat()
+    except OSError:
+        return
+    if not cache.is_dir() or cache.is_symlink() or info.st_uid != os.getuid() or \
+            info.st_mode & 0o077:
+        return
+    os.environ["PYTHONPYCACHEPREFIX"] = str(cache)
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+
+
+#: where :func:`_temp_root_in_memory` puts the tests' ``tmp_path`` directories
+MEMORY_TEMP_ROOT = Path("/dev/shm")
+
+
+def _temp_root_in_memory(config: pytest.Config) -> None:
+    """The tests' ``tmp_path`` directories on tmpfs (``/dev/shm``), not the disk: the
+    nodes the tests start keep SQLite stores there with ``fsync = "always"`` (the
+    default), and on a disk each new store's first commits waited for the disk
+    (session 20: 65 ms of I/O wait to open one; tests/runtime/test_malformed_http.py,
+    54 in-process three-node clusters, 27.2 s of wall without, 13.6 s with, 6.3 and
+    5.2 CPU-s). The same code runs (an fsync on tmpfs returns at once); no test's
+    scenario is about a real disk's durability: the kill -9 tests kill processes,
+    whose writes the kernel keeps, and tests/runtime/test_group_commit.py slows its
+    commits itself (``slow-disk``). Not done when ``--basetemp`` or
+    ``PYTEST_DEBUG_TEMPROOT`` chooses the place, when ``VDYNAMO_TEST_TMP=disk``, or
+    when ``/dev/shm`` is not a writable directory (pytest's default then)."""
+    if (config.option.basetemp or os.environ.get("PYTEST_DEBUG_TEMPROOT")
+            or os.environ.get("VDYNAMO_TEST_TMP") == "disk"):
+        return
+    if MEMORY_TEMP_ROOT.is_dir() and os.access(MEMORY_TEMP_ROOT, os.W_OK | os.X_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = str(MEMORY_TEMP_ROOT)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -21,8 +21,9 @@ from spec.config import Config
 from spec.model import initial_state, successors
 from spec.state import ClientState, State
 from spec.symmetry import canonicalize
+from tests.conftest import PROFILE
 
-AGREEMENT = (
+AGREEMENT_IN_SOAK = (
     ("lww-two-clients", None),
     ("server-vclock-two-clients-drop", 1_500),
     ("client-vclock-two-clients-drop", 1_500),
@@ -30,7 +31,17 @@ AGREEMENT = (
     ("delete-concurrent-put", 1_500),
 )
 """Two-client suite entries (every clock mode, deletes) and how many states of each
-(breadth-first, without symmetry; None: all) the agreement test expands."""
+(breadth-first, without symmetry; None: all) the agreement test expands under the
+soak profile."""
+
+AGREEMENT = AGREEMENT_IN_SOAK if PROFILE == "soak" else tuple(
+    (name, 500) for name, _ in AGREEMENT_IN_SOAK)
+"""What the agreement test expands: in CI 500 states of each entry (1,224 to 2,574
+transitions compared; session 20: 1.8 CPU-s for the five, 7.3 with the soak's
+limits). Each of the three broken variants of :data:`MUTANTS` disagrees on 272
+to 1,622 of the transitions of each entry's first 500 states (the fewest: the
+memo keeping the state, on delete-concurrent-put), so each is still caught on
+every entry in CI, as under the soak profile."""
 
 
 @pytest.fixture(autouse=True)
