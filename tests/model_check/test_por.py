@@ -9,7 +9,8 @@ before session 12: the six entries of 16,132-33,336 states POR reduces took abou
 in CI by ``test_cli_reports_the_reduction_factor``, sloppy-crash's and strict-dvv's
 variants by ``test_por_keeps_the_verdicts_of_variants``), under
 ``HYPOTHESIS_PROFILE=soak`` all of them; likewise on variants of suite entries (without
-anti-entropy, with a duplicate or a crash more), against a run without POR. Seeded broken
+anti-entropy, with a duplicate or a crash more), against a run without POR (in CI its
+pinned figures, :data:`VARIANTS`; soak searches it and checks the pins). Seeded broken
 variants of the dependence
 relation (:data:`model_check.por.MUTANTS`) must each be caught by a changed verdict
 on some entry; a reducer without any condition (the greedy mutant) too; and the
