@@ -61,20 +61,36 @@ __all__ = [
 
 
 def _free_constants(term: Term) -> list[Term]:
-    """The uninterpreted constants of a quantifier-free term."""
-    found: dict[int, Term] = {}
+    """The uninterpreted constants of a quantifier-free term, in the order a
+    depth-first walk meets them (children pushed in order, popped last first).
+
+    The walk reads raw ASTs through Z3's C API (no Python wrapper per node: the
+    wrappers' construction and reference counting were most of the agreement
+    sample's time in this function, session 20); the term keeps its sub-terms
+    alive. A quantifier or bound variable (not in the encoding) raises
+    ``ValueError``."""
+    ctx = term.ctx
+    ref = ctx.ref()
+    found: dict[int, Any] = {}
     seen: set[int] = set()
-    stack = [term]
+    stack = [term.as_ast()]
     while stack:
-        t = stack.pop()
-        if t.get_id() in seen:
+        ast = stack.pop()
+        ident = z3.Z3_get_ast_id(ref, ast)
+        if ident in seen:
             continue
-        seen.add(t.get_id())
-        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
-            found[t.get_id()] = t
-        else:
-            stack.extend(t.children())
-    return list(found.values())
+        seen.add(ident)
+        kind = z3.Z3_get_ast_kind(ref, ast)
+        if kind == z3.Z3_APP_AST:
+            count = z3.Z3_get_app_num_args(ref, ast)
+            if count:
+                stack.extend([z3.Z3_get_app_arg(ref, ast, j) for j in range(count)])
+            elif z3.Z3_get_decl_kind(ref, z3.Z3_get_app_decl(ref, ast)) == (
+                    z3.Z3_OP_UNINTERPRETED):
+                found[ident] = ast
+        elif kind != z3.Z3_NUMERAL_AST:
+            raise ValueError(f"not a quantifier-free term (AST kind {kind}): {term}")
+    return [z3.z3._to_expr_ref(ast, ctx) for ast in found.values()]
 
 
 Named = list[tuple[str, Any]]

@@ -397,3 +397,49 @@ def test_the_restore_step_refuses_what_no_restore_does() -> None:
     up = next(t for a, t in model.successors(real) if a == Recover("n1"))
     assert up.backups is not None and up.backups.restored == config.restores == 1
     assert right.edges(up, [(Restore("n1"), _fake_restore(up, restored=2))]) == [None]
+
+
+def _constants_by_wrappers(term: Any) -> list[Any]:
+    """The uninterpreted constants of ``term`` found through z3's Python wrappers (the
+    walk :func:`model_check.proofs.edges._free_constants` replaced, session 20)."""
+    import z3
+
+    found: dict[int, Any] = {}
+    seen: set[int] = set()
+    stack = [term]
+    while stack:
+        t = stack.pop()
+        if t.get_id() in seen:
+            continue
+        seen.add(t.get_id())
+        if z3.is_const(t) and t.decl().kind() == z3.Z3_OP_UNINTERPRETED:
+            found[t.get_id()] = t
+        else:
+            stack.extend(t.children())
+    return list(found.values())
+
+
+def test_the_fast_z3_helpers_give_the_wrappers_terms() -> None:
+    """Pure speed (session 20): the C-API walk of ``_free_constants`` finds the same
+    constants in the same order as the wrappers' walk, on every step of delete-safe's
+    relation (numerals, Booleans and shared sub-terms), and ``transition._conjunction``
+    is ``z3.And`` (the very same AST), falling back to it for a Python Boolean."""
+    import z3
+
+    from model_check.proofs.edges import _free_constants
+
+    steps = EdgeCheck(entry("delete-safe").config, relations=RELATIONS).steps
+    assert len(steps) > 100
+    for step in steps:
+        fast = [c.get_id() for c in _free_constants(step.formula)]
+        assert fast == [c.get_id() for c in _constants_by_wrappers(step.formula)], step.name
+    a, b = z3.Bools("fast_a fast_b")
+    n = z3.Int("fast_n")
+    literals = z3.And(a, z3.BoolVal(True), n + 1 > 2, z3.Not(a))  # interpreted 0-ary terms
+    assert [c.get_id() for c in _free_constants(literals)] == [
+        c.get_id() for c in _constants_by_wrappers(literals)]
+    assert {c.get_id() for c in _free_constants(literals)} == {a.get_id(), n.get_id()}
+    for parts in [(a,), (a, b, n > 2), (a, a), (n == 1, True)]:
+        assert transition._conjunction(parts).eq(z3.And(*parts)), parts
+    with pytest.raises(ValueError, match="quantifier-free"):
+        _free_constants(z3.ForAll([n], n > 0))
