@@ -43,7 +43,8 @@ import dataclasses
 import hashlib
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
 from impl.antientropy import AntiEntropy
@@ -90,7 +91,7 @@ from impl.restore_guard import (
     start_generation,
 )
 from impl.sloppy_quorum import SloppyQuorum
-from impl.snapshot import NodeSnapshot, take_snapshot
+from impl.snapshot import CoordinationSnapshot, NodeSnapshot, take_coordinations, take_snapshot
 from impl.staging import StagedStorage
 from impl.storage.base import Storage
 from impl.timers import AntiEntropyRound, Flush, GossipRound, HintScan, ShadowRound, Timer
@@ -623,6 +624,11 @@ class Node:
     def snapshot(self) -> NodeSnapshot:
         """A frozen copy of what this node holds (see :mod:`impl.snapshot`)."""
         return take_snapshot(self, self._now)
+
+    def coordinations(self) -> Mapping[int, CoordinationSnapshot]:
+        """The puts and gets this node coordinates, by op id, frozen: the
+        ``coordinations`` of :meth:`snapshot` alone (the rest not copied)."""
+        return MappingProxyType(take_coordinations(self))
 
     def preference_list(self, key: bytes) -> tuple[str, ...]:
         """The key's preference list as this node sees the ring (top N first)."""

@@ -329,8 +329,9 @@ class Lockstep(LockstepState):
         self._settle(label, actions, before)
 
     def _op_ids(self, name: str) -> tuple[set[int], set[int]]:
-        snapshot = self._node(name).snapshot()
-        return ({c.op_id for c in snapshot.puts()}, {c.op_id for c in snapshot.gets()})
+        coordinations = self._node(name).coordinations().values()
+        return ({c.op_id for c in coordinations if c.kind == "put"},
+                {c.op_id for c in coordinations if c.kind == "get"})
 
     def deliver(self, message_id: int) -> None:
         m = self._find(message_id)

@@ -784,12 +784,15 @@ class LockstepState:
         return self.cluster.node(name)
 
     def _coordinations(self, name: str) -> list[CoordinationSnapshot]:
-        """The puts, then the gets, node ``name`` coordinates (by op id)."""
-        snapshot = self._node(name).snapshot()
-        return snapshot.puts() + snapshot.gets()
+        """The puts, then the gets, node ``name`` coordinates (by op id): the
+        snapshot's ``puts() + gets()``, from the coordinations alone (session 20:
+        the whole snapshot copied the store and the hints on every call)."""
+        ordered = sorted(self._node(name).coordinations().items())
+        return ([c for _, c in ordered if c.kind == "put"]
+                + [c for _, c in ordered if c.kind == "get"])
 
     def _coordination(self, name: str, op_id: int) -> CoordinationSnapshot | None:
-        return self._node(name).snapshot().coordinations.get(op_id)
+        return self._node(name).coordinations().get(op_id)
 
     def _oracle(self) -> None:
         """The failure detector as the spec's: suspect exactly the unreachable nodes."""

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from model_check.refinement import Lockstep
 from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 
-__all__ = ["SCENARIOS", "deliver", "overwrite_after_a_read", "read_then_write_elsewhere",
+__all__ = ["SCENARIOS", "a_gossip_round", "ack_after_the_put_ended", "deliver",
+           "overwrite_after_a_read", "read_then_write_elsewhere",
            "restart_after_a_buffered_crash", "stale_ack_after_wipe",
            "truncated_write_after_a_read", "two_stale_replicas"]
 
@@ -132,6 +133,41 @@ def truncated_write_after_a_read() -> Lockstep:
     return ls
 
 
+def ack_after_the_put_ended() -> Lockstep:
+    """strict-dvv (W=2): ``c1``'s put through n1 is acknowledged by n2, so it ends;
+    then n3's replica put and its acknowledgement arrive. The late ack answers a put
+    that no longer exists: the coordinator must ignore it (a stutter in the spec;
+    session 20: this replaced 30 random strict-dvv examples run twice)."""
+    ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
+    ls.put("c1", "n1", "k")
+    deliver(ls, "ReplicaPut", "n1", "n2")
+    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    deliver(ls, "ReplicaPut", "n1", "n3")
+    deliver(ls, "ReplicaPutAck", "n3", "n1")
+    assert ls.verify()
+    return ls
+
+
+#: the gossip messages :func:`a_gossip_round` delivers at most
+GOSSIP_DELIVERIES = 6
+
+
+def a_gossip_round() -> Lockstep:
+    """strict-dvv (no membership change): a gossip round at n1, then up to
+    :data:`GOSSIP_DELIVERIES` gossip messages delivered (the push and its answer on
+    the implementation: every step a stutter). Not driven to quiescence here: a node
+    that answers every answer gossips for ever, which only :meth:`Lockstep.quiesce`
+    tells (session 20)."""
+    ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
+    ls.gossip("n1")
+    for _ in range(GOSSIP_DELIVERIES):
+        if not ls.deliverable():
+            break
+        ls.deliver(ls.deliverable()[0].id)
+    assert ls.verify()
+    return ls
+
+
 #: name -> scenario (runs its steps, returns the lockstep at the end)
 SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "two-stale-replicas": two_stale_replicas,
@@ -140,4 +176,6 @@ SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "overwrite-after-a-read": overwrite_after_a_read,
     "restart-after-a-buffered-crash": restart_after_a_buffered_crash,
     "truncated-write-after-a-read": truncated_write_after_a_read,
+    "ack-after-the-put-ended": ack_after_the_put_ended,
+    "a-gossip-round": a_gossip_round,
 }

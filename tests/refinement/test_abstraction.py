@@ -133,3 +133,25 @@ def test_the_kept_decodes_are_the_decoder_s_and_no_error_is_kept(
         refinement_state._decoded(raw, ClockMode.LWW)
     monkeypatch.setenv("MUTANT_UNDER_TEST", "")
     assert refinement_state._decoder() is decode_record
+
+
+def test_a_node_s_coordinations_are_its_snapshot_s() -> None:
+    """``Node.coordinations()`` (session 20: the harness reads the coordinations
+    without copying the rest of the node) is the snapshot's ``coordinations``, and
+    the lockstep's ordered list is the snapshot's ``puts() + gets()``, at every step
+    of a put and a get in flight at once, acknowledged and answered."""
+    ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
+    ls.put("c1", "n1", "k")
+    ls.get("c2", "n1", "k")
+    seen = 0
+    while True:
+        for name in ls.config.nodes:
+            node, snapshot = ls.cluster.node(name), ls.cluster.node(name).snapshot()
+            assert dict(node.coordinations()) == dict(snapshot.coordinations)
+            assert ls._coordinations(name) == snapshot.puts() + snapshot.gets()
+            seen += len(snapshot.coordinations)
+        if not ls.deliverable():
+            break
+        ls.deliver(ls.deliverable()[0].id)
+    assert seen and ls.verify()
+    ls.cluster.close()

@@ -38,10 +38,19 @@ from tests.refinement.mutations import MUTANTS
 #: of a reachable replica only, and others behind one with detours (7,239 edges)
 DETOURED = "disk-loss-w2"
 #: the anti-entropy edges of DETOURED (2,154) whose outcomes the merkle-one-way test
-#: decides in CI: a seeded sample (106 of these 300 behind a timeout, 49 of those
-#: diverge under the mutant on a detour; all 2,154: 25 + 8 CPU-s, these 300: 7 + 3,
-#: session 16); the soak profile checks every one
-EXCHANGES_IN_CI = 300
+#: decides in CI: a seeded sample (session 16: 300, 106 of them behind a timeout, 49
+#: of those diverging under the mutant on a detour; all 2,154: 25 + 8 CPU-s, those
+#: 300: 7 + 3; session 20: 120, its figures in docs/model-checking.md, "Where CI's
+#: test time goes (session 20)"); the soak profile checks every one
+EXCHANGES_IN_CI = 120
+#: the seeded samples of DETOURED's edges the other tests decide (session 20, from
+#: 600, 400, 150, 200 and 300: each test's assertions hold on the smaller sample and
+#: the three mutants of the detour search of docs/refinement.md still fail the file)
+DETOUR_SAMPLE = 200
+UNREACHABLE_SAMPLE = 150
+MODES_SAMPLE = 60
+PASSES_SAMPLE = 80
+REPORT_SAMPLE = 100
 #: a reachable graph: each state's shortest-path parent, and every edge
 Graph = tuple[dict[State, tuple[State, Action] | None], list[Edge]]
 
@@ -68,7 +77,7 @@ def test_a_detour_reaches_a_source_the_shortest_path_cannot(
     path does not reach the source."""
     config = entry(DETOURED).config
     parent, edges = graph
-    chosen = random.Random(12).sample(edges, 600)
+    chosen = random.Random(12).sample(edges, DETOUR_SAMPLE)
     trees: list[dict[State, tuple[State, Action] | None]] = []
     decided = list(detour_outcomes(config, parent, edges, chosen, trees=trees))
     assert len(decided) == len(chosen) and {e for e, _, _ in decided} == set(chosen)
@@ -91,8 +100,8 @@ def test_an_unreachable_source_lies_behind_a_spec_timeout_on_every_path(
     (the steps the lockstep cannot always take), and the shortest-only run counts
     the same edges and those checked by a detour as source-unreached."""
     parent, edges = graph
-    decided = _decided(graph, 5, 400)
-    shortest = _decided(graph, 5, 400, shortest_only=True)
+    decided = _decided(graph, 5, UNREACHABLE_SAMPLE)
+    shortest = _decided(graph, 5, UNREACHABLE_SAMPLE, shortest_only=True)
     moves = collections.defaultdict(list)
     for source, action, target in edges:
         if not isinstance(action, Timeout):
@@ -137,13 +146,15 @@ def test_the_report_counts_the_detours_and_the_flags_work(
         capsys: pytest.CaptureFixture[str]) -> None:
     config = entry(DETOURED).config
     out = io.StringIO()
-    report = conformance(config, limit=300, seed=3, progress=100, out=out)
-    assert report.checked == 300
+    report = conformance(config, limit=REPORT_SAMPLE, seed=3, progress=REPORT_SAMPLE // 2,
+                         out=out)
+    assert report.checked == REPORT_SAMPLE
     assert report.outcomes[UNREACHED] == 0
     assert report.by_detour > 0 and report.outcomes[UNREACHABLE] > 0 and report.passes > 1
-    assert out.getvalue().count("\n") == 3 and "300 of 300 edges" in out.getvalue()
+    assert (out.getvalue().count("\n") == 2
+            and f"{REPORT_SAMPLE} of {REPORT_SAMPLE} edges" in out.getvalue())
     assert f"| {report.by_detour:,} | {report.outcomes[UNREACHABLE]:,} |" in report.row()
-    assert main(["--limit", "300", "--seed", "3", "--shortest-only", DETOURED]) == 0
+    assert main(["--limit", str(REPORT_SAMPLE), "--seed", "3", "--shortest-only", DETOURED]) == 0
     row = capsys.readouterr().out.splitlines()[-1].split(" | ")
     assert row[7:11] == [f"{report.outcomes[UNREACHABLE] + report.by_detour:,}", "0", "0", "1"]
     with pytest.raises(ConfigError, match="progress"):
@@ -154,14 +165,15 @@ def test_cloning_and_replaying_take_the_same_detours(
         graph: Graph) -> None:
     """Both ways of reaching a source find the same untakeable steps, so the same
     detours: every edge gets the same outcome (text included) in the same pass."""
-    cloned = _decided(graph, 7, 150)
-    replayed = _decided(graph, 7, 150, mode="replay")
+    cloned = _decided(graph, 7, MODES_SAMPLE)
+    replayed = _decided(graph, 7, MODES_SAMPLE, mode="replay")
     assert cloned == replayed
     assert any(n > 1 and outcome == "agreed" for outcome, n in cloned.values())
 
 
 def test_the_passes_can_be_bounded(graph: Graph) -> None:
     """``max_passes=1`` is the shortest-only run; a bound below 1 is refused."""
-    assert _decided(graph, 5, 200, max_passes=1) == _decided(graph, 5, 200, shortest_only=True)
+    assert (_decided(graph, 5, PASSES_SAMPLE, max_passes=1)
+            == _decided(graph, 5, PASSES_SAMPLE, shortest_only=True))
     with pytest.raises(ConfigError, match="passes"):
         conformance(entry(DETOURED).config, limit=1, max_passes=0)
