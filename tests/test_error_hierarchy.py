@@ -68,6 +68,10 @@ ALLOWED_BUILTIN_RAISES: dict[tuple[str, str], str] = {
     ("model_check/refinement.py", "KeyError"): "the lockstep asked for a message id it "
                                                "never saw (a harness bug)",
     ("model_check/explorer.py", "IndexError"): "the sequence protocol of explored states",
+    ("model_check/proofs/edges.py", "ValueError"): "a quantifier or bound variable in "
+                                                   "a term of the encoding (quantifier-"
+                                                   "free by construction): a bug in the "
+                                                   "encoding, not input",
     ("impl/runtime.py", "OSError"): "a node that cannot listen re-raises the OS's error "
                                     "(its errno kept) with a text naming the cluster "
                                     "file's key and address: callers handle OSError",
