@@ -195,8 +195,13 @@ class GetCoordinator:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
             got = len(counted_replies(coordination))
-            outsiders = len(coordination.replies) - got if not got else 0
-            why = (f" ({outsiders} empty answer(s) of nodes outside the key's top N "
+            # the outsiders are the replies of nodes outside the top N (an uncounted
+            # target's own read is none: it was named "outside" until session 21)
+            outsiders = 0 if got else sum(node not in coordination.targets
+                                          for node in coordination.replies)
+            own = (", and the coordinator's own read, not rebuilt,"
+                   if not got and coordination.uncounted & set(coordination.targets) else "")
+            why = (f" ({outsiders} empty answer(s) of nodes outside the key's top N{own} "
                    "do not make a not found)" if outsiders else "")
             return [answer(coordination.reply_to, None, QuorumError(
                 f"get reached {got} of R={coordination.r} replicas before the "
