@@ -1220,18 +1220,20 @@ class HttpApi:
                     "new one; check the clocks if this persists)")
         renewed = self.server.storage.get_meta(STORE_RENEWED_META)
         if renewed is not None and renewed.isdigit() and (
-                stamp < (safe := int(renewed) + ADMIN_TOKEN_WINDOW_S)):
+                stamp <= (safe := int(renewed) + ADMIN_TOKEN_WINDOW_S)):
             # RFC 4120 3.2.3: a server that lost track of the authenticators it
             # took refuses those that may be among them until the skew window
             # has passed. A replaced disk (or a store set aside) lost the nonces
             # taken before it (ADMIN_NONCES_META): a token the member took before
             # its disk was replaced was taken again after, within the window (409
-            # past the check until session 20's service probe)
-            return (f"admin token stamped {stamp}, before {safe:.0f}: this node's store "
+            # past the check until session 20's service probe). The bound is
+            # inclusive: renewed at T, the old store took stamps up to T + window,
+            # int(T) + window among them (taken again until session 21's review)
+            return (f"admin token stamped {stamp}, not after {safe:.0f}: this node's store "
                     f"was replaced (or set aside) at {int(renewed)} and lost the record "
                     f"of the tokens taken before, so it takes none stamped within "
                     f"{ADMIN_TOKEN_WINDOW_S:.0f} s after (a replay could be one); make one "
-                    f"for another member, or again in {safe - now:.0f} s")
+                    f"for another member, or again in {safe + 1 - now:.0f} s")
         taken = {seen: at for seen, at in self._taken_nonces().items()
                  if now - at <= ADMIN_TOKEN_WINDOW_S}
         if nonce in taken:
