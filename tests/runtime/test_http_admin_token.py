@@ -210,7 +210,7 @@ def test_a_token_taken_before_the_members_disk_was_replaced_is_refused(
     """A member whose disk is replaced loses its replay cache (the nonces taken,
     ``admin-nonces`` in the store) with the rest, so for one window after it learns
     it is a replaced disk (its peers tell it: ``Node._set_aside``) it takes no
-    token stamped before that plus :data:`ADMIN_TOKEN_WINDOW_S`, as RFC 4120 3.2.3
+    token stamped up to that plus :data:`ADMIN_TOKEN_WINDOW_S`, as RFC 4120 3.2.3
     has a Kerberos server that lost its replay cache do; once the window passed,
     a fresh token is taken. Before session 20's service probe, a token n1 took
     (409: n3 up) was taken again after n1's disk was replaced: 409 again, past the
