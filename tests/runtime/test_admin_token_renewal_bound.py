@@ -13,15 +13,16 @@ survived session 20's test, which sends tokens stamped well inside the window.""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from impl.http_api import ADMIN_TOKEN_WINDOW_S, admin_authorization
 from impl.node import STORE_RENEWED_META
-from impl.runtime import NodeAddresses
-from impl.serve import serve
-from tests.runtime.live import SECRET, parse_response, raw, run, settled
-from tests.runtime.test_http_admin_token import _admin_request, _cluster_that_took_a_token
+from tests.runtime.live import SECRET, parse_response, raw, run
+from tests.runtime.test_http_admin_token import (
+    _admin_request,
+    _cluster_that_took_a_token,
+    replace_n1s_disk,
+)
 
 
 def test_a_renewed_store_refuses_every_stamp_the_old_store_may_have_taken(
@@ -32,16 +33,7 @@ def test_a_renewed_store_refuses_every_stamp_the_old_store_may_have_taken(
     async def scenario() -> None:
         config, servers, _ = await _cluster_that_took_a_token(tmp_path)
         try:
-            old = servers[0]
-            assert old.peer_address is not None and old.http_address is not None
-            again = dataclasses.replace(config, nodes={**config.nodes, "n1": NodeAddresses(
-                old.peer_address, old.http_address, config.nodes["n1"].data)})
-            await old.stop()
-            for path in tmp_path.glob("n1.sqlite*"):  # a new disk
-                path.unlink()
-            servers[0] = (await serve(again, ["n1"]))[0]
-            await settled(servers)
-            member = servers[0]
+            member = await replace_n1s_disk(config, servers, tmp_path)
             renewed = member.storage.get_meta(STORE_RENEWED_META)
             assert renewed is not None
             at = int(renewed)

@@ -177,6 +177,23 @@ async def _cluster_that_took_a_token(
     return config, servers, seen
 
 
+async def replace_n1s_disk(config: RuntimeConfig, servers: list[NodeServer],
+                           tmp_path: Path) -> NodeServer:
+    """Stop n1 (``servers[0]``), delete its store (a new disk) and start it again at
+    its addresses, in its place in ``servers``, until its peers told it it is a
+    replaced disk (its start's shadow round over); the new n1."""
+    old = servers[0]
+    assert old.peer_address is not None and old.http_address is not None
+    again = dataclasses.replace(config, nodes={**config.nodes, "n1": NodeAddresses(
+        old.peer_address, old.http_address, config.nodes["n1"].data)})
+    await old.stop()
+    for path in tmp_path.glob("n1.sqlite*"):  # a new disk
+        path.unlink()
+    servers[0] = (await serve(again, ["n1"]))[0]  # at its addresses: its peers
+    await settled(servers)  # tell it it is a replaced disk
+    return servers[0]
+
+
 def _admin_request(token: str, node: str = "n3") -> bytes:
     return (f"POST {ADMIN_FORCE_REMOVE}?node={node} HTTP/1.1\r\nHost: x\r\n"
             f"Authorization: Bearer {token}\r\nContent-Length: 0\r\n"
@@ -218,16 +235,7 @@ def test_a_token_taken_before_the_members_disk_was_replaced_is_refused(
     async def scenario() -> None:
         config, servers, seen = await _cluster_that_took_a_token(tmp_path)
         try:
-            old = servers[0]
-            assert old.peer_address is not None and old.http_address is not None
-            again = dataclasses.replace(config, nodes={**config.nodes, "n1": NodeAddresses(
-                old.peer_address, old.http_address, config.nodes["n1"].data)})
-            await old.stop()
-            for path in tmp_path.glob("n1.sqlite*"):  # a new disk
-                path.unlink()
-            servers[0] = (await serve(again, ["n1"]))[0]  # at its addresses: its peers
-            await settled(servers)  # tell it it is a replaced disk
-            member = servers[0]
+            member = await replace_n1s_disk(config, servers, tmp_path)
             assert "a new store told of a later start" in "\n".join(member.node.log)
             answer = parse_response(await raw(member.http_address, _admin_request(seen)))
             assert (answer[0], "was replaced" in answer[2]["message"]) == (401, True), answer

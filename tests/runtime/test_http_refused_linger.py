@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from impl import http_api
+from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, pipelined_gets, read_to_end, run, url
 
 
@@ -32,26 +35,36 @@ def _refused_clients(address: tuple[str, int],
     return ends
 
 
+@contextlib.asynccontextmanager
+async def node_at_its_cap(tmp_path: Path) -> AsyncIterator[NodeServer]:
+    """n1 of a new cluster (``max_http_connections = 2``) with both its connections
+    held busy by 20 pipelined GETs of a 600 kB value each, closed at the end."""
+    async with cluster(tmp_path, max_http_connections=2, http_idle_timeout_s=20.0) as servers:
+        node = servers[0]
+        address = node.http_address
+        assert address is not None
+        status, _, _ = await call("PUT", url(node, "/kv/big?w=3"), bytes(600_000))
+        assert status == 200
+        busy = [pipelined_gets(address, 20) for _ in range(2)]
+        try:
+            await asyncio.sleep(0.5)
+            yield node
+        finally:
+            for sock in busy:
+                sock.close()
+
+
 def test_a_refused_connection_reads_its_503_and_then_the_end(tmp_path: Path) -> None:
     async def scenario() -> None:
-        async with cluster(tmp_path, max_http_connections=2, http_idle_timeout_s=20.0) as servers:
-            node = servers[0]
+        async with node_at_its_cap(tmp_path) as node:
             address = node.http_address
             assert address is not None
-            status, _, _ = await call("PUT", url(node, "/kv/big?w=3"), bytes(600_000))
-            assert status == 200
-            busy = [pipelined_gets(address, 20) for _ in range(2)]
-            try:
-                await asyncio.sleep(0.5)
-                ends = await asyncio.to_thread(_refused_clients, (address.host, address.port), 10)
-                assert ends == {(b"HTTP/1.1 503", "eof"): 10}, ends
-                for _ in range(100):  # each lingers at most _REFUSED_LINGER_S
-                    if not node.http._refused_lingering:
-                        break
-                    await asyncio.sleep(0.01)
-                assert node.http._refused_lingering == 0
-            finally:
-                for sock in busy:
-                    sock.close()
-            assert 0 < http_api._REFUSED_LINGER_S <= http_api._LINGER_S
+            ends = await asyncio.to_thread(_refused_clients, (address.host, address.port), 10)
+            assert ends == {(b"HTTP/1.1 503", "eof"): 10}, ends
+            for _ in range(100):  # each lingers at most _REFUSED_LINGER_S
+                if not node.http._refused_lingering:
+                    break
+                await asyncio.sleep(0.01)
+            assert node.http._refused_lingering == 0
+        assert 0 < http_api._REFUSED_LINGER_S <= http_api._LINGER_S
     run(scenario())

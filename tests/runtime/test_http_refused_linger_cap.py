@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from impl import http_api
-from tests.runtime.live import call, cluster, pipelined_gets, run, url
+from tests.runtime.live import run
+from tests.runtime.test_http_refused_linger import node_at_its_cap
 
 
 def _refused_at_once(address: tuple[str, int], count: int) -> list[socket.socket]:
@@ -36,17 +37,12 @@ def test_at_most_the_cap_of_refused_connections_linger_at_once(
     monkeypatch.setattr(http_api, "_REFUSED_LINGER_S", 3.0)
 
     async def scenario() -> None:
-        async with cluster(tmp_path, max_http_connections=2, http_idle_timeout_s=20.0) as servers:
-            node = servers[0]
+        async with node_at_its_cap(tmp_path) as node:
             address = node.http_address
             assert address is not None
-            status, _, _ = await call("PUT", url(node, "/kv/big?w=3"), bytes(600_000))
-            assert status == 200
-            busy = [pipelined_gets(address, 20) for _ in range(2)]
             most = 0
             socks: list[socket.socket] = []
             try:
-                await asyncio.sleep(0.5)
                 connecting = asyncio.create_task(asyncio.to_thread(
                     _refused_at_once, (address.host, address.port), 100))
                 while not connecting.done():
@@ -57,7 +53,7 @@ def test_at_most_the_cap_of_refused_connections_linger_at_once(
                     most = max(most, node.http._refused_lingering)
                     await asyncio.sleep(0.005)
             finally:
-                for sock in (*busy, *socks):
+                for sock in socks:
                     sock.close()
             assert most == http_api._REFUSED_LINGERING == 64, most
     run(scenario())
@@ -71,28 +67,19 @@ def test_a_node_stopping_in_a_refusal_window_writes_its_summary(
     survived session 20's tests, whose stop was a stub's) nothing summed them up:
     the window's timer dies with the process."""
     async def scenario() -> None:
-        async with cluster(tmp_path, max_http_connections=2, http_idle_timeout_s=20.0) as servers:
-            node = servers[0]
+        async with node_at_its_cap(tmp_path) as node:
             address = node.http_address
             assert address is not None
-            status, _, _ = await call("PUT", url(node, "/kv/big?w=3"), bytes(600_000))
-            assert status == 200
-            busy = [pipelined_gets(address, 20) for _ in range(2)]
-            try:
-                await asyncio.sleep(0.5)
-                with caplog.at_level(logging.WARNING, logger="vdynamo.http"):
-                    socks = await asyncio.to_thread(
-                        _refused_at_once, (address.host, address.port), 30)
-                    for _ in range(500):  # each one refused (served) before the stop
-                        if node.http.slots.refused >= 30:
-                            break
-                        await asyncio.sleep(0.01)
-                    for sock in socks:
-                        sock.close()
-                    await node.stop()
-            finally:
-                for sock in busy:
+            with caplog.at_level(logging.WARNING, logger="vdynamo.http"):
+                socks = await asyncio.to_thread(
+                    _refused_at_once, (address.host, address.port), 30)
+                for _ in range(500):  # each one refused (served) before the stop
+                    if node.http.slots.refused >= 30:
+                        break
+                    await asyncio.sleep(0.01)
+                for sock in socks:
                     sock.close()
+                await node.stop()
             summaries = [r.message for r in caplog.records
                          if "more refused HTTP connections were not logged" in r.message]
             assert len(summaries) == 1 and summaries[0].startswith(
