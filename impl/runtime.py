@@ -28,8 +28,11 @@ its MAC but does not decode, or a message the core fails on, is dropped alone
 takes the frames queued behind it down. Outgoing messages go through one
 bounded queue per peer; a message whose frame would be over ``max_frame_bytes``
 is dropped at the sender (logged and counted); a peer that is down or slow
-loses messages, as the protocol allows. At most ``max_peer_connections`` peer
-connections are admitted (:mod:`impl.connections`).
+loses messages, as the protocol allows. A failed dial is retried after a backoff
+(0.05 s, doubling to 1 s) cut short when the peer's own connection arrives, and a
+dialed connection is closed as soon as the peer closes its end (session 21). At
+most ``max_peer_connections`` peer connections are admitted
+(:mod:`impl.connections`).
 
 For clients: HTTP/1.1 (:mod:`impl.http_api`: the requests, the statuses, the
 timeouts and the connection cap). A saturated node (``max_pending_requests``
