@@ -28,8 +28,11 @@ its MAC but does not decode, or a message the core fails on, is dropped alone
 takes the frames queued behind it down. Outgoing messages go through one
 bounded queue per peer; a message whose frame would be over ``max_frame_bytes``
 is dropped at the sender (logged and counted); a peer that is down or slow
-loses messages, as the protocol allows. At most ``max_peer_connections`` peer
-connections are admitted (:mod:`impl.connections`).
+loses messages, as the protocol allows. A failed dial is retried after a backoff
+(0.05 s, doubling to 1 s) cut short when the peer's own connection arrives, and a
+dialed connection is closed as soon as the peer closes its end (session 21). At
+most ``max_peer_connections`` peer connections are admitted
+(:mod:`impl.connections`).
 
 For clients: HTTP/1.1 (:mod:`impl.http_api`: the requests, the statuses, the
 timeouts and the connection cap). A saturated node (``max_pending_requests``
@@ -155,6 +158,10 @@ _REFUSAL_WINDOW_S = 10.0
 _REFUSAL_CHARS = 300
 #: hosts named in the summary line of the refusals not logged (the rest summed up)
 _REFUSAL_HOSTS = 8
+#: seconds a peer's writer waits after its first failed dial, doubled at each failure
+#: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
+_FIRST_BACKOFF_S = 0.05
+_MAX_BACKOFF_S = 1.0
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
 #: Bytes of frames queued for one peer before further ones are dropped (a frame is
@@ -247,6 +254,10 @@ class NodeServer:
         self._inbound: dict[str, asyncio.StreamWriter] = {}
         #: the connection this node dialed to each peer, while it is up
         self._outbound: dict[str, asyncio.StreamWriter] = {}
+        #: per peer, set when the peer's own connection to this node passes its hello:
+        #: the peer is up, so a writer backing off from a failed dial to it dials at
+        #: once (:meth:`_back_off`)
+        self._peer_up: dict[str, asyncio.Event] = {}
         #: every node's HTTP address, as far as this node knows (for /status: clients
         #: route to a key's coordinator with it)
         self.http_addresses: dict[str, Address] = {}
@@ -663,7 +674,7 @@ class NodeServer:
                 self.dropped_frames += queue.qsize()
 
     async def _write_frames(self, dest: str, queue: asyncio.Queue[bytes]) -> None:
-        backoff = 0.05
+        backoff = _FIRST_BACKOFF_S
         frame: bytes | None = None  # taken from the queue, not yet written
         while True:
             if frame is None:
@@ -676,7 +687,9 @@ class NodeServer:
                 frame = None
                 continue
             sealer: FrameSealer | None = None
+            reader: asyncio.StreamReader | None = None
             writer: asyncio.StreamWriter | None = None
+            self._peer_up.setdefault(dest, asyncio.Event()).clear()  # news after this dial
             try:
                 async with asyncio.timeout(self.config.peer_hello_timeout_s):
                     reader, writer = await asyncio.open_connection(address.host, address.port)
@@ -685,19 +698,21 @@ class NodeServer:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
             except (OSError, TimeoutError, asyncio.IncompleteReadError):
                 pass
-            if sealer is None or writer is None:  # the peer is down or refused: what waits is lost
+            if sealer is None or reader is None or writer is None:
+                # the peer is down or refused: what waits is lost
                 if writer is not None:
                     writer.close()
                 self.dropped_frames += 1 + queue.qsize()
                 frame = None
                 while not queue.empty():
                     self._taken(dest, queue.get_nowait())
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 1.0)
+                backoff = (_FIRST_BACKOFF_S if await self._back_off(dest, backoff)
+                           else min(backoff * 2, _MAX_BACKOFF_S))
                 continue
-            backoff = 0.05
+            backoff = _FIRST_BACKOFF_S
             _keep_alive(writer)
             self._outbound[dest] = writer
+            watcher = self.loop.create_task(_close_when_peer_closes(reader, writer))
             try:
                 while not writer.is_closing():  # closed while waiting: dial again
                     sealed = [frame, sealer.tag(frame)]  # every frame queued by now: one send
@@ -711,6 +726,7 @@ class NodeServer:
             except (OSError, ConnectionError):
                 self.dropped_frames += 1
             finally:
+                watcher.cancel()
                 if self._outbound.get(dest) is writer:
                     del self._outbound[dest]
                 writer.close()
@@ -721,6 +737,25 @@ class NodeServer:
                     async with asyncio.timeout(_CLOSE_WAIT_S):
                         await writer.wait_closed()
                 writer.transport.abort()  # closed already: nothing happens
+
+    async def _back_off(self, dest: str, seconds: float) -> bool:
+        """Wait ``seconds`` after a failed dial to ``dest``, or less: until ``dest``'s
+        own connection to this node passes its hello (``_peer_up``, set by
+        :meth:`_on_peer`), which shows it is up; whether it did. Before session 21 the
+        writer slept out its backoff (doubling to 1 s while the peer was down), so a
+        node that came up during a sleep heard nothing from this one until it ended:
+        the answer to its start's announce (its shadow round waiting) and a first
+        put's ReplicaPut waited up to 1 s, and a W = 3 put through the node started
+        first, sent as the last one's port opened, got 504 (request_timeout 1 s;
+        tests/runtime/test_peer_redial.py). Riak's and Cassandra's connection
+        managers likewise reconnect on news of the peer (a node-up event)."""
+        up = self._peer_up.setdefault(dest, asyncio.Event())
+        try:
+            async with asyncio.timeout(seconds):
+                await up.wait()
+        except TimeoutError:
+            return False
+        return True
 
     def _hello_info(self) -> HelloInfo:
         """What this node's hellos say of it (impl.peer_auth): its cluster's name and
@@ -828,6 +863,9 @@ class NodeServer:
                                     f"{self.config.peer_hello_timeout_s} s") from None
             self._peer_slots.busy(writer)
             _keep_alive(writer)
+            up = self._peer_up.get(src)
+            if up is not None:  # a writer backing off from src: src is up, dial now
+                up.set()
             previous = self._inbound.get(src)
             if previous is not None:  # the peer reconnected: its old connection is dead
                 previous.close()
@@ -1098,6 +1136,28 @@ def _expire(future: asyncio.Future[Reply], request_id: int, seconds: float) -> N
     if not future.done():
         future.set_result(Reply(request_id, error=errors.RequestTimeoutError(
             f"no answer from the cluster within {seconds:.1f} s")))
+
+
+async def _close_when_peer_closes(reader: asyncio.StreamReader,
+                                  writer: asyncio.StreamWriter) -> None:
+    """Close a connection this node dialed once the peer closes its end (an acceptor
+    sends nothing after the hello: any bytes are read and dropped). The writer then
+    dials again with its next frame in hand (:meth:`NodeServer._write_frames`).
+
+    Before session 21 nothing read a dialed connection after its hello, and a
+    peer's end closing (its process killed, or stopped) left this end open for
+    writing (asyncio keeps a transport half-open after EOF), so the next frame was
+    written into a connection whose other end was gone, accepted by the kernel
+    and lost (the peer's host answers it with a reset; only the frame after it
+    failed). A node's disk replaced and the node started again at once: both
+    peers' answers to its start's announce went that way, and its shadow round
+    waited for their next gossip rounds or timed out (``shadow_round_s``): 3 of 6
+    starts (tests/runtime/test_shadow_round_quick_restart.py, 0 of 6 now;
+    tests/runtime/test_peer_redial.py)."""
+    with contextlib.suppress(OSError, ConnectionError):
+        while await reader.read(_PEER_READ_BYTES):
+            pass
+    writer.close()
 
 
 def _keep_alive(writer: asyncio.StreamWriter) -> None:

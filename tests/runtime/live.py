@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import socket
 import threading
@@ -49,15 +50,73 @@ def runtime_config(tmp_path: Path, **changes: Any) -> RuntimeConfig:
 async def cluster(tmp_path: Path, **changes: Any) -> AsyncIterator[list[NodeServer]]:
     """Three nodes started in this loop, each past its start's shadow round (a fresh
     store asks its peers whether it is a replaced disk first:
-    ``impl.node.Node._announce_fresh``); stopped (those still running) at the end."""
+    ``impl.node.Node._announce_fresh``); stopped (those still running) at the end.
+
+    The rounds' ends are the readiness: a round ends when both peers gossiped to the
+    node, so once all three ended every one of the six peer connections delivered a
+    frame. An exception out of the block gets a note with the longest stall of this
+    loop and the longest garbage collection while the cluster ran (:class:`Stalls`):
+    the three nodes share the loop, so a stall over ``request_timeout`` fails a put
+    in flight (504) whatever they do (docs/runtime.md, "Peer connections at a
+    start")."""
     servers = await serve(runtime_config(tmp_path, **changes), NAMES)
+    stalls = Stalls()
     try:
-        await settled(servers)
-        yield servers
+        async with stalls.watching():
+            await settled(servers)
+            yield servers
+    except BaseException as error:
+        error.add_note(stalls.note(servers[0].config.request_timeout))
+        raise
     finally:
         for server in servers:
             if server._servers and server._servers[0].is_serving():
                 await server.stop()
+
+
+class Stalls:
+    """The longest stall of the running loop (how late a 20 ms sleep woke, in
+    seconds) and the longest garbage collection of the process (seconds, its
+    generation) while :meth:`watching` runs."""
+
+    def __init__(self) -> None:
+        self.loop_s = 0.0
+        self.collection = (0.0, -1)
+        self._collecting: float | None = None
+
+    def _collector(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._collecting = time.perf_counter()
+        elif self._collecting is not None:
+            took = time.perf_counter() - self._collecting
+            if took > self.collection[0]:
+                self.collection = (took, info["generation"])
+
+    async def _watch(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.02)
+            self.loop_s = max(self.loop_s, loop.time() - before - 0.02)
+
+    @contextlib.asynccontextmanager
+    async def watching(self) -> AsyncIterator[None]:
+        task = asyncio.get_running_loop().create_task(self._watch())
+        gc.callbacks.append(self._collector)
+        try:
+            yield
+        finally:
+            gc.callbacks.remove(self._collector)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    def note(self, request_timeout: float) -> str:
+        took, generation = self.collection
+        collected = (f"the longest garbage collection took {took:.3f} s (generation "
+                     f"{generation})" if generation >= 0 else "no garbage collection ran")
+        return (f"while the cluster ran, its loop stalled {self.loop_s:.3f} s at most "
+                f"(request_timeout {request_timeout:g} s); {collected}")
 
 
 async def settled(servers: list[NodeServer], limit: float = 10.0) -> None:
