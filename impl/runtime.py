@@ -772,7 +772,14 @@ class NodeServer:
         dialer = Dialer(self.config.secret, self.name, dest, self._hello_info())
         writer.write(dialer.hello())
         await writer.drain()
-        length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        head = await reader.readexactly(HELLO_HEAD_BYTES)
+        if head.startswith(b"HTTP/"):  # "connection did not open with a vdynamo hello"
+            # until session 21's service probe, naming neither what answered nor why
+            raise PeerAuthError(f"its address answered HTTP ({head.decode('latin-1')!r}...): "
+                                f"an HTTP port, so the peer address this node has for "
+                                f"{dest} is an http one ([nodes.{dest}] peer and http "
+                                "swapped in a cluster file?)")
+        length, info_length = parse_hello_head(head)
         name = await reader.readexactly(length)
         info = await reader.readexactly(info_length)
         nonce = await reader.readexactly(NONCE_BYTES)
