@@ -101,23 +101,24 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def exposed_insecure(secret: bytes, nodes: Mapping[str, NodeAddresses]) -> str | None:
+def exposed_insecure(weak: bool, nodes: Mapping[str, NodeAddresses]) -> str | None:
     """Why ``vdynamo serve --insecure-dev`` must not serve ``nodes`` (name to
-    addresses, the nodes of this process) with ``secret``, or None: a public secret
-    (none given, or an example one: :data:`EXAMPLE_SECRETS`) with a peer or HTTP
-    port bound beyond loopback. Anyone who reaches the peer port would know the
-    secret (it is in the source), so could authenticate as a node and change
-    stored data, and make admin tokens for ``/admin/force-remove``. Redis' protected
-    mode refuses outside clients while no password is set; Elasticsearch enforces
-    its bootstrap checks once bound beyond loopback. Until session 21's service
-    probe the flag logged "do not expose these ports" and bound what the file said.
-    A secret of one's own (any length, with the flag) is the operator's choice."""
-    if secret not in EXAMPLE_SECRETS:
+    addresses, the nodes of this process), or None: a ``weak`` secret (one the flag
+    let through: none given, an example one, :data:`EXAMPLE_SECRETS`, or under 16
+    bytes, :func:`impl.runtime_config.check_secret`) with a peer or HTTP port bound
+    beyond loopback. Anyone who reaches the peer port would know (or guess) the
+    secret, so could authenticate as a node and change stored data, and make admin
+    tokens for ``/admin/force-remove``. Redis' protected mode refuses outside
+    clients while no password is set; Elasticsearch enforces its bootstrap checks
+    once bound beyond loopback. Until session 21's service probe the flag logged
+    "do not expose these ports" and bound what the file said."""
+    if not weak:
         return None
     for name, addresses in nodes.items():
         for key, address in (("peer", addresses.peer), ("http", addresses.http)):
             if not _loopback(address.host):
-                return (f"--insecure-dev with a public secret (none set, or the example's): "
+                return (f"--insecure-dev with a public or short secret (none set, the "
+                        f"example's, or under 16 bytes): "
                         f"[nodes.{name}] {key} = {str(address)!r} is not loopback, and "
                         "anyone who reaches it could change stored data; bind 127.0.0.1 "
                         "(or ::1), or set a [cluster] secret of your own (openssl rand "
@@ -169,8 +170,12 @@ def main(argv: list[str]) -> int:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
     if args.insecure_dev:
-        exposed_ports = exposed_insecure(config.cluster.secret,
-                                         {name: config.nodes[name] for name in names})
+        try:  # the flag's only effect on loading: a secret check skipped
+            load_runtime_config(args.config, insecure_dev=False)
+            weak = False
+        except errors.ConfigError:
+            weak = True
+        exposed_ports = exposed_insecure(weak, {name: config.nodes[name] for name in names})
         if exposed_ports is not None:
             print(f"vdynamo serve: {exposed_ports}", file=sys.stderr)
             return 2
