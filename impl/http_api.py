@@ -148,6 +148,8 @@ MAX_CHUNK_LINE_BYTES = 64 * 1024
 #: bytes read are parsed in slices of this many (:meth:`_Parse.feed`): a chunk-size
 #: line passes MAX_CHUNK_LINE_BYTES by at most this much before its 400
 _BODY_SLICE = 8192
+#: the last bytes of a head kept to tell an HTTP/0.9 request line (:meth:`_Parse._http09_line`)
+_TAIL_BYTES = 512
 #: the slowest a request body may arrive on average, after its first
 #: ``http_idle_timeout_s``, unless the cluster file sets ``http_min_body_rate``
 #: (this is its default, :data:`impl.config.DEFAULT_MIN_BODY_RATE`; 0 turns the
@@ -465,13 +467,21 @@ class _Parse:
         reads such a line and waits for header fields, which a 0.9 client never
         sends; the node waited for them until ``http_header_timeout_s`` and closed
         without an answer until session 21's service probe. ``_tail``: the last
-        bytes fed, the line's end when it was split over reads."""
-        self._tail = (self._tail + data)[-80:]
+        bytes fed (up to :data:`_TAIL_BYTES`), the line's end when it was split over
+        reads: a line held whole in it is a 0.9 request line when it is exactly the
+        method, a space and the target (a field line has a colon; llhttp keeps the
+        previous request's version until it reads one, so a 0.9 line pipelined
+        behind a 1.1 request is told by its text); a longer one when no version was
+        read and it ends with the target."""
+        self._tail = (self._tail + data)[-_TAIL_BYTES:]
         if self.headers or not self.url or not self._tail.endswith(b"\n"):
             return False
+        line = self._tail[:-1].rstrip(b"\r")
+        begun = line.rfind(b"\n")
+        if begun >= 0 or len(self._tail) < _TAIL_BYTES:  # the whole line is here
+            return line[begun + 1:] == self.parser.get_method() + b" " + self.url
         if self.parser.get_http_version() not in ("0.0", "0.9"):
             return False  # a version was read: an HTTP/1 head waiting for its fields
-        line = self._tail[:-1].rstrip(b"\r")
         return line.endswith(self.url[-64:])
 
     def truncated(self) -> None:

@@ -81,6 +81,22 @@ def test_an_http09_request_line_sent_in_two_reads_is_answered(tmp_path: Path) ->
     run(scenario(), 60)
 
 
+def test_an_http09_request_line_pipelined_behind_a_request_is_answered(
+        tmp_path: Path) -> None:
+    """llhttp keeps the previous request's version (1.1) while it reads a 0.9 line
+    behind it: the line is told by its text, answered after the first request's
+    answer."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, http_header_timeout_s=10.0) as servers:
+            node = servers[0]
+            answer = await raw(node.http_address, b"GET /kv/b HTTP/1.1\r\nHost: x\r\n\r\n"
+                               b"GET /kv/a\r\n", timeout=4.0)
+            first, _, second = answer.partition(b"HTTP/1.1 505 ")
+            assert first.startswith(b"HTTP/1.1 404 ") and b"HTTP/0.9" in second, answer[:300]
+
+    run(scenario(), 60)
+
+
 def test_versions_served_and_targets_like_a_version_still_work(tmp_path: Path) -> None:
     """HTTP/1.1 and 1.0 are answered as before; a 1.1 request whose key ends like a
     version (``/kv/HTTP/1.1``) is a key."""
@@ -89,7 +105,9 @@ def test_versions_served_and_targets_like_a_version_still_work(tmp_path: Path) -
             node = servers[0]
             for line in (b"GET /kv/a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
                          b"GET /kv/a HTTP/1.0\r\n\r\n",
-                         b"GET /kv/HTTP/1.1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):
+                         b"GET /kv/HTTP/1.1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                         b"GET /kv/a HTTP/1.1\r\nHost: x\r\nX: GET /kv/a\r\n"
+                         b"Connection: close\r\n\r\n"):
                 status, _, body = parse_response(await raw(node.http_address, line))
                 assert status == 404, (line, body)
 
