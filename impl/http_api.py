@@ -148,6 +148,8 @@ MAX_CHUNK_LINE_BYTES = 64 * 1024
 #: bytes read are parsed in slices of this many (:meth:`_Parse.feed`): a chunk-size
 #: line passes MAX_CHUNK_LINE_BYTES by at most this much before its 400
 _BODY_SLICE = 8192
+#: the last bytes of a head kept to tell an HTTP/0.9 request line (:meth:`_Parse._http09_line`)
+_TAIL_BYTES = 512
 #: the slowest a request body may arrive on average, after its first
 #: ``http_idle_timeout_s``, unless the cluster file sets ``http_min_body_rate``
 #: (this is its default, :data:`impl.config.DEFAULT_MIN_BODY_RATE`; 0 turns the
@@ -253,6 +255,28 @@ def _malformed(text: str, status: int = 400) -> _Answer:
     return status, error_body(errors.BadRequestError(f"malformed HTTP request: {text}")), []
 
 
+def _unserved_version(version: str, *, preface: bool = False) -> _Answer:
+    """The answer to a request of HTTP ``version`` (``major.minor`` as llhttp read
+    it; ``0.0`` or ``0.9``: a request line without a version), which is not 1.1 or
+    1.0: 505 for another major version (RFC 9110 15.6.6), the HTTP/2 connection
+    preface (``preface``: ``PRI * HTTP/2.0``, RFC 9113 3.4) and HTTP/0.9 among
+    them; 400 for an HTTP/1 minor version llhttp refuses (RFC 9110 2.5 would have
+    1.2 read as 1.1). Each names what was sent; before session 21's service probe
+    the preface got llhttp's "Pause on PRI/Upgrade", 3.0 and 1.2 "Invalid HTTP
+    version"."""
+    served = "HTTP/1.1 and 1.0 are served"
+    if preface:
+        return _malformed("request line: an HTTP/2 connection preface (PRI * HTTP/2.0, "
+                          f"prior knowledge): HTTP/2 is not served on this port; {served}",
+                          505)
+    if version in ("0.0", "0.9"):
+        return _malformed("request line: no HTTP version after the request target "
+                          f"(HTTP/0.9): {served}", 505)
+    if version.startswith("1."):
+        return _malformed(f"request line: HTTP/{version} is not read here; {served}")
+    return _malformed(f"request line: HTTP/{version} is not served; {served}", 505)
+
+
 #: headers a request may carry once: a second one used to replace the first
 #: silently (two X-Vdynamo-Context headers: the put covered only the last
 #: context, and the sibling the client meant to resolve stayed; session 12's
@@ -310,7 +334,7 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
+    __slots__ = ("_tail", "body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
                  "headers", "in_body", "in_head", "keeps", "limit", "moved", "parser",
                  "ready", "received", "size", "stalled", "url", "url_allowance")
 
@@ -334,6 +358,8 @@ class _Parse:
         #: the connection owes it a ``100 Continue`` (:meth:`HttpApi._read_request`)
         self.continue_due = False
         self.url = b""
+        #: the last bytes fed of the head under way (:meth:`_http09_line`)
+        self._tail = b""
         self.headers: dict[bytes, bytes] = {}
         #: the value's bytes so far, one buffer: a list of the pieces httptools
         #: gives held a bytes object per chunk (a 1 MiB value sent in 2-byte chunks
@@ -402,6 +428,10 @@ class _Parse:
                 request.close = True
         except httptools.HttpParserError as error:
             text = str(error)
+            if text.startswith(("Invalid HTTP version", "Pause on PRI/Upgrade")):
+                self._stop(_Request(*_NO_REQUEST, {}, problem=_unserved_version(
+                    self.parser.get_http_version(), preface=text.startswith("Pause"))))
+                return False
             lowered = text.lower()
             part = "header" if any(  # llhttp checks these headers once they are all in
                 word in lowered for word in ("header", "content-length", "transfer-encoding")
@@ -421,12 +451,38 @@ class _Parse:
                         f"body: a chunk-size line (its chunk extensions) over "
                         f"{MAX_CHUNK_LINE_BYTES} bytes (RFC 9112 7.1.1)")))
                     return False
+            if self.in_head and self._http09_line(data):
+                self._stop(_Request(*_NO_REQUEST, {}, problem=_unserved_version("0.9")))
+                return False
             if self.in_head:  # a header still incomplete (counted when complete)
                 self.head_read += len(data)
                 if self.head_read > (2 * MAX_HEADER_BYTES + self.context_b64
                                      + self.url_allowance):
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
         return False
+
+    def _http09_line(self, data: bytes) -> bool:
+        """Whether the head under way is an HTTP/0.9 request line (``GET /path`` and
+        CRLF, no version, RFC 9112 Appendix C.1) that ended with ``data``: llhttp
+        reads such a line and waits for header fields, which a 0.9 client never
+        sends; the node waited for them until ``http_header_timeout_s`` and closed
+        without an answer until session 21's service probe. ``_tail``: the last
+        bytes fed (up to :data:`_TAIL_BYTES`), the line's end when it was split over
+        reads: a line held whole in it is a 0.9 request line when it is exactly the
+        method, a space and the target (a field line has a colon; llhttp keeps the
+        previous request's version until it reads one, so a 0.9 line pipelined
+        behind a 1.1 request is told by its text); a longer one when no version was
+        read and it ends with the target."""
+        self._tail = (self._tail + data)[-_TAIL_BYTES:]
+        if self.headers or not self.url or not self._tail.endswith(b"\n"):
+            return False
+        line = self._tail[:-1].rstrip(b"\r")
+        begun = line.rfind(b"\n")
+        if begun >= 0 or len(self._tail) < _TAIL_BYTES:  # the whole line is here
+            return line[begun + 1:] == self.parser.get_method() + b" " + self.url
+        if self.parser.get_http_version() not in ("0.0", "0.9"):
+            return False  # a version was read: an HTTP/1 head waiting for its fields
+        return line.endswith(self.url[-64:])
 
     def truncated(self) -> None:
         """The client closed its side (EOF) in the middle of a request: queue a 400
@@ -462,6 +518,7 @@ class _Parse:
     def on_message_begin(self) -> None:
         self.in_head = True
         self.url = b""
+        self._tail = b""
         self.headers = {}
         self.body = bytearray()
         self.size = self.head_bytes = self.head_read = self.received = 0
@@ -513,8 +570,7 @@ class _Parse:
         self.in_body = self.moved = True
         version = self.parser.get_http_version()
         if version not in ("1.1", "1.0"):
-            raise _Refusal(_malformed(f"request line: HTTP/{version} (HTTP/1.1 and 1.0 "
-                                      "are served)"))
+            raise _Refusal(_unserved_version(version))
         if version == "1.1" and b"host" not in self.headers:
             raise _Refusal(_malformed("header: no Host (HTTP/1.1 requires one)"))
         if version == "1.0" and b"transfer-encoding" in self.headers:

@@ -55,7 +55,9 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import json
 import logging
+import re
 import socket
 import time
 from pathlib import Path
@@ -65,7 +67,7 @@ from impl import errors, wire
 from impl.config import MESSAGE_OVERHEAD_BYTES, ClusterConfig, most_patience
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
-from impl.http_api import HttpApi, http_status
+from impl.http_api import HttpApi, error_body, http_status
 from impl.http_values import body_bytes
 from impl.internal_errors import report_internal_error
 from impl.membership import MemberStatus
@@ -133,6 +135,12 @@ _HEADER_BYTES = 10
 #: peer's record (impl.replica.Replica.decode) or frame (``_read_frames``)
 COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max_siblings",
                    "max_record_bytes", "max_frame_bytes")
+#: the first bytes of an HTTP request (a method, a space, an origin- or absolute-form
+#: target, RFC 9112 3), sent to the peer port: answered 400 naming the HTTP port
+#: (:meth:`NodeServer._answer_http_client`), in at most this many seconds of
+#: lingering (the hello's timeout bounds it too)
+_HTTP_REQUEST = re.compile(rb"[A-Z]{3,10} (?:/|\*|[a-zA-Z][a-zA-Z0-9+.-]*://)")
+_HTTP_ANSWER_LINGER_S = 1.0
 #: bytes asked of a peer connection per read (every whole frame in them is delivered)
 _PEER_READ_BYTES = 256 * 1024
 #: seconds a closed peer connection may take to send what it still buffers before
@@ -799,7 +807,14 @@ class NodeServer:
         dialer = Dialer(self.config.secret, self.name, dest, self._hello_info())
         writer.write(dialer.hello())
         await writer.drain()
-        length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        head = await reader.readexactly(HELLO_HEAD_BYTES)
+        if head.startswith(b"HTTP/"):  # "connection did not open with a vdynamo hello"
+            # until session 21's service probe, naming neither what answered nor why
+            raise PeerAuthError(f"its address answered HTTP ({head.decode('latin-1')!r}...): "
+                                f"an HTTP port, so the peer address this node has for "
+                                f"{dest} is an http one ([nodes.{dest}] peer and http "
+                                "swapped in a cluster file?)")
+        length, info_length = parse_hello_head(head)
         name = await reader.readexactly(length)
         info = await reader.readexactly(info_length)
         nonce = await reader.readexactly(NONCE_BYTES)
@@ -821,7 +836,13 @@ class NodeServer:
     async def _accept_hello(self, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter) -> tuple[str, FrameOpener]:
         """The acceptor's side of the hello: (the authenticated peer, its opener)."""
-        length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+        head = await reader.readexactly(HELLO_HEAD_BYTES)
+        if _HTTP_REQUEST.match(head):
+            await self._answer_http_client(reader, writer)
+            raise PeerAuthError(f"an HTTP request ({head.split(b' ')[0].decode()} ...) on "
+                                "the peer port, answered 400 naming the HTTP port (a client "
+                                "given the peer address?)")
+        length, info_length = parse_hello_head(head)
         name = await reader.readexactly(length)
         info = await reader.readexactly(info_length)
         acceptor = Acceptor(self.config.secret, self.name, self._hello_info())
@@ -844,6 +865,30 @@ class NodeServer:
         _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
         self._compare_limits(src, acceptor.peer_info)
         return src, opener
+
+    async def _answer_http_client(self, reader: asyncio.StreamReader,
+                                  writer: asyncio.StreamWriter) -> None:
+        """Answer an HTTP request sent to the peer port 400, naming this node's HTTP
+        address (its ``[nodes.*] http``), then close with a lingering close of at most
+        :data:`_HTTP_ANSWER_LINGER_S` (within the hello's timeout: the request's rest
+        is read and dropped, so that the client reads the answer, not a reset).
+        Before session 21's service probe the connection was closed without a word:
+        the Python client said a put to it was of unknown outcome (it may have been
+        made), and nothing named the wrong port."""
+        payload = json.dumps(error_body(errors.BadRequestError(
+            f"this is node {self.name}'s peer port (node to node, an authenticated "
+            f"hello), not its HTTP port: send HTTP requests to {self.http_address} "
+            "(the [nodes.*] http address in the cluster file)"))).encode()
+        writer.write(b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                     b"connection: close\r\ncontent-length: %d\r\n\r\n%s"
+                     % (len(payload), payload))
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError):
+            await writer.drain()
+            if writer.can_write_eof():
+                writer.write_eof()
+            async with asyncio.timeout(_HTTP_ANSWER_LINGER_S):
+                while await reader.read(65536):
+                    pass
 
     async def _on_peer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         address = writer.get_extra_info("peername")

@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from impl import errors
 from impl.connections import fit_descriptors
@@ -33,6 +34,7 @@ from impl.node import REMOVED_MESSAGE
 from impl.runtime import NodeServer
 from impl.runtime_config import (
     EXAMPLE_SECRETS,
+    NodeAddresses,
     RuntimeConfig,
     check_distinct_data,
     exposed_secret,
@@ -85,6 +87,45 @@ async def serve(
     return servers
 
 
+#: hosts that are loopback by name (an IP address is asked :mod:`ipaddress`)
+_LOOPBACK_NAMES = ("localhost", "localhost.", "ip6-localhost")
+
+
+def _loopback(host: str) -> bool:
+    """Whether binding ``host`` listens on loopback only."""
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_loopback
+    except ValueError:  # a name: it may resolve to any interface
+        return False
+
+
+def exposed_insecure(weak: bool, nodes: Mapping[str, NodeAddresses]) -> str | None:
+    """Why ``vdynamo serve --insecure-dev`` must not serve ``nodes`` (name to
+    addresses, the nodes of this process), or None: a ``weak`` secret (one the flag
+    let through: none given, an example one, :data:`EXAMPLE_SECRETS`, or under 16
+    bytes, :func:`impl.runtime_config.check_secret`) with a peer or HTTP port bound
+    beyond loopback. Anyone who reaches the peer port would know (or guess) the
+    secret, so could authenticate as a node and change stored data, and make admin
+    tokens for ``/admin/force-remove``. Redis' protected mode refuses outside
+    clients while no password is set; Elasticsearch enforces its bootstrap checks
+    once bound beyond loopback. Until session 21's service probe the flag logged
+    "do not expose these ports" and bound what the file said."""
+    if not weak:
+        return None
+    for name, addresses in nodes.items():
+        for key, address in (("peer", addresses.peer), ("http", addresses.http)):
+            if not _loopback(address.host):
+                return (f"--insecure-dev with a public or short secret (none set, the "
+                        f"example's, or under 16 bytes): "
+                        f"[nodes.{name}] {key} = {str(address)!r} is not loopback, and "
+                        "anyone who reaches it could change stored data; bind 127.0.0.1 "
+                        "(or ::1), or set a [cluster] secret of your own (openssl rand "
+                        "-hex 24) and drop --insecure-dev")
+    return None
+
+
 def main(argv: list[str]) -> int:
     """``vdynamo serve``: run nodes until SIGTERM or SIGINT (then stop gracefully);
     SIGUSR1 makes them leave the ring. A startup failure prints one line and exits
@@ -129,6 +170,15 @@ def main(argv: list[str]) -> int:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
     if args.insecure_dev:
+        try:  # the flag's only effect on loading: a secret check skipped
+            load_runtime_config(args.config, insecure_dev=False)
+            weak = False
+        except errors.ConfigError:
+            weak = True
+        exposed_ports = exposed_insecure(weak, {name: config.nodes[name] for name in names})
+        if exposed_ports is not None:
+            print(f"vdynamo serve: {exposed_ports}", file=sys.stderr)
+            return 2
         log.warning("--insecure-dev: the secret is not checked; do not expose these ports")
     config = RuntimeConfig(fit_descriptors(config.cluster, len(names)), config.nodes,
                            config.path, config.storage)
