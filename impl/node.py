@@ -73,6 +73,8 @@ from impl.messages import (
     KeyRecords,
     MerkleExchange,
     PutRequest,
+    ReapQuery,
+    ReapQueryReply,
     ReplicaGet,
     parse_generation,
     with_generations,
@@ -235,6 +237,10 @@ class Node:
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
         self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
+        #: the generation the current input advanced from (:meth:`_advance_generation`),
+        #: and the one the last input's writes, not performed yet, advanced from
+        self._unadvanced: str | None = None
+        self._persisting: str | None = None
         #: the startup shadow round in progress (None: none; :meth:`start`)
         self.shadow: ShadowState | None = None
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
@@ -268,6 +274,7 @@ class Node:
                              changing=self.gossiper.changing)
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
         self.reaper.unpin = self._unpin
+        self.reaper.advance = self._advance_generation  # a live copy is told apart
         if config.actor_epochs and self.mode is not ClockMode.LWW:
             self.replica.merge_listener = self._note_merge  # stale copies: kv679
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
@@ -418,6 +425,8 @@ class Node:
         self._now = now
         self.stats["storage-error"] += 1
         self.log.append(f"{now:.3f} storage error, nothing acknowledged: {error}")
+        self._unadvance(self._persisting)
+        self._persisting = None
         self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
         self.hints.reload()  # and so did the hint store's index
         return self.puts.abandon(error)
@@ -475,7 +484,8 @@ class Node:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
-            if (isinstance(message, MerkleExchange | KeyRecords | HintDelivery)
+            if (isinstance(message, MerkleExchange | KeyRecords | HintDelivery | ReapQuery
+                               | ReapQueryReply)
                     and message.generation
                     and guard.on_generation(src, message.generation)):
                 # anti-entropy or a hint from a store older than one we heard of:
@@ -709,6 +719,9 @@ class Node:
                        if isinstance(e, Send) and isinstance(e.message, Gossip) else e
                        for e in effects]
         writes = self.storage.take()
+        # the generation this input advanced from, until the driver performed its
+        # writes (it calls persist_failed, before the next input, if they failed)
+        self._persisting, self._unadvanced = self._unadvanced, None
         return [*writes, *effects] if writes else effects
 
     @staticmethod
@@ -734,6 +747,38 @@ class Node:
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
+
+    def _advance_generation(self, now: float) -> str:
+        """The store's next generation (its count one up, a new token), durable before
+        a peer hears it (the staged ``incarnation`` entry, then a sync); "" without
+        the guard. Called before this node takes part in a reap (asks a query round,
+        answers one clean: :class:`impl.reaping.Reaper`): a copy of the running store
+        (a live backup) taken before it held the tombstone repeats an earlier
+        generation than the one the reap's members heard, so its restore is a
+        rollback (:func:`impl.restore_guard.is_rollback`) and is set aside, where it
+        started a count no peer heard (session 15's review; docs/runtime.md, "A live
+        copy restored after a reap"). A failed write puts the earlier one back
+        (:meth:`_unadvance`)."""
+        guard = self.guard
+        if guard is None:
+            return ""
+        parsed = parse_generation(guard.generation)
+        assert parsed is not None
+        if self._unadvanced is None:
+            self._unadvanced = guard.generation
+        count = parsed[0] + 1
+        self.storage.set_meta("incarnation", str(count).encode())
+        self.storage.flush()  # durable before a peer hears it: a restart counts above
+        guard.generation = start_generation(self.storage, self.name, self._seed, now, count)
+        self.stats["generation-advanced"] += 1
+        return guard.generation
+
+    def _unadvance(self, before: str | None) -> None:
+        """An input's writes were not performed: the generation it advanced to
+        (:meth:`_advance_generation`) is not durable, so ``before`` (the one it
+        advanced from; None: it advanced none) is put back and gossiped."""
+        if self.guard is not None and before is not None:
+            self.guard.generation = before
 
     def _guard_write(self, key: bytes, encoded: bytes) -> None:
         """The restore guard's write listener (:meth:`RestoreGuard.on_write`)."""
@@ -1006,6 +1051,8 @@ class Node:
     def _discard_writes(self) -> None:
         """Drop the staged writes of the current input; the Merkle trees, told of
         them already, and the hint store's index are rebuilt from the engine."""
+        self._unadvance(self._unadvanced)
+        self._unadvanced = None
         if self.storage.take():
             self.anti_entropy.rebuild()
             self.hints.reload()

@@ -25,13 +25,22 @@ import pytest
 
 from impl.cluster import Client, SimulatedCluster
 from impl.effects import Send
-from impl.messages import Gossip, KeyRecords, ReadRepair, parse_generation
+from impl.errors import StorageError
+from impl.messages import (
+    Gossip,
+    KeyRecords,
+    ReadRepair,
+    ReapQuery,
+    ReapQueryReply,
+    parse_generation,
+)
 from impl.node import Node
 from impl.restore_guard import is_rollback
 from impl.staging import persist
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
-from impl.versions import values
+from impl.versions import TOMBSTONE, Record, encode_record, values
+from spec.dvv import DVVSet
 from tests.impl.test_node_driver import make_config
 
 KEY = b"k"
@@ -362,11 +371,13 @@ def test_a_refused_anti_entropy_message_is_answered_with_what_was_heard() -> Non
     assert [(type(m), getattr(m, "yours", None)) for m in told] == [(Gossip, heard)]
 
 
-def _live_copy_restored(restart_after_copy: bool) -> list[bytes]:
+def _live_copy_restored(restart_after_copy: bool, seed: int = 1,
+                        coordinator: str | None = None) -> list[bytes]:
     """n3's store copied while it runs (docs/runtime.md, "Back up": SQLite's
-    ``.backup``), optionally n3 restarted once after the copy; k deleted and reaped;
-    the copy restored: a get of k with R = 3."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    ``.backup``), optionally n3 restarted once after the copy; k deleted (through
+    ``coordinator``, None: the client's pick) and reaped; the copy restored: a get
+    of k with R = 3."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed)
     client = cluster.client()
     client.put(KEY, b"v1")
     cluster.run_until_quiet()
@@ -375,7 +386,7 @@ def _live_copy_restored(restart_after_copy: bool) -> list[bytes]:
         cluster.crash("n3")
         cluster.restart("n3")
         cluster.run_until_quiet()
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3, coordinator=coordinator)
     cluster.run_until_quiet()
     assert all(record is None for record in cluster.replicas(KEY).values())
     cluster.crash("n3")
@@ -385,16 +396,96 @@ def _live_copy_restored(restart_after_copy: bool) -> list[bytes]:
     return list(cluster.client().get(KEY, r=3).values)
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 15's review): a live copy holds "
-                   "the running start's count; its restore starts a count no peer heard")
-def test_a_live_copy_restored_after_a_reap_does_not_resurrect() -> None:
-    """Session 15's review: the copy repeats the running start's count c, so its
-    restore starts c + 1, later than anything the peers heard: no rollback is seen
-    and ``v1`` comes back (``[v1]``, seeds 1-3)."""
-    assert _live_copy_restored(restart_after_copy=False) == []
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("coordinator", [None, "n1", "n3"])
+def test_a_live_copy_restored_after_a_reap_does_not_resurrect(
+        seed: int, coordinator: str | None) -> None:
+    """Session 15's review, fixed in session 21: the copy repeats the running
+    start's count c, so its restore started c + 1, later than anything the peers
+    heard: no rollback was seen and ``v1`` came back (``[v1]``, seeds 1-3; a strict
+    xfail until session 21). Now a node advances its store's generation before it
+    takes part in a reap (the round it asks, through n3; a clean answer, through
+    n1) and the reap's members hear it first, so the copy's restore repeats a count
+    they heard with another token: set aside. Mutants: no advance at a clean
+    answer (through n1: ``[v1]``); none at a round asked (through n3: ``[v1]``)."""
+    assert _live_copy_restored(restart_after_copy=False, seed=seed,
+                               coordinator=coordinator) == []
 
 
 def test_a_live_copy_is_noticed_once_the_node_restarted_after_it() -> None:
-    """The documented remedy: restart the node once after a live copy; the peers
-    then hear the count its restore repeats, with another token."""
+    """The remedy before session 21 (restart the node once after a live copy) still
+    works: the peers then hear the count its restore repeats, with another token."""
     assert _live_copy_restored(restart_after_copy=True) == []
+
+
+def test_a_live_copy_is_noticed_by_the_asker_of_a_reap_through_its_answer_alone() -> None:
+    """n3 answers the reap's query clean (its generation advanced, carried by the
+    answer: ``ReapQueryReply.generation``) and stops before it gossips again; n1 and
+    n2 reap; n3's live copy is restored: the asker heard the advanced generation
+    from the answer alone, and n3 is set aside. Mutant: a peer that does not read
+    the answer's generation (``[v1]``)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    backup = copy.deepcopy(cluster.storages["n3"].inner)  # a live copy
+    n3 = cluster.node("n3")
+    client.submit_delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until(lambda: n3.stats["generation-advanced"] >= 1, max_time=30)
+    cluster.crash("n3")
+    heard, advanced = cluster.node("n2").guard, n3.guard
+    assert heard is not None and advanced is not None
+    assert heard.yours("n3") != advanced.generation  # n2 was not told: n1 asked
+    cluster.run_for(20)
+    assert all(record is None for name, record in cluster.replicas(KEY).items()
+               if name != "n3")
+    cluster.storages["n3"].inner = backup
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    assert list(cluster.client().get(KEY, r=3).values) == []
+    assert cluster.node("n3").stats["restore-set-aside"] == 1
+
+
+@pytest.mark.parametrize("fsync", ["always", "buffered"])
+def test_a_restart_after_reaps_sets_nothing_aside(fsync: str) -> None:
+    """The advance is durable before a peer hears it: n3, stopped right after it
+    answered a reap's query clean (its generation advanced, the asker told),
+    restarts above that generation and keeps its data; the peers see no rollback.
+    Mutant: the advance without its sync (buffered: n3's restart repeats the count
+    the asker heard, and its live store is set aside)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2,
+                               fsync="buffered" if fsync == "buffered" else "always")
+    client = cluster.client("n1")
+    client.put(b"kept", b"y")
+    client.put(KEY, b"x")
+    cluster.run_until_quiet()
+    n3 = cluster.node("n3")
+    client.submit_delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until(lambda: n3.stats["generation-advanced"] >= 1, max_time=30)
+    cluster.crash("n3")
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    assert cluster.node("n3").stats["restore-set-aside"] == 0
+    assert all(cluster.node(n).stats["rolled-back-peer-dropped"] == 0
+               for n in cluster.node_names)
+    record = cluster.node("n3").record(b"kept")
+    assert record is not None and values(record) == [b"y"]
+
+
+def test_a_generation_advanced_by_an_input_whose_writes_failed_is_put_back() -> None:
+    """The advance's writes failed (the driver calls ``persist_failed``): the
+    generation gossiped stays the durable one, or a restart would count below
+    what a peer heard and set a live store aside."""
+    config = make_config(3, anti_entropy=False)
+    node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
+    assert node.guard is not None
+    before = node.guard.generation
+    tombstone = Record(node.mode, dvvset=DVVSet.of([("n2~x", 1, [TOMBSTONE])], []))
+    effects = node.reaper.on_query(2.0, "n2", ReapQuery(
+        1, KEY, encode_record(tombstone), node.reaper.members()[1]))
+    effects = node._finish(effects)
+    replies = [e.message for e in effects if isinstance(e, Send)]
+    assert len(replies) == 1 and isinstance(replies[0], ReapQueryReply)
+    assert replies[0].clean and replies[0].generation == node.guard.generation != before
+    node.persist_failed(2.0, StorageError("disk full"))
+    assert node.guard.generation == before
