@@ -89,7 +89,9 @@ from impl.restore_guard import (
     SHADOW_DEFERRED_LIMIT,
     RestoreGuard,
     ShadowState,
+    advance,
     is_rollback,
+    same_start,
     start_generation,
 )
 from impl.sloppy_quorum import SloppyQuorum
@@ -498,7 +500,9 @@ class Node:
                 # the highest floor of a reap any node heard of (session 19's review)
                 self.replica.raise_floor(message.floor)
             if guard is not None and isinstance(message, Gossip):
-                new = bool(message.generation) and message.generation != guard.yours(src)
+                # (a generation advanced within a start heard of is no new start)
+                new = bool(message.generation) and not same_start(message.generation,
+                                                                  guard.yours(src))
                 effects = [*self._guard_gossip(now, src, message),
                            *handler(now, src, message)]
                 if new and message.reply and not any(
@@ -749,9 +753,10 @@ class Node:
         return []
 
     def _advance_generation(self, now: float) -> str:
-        """The store's next generation (its count one up, a new token), durable before
-        a peer hears it (the staged ``incarnation`` entry, then a sync); "" without
-        the guard. Called before this node takes part in a reap (asks a query round,
+        """The store's next generation (:func:`impl.restore_guard.advance`: its count
+        one up, this start's token kept, so that a message of the earlier one that a
+        later one overtook is no rollback), durable before a peer hears it (the
+        staged ``incarnation`` entry, then a sync); "" without the guard. Called before this node takes part in a reap (asks a query round,
         answers one clean: :class:`impl.reaping.Reaper`): a copy of the running store
         (a live backup) taken before it held the tombstone repeats an earlier
         generation than the one the reap's members heard, so its restore is a
@@ -762,14 +767,11 @@ class Node:
         guard = self.guard
         if guard is None:
             return ""
-        parsed = parse_generation(guard.generation)
-        assert parsed is not None
         if self._unadvanced is None:
             self._unadvanced = guard.generation
-        count = parsed[0] + 1
-        self.storage.set_meta("incarnation", str(count).encode())
+        guard.generation = advance(guard.generation)  # the count up, the token kept
+        self.storage.set_meta("incarnation", guard.generation.partition(".")[0].encode())
         self.storage.flush()  # durable before a peer hears it: a restart counts above
-        guard.generation = start_generation(self.storage, self.name, self._seed, now, count)
         self.stats["generation-advanced"] += 1
         return guard.generation
 
