@@ -756,11 +756,13 @@ class Node:
         """The store's next generation (:func:`impl.restore_guard.advance`: its count
         one up, this start's token kept, so that a message of the earlier one that a
         later one overtook is no rollback), durable before a peer hears it (the
-        staged ``incarnation`` entry, then a sync); "" without the guard. Called before this node takes part in a reap (asks a query round,
-        answers one clean: :class:`impl.reaping.Reaper`): a copy of the running store
-        (a live backup) taken before it held the tombstone repeats an earlier
-        generation than the one the reap's members heard, so its restore is a
-        rollback (:func:`impl.restore_guard.is_rollback`) and is set aside, where it
+        staged ``incarnation`` entry, then a sync); "" without the guard (``now``
+        unused: the hook's shape). Called before this node takes part in a reap
+        (asks a query round, answers one clean: :class:`impl.reaping.Reaper`): a
+        copy of the running store (a live backup) taken before it held the
+        tombstone repeats a lower count than the reap's members heard, so its
+        restore (one count above the copy's, another token) is a rollback
+        (:func:`impl.restore_guard.is_rollback`) and is set aside, where before it
         started a count no peer heard (session 15's review; docs/runtime.md, "A live
         copy restored after a reap"). A failed write puts the earlier one back
         (:meth:`_unadvance`)."""
