@@ -66,6 +66,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+from impl.errors import InvalidValueError
 from impl.messages import parse_generation
 from impl.storage.base import Storage
 
@@ -115,10 +116,11 @@ def advance(generation: str) -> str:
     part in a reap, so that a live copy of the store taken before it held the
     tombstone repeats a lower count than the reap's members heard; a start after
     the copy's restore counts one above the copy, at or below what they heard,
-    with another token: a rollback). Raises ValueError for a malformed one."""
+    with another token: a rollback). Raises InvalidValueError (a LocalError and a
+    ValueError) for a malformed one."""
     parsed = parse_generation(generation)
     if parsed is None:
-        raise ValueError(f"generation: not <count>.<token>: {generation!r}")
+        raise InvalidValueError(f"generation: not <count>.<token>: {generation!r}")
     return f"{parsed[0] + 1}.{parsed[1]}"
 
 

@@ -161,6 +161,8 @@ def test_generations_compare_by_count_then_token() -> None:
     # by a later one, is no rollback (a peer took the running node for a restored one
     # and dropped its messages: a client-vclock delete failed and was retried)
     assert advance("2.aa") == "3.aa"
+    with pytest.raises(ValueError, match="generation"):
+        advance("nope")
     assert not is_rollback("2.aa", "3.aa") and not is_rollback("3.aa", "2.aa")
     assert is_rollback("3.cc", "4.aa")  # a copy taken at 2.aa restored: 3.cc, told 4.aa
     with pytest.raises(Exception, match="generation"):
