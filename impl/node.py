@@ -765,10 +765,18 @@ class Node:
         (:func:`impl.restore_guard.is_rollback`) and is set aside, where before it
         started a count no peer heard (session 15's review; docs/runtime.md, "A live
         copy restored after a reap"). A failed write puts the earlier one back
-        (:meth:`_unadvance`)."""
+        (:meth:`_unadvance`). Not while the start is unconfirmed
+        (:attr:`impl.restore_guard.RestoreGuard.confirmed`: a peer its shadow round
+        asked has not gossiped since the round timed out): a
+        restored store that advanced before a peer told it could count past the
+        live store's generation and never be set aside; the current one is
+        returned (``generation-advance-unconfirmed``)."""
         guard = self.guard
         if guard is None:
             return ""
+        if not guard.confirmed:  # a restored store nobody told yet would hide its rollback
+            self.stats["generation-advance-unconfirmed"] += 1
+            return guard.generation
         if self._unadvanced is None:
             self._unadvanced = guard.generation
         guard.generation = advance(guard.generation)  # the count up, the token kept

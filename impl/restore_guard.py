@@ -180,6 +180,15 @@ class RestoreGuard:
         until each one gossiped (:meth:`on_write`, :meth:`confirmed_by`)."""
         self.unconfirmed = set(peers)
 
+    @property
+    def confirmed(self) -> bool:
+        """Whether every peer this start's shadow round asked has gossiped since (the
+        round answered, or each silent one since its timeout): none of them heard a
+        later start of this store. Until then the store may be a restored one nobody
+        told yet, and it does not advance its generation (:func:`advance`; session
+        21), or its count could pass the one its peers heard and hide the rollback."""
+        return not self.unconfirmed
+
     def confirmed_by(self, src: str) -> None:
         """``src`` gossiped: once every silent peer did, the tracking ends."""
         if self.unconfirmed:

@@ -543,3 +543,38 @@ def test_a_running_node_advancing_its_generation_is_never_taken_for_a_rolled_bac
     count, token = parse_generation(heard) or (0, "")
     assert not n1.on_generation("n3", f"{count - 1}.{token}")  # overtaken: kept as is
     assert n1.yours("n3") == heard and not n1.rolled_back
+
+
+def test_a_restored_store_nobody_told_yet_does_not_advance_past_what_its_peers_heard(
+        ) -> None:
+    """n3's live copy restored while n3 is cut off from n1 and n2 (its shadow round
+    times out): until they gossiped with it, the reaps it would take part in (five
+    here, called as the reaper calls them) do not advance its generation, so once
+    the partition heals it is still told its store is older and set aside. Mutant:
+    an advance while unconfirmed (the restored count passes the one n1 and n2
+    heard: not set aside, ``[v1]``)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    backup = copy.deepcopy(cluster.storages["n3"].inner)  # a live copy
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until_quiet()
+    assert all(record is None for record in cluster.replicas(KEY).values())
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    cluster.partition(["n3"], ["n1", "n2"])
+    cluster.restart("n3")
+    cluster.run_for(5)
+    n3 = cluster.node("n3")
+    assert n3.stats["shadow-round-timeout"] == 1 and n3.guard is not None
+    started = n3.guard.generation
+    for _ in range(5):
+        n3.reaper.advance(cluster.now)
+        persist(n3.storage.engine, n3._finish([]))
+    assert n3.guard.generation == started
+    assert n3.stats["generation-advance-unconfirmed"] == 5
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert list(cluster.client().get(KEY, r=3).values) == []
+    assert cluster.node("n3").stats["restore-set-aside"] == 1
