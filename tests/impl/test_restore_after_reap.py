@@ -248,6 +248,21 @@ def test_a_restored_node_keeps_a_w1_write_acknowledged_before_it_was_told() -> N
     assert _w1_write_through_isolated(restored=True, seed=1) == [b"acked"]
 
 
+def _reap_then_restore(cluster: SimulatedCluster, client: Client, backup: Storage, *,
+                       cut_off: bool = False, coordinator: str | None = None) -> None:
+    """k deleted with a get's context (W = 3, through ``coordinator``) and reaped
+    everywhere; n3 stopped, ``backup`` put back, n3 (cut off from n1 and n2 if
+    ``cut_off``) started."""
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3, coordinator=coordinator)
+    cluster.run_until_quiet()
+    assert all(record is None for record in cluster.replicas(KEY).values())
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    if cut_off:
+        cluster.partition(["n3"], ["n1", "n2"])
+    cluster.restart("n3")
+
+
 def test_a_write_through_a_cut_off_restored_node_of_a_key_it_held_is_set_aside() -> None:
     """The limit of what a set-aside keeps: n3 restored while cut off from n1 and n2
     (its shadow round times out), a blind put of k (reaped since the backup) through
@@ -256,13 +271,7 @@ def test_a_write_through_a_cut_off_restored_node_of_a_key_it_held_is_set_aside()
     does not come back (docs/runtime.md, "What remains"). Mutant: a set-aside that
     keeps every key written since the round timed out (``[v1, v9]``)."""
     cluster, client, backup = _n3_backed_up()
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
-    cluster.run_until_quiet()
-    assert all(record is None for record in cluster.replicas(KEY).values())
-    cluster.crash("n3")
-    cluster.storages["n3"].inner = backup
-    cluster.partition(["n3"], ["n1", "n2"])
-    cluster.restart("n3")
+    _reap_then_restore(cluster, client, backup, cut_off=True)
     cluster.client("n3").put(KEY, b"v9", w=1, coordinator="n3")
     cluster.run_for(5)
     cluster.heal()
@@ -411,12 +420,7 @@ def _live_copy_restored(restart_after_copy: bool, seed: int = 1,
         cluster.crash("n3")
         cluster.restart("n3")
         cluster.run_until_quiet()
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3, coordinator=coordinator)
-    cluster.run_until_quiet()
-    assert all(record is None for record in cluster.replicas(KEY).values())
-    cluster.crash("n3")
-    cluster.storages["n3"].inner = backup
-    cluster.restart("n3")
+    _reap_then_restore(cluster, client, backup, coordinator=coordinator)
     cluster.run_until_quiet()
     return list(cluster.client().get(KEY, r=3).values)
 
@@ -558,13 +562,7 @@ def test_a_restored_store_nobody_told_yet_does_not_advance_past_what_its_peers_h
     client.put(KEY, b"v1")
     cluster.run_until_quiet()
     backup = copy.deepcopy(cluster.storages["n3"].inner)  # a live copy
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
-    cluster.run_until_quiet()
-    assert all(record is None for record in cluster.replicas(KEY).values())
-    cluster.crash("n3")
-    cluster.storages["n3"].inner = backup
-    cluster.partition(["n3"], ["n1", "n2"])
-    cluster.restart("n3")
+    _reap_then_restore(cluster, client, backup, cut_off=True)
     cluster.run_for(5)
     n3 = cluster.node("n3")
     assert n3.stats["shadow-round-timeout"] == 1 and n3.guard is not None
