@@ -450,9 +450,14 @@ class ReapQuery:
     key: bytes
     record: bytes
     view: bytes
+    #: the asker's store generation, advanced for this round ("" without the restore
+    #: guard): a live copy of the asker's store taken before it held the tombstone
+    #: repeats an earlier one (docs/runtime.md, "A live copy restored after a reap")
+    generation: str = ""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
+        _check_generation(check, "generation", self.generation)
         check.ident("query_id", self.query_id)
         _check_key_record(self, self.key, self.record)
         check.data("view", self.view, non_empty=True)
@@ -467,9 +472,13 @@ class ReapQueryReply:
     query_id: int
     key: bytes
     clean: bool
+    #: a clean answer's store generation, advanced for it ("" without the restore
+    #: guard, and in an answer not clean): :class:`ReapQuery`'s ``generation``
+    generation: str = ""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
+        _check_generation(check, "generation", self.generation)
         check.ident("query_id", self.query_id)
         check.data("key", self.key, non_empty=True)
         check.flag("clean", self.clean)

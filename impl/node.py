@@ -73,6 +73,8 @@ from impl.messages import (
     KeyRecords,
     MerkleExchange,
     PutRequest,
+    ReapQuery,
+    ReapQueryReply,
     ReplicaGet,
     parse_generation,
     with_generations,
@@ -87,7 +89,9 @@ from impl.restore_guard import (
     SHADOW_DEFERRED_LIMIT,
     RestoreGuard,
     ShadowState,
+    advance,
     is_rollback,
+    same_start,
     start_generation,
 )
 from impl.sloppy_quorum import SloppyQuorum
@@ -235,6 +239,10 @@ class Node:
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
         self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
+        #: the generation the current input advanced from (:meth:`_advance_generation`),
+        #: and the one the last input's writes, not performed yet, advanced from
+        self._unadvanced: str | None = None
+        self._persisting: str | None = None
         #: the startup shadow round in progress (None: none; :meth:`start`)
         self.shadow: ShadowState | None = None
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
@@ -268,6 +276,7 @@ class Node:
                              changing=self.gossiper.changing)
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
         self.reaper.unpin = self._unpin
+        self.reaper.advance = self._advance_generation  # a live copy is told apart
         if config.actor_epochs and self.mode is not ClockMode.LWW:
             self.replica.merge_listener = self._note_merge  # stale copies: kv679
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
@@ -418,6 +427,8 @@ class Node:
         self._now = now
         self.stats["storage-error"] += 1
         self.log.append(f"{now:.3f} storage error, nothing acknowledged: {error}")
+        self._unadvance(self._persisting)
+        self._persisting = None
         self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
         self.hints.reload()  # and so did the hint store's index
         return self.puts.abandon(error)
@@ -475,7 +486,8 @@ class Node:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
-            if (isinstance(message, MerkleExchange | KeyRecords | HintDelivery)
+            if (isinstance(message, MerkleExchange | KeyRecords | HintDelivery | ReapQuery
+                               | ReapQueryReply)
                     and message.generation
                     and guard.on_generation(src, message.generation)):
                 # anti-entropy or a hint from a store older than one we heard of:
@@ -488,7 +500,9 @@ class Node:
                 # the highest floor of a reap any node heard of (session 19's review)
                 self.replica.raise_floor(message.floor)
             if guard is not None and isinstance(message, Gossip):
-                new = bool(message.generation) and message.generation != guard.yours(src)
+                # (a generation advanced within a start heard of is no new start)
+                new = bool(message.generation) and not same_start(message.generation,
+                                                                  guard.yours(src))
                 effects = [*self._guard_gossip(now, src, message),
                            *handler(now, src, message)]
                 if new and message.reply and not any(
@@ -709,6 +723,9 @@ class Node:
                        if isinstance(e, Send) and isinstance(e.message, Gossip) else e
                        for e in effects]
         writes = self.storage.take()
+        # the generation this input advanced from, until the driver performed its
+        # writes (it calls persist_failed, before the next input, if they failed)
+        self._persisting, self._unadvanced = self._unadvanced, None
         return [*writes, *effects] if writes else effects
 
     @staticmethod
@@ -734,6 +751,46 @@ class Node:
         if message.generation and self.guard.on_generation(src, message.generation):
             return [Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
         return []
+
+    def _advance_generation(self, now: float) -> str:
+        """The store's next generation (:func:`impl.restore_guard.advance`: its count
+        one up, this start's token kept, so that a message of the earlier one that a
+        later one overtook is no rollback), durable before a peer hears it (the
+        staged ``incarnation`` entry, then a sync); "" without the guard (``now``
+        unused: the hook's shape). Called before this node takes part in a reap
+        (asks a query round, answers one clean: :class:`impl.reaping.Reaper`): a
+        copy of the running store (a live backup) taken before it held the
+        tombstone repeats a lower count than the reap's members heard, so its
+        restore (one count above the copy's, another token) is a rollback
+        (:func:`impl.restore_guard.is_rollback`) and is set aside, where before it
+        started a count no peer heard (session 15's review; docs/runtime.md, "A live
+        copy restored after a reap"). A failed write puts the earlier one back
+        (:meth:`_unadvance`). Not while the start is unconfirmed
+        (:attr:`impl.restore_guard.RestoreGuard.confirmed`: a peer its shadow round
+        asked has not gossiped since the round timed out): a
+        restored store that advanced before a peer told it could count past the
+        live store's generation and never be set aside; the current one is
+        returned (``generation-advance-unconfirmed``)."""
+        guard = self.guard
+        if guard is None:
+            return ""
+        if not guard.confirmed:  # a restored store nobody told yet would hide its rollback
+            self.stats["generation-advance-unconfirmed"] += 1
+            return guard.generation
+        if self._unadvanced is None:
+            self._unadvanced = guard.generation
+        guard.generation = advance(guard.generation)  # the count up, the token kept
+        self.storage.set_meta("incarnation", guard.generation.partition(".")[0].encode())
+        self.storage.flush()  # durable before a peer hears it: a restart counts above
+        self.stats["generation-advanced"] += 1
+        return guard.generation
+
+    def _unadvance(self, before: str | None) -> None:
+        """An input's writes were not performed: the generation it advanced to
+        (:meth:`_advance_generation`) is not durable, so ``before`` (the one it
+        advanced from; None: it advanced none) is put back and gossiped."""
+        if self.guard is not None and before is not None:
+            self.guard.generation = before
 
     def _guard_write(self, key: bytes, encoded: bytes) -> None:
         """The restore guard's write listener (:meth:`RestoreGuard.on_write`)."""
@@ -1006,6 +1063,8 @@ class Node:
     def _discard_writes(self) -> None:
         """Drop the staged writes of the current input; the Merkle trees, told of
         them already, and the hint store's index are rebuilt from the engine."""
+        self._unadvance(self._unadvanced)
+        self._unadvanced = None
         if self.storage.take():
             self.anti_entropy.rebuild()
             self.hints.reload()

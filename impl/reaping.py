@@ -161,6 +161,11 @@ class Reaper:
         #: how a removed copy holding no counter of the key's actor unpins the key
         #: (:func:`impl.versions.renew_key_actor` with ``held=False``; set by the node)
         self.unpin: Callable[[bytes], None] = lambda key: None
+        #: how the node advances its store's generation before it takes part in a
+        #: reap (a query round it asks, a clean answer) and returns the new one (""
+        #: without the restore guard; set by the node: docs/runtime.md, "A live copy
+        #: restored after a reap")
+        self.advance: Callable[[float], str] = lambda now: ""
         self.members = members
         self.hints = hints
         self.busy = busy
@@ -266,7 +271,10 @@ class Reaper:
         self.attempts[key] = attempts
         members, view = self.members()
         asked = {member for member in members if member != self.name}
-        query = ReapQuery(next(self._query_ids), key, timer.record, view)
+        # a store copied before it held the tombstone repeats an earlier generation
+        # than the one the members hear now, before any of them reaps
+        query = ReapQuery(next(self._query_ids), key, timer.record, view,
+                          generation=self.advance(now) if asked else "")
         self.rounds[key] = ReapRound(query.query_id, timer, asked, view)
         retry = now + max(self.config.tombstone_grace_s, self.config.request_timeout)
         out: list[Effect] = [SetTimer(timer, retry)]
@@ -285,7 +293,12 @@ class Reaper:
         if not held:
             self._settle_dominated(message.key, tombstone, message.view)
         clean = not held and self._clean(message.key, message.view)
-        out: list[Effect] = [Send(src, ReapQueryReply(message.query_id, message.key, clean))]
+        # a clean answer lets the asker reap: it carries a generation advanced for
+        # it, so a copy of this store taken before it held the tombstone is older
+        # than one the asker heard (docs/runtime.md, "A live copy restored after a reap")
+        generation = self.advance(now) if clean else ""
+        out: list[Effect] = [Send(src, ReapQueryReply(message.query_id, message.key, clean,
+                                                      generation))]
         if held:
             out.extend(self.deliver_hints(now, frozenset(held)))
         return out

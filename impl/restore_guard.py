@@ -66,6 +66,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+from impl.errors import InvalidValueError
 from impl.messages import parse_generation
 from impl.storage.base import Storage
 
@@ -92,11 +93,42 @@ def start_generation(storage: Storage, name: str, seed: int, now: float,
 
 def is_rollback(mine: str, told: str) -> bool:
     """Whether ``told`` (a peer's last generation of this store) is later than this
-    store's ``mine``: a higher count, or the same count with another token."""
+    store's ``mine``: another start's (another token) at this count or a higher
+    one. The same start's (the same token) never is: its count advances within
+    the start (:func:`advance`), durable before any peer hears it, so a lower
+    count of it is an earlier message of the same running store overtaken by a
+    later one, and a higher one cannot be told to the store itself."""
     own, heard = parse_generation(mine), parse_generation(told)
-    if own is None or heard is None:
+    if own is None or heard is None or heard[1] == own[1]:
         return False
-    return heard[0] > own[0] or (heard[0] == own[0] and heard[1] != own[1])
+    return heard[0] >= own[0]
+
+
+def is_later(one: str, other: str) -> bool:
+    """Whether generation ``one``'s count is above ``other``'s (both well formed)."""
+    a, b = parse_generation(one), parse_generation(other)
+    return a is not None and b is not None and a[0] > b[0]
+
+
+def advance(generation: str) -> str:
+    """``generation`` advanced within its start: the count one up, the token kept
+    (session 21: :meth:`impl.node.Node._advance_generation`, before the node takes
+    part in a reap, so that a live copy of the store taken before it held the
+    tombstone repeats a lower count than the reap's members heard; a start after
+    the copy's restore counts one above the copy, at or below what they heard,
+    with another token: a rollback). Raises InvalidValueError (a LocalError and a
+    ValueError) for a malformed one."""
+    parsed = parse_generation(generation)
+    if parsed is None:
+        raise InvalidValueError(f"generation: not <count>.<token>: {generation!r}")
+    return f"{parsed[0] + 1}.{parsed[1]}"
+
+
+def same_start(one: str, other: str) -> bool:
+    """Whether two generations are of one start of a store (the same token; "" is
+    no start's)."""
+    a, b = parse_generation(one), parse_generation(other)
+    return a is not None and b is not None and a[1] == b[1]
 
 
 class RestoreGuard:
@@ -135,6 +167,8 @@ class RestoreGuard:
             self.rolled_back.add(src)
             return True
         self.rolled_back.discard(src)
+        if same_start(generation, known) and not is_later(generation, known):
+            return False  # an earlier message of the same start, overtaken: kept
         if generation != known:
             self.heard[src] = generation
             self.storage.set_meta(PEER_GENERATIONS_META,
@@ -145,6 +179,15 @@ class RestoreGuard:
         """A shadow round timed out with ``peers`` silent: track the keys written
         until each one gossiped (:meth:`on_write`, :meth:`confirmed_by`)."""
         self.unconfirmed = set(peers)
+
+    @property
+    def confirmed(self) -> bool:
+        """Whether every peer this start's shadow round asked has gossiped since (the
+        round answered, or each silent one since its timeout): none of them heard a
+        later start of this store. Until then the store may be a restored one nobody
+        told yet, and it does not advance its generation (:func:`advance`; session
+        21), or its count could pass the one its peers heard and hide the rollback."""
+        return not self.unconfirmed
 
     def confirmed_by(self, src: str) -> None:
         """``src`` gossiped: once every silent peer did, the tracking ends."""

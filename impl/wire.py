@@ -95,8 +95,9 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
     27: (Settled, (("node", "str"),)),
     28: (SeenDigest, (("digest", "blob"), ("reply", "bool"))),
     40: (ReapQuery, (("query_id", "u64"), ("key", "blob"), ("record", "blob"),
-                     ("view", "blob"))),
-    41: (ReapQueryReply, (("query_id", "u64"), ("key", "blob"), ("clean", "bool"))),
+                     ("view", "blob"), ("generation", "str"))),
+    41: (ReapQueryReply, (("query_id", "u64"), ("key", "blob"), ("clean", "bool"),
+                          ("generation", "str"))),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 

@@ -25,13 +25,22 @@ import pytest
 
 from impl.cluster import Client, SimulatedCluster
 from impl.effects import Send
-from impl.messages import Gossip, KeyRecords, ReadRepair, parse_generation
+from impl.errors import StorageError
+from impl.messages import (
+    Gossip,
+    KeyRecords,
+    ReadRepair,
+    ReapQuery,
+    ReapQueryReply,
+    parse_generation,
+)
 from impl.node import Node
-from impl.restore_guard import is_rollback
+from impl.restore_guard import advance, is_rollback
 from impl.staging import persist
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
-from impl.versions import values
+from impl.versions import TOMBSTONE, Record, encode_record, values
+from spec.dvv import DVVSet
 from tests.impl.test_node_driver import make_config
 
 KEY = b"k"
@@ -142,11 +151,20 @@ def test_generations_compare_by_count_then_token() -> None:
     assert parse_generation("3.ab12") == (3, "ab12")
     for bad in ("", "3", "3.", ".ab", "x.ab", "3.XYZ", "3." + "a" * 33, f"{2**62}.a"):
         assert parse_generation(bad) is None
-    assert is_rollback("2.aa", "3.aa")  # a later start was heard
+    assert is_rollback("2.aa", "3.bb")  # a later start was heard
     assert is_rollback("2.aa", "2.bb")  # the same count, another start: a copy
     assert not is_rollback("2.aa", "2.aa")
     assert not is_rollback("3.aa", "2.bb")  # a restart the peer has not heard of yet
     assert not is_rollback("2.aa", "")
+    # session 21: a start's count advances within it (before each reap it takes part
+    # in), its token kept; a message of an earlier count of the same start, overtaken
+    # by a later one, is no rollback (a peer took the running node for a restored one
+    # and dropped its messages: a client-vclock delete failed and was retried)
+    assert advance("2.aa") == "3.aa"
+    with pytest.raises(ValueError, match="generation"):
+        advance("nope")
+    assert not is_rollback("2.aa", "3.aa") and not is_rollback("3.aa", "2.aa")
+    assert is_rollback("3.cc", "4.aa")  # a copy taken at 2.aa restored: 3.cc, told 4.aa
     with pytest.raises(Exception, match="generation"):
         Gossip(b"view", generation="nope")
 
@@ -230,6 +248,21 @@ def test_a_restored_node_keeps_a_w1_write_acknowledged_before_it_was_told() -> N
     assert _w1_write_through_isolated(restored=True, seed=1) == [b"acked"]
 
 
+def _reap_then_restore(cluster: SimulatedCluster, client: Client, backup: Storage, *,
+                       cut_off: bool = False, coordinator: str | None = None) -> None:
+    """k deleted with a get's context (W = 3, through ``coordinator``) and reaped
+    everywhere; n3 stopped, ``backup`` put back, n3 (cut off from n1 and n2 if
+    ``cut_off``) started."""
+    client.delete(KEY, context=client.get(KEY, r=3).context, w=3, coordinator=coordinator)
+    cluster.run_until_quiet()
+    assert all(record is None for record in cluster.replicas(KEY).values())
+    cluster.crash("n3")
+    cluster.storages["n3"].inner = backup
+    if cut_off:
+        cluster.partition(["n3"], ["n1", "n2"])
+    cluster.restart("n3")
+
+
 def test_a_write_through_a_cut_off_restored_node_of_a_key_it_held_is_set_aside() -> None:
     """The limit of what a set-aside keeps: n3 restored while cut off from n1 and n2
     (its shadow round times out), a blind put of k (reaped since the backup) through
@@ -238,13 +271,7 @@ def test_a_write_through_a_cut_off_restored_node_of_a_key_it_held_is_set_aside()
     does not come back (docs/runtime.md, "What remains"). Mutant: a set-aside that
     keeps every key written since the round timed out (``[v1, v9]``)."""
     cluster, client, backup = _n3_backed_up()
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
-    cluster.run_until_quiet()
-    assert all(record is None for record in cluster.replicas(KEY).values())
-    cluster.crash("n3")
-    cluster.storages["n3"].inner = backup
-    cluster.partition(["n3"], ["n1", "n2"])
-    cluster.restart("n3")
+    _reap_then_restore(cluster, client, backup, cut_off=True)
     cluster.client("n3").put(KEY, b"v9", w=1, coordinator="n3")
     cluster.run_for(5)
     cluster.heal()
@@ -256,7 +283,8 @@ def test_a_write_through_a_cut_off_restored_node_of_a_key_it_held_is_set_aside()
     assert guard is not None and not guard.unconfirmed and not guard.touched
 
 
-def _restored_fallback(seed: int, guard: bool = True) -> tuple[int, bool, list[bytes]]:
+def _restored_fallback(seed: int, guard: bool = True, live: bool = False
+                       ) -> tuple[int, bool, list[bytes]]:
     """4 nodes, N = 3: k's second replica down, so k = v1 leaves a hint at the
     fallback; the fallback's disk is copied (a backup), the hint delivered, k deleted
     and reaped everywhere; the fallback is restored (its backup holds the hint):
@@ -268,9 +296,12 @@ def _restored_fallback(seed: int, guard: bool = True) -> tuple[int, bool, list[b
     client = cluster.client(preference[0])
     client.put(KEY, b"v1", w=3)  # two replicas and a hint at the fallback
     cluster.run_for(2)
-    cluster.crash(fallback)
-    backup = copy.deepcopy(cluster.storages[fallback].inner)
-    cluster.restart(fallback)
+    if live:  # copied while it runs (session 21)
+        backup = copy.deepcopy(cluster.storages[fallback].inner)
+    else:
+        cluster.crash(fallback)
+        backup = copy.deepcopy(cluster.storages[fallback].inner)
+        cluster.restart(fallback)
     cluster.restart(down)
     cluster.run_until_quiet()
     client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
@@ -292,6 +323,18 @@ def test_a_restored_fallback_does_not_deliver_a_hint_of_a_reaped_key(seed: int) 
     its anti-entropy. Before the fix: ``[v1]`` (the reaped value delivered back)."""
     hints, reaped, deleted = _restored_fallback(seed)
     assert hints == 1 and reaped  # the scenario's premise
+    assert deleted == []
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_a_live_copy_of_a_fallback_restored_does_not_deliver_a_hint_of_a_reaped_key(
+        seed: int) -> None:
+    """Session 21: the fallback's store copied while it runs, holding the hint; the
+    reap's query round finds the fallback not clean until it delivered the hint,
+    and its clean answer advances its generation: the restored copy is set aside
+    with its hint. Before the fix: ``[v1]`` with seeds 1-4."""
+    hints, reaped, deleted = _restored_fallback(seed, live=True)
+    assert hints == 1 and reaped
     assert deleted == []
 
 
@@ -362,11 +405,13 @@ def test_a_refused_anti_entropy_message_is_answered_with_what_was_heard() -> Non
     assert [(type(m), getattr(m, "yours", None)) for m in told] == [(Gossip, heard)]
 
 
-def _live_copy_restored(restart_after_copy: bool) -> list[bytes]:
+def _live_copy_restored(restart_after_copy: bool, seed: int = 1,
+                        coordinator: str | None = None) -> list[bytes]:
     """n3's store copied while it runs (docs/runtime.md, "Back up": SQLite's
-    ``.backup``), optionally n3 restarted once after the copy; k deleted and reaped;
-    the copy restored: a get of k with R = 3."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    ``.backup``), optionally n3 restarted once after the copy; k deleted (through
+    ``coordinator``, None: the client's pick) and reaped; the copy restored: a get
+    of k with R = 3."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed)
     client = cluster.client()
     client.put(KEY, b"v1")
     cluster.run_until_quiet()
@@ -375,26 +420,159 @@ def _live_copy_restored(restart_after_copy: bool) -> list[bytes]:
         cluster.crash("n3")
         cluster.restart("n3")
         cluster.run_until_quiet()
-    client.delete(KEY, context=client.get(KEY, r=3).context, w=3)
-    cluster.run_until_quiet()
-    assert all(record is None for record in cluster.replicas(KEY).values())
-    cluster.crash("n3")
-    cluster.storages["n3"].inner = backup
-    cluster.restart("n3")
+    _reap_then_restore(cluster, client, backup, coordinator=coordinator)
     cluster.run_until_quiet()
     return list(cluster.client().get(KEY, r=3).values)
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 15's review): a live copy holds "
-                   "the running start's count; its restore starts a count no peer heard")
-def test_a_live_copy_restored_after_a_reap_does_not_resurrect() -> None:
-    """Session 15's review: the copy repeats the running start's count c, so its
-    restore starts c + 1, later than anything the peers heard: no rollback is seen
-    and ``v1`` comes back (``[v1]``, seeds 1-3)."""
-    assert _live_copy_restored(restart_after_copy=False) == []
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("coordinator", [None, "n1", "n3"])
+def test_a_live_copy_restored_after_a_reap_does_not_resurrect(
+        seed: int, coordinator: str | None) -> None:
+    """Session 15's review, fixed in session 21: the copy repeats the running
+    start's count c, so its restore started c + 1, later than anything the peers
+    heard: no rollback was seen and ``v1`` came back (``[v1]``, seeds 1-3; a strict
+    xfail until session 21). Now a node advances its store's generation before it
+    takes part in a reap (the round it asks, through n3; a clean answer, through
+    n1) and the reap's members hear it first, so the copy's restore repeats a count
+    they heard with another token: set aside. Mutants: no advance at a clean
+    answer (through n1: ``[v1]``); none at a round asked (through n3: ``[v1]``)."""
+    assert _live_copy_restored(restart_after_copy=False, seed=seed,
+                               coordinator=coordinator) == []
 
 
 def test_a_live_copy_is_noticed_once_the_node_restarted_after_it() -> None:
-    """The documented remedy: restart the node once after a live copy; the peers
-    then hear the count its restore repeats, with another token."""
+    """The remedy before session 21 (restart the node once after a live copy) still
+    works: the peers then hear the count its restore repeats, with another token."""
     assert _live_copy_restored(restart_after_copy=True) == []
+
+
+def test_a_live_copy_is_noticed_by_the_asker_of_a_reap_through_its_answer_alone() -> None:
+    """n3 answers the reap's query clean (its generation advanced, carried by the
+    answer: ``ReapQueryReply.generation``) and stops before it gossips again; n1 and
+    n2 reap; n3's live copy is restored: the asker heard the advanced generation
+    from the answer alone, and n3 is set aside. Mutant: a peer that does not read
+    the answer's generation (``[v1]``)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    backup = copy.deepcopy(cluster.storages["n3"].inner)  # a live copy
+    n3 = cluster.node("n3")
+    client.submit_delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until(lambda: n3.stats["generation-advanced"] >= 1, max_time=30)
+    cluster.crash("n3")
+    heard, advanced = cluster.node("n2").guard, n3.guard
+    assert heard is not None and advanced is not None
+    assert heard.yours("n3") != advanced.generation  # n2 was not told: n1 asked
+    cluster.run_for(20)
+    assert all(record is None for name, record in cluster.replicas(KEY).items()
+               if name != "n3")
+    cluster.storages["n3"].inner = backup
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    assert list(cluster.client().get(KEY, r=3).values) == []
+    assert cluster.node("n3").stats["restore-set-aside"] == 1
+
+
+@pytest.mark.parametrize("fsync", ["always", "buffered"])
+def test_a_restart_after_reaps_sets_nothing_aside(fsync: str) -> None:
+    """The advance is durable before a peer hears it: n3, stopped right after it
+    answered a reap's query clean (its generation advanced, the asker told),
+    restarts above that generation and keeps its data; the peers see no rollback.
+    Mutant: the advance without its sync (buffered: n3's restart repeats the count
+    the asker heard, and its live store is set aside)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2,
+                               fsync="buffered" if fsync == "buffered" else "always")
+    client = cluster.client("n1")
+    client.put(b"kept", b"y")
+    client.put(KEY, b"x")
+    cluster.run_until_quiet()
+    n3 = cluster.node("n3")
+    client.submit_delete(KEY, context=client.get(KEY, r=3).context, w=3)
+    cluster.run_until(lambda: n3.stats["generation-advanced"] >= 1, max_time=30)
+    cluster.crash("n3")
+    cluster.restart("n3")
+    cluster.run_until_quiet()
+    assert cluster.node("n3").stats["restore-set-aside"] == 0
+    assert all(cluster.node(n).stats["rolled-back-peer-dropped"] == 0
+               for n in cluster.node_names)
+    record = cluster.node("n3").record(b"kept")
+    assert record is not None and values(record) == [b"y"]
+
+
+def test_a_generation_advanced_by_an_input_whose_writes_failed_is_put_back() -> None:
+    """The advance's writes failed (the driver calls ``persist_failed``): the
+    generation gossiped stays the durable one, or a restart would count below
+    what a peer heard and set a live store aside."""
+    config = make_config(3, anti_entropy=False)
+    node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
+    assert node.guard is not None
+    before = node.guard.generation
+    tombstone = Record(node.mode, dvvset=DVVSet.of([("n2~x", 1, [TOMBSTONE])], []))
+    effects = node.reaper.on_query(2.0, "n2", ReapQuery(
+        1, KEY, encode_record(tombstone), node.reaper.members()[1]))
+    effects = node._finish(effects)
+    replies = [e.message for e in effects if isinstance(e, Send)]
+    assert len(replies) == 1 and isinstance(replies[0], ReapQueryReply)
+    assert replies[0].clean and replies[0].generation == node.guard.generation != before
+    node.persist_failed(2.0, StorageError("disk full"))
+    assert node.guard.generation == before
+
+
+def test_a_running_node_advancing_its_generation_is_never_taken_for_a_rolled_back_one(
+        ) -> None:
+    """Deletes of 12 keys through each node in turn: every node advances its
+    generation for each reap it takes part in, and messages of its earlier counts
+    arrive after later ones; no peer takes it for a restored store (before the
+    token was kept across an advance, a peer dropped the running node's messages:
+    ``test_client_counter_reap.py``'s joined-nodes floor read 181 instead of 180,
+    a delete retried). Mutant: an advance that draws a new token."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2)
+    keys = [b"d%d" % i for i in range(12)]
+    for key in keys:
+        cluster.client().put(key, b"x")
+    cluster.run_until_quiet()
+    for i, key in enumerate(keys):
+        client = cluster.client(f"n{1 + i % 3}")
+        client.submit_delete(key, context=client.get(key, r=3).context)
+    cluster.run_until_quiet()
+    assert all(record is None for key in keys for record in cluster.replicas(key).values())
+    assert all(cluster.node(n).stats["generation-advanced"] >= 12 for n in cluster.node_names)
+    assert [cluster.node(n).stats["rolled-back-peer-dropped"] for n in cluster.node_names
+            ] == [0, 0, 0]
+    n1 = cluster.node("n1").guard
+    assert n1 is not None
+    heard = n1.yours("n3")
+    count, token = parse_generation(heard) or (0, "")
+    assert not n1.on_generation("n3", f"{count - 1}.{token}")  # overtaken: kept as is
+    assert n1.yours("n3") == heard and not n1.rolled_back
+
+
+def test_a_restored_store_nobody_told_yet_does_not_advance_past_what_its_peers_heard(
+        ) -> None:
+    """n3's live copy restored while n3 is cut off from n1 and n2 (its shadow round
+    times out): until they gossiped with it, the reaps it would take part in (five
+    here, called as the reaper calls them) do not advance its generation, so once
+    the partition heals it is still told its store is older and set aside. Mutant:
+    an advance while unconfirmed (the restored count passes the one n1 and n2
+    heard: not set aside, ``[v1]``)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1)
+    client = cluster.client("n1")
+    client.put(KEY, b"v1")
+    cluster.run_until_quiet()
+    backup = copy.deepcopy(cluster.storages["n3"].inner)  # a live copy
+    _reap_then_restore(cluster, client, backup, cut_off=True)
+    cluster.run_for(5)
+    n3 = cluster.node("n3")
+    assert n3.stats["shadow-round-timeout"] == 1 and n3.guard is not None
+    started = n3.guard.generation
+    for _ in range(5):
+        n3.reaper.advance(cluster.now)
+        persist(n3.storage.engine, n3._finish([]))
+    assert n3.guard.generation == started
+    assert n3.stats["generation-advance-unconfirmed"] == 5
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert list(cluster.client().get(KEY, r=3).values) == []
+    assert cluster.node("n3").stats["restore-set-aside"] == 1

@@ -65,6 +65,8 @@ SAMPLES: list[object] = [
     SeenDigest(b'{"format":"x"}', reply=False),
     ReapQuery(23, b"k", b"R\x01", b"v" * 16),
     ReapQueryReply(24, b"k", clean=True),
+    ReapQuery(25, b"k", b"R\x01", b"v" * 16, generation="3.ab12"),  # (session 21)
+    ReapQueryReply(26, b"k", clean=True, generation="4.cd34"),
 ]
 
 
