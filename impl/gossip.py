@@ -471,9 +471,21 @@ class Gossiper:
         """Pending ownership: announce that this node's change settled (:meth:`settle`)
         once every member is known to have seen its handover (the spec's guard of
         ``Settle``: every member knows the handover; riak_core's ``ring_ready``).
-        Run by the hint scan, with the handover's other steps."""
-        if (self._settles() is not None and self.settle_after is not None
-                and self._all_seen(self.settle_after)):
+        Run by the hint scan, with the handover's other steps.
+
+        A settlement owed with no vector to wait for (the claimant that took over from
+        another, or the one that just announced its own change's and owes a removed
+        member's too) waits for this node's current view, which holds the handover
+        (the change is in :attr:`settling` only once this node served by its ring).
+        Before (session 21), n0 joining under strategy 2 as n1 removed n6 became the
+        claimant (the lowest-named member up); n1, no longer the claimant, dropped
+        n6's settlement, and n0 dropped it once it announced its own: every node kept
+        ``settling`` = n6 for good (seed 2, 0.1 and 0.3 s)."""
+        if self._settles() is None:
+            return []
+        if self.settle_after is None:
+            self.settle_after = self.view.vector()
+        if self._all_seen(self.settle_after):
             return self.settle()
         return []
 
