@@ -250,10 +250,11 @@ def test_a_removal_settles_when_a_leave_crossed_it(
     changes overlap, and the removal never settled (every up node kept ``settling``
     = n6, joint quorums with the ring before both changes, n2 and n6 in it, for
     good). Two faults (session 21, before the fix; dvv and lww alike):
-    n2's settlement cleared what the claimant n1 waited for to announce n6's
-    (:attr:`impl.gossip.Gossiper.settle_after`, kept for one change only): strategy
-    2, seed 2, 0.3 s: ``[[], 15, ['n1', 'n3', 'n4', 'n5'], 0]``, 15 of the 30 keys
-    failing at R = 3 (QuorumError); and n2's ``left`` announced n6's unchanged
+    n2's settlement cleared the vector the claimant n1 waited for to announce n6's
+    (:attr:`impl.gossip.Gossiper.settle_after`, one slot; a settlement owed with no
+    vector now waits for the current view, :meth:`impl.gossip.Gossiper.settle_if_seen`):
+    strategy 2, seed 2, 0.3 s: ``[[], 15, ['n1', 'n3', 'n4', 'n5'], 0]``, 15 of the 30
+    keys failing at R = 3 (QuorumError); and n2's ``left`` announced n6's unchanged
     ``removing`` entry two versions up, which outranked the claimant's ``removed``
     (:func:`impl.membership._announce_moves`): strategy 2, seed 4, 0.1 s, and
     strategy 1, seed 2, 2.0 s: ``[[], 0, ['n3', 'n4', 'n5'], 0]``, settling for
