@@ -505,8 +505,18 @@ def _announce_moves(view: Membership, target: Ring, node: str) -> Membership:
     outranks an announcement the member makes of itself meanwhile (its change
     settled: it announces that again, :meth:`impl.gossip.Gossiper.on_gossip`), which
     would otherwise tie with it, and a tie kept either entry (a token held twice, or
-    a settlement lost: a view no node accepts, or a change that never settles)."""
-    current = view.tokens()
+    a settlement lost: a view no node accepts, or a change that never settles).
+    ``target`` is compared with the members' ring (:data:`ON_RING`): a member being
+    force-removed keeps its tokens on it, and is announced only if its tokens moved.
+    Before (session 21), compared with the routed members' tokens only, a leaving
+    node's ``left`` under strategies 1 and 2 (which moves no other member's tokens)
+    announced a ``removing`` member's unchanged entry again, two versions up, and
+    that outranked the claimant's ``removed`` of it made meanwhile (one version up):
+    the removal was handed over again, and its settlement, announced by the claimant
+    on the ``removing`` entry, was never heard by the members that saw the second
+    handover (``settling`` = the removed node for good; 6 nodes, n6 removed by n1,
+    n2's leave crossing it, strategy 2, seed 4, 0.1 s)."""
+    current = view.tokens(ON_RING)
     for other in target.nodes:
         if other != node and current.get(other) != target.tokens_of(other):
             held = view.get(other)

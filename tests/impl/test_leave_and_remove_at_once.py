@@ -26,6 +26,8 @@ N now keeps a node until its removal was handed over (``removed``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from impl.cluster import SimulatedCluster
@@ -85,12 +87,16 @@ def read_at_r1(cluster: SimulatedCluster, via: list[str], keys: list[bytes], sta
     return stale
 
 
-def stale_reads_at_r1(cluster: SimulatedCluster, keys: list[bytes], seconds: float
+def stale_reads_at_r1(cluster: SimulatedCluster, keys: list[bytes], seconds: float,
+                      each: Callable[[], None] | None = None
                       ) -> list[tuple[float, str, bytes]]:
-    """:func:`read_at_r1` through every up member every 0.25 s for ``seconds``."""
+    """:func:`read_at_r1` through every up member every 0.25 s for ``seconds``
+    (``each()`` called before every round: a probe of the cluster's state)."""
     start = cluster.now
     stale: list[tuple[float, str, bytes]] = []
     while cluster.now - start < seconds:
+        if each is not None:
+            each()
         up = [n for n in cluster.sim.members if not cluster.sim.is_down(n)]
         stale += read_at_r1(cluster, up, keys, start)
         cluster.run_for(0.25)

@@ -20,6 +20,7 @@ from impl.membership import (
     Member,
     Membership,
     MemberStatus,
+    force_remove,
     initial_membership,
     join,
     leave,
@@ -305,6 +306,25 @@ def test_leave_then_left(strategy: int) -> None:
         leave(gone, "n2")
     with pytest.raises(ValueError, match="not a live member"):
         left(gone, "n2", partitioning, random.Random(5))
+
+
+@pytest.mark.parametrize("strategy", [1, 2])
+def test_a_left_announces_no_removing_members_entry(strategy: int) -> None:
+    """Strategies 1 and 2 move no other member's tokens at a leave: n2's ``left``,
+    announced while n4 is being force-removed, leaves n4's entry as it is, so that
+    the claimant's ``removed`` of n4 (one version up) is not outranked. Before (session
+    21) n2's ``left`` announced n4's unchanged ``removing`` entry two versions up
+    (its tokens were compared with the routed members' only), and the removal never
+    settled (tests/impl/test_join_during_removal.py, a leave crossing a removal)."""
+    nodes = ["n1", "n2", "n3", "n4", "n5"]
+    partitioning = (strategy1(nodes, 4, random.Random(3)) if strategy == 1
+                    else strategy2(nodes, 4, 32, random.Random(3)))
+    view = force_remove(leave(initial_membership(partitioning.ring), "n2"), "n4", 3)
+    removing = view.get("n4")
+    gone = left(view, "n2", partitioning, random.Random(5))
+    assert gone.get("n4") == removing
+    handed = view.announce("n4", status=MemberStatus.REMOVED, tokens=())
+    assert handed.merge(gone).get("n4") == handed.get("n4")
 
 
 def test_evenly_spaced_join() -> None:
