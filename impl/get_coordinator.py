@@ -194,6 +194,8 @@ class GetCoordinator:
             if coordination.replied:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
+            if coordination.reply_to.internal:
+                return []  # a reap check short of its targets: no reap, nobody to tell
             got = len(counted_replies(coordination))
             outsiders = len(coordination.replies) - got if not got else 0
             why = (f" ({outsiders} empty answer(s) of nodes outside the key's top N "
@@ -215,7 +217,9 @@ class GetCoordinator:
     def _send(self, coordination: GetCoordination, target: str, now: float, *,
               initial: bool) -> Effect:
         node = target
-        if not (initial and self.quorum.reachable(target, now)):
+        if coordination.reply_to.internal:
+            pass  # a reap check asks the targets themselves (a fallback's answer never reaps)
+        elif not (initial and self.quorum.reachable(target, now)):
             # no fallback left (or strict quorum): ask the target again
             node = self.quorum.fallback(coordination.fallbacks, coordination.used,
                                         now) or target
@@ -231,8 +235,9 @@ class GetCoordinator:
             context = encode_context_pairs(context_pairs(merged, self.config.vclock_max_pairs),
                                            key=coordination.key,
                                            mode=self.mode, secret=self.config.context_secret)
-            out.append(answer(coordination.reply_to, GetResult(live_values(merged), context),
-                              None))
+            if not coordination.reply_to.internal:
+                out.append(answer(coordination.reply_to,
+                                  GetResult(live_values(merged), context), None))
         if coordination.replied and coordination.used <= set(coordination.replies):
             out.extend(self._finish(coordination, now))
             out.append(CancelTimer(GetTimeout(coordination.op_id)))
