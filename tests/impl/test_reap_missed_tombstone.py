@@ -82,19 +82,25 @@ def test_a_key_deleted_while_a_replica_was_down_is_reaped_once_it_is_back(
     assert _copies(cluster) == 0  # and no value came back
 
 
-@pytest.mark.parametrize("clock", ["dvv", "client-vclock"])
-def test_a_put_concurrent_with_the_delete_is_kept_and_never_reaped(clock: str) -> None:
-    """n3, cut off, takes a blind put of each key at W = 1 while the others delete
-    it: after the heal every replica holds the put beside the tombstone (a sibling,
-    paper 4.4); the reap checks must not remove it, nor bring the deleted value
-    back."""
+def _six_keys_written(clock: str) -> tuple[SimulatedCluster, dict[bytes, bytes]]:
+    """3 nodes, the first six keys written at W = 3: (the cluster, each key's context
+    read at R = 3)."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock,
                                tombstone_grace_s=1.0)
     client = cluster.client()
     for key in KEYS[:6]:
         client.put(key, b"v1", w=3)
     cluster.run_until_quiet()
-    contexts = {key: client.get(key, r=3).context for key in KEYS[:6]}
+    return cluster, {key: client.get(key, r=3).context for key in KEYS[:6]}
+
+
+@pytest.mark.parametrize("clock", ["dvv", "client-vclock"])
+def test_a_put_concurrent_with_the_delete_is_kept_and_never_reaped(clock: str) -> None:
+    """n3, cut off, takes a blind put of each key at W = 1 while the others delete
+    it: after the heal every replica holds the put beside the tombstone (a sibling,
+    paper 4.4); the reap checks must not remove it, nor bring the deleted value
+    back."""
+    cluster, contexts = _six_keys_written(clock)
     cluster.partition({"n3"}, {"n1", "n2"})
     for key in KEYS[:6]:
         cluster.client("n3", client_id="bob").put(key, b"v2", w=1)
@@ -131,12 +137,7 @@ def test_a_check_while_a_target_is_down_reaps_nothing_and_keeps_the_tombstone() 
     """n3 gets the tombstone late while n2 is down: its check cannot read every
     target, so nothing is reaped (n2 might hold anything); the tombstones stay and
     cover the value (a get at R = 2 answers not found)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=1.0)
-    client = cluster.client()
-    for key in KEYS[:6]:
-        client.put(key, b"v1", w=3)
-    cluster.run_until_quiet()
-    contexts = {key: client.get(key, r=3).context for key in KEYS[:6]}
+    cluster, contexts = _six_keys_written("dvv")
     cluster.partition({"n3"}, {"n1", "n2"})
     for key in KEYS[:6]:
         cluster.client("n1").delete(key, context=contexts[key], w=2)
