@@ -69,6 +69,7 @@ def _deleted_while_n3_missed_it(clock: str, nodes: int, how: str, seed: int = 1
     ("dvv", 3, "down"),  # before: 60 of 60 copies left
     ("dvv", 3, "cut"),  # 60
     ("dvv", 5, "down"),  # 36 (the hints delivered to n3 on its return)
+    ("dvv", 5, "cut"),  # 36; 9 when the check's get asks fallbacks for targets it suspects
     ("lww", 3, "down"),  # 60
 ])
 def test_a_key_deleted_while_a_replica_was_down_is_reaped_once_it_is_back(
