@@ -128,6 +128,9 @@ class GetCoordinator:
         #: while its store is being rebuilt, an empty one or one of a range not
         #: rebuilt yet (:mod:`impl.rebuild`)
         self.uncounted_read: Callable[[bytes, Record], bool] = lambda key, own: False
+        #: an internal get (a reap check) of ``key`` that did not hear every target
+        #: by its deadline: (now, key) -> effects (the node tries it again later)
+        self.internal_failed: Callable[[float, bytes], list[Effect]] = lambda now, key: []
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -194,8 +197,8 @@ class GetCoordinator:
             if coordination.replied:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
-            if coordination.reply_to.internal:
-                return []  # a reap check short of its targets: no reap, nobody to tell
+            if coordination.reply_to.internal:  # a reap check short of its targets
+                return self.internal_failed(now, coordination.key)
             got = len(counted_replies(coordination))
             outsiders = len(coordination.replies) - got if not got else 0
             why = (f" ({outsiders} empty answer(s) of nodes outside the key's top N "

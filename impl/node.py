@@ -82,7 +82,7 @@ from impl.messages import (
 from impl.positions import position_of
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
-from impl.reaping import Reaper
+from impl.reaping import REAP_ATTEMPTS, Reaper
 from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica
 from impl.restore_guard import (
@@ -288,6 +288,8 @@ class Node:
         #: keys whose local copy a merge of the input being handled turned into
         #: tombstones only (:meth:`_note_merge`; volatile): reap checks
         self._tombstoned: set[bytes] = set()
+        #: key -> the attempt of its reap check under way (volatile)
+        self._reap_check_attempts: dict[bytes, int] = {}
         self.replica.merge_listener = self._note_merge  # kv679; reap checks
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
@@ -308,6 +310,7 @@ class Node:
         self.anti_entropy.synced.append(self._rebuild_synced)
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
         self.gets.uncounted_read = self._uncounted_read
+        self.gets.internal_failed = self._reap_check_failed
         self._messages[ReplicaGet] = self._silent_if_rebuilding(self._messages[ReplicaGet])
         if self.guard is not None and storage.get_meta(REBUILDING_META):
             self._begin_rebuild(now, again=True)  # restarted before it was rebuilt
@@ -419,10 +422,26 @@ class Node:
         not one of the key's replicas, or that has the key's reap due already."""
         key = timer.key
         if not self._replicates(key) or key in self.reaper.due:
+            self._reap_check_attempts.pop(key, None)
             return []
         self.stats["reap-checks"] += 1
+        self._reap_check_attempts[key] = timer.attempt
         return self.gets.start(now, GetRequest(0, key, r=self.config.n),
                                ReplyTo(0, internal=True))
+
+    def _reap_check_failed(self, now: float, key: bytes) -> list[Effect]:
+        """A reap check of ``key`` did not hear every target by its deadline (one
+        down, cut off, or a replaced disk still rebuilding, which does not answer):
+        check again later, ``max(tombstone_grace_s, request_timeout)`` doubled at
+        each attempt, :data:`impl.reaping.REAP_ATTEMPTS` checks at most (255 times
+        that in all); then the tombstone stays until a get or a later copy asks
+        again, as before the checks."""
+        attempt = self._reap_check_attempts.pop(key, 0) + 1
+        if attempt >= REAP_ATTEMPTS:
+            return []
+        self.stats["reap-check-retries"] += 1
+        wait = max(self.config.tombstone_grace_s, self.config.request_timeout)
+        return [SetTimer(ReapCheck(key, attempt), now + wait * 2 ** (attempt - 1))]
 
     # ================================================================== inputs
 

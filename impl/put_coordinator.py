@@ -404,11 +404,13 @@ class PutCoordinator:
             # A delete some target did not acknowledge: its write may still reach it
             # (held by the target's shadow round, a slow link), and nothing would
             # then schedule the reap: read the key again once those have landed.
-            check: list[Effect] = ([SetTimer(ReapCheck(coordination.key), now + self.config.request_timeout
-                               + max(self.config.tombstone_grace_s,
-                                     self.config.shadow_round_s))]
-                     if coordination.tombstone and self.config.delete_mode == "safe"
-                     and self.config.reap_checks else [])
+            config = self.config
+            later = now + config.request_timeout + max(config.tombstone_grace_s,
+                                                       config.shadow_round_s)
+            check: list[Effect] = (
+                [SetTimer(ReapCheck(coordination.key), later)]
+                if coordination.tombstone and config.delete_mode == "safe"
+                and config.reap_checks else [])
             if coordination.replied:
                 return check
             got = len(coordination.acks)

@@ -113,9 +113,11 @@ class ReapCheck:
     ``reap_checks``; :meth:`impl.node.Node._reap_check`): set at once when a hint, a
     read repair or anti-entropy left this replica's copy holding tombstones only,
     and by a delete's coordinator whose delete ended without every target's
-    acknowledgement, for the writes still on their way."""
+    acknowledgement, for the writes still on their way. ``attempt``: the checks of
+    the key that could not read every target before this one (0: the first)."""
 
     key: bytes
+    attempt: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,3 +179,32 @@ def test_a_delete_whose_last_acknowledgement_was_lost_is_reaped(clock: str) -> N
     assert _copies(cluster) == 0
     assert cluster.node("n1").stats["reap-checks"] == len(KEYS)
     assert [key for key in KEYS if cluster.client().get(key, r=3).values] == []
+
+
+def test_a_check_that_cannot_read_a_rebuilding_replica_is_tried_again() -> None:
+    """n3 down during the deletes, back, and 0.5 s later n2's disk is replaced: the
+    checks of n3's late copies (and the deletes' own) meet n2 rebuilding, which
+    answers no replica read of a range it has not rebuilt (:mod:`impl.rebuild`), so
+    they end short of a target. Each is tried again, the wait doubling from
+    ``max(tombstone_grace_s, request_timeout)``, 8 checks at most. Before the
+    retries, 9 copies (3 keys) stayed for good (seed 1)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=1.0)
+    client = cluster.client("n1")
+    for key in KEYS:
+        client.put(key, b"v", w=3)
+    cluster.run_until_quiet()
+    contexts = {key: client.get(key, r=3).context for key in KEYS}
+    cluster.crash("n3")
+    cluster.run_for(4.0)
+    for key in KEYS:
+        client.delete(key, context=contexts[key], w=2)
+    cluster.run_for(3.0)
+    cluster.restart("n3")
+    cluster.run_for(0.5)
+    cluster.wipe("n2")
+    cluster.run_until_quiet()
+    cluster.run_for(120.0)
+    cluster.run_until_quiet()
+    assert _copies(cluster) == 0
+    assert sum(cluster.node(name).stats["reap-check-retries"] for name in cluster.node_names) > 0
+    assert [key for key in KEYS if cluster.client().get(key, r=3).values] == []
