@@ -304,6 +304,13 @@ class ClusterConfig:
     tombstone and nothing newer and ``tombstone_grace_s`` seconds have passed;
     ``"immediate"`` as soon as the delete is acknowledged (the naive rule: a
     replica that missed the delete brings the value back); ``"keep"``: never.
+    ``reap_checks`` (``"safe"``; default ``True``): a replica whose copy a hint, a
+    read repair or anti-entropy left holding tombstones only reads the key from
+    all N targets, and reaps it as a get would once each holds the tombstone
+    (:meth:`impl.node.Node._reap_checks`; session 21: without, a key deleted while
+    one of its replicas was down kept its tombstones for good unless a client read
+    it again, riak_kv#1336). ``False``: only the delete and clients' gets decide a
+    reap, the spec's rule (the refinement harness's choice).
     ``join_handover``: ``"pending"`` (the default) while a key range moves to a
     joining node, writes go to old and new owners and the old ones serve reads
     until the new owner holds the range; ``"immediate"`` lets the joining node
@@ -443,6 +450,7 @@ class ClusterConfig:
     #: deletes (docs/impl.md, "Deletes"): when a tombstone is reaped
     delete_mode: str = "safe"
     tombstone_grace_s: float = 3.0
+    reap_checks: bool = True
     #: membership change: "pending" (a joining node serves a range once it holds it)
     #: or "immediate" (the naive rule: at once)
     join_handover: str = "pending"
@@ -507,6 +515,7 @@ class ClusterConfig:
         _flag("actor_epochs", self.actor_epochs)
         _flag("actor_per_start", self.actor_per_start)
         _flag("restore_guard", self.restore_guard)
+        _flag("reap_checks", self.reap_checks)
         slots: Any = self.ring_slots
         if isinstance(slots, str | bytes) or not isinstance(slots, tuple | list):
             raise ConfigError(f"ring_slots: must be a tuple of node names, got {slots!r}")

@@ -58,11 +58,14 @@ Coordinate = Callable[[float, Request, "ReplyTo"], list[Effect]]
 @dataclass(frozen=True, slots=True)
 class ReplyTo:
     """Where a coordination's answer goes: a local client (``peer`` empty) or the
-    peer that forwarded the request (answered with a ForwardReply for ``op_id``)."""
+    peer that forwarded the request (answered with a ForwardReply for ``op_id``).
+    ``internal``: nobody, a get the node starts itself (a reap check,
+    :meth:`impl.node.Node._reap_checks`): its answer is dropped."""
 
     request_id: int
     peer: str = ""
     op_id: int = 0
+    internal: bool = False
 
 
 @dataclass(slots=True)

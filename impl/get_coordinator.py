@@ -128,6 +128,9 @@ class GetCoordinator:
         #: while its store is being rebuilt, an empty one or one of a range not
         #: rebuilt yet (:mod:`impl.rebuild`)
         self.uncounted_read: Callable[[bytes, Record], bool] = lambda key, own: False
+        #: an internal get (a reap check) of ``key`` that did not hear every target
+        #: by its deadline: (now, key) -> effects (the node tries it again later)
+        self.internal_failed: Callable[[float, bytes], list[Effect]] = lambda now, key: []
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -194,6 +197,8 @@ class GetCoordinator:
             if coordination.replied:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
+            if coordination.reply_to.internal:  # a reap check short of its targets
+                return self.internal_failed(now, coordination.key)
             got = len(counted_replies(coordination))
             # the outsiders are the replies of nodes outside the top N (an uncounted
             # target's own read is none: it was named "outside" until session 21)
@@ -220,7 +225,9 @@ class GetCoordinator:
     def _send(self, coordination: GetCoordination, target: str, now: float, *,
               initial: bool) -> Effect:
         node = target
-        if not (initial and self.quorum.reachable(target, now)):
+        if coordination.reply_to.internal:
+            pass  # a reap check asks the targets themselves (a fallback's answer never reaps)
+        elif not (initial and self.quorum.reachable(target, now)):
             # no fallback left (or strict quorum): ask the target again
             node = self.quorum.fallback(coordination.fallbacks, coordination.used,
                                         now) or target
@@ -236,8 +243,9 @@ class GetCoordinator:
             context = encode_context_pairs(context_pairs(merged, self.config.vclock_max_pairs),
                                            key=coordination.key,
                                            mode=self.mode, secret=self.config.context_secret)
-            out.append(answer(coordination.reply_to, GetResult(live_values(merged), context),
-                              None))
+            if not coordination.reply_to.internal:
+                out.append(answer(coordination.reply_to,
+                                  GetResult(live_values(merged), context), None))
         if coordination.replied and coordination.used <= set(coordination.replies):
             out.extend(self._finish(coordination, now))
             out.append(CancelTimer(GetTimeout(coordination.op_id)))

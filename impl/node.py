@@ -73,16 +73,18 @@ from impl.messages import (
     KeyRecords,
     MerkleExchange,
     PutRequest,
+    ReadRepair,
     ReapQuery,
     ReapQueryReply,
     ReplicaGet,
+    ReplicaGetReply,
     parse_generation,
     with_generations,
 )
 from impl.positions import position_of
 from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
-from impl.reaping import Reaper
+from impl.reaping import REAP_ATTEMPTS, Reaper
 from impl.rebuild import Pair, Rebuild
 from impl.replica import Replica
 from impl.restore_guard import (
@@ -98,11 +100,20 @@ from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import CoordinationSnapshot, NodeSnapshot, take_coordinations, take_snapshot
 from impl.staging import StagedStorage
 from impl.storage.base import Storage
-from impl.timers import AntiEntropyRound, Flush, GossipRound, HintScan, ShadowRound, Timer
+from impl.timers import (
+    AntiEntropyRound,
+    Flush,
+    GossipRound,
+    HintScan,
+    ReapCheck,
+    ShadowRound,
+    Timer,
+)
 from impl.versions import (
     STORAGE_ID_META,
     ClockMode,
     Record,
+    is_tombstone_only,
     key_actor,
     lifetime_actor,
     note_key_merge,
@@ -129,6 +140,12 @@ PERIODIC: dict[type, tuple[Timer, str]] = {
     Flush: (Flush(), "flush_interval"),
 }
 
+#: The peer messages whose merges may bring a replica a tombstone it missed (a hint's
+#: delivery, a read repair, anti-entropy's records, a get's own copy repaired in
+#: place): a copy they turn into tombstones only gets a reap check
+#: (:meth:`Node._reap_checks`).
+_REAP_CHECKED: frozenset[type] = frozenset((HintDelivery, ReadRepair, KeyRecords,
+                                            ReplicaGetReply))
 #: The meta entry of :func:`_op_id_base`.
 OP_ID_BASE_META = "op-id-base"
 #: The meta entry that says the store is being rebuilt (:mod:`impl.rebuild`): b"1"
@@ -277,8 +294,12 @@ class Node:
         self.handoff.let_go = self.reaper.let_go  # a let-go copy's counters: kv679
         self.reaper.unpin = self._unpin
         self.reaper.advance = self._advance_generation  # a live copy is told apart
-        if config.actor_epochs and self.mode is not ClockMode.LWW:
-            self.replica.merge_listener = self._note_merge  # stale copies: kv679
+        #: keys whose local copy a merge of the input being handled turned into
+        #: tombstones only (:meth:`_note_merge`; volatile): reap checks
+        self._tombstoned: set[bytes] = set()
+        #: key -> the attempt of its reap check under way (volatile)
+        self._reap_check_attempts: dict[bytes, int] = {}
+        self.replica.merge_listener = self._note_merge  # kv679; reap checks
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper, self.stats)
@@ -292,11 +313,13 @@ class Node:
             self._messages.update(mechanism.handlers())
             self._timers.update(mechanism.timers())
         self._messages[HintDelivery] = self._refuse_if_left(self._messages[HintDelivery])
+        self._timers[ReapCheck] = self._reap_check
         #: a replaced disk's rebuild (:mod:`impl.rebuild`)
         self.rebuild = Rebuild(self._rebuild_pairs)
         self.anti_entropy.synced.append(self._rebuild_synced)
         self.gossiper.ring_listeners.append(self._rebuild_ring_change)
         self.gets.uncounted_read = self._uncounted_read
+        self.gets.internal_failed = self._reap_check_failed
         self._messages[ReplicaGet] = self._silent_if_rebuilding(self._messages[ReplicaGet])
         if self.guard is not None and storage.get_meta(REBUILDING_META):
             self._begin_rebuild(now, again=True)  # restarted before it was rebuilt
@@ -370,8 +393,64 @@ class Node:
 
     def _note_merge(self, key: bytes, before: Record, after: Record) -> None:
         """A merge replaces the local copy of ``key``: a stale copy of a forgotten key
-        epoch pins the key's actor (:func:`impl.versions.note_key_merge`)."""
-        note_key_merge(self.storage, self.actor, key, before, after)
+        epoch pins the key's actor (:func:`impl.versions.note_key_merge`; with
+        ``actor_epochs``, not in lww), and a copy the merge left holding tombstones
+        only, changed (a live copy deleted, or a tombstone met a concurrent one), is
+        noted for a reap check (:meth:`_reap_checks`)."""
+        if self.config.actor_epochs and self.mode is not ClockMode.LWW:
+            note_key_merge(self.storage, self.actor, key, before, after)
+        if is_tombstone_only(after) and after != before:
+            self._tombstoned.add(key)
+
+    def _reap_checks(self, now: float, message: object) -> list[Effect]:
+        """A tombstone that reached this replica late -- by a hint's delivery, a read
+        repair or anti-entropy, after its delete was acknowledged without this node
+        (down, cut off, a value it held that a get repaired) -- is reaped once every
+        target holds it: a :class:`~impl.timers.ReapCheck` of the key, due at once
+        (:meth:`_reap_check`). Before, only the delete and a client's later get of the
+        key could schedule the reap: the tombstones of a key deleted while one of its
+        replicas was down stayed on every replica for good unless a client read the
+        key again (riak_kv#1336, #1850; session 21's data probe: 60 of 60 copies of
+        20 keys on 3 nodes). Only with ``delete_mode = "safe"`` and ``reap_checks``
+        (the refinement harness turns them off: the spec's reap is decided by a
+        delete or a client's get), and only for the inputs that carry a missed copy
+        (:data:`_REAP_CHECKED`: a delete's own replica writes are its coordinator's
+        to decide, :meth:`impl.put_coordinator.PutCoordinator.on_timeout`)."""
+        keys, self._tombstoned = self._tombstoned, set()
+        if (self.config.delete_mode != "safe" or not self.config.reap_checks
+                or type(message) not in _REAP_CHECKED):
+            return []
+        return [SetTimer(ReapCheck(key), now) for key in sorted(keys)]
+
+    def _reap_check(self, now: float, timer: ReapCheck) -> list[Effect]:
+        """Read ``timer.key`` from all N of its targets, the targets themselves (no
+        fallback), with an answer that goes nowhere: the get's end schedules the
+        reap if each target answered with the same tombstone record
+        (:meth:`impl.get_coordinator.GetCoordinator._finish`, the safe rule; the
+        reap's own query round then asks every member). Nothing at a node that is
+        not one of the key's replicas, or that has the key's reap due already."""
+        key = timer.key
+        if not self._replicates(key) or key in self.reaper.due:
+            self._reap_check_attempts.pop(key, None)
+            return []
+        self.stats["reap-checks"] += 1
+        self._reap_check_attempts[key] = timer.attempt
+        return self.gets.start(now, GetRequest(0, key, r=self.config.n),
+                               ReplyTo(0, internal=True))
+
+    def _reap_check_failed(self, now: float, key: bytes) -> list[Effect]:
+        """A reap check of ``key`` did not hear every target by its deadline (one
+        down, cut off, or a replaced disk still rebuilding, which does not answer):
+        check again later, ``max(tombstone_grace_s, request_timeout)`` doubled at
+        each attempt, :data:`impl.reaping.REAP_ATTEMPTS` checks at most (255 times
+        that in all); then the tombstone stays until a get or a later copy asks
+        again, as before the checks."""
+        attempt = self._reap_check_attempts.pop(key, 0) + 1
+        if attempt >= REAP_ATTEMPTS:
+            return []
+        self.stats["reap-check-retries"] += 1
+        wait = max(self.config.tombstone_grace_s, self.config.request_timeout)
+        return [SetTimer(ReapCheck(key, attempt), now + wait * 2 ** (attempt - 1))]
 
     # ================================================================== inputs
 
@@ -462,6 +541,7 @@ class Node:
         raises is an internal error of ours (``internal-error``, logged at ERROR on
         ``vdynamo.internal``); nothing of a half-handled message is written."""
         self._now = now
+        self._tombstoned.clear()  # (what an earlier input's merges noted is not this one's)
         if self.shadow is not None and not isinstance(message, Gossip):
             return self._defer(now, "receive", (src, message))
         handler = self._messages.get(type(message))
@@ -514,7 +594,10 @@ class Node:
                                                     reply=False)))
                 guard.confirmed_by(src)
                 return self._finish([*effects, *self._shadow_heard(now, src)])
-            return self._finish(handler(now, src, message))
+            effects = handler(now, src, message)
+            if self._tombstoned:
+                effects = [*effects, *self._reap_checks(now, message)]
+            return self._finish(effects)
         except StorageError as error:  # the engine failed: nothing acknowledged
             self.stats["storage-error"] += 1
             self.log.append(f"{now:.3f} storage error handling {type(message).__name__}: "

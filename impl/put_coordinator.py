@@ -52,7 +52,7 @@ from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
 from impl.reaping import Reaper
 from impl.replica import Replica
 from impl.sloppy_quorum import SloppyQuorum
-from impl.timers import PutTimeout
+from impl.timers import PutTimeout, ReapCheck
 from impl.versions import (
     TOMBSTONE,
     ClockMode,
@@ -401,10 +401,20 @@ class PutCoordinator:
             return [self._send(coordination, timer.target, now, initial=False)]
         if now >= coordination.deadline:
             del self.coordinations[timer.op_id]
+            # A delete some target did not acknowledge: its write may still reach it
+            # (held by the target's shadow round, a slow link), and nothing would
+            # then schedule the reap: read the key again once those have landed.
+            config = self.config
+            later = now + config.request_timeout + max(config.tombstone_grace_s,
+                                                       config.shadow_round_s)
+            check: list[Effect] = (
+                [SetTimer(ReapCheck(coordination.key), later)]
+                if coordination.tombstone and config.delete_mode == "safe"
+                and config.reap_checks else [])
             if coordination.replied:
-                return []
+                return check
             got = len(coordination.acks)
-            return [answer(coordination.reply_to, None, QuorumError(
+            return [*check, answer(coordination.reply_to, None, QuorumError(
                 f"{'delete' if coordination.tombstone else 'put'} reached {got} of "
                 f"W={coordination.w} replicas before the timeout",
                 needed=coordination.w, got=got), kind="put")]

@@ -31,6 +31,7 @@ __all__ = [
     "GossipRound",
     "HintScan",
     "PutTimeout",
+    "ReapCheck",
     "ReapTombstone",
     "ShadowRound",
     "Timer",
@@ -106,6 +107,20 @@ class ReapTombstone:
 
 
 @dataclass(frozen=True, slots=True)
+class ReapCheck:
+    """Read ``key`` from all N of its targets, so that the get's end schedules the
+    reap of its tombstone if each holds it (``delete_mode = "safe"`` with
+    ``reap_checks``; :meth:`impl.node.Node._reap_check`): set at once when a hint, a
+    read repair or anti-entropy left this replica's copy holding tombstones only,
+    and by a delete's coordinator whose delete ended without every target's
+    acknowledgement, for the writes still on their way. ``attempt``: the checks of
+    the key that could not read every target before this one (0: the first)."""
+
+    key: bytes
+    attempt: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class ShadowRound:
     """The end of a restarted node's startup shadow round (the restore guard,
     :meth:`impl.node.Node.start`): set ``shadow_round_s`` ahead at the start (the
@@ -114,5 +129,5 @@ class ShadowRound:
 
 
 Timer = (PutTimeout | GetTimeout | ForwardTimeout | HintScan | GossipRound
-         | AntiEntropyRound | Flush | ReapTombstone | ShadowRound)
+         | AntiEntropyRound | Flush | ReapTombstone | ReapCheck | ShadowRound)
 """Every timer value the node core sets or accepts."""
