@@ -620,3 +620,53 @@ def test_a_group_commit_failure_reported_after_a_later_input_leaves_the_generati
     restarted = Node("n1", config, engine, seed=0, now=5.0)
     assert restarted.guard is not None
     assert not is_rollback(restarted.guard.generation, heard)
+
+
+def test_an_input_that_advanced_then_failed_within_the_node_puts_the_generation_back(
+        ) -> None:
+    """A storage error raised within an input after it advanced the generation (its
+    writes discarded, nothing sent: ``Node._discard_writes``): the next gossip
+    carries the durable count, so a restart is not taken for a restore. Session 21's
+    review: the mutant without the put-back (``_unadvance``) survived every test;
+    on it n2 is sent ``2.<token>`` over a disk holding 1 and the restart repeats
+    2 with another token (a rollback: a full rebuild)."""
+    config = make_config(3, anti_entropy=False)
+    node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
+    engine = node.storage.engine
+    original = node.reaper.advance
+
+    def advance_then_fail(now: float) -> str:
+        original(now)
+        raise StorageError("read failed")
+
+    node.reaper.advance = advance_then_fail
+    tombstone = Record(node.mode, dvvset=DVVSet.of([("n2~x", 1, [TOMBSTONE])], []))
+    assert persist(engine, node.receive(2.0, "n2", ReapQuery(
+        1, KEY, encode_record(tombstone), node.reaper.members()[1]))) == []
+    assert node.stats["storage-error"] == 1
+    node.reaper.advance = original
+    sent = [e.message.generation for e in persist(engine, node.fire(2.1, GossipRound()))
+            if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    assert sent
+    restarted = Node("n1", config, engine, seed=0, now=5.0)
+    assert restarted.guard is not None and not is_rollback(restarted.guard.generation, sent[0])
+
+
+def test_a_gossip_of_an_advanced_count_of_a_start_heard_is_not_answered_again() -> None:
+    """A gossip's reply is owed to a *start* not heard of (its shadow round waits for
+    it), not to each count a start advances to for its reaps: a running node
+    advancing for each reap it takes part in would otherwise draw an extra gossip
+    from every peer per reap. Session 21's review: the mutant comparing whole
+    generations (``!=``, not ``same_start``) survived every test."""
+    config = make_config(3, anti_entropy=False)
+    node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
+    view = node.gossiper.view.to_bytes()
+
+    def answered(at: float, generation: str) -> bool:
+        return any(isinstance(e, Send) and e.dest == "n2" and isinstance(e.message, Gossip)
+                   for e in node.receive(at, "n2", Gossip(view, reply=True,
+                                                          generation=generation)))
+
+    assert answered(2.0, "1.0123456789abcdef")  # a start not heard of: answered
+    assert not answered(2.1, "2.0123456789abcdef")  # the same start advanced: not
+    assert answered(2.2, "2.fedcba9876543210")  # another start: answered
