@@ -256,10 +256,8 @@ class Node:
         storage = self.storage
         #: the restore guard (None: ``restore_guard = false``): :mod:`impl.restore_guard`
         self.guard = RestoreGuard(storage, generation) if config.restore_guard else None
-        #: the generation the current input advanced from (:meth:`_advance_generation`),
-        #: and the one the last input's writes, not performed yet, advanced from
+        #: the generation the current input advanced from (:meth:`_advance_generation`)
         self._unadvanced: str | None = None
-        self._persisting: str | None = None
         #: the startup shadow round in progress (None: none; :meth:`start`)
         self.shadow: ShadowState | None = None
         ids = itertools.count(((base + incarnation) & 0x7FFFFF) << 40)
@@ -506,8 +504,7 @@ class Node:
         self._now = now
         self.stats["storage-error"] += 1
         self.log.append(f"{now:.3f} storage error, nothing acknowledged: {error}")
-        self._unadvance(self._persisting)
-        self._persisting = None
+        self._restage_generation()
         self.anti_entropy.rebuild()  # its trees saw the writes the engine lost
         self.hints.reload()  # and so did the hint store's index
         return self.puts.abandon(error)
@@ -806,9 +803,7 @@ class Node:
                        if isinstance(e, Send) and isinstance(e.message, Gossip) else e
                        for e in effects]
         writes = self.storage.take()
-        # the generation this input advanced from, until the driver performed its
-        # writes (it calls persist_failed, before the next input, if they failed)
-        self._persisting, self._unadvanced = self._unadvanced, None
+        self._unadvanced = None  # staged: a failure of these writes is persist_failed's
         return [*writes, *effects] if writes else effects
 
     @staticmethod
@@ -847,8 +842,9 @@ class Node:
         restore (one count above the copy's, another token) is a rollback
         (:func:`impl.restore_guard.is_rollback`) and is set aside, where before it
         started a count no peer heard (session 15's review; docs/runtime.md, "A live
-        copy restored after a reap"). A failed write puts the earlier one back
-        (:meth:`_unadvance`). Not while the start is unconfirmed
+        copy restored after a reap"). Writes discarded within the input put the
+        earlier one back (:meth:`_unadvance`); writes that failed at the driver
+        stage its count again (:meth:`_restage_generation`). Not while the start is unconfirmed
         (:attr:`impl.restore_guard.RestoreGuard.confirmed`: a peer its shadow round
         asked has not gossiped since the round timed out): a
         restored store that advanced before a peer told it could count past the
@@ -867,6 +863,23 @@ class Node:
         self.storage.flush()  # durable before a peer hears it: a restart counts above
         self.stats["generation-advanced"] += 1
         return guard.generation
+
+    def _restage_generation(self) -> None:
+        """Writes failed (:meth:`persist_failed`), perhaps an advance's
+        (:meth:`_advance_generation`): the generation is kept and its count staged
+        again with a sync, so it reaches the disk with the next input's writes,
+        before that input's sends. Not put back: under group commit (``vdynamo
+        serve``'s ``fsync = "always"``, :mod:`impl.storage.group_commit`) a failed
+        commit is reported after later inputs ran, whose sends, stamped with the
+        advanced generation, may be out already. Session 21's review: the
+        generation of the *last* input's advance was put back (none: the disk kept a
+        count below the one a peer heard, and a restart of the live store repeated
+        it with another token and was set aside; one: a later, durable advance was
+        undone, and the next one repeated it)."""
+        guard = self.guard
+        if guard is not None and self.stats["generation-advanced"]:
+            self.storage.set_meta("incarnation", guard.generation.partition(".")[0].encode())
+            self.storage.flush()
 
     def _unadvance(self, before: str | None) -> None:
         """An input's writes were not performed: the generation it advanced to

@@ -39,6 +39,7 @@ from impl.restore_guard import advance, is_rollback
 from impl.staging import persist
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
+from impl.timers import GossipRound
 from impl.versions import TOMBSTONE, Record, encode_record, values
 from spec.dvv import DVVSet
 from tests.impl.test_node_driver import make_config
@@ -501,10 +502,14 @@ def test_a_restart_after_reaps_sets_nothing_aside(fsync: str) -> None:
     assert record is not None and values(record) == [b"y"]
 
 
-def test_a_generation_advanced_by_an_input_whose_writes_failed_is_put_back() -> None:
+def test_a_generation_advanced_by_an_input_whose_writes_failed_is_durable_before_it_is_sent(
+        ) -> None:
     """The advance's writes failed (the driver calls ``persist_failed``): the
-    generation gossiped stays the durable one, or a restart would count below
-    what a peer heard and set a live store aside."""
+    generation gossiped next is durable before it is sent, or a restart would count
+    below what a peer heard and set a live store aside. (Until session 21's review
+    the generation was put back; it is now kept and its count staged again with
+    the next input's writes: under group commit the failure is reported late,
+    ``test_a_group_commit_failure_reported_after_a_later_input_leaves_the_generation_durable``.)"""
     config = make_config(3, anti_entropy=False)
     node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
     assert node.guard is not None
@@ -517,7 +522,12 @@ def test_a_generation_advanced_by_an_input_whose_writes_failed_is_put_back() -> 
     assert len(replies) == 1 and isinstance(replies[0], ReapQueryReply)
     assert replies[0].clean and replies[0].generation == node.guard.generation != before
     node.persist_failed(2.0, StorageError("disk full"))
-    assert node.guard.generation == before
+    engine = node.storage.engine
+    sent = [e.message.generation for e in persist(engine, node.fire(2.1, GossipRound()))
+            if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    assert sent and engine.get_meta("incarnation") == sent[0].partition(".")[0].encode()
+    restarted = Node("n1", config, engine, seed=0, now=5.0)
+    assert restarted.guard is not None and not is_rollback(restarted.guard.generation, sent[0])
 
 
 def test_a_running_node_advancing_its_generation_is_never_taken_for_a_rolled_back_one(
@@ -576,3 +586,87 @@ def test_a_restored_store_nobody_told_yet_does_not_advance_past_what_its_peers_h
     cluster.run_until_quiet()
     assert list(cluster.client().get(KEY, r=3).values) == []
     assert cluster.node("n3").stats["restore-set-aside"] == 1
+
+
+def test_a_group_commit_failure_reported_after_a_later_input_leaves_the_generation_durable(
+        ) -> None:
+    """Under group commit (``vdynamo serve``'s default, ``fsync = "always"``) a
+    failed commit is reported after later inputs ran (``NodeServer._durable``): input
+    A answers a reap's query clean (the generation advanced, its writes in a commit
+    that will fail), input B, a gossip, is committed and its answer sent (stamped
+    with A's generation: the guard's), then A's failure is reported. The count the
+    peers heard must reach the disk before the node's next sends, or a restart of
+    the live store repeats it with another token and is set aside (a full rebuild).
+    Session 21's review: ``persist_failed`` put back the generation of the *last*
+    input's advance (B's: none), so the disk kept the count below what n2 heard,
+    and the restart was a rollback (and when B had advanced, A's failure put back
+    B's durable advance instead)."""
+    config = make_config(3, anti_entropy=False)
+    engine = MemoryStorage()
+    node = Node("n1", config, engine, seed=0, now=1.0)
+    assert node.guard is not None
+    tombstone = Record(node.mode, dvvset=DVVSet.of([("n2~x", 1, [TOMBSTONE])], []))
+    view = node.reaper.members()[1]
+    a = node.receive(2.0, "n2", ReapQuery(1, KEY, encode_record(tombstone), view))
+    assert [e.message.clean for e in a if isinstance(e, Send)] == [True]  # not persisted
+    heard = ""
+    for at in (2.1, 2.3):  # B, then C after A's failure is reported: gossip rounds
+        effects = persist(engine, node.fire(at, GossipRound()))
+        heard = max([e.message.generation for e in effects if isinstance(e, Send)
+                     and isinstance(e.message, Gossip)] + [heard])
+        if at == 2.1:
+            node.persist_failed(2.2, StorageError("disk full"))
+    assert heard
+    restarted = Node("n1", config, engine, seed=0, now=5.0)
+    assert restarted.guard is not None
+    assert not is_rollback(restarted.guard.generation, heard)
+
+
+def test_an_input_that_advanced_then_failed_within_the_node_puts_the_generation_back(
+        ) -> None:
+    """A storage error raised within an input after it advanced the generation (its
+    writes discarded, nothing sent: ``Node._discard_writes``): the next gossip
+    carries the durable count, so a restart is not taken for a restore. Session 21's
+    review: the mutant without the put-back (``_unadvance``) survived every test;
+    on it n2 is sent ``2.<token>`` over a disk holding 1 and the restart repeats
+    2 with another token (a rollback: a full rebuild)."""
+    config = make_config(3, anti_entropy=False)
+    node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
+    engine = node.storage.engine
+    original = node.reaper.advance
+
+    def advance_then_fail(now: float) -> str:
+        original(now)
+        raise StorageError("read failed")
+
+    node.reaper.advance = advance_then_fail
+    tombstone = Record(node.mode, dvvset=DVVSet.of([("n2~x", 1, [TOMBSTONE])], []))
+    assert persist(engine, node.receive(2.0, "n2", ReapQuery(
+        1, KEY, encode_record(tombstone), node.reaper.members()[1]))) == []
+    assert node.stats["storage-error"] == 1
+    node.reaper.advance = original
+    sent = [e.message.generation for e in persist(engine, node.fire(2.1, GossipRound()))
+            if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    assert sent
+    restarted = Node("n1", config, engine, seed=0, now=5.0)
+    assert restarted.guard is not None and not is_rollback(restarted.guard.generation, sent[0])
+
+
+def test_a_gossip_of_an_advanced_count_of_a_start_heard_is_not_answered_again() -> None:
+    """A gossip's reply is owed to a *start* not heard of (its shadow round waits for
+    it), not to each count a start advances to for its reaps: a running node
+    advancing for each reap it takes part in would otherwise draw an extra gossip
+    from every peer per reap. Session 21's review: the mutant comparing whole
+    generations (``!=``, not ``same_start``) survived every test."""
+    config = make_config(3, anti_entropy=False)
+    node = Node("n1", config, MemoryStorage(), seed=0, now=1.0)
+    view = node.gossiper.view.to_bytes()
+
+    def answered(at: float, generation: str) -> bool:
+        return any(isinstance(e, Send) and e.dest == "n2" and isinstance(e.message, Gossip)
+                   for e in node.receive(at, "n2", Gossip(view, reply=True,
+                                                          generation=generation)))
+
+    assert answered(2.0, "1.0123456789abcdef")  # a start not heard of: answered
+    assert not answered(2.1, "2.0123456789abcdef")  # the same start advanced: not
+    assert answered(2.2, "2.fedcba9876543210")  # another start: answered

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 import vdynamo
-from impl.runtime import Address
-from tests.runtime.live import cluster, parse_response, read_to_end, run
+from impl.peer_auth import HELLO, HELLO_HEAD_BYTES, Dialer, HelloInfo
+from impl.runtime import _HTTP_REQUEST, Address
+from tests.runtime.live import SECRET, cluster, parse_response, read_to_end, run
 
 
 def _ask(address: Address, data: bytes) -> tuple[bytes, str]:
@@ -75,3 +76,16 @@ def test_the_client_library_says_the_put_was_refused_not_that_it_may_have_been_m
             assert said.startswith("refused: ") and "peer port" in said, said
 
     run(scenario(), 60)
+
+
+@pytest.mark.parametrize("name", ["n1", "GET /", "a" * 8224])
+def test_a_vdynamo_hello_is_never_taken_for_an_http_request(name: str) -> None:
+    """The peer port tells an HTTP request by its first bytes (``_HTTP_REQUEST``: a
+    method, a space, a target); a real hello opens ``VDYNHELO`` then the version
+    byte (3, not a space), whatever the node's name, so no peer's hello is answered
+    400. Session 21's review: a pattern without the space (the method alone) takes
+    every peer's hello for HTTP; the cluster tests show it only as a cluster that
+    never forms, this names it."""
+    head = Dialer(SECRET, name, "n1", HelloInfo("c")).hello()[:HELLO_HEAD_BYTES]
+    assert head.startswith(HELLO) and not _HTTP_REQUEST.match(head)
+    assert _HTTP_REQUEST.match(b"GET /kv/k HTTP/1.1\r\n"[:HELLO_HEAD_BYTES])

@@ -100,3 +100,53 @@ def test_a_peer_that_comes_up_during_a_backoff_is_dialed_at_once(tmp_path: Path)
     waited, status, body = run(scenario())
     assert status == 200, body
     assert waited < 0.3
+
+
+def test_a_peer_seen_up_once_does_not_make_every_failed_dial_retry_at_once(
+        tmp_path: Path) -> None:
+    """n2's connection to n1 arrives once (its hello passes), but n1's dials to n2
+    fail (n1's address for n2 answers and closes: a port of something else, or an
+    asymmetric firewall). n1 dials once at the news, then backs off as before: a
+    hundred frames to n2 over about a second cost a handful of dials, not a dial
+    each. Session 21's review: the mutant that leaves the up event set (not cleared
+    before each dial) survived every test; on it each frame dialed at once (a dial
+    storm towards a peer that keeps failing, 100 dials)."""
+    config = ClusterConfig(nodes=("n1", "n2"), n=2, r=1, w=1, secret=SECRET)
+    local = Address("127.0.0.1", 0)
+
+    async def scenario() -> int:
+        dials = 0
+
+        async def count(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal dials
+            dials += 1
+            writer.close()
+
+        fake = await asyncio.start_server(count, "127.0.0.1", 0)
+        fake_port = int(fake.sockets[0].getsockname()[1])
+        n1 = await _start("n1", config, tmp_path / "n1.sqlite",
+                          {"n1": local, "n2": Address("127.0.0.1", fake_port)}, local, local,
+                          announce=False)
+        assert n1.peer_address is not None
+        n2: NodeServer | None = None
+        try:
+            n1._send("n2", Gossip(n1.node.gossiper.view.to_bytes(), reply=False))
+            while n1.dropped_frames < 1:
+                await asyncio.sleep(0.005)
+            n2 = await _start("n2", config, tmp_path / "n2.sqlite",
+                              {"n1": n1.peer_address, "n2": local}, local, local, seed=1)
+            while "n2" not in n1._inbound:
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.2)  # n1's dial at the news, failed
+            before = dials
+            for _ in range(100):
+                n1._send("n2", Gossip(n1.node.gossiper.view.to_bytes(), reply=False))
+                await asyncio.sleep(0.01)
+            return dials - before
+        finally:
+            for server in (n2, n1):
+                if server is not None:
+                    await server.stop()
+            fake.close()
+    dialed = run(scenario())
+    assert dialed <= 12, dialed
