@@ -136,7 +136,8 @@ def test_port_zero_is_refused_for_a_process_serving_some_nodes(node: str, key: s
     check_fixed_ports(fixed, ["n1"])  # fixed ports: served
     address = list(_TWO[node])
     address[index] = "127.0.0.1:0"
-    nodes[node] = NodeAddresses(Address.parse(address[0], "peer"), Address.parse(address[1], "http"))
+    nodes[node] = NodeAddresses(Address.parse(address[0], "peer"),
+                                Address.parse(address[1], "http"))
     with pytest.raises(errors.ConfigError, match=re.escape(
             f"[nodes.{node}] {key}: port 0 (a port the kernel picks at the start) cannot be "
             f"known to the other processes")):
