@@ -13,7 +13,11 @@ same ring without talking to anyone; nodes that join later take tokens by the
 same strategy and spread them by gossip.
 
 A configuration is validated when it is built; a bad one raises
-:class:`impl.errors.ConfigError` naming the field.
+:class:`impl.errors.ConfigError` naming the field. A duration need only be a
+finite number > 0 here (the simulator and the in-process tests run on short
+ones); a cluster file's must also keep
+:data:`impl.runtime_config.FILE_BOUNDS` (docs/runtime.md, "Settings refused
+(session 21)").
 """
 
 from __future__ import annotations

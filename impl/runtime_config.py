@@ -50,11 +50,15 @@ from impl.storage.base import FsyncPolicy
 __all__ = [
     "DEFAULT_HOST",
     "EXAMPLE_SECRETS",
+    "FILE_BOUNDS",
     "Address",
+    "Bound",
     "NodeAddresses",
     "RuntimeConfig",
     "StorageSettings",
     "check_distinct_data",
+    "check_file_bounds",
+    "check_fixed_ports",
     "check_secret",
     "exposed_secret",
     "load_runtime_config",
@@ -176,6 +180,97 @@ class RuntimeConfig:
                 f"http.client refuses lines over 65536): at most {most} pairs")
 
 
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """The range ``[low, high]`` a cluster file's setting must be in, and why."""
+
+    low: float
+    high: float
+    why: str
+
+
+#: The bounds of the cluster file's durations (seconds) and ``phi_threshold``
+#: (session 21's service probe): :class:`~impl.config.ClusterConfig` asks only for
+#: a finite number > 0, which the simulator and the in-process API
+#: (:class:`RuntimeConfig` built in Python, the tests' ``tests/runtime/live.py``)
+#: keep; a file ``vdynamo serve`` runs on real time must also keep these. Before,
+#: ``http_idle_timeout_s = 1e-9`` closed 7 of 20 PUTs of 100 KB without an answer,
+#: ``gossip_interval = 1e-9`` spun a core at 42 % and ``shadow_round_s = 1e9``
+#: would hold every request of a restarted node with a peer down for 31 years.
+#: etcd refuses likewise (``--election-timeout`` over 50 s, under 5 heartbeats),
+#: and Cassandra ``phi_convict_threshold`` outside 5..16. Each bound and its
+#: reason: docs/runtime.md, "Settings refused (session 21)".
+FILE_BOUNDS: dict[str, Bound] = {
+    "request_timeout": Bound(0.05, 300.0, "under 50 ms a coordination between processes "
+                             "times out under ordinary load; over 300 s a client waits "
+                             "four times that for an answer and a graceful stop twice"),
+    "replica_timeout": Bound(0.01, 300.0, "under 10 ms a replica on another process is "
+                             "suspected at every request (fallbacks and hints for all)"),
+    "suspicion_timeout": Bound(0.05, 3600.0, "under 50 ms a slow node is tried again at "
+                               "once, over an hour one timeout sidelines a node for good"),
+    "gossip_interval": Bound(0.05, 60.0, "under 50 ms the rounds are a busy loop (1e-9: "
+                             "42 % of a core); over 60 s (Riak's default) membership "
+                             "changes crawl and a node that left lingers 4 rounds"),
+    "hint_scan_interval": Bound(0.05, 3600.0, "under 50 ms the scans are a busy loop; "
+                                "over an hour hints wait that long after a recovery"),
+    "anti_entropy_interval": Bound(0.05, 86400.0, "under 50 ms the Merkle exchanges are "
+                                   "a busy loop; over a day replicas stay apart that long"),
+    "flush_interval": Bound(0.01, 3600.0, "under 10 ms the buffered engine's flushes "
+                            "are a busy loop; over an hour a crash loses that much"),
+    "shadow_round_s": Bound(0.5, 60.0, "under 0.5 s the round ends before peers are "
+                            "dialed and answer (a restored store then serves what its "
+                            "peers reaped); over 60 s a restarted node with a peer down "
+                            "holds every request that long (Cassandra's ring delay: 30 s)"),
+    "http_header_timeout_s": Bound(1.0, 3600.0, "under 1 s clients on ordinary links "
+                                   "are cut off before their headers arrive"),
+    "http_idle_timeout_s": Bound(1.0, 3600.0, "under 1 s a pause inside a body closes the "
+                                 "request without an answer (1e-9: 7 of 20 100 KB PUTs)"),
+    "peer_hello_timeout_s": Bound(1.0, 3600.0, "under 1 s a peer on a loaded machine "
+                                  "cannot finish its hello and is never connected"),
+    "phi_threshold": Bound(5.0, 16.0, "Cassandra's phi_convict_threshold range: under 5 "
+                           "ordinary jitter convicts live nodes, over 16 nothing is "
+                           "ever suspected"),
+}
+
+
+def check_file_bounds(cluster: ClusterConfig) -> None:
+    """ConfigError naming the key, the value and the bound when a setting of a
+    cluster file is outside :data:`FILE_BOUNDS` (floor and ceiling included)."""
+    for key, bound in FILE_BOUNDS.items():
+        value = float(getattr(cluster, key))
+        if bound.low <= value <= bound.high:
+            continue
+        side = f"under the floor of {bound.low:g}" if value < bound.low else (
+            f"over the ceiling of {bound.high:g}")
+        raise errors.ConfigError(
+            f"[cluster] {key}: {value:g} is {side} (a cluster file takes "
+            f"{bound.low:g}..{bound.high:g}): {bound.why}; see docs/runtime.md, "
+            f"\"Settings refused (session 21)\"")
+
+
+def check_fixed_ports(nodes: Mapping[str, NodeAddresses], served: Sequence[str]) -> None:
+    """ConfigError naming the section and key when a process serves ``served``, not
+    every ``[nodes.*]`` section of the file, and a section gives port 0 (a port the
+    kernel picks when the node starts). The other processes, and clients, read the
+    node's address from the file: a port 0 there can be known to none of them, so
+    peers cannot reach the node (and this process cannot reach a peer given port
+    0). One process serving every section (``vdynamo serve --all``, a file of one
+    node) learns the ports it binds and is served as before; so is the in-process
+    API (:class:`RuntimeConfig` with ``Address(host, 0)``). Before session 21
+    ``peer = "127.0.0.1:0"`` in a three-node file was served with ``--node``."""
+    if set(served) >= set(nodes):
+        return
+    for name, addresses in nodes.items():
+        for key, address in (("peer", addresses.peer), ("http", addresses.http)):
+            if address.port == 0:
+                raise errors.ConfigError(
+                    f"[nodes.{name}] {key}: port 0 (a port the kernel picks at the start) "
+                    f"cannot be known to the other processes and clients that read this "
+                    f"file, so they cannot reach {name}: give a fixed port in 1..65535 "
+                    f"(port 0 is only for one process serving every node: `vdynamo "
+                    f"serve --all`)")
+
+
 _NODE_KEYS = {"peer", "http", "data"}
 
 
@@ -265,6 +360,7 @@ def load_runtime_config(path: str | Path, *, insecure_dev: bool | None = None) -
         cluster = ClusterConfig(**values)
     except TypeError as error:
         raise errors.ConfigError(f"[cluster]: {error}") from None
+    check_file_bounds(cluster)
     table = raw.get("nodes", {})
     if not isinstance(table, dict):
         raise errors.ConfigError("[nodes]: must be a table of [nodes.NAME] sections")

@@ -37,6 +37,7 @@ from impl.runtime_config import (
     NodeAddresses,
     RuntimeConfig,
     check_distinct_data,
+    check_fixed_ports,
     exposed_secret,
     load_runtime_config,
 )
@@ -166,6 +167,7 @@ def main(argv: list[str]) -> int:
         return 2
     try:
         check_distinct_data(config.nodes, names)  # the nodes of this process
+        check_fixed_ports(config.nodes, names)  # port 0: only if this process serves all
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2

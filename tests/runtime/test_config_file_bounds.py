@@ -1,0 +1,168 @@
+"""Settings a cluster file accepted that cannot work or are dangerous (session 21).
+
+Session 21's service probe served ``http_idle_timeout_s = 1e-9`` (7 of 20 PUTs of
+100 KB closed without an answer), ``gossip_interval = 1e-9`` (a busy loop, 42 % of a
+core), ``shadow_round_s = 1e9`` (a restarted node with a peer down holds every
+request that long) and ``peer = "127.0.0.1:0"`` in a file of several nodes served
+one per process (a port nobody else can know). Now the file's durations and
+``phi_threshold`` keep :data:`impl.runtime_config.FILE_BOUNDS`, and ``vdynamo
+serve`` refuses port 0 unless the process serves every section: a ConfigError
+naming the key, the value and the bound, exit 2, nothing written. The in-process
+API (``ClusterConfig``, ``RuntimeConfig`` with ``Address(host, 0)``) keeps its
+range (docs/runtime.md, "Settings refused (session 21)")."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from impl import errors
+from impl.config import ClusterConfig
+from impl.runtime_config import (
+    FILE_BOUNDS,
+    Address,
+    NodeAddresses,
+    check_fixed_ports,
+    load_runtime_config,
+)
+from tests.runtime.procs import cli, vdynamo
+
+_SECRET = 'secret = "0123456789abcdef0123456789abcdef"'
+
+
+def _write(tmp_path: Path, settings: dict[str, object] | None = None,
+           ports: dict[str, tuple[str, str]] | None = None) -> Path:
+    ports = ports or {"n1": ("127.0.0.1:7101", "127.0.0.1:8101")}
+    lines = ["[cluster]", f"nodes = {json.dumps(list(ports))}", "n = 1", "r = 1", "w = 1",
+             _SECRET]
+    lines += [f"{key} = {value}" for key, value in (settings or {}).items()]
+    for name, (peer, http) in ports.items():
+        lines += ["", f"[nodes.{name}]", f'peer = "{peer}"', f'http = "{http}"']
+    path = tmp_path / "cluster.toml"
+    path.write_text("\n".join([*lines, ""]))
+    path.chmod(0o600)
+    return path
+
+
+#: (key, value) pairs the probe found or just past a bound; each was loaded before
+REFUSED = [
+    ("http_idle_timeout_s", 1e-9), ("http_idle_timeout_s", 0.5), ("http_idle_timeout_s", 1e9),
+    ("gossip_interval", 1e-9), ("gossip_interval", 0.01), ("gossip_interval", 61),
+    ("shadow_round_s", 1e9), ("shadow_round_s", 0.1), ("shadow_round_s", 61),
+    ("request_timeout", 1e300), ("request_timeout", 301),
+    ("replica_timeout", 1e-9), ("replica_timeout", 0.005),
+    ("suspicion_timeout", 1e-9), ("suspicion_timeout", 3601),
+    ("hint_scan_interval", 1e-9), ("hint_scan_interval", 3601),
+    ("anti_entropy_interval", 1e-9), ("anti_entropy_interval", 86401),
+    ("flush_interval", 1e-9), ("flush_interval", 3601),
+    ("http_header_timeout_s", 1e-9), ("http_header_timeout_s", 3601),
+    ("peer_hello_timeout_s", 1e-9), ("peer_hello_timeout_s", 3601),
+    ("phi_threshold", 1e-9), ("phi_threshold", 4.9), ("phi_threshold", 17), ("phi_threshold", 1e9),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), REFUSED)
+def test_a_value_outside_its_bound_is_refused_naming_key_value_and_bound(
+        tmp_path: Path, key: str, value: float) -> None:
+    ClusterConfig(nodes=("n1",), n=1, r=1, w=1, **{key: value})  # the API still takes it
+    bound = FILE_BOUNDS[key]
+    with pytest.raises(errors.ConfigError) as raised:
+        load_runtime_config(_write(tmp_path, {key: value}))
+    said = str(raised.value)
+    assert said.startswith(f"[cluster] {key}: {value:g} is "), said
+    limit = bound.low if value < bound.low else bound.high
+    assert re.search(rf"(floor|ceiling) of {re.escape(f'{limit:g}')} ", said), said
+    assert f"{bound.low:g}..{bound.high:g}" in said, said
+
+
+@pytest.mark.parametrize("key", sorted(FILE_BOUNDS))
+def test_each_bound_itself_is_accepted(tmp_path: Path, key: str) -> None:
+    bound = FILE_BOUNDS[key]
+    for value in (bound.low, bound.high):
+        if key == "replica_timeout" and value == bound.high:
+            continue  # must stay under request_timeout (ClusterConfig's own rule)
+        extra: dict[str, object] = {key: value}
+        if key == "request_timeout" and value == bound.low:
+            extra.update(replica_timeout=0.01, max_value_bytes=100_000)
+        if key == "replica_timeout":
+            extra["request_timeout"] = 1.0
+        load_runtime_config(_write(tmp_path, extra))
+
+
+def test_the_documented_examples_still_load(tmp_path: Path) -> None:
+    """Values the docs and the tests' cluster files use (docs/runtime.md, the
+    tests' ``--set``): a faster test cluster is still accepted."""
+    load_runtime_config(_write(tmp_path, {
+        "gossip_interval": 0.2, "hint_scan_interval": 0.25, "anti_entropy_interval": 0.5,
+        "suspicion_timeout": 0.5, "http_idle_timeout_s": 2, "shadow_round_s": 1.5,
+        "request_timeout": 0.5, "replica_timeout": 0.2, "max_value_bytes": 100_000,
+        "flush_interval": 2, "http_header_timeout_s": 60, "tombstone_grace_s": 1}))
+
+
+def test_serve_refuses_a_busy_loop_gossip_exit_2_nothing_written(tmp_path: Path) -> None:
+    path = _write(tmp_path, {"gossip_interval": 1e-9})
+    done = vdynamo("serve", str(path), "--all", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "[cluster] gossip_interval: 1e-09 is under the floor of 0.05" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "n1.sqlite").exists()
+
+
+def test_cluster_up_set_refuses_a_value_outside_its_bound(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    done = cli("cluster", "up", "--set", "shadow_round_s=1e9", "--dir", str(directory))
+    assert done.returncode == 2, done.stderr
+    assert "[cluster] shadow_round_s: 1e+09 is over the ceiling of 60" in done.stderr
+    assert "nothing was written" in done.stderr
+    assert not (directory / "cluster.toml").exists()
+
+
+_TWO = {"n1": ("127.0.0.1:7101", "127.0.0.1:8101"), "n2": ("127.0.0.1:7102", "127.0.0.1:8102")}
+
+
+@pytest.mark.parametrize(("node", "key"), [("n1", "peer"), ("n1", "http"), ("n2", "peer"),
+                                           ("n2", "http")])
+def test_port_zero_is_refused_for_a_process_serving_some_nodes(node: str, key: str) -> None:
+    """Served one per process (``--node``), a section with port 0 cannot be reached:
+    its own (this process's node: the others cannot know the port) or another's
+    (this process cannot know it)."""
+    index = 0 if key == "peer" else 1
+    nodes = {name: NodeAddresses(Address.parse(pair[0], "peer"), Address.parse(pair[1], "http"))
+             for name, pair in _TWO.items()}
+    fixed = dict(nodes)
+    check_fixed_ports(fixed, ["n1"])  # fixed ports: served
+    address = list(_TWO[node])
+    address[index] = "127.0.0.1:0"
+    nodes[node] = NodeAddresses(Address.parse(address[0], "peer"),
+                                Address.parse(address[1], "http"))
+    with pytest.raises(errors.ConfigError, match=re.escape(
+            f"[nodes.{node}] {key}: port 0 (a port the kernel picks at the start) cannot be "
+            f"known to the other processes")):
+        check_fixed_ports(nodes, ["n1"])
+    check_fixed_ports(nodes, ["n1", "n2"])  # one process serving both: it binds and knows
+
+
+def test_serve_node_refuses_port_zero_in_a_two_node_file_exit_2_nothing_written(
+        tmp_path: Path) -> None:
+    ports = {"n1": ("127.0.0.1:0", "127.0.0.1:0"), "n2": ("127.0.0.1:7102", "127.0.0.1:8102")}
+    path = _write(tmp_path, None, ports)
+    load_runtime_config(path)  # loads (``serve --all`` serves it): only --node refuses
+    done = vdynamo("serve", str(path), "--node", "n1", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "[nodes.n1] peer: port 0" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "n1.sqlite").exists()
+
+
+def test_the_in_process_api_keeps_port_zero_and_short_timeouts() -> None:
+    """tests/runtime/live.py builds RuntimeConfig with ``Address("127.0.0.1", 0)`` and
+    sub-second timeouts: not a file, so nothing here applies to it."""
+    from impl.runtime_config import RuntimeConfig
+
+    cluster = ClusterConfig(nodes=("n1", "n2"), n=2, r=1, w=1, gossip_interval=0.01,
+                            http_idle_timeout_s=0.5, shadow_round_s=0.1)
+    nodes = {name: NodeAddresses(Address("127.0.0.1", 0), Address("127.0.0.1", 0))
+             for name in ("n1", "n2")}
+    assert RuntimeConfig(cluster, nodes).cluster.gossip_interval == 0.01
