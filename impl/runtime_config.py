@@ -217,15 +217,16 @@ FILE_BOUNDS: dict[str, Bound] = {
                                    "a busy loop; over a day replicas stay apart that long"),
     "flush_interval": Bound(0.01, 3600.0, "under 10 ms the buffered engine's flushes "
                             "are a busy loop; over an hour a crash loses that much"),
-    "shadow_round_s": Bound(0.5, 60.0, "under 0.5 s the round ends before peers are "
-                            "dialed and answer (a restored store then serves what its "
-                            "peers reaped); over 60 s a restarted node with a peer down "
-                            "holds every request that long (Cassandra's ring delay: 30 s)"),
-    "http_header_timeout_s": Bound(1.0, 3600.0, "under 1 s clients on ordinary links "
+    "shadow_round_s": Bound(0.1, 60.0, "under 0.1 s the round ends before peers on "
+                            "another host are dialed and answer (a restored store then "
+                            "serves what its peers reaped); over 60 s a restarted node "
+                            "with a peer down holds every request that long (Cassandra's "
+                            "ring delay: 30 s)"),
+    "http_header_timeout_s": Bound(0.1, 3600.0, "under 0.1 s clients on ordinary links "
                                    "are cut off before their headers arrive"),
-    "http_idle_timeout_s": Bound(1.0, 3600.0, "under 1 s a pause inside a body closes the "
-                                 "request without an answer (1e-9: 7 of 20 100 KB PUTs)"),
-    "peer_hello_timeout_s": Bound(1.0, 3600.0, "under 1 s a peer on a loaded machine "
+    "http_idle_timeout_s": Bound(0.1, 3600.0, "under 0.1 s a pause inside a body closes "
+                                 "the request without an answer (1e-9: 7 of 20 100 KB PUTs)"),
+    "peer_hello_timeout_s": Bound(0.1, 3600.0, "under 0.1 s a peer on a loaded machine "
                                   "cannot finish its hello and is never connected"),
     "phi_threshold": Bound(5.0, 16.0, "Cassandra's phi_convict_threshold range: under 5 "
                            "ordinary jitter convicts live nodes, over 16 nothing is "

@@ -49,9 +49,9 @@ def _write(tmp_path: Path, settings: dict[str, object] | None = None,
 
 #: (key, value) pairs the probe found or just past a bound; each was loaded before
 REFUSED = [
-    ("http_idle_timeout_s", 1e-9), ("http_idle_timeout_s", 0.5), ("http_idle_timeout_s", 1e9),
+    ("http_idle_timeout_s", 1e-9), ("http_idle_timeout_s", 0.05), ("http_idle_timeout_s", 1e9),
     ("gossip_interval", 1e-9), ("gossip_interval", 0.01), ("gossip_interval", 61),
-    ("shadow_round_s", 1e9), ("shadow_round_s", 0.1), ("shadow_round_s", 61),
+    ("shadow_round_s", 1e9), ("shadow_round_s", 0.05), ("shadow_round_s", 61),
     ("request_timeout", 1e300), ("request_timeout", 301),
     ("replica_timeout", 1e-9), ("replica_timeout", 0.005),
     ("suspicion_timeout", 1e-9), ("suspicion_timeout", 3601),
