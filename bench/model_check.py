@@ -387,25 +387,37 @@ def _compiled_rows(timeout: float) -> None:
               flush=True)
 
 
+Medians = dict[str, float]
+
+
+def _alternating(kinds: tuple[str, str], names: tuple[str, ...], timeout: float, width: int
+                 ) -> Iterator[tuple[str, dict[str, list[dict[str, Any]]], Medians, Medians]]:
+    """Per suite entry of ``names``, 3 alternating fresh-process runs of each of
+    ``kinds``: the entry, its runs, and per kind the medians of the CPU seconds and of
+    the peak memory (an entry where either kind never succeeded is reported failed)."""
+    for name in names:
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+        for _ in range(3):
+            for kind in kinds:
+                run = _measure(kind, name, True, timeout)
+                if run is not None and "error" not in run:
+                    runs[kind].append(run)
+        if not all(runs.values()):
+            print(f"  {name:<{width}} failed", flush=True)
+            continue
+        cpu = {kind: statistics.median(r["cpu_seconds"] for r in runs[kind]) for kind in runs}
+        peak = {kind: statistics.median(r["peak_memory"] for r in runs[kind]) for kind in runs}
+        yield name, runs, cpu, peak
+
+
 def _memo_rows(timeout: float) -> None:
     """check() with the memoised successors (model_check/spec_memo.py, the default)
     against the spec's own, medians of 3 alternating runs in fresh processes."""
     print("\nmemoised successors (model_check/spec_memo.py) against the spec's own (check() "
           "with all of the entry's properties; medians of 3 alternating runs):")
-    for name in SCALING:
-        runs: dict[str, list[dict[str, Any]]] = {"no-memo": [], "memo": []}
-        for _ in range(3):
-            for kind in runs:
-                run = _measure(kind, name, True, timeout)
-                if run is not None and "error" not in run:
-                    runs[kind].append(run)
-        if not runs["memo"] or not runs["no-memo"]:
-            print(f"  {name:<18} failed", flush=True)
-            continue
+    for name, runs, cpu, peak in _alternating(("no-memo", "memo"), SCALING, timeout, 18):
         off, on = runs["no-memo"][0], runs["memo"][0]
         states = off["distinct_states"]
-        cpu = {kind: statistics.median(r["cpu_seconds"] for r in runs[kind]) for kind in runs}
-        peak = {kind: statistics.median(r["peak_memory"] for r in runs[kind]) for kind in runs}
         same = (off["verdicts"] == on["verdicts"] and states == on["distinct_states"]
                 and off["transitions"] == on["transitions"])
         print(f"  {name:<18} {states:,} states: {cpu['no-memo']:.2f} -> {cpu['memo']:.2f} CPU-s"
@@ -422,20 +434,10 @@ def _membership_rows(timeout: float) -> None:
     print("\nmembership steps memoised (spec.membership.view_steps cached) against the memo "
           "without them (check() with all of the entry's properties; medians of 3 "
           "alternating runs):")
-    for name in MEMBERSHIP:
-        runs: dict[str, list[dict[str, Any]]] = {"memo-but-membership": [], "memo": []}
-        for _ in range(3):
-            for kind in runs:
-                run = _measure(kind, name, True, timeout)
-                if run is not None and "error" not in run:
-                    runs[kind].append(run)
-        if not runs["memo"] or not runs["memo-but-membership"]:
-            print(f"  {name:<20} failed", flush=True)
-            continue
+    for name, runs, cpu, peak in _alternating(("memo-but-membership", "memo"), MEMBERSHIP,
+                                              timeout, 20):
         off, on = runs["memo-but-membership"][0], runs["memo"][0]
         states = off["distinct_states"]
-        cpu = {kind: statistics.median(r["cpu_seconds"] for r in runs[kind]) for kind in runs}
-        peak = {kind: statistics.median(r["peak_memory"] for r in runs[kind]) for kind in runs}
         same = all(r[f] == off[f] for r in (*runs["memo"], *runs["memo-but-membership"])
                    for f in ("verdicts", "distinct_states", "transitions", "depth",
                              "seen_bytes"))
