@@ -63,9 +63,12 @@ LARGE_STATES = 1_000_000
 SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
-SECTIONS = ("table", "split", "memo", "compiled", "por", "workers", "simulate", "spin",
-            "symmetry", "against")
+SECTIONS = ("table", "split", "memo", "membership", "compiled", "por", "workers", "simulate",
+            "spin", "symmetry", "against")
 """The parts of the run (``--section``)."""
+MEMBERSHIP = ("join-immediate", "join-pending", "leave-pending", "delete-leave-pending")
+"""The configurations of the membership memo rows (issue 13, session 21): the suite
+entries of a membership change whose searches are about 30 CPU-s of CI."""
 COMPILED = (*SCALING, "lww-two-clients", "delete-immediate")
 """The configurations of the compiled-against-pure rows (the last two: two clients, where
 the symmetry reduction runs)."""
@@ -119,17 +122,24 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "split":  # name = suite entry: where check()'s CPU goes
         return _split(name)
-    if kind in ("memo", "no-memo"):  # name = suite entry; all its properties
+    if kind in ("memo", "no-memo", "memo-but-membership"):  # name = suite entry; all its
+        # properties ("memo-but-membership": every lever but the membership steps')
+        from model_check.spec_memo import LEVERS, MemoSuccessors
         from model_check.spec_model import spec_model
         from model_check.suite import entry as suite_entry
 
         chosen = suite_entry(name)
-        model = spec_model(chosen.config, memo=kind == "memo")
+        model = spec_model(chosen.config, memo=kind != "no-memo")
+        if kind == "memo-but-membership":
+            object.__setattr__(model, "memoised_successors",
+                               MemoSuccessors(levers=LEVERS - {"membership_changes"}))
         result = check(chosen.config, list(chosen.expected), model=model)
         memo = model.memoised_successors
         return {"distinct_states": result.distinct_states, "transitions": result.transitions,
                 "cpu_seconds": time.process_time() - started, "peak_memory": peak_memory_bytes(),
+                "seen_bytes": result.seen_bytes, "depth": result.depth,
                 "entries": memo.entries() if memo else 0,
+                "view_entries": len(memo.views) if memo else 0,
                 "hits": memo.hits if memo else 0, "misses": memo.misses if memo else 0,
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind in ("sym-cached", "sym-uncached"):  # name = suite entry, or "<toml>@<max states>"
@@ -377,25 +387,37 @@ def _compiled_rows(timeout: float) -> None:
               flush=True)
 
 
+Medians = dict[str, float]
+
+
+def _alternating(kinds: tuple[str, str], names: tuple[str, ...], timeout: float, width: int
+                 ) -> Iterator[tuple[str, dict[str, list[dict[str, Any]]], Medians, Medians]]:
+    """Per suite entry of ``names``, 3 alternating fresh-process runs of each of
+    ``kinds``: the entry, its runs, and per kind the medians of the CPU seconds and of
+    the peak memory (an entry where either kind never succeeded is reported failed)."""
+    for name in names:
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+        for _ in range(3):
+            for kind in kinds:
+                run = _measure(kind, name, True, timeout)
+                if run is not None and "error" not in run:
+                    runs[kind].append(run)
+        if not all(runs.values()):
+            print(f"  {name:<{width}} failed", flush=True)
+            continue
+        cpu = {kind: statistics.median(r["cpu_seconds"] for r in runs[kind]) for kind in runs}
+        peak = {kind: statistics.median(r["peak_memory"] for r in runs[kind]) for kind in runs}
+        yield name, runs, cpu, peak
+
+
 def _memo_rows(timeout: float) -> None:
     """check() with the memoised successors (model_check/spec_memo.py, the default)
     against the spec's own, medians of 3 alternating runs in fresh processes."""
     print("\nmemoised successors (model_check/spec_memo.py) against the spec's own (check() "
           "with all of the entry's properties; medians of 3 alternating runs):")
-    for name in SCALING:
-        runs: dict[str, list[dict[str, Any]]] = {"no-memo": [], "memo": []}
-        for _ in range(3):
-            for kind in runs:
-                run = _measure(kind, name, True, timeout)
-                if run is not None and "error" not in run:
-                    runs[kind].append(run)
-        if not runs["memo"] or not runs["no-memo"]:
-            print(f"  {name:<18} failed", flush=True)
-            continue
+    for name, runs, cpu, peak in _alternating(("no-memo", "memo"), SCALING, timeout, 18):
         off, on = runs["no-memo"][0], runs["memo"][0]
         states = off["distinct_states"]
-        cpu = {kind: statistics.median(r["cpu_seconds"] for r in runs[kind]) for kind in runs}
-        peak = {kind: statistics.median(r["peak_memory"] for r in runs[kind]) for kind in runs}
         same = (off["verdicts"] == on["verdicts"] and states == on["distinct_states"]
                 and off["transitions"] == on["transitions"])
         print(f"  {name:<18} {states:,} states: {cpu['no-memo']:.2f} -> {cpu['memo']:.2f} CPU-s"
@@ -404,6 +426,29 @@ def _memo_rows(timeout: float) -> None:
               f"{on['misses']:,} misses; {on['entries']:,} cache entries, peak "
               f"{(peak['memo'] - peak['no-memo']) / states:+,.0f} B/state; states, "
               f"transitions and verdicts {'same' if same else 'DIFFER'}", flush=True)
+
+
+def _membership_rows(timeout: float) -> None:
+    """check() with every memo lever against every lever but the membership steps'
+    (issue 13, session 21), medians of 3 alternating runs in fresh processes."""
+    print("\nmembership steps memoised (spec.membership.view_steps cached) against the memo "
+          "without them (check() with all of the entry's properties; medians of 3 "
+          "alternating runs):")
+    for name, runs, cpu, peak in _alternating(("memo-but-membership", "memo"), MEMBERSHIP,
+                                              timeout, 20):
+        off, on = runs["memo-but-membership"][0], runs["memo"][0]
+        states = off["distinct_states"]
+        same = all(r[f] == off[f] for r in (*runs["memo"], *runs["memo-but-membership"])
+                   for f in ("verdicts", "distinct_states", "transitions", "depth",
+                             "seen_bytes"))
+        before, after = cpu["memo-but-membership"], cpu["memo"]
+        print(f"  {name:<20} {states:,} states: {before:.2f} -> {after:.2f} CPU-s "
+              f"({before / after:.2f}x), {states / before:,.0f} -> {states / after:,.0f} "
+              f"states/CPU-s; seen set {off['seen_bytes'] / states:.1f} -> "
+              f"{on['seen_bytes'] / states:.1f} B/state; {on['view_entries']:,} view-step "
+              f"entries, peak {(peak['memo'] - peak['memo-but-membership']) / 2**20:+,.1f} MiB; "
+              f"states, transitions, depth and verdicts {'same' if same else 'DIFFER'}",
+              flush=True)
 
 
 def _split_rows(timeout: float) -> None:
@@ -586,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
         _split_rows(args.timeout)
     if "memo" in sections:
         _memo_rows(args.timeout)
+    if "membership" in sections:
+        _membership_rows(args.timeout)
     if "compiled" in sections:
         _compiled_rows(args.timeout)
     if "por" in sections:

@@ -33,6 +33,16 @@ equal hashes) but computes each distinct step effect once:
   partition, the put table and the membership, and changes the nodes alone: its
   whole list of steps is cached per those parts.
 
+* **Membership steps** (issue 13, session 21): gossip, joins and leaves are
+  :func:`spec.membership.view_steps`, a pure function of the membership (log,
+  views, transfers that arrived), the nodes' up flags and the partition that
+  changes the membership alone; its list of (action, membership) is cached per
+  those frozen values (:meth:`MemoSuccessors.view_key`), and each successor is the
+  state with the cached membership object (shared by every successor that reaches
+  it). A change's transfers, handover and settlement read the stores, the
+  messages and the coordinations, and are rare: they run as the spec computes
+  them (:func:`spec.membership.range_steps`).
+
 The successor is then assembled with :func:`spec.state.new_state` from parts
 whose hashes are known. Cached parts are returned again and again, so successors
 share them (hash-consing) and the next key's verification is an identity test.
@@ -45,7 +55,8 @@ mypyc class cannot be subclassed from Python).
 
 Agreement with the spec: ``tests/model_check/test_spec_memo.py`` compares the
 graph (every transition's action and successor) with the memo on and off on the
-whole suite, and shows that a cache keyed on too little fails that comparison.
+whole suite (and on joins and leaves under a crash and a partition), and shows
+that a cache keyed on too little fails that comparison.
 """
 
 from __future__ import annotations
@@ -60,7 +71,8 @@ from spec.actions import Action, Timeout, new_deliver
 from spec.anti_entropy import anti_entropy
 from spec.coordination import client_timeouts, exchanges, time_out, timeouts, timeouts_enabled
 from spec.delivery import deliver, deliverable, deliveries
-from spec.state import Message, State, new_state
+from spec.membership import membership_changes, range_steps, view_steps
+from spec.state import MembershipState, Message, State, new_state
 from spec.step import Edit, Plan, plan_of
 
 __all__ = ["LIMIT", "PREDICATE_PARTS", "MemoSuccessors", "memo_available", "memo_predicate",
@@ -69,8 +81,8 @@ __all__ = ["LIMIT", "PREDICATE_PARTS", "MemoSuccessors", "memo_available", "memo
 LIMIT = 1 << 18
 """Entries per cache before it is emptied (a bound on the memo's memory)."""
 
-LEVERS = frozenset({"deliveries", "timeouts", "anti_entropy"})
-"""The mechanisms whose steps are memoised (by default all three)."""
+LEVERS = frozenset({"deliveries", "timeouts", "anti_entropy", "membership_changes"})
+"""The mechanisms whose steps are memoised (by default all four)."""
 
 _REMOVE, _PURGE, _SEND = 0, 1, 2
 
@@ -175,11 +187,15 @@ class MemoSuccessors:
         self.enabled: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
         #: (nodes hash, puts hash, side, membership) -> the anti-entropy steps
         self.exchanges: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
+        #: (membership, the nodes' up flags, side) -> the membership's view steps
+        #: (spec.membership.view_steps: each action and the membership it leaves)
+        self.views: dict[tuple[Any, ...], tuple[tuple[Action, MembershipState], ...]] = {}
         unknown = levers - LEVERS
         assert not unknown, f"unknown levers {sorted(unknown)}"
         replaced: dict[Mechanism, Mechanism] = {
             mechanism: getattr(self, mechanism.__name__)
-            for mechanism in (deliveries, timeouts, anti_entropy) if mechanism.__name__ in levers}
+            for mechanism in (deliveries, timeouts, anti_entropy, membership_changes)
+            if mechanism.__name__ in levers}
         self.mechanisms = tuple(replaced.get(m, m) for m in _spec.MECHANISMS)
 
     def __call__(self, state: State) -> Iterator[tuple[Action, State]]:
@@ -198,7 +214,8 @@ class MemoSuccessors:
     def entries(self) -> int:
         """Entries held in all caches now."""
         return (len(self.steps) + len(self.operations) + len(self.message_parts)
-                + len(self.in_flight) + len(self.enabled) + len(self.exchanges))
+                + len(self.in_flight) + len(self.enabled) + len(self.exchanges)
+                + len(self.views))
 
     # -- steps whose effect is cached ------------------------------------------------
     def step_key(self, state: State, tag: Any) -> tuple[Any, ...]:
@@ -314,6 +331,47 @@ class MemoSuccessors:
                                     state.hints_deleted, state.epochs, state.config,
                                     (hn, p[1], p[2], p[3]), state.membership,
                                     state.key_epochs, state.backups)
+
+
+    def view_key(self, ms: MembershipState, ups: tuple[bool, ...], side: frozenset[str]
+                 ) -> tuple[Any, ...]:
+        """The cache key of the membership's view steps: every value
+        :func:`spec.membership.view_steps` reads (frozen, hashable values; the
+        membership's hash is cached in it)."""
+        return (ms, ups, side)
+
+    def membership_changes(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+        """:func:`spec.membership.membership_changes`: its view steps (gossip, joins,
+        leaves: :func:`spec.membership.view_steps`, a pure function of the membership,
+        the nodes' up flags and the partition, changing the membership alone) cached
+        per those values, each successor the state with the cached membership (one
+        object per value, so successors share it); the steps of a change in progress
+        (transfers, handover, settlement) as the spec computes them."""
+        ms = state.membership
+        if ms is None:
+            return
+        ups = tuple([node.up for node in state.nodes])
+        side = state.side
+        key = self.view_key(ms, ups, side)
+        steps = self.views.get(key)
+        if steps is None:
+            self.misses += 1
+            steps = tuple(view_steps(plan, ms, ups, side))
+            if len(self.views) >= self.limit:
+                self.views.clear()
+            self.views[key] = steps
+        else:
+            self.hits += 1
+        if steps:
+            nodes, messages, clients, puts = state.nodes, state.messages, state.clients, state.puts
+            used, acked, deleted = state.used, state.hints_acked, state.hints_deleted
+            epochs, config, parts = state.epochs, state.config, state._parts
+            key_epochs, backups = state.key_epochs, state.backups
+            for action, membership in steps:
+                yield action, new_state(nodes, messages, clients, puts, side, used, acked,
+                                        deleted, epochs, config, parts, membership,
+                                        key_epochs, backups)
+        yield from range_steps(state, plan, ms)
 
 
 # -- predicates on a part of the state --------------------------------------------------

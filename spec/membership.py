@@ -107,12 +107,15 @@ __all__ = [
     "knows",
     "membership_changes",
     "on_range_transfer",
+    "range_steps",
     "reap_members",
     "replicates",
     "request_targets",
     "same_view",
     "serving_top",
     "view_of",
+    "view_steps",
+    "with_membership",
 ]
 
 JOIN, LEAVE, HANDED, SETTLED = "join", "leave", "handed", "settled"
@@ -332,31 +335,60 @@ def membership_changes(state: State, plan: Plan) -> Iterator[tuple[Action, State
 
 def _changes(state: State, plan: Plan, ms: MembershipState
              ) -> Iterator[tuple[Action, State]]:
+    ups = tuple([node.up for node in state.nodes])
+    for action, membership in view_steps(plan, ms, ups, state.side):
+        yield action, with_membership(state, plan, membership)
+    yield from range_steps(state, plan, ms)
+
+
+def view_steps(plan: Plan, ms: MembershipState, ups: tuple[bool, ...], side: frozenset[str]
+               ) -> list[tuple[Action, MembershipState]]:
+    """The membership steps that change the membership alone: gossip, and, once the
+    latest change is complete, joins and leaves; each with the membership it leaves.
+    A pure function of its values: the log, the views, the nodes' ``ups`` (in the
+    order of ``Config.all_nodes``) and the partition's ``side`` (a node reaches
+    another when both are up and on the same side, as :meth:`~spec.step.Edit.reachable`),
+    so a checker may cache it per those values (``model_check.spec_memo``)."""
     config = plan.config
     log, views = ms.log, ms.views
     index = plan.index
-    nodes = state.nodes
     change = _latest(config, log)
     known = len(log)
-    probe = Edit(state, plan)
+    steps: list[tuple[Action, MembershipState]] = []
     for src in change.involved:
         for dst in change.involved:
-            if dst != src and views[index[src]] > views[index[dst]] and probe.reachable(src,
-                                                                                      dst):
-                yield _gossip(src, dst), _with_views(state, plan, ms, _learn(
-                    views, index[dst], views[index[src]]))
+            if (dst != src and views[index[src]] > views[index[dst]] and ups[index[src]]
+                    and ups[index[dst]] and (src in side) == (dst in side)):
+                steps.append((_gossip(src, dst), MembershipState(
+                    log, _learn(views, index[dst], views[index[src]]), ms.handed)))
     if change.complete:
         members = view_of(config, log).members
         if change.joins < config.joins:
             joined = {node for event, node in log if event == JOIN}
             for node in config.joining:
-                if node not in joined and nodes[index[node]].up:
-                    yield _join(node), _announce(state, plan, ms, (JOIN, node))
+                if node not in joined and ups[index[node]]:
+                    steps.append((_join(node), _announced(plan, ms, (JOIN, node))))
         if change.leaves < config.leaves and len(members) > config.n:
             for node in members:
-                if nodes[index[node]].up and views[index[node]] == known:
-                    yield _leave(node), _announce(state, plan, ms, (LEAVE, node))
+                if ups[index[node]] and views[index[node]] == known:
+                    steps.append((_leave(node), _announced(plan, ms, (LEAVE, node))))
+    return steps
+
+
+def range_steps(state: State, plan: Plan, ms: MembershipState
+                ) -> Iterator[tuple[Action, State]]:
+    """The membership steps of a change in progress (none once it is complete): its
+    range transfers, its handover, its settlement (they read the stores, the
+    messages in flight and the coordinations, and may empty copies)."""
+    config = plan.config
+    log, views = ms.log, ms.views
+    index = plan.index
+    nodes = state.nodes
+    change = _latest(config, log)
+    if change.complete:
         return
+    known = len(log)
+    probe = Edit(state, plan)
     everyone = all(views[index[n]] == known for n in change.involved)
     start = change.start
     if change.event in (JOIN, LEAVE):
@@ -413,21 +445,26 @@ def _learn(views: tuple[int, ...], i: int, value: int) -> tuple[int, ...]:
     return (*views[:i], value, *views[i + 1 :])
 
 
-def _with_views(state: State, plan: Plan, ms: MembershipState, views: tuple[int, ...]
-                ) -> State:
+def with_membership(state: State, plan: Plan, membership: MembershipState) -> State:
+    """``state`` with its membership replaced by ``membership``."""
     edit = Edit(state, plan)
-    edit.membership = MembershipState(ms.log, views, ms.handed)
+    edit.membership = membership
     return edit.build()
+
+
+def _announced(plan: Plan, ms: MembershipState, entry: Change) -> MembershipState:
+    """The membership once ``entry``'s node appended it to the log (it then knows the
+    whole log)."""
+    log = (*ms.log, entry)
+    return MembershipState(log, _learn(ms.views, plan.index[entry[1]], len(log)), frozenset())
 
 
 def _announce(state: State, plan: Plan, ms: MembershipState, entry: Change) -> State:
     """``entry``'s node appends it to the log (and so knows the whole log). The
     change's last entry also empties the copies its transfers were sent from:
     a node that handed a range over deletes it, a node that left is gone."""
-    log = (*ms.log, entry)
-    views = _learn(ms.views, plan.index[entry[1]], len(log))
     edit = Edit(state, plan)
-    edit.membership = MembershipState(log, views, frozenset())
+    edit.membership = _announced(plan, ms, entry)
     if entry[0] == (SETTLED if plan.config.join_handover == "pending" else HANDED):
         for key, src, _ in _latest(plan.config, ms.log).transfers:
             forget_copy(edit, state, src, key)  # with a key epoch, as a reap (kv679)

@@ -8,6 +8,7 @@ suite verdict with the memo on (the default) is pinned by test_suite_verdicts.py
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from model_check.spec_memo import (
 from model_check.spec_model import SpecModel, spec_model
 from model_check.suite import DEFAULT_SUITE, SuiteEntry
 from spec import model as spec
+from spec.config import Config
+from spec.state import MembershipState
 from spec.step import plan_of
 from tests.conftest import PROFILE
 from tests.model_check.test_compiled import graph_digest
@@ -54,9 +57,10 @@ def test_memo_gives_the_spec_graph(entry: SuiteEntry) -> None:
     assert graph_digest(entry.config, memo) == plain
 
 
-def test_memo_replaces_three_mechanisms_of_the_spec() -> None:
-    """The memo's mechanisms are the spec's chain with deliveries, timeouts and
-    anti-entropy replaced (a renamed or reordered spec mechanism fails here)."""
+def test_memo_replaces_four_mechanisms_of_the_spec() -> None:
+    """The memo's mechanisms are the spec's chain with deliveries, timeouts,
+    anti-entropy and the membership steps replaced (a renamed or reordered spec
+    mechanism fails here)."""
     memo = MemoSuccessors()
     replaced = [m for m, s in zip(memo.mechanisms, spec.MECHANISMS, strict=True) if m is not s]
     assert sorted(m.__name__ for m in replaced) == sorted(LEVERS)
@@ -105,6 +109,77 @@ def test_a_cache_keyed_on_too_little_is_caught(part: str, name: str) -> None:
     entry = _entry(name)
     plain = graph_digest(entry.config, spec_model(entry.config, memo=False))
     assert graph_digest(entry.config, _memo_model(entry, _keyed_without(part)())) != plain
+
+
+# -- the membership steps (issue 13, session 21) ---------------------------------------------
+
+#: a join during one crash, and during one partition (the view steps read the nodes' up
+#: flags and the partition's sides), about 2,000 states each; a leave during one crash
+#: (1,043 states)
+JOIN_CRASH = Config(name="join-crash", nodes=("n1", "n2"), n=2, r=1, w=1, joining=("n3",),
+                    joins=1, anti_entropy=False, gets_per_client=0, crashes=1)
+JOIN_PARTITION = JOIN_CRASH.replace(name="join-partition", crashes=0, partitions=1)
+LEAVE_CRASH = Config(name="leave-crash", nodes=("n1", "n2", "n3"), n=1, r=1, w=1, leaves=1,
+                     anti_entropy=False, gets_per_client=0, crashes=1)
+MEMBERSHIP = [pytest.param(c, id=c.name) for c in (JOIN_CRASH, JOIN_PARTITION, LEAVE_CRASH)]
+MEMBERSHIP += [pytest.param(_entry(name).config, id=name, marks=pytest.mark.skipif(
+    not SOAK, reason="7,453 and 8,730 states (about 3 CPU-s each): soak only"))
+    for name in ("delete-join-pending", "delete-join-immediate")]
+
+
+@functools.cache
+def _plain_digest(config: Config) -> dict[str, Any]:
+    """:func:`graph_digest` of the spec's own successors (memo off), once per config."""
+    return graph_digest(config, spec_model(config, memo=False))
+
+
+@pytest.mark.parametrize("config", MEMBERSHIP)
+def test_the_membership_memo_gives_the_spec_graph(config: Config) -> None:
+    """The membership steps' cache (:meth:`MemoSuccessors.membership_changes`) keeps
+    every transition's action and successor, in the spec's order: on a join and a leave
+    under a crash and a partition, and (soak) on two membership entries of the suite
+    (over CI's 3,000 states for :func:`test_memo_gives_the_spec_graph`; in CI the
+    membership entries' states, transitions and depth are pinned by
+    test_suite_verdicts.py)."""
+    plain = _plain_digest(config)
+    memo = MemoSuccessors()
+    model = spec_model(config)
+    object.__setattr__(model, "memoised_successors", memo)
+    assert graph_digest(config, model) == plain
+    assert len(memo.views) > 0
+
+
+def _views_keyed_without(part: str) -> MemoSuccessors:
+    """Mutant: the membership's view steps cached without the nodes' up flags or the
+    partition in their key."""
+
+    class Mutant(MemoSuccessors):
+        def view_key(self, ms: MembershipState, ups: tuple[bool, ...],
+                     side: frozenset[str]) -> tuple[Any, ...]:
+            return (ms, side) if part == "ups" else (ms, ups)
+
+    return Mutant()
+
+
+@pytest.mark.parametrize(("part", "config"), [
+    pytest.param("ups", JOIN_CRASH, id="ups"),  # a crashed node neither gossips nor joins
+    pytest.param("side", JOIN_PARTITION, id="side"),  # gossip crosses no partition
+])
+def test_a_membership_cache_keyed_on_too_little_is_caught(part: str, config: Config) -> None:
+    plain = _plain_digest(config)
+    model = spec_model(config)
+    object.__setattr__(model, "memoised_successors", _views_keyed_without(part))
+    assert graph_digest(config, model) != plain
+
+
+def test_the_membership_memo_is_bounded() -> None:
+    """Emptied every 64 entries, the membership steps' cache recomputes and agrees."""
+    plain = _plain_digest(JOIN_CRASH)
+    tiny = MemoSuccessors(limit=64)
+    model = spec_model(JOIN_CRASH)
+    object.__setattr__(model, "memoised_successors", tiny)
+    assert graph_digest(JOIN_CRASH, model) == plain
+    assert 0 < len(tiny.views) <= 64
 
 
 def test_a_bounded_cache_still_agrees() -> None:
