@@ -66,6 +66,7 @@ from impl.versions import (
     values,
     written_context_pairs,
 )
+from spec.vclock import VClock
 
 __all__ = ["MAX_REMINTS", "PutCoordination", "PutCoordinator", "ack_counts",
            "put_quorum_reached", "sends_error"]
@@ -106,6 +107,9 @@ class PutCoordination:
     request: PutRequest | None = None
     minted: int = 0
     remints: int = 0
+    #: client-vclock: the clock of the version minted (a late re-mint keeps it,
+    #: :meth:`PutCoordinator._remint`)
+    version: VClock | None = None
     #: the timeouts' multiple for a record larger than max_record_bytes
     #: (:func:`impl.config.record_patience`)
     patience: float = 1.0
@@ -194,19 +198,27 @@ class PutCoordinator:
         return self._coordinate(now, request, reply_to, now + self.config.request_timeout, 0)
 
     def _coordinate(self, now: float, request: PutRequest, reply_to: ReplyTo,
-                    deadline: float, remints: int, *, replied: bool = False) -> list[Effect]:
+                    deadline: float, remints: int, *, replied: bool = False,
+                    late: tuple[VClock, str] | None = None) -> list[Effect]:
         """Mint the put's version over this node's record, store it, send it to the
         targets (``remints``: the times it was minted before, :meth:`_remint`;
-        ``replied``: the put was answered already, a round that answers nothing)."""
+        ``replied``: the put was answered already, a round that answers nothing;
+        ``late``: the answered version's clock and a fresh entry, the version
+        minted again as that clock plus the entry's first counter, not above the
+        client's, :meth:`_remint`)."""
         key = request.key
         context = context_of(self.config, self.mode, request)
+        client_id, client_counter = request.client_id, request.client_counter
+        if late is not None:
+            context, client_id = late
+            client_counter = 0
         stored = self.replica.local_record(key)
         value = TOMBSTONE if request.delete else request.value
         actor = self.actor(key, stored)
         try:
             record = apply_put(stored, context, value, coordinator=self.name,
-                               client_id=request.client_id, now=now,
-                               client_counter=request.client_counter, actor=actor,
+                               client_id=client_id, now=now,
+                               client_counter=client_counter, actor=actor,
                                truncation=self.config.truncation,
                                hybrid=self.config.lww_timestamps == "hybrid",
                                per_put=self.config.vclock_truncation == "put",
@@ -254,11 +266,14 @@ class PutCoordinator:
             tombstone=encoded if request.delete else b"",
             groups=self.quorum.groups(key, writing=True), replied=replied,
             patience=patience)
-        if self.mode is ClockMode.CLIENT_VCLOCK:
+        if self.mode is ClockMode.CLIENT_VCLOCK and late is None:
+            # (a late round's version is concurrent with every clock of the client's
+            # entry alone: no replica's record makes it mint again)
             coordination.request = request
             coordination.remints = remints
-            coordination.minted = max((s.clock.counter(request.client_id)
-                                       for s in sent.siblings), default=0)
+            coordination.minted, coordination.version = max(
+                ((s.clock.counter(request.client_id), s.clock) for s in sent.siblings),
+                key=lambda minted: minted[0], default=(0, None))
         # Written locally even when this node is not a replica of the key (a forwarded
         # request whose top N did not answer): its own record keeps the counters it
         # mints for the key increasing, so it never reuses a dot.
@@ -363,7 +378,20 @@ class PutCoordinator:
         lost at the next read of all N), unless this node's own record holds a
         counter of the client above the one minted: the client wrote again
         through this node since its answer, and a version minted now would be
-        ordered after that write. None (the ack counts as an ack): another mode,
+        ordered after that write. Such a *late* round does not count above the
+        client's counters: the client may have written again through another
+        coordinator since its answer, with a counter that collides with the ones
+        the late record holds (it forgot its counter), and a version above them
+        superseded that acknowledged later write (session 16's review, the
+        strict xfail of session 21). It keeps the answered version's clock and
+        adds one pair of a fresh entry (``<actor>/remint/<op id>``: this node's
+        key actor, unique per storage lifetime, and the answered round's op
+        id), so the version is concurrent with every clock that dominated it
+        (a sibling of them, never dominated by the client's entry alone) and
+        dominates only what the answered version did; the client's later write,
+        whose context holds the answered clock but not the new pair, becomes its
+        sibling rather than its loser. A late round is never minted again.
+        None (the ack counts as an ack): another mode,
         that, a counter not above the one minted (an equal one is a version that
         read this one: Riak-style dominance, no collision), or
         :data:`MAX_REMINTS` reached. Riak left client-side actor ids for this
@@ -386,9 +414,20 @@ class PutCoordinator:
         del self.coordinations[coordination.op_id]
         self.stats["put-remints"] += 1
         self.replica.merge_into_local(coordination.key, theirs, raw)
+        late = None
+        if coordination.replied and coordination.version is not None:
+            # The answered version plus one pair of an entry no clock holds yet: its
+            # client may have written again through another coordinator since the
+            # answer (session 16's review), and that write's clock collides with the
+            # counters of the client this record holds, so a version above them
+            # would be above it too.
+            stored = self.replica.local_record(coordination.key)
+            late = (coordination.version,
+                    f"{self.actor(coordination.key, stored)}/remint/{coordination.op_id}")
         return [CancelTimer(PutTimeout(coordination.op_id)),
                 *self._coordinate(now, request, coordination.reply_to, coordination.deadline,
-                                  coordination.remints + 1, replied=coordination.replied)]
+                                  coordination.remints + 1, replied=coordination.replied,
+                                  late=late)]
 
     def on_timeout(self, now: float, timer: PutTimeout) -> list[Effect]:
         """Resend the silent targets' write to fallbacks; fail the put at its deadline.

@@ -10,7 +10,9 @@ answered by n1 and n2 ({alice: 1}), n4's ack with its record ({alice: 2}) comes
 after the answer and the acknowledged v3 was dominated (``[v2]``, seeds 1 and 3
 of 5). Pinned as a strict xfail until session 16, when a record ack after the
 answer began to mint the put again too, in a round that answers nothing, unless
-the coordinator holds a later write of the client (``[v3]``).
+the coordinator holds a later write of the client (``[v3]``); since session 21
+that round makes v3 concurrent with the late record rather than above it
+(``[v2, v3]``: tests/impl/test_floor_review.py).
 """
 
 from __future__ import annotations
@@ -46,7 +48,11 @@ def test_a_record_ack_after_a_w2_answer_loses_the_acknowledged_write() -> None:
     sim.heal()
     sim.client(client_id="alice", coordinator=c).put(KEY, b"v3")  # acknowledged
     sim.run_until_quiet()
-    assert sim.client(client_id="reader").get(KEY, r=3).values == [b"v3"]
+    # v2 beside v3 since session 21: the late round cannot order v3 after v2's
+    # {alice: 2} without ordering it after a later write of alice's through
+    # another coordinator, which a forgetful client mints at the same counter
+    # (tests/impl/test_floor_review.py); v3 is kept, as its sibling
+    assert sorted(sim.client(client_id="reader").get(KEY, r=3).values) == [b"v2", b"v3"]
 
 
 def _node(clock: str = "client-vclock") -> tuple[Node, MemoryStorage]:
@@ -130,8 +136,9 @@ def _answered_put(node: Node, storage: MemoryStorage) -> ReplicaPut:
 
 
 def test_a_record_ack_after_the_answer_mints_the_put_again_without_a_second_answer() -> None:
-    """The late ack's record holds {alice: 2}: the answered put is minted again
-    above it ({alice: 3}) and sent to every target under a new op id, and its
+    """The late ack's record holds {alice: 2}: the answered put is minted again,
+    concurrent with it (its clock {alice: 1} and a fresh entry's pair, session
+    21; {alice: 3} before), and sent to every target under a new op id, and its
     client gets no second answer (the round answers nothing)."""
     node, storage = _node()
     put = _answered_put(node, storage)
@@ -142,7 +149,8 @@ def test_a_record_ack_after_the_answer_mints_the_put_again_without_a_second_answ
     again = _replica_puts(out)
     assert again and all(p.op_id != put.op_id for p in again)
     local = node.replica.local_record(KEY)
-    assert [(s.value, s.clock.counter("alice")) for s in local.siblings] == [(b"v3", 3)]
+    assert sorted((s.value, s.clock.counter("alice"), len(s.clock.entries))
+                  for s in local.siblings) == [(b"v2", 2, 1), (b"v3", 1, 2)]
     # the new round's acks answer nothing either
     acks = [e for p in again for e in persist(storage, node.receive(
         1.03, "n2", ReplicaPutAck(p.op_id, KEY)))]

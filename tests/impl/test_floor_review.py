@@ -283,20 +283,50 @@ def _alice_record_at(counter: int, value: bytes) -> bytes:
                                    client_counter=counter - 1))
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 16 review): a late re-mint of an "
-                   "answered put supersedes the client's later write through another "
-                   "coordinator (docs/runtime.md)")
 def test_a_late_re_mint_does_not_supersede_a_later_write_through_another_coordinator(
         ) -> None:
-    """n1 re-mints the answered v3 over n3's record ({alice: 3}): that dominates v4
-    ({alice: 2}), acknowledged after v3 and written with v3's context, so v4 is lost
-    and the value it overwrote is back (``[v3]``). Before cdd4c7d (an answered
-    put was never minted again) the result held v4 (``[v2, v4]``: v2 and v4 collide
-    on {alice: 2}, both kept); n1's guard sees only its own record, which v4 has
-    not reached. A fix needs the round to know of the client's writes through other
-    coordinators (a read of the replicas first, still racy) or a clock the client's
-    entry alone does not order (docs/runtime.md)."""
-    assert b"v4" in _v4_after_a_late_remint()
+    """n1 re-minted the answered v3 over n3's record at {alice: 3}, which dominated
+    v4 ({alice: 2}), acknowledged after v3 and written with v3's context, so v4 was
+    lost and the value it overwrote was back (``[v3]``; a strict xfail from
+    session 16's review to session 21). Before cdd4c7d (an answered put was never
+    minted again) the result held v4 (``[v2, v4]``: v2 and v4 collide on
+    {alice: 2}, both kept); n1's guard sees only its own record, which v4 has not
+    reached. n1 cannot tell v4 from v2 (the same clock), so a late round keeps
+    v3's clock and adds a fresh entry's pair: v3 is a sibling of both
+    (``[v2, v3, v4]``), neither acknowledged write lost (docs/runtime.md)."""
+    after = _v4_after_a_late_remint()
+    assert b"v4" in after and b"v3" in after
+
+
+def test_a_late_round_keeps_the_answered_clock_and_is_never_minted_again() -> None:
+    """The late round's version is the answered one's clock ({alice: 1}) plus one
+    pair of ``<n1's key actor>/remint/<the answered round's op id>``; a replica's
+    record ack of that round (n3 holding a later {alice: 5}) counts as an ack: no
+    second re-mint (the version is not under any clock of alice's entry alone)."""
+    config = make_config(3, n=3, r=2, w=2, clock="client-vclock")
+    storage = MemoryStorage("always")
+    n1 = Node("n1", config, storage, seed=1)
+    n1.start(0.0)
+    v3 = persist(storage, n1.client_request(1.0, PutRequest(7, KEY, b"v3", b"", None,
+                                                            "alice")))
+    (to_n2,) = [e.message for e in v3 if isinstance(e, Send) and e.dest == "n2"
+                and isinstance(e.message, ReplicaPut)]
+    (to_n3,) = [e.message for e in v3 if isinstance(e, Send) and e.dest == "n3"
+                and isinstance(e.message, ReplicaPut)]
+    persist(storage, n1.receive(1.01, "n2", ReplicaPutAck(to_n2.op_id, KEY)))
+    late = persist(storage, n1.receive(1.02, "n3", ReplicaPutAck(
+        to_n3.op_id, KEY, record=_alice_record_at(2, b"v2"))))
+    assert n1.stats["put-remints"] == 1
+    entry = f"{n1.key_actor(KEY)}/remint/{to_n3.op_id}"
+    local = n1.replica.local_record(KEY)
+    assert sorted((s.value, sorted(s.clock.entries.items())) for s in local.siblings) == [
+        (b"v2", [("alice", 2)]), (b"v3", sorted([("alice", 1), (entry, 1)]))]
+    (again,) = [e.message for e in late if isinstance(e, Send) and e.dest == "n3"
+                and isinstance(e.message, ReplicaPut)]
+    out = persist(storage, n1.receive(1.03, "n3", ReplicaPutAck(
+        again.op_id, KEY, record=_alice_record_at(5, b"v5"))))
+    assert n1.stats["put-remints"] == 1
+    assert not [e for e in out if isinstance(e, Reply)]
 
 
 def test_a_truncation_dropping_two_pairs_keeps_the_higher_counter_as_the_floor() -> None:
