@@ -129,7 +129,7 @@ class GetCoordinator:
         #: rebuilt yet (:mod:`impl.rebuild`)
         self.uncounted_read: Callable[[bytes, Record], bool] = lambda key, own: False
         #: an internal get (a reap check) of ``key`` that did not hear every target
-        #: by its deadline: (now, key, the check's attempt: its ``ReplyTo.request_id``)
+        #: by its deadline: (now, key, the check's ``ReplyTo.attempt``)
         #: -> effects (the node tries it again later)
         self.internal_failed: Callable[[float, bytes, int], list[Effect]] = (
             lambda now, key, attempt: [])
@@ -201,7 +201,7 @@ class GetCoordinator:
             del self.coordinations[timer.op_id]
             if coordination.reply_to.internal:  # a reap check short of its targets
                 return self.internal_failed(now, coordination.key,
-                                            coordination.reply_to.request_id)
+                                            coordination.reply_to.attempt)
             got = len(counted_replies(coordination))
             # the outsiders are the replies of nodes outside the top N (an uncounted
             # target's own read is none: it was named "outside" until session 21)

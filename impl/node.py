@@ -429,9 +429,9 @@ class Node:
         if not self._replicates(key) or key in self.reaper.due:
             return []
         self.stats["reap-checks"] += 1
-        # the attempt rides on the get (its request id): nothing is kept per key
+        # the attempt rides on the get: nothing is kept per key
         return self.gets.start(now, GetRequest(0, key, r=self.config.n),
-                               ReplyTo(timer.attempt, internal=True))
+                               ReplyTo(0, internal=True, attempt=timer.attempt))
 
     def _reap_check_failed(self, now: float, key: bytes, failed: int) -> list[Effect]:
         """A reap check of ``key`` (its attempt ``failed``, 0 the first) did not hear
@@ -441,7 +441,7 @@ class Node:
         :data:`impl.reaping.REAP_ATTEMPTS` checks at most (255 times that in all);
         then the tombstone stays until a get or a later copy asks again, as before
         the checks. The attempt is carried by the check's get
-        (``ReplyTo.request_id``), not kept per key: session 21's review found a
+        (``ReplyTo.attempt``), not kept per key: session 21's review found a
         ``key -> attempt`` map whose entries a check that succeeded never removed
         (40 entries left on 3 nodes after 20 keys were reaped: one per key ever
         checked, for the process's life)."""

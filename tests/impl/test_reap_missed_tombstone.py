@@ -24,7 +24,7 @@ from __future__ import annotations
 import pytest
 
 from impl import SimulatedCluster
-from impl.effects import Reply
+from impl.effects import Effect, Reply
 from impl.versions import TOMBSTONE, values
 
 KEYS = tuple(b"k%d" % i for i in range(20))
@@ -303,18 +303,30 @@ def test_a_target_down_for_good_costs_eight_checks_per_key_and_no_more() -> None
 
 
 def test_no_answer_of_a_check_reaches_the_client_side() -> None:
-    """A check's get answers nobody: no ``Reply`` effect leaves a node while the
-    checks run and no client request is outstanding (the answer dropped by
-    ``ReplyTo.internal``; otherwise the simulator sees a reply to request 0)."""
-    cluster = _cut_off_while_deleted(5.0)
-    replies: list[object] = []
+    """A check's get answers nobody: no ``Reply`` effect for request 0 (the id a
+    check's get carries; the simulator's clients count from 1) leaves any node
+    while the checks run (the answer dropped by ``ReplyTo.internal``; otherwise
+    the simulator meets a reply to a request nobody sent)."""
+    replies: list[Reply] = []
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=1.0)
     perform = cluster.sim._perform
 
-    def watched(name: str, effects: list[object]) -> None:
-        replies.extend(e for e in effects if isinstance(e, Reply))
-        perform(name, effects)  # type: ignore[arg-type]
+    def watched(name: str, effects: list[Effect]) -> None:
+        replies.extend(e for e in effects if isinstance(e, Reply) and e.request_id == 0)
+        perform(name, effects)
 
     cluster.sim._perform = watched  # type: ignore[method-assign]
+    client = cluster.client()
+    for key in KEYS[:6]:
+        client.put(key, b"v", w=3)
+    cluster.run_until_quiet()
+    contexts = {key: client.get(key, r=3).context for key in KEYS[:6]}
+    cluster.partition({"n3"}, {"n1", "n2"})
+    for key in KEYS[:6]:
+        cluster.client("n1").delete(key, context=contexts[key], w=2)
+    cluster.run_for(5.0)
+    cluster.heal()
+    cluster.run_until_quiet()
     cluster.run_for(60.0)
     cluster.run_until_quiet()
     assert _copies(cluster) == 0
