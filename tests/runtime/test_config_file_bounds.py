@@ -166,3 +166,32 @@ def test_the_in_process_api_keeps_port_zero_and_short_timeouts() -> None:
     nodes = {name: NodeAddresses(Address("127.0.0.1", 0), Address("127.0.0.1", 0))
              for name in ("n1", "n2")}
     assert RuntimeConfig(cluster, nodes).cluster.gossip_interval == 0.01
+
+
+def _loadable(key: str, value: float) -> dict[str, object]:
+    """``{key: value}`` and what ``ClusterConfig``'s own rules need beside it (a
+    ``replica_timeout`` under ``request_timeout``, a record replicable within it)."""
+    extra: dict[str, object] = {key: value}
+    if key == "request_timeout":
+        extra.update(replica_timeout=0.005, max_value_bytes=10_000)
+    if key == "replica_timeout":
+        extra["request_timeout"] = 1.0
+    return extra
+
+
+@pytest.mark.parametrize("key", sorted(FILE_BOUNDS))
+def test_just_outside_each_bound_is_refused(tmp_path: Path, key: str) -> None:
+    """1 % under each floor and 1 % over each ceiling is refused (session 21's
+    review: the floors of seven settings were tested at 1e-9 only, so a floor
+    lowered a hundredfold, ``suspicion_timeout``'s 0.05 to 0.001, passed the
+    tests; ``request_timeout``'s floor was not tested at all). ``replica_timeout``'s
+    ceiling is not reachable alone: it must stay under ``request_timeout``, whose
+    own ceiling is the same 300 s."""
+    bound = FILE_BOUNDS[key]
+    for value in (bound.low * 0.99, bound.high * 1.01):
+        if key == "replica_timeout" and value > bound.high:
+            continue
+        extra = _loadable(key, value)
+        ClusterConfig(nodes=("n1",), n=1, r=1, w=1, **extra)  # type: ignore[arg-type]
+        with pytest.raises(errors.ConfigError, match=re.escape(f"[cluster] {key}: ")):
+            load_runtime_config(_write(tmp_path, extra))
