@@ -438,7 +438,7 @@ class Node:
         every target by its deadline (one down, cut off, or a replaced disk still
         rebuilding, which does not answer): check again later,
         ``max(tombstone_grace_s, request_timeout)`` doubled at each attempt,
-        :data:`impl.reaping.REAP_ATTEMPTS` checks at most (255 times that in all);
+        :data:`impl.reaping.REAP_ATTEMPTS` checks at most (127 times that in all: 7 waits);
         then the tombstone stays until a get or a later copy asks again, as before
         the checks. The attempt is carried by the check's get
         (``ReplyTo.attempt``), not kept per key: session 21's review found a

@@ -257,7 +257,7 @@ def _cut_off_while_deleted(seconds: float, **options: object) -> SimulatedCluste
 
 def test_a_stale_copy_a_get_repairs_at_its_own_coordinator_is_checked() -> None:
     """n3 cut off for 1,000 s, longer than the delete's checks try (8 checks, the
-    wait doubling from 1 s here: about 4 minutes), then a client's get through
+    wait doubling from 1 s here: about 2 minutes), then a client's get through
     n3: its own stale copy is repaired in place at the get's end (a
     ``ReplicaGetReply`` input), and that late copy gets a check. Without
     ``ReplicaGetReply`` among the checked inputs: 18 copies left for good (the
