@@ -21,6 +21,8 @@ concurrent with the delete) is never reaped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from impl import SimulatedCluster
@@ -235,12 +237,16 @@ def test_a_check_that_reaped_leaves_no_state_of_its_key_behind() -> None:
         name: set() for name in cluster.node_names}
 
 
-def _cut_off_while_deleted(seconds: float, **options: object) -> SimulatedCluster:
+def _cut_off_while_deleted(seconds: float, watch: Callable[[SimulatedCluster], None] | None
+                           = None, **options: object) -> SimulatedCluster:
     """3 nodes, anti-entropy off (no hint either: no fallback with N = 3), the first
     six keys written at W = 3, then deleted through n1 at W = 2 while n3 is cut off
-    for ``seconds``; healed, and the cluster quiet."""
+    for ``seconds``; healed, and the cluster quiet. ``watch(cluster)`` is called
+    first."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=1.0,
                                anti_entropy=False, **options)  # type: ignore[arg-type]
+    if watch is not None:
+        watch(cluster)
     client = cluster.client()
     for key in KEYS[:6]:
         client.put(key, b"v", w=3)
@@ -308,25 +314,17 @@ def test_no_answer_of_a_check_reaches_the_client_side() -> None:
     while the checks run (the answer dropped by ``ReplyTo.internal``; otherwise
     the simulator meets a reply to a request nobody sent)."""
     replies: list[Reply] = []
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=1.0)
-    perform = cluster.sim._perform
 
-    def watched(name: str, effects: list[Effect]) -> None:
-        replies.extend(e for e in effects if isinstance(e, Reply) and e.request_id == 0)
-        perform(name, effects)
+    def watch(cluster: SimulatedCluster) -> None:
+        perform = cluster.sim._perform
 
-    cluster.sim._perform = watched  # type: ignore[method-assign]
-    client = cluster.client()
-    for key in KEYS[:6]:
-        client.put(key, b"v", w=3)
-    cluster.run_until_quiet()
-    contexts = {key: client.get(key, r=3).context for key in KEYS[:6]}
-    cluster.partition({"n3"}, {"n1", "n2"})
-    for key in KEYS[:6]:
-        cluster.client("n1").delete(key, context=contexts[key], w=2)
-    cluster.run_for(5.0)
-    cluster.heal()
-    cluster.run_until_quiet()
+        def watched(name: str, effects: list[Effect]) -> None:
+            replies.extend(e for e in effects if isinstance(e, Reply) and e.request_id == 0)
+            perform(name, effects)
+
+        cluster.sim._perform = watched  # type: ignore[method-assign]
+
+    cluster = _cut_off_while_deleted(5.0, watch)
     cluster.run_for(60.0)
     cluster.run_until_quiet()
     assert _copies(cluster) == 0
