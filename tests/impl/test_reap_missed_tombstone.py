@@ -356,3 +356,29 @@ def test_a_put_short_of_its_targets_sets_no_check() -> None:
         cluster.client("n1").put(key, b"v", w=2)
     cluster.run_for(60.0)
     assert [cluster.node(name).stats["reap-checks"] for name in ("n1", "n2")] == [0, 0]
+
+
+def test_a_check_of_a_key_whose_reap_is_already_due_reads_nothing() -> None:
+    """n3's acknowledgements to n1 lost (a one-way cut), so each delete's end sets
+    a check due 12 s later (``request_timeout + max(tombstone_grace_s = 10,
+    shadow_round_s)``); healed at 3 s, a client's get at R = 3 through n1 sees
+    every target hold the tombstone and schedules the reap (due at 13 s). The check
+    finds the reap due and reads nothing (on the mutant without that skip: a read
+    of all N per key, 6 more reads; the reaper keeps one reap per key either way)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=10.0)
+    client = cluster.client("n1")
+    for key in KEYS[:6]:
+        client.put(key, b"v", w=3)
+    cluster.run_until_quiet()
+    contexts = {key: client.get(key, r=3).context for key in KEYS[:6]}
+    cluster.partition_one_way({"n3"}, {"n1"})
+    for key in KEYS[:6]:
+        client.delete(key, context=contexts[key], w=2)
+    cluster.run_for(3.0)
+    cluster.heal()
+    assert [client.get(key, r=3).values for key in KEYS[:6]] == [[]] * 6
+    cluster.run_until_quiet()
+    cluster.run_for(60.0)
+    cluster.run_until_quiet()
+    assert _copies(cluster) == 0
+    assert [cluster.node(name).stats["reap-checks"] for name in cluster.node_names] == [0, 0, 0]
