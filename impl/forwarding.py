@@ -60,12 +60,14 @@ class ReplyTo:
     """Where a coordination's answer goes: a local client (``peer`` empty) or the
     peer that forwarded the request (answered with a ForwardReply for ``op_id``).
     ``internal``: nobody, a get the node starts itself (a reap check,
-    :meth:`impl.node.Node._reap_checks`): its answer is dropped."""
+    :meth:`impl.node.Node._reap_checks`): its answer is dropped; ``attempt``: the
+    reap check's attempt (0: the first)."""
 
     request_id: int
     peer: str = ""
     op_id: int = 0
     internal: bool = False
+    attempt: int = 0
 
 
 @dataclass(slots=True)

@@ -129,8 +129,10 @@ class GetCoordinator:
         #: rebuilt yet (:mod:`impl.rebuild`)
         self.uncounted_read: Callable[[bytes, Record], bool] = lambda key, own: False
         #: an internal get (a reap check) of ``key`` that did not hear every target
-        #: by its deadline: (now, key) -> effects (the node tries it again later)
-        self.internal_failed: Callable[[float, bytes], list[Effect]] = lambda now, key: []
+        #: by its deadline: (now, key, the check's ``ReplyTo.attempt``)
+        #: -> effects (the node tries it again later)
+        self.internal_failed: Callable[[float, bytes, int], list[Effect]] = (
+            lambda now, key, attempt: [])
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -198,7 +200,8 @@ class GetCoordinator:
                 return self._finish(coordination, now)
             del self.coordinations[timer.op_id]
             if coordination.reply_to.internal:  # a reap check short of its targets
-                return self.internal_failed(now, coordination.key)
+                return self.internal_failed(now, coordination.key,
+                                            coordination.reply_to.attempt)
             got = len(counted_replies(coordination))
             # the outsiders are the replies of nodes outside the top N (an uncounted
             # target's own read is none: it was named "outside" until session 21)

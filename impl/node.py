@@ -295,8 +295,6 @@ class Node:
         #: keys whose local copy a merge of the input being handled turned into
         #: tombstones only (:meth:`_note_merge`; volatile): reap checks
         self._tombstoned: set[bytes] = set()
-        #: key -> the attempt of its reap check under way (volatile)
-        self._reap_check_attempts: dict[bytes, int] = {}
         self.replica.merge_listener = self._note_merge  # kv679; reap checks
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
@@ -429,21 +427,25 @@ class Node:
         not one of the key's replicas, or that has the key's reap due already."""
         key = timer.key
         if not self._replicates(key) or key in self.reaper.due:
-            self._reap_check_attempts.pop(key, None)
             return []
         self.stats["reap-checks"] += 1
-        self._reap_check_attempts[key] = timer.attempt
+        # the attempt rides on the get: nothing is kept per key
         return self.gets.start(now, GetRequest(0, key, r=self.config.n),
-                               ReplyTo(0, internal=True))
+                               ReplyTo(0, internal=True, attempt=timer.attempt))
 
-    def _reap_check_failed(self, now: float, key: bytes) -> list[Effect]:
-        """A reap check of ``key`` did not hear every target by its deadline (one
-        down, cut off, or a replaced disk still rebuilding, which does not answer):
-        check again later, ``max(tombstone_grace_s, request_timeout)`` doubled at
-        each attempt, :data:`impl.reaping.REAP_ATTEMPTS` checks at most (255 times
-        that in all); then the tombstone stays until a get or a later copy asks
-        again, as before the checks."""
-        attempt = self._reap_check_attempts.pop(key, 0) + 1
+    def _reap_check_failed(self, now: float, key: bytes, failed: int) -> list[Effect]:
+        """A reap check of ``key`` (its attempt ``failed``, 0 the first) did not hear
+        every target by its deadline (one down, cut off, or a replaced disk still
+        rebuilding, which does not answer): check again later,
+        ``max(tombstone_grace_s, request_timeout)`` doubled at each attempt,
+        :data:`impl.reaping.REAP_ATTEMPTS` checks at most (127 times that in all: 7 waits);
+        then the tombstone stays until a get or a later copy asks again, as before
+        the checks. The attempt is carried by the check's get
+        (``ReplyTo.attempt``), not kept per key: session 21's review found a
+        ``key -> attempt`` map whose entries a check that succeeded never removed
+        (40 entries left on 3 nodes after 20 keys were reaped: one per key ever
+        checked, for the process's life)."""
+        attempt = failed + 1
         if attempt >= REAP_ATTEMPTS:
             return []
         self.stats["reap-check-retries"] += 1

@@ -234,9 +234,18 @@ FILE_BOUNDS: dict[str, Bound] = {
 }
 
 
+def _shown(value: float) -> str:
+    """``value`` as short as ``:g`` writes it, or in full where that rounds it (a
+    refused ``60.0000001`` was shown as ``60 is over the ceiling of 60``: session
+    21's review)."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(value)
+
+
 def check_file_bounds(cluster: ClusterConfig) -> None:
-    """ConfigError naming the key, the value and the bound when a setting of a
-    cluster file is outside :data:`FILE_BOUNDS` (floor and ceiling included)."""
+    """ConfigError naming the key, the value (in full where ``:g`` would round it)
+    and the bound when a setting of a cluster file is outside :data:`FILE_BOUNDS`
+    (floor and ceiling included)."""
     for key, bound in FILE_BOUNDS.items():
         value = float(getattr(cluster, key))
         if bound.low <= value <= bound.high:
@@ -244,7 +253,7 @@ def check_file_bounds(cluster: ClusterConfig) -> None:
         side = f"under the floor of {bound.low:g}" if value < bound.low else (
             f"over the ceiling of {bound.high:g}")
         raise errors.ConfigError(
-            f"[cluster] {key}: {value:g} is {side} (a cluster file takes "
+            f"[cluster] {key}: {_shown(value)} is {side} (a cluster file takes "
             f"{bound.low:g}..{bound.high:g}): {bound.why}; see docs/runtime.md, "
             f"\"Settings refused (session 21)\"")
 

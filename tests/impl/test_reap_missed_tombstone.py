@@ -21,9 +21,12 @@ concurrent with the delete) is never reaped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from impl import SimulatedCluster
+from impl.effects import Effect, Reply
 from impl.versions import TOMBSTONE, values
 
 KEYS = tuple(b"k%d" % i for i in range(20))
@@ -208,3 +211,174 @@ def test_a_check_that_cannot_read_a_rebuilding_replica_is_tried_again() -> None:
     assert _copies(cluster) == 0
     assert sum(cluster.node(name).stats["reap-check-retries"] for name in cluster.node_names) > 0
     assert [key for key in KEYS if cluster.client().get(key, r=3).values] == []
+
+
+# --- session 21's review of the reap checks (docs/runtime.md, "Review of the reap
+# checks and the file bounds (session 21)") ---
+
+
+def _held_keys(node: object) -> set[bytes]:
+    """The keys of :data:`KEYS` that a dict or a set held by ``node`` itself names."""
+    held: set[bytes] = set()
+    for value in vars(node).values():
+        if isinstance(value, dict | set | frozenset):
+            held |= {key for key in value if isinstance(key, bytes) and key in KEYS}
+    return held
+
+
+def test_a_check_that_reaped_leaves_no_state_of_its_key_behind() -> None:
+    """Every key reaped, the checks keep nothing of them: before the review a
+    ``key -> attempt`` map lost an entry only when a check failed or was skipped,
+    never when it succeeded (40 entries left on 3 nodes after 20 keys were reaped:
+    n1 14, n2 6, n3 20; one per key ever checked, for the process's life)."""
+    cluster = _deleted_while_n3_missed_it("dvv", 3, "down")
+    assert _copies(cluster) == 0
+    assert {name: _held_keys(cluster.node(name)) for name in cluster.node_names} == {
+        name: set() for name in cluster.node_names}
+
+
+def _cut_off_while_deleted(seconds: float, watch: Callable[[SimulatedCluster], None] | None
+                           = None, **options: object) -> SimulatedCluster:
+    """3 nodes, anti-entropy off (no hint either: no fallback with N = 3), the first
+    six keys written at W = 3, then deleted through n1 at W = 2 while n3 is cut off
+    for ``seconds``; healed, and the cluster quiet. ``watch(cluster)`` is called
+    first."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=1.0,
+                               anti_entropy=False, **options)  # type: ignore[arg-type]
+    if watch is not None:
+        watch(cluster)
+    client = cluster.client()
+    for key in KEYS[:6]:
+        client.put(key, b"v", w=3)
+    cluster.run_until_quiet()
+    contexts = {key: client.get(key, r=3).context for key in KEYS[:6]}
+    cluster.partition({"n3"}, {"n1", "n2"})
+    for key in KEYS[:6]:
+        cluster.client("n1").delete(key, context=contexts[key], w=2)
+    cluster.run_for(seconds)
+    cluster.heal()
+    cluster.run_until_quiet()
+    return cluster
+
+
+def test_a_stale_copy_a_get_repairs_at_its_own_coordinator_is_checked() -> None:
+    """n3 cut off for 1,000 s, longer than the delete's checks try (8 checks, the
+    wait doubling from 1 s here: about 2 minutes), then a client's get through
+    n3: its own stale copy is repaired in place at the get's end (a
+    ``ReplicaGetReply`` input), and that late copy gets a check. Without
+    ``ReplicaGetReply`` among the checked inputs: 18 copies left for good (the
+    mutant survived the session's tests)."""
+    cluster = _cut_off_while_deleted(1000.0)
+    assert _copies(cluster) == 18  # n1's checks gave up while n3 was away
+    assert [cluster.client("n3").get(key, r=2).values for key in KEYS[:6]] == [[]] * 6
+    cluster.run_until_quiet()
+    cluster.run_for(60.0)
+    cluster.run_until_quiet()
+    assert _copies(cluster) == 0
+
+
+def test_a_target_away_for_minutes_is_still_caught_by_the_doubling_retries() -> None:
+    """n3 cut off for 60 s: the delete's check at n1 fails while it is away and is
+    tried again, the wait doubling (1, 2, 4, ... 64 s here): one of the later checks
+    finds n3 back with nothing else to bring it the tombstone (anti-entropy off),
+    repairs it and the key is reaped. With a constant wait the 8 checks were over
+    in about 15 s: 18 copies left for good."""
+    cluster = _cut_off_while_deleted(60.0)
+    cluster.run_for(800.0)
+    cluster.run_until_quiet()
+    assert _copies(cluster) == 0
+
+
+def test_a_target_down_for_good_costs_eight_checks_per_key_and_no_more() -> None:
+    """n3 down for good (an hour): each key's checks stop after
+    :data:`impl.reaping.REAP_ATTEMPTS` (8), the tombstones kept; the cost of a
+    node down is bounded by 8 reads of N replicas per deleted key."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=1.0)
+    client = cluster.client()
+    for key in KEYS[:6]:
+        client.put(key, b"v", w=3)
+    cluster.run_until_quiet()
+    contexts = {key: client.get(key, r=3).context for key in KEYS[:6]}
+    cluster.crash("n3")
+    for key in KEYS[:6]:
+        cluster.client("n1").delete(key, context=contexts[key], w=2)
+    cluster.run_for(3600.0)
+    checks = {name: cluster.node(name).stats["reap-checks"] for name in ("n1", "n2")}
+    assert checks == {"n1": 6 * 8, "n2": 0}
+    assert _copies(cluster) == 12
+
+
+def test_no_answer_of_a_check_reaches_the_client_side() -> None:
+    """A check's get answers nobody: no ``Reply`` effect for request 0 (the id a
+    check's get carries; the simulator's clients count from 1) leaves any node
+    while the checks run (the answer dropped by ``ReplyTo.internal``; otherwise
+    the simulator meets a reply to a request nobody sent)."""
+    replies: list[Reply] = []
+
+    def watch(cluster: SimulatedCluster) -> None:
+        perform = cluster.sim._perform
+
+        def watched(name: str, effects: list[Effect]) -> None:
+            replies.extend(e for e in effects if isinstance(e, Reply) and e.request_id == 0)
+            perform(name, effects)
+
+        cluster.sim._perform = watched  # type: ignore[method-assign]
+
+    cluster = _cut_off_while_deleted(5.0, watch)
+    cluster.run_for(60.0)
+    cluster.run_until_quiet()
+    assert _copies(cluster) == 0
+    assert sum(cluster.node(name).stats["reap-checks"] for name in cluster.node_names) > 0
+    assert replies == []
+
+
+@pytest.mark.parametrize("options", [{"reap_checks": False}, {"delete_mode": "keep"},
+                                     {"delete_mode": "immediate"}])
+def test_no_check_without_reap_checks_or_the_safe_mode(options: dict[str, object]) -> None:
+    """``reap_checks = False`` (the refinement harness's choice) or a delete mode
+    other than ``"safe"``: no check is ever made (no get the spec has no request
+    for; in ``keep`` nothing would be reaped anyway), not even for n3's stale
+    copies a client's get at R = 3 repairs."""
+    cluster = _cut_off_while_deleted(5.0, **options)
+    for key in KEYS[:6]:  # (immediate answers n3's value: the naive rule's resurrection)
+        cluster.client("n2").get(key, r=3)
+    cluster.run_for(60.0)
+    cluster.run_until_quiet()
+    assert [cluster.node(name).stats["reap-checks"] for name in cluster.node_names] == [0, 0, 0]
+
+
+def test_a_put_short_of_its_targets_sets_no_check() -> None:
+    """Only a delete's coordination that ends short of full acknowledgement sets a
+    check: 6 puts at W = 2 while n3 is down end the same way and read nothing."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=1.0)
+    cluster.crash("n3")
+    for key in KEYS[:6]:
+        cluster.client("n1").put(key, b"v", w=2)
+    cluster.run_for(60.0)
+    assert [cluster.node(name).stats["reap-checks"] for name in ("n1", "n2")] == [0, 0]
+
+
+def test_a_check_of_a_key_whose_reap_is_already_due_reads_nothing() -> None:
+    """n3's acknowledgements to n1 lost (a one-way cut), so each delete's end sets
+    a check due 12 s later (``request_timeout + max(tombstone_grace_s = 10,
+    shadow_round_s)``); healed at 3 s, a client's get at R = 3 through n1 sees
+    every target hold the tombstone and schedules the reap (due at 13 s). The check
+    finds the reap due and reads nothing (on the mutant without that skip: a read
+    of all N per key, 6 more reads; the reaper keeps one reap per key either way)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, tombstone_grace_s=10.0)
+    client = cluster.client("n1")
+    for key in KEYS[:6]:
+        client.put(key, b"v", w=3)
+    cluster.run_until_quiet()
+    contexts = {key: client.get(key, r=3).context for key in KEYS[:6]}
+    cluster.partition_one_way({"n3"}, {"n1"})
+    for key in KEYS[:6]:
+        client.delete(key, context=contexts[key], w=2)
+    cluster.run_for(3.0)
+    cluster.heal()
+    assert [client.get(key, r=3).values for key in KEYS[:6]] == [[]] * 6
+    cluster.run_until_quiet()
+    cluster.run_for(60.0)
+    cluster.run_until_quiet()
+    assert _copies(cluster) == 0
+    assert [cluster.node(name).stats["reap-checks"] for name in cluster.node_names] == [0, 0, 0]

@@ -166,3 +166,62 @@ def test_the_in_process_api_keeps_port_zero_and_short_timeouts() -> None:
     nodes = {name: NodeAddresses(Address("127.0.0.1", 0), Address("127.0.0.1", 0))
              for name in ("n1", "n2")}
     assert RuntimeConfig(cluster, nodes).cluster.gossip_interval == 0.01
+
+
+def _loadable(key: str, value: float) -> dict[str, object]:
+    """``{key: value}`` and what ``ClusterConfig``'s own rules need beside it (a
+    ``replica_timeout`` under ``request_timeout``, a record replicable within it)."""
+    extra: dict[str, object] = {key: value}
+    if key == "request_timeout":
+        extra.update(replica_timeout=0.005, max_value_bytes=10_000)
+    if key == "replica_timeout":
+        extra["request_timeout"] = 1.0
+    return extra
+
+
+#: The bounds docs/runtime.md ("Settings refused (session 21)") gives, written out:
+#: a test that reads them from FILE_BOUNDS moves with a mutated bound.
+DOCUMENTED = {
+    "request_timeout": (0.05, 300.0), "replica_timeout": (0.01, 300.0),
+    "suspicion_timeout": (0.05, 3600.0), "gossip_interval": (0.05, 60.0),
+    "hint_scan_interval": (0.05, 3600.0), "anti_entropy_interval": (0.05, 86400.0),
+    "flush_interval": (0.01, 3600.0), "shadow_round_s": (0.1, 60.0),
+    "http_header_timeout_s": (0.1, 3600.0), "http_idle_timeout_s": (0.1, 3600.0),
+    "peer_hello_timeout_s": (0.1, 3600.0), "phi_threshold": (5.0, 16.0),
+}
+
+
+def test_the_file_bounds_are_the_documented_ones() -> None:
+    assert {key: (bound.low, bound.high) for key, bound in FILE_BOUNDS.items()} == DOCUMENTED
+
+
+@pytest.mark.parametrize("key", sorted(DOCUMENTED))
+def test_just_outside_each_bound_is_refused(tmp_path: Path, key: str) -> None:
+    """1 % under each floor and 1 % over each ceiling is refused (session 21's
+    review: the floors of seven settings were tested at 1e-9 only, so a floor
+    lowered a hundredfold, ``suspicion_timeout``'s 0.05 to 0.001, passed the
+    tests; ``request_timeout``'s floor was not tested at all). ``replica_timeout``'s
+    ceiling is not reachable alone: it must stay under ``request_timeout``, whose
+    own ceiling is the same 300 s."""
+    low, high = DOCUMENTED[key]
+    for value in (low * 0.99, high * 1.01):
+        if key == "replica_timeout" and value > high:
+            continue
+        extra = _loadable(key, value)
+        ClusterConfig(nodes=("n1",), n=1, r=1, w=1, **extra)  # type: ignore[arg-type]
+        with pytest.raises(errors.ConfigError, match=re.escape(f"[cluster] {key}: ")):
+            load_runtime_config(_write(tmp_path, extra))
+
+
+@pytest.mark.parametrize(("key", "value", "shown"), [
+    ("gossip_interval", 60.0000001, "60.0000001 is over the ceiling of 60 "),
+    ("shadow_round_s", 0.0999999, "0.0999999 is under the floor of 0.1 "),
+    ("phi_threshold", 16.0000004, "16.0000004 is over the ceiling of 16 "),
+])
+def test_a_value_just_outside_is_shown_in_full(tmp_path: Path, key: str, value: float,
+                                                shown: str) -> None:
+    """Session 21's review: the value was written with ``:g`` (6 digits), so a
+    refused ``gossip_interval = 60.0000001`` read "60 is over the ceiling of 60"."""
+    with pytest.raises(errors.ConfigError) as raised:
+        load_runtime_config(_write(tmp_path, {key: value}))
+    assert f"[cluster] {key}: {shown}" in str(raised.value)
