@@ -83,8 +83,10 @@ def test_a_replica_that_missed_the_writes_takes_a_record_of_its_earlier_limits()
 
 
 def test_a_fresh_store_keeps_the_bounds_of_its_own_limits_only() -> None:
-    """A store that never ran under larger limits refuses as before: 7 siblings
-    over ``max_siblings`` 2 (merges of 3 sides: 6)."""
+    """A store that never ran under larger limits, and heard of none in a peer's
+    hello (``impl.runtime.NodeServer._adopt_record_bounds``), refuses a peer's record
+    beyond its bounds as before (the peer's bad data): 7 siblings over
+    ``max_siblings`` 2 (merges of 3 sides: 6)."""
     node = Node("n1", make_config(3, n=3, r=2, w=1, max_siblings=2), MemoryStorage("always"),
                 seed=1)
     node.start(0.0)
