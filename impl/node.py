@@ -86,7 +86,7 @@ from impl.put_coordinator import PutCoordinator
 from impl.read_repair import ReadRepairer
 from impl.reaping import REAP_ATTEMPTS, Reaper
 from impl.rebuild import Pair, Rebuild
-from impl.replica import Replica
+from impl.replica import Replica, kept_record_bounds
 from impl.restore_guard import (
     SHADOW_DEFERRED_LIMIT,
     RestoreGuard,
@@ -243,6 +243,7 @@ class Node:
         base = _op_id_base(storage, name, seed, now,  # and this start's op ids
                            per_start=config.actor_per_start, actor=self.actor)
         self._seed = seed
+        kept_bounds = kept_record_bounds(storage, config, 0)  # direct, as the incarnation
         #: a store that held nothing at this start (no earlier start, no version, no
         #: hint: a replaced disk, a new node) holds no version older than the
         #: cluster's; told of a later generation, it takes one above and keeps what
@@ -273,7 +274,8 @@ class Node:
                                    lambda: self.gossiper.future,
                                    self.gossiper.removal_handed_over)
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known,
-                               lambda: len(self.gossiper.known_nodes), self.stats)
+                               lambda: len(self.gossiper.known_nodes), self.stats,
+                               kept_bounds)
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)

@@ -65,7 +65,8 @@ class Replica:
     def __init__(self, name: str, config: ClusterConfig, storage: Storage,
                  hints: HintStore, known: Callable[[str], bool],
                  members: Callable[[], int] = lambda: 0,
-                 stats: Counter[str] | None = None) -> None:
+                 stats: Counter[str] | None = None,
+                 kept_bounds: tuple[int, int] = (0, 0)) -> None:
         self.name = name
         self._members = members
         #: the node's counters: ``merged-over-limit``, a merge stored a record over
@@ -92,6 +93,9 @@ class Replica:
         self.client_floor = 0
         if self.mode is ClockMode.CLIENT_VCLOCK:
             self.client_floor = int(storage.get_meta(CLIENT_FLOOR_META) or b"0")
+        #: (bytes, siblings): the record bounds of the configurations this store ran
+        #: with before (:meth:`decode`; :func:`kept_record_bounds`)
+        self.kept_bounds = kept_bounds
 
     # ------------------------------------------------------------------ messages
 
@@ -228,9 +232,19 @@ class Replica:
         when it is no larger, and holds no more siblings, than the record this
         node stores for the key (kept from before ``max_record_bytes`` or
         ``max_siblings`` was lowered: its replicas hold the same record, and
-        refusing it stranded the key as above; session 17's service probe)."""
+        refusing it stranded the key as above; session 17's service probe).
+
+        The bounds are never below those of a configuration this store ran with
+        before (:attr:`kept_bounds`): a replica that missed a key's writes (down
+        while they were taken) and was restarted with the others under a lowered
+        ``max_siblings`` stores nothing to compare with, and refused the key's
+        record for good: 10 siblings, ``max_siblings`` 25 lowered to 2, three
+        ``vdynamo serve`` processes: every GET through that node 503 ("reached 1 of
+        R=2"), 44 messages dropped there in 3 s, while the other two served it
+        (session 21's second service probe)."""
         sides = merge_sides(self.config, self._members())
-        largest = merged_record_bytes(self.config, self._members())
+        kept_bytes, kept_siblings = self.kept_bounds
+        largest = max(merged_record_bytes(self.config, self._members()), kept_bytes)
         if len(raw) > largest and len(raw) > len(self.storage.read(key) or b""):
             raise peer_data_error("record", TooLargeError(
                 f"record is {len(raw)} bytes, over the {largest} that merges of "
@@ -242,7 +256,7 @@ class Replica:
             raise peer_data_error("record", error) from error
         # Each sibling takes at least 4 bytes of the record: a small record cannot
         # hold too many (skip counting).
-        most = sides * self.config.max_siblings
+        most = max(sides * self.config.max_siblings, kept_siblings)
         if len(raw) // 4 <= most:
             return record
         siblings = sibling_count(record)
@@ -337,3 +351,33 @@ class Replica:
         ``flush_interval`` seconds: a crash loses at most that)."""
         self.storage.flush()
         return [SetTimer(Flush(), now + self.config.flush_interval)]
+
+
+#: the meta entry holding the largest record bounds (``"bytes siblings"``, ASCII
+#: integers) any configuration this store ran with allowed a peer's record
+RECORD_BOUNDS_META = "record_bounds"
+
+
+def kept_record_bounds(storage: Storage, config: ClusterConfig,
+                        members: int) -> tuple[int, int]:
+    """(bytes, siblings): the larger, each, of the record bounds ``config`` sets
+    (:func:`impl.config.merged_record_bytes`; :func:`impl.config.merge_sides` x
+    ``max_siblings``) and those kept in ``storage``'s ``RECORD_BOUNDS_META`` entry
+    by earlier starts; written back when ``config``'s are larger. A record taken
+    under larger limits stays within what this store accepts from a peer after an
+    operator lowers them: the put limits bound what clients add, not the repair of
+    what the cluster already acknowledged
+    (:meth:`Replica.decode`; session 21's second service probe). An unreadable
+    entry counts as none (it is rewritten). Written directly (not staged), as the
+    node's incarnation is at its start (:class:`impl.node.Node`)."""
+    now = (merged_record_bytes(config, members), merge_sides(config, members) * config.max_siblings)
+    kept = (0, 0)
+    raw = storage.get_meta(RECORD_BOUNDS_META)
+    if raw:
+        parts = raw.split()
+        if len(parts) == 2 and all(part.isdigit() for part in parts):
+            kept = (int(parts[0]), int(parts[1]))
+    bounds = (max(now[0], kept[0]), max(now[1], kept[1]))
+    if bounds != kept:
+        storage.set_meta(RECORD_BOUNDS_META, b"%d %d" % bounds)
+    return bounds

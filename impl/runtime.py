@@ -135,6 +135,10 @@ _HEADER_BYTES = 10
 #: peer's record (impl.replica.Replica.decode) or frame (``_read_frames``)
 COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max_siblings",
                    "max_record_bytes", "max_frame_bytes")
+#: the names, in a hello's limits, of the sender's kept record bounds (bytes,
+#: siblings: :func:`impl.replica.kept_record_bounds`), which the receiver adopts
+#: when larger (``NodeServer._adopt_record_bounds``)
+KEPT_BOUNDS = ("kept_record_bytes", "kept_record_siblings")
 #: the first bytes of an HTTP request (a method, a space, an origin- or absolute-form
 #: target, RFC 9112 3), sent to the peer port: answered 400 naming the HTTP port
 #: (:meth:`NodeServer._answer_http_client`), in at most this many seconds of
@@ -767,9 +771,29 @@ class NodeServer:
 
     def _hello_info(self) -> HelloInfo:
         """What this node's hellos say of it (impl.peer_auth): its cluster's name and
-        its record limits, :data:`COMPARED_LIMITS`."""
+        its record limits, :data:`COMPARED_LIMITS`, and the record bounds its store
+        keeps from earlier limits (:data:`KEPT_BOUNDS`)."""
+        kept = zip(KEPT_BOUNDS, self.node.replica.kept_bounds, strict=True)
         return HelloInfo(self.config.name, tuple(
-            (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS))
+            (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS) + tuple(kept))
+
+    def _adopt_record_bounds(self, info: HelloInfo) -> None:
+        """Raise this node's kept record bounds (:attr:`impl.replica.Replica.kept_bounds`)
+        to an authenticated peer's (:data:`KEPT_BOUNDS` in its hello): a replaced
+        disk, or a node that joined after the limits were lowered, has no bounds of
+        the earlier limits of its own, and refused the records its peers stored
+        under them: ``max_siblings`` 25 lowered to 2 over a key of 10 siblings, n3's
+        disk replaced, three ``vdynamo serve`` processes: n3's rebuild never ended
+        (still waiting on n1 and n2 after 25 s, 124 messages dropped) and every GET
+        through it 503 (session 21's second service probe). A peer that knows the
+        secret may store any record within those bounds anyway; ``max_frame_bytes``
+        still bounds each."""
+        theirs = dict(info.limits)
+        if not all(name in theirs for name in KEPT_BOUNDS):
+            return
+        replica = self.node.replica
+        replica.kept_bounds = (max(replica.kept_bounds[0], theirs[KEPT_BOUNDS[0]]),
+                               max(replica.kept_bounds[1], theirs[KEPT_BOUNDS[1]]))
 
     def _compare_limits(self, peer: str, info: HelloInfo | None) -> None:
         """Note (in ``peer_limits_differ``, /status) and log once the record limits
@@ -782,6 +806,7 @@ class NodeServer:
         negotiates capabilities)."""
         if info is None:
             return
+        self._adopt_record_bounds(info)
         theirs = dict(info.limits)
         differ = {name: (int(getattr(self.config, name)), theirs[name])
                   for name in COMPARED_LIMITS

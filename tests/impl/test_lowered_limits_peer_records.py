@@ -62,3 +62,33 @@ def test_a_record_over_the_lowered_record_bytes_is_taken_when_stored_alike() -> 
     larger = _siblings(2, b"x" * (largest // 2 + 10))
     assert node.receive(1.0, "n2", ReplicaPut(6, KEY, larger)) == []
     assert f"over the {largest} that merges of 3 nodes' puts" in node.log[-1]
+
+
+def test_a_replica_that_missed_the_writes_takes_a_record_of_its_earlier_limits() -> None:
+    """A store that ran under ``max_siblings`` 25 and holds nothing of the key (down
+    while it was written) takes the key's 10 siblings after a restart with
+    ``max_siblings`` 2: before, it had no record to compare with and refused it
+    for good (session 21's second service probe). A record beyond the bounds of
+    every configuration the store ran with is still refused."""
+    storage = MemoryStorage("always")
+    Node("n1", make_config(3, n=3, r=2, w=1), storage, seed=1).start(0.0)  # max_siblings 25
+    node = Node("n1", make_config(3, n=3, r=2, w=1, max_siblings=2), storage, seed=1, now=5.0)
+    node.start(5.0)
+    assert node.receive(6.0, "n2", ReplicaPut(5, KEY, _siblings(10)))  # before: dropped
+    assert node.stats["dropped"] == 0, node.log[-1]
+    assert node.receive(6.0, "n2", ReplicaPut(6, b"k4", _siblings(76))) == []
+    assert node.log[-1].endswith(
+        "ReplicaPut: record holds 76 siblings, more than the 75 that merges of 3 nodes' "
+        "puts within max_siblings can make (peer data: record)")
+
+
+def test_a_fresh_store_keeps_the_bounds_of_its_own_limits_only() -> None:
+    """A store that never ran under larger limits, and heard of none in a peer's
+    hello (``impl.runtime.NodeServer._adopt_record_bounds``), refuses a peer's record
+    beyond its bounds as before (the peer's bad data): 7 siblings over
+    ``max_siblings`` 2 (merges of 3 sides: 6)."""
+    node = Node("n1", make_config(3, n=3, r=2, w=1, max_siblings=2), MemoryStorage("always"),
+                seed=1)
+    node.start(0.0)
+    assert node.receive(1.0, "n2", ReplicaPut(5, KEY, _siblings(7))) == []
+    assert "more than the 6 that merges" in node.log[-1]
