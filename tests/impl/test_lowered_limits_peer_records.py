@@ -16,6 +16,7 @@ from __future__ import annotations
 from impl.config import merged_record_bytes
 from impl.messages import ReplicaPut
 from impl.node import Node
+from impl.replica import RECORD_BOUNDS_META
 from impl.storage.memory import MemoryStorage
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
@@ -92,3 +93,56 @@ def test_a_fresh_store_keeps_the_bounds_of_its_own_limits_only() -> None:
     node.start(0.0)
     assert node.receive(1.0, "n2", ReplicaPut(5, KEY, _siblings(7))) == []
     assert "more than the 6 that merges" in node.log[-1]
+
+
+def _restart(storage: MemoryStorage, now: float, **limits: int) -> Node:
+    node = Node("n1", make_config(3, n=3, r=2, w=1, **limits), storage, seed=1, now=now)
+    node.start(now)
+    return node
+
+
+def test_a_replica_that_missed_the_writes_takes_a_record_of_earlier_record_bytes() -> None:
+    """The kept bytes bound alone (session 22's review: a mutant ignoring it in
+    ``Replica.decode`` passed every test): a store that ran under the default
+    limits and holds nothing of the key takes 5 siblings of 99,000 B after a
+    restart with ``max_value_bytes`` 100,000 and ``max_record_bytes`` 110,000
+    (merges of 3 sides: 406,800 B), within its siblings bound; the mutant refused
+    it ("over the 406800 that merges of 3 nodes' puts within max_record_bytes can
+    make")."""
+    storage = MemoryStorage("always")
+    _restart(storage, 0.0)
+    limits = {"max_value_bytes": 100_000, "max_record_bytes": 110_000}
+    node = _restart(storage, 5.0, **limits)
+    record = _siblings(5, b"x" * 99_000)
+    assert len(record) > merged_record_bytes(make_config(3, n=3, r=2, w=1, **limits))
+    assert node.receive(6.0, "n2", ReplicaPut(5, KEY, record))
+    assert node.stats["dropped"] == 0, node.log[-1]
+
+
+def test_limits_changed_both_ways_keep_the_larger_of_each_bound() -> None:
+    """Three starts: small values and 25 siblings, then 1 MiB values and 2
+    siblings (the bytes bound rises, the siblings bound falls), then the same
+    again: the store keeps 75 siblings (3 sides x 25) from the first start and
+    takes the 10 siblings a replica that missed the writes is sent. A meta entry
+    written with the second start's bounds alone (a mutant of session 22's review)
+    kept 6 and refused them at the third start."""
+    storage = MemoryStorage("always")
+    _restart(storage, 0.0, max_value_bytes=1000, max_record_bytes=4096)
+    _restart(storage, 5.0, max_siblings=2)
+    node = _restart(storage, 10.0, max_siblings=2)
+    assert node.replica.kept_bounds[1] == 75
+    assert node.receive(11.0, "n2", ReplicaPut(5, KEY, _siblings(10)))
+    assert node.stats["dropped"] == 0, node.log[-1]
+
+
+def test_an_unreadable_record_bounds_entry_counts_as_none_and_is_rewritten() -> None:
+    """A ``record_bounds`` meta entry that is not two ASCII integers (a store
+    written by hand, a torn entry) counts as none: the node starts with its
+    configuration's bounds and rewrites the entry (session 22's review: a mutant
+    that parsed it unchecked raised ValueError at the start)."""
+    storage = MemoryStorage("always")
+    storage.set_meta(RECORD_BOUNDS_META, b"75 x")
+    node = _restart(storage, 0.0)
+    config = make_config(3, n=3, r=2, w=1)
+    assert node.replica.kept_bounds == (merged_record_bytes(config), 3 * config.max_siblings)
+    assert storage.get_meta(RECORD_BOUNDS_META) == b"%d %d" % node.replica.kept_bounds
