@@ -231,6 +231,15 @@ async def dial(server: NodeServer, name: str = "n2", secret: bytes = SECRET,
     """A peer connection to ``server`` that passed the hello as ``name`` with
     ``secret`` (an insider: the tests forge frames on it), saying ``info`` of
     itself (default: the server's cluster, no limits)."""
+    reader, writer, sealer, _ = await dial_hello(server, name, secret, info)
+    return reader, writer, sealer
+
+
+async def dial_hello(server: NodeServer, name: str = "n2", secret: bytes = SECRET,
+                     info: HelloInfo | None = None,
+                     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, FrameSealer,
+                                HelloInfo]:
+    """:func:`dial`, and what ``server``'s hello said of it (``Dialer.peer_info``)."""
     address = server.peer_address
     assert address is not None
     reader, writer = await asyncio.open_connection(address.host, address.port)
@@ -248,7 +257,8 @@ async def dial(server: NodeServer, name: str = "n2", secret: bytes = SECRET,
         raise
     writer.write(proof)
     await writer.drain()
-    return reader, writer, sealer
+    assert dialer.peer_info is not None
+    return reader, writer, sealer, dialer.peer_info
 
 
 async def closed_by_node(reader: asyncio.StreamReader, timeout: float = 5.0) -> bool:
