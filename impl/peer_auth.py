@@ -133,18 +133,37 @@ class HelloInfo:
         service probe it escaped the peer handler: no refusal counted, and each
         such hello logged a 1.5 KB ERROR traceback ("Unhandled exception in
         client_connected_cb"), unbounded by the refusal log's rate limit
-        (docs/runtime.md, "Faults found by session 17's service probe")."""
+        (docs/runtime.md, "Faults found by session 17's service probe").
+
+        A bad field is named, with what it held (cut to 40 characters): a limit
+        that is not an integer of 0 or more, ``limits`` not an object, no
+        ``cluster`` string. Until session 22's review every such hello was refused
+        as "no cluster name or bad limits", naming nothing; a negative limit (a
+        kept record bound of -1) was taken."""
         try:
             value = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             raise PeerAuthError("hello's info is not a JSON object") from None
+        except ValueError:  # an integer of over 4,300 digits (sys.int_info), not a limit
+            raise PeerAuthError("hello's info holds a number of over 4,300 digits") from None
         if not isinstance(value, dict):
             raise PeerAuthError("hello's info is not a JSON object")
         cluster, limits = value.get("cluster"), value.get("limits", {})
-        if not isinstance(cluster, str) or not isinstance(limits, dict) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in limits.values()):
-            raise PeerAuthError("hello's info has no cluster name or bad limits")
+        if not isinstance(cluster, str):
+            raise PeerAuthError("hello's info has no cluster name (\"cluster\", a string)")
+        if not isinstance(limits, dict):
+            raise PeerAuthError(f"hello's info: \"limits\" is {_shown(limits)}, not an object")
+        for name, number in limits.items():  # named: session 22's review of the kept bounds
+            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+                raise PeerAuthError(f"hello's info: limit {_shown(name)} is {_shown(number)}, "
+                                    "not an integer of 0 or more")
         return HelloInfo(cluster, tuple(sorted(limits.items())))
+
+
+def _shown(value: object) -> str:
+    """``value``'s repr, cut to 40 characters (a hello's info is the peer's text)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _hello(name: str, info: bytes, nonce: bytes) -> bytes:
