@@ -133,20 +133,26 @@ async def refused_hellos(tmp_path: Path, hello: bytes, count: int = 40) -> int:
     cluster, each on its own connection read until the node closes it (at most 5 s
     each); n1's ``refused_peers`` once it counted them all (at most 2 s more)."""
     async with cluster(tmp_path) as servers:
-        server = servers[0]
-        assert server.peer_address is not None
-        for _ in range(count):
-            reader, writer = await asyncio.open_connection(server.peer_address.host,
-                                                           server.peer_address.port)
-            writer.write(hello)
-            await writer.drain()
-            await asyncio.wait_for(reader.read(), 5)  # refused: the node closes
-            writer.close()
-        for _ in range(100):
-            if server.refused_peers >= count:
-                break
-            await asyncio.sleep(0.02)
-        return server.refused_peers
+        return await send_refused_hellos(servers[0], hello, count)
+
+
+async def send_refused_hellos(server: NodeServer, hello: bytes, count: int) -> int:
+    """:func:`refused_hellos` to a running ``server``: its ``refused_peers`` once it
+    counted ``count`` more (at most 2 s after the last is closed)."""
+    assert server.peer_address is not None
+    start = server.refused_peers
+    for _ in range(count):
+        reader, writer = await asyncio.open_connection(server.peer_address.host,
+                                                       server.peer_address.port)
+        writer.write(hello)
+        await writer.drain()
+        await asyncio.wait_for(reader.read(), 5)  # refused: the node closes
+        writer.close()
+    for _ in range(100):
+        if server.refused_peers >= start + count:
+            break
+        await asyncio.sleep(0.02)
+    return server.refused_peers
 
 
 def run(coro: Any, limit: float = 60.0) -> Any:

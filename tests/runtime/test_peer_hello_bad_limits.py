@@ -10,7 +10,6 @@ its value, and a node refusing such hellos keeps its bounds and its data."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import struct
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from impl.peer_auth import PROTOCOL_VERSION, HelloInfo, PeerAuthError
-from tests.runtime.live import call, cluster, run, url
+from tests.runtime.live import call, cluster, run, send_refused_hellos, url
 
 CASES = [  # (info, the refusal's words)
     (b'{"cluster":"vdynamo","limits":{"kept_record_bytes":1.5}}',
@@ -60,19 +59,7 @@ def test_hellos_with_a_bad_kept_bound_are_refused_and_lose_nothing(
             server = servers[0]
             assert (await call("PUT", url(server, "/kv/k?w=3"), b"v"))[0] == 200
             bounds, refused = server.node.replica.kept_bounds, server.refused_peers
-            assert server.peer_address is not None
-            for _ in range(5):
-                reader, writer = await asyncio.open_connection(server.peer_address.host,
-                                                               server.peer_address.port)
-                writer.write(hello)
-                await writer.drain()
-                await asyncio.wait_for(reader.read(), 5)  # refused: the node closes
-                writer.close()
-            for _ in range(100):
-                if server.refused_peers >= refused + 5:
-                    break
-                await asyncio.sleep(0.02)
-            assert server.refused_peers == refused + 5
+            assert await send_refused_hellos(server, hello, 5) == refused + 5
             assert server.node.replica.kept_bounds == bounds
             status, _, body = await call("GET", url(server, "/kv/k?r=3"))
             assert (status, body["values"]) == (200, ["dg=="])  # b"v", base64
