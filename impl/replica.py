@@ -96,6 +96,8 @@ class Replica:
         #: (bytes, siblings): the record bounds of the configurations this store ran
         #: with before (:meth:`decode`; :func:`kept_record_bounds`)
         self.kept_bounds = kept_bounds
+        #: the merge sides :attr:`kept_bounds` counts (:meth:`_keep_members`)
+        self._kept_sides = merge_sides(config)
 
     # ------------------------------------------------------------------ messages
 
@@ -243,6 +245,8 @@ class Replica:
         R=2"), 44 messages dropped there in 3 s, while the other two served it
         (session 21's second service probe)."""
         sides = merge_sides(self.config, self._members())
+        if sides > self._kept_sides:
+            self._keep_members(sides)
         kept_bytes, kept_siblings = self.kept_bounds
         largest = max(merged_record_bytes(self.config, self._members()), kept_bytes)
         if len(raw) > largest and len(raw) > len(self.storage.read(key) or b""):
@@ -265,6 +269,19 @@ class Replica:
                 f"record holds {siblings} siblings, more than the {most} that merges of "
                 f"{sides} nodes' puts within max_siblings can make"))
         return record
+
+    def _keep_members(self, sides: int) -> None:
+        """Raise the kept bounds (memory and the store's ``RECORD_BOUNDS_META``) to
+        the merges of ``sides`` nodes' puts within this configuration's limits, once
+        the members outnumber the sides counted so far: the bounds kept at the start
+        count the configured nodes only (:class:`impl.node.Node`), so a store of a
+        cluster grown by joins, restarted under lowered limits, refused the records
+        the joined nodes' merges made (5 members, ``max_siblings`` 25 lowered to 2:
+        100 siblings refused over the 75 of 3 sides; session 22's review)."""
+        stored = kept_record_bounds(self.storage, self.config, sides)
+        self.kept_bounds = (max(self.kept_bounds[0], stored[0]),
+                            max(self.kept_bounds[1], stored[1]))
+        self._kept_sides = sides
 
     def local_record(self, key: bytes) -> Record:
         """This node's record of ``key`` (the empty record: none)."""

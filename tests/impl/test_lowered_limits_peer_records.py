@@ -17,6 +17,7 @@ from impl.config import merged_record_bytes
 from impl.messages import ReplicaPut
 from impl.node import Node
 from impl.replica import RECORD_BOUNDS_META
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.versions import ClockMode, Record, apply_put, encode_record
 from spec.vclock import VClock
@@ -146,3 +147,18 @@ def test_an_unreadable_record_bounds_entry_counts_as_none_and_is_rewritten() -> 
     config = make_config(3, n=3, r=2, w=1)
     assert node.replica.kept_bounds == (merged_record_bytes(config), 3 * config.max_siblings)
     assert storage.get_meta(RECORD_BOUNDS_META) == b"%d %d" % node.replica.kept_bounds
+
+
+def test_a_store_keeps_the_bounds_of_the_members_it_knew() -> None:
+    """A store of a cluster grown by joins past its 3 configured nodes (5 members)
+    takes a peer's 100 siblings under ``max_siblings`` 25 (5 x 25); restarted with
+    ``max_siblings`` 2 and holding nothing of another key, it takes the same from a
+    peer. Before session 22's review it refused them ("more than the 75"): the
+    bounds kept at each start counted the configured nodes only."""
+    storage = MemoryStorage("always")
+    first = _restart(storage, 0.0)
+    first.gossiper.known_nodes = frozenset({"n1", "n2", "n3", "n4", "n5"})
+    assert persist(storage, first.receive(1.0, "n2", ReplicaPut(5, b"k9", _siblings(100))))
+    node = _restart(storage, 5.0, max_siblings=2)
+    assert node.receive(6.0, "n2", ReplicaPut(6, KEY, _siblings(100)))
+    assert node.stats["dropped"] == 0, node.log[-1]
