@@ -282,6 +282,32 @@ class NodeServer:
         self.stopping = False
         self.metrics = NodeMetrics(lambda: self.node.stats, observed)
         self.http = HttpApi(self)
+        self._warn_kept_over_frame()
+
+    def _warn_kept_over_frame(self) -> None:
+        """Log one WARNING at the start when ``max_frame_bytes`` cannot carry a record
+        as large as this store's kept record bounds allow
+        (:func:`impl.replica.kept_record_bounds`: records taken under earlier, larger
+        limits), naming both and the frame that would. Such a record is never sent
+        (each send logged "over max_frame_bytes: dropped alone"), so a replica that
+        lacks it never takes it and its key answers no read at R = N: 10 siblings of
+        1 MB (10,000,195 B frames) with ``max_frame_bytes`` lowered to 8,500,000 and
+        ``max_siblings`` to 2, three ``vdynamo serve`` processes, the replica that
+        missed the writes restarted: GETs at R=3 503 through every node, 81 and 71
+        drop lines at the two holders in 4 s, nothing at the start said why (session
+        22's review). The frame is not raised for it: ``max_frame_bytes`` is the
+        operator's bound on each frame's memory."""
+        config = self.config
+        kept_bytes = self.node.replica.kept_bounds[0]
+        needed = (kept_bytes + config.max_context_bytes + config.max_key_bytes
+                  + MESSAGE_OVERHEAD_BYTES)
+        if needed > config.max_frame_bytes:
+            log.warning("%s: this store took records under earlier limits of up to %d B "
+                        "(its record_bounds), which may need a %d B frame, over "
+                        "max_frame_bytes (%d): such a record is never sent to a replica "
+                        "that lacks it, and its key answers no read at R=N; raise "
+                        "max_frame_bytes to %d, or read and rewrite such keys smaller",
+                        self.name, kept_bytes, needed, config.max_frame_bytes, needed)
 
     # ------------------------------------------------------------------ lifecycle
 
