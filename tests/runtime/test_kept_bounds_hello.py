@@ -7,7 +7,10 @@ so that a replaced disk takes the records its peers stored under larger limits.
 Hand mutants of that code survived the tests of session 21: a hello with the two
 bounds swapped, adoption of the bytes bound alone (of the siblings one alone),
 and adoption from the hello of a dialer that then failed the challenge. These
-tests kill them, on three nodes in the test's loop (loopback)."""
+tests kill them, on three nodes in the test's loop (loopback). The last ones:
+a ``max_frame_bytes`` below the kept record bytes is named at the start, and
+each over-frame drop is logged once per peer and kind (probe (d) of the review,
+docs/runtime.md)."""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from impl.config import ClusterConfig, merge_sides, merged_record_bytes
+from impl.messages import ReplicaPut
 from impl.peer_auth import HelloInfo, PeerAuthError
 from impl.replica import RECORD_BOUNDS_META
 from impl.runtime import KEPT_BOUNDS, NodeServer
@@ -126,3 +130,27 @@ def test_a_store_within_its_frame_says_nothing_of_it(caplog: pytest.LogCaptureFi
     with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
         asyncio.run(started())
     assert not [r for r in caplog.records if "record_bounds" in r.getMessage()]
+
+
+def test_a_frame_over_the_limit_is_logged_once_per_peer_and_kind(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Three ReplicaPuts of a 10 MB record to n2 and one to n1's other peer, over a
+    9 MiB ``max_frame_bytes``: each dropped and counted, one line per peer. Before
+    session 22's review each drop logged a line (a key kept from earlier limits is
+    sent again at every round: 81 lines in about 4 s)."""
+    config = ClusterConfig(nodes=("n1", "n2", "n3"), n=2, r=1, w=1, max_siblings=1,
+                           max_value_bytes=1 << 20, max_frame_bytes=9 << 20)
+    big = ReplicaPut(1, b"k", b"x" * 10_000_000)
+
+    async def sent() -> int:
+        server = NodeServer("n1", config, MemoryStorage("always"), {})
+        for dest in ("n2", "n2", "n2", "n3"):
+            server._send(dest, big)
+        return server.dropped_frames
+
+    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
+        assert asyncio.run(sent()) == 4
+    lines = [r.getMessage() for r in caplog.records if "dropped alone" in r.getMessage()]
+    assert [line.split(" is ")[0] for line in lines] == ["n1: ReplicaPut to n2",
+                                                        "n1: ReplicaPut to n3"], lines
+    assert "further ReplicaPut messages to n2 over it are counted in dropped_frames" in lines[0]
