@@ -296,10 +296,11 @@ class NodeServer:
         lacks it never takes it and its key answers no read at R = N: 10 siblings of
         1 MB (10,000,195 B frames) with ``max_frame_bytes`` lowered to 8,500,000 and
         ``max_siblings`` to 2, three ``vdynamo serve`` processes, the replica that
-        missed the writes restarted: GETs at R=3 503 through every node, 81 and 71
-        drop lines at the two holders in 4 s, nothing at the start said why (session
-        22's review). The frame is not raised for it: ``max_frame_bytes`` is the
-        operator's bound on each frame's memory."""
+        missed the writes restarted: GETs at R=3 503 through every node, 78 and 71
+        drop lines at the two holders in one probe run (a 4 s wait, then 9 GETs),
+        nothing at the start said why (session 22's review). The frame is not
+        raised for it: ``max_frame_bytes`` is the operator's bound on each frame's
+        memory."""
         config = self.config
         kept_bytes = self.node.replica.kept_bounds[0]
         needed = (kept_bytes + config.max_context_bytes + config.max_key_bytes
@@ -630,8 +631,9 @@ class NodeServer:
         """Count a message to ``dest`` whose frame is over ``max_frame_bytes``
         (``dropped_frames``) and log the first of each kind to each peer: a record
         kept from earlier limits is sent again at every read and anti-entropy round,
-        and each drop logged a line (81 and 71 lines in about 4 s at two nodes holding
-        10 siblings of 1 MB over an 8.5 MB frame; session 22's review,
+        and each drop logged a line (78 and 71 lines at two nodes holding 10 siblings of
+        1 MB over an 8.5 MB frame, in one probe run: a 4 s wait, then 9 GETs; 4 and 4
+        now; session 22's review,
         :meth:`_warn_kept_over_frame`)."""
         if (dest, kind) in self._oversized_logged:
             self.dropped_frames += 1
