@@ -64,7 +64,12 @@ from pathlib import Path
 from typing import Any
 
 from impl import errors, wire
-from impl.config import MESSAGE_OVERHEAD_BYTES, ClusterConfig, most_patience
+from impl.config import (
+    MESSAGE_OVERHEAD_BYTES,
+    ClusterConfig,
+    most_patience,
+    replicable_frame_bytes,
+)
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, error_body, http_status
@@ -475,9 +480,9 @@ class NodeServer:
         except errors.BadMessageError as error:
             self._drop(f"cannot encode a message to {dest}: {error}")
             return
-        if len(frame) > self.config.max_frame_bytes:  # never sent: it would be refused
+        if len(frame) > self.frame_limit:  # never sent: it would be refused
             self._drop(f"{type(message).__name__} to {dest} is {len(frame)} bytes, over "
-                       f"max_frame_bytes ({self.config.max_frame_bytes}): dropped alone")
+                       f"max_frame_bytes ({self.frame_limit}): dropped alone")
             return
         if dest in self.peer_limits_differ and len(frame) > self._peer_max_frame(dest):
             # whatever the message: a frame over the peer's limit closes the connection
@@ -493,7 +498,7 @@ class NodeServer:
                             "%d %s announced (here %d); withheld_records in /status counts "
                             "such messages until the limits agree", self.name,
                             type(message).__name__, len(frame), self._peer_max_frame(dest),
-                            dest, self.config.max_frame_bytes)
+                            dest, self.frame_limit)
             return
         queue = self._queues.get(dest)
         if queue is None:
@@ -516,7 +521,7 @@ class NodeServer:
     def _peer_max_frame(self, dest: str) -> int:
         """The ``max_frame_bytes`` peer ``dest`` announced (this node's if the same)."""
         return self.peer_limits_differ[dest].get(
-            "max_frame_bytes", (0, self.config.max_frame_bytes))[1]
+            "max_frame_bytes", (0, self.frame_limit))[1]
 
     def _within_peer_limits(self, dest: str, message: object) -> object | None:
         """``message`` less the records ``dest`` announced (in its hello) it would
@@ -537,10 +542,10 @@ class NodeServer:
         #: siblings within every node's max_value_bytes, merged at a node with the
         #: default 4 MiB max_record_bytes to 12 MiB, for a peer that runs a valid
         #: max_frame_bytes of 8,393,728 with max_record_bytes = 2 MiB)
-        max_frame = differ.get("max_frame_bytes", (0, self.config.max_frame_bytes))[1]
+        max_frame = differ.get("max_frame_bytes", (0, self.frame_limit))[1]
         room = max_frame - MESSAGE_OVERHEAD_BYTES
         if (max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes
-                and max_frame >= self.config.max_frame_bytes):
+                and max_frame >= self.frame_limit):
             return message  # the peer's limits are larger: it takes all we have
 
         def refused(key: bytes, raw: bytes) -> bool:
@@ -577,9 +582,8 @@ class NodeServer:
             self.withheld_records += withheld
             if dest not in self._withheld_logged:
                 self._withheld_logged.add(dest)
-                frames = ("" if max_frame >= self.config.max_frame_bytes else
-                          f"; its max_frame_bytes {max_frame}, here "
-                          f"{self.config.max_frame_bytes}")
+                frames = ("" if max_frame >= self.frame_limit else
+                          f"; its max_frame_bytes {max_frame}, here {self.frame_limit}")
                 log.warning("%s: holding back records %s would refuse (its max_value_bytes "
                             "%d, max_key_bytes %d; here %d, %d%s): withheld_records in "
                             "/status counts them until the limits agree", self.name, dest,
@@ -769,13 +773,33 @@ class NodeServer:
             return False
         return True
 
+    @property
+    def frame_limit(self) -> int:
+        """The largest frame this node sends or takes: ``max_frame_bytes``, or the
+        frame a record within the bounds its store keeps from earlier limits needs
+        (:attr:`impl.replica.Replica.kept_bounds`, raised by a peer's hello), if
+        larger (:func:`impl.config.replicable_frame_bytes`; at most 2 GiB). Before
+        session 22's service probe it was ``max_frame_bytes`` alone: an operator
+        lowering it (64 MiB derived to 8,393,728, with the value and record limits
+        to match) below a record the cluster stored (nine 1 MB siblings, written with
+        ``max_record_bytes = 10 MiB``) stranded the key: every replica dropped its
+        ReplicaGetReply ("over max_frame_bytes: dropped alone"), so a GET at R=2 or
+        3 answered 504 after 21 s at every node, and only R=1 read it."""
+        kept = replicable_frame_bytes(self.config, self.node.replica.kept_bounds[0])
+        return max(self.config.max_frame_bytes, min(kept, 1 << 31))
+
+    def _limit(self, name: str) -> int:
+        """This node's value of one of :data:`COMPARED_LIMITS` (``max_frame_bytes``:
+        :attr:`frame_limit`), as its hellos announce it."""
+        return self.frame_limit if name == "max_frame_bytes" else int(getattr(self.config, name))
+
     def _hello_info(self) -> HelloInfo:
         """What this node's hellos say of it (impl.peer_auth): its cluster's name and
         its record limits, :data:`COMPARED_LIMITS`, and the record bounds its store
         keeps from earlier limits (:data:`KEPT_BOUNDS`)."""
         kept = zip(KEPT_BOUNDS, self.node.replica.kept_bounds, strict=True)
         return HelloInfo(self.config.name, tuple(
-            (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS) + tuple(kept))
+            (name, self._limit(name)) for name in COMPARED_LIMITS) + tuple(kept))
 
     def _adopt_record_bounds(self, info: HelloInfo) -> None:
         """Raise this node's kept record bounds (:attr:`impl.replica.Replica.kept_bounds`)
@@ -808,9 +832,9 @@ class NodeServer:
             return
         self._adopt_record_bounds(info)
         theirs = dict(info.limits)
-        differ = {name: (int(getattr(self.config, name)), theirs[name])
+        differ = {name: (self._limit(name), theirs[name])
                   for name in COMPARED_LIMITS
-                  if name in theirs and theirs[name] != getattr(self.config, name)}
+                  if name in theirs and theirs[name] != self._limit(name)}
         if differ == self.peer_limits_differ.get(peer, {}):
             return
         self._withheld_logged.discard(peer)
@@ -962,14 +986,13 @@ class NodeServer:
         closes: whatever one read returns, every complete frame of it at once (one
         await per read, not three per frame); BadMessageError for a frame over
         ``max_frame_bytes`` (before its body is read) or a bad header."""
-        limit = self.config.max_frame_bytes
         buffer = bytearray()
         while data := await reader.read(_PEER_READ_BYTES):
             buffer += data
             start = 0
             while len(buffer) - start >= _HEADER_BYTES:
                 total = wire.frame_length(buffer, start)
-                if total > limit:
+                if total > self.frame_limit:
                     raise errors.BadMessageError(f"frame of {total} bytes is over the limit")
                 end = start + total
                 if len(buffer) < end + TAG_BYTES:
@@ -1021,7 +1044,7 @@ class NodeServer:
         node's ``internal-error`` count, ``vdynamo_internal_errors_total``, ERROR
         with the traceback on ``vdynamo.internal``), never a dropped frame."""
         try:
-            message = wire.decode(frame, max_bytes=self.config.max_frame_bytes)
+            message = wire.decode(frame, max_bytes=self.frame_limit)
         except errors.BadMessageError as error:
             self._drop(f"dropped a frame from {src}: {error}")
             return
