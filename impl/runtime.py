@@ -784,14 +784,12 @@ class NodeServer:
         to match) below a record the cluster stored (nine 1 MB siblings, written with
         ``max_record_bytes = 10 MiB``) stranded the key: every replica dropped its
         ReplicaGetReply ("over max_frame_bytes: dropped alone"), so a GET at R=2 or
-        3 answered 504 after 21 s at every node, and only R=1 read it."""
+        3 answered 504 after 21 s at every node, and only R=1 read it. Hellos
+        announce ``max_frame_bytes`` itself (the file's limits are compared, and a
+        peer adopts this node's kept bounds from the same hello, so its own frame
+        limit rises to carry them before it reads a frame of this connection)."""
         kept = replicable_frame_bytes(self.config, self.node.replica.kept_bounds[0])
         return max(self.config.max_frame_bytes, min(kept, 1 << 31))
-
-    def _limit(self, name: str) -> int:
-        """This node's value of one of :data:`COMPARED_LIMITS` (``max_frame_bytes``:
-        :attr:`frame_limit`), as its hellos announce it."""
-        return self.frame_limit if name == "max_frame_bytes" else int(getattr(self.config, name))
 
     def _hello_info(self) -> HelloInfo:
         """What this node's hellos say of it (impl.peer_auth): its cluster's name and
@@ -799,7 +797,7 @@ class NodeServer:
         keeps from earlier limits (:data:`KEPT_BOUNDS`)."""
         kept = zip(KEPT_BOUNDS, self.node.replica.kept_bounds, strict=True)
         return HelloInfo(self.config.name, tuple(
-            (name, self._limit(name)) for name in COMPARED_LIMITS) + tuple(kept))
+            (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS) + tuple(kept))
 
     def _adopt_record_bounds(self, info: HelloInfo) -> None:
         """Raise this node's kept record bounds (:attr:`impl.replica.Replica.kept_bounds`)
@@ -832,9 +830,9 @@ class NodeServer:
             return
         self._adopt_record_bounds(info)
         theirs = dict(info.limits)
-        differ = {name: (self._limit(name), theirs[name])
+        differ = {name: (int(getattr(self.config, name)), theirs[name])
                   for name in COMPARED_LIMITS
-                  if name in theirs and theirs[name] != self._limit(name)}
+                  if name in theirs and theirs[name] != getattr(self.config, name)}
         if differ == self.peer_limits_differ.get(peer, {}):
             return
         self._withheld_logged.discard(peer)
