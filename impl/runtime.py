@@ -1019,13 +1019,26 @@ class NodeServer:
             return False
         try:
             stat = self.config_path.stat()
-            signature = (stat.st_mtime_ns, stat.st_size)
-            if signature != self._config_read:  # a file that fails is read once a change
+        except OSError as error:
+            # a file gone (or unreadable) is logged once until that changes: the
+            # lookup runs for every hello naming a node the file does not, before
+            # any proof, and each wrote a WARNING line until session 22's service
+            # probe (500 hellos of a peer without the secret, 500 lines), outside
+            # the refused-peer log's bound (_refuse_peer)
+            signature = (-1, error.errno or 0)
+            if signature != self._config_read:
                 self._config_read = signature
-                self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
-        except (OSError, errors.ConfigError) as error:
-            log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
+                log.warning("%s: cannot re-read %s: %s (said once until it changes)",
+                            self.name, self.config_path, error)
             return False
+        signature = (stat.st_mtime_ns, stat.st_size)
+        if signature != self._config_read:  # a file that fails is read once a change
+            self._config_read = signature
+            try:
+                self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
+            except (OSError, errors.ConfigError) as error:
+                log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
+                return False
         addresses = self._config_nodes.get(name)
         if addresses is None:
             return False
