@@ -222,7 +222,7 @@ def merged_record_bytes(config: ClusterConfig, members: int = 0) -> int:
     return merge_sides(config, members) * side_record_bytes(config)
 
 
-def replicable_frame_bytes(config: ClusterConfig) -> int:
+def replicable_frame_bytes(config: ClusterConfig, record_bytes: int | None = None) -> int:
     """The largest inter-node frame a record within ``config``'s limits can need.
 
     A coordinator refuses a put that makes more than ``max_siblings`` siblings,
@@ -234,9 +234,12 @@ def replicable_frame_bytes(config: ClusterConfig) -> int:
     holds the key and (a ForwardReply) a context. Source: the issue "No record may
     outgrow what the cluster can replicate"; the record layout of
     :mod:`impl.versions`; session 12's review (the bound was 2 x, three sides
-    made a record no frame carried).
+    made a record no frame carried). ``record_bytes``: the merged record's bound
+    when not ``config``'s (:func:`merged_record_bytes`): a store's bound kept from
+    an earlier configuration (``impl.runtime.NodeServer.frame_limit``).
     """
-    record = merged_record_bytes(config) + config.max_context_bytes
+    merged = merged_record_bytes(config) if record_bytes is None else record_bytes
+    record = merged + config.max_context_bytes
     return max(record, KEY_RECORDS_BYTES) + config.max_key_bytes + MESSAGE_OVERHEAD_BYTES
 
 

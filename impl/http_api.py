@@ -390,13 +390,20 @@ class _Parse:
         at = 0
         while at < len(data) and not self.dead:
             end = min(len(data), at + _BODY_SLICE)
-            if self._feed(data, at, end):
-                return
+            again = self._feed(data, at, end)
+            if again is not None:  # an Upgrade ignored: its request is parsed again,
+                # then the rest of the read. In a loop: a recursive call per Upgrade
+                # (before session 22's service probe) made 700 pipelined such
+                # requests in one 56 KB read a RecursionError that dropped the
+                # connection without an answer to any of them
+                data, at = again, 0
+                continue
             at = end
 
-    def _feed(self, whole: bytes, start: int, end: int) -> bool:
-        """Parse ``whole[start:end]`` (the rest of ``whole`` not yet fed); True if
-        the rest was parsed too (an Upgrade ignored: the request parsed again)."""
+    def _feed(self, whole: bytes, start: int, end: int) -> bytes | None:
+        """Parse ``whole[start:end]`` (the rest of ``whole`` not yet fed); the bytes
+        to parse instead of the rest of ``whole`` (an Upgrade ignored: the request's
+        head again without it, then the rest), else None."""
         data = whole[start:end] if start or end < len(whole) else whole
         self.moved = False
         try:
@@ -419,8 +426,7 @@ class _Parse:
                 self.ready.pop()
                 head = _head_without_upgrade(request, self.parser.get_http_version())
                 self.parser = httptools.HttpRequestParser(self)
-                self.feed(head + whole[start + upgrade.args[0]:])
-                return True
+                return head + whole[start + upgrade.args[0]:]
             # CONNECT, or an Upgrade without a body: its request is queued; we switch
             # to nothing, and what follows is not HTTP: answer it, then close
             self.dead = True
@@ -431,7 +437,7 @@ class _Parse:
             if text.startswith(("Invalid HTTP version", "Pause on PRI/Upgrade")):
                 self._stop(_Request(*_NO_REQUEST, {}, problem=_unserved_version(
                     self.parser.get_http_version(), preface=text.startswith("Pause"))))
-                return False
+                return None
             lowered = text.lower()
             part = "header" if any(  # llhttp checks these headers once they are all in
                 word in lowered for word in ("header", "content-length", "transfer-encoding")
@@ -450,16 +456,16 @@ class _Parse:
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(
                         f"body: a chunk-size line (its chunk extensions) over "
                         f"{MAX_CHUNK_LINE_BYTES} bytes (RFC 9112 7.1.1)")))
-                    return False
+                    return None
             if self.in_head and self._http09_line(data):
                 self._stop(_Request(*_NO_REQUEST, {}, problem=_unserved_version("0.9")))
-                return False
+                return None
             if self.in_head:  # a header still incomplete (counted when complete)
                 self.head_read += len(data)
                 if self.head_read > (2 * MAX_HEADER_BYTES + self.context_b64
                                      + self.url_allowance):
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
-        return False
+        return None
 
     def _http09_line(self, data: bytes) -> bool:
         """Whether the head under way is an HTTP/0.9 request line (``GET /path`` and
@@ -815,13 +821,22 @@ class HttpApi:
             while True:
                 self.slots.waiting(writer)
                 if not parse.ready:
-                    await self._read_request(parse, reader, writer, first)
+                    try:
+                        await self._read_request(parse, reader, writer, first)
+                    except (_Closed, ConnectionError, OSError):
+                        raise
+                    except Exception as error:  # a bug of ours while parsing: the
+                        # requests parsed before it are answered, then a 500 (an
+                        # exception out of the parser dropped the connection without
+                        # an answer or a log line until session 22's service probe)
+                        parse.dead = True
+                        parse.ready.append(self._parse_failed(error))
                 request = parse.ready.popleft()
                 first = False
                 self.slots.busy(writer)
                 start = time.perf_counter()
                 problem = request.problem
-                if problem is not None and problem[0] != 413:
+                if problem is not None and problem[0] not in (413, 500):
                     self.malformed += 1
                 close = problem is not None or request.close
                 try:
@@ -866,6 +881,19 @@ class HttpApi:
                                 f"{request.target[:200].decode('latin-1')!r}: "
                                 f"{type(error).__name__}",
                      "outcome": "unknown"}, []
+
+    def _parse_failed(self, error: Exception) -> _Request:
+        """The request standing for one whose parsing raised ``error``, an exception
+        of our own code (the parser's input errors are answers, :class:`_Refusal`):
+        counted and logged as an internal error, answered 500 with outcome
+        ``unknown`` (the connection then closes)."""
+        server = self.server
+        report_internal_error(server.name, server.now(), server.node.stats,
+                              server.node.log, "http", _Request(*_NO_REQUEST, {}), error)
+        return _Request(*_NO_REQUEST, {}, problem=(500, {
+            "error": "InternalError",
+            "message": f"internal error parsing a request: {type(error).__name__}",
+            "outcome": "unknown"}, []))
 
     async def _refuse(self, reader: asyncio.StreamReader,
                       writer: asyncio.StreamWriter) -> None:

@@ -131,8 +131,12 @@ def accept_ranges(accept: bytes | None) -> list[tuple[bytes, bytes, float]] | No
         if found is None:
             raise BadRequestError(f"Accept: {element.strip()[:60]!r} is not a media range "
                                   "(type/subtype, RFC 9110 12.5.1)")
-        at, q = found.end(), 1.0
-        while at < len(element.rstrip(b" \t")):
+        # the end without trailing whitespace, once: an rstrip per parameter copied
+        # the element each time (16,000 parameters and a trailing tab, 64 KB: 100 ms
+        # of the node's CPU per request, 30 ms without the tab; session 18's review
+        # left it, session 22's service probe fixed it)
+        at, q, end = found.end(), 1.0, len(element.rstrip(b" \t"))
+        while at < end:
             parameter = _PARAMETER.match(element, at)
             if parameter is None:
                 raise BadRequestError(f"Accept: {element.strip()[:60]!r}: bad parameters "

@@ -64,7 +64,12 @@ from pathlib import Path
 from typing import Any
 
 from impl import errors, wire
-from impl.config import MESSAGE_OVERHEAD_BYTES, ClusterConfig, most_patience
+from impl.config import (
+    MESSAGE_OVERHEAD_BYTES,
+    ClusterConfig,
+    most_patience,
+    replicable_frame_bytes,
+)
 from impl.connections import ConnectionSlots
 from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, error_body, http_status
@@ -285,33 +290,6 @@ class NodeServer:
         self.stopping = False
         self.metrics = NodeMetrics(lambda: self.node.stats, observed)
         self.http = HttpApi(self)
-        self._warn_kept_over_frame()
-
-    def _warn_kept_over_frame(self) -> None:
-        """Log one WARNING at the start when ``max_frame_bytes`` cannot carry a record
-        as large as this store's kept record bounds allow
-        (:func:`impl.replica.kept_record_bounds`: records taken under earlier, larger
-        limits), naming both and the frame that would. Such a record is never sent
-        (each send logged "over max_frame_bytes: dropped alone"), so a replica that
-        lacks it never takes it and its key answers no read at R = N: 10 siblings of
-        1 MB (10,000,195 B frames) with ``max_frame_bytes`` lowered to 8,500,000 and
-        ``max_siblings`` to 2, three ``vdynamo serve`` processes, the replica that
-        missed the writes restarted: GETs at R=3 503 through every node, 78 and 71
-        drop lines at the two holders in one probe run (a 4 s wait, then 9 GETs),
-        nothing at the start said why (session 22's review). The frame is not
-        raised for it: ``max_frame_bytes`` is the operator's bound on each frame's
-        memory."""
-        config = self.config
-        kept_bytes = self.node.replica.kept_bounds[0]
-        needed = (kept_bytes + config.max_context_bytes + config.max_key_bytes
-                  + MESSAGE_OVERHEAD_BYTES)
-        if needed > config.max_frame_bytes:
-            log.warning("%s: this store took records under earlier limits of up to %d B "
-                        "(its record_bounds), which may need a %d B frame, over "
-                        "max_frame_bytes (%d): such a record is never sent to a replica "
-                        "that lacks it, and its key answers no read at R=N; raise "
-                        "max_frame_bytes to %d, or read and rewrite such keys smaller",
-                        self.name, kept_bytes, needed, config.max_frame_bytes, needed)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -505,7 +483,7 @@ class NodeServer:
         except errors.BadMessageError as error:
             self._drop(f"cannot encode a message to {dest}: {error}")
             return
-        if len(frame) > self.config.max_frame_bytes:  # never sent: it would be refused
+        if len(frame) > self.frame_limit:  # never sent: it would be refused
             self._drop_oversized(dest, type(message).__name__, len(frame))
             return
         if dest in self.peer_limits_differ and len(frame) > self._peer_max_frame(dest):
@@ -522,7 +500,7 @@ class NodeServer:
                             "%d %s announced (here %d); withheld_records in /status counts "
                             "such messages until the limits agree", self.name,
                             type(message).__name__, len(frame), self._peer_max_frame(dest),
-                            dest, self.config.max_frame_bytes)
+                            dest, self.frame_limit)
             return
         queue = self._queues.get(dest)
         if queue is None:
@@ -545,7 +523,7 @@ class NodeServer:
     def _peer_max_frame(self, dest: str) -> int:
         """The ``max_frame_bytes`` peer ``dest`` announced (this node's if the same)."""
         return self.peer_limits_differ[dest].get(
-            "max_frame_bytes", (0, self.config.max_frame_bytes))[1]
+            "max_frame_bytes", (0, self.frame_limit))[1]
 
     def _within_peer_limits(self, dest: str, message: object) -> object | None:
         """``message`` less the records ``dest`` announced (in its hello) it would
@@ -566,10 +544,10 @@ class NodeServer:
         #: siblings within every node's max_value_bytes, merged at a node with the
         #: default 4 MiB max_record_bytes to 12 MiB, for a peer that runs a valid
         #: max_frame_bytes of 8,393,728 with max_record_bytes = 2 MiB)
-        max_frame = differ.get("max_frame_bytes", (0, self.config.max_frame_bytes))[1]
+        max_frame = differ.get("max_frame_bytes", (0, self.frame_limit))[1]
         room = max_frame - MESSAGE_OVERHEAD_BYTES
         if (max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes
-                and max_frame >= self.config.max_frame_bytes):
+                and max_frame >= self.frame_limit):
             return message  # the peer's limits are larger: it takes all we have
 
         def refused(key: bytes, raw: bytes) -> bool:
@@ -606,9 +584,8 @@ class NodeServer:
             self.withheld_records += withheld
             if dest not in self._withheld_logged:
                 self._withheld_logged.add(dest)
-                frames = ("" if max_frame >= self.config.max_frame_bytes else
-                          f"; its max_frame_bytes {max_frame}, here "
-                          f"{self.config.max_frame_bytes}")
+                frames = ("" if max_frame >= self.frame_limit else
+                          f"; its max_frame_bytes {max_frame}, here {self.frame_limit}")
                 log.warning("%s: holding back records %s would refuse (its max_value_bytes "
                             "%d, max_key_bytes %d; here %d, %d%s): withheld_records in "
                             "/status counts them until the limits agree", self.name, dest,
@@ -628,19 +605,19 @@ class NodeServer:
         log.warning("%s: %s", self.name, why)
 
     def _drop_oversized(self, dest: str, kind: str, size: int) -> None:
-        """Count a message to ``dest`` whose frame is over ``max_frame_bytes``
+        """Count a message to ``dest`` whose frame is over :attr:`frame_limit`
         (``dropped_frames``) and log the first of each kind to each peer: a record
-        kept from earlier limits is sent again at every read and anti-entropy round,
-        and each drop logged a line (78 and 71 lines at two nodes holding 10 siblings of
-        1 MB over an 8.5 MB frame, in one probe run: a 4 s wait, then 9 GETs; 4 and 4
-        now; session 22's review,
-        :meth:`_warn_kept_over_frame`)."""
+        over it is sent again at every read and anti-entropy round, and each drop
+        logged a line (78 and 71 lines at two nodes holding 10 siblings of 1 MB over an
+        8.5 MB frame, in one probe run: a 4 s wait, then 9 GETs; 4 and 4 with this
+        rule; session 22's review of the kept record bounds. Such a record of earlier
+        limits is now carried: :attr:`frame_limit` rises to the store's kept bounds)."""
         if (dest, kind) in self._oversized_logged:
             self.dropped_frames += 1
             return
         self._oversized_logged.add((dest, kind))
         self._drop(f"{kind} to {dest} is {size} bytes, over max_frame_bytes "
-                   f"({self.config.max_frame_bytes}): dropped alone (further {kind} messages to "
+                   f"({self.frame_limit}): dropped alone (further {kind} messages to "
                    f"{dest} over it are counted in dropped_frames, not logged)")
 
     def _refuse_peer(self, address: object, why: str) -> None:
@@ -813,6 +790,24 @@ class NodeServer:
         except TimeoutError:
             return False
         return True
+
+    @property
+    def frame_limit(self) -> int:
+        """The largest frame this node sends or takes: ``max_frame_bytes``, or the
+        frame a record within the bounds its store keeps from earlier limits needs
+        (:attr:`impl.replica.Replica.kept_bounds`, raised by a peer's hello), if
+        larger (:func:`impl.config.replicable_frame_bytes`; at most 2 GiB). Before
+        session 22's service probe it was ``max_frame_bytes`` alone: an operator
+        lowering it (64 MiB derived to 8,393,728, with the value and record limits
+        to match) below a record the cluster stored (nine 1 MB siblings, written with
+        ``max_record_bytes = 10 MiB``) stranded the key: every replica dropped its
+        ReplicaGetReply ("over max_frame_bytes: dropped alone"), so a GET at R=2 or
+        3 answered 504 after 21 s at every node, and only R=1 read it. Hellos
+        announce ``max_frame_bytes`` itself (the file's limits are compared, and a
+        peer adopts this node's kept bounds from the same hello, so its own frame
+        limit rises to carry them before it reads a frame of this connection)."""
+        kept = replicable_frame_bytes(self.config, self.node.replica.kept_bounds[0])
+        return max(self.config.max_frame_bytes, min(kept, 1 << 31))
 
     def _hello_info(self) -> HelloInfo:
         """What this node's hellos say of it (impl.peer_auth): its cluster's name and
@@ -1007,14 +1002,13 @@ class NodeServer:
         closes: whatever one read returns, every complete frame of it at once (one
         await per read, not three per frame); BadMessageError for a frame over
         ``max_frame_bytes`` (before its body is read) or a bad header."""
-        limit = self.config.max_frame_bytes
         buffer = bytearray()
         while data := await reader.read(_PEER_READ_BYTES):
             buffer += data
             start = 0
             while len(buffer) - start >= _HEADER_BYTES:
                 total = wire.frame_length(buffer, start)
-                if total > limit:
+                if total > self.frame_limit:
                     raise errors.BadMessageError(f"frame of {total} bytes is over the limit")
                 end = start + total
                 if len(buffer) < end + TAG_BYTES:
@@ -1043,13 +1037,26 @@ class NodeServer:
             return False
         try:
             stat = self.config_path.stat()
-            signature = (stat.st_mtime_ns, stat.st_size)
-            if signature != self._config_read:  # a file that fails is read once a change
+        except OSError as error:
+            # a file gone (or unreadable) is logged once until that changes: the
+            # lookup runs for every hello naming a node the file does not, before
+            # any proof, and each wrote a WARNING line until session 22's service
+            # probe (500 hellos of a peer without the secret, 500 lines), outside
+            # the refused-peer log's bound (_refuse_peer)
+            signature = (-1, error.errno or 0)
+            if signature != self._config_read:
                 self._config_read = signature
-                self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
-        except (OSError, errors.ConfigError) as error:
-            log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
+                log.warning("%s: cannot re-read %s: %s (said once until it changes)",
+                            self.name, self.config_path, error)
             return False
+        signature = (stat.st_mtime_ns, stat.st_size)
+        if signature != self._config_read:  # a file that fails is read once a change
+            self._config_read = signature
+            try:
+                self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
+            except (OSError, errors.ConfigError) as error:
+                log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
+                return False
         addresses = self._config_nodes.get(name)
         if addresses is None:
             return False
@@ -1066,7 +1073,7 @@ class NodeServer:
         node's ``internal-error`` count, ``vdynamo_internal_errors_total``, ERROR
         with the traceback on ``vdynamo.internal``), never a dropped frame."""
         try:
-            message = wire.decode(frame, max_bytes=self.config.max_frame_bytes)
+            message = wire.decode(frame, max_bytes=self.frame_limit)
         except errors.BadMessageError as error:
             self._drop(f"dropped a frame from {src}: {error}")
             return

@@ -23,7 +23,6 @@ import pytest
 from impl.config import ClusterConfig, merge_sides, merged_record_bytes
 from impl.messages import ReplicaPut
 from impl.peer_auth import HelloInfo, PeerAuthError
-from impl.replica import RECORD_BOUNDS_META
 from impl.runtime import KEPT_BOUNDS, NodeServer
 from impl.storage.memory import MemoryStorage
 from tests.runtime.live import cluster, dial_hello, run
@@ -94,42 +93,6 @@ def test_a_dialer_that_fails_the_challenge_teaches_no_bounds(tmp_path: Path) -> 
                 await _hello(target, _kept(target, 1 << 40, 1 << 20), b"another secret" * 2)
             assert target.node.replica.kept_bounds == before
     run(scenario())
-
-
-def test_a_frame_limit_below_the_kept_record_bytes_is_named_at_the_start(
-        caplog: pytest.LogCaptureFixture) -> None:
-    """A store that took records under limits whose frames were larger (kept
-    bounds of 36,076,800 B: 3 sides of 25 values of 1 MB under a 12 MB record
-    limit), started with ``max_frame_bytes`` 8,500,000: one WARNING naming the kept
-    bytes, the frame they need and the limit. Before session 22's review nothing
-    at the start said so; only each send's drop line did, once a key was stranded."""
-    config = ClusterConfig(nodes=("n1", "n2", "n3"), max_siblings=2,
-                           max_frame_bytes=8_500_000)
-    storage = MemoryStorage("always")
-    storage.set_meta(RECORD_BOUNDS_META, b"36076800 75")
-
-    async def started() -> None:
-        NodeServer("n1", config, storage, {})
-
-    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
-        asyncio.run(started())
-    needed = 36076800 + config.max_context_bytes + config.max_key_bytes + 4096
-    lines = [r.getMessage() for r in caplog.records if "record_bounds" in r.getMessage()]
-    assert lines == [
-        f"n1: this store took records under earlier limits of up to 36076800 B (its "
-        f"record_bounds), which may need a {needed} B frame, over max_frame_bytes "
-        f"(8500000): such a record is never sent to a replica that lacks it, and its key "
-        f"answers no read at R=N; raise max_frame_bytes to {needed}, or read and "
-        f"rewrite such keys smaller"]
-
-
-def test_a_store_within_its_frame_says_nothing_of_it(caplog: pytest.LogCaptureFixture) -> None:
-    async def started() -> None:
-        NodeServer("n1", ClusterConfig(nodes=("n1", "n2", "n3")), MemoryStorage("always"), {})
-
-    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
-        asyncio.run(started())
-    assert not [r for r in caplog.records if "record_bounds" in r.getMessage()]
 
 
 def test_a_frame_over_the_limit_is_logged_once_per_peer_and_kind(
