@@ -25,7 +25,7 @@ from impl.errors import DynamoError, QuorumError
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, counted_replies, read_quorum_reached
 from impl.membership import MemberStatus
-from impl.versions import ClockMode, Record, apply_put
+from impl.versions import ClockMode, Record, apply_put, values
 from spec.vclock import VClock
 from tests.conftest import PROFILE
 from tests.impl.test_leave_and_remove_at_once import stale_reads_at_r1
@@ -302,3 +302,38 @@ def test_after_a_join_crossing_a_removal_the_copies_taken_in_between_are_let_go(
                                                 reads=False)
     assert crossed
     assert outcome == [[], 0, [], 0]
+
+
+def test_a_stray_copy_goes_only_once_every_owner_acknowledged_the_record_it_holds(
+        ) -> None:
+    """The rule alone (:meth:`impl.gossip.Gossiper._hand_strays`): a node holding a
+    copy of a key it replicates on no ring it knows of, with a sibling only it holds
+    (as a transfer left it), hands it to the key's top N and keeps it while an owner
+    it cannot reach has not acknowledged it; a sibling merged meanwhile (a late
+    transfer) is handed too before the copy goes; then every owner holds both and
+    the stray node none. (The look is what every change's settlement asks for,
+    ``stray_scan_due``; the cluster here made no change.)"""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
+        cluster.run_for(3.0)
+        cluster.client("n1").put(b"k0", b"v-k0", w=3)
+        owners = list(cluster.node("n1").preference_list(b"k0")[:3])
+        stray = next(n for n in cluster.node_names if n not in owners)
+        node = cluster.node(stray)
+
+        def sibling(value: bytes) -> None:
+            held = node.record(b"k0") or Record.empty(ClockMode.DVV)
+            node.replica.merge_into_local(b"k0", apply_put(
+                held, VClock(), value, coordinator=stray, client_id="c9", now=cluster.now))
+
+        sibling(b"stray-1")
+        cluster.partition([stray], [owners[-1]])
+        node.gossiper.stray_scan_due = True
+        cluster.run_for(10.0)
+        assert node.record(b"k0") is not None  # owners[-1] has not acknowledged
+        assert b"stray-1" in values(cluster.node(owners[0]).record(b"k0"))
+        sibling(b"stray-2")
+        cluster.heal()
+        cluster.run_until_quiet(max_time=120.0)
+        assert node.record(b"k0") is None
+        assert all(set(values(cluster.node(o).record(b"k0"))) == {
+            b"v-k0", b"stray-1", b"stray-2"} for o in owners)
