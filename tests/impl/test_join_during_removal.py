@@ -337,3 +337,30 @@ def test_a_stray_copy_goes_only_once_every_owner_acknowledged_the_record_it_hold
         assert node.record(b"k0") is None
         assert all(set(values(cluster.node(o).record(b"k0"))) == {
             b"v-k0", b"stray-1", b"stray-2"} for o in owners)
+
+
+def test_a_stray_copy_is_kept_when_its_node_became_an_owner_before_the_last_ack() -> None:
+    """k0's top N is n4, n6, n5, then n2 (seed 1): n2 holds a stray copy of it and
+    hands it on, n5 cut off; n4 leaves, which makes n2 one of k0's top N, before n5
+    acknowledges. n2 keeps its copy throughout (it now serves k0): the
+    acknowledgement lets go only a copy of a key this node still replicates on no
+    ring it knows of (a mutant without that check dropped it at n5's ack, anti-entropy
+    putting it back later)."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
+        cluster.run_for(3.0)
+        cluster.client("n1").put(b"k0", b"v-k0", w=3)
+        assert cluster.node("n1").preference_list(b"k0")[:4] == ("n4", "n6", "n5", "n2")
+        node = cluster.node("n2")
+        node.replica.merge_into_local(b"k0", cluster.node("n4").record(b"k0"))
+        cluster.partition(["n2"], ["n5"])
+        node.gossiper.stray_scan_due = True
+        cluster.run_for(10.0)
+        assert set(node.gossiper.strays[b"k0"][1]) == {"n5"}
+        cluster.leave("n4")
+        cluster.run_for(10.0)
+        cluster.heal()
+        held = []
+        for _ in range(100):
+            cluster.run_for(0.1)
+            held.append(node.record(b"k0") is not None)
+        assert all(held) and b"k0" not in node.gossiper.strays
