@@ -21,7 +21,10 @@ node: ``left`` once its hints are acknowledged). Meanwhile a coordinator that
 knows the change writes to the old and the new top N, W acks within each
 (:meth:`impl.sloppy_quorum.SloppyQuorum.groups`). After the handover a node uses
 joint quorums until it hears the settlement (:meth:`Gossiper.settle`, the spec's
-``settled``); then the old owners let their handed-over copies go.
+``settled``); then the old owners let their handed-over copies go, and a node
+holding a copy of a key it replicates on no ring it knows of (a *stray* copy, left
+by two changes that crossed) hands it to the key's top N and lets it go once all
+of them acknowledged it (:meth:`Gossiper._hand_strays`).
 
 Both steps wait on *knowledge*, the spec's guards (``spec/membership.py``): an old
 owner starts its range transfer only once it knows that every member has seen

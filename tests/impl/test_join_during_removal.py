@@ -364,3 +364,20 @@ def test_a_stray_copy_is_kept_when_its_node_became_an_owner_before_the_last_ack(
             cluster.run_for(0.1)
             held.append(node.record(b"k0") is not None)
         assert all(held) and b"k0" not in node.gossiper.strays
+
+
+@pytest.mark.xfail(strict=True, reason="open (session 22): reads at R = 1 through n4 stale "
+                   "when n0's join crosses the removal (strategy 2, seed 6)")
+@pytest.mark.parametrize("gap", [0.1, 0.9])
+def test_no_stale_read_at_r1_when_a_join_crosses_a_removal_under_strategy2_seed6(
+        gap: float) -> None:
+    """Open (a strict xfail: a fix flips it). Found by session 22's grid beyond the
+    soak seeds (1-4): n0 joins 0.1 s (or 0.9 s) after n1 began removing n6, crossing
+    it, strategy 2, seed 6; reads at R = 1 through n4 answered not found for keys
+    written at W = 3: ``[(7.32, 'n4', b'k12'), (7.33, 'n4', b'k18'), (7.33, 'n4',
+    b'k24')]`` (0.1 s; 0.9 s: ``[(6.87, 'n4', b'k12')]``), dvv and lww; in dvv at
+    0.2 and 0.3 s too, with and without the stray-copy rule. Transient: every key
+    reads back at R = 3 once quiet, and every owner holds its copy."""
+    crossed, stale, *rest = _change_after_a_removal("dvv", "join", "strategy2", 6, gap)
+    assert crossed
+    assert (stale, rest) == ([], [0, [], 0])
