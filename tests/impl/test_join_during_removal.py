@@ -344,8 +344,8 @@ def test_a_stray_copy_is_kept_when_its_node_became_an_owner_before_the_last_ack(
     hands it on, n5 cut off; n4 leaves, which makes n2 one of k0's top N, before n5
     acknowledges. n2 keeps its copy throughout (it now serves k0): the
     acknowledgement lets go only a copy of a key this node still replicates on no
-    ring it knows of (a mutant without that check dropped it at n5's ack, anti-entropy
-    putting it back later)."""
+    ring it knows of (a mutant without that check dropped it at n5's ack; a copy was
+    back within 5 s)."""
     with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
         cluster.run_for(3.0)
         cluster.client("n1").put(b"k0", b"v-k0", w=3)
