@@ -1362,7 +1362,10 @@ class Gossiper:
         transfer moved keys from, whose copies :meth:`scanned` lets go), to the
         key's top N, as hints; the copy goes once every one of them acknowledged
         the record it holds (:meth:`let_go`). One look per settled change (a store
-        scan, as a transfer's); a look that finds none costs nothing more.
+        scan, as a transfer's); a look that finds none costs nothing more. Each look
+        hands again what an earlier one handed and is still kept (an owner that
+        never acknowledged, one that left and whose hint went to the key's new top
+        N), to the key's owners then.
 
         How such a copy comes about: a node takes a key as a new owner on a future
         ring (a removal's: the survivors hand n6's ranges to n2), then hears a
@@ -1376,15 +1379,18 @@ class Gossiper:
         ``{fallback, Owner}``): the vnode manager hands it off to the owner
         (``riak_core_vnode_manager:determine_handoff_target/5``, hinted handoff;
         not gated on ``ring_ready``), and the vnode deletes its data once the
-        handoff finished (``riak_core_vnode``, ``Mod:delete``)."""
+        handoff finished (``riak_core_vnode``, ``Mod:delete``). Here the look waits
+        until no change is in progress, so that no copy a pending owner took for a
+        change under way looks stray."""
         if (not self.pending or not self.stray_scan_due or self.changing()
                 or self.status is not MemberStatus.UP):
             return
         self.stray_scan_due = False
+        self.strays = {}
         n = self.config.n
         moved_from = self.moved_from
         for key, raw in self.storage.scan():
-            if (not raw or key in self.strays or self._serves(key) or (
+            if (not raw or self._serves(key) or (
                     moved_from is not None
                     and self.name in moved_from.preference_list(key, n))):
                 continue
