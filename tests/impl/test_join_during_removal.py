@@ -341,11 +341,13 @@ def test_a_stray_copy_goes_only_once_every_owner_acknowledged_the_record_it_hold
 
 def test_a_stray_copy_is_kept_when_its_node_became_an_owner_before_the_last_ack() -> None:
     """k0's top N is n4, n6, n5, then n2 (seed 1): n2 holds a stray copy of it and
-    hands it on, n5 cut off; n4 leaves, which makes n2 one of k0's top N, before n5
-    acknowledges. n2 keeps its copy throughout (it now serves k0): the
-    acknowledgement lets go only a copy of a key this node still replicates on no
-    ring it knows of (a mutant without that check dropped it at n5's ack; a copy was
-    back within 5 s)."""
+    hands it on, n5 cut off; n4 leaves, which makes n2 a pending owner of k0, and
+    once n2 heard of it (the leave in progress) n5 acknowledges. n2 keeps its copy
+    throughout: the acknowledgement lets a copy go only with no change in progress
+    and the key replicated on no ring this node knows of (a mutant without that
+    check dropped it at n5's acknowledgement). (Had n2 not heard of the leave yet,
+    letting it go would be right: every owner it knows of holds the record, and
+    n4's transfer hands k0 to n2 again.)"""
     with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
         cluster.run_for(3.0)
         cluster.client("n1").put(b"k0", b"v-k0", w=3)
@@ -357,7 +359,7 @@ def test_a_stray_copy_is_kept_when_its_node_became_an_owner_before_the_last_ack(
         cluster.run_for(10.0)
         assert set(node.gossiper.strays[b"k0"][1]) == {"n5"}
         cluster.leave("n4")
-        cluster.run_for(10.0)
+        cluster.run_until(node.gossiper.changing, max_time=30.0)  # n2 heard it
         cluster.heal()
         held = []
         for _ in range(100):
