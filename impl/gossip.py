@@ -21,7 +21,10 @@ node: ``left`` once its hints are acknowledged). Meanwhile a coordinator that
 knows the change writes to the old and the new top N, W acks within each
 (:meth:`impl.sloppy_quorum.SloppyQuorum.groups`). After the handover a node uses
 joint quorums until it hears the settlement (:meth:`Gossiper.settle`, the spec's
-``settled``); then the old owners let their handed-over copies go.
+``settled``); then the old owners let their handed-over copies go, and a node
+holding a copy of a key it replicates on no ring it knows of (a *stray* copy, left
+by two changes that crossed) hands it to the key's top N and lets it go once all
+of them acknowledged it (:meth:`Gossiper._hand_strays`).
 
 Both steps wait on *knowledge*, the spec's guards (``spec/membership.py``): an old
 owner starts its range transfer only once it knows that every member has seen
@@ -231,6 +234,13 @@ class Gossiper:
         #: the naive handover: the keys this node let go as an old owner of the last
         #: change (a later write of one is handed on again, :meth:`on_write`)
         self.let_go_keys: set[bytes] = set()
+        #: pending ownership: the stray copies this node handed to their keys' owners
+        #: (:meth:`_hand_strays`): key -> (the record handed, the owners that have
+        #: not acknowledged it); each goes once all did (:meth:`let_go`)
+        self.strays: dict[bytes, tuple[bytes, set[str]]] = {}
+        #: pending ownership: every change settled since the last look for stray
+        #: copies (or the node restarted after one): the next quiet hint scan looks
+        self.stray_scan_due = False
         #: this node announced that its change settled (:meth:`settle`; again if a
         #: strategy-3 move of its partitions outranked that announcement)
         self.announced_settled = False
@@ -714,6 +724,7 @@ class Gossiper:
         self.transferred = set(self.future.nodes) - pending_for
         self.release_due = True
         self.releasable = self.future is self.partitioning and not self.settling
+        self.stray_scan_due = self.releasable
 
     def on_handoff_done(self, src: str, message: HandoffDone) -> list[Effect]:
         """A member handed this joining node every key it holds of its new ranges; once
@@ -1209,6 +1220,7 @@ class Gossiper:
             self._persist_settling()
             return
         self.previous, self.releasable, self.reap_due = None, True, True
+        self.stray_scan_due = True
         self.storage.set_meta(SETTLING_META, b"")
 
     def _has_settled(self, member: membership.Member | None) -> bool:
@@ -1318,7 +1330,9 @@ class Gossiper:
         handoff finishes at once), and a later write is no longer handed on. Returns
         the keys whose copy this node lets go (naive handover only, see
         :meth:`let_go`): those it no longer replicates and handed to every new owner
-        (a late write that reached it after its transfer included)."""
+        (a late write that reached it after its transfer included). Stray copies
+        are handed to their owners here too (:meth:`_hand_strays`)."""
+        self._hand_strays()
         if self.moved_from is None or self.transfer_after is not None:
             return []
         self.transferred |= set(self.future.nodes) - pending_for
@@ -1339,6 +1353,79 @@ class Gossiper:
         keys = going
         self.let_go_keys.update(keys)
         return keys
+
+    def _hand_strays(self) -> None:
+        """Pending ownership, once every change this node saw settled and none is in
+        progress (:meth:`changing`; this node up): hand each *stray* copy it stores,
+        of a key it serves on no ring it knows of (not in the key's top N on the
+        serving ring, which is then the future one, nor on the ring its last
+        transfer moved keys from, whose copies :meth:`scanned` lets go), to the
+        key's top N, as hints; the copy goes once every one of them acknowledged
+        the record it holds (:meth:`let_go`). One look per settled change (a store
+        scan, as a transfer's); a look that finds none costs nothing more. Each look
+        hands again what an earlier one handed and is still kept (an owner that
+        never acknowledged, one that left and whose hint went to the key's new top
+        N), to the key's owners then.
+
+        How such a copy comes about: a node takes a key as a new owner on a future
+        ring (a removal's: the survivors hand n6's ranges to n2), then hears a
+        change that crosses the first before its own transfer, and moves keys from
+        the ring before both straight to the ring after both (two changes at once,
+        :meth:`_apply`); on neither is it the key's replica, so it hands the key
+        to no one and, no old owner of it, never let it go (session 21: 5 copies
+        beyond N for good, strategy 1, seed 2, a join 0.7 s after a force-remove;
+        tests/impl/test_join_during_removal.py). riak_core's rule for a vnode
+        running on a node that does not own its partition (``vnode_type``
+        ``{fallback, Owner}``): the vnode manager hands it off to the owner
+        (``riak_core_vnode_manager:determine_handoff_target/5``, hinted handoff;
+        not gated on ``ring_ready``), and the vnode deletes its data once the
+        handoff finished (``riak_core_vnode``, ``Mod:delete``). Here the look waits
+        until no change is in progress, so that no copy a pending owner took for a
+        change under way looks stray."""
+        if (not self.pending or not self.stray_scan_due or self.changing()
+                or self.status is not MemberStatus.UP):
+            return
+        self.stray_scan_due = False
+        self.strays = {}
+        n = self.config.n
+        moved_from = self.moved_from
+        for key, raw in self.storage.scan():
+            if (not raw or self._serves(key) or (
+                    moved_from is not None
+                    and self.name in moved_from.preference_list(key, n))):
+                continue
+            self._hand_stray(key, raw)
+
+    def _hand_stray(self, key: bytes, raw: bytes) -> None:
+        """Hand the stray copy ``raw`` of ``key`` to the key's top N (:meth:`_hand_strays`)."""
+        owners = set(self._top_n(key)) - {self.name}
+        self.strays[key] = (raw, owners)
+        for target in owners:
+            self._hand(target, key, raw)
+        self.stats["stray-hints"] += len(owners)
+
+    def _stray_acknowledged(self, target: str, key: bytes, record: bytes) -> bool:
+        """``target`` acknowledged ``record``, a stray copy of ``key`` this node handed
+        (:meth:`_hand_strays`): whether the copy goes now (every owner acknowledged
+        the record it still holds, and this node still serves the key on no ring it
+        knows of). A copy changed meanwhile is handed again."""
+        held = self.strays.get(key)
+        if held is None or held[0] != record:
+            return False
+        owners = held[1]
+        owners.discard(target)
+        if owners:
+            return False
+        del self.strays[key]
+        if self.changing() or self._serves(key) or self.name in self.future.preference_list(
+                key, self.config.n):
+            return False
+        raw = self.storage.read(key)
+        if raw != record:
+            if raw:
+                self._hand_stray(key, raw)
+            return False
+        return True
 
     def _serves(self, key: bytes) -> bool:
         """Whether this node is in ``key``'s top N on the serving ring (the ring
@@ -1362,12 +1449,14 @@ class Gossiper:
         copy now: with the naive handover (``join_handover = "immediate"``), if it no
         longer replicates the key and its copy is still that record (riak_core's vnode
         deletes its data once its ownership handoff finished); pending ownership keeps
-        it (the old owners serve until the change settles)."""
+        it (the old owners serve until the change settles), but for a stray copy
+        every owner of the key acknowledged (:meth:`_stray_acknowledged`)."""
         if self.moved_from is not None and not any(
                 hint.intended == target for hint in self.hints.all()):
             self.transferred.add(target)
-        going = (not self.pending
-                 and self.name not in self.future.preference_list(key, self.config.n)
+        if self.pending:
+            return self._stray_acknowledged(target, key, record)
+        going = (self.name not in self.future.preference_list(key, self.config.n)
                  and not self._serves(key)
                  and self.storage.read(key) == record)
         if going:
