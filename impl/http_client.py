@@ -115,7 +115,12 @@ class Fetched:
     def value(self) -> bytes | None:
         """The one value (None: none); InvalidValueError (a ValueError) if there are siblings."""
         if len(self.values) > 1:
-            raise InvalidValueError(f"{len(self.values)} siblings: resolve them (a resolve hook)")
+            # before session 22: "2 siblings: resolve them (a resolve hook)", naming
+            # neither where the siblings are nor how to pass a hook
+            raise InvalidValueError(
+                f"value: the key has {len(self.values)} siblings (concurrent writes), "
+                "not one value: read .values and put their merge with this .context, "
+                "or connect(..., resolve=merge) to have gets merge them")
         return self.values[0] if self.values else None
 
 

@@ -689,7 +689,9 @@ class Node:
                 f"force-remove: {node!r:.80} is up (this node heard from it "
                 f"{now - heard:.1f} s ago, under {window:g} s, and does not suspect it): "
                 "force-remove is for a node down for good; a node that is up leaves "
-                "(`vdynamo leave`)")
+                "(`vdynamo leave`); one that has just stopped for good can be removed "
+                f"in {window - (now - heard):.1f} s at most")  # (untold before
+            # session 22: a new user retried at once and was refused again)
         effects = self.gossiper.force_remove(node)
         return self._finish([*effects, SetTimer(HintScan(), now)])
 

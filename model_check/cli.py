@@ -324,8 +324,9 @@ def _print_config_result(result: CheckResult, paths: dict[str, str]) -> None:
         print(f"{_name(result.config)}: {result.distinct_states:,} states, depth "
               f"{result.depth}, {result.seconds:.2f} s{' (bounded)' if result.bounded else ''}")
     for r in result.results:
-        where = f"  trace: {paths[r.property]} ({_length(r)} steps)" \
-            if r.property in paths else ""
+        length = _length(r)
+        where = (f"  trace: {paths[r.property]} ({length} step{'' if length == 1 else 's'})"
+                 if r.property in paths else "")
         print(f"  {r.property:<30} {r.verdict!s:<9}{where}")
     sys.stdout.flush()
 

@@ -128,7 +128,9 @@ def where_it_broke(
     if prop.kind is Expectation.ALWAYS and prop.holds is not None:
         for index, state in enumerate(states):
             if not prop.holds(state):
-                return index, prop.description
+                # the description says what should hold: told bare after "broke
+                # here:", it read as what went wrong (session 22's walk through README)
+                return index, f"the property requires that {prop.description}"
         return None, "every replayed state satisfies it"
     if model is None:
         model = spec_model(config_from_trace(trace))

@@ -80,7 +80,9 @@ class ReplayReport:
             lines.append(f"The trace replays, but {self.property} {words['missed']}: "
                          f"{self.reason}")
         else:
-            lines.append(f"Replayed {len(self.steps)} steps: {self.property} {words['done']} "
+            count = len(self.steps)
+            lines.append(f"Replayed {count} step{'' if count == 1 else 's'}: "
+                         f"{self.property} {words['done']} "
                          f"(step {self.broke_at}).")
         return "\n".join(lines)
 

@@ -194,7 +194,12 @@ def narrate(before: State, action: Action, after: State) -> str:
             verb = "put" if isinstance(action, ClientPut) else "delete (tombstone)"
             return (f"{action.client} {verb} v{put_id} of {action.key} to {action.node}"
                     f"{via}{clock}{acked}{stored}")
-        return f"{action.client} get {action.key} from {action.node}{via}"
+        now = ""
+        if len(cl.gets) > len(before.clients[ci].gets):  # R = 1 at a replica: at once
+            # (untold before session 22: a replay of an R = 1 counterexample ended on
+            # "c1 get k from n2" and never said what the get returned)
+            now = f" (returns {{{', '.join(f'v{v}' for v in cl.gets[-1].returned)}}} at once)"
+        return f"{action.client} get {action.key} from {action.node}{via}{now}"
     if isinstance(action, Deliver):
         m = action.message
         dst = before.node(m.dst)

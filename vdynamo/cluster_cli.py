@@ -377,12 +377,18 @@ def _status(args: argparse.Namespace) -> int:
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
         running = _ours(directory, entry["pid"])
-        if health is None:
+        gone = bool(entry.get("left")) and not running
+        if health is None and not gone:
+            # a node that left or was removed is not down: before session 22 it
+            # counted as one, so `cluster status` exited 1 after every clean leave
             down += 1
-        what = "left" if entry.get("left") and not running else (
+        what = ("removed" if entry.get("removed") else "left") if gone else (
             "ready" if health and health.get("ready") else
             "starting" if running else "down")
-        member = health.get("member_status", "?") if health else "-"
+        if health:
+            member = str(health.get("member_status", "?"))
+        else:  # what the members say of it: a removal shows `removing`, then `removed`
+            member = (_members_say(state, name) if gone else None) or "-"
         pid = entry["pid"] if running else "-"
         print(f"{name:<6} {pid!s:>8} {what:<10} {member:<9} http://127.0.0.1:{entry['http']}")
     return 0 if down == 0 else 1
@@ -418,7 +424,10 @@ def main_cluster(argv: list[str]) -> int:
         "a [cluster] setting of the new cluster file, VALUE in TOML (repeatable; e.g. "
         "--set gossip_interval=0.25 for the faster rounds of a test; docs/runtime.md "
         "lists the settings)"))
-    for command in (up, sub.add_parser("status", help="each node's process and health"),
+    for command in (up, sub.add_parser(
+            "status", help="each node's process and health",
+            epilog="exit status: 0 every node that has not left (or been removed) "
+            "answers; 1 one does not, or no cluster in DIR"),
                     sub.add_parser("down", help="stop every process `up` started")):
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
@@ -440,7 +449,8 @@ def _one_node(prog: str, argv: list[str], *, running: bool | None,
     unless None)."""
     parser = argparse.ArgumentParser(prog=prog)
     parser.add_argument("node", help="the node's name")
-    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
+        f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)
     if (problem := _dir_problem(args.dir)) is not None:
         print(f"{prog}: {problem}", file=sys.stderr)
@@ -628,5 +638,6 @@ def main_remove(argv: list[str]) -> int:
         entry["removed"] = True
         _write_state(directory, state)
     print(f"{name} removed (by {other}): its ranges move to new owners from the "
-          "surviving replicas; `vdynamo cluster status` or GET /status shows when")
+          "surviving replicas; `vdynamo cluster status` shows it `removing`, then "
+          "`removed` once they did (a member's GET /status: membership)")
     return 0

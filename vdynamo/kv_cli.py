@@ -54,11 +54,17 @@ def _request(prog: str, args: argparse.Namespace,
              call: Callable[[Client], T]) -> T | None:
     """``call`` on a client of the nodes of ``args``; None after a one-line error."""
     try:  # a damaged cluster.json: one line (ClusterStateError), not a traceback
+        known = {} if args.node else read_state(args.dir)["nodes"]
         nodes = list(args.node) or [
-            f"127.0.0.1:{entry['http']}" for entry in read_state(args.dir)["nodes"].values()
-            if not entry.get("left")]
+            f"127.0.0.1:{entry['http']}" for entry in known.values() if not entry.get("left")]
         if not nodes:
-            print(f"{prog}: no node given (--node, or a cluster in --dir)", file=sys.stderr)
+            # "no node given (--node, or a cluster in --dir)" before session 22: a typo
+            # in --dir (or the default ./vdynamo-cluster from another directory) was
+            # not named
+            why = (f"every node of the cluster in {args.dir} left" if known else
+                   f"no cluster in {args.dir} (start one with `vdynamo cluster up --dir "
+                   f"{args.dir}`, or give a node's address: --node HOST:PORT)")
+            print(f"{prog}: {why}", file=sys.stderr)
             return None
         with connect(nodes) as client:
             return call(client)

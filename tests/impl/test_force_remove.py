@@ -232,6 +232,23 @@ def test_bad_force_removes_are_refused_naming_why_and_change_nothing(
         assert cluster.node("n1").view == view
 
 
+def test_a_node_stopped_just_now_is_refused_saying_when_to_try_again() -> None:
+    """Session 22's walk through README: `vdynamo remove n5` right after n5 was killed
+    is refused ("heard from it 2.6 s ago, under 12 s"), and nothing said when a retry
+    would be taken; now the refusal says how long at most, and a retry after that
+    is taken."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        cluster.crash("n4")
+        cluster.run_for(2.0)
+        with pytest.raises(InvalidValueError, match=r"removed in \d+\.\d s at most") as raised:
+            cluster.force_remove("n1", "n4")
+        wait = float(str(raised.value).split(" removed in ")[1].split(" s")[0])
+        assert 0.0 < wait <= 12.0, raised.value
+        cluster.run_for(wait + 0.1)
+        cluster.force_remove("n1", "n4")
+
+
 def test_a_second_removal_that_leaves_fewer_than_n_nodes_is_refused() -> None:
     """4 nodes, N = 3: removing n4 leaves 3; removing n3 then would leave 2."""
     with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:

@@ -10,6 +10,7 @@ import pytest
 
 from model_check.check import check
 from model_check.replay import replay_on_spec
+from model_check.reports import ReplayReport, ReplayStep
 from model_check.trace import Trace
 from tests.model_check.test_check import NO_REPAIR, TINY_LWW
 from vdynamo.replay_cli import main
@@ -34,7 +35,10 @@ def test_a_trace_replays_as_a_numbered_story(
     assert lines[1].strip().startswith("0. initial state")
     for number in range(1, 5):
         assert any(line.startswith(f"{number:>3}. ") for line in lines)
-    assert "*** acked_writes_durable broke here" in out
+    # what should hold is told as such (session 22: the bare description after
+    # "broke here:" read as what went wrong)
+    assert ("*** acked_writes_durable broke here: the property requires that a put "
+            "acknowledged to its client is never lost") in out
     assert "violated (step 4)" in lines[-1]
 
 
@@ -117,3 +121,10 @@ def test_replay_on_impl_reaches_the_same_violation(
     path = lww_trace.save(tmp_path / "t.json")
     assert main([str(path), "--on", "impl"]) == 0
     assert "acked_writes_durable" in capsys.readouterr().out
+
+
+def test_one_step_is_told_in_the_singular() -> None:
+    """"Replayed 1 steps" until session 22's walk through README."""
+    report = ReplayReport("spec", "p", (ReplayStep(1, {}, "c1 put v1 of k to n1"),), True,
+                          broke_at=1, reason="r")
+    assert report.render().splitlines()[-1] == "Replayed 1 step: p is violated (step 1)."

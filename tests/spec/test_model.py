@@ -459,3 +459,17 @@ def test_narrate_tells_who_did_what() -> None:
     text = describe(delivered)
     assert text["nodes"]["n1"]["store"] == {"k": ["v1"]}
     assert text["clients"]["c1"]["outstanding"] == 1
+
+
+def test_narrate_tells_what_a_get_answered_at_once() -> None:
+    """R = 1 at a replica: the get completes in its own step, and the line says what it
+    returned (session 22's walk through README: a replay of an R = 1 counterexample
+    to read_your_writes ended on "c1 get k from n2", its answer untold)."""
+    config = Config(name="r1", r=1, w=1, gets_per_client=1)
+    put = ClientPut("c1", "n1", "k")
+    state = do(initial_state(config), put)
+    get = ClientGet("c1", "n2", "k")
+    assert narrate(state, get, do(state, get)) == "c1 get k from n2 (returns {} at once)"
+    message = next(m for m in state.messages if m.dst == "n2")
+    state = do(state, Deliver(message))
+    assert narrate(state, get, do(state, get)) == "c1 get k from n2 (returns {v1} at once)"

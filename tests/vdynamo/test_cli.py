@@ -19,7 +19,7 @@ def test_version() -> None:
 
 @pytest.mark.parametrize(("args", "expected"), [
     (["cluster", "status"], "no cluster in"),
-    (["get", "k"], "no node given"),
+    (["get", "k"], "no cluster in {dir} (start one with `vdynamo cluster up --dir {dir}`"),
     (["put", "k", "v", "--node", "127.0.0.1:9"], "no node could serve it"),
     (["delete", "k", "--node", "127.0.0.1:9"], "no node could serve it"),
     (["join", "n9"], "no cluster in"),
@@ -29,7 +29,17 @@ def test_no_cluster_is_one_line_and_nonzero(tmp_path: Path, args: list[str],
                                             expected: str) -> None:
     result = cli(*args, "--dir", str(tmp_path / "none"))
     assert result.returncode == 1
-    assert len(result.stderr.strip().splitlines()) == 1 and expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    # the directory named (session 22: "no node given (--node, or a cluster in --dir)")
+    assert expected.format(dir=tmp_path / "none") in result.stderr, result.stderr
+
+
+def test_a_cluster_whose_nodes_all_left_is_said_so(tmp_path: Path) -> None:
+    (tmp_path / "cluster.json").write_text(json.dumps({"nodes": {
+        "n1": {"pid": None, "http": 1, "peer": 2, "left": True}}}))
+    result = cli("get", "k", "--dir", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr == f"vdynamo get: every node of the cluster in {tmp_path} left\n"
 
 
 def test_down_counts_only_the_nodes_it_stopped(tmp_path: Path) -> None:

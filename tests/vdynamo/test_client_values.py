@@ -13,7 +13,7 @@ import pytest
 
 import impl
 from impl.errors import InvalidValueError
-from impl.http_client import Router, put_plan, value_bytes
+from impl.http_client import Fetched, Router, put_plan, value_bytes
 from tests.runtime.live import run
 
 SEEDS = ["127.0.0.1:1"]
@@ -232,3 +232,15 @@ def test_a_resolved_value_is_returned_as_the_bytes_written() -> None:
                 assert got.values == [merged] and type(got.values[0]) is bytes, got
                 assert (await client.get(key, r=3)).values == [merged]
     run(scenario())
+
+
+def test_value_of_siblings_says_where_they_are_and_how_to_merge() -> None:
+    """Session 22's walk through README: ``get(...).value`` of a key with siblings said
+    "2 siblings: resolve them (a resolve hook)", naming neither ``.values`` nor how to
+    give a hook."""
+    fetched = Fetched([b"x", b"y"], ["text/plain"] * 2, "ctx")
+    with pytest.raises(InvalidValueError) as raised:
+        _ = fetched.value
+    assert ".values" in str(raised.value) and "resolve=" in str(raised.value)
+    assert Fetched([b"x"], ["text/plain"], "ctx").value == b"x"
+    assert Fetched([], [], "ctx").value is None
