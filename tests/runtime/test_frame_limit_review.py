@@ -18,7 +18,10 @@ from pathlib import Path
 
 from impl import wire
 from impl.messages import KeyRecords, ReadRepair
+from impl.records import encode_record
 from impl.runtime import NodeServer
+from impl.versions import ClockMode, Record, apply_put
+from spec.vclock import VClock
 from tests.runtime.live import cluster, dial_hello, run
 from tests.runtime.test_kept_bounds_hello import _hello, _kept
 from tests.runtime.test_peer_frame_limit import _record, _sized
@@ -112,4 +115,44 @@ def test_hellos_announce_the_files_max_frame_bytes_not_the_frame_limit(
             assert dict(info.limits)["max_frame_bytes"] == LIMITS["max_frame_bytes"]
             n2._compare_limits("n1", info)
             assert "n1" not in n2.peer_limits_differ
+    run(scenario())
+
+
+def _siblings(count: int, size: int) -> bytes:
+    """A record of ``count`` concurrent siblings of ``size`` bytes each."""
+    record = Record.empty(ClockMode.DVV)
+    for i in range(count):
+        record = apply_put(record, VClock.of({}), bytes([i]) * size, coordinator="n1",
+                           client_id=f"c{i}", now=0.0)
+    return encode_record(record)
+
+
+def test_a_peer_whose_kept_bounds_need_more_than_its_announced_frame_gets_the_frame(
+        tmp_path: Path) -> None:
+    """A rolling lowering (n2 first): n2 announces ``max_frame_bytes`` 8,393,728 but
+    its store keeps the bounds of the earlier limits (24 MiB, in the same hello), so
+    its frame limit takes a 10 MB record of 10 siblings of 1 MB (each within
+    every node's ``max_value_bytes``). n1, still at the default 64 MiB, sends it.
+    Before session 22's review n1 held it back (``withheld_records`` 1): in the
+    trial with ``vdynamo serve`` processes every GET through the lowered node at
+    R=2 answered 503 until every node was restarted."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, restore_guard=False) as servers:
+            n1, n2, _ = servers
+            n1._compare_limits("n2", _info(n1, max_frame_bytes=8393728,
+                                           kept_record_bytes=_KEPT,
+                                           kept_record_siblings=75))
+            record = _siblings(10, 1_000_000)
+            assert 8393728 < len(wire.encode(ReadRepair(b"k", record))) < n1.frame_limit
+            n1._send("n2", ReadRepair(b"k", record))
+            assert n1.withheld_records == 0  # before: 1
+            for _ in range(100):
+                if n2.node.record(b"k") is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert n2.node.record(b"k") is not None
+            # a peer that announces no kept bounds (an older node) is taken at its word
+            n1._compare_limits("n3", _info(n1, max_frame_bytes=8393728))
+            n1._send("n3", ReadRepair(b"k", record))
+            assert n1.withheld_records == 1
     run(scenario())
