@@ -151,8 +151,8 @@ def test_a_peer_whose_kept_bounds_need_more_than_its_announced_frame_gets_the_fr
                     break
                 await asyncio.sleep(0.05)
             assert n2.node.record(b"k") is not None
-            # a peer that announces no kept bounds (an older node) is taken at its word
-            n1._compare_limits("n3", _info(n1, max_frame_bytes=8393728))
-            n1._send("n3", ReadRepair(b"k", record))
+            # its next hello without kept bounds (an older node's) is taken at its word
+            n1._compare_limits("n2", _info(n1, max_frame_bytes=8393728))
+            n1._send("n2", ReadRepair(b"k", record))
             assert n1.withheld_records == 1
     run(scenario())
