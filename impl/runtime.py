@@ -263,6 +263,9 @@ class NodeServer:
         #: the frame each authenticated peer takes by its latest hello, when more
         #: than its max_frame_bytes (:meth:`_peer_max_frame`)
         self._peer_frames: dict[str, int] = {}
+        #: peers whose latest hello carried no kept record bounds (nodes of before
+        #: session 21): they adopt none of this node's (:meth:`_peer_max_frame`)
+        self._adopting_none: set[str] = set()
         #: (peer, message kind) whose frame over max_frame_bytes was logged
         #: (:meth:`_drop_oversized`)
         self._oversized_logged: set[tuple[str, str]] = set()
@@ -490,7 +493,8 @@ class NodeServer:
         if len(frame) > self.frame_limit:  # never sent: it would be refused
             self._drop_oversized(dest, type(message).__name__, len(frame))
             return
-        if dest in self.peer_limits_differ and len(frame) > self._peer_max_frame(dest):
+        if ((dest in self.peer_limits_differ or dest in self._adopting_none)
+                and len(frame) > self._peer_max_frame(dest)):
             # whatever the message: a frame over the peer's limit closes the connection
             # and loses every frame queued behind it (impl.runtime._read_frames).
             # Session 15's probe B held back only the records of ReplicaPut, hints,
@@ -525,15 +529,17 @@ class NodeServer:
         self._queued_bytes[dest] = queued + len(frame)
 
     def _peer_max_frame(self, dest: str) -> int:
-        """The largest frame peer ``dest`` (whose limits differ) takes: its frame
-        limit as its hello tells it (:meth:`_note_peer_frame`: the
-        ``max_frame_bytes`` it announced, or the frame its kept record bounds need,
-        if more), or this node's :attr:`frame_limit` when it announced the same
-        ``max_frame_bytes`` (it adopted this node's kept bounds from the hello of
-        the connection the frame goes on, so its frame limit is as large)."""
-        announced = self.peer_limits_differ[dest].get("max_frame_bytes")
+        """The largest frame peer ``dest`` takes: its frame limit as its hello tells
+        it (:meth:`_note_peer_frame`: the ``max_frame_bytes`` it announced, or the
+        frame its kept record bounds need, if more), or this node's
+        :attr:`frame_limit` when it announced the same ``max_frame_bytes`` (it
+        adopted this node's kept bounds from the hello of the connection the frame
+        goes on, so its frame limit is as large) unless its hello carried no kept
+        bounds: such a node adopts none, and its limit is the one it announced."""
+        announced = self.peer_limits_differ.get(dest, {}).get("max_frame_bytes")
         if announced is None:
-            return self.frame_limit
+            return (self.config.max_frame_bytes if dest in self._adopting_none
+                    else self.frame_limit)
         return max(announced[1], self._peer_frames.get(dest, 0))
 
     def _note_peer_frame(self, peer: str, limits: dict[str, int]) -> None:
@@ -546,9 +552,14 @@ class NodeServer:
         each GET through n1 at R=2 and R=3 answered 503 after 3 s ("reached 1 of
         R=2"), n2 and n3 holding back 20 replies each, which n1 would have taken."""
         needed = ("kept_record_bytes", "max_context_bytes", "max_key_bytes")
-        if not all(name in limits for name in needed):  # an older node's hello
+        if not all(name in limits for name in needed):  # an older node's hello:
+            # it adopts no kept bounds either, so a frame over the max_frame_bytes
+            # it announced, within this node's raised frame limit, would close its
+            # connection at every send (session 22's review)
             self._peer_frames.pop(peer, None)
+            self._adopting_none.add(peer)
             return
+        self._adopting_none.discard(peer)
         kept = frame_bytes(*(limits[name] for name in needed))
         self._peer_frames[peer] = min(kept, 1 << 31)
 

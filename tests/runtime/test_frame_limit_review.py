@@ -63,7 +63,8 @@ def test_a_peer_differing_in_another_limit_takes_a_frame_up_to_the_frame_limit(
         async with cluster(tmp_path, restore_guard=False, **LIMITS) as servers:
             n1, n2, _ = servers
             _keep_larger(n1, n2)
-            n1._compare_limits("n2", _info(n1, max_siblings=n1.config.max_siblings - 1))
+            n1._compare_limits("n2", _info(n1, max_siblings=n1.config.max_siblings - 1,
+                                           kept_record_bytes=_KEPT, kept_record_siblings=75))
             record = _sized(10_000_000, b"k")
             size = len(wire.encode(ReadRepair(b"k", record)))
             assert LIMITS["max_frame_bytes"] < size < n1.frame_limit
@@ -155,4 +156,28 @@ def test_a_peer_whose_kept_bounds_need_more_than_its_announced_frame_gets_the_fr
             n1._compare_limits("n2", _info(n1, max_frame_bytes=8393728))
             n1._send("n2", ReadRepair(b"k", record))
             assert n1.withheld_records == 1
+    run(scenario())
+
+
+def test_a_peer_whose_hello_has_no_kept_bounds_gets_no_frame_over_its_announced_limit(
+        tmp_path: Path) -> None:
+    """A node of before session 21 (its hello carries no kept record bounds) adopts
+    none of this node's, so its frame limit is the ``max_frame_bytes`` it announces,
+    here the same as this node's: a 10 MB record within this node's raised frame
+    limit is held back for it. Before session 22's review it went, and n2 (whose
+    frame limit is its ``max_frame_bytes``) closed the connection, as it would at
+    every resend of the record."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, restore_guard=False, **LIMITS) as servers:
+            n1, n2, _ = servers
+            _keep_larger(n1)
+            n1._compare_limits("n2", _info(n1))  # the same limits, no kept bounds
+            dropped = n2.dropped_frames
+            n1._send("n2", ReadRepair(b"k", _sized(10_000_000, b"k")))
+            assert n1.withheld_records == 1  # before: 0
+            await asyncio.sleep(0.5)
+            assert n2.dropped_frames == dropped  # before: n2 closed the connection
+            # a later hello with kept bounds: the peer adopts this node's
+            n1._compare_limits("n2", _info(n1, kept_record_bytes=1, kept_record_siblings=1))
+            assert n1._peer_max_frame("n2") == n1.frame_limit
     run(scenario())
