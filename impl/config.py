@@ -239,8 +239,17 @@ def replicable_frame_bytes(config: ClusterConfig, record_bytes: int | None = Non
     an earlier configuration (``impl.runtime.NodeServer.frame_limit``).
     """
     merged = merged_record_bytes(config) if record_bytes is None else record_bytes
-    record = merged + config.max_context_bytes
-    return max(record, KEY_RECORDS_BYTES) + config.max_key_bytes + MESSAGE_OVERHEAD_BYTES
+    return frame_bytes(merged, config.max_context_bytes, config.max_key_bytes)
+
+
+def frame_bytes(record_bytes: int, context_bytes: int, key_bytes: int) -> int:
+    """The largest inter-node frame a record of ``record_bytes`` needs under limits
+    of ``context_bytes`` (``max_context_bytes``) and ``key_bytes``
+    (``max_key_bytes``), all in bytes: :func:`replicable_frame_bytes` with the
+    limits given, as a node computes a peer's from the limits its hello announces
+    (``impl.runtime.NodeServer._peer_max_frame``)."""
+    return (max(record_bytes + context_bytes, KEY_RECORDS_BYTES) + key_bytes
+            + MESSAGE_OVERHEAD_BYTES)
 
 
 def record_patience(config: ClusterConfig, record_bytes: int) -> float:

@@ -67,6 +67,7 @@ from impl import errors, wire
 from impl.config import (
     MESSAGE_OVERHEAD_BYTES,
     ClusterConfig,
+    frame_bytes,
     most_patience,
     replicable_frame_bytes,
 )
@@ -259,6 +260,12 @@ class NodeServer:
         #: records not sent because the peer's announced limits refuse them
         self.withheld_records = 0
         self._withheld_logged: set[str] = set()
+        #: the frame each authenticated peer takes by its latest hello, when more
+        #: than its max_frame_bytes (:meth:`_peer_max_frame`)
+        self._peer_frames: dict[str, int] = {}
+        #: peers whose latest hello carried no kept record bounds (nodes of before
+        #: session 21): they adopt none of this node's (:meth:`_peer_max_frame`)
+        self._adopting_none: set[str] = set()
         #: (peer, message kind) whose frame over max_frame_bytes was logged
         #: (:meth:`_drop_oversized`)
         self._oversized_logged: set[tuple[str, str]] = set()
@@ -486,7 +493,8 @@ class NodeServer:
         if len(frame) > self.frame_limit:  # never sent: it would be refused
             self._drop_oversized(dest, type(message).__name__, len(frame))
             return
-        if dest in self.peer_limits_differ and len(frame) > self._peer_max_frame(dest):
+        if ((dest in self.peer_limits_differ or dest in self._adopting_none)
+                and len(frame) > self._peer_max_frame(dest)):
             # whatever the message: a frame over the peer's limit closes the connection
             # and loses every frame queued behind it (impl.runtime._read_frames).
             # Session 15's probe B held back only the records of ReplicaPut, hints,
@@ -521,9 +529,39 @@ class NodeServer:
         self._queued_bytes[dest] = queued + len(frame)
 
     def _peer_max_frame(self, dest: str) -> int:
-        """The ``max_frame_bytes`` peer ``dest`` announced (this node's if the same)."""
-        return self.peer_limits_differ[dest].get(
-            "max_frame_bytes", (0, self.frame_limit))[1]
+        """The largest frame peer ``dest`` takes: its frame limit as its hello tells
+        it (:meth:`_note_peer_frame`: the ``max_frame_bytes`` it announced, or the
+        frame its kept record bounds need, if more), or this node's
+        :attr:`frame_limit` when it announced the same ``max_frame_bytes`` (it
+        adopted this node's kept bounds from the hello of the connection the frame
+        goes on, so its frame limit is as large) unless its hello carried no kept
+        bounds: such a node adopts none, and its limit is the one it announced."""
+        announced = self.peer_limits_differ.get(dest, {}).get("max_frame_bytes")
+        if announced is None:
+            return (self.config.max_frame_bytes if dest in self._adopting_none
+                    else self.frame_limit)
+        return max(announced[1], self._peer_frames.get(dest, 0))
+
+    def _note_peer_frame(self, peer: str, limits: dict[str, int]) -> None:
+        """Keep the frame limit ``peer``'s hello (its ``limits``) implies, computed
+        as it computes its own (:attr:`frame_limit`): a node whose store keeps
+        bounds of earlier, larger limits takes frames over the ``max_frame_bytes``
+        it announces. Until session 22's review its peers held back every frame over
+        that announced limit: during a rolling lowering of ``max_siblings`` and
+        ``max_frame_bytes`` (10 siblings of 1 MB, 8,500,000 B; n1 restarted first)
+        each GET through n1 at R=2 and R=3 answered 503 after 3 s ("reached 1 of
+        R=2"), n2 and n3 holding back 20 replies each, which n1 would have taken."""
+        needed = ("kept_record_bytes", "max_context_bytes", "max_key_bytes")
+        if not all(name in limits for name in needed):  # an older node's hello:
+            # it adopts no kept bounds either, so a frame over the max_frame_bytes
+            # it announced, within this node's raised frame limit, would close its
+            # connection at every send (session 22's review)
+            self._peer_frames.pop(peer, None)
+            self._adopting_none.add(peer)
+            return
+        self._adopting_none.discard(peer)
+        kept = frame_bytes(*(limits[name] for name in needed))
+        self._peer_frames[peer] = min(kept, 1 << 31)
 
     def _within_peer_limits(self, dest: str, message: object) -> object | None:
         """``message`` less the records ``dest`` announced (in its hello) it would
@@ -544,7 +582,7 @@ class NodeServer:
         #: siblings within every node's max_value_bytes, merged at a node with the
         #: default 4 MiB max_record_bytes to 12 MiB, for a peer that runs a valid
         #: max_frame_bytes of 8,393,728 with max_record_bytes = 2 MiB)
-        max_frame = differ.get("max_frame_bytes", (0, self.frame_limit))[1]
+        max_frame = self._peer_max_frame(dest)
         room = max_frame - MESSAGE_OVERHEAD_BYTES
         if (max_value >= self.config.max_value_bytes and max_key >= self.config.max_key_bytes
                 and max_frame >= self.frame_limit):
@@ -848,6 +886,7 @@ class NodeServer:
             return
         self._adopt_record_bounds(info)
         theirs = dict(info.limits)
+        self._note_peer_frame(peer, theirs)
         differ = {name: (int(getattr(self.config, name)), theirs[name])
                   for name in COMPARED_LIMITS
                   if name in theirs and theirs[name] != getattr(self.config, name)}
