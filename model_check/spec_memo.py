@@ -49,8 +49,12 @@ equal hashes) but computes each distinct step effect once:
   reap also the keys of the messages in flight (guard 2), the partition and the
   membership; it changes the nodes and the key epochs alone. Its whole list of
   steps is cached per those parts (:meth:`MemoSuccessors.reap_key`; the keys in
-  flight cached per messages hash), so a state whose reaps were computed once
-  (most yield none) costs a key and a lookup.
+  flight cached per messages hash). Before that, the keys some up node's copy
+  holds only tombstones of (and, safe, no node a hint or a coordination of:
+  :func:`spec.deletes.tombstoned`, guards 1 and 2 but for the messages and the
+  acknowledgement) are cached per nodes hash: with none, or (safe) each of them
+  in flight, no reap of any mode is enabled, and most states' reaps cost a
+  lookup or two.
 
 The successor is then assembled with :func:`spec.state.new_state` from parts
 whose hashes are known. Cached parts are returned again and again, so successors
@@ -79,7 +83,7 @@ from spec import model as _spec
 from spec.actions import Action, Timeout, new_deliver
 from spec.anti_entropy import anti_entropy
 from spec.coordination import client_timeouts, exchanges, time_out, timeouts, timeouts_enabled
-from spec.deletes import reaps
+from spec.deletes import reaps, tombstoned
 from spec.delivery import deliver, deliverable, deliveries
 from spec.membership import membership_changes, range_steps, view_steps
 from spec.state import MembershipState, Message, NodeState, State, new_state
@@ -201,6 +205,9 @@ class MemoSuccessors:
         #: (membership, the nodes' up flags, side) -> the membership's view steps
         #: (spec.membership.view_steps: each action and the membership it leaves)
         self.views: dict[tuple[Any, ...], tuple[tuple[Action, MembershipState], ...]] = {}
+        #: nodes hash -> the keys an up node's copy holds only tombstones of (safe:
+        #: and no hint or coordination of): spec.deletes.tombstoned, no reap of another
+        self.tombstoned: dict[int, frozenset[str]] = {}
         #: messages hash -> the keys of the messages in flight (a safe reap's guard 2)
         self.keys_in_flight: dict[int, frozenset[str]] = {}
         #: :meth:`reap_key` -> the reaps: each action, the nodes it leaves (and their
@@ -231,7 +238,8 @@ class MemoSuccessors:
         """Entries held in all caches now."""
         return (len(self.steps) + len(self.operations) + len(self.message_parts)
                 + len(self.in_flight) + len(self.enabled) + len(self.exchanges)
-                + len(self.views) + len(self.keys_in_flight) + len(self.reap_steps))
+                + len(self.views) + len(self.keys_in_flight) + len(self.reap_steps)
+                + len(self.tombstoned))
 
     # -- steps whose effect is cached ------------------------------------------------
     def step_key(self, state: State, tag: Any) -> tuple[Any, ...]:
@@ -368,14 +376,19 @@ class MemoSuccessors:
         p = state._parts
         if plan.config.delete_mode != "safe":
             return (p[0], p[2], p[3], state.epochs, state.key_epochs)
-        in_flight = self.keys_in_flight.get(p[1])
-        if in_flight is None:
+        return (p[0], p[2], p[3], state.epochs, state.key_epochs, self.in_flight_keys(state),
+                state.side, state.membership)
+
+    def in_flight_keys(self, state: State) -> frozenset[str]:
+        """The keys of the messages in flight (a safe reap's guard 2), cached per
+        messages hash."""
+        hm = state._parts[1]
+        keys = self.keys_in_flight.get(hm)
+        if keys is None:
             if len(self.keys_in_flight) >= self.limit:
                 self.keys_in_flight.clear()
-            in_flight = self.keys_in_flight[p[1]] = frozenset(
-                [m.key for m in state.messages])
-        return (p[0], p[2], p[3], state.epochs, state.key_epochs, in_flight, state.side,
-                state.membership)
+            keys = self.keys_in_flight[hm] = frozenset([m.key for m in state.messages])
+        return keys
 
     def reaps(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         """:func:`spec.deletes.reaps`, its steps cached per :meth:`reap_key`: a reap
@@ -384,6 +397,16 @@ class MemoSuccessors:
         22: the guards read every store, and on delete-immediate the reaps were about a
         quarter of the search)."""
         if not plan.tombstones or plan.config.delete_mode == "keep":
+            return
+        p = state._parts
+        candidates = self.tombstoned.get(p[0])
+        if candidates is None:
+            if len(self.tombstoned) >= self.limit:
+                self.tombstoned.clear()
+            candidates = self.tombstoned[p[0]] = tombstoned(plan, state.nodes)
+        if not candidates or (plan.config.delete_mode == "safe"
+                              and candidates <= self.in_flight_keys(state)):
+            self.hits += 1  # guards 1 and 2 hold for no key: no reap (the common case)
             return
         key = self.reap_key(state, plan)
         yield from self._node_steps(self.reap_steps, key, reaps, state, plan)

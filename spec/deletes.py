@@ -147,7 +147,7 @@ from spec.dvv import DVVSet
 from spec.state import NodeState, State, key_epoch, new_node
 from spec.step import Edit, Plan
 
-__all__ = ["forget_copy", "reaps"]
+__all__ = ["forget_copy", "reaps", "tombstoned"]
 
 _reap = lru_cache(maxsize=4096)(Reap)
 
@@ -200,6 +200,28 @@ def _reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         for name in dropped:
             if name not in reaped:
                 yield _reap(key, (name,)), _reaped(state, plan, key, name)
+
+
+def tombstoned(plan: Plan, nodes: tuple[NodeState, ...]) -> frozenset[str]:
+    """The keys that some up node's copy holds, not empty and only tombstones (guard 1
+    of every mode, without its acknowledgement), and, under ``delete_mode = "safe"``,
+    of which no node holds a hint or a coordination (guard 2 but for the messages in
+    flight): :func:`reaps` reaps (or drops) a copy of no other key (a copy dropped at
+    a reap needs a replica of the key for which guards 1 and 2 hold). A function of
+    the nodes alone, for :mod:`model_check.spec_memo`."""
+    tombstones = plan.tombstones
+    keys = set()
+    for node in nodes:
+        if node.up:
+            for key, payload in zip(plan.keys, node.store, strict=True):
+                held = clocks.values(payload)
+                if held and tombstones.issuperset(held):
+                    keys.add(key)
+    if keys and plan.config.delete_mode == "safe":
+        for node in nodes:
+            keys.difference_update([h.key for h in node.hints])
+            keys.difference_update([c.key for c in node.coord])
+    return frozenset(keys)
 
 
 def _outside_copies(state: State, plan: Plan, key: str, asker: str,
