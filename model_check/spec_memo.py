@@ -74,7 +74,7 @@ that a cache keyed on too little fails that comparison.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -101,7 +101,7 @@ LEVERS = frozenset({"deliveries", "timeouts", "anti_entropy", "reaps", "membersh
 _REMOVE, _PURGE, _SEND = 0, 1, 2
 
 Op = tuple[Any, ...]
-Mechanism = Callable[[State, Plan], Iterator[tuple[Action, State]]]
+Mechanism = Callable[[State, Plan], Iterable[tuple[Action, State]]]
 
 
 def memo_available() -> bool:
@@ -326,43 +326,49 @@ class MemoSuccessors:
         yield from client_timeouts(state, plan)
 
     # -- a mechanism whose whole list of steps is cached -------------------------------
-    def anti_entropy(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    def anti_entropy(self, state: State, plan: Plan) -> Iterable[tuple[Action, State]]:
         """:func:`spec.anti_entropy.anti_entropy`, its steps cached per (nodes,
         partition, put table, membership): it reads nothing else and changes the
         nodes alone."""
         if not plan.config.anti_entropy:
-            return
+            return ()
         p = state._parts
         key = (p[0], p[3], state.side, state.membership)
-        yield from self._node_steps(self.exchanges, key, anti_entropy, state, plan)
+        return self._node_steps(self.exchanges, key, anti_entropy, state, plan)
 
     def _node_steps(self, cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]],
                     key: tuple[Any, ...], mechanism: Mechanism, state: State, plan: Plan
-                    ) -> Iterator[tuple[Action, State]]:
+                    ) -> Iterable[tuple[Action, State]]:
         """The steps of ``mechanism`` (one that changes the nodes and the key epochs
-        alone, asserted on every miss) from ``cache[key]``, or computed and cached:
-        each successor is ``state`` with the cached nodes and the cached key epochs
-        where the step changed them (``key`` holds the key epochs then: anti-entropy's
-        does not)."""
+        alone, asserted on every miss) from ``cache[key]`` (a list: no generator on a
+        hit), or computed and cached: each successor is ``state`` with the cached nodes
+        and the cached key epochs where the step changed them (``key`` holds the key
+        epochs then: anti-entropy's does not)."""
         cached = cache.get(key)
         if cached is None:
             self.misses += 1
-            steps = []
-            for action, successor in mechanism(state, plan):
-                assert _changes_nodes_alone(state, successor), (
-                    f"{mechanism.__name__} changed more than the nodes and the key epochs")
-                changed = successor.key_epochs  # None: the state's own (not in every key)
-                steps.append((action, successor.nodes, successor._parts[0],
-                              None if changed is state.key_epochs else changed))
-                yield action, successor
-            if len(cache) >= self.limit:
-                cache.clear()
-            cache[key] = tuple(steps)
-            return
+            return self._record(cache, key, mechanism, state, plan)
         self.hits += 1
-        for action, nodes, hn, key_epochs in cached:
-            yield action, _with_nodes(state, nodes, hn,
-                                      state.key_epochs if key_epochs is None else key_epochs)
+        own = state.key_epochs
+        return [(action, _with_nodes(state, nodes, hn, own if key_epochs is None else key_epochs))
+                for action, nodes, hn, key_epochs in cached]
+
+    def _record(self, cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]],
+                key: tuple[Any, ...], mechanism: Mechanism, state: State, plan: Plan
+                ) -> Iterator[tuple[Action, State]]:
+        """The steps of ``mechanism`` as it computes them, cached under ``key`` once
+        all were taken (:meth:`_node_steps`)."""
+        steps = []
+        for action, successor in mechanism(state, plan):
+            assert _changes_nodes_alone(state, successor), (
+                f"{mechanism.__name__} changed more than the nodes and the key epochs")
+            changed = successor.key_epochs  # None: the state's own (not in every key)
+            steps.append((action, successor.nodes, successor._parts[0],
+                          None if changed is state.key_epochs else changed))
+            yield action, successor
+        if len(cache) >= self.limit:
+            cache.clear()
+        cache[key] = tuple(steps)
 
     def reap_key(self, state: State, plan: Plan) -> tuple[Any, ...]:
         """The cache key of the state's reaps: every part :func:`spec.deletes.reaps`
@@ -390,14 +396,14 @@ class MemoSuccessors:
             keys = self.keys_in_flight[hm] = frozenset([m.key for m in state.messages])
         return keys
 
-    def reaps(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    def reaps(self, state: State, plan: Plan) -> Iterable[tuple[Action, State]]:
         """:func:`spec.deletes.reaps`, its steps cached per :meth:`reap_key`: a reap
         changes the nodes and the key epochs alone (asserted on every miss), so each
         successor is the state with the cached nodes and key epochs (issue 13, session
         22: the guards read every store, and on delete-immediate the reaps were about a
         quarter of the search)."""
         if not plan.tombstones or plan.config.delete_mode == "keep":
-            return
+            return ()
         p = state._parts
         candidates = self.tombstoned.get(p[0])
         if candidates is None:
@@ -407,9 +413,9 @@ class MemoSuccessors:
         if not candidates or (plan.config.delete_mode == "safe"
                               and candidates <= self.in_flight_keys(state)):
             self.hits += 1  # guards 1 and 2 hold for no key: no reap (the common case)
-            return
+            return ()
         key = self.reap_key(state, plan)
-        yield from self._node_steps(self.reap_steps, key, reaps, state, plan)
+        return self._node_steps(self.reap_steps, key, reaps, state, plan)
 
     def view_key(self, ms: MembershipState, ups: tuple[bool, ...], side: frozenset[str]
                  ) -> tuple[Any, ...]:
