@@ -49,12 +49,13 @@ equal hashes) but computes each distinct step effect once:
   reap also the keys of the messages in flight (guard 2), the partition and the
   membership; it changes the nodes and the key epochs alone. Its whole list of
   steps is cached per those parts (:meth:`MemoSuccessors.reap_key`; the keys in
-  flight cached per messages hash). Before that, the keys some up node's copy
-  holds only tombstones of (and, safe, no node a hint or a coordination of:
-  :func:`spec.deletes.tombstoned`, guards 1 and 2 but for the messages and the
-  acknowledgement) are cached per nodes hash: with none, or (safe) each of them
-  in flight, no reap of any mode is enabled, and most states' reaps cost a
-  lookup or two.
+  flight cached per messages hash). Before that, whether some up node's copy
+  holds only tombstones (:func:`spec.deletes.tombstoned`, guard 1 without its
+  acknowledgement) is cached per nodes hash: without one no reap of any mode is
+  enabled, and the state's reaps cost a lookup. Every other guard runs as the
+  spec computes it, on a miss: a patched guard (a mutant) reaches the memo's
+  answers, except a guard 1 weaker than :func:`spec.deletes.tombstoned` (run
+  such a mutant with ``spec_model(config, memo=False)``).
 
 The successor is then assembled with :func:`spec.state.new_state` from parts
 whose hashes are known. Cached parts are returned again and again, so successors
@@ -79,11 +80,12 @@ from operator import attrgetter, itemgetter
 from typing import Any
 
 from spec import compiled
+from spec import deletes as _deletes
 from spec import model as _spec
 from spec.actions import Action, Timeout, new_deliver
 from spec.anti_entropy import anti_entropy
 from spec.coordination import client_timeouts, exchanges, time_out, timeouts, timeouts_enabled
-from spec.deletes import reaps, tombstoned
+from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
 from spec.membership import membership_changes, range_steps, view_steps
 from spec.state import MembershipState, Message, NodeState, State, new_state
@@ -205,9 +207,9 @@ class MemoSuccessors:
         #: (membership, the nodes' up flags, side) -> the membership's view steps
         #: (spec.membership.view_steps: each action and the membership it leaves)
         self.views: dict[tuple[Any, ...], tuple[tuple[Action, MembershipState], ...]] = {}
-        #: nodes hash -> the keys an up node's copy holds only tombstones of (safe:
-        #: and no hint or coordination of): spec.deletes.tombstoned, no reap of another
-        self.tombstoned: dict[int, frozenset[str]] = {}
+        #: nodes hash -> whether an up node's copy holds only tombstones
+        #: (spec.deletes.tombstoned: no reap without one)
+        self.tombstoned: dict[int, bool] = {}
         #: messages hash -> the keys of the messages in flight (a safe reap's guard 2)
         self.keys_in_flight: dict[int, frozenset[str]] = {}
         #: :meth:`reap_key` -> the reaps: each action, the nodes it leaves (and their
@@ -404,15 +406,14 @@ class MemoSuccessors:
         quarter of the search)."""
         if not plan.tombstones or plan.config.delete_mode == "keep":
             return ()
-        p = state._parts
-        candidates = self.tombstoned.get(p[0])
-        if candidates is None:
+        hn = state._parts[0]
+        candidate = self.tombstoned.get(hn)
+        if candidate is None:
             if len(self.tombstoned) >= self.limit:
                 self.tombstoned.clear()
-            candidates = self.tombstoned[p[0]] = tombstoned(plan, state.nodes)
-        if not candidates or (plan.config.delete_mode == "safe"
-                              and candidates <= self.in_flight_keys(state)):
-            self.hits += 1  # guards 1 and 2 hold for no key: no reap (the common case)
+            candidate = self.tombstoned[hn] = _deletes.tombstoned(plan, state.nodes)
+        if not candidate:
+            self.hits += 1  # guard 1 holds nowhere: no reap (the common case)
             return ()
         key = self.reap_key(state, plan)
         return self._node_steps(self.reap_steps, key, reaps, state, plan)

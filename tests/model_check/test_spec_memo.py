@@ -25,6 +25,7 @@ from model_check.spec_memo import (
 )
 from model_check.spec_model import SpecModel, spec_model
 from model_check.suite import DEFAULT_SUITE, SuiteEntry
+from spec import deletes
 from spec import model as spec
 from spec.config import Config
 from spec.deletes import reaps
@@ -301,3 +302,16 @@ def _reaps_keyed_without(part: str) -> MemoSuccessors:
 ])
 def test_a_reap_cache_keyed_on_too_little_is_caught(part: str, config: Config) -> None:
     assert _reaps_disagree(config, _reaps_keyed_without(part)) != []
+
+
+def test_a_patched_reap_guard_reaches_the_memo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guard 2 switched off (``spec.deletes._quiet`` always true, the seeded mutant
+    ``not-quiet`` of test_deletes.py): the memo's graph is the mutated spec's, and differs
+    from the spec's own, so a mutant of a guard run through check() is not masked by the
+    memo (only guard 1 is restated in it: :func:`spec.deletes.tombstoned`)."""
+    config = _entry("delete-restore-after-reap").config
+    plain = _plain_digest(config)
+    monkeypatch.setattr(deletes, "_quiet", lambda state, key: True)
+    mutated = graph_digest(config, spec_model(config, memo=False))
+    assert graph_digest(config, spec_model(config)) == mutated
+    assert mutated != plain
