@@ -51,11 +51,13 @@ equal hashes) but computes each distinct step effect once:
   steps is cached per those parts (:meth:`MemoSuccessors.reap_key`; the keys in
   flight cached per messages hash). Before that, whether some up node's copy
   holds only tombstones (:func:`spec.deletes.tombstoned`, guard 1 without its
-  acknowledgement) is cached per nodes hash: without one no reap of any mode is
-  enabled, and the state's reaps cost a lookup. Every other guard runs as the
-  spec computes it, on a miss: a patched guard (a mutant) reaches the memo's
-  answers, except a guard 1 weaker than :func:`spec.deletes.tombstoned` (run
-  such a mutant with ``spec_model(config, memo=False)``).
+  acknowledgement) is cached per nodes hash, and in safe mode guard 2 (the
+  spec's own ``_quiet``, called through its module) is asked of every key: if
+  either holds for none, no reap is enabled, and the state's reaps cost a lookup
+  or two. Every guard but the first runs as the spec computes it, so a patched
+  guard (a mutant) reaches the memo's answers, except a guard 1 weaker than
+  :func:`spec.deletes.tombstoned` (run such a mutant with
+  ``spec_model(config, memo=False)``).
 
 The successor is then assembled with :func:`spec.state.new_state` from parts
 whose hashes are known. Cached parts are returned again and again, so successors
@@ -412,8 +414,9 @@ class MemoSuccessors:
             if len(self.tombstoned) >= self.limit:
                 self.tombstoned.clear()
             candidate = self.tombstoned[hn] = _deletes.tombstoned(plan, state.nodes)
-        if not candidate:
-            self.hits += 1  # guard 1 holds nowhere: no reap (the common case)
+        if not candidate or (plan.config.delete_mode == "safe" and not any(
+                [_deletes._quiet(state, key) for key in plan.keys])):
+            self.hits += 1  # guard 1, or guard 2, holds for no key: no reap
             return ()
         key = self.reap_key(state, plan)
         return self._node_steps(self.reap_steps, key, reaps, state, plan)
