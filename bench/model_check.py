@@ -21,6 +21,9 @@ cached canonical form of ``spec/symmetry.py``, medians and ratios). ``--section 
 --against DIR`` compares this tree's check() with another checkout's (``DIR``: e.g.
 ``git archive <commit> | tar -x -C DIR``), in fresh processes alternating between the
 two, on strict-dvv and the sloppy configurations: medians and the ratio (session 18).
+``--section membership`` and ``--section reaps`` measure one memo lever each (every lever
+against every lever but that one, fresh processes alternating, medians of 3: sessions 21
+and 22).
 It prints figures and never fails on time.
 """
 
@@ -63,12 +66,16 @@ LARGE_STATES = 1_000_000
 SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
-SECTIONS = ("table", "split", "memo", "membership", "compiled", "por", "workers", "simulate",
-            "spin", "symmetry", "against")
+SECTIONS = ("table", "split", "memo", "membership", "reaps", "compiled", "por", "workers",
+            "simulate", "spin", "symmetry", "against")
 """The parts of the run (``--section``)."""
 MEMBERSHIP = ("join-immediate", "join-pending", "leave-pending", "delete-leave-pending")
 """The configurations of the membership memo rows (issue 13, session 21): the suite
 entries of a membership change whose searches are about 30 CPU-s of CI."""
+REAPS = ("delete-immediate", "delete-safe-drop", "delete-leave-pending", "delete-concurrent-put",
+         "delete-safe-strict-crash")
+"""The configurations of the reaps memo rows (issue 13, session 22): the suite's delete
+entries of more than 15,000 states."""
 COMPILED = (*SCALING, "lww-two-clients", "delete-immediate")
 """The configurations of the compiled-against-pure rows (the last two: two clients, where
 the symmetry reduction runs)."""
@@ -122,17 +129,18 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind == "split":  # name = suite entry: where check()'s CPU goes
         return _split(name)
-    if kind in ("memo", "no-memo", "memo-but-membership"):  # name = suite entry; all its
-        # properties ("memo-but-membership": every lever but the membership steps')
+    if kind in ("memo", "no-memo") or kind.startswith("memo-but-"):  # name = suite entry;
+        # all its properties ("memo-but-membership": every lever but the membership steps')
         from model_check.spec_memo import LEVERS, MemoSuccessors
         from model_check.spec_model import spec_model
         from model_check.suite import entry as suite_entry
 
         chosen = suite_entry(name)
         model = spec_model(chosen.config, memo=kind != "no-memo")
-        if kind == "memo-but-membership":
+        if kind.startswith("memo-but-"):
+            lever = {"membership": "membership_changes"}.get(kind[9:], kind[9:])
             object.__setattr__(model, "memoised_successors",
-                               MemoSuccessors(levers=LEVERS - {"membership_changes"}))
+                               MemoSuccessors(levers=LEVERS - {lever}))
         result = check(chosen.config, list(chosen.expected), model=model)
         memo = model.memoised_successors
         return {"distinct_states": result.distinct_states, "transitions": result.transitions,
@@ -140,6 +148,7 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "seen_bytes": result.seen_bytes, "depth": result.depth,
                 "entries": memo.entries() if memo else 0,
                 "view_entries": len(memo.views) if memo else 0,
+                "reap_entries": len(memo.reap_steps) if memo else 0,
                 "hits": memo.hits if memo else 0, "misses": memo.misses if memo else 0,
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind in ("sym-cached", "sym-uncached"):  # name = suite entry, or "<toml>@<max states>"
@@ -434,19 +443,38 @@ def _membership_rows(timeout: float) -> None:
     print("\nmembership steps memoised (spec.membership.view_steps cached) against the memo "
           "without them (check() with all of the entry's properties; medians of 3 "
           "alternating runs):")
-    for name, runs, cpu, peak in _alternating(("memo-but-membership", "memo"), MEMBERSHIP,
-                                              timeout, 20):
-        off, on = runs["memo-but-membership"][0], runs["memo"][0]
+    _lever_rows("membership", MEMBERSHIP, "view_entries", "view-step", timeout)
+
+
+def _reap_rows(timeout: float) -> None:
+    """check() with every memo lever against every lever but the reaps' (issue 13,
+    session 22), medians of 3 alternating runs in fresh processes."""
+    print("\nreaps memoised (spec.deletes.reaps cached) against the memo without them "
+          "(check() with all of the entry's properties; medians of 3 alternating runs):")
+    _lever_rows("reaps", REAPS, "reap_entries", "reap", timeout)
+
+
+def _lever_rows(lever: str, names: tuple[str, ...], entries: str, label: str,
+                timeout: float) -> None:
+    """One row per entry of ``names``: check() with every memo lever against every lever
+    but ``lever`` (the ``memo-but-<lever>`` measurement), CPU-s and states per CPU-s
+    before and after, seen-set bytes per state, the lever's cache entries (the
+    figure ``entries``), the peak memory's change, and whether everything else is the
+    same."""
+    without = f"memo-but-{lever}"
+    width = max(map(len, names))
+    for name, runs, cpu, peak in _alternating((without, "memo"), names, timeout, width):
+        off, on = runs[without][0], runs["memo"][0]
         states = off["distinct_states"]
-        same = all(r[f] == off[f] for r in (*runs["memo"], *runs["memo-but-membership"])
+        same = all(r[f] == off[f] for r in (*runs["memo"], *runs[without])
                    for f in ("verdicts", "distinct_states", "transitions", "depth",
                              "seen_bytes"))
-        before, after = cpu["memo-but-membership"], cpu["memo"]
-        print(f"  {name:<20} {states:,} states: {before:.2f} -> {after:.2f} CPU-s "
+        before, after = cpu[without], cpu["memo"]
+        print(f"  {name:<{width}} {states:,} states: {before:.2f} -> {after:.2f} CPU-s "
               f"({before / after:.2f}x), {states / before:,.0f} -> {states / after:,.0f} "
               f"states/CPU-s; seen set {off['seen_bytes'] / states:.1f} -> "
-              f"{on['seen_bytes'] / states:.1f} B/state; {on['view_entries']:,} view-step "
-              f"entries, peak {(peak['memo'] - peak['memo-but-membership']) / 2**20:+,.1f} MiB; "
+              f"{on['seen_bytes'] / states:.1f} B/state; {on[entries]:,} {label} "
+              f"entries, peak {(peak['memo'] - peak[without]) / 2**20:+,.1f} MiB; "
               f"states, transitions, depth and verdicts {'same' if same else 'DIFFER'}",
               flush=True)
 
@@ -633,6 +661,8 @@ def main(argv: list[str] | None = None) -> int:
         _memo_rows(args.timeout)
     if "membership" in sections:
         _membership_rows(args.timeout)
+    if "reaps" in sections:
+        _reap_rows(args.timeout)
     if "compiled" in sections:
         _compiled_rows(args.timeout)
     if "por" in sections:

@@ -43,6 +43,22 @@ equal hashes) but computes each distinct step effect once:
   messages and the coordinations, and are rare: they run as the spec computes
   them (:func:`spec.membership.range_steps`).
 
+* **Reaps** (issue 13, session 22): :func:`spec.deletes.reaps` reads the nodes
+  (stores, up flags, hints, coordinations), the clients (the acknowledged
+  deletes), the put table, the storage lifetimes and the key epochs, and a safe
+  reap also the keys of the messages in flight (guard 2), the partition and the
+  membership; it changes the nodes and the key epochs alone. Its whole list of
+  steps is cached per those parts (:meth:`MemoSuccessors.reap_key`; the keys in
+  flight cached per messages hash). Before that, whether some up node's copy
+  holds only tombstones (:func:`spec.deletes.tombstoned`, guard 1 without its
+  acknowledgement) is cached per nodes hash, and in safe mode guard 2 (the
+  spec's own ``_quiet``, called through its module) is asked of every key: if
+  either holds for none, no reap is enabled, and the state's reaps cost a lookup
+  or two. Every guard but the first runs as the spec computes it, so a patched
+  guard (a mutant) reaches the memo's answers, except a guard 1 weaker than
+  :func:`spec.deletes.tombstoned` (run such a mutant with
+  ``spec_model(config, memo=False)``).
+
 The successor is then assembled with :func:`spec.state.new_state` from parts
 whose hashes are known. Cached parts are returned again and again, so successors
 share them (hash-consing) and the next key's verification is an identity test.
@@ -61,18 +77,20 @@ that a cache keyed on too little fails that comparison.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from operator import attrgetter, itemgetter
 from typing import Any
 
 from spec import compiled
+from spec import deletes as _deletes
 from spec import model as _spec
 from spec.actions import Action, Timeout, new_deliver
 from spec.anti_entropy import anti_entropy
 from spec.coordination import client_timeouts, exchanges, time_out, timeouts, timeouts_enabled
+from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
 from spec.membership import membership_changes, range_steps, view_steps
-from spec.state import MembershipState, Message, State, new_state
+from spec.state import MembershipState, Message, NodeState, State, new_state
 from spec.step import Edit, Plan, plan_of
 
 __all__ = ["LIMIT", "PREDICATE_PARTS", "MemoSuccessors", "memo_available", "memo_predicate",
@@ -81,13 +99,13 @@ __all__ = ["LIMIT", "PREDICATE_PARTS", "MemoSuccessors", "memo_available", "memo
 LIMIT = 1 << 18
 """Entries per cache before it is emptied (a bound on the memo's memory)."""
 
-LEVERS = frozenset({"deliveries", "timeouts", "anti_entropy", "membership_changes"})
-"""The mechanisms whose steps are memoised (by default all four)."""
+LEVERS = frozenset({"deliveries", "timeouts", "anti_entropy", "reaps", "membership_changes"})
+"""The mechanisms whose steps are memoised (by default all five)."""
 
 _REMOVE, _PURGE, _SEND = 0, 1, 2
 
 Op = tuple[Any, ...]
-Mechanism = Callable[[State, Plan], Iterator[tuple[Action, State]]]
+Mechanism = Callable[[State, Plan], Iterable[tuple[Action, State]]]
 
 
 def memo_available() -> bool:
@@ -185,16 +203,25 @@ class MemoSuccessors:
         self.in_flight: dict[int, frozenset[tuple[str, str, int]]] = {}
         #: (nodes hash, side, exchanges) -> the enabled coordinator timeouts
         self.enabled: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
-        #: (nodes hash, puts hash, side, membership) -> the anti-entropy steps
+        #: (nodes hash, puts hash, side, membership) -> the anti-entropy steps: each
+        #: action, the nodes it leaves (and their hash), the key epochs (unchanged)
         self.exchanges: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
         #: (membership, the nodes' up flags, side) -> the membership's view steps
         #: (spec.membership.view_steps: each action and the membership it leaves)
         self.views: dict[tuple[Any, ...], tuple[tuple[Action, MembershipState], ...]] = {}
+        #: nodes hash -> whether an up node's copy holds only tombstones
+        #: (spec.deletes.tombstoned: no reap without one)
+        self.tombstoned: dict[int, bool] = {}
+        #: messages hash -> the keys of the messages in flight (a safe reap's guard 2)
+        self.keys_in_flight: dict[int, frozenset[str]] = {}
+        #: :meth:`reap_key` -> the reaps: each action, the nodes it leaves (and their
+        #: hash) and the key epochs it leaves
+        self.reap_steps: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]] = {}
         unknown = levers - LEVERS
         assert not unknown, f"unknown levers {sorted(unknown)}"
         replaced: dict[Mechanism, Mechanism] = {
             mechanism: getattr(self, mechanism.__name__)
-            for mechanism in (deliveries, timeouts, anti_entropy, membership_changes)
+            for mechanism in (deliveries, timeouts, anti_entropy, reaps, membership_changes)
             if mechanism.__name__ in levers}
         self.mechanisms = tuple(replaced.get(m, m) for m in _spec.MECHANISMS)
 
@@ -215,7 +242,8 @@ class MemoSuccessors:
         """Entries held in all caches now."""
         return (len(self.steps) + len(self.operations) + len(self.message_parts)
                 + len(self.in_flight) + len(self.enabled) + len(self.exchanges)
-                + len(self.views))
+                + len(self.views) + len(self.keys_in_flight) + len(self.reap_steps)
+                + len(self.tombstoned))
 
     # -- steps whose effect is cached ------------------------------------------------
     def step_key(self, state: State, tag: Any) -> tuple[Any, ...]:
@@ -302,36 +330,96 @@ class MemoSuccessors:
         yield from client_timeouts(state, plan)
 
     # -- a mechanism whose whole list of steps is cached -------------------------------
-    def anti_entropy(self, state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
+    def anti_entropy(self, state: State, plan: Plan) -> Iterable[tuple[Action, State]]:
         """:func:`spec.anti_entropy.anti_entropy`, its steps cached per (nodes,
         partition, put table, membership): it reads nothing else and changes the
         nodes alone."""
         if not plan.config.anti_entropy:
-            return
+            return ()
         p = state._parts
         key = (p[0], p[3], state.side, state.membership)
-        cached = self.exchanges.get(key)
+        return self._node_steps(self.exchanges, key, anti_entropy, state, plan)
+
+    def _node_steps(self, cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]],
+                    key: tuple[Any, ...], mechanism: Mechanism, state: State, plan: Plan
+                    ) -> Iterable[tuple[Action, State]]:
+        """The steps of ``mechanism`` (one that changes the nodes and the key epochs
+        alone, asserted on every miss) from ``cache[key]`` (a list: no generator on a
+        hit), or computed and cached: each successor is ``state`` with the cached nodes
+        and the cached key epochs where the step changed them (``key`` holds the key
+        epochs then: anti-entropy's does not)."""
+        cached = cache.get(key)
         if cached is None:
             self.misses += 1
-            steps = []
-            for action, successor in anti_entropy(state, plan):
-                assert (successor.messages is state.messages
-                        and successor.clients is state.clients
-                        and successor.puts is state.puts), "anti-entropy changed more than nodes"
-                steps.append((action, successor.nodes, successor._parts[0]))
-                yield action, successor
-            if len(self.exchanges) >= self.limit:
-                self.exchanges.clear()
-            self.exchanges[key] = tuple(steps)
-            return
+            return self._record(cache, key, mechanism, state, plan)
         self.hits += 1
-        for action, nodes, hn in cached:
-            yield action, new_state(nodes, state.messages, state.clients, state.puts,
-                                    state.side, state.used, state.hints_acked,
-                                    state.hints_deleted, state.epochs, state.config,
-                                    (hn, p[1], p[2], p[3]), state.membership,
-                                    state.key_epochs, state.backups)
+        own = state.key_epochs
+        return [(action, _with_nodes(state, nodes, hn, own if key_epochs is None else key_epochs))
+                for action, nodes, hn, key_epochs in cached]
 
+    def _record(self, cache: dict[tuple[Any, ...], tuple[tuple[Any, ...], ...]],
+                key: tuple[Any, ...], mechanism: Mechanism, state: State, plan: Plan
+                ) -> Iterator[tuple[Action, State]]:
+        """The steps of ``mechanism`` as it computes them, cached under ``key`` once
+        all were taken (:meth:`_node_steps`)."""
+        steps = []
+        for action, successor in mechanism(state, plan):
+            assert _changes_nodes_alone(state, successor), (
+                f"{mechanism.__name__} changed more than the nodes and the key epochs")
+            changed = successor.key_epochs  # None: the state's own (not in every key)
+            steps.append((action, successor.nodes, successor._parts[0],
+                          None if changed is state.key_epochs else changed))
+            yield action, successor
+        if len(cache) >= self.limit:
+            cache.clear()
+        cache[key] = tuple(steps)
+
+    def reap_key(self, state: State, plan: Plan) -> tuple[Any, ...]:
+        """The cache key of the state's reaps: every part :func:`spec.deletes.reaps`
+        reads. Every mode: the nodes (up flags, stores; a safe reap's quiescence reads
+        their hints and coordinations), the clients (the acknowledged deletes), the
+        put table (the deletes' histories, the merge of an outside copy, a
+        server-vclock's counters), the storage lifetimes and the key epochs (the actor a
+        reaped copy's counters are checked against). A safe reap also reads the keys of
+        the messages in flight (guard 2: cached per messages hash), the partition (an
+        outside copy must be reachable) and the membership (guards 3 and 4)."""
+        p = state._parts
+        if plan.config.delete_mode != "safe":
+            return (p[0], p[2], p[3], state.epochs, state.key_epochs)
+        return (p[0], p[2], p[3], state.epochs, state.key_epochs, self.in_flight_keys(state),
+                state.side, state.membership)
+
+    def in_flight_keys(self, state: State) -> frozenset[str]:
+        """The keys of the messages in flight (a safe reap's guard 2), cached per
+        messages hash."""
+        hm = state._parts[1]
+        keys = self.keys_in_flight.get(hm)
+        if keys is None:
+            if len(self.keys_in_flight) >= self.limit:
+                self.keys_in_flight.clear()
+            keys = self.keys_in_flight[hm] = frozenset([m.key for m in state.messages])
+        return keys
+
+    def reaps(self, state: State, plan: Plan) -> Iterable[tuple[Action, State]]:
+        """:func:`spec.deletes.reaps`, its steps cached per :meth:`reap_key`: a reap
+        changes the nodes and the key epochs alone (asserted on every miss), so each
+        successor is the state with the cached nodes and key epochs (issue 13, session
+        22: the guards read every store, and on delete-immediate the reaps were about a
+        quarter of the search)."""
+        if not plan.tombstones or plan.config.delete_mode == "keep":
+            return ()
+        hn = state._parts[0]
+        candidate = self.tombstoned.get(hn)
+        if candidate is None:
+            if len(self.tombstoned) >= self.limit:
+                self.tombstoned.clear()
+            candidate = self.tombstoned[hn] = _deletes.tombstoned(plan, state.nodes)
+        if not candidate or (plan.config.delete_mode == "safe" and not any(
+                [_deletes._quiet(state, key) for key in plan.keys])):
+            self.hits += 1  # guard 1, or guard 2, holds for no key: no reap
+            return ()
+        key = self.reap_key(state, plan)
+        return self._node_steps(self.reap_steps, key, reaps, state, plan)
 
     def view_key(self, ms: MembershipState, ups: tuple[bool, ...], side: frozenset[str]
                  ) -> tuple[Any, ...]:
@@ -372,6 +460,26 @@ class MemoSuccessors:
                                         deleted, epochs, config, parts, membership,
                                         key_epochs, backups)
         yield from range_steps(state, plan, ms)
+
+
+def _changes_nodes_alone(state: State, successor: State) -> bool:
+    """Whether ``successor`` shares every part of ``state`` but the nodes and the key
+    epochs (the same objects)."""
+    return (successor.messages is state.messages and successor.clients is state.clients
+            and successor.puts is state.puts and successor.side is state.side
+            and successor.used is state.used and successor.hints_acked is state.hints_acked
+            and successor.hints_deleted is state.hints_deleted
+            and successor.epochs is state.epochs and successor.membership is state.membership
+            and successor.backups is state.backups)
+
+
+def _with_nodes(state: State, nodes: tuple[NodeState, ...], hn: int,
+                key_epochs: frozenset[tuple[str, str, int]]) -> State:
+    """``state`` with its nodes (``hn``: their hash) and key epochs replaced."""
+    p = state._parts
+    return new_state(nodes, state.messages, state.clients, state.puts, state.side, state.used,
+                     state.hints_acked, state.hints_deleted, state.epochs, state.config,
+                     (hn, p[1], p[2], p[3]), state.membership, key_epochs, state.backups)
 
 
 # -- predicates on a part of the state --------------------------------------------------

@@ -147,7 +147,7 @@ from spec.dvv import DVVSet
 from spec.state import NodeState, State, key_epoch, new_node
 from spec.step import Edit, Plan
 
-__all__ = ["forget_copy", "reaps"]
+__all__ = ["forget_copy", "reaps", "tombstoned"]
 
 _reap = lru_cache(maxsize=4096)(Reap)
 
@@ -200,6 +200,23 @@ def _reaps(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
         for name in dropped:
             if name not in reaped:
                 yield _reap(key, (name,)), _reaped(state, plan, key, name)
+
+
+def tombstoned(plan: Plan, nodes: tuple[NodeState, ...]) -> bool:
+    """Whether some up node's copy of some key is not empty and holds only tombstones
+    (guard 1 of every mode, without its acknowledgement): :func:`reaps` yields
+    nothing without one (a copy dropped at a reap needs a replica of the key for
+    which guard 1 holds). A function of the nodes alone, for
+    :mod:`model_check.spec_memo` (which calls it through this module, so that a
+    patched version reaches it too)."""
+    tombstones = plan.tombstones
+    for node in nodes:
+        if node.up:
+            for payload in node.store:
+                held = clocks.values(payload)
+                if held and tombstones.issuperset(held):
+                    return True
+    return False
 
 
 def _outside_copies(state: State, plan: Plan, key: str, asker: str,
