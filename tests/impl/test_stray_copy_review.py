@@ -1,0 +1,67 @@
+"""Review of the stray-copy rule (session 22; docs/runtime.md, "Review of the
+stray-copy rule (session 22)"): :meth:`impl.gossip.Gossiper._hand_strays` hands a
+copy of a key its node replicates on no ring it knows of to the key's top N as
+hints, and lets the copy go once every one of them acknowledged it.
+
+A node outside a key's top N is the key's first sloppy-quorum fallback too, so it
+may hold a fallback's hint of a write for an owner that is down (the hint store
+only: a fallback writes nothing to its own store, :meth:`impl.replica.Replica.on_put`)
+beside its stray copy of the key. The look handed the stray copy through
+:meth:`impl.gossip.Gossiper._hand`, which replaced the node's hint of the key for
+that owner by the stray record: the hinted write was gone from the hint store,
+and with the one other replica of a write acknowledged at W = 2 losing its disk
+the write was lost (every clock mode).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.versions import values
+
+CLOCKS = ["dvv", "client-vclock", "server-vclock", "lww"]
+
+
+def _hinted_write_beside_a_stray_copy(clock: str) -> tuple[list[list[bytes]], list[bytes]]:
+    """k0's preference list is n4, n6, n5, n2, n1, n3 (seed 1): n2 holds a stray copy
+    of v1; n4 and n6 crashed, n5 cut off from n1 and n3, so a put of v2 through n5 at
+    W = 2 is acknowledged by n5 and n2 (a hint for n4) alone. n2 looks for stray
+    copies (as at a settlement), then n5's disk is replaced, n4 and n6 restart and
+    the cut heals. Returns (the values of n2's hints of k0 after the look, k0's
+    values at R = 3 once quiet)."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=1, clock=clock) as cluster:
+        cluster.run_for(3.0)
+        key = b"k0"
+        assert cluster.node("n1").preference_list(key) == ("n4", "n6", "n5", "n2", "n1", "n3")
+        cluster.client("n5").put(key, b"v1", w=3)
+        stray = cluster.node("n2")
+        stray.replica.merge_into_local(key, cluster.node("n5").record(key))
+        context = cluster.client("n5").get(key, r=3).context
+        cluster.crash("n4")
+        cluster.crash("n6")
+        cluster.partition(["n5"], ["n1", "n3"])
+        cluster.run_for(10.0)
+        cluster.client("n5").put(key, b"v2", context, w=2)
+        assert [values(stray.replica.parse(h.record)) for h in stray.gossiper.hints.all()
+                if h.key == key] == [[b"v2"]]  # n2's hint for n4: the only other copy
+        stray.gossiper.stray_scan_due = True
+        cluster.run_for(5.0)
+        hinted = sorted(values(stray.replica.parse(h.record))
+                        for h in stray.gossiper.hints.all() if h.key == key)
+        cluster.wipe("n5")
+        cluster.heal()
+        cluster.restart("n4")
+        cluster.restart("n6")
+        cluster.run_until_quiet(max_time=300.0)
+        return hinted, cluster.client("n4").get(key, r=3).values
+
+
+@pytest.mark.parametrize("clock", CLOCKS)
+def test_a_stray_look_keeps_a_fallbacks_hint_of_a_write_its_copy_lacks(clock: str) -> None:
+    """Before the fix, in every clock mode: n2's hints after the look ``[[b'v1'],
+    [b'v1']]`` (the hint of v2 for n4 replaced), and k0 read ``[b'v1']`` at R = 3
+    once quiet: v2, acknowledged at W = 2, lost to one disk replacement."""
+    hinted, read = _hinted_write_beside_a_stray_copy(clock)
+    assert [b"v2"] in hinted
+    assert read == [b"v2"]
