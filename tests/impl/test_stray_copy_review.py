@@ -18,7 +18,8 @@ from __future__ import annotations
 import pytest
 
 from impl.cluster import SimulatedCluster
-from impl.versions import values
+from impl.versions import ClockMode, Record, apply_put, values
+from spec.vclock import VClock
 
 CLOCKS = ["dvv", "client-vclock", "server-vclock", "lww"]
 
@@ -65,3 +66,57 @@ def test_a_stray_look_keeps_a_fallbacks_hint_of_a_write_its_copy_lacks(clock: st
     hinted, read = _hinted_write_beside_a_stray_copy(clock)
     assert [b"v2"] in hinted
     assert read == [b"v2"]
+
+
+def test_a_look_hands_nothing_when_every_copy_is_served() -> None:
+    """A look through a store whose every copy its node serves sends no hint (the
+    look's cost is one store scan; a copy a node serves is no stray). A mutant that
+    handed served copies too sent 72 hints here (12 keys x 3 owners x 2) and kept
+    the copies (the let-go's own check), so no other test saw it."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
+        cluster.run_for(3.0)
+        for i in range(12):
+            cluster.client("n1").put(b"k%d" % i, b"v", w=3)
+        for name in cluster.node_names:
+            cluster.node(name).gossiper.stray_scan_due = True
+        cluster.run_for(5.0)
+        assert sum(cluster.node(n).stats["stray-hints"] for n in cluster.node_names) == 0
+        assert all(not cluster.node(n).gossiper.stray_scan_due for n in cluster.node_names)
+
+
+def test_a_stray_copy_is_kept_while_a_change_is_in_progress_then_reaches_the_new_owners(
+        ) -> None:
+    """k0's top N is n4, n6, n5, then n2 (seed 1); n2 holds a stray copy of k0 with
+    a sibling only it holds and hands it on, n5 cut off. n7 joins (n2 is on neither
+    ring's top N of k0), and once n2 heard of it (the join in progress) n5
+    acknowledges: n2 keeps its copy until the join settled (the rule lets a copy go
+    only with no change in progress; a mutant without that check dropped it at
+    n5's acknowledgement), then every owner on the new ring holds the sibling and
+    n2 let its copy go."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
+        cluster.run_for(3.0)
+        cluster.client("n1").put(b"k0", b"v-k0", w=3)
+        node = cluster.node("n2")
+        held = cluster.node("n4").record(b"k0")
+        assert held is not None
+        node.replica.merge_into_local(b"k0", apply_put(
+            held, VClock(), b"stray", coordinator="n2", client_id="c9", now=cluster.now))
+        cluster.partition(["n2"], ["n5"])
+        node.gossiper.stray_scan_due = True
+        cluster.run_for(10.0)
+        assert set(node.gossiper.strays[b"k0"][1]) == {"n5"}
+        cluster.join("n7")
+        cluster.run_until(node.gossiper.changing, max_time=30.0)
+        gossiper = node.gossiper
+        assert "n2" not in gossiper.future.preference_list(b"k0", 3)
+        cluster.heal()
+        kept = []
+        while gossiper.changing() and len(kept) < 600:
+            cluster.run_for(0.1)
+            kept.append(node.record(b"k0") is not None)
+        assert all(kept) and not gossiper.changing()
+        cluster.run_until_quiet(max_time=300.0)
+        owners = cluster.node("n1").preference_list(b"k0")[:3]
+        assert "n2" not in owners and node.record(b"k0") is None
+        assert all(b"stray" in values(cluster.node(o).record(b"k0") or Record.empty(
+            ClockMode.DVV)) for o in owners)
