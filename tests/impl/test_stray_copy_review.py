@@ -120,3 +120,29 @@ def test_a_stray_copy_is_kept_while_a_change_is_in_progress_then_reaches_the_new
         assert "n2" not in owners and node.record(b"k0") is None
         assert all(b"stray" in values(cluster.node(o).record(b"k0") or Record.empty(
             ClockMode.DVV)) for o in owners)
+
+
+@pytest.mark.parametrize("clock", CLOCKS)
+def test_a_stray_live_copy_of_a_key_deleted_under_safe_reaps_does_not_come_back(
+        clock: str) -> None:
+    """n2 holds a stray live copy of k0 (top N n4, n6, n5; seed 1) when k0 is deleted
+    at W = 3 (``delete_mode = "safe"``, ``tombstone_grace_s`` 0.5), then looks for
+    stray copies. The reap asks every member (:class:`impl.messages.ReapQuery`): n2,
+    no replica, lets its dominated copy go (``Reaper._settle_dominated``), the owners
+    reap, and the look finds nothing to hand: k0 stays not found. (Under
+    ``delete_mode = "immediate"``, the naive rule kept to show resurrections, the
+    owners reap at once and the look hands ``v-k0`` back: read at R = 3 once quiet,
+    ``[b'v-k0']``, in each clock mode; docs/runtime.md, the review's findings.)"""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock=clock, delete_mode="safe",
+                          tombstone_grace_s=0.5) as cluster:
+        cluster.run_for(3.0)
+        context = cluster.client("n1").put(b"k0", b"v-k0", w=3).context
+        node = cluster.node("n2")
+        node.replica.merge_into_local(b"k0", cluster.node("n4").record(b"k0"))
+        cluster.client("n1").delete(b"k0", context, w=3)
+        cluster.run_for(2.0)
+        node.gossiper.stray_scan_due = True
+        cluster.run_until_quiet(max_time=300.0)
+        cluster.run_for(30.0)
+        assert all(cluster.node(n).record(b"k0") is None for n in cluster.node_names)
+        assert cluster.client("n1").get(b"k0", r=3).values == []
