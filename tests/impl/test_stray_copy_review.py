@@ -146,3 +146,33 @@ def test_a_stray_live_copy_of_a_key_deleted_under_safe_reaps_does_not_come_back(
         cluster.run_for(30.0)
         assert all(cluster.node(n).record(b"k0") is None for n in cluster.node_names)
         assert cluster.client("n1").get(b"k0", r=3).values == []
+
+
+def test_a_node_restarted_before_its_look_still_looks() -> None:
+    """n2 holds a stray copy of k0 (top N n4, n6, n5; seed 1) with a sibling only it
+    holds; n7 joins (n2 on no top N of k0 after it either), and n2 crashes as soon
+    as it heard the join settle (its look due, not made yet) and restarts: the
+    restarted node looks (its change settled: ``Gossiper._restore_transfer``),
+    hands the copy on and lets it go, and every owner holds the sibling. A mutant
+    that did not look after a restart kept the copy for good, the sibling on no
+    owner."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
+        cluster.run_for(3.0)
+        cluster.client("n1").put(b"k0", b"v-k0", w=3)
+        node = cluster.node("n2")
+        held = cluster.node("n4").record(b"k0")
+        assert held is not None
+        node.replica.merge_into_local(b"k0", apply_put(
+            held, VClock(), b"stray", coordinator="n2", client_id="c9", now=cluster.now))
+        cluster.join("n7")
+        cluster.run_until(lambda: cluster.node("n2").gossiper.stray_scan_due, max_time=120.0)
+        assert not cluster.node("n2").gossiper.strays
+        cluster.crash("n2")
+        cluster.run_for(1.0)
+        cluster.restart("n2")
+        cluster.run_until_quiet(max_time=300.0)
+        owners = cluster.node("n1").preference_list(b"k0")[:3]
+        assert "n2" not in owners and cluster.node("n2").record(b"k0") is None
+        assert all(b"stray" in values(cluster.node(o).record(b"k0") or Record.empty(
+            ClockMode.DVV)) for o in owners)
+        assert b"stray" in cluster.client("n1").get(b"k0", r=3).values
