@@ -78,8 +78,10 @@ from impl.hints import HintStore
 from impl.internal_errors import peer_data_error
 from impl.membership import Membership, MemberStatus
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
+from impl.records import decode_record
 from impl.storage.base import Storage
 from impl.timers import GossipRound
+from impl.versions import ClockMode, Record, merge
 from spec.ring import Partitioning, Ring, Strategy
 
 __all__ = [
@@ -1317,11 +1319,23 @@ class Gossiper:
 
     def _hand(self, target: str, key: bytes, encoded: bytes) -> None:
         """Keep ``key``'s whole record ``encoded`` as the hint of its transfer to
-        ``target``, replacing an older one (the transfer carries what this node holds
-        when it is sent)."""
+        ``target``, replacing an older one it covers (the transfer carries what this
+        node holds when it is sent). A hint of the key for ``target`` holding a
+        version ``encoded`` lacks is kept, and delivered on its own: a fallback's
+        hint of a write for ``target`` (a fallback keeps such a write in its hint
+        store only, :meth:`impl.replica.Replica.on_put`), held by a node outside the
+        key's top N, the one that holds a stray copy (:meth:`_hand_strays`). Before
+        (session 22's review), the stray copy's hint replaced it: a write
+        acknowledged at W = 2 by an owner and that fallback was lost when the owner's
+        disk was replaced (tests/impl/test_stray_copy_review.py)."""
+        mode = ClockMode(self.config.clock)
+        record: Record | None = None
         for hint in self.hints.all():
             if hint.intended == target and hint.key == key and hint.record != encoded:
-                self.hints.remove(hint.hint_id)
+                if record is None:
+                    record = decode_record(encoded, mode)
+                if merge(record, decode_record(hint.record, mode)) == record:
+                    self.hints.remove(hint.hint_id)
         self.hints.add(target, key, encoded)
 
     def scanned(self, pending_for: set[str]) -> list[bytes]:
