@@ -22,13 +22,17 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError, QuorumError
+from impl.failure_detector import FailureDetector
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, counted_replies, read_quorum_reached
 from impl.membership import MemberStatus
+from impl.sloppy_quorum import SloppyQuorum
 from impl.versions import ClockMode, Record, apply_put, values
+from spec.ring import Partitioning, Ring, Strategy
 from spec.vclock import VClock
 from tests.conftest import PROFILE
 from tests.impl.test_leave_and_remove_at_once import stale_reads_at_r1
+from tests.impl.test_node_driver import make_config
 
 KEYS = [b"k%d" % i for i in range(30)]
 
@@ -392,3 +396,33 @@ def test_no_stale_read_at_r1_when_a_join_crosses_a_removal_under_strategy2_seed6
     crossed, stale, *rest = _change_after_a_removal(clock, "join", "strategy2", 6, gap)
     assert crossed
     assert (stale, rest) == ([], [0, [], 0])
+
+
+def test_a_removed_nodes_place_goes_only_to_a_node_taking_it_on_the_future_ring_too(
+        ) -> None:
+    """The rule alone (:meth:`impl.sloppy_quorum.SloppyQuorum._replacing_removed`), on
+    one token per node: n6 removed (handed over) from n1-n6, so a key of n6's range
+    had the old top N n6, n1, n2 and has n1, n2, n3 on the serving ring; n0 joins
+    at n6's token, so the future top N is n0, n1, n2. With no change moving ranges
+    n3 takes n6's place in the old group (session 18's rule: one group, R = N
+    possible); with n0's join moving them, the survivors' transfer went to n0, not
+    n3: n6 stays, and a get needs R of n1, n2 (n6) besides R of the current top N.
+    (Before the fix: ``()`` in both, n3's empty store could make R = 1.)"""
+    config = make_config(6, n=3, r=2, w=2)
+    old = Ring.evenly_spaced(("n1", "n2", "n3", "n4", "n5", "n6"))
+    tokens = {node: old.tokens_of(node) for node in old.nodes if node != "n6"}
+    previous, current, future = (Partitioning(Strategy.RANDOM_TOKENS, ring, 1) for ring in (
+        old, Ring.from_tokens(tokens), Ring.from_tokens({**tokens, "n0": old.tokens_of("n6")})))
+    key = next(k for k in (b"k%d" % i for i in range(1000))
+               if previous.preference_list(k, 3) == ("n6", "n1", "n2"))
+    assert (current.preference_list(key, 3), future.preference_list(key, 3)) == (
+        ("n1", "n2", "n3"), ("n0", "n1", "n2"))
+
+    def groups(coming: Partitioning) -> tuple[tuple[str, ...], ...]:
+        quorum = SloppyQuorum("n4", config, FailureDetector.for_node(config),
+                              lambda: current, lambda: previous, lambda: coming,
+                              lambda node: node == "n6")
+        return quorum.groups(key)
+
+    assert groups(current) == ()
+    assert groups(future) == (("n1", "n2", "n6"), ("n1", "n2", "n3"))
