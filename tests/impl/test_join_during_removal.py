@@ -388,8 +388,8 @@ def test_no_stale_read_at_r1_when_a_join_crosses_a_removal_under_strategy2_seed6
     k12; the old top N n1, n6, n3 had n6 replaced by n4, one group with the
     current top N, and n4's own empty store made R = 1. Before the fix (session
     22, found by the grid beyond the soak seeds): ``[(7.32, 'n4', b'k12'), (7.33,
-    'n4', b'k18'), (7.33, 'n4', b'k24')]`` at 0.1 s, ``[(6.87, 'n4', b'k12')]`` at
-    0.9 s, dvv and lww (0.2 and 0.3 s in dvv too); every key back at R = 3 once
+    'n4', b'k18'), (7.33, 'n4', b'k24')]`` at 0.1, 0.2 and 0.3 s, ``[(6.87, 'n4',
+    b'k12')]`` at 0.9 s, dvv and lww (8 of 8 failing); every key back at R = 3 once
     quiet. Now a removed node is replaced only by a node that took its place on
     the future ring too (:meth:`impl.sloppy_quorum.SloppyQuorum._replacing_removed`):
     here none, so the old group needs n1's or n3's reply."""
