@@ -109,39 +109,53 @@ class SloppyQuorum:
         current and the future top N for writes, reads from the current one alone; a
         write while a change settles and another moves ranges (two changes overlap)
         goes to all three, so the pending owners get it too (before, the future ring
-        was ignored while ``previous`` was set). Each group is sorted by name, and
+        was ignored while ``previous`` was set). A force-removed node in the old top N
+        is replaced only by a node that took its place on the current and the future
+        ring alike (:meth:`_replacing_removed`). Each group is sorted by name, and
         distinct."""
         n = self.config.n
         current = self.preference_list(key)[:n]
         previous = self._previous()
         future = self._future()
+        coming = (current if future is None or future is self._ring()
+                  else future.preference_list(key, n))  # the future top N, if moving
         tops = [] if previous is None else [
-            self._replacing_removed(previous.preference_list(key, n), current)]
+            self._replacing_removed(previous.preference_list(key, n), current, coming)]
         tops.append(current)
-        if writing and future is not None and future is not self._ring():
-            tops.append(future.preference_list(key, n))
+        if writing:
+            tops.append(coming)
         groups: list[tuple[str, ...]] = []
         for top in tops:
             if tuple(sorted(top)) not in groups:
                 groups.append(tuple(sorted(top)))
         return tuple(groups) if len(groups) > 1 else ()
 
-    def _replacing_removed(self, old: tuple[str, ...], current: tuple[str, ...]
-                           ) -> tuple[str, ...]:
+    def _replacing_removed(self, old: tuple[str, ...], current: tuple[str, ...],
+                           coming: tuple[str, ...]) -> tuple[str, ...]:
         """The old top N ``old`` with each force-removed node in it replaced by a node
-        of the ``current`` top N that took its place (one not in ``old``, in order).
-        A removed node never answers again: with it, the old group could give at
-        most N - 1 replies, and a get at R = N or a put at W = N failed from the
-        handover of the removal to its settlement (session 18's review: 4-5 of 10
-        keys at R = 3 each time, seeds 1-3, strategies 1 and 3). The node that took
-        its place holds its ranges (the survivors handed them over before the
-        handover), and a write through a node that had not seen the handover went to
-        the future top N too (:meth:`groups`: writes while ranges move), so R within
-        the current top N alone still meets every acknowledged write. A removed node
-        no other took the place of stays (as before)."""
+        that took its place both in the ``current`` top N and in the ``coming`` one
+        (the future ring's while another change moves ranges, else ``current``): one
+        not in ``old``, in order. A removed node never answers again: with it, the old
+        group could give at most N - 1 replies, and a get at R = N or a put at W = N
+        failed from the handover of the removal to its settlement (session 18's
+        review: 4-5 of 10 keys at R = 3 each time, seeds 1-3, strategies 1 and 3). The
+        node that took its place holds its ranges: the survivors handed them over
+        before the handover, to the future ring's owners, and a write through a node
+        that had not seen the handover went to the future top N too (:meth:`groups`:
+        writes while ranges move), so R within the current top N alone still meets
+        every acknowledged write. A removed node no such node took the place of stays
+        (as before), so the old group needs R replies of the surviving old owners:
+        a join crossing the removal (its node took its tokens before its seed heard of
+        the removal) made the survivors hand the removed node's ranges to the future
+        ring with the joiner, not to the serving ring's taker, and that taker, given
+        the place before it heard the join handed over, answered a get at R = 1 from
+        its empty store (session 22, strategy 2, seed 6, n0 joining 0.1 s after n1
+        began removing n6: k12, k18 and k24 not found through n4; docs/runtime.md,
+        "Stale reads when a join crosses a removal under strategy 2"). A get or put
+        needing all N of the old group fails meanwhile (unavailable, not stale)."""
         if not any(self._removed(node) for node in old):
             return old
-        takers = iter([node for node in current if node not in old])
+        takers = iter([node for node in current if node not in old and node in coming])
         return tuple(next(takers, node) if self._removed(node) else node for node in old)
 
     def reachable(self, node: str, now: float) -> bool:

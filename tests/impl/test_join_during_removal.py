@@ -22,13 +22,17 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError, QuorumError
+from impl.failure_detector import FailureDetector
 from impl.forwarding import ReplyTo
 from impl.get_coordinator import GetCoordination, counted_replies, read_quorum_reached
 from impl.membership import MemberStatus
+from impl.sloppy_quorum import SloppyQuorum
 from impl.versions import ClockMode, Record, apply_put, values
+from spec.ring import Partitioning, Ring, Strategy
 from spec.vclock import VClock
 from tests.conftest import PROFILE
 from tests.impl.test_leave_and_remove_at_once import stale_reads_at_r1
+from tests.impl.test_node_driver import make_config
 
 KEYS = [b"k%d" % i for i in range(30)]
 
@@ -368,18 +372,57 @@ def test_a_stray_copy_is_kept_when_its_node_became_an_owner_before_the_last_ack(
         assert all(held) and b"k0" not in node.gossiper.strays
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 22): reads at R = 1 through n4 stale "
-                   "when n0's join crosses the removal (strategy 2, seed 6)")
-@pytest.mark.parametrize("gap", [0.1, 0.9])
+#: the gaps at which reads at R = 1 were stale before the fix (strategy 2, seed 6)
+STALE_GAPS = (0.1, 0.2, 0.3, 0.9)
+
+
+@pytest.mark.parametrize("clock", ["dvv", "lww"])
+@pytest.mark.parametrize("gap", STALE_GAPS)
 def test_no_stale_read_at_r1_when_a_join_crosses_a_removal_under_strategy2_seed6(
-        gap: float) -> None:
-    """Open (a strict xfail: a fix flips it). Found by session 22's grid beyond the
-    soak seeds (1-4): n0 joins 0.1 s (or 0.9 s) after n1 began removing n6, crossing
-    it, strategy 2, seed 6; reads at R = 1 through n4 answered not found for keys
-    written at W = 3: ``[(7.32, 'n4', b'k12'), (7.33, 'n4', b'k18'), (7.33, 'n4',
-    b'k24')]`` (0.1 s; 0.9 s: ``[(6.87, 'n4', b'k12')]``), dvv and lww; in dvv at
-    0.2 and 0.3 s too, with and without the stray-copy rule. Transient: every key
-    reads back at R = 3 once quiet, and every owner holds its copy."""
-    crossed, stale, *rest = _change_after_a_removal("dvv", "join", "strategy2", 6, gap)
+        clock: str, gap: float) -> None:
+    """n0 joins 0.1-0.9 s after n1 began removing n6, crossing it (its seed answered
+    before it heard of the removal), strategy 2, seed 6: the survivors handed n6's
+    ranges to the future ring, with n0 in it (they heard n0's tokens before their
+    transfer started), and n4, which took n6's place on the ring without n0
+    (serving it once it heard n6 ``removed``, before n0's handover), got none of
+    k12; the old top N n1, n6, n3 had n6 replaced by n4, one group with the
+    current top N, and n4's own empty store made R = 1. Before the fix (session
+    22, found by the grid beyond the soak seeds): ``[(7.32, 'n4', b'k12'), (7.33,
+    'n4', b'k18'), (7.33, 'n4', b'k24')]`` at 0.1, 0.2 and 0.3 s, ``[(6.87, 'n4',
+    b'k12')]`` at 0.9 s, dvv and lww (8 of 8 failing); every key back at R = 3 once
+    quiet. Now a removed node is replaced only by a node that took its place on
+    the future ring too (:meth:`impl.sloppy_quorum.SloppyQuorum._replacing_removed`):
+    here none, so the old group needs n1's or n3's reply."""
+    crossed, stale, *rest = _change_after_a_removal(clock, "join", "strategy2", 6, gap)
     assert crossed
     assert (stale, rest) == ([], [0, [], 0])
+
+
+def test_a_removed_nodes_place_goes_only_to_a_node_taking_it_on_the_future_ring_too(
+        ) -> None:
+    """The rule alone (:meth:`impl.sloppy_quorum.SloppyQuorum._replacing_removed`), on
+    one token per node: n6 removed (handed over) from n1-n6, so a key of n6's range
+    had the old top N n6, n1, n2 and has n1, n2, n3 on the serving ring; n0 joins
+    at n6's token, so the future top N is n0, n1, n2. With no change moving ranges
+    n3 takes n6's place in the old group (session 18's rule: one group, R = N
+    possible); with n0's join moving them, the survivors' transfer went to n0, not
+    n3: n6 stays, and a get needs R of n1, n2 (n6) besides R of the current top N.
+    (Before the fix: ``()`` in both, n3's empty store could make R = 1.)"""
+    config = make_config(6, n=3, r=2, w=2)
+    old = Ring.evenly_spaced(("n1", "n2", "n3", "n4", "n5", "n6"))
+    tokens = {node: old.tokens_of(node) for node in old.nodes if node != "n6"}
+    previous, current, future = (Partitioning(Strategy.RANDOM_TOKENS, ring, 1) for ring in (
+        old, Ring.from_tokens(tokens), Ring.from_tokens({**tokens, "n0": old.tokens_of("n6")})))
+    key = next(k for k in (b"k%d" % i for i in range(1000))
+               if previous.preference_list(k, 3) == ("n6", "n1", "n2"))
+    assert (current.preference_list(key, 3), future.preference_list(key, 3)) == (
+        ("n1", "n2", "n3"), ("n0", "n1", "n2"))
+
+    def groups(coming: Partitioning) -> tuple[tuple[str, ...], ...]:
+        quorum = SloppyQuorum("n4", config, FailureDetector.for_node(config),
+                              lambda: current, lambda: previous, lambda: coming,
+                              lambda node: node == "n6")
+        return quorum.groups(key)
+
+    assert groups(current) == ()
+    assert groups(future) == (("n1", "n2", "n6"), ("n1", "n2", "n3"))

@@ -33,11 +33,29 @@ from impl.membership import (
     seen_to_bytes,
 )
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
+from impl.records import ClockMode, Record, encode_record
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
 from impl.timers import GossipRound
+from impl.versions import apply_put, context_clock
 from spec.ring import Ring
 from tests.impl.test_node_driver import make_config
+
+
+def _chain(count: int) -> list[bytes]:
+    """``count`` encoded dvv records of one key, each a put with the context of the
+    one before, so each covers (supersedes) every earlier one: a transfer's newer
+    record replaces the hint of an older (:meth:`impl.gossip.Gossiper._hand`
+    decodes them since session 22's review of the stray-copy rule)."""
+    records, record = [], Record.empty(ClockMode.DVV)
+    for i in range(1, count + 1):
+        record = apply_put(record, context_clock(record), b"v%d" % i, coordinator="n1",
+                           client_id="c", now=float(i))
+        records.append(encode_record(record))
+    return records
+
+
+R1, R2, R3, R4 = _chain(4)
 
 
 def gossiper(name: str = "n1", config: ClusterConfig | None = None,
@@ -371,13 +389,13 @@ def _hints(g: Gossiper) -> set[tuple[str, bytes, bytes]]:
 
 def test_a_transfer_hint_is_replaced_by_a_newer_record_for_its_node_only() -> None:
     g = gossiper("n1")
-    g._hand("n5", b"k", b"r1")
-    g._hand("n6", b"k", b"r1")
-    g._hand("n5", b"j", b"r1")
-    g._hand("n5", b"k", b"r2")  # replaces n5's hint of k only
-    assert _hints(g) == {("n5", b"k", b"r2"), ("n6", b"k", b"r1"), ("n5", b"j", b"r1")}
-    g._hand("n5", b"k", b"r2")  # the same record again: kept once
-    assert _hints(g) == {("n5", b"k", b"r2"), ("n6", b"k", b"r1"), ("n5", b"j", b"r1")}
+    g._hand("n5", b"k", R1)
+    g._hand("n6", b"k", R1)
+    g._hand("n5", b"j", R1)
+    g._hand("n5", b"k", R2)  # replaces n5's hint of k only
+    assert _hints(g) == {("n5", b"k", R2), ("n6", b"k", R1), ("n5", b"j", R1)}
+    g._hand("n5", b"k", R2)  # the same record again: kept once
+    assert _hints(g) == {("n5", b"k", R2), ("n6", b"k", R1), ("n5", b"j", R1)}
     assert len(g.hints.all()) == 3
 
 
@@ -478,13 +496,13 @@ KEYS = [f"k{i}".encode() for i in range(40)]
 
 
 def _old_owner(handover: str = "immediate") -> tuple[Gossiper, list[bytes], list[bytes]]:
-    """``n2`` holding ``KEYS`` (record ``b"r1"`` each) when ``n5`` joins with one
+    """``n2`` holding ``KEYS`` (record ``R1`` each) when ``n5`` joins with one
     token (the naive handover: the transfer starts at once): the keys it hands to
     ``n5`` (it left their top N), and the keys it keeps."""
     config = make_config(4, join_handover=handover)
     g = gossiper("n2", config=config)
     for key in KEYS:
-        g.storage.write(key, b"r1")
+        g.storage.write(key, R1)
     old = g.future
     g._apply(_joining_view(config))
     n = config.n
@@ -502,22 +520,22 @@ def _due(g: Gossiper) -> bool:
 def test_a_changed_ring_hands_every_key_this_node_left_to_its_new_owner() -> None:
     g, moved, kept = _old_owner()
     assert g.moved_from is not None and g.release_due and g.releasable
-    assert _hints(g) == {("n5", key, b"r1") for key in moved}
+    assert _hints(g) == {("n5", key, R1) for key in moved}
     assert g.stats["rebalance-hints"] == len(moved)
     assert g._new_owners(g.moved_from, g.future, kept[0]) == ()
     assert g._new_owners(g.moved_from, g.future, moved[0]) == ("n5",)
     g._rebalance(g.moved_from, g.future)  # again (a restart's redo): counted again
     assert g.stats["rebalance-hints"] == 2 * len(moved)
-    assert _hints(g) == {("n5", key, b"r1") for key in moved}
+    assert _hints(g) == {("n5", key, R1) for key in moved}
 
 
 def test_a_hint_merged_at_an_old_owner_is_handed_on_to_the_keys_new_owners() -> None:
     g, moved, kept = _old_owner()
     g.transferred = {"n5", "n4"}
     g.release_due = False
-    g.storage.write(moved[0], b"r2")
+    g.storage.write(moved[0], R2)
     g.hand_on(moved[0])
-    assert ("n5", moved[0], b"r2") in _hints(g) and ("n5", moved[0], b"r1") not in _hints(g)
+    assert ("n5", moved[0], R2) in _hints(g) and ("n5", moved[0], R1) not in _hints(g)
     assert g.transferred == {"n4"} and _due(g)
     before = _hints(g)
     g.hand_on(kept[0])  # still a replica: nothing to hand on
@@ -526,16 +544,16 @@ def test_a_hint_merged_at_an_old_owner_is_handed_on_to_the_keys_new_owners() -> 
     g.hand_on(moved[1])
     assert _hints(g) == before
     g.transfer_after = {"n5": 1}  # a transfer that waits: nothing yet
-    g.storage.write(moved[2], b"r3")
+    g.storage.write(moved[2], R3)
     g.hand_on(moved[2])
     assert _hints(g) == before
 
 
 def test_a_node_that_moved_no_range_hands_nothing_on() -> None:
     g = gossiper("n2", config=make_config(4, join_handover="immediate"))
-    g.storage.write(b"k1", b"r1")
+    g.storage.write(b"k1", R1)
     g.hand_on(b"k1")
-    g.on_write(b"k1", b"r1")
+    g.on_write(b"k1", R1)
     assert g.hints.all() == []
 
 
@@ -543,21 +561,21 @@ def test_a_late_write_at_an_old_owner_is_handed_on_until_the_transfer_is_done() 
     g, moved, kept = _old_owner()
     g.release_due = False
     g.on_write(moved[0], b"")  # a reap: nothing
-    assert ("n5", moved[0], b"r1") in _hints(g) and not _due(g)
-    g.on_write(moved[0], b"r2")
-    assert ("n5", moved[0], b"r2") in _hints(g) and _due(g)
+    assert ("n5", moved[0], R1) in _hints(g) and not _due(g)
+    g.on_write(moved[0], R2)
+    assert ("n5", moved[0], R2) in _hints(g) and _due(g)
     before = _hints(g)
-    g.on_write(kept[0], b"r2")
+    g.on_write(kept[0], R2)
     assert _hints(g) == before and _due(g)  # a kept key leaves release_due as it was
     g.transferred = {"n5"}  # the transfer to n5 is done: a later write is not handed on
-    g.on_write(moved[1], b"r2")
-    assert ("n5", moved[1], b"r1") in _hints(g) and ("n5", moved[1], b"r2") not in _hints(g)
+    g.on_write(moved[1], R2)
+    assert ("n5", moved[1], R1) in _hints(g) and ("n5", moved[1], R2) not in _hints(g)
     g.let_go_keys = {moved[1]}  # ... unless the copy was let go: then it is, again
-    g.on_write(moved[1], b"r3")
-    assert ("n5", moved[1], b"r3") in _hints(g) and "n5" not in g.transferred
+    g.on_write(moved[1], R3)
+    assert ("n5", moved[1], R3) in _hints(g) and "n5" not in g.transferred
     g.transfer_after = {"n5": 1}  # a transfer that waits carries what the store holds
-    g.on_write(moved[2], b"r4")
-    assert ("n5", moved[2], b"r4") not in _hints(g)
+    g.on_write(moved[2], R4)
+    assert ("n5", moved[2], R4) not in _hints(g)
 
 
 def test_an_acknowledged_transfer_lets_the_copy_go_with_the_naive_handover_only() -> None:
@@ -565,15 +583,15 @@ def test_an_acknowledged_transfer_lets_the_copy_go_with_the_naive_handover_only(
     for hint in g.hints.all():
         if hint.key != moved[0]:
             g.hints.remove(hint.hint_id)
-    assert g.let_go("n5", moved[0], b"r1") is True  # one hint left for n5: not done
+    assert g.let_go("n5", moved[0], R1) is True  # one hint left for n5: not done
     assert g.let_go_keys == {moved[0]} and "n5" not in g.transferred
     assert g.let_go("n5", moved[1], b"other") is False  # the copy changed since
-    assert g.let_go("n5", kept[0], b"r1") is False  # still a replica
+    assert g.let_go("n5", kept[0], R1) is False  # still a replica
     g.hints.remove(g.hints.all()[0].hint_id)
-    assert g.let_go("n5", moved[1], b"r1") is True and g.transferred == {"n5"}
+    assert g.let_go("n5", moved[1], R1) is True and g.transferred == {"n5"}
     assert g.let_go_keys == {moved[0], moved[1]}
     pending, moved, _ = _old_owner("pending")
-    assert pending.let_go("n5", moved[0], b"r1") is False and pending.let_go_keys == set()
+    assert pending.let_go("n5", moved[0], R1) is False and pending.let_go_keys == set()
 
 
 # ------------------------------------------------------------ pending ownership's rings
