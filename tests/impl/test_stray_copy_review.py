@@ -18,6 +18,7 @@ from __future__ import annotations
 import pytest
 
 from impl.cluster import SimulatedCluster
+from impl.node import Node
 from impl.versions import ClockMode, Record, apply_put, values
 from spec.vclock import VClock
 
@@ -84,6 +85,19 @@ def test_a_look_hands_nothing_when_every_copy_is_served() -> None:
         assert all(not cluster.node(n).gossiper.stray_scan_due for n in cluster.node_names)
 
 
+def _plant_stray_sibling(cluster: SimulatedCluster) -> Node:
+    """k0 written at W = 3 (top N n4, n6, n5; seed 1), then n2, on no top N of k0,
+    given a copy with a sibling ``stray`` only it holds; returns n2."""
+    cluster.run_for(3.0)
+    cluster.client("n1").put(b"k0", b"v-k0", w=3)
+    node = cluster.node("n2")
+    held = cluster.node("n4").record(b"k0")
+    assert held is not None
+    node.replica.merge_into_local(b"k0", apply_put(
+        held, VClock(), b"stray", coordinator="n2", client_id="c9", now=cluster.now))
+    return node
+
+
 def test_a_stray_copy_is_kept_while_a_change_is_in_progress_then_reaches_the_new_owners(
         ) -> None:
     """k0's top N is n4, n6, n5, then n2 (seed 1); n2 holds a stray copy of k0 with
@@ -94,13 +108,7 @@ def test_a_stray_copy_is_kept_while_a_change_is_in_progress_then_reaches_the_new
     n5's acknowledgement), then every owner on the new ring holds the sibling and
     n2 let its copy go."""
     with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
-        cluster.run_for(3.0)
-        cluster.client("n1").put(b"k0", b"v-k0", w=3)
-        node = cluster.node("n2")
-        held = cluster.node("n4").record(b"k0")
-        assert held is not None
-        node.replica.merge_into_local(b"k0", apply_put(
-            held, VClock(), b"stray", coordinator="n2", client_id="c9", now=cluster.now))
+        node = _plant_stray_sibling(cluster)
         cluster.partition(["n2"], ["n5"])
         node.gossiper.stray_scan_due = True
         cluster.run_for(10.0)
@@ -157,13 +165,7 @@ def test_a_node_restarted_before_its_look_still_looks() -> None:
     that did not look after a restart kept the copy for good, the sibling on no
     owner."""
     with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
-        cluster.run_for(3.0)
-        cluster.client("n1").put(b"k0", b"v-k0", w=3)
-        node = cluster.node("n2")
-        held = cluster.node("n4").record(b"k0")
-        assert held is not None
-        node.replica.merge_into_local(b"k0", apply_put(
-            held, VClock(), b"stray", coordinator="n2", client_id="c9", now=cluster.now))
+        _plant_stray_sibling(cluster)
         cluster.join("n7")
         cluster.run_until(lambda: cluster.node("n2").gossiper.stray_scan_due, max_time=120.0)
         assert not cluster.node("n2").gossiper.strays
