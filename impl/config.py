@@ -56,6 +56,7 @@ __all__ = [
     "RECORD_BYTES_PER_SECOND",
     "VCLOCK_TRUNCATIONS",
     "ClusterConfig",
+    "adoptable_record_bytes",
     "check_cluster_name",
     "check_node_arguments",
     "check_node_name",
@@ -250,6 +251,18 @@ def frame_bytes(record_bytes: int, context_bytes: int, key_bytes: int) -> int:
     (``impl.runtime.NodeServer._peer_max_frame``)."""
     return (max(record_bytes + context_bytes, KEY_RECORDS_BYTES) + key_bytes
             + MESSAGE_OVERHEAD_BYTES)
+
+
+def adoptable_record_bytes(config: ClusterConfig) -> int:
+    """The largest kept record bound, in bytes, a node takes from a peer's hello
+    (``impl.runtime.NodeServer._adopt_record_bounds``): the record a frame of
+    :data:`DEFAULT_FRAME_BYTES` or ``max_frame_bytes``, whichever is more, carries
+    (:func:`frame_bytes` inverted). A peer's bounds raise this node's frame limit
+    (``NodeServer.frame_limit``) and go on in its own hellos; until session 23's
+    review any authenticated peer's claim raised it to 2 GiB, the whole cluster's
+    with it. The store's own bounds (its earlier configurations) are not capped."""
+    frame = max(DEFAULT_FRAME_BYTES, config.max_frame_bytes)
+    return frame - config.max_context_bytes - config.max_key_bytes - MESSAGE_OVERHEAD_BYTES
 
 
 def record_patience(config: ClusterConfig, record_bytes: int) -> float:

@@ -695,6 +695,16 @@ class Node:
         effects = self.gossiper.force_remove(node)
         return self._finish([*effects, SetTimer(HintScan(), now)])
 
+    def adopt_record_bounds(self, now: float, record_bytes: int, siblings: int) -> list[Effect]:
+        """An authenticated peer's kept record bounds (bytes, a sibling count: its
+        hello's ``kept_record_bytes`` and ``kept_record_siblings``, already capped by
+        the runtime) raise this node's where larger
+        (:meth:`impl.replica.Replica.raise_kept_bounds`); the effects persist them
+        in the store's ``record_bounds`` entry, so that they outlive a restart."""
+        self._now = now
+        self.replica.raise_kept_bounds(record_bytes, siblings)
+        return self._finish([])
+
     def leave(self, now: float, *, scan: bool = True) -> list[Effect]:
         """Start leaving the cluster (hand this node's key ranges over: a hint scan due
         at once, or with ``scan`` False at the next ``HintScan``). The scan is a timer

@@ -60,6 +60,7 @@ from impl.errors import BadMessageError
 __all__ = [
     "HELLO",
     "HELLO_HEAD_BYTES",
+    "HELLO_LIMIT_CEILING",
     "NONCE_BYTES",
     "PROTOCOL_VERSION",
     "TAG_BYTES",
@@ -107,6 +108,11 @@ def _name_bytes(name: str) -> bytes:
     return data
 
 
+#: the largest limit a hello may carry (2^63 - 1): every limit of a configuration is
+#: at most 2^31 (``impl.config``), a kept record bound at most that times the nodes
+HELLO_LIMIT_CEILING = (1 << 63) - 1
+
+
 @dataclass(frozen=True, slots=True)
 class HelloInfo:
     """What a hello says of its sender besides its name: its cluster name and its
@@ -139,7 +145,10 @@ class HelloInfo:
         that is not an integer of 0 or more, ``limits`` not an object, no
         ``cluster`` string. Until session 22's review every such hello was refused
         as "no cluster name or bad limits", naming nothing; a negative limit (a
-        kept record bound of -1) was taken."""
+        kept record bound of -1) was taken. A limit over
+        :data:`HELLO_LIMIT_CEILING` is refused too: until session 23's review a
+        4,000-digit kept bound was taken, shown in ``/status`` and sent on in this
+        node's own hellos."""
         try:
             value = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -154,9 +163,10 @@ class HelloInfo:
         if not isinstance(limits, dict):
             raise PeerAuthError(f"hello's info: \"limits\" is {_shown(limits)}, not an object")
         for name, number in limits.items():  # named: session 22's review of the kept bounds
-            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+            if (not isinstance(number, int) or isinstance(number, bool)
+                    or not 0 <= number <= HELLO_LIMIT_CEILING):
                 raise PeerAuthError(f"hello's info: limit {_shown(name)} is {_shown(number)}, "
-                                    "not an integer of 0 or more")
+                                    f"not an integer of 0..{HELLO_LIMIT_CEILING}")
         return HelloInfo(cluster, tuple(sorted(limits.items())))
 
 

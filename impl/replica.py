@@ -278,10 +278,26 @@ class Replica:
         cluster grown by joins, restarted under lowered limits, refused the records
         the joined nodes' merges made (5 members, ``max_siblings`` 25 lowered to 2:
         100 siblings refused over the 75 of 3 sides; session 22's review)."""
-        stored = kept_record_bounds(self.storage, self.config, sides)
-        self.kept_bounds = (max(self.kept_bounds[0], stored[0]),
-                            max(self.kept_bounds[1], stored[1]))
+        self.raise_kept_bounds(merged_record_bytes(self.config, sides),
+                               sides * self.config.max_siblings)
         self._kept_sides = sides
+
+    def raise_kept_bounds(self, record_bytes: int, siblings: int) -> bool:
+        """Raise :attr:`kept_bounds` to ``record_bytes`` (bytes) and ``siblings``
+        (a count), each if larger, and stage the store's ``RECORD_BOUNDS_META``
+        entry with them (written with the input's writes: persist, then send).
+        Whether either rose. A peer's bounds adopted from its hello
+        (:meth:`impl.node.Node.adopt_record_bounds`) were kept in memory only until
+        session 23's review: a store whose records came from peers under their
+        bounds (a replaced disk, a node joined after the limits were lowered) lost
+        them at a restart, and once the nodes of the earlier limits had left, no
+        hello carried them any more."""
+        raised = (max(self.kept_bounds[0], record_bytes), max(self.kept_bounds[1], siblings))
+        if raised == self.kept_bounds:
+            return False
+        self.kept_bounds = raised
+        self.storage.set_meta(RECORD_BOUNDS_META, b"%d %d" % raised)
+        return True
 
     def local_record(self, key: bytes) -> Record:
         """This node's record of ``key`` (the empty record: none)."""

@@ -67,6 +67,7 @@ from impl import errors, wire
 from impl.config import (
     MESSAGE_OVERHEAD_BYTES,
     ClusterConfig,
+    adoptable_record_bytes,
     frame_bytes,
     most_patience,
     replicable_frame_bytes,
@@ -266,6 +267,9 @@ class NodeServer:
         #: peers whose latest hello carried no kept record bounds (nodes of before
         #: session 21): they adopt none of this node's (:meth:`_peer_max_frame`)
         self._adopting_none: set[str] = set()
+        #: peer -> the kept record bytes of its hello last logged as over what this
+        #: node adopts (:meth:`_adopt_record_bounds`: logged once per claim)
+        self._capped_logged: dict[str, int] = {}
         #: (peer, message kind) whose frame over max_frame_bytes was logged
         #: (:meth:`_drop_oversized`)
         self._oversized_logged: set[tuple[str, str]] = set()
@@ -855,23 +859,46 @@ class NodeServer:
         return HelloInfo(self.config.name, tuple(
             (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS) + tuple(kept))
 
-    def _adopt_record_bounds(self, info: HelloInfo) -> None:
+    def _adopt_record_bounds(self, peer: str, info: HelloInfo) -> None:
         """Raise this node's kept record bounds (:attr:`impl.replica.Replica.kept_bounds`)
-        to an authenticated peer's (:data:`KEPT_BOUNDS` in its hello): a replaced
-        disk, or a node that joined after the limits were lowered, has no bounds of
-        the earlier limits of its own, and refused the records its peers stored
-        under them: ``max_siblings`` 25 lowered to 2 over a key of 10 siblings, n3's
-        disk replaced, three ``vdynamo serve`` processes: n3's rebuild never ended
-        (still waiting on n1 and n2 after 25 s, 124 messages dropped) and every GET
-        through it 503 (session 21's second service probe). A peer that knows the
-        secret may store any record within those bounds anyway; ``max_frame_bytes``
-        still bounds each."""
+        to an authenticated ``peer``'s (:data:`KEPT_BOUNDS` in its hello), persisted
+        (:meth:`impl.node.Node.adopt_record_bounds`): a replaced disk, or a node that
+        joined after the limits were lowered, has no bounds of the earlier limits of
+        its own, and refused the records its peers stored under them:
+        ``max_siblings`` 25 lowered to 2 over a key of 10 siblings, n3's disk
+        replaced, three ``vdynamo serve`` processes: n3's rebuild never ended (still
+        waiting on n1 and n2 after 25 s, 124 messages dropped) and every GET through
+        it 503 (session 21's second service probe).
+
+        The bytes taken are at most :func:`impl.config.adoptable_record_bytes` (the
+        record a 64 MiB frame, or a ``max_frame_bytes`` frame if larger, carries); a
+        larger claim is cut to it and logged once per peer and claim, naming the
+        peer and how to take it (raise ``max_frame_bytes``). Until session 23's
+        review any claim was taken: one peer's hello of 2^40 B (an insider, a bug,
+        a corrupted store) raised this node's frame limit, the memory one
+        connection may buffer, to 2 GiB, and this node's hellos raised every
+        other node's."""
         theirs = dict(info.limits)
         if not all(name in theirs for name in KEPT_BOUNDS):
             return
-        replica = self.node.replica
-        replica.kept_bounds = (max(replica.kept_bounds[0], theirs[KEPT_BOUNDS[0]]),
-                               max(replica.kept_bounds[1], theirs[KEPT_BOUNDS[1]]))
+        claimed, siblings = theirs[KEPT_BOUNDS[0]], theirs[KEPT_BOUNDS[1]]
+        ceiling = max(adoptable_record_bytes(self.config), self.node.replica.kept_bounds[0])
+        if claimed > ceiling:
+            if self._capped_logged.get(peer) != claimed:
+                self._capped_logged[peer] = claimed
+                needed = replicable_frame_bytes(self.config, claimed)
+                log.warning(
+                    "%s: peer %s's hello says its store keeps records of up to %d bytes "
+                    "(kept_record_bytes), which need %d B frames, over the %d B this node "
+                    "takes from a peer's hello (64 MiB, or its max_frame_bytes if larger): "
+                    "taken as %d bytes; %s", self.name, peer, claimed, needed,
+                    replicable_frame_bytes(self.config, ceiling), ceiling,
+                    f"if {peer}'s store holds such records (kept from earlier, larger "
+                    f"limits), raise max_frame_bytes here to at least {needed}"
+                    if needed <= 1 << 31 else
+                    f"no max_frame_bytes carries that (2 GiB at most): check {peer}")
+            claimed = ceiling
+        self._perform(self.node.adopt_record_bounds(self.now(), claimed, siblings))
 
     def _compare_limits(self, peer: str, info: HelloInfo | None) -> None:
         """Note (in ``peer_limits_differ``, /status) and log once the record limits
@@ -884,7 +911,7 @@ class NodeServer:
         negotiates capabilities)."""
         if info is None:
             return
-        self._adopt_record_bounds(info)
+        self._adopt_record_bounds(peer, info)
         theirs = dict(info.limits)
         self._note_peer_frame(peer, theirs)
         differ = {name: (int(getattr(self.config, name)), theirs[name])

@@ -23,7 +23,6 @@ from impl.runtime import NodeServer
 from impl.versions import ClockMode, Record, apply_put
 from spec.vclock import VClock
 from tests.runtime.live import cluster, dial_hello, run
-from tests.runtime.test_kept_bounds_hello import _hello, _kept
 from tests.runtime.test_peer_frame_limit import _record, _sized
 from tests.runtime.test_peer_limits import _info
 
@@ -37,16 +36,16 @@ def _keep_larger(*servers: NodeServer) -> None:
         server.node.replica.kept_bounds = (_KEPT, server.node.replica.kept_bounds[1])
 
 
-def test_a_peers_huge_kept_bounds_raise_the_frame_limit_to_2_gib_at_most(
+def test_a_stores_huge_kept_bounds_raise_the_frame_limit_to_2_gib_at_most(
         tmp_path: Path) -> None:
-    """An authenticated peer claiming kept bounds of 2^40 B (an insider, or a bug)
-    raises the frame limit to 2 GiB, the largest ``max_frame_bytes`` a file may
-    set, not to 2^40 (the frame a node buffers per connection)."""
+    """Kept bounds of 2^40 B (the store's own: a peer's are cut to a 64 MiB frame
+    since session 23's review, ``test_adopted_bounds_review.py``) raise the frame
+    limit to 2 GiB, the largest ``max_frame_bytes`` a file may set, not to 2^40
+    (the frame a node buffers per connection)."""
     async def scenario() -> None:
         async with cluster(tmp_path, restore_guard=False) as servers:
             target = servers[0]
-            await _hello(target, _kept(target, 1 << 40, 1))
-            assert target.node.replica.kept_bounds[0] == 1 << 40
+            target.node.replica.kept_bounds = (1 << 40, 1)
             assert target.frame_limit == 1 << 31  # uncapped: 2^40 + 8 MiB ...
     run(scenario())
 

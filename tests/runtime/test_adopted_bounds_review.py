@@ -1,0 +1,93 @@
+"""A peer's kept record bounds adopted from its hello (session 23's review of
+session 22's service fixes; case 20's kind: what one peer's hello may change).
+
+A hello carries the sender's kept record bounds, and the receiver raises its own
+to them (``NodeServer._adopt_record_bounds``), which raises its frame limit
+(``NodeServer.frame_limit``: the memory one peer connection may buffer) and goes
+on in its own hellos. Until this review any authenticated claim was taken (2^40 B
+raised the frame limit to 2 GiB, and the receiver's hellos raised every other
+node's), and in memory only: a store whose records came from peers under their
+bounds forgot them at a restart. Now a claim is cut to what a 64 MiB frame (or a
+``max_frame_bytes`` frame, if larger) carries, logged once per peer and claim,
+and what is taken is written in the store's ``record_bounds`` entry."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from impl.config import DEFAULT_FRAME_BYTES, ClusterConfig, adoptable_record_bytes
+from impl.runtime import NodeServer
+from impl.storage.memory import MemoryStorage
+from tests.runtime.test_peer_limits import _info
+
+_LIMITS = {"max_value_bytes": 65536, "max_record_bytes": 262144, "max_frame_bytes": 8393728}
+
+
+def _server(storage: MemoryStorage) -> NodeServer:
+    """n1 of three over ``storage`` (not started: no sockets), with the least frame
+    its limits allow."""
+    config = ClusterConfig(nodes=("n1", "n2", "n3"), restore_guard=False, **_LIMITS)
+    return NodeServer("n1", config, storage, {})
+
+
+def test_a_peers_huge_kept_bounds_are_cut_to_a_64_mib_frame_and_the_peer_named(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """n2's hello claims 2^40 B, twice: n1 takes the record a 64 MiB frame carries,
+    its frame limit 64 MiB (2 GiB before), one WARNING naming n2, the claim and
+    that no ``max_frame_bytes`` carries it; the siblings bound is taken as said."""
+    async def scenario() -> NodeServer:
+        server = _server(MemoryStorage("always"))
+        for _ in range(2):
+            server._compare_limits("n2", _info(server, kept_record_bytes=1 << 40,
+                                               kept_record_siblings=200))
+        return server
+
+    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
+        server = asyncio.run(scenario())
+    assert server.node.replica.kept_bounds == (adoptable_record_bytes(server.config), 200)
+    assert server.frame_limit == DEFAULT_FRAME_BYTES  # before: 1 << 31
+    lines = [r.getMessage() for r in caplog.records if "kept_record_bytes" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("n1: peer n2's hello says its store keeps records of up "
+                               "to 1099511627776 bytes"), lines
+    assert "no max_frame_bytes carries that (2 GiB at most): check n2" in lines[0]
+
+
+def test_a_claim_within_64_mib_is_taken_whole() -> None:
+    """The bounds of a lowering from the default limits (24 MiB kept, the frame
+    limit 8,393,728 B) are taken as said: the cut leaves legitimate bounds alone."""
+    async def scenario() -> NodeServer:
+        server = _server(MemoryStorage("always"))
+        server._compare_limits("n2", _info(server, kept_record_bytes=24 << 20,
+                                           kept_record_siblings=75))
+        return server
+
+    server = asyncio.run(scenario())
+    assert server.node.replica.kept_bounds[0] == 24 << 20
+    assert _LIMITS["max_frame_bytes"] < server.frame_limit < DEFAULT_FRAME_BYTES
+
+
+def test_adopted_bounds_outlive_a_restart() -> None:
+    """n1 (a replaced disk, or a node joined after the lowering) adopts n2's bounds
+    of 24 MiB and 200 siblings, then restarts on the same store: it keeps them
+    (before: the configuration's, 863,232 B and 75 siblings here, and a frame
+    limit of 8,393,728 B, so once the nodes of the earlier limits had left the
+    records they stored were refused and their frames dropped)."""
+    storage = MemoryStorage("always")
+
+    async def adopt() -> tuple[int, int]:
+        server = _server(storage)
+        server._compare_limits("n2", _info(server, kept_record_bytes=24 << 20,
+                                           kept_record_siblings=200))
+        return server.node.replica.kept_bounds
+
+    async def restarted() -> NodeServer:
+        return _server(storage)
+
+    assert asyncio.run(adopt()) == (24 << 20, 200)
+    server = asyncio.run(restarted())
+    assert server.node.replica.kept_bounds == (24 << 20, 200)
+    assert server.frame_limit > _LIMITS["max_frame_bytes"]
