@@ -875,6 +875,15 @@ class Gossiper:
         :class:`~impl.errors.InvalidValueError` naming why it is refused: this node
         itself, another change in progress (one at a time, as riak_core's claimant),
         or the reasons of :func:`impl.membership.force_remove`."""
+        view = self.removal_view(node)
+        self._apply(view)
+        self.log.append(f"{self.name}: force-removed {node} (its ranges go to new owners "
+                        "from the surviving replicas)")
+        return self._gossip_to(self._peer())
+
+    def removal_view(self, node: str) -> Membership:
+        """The view :meth:`force_remove` of ``node`` would apply, nothing changed;
+        :class:`~impl.errors.InvalidValueError` naming why it is refused."""
         if node == self.name:
             raise InvalidValueError(f"force-remove: {node!r} is this node: stop it, or "
                                     "ask another member to remove it")
@@ -886,11 +895,7 @@ class Gossiper:
         if self.changing() and not self._only_change_of(node):
             raise InvalidValueError("force-remove: a membership change is in progress; "
                                     "try again once it settled")
-        view = membership.force_remove(self.view, node, self.config.n)
-        self._apply(view)
-        self.log.append(f"{self.name}: force-removed {node} (its ranges go to new owners "
-                        "from the surviving replicas)")
-        return self._gossip_to(self._peer())
+        return membership.force_remove(self.view, node, self.config.n)
 
     def _only_change_of(self, node: str) -> bool:
         """Whether the membership change in progress is ``node``'s own join or leave

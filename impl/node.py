@@ -679,6 +679,9 @@ class Node:
         if self.shadow is not None:
             raise InvalidValueError("force-remove: this node is starting (its shadow "
                                     "round); try again in a few seconds")
+        # a refusal for good first: told to wait out the window, a new user was then
+        # refused for another reason (fewer than N members left; session 23's review)
+        self.gossiper.removal_view(node)
         held = self.gossiper.view.get(node)
         heard = self.last_heard.get(node)
         window = max(4 * self.config.suspicion_timeout, 10 * self.config.gossip_interval)

@@ -249,6 +249,18 @@ def test_a_node_stopped_just_now_is_refused_saying_when_to_try_again() -> None:
         cluster.force_remove("n1", "n4")
 
 
+def test_a_removal_refused_for_good_does_not_say_to_wait() -> None:
+    """Session 23's walk through README (3 nodes, N = 3): `vdynamo remove n3` right
+    after n3 was killed said it "can be removed in 7.6 s at most", and the retry
+    after that wait was refused: "would leave 2 members, fewer than N = 3". The
+    lasting reason is given first now."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        cluster.crash("n3")  # and at once: n1 heard from n3 just now
+        with pytest.raises(InvalidValueError, match="would leave 2 members, fewer than N = 3"):
+            cluster.force_remove("n1", "n3")
+
+
 def test_a_second_removal_that_leaves_fewer_than_n_nodes_is_refused() -> None:
     """4 nodes, N = 3: removing n4 leaves 3; removing n3 then would leave 2."""
     with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
