@@ -19,6 +19,13 @@ import logging
 import pytest
 
 from impl.config import DEFAULT_FRAME_BYTES, ClusterConfig, adoptable_record_bytes
+from impl.peer_auth import (
+    HELLO_HEAD_BYTES,
+    NONCE_BYTES,
+    TAG_BYTES,
+    Acceptor,
+    parse_hello_head,
+)
 from impl.runtime import NodeServer
 from impl.storage.memory import MemoryStorage
 from tests.runtime.test_peer_limits import _info
@@ -91,3 +98,36 @@ def test_adopted_bounds_outlive_a_restart() -> None:
     server = asyncio.run(restarted())
     assert server.node.replica.kept_bounds == (24 << 20, 200)
     assert server.frame_limit > _LIMITS["max_frame_bytes"]
+
+
+def test_a_dialer_learns_the_acceptors_bounds_and_frame_from_its_challenge() -> None:
+    """n1 dials n2 (frames go dialer to acceptor): n2's challenge carries its limits
+    and kept bounds, from which n1 takes n2's frame (``_note_peer_frame``) and n2's
+    bounds. A mutant that compared nothing on the dialer's side passed every test of
+    session 22: in their clusters each pair also connects the other way."""
+    async def scenario() -> NodeServer:
+        n1 = _server(MemoryStorage("always"))
+        n2_info = _info(n1, max_frame_bytes=9 << 20, kept_record_bytes=24 << 20,
+                        kept_record_siblings=200)
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            length, info_length = parse_hello_head(await reader.readexactly(HELLO_HEAD_BYTES))
+            name, info = await reader.readexactly(length), await reader.readexactly(info_length)
+            acceptor = Acceptor(n1.config.secret, "n2", n2_info)
+            _, challenge = acceptor.on_hello(name, info, await reader.readexactly(NONCE_BYTES))
+            writer.write(challenge)
+            acceptor.on_proof(await reader.readexactly(TAG_BYTES))
+            writer.close()
+
+        listener = await asyncio.start_server(accept, "127.0.0.1", 0)
+        async with listener:
+            port = listener.sockets[0].getsockname()[1]
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            await n1._dial_hello("n2", reader, writer)
+            writer.close()
+        return n1
+
+    n1 = asyncio.run(scenario())
+    assert n1.node.replica.kept_bounds == (24 << 20, 200)
+    assert n1.peer_limits_differ["n2"]["max_frame_bytes"] == (8393728, 9 << 20)
+    assert n1._peer_max_frame("n2") > 24 << 20

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import re
+import signal
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,26 @@ def test_a_network_error_while_reading_is_no_internal_error(
             answer = await raw(node.http_address, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             assert answer == b"" and node.node.stats.get("internal-error", 0) == 0
     run(scenario())
+
+
+def test_a_connect_with_a_body_is_queued_and_ends_the_parse() -> None:
+    """A CONNECT always switches protocols (llhttp raises its Upgrade whatever the
+    headers), so only requests of other methods are parsed again without their
+    Upgrade: a CONNECT with a body parsed again would raise it again, for ever (a
+    mutant doing so passed session 22's tests: the node's loop spun on one
+    request). Here it is queued, marked to close, and nothing after it is parsed;
+    an alarm bounds the test should the parse loop."""
+    def stuck(signum: int, frame: object) -> None:
+        raise TimeoutError("the parse of one CONNECT did not end in 5 s")
+
+    previous = signal.signal(signal.SIGALRM, stuck)
+    signal.setitimer(signal.ITIMER_REAL, 5.0)
+    try:
+        parse = _Parse(65536)
+        parse.feed(b"CONNECT x:80 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+                   b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert parse.dead and [r.method for r in parse.ready] == [b"CONNECT"]
+    assert parse.ready[0].close
