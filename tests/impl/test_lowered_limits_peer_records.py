@@ -149,6 +149,25 @@ def test_an_unreadable_record_bounds_entry_counts_as_none_and_is_rewritten() -> 
     assert storage.get_meta(RECORD_BOUNDS_META) == b"%d %d" % node.replica.kept_bounds
 
 
+def test_a_store_keeps_the_byte_bound_of_the_members_it_knew() -> None:
+    """The bytes bound of :func:`test_a_store_keeps_the_bounds_of_the_members_it_knew`
+    (session 23's review: a mutant raising the siblings bound alone with the members
+    passed every test): a store of 5 members under ``max_value_bytes`` 100,000 and
+    ``max_record_bytes`` 110,000 (merges of 5 sides: 678,000 B, of 3: 406,800 B),
+    restarted with both lowered, takes 5 siblings of 99,000 B (495,051 B) from a
+    peer; the mutant refused them (over 406,800)."""
+    storage = MemoryStorage("always")
+    limits = {"max_value_bytes": 100_000, "max_record_bytes": 110_000}
+    first = _restart(storage, 0.0, **limits)
+    first.gossiper.known_nodes = frozenset({"n1", "n2", "n3", "n4", "n5"})
+    assert persist(storage, first.receive(1.0, "n2", ReplicaPut(5, b"k9", _siblings(1))))
+    node = _restart(storage, 5.0, max_value_bytes=50_000, max_record_bytes=60_000)
+    record = _siblings(5, b"x" * 99_000)
+    assert len(record) > merged_record_bytes(make_config(3, n=3, r=2, w=1, **limits))
+    assert node.receive(6.0, "n2", ReplicaPut(6, KEY, record))
+    assert node.stats["dropped"] == 0, node.log[-1]
+
+
 def test_a_store_keeps_the_bounds_of_the_members_it_knew() -> None:
     """A store of a cluster grown by joins past its 3 configured nodes (5 members)
     takes a peer's 100 siblings under ``max_siblings`` 25 (5 x 25); restarted with
