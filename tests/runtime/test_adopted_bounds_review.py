@@ -63,6 +63,24 @@ def test_a_peers_huge_kept_bounds_are_cut_to_a_64_mib_frame_and_the_peer_named(
     assert "no max_frame_bytes carries that (2 GiB at most): check n2" in lines[0]
 
 
+def test_a_claim_within_the_stores_own_bounds_is_not_called_over(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A store whose own bounds (its earlier limits) are 1 GiB: a peer of the same
+    history claiming them is no claim over what this node takes (no WARNING; a
+    mutant leaving the store's bounds out of the cut logged one)."""
+    async def scenario() -> NodeServer:
+        server = _server(MemoryStorage("always"))
+        server.node.replica.kept_bounds = (1 << 30, 75)
+        server._compare_limits("n2", _info(server, kept_record_bytes=1 << 30,
+                                           kept_record_siblings=75))
+        return server
+
+    with caplog.at_level(logging.WARNING, logger="vdynamo.runtime"):
+        server = asyncio.run(scenario())
+    assert server.node.replica.kept_bounds == (1 << 30, 75)
+    assert not [r for r in caplog.records if "kept_record_bytes" in r.getMessage()]
+
+
 def test_a_claim_within_64_mib_is_taken_whole() -> None:
     """The bounds of a lowering from the default limits (24 MiB kept, the frame
     limit 8,393,728 B) are taken as said: the cut leaves legitimate bounds alone."""
