@@ -497,7 +497,8 @@ class NodeServer:
         if len(frame) > self.frame_limit:  # never sent: it would be refused
             self._drop_oversized(dest, type(message).__name__, len(frame))
             return
-        if ((dest in self.peer_limits_differ or dest in self._adopting_none)
+        if ((dest in self.peer_limits_differ or dest in self._adopting_none
+             or len(frame) > self.config.max_frame_bytes)
                 and len(frame) > self._peer_max_frame(dest)):
             # whatever the message: a frame over the peer's limit closes the connection
             # and loses every frame queued behind it (impl.runtime._read_frames).
@@ -539,11 +540,17 @@ class NodeServer:
         :attr:`frame_limit` when it announced the same ``max_frame_bytes`` (it
         adopted this node's kept bounds from the hello of the connection the frame
         goes on, so its frame limit is as large) unless its hello carried no kept
-        bounds: such a node adopts none, and its limit is the one it announced."""
+        bounds: such a node adopts none, and its limit is the one it announced.
+        What it adopted is cut as this node cuts a peer's
+        (:func:`impl.config.adoptable_record_bytes`, the same limits): a store whose
+        own bounds need more (its earlier limits) sends a peer whose hello kept
+        less (a replaced disk) no frame over that cut (session 23's review)."""
         announced = self.peer_limits_differ.get(dest, {}).get("max_frame_bytes")
         if announced is None:
-            return (self.config.max_frame_bytes if dest in self._adopting_none
-                    else self.frame_limit)
+            if dest in self._adopting_none:
+                return self.config.max_frame_bytes
+            cut = replicable_frame_bytes(self.config, adoptable_record_bytes(self.config))
+            return max(self._peer_frames.get(dest, 0), min(self.frame_limit, cut))
         return max(announced[1], self._peer_frames.get(dest, 0))
 
     def _note_peer_frame(self, peer: str, limits: dict[str, int]) -> None:

@@ -18,7 +18,9 @@ import logging
 
 import pytest
 
+from impl import wire
 from impl.config import DEFAULT_FRAME_BYTES, ClusterConfig, adoptable_record_bytes
+from impl.messages import ReadRepair
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
     NONCE_BYTES,
@@ -28,6 +30,7 @@ from impl.peer_auth import (
 )
 from impl.runtime import NodeServer
 from impl.storage.memory import MemoryStorage
+from tests.runtime.test_peer_frame_limit import _sized
 from tests.runtime.test_peer_limits import _info
 
 _LIMITS = {"max_value_bytes": 65536, "max_record_bytes": 262144, "max_frame_bytes": 8393728}
@@ -149,3 +152,25 @@ def test_a_dialer_learns_the_acceptors_bounds_and_frame_from_its_challenge() -> 
     assert n1.node.replica.kept_bounds == (24 << 20, 200)
     assert n1.peer_limits_differ["n2"]["max_frame_bytes"] == (8393728, 9 << 20)
     assert n1._peer_max_frame("n2") > 24 << 20
+
+
+def test_no_frame_over_the_cut_goes_to_a_peer_whose_hello_kept_less(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A peer of the same limits adopts this node's kept bounds from its hello only
+    up to the cut; a record over it, within this node's own bounds (its earlier
+    limits), would close that peer's connection at every resend: held back
+    (``withheld_records``). The cut is set to 12 MiB here (64 MiB by default) to
+    keep the record small. Before the cut's own review the record was queued."""
+    monkeypatch.setattr("impl.runtime.adoptable_record_bytes", lambda config: 12 << 20)
+
+    async def scenario() -> NodeServer:
+        server = _server(MemoryStorage("always"))
+        server.node.replica.kept_bounds = (24 << 20, 75)  # the store's own, earlier
+        server._compare_limits("n2", _info(server, kept_record_bytes=1 << 20,
+                                           kept_record_siblings=75))
+        record = ReadRepair(b"k", _sized(16_000_000, b"k"))
+        assert server.config.max_frame_bytes < len(wire.encode(record)) < server.frame_limit
+        server._send("n2", record)
+        return server
+
+    assert asyncio.run(scenario()).withheld_records == 1
