@@ -160,7 +160,8 @@ def test_no_frame_over_the_cut_goes_to_a_peer_whose_hello_kept_less(
     up to the cut; a record over it, within this node's own bounds (its earlier
     limits), would close that peer's connection at every resend: held back
     (``withheld_records``). The cut is set to 12 MiB here (64 MiB by default) to
-    keep the record small. Before the cut's own review the record was queued."""
+    keep the record small. Before the cut's own review the record was queued. A
+    peer whose own hello kept as much takes it."""
     monkeypatch.setattr("impl.runtime.adoptable_record_bytes", lambda config: 12 << 20)
 
     async def scenario() -> NodeServer:
@@ -171,6 +172,10 @@ def test_no_frame_over_the_cut_goes_to_a_peer_whose_hello_kept_less(
         record = ReadRepair(b"k", _sized(16_000_000, b"k"))
         assert server.config.max_frame_bytes < len(wire.encode(record)) < server.frame_limit
         server._send("n2", record)
+        # n3's store kept as much (the same history): its own bounds take the frame
+        server._compare_limits("n3", _info(server, kept_record_bytes=24 << 20,
+                                           kept_record_siblings=75))
+        server._send("n3", record)
         return server
 
-    assert asyncio.run(scenario()).withheld_records == 1
+    assert asyncio.run(scenario()).withheld_records == 1  # n2's; before: 0
