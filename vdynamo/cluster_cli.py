@@ -55,7 +55,7 @@ from impl.errors import ConfigError, LocalError
 from impl.runtime_config import load_runtime_config
 
 __all__ = ["ClusterStateError", "main_cluster", "main_join", "main_leave", "main_remove",
-           "read_state"]
+           "node_running", "read_state"]
 
 DEFAULT_DIR = Path("vdynamo-cluster")
 #: the longest node name ``join`` gives a local cluster, and the names it takes: a
@@ -212,6 +212,12 @@ def _ours(directory: Path, pid: int | None) -> bool:
         return False
     config = str((directory / "cluster.toml").resolve()).encode()
     return b"serve" in cmdline and config in cmdline
+
+
+def node_running(directory: Path, pid: int | None) -> bool:
+    """Whether ``pid`` (a node's, as ``cluster.json`` records it) runs ``vdynamo
+    serve`` on ``directory``'s cluster file; True wherever ``/proc`` cannot tell."""
+    return _ours(directory, pid) or (bool(pid) and not Path("/proc/self").exists())
 
 
 def _alive(pid: int) -> bool:

@@ -33,7 +33,7 @@ from typing import TypeVar
 
 from impl.errors import DynamoError
 from vdynamo.client import Client, RequestRefusedError, connect
-from vdynamo.cluster_cli import DEFAULT_DIR, read_state
+from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
 
 __all__ = ["main_delete", "main_get", "main_put"]
 
@@ -65,6 +65,12 @@ def _request(prog: str, args: argparse.Namespace,
                    f"no cluster in {args.dir} (start one with `vdynamo cluster up --dir "
                    f"{args.dir}`, or give a node's address: --node HOST:PORT)")
             print(f"{prog}: {why}", file=sys.stderr)
+            return None
+        if known and not any(node_running(Path(args.dir), entry.get("pid"))
+                             for entry in known.values() if not entry.get("left")):
+            # each node's ConnectError listed before session 23's review
+            print(f"{prog}: no node of the cluster in {args.dir} is running (`vdynamo "
+                  f"cluster up --dir {args.dir}` starts it again)", file=sys.stderr)
             return None
         with connect(nodes) as client:
             return call(client)

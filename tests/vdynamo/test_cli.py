@@ -42,6 +42,18 @@ def test_a_cluster_whose_nodes_all_left_is_said_so(tmp_path: Path) -> None:
     assert result.stderr == f"vdynamo get: every node of the cluster in {tmp_path} left\n"
 
 
+def test_a_stopped_cluster_is_said_so(tmp_path: Path) -> None:
+    """After `vdynamo cluster down` (no PID recorded, none left): one line naming
+    the directory and how to start it; before session 23's review, "no node could
+    serve it" and each node's ConnectError."""
+    (tmp_path / "cluster.json").write_text(json.dumps({"nodes": {
+        "n1": {"pid": None, "http": 9, "peer": 2}, "n2": {"pid": None, "http": 9, "peer": 4}}}))
+    result = cli("get", "k", "--dir", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr == (f"vdynamo get: no node of the cluster in {tmp_path} is running "
+                             f"(`vdynamo cluster up --dir {tmp_path}` starts it again)\n")
+
+
 def test_down_counts_only_the_nodes_it_stopped(tmp_path: Path) -> None:
     """A node that left (no PID) and a PID now held by another process (this test's:
     never signalled) are not "stopped"; before, down counted every recorded node."""
