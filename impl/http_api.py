@@ -81,7 +81,8 @@ put that would grow its key's record over ``max_record_bytes``, 414 a key over
 over 64 KiB, 500 an exception of our own, 501 a PUT or DELETE with a
 conditional header (If-Match, If-None-Match, If-Modified-Since,
 If-Unmodified-Since, If-Range: RFC 9110 13; not served, nothing written),
-503 (with Retry-After) the node is saturated (``max_pending_requests``), is
+503 (with Retry-After) the node is saturated (``max_pending_requests``, or for a
+put ``max_pending_bytes``), is
 shutting down or has not joined the ring yet, or a get's quorum was not
 reached, 504 the outcome is unknown.
 docs/runtime.md lists them for operators.
@@ -1193,7 +1194,8 @@ class HttpApi:
             return http_status(error), error_body(error), []
         if message is None:
             return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
-        refusal = server.overloaded() or server.unavailable()
+        refusal = server.overloaded(len(message.value) if isinstance(message, PutRequest)
+                                    else None) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         if isinstance(message, PutRequest) and message.delete and not message.context:

@@ -789,6 +789,20 @@ class Node:
         return (len(self.puts.coordinations) + len(self.gets.coordinations)
                 + len(self.forwarder.forwardings))
 
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of the puts in flight at this node: the encoded record of each put
+        it coordinates (sent to every replica; held until the coordination ends,
+        after its client's answer if a replica is late) and the value of each put
+        it forwarded and waits on. The runtime's byte admission
+        (``max_pending_bytes``, :meth:`impl.runtime.NodeServer.overloaded`; Cassandra's
+        ``native_transport_max_request_data_in_flight``) compares it with its limit."""
+        held = sum(len(coordination.record)
+                   for coordination in self.puts.coordinations.values())
+        return held + sum(len(forwarding.request.value)
+                          for forwarding in self.forwarder.forwardings.values()
+                          if isinstance(forwarding.request, PutRequest))
+
     # ================================================================== internals
 
     def _coordinate(self, now: float, request: GetRequest | PutRequest,
