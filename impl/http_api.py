@@ -18,30 +18,30 @@ client closes its sending side mid-request gets a 400 naming what was missing
 
 Parsing is httptools' (PyPI; llhttp, Node.js's parser, in C): it calls
 :class:`_Parse`'s ``on_*`` methods as it reads, and they queue each complete
-request (pipelined requests are answered in order) or, at the first problem,
-the answer to give instead -- after which the connection closes with a
-lingering close (:func:`_linger`). The limits are checked as the bytes arrive:
-431 once a request line and headers pass ``MAX_HEADER_BYTES``, 413 for a PUT
-from the Content-Length before any of the body is read (or as a chunked body
-grows past the limit); another method's body is read and dropped, whatever its
-size. An HTTP/1.1 request with ``Expect: 100-continue`` and a body gets
-``100 Continue`` once its head is read and the earlier requests are answered (or
-that 413 instead, and the client never sends the body); another expectation, 417
-(RFC 9110 10.1.1). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
+request (pipelined requests are answered in order) or, at the first problem, the
+answer to give instead -- after which the connection closes with a lingering
+close (:func:`_linger`). The limits are checked as the bytes arrive: 431 once a
+request line and headers pass ``MAX_HEADER_BYTES``, 413 for a PUT from the
+Content-Length before any of the body is read (or as a chunked body grows past
+the limit); another method's body is read and dropped, whatever its size. An
+HTTP/1.1 request with ``Expect: 100-continue`` and a body gets ``100 Continue``
+once its head is read and the earlier requests are answered (or that 413
+instead, and the client never sends the body); another expectation, 417 (RFC
+9110 10.1.1). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
 ``Connection: close``, gets its answer with ``connection: close`` and the
-connection closes (as h11, which parsed here before, did: h11 in pure Python
-was 10-14% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what
-h11 refused (a bad request line, header token or Content-Length) and also what
-h11 let through: an unknown method (a 405 under h11), an HTTP version other
-than 1.0 and 1.1, bare LF line endings; a Transfer-Encoding other than chunked
-alone is 400 (h11: 501), a coding before chunked too (``gzip, chunked``, which
-llhttp de-chunks and passes on still coded: :func:`_check_codings`). A request
-asking to switch protocols (CONNECT, Upgrade) gets its answer and the
-connection closes (h11 kept it open), unless it has a body: then the Upgrade is
-ignored and the request parsed again without it (:func:`_head_without_upgrade`;
-httptools would take the body for the new protocol). httptools has wheels
-for every platform CPython does; h11 is no longer used (httpx, the client,
-still depends on it).
+connection closes (as h11, which parsed here before, did: h11 in pure Python was
+10-14% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what h11
+refused (a bad request line, header token or Content-Length) and also what h11
+let through: an unknown method (a 405 under h11), bare LF line endings (an HTTP
+version other than 1.x is 505, a higher 1.x minor version read as 1.1); a
+Transfer-Encoding other than chunked alone is 400 (h11: 501), a coding before
+chunked too (``gzip, chunked``, which llhttp de-chunks and passes on still
+coded: :func:`_check_codings`). A request asking to switch protocols (CONNECT,
+Upgrade) gets its answer and the connection closes (h11 kept it open), unless it
+has a body: then the Upgrade is ignored and the request parsed again without it
+(:func:`_head_without_upgrade`; httptools would take the body for the new
+protocol). httptools has wheels for every platform CPython does; h11 is no
+longer used (httpx, the client, still depends on it).
 
 Requests (Riak KV's HTTP conventions; :mod:`impl.http_values`; the OpenAPI
 document of :mod:`impl.openapi` describes them, served at ``/openapi.json``)::
@@ -149,6 +149,8 @@ MAX_CHUNK_LINE_BYTES = 64 * 1024
 #: bytes read are parsed in slices of this many (:meth:`_Parse.feed`): a chunk-size
 #: line passes MAX_CHUNK_LINE_BYTES by at most this much before its 400
 _BODY_SLICE = 8192
+#: the size of a chunk, the hex digits that begin its size line (RFC 9112 7.1)
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
 #: the last bytes of a head kept to tell an HTTP/0.9 request line (:meth:`_Parse._http09_line`)
 _TAIL_BYTES = 512
 #: the slowest a request body may arrive on average, after its first
@@ -261,10 +263,10 @@ def _unserved_version(version: str, *, preface: bool = False) -> _Answer:
     it; ``0.0`` or ``0.9``: a request line without a version), which is not 1.1 or
     1.0: 505 for another major version (RFC 9110 15.6.6), the HTTP/2 connection
     preface (``preface``: ``PRI * HTTP/2.0``, RFC 9113 3.4) and HTTP/0.9 among
-    them; 400 for an HTTP/1 minor version llhttp refuses (RFC 9110 2.5 would have
-    1.2 read as 1.1). Each names what was sent; before session 21's service probe
-    the preface got llhttp's "Pause on PRI/Upgrade", 3.0 and 1.2 "Invalid HTTP
-    version"."""
+    them (an HTTP/1 minor version above 1 is read as 1.1: :meth:`_Parse.version`,
+    RFC 9110 2.5; a 400 until session 23). Each names what was sent; before
+    session 21's service probe the preface got llhttp's "Pause on PRI/Upgrade",
+    3.0 and 1.2 "Invalid HTTP version"."""
     served = "HTTP/1.1 and 1.0 are served"
     if preface:
         return _malformed("request line: an HTTP/2 connection preface (PRI * HTTP/2.0, "
@@ -335,9 +337,10 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("_tail", "body", "context_b64", "continue_due", "dead", "head_bytes", "head_read",
-                 "headers", "in_body", "in_head", "keeps", "limit", "moved", "parser",
-                 "ready", "received", "size", "stalled", "url", "url_allowance")
+    __slots__ = ("_previous", "_repeated", "_tail", "body", "chunk_begun", "chunk_data",
+                 "context_b64", "continue_due", "dead", "head_bytes", "head_read", "headers",
+                 "in_body", "in_head", "keeps", "limit", "moved", "parser", "ready", "received",
+                 "size", "stalled", "url", "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024) -> None:
         self.limit = limit  # max_value_bytes
@@ -353,7 +356,7 @@ class _Parse:
         #: context the cluster issues can be sent back (:func:`context_allowance`)
         self.context_b64 = context_allowance(context_bytes)
         self.ready: deque[_Request] = deque()
-        self.parser = httptools.HttpRequestParser(self)
+        self.parser = _parser(self)
         self.in_head = self.in_body = self.dead = False
         #: a request's head asked ``Expect: 100-continue`` and its body has not begun:
         #: the connection owes it a ``100 Continue`` (:meth:`HttpApi._read_request`)
@@ -362,6 +365,9 @@ class _Parse:
         #: the last bytes fed of the head under way (:meth:`_http09_line`)
         self._tail = b""
         self.headers: dict[bytes, bytes] = {}
+        #: the lines of each field repeated in the head under way, the first one
+        #: included, joined into ``headers`` when the head is in
+        self._repeated: dict[bytes, list[bytes]] = {}
         #: the value's bytes so far, one buffer: a list of the pieces httptools
         #: gives held a bytes object per chunk (a 1 MiB value sent in 2-byte chunks
         #: took 28 MB of the node's memory until session 19's service probe)
@@ -379,6 +385,13 @@ class _Parse:
         #: bounds a chunk-size line's extensions (:data:`MAX_CHUNK_LINE_BYTES`)
         self.stalled = 0
         self.moved = False
+        #: a chunk began in the slice being fed and is not complete, and the bytes
+        #: of its data in that slice: the chunk-size line ends that many bytes
+        #: before the slice's end (:meth:`_chunk_over`)
+        self.chunk_begun = False
+        self.chunk_data = 0
+        #: the slice fed before (a chunk-size line may begin in it)
+        self._previous = b""
 
     def feed(self, data: bytes) -> None:
         """Parse ``data``, the next bytes read (never b"": the caller stops at the
@@ -406,7 +419,9 @@ class _Parse:
         to parse instead of the rest of ``whole`` (an Upgrade ignored: the request's
         head again without it, then the rest), else None."""
         data = whole[start:end] if start or end < len(whole) else whole
-        self.moved = False
+        self.moved = self.chunk_begun = False
+        self.chunk_data = 0
+        previous, self._previous = self._previous, data
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as error:
@@ -425,8 +440,8 @@ class _Parse:
                 # as RFC 9113 3.2 and RFC 7540 3.2 say the body is the HTTP/1.1
                 # request's: parse the request again without it, then what follows
                 self.ready.pop()
-                head = _head_without_upgrade(request, self.parser.get_http_version())
-                self.parser = httptools.HttpRequestParser(self)
+                head = _head_without_upgrade(request, self.version())
+                self.parser = _parser(self)
                 return head + whole[start + upgrade.args[0]:]
             # CONNECT, or an Upgrade without a body: its request is queued; we switch
             # to nothing, and what follows is not HTTP: answer it, then close
@@ -445,6 +460,9 @@ class _Parse:
             ) else "body" if self.in_body else "request line"
             self._stop(_Request(*_NO_REQUEST, {}, problem=_malformed(f"{part}: {text}")))
         else:
+            if self.chunk_begun and (refusal := self._chunk_over(previous, data)):
+                self._stop(_Request(*refusal.request, {}, problem=refusal.problem))
+                return None
             if self.in_body:
                 self.stalled = 0 if self.moved else self.stalled + len(data)
                 if self.stalled > MAX_CHUNK_LINE_BYTES:
@@ -527,6 +545,7 @@ class _Parse:
         self.url = b""
         self._tail = b""
         self.headers = {}
+        self._repeated = {}
         self.body = bytearray()
         self.size = self.head_bytes = self.head_read = self.received = 0
         self.keeps = False
@@ -544,8 +563,21 @@ class _Parse:
                 f"request target over {allowance + MAX_HEADER_BYTES} bytes", 414))
         self._count(excess)
 
+    def version(self) -> str:
+        """The HTTP version of the request under way, ``major.minor`` as llhttp read
+        it, but ``1.1`` for an HTTP/1 minor version above 1 (RFC 9110 2.5: a
+        recipient reads a message of a higher minor version as the highest it
+        serves: ``HTTP/1.2`` is an HTTP/1.1 request; 400 "HTTP/1.2 is not read
+        here" until session 23, llhttp refusing it, :func:`_parser`)."""
+        version = self.parser.get_http_version()
+        return "1.1" if version.startswith("1.") and version != "1.0" else version
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self.moved = True
+        if not self.in_body and not self.headers and self.version() not in ("1.1", "1.0"):
+            # another major version (lenient llhttp reads any digit): answered at
+            # its first field line, as llhttp's refusal came at the request line
+            raise _Refusal(_unserved_version(self.version()))
         if self.in_body:  # a trailer field of a chunked body: discarded (RFC 9110
             # 6.5.1: not merged into the header section). Before session 13's probe B
             # a trailer X-Vdynamo-Context became the put's context, and a trailer
@@ -568,14 +600,26 @@ class _Parse:
             # _check_codings checks them all. Any other field took its last line
             # until session 18's service probe: Content-Encoding gzip then identity
             # stored the gzip bytes as the value, Expect foo then 100-continue was
-            # served, Accept application/json then text/plain;q=0.1 answered raw
-            value = self.headers[lowered] + b", " + value
+            # served, Accept application/json then text/plain;q=0.1 answered raw.
+            # The lines are kept and joined once the head is in (:meth:`_joined`):
+            # joined at each line until session 23, 10,000 lines `a: b` (60 KB)
+            # copied the growing value each time, 14 ms of the node's CPU
+            self._repeated.setdefault(lowered, [self.headers[lowered]]).append(value)
+            return
         self.headers[lowered] = value
 
+    def _join_repeated(self) -> None:
+        """Join each repeated field's lines (:meth:`on_header`) into its value, in
+        order, comma-separated (RFC 9110 5.3): once per head, linear in its size."""
+        for name, values in self._repeated.items():
+            self.headers[name] = b", ".join(values)
+        self._repeated = {}
+
     def on_headers_complete(self) -> None:
+        self._join_repeated()
         self.in_head = False
         self.in_body = self.moved = True
-        version = self.parser.get_http_version()
+        version = self.version()
         if version not in ("1.1", "1.0"):
             raise _Refusal(_unserved_version(version))
         if version == "1.1" and b"host" not in self.headers:
@@ -659,14 +703,51 @@ class _Parse:
             f"{self.discard_limit} bytes: send it without one")), []),
             (self.parser.get_method(), self.url))
 
+    def _chunk_over(self, previous: bytes, data: bytes) -> _Refusal | None:
+        """The 413 of a chunk whose size line (the last one fed, ended in ``data``,
+        maybe begun in ``previous``, the slice fed before) announces more than the
+        body may still take (``max_value_bytes`` for a value,
+        :attr:`discard_limit` for another body), else None. httptools gives no
+        chunk size: the line ends where the chunk's data in ``data`` begins
+        (:attr:`chunk_data` bytes before its end, the chunk not complete). Before
+        session 23 such a chunk was read until the value passed the limit: a
+        1 MiB + 1 chunk announced, then nothing, was held unanswered until a
+        timeout, and a client that sent it got its 413 only after a mebibyte."""
+        end = len(data) - self.chunk_data
+        line = data[:end]
+        begun = line.rfind(b"\n", 0, len(line) - 1)
+        if begun < 0:
+            line = previous + line
+            begun = line.rfind(b"\n", 0, len(line) - 1)
+            if begun < 0:  # a line of over a slice (extensions): on_body bounds it
+                return None
+        digits = _CHUNK_SIZE.match(line, begun + 1)
+        if digits is None:
+            return None
+        size = int(digits.group(), 16)
+        if not self.keeps:
+            if self.received - self.chunk_data + size <= self.discard_limit:
+                return None
+            return self._discarded_too_large(f"a chunk of {size} bytes")
+        if self.size - self.chunk_data + size <= self.limit:
+            return None
+        return _Refusal((413, error_body(errors.TooLargeError(
+            f"value is over the limit of {self.limit} bytes: a chunk of {size} bytes "
+            f"announced after {self.size - self.chunk_data} (refused at its size line)")),
+            []), (self.parser.get_method(), self.url))
+
     def on_chunk_header(self) -> None:
-        self.moved = True
+        self.moved = self.chunk_begun = True
+        self.chunk_data = 0
 
     def on_chunk_complete(self) -> None:
         self.moved = True
+        self.chunk_begun = False
 
     def on_body(self, body: bytes) -> None:
         self.moved = True
+        if self.chunk_begun:
+            self.chunk_data += len(body)
         self.continue_due = False  # the client sent its body without waiting
         self.received += len(body)
         if not self._keeps_body():
@@ -685,10 +766,20 @@ class _Parse:
         self.stalled = 0
         self.in_body = self.continue_due = False
         parser = self.parser
-        close = not parser.should_keep_alive() or parser.get_http_version() != "1.1"
+        close = not parser.should_keep_alive() or self.version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
                                    bytes(self.body), close=close))
         self.body = bytearray()  # not held while the request is served
+
+
+def _parser(callbacks: _Parse) -> httptools.HttpRequestParser:
+    """An llhttp request parser calling ``callbacks``, lenient only about the HTTP
+    version (any single digit major and minor: :meth:`_Parse.version` reads a
+    higher HTTP/1 minor version as 1.1, RFC 9110 2.5, and refuses another major
+    version naming it, 505). Every other leniency stays off."""
+    parser = httptools.HttpRequestParser(callbacks)
+    parser.set_dangerous_leniencies(lenient_version=True)
+    return parser
 
 
 def _announces_body(headers: dict[bytes, bytes]) -> bool:
