@@ -78,7 +78,8 @@ nor chunked (its body would be empty), 413 a value over ``max_value_bytes`` or a
 put that would grow its key's record over ``max_record_bytes``, 414 a key over
 ``max_key_bytes``, 415 a PUT's Content-Encoding other than identity, 417 an
 ``Expect`` other than ``100-continue``, 431 headers
-over 64 KiB, 500 an exception of our own, 501 a PUT or DELETE with a
+over 64 KiB, 500 an exception of our own, 501 a method llhttp does not know
+(named; :meth:`_Parse._unknown_method`) or a PUT or DELETE with a
 conditional header (If-Match, If-None-Match, If-Modified-Since,
 If-Unmodified-Since, If-Range: RFC 9110 13; not served, nothing written),
 503 (with Retry-After) the node is saturated (``max_pending_requests``, or for a
@@ -149,6 +150,12 @@ MAX_CHUNK_LINE_BYTES = 64 * 1024
 #: bytes read are parsed in slices of this many (:meth:`_Parse.feed`): a chunk-size
 #: line passes MAX_CHUNK_LINE_BYTES by at most this much before its 400
 _BODY_SLICE = 8192
+#: a method (RFC 9110 9.1: a token, 5.6.2) of at most _METHOD_BYTES bytes, and the
+#: methods served (:meth:`_Parse._unknown_method`)
+_METHOD = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_METHOD_BYTES = 64
+_KNOWN_METHODS = frozenset({b"GET", b"HEAD", b"PUT", b"DELETE", b"OPTIONS", b"POST"})
+_SERVED_METHODS = "GET, HEAD, PUT and DELETE on /kv/{key}, OPTIONS *"
 #: the size of a chunk, the hex digits that begin its size line (RFC 9112 7.1)
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
 #: the last bytes of a head kept to tell an HTTP/0.9 request line (:meth:`_Parse._http09_line`)
@@ -419,6 +426,7 @@ class _Parse:
         to parse instead of the rest of ``whole`` (an Upgrade ignored: the request's
         head again without it, then the rest), else None."""
         data = whole[start:end] if start or end < len(whole) else whole
+        parsed = len(self.ready)  # the requests queued before this slice
         self.moved = self.chunk_begun = False
         self.chunk_data = 0
         previous, self._previous = self._previous, data
@@ -454,6 +462,10 @@ class _Parse:
                 self._stop(_Request(*_NO_REQUEST, {}, problem=_unserved_version(
                     self.parser.get_http_version(), preface=text.startswith("Pause"))))
                 return None
+            if text == "Invalid method encountered" and (
+                    unknown := self._unknown_method(data, parsed)) is not None:
+                self._stop(_Request(*_NO_REQUEST, {}, problem=unknown))
+                return None
             lowered = text.lower()
             part = "header" if any(  # llhttp checks these headers once they are all in
                 word in lowered for word in ("header", "content-length", "transfer-encoding")
@@ -485,6 +497,33 @@ class _Parse:
                                      + self.url_allowance):
                     self._stop(_Request(*_NO_REQUEST, {}, problem=_headers_too_large()))
         return None
+
+    def _unknown_method(self, data: bytes, parsed: int) -> _Answer | None:
+        """The answer to a request line whose method llhttp does not know, naming
+        the method, when the request began in ``data`` (the slice fed; ``parsed``:
+        the requests queued before it, none since) and its method is in it: 501
+        for a method token (RFC 9110 15.6.2: a method the server does not
+        recognize; a lower-case ``get`` is such a method, methods being
+        case-sensitive, 9.1), 400 for bytes that are no method. None when the
+        method cannot be told from ``data`` (llhttp's own message then). Before
+        session 23 every one was 400 "request line: Invalid method encountered",
+        naming neither the method nor the way out."""
+        if len(self.ready) != parsed or self._tail:
+            return None  # the request began after another, or in an earlier slice
+        line = data.lstrip(b"\r\n")
+        method, space, _ = line[:_METHOD_BYTES + 1].partition(b" ")
+        shown = "'" + method[:40].decode("latin-1").encode("unicode_escape").decode() + (
+            "...'" if len(method) > 40 else "'")
+        if not space or not _METHOD.fullmatch(method):
+            if space or len(line) > _METHOD_BYTES:
+                return _malformed(f"request line: {shown} is not a method (RFC 9110 9.1: "
+                                  f"a token, then a space); served: {_SERVED_METHODS}")
+            return None
+        upper = method.upper()
+        hint = (f" (methods are case-sensitive, RFC 9110 9.1: {upper.decode()}?)"
+                if upper in _KNOWN_METHODS else "")
+        return 501, error_body(errors.BadRequestError(
+            f"method {shown} is not served here{hint}; served: {_SERVED_METHODS}")), []
 
     def _http09_line(self, data: bytes) -> bool:
         """Whether the head under way is an HTTP/0.9 request line (``GET /path`` and
