@@ -344,13 +344,17 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("_previous", "_repeated", "_tail", "body", "chunk_begun", "chunk_data",
+    __slots__ = ("_previous", "_repeated", "_tail", "admit", "body", "chunk_begun", "chunk_data",
                  "context_b64", "continue_due", "dead", "head_bytes", "head_read", "headers",
                  "in_body", "in_head", "keeps", "limit", "moved", "parser", "ready", "received",
                  "size", "stalled", "url", "url_allowance")
 
-    def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024) -> None:
+    def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024,
+                 admit: Callable[[int], _Answer | None] | None = None) -> None:
         self.limit = limit  # max_value_bytes
+        #: the node's admission of a put of so many bytes (None: admitted), asked
+        #: before a ``100 Continue`` (:meth:`HttpApi._admission`)
+        self.admit = admit
         #: the bytes of a request target not counted against MAX_HEADER_BYTES: a key
         #: of ``key_bytes`` (max_key_bytes), every byte percent-encoded, and room for
         #: the path and the query. Before session 13's probe B the whole target
@@ -713,6 +717,13 @@ class _Parse:
                     []), (self.parser.get_method(), self.url))
             chunked = b"chunked" in self.headers.get(b"transfer-encoding", b"").lower()
             self.continue_due = chunked or (length is not None and length > 0)
+            if self.continue_due and self.keeps and self.admit is not None and (
+                    refusal := self.admit(length or 0)) is not None:
+                # the node would refuse the put (max_pending_bytes): say so instead
+                # of the 100, and the client never sends its body (RFC 9110 10.1.1;
+                # session 23: the 100 went first, the value came, then the 503)
+                self.continue_due = False
+                raise _Refusal(refusal, (self.parser.get_method(), self.url))
 
     def _keeps_body(self) -> bool:
         """Whether this request's body is kept (a PUT's value, to a ``/kv/`` path); any
@@ -946,7 +957,7 @@ class HttpApi:
         # above it (16 MiB is accepted) that let any client make the node buffer a
         # 22 MB header (session 12's review)
         parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs),
-                       config.max_key_bytes)
+                       config.max_key_bytes, self._admission)
         try:
             first = True
             while True:
@@ -967,7 +978,7 @@ class HttpApi:
                 self.slots.busy(writer)
                 start = time.perf_counter()
                 problem = request.problem
-                if problem is not None and problem[0] not in (413, 500):
+                if problem is not None and problem[0] not in (413, 500, 503):
                     self.malformed += 1
                 close = problem is not None or request.close
                 try:
@@ -995,6 +1006,14 @@ class HttpApi:
         finally:
             self.slots.release(writer)
             writer.close()
+
+    def _admission(self, size: int) -> _Answer | None:
+        """The 503 (Retry-After) of a put of ``size`` value bytes the node would not
+        admit now (:meth:`impl.runtime.NodeServer.overloaded`), else None."""
+        refusal = self.server.overloaded(size)
+        if refusal is None:
+            return None
+        return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
 
     def _internal_error(self, request: _Request, error: Exception) -> _Answer:
         """The answer to a request whose handling raised ``error``, an exception of

@@ -12,6 +12,7 @@ probe; docs/runtime.md, "Service probe (session 23)")."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,15 @@ def test_a_limit_that_cannot_hold_one_value_or_is_out_of_range_is_refused(value:
         ClusterConfig(nodes=NODES, max_pending_bytes=value)
 
 
+def _first_answer(server: NodeServer, head: bytes) -> bytes:
+    """The first bytes ``server``'s HTTP port answers to ``head`` (a body never sent)."""
+    address = server.http_address
+    assert address is not None
+    with socket.create_connection((address.host, address.port), timeout=3) as sock:
+        sock.sendall(head)
+        return sock.recv(65536)
+
+
 async def _hold(servers: list[NodeServer], size: int) -> asyncio.Task[Any]:
     """Stop n2 and n3 and start a put of ``size`` bytes at n1 (``w=2``) that stays in
     flight until its request timeout (1 s)."""
@@ -68,6 +78,12 @@ def test_a_put_over_the_bytes_in_flight_is_refused_at_once_and_a_smaller_one_adm
             assert body["error"] == "OverloadedError" and body["outcome"] == "not-written"
             assert "max_pending_bytes (150000)" in body["message"], body
             assert node.node.record(b"second") is None and node.overloaded_requests == 1
+            # asked to continue first, it is refused instead of the 100: no body sent
+            answer = await asyncio.to_thread(_first_answer, node, (
+                b"PUT /kv/asked HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 60000\r\n\r\n"))
+            assert answer.startswith(b"HTTP/1.1 503 "), answer[:80]  # before: the 100
+            assert b"max_pending_bytes" in answer and node.http.malformed == 0, answer
             status, _, body = await call("GET", url(node, "/kv/first?r=1"))
             assert status == 200, body  # a read carries no value: not refused by bytes
             # a forwarded put is refused the same way, before its coordinator writes
