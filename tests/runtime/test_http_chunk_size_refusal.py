@@ -47,6 +47,10 @@ def test_chunks_within_the_limit_and_other_bodies_are_read_as_before() -> None:
     (status, message), = _fed(_HEAD[:30], _HEAD[30:] + b"3e9\r\n" + b"x" * 9000)
     assert status == 413 and message.endswith("over the limit of 1000 bytes"), message
     assert _fed(_HEAD + b"3e8\r\n") == []  # exactly the limit: waits for the data
+    assert _fed(_HEAD + b"3e8\r\n" + b"x" * 500) == []  # half its data in the same read
+    assert _fed(_HEAD + b"1f4\r\n" + b"x" * 500 + b"\r\n1f4\r\n" + b"x" * 9) == []
+    # a chunk complete at the read's end: its data is no size line (f... is hex)
+    assert _fed(_HEAD + b"320\r\n" + b"x" * 800 + b"\r\nc8\r\n" + b"f" * 200 + b"\r\n") == []
     assert _fed(_HEAD + b"3e8\r\n" + b"x" * 1000 + b"\r\n0\r\n\r\n") == [(0, "")]
     get = b"GET /kv/a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
     (status, message), = _fed(get + b"100001\r\n")  # a body dropped: its own limit
