@@ -75,7 +75,7 @@ def test_a_field_repeated_thousands_of_times_is_joined_in_linear_time() -> None:
     """6,000 lines ``aaaa: b`` (54 KB, within the head's bound) are kept as a list
     while the head arrives and joined once, at its end, and cost about what 6,000
     distinct fields of the same size cost. Joined at each line until session 23
-    (the growing value copied each time), they took 5.5-6.3 times as long (2.3
+    (the growing value copied each time), they took 5.3-6.1 times as long (2.3
     once, at a machine load of 8); timed, so compared with the distinct fields,
     not with a clock figure, with room for a loaded machine."""
     count = 6_000
