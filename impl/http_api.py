@@ -647,7 +647,11 @@ class _Parse:
             # The lines are kept and joined once the head is in (:meth:`_joined`):
             # joined at each line until session 23, 10,000 lines `a: b` (60 KB)
             # copied the growing value each time, 14 ms of the node's CPU
-            self._repeated.setdefault(lowered, [self.headers[lowered]]).append(value)
+            repeated = self._repeated.get(lowered)
+            if repeated is None:  # a list per field, not per line (nor a collection)
+                self._repeated[lowered] = [self.headers[lowered], value]
+            else:
+                repeated.append(value)
             return
         self.headers[lowered] = value
 
