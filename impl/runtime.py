@@ -1209,6 +1209,7 @@ class NodeServer:
                  else dict(collections.Counter(h.intended for h in storage.hints())))
         shadow = self.node.shadow  # the startup shadow round (impl.node.Node.start)
         return {"node": self.name, **self.health(), "pending": self.node.pending,
+                "pending_bytes": self.node.pending_bytes,
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            "clock": self.config.clock},
                 "ring": {"strategy": partitioning.strategy.value,

@@ -78,6 +78,8 @@ def test_a_put_over_the_bytes_in_flight_is_refused_at_once_and_a_smaller_one_adm
             assert body["error"] == "OverloadedError" and body["outcome"] == "not-written"
             assert "max_pending_bytes (150000)" in body["message"], body
             assert node.node.record(b"second") is None and node.overloaded_requests == 1
+            status, _, shown = await call("GET", url(node, "/status"))
+            assert shown["pending_bytes"] >= 100_000 and shown["overloaded_requests"] == 1
             # asked to continue first, it is refused instead of the 100: no body sent
             answer = await asyncio.to_thread(_first_answer, node, (
                 b"PUT /kv/asked HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
