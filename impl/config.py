@@ -406,7 +406,10 @@ class ClusterConfig:
     it: :data:`DEFAULT_RECORD_BYTES`, less if the timeout allows less, at least one
     value's record (:meth:`_derived_record_limit`). ``max_pending_requests``:
     client requests a node has in flight before it answers more with 503 and
-    Retry-After, before writing anything.
+    Retry-After, before writing anything; ``max_pending_bytes``: bytes of puts
+    (their records) a node has in flight before it answers a put that would pass
+    it the same way (a node with none in flight admits any put; at least
+    ``max_value_bytes``; 0, the default: derived, :meth:`_derived_pending_bytes`).
     ``max_http_connections``, ``max_peer_connections``: connections per port
     (at the cap the oldest idle one is closed, else the new one refused).
     ``http_header_timeout_s``: seconds a request's headers may take to arrive
@@ -468,6 +471,10 @@ class ClusterConfig:
     #: merged records need (:func:`replicable_frame_bytes`), whichever is more
     max_frame_bytes: int = 0
     max_pending_requests: int = 1024
+    #: bytes of puts a node has in flight (their records, :attr:`impl.node.Node.pending_bytes`)
+    #: before it answers more puts 503; 0 (the default): derived,
+    #: :meth:`_derived_pending_bytes`
+    max_pending_bytes: int = 0
     max_http_connections: int = 512
     max_peer_connections: int = 128
     http_header_timeout_s: float = 10.0
@@ -576,6 +583,7 @@ class ClusterConfig:
                 f"{self.vclock_max_pairs} pairs (vclock_max_pairs) take up to {largest} "
                 f"bytes, got max_context_bytes={self.max_context_bytes}")
         _int("max_pending_requests", self.max_pending_requests, 1, 1 << 20)
+        _int("max_pending_bytes", self.max_pending_bytes, 0, 1 << 40)
         _int("max_http_connections", self.max_http_connections, 1, 1 << 20)
         _int("max_peer_connections", self.max_peer_connections, 1, 1 << 20)
         for timing in ("http_header_timeout_s", "http_idle_timeout_s", "peer_hello_timeout_s"):
@@ -589,6 +597,7 @@ class ClusterConfig:
                               f"1024..{1 << 31}, got {self.max_record_bytes}")
         self._check_frame_limit()
         self._check_record_limit()
+        self._check_pending_bytes()
 
     def _check_frame_limit(self) -> None:
         """``max_frame_bytes``: 0 derives it (:data:`DEFAULT_FRAME_BYTES`, more if
@@ -659,6 +668,34 @@ class ClusterConfig:
                 f"({self.request_timeout} s) at the assumed {RECORD_BYTES_PER_SECOND} B/s "
                 f"(at most {in_time} B); its puts would time out (504) merely because "
                 f"the record is large: lower max_record_bytes or raise request_timeout")
+
+    def _check_pending_bytes(self) -> None:
+        """``max_pending_bytes``: 0 derives it (:meth:`_derived_pending_bytes`);
+        given, it must admit one put of ``max_value_bytes`` (a node with nothing in
+        flight admits any put, so a smaller limit would refuse such puts whenever
+        another put is in flight: a value within its limit failing 503 for want
+        of room no put could ever have)."""
+        if self.max_pending_bytes == 0:
+            object.__setattr__(self, "max_pending_bytes", self._derived_pending_bytes())
+        elif self.max_pending_bytes < self.max_value_bytes:
+            raise ConfigError(
+                f"max_pending_bytes: must be 0 (derived) or at least max_value_bytes "
+                f"({self.max_value_bytes}): a put of a value within its limit must fit the "
+                f"bytes a node has in flight; got {self.max_pending_bytes}")
+
+    def _derived_pending_bytes(self) -> int:
+        """``max_pending_bytes`` when it is not given: what the cluster replicates
+        within ``request_timeout`` at :data:`RECORD_BYTES_PER_SECOND`, divided by
+        ``n`` (each node also stores the records of the puts other nodes
+        coordinate, ``n - 1`` replicas of each), and at least one value's record
+        (1,398,101 B with the defaults: one 1 MiB put at a time, or a thousand
+        small ones). The puts admitted then end within their timeout on a host
+        not loaded beyond that rate's assumption, and the rest are refused at once
+        (503, retry-safe) rather than all timing out together (504, outcome
+        unknown; session 22's service probe, docs/runtime.md "Service probe
+        (session 23)")."""
+        in_time = int(self.request_timeout * RECORD_BYTES_PER_SECOND) // self.n
+        return max(in_time, self._one_value_record())
 
     # ------------------------------------------------------------------ derived
 

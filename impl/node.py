@@ -802,6 +802,24 @@ class Node:
         return (len(self.puts.coordinations) + len(self.gets.coordinations)
                 + len(self.forwarder.forwardings))
 
+    @property
+    def pending_bytes(self) -> int:
+        """Bytes of the puts in flight at this node whose clients wait: the encoded
+        record of each put it coordinates (sent to every replica) until it answers
+        its client, and the value of each put it forwarded and waits on. A
+        coordination that answered and waits only for a late replica counts no
+        more (it does no work: counted, one replica not reading made a client's
+        sequential 500 KB puts fail 503 from the third on). The runtime's byte
+        admission (``max_pending_bytes``, :meth:`impl.runtime.NodeServer.overloaded`;
+        Cassandra's ``native_transport_max_request_data_in_flight``) compares it
+        with its limit."""
+        held = sum(len(coordination.record)
+                   for coordination in self.puts.coordinations.values()
+                   if not coordination.replied)
+        return held + sum(len(forwarding.request.value)
+                          for forwarding in self.forwarder.forwardings.values()
+                          if isinstance(forwarding.request, PutRequest))
+
     # ================================================================== internals
 
     def _coordinate(self, now: float, request: GetRequest | PutRequest,

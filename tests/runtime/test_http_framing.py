@@ -151,7 +151,7 @@ def test_a_protocol_switch_is_answered_then_the_connection_closes(tmp_path: Path
             assert _json(body)["message"] == "no resource 'example.org:443'"
             [(status, _, body)] = _responses(await raw(
                 node.http_address, b"FOO /kv/k HTTP/1.1\r\nHost: x\r\n\r\n"))
-            assert status == 400 and "request line" in _json(body)["message"]
+            assert status == 501 and "method 'FOO' is not served" in _json(body)["message"]
             assert node.http.malformed == 1
     run(scenario())
 

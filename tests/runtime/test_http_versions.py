@@ -4,7 +4,8 @@ does not support ... the major version of HTTP that was used in the request"),
 HTTP/0.9 (a request line without a version, RFC 9112 Appendix C.1), HTTP/2
 (the prior-knowledge connection preface of RFC 9113 3.4, ``curl
 --http2-prior-knowledge``) and HTTP/3; a 400 naming it for an HTTP/1 minor
-version llhttp does not read.
+version llhttp does not read. A higher HTTP/1 minor version (``HTTP/1.2``) is
+read as 1.1 (RFC 9110 2.5), since session 23 (400 before).
 
 Before session 21's service probe an HTTP/0.9 request (``GET /kv/a`` and CRLF,
 what a 0.9 client or ``printf 'GET /\\r\\n' | nc`` sends, then waits) was not
@@ -51,7 +52,7 @@ def _split_send(address: Address | None, first: bytes, second: bytes) -> tuple[b
     (b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505, "HTTP/2 connection preface"),
     (b"GET /kv/a HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP/2.0"),
     (b"GET /kv/a HTTP/3.0\r\nHost: x\r\n\r\n", 505, "HTTP/3.0"),
-    (b"GET /kv/a HTTP/1.2\r\nHost: x\r\n\r\n", 400, "HTTP/1.2"),
+    (b"GET /kv/a HTTP/9.9\r\nHost: x\r\nAccept: */*\r\n\r\n", 505, "HTTP/9.9"),
 ])
 def test_an_unserved_version_is_answered_at_once_naming_it(
         tmp_path: Path, request_line: bytes, status: int, named: str) -> None:
@@ -110,5 +111,27 @@ def test_versions_served_and_targets_like_a_version_still_work(tmp_path: Path) -
                          b"Connection: close\r\n\r\n"):
                 status, _, body = parse_response(await raw(node.http_address, line))
                 assert status == 404, (line, body)
+
+    run(scenario(), 60)
+
+
+def test_a_higher_http1_minor_version_is_read_as_1_1(tmp_path: Path) -> None:
+    """RFC 9110 2.5: a recipient reads a message of a higher minor version as the
+    highest minor version it serves. ``HTTP/1.2`` (and 1.9) got 400 "HTTP/1.2 is
+    not read here" until session 23 (llhttp refused it; it now reads any version
+    digit, and the node refuses another major version itself)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            answer = await raw(node.http_address,
+                               b"PUT /kv/v HTTP/1.2\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"
+                               b"GET /kv/v HTTP/1.9\r\nHost: x\r\nAccept: application/json\r\n"
+                               b"Connection: close\r\n\r\n")
+            first, _, rest = answer.partition(b"\r\n\r\n")
+            assert first.startswith(b"HTTP/1.1 200 ") and b"connection: close" not in first
+            assert b"HTTP/1.1 200 " in rest and b'"values": ["b2s="]' in rest, answer
+            status, _, body = parse_response(await raw(
+                node.http_address, b"GET /kv/v HTTP/1.2\r\n\r\n"))  # Host, as in 1.1
+            assert status == 400 and "no Host" in body["message"], body
 
     run(scenario(), 60)

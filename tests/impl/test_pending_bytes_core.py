@@ -1,0 +1,59 @@
+"""``Node.pending_bytes``, the bytes of the puts in flight that the runtime's byte
+admission (``max_pending_bytes``, session 23) compares with its limit: the record
+of each put the node coordinates until it answers its client (not while it waits
+only for a late replica after that), and the value of each put it forwarded and
+waits on; nothing for gets, nothing once the node is quiet."""
+
+from __future__ import annotations
+
+from impl import SimulatedCluster
+
+KEY = b"k"
+VALUE = b"v" * 5000
+
+
+def _cluster() -> tuple[SimulatedCluster, tuple[str, ...]]:
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, request_timeout=1.0,
+                               anti_entropy=False)
+    return cluster, cluster.node("n1").preference_list(KEY)[:3]
+
+
+def test_a_coordinated_put_counts_its_record_until_its_client_is_answered() -> None:
+    cluster, (first, second, third) = _cluster()
+    cluster.partition({second, third}, {first})  # no ack: short of W=2 to the deadline
+    cluster.client(coordinator=first).submit_put(KEY, VALUE)
+    cluster.run_for(0.05)
+    node = cluster.node(first)
+    [coordination] = node.puts.coordinations.values()
+    assert not coordination.replied
+    assert node.pending_bytes == len(coordination.record) > len(VALUE)
+    cluster.client(coordinator=first).submit_get(KEY)
+    cluster.run_for(0.01)
+    assert node.gets.coordinations and node.pending_bytes == len(coordination.record)
+    cluster.run_for(5.0)
+    assert not node.puts.coordinations and node.pending_bytes == 0
+
+
+def test_a_put_answered_and_waiting_for_a_late_replica_counts_nothing() -> None:
+    """A replica that does not ack (a stopped process, a lost link) keeps the
+    coordination until its deadline after the client has its W acks: counted, one
+    such replica made a client's sequential 500 KB puts fail 503 from the third on
+    (``tests/runtime/test_connections.py::test_stop_ends_while_a_peer_reads_nothing``)."""
+    cluster, (first, _, third) = _cluster()
+    cluster.partition({third}, {first})
+    cluster.client(coordinator=first).submit_put(KEY, VALUE)
+    cluster.run_for(0.05)
+    node = cluster.node(first)
+    [coordination] = node.puts.coordinations.values()
+    assert coordination.replied and node.pending_bytes == 0
+
+
+def test_a_forwarded_put_counts_its_value_while_the_forwarder_waits() -> None:
+    cluster, targets = _cluster()
+    outsider = next(name for name in cluster.node_names if name not in targets)
+    cluster.partition({outsider}, set(targets))  # its Forwards are lost: it waits
+    cluster.client(coordinator=outsider).submit_put(KEY, VALUE)
+    cluster.run_for(0.05)
+    node = cluster.node(outsider)
+    assert node.forwarder.forwardings and not node.puts.coordinations
+    assert node.pending_bytes == len(VALUE)

@@ -1,0 +1,104 @@
+"""Admission by bytes: a node refuses a put at once (503, Retry-After, nothing
+written) when the bytes of the puts it has in flight and this put's value would
+pass ``max_pending_bytes`` (session 23; Cassandra's
+``native_transport_max_request_data_in_flight``).
+
+Before, admission counted requests only (``max_pending_requests``, 1024): 16
+clients putting 1 MiB values at ``w=2`` to three nodes were all admitted, the
+replicas' work outgrew every put's ``request_timeout``, and 127 of 128 puts
+answered 504 (outcome unknown) with the process at 983 MB (session 22's service
+probe; docs/runtime.md, "Service probe (session 23)")."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from impl import errors, wire
+from impl.config import ClusterConfig
+from impl.messages import Forward, ForwardReply, PutRequest
+from impl.runtime import NodeServer
+from tests.runtime.live import call, cluster, run, url
+
+NODES = ("n1", "n2", "n3")
+
+
+def test_the_derived_limit_is_what_a_timeout_replicates_over_n_and_one_value_at_least() -> None:
+    assert ClusterConfig(nodes=NODES).max_pending_bytes == (4 << 20) // 3  # 1,398,101
+    assert ClusterConfig(nodes=NODES, request_timeout=3.0).max_pending_bytes == 4 << 20
+    # one value's record at least
+    small = ClusterConfig(nodes=NODES, request_timeout=0.3, replica_timeout=0.1)
+    assert small.max_pending_bytes > small.max_value_bytes
+    assert ClusterConfig(nodes=NODES, max_pending_bytes=1 << 20).max_pending_bytes == 1 << 20
+
+
+@pytest.mark.parametrize("value", [1, (1 << 20) - 1, (1 << 40) + 1, -1])
+def test_a_limit_that_cannot_hold_one_value_or_is_out_of_range_is_refused(value: int) -> None:
+    with pytest.raises(errors.ConfigError, match="max_pending_bytes"):
+        ClusterConfig(nodes=NODES, max_pending_bytes=value)
+
+
+def _first_answer(server: NodeServer, head: bytes) -> bytes:
+    """The first bytes ``server``'s HTTP port answers to ``head`` (a body never sent)."""
+    address = server.http_address
+    assert address is not None
+    with socket.create_connection((address.host, address.port), timeout=3) as sock:
+        sock.sendall(head)
+        return sock.recv(65536)
+
+
+async def _hold(servers: list[NodeServer], size: int) -> asyncio.Task[Any]:
+    """Stop n2 and n3 and start a put of ``size`` bytes at n1 (``w=2``) that stays in
+    flight until its request timeout (1 s)."""
+    for other in servers[1:]:
+        await other.stop()
+    first = asyncio.create_task(call("PUT", url(servers[0], "/kv/first"), b"a" * size))
+    for _ in range(200):  # until n1 coordinates it (a loaded machine may take longer)
+        if servers[0].node.pending_bytes >= size:
+            break
+        await asyncio.sleep(0.01)
+    assert servers[0].node.pending_bytes >= size, "the first put never reached n1"
+    return first
+
+
+def test_a_put_over_the_bytes_in_flight_is_refused_at_once_and_a_smaller_one_admitted(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=100_000,
+                           max_pending_bytes=150_000) as servers:
+            node = servers[0]
+            first = await _hold(servers, 100_000)
+            status, headers, body = await call("PUT", url(node, "/kv/second"), b"b" * 60_000)
+            assert status == 503, body  # before: admitted, then 504 (outcome unknown)
+            assert headers["retry-after"] == str(node.config.retry_after_s)
+            assert body["error"] == "OverloadedError" and body["outcome"] == "not-written"
+            assert "max_pending_bytes (150000)" in body["message"], body
+            assert node.node.record(b"second") is None and node.overloaded_requests == 1
+            status, _, shown = await call("GET", url(node, "/status"))
+            assert shown["pending_bytes"] >= 100_000 and shown["overloaded_requests"] == 1
+            # asked to continue first, it is refused instead of the 100: no body sent
+            answer = await asyncio.to_thread(_first_answer, node, (
+                b"PUT /kv/asked HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 60000\r\n\r\n"))
+            assert answer.startswith(b"HTTP/1.1 503 "), answer[:80]  # before: the 100
+            assert b"max_pending_bytes" in answer and node.http.malformed == 0, answer
+            status, _, body = await call("GET", url(node, "/kv/first?r=1"))
+            assert status == 200, body  # a read carries no value: not refused by bytes
+            # a forwarded put is refused the same way, before its coordinator writes
+            sent: list[tuple[str, object]] = []
+            node._send = lambda dest, message: sent.append((dest, message))  # type: ignore[method-assign]
+            node._deliver("n2", wire.encode(Forward(7, PutRequest(1, b"fwd", b"c" * 60_000))))
+            assert [(dest, type(m)) for dest, m in sent] == [("n2", ForwardReply)]
+            assert sent[0][1].error == "OverloadedError"  # type: ignore[attr-defined]
+            assert node.node.record(b"fwd") is None
+            status, _, body = await first
+            assert status == 504 and body["outcome"] == "unknown"
+            # nothing in flight: a put of the limit's size is admitted (504: n2, n3 down)
+            status, _, body = await call("PUT", url(node, "/kv/third"), b"d" * 100_000)
+            assert status == 504 and node.node.record(b"third") is not None, body
+
+    run(scenario())
