@@ -30,8 +30,9 @@ def test_a_node_restarted_between_its_look_and_the_last_ack_still_lets_its_copy_
     list of what a look handed (``Gossiper.strays``) is in memory only: the
     restarted node forgot it, and n5's acknowledgement of the persisted hint then
     let nothing go. Before the fix n2 kept its copy for good (a copy beyond N, read
-    by no one; nothing lost: every owner got the sibling); now every start looks
-    once, and the copy goes once the owners acknowledged it again."""
+    by no one; nothing lost: every owner got the sibling); now a look that left a
+    handed copy kept says so in the store (``STRAYS_META``), a node restarted
+    with it looks again, and the copy goes once the owners acknowledged it."""
     with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
         handed_with_n5_cut_off(cluster)
         cluster.crash("n2")
