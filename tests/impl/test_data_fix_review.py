@@ -8,6 +8,8 @@ the resend of a hint delivery sent "later" than now
 
 from __future__ import annotations
 
+import pytest
+
 from impl.cluster import SimulatedCluster
 from impl.failure_detector import FailureDetector
 from impl.messages import HintAck
@@ -111,3 +113,28 @@ def test_a_delivery_sent_later_than_now_by_less_than_the_timeout_is_sent_again_a
     assert _deliveries(node.fire(10.0, HintScan())) == []
     assert _deliveries(node.fire(9.5, HintScan())) == [b"a"]
 
+
+@pytest.mark.parametrize(("clock", "via"), [("dvv", "n1"), ("lww", "n1"), ("dvv", "n2")])
+def test_a_stray_live_copy_of_a_key_deleted_under_immediate_reaps_does_not_come_back(
+        clock: str, via: str) -> None:
+    """n2 holds a stray live copy of k0 (top N n4, n6, n5; seed 1) when k0 is deleted
+    at W = 3 through ``via`` under ``delete_mode = "immediate"``: the owners reap at
+    once. Then n2 looks for stray copies. Before the fix the look handed ``v-k0``
+    back to the owners, and k0 read ``[b'v-k0']`` at R = 3 once quiet (session 22's
+    review: every clock mode, 60 of 60 planted keys). Now the immediate reap goes
+    to every member, and one that is no replica of the key lets go a copy the
+    tombstone dominates (:meth:`impl.reaping.Reaper.reap_local`), the delete's own
+    coordinator too (``via`` n2: the stray node itself)."""
+    with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock=clock,
+                          delete_mode="immediate") as cluster:
+        cluster.run_for(3.0)
+        context = cluster.client("n1").put(b"k0", b"v-k0", w=3).context
+        node = cluster.node("n2")
+        assert "n2" not in node.preference_list(b"k0")[:3]
+        node.replica.merge_into_local(b"k0", cluster.node("n4").record(b"k0"))
+        cluster.client(via).delete(b"k0", context, w=3)
+        cluster.run_for(2.0)
+        node.gossiper.stray_scan_due = True
+        cluster.run_until_quiet(max_time=300.0)
+        assert ([n for n in cluster.node_names if cluster.node(n).record(b"k0") is not None],
+                cluster.client("n1").get(b"k0", r=3).values) == ([], [])
