@@ -138,3 +138,19 @@ def test_a_stray_live_copy_of_a_key_deleted_under_immediate_reaps_does_not_come_
         cluster.run_until_quiet(max_time=300.0)
         assert ([n for n in cluster.node_names if cluster.node(n).record(b"k0") is not None],
                 cluster.client("n1").get(b"k0", r=3).values) == ([], [])
+
+
+def test_phi_counts_from_a_clock_stepped_back_so_a_silent_peer_is_suspected() -> None:
+    """Heartbeats from n3 every second up to 9 s, then this node's clock steps back
+    3,600 s (a message from n2 is the first input after it) and n3 falls silent:
+    10 s later (by the stepped clock) phi suspects it, as it would without the
+    step. Before, the last arrival stayed "later" than
+    now for the step's length and phi stayed 0 (the simulator, phi-accrual: a
+    crashed peer still available 60 s after a -3,600 s step), the same kind as the
+    hint resend's stepped clock (session 22's data probe)."""
+    detector = FailureDetector()
+    for second in range(10):
+        detector.heard_from("n3", float(second))
+    detector.heard_from("n2", -3591.0)  # the first input after the step
+    assert detector.is_available("n3", -3591.0)
+    assert not detector.is_available("n3", -3581.0)
