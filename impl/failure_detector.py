@@ -111,12 +111,15 @@ class FailureDetector:
         self.min_samples = min_samples
         self.min_std = _number("min_std", min_std, 0.0, strict=True)
         self._peers: dict[str, PeerRecord] = {}
+        #: the latest time an input (:meth:`heard_from`, :meth:`timed_out`) came at
+        self._latest = -math.inf
 
     # ------------------------------------------------------------------ inputs
 
     def heard_from(self, node: str, now: float) -> None:
         """A message or reply from ``node`` arrived at ``now``: it is alive. (Without
         phi accrual the arrival times are not kept: only a suspicion is cleared.)"""
+        self._stepped(now)
         if self.phi_threshold is None:
             held = self._peers.get(node)
             if held is None or (held.suspected_until is None and not held.timeouts):
@@ -136,6 +139,7 @@ class FailureDetector:
 
     def timed_out(self, node: str, now: float) -> None:
         """A request to ``node`` got no answer by ``now``: avoid it for a while."""
+        self._stepped(now)
         peer = self._peer(node)
         now = _number("now", now, -math.inf)
         wait = min(self.retry_after * 2.0 ** min(peer.timeouts, 62), self.max_retry_after)
@@ -143,6 +147,28 @@ class FailureDetector:
         until = now + wait
         if peer.suspected_until is None or until > peer.suspected_until:
             peer.suspected_until = until
+
+    def _stepped(self, now: float) -> None:
+        """An input at ``now``, before the latest one: the node's clock stepped back
+        (the simulator's ``set_skew``; the runtime's clock is monotonic), and every
+        arrival and suspicion kept is moved back by the step, so that they are
+        counted on the new clock. Before (session 23's review), the last arrival
+        stayed "later" than now for the step's length and phi stayed 0: with
+        phi accrual a peer that crashed after a -3,600 s step was never suspected
+        (phi 0.0 60 s later; 28.6 at 5 s without the step;
+        tests/impl/test_data_fix_review.py), the kind of the hint resend's stepped
+        clock (session 22's data probe)."""
+        now = _number("now", now, -math.inf)
+        if now >= self._latest:
+            self._latest = now
+            return
+        step = now - self._latest
+        self._latest = now
+        for peer in self._peers.values():
+            if peer.last_heard is not None:
+                peer.last_heard += step
+            if peer.suspected_until is not None:
+                peer.suspected_until += step
 
     def set_suspected(self, suspected: dict[str, float]) -> None:
         """Replace every suspicion: exactly ``{node: until}`` are suspected, each until

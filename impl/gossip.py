@@ -131,6 +131,10 @@ SERVING_META = "serving-ring"
 #: restart: that its change settled (re-announced if a move outranks it) and that
 #: it was asked to leave (announced once it may: :meth:`Gossiper.leave`).
 ANNOUNCED_META = "announced"
+#: The storage meta entry of a stray look not finished (``b"1"``: some stray copy
+#: this node handed is still kept, :meth:`Gossiper._hand_strays`): the list of what
+#: it handed is in memory only, so a node restarted meanwhile looks again.
+STRAYS_META = "stray-look"
 
 
 def retire_if_left(storage: Storage, name: str) -> bool:
@@ -278,6 +282,12 @@ class Gossiper:
         if self.pending:
             self._restore_settling()
             self._restore_transfer()
+            # ``strays`` is volatile: a node restarted between a look and the last
+            # owner's acknowledgement forgot what it handed, and an acknowledgement
+            # then lets nothing go; so it looks again. Before (session 23's review),
+            # a node whose last transfer was not of the current ring (no restored
+            # transfer) kept such a copy for good (tests/impl/test_data_fix_review.py)
+            self.stray_scan_due |= storage.get_meta(STRAYS_META) == b"1"
         #: the claimant, per member force-removed with tokens: the members that told it
         #: they handed the removed member's ranges to their new owners (:meth:`on_handoff_done`)
         self.removal_handed: dict[str, set[str]] = {}
@@ -1414,6 +1424,14 @@ class Gossiper:
                     and self.name in moved_from.preference_list(key, n))):
                 continue
             self._hand_stray(key, raw)
+        self._persist_strays()
+
+    def _persist_strays(self) -> None:
+        """Keep :data:`STRAYS_META` in step with whether a stray copy handed is
+        still kept (written only when that changes)."""
+        flag = b"1" if self.strays else b""
+        if (self.storage.get_meta(STRAYS_META) or b"") != flag:
+            self.storage.set_meta(STRAYS_META, flag)
 
     def _hand_stray(self, key: bytes, raw: bytes) -> None:
         """Hand the stray copy ``raw`` of ``key`` to the key's top N (:meth:`_hand_strays`)."""
@@ -1436,6 +1454,7 @@ class Gossiper:
         if owners:
             return False
         del self.strays[key]
+        self._persist_strays()
         if self.changing() or self._serves(key) or self.name in self.future.preference_list(
                 key, self.config.n):
             return False
@@ -1443,6 +1462,7 @@ class Gossiper:
         if raw != record:
             if raw:
                 self._hand_stray(key, raw)
+                self._persist_strays()
             return False
         return True
 

@@ -256,7 +256,8 @@ class Reaper:
         answers did not all come clean in time: ask every member again;
         ``immediate``: the delete was just acknowledged: reap at the targets)."""
         if self.config.delete_mode != "safe":
-            return self.reap_now(timer.key, timer.record, timer.targets)
+            return [*self.reap_now(timer.key, timer.record, timer.targets),
+                    *self._reap_dominated_elsewhere(timer)]
         key = timer.key
         self.rounds.pop(key, None)
         self.due.setdefault(key, timer)
@@ -281,6 +282,26 @@ class Reaper:
         out.extend(Send(member, query) for member in sorted(asked))
         out.extend(self._decide(key))  # no other member: decided now
         return out
+
+    def _reap_dominated_elsewhere(self, timer: ReapTombstone) -> list[Effect]:
+        """``immediate``: tell every member other than the targets to reap too (this
+        node, if it is none of them, at once); one that is no replica of the key
+        lets go a copy the tombstone dominates (:meth:`reap_local`). Such a copy (a
+        stray copy left by two crossing membership changes, a coordinator's own
+        record outside the key's top N) is one the delete never reached, and the
+        stray-copy rule (:meth:`impl.gossip.Gossiper._hand_strays`) handed it back
+        to the owners once they had reaped: the deleted value came back at R = N
+        (session 22's review: 60 of 60 planted keys, every clock mode; fixed by
+        session 23's review, tests/impl/test_data_fix_review.py). A replica that
+        missed the delete still brings the value back: the naive rule's
+        resurrection, kept to show it (tests/impl/test_delete.py); so does a member
+        that misses this ``Reap`` (down, cut off) and keeps its copy. Costs one
+        message per member beyond the targets per reap, in this mode only."""
+        members, _ = self.members()
+        if self.name not in timer.targets:  # a coordinator outside the top N
+            self.reap_local(timer.key, timer.record)
+        return [Send(member, Reap(timer.key, timer.record)) for member in sorted(members)
+                if member != self.name and member not in timer.targets]
 
     def on_query(self, now: float, src: str, message: ReapQuery) -> list[Effect]:
         """A member deciding a reap asks: answer whether this node is clean of the
@@ -384,6 +405,13 @@ class Reaper:
         return []
 
     def reap_local(self, key: bytes, record: bytes) -> None:
+        """Remove this node's copy of ``key`` if it holds only tombstones (``safe``:
+        exactly ``record``). ``immediate``: a node that is no replica of the key lets
+        go a copy ``record`` dominates too (:meth:`_reap_dominated_elsewhere`), even
+        while it coordinates or forwards a request of the key (the delete itself,
+        forwarded to a target: its reply and this reap cross): every version of such
+        a copy is one the delete superseded, and a put coordinated here writes its
+        own record, which the tombstone does not dominate."""
         if self.config.delete_mode == "keep":
             return
         stored = self.replica.storage.read(key)
@@ -391,6 +419,10 @@ class Reaper:
             return
         mine = self.replica.parse(stored)
         if not is_tombstone_only(mine):
+            if self.config.delete_mode == "immediate" and not self.replicates(key):
+                tombstone = self.replica.parse(record)
+                if is_tombstone_only(tombstone) and merge(tombstone, mine) == tombstone:
+                    self._forget(key, mine)  # no replica: a copy the delete covers
             return  # something newer than the delete arrived: keep it
         if self.config.delete_mode == "safe" and mine != self.replica.parse(record):
             return

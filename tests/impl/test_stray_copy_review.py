@@ -15,6 +15,8 @@ the write was lost (every clock mode).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from impl.cluster import SimulatedCluster
@@ -98,6 +100,20 @@ def _plant_stray_sibling(cluster: SimulatedCluster) -> Node:
     return node
 
 
+def handed_with_n5_cut_off(cluster: SimulatedCluster,
+                           before_look: Callable[[Node], None] = lambda node: None) -> Node:
+    """:func:`_plant_stray_sibling`, then n2 cut off from n5 looks for stray copies
+    (as at a settlement; ``before_look(n2)`` first): n4 and n6 acknowledge its
+    copy, n5 does not. Returns n2."""
+    node = _plant_stray_sibling(cluster)
+    cluster.partition(["n2"], ["n5"])
+    before_look(node)
+    node.gossiper.stray_scan_due = True
+    cluster.run_for(10.0)
+    assert set(node.gossiper.strays[b"k0"][1]) == {"n5"}
+    return node
+
+
 def test_a_stray_copy_is_kept_while_a_change_is_in_progress_then_reaches_the_new_owners(
         ) -> None:
     """k0's top N is n4, n6, n5, then n2 (seed 1); n2 holds a stray copy of k0 with
@@ -108,11 +124,7 @@ def test_a_stray_copy_is_kept_while_a_change_is_in_progress_then_reaches_the_new
     n5's acknowledgement), then every owner on the new ring holds the sibling and
     n2 let its copy go."""
     with SimulatedCluster(nodes=6, n=3, r=2, w=3, seed=1, clock="dvv") as cluster:
-        node = _plant_stray_sibling(cluster)
-        cluster.partition(["n2"], ["n5"])
-        node.gossiper.stray_scan_due = True
-        cluster.run_for(10.0)
-        assert set(node.gossiper.strays[b"k0"][1]) == {"n5"}
+        node = handed_with_n5_cut_off(cluster)
         cluster.join("n7")
         cluster.run_until(node.gossiper.changing, max_time=30.0)
         gossiper = node.gossiper
