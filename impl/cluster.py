@@ -633,13 +633,25 @@ class SimulatedCluster:
                     found.append((fallback, hint))
         return found
 
+    def leaving(self) -> list[str]:
+        """The nodes asked to leave (:meth:`leave`) that are up and have not left yet:
+        their leave is under way, or queued behind another change (strategy 3's
+        claimant plans one at a time). A leave changes no replica while it waits, so
+        quiet alone does not say it is done (session 23: case 07's leaver was taken
+        out still ``leaving``, its ranges never handed over)."""
+        return [name for name in sorted(self.left)
+                if name in self.sim.nodes and not self.node(name).has_left]
+
     def run_until_quiet(self, *, max_time: float = 600.0, window: float | None = None) -> None:
         """Deliver, hand off, repair and run anti-entropy until nothing is pending.
 
-        Quiet: no client request outstanding, no deliverable hint, and no replica
-        changed for ``window`` virtual seconds (default :attr:`quiet_window`).
-        Nodes that left are taken out once quiet. SimulationError (naming the seed)
-        if that is not reached within ``max_time`` virtual seconds.
+        Quiet: no client request outstanding, no deliverable hint, no node asked to
+        leave still up and leaving (:meth:`leaving`), and no replica changed for
+        ``window`` virtual seconds (default :attr:`quiet_window`). Nodes asked to
+        leave are taken out once quiet: each has left by then (its own status
+        ``left``, when ``vdynamo serve`` stops), or is down (a leaver crashed
+        mid-leave: taken out as it stands). SimulationError (naming the seed) if that
+        is not reached within ``max_time`` virtual seconds.
         """
         window = self.quiet_window if window is None else window
         step = window / 5.0
@@ -654,13 +666,15 @@ class SimulatedCluster:
                 recent = changes - seen
                 seen = changes
                 quiet_since = self.sim.now
-            elif self.sim.now - quiet_since >= window and not self.deliverable_hints():
+            elif (self.sim.now - quiet_since >= window and not self.deliverable_hints()
+                  and not self.leaving()):
                 break
             if self.sim.now > give_up:
                 raise SimulationError(
                     f"cluster not quiet after {max_time:g}s (seed {self.seed}): "
                     f"{self.sim.pending_requests} requests pending, "
                     f"{len(self.deliverable_hints())} deliverable hints, "
+                    f"{len(self.leaving())} nodes still leaving, "
                     f"{recent} replica changes in the last {step:g}s")
         for name in sorted(self.left):
             if name in self.sim.members:
