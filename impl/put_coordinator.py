@@ -107,6 +107,8 @@ class PutCoordination:
     request: PutRequest | None = None
     minted: int = 0
     remints: int = 0
+    #: client-vclock: the entry the version was minted under (its counter: ``minted``)
+    entry: str = ""
     #: client-vclock: the clock of the version minted (a late re-mint keeps it,
     #: :meth:`PutCoordinator._remint`)
     version: VClock | None = None
@@ -150,9 +152,9 @@ def sends_error(coordination: PutCoordination) -> str | None:
     return None
 
 
-def _client_counter(record: Record, client_id: str) -> int:
-    """The highest counter of ``client_id`` among ``record``'s clocks (0: none)."""
-    return max((s.clock.counter(client_id) for s in record.siblings), default=0)
+def _client_counter(record: Record, entry: str) -> int:
+    """The highest counter of ``entry`` among ``record``'s clocks (0: none)."""
+    return max((s.clock.counter(entry) for s in record.siblings), default=0)
 
 
 def put_quorum_reached(coordination: PutCoordination) -> bool:
@@ -271,9 +273,13 @@ class PutCoordinator:
             # entry alone: no replica's record makes it mint again)
             coordination.request = request
             coordination.remints = remints
-            coordination.minted, coordination.version = max(
-                ((s.clock.counter(request.client_id), s.clock) for s in sent.siblings),
-                key=lambda minted: minted[0], default=(0, None))
+            # the entry the put incremented (session 23: the pair of this node's key
+            # actor and the client, or a fresh entry of the pair) and its counter
+            for sibling in sent.siblings:
+                for entry, counter in sibling.clock.pairs:
+                    if counter > context.counter(entry) and counter > coordination.minted:
+                        coordination.entry = entry
+                        coordination.minted, coordination.version = counter, sibling.clock
         # Written locally even when this node is not a replica of the key (a forwarded
         # request whose top N did not answer): its own record keeps the counters it
         # mints for the key increasing, so it never reuses a dot.
@@ -404,12 +410,12 @@ class PutCoordinator:
         if request is None or coordination.remints >= MAX_REMINTS:
             return None
         theirs = self.replica.decode(coordination.key, raw)
-        seen = max((s.clock.counter(request.client_id) for s in theirs.siblings), default=0)
+        entry = coordination.entry
+        seen = _client_counter(theirs, entry)
         if seen <= coordination.minted and theirs.floor < coordination.minted:
             return None
         if coordination.replied and _client_counter(
-                self.replica.local_record(coordination.key),
-                request.client_id) > coordination.minted:
+                self.replica.local_record(coordination.key), entry) > coordination.minted:
             return None
         del self.coordinations[coordination.op_id]
         self.stats["put-remints"] += 1

@@ -1,7 +1,8 @@
 """client-vclock: a client that forgot its counter, writing on the side of a
-partition that misses its later version (session 22's data probe; open).
+partition that misses its later version (session 22's data probe; fixed in
+session 23).
 
-The counter of a client-vclock put is one more than the largest of the context's
+Before session 23 the counter of a client-vclock put is one more than the largest of the context's
 entry for the client, the counter the client sends and the client's highest
 counter in the coordinator's record (``impl.versions.apply_put``); a replica that
 holds a later counter acks with its record and the coordinator mints again
@@ -12,6 +13,12 @@ the client's later version, so nothing asks for the re-mint: alice's v3
 ``{alice: 2}`` and acknowledged by the key's replica there and a fallback. After
 the heal ``{alice: 2, bob: 1}`` dominates it and v4 is lost everywhere: ``[v3]`` at
 R = 3 for seeds 1-3; the right value is ``[v3, v4]`` (v4 did not see v3).
+
+Since session 23 a client-vclock put increments the entry of the pair (its
+coordinator's key actor, its client), counted by the coordinator
+(:func:`spec.vclock.client_entry`, ``impl.versions.apply_put``): v4 is minted
+``{"<n1's actor> alice": 1, "<third's actor> alice": 1}``, a sibling of v3 whatever
+alice remembers (docs/runtime.md, "client-vclock counters unique (session 23)").
 
 This is the class docs/runtime.md ("The HTTP API", client-vclock) names as not
 covered ("a version a fallback keeps as a hint"), here with a replica of the
@@ -67,8 +74,6 @@ def _written_across_a_partition(seed: int, counters: str) -> list[bytes]:
     return sorted(cluster.client().get(KEY, r=3).values)
 
 
-@pytest.mark.xfail(strict=True, reason="open: a forgetful client's put acknowledged only by "
-                   "nodes that miss its later version is minted under it (session 22)")
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_forgetful_client_on_the_minority_side_keeps_its_acknowledged_write(
         seed: int) -> None:
