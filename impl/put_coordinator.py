@@ -412,7 +412,12 @@ class PutCoordinator:
         theirs = self.replica.decode(coordination.key, raw)
         entry = coordination.entry
         seen = _client_counter(theirs, entry)
-        if seen <= coordination.minted and theirs.floor < coordination.minted:
+        # (Before session 23 a replica's truncation or reap floor at or above the
+        # counter minted asked a re-mint too: the client's entry was every
+        # coordinator's, and one that missed the truncation could mint under the
+        # floor. The (actor, client) entry is this node's alone, and its own floors
+        # count in apply_put: another node's floor says nothing of it.)
+        if seen <= coordination.minted:
             return None
         if coordination.replied and _client_counter(
                 self.replica.local_record(coordination.key), entry) > coordination.minted:
