@@ -38,7 +38,7 @@ from impl.cluster import Client
 KEY = b"k"
 
 
-def _written_across_a_partition(seed: int, counters: str) -> list[bytes]:
+def _written_across_a_partition(seed: int, counters: str, step_s: float = 0.0) -> list[bytes]:
     """5 nodes, N = 3, R = W = 2, client-vclock: alice's v1 at W = 3; the key's third
     replica and a non-replica cut off from the rest; bob's v2 and alice's v3 (each a
     read-then-write) on the majority side; alice reads on the minority side (stale)
@@ -46,7 +46,8 @@ def _written_across_a_partition(seed: int, counters: str) -> list[bytes]:
     client object, counter 0), ``"kept"`` (one client object counting its puts) or
     ``"clock"`` (the counter the HTTP API sends for a named client without
     ``X-Vdynamo-Client-Counter``: the time in microseconds). The values at R = 3 after
-    the heal."""
+    the heal. ``step_s``: the minority side's coordinator's clock stepped by that
+    many seconds before v4 (an NTP step)."""
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock="client-vclock")
     first, second, third, other, last = cluster.node("n1").preference_list(KEY)[:5]
     kept = cluster.client(client_id="alice")
@@ -68,6 +69,8 @@ def _written_across_a_partition(seed: int, counters: str) -> list[bytes]:
     alice().put(KEY, b"v3", read.context, coordinator=first)
     stale = kept.get(KEY, r=1, coordinator=third)
     assert stale.values == [b"v1"]  # the minority side missed v2 and v3
+    if step_s:
+        cluster.set_skew(third, step_s)
     alice().put(KEY, b"v4", stale.context, coordinator=third)
     cluster.heal()
     cluster.run_until_quiet()
@@ -83,3 +86,14 @@ def test_a_forgetful_client_on_the_minority_side_keeps_its_acknowledged_write(
 @pytest.mark.parametrize("counters", ["kept", "clock"])
 def test_a_client_that_keeps_or_sends_no_counter_keeps_both_writes(counters: str) -> None:
     assert _written_across_a_partition(1, counters) == [b"v3", b"v4"]
+
+
+@pytest.mark.parametrize("step_s", [-3600.0])
+def test_a_clock_stepped_on_the_minority_side_changes_nothing(step_s: float) -> None:
+    """The session 23 rule reads no wall clock for the counter (the coordinator counts
+    its (actor, client) entry): v4's coordinator's clock an hour behind (an NTP step
+    back, 3,600 s) gives the same ``[v3, v4]``, whatever counter alice sends (the
+    named HTTP client's counter, the clock in microseconds: ``"clock"``, which the
+    rule before session 23 lost v4 with, its counter under v3's)."""
+    assert _written_across_a_partition(1, "forgot", step_s) == [b"v3", b"v4"]
+    assert _written_across_a_partition(1, "clock", step_s) == [b"v3", b"v4"]
