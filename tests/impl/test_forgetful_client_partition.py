@@ -92,8 +92,8 @@ def test_a_client_that_keeps_or_sends_no_counter_keeps_both_writes(counters: str
 def test_a_clock_stepped_on_the_minority_side_changes_nothing(step_s: float) -> None:
     """The session 23 rule reads no wall clock for the counter (the coordinator counts
     its (actor, client) entry): v4's coordinator's clock an hour behind (an NTP step
-    back, 3,600 s) gives the same ``[v3, v4]``, whatever counter alice sends (the
-    named HTTP client's counter, the clock in microseconds: ``"clock"``, which the
-    rule before session 23 lost v4 with, its counter under v3's)."""
+    back, 3,600 s) gives the same ``[v3, v4]``, whatever counter alice sends
+    (``"clock"``: the named HTTP client's counter before, here the simulator's true
+    time in microseconds, not the stepped node's)."""
     assert _written_across_a_partition(1, "forgot", step_s) == [b"v3", b"v4"]
     assert _written_across_a_partition(1, "clock", step_s) == [b"v3", b"v4"]
