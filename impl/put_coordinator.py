@@ -365,7 +365,13 @@ class PutCoordinator:
 
     def _remint(self, now: float, coordination: PutCoordination,
                 raw: bytes) -> list[Effect] | None:
-        """Mint a client-vclock put again when a replica's record ``raw`` (its ack
+        """Since session 23 a guard only: a client-vclock put mints under the entry of
+        (this node's key actor, its client) (``coordination.entry``), which no other
+        node mints, so a replica holds a higher counter of it only if a dot was
+        re-used (a bug, a forged peer); that record asks the re-mint below. Before,
+        the entry was the client's own, and the text below tells why.
+
+        Mint a client-vclock put again when a replica's record ``raw`` (its ack
         kept none of the version: :meth:`impl.replica.Replica.on_replica_put`)
         holds a counter of the put's client above the one minted: the client
         forgot its counter (a restarted process reusing its id, or one sending a

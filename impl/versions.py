@@ -16,8 +16,13 @@ needs. The record is what the storage engine keeps (as the bytes of
   counter of that entry stored for the key. Two concurrent writes through the
   same coordinator thus get ordered clocks and the older one is lost: the paper's
   scheme, kept to show that loss.
-- ``client-vclock``: the client increments its own entry (``client_id``) of the
-  context's clock; concurrent writes by different clients stay siblings.
+- ``client-vclock``: the put increments the entry of the pair (the coordinator's
+  actor, the client) (:func:`spec.vclock.client_entry`), counted by the
+  coordinator, or a fresh entry of the pair when the context misses one of the
+  pair's stored counters (session 23; before, the client's own entry, counted from
+  the counter it sent: a client that forgot it re-used a dot); concurrent writes by
+  different clients, and a client's writes that did not read each other, stay
+  siblings.
 - ``lww``: last writer wins by the put's timestamp (ties broken by the
   coordinator's name, then the value): one version, concurrent writes lost. The
   timestamp is a hybrid logical clock: the larger of the coordinator's wall clock
@@ -372,21 +377,20 @@ def apply_put(
 
     ``actor`` (default ``coordinator``) is the id the coordinator mints dots
     (dvv) and clock entries (server-vclock) under: :func:`lifetime_actor`, so that
-    a node that lost its disk never re-issues a dot. In client-vclock the
-    client's entry becomes one more than the largest of the context's entry,
-    ``client_counter`` (the last counter the client used) and the client's own
-    highest counter in ``record`` (as in the spec, where a client never forgets its
-    counter and so never sends less than it stored; a client that forgot it, or
-    HTTP clients sharing the default id, would otherwise mint a dominated clock and
-    lose an acknowledged write: session 13's probe), and ``record.floor``, the
-    highest counter truncation dropped from the record (:func:`truncate`; session
-    16: a forgetful client whose pair was truncated away counted from 1 again, and
-    a context read before the truncation covered its acknowledged write), and
-    ``counter_floor``, the highest counter of the records this node reaped
-    (:func:`reaped_counter`, the ``CLIENT_FLOOR_META`` entry; session 19's probe: a
-    reap forgets the key's counters with its record, a forgetful client counted
-    from 1 again, and a context read before the delete covered its acknowledged
-    write). In lww
+    a node that lost its disk never re-issues a dot. In client-vclock (session 23)
+    the put increments the entry of (``actor``, ``client_id``)
+    (:func:`spec.vclock.client_entry`), or the pair's first fresh entry whose
+    counters in ``record`` the context covers (:func:`_client_pair_entry`: a put of
+    the client through this coordinator that the client did not read), to one more
+    than the largest of the context's counter of it, ``record.floor`` (the highest
+    counter truncation dropped from the record, :func:`truncate`; session 16) and
+    ``counter_floor`` (the highest counter of the records this node reaped,
+    :func:`reaped_counter`, the ``CLIENT_FLOOR_META`` entry; session 19's probe).
+    ``client_counter`` (the counter the client sent) counts for nothing: before
+    session 23 the client's own entry was counted from it and from the client's
+    highest counter in ``record``, and a client that forgot it, writing through a
+    coordinator that missed its later version, re-used a dot (session 22's data
+    probe: an acknowledged write lost). In lww
     the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
     after(stored stamp))`` (seconds), or ``now`` alone without ``hybrid`` (the
     naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
