@@ -190,11 +190,13 @@ class PutRequest:
 
     ``context`` is the opaque context of an earlier get (``b""``: a blind write
     that supersedes nothing); ``w`` overrides the cluster's W (``1..n``);
-    ``client_id`` names the client (the client-vclock mode increments its entry);
-    ``client_counter`` is the last counter that client used for its entry (the
-    client keeps it across puts: its number of puts so far), so that the new
-    counter is one more than the largest of it, the context's entry and the
-    client's own highest counter the coordinator stores for the key.
+    ``client_id`` names the client (the client-vclock mode increments the entry of
+    the coordinator's actor and this client: :func:`spec.vclock.client_entry`);
+    ``client_counter`` is the counter the client sends (its number of puts so far):
+    checked and carried, but since session 23 it counts for nothing (the
+    coordinator counts the pair's entry, so that what a client remembers cannot
+    make two writes share a dot; docs/runtime.md, "client-vclock counters unique
+    (session 23)").
     """
 
     request_id: int

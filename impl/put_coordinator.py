@@ -107,6 +107,8 @@ class PutCoordination:
     request: PutRequest | None = None
     minted: int = 0
     remints: int = 0
+    #: client-vclock: the entry the version was minted under (its counter: ``minted``)
+    entry: str = ""
     #: client-vclock: the clock of the version minted (a late re-mint keeps it,
     #: :meth:`PutCoordinator._remint`)
     version: VClock | None = None
@@ -150,9 +152,9 @@ def sends_error(coordination: PutCoordination) -> str | None:
     return None
 
 
-def _client_counter(record: Record, client_id: str) -> int:
-    """The highest counter of ``client_id`` among ``record``'s clocks (0: none)."""
-    return max((s.clock.counter(client_id) for s in record.siblings), default=0)
+def _client_counter(record: Record, entry: str) -> int:
+    """The highest counter of ``entry`` among ``record``'s clocks (0: none)."""
+    return max((s.clock.counter(entry) for s in record.siblings), default=0)
 
 
 def put_quorum_reached(coordination: PutCoordination) -> bool:
@@ -271,9 +273,13 @@ class PutCoordinator:
             # entry alone: no replica's record makes it mint again)
             coordination.request = request
             coordination.remints = remints
-            coordination.minted, coordination.version = max(
-                ((s.clock.counter(request.client_id), s.clock) for s in sent.siblings),
-                key=lambda minted: minted[0], default=(0, None))
+            # the entry the put incremented (session 23: the pair of this node's key
+            # actor and the client, or a fresh entry of the pair) and its counter
+            for sibling in sent.siblings:
+                for entry, counter in sibling.clock.pairs:
+                    if counter > context.counter(entry) and counter > coordination.minted:
+                        coordination.entry = entry
+                        coordination.minted, coordination.version = counter, sibling.clock
         # Written locally even when this node is not a replica of the key (a forwarded
         # request whose top N did not answer): its own record keeps the counters it
         # mints for the key increasing, so it never reuses a dot.
@@ -359,7 +365,13 @@ class PutCoordinator:
 
     def _remint(self, now: float, coordination: PutCoordination,
                 raw: bytes) -> list[Effect] | None:
-        """Mint a client-vclock put again when a replica's record ``raw`` (its ack
+        """Since session 23 a guard only: a client-vclock put mints under the entry of
+        (this node's key actor, its client) (``coordination.entry``), which no other
+        node mints, so a replica holds a higher counter of it only if a dot was
+        re-used (a bug, a forged peer); that record asks the re-mint below. Before,
+        the entry was the client's own, and the text below tells why.
+
+        Mint a client-vclock put again when a replica's record ``raw`` (its ack
         kept none of the version: :meth:`impl.replica.Replica.on_replica_put`)
         holds a counter of the put's client above the one minted: the client
         forgot its counter (a restarted process reusing its id, or one sending a
@@ -404,12 +416,17 @@ class PutCoordinator:
         if request is None or coordination.remints >= MAX_REMINTS:
             return None
         theirs = self.replica.decode(coordination.key, raw)
-        seen = max((s.clock.counter(request.client_id) for s in theirs.siblings), default=0)
-        if seen <= coordination.minted and theirs.floor < coordination.minted:
+        entry = coordination.entry
+        seen = _client_counter(theirs, entry)
+        # (Before session 23 a replica's truncation or reap floor at or above the
+        # counter minted asked a re-mint too: the client's entry was every
+        # coordinator's, and one that missed the truncation could mint under the
+        # floor. The (actor, client) entry is this node's alone, and its own floors
+        # count in apply_put: another node's floor says nothing of it.)
+        if seen <= coordination.minted:
             return None
         if coordination.replied and _client_counter(
-                self.replica.local_record(coordination.key),
-                request.client_id) > coordination.minted:
+                self.replica.local_record(coordination.key), entry) > coordination.minted:
             return None
         del self.coordinations[coordination.op_id]
         self.stats["put-remints"] += 1

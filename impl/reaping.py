@@ -96,7 +96,13 @@ from impl.hints import HintStore
 from impl.messages import Reap, ReapQuery, ReapQueryReply
 from impl.replica import Replica
 from impl.timers import ReapTombstone
-from impl.versions import Record, context_clock, encode_record, is_tombstone_only, merge
+from impl.versions import (
+    Record,
+    counts_actor,
+    encode_record,
+    is_tombstone_only,
+    merge,
+)
 
 __all__ = ["REAP_ATTEMPTS", "ReapRound", "Reaper", "all_targets_hold"]
 
@@ -441,7 +447,7 @@ class Reaper:
         """Remove the local copy ``mine`` of ``key``; if it carried a counter of the
         actor this node mints ``key`` under, mint ``key`` under a new one from now
         on (the counters go with the copy: kv679)."""
-        held = self.config.actor_epochs and context_clock(mine).counter(self.actor(key, mine))
+        held = self.config.actor_epochs and counts_actor(mine, self.actor(key, mine))
         self.replica.reap(key)
         if held:
             self.renew_actor(key)

@@ -16,8 +16,13 @@ needs. The record is what the storage engine keeps (as the bytes of
   counter of that entry stored for the key. Two concurrent writes through the
   same coordinator thus get ordered clocks and the older one is lost: the paper's
   scheme, kept to show that loss.
-- ``client-vclock``: the client increments its own entry (``client_id``) of the
-  context's clock; concurrent writes by different clients stay siblings.
+- ``client-vclock``: the put increments the entry of the pair (the coordinator's
+  actor, the client) (:func:`spec.vclock.client_entry`), counted by the
+  coordinator, or a fresh entry of the pair when the context misses one of the
+  pair's stored counters (session 23; before, the client's own entry, counted from
+  the counter it sent: a client that forgot it re-used a dot); concurrent writes by
+  different clients, and a client's writes that did not read each other, stay
+  siblings.
 - ``lww``: last writer wins by the put's timestamp (ties broken by the
   coordinator's name, then the value): one version, concurrent writes lost. The
   timestamp is a hybrid logical clock: the larger of the coordinator's wall clock
@@ -72,7 +77,7 @@ from impl.errors import BadMessageError, BadRequestError, InvalidValueError
 from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
 from impl.storage.base import Storage
 from spec import dvv
-from spec.vclock import VClock, reconcile
+from spec.vclock import VClock, client_entry, entry_actor, reconcile
 
 __all__ = [
     "ACTOR_META",
@@ -90,6 +95,7 @@ __all__ = [
     "apply_put",
     "context_clock",
     "context_pairs",
+    "counts_actor",
     "decode_record",
     "encode_record",
     "is_tombstone_only",
@@ -343,6 +349,23 @@ def lww_version(record: Record, context: VClock, value: bytes, *, coordinator: s
     return Sibling(value, VClock(), stamp, coordinator)
 
 
+def _client_pair_entry(record: Record, context: VClock, client_id: str, actor: str) -> str:
+    """The entry a client-vclock put of ``client_id`` coordinated under ``actor``
+    increments (:func:`spec.vclock.client_entry`): the pair's, if ``context`` covers
+    every counter of it ``record`` holds, else the pair's first fresh entry whose
+    stored counters it covers (the client did not read a put of its own through
+    this coordinator: counting on would claim it, and the new version would
+    dominate an acknowledged write it never saw). The spec's rule
+    (``spec.clocks.put``, ``client_vclock_entry = "pair"``; session 23)."""
+    fresh = 0
+    while True:
+        entry = client_entry(client_id, actor, fresh)
+        stored = max((s.clock.counter(entry) for s in record.siblings), default=0)
+        if context.counter(entry) >= stored:
+            return entry
+        fresh += 1
+
+
 def apply_put(
     record: Record, context: VClock, value: bytes, *, coordinator: str, client_id: str,
     now: float, client_counter: int = 0, actor: str | None = None,
@@ -354,21 +377,20 @@ def apply_put(
 
     ``actor`` (default ``coordinator``) is the id the coordinator mints dots
     (dvv) and clock entries (server-vclock) under: :func:`lifetime_actor`, so that
-    a node that lost its disk never re-issues a dot. In client-vclock the
-    client's entry becomes one more than the largest of the context's entry,
-    ``client_counter`` (the last counter the client used) and the client's own
-    highest counter in ``record`` (as in the spec, where a client never forgets its
-    counter and so never sends less than it stored; a client that forgot it, or
-    HTTP clients sharing the default id, would otherwise mint a dominated clock and
-    lose an acknowledged write: session 13's probe), and ``record.floor``, the
-    highest counter truncation dropped from the record (:func:`truncate`; session
-    16: a forgetful client whose pair was truncated away counted from 1 again, and
-    a context read before the truncation covered its acknowledged write), and
-    ``counter_floor``, the highest counter of the records this node reaped
-    (:func:`reaped_counter`, the ``CLIENT_FLOOR_META`` entry; session 19's probe: a
-    reap forgets the key's counters with its record, a forgetful client counted
-    from 1 again, and a context read before the delete covered its acknowledged
-    write). In lww
+    a node that lost its disk never re-issues a dot. In client-vclock (session 23)
+    the put increments the entry of (``actor``, ``client_id``)
+    (:func:`spec.vclock.client_entry`), or the pair's first fresh entry whose
+    counters in ``record`` the context covers (:func:`_client_pair_entry`: a put of
+    the client through this coordinator that the client did not read), to one more
+    than the largest of the context's counter of it, ``record.floor`` (the highest
+    counter truncation dropped from the record, :func:`truncate`; session 16) and
+    ``counter_floor`` (the highest counter of the records this node reaped,
+    :func:`reaped_counter`, the ``CLIENT_FLOOR_META`` entry; session 19's probe).
+    ``client_counter`` (the counter the client sent) counts for nothing: before
+    session 23 the client's own entry was counted from it and from the client's
+    highest counter in ``record``, and a client that forgot it, writing through a
+    coordinator that missed its later version, re-used a dot (session 22's data
+    probe: an acknowledged write lost). In lww
     the timestamp is the hybrid logical clock ``max(now, after(context's stamp),
     after(stored stamp))`` (seconds), or ``now`` alone without ``hybrid`` (the
     naive wall-clock rule). ``now`` is the coordinator's wall clock (seconds); in
@@ -402,21 +424,12 @@ def apply_put(
     else:
         if not client_id:
             raise InvalidValueError("client-vclock mode needs a client_id on every put")
-        entry = client_id
-        # The client's own highest stored counter too: a client that forgot its
-        # counter (a restart, or any HTTP client sending no X-Vdynamo-Client-Counter,
-        # all named "http" by default) would otherwise mint a clock the stored
-        # version dominates, and its acknowledged write would vanish.
-        own = max((s.clock.counter(client_id) for s in record.siblings), default=0)
-        # And above every counter truncation dropped from the record (its floor): a
-        # client whose pair was truncated away and that forgot its counter would
-        # otherwise count from 1 again, under a context read before the truncation
-        # (session 15's probe, "(trunc)" in client-vclock).
-        # And above every counter of a record this node reaped: the reap forgot the
-        # key's counters with its record, and a context read before the delete
-        # still holds them (session 19's probe).
-        counters[client_id] = max(context.counter(client_id), client_counter, own,
-                                  record.floor, counter_floor) + 1
+        entry = _client_pair_entry(record, context, client_id, actor)
+        # Above every counter truncation dropped from the record (its floor) and every
+        # counter of a record this node reaped or let go (``counter_floor``): the
+        # record no longer holds them, a context read before may (sessions 15, 16
+        # and 19's probes).
+        counters[entry] = max(context.counter(entry), record.floor, counter_floor) + 1
     if counters[entry] > MAX_COUNTER:
         # A stored counter (or a peer's floor) at the u64 limit: the record's bytes
         # cannot hold the next one (session 16's review: struct.error out of the
@@ -436,7 +449,11 @@ def apply_put(
     stamp = max((now, *(_after(t) for t in known.values())))
     times = {node: known[node] if node in known and joined.counter(node) >= counter
              else stamp for node, counter in counters.items()}
-    times[entry] = stamp
+    # The incremented pair strictly youngest: the context's pairs this node stores no
+    # time for are stamped ``stamp`` too, and a tie would let truncation's tie-break
+    # (by id) drop the very pair that orders the new version after its context
+    # (session 23: with (actor, client) entries the ids sort otherwise than before).
+    times[entry] = _after(stamp) if mode is ClockMode.CLIENT_VCLOCK else stamp
     clock = VClock.of(counters, times)
     if per_put:
         if truncation is not None:
@@ -610,11 +627,21 @@ def _own_actors(record: Record, lifetime: str) -> dict[str, int]:
     """The actors of the lifetime ``lifetime`` (itself and its key epochs) with a
     counter in ``record``'s context, each with its key epoch."""
     own: dict[str, int] = {}
-    for actor, counter in context_clock(record).pairs:
+    for entry, counter in context_clock(record).pairs:
+        actor = entry_actor(entry) or entry  # a client-vclock (actor, client) entry's actor
         epoch = _epoch_of(actor, lifetime) if counter else None
         if epoch is not None:
             own[actor] = epoch
     return own
+
+
+def counts_actor(record: Record, actor: str) -> bool:
+    """Whether ``record``'s clocks hold a counter ``actor`` minted: a dvv or
+    server-vclock entry of it, or a client-vclock (actor, client) entry of it
+    (:func:`spec.vclock.client_entry`): one the node would mint again once the copy
+    is gone (a reap begins a key epoch then: :func:`renew_key_actor`)."""
+    return any(counter and (entry == actor or entry_actor(entry) == actor)
+               for entry, counter in context_clock(record).pairs)
 
 
 def own_epoch(record: Record, lifetime: str) -> int | None:

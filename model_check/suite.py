@@ -152,6 +152,8 @@ def _entry(
 _WRITE = {"put_acknowledged": 3, "converged_after_a_write": 4}
 # ... and a get begins after it (so read_your_writes is not vacuous).
 _WRITE_READ = {**_WRITE, "read_after_acknowledged_write": 6}
+# A put at W = 1 (acknowledged at once) on two nodes (the forgetful-client entries).
+_WRITE1 = {"put_acknowledged": 1, "converged_after_a_write": 2}
 # The delete-join entries' common witnesses (N=2, R=1: shorter than _WRITE_READ's).
 _DELETE_JOIN = {"put_acknowledged": 3, "converged_after_a_write": 3,
                 "read_after_acknowledged_write": 4, "read_after_read": 5,
@@ -316,15 +318,35 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
     ),
     _entry(
         "client-vclock-blind-rewrite",
-        "client-side clocks, one client writing twice without reading: {c1: 2} dominates "
-        "{c1: 1} and the first write is discarded. A violation under the ghost history's "
-        "definition (what the client read, plus itself: session order does not count); "
-        "dvv keeps both as siblings. Not one of the issue's expectations: a finding",
-        {"acked_writes_durable": 7},
-        distinct_states=469,
-        transitions=1_620, depth=8,
-        found=_WRITE,
-        not_found=("siblings_stored",),
+        "client-side clocks, one client writing twice without reading: before session 23 "
+        "{c1: 2} dominated {c1: 1} and the first write was discarded (violated in 7). "
+        "Since session 23 a put increments the entry of (coordinator actor, client) and a "
+        "put whose context misses the pair's stored events takes a fresh entry: the second "
+        "write is {'n1/1 c1': 1} or {'n2 c1': 1}, a sibling of the first, as dvv keeps them",
+        distinct_states=607,
+        transitions=2_274, depth=8,
+        found={**_WRITE, "siblings_stored": 4},
+    ),
+    _entry(
+        "client-vclock-forgetful-client-entry",
+        "the rule before session 23 (client_vclock_entry = \"client\": the client's own "
+        "entry, counted from the counter it sends and the coordinator's stored one) with a "
+        "client that restarts after each acknowledged put (forgetful_clients): its second "
+        "blind put through n1 is {c1: 2} and dominates the first, unread; through n2, which "
+        "missed the first, {c1: 1} again, a reused dot (two writes, one clock)",
+        {"acked_writes_durable": 4},
+        distinct_states=25,
+        transitions=30, depth=4,
+        found={**_WRITE1, "siblings_stored": 3},
+    ),
+    _entry(
+        "client-vclock-forgetful",
+        "the same forgetful client under the session 23 rule (the default): the second "
+        "blind put is {'n1/1 c1': 1} through n1 or {'n2 c1': 1} through n2, a sibling of "
+        "the first either way: every property holds",
+        distinct_states=21,
+        transitions=28, depth=4,
+        found={**_WRITE1, "siblings_stored": 2},
     ),
     _entry(
         "strict-no-anti-entropy",

@@ -40,9 +40,23 @@ The modes:
     Two puts through the same coordinator from the same context get clocks
     ``{A: 1}`` then ``{A: 2}``: the second silently supersedes the first.
 ``client-vclock``
-    Each client increments its own entry: one more than the largest of the
-    context's entry and the client's own last counter. Concurrent writers have
-    distinct entries, so their versions are siblings.
+    The put increments the entry of the pair (its client, its coordinator's
+    actor) (:func:`spec.vclock.client_entry`, ``"<actor> <client>"``) to one more
+    than the context's counter of it, if the context covers every event of that
+    entry the coordinator stores for the key; else the first of the pair's fresh
+    entries (``"<actor>/1 <client>"``, ``/2`` ...) whose stored events the context
+    covers (``client_vclock_entry = "pair"``, the default since session 23, the
+    implementation's rule). The dot is unique whatever the client remembers (the
+    coordinator, not the client, counts), and a put's clock claims no event it did
+    not read: no version dominates a version it did not read (as dvv); concurrent
+    writers, and a client's writes that did not read each other, are siblings.
+    With ``client_vclock_entry = "client"`` (the rule before session 23) the
+    client's own entry: one more than the largest of the context's entry, the
+    counter the client sends (its last one, or 0 if it forgot it:
+    ``forgetful_clients``) and the highest the coordinator stores of the client.
+    A client that forgot its counter and writes through a coordinator that missed
+    its later version re-uses a counter, and the version holding it may dominate
+    the new one: an acknowledged write lost (client-vclock-forgetful-client-entry).
 ``dvv``
     A DVVSet per key: ``update(new(context, put_id), local, actor)``; the
     coordinator replicates its whole updated DVVSet and replicas ``sync``.
@@ -63,7 +77,7 @@ from typing import Any
 from spec import dvv
 from spec.dvv import DVVSet
 from spec.errors import InvalidValueError
-from spec.vclock import VClock
+from spec.vclock import VClock, client_entry
 
 __all__ = [
     "Context",
@@ -284,6 +298,7 @@ def put(
     wall: int = 0,
     hybrid: bool = True,
     threshold: int = 0,
+    client_entries: str = "pair",
 ) -> tuple[Payload, Payload, VClock, tuple[int, str], int, tuple[str, int]]:
     """The coordinator's put: ``(new local payload, payload to replicate, the put's
     clock, its lww stamp, the client's new counter, its dvv dot)``.
@@ -293,7 +308,10 @@ def put(
     epochs). ``wall`` is the coordinator's wall clock in ticks (lww); ``hybrid``
     stamps ``max(wall, context + 1, stored + 1)`` (a hybrid logical clock), else
     the wall clock alone. ``threshold`` > 0 truncates a vector clock past that
-    many pairs (paper 4.4), keeping the pair this put increments."""
+    many pairs (paper 4.4), keeping the pair this put increments. ``client_entries``
+    (client-vclock): ``"pair"`` increments the entry of (client, ``actor``), counted
+    by the coordinator; ``"client"`` the client's own, counted from
+    ``client_counter`` (module docstring)."""
     actor = actor or coordinator
     if mode == "dvv":
         assert isinstance(local, DVVSet)
@@ -322,8 +340,20 @@ def put(
             highest = max(highest, _record(puts, v).clock.counter(actor))
         entry = actor
         clock = VClock.of({**base.entries, actor: highest + 1})
-    else:  # client-vclock
+    elif client_entries == "pair":  # client-vclock: the coordinator counts
+        clocks = [_record(puts, v).clock for v in local]
+        fresh = 0
+        while True:
+            entry = client_entry(client, actor, fresh)
+            stored = max((c.counter(entry) for c in clocks), default=0)
+            if base.counter(entry) >= stored:  # the context covers the pair's events
+                break
+            fresh += 1
+        clock = VClock.of({**base.entries, entry: base.counter(entry) + 1})
+    else:  # client-vclock, the client's own entry (before session 23)
         counter = max(base.counter(client), client_counter) + 1
+        for v in local:
+            counter = max(counter, _record(puts, v).clock.counter(client) + 1)
         entry = client
         clock = VClock.of({**base.entries, client: counter})
         client_counter = counter

@@ -32,6 +32,7 @@ The TOML layout (every key optional; the defaults are those of
                 join_handover = "pending"  # "immediate": a joining node serves at once
                 restore_actor = "new"    # "kept": a node restored from a backup keeps its actor
                 actor_per_start = false  # true: every crash begins a new lifetime (actor)
+                client_vclock_entry = "pair"  # "client": the client's own entry (before s23)
     [faults]    drops = 0  duplicates = 0  crashes = 0  partitions = 0   # budgets per run
                 disk_losses = 0
                 restores = 0             # backups taken and restores made from them
@@ -39,6 +40,7 @@ The TOML layout (every key optional; the defaults are those of
                 coordinator = "top-n"    # "any" | "top-n" | "first": where a client sends
                 read_modify_write = false  # true: no blind rewrites (a get before each put)
                 deletes_per_client = 0   # deletes, each after the client's puts
+                forgetful_clients = false  # true: a client restarts after each acked put
     [membership] joining = []           # nodes outside the initial ring that may join
                 joins = 0  leaves = 0    # budgets: membership changes per run
 
@@ -109,16 +111,17 @@ LWW_TIMESTAMPS = ("hybrid", "wall-clock")
 DELETE_MODES = ("keep", "safe", "immediate")
 JOIN_HANDOVERS = ("pending", "immediate")
 RESTORE_ACTORS = ("new", "kept")
+CLIENT_VCLOCK_ENTRIES = ("pair", "client")
 
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew"),
     "features": ("hinted_handoff", "read_repair", "anti_entropy", "actor_epochs", "storage",
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
-                 "restore_actor", "actor_per_start"),
+                 "restore_actor", "actor_per_start", "client_vclock_entry"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
-                 "read_modify_write", "deletes_per_client"),
+                 "read_modify_write", "deletes_per_client", "forgetful_clients"),
     "membership": ("joining", "joins", "leaves"),
 }
 _SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys}
@@ -297,6 +300,16 @@ class Config:
     #: implementation's ``ClusterConfig.actor_per_start``, its default; the spec's
     #: default is false: a durable Recover keeps the actor)
     actor_per_start: bool = False
+    #: client-vclock: the entry a put increments (session 23): "pair" (the entry
+    #: of the client and the coordinator's actor, counted by the coordinator) or
+    #: "client" (the client's own, counted from the counter the client sends)
+    client_vclock_entry: str = "pair"
+    # [workload], continued
+    #: a client restarts once each of its puts is acknowledged: it forgets its
+    #: client-vclock counter (its next put sends 0) and its last get (its next put
+    #: carries the context of a get made since, or none): a process restarted
+    #: under the same client id (session 23)
+    forgetful_clients: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -307,7 +320,8 @@ class Config:
         for key in ("n", "r", "w"):
             _int(key, getattr(self, key), 1)
         for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy",
-                    "actor_epochs", "read_modify_write", "actor_per_start"):
+                    "actor_epochs", "read_modify_write", "actor_per_start",
+                    "forgetful_clients"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
@@ -321,6 +335,7 @@ class Config:
         _choice("delete_mode", self.delete_mode, DELETE_MODES)
         _choice("join_handover", self.join_handover, JOIN_HANDOVERS)
         _choice("restore_actor", self.restore_actor, RESTORE_ACTORS)
+        _choice("client_vclock_entry", self.client_vclock_entry, CLIENT_VCLOCK_ENTRIES)
         if self.actor_per_start and not self.actor_epochs:
             raise ConfigError(
                 "[features] actor_per_start = true needs [features] actor_epochs = true "
@@ -426,6 +441,10 @@ class Config:
             del out["features"]["restore_actor"]
         if not self.actor_per_start:
             del out["features"]["actor_per_start"]
+        if self.client_vclock_entry == "pair":  # session 23's keys: likewise
+            del out["features"]["client_vclock_entry"]
+        if not self.forgetful_clients:
+            del out["workload"]["forgetful_clients"]
         return out
 
     def to_json(self) -> dict[str, Any]:

@@ -57,6 +57,7 @@ from spec.state import (
     Message,
     NodeState,
     State,
+    new_client,
     new_coordination,
     new_message,
     new_node,
@@ -127,7 +128,7 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
         new_local, payload, clock, stamp, counter, dot = clocks.put(
             config.clock, local, context, request, node, client, cl.counter, edit.puts,
             actor=edit.actor(node, key), wall=wall, hybrid=config.lww_timestamps == "hybrid",
-            threshold=config.vclock_threshold,
+            threshold=config.vclock_threshold, client_entries=config.client_vclock_entry,
         )
         history = frozenset({request} | (last.history if last is not None else frozenset()))
         siblings = last.siblings if last is not None and len(last.siblings) > 1 else ()
@@ -168,12 +169,15 @@ def settle_put(edit: Edit, node: str, coord: Coordination) -> None:
 
 
 def _acknowledge(edit: Edit, node: str, coord: Coordination) -> None:
-    """The put has its quorum: acknowledge it to the client."""
+    """The put has its quorum: acknowledge it to the client (a forgetful client then
+    restarts: it forgets its counter and its last get)."""
     cl = edit.client(coord.client)
-    edit.set_client(
-        coord.client,
-        with_client(cl, outstanding=0, acked=tuple(sorted((*cl.acked, coord.request)))),
-    )
+    acked = tuple(sorted((*cl.acked, coord.request)))
+    if edit.plan.config.forgetful_clients:
+        edit.set_client(coord.client, new_client(cl.puts_issued, cl.gets_issued, 0, 0, None,
+                                                 acked, cl.gets))
+    else:
+        edit.set_client(coord.client, with_client(cl, outstanding=0, acked=acked))
     edit.set_coord(node, None, coord.request)
 
 

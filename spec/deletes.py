@@ -146,6 +146,7 @@ from spec.actions import Action, Reap
 from spec.dvv import DVVSet
 from spec.state import NodeState, State, key_epoch, new_node
 from spec.step import Edit, Plan
+from spec.vclock import entry_actor
 
 __all__ = ["forget_copy", "reaps", "tombstoned"]
 
@@ -304,7 +305,12 @@ def _mentions(state: State, payload: clocks.Payload, actor: str) -> bool:
     entry): one the node would mint again once the copy is gone?"""
     if isinstance(payload, DVVSet):
         return actor in dvv.ids(payload)
+    records = [state.puts[v - 1] for v in clocks.values(payload)]
+    if state.config.clock == "client-vclock" and state.config.client_vclock_entry == "pair":
+        # a (actor, client) pair of the actor (spec.vclock.client_entry)
+        return any(entry_actor(entry) == actor
+                   for record in records if record is not None
+                   for entry, _ in record.clock.pairs)
     if state.config.clock != "server-vclock":
         return False
-    records = (state.puts[v - 1] for v in clocks.values(payload))
     return any(record is not None and record.clock.counter(actor) for record in records)

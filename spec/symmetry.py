@@ -349,9 +349,9 @@ class _Renaming:
 
     def clock(self, c: VClock) -> VClock:
         nm = self.nm
-        if not any(n in nm for n, _ in c.pairs):
+        if not any(n in nm or " " in n for n, _ in c.pairs):
             return c
-        return VClock.of({nm.get(n, n): k for n, k in c.pairs})
+        return VClock.of({_renamed_entry(nm, n): k for n, k in c.pairs})
 
     def context(self, c: Context) -> Context:
         return self.clock(c) if isinstance(c, VClock) else c
@@ -405,6 +405,15 @@ class _Renaming:
             self.clock(record.clock), record.stamp, frozenset([rq[v] for v in record.history]),
             self.ids(record.read_siblings), record.dot,
         )
+
+
+def _renamed_entry(nm: dict[str, str], entry: str) -> str:
+    """A clock entry with its client renamed: a client's own entry, or the client
+    part of a (coordinator actor, client) pair (:func:`spec.vclock.client_entry`)."""
+    if entry in nm:
+        return nm[entry]
+    actor, space, client = entry.partition(" ")
+    return f"{actor} {nm.get(client, client)}" if space else entry
 
 
 class _Memo:

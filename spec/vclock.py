@@ -43,6 +43,8 @@ __all__ = [
     "Order",
     "VClock",
     "Version",
+    "client_entry",
+    "entry_actor",
     "reconcile",
 ]
 
@@ -282,3 +284,37 @@ def reconcile(versions: Iterable[T]) -> tuple[T, ...]:
         if not any(other.clock.dominates(candidate.clock) for other in unique)
     ]
     return tuple(kept)
+
+
+def client_entry(client: str, actor: str, fresh: int = 0) -> str:
+    """The vector-clock entry a ``client-vclock`` put of ``client`` coordinated under
+    ``actor`` (the coordinator's actor for the key) increments: ``"<actor> <client>"``,
+    or ``"<actor>/<fresh> <client>"`` for ``fresh`` > 0 (below).
+
+    The pair, not the client alone (session 23): a client that forgot its counter (a
+    restarted process, an HTTP client sending a stale counter) cannot be the actor
+    of a vector-clock entry, since an entry's counter claims every earlier event of
+    its actor and only an actor that remembers them can mint the next one. The
+    coordinator remembers (its record of the key is durable, its actor new per
+    storage lifetime and per key epoch), so the dot ``(entry, counter)`` is unique
+    whatever the client remembers; the client part keeps concurrent clients
+    through one coordinator apart (Riak's ``vnode_vclocks`` made the vnode the
+    actor; basho/riak_kv, Riak 1.0). ``fresh`` numbers the entries a put takes when
+    its context misses an event of the pair the coordinator stores (a put of the
+    client, through this coordinator, that the client did not read): counting on
+    would claim that event, so the put takes the first ``fresh`` whose events the
+    context covers (``spec.clocks.put``). The actor comes first and a node name
+    has no space, so the first space splits an entry back into its two parts (a
+    client id may hold spaces); an actor with epochs ends with its epoch
+    (``n1~1``, ``n1~<hex>``), never with ``/<digits>``, so distinct triples are
+    distinct entries."""
+    return f"{actor}/{fresh} {client}" if fresh else f"{actor} {client}"
+
+
+def entry_actor(entry: str) -> str:
+    """The actor of a :func:`client_entry` (``""``: ``entry`` is not one)."""
+    actor, space, _ = entry.partition(" ")
+    if not space:
+        return ""
+    base, slash, fresh = actor.rpartition("/")
+    return base if slash and fresh.isdigit() else actor

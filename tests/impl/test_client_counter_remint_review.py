@@ -13,6 +13,13 @@ answer began to mint the put again too, in a round that answers nothing, unless
 the coordinator holds a later write of the client (``[v3]``); since session 21
 that round makes v3 concurrent with the late record rather than above it
 (``[v2, v3]``: tests/impl/test_floor_review.py).
+
+Since session 23 a client-vclock put mints under the entry of (its coordinator's
+actor, its client) (:func:`spec.vclock.client_entry`), which no other node mints:
+no replica's record holds a higher counter of it unless a dot was reused (a bug or a
+forged peer), so the re-mint is a guard that no scenario of the simulator reaches
+any more. The unit tests below forge such records (``_alice_record``: a higher
+counter of the entry n1 minted) to keep the guard's limits tested.
 """
 
 from __future__ import annotations
@@ -20,15 +27,15 @@ from __future__ import annotations
 import pytest
 
 from impl.cluster import SimulatedCluster
-from impl.effects import CancelTimer, Effect, Reply, Send
+from impl.effects import CancelTimer, Effect, PutResult, Reply, Send
 from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
 from impl.node import Node
 from impl.put_coordinator import MAX_REMINTS
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout
-from impl.versions import ClockMode, Record, apply_put, encode_record
-from spec.vclock import VClock
+from impl.versions import ClockMode, Record, Sibling, apply_put, encode_record
+from spec.vclock import VClock, client_entry
 from tests.impl.test_node_driver import make_config
 
 KEY = b"k"
@@ -67,10 +74,17 @@ def _replica_puts(effects: list[Effect]) -> list[ReplicaPut]:
             and isinstance(e.message, ReplicaPut)]
 
 
-def _alice_record(counter: int, value: bytes) -> bytes:
-    return encode_record(apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), value,
-                                   coordinator="n2", client_id="alice", now=0.0,
-                                   client_counter=counter - 1))
+def _entry(node: Node) -> str:
+    """The entry node n1 mints alice's puts of KEY under (session 23)."""
+    return client_entry("alice", node.puts.actor(KEY, node.replica.local_record(KEY)))
+
+
+def _alice_record(node: Node, counter: int, value: bytes) -> bytes:
+    """A record holding ``counter`` of the entry n1 minted alice's live put under (a
+    reused dot: a forged or buggy peer)."""
+    entry = max((c.entry for c in node.puts.coordinations.values()), default=_entry(node))
+    return encode_record(Record(ClockMode.CLIENT_VCLOCK, (Sibling(
+        value, VClock.of({entry: counter}, {entry: 0.0}), 0.0, "n2"),)))
 
 
 def test_a_put_is_minted_again_at_most_max_remints_times_then_its_acks_count() -> None:
@@ -87,7 +101,7 @@ def test_a_put_is_minted_again_at_most_max_remints_times_then_its_acks_count() -
         deadlines.update(c.deadline for c in node.puts.coordinations.values())
         effects = persist(storage, node.receive(
             1.0 + 0.01 * round_, "n2",
-            ReplicaPutAck(put.op_id, KEY, record=_alice_record(10 * (round_ + 1), b"x"))))
+            ReplicaPutAck(put.op_id, KEY, record=_alice_record(node, 10 * (round_ + 1), b"x"))))
         if round_ < MAX_REMINTS:
             assert CancelTimer(PutTimeout(put.op_id)) in effects
             assert node.stats["put-remints"] == round_ + 1
@@ -123,16 +137,19 @@ def test_other_modes_never_take_the_remint_path(clock: str) -> None:
     assert [e.error for e in out if isinstance(e, Reply)] == [None]
 
 
-def _answered_put(node: Node, storage: MemoryStorage) -> ReplicaPut:
-    """alice's forgetful put of v3 through n1 (minted {alice: 1}), answered at W=2
-    by n2's plain ack; returns the put n3 has not acked yet."""
+def _answered_put(node: Node, storage: MemoryStorage) -> tuple[ReplicaPut, bytes]:
+    """alice's forgetful put of v3 through n1 (minted {<n1> alice: 1}), answered at
+    W=2 by n2's plain ack; returns the put n3 has not acked yet and the context the
+    put answered."""
     effects = persist(storage, node.client_request(
         1.0, PutRequest(7, KEY, b"v3", b"", None, "alice")))
     (put, *_) = _replica_puts(effects)
     replies = [e for e in persist(storage, node.receive(1.01, "n2", ReplicaPutAck(put.op_id, KEY)))
                if isinstance(e, Reply)]
     assert len(replies) == 1 and replies[0].error is None
-    return put
+    result = replies[0].result
+    assert isinstance(result, PutResult)
+    return put, result.context
 
 
 def test_a_record_ack_after_the_answer_mints_the_put_again_without_a_second_answer() -> None:
@@ -141,15 +158,16 @@ def test_a_record_ack_after_the_answer_mints_the_put_again_without_a_second_answ
     21; {alice: 3} before), and sent to every target under a new op id, and its
     client gets no second answer (the round answers nothing)."""
     node, storage = _node()
-    put = _answered_put(node, storage)
+    put, _ = _answered_put(node, storage)
+    entry = _entry(node)
     out = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(
-        put.op_id, KEY, record=_alice_record(2, b"v2"))))
+        put.op_id, KEY, record=_alice_record(node, 2, b"v2"))))
     assert node.stats["put-remints"] == 1
     assert not [e for e in out if isinstance(e, Reply)]
     again = _replica_puts(out)
     assert again and all(p.op_id != put.op_id for p in again)
     local = node.replica.local_record(KEY)
-    assert sorted((s.value, s.clock.counter("alice"), len(s.clock.entries))
+    assert sorted((s.value, s.clock.counter(entry), len(s.clock.entries))
                   for s in local.siblings) == [(b"v2", 2, 1), (b"v3", 1, 2)]
     # the new round's acks answer nothing either
     acks = [e for p in again for e in persist(storage, node.receive(
@@ -158,14 +176,15 @@ def test_a_record_ack_after_the_answer_mints_the_put_again_without_a_second_answ
 
 
 def test_a_late_record_ack_does_not_mint_again_over_a_later_write_of_the_client() -> None:
-    """alice wrote v4 through n1 after v3 was answered ({alice: 2} at n1); n3's
-    late ack of v3 holding {alice: 2} must not mint v3 again ({alice: 3} would
-    supersede her later v4): the ack counts as an ack, n1 keeps v4."""
+    """alice wrote v4 through n1 after v3 was answered, with v3's context ({<n1>
+    alice: 2} at n1); n3's late ack of v3 holding {<n1> alice: 2} must not mint v3
+    again (above it, it would supersede her later v4): the ack counts as an ack, n1
+    keeps v4."""
     node, storage = _node()
-    put = _answered_put(node, storage)
+    put, context = _answered_put(node, storage)
     persist(storage, node.client_request(
-        1.015, PutRequest(8, KEY, b"v4", b"", None, "alice", client_counter=1)))
+        1.015, PutRequest(8, KEY, b"v4", context, None, "alice", client_counter=1)))
     persist(storage, node.receive(1.02, "n3", ReplicaPutAck(
-        put.op_id, KEY, record=_alice_record(2, b"v2"))))
+        put.op_id, KEY, record=_alice_record(node, 2, b"v2"))))
     assert node.stats["put-remints"] == 0
     assert [s.value for s in node.replica.local_record(KEY).siblings] == [b"v4"]

@@ -108,7 +108,7 @@ def _truncated_read_then_write(per_put: bool) -> Record:
 def test_per_put_truncation_keeps_a_false_sibling_where_the_record_rule_collapses() -> None:
     per_put = _truncated_read_then_write(per_put=True)
     assert sorted(s.value for s in per_put.siblings) == [b"v1", b"v2"]  # a false sibling
-    assert {s.value: s.clock.pairs for s in per_put.siblings}[b"v2"] == (("c2", 1),)
+    assert {s.value: s.clock.pairs for s in per_put.siblings}[b"v2"] == (("n1 c2", 1),)
     assert per_put.truncation is None  # merges do not truncate
     record = _truncated_read_then_write(per_put=False)
     assert [s.value for s in record.siblings] == [b"v2"]

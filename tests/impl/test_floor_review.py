@@ -24,12 +24,13 @@ from impl.versions import (
     MAX_COUNTER,
     ClockMode,
     Record,
+    Sibling,
     apply_put,
     context_clock,
     encode_record,
     merge,
 )
-from spec.vclock import VClock
+from spec.vclock import VClock, client_entry
 from tests.impl.test_node_driver import make_config
 from tests.impl.test_truncation_skew import _forgetful_records
 
@@ -102,13 +103,15 @@ def test_a_replica_above_the_coordinators_floor_asks_for_a_re_mint() -> None:
     assert _floor_missed_by_the_coordinator(missed_b=True) == ([b"B", b"C", b"Z"], [5, 5, 5])
 
 
-def _peer_record() -> bytes:
+def _peer_record(entry: str) -> bytes:
     """n3's record in the late ack: 49 versions of other clients that each read
-    alice's v2 ({alice: 2, cI: 1}, 1300 bytes each: 66833 bytes; with alice's
+    alice's v2 (``{entry: 2, cI: 1}``, 1300 bytes each: 66833 bytes; with alice's
     pair 50, the truncation's ``max_pairs``), all concurrent with a blind put of
-    alice minted above them."""
-    record = apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), b"v2",
-                       coordinator="n3", client_id="alice", now=0.0, client_counter=1)
+    alice minted above them. Since session 23 ``entry`` is the one n1 minted alice's
+    put under: a reused dot (a forged or buggy peer), the only record that asks a
+    re-mint."""
+    record = Record(ClockMode.CLIENT_VCLOCK, (Sibling(
+        b"v2", VClock.of({entry: 2}, {entry: 0.0}), 0.0, "n3"),))
     read = context_clock(record)
     for i in range(49):
         record = apply_put(record, read, b"x" * 1300, coordinator="n3", client_id=f"c{i}",
@@ -139,22 +142,23 @@ def test_a_re_mint_round_of_an_answered_put_never_answers_its_client_again(limit
     first = [e for e in persist(storage, node.receive(1.01, "n2", ReplicaPutAck(put.op_id, KEY)))
              if isinstance(e, Reply)]
     assert [r.error for r in first] == [None]
+    (entry,) = {c.entry for c in node.puts.coordinations.values()}
     out = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(
-        put.op_id, KEY, record=_peer_record())))
+        put.op_id, KEY, record=_peer_record(entry))))
     assert node.stats["put-remints"] == 1
     assert [e for e in out if isinstance(e, Reply)] == []
     local = node.replica.local_record(KEY)
     assert b"v3" * 650 in [s.value for s in local.siblings]
 
 
-@pytest.mark.parametrize(("sent", "remints"), [(3, 1), (4, 1), (5, 0)])
-def test_a_version_minted_at_or_below_a_replicas_floor_is_minted_again(sent: int,
-                                                                       remints: int) -> None:
-    """n1 holds nothing of the key; alice's put sends counter ``sent`` (minted
-    ``sent + 1``); n2's ack carries its record, whose floor is 5 (alice's pair
-    truncated at 5). A version minted at or below the floor (4, 5) may be covered
-    by a context read before the truncation: minted again above it (6); one
-    minted above it (6) is kept."""
+@pytest.mark.parametrize("sent", [3, 4, 5])
+def test_a_replicas_floor_asks_no_re_mint_of_a_pair_it_never_held(sent: int) -> None:
+    """n1 holds nothing of the key; alice's put sends counter ``sent``; n2's ack
+    carries its record, whose floor is 5 (alice's pair truncated at 5). Before
+    session 23 a version minted at or below the floor (4, 5) was minted again above
+    it (6): a context read before the truncation held ``{alice: 5}`` and covered
+    it. Since then the put is ``{<n1's actor> alice: 1}``, an entry no context read
+    before holds (n1 minted none of it): no re-mint, whatever alice sends."""
     storage = MemoryStorage("always")
     node = Node("n1", make_config(3, n=3, r=2, w=2, clock="client-vclock"), storage, seed=1)
     node.start(0.0)
@@ -165,9 +169,9 @@ def test_a_version_minted_at_or_below_a_replicas_floor_is_minted_again(sent: int
                  and isinstance(e.message, ReplicaPut)]
     persist(storage, node.receive(1.01, "n2", ReplicaPutAck(
         put.op_id, KEY, record=encode_record(truncated))))
-    assert node.stats["put-remints"] == remints
+    assert node.stats["put-remints"] == 0
     (z,) = [s for s in node.replica.local_record(KEY).siblings if s.value == b"Z"]
-    assert z.clock.counter("alice") == (6 if remints else sent + 1)
+    assert z.clock.pairs == ((client_entry("alice", node.key_actor(KEY)), 1),)
 
 
 def test_a_floor_at_the_u64_limit_refuses_the_put_with_a_400_not_a_crash() -> None:
@@ -270,17 +274,17 @@ def _v4_after_a_late_remint() -> list[bytes]:
     (to_n3_v3,) = [e.message for e in v3 if isinstance(e, Send) and e.dest == "n3"
                    and isinstance(e.message, ReplicaPut)]
     late = persist(s1, n1.receive(2.02, "n3", ReplicaPutAck(
-        to_n3_v3.op_id, KEY, record=_alice_record_at(2, b"v2"))))
+        to_n3_v3.op_id, KEY, record=_alice_record_at("alice", 2, b"v2"))))
     _deliver(s1, n1, 2.03, "n2", v4, ReplicaPut)
     _deliver(s2, n2, 2.03, "n1", late, ReplicaPut)
     merged = merge(n1.replica.local_record(KEY), n2.replica.local_record(KEY))
     return sorted(s.value for s in merged.siblings)
 
 
-def _alice_record_at(counter: int, value: bytes) -> bytes:
-    return encode_record(apply_put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock(), value,
-                                   coordinator="n3", client_id="alice", now=0.0,
-                                   client_counter=counter - 1))
+def _alice_record_at(entry: str, counter: int, value: bytes) -> bytes:
+    """A record of one version at ``{entry: counter}``."""
+    return encode_record(Record(ClockMode.CLIENT_VCLOCK, (Sibling(
+        value, VClock.of({entry: counter}, {entry: 0.0}), 0.0, "n3"),)))
 
 
 def test_a_late_re_mint_does_not_supersede_a_later_write_through_another_coordinator(
@@ -293,9 +297,11 @@ def test_a_late_re_mint_does_not_supersede_a_later_write_through_another_coordin
     {alice: 2}, both kept); n1's guard sees only its own record, which v4 has not
     reached. n1 cannot tell v4 from v2 (the same clock), so a late round keeps
     v3's clock and adds a fresh entry's pair: v3 is a sibling of both
-    (``[v2, v3, v4]``), neither acknowledged write lost (docs/runtime.md)."""
-    after = _v4_after_a_late_remint()
-    assert b"v4" in after and b"v3" in after
+    (``[v2, v3, v4]``), neither acknowledged write lost (docs/runtime.md).
+    Since session 23 v3 is ``{<n1> alice: 1}`` and v4 ``{<n1> alice: 1, <n2> alice:
+    1}``: n3's record of ``{alice: 2}`` (the rule before) asks no re-mint, and v4,
+    which read v3, supersedes it: ``[v4]``, the right value."""
+    assert _v4_after_a_late_remint() == [b"v4"]
 
 
 def test_a_late_round_keeps_the_answered_clock_and_is_never_minted_again() -> None:
@@ -314,17 +320,19 @@ def test_a_late_round_keeps_the_answered_clock_and_is_never_minted_again() -> No
     (to_n3,) = [e.message for e in v3 if isinstance(e, Send) and e.dest == "n3"
                 and isinstance(e.message, ReplicaPut)]
     persist(storage, n1.receive(1.01, "n2", ReplicaPutAck(to_n2.op_id, KEY)))
+    mine = client_entry("alice", n1.key_actor(KEY))  # a reused dot forged below
     late = persist(storage, n1.receive(1.02, "n3", ReplicaPutAck(
-        to_n3.op_id, KEY, record=_alice_record_at(2, b"v2"))))
+        to_n3.op_id, KEY, record=_alice_record_at(mine, 2, b"v2"))))
     assert n1.stats["put-remints"] == 1
-    entry = f"{n1.key_actor(KEY)}/remint/{to_n3.op_id}"
+    # the late round's fresh id, minted (session 23) as the pair of n1's actor and it
+    entry = client_entry(f"{n1.key_actor(KEY)}/remint/{to_n3.op_id}", n1.key_actor(KEY))
     local = n1.replica.local_record(KEY)
     assert sorted((s.value, sorted(s.clock.entries.items())) for s in local.siblings) == [
-        (b"v2", [("alice", 2)]), (b"v3", sorted([("alice", 1), (entry, 1)]))]
+        (b"v2", [(mine, 2)]), (b"v3", sorted([(mine, 1), (entry, 1)]))]
     (again,) = [e.message for e in late if isinstance(e, Send) and e.dest == "n3"
                 and isinstance(e.message, ReplicaPut)]
     out = persist(storage, n1.receive(1.03, "n3", ReplicaPutAck(
-        again.op_id, KEY, record=_alice_record_at(5, b"v5"))))
+        again.op_id, KEY, record=_alice_record_at(mine, 5, b"v5"))))
     assert n1.stats["put-remints"] == 1
     assert not [e for e in out if isinstance(e, Reply)]
 
@@ -339,13 +347,14 @@ def test_a_truncation_dropping_two_pairs_keeps_the_higher_counter_as_the_floor()
     for i in range(5):
         record = apply_put(record, context_clock(record), b"a%d" % i, coordinator="n1",
                            client_id="alice", now=float(i), truncation=policy)
-    record = apply_put(record, VClock(), b"d", coordinator="n1", client_id="dave", now=4.5,
-                       client_counter=8, truncation=policy)
+    # (session 23: a counter comes from the context, not the client: {n1 dave: 8} read)
+    record = apply_put(record, VClock.of({"n1 dave": 8}), b"d", coordinator="n1",
+                       client_id="dave", now=4.5, truncation=policy)
     assert len(record.siblings) == 2 and record.floor == 0
     after = apply_put(record, context_clock(record), b"B", coordinator="n2",
                       client_id="bob", now=20.0, truncation=policy)
-    assert [s.clock.pairs for s in after.siblings] == [(("bob", 1),)]
+    assert [s.clock.pairs for s in after.siblings] == [(("n2 bob", 1),)]
     assert after.floor == 9
     again = apply_put(after, VClock(), b"D", coordinator="n1", client_id="dave", now=21.0)
     (minted,) = [s for s in again.siblings if s.value == b"D"]
-    assert minted.clock.counter("dave") == 10
+    assert minted.clock.counter("n1 dave") == 10

@@ -210,14 +210,17 @@ def test_a_put_mints_its_dot_under_the_nodes_lifetime_actor_not_its_name() -> No
         assert record is not None and dvv.ids(record.dvvset) == (actor.decode(),)
 
 
-def test_a_client_vclock_put_counts_past_the_clients_own_counter() -> None:
+def test_a_client_vclock_put_mints_under_the_pair_of_its_actor_and_client() -> None:
+    """Session 23: the entry of (n1's lifetime actor, alice), counted by n1; the
+    counter alice sends (5) counts for nothing (before: ``{alice: 6}``)."""
     driver = Driver.start(make_config(3, n=3, r=2, w=3, clock="client-vclock"))
     driver.request("n1", PutRequest(1, KEY, b"milk", b"", None, "alice", 5))
     driver.deliver_all()
     assert driver.replies[1].error is None
     record = driver.nodes["n1"].record(KEY)
-    assert record is not None
-    assert [s.clock.pairs for s in record.siblings] == [(("alice", 6),)]
+    actor = driver.storages["n1"].get_meta(ACTOR_META)
+    assert record is not None and actor is not None
+    assert [s.clock.pairs for s in record.siblings] == [((f"{actor.decode()} alice", 1),)]
 
 
 def _reap_timers(effects: list[Effect]) -> list[SetTimer]:

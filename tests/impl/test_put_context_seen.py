@@ -107,9 +107,9 @@ def test_vclock_written_context_is_the_new_versions_clock_capped() -> None:
     other = apply_put(base, seen, b"b", coordinator="n1", client_id="bob", now=1.0)
     mine = apply_put(other, seen, b"a", coordinator="n1", client_id="alice", now=2.0)
     assert written_context_pairs(mine, seen, b"a", actor="n1", writer="n1",
-                                 now=2.0) == (("alice", 1), ("c0", 1))
+                                 now=2.0) == (("n1 alice", 1), ("n1 c0", 1))
     assert written_context_pairs(mine, seen, b"a", actor="n1", writer="n1", now=2.0,
-                                 max_pairs=1) == (("alice", 1),)  # the new pair kept
+                                 max_pairs=1) == (("n1 alice", 1),)  # the new pair kept
 
 
 def _clock(pairs: tuple[tuple[str, int], ...]) -> VClock:
@@ -171,10 +171,14 @@ def test_vclock_written_context_is_the_new_versions_not_a_sibling_of_equal_value
     seen = context_clock(base)
     others = apply_put(base, seen, b"x", coordinator=coordinator, client_id="aaron",
                        now=stamp)
-    mine = apply_put(others, seen, b"x", coordinator="n1", client_id="alice", now=2.0)
-    assert [s.clock.counter("aaron") for s in mine.siblings] == [1, 0]  # aaron's first
-    assert written_context_pairs(mine, seen, b"x", actor="n1", writer="n1",
-                                 now=2.0) == (("alice", 1), ("c0", 1))
+    # (session 23: the entries are the pairs (coordinator actor, client); n1's actor
+    # "z1" so that aaron's pair sorts first through either coordinator)
+    mine = apply_put(others, seen, b"x", coordinator="n1", client_id="alice", now=2.0,
+                     actor="z1")
+    aaron = f"{coordinator} aaron"
+    assert [s.clock.counter(aaron) for s in mine.siblings] == [1, 0]  # aaron's first
+    assert written_context_pairs(mine, seen, b"x", actor="z1", writer="n1",
+                                 now=2.0) == (("n1 c0", 1), ("z1 alice", 1))
 
 
 @pytest.mark.xfail(strict=True, reason="open (session 14's review): in dvv a client "

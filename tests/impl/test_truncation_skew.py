@@ -29,7 +29,7 @@ from impl.cluster import SimulatedCluster
 from impl.errors import BadMessageError, DynamoError
 from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
 from impl.versions import apply_put, context_clock, merge, values
-from spec.vclock import VClock
+from spec.vclock import VClock, client_entry
 
 KEY = b"k"
 TWO_DAYS = 2 * 86400.0
@@ -246,7 +246,7 @@ def test_a_put_keeps_the_times_of_the_context_pairs_it_stores_so_old_pairs_still
     assert len(clock.pairs) == policy.threshold  # the 2-day-old pairs went
     stored = dict(context_clock(record).times)
     assert all(stored[node] == when for node, when in clock.times
-               if node not in {"late", "n1~0"})
+               if node not in {"late", "n1~0", client_entry("late", "n1~0")})
 
 
 @pytest.mark.parametrize("mode", [ClockMode.LWW, ClockMode.CLIENT_VCLOCK,
@@ -265,7 +265,10 @@ def test_a_put_after_a_stamp_far_ahead_is_stamped_strictly_after_it(mode: ClockM
                       actor="a", now=1.0)
     assert values(after) == [b"new"]
     new = after.siblings[0]
-    assert (new.stamp if mode is ClockMode.LWW else new.clock.time_of("a") or 0.0) > ahead
+    # the pair a put increments: the coordinator's actor in server-vclock, the pair of
+    # actor and client in client-vclock (session 23: spec.vclock.client_entry)
+    entry = client_entry("a", "a") if mode is ClockMode.CLIENT_VCLOCK else "a"
+    assert (new.stamp if mode is ClockMode.LWW else new.clock.time_of(entry) or 0.0) > ahead
 
 
 @pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
@@ -283,7 +286,8 @@ def test_the_pair_a_put_increments_is_stamped_after_the_newest_stored_time(
     after = apply_put(stored, context_clock(stored), b"new", coordinator="n1",
                       client_id="c", actor="c", now=0.0, truncation=policy)
     assert values(after) == [b"new"]
-    assert after.siblings[0].clock.pairs == (("c", 1), ("x", 1))
+    entry = client_entry("c", "c") if mode is ClockMode.CLIENT_VCLOCK else "c"
+    assert after.siblings[0].clock.pairs == ((entry, 1), ("x", 1))
 
 
 @pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
@@ -320,7 +324,8 @@ def test_the_new_pair_is_stamped_after_the_times_of_every_sibling(mode: ClockMod
         after = apply_put(stored, context_clock(stored), b"new", coordinator="n3",
                           client_id="c", actor="c", now=0.0)
         assert values(after) == [b"new"]
-        assert (after.siblings[0].clock.time_of("c") or 0.0) > 5.0
+        entry = client_entry("c", "c") if mode is ClockMode.CLIENT_VCLOCK else "c"
+        assert (after.siblings[0].clock.time_of(entry) or 0.0) > 5.0
 
 
 def test_where_two_truncation_policies_meet_the_tighter_one_is_kept() -> None:
@@ -447,11 +452,11 @@ def test_client_vclock_truncation_keeps_the_highest_dropped_counter_as_the_floor
     before (flag 1)."""
     before, after = _forgetful_records()
     assert before.floor == 0 and after.floor == 5
-    assert [s.clock.pairs for s in after.siblings] == [(("bob", 1),)]
+    assert [s.clock.pairs for s in after.siblings] == [(("n2 bob", 1),)]
     z = apply_put(after, VClock(), b"Z", coordinator="n1", client_id="alice", now=21.0)
     (minted,) = [s for s in z.siblings if s.value == b"Z"]
-    assert minted.clock.counter("alice") == 6 and z.floor == 5  # a put keeps it
-    assert not VClock.of({"alice": 5}).descends(minted.clock)
+    assert minted.clock.counter("n1 alice") == 6 and z.floor == 5  # a put keeps it
+    assert not VClock.of({"n1 alice": 5}).descends(minted.clock)
     assert decode_record(encode_record(after)) == after
     assert encode_record(after)[-33:-32] == b"\x02"  # the flag, the policy, the floor
     assert encode_record(before)[-25:-24] == b"\x01"

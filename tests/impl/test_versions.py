@@ -68,9 +68,12 @@ def test_server_vclock_entry_is_one_more_than_the_highest_stored() -> None:
     assert {s.clock for s in record.siblings} == {VClock.of({"A": 1, "B": 4}), VClock.of({"A": 2})}
 
 
-def test_client_vclock_increments_the_clients_entry() -> None:
+def test_client_vclock_increments_the_entry_of_the_coordinator_and_client() -> None:
+    """Session 23: the entry of (coordinator's actor, client), counted by the
+    coordinator (``spec.vclock.client_entry``); a context's other entries (here one of
+    the client's own under the rule before) are kept."""
     record = put(Record.empty(ClockMode.CLIENT_VCLOCK), VClock.of({"c9": 2}), b"a", client="c9")
-    assert record.siblings[0].clock == VClock.of({"c9": 3})
+    assert record.siblings[0].clock == VClock.of({"c9": 2, "A c9": 1})
     with pytest.raises(ValueError, match="client_id"):
         put(record, VClock(), b"b", client="")
 
@@ -180,66 +183,54 @@ def test_a_non_canonical_record_is_refused() -> None:
     assert decode_record(encode_record(both)) == both
 
 
-def test_client_vclock_counter_is_kept_by_the_client() -> None:
-    """client-vclock: the client's entry is one more than the larger of the context's
-    entry and the client's own last counter, as in the spec: a client's second blind
-    put supersedes its first instead of making an equal-clock sibling."""
+def test_client_vclock_a_blind_rewrite_is_a_sibling_whatever_counter_the_client_sends() -> None:
+    """Session 23: the counter a client sends counts for nothing (a client that forgot
+    it, one that keeps it, one sending a stale one: the same clock). A client's
+    second blind put through the coordinator of its first misses an event of the
+    pair the coordinator stores: it takes the pair's first fresh entry and is a
+    sibling of the first, which it did not read (before, ``{c1: 2}`` superseded it);
+    through another coordinator it is the pair of that coordinator; with the first's
+    context it supersedes it."""
     mode = ClockMode.CLIENT_VCLOCK
     first = apply_put(Record.empty(mode), VClock(), b"a", coordinator="A", client_id="c1",
                       now=1.0, client_counter=0)
-    second = apply_put(first, VClock(), b"b", coordinator="A", client_id="c1", now=2.0,
-                       client_counter=1)
-    assert values(second) == [b"b"]
-    assert second.siblings[0].clock == VClock.of({"c1": 2})
-    # a coordinator that does not hold the client's first version (a stale replica):
-    # only the client's counter orders the second put after it (without it, the
-    # stateless mutant, the clocks would be equal and make siblings)
+    assert first.siblings[0].clock == VClock.of({"A c1": 1})
+    for sent in (0, 1, 7, 10**12):
+        second = apply_put(first, VClock(), b"b", coordinator="A", client_id="c1", now=2.0,
+                           client_counter=sent)
+        assert sorted(values(second)) == [b"a", b"b"]
+        assert VClock.of({"A/1 c1": 1}) in [s.clock for s in second.siblings]
+        # and a third blind one: the next fresh entry, a third sibling
+        third = apply_put(second, VClock(), b"c", coordinator="A", client_id="c1", now=3.0,
+                          client_counter=sent)
+        assert sorted(values(third)) == [b"a", b"b", b"c"]
+        assert VClock.of({"A/2 c1": 1}) in [s.clock for s in third.siblings]
     elsewhere = apply_put(Record.empty(mode), VClock(), b"b", coordinator="B",
                           client_id="c1", now=2.0, client_counter=1)
-    assert elsewhere.siblings[0].clock == VClock.of({"c1": 2})
-    forgetful = apply_put(Record.empty(mode), VClock(), b"b", coordinator="B",
-                          client_id="c1", now=2.0)
-    assert forgetful.siblings[0].clock == VClock.of({"c1": 1})
+    assert elsewhere.siblings[0].clock == VClock.of({"B c1": 1})
+    assert sorted(values(merge(first, elsewhere))) == [b"a", b"b"]
+    read = apply_put(first, context_clock(first), b"b", coordinator="A", client_id="c1",
+                     now=2.0)
+    assert values(read) == [b"b"] and read.siblings[0].clock == VClock.of({"A c1": 2})
 
 
-def test_client_vclock_counts_the_clients_own_stored_counter() -> None:
-    """A client that forgot its counter (sends 0) at a coordinator holding the
-    client's {c1: 2}: the put is minted {c1: 3} and supersedes it, where the
-    context's entry and the client's counter alone gave {c1: 1}, a clock the
-    stored version dominates: an acknowledged write dropped (session 13's probe,
-    tests/impl/test_client_counter_amnesia.py)."""
+def test_client_vclock_a_forgetful_clients_stale_put_is_never_dominated() -> None:
+    """Session 22's data probe at the unit level: alice's v3 ``{A alice: 2, A bob: 1}``
+    was minted through A; restarted (counter 0), she writes v4 through B with the
+    stale context ``{A alice: 1}``: ``{A alice: 1, B alice: 1}``, a sibling of v3 on
+    every replica (before: ``{alice: 2}``, dominated by v3's ``{alice: 2, bob: 1}``:
+    lost). Through A itself (which stores v3) the pair's fresh entry: a sibling too."""
     mode = ClockMode.CLIENT_VCLOCK
-    stored = Record.empty(mode)
-    for value, counter in ((b"a", 0), (b"b", 1)):
-        stored = apply_put(stored, context_clock(stored), value, coordinator="A",
-                           client_id="c1", now=1.0, client_counter=counter)
-    assert stored.siblings[0].clock == VClock.of({"c1": 2})
-    forgetful = apply_put(stored, VClock(), b"c", coordinator="A", client_id="c1", now=2.0)
-    assert values(forgetful) == [b"c"]
-    assert forgetful.siblings[0].clock == VClock.of({"c1": 3})
-    # another client's entry is not counted: a blind put of c2 stays a sibling
-    other = apply_put(stored, VClock(), b"d", coordinator="A", client_id="c2", now=2.0)
-    assert sorted(values(other)) == [b"b", b"d"]
-
-
-def test_client_vclock_counts_the_own_counter_over_a_stale_one_in_any_sibling() -> None:
-    """A client that sends a counter, but a stale one (two processes sharing an id,
-    each keeping its own; an HTTP client's header after another's header-less puts):
-    the coordinator still counts the client's highest stored counter, whichever
-    sibling holds it. Kills two mutants that the forgetful (counter 0) test left
-    alive: the stored counter counted only when the client sends 0, and only the
-    first sibling's (session 13's review)."""
-    mode = ClockMode.CLIENT_VCLOCK
-    stored = apply_put(Record.empty(mode), VClock(), b"b", coordinator="A",
-                       client_id="z1", now=1.0, client_counter=4)          # {z1: 5}
-    stored = apply_put(stored, VClock(), b"x", coordinator="A", client_id="c2",
-                       now=1.0)                                             # {c2: 1}
-    assert sorted(values(stored)) == [b"b", b"x"]
-    assert stored.siblings[0].clock == VClock.of({"c2": 1})  # z1's is not the first (sorted)
-    stale = apply_put(stored, VClock(), b"c", coordinator="A", client_id="z1", now=2.0,
-                      client_counter=2)
-    assert sorted(values(stale)) == [b"c", b"x"]
-    assert VClock.of({"z1": 6}) in [sibling.clock for sibling in stale.siblings]
+    v1 = apply_put(Record.empty(mode), VClock(), b"v1", coordinator="A", client_id="alice",
+                   now=1.0)
+    stale = context_clock(v1)
+    v2 = apply_put(v1, stale, b"v2", coordinator="A", client_id="bob", now=2.0)
+    v3 = apply_put(v2, context_clock(v2), b"v3", coordinator="A", client_id="alice", now=3.0)
+    assert v3.siblings[0].clock == VClock.of({"A alice": 2, "A bob": 1})
+    for coordinator, local in (("B", v1), ("A", v3)):
+        v4 = apply_put(local, stale, b"v4", coordinator=coordinator, client_id="alice",
+                       now=4.0, client_counter=0)
+        assert sorted(values(merge(v3, v4))) == [b"v3", b"v4"], coordinator
 
 
 # ---------------------------------------------------------------- lww: hybrid logical clock

@@ -121,7 +121,11 @@ def _keep_shared_graphs(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 MAPPED = [e.name for e in DEFAULT_SUITE if not unmapped_features(e.config)]
 #: suite entries whose faults or features the lockstep does not map yet (the
 #: refinement part of the membership issue): named here so the list cannot grow unseen
-UNMAPPED: set[str] = set()
+UNMAPPED: set[str] = {
+    # session 23: the spec's old client-vclock rule and its forgetful clients
+    # (model_check.refinement_state.unmapped_features); the implementation's rule is
+    # refined by every other client-vclock entry
+    "client-vclock-forgetful-client-entry", "client-vclock-forgetful"}
 #: the suite's delete entries: their delete and reap edges are checked apart (a
 #: random sample of all edges rarely holds one)
 DELETES = ("delete-immediate", "delete-safe", "delete-safe-drop", "delete-concurrent-put",

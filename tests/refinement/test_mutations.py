@@ -82,7 +82,7 @@ KILLED_WITH = {
     "reconcile-keeps-dominated": 'nodes.n2.store.k: spec "{v2}" vs impl "{v1, v2}"',
     "actor-reused-after-wipe": "nodes.n3.store: spec (DVVSet.of([('n3~1', 1, [2])]",
     "buffered-restart-keeps-actor": "nodes.n3.store: spec (DVVSet.of([('n3~1', 1, [2])]",
-    "truncation-drops-the-new-pair": "v1 clock: spec {'c1': 1} vs impl {'c2': 1}",
+    "truncation-drops-the-new-pair": "v1 clock: spec {'n3 c1': 1} vs impl {'n3 c2': 1}",
 }
 
 #: mutant -> the error its kill raises, if not a Divergence (a step's state difference)

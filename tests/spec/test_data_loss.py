@@ -217,7 +217,8 @@ def test_a_truncated_put_no_longer_dominates_what_it_read() -> None:
     state = deliver_all(do(state, ClientGet("c2", "n3", "k")))
     state = do(state, ClientPut("c2", "n3", "k"))
     record = state.put_record(2)
-    assert record is not None and record.clock == VClock.of({"c2": 1})
+    # the entry of (coordinator n3, client c2): session 23's rule (spec.vclock.client_entry)
+    assert record is not None and record.clock == VClock.of({"n3 c2": 1})
     assert record.history == frozenset({1, 2})  # it truly descends v1
 
 
