@@ -231,7 +231,7 @@ KNOWN_ACTIONS: frozenset[str] = frozenset({
 #: has no membership part then), so they do not matter there; with one, the
 #: reduction is off (their footprints are not stated).
 MEMBERSHIP_ACTIONS: frozenset[str] = frozenset({
-    "Join", "Leave", "Gossip", "Transfer", "Handover", "Settle",
+    "Join", "Leave", "ForceRemove", "Gossip", "Transfer", "Handover", "Settle",
 })
 MEMBERSHIP_KINDS: frozenset[str] = frozenset({"range-transfer"})
 
