@@ -185,6 +185,9 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
         unmapped.append("faults.restores with [membership] (the implementation keeps a "
                         "node's membership view and handover state on its disk, so a "
                         "restored disk rolls them back; the spec's Restore keeps them)")
+    if config.removes:
+        unmapped.append("[membership] removes (the spec's ForceRemove: the lockstep has "
+                        "no mapping of the implementation's removing/removed statuses yet)")
     return tuple(unmapped)
 
 

@@ -694,6 +694,33 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "change_completed": 6},
         not_found=("joined_node_coordinates",),
     ),
+    _entry(
+        "force-remove-w2",
+        "session 23: one of n1..n4 crashes and a member force-removes it, down for good "
+        "(N=3, R=2, W=2, one put, one crash, anti-entropy on): its copies are lost, its "
+        "recover and its messages are refused, the survivors hand the key on to the node "
+        "that takes its place and the claimant announces handover and settlement; W = 2 "
+        "leaves a copy on a survivor: every property holds",
+        distinct_states=9_167,
+        transitions=39_346, depth=18,
+        found={**_WRITE, "coordinator_times_out": 3, "anti_entropy_repairs": 2,
+               "range_transferred": 7, "change_completed": 6, "removed_holding_data": 3},
+        not_found=("joined_node_coordinates", "fallback_holds_hint"),
+    ),
+    _entry(
+        "force-remove-w1",
+        "the same with W = 1: the put is acknowledged by its coordinator alone, which "
+        "crashes and is force-removed; its replica puts, still in flight, are refused by "
+        "the members that know the removal (acked_writes_durable violated: one copy, and "
+        "the removal lost it)",
+        {"acked_writes_durable": 6},
+        distinct_states=3_881,
+        transitions=15_850, depth=17,
+        found={"put_acknowledged": 1, "converged_after_a_write": 3,
+               "anti_entropy_repairs": 2, "range_transferred": 7, "change_completed": 6,
+               "removed_holding_data": 3},
+        not_found=("joined_node_coordinates",),
+    ),
 )
 
 
