@@ -121,6 +121,7 @@ from spec.step import Edit, Plan
 
 __all__ = [
     "View",
+    "announcer",
     "current_top",
     "initial_membership",
     "is_removed",
@@ -487,6 +488,13 @@ def knows(plan: Plan, membership: MembershipState, node: str, other: str) -> boo
     if other in plan.config.nodes:
         return True
     return (JOIN, other) in membership.log[: membership.views[plan.index[node]]]
+
+
+def announcer(config: Config, log: tuple[Change, ...]) -> str:
+    """The node that announces the handover and the settlement of the latest change
+    of ``log``: the node that joins (leaves), or for a force-remove the claimant
+    (the first member after it, in ring order)."""
+    return _latest(config, log).announcer
 
 
 def is_removed(membership: MembershipState | None, node: str) -> bool:

@@ -47,7 +47,7 @@ from spec.actions import (
     message_json,
 )
 from spec.clocks import Payload
-from spec.membership import knows
+from spec.membership import announcer, knows
 from spec.state import Kind, Message, State
 from spec.step import plan_of, put_id_of
 
@@ -277,6 +277,13 @@ def _narrate_membership(before: State, action: Action, after: State) -> str:
         payload = before.node(action.src).store[k]
         return (f"{action.src} transfers {action.key}={_payload_text(payload)} to "
                 f"{action.dst} (range transfer)")
+    if isinstance(action, Handover | Settle) and before.membership is not None and (
+            "remove", action.node) in before.membership.log:
+        claimant = announcer(before.config, before.membership.log)
+        what = ("every range of its removal was transferred (handed over)"
+                if isinstance(action, Handover) else
+                "its removal is settled (the new ring alone from now on)")
+        return f"{claimant}, the claimant, for {action.node}: {what}"
     if isinstance(action, Handover):
         return f"{action.node}: every range of its change was transferred (handed over)"
     if isinstance(action, Settle):

@@ -149,7 +149,9 @@ def _removal_settled(state: State) -> State:
     assert transfers == {Transfer("n2", "n3", "k"), Transfer("n4", "n3", "k")}
     for src in ("n2", "n4"):
         state = deliver(do(state, Transfer(src, "n3", "k")), Kind.RANGE_TRANSFER, src=src)
-    state = do(state, Handover("n1"))
+    handed = do(state, Handover("n1"))
+    assert narrate(state, Handover("n1"), handed).startswith("n2, the claimant, for n1:")
+    state = handed
     assert state.membership is not None and state.membership.views[1] == 2  # by n2
     state = do(do(state, Gossip("n2", "n3")), Gossip("n2", "n4"))
     return do(state, Settle("n1"))
