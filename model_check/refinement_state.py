@@ -175,13 +175,12 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
     implementation yet (the spec has them, the abstraction function does not;
     docs/refinement.md says what each needs). Empty: the configuration is refined
     step by step. ``traces``: a given trace is replayed (a trace with a
-    force-remove replays; a whole graph with one does not)."""
+    force-remove and anti-entropy replays; a whole graph with both does not)."""
     unmapped: list[str] = []
-    if config.removes and not traces:  # session 23: a given trace replays
-        unmapped.append("[membership] removes on a whole graph (the implementation's "
-                        "claimant hands the removed node's partitions out at its next "
-                        "gossip round, a step the spec's ForceRemove does not have, and "
-                        "anti-entropy during a membership change is not mapped: "
+    if config.removes and config.anti_entropy and not traces:  # a given trace replays
+        unmapped.append("[membership] removes with [features] anti_entropy on a whole "
+                        "graph (anti-entropy with a node new in a key's top N before the "
+                        "handover is not mapped: no membership entry has anti-entropy on; "
                         "docs/refinement.md, 'Force-remove (session 23)')")
     if config.restores and config.restore_actor == "new" and not config.actor_per_start:
         unmapped.append('features.restore_actor = "new" without actor_per_start (the '

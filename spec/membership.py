@@ -203,10 +203,12 @@ def view_of(config: Config, log: tuple[Change, ...]) -> View:
     old = members
     phase = STABLE
     removed: set[str] = set()
+    removal = ""  # the node the latest change force-removes, if it is a removal
     for event, node in log:
         if event in _STARTS:
             old = members
             names = set(members) | {node} if event == JOIN else set(members) - {node}
+            removal = node if event == REMOVE else ""
             if event == REMOVE:
                 removed.add(node)
             members = _in_ring_order(config, frozenset(names))
@@ -225,6 +227,16 @@ def view_of(config: Config, log: tuple[Change, ...]) -> View:
             serving[key] = new_top  # the naive rule: the new ring at once
             reads[key] = writes[key] = (new_top, ())
             continue
+        if phase == HANDING and removal in old_top:
+            # the removed node is replaced in the old group by the node that took its
+            # place (impl.sloppy_quorum.SloppyQuorum._replacing_removed): the old group
+            # is the new top N, so the new top N alone serves, with the plain count
+            takers = iter([n for n in new_top if n not in old_top])
+            old_top = tuple(next(takers, n) if n == removal else n for n in old_top)
+            if sorted(old_top) == sorted(new_top):
+                serving[key] = new_top
+                reads[key] = writes[key] = (new_top, ())
+                continue
         both = _pref(config, _in_ring_order(config, frozenset(old_top + new_top)), key)
         groups = (tuple(sorted(old_top)), tuple(sorted(new_top)))
         if phase == MOVING:
@@ -458,7 +470,11 @@ def range_steps(state: State, plan: Plan, ms: MembershipState
             payload = nodes[index[src]].store[plan.key_index[key]]
             edit.send(new_message(Kind.RANGE_TRANSFER, src, dst, 0, key, payload))
             yield _transfer(src, dst, key), edit.build()
-        if not pending and nodes[index[change.announcer]].up and (
+        # a removal's claimant announces it once every survivor told it that it handed
+        # its ranges on, which each does once every member knows the removal
+        # (impl.gossip.Gossiper._removal_done): the claimant then knows it too
+        heard = everyone or change.kind != REMOVE
+        if not pending and heard and nodes[index[change.announcer]].up and (
                 config.join_handover == "pending" or _drained(state, change)):
             yield _handover(change.node), _announce(state, plan, ms, (HANDED, change.node),
                                                     change.announcer)

@@ -178,6 +178,32 @@ def test_a_transfer_waits_for_a_write_in_flight_to_its_sender() -> None:
     assert Transfer("n4", "n3", "k") in _enabled(state)
 
 
+def test_after_the_handover_the_new_top_n_alone_serves_a_removal() -> None:
+    """The removed node is replaced in the old quorum group by the node that took its
+    place (the implementation's ``SloppyQuorum._replacing_removed``): from the
+    handover to the settlement the new top N serves with the plain count, where a
+    join's or a leave's joint groups need W (R) in the old top N too."""
+    log = (("remove", "n1"), ("handed", "n1"))
+    handing = view_of(REMOVE, log)
+    assert handing.phase == "handing" and handing.serving["k"] == ("n4", "n2", "n3")
+    assert handing.reads["k"] == handing.writes["k"] == (("n4", "n2", "n3"), ())
+    moving = view_of(REMOVE, log[:1])  # before it: the old top N serves, joint writes
+    assert moving.serving["k"] == ("n4", "n1", "n2")
+    assert moving.writes["k"][1] == (("n1", "n2", "n4"), ("n2", "n3", "n4"))
+    leave = view_of(REMOVE.replace(removes=0, crashes=0, leaves=1),
+                    (("leave", "n1"), ("handed", "n1")))
+    assert leave.writes["k"][1] == (("n1", "n2", "n4"), ("n2", "n3", "n4"))
+
+
+def test_the_handover_waits_until_every_member_knows_the_removal() -> None:
+    # k's top N (n4, n1, n2) keeps n3 out: removing n3 moves no range of k, yet the
+    # claimant n1 hears of it, and every survivor hands over, only once all know it
+    state = do(do(initial_state(REMOVE), Crash("n3")), ForceRemove("n3", "n2"))
+    assert not any(isinstance(a, Handover) for a in _enabled(state))
+    state = do(do(state, Gossip("n2", "n1")), Gossip("n2", "n4"))
+    assert Handover("n3") in _enabled(state)
+
+
 def test_a_message_from_the_removed_node_is_refused_once_its_removal_is_known() -> None:
     state = do(do(_acked_put(REMOVE), Crash("n1")), ForceRemove("n1", "n3"))
     # n4 has not heard of the removal: it takes n1's replica put
