@@ -72,15 +72,21 @@ knows the whole log (:func:`removals`, :class:`~spec.actions.ForceRemove`; one
 change at a time, more than N members left). ``by`` appends ``("remove", X)``,
 the first entry a node announces about another; X's disk is gone (its store and
 hints are emptied) and it never recovers (:func:`is_removed`). The change then
-runs as a leave of X with three differences: X takes no part (it gossips and
+runs as a leave of X with four differences: X takes no part (it gossips and
 sends nothing; a node that knows the removal refuses what X sent before it
 died, :func:`knows`); the transfers are sent by the *survivors*, each node of a
 key's old top N that stays in it, to each node new in it (X's copies are lost);
-and the handover and the settlement are announced by the *claimant*, the first
+the handover and the settlement are announced by the *claimant*, the first
 member after the removal in ring order (the implementation's claimant, the
-lowest-named member), once it is up; the senders stay owners, so nothing is
-emptied at the settlement. X's hints at the others need no re-addressing:
-membership change is modelled with a strict quorum, which makes no hint.
+lowest-named member), once it is up, and the handover only once every member
+knows the removal (the claimant hears from every survivor only then:
+``impl.gossip.Gossiper._removal_done``); from the handover to the settlement X is
+replaced in the old quorum group by the node that took its place, so the new top
+N alone serves (``impl.sloppy_quorum.SloppyQuorum._replacing_removed``). The
+senders stay owners, so nothing is emptied at the settlement. X's hints at the
+others need no re-addressing: membership change is modelled with a strict
+quorum, which makes no hint. The last two rules came from the lockstep
+(docs/refinement.md, "Force-remove (session 23)").
 
 Deletes go with membership change (session 8): a safe reap (:mod:`spec.deletes`)
 asks about the stores of :func:`reap_members` (the rings before and after the
