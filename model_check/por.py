@@ -216,6 +216,7 @@ KNOWN: dict[str, Reads] = {
     "range_transferred": "a step's own footprint",
     "change_completed": "ghost, monotone",
     "joined_node_coordinates": "a step's own footprint",
+    "removed_holding_data": "a step's own footprint",  # a ForceRemove: membership only
 }
 
 #: The spec's action kinds whose footprints this module states (the owners in
