@@ -216,6 +216,7 @@ KNOWN: dict[str, Reads] = {
     "range_transferred": "a step's own footprint",
     "change_completed": "ghost, monotone",
     "joined_node_coordinates": "a step's own footprint",
+    "removed_holding_data": "a step's own footprint",  # a ForceRemove: membership only
 }
 
 #: The spec's action kinds whose footprints this module states (the owners in
@@ -231,7 +232,7 @@ KNOWN_ACTIONS: frozenset[str] = frozenset({
 #: has no membership part then), so they do not matter there; with one, the
 #: reduction is off (their footprints are not stated).
 MEMBERSHIP_ACTIONS: frozenset[str] = frozenset({
-    "Join", "Leave", "Gossip", "Transfer", "Handover", "Settle",
+    "Join", "Leave", "ForceRemove", "Gossip", "Transfer", "Handover", "Settle",
 })
 MEMBERSHIP_KINDS: frozenset[str] = frozenset({"range-transfer"})
 

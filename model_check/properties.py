@@ -73,6 +73,7 @@ from spec.actions import (
     ClientGet,
     Deliver,
     DiskLoss,
+    ForceRemove,
     Reap,
     Restore,
     Timeout,
@@ -538,6 +539,14 @@ def change_completed(state: State) -> bool:
     return membership.log[-1][0] == final
 
 
+def removed_holding_data(before: State, action: Action, after: State) -> bool:
+    """A node is force-removed while its (lost) store held a version: the survivors'
+    copies are all that is left of it (session 23)."""
+    if not isinstance(action, ForceRemove):
+        return False
+    return any(values(p) for p in before.node(action.node).store)
+
+
 def joined_node_coordinates(before: State, action: Action, after: State) -> bool:
     """A client's get goes to a node that joined the ring (it coordinates it)."""
     return isinstance(action, ClientGet) and action.node in before.config.joining
@@ -740,14 +749,20 @@ SOMETIMES = (
     ),
     Property.sometimes(
         "change_completed",
-        "a join or a leave completes: its ranges were transferred (and, with pending "
-        "ownership, every member settled on the new ring)",
+        "a join, a leave or a force-remove completes: its ranges were transferred (and, "
+        "with pending ownership, every member settled on the new ring)",
         holds=change_completed,
     ),
     Property.sometimes(
         "joined_node_coordinates",
         "a client's get is coordinated by a node that joined the ring",
         step=joined_node_coordinates,
+    ),
+    Property.sometimes(
+        "removed_holding_data",
+        "a node is force-removed while its lost store held a version (the removal "
+        "is not vacuous: acked_writes_durable rests on the survivors' copies)",
+        step=removed_holding_data,
     ),
 )
 

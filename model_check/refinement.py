@@ -174,6 +174,7 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    ForceRemove,
     Gossip,
     Handoff,
     Handover,
@@ -638,6 +639,18 @@ class Lockstep(LockstepState):
         self.sim.perform(name, self._node(name).leave(self.sim.node_now(name), scan=False))
         self._settle(f"leave {name}", [Leave(name)], before)
 
+    def force_remove(self, node: str, by: str) -> None:
+        """``by`` force-removes ``node``, down for good (spec ``ForceRemove(node, by)``,
+        session 23): the operator's request on ``by`` (``Node.force_remove``: its failure
+        detector, the harness's oracle, suspects the down node), which announces
+        ``node`` ``removing`` and gossips it to one peer (left in flight, a stutter
+        when delivered after the spec's ``Gossip``). From here the abstraction maps
+        ``node`` to the spec's removed node: down, its store empty (its disk is gone)."""
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self.sim.perform(by, self._node(by).force_remove(self.sim.node_now(by), node))
+        self._settle(f"force-remove {node} by {by}", [ForceRemove(node, by)], before)
+
     def transfer(self, src: str, dst: str, key: str) -> None:
         """``src``, the old owner of ``key``, sends it to ``dst``, a node new in its top
         N (spec ``Transfer(src, dst, key)``): a hint scan at ``src`` due for exactly
@@ -711,9 +724,18 @@ class Lockstep(LockstepState):
             if self.up(name):
                 self._fire(name, HintScan(frozenset()))
         self._deliver_new(before, HandoffDone)  # pending: the joining node announces up
-        gossiper = self._node(node).gossiper
-        if gossiper.status is MemberStatus.LEAVING:  # a leaving node announces it left
-            self.sim.perform(node, gossiper.finish_leaving(self.sim.node_now(node)))
+        claimant = self.announcer_of(node)
+        if claimant == node:
+            gossiper = self._node(node).gossiper
+            if gossiper.status is MemberStatus.LEAVING:  # a leaving node announces it left
+                self.sim.perform(node, gossiper.finish_leaving(self.sim.node_now(node)))
+        else:  # a force-remove: every survivor's HandoffDone reached the claimant
+            held = self._node(claimant).gossiper.view.get(node)
+            if held is None or held.status is not MemberStatus.REMOVED:
+                raise self._failed_step(
+                    f"handover {node}", f"the claimant {claimant} does not announce {node} "
+                    f"removed ({held}) where the spec's Handover is enabled (every "
+                    "survivor's transfer arrived)")
         self._settle(f"handover {node}", [Handover(node)], before)
         kept = sorted(name for name in self.present if self.cluster.storages[name].hints())
         if kept:  # every transfer of the change arrived: no node may still hold one
@@ -764,17 +786,20 @@ class Lockstep(LockstepState):
         settlement empties them)."""
         if node not in self.settle_candidates():
             raise InvalidValueError(f"the spec does not enable a settlement by {node}")
-        self._learn_seen((node,))  # the implementation's own guard, on knowledge
+        claimant = self.announcer_of(node)  # a force-remove's: the claimant
+        self._learn_seen((claimant,))  # the implementation's own guard, on knowledge
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
-        announced = self._node(node).gossiper.settle_if_seen()
-        if not announced:
+        gossiper = self._node(claimant).gossiper
+        announced = gossiper.settle_if_seen()
+        held = gossiper.view.get(node)  # a removed member's settlement sends nothing
+        if not (announced if claimant == node else held is not None and held.settled):
             raise self._failed_step(
                 f"settle {node}",
-                f"{node} does not settle: it does not know that every member saw its "
-                "handover (its seen digest, after every member's), where the spec's Settle "
-                "is enabled")
-        self.sim.perform(node, announced)
+                f"{claimant} does not settle {node}'s change: it does not know that every "
+                "member saw its handover (its seen digest, after every member's), where "
+                "the spec's Settle is enabled")
+        self.sim.perform(claimant, announced)
         self._deliver_new(before, Settled)
         for name in self.present:
             if self.up(name):

@@ -53,6 +53,7 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    ForceRemove,
     Gossip,
     Handoff,
     Handover,
@@ -168,6 +169,8 @@ def step_action(ls: Lockstep, action: Action) -> str | None:
         ls.gossip_to(action.src, action.dst)
     elif isinstance(action, Leave):
         ls.leave(action.node)
+    elif isinstance(action, ForceRemove):
+        ls.force_remove(action.node, action.by)
     elif isinstance(action, Transfer):
         ls.transfer(action.src, action.dst, action.key)
     elif isinstance(action, Handover):

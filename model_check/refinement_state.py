@@ -105,6 +105,7 @@ from spec import model as spec_model
 from spec.actions import (
     Action,
     ClientTimeout,
+    ForceRemove,
     Gossip,
     Handover,
     Join,
@@ -117,7 +118,7 @@ from spec.clocks import Payload, payload_key
 from spec.clocks import values as clocks_values
 from spec.config import Config
 from spec.errors import ConfigError, InvalidValueError
-from spec.membership import current_top, serving_top
+from spec.membership import announcer, current_top, serving_top
 from spec.state import Kind, Message, State, actor_id, new_message
 from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
@@ -173,10 +174,14 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
     """The configuration keys of ``config`` the lockstep cannot map onto the
     implementation yet (the spec has them, the abstraction function does not;
     docs/refinement.md says what each needs). Empty: the configuration is refined
-    step by step. ``traces``: a given trace is replayed (a membership trace of
-    joins and gossip replays; a whole membership graph does not)."""
-    del traces  # every membership configuration maps (pending ownership included)
+    step by step. ``traces``: a given trace is replayed (a trace with a
+    force-remove and anti-entropy replays; a whole graph with both does not)."""
     unmapped: list[str] = []
+    if config.removes and config.anti_entropy and not traces:  # a given trace replays
+        unmapped.append("[membership] removes with [features] anti_entropy on a whole "
+                        "graph (anti-entropy with a node new in a key's top N before the "
+                        "handover is not mapped: no membership entry has anti-entropy on; "
+                        "docs/refinement.md, 'Force-remove (session 23)')")
     if config.restores and config.restore_actor == "new" and not config.actor_per_start:
         unmapped.append('features.restore_actor = "new" without actor_per_start (the '
                         "implementation gives a restored node a new actor only by giving "
@@ -765,6 +770,7 @@ class LockstepState:
         self._note_actors()
         self._note_hints()
         skip = set(exclude)
+        removed = self.removed_nodes() if self.config.removes else frozenset()
         nodes: list[tuple[bool, tuple[Payload, ...], tuple[tuple[str, str, Payload], ...]]] = []
         for name in self.config.all_nodes:
             if name not in self.cluster.storages:  # a joining node before its join
@@ -772,6 +778,10 @@ class LockstepState:
                               ()))
                 continue
             storage = self.cluster.storages[name]
+            if name in removed:  # down for good: its disk is gone (the spec's ForceRemove)
+                nodes.append((False, tuple(self.abstract_record(None)
+                                           for _ in self.config.keys), ()))
+                continue
             store = tuple(self.abstract_record(storage.read(k.encode()))
                           for k in self.config.keys)
             hints = {(h.intended, h.key.decode(), self.abstract_record(h.record))
@@ -1045,6 +1055,28 @@ class LockstepState:
     def settle_candidates(self) -> list[str]:
         """The nodes whose ``Settle`` the spec enables now (pending ownership)."""
         return [a.node for a in self._enabled_everywhere(Settle) if isinstance(a, Settle)]
+
+    def force_remove_candidates(self) -> list[ForceRemove]:
+        """The spec's ``ForceRemove(node, by)`` enabled now (``[membership] removes``)."""
+        return [a for a in self._enabled_everywhere(ForceRemove) if isinstance(a, ForceRemove)]
+
+    def removed_nodes(self) -> frozenset[str]:
+        """The nodes some member that is up knows were force-removed (the
+        implementation's ``removing`` or ``removed``): the abstraction maps each to
+        the spec's removed node, down with an empty store and no hints (its disk is
+        gone for good; the simulator keeps the file, which nothing reads again)."""
+        up = [name for name in self.present if self.up(name)]
+        return frozenset(node for node in self.present if any(
+            other != node and self._node(other).gossiper.is_removed(node) for other in up))
+
+    def announcer_of(self, node: str) -> str:
+        """The node that announces the handover and the settlement of ``node``'s change
+        (:func:`spec.membership.announcer`): ``node`` itself, or the claimant of its
+        force-remove."""
+        membership = self.frontier[0].membership
+        if membership is None or ("remove", node) not in membership.log:
+            return node
+        return announcer(self.config, membership.log)
 
     def leave_candidates(self) -> list[str]:
         """The nodes whose ``Leave`` the spec enables now."""

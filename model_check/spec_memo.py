@@ -41,7 +41,8 @@ equal hashes) but computes each distinct step effect once:
   state with the cached membership object (shared by every successor that reaches
   it). A change's transfers, handover and settlement read the stores, the
   messages and the coordinations, and are rare: they run as the spec computes
-  them (:func:`spec.membership.range_steps`).
+  them (:func:`spec.membership.range_steps`); so do force-removes (session 23:
+  :func:`spec.membership.removals`, which empty the removed node's store).
 
 * **Reaps** (issue 13, session 22): :func:`spec.deletes.reaps` reads the nodes
   (stores, up flags, hints, coordinations), the clients (the acknowledged
@@ -89,7 +90,7 @@ from spec.anti_entropy import anti_entropy
 from spec.coordination import client_timeouts, exchanges, time_out, timeouts, timeouts_enabled
 from spec.deletes import reaps
 from spec.delivery import deliver, deliverable, deliveries
-from spec.membership import membership_changes, range_steps, view_steps
+from spec.membership import membership_changes, range_steps, removals, view_steps
 from spec.state import MembershipState, Message, NodeState, State, new_state
 from spec.step import Edit, Plan, plan_of
 
@@ -433,8 +434,9 @@ class MemoSuccessors:
         leaves: :func:`spec.membership.view_steps`, a pure function of the membership,
         the nodes' up flags and the partition, changing the membership alone) cached
         per those values, each successor the state with the cached membership (one
-        object per value, so successors share it); the steps of a change in progress
-        (transfers, handover, settlement) as the spec computes them."""
+        object per value, so successors share it); the force-removes and the steps of
+        a change in progress (transfers, handover, settlement) as the spec computes
+        them."""
         ms = state.membership
         if ms is None:
             return
@@ -459,6 +461,7 @@ class MemoSuccessors:
                 yield action, new_state(nodes, messages, clients, puts, side, used, acked,
                                         deleted, epochs, config, parts, membership,
                                         key_epochs, backups)
+        yield from removals(state, plan, ms)
         yield from range_steps(state, plan, ms)
 
 

@@ -26,6 +26,7 @@ from spec.actions import (
     Deliver,
     Drop,
     Duplicate,
+    ForceRemove,
     Gossip,
     Handoff,
     Handover,
@@ -77,6 +78,7 @@ _MECHANISM: dict[type, _Mechanism] = {
     Timeout: timeouts, Handoff: hinted_handoffs, Drop: faults, Duplicate: faults,
     Crash: faults, Recover: faults, Partition: faults, Heal: faults,
     Join: membership_changes, Leave: membership_changes, Gossip: membership_changes,
+    ForceRemove: membership_changes,
     Transfer: membership_changes, Handover: membership_changes, Settle: membership_changes,
 }
 #: recent answers of :func:`apply_actions`, for one configuration at a time (a spec

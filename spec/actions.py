@@ -14,8 +14,8 @@ The actions by paper section: ``client-put``/``client-get`` (4.1, 4.5),
 ``drop``, ``duplicate``, ``crash``, ``partition`` with their repairs
 ``recover``, ``heal`` (4.6, 4.8); ``disk-loss`` and ``buffered-crash`` (a node
 that loses its durable state, or its unflushed writes: Riak's kv679); and
-membership change (4.8, 4.9): ``join``, ``leave``, ``gossip``, ``transfer``,
-``handover``, ``settle`` (:mod:`spec.membership`).
+membership change (4.8, 4.9): ``join``, ``leave``, ``force-remove``, ``gossip``,
+``transfer``, ``handover``, ``settle`` (:mod:`spec.membership`).
 
 Errors: :func:`action_from_json` and :func:`message_from_json` refuse anything
 malformed (not an object, an unknown kind, a missing or mistyped field) with a
@@ -45,6 +45,7 @@ __all__ = [
     "DiskLoss",
     "Drop",
     "Duplicate",
+    "ForceRemove",
     "Gossip",
     "Handoff",
     "Handover",
@@ -380,6 +381,21 @@ class Leave(Action):
 
 
 @dataclass(frozen=True, slots=True)
+class ForceRemove(Action):
+    """Member ``by`` announces that ``node``, which is down, is gone for good and out
+    of the ring (riak_core's ``cluster force-remove``, Cassandra's ``removenode``;
+    :mod:`spec.membership`): its copies and hints are lost, it never recovers, and
+    the survivors hand its ranges on to their new owners."""
+
+    node: str
+    by: str
+    kind: ClassVar[str] = "force-remove"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"action": self.kind, "node": self.node, "by": self.by}
+
+
+@dataclass(frozen=True, slots=True)
 class Gossip(Action):
     """``src`` tells ``dst`` the membership changes it knows and ``dst`` does not
     (paper 4.8: gossip-based membership; :mod:`spec.membership`)."""
@@ -410,7 +426,7 @@ class Transfer(Action):
 class Handover(Action):
     """``node``, whose join (leave) is the current change, announces that every key
     range of the change was transferred: a joining node now serves, a leaving one
-    is out."""
+    is out. For a force-remove of ``node`` the claimant announces it."""
 
     node: str
     kind: ClassVar[str] = "handover"
@@ -422,7 +438,8 @@ class Handover(Action):
 @dataclass(frozen=True, slots=True)
 class Settle(Action):
     """``node`` announces that its change is settled: every member knows the
-    handover, so requests use the new ring alone (no more joint quorums)."""
+    handover, so requests use the new ring alone (no more joint quorums). For a
+    force-remove of ``node`` the claimant announces it."""
 
     node: str
     kind: ClassVar[str] = "settle"
@@ -485,6 +502,8 @@ def action_from_json(data: object) -> Action:
         return _NODE_ACTIONS[kind](_str(data, "node"))
     if kind == "gossip":
         return Gossip(_str(data, "src"), _str(data, "dst"))
+    if kind == "force-remove":
+        return ForceRemove(_str(data, "node"), _str(data, "by"))
     if kind == "transfer":
         return Transfer(_str(data, "src"), _str(data, "dst"), _str(data, "key"))
     raise InvalidValueError(f"unknown action {kind!r}")

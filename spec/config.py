@@ -43,6 +43,7 @@ The TOML layout (every key optional; the defaults are those of
                 forgetful_clients = false  # true: a client restarts after each acked put
     [membership] joining = []           # nodes outside the initial ring that may join
                 joins = 0  leaves = 0    # budgets: membership changes per run
+                removes = 0              # force-removes of a node down for good
 
 The keys of issue 10 (``skew``, ``actor_epochs``, ``storage``, ``lww_timestamps``,
 ``vclock_threshold``, ``disk_losses``, ``read_modify_write``) default to the fixed
@@ -68,7 +69,11 @@ Membership change is modelled with a strict quorum and with clients that send
 to a node of the key's top N (``coordinator`` ``"top-n"`` or ``"first"``); other
 combinations are refused. Deletes and reaping may go with it (a safe reap asks
 the members of the reaping node's view, and waits until they share its view:
-:mod:`spec.deletes`).
+:mod:`spec.deletes`). ``removes`` (session 23) bounds the force-removes of a run:
+a member announces that a node that is down is gone for good, its copies lost
+(riak_core's ``cluster force-remove``, Cassandra's ``removenode``;
+:class:`~spec.actions.ForceRemove`); a node is down only after a crash or a disk
+loss, so ``removes`` needs ``crashes + disk_losses >= removes``.
 """
 
 from __future__ import annotations
@@ -122,7 +127,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores"),
     "workload": ("keys", "clients", "puts_per_client", "gets_per_client", "coordinator",
                  "read_modify_write", "deletes_per_client", "forgetful_clients"),
-    "membership": ("joining", "joins", "leaves"),
+    "membership": ("joining", "joins", "leaves", "removes"),
 }
 _SECTION_OF = {key: section for section, keys in SECTIONS.items() for key in keys}
 
@@ -213,6 +218,15 @@ def _check_membership(config: Config) -> None:
     if config.leaves and len(config.nodes) + config.joins - config.leaves < config.n:
         raise ConfigError(f"[membership] leaves = {config.leaves} would leave fewer than "
                           f"n = {config.n} nodes in the ring")
+    gone = config.leaves + config.removes
+    if config.removes and len(config.nodes) + config.joins - gone < config.n:
+        raise ConfigError(f"[membership] removes = {config.removes} (with leaves = "
+                          f"{config.leaves}) would leave fewer than n = {config.n} nodes "
+                          f"in the ring")
+    if config.removes > config.crashes + config.disk_losses:
+        raise ConfigError(f"[membership] removes = {config.removes} exceeds [faults] crashes "
+                          f"+ disk_losses ({config.crashes + config.disk_losses}): only a "
+                          f"node that is down is force-removed")
     if not config.membership:
         return
     if config.sloppy_quorum:
@@ -285,6 +299,9 @@ class Config:
     joins: int = 0
     #: budget: how many leaves may happen in one run
     leaves: int = 0
+    #: budget: how many force-removes (a member announces that a node down for good
+    #: is out of the ring, its copies lost) may happen in one run (session 23)
+    removes: int = 0
     # [faults], continued
     #: budget: how many backups (``Backup(n)``: a copy of a node's disk) may be
     #: taken and how many restores (``Restore(n)``: the disk replaced by it) made
@@ -325,7 +342,7 @@ class Config:
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",
                     "puts_per_client", "gets_per_client", "vclock_threshold",
-                    "deletes_per_client", "joins", "leaves", "restores"):
+                    "deletes_per_client", "joins", "leaves", "restores", "removes"):
             _int(key, getattr(self, key), 0)
         _int("clients", self.clients, 1)
         _choice("clock", self.clock, CLOCK_MODES)
@@ -391,8 +408,8 @@ class Config:
 
     @property
     def membership(self) -> bool:
-        """Whether a run may change the ring (a join or a leave budget)."""
-        return bool(self.joins or self.leaves)
+        """Whether a run may change the ring (a join, a leave or a force-remove budget)."""
+        return bool(self.joins or self.leaves or self.removes)
 
     @property
     def writes_per_client(self) -> int:
@@ -434,8 +451,10 @@ class Config:
                 key: list(v) if isinstance(v := getattr(self, key), tuple) else v for key in keys
             }
         out["cluster"]["skew"] = dict(self.skew)
-        if not (self.joining or self.joins or self.leaves):
+        if not (self.joining or self.joins or self.leaves or self.removes):
             del out["membership"]  # an old configuration's JSON and TOML stay as they were
+        elif not self.removes:
+            del out["membership"]["removes"]  # likewise
         if not self.restores and self.restore_actor == "new":
             del out["faults"]["restores"]  # likewise
             del out["features"]["restore_actor"]

@@ -10,7 +10,9 @@ budget (``faults`` of the configuration, spent counts in ``State.used``):
   (reordering needs no action: any in-flight message may be delivered next);
 * crash: a node goes down; its durable store and hint store survive, its
   volatile coordination records are lost (with the messages of their exchanges
-  that could no longer have an effect); recover (not a fault) brings it back;
+  that could no longer have an effect); recover (not a fault) brings it back,
+  unless the node was force-removed meanwhile (``[membership] removes``: it is
+  down for good, :func:`spec.membership.removals`);
 * partition: the network splits in two sides (the side holding the first node is
   kept in ``State.side``); heal (not a fault) joins them again;
 * disk loss (``faults.disk_losses``): a node crashes and its disk is replaced:
@@ -61,6 +63,7 @@ from spec.actions import (
     new_drop,
     new_duplicate,
 )
+from spec.membership import is_removed
 from spec.state import Backup as DiskCopy
 from spec.state import Backups, NodeState, State, new_node
 from spec.step import Edit, Plan
@@ -98,6 +101,7 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 yield new_duplicate(m), edit.build()
     buffered = config.storage == "buffered"
     per_start = buffered or config.actor_per_start  # the next start takes a new actor
+    removes = config.removes  # a force-removed node never recovers (spec.membership)
     for node_name, node in zip(plan.nodes, state.nodes, strict=True):
         if node.up and crashes < config.crashes:
             edit = _down(state, plan, node_name, node, lose=False, new_lifetime=per_start)
@@ -107,7 +111,7 @@ def faults(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 edit = _down(state, plan, node_name, node, lose=True, new_lifetime=True)
                 edit.used = (drops, duplicates, crashes + 1, partitions, losses)
                 yield _buffered_crash(node_name), edit.build()
-        elif not node.up:
+        elif not node.up and not (removes and is_removed(state.membership, node_name)):
             edit = Edit(state, plan)
             edit.set_node(node_name, new_node(True, node.store, node.hints, ()))
             yield _recover(node_name), edit.build()

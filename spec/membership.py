@@ -65,6 +65,29 @@ for its ranges before their transfer (the stale read of
 ``../shared/cases/07-join-stale-read.py``); the transfer still follows, then the
 handover ends the change (no step 4; the senders empty their copies there).
 
+**Force-remove** (session 23; ``[membership] removes``; the implementation's
+``impl.gossip.Gossiper.force_remove``, riak_core's ``cluster force-remove``): a
+node that is down may be declared gone for good by a member ``by`` that is up and
+knows the whole log (:func:`removals`, :class:`~spec.actions.ForceRemove`; one
+change at a time, more than N members left). ``by`` appends ``("remove", X)``,
+the first entry a node announces about another; X's disk is gone (its store and
+hints are emptied) and it never recovers (:func:`is_removed`). The change then
+runs as a leave of X with four differences: X takes no part (it gossips and
+sends nothing; a node that knows the removal refuses what X sent before it
+died, :func:`knows`); the transfers are sent by the *survivors*, each node of a
+key's old top N that stays in it, to each node new in it (X's copies are lost);
+the handover and the settlement are announced by the *claimant*, the first
+member after the removal in ring order (the implementation's claimant, the
+lowest-named member), once it is up, and the handover only once every member
+knows the removal (the claimant hears from every survivor only then:
+``impl.gossip.Gossiper._removal_done``); from the handover to the settlement X is
+replaced in the old quorum group by the node that took its place, so the new top
+N alone serves (``impl.sloppy_quorum.SloppyQuorum._replacing_removed``). The
+senders stay owners, so nothing is emptied at the settlement. X's hints at the
+others need no re-addressing: membership change is modelled with a strict
+quorum, which makes no hint. The last two rules came from the lockstep
+(docs/refinement.md, "Force-remove (session 23)").
+
 Deletes go with membership change (session 8): a safe reap (:mod:`spec.deletes`)
 asks about the stores of :func:`reap_members` (the rings before and after the
 change the reaping node knows) and waits until they all know its view
@@ -86,7 +109,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from spec.actions import Action, Gossip, Handover, Join, Leave, Settle, Transfer
+from spec import clocks
+from spec.actions import Action, ForceRemove, Gossip, Handover, Join, Leave, Settle, Transfer
 from spec.config import Config
 from spec.deletes import forget_copy
 from spec.state import (
@@ -97,18 +121,22 @@ from spec.state import (
     NodeState,
     State,
     new_message,
+    new_node,
 )
 from spec.step import Edit, Plan
 
 __all__ = [
     "View",
+    "announcer",
     "current_top",
     "initial_membership",
+    "is_removed",
     "knows",
     "membership_changes",
     "on_range_transfer",
     "range_steps",
     "reap_members",
+    "removals",
     "replicates",
     "request_targets",
     "same_view",
@@ -118,7 +146,9 @@ __all__ = [
     "with_membership",
 ]
 
-JOIN, LEAVE, HANDED, SETTLED = "join", "leave", "handed", "settled"
+JOIN, LEAVE, REMOVE, HANDED, SETTLED = "join", "leave", "remove", "handed", "settled"
+#: the log entries that start a change
+_STARTS = (JOIN, LEAVE, REMOVE)
 STABLE, MOVING, HANDING = "stable", "moving", "handing"
 #: message kinds that write the receiver's store: a transfer waits while one of
 #: them, for its key, is in flight to its sender
@@ -138,7 +168,8 @@ class View:
     ``serving``: per key, the top N that coordinates (and, outside joint reads,
     answers) requests; ``reads`` / ``writes``: per key, the nodes a get (put) is
     sent to and the quorum groups (each must give R replies, W acks; empty: the
-    plain count)."""
+    plain count); ``removed``: the nodes force-removed by that prefix (out for good:
+    a reap asks nothing of them, messages from them are refused)."""
 
     members: tuple[str, ...]
     old: tuple[str, ...]
@@ -146,6 +177,7 @@ class View:
     serving: dict[str, tuple[str, ...]]
     reads: dict[str, _Targets]
     writes: dict[str, _Targets]
+    removed: frozenset[str] = frozenset()
 
 
 def initial_membership(config: Config) -> MembershipState | None:
@@ -176,10 +208,15 @@ def view_of(config: Config, log: tuple[Change, ...]) -> View:
     members = config.nodes
     old = members
     phase = STABLE
+    removed: set[str] = set()
+    removal = ""  # the node the latest change force-removes, if it is a removal
     for event, node in log:
-        if event in (JOIN, LEAVE):
+        if event in _STARTS:
             old = members
             names = set(members) | {node} if event == JOIN else set(members) - {node}
+            removal = node if event == REMOVE else ""
+            if event == REMOVE:
+                removed.add(node)
             members = _in_ring_order(config, frozenset(names))
             phase = MOVING
         elif event == HANDED:
@@ -196,6 +233,16 @@ def view_of(config: Config, log: tuple[Change, ...]) -> View:
             serving[key] = new_top  # the naive rule: the new ring at once
             reads[key] = writes[key] = (new_top, ())
             continue
+        if phase == HANDING and removal in old_top:
+            # the removed node is replaced in the old group by the node that took its
+            # place (impl.sloppy_quorum.SloppyQuorum._replacing_removed): the old group
+            # is the new top N, so the new top N alone serves, with the plain count
+            takers = iter([n for n in new_top if n not in old_top])
+            old_top = tuple(next(takers, n) if n == removal else n for n in old_top)
+            if sorted(old_top) == sorted(new_top):
+                serving[key] = new_top
+                reads[key] = writes[key] = (new_top, ())
+                continue
         both = _pref(config, _in_ring_order(config, frozenset(old_top + new_top)), key)
         groups = (tuple(sorted(old_top)), tuple(sorted(new_top)))
         if phase == MOVING:
@@ -205,7 +252,7 @@ def view_of(config: Config, log: tuple[Change, ...]) -> View:
             serving[key] = new_top
             reads[key] = (both, groups)
         writes[key] = (both, groups)
-    return View(members, old, phase, serving, reads, writes)
+    return View(members, old, phase, serving, reads, writes, frozenset(removed))
 
 
 def _view(plan: Plan, membership: MembershipState, node: str) -> View:
@@ -239,7 +286,8 @@ def reap_members(plan: Plan, membership: MembershipState | None, node: str
     if membership is None:
         return plan.nodes
     view = _view(plan, membership, node)
-    return _in_ring_order(plan.config, frozenset(view.old) | frozenset(view.members))
+    return _in_ring_order(plan.config, (frozenset(view.old) | frozenset(view.members))
+                          - view.removed)
 
 
 def same_view(plan: Plan, membership: MembershipState | None, node: str,
@@ -282,10 +330,13 @@ def current_top(state: State, key: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class _Change:
-    """The latest change of a whole log: who announced it, whether it is complete,
-    its transfers ``(key, src, dst)`` and the nodes that take part in gossip (the
-    members before and after it: a node that left still tells what it knows, as
-    the implementation's leaving node gossips that it left)."""
+    """The latest change of a whole log: the node it is about, whether it is
+    complete, its transfers ``(key, src, dst)``, the nodes that take part in gossip
+    (the members before and after it: a node that left still tells what it knows,
+    as the implementation's leaving node gossips that it left; a force-removed node
+    is out: it never comes back), and the node that announces its handover and
+    settlement (``announcer``: the node itself for a join or a leave, the claimant
+    for a force-remove)."""
 
     node: str
     event: str
@@ -295,31 +346,51 @@ class _Change:
     involved: tuple[str, ...]
     joins: int
     leaves: int
+    removes: int = 0
+    announcer: str = ""
+    kind: str = ""
 
 
 @lru_cache(maxsize=1024)
 def _latest(config: Config, log: tuple[Change, ...]) -> _Change:
     if not log:
         return _Change("", "", 0, True, (), config.nodes, 0, 0)
-    start = max(i for i, (event, _) in enumerate(log) if event in (JOIN, LEAVE))
+    start = max(i for i, (event, _) in enumerate(log) if event in _STARTS)
     final = SETTLED if config.join_handover == "pending" else HANDED
     complete = log[-1][0] == final
     last = view_of(config, log[: start + 1])
-    transfers = tuple(
-        (key, src, dst)
-        for key in config.keys
-        for src in _top(config, last.old, key) if src not in _top(config, last.members, key)
-        for dst in _top(config, last.members, key) if dst not in _top(config, last.old, key)
-    )
-    involved = _in_ring_order(config, frozenset(last.old) | frozenset(last.members))
+    kind, node = log[start]
+    if kind == REMOVE:
+        # the removed node's copies are lost: every survivor of a key's old top N
+        # (they all stay in it) hands it on to each node new in it
+        # (impl.gossip.Gossiper._new_owners); the claimant announces the rest
+        transfers = tuple(
+            (key, src, dst)
+            for key in config.keys
+            for src in _top(config, last.old, key) if src in _top(config, last.members, key)
+            for dst in _top(config, last.members, key) if dst not in _top(config, last.old, key)
+        )
+        involved = last.members
+        announcer = last.members[0]
+    else:
+        transfers = tuple(
+            (key, src, dst)
+            for key in config.keys
+            for src in _top(config, last.old, key) if src not in _top(config, last.members, key)
+            for dst in _top(config, last.members, key) if dst not in _top(config, last.old, key)
+        )
+        involved = _in_ring_order(config, frozenset(last.old) | frozenset(last.members))
+        announcer = node
     events = [event for event, _ in log]
-    return _Change(log[start][1], log[-1][0], start, complete, transfers, involved,
-                   events.count(JOIN), events.count(LEAVE))
+    return _Change(node, log[-1][0], start, complete, transfers, involved,
+                   events.count(JOIN), events.count(LEAVE), events.count(REMOVE), announcer,
+                   kind)
 
 
 # Actions are values: one shared object per distinct action.
 _join = lru_cache(maxsize=256)(Join)
 _leave = lru_cache(maxsize=256)(Leave)
+_force_remove = lru_cache(maxsize=256)(ForceRemove)
 _gossip = lru_cache(maxsize=1024)(Gossip)
 _transfer = lru_cache(maxsize=1024)(Transfer)
 _handover = lru_cache(maxsize=256)(Handover)
@@ -338,6 +409,7 @@ def _changes(state: State, plan: Plan, ms: MembershipState
     ups = tuple([node.up for node in state.nodes])
     for action, membership in view_steps(plan, ms, ups, state.side):
         yield action, with_membership(state, plan, membership)
+    yield from removals(state, plan, ms)
     yield from range_steps(state, plan, ms)
 
 
@@ -391,7 +463,7 @@ def range_steps(state: State, plan: Plan, ms: MembershipState
     probe = Edit(state, plan)
     everyone = all(views[index[n]] == known for n in change.involved)
     start = change.start
-    if change.event in (JOIN, LEAVE):
+    if change.event in _STARTS:
         pending = [t for t in change.transfers if t not in ms.handed]
         for key, src, dst in pending:
             if config.join_handover == "pending" and not everyone:
@@ -404,12 +476,18 @@ def range_steps(state: State, plan: Plan, ms: MembershipState
             payload = nodes[index[src]].store[plan.key_index[key]]
             edit.send(new_message(Kind.RANGE_TRANSFER, src, dst, 0, key, payload))
             yield _transfer(src, dst, key), edit.build()
-        if not pending and nodes[index[change.node]].up and (
+        # a removal's claimant announces it once every survivor told it that it handed
+        # its ranges on, which each does once every member knows the removal
+        # (impl.gossip.Gossiper._removal_done): the claimant then knows it too
+        heard = everyone or change.kind != REMOVE
+        if not pending and heard and nodes[index[change.announcer]].up and (
                 config.join_handover == "pending" or _drained(state, change)):
-            yield _handover(change.node), _announce(state, plan, ms, (HANDED, change.node))
-    elif (change.event == HANDED and everyone and nodes[index[change.node]].up
+            yield _handover(change.node), _announce(state, plan, ms, (HANDED, change.node),
+                                                    change.announcer)
+    elif (change.event == HANDED and everyone and nodes[index[change.announcer]].up
           and _drained(state, change)):
-        yield _settle(change.node), _announce(state, plan, ms, (SETTLED, change.node))
+        yield _settle(change.node), _announce(state, plan, ms, (SETTLED, change.node),
+                                              change.announcer)
 
 
 def _drained(state: State, change: _Change) -> bool:
@@ -422,12 +500,63 @@ def _drained(state: State, change: _Change) -> bool:
 
 
 def knows(plan: Plan, membership: MembershipState, node: str, other: str) -> bool:
-    """Whether ``node`` has heard of ``other``: an initial node, or one whose join is
-    in ``node``'s view (a node ignores messages from nodes it never heard of, as the
-    implementation refuses peers outside its membership)."""
+    """Whether ``node`` has heard of ``other`` and not of its force-remove: an initial
+    node, or one whose join is in ``node``'s view (a node ignores messages from nodes
+    it never heard of, as the implementation refuses peers outside its membership,
+    and from a node it knows was force-removed: ``removed-peer-refused``)."""
+    if plan.config.removes and (REMOVE, other) in membership.log[
+            : membership.views[plan.index[node]]]:
+        return False
     if other in plan.config.nodes:
         return True
     return (JOIN, other) in membership.log[: membership.views[plan.index[node]]]
+
+
+def announcer(config: Config, log: tuple[Change, ...]) -> str:
+    """The node that announces the handover and the settlement of the latest change
+    of ``log``: the node that joins (leaves), or for a force-remove the claimant
+    (the first member after it, in ring order)."""
+    return _latest(config, log).announcer
+
+
+def is_removed(membership: MembershipState | None, node: str) -> bool:
+    """Whether ``node`` was force-removed (by the whole log): it never recovers (the
+    implementation's returning node is refused by its peers and stops)."""
+    return membership is not None and (REMOVE, node) in membership.log
+
+
+def removals(state: State, plan: Plan, ms: MembershipState) -> Iterator[tuple[Action, State]]:
+    """The force-removes enabled in ``state`` (session 23; the implementation's
+    ``impl.gossip.Gossiper.force_remove``): once the latest change is complete and
+    the budget allows, a member ``by`` that is up and knows the whole log announces
+    ``("remove", node)`` for a member ``node`` that is down, if more than N members
+    stay. The entry is the first a node announces about another (a join, a leave,
+    a handover and a settlement are announced by the node that changes, or for a
+    removal by the claimant). The removed node's disk is gone: its store and hints
+    are emptied (its copies are lost), it stays down (:func:`is_removed`: its
+    ``Recover`` is refused), and the survivors hand its ranges on (:func:`range_steps`).
+    Its hints at the others need no re-addressing here: membership change is modelled
+    with a strict quorum, which makes no hint."""
+    config = plan.config
+    log, views = ms.log, ms.views
+    change = _latest(config, log)
+    if not change.complete or change.removes >= config.removes:
+        return
+    members = view_of(config, log).members
+    if len(members) <= config.n:
+        return
+    index, nodes, known = plan.index, state.nodes, len(log)
+    for node in members:
+        down = nodes[index[node]]
+        if down.up:
+            continue
+        for by in members:
+            if by != node and nodes[index[by]].up and views[index[by]] == known:
+                edit = Edit(state, plan)
+                edit.membership = _announced(plan, ms, (REMOVE, node), by)
+                empty = clocks.empty(config.clock)
+                edit.set_node(node, new_node(False, tuple(empty for _ in down.store), (), ()))
+                yield _force_remove(node, by), edit.build()
 
 
 def _blocked(messages: tuple[Message, ...], key: str, src: str, dst: str) -> bool:
@@ -452,21 +581,27 @@ def with_membership(state: State, plan: Plan, membership: MembershipState) -> St
     return edit.build()
 
 
-def _announced(plan: Plan, ms: MembershipState, entry: Change) -> MembershipState:
-    """The membership once ``entry``'s node appended it to the log (it then knows the
-    whole log)."""
+def _announced(plan: Plan, ms: MembershipState, entry: Change, by: str = ""
+               ) -> MembershipState:
+    """The membership once ``by`` (default: ``entry``'s node) appended ``entry`` to the
+    log (it then knows the whole log)."""
     log = (*ms.log, entry)
-    return MembershipState(log, _learn(ms.views, plan.index[entry[1]], len(log)), frozenset())
+    return MembershipState(log, _learn(ms.views, plan.index[by or entry[1]], len(log)),
+                           frozenset())
 
 
-def _announce(state: State, plan: Plan, ms: MembershipState, entry: Change) -> State:
-    """``entry``'s node appends it to the log (and so knows the whole log). The
-    change's last entry also empties the copies its transfers were sent from:
-    a node that handed a range over deletes it, a node that left is gone."""
+def _announce(state: State, plan: Plan, ms: MembershipState, entry: Change, by: str
+              ) -> State:
+    """``by`` appends ``entry`` to the log (and so knows the whole log). The last
+    entry of a join or a leave also empties the copies its transfers were sent from:
+    a node that handed a range over deletes it, a node that left is gone (the
+    senders of a force-remove's transfers stay owners: nothing is emptied)."""
     edit = Edit(state, plan)
-    edit.membership = _announced(plan, ms, entry)
-    if entry[0] == (SETTLED if plan.config.join_handover == "pending" else HANDED):
-        for key, src, _ in _latest(plan.config, ms.log).transfers:
+    edit.membership = _announced(plan, ms, entry, by)
+    change = _latest(plan.config, ms.log)
+    if (entry[0] == (SETTLED if plan.config.join_handover == "pending" else HANDED)
+            and change.kind != REMOVE):
+        for key, src, _ in change.transfers:
             forget_copy(edit, state, src, key)  # with a key epoch, as a reap (kv679)
     return edit.build()
 
@@ -479,5 +614,5 @@ def on_range_transfer(edit: Edit, m: Message, dst: NodeState) -> None:
     ms = edit.membership
     change = _latest(edit.plan.config, ms.log)
     done = (m.key, m.src, m.dst)
-    if change.event in (JOIN, LEAVE) and done in change.transfers and done not in ms.handed:
+    if change.event in _STARTS and done in change.transfers and done not in ms.handed:
         edit.membership = MembershipState(ms.log, ms.views, ms.handed | {done})

@@ -30,6 +30,7 @@ from spec.actions import (
     DiskLoss,
     Drop,
     Duplicate,
+    ForceRemove,
     Gossip,
     Handoff,
     Handover,
@@ -46,8 +47,9 @@ from spec.actions import (
     message_json,
 )
 from spec.clocks import Payload
+from spec.membership import announcer, knows
 from spec.state import Kind, Message, State
-from spec.step import put_id_of
+from spec.step import plan_of, put_id_of
 
 __all__ = ["MESSAGE_NAMES", "describe", "message_text", "narrate", "payload_text"]
 
@@ -205,6 +207,9 @@ def narrate(before: State, action: Action, after: State) -> str:
         dst = before.node(m.dst)
         if not dst.up:
             return f"{message_text(m)} lost: {m.dst} is down"
+        if before.membership is not None and not knows(
+                plan_of(before.config), before.membership, m.dst, m.src):
+            return f"{message_text(m)} refused: {m.dst} knows no member {m.src}"
         effects = _effects(before, after)
         return f"{message_text(m)} delivered" + (f"; {effects}" if effects else "")
     if isinstance(action, Drop):
@@ -258,6 +263,9 @@ def _narrate_membership(before: State, action: Action, after: State) -> str:
         return f"{action.node} joins the ring (announced; others learn it by gossip)"
     if isinstance(action, Leave):
         return f"{action.node} leaves the ring (announced; others learn it by gossip)"
+    if isinstance(action, ForceRemove):
+        return (f"{action.by} force-removes {action.node}, down for good: its copies are "
+                f"lost, it never recovers (announced; others learn it by gossip)")
     if isinstance(action, Gossip):
         assert after.membership is not None
         log = after.membership.log[: after.membership.views[
@@ -269,6 +277,13 @@ def _narrate_membership(before: State, action: Action, after: State) -> str:
         payload = before.node(action.src).store[k]
         return (f"{action.src} transfers {action.key}={_payload_text(payload)} to "
                 f"{action.dst} (range transfer)")
+    if isinstance(action, Handover | Settle) and before.membership is not None and (
+            "remove", action.node) in before.membership.log:
+        claimant = announcer(before.config, before.membership.log)
+        what = ("every range of its removal was transferred (handed over)"
+                if isinstance(action, Handover) else
+                "its removal is settled (the new ring alone from now on)")
+        return f"{claimant}, the claimant, for {action.node}: {what}"
     if isinstance(action, Handover):
         return f"{action.node}: every range of its change was transferred (handed over)"
     if isinstance(action, Settle):

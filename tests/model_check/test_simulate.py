@@ -25,7 +25,11 @@ MORE_WALKS = {"sloppy-crash": 300, "join-immediate": 300,
               # a backup between the delete's coordination and its replica put, a reap,
               # a get, then the restore before its read (16 exact steps): 300 walks miss
               # it, 1,000 find it (17 steps, 1.7 CPU-s; session 13)
-              "delete-restore-after-reap": 1000}
+              "delete-restore-after-reap": 1000,
+              # the put acknowledged by its coordinator alone, its crash and
+              # force-remove before its replica puts land, then both refused (6 exact
+              # steps): 250 walks miss it, 300 find it (7 steps, 0.3 CPU-s; session 23)
+              "force-remove-w1": 300}
 #: violations random walks do not find within 3,000 walks from SEED (measured): the
 #: monotonic-reads counterexample needs a crash between a put's replica writes and
 #: two gets that meet different replicas, in 10 exact steps; exhaustive search finds it

@@ -123,10 +123,11 @@ def test_the_naive_rule_routes_by_the_new_ring_at_once() -> None:
 # -- steps -----------------------------------------------------------------------------------
 
 
-def _acked_put(config: Config) -> State:
-    """c1's put of v1 through n1, acknowledged by n1 and n3; n2's copy in flight."""
+def acked_put(config: Config, acked_by: str = "n3") -> State:
+    """c1's put of v1 through n1, acknowledged by n1 and ``acked_by``; the other copy
+    in flight."""
     state = put(initial_state(config), "c1", "n1")
-    state = deliver(state, Kind.REPLICA_PUT, dst="n3")
+    state = deliver(state, Kind.REPLICA_PUT, dst=acked_by)
     state = deliver(state, Kind.REPLICA_PUT_ACK)
     assert state.client("c1").acked == (1,)
     return state
@@ -138,7 +139,7 @@ def _enabled(state: State) -> list[Action]:
 
 def test_the_naive_join_serves_a_stale_read_from_the_joining_node() -> None:
     """The case script's stale read, as the suite's shortest counterexample has it."""
-    state = do(_acked_put(NAIVE), Join("n4"))
+    state = do(acked_put(NAIVE), Join("n4"))
     state = get(state, "c1", "n4")  # n4, by its own view a top-N node, coordinates
     state = do(state, Gossip("n4", "n2"))  # n2 hears of n4 (else it ignores n4)
     state = deliver(state, Kind.REPLICA_GET, dst="n2")
@@ -148,7 +149,7 @@ def test_the_naive_join_serves_a_stale_read_from_the_joining_node() -> None:
 
 
 def test_a_node_ignores_a_message_from_a_node_it_never_heard_of() -> None:
-    state = do(_acked_put(NAIVE), Join("n4"))
+    state = do(acked_put(NAIVE), Join("n4"))
     state = get(state, "c1", "n4")
     ignored = deliver(state, Kind.REPLICA_GET, dst="n1")
     assert not any(m.kind is Kind.REPLICA_GET_REPLY for m in ignored.messages)
@@ -157,7 +158,7 @@ def test_a_node_ignores_a_message_from_a_node_it_never_heard_of() -> None:
 
 
 def test_with_pending_ownership_the_joining_node_serves_only_after_the_handover() -> None:
-    state = do(_acked_put(JOIN), Join("n4"))
+    state = do(acked_put(JOIN), Join("n4"))
     assert ClientGet("c1", "n4", "k") not in _enabled(state)
     assert not any(isinstance(a, Transfer) for a in _enabled(state))  # n1..n3 do not know
     for src, dst in (("n4", "n1"), ("n1", "n2"), ("n1", "n3")):
