@@ -119,6 +119,11 @@ def test_a_forwarded_put_refused_for_its_bytes_reaches_the_client_as_a_503(
                            max_pending_bytes=150_000) as servers:
             node = servers[0]
             first = await _hold(servers, 100_000)
+            # the limit itself is admitted, a byte over it refused (a mutant
+            # comparing with < refused a put that fits exactly)
+            held = node.node.pending_bytes
+            assert node.overloaded(150_000 - held) is None
+            assert isinstance(node.overloaded(150_001 - held), errors.OverloadedError)
             sent: list[tuple[str, Any]] = []
             node._send = lambda dest, message: sent.append((dest, message))  # type: ignore[method-assign]
             node._deliver("n2", wire.encode(Forward(7, PutRequest(1, b"fwd", b"c" * 60_000))))
