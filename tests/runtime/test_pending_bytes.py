@@ -124,6 +124,12 @@ def test_a_forwarded_put_refused_for_its_bytes_reaches_the_client_as_a_503(
             held = node.node.pending_bytes
             assert node.overloaded(150_000 - held) is None
             assert isinstance(node.overloaded(150_001 - held), errors.OverloadedError)
+            # a body that is not a value is no put: asked to continue, it gets its 100
+            # (a mutant admitting every Expect PUT refused it 503)
+            answer = await asyncio.to_thread(_first_answer, node, (
+                b"PUT /status HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 60000\r\n\r\n"))
+            assert answer.startswith(b"HTTP/1.1 100 "), answer[:80]
             sent: list[tuple[str, Any]] = []
             node._send = lambda dest, message: sent.append((dest, message))  # type: ignore[method-assign]
             node._deliver("n2", wire.encode(Forward(7, PutRequest(1, b"fwd", b"c" * 60_000))))
