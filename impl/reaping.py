@@ -417,7 +417,9 @@ class Reaper:
         while it coordinates or forwards a request of the key (the delete itself,
         forwarded to a target: its reply and this reap cross): every version of such
         a copy is one the delete superseded, and a put coordinated here writes its
-        own record, which the tombstone does not dominate."""
+        own record, which the tombstone does not dominate. A copy it does not
+        dominate (a sibling concurrent with the delete) is kept, with the tombstone
+        merged in: the versions the delete covers are superseded there too."""
         if self.config.delete_mode == "keep":
             return
         stored = self.replica.storage.read(key)
@@ -427,8 +429,13 @@ class Reaper:
         if not is_tombstone_only(mine):
             if self.config.delete_mode == "immediate" and not self.replicates(key):
                 tombstone = self.replica.parse(record)
-                if is_tombstone_only(tombstone) and merge(tombstone, mine) == tombstone:
-                    self._forget(key, mine)  # no replica: a copy the delete covers
+                if is_tombstone_only(tombstone):
+                    if merge(tombstone, mine) == tombstone:
+                        self._forget(key, mine)  # no replica: a copy the delete covers
+                    else:  # a sibling concurrent with the delete: kept, the versions
+                        # the delete covers superseded (handed back whole by a stray
+                        # look, they came back beside it: session 23's second review)
+                        self.replica.merge_into_local(key, tombstone, record)
             return  # something newer than the delete arrived: keep it
         if self.config.delete_mode == "safe" and mine != self.replica.parse(record):
             return

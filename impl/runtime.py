@@ -1156,7 +1156,11 @@ class NodeServer:
                 message.request, PutRequest) else None)
             if overload is not None:  # refused before the coordinator writes anything
                 kind = "put" if isinstance(message.request, PutRequest) else "get"
-                self._send(src, ForwardReply(message.op_id, kind, error=type(overload).__name__,
+                # the wire code (errors.code_of), which the forwarder reads back as an
+                # OverloadedError (a 503): the class name, no code, was read as a
+                # RemoteError, 504 outcome unknown (session 23's second review)
+                self._send(src, ForwardReply(message.op_id, kind,
+                                             error=errors.code_of(overload).value,
                                              message=str(overload)))
                 return
         try:

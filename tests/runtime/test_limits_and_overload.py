@@ -150,7 +150,7 @@ def test_a_saturated_coordinator_refuses_a_forwarded_request_before_writing(
             node._send = lambda dest, message: sent.append((dest, message))  # type: ignore[method-assign]
             forward = Forward(7, PutRequest(1, b"forwarded", b"v"))
             node._deliver("n2", wire.encode(forward))
-            assert sent == [("n2", ForwardReply(7, "put", error="OverloadedError",
+            assert sent == [("n2", ForwardReply(7, "put", error="overloaded",
                                                 message=sent[0][1].message))]  # type: ignore[attr-defined]
             assert node.node.record(b"forwarded") is None
             await first

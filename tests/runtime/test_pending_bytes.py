@@ -20,6 +20,7 @@ import pytest
 
 from impl import errors, wire
 from impl.config import ClusterConfig
+from impl.http_api import _outcome_unknown
 from impl.messages import Forward, ForwardReply, PutRequest
 from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, run, url
@@ -93,12 +94,51 @@ def test_a_put_over_the_bytes_in_flight_is_refused_at_once_and_a_smaller_one_adm
             node._send = lambda dest, message: sent.append((dest, message))  # type: ignore[method-assign]
             node._deliver("n2", wire.encode(Forward(7, PutRequest(1, b"fwd", b"c" * 60_000))))
             assert [(dest, type(m)) for dest, m in sent] == [("n2", ForwardReply)]
-            assert sent[0][1].error == "OverloadedError"  # type: ignore[attr-defined]
+            assert sent[0][1].error == "overloaded"  # type: ignore[attr-defined]
             assert node.node.record(b"fwd") is None
             status, _, body = await first
             assert status == 504 and body["outcome"] == "unknown"
             # nothing in flight: a put of the limit's size is admitted (504: n2, n3 down)
             status, _, body = await call("PUT", url(node, "/kv/third"), b"d" * 100_000)
             assert status == 504 and node.node.record(b"third") is not None, body
+
+    run(scenario())
+
+
+def test_a_forwarded_put_refused_for_its_bytes_reaches_the_client_as_a_503(
+        tmp_path: Path) -> None:
+    """The ForwardReply of a Forward refused by admission carries the wire code
+    ``overloaded``, which the forwarder reads as an OverloadedError: 503 with
+    Retry-After, ``not-written``. It carried the class name ``OverloadedError``, no
+    wire code, read as a RemoteError: four ``vdynamo serve`` processes at N = 3,
+    12 clients x 6 puts of 1 MiB through every node, 3 of 72 answered 504
+    ``RemoteError`` outcome ``unknown``, no Retry-After, for a put the coordinator
+    had refused before writing anything (session 23's second review)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=100_000,
+                           max_pending_bytes=150_000) as servers:
+            node = servers[0]
+            first = await _hold(servers, 100_000)
+            # the limit itself is admitted, a byte over it refused (a mutant
+            # comparing with < refused a put that fits exactly)
+            held = node.node.pending_bytes
+            assert node.overloaded(150_000 - held) is None
+            assert isinstance(node.overloaded(150_001 - held), errors.OverloadedError)
+            # a body that is not a value is no put: asked to continue, it gets its 100
+            # (a mutant admitting every Expect PUT refused it 503)
+            answer = await asyncio.to_thread(_first_answer, node, (
+                b"PUT /status HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Content-Length: 60000\r\n\r\n"))
+            assert answer.startswith(b"HTTP/1.1 100 "), answer[:80]
+            sent: list[tuple[str, Any]] = []
+            node._send = lambda dest, message: sent.append((dest, message))  # type: ignore[method-assign]
+            node._deliver("n2", wire.encode(Forward(7, PutRequest(1, b"fwd", b"c" * 60_000))))
+            [(_, reply)] = sent
+            error = errors.error_of(reply.error, reply.message)
+            assert isinstance(error, errors.OverloadedError), (reply.error, type(error))
+            status, body, headers = node.http._failed(error, unknown=_outcome_unknown(error))
+            assert (status, body["outcome"]) == (503, "not-written")  # type: ignore[index]
+            assert headers == [("retry-after", str(node.config.retry_after_s))]
+            await first
 
     run(scenario())
