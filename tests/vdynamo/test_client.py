@@ -50,7 +50,8 @@ def test_a_put_whose_outcome_is_unknown_is_not_retried_and_not_written_is() -> N
             await client.put("k", b"first")
             first = cluster.servers[0]
             # saturated: 503 not-written, so the client moves on to another node
-            first.overloaded = lambda: errors.OverloadedError("test: saturated")  # type: ignore[method-assign]
+            first.overloaded = lambda put_bytes=None: errors.OverloadedError(  # type: ignore[method-assign]
+                "test: saturated")
             client.router.seeds = [f"http://{first.http_address}"]
             client.router.http = {"n1": f"http://{first.http_address}",
                                   "n2": f"http://{cluster.servers[1].http_address}"}
