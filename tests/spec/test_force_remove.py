@@ -211,9 +211,10 @@ def test_a_message_from_the_removed_node_is_refused_once_its_removal_is_known() 
     taken = deliver(state, Kind.REPLICA_PUT, dst="n4")
     assert values(taken.node("n4").store[0]) == (1,)
     heard = do(state, Gossip("n3", "n4"))
+    assert narrate(state, Gossip("n3", "n4"), heard).endswith("n4 now knows force-remove of n1")
     refused = deliver(heard, Kind.REPLICA_PUT, dst="n4")
     assert not values(refused.node("n4").store[0])
-    assert "refused: n4 knows no member n1" in narrate(
+    assert "refused: n4 knows n1 was force-removed" in narrate(
         heard, _delivery(heard, Kind.REPLICA_PUT, "n4"), refused)
 
 
