@@ -51,6 +51,9 @@ from spec.membership import announcer, knows
 from spec.state import Kind, Message, State
 from spec.step import plan_of, put_id_of
 
+#: a log entry as a gossip step tells it ("remove n1" read as an order: session 23's review)
+_ENTRY = {"remove": "force-remove of"}
+
 __all__ = ["MESSAGE_NAMES", "describe", "message_text", "narrate", "payload_text"]
 
 
@@ -209,6 +212,9 @@ def narrate(before: State, action: Action, after: State) -> str:
             return f"{message_text(m)} lost: {m.dst} is down"
         if before.membership is not None and not knows(
                 plan_of(before.config), before.membership, m.dst, m.src):
+            ms, index = before.membership, plan_of(before.config).index
+            if ("remove", m.src) in ms.log[: ms.views[index[m.dst]]]:  # session 23's review
+                return f"{message_text(m)} refused: {m.dst} knows {m.src} was force-removed"
             return f"{message_text(m)} refused: {m.dst} knows no member {m.src}"
         effects = _effects(before, after)
         return f"{message_text(m)} delivered" + (f"; {effects}" if effects else "")
@@ -271,7 +277,7 @@ def _narrate_membership(before: State, action: Action, after: State) -> str:
         log = after.membership.log[: after.membership.views[
             before.config.all_nodes.index(action.dst)]]
         return (f"gossip {action.src} -> {action.dst}: {action.dst} now knows "
-                f"{', '.join(f'{e} {n}' for e, n in log)}")
+                f"{', '.join(f'{_ENTRY.get(e, e)} {n}' for e, n in log)}")
     if isinstance(action, Transfer):
         k = before.config.keys.index(action.key)
         payload = before.node(action.src).store[k]
