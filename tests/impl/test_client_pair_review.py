@@ -107,3 +107,26 @@ def test_per_put_truncation_never_mints_a_dot_twice(seed: int) -> None:
 
 def before_counter(record: Record, entry: str) -> int:
     return max((s.clock.counter(entry) for s in record.siblings), default=0)
+
+
+def test_a_node_name_ending_in_slash_digits_is_refused() -> None:
+    """Without actor epochs a node's actor is its name, and node ``n1/1``'s entry for
+    alice is ``"n1/1 alice"``, node n1's first fresh entry for her: both mint
+    ``{"n1/1 alice": 1}`` for two different writes (shown below on the records),
+    a dot used twice. A node name may not end in ``/<digits>`` (ConfigError naming
+    it; before this review it was accepted)."""
+    from impl.config import check_node_name
+
+    mode = ClockMode.CLIENT_VCLOCK
+    first = apply_put(Record.empty(mode), VClock(), b"v1", coordinator="n1",
+                      client_id="alice", now=1.0)
+    stale = apply_put(first, VClock(), b"v2", coordinator="n1", client_id="alice", now=2.0)
+    other = apply_put(Record.empty(mode), VClock(), b"v3", coordinator="n1/1",
+                      client_id="alice", now=2.0)
+    [v2] = [s for s in stale.siblings if s.value.endswith(b"v2")]
+    [v3] = other.siblings
+    assert v2.clock.pairs == v3.clock.pairs == (("n1/1 alice", 1),)
+    for name in ("n1/1", "node/07"):
+        with pytest.raises(ConfigError, match="must not end in"):
+            check_node_name(name)
+    assert check_node_name("n1/a") == "n1/a" and check_node_name("a/1b") == "a/1b"
