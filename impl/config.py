@@ -115,7 +115,7 @@ def check_node_name(name: object, field: str = "name") -> str:
         raise ConfigError(f"{field}: a node name must have 1..{MAX_NODE_NAME} characters")
     if not name.isprintable() or any(c.isspace() for c in name):
         raise ConfigError(f"{field}: node name {name!r} must be printable, without spaces")
-    base, slash, tail = name.rpartition("/")
+    _, slash, tail = name.rpartition("/")
     if slash and tail.isascii() and tail.isdigit():
         raise ConfigError(f"{field}: node name {name!r} must not end in '/' and digits "
                           f"(the spelling of a client-vclock fresh entry's actor)")

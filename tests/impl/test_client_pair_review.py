@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import random
+from pathlib import Path
 
 import pytest
 
@@ -42,18 +43,19 @@ def test_every_entry_fits_a_context_id_and_distinct_clients_stay_distinct() -> N
     assert all(len(e.encode()) <= MAX_ID_BYTES for e in entries)
     assert {entry_actor(e) for e in entries} == {LONGEST_ACTOR}
     assert client_entry("alice", "n1") == "n1 alice"  # short ids spelled as they are
+    assert client_entry("a" * 255, "n1") == "n1 " + "a" * 255  # an HTTP id: never digested
 
 
 def test_a_client_vclock_context_of_vclock_max_pairs_long_entries_fits_a_header(
-        tmp_path: object) -> None:
+        tmp_path: Path) -> None:
     """The start-time check of ``vclock_max_pairs`` took ids of 255 bytes ("actor ids
     are shorter"); a pair entry is an actor, a space and a client id of up to 255
     ASCII characters: 173 pairs (accepted) of a 30-character actor and 255-character
     clients made 68,304 bytes of base64, over the 61,440 the header carries."""
     from tests.runtime.live import SECRET, runtime_config
 
-    config = runtime_config(tmp_path, clock="client-vclock")  # type: ignore[arg-type]
-    most = max(p for p in range(1, 400) if _accepted(tmp_path, p))
+    config = runtime_config(tmp_path, clock="client-vclock")
+    most = max(p for p in range(1, 200) if _accepted(tmp_path, p))
     pairs = sorted((client_entry(f"c{i:04d}-" + "x" * 249, LONGEST_ACTOR, 10**19), 1)
                    for i in range(most))
     context = base64.b64encode(encode_context_pairs(
@@ -62,29 +64,29 @@ def test_a_client_vclock_context_of_vclock_max_pairs_long_entries_fits_a_header(
     assert config.cluster.vclock_max_pairs <= most  # the default still accepted
 
 
-def _accepted(tmp_path: object, pairs: int) -> bool:
+def _accepted(tmp_path: Path, pairs: int) -> bool:
     from tests.runtime.live import runtime_config
     try:
-        runtime_config(tmp_path, clock="client-vclock", vclock_max_pairs=pairs,  # type: ignore[arg-type]
+        runtime_config(tmp_path, clock="client-vclock", vclock_max_pairs=pairs,
                        max_context_bytes=400_000, max_frame_bytes=128 << 20)
     except ConfigError:
         return False
     return True
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("seed", [1, 2])
 def test_per_put_truncation_never_mints_a_dot_twice(seed: int) -> None:
     """``vclock_truncation = "put"`` keeps no floor (the author's open question): a
     record only loses a pair when a sibling holding it is dominated, and a dominating
     clock holds the pair at a counter as high, so the coordinator's record keeps the
-    highest counter of each of its entries. 300 random puts of 4 forgetful clients
+    highest counter of each of its entries. 90 random puts of 4 forgetful clients
     (random stale contexts) through 3 coordinators, threshold 2: every put's dot,
     (entry, counter), is new."""
     rng = random.Random(seed)
     records = {a: Record.empty(ClockMode.CLIENT_VCLOCK) for a in ("n1", "n2", "n3")}
     seen: list[VClock] = [VClock()]
     dots: set[tuple[str, int]] = set()
-    for step in range(300):
+    for step in range(90):
         actor = rng.choice(sorted(records))
         if rng.random() < 0.3:  # a replica learns another's record
             other = records[rng.choice(sorted(records))]
@@ -130,3 +132,22 @@ def test_a_node_name_ending_in_slash_digits_is_refused() -> None:
         with pytest.raises(ConfigError, match="must not end in"):
             check_node_name(name)
     assert check_node_name("n1/a") == "n1/a" and check_node_name("a/1b") == "a/1b"
+
+
+def test_record_truncation_floor_keeps_a_dropped_pair_from_being_counted_again() -> None:
+    """Record truncation drops alice's pair ``n1 alice`` (3 events) from n1's record;
+    a stale context of hers holds it at 1. Without the record's floor the entry is
+    "covered" again and her put minted ``("n1 alice", 2)``, a dot already used (the
+    review's mutant M2, killed before only by the u64-limit test)."""
+    mode, policy = ClockMode.CLIENT_VCLOCK, Truncation(threshold=2, max_pairs=2)
+    record, context, stale = Record.empty(mode), VClock(), VClock()
+    for step, client in enumerate(("alice", "alice", "alice", "bob", "carol", "dave")):
+        record = apply_put(record, context, b"v%d" % step, coordinator="n1",
+                           client_id=client, now=float(step), truncation=policy)
+        [context] = [s.clock for s in record.siblings]
+        stale = context if step == 0 else stale
+    assert record.floor >= 3 and context.counter("n1 alice") == 0
+    after = apply_put(record, stale, b"late", coordinator="n1", client_id="alice",
+                      now=9.0, truncation=policy)
+    [late] = [s for s in after.siblings if s.value.endswith(b"late")]
+    assert late.clock.counter("n1 alice") > 3
