@@ -104,13 +104,21 @@ DEFAULT_CLUSTER_NAME = "vdynamo"
 
 
 def check_node_name(name: object, field: str = "name") -> str:
-    """A node name: a non-empty str of at most 255 printable characters, no spaces."""
+    """A node name: a non-empty str of at most 255 printable characters, no spaces,
+    not ending in ``/<digits>`` (ConfigError naming the problem otherwise). The last
+    rule is session 23's review's: without actor epochs a node's actor is its name,
+    and node ``n1/1``'s client-vclock entry for a client would be node ``n1``'s
+    first fresh entry for it (``spec.vclock.client_entry``), a dot minted twice."""
     if not isinstance(name, str):
         raise ConfigError(f"{field}: a node name must be a str, got {type(name).__name__}")
     if not name or len(name) > MAX_NODE_NAME:
         raise ConfigError(f"{field}: a node name must have 1..{MAX_NODE_NAME} characters")
     if not name.isprintable() or any(c.isspace() for c in name):
         raise ConfigError(f"{field}: node name {name!r} must be printable, without spaces")
+    _, slash, tail = name.rpartition("/")
+    if slash and tail.isascii() and tail.isdigit():
+        raise ConfigError(f"{field}: node name {name!r} must not end in '/' and digits "
+                          f"(the spelling of a client-vclock fresh entry's actor)")
     return name
 
 

@@ -137,14 +137,21 @@ MAX_CONTEXT_HEADER_BYTES = 60 * 1024
 #: the longest clock id a context carries over HTTP: X-Vdynamo-Client is at most
 #: 255 ASCII characters (impl.http_api), actor ids are shorter
 HTTP_ID_BYTES = 255
+#: the longest client-vclock entry (``spec.vclock.client_entry``): an actor of 255
+#: bytes with a key epoch and a fresh number (``.<20 digits>``, ``/<20 digits>``),
+#: a space and a client part of 255 bytes (session 23's review: with 255 the
+#: start-time check let through 173 pairs, whose contexts took up to 129,892
+#: bytes of base64)
+CLIENT_ENTRY_BYTES = HTTP_ID_BYTES + 2 * 21 + 1 + HTTP_ID_BYTES
 
 
-def http_context_bytes(pairs: int) -> int:
+def http_context_bytes(pairs: int, id_bytes: int = HTTP_ID_BYTES) -> int:
     """The base64 length of the largest context of ``pairs`` pairs a client of the
-    HTTP API can be given (ids of :data:`HTTP_ID_BYTES`): the layout of
+    HTTP API can be given (ids of ``id_bytes``, :data:`HTTP_ID_BYTES` or, in
+    client-vclock, :data:`CLIENT_ENTRY_BYTES`): the layout of
     :func:`impl.context.context_bytes_bound` (version, mode, count, then per pair
     a 2-byte length, the id and an 8-byte counter, then the tag)."""
-    raw = 4 + pairs * (2 + HTTP_ID_BYTES + 8) + TAG_BYTES
+    raw = 4 + pairs * (2 + id_bytes + 8) + TAG_BYTES
     return 4 * -(-raw // 3)
 
 
@@ -153,7 +160,8 @@ class RuntimeConfig:
     """What ``vdynamo serve`` runs with: the cluster's configuration, each node's
     addresses, the file read and the storage settings. ConfigError (naming the
     setting) for a cluster whose contexts could not travel over HTTP: with
-    ``vclock_max_pairs`` over 173 a context may need more than
+    ``vclock_max_pairs`` over 173 (81 in client-vclock, whose entries spell an
+    actor beside the client id) a context may need more than
     :data:`MAX_CONTEXT_HEADER_BYTES` of base64 in X-Vdynamo-Context, which HTTP
     clients refuse to read (and, before session 12, the node itself refused with
     431 once the other headers were counted): the key could no longer be
@@ -169,13 +177,14 @@ class RuntimeConfig:
 
     def __post_init__(self) -> None:
         pairs = self.cluster.vclock_max_pairs
+        ids = CLIENT_ENTRY_BYTES if self.cluster.clock == "client-vclock" else HTTP_ID_BYTES
         if self.cluster.clock in ("server-vclock", "client-vclock") and (
-                http_context_bytes(pairs) > MAX_CONTEXT_HEADER_BYTES):
+                http_context_bytes(pairs, ids) > MAX_CONTEXT_HEADER_BYTES):
             most = max(p for p in range(1, pairs) if
-                       http_context_bytes(p) <= MAX_CONTEXT_HEADER_BYTES)
+                       http_context_bytes(p, ids) <= MAX_CONTEXT_HEADER_BYTES)
             raise errors.ConfigError(
                 f"vclock_max_pairs: a context of {pairs} pairs may take "
-                f"{http_context_bytes(pairs)} bytes of base64 in X-Vdynamo-Context, over "
+                f"{http_context_bytes(pairs, ids)} bytes of base64 in X-Vdynamo-Context, over "
                 f"the {MAX_CONTEXT_HEADER_BYTES} an HTTP header can carry (Python's "
                 f"http.client refuses lines over 65536): at most {most} pairs")
 

@@ -30,6 +30,7 @@ with a ValueError naming it.
 from __future__ import annotations
 
 import enum
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -38,6 +39,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from spec.errors import InvalidValueError
 
 __all__ = [
+    "CLIENT_PART_BYTES",
     "DEFAULT_PRUNE_THRESHOLD",
     "HasClock",
     "Order",
@@ -286,6 +288,11 @@ def reconcile(versions: Iterable[T]) -> tuple[T, ...]:
     return tuple(kept)
 
 
+#: the most UTF-8 bytes of a client id a :func:`client_entry` spells as it is (an
+#: HTTP client's X-Vdynamo-Client, 255 ASCII characters, always is)
+CLIENT_PART_BYTES = 255
+
+
 def client_entry(client: str, actor: str, fresh: int = 0) -> str:
     """The vector-clock entry a ``client-vclock`` put of ``client`` coordinated under
     ``actor`` (the coordinator's actor for the key) increments: ``"<actor> <client>"``,
@@ -307,7 +314,13 @@ def client_entry(client: str, actor: str, fresh: int = 0) -> str:
     has no space, so the first space splits an entry back into its two parts (a
     client id may hold spaces); an actor with epochs ends with its epoch
     (``n1~1``, ``n1~<hex>``), never with ``/<digits>``, so distinct triples are
-    distinct entries."""
+    distinct entries. A client id of over :data:`CLIENT_PART_BYTES` UTF-8 bytes (the
+    library takes 255 characters of any width) is spelled ``sha256:<hex>`` of its
+    UTF-8: the entry must fit a context's 1,020-byte id beside an actor of up to
+    297 bytes (session 23's review: such a client's every put was refused
+    ``node id ... is too long for a context``)."""
+    if len(client.encode("utf-8")) > CLIENT_PART_BYTES:
+        client = "sha256:" + hashlib.sha256(client.encode("utf-8")).hexdigest()
     return f"{actor}/{fresh} {client}" if fresh else f"{actor} {client}"
 
 
