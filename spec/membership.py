@@ -360,27 +360,21 @@ def _latest(config: Config, log: tuple[Change, ...]) -> _Change:
     complete = log[-1][0] == final
     last = view_of(config, log[: start + 1])
     kind, node = log[start]
-    if kind == REMOVE:
-        # the removed node's copies are lost: every survivor of a key's old top N
-        # (they all stay in it) hands it on to each node new in it
-        # (impl.gossip.Gossiper._new_owners); the claimant announces the rest
-        transfers = tuple(
-            (key, src, dst)
-            for key in config.keys
-            for src in _top(config, last.old, key) if src in _top(config, last.members, key)
-            for dst in _top(config, last.members, key) if dst not in _top(config, last.old, key)
-        )
-        involved = last.members
-        announcer = last.members[0]
-    else:
-        transfers = tuple(
-            (key, src, dst)
-            for key in config.keys
-            for src in _top(config, last.old, key) if src not in _top(config, last.members, key)
-            for dst in _top(config, last.members, key) if dst not in _top(config, last.old, key)
-        )
-        involved = _in_ring_order(config, frozenset(last.old) | frozenset(last.members))
-        announcer = node
+    removal = kind == REMOVE
+    # a join or a leave: each node leaving a key's top N hands it to each node new in
+    # it; a removal: the removed node's copies are lost, so every survivor of the old
+    # top N (they all stay in it) hands it on (impl.gossip.Gossiper._new_owners), and
+    # the claimant announces the rest
+    transfers = tuple(
+        (key, src, dst)
+        for key in config.keys
+        for old_top, new_top in [(_top(config, last.old, key), _top(config, last.members, key))]
+        for src in old_top if (src in new_top) == removal
+        for dst in new_top if dst not in old_top
+    )
+    involved = (last.members if removal
+                else _in_ring_order(config, frozenset(last.old) | frozenset(last.members)))
+    announcer = last.members[0] if removal else node
     events = [event for event, _ in log]
     return _Change(node, log[-1][0], start, complete, transfers, involved,
                    events.count(JOIN), events.count(LEAVE), events.count(REMOVE), announcer,
