@@ -36,12 +36,17 @@ def _ten_siblings(nodes: ServedNodes, r: int) -> bool:
 
 def test_a_replica_that_missed_the_writes_serves_the_key_after_the_limit_is_lowered(
         tmp_path: Path) -> None:
-    lines = ["n = 3", "r = 2", "w = 2", "anti_entropy_interval = 0.5"]
+    # request_timeout 5 s, not the default 1 s: the first put follows the processes'
+    # start at once, and under load (CI's 2 cores, two pytest workers) n2's first
+    # ack took over 1 s: stop 35's CI run failed here with 504 "put reached 1 of
+    # W=2 replicas" (2 of 6 runs beside two busy loops; 0 of 6 now)
+    lines = ["n = 3", "r = 2", "w = 2", "anti_entropy_interval = 0.5", "request_timeout = 5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         nodes.start(*NAMES)
         nodes.kill("n3")
         for i in range(10):
-            assert http_call("PUT", nodes.url("n1", "?w=2"), b"v%d" % i)[0] == 200
+            answer = http_call("PUT", nodes.url("n1", "?w=2"), b"v%d" % i)
+            assert answer[0] == 200, (i, answer)
         nodes.restart_with("n = 3\n", "n = 3\nmax_siblings = 2\n")
         nodes.start("n3")
         for r in (2, 3):  # before: 503 "get reached 1 of R replicas" at n3
@@ -54,7 +59,7 @@ def test_a_replica_that_missed_the_writes_serves_the_key_after_the_limit_is_lowe
 
 
 def test_a_replaced_disk_rebuilds_a_key_stored_under_the_larger_limit(tmp_path: Path) -> None:
-    lines = ["n = 3", "r = 2", "w = 2", "anti_entropy_interval = 0.5"]
+    lines = ["n = 3", "r = 2", "w = 2", "anti_entropy_interval = 0.5", "request_timeout = 5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         nodes.start(*NAMES)
         for i in range(10):
