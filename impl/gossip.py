@@ -66,7 +66,7 @@ import collections
 import json
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any
 
@@ -109,6 +109,19 @@ SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
 #: until the survivors handed them to their new owners, so that a new owner counts
 #: towards R only once it holds the range (a joining node's rule).
 SERVING_RING = SERVING | {MemberStatus.REMOVING}
+#: The statuses of a departure in flight: a leave or a force-removal not completed
+DEPARTING = frozenset({MemberStatus.LEAVING, MemberStatus.REMOVING})
+
+
+def _departure_rank(member: membership.Member | None) -> tuple[int, str]:
+    """The order crossing departures go in (:meth:`Gossiper._before`): a force-removal
+    before a leave (the leaving node still serves and can wait; the removed one is
+    down for good), then by name."""
+    if member is None:
+        return (2, "")
+    return (0 if member.status is MemberStatus.REMOVING else 1, member.node)
+
+
 #: Strategy 3's future ring: the members' tokens (a leaving or removing member keeps
 #: its partitions until the claimant moves them).
 CLAIMED_RING = membership.ON_RING
@@ -258,6 +271,8 @@ class Gossiper:
         #: (:meth:`announced`: each once; at most one per change kind and node, as
         #: the refused version is always 2**62)
         self._headroom_logged: set[str] = set()
+        #: the deferred departures logged (:meth:`_defers`: each reason once)
+        self._deferred_logged: set[str] = set()
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None or rejoin
         #: ``serve --rejoin`` on a new store (an initial node whose data file was
@@ -422,7 +437,8 @@ class Gossiper:
             return
         partitioning = self._partitioning(ring)
         if self.changing():  # a member removed mid-join or mid-leave: its change never
-            if len(ring.nodes) > 1:  # ends, so its partitions are handed out now
+            # ends, so its partitions are handed out now
+            if len(ring.nodes) > 1 and not self._defers(stuck[0], self._before(stuck[0])):
                 self._claimed(partial(membership.claim_leave, self.view, stuck[0],
                                       partitioning, self.rng))
             return
@@ -431,9 +447,9 @@ class Gossiper:
                 self._claimed(partial(membership.claim_join, self.view, member.node,
                                       partitioning, self.rng))
                 return
-        for member in self.view:
-            if (member.status in (MemberStatus.LEAVING, MemberStatus.REMOVING)
-                    and member.tokens and len(ring.nodes) > 1):
+        for member in sorted(self.view, key=_departure_rank):
+            if (member.status in DEPARTING and member.tokens and len(ring.nodes) > 1
+                    and not self._defers(member.node, self._before(member.node))):
                 self._claimed(partial(membership.claim_leave, self.view, member.node,
                                       partitioning, self.rng))
                 return
@@ -445,6 +461,30 @@ class Gossiper:
         if view is not None:
             self._apply(view)
             self.stats["claims"] += 1
+
+    def _before(self, node: str) -> set[str]:
+        """The departures in flight that go before ``node``'s (:func:`_departure_rank`:
+        removals first, by name, then leaves; strategy 3: and every departure
+        already claimed, its partitions handed out, which nothing stops any more)."""
+        rank = _departure_rank(self.view.get(node))
+        return {m.node for m in self.view if m.status in DEPARTING and m.node != node and (
+            _departure_rank(m) < rank or (self.claims and not m.tokens))}
+
+    def _defers(self, node: str, gone: Iterable[str]) -> bool:
+        """Whether the departure of ``node`` waits, the departures ``gone`` going first
+        (:func:`membership.departure_shortfall`: it would leave fewer than N members
+        where it alone would not); logged once per reason, counted as
+        ``stats["departure-deferred"]``."""
+        why = membership.departure_shortfall(self.view, node, self.config.n, gone)
+        if why is None:
+            return False
+        self.stats["departure-deferred"] += 1
+        line = f"{self.name}: the departure of {node} waits: {why}"
+        if line not in self._deferred_logged:
+            self._deferred_logged.add(line)
+            self.log.append(line)
+            HEADROOM_LOG.warning("%s", line)
+        return True
 
     def announced(self, change: str, announce: Callable[[], Membership]) -> Membership | None:
         """The view ``announce()`` builds (this node announcing ``change``: its join, up,
@@ -867,8 +907,8 @@ class Gossiper:
         handed = self.removal_handed.setdefault(node, set())
         handed.add(src)
         survivors = set(self.view.nodes_with(SERVING))
-        if not survivors <= handed:
-            return
+        if not survivors <= handed or (not self.claims and self._defers(node, self._before(node))):
+            return  # (strategy 3: the claim was the check, :meth:`claim`)
         view = self.announced("removal handover", partial(
             self.view.announce, node, status=MemberStatus.REMOVED, tokens=()))
         if view is not None:
@@ -997,6 +1037,8 @@ class Gossiper:
         partitioning = self._members_ring()
         if self.claims and member is not None and member.tokens:
             return []  # strategy 3: the claimant has not handed its partitions out yet
+        if not self.claims and self._defers(self.name, self.view.nodes_with(DEPARTING)):
+            return self._gossip_to(self._peer())  # keeps serving; tried each hint scan
         announce: Callable[[], Membership] | None = None
         if member is not None and member.status is MemberStatus.LEAVING and not member.tokens:
             announce = partial(self.view.announce, self.name, status=MemberStatus.LEFT)
@@ -1328,9 +1370,12 @@ class Gossiper:
         nothing of k12, answered a get at R = 1 not found (seed 3). A leave or join that
         crosses the removal (its node had not heard of it) still goes ahead, and the
         two changes settle each its own (session 21: :meth:`settle_if_seen`, and
-        :func:`impl.membership._announce_moves`)."""
-        return any(m.status is MemberStatus.REMOVING for m in self.view) or any(
-            self.is_removed(node) for node in self.settling)
+        :func:`impl.membership._announce_moves`). A removal whose handover waits for
+        members (:func:`impl.membership.departure_shortfall`: it would leave fewer
+        than N) holds nothing: the join it waits for goes ahead (session 24)."""
+        return any(m.status is MemberStatus.REMOVING and membership.departure_shortfall(
+            self.view, m.node, self.config.n, self._before(m.node)) is None
+            for m in self.view) or any(self.is_removed(node) for node in self.settling)
 
     def _hand(self, target: str, key: bytes, encoded: bytes) -> None:
         """Keep ``key``'s whole record ``encoded`` as the hint of its transfer to

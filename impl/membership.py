@@ -74,6 +74,7 @@ __all__ = [
     "claim_join",
     "claim_leave",
     "claimant",
+    "departure_shortfall",
     "force_remove",
     "initial_membership",
     "join",
@@ -624,6 +625,35 @@ def force_remove(view: Membership, node: str, n: int) -> Membership:
             f"than N = {n} replicas per key")
     once = view.announce(node, status=MemberStatus.REMOVING)
     return once.announce(node)
+
+
+def departure_shortfall(view: Membership, node: str, n: int, gone: Iterable[str]
+                        ) -> str | None:
+    """Why the departure of ``node`` (its leave's ``left``, its removal's handover or,
+    strategy 3, the claim of either) may not complete yet, or None if it may: with
+    it and the members of ``gone`` (the other departures in flight that go first)
+    gone, fewer than ``n`` (the replication factor) members would stay on the ring.
+    Where it is asked each change is checked alone (:func:`force_remove` refuses,
+    a leave is not refused: riak_core's ``cluster plan`` only warns "Not all
+    replicas will be on distinct nodes"); this is the check of the changes in
+    flight together, at the step that cannot be undone, so a lone leave of one of
+    N members waits too. Session 24: before, n2's leave and n4's removal asked at n1, which had not
+    heard of the leave, both completed, and 4 members with N = 3 became 2
+    (session 23's review).
+
+    The callers choose ``gone`` so that of two departures that cross one always
+    goes first, decided by one node each (:meth:`impl.gossip.Gossiper.finish_leaving`,
+    ``_removal_done``, ``claim``): a removal before a leave (the leaving node, still
+    serving, waits; the removed node is down for good and cannot), removals by name."""
+    members = [m.node for m in view if m.status in ON_RING and m.node != node]
+    out = set(gone) & set(members)
+    staying = [other for other in members if other not in out]
+    if len(staying) >= n:
+        return None
+    crossing = f"with {', '.join(sorted(out))} going too, " if out else ""
+    return (f"{crossing}it would leave {len(staying)} members "
+            f"({', '.join(staying) or 'none'}), fewer than N = {n} replicas per key; it "
+            "completes once a node joins")
 
 
 # ====================================================================== the claimant

@@ -16,14 +16,13 @@ Each scenario: 5 nodes (4 for the rebuild), N = 3, R = W = 2, n5 crashed for goo
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.errors import DynamoError, InvalidValueError, NodeDownError
-from impl.membership import MemberStatus
+from impl.membership import ON_RING, MemberStatus
 from impl.messages import HintDelivery
 from impl.versions import live_values
 
@@ -457,26 +456,100 @@ def test_gets_at_r_equal_n_are_served_from_the_handover_to_the_settlement(
         assert failed == []  # before: 5 (strategy 3) and 4 (strategy 1) at the handover
 
 
-@pytest.mark.xfail(strict=True, reason="left (session 23's review of the spec's "
-                   "force-remove): the fewer-than-N guard reads the asker's view alone")
+def _four_with_n4_dead(partitioning: str, dead: tuple[str, ...] = ("n4",)
+                        ) -> SimulatedCluster:
+    """4 nodes, N = 3, R = W = 2, seed 1: 20 keys written at W = 3, then ``dead``
+    crashed for good (nothing heard from them for longer than 12 s)."""
+    cluster = SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1, partitioning=partitioning)
+    cluster.run_for(3.0)
+    writer = cluster.client("n1")
+    for key in KEYS[:20]:
+        writer.put(key, b"v-" + key, w=3)
+    for name in dead:
+        cluster.crash(name)
+    cluster.run_for(13.0)
+    return cluster
+
+
+def _members(cluster: SimulatedCluster, at: str = "n1") -> dict[str, str]:
+    """Every entry of ``at``'s view that is on the ring: name -> status."""
+    return {m.node: m.status.value for m in cluster.node(at).view
+            if m.status in ON_RING}
+
+
+def _n2_waits_then_leaves_once_n5_joined(cluster: SimulatedCluster) -> None:
+    """The end both orders reach: n4 removed, n2 still leaving (serving: 3 members
+    on the ring, every key read at R = 3); once n5 joined, n2's leave completes,
+    the ring n1, n3, n5, every key read at R = 3."""
+    cluster.run_until(lambda: _status(cluster, "n4") == (MemberStatus.REMOVED, True),
+                      max_time=60.0)
+    cluster.run_for(30.0)
+    assert _members(cluster) == {"n1": "up", "n2": "leaving", "n3": "up"}
+    decider = "n1" if cluster.config.partitioning == "strategy3" else "n2"  # claimant / n2
+    assert any("departure of n2 waits" in line and "fewer than N = 3" in line
+               for line in cluster.node(decider).log)
+    reader = cluster.client("n3")
+    assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
+    cluster.join("n5")
+    cluster.run_until(lambda: _status(cluster, "n2")[0] is MemberStatus.LEFT
+                      and _status(cluster, "n5")[0] is MemberStatus.UP, max_time=120.0)
+    cluster.run_until_quiet(max_time=120.0)
+    assert _members(cluster) == {"n1": "up", "n3": "up", "n5": "up"}
+    assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
+
+
 @pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
 def test_a_removal_asked_of_a_member_that_has_not_heard_a_leave_keeps_n_members(
         partitioning: str) -> None:
     """4 nodes, N = 3, n4 dead for good; n2 leaves, and at once, before n1 heard of
     the leave, n1 is asked to force-remove n4. Each change alone leaves 3 members;
-    both leave 2, fewer than N (docs/runtime.md: such a removal is refused). The
-    spec's ``ForceRemove`` asks the asker to know the whole log, so its checker
-    never takes this step (docs/model-checking.md, "Review of the force-remove spec
-    action (session 23)"). Found by the review: n1 accepts, both changes complete,
-    and n1 and n3 alone hold every key."""
-    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1, partitioning=partitioning) as cluster:
-        cluster.run_for(3.0)
-        cluster.crash("n4")
-        cluster.run_for(13.0)
+    both leave 2, fewer than N. Found by session 23's review (a strict xfail until
+    session 24): n1 accepted, both changes completed, and n1 and n3 alone held every
+    key. Now crossing departures go in one order (a removal before a leave,
+    :func:`impl.membership.departure_shortfall`): n4's removal completes, n2's leave
+    waits at its last step (the claim under strategy 3, its ``left`` under strategy
+    1), still serving, and completes once n5 joined."""
+    with _four_with_n4_dead(partitioning) as cluster:
         cluster.leave("n2")
         assert _status(cluster, "n2")[0] is MemberStatus.UP  # n1 has not heard yet
-        with contextlib.suppress(InvalidValueError):
-            cluster.force_remove("n1", "n4")
-        cluster.run_for(60.0)
-        live = cluster.node("n1").view.live_nodes
-        assert len(live) >= 3, live
+        cluster.force_remove("n1", "n4")  # accepted: n1's view has 3 members stay
+        _n2_waits_then_leaves_once_n5_joined(cluster)
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_a_leave_asked_of_a_member_that_has_not_heard_a_removal_keeps_n_members(
+        partitioning: str) -> None:
+    """The other order: n1 force-removes n4, and n2, which has not heard of it, is
+    asked to leave at once (under strategy 1 a leave waits for a removal the node
+    knows of, ``Gossiper.removal_under_way``; n2 does not know). Before session 24:
+    both completed, n1 and n3 alone. Now the same end as the first order."""
+    with _four_with_n4_dead(partitioning) as cluster:
+        cluster.force_remove("n1", "n4")
+        assert _status(cluster, "n4", at="n2")[0] is MemberStatus.UP  # n2 has not heard
+        cluster.leave("n2")
+        _n2_waits_then_leaves_once_n5_joined(cluster)
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_two_removals_asked_at_two_members_at_once_keep_n_members(partitioning: str) -> None:
+    """The concurrent case: n3 and n4 dead for good, n1 asked to remove n3 and n2
+    asked to remove n4 at the same instant; each asker's view keeps 3 members, both
+    removals 2. The claimant (n1) decides: removals go by name, n3's completes and
+    n4's waits (its ``removing`` holds no join: session 24's
+    ``Gossiper.removal_under_way``); once n5 joined, n4's completes. Before session
+    24 both completed: n1 and n2 alone."""
+    with _four_with_n4_dead(partitioning, dead=("n3", "n4")) as cluster:
+        cluster.force_remove("n1", "n3")
+        cluster.force_remove("n2", "n4")
+        cluster.run_until(lambda: _status(cluster, "n3") == (MemberStatus.REMOVED, True),
+                          max_time=60.0)
+        cluster.run_for(30.0)
+        assert _members(cluster) == {"n1": "up", "n2": "up", "n4": "removing"}
+        cluster.join("n5")
+        cluster.run_until(lambda: _status(cluster, "n4")[0] is MemberStatus.REMOVED
+                          and _status(cluster, "n5")[0] is MemberStatus.UP, max_time=120.0)
+        cluster.run_until_quiet(max_time=120.0)
+        assert _members(cluster) == {"n1": "up", "n2": "up", "n5": "up"}
+        reader = cluster.client("n1")
+        assert [key for key in KEYS[:20]
+                if reader.get(key, r=3).values != [b"v-" + key]] == []
