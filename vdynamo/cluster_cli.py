@@ -527,6 +527,17 @@ def _members_say(state: dict[str, Any], name: str) -> str | None:
     return None
 
 
+def _replicas(directory: Path) -> int | None:
+    """The ``[cluster] n`` of ``directory``'s ``cluster.toml`` (None: not there or not
+    an int, the file unreadable: the node decides alone then)."""
+    try:
+        with open(directory / "cluster.toml", "rb") as config:
+            n = tomllib.load(config).get("cluster", {}).get("n")
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    return n if isinstance(n, int) and not isinstance(n, bool) else None
+
+
 def main_leave(argv: list[str]) -> int:
     """``vdynamo leave NODE [--dir D]``: the node hands its ranges over and stops.
 
@@ -545,7 +556,16 @@ def main_leave(argv: list[str]) -> int:
         print(f"vdynamo leave: {name} is not running in {directory}", file=sys.stderr)
         return 1
     others = [other for other, held in state["nodes"].items()
-              if other != name and not held.get("left")]
+              if other != name and not held.get("left") and not held.get("removed")]
+    n = _replicas(directory)
+    if others and n is not None and len(others) < n and not entry.get("leaving"):
+        # session 24: the node would wait at its last step for ever (a departure that
+        # leaves fewer than N members waits until a node joins,
+        # impl.membership.departure_shortfall), and this command fail after 120 s
+        print(f"vdynamo leave: {name} leaving would leave {len(others)} members "
+              f"({', '.join(sorted(others))}), fewer than N = {n} replicas per key: join "
+              f"a node first (`vdynamo join NAME --dir {directory}`)", file=sys.stderr)
+        return 1
     if not others and not entry.get("leaving"):
         # before session 16's probe the signal went anyway: the node announced
         # `leaving` with nobody to take its ranges, this command waited 120 s and

@@ -122,3 +122,24 @@ def test_no_member_answering_is_not_a_leave(tmp_path: Path) -> None:
         left = cli("leave", "n3", "--dir", str(directory))
         assert left.returncode == 1 and "no other node answers" in left.stderr, left
         assert not state(directory)["nodes"]["n3"].get("left")
+
+
+def test_a_leave_that_would_leave_fewer_than_n_members_is_refused_at_once(
+        tmp_path: Path) -> None:
+    """Session 24: a departure that would leave fewer than N members waits at its
+    last step until a node joins (``impl.membership.departure_shortfall``), so
+    ``vdynamo leave`` of one of N = 2 members (the stand-in file says ``n = 2``)
+    would signal the node and fail after 120 s ("still handing its ranges over").
+    Now it refuses at once, naming why and what to do; the node is not signalled
+    (it would exit 0) and the state file is unchanged."""
+    directory = tmp_path / "c"
+    with _member({"n1": "up", "n3": "left"}) as port, \
+            _node(directory / "cluster.toml", 0) as node:
+        _cluster(directory, port, node.pid)
+        (directory / "cluster.toml").write_text("# stand-in\n[cluster]\nn = 2\n")
+        before = state(directory)
+        refused = cli("leave", "n3", "--dir", str(directory))
+        assert refused.returncode == 1, refused
+        assert ("n3 leaving would leave 1 members (n1), fewer than N = 2 replicas per "
+                "key: join a node first") in refused.stderr, refused.stderr
+        assert node.poll() is None and state(directory) == before
