@@ -425,7 +425,10 @@ class Gossiper:
         claimant (``riak_core_claimant:plan/2`` and ``commit/1``): a joining or
         leaving node never moves partitions itself, so two changes cannot move the
         same partitions. The partitions are computed from the members' token sets in
-        the view (not from the serving ring, which only requests use)."""
+        the view (not from the serving ring, which only requests use). A leave or
+        removal is claimed only if it leaves N members, the departures ranked before it
+        going too (:meth:`_before`, :meth:`_defers`; removals first, session 24): else
+        it waits, and a join is claimed meanwhile."""
         if not self.claims or membership.claimant(self.view) != self.name:
             return
         stuck = [m.node for m in self.view if m.status is MemberStatus.REMOVING
@@ -464,11 +467,12 @@ class Gossiper:
 
     def _before(self, node: str) -> set[str]:
         """The departures in flight that go before ``node``'s (:func:`_departure_rank`:
-        removals first, by name, then leaves; strategy 3: and every departure
-        already claimed, its partitions handed out, which nothing stops any more)."""
+        removals first, by name, then leaves by name). (Strategy 3 needs no clause
+        for a departure already claimed: the claimant claims nothing while one is in
+        progress, :meth:`claim`.)"""
         rank = _departure_rank(self.view.get(node))
-        return {m.node for m in self.view if m.status in DEPARTING and m.node != node and (
-            _departure_rank(m) < rank or (self.claims and not m.tokens))}
+        return {m.node for m in self.view if m.status in DEPARTING and m.node != node
+                and _departure_rank(m) < rank}
 
     def _defers(self, node: str, gone: Iterable[str]) -> bool:
         """Whether the departure of ``node`` waits, the departures ``gone`` going first
@@ -903,7 +907,9 @@ class Gossiper:
         """The claimant heard that ``src`` handed the ranges of ``node`` (force-removed)
         over; once every serving member did, it announces ``node`` with no tokens: its
         ranges' new owners serve them (the serving ring's change; settled later,
-        :meth:`settle_if_seen`)."""
+        :meth:`settle_if_seen`). Strategies 1 and 2: not while that would leave fewer
+        than N members, the removals ranked before it going too (a leave waits for a
+        removal, not the reverse: :meth:`_defers`, session 24)."""
         handed = self.removal_handed.setdefault(node, set())
         handed.add(src)
         survivors = set(self.view.nodes_with(SERVING))
@@ -1032,7 +1038,11 @@ class Gossiper:
 
     def finish_leaving(self, now: float) -> list[Effect]:
         """A leaving node that handed everything over announces that it left (strategy
-        3: its partitions were handed out when it announced the leave)."""
+        3: its partitions were handed out when the claimant claimed the leave).
+        Strategies 1 and 2: not while it would leave fewer than N members, every other
+        departure it knows of going too (:meth:`_defers`; it keeps serving, and
+        completes once a node joined; session 24: a leave crossing a removal, or
+        another leave, left 2 members of 4 for N = 3)."""
         member = self.view.get(self.name)
         partitioning = self._members_ring()
         if self.claims and member is not None and member.tokens:

@@ -717,7 +717,10 @@ class Node:
         transfer: trace validation, the naive leave). A leave whose announcement would
         reach :data:`impl.membership.PEER_VERSION_LIMIT` raises nothing: it is
         refused, counted as ``version-headroom`` and logged, and stays requested
-        (:meth:`impl.gossip.Gossiper.announced`; the node keeps serving)."""
+        (:meth:`impl.gossip.Gossiper.announced`; the node keeps serving). A leave that
+        would leave fewer than N members (a removal or another leave crossing it, or
+        one of N members leaving) waits at its last step, serving, until a node joined
+        (:func:`impl.membership.departure_shortfall`; session 24)."""
         self._now = now
         if self.shadow is not None:
             return self._defer(now, "leave", (scan,))

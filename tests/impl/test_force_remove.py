@@ -477,6 +477,19 @@ def _members(cluster: SimulatedCluster, at: str = "n1") -> dict[str, str]:
             if m.status in ON_RING}
 
 
+def _completes_once_n5_joined(cluster: SimulatedCluster, node: str, status: MemberStatus,
+                              ring: dict[str, str]) -> None:
+    """n5 joins; then ``node`` reaches ``status``, n5 is up, the ring is ``ring`` (name
+    -> status at n1) and every key reads back at R = 3."""
+    cluster.join("n5")
+    cluster.run_until(lambda: _status(cluster, node)[0] is status
+                      and _status(cluster, "n5")[0] is MemberStatus.UP, max_time=180.0)
+    cluster.run_until_quiet(max_time=120.0)
+    assert _members(cluster) == ring
+    reader = cluster.client("n1")
+    assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
+
+
 def _n2_waits_then_leaves_once_n5_joined(cluster: SimulatedCluster) -> None:
     """The end both orders reach: n4 removed, n2 still leaving (serving: 3 members
     on the ring, every key read at R = 3); once n5 joined, n2's leave completes,
@@ -490,12 +503,8 @@ def _n2_waits_then_leaves_once_n5_joined(cluster: SimulatedCluster) -> None:
                for line in cluster.node(decider).log)
     reader = cluster.client("n3")
     assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
-    cluster.join("n5")
-    cluster.run_until(lambda: _status(cluster, "n2")[0] is MemberStatus.LEFT
-                      and _status(cluster, "n5")[0] is MemberStatus.UP, max_time=120.0)
-    cluster.run_until_quiet(max_time=120.0)
-    assert _members(cluster) == {"n1": "up", "n3": "up", "n5": "up"}
-    assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
+    _completes_once_n5_joined(cluster, "n2", MemberStatus.LEFT,
+                              {"n1": "up", "n3": "up", "n5": "up"})
 
 
 @pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
@@ -545,11 +554,26 @@ def test_two_removals_asked_at_two_members_at_once_keep_n_members(partitioning: 
                           max_time=60.0)
         cluster.run_for(30.0)
         assert _members(cluster) == {"n1": "up", "n2": "up", "n4": "removing"}
-        cluster.join("n5")
-        cluster.run_until(lambda: _status(cluster, "n4")[0] is MemberStatus.REMOVED
-                          and _status(cluster, "n5")[0] is MemberStatus.UP, max_time=120.0)
-        cluster.run_until_quiet(max_time=120.0)
-        assert _members(cluster) == {"n1": "up", "n2": "up", "n5": "up"}
-        reader = cluster.client("n1")
-        assert [key for key in KEYS[:20]
-                if reader.get(key, r=3).values != [b"v-" + key]] == []
+        _completes_once_n5_joined(cluster, "n4", MemberStatus.REMOVED,
+                                  {"n1": "up", "n2": "up", "n5": "up"})
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_two_leaves_asked_at_once_keep_n_members(partitioning: str) -> None:
+    """4 nodes, N = 3, all up; n2 and n3 asked to leave at the same instant (session
+    23's review: both completed, n1 and n4 alone). Strategy 3: the claimant hands
+    out n2's partitions (leaves by name) and n3's leave waits; strategies 1-2: each
+    leaving node decides its own ``left`` and counts every other departure it knows
+    of as gone, so both wait (neither can know the other's has not completed).
+    Once n5 joined, both complete: n1, n4, n5."""
+    with _four_with_n4_dead(partitioning, dead=()) as cluster:
+        cluster.leave("n2")
+        cluster.leave("n3")
+        cluster.run_for(60.0)
+        assert _members(cluster) == ({"n1": "up", "n3": "leaving", "n4": "up"}
+                                     if partitioning == "strategy3" else
+                                     {"n1": "up", "n2": "leaving", "n3": "leaving",
+                                      "n4": "up"})
+        _completes_once_n5_joined(cluster, "n3", MemberStatus.LEFT,
+                                  {"n1": "up", "n4": "up", "n5": "up"})
+        assert _status(cluster, "n2")[0] is MemberStatus.LEFT

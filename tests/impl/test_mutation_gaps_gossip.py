@@ -311,8 +311,10 @@ def test_a_leaving_node_with_tokens_leaves_the_ring_and_gossips_it() -> None:
 
 def test_the_last_of_two_nodes_but_one_may_leave() -> None:
     """A two-node ring: the leaving node still leaves (its members' ring has two
-    nodes: it and the one that stays)."""
-    config = make_config(2, partitioning="strategy1", tokens_per_node=4, n=2, r=1, w=1)
+    nodes: it and the one that stays). N = 1: with N = 2 the leave waits at its
+    ``left`` since session 24 (it would leave fewer than N members,
+    :func:`impl.membership.departure_shortfall`)."""
+    config = make_config(2, partitioning="strategy1", tokens_per_node=4, n=1, r=1, w=1)
     g = gossiper("n1", config=config)
     g.leave()
     g.finish_leaving(0.0)
@@ -918,8 +920,9 @@ def test_the_claimant_hands_out_the_partitions_of_a_leaving_member_of_a_two_node
     """Strategy 3 on two nodes: the claimant moves every partition of the other,
     leaving, member to itself (a ring of two nodes is enough: kills ``len(ring.nodes)
     > 2`` in :meth:`Gossiper.claim`), counted as one claim, the leaving entry bumped
-    by two and holding no tokens."""
-    config = make_config(2, partitioning="strategy3", n=2, r=1, w=1)
+    by two and holding no tokens. N = 1: with N = 2 the claim waits since session
+    24 (it would leave fewer than N members)."""
+    config = make_config(2, partitioning="strategy3", n=1, r=1, w=1)
     g = gossiper("n1", config=config)
     leaving = g.view.announce("n2", MemberStatus.LEAVING)
     g.on_gossip("n2", Gossip(leaving.to_bytes(), reply=False))
