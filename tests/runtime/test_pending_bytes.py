@@ -142,3 +142,47 @@ def test_a_forwarded_put_refused_for_its_bytes_reaches_the_client_as_a_503(
             await first
 
     run(scenario())
+
+
+def test_a_get_is_refused_at_once_while_a_get_of_a_large_record_is_in_flight(
+        tmp_path: Path) -> None:
+    """A get's record counts in the bytes in flight from its coordinator's own read
+    on (session 24), so a get arriving while they are over ``max_pending_bytes``
+    is answered 503 with Retry-After at once. Before, gets were not counted: it
+    was admitted and waited out the quorum timeout (503 after 1 s here); 16
+    clients reading keys of three 1 MiB siblings at ``r=2`` from three nodes got
+    112 of 128 such 503s, the process at 1.1 GB (docs/runtime.md, "Service
+    overload (session 24)")."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=100_000,
+                           max_pending_bytes=150_000) as servers:
+            node = servers[0]
+            for value in (b"a" * 90_000, b"b" * 90_000):  # blind: two siblings
+                status, _, body = await call("PUT", url(node, "/kv/big?w=3"), value)
+                assert status == 200, body
+            for other in servers[1:]:
+                await other.stop()
+            first = asyncio.create_task(call("GET", url(node, "/kv/big?r=2")))
+            for _ in range(200):
+                if node.node.pending_bytes >= 180_000:
+                    break
+                await asyncio.sleep(0.01)
+            held = node.node.pending_bytes  # the two values with their content types
+            assert 180_000 <= held < 180_200, held  # before: 0
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            status, headers, body = await call("GET", url(node, "/kv/big?r=1"))
+            took = loop.time() - began
+            assert status == 503 and body["error"] == "OverloadedError", body
+            assert headers["retry-after"] == str(node.config.retry_after_s)
+            assert "max_pending_bytes (150000)" in body["message"], body
+            assert took < 0.5, took  # at once, not after a quorum timeout
+            status, _, shown = await call("GET", url(node, "/status"))
+            assert shown["pending_bytes"] == held, shown
+            status, _, body = await first  # n2, n3 down: short of R=2
+            assert status == 503 and body["error"] == "QuorumError", body
+            assert node.node.pending_bytes == 0
+            status, _, body = await call("GET", url(node, "/kv/big?r=1"))
+            assert status == 300, body  # nothing in flight: admitted
+
+    run(scenario())
