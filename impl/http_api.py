@@ -1347,8 +1347,8 @@ class HttpApi:
             return http_status(error), error_body(error), []
         if message is None:
             return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
-        refusal = server.overloaded(len(message.value) if isinstance(message, PutRequest)
-                                    else 0) or server.unavailable()
+        refusal = await server.admit(len(message.value) if isinstance(message, PutRequest)
+                                     else 0) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         if isinstance(message, PutRequest) and message.delete and not message.context:

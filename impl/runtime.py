@@ -64,6 +64,7 @@ from pathlib import Path
 from typing import Any
 
 from impl import errors, wire
+from impl.admission import ByteAdmission
 from impl.config import (
     MESSAGE_OVERHEAD_BYTES,
     ClusterConfig,
@@ -242,6 +243,10 @@ class NodeServer:
                          rejoin=rejoin, announce=announce)
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
+        #: admission by bytes, first come first served (impl.admission; session 24):
+        #: a request waits at most the Retry-After it would otherwise be told
+        self.admission = ByteAdmission(lambda: self.node.pending_bytes,
+                                       config.max_pending_bytes, config.retry_after_s)
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
         #: bytes of the frames in each peer's queue (bounded by PEER_QUEUE_BYTES)
         self._queued_bytes: dict[str, int] = {}
@@ -387,6 +392,11 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
+        self._perform_effects(effects)
+        if self.admission.queue:  # the bytes in flight may have fallen: the head's turn?
+            self.admission.poke()
+
+    def _perform_effects(self, effects: list[Effect]) -> None:
         # Persist, then send: the writes come first. Without a committer they are
         # performed here, in order, each durable as the engine's fsync policy says,
         # before any Send or Reply that may acknowledge them (impl.staging.persist).
@@ -1207,15 +1217,35 @@ class NodeServer:
                 f"{limit}); nothing was written: retry after {self.config.retry_after_s} s")
         if put_bytes is None:
             return None
+        if self.admission.admits_now(put_bytes):
+            return None
+        return self._over_bytes(put_bytes)
+
+    async def admit(self, request_bytes: int) -> errors.OverloadedError | None:
+        """:meth:`overloaded` for a client's request of a key (``request_bytes``: a
+        put's value bytes, 0 for a get) that may wait for its turn: at the bytes'
+        limit it waits in the FIFO queue of :class:`impl.admission.ByteAdmission`
+        (at most ``retry_after_s``) rather than being refused at once, and is
+        refused only if its turn did not come by then (session 24: refused at once,
+        a 1 MiB put was passed over again and again by small ones)."""
+        refusal = self.overloaded()
+        if refusal is not None:
+            return refusal
+        if await self.admission.admit(request_bytes):
+            return None
+        return self._over_bytes(request_bytes)
+
+    def _over_bytes(self, request_bytes: int) -> errors.OverloadedError:
+        """The refusal of a request of ``request_bytes`` for the bytes in flight."""
+        self.overloaded_requests += 1
         held = self.node.pending_bytes
         most = self.config.max_pending_bytes
-        if held == 0 or held + put_bytes <= most:
-            return None
-        self.overloaded_requests += 1
-        this = f"this put's {put_bytes}" if put_bytes else "a get (its record's)"
+        this = f"this put's {request_bytes}" if request_bytes else "a get (its record's)"
+        waiting = len(self.admission.queue)
         return errors.OverloadedError(
-            f"node {self.name} is saturated: {held} bytes of requests in flight, and "
-            f"{this} would pass max_pending_bytes ({most}); nothing was "
+            f"node {self.name} is saturated: {held} bytes of requests in flight"
+            + (f" ({waiting} request(s) waiting)" if waiting else "")
+            + f", and {this} would pass max_pending_bytes ({most}); nothing was "
             f"written: retry after {self.config.retry_after_s} s")
 
     def unavailable(self) -> errors.NodeDownError | None:
@@ -1254,6 +1284,9 @@ class NodeServer:
         shadow = self.node.shadow  # the startup shadow round (impl.node.Node.start)
         return {"node": self.name, **self.health(), "pending": self.node.pending,
                 "pending_bytes": self.node.pending_bytes,
+                "admission": {"waiting": len(self.admission.queue),
+                              "waited": self.admission.waited,
+                              "expired": self.admission.expired},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            "clock": self.config.clock},
                 "ring": {"strategy": partitioning.strategy.value,

@@ -72,6 +72,8 @@ def test_a_put_over_the_bytes_in_flight_is_refused_at_once_and_a_smaller_one_adm
         async with cluster(tmp_path, max_value_bytes=100_000,
                            max_pending_bytes=150_000) as servers:
             node = servers[0]
+            node.admission.wait = 0.0  # its refusal at once (since session 24 a put
+            # waits its turn up to Retry-After: test_a_large_put_waits_its_turn_...)
             first = await _hold(servers, 100_000)
             status, headers, body = await call("PUT", url(node, "/kv/second"), b"b" * 60_000)
             assert status == 503, body  # before: admitted, then 504 (outcome unknown)
@@ -157,6 +159,7 @@ def test_a_get_is_refused_at_once_while_a_get_of_a_large_record_is_in_flight(
         async with cluster(tmp_path, max_value_bytes=100_000,
                            max_pending_bytes=150_000) as servers:
             node = servers[0]
+            node.admission.wait = 0.0  # refused at once, not after waiting its turn
             for value in (b"a" * 90_000, b"b" * 90_000):  # blind: two siblings
                 status, _, body = await call("PUT", url(node, "/kv/big?w=3"), value)
                 assert status == 200, body
@@ -184,5 +187,37 @@ def test_a_get_is_refused_at_once_while_a_get_of_a_large_record_is_in_flight(
             assert node.node.pending_bytes == 0
             status, _, body = await call("GET", url(node, "/kv/big?r=1"))
             assert status == 300, body  # nothing in flight: admitted
+
+    run(scenario())
+
+
+def test_a_large_put_waits_its_turn_and_a_small_one_behind_it_does_not_pass(
+        tmp_path: Path) -> None:
+    """A put over the bytes left waits (at most Retry-After) first come first
+    served, and a smaller put arriving after it waits behind it even though it
+    would fit (session 24; ``impl.admission``). Before, the large put was refused
+    at once and the small one admitted: 12 clients of 100 KB puts kept a 1 MiB put
+    out for up to 20 tries (session 23's second review)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=100_000, max_pending_bytes=150_000,
+                           request_timeout=1.5) as servers:
+            node = servers[0]
+            assert node.config.retry_after_s == 2  # the wait: the first put's life + 0.5 s
+            first = await _hold(servers, 60_000)  # in flight for 1.5 s (n2, n3 down)
+            large = asyncio.create_task(call("PUT", url(node, "/kv/large"), b"l" * 100_000))
+            await asyncio.sleep(0.2)
+            small = asyncio.create_task(call("PUT", url(node, "/kv/small"), b"s" * 10_000))
+            await asyncio.sleep(0.2)
+            # it would fit (60 KB + 10 KB), but it came after the large one
+            assert node.node.record(b"small") is None  # before: written (admitted)
+            assert node.node.record(b"large") is None
+            assert (await first)[0] == 504
+            status, _, body = await large  # admitted once the first ended, then short of W
+            assert status == 504 and body["outcome"] == "unknown", body  # before: 503
+            assert node.node.record(b"large") is not None
+            status, _, body = await small
+            assert status == 504 and node.node.record(b"small") is not None, body
+            status, _, shown = await call("GET", url(node, "/status"))
+            assert shown["admission"] == {"waiting": 0, "waited": 2, "expired": 0}, shown
 
     run(scenario())
