@@ -721,8 +721,14 @@ class _Parse:
                     []), (self.parser.get_method(), self.url))
             chunked = b"chunked" in self.headers.get(b"transfer-encoding", b"").lower()
             self.continue_due = chunked or (length is not None and length > 0)
+            # a chunked value's size is not known before it is read: admitted as the
+            # largest it may be, max_value_bytes (session 24; admitted as 0 bytes
+            # before, it got its 100 from a node over the limit, then a 503 after
+            # its upload; refusing mid-body after a 100 could only close the
+            # connection, the client left not knowing whether its put was read)
             if self.continue_due and self.keeps and self.admit is not None and (
-                    refusal := self.admit(length or 0)) is not None:
+                    refusal := self.admit(self.limit if length is None else length)
+            ) is not None:
                 # the node would refuse the put (max_pending_bytes): say so instead
                 # of the 100, and the client never sends its body (RFC 9110 10.1.1;
                 # session 23: the 100 went first, the value came, then the 503)
