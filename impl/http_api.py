@@ -1205,6 +1205,27 @@ class HttpApi:
                      why or f"nothing for {timeout:.1f} s")
             raise _Closed from None
 
+    async def _body_timed_out(self, reader: asyncio.StreamReader,
+                              writer: asyncio.StreamWriter, why: str) -> None:
+        """Answer a request whose body did not come in time 408 with ``connection:
+        close`` (RFC 9110 15.5.9: the server did not receive a complete request
+        message within the time it was prepared to wait; Apache's mod_reqtimeout
+        answers its body timeout so), then close with a short lingering close
+        (:data:`_REFUSED_LINGER_S`: the client is slow, and a close with its bytes
+        unread would reset the connection before it read the 408). Before session
+        24 the connection was closed without an answer, and the client could not
+        tell a timeout from a crash of the node (its put was not written either
+        way). A head that did not come in time is still closed without one, as
+        nginx does (``client_header_timeout``): the client has no request the node
+        read, and case 21 counts a connection with an unread answer as open."""
+        payload = error_body(errors.BadRequestError(
+            f"request timeout: its body came too slowly ({why}); nothing was written"))
+        payload["error"] = "RequestTimeout"
+        with contextlib.suppress(_Closed, ConnectionError, OSError):
+            await self._respond(writer, b"", 408, payload, [], close=True)
+            self.slots.waiting(writer)
+            await _linger(reader, writer, _REFUSED_LINGER_S)
+
     async def _read_request(self, parse: _Parse, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter, first: bool) -> None:
         """Read until ``parse`` has a request ready (or the answer to give instead: a
@@ -1251,7 +1272,13 @@ class HttpApi:
                 timeout = config.http_header_timeout_s
             else:  # kept alive: nothing of the next request yet
                 timeout = config.http_idle_timeout_s
-            data = await self._read(reader, max(timeout, 0.0), why)
+            try:
+                data = await self._read(reader, max(timeout, 0.0), why)
+            except _Closed:  # a timeout: in a body, the client waits on an answer
+                if parse.in_body and not writer.is_closing():
+                    await self._body_timed_out(reader, writer, why or (
+                        f"nothing of it for {timeout:.1f} s"))
+                raise
             if not data:  # closed: between requests, or in the middle of one (a 400:
                 if writer.is_closing():  # it may have closed its side only); or closed
                     # by us: evicted at the cap (ConnectionSlots), or the node stops.
