@@ -12,7 +12,9 @@ request, whose headers then have ``http_header_timeout_s``; a body may pause at
 most ``http_idle_timeout_s`` (and must then average ``http_min_body_rate``,
 default :data:`MIN_BODY_BYTES_PER_S`), and so may a client's reading of an answer
 (:meth:`HttpApi._drain`). A connection past a timeout is closed without an
-answer (a client that sent nothing complete has nothing to read); one whose
+answer (a client that sent nothing complete has nothing to read), except that a
+request whose body timed out gets a 408 first (:meth:`HttpApi._body_timed_out`,
+since session 24: its head was read, its client waits on an answer); one whose
 client closes its sending side mid-request gets a 400 naming what was missing
 (:meth:`_Parse.truncated`: a half-closed client still reads).
 
@@ -73,17 +75,17 @@ retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
 HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` (Host too) given twice, a
 bad context, R/W out of range, a request cut by the client's half-close), 404 no
-such resource, 405 a method not served, 411 a PUT with neither Content-Length
-nor chunked (its body would be empty), 413 a value over ``max_value_bytes`` or a
-put that would grow its key's record over ``max_record_bytes``, 414 a key over
-``max_key_bytes``, 415 a PUT's Content-Encoding other than identity, 417 an
-``Expect`` other than ``100-continue``, 431 headers
-over 64 KiB, 500 an exception of our own, 501 a method llhttp does not know
-(named; :meth:`_Parse._unknown_method`) or a PUT or DELETE with a
+such resource, 405 a method not served, 408 a body that did not come in time,
+411 a PUT with neither Content-Length nor chunked (its body would be empty), 413
+a value over ``max_value_bytes`` or a put that would grow its key's record over
+``max_record_bytes``, 414 a key over ``max_key_bytes``, 415 a PUT's
+Content-Encoding other than identity, 417 an ``Expect`` other than
+``100-continue``, 431 headers over 64 KiB, 500 an exception of our own, 501 a
+method llhttp does not know (named; :meth:`_Parse._unknown_method`) or a PUT or DELETE with a
 conditional header (If-Match, If-None-Match, If-Modified-Since,
 If-Unmodified-Since, If-Range: RFC 9110 13; not served, nothing written),
-503 (with Retry-After) the node is saturated (``max_pending_requests``, or for a
-put ``max_pending_bytes``), is
+503 (with Retry-After) the node is saturated (``max_pending_requests``, or
+``max_pending_bytes`` after the request waited its turn, :mod:`impl.admission`), is
 shutting down or has not joined the ring yet, or a get's quorum was not
 reached, 504 the outcome is unknown.
 docs/runtime.md lists them for operators.

@@ -36,8 +36,10 @@ most ``max_peer_connections`` peer connections are admitted
 
 For clients: HTTP/1.1 (:mod:`impl.http_api`: the requests, the statuses, the
 timeouts and the connection cap). A saturated node (``max_pending_requests``
-client requests in flight) answers 503 with Retry-After before writing
-anything, and a Forward it receives with an OverloadedError.
+client requests in flight, or the bytes of its requests over
+``max_pending_bytes`` once a request waited its turn: :mod:`impl.admission`)
+answers 503 with Retry-After before writing anything, and a Forward it receives
+with an OverloadedError.
 
 Every port binds to 127.0.0.1 unless the file names another host (an address
 may be only a port). ``vdynamo serve`` refuses a missing, example or short
