@@ -65,14 +65,24 @@ def test_a_coordinated_get_counts_its_largest_record_until_its_client_is_answere
     """A get of a key of two siblings counts their bytes from its own read on, and
     nothing once answered (session 24: gets of records of 1 MiB siblings were
     admitted without limit, and 112 of 128 failed after the quorum timeout)."""
-    cluster, (first, second, third) = _cluster()
+    cluster, (first, second, _) = _cluster()
     client = cluster.client(coordinator=first)
     client.submit_put(KEY, VALUE)
     client.submit_put(KEY, b"w" * 7000)  # blind: a second sibling
     cluster.run_for(2.0)
     node = cluster.node(first)
     assert node.pending_bytes == 0
-    cluster.partition({second, third}, {first})  # one reply of R=2: in flight
+    # two copies of R=3 (no fallback answers): the largest counted, not their sum
+    cluster.partition(set(cluster.node_names) - {first, second}, {first, second})
+    client.submit_get(KEY, r=3)
+    cluster.run_for(0.1)
+    [coordination] = node.gets.coordinations.values()
+    assert second in coordination.replies and not coordination.replied
+    assert node.pending_bytes == len(VALUE) + 7000
+    cluster.heal()
+    cluster.run_for(2.0)
+    assert node.pending_bytes == 0
+    cluster.partition(set(cluster.node_names) - {first}, {first})  # 1 of R=2: in flight
     client.submit_get(KEY)
     cluster.run_for(0.05)
     [coordination] = node.gets.coordinations.values()

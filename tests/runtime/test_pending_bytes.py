@@ -21,7 +21,7 @@ import pytest
 from impl import errors, wire
 from impl.config import ClusterConfig
 from impl.http_api import _outcome_unknown
-from impl.messages import Forward, ForwardReply, PutRequest
+from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, run, url
 
@@ -188,6 +188,12 @@ def test_a_get_is_refused_at_once_while_a_get_of_a_large_record_is_in_flight(
             assert took < 0.5, took  # at once, not after a quorum timeout
             status, _, shown = await call("GET", url(node, "/status"))
             assert shown["pending_bytes"] == held, shown
+            # a forwarded get is refused the same way (before its coordinator reads)
+            sent: list[tuple[str, Any]] = []
+            node._send = lambda dest, message: sent.append((dest, message))  # type: ignore[method-assign]
+            node._deliver("n2", wire.encode(Forward(8, GetRequest(2, b"big"))))
+            [(_, reply)] = sent
+            assert (reply.kind, reply.error) == ("get", "overloaded"), reply
             status, _, body = await first  # n2, n3 down: short of R=2
             assert status == 503 and body["error"] == "QuorumError", body
             assert node.node.pending_bytes == 0
