@@ -1238,17 +1238,22 @@ class NodeServer:
         return self._over_bytes(request_bytes)
 
     def _over_bytes(self, request_bytes: int) -> errors.OverloadedError:
-        """The refusal of a request of ``request_bytes`` for the bytes in flight."""
+        """The refusal of a request of ``request_bytes`` (0: a get) for the bytes in
+        flight, naming why: it would pass ``max_pending_bytes``, they are over it
+        already (a get), or others wait their turn before it."""
         self.overloaded_requests += 1
         held = self.node.pending_bytes
         most = self.config.max_pending_bytes
-        this = f"this put's {request_bytes}" if request_bytes else "a get (its record's)"
-        waiting = len(self.admission.queue)
+        if request_bytes and held + request_bytes > most:
+            why = f"this put's {request_bytes} would pass max_pending_bytes ({most})"
+        elif held > most:
+            why = f"they are over max_pending_bytes ({most})"
+        else:
+            why = (f"{len(self.admission.queue)} other request(s) wait their turn "
+                   f"(max_pending_bytes ({most}), first come first served)")
         return errors.OverloadedError(
-            f"node {self.name} is saturated: {held} bytes of requests in flight"
-            + (f" ({waiting} request(s) waiting)" if waiting else "")
-            + f", and {this} would pass max_pending_bytes ({most}); nothing was "
-            f"written: retry after {self.config.retry_after_s} s")
+            f"node {self.name} is saturated: {held} bytes of requests in flight, and "
+            f"{why}; nothing was written: retry after {self.config.retry_after_s} s")
 
     def unavailable(self) -> errors.NodeDownError | None:
         """A NodeDownError if this node cannot take a client request: it is stopping,

@@ -223,6 +223,10 @@ def test_a_large_put_waits_its_turn_and_a_small_one_behind_it_does_not_pass(
             # it would fit (60 KB + 10 KB), but it came after the large one
             assert node.node.record(b"small") is None  # before: written (admitted)
             assert node.node.record(b"large") is None
+            # a Forward cannot wait: refused, naming those waiting before it
+            refusal = node.overloaded(10)
+            assert isinstance(refusal, errors.OverloadedError)
+            assert "2 other request(s) wait their turn" in str(refusal), refusal
             assert (await first)[0] == 504
             status, _, body = await large  # admitted once the first ended, then short of W
             assert status == 504 and body["outcome"] == "unknown", body  # before: 503
