@@ -41,7 +41,14 @@ from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import GetTimeout
 from impl.versions import ClockMode, Record, context_pairs, live_values, values
 
-__all__ = ["GetCoordination", "GetCoordinator", "counted_replies", "read_quorum_reached"]
+__all__ = ["GetCoordination", "GetCoordinator", "counted_replies", "read_quorum_reached",
+           "record_bytes"]
+
+
+def record_bytes(record: Record) -> int:
+    """The bytes of ``record``'s values (siblings and tombstones' none): what a get
+    of it carries back to its client."""
+    return sum(len(value) for value in values(record))
 
 
 @dataclass(slots=True)
@@ -70,6 +77,10 @@ class GetCoordination:
     #: of a key it holds nothing of or has not rebuilt (:mod:`impl.rebuild`; read
     #: repair and the reap's test still see it)
     uncounted: frozenset[str] = frozenset()
+    #: the value bytes of the largest record gathered so far (the coordinator's own
+    #: read, the replies): what the get holds and answers with, counted in
+    #: :attr:`impl.node.Node.pending_bytes` until it answers (session 24)
+    record_bytes: int = 0
 
 
 def counted_replies(coordination: GetCoordination) -> set[str]:
@@ -150,11 +161,13 @@ class GetCoordinator:
         # a record larger than max_record_bytes (a merge of several sides' puts)
         # takes longer to read from every replica: as many timeouts as it is
         # times max_record_bytes (session 17's service probe)
-        patience = record_patience(self.config, sum(len(v) for v in values(local)))
+        local_bytes = record_bytes(local)
+        patience = record_patience(self.config, local_bytes)
         coordination = GetCoordination(next(self.ids), key, request.r or self.config.r,
                                        targets, fallbacks, reply_to,
                                        now + self.config.request_timeout * patience,
-                                       groups=self.quorum.groups(key), patience=patience)
+                                       groups=self.quorum.groups(key), patience=patience,
+                                       record_bytes=local_bytes)
         self.coordinations[coordination.op_id] = coordination
         if self.name in targets or self.config.sloppy_quorum:
             # as a target, or as a fallback coordinator: its read counts too
@@ -184,6 +197,8 @@ class GetCoordinator:
         record = (self.replica.decode(message.key, message.record) if message.record
                   else None)
         coordination.replies[src] = record if record is not None else Record.empty(self.mode)
+        if record is not None:
+            coordination.record_bytes = max(coordination.record_bytes, record_bytes(record))
         return self._check(coordination, now)
 
     def on_timeout(self, now: float, timer: GetTimeout) -> list[Effect]:

@@ -12,7 +12,9 @@ request, whose headers then have ``http_header_timeout_s``; a body may pause at
 most ``http_idle_timeout_s`` (and must then average ``http_min_body_rate``,
 default :data:`MIN_BODY_BYTES_PER_S`), and so may a client's reading of an answer
 (:meth:`HttpApi._drain`). A connection past a timeout is closed without an
-answer (a client that sent nothing complete has nothing to read); one whose
+answer (a client that sent nothing complete has nothing to read), except that a
+request whose body timed out gets a 408 first (:meth:`HttpApi._body_timed_out`,
+since session 24: its head was read, its client waits on an answer); one whose
 client closes its sending side mid-request gets a 400 naming what was missing
 (:meth:`_Parse.truncated`: a half-closed client still reads).
 
@@ -73,17 +75,17 @@ retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
 HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` (Host too) given twice, a
 bad context, R/W out of range, a request cut by the client's half-close), 404 no
-such resource, 405 a method not served, 411 a PUT with neither Content-Length
-nor chunked (its body would be empty), 413 a value over ``max_value_bytes`` or a
-put that would grow its key's record over ``max_record_bytes``, 414 a key over
-``max_key_bytes``, 415 a PUT's Content-Encoding other than identity, 417 an
-``Expect`` other than ``100-continue``, 431 headers
-over 64 KiB, 500 an exception of our own, 501 a method llhttp does not know
-(named; :meth:`_Parse._unknown_method`) or a PUT or DELETE with a
+such resource, 405 a method not served, 408 a body that did not come in time,
+411 a PUT with neither Content-Length nor chunked (its body would be empty), 413
+a value over ``max_value_bytes`` or a put that would grow its key's record over
+``max_record_bytes``, 414 a key over ``max_key_bytes``, 415 a PUT's
+Content-Encoding other than identity, 417 an ``Expect`` other than
+``100-continue``, 431 headers over 64 KiB, 500 an exception of our own, 501 a
+method llhttp does not know (named; :meth:`_Parse._unknown_method`) or a PUT or DELETE with a
 conditional header (If-Match, If-None-Match, If-Modified-Since,
 If-Unmodified-Since, If-Range: RFC 9110 13; not served, nothing written),
-503 (with Retry-After) the node is saturated (``max_pending_requests``, or for a
-put ``max_pending_bytes``), is
+503 (with Retry-After) the node is saturated (``max_pending_requests``, or
+``max_pending_bytes`` after the request waited its turn, :mod:`impl.admission`), is
 shutting down or has not joined the ring yet, or a get's quorum was not
 reached, 504 the outcome is unknown.
 docs/runtime.md lists them for operators.
@@ -721,8 +723,14 @@ class _Parse:
                     []), (self.parser.get_method(), self.url))
             chunked = b"chunked" in self.headers.get(b"transfer-encoding", b"").lower()
             self.continue_due = chunked or (length is not None and length > 0)
+            # a chunked value's size is not known before it is read: admitted as the
+            # largest it may be, max_value_bytes (session 24; admitted as 0 bytes
+            # before, it got its 100 from a node over the limit, then a 503 after
+            # its upload; refusing mid-body after a 100 could only close the
+            # connection, the client left not knowing whether its put was read)
             if self.continue_due and self.keeps and self.admit is not None and (
-                    refusal := self.admit(length or 0)) is not None:
+                    refusal := self.admit(self.limit if length is None else length)
+            ) is not None:
                 # the node would refuse the put (max_pending_bytes): say so instead
                 # of the 100, and the client never sends its body (RFC 9110 10.1.1;
                 # session 23: the 100 went first, the value came, then the 503)
@@ -1199,6 +1207,27 @@ class HttpApi:
                      why or f"nothing for {timeout:.1f} s")
             raise _Closed from None
 
+    async def _body_timed_out(self, reader: asyncio.StreamReader,
+                              writer: asyncio.StreamWriter, why: str) -> None:
+        """Answer a request whose body did not come in time 408 with ``connection:
+        close`` (RFC 9110 15.5.9: the server did not receive a complete request
+        message within the time it was prepared to wait; Apache's mod_reqtimeout
+        answers its body timeout so), then close with a short lingering close
+        (:data:`_REFUSED_LINGER_S`: the client is slow, and a close with its bytes
+        unread would reset the connection before it read the 408). Before session
+        24 the connection was closed without an answer, and the client could not
+        tell a timeout from a crash of the node (its put was not written either
+        way). A head that did not come in time is still closed without one, as
+        nginx does (``client_header_timeout``): the client has no request the node
+        read, and case 21 counts a connection with an unread answer as open."""
+        payload = error_body(errors.BadRequestError(
+            f"request timeout: its body came too slowly ({why}); nothing was written"))
+        payload["error"] = "RequestTimeout"
+        with contextlib.suppress(_Closed, ConnectionError, OSError):
+            await self._respond(writer, b"", 408, payload, [], close=True)
+            self.slots.waiting(writer)
+            await _linger(reader, writer, _REFUSED_LINGER_S)
+
     async def _read_request(self, parse: _Parse, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter, first: bool) -> None:
         """Read until ``parse`` has a request ready (or the answer to give instead: a
@@ -1245,7 +1274,13 @@ class HttpApi:
                 timeout = config.http_header_timeout_s
             else:  # kept alive: nothing of the next request yet
                 timeout = config.http_idle_timeout_s
-            data = await self._read(reader, max(timeout, 0.0), why)
+            try:
+                data = await self._read(reader, max(timeout, 0.0), why)
+            except _Closed:  # a timeout: in a body, the client waits on an answer
+                if parse.in_body and not writer.is_closing():
+                    await self._body_timed_out(reader, writer, why or (
+                        f"nothing of it for {timeout:.1f} s"))
+                raise
             if not data:  # closed: between requests, or in the middle of one (a 400:
                 if writer.is_closing():  # it may have closed its side only); or closed
                     # by us: evicted at the cap (ConnectionSlots), or the node stops.
@@ -1347,8 +1382,8 @@ class HttpApi:
             return http_status(error), error_body(error), []
         if message is None:
             return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
-        refusal = server.overloaded(len(message.value) if isinstance(message, PutRequest)
-                                    else None) or server.unavailable()
+        refusal = await server.admit(len(message.value) if isinstance(message, PutRequest)
+                                     else 0) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         if isinstance(message, PutRequest) and message.delete and not message.context:

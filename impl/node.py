@@ -807,9 +807,15 @@ class Node:
 
     @property
     def pending_bytes(self) -> int:
-        """Bytes of the puts in flight at this node whose clients wait: the encoded
-        record of each put it coordinates (sent to every replica) until it answers
-        its client, and the value of each put it forwarded and waits on. A
+        """Bytes of the requests in flight at this node whose clients wait: the
+        encoded record of each put it coordinates (sent to every replica) until it
+        answers its client, the value of each put it forwarded and waits on, and,
+        since session 24, the value bytes of the largest record each get it
+        coordinates has gathered (its own read at once, then the replies) until it
+        answers (``GetCoordination.record_bytes``: a get of a 3 MiB record of
+        siblings is read from every replica and answered whole; uncounted, 16
+        clients reading such keys at ``r=2`` were all admitted and 112 of 128 got
+        503 after the quorum timeout, the process at 1.1 GB). A
         coordination that answered and waits only for a late replica counts no
         more (it does no work: counted, one replica not reading made a client's
         sequential 500 KB puts fail 503 from the third on). The runtime's byte
@@ -819,6 +825,9 @@ class Node:
         held = sum(len(coordination.record)
                    for coordination in self.puts.coordinations.values()
                    if not coordination.replied)
+        held += sum(coordination.record_bytes
+                    for coordination in self.gets.coordinations.values()
+                    if not coordination.replied)
         return held + sum(len(forwarding.request.value)
                           for forwarding in self.forwarder.forwardings.values()
                           if isinstance(forwarding.request, PutRequest))

@@ -36,8 +36,10 @@ most ``max_peer_connections`` peer connections are admitted
 
 For clients: HTTP/1.1 (:mod:`impl.http_api`: the requests, the statuses, the
 timeouts and the connection cap). A saturated node (``max_pending_requests``
-client requests in flight) answers 503 with Retry-After before writing
-anything, and a Forward it receives with an OverloadedError.
+client requests in flight, or the bytes of its requests over
+``max_pending_bytes`` once a request waited its turn: :mod:`impl.admission`)
+answers 503 with Retry-After before writing anything, and a Forward it receives
+with an OverloadedError.
 
 Every port binds to 127.0.0.1 unless the file names another host (an address
 may be only a port). ``vdynamo serve`` refuses a missing, example or short
@@ -64,6 +66,7 @@ from pathlib import Path
 from typing import Any
 
 from impl import errors, wire
+from impl.admission import ByteAdmission
 from impl.config import (
     MESSAGE_OVERHEAD_BYTES,
     ClusterConfig,
@@ -242,6 +245,10 @@ class NodeServer:
                          rejoin=rejoin, announce=announce)
         self._request_ids = iter(range(1, 1 << 62))
         self._waiting: dict[int, asyncio.Future[Reply]] = {}
+        #: admission by bytes, first come first served (impl.admission; session 24):
+        #: a request waits at most the Retry-After it would otherwise be told
+        self.admission = ByteAdmission(lambda: self.node.pending_bytes,
+                                       config.max_pending_bytes, config.retry_after_s)
         self._queues: dict[str, asyncio.Queue[bytes]] = {}
         #: bytes of the frames in each peer's queue (bounded by PEER_QUEUE_BYTES)
         self._queued_bytes: dict[str, int] = {}
@@ -387,6 +394,11 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
+        self._perform_effects(effects)
+        if self.admission.queue:  # the bytes in flight may have fallen: the head's turn?
+            self.admission.poke()
+
+    def _perform_effects(self, effects: list[Effect]) -> None:
         # Persist, then send: the writes come first. Without a committer they are
         # performed here, in order, each durable as the engine's fsync policy says,
         # before any Send or Reply that may acknowledge them (impl.staging.persist).
@@ -1153,7 +1165,7 @@ class NodeServer:
         self.metrics.peer_message(message)
         if isinstance(message, Forward):
             overload = self.overloaded(len(message.request.value) if isinstance(
-                message.request, PutRequest) else None)
+                message.request, PutRequest) else 0)
             if overload is not None:  # refused before the coordinator writes anything
                 kind = "put" if isinstance(message.request, PutRequest) else "get"
                 # the wire code (errors.code_of), which the forwarder reads back as an
@@ -1176,15 +1188,20 @@ class NodeServer:
     def overloaded(self, put_bytes: int | None = None) -> errors.OverloadedError | None:
         """An OverloadedError if this node has ``max_pending_requests`` requests in
         flight (the client requests it waits on, the operations its core runs), or,
-        for a put of ``put_bytes`` (its value's bytes; None: not a put), if the
-        bytes of the puts in flight (:attr:`impl.node.Node.pending_bytes`) and
-        ``put_bytes`` would be over ``max_pending_bytes`` (a node with no put in
+        for a put of ``put_bytes`` (its value's bytes; 0: a get, whose bytes are not
+        known before its record is read; None: no request of a key), if the bytes of
+        the requests in flight (:attr:`impl.node.Node.pending_bytes`) and
+        ``put_bytes`` would be over ``max_pending_bytes`` (a node with nothing in
         flight admits any); None if it can take one more.
 
         Bytes, not only requests (session 23): before, 16 clients putting 1 MiB
         values at ``w=2`` to three nodes were all admitted, the replicas' work
         outgrew every put's ``request_timeout`` and 127 of 128 answered 504
-        (outcome unknown), the process peaking at 983 MB. Cassandra bounds a
+        (outcome unknown), the process peaking at 983 MB. Gets too (session 24): a
+        get is admitted while the bytes in flight are within the limit, and its
+        record counts from its coordinator's own read on (16 clients reading keys
+        of three 1 MiB siblings at ``r=2``: 112 of 128 got 503 after the quorum
+        timeout, 1.1 GB, before). Cassandra bounds a
         node's in-flight request bytes the same way
         (``native_transport_max_request_data_in_flight``, formerly
         ``native_transport_max_concurrent_requests_in_bytes``: a tenth of the heap
@@ -1202,15 +1219,41 @@ class NodeServer:
                 f"{limit}); nothing was written: retry after {self.config.retry_after_s} s")
         if put_bytes is None:
             return None
+        if self.admission.admits_now(put_bytes):
+            return None
+        return self._over_bytes(put_bytes)
+
+    async def admit(self, request_bytes: int) -> errors.OverloadedError | None:
+        """:meth:`overloaded` for a client's request of a key (``request_bytes``: a
+        put's value bytes, 0 for a get) that may wait for its turn: at the bytes'
+        limit it waits in the FIFO queue of :class:`impl.admission.ByteAdmission`
+        (at most ``retry_after_s``) rather than being refused at once, and is
+        refused only if its turn did not come by then (session 24: refused at once,
+        a 1 MiB put was passed over again and again by small ones)."""
+        refusal = self.overloaded()
+        if refusal is not None:
+            return refusal
+        if await self.admission.admit(request_bytes):
+            return None
+        return self._over_bytes(request_bytes)
+
+    def _over_bytes(self, request_bytes: int) -> errors.OverloadedError:
+        """The refusal of a request of ``request_bytes`` (0: a get) for the bytes in
+        flight, naming why: it would pass ``max_pending_bytes``, they are over it
+        already (a get), or others wait their turn before it."""
+        self.overloaded_requests += 1
         held = self.node.pending_bytes
         most = self.config.max_pending_bytes
-        if held == 0 or held + put_bytes <= most:
-            return None
-        self.overloaded_requests += 1
+        if request_bytes and held + request_bytes > most:
+            why = f"this put's {request_bytes} would pass max_pending_bytes ({most})"
+        elif held > most:
+            why = f"they are over max_pending_bytes ({most})"
+        else:
+            why = (f"{len(self.admission.queue)} other request(s) wait their turn "
+                   f"(max_pending_bytes ({most}), first come first served)")
         return errors.OverloadedError(
-            f"node {self.name} is saturated: {held} bytes of puts in flight, and this "
-            f"put's {put_bytes} would pass max_pending_bytes ({most}); nothing was "
-            f"written: retry after {self.config.retry_after_s} s")
+            f"node {self.name} is saturated: {held} bytes of requests in flight, and "
+            f"{why}; nothing was written: retry after {self.config.retry_after_s} s")
 
     def unavailable(self) -> errors.NodeDownError | None:
         """A NodeDownError if this node cannot take a client request: it is stopping,
@@ -1248,6 +1291,9 @@ class NodeServer:
         shadow = self.node.shadow  # the startup shadow round (impl.node.Node.start)
         return {"node": self.name, **self.health(), "pending": self.node.pending,
                 "pending_bytes": self.node.pending_bytes,
+                "admission": {"waiting": len(self.admission.queue),
+                              "waited": self.admission.waited,
+                              "expired": self.admission.expired},
                 "config": {"n": self.config.n, "r": self.config.r, "w": self.config.w,
                            "clock": self.config.clock},
                 "ring": {"strategy": partitioning.strategy.value,

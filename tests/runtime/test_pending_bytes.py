@@ -21,7 +21,7 @@ import pytest
 from impl import errors, wire
 from impl.config import ClusterConfig
 from impl.http_api import _outcome_unknown
-from impl.messages import Forward, ForwardReply, PutRequest
+from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.runtime import NodeServer
 from tests.runtime.live import call, cluster, run, url
 
@@ -72,6 +72,8 @@ def test_a_put_over_the_bytes_in_flight_is_refused_at_once_and_a_smaller_one_adm
         async with cluster(tmp_path, max_value_bytes=100_000,
                            max_pending_bytes=150_000) as servers:
             node = servers[0]
+            node.admission.wait = 0.0  # its refusal at once (since session 24 a put
+            # waits its turn up to Retry-After: test_a_large_put_waits_its_turn_...)
             first = await _hold(servers, 100_000)
             status, headers, body = await call("PUT", url(node, "/kv/second"), b"b" * 60_000)
             assert status == 503, body  # before: admitted, then 504 (outcome unknown)
@@ -87,6 +89,12 @@ def test_a_put_over_the_bytes_in_flight_is_refused_at_once_and_a_smaller_one_adm
                 b"Content-Length: 60000\r\n\r\n"))
             assert answer.startswith(b"HTTP/1.1 503 "), answer[:80]  # before: the 100
             assert b"max_pending_bytes" in answer and node.http.malformed == 0, answer
+            # a chunked value counts as max_value_bytes, the most it may be: 503 too
+            # (session 24; admitted as 0 bytes before: the 100, the upload, the 503)
+            answer = await asyncio.to_thread(_first_answer, node, (
+                b"PUT /kv/chunked HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"))
+            assert answer.startswith(b"HTTP/1.1 503 "), answer[:80]  # before: the 100
             status, _, body = await call("GET", url(node, "/kv/first?r=1"))
             assert status == 200, body  # a read carries no value: not refused by bytes
             # a forwarded put is refused the same way, before its coordinator writes
@@ -140,5 +148,92 @@ def test_a_forwarded_put_refused_for_its_bytes_reaches_the_client_as_a_503(
             assert (status, body["outcome"]) == (503, "not-written")  # type: ignore[index]
             assert headers == [("retry-after", str(node.config.retry_after_s))]
             await first
+
+    run(scenario())
+
+
+def test_a_get_is_refused_at_once_while_a_get_of_a_large_record_is_in_flight(
+        tmp_path: Path) -> None:
+    """A get's record counts in the bytes in flight from its coordinator's own read
+    on (session 24), so a get arriving while they are over ``max_pending_bytes``
+    is answered 503 with Retry-After at once. Before, gets were not counted: it
+    was admitted and waited out the quorum timeout (503 after 1 s here); 16
+    clients reading keys of three 1 MiB siblings at ``r=2`` from three nodes got
+    112 of 128 such 503s, the process at 1.1 GB (docs/runtime.md, "Service
+    overload (session 24)")."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=100_000,
+                           max_pending_bytes=150_000) as servers:
+            node = servers[0]
+            node.admission.wait = 0.0  # refused at once, not after waiting its turn
+            for value in (b"a" * 90_000, b"b" * 90_000):  # blind: two siblings
+                status, _, body = await call("PUT", url(node, "/kv/big?w=3"), value)
+                assert status == 200, body
+            for other in servers[1:]:
+                await other.stop()
+            first = asyncio.create_task(call("GET", url(node, "/kv/big?r=2")))
+            for _ in range(200):
+                if node.node.pending_bytes >= 180_000:
+                    break
+                await asyncio.sleep(0.01)
+            held = node.node.pending_bytes  # the two values with their content types
+            assert 180_000 <= held < 180_200, held  # before: 0
+            loop = asyncio.get_running_loop()
+            began = loop.time()
+            status, headers, body = await call("GET", url(node, "/kv/big?r=1"))
+            took = loop.time() - began
+            assert status == 503 and body["error"] == "OverloadedError", body
+            assert headers["retry-after"] == str(node.config.retry_after_s)
+            assert "max_pending_bytes (150000)" in body["message"], body
+            assert took < 0.5, took  # at once, not after a quorum timeout
+            status, _, shown = await call("GET", url(node, "/status"))
+            assert shown["pending_bytes"] == held, shown
+            # a forwarded get is refused the same way (before its coordinator reads)
+            sent: list[tuple[str, Any]] = []
+            node._send = lambda dest, message: sent.append((dest, message))  # type: ignore[method-assign]
+            node._deliver("n2", wire.encode(Forward(8, GetRequest(2, b"big"))))
+            [(_, reply)] = sent
+            assert (reply.kind, reply.error) == ("get", "overloaded"), reply
+            status, _, body = await first  # n2, n3 down: short of R=2
+            assert status == 503 and body["error"] == "QuorumError", body
+            assert node.node.pending_bytes == 0
+            status, _, body = await call("GET", url(node, "/kv/big?r=1"))
+            assert status == 300, body  # nothing in flight: admitted
+
+    run(scenario())
+
+
+def test_a_large_put_waits_its_turn_and_a_small_one_behind_it_does_not_pass(
+        tmp_path: Path) -> None:
+    """A put over the bytes left waits (at most Retry-After) first come first
+    served, and a smaller put arriving after it waits behind it even though it
+    would fit (session 24; ``impl.admission``). Before, the large put was refused
+    at once and the small one admitted: 12 clients of 100 KB puts kept a 1 MiB put
+    out for up to 20 tries (session 23's second review)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_value_bytes=100_000, max_pending_bytes=150_000,
+                           request_timeout=1.5) as servers:
+            node = servers[0]
+            assert node.config.retry_after_s == 2  # the wait: the first put's life + 0.5 s
+            first = await _hold(servers, 60_000)  # in flight for 1.5 s (n2, n3 down)
+            large = asyncio.create_task(call("PUT", url(node, "/kv/large"), b"l" * 100_000))
+            await asyncio.sleep(0.2)
+            small = asyncio.create_task(call("PUT", url(node, "/kv/small"), b"s" * 10_000))
+            await asyncio.sleep(0.2)
+            # it would fit (60 KB + 10 KB), but it came after the large one
+            assert node.node.record(b"small") is None  # before: written (admitted)
+            assert node.node.record(b"large") is None
+            # a Forward cannot wait: refused, naming those waiting before it
+            refusal = node.overloaded(10)
+            assert isinstance(refusal, errors.OverloadedError)
+            assert "2 other request(s) wait their turn" in str(refusal), refusal
+            assert (await first)[0] == 504
+            status, _, body = await large  # admitted once the first ended, then short of W
+            assert status == 504 and body["outcome"] == "unknown", body  # before: 503
+            assert node.node.record(b"large") is not None
+            status, _, body = await small
+            assert status == 504 and node.node.record(b"small") is not None, body
+            status, _, shown = await call("GET", url(node, "/status"))
+            assert shown["admission"] == {"waiting": 0, "waited": 2, "expired": 0}, shown
 
     run(scenario())

@@ -1,0 +1,107 @@
+"""Admission of client requests by bytes, first come first served (session 24).
+
+Theory of operation
+-------------------
+A node bounds the bytes of the requests it has in flight (``max_pending_bytes``
+against :attr:`impl.node.Node.pending_bytes`, session 23). A request of ``size``
+bytes (a put's value; a get's record is not known before it is read: 0) *fits*
+when nothing is in flight or the bytes in flight plus ``size`` are within the
+limit. :class:`ByteAdmission` admits a request that fits at once if no request
+waits; otherwise the request joins a FIFO queue and waits at most ``wait``
+seconds. Only the queue's head is admitted, when it fits: the requests behind
+it wait even if they would fit, so a large put is not passed over again and
+again by small ones that keep the bytes busy (session 23's second review: 12
+clients of 100 KB puts and one of 1 MiB puts, the large one stored 6 times in
+15 s, once after 20 tries). A request still waiting at the end of its wait is
+refused (a 503 with Retry-After, nothing written): the wait is the node's
+Retry-After, so a client that would have been told to come back then is served
+in order instead, no later. The runtime calls :meth:`ByteAdmission.poke` after
+the core's effects (the bytes in flight fall only then), and the head, woken,
+checks again (it is admitted only once the request before it started and was
+counted).
+
+Cassandra's ``native_transport_max_request_data_in_flight`` makes a request
+over the limit wait too (its connection's reading paused, in order, until
+permits return), unless the client asked for OverloadedException at STARTUP;
+``java.util.concurrent.Semaphore(permits, fair=true)`` is the FIFO shape. The
+wait is bounded here because an HTTP client cannot say how long it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["ByteAdmission"]
+
+
+@dataclass(slots=True, eq=False)
+class _Waiter:
+    size: int
+    wake: asyncio.Future[None]
+
+
+class ByteAdmission:
+    """FIFO admission by bytes: ``held()`` gives the bytes in flight now, ``limit``
+    the most admitted (a request fits when nothing is held or ``held() + size <=
+    limit``), ``wait`` the seconds a request may wait for its turn."""
+
+    def __init__(self, held: Callable[[], int], limit: int, wait: float) -> None:
+        self.held = held
+        self.limit = limit
+        self.wait = wait
+        #: the requests waiting, oldest first
+        self.queue: deque[_Waiter] = deque()
+        #: requests admitted after waiting, and refused at the end of their wait
+        self.waited = 0
+        self.expired = 0
+
+    def fits(self, size: int) -> bool:
+        """Whether a request of ``size`` bytes fits the bytes in flight now."""
+        held = self.held()
+        return held == 0 or held + size <= self.limit
+
+    def admits_now(self, size: int) -> bool:
+        """Whether a request of ``size`` bytes is admitted without waiting: none
+        waits before it and it fits (a request that cannot wait, a Forward or an
+        ``Expect: 100-continue``, is refused otherwise: it may not pass those
+        waiting)."""
+        return not self.queue and self.fits(size)
+
+    async def admit(self, size: int) -> bool:
+        """Wait for the turn of a request of ``size`` bytes: True once admitted (the
+        caller starts it before it awaits anything, so that it is counted before
+        the next is looked at), False if its wait ended first."""
+        if self.admits_now(size):
+            return True
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(size, loop.create_future())
+        self.queue.append(waiter)
+        deadline = loop.time() + self.wait
+        try:
+            while not (self.queue[0] is waiter and self.fits(size)):
+                left = deadline - loop.time()
+                if left <= 0:
+                    self.expired += 1
+                    return False
+                try:
+                    async with asyncio.timeout(left):
+                        await waiter.wake
+                except TimeoutError:
+                    self.expired += 1
+                    return False
+                waiter.wake = loop.create_future()
+            self.waited += 1
+            return True
+        finally:
+            self.queue.remove(waiter)
+            self.poke()
+
+    def poke(self) -> None:
+        """Wake the queue's head if it fits now (it checks again when it runs)."""
+        if self.queue:
+            head = self.queue[0]
+            if not head.wake.done() and self.fits(head.size):
+                head.wake.set_result(None)
