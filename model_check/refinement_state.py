@@ -1218,14 +1218,15 @@ class LockstepState:
     def openers(self, a: str, b: str, key: str) -> list[tuple[str, str]]:
         """``(opener, peer)`` of the Merkle exchanges of the pair ``a``, ``b`` on
         ``key``, in that order: both ways, or with membership change the ways whose
-        opener has the peer in its serving top N by its own view (the
-        implementation's opener picks its peer there)."""
+        opener serves ``key`` and has the peer in its serving top N by its own view
+        (the implementation's opener holds a tree of the range and picks its peer
+        there)."""
         membership = self.frontier[0].membership
         if membership is None:
             return [(a, b), (b, a)]
         plan = plan_of(self.config)
         return [(x, y) for x, y in ((a, b), (b, a))
-                if y in serving_top(plan, membership, x, key)]
+                if {x, y} <= set(serving_top(plan, membership, x, key))]
 
     def dot_reused(self, a: str, b: str, key: str) -> bool:
         """Whether replicas ``a`` and ``b`` of ``key`` hold one dot with different
