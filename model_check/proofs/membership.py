@@ -6,8 +6,9 @@ Theory of operation
 The spec's membership (paper 4.8, 4.9; :mod:`spec.membership`) is a log of
 announced changes, each node's *view* (how many log entries it heard of), and
 the range transfers of the current change that arrived. The encoding covers
-configurations with **one** change (``joins + leaves == 1``: the suite's
-join-immediate, join-pending and leave-pending) and one key, and keeps:
+configurations with **one** change (``joins + leaves + removes == 1``: the suite's
+join-immediate, join-pending, leave-pending and, since session 24, the
+force-removes) and one key, and keeps:
 
 - ``log`` (Int): the log's length, 0 before the change, then 1 (``join`` or
   ``leave``), 2 (``handed``) and, with pending ownership, 3 (``settled``);
@@ -43,6 +44,17 @@ already allows what the views change (which coordinator, which targets, a
 message from a peer the receiver never heard of being ignored); only the
 coordinator steps may now change ``coord`` and a crash clears it, and
 anti-entropy runs between the nodes of the *current* ring's top N.
+
+A force-remove (session 24; ``spec.membership.removals``) is the exact
+``force-remove`` step: a member that knows the (empty) log announces a down node
+removed, whose store and hints are emptied; its ``recover`` is refused from then
+on (:func:`not_removed`); the survivors of the old top N send the transfers; the
+claimant (the first member left, :meth:`Change.announcer`) announces the handover
+once every member knows the removal and every transfer arrived, and the
+settlement; nothing is emptied. A message from the removed node that a node knowing
+the removal refuses is covered by the delivery steps' over-approximation (as a
+message from a peer never heard of). The acknowledgement rule counts a removal as
+a disk loss (an acknowledgement in flight from the removed node: transition.py).
 
 Not encoded: more than one change per run (ProofInputError from
 :func:`change_of`); a range transfer refused by a receiver that never heard of
