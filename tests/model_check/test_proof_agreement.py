@@ -142,18 +142,18 @@ def test_the_force_remove_steps_agree_and_a_wrong_one_is_caught(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Session 24: ``force-remove`` (model_check/proofs/membership.py) on every 10th
     state of force-remove-w1 (the whole graphs of both entries agree: under soak, and
-    docs/refinement.md); teeth: a removed node that may recover (no
+    docs/refinement.md); teeth, on every 25th state: a removed node that may recover (no
     ``not_removed`` guard: the exact ``recover`` proposes a successor the spec
     refuses) and a removal that keeps the store (the spec's edge is refused)."""
     config = entry("force-remove-w1").config
     right = check_graph("force-remove-w1", config, every=10, relations=RELATIONS)
     assert right.ok and right.by_family["force-remove"] > 0 and right.by_family["settle"] > 0
     monkeypatch.setattr(transition, "not_removed", lambda r, n: z3.BoolVal(True))
-    recovers = check_graph("removed-recovers", config, every=10)
+    recovers = check_graph("removed-recovers", config, every=25)
     assert recovers.backward_failures > 0 and recovers.forward_failures == 0
     monkeypatch.undo()
     monkeypatch.setattr(membership, "_remove_steps", _keeping_the_store)
-    keeps = check_graph("removal-keeps-store", config, every=10)
+    keeps = check_graph("removal-keeps-store", config, every=25)
     assert keeps.forward_failures > 0
 
 
