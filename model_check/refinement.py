@@ -1033,6 +1033,11 @@ class Lockstep(LockstepState):
             if record.is_put:
                 assert isinstance(result, PutResult)
                 client.acked.append(record.spec_id)
+                if self.config.forgetful_clients:
+                    # the spec's forgetful client restarts once its put is acknowledged
+                    # (spec.coordination._acknowledge): it forgets its counter and its
+                    # last get, no input of a node (session 24)
+                    client.counter, client.last_get = 0, None
             else:
                 assert isinstance(result, GetResult)
                 returned = tuple(sorted(put_id_of_value(v) for v in result.values))

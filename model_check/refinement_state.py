@@ -191,9 +191,6 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
         unmapped.append('features.client_vclock_entry = "client" (the implementation mints '
                         "under the (coordinator actor, client) entry since session 23: "
                         "the old rule is the spec's, to state its fault)")
-    if config.forgetful_clients:
-        unmapped.append("workload.forgetful_clients (a client's restart is no input of a "
-                        "node: the lockstep's clients keep their last get)")
     return tuple(unmapped)
 
 
@@ -340,6 +337,9 @@ class HarnessClient:
     acked: list[int] = field(default_factory=list)
     gets: list[tuple[int, str, tuple[int, ...]]] = field(default_factory=list)
     last_get: tuple[str, bytes] | None = None
+    #: the client-vclock counter the client sends: its writes so far, or since its
+    #: last restart with ``workload.forgetful_clients`` (session 24)
+    counter: int = 0
     puts_issued: int = 0
     gets_issued: int = 0
     busy: bool = False
@@ -433,13 +433,15 @@ class LockstepState:
     def next_write(self, client: str, key: str) -> tuple[int, int, bytes]:
         """Issue ``client``'s next write of ``key`` (a put, or a delete once its puts
         are spent): its spec put id (``spec.model.put_id_of``), its client-vclock
-        counter so far (the writes it issued before), and its context (the context of
-        its last get, if that was of ``key``; else empty)."""
+        counter so far (the writes it issued before, since its last restart with
+        ``forgetful_clients``), and its context (the context of its last get, if
+        that was of ``key``; else empty)."""
         ci = self.config.client_names.index(client)
         state = self.clients[client]
         put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
-        counter = state.puts_issued
+        counter = state.counter
         state.puts_issued += 1
+        state.counter += 1
         context = b""
         if state.last_get is not None and state.last_get[0] == key:
             context = state.last_get[1]
