@@ -879,7 +879,12 @@ class Lockstep(LockstepState):
         exactly when the spec enables it (the two replicas' payloads differ), else to
         a stutter; so an exchange that moves nothing where the spec's would is a
         divergence. One direction alone must leave both replicas with the union
-        (the paper's exchange is symmetric, 4.7): the second must change nothing."""
+        (the paper's exchange is symmetric, 4.7): the second must change nothing.
+        With membership change a node opens an exchange only with a node of its own
+        serving top N (``impl.antientropy.AntiEntropy.on_round``): the directions
+        whose opener has the other there, the first of them bound to leave the union
+        (session 24: a node that knows the handover has the new owner there, the new
+        owner that does not know it has not)."""
         if (a, b) not in self.anti_entropy_pairs(key) and (
                 b, a) not in self.anti_entropy_pairs(key):
             raise InvalidValueError(f"anti-entropy {a} <-> {b} on {key} is not enabled")
@@ -887,7 +892,7 @@ class Lockstep(LockstepState):
         before = {x.id for x in self.sim.in_flight()}
         spec_before = self.frontier[0].node(a).store[k], self.frontier[0].node(b).store[k]
         label = f"anti-entropy {a} <-> {b} on {key}"
-        for x, y in ((a, b), (b, a)):
+        for x, y in self.openers(a, b, key):
             self._exchange(x, y)
             after = self._stores(a, b, k)
             if after[0] != after[1] and spec_before[0] != spec_before[1]:
@@ -1028,6 +1033,11 @@ class Lockstep(LockstepState):
             if record.is_put:
                 assert isinstance(result, PutResult)
                 client.acked.append(record.spec_id)
+                if self.config.forgetful_clients:
+                    # the spec's forgetful client restarts once its put is acknowledged
+                    # (spec.coordination._acknowledge): it forgets its counter and its
+                    # last get, no input of a node (session 24)
+                    client.counter, client.last_get = 0, None
             else:
                 assert isinstance(result, GetResult)
                 returned = tuple(sorted(put_id_of_value(v) for v in result.values))

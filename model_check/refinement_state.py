@@ -118,7 +118,7 @@ from spec.clocks import Payload, payload_key
 from spec.clocks import values as clocks_values
 from spec.config import Config
 from spec.errors import ConfigError, InvalidValueError
-from spec.membership import announcer, current_top, serving_top
+from spec.membership import announcer, current_top, exchanges, serving_top
 from spec.state import Kind, Message, State, actor_id, new_message
 from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
@@ -174,14 +174,11 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
     """The configuration keys of ``config`` the lockstep cannot map onto the
     implementation yet (the spec has them, the abstraction function does not;
     docs/refinement.md says what each needs). Empty: the configuration is refined
-    step by step. ``traces``: a given trace is replayed (a trace with a
-    force-remove and anti-entropy replays; a whole graph with both does not)."""
+    step by step. ``traces``: a given trace is replayed (no feature differs since
+    session 24, when force-remove with anti-entropy became mapped on a whole graph:
+    docs/refinement.md, "Force-remove with anti-entropy (session 24)")."""
+    del traces  # the same features for a trace and a whole graph (see above)
     unmapped: list[str] = []
-    if config.removes and config.anti_entropy and not traces:  # a given trace replays
-        unmapped.append("[membership] removes with [features] anti_entropy on a whole "
-                        "graph (anti-entropy with a node new in a key's top N before the "
-                        "handover is not mapped: no membership entry has anti-entropy on; "
-                        "docs/refinement.md, 'Force-remove (session 23)')")
     if config.restores and config.restore_actor == "new" and not config.actor_per_start:
         unmapped.append('features.restore_actor = "new" without actor_per_start (the '
                         "implementation gives a restored node a new actor only by giving "
@@ -194,9 +191,6 @@ def unmapped_features(config: Config, *, traces: bool = False) -> tuple[str, ...
         unmapped.append('features.client_vclock_entry = "client" (the implementation mints '
                         "under the (coordinator actor, client) entry since session 23: "
                         "the old rule is the spec's, to state its fault)")
-    if config.forgetful_clients:
-        unmapped.append("workload.forgetful_clients (a client's restart is no input of a "
-                        "node: the lockstep's clients keep their last get)")
     return tuple(unmapped)
 
 
@@ -343,6 +337,9 @@ class HarnessClient:
     acked: list[int] = field(default_factory=list)
     gets: list[tuple[int, str, tuple[int, ...]]] = field(default_factory=list)
     last_get: tuple[str, bytes] | None = None
+    #: the client-vclock counter the client sends: its writes so far, or since its
+    #: last restart with ``workload.forgetful_clients`` (session 24)
+    counter: int = 0
     puts_issued: int = 0
     gets_issued: int = 0
     busy: bool = False
@@ -436,13 +433,15 @@ class LockstepState:
     def next_write(self, client: str, key: str) -> tuple[int, int, bytes]:
         """Issue ``client``'s next write of ``key`` (a put, or a delete once its puts
         are spent): its spec put id (``spec.model.put_id_of``), its client-vclock
-        counter so far (the writes it issued before), and its context (the context of
-        its last get, if that was of ``key``; else empty)."""
+        counter so far (the writes it issued before, since its last restart with
+        ``forgetful_clients``), and its context (the context of its last get, if
+        that was of ``key``; else empty)."""
         ci = self.config.client_names.index(client)
         state = self.clients[client]
         put_id = spec_model.put_id_of(self.config, ci, state.puts_issued)
-        counter = state.puts_issued
+        counter = state.counter
         state.puts_issued += 1
+        state.counter += 1
         context = b""
         if state.last_get is not None and state.last_get[0] == key:
             context = state.last_get[1]
@@ -1206,12 +1205,30 @@ class LockstepState:
 
     def anti_entropy_pairs(self, key: str) -> list[tuple[str, str]]:
         """The pairs that may run an anti-entropy exchange for ``key``: two replicas
-        of it (its top N), both up, that reach each other (the spec's enabling
-        condition for ``AntiEntropy``, less its "payloads differ", which only decides
-        between that action and a stutter)."""
+        of it (its top N), both up, that reach each other and, with membership
+        change, serve it by what they know (:func:`spec.membership.exchanges`): the
+        spec's enabling condition for ``AntiEntropy``, less its "payloads differ",
+        which only decides between that action and a stutter."""
         top = self.current_top(key)
+        state = self.frontier[0]
+        membership = state.membership
+        plan = plan_of(self.config)
         return [(a, b) for i, a in enumerate(top) for b in top[i + 1:]
-                if self.reachable(a, b) and not self.dot_reused(a, b, key)]
+                if self.reachable(a, b) and not self.dot_reused(a, b, key)
+                and (membership is None or exchanges(plan, membership, a, b, key))]
+
+    def openers(self, a: str, b: str, key: str) -> list[tuple[str, str]]:
+        """``(opener, peer)`` of the Merkle exchanges of the pair ``a``, ``b`` on
+        ``key``, in that order: both ways, or with membership change the ways whose
+        opener serves ``key`` and has the peer in its serving top N by its own view
+        (the implementation's opener holds a tree of the range and picks its peer
+        there)."""
+        membership = self.frontier[0].membership
+        if membership is None:
+            return [(a, b), (b, a)]
+        plan = plan_of(self.config)
+        return [(x, y) for x, y in ((a, b), (b, a))
+                if {x, y} <= set(serving_top(plan, membership, x, key))]
 
     def dot_reused(self, a: str, b: str, key: str) -> bool:
         """Whether replicas ``a`` and ``b`` of ``key`` hold one dot with different

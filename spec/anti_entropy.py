@@ -6,9 +6,12 @@ In the paper, replicas of a key range compare Merkle trees and exchange the keys
 that differ. The spec abstracts one such exchange for one key into a single
 atomic step (:class:`~spec.actions.AntiEntropy`): two reachable members ``a`` and
 ``b`` of the key's top N reconcile their versions of the key, and both end up
-holding the merge. It is enabled only between replicas whose copies differ (a
-reduction: an exchange between equal copies changes nothing). The
-implementation's Merkle exchange refines this step (docs/refinement.md).
+holding the merge. With membership change the pair must also serve the key by
+what they know (:func:`spec.membership.exchanges`, session 24): a node new in the
+top N takes part once it and its peer know the handover. It is enabled only
+between replicas whose copies differ (a reduction: an exchange between equal
+copies changes nothing). The implementation's Merkle exchange refines this step
+(docs/refinement.md).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from functools import lru_cache
 
 from spec import clocks
 from spec.actions import Action, AntiEntropy
-from spec.membership import current_top
+from spec.membership import current_top, exchanges
 from spec.state import State
 from spec.step import Edit, Plan
 
@@ -35,6 +38,7 @@ def anti_entropy(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     nodes = state.nodes
     index = plan.index
     side = state.side
+    membership = state.membership
     for key in plan.keys:
         k = plan.key_index[key]
         top = plan.top[key] if state.membership is None else current_top(state, key)
@@ -47,6 +51,8 @@ def anti_entropy(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
                 if not nb.up or (a in side) != (b in side):
                     continue
                 if clocks.payload_equal(na.store[k], nb.store[k]):
+                    continue
+                if membership is not None and not exchanges(plan, membership, a, b, key):
                     continue
                 edit = Edit(state, plan)
                 merged = clocks.merge(config.clock, na.store[k], nb.store[k], state.puts)

@@ -113,6 +113,7 @@ from spec import clocks
 from spec.actions import Action, ForceRemove, Gossip, Handover, Join, Leave, Settle, Transfer
 from spec.config import Config
 from spec.deletes import forget_copy
+from spec.ring import Ring, key_position
 from spec.state import (
     Change,
     Kind,
@@ -129,6 +130,7 @@ __all__ = [
     "View",
     "announcer",
     "current_top",
+    "exchanges",
     "initial_membership",
     "is_removed",
     "knows",
@@ -326,6 +328,45 @@ def current_top(state: State, key: str) -> tuple[str, ...]:
     if state.membership is None:
         return config.top_n(key)
     return _top(config, view_of(config, state.membership.log).members, key)
+
+
+def exchanges(plan: Plan, membership: MembershipState, a: str, b: str, key: str) -> bool:
+    """Whether replicas ``a`` and ``b`` of ``key`` (of its :func:`current_top`) can
+    run an anti-entropy exchange by what they know (session 24), as the
+    implementation's Merkle exchange can: each serves ``key`` by its own view (it
+    holds a tree of the key's range: a node's trees are of the elementary ranges of
+    the ring it serves by, ``impl.antientropy.AntiEntropy.on_ring_change``); one
+    of them has the other in its serving top N (the node that opens an exchange
+    picks its peer there, ``AntiEntropy.on_round``); and both cut the ring at the
+    same tokens around the key (a tree is found by its range's bounds: a peer whose
+    ring has a token more or less there answers nothing,
+    ``anti-entropy-unknown-range``). Before (sessions 11-23) the spec paired the
+    whole log's top N, which no node knows: a node new in the top N exchanged
+    before it or its peer knew the handover (docs/refinement.md, "Force-remove
+    with anti-entropy (session 24)")."""
+    config = plan.config
+    mine, theirs = _view(plan, membership, a), _view(plan, membership, b)
+    top_a, top_b = mine.serving[key], theirs.serving[key]
+    return (a in top_a and b in top_b and (b in top_a or a in top_b)
+            and _range(config, _serving_ring(config, mine), key)
+            == _range(config, _serving_ring(config, theirs), key))
+
+
+def _serving_ring(config: Config, view: View) -> tuple[str, ...]:
+    """The members whose tokens route requests by ``view`` (the implementation's
+    serving partitioning): the ring before the change until its handover with
+    pending ownership, else the ring after it."""
+    if view.phase == MOVING and config.join_handover == "pending":
+        return view.old
+    return view.members
+
+
+@lru_cache(maxsize=1024)
+def _range(config: Config, members: tuple[str, ...], key: str) -> tuple[int, int]:
+    """The elementary range holding ``key`` on the ring of ``members``."""
+    chosen = frozenset(members)
+    ring = Ring(tuple(e for e in config.ring.entries if e[1] in chosen))
+    return ring.range_of(key_position(key))
 
 
 @dataclass(frozen=True)

@@ -205,8 +205,6 @@ def check_suite(*, all_edges: bool = False, names: Sequence[str] = (),
             continue
         if len(suite_entry.config.keys) != 1:
             continue  # the encoding covers one key
-        if suite_entry.config.removes:
-            continue  # nor a force-remove (session 23: not encoded yet)
         if all_edges:
             out.append(check_graph(suite_entry.name, suite_entry.config,
                                    relations=relations))

@@ -304,6 +304,7 @@ _OWN_FAMILY = frozenset({
     "crash", "buffered-crash", "disk-loss", "recover", "anti-entropy", "handoff", "timeout",
     "client-timeout", "reap", "partition", "heal",
     "gossip", "join", "leave", "transfer", "handover", "settle",  # model_check.proofs.membership
+    "force-remove",  # session 24
 })
 
 

@@ -6,8 +6,9 @@ Theory of operation
 The spec's membership (paper 4.8, 4.9; :mod:`spec.membership`) is a log of
 announced changes, each node's *view* (how many log entries it heard of), and
 the range transfers of the current change that arrived. The encoding covers
-configurations with **one** change (``joins + leaves == 1``: the suite's
-join-immediate, join-pending and leave-pending) and one key, and keeps:
+configurations with **one** change (``joins + leaves + removes == 1``: the suite's
+join-immediate, join-pending, leave-pending and, since session 24, the
+force-removes) and one key, and keeps:
 
 - ``log`` (Int): the log's length, 0 before the change, then 1 (``join`` or
   ``leave``), 2 (``handed``) and, with pending ownership, 3 (``settled``);
@@ -44,6 +45,17 @@ message from a peer the receiver never heard of being ignored); only the
 coordinator steps may now change ``coord`` and a crash clears it, and
 anti-entropy runs between the nodes of the *current* ring's top N.
 
+A force-remove (session 24; ``spec.membership.removals``) is the exact
+``force-remove`` step: a member that knows the (empty) log announces a down node
+removed, whose store and hints are emptied; its ``recover`` is refused from then
+on (:func:`not_removed`); the survivors of the old top N send the transfers; the
+claimant (the first member left, :meth:`Change.announcer`) announces the handover
+once every member knows the removal and every transfer arrived, and the
+settlement; nothing is emptied. A message from the removed node that a node knowing
+the removal refuses is covered by the delivery steps' over-approximation (as a
+message from a peer never heard of). The acknowledgement rule counts a removal as
+a disk loss (an acknowledgement in flight from the removed node: transition.py).
+
 Not encoded: more than one change per run (ProofInputError from
 :func:`change_of`); a range transfer refused by a receiver that never heard of
 its sender (with one change every sender is of the initial ring, which every
@@ -67,6 +79,7 @@ __all__ = [
     "change_of",
     "describe_ring",
     "in_current_top",
+    "not_removed",
     "reap_members",
     "reap_view_cases",
     "ring_initial",
@@ -83,8 +96,9 @@ Pair = tuple[int, int]
 @dataclass(frozen=True, slots=True)
 class Change:
     """The one membership change a configuration may make (indexes into the
-    shape's nodes): ``kind`` "join" or "leave"; ``members``: the initial ring;
-    ``candidates``: the nodes that may join (leave); ``pref``: the key's
+    shape's nodes, in ring order): ``kind`` "join", "leave" or "remove" (a
+    force-remove, session 24); ``members``: the initial ring;
+    ``candidates``: the nodes that may join (leave, be removed); ``pref``: the key's
     preference list over every node; ``n``; ``pending``: pending ownership
     (``features.join_handover = "pending"``) rather than the immediate rule."""
 
@@ -107,6 +121,12 @@ class Change:
             return tuple(sorted({*self.members, subject}))
         return tuple(n for n in self.members if n != subject)
 
+    def announcer(self, subject: int) -> int:
+        """The node that announces the handover and the settlement: the node that
+        joins (leaves), or for a removal the claimant, the first member after it in
+        ring order (``spec.membership._latest``)."""
+        return self.after(subject)[0] if self.kind == "remove" else subject
+
     def top(self, members: Sequence[int]) -> tuple[int, ...]:
         """The key's top N on the ring of ``members``."""
         return tuple(n for n in self.pref if n in members)[: self.n]
@@ -121,17 +141,21 @@ class Change:
         that left still tells what it knows; ``spec.membership._latest``)."""
         if log == 0:
             return self.members
+        if self.kind == "remove":  # a force-removed node is out: it never comes back
+            return self.after(subject)
         return tuple(sorted({*self.members, *self.after(subject)}))
 
 
 def transfers(change: Change, subject: int) -> tuple[Pair, ...]:
     """The range transfers of ``subject``'s change, ``(sender, receiver)``: each node
     of the key's old top N that is not in its new top N sends to each node that is
-    new in it (``spec.membership._latest``: the one place to adapt if the spec
-    pairs them otherwise)."""
+    new in it; for a removal each node of the old top N that stays in it (the
+    removed node's copies are lost) (``spec.membership._latest``: the one place to
+    adapt if the spec pairs them otherwise)."""
     old = change.top(change.members)
     new = change.top(change.after(subject))
-    return tuple((s, d) for s in old if s not in new for d in new if d not in old)
+    removal = change.kind == "remove"
+    return tuple((s, d) for s in old if (s in new) == removal for d in new if d not in old)
 
 
 def change_of(config: Any, nodes: Sequence[str]) -> Change | None:
@@ -139,7 +163,7 @@ def change_of(config: Any, nodes: Sequence[str]) -> Change | None:
     budget). Raises ProofInputError for more than one change per run."""
     if not config.membership:
         return None
-    if config.joins + config.leaves != 1:
+    if config.joins + config.leaves + config.removes != 1:
         raise ProofInputError("the encoding covers one membership change per run")
     index = {n: j for j, n in enumerate(nodes)}
     members = tuple(index[n] for n in config.nodes)
@@ -149,7 +173,7 @@ def change_of(config: Any, nodes: Sequence[str]) -> Change | None:
         candidates = members if len(members) > config.n else ()
     key = config.keys[0]
     return Change(
-        kind="join" if config.joins else "leave",
+        kind="join" if config.joins else "remove" if config.removes else "leave",
         members=members,
         candidates=candidates,
         pref=tuple(index[n] for n in config.ring.preference_list(key)),
@@ -345,6 +369,9 @@ def _gossip_steps(ctx: _Context) -> None:
 def _announce_steps(ctx: _Context) -> None:
     """Join (leave): the change starts; its node knows the log."""
     r, s, change = ctx.r, ctx.s, ctx.r.change
+    if change.kind == "remove":
+        _remove_steps(ctx)
+        return
     for j in change.candidates:
         guard = [r.log == 0, ctx.x.up[j]]
         if change.kind == "leave":
@@ -352,6 +379,34 @@ def _announce_steps(ctx: _Context) -> None:
         ctx.add(f"{change.kind} {ctx.nm[j]}", change.kind, True,
                 *guard, s.log == 1, s.subject == j, s.view[j] == 1,
                 skip={"log", "subject", f"view[{ctx.nm[j]}]"})
+
+
+def _remove_steps(ctx: _Context) -> None:
+    """ForceRemove(X, by B) (session 24; ``spec.membership.removals``): X is down, B is
+    up and knows the whole log (no change yet: one change per run); B announces the
+    removal and knows it; X's store and hint store are emptied (its disk is gone) and
+    it stays down (:func:`not_removed`, the guard of its ``recover``)."""
+    x, y, r, s, change = ctx.x, ctx.y, ctx.r, ctx.s, ctx.r.change
+    for j in change.candidates:
+        hints = [t for t in x.hint if t[0] == j]
+        empty = [z3.Not(y.store[j][q]) for q in ctx.puts] + [z3.Not(y.hint[t]) for t in hints]
+        names = ctx.store_names(j) | {
+            f"hint[{ctx.nm[t[0]]}->{ctx.nm[t[1]]}#{t[2]}]" for t in hints}
+        for by in change.members:
+            if by == j:
+                continue
+            ctx.add(f"force-remove {ctx.nm[j]} by {ctx.nm[by]}", "force-remove", True,
+                    r.log == 0, z3.Not(x.up[j]), x.up[by], r.view[by] == r.log,
+                    s.log == 1, s.subject == j, s.view[by] == 1, *empty,
+                    skip={"log", "subject", f"view[{ctx.nm[by]}]"} | names)
+
+
+def not_removed(r: RingState, n: int) -> Term:
+    """Node ``n`` has not been force-removed (its ``Recover`` is refused once it is:
+    ``spec.membership.is_removed``)."""
+    if r.change.kind != "remove" or n not in r.change.candidates:
+        return z3.BoolVal(True)
+    return z3.Or(r.log == 0, r.subject != n)
 
 
 def _blocked(ctx: _Context, pair: Pair) -> Term:
@@ -385,22 +440,29 @@ def _handover_steps(ctx: _Context) -> None:
     r, s, change = ctx.r, ctx.s, ctx.r.change
     clear = [z3.Not(f) for f in s.handed.values()]
     cleared = {f"handed[{ctx.label(t)}]" for t in r.handed}
+    removal = change.kind == "remove"
     for j in change.candidates:
         moves = transfers(change, j)
         name = ctx.nm[j]
-        senders = sorted({src for src, _ in moves})
+        # the announcer: the node itself, or a removal's claimant, whose view grows
+        by = change.announcer(j)
+        view = f"view[{ctx.nm[by]}]"
+        # a removal's senders stay owners: nothing is emptied
+        senders = [] if removal else sorted({src for src, _ in moves})
         empty, emptied = ctx.emptied(senders)
         drained = [ctx.drained()] if moves else []
         last = [] if change.pending else [*drained, *empty]
+        # a removal's claimant hears from every survivor once every member knows it
+        heard = [ctx.everyone(j, 1)] if removal else []
         ctx.add(f"handover {name}", "handover", True,
-                r.log == 1, r.subject == j, *[r.handed[t] for t in moves], ctx.x.up[j],
-                *last, s.log == 2, s.view[j] == 2, *clear,
-                skip={"log", f"view[{name}]"} | cleared | (set() if change.pending else emptied))
+                r.log == 1, r.subject == j, *[r.handed[t] for t in moves], ctx.x.up[by],
+                *heard, *last, s.log == 2, s.view[by] == 2, *clear,
+                skip={"log", view} | cleared | (set() if change.pending else emptied))
         if change.pending:
             ctx.add(f"settle {name}", "settle", True,
-                    r.log == 2, r.subject == j, ctx.everyone(j, 2), ctx.x.up[j], *drained,
-                    *empty, s.log == 3, s.view[j] == 3, *clear,
-                    skip={"log", f"view[{name}]"} | cleared | emptied)
+                    r.log == 2, r.subject == j, ctx.everyone(j, 2), ctx.x.up[by], *drained,
+                    *empty, s.log == 3, s.view[by] == 3, *clear,
+                    skip={"log", view} | cleared | emptied)
 
 
 def _range_transfer_steps(ctx: _Context) -> None:

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import z3
 
 from model_check import properties
 from model_check.proofs import abstraction as enc
-from model_check.proofs import invariants, transition
+from model_check.proofs import invariants, membership, transition
 from model_check.proofs.agreement import check_graph, check_suite
 from model_check.proofs.edges import NOT_ENCODED, EdgeCheck, Relations
 from model_check.proofs.mapping import families, lossy_configurations, shape_of
@@ -120,10 +121,9 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
     against the lossy store rule."""
     # the module's relations: those the other tests of the worker built, shared
     results = check_suite(all_edges=SOAK, relations=RELATIONS)
-    # every entry, the membership ones included (model_check/proofs/membership.py), but
-    # the force-removes (session 23: ForceRemove is not encoded)
-    assert [r.name for r in results] == [e.name for e in DEFAULT_SUITE
-                                         if not e.config.removes]
+    # every entry, the membership ones included (model_check/proofs/membership.py), the
+    # force-removes too since session 24
+    assert [r.name for r in results] == [e.name for e in DEFAULT_SUITE]
     assert {e.name for e in DEFAULT_SUITE if e.config.removes} == {
         "force-remove-w2", "force-remove-w1"}
     for result in results:
@@ -136,6 +136,37 @@ def test_a_sample_of_every_suite_configuration_agrees() -> None:
         if e.expected["acked_writes_durable"] == "violated" and e.config.disk_losses == 0
         and not e.config.removes  # a force-remove loses copies, as a disk loss does
     }
+
+
+def test_the_force_remove_steps_agree_and_a_wrong_one_is_caught(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 24: ``force-remove`` (model_check/proofs/membership.py) on every 10th
+    state of force-remove-w1 (the whole graphs of both entries agree: under soak, and
+    docs/refinement.md); teeth, on every 25th state: a removed node that may recover (no
+    ``not_removed`` guard: the exact ``recover`` proposes a successor the spec
+    refuses) and a removal that keeps the store (the spec's edge is refused)."""
+    config = entry("force-remove-w1").config
+    right = check_graph("force-remove-w1", config, every=10, relations=RELATIONS)
+    assert right.ok and right.by_family["force-remove"] > 0 and right.by_family["settle"] > 0
+    monkeypatch.setattr(transition, "not_removed", lambda r, n: z3.BoolVal(True))
+    recovers = check_graph("removed-recovers", config, every=25)
+    assert recovers.backward_failures > 0 and recovers.forward_failures == 0
+    monkeypatch.undo()
+    monkeypatch.setattr(membership, "_remove_steps", _keeping_the_store)
+    keeps = check_graph("removal-keeps-store", config, every=25)
+    assert keeps.forward_failures > 0
+
+
+def _keeping_the_store(ctx: Any) -> None:
+    """``membership._remove_steps`` with the removed node's store kept (a mutant)."""
+    r, s, change = ctx.r, ctx.s, ctx.r.change
+    for j in change.candidates:
+        for by in change.members:
+            if by != j:
+                ctx.add(f"force-remove {ctx.nm[j]} by {ctx.nm[by]}", "force-remove", True,
+                        r.log == 0, z3.Not(ctx.x.up[j]), ctx.x.up[by], r.view[by] == r.log,
+                        s.log == 1, s.subject == j, s.view[by] == 1,
+                        skip={"log", "subject", f"view[{ctx.nm[by]}]"})
 
 
 def test_every_edge_of_the_restore_entries_agrees() -> None:

@@ -131,7 +131,7 @@ REMOVE_CRASH = Config(name="remove-crash", nodes=("n1", "n2", "n3"), n=2, r=1, w
 MEMBERSHIP = [pytest.param(c, id=c.name)
               for c in (JOIN_CRASH, JOIN_PARTITION, LEAVE_CRASH, REMOVE_CRASH)]
 MEMBERSHIP += [pytest.param(_entry(name).config, id=name, marks=pytest.mark.skipif(
-    not SOAK, reason="7,453, 8,730 and 3,627 states (about 3 CPU-s each): soak only"))
+    not SOAK, reason="7,453, 8,730 and 2,901 states (about 3 CPU-s each): soak only"))
     for name in ("delete-join-pending", "delete-join-immediate", "force-remove-w1")]
 
 

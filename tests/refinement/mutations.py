@@ -40,7 +40,12 @@ while the lockstep took a missing step for a stutter):
 ``merkle-trees-stale``
     the Merkle trees never update after they are built;
 ``hint-scan-sends-nothing``
-    a hint scan keeps its hints and sends none.
+    a hint scan keeps its hints and sends none;
+``trees-kept-at-ring-change``
+    a node's Merkle trees are not re-cut when the ring it serves by changes (session
+    24): a node new in a key's top N after a handover holds no tree of the key's
+    range, so its exchanges move nothing (only a membership change with anti-entropy
+    on reaches it: the force-remove entries, mapped since session 24).
 
 A mutant whose only symptom is an internal error (the lockstep's internal-error
 check, ``Lockstep._no_internal_errors``, is what kills it):
@@ -371,6 +376,12 @@ def merkle_trees_stale() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def trees_kept_at_ring_change() -> Iterator[None]:
+    with _patch(AntiEntropy, "on_ring_change", lambda self: None):
+        yield
+
+
+@contextlib.contextmanager
 def hint_scan_sends_nothing() -> Iterator[None]:
     def scan(self: HintedHandoff, now: float, timer: HintScan) -> list[Effect]:
         return []
@@ -629,6 +640,7 @@ MUTANTS: dict[str, Mutant] = {
     "merkle-back-send-malformed": merkle_back_send_malformed,
     "merkle-trees-stale": merkle_trees_stale,
     "hint-scan-sends-nothing": hint_scan_sends_nothing,
+    "trees-kept-at-ring-change": trees_kept_at_ring_change,
     "late-ack-raises": late_ack_raises,
     "gossip-answers-forever": gossip_answers_forever,
     "actor-reused-after-wipe": actor_reused_after_wipe,

@@ -15,9 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from model_check.refinement import Lockstep
+from model_check.suite import entry
 from tests.refinement.configs import DATA_LOSS_CONFIGS, LOCKSTEP_CONFIGS
 
-__all__ = ["SCENARIOS", "a_gossip_round", "ack_after_the_put_ended", "deliver",
+__all__ = ["SCENARIOS", "a_gossip_round", "ack_after_the_put_ended", "acked_put",
+           "anti_entropy_after_a_removal", "deliver",
            "overwrite_after_a_read", "read_then_write_elsewhere",
            "restart_after_a_buffered_crash", "stale_ack_after_wipe",
            "truncated_write_after_a_read", "two_stale_replicas"]
@@ -34,15 +36,21 @@ def deliver(ls: Lockstep, kind: str, src: str, dest: str) -> None:
                                   for m in ls.deliverable()))
 
 
+def acked_put(ls: Lockstep, client: str, coordinator: str, replica: str) -> None:
+    """``client`` puts k through ``coordinator``, whose replica put to ``replica`` and
+    its acknowledgement are delivered (W = 2: the put is acknowledged)."""
+    ls.put(client, coordinator, "k")
+    deliver(ls, "ReplicaPut", coordinator, replica)
+    deliver(ls, "ReplicaPutAck", replica, coordinator)
+
+
 def two_stale_replicas() -> Lockstep:
     """strict-dvv: ``c1``'s put reaches n1 and n2, not n3; ``c2``'s concurrent put is
     stored at n3 only; then ``c1`` reads at n1 and hears from n2 and n3. Every
     responder misses a version, so one read repairs two other nodes (and n1 in
     place): read repair must send to both."""
     ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
-    ls.put("c1", "n1", "k")
-    deliver(ls, "ReplicaPut", "n1", "n2")
-    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    acked_put(ls, "c1", "n1", "n2")
     ls.put("c2", "n3", "k")
     ls.get("c1", "n1", "k")
     deliver(ls, "ReplicaGet", "n1", "n3")
@@ -59,9 +67,7 @@ def read_then_write_elsewhere() -> Lockstep:
     n1 and n2 only; reads it at n2; writes v2 through n3, which never stored v1 and
     whose clock is behind: only the context orders v2 after v1 (stamp 3 ticks)."""
     ls = Lockstep(DATA_LOSS_CONFIGS["lww-skew-hybrid"])
-    ls.put("c1", "n1", "k")
-    deliver(ls, "ReplicaPut", "n1", "n2")
-    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    acked_put(ls, "c1", "n1", "n2")
     ls.get("c1", "n2", "k")
     deliver(ls, "ReplicaGet", "n2", "n1")
     deliver(ls, "ReplicaGetReply", "n1", "n2")
@@ -91,9 +97,7 @@ def overwrite_after_a_read() -> Lockstep:
     receives v2's replica put: v2 supersedes v1, so n2 must keep v2 alone (session
     19: the random strict-dvv lockstep took about 5 CPU-s, 34 steps, to reach it)."""
     ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
-    ls.put("c1", "n1", "k")
-    deliver(ls, "ReplicaPut", "n1", "n2")
-    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    acked_put(ls, "c1", "n1", "n2")
     ls.get("c1", "n1", "k")
     deliver(ls, "ReplicaGet", "n1", "n2")
     deliver(ls, "ReplicaGetReply", "n2", "n1")
@@ -122,9 +126,7 @@ def truncated_write_after_a_read() -> Lockstep:
     that context: the clock ``{c2: 1, c1: 1}`` is cut to one pair, the oldest dropped,
     so v1's clock is ``{c1: 1}``."""
     ls = Lockstep(DATA_LOSS_CONFIGS["client-vclock-truncated"])
-    ls.put("c2", "n3", "k")
-    deliver(ls, "ReplicaPut", "n3", "n2")
-    deliver(ls, "ReplicaPutAck", "n2", "n3")
+    acked_put(ls, "c2", "n3", "n2")
     ls.get("c1", "n3", "k")
     deliver(ls, "ReplicaGet", "n3", "n2")
     deliver(ls, "ReplicaGetReply", "n2", "n3")
@@ -139,9 +141,7 @@ def ack_after_the_put_ended() -> Lockstep:
     that no longer exists: the coordinator must ignore it (a stutter in the spec;
     session 20: this replaced 30 random strict-dvv examples run twice)."""
     ls = Lockstep(LOCKSTEP_CONFIGS["strict-dvv"])
-    ls.put("c1", "n1", "k")
-    deliver(ls, "ReplicaPut", "n1", "n2")
-    deliver(ls, "ReplicaPutAck", "n2", "n1")
+    acked_put(ls, "c1", "n1", "n2")
     deliver(ls, "ReplicaPut", "n1", "n3")
     deliver(ls, "ReplicaPutAck", "n3", "n1")
     assert ls.verify()
@@ -168,6 +168,31 @@ def a_gossip_round() -> Lockstep:
     return ls
 
 
+def anti_entropy_after_a_removal() -> Lockstep:
+    """force-remove-w2 (anti-entropy on; session 24): n1 crashes and n2 force-removes
+    it; n3 and n4 learn it; the survivors' transfers of k to n3, the key's new owner,
+    are empty (nothing was written); n2 (the claimant) announces the handover and n3
+    and n4 learn it. Then c1's put through n2 is stored at n2 and n4 (acknowledged:
+    W = 2), not at n3, and n2 and n3 run an anti-entropy exchange on k: n3 holds a
+    Merkle tree of k's range only since its ring changed at the handover."""
+    ls = Lockstep(entry("force-remove-w2").config)
+    ls.crash("n1")
+    ls.force_remove("n1", "n2")
+    ls.gossip_to("n2", "n3")
+    ls.gossip_to("n2", "n4")
+    ls.transfer("n2", "n3", "k")
+    ls.transfer("n4", "n3", "k")
+    while ls.empty_transfers():
+        ls.deliver_empty(ls.empty_transfers()[0])
+    ls.handover("n1")
+    ls.gossip_to("n2", "n3")
+    ls.gossip_to("n2", "n4")
+    acked_put(ls, "c1", "n2", "n4")
+    ls.anti_entropy_pair("n2", "n3", "k")
+    assert ls.verify()
+    return ls
+
+
 #: name -> scenario (runs its steps, returns the lockstep at the end)
 SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "two-stale-replicas": two_stale_replicas,
@@ -178,4 +203,5 @@ SCENARIOS: dict[str, Callable[[], Lockstep]] = {
     "truncated-write-after-a-read": truncated_write_after_a_read,
     "ack-after-the-put-ended": ack_after_the_put_ended,
     "a-gossip-round": a_gossip_round,
+    "anti-entropy-after-a-removal": anti_entropy_after_a_removal,
 }

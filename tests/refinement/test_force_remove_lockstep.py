@@ -2,9 +2,9 @@
 removal, step by step, each step's abstraction checked against the spec's
 ``ForceRemove``, ``Gossip``, ``Transfer``, ``Handover`` and ``Settle`` of a removal
 (model_check/refinement.py, :meth:`Lockstep.force_remove`; the claimant announces
-the handover and the settlement). A whole graph with a force-remove is not mapped
-(``unmapped_features``: docs/refinement.md, "Force-remove (session 23)"); a given
-path or trace is. The W = 1 counterexample's replay on the implementation is
+the handover and the settlement). Since session 24 the suite entries with
+anti-entropy on are mapped too (docs/refinement.md, "Force-remove with anti-entropy
+(session 24)"). The W = 1 counterexample's replay on the implementation is
 ``tests/refinement/test_replay.py`` (its trace in ``traces/``)."""
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_conformance import conformance
 from model_check.suite import entry
 from spec.clocks import values
-from spec.config import ConfigError
+from spec.config import Config
 from spec.membership import current_top
 from tests.conftest import PROFILE
 
-#: force-remove-w2 without anti-entropy (anti-entropy during a membership change is
-#: not mapped: docs/refinement.md)
+#: force-remove-w2 without anti-entropy (session 23, when anti-entropy during a
+#: membership change was not mapped; since session 24 the entry itself is, and its
+#: conformance is tests/refinement/test_conformance.py's: docs/refinement.md)
 CONFIG = entry("force-remove-w2").config.replace(anti_entropy=False, name="force-remove-ls")
 #: edges of each entry's graph a CI run checks (the soak profile: more)
 SAMPLE = 200 if PROFILE == "soak" else 40
@@ -33,11 +34,11 @@ def _message(ls: Lockstep, kind: type, src: str | None = None, dst: str | None =
                 and src in (None, m.src) and dst in (None, m.dest))
 
 
-def _removal_up_to_the_handover() -> Lockstep:
+def _removal_up_to_the_handover(config: Config = CONFIG) -> Lockstep:
     """c1's put acknowledged by n1 and n2; n1 crashes and n2 (the claimant once n1 is
     out) force-removes it; n3 and n4 learn it; n1's replica put to n4 is refused; the
     survivors n2 and n4 hand k on to n3."""
-    ls = Lockstep(CONFIG, traces=True)
+    ls = Lockstep(config)
     ls.put("c1", "n1", "k")
     ls.deliver(_message(ls, ReplicaPut, dst="n2"))
     ls.deliver(_message(ls, ReplicaPutAck))
@@ -89,13 +90,20 @@ def test_a_claimant_that_does_not_announce_the_removal_diverges(
     ls.cluster.close()
 
 
-def test_anti_entropy_with_a_force_remove_is_not_mapped_on_a_whole_graph() -> None:
-    from model_check.refinement_state import cluster_for
-
-    with pytest.raises(ConfigError, match=r"\[membership\] removes with \[features\] "
-                                          "anti_entropy on a whole graph"):
-        cluster_for(entry("force-remove-w2").config)
-    cluster_for(CONFIG).close()  # without anti-entropy: mapped
+def test_anti_entropy_pairs_the_new_owner_once_both_know_the_handover() -> None:
+    """Session 24: the suite entry itself (anti-entropy on) is mapped. The lockstep's
+    pairs are the spec's (``spec.membership.exchanges``): n3, new in k's top N, is
+    paired with n2 only once both know the handover, and the exchange then runs from
+    the side that has the other in its serving top N."""
+    ls = _removal_up_to_the_handover(entry("force-remove-w2").config)
+    assert ("n2", "n3") not in ls.anti_entropy_pairs("k")  # nobody knows the handover
+    ls.handover("n1")  # n2 knows it
+    assert ("n2", "n3") not in ls.anti_entropy_pairs("k")
+    assert ls.openers("n3", "n2", "k") == [("n2", "n3")]  # n3 serves by the old ring
+    ls.gossip_to("n2", "n3")
+    assert ("n2", "n3") in ls.anti_entropy_pairs("k")
+    assert ls.openers("n3", "n2", "k") == [("n3", "n2"), ("n2", "n3")]
+    ls.cluster.close()
 
 
 @pytest.mark.parametrize("name", ["force-remove-w1", "force-remove-w2"])

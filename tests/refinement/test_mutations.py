@@ -37,6 +37,7 @@ KILLED_BY = {
     "merkle-back-send-malformed": "sloppy-dvv",
     "merkle-trees-stale": "sloppy-dvv",
     "hint-scan-sends-nothing": "handoff-dvv",
+    "trees-kept-at-ring-change": "scenario:anti-entropy-after-a-removal",
     "late-ack-raises": "strict-dvv",
     "gossip-answers-forever": "strict-dvv",
     "actor-reused-after-wipe": "scenario:stale-ack-after-wipe",
@@ -77,6 +78,7 @@ WALK_SEEDS = 300
 KILLED_WITH = {
     "late-ack-raises": "internal error",  # Lockstep._no_internal_errors
     "merkle-back-send-malformed": "left the replicas of",  # the union check, first
+    "trees-kept-at-ring-change": "the exchange n2 -> n3 left the replicas of k different",
     "gossip-answers-forever": "no quiescence after",  # the teardown's Lockstep.quiesce
     # the scenario killers of session 19: the divergence each was written to reach
     "reconcile-keeps-dominated": 'nodes.n2.store.k: spec "{v2}" vs impl "{v1, v2}"',

@@ -14,6 +14,7 @@ import pytest
 from model_check.properties import acked_writes_durable
 from spec.actions import (
     Action,
+    AntiEntropy,
     Crash,
     Deliver,
     ForceRemove,
@@ -28,9 +29,9 @@ from spec.actions import (
 from spec.clocks import values
 from spec.config import Config, ConfigError
 from spec.errors import InvalidValueError
-from spec.membership import current_top, reap_members, view_of
+from spec.membership import current_top, exchanges, reap_members, view_of
 from spec.model import converged, initial_state, narrate, successors
-from spec.state import Kind, State
+from spec.state import Kind, MembershipState, State
 from spec.step import plan_of
 from tests.spec.test_membership import acked_put
 from tests.spec.test_model import deliver, do, put
@@ -322,3 +323,57 @@ def test_a_reap_asks_nothing_of_a_removed_node() -> None:
     # for its store would never happen
     state = do(do(initial_state(REMOVE), Crash("n1")), ForceRemove("n1", "n2"))
     assert reap_members(plan_of(REMOVE), state.membership, "n2") == ("n2", "n3", "n4")
+
+
+# -- anti-entropy by what the pair knows (session 24) ------------------------------------------
+
+REMOVE_AE = REMOVE.replace(anti_entropy=True, name="remove-ae")
+
+
+def _knowing(log: tuple[tuple[str, str], ...], views: tuple[int, ...]) -> MembershipState:
+    return MembershipState(log, views)
+
+
+def test_the_new_owner_exchanges_only_once_it_and_its_peer_know_the_handover() -> None:
+    """``spec.membership.exchanges``: n3, new in k's top N when n1 is removed, holds no
+    tree of k's range until its ring changes at the handover (the implementation's
+    trees are of the ring a node serves by), and an opener picks its peer in its own
+    serving top N; n2 and n4, in both top Ns, exchange throughout."""
+    plan = plan_of(REMOVE_AE)
+    removal = (("remove", "n1"),)
+    handed = (*removal, ("handed", "n1"))
+    assert current_top(initial_state(REMOVE_AE), "k") == ("n4", "n1", "n2")
+    moving = _knowing(removal, (1, 1, 1, 1))
+    assert exchanges(plan, moving, "n2", "n4", "k")
+    assert not exchanges(plan, moving, "n2", "n3", "k")  # n3 is in the whole log's top N
+    half = _knowing(handed, (2, 2, 1, 2))  # n3 has not heard of the handover
+    assert exchanges(plan, half, "n2", "n4", "k")
+    assert not exchanges(plan, half, "n2", "n3", "k")
+    assert exchanges(plan, _knowing(handed, (2, 2, 2, 1)), "n3", "n4", "k")  # n3 opens
+    assert exchanges(plan, _knowing(handed, (2, 2, 2, 2)), "n2", "n3", "k")
+
+
+def test_two_replicas_cut_the_ring_alike_around_the_key_to_exchange() -> None:
+    """Removing n3, out of k's top N but the token before k's range, changes the
+    bounds of k's range at the handover: n1 and n2, replicas by either ring, exchange
+    while both or neither know the handover, not while one does (the peer finds no
+    tree of the opener's range: ``anti-entropy-unknown-range``)."""
+    plan = plan_of(REMOVE_AE)
+    handed = (("remove", "n3"), ("handed", "n3"))
+    assert exchanges(plan, _knowing(handed, (1, 1, 0, 1)), "n1", "n2", "k")
+    assert not exchanges(plan, _knowing(handed, (2, 1, 0, 1)), "n1", "n2", "k")
+    assert exchanges(plan, _knowing(handed, (2, 2, 0, 2)), "n1", "n2", "k")
+
+
+def test_no_exchange_with_the_new_owner_before_the_handover() -> None:
+    """On a path: the survivors hold v1, n3 (new owner) nothing, every member knows the
+    removal; the spec's anti-entropy leaves n3 out (before session 24 it paired the
+    whole log's top N: AntiEntropy n2-n3 and n3-n4 were enabled here), and the range
+    transfer is what brings n3 the key."""
+    state = do(do(_acked_put(REMOVE_AE), Crash("n1")), ForceRemove("n1", "n2"))
+    state = deliver(state, Kind.REPLICA_PUT, dst="n4")
+    state = do(do(state, Gossip("n2", "n3")), Gossip("n2", "n4"))
+    assert not values(state.node("n3").store[0]) and values(state.node("n2").store[0])
+    exchanged = {(a.a, a.b) for a in _enabled(state) if isinstance(a, AntiEntropy)}
+    assert exchanged == set()  # n2 and n4 hold the same
+    assert Transfer("n2", "n3", "k") in _enabled(state)
