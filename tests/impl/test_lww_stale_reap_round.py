@@ -1,0 +1,54 @@
+"""A reap round asked with a tombstone already reaped must not delete a later put
+(session 24's probe; docs/runtime.md, "Session 24's data probe").
+
+``delete_mode = "safe"``, ``lww``: a delete through n1, whose clock is 30 s ahead,
+stamps its tombstone 30 s in the future; a get through n2 that sees all three
+replicas hold it schedules a second reap of the same tombstone. n1's round reaps
+the key everywhere; a client then reads the key (not found) and puts ``v2``
+through n3 (its clock right: a stamp below the tombstone's, since the reap forgot
+the stamp the hybrid rule would have exceeded). n2's round then asked every member
+with the old tombstone, and each replica "settled" ``v2`` as dominated (in lww: a
+lower stamp) by merging the tombstone in: the acknowledged ``v2`` was gone, ``[]``
+at R = 3 (Jepsen's and Cassandra's lww-with-skew kind, case 03, through a delete,
+case 12). The vector-clock modes never lost it (the new put is concurrent with
+the old tombstone, so it is not dominated).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import impl
+
+NODES = ("n1", "n2", "n3")
+
+
+def _put_after_a_reap_while_a_second_round_is_due(clock: str, pause: float) -> list[bytes]:
+    cluster = impl.SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock,
+                                    delete_mode="safe", tombstone_grace_s=1.0)
+    cluster.set_skew("n1", 30.0)
+    first = cluster.client("n1")
+    first.put(b"k", b"v1")
+    cluster.run_for(1.0)
+    first.delete(b"k")
+    cluster.run_for(0.5)
+    assert cluster.client("n2").get(b"k", r=3).values == []  # n2 schedules a reap too
+    cluster.run_until(lambda: all(cluster.node(name).record(b"k") is None for name in NODES),
+                      max_time=30.0)
+    cluster.run_for(pause)
+    second = cluster.client("n3")
+    read = second.get(b"k", r=3)
+    assert read.values == []
+    second.put(b"k", b"v2", read.context)  # acknowledged
+    cluster.run_for(20.0)
+    return cluster.client("n3").get(b"k", r=3).values
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.2])
+def test_an_lww_put_after_a_reap_survives_a_stale_reap_round(pause: float) -> None:
+    assert _put_after_a_reap_while_a_second_round_is_due("lww", pause) == [b"v2"]
+
+
+@pytest.mark.parametrize("clock", ["dvv", "server-vclock", "client-vclock"])
+def test_the_vector_clock_modes_keep_the_put_too(clock: str) -> None:
+    assert _put_after_a_reap_while_a_second_round_is_due(clock, 0.0) == [b"v2"]
