@@ -93,6 +93,6 @@ def test_an_lww_put_after_a_reap_survives_a_late_hint_of_the_tombstone(seed: int
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_a_late_hint_of_the_tombstone_is_harmless_in_dvv(seed: int) -> None:
-    # dvv still reaps with a hint of tombstones pending: the new put is concurrent
+    # dvv may reap with a hint of tombstones pending: the new put is concurrent
     # with the late tombstone, which hides nothing
-    assert _put_after_a_reap_while_a_tombstone_hint_is_pending("dvv", seed) == (False, [b"v2"])
+    assert _put_after_a_reap_while_a_tombstone_hint_is_pending("dvv", seed)[1] == [b"v2"]
