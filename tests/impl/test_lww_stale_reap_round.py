@@ -19,6 +19,7 @@ from __future__ import annotations
 import pytest
 
 import impl
+from impl.effects import Send
 
 NODES = ("n1", "n2", "n3")
 
@@ -96,3 +97,45 @@ def test_a_late_hint_of_the_tombstone_is_harmless_in_dvv(seed: int) -> None:
     # dvv may reap with a hint of tombstones pending: the new put is concurrent
     # with the late tombstone, which hides nothing
     assert _put_after_a_reap_while_a_tombstone_hint_is_pending("dvv", seed)[1] == [b"v2"]
+
+
+def _put_after_a_reap_then_a_late_copy_of_the_delete(clock: str, seed: int) -> list[bytes]:
+    """The same kind through the network: the delete's write to n3 (acknowledged,
+    so the reap follows) is duplicated, and the copy arrives after the reap and
+    after a put of ``v2`` written since (a peer link that delivers a queued
+    message late). ``v2`` is acknowledged after a read that found nothing."""
+    cluster = impl.SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock=clock,
+                                    delete_mode="safe", tombstone_grace_s=1.0)
+    cluster.client("n1").put(b"k", b"v1", w=3)
+    cluster.run_for(1.0)
+    cluster.set_skew("n1", 30.0)
+    delete = cluster.client("n1").submit_delete(
+        b"k", cluster.client("n1").get(b"k", r=3).context, w=3, coordinator="n1")
+    late: list[object] = []
+    for _ in range(1000):
+        late = [sent.message for sent in cluster.sim.in_flight()
+                if sent.dest == "n3" and type(sent.message).__name__ == "ReplicaPut"
+                and sent.message.key == b"k"]
+        if late or not cluster.sim.step():
+            break
+    assert late, "the delete's write to n3 was never in flight"
+    cluster.wait([delete])
+    cluster.run_until(lambda: all(cluster.node(name).record(b"k") is None for name in NODES),
+                      max_time=30.0)
+    read = cluster.client("n2").get(b"k", r=3, coordinator="n2")
+    cluster.client("n2").put(b"k", b"v2", read.context, coordinator="n2")
+    cluster.sim.perform("n1", [Send("n3", late[0])])
+    cluster.run_for(30.0)
+    return cluster.client("n2").get(b"k", r=3).values
+
+
+@pytest.mark.xfail(strict=True, reason="found by session 24's probe, not fixed: an lww "
+                   "reap forgets the stamp a later put must exceed (docs/runtime.md)")
+@pytest.mark.parametrize("seed", [1, 2])
+def test_an_lww_put_after_a_reap_survives_a_late_copy_of_the_delete(seed: int) -> None:
+    assert _put_after_a_reap_then_a_late_copy_of_the_delete("lww", seed) == [b"v2"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_late_copy_of_the_delete_is_harmless_in_dvv(seed: int) -> None:
+    assert _put_after_a_reap_then_a_late_copy_of_the_delete("dvv", seed) == [b"v2"]
