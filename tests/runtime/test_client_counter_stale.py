@@ -27,6 +27,7 @@ from tests.runtime.test_client_counter_wipe import NAMES, _call
 def test_a_stale_client_counter_through_a_wiped_node_is_minted_again(tmp_path: Path) -> None:
     with ServedNodes(tmp_path, NAMES, ['clock = "client-vclock"', *FAST_ROUNDS]) as nodes:
         nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
         alice = {"X-Vdynamo-Client": "alice"}
         assert _call("PUT", nodes.url("n1", "?w=3"), b"v1",
                      {**alice, "X-Vdynamo-Client-Counter": "0"})[0] == 200

@@ -145,7 +145,7 @@ def test_blind_lww_writes_are_ordered_by_the_wall_clock_across_uptimes(tmp_path:
                                        "hinted_handoff = false"], wrapper) as nodes:
         for name in names:
             nodes.start(name)
-        time.sleep(1.0)  # the nodes' hellos
+        nodes.wait_ready(*names)  # the nodes' hellos and start rounds
         nodes.kill("n1")
         assert _call("PUT", nodes.url("n2"), b"v1")[0] == 200
         time.sleep(1.0)
