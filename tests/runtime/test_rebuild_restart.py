@@ -42,8 +42,10 @@ def _not_found_through_n3(directory: Path) -> tuple[int, object]:
     # fixed 1 s sleep after the starts is a wait for /health ready since session 24:
     # under load 1 s was not always every node hearing every other), anti-entropy
     # (the rebuild's pace) stays at its 2 s
+    # request_timeout 5 s: a read timing out would count as missed (session 24)
     with ServedNodes(directory, NAMES, ['clock = "dvv"', "r = 2", "w = 2",
-                                        "gossip_interval = 0.25"]) as nodes:
+                                        "gossip_interval = 0.25",
+                                        "request_timeout = 5"]) as nodes:
         for name in NAMES:
             nodes.start(name)
         nodes.wait_ready(*NAMES)  # every node heard every other's start
