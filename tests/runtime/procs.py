@@ -212,6 +212,26 @@ class ServedNodes:
                         self.directory / f"{name}.log").read_text()
                     time.sleep(0.05)
 
+    def wait_ready(self, *names: str, limit: float = 30.0) -> None:
+        """Wait until ``GET /health`` of each of ``names`` says ``ready`` (a member, up,
+        past its startup shadow round, not rebuilding: :meth:`impl.runtime.NodeServer.health`;
+        AssertionError naming those not ready after ``limit`` seconds). An open HTTP
+        port is not a ready node: a put sent at once to nodes just started waits for
+        their rounds, and under load (CI's 2 cores, two pytest workers) it missed the
+        1 s ``request_timeout`` (session 24, docs/runtime.md "Timing under load")."""
+        deadline = time.monotonic() + limit
+        waiting = list(names)
+        while waiting:
+            for name in list(waiting):
+                url = f"http://127.0.0.1:{self.http[name]}/health"
+                with contextlib.suppress(OSError, ValueError), \
+                        urllib.request.urlopen(url, timeout=5) as response:
+                    if json.loads(response.read()).get("ready"):
+                        waiting.remove(name)
+            if waiting:
+                assert time.monotonic() < deadline, f"not ready within {limit:g} s: {waiting}"
+                time.sleep(0.05)
+
     def kill(self, name: str) -> None:
         """SIGKILL ``name`` (a crash) and reap it."""
         proc = self.procs.pop(name)

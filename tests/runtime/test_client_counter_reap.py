@@ -40,6 +40,7 @@ def test_a_forgetful_clients_put_after_a_reap_survives_a_pre_delete_context(
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         for name in NAMES:
             nodes.start(name)
+        nodes.wait_ready(*NAMES)
         context = ""
         for count in range(5):
             headers = {"X-Vdynamo-Client": "alice", "X-Vdynamo-Client-Counter": str(count)}

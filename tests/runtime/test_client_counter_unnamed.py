@@ -27,6 +27,7 @@ def test_a_counter_without_a_client_is_refused_and_never_merges_two_writers(
     with ServedNodes(tmp_path, NAMES, ['clock = "client-vclock"']) as nodes:
         for name in NAMES:
             nodes.start(name)
+        nodes.wait_ready(*NAMES)
         for counter, value in (("1", b"a"), ("2", b"b")):
             status, _, body = _call("PUT", nodes.url("n1", "?w=3"), value,
                                     {"X-Vdynamo-Client-Counter": counter})

@@ -26,6 +26,7 @@ def test_a_forgetful_clients_write_while_its_later_version_is_down_is_kept(
         tmp_path: Path) -> None:
     with ServedNodes(tmp_path, NAMES, ['clock = "client-vclock"', *FAST_ROUNDS]) as nodes:
         nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
         alice = {"X-Vdynamo-Client": "alice"}
 
         def read_then_write(node: str, value: bytes, who: dict[str, str]) -> None:
@@ -47,6 +48,7 @@ def test_a_forgetful_clients_write_while_its_later_version_is_down_is_kept(
                  "X-Vdynamo-Client-Counter": "0"}
         assert _call("PUT", nodes.url("n3", "?w=1"), b"v4", stale)[0] == 200
         nodes.start("n1", "n2")
+        nodes.wait_ready(*NAMES)
         status, _, body = _call("GET", nodes.url("n2", "?r=3"))
         assert status == 300 and b"v3" in body and b"v4" in body  # before: 200, v3
         assert b"v1" not in body and b"v2" not in body

@@ -28,10 +28,12 @@ def test_a_record_over_a_lowered_frame_limit_is_still_read_at_quorum(tmp_path: P
              "anti_entropy_interval = 0.5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
         for _ in range(9):
             assert http_call("PUT", nodes.url("n1", "?w=3"), os.urandom(1_000_000))[0] == 200
         nodes.restart_with(_BEFORE, _LOWERED)
         time.sleep(1.5)  # a few anti-entropy rounds
+        nodes.wait_ready(*NAMES)
         for name in NAMES:
             status, headers, body = http_call("GET", nodes.url(name, "?r=2"),
                                               headers={"Accept": "application/json"})

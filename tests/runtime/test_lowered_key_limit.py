@@ -33,10 +33,12 @@ def test_a_key_stored_under_a_larger_key_limit_is_served_after_the_limit_is_lowe
 
         for name in NAMES:
             nodes.start(name)
+        nodes.wait_ready(*NAMES)
         long_key, other = "L" * 300, "M" * 300
         assert http_call("PUT", at("n1", long_key, "?w=3"), b"old")[0] == 200
         nodes.restart_with("max_key_bytes = 400", "max_key_bytes = 200")
         time.sleep(1.5)  # a few anti-entropy rounds
+        nodes.wait_ready(*NAMES)
         for name in NAMES:  # before: 414
             status, headers, body = http_call("GET", at(name, long_key, "?r=3"))
             assert (status, body) == (200, b"old"), (name, status, body[:200])
@@ -75,6 +77,7 @@ def test_a_replica_that_missed_a_long_key_takes_it_after_the_limit_is_lowered(
         long_key = "L" * 300
         for name in NAMES:
             nodes.start(name)
+        nodes.wait_ready(*NAMES)
         nodes.kill("n3")
         url = f"http://127.0.0.1:{nodes.http['n1']}/kv/{long_key}?w=2"
         assert http_call("PUT", url, b"old")[0] == 200

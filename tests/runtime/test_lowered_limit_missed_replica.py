@@ -43,6 +43,7 @@ def test_a_replica_that_missed_the_writes_serves_the_key_after_the_limit_is_lowe
     lines = ["n = 3", "r = 2", "w = 2", "anti_entropy_interval = 0.5", "request_timeout = 5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
         nodes.kill("n3")
         for i in range(10):
             answer = http_call("PUT", nodes.url("n1", "?w=2"), b"v%d" % i)
@@ -62,6 +63,7 @@ def test_a_replaced_disk_rebuilds_a_key_stored_under_the_larger_limit(tmp_path: 
     lines = ["n = 3", "r = 2", "w = 2", "anti_entropy_interval = 0.5", "request_timeout = 5"]
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
         for i in range(10):
             assert http_call("PUT", nodes.url("n1", "?w=3"), b"v%d" % i)[0] == 200
         nodes.restart_with("n = 3\n", "n = 3\nmax_siblings = 2\n")

@@ -37,10 +37,12 @@ def test_a_value_stored_under_a_larger_limit_is_served_after_the_limit_is_lowere
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         for name in NAMES:
             nodes.start(name)
+        nodes.wait_ready(*NAMES)
         big = b"x" * 100_000
         assert http_call("PUT", nodes.url("n1", "?w=3"), big)[0] == 200
         nodes.restart_with("max_value_bytes = 131072", "max_value_bytes = 65536")
         time.sleep(1.5)  # a few anti-entropy rounds
+        nodes.wait_ready(*NAMES)
         for name in NAMES:  # before: 503 "get reached 1 of R=3 replicas"
             status, _, body = http_call("GET", nodes.url(name, "?r=3"))
             assert (status, body) == (200, big), (name, status, body[:200])
@@ -70,10 +72,12 @@ def test_siblings_stored_under_a_larger_max_siblings_are_served_after_it_is_lowe
     with ServedNodes(tmp_path, NAMES, lines) as nodes:
         for name in NAMES:
             nodes.start(name)
+        nodes.wait_ready(*NAMES)
         for i in range(10):
             assert http_call("PUT", nodes.url("n1", "?w=3"), b"v%d" % i)[0] == 200
         nodes.restart_with("n = 3\n", "n = 3\nmax_siblings = 2\n")
         time.sleep(1.5)
+        nodes.wait_ready(*NAMES)
         for name in NAMES:
             status, headers, body = http_call("GET", nodes.url(name, "?r=3"),
                                               headers={"Accept": "application/json"})

@@ -32,6 +32,7 @@ def test_a_put_with_a_puts_context_keeps_the_sibling_it_never_read(tmp_path: Pat
     with ServedNodes(tmp_path, NAMES, []) as nodes:
         for name in NAMES:
             nodes.start(name)
+        nodes.wait_ready(*NAMES)
         assert _call("PUT", nodes.url("n1", "?w=3"), b"v0")[0] == 200
         alice, bob = _context(nodes.url("n1")), _context(nodes.url("n1"))
         assert _call("PUT", nodes.url("n1"), b"b", bob)[0] == 200  # acknowledged

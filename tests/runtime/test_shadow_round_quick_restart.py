@@ -53,7 +53,7 @@ def _timeouts(directory: Path) -> list[int]:
     with ServedNodes(directory, NAMES, ["r = 2", "w = 2"]) as nodes:
         for name in NAMES:
             nodes.start(name)
-        time.sleep(3.0)  # every node heard every other's start
+        nodes.wait_ready(*NAMES)  # every node heard every other's start
         for _ in range(STARTS):
             nodes.kill("n1")
             for path in directory.glob("n1.sqlite*"):  # the disk replaced

@@ -45,6 +45,7 @@ def _ready(nodes: ServedNodes, name: str) -> bool:
 def test_two_nodes_added_in_one_edit_of_the_cluster_file_both_join(tmp_path: Path) -> None:
     with ServedNodes(tmp_path, NAMES, FAST_ROUNDS) as nodes:
         nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
         base = f"http://127.0.0.1:{nodes.http['n1']}/kv/"
         for key in KEYS:
             assert _call("PUT", base + key + "?w=3", key.encode())[0] == 200

@@ -141,11 +141,13 @@ def test_blind_lww_writes_are_ordered_by_the_wall_clock_across_uptimes(tmp_path:
     def wrapper(name: str) -> list[str]:  # SIGKILL: unshare dies; --kill-child: so does the node
         return ["unshare", "--time", "--fork", "--kill-child", "--monotonic", offset[name]]
 
+    # request_timeout 5 s: the put through n1 follows its restart (session 24, load)
     with ServedNodes(tmp_path, names, ['clock = "lww"', "anti_entropy = false",
-                                       "hinted_handoff = false"], wrapper) as nodes:
+                                       "hinted_handoff = false", "request_timeout = 5"],
+                     wrapper) as nodes:
         for name in names:
             nodes.start(name)
-        time.sleep(1.0)  # the nodes' hellos
+        nodes.wait_ready(*names)  # the nodes' hellos and start rounds
         nodes.kill("n1")
         assert _call("PUT", nodes.url("n2"), b"v1")[0] == 200
         time.sleep(1.0)
