@@ -18,7 +18,8 @@ Retry-After, so a client that would have been told to come back then is served
 in order instead, no later. The runtime calls :meth:`ByteAdmission.poke` after
 the core's effects (the bytes in flight fall only then), and the head, woken,
 checks again (it is admitted only once the request before it started and was
-counted).
+counted). A node that stops closes the queue (:meth:`ByteAdmission.close`): those
+waiting are refused at once, and answered before their connections close.
 
 Cassandra's ``native_transport_max_request_data_in_flight`` makes a request
 over the limit wait too (its connection's reading paused, in order, until
@@ -57,6 +58,8 @@ class ByteAdmission:
         #: requests admitted after waiting, and refused at the end of their wait
         self.waited = 0
         self.expired = 0
+        #: set when the node stops (:meth:`close`): every request is refused
+        self.closed = False
 
     def fits(self, size: int) -> bool:
         """Whether a request of ``size`` bytes fits the bytes in flight now."""
@@ -68,7 +71,7 @@ class ByteAdmission:
         waits before it and it fits (a request that cannot wait, a Forward or an
         ``Expect: 100-continue``, is refused otherwise: it may not pass those
         waiting)."""
-        return not self.queue and self.fits(size)
+        return not self.closed and not self.queue and self.fits(size)
 
     async def admit(self, size: int) -> bool:
         """Wait for the turn of a request of ``size`` bytes: True once admitted (the
@@ -81,7 +84,9 @@ class ByteAdmission:
         self.queue.append(waiter)
         deadline = loop.time() + self.wait
         try:
-            while not (self.queue[0] is waiter and self.fits(size)):
+            while self.closed or not (self.queue[0] is waiter and self.fits(size)):
+                if self.closed:
+                    return False
                 left = deadline - loop.time()
                 if left <= 0:
                     self.expired += 1
@@ -98,6 +103,15 @@ class ByteAdmission:
         finally:
             self.queue.remove(waiter)
             self.poke()
+
+    def close(self) -> None:
+        """Refuse the requests waiting now, and any that comes after (the node stops:
+        before session 24's review a waiting request was left in the queue, and its
+        connection closed under it without an answer)."""
+        self.closed = True
+        for waiter in self.queue:
+            if not waiter.wake.done():
+                waiter.wake.set_result(None)
 
     def poke(self) -> None:
         """Wake the queue's head if it fits now (it checks again when it runs)."""

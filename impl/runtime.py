@@ -346,6 +346,7 @@ class NodeServer:
         self.stopping = True
         for server in self._servers:
             server.close()
+        self.admission.close()  # the requests waiting their turn: 503, shutting down
         deadline = self.loop.time() + grace_s
         while self._waiting and self.loop.time() < deadline:
             await asyncio.sleep(0.02)
@@ -1223,19 +1224,23 @@ class NodeServer:
             return None
         return self._over_bytes(put_bytes)
 
-    async def admit(self, request_bytes: int) -> errors.OverloadedError | None:
+    async def admit(self, request_bytes: int) -> errors.DynamoError | None:
         """:meth:`overloaded` for a client's request of a key (``request_bytes``: a
         put's value bytes, 0 for a get) that may wait for its turn: at the bytes'
         limit it waits in the FIFO queue of :class:`impl.admission.ByteAdmission`
         (at most ``retry_after_s``) rather than being refused at once, and is
         refused only if its turn did not come by then (session 24: refused at once,
-        a 1 MiB put was passed over again and again by small ones)."""
+        a 1 MiB put was passed over again and again by small ones), or with a
+        NodeDownError if the node stops while it waits."""
         refusal = self.overloaded()
         if refusal is not None:
             return refusal
-        if await self.admission.admit(request_bytes):
-            return None
-        return self._over_bytes(request_bytes)
+        if not await self.admission.admit(request_bytes):
+            return self.unavailable() or self._over_bytes(request_bytes)
+        # held to max_pending_requests again after a wait: counted only before it
+        # (session 24's review), two gets queued behind a put were both admitted
+        # after it, 3 requests in flight of a limit of 2
+        return self.overloaded()
 
     def _over_bytes(self, request_bytes: int) -> errors.OverloadedError:
         """The refusal of a request of ``request_bytes`` (0: a get) for the bytes in
