@@ -1,0 +1,61 @@
+"""Session 24's review of "crossing departures keep N members" (docs/runtime.md,
+"Crossing departures keep N members (session 24)", its review paragraph): the
+cases the fix's own tests (tests/impl/test_force_remove.py) leave out.
+
+4 nodes, N = 3, R = W = 2, seed 1, 20 keys written at W = 3, n4 down for good.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.membership import ON_RING, MemberStatus
+from tests.impl.test_force_remove import KEYS, _four_with_n4_dead, _status
+
+
+def _ring(cluster: SimulatedCluster, at: str = "n1") -> dict[str, str]:
+    """``at``'s view of the members' ring: name -> status."""
+    return {m.node: m.status.value for m in cluster.node(at).view if m.status in ON_RING}
+
+
+def _claimed(cluster: SimulatedCluster, node: str) -> bool:
+    """The claimant (n1) handed out ``node``'s partitions (strategy 3: leaving, no
+    tokens), or, strategies 1-2, ``node``'s leave is announced."""
+    member = cluster.node("n1").view.get(node)
+    return (member is not None and member.status is MemberStatus.LEAVING
+            and (not member.tokens or cluster.config.partitioning != "strategy3"))
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_a_removal_crossing_a_leave_already_claimed_waits_and_joins_still_go(
+        partitioning: str) -> None:
+    """n3 cut off from n1 and n2; n2 leaves, and once n1 (the claimant) handed out
+    its partitions (strategy 3) or saw the leave (strategy 1), n3, which heard
+    nothing of it, force-removes n4 (dead). Strategy 3: the leave was claimed
+    first, so it completes, and n4's removal waits on the ring (n1, n3, n4: two live
+    copies) until n5 joined; strategy 1: as the other crossings, n2 waits. Each
+    ends with n1, n3, n5 and every key at R = 3. Mutant (review): the leaving
+    node's own ``left`` checked under strategy 3 too (``Gossiper.finish_leaving``
+    without ``not self.claims``): n2, claimed and holding no tokens, waits for
+    n4's removal, which the claimant holds behind n2's change, and n5's join is
+    never claimed (for ever: ``run_until`` fails)."""
+    with _four_with_n4_dead(partitioning) as cluster:
+        cluster.partition(["n3"], ["n1", "n2"])
+        cluster.leave("n2")
+        cluster.run_until(lambda: _claimed(cluster, "n2"), max_time=30.0)
+        cluster.force_remove("n3", "n4")  # n3 sees n2 up: accepted
+        cluster.heal()
+        cluster.run_for(60.0)
+        assert len(_ring(cluster)) == 3, _ring(cluster)
+        assert _ring(cluster) == ({"n1": "up", "n3": "up", "n4": "removing"}
+                                  if partitioning == "strategy3" else
+                                  {"n1": "up", "n2": "leaving", "n3": "up"})
+        cluster.join("n5")
+        cluster.run_until(lambda: _ring(cluster) == {"n1": "up", "n3": "up", "n5": "up"}
+                          and _status(cluster, "n4")[0] is MemberStatus.REMOVED
+                          and _status(cluster, "n2")[0] is MemberStatus.LEFT, max_time=180.0)
+        cluster.run_until_quiet(max_time=120.0)
+        assert _ring(cluster) == {"n1": "up", "n3": "up", "n5": "up"}
+        reader = cluster.client("n1")
+        assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
