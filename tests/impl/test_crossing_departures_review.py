@@ -59,3 +59,39 @@ def test_a_removal_crossing_a_leave_already_claimed_waits_and_joins_still_go(
         assert _ring(cluster) == {"n1": "up", "n3": "up", "n5": "up"}
         reader = cluster.client("n1")
         assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
+
+
+def test_a_claim_hands_no_partition_to_another_departing_member() -> None:
+    """Strategy 3, 5 nodes, N = 3, n4 and n5 down for good: n1 removes n4, n2
+    removes n5 and n3 leaves, at once (each asker's view keeps 4 members; all three
+    keep 2). n4's removal is claimed first; n5's then waits (with n4 gone and n3
+    counted staying: 3 members, so the claim's guard lets it go once n4 settled) and
+    n3's leave waits. Found by the review: the claim of n4 handed 4 of its
+    partitions to n5 (removing, down: ``Partitioning.without_node`` gives to every
+    node of the claimed ring), the transfer to n5 never ended, the claimant claimed
+    nothing more (``changing``) and n6's and n7's joins stayed ``joining`` for good
+    (seed 1, pending ownership). riak_core's claim gives partitions only to the
+    claiming members (joining or valid, ``riak_core_ring:claiming_members/1``), not
+    to one leaving. Now every departure completes once n6 and n7 joined."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, partitioning="strategy3") as cluster:
+        cluster.run_for(3.0)
+        writer = cluster.client("n1")
+        for key in KEYS[:20]:
+            writer.put(key, b"v-" + key, w=3)
+        cluster.crash("n4")
+        cluster.crash("n5")
+        cluster.run_for(13.0)
+        cluster.force_remove("n1", "n4")
+        cluster.force_remove("n2", "n5")
+        cluster.leave("n3")
+        cluster.run_for(60.0)
+        assert len(_ring(cluster)) >= 3, _ring(cluster)
+        for name in ("n6", "n7"):
+            cluster.join(name)
+            cluster.run_for(60.0)
+            assert len(_ring(cluster)) >= 3, _ring(cluster)
+        cluster.run_until(lambda: _ring(cluster) == {"n1": "up", "n2": "up", "n6": "up",
+                                                     "n7": "up"}, max_time=180.0)
+        cluster.run_until_quiet(max_time=120.0)
+        reader = cluster.client("n1")
+        assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
