@@ -51,10 +51,15 @@ def test_a_removal_crossing_a_leave_already_claimed_waits_and_joins_still_go(
         assert _ring(cluster) == ({"n1": "up", "n3": "up", "n4": "removing"}
                                   if partitioning == "strategy3" else
                                   {"n1": "up", "n2": "leaving", "n3": "up"})
+        # the decider (the claimant; strategy 1: the leaving node) says why in /status
+        decider, waiting = ("n1", "n4") if partitioning == "strategy3" else ("n2", "n2")
+        waits = cluster.node(decider).gossiper.departures_waiting()
+        assert list(waits) == [waiting] and "fewer than N = 3" in waits[waiting], waits
         cluster.join("n5")
         cluster.run_until(lambda: _ring(cluster) == {"n1": "up", "n3": "up", "n5": "up"}
                           and _status(cluster, "n4")[0] is MemberStatus.REMOVED
                           and _status(cluster, "n2")[0] is MemberStatus.LEFT, max_time=180.0)
+        assert cluster.node(decider).gossiper.departures_waiting() == {}
         cluster.run_until_quiet(max_time=120.0)
         assert _ring(cluster) == {"n1": "up", "n3": "up", "n5": "up"}
         reader = cluster.client("n1")
