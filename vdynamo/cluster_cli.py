@@ -576,7 +576,10 @@ def main_leave(argv: list[str]) -> int:
     others = [other for other, held in state["nodes"].items()
               if other != name and not held.get("left") and not held.get("removed")]
     n = _replicas(directory)
-    if others and n is not None and len(others) < n and not entry.get("leaving"):
+    if others and n is not None and len(others) < n and not entry.get("leaving") and (
+            _members_say(state, name) != "leaving"):
+        # (a node already leaving is not refused: signalled by hand, or its `leave`
+        # interrupted before it was recorded; it waits, and the wait below says why)
         # session 24: the node would wait at its last step for ever (a departure that
         # leaves fewer than N members waits until a node joins,
         # impl.membership.departure_shortfall), and this command fail after 120 s
