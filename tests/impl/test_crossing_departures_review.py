@@ -100,3 +100,35 @@ def test_a_claim_hands_no_partition_to_another_departing_member() -> None:
         cluster.run_until_quiet(max_time=120.0)
         reader = cluster.client("n1")
         assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_a_lower_named_removal_crossing_a_claimed_one_does_not_hold_it(
+        partitioning: str) -> None:
+    """n3 and n4 down for good, n1 and n2 cut apart; n1 (the claimant) removes n4
+    (strategy 3: and claims it), then n2, which has not heard of it, removes n3:
+    the names the other way round from the fix's own test. Strategy 3: n4's removal was claimed before n3's was known, so its
+    handover completes and n3's claim waits (n1, n2, n3 on the ring); strategy 1:
+    the claimant decides both handovers by name, n3's completes and n4's waits. Once
+    n5 joined: n1, n2, n5, every key at R = 3. Mutant (review): the removal's
+    handover checked under strategy 3 too (``_removal_done`` without ``not
+    self.claims``): n4, claimed, waited for n3, whose claim waited for n4's change,
+    and n5's join was never claimed."""
+    with _four_with_n4_dead(partitioning, dead=("n3", "n4")) as cluster:
+        cluster.partition(["n1"], ["n2"])
+        cluster.force_remove("n1", "n4")
+        cluster.run_until(lambda: partitioning != "strategy3" or not cluster.node(
+            "n1").view.get("n4").tokens, max_time=30.0)  # type: ignore[union-attr]
+        cluster.force_remove("n2", "n3")  # n2 has not heard of n4's
+        cluster.heal()
+        cluster.run_for(60.0)
+        assert _ring(cluster) == ({"n1": "up", "n2": "up", "n3": "removing"}
+                                  if partitioning == "strategy3" else
+                                  {"n1": "up", "n2": "up", "n4": "removing"})
+        cluster.join("n5")
+        cluster.run_until(lambda: _ring(cluster) == {"n1": "up", "n2": "up", "n5": "up"}
+                          and _status(cluster, "n3")[0] is MemberStatus.REMOVED
+                          and _status(cluster, "n4")[0] is MemberStatus.REMOVED, max_time=180.0)
+        cluster.run_until_quiet(max_time=120.0)
+        reader = cluster.client("n1")
+        assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
