@@ -107,8 +107,9 @@ def test_a_lower_named_removal_crossing_a_claimed_one_does_not_hold_it(
         partitioning: str) -> None:
     """n3 and n4 down for good, n1 and n2 cut apart; n1 (the claimant) removes n4
     (strategy 3: and claims it), then n2, which has not heard of it, removes n3:
-    the names the other way round from the fix's own test. Strategy 3: n4's removal was claimed before n3's was known, so its
-    handover completes and n3's claim waits (n1, n2, n3 on the ring); strategy 1:
+    the names the other way round from the fix's own test. Strategy 3: n4's
+    removal was claimed before n3's was known, so its handover completes and n3's
+    claim waits (n1, n2, n3 on the ring); strategy 1:
     the claimant decides both handovers by name, n3's completes and n4's waits. Once
     n5 joined: n1, n2, n5, every key at R = 3. Mutant (review): the removal's
     handover checked under strategy 3 too (``_removal_done`` without ``not

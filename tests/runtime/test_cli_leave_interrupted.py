@@ -168,3 +168,28 @@ def test_a_leave_that_waits_for_members_says_why_at_once(tmp_path: Path) -> None
             waits.stderr), waits.stderr
         assert "vdynamo join NAME" in waits.stderr and "vdynamo leave n3" in waits.stderr
         assert node.poll() is None and state(directory)["nodes"]["n3"]["leaving"]
+
+
+@pytest.mark.parametrize(("n", "refused"), [(2, True), (1, False)])
+def test_the_fewer_than_n_check_refuses_below_n_not_at_n(
+        tmp_path: Path, n: int, refused: bool) -> None:
+    """Session 24's review (a mutant that survived): n1 up, n3 to leave, n4 removed
+    (``vdynamo remove`` records ``left`` and ``removed``). N = 2: one member would
+    stay, refused. N = 1: exactly N stay, the leave goes ("n3 left"; the mutant
+    ``<=`` for ``<`` refused it)."""
+    directory = tmp_path / "c"
+    with _member({"n1": "up", "n3": "left", "n4": "removed"}) as port, \
+            _node(directory / "cluster.toml", 0) as node:
+        _cluster(directory, port, node.pid)
+        held = state(directory)
+        held["nodes"]["n4"] = {"pid": None, "http": 3, "peer": 4, "left": True,
+                               "removed": True}
+        (directory / "cluster.json").write_text(json.dumps(held))
+        (directory / "cluster.toml").write_text(f"# stand-in\n[cluster]\nn = {n}\n")
+        done = cli("leave", "n3", "--dir", str(directory))
+        if refused:
+            assert done.returncode == 1 and "would leave 1 member (n1), fewer than N = 2" in (
+                done.stderr), done
+            assert node.poll() is None
+        else:
+            assert (done.returncode, done.stdout) == (0, "n3 left\n"), done
