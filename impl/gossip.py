@@ -273,6 +273,9 @@ class Gossiper:
         self._headroom_logged: set[str] = set()
         #: the deferred departures logged (:meth:`_defers`: each reason once)
         self._deferred_logged: set[str] = set()
+        #: node -> why its departure waits, for the departures this node decides
+        #: (:meth:`_defers`; shown by :meth:`departures_waiting`, ``GET /status``)
+        self._waiting: dict[str, str] = {}
         #: a joining node waits for a seed's view before it takes tokens
         self.join_pending = self.view.get(name) is None or rejoin
         #: ``serve --rejoin`` on a new store (an initial node whose data file was
@@ -481,7 +484,9 @@ class Gossiper:
         ``stats["departure-deferred"]``."""
         why = membership.departure_shortfall(self.view, node, self.config.n, gone)
         if why is None:
+            self._waiting.pop(node, None)
             return False
+        self._waiting[node] = why
         self.stats["departure-deferred"] += 1
         line = f"{self.name}: the departure of {node} waits: {why}"
         if line not in self._deferred_logged:
@@ -489,6 +494,16 @@ class Gossiper:
             self.log.append(line)
             HEADROOM_LOG.warning("%s", line)
         return True
+
+    def departures_waiting(self) -> dict[str, str]:
+        """The departures (leaves and force-removals) this node decides that wait
+        because they would leave fewer than N members: node name -> the reason
+        (:func:`membership.departure_shortfall`'s sentence), for those still leaving or
+        removing in this node's view (``GET /status``'s ``departures_waiting``; read
+        by ``vdynamo leave``). Session 24's review: before, a waiting leave showed
+        only ``leaving`` and the reason was in one log line of the deciding node."""
+        return {node: why for node, why in sorted(self._waiting.items())
+                if (held := self.view.get(node)) is not None and held.status in DEPARTING}
 
     def announced(self, change: str, announce: Callable[[], Membership]) -> Membership | None:
         """The view ``announce()`` builds (this node announcing ``change``: its join, up,

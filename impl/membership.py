@@ -651,7 +651,8 @@ def departure_shortfall(view: Membership, node: str, n: int, gone: Iterable[str]
     if len(staying) >= n:
         return None
     crossing = f"with {', '.join(sorted(out))} going too, " if out else ""
-    return (f"{crossing}it would leave {len(staying)} members "
+    return (f"{crossing}it would leave {len(staying)} "
+            f"member{'' if len(staying) == 1 else 's'} "
             f"({', '.join(staying) or 'none'}), fewer than N = {n} replicas per key; it "
             "completes once a node joins")
 
@@ -701,15 +702,43 @@ def claim_leave(view: Membership, node: str, partitioning: Partitioning,
     (:meth:`spec.ring.Partitioning.without_node`): their new token sets, and
     ``node`` with no tokens (it keeps serving its ranges until it has left: the
     serving ring is kept, :meth:`impl.gossip.Gossiper._serving`), each with its
-    version bumped by two. Raises :class:`~impl.errors.InvalidValueError` unless
-    ``node`` is leaving with tokens on ``partitioning``'s ring beside another node."""
+    version bumped by two. A partition is handed only to a member that stays (up or
+    joining), never to another one leaving or being removed (:func:`_to_staying`;
+    riak_core's claim gives partitions to its claiming members only,
+    ``riak_core_ring:claiming_members/1``). Raises
+    :class:`~impl.errors.InvalidValueError` unless ``node`` is leaving with tokens on
+    ``partitioning``'s ring beside another node."""
     held = view.get(node)
     if (held is None or held.status not in (MemberStatus.LEAVING, MemberStatus.REMOVING)
             or not held.tokens
             or node not in partitioning.ring or len(partitioning.ring.nodes) < 2):
         raise InvalidValueError(f"node {node!r} is not a member leaving with tokens")
-    view = _announce_moves(view, partitioning.without_node(node, rng).ring, node)
+    departing = {m.node for m in view if m.node != node
+                 and m.status in (MemberStatus.LEAVING, MemberStatus.REMOVING)}
+    target = _to_staying(partitioning.ring,
+                         partitioning.without_node(node, rng).ring, departing)
+    view = _announce_moves(view, target, node)
     return view.announce(node, tokens=()).announce(node)
+
+
+def _to_staying(before: Ring, target: Ring, departing: set[str]) -> Ring:
+    """``target`` with each token it moved to a member of ``departing`` given instead
+    to the staying member holding the fewest tokens (then the lowest name). Session
+    24's review: 5 nodes, N = 3, strategy 3, n4 and n5 removed and n3 leaving at
+    once; the claim of n4 handed 4 partitions to n5 (removing, down), their transfer
+    never ended, and no later change was ever claimed (joins stayed ``joining``)."""
+    staying = [other for other in target.nodes if other not in departing]
+    if not staying:
+        return target
+    held = dict(before.entries)
+    counts = {other: len(target.tokens_of(other)) for other in staying}
+    entries = []
+    for token, owner in target.entries:
+        if owner in departing and held.get(token) != owner:
+            owner = min(staying, key=lambda other: (counts[other], other))
+            counts[owner] += 1
+        entries.append((token, owner))
+    return Ring(tuple(entries))
 
 
 # ====================================================================== seen digests

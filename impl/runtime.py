@@ -1308,6 +1308,7 @@ class NodeServer:
                                     for node in ring.nodes}},
                 "membership": {m.node: {"status": m.status.value, "version": m.version}
                                for m in self.node.view},
+                "departures_waiting": self.node.gossiper.departures_waiting(),
                 "http": {name: str(address) for name, address in
                          sorted(self.http_addresses.items())},
                 "hints_pending": hints, "keys": len(storage),

@@ -527,6 +527,24 @@ def _members_say(state: dict[str, Any], name: str) -> str | None:
     return None
 
 
+def _departure_waits(state: dict[str, Any], name: str) -> str | None:
+    """Why ``name``'s departure waits, as a running member's ``GET /status`` says
+    (``departures_waiting``: the deciding node, the leaving node itself or the
+    claimant), ``"NODE: reason"``; None if no member says it waits (or none answers)."""
+    for other, entry in state["nodes"].items():
+        if entry.get("left") or entry.get("removed"):
+            continue
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
+                                        timeout=1.0) as answer:
+                why = json.loads(answer.read()).get("departures_waiting", {}).get(name)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        if isinstance(why, str):
+            return f"{other}: {why}"
+    return None
+
+
 def _replicas(directory: Path) -> int | None:
     """The ``[cluster] n`` of ``directory``'s ``cluster.toml`` (None: not there or not
     an int, the file unreadable: the node decides alone then)."""
@@ -558,11 +576,15 @@ def main_leave(argv: list[str]) -> int:
     others = [other for other, held in state["nodes"].items()
               if other != name and not held.get("left") and not held.get("removed")]
     n = _replicas(directory)
-    if others and n is not None and len(others) < n and not entry.get("leaving"):
+    if others and n is not None and len(others) < n and not entry.get("leaving") and (
+            _members_say(state, name) != "leaving"):
+        # (a node already leaving is not refused: signalled by hand, or its `leave`
+        # interrupted before it was recorded; it waits, and the wait below says why)
         # session 24: the node would wait at its last step for ever (a departure that
         # leaves fewer than N members waits until a node joins,
         # impl.membership.departure_shortfall), and this command fail after 120 s
-        print(f"vdynamo leave: {name} leaving would leave {len(others)} members "
+        print(f"vdynamo leave: {name} leaving would leave {len(others)} "
+              f"member{'' if len(others) == 1 else 's'} "
               f"({', '.join(sorted(others))}), fewer than N = {n} replicas per key: join "
               f"a node first (`vdynamo join NAME --dir {directory}`)", file=sys.stderr)
         return 1
@@ -577,8 +599,20 @@ def main_leave(argv: list[str]) -> int:
     if running:  # (else: restarted to finish an interrupted leave, and exited since)
         os.kill(entry["pid"], signal.SIGUSR1)
     deadline = time.monotonic() + 120.0
+    asked = time.monotonic() + 2.0  # (a crossing removal reaches the decider by gossip)
     while _ours(directory, entry["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
+        waits = _departure_waits(state, name) if time.monotonic() > asked else None
+        if waits is not None:
+            # session 24's review: before, 120 s then "still handing its ranges over",
+            # with nothing saying that the leave waits for a node to join
+            entry["leaving"] = True
+            _write_state(directory, state)
+            print(f"vdynamo leave: {name} is leaving and keeps serving, but its last step "
+                  f"waits ({waits}). Join a node (`vdynamo join NAME --dir {directory}`); "
+                  f"{name} then completes its leave and exits: run `vdynamo leave {name} "
+                  f"--dir {directory}` again to confirm it", file=sys.stderr)
+            return 1
     if _ours(directory, entry["pid"]):
         print(f"vdynamo leave: {name} is still handing its ranges over after 120 s",
               file=sys.stderr)

@@ -26,7 +26,8 @@ from vdynamo import cluster_cli
 # A stand-in node: answers SIGUSR1 by exiting with the status given (1: a crash
 # mid-transfer; 0: a clean exit), says "ready" once its handler is installed.
 _NODE = ("import os, signal, sys, time\n"
-         "signal.signal(signal.SIGUSR1, lambda *_: os._exit(int(sys.argv[1])))\n"
+         "signal.signal(signal.SIGUSR1, (lambda *_: os._exit(int(sys.argv[1])))\n"
+         "              if int(sys.argv[1]) >= 0 else signal.SIG_IGN)\n"
          "print('ready', flush=True)\n"
          "time.sleep(30)\n")
 
@@ -44,13 +45,15 @@ def _node(config: Path, exit_status: int) -> Iterator[subprocess.Popen[str]]:
 
 
 @contextlib.contextmanager
-def _member(seen: dict[str, str]) -> Iterator[int]:
-    """A stand-in member's ``GET /status``: its view holds ``n3`` as ``seen["n3"]``."""
+def _member(seen: dict[str, str], waiting: dict[str, str] | None = None) -> Iterator[int]:
+    """A stand-in member's ``GET /status``: its view holds ``n3`` as ``seen["n3"]``
+    (and, given, its ``departures_waiting`` is ``waiting``)."""
 
     class Status(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             body = json.dumps({"membership": {
-                node: {"status": status, "version": 1} for node, status in seen.items()}})
+                node: {"status": status, "version": 1} for node, status in seen.items()},
+                **({} if waiting is None else {"departures_waiting": waiting})})
             self.send_response(200)
             self.end_headers()
             self.wfile.write(body.encode())
@@ -140,6 +143,53 @@ def test_a_leave_that_would_leave_fewer_than_n_members_is_refused_at_once(
         before = state(directory)
         refused = cli("leave", "n3", "--dir", str(directory))
         assert refused.returncode == 1, refused
-        assert ("n3 leaving would leave 1 members (n1), fewer than N = 2 replicas per "
+        assert ("n3 leaving would leave 1 member (n1), fewer than N = 2 replicas per "
                 "key: join a node first") in refused.stderr, refused.stderr
         assert node.poll() is None and state(directory) == before
+
+
+def test_a_leave_that_waits_for_members_says_why_at_once(tmp_path: Path) -> None:
+    """Session 24's review: a leave the cluster holds at its last step (a removal
+    crossing it: 2 members would stay for N = 3) keeps the node serving; the
+    deciding member's ``GET /status`` says why (``departures_waiting``). ``vdynamo
+    leave`` now says it within seconds, names the reason and what to do, and
+    records the leave (``leaving``: ``leave`` again confirms it). Before: it waited
+    120 s, then "n3 is still handing its ranges over after 120 s". The stand-in
+    node ignores the signal (it stays up, as a waiting node does)."""
+    directory = tmp_path / "c"
+    why = ("with n4 going too, it would leave 2 members (n1, n2), fewer than N = 3 "
+           "replicas per key; it completes once a node joins")
+    with _member({"n1": "up", "n3": "leaving"}, {"n3": why}) as port, \
+            _node(directory / "cluster.toml", -1) as node:
+        _cluster(directory, port, node.pid)
+        waits = cli("leave", "n3", "--dir", str(directory))
+        assert waits.returncode == 1, waits
+        assert f"n3 is leaving and keeps serving, but its last step waits (n1: {why})" in (
+            waits.stderr), waits.stderr
+        assert "vdynamo join NAME" in waits.stderr and "vdynamo leave n3" in waits.stderr
+        assert node.poll() is None and state(directory)["nodes"]["n3"]["leaving"]
+
+
+@pytest.mark.parametrize(("n", "refused"), [(2, True), (1, False)])
+def test_the_fewer_than_n_check_refuses_below_n_not_at_n(
+        tmp_path: Path, n: int, refused: bool) -> None:
+    """Session 24's review (a mutant that survived): n1 up, n3 to leave, n4 removed
+    (``vdynamo remove`` records ``left`` and ``removed``). N = 2: one member would
+    stay, refused. N = 1: exactly N stay, the leave goes ("n3 left"; the mutant
+    ``<=`` for ``<`` refused it)."""
+    directory = tmp_path / "c"
+    with _member({"n1": "up", "n3": "left", "n4": "removed"}) as port, \
+            _node(directory / "cluster.toml", 0) as node:
+        _cluster(directory, port, node.pid)
+        held = state(directory)
+        held["nodes"]["n4"] = {"pid": None, "http": 3, "peer": 4, "left": True,
+                               "removed": True}
+        (directory / "cluster.json").write_text(json.dumps(held))
+        (directory / "cluster.toml").write_text(f"# stand-in\n[cluster]\nn = {n}\n")
+        done = cli("leave", "n3", "--dir", str(directory))
+        if refused:
+            assert done.returncode == 1 and "would leave 1 member (n1), fewer than N = 2" in (
+                done.stderr), done
+            assert node.poll() is None
+        else:
+            assert (done.returncode, done.stdout) == (0, "n3 left\n"), done

@@ -1,0 +1,71 @@
+"""Session 24's review on real processes: a leave that must wait for members, as
+an operator meets it (docs/runtime.md, "Crossing departures keep N members
+(session 24)", its review paragraph).
+
+``vdynamo cluster up`` (4 nodes, N = 3, strategy 3, the default), 20 keys, n4 killed
+(SIGKILL) and removed (``vdynamo remove n4``); then n2 is signalled to leave as
+``vdynamo leave`` does (a first ``leave`` interrupted before it recorded anything,
+or a removal by another operator crossing it: either way n2 is ``leaving`` and
+its leave waits, 2 members would stay). ``vdynamo leave n2`` says within seconds
+that it waits and why (before: refused, "n2 leaving would leave 2 members", though
+it was leaving); n2 keeps serving; after ``vdynamo join n5``, ``leave n2`` again
+confirms it left: n1, n3, n5, every key read at R = 3. (The crossing itself is
+raced on real processes only by chance: tests/impl/test_force_remove.py.)
+
+Loopback only, bounded (about 25 s), every process stopped."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import vdynamo
+from tests.runtime.procs import alive, cli, cluster_up, http, request, state, wait_until
+
+GOSSIP_S = 0.25
+SUSPICION_S = 1.0
+WINDOW_S = max(4 * SUSPICION_S, 10 * GOSSIP_S)
+
+
+def _members(directory: Path, at: str) -> dict[str, str]:
+    code, _, body = request("GET", http(directory, at) + "/status")
+    assert code == 200
+    return {node: entry["status"] for node, entry in json.loads(body)["membership"].items()}
+
+
+def test_a_leave_that_waits_for_members_says_why_and_ends_after_a_join(
+        tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    with cluster_up(directory, "--nodes", "4", "--set", f"gossip_interval={GOSSIP_S}",
+                    "--set", f"suspicion_timeout={SUSPICION_S}"):
+        keys = [f"key-{i}" for i in range(20)]
+        with vdynamo.connect([http(directory, "n1")]) as db:
+            for key in keys:
+                db.put(key, f"v-{key}".encode(), w=3)
+        os.kill(state(directory)["nodes"]["n4"]["pid"], signal.SIGKILL)
+        time.sleep(WINDOW_S + 1.0)
+        removed = cli("remove", "n4", "--dir", str(directory))
+        assert removed.returncode == 0, removed
+        os.kill(state(directory)["nodes"]["n2"]["pid"], signal.SIGUSR1)  # as `leave` does
+        wait_until(lambda: _members(directory, "n1").get("n2") == "leaving", 20, "n2 leaving")
+        waits = cli("leave", "n2", "--dir", str(directory))
+        assert waits.returncode == 1, waits
+        assert "n2 is leaving and keeps serving, but its last step waits (n1: " in (
+            waits.stderr), waits.stderr
+        assert "fewer than N = 3 replicas per key" in waits.stderr, waits.stderr
+        assert alive(state(directory)["nodes"]["n2"]["pid"])
+        wait_until(lambda: _members(directory, "n1").get("n4") == "removed", 20, "n4 removed")
+        assert _members(directory, "n1")["n2"] == "leaving"
+        joined = cli("join", "n5", "--dir", str(directory))
+        assert joined.returncode == 0, joined
+        again = cli("leave", "n2", "--dir", str(directory))
+        assert (again.returncode, again.stdout) == (0, "n2 left\n"), again
+        wait_until(lambda: {n: s for n, s in _members(directory, "n1").items()
+                            if s in ("up", "leaving", "joining", "removing")}
+                   == {"n1": "up", "n3": "up", "n5": "up"}, 30, "n1, n3, n5 up")
+        with vdynamo.connect([http(directory, "n1")]) as db:
+            wrong = [key for key in keys if db.get(key, r=3).values != [f"v-{key}".encode()]]
+        assert wrong == []
