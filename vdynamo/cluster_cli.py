@@ -460,8 +460,12 @@ def _status(args: argparse.Namespace) -> int:
     if not state["nodes"]:
         print(f"vdynamo cluster status: no cluster in {directory}", file=sys.stderr)
         return 1
+    running_now = [name for name, entry in state["nodes"].items()
+                   if _ours(directory, entry["pid"])]
+    unready = _wait_ready(directory, state, running_now, args.wait_ready) if (
+        args.wait_ready > 0) else []
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
-    down = 0
+    down = len(unready)
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
         running = _ours(directory, entry["pid"])
@@ -479,6 +483,11 @@ def _status(args: argparse.Namespace) -> int:
             member = (_members_say(state, name) if gone else None) or "-"
         pid = entry["pid"] if running else "-"
         print(f"{name:<6} {pid!s:>8} {what:<10} {member:<9} http://127.0.0.1:{entry['http']}")
+    if unready:
+        print(f"vdynamo cluster status: not ready after {args.wait_ready:g} s:",
+              file=sys.stderr)
+        for line in unready:
+            print(f"  {line}", file=sys.stderr)
     return 0 if down == 0 else 1
 
 
@@ -533,11 +542,15 @@ def main_cluster(argv: list[str]) -> int:
                     help=(f"once they answer, wait up to SECONDS (default {WAIT_READY_S:g}) "
                           "for the nodes started to be ready (GET /health: a member, up, "
                           "past its startup shadow round, not rebuilding); 0: do not wait"))
-    for command in (up, sub.add_parser(
-            "status", help="each node's process and health",
-            epilog="exit status: 0 every node that has not left (or been removed) "
-            "answers; 1 one does not, or no cluster in DIR"),
-                    sub.add_parser("down", help="stop every process `up` started")):
+    status = sub.add_parser(
+        "status", help="each node's process and health",
+        epilog="exit status: 0 every node that has not left (or been removed) answers "
+        "(with --wait-ready: and each running is ready); 1 one does not (each not "
+        "ready named with why), or no cluster in DIR")
+    status.add_argument("--wait-ready", type=_seconds, default=0.0, metavar="SECONDS",
+                        help="first wait up to SECONDS (default 0: do not wait) for "
+                        "every running node to be ready, as `up` does")
+    for command in (up, status, sub.add_parser("down", help="stop every process `up` started")):
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)

@@ -5,8 +5,9 @@ once got 504 when a peer had died).
 
 Real processes on loopback: a three-node cluster; n3 is frozen (SIGSTOP, so its
 ports accept but it never answers) and n1, n2 restarted by ``cluster up``: their
-shadow rounds wait for n3 until ``shadow_round_s`` (3 s here) passes. Every
-process is stopped by the test (n3 continued first)."""
+shadow rounds wait for n3 until ``shadow_round_s`` (3 s here) passes. ``cluster
+status --wait-ready`` waits the same way. Every process is stopped by the test (n3
+continued first)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,15 @@ import contextlib
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 
 from tests.runtime import procs
 from tests.runtime.procs import alive, cli, cluster_up, state, wait_until
+from vdynamo import cluster_cli
 from vdynamo.cluster_cli import UP_NOT_READY
 
 _SHADOW_S = 3
@@ -67,12 +72,32 @@ def test_up_returns_once_the_nodes_it_started_are_ready(tmp_path: Path) -> None:
                        in line for line in lines[1:]), up.stderr
             assert all(alive(state(directory)["nodes"][node]["pid"])
                        for node in ("n1", "n2"))
+            status = cli("cluster", "status", "--dir", str(directory), "--wait-ready", "0.2")
+            assert status.returncode == 1, status.stdout
+            assert "  n3: does not answer GET /status" in status.stderr, status.stderr
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(frozen, signal.SIGCONT)
+        status = cli("cluster", "status", "--dir", str(directory), "--wait-ready", "20")
+        assert status.returncode == 0 and status.stdout.count(" ready ") == 3, (
+            status.stdout, status.stderr)
 
 
 def test_wait_ready_takes_seconds_from_0_to_3600() -> None:
     for bad in ("-1", "nan", "abc", "3601"):
         result = cli("cluster", "up", "--wait-ready", bad, "--dir", "/nonexistent/x")
         assert result.returncode == 2 and "expected seconds from 0 to 3600" in result.stderr
+
+
+def test_the_wait_ends_once_a_node_exited_naming_its_last_log_line(tmp_path: Path) -> None:
+    """A node that exited will not become ready: ``up`` says so at once, not after
+    ``--wait-ready`` (30 s by default)."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait(timeout=30)
+    (tmp_path / "n1").mkdir()
+    (tmp_path / "n1" / "node.log").write_text("starting\nconfig refused: boom\n\n")
+    nodes = {"n1": {"pid": process.pid, "http": procs.free_port(), "peer": 1}}
+    start = time.monotonic()
+    assert cluster_cli._wait_ready(tmp_path, {"nodes": nodes}, ["n1"], 30.0) == [
+        "n1: exited: config refused: boom"]
+    assert time.monotonic() - start < 10
