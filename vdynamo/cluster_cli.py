@@ -9,7 +9,9 @@ port and HTTP port per node and each node's SQLite file at
 ``D/<node>/data.sqlite``; starts one ``vdynamo serve D/cluster.toml --node
 <node>`` process per node in its own session, its log (JSON lines) in
 ``D/<node>/node.log``; records the PIDs in ``D/cluster.json``; waits until
-every node answers ``/health``; and prints each node's URL. Run again on the
+every node answers ``/health``, then (``--wait-ready``, 30 s by default) until each
+is ready (a member, up, past its startup shadow round, not rebuilding); and prints
+each node's URL (exit 3, naming the nodes not ready and why, if the bound passed). Run again on the
 same directory, it restarts the nodes that are not running with the same data
 (the data, hints and membership are in each node's SQLite file).
 
@@ -70,6 +72,13 @@ _START_TIMEOUT_S = 30.0
 #: have started that many processes
 MAX_LOCAL_NODES = 64
 _STOP_TIMEOUT_S = 10.0
+#: how long ``cluster up`` waits, by default, for the nodes it started to be ready
+#: after they answer (``--wait-ready``); a fresh node's shadow round lasts at most
+#: ``shadow_round_s`` (2 s by default, 60 at most)
+WAIT_READY_S = 30.0
+#: ``cluster up``'s exit status when a node it started answers but is not ready
+#: within ``--wait-ready`` (the nodes are left running)
+UP_NOT_READY = 3
 
 
 def _free_ports(count: int, taken: set[int]) -> list[int]:
@@ -262,11 +271,73 @@ def _wait_started(directory: Path, state: dict[str, Any], names: list[str],
             if health is not None and (health.get("ready") or not ready):
                 waiting.remove(name)
             elif not _alive(entry["pid"]):  # (just after the fork it is not "ours" yet)
-                tail = (directory / name / "node.log").read_text(errors="replace")
-                lines = [line for line in tail.splitlines() if line.strip()]
-                return f"{name} exited: {lines[-1] if lines else 'no output'}"
+                return f"{name} exited: {_last_line(directory, name)}"
         time.sleep(0.1)
     return f"{', '.join(waiting)} not ready within {_START_TIMEOUT_S:.0f} s" if waiting else None
+
+
+def _last_line(directory: Path, name: str) -> str:
+    """The last non-blank line of ``name``'s log (``"no output"``: none)."""
+    with contextlib.suppress(OSError):
+        text = (directory / name / "node.log").read_text(errors="replace")
+        lines = [line for line in text.splitlines() if line.strip()]
+        if lines:
+            return lines[-1]
+    return "no output"
+
+
+def _why_not_ready(directory: Path, name: str, entry: dict[str, Any]) -> str:
+    """Why started node ``name`` is not ready, in a phrase: its process exited (its
+    log's last line), it does not answer, or what its ``GET /status`` says
+    (``member_status`` not ``up``; its startup shadow round waiting for peers;
+    rebuilding a replaced disk; stopping): the fields of
+    :meth:`impl.runtime.NodeServer.health` and ``status``."""
+    if not _alive(entry["pid"]):
+        return "exited: " + _last_line(directory, name)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
+                                    timeout=1.0) as answer:
+            status: dict[str, Any] = json.loads(answer.read())
+    except (OSError, ValueError):
+        return "does not answer GET /status"
+    reasons = [f"member_status {status.get('member_status', '?')}"]
+    shadow = status.get("shadow_round")
+    if isinstance(shadow, dict) and not shadow.get("over"):
+        waiting = ", ".join(shadow.get("waiting") or []) or "its replay"
+        reasons.append(f"in its startup shadow round, waiting for {waiting} (holding "
+                       f"{shadow.get('deferred', 0)} inputs, at most shadow_round_s)")
+    rebuild = status.get("rebuild")
+    if isinstance(rebuild, dict):
+        sources = ", ".join(rebuild.get("waiting_for") or []) or "-"
+        reasons.append(f"rebuilding a replaced disk ({rebuild.get('pending', '?')} "
+                       f"ranges pending, from {sources})")
+    if status.get("stopping"):
+        reasons.append("stopping")
+    return "; ".join(reasons)
+
+
+def _wait_ready(directory: Path, state: dict[str, Any], names: list[str],
+                limit: float) -> list[str]:
+    """Wait up to ``limit`` seconds (and no longer once one of them exited) until
+    ``GET /health`` of each of ``names`` says ``ready`` (a member, up, past its
+    startup shadow round, not rebuilding: :meth:`impl.runtime.NodeServer.health`).
+    Returns the nodes not ready then, each as ``"NODE: why"``
+    (:func:`_why_not_ready`); empty when all are. What a Kubernetes readiness probe
+    and Riak's ``riak-admin wait-for-service riak_kv`` wait for: an open HTTP port
+    is not a ready node (session 24: a put sent as soon as ``cluster up`` returned
+    got 504 in 4 of 11 starts where a peer died in its first second; the nodes'
+    shadow rounds held it up to ``shadow_round_s``, 2 s)."""
+    deadline = time.monotonic() + limit
+    waiting = list(names)
+    while True:
+        waiting = [name for name in waiting
+                   if not (_health(state["nodes"][name]["http"]) or {}).get("ready")]
+        exited = any(not _alive(state["nodes"][name]["pid"]) for name in waiting)
+        if not waiting or exited or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+    return [f"{name}: {_why_not_ready(directory, name, state['nodes'][name])}"
+            for name in waiting]
 
 
 def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
@@ -367,8 +438,19 @@ def _up(args: argparse.Namespace) -> int:
         _stop(directory, state, started)
         _write_state(directory, state)
         return 1
+    # a node restarted to resume an interrupted leave stays `leaving`: never ready
+    expected = [name for name in started if not state["nodes"][name].get("leaving")]
+    unready = _wait_ready(directory, state, expected, args.wait_ready) if (
+        args.wait_ready > 0) else []
     for name in names:
         print(f"{name} http://127.0.0.1:{state['nodes'][name]['http']}")
+    if unready:
+        print(f"vdynamo cluster up: {len(unready)} of {len(expected)} nodes started not "
+              f"ready after {args.wait_ready:g} s (left running; `vdynamo cluster status "
+              f"--dir {directory}` shows them):", file=sys.stderr)
+        for line in unready:
+            print(f"  {line}", file=sys.stderr)
+        return UP_NOT_READY
     return 0
 
 
@@ -378,8 +460,12 @@ def _status(args: argparse.Namespace) -> int:
     if not state["nodes"]:
         print(f"vdynamo cluster status: no cluster in {directory}", file=sys.stderr)
         return 1
+    running_now = [name for name, entry in state["nodes"].items()
+                   if _ours(directory, entry["pid"])]
+    unready = _wait_ready(directory, state, running_now, args.wait_ready) if (
+        args.wait_ready > 0) else []
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
-    down = 0
+    down = len(unready)
     for name, entry in state["nodes"].items():
         health = _health(entry["http"])
         running = _ours(directory, entry["pid"])
@@ -397,6 +483,11 @@ def _status(args: argparse.Namespace) -> int:
             member = (_members_say(state, name) if gone else None) or "-"
         pid = entry["pid"] if running else "-"
         print(f"{name:<6} {pid!s:>8} {what:<10} {member:<9} http://127.0.0.1:{entry['http']}")
+    if unready:
+        print(f"vdynamo cluster status: not ready after {args.wait_ready:g} s:",
+              file=sys.stderr)
+        for line in unready:
+            print(f"  {line}", file=sys.stderr)
     return 0 if down == 0 else 1
 
 
@@ -415,12 +506,29 @@ def _down(args: argparse.Namespace) -> int:
     return 0
 
 
+def _seconds(text: str) -> float:
+    """``--wait-ready``'s value: a finite number of seconds, 0 to 3600."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:  # (NaN fails both)
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds from 0 to 3600")
+    return value
+
+
 def main_cluster(argv: list[str]) -> int:
     """``vdynamo cluster up|status|down``."""
     parser = argparse.ArgumentParser(prog="vdynamo cluster", description=(
         "A local cluster of real processes on 127.0.0.1 (one per node)."))
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start the cluster in the background (or restart it)")
+    up = sub.add_parser(
+        "up", help="start the cluster in the background (or restart it)",
+        epilog="exit status: 0 every node started answers and is ready; 1 a node did "
+        "not start (those started are stopped again), or DIR cannot be used; 2 bad "
+        "arguments, nothing written or started; "
+        f"{UP_NOT_READY} a node started answers but is not ready within "
+        "--wait-ready (each named with why; all left running)")
     up.add_argument("--nodes", type=int, default=3, help=(
         f"number of nodes (default 3, at most {MAX_LOCAL_NODES})"))
     up.add_argument("--n", type=int, default=3, help="replicas per key (default 3)")
@@ -430,11 +538,19 @@ def main_cluster(argv: list[str]) -> int:
         "a [cluster] setting of the new cluster file, VALUE in TOML (repeatable; e.g. "
         "--set gossip_interval=0.25 for the faster rounds of a test; docs/runtime.md "
         "lists the settings)"))
-    for command in (up, sub.add_parser(
-            "status", help="each node's process and health",
-            epilog="exit status: 0 every node that has not left (or been removed) "
-            "answers; 1 one does not, or no cluster in DIR"),
-                    sub.add_parser("down", help="stop every process `up` started")):
+    up.add_argument("--wait-ready", type=_seconds, default=WAIT_READY_S, metavar="SECONDS",
+                    help=(f"once they answer, wait up to SECONDS (default {WAIT_READY_S:g}) "
+                          "for the nodes started to be ready (GET /health: a member, up, "
+                          "past its startup shadow round, not rebuilding); 0: do not wait"))
+    status = sub.add_parser(
+        "status", help="each node's process and health",
+        epilog="exit status: 0 every node that has not left (or been removed) answers "
+        "(with --wait-ready: and each running is ready); 1 one does not (each not "
+        "ready named with why), or no cluster in DIR")
+    status.add_argument("--wait-ready", type=_seconds, default=0.0, metavar="SECONDS",
+                        help="first wait up to SECONDS (default 0: do not wait) for "
+                        "every running node to be ready, as `up` does")
+    for command in (up, status, sub.add_parser("down", help="stop every process `up` started")):
         command.add_argument("--dir", type=Path, default=DEFAULT_DIR, help=(
             f"the cluster's directory (default ./{DEFAULT_DIR})"))
     args = parser.parse_args(argv)
