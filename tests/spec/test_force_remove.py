@@ -349,6 +349,9 @@ def test_the_new_owner_exchanges_only_once_it_and_its_peer_know_the_handover() -
     half = _knowing(handed, (2, 2, 1, 2))  # n3 has not heard of the handover
     assert exchanges(plan, half, "n2", "n4", "k")
     assert not exchanges(plan, half, "n2", "n3", "k")
+    # either order (session 24's review: the spec pairs n3 last in k's top N, so
+    # only this kills "a need not serve the key", which leaves every graph alike)
+    assert not exchanges(plan, half, "n3", "n2", "k")
     assert exchanges(plan, _knowing(handed, (2, 2, 2, 1)), "n3", "n4", "k")  # n3 opens
     assert exchanges(plan, _knowing(handed, (2, 2, 2, 2)), "n2", "n3", "k")
 
