@@ -910,6 +910,23 @@ class Lockstep(LockstepState):
         actions: list[Action] = [AntiEntropy(first, second, key)] if enabled else []
         self._settle(label, actions, before)
 
+    def anti_entropy_refused(self, a: str, b: str, key: str) -> None:
+        """An exchange of replicas ``a`` and ``b`` of ``key`` that the spec does not
+        enable (:meth:`anti_entropy_pairs`, ``spec.membership.exchanges``): ``a``
+        opens a Merkle exchange with ``b``, then ``b`` with ``a``, every message
+        delivered; the implementation must move nothing of ``key``, a stutter, else
+        a :class:`Divergence` (session 24's review: the pairs the lockstep opens are
+        the spec's, so without this an implementation that exchanges where the spec
+        does not, e.g. with a new owner before the handover, went unseen). Raises
+        InvalidValueError if the spec enables the pair."""
+        if (a, b) in self.anti_entropy_pairs(key) or (b, a) in self.anti_entropy_pairs(key):
+            raise InvalidValueError(f"anti-entropy {a} <-> {b} on {key} is enabled")
+        self._oracle()
+        before = {x.id for x in self.sim.in_flight()}
+        self._exchange(a, b)
+        self._exchange(b, a)
+        self._settle(f"anti-entropy {a} <-> {b} on {key} (not enabled)", [], before)
+
     def _exchange(self, x: str, y: str) -> None:
         """``x`` opens a Merkle exchange with ``y`` on every range they share; every
         message of it is delivered, in order, until none is left."""

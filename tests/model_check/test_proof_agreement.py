@@ -148,6 +148,13 @@ def test_the_force_remove_steps_agree_and_a_wrong_one_is_caught(
     config = entry("force-remove-w1").config
     right = check_graph("force-remove-w1", config, every=10, relations=RELATIONS)
     assert right.ok and right.by_family["force-remove"] > 0 and right.by_family["settle"] > 0
+    # session 24's review: every 25th state of force-remove-w2 holds a replica-put-ack
+    # delivered after its sender was removed, which the ack rule must count as a loss
+    # (without that term: 1 forward failure here; the other checks above and the
+    # default sample all passed without it)
+    w2 = check_graph("force-remove-w2", entry("force-remove-w2").config, every=25,
+                     relations=RELATIONS)
+    assert w2.ok, (w2.disagreements, w2.exact_disagreements)
     monkeypatch.setattr(transition, "not_removed", lambda r, n: z3.BoolVal(True))
     recovers = check_graph("removed-recovers", config, every=25)
     assert recovers.backward_failures > 0 and recovers.forward_failures == 0

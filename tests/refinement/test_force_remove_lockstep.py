@@ -9,6 +9,8 @@ anti-entropy on are mapped too (docs/refinement.md, "Force-remove with anti-entr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from impl.membership import MemberStatus
@@ -34,25 +36,33 @@ def _message(ls: Lockstep, kind: type, src: str | None = None, dst: str | None =
                 and src in (None, m.src) and dst in (None, m.dest))
 
 
-def _removal_up_to_the_handover(config: Config = CONFIG) -> Lockstep:
+def _removal_up_to_the_handover(config: Config = CONFIG,
+                                probe: Callable[[Lockstep], None] | None = None) -> Lockstep:
     """c1's put acknowledged by n1 and n2; n1 crashes and n2 (the claimant once n1 is
     out) force-removes it; n3 and n4 learn it; n1's replica put to n4 is refused; the
-    survivors n2 and n4 hand k on to n3."""
+    survivors n2 and n4 hand k on to n3. ``probe`` is called after every step from
+    the removal on."""
+    def then(step: Callable[[], object]) -> None:
+        step()
+        if probe is not None:
+            probe(ls)
+
     ls = Lockstep(config)
     ls.put("c1", "n1", "k")
     ls.deliver(_message(ls, ReplicaPut, dst="n2"))
     ls.deliver(_message(ls, ReplicaPutAck))
     ls.crash("n1")
-    ls.force_remove("n1", "n2")
+    then(lambda: ls.force_remove("n1", "n2"))
     assert ls.removed_nodes() == {"n1"} and not values(ls.state.node("n1").store[0])
-    ls.gossip_to("n2", "n3")
-    ls.gossip_to("n2", "n4")
-    ls.deliver(_message(ls, ReplicaPut, "n1", "n4"))  # refused: n4 knows the removal
+    then(lambda: ls.gossip_to("n2", "n3"))
+    then(lambda: ls.gossip_to("n2", "n4"))
+    # refused: n4 knows the removal
+    then(lambda: ls.deliver(_message(ls, ReplicaPut, "n1", "n4")))
     assert ls._node("n4").stats["removed-peer-refused"] == 1
-    ls.transfer("n2", "n3", "k")
-    ls.transfer("n4", "n3", "k")  # n4 holds nothing of k: an empty transfer
-    ls.deliver(_message(ls, HintDelivery, "n2", "n3"))
-    ls.deliver_empty(ls.empty_transfers()[0])
+    then(lambda: ls.transfer("n2", "n3", "k"))
+    then(lambda: ls.transfer("n4", "n3", "k"))  # n4 holds nothing of k: an empty transfer
+    then(lambda: ls.deliver(_message(ls, HintDelivery, "n2", "n3")))
+    then(lambda: ls.deliver_empty(ls.empty_transfers()[0]))
     return ls
 
 
@@ -103,6 +113,33 @@ def test_anti_entropy_pairs_the_new_owner_once_both_know_the_handover() -> None:
     ls.gossip_to("n2", "n3")
     assert ("n2", "n3") in ls.anti_entropy_pairs("k")
     assert ls.openers("n3", "n2", "k") == [("n3", "n2"), ("n2", "n3")]
+    ls.cluster.close()
+
+
+def test_no_exchange_the_spec_does_not_enable_moves_anything() -> None:
+    """Session 24's review: the lockstep opens only the spec's pairs, so an
+    implementation that exchanged where ``spec.membership.exchanges`` does not (the
+    new owner n3 before it and its peer know the handover) went unseen. After every
+    step of the removal, each pair of k's whole-log top N that is up and reachable
+    but not enabled opens an exchange both ways (:meth:`Lockstep.anti_entropy_refused`):
+    each must be a stutter. Some probes find the two copies different (n2 holds v1,
+    n3 nothing before the transfer), so a wrong exchange would move v1."""
+    probed: list[bool] = []
+
+    def probe(ls: Lockstep) -> None:
+        top = ls.current_top("k")
+        enabled = ls.anti_entropy_pairs("k")
+        for i, a in enumerate(top):
+            for b in top[i + 1:]:
+                if ls.reachable(a, b) and (a, b) not in enabled and (b, a) not in enabled:
+                    stores = ls.state.node(a).store[0], ls.state.node(b).store[0]
+                    probed.append(values(stores[0]) != values(stores[1]))
+                    ls.anti_entropy_refused(a, b, "k")
+
+    ls = _removal_up_to_the_handover(entry("force-remove-w2").config, probe)
+    ls.handover("n1")  # n2 knows it, n3 not yet: still no pair n2-n3
+    probe(ls)
+    assert len(probed) >= 8 and any(probed), probed
     ls.cluster.close()
 
 
