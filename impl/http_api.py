@@ -235,19 +235,22 @@ class _Request:
     """One request as parsed: method and target as sent, the headers by lowercased
     name (a repeated header: its last value), the body; ``close``: the connection
     closes after the answer; ``problem``: the answer to give instead (then the
-    connection closes, lingering)."""
+    connection closes, lingering); ``reserved``: the bytes its put was admitted by
+    before its body was read, counted in flight until it starts or is answered
+    (:meth:`HttpApi._admit_body`)."""
 
-    __slots__ = ("body", "close", "headers", "method", "problem", "target")
+    __slots__ = ("body", "close", "headers", "method", "problem", "reserved", "target")
 
     def __init__(self, method: bytes, target: bytes, headers: dict[bytes, bytes],
                  body: bytes = b"", *, close: bool = True,
-                 problem: _Answer | None = None) -> None:
+                 problem: _Answer | None = None, reserved: int = 0) -> None:
         self.method = method
         self.target = target
         self.headers = headers
         self.body = body
         self.close = close
         self.problem = problem
+        self.reserved = reserved
 
 
 #: what a problem found before the request line was read is counted as
@@ -346,17 +349,24 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("_previous", "_repeated", "_tail", "admit", "body", "chunk_begun", "chunk_data",
-                 "context_b64", "continue_due", "dead", "head_bytes", "head_read", "headers",
-                 "in_body", "in_head", "keeps", "limit", "moved", "parser", "ready", "received",
-                 "size", "stalled", "url", "url_allowance")
+    __slots__ = ("_previous", "_repeated", "_tail", "admission_due", "admit", "body",
+                 "chunk_begun", "chunk_data", "context_b64", "continue_due", "dead",
+                 "head_bytes", "head_read", "headers", "in_body", "in_head", "keeps", "limit",
+                 "moved", "parser", "ready", "received", "reserved", "size", "stalled", "url",
+                 "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024,
                  admit: Callable[[int], _Answer | None] | None = None) -> None:
         self.limit = limit  # max_value_bytes
-        #: the node's admission of a put of so many bytes (None: admitted), asked
-        #: before a ``100 Continue`` (:meth:`HttpApi._admission`)
+        #: the node's admission of a put of so many bytes (None: admitted, its bytes
+        #: reserved), asked before a ``100 Continue`` (:meth:`HttpApi._admission`)
         self.admit = admit
+        #: the bytes a put whose head is in must be admitted by before its body is
+        #: read (None: nothing to admit; :meth:`HttpApi._admit_body`), and the bytes
+        #: reserved for the request under way once admitted (handed to its
+        #: :class:`_Request` when complete)
+        self.admission_due: int | None = None
+        self.reserved = 0
         #: the bytes of a request target not counted against MAX_HEADER_BYTES: a key
         #: of ``key_bytes`` (max_key_bytes), every byte percent-encoded, and room for
         #: the path and the query. Before session 13's probe B the whole target
@@ -594,6 +604,7 @@ class _Parse:
         self.body = bytearray()
         self.size = self.head_bytes = self.head_read = self.received = 0
         self.keeps = False
+        self.admission_due = None
 
     def on_url(self, url: bytes) -> None:
         before = len(self.url)
@@ -728,14 +739,23 @@ class _Parse:
             # before, it got its 100 from a node over the limit, then a 503 after
             # its upload; refusing mid-body after a 100 could only close the
             # connection, the client left not knowing whether its put was read)
-            if self.continue_due and self.keeps and self.admit is not None and (
-                    refusal := self.admit(self.limit if length is None else length)
-            ) is not None:
-                # the node would refuse the put (max_pending_bytes): say so instead
-                # of the 100, and the client never sends its body (RFC 9110 10.1.1;
-                # session 23: the 100 went first, the value came, then the 503)
-                self.continue_due = False
-                raise _Refusal(refusal, (self.parser.get_method(), self.url))
+            if self.continue_due and self.keeps and self.admit is not None:
+                size = self.limit if length is None else length
+                refusal = self.admit(size)
+                if refusal is not None:
+                    # the node would refuse the put (max_pending_bytes): say so
+                    # instead of the 100, and the client never sends its body (RFC
+                    # 9110 10.1.1; session 23: the 100 went first, the value, the 503)
+                    self.continue_due = False
+                    raise _Refusal(refusal, (self.parser.get_method(), self.url))
+                self.reserved = size
+        if self.keeps and self.admit is not None and not self.reserved and (
+                b"transfer-encoding" in self.headers or (length is not None and length > 0)):
+            # a value to read: admitted first, by its length (chunked: the most it
+            # may be, max_value_bytes), its body left unread while it waits its turn
+            # (session 24: read first, puts waiting their turn held their values
+            # outside max_pending_bytes, 24.1 MB for a limit of 1.4 MB)
+            self.admission_due = self.limit if length is None else length
 
     def _keeps_body(self) -> bool:
         """Whether this request's body is kept (a PUT's value, to a ``/kv/`` path); any
@@ -827,11 +847,13 @@ class _Parse:
         self.moved = True
         self.stalled = 0
         self.in_body = self.continue_due = False
+        self.admission_due = None  # the body came whole in this read: admitted as read
         parser = self.parser
         close = not parser.should_keep_alive() or self.version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
-                                   bytes(self.body), close=close))
+                                   bytes(self.body), close=close, reserved=self.reserved))
         self.body = bytearray()  # not held while the request is served
+        self.reserved = 0
 
 
 def _parser(callbacks: _Parse) -> httptools.HttpRequestParser:
@@ -970,6 +992,7 @@ class HttpApi:
         # 22 MB header (session 12's review)
         parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs),
                        config.max_key_bytes, self._admission)
+        request: _Request | None = None
         try:
             first = True
             while True:
@@ -998,6 +1021,9 @@ class HttpApi:
                 except Exception as error:  # a bug of ours: answer 500, never a drop
                     status, payload, extra = self._internal_error(request, error)
                     close = True
+                self._release(request)  # answered (its bytes in flight no more)
+                if close:  # nothing more is read: the reservation of a body cut short
+                    self._release(parse)
                 self._observe(request, status, payload, time.perf_counter() - start)
                 await self._respond(writer, request.method, status, payload, extra,
                                     close=close)
@@ -1016,16 +1042,55 @@ class HttpApi:
         except (ConnectionError, OSError) as error:
             log.info("%s: HTTP connection closed: %s", self.server.name, error)
         finally:
+            if request is not None:
+                self._release(request)
+            self._release(parse)
+            for unanswered in parse.ready:
+                self._release(unanswered)
             self.slots.release(writer)
             writer.close()
 
     def _admission(self, size: int) -> _Answer | None:
         """The 503 (Retry-After) of a put of ``size`` value bytes the node would not
-        admit now (:meth:`impl.runtime.NodeServer.overloaded`), else None."""
+        admit now (:meth:`impl.runtime.NodeServer.overloaded`), else None, its bytes
+        then reserved (:meth:`impl.admission.ByteAdmission.reserve`) until the put
+        starts or is answered."""
         refusal = self.server.overloaded(size)
         if refusal is None:
+            self.server.admission.reserve(size)
             return None
         return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
+
+    async def _admit_body(self, parse: _Parse, writer: asyncio.StreamWriter) -> bool:
+        """Admit the put whose head ``parse`` has read (by ``parse.admission_due``
+        bytes) before its body is read: it waits its turn
+        (:meth:`impl.runtime.NodeServer.admit`) with its connection busy and not read
+        (the client's bytes stay in the socket's buffers, as Cassandra's native
+        transport stops reading a connection whose request waits for permits), then
+        its bytes are reserved until it starts or is answered. Refused, its 503
+        (Retry-After) is queued and the connection closes after it: its body was not
+        read, so nothing after it can be parsed (the lingering close reads and drops
+        what the client still sends, for at most :data:`_LINGER_S`). True if admitted."""
+        size, parse.admission_due = parse.admission_due or 0, None
+        server = self.server
+        self.slots.busy(writer)
+        refusal = await server.admit(size) or server.unavailable()
+        if refusal is None:
+            server.admission.reserve(size)  # no await since its admission
+            parse.reserved += size
+        self.slots.waiting(writer)
+        self.slots.active(writer)
+        if refusal is None:
+            return True
+        parse._stop(_Request(parse.parser.get_method(), parse.url, {}, problem=(
+            503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))])))
+        return False
+
+    def _release(self, holder: _Request | _Parse) -> None:
+        """Let go of the bytes ``holder`` reserved at its admission, if any."""
+        if holder.reserved:
+            self.server.admission.release(holder.reserved)
+            holder.reserved = 0
 
     def _internal_error(self, request: _Request, error: Exception) -> _Answer:
         """The answer to a request whose handling raised ``error``, an exception of
@@ -1246,6 +1311,11 @@ class HttpApi:
         while not parse.ready:
             if parse.dead:
                 raise _Closed
+            if parse.admission_due is not None:  # a put's head is in: its turn first
+                if not await self._admit_body(parse, writer):
+                    return  # refused: its 503 is queued
+                body_since = None  # its wait is not the client's: the body's time
+                # (http_min_body_rate, the pauses) counts from the admission on
             if parse.continue_due:
                 parse.continue_due = False
                 if writer.is_closing():
@@ -1277,6 +1347,7 @@ class HttpApi:
             try:
                 data = await self._read(reader, max(timeout, 0.0), why)
             except _Closed:  # a timeout: in a body, the client waits on an answer
+                self._release(parse)
                 if parse.in_body and not writer.is_closing():
                     await self._body_timed_out(reader, writer, why or (
                         f"nothing of it for {timeout:.1f} s"))
@@ -1382,8 +1453,12 @@ class HttpApi:
             return http_status(error), error_body(error), []
         if message is None:
             return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
-        refusal = await server.admit(len(message.value) if isinstance(message, PutRequest)
-                                     else 0) or server.unavailable()
+        refusal: errors.DynamoError | None
+        if request.reserved:  # admitted before its body was read (_admit_body)
+            refusal = server.overloaded() or server.unavailable()
+        else:
+            refusal = await server.admit(len(message.value) if isinstance(message, PutRequest)
+                                         else 0) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         if isinstance(message, PutRequest) and message.delete and not message.context:
@@ -1400,6 +1475,7 @@ class HttpApi:
                 return self._absent_long_key(key) or _get_answer(read.result, None)
             message = dataclasses.replace(message, request_id=server.next_request_id(),
                                           context=read.result.context)
+        self._release(request)  # it starts now: its bytes count in flight from here
         reply = await server.request(message)
         if reply.error is not None:
             return self._failed(reply.error, unknown=isinstance(message, PutRequest)

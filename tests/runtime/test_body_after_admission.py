@@ -1,0 +1,122 @@
+"""A put's body is read after its admission by bytes, not before (session 24).
+
+A PUT with a Content-Length (or chunked: as ``max_value_bytes``) waits its turn
+once its head is read, its body left in the socket, and its bytes are reserved
+from its admission until it starts (``ByteAdmission.reserve``). Before, the body
+was read first and the put then waited holding its value outside
+``max_pending_bytes``: 24 in-process clients putting 1 MiB values, 23 waited at
+once holding 24.1 MB, 17 x the 1.4 MB limit (docs/runtime.md, "Service overload
+(session 24)", "Bodies read after admission")."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gc
+from pathlib import Path
+
+from impl.http_api import _Parse
+from impl.runtime import NodeServer
+from tests.runtime.live import call, cluster, parse_response, run, url
+
+#: 150 KB in flight at most, values of 100 KB at most; a body paused 0.5 s times out
+LIMITS = {"max_value_bytes": 100_000, "max_pending_bytes": 150_000,
+          "http_idle_timeout_s": 0.5}
+
+
+def _parse_of(target: bytes) -> _Parse:
+    """The parser state of the connection whose request under way is ``target``."""
+    [found] = [state for state in gc.get_objects()
+               if isinstance(state, _Parse) and state.url == target and state.in_body]
+    return found
+
+
+async def _open(node: NodeServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    address = node.http_address
+    assert address is not None
+    return await asyncio.open_connection(address.host, address.port)
+
+
+async def _until(condition: object, what: str) -> None:
+    for _ in range(300):
+        if callable(condition) and condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never: {what}")
+
+
+def _head(key: str, length: int) -> bytes:
+    return (f"PUT /kv/{key} HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
+            "\r\n").encode()
+
+
+def test_a_put_waits_its_turn_with_its_body_unread_then_is_stored(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            node = servers[0]
+            node.admission.wait = 3.0  # its turn, not the end of its wait (1 s)
+            # the first put is admitted at its head (100 KB reserved) and sends half
+            first_reader, first = await _open(node)
+            first.write(_head("first", 100_000) + b"a" * 50_000)
+            await _until(lambda: node.admission.reserved == 100_000,
+                         "the first put reserved its 100 KB")  # before: 0, read first
+            # the second (90 KB) does not fit: it waits, its whole body sent but unread
+            second_reader, second = await _open(node)
+            second.write(_head("second", 90_000))
+            await _until(lambda: len(node.admission.queue) == 1, "the second put waits")
+            second.write(b"b" * 90_000)
+            await second.drain()
+            for _ in range(4):  # 0.8 s, over http_idle_timeout_s: the wait is no pause
+                await asyncio.sleep(0.2)  # (the first put keeps sending, slowly)
+                first.write(b"a" * 5_000)
+            assert [waiter.size for waiter in node.admission.queue] == [90_000]
+            waiting = _parse_of(b"/kv/second")
+            assert (waiting.received, len(waiting.body)) == (0, 0)  # nothing held
+            assert node.node.pending_bytes + node.admission.reserved == 100_000
+            # the first completes: it starts (its reservation becomes its bytes in
+            # flight), is answered, and the second is admitted, read and stored
+            first.write(b"a" * 30_000)
+            status, _, body = parse_response(await first_reader.read(65536))
+            assert status == 200, body
+            status, _, body = parse_response(await second_reader.read(65536))
+            assert status == 200, body  # not a 408: its wait was not counted
+            status, _, body = await call("GET", url(node, "/kv/second"))
+            assert status == 200 and body["values"] == [base64.b64encode(
+                b"b" * 90_000).decode()], status
+            await _until(lambda: node.admission.reserved == node.node.pending_bytes == 0,
+                         "every reservation let go")
+            for writer in (first, second):
+                writer.close()
+
+    run(scenario())
+
+
+def test_a_put_refused_before_its_body_is_answered_503_and_its_connection_closed(
+        tmp_path: Path) -> None:
+    """Its wait ended (``admission.wait`` 0 here): 503 with Retry-After and
+    ``connection: close`` (its body unread, the connection cannot go on), and
+    nothing written; the next client is served."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            node = servers[0]
+            node.admission.wait = 0.0
+            _, first = await _open(node)
+            first.write(_head("first", 100_000))
+            await _until(lambda: node.admission.reserved == 100_000, "reserved")
+            reader, second = await _open(node)
+            second.write(_head("second", 90_000))  # no body: refused before it
+            answer = await asyncio.wait_for(reader.read(), 5)  # until the node closes
+            status, headers, body = parse_response(answer)
+            assert status == 503 and body["error"] == "OverloadedError", body
+            assert headers["connection"] == "close" and "retry-after" in headers
+            assert node.node.record(b"second") is None and node.http.malformed == 0
+            first.close()  # gives up: its reservation is let go
+            await _until(lambda: node.admission.reserved == 0, "the reservation let go")
+            second.close()
+            reader, third = await _open(node)
+            third.write(_head("third", 90_000) + b"c" * 90_000)
+            status, _, body = parse_response(await reader.read(65536))
+            assert status == 200, body
+            third.close()
+
+    run(scenario())
