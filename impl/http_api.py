@@ -349,21 +349,21 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("_previous", "_repeated", "_tail", "admission_due", "admit", "body",
+    __slots__ = ("_previous", "_repeated", "_tail", "admission_due", "admits", "body",
                  "chunk_begun", "chunk_data", "context_b64", "continue_due", "dead",
                  "head_bytes", "head_read", "headers", "in_body", "in_head", "keeps", "limit",
                  "moved", "parser", "ready", "received", "reserved", "size", "stalled", "url",
                  "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024,
-                 admit: Callable[[int], _Answer | None] | None = None) -> None:
+                 *, admits: bool = False) -> None:
         self.limit = limit  # max_value_bytes
-        #: the node's admission of a put of so many bytes (None: admitted, its bytes
-        #: reserved), asked before a ``100 Continue`` (:meth:`HttpApi._admission`)
-        self.admit = admit
+        #: a put's value is admitted by the node before it is read (the HTTP API's
+        #: connections; :meth:`HttpApi._admit_body`): ``admission_due`` is set
+        self.admits = admits
         #: the bytes a put whose head is in must be admitted by before its body is
-        #: read (None: nothing to admit; :meth:`HttpApi._admit_body`), and the bytes
-        #: reserved for the request under way once admitted (handed to its
+        #: read, or before its ``100 Continue`` (None: nothing to admit), and the
+        #: bytes reserved for the request under way once admitted (handed to its
         #: :class:`_Request` when complete)
         self.admission_due: int | None = None
         self.reserved = 0
@@ -734,27 +734,15 @@ class _Parse:
                     []), (self.parser.get_method(), self.url))
             chunked = b"chunked" in self.headers.get(b"transfer-encoding", b"").lower()
             self.continue_due = chunked or (length is not None and length > 0)
-            # a chunked value's size is not known before it is read: admitted as the
-            # largest it may be, max_value_bytes (session 24; admitted as 0 bytes
-            # before, it got its 100 from a node over the limit, then a 503 after
-            # its upload; refusing mid-body after a 100 could only close the
-            # connection, the client left not knowing whether its put was read)
-            if self.continue_due and self.keeps and self.admit is not None:
-                size = self.limit if length is None else length
-                refusal = self.admit(size)
-                if refusal is not None:
-                    # the node would refuse the put (max_pending_bytes): say so
-                    # instead of the 100, and the client never sends its body (RFC
-                    # 9110 10.1.1; session 23: the 100 went first, the value, the 503)
-                    self.continue_due = False
-                    raise _Refusal(refusal, (self.parser.get_method(), self.url))
-                self.reserved = size
-        if self.keeps and self.admit is not None and not self.reserved and (
+        if self.keeps and self.admits and (
                 b"transfer-encoding" in self.headers or (length is not None and length > 0)):
-            # a value to read: admitted first, by its length (chunked: the most it
-            # may be, max_value_bytes), its body left unread while it waits its turn
-            # (session 24: read first, puts waiting their turn held their values
-            # outside max_pending_bytes, 24.1 MB for a limit of 1.4 MB)
+            # a value to read: admitted first (before its 100 Continue if it asked
+            # for one), by its length; a chunked value's by the most it may be,
+            # max_value_bytes (admitted as 0 bytes before session 24, it got its 100
+            # from a node over the limit, then a 503 after its upload). Its body is
+            # left unread while it waits its turn (session 24: read first, puts
+            # waiting their turn held their values outside max_pending_bytes,
+            # 24.1 MB for a limit of 1.4 MB)
             self.admission_due = self.limit if length is None else length
 
     def _keeps_body(self) -> bool:
@@ -991,7 +979,7 @@ class HttpApi:
         # above it (16 MiB is accepted) that let any client make the node buffer a
         # 22 MB header (session 12's review)
         parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs),
-                       config.max_key_bytes, self._admission)
+                       config.max_key_bytes, admits=True)
         request: _Request | None = None
         try:
             first = True
@@ -1050,31 +1038,29 @@ class HttpApi:
             self.slots.release(writer)
             writer.close()
 
-    def _admission(self, size: int) -> _Answer | None:
-        """The 503 (Retry-After) of a put of ``size`` value bytes the node would not
-        admit now (:meth:`impl.runtime.NodeServer.overloaded`), else None, its bytes
-        then reserved (:meth:`impl.admission.ByteAdmission.reserve`) until the put
-        starts or is answered."""
-        refusal = self.server.overloaded(size)
-        if refusal is None:
-            self.server.admission.reserve(size)
-            return None
-        return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
-
     async def _admit_body(self, parse: _Parse, writer: asyncio.StreamWriter) -> bool:
         """Admit the put whose head ``parse`` has read (by ``parse.admission_due``
         bytes) before its body is read: it waits its turn
         (:meth:`impl.runtime.NodeServer.admit`) with its connection busy and not read
         (the client's bytes stay in the socket's buffers, as Cassandra's native
         transport stops reading a connection whose request waits for permits), then
-        its bytes are reserved until it starts or is answered. Refused, its 503
-        (Retry-After) is queued and the connection closes after it: its body was not
-        read, so nothing after it can be parsed (the lingering close reads and drops
-        what the client still sends, for at most :data:`_LINGER_S`). True if admitted."""
+        its bytes are reserved (:meth:`impl.admission.ByteAdmission.reserve`) until
+        it starts or is answered. A put that asked ``Expect: 100-continue`` is
+        decided at once (:meth:`impl.runtime.NodeServer.overloaded`; its client
+        waits a second at most for the 100, curl's default, then sends its body).
+        Refused, its 503 (Retry-After) is queued and the connection closes after
+        it: its body was not read, so nothing after it can be parsed (the
+        lingering close reads and drops what the client still sends, for at most
+        :data:`_LINGER_S`); an ``Expect`` put is then never sent (RFC 9110
+        10.1.1). True if admitted."""
         size, parse.admission_due = parse.admission_due or 0, None
         server = self.server
         self.slots.busy(writer)
-        refusal = await server.admit(size) or server.unavailable()
+        refusal: errors.DynamoError | None
+        if parse.continue_due:
+            refusal = server.overloaded(size) or server.unavailable()
+        else:
+            refusal = await server.admit(size) or server.unavailable()
         if refusal is None:
             server.admission.reserve(size)  # no await since its admission
             parse.reserved += size
@@ -1082,6 +1068,7 @@ class HttpApi:
         self.slots.active(writer)
         if refusal is None:
             return True
+        parse.continue_due = False
         parse._stop(_Request(parse.parser.get_method(), parse.url, {}, problem=(
             503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))])))
         return False

@@ -120,3 +120,50 @@ def test_a_put_refused_before_its_body_is_answered_503_and_its_connection_closed
             third.close()
 
     run(scenario())
+
+
+async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    """(status, body) of the next answer on ``reader`` (Content-Length framed)."""
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    return int(head.split()[1]), await reader.readexactly(length)
+
+
+def test_pipelined_requests_around_a_waiting_chunked_put_are_answered_in_order(
+        tmp_path: Path) -> None:
+    """A GET, a chunked PUT (admitted as max_value_bytes, 100 KB) and a GET of its
+    key, pipelined while 100 KB are reserved (the PUT's body and the second GET
+    sent once it waits): the first GET is answered, the PUT waits with its body
+    unread, then is stored, then the GET reads it; the connection stays in step.
+    (A body that comes whole in the read of its head, at most 64 KiB, is admitted
+    after it is read, as before.)"""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            node = servers[0]
+            node.admission.wait = 3.0
+            first_reader, first = await _open(node)
+            first.write(_head("first", 100_000) + b"a" * 50_000)
+            await _until(lambda: node.admission.reserved == 100_000, "reserved")
+            reader, writer = await _open(node)
+            value = b"p" * 30_000
+            writer.write(b"GET /kv/none HTTP/1.1\r\nHost: x\r\n\r\n"
+                         b"PUT /kv/p HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                         b"Transfer-Encoding: chunked\r\n\r\n")
+            assert (await _answer(reader))[0] == 404
+            await _until(lambda: [w.size for w in node.admission.queue] == [100_000],
+                         "the chunked put waits as max_value_bytes")
+            writer.write(b"%x\r\n" % len(value) + value
+                         + b"\r\n0\r\n\r\nGET /kv/p HTTP/1.1\r\nHost: x\r\n\r\n")
+            await asyncio.sleep(0.2)
+            assert _parse_of(b"/kv/p").received == 0  # its value unread while it waits
+            first.write(b"a" * 50_000)
+            assert parse_response(await first_reader.read(65536))[0] == 200
+            status, body = await _answer(reader)
+            assert status == 200, body
+            assert await _answer(reader) == (200, value)
+            await _until(lambda: node.admission.reserved == node.node.pending_bytes == 0,
+                         "every reservation let go")
+            for each in (first, writer):
+                each.close()
+
+    run(scenario())
