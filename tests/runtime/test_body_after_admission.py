@@ -110,13 +110,15 @@ def test_a_put_refused_before_its_body_is_answered_503_and_its_connection_closed
             assert status == 503 and body["error"] == "OverloadedError", body
             assert headers["connection"] == "close" and "retry-after" in headers
             assert node.node.record(b"second") is None and node.http.malformed == 0
-            first.close()  # gives up: its reservation is let go
-            await _until(lambda: node.admission.reserved == 0, "the reservation let go")
             second.close()
-            reader, third = await _open(node)
+            node.admission.wait = 3.0
+            reader, third = await _open(node)  # waits its turn behind the reservation
             third.write(_head("third", 90_000) + b"c" * 90_000)
-            status, _, body = parse_response(await reader.read(65536))
-            assert status == 200, body
+            await _until(lambda: len(node.admission.queue) == 1, "the third put waits")
+            first.close()  # gives up: its reservation is let go, the third's turn
+            status, _, body = parse_response(await asyncio.wait_for(reader.read(65536), 2))
+            assert status == 200, body  # (its turn came at once, not at its wait's end)
+            await _until(lambda: node.admission.reserved == 0, "the reservation let go")
             third.close()
 
     run(scenario())
@@ -165,5 +167,24 @@ def test_pipelined_requests_around_a_waiting_chunked_put_are_answered_in_order(
                          "every reservation let go")
             for each in (first, writer):
                 each.close()
+
+    run(scenario())
+
+
+def test_a_put_admitted_before_its_body_counts_once_in_flight(tmp_path: Path) -> None:
+    """Once it starts its reservation becomes its bytes in flight (counted once):
+    n2 and n3 stopped, a 100 KB put stays in flight until its request timeout."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            node = servers[0]
+            for other in servers[1:]:
+                await other.stop()
+            reader, writer = await _open(node)
+            writer.write(_head("held", 100_000) + b"h" * 100_000)
+            await _until(lambda: node.node.pending_bytes >= 100_000, "the put in flight")
+            assert node.admission.reserved == 0  # not counted twice
+            status, _, body = parse_response(await asyncio.wait_for(reader.read(65536), 5))
+            assert status == 504 and body["outcome"] == "unknown", body
+            writer.close()
 
     run(scenario())
