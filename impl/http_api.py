@@ -29,9 +29,16 @@ the limit); another method's body is read and dropped, whatever its size. An
 HTTP/1.1 request with ``Expect: 100-continue`` and a body gets ``100 Continue``
 once its head is read and the earlier requests are answered (or that 413
 instead, and the client never sends the body); another expectation, 417 (RFC
-9110 10.1.1). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
-``Connection: close``, gets its answer with ``connection: close`` and the
-connection closes (as h11, which parsed here before, did: h11 in pure Python was
+9110 10.1.1). A PUT of a value is admitted by the node's bytes in flight
+(:mod:`impl.admission`) before its body is read, once its head is read and the
+earlier requests are answered (:meth:`HttpApi._admit_body`, session 24): it
+waits its turn with its connection not read, its bytes then reserved until it
+starts (an ``Expect`` put is decided at once, a 503 instead of its 100); refused,
+its 503 closes the connection (its body unread). A body that came whole in the
+read of its head is admitted after it, as before. HTTP/1.1 and 1.0 are served;
+a 1.0 request, or one saying ``Connection: close``, gets its answer with
+``connection: close`` and the connection closes (as h11, which parsed here
+before, did: h11 in pure Python was
 10-14% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what h11
 refused (a bad request line, header token or Content-Length) and also what h11
 let through: an unknown method (a 405 under h11), bare LF line endings (an HTTP
@@ -1298,11 +1305,12 @@ class HttpApi:
         while not parse.ready:
             if parse.dead:
                 raise _Closed
-            if parse.admission_due is not None:  # a put's head is in: its turn first
-                if not await self._admit_body(parse, writer):
-                    return  # refused: its 503 is queued
-                body_since = None  # its wait is not the client's: the body's time
-                # (http_min_body_rate, the pauses) counts from the admission on
+            # a put's head is in: its turn first. The wait is not the client's: the
+            # body's clock (body_since below, http_min_body_rate, the pauses) starts
+            # at its first read after it
+            if parse.admission_due is not None and not await self._admit_body(
+                    parse, writer):
+                return  # refused: its 503 is queued
             if parse.continue_due:
                 parse.continue_due = False
                 if writer.is_closing():

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import gc
+import socket
+import struct
 from pathlib import Path
 
 from impl.http_api import _Parse
@@ -115,7 +117,11 @@ def test_a_put_refused_before_its_body_is_answered_503_and_its_connection_closed
             reader, third = await _open(node)  # waits its turn behind the reservation
             third.write(_head("third", 90_000) + b"c" * 90_000)
             await _until(lambda: len(node.admission.queue) == 1, "the third put waits")
-            first.close()  # gives up: its reservation is let go, the third's turn
+            # gives up, with a reset (SO_LINGER 0: the node's read fails): its
+            # reservation is let go, and the third's turn comes
+            first.get_extra_info("socket").setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            first.close()
             status, _, body = parse_response(await asyncio.wait_for(reader.read(65536), 2))
             assert status == 200, body  # (its turn came at once, not at its wait's end)
             await _until(lambda: node.admission.reserved == 0, "the reservation let go")
@@ -186,5 +192,29 @@ def test_a_put_admitted_before_its_body_counts_once_in_flight(tmp_path: Path) ->
             status, _, body = parse_response(await asyncio.wait_for(reader.read(65536), 5))
             assert status == 504 and body["outcome"] == "unknown", body
             writer.close()
+
+    run(scenario())
+
+
+def test_a_kept_alive_connection_is_not_admitted_again_after_a_put_read_whole(
+        tmp_path: Path) -> None:
+    """A put whose body came whole with its head (one read) is admitted as read;
+    the next request on its kept-alive connection is not admitted again by that
+    put's bytes: a GET there while 100 KB are reserved is answered (404), not 503
+    (a mutant keeping the put's admission due made it 503)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            node = servers[0]
+            reader, writer = await _open(node)
+            writer.write(_head("whole", 60_000) + b"w" * 60_000)
+            assert (await _answer(reader))[0] == 200
+            node.admission.wait = 0.0
+            _, holder = await _open(node)
+            holder.write(_head("held", 100_000))
+            await _until(lambda: node.admission.reserved == 100_000, "reserved")
+            writer.write(b"GET /kv/none HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert (await _answer(reader))[0] == 404
+            for each in (writer, holder):
+                each.close()
 
     run(scenario())
