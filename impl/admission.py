@@ -21,6 +21,12 @@ checks again (it is admitted only once the request before it started and was
 counted). A node that stops closes the queue (:meth:`ByteAdmission.close`): those
 waiting are refused at once, and answered before their connections close.
 
+A put's value is not read before its admission (the HTTP port waits its turn
+once its head is read, :meth:`impl.http_api.HttpApi._admit_body`), so the bytes
+of a put admitted and still reading its body are not yet in flight: it holds
+them as a *reservation* (:meth:`ByteAdmission.reserve`) that counts with the
+bytes in flight until it starts or is given up (:meth:`ByteAdmission.release`).
+
 Cassandra's ``native_transport_max_request_data_in_flight`` makes a request
 over the limit wait too (its connection's reading paused, in order, until
 permits return), unless the client asked for OverloadedException at STARTUP;
@@ -60,11 +66,27 @@ class ByteAdmission:
         self.expired = 0
         #: set when the node stops (:meth:`close`): every request is refused
         self.closed = False
+        #: bytes of the puts admitted whose value is still being read (not yet in
+        #: ``held()``): they count as in flight (:meth:`reserve`)
+        self.reserved = 0
 
     def fits(self, size: int) -> bool:
-        """Whether a request of ``size`` bytes fits the bytes in flight now."""
-        held = self.held()
+        """Whether a request of ``size`` bytes fits the bytes in flight now (those
+        reserved included)."""
+        held = self.held() + self.reserved
         return held == 0 or held + size <= self.limit
+
+    def reserve(self, size: int) -> None:
+        """Count ``size`` bytes as in flight for a put just admitted (:meth:`admit`
+        True, no await since) whose value is still to be read, until
+        :meth:`release`."""
+        self.reserved += size
+
+    def release(self, size: int) -> None:
+        """Stop counting a reservation of ``size`` bytes (its put starts, its bytes
+        now in ``held()``, or it was given up), and wake the head if it fits now."""
+        self.reserved -= size
+        self.poke()
 
     def admits_now(self, size: int) -> bool:
         """Whether a request of ``size`` bytes is admitted without waiting: none

@@ -29,9 +29,16 @@ the limit); another method's body is read and dropped, whatever its size. An
 HTTP/1.1 request with ``Expect: 100-continue`` and a body gets ``100 Continue``
 once its head is read and the earlier requests are answered (or that 413
 instead, and the client never sends the body); another expectation, 417 (RFC
-9110 10.1.1). HTTP/1.1 and 1.0 are served; a 1.0 request, or one saying
-``Connection: close``, gets its answer with ``connection: close`` and the
-connection closes (as h11, which parsed here before, did: h11 in pure Python was
+9110 10.1.1). A PUT of a value is admitted by the node's bytes in flight
+(:mod:`impl.admission`) before its body is read, once its head is read and the
+earlier requests are answered (:meth:`HttpApi._admit_body`, session 24): it
+waits its turn with its connection not read, its bytes then reserved until it
+starts (an ``Expect`` put is decided at once, a 503 instead of its 100); refused,
+its 503 closes the connection (its body unread). A body that came whole in the
+read of its head is admitted after it, as before. HTTP/1.1 and 1.0 are served;
+a 1.0 request, or one saying ``Connection: close``, gets its answer with
+``connection: close`` and the connection closes (as h11, which parsed here
+before, did: h11 in pure Python was
 10-14% of a coordinator's CPU, docs/benchmarks.md). llhttp refuses what h11
 refused (a bad request line, header token or Content-Length) and also what h11
 let through: an unknown method (a 405 under h11), bare LF line endings (an HTTP
@@ -235,19 +242,22 @@ class _Request:
     """One request as parsed: method and target as sent, the headers by lowercased
     name (a repeated header: its last value), the body; ``close``: the connection
     closes after the answer; ``problem``: the answer to give instead (then the
-    connection closes, lingering)."""
+    connection closes, lingering); ``reserved``: the bytes its put was admitted by
+    before its body was read, counted in flight until it starts or is answered
+    (:meth:`HttpApi._admit_body`)."""
 
-    __slots__ = ("body", "close", "headers", "method", "problem", "target")
+    __slots__ = ("body", "close", "headers", "method", "problem", "reserved", "target")
 
     def __init__(self, method: bytes, target: bytes, headers: dict[bytes, bytes],
                  body: bytes = b"", *, close: bool = True,
-                 problem: _Answer | None = None) -> None:
+                 problem: _Answer | None = None, reserved: int = 0) -> None:
         self.method = method
         self.target = target
         self.headers = headers
         self.body = body
         self.close = close
         self.problem = problem
+        self.reserved = reserved
 
 
 #: what a problem found before the request line was read is counted as
@@ -346,17 +356,24 @@ class _Parse:
     parsed, in order, and at the first problem with a request carrying the answer to
     give instead (``dead``: nothing after it is parsed)."""
 
-    __slots__ = ("_previous", "_repeated", "_tail", "admit", "body", "chunk_begun", "chunk_data",
-                 "context_b64", "continue_due", "dead", "head_bytes", "head_read", "headers",
-                 "in_body", "in_head", "keeps", "limit", "moved", "parser", "ready", "received",
-                 "size", "stalled", "url", "url_allowance")
+    __slots__ = ("_previous", "_repeated", "_tail", "admission_due", "admits", "body",
+                 "chunk_begun", "chunk_data", "context_b64", "continue_due", "dead",
+                 "head_bytes", "head_read", "headers", "in_body", "in_head", "keeps", "limit",
+                 "moved", "parser", "ready", "received", "reserved", "size", "stalled", "url",
+                 "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024,
-                 admit: Callable[[int], _Answer | None] | None = None) -> None:
+                 *, admits: bool = False) -> None:
         self.limit = limit  # max_value_bytes
-        #: the node's admission of a put of so many bytes (None: admitted), asked
-        #: before a ``100 Continue`` (:meth:`HttpApi._admission`)
-        self.admit = admit
+        #: a put's value is admitted by the node before it is read (the HTTP API's
+        #: connections; :meth:`HttpApi._admit_body`): ``admission_due`` is set
+        self.admits = admits
+        #: the bytes a put whose head is in must be admitted by before its body is
+        #: read, or before its ``100 Continue`` (None: nothing to admit), and the
+        #: bytes reserved for the request under way once admitted (handed to its
+        #: :class:`_Request` when complete)
+        self.admission_due: int | None = None
+        self.reserved = 0
         #: the bytes of a request target not counted against MAX_HEADER_BYTES: a key
         #: of ``key_bytes`` (max_key_bytes), every byte percent-encoded, and room for
         #: the path and the query. Before session 13's probe B the whole target
@@ -594,6 +611,7 @@ class _Parse:
         self.body = bytearray()
         self.size = self.head_bytes = self.head_read = self.received = 0
         self.keeps = False
+        self.admission_due = None
 
     def on_url(self, url: bytes) -> None:
         before = len(self.url)
@@ -723,19 +741,16 @@ class _Parse:
                     []), (self.parser.get_method(), self.url))
             chunked = b"chunked" in self.headers.get(b"transfer-encoding", b"").lower()
             self.continue_due = chunked or (length is not None and length > 0)
-            # a chunked value's size is not known before it is read: admitted as the
-            # largest it may be, max_value_bytes (session 24; admitted as 0 bytes
-            # before, it got its 100 from a node over the limit, then a 503 after
-            # its upload; refusing mid-body after a 100 could only close the
-            # connection, the client left not knowing whether its put was read)
-            if self.continue_due and self.keeps and self.admit is not None and (
-                    refusal := self.admit(self.limit if length is None else length)
-            ) is not None:
-                # the node would refuse the put (max_pending_bytes): say so instead
-                # of the 100, and the client never sends its body (RFC 9110 10.1.1;
-                # session 23: the 100 went first, the value came, then the 503)
-                self.continue_due = False
-                raise _Refusal(refusal, (self.parser.get_method(), self.url))
+        if self.keeps and self.admits and (
+                b"transfer-encoding" in self.headers or (length is not None and length > 0)):
+            # a value to read: admitted first (before its 100 Continue if it asked
+            # for one), by its length; a chunked value's by the most it may be,
+            # max_value_bytes (admitted as 0 bytes before session 24, it got its 100
+            # from a node over the limit, then a 503 after its upload). Its body is
+            # left unread while it waits its turn (session 24: read first, puts
+            # waiting their turn held their values outside max_pending_bytes,
+            # 24.1 MB for a limit of 1.4 MB)
+            self.admission_due = self.limit if length is None else length
 
     def _keeps_body(self) -> bool:
         """Whether this request's body is kept (a PUT's value, to a ``/kv/`` path); any
@@ -827,11 +842,13 @@ class _Parse:
         self.moved = True
         self.stalled = 0
         self.in_body = self.continue_due = False
+        self.admission_due = None  # the body came whole in this read: admitted as read
         parser = self.parser
         close = not parser.should_keep_alive() or self.version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
-                                   bytes(self.body), close=close))
+                                   bytes(self.body), close=close, reserved=self.reserved))
         self.body = bytearray()  # not held while the request is served
+        self.reserved = 0
 
 
 def _parser(callbacks: _Parse) -> httptools.HttpRequestParser:
@@ -969,7 +986,8 @@ class HttpApi:
         # above it (16 MiB is accepted) that let any client make the node buffer a
         # 22 MB header (session 12's review)
         parse = _Parse(config.max_value_bytes, context_bytes_bound(config.vclock_max_pairs),
-                       config.max_key_bytes, self._admission)
+                       config.max_key_bytes, admits=True)
+        request: _Request | None = None
         try:
             first = True
             while True:
@@ -998,6 +1016,9 @@ class HttpApi:
                 except Exception as error:  # a bug of ours: answer 500, never a drop
                     status, payload, extra = self._internal_error(request, error)
                     close = True
+                self._release(request)  # answered (its bytes in flight no more)
+                if close:  # nothing more is read: the reservation of a body cut short
+                    self._release(parse)
                 self._observe(request, status, payload, time.perf_counter() - start)
                 await self._respond(writer, request.method, status, payload, extra,
                                     close=close)
@@ -1016,16 +1037,54 @@ class HttpApi:
         except (ConnectionError, OSError) as error:
             log.info("%s: HTTP connection closed: %s", self.server.name, error)
         finally:
+            if request is not None:
+                self._release(request)
+            self._release(parse)
+            for unanswered in parse.ready:
+                self._release(unanswered)
             self.slots.release(writer)
             writer.close()
 
-    def _admission(self, size: int) -> _Answer | None:
-        """The 503 (Retry-After) of a put of ``size`` value bytes the node would not
-        admit now (:meth:`impl.runtime.NodeServer.overloaded`), else None."""
-        refusal = self.server.overloaded(size)
+    async def _admit_body(self, parse: _Parse, writer: asyncio.StreamWriter) -> bool:
+        """Admit the put whose head ``parse`` has read (by ``parse.admission_due``
+        bytes) before its body is read: it waits its turn
+        (:meth:`impl.runtime.NodeServer.admit`) with its connection busy and not read
+        (the client's bytes stay in the socket's buffers, as Cassandra's native
+        transport stops reading a connection whose request waits for permits), then
+        its bytes are reserved (:meth:`impl.admission.ByteAdmission.reserve`) until
+        it starts or is answered. A put that asked ``Expect: 100-continue`` is
+        decided at once (:meth:`impl.runtime.NodeServer.overloaded`; its client
+        waits a second at most for the 100, curl's default, then sends its body).
+        Refused, its 503 (Retry-After) is queued and the connection closes after
+        it: its body was not read, so nothing after it can be parsed (the
+        lingering close reads and drops what the client still sends, for at most
+        :data:`_LINGER_S`); an ``Expect`` put is then never sent (RFC 9110
+        10.1.1). True if admitted."""
+        size, parse.admission_due = parse.admission_due or 0, None
+        server = self.server
+        self.slots.busy(writer)
+        refusal: errors.DynamoError | None
+        if parse.continue_due:
+            refusal = server.overloaded(size) or server.unavailable()
+        else:
+            refusal = await server.admit(size) or server.unavailable()
         if refusal is None:
-            return None
-        return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
+            server.admission.reserve(size)  # no await since its admission
+            parse.reserved += size
+        self.slots.waiting(writer)
+        self.slots.active(writer)
+        if refusal is None:
+            return True
+        parse.continue_due = False
+        parse._stop(_Request(parse.parser.get_method(), parse.url, {}, problem=(
+            503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))])))
+        return False
+
+    def _release(self, holder: _Request | _Parse) -> None:
+        """Let go of the bytes ``holder`` reserved at its admission, if any."""
+        if holder.reserved:
+            self.server.admission.release(holder.reserved)
+            holder.reserved = 0
 
     def _internal_error(self, request: _Request, error: Exception) -> _Answer:
         """The answer to a request whose handling raised ``error``, an exception of
@@ -1246,6 +1305,12 @@ class HttpApi:
         while not parse.ready:
             if parse.dead:
                 raise _Closed
+            # a put's head is in: its turn first. The wait is not the client's: the
+            # body's clock (body_since below, http_min_body_rate, the pauses) starts
+            # at its first read after it
+            if parse.admission_due is not None and not await self._admit_body(
+                    parse, writer):
+                return  # refused: its 503 is queued
             if parse.continue_due:
                 parse.continue_due = False
                 if writer.is_closing():
@@ -1277,6 +1342,7 @@ class HttpApi:
             try:
                 data = await self._read(reader, max(timeout, 0.0), why)
             except _Closed:  # a timeout: in a body, the client waits on an answer
+                self._release(parse)
                 if parse.in_body and not writer.is_closing():
                     await self._body_timed_out(reader, writer, why or (
                         f"nothing of it for {timeout:.1f} s"))
@@ -1382,8 +1448,12 @@ class HttpApi:
             return http_status(error), error_body(error), []
         if message is None:
             return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
-        refusal = await server.admit(len(message.value) if isinstance(message, PutRequest)
-                                     else 0) or server.unavailable()
+        refusal: errors.DynamoError | None
+        if request.reserved:  # admitted before its body was read (_admit_body)
+            refusal = server.overloaded() or server.unavailable()
+        else:
+            refusal = await server.admit(len(message.value) if isinstance(message, PutRequest)
+                                         else 0) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere
             return 503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))]
         if isinstance(message, PutRequest) and message.delete and not message.context:
@@ -1400,6 +1470,7 @@ class HttpApi:
                 return self._absent_long_key(key) or _get_answer(read.result, None)
             message = dataclasses.replace(message, request_id=server.next_request_id(),
                                           context=read.result.context)
+        self._release(request)  # it starts now: its bytes count in flight from here
         reply = await server.request(message)
         if reply.error is not None:
             return self._failed(reply.error, unknown=isinstance(message, PutRequest)
