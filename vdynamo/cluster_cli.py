@@ -7,11 +7,13 @@ Theory of operation
 the cluster secret, 24 random bytes hex-encoded, drawn once) with a free peer
 port and HTTP port per node and each node's SQLite file at
 ``D/<node>/data.sqlite``; starts one ``vdynamo serve D/cluster.toml --node
-<node>`` process per node in its own session, its log (JSON lines) in
+<node>`` process per node in its own session (none if a port of one is held by
+another process), its log (JSON lines) in
 ``D/<node>/node.log``; records the PIDs in ``D/cluster.json``; waits until
 every node answers ``/health``, then (``--wait-ready``, 30 s by default) until each
 is ready (a member, up, past its startup shadow round, not rebuilding); and prints
-each node's URL (exit 3, naming the nodes not ready and why, if the bound passed). Run again on the
+each node's URL (exit 3, naming the nodes not ready and why, if the bound passed;
+130 if interrupted, the nodes left running). Run again on the
 same directory, it restarts the nodes that are not running with the same data
 (the data, hints and membership are in each node's SQLite file).
 
@@ -567,10 +569,12 @@ def main_cluster(argv: list[str]) -> int:
     up = sub.add_parser(
         "up", help="start the cluster in the background (or restart it)",
         epilog="exit status: 0 every node started answers and is ready; 1 a node did "
-        "not start (those started are stopped again), or DIR cannot be used; 2 bad "
+        "not start (those started are stopped again), a port of a node to start is "
+        "held by another process (none started), or DIR cannot be used; 2 bad "
         "arguments, nothing written or started; "
         f"{UP_NOT_READY} a node started answers but is not ready within "
-        "--wait-ready (each named with why; all left running)")
+        f"--wait-ready (each named with why; all left running); {INTERRUPTED} "
+        "interrupted (Ctrl-C) while waiting (the nodes started left running)")
     up.add_argument("--nodes", type=int, default=3, help=(
         f"number of nodes (default 3, at most {MAX_LOCAL_NODES})"))
     up.add_argument("--n", type=int, default=3, help="replicas per key (default 3)")
@@ -588,7 +592,8 @@ def main_cluster(argv: list[str]) -> int:
         "status", help="each node's process and health",
         epilog="exit status: 0 every node that has not left (or been removed) answers "
         "(with --wait-ready: and each running is ready); 1 one does not (each not "
-        "ready named with why), or no cluster in DIR")
+        "ready named with why), or no cluster in DIR; "
+        f"{INTERRUPTED} interrupted (Ctrl-C) while waiting")
     status.add_argument("--wait-ready", type=_seconds, default=0.0, metavar="SECONDS",
                         help="first wait up to SECONDS (default 0: do not wait) for "
                         "every running node to be ready, as `up` does")
