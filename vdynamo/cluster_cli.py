@@ -7,11 +7,13 @@ Theory of operation
 the cluster secret, 24 random bytes hex-encoded, drawn once) with a free peer
 port and HTTP port per node and each node's SQLite file at
 ``D/<node>/data.sqlite``; starts one ``vdynamo serve D/cluster.toml --node
-<node>`` process per node in its own session, its log (JSON lines) in
+<node>`` process per node in its own session (none if a port of one is held by
+another process), its log (JSON lines) in
 ``D/<node>/node.log``; records the PIDs in ``D/cluster.json``; waits until
 every node answers ``/health``, then (``--wait-ready``, 30 s by default) until each
 is ready (a member, up, past its startup shadow round, not rebuilding); and prints
-each node's URL (exit 3, naming the nodes not ready and why, if the bound passed). Run again on the
+each node's URL (exit 3, naming the nodes not ready and why, if the bound passed;
+130 if interrupted, the nodes left running). Run again on the
 same directory, it restarts the nodes that are not running with the same data
 (the data, hints and membership are in each node's SQLite file).
 
@@ -79,6 +81,9 @@ WAIT_READY_S = 30.0
 #: ``cluster up``'s exit status when a node it started answers but is not ready
 #: within ``--wait-ready`` (the nodes are left running)
 UP_NOT_READY = 3
+#: the exit status of ``cluster up`` or ``status`` interrupted (Ctrl-C) while it
+#: waits: 128 + SIGINT, as a shell reports a command the signal ended
+INTERRUPTED = 130
 
 
 def _free_ports(count: int, taken: set[int]) -> list[int]:
@@ -340,6 +345,29 @@ def _wait_ready(directory: Path, state: dict[str, Any], names: list[str],
             for name in waiting]
 
 
+def _port_taken(port: int) -> bool:
+    """Whether another socket listens on loopback ``port``: a bind as the node's
+    (asyncio's ``start_server``: ``SO_REUSEADDR``, so a closed connection's
+    TIME_WAIT does not count) fails."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _ports_taken(state: dict[str, Any], names: list[str]) -> list[str]:
+    """The ports of ``names`` (nodes about to start) another process listens on, each
+    as ``"NODE http|peer 127.0.0.1:PORT"``. Session 24's review: a copy of a running
+    cluster's directory (or a port of a stopped node since taken by another
+    cluster's node) has its ports answered, ``ready``, by the other nodes; `up` then
+    returned 0 at once while each node it started exited, "address already in use"."""
+    return [f"{name} {key} 127.0.0.1:{state['nodes'][name][key]}" for name in names
+            for key in ("http", "peer") if _port_taken(state["nodes"][name][key])]
+
+
 def _stop(directory: Path, state: dict[str, Any], names: list[str]) -> int:
     """Stop the processes of ``names`` that are running; how many there were."""
     pids = {name: state["nodes"][name]["pid"] for name in names
@@ -423,27 +451,38 @@ def _up(args: argparse.Namespace) -> int:
               "was started", file=sys.stderr)
         return 2
     names = [name for name, entry in state["nodes"].items() if not entry.get("left")]
-    started = []
-    for name in names:
-        entry = state["nodes"][name]
-        if _ours(directory, entry["pid"]):
-            continue
-        (directory / name).mkdir(exist_ok=True)
-        entry["pid"] = _start(directory, name)
-        started.append(name)
-    _write_state(directory, state)
-    problem = _wait_started(directory, state, started, ready=False)
-    if problem is not None:
-        print(f"vdynamo cluster up: {problem}", file=sys.stderr)
-        _stop(directory, state, started)
-        _write_state(directory, state)
+    started = [name for name in names if not _ours(directory, state["nodes"][name]["pid"])]
+    if taken := _ports_taken(state, started):
+        print(f"vdynamo cluster up: {', '.join(taken)}: in use by another process (another "
+              "cluster's node? a copy of this directory?); nothing was started",
+              file=sys.stderr)
         return 1
-    # a node restarted to resume an interrupted leave stays `leaving`: never ready
-    expected = [name for name in started if not state["nodes"][name].get("leaving")]
-    unready = _wait_ready(directory, state, expected, args.wait_ready) if (
-        args.wait_ready > 0) else []
+    for name in started:
+        (directory / name).mkdir(exist_ok=True)
+        state["nodes"][name]["pid"] = _start(directory, name)
+    _write_state(directory, state)
+    try:
+        problem = _wait_started(directory, state, started, ready=False)
+        if problem is not None:
+            print(f"vdynamo cluster up: {problem}", file=sys.stderr)
+            _stop(directory, state, started)
+            _write_state(directory, state)
+            return 1
+        # a node restarted to resume an interrupted leave stays `leaving`: never ready
+        expected = [name for name in started if not state["nodes"][name].get("leaving")]
+        unready = _wait_ready(directory, state, expected, args.wait_ready) if (
+            args.wait_ready > 0) else []
+    except KeyboardInterrupt:  # a traceback, no URL and no word of the nodes before
+        unready = None         # session 24's review
     for name in names:
         print(f"{name} http://127.0.0.1:{state['nodes'][name]['http']}")
+    if unready is None:
+        count = f"{len(started)} node{'' if len(started) == 1 else 's'} started " + (
+            "is" if len(started) == 1 else "are")
+        print(f"vdynamo cluster up: interrupted while waiting for the nodes to be ready; "
+              f"the {count} left running (`vdynamo cluster down --dir {directory}` stops "
+              f"{'it' if len(started) == 1 else 'them'})", file=sys.stderr)
+        return INTERRUPTED
     if unready:
         print(f"vdynamo cluster up: {len(unready)} of {len(expected)} nodes started not "
               f"ready after {args.wait_ready:g} s (left running; `vdynamo cluster status "
@@ -462,8 +501,13 @@ def _status(args: argparse.Namespace) -> int:
         return 1
     running_now = [name for name, entry in state["nodes"].items()
                    if _ours(directory, entry["pid"])]
-    unready = _wait_ready(directory, state, running_now, args.wait_ready) if (
-        args.wait_ready > 0) else []
+    try:
+        unready = _wait_ready(directory, state, running_now, args.wait_ready) if (
+            args.wait_ready > 0) else []
+    except KeyboardInterrupt:
+        print("vdynamo cluster status: interrupted while waiting for the nodes to be "
+              "ready; nothing was changed", file=sys.stderr)
+        return INTERRUPTED
     print(f"{'node':<6} {'pid':>8} {'state':<10} {'member':<9} url")
     down = len(unready)
     for name, entry in state["nodes"].items():
@@ -525,10 +569,12 @@ def main_cluster(argv: list[str]) -> int:
     up = sub.add_parser(
         "up", help="start the cluster in the background (or restart it)",
         epilog="exit status: 0 every node started answers and is ready; 1 a node did "
-        "not start (those started are stopped again), or DIR cannot be used; 2 bad "
+        "not start (those started are stopped again), a port of a node to start is "
+        "held by another process (none started), or DIR cannot be used; 2 bad "
         "arguments, nothing written or started; "
         f"{UP_NOT_READY} a node started answers but is not ready within "
-        "--wait-ready (each named with why; all left running)")
+        f"--wait-ready (each named with why; all left running); {INTERRUPTED} "
+        "interrupted (Ctrl-C) while waiting (the nodes started left running)")
     up.add_argument("--nodes", type=int, default=3, help=(
         f"number of nodes (default 3, at most {MAX_LOCAL_NODES})"))
     up.add_argument("--n", type=int, default=3, help="replicas per key (default 3)")
@@ -546,7 +592,8 @@ def main_cluster(argv: list[str]) -> int:
         "status", help="each node's process and health",
         epilog="exit status: 0 every node that has not left (or been removed) answers "
         "(with --wait-ready: and each running is ready); 1 one does not (each not "
-        "ready named with why), or no cluster in DIR")
+        "ready named with why), or no cluster in DIR; "
+        f"{INTERRUPTED} interrupted (Ctrl-C) while waiting")
     status.add_argument("--wait-ready", type=_seconds, default=0.0, metavar="SECONDS",
                         help="first wait up to SECONDS (default 0: do not wait) for "
                         "every running node to be ready, as `up` does")

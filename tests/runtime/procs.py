@@ -223,6 +223,10 @@ class ServedNodes:
         waiting = list(names)
         while waiting:
             for name in list(waiting):
+                # (session 24's review: a node that exited was waited for the whole limit)
+                code = self.procs[name].poll() if name in self.procs else None
+                assert code is None, (f"{name} exited ({code}) before it was ready: "
+                                      + (self.directory / f"{name}.log").read_text()[-2000:])
                 url = f"http://127.0.0.1:{self.http[name]}/health"
                 with contextlib.suppress(OSError, ValueError), \
                         urllib.request.urlopen(url, timeout=5) as response:

@@ -17,9 +17,15 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from tests.runtime import procs
 from tests.runtime.procs import alive, cli, cluster_up, state, wait_until
@@ -103,3 +109,138 @@ def test_the_wait_ends_once_a_node_exited_naming_its_last_log_line(tmp_path: Pat
     assert cluster_cli._wait_ready(tmp_path, {"nodes": nodes}, ["n1"], 30.0) == [
         "n1: exited: config refused: boom"]
     assert time.monotonic() - start < 10
+
+
+# Session 24's review: stand-in nodes, in process. A node is a ThreadingHTTPServer
+# answering GET /health and /status with the bodies given; its "process" is this
+# one (alive, not a `vdynamo serve`), and `cluster up`'s start is replaced by one
+# that records the names it was asked to start.
+
+
+@contextlib.contextmanager
+def _stand_in(bodies: dict[str, dict[str, object]]) -> Iterator[int]:
+    """A stand-in node's HTTP port: ``GET PATH`` answers ``bodies[PATH]`` as JSON."""
+
+    class Answer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            payload = json.dumps(bodies[self.path]).encode()
+            self.send_response(200)
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Answer) as server:
+        thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+        thread.start()
+        try:
+            yield server.server_address[1]
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+
+
+_IN_ROUND = {"/health": {"ready": False, "live": True},
+             "/status": {"member_status": "up", "stopping": True,
+                         "shadow_round": {"over": False, "waiting": ["n3"], "deferred": 2},
+                         "rebuild": {"pending": 7, "waiting_for": ["n2", "n3"]}}}
+
+
+def _stand_in_cluster(directory: Path, monkeypatch: pytest.MonkeyPatch,
+                      nodes: dict[str, dict[str, Any]], *, stand_ins: bool = True,
+                      ) -> list[str]:
+    """``directory`` holds a cluster of ``nodes`` (name -> state entry, none running);
+    returns the list ``cluster up`` appends the names it starts to. ``stand_ins``:
+    the stand-ins on the nodes' ports are the nodes started (not other processes)."""
+    directory.mkdir()
+    (directory / "cluster.toml").write_text("# stand-in\n")
+    (directory / "cluster.json").write_text(json.dumps({"nodes": nodes}))
+    started: list[str] = []
+
+    def start(_directory: Path, name: str, *, rejoin: bool = False) -> int:
+        started.append(name)
+        return os.getpid()
+
+    monkeypatch.setattr(cluster_cli, "_start", start)
+    if stand_ins:
+        monkeypatch.setattr(cluster_cli, "_ports_taken", lambda state, names: [])
+    return started
+
+
+def test_why_names_the_round_the_rebuild_and_the_stop(tmp_path: Path) -> None:
+    with _stand_in(_IN_ROUND) as port:
+        why = cluster_cli._why_not_ready(tmp_path, "n1", {"pid": os.getpid(), "http": port})
+    assert why == ("member_status up; in its startup shadow round, waiting for n3 (holding "
+                   "2 inputs, at most shadow_round_s); rebuilding a replaced disk (7 ranges "
+                   "pending, from n2, n3); stopping")
+
+
+def test_wait_ready_0_does_not_wait_and_a_leaving_node_is_not_waited_for(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with _stand_in(_IN_ROUND) as n1, _stand_in(_IN_ROUND) as n2:
+        _stand_in_cluster(tmp_path / "c", monkeypatch, {
+            "n1": {"pid": None, "http": n1, "peer": procs.free_port()},
+            "n2": {"pid": None, "http": n2, "peer": procs.free_port(), "leaving": True}})
+        up = ["up", "--dir", str(tmp_path / "c"), "--wait-ready"]
+        assert cluster_cli.main_cluster([*up, "0"]) == 0  # the old behaviour
+        assert cluster_cli.main_cluster([*up, "0.2"]) == UP_NOT_READY
+    err = capsys.readouterr().err
+    assert "1 of 1 nodes started not ready after 0.2 s" in err and "  n1: " in err, err
+    assert "n2:" not in err, err  # resumes its leave: stays `leaving`, never ready
+
+
+def test_up_refuses_ports_another_process_holds(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A copy of a running cluster's directory (or another cluster on a port since
+    reused): its nodes' ports answer, and say ready, for the other cluster's nodes.
+    Before the review `up` returned 0 at once, its own nodes exiting ("address
+    already in use") unseen; now it starts none and exits 1 naming the ports."""
+    ready = {"/health": {"ready": True, "live": True}}
+    with _stand_in(ready) as other, _stand_in(ready) as other_peer:
+        started = _stand_in_cluster(tmp_path / "copy", monkeypatch, {
+            "n1": {"pid": None, "http": other, "peer": other_peer}}, stand_ins=False)
+        assert cluster_cli.main_cluster(["up", "--dir", str(tmp_path / "copy")]) == 1
+    assert started == []
+    err = capsys.readouterr().err
+    assert (f"n1 http 127.0.0.1:{other}, n1 peer 127.0.0.1:{other_peer}: in use by "
+            "another process") in err, err
+    assert "nothing was started" in err, err
+
+
+def _no_traceback(argv: list[str]) -> int:
+    """``vdynamo cluster ARGV``'s exit status; a test failure if Ctrl-C escaped it
+    (before the review: a ``KeyboardInterrupt`` traceback, no URL printed, nothing
+    saying the nodes were left running)."""
+    try:
+        return cluster_cli.main_cluster(argv)
+    except KeyboardInterrupt:
+        pytest.fail(f"KeyboardInterrupt escaped `vdynamo cluster {argv[0]}`")
+
+
+def test_ctrl_c_in_the_wait_says_the_nodes_are_left_running(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted(*args: object) -> list[str]:
+        raise KeyboardInterrupt
+
+    with _stand_in(_IN_ROUND) as n1:
+        _stand_in_cluster(tmp_path / "c", monkeypatch, {
+            "n1": {"pid": None, "http": n1, "peer": procs.free_port()}})
+        monkeypatch.setattr(cluster_cli, "_wait_ready", interrupted)
+        monkeypatch.setattr(cluster_cli, "_stop", lambda *args: pytest.fail("a node stopped"))
+        assert _no_traceback(["up", "--dir", str(tmp_path / "c")]) == 130
+        out, err = capsys.readouterr()
+        assert out == f"n1 http://127.0.0.1:{n1}\n"
+        assert err == (f"vdynamo cluster up: interrupted while waiting for the nodes to be "
+                       f"ready; the 1 node started is left running (`vdynamo cluster down "
+                       f"--dir {tmp_path / 'c'}` stops it)\n")
+        monkeypatch.setattr(cluster_cli, "_ours", lambda directory, pid: pid is not None)
+        assert _no_traceback(["status", "--dir", str(tmp_path / "c"),
+                              "--wait-ready", "5"]) == 130
+        assert capsys.readouterr().err == (
+            "vdynamo cluster status: interrupted while waiting for the nodes to be ready; "
+            "nothing was changed\n")
