@@ -198,7 +198,8 @@ def test_mutants_are_restored() -> None:
                 RangeTrees.update, node_module.lifetime_actor, node_module._op_id_base,
                 versions.lww_version, versions.truncate_new_clock, PutCoordinator._check,
                 PutCoordinator.start, Reaper.reap_local, Gossiper._rebalance,
-                Gossiper.scanned, Gossiper.let_go, Gossiper._routing_partitioning)
+                Gossiper.scanned, Gossiper.let_go, Gossiper._routing_partitioning,
+                AntiEntropy.on_ring_change)
 
     before = snapshot()
     for mutant in MUTANTS.values():
