@@ -83,6 +83,7 @@ __all__ = [
     "ACTOR_META",
     "CLIENT_FLOOR_META",
     "LWW_ACTOR",
+    "LWW_FLOORS_META",
     "LWW_OFFSET",
     "LWW_TICK_S",
     "MAX_COUNTER",
