@@ -8,18 +8,11 @@ from __future__ import annotations
 
 import collections
 
+from impl import versions
 from impl.hints import HintStore
 from impl.replica import Replica
 from impl.storage.memory import MemoryStorage
-from impl.versions import (
-    LWW_FLOORS_META,
-    TOMBSTONE,
-    ClockMode,
-    Record,
-    apply_put,
-    encode_record,
-    lww_after,
-)
+from impl.versions import TOMBSTONE, ClockMode, Record, lww_after
 from spec.vclock import VClock
 from tests.impl.test_node_driver import make_config
 
@@ -34,9 +27,9 @@ def _replica(storage: MemoryStorage, clock: float) -> Replica:
 
 
 def _reap(replica: Replica, value: bytes, stamp: float) -> None:
-    record = apply_put(Record.empty(ClockMode.LWW), VClock(), value, coordinator="n2",
-                       client_id="", now=stamp)
-    replica.store(KEY, encode_record(record))
+    record = versions.apply_put(Record.empty(ClockMode.LWW), VClock(), value, coordinator="n2",
+                                client_id="", now=stamp)
+    replica.store(KEY, versions.encode_record(record))
     replica.reap(KEY)
 
 
@@ -65,4 +58,4 @@ def test_no_floor_for_a_tombstone_behind_the_clock_nor_for_a_live_copy() -> None
     _reap(replica, TOMBSTONE, 90.0)
     _reap(replica, b"milk", 130.0)  # a let-go: the new owners hold the copy
     assert replica.lww_floors == {}
-    assert storage.get_meta(LWW_FLOORS_META) is None
+    assert storage.get_meta(versions.LWW_FLOORS_META) is None
