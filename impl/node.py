@@ -276,6 +276,7 @@ class Node:
         self.replica = Replica(name, config, storage, self.hints, self.gossiper.known,
                                lambda: len(self.gossiper.known_nodes), self.stats,
                                kept_bounds)
+        self.replica.clock = lambda: self._now  # lww stamp floors: Replica.lww_now
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)

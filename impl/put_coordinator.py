@@ -217,12 +217,17 @@ class PutCoordinator:
         stored = self.replica.local_record(key)
         value = TOMBSTONE if request.delete else request.value
         actor = self.actor(key, stored)
+        hybrid = self.config.lww_timestamps == "hybrid"
+        # lww: above a tombstone of the key this node reaped while it was stamped
+        # ahead of this clock (session 24; :meth:`impl.replica.Replica.lww_now`)
+        stamp_now = (self.replica.lww_now(key, now)
+                     if self.mode is ClockMode.LWW and hybrid else now)
         try:
             record = apply_put(stored, context, value, coordinator=self.name,
-                               client_id=client_id, now=now,
+                               client_id=client_id, now=stamp_now,
                                client_counter=client_counter, actor=actor,
                                truncation=self.config.truncation,
-                               hybrid=self.config.lww_timestamps == "hybrid",
+                               hybrid=hybrid,
                                per_put=self.config.vclock_truncation == "put",
                                counter_floor=self.replica.client_floor)
         except BadRequestError as error:  # a counter at its limit (versions.MAX_COUNTER)
@@ -262,7 +267,7 @@ class PutCoordinator:
         coordination = PutCoordination(
             next(self.ids), key, replica_record,
             self._written_context(key, written_context_pairs(
-                record, context, value, actor=actor, writer=self.name, now=now,
+                record, context, value, actor=actor, writer=self.name, now=stamp_now,
                 max_pairs=self.config.vclock_max_pairs)),
             request.w or self.config.w, targets, fallbacks, reply_to, deadline,
             tombstone=encoded if request.delete else b"",

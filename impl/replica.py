@@ -41,10 +41,13 @@ from impl.storage.base import Storage
 from impl.timers import Flush
 from impl.versions import (
     CLIENT_FLOOR_META,
+    LWW_FLOORS_META,
     ClockMode,
     Record,
     decode_record,
     encode_record,
+    is_tombstone_only,
+    lww_after,
     merge,
     reaped_counter,
     sibling_count,
@@ -93,6 +96,16 @@ class Replica:
         self.client_floor = 0
         if self.mode is ClockMode.CLIENT_VCLOCK:
             self.client_floor = int(storage.get_meta(CLIENT_FLOOR_META) or b"0")
+        #: lww: key -> the stamp of a tombstone this node reaped while the stamp was
+        #: ahead of its clock, which every put of the key it coordinates is stamped
+        #: above (the ``LWW_FLOORS_META`` entry, durable with the removal:
+        #: :meth:`reap`, :meth:`lww_now`)
+        self.lww_floors: dict[bytes, float] = {}
+        if self.mode is ClockMode.LWW:
+            self.lww_floors = _parse_floors(storage.get_meta(LWW_FLOORS_META))
+        #: the node's clock (seconds; set by the node): a floor its clock passed is
+        #: dropped (:meth:`lww_now`)
+        self.clock: Callable[[], float] = lambda: float("-inf")
         #: (bytes, siblings): the record bounds of the configurations this store ran
         #: with before (:meth:`decode`; :func:`kept_record_bounds`)
         self.kept_bounds = kept_bounds
@@ -359,9 +372,58 @@ class Replica:
         if self.mode is ClockMode.CLIENT_VCLOCK:
             raw = self.storage.read(key)
             self.raise_floor(0 if raw is None else reaped_counter(self.parse(raw)))
+        elif self.mode is ClockMode.LWW:
+            raw = self.storage.read(key)
+            if raw is not None:
+                self._keep_lww_floor(key, self.parse(raw))
         self.storage.delete(key)
         for listener in self.write_listeners:
             listener(key, b"")
+
+    def _keep_lww_floor(self, key: bytes, record: Record) -> None:
+        """lww: the removed copy ``record`` of ``key`` was tombstones only, stamped
+        ahead of this node's clock: keep its stamp as the key's floor (persisted in
+        ``LWW_FLOORS_META`` in the removal's storage batch). Before, the reap forgot
+        the stamp the hybrid rule puts a later put above, and a put coordinated here
+        after a read that found nothing was stamped by the clock alone, below the
+        tombstone: a copy of the tombstone arriving late (a duplicated replica write,
+        a stale round, a hint) then deleted the acknowledged put (session 24's data
+        probe, docs/runtime.md; tests/impl/test_lww_stale_reap_round.py). A live
+        copy (a let-go) is no floor: its new owners hold it."""
+        if not record.siblings or not is_tombstone_only(record):
+            return
+        stamp = max(sibling.stamp for sibling in record.siblings)
+        if stamp > self.clock() and stamp > self.lww_floors.get(key, float("-inf")):
+            self.lww_floors[key] = stamp
+            self._write_lww_floors()
+
+    def lww_now(self, key: bytes, now: float) -> float:
+        """lww: the time a put of ``key`` coordinated here at ``now`` (this node's
+        clock, seconds) is stamped from: ``now``, or one tick above the key's floor
+        (a tombstone this node reaped while stamped ahead of its clock: :meth:`reap`)
+        if that is later. Floors ``now`` passed are dropped (the clock alone stamps
+        above them from now on): what a floor costs is one line of the
+        ``LWW_FLOORS_META`` entry per key reaped while its tombstone was ahead of
+        this node's clock, for as long as it is ahead (a 30 s skew keeps one for 30
+        s at the most). Cassandra's answer to the same problem is a tombstone kept
+        ``gc_grace_seconds`` (Cassandra's documentation, "Compaction: tombstones");
+        Riak's ``delete_mode`` keeps it a set time; here the tombstone goes and only
+        its stamp stays, as long as the stamp is ahead."""
+        floors = self.lww_floors
+        if not floors:
+            return now
+        passed = [k for k, stamp in floors.items() if stamp < now]
+        floor = floors.get(key)
+        if passed:
+            for k in passed:
+                del floors[k]
+            self._write_lww_floors()
+        return now if floor is None or floor < now else max(now, lww_after(floor))
+
+    def _write_lww_floors(self) -> None:
+        self.storage.set_meta(LWW_FLOORS_META, "\n".join(
+            f"{key.hex()} {stamp.hex()}"
+            for key, stamp in sorted(self.lww_floors.items())).encode("ascii"))
 
     def raise_floor(self, counter: int) -> None:
         """client-vclock: raise :attr:`client_floor` to ``counter`` (a count of
@@ -389,6 +451,14 @@ class Replica:
 #: the meta entry holding the largest record bounds (``"bytes siblings"``, ASCII
 #: integers) any configuration this store ran with allowed a peer's record
 RECORD_BOUNDS_META = "record_bounds"
+
+
+def _parse_floors(raw: bytes | None) -> dict[bytes, float]:
+    """The lww stamp floors of a ``LWW_FLOORS_META`` entry (None: none)."""
+    if not raw:
+        return {}
+    lines = (line.partition(" ") for line in raw.decode("ascii").split("\n"))
+    return {bytes.fromhex(key): float.fromhex(stamp) for key, _, stamp in lines}
 
 
 def kept_record_bounds(storage: Storage, config: ClusterConfig,

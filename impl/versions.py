@@ -83,6 +83,7 @@ __all__ = [
     "ACTOR_META",
     "CLIENT_FLOOR_META",
     "LWW_ACTOR",
+    "LWW_FLOORS_META",
     "LWW_OFFSET",
     "LWW_TICK_S",
     "MAX_COUNTER",
@@ -102,6 +103,7 @@ __all__ = [
     "key_actor",
     "lifetime_actor",
     "live_values",
+    "lww_after",
     "lww_stamp_of",
     "lww_version",
     "merge",
@@ -319,6 +321,12 @@ def _after(stamp: float) -> float:
     return max(stamp + LWW_TICK_S, math.nextafter(stamp, math.inf))
 
 
+def lww_after(stamp: float) -> float:
+    """The least lww stamp (seconds) the hybrid rule puts above ``stamp``: one
+    tick (:data:`LWW_TICK_S`) after it (:func:`lww_version`)."""
+    return _after(stamp)
+
+
 def truncate_new_clock(clock: VClock, threshold: int, entry: str) -> VClock:
     """A put's new ``clock`` truncated the paper's way (4.4; ``vclock_truncation =
     "put"``): past ``threshold`` pairs the oldest go (least recently incremented by
@@ -529,6 +537,11 @@ KEY_EPOCHS_META = "key-epochs"
 #: client-vclock put this node coordinates counts above it
 #: (:func:`apply_put`'s ``counter_floor``).
 CLIENT_FLOOR_META = "client-counter-floor"
+#: The meta entry of the lww stamp floors: per key whose tombstone this node reaped
+#: while the tombstone's stamp was ahead of the node's clock, that stamp; a line
+#: ``<key in hex> <stamp as float.hex>`` each (:meth:`impl.replica.Replica.reap`,
+#: :meth:`impl.replica.Replica.lww_now`; session 24).
+LWW_FLOORS_META = "lww-stamp-floors"
 #: The prefix of the per-key meta entries of the key epoch table before session 15
 #: (``key-epoch:<key in hex>``, one per reaped key, for ever): no longer written nor
 #: read (a store of an earlier version starts a new lifetime under ``vdynamo serve``,
