@@ -41,6 +41,7 @@ import argparse
 import contextlib
 import json
 import os
+import random
 import re
 import secrets
 import signal
@@ -52,6 +53,7 @@ import tomllib
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -86,21 +88,46 @@ UP_NOT_READY = 3
 INTERRUPTED = 130
 
 
-def _free_ports(count: int, taken: set[int]) -> list[int]:
+def _ephemeral_floor() -> int:
+    """The lowest port of the kernel's ephemeral range (Linux's
+    ``net.ipv4.ip_local_port_range``, 32768 by default), or 0 if unknown."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _free_ports(count: int, taken: Collection[int]) -> list[int]:
     """``count`` distinct free loopback ports, none in ``taken`` (the ports the
     cluster's file already gives, a stopped or left node's included), all held
     open until every one is picked. Picked one at a time and released at once
     (before session 14's review), the kernel could hand one port out twice: a
     node's ``http`` equal to its ``peer`` made ``cluster up`` fail (seen:
     "[nodes.n4] http: 127.0.0.1:47919 is also [nodes.n4] peer"), and ``join``
-    could hand a new node the port of a member that left, refused the same way."""
+    could hand a new node the port of a member that left, refused the same way.
+    Picked at random from 10000 up to the kernel's ephemeral range, not from it
+    (the kernel's own pick, the fallback when the range is unknown or 200 tries
+    found nothing): a port from the ephemeral range could be taken, while its node
+    was down, as the source port of any outgoing connection, and the node's restart
+    then failed "address already in use" (session 24's clean clone:
+    tests/runtime/test_client_counter_reap.py, n1 restarted on 127.0.0.1:34005)."""
+    floor = _ephemeral_floor()
+    pick = random.SystemRandom()
     held: list[socket.socket] = []
     ports: list[int] = []
+    tries = 0
     try:
         while len(ports) < count:
             sock = socket.socket()
             held.append(sock)
-            sock.bind(("127.0.0.1", 0))
+            if floor > 11_000 and tries < 200:
+                tries += 1
+                try:
+                    sock.bind(("127.0.0.1", pick.randrange(10_000, floor)))
+                except OSError:
+                    continue
+            else:
+                sock.bind(("127.0.0.1", 0))
             port: int = sock.getsockname()[1]
             if port not in taken and port not in ports:
                 ports.append(port)

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 
 from vdynamo.cli import main
+from vdynamo.cluster_cli import _free_ports
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -289,27 +290,16 @@ class ServedNodes:
 
 
 def free_port() -> int:
-    """A loopback TCP port free now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback TCP port free now, below the kernel's ephemeral range
+    (:func:`free_ports`)."""
+    return free_ports(1)[0]
 
 
 def free_ports(count: int, taken: Collection[int] = ()) -> list[int]:
     """``count`` distinct loopback TCP ports free now and not in ``taken`` (all held
     bound until the last is found, so none is handed out twice: ports picked one at a
-    time made two nodes of one file share a port, session 19's data probe)."""
-    sockets: list[socket.socket] = []
-    ports: list[int] = []
-    try:
-        while len(ports) < count:
-            sock = socket.socket()
-            sockets.append(sock)
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-            if port not in taken and port not in ports:
-                ports.append(port)
-        return ports
-    finally:
-        for sock in sockets:
-            sock.close()
+    time made two nodes of one file share a port, session 19's data probe), below
+    the kernel's ephemeral range, as ``vdynamo cluster up`` picks them (a node
+    restarted on a port of that range found it taken as another connection's source
+    port: session 24's clean clone)."""
+    return _free_ports(count, taken)

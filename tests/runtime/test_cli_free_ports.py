@@ -44,6 +44,8 @@ def _kernel(monkeypatch: pytest.MonkeyPatch, ports: list[int]) -> None:
     _Socket.script = iter(ports)
     _Socket.open_ports = set()
     monkeypatch.setattr(socket, "socket", _Socket)
+    # the kernel's own pick (the fallback of session 24's pick below its range)
+    monkeypatch.setattr(cluster_cli, "_ephemeral_floor", lambda: 0)
 
 
 def test_ports_are_distinct_and_skip_the_files_ports(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,9 +75,22 @@ def test_every_node_of_cluster_up_gets_ports_of_its_own(
     _Socket.script = ports()
     _Socket.open_ports = set()
     monkeypatch.setattr(socket, "socket", _Reusing)
+    monkeypatch.setattr(cluster_cli, "_ephemeral_floor", lambda: 0)
     state: dict[str, Any] = {"nodes": {}}
     cluster_cli._write_config(tmp_path, ["n1", "n2", "n3", "n4"], 3, 2, 2, state, [])
     given = [entry[key] for entry in state["nodes"].values() for key in ("peer", "http")]
     assert len(set(given)) == 8, given
     assert set(load_runtime_config(tmp_path / "cluster.toml").nodes) == {"n1", "n2", "n3",
                                                                           "n4"}
+
+
+def test_ports_are_picked_below_the_kernels_ephemeral_range() -> None:
+    """Session 24's clean clone: a node restarted on a port of the ephemeral range
+    found it taken as an outgoing connection's source port ("address already in
+    use"); the ports are now picked from 10000 up to the range's start."""
+    floor = cluster_cli._ephemeral_floor()
+    if floor <= 11_000:
+        pytest.skip(f"no room below the ephemeral range here (it starts at {floor})")
+    ports = cluster_cli._free_ports(40, set())
+    assert len(set(ports)) == 40
+    assert all(10_000 <= port < floor for port in ports), ports
