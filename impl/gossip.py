@@ -66,7 +66,7 @@ import collections
 import json
 import logging
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -444,7 +444,7 @@ class Gossiper:
         partitioning = self._partitioning(ring)
         if self.changing():  # a member removed mid-join or mid-leave: its change never
             # ends, so its partitions are handed out now
-            if len(ring.nodes) > 1 and not self._defers(stuck[0], self._before(stuck[0])):
+            if len(ring.nodes) > 1 and not self._defers(stuck[0]):
                 self._claimed(partial(membership.claim_leave, self.view, stuck[0],
                                       partitioning, self.rng))
             return
@@ -455,7 +455,7 @@ class Gossiper:
                 return
         for member in sorted(self.view, key=_departure_rank):
             if (member.status in DEPARTING and member.tokens and len(ring.nodes) > 1
-                    and not self._defers(member.node, self._before(member.node))):
+                    and not self._defers(member.node)):
                 self._claimed(partial(membership.claim_leave, self.view, member.node,
                                       partitioning, self.rng))
                 return
@@ -477,12 +477,23 @@ class Gossiper:
         return {m.node for m in self.view if m.status in DEPARTING and m.node != node
                 and _departure_rank(m) < rank}
 
-    def _defers(self, node: str, gone: Iterable[str]) -> bool:
-        """Whether the departure of ``node`` waits, the departures ``gone`` going first
-        (:func:`membership.departure_shortfall`: it would leave fewer than N members
-        where it alone would not); logged once per reason, counted as
-        ``stats["departure-deferred"]``."""
-        why = membership.departure_shortfall(self.view, node, self.config.n, gone)
+    def _going_first(self, node: str) -> set[str]:
+        """The departures counted gone before ``node``'s when its shortfall is checked
+        (:func:`membership.departure_shortfall`'s ``gone``): a leaving node deciding
+        its own ``left`` (strategies 1 and 2, :meth:`finish_leaving`) counts every
+        other departure it knows of; the claimant (:meth:`claim`) and a removal's
+        handover (:meth:`_removal_done`) those ranked before it (:meth:`_before`)."""
+        if node == self.name and not self.claims:
+            return set(self.view.nodes_with(DEPARTING))
+        return self._before(node)
+
+    def _defers(self, node: str) -> bool:
+        """Whether the departure of ``node`` waits, the departures
+        :meth:`_going_first` going first (:func:`membership.departure_shortfall`: it
+        would leave fewer than N members where it alone would not); logged once per
+        reason, counted as ``stats["departure-deferred"]``."""
+        why = membership.departure_shortfall(self.view, node, self.config.n,
+                                             self._going_first(node))
         if why is None:
             self._waiting.pop(node, None)
             return False
@@ -501,9 +512,19 @@ class Gossiper:
         (:func:`membership.departure_shortfall`'s sentence), for those still leaving or
         removing in this node's view (``GET /status``'s ``departures_waiting``; read
         by ``vdynamo leave``). Session 24's review: before, a waiting leave showed
-        only ``leaving`` and the reason was in one log line of the deciding node."""
-        return {node: why for node, why in sorted(self._waiting.items())
-                if (held := self.view.get(node)) is not None and held.status in DEPARTING}
+        only ``leaving`` and the reason was in one log line of the deciding node.
+
+        The reason is computed again from the current view (the departure's
+        :meth:`_going_first` too), not the one kept at the last check: this node
+        checks a departure again only when it next tries it (the claimant once the
+        change in progress settled), and a join seen meanwhile already ends the
+        shortfall. Session 25: before, 3 nodes, N = 3, gossip 1 s, n2 leaving: for
+        3.9 s after ``vdynamo join n4`` returned, n1 still said n2's departure
+        waited, and ``vdynamo leave n2`` asked then exited 1 saying so."""
+        return {node: why for node in sorted(self._waiting)
+                if (held := self.view.get(node)) is not None and held.status in DEPARTING
+                and (why := membership.departure_shortfall(
+                    self.view, node, self.config.n, self._going_first(node))) is not None}
 
     def announced(self, change: str, announce: Callable[[], Membership]) -> Membership | None:
         """The view ``announce()`` builds (this node announcing ``change``: its join, up,
@@ -928,7 +949,7 @@ class Gossiper:
         handed = self.removal_handed.setdefault(node, set())
         handed.add(src)
         survivors = set(self.view.nodes_with(SERVING))
-        if not survivors <= handed or (not self.claims and self._defers(node, self._before(node))):
+        if not survivors <= handed or (not self.claims and self._defers(node)):
             return  # (strategy 3: the claim was the check, :meth:`claim`)
         view = self.announced("removal handover", partial(
             self.view.announce, node, status=MemberStatus.REMOVED, tokens=()))
@@ -1062,7 +1083,7 @@ class Gossiper:
         partitioning = self._members_ring()
         if self.claims and member is not None and member.tokens:
             return []  # strategy 3: the claimant has not handed its partitions out yet
-        if not self.claims and self._defers(self.name, self.view.nodes_with(DEPARTING)):
+        if not self.claims and self._defers(self.name):
             return self._gossip_to(self._peer())  # keeps serving; tried each hint scan
         announce: Callable[[], Membership] | None = None
         if member is not None and member.status is MemberStatus.LEAVING and not member.tokens:

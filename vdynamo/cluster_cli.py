@@ -717,20 +717,35 @@ def _members_say(state: dict[str, Any], name: str) -> str | None:
     return None
 
 
-def _departure_waits(state: dict[str, Any], name: str) -> str | None:
+def _departure_waits(directory: Path, state: dict[str, Any], name: str) -> str | None:
     """Why ``name``'s departure waits, as a running member's ``GET /status`` says
     (``departures_waiting``: the deciding node, the leaving node itself or the
-    claimant), ``"NODE: reason"``; None if no member says it waits (or none answers)."""
+    claimant), ``"NODE: reason"``; None if no member says it waits (or none answers).
+
+    A reason counts only from a member whose view (its ``membership``, in the same
+    answer) holds every other node running in ``directory`` on the ring: one that
+    has not yet heard of a node just joined (``vdynamo join`` returns once the new
+    node is ready, before every member saw it) computed its reason without it
+    (session 25)."""
+    from impl.membership import ON_RING
+
+    on_ring = {status.value for status in ON_RING}
+    running = {other for other, entry in state["nodes"].items()
+               if other != name and not entry.get("left") and not entry.get("removed")
+               and _ours(directory, entry["pid"])}
     for other, entry in state["nodes"].items():
         if entry.get("left") or entry.get("removed"):
             continue
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
                                         timeout=1.0) as answer:
-                why = json.loads(answer.read()).get("departures_waiting", {}).get(name)
+                status = json.loads(answer.read())
+            why = status.get("departures_waiting", {}).get(name)
+            view = status.get("membership", {})
+            current = all(view.get(node, {}).get("status") in on_ring for node in running)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             continue
-        if isinstance(why, str):
+        if isinstance(why, str) and current:
             return f"{other}: {why}"
     return None
 
@@ -792,7 +807,7 @@ def main_leave(argv: list[str]) -> int:
     asked = time.monotonic() + 2.0  # (a crossing removal reaches the decider by gossip)
     while _ours(directory, entry["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
-        waits = _departure_waits(state, name) if time.monotonic() > asked else None
+        waits = _departure_waits(directory, state, name) if time.monotonic() > asked else None
         if waits is not None:
             # session 24's review: before, 120 s then "still handing its ranges over",
             # with nothing saying that the leave waits for a node to join

@@ -193,3 +193,40 @@ def test_the_fewer_than_n_check_refuses_below_n_not_at_n(
             assert node.poll() is None
         else:
             assert (done.returncode, done.stdout) == (0, "n3 left\n"), done
+
+
+def test_a_waiting_reason_from_a_member_that_missed_the_join_is_not_final(
+        tmp_path: Path) -> None:
+    """Session 25: ``vdynamo leave`` asked right after ``vdynamo join n5`` read the
+    reason of a member that had not heard of n5 yet (its view: n1, n3), and exited
+    1 saying the leave waits, though with n5 it no longer does. Now a reason counts
+    only from a member whose view holds every node running in the directory on the
+    ring: here n1 never does, and 3 s in (after ``leave``'s first look at 2 s) its
+    view takes n5, its reason goes, n3 exits and n1 sees it left: "n3 left". (The
+    other half, a member that saw the join but kept its old reason, is
+    ``Gossiper.departures_waiting``'s: tests/impl/test_departures_waiting.py.)"""
+    directory = tmp_path / "c"
+    why = "it would leave 2 members (n1, n2), fewer than N = 3 replicas per key"
+    seen, waiting = {"n1": "up", "n3": "leaving"}, {"n3": why}
+    with _member(seen, waiting) as port, \
+            _node(directory / "cluster.toml", -1) as node, \
+            _node(directory / "cluster.toml", -1) as joined:
+        _cluster(directory, port, node.pid)
+        held = state(directory)
+        held["nodes"]["n5"] = {"pid": joined.pid, "http": 1, "peer": 5}
+        (directory / "cluster.json").write_text(json.dumps(held))
+
+        def n1_hears_of_n5() -> None:
+            seen.update({"n5": "joining"})
+            waiting.clear()
+            node.kill()  # n3's leave completes
+            seen.update({"n3": "left"})
+
+        timer = threading.Timer(3.0, n1_hears_of_n5)
+        timer.start()
+        try:
+            done = cli("leave", "n3", "--dir", str(directory))
+        finally:
+            timer.cancel()
+            timer.join(timeout=10)
+        assert (done.returncode, done.stdout) == (0, "n3 left\n"), done

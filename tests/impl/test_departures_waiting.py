@@ -1,0 +1,48 @@
+"""``Gossiper.departures_waiting`` (``GET /status``'s ``departures_waiting``, read by
+``vdynamo leave``) says the reason of the current view, not the one kept at the
+departure's last check (session 25; docs/runtime.md, "A leave right after a join
+(session 25)").
+
+3 nodes, N = 3, R = W = 2, seed 1: n2 leaves, and its departure waits (2 members
+would stay); n4 joins."""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.membership import MemberStatus
+
+
+@pytest.mark.parametrize(("partitioning", "decider"), [("strategy3", "n1"),
+                                                       ("strategy1", "n2")])
+def test_a_join_seen_ends_the_waiting_reason_at_once(partitioning: str,
+                                                     decider: str) -> None:
+    """The decider (strategy 3: the claimant n1; strategy 1: n2 itself) says n2's
+    departure waits; from the moment n4 is in its view (joining) it says nothing
+    waits, and n2 then leaves. Before: the decider kept the reason of its last
+    check until it checked again, at its next try: strategy 3, once n4's join had
+    settled (8.0 s of simulated time after n4 was seen here, seed 1; 3.9 s after
+    ``vdynamo join`` returned on real processes at gossip 1 s, where ``vdynamo
+    leave`` asked at once exited 1 saying the leave waits); strategy 1, at n2's
+    next hint scan (2.0 s)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1,
+                          partitioning=partitioning) as cluster:
+        cluster.run_for(3.0)
+        cluster.leave("n2")
+        cluster.run_for(10.0)
+        gossiper = cluster.node(decider).gossiper
+        waits = gossiper.departures_waiting()
+        assert list(waits) == ["n2"] and "fewer than N = 3" in waits["n2"], waits
+        cluster.join("n4")
+        cluster.run_until(lambda: gossiper.view.get("n4") is not None, max_time=30.0)
+        assert gossiper.departures_waiting() == {}
+        seen: list[dict[str, str]] = []
+
+        def left() -> bool:
+            seen.append(gossiper.departures_waiting())
+            held = cluster.node("n1").view.get("n2")
+            return held is not None and held.status is MemberStatus.LEFT
+
+        cluster.run_until(left, max_time=120.0)
+        assert [waits for waits in seen if waits] == []
