@@ -26,6 +26,14 @@ once its head is read, :meth:`impl.http_api.HttpApi._admit_body`), so the bytes
 of a put admitted and still reading its body are not yet in flight: it holds
 them as a *reservation* (:meth:`ByteAdmission.reserve`) that counts with the
 bytes in flight until it starts or is given up (:meth:`ByteAdmission.release`).
+A reservation is held whole for :attr:`ByteAdmission.hold` seconds (the node's
+Retry-After, as long as a request waits for its turn); after that it counts only
+the bytes its body has received, growing as they arrive
+(:meth:`impl.http_api.HttpApi._settle`). Before (session 25's user probe), a
+client that sent a head and then trickled its body kept its whole Content-Length
+reserved for as long as the body took (a 1 MiB one at ``http_min_body_rate``,
+500 B/s: about 35 minutes), and two such connections made every other put of the
+node 503.
 
 Cassandra's ``native_transport_max_request_data_in_flight`` makes a request
 over the limit wait too (its connection's reading paused, in order, until
@@ -69,6 +77,8 @@ class ByteAdmission:
         #: bytes of the puts admitted whose value is still being read (not yet in
         #: ``held()``): they count as in flight (:meth:`reserve`)
         self.reserved = 0
+        #: seconds a reservation is held whole; then it counts what its body received
+        self.hold = wait
 
     def fits(self, size: int) -> bool:
         """Whether a request of ``size`` bytes fits the bytes in flight now (those
@@ -87,6 +97,13 @@ class ByteAdmission:
         now in ``held()``, or it was given up), and wake the head if it fits now."""
         self.reserved -= size
         self.poke()
+
+    def adjust(self, change: int) -> None:
+        """Move a reservation by ``change`` bytes (a body past its :attr:`hold`,
+        counted by what it received), waking the head if it shrank."""
+        self.reserved += change
+        if change < 0:
+            self.poke()
 
     def admits_now(self, size: int) -> bool:
         """Whether a request of ``size`` bytes is admitted without waiting: none

@@ -357,8 +357,9 @@ class _Parse:
     give instead (``dead``: nothing after it is parsed)."""
 
     __slots__ = ("_previous", "_repeated", "_tail", "admission_due", "admits", "body",
-                 "chunk_begun", "chunk_data", "context_b64", "continue_due", "dead",
-                 "head_bytes", "head_read", "headers", "in_body", "in_head", "keeps", "limit",
+                 "chunk_begun", "chunk_data", "context_b64", "continue_due", "counted", "dead",
+                 "head_bytes", "head_read", "headers", "hold", "in_body", "in_head", "keeps",
+                 "limit",
                  "moved", "parser", "ready", "received", "reserved", "size", "stalled", "url",
                  "url_allowance")
 
@@ -374,6 +375,10 @@ class _Parse:
         #: :class:`_Request` when complete)
         self.admission_due: int | None = None
         self.reserved = 0
+        #: the timer that ends the reservation's hold, and whether it ended: the
+        #: reservation then counts the body's bytes received (HttpApi._settle)
+        self.hold: asyncio.TimerHandle | None = None
+        self.counted = False
         #: the bytes of a request target not counted against MAX_HEADER_BYTES: a key
         #: of ``key_bytes`` (max_key_bytes), every byte percent-encoded, and room for
         #: the path and the query. Before session 13's probe B the whole target
@@ -849,6 +854,15 @@ class _Parse:
                                    bytes(self.body), close=close, reserved=self.reserved))
         self.body = bytearray()  # not held while the request is served
         self.reserved = 0
+        self.end_hold()
+
+    def end_hold(self) -> None:
+        """The request under way no longer holds a reservation: its hold's timer
+        goes (its bytes, if any, were handed over or let go)."""
+        if self.hold is not None:
+            self.hold.cancel()
+            self.hold = None
+        self.counted = False
 
 
 def _parser(callbacks: _Parse) -> httptools.HttpRequestParser:
@@ -1071,6 +1085,8 @@ class HttpApi:
         if refusal is None:
             server.admission.reserve(size)  # no await since its admission
             parse.reserved += size
+            parse.hold = asyncio.get_running_loop().call_later(
+                server.admission.hold, self._held_long, parse)
         self.slots.waiting(writer)
         self.slots.active(writer)
         if refusal is None:
@@ -1080,8 +1096,27 @@ class HttpApi:
             503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))])))
         return False
 
+    def _held_long(self, parse: _Parse) -> None:
+        """The reservation of ``parse``'s body outlived its hold
+        (:attr:`impl.admission.ByteAdmission.hold`): from now on it counts the bytes
+        the body received (:meth:`_settle`), not its whole length. Before (session
+        25's user probe) it counted the whole length until the body was in, so a
+        client trickling a body kept the node's bytes budget for as long as it
+        trickled."""
+        parse.hold = None
+        parse.counted = True
+        self._settle(parse)
+
+    def _settle(self, parse: _Parse) -> None:
+        """A reservation past its hold follows the bytes its body received."""
+        if parse.counted and parse.reserved != parse.size:
+            self.server.admission.adjust(parse.size - parse.reserved)
+            parse.reserved = parse.size
+
     def _release(self, holder: _Request | _Parse) -> None:
         """Let go of the bytes ``holder`` reserved at its admission, if any."""
+        if isinstance(holder, _Parse):
+            holder.end_hold()
         if holder.reserved:
             self.server.admission.release(holder.reserved)
             holder.reserved = 0
@@ -1360,6 +1395,7 @@ class HttpApi:
             if header_deadline is None and not parse.in_body:
                 header_deadline = loop.time() + config.http_header_timeout_s
             parse.feed(data)
+            self._settle(parse)
             # at the cap the connection idle the longest is evicted, not the
             # oldest (impl.connections; session 19's service probe)
             self.slots.active(writer)

@@ -1249,16 +1249,23 @@ class NodeServer:
         self.overloaded_requests += 1
         held = self.node.pending_bytes
         most = self.config.max_pending_bytes
-        if request_bytes and held + request_bytes > most:
+        held_all = held + self.admission.reserved
+        if request_bytes and held_all + request_bytes > most:
             why = f"this put's {request_bytes} would pass max_pending_bytes ({most})"
-        elif held > most:
+        elif held_all > most:
             why = f"they are over max_pending_bytes ({most})"
         else:
             why = (f"{len(self.admission.queue)} other request(s) wait their turn "
                    f"(max_pending_bytes ({most}), first come first served)")
+        reserved = self.admission.reserved
+        if reserved:  # before session 25's user probe: unnamed ("0 bytes in flight")
+            held_text = (f"{held} bytes of requests in flight and {reserved} bytes "
+                         "reserved by puts whose value is still arriving")
+        else:
+            held_text = f"{held} bytes of requests in flight"
         return errors.OverloadedError(
-            f"node {self.name} is saturated: {held} bytes of requests in flight, and "
-            f"{why}; nothing was written: retry after {self.config.retry_after_s} s")
+            f"node {self.name} is saturated: {held_text}, and {why}; nothing was "
+            f"written: retry after {self.config.retry_after_s} s")
 
     def unavailable(self) -> errors.NodeDownError | None:
         """A NodeDownError if this node cannot take a client request: it is stopping,
