@@ -244,13 +244,16 @@ class _Request:
     closes after the answer; ``problem``: the answer to give instead (then the
     connection closes, lingering); ``reserved``: the bytes its put was admitted by
     before its body was read, counted in flight until it starts or is answered
-    (:meth:`HttpApi._admit_body`)."""
+    (:meth:`HttpApi._admit_body`); ``lapsed``: its body came after the hold of
+    that reservation (:meth:`HttpApi._held_long`), so it is admitted again, whole."""
 
-    __slots__ = ("body", "close", "headers", "method", "problem", "reserved", "target")
+    __slots__ = ("body", "close", "headers", "lapsed", "method", "problem", "reserved",
+                 "target")
 
     def __init__(self, method: bytes, target: bytes, headers: dict[bytes, bytes],
                  body: bytes = b"", *, close: bool = True,
-                 problem: _Answer | None = None, reserved: int = 0) -> None:
+                 problem: _Answer | None = None, reserved: int = 0,
+                 lapsed: bool = False) -> None:
         self.method = method
         self.target = target
         self.headers = headers
@@ -258,6 +261,7 @@ class _Request:
         self.close = close
         self.problem = problem
         self.reserved = reserved
+        self.lapsed = lapsed
 
 
 #: what a problem found before the request line was read is counted as
@@ -851,7 +855,8 @@ class _Parse:
         parser = self.parser
         close = not parser.should_keep_alive() or self.version() != "1.1"
         self.ready.append(_Request(parser.get_method(), self.url, self.headers,
-                                   bytes(self.body), close=close, reserved=self.reserved))
+                                   bytes(self.body), close=close, reserved=self.reserved,
+                                   lapsed=self.counted))
         self.body = bytearray()  # not held while the request is served
         self.reserved = 0
         self.end_hold()
@@ -1105,7 +1110,7 @@ class HttpApi:
         trickled."""
         parse.hold = None
         parse.counted = True
-        self._settle(parse)
+        self._settle(parse)  # and, whole, the put is admitted again (_route)
 
     def _settle(self, parse: _Parse) -> None:
         """A reservation past its hold follows the bytes its body received."""
@@ -1485,9 +1490,10 @@ class HttpApi:
         if message is None:
             return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
         refusal: errors.DynamoError | None
-        if request.reserved:  # admitted before its body was read (_admit_body)
-            refusal = server.overloaded() or server.unavailable()
-        else:
+        if request.reserved and not request.lapsed:  # admitted before its body was read
+            refusal = server.overloaded() or server.unavailable()  # (_admit_body)
+        else:  # read whole, or its reservation's hold lapsed: admitted now, whole
+            self._release(request)
             refusal = await server.admit(len(message.value) if isinstance(message, PutRequest)
                                          else 0) or server.unavailable()
         if refusal is not None:  # refused before anything is written anywhere

@@ -42,6 +42,16 @@ async def _half_sent(node: NodeServer, key: str, length: int,
     return reader, writer
 
 
+async def _past_its_hold(node: NodeServer, key: str, length: int, sent: int
+                         ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A half-sent put (``sent`` bytes of ``length``) whose reservation's hold (0.2 s)
+    ended: it counts the bytes received."""
+    node.admission.hold = 0.2
+    reader, writer = await _half_sent(node, key, length, b"a" * sent)
+    await _until(lambda: node.admission.reserved == sent, "counted as received")
+    return reader, writer
+
+
 def test_half_sent_bodies_do_not_hold_the_budget_a_small_put_needs(tmp_path: Path) -> None:
     """Two heads announcing the whole budget (100 KB + 50 KB), 10 bytes of body
     each, then nothing: a 1,000-byte put is stored (before: 503 at the end of its
@@ -71,9 +81,7 @@ def test_a_slow_body_past_its_hold_still_completes_and_is_stored(tmp_path: Path)
     async def scenario() -> None:
         async with cluster(tmp_path, **LIMITS) as servers:
             node = servers[0]
-            node.admission.hold = 0.2
-            reader, writer = await _half_sent(node, "late", 30_000, b"a" * 10_000)
-            await _until(lambda: node.admission.reserved == 10_000, "counted as received")
+            reader, writer = await _past_its_hold(node, "late", 30_000, 10_000)
             writer.write(b"a" * 10_000)
             await _until(lambda: node.admission.reserved == 20_000, "grown as received")
             writer.write(b"a" * 10_000)
@@ -110,5 +118,30 @@ def test_a_refusal_names_the_bytes_reserved_by_bodies_still_arriving(
             assert "100000 bytes reserved by puts whose value is still arriving" in (
                 body["message"]), body["message"]
             writer.close()
+
+    run(scenario())
+
+
+def test_a_body_completed_after_its_hold_is_admitted_again_whole(tmp_path: Path) -> None:
+    """Its guarantee lapsed with its hold, so once whole the put is admitted as a put
+    read whole: here the budget is held by another reservation meanwhile, the put
+    does not fit (60 KB + 100 KB over 150 KB) and its wait is 0: 503, nothing
+    written, and every byte let go (rather than started past the budget)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            node = servers[0]
+            reader, writer = await _past_its_hold(node, "lapsed", 60_000, 40_000)
+            node.admission.hold = 10.0
+            _, other = await _half_sent(node, "other", 100_000)
+            await _until(lambda: node.admission.reserved == 140_000, "the other reserved")
+            node.admission.wait = 0.0
+            writer.write(b"a" * 20_000)
+            status, _, body = parse_response(await asyncio.wait_for(reader.read(65536), 5))
+            assert status == 503 and body["error"] == "OverloadedError", body
+            assert node.node.record(b"lapsed") is None
+            assert node.admission.reserved == 100_000  # the other's alone
+            for each in (writer, other):
+                each.close()
+            await _until(lambda: node.admission.reserved == 0, "the reservations let go")
 
     run(scenario())
