@@ -42,8 +42,10 @@ from impl.timers import Flush
 from impl.versions import (
     CLIENT_FLOOR_META,
     LWW_FLOORS_META,
+    TOMBSTONE,
     ClockMode,
     Record,
+    Sibling,
     decode_record,
     encode_record,
     is_tombstone_only,
@@ -52,6 +54,7 @@ from impl.versions import (
     reaped_counter,
     sibling_count,
 )
+from spec.vclock import VClock
 
 __all__ = ["Replica"]
 
@@ -136,6 +139,8 @@ class Replica:
             self.hints.add(message.hint, message.key, encode_record(record))
             return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
         mine = self.merge_into_local(message.key, record, message.record)
+        if self.mode is ClockMode.LWW:
+            return [Send(src, self._lww_ack(message, record))]
         if self.mode is not ClockMode.CLIENT_VCLOCK:
             return [Send(src, ReplicaPutAck(message.op_id, message.key))]
         if self.client_floor > max(mine.floor, record.floor) and mine.truncation is not None:
@@ -159,6 +164,22 @@ class Replica:
             return [Send(src, ReplicaPutAck(message.op_id, message.key,
                                             record=encode_record(mine)))]
         return [Send(src, ReplicaPutAck(message.op_id, message.key))]
+
+    def _lww_ack(self, message: ReplicaPut, record: Record) -> ReplicaPutAck:
+        """lww: the ack of a put whose ``record`` is stamped at or below this
+        node's floor of the key (:attr:`lww_floors`) carries the floor, as a
+        tombstone record stamped with it (writer: this node), so that the
+        coordinator mints the put again above it
+        (:meth:`impl.put_coordinator.PutCoordinator.on_ack`). A coordinator that
+        did not reap the key (a node joined since, a replaced disk, a fallback
+        coordinator) stamps by its clock alone, below the reaped tombstone, and a
+        late copy of that tombstone then deleted the acknowledged put (session
+        25's review). Any other ack carries nothing."""
+        floor = self.lww_floors.get(message.key)
+        if floor is None or max((s.stamp for s in record.siblings), default=floor) > floor:
+            return ReplicaPutAck(message.op_id, message.key)
+        mark = Record(ClockMode.LWW, (Sibling(TOMBSTONE, VClock(), floor, self.name),))
+        return ReplicaPutAck(message.op_id, message.key, record=encode_record(mark))
 
     def on_replica_get(self, src: str, message: ReplicaGet) -> list[Effect]:
         """Answer a coordinator's read with this node's own record (b"": none); a key
@@ -389,12 +410,22 @@ class Replica:
         tombstone: a copy of the tombstone arriving late (a duplicated replica write,
         a stale round, a hint) then deleted the acknowledged put (session 24's data
         probe, docs/runtime.md; tests/impl/test_lww_stale_reap_round.py). A live
-        copy (a let-go) is no floor: its new owners hold it."""
-        if not record.siblings or not is_tombstone_only(record):
-            return
-        stamp = max(sibling.stamp for sibling in record.siblings)
-        if stamp > self.clock() and stamp > self.lww_floors.get(key, float("-inf")):
-            self.lww_floors[key] = stamp
+        copy (a let-go) is no floor: its new owners hold it.
+
+        A stamp equal to the clock is kept too (as :meth:`lww_now` keeps a floor
+        equal to ``now``): left out, a put coordinated here at that instant was
+        stamped the tombstone's own stamp and the tie went by writer name (session
+        25's review). Every floor the clock passed goes here too, not only at a put
+        coordinated here: a node that coordinated none kept every floor for ever
+        and rewrote them all at each reap (session 25's review)."""
+        now = self.clock()
+        changed = self._drop_passed_floors(now)
+        if record.siblings and is_tombstone_only(record):
+            stamp = max(sibling.stamp for sibling in record.siblings)
+            if stamp >= now and stamp > self.lww_floors.get(key, float("-inf")):
+                self.lww_floors[key] = stamp
+                changed = True
+        if changed:
             self._write_lww_floors()
 
     def lww_now(self, key: bytes, now: float) -> float:
@@ -409,16 +440,27 @@ class Replica:
         ``gc_grace_seconds`` (Cassandra's documentation, "Compaction: tombstones");
         Riak's ``delete_mode`` keeps it a set time; here the tombstone goes and only
         its stamp stays, as long as the stamp is ahead."""
-        floors = self.lww_floors
-        if not floors:
-            return now
-        passed = [k for k, stamp in floors.items() if stamp < now]
-        floor = floors.get(key)
-        if passed:
-            for k in passed:
-                del floors[k]
+        floor = self.lww_floors.get(key)
+        if self._drop_passed_floors(now):
             self._write_lww_floors()
         return now if floor is None or floor < now else max(now, lww_after(floor))
+
+    def _drop_passed_floors(self, now: float) -> bool:
+        """Drop the floors ``now`` (seconds) passed; whether any went (the caller
+        writes the ``LWW_FLOORS_META`` entry)."""
+        floors = self.lww_floors
+        passed = [k for k, stamp in floors.items() if stamp < now]
+        for k in passed:
+            del floors[k]
+        return bool(passed)
+
+    def adopt_lww_floor(self, key: bytes, stamp: float) -> None:
+        """lww: keep ``stamp`` (seconds) as ``key``'s floor, a replica's
+        (:meth:`_lww_ack`), if it is at or ahead of this node's clock and above the
+        key's floor here; persisted as a reap's (:meth:`_keep_lww_floor`)."""
+        if stamp >= self.clock() and stamp > self.lww_floors.get(key, float("-inf")):
+            self.lww_floors[key] = stamp
+            self._write_lww_floors()
 
     def _write_lww_floors(self) -> None:
         self.storage.set_meta(LWW_FLOORS_META, "\n".join(
