@@ -13,11 +13,14 @@ import pytest
 import impl
 from impl import versions
 from impl.effects import Send
-from impl.messages import ReplicaPut
+from impl.messages import PutRequest, ReplicaPut, ReplicaPutAck
+from impl.node import Node
+from impl.staging import persist
 from impl.storage.memory import MemoryStorage
-from impl.versions import TOMBSTONE, ClockMode, Record, lww_after
+from impl.versions import TOMBSTONE, ClockMode, Record, Sibling, lww_after
 from spec.vclock import VClock
 from tests.impl import test_lww_stamp_floor as floor_tests
+from tests.impl.test_node_driver import make_config
 
 KEY = floor_tests.KEY
 OTHER = b"basket"
@@ -196,3 +199,81 @@ def test_a_put_through_a_replaced_disk_survives_a_late_copy_of_the_delete(seed: 
     cluster.wipe("n2")
     cluster.run_for(5.0)
     assert _put_then_the_late_copy(cluster, late, b"k", "n2") == [b"v2"]
+
+
+# ------------------------------------------------------- the floor in the acks
+
+
+def _stamp_of(raw: bytes) -> float:
+    (sibling,) = versions.decode_record(raw, ClockMode.LWW).siblings
+    return sibling.stamp
+
+
+def test_a_replica_acks_a_put_stamped_at_or_below_its_floor_with_the_floor() -> None:
+    # Kills "a put stamped at the floor acked plainly" (a tie goes by writer name)
+    replica = floor_tests._replica(_storage(), 100.0)
+    _reap_key(replica, KEY, 130.0)
+    for stamp, carries in ((120.0, True), (130.0, True), (lww_after(130.0), False)):
+        put = versions.apply_put(Record.empty(ClockMode.LWW), VClock(), b"v2",
+                                 coordinator="n4", client_id="", now=stamp)
+        (sent,) = replica.on_replica_put("n4", ReplicaPut(1, KEY, versions.encode_record(put)))
+        assert isinstance(sent, Send) and isinstance(sent.message, ReplicaPutAck)
+        assert bool(sent.message.record) is carries, stamp
+        if carries:
+            floor = versions.decode_record(sent.message.record, ClockMode.LWW)
+            assert versions.is_tombstone_only(floor) and _stamp_of(sent.message.record) == 130.0
+
+
+def test_adopting_a_floor_keeps_only_one_ahead_of_the_clock_and_higher() -> None:
+    # Kills "any floor adopted" (a floor behind the clock, or below the key's floor)
+    storage = _storage()
+    replica = floor_tests._replica(storage, 100.0)
+    replica.adopt_lww_floor(KEY, 90.0)
+    assert replica.lww_floors == {}
+    replica.adopt_lww_floor(KEY, 130.0)
+    replica.adopt_lww_floor(KEY, 120.0)
+    assert replica.lww_floors == {KEY: 130.0}
+    assert floor_tests._replica(storage, 100.0).lww_floors == {KEY: 130.0}
+
+
+def _coordinated(now: float) -> tuple[Node, MemoryStorage, ReplicaPut]:
+    """n1 (lww, N = 3, W = 2) coordinates a put of ``v`` at ``now``; its first
+    ReplicaPut."""
+    storage = _storage()
+    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="lww"), storage, seed=1)
+    node.start(0.0)
+    effects = persist(storage, node.client_request(now, PutRequest(7, KEY, b"v", b"", None)))
+    sent = [e.message for e in effects if isinstance(e, Send)
+            and isinstance(e.message, ReplicaPut)]
+    return node, storage, sent[0]
+
+
+def _floor_ack(node: Node, storage: MemoryStorage, now: float, put: ReplicaPut,
+               floor: float) -> list[ReplicaPut]:
+    """n2 acks ``put`` with a floor stamped ``floor``; the ReplicaPuts n1 sends then."""
+    mark = Record(ClockMode.LWW, (Sibling(TOMBSTONE, VClock(), floor, "n2"),))
+    effects = persist(storage, node.receive(
+        now, "n2", ReplicaPutAck(put.op_id, KEY, record=versions.encode_record(mark))))
+    return [e.message for e in effects if isinstance(e, Send) and isinstance(e.message, ReplicaPut)]
+
+
+def test_a_floor_equal_to_the_stamp_mints_the_put_again_above_it() -> None:
+    # Kills "a tie not minted again" (the coordinator's floor < stamp check as <=)
+    node, storage, put = _coordinated(1.0)
+    assert _stamp_of(put.record) == 1.0
+    again = _floor_ack(node, storage, 1.0, put, 1.0)
+    assert node.stats["put-remints"] == 1
+    assert {_stamp_of(p.record) for p in again} == {lww_after(1.0)}
+
+
+def test_a_floor_ahead_is_adopted_durably_and_a_lower_one_is_an_ack() -> None:
+    # Kills "the floor adopted in memory only" (lost at a restart) and "a floor
+    # below the stamp minted again"
+    node, storage, put = _coordinated(1.0)
+    assert _floor_ack(node, storage, 1.1, put, 0.5) == []
+    assert node.stats["put-remints"] == 0
+    node, storage, put = _coordinated(1.0)
+    again = _floor_ack(node, storage, 1.1, put, 50.0)
+    assert {_stamp_of(p.record) for p in again} == {lww_after(50.0)}
+    restarted = Node("n1", make_config(3, n=3, r=2, w=2, clock="lww"), storage, seed=1)
+    assert restarted.replica.lww_floors == {KEY: 50.0}
