@@ -23,6 +23,13 @@ is acknowledged -- so a write lands on N nodes whenever N nodes are reachable --
 or the request's deadline (``request_timeout``), when a put short of W fails
 with a :class:`~impl.errors.QuorumError`.
 
+A put is minted again, before it is answered, when a replica's ack says its
+version cannot stand: in client-vclock a replica holding a higher counter of
+the put's entry (:meth:`PutCoordinator._remint`), in lww a replica whose floor
+of the key (the stamp of a tombstone it reaped while ahead of its clock:
+:mod:`impl.lww_floors`) is at or above the put's stamp
+(:meth:`PutCoordinator._remint_above_floor`, session 25).
+
 The functions :func:`ack_counts` and :func:`put_quorum_reached` are the places
 the refinement tests' seeded mutants patch: keep them small.
 """
