@@ -323,3 +323,45 @@ def test_session_24s_single_entry_is_read_and_moved_into_the_buckets() -> None:
     assert storage.get_meta(versions.LWW_FLOORS_META) == b""
     assert storage.get_meta(lww_floors.bucket_meta(KEY)) == (
         f"{KEY.hex()} {(130.0).hex()}".encode("ascii"))
+
+
+# ----------------------------------- found by the review's probe, not the floor's
+
+
+def _late_forward_after_a_delete(clock: str) -> list[bytes]:
+    """5 nodes, N = 3: a put of ``v1`` through a node outside the key's top N; its
+    Forward to the first of the top N is held back (the link cut one way), so the
+    forwarding node times out and the second coordinates it (acknowledged). The
+    client reads ``v1`` and deletes it with that context (acknowledged). Then the
+    held Forward arrives (a network that delivers it late). The values a get at
+    R = 3 answers once quiet."""
+    cluster = impl.SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, clock=clock,
+                                    delete_mode="keep")
+    top = cluster.node("n1").preference_list(b"k")[:3]
+    outside = next(name for name in cluster.node_names if name not in top)
+    cluster.partition_one_way([outside], [top[0]])
+    put = cluster.client(outside).submit_put(b"k", b"v1", coordinator=outside)
+    held: list[object] = []
+    for _ in range(1000):
+        held = [sent.message for sent in cluster.sim.in_flight()
+                if sent.dest == top[0] and type(sent.message).__name__ == "Forward"]
+        if held or not cluster.sim.step():
+            break
+    assert held, "the Forward to the first of the top N was never in flight"
+    cluster.wait([put])
+    cluster.heal()
+    read = cluster.client(top[1]).get(b"k", r=3, coordinator=top[1])
+    assert read.values == [b"v1"]
+    cluster.client(top[1]).delete(b"k", read.context, w=3, coordinator=top[1])
+    cluster.sim.perform(outside, [Send(top[0], held[0])])  # type: ignore[arg-type]
+    cluster.run_for(30.0)
+    return cluster.client(top[1]).get(b"k", r=3, coordinator=top[1]).values
+
+
+@pytest.mark.parametrize("clock", ["lww", "dvv"])
+@pytest.mark.xfail(strict=True, reason=(
+    "session 25's probe: a forwarded put whose Forward arrives late, after its "
+    "forwarder timed out and another coordinator answered it, is coordinated again "
+    "after the client's later delete (docs/runtime.md, review of the lww stamp floor)"))
+def test_a_late_forward_of_an_answered_put_does_not_undo_a_later_delete(clock: str) -> None:
+    assert _late_forward_after_a_delete(clock) == []
