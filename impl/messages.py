@@ -323,12 +323,16 @@ class ReplicaPut:
 class ReplicaPutAck:
     """A replica stored a :class:`ReplicaPut` durably (as a hint for ``hint`` if set).
 
-    ``record`` (client-vclock only; ``b""`` otherwise) is the replica's own record
-    of the key when it kept none of the put's version: its stored clocks dominate
-    the one the coordinator minted. The coordinator of a put still unanswered
-    re-mints it above the client's counter in that record (a client that forgot
-    its counter writing through a coordinator that missed its last version:
-    :meth:`impl.put_coordinator.PutCoordinator.on_ack`)."""
+    ``record`` (client-vclock and lww; ``b""`` otherwise) is, in client-vclock,
+    the replica's own record of the key when it kept none of the put's version:
+    its stored clocks dominate the one the coordinator minted. The coordinator of
+    a put still unanswered re-mints it above the client's counter in that record
+    (a client that forgot its counter writing through a coordinator that missed
+    its last version: :meth:`impl.put_coordinator.PutCoordinator.on_ack`). In lww
+    it is the replica's floor of the key, as a tombstone record stamped with it,
+    when the put's version is stamped at or below it; the coordinator of a put
+    still unanswered mints it again above (session 25:
+    :meth:`impl.replica.Replica._lww_ack`)."""
 
     op_id: int
     key: bytes

@@ -23,6 +23,13 @@ is acknowledged -- so a write lands on N nodes whenever N nodes are reachable --
 or the request's deadline (``request_timeout``), when a put short of W fails
 with a :class:`~impl.errors.QuorumError`.
 
+A put is minted again, before it is answered, when a replica's ack says its
+version cannot stand: in client-vclock a replica holding a higher counter of
+the put's entry (:meth:`PutCoordinator._remint`), in lww a replica whose floor
+of the key (the stamp of a tombstone it reaped while ahead of its clock:
+:mod:`impl.lww_floors`) is at or above the put's stamp
+(:meth:`PutCoordinator._remint_above_floor`, session 25).
+
 The functions :func:`ack_counts` and :func:`put_quorum_reached` are the places
 the refinement tests' seeded mutants patch: keep them small.
 """
@@ -60,6 +67,7 @@ from impl.versions import (
     apply_put,
     context_pairs,
     encode_record,
+    is_tombstone_only,
     lww_version,
     replicated_part,
     sibling_count,
@@ -115,6 +123,9 @@ class PutCoordination:
     #: the timeouts' multiple for a record larger than max_record_bytes
     #: (:func:`impl.config.record_patience`)
     patience: float = 1.0
+    #: lww: the stamp of the version minted (seconds; a replica's floor at or
+    #: above it mints the put again: :meth:`PutCoordinator._remint_above_floor`)
+    stamp: float = 0.0
 
 
 def ack_counts(coordination: PutCoordination, src: str, hint: str) -> str | None:
@@ -273,6 +284,10 @@ class PutCoordinator:
             tombstone=encoded if request.delete else b"",
             groups=self.quorum.groups(key, writing=True), replied=replied,
             patience=patience)
+        if self.mode is ClockMode.LWW and hybrid:
+            coordination.request = request
+            coordination.remints = remints
+            coordination.stamp = max(sibling.stamp for sibling in sent.siblings)
         if self.mode is ClockMode.CLIENT_VCLOCK and late is None:
             # (a late round's version is concurrent with every clock of the client's
             # entry alone: no replica's record makes it mint again)
@@ -417,6 +432,8 @@ class PutCoordinator:
         Revisited", Basho blog 2015), this project's ``dvv`` and
         ``server-vclock``; here the client's entry stays the actor. Raises
         PeerDataError for a bad record."""
+        if self.mode is ClockMode.LWW:
+            return self._remint_above_floor(now, coordination, raw)
         request = coordination.request
         if request is None or coordination.remints >= MAX_REMINTS:
             return None
@@ -450,6 +467,41 @@ class PutCoordinator:
                 *self._coordinate(now, request, coordination.reply_to, coordination.deadline,
                                   coordination.remints + 1, replied=coordination.replied,
                                   late=late)]
+
+    def _remint_above_floor(self, now: float, coordination: PutCoordination,
+                            raw: bytes) -> list[Effect] | None:
+        """lww: mint a put not answered yet again above a replica's floor of its key
+        (``raw``, a tombstone record stamped with the floor:
+        :meth:`impl.replica.Replica._lww_ack`) if its version is stamped at or
+        below it. The floor is the stamp of a tombstone that replica reaped while
+        it was ahead of the replica's clock; this node did not reap it (it joined
+        since, its disk was replaced, it coordinates from outside the top N) and
+        stamped by its clock alone, so a late copy of the tombstone deleted the
+        acknowledged put (session 25's review: ``[]`` at R = 3 where ``[v2]`` is
+        right, 3 of 3 seeds after a replaced disk; the join case likewise). The
+        floor is adopted here (:meth:`impl.replica.Replica.adopt_lww_floor`) and
+        the put coordinated again over it with a new op id and the same deadline;
+        the first round's acks count for nothing (as a client-vclock re-mint).
+        None (the ack counts): a put answered already (its client holds the
+        first stamp's context: a version above the floor could supersede the
+        client's next write through a coordinator that has not seen it), a record
+        not of tombstones only (no floor: a forged or newer peer) or a floor below
+        the stamp, :data:`MAX_REMINTS` reached. PeerDataError for a bad record."""
+        request = coordination.request
+        if request is None or coordination.replied or coordination.remints >= MAX_REMINTS:
+            return None
+        theirs = self.replica.decode(coordination.key, raw)
+        if not is_tombstone_only(theirs):  # a floor is a tombstone's stamp
+            return None
+        floor = max(sibling.stamp for sibling in theirs.siblings)
+        if floor < coordination.stamp:
+            return None
+        del self.coordinations[coordination.op_id]
+        self.stats["put-remints"] += 1
+        self.replica.adopt_lww_floor(coordination.key, floor)
+        return [CancelTimer(PutTimeout(coordination.op_id)),
+                *self._coordinate(now, request, coordination.reply_to, coordination.deadline,
+                                  coordination.remints + 1)]
 
     def on_timeout(self, now: float, timer: PutTimeout) -> list[Effect]:
         """Resend the silent targets' write to fallbacks; fail the put at its deadline.

@@ -36,14 +36,16 @@ from impl.effects import Effect, Send, SetTimer
 from impl.errors import BadMessageError, TooLargeError, UnknownNodeError
 from impl.hints import HintStore
 from impl.internal_errors import peer_data_error
+from impl.lww_floors import LwwFloors
 from impl.messages import ReplicaGet, ReplicaGetReply, ReplicaPut, ReplicaPutAck
 from impl.storage.base import Storage
 from impl.timers import Flush
 from impl.versions import (
     CLIENT_FLOOR_META,
-    LWW_FLOORS_META,
+    TOMBSTONE,
     ClockMode,
     Record,
+    Sibling,
     decode_record,
     encode_record,
     is_tombstone_only,
@@ -52,6 +54,7 @@ from impl.versions import (
     reaped_counter,
     sibling_count,
 )
+from spec.vclock import VClock
 
 __all__ = ["Replica"]
 
@@ -98,11 +101,9 @@ class Replica:
             self.client_floor = int(storage.get_meta(CLIENT_FLOOR_META) or b"0")
         #: lww: key -> the stamp of a tombstone this node reaped while the stamp was
         #: ahead of its clock, which every put of the key it coordinates is stamped
-        #: above (the ``LWW_FLOORS_META`` entry, durable with the removal:
+        #: above (meta entries durable with the removal: :mod:`impl.lww_floors`,
         #: :meth:`reap`, :meth:`lww_now`)
-        self.lww_floors: dict[bytes, float] = {}
-        if self.mode is ClockMode.LWW:
-            self.lww_floors = _parse_floors(storage.get_meta(LWW_FLOORS_META))
+        self.floors = LwwFloors(storage, load=self.mode is ClockMode.LWW)
         #: the node's clock (seconds; set by the node): a floor its clock passed is
         #: dropped (:meth:`lww_now`)
         self.clock: Callable[[], float] = lambda: float("-inf")
@@ -136,6 +137,8 @@ class Replica:
             self.hints.add(message.hint, message.key, encode_record(record))
             return [Send(src, ReplicaPutAck(message.op_id, message.key, message.hint))]
         mine = self.merge_into_local(message.key, record, message.record)
+        if self.mode is ClockMode.LWW:
+            return [Send(src, self._lww_ack(message, record))]
         if self.mode is not ClockMode.CLIENT_VCLOCK:
             return [Send(src, ReplicaPutAck(message.op_id, message.key))]
         if self.client_floor > max(mine.floor, record.floor) and mine.truncation is not None:
@@ -159,6 +162,22 @@ class Replica:
             return [Send(src, ReplicaPutAck(message.op_id, message.key,
                                             record=encode_record(mine)))]
         return [Send(src, ReplicaPutAck(message.op_id, message.key))]
+
+    def _lww_ack(self, message: ReplicaPut, record: Record) -> ReplicaPutAck:
+        """lww: the ack of a put whose ``record`` is stamped at or below this
+        node's floor of the key (:attr:`lww_floors`) carries the floor, as a
+        tombstone record stamped with it (writer: this node), so that the
+        coordinator mints the put again above it
+        (:meth:`impl.put_coordinator.PutCoordinator.on_ack`). A coordinator that
+        did not reap the key (a node joined since, a replaced disk, a fallback
+        coordinator) stamps by its clock alone, below the reaped tombstone, and a
+        late copy of that tombstone then deleted the acknowledged put (session
+        25's review). Any other ack carries nothing."""
+        floor = self.floors.get(message.key)
+        if floor is None or max((s.stamp for s in record.siblings), default=floor) > floor:
+            return ReplicaPutAck(message.op_id, message.key)
+        mark = Record(ClockMode.LWW, (Sibling(TOMBSTONE, VClock(), floor, self.name),))
+        return ReplicaPutAck(message.op_id, message.key, record=encode_record(mark))
 
     def on_replica_get(self, src: str, message: ReplicaGet) -> list[Effect]:
         """Answer a coordinator's read with this node's own record (b"": none); a key
@@ -383,47 +402,54 @@ class Replica:
     def _keep_lww_floor(self, key: bytes, record: Record) -> None:
         """lww: the removed copy ``record`` of ``key`` was tombstones only, stamped
         ahead of this node's clock: keep its stamp as the key's floor (persisted in
-        ``LWW_FLOORS_META`` in the removal's storage batch). Before, the reap forgot
+        the removal's storage batch: :mod:`impl.lww_floors`). Before, the reap forgot
         the stamp the hybrid rule puts a later put above, and a put coordinated here
         after a read that found nothing was stamped by the clock alone, below the
         tombstone: a copy of the tombstone arriving late (a duplicated replica write,
         a stale round, a hint) then deleted the acknowledged put (session 24's data
         probe, docs/runtime.md; tests/impl/test_lww_stale_reap_round.py). A live
-        copy (a let-go) is no floor: its new owners hold it."""
-        if not record.siblings or not is_tombstone_only(record):
-            return
-        stamp = max(sibling.stamp for sibling in record.siblings)
-        if stamp > self.clock() and stamp > self.lww_floors.get(key, float("-inf")):
-            self.lww_floors[key] = stamp
-            self._write_lww_floors()
+        copy (a let-go) is no floor: its new owners hold it.
+
+        A stamp equal to the clock is kept too (as :meth:`lww_now` keeps a floor
+        equal to ``now``): left out, a put coordinated here at that instant was
+        stamped the tombstone's own stamp and the tie went by writer name (session
+        25's review). Every floor the clock passed goes here too, not only at a put
+        coordinated here: a node that coordinated none kept every floor for ever
+        and rewrote them all at each reap (session 25's review)."""
+        now = self.clock()
+        self.floors.drop_passed(now)
+        if record.siblings and is_tombstone_only(record):
+            stamp = max(sibling.stamp for sibling in record.siblings)
+            if stamp >= now:
+                self.floors.raise_to(key, stamp)
 
     def lww_now(self, key: bytes, now: float) -> float:
         """lww: the time a put of ``key`` coordinated here at ``now`` (this node's
         clock, seconds) is stamped from: ``now``, or one tick above the key's floor
         (a tombstone this node reaped while stamped ahead of its clock: :meth:`reap`)
         if that is later. Floors ``now`` passed are dropped (the clock alone stamps
-        above them from now on): what a floor costs is one line of the
-        ``LWW_FLOORS_META`` entry per key reaped while its tombstone was ahead of
+        above them from now on): what a floor costs is one line of a
+        meta entry (:mod:`impl.lww_floors`) per key reaped while its tombstone was ahead of
         this node's clock, for as long as it is ahead (a 30 s skew keeps one for 30
         s at the most). Cassandra's answer to the same problem is a tombstone kept
         ``gc_grace_seconds`` (Cassandra's documentation, "Compaction: tombstones");
         Riak's ``delete_mode`` keeps it a set time; here the tombstone goes and only
         its stamp stays, as long as the stamp is ahead."""
-        floors = self.lww_floors
-        if not floors:
-            return now
-        passed = [k for k, stamp in floors.items() if stamp < now]
-        floor = floors.get(key)
-        if passed:
-            for k in passed:
-                del floors[k]
-            self._write_lww_floors()
+        floor = self.floors.get(key)
+        self.floors.drop_passed(now)
         return now if floor is None or floor < now else max(now, lww_after(floor))
 
-    def _write_lww_floors(self) -> None:
-        self.storage.set_meta(LWW_FLOORS_META, "\n".join(
-            f"{key.hex()} {stamp.hex()}"
-            for key, stamp in sorted(self.lww_floors.items())).encode("ascii"))
+    @property
+    def lww_floors(self) -> dict[bytes, float]:
+        """lww: every floor, key -> stamp (seconds; a new dict: :attr:`floors`)."""
+        return self.floors.as_dict()
+
+    def adopt_lww_floor(self, key: bytes, stamp: float) -> None:
+        """lww: keep ``stamp`` (seconds) as ``key``'s floor, a replica's
+        (:meth:`_lww_ack`), if it is at or ahead of this node's clock and above the
+        key's floor here; persisted as a reap's (:meth:`_keep_lww_floor`)."""
+        if stamp >= self.clock():
+            self.floors.raise_to(key, stamp)
 
     def raise_floor(self, counter: int) -> None:
         """client-vclock: raise :attr:`client_floor` to ``counter`` (a count of
@@ -451,14 +477,6 @@ class Replica:
 #: the meta entry holding the largest record bounds (``"bytes siblings"``, ASCII
 #: integers) any configuration this store ran with allowed a peer's record
 RECORD_BOUNDS_META = "record_bounds"
-
-
-def _parse_floors(raw: bytes | None) -> dict[bytes, float]:
-    """The lww stamp floors of a ``LWW_FLOORS_META`` entry (None: none)."""
-    if not raw:
-        return {}
-    lines = (line.partition(" ") for line in raw.decode("ascii").split("\n"))
-    return {bytes.fromhex(key): float.fromhex(stamp) for key, _, stamp in lines}
 
 
 def kept_record_bounds(storage: Storage, config: ClusterConfig,
