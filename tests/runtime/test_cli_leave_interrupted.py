@@ -230,3 +230,42 @@ def test_a_waiting_reason_from_a_member_that_missed_the_join_is_not_final(
             timer.cancel()
             timer.join(timeout=10)
         assert (done.returncode, done.stdout) == (0, "n3 left\n"), done
+
+
+
+@pytest.mark.parametrize(("n4_says", "window", "expected"), [
+    ("left", 8.0, "its last step waits (n1: {why})"),
+    ("joining", 3.0, "still handing its ranges over after 3 s")])
+def test_a_running_node_held_left_as_it_says_of_itself_does_not_hide_the_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n4_says: str, window: float,
+        expected: str) -> None:
+    """Session 25's review: two leaves at once, 4 nodes, N = 3: n4 left first (every
+    view, its own too, says ``left``) but still runs (a node that left stays up until
+    its settlement is announced, then ``4 * gossip_interval``), and n3's departure
+    waits. ``vdynamo leave n3`` refused every reason while n4 ran, n4 not being on
+    the ring in any member's view (real processes, gossip 1 s: n3's ``leave`` said
+    it waits only after n4 exited, 2 s after n1 said so). Now a member that holds a
+    running node ``left`` as that node says of itself is current: exit 1 with the
+    reason at the first look. The leave window is cut to 8 s so that the code before
+    fails in bounded time ("still handing its ranges over after 8 s").
+
+    ``joining``: n4 left once and joined again (``vdynamo join n4``, ``serve
+    --rejoin``); n1 has not heard of the rejoin and holds it ``left``, so its reason
+    (computed without n4) is not taken, and the window (3 s) ends. (Mutant: ``left``
+    in the member's view taken as current whatever n4 says: exit 1 with the stale
+    reason.)"""
+    monkeypatch.setattr(cluster_cli, "_LEAVE_TIMEOUT_S", window)
+    directory = tmp_path / "c"
+    why = "it would leave 2 members (n1, n2), fewer than N = 3 replicas per key"
+    view = {"n1": "up", "n2": "up", "n3": "leaving", "n4": "left"}
+    with _member(view, {"n3": why}) as port, _member({**view, "n4": n4_says}) as port4, \
+            _node(directory / "cluster.toml", -1) as node, \
+            _node(directory / "cluster.toml", -1) as n4:
+        _cluster(directory, port, node.pid)
+        held = state(directory)
+        held["nodes"]["n4"] = {"pid": n4.pid, "http": port4, "peer": 4}
+        (directory / "cluster.json").write_text(json.dumps(held))
+        waits = cli("leave", "n3", "--dir", str(directory))
+        assert waits.returncode == 1, waits
+        assert expected.format(why=why) in waits.stderr, waits.stderr
+        assert node.poll() is None and n4.poll() is None
