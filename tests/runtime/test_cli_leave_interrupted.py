@@ -148,20 +148,33 @@ def test_a_leave_that_would_leave_fewer_than_n_members_is_refused_at_once(
         assert node.poll() is None and state(directory) == before
 
 
-def test_a_leave_that_waits_for_members_says_why_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("not_started", [False, True])
+def test_a_leave_that_waits_for_members_says_why_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, not_started: bool) -> None:
     """Session 24's review: a leave the cluster holds at its last step (a removal
     crossing it: 2 members would stay for N = 3) keeps the node serving; the
     deciding member's ``GET /status`` says why (``departures_waiting``). ``vdynamo
     leave`` now says it within seconds, names the reason and what to do, and
     records the leave (``leaving``: ``leave`` again confirms it). Before: it waited
     120 s, then "n3 is still handing its ranges over after 120 s". The stand-in
-    node ignores the signal (it stays up, as a waiting node does)."""
+    node ignores the signal (it stays up, as a waiting node does).
+
+    ``not_started``: the state file also names n5, not running and in no member's
+    view (a ``vdynamo join n5`` whose node failed to start); a node not running is
+    not one the member must have heard of (session 25's review: the mutant that
+    drops "running" from that condition took no reason, "still handing its ranges
+    over after 8 s", the window cut from 120 s)."""
+    monkeypatch.setattr(cluster_cli, "_LEAVE_TIMEOUT_S", 8.0)
     directory = tmp_path / "c"
     why = ("with n4 going too, it would leave 2 members (n1, n2), fewer than N = 3 "
            "replicas per key; it completes once a node joins")
     with _member({"n1": "up", "n3": "leaving"}, {"n3": why}) as port, \
             _node(directory / "cluster.toml", -1) as node:
         _cluster(directory, port, node.pid)
+        if not_started:
+            held = state(directory)
+            held["nodes"]["n5"] = {"pid": None, "http": 1, "peer": 5}
+            (directory / "cluster.json").write_text(json.dumps(held))
         waits = cli("leave", "n3", "--dir", str(directory))
         assert waits.returncode == 1, waits
         assert f"n3 is leaving and keeps serving, but its last step waits (n1: {why})" in (
