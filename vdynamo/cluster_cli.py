@@ -76,6 +76,8 @@ _START_TIMEOUT_S = 30.0
 #: have started that many processes
 MAX_LOCAL_NODES = 64
 _STOP_TIMEOUT_S = 10.0
+#: how long ``vdynamo leave`` waits for the node to hand its ranges over and exit
+_LEAVE_TIMEOUT_S = 120.0
 #: how long ``cluster up`` waits, by default, for the nodes it started to be ready
 #: after they answer (``--wait-ready``); a fresh node's shadow round lasts at most
 #: ``shadow_round_s`` (2 s by default, 60 at most)
@@ -723,16 +725,22 @@ def _departure_waits(directory: Path, state: dict[str, Any], name: str) -> str |
     claimant), ``"NODE: reason"``; None if no member says it waits (or none answers).
 
     A reason counts only from a member whose view (its ``membership``, in the same
-    answer) holds every other node running in ``directory`` on the ring: one that
-    has not yet heard of a node just joined (``vdynamo join`` returns once the new
-    node is ready, before every member saw it) computed its reason without it
-    (session 25)."""
+    answer) is current about every other node running in ``directory``: holds it on
+    the ring, or holds it ``left`` as the node itself does (its own ``/status``).
+    One that has not yet heard of a node just joined (``vdynamo join`` returns once
+    the new node is ready, before every member saw it) computed its reason without
+    it (session 25). A node that left but still runs (it stays up until its
+    settlement is announced, then ``4 * gossip_interval``) is ``left`` everywhere,
+    its own view too: session 25's review, before, every reason was refused while
+    it ran (two leaves at once, 4 nodes, N = 3, gossip 3 s: the waiting one's
+    ``leave`` heard of it only once the other exited)."""
     from impl.membership import ON_RING
 
     on_ring = {status.value for status in ON_RING}
     running = {other for other, entry in state["nodes"].items()
                if other != name and not entry.get("left") and not entry.get("removed")
                and _ours(directory, entry["pid"])}
+    answers: dict[str, dict[str, Any]] = {}
     for other, entry in state["nodes"].items():
         if entry.get("left") or entry.get("removed"):
             continue
@@ -740,11 +748,25 @@ def _departure_waits(directory: Path, state: dict[str, Any], name: str) -> str |
             with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
                                         timeout=1.0) as answer:
                 status = json.loads(answer.read())
-            why = status.get("departures_waiting", {}).get(name)
-            view = status.get("membership", {})
-            current = all(view.get(node, {}).get("status") in on_ring for node in running)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (OSError, ValueError, KeyError, TypeError):
             continue
+        if isinstance(status, dict):
+            answers[other] = status
+
+    def says(at: str, node: str) -> Any:
+        """``node``'s status in ``at``'s answered view (None: not there, or no view)."""
+        try:
+            return answers.get(at, {}).get("membership", {}).get(node, {}).get("status")
+        except AttributeError:
+            return None
+
+    for other, status in answers.items():
+        try:
+            why = status.get("departures_waiting", {}).get(name)
+        except AttributeError:
+            continue
+        current = all(says(other, node) in on_ring
+                      or says(other, node) == says(node, node) == "left" for node in running)
         if isinstance(why, str) and current:
             return f"{other}: {why}"
     return None
@@ -803,7 +825,7 @@ def main_leave(argv: list[str]) -> int:
         return 1
     if running:  # (else: restarted to finish an interrupted leave, and exited since)
         os.kill(entry["pid"], signal.SIGUSR1)
-    deadline = time.monotonic() + 120.0
+    deadline = time.monotonic() + _LEAVE_TIMEOUT_S
     asked = time.monotonic() + 2.0  # (a crossing removal reaches the decider by gossip)
     while _ours(directory, entry["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -819,7 +841,8 @@ def main_leave(argv: list[str]) -> int:
                   f"--dir {directory}` again to confirm it", file=sys.stderr)
             return 1
     if _ours(directory, entry["pid"]):
-        print(f"vdynamo leave: {name} is still handing its ranges over after 120 s",
+        print(f"vdynamo leave: {name} is still handing its ranges over after "
+              f"{_LEAVE_TIMEOUT_S:.0f} s",
               file=sys.stderr)
         return 1
     entry["pid"] = None

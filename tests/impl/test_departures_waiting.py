@@ -46,3 +46,25 @@ def test_a_join_seen_ends_the_waiting_reason_at_once(partitioning: str,
 
         cluster.run_until(left, max_time=120.0)
         assert [waits for waits in seen if waits] == []
+
+
+def test_a_crossing_wait_is_listed_by_its_deciders_only() -> None:
+    """Session 25's review (two survivors of the hand mutants): strategy 1, 4 nodes,
+    N = 3, n2 and n3 asked to leave at once: each decides its own ``left`` counting
+    every other departure it knows of (``Gossiper._going_first``), so both wait, and
+    each says so, naming the other ("with n3 going too"). n1 decides neither and
+    lists nothing. Mutants killed: the reason computed again with no departure
+    counted first (both waits went unlisted: ``vdynamo leave`` would have waited
+    its 120 s); every departing node listed, deferred here or not (n2 listed n3 too,
+    and n1 listed n3: checks neither makes)."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1,
+                          partitioning="strategy1") as cluster:
+        cluster.run_for(3.0)
+        cluster.leave("n2")
+        cluster.leave("n3")
+        cluster.run_for(20.0)
+        said = {node: cluster.node(node).gossiper.departures_waiting()
+                for node in ("n1", "n2", "n3", "n4")}
+        assert list(said["n2"]) == ["n2"] and "with n3 going too" in said["n2"]["n2"], said
+        assert list(said["n3"]) == ["n3"] and "with n2 going too" in said["n3"]["n3"], said
+        assert said["n1"] == said["n4"] == {}, said

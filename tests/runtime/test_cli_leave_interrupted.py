@@ -148,20 +148,33 @@ def test_a_leave_that_would_leave_fewer_than_n_members_is_refused_at_once(
         assert node.poll() is None and state(directory) == before
 
 
-def test_a_leave_that_waits_for_members_says_why_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("not_started", [False, True])
+def test_a_leave_that_waits_for_members_says_why_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, not_started: bool) -> None:
     """Session 24's review: a leave the cluster holds at its last step (a removal
     crossing it: 2 members would stay for N = 3) keeps the node serving; the
     deciding member's ``GET /status`` says why (``departures_waiting``). ``vdynamo
     leave`` now says it within seconds, names the reason and what to do, and
     records the leave (``leaving``: ``leave`` again confirms it). Before: it waited
     120 s, then "n3 is still handing its ranges over after 120 s". The stand-in
-    node ignores the signal (it stays up, as a waiting node does)."""
+    node ignores the signal (it stays up, as a waiting node does).
+
+    ``not_started``: the state file also names n5, not running and in no member's
+    view (a ``vdynamo join n5`` whose node failed to start); a node not running is
+    not one the member must have heard of (session 25's review: the mutant that
+    drops "running" from that condition took no reason, "still handing its ranges
+    over after 8 s", the window cut from 120 s)."""
+    monkeypatch.setattr(cluster_cli, "_LEAVE_TIMEOUT_S", 8.0)
     directory = tmp_path / "c"
     why = ("with n4 going too, it would leave 2 members (n1, n2), fewer than N = 3 "
            "replicas per key; it completes once a node joins")
     with _member({"n1": "up", "n3": "leaving"}, {"n3": why}) as port, \
             _node(directory / "cluster.toml", -1) as node:
         _cluster(directory, port, node.pid)
+        if not_started:
+            held = state(directory)
+            held["nodes"]["n5"] = {"pid": None, "http": 1, "peer": 5}
+            (directory / "cluster.json").write_text(json.dumps(held))
         waits = cli("leave", "n3", "--dir", str(directory))
         assert waits.returncode == 1, waits
         assert f"n3 is leaving and keeps serving, but its last step waits (n1: {why})" in (
@@ -230,3 +243,42 @@ def test_a_waiting_reason_from_a_member_that_missed_the_join_is_not_final(
             timer.cancel()
             timer.join(timeout=10)
         assert (done.returncode, done.stdout) == (0, "n3 left\n"), done
+
+
+
+@pytest.mark.parametrize(("n4_says", "window", "expected"), [
+    ("left", 8.0, "its last step waits (n1: {why})"),
+    ("joining", 3.0, "still handing its ranges over after 3 s")])
+def test_a_running_node_held_left_as_it_says_of_itself_does_not_hide_the_reason(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, n4_says: str, window: float,
+        expected: str) -> None:
+    """Session 25's review: two leaves at once, 4 nodes, N = 3: n4 left first (every
+    view, its own too, says ``left``) but still runs (a node that left stays up until
+    its settlement is announced, then ``4 * gossip_interval``), and n3's departure
+    waits. ``vdynamo leave n3`` refused every reason while n4 ran, n4 not being on
+    the ring in any member's view (real processes, gossip 1 s: n3's ``leave`` said
+    it waits only after n4 exited, 2 s after n1 said so). Now a member that holds a
+    running node ``left`` as that node says of itself is current: exit 1 with the
+    reason at the first look. The leave window is cut to 8 s so that the code before
+    fails in bounded time ("still handing its ranges over after 8 s").
+
+    ``joining``: n4 left once and joined again (``vdynamo join n4``, ``serve
+    --rejoin``); n1 has not heard of the rejoin and holds it ``left``, so its reason
+    (computed without n4) is not taken, and the window (3 s) ends. (Mutant: ``left``
+    in the member's view taken as current whatever n4 says: exit 1 with the stale
+    reason.)"""
+    monkeypatch.setattr(cluster_cli, "_LEAVE_TIMEOUT_S", window)
+    directory = tmp_path / "c"
+    why = "it would leave 2 members (n1, n2), fewer than N = 3 replicas per key"
+    view = {"n1": "up", "n2": "up", "n3": "leaving", "n4": "left"}
+    with _member(view, {"n3": why}) as port, _member({**view, "n4": n4_says}) as port4, \
+            _node(directory / "cluster.toml", -1) as node, \
+            _node(directory / "cluster.toml", -1) as n4:
+        _cluster(directory, port, node.pid)
+        held = state(directory)
+        held["nodes"]["n4"] = {"pid": n4.pid, "http": port4, "peer": 4}
+        (directory / "cluster.json").write_text(json.dumps(held))
+        waits = cli("leave", "n3", "--dir", str(directory))
+        assert waits.returncode == 1, waits
+        assert expected.format(why=why) in waits.stderr, waits.stderr
+        assert node.poll() is None and n4.poll() is None
