@@ -25,6 +25,7 @@ import pytest
 
 from impl import SimulatedCluster
 from impl.cluster import Client
+from tests.conftest import PROFILE
 
 #: impl.versions.CLIENT_FLOOR_META (spelt out: the test runs on the code before it)
 CLIENT_FLOOR_META = "client-counter-floor"
@@ -181,7 +182,9 @@ def _joined_after_the_reap(seed: int, joins: int, keys: list[bytes],
     return lost, cluster
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+#: CI runs seed 1, the one that lost v6 before the fix; the soak profile seed 2 too
+#: (session 25: 1.4 CPU-s of CI less)
+@pytest.mark.parametrize("seed", [1, 2] if PROFILE == "soak" else [1])
 def test_joined_nodes_learn_the_floor_by_gossip(seed: int) -> None:
     """Session 19's review: with three nodes joined after the reap, a key's
     coordinator (a joiner) and one more of its replicas (a joiner) had no floor.

@@ -83,6 +83,25 @@ def wait_until(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def remove_once_down(directory: Path, name: str, limit: float = 30.0,
+                     ) -> subprocess.CompletedProcess[str]:
+    """``vdynamo remove NAME --dir DIRECTORY`` (in this process, :func:`cli`) of a
+    node just killed, asked again every 0.1 s while it is refused because ``name``
+    is still up: its process not yet gone (the CLI: "is running in"), or the member
+    heard from it within the window and does not suspect it
+    (:meth:`impl.node.Node.force_remove`: "is up"); at most ``limit`` seconds. The
+    last run, whatever its outcome (any other refusal at once). It replaces a fixed
+    sleep of the window and a second (5 s in the tests) after the kill (session 25)."""
+    deadline = time.monotonic() + limit
+    while True:
+        result = cli("remove", name, "--dir", str(directory))
+        if (result.returncode == 0 or time.monotonic() > deadline
+                or not (f"{name!r} is up" in result.stderr
+                        or f"{name} is running in" in result.stderr)):
+            return result
+        time.sleep(0.1)
+
+
 def alive(pid: int | None) -> bool:
     if not pid:
         return False
