@@ -119,8 +119,12 @@ class ByteAdmission:
         """Whether a request of ``size`` bytes is admitted without waiting: none
         waits before it and it fits (a request that cannot wait, a Forward or an
         ``Expect: 100-continue``, is refused otherwise: it may not pass those
-        waiting)."""
-        return not self.closed and not self.queue and self.fits(size)
+        waiting). Reservations past their hold give way to it (:attr:`give_way`)."""
+        if self.closed or self.queue:
+            return False
+        if not self.fits(size) and self.give_way is not None:
+            self.give_way(size)  # bodies past their hold yield to it as to one waiting
+        return self.fits(size)
 
     async def admit(self, size: int) -> bool:
         """Wait for the turn of a request of ``size`` bytes: True once admitted (the

@@ -209,5 +209,31 @@ def test_a_body_stalled_past_its_hold_gives_way_to_a_put_waiting(tmp_path: Path)
             for each in (big, small):
                 each.close()
             await _until(lambda: node.admission.reserved == 0, "the reservations let go")
+            assert not node.http.lapsed  # none kept once its connection ended
+
+    run(scenario())
+
+
+def test_a_body_stalled_past_its_hold_gives_way_to_an_expect_put(tmp_path: Path) -> None:
+    """A put that asked ``Expect: 100-continue`` is decided at once (it cannot wait):
+    a body past its hold gives way to it too, and it gets its 100 (before this
+    review: 503 at once)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            _, big = await _past_its_hold(servers[0], "big", 100_000, 0)
+            node = servers[0]
+            big.write(b"a" * 99_900)  # then nothing: stalled, counted
+            await _until(lambda: node.admission.reserved == 99_900, "counted")
+            reader, writer = await _open(node)
+            writer.write(b"PUT /kv/expect HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n"
+                         b"Expect: 100-continue\r\n\r\n")
+            answers = [await asyncio.wait_for(reader.read(65536), 5)]
+            writer.write(b"e" * 60_000)  # after its 100, which came at once
+            answers.append(await asyncio.wait_for(reader.read(65536), 5))
+            assert answers[0].startswith(b"HTTP/1.1 100"), answers
+            assert parse_response(answers[1])[0] == 200, answers
+            for each in (big, writer):
+                each.close()
+            await _until(lambda: node.admission.reserved == 0, "the reservations let go")
 
     run(scenario())
