@@ -33,7 +33,11 @@ the bytes its body has received, growing as they arrive
 client that sent a head and then trickled its body kept its whole Content-Length
 reserved for as long as the body took (a 1 MiB one at ``http_min_body_rate``,
 500 B/s: about 35 minutes), and two such connections made every other put of the
-node 503.
+node 503. Past its hold a reservation is not guaranteed: its bytes received may
+not take the node over the limit, and it gives way (refused 503, its bytes let
+go) to a request waiting its turn that does not fit (:attr:`ByteAdmission.give_way`;
+session 25's review: waiting out the hold and then sending all but the last
+bytes, or sending 30 bodies past their holds at once, bypassed it).
 
 Cassandra's ``native_transport_max_request_data_in_flight`` makes a request
 over the limit wait too (its connection's reading paused, in order, until
@@ -79,6 +83,12 @@ class ByteAdmission:
         self.reserved = 0
         #: seconds a reservation is held whole; then it counts what its body received
         self.hold = wait
+        #: makes reservations past their hold give way (refused, their bytes let
+        #: go) until ``size`` bytes fit; True if it let any go. Set by the HTTP API
+        #: (:meth:`impl.http_api.HttpApi._give_way`); none: nothing gives way
+        self.give_way: Callable[[int], bool] | None = None
+        #: reservations past their hold made to give way to a request waiting
+        self.gave_way = 0
 
     def fits(self, size: int) -> bool:
         """Whether a request of ``size`` bytes fits the bytes in flight now (those
@@ -109,8 +119,12 @@ class ByteAdmission:
         """Whether a request of ``size`` bytes is admitted without waiting: none
         waits before it and it fits (a request that cannot wait, a Forward or an
         ``Expect: 100-continue``, is refused otherwise: it may not pass those
-        waiting)."""
-        return not self.closed and not self.queue and self.fits(size)
+        waiting). Reservations past their hold give way to it (:attr:`give_way`)."""
+        if self.closed or self.queue:
+            return False
+        if not self.fits(size) and self.give_way is not None:
+            self.give_way(size)  # bodies past their hold yield to it as to one waiting
+        return self.fits(size)
 
     async def admit(self, size: int) -> bool:
         """Wait for the turn of a request of ``size`` bytes: True once admitted (the
@@ -126,6 +140,9 @@ class ByteAdmission:
             while self.closed or not (self.queue[0] is waiter and self.fits(size)):
                 if self.closed:
                     return False
+                if self.queue[0] is waiter and self.give_way is not None and (
+                        self.give_way(size)):
+                    continue  # a body past its hold let its bytes go (session 25)
                 left = deadline - loop.time()
                 if left <= 0:
                     self.expired += 1

@@ -362,10 +362,9 @@ class _Parse:
 
     __slots__ = ("_previous", "_repeated", "_tail", "admission_due", "admits", "body",
                  "chunk_begun", "chunk_data", "context_b64", "continue_due", "counted", "dead",
-                 "head_bytes", "head_read", "headers", "hold", "in_body", "in_head", "keeps",
-                 "limit",
-                 "moved", "parser", "ready", "received", "reserved", "size", "stalled", "url",
-                 "url_allowance")
+                 "gone", "head_bytes", "head_read", "headers", "hold", "in_body", "in_head",
+                 "keeps", "limit", "moved", "parser", "ready", "received", "reserved", "size",
+                 "stalled", "url", "url_allowance")
 
     def __init__(self, limit: int, context_bytes: int = 1 << 16, key_bytes: int = 1024,
                  *, admits: bool = False) -> None:
@@ -383,6 +382,9 @@ class _Parse:
         #: reservation then counts the body's bytes received (HttpApi._settle)
         self.hold: asyncio.TimerHandle | None = None
         self.counted = False
+        #: set once a reservation past its hold is made to give way
+        #: (HttpApi._give_way): wakes the read its connection waits on
+        self.gone: asyncio.Future[None] | None = None
         #: the bytes of a request target not counted against MAX_HEADER_BYTES: a key
         #: of ``key_bytes`` (max_key_bytes), every byte percent-encoded, and room for
         #: the path and the query. Before session 13's probe B the whole target
@@ -868,6 +870,7 @@ class _Parse:
             self.hold.cancel()
             self.hold = None
         self.counted = False
+        self.gone = None
 
 
 def _parser(callbacks: _Parse) -> httptools.HttpRequestParser:
@@ -976,6 +979,10 @@ class HttpApi:
         #: start (:meth:`_request_of`) differ from every earlier start's
         self._anonymous = secrets.token_hex(6)
         self.slots = ConnectionSlots(self.config.max_http_connections)
+        #: the reservations past their hold, oldest first: they give way to a
+        #: request waiting its turn (:meth:`_give_way`)
+        self.lapsed: dict[_Parse, None] = {}
+        server.admission.give_way = self._give_way
         self.timeouts = 0
         self.malformed = 0
         self._document: bytes | None = None
@@ -1110,18 +1117,67 @@ class HttpApi:
         trickled."""
         parse.hold = None
         parse.counted = True
+        parse.gone = asyncio.get_running_loop().create_future()
+        self.lapsed[parse] = None
         self._settle(parse)  # and, whole, the put is admitted again (_route)
 
     def _settle(self, parse: _Parse) -> None:
-        """A reservation past its hold follows the bytes its body received."""
+        """A reservation past its hold follows the bytes its body received; one whose
+        bytes would take the node over ``max_pending_bytes`` is refused (503, its
+        bytes let go). Before session 25's review nothing bounded their sum: 30
+        connections admitted one after another, idle past their holds, then sending
+        their bodies held 30.5 MB for a limit of 1.4 MB (RSS 38 -> 72 MB; at most
+        ``max_http_connections`` x ``max_value_bytes``)."""
         if parse.counted and parse.reserved != parse.size:
-            self.server.admission.adjust(parse.size - parse.reserved)
+            admission = self.server.admission
+            admission.adjust(parse.size - parse.reserved)
             parse.reserved = parse.size
+            if admission.held() + admission.reserved > admission.limit:
+                self._refuse_lapsed(parse, "its bytes received would pass")
+
+    def _give_way(self, size: int) -> bool:
+        """Refuse the reservations past their hold, the largest first, until a
+        request of ``size`` bytes waiting its turn fits
+        (:attr:`impl.admission.ByteAdmission.give_way`); True if any let its bytes
+        go. Their guarantee lapsed with their hold, so they yield to a request that
+        waits: before session 25's review a client that waited out the hold, sent
+        all but the last 100 bytes of a 1 MiB and a 349,425 B body, then a byte every
+        2 s, made every put at the node 503 (14 of 14 in 40 s; up to 35 minutes at
+        ``http_min_body_rate``), the fault the hold was meant to end."""
+        admission = self.server.admission
+        gave = False
+        for parse in sorted(self.lapsed, key=lambda each: -each.reserved):
+            if admission.fits(size):
+                break
+            if parse.counted and parse.reserved:
+                self._refuse_lapsed(parse, "a request waiting its turn needs")
+                gave = True
+        return gave
+
+    def _refuse_lapsed(self, parse: _Parse, why: str) -> None:
+        """Refuse ``parse``'s put, whose reservation is past its hold, before its body
+        is in: 503 with Retry-After (the connection then closes), its bytes let go
+        now and the read its connection waits on woken (:meth:`_read_request`)."""
+        admission = self.server.admission
+        admission.gave_way += 1
+        size, gone = parse.size, parse.gone
+        self._release(parse)
+        parse.body = bytearray()
+        refusal = errors.OverloadedError(
+            f"node {self.server.name} is saturated: this put's value came slower than "
+            f"its reservation's hold ({admission.hold:g} s) and {why} "
+            f"max_pending_bytes ({admission.limit}); {size} bytes of it received, "
+            f"nothing was written: retry after {self.config.retry_after_s} s")
+        parse._stop(_Request(parse.parser.get_method(), parse.url, {}, problem=(
+            503, error_body(refusal), [("retry-after", str(self.config.retry_after_s))])))
+        if gone is not None and not gone.done():
+            gone.set_result(None)
 
     def _release(self, holder: _Request | _Parse) -> None:
         """Let go of the bytes ``holder`` reserved at its admission, if any."""
         if isinstance(holder, _Parse):
             holder.end_hold()
+            self.lapsed.pop(holder, None)
         if holder.reserved:
             self.server.admission.release(holder.reserved)
             holder.reserved = 0
@@ -1294,12 +1350,15 @@ class HttpApi:
             raise _Closed
 
     async def _read(self, reader: asyncio.StreamReader, timeout: float,
-                    why: str = "") -> bytes:
-        """The next bytes (b"" at the close); _Closed, counted and logged with
-        ``why`` (default: nothing for ``timeout`` s), when none come in ``timeout``."""
+                    why: str = "", gone: asyncio.Future[None] | None = None) -> bytes:
+        """The next bytes (b"" at the close, or once ``gone`` is done first); _Closed,
+        counted and logged with ``why`` (default: nothing for ``timeout`` s), when
+        none come in ``timeout``."""
         try:
             async with asyncio.timeout(timeout):
-                return await reader.read(65536)
+                if gone is None:
+                    return await reader.read(65536)
+                return await _read_unless(reader, gone)
         except TimeoutError:
             self.timeouts += 1
             log.info("%s: closed an HTTP connection: %s", self.server.name,
@@ -1357,6 +1416,8 @@ class HttpApi:
                     raise _Closed
                 writer.write(_CONTINUE)
                 await self._drain(writer)
+                if parse.ready:  # made to give way meanwhile (_give_way): its 503
+                    return
             why = ""
             if parse.in_body and not config.http_min_body_rate:  # no rate: pauses only
                 timeout = config.http_idle_timeout_s
@@ -1380,13 +1441,15 @@ class HttpApi:
             else:  # kept alive: nothing of the next request yet
                 timeout = config.http_idle_timeout_s
             try:
-                data = await self._read(reader, max(timeout, 0.0), why)
+                data = await self._read(reader, max(timeout, 0.0), why, parse.gone)
             except _Closed:  # a timeout: in a body, the client waits on an answer
                 self._release(parse)
                 if parse.in_body and not writer.is_closing():
                     await self._body_timed_out(reader, writer, why or (
                         f"nothing of it for {timeout:.1f} s"))
                 raise
+            if parse.ready:  # made to give way while it waited (_give_way): its 503
+                return
             if not data:  # closed: between requests, or in the middle of one (a 400:
                 if writer.is_closing():  # it may have closed its side only); or closed
                     # by us: evicted at the cap (ConnectionSlots), or the node stops.
@@ -1972,6 +2035,21 @@ def _outcome_unknown(error: errors.DynamoError) -> bool:
     if isinstance(error, errors.StorageError):
         return True
     return isinstance(error, errors.RemoteError) and not isinstance(error, errors.OverloadedError)
+
+
+async def _read_unless(reader: asyncio.StreamReader, gone: asyncio.Future[None]) -> bytes:
+    """The next bytes of ``reader``, or b"" if ``gone`` is done first (the read is
+    then cancelled, and ended before this returns: the reader takes one read at a
+    time)."""
+    read = asyncio.ensure_future(reader.read(65536))
+    try:
+        await asyncio.wait((read, gone), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not read.done():
+            read.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await read
+    return b"" if read.cancelled() else read.result()
 
 
 async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

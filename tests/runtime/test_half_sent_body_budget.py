@@ -42,14 +42,24 @@ async def _half_sent(node: NodeServer, key: str, length: int,
     return reader, writer
 
 
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
 async def _past_its_hold(node: NodeServer, key: str, length: int, sent: int
-                         ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+                         ) -> Connection:
     """A half-sent put (``sent`` bytes of ``length``) whose reservation's hold (0.2 s)
     ended: it counts the bytes received."""
     node.admission.hold = 0.2
     reader, writer = await _half_sent(node, key, length, b"a" * sent)
     await _until(lambda: node.admission.reserved == sent, "counted as received")
     return reader, writer
+
+
+async def _two_past_their_hold(node: NodeServer, first: tuple[str, int],
+                               second: tuple[str, int]) -> list[Connection]:
+    """Two half-sent puts (key, length) with nothing of their bodies sent, both past
+    their holds (counting 0 bytes)."""
+    return [await _past_its_hold(node, key, length, 0) for key, length in (first, second)]
 
 
 def test_half_sent_bodies_do_not_hold_the_budget_a_small_put_needs(tmp_path: Path) -> None:
@@ -141,6 +151,88 @@ def test_a_body_completed_after_its_hold_is_admitted_again_whole(tmp_path: Path)
             assert node.node.record(b"lapsed") is None
             assert node.admission.reserved == 100_000  # the other's alone
             for each in (writer, other):
+                each.close()
+            await _until(lambda: node.admission.reserved == 0, "the reservations let go")
+
+    run(scenario())
+
+
+def test_bodies_past_their_hold_together_stay_within_the_budget(tmp_path: Path) -> None:
+    """Session 25's review: each counted only what it received, and nothing bounded
+    their sum (30 lapsed bodies sent at once held 30.5 MB for a limit of 1.4 MB).
+    Now the body whose bytes would pass ``max_pending_bytes`` is refused 503 and
+    its bytes let go."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            (first_reader, first), (reader, writer) = await _two_past_their_hold(
+                servers[0], ("first", 100_000), ("second", 100_000))
+            node = servers[0]
+            first.write(b"a" * 90_000)
+            await _until(lambda: node.admission.reserved == 90_000, "the first counted")
+            writer.write(b"b" * 90_000)  # 180,000 over 150,000
+            status, _, body = parse_response(await asyncio.wait_for(reader.read(65536), 5))
+            assert status == 503 and "its bytes received would pass" in body["message"], body
+            assert node.admission.reserved == 90_000  # the first's alone, within
+            first.write(b"a" * 10_000)  # the first, whole, is stored
+            status, _, body = parse_response(await asyncio.wait_for(
+                first_reader.read(65536), 5))
+            assert status == 200, body
+            for each in (first, writer):
+                each.close()
+            await _until(lambda: node.admission.reserved == node.node.pending_bytes == 0,
+                         "nothing left reserved or in flight")
+
+    run(scenario())
+
+
+def test_a_body_stalled_past_its_hold_gives_way_to_a_put_waiting(tmp_path: Path) -> None:
+    """Session 25's review: the hold was bypassed by waiting it out, then sending all
+    but the last bytes and stalling (the repro's two connections, 99,900 of 100,000
+    and 49,900 of 50,000 bytes: a 1,000-byte put 503 for as long as they trickle).
+    Now the largest body past its hold is refused 503 for the put waiting."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            (big_reader, big), (_, small) = await _two_past_their_hold(
+                servers[0], ("big", 100_000), ("small", 50_000))
+            node = servers[0]
+            big.write(b"a" * 99_900)
+            small.write(b"b" * 49_900)
+            await _until(lambda: node.admission.reserved == 149_800, "both counted")
+            status, _, body = await call("PUT", url(node, "/kv/victim"), b"v" * 1000)
+            assert status == 200, body  # before: 503, 149,800 bytes reserved
+            status, _, body = parse_response(await asyncio.wait_for(
+                big_reader.read(65536), 5))
+            assert status == 503 and "a request waiting its turn needs" in (
+                body["message"]), body
+            assert node.admission.reserved == 49_900 and node.admission.gave_way == 1
+            assert node.node.record(b"big") is None
+            for each in (big, small):
+                each.close()
+            await _until(lambda: node.admission.reserved == 0, "the reservations let go")
+            assert not node.http.lapsed  # none kept once its connection ended
+
+    run(scenario())
+
+
+def test_a_body_stalled_past_its_hold_gives_way_to_an_expect_put(tmp_path: Path) -> None:
+    """A put that asked ``Expect: 100-continue`` is decided at once (it cannot wait):
+    a body past its hold gives way to it too, and it gets its 100 (before this
+    review: 503 at once)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, **LIMITS) as servers:
+            _, big = await _past_its_hold(servers[0], "big", 100_000, 0)
+            node = servers[0]
+            big.write(b"a" * 99_900)  # then nothing: stalled, counted
+            await _until(lambda: node.admission.reserved == 99_900, "counted")
+            reader, writer = await _open(node)
+            writer.write(b"PUT /kv/expect HTTP/1.1\r\nHost: x\r\nContent-Length: 60000\r\n"
+                         b"Expect: 100-continue\r\n\r\n")
+            answers = [await asyncio.wait_for(reader.read(65536), 5)]
+            writer.write(b"e" * 60_000)  # after its 100, which came at once
+            answers.append(await asyncio.wait_for(reader.read(65536), 5))
+            assert answers[0].startswith(b"HTTP/1.1 100"), answers
+            assert parse_response(answers[1])[0] == 200, answers
+            for each in (big, writer):
                 each.close()
             await _until(lambda: node.admission.reserved == 0, "the reservations let go")
 
