@@ -37,7 +37,11 @@ under strategies 1 and 2 (CI: seed 1, and seed 2 under strategy 3,
 tests/impl/test_join_strategy3.py) and the tombstone nemesis on seeds 1, 2, 7 and 8
 (CI: 3-6, tests/impl/test_reap_outside_top_n.py; session 19); the symmetry cache's
 agreement on lww-two-clients' whole graph and 1,500-2,000 states of the others (CI:
-500 states of each, ``AGREEMENT`` of tests/spec/test_symmetry.py; session 20).
+500 states of each, ``AGREEMENT`` of tests/spec/test_symmetry.py; session 20);
+``--por-savings`` on strict-dvv (CI: on dvv-context-collapses, ``CLI_SAVINGS`` of
+tests/model_check/test_por.py) and clone against replay on 100 edges of disk-loss-w2
+(CI: 60 other edges of it with detours, tests/refinement/test_conformance_paths.py;
+session 25).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from spec.config import Config
 from spec.deletes import forget_copy
 from spec.state import Kind
 from spec.step import Edit, plan_of
-from tests.model_check.test_proof_agreement import _walks
+from tests.model_check.test_proof_agreement import MEMBERSHIP_SAMPLED, _walks
 from tests.model_check.test_proof_reads import _replay
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
@@ -74,10 +74,16 @@ def test_membership_steps_agree_both_ways_on_walks(name: str) -> None:
     assert expected <= set(used), used
 
 
+@pytest.mark.skipif(not SOAK, reason="in CI the default sample of these entries is "
+                    "test_proof_agreement.py's (the same check_suite sample, these assertions)")
 def test_the_membership_entries_agree_on_every_edge_of_a_sample() -> None:
-    """The default ``vdynamo prove`` sample of the three entries (every edge under
-    HYPOTHESIS_PROFILE=soak, as ``vdynamo prove --all-edges``)."""
-    results = check_suite(all_edges=SOAK, names=ENTRIES)
+    """Every edge of the three entries (``vdynamo prove --all-edges``), under
+    HYPOTHESIS_PROFILE=soak. Their default ``vdynamo prove`` sample, which this test
+    checked in CI until session 25, is ``check_suite``'s over the whole suite in
+    test_proof_agreement.py's ``test_a_sample_of_every_suite_configuration_agrees``,
+    with these assertions (``MEMBERSHIP_SAMPLED``)."""
+    assert ENTRIES == MEMBERSHIP_SAMPLED
+    results = check_suite(all_edges=True, names=ENTRIES)
     assert [r.name for r in results] == list(ENTRIES)
     for result in results:
         assert result.ok, (result.name, result.disagreements, result.exact_disagreements)
@@ -120,8 +126,11 @@ def test_the_immediate_rule_encoded_as_pending_is_caught() -> None:
     """The other way: join-immediate's transfers before every member knows the join,
     and its handover emptying the sender, are refused by the pending rule."""
     config = entry("join-immediate").config
+    # forward only (session 25): the refusals are the forward check's; the backward
+    # enumeration, about half of a check_graph's CPU, decided nothing here
     result = check_graph("join-immediate", config,
-                         shape=_mutated("join-immediate", pending=True), max_states=600)
+                         shape=_mutated("join-immediate", pending=True), max_states=600,
+                         backward=False)
     assert result.forward_failures > 0
     assert any(text.startswith("Transfer(") for text in result.disagreements), result.disagreements
 
@@ -136,7 +145,7 @@ def test_transfers_reversed_are_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     assert shape.change is not None and transfers(shape.change, 3) == ((2, 3),)  # n3 -> n4
     monkeypatch.setattr(membership, "transfers",
                         lambda change, j: tuple((d, s) for s, d in transfers(change, j)))
-    result = check_graph("join-pending", config, max_states=600)
+    result = check_graph("join-pending", config, max_states=600, backward=False)  # forward only
     assert result.forward_failures > 0
 
 

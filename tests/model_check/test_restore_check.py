@@ -88,7 +88,8 @@ def test_partial_order_reduction_is_off_with_restores_and_says_why() -> None:
     result = check(entry(KEPT).config, properties=["acked_writes_durable"], por=True)
     assert "Backup" in result.por_note and "Restore" in result.por_note
     assert result.verdict("acked_writes_durable") is Verdict.VIOLATED
-    # without a restore budget the new actions do not turn the reduction off
+    # without a restore budget the new actions do not turn the reduction off (the note
+    # is decided before the search: its first 500 states, not its 9,877, session 25)
     other = check(entry("dvv-amnesia-actor-epochs").config,
-                  properties=["acked_writes_durable"], por=True)
-    assert other.por_note == ""
+                  properties=["acked_writes_durable"], por=True, max_states=500)
+    assert other.por and other.por_note == ""

@@ -54,7 +54,7 @@ def _entry(name: str) -> SuiteEntry:
 def test_memo_gives_the_spec_graph(entry: SuiteEntry) -> None:
     """Every transition's action and successor (field by field), and each new class's
     canonical form, in the spec's order: the same with the memo on and off."""
-    plain = graph_digest(entry.config, spec_model(entry.config, memo=False))
+    plain = _plain_digest(entry.config)  # kept for the module's other tests of it
     memo = spec_model(entry.config)
     assert memo.memoised and not spec_model(entry.config, memo=False).memoised
     assert graph_digest(entry.config, memo) == plain
@@ -110,7 +110,7 @@ MUTANTS = [
 @pytest.mark.parametrize(("part", "name"), MUTANTS)
 def test_a_cache_keyed_on_too_little_is_caught(part: str, name: str) -> None:
     entry = _entry(name)
-    plain = graph_digest(entry.config, spec_model(entry.config, memo=False))
+    plain = _plain_digest(entry.config)  # test_memo_gives_the_spec_graph's, if it ran here
     assert graph_digest(entry.config, _memo_model(entry, _keyed_without(part)())) != plain
 
 
@@ -137,7 +137,9 @@ MEMBERSHIP += [pytest.param(_entry(name).config, id=name, marks=pytest.mark.skip
 
 @functools.cache
 def _plain_digest(config: Config) -> dict[str, Any]:
-    """:func:`graph_digest` of the spec's own successors (memo off), once per config."""
+    """:func:`graph_digest` of the spec's own successors (memo off), once per config
+    per process (session 25: the graph tests, the mutants' and the patched guard's
+    tests share it; never called while a test patches the spec)."""
     return graph_digest(config, spec_model(config, memo=False))
 
 
@@ -193,7 +195,7 @@ def test_the_membership_memo_is_bounded() -> None:
 def test_a_bounded_cache_still_agrees() -> None:
     """Emptied every 64 entries, the memo recomputes and gives the same graph."""
     entry = _entry("sloppy-no-handoff")
-    plain = graph_digest(entry.config, spec_model(entry.config, memo=False))
+    plain = _plain_digest(entry.config)
     tiny = MemoSuccessors(limit=64)
     assert graph_digest(entry.config, _memo_model(entry, tiny)) == plain
     assert tiny.entries() <= 6 * 64

@@ -390,7 +390,13 @@ def test_conformance_catches_a_one_way_merkle_exchange(mode: str) -> None:
 @pytest.mark.parametrize(("name", "limit"), [
     ("strict-no-anti-entropy", None),  # every edge: agreed, unmapped, source unreached
     ("sloppy-no-handoff", 150),
-    ("disk-loss-w2", 100),
+    # session 25: soak only; in CI test_conformance_paths.py's
+    # test_cloning_and_replaying_take_the_same_detours compares the two modes on 60
+    # edges of the same graph, detours included (docs/model-checking.md, "What CI
+    # leaves to the soak profile")
+    pytest.param("disk-loss-w2", 100, marks=pytest.mark.skipif(
+        PROFILE != "soak", reason="soak only: test_conformance_paths.py compares the "
+        "modes on disk-loss-w2 in CI")),
 ])
 def test_cloning_and_replaying_give_every_edge_the_same_outcome(name: str,
                                                                  limit: int | None) -> None:
