@@ -717,6 +717,19 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         not_found=("joined_node_coordinates",),
     ),
     _entry(
+        "join-anti-entropy",
+        "session 25: join-pending with anti-entropy on and no get (N=3, R=2, W=2, one "
+        "put, no fault): anti-entropy pairs replicas by what they know, so n4, new in "
+        "k's top N, exchanges once it and its peer know the handover, and repairs a "
+        "replica the put has not reached before the change settles: every property "
+        "holds (read_your_writes vacuously: no get)",
+        distinct_states=3_611,
+        transitions=19_463, depth=20,
+        found={**_WRITE, "anti_entropy_repairs": 2, "range_transferred": 7,
+               "change_completed": 11, "anti_entropy_with_new_owner": 10},
+        not_found=("joined_node_coordinates", "fallback_holds_hint"),
+    ),
+    _entry(
         "force-remove-w2",
         "session 23: one of n1..n4 crashes and a member force-removes it, down for good "
         "(N=3, R=2, W=2, one put, one crash, anti-entropy on): its copies are lost, its "
@@ -726,7 +739,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         distinct_states=6_736,  # session 24: anti-entropy by what the pair knows
         transitions=24_351, depth=18,
         found={**_WRITE, "coordinator_times_out": 3, "anti_entropy_repairs": 2,
-               "range_transferred": 7, "change_completed": 8, "removed_holding_data": 3},
+               "range_transferred": 7, "change_completed": 8, "removed_holding_data": 3,
+               "anti_entropy_with_new_owner": 12},
         not_found=("joined_node_coordinates", "fallback_holds_hint"),
     ),
     _entry(
@@ -740,7 +754,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         transitions=9_906, depth=17,
         found={"put_acknowledged": 1, "converged_after_a_write": 3,
                "anti_entropy_repairs": 2, "range_transferred": 7, "change_completed": 8,
-               "removed_holding_data": 3},
+               "removed_holding_data": 3, "anti_entropy_with_new_owner": 12},
         not_found=("joined_node_coordinates",),
     ),
 )
