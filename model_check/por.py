@@ -216,6 +216,7 @@ KNOWN: dict[str, Reads] = {
     "range_transferred": "a step's own footprint",
     "change_completed": "ghost, monotone",
     "joined_node_coordinates": "a step's own footprint",
+    "anti_entropy_with_new_owner": "a step's own footprint",  # never found without membership
     "removed_holding_data": "a step's own footprint",  # a ForceRemove: membership only
 }
 

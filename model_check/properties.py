@@ -79,6 +79,7 @@ from spec.actions import (
     Timeout,
 )
 from spec.clocks import Payload, PutRecord, dominates, values
+from spec.membership import view_of
 from spec.model import converged, stored_values
 from spec.state import Kind, State
 from spec.step import plan_of
@@ -547,6 +548,24 @@ def removed_holding_data(before: State, action: Action, after: State) -> bool:
     return any(values(p) for p in before.node(action.node).store)
 
 
+def anti_entropy_with_new_owner(before: State, action: Action, after: State) -> bool:
+    """An anti-entropy exchange changes a replica's store while a membership change
+    is under way (announced, not yet complete: the last entry of the log is no
+    ``settled``, or with the naive handover no ``handed``) and one of its pair is
+    new in the key's top N (in the top N of the ring after the change, not of the
+    ring before it): anti-entropy runs with the node that gains the range
+    (:func:`spec.membership.exchanges`, session 24; session 25's join and leave
+    entries with anti-entropy on)."""
+    membership = before.membership
+    if (not isinstance(action, AntiEntropy) or membership is None or not membership.log
+            or change_completed(before) or before.nodes == after.nodes):
+        return False
+    config = before.config
+    view = view_of(config, membership.log)
+    old = [n for n in config.ring.preference_list(action.key) if n in view.old][: config.n]
+    return action.a not in old or action.b not in old
+
+
 def joined_node_coordinates(before: State, action: Action, after: State) -> bool:
     """A client's get goes to a node that joined the ring (it coordinates it)."""
     return isinstance(action, ClientGet) and action.node in before.config.joining
@@ -752,6 +771,13 @@ SOMETIMES = (
         "a join, a leave or a force-remove completes: its ranges were transferred (and, "
         "with pending ownership, every member settled on the new ring)",
         holds=change_completed,
+    ),
+    Property.sometimes(
+        "anti_entropy_with_new_owner",
+        "an anti-entropy exchange with a node new in the key's top N changes a store "
+        "while a join, a leave or a force-remove is under way (anti-entropy during a "
+        "membership change is not vacuous)",
+        step=anti_entropy_with_new_owner,
     ),
     Property.sometimes(
         "joined_node_coordinates",

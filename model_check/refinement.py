@@ -904,7 +904,7 @@ class Lockstep(LockstepState):
                     f"the exchange {x} -> {y} left the replicas of {key} different "
                     f"(the spec's anti-entropy leaves both with the union): {a}: "
                     f"{after[0]}, {b}: {after[1]}\nsteps so far: " + "; ".join(self.history))
-        top = self.current_top(key)
+        top = self.exchange_candidates(key)
         first, second = (a, b) if top.index(a) < top.index(b) else (b, a)
         enabled = spec_before[0] != spec_before[1]
         actions: list[Action] = [AntiEntropy(first, second, key)] if enabled else []

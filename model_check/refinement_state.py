@@ -118,7 +118,13 @@ from spec.clocks import Payload, payload_key
 from spec.clocks import values as clocks_values
 from spec.config import Config
 from spec.errors import ConfigError, InvalidValueError
-from spec.membership import announcer, current_top, exchanges, serving_top
+from spec.membership import (
+    announcer,
+    current_top,
+    exchange_candidates,
+    exchanges,
+    serving_top,
+)
 from spec.state import Kind, Message, State, actor_id, new_message
 from spec.step import plan_of, tombstone_ids
 from spec.vclock import VClock
@@ -561,6 +567,12 @@ class LockstepState:
         (the initial ring's without ``[membership]``): the replicas convergence and
         anti-entropy are about."""
         return current_top(self.frontier[0], key)
+
+    def exchange_candidates(self, key: str) -> tuple[str, ...]:
+        """The nodes that may take part in an anti-entropy exchange of ``key``
+        (:func:`spec.membership.exchange_candidates`: its top N before or after the
+        latest change, in preference-list order; the top N without membership)."""
+        return exchange_candidates(self.frontier[0], key)
 
     def in_flight(self) -> list[InFlight]:
         return self.sim.in_flight()
@@ -1205,11 +1217,11 @@ class LockstepState:
 
     def anti_entropy_pairs(self, key: str) -> list[tuple[str, str]]:
         """The pairs that may run an anti-entropy exchange for ``key``: two replicas
-        of it (its top N), both up, that reach each other and, with membership
+        of it (:meth:`exchange_candidates`), both up, that reach each other and, with membership
         change, serve it by what they know (:func:`spec.membership.exchanges`): the
         spec's enabling condition for ``AntiEntropy``, less its "payloads differ",
         which only decides between that action and a stutter."""
-        top = self.current_top(key)
+        top = self.exchange_candidates(key)
         state = self.frontier[0]
         membership = state.membership
         plan = plan_of(self.config)

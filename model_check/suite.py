@@ -717,6 +717,20 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         not_found=("joined_node_coordinates",),
     ),
     _entry(
+        "join-anti-entropy",
+        "session 25: join-pending with anti-entropy on and no get (N=3, R=2, W=2, one "
+        "put, no fault): anti-entropy pairs replicas by what they know, so n4, new in "
+        "k's top N, exchanges once it and its peer know the handover, and repairs a "
+        "replica the put has not reached before the change settles; n3, which leaves "
+        "k's top N, still exchanges with n1 and n2 while both serve by the old ring: "
+        "every property holds (read_your_writes vacuously: no get)",
+        distinct_states=4_219,  # session 25: 3,611 before the old owners' exchanges
+        transitions=23_995, depth=20,
+        found={**_WRITE, "anti_entropy_repairs": 2, "range_transferred": 7,
+               "change_completed": 11, "anti_entropy_with_new_owner": 10},
+        not_found=("joined_node_coordinates", "fallback_holds_hint"),
+    ),
+    _entry(
         "force-remove-w2",
         "session 23: one of n1..n4 crashes and a member force-removes it, down for good "
         "(N=3, R=2, W=2, one put, one crash, anti-entropy on): its copies are lost, its "
@@ -726,7 +740,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         distinct_states=6_736,  # session 24: anti-entropy by what the pair knows
         transitions=24_351, depth=18,
         found={**_WRITE, "coordinator_times_out": 3, "anti_entropy_repairs": 2,
-               "range_transferred": 7, "change_completed": 8, "removed_holding_data": 3},
+               "range_transferred": 7, "change_completed": 8, "removed_holding_data": 3,
+               "anti_entropy_with_new_owner": 12},
         not_found=("joined_node_coordinates", "fallback_holds_hint"),
     ),
     _entry(
@@ -740,7 +755,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         transitions=9_906, depth=17,
         found={"put_acknowledged": 1, "converged_after_a_write": 3,
                "anti_entropy_repairs": 2, "range_transferred": 7, "change_completed": 8,
-               "removed_holding_data": 3},
+               "removed_holding_data": 3, "anti_entropy_with_new_owner": 12},
         not_found=("joined_node_coordinates",),
     ),
 )
@@ -792,10 +807,23 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
                "removed_holding_data": 3},
         not_found=("joined_node_coordinates", "fallback_holds_hint"),
     ),
+    _entry(
+        "leave-anti-entropy",
+        "session 25: leave-pending with anti-entropy on and no get (N=3, R=2, W=2, one "
+        "put, no fault; 14,985 states, about 2-3 CPU-s): the node that takes the leaving "
+        "node's place exchanges once it and its peer know the handover: every property "
+        "holds (read_your_writes vacuously: no get)",
+        distinct_states=14_985,  # 13,468 before the old owners' exchanges
+        transitions=86_652, depth=20,
+        found={**_WRITE, "anti_entropy_repairs": 2, "range_transferred": 7,
+               "change_completed": 6, "anti_entropy_with_new_owner": 10},
+        not_found=("joined_node_coordinates", "fallback_holds_hint"),
+    ),
 )
 """The soak-only entries: too large for ``make check`` to stay under two minutes
 (over 10^6 states; minutes of CPU and hundreds of MiB each; force-remove-read,
-65,030 states and 12 CPU-s, is kept out of ``make check`` for its time). ``vdynamo check
+65,030 states and 12 CPU-s, and leave-anti-entropy, 14,985 states and about 2-3 CPU-s,
+are kept out of ``make check`` for its time). ``vdynamo check
 --soak`` checks them with their expected verdicts, and so does
 ``tests/model_check/test_suite_soak.py`` under ``HYPOTHESIS_PROFILE=soak``; in CI
 that test checks their witnesses and invariants to a bounded depth. The per-entry

@@ -21,7 +21,7 @@ from functools import lru_cache
 
 from spec import clocks
 from spec.actions import Action, AntiEntropy
-from spec.membership import current_top, exchanges
+from spec.membership import exchange_candidates, exchanges
 from spec.state import State
 from spec.step import Edit, Plan
 
@@ -41,7 +41,7 @@ def anti_entropy(state: State, plan: Plan) -> Iterator[tuple[Action, State]]:
     membership = state.membership
     for key in plan.keys:
         k = plan.key_index[key]
-        top = plan.top[key] if state.membership is None else current_top(state, key)
+        top = plan.top[key] if state.membership is None else exchange_candidates(state, key)
         for i, a in enumerate(top):
             na = nodes[index[a]]
             if not na.up:

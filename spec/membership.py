@@ -130,6 +130,7 @@ __all__ = [
     "View",
     "announcer",
     "current_top",
+    "exchange_candidates",
     "exchanges",
     "initial_membership",
     "is_removed",
@@ -330,8 +331,27 @@ def current_top(state: State, key: str) -> tuple[str, ...]:
     return _top(config, view_of(config, state.membership.log).members, key)
 
 
+def exchange_candidates(state: State, key: str) -> tuple[str, ...]:
+    """The nodes that may take part in an anti-entropy exchange of ``key``, in
+    preference-list order: its top N on the ring before or after the latest change
+    of the whole log (each pair then decided by :func:`exchanges`, by what the two
+    know); the key's top N without membership change. An old owner that leaves the
+    top N still serves the key by the ring before the change until it hears the
+    handover, and so does its peer: the implementation's two nodes then exchange
+    although the whole log's top N no longer holds one of them (session 25: before,
+    the spec paired only the whole log's top N, and the lockstep's probe of n1 and
+    n3 right after n4 announced its join diverged: docs/refinement.md, "Anti-entropy
+    during a join or a leave (session 25)")."""
+    config = state.config
+    if state.membership is None:
+        return config.top_n(key)
+    view = view_of(config, state.membership.log)
+    names = frozenset(_top(config, view.old, key) + _top(config, view.members, key))
+    return tuple(n for n in config.ring.preference_list(key) if n in names)
+
+
 def exchanges(plan: Plan, membership: MembershipState, a: str, b: str, key: str) -> bool:
-    """Whether replicas ``a`` and ``b`` of ``key`` (of its :func:`current_top`) can
+    """Whether replicas ``a`` and ``b`` of ``key`` (of its :func:`exchange_candidates`) can
     run an anti-entropy exchange by what they know (session 24), as the
     implementation's Merkle exchange can: each serves ``key`` by its own view (it
     holds a tree of the key's range: a node's trees are of the elementary ranges of

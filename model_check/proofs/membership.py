@@ -79,6 +79,7 @@ __all__ = [
     "change_of",
     "describe_ring",
     "in_current_top",
+    "in_exchange_candidates",
     "not_removed",
     "reap_members",
     "reap_view_cases",
@@ -237,6 +238,17 @@ def in_current_top(r: RingState, n: int) -> Term:
     cases += [z3.And(r.log > 0, r.subject == j) for j in change.candidates
               if n in change.top(change.after(j))]
     return z3.Or(cases) if cases else z3.BoolVal(False)
+
+
+def in_exchange_candidates(r: RingState, n: int) -> Term:
+    """Node ``n`` may take part in an anti-entropy exchange of the key
+    (:func:`spec.membership.exchange_candidates`): in its top N on the ring of the
+    whole log, or on the ring before the change (an over-approximation: the spec
+    drops the old owners once the change settled, and asks what the pair knows)."""
+    change = r.change
+    if n in change.top(change.members):
+        return z3.BoolVal(True)
+    return in_current_top(r, n)
 
 
 def reap_members(change: Change, subject: int, view: int) -> tuple[int, ...]:

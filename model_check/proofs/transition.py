@@ -64,7 +64,7 @@ import z3
 from model_check.proofs.abstraction import AbstractState, Params, Term
 from model_check.proofs.framework import count_true
 from model_check.proofs.membership import (
-    in_current_top,
+    in_exchange_candidates,
     not_removed,
     reap_view_cases,
     ring_steps,
@@ -462,14 +462,16 @@ def transition(
         add("heal", "heal", True, *[z3.Not(s) for s in y.side],
             skip={f"side[{nm[n]}]" for n in nodes})
     if shape.anti_entropy:
-        # between the key's top N (with membership change: of the whole log's ring;
-        # since session 24 the spec also asks that the pair serve the key by what
-        # they know, spec.membership.exchanges, which the encoding leaves out: an
+        # between the key's top N (with membership change: of the rings before and
+        # after the change, spec.membership.exchange_candidates, session 25; since
+        # session 24 the spec also asks that the pair serve the key by what they
+        # know, spec.membership.exchanges, which the encoding leaves out: an
         # over-approximation with membership, exact without)
         replicas = shape.top if x.ring is None else tuple(nodes)
         for j, a in enumerate(replicas):
             for b in replicas[j + 1 :]:
-                current = [] if x.ring is None else [in_current_top(x.ring, n) for n in (a, b)]
+                current = ([] if x.ring is None
+                           else [in_exchange_candidates(x.ring, n) for n in (a, b)])
                 add(
                     f"anti-entropy {nm[a]} {nm[b]}", "anti-entropy", x.ring is None,
                     *current, x.up[a], x.up[b], x.side[a] == x.side[b],

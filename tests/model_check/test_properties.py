@@ -272,3 +272,39 @@ def test_hint_kept_until_acked_catches_a_spec_that_deletes_hints_when_sending_th
     assert not explore([initial_state(config)], successors, invariant).violations
     found = explore([initial_state(config)], mutant, invariant)
     assert "hint_kept_until_acked" in found.violations
+
+
+def test_anti_entropy_with_new_owner_needs_the_new_owner_and_a_change_under_way() -> None:
+    """The join-anti-entropy entry's witness: n4, new in k's top N, and n1, which the
+    replica put has not reached, exchange after the handover and before the
+    settlement: a witness. An exchange of two old owners during the change is not, nor
+    is an exchange once the change settled, nor one that changes no store."""
+    from spec.actions import AntiEntropy, ClientPut, Gossip, Handover, Join, Settle, Transfer
+
+    state = initial_state(entry("join-anti-entropy").config)
+    state = deliver(do(state, ClientPut("c1", "n3", "k")), Kind.REPLICA_PUT, "n3", "n2")
+    before_join = state
+    joined = do(state, Join("n4"))
+    state = joined
+    for action in (Gossip("n4", "n1"), Gossip("n1", "n2"), Gossip("n1", "n3"),
+                   Transfer("n3", "n4", "k")):
+        state = do(state, action)
+    state = deliver(state, Kind.RANGE_TRANSFER, "n3", "n4")
+    state = do(do(state, Handover("n4")), Gossip("n4", "n1"))
+    step = PROPERTIES["anti_entropy_with_new_owner"].step
+    assert step is not None
+    exchange = AntiEntropy("n4", "n1", "k")
+    after = do(state, exchange)
+    assert step(state, exchange, after)
+    assert not step(state, exchange, state)  # no store changed
+    # two owners before and after (n2 holds the put, n1 not yet) once the join began:
+    # no witness (k's top N: n1, n2, n3 before, n4, n1, n2 after)
+    old_pair = AntiEntropy("n1", "n2", "k")
+    assert not step(joined, old_pair, do(joined, old_pair))
+    # before any change: anti-entropy repairs, but no change is under way
+    assert not step(before_join, old_pair, do(before_join, old_pair))
+    # after the settlement (n1 still without the put): the change is complete
+    settled = deliver(state, Kind.REPLICA_PUT_ACK, "n2", "n3")  # the put acknowledged
+    for action in (Gossip("n4", "n2"), Gossip("n4", "n3"), Settle("n4")):
+        settled = do(settled, action)
+    assert not step(settled, exchange, do(settled, exchange))
