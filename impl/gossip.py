@@ -526,6 +526,37 @@ class Gossiper:
                 and (why := membership.departure_shortfall(
                     self.view, node, self.config.n, self._going_first(node))) is not None}
 
+    def handover_waiting(self) -> dict[str, str]:
+        """What this leaving node's handover waits for now: member name -> the step
+        (``"acknowledge"``: pending ownership, its range transfer begins once every
+        member, up or down, is known to have seen its change, :meth:`_transfer_if_seen`;
+        ``"claim"``: strategy 3, the claimant has not handed its partitions out yet,
+        :meth:`claim`; ``"hints"``: this node still holds hints of its ranges for it,
+        delivered once it answers, :mod:`impl.handoff`). Empty unless this node is
+        ``leaving``. ``GET /status``'s ``handover_waiting``, read by ``vdynamo leave``
+        (session 25's review: 4 nodes, N = 3, n4 killed, ``leave n3`` waited its
+        120 s and said only "still handing its ranges over", never naming n4, whose
+        acknowledgement the transfer waited for; riak-admin transfers and nodetool
+        netstats name the nodes a handoff waits for)."""
+        if self.status is not MemberStatus.LEAVING:
+            return {}
+        waiting: dict[str, str] = {}
+        required = self.transfer_after
+        if required is not None:
+            for member in self.view.nodes_with(membership.ROUTED):
+                if member != self.name and not membership.seen_all(self.seen, (member,),
+                                                                   required):
+                    waiting[member] = "acknowledge"
+        held = self.view.get(self.name)
+        if self.claims and held is not None and held.tokens:
+            claimant = membership.claimant(self.view)
+            if claimant is not None:
+                waiting.setdefault(claimant, "claim")
+        for node in self.hints.pending_for():
+            if node != self.name:
+                waiting.setdefault(node, "hints")
+        return dict(sorted(waiting.items()))
+
     def announced(self, change: str, announce: Callable[[], Membership]) -> Membership | None:
         """The view ``announce()`` builds (this node announcing ``change``: its join, up,
         leave, left, settlement, or as the claimant a move of partitions), or None if

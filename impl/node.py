@@ -685,10 +685,10 @@ class Node:
         self.gossiper.removal_view(node)
         held = self.gossiper.view.get(node)
         heard = self.last_heard.get(node)
-        window = max(4 * self.config.suspicion_timeout, 10 * self.config.gossip_interval)
-        if (node != self.name and held is not None and held.status in ROUTED
-                and self.detector.is_available(node, now)
-                and heard is not None and now - heard < window):
+        window = self._down_window()
+        if node != self.name and held is not None and held.status in ROUTED and not self.down(
+                node, now):
+            assert heard is not None  # (down() holds a node never heard from down)
             raise InvalidValueError(
                 f"force-remove: {node!r:.80} is up (this node heard from it "
                 f"{now - heard:.1f} s ago, under {window:g} s, and does not suspect it): "
@@ -729,6 +729,31 @@ class Node:
             return []
         return self._finish([*self.gossiper.leave(),
                              *((SetTimer(HintScan(), now),) if scan else ())])
+
+    def _down_window(self) -> float:
+        """Seconds without news after which a member counts as down (:meth:`down`):
+        max(4 suspicion timeouts, 10 gossip intervals), 12 s by default."""
+        return max(4 * self.config.suspicion_timeout, 10 * self.config.gossip_interval)
+
+    def down(self, node: str, now: float) -> bool:
+        """Whether this node holds ``node`` down at ``now``: its failure detector
+        suspects it, or it has not heard from it within :meth:`_down_window` (or
+        never, since it started). Exactly the members :meth:`force_remove` accepts
+        (a member not down it refuses as up)."""
+        heard = self.last_heard.get(node)
+        return (not self.detector.is_available(node, now) or heard is None
+                or now - heard >= self._down_window())
+
+    def handover_waiting(self, now: float) -> dict[str, dict[str, object]]:
+        """This leaving node's handover waits for these members now
+        (:meth:`impl.gossip.Gossiper.handover_waiting`): name -> ``{"step": ...,
+        "down": bool (:meth:`down`: force-remove would take it), "heard_s_ago":
+        seconds since this node last heard from it, or None: never since it
+        started}``. Empty unless this node is leaving."""
+        return {node: {"step": step, "down": self.down(node, now),
+                       "heard_s_ago": (None if (heard := self.last_heard.get(node)) is None
+                                       else round(max(0.0, now - heard), 1))}
+                for node, step in self.gossiper.handover_waiting().items()}
 
     def set_suspected(self, suspected: dict[str, float]) -> None:
         """Replace the failure detector's suspicions: ``{node: until}`` (seconds;

@@ -1316,6 +1316,7 @@ class NodeServer:
                 "membership": {m.node: {"status": m.status.value, "version": m.version}
                                for m in self.node.view},
                 "departures_waiting": self.node.gossiper.departures_waiting(),
+                "handover_waiting": self.node.handover_waiting(self.now()),
                 "http": {name: str(address) for name, address in
                          sorted(self.http_addresses.items())},
                 "hints_pending": hints, "keys": len(storage),

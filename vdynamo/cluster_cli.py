@@ -772,6 +772,34 @@ def _departure_waits(directory: Path, state: dict[str, Any], name: str) -> str |
     return None
 
 
+def _handover_waits(entry: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
+    """The leaving node's own ``GET /status`` ``handover_waiting`` (the members its
+    handover waits for: name -> ``{"step", "down", "heard_s_ago"}``,
+    :meth:`impl.node.Node.handover_waiting`); None if it does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
+                                    timeout=1.0) as answer:
+            waits = json.loads(answer.read()).get("handover_waiting")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return waits if isinstance(waits, dict) else None
+
+
+def _waits_for_down(waits: dict[str, dict[str, Any]] | None) -> str | None:
+    """A sentence naming the members of ``waits`` (:func:`_handover_waits`) if it
+    waits for some member and every one is down in the leaving node's view, as
+    ``n4 (not heard from for 18.5 s)``; None otherwise."""
+    if not waits or not all(isinstance(held, dict) and held.get("down") is True
+                            for held in waits.values()):
+        return None
+    said = []
+    for node, held in sorted(waits.items()):
+        ago = held.get("heard_s_ago")
+        said.append(f"{node} (not heard from "
+                    f"{'since it started' if ago is None else f'for {ago} s'})")
+    return ", ".join(said)
+
+
 def _replicas(directory: Path) -> int | None:
     """The ``[cluster] n`` of ``directory``'s ``cluster.toml`` (None: not there or not
     an int, the file unreadable: the node decides alone then)."""
@@ -829,20 +857,39 @@ def main_leave(argv: list[str]) -> int:
     asked = time.monotonic() + 2.0  # (a crossing removal reaches the decider by gossip)
     while _ours(directory, entry["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
-        waits = _departure_waits(directory, state, name) if time.monotonic() > asked else None
+        looked = time.monotonic() > asked
+        waits = _departure_waits(directory, state, name) if looked else None
+        down = _waits_for_down(_handover_waits(entry)) if looked and waits is None else None
         if waits is not None:
             # session 24's review: before, 120 s then "still handing its ranges over",
             # with nothing saying that the leave waits for a node to join
-            entry["leaving"] = True
-            _write_state(directory, state)
-            print(f"vdynamo leave: {name} is leaving and keeps serving, but its last step "
-                  f"waits ({waits}). Join a node (`vdynamo join NAME --dir {directory}`); "
-                  f"{name} then completes its leave and exits: run `vdynamo leave {name} "
-                  f"--dir {directory}` again to confirm it", file=sys.stderr)
-            return 1
+            why = (f"its last step waits ({waits}). Join a node (`vdynamo join NAME --dir "
+                   f"{directory}`)")
+        elif down is not None:
+            # session 25's review: 4 nodes, n4 killed, `leave n3` waited its 120 s, then
+            # "still handing its ranges over", never naming n4 (the transfer waits for
+            # every member to acknowledge the change, up or down); and a member down
+            # cannot be force-removed while a leave is in progress
+            why = (f"its handover waits for {down}, down in {name}'s view. Start it again "
+                   f"(`vdynamo cluster up --dir {directory}`)")
+        else:
+            continue
+        entry["leaving"] = True
+        _write_state(directory, state)
+        print(f"vdynamo leave: {name} is leaving and keeps serving, but {why}; {name} then "
+              f"completes its leave and exits: run `vdynamo leave {name} --dir "
+              f"{directory}` again to confirm it"
+              + ("" if down is None else ". A member down for good cannot be removed while "
+                 f"a leave is in progress: remove it before a leave (`vdynamo remove NODE "
+                 f"--dir {directory}`)"), file=sys.stderr)
+        return 1
     if _ours(directory, entry["pid"]):
+        waiting = _handover_waits(entry)
+        named = "" if not waiting else " (it waits for " + ", ".join(
+            f"{node}{' (down)' if isinstance(held, dict) and held.get('down') else ''}"
+            for node, held in sorted(waiting.items())) + ")"
         print(f"vdynamo leave: {name} is still handing its ranges over after "
-              f"{_LEAVE_TIMEOUT_S:.0f} s",
+              f"{_LEAVE_TIMEOUT_S:.0f} s{named}",
               file=sys.stderr)
         return 1
     entry["pid"] = None

@@ -1,0 +1,49 @@
+"""``Node.handover_waiting`` (``GET /status``'s ``handover_waiting``, read by
+``vdynamo leave``) names the members a leaving node's handover waits for and whether
+each is down (session 25's review: 4 nodes, N = 3, n4 killed, ``leave n3`` waited its
+120 s and said only "still handing its ranges over"; docs/runtime.md, "A leave
+waiting for a member that is down (session 25)")."""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from vdynamo.cluster_cli import _waits_for_down
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_a_leave_waiting_for_a_crashed_member_names_it_down(partitioning: str) -> None:
+    """n4 crashes, n3 leaves: n3's transfer waits for n4 to acknowledge the change;
+    n3 names n4, not down at first, down once not heard from for the force-remove
+    window (10 s here: 10 gossip intervals), and nothing else; n1 (not leaving) and
+    n3 before its leave name nothing."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1,
+                          partitioning=partitioning) as cluster:
+        cluster.run_for(3.0)
+        n3 = cluster.node("n3")
+        assert n3.handover_waiting(cluster.now) == {}
+        cluster.crash("n4")
+        cluster.leave("n3")
+        cluster.run_for(6.0)
+        early = n3.handover_waiting(cluster.now)
+        assert early["n4"]["step"] == "acknowledge" and early["n4"]["down"] is False, early
+        cluster.run_for(12.0)
+        late = n3.handover_waiting(cluster.now)
+        assert list(late) == ["n4"] and late["n4"]["down"] is True, late
+        heard = late["n4"]["heard_s_ago"]
+        assert isinstance(heard, float) and heard >= 10.0, late
+        assert cluster.node("n1").handover_waiting(cluster.now) == {}
+
+
+def test_the_cli_stops_early_only_when_every_target_is_down() -> None:
+    """``vdynamo leave``'s early exit (:func:`vdynamo.cluster_cli._waits_for_down`):
+    a sentence only when some member is waited for and each is down."""
+    down = {"step": "acknowledge", "down": True, "heard_s_ago": 18.5}
+    up = {"step": "hints", "down": False, "heard_s_ago": 0.4}
+    assert _waits_for_down({"n4": down}) == "n4 (not heard from for 18.5 s)"
+    assert _waits_for_down({"n4": {**down, "heard_s_ago": None}}) == (
+        "n4 (not heard from since it started)")
+    assert _waits_for_down({"n2": up, "n4": down}) is None
+    assert _waits_for_down({}) is None and _waits_for_down(None) is None
+
