@@ -18,6 +18,8 @@ is not kept.
 
 from __future__ import annotations
 
+import copy
+
 from model_check.trace_swarm import SeedReport
 from model_check.trace_validation import trace_config, validate_seed
 from spec.config import Config
@@ -30,9 +32,9 @@ _KEPT: dict[tuple[int, Config], SeedReport] = {}
 def clean_report(seed: int, config: Config | None = None) -> SeedReport:
     """``validate_seed(seed, config=config)`` (``config``: the plain trace
     configuration, :func:`~model_check.trace_validation.trace_config`, when None),
-    run once per process and kept: the caller must not change the report, and no
-    mutant may be active."""
+    run once per process and kept; each caller gets its own deep copy (a test that
+    changes its report changes no other test's), and no mutant may be active."""
     key = (seed, config if config is not None else trace_config())
     if key not in _KEPT:
         _KEPT[key] = validate_seed(seed, config=key[1])
-    return _KEPT[key]
+    return copy.deepcopy(_KEPT[key])
