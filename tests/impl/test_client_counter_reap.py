@@ -194,7 +194,11 @@ def test_joined_nodes_learn_the_floor_by_gossip(seed: int) -> None:
     ``{alice: 35}``, from bob's context, read as alice writing again since the
     answer: ``PutCoordinator._remint``): v6 lost for 2 of 30 keys with seed 1. The
     floor now travels in gossip (each node keeps the highest it hears): the
-    joiners count above it from their first gossip on."""
+    joiners count above it from their first gossip on. Session 25's review: with
+    the gossiped floor ignored, seeds 1 and 2 no longer lose v6 (session 23's
+    client-vclock re-mint saves it), so the floor assertion below is the one that
+    catches a joiner without the floor (``{0, 6} != {6}``); ``lost == []`` stays as
+    the end-to-end check."""
     lost, cluster = _joined_after_the_reap(seed, 3, [b"k%d" % i for i in range(30)])
     assert lost == []
     # (6: a pair's counters, session 23; 180 before, alice's counter over 30 keys)
