@@ -6,6 +6,8 @@ waiting for a member that is down (session 25)")."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from impl.cluster import SimulatedCluster
@@ -35,6 +37,27 @@ def test_a_leave_waiting_for_a_crashed_member_names_it_down(partitioning: str) -
         heard = late["n4"]["heard_s_ago"]
         assert isinstance(heard, float) and heard >= 10.0, late
         assert cluster.node("n1").handover_waiting(cluster.now) == {}
+
+
+def test_down_is_the_force_remove_rule_at_its_boundaries() -> None:
+    """``Node.down`` (shared by force-remove and ``handover_waiting``): down from
+    exactly the window (12 s by default: 4 suspicion timeouts) without news, not
+    half a second before; down at once while the failure detector suspects the
+    member, even heard from just now; down if never heard from. Session 25's
+    review: the mutants ``>=`` -> ``>``, the window cut by 1 s, and the suspicion
+    ignored all passed test_force_remove.py and the tests above."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        n1 = cluster.node("n1")
+        window = max(4 * n1.config.suspicion_timeout, 10 * n1.config.gossip_interval)
+        assert window == 12.0
+        n1.last_heard["n4"] = 10.0  # (exact in binary: 22.0 - 10.0 == 12.0)
+        assert not n1.down("n4", 10.0 + window - 0.5)
+        assert n1.down("n4", 10.0 + window)
+        n1.set_suspected({"n4": math.inf})
+        assert n1.down("n4", 10.1)
+        n1.set_suspected({})
+        assert not n1.down("n4", 10.1) and n1.down("n9", 10.1)
 
 
 def test_the_cli_stops_early_only_when_every_target_is_down() -> None:
