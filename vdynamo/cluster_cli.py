@@ -78,6 +78,13 @@ MAX_LOCAL_NODES = 64
 _STOP_TIMEOUT_S = 10.0
 #: how long ``vdynamo leave`` waits for the node to hand its ranges over and exit
 _LEAVE_TIMEOUT_S = 120.0
+#: a member the leaving node holds down but heard from under this many seconds ago is
+#: not taken as down by ``leave``'s early exit: ``down`` includes the failure
+#: detector's suspicion, which one timed-out request sets, and a member merely slow
+#: stays suspected until its next message (session 25's review: n1, heard 0.8 s ago,
+#: one request timed out: "down", and ``leave`` would have said to start it again;
+#: n3 left 3 s later)
+_DOWN_QUIET_S = 5.0
 #: how long ``cluster up`` waits, by default, for the nodes it started to be ready
 #: after they answer (``--wait-ready``); a fresh node's shadow round lasts at most
 #: ``shadow_round_s`` (2 s by default, 60 at most)
@@ -785,12 +792,21 @@ def _handover_waits(entry: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
     return waits if isinstance(waits, dict) else None
 
 
+def _quiet_down(held: object) -> bool:
+    """Whether ``held`` (one member of :func:`_handover_waits`) is down and silent:
+    ``down`` and not heard from for :data:`_DOWN_QUIET_S` (or never)."""
+    if not isinstance(held, dict) or held.get("down") is not True:
+        return False
+    ago = held.get("heard_s_ago")
+    return ago is None or (isinstance(ago, int | float) and ago >= _DOWN_QUIET_S)
+
+
 def _waits_for_down(waits: dict[str, dict[str, Any]] | None) -> str | None:
     """A sentence naming the members of ``waits`` (:func:`_handover_waits`) if it
-    waits for some member and every one is down in the leaving node's view, as
-    ``n4 (not heard from for 18.5 s)``; None otherwise."""
-    if not waits or not all(isinstance(held, dict) and held.get("down") is True
-                            for held in waits.values()):
+    waits for some member and every one is down in the leaving node's view and
+    silent for :data:`_DOWN_QUIET_S` or more, as ``n4 (not heard from for 18.5 s)``;
+    None otherwise."""
+    if not waits or not all(_quiet_down(held) for held in waits.values()):
         return None
     said = []
     for node, held in sorted(waits.items()):

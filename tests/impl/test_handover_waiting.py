@@ -69,7 +69,31 @@ def test_the_cli_stops_early_only_when_every_target_is_down() -> None:
     assert _waits_for_down({"n4": {**down, "heard_s_ago": None}}) == (
         "n4 (not heard from since it started)")
     assert _waits_for_down({"n2": up, "n4": down}) is None
+    # (down by a suspicion but heard from under 5 s ago: not taken as down)
+    assert _waits_for_down({"n4": {**down, "heard_s_ago": 4.9}}) is None
+    assert _waits_for_down({"n4": {**down, "heard_s_ago": 5.0}}) == (
+        "n4 (not heard from for 5.0 s)")
     assert _waits_for_down({}) is None and _waits_for_down(None) is None
+
+
+def test_a_member_merely_suspected_is_down_but_stops_no_leave() -> None:
+    """Session 25's review: n3 leaves; n1 (the claimant n3 waits for) answered 0.8 s
+    ago, then one request to it timed out: ``handover_waiting`` says n1 ``down``
+    (force-remove's rule: suspected), and ``vdynamo leave`` exited 1 saying to start
+    n1 again; n3 then left 3 s later. Now the early exit wants 5 s of silence too."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        n3 = cluster.node("n3")
+        cluster.leave("n3")
+        cluster.run_for(0.05)
+        n3.detector.timed_out("n1", cluster.now)
+        waits = n3.handover_waiting(cluster.now)
+        assert list(waits) == ["n1"] and waits["n1"]["down"] is True, waits
+        heard = waits["n1"]["heard_s_ago"]
+        assert isinstance(heard, float) and heard < 1.0, waits
+        assert _waits_for_down(waits) is None
+        cluster.run_for(3.0)
+        assert n3.status is MemberStatus.LEFT
 
 
 @pytest.mark.xfail(strict=True, reason="session 25: the strategy-3 claimant's claim of one "
