@@ -78,6 +78,19 @@ MAX_LOCAL_NODES = 64
 _STOP_TIMEOUT_S = 10.0
 #: how long ``vdynamo leave`` waits for the node to hand its ranges over and exit
 _LEAVE_TIMEOUT_S = 120.0
+#: a member the leaving node holds down but heard from under this many seconds ago is
+#: not taken as down by ``leave``'s early exit: ``down`` includes the failure
+#: detector's suspicion, which one timed-out request sets, and a member merely slow
+#: stays suspected until its next message (session 25's review: n1, heard 0.8 s ago,
+#: one request timed out: "down", and ``leave`` would have said to start it again;
+#: n3 left 3 s later)
+_DOWN_QUIET_S = 5.0
+#: ``leave``'s early exit also wants every member it waits for down on every look for
+#: this many seconds: a live member can be silent to the leaving node past the down
+#: window in a larger cluster (session 25's review, simulator, 16 nodes, strategy 3,
+#: seed 6: n3's handover waited 5 s after the leave for n9 alone, up, not heard from
+#: directly for 12.1 s, so "down"; n3 left 1 s later), while one down stays waited for
+_DOWN_HOLD_S = 3.0
 #: how long ``cluster up`` waits, by default, for the nodes it started to be ready
 #: after they answer (``--wait-ready``); a fresh node's shadow round lasts at most
 #: ``shadow_round_s`` (2 s by default, 60 at most)
@@ -785,12 +798,21 @@ def _handover_waits(entry: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
     return waits if isinstance(waits, dict) else None
 
 
+def _quiet_down(held: object) -> bool:
+    """Whether ``held`` (one member of :func:`_handover_waits`) is down and silent:
+    ``down`` and not heard from for :data:`_DOWN_QUIET_S` (or never)."""
+    if not isinstance(held, dict) or held.get("down") is not True:
+        return False
+    ago = held.get("heard_s_ago")
+    return ago is None or (isinstance(ago, int | float) and ago >= _DOWN_QUIET_S)
+
+
 def _waits_for_down(waits: dict[str, dict[str, Any]] | None) -> str | None:
     """A sentence naming the members of ``waits`` (:func:`_handover_waits`) if it
-    waits for some member and every one is down in the leaving node's view, as
-    ``n4 (not heard from for 18.5 s)``; None otherwise."""
-    if not waits or not all(isinstance(held, dict) and held.get("down") is True
-                            for held in waits.values()):
+    waits for some member and every one is down in the leaving node's view and
+    silent for :data:`_DOWN_QUIET_S` or more, as ``n4 (not heard from for 18.5 s)``;
+    None otherwise."""
+    if not waits or not all(_quiet_down(held) for held in waits.values()):
         return None
     said = []
     for node, held in sorted(waits.items()):
@@ -855,17 +877,19 @@ def main_leave(argv: list[str]) -> int:
         os.kill(entry["pid"], signal.SIGUSR1)
     deadline = time.monotonic() + _LEAVE_TIMEOUT_S
     asked = time.monotonic() + 2.0  # (a crossing removal reaches the decider by gossip)
+    down_since: float | None = None  # (every member waited for down on each look since)
     while _ours(directory, entry["pid"]) and time.monotonic() < deadline:
         time.sleep(0.2)
         looked = time.monotonic() > asked
         waits = _departure_waits(directory, state, name) if looked else None
         down = _waits_for_down(_handover_waits(entry)) if looked and waits is None else None
+        down_since = None if down is None else (down_since or time.monotonic())
         if waits is not None:
             # session 24's review: before, 120 s then "still handing its ranges over",
             # with nothing saying that the leave waits for a node to join
             why = (f"its last step waits ({waits}). Join a node (`vdynamo join NAME --dir "
                    f"{directory}`)")
-        elif down is not None:
+        elif down is not None and time.monotonic() - (down_since or 0.0) >= _DOWN_HOLD_S:
             # session 25's review: 4 nodes, n4 killed, `leave n3` waited its 120 s, then
             # "still handing its ranges over", never naming n4 (the transfer waits for
             # every member to acknowledge the change, up or down); and a member down

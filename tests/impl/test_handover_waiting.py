@@ -6,6 +6,8 @@ waiting for a member that is down (session 25)")."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from impl.cluster import SimulatedCluster
@@ -37,6 +39,27 @@ def test_a_leave_waiting_for_a_crashed_member_names_it_down(partitioning: str) -
         assert cluster.node("n1").handover_waiting(cluster.now) == {}
 
 
+def test_down_is_the_force_remove_rule_at_its_boundaries() -> None:
+    """``Node.down`` (shared by force-remove and ``handover_waiting``): down from
+    exactly the window (12 s by default: 4 suspicion timeouts) without news, not
+    half a second before; down at once while the failure detector suspects the
+    member, even heard from just now; down if never heard from. Session 25's
+    review: the mutants ``>=`` -> ``>``, the window cut by 1 s, and the suspicion
+    ignored all passed test_force_remove.py and the tests above."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        n1 = cluster.node("n1")
+        window = max(4 * n1.config.suspicion_timeout, 10 * n1.config.gossip_interval)
+        assert window == 12.0
+        n1.last_heard["n4"] = 10.0  # (exact in binary: 22.0 - 10.0 == 12.0)
+        assert not n1.down("n4", 10.0 + window - 0.5)
+        assert n1.down("n4", 10.0 + window)
+        n1.set_suspected({"n4": math.inf})
+        assert n1.down("n4", 10.1)
+        n1.set_suspected({})
+        assert not n1.down("n4", 10.1) and n1.down("n9", 10.1)
+
+
 def test_the_cli_stops_early_only_when_every_target_is_down() -> None:
     """``vdynamo leave``'s early exit (:func:`vdynamo.cluster_cli._waits_for_down`):
     a sentence only when some member is waited for and each is down."""
@@ -46,7 +69,31 @@ def test_the_cli_stops_early_only_when_every_target_is_down() -> None:
     assert _waits_for_down({"n4": {**down, "heard_s_ago": None}}) == (
         "n4 (not heard from since it started)")
     assert _waits_for_down({"n2": up, "n4": down}) is None
+    # (down by a suspicion but heard from under 5 s ago: not taken as down)
+    assert _waits_for_down({"n4": {**down, "heard_s_ago": 4.9}}) is None
+    assert _waits_for_down({"n4": {**down, "heard_s_ago": 5.0}}) == (
+        "n4 (not heard from for 5.0 s)")
     assert _waits_for_down({}) is None and _waits_for_down(None) is None
+
+
+def test_a_member_merely_suspected_is_down_but_stops_no_leave() -> None:
+    """Session 25's review: n3 leaves; n1 (the claimant n3 waits for) answered 0.8 s
+    ago, then one request to it timed out: ``handover_waiting`` says n1 ``down``
+    (force-remove's rule: suspected), and ``vdynamo leave`` exited 1 saying to start
+    n1 again; n3 then left 3 s later. Now the early exit wants 5 s of silence too."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        n3 = cluster.node("n3")
+        cluster.leave("n3")
+        cluster.run_for(0.05)
+        n3.detector.timed_out("n1", cluster.now)
+        waits = n3.handover_waiting(cluster.now)
+        assert list(waits) == ["n1"] and waits["n1"]["down"] is True, waits
+        heard = waits["n1"]["heard_s_ago"]
+        assert isinstance(heard, float) and heard < 1.0, waits
+        assert _waits_for_down(waits) is None
+        cluster.run_for(3.0)
+        assert n3.status is MemberStatus.LEFT
 
 
 @pytest.mark.xfail(strict=True, reason="session 25: the strategy-3 claimant's claim of one "
