@@ -285,14 +285,21 @@ def _alive(pid: int) -> bool:
     return fields[0] not in ("Z", "X")
 
 
-def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
+def _answer(port: int, path: str, timeout: float = 1.0) -> dict[str, Any] | None:
+    """The JSON object a node on loopback ``port`` answers to ``GET path`` (``/health``,
+    ``/status``) within ``timeout`` seconds; None if it does not answer, or not with a
+    JSON object."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health",
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}",
                                     timeout=timeout) as answer:
-            body: dict[str, Any] = json.loads(answer.read())
-            return body
+            body = json.loads(answer.read())
     except (OSError, ValueError):
         return None
+    return body if isinstance(body, dict) else None
+
+
+def _health(port: int, timeout: float = 1.0) -> dict[str, Any] | None:
+    return _answer(port, "/health", timeout)
 
 
 def _start(directory: Path, name: str, *, rejoin: bool = False) -> int:
@@ -341,11 +348,8 @@ def _why_not_ready(directory: Path, name: str, entry: dict[str, Any]) -> str:
     :meth:`impl.runtime.NodeServer.health` and ``status``."""
     if not _alive(entry["pid"]):
         return "exited: " + _last_line(directory, name)
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
-                                    timeout=1.0) as answer:
-            status: dict[str, Any] = json.loads(answer.read())
-    except (OSError, ValueError):
+    status = _answer(entry["http"], "/status")
+    if status is None:
         return "does not answer GET /status"
     reasons = [f"member_status {status.get('member_status', '?')}"]
     shadow = status.get("shadow_round")
@@ -721,11 +725,8 @@ def _members_say(state: dict[str, Any], name: str) -> str | None:
     for other, entry in state["nodes"].items():
         if other == name or entry.get("left"):
             continue
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
-                                        timeout=1.0) as answer:
-                members: dict[str, Any] = json.loads(answer.read())["membership"]
-        except (OSError, ValueError, KeyError, TypeError):
+        members = (_answer(entry["http"], "/status") or {}).get("membership")
+        if not isinstance(members, dict):
             continue
         member = members.get(name)
         return str(member["status"]) if isinstance(member, dict) else "absent"
@@ -757,13 +758,7 @@ def _departure_waits(directory: Path, state: dict[str, Any], name: str) -> str |
     for other, entry in state["nodes"].items():
         if entry.get("left") or entry.get("removed"):
             continue
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
-                                        timeout=1.0) as answer:
-                status = json.loads(answer.read())
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-        if isinstance(status, dict):
+        if (status := _answer(entry["http"], "/status")) is not None:
             answers[other] = status
 
     def says(at: str, node: str) -> Any:
@@ -789,12 +784,7 @@ def _handover_waits(entry: dict[str, Any]) -> dict[str, dict[str, Any]] | None:
     """The leaving node's own ``GET /status`` ``handover_waiting`` (the members its
     handover waits for: name -> ``{"step", "down", "heard_s_ago"}``,
     :meth:`impl.node.Node.handover_waiting`); None if it does not answer."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{entry['http']}/status",
-                                    timeout=1.0) as answer:
-            waits = json.loads(answer.read()).get("handover_waiting")
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
+    waits = (_answer(entry["http"], "/status") or {}).get("handover_waiting")
     return waits if isinstance(waits, dict) else None
 
 
