@@ -1018,6 +1018,12 @@ class NodeServer:
             raise
         if src not in self.config.nodes and src not in self.peers and not self._learn(src):
             raise PeerAuthError(f"hello from unknown node {src!r}")
+        if src == self.name:  # this node never dials itself (its own messages stay
+            # in its core): another process claims its name. Served until session
+            # 26's user probe, with the secret it sent frames the core took as its own
+            raise PeerAuthError(f"hello naming this node itself ({src!r}): another process "
+                                f"runs as {src} (a second `vdynamo serve --node {src}`, or "
+                                "a cluster file whose addresses point here?)")
         # a whole hello naming a node: evicted after every connection that sent less
         # (a flood of silent ones pushed real hellos out: session 19's peer-port probe)
         self._peer_slots.introduced(writer)
