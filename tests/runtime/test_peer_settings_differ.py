@@ -4,7 +4,7 @@ cluster file).
 
 Before, the hello compared the record limits only: a node started with ``clock =
 "lww"`` beside two ``dvv`` nodes (three ``vdynamo serve`` processes) connected,
-logged nothing, and dropped 623 of its peers' messages in 5 s; half the puts
+logged nothing, and dropped 623 of its peers' messages in 5 s; the 20 puts
 through it answered 504 and every read through it 503. One given another
 ``ring_seed`` (five nodes, N=3) read 3 of 40 acknowledged keys as missing at R=2.
 Each hello now carries :data:`impl.runtime.SHARED_SETTINGS`, and a node refuses a
