@@ -236,8 +236,9 @@ def _same_settings(mine: HelloInfo, peer: str, info: HelloInfo) -> None:
     with ``clock = "lww"`` beside two ``dvv`` ones dropped 623 of its peers'
     messages in 5 s (630 in a second run), its puts answered 504 (20 of 20) and
     its reads 503; one with another ``ring_seed`` (5 nodes, N=3) read 3 of 40
-    acknowledged keys as missing at R=2. Cassandra likewise refuses a peer of another ``cluster_name``
-    or partitioner, Riak a node of another ``ring_creation_size``."""
+    acknowledged keys as missing at R=2. Cassandra likewise refuses a peer of
+    another ``cluster_name`` or partitioner, Riak a node of another
+    ``ring_creation_size``."""
     theirs = dict(info.settings)
     differ = [f"{name} {here!r} here, {theirs[name]!r} at {peer}"
               for name, here in mine.settings if name in theirs and theirs[name] != here]
