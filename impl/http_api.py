@@ -117,7 +117,7 @@ import time
 import urllib.parse
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httptools
 
@@ -245,15 +245,17 @@ class _Request:
     connection closes, lingering); ``reserved``: the bytes its put was admitted by
     before its body was read, counted in flight until it starts or is answered
     (:meth:`HttpApi._admit_body`); ``lapsed``: its body came after the hold of
-    that reservation (:meth:`HttpApi._held_long`), so it is admitted again, whole."""
+    that reservation (:meth:`HttpApi._held_long`), so it is admitted again, whole;
+    ``routed``: ``problem`` is the route's refusal of its head (:meth:`HttpApi._head_refusal`),
+    not a malformed request."""
 
     __slots__ = ("body", "close", "headers", "lapsed", "method", "problem", "reserved",
-                 "target")
+                 "routed", "target")
 
     def __init__(self, method: bytes, target: bytes, headers: dict[bytes, bytes],
                  body: bytes = b"", *, close: bool = True,
                  problem: _Answer | None = None, reserved: int = 0,
-                 lapsed: bool = False) -> None:
+                 lapsed: bool = False, routed: bool = False) -> None:
         self.method = method
         self.target = target
         self.headers = headers
@@ -262,6 +264,17 @@ class _Request:
         self.problem = problem
         self.reserved = reserved
         self.lapsed = lapsed
+        self.routed = routed
+
+
+class _Prepared(NamedTuple):
+    """A request checked and ready to run (:meth:`HttpApi._prepare`): its key, query
+    parameters, a GET's Accept ranges, and the message."""
+
+    key: bytes
+    query: dict[str, list[str]]
+    accept: list[tuple[bytes, bytes, float]] | None
+    message: GetRequest | PutRequest
 
 
 #: what a problem found before the request line was read is counted as
@@ -1034,7 +1047,8 @@ class HttpApi:
                 self.slots.busy(writer)
                 start = time.perf_counter()
                 problem = request.problem
-                if problem is not None and problem[0] not in (413, 500, 503):
+                if problem is not None and problem[0] not in (413, 500, 503) and (
+                        not request.routed):
                     self.malformed += 1
                 close = problem is not None or request.close
                 try:
@@ -1087,6 +1101,12 @@ class HttpApi:
         :data:`_LINGER_S`); an ``Expect`` put is then never sent (RFC 9110
         10.1.1). True if admitted."""
         size, parse.admission_due = parse.admission_due or 0, None
+        refused = self._head_refusal(parse)
+        if refused is not None:  # its answer now, its body unread (the connection closes)
+            parse.continue_due = False
+            parse._stop(_Request(parse.parser.get_method(), parse.url, parse.headers,
+                                 problem=refused, routed=True))
+            return False
         server = self.server
         self.slots.busy(writer)
         refusal: errors.DynamoError | None
@@ -1468,8 +1488,11 @@ class HttpApi:
             # oldest (impl.connections; session 19's service probe)
             self.slots.active(writer)
 
-    async def _route(self, request: _Request) -> _Answer:
-        server = self.server
+    def _prepare(self, request: _Request) -> _Answer | _Prepared:
+        """What ``request`` asks, checked: the answer to give at once (a refusal, or a
+        read-only resource's), or the message to run. Reads nothing of the body but
+        the value it wraps, so a PUT's head is checked with an empty one before its
+        body is read (:meth:`_head_refusal`)."""
         if request.target == b"*":
             # the asterisk form (RFC 9112 3.2.4) names the server itself, and only
             # for OPTIONS (RFC 9110 9.3.7: what the server supports, here the methods
@@ -1552,6 +1575,28 @@ class HttpApi:
             return http_status(error), error_body(error), []
         if message is None:
             return _not_allowed(method, path, "GET, HEAD, PUT, DELETE")
+        return _Prepared(key, query, accept, message)
+
+    def _head_refusal(self, parse: _Parse) -> _Answer | None:
+        """The refusal a PUT whose head ``parse`` has read will get whatever its body
+        (a bad context, query or key, a content coding, a conditional header), given
+        before its admission and its ``100 Continue``: before session 26's user
+        probe such a put got its 100 (7 of 7: a context ``!!!!``, ``gzip``,
+        ``If-Match``, ``w=9``, a 2,000-byte key, an unknown parameter) and sent its
+        whole value for the refusal, and without ``Expect`` it waited its turn first
+        (under load a 503, then the 400 at its retry: session 24's note). None if
+        the head is served."""
+        answer = self._prepare(_Request(parse.parser.get_method(), parse.url, parse.headers))
+        if isinstance(answer, _Prepared) or answer[0] < 400:
+            return None
+        return answer
+
+    async def _route(self, request: _Request) -> _Answer:
+        server = self.server
+        prepared = self._prepare(request)
+        if not isinstance(prepared, _Prepared):
+            return prepared
+        key, query, accept, message = prepared
         refusal: errors.DynamoError | None
         if request.reserved and not request.lapsed:  # admitted before its body was read
             refusal = server.overloaded() or server.unavailable()  # (_admit_body)
@@ -1565,18 +1610,21 @@ class HttpApi:
             # a delete with no context reads the key first (with the request's R) and
             # deletes what it read, as Riak does when no vclock is given
             # (riak_kv_delete:delete/8); nothing found: 404, nothing written
-            read = await server.request(GetRequest(
-                server.next_request_id(), key, r=_quorum(query, "r", self.config.n),
-                client_id=message.client_id))
-            if read.error is not None:  # the read failed: nothing was written
-                return self._failed(read.error, unknown=False)
-            assert isinstance(read.result, GetResult)
-            if not read.result.values:
-                return self._absent_long_key(key) or _get_answer(read.result, None)
+            read = await self._read_before_delete(message, query)
+            if not isinstance(read, GetResult):
+                return read
             message = dataclasses.replace(message, request_id=server.next_request_id(),
-                                          context=read.result.context)
+                                          context=read.context)
         self._release(request)  # it starts now: its bytes count in flight from here
         reply = await server.request(message)
+        if (type(reply.error) is errors.BadRequestError and isinstance(message, PutRequest)
+                and message.delete):
+            # A delete refused before anything was written (the tombstones of its
+            # retries past max_siblings): if nothing is left to delete, it is
+            # answered as a delete of a key with no value, 404, nothing written
+            read = await self._read_before_delete(message, query)
+            if not isinstance(read, GetResult) and read[0] != 503:  # its 404 (or 414)
+                return read
         if reply.error is not None:
             return self._failed(reply.error, unknown=isinstance(message, PutRequest)
                                 and _outcome_unknown(reply.error))
@@ -1588,6 +1636,32 @@ class HttpApi:
         assert isinstance(reply.result, PutResult)
         context = base64.b64encode(reply.result.context).decode()
         return 200, {"context": context}, [("x-vdynamo-context", context)]
+
+    async def _read_before_delete(self, message: PutRequest,
+                                  query: dict[str, list[str]]) -> GetResult | _Answer:
+        """Read the key of the delete ``message`` (with the request's R): the read's
+        result if it found a value, else the answer to give (the read's 404 with its
+        context, or its error: 503 when R was not reached; nothing written either way).
+
+        Read first by a delete without a context (it deletes what it read), and
+        after a delete refused 400 (:class:`errors.BadRequestError`): before session
+        26's user probe a DELETE retried with one context (a client whose answers
+        were lost, one loop) wrote a tombstone sibling at each try, and the 26th and
+        later were answered 400 "key has more than 25 siblings: read and reconcile
+        them first" of a key with no value left (40 retries: 25 x 200, 15 x 400),
+        where RFC 9110 9.2.2 makes a DELETE safe to retry; Riak answers a delete of
+        a key with no value 404. A refusal of a key that still holds a value, or
+        whose read fails, keeps its 400."""
+        server = self.server
+        read = await server.request(GetRequest(
+            server.next_request_id(), message.key, r=_quorum(query, "r", self.config.n),
+            client_id=message.client_id))
+        if read.error is not None:  # the read failed: nothing was written
+            return self._failed(read.error, unknown=False)
+        assert isinstance(read.result, GetResult)
+        if not read.result.values:
+            return self._absent_long_key(message.key) or _get_answer(read.result, None)
+        return read.result
 
     def _failed(self, error: errors.DynamoError, *, unknown: bool) -> _Answer:
         """A failed request's answer; ``unknown``: a write that may be stored (504;

@@ -141,8 +141,10 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                     "responses": {
                         **write_responses("the tombstone, acknowledged by W replicas"),
                         "404": _json({"type": "object"}, "no context given and the read "
-                                     "found no value: nothing written; the body has the "
-                                     "read's context", context_header)}},
+                                     "found no value, or a delete with a context refused "
+                                     "(its retries' tombstones over the sibling limit) "
+                                     "of a key with no value left: nothing written; the "
+                                     "body has the read's context", context_header)}},
             },
             "/status": {"get": {"operationId": "status", "summary": "the node's state",
                                 "responses": {"200": _json({"type": "object"},

@@ -17,7 +17,10 @@ library). The side that opens the connection is the *dialer*, the other the
 
 ``info`` is a JSON object (UTF-8, sorted keys): ``"cluster"``, the sender's
 cluster name (``ClusterConfig.name``), and ``"limits"``, its record limits
-(name -> int, see :mod:`impl.runtime`). Both nonces are fresh random bytes
+(name -> int, see :mod:`impl.runtime`), and since session 26 ``"settings"``,
+the settings every node must share (name -> text: the clock mode, N, the ring's;
+compared once the hello is authenticated, a difference refused naming each).
+Both nonces are fresh random bytes
 (``secrets.token_bytes``). The *transcript* is both names, both infos and both
 nonces, each length-prefixed. ``proof_a`` is ``HMAC(K, "acceptor" ||
 transcript)``: the acceptor's proof over the dialer's fresh nonce, so it cannot
@@ -120,10 +123,15 @@ class HelloInfo:
 
     cluster: str
     limits: tuple[tuple[str, int], ...] = ()
+    #: the sender's settings every node must share (name -> its value as text,
+    #: :data:`impl.runtime.SHARED_SETTINGS`); empty from a node of before session 26
+    settings: tuple[tuple[str, str], ...] = ()
 
     def encoded(self) -> bytes:
-        data = json.dumps({"cluster": self.cluster, "limits": dict(self.limits)},
-                          sort_keys=True, separators=(",", ":")).encode("utf-8")
+        fields: dict[str, object] = {"cluster": self.cluster, "limits": dict(self.limits)}
+        if self.settings:
+            fields["settings"] = dict(self.settings)
+        data = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("utf-8")
         if len(data) > 0xFFFF:
             raise PeerAuthError(f"hello info of {len(data)} bytes cannot be sent")
         return data
@@ -167,7 +175,16 @@ class HelloInfo:
                     or not 0 <= number <= HELLO_LIMIT_CEILING):
                 raise PeerAuthError(f"hello's info: limit {_shown(name)} is {_shown(number)}, "
                                     f"not an integer of 0..{HELLO_LIMIT_CEILING}")
-        return HelloInfo(cluster, tuple(sorted(limits.items())))
+        settings = value.get("settings", {})
+        if not isinstance(settings, dict):
+            raise PeerAuthError(f"hello's info: \"settings\" is {_shown(settings)}, "
+                                "not an object")
+        for name, text in settings.items():
+            if not isinstance(text, str) or len(text) > _SETTING_CHARS:
+                raise PeerAuthError(f"hello's info: setting {_shown(name)} is {_shown(text)}, "
+                                    f"not a string of at most {_SETTING_CHARS} characters")
+        return HelloInfo(cluster, tuple(sorted(limits.items())),
+                         tuple(sorted(settings.items())))
 
 
 def _shown(value: object) -> str:
@@ -202,6 +219,35 @@ def _same_cluster(mine: str, peer: str, info: HelloInfo) -> None:
         raise PeerAuthError(f"{peer!r} is a node of cluster {info.cluster!r}, this node of "
                             f"cluster {mine!r} ([cluster] name differs; a cluster file "
                             "of another cluster?)")
+
+
+#: the longest value of a setting a hello may carry (a name or a number, as text)
+_SETTING_CHARS = 255
+
+
+def _same_settings(mine: HelloInfo, peer: str, info: HelloInfo) -> None:
+    """PeerAuthError naming each setting ``peer``'s (authenticated) hello gives another
+    value than this node's, with both values; a setting one side does not send (a
+    node of before session 26) is taken as shared.
+
+    These settings decide what a record is (the clock mode) and which nodes hold a
+    key (N and the ring), so two nodes that differ in one cannot serve one cluster:
+    before session 26's user probe they connected and said nothing. A node started
+    with ``clock = "lww"`` beside two ``dvv`` ones dropped 623 of its peers'
+    messages in 5 s (630 in a second run), its puts answered 504 (20 of 20) and
+    its reads 503; one with another ``ring_seed`` (5 nodes, N=3) read 3 of 40
+    acknowledged keys as missing at R=2. Cassandra likewise refuses a peer of
+    another ``cluster_name`` or partitioner, Riak a node of another
+    ``ring_creation_size``."""
+    theirs = dict(info.settings)
+    differ = [f"{name} {here!r} here, {theirs[name]!r} at {peer}"
+              for name, here in mine.settings if name in theirs and theirs[name] != here]
+    if differ:
+        raise PeerAuthError(
+            f"{peer!r} runs other [cluster] settings that every node must share: "
+            f"{'; '.join(differ)} (its records or the nodes it takes to hold a key "
+            "would differ from this node's; not connected: give every node the same "
+            "[cluster] section)")
 
 
 def _decode_name(raw: bytes) -> str:
@@ -312,8 +358,8 @@ class Dialer:
     def on_challenge(self, name_raw: bytes, info_raw: bytes, nonce: bytes,
                      proof: bytes) -> tuple[bytes, FrameSealer, FrameOpener]:
         """(proof_d to send, this side's sealer, this side's opener); PeerAuthError
-        when the acceptor is not the node dialed, is of another cluster, or does
-        not know the secret."""
+        when the acceptor is not the node dialed, is of another cluster, does not
+        know the secret, or runs other shared settings (``HelloInfo.settings``)."""
         name = _decode_name(name_raw)
         if name != self.expected:
             raise PeerAuthError(f"dialed {self.expected!r} but {name!r} answered")
@@ -335,6 +381,7 @@ class Dialer:
                 "another process answers at its address; compare the cluster files)")
             error.reply = bytes(TAG_BYTES)
             raise error
+        _same_settings(self.info, name, info)  # authenticated: its proof verified
         self.peer_info = info
         out_key, in_key = transcript.keys()
         return transcript.proof(b"dialer"), FrameSealer(out_key), FrameOpener(in_key)
@@ -376,7 +423,8 @@ class Acceptor:
 
     def on_proof(self, proof: bytes) -> tuple[FrameSealer, FrameOpener]:
         """(this side's sealer, this side's opener) once the dialer proved it knows
-        the secret; PeerAuthError otherwise."""
+        the secret and its hello's shared settings are this node's
+        (``HelloInfo.settings``); PeerAuthError otherwise."""
         transcript = self._transcript
         if transcript is None:
             raise PeerAuthError("proof before hello")
@@ -388,6 +436,8 @@ class Acceptor:
                     "(compare the cluster files)")
             raise PeerAuthError(f"{transcript.dialer!r} failed the challenge (it does not "
                                 "know the cluster secret)")
+        if self._claimed is not None:  # authenticated now: its proof verified
+            _same_settings(self.info, transcript.dialer, self._claimed)
         self.peer_info = self._claimed
         in_key, out_key = transcript.keys()
         return FrameSealer(out_key), FrameOpener(in_key)

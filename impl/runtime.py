@@ -127,6 +127,7 @@ __all__ = [
     "COMPARED_LIMITS",
     "DEFAULT_HOST",
     "EXAMPLE_SECRETS",
+    "SHARED_SETTINGS",
     "Address",
     "NodeAddresses",
     "NodeServer",
@@ -145,6 +146,13 @@ _HEADER_BYTES = 10
 #: peer's record (impl.replica.Replica.decode) or frame (``_read_frames``)
 COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max_siblings",
                    "max_record_bytes", "max_frame_bytes")
+#: The [cluster] settings every node of a cluster must share, sent in each hello
+#: (``HelloInfo.settings``) and compared once it is authenticated: a peer that gives
+#: one another value is refused, naming it (``impl.peer_auth._same_settings``).
+#: The clock mode decides what a record is, the rest which nodes hold a key
+#: (session 26's user probe; docs/runtime.md, "Nodes with different settings").
+SHARED_SETTINGS = ("clock", "n", "partitioning", "tokens_per_node", "partitions",
+                   "ring_seed", "vclock_truncation")
 #: the names, in a hello's limits, of the sender's kept record bounds (bytes,
 #: siblings: :func:`impl.replica.kept_record_bounds`), which the receiver adopts
 #: when larger (``NodeServer._adopt_record_bounds``)
@@ -873,11 +881,13 @@ class NodeServer:
 
     def _hello_info(self) -> HelloInfo:
         """What this node's hellos say of it (impl.peer_auth): its cluster's name and
-        its record limits, :data:`COMPARED_LIMITS`, and the record bounds its store
-        keeps from earlier limits (:data:`KEPT_BOUNDS`)."""
+        its record limits, :data:`COMPARED_LIMITS`, the record bounds its store
+        keeps from earlier limits (:data:`KEPT_BOUNDS`), and the settings every node
+        must share, :data:`SHARED_SETTINGS`."""
         kept = zip(KEPT_BOUNDS, self.node.replica.kept_bounds, strict=True)
         return HelloInfo(self.config.name, tuple(
-            (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS) + tuple(kept))
+            (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS) + tuple(kept),
+            tuple((name, str(getattr(self.config, name))) for name in SHARED_SETTINGS))
 
     def _adopt_record_bounds(self, peer: str, info: HelloInfo) -> None:
         """Raise this node's kept record bounds (:attr:`impl.replica.Replica.kept_bounds`)
@@ -1008,6 +1018,12 @@ class NodeServer:
             raise
         if src not in self.config.nodes and src not in self.peers and not self._learn(src):
             raise PeerAuthError(f"hello from unknown node {src!r}")
+        if src == self.name:  # this node never dials itself (its own messages stay
+            # in its core): another process claims its name. Served until session
+            # 26's user probe, with the secret it sent frames the core took as its own
+            raise PeerAuthError(f"hello naming this node itself ({src!r}): another process "
+                                f"runs as {src} (a second `vdynamo serve --node {src}`, or "
+                                "a cluster file whose addresses point here?)")
         # a whole hello naming a node: evicted after every connection that sent less
         # (a flood of silent ones pushed real hellos out: session 19's peer-port probe)
         self._peer_slots.introduced(writer)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from impl.errors import DynamoError
+from impl.runtime_config import load_runtime_config
 from vdynamo.client import Client, RequestRefusedError, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
 
@@ -62,8 +63,7 @@ def _request(prog: str, args: argparse.Namespace,
             # in --dir (or the default ./vdynamo-cluster from another directory) was
             # not named
             why = (f"every node of the cluster in {args.dir} left" if known else
-                   f"no cluster in {args.dir} (start one with `vdynamo cluster up --dir "
-                   f"{args.dir}`, or give a node's address: --node HOST:PORT)")
+                   _no_cluster(Path(args.dir)))
             print(f"{prog}: {why}", file=sys.stderr)
             return None
         if known and not any(node_running(Path(args.dir), entry.get("pid"))
@@ -77,6 +77,28 @@ def _request(prog: str, args: argparse.Namespace,
     except DynamoError as error:
         print(f"{prog}: {error}", file=sys.stderr)
         return None
+
+
+def _no_cluster(directory: Path) -> str:
+    """Why ``directory`` names no node: no ``vdynamo cluster up`` state in it. A
+    cluster file there (nodes started by ``vdynamo serve``, README's first steps) is
+    named, with its nodes' HTTP addresses for ``--node``, or with what is wrong with
+    it. Before session 26's user probe such a directory got "no cluster in D (start
+    one with `vdynamo cluster up ...`)" whatever it held, a malformed cluster.toml
+    too."""
+    advice = (f"no cluster in {directory} (start one with `vdynamo cluster up --dir "
+              f"{directory}`, or give a node's address: --node HOST:PORT)")
+    path = directory / "cluster.toml"
+    if not path.is_file():
+        return advice
+    try:
+        nodes = load_runtime_config(path).nodes
+    except (OSError, DynamoError) as error:
+        return f"{advice}; its cluster.toml cannot be used: {error}"
+    addresses = " ".join(f"--node {entry.http}" for entry in nodes.values())
+    return (f"no cluster that `vdynamo cluster up` started in {directory}: --dir reads "
+            f"its state (cluster.json); for the nodes of {path} give their HTTP "
+            f"addresses: {addresses}")
 
 
 def main_get(argv: list[str]) -> int:

@@ -1,0 +1,57 @@
+"""A DELETE retried with one context stays answerable: once only tombstones are left,
+a retry refused for the siblings its tries made is answered 404 (nothing to delete,
+nothing written), as a DELETE of a key with no value is (session 26's user probe).
+
+Before: each retry wrote a tombstone sibling (concurrent with the earlier tries'),
+and once they passed ``max_siblings`` every retry was answered 400 "key has more
+than 25 siblings: read and reconcile them first" of a key with no value left (40
+retries on three ``vdynamo serve`` processes: 25 x 200, then 15 x 400), though a
+DELETE is safe to retry (RFC 9110 9.2.2). A refused delete of a key that still
+holds a value keeps its 400."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from impl.runtime import NodeServer
+from tests.runtime.live import call, cluster, run, url
+
+
+async def _stored(node: NodeServer, value: bytes) -> dict[str, str]:
+    """Put ``value`` to k at W=3; the X-Vdynamo-Context header of a read of it."""
+    assert (await call("PUT", url(node, "/kv/k?w=3"), value))[0] == 200
+    _, headers, _ = await call("GET", url(node, "/kv/k?r=3"))
+    return {"X-Vdynamo-Context": headers["x-vdynamo-context"]}
+
+
+def test_a_delete_retried_past_max_siblings_is_answered_404(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_siblings=3, delete_mode="keep") as servers:
+            node = servers[0]
+            context = await _stored(node, b"v")
+            answers = [await call("DELETE", url(node, "/kv/k?w=3"), headers=context)
+                       for _ in range(6)]
+            statuses = [status for status, _, _ in answers]
+            assert statuses == [200, 200, 200, 404, 404, 404], answers[3]  # before: 400s
+            _, _, body = answers[3]
+            assert body["error"] == "NotFound" and body["outcome"] == "not-written"
+            assert body["context"]  # the read's, which covers every tombstone
+            status, _, _ = await call("GET", url(node, "/kv/k?r=3"))
+            assert status == 404
+    run(scenario())
+
+
+def test_a_refused_delete_of_a_key_holding_values_keeps_its_400(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path, max_siblings=3, delete_mode="keep") as servers:
+            node = servers[0]
+            context = await _stored(node, b"v1")
+            for value in (b"v2", b"v3"):  # blind: siblings of v1
+                assert (await call("PUT", url(node, "/kv/k?w=3"), value))[0] == 200
+            # v1 replaced by a tombstone: v2, v3 and it (3 siblings); again: 4 > 3
+            assert (await call("DELETE", url(node, "/kv/k?w=3"), headers=context))[0] == 200
+            status, _, body = await call("DELETE", url(node, "/kv/k?w=3"), headers=context)
+            assert status == 400 and "siblings" in body["message"], body
+            status, _, _ = await call("GET", url(node, "/kv/k?r=3"))
+            assert status == 300  # v2 and v3 are still there
+    run(scenario())
