@@ -13,7 +13,6 @@ runs in CI)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 from pathlib import Path
@@ -22,18 +21,12 @@ import pytest
 
 import vdynamo
 from tests.runtime import procs
-from tests.runtime.procs import cluster_up, http, request, state, wait_until
+from tests.runtime.procs import cluster_up, http, members, state, wait_until
 
 SOAK = os.environ.get("HYPOTHESIS_PROFILE") == "soak"
 
 GOSSIP_S = 0.25
 SUSPICION_S = 1.0
-
-
-def _members(directory: Path, at: str) -> dict[str, str]:
-    code, _, body = request("GET", http(directory, at) + "/status")
-    assert code == 200
-    return {node: entry["status"] for node, entry in json.loads(body)["membership"].items()}
 
 
 @pytest.mark.skipif(not SOAK, reason="soak only (about 20 s of real processes)")
@@ -48,11 +41,11 @@ def test_a_member_killed_during_a_leave_is_removed_and_the_leave_completes(
                 db.put(key, f"v-{key}".encode(), w=3)
         os.kill(state(directory)["nodes"]["n3"]["pid"], signal.SIGUSR1)  # as `leave` does
         os.kill(state(directory)["nodes"]["n5"]["pid"], signal.SIGKILL)
-        wait_until(lambda: _members(directory, "n1").get("n3") == "leaving", 20, "n3 leaving")
+        wait_until(lambda: members(directory, "n1").get("n3") == "leaving", 20, "n3 leaving")
         removed = procs.remove_once_down(directory, "n5")  # before: "a membership change"
         assert removed.returncode == 0, removed
-        wait_until(lambda: (_members(directory, "n1").get("n5"),
-                            _members(directory, "n1").get("n3")) == ("removed", "left"),
+        wait_until(lambda: (members(directory, "n1").get("n5"),
+                            members(directory, "n1").get("n3")) == ("removed", "left"),
                    30, "n5 removed and n3 left")
         with vdynamo.connect([http(directory, "n1")]) as db:
             wrong = [key for key in keys if db.get(key, r=3).values != [f"v-{key}".encode()]]
