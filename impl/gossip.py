@@ -1015,7 +1015,8 @@ class Gossiper:
                                     f"{self.status.value if self.status else 'not a member'})")
         if self.is_removed(node):
             raise InvalidValueError(f"force-remove: {node!r:.80} was already removed")
-        if self.changing() and not self._only_change_of(node):
+        if self.changing() and not (self._only_change_of(node)
+                                    or self._only_leaves_besides(node)):
             raise InvalidValueError("force-remove: a membership change is in progress; "
                                     "try again once it settled")
         return membership.force_remove(self.view, node, self.config.n)
@@ -1038,6 +1039,29 @@ class Gossiper:
             or m.status in (MemberStatus.LEAVING, MemberStatus.REMOVING))
             for m in self.view)
         return not others and self.settling <= {node}
+
+    def _only_leaves_besides(self, node: str) -> bool:
+        """Whether every change in progress but ``node``'s own is another member's leave
+        (leaving, or left and not settled yet): no member joining with tokens, no other
+        removal. Then ``node`` (down for good) may be removed during the leave, as a
+        removal asked of a member that had not heard of the leave is (the crossing
+        departures of session 24: the removal goes first, :func:`_departure_rank`, and
+        the leave waits while both would leave fewer than N members); the leave's
+        transfer and settlement stop waiting for ``node`` once it is ``removing`` (no
+        member then, :meth:`_all_seen`). Session 26: before, a member that died for
+        good during another's leave was refused ("a membership change is in progress"),
+        and the leave waited for its acknowledgement for ever: the operator could only
+        start it again (riak_core's ``cluster force-remove`` takes a member during a
+        leave, ``riak_core_claimant``'s ``valid_remove_request/2``)."""
+        held = self.view.get(node)
+        if held is None or held.status not in membership.ROUTED:
+            return False
+        leaves = {m.node for m in self.view if m.status in (MemberStatus.LEAVING,
+                                                           MemberStatus.LEFT)}
+        others = any(m.node != node and (
+            (m.status is MemberStatus.JOINING and m.tokens)
+            or m.status is MemberStatus.REMOVING) for m in self.view)
+        return not others and self.settling <= {node} | leaves
 
     def leave(self) -> list[Effect]:
         """This node was asked to leave (its ranges are handed over by hints): it

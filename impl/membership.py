@@ -70,6 +70,8 @@ __all__ = [
     "Member",
     "MemberStatus",
     "Membership",
+    "beats_from_bytes",
+    "beats_to_bytes",
     "check_peer_versions",
     "claim_join",
     "claim_leave",
@@ -200,6 +202,10 @@ class Member:
     status: MemberStatus
     tokens: tuple[int, ...] = ()
     settled: bool = False
+    #: the version of the announcement that set ``status`` and ``settled`` (-1: ``version``)
+    status_version: int = -1
+    #: the version of the announcement that set ``tokens`` (-1: ``version``)
+    tokens_version: int = -1
 
     def __post_init__(self) -> None:
         if not isinstance(self.node, str) or not self.node:
@@ -224,14 +230,56 @@ class Member:
         object.__setattr__(self, "tokens", canonical)
         if not isinstance(self.settled, bool):
             raise _fail(f"settled of {self.node!r} must be a bool, got {self.settled!r:.80}")
+        for field in ("status_version", "tokens_version"):
+            value = getattr(self, field)
+            if value == -1:
+                object.__setattr__(self, field, self.version)
+            elif isinstance(value, bool) or not isinstance(value, int) or not (
+                    0 <= value <= self.version):
+                raise _fail(f"{field} of {self.node!r} must be an int in [0, version], "
+                            f"got {value!r:.80}")
+        if max(self.status_version, self.tokens_version) != self.version:
+            raise _fail(f"version of {self.node!r} must be its status_version or its "
+                        f"tokens_version, got {self.version}")
 
-    def precedence(self) -> tuple[int, int, tuple[int, ...], bool]:
-        """The total order reconciliation keeps the maximum of: version, then status
-        rank, then tokens, then ``settled`` (a settled entry wins a tie with the same
-        entry unsettled: the flag only ever goes from false to true within a version,
-        so the merge stays a semilattice over every entry, mutmut's
-        ``Membership.of__mutmut_6`` of session 10)."""
-        return (self.version, _RANK[self.status], self.tokens, self.settled)
+    def precedence(self) -> tuple[tuple[int, int, bool], tuple[int, tuple[int, ...]]]:
+        """The two registers' orders reconciliation keeps the maximum of, each on its
+        own (:meth:`join`): the status register's (``status_version``, then status rank,
+        then ``settled``: a settled entry wins a tie with the same entry unsettled, the
+        flag only ever going from false to true within a version, mutmut's
+        ``Membership.of__mutmut_6`` of session 10) and the tokens register's
+        (``tokens_version``, then tokens). An entry is at least as new as another when
+        both of its registers are (:meth:`covers`)."""
+        return ((self.status_version, _RANK[self.status], self.settled),
+                (self.tokens_version, self.tokens))
+
+    def covers(self, other: Member) -> bool:
+        """Whether this entry holds ``other``'s news: each register at least as high."""
+        mine, theirs = self.precedence(), other.precedence()
+        return mine[0] >= theirs[0] and mine[1] >= theirs[1]
+
+    def join(self, other: Member) -> Member:
+        """The reconciliation of two entries of one node: the status (with ``settled``)
+        of the higher status register, the tokens of the higher tokens register, and
+        the higher version. The two are separate registers with separate writers (a
+        node announces its own status; under strategy 3 the claimant moves its tokens,
+        :func:`_announce_moves`), each merged by its own total order, so the join is a
+        product of two chains: commutative, associative, idempotent.
+
+        Session 26: before, one entry carried both, the higher version winning whole;
+        the claimant's move of a member's tokens, computed before that member's own
+        ``leaving`` reached it, carried the member's old ``up`` with a higher version,
+        so the member's status went back from ``leaving`` to ``up`` in every view
+        until it announced again (4 nodes, two leaves at once, strategy 3: 74 of 200
+        seeded runs), as riak_core's ``riak_core_ring:reconcile_members`` merges each
+        member's status by its own vector clock, not by the ring's."""
+        status = self if self.precedence()[0] >= other.precedence()[0] else other
+        tokens = self if self.precedence()[1] >= other.precedence()[1] else other
+        if status is tokens:
+            return status
+        return Member(self.node, max(status.status_version, tokens.tokens_version),
+                      status.status, tokens.tokens, status.settled,
+                      status.status_version, tokens.tokens_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,8 +308,7 @@ class Membership:
         best: dict[str, Member] = {}
         for member in members:
             held = best.get(member.node)
-            if held is None or member.precedence() > held.precedence():
-                best[member.node] = member
+            best[member.node] = member if held is None else held.join(member)
         return cls(tuple(best.values()))
 
     # ------------------------------------------------------------------ queries
@@ -357,13 +404,35 @@ class Membership:
                 f"membership: {node!r:.80} cannot announce a change: version "
                 f"{held.version + 1} would not be below 2**62 (PEER_VERSION_LIMIT), "
                 "and every peer refuses a view with it")
+        version = held.version + 1
         changed = replace(
-            held, version=held.version + 1,
+            held, version=version,
             status=held.status if status is None else status,
             tokens=held.tokens if tokens is None else tuple(tokens),
-            settled=settled,
+            settled=settled, status_version=version, tokens_version=version,
         )
         return Membership((*(m for m in self.members if m.node != node), changed))
+
+    def move(self, node: str, tokens: Iterable[int]) -> Membership:
+        """The claimant moves ``node``'s tokens (strategy 3, :func:`_announce_moves`):
+        its tokens register set to ``tokens`` at its version bumped by two, its status
+        register (status, ``settled``) untouched, so a status the node announced
+        meanwhile, which the claimant had not heard yet, is kept by the merge
+        (:meth:`Member.join`). Raises :class:`~impl.errors.VersionHeadroomError` as
+        :meth:`announce` does; :class:`~impl.errors.InvalidValueError` if ``node`` is
+        not in the view."""
+        held = self.get(node)
+        if held is None:
+            raise InvalidValueError(f"membership: cannot move the tokens of {node!r:.80}, "
+                                    "which is not in the view")
+        version = held.version + 2
+        if version >= PEER_VERSION_LIMIT:
+            raise VersionHeadroomError(
+                f"membership: {node!r:.80} cannot announce a change: version "
+                f"{version} would not be below 2**62 (PEER_VERSION_LIMIT), "
+                "and every peer refuses a view with it")
+        moved = replace(held, version=version, tokens=tuple(tokens), tokens_version=version)
+        return Membership((*(m for m in self.members if m.node != node), moved))
 
     # ------------------------------------------------------------------ bytes
 
@@ -371,9 +440,7 @@ class Membership:
         """A JSON-able dict (tokens as decimal strings: 128-bit ints survive any reader)."""
         return {
             "format": FORMAT,
-            "members": [[m.node, m.version, m.status.value, [str(t) for t in m.tokens],
-                         *((True,) if m.settled else ())]
-                        for m in self.members],
+            "members": [_row(m) for m in self.members],
         }
 
     def to_bytes(self) -> bytes:
@@ -394,11 +461,15 @@ class Membership:
             raise _fail("members must be a list")
         members: list[Member] = []
         for i, row in enumerate(rows):
-            if not isinstance(row, list) or len(row) not in (4, 5) or (
-                    len(row) == 5 and row[4] is not True):
+            if not isinstance(row, list) or len(row) not in (4, 5, 6) or (
+                    len(row) == 5 and row[4] is not True) or (len(row) == 6 and (
+                    not isinstance(row[4], bool) or not isinstance(row[5], list)
+                    or len(row[5]) != 2)):
                 raise _fail(f"member {i} must be [node, version, status, tokens] "
-                            "(then true if its change settled)")
+                            "(then true if its change settled; or then settled and "
+                            "[status_version, tokens_version])")
             node, version, status, tokens = row[:4]
+            registers = row[5] if len(row) == 6 else [-1, -1]
             try:
                 parsed_status = MemberStatus(status)
             except ValueError:
@@ -407,8 +478,10 @@ class Membership:
                     isinstance(t, str) and t.isascii() and t.isdigit() and len(t) <= 39
                     for t in tokens):
                 raise _fail(f"member {i} tokens must be a list of decimal strings")
+            if len(row) == 6 and any(type(v) is not int or v < 0 for v in registers):
+                raise _fail(f"member {i} register versions must be ints >= 0")
             members.append(Member(node, version, parsed_status, tuple(int(t) for t in tokens),
-                                  len(row) == 5))
+                                  len(row) >= 5 and row[4] is True, *registers))
         view = cls(tuple(members))
         return view
 
@@ -452,33 +525,53 @@ def merge_conflict(mine: Membership, theirs: Membership) -> None:
     merge that makes a conflict the two views do not hold is an internal error,
     never the peer's bad data.
 
-    Per node the entry of higher :meth:`Member.precedence` wins (the merge's rule);
-    two winning entries whose status is in :data:`ROUTED` claiming one token is a
-    conflict. Raises :class:`~impl.errors.BadMessageError` (the peer's data) if one
+    Per node the status and the tokens each of the entry whose register is higher
+    (:meth:`Member.precedence`, the merge's rule, :meth:`Member.join`); two nodes whose
+    winning status is in :data:`ON_RING` claiming one token in their winning tokens
+    is a conflict. Raises :class:`~impl.errors.BadMessageError` (the peer's data) if one
     of the two is an entry of ``theirs``: no correct run makes one (a token moves
     only in one claimant's change, which bumps the giver's and the taker's entries
     together, and views travel whole, so a view that holds the taker's newer entry
     holds the giver's too); :class:`~impl.errors.InvalidValueError` (ours) if both
     are entries of ``mine``: this node's own view is no ring.
     """
-    winners: dict[str, tuple[Member, bool]] = {m.node: (m, False) for m in mine.members}
+    held = {m.node: m for m in mine.members}
+    winners: dict[str, tuple[Member, Member, bool]] = {m.node: (m, m, False)
+                                                       for m in mine.members}
     for member in theirs.members:
-        held = winners.get(member.node)
-        if held is None or member.precedence() > held[0].precedence():
-            winners[member.node] = (member, True)
-    owners: dict[int, tuple[str, bool]] = {}
-    for member, from_theirs in winners.values():
-        if member.status not in ON_RING:
+        ours = held.get(member.node)
+        if ours is None:
+            winners[member.node] = (member, member, True)
             continue
-        for token in member.tokens:
-            owner, owner_theirs = owners.setdefault(token, (member.node, from_theirs))
-            if owner == member.node:
+        status_theirs = member.precedence()[0] > ours.precedence()[0]
+        tokens_theirs = member.precedence()[1] > ours.precedence()[1]
+        winners[member.node] = (member if status_theirs else ours,
+                                member if tokens_theirs else ours,
+                                status_theirs or tokens_theirs)
+    owners: dict[int, tuple[str, bool]] = {}
+    for node, (status, tokens, from_theirs) in winners.items():
+        if status.status not in ON_RING:
+            continue
+        for token in tokens.tokens:
+            owner, owner_theirs = owners.setdefault(token, (node, from_theirs))
+            if owner == node:
                 continue
-            message = (f"the merged view gives token {token} to {owner!r} and "
-                       f"{member.node!r}")
+            message = f"the merged view gives token {token} to {owner!r} and {node!r}"
             if from_theirs or owner_theirs:
                 raise _fail(message)
             raise InvalidValueError(f"membership: this node's own view: {message}")
+
+
+def _row(member: Member) -> list[object]:
+    """A member's row in :meth:`Membership.to_json`: ``[node, version, status, tokens]``,
+    then ``true`` if settled; ``[..., settled, [status_version, tokens_version]]`` when
+    the two registers' versions are not both the entry's (a claimant's move since the
+    member's last announcement, session 26)."""
+    row: list[object] = [member.node, member.version, member.status.value,
+                         [str(t) for t in member.tokens]]
+    if member.status_version == member.tokens_version == member.version:
+        return [*row, *((True,) if member.settled else ())]
+    return [*row, member.settled, [member.status_version, member.tokens_version]]
 
 
 def initial_membership(ring: Ring) -> Membership:
@@ -520,10 +613,7 @@ def _announce_moves(view: Membership, target: Ring, node: str) -> Membership:
     current = view.tokens(ON_RING)
     for other in target.nodes:
         if other != node and current.get(other) != target.tokens_of(other):
-            held = view.get(other)
-            settled = held is not None and held.settled
-            view = view.announce(other, tokens=target.tokens_of(other), settled=settled)
-            view = view.announce(other, settled=settled)
+            view = view.move(other, target.tokens_of(other))
     return view
 
 
@@ -718,7 +808,7 @@ def claim_leave(view: Membership, node: str, partitioning: Partitioning,
     target = _to_staying(partitioning.ring,
                          partitioning.without_node(node, rng).ring, departing)
     view = _announce_moves(view, target, node)
-    return view.announce(node, tokens=()).announce(node)
+    return view.move(node, ())
 
 
 def _to_staying(before: Ring, target: Ring, departing: set[str]) -> Ring:
@@ -739,6 +829,50 @@ def _to_staying(before: Ring, target: Ring, departing: set[str]) -> Ring:
             counts[owner] += 1
         entries.append((token, owner))
     return Ring(tuple(entries))
+
+
+# ====================================================================== heartbeats
+#
+# Every gossip carries, per member, the milliseconds since some member last heard
+# from it directly, as far as the sender knows (an age, not a time: the nodes'
+# clocks need not agree), so that a node knows a member is alive though it has not
+# heard from it directly lately (session 26: at 16 nodes a live member went unheard
+# directly for 25 s, past force-remove's 12 s window, :meth:`impl.node.Node.down`;
+# Cassandra's gossip carries a heartbeat per node for the same reason).
+
+#: the format tag of serialized heartbeats (:func:`beats_to_bytes`)
+BEATS_FORMAT = "vdynamo.beats.v1"
+#: the most entries a peer's heartbeats may hold
+BEATS_LIMIT = 4096
+
+
+def beats_to_bytes(beats: dict[str, int]) -> bytes:
+    """Canonical bytes of gossiped ages (member -> milliseconds), for
+    :attr:`impl.messages.Gossip.beats`."""
+    return json.dumps({"format": BEATS_FORMAT, "beats": beats}, separators=(",", ":"),
+                      sort_keys=True).encode()
+
+
+def beats_from_bytes(data: bytes) -> dict[str, int]:
+    """Inverse of :func:`beats_to_bytes` (b"": none); malformed bytes raise
+    BadMessageError naming why: not JSON, another format, over :data:`BEATS_LIMIT`
+    entries, a name not a non-empty str or an age not an int in [0, 2**63)."""
+    if not data:
+        return {}
+    try:
+        decoded = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise _fail(f"heartbeats: not valid JSON: {exc}") from None
+    if not isinstance(decoded, dict) or set(decoded) != {"format", "beats"} or (
+            decoded["format"] != BEATS_FORMAT) or not isinstance(decoded["beats"], dict):
+        raise _fail(f"heartbeats: expected {{format: {BEATS_FORMAT!r}, beats: {{...}}}}")
+    beats = decoded["beats"]
+    if len(beats) > BEATS_LIMIT:
+        raise _fail(f"heartbeats: {len(beats)} entries, over {BEATS_LIMIT}")
+    for node, count in beats.items():
+        if not node or type(count) is not int or not 0 <= count < VERSION_LIMIT:
+            raise _fail(f"heartbeats: the age of {node!r:.80} must be an int in [0, 2**63)")
+    return beats
 
 
 # ====================================================================== seen digests

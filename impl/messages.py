@@ -594,10 +594,16 @@ class Gossip:
     #: so that a node that never held the reaped copies (one joined since, a
     #: replaced disk) counts above them too (session 19's review)
     floor: int = 0
+    #: the sender's ages of the members (:func:`impl.membership.beats_to_bytes`: member
+    #: -> milliseconds since some member last heard from it directly, as far as the
+    #: sender knows; b"": none; session 26), so that a node knows that a member it has
+    #: not heard from directly lately is alive (:meth:`impl.node.Node.down`)
+    beats: bytes = b""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
         check.data("view", self.view, non_empty=True)
+        check.data("beats", self.beats)
         check.flag("reply", self.reply)
         for name in ("generation", "yours"):
             _check_generation(check, name, getattr(self, name))

@@ -42,15 +42,18 @@ import collections
 import dataclasses
 import hashlib
 import itertools
+import math
 import random
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any
 
+from impl import membership
 from impl.antientropy import AntiEntropy
 from impl.config import ClusterConfig, check_node_arguments
 from impl.effects import Effect, Reply, Send, SetTimer
 from impl.errors import (
+    BadMessageError,
     DynamoError,
     InvalidValueError,
     NodeDownError,
@@ -64,7 +67,7 @@ from impl.get_coordinator import GetCoordinator
 from impl.gossip import Gossiper, retire_if_left
 from impl.handoff import HintedHandoff
 from impl.hints import HintStore
-from impl.internal_errors import report_internal_error
+from impl.internal_errors import peer_data_error, report_internal_error
 from impl.membership import ROUTED, Membership, MemberStatus
 from impl.messages import (
     GetRequest,
@@ -265,6 +268,10 @@ class Node:
         self.detector = FailureDetector.for_node(config)
         #: peer -> when this node last had a message from it (:meth:`force_remove`)
         self.last_heard: dict[str, float] = {}
+        #: member -> the latest time some member heard from it directly, as far as
+        #: this node knows (its own :attr:`last_heard`, and the ages gossiped by the
+        #: others, :attr:`impl.messages.Gossip.beats`; session 26; :meth:`down`)
+        self.heard_by_any: dict[str, float] = {}
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
                                  self.log, rejoin=rejoin, rejoin_if_left=fresh)
@@ -581,6 +588,7 @@ class Node:
             if isinstance(message, Gossip):
                 # the highest floor of a reap any node heard of (session 19's review)
                 self.replica.raise_floor(message.floor)
+                self._take_beats(now, src, message.beats)
             if guard is not None and isinstance(message, Gossip):
                 # (a generation advanced within a start heard of is no new start)
                 new = bool(message.generation) and not same_start(message.generation,
@@ -688,14 +696,23 @@ class Node:
         window = self._down_window()
         if node != self.name and held is not None and held.status in ROUTED and not self.down(
                 node, now):
-            assert heard is not None  # (down() holds a node never heard from down)
+            relayed = self.heard_by_any.get(node)
+            waits = [window - (now - relayed)] if relayed is not None else []
+            if (heard is not None and now - heard < window
+                    and self.detector.is_available(node, now)):
+                why = (f"this node heard from it {now - heard:.1f} s ago, under {window:g} s, "
+                       "and does not suspect it")
+                waits.append(window - (now - heard))
+            else:  # (session 26: before, a live member unheard here directly was taken)
+                assert relayed is not None  # (down() holds such a node down without news)
+                why = ("this node suspects it or has not heard from it lately, but another "
+                       f"member heard from it {now - relayed:.1f} s ago (the ages gossiped), "
+                       f"under {window:g} s")
             raise InvalidValueError(
-                f"force-remove: {node!r:.80} is up (this node heard from it "
-                f"{now - heard:.1f} s ago, under {window:g} s, and does not suspect it): "
-                "force-remove is for a node down for good; a node that is up leaves "
-                "(`vdynamo leave`); one that has just stopped for good can be removed "
-                f"in {window - (now - heard):.1f} s at most")  # (untold before
-            # session 22: a new user retried at once and was refused again)
+                f"force-remove: {node!r:.80} is up ({why}): force-remove is for a node "
+                "down for good; a node that is up leaves (`vdynamo leave`); one that has "
+                f"just stopped for good can be removed in {max(waits):.1f} s at most")
+            # (untold before session 22: a new user retried at once and was refused again)
         effects = self.gossiper.force_remove(node)
         return self._finish([*effects, SetTimer(HintScan(), now)])
 
@@ -738,11 +755,52 @@ class Node:
     def down(self, node: str, now: float) -> bool:
         """Whether this node holds ``node`` down at ``now``: its failure detector
         suspects it, or it has not heard from it within :meth:`_down_window` (or
-        never, since it started). Exactly the members :meth:`force_remove` accepts
-        (a member not down it refuses as up)."""
+        never, since it started); and no member heard from it within the window as
+        far as this node knows (:meth:`_take_beats`: the gossiped ages). Exactly the
+        members :meth:`force_remove` accepts (a member not down it refuses as up).
+        Session 26: before, only this node's own hearing counted, and at 16 nodes a
+        live member this node had not heard from directly for 12 s (up to 25 s seen)
+        was down (and removable) here, though others had heard from it lately."""
+        relayed = self.heard_by_any.get(node)
+        if relayed is not None and now - relayed < self._down_window():
+            return False
         heard = self.last_heard.get(node)
         return (not self.detector.is_available(node, now) or heard is None
                 or now - heard >= self._down_window())
+
+    def _take_beats(self, now: float, src: str, data: bytes) -> None:
+        """Merge a peer's gossiped ages (:attr:`impl.messages.Gossip.beats`: member ->
+        milliseconds since some member last heard from it directly, as the peer knew
+        when it sent them): the member was heard from at ``now`` minus that age, at the
+        latest (the time in transit counted as none: news looks at most that much
+        fresher). Ages of nodes not in the view, and of this node, are ignored.
+        Malformed ages raise :class:`~impl.errors.PeerDataError` (``"beats"``; the
+        message is dropped)."""
+        try:
+            beats = membership.beats_from_bytes(data)
+        except BadMessageError as error:
+            raise peer_data_error("beats", error) from error
+        known = self.gossiper.known_nodes
+        for node, age in beats.items():
+            if node == self.name or node not in known:
+                continue
+            at = now - age / 1000
+            if at > self.heard_by_any.get(node, -math.inf):
+                self.heard_by_any[node] = at
+
+    def _beats_to_send(self, now: float) -> bytes:
+        """This node's ages for its next gossip (:attr:`impl.messages.Gossip.beats`):
+        per member of its view, milliseconds since it or, as far as it knows, another
+        member last heard from it directly; its own 0."""
+        ages = {self.name: 0}
+        for node in self.gossiper.view.live_nodes:
+            if node == self.name:
+                continue
+            times = [t for t in (self.last_heard.get(node), self.heard_by_any.get(node))
+                     if t is not None]
+            if times:
+                ages[node] = max(0, round((now - max(times)) * 1000))
+        return membership.beats_to_bytes(ages)
 
     def handover_waiting(self, now: float) -> dict[str, dict[str, object]]:
         """This leaving node's handover waits for these members now
@@ -873,8 +931,11 @@ class Node:
         if guard is not None:
             effects = [self._stamp(e, guard) if isinstance(e, Send) else e for e in effects]
         floor = self.replica.client_floor
-        if floor:  # client-vclock after a reap: every gossip carries the floor
-            effects = [Send(e.dest, dataclasses.replace(e.message, floor=floor))
+        if any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in effects):
+            # every gossip carries this node's heartbeats, its own counted up once per
+            # batch (session 26), and, client-vclock after a reap, the floor
+            beats = self._beats_to_send(self._now)
+            effects = [Send(e.dest, dataclasses.replace(e.message, floor=floor, beats=beats))
                        if isinstance(e, Send) and isinstance(e.message, Gossip) else e
                        for e in effects]
         writes = self.storage.take()

@@ -10,9 +10,10 @@ All integers are big-endian. The payload is the message's fields in declaration
 order, each in the encoding its kind gives (see ``_SCHEMAS``): ``u64`` ids and
 counts, ``opt`` (a presence byte, then a u64), ``blob`` (u32 length + bytes),
 ``str`` (u16 length + UTF-8), ``bool`` (one byte, 0 or 1), ``pos`` (a ring
-position, 17 bytes), ``tail`` (a u64 only a message's last field may be, left out
-when 0, so that a frame without it, of a node of an earlier version, is read as 0 and
-one whose value is 0 is read by such a node: ``Gossip.floor``), lists of those
+position, 17 bytes), ``tail`` and ``tailblob`` (a u64 and a blob only a message's
+last fields may be, each left out when empty and no later one is written, so that a
+frame without them, of a node of an earlier version, is read as empty and one whose
+such fields are empty is read by such a node: ``Gossip.floor``, ``Gossip.beats``), lists of those
 (``blobs``, ``ints`` of u64), or a nested client request.
 
 :func:`decode` is strict: a frame that is truncated, too long, of an unknown
@@ -83,7 +84,7 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                        ("generation", "str"))),
     18: (HintAck, (("hint_id", "u64"),)),
     19: (Gossip, (("view", "blob"), ("reply", "bool"), ("generation", "str"),
-                  ("yours", "str"), ("floor", "tail"))),
+                  ("yours", "str"), ("floor", "tail"), ("beats", "tailblob"))),
     20: (MerkleExchange, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("fanout", "u64"),
                           ("depth", "u64"), ("step", "str"), ("level", "u64"),
                           ("parents", "ints"), ("indexes", "ints"), ("hashes", "blobs"),
@@ -151,9 +152,33 @@ def _put_field(out: list[bytes], kind: str, value: Any) -> None:
         raise AssertionError(kind)
 
 
+#: the kinds a message's last fields may be, each left out when empty (0, b"") and
+#: no later one is written: a frame of a node of an earlier version, without them,
+#: reads as empty, and such a node reads a frame whose such fields are all empty
+_TAILS = frozenset({"tail", "tailblob"})
+#: the message codes whose schema ends in such fields
+_TAIL_CODES = frozenset(code for code, (_, schema) in _SCHEMAS.items()
+                        if any(kind in _TAILS for _, kind in schema))
+
+
 def _put_fields(out: list[bytes], code: int, message: object) -> None:
-    for name, kind in _SCHEMAS[code][1]:
-        _put_field(out, kind, getattr(message, name))
+    schema = _SCHEMAS[code][1]
+    if code not in _TAIL_CODES:
+        for name, kind in schema:
+            _put_field(out, kind, getattr(message, name))
+        return
+    last = max((i for i, (name, kind) in enumerate(schema)
+                if kind in _TAILS and getattr(message, name)), default=-1)
+    for i, (name, kind) in enumerate(schema):
+        value = getattr(message, name)
+        if kind == "tail":
+            if i <= last:  # (a later field written: this one too, 0 or not)
+                out.append(_U64.pack(value))
+        elif kind == "tailblob":
+            if i <= last:
+                _put_blob(out, value)
+        else:
+            _put_field(out, kind, value)
 
 
 def encode(message: object) -> bytes:
@@ -230,6 +255,8 @@ def _get_field(reader: _Reader, kind: str, field: str) -> Any:
         return bool(flag)
     if kind == "tail":
         return 0 if reader.offset == len(reader.data) else reader.unpack(_U64)
+    if kind == "tailblob":
+        return b"" if reader.offset == len(reader.data) else reader.take(reader.unpack(_U32))
     if kind == "pos":
         return int.from_bytes(reader.take(17), "big")
     if kind == "blobs":

@@ -882,8 +882,8 @@ def main_leave(argv: list[str]) -> int:
         elif down is not None and time.monotonic() - (down_since or 0.0) >= _DOWN_HOLD_S:
             # session 25's review: 4 nodes, n4 killed, `leave n3` waited its 120 s, then
             # "still handing its ranges over", never naming n4 (the transfer waits for
-            # every member to acknowledge the change, up or down); and a member down
-            # cannot be force-removed while a leave is in progress
+            # every member to acknowledge the change, up or down); since session 26 a
+            # member down for good can be force-removed during the leave
             why = (f"its handover waits for {down}, down in {name}'s view. Start it again "
                    f"(`vdynamo cluster up --dir {directory}`)")
         else:
@@ -893,9 +893,9 @@ def main_leave(argv: list[str]) -> int:
         print(f"vdynamo leave: {name} is leaving and keeps serving, but {why}; {name} then "
               f"completes its leave and exits: run `vdynamo leave {name} --dir "
               f"{directory}` again to confirm it"
-              + ("" if down is None else ". A member down for good cannot be removed while "
-                 f"a leave is in progress: remove it before a leave (`vdynamo remove NODE "
-                 f"--dir {directory}`)"), file=sys.stderr)
+              + ("" if down is None else ". If it is down for good, remove it instead "
+                 f"(`vdynamo remove NODE --dir {directory}`): the leave then goes on "
+                 "without it"), file=sys.stderr)
         return 1
     if _ours(directory, entry["pid"]):
         waiting = _handover_waits(entry)

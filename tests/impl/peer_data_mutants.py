@@ -51,11 +51,11 @@ MUTANTS: dict[str, tuple[str, str, str]] = {
 ''', ''),
     "conflict-by-version-only": (
         "impl/membership.py",
-        "        if held is None or member.precedence() > held[0].precedence():",
-        "        if held is None or member.version > held[0].version:"),
+        "        tokens_theirs = member.precedence()[1] > ours.precedence()[1]",
+        "        tokens_theirs = member.version > ours.version"),
     "conflict-of-any-status": (
         "impl/membership.py",
-        """        if member.status not in ROUTED:
+        """        if status.status not in ON_RING:
             continue
 """, ""),
     "conflict-blames-the-later-entry": (

@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from impl import DynamoError, SimulatedCluster, membership
 from impl.effects import Effect
 from impl.gossip import Gossiper
-from impl.membership import Membership, MemberStatus
-from spec.ring import Partitioning, Ring
+from impl.membership import Member, Membership, MemberStatus
+from spec.ring import Partitioning
 from tests.conftest import PROFILE
 from tests.impl.test_join_strategy3 import merged_ring_ok, rmw_step
 
@@ -258,28 +259,38 @@ def _claim_beside_a_leave() -> tuple[Membership, Membership, str]:
 
 
 def test_a_move_outranks_the_donors_concurrent_announcement() -> None:
-    """The donor's own ``leaving`` (version + 1) loses to the move (version + 2): the
-    merged view forms a ring, with the donor's moved token set; the donor announces
-    its leave again (``Gossiper._leave_if_requested``). With a bump by one they tie,
-    ``leaving`` ranks above ``up``, and the merged view holds n6's tokens twice."""
+    """The donor's own ``leaving`` (version + 1) loses the tokens to the move (version
+    + 2): the merged view forms a ring, with the donor's moved token set. Since session
+    26 the move writes only the tokens register (``Membership.move``), so the donor's
+    ``leaving`` is kept (before, the move carried its old ``up`` and the donor's status
+    went back to ``up`` until it announced its leave again). With a bump by one the
+    tokens tie, and the merged view holds n6's tokens twice."""
     claim, merged, donor = _claim_beside_a_leave()
     assert merged.ring() is not None
-    assert merged.get(donor) == claim.get(donor)
+    held = merged.get(donor)
+    assert held is not None and held.tokens == claim.get(donor).tokens  # type: ignore[union-attr]
+    assert held.status is MemberStatus.LEAVING
 
 
-def test_the_tie_test_catches_a_bump_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    def by_one(view: Membership, target: Ring, node: str) -> Membership:
-        current = view.tokens()
-        for other in target.nodes:
-            if other != node and current.get(other) != target.tokens_of(other):
-                held = view.get(other)
-                view = view.announce(other, tokens=target.tokens_of(other),
-                                     settled=held is not None and held.settled)
-        return view
-    monkeypatch.setattr(membership, "_announce_moves", by_one)
-    _, merged, _ = _claim_beside_a_leave()
+def test_the_tie_test_catches_a_bump_by_one() -> None:
+    """A move by one version ties the donor's own announcement in the tokens register,
+    and the tie goes by the token sets' order (session 26; before, by the status rank),
+    so the donor's old tokens can win, held twice with the taker's: the bump by two
+    (``Membership.move``) is needed. The donor gives its highest token to n6."""
+    view = Membership.of([Member("n1", 1, MemberStatus.UP, (1, 2, 3)),
+                          Member("n6", 1, MemberStatus.JOINING)])
+    by_two = view.move("n1", (1, 2)).move("n6", (3,))
+    leaving = view.announce("n1", status=MemberStatus.LEAVING)
+    merged = by_two.merge(leaving)
+    assert merged.ring() is not None
+    assert merged.get("n1") == replace(by_two.get("n1"),  # type: ignore[arg-type]
+                                       status=MemberStatus.LEAVING, status_version=2)
+    moved = by_two.get("n1")
+    assert moved is not None
+    by_one = Membership(tuple(m if m.node != "n1" else replace(
+        moved, version=2, tokens_version=2) for m in by_two))
     with pytest.raises(DynamoError, match="do not form a ring"):
-        merged.ring()
+        by_one.merge(leaving).ring()
 
 
 # -- restarts keep the announcements (meta entry ``announced``)

@@ -424,6 +424,33 @@ def test_a_node_dead_for_good_mid_leave_is_removed(partitioning: str) -> None:
 
 
 @pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
+def test_a_member_dead_for_good_during_another_leave_is_removed_and_the_leave_completes(
+        partitioning: str) -> None:
+    """5 nodes: n3 asked to leave, n5 dies for good 0.1 s later; 10 more keys written.
+    n3's transfer waits for n5's acknowledgement (pending ownership), for ever. Before
+    session 26 n5's force-remove was refused ("a membership change is in progress",
+    n3's leave) and the only way on was to start n5 again; now n5 ends ``removed``,
+    n3 ``left``, both settled, and every acknowledged key reads back at R = N = 3."""
+    with _written(5, partitioning) as cluster:
+        cluster.leave("n3")
+        cluster.run_for(0.1)
+        cluster.crash("n5")
+        writer = cluster.client("n1")
+        for key in KEYS[30:40]:
+            writer.put(key, b"v-" + key)
+        cluster.run_for(15.0)
+        assert _status(cluster, "n3")[0] is MemberStatus.LEAVING
+        cluster.force_remove("n1", "n5")  # before: InvalidValueError, change in progress
+        cluster.run_until(lambda: _status(cluster, "n5") == (MemberStatus.REMOVED, True)
+                          and _status(cluster, "n3") == (MemberStatus.LEFT, True),
+                          max_time=120.0)
+        cluster.run_until_quiet()
+        reader = cluster.client("n2")
+        assert [key for key in KEYS[:40]
+                if reader.get(key, r=3).values != [b"v-" + key]] == []
+
+
+@pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
 def test_gets_at_r_equal_n_are_served_from_the_handover_to_the_settlement(
         partitioning: str) -> None:
     """Gets at R = N = 3 every 0.1 s through n2, from the command until well after

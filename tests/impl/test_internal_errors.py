@@ -108,6 +108,7 @@ CASES: dict[str, Callable[[Driver], tuple[str, object]]] = {
     "hint": lambda d: ("n2", ReplicaPut(1, KEY, _record(b"x"), "mallory")),
     "view": lambda d: ("n2", Gossip(b"not json")),
     "seen": lambda d: ("n2", SeenDigest(b"not json")),
+    "beats": lambda d: ("n2", Gossip(d.nodes["n2"].gossiper.view.to_bytes(), beats=b"[]")),
     "merkle": _merkle_of_another_shape,
     "ack": _ack_for_no_target,
 }

@@ -83,6 +83,13 @@ def wait_until(predicate: Any, timeout: float, what: str) -> None:
         time.sleep(0.1)
 
 
+def members(directory: Path, at: str) -> dict[str, str]:
+    """Node ``at``'s view of the membership (``GET /status``): node -> status."""
+    code, _, body = request("GET", http(directory, at) + "/status")
+    assert code == 200
+    return {node: entry["status"] for node, entry in json.loads(body)["membership"].items()}
+
+
 def remove_once_down(directory: Path, name: str, limit: float = 30.0,
                      ) -> subprocess.CompletedProcess[str]:
     """``vdynamo remove NAME --dir DIRECTORY`` (in this process, :func:`cli`) of a
