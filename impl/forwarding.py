@@ -17,6 +17,36 @@ node is tried; when none answers the node coordinates the request itself, as a
 sloppy-quorum fallback. A coordinator ignores a duplicated ``Forward`` (it
 remembers the last ``FORWARD_MEMORY`` it saw) and answers a forwarded request
 through :func:`answer`, which carries a failure as an :class:`~impl.errors.ErrorCode`.
+
+*A forwarded put is minted once, and only while its client waits* (session 26).
+A coordinator does not coordinate a forwarded put when its ``Forward`` arrives:
+it asks the forwarder (``ForwardClaim``) and coordinates only on its
+``ForwardGrant`` (:meth:`Forwarder.on_claim`, :meth:`Forwarder.on_grant`). The
+forwarder grants a put once, to the node it last forwarded it to, while it still
+waits for that node; it refuses every other claim: of a node it gave up on
+(timed out and tried the next), of a put it answered or coordinated itself, a
+second claim. Once it granted, it tries no other node and never coordinates the
+put itself: when the granted coordinator does not answer in time, the client is
+answered a :class:`~impl.errors.RequestTimeoutError` (outcome unknown). Before
+session 26 a ``Forward`` held back by the network past the forwarder's timeout
+was coordinated on arrival -- after another coordinator had answered the same
+put, after the client's next write: a new version minted (a new dot, a new
+stamp) that the client's later delete or put did not cover, so the deleted value
+came back (session 25's review of the lww stamp floor, lww and dvv).
+
+A coordinator takes a grant only within ``replica_timeout`` of its claim, by its
+own clock (:meth:`Forwarder.on_grant`): the claim left before the grant, and the
+forwarder waits ``request_timeout + replica_timeout`` after granting, so the
+coordination starts before the forwarder gives up (clocks are compared only with
+themselves; a skew between nodes does not enter). What is guaranteed: a
+forwarded put is minted by one node at most, and before its client is answered;
+a put answered with an error may still be applied, by the replica writes of the
+one coordination (Dynamo's failed put, as for a put coordinated where it
+arrived). Riak's put FSM has the same race (``riak_kv_put_fsm``: the forwarding
+node waits ``coordinator_timeout`` for the remote coordinator's ack and returns
+``{error, coord_handoff_failed}``, the remote one may still run the put). Gets
+are coordinated on arrival as before: a late get writes nothing new (its read
+repair carries stored versions only).
 """
 
 from __future__ import annotations
@@ -30,9 +60,17 @@ from typing import Any
 from impl.config import KEY_BYTES_CEILING, ClusterConfig
 from impl.context import decode_context
 from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
-from impl.errors import BadRequestError, DynamoError, TooLargeError, code_of, error_of
+from impl.errors import (
+    BadRequestError,
+    DynamoError,
+    ErrorCode,
+    RequestTimeoutError,
+    TooLargeError,
+    code_of,
+    error_of,
+)
 from impl.http_values import body_bytes
-from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
+from impl.messages import Forward, ForwardClaim, ForwardGrant, ForwardReply, GetRequest, PutRequest
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import ForwardTimeout
 from impl.versions import TOMBSTONE, ClockMode
@@ -40,6 +78,7 @@ from spec.vclock import VClock
 
 __all__ = [
     "FORWARD_MEMORY",
+    "Claim",
     "Forwarder",
     "Forwarding",
     "ReplyTo",
@@ -80,6 +119,19 @@ class Forwarding:
     candidates: list[str]  # top-N nodes still to try, in order
     target: str  # the coordinator it was last forwarded to
     deadline: float  # seconds, the node's time
+    #: the coordinator granted this put ("": none yet); once set, no other node is
+    #: tried and the forwarder does not coordinate it itself
+    granted: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A forwarded put a coordinator asked its forwarder for (``ForwardClaim``) and
+    waits to be granted: the request and when the claim was sent (seconds, this
+    node's time)."""
+
+    request: PutRequest
+    sent: float
 
 
 def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> None:
@@ -174,10 +226,14 @@ class Forwarder:
         self.coordinate = coordinate
         self.forwardings: dict[int, Forwarding] = {}
         self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
+        #: (forwarder, op id) -> the forwarded put claimed and not granted or refused yet
+        self.claims: collections.OrderedDict[tuple[str, int], Claim] = collections.OrderedDict()
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {Forward: self.on_forward,
+                ForwardClaim: self.on_claim,
+                ForwardGrant: self.on_grant,
                 ForwardReply: lambda now, src, message: self.on_forward_reply(src, message)}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
@@ -216,7 +272,54 @@ class Forwarder:
             check_request(self.config, self.mode, message.request)
         except DynamoError as error:
             return [answer(reply_to, None, error)]
+        if isinstance(message.request, PutRequest):  # minted only once granted
+            self._expire_claims(now)
+            self.claims[token] = Claim(message.request, now)
+            if len(self.claims) > FORWARD_MEMORY:
+                self.claims.popitem(last=False)
+            return [Send(src, ForwardClaim(message.op_id))]
         return self.coordinate(now, message.request, reply_to)
+
+    def on_claim(self, now: float, src: str, message: ForwardClaim) -> list[Effect]:
+        """Grant the put ``op_id`` to ``src`` if it is the node this one waits for and
+        none was granted it yet; refuse any other claim (see the module docstring).
+        Granting restarts the wait: the coordinator answers within its request
+        timeout of the grant."""
+        forwarding = self.forwardings.get(message.op_id)
+        if (forwarding is None or forwarding.granted or src != forwarding.target
+                or not isinstance(forwarding.request, PutRequest)):
+            return [Send(src, ForwardGrant(message.op_id, granted=False))]
+        forwarding.granted = src
+        forwarding.deadline = now + self.timeout
+        return [Send(src, ForwardGrant(message.op_id, granted=True)),
+                SetTimer(ForwardTimeout(message.op_id), forwarding.deadline)]
+
+    def on_grant(self, now: float, src: str, message: ForwardGrant) -> list[Effect]:
+        """Coordinate the put ``src`` granted, if this node claimed it no more than
+        ``replica_timeout`` ago (its own clock): a later grant may find the
+        forwarder given up, and the put is refused to it with a ForwardReply
+        (``request-timeout``: not coordinated here). A refusal drops the claim."""
+        claim = self.claims.pop((src, message.op_id), None)
+        self._expire_claims(now)
+        if claim is None or not message.granted:
+            return []
+        reply_to = ReplyTo(claim.request.request_id, src, message.op_id)
+        if now - claim.sent > self.config.replica_timeout:
+            return [Send(src, ForwardReply(
+                message.op_id, "put", error=ErrorCode.REQUEST_TIMEOUT.value,
+                message=f"{self.name} was granted the put {now - claim.sent:.3f} s after "
+                        f"claiming it, over replica_timeout: not coordinated"))]
+        return self.coordinate(now, claim.request, reply_to)
+
+    def _expire_claims(self, now: float) -> None:
+        """Forget the claims older than ``replica_timeout``: their grant, lost or
+        late, would be refused (:meth:`on_grant`). Claims are kept in the order
+        they were made, so the old ones are at the front."""
+        while self.claims:
+            oldest = next(iter(self.claims.values()))
+            if now - oldest.sent <= self.config.replica_timeout:
+                return
+            self.claims.popitem(last=False)
 
     def on_forward_reply(self, src: str, message: ForwardReply) -> list[Effect]:
         """Relay the coordinator's answer to the client."""
@@ -239,6 +342,12 @@ class Forwarder:
         if forwarding is None:
             return []
         self.quorum.suspect(forwarding.target, now)
+        if forwarding.granted:
+            # It may still coordinate the put: no other node may (module docstring).
+            del self.forwardings[timer.op_id]
+            return [Reply(forwarding.request_id, error=RequestTimeoutError(
+                f"{forwarding.granted}, granted the forwarded put, did not answer within "
+                f"{self.timeout:g} s; the put may still be applied"))]
         if not forwarding.candidates:
             # No node of the top N answers: coordinate here (as a sloppy-quorum fallback).
             del self.forwardings[timer.op_id]

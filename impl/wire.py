@@ -30,6 +30,8 @@ from typing import Any
 from impl.errors import BadMessageError, BadRequestError
 from impl.messages import (
     Forward,
+    ForwardClaim,
+    ForwardGrant,
     ForwardReply,
     GetRequest,
     Gossip,
@@ -98,6 +100,8 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                      ("view", "blob"), ("generation", "str"))),
     41: (ReapQueryReply, (("query_id", "u64"), ("key", "blob"), ("clean", "bool"),
                           ("generation", "str"))),
+    42: (ForwardClaim, (("op_id", "u64"),)),
+    43: (ForwardGrant, (("op_id", "u64"), ("granted", "bool"))),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 

@@ -43,6 +43,8 @@ from impl.membership import (
 )
 from impl.messages import (
     Forward,
+    ForwardClaim,
+    ForwardGrant,
     ForwardReply,
     GetRequest,
     Gossip,
@@ -293,6 +295,7 @@ def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
         st.builds(ReapQuery, ids, _KEYS, _records(), views),
         st.builds(ReapQueryReply, ids, _KEYS, st.booleans()),
         st.builds(Forward, ids, requests),
+        st.builds(ForwardClaim, ids), st.builds(ForwardGrant, ids, st.booleans()),
         st.builds(ForwardReply, ids, st.sampled_from(["get", "put"]),
                   st.lists(_BYTES, max_size=2).map(tuple), _BYTES,
                   st.sampled_from(["", "quorum", "bogus"]), st.just("")),

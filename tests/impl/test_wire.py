@@ -15,6 +15,8 @@ from impl.messages import (
     CLIENT_MESSAGES,
     PEER_MESSAGES,
     Forward,
+    ForwardClaim,
+    ForwardGrant,
     ForwardReply,
     GetRequest,
     Gossip,
@@ -67,6 +69,9 @@ SAMPLES: list[object] = [
     ReapQueryReply(24, b"k", clean=True),
     ReapQuery(25, b"k", b"R\x01", b"v" * 16, generation="3.ab12"),  # (session 21)
     ReapQueryReply(26, b"k", clean=True, generation="4.cd34"),
+    ForwardClaim(27),  # (session 26)
+    ForwardGrant(28, granted=True),
+    ForwardGrant(29, granted=False),
 ]
 
 
