@@ -57,20 +57,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from impl import messages
 from impl.config import KEY_BYTES_CEILING, ClusterConfig
 from impl.context import decode_context
 from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.errors import (
     BadRequestError,
     DynamoError,
-    ErrorCode,
     RequestTimeoutError,
     TooLargeError,
     code_of,
     error_of,
 )
 from impl.http_values import body_bytes
-from impl.messages import Forward, ForwardClaim, ForwardGrant, ForwardReply, GetRequest, PutRequest
+from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.sloppy_quorum import SloppyQuorum
 from impl.timers import ForwardTimeout
 from impl.versions import TOMBSTONE, ClockMode
@@ -122,16 +122,18 @@ class Forwarding:
     #: the coordinator granted this put ("": none yet); once set, no other node is
     #: tried and the forwarder does not coordinate it itself
     granted: str = ""
+    granted_claim: int = 0  # the claim id granted (a copy of that claim is granted again)
 
 
 @dataclass(frozen=True, slots=True)
 class Claim:
     """A forwarded put a coordinator asked its forwarder for (``ForwardClaim``) and
-    waits to be granted: the request and when the claim was sent (seconds, this
-    node's time)."""
+    waits to be granted: the request, when the claim was sent (seconds, this
+    node's time) and the claim's id."""
 
     request: PutRequest
     sent: float
+    claim_id: int
 
 
 def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> None:
@@ -232,8 +234,9 @@ class Forwarder:
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {Forward: self.on_forward,
-                ForwardClaim: self.on_claim,
-                ForwardGrant: self.on_grant,
+                messages.ForwardClaim: self.on_claim,
+                messages.ForwardGrant: self.on_grant,
+                messages.ForwardDecline: self.on_decline,
                 ForwardReply: lambda now, src, message: self.on_forward_reply(src, message)}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
@@ -274,42 +277,61 @@ class Forwarder:
             return [answer(reply_to, None, error)]
         if isinstance(message.request, PutRequest):  # minted only once granted
             self._expire_claims(now)
-            self.claims[token] = Claim(message.request, now)
+            claim = Claim(message.request, now, next(self.ids))
+            self.claims[token] = claim
             if len(self.claims) > FORWARD_MEMORY:
                 self.claims.popitem(last=False)
-            return [Send(src, ForwardClaim(message.op_id))]
+            return [Send(src, messages.ForwardClaim(message.op_id, claim.claim_id))]
         return self.coordinate(now, message.request, reply_to)
 
-    def on_claim(self, now: float, src: str, message: ForwardClaim) -> list[Effect]:
+    def on_claim(self, now: float, src: str, message: messages.ForwardClaim) -> list[Effect]:
         """Grant the put ``op_id`` to ``src`` if it is the node this one waits for and
-        none was granted it yet; refuse any other claim (see the module docstring).
-        Granting restarts the wait: the coordinator answers within its request
-        timeout of the grant."""
+        none was granted it yet; refuse any other claim (see the module docstring)
+        but a copy of the claim granted (the same ``claim_id``: a duplicated
+        message), granted again. Granting restarts the wait: the coordinator
+        answers within its request timeout of the grant."""
         forwarding = self.forwardings.get(message.op_id)
+        grant = messages.ForwardGrant(message.op_id, message.claim_id, granted=True)
+        if (forwarding is not None and forwarding.granted == src
+                and forwarding.granted_claim == message.claim_id):
+            return [Send(src, grant)]  # a copy of the claim granted (a duplicate)
         if (forwarding is None or forwarding.granted or src != forwarding.target
                 or not isinstance(forwarding.request, PutRequest)):
-            return [Send(src, ForwardGrant(message.op_id, granted=False))]
+            refusal = messages.ForwardGrant(message.op_id, message.claim_id, granted=False)
+            return [Send(src, refusal)]
         forwarding.granted = src
+        forwarding.granted_claim = message.claim_id
         forwarding.deadline = now + self.timeout
-        return [Send(src, ForwardGrant(message.op_id, granted=True)),
-                SetTimer(ForwardTimeout(message.op_id), forwarding.deadline)]
+        return [Send(src, grant), SetTimer(ForwardTimeout(message.op_id), forwarding.deadline)]
 
-    def on_grant(self, now: float, src: str, message: ForwardGrant) -> list[Effect]:
+    def on_grant(self, now: float, src: str, message: messages.ForwardGrant) -> list[Effect]:
         """Coordinate the put ``src`` granted, if this node claimed it no more than
         ``replica_timeout`` ago (its own clock): a later grant may find the
-        forwarder given up, and the put is refused to it with a ForwardReply
-        (``request-timeout``: not coordinated here). A refusal drops the claim."""
-        claim = self.claims.pop((src, message.op_id), None)
+        forwarder given up, and it is given back (``ForwardDecline``: never
+        coordinated here). A refusal drops the claim."""
+        token = (src, message.op_id)
+        claim = self.claims.get(token)
+        if claim is None or claim.claim_id != message.claim_id:
+            return []  # a copy of an answer already taken, or of another claim
+        del self.claims[token]
         self._expire_claims(now)
-        if claim is None or not message.granted:
+        if not message.granted:
             return []
-        reply_to = ReplyTo(claim.request.request_id, src, message.op_id)
         if now - claim.sent > self.config.replica_timeout:
-            return [Send(src, ForwardReply(
-                message.op_id, "put", error=ErrorCode.REQUEST_TIMEOUT.value,
-                message=f"{self.name} was granted the put {now - claim.sent:.3f} s after "
-                        f"claiming it, over replica_timeout: not coordinated"))]
+            return [Send(src, messages.ForwardDecline(message.op_id))]
+        reply_to = ReplyTo(claim.request.request_id, src, message.op_id)
         return self.coordinate(now, claim.request, reply_to)
+
+    def on_decline(self, now: float, src: str, message: messages.ForwardDecline) -> list[Effect]:
+        """The node granted the put ``op_id`` gives the grant back (it came too
+        late; that node never coordinates the put): hand the put to the next
+        node, or coordinate it here, as if that node had never answered (without
+        suspecting it: it answered)."""
+        forwarding = self.forwardings.get(message.op_id)
+        if forwarding is None or forwarding.granted != src:
+            return []
+        forwarding.granted = ""
+        return self._next_target(now, forwarding)
 
     def _expire_claims(self, now: float) -> None:
         """Forget the claims older than ``replica_timeout``: their grant, lost or
@@ -348,11 +370,15 @@ class Forwarder:
             return [Reply(forwarding.request_id, error=RequestTimeoutError(
                 f"{forwarding.granted}, granted the forwarded put, did not answer within "
                 f"{self.timeout:g} s; the put may still be applied"))]
+        return self._next_target(now, forwarding)
+
+    def _next_target(self, now: float, forwarding: Forwarding) -> list[Effect]:
+        """Forward to the next top-N node, or, with none left, coordinate here."""
         if not forwarding.candidates:
             # No node of the top N answers: coordinate here (as a sloppy-quorum fallback).
-            del self.forwardings[timer.op_id]
+            del self.forwardings[forwarding.op_id]  # its timer, if set, finds nothing
             return self.coordinate(now, forwarding.request, ReplyTo(forwarding.request_id))
         forwarding.target = forwarding.candidates.pop(0)
         forwarding.deadline = now + self.timeout
         return [Send(forwarding.target, Forward(forwarding.op_id, forwarding.request)),
-                SetTimer(timer, forwarding.deadline)]
+                SetTimer(ForwardTimeout(forwarding.op_id), forwarding.deadline)]

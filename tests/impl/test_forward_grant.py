@@ -13,10 +13,11 @@ from __future__ import annotations
 import pytest
 
 from impl.effects import Reply, Send, SetTimer
-from impl.errors import ErrorCode, RequestTimeoutError
+from impl.errors import RequestTimeoutError
 from impl.messages import (
     Forward,
     ForwardClaim,
+    ForwardDecline,
     ForwardGrant,
     ForwardReply,
     GetRequest,
@@ -54,12 +55,15 @@ def _grants(effects: list[object]) -> list[tuple[str, bool]]:
 def test_the_forwarder_grants_the_node_it_waits_for_once_and_restarts_its_wait() -> None:
     node, key, _ = _outsider()
     target, op_id = _forward_put(node, key)
-    effects = node.receive(0.4, target, ForwardClaim(op_id))
+    effects = node.receive(0.4, target, ForwardClaim(op_id, 1))
     timeout = node.forwarder.timeout
-    assert effects == [Send(target, ForwardGrant(op_id, granted=True)),
+    assert effects == [Send(target, ForwardGrant(op_id, 1, granted=True)),
                        SetTimer(ForwardTimeout(op_id), 0.4 + timeout)]
+    # a copy of that claim (a duplicated message): granted again, the wait kept
+    assert node.receive(0.5, target, ForwardClaim(op_id, 1)) == [
+        Send(target, ForwardGrant(op_id, 1, granted=True))]
     # a second claim (a duplicated Forward the coordinator forgot): refused
-    assert _grants(node.receive(0.5, target, ForwardClaim(op_id))) == [(target, False)]
+    assert _grants(node.receive(0.5, target, ForwardClaim(op_id, 2))) == [(target, False)]
     assert node.forwarder.forwardings[op_id].granted == target
 
 
@@ -69,18 +73,18 @@ def test_a_claim_of_a_node_the_forwarder_gave_up_on_is_refused() -> None:
     assert target == top[0]
     node.fire(node.forwarder.timeout, ForwardTimeout(op_id))  # on to top[1]
     assert node.forwarder.forwardings[op_id].target == top[1]
-    assert _grants(node.receive(3.0, top[0], ForwardClaim(op_id))) == [(top[0], False)]
-    assert _grants(node.receive(3.0, top[1], ForwardClaim(op_id))) == [(top[1], True)]
+    assert _grants(node.receive(3.0, top[0], ForwardClaim(op_id, 1))) == [(top[0], False)]
+    assert _grants(node.receive(3.0, top[1], ForwardClaim(op_id, 1))) == [(top[1], True)]
 
 
 def test_a_claim_after_the_answer_or_of_an_unknown_op_is_refused() -> None:
     node, key, _ = _outsider()
     target, op_id = _forward_put(node, key)
-    node.receive(0.1, target, ForwardClaim(op_id))
+    node.receive(0.1, target, ForwardClaim(op_id, 1))
     (reply, _) = node.receive(0.2, target, ForwardReply(op_id, "put", context=b"ctx"))
     assert isinstance(reply, Reply) and reply.error is None
-    assert _grants(node.receive(0.3, target, ForwardClaim(op_id))) == [(target, False)]
-    assert _grants(node.receive(0.3, target, ForwardClaim(op_id + 99))) == [(target, False)]
+    assert _grants(node.receive(0.3, target, ForwardClaim(op_id, 1))) == [(target, False)]
+    assert _grants(node.receive(0.3, target, ForwardClaim(op_id + 99, 1))) == [(target, False)]
 
 
 def test_a_granted_put_is_never_tried_elsewhere_nor_coordinated_by_the_forwarder() -> None:
@@ -88,7 +92,7 @@ def test_a_granted_put_is_never_tried_elsewhere_nor_coordinated_by_the_forwarder
     # coordinated it here) while the first might still run it: two versions.
     node, key, _ = _outsider()
     target, op_id = _forward_put(node, key)
-    node.receive(0.1, target, ForwardClaim(op_id))
+    node.receive(0.1, target, ForwardClaim(op_id, 1))
     effects = node.fire(0.1 + node.forwarder.timeout, ForwardTimeout(op_id))
     assert [type(e) for e in effects] == [Reply]
     (reply,) = effects
@@ -109,30 +113,61 @@ def test_an_ungranted_put_is_still_tried_at_the_next_node_then_coordinated_here(
     assert len(node.puts.coordinations) == 1  # the sloppy-quorum fallback, as before
 
 
+def test_a_declined_grant_hands_the_put_to_the_next_node_then_to_the_forwarder() -> None:
+    # The node granted it will never coordinate it: try the next (before session
+    # 26's decline the client was answered RequestTimeoutError, outcome unknown,
+    # though nothing was written), and a decline of a node not granted is ignored.
+    node, key, top = _outsider()
+    target, op_id = _forward_put(node, key)
+    node.receive(0.1, target, ForwardClaim(op_id, 1))
+    assert node.receive(0.2, top[1], ForwardDecline(op_id)) == []
+    (send, timer) = node.receive(0.5, target, ForwardDecline(op_id))
+    assert send == Send(top[1], Forward(op_id, node.forwarder.forwardings[op_id].request))
+    assert timer == SetTimer(ForwardTimeout(op_id), 0.5 + node.forwarder.timeout)
+    assert node.receive(0.5, target, ForwardDecline(op_id)) == []  # a copy: no longer granted
+    assert _grants(node.receive(0.6, top[1], ForwardClaim(op_id, 1))) == [(top[1], True)]
+    assert not node.suspects(target)
+    node, key, top = _outsider()
+    target, op_id = _forward_put(node, key)
+    node.fire(1.3, ForwardTimeout(op_id))
+    node.fire(2.6, ForwardTimeout(op_id))
+    node.receive(2.7, top[2], ForwardClaim(op_id, 1))
+    node.receive(3.2, top[2], ForwardDecline(op_id))  # the last one: coordinated here
+    assert node.forwarder.forwardings == {} and len(node.puts.coordinations) == 1
+
+
 def _coordinator() -> tuple[Node, bytes]:
     node = Node("n1", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
     node.start(0.0)
     return node, b"cart"
 
 
+def _claim(node: Node, now: float, op_id: int, request: PutRequest) -> int:
+    """n2 forwards ``request`` as ``op_id`` to ``node``, which claims it: the claim id."""
+    (send,) = node.receive(now, "n2", Forward(op_id, request))
+    assert isinstance(send, Send) and isinstance(send.message, ForwardClaim)
+    assert (send.dest, send.message.op_id) == ("n2", op_id)
+    return send.message.claim_id
+
+
 def test_a_coordinator_claims_a_forwarded_put_and_mints_it_only_on_the_grant() -> None:
     node, key = _coordinator()
-    put = PutRequest(7, key, b"milk", b"", None, "c1")
-    assert node.receive(0.0, "n2", Forward(41, put)) == [Send("n2", ForwardClaim(41))]
+    claim = _claim(node, 0.0, 41, PutRequest(7, key, b"milk", b"", None, "c1"))
     assert node.puts.coordinations == {}
-    assert node.receive(0.1, "n3", ForwardGrant(41, granted=True)) == []  # not n2's
-    assert node.receive(0.1, "n2", ForwardGrant(41, granted=True))
+    assert node.receive(0.1, "n3", ForwardGrant(41, claim, granted=True)) == []  # not n2's
+    assert node.receive(0.1, "n2", ForwardGrant(41, claim + 1, granted=True)) == []  # not it
+    assert node.receive(0.1, "n2", ForwardGrant(41, claim, granted=True))
     assert len(node.puts.coordinations) == 1
-    assert node.receive(0.1, "n2", ForwardGrant(41, granted=True)) == []  # a duplicate
+    assert node.receive(0.1, "n2", ForwardGrant(41, claim, granted=True)) == []  # a duplicate
     assert len(node.puts.coordinations) == 1
 
 
 def test_a_refused_claim_is_dropped_and_a_get_is_coordinated_on_arrival() -> None:
     node, key = _coordinator()
-    node.receive(0.0, "n2", Forward(41, PutRequest(7, key, b"milk", b"", None, "c1")))
-    assert node.receive(0.1, "n2", ForwardGrant(41, granted=False)) == []
+    claim = _claim(node, 0.0, 41, PutRequest(7, key, b"milk", b"", None, "c1"))
+    assert node.receive(0.1, "n2", ForwardGrant(41, claim, granted=False)) == []
     assert node.forwarder.claims == {}
-    assert node.receive(0.2, "n2", ForwardGrant(41, granted=True)) == []
+    assert node.receive(0.2, "n2", ForwardGrant(41, claim, granted=True)) == []
     assert node.puts.coordinations == {}
     assert node.receive(0.3, "n2", Forward(42, GetRequest(8, key, None, "c1")))
     assert len(node.gets.coordinations) == 1
@@ -144,14 +179,13 @@ def test_a_grant_later_than_replica_timeout_after_the_claim_is_not_coordinated()
     # coordination before the forwarder gives up, whatever the clocks' skew.
     node, key = _coordinator()
     late = node.config.replica_timeout
-    node.receive(0.0, "n2", Forward(41, PutRequest(7, key, b"milk", b"", None, "c1")))
-    effects = node.receive(late + 0.01, "n2", ForwardGrant(41, granted=True))
+    claim = _claim(node, 0.0, 41, PutRequest(7, key, b"milk", b"", None, "c1"))
+    effects = node.receive(late + 0.01, "n2", ForwardGrant(41, claim, granted=True))
     assert node.puts.coordinations == {}
-    (send,) = effects
-    assert isinstance(send, Send) and isinstance(send.message, ForwardReply)
-    assert send.message.error == ErrorCode.REQUEST_TIMEOUT.value
-    node.receive(0.0, "n2", Forward(43, PutRequest(8, key, b"tea", b"", None, "c1")))
-    assert node.receive(late, "n2", ForwardGrant(43, granted=True))  # at the bound
+    assert effects == [Send("n2", ForwardDecline(41))]  # given back
+    assert node.receive(late + 0.02, "n2", ForwardGrant(41, claim, granted=True)) == []
+    claim = _claim(node, 0.0, 43, PutRequest(8, key, b"tea", b"", None, "c1"))
+    assert node.receive(late, "n2", ForwardGrant(43, claim, granted=True))  # at the bound
     assert len(node.puts.coordinations) == 1
 
 

@@ -66,9 +66,11 @@ def test_a_failed_persist_fails_the_put_and_cancels_its_timer() -> None:
 
 def _forwarded_put(node: Node, now: float) -> None:
     """n2 forwards op 41, a put, to ``node``, which claims it and is granted it."""
-    claim = node.receive(now, "n2", Forward(41, PutRequest(7, KEY, b"milk", b"", None, "c1")))
-    assert claim == [Send("n2", ForwardClaim(41))]
-    node.receive(now, "n2", ForwardGrant(41, granted=True))
+    (claim,) = node.receive(now, "n2", Forward(41, PutRequest(7, KEY, b"milk", b"", None,
+                                                              "c1")))
+    assert isinstance(claim, Send) and isinstance(claim.message, ForwardClaim)
+    assert (claim.dest, claim.message.op_id) == ("n2", 41)
+    node.receive(now, "n2", ForwardGrant(41, claim.message.claim_id, granted=True))
 
 
 def test_a_failed_persist_answers_a_forwarded_put_as_a_put() -> None:
