@@ -22,12 +22,16 @@ through :func:`answer`, which carries a failure as an :class:`~impl.errors.Error
 A coordinator does not coordinate a forwarded put when its ``Forward`` arrives:
 it asks the forwarder (``ForwardClaim``) and coordinates only on its
 ``ForwardGrant`` (:meth:`Forwarder.on_claim`, :meth:`Forwarder.on_grant`). The
-forwarder grants a put once, to the node it last forwarded it to, while it still
-waits for that node; it refuses every other claim: of a node it gave up on
-(timed out and tried the next), of a put it answered or coordinated itself, a
-second claim. Once it granted, it tries no other node and never coordinates the
-put itself: when the granted coordinator does not answer in time, the client is
-answered a :class:`~impl.errors.RequestTimeoutError` (outcome unknown). Before
+forwarder grants a put once, to one claim (``claim_id``, the coordinator's own
+id) of the node it last forwarded it to, while it still waits for that node; a
+copy of that claim is granted again (a duplicated message), and the coordinator
+takes a grant only for the claim it holds. It refuses every other claim: of a
+node it gave up on (timed out and tried the next), of a put it answered or
+coordinated itself, a second claim. Once it granted, it tries no other node and
+never coordinates the put itself: when the granted coordinator does not answer
+in time, the client is answered a :class:`~impl.errors.RequestTimeoutError`
+(outcome unknown); a coordinator that got its grant too late gives it back
+(``ForwardDecline``) and the forwarder tries the next node. Before
 session 26 a ``Forward`` held back by the network past the forwarder's timeout
 was coordinated on arrival -- after another coordinator had answered the same
 put, after the client's next write: a new version minted (a new dot, a new
@@ -35,7 +39,8 @@ stamp) that the client's later delete or put did not cover, so the deleted value
 came back (session 25's review of the lww stamp floor, lww and dvv).
 
 A coordinator takes a grant only within ``replica_timeout`` of its claim, by its
-own clock (:meth:`Forwarder.on_grant`): the claim left before the grant, and the
+own clock (:meth:`Forwarder.on_grant`; a later one it declines): the claim left
+before the grant, and the
 forwarder waits ``request_timeout + replica_timeout`` after granting, so the
 coordination starts before the forwarder gives up (clocks are compared only with
 themselves; a skew between nodes does not enter). What is guaranteed: a
