@@ -235,6 +235,9 @@ class Forwarder:
         self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
         #: (forwarder, op id) -> the forwarded put claimed and not granted or refused yet
         self.claims: collections.OrderedDict[tuple[str, int], Claim] = collections.OrderedDict()
+        #: (forwarder, op id) -> claim id of the claims forgotten ungranted (expired):
+        #: their late grant is declined, never taken
+        self._expired: collections.OrderedDict[tuple[str, int], int] = collections.OrderedDict()
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -316,6 +319,9 @@ class Forwarder:
         coordinated here). A refusal drops the claim."""
         token = (src, message.op_id)
         claim = self.claims.get(token)
+        if claim is None and message.granted and self._expired.get(token) == message.claim_id:
+            del self._expired[token]  # forgotten ungranted: never coordinated here
+            return [Send(src, messages.ForwardDecline(message.op_id))]
         if claim is None or claim.claim_id != message.claim_id:
             return []  # a copy of an answer already taken, or of another claim
         del self.claims[token]
@@ -339,14 +345,17 @@ class Forwarder:
         return self._next_target(now, forwarding)
 
     def _expire_claims(self, now: float) -> None:
-        """Forget the claims older than ``replica_timeout``: their grant, lost or
-        late, would be refused (:meth:`on_grant`). Claims are kept in the order
-        they were made, so the old ones are at the front."""
+        """Forget the claims older than ``replica_timeout`` (their values), keeping
+        their ids: a late grant of one is declined (:meth:`on_grant`). Claims are
+        kept in the order they were made, so the old ones are at the front."""
         while self.claims:
             oldest = next(iter(self.claims.values()))
             if now - oldest.sent <= self.config.replica_timeout:
                 return
-            self.claims.popitem(last=False)
+            token, claim = self.claims.popitem(last=False)
+            self._expired[token] = claim.claim_id
+            if len(self._expired) > FORWARD_MEMORY:
+                self._expired.popitem(last=False)
 
     def on_forward_reply(self, src: str, message: ForwardReply) -> list[Effect]:
         """Relay the coordinator's answer to the client."""

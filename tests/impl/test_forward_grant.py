@@ -187,6 +187,15 @@ def test_a_grant_later_than_replica_timeout_after_the_claim_is_not_coordinated()
     claim = _claim(node, 0.0, 43, PutRequest(8, key, b"tea", b"", None, "c1"))
     assert node.receive(late, "n2", ForwardGrant(43, claim, granted=True))  # at the bound
     assert len(node.puts.coordinations) == 1
+    # a claim forgotten (expired at another node's forward) is declined all the same
+    claim = _claim(node, 1.0, 44, PutRequest(9, key, b"jam", b"", None, "c1"))
+    _claim(node, 1.0 + late + 0.1, 45, PutRequest(10, key, b"oat", b"", None, "c1"))
+    assert ("n2", 44) not in node.forwarder.claims
+    assert node.receive(1.0 + late + 0.2, "n2", ForwardGrant(44, claim + 1, granted=True)) == []
+    assert node.receive(1.0 + late + 0.2, "n2", ForwardGrant(44, claim, granted=True)) == [
+        Send("n2", ForwardDecline(44))]
+    assert node.receive(1.0 + late + 0.3, "n2", ForwardGrant(44, claim, granted=True)) == []
+    assert len(node.puts.coordinations) == 1
 
 
 @pytest.mark.parametrize("clock", ["lww", "dvv"])
