@@ -348,6 +348,14 @@ class ClusterConfig:
     one of its replicas was down kept its tombstones for good unless a client read
     it again, riak_kv#1336). ``False``: only the delete and clients' gets decide a
     reap, the spec's rule (the refinement harness's choice).
+    ``lww_floor_margin_s`` (lww; default 60, 0 allowed): a node that reaps a
+    tombstone keeps its stamp as the key's floor until its clock passes the stamp
+    by this many seconds, so that it acks a put stamped below the tombstone by a
+    coordinator that reaped nothing (a replaced disk, a node joined since) with
+    the floor, and the put is minted again above it before it is answered
+    (docs/runtime.md, "The replaced-disk floor gap (session 26)"). It should
+    cover the clock skew between nodes plus a replica write's delay. 0: a floor
+    only while the stamp is ahead of the node's clock (sessions 24-25).
     ``join_handover``: ``"pending"`` (the default) while a key range moves to a
     joining node, writes go to old and new owners and the old ones serve reads
     until the new owner holds the range; ``"immediate"`` lets the joining node
@@ -494,6 +502,9 @@ class ClusterConfig:
     #: deletes (docs/impl.md, "Deletes"): when a tombstone is reaped
     delete_mode: str = "safe"
     tombstone_grace_s: float = 3.0
+    #: lww: seconds past its stamp, by this node's clock, a reaped tombstone's
+    #: stamp floor is kept (impl.replica.Replica.reap; session 26)
+    lww_floor_margin_s: float = 60.0
     reap_checks: bool = True
     #: membership change: "pending" (a joining node serves a range once it holds it)
     #: or "immediate" (the naive rule: at once)
@@ -576,6 +587,12 @@ class ClusterConfig:
                               f"got {self.delete_mode!r}")
         object.__setattr__(self, "tombstone_grace_s",
                            _seconds("tombstone_grace_s", self.tombstone_grace_s))
+        margin = self.lww_floor_margin_s
+        if (isinstance(margin, bool) or not isinstance(margin, int | float)
+                or not math.isfinite(margin) or margin < 0):
+            raise ConfigError("lww_floor_margin_s: must be a finite number of seconds >= 0, "
+                              f"got {margin!r}")
+        object.__setattr__(self, "lww_floor_margin_s", float(margin))
         if self.join_handover not in JOIN_HANDOVERS:
             raise ConfigError(f"join_handover: must be one of {', '.join(JOIN_HANDOVERS)}; "
                               f"got {self.join_handover!r}")

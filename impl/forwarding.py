@@ -17,6 +17,41 @@ node is tried; when none answers the node coordinates the request itself, as a
 sloppy-quorum fallback. A coordinator ignores a duplicated ``Forward`` (it
 remembers the last ``FORWARD_MEMORY`` it saw) and answers a forwarded request
 through :func:`answer`, which carries a failure as an :class:`~impl.errors.ErrorCode`.
+
+*A forwarded put is minted once, and only while its client waits* (session 26).
+A coordinator does not coordinate a forwarded put when its ``Forward`` arrives:
+it asks the forwarder (``ForwardClaim``) and coordinates only on its
+``ForwardGrant`` (:meth:`Forwarder.on_claim`, :meth:`Forwarder.on_grant`). The
+forwarder grants a put once, to one claim (``claim_id``, the coordinator's own
+id) of the node it last forwarded it to, while it still waits for that node; a
+copy of that claim is granted again (a duplicated message), and the coordinator
+takes a grant only for the claim it holds. It refuses every other claim: of a
+node it gave up on (timed out and tried the next), of a put it answered or
+coordinated itself, a second claim. Once it granted, it tries no other node and
+never coordinates the put itself: when the granted coordinator does not answer
+in time, the client is answered a :class:`~impl.errors.RequestTimeoutError`
+(outcome unknown); a coordinator that got its grant too late gives it back
+(``ForwardDecline``) and the forwarder tries the next node. Before
+session 26 a ``Forward`` held back by the network past the forwarder's timeout
+was coordinated on arrival -- after another coordinator had answered the same
+put, after the client's next write: a new version minted (a new dot, a new
+stamp) that the client's later delete or put did not cover, so the deleted value
+came back (session 25's review of the lww stamp floor, lww and dvv).
+
+A coordinator takes a grant only within ``replica_timeout`` of its claim, by its
+own clock (:meth:`Forwarder.on_grant`; a later one it declines): the claim left
+before the grant, and the
+forwarder waits ``request_timeout + replica_timeout`` after granting, so the
+coordination starts before the forwarder gives up (clocks are compared only with
+themselves; a skew between nodes does not enter). What is guaranteed: a
+forwarded put is minted by one node at most, and before its client is answered;
+a put answered with an error may still be applied, by the replica writes of the
+one coordination (Dynamo's failed put, as for a put coordinated where it
+arrived). Riak's put FSM has the same race (``riak_kv_put_fsm``: the forwarding
+node waits ``coordinator_timeout`` for the remote coordinator's ack and returns
+``{error, coord_handoff_failed}``, the remote one may still run the put). Gets
+are coordinated on arrival as before: a late get writes nothing new (its read
+repair carries stored versions only).
 """
 
 from __future__ import annotations
@@ -27,10 +62,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from impl import messages
 from impl.config import KEY_BYTES_CEILING, ClusterConfig
 from impl.context import decode_context
 from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
-from impl.errors import BadRequestError, DynamoError, TooLargeError, code_of, error_of
+from impl.errors import (
+    BadRequestError,
+    DynamoError,
+    RequestTimeoutError,
+    TooLargeError,
+    code_of,
+    error_of,
+)
 from impl.http_values import body_bytes
 from impl.messages import Forward, ForwardReply, GetRequest, PutRequest
 from impl.sloppy_quorum import SloppyQuorum
@@ -40,6 +83,7 @@ from spec.vclock import VClock
 
 __all__ = [
     "FORWARD_MEMORY",
+    "Claim",
     "Forwarder",
     "Forwarding",
     "ReplyTo",
@@ -80,6 +124,21 @@ class Forwarding:
     candidates: list[str]  # top-N nodes still to try, in order
     target: str  # the coordinator it was last forwarded to
     deadline: float  # seconds, the node's time
+    #: the coordinator granted this put ("": none yet); once set, no other node is
+    #: tried and the forwarder does not coordinate it itself
+    granted: str = ""
+    granted_claim: int = 0  # the claim id granted (a copy of that claim is granted again)
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A forwarded put a coordinator asked its forwarder for (``ForwardClaim``) and
+    waits to be granted: the request, when the claim was sent (seconds, this
+    node's time) and the claim's id."""
+
+    request: PutRequest
+    sent: float
+    claim_id: int
 
 
 def check_request(config: ClusterConfig, mode: ClockMode, request: object) -> None:
@@ -174,10 +233,18 @@ class Forwarder:
         self.coordinate = coordinate
         self.forwardings: dict[int, Forwarding] = {}
         self._seen: collections.OrderedDict[tuple[str, int], None] = collections.OrderedDict()
+        #: (forwarder, op id) -> the forwarded put claimed and not granted or refused yet
+        self.claims: collections.OrderedDict[tuple[str, int], Claim] = collections.OrderedDict()
+        #: (forwarder, op id) -> claim id of the claims forgotten ungranted (expired):
+        #: their late grant is declined, never taken
+        self._expired: collections.OrderedDict[tuple[str, int], int] = collections.OrderedDict()
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
         return {Forward: self.on_forward,
+                messages.ForwardClaim: self.on_claim,
+                messages.ForwardGrant: self.on_grant,
+                messages.ForwardDecline: self.on_decline,
                 ForwardReply: lambda now, src, message: self.on_forward_reply(src, message)}
 
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
@@ -216,7 +283,79 @@ class Forwarder:
             check_request(self.config, self.mode, message.request)
         except DynamoError as error:
             return [answer(reply_to, None, error)]
+        if isinstance(message.request, PutRequest):  # minted only once granted
+            self._expire_claims(now)
+            claim = Claim(message.request, now, next(self.ids))
+            self.claims[token] = claim
+            if len(self.claims) > FORWARD_MEMORY:
+                self.claims.popitem(last=False)
+            return [Send(src, messages.ForwardClaim(message.op_id, claim.claim_id))]
         return self.coordinate(now, message.request, reply_to)
+
+    def on_claim(self, now: float, src: str, message: messages.ForwardClaim) -> list[Effect]:
+        """Grant the put ``op_id`` to ``src`` if it is the node this one waits for and
+        none was granted it yet; refuse any other claim (see the module docstring)
+        but a copy of the claim granted (the same ``claim_id``: a duplicated
+        message), granted again. Granting restarts the wait: the coordinator
+        answers within its request timeout of the grant."""
+        forwarding = self.forwardings.get(message.op_id)
+        grant = messages.ForwardGrant(message.op_id, message.claim_id, granted=True)
+        if (forwarding is not None and forwarding.granted == src
+                and forwarding.granted_claim == message.claim_id):
+            return [Send(src, grant)]  # a copy of the claim granted (a duplicate)
+        if (forwarding is None or forwarding.granted or src != forwarding.target
+                or not isinstance(forwarding.request, PutRequest)):
+            refusal = messages.ForwardGrant(message.op_id, message.claim_id, granted=False)
+            return [Send(src, refusal)]
+        forwarding.granted = src
+        forwarding.granted_claim = message.claim_id
+        forwarding.deadline = now + self.timeout
+        return [Send(src, grant), SetTimer(ForwardTimeout(message.op_id), forwarding.deadline)]
+
+    def on_grant(self, now: float, src: str, message: messages.ForwardGrant) -> list[Effect]:
+        """Coordinate the put ``src`` granted, if this node claimed it no more than
+        ``replica_timeout`` ago (its own clock): a later grant may find the
+        forwarder given up, and it is given back (``ForwardDecline``: never
+        coordinated here). A refusal drops the claim."""
+        token = (src, message.op_id)
+        claim = self.claims.get(token)
+        if claim is None and message.granted and self._expired.get(token) == message.claim_id:
+            del self._expired[token]  # forgotten ungranted: never coordinated here
+            return [Send(src, messages.ForwardDecline(message.op_id))]
+        if claim is None or claim.claim_id != message.claim_id:
+            return []  # a copy of an answer already taken, or of another claim
+        del self.claims[token]
+        self._expire_claims(now)
+        if not message.granted:
+            return []
+        if now - claim.sent > self.config.replica_timeout:
+            return [Send(src, messages.ForwardDecline(message.op_id))]
+        reply_to = ReplyTo(claim.request.request_id, src, message.op_id)
+        return self.coordinate(now, claim.request, reply_to)
+
+    def on_decline(self, now: float, src: str, message: messages.ForwardDecline) -> list[Effect]:
+        """The node granted the put ``op_id`` gives the grant back (it came too
+        late; that node never coordinates the put): hand the put to the next
+        node, or coordinate it here, as if that node had never answered (without
+        suspecting it: it answered)."""
+        forwarding = self.forwardings.get(message.op_id)
+        if forwarding is None or forwarding.granted != src:
+            return []
+        forwarding.granted = ""
+        return self._next_target(now, forwarding)
+
+    def _expire_claims(self, now: float) -> None:
+        """Forget the claims older than ``replica_timeout`` (their values), keeping
+        their ids: a late grant of one is declined (:meth:`on_grant`). Claims are
+        kept in the order they were made, so the old ones are at the front."""
+        while self.claims:
+            oldest = next(iter(self.claims.values()))
+            if now - oldest.sent <= self.config.replica_timeout:
+                return
+            token, claim = self.claims.popitem(last=False)
+            self._expired[token] = claim.claim_id
+            if len(self._expired) > FORWARD_MEMORY:
+                self._expired.popitem(last=False)
 
     def on_forward_reply(self, src: str, message: ForwardReply) -> list[Effect]:
         """Relay the coordinator's answer to the client."""
@@ -239,11 +378,21 @@ class Forwarder:
         if forwarding is None:
             return []
         self.quorum.suspect(forwarding.target, now)
+        if forwarding.granted:
+            # It may still coordinate the put: no other node may (module docstring).
+            del self.forwardings[timer.op_id]
+            return [Reply(forwarding.request_id, error=RequestTimeoutError(
+                f"{forwarding.granted}, granted the forwarded put, did not answer within "
+                f"{self.timeout:g} s; the put may still be applied"))]
+        return self._next_target(now, forwarding)
+
+    def _next_target(self, now: float, forwarding: Forwarding) -> list[Effect]:
+        """Forward to the next top-N node, or, with none left, coordinate here."""
         if not forwarding.candidates:
             # No node of the top N answers: coordinate here (as a sloppy-quorum fallback).
-            del self.forwardings[timer.op_id]
+            del self.forwardings[forwarding.op_id]  # its timer, if set, finds nothing
             return self.coordinate(now, forwarding.request, ReplyTo(forwarding.request_id))
         forwarding.target = forwarding.candidates.pop(0)
         forwarding.deadline = now + self.timeout
         return [Send(forwarding.target, Forward(forwarding.op_id, forwarding.request)),
-                SetTimer(timer, forwarding.deadline)]
+                SetTimer(ForwardTimeout(forwarding.op_id), forwarding.deadline)]

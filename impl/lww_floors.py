@@ -6,7 +6,10 @@ In ``clock = "lww"`` a reap removes a tombstone, and with it the stamp the hybri
 logical clock would put a later put above (:func:`impl.versions.lww_version`). A
 node that reaps a tombstone stamped ahead of its own clock keeps that stamp as
 the key's *floor* until its clock passes it, and stamps a put of the key it
-coordinates above it (:meth:`impl.replica.Replica.lww_now`; session 24). This
+coordinates above it (:meth:`impl.replica.Replica.lww_now`; session 24); since
+session 26 until its clock passes it by ``lww_floor_margin_s``, and a reap of a
+tombstone less than that behind the clock keeps one too, for the floor's acks
+(:meth:`impl.replica.Replica._lww_ack`). This
 module owns the floors: key -> stamp (seconds), durable.
 
 Storage: the floors are spread over :data:`BUCKETS` meta entries

@@ -17,6 +17,11 @@ Peer messages (``op_id`` pairs a request with its answer at the sender):
 
 - :class:`Forward` / :class:`ForwardReply`: a node that is not among a key's
   top N hands a client request to the first reachable one (the coordinator).
+- :class:`ForwardClaim` / :class:`ForwardGrant`: before it coordinates a
+  forwarded put, the coordinator asks the forwarder whether it may (the forwarder
+  grants a put to one coordinator at most, and only while its client waits:
+  :mod:`impl.forwarding`); :class:`ForwardDecline`: a grant that came too late,
+  given back.
 - :class:`ReplicaPut` / :class:`ReplicaPutAck`: the coordinator's write of a
   key's record at a replica. ``hint`` names the intended node when the receiver
   is a sloppy-quorum fallback; the ack echoes it (a fallback's ack counts only
@@ -50,6 +55,9 @@ __all__ = [
     "PEER_MESSAGES",
     "ClientRequest",
     "Forward",
+    "ForwardClaim",
+    "ForwardDecline",
+    "ForwardGrant",
     "ForwardReply",
     "GetRequest",
     "Gossip",
@@ -265,6 +273,52 @@ class Forward:
         check.ident("op_id", self.op_id)
         if not isinstance(self.request, GetRequest | PutRequest):
             raise BadMessageError("Forward.request: must be a GetRequest or a PutRequest")
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardClaim:
+    """A coordinator's question to the node that forwarded it the put ``op_id``:
+    may it coordinate that put now? (:meth:`impl.forwarding.Forwarder.on_claim`)
+    ``claim_id`` (the coordinator's own id for this claim) tells a copy of the
+    claim, answered again, from a second claim of the same put, refused."""
+
+    op_id: int
+    claim_id: int
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        check.ident("claim_id", self.claim_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardGrant:
+    """The forwarder's answer to the :class:`ForwardClaim` ``claim_id``: ``granted``
+    true for the one claim that may coordinate the put ``op_id`` (its copies are
+    answered the same), false to every other claim (the client was answered, the
+    forwarder gave up on that coordinator, or it granted the put already)."""
+
+    op_id: int
+    claim_id: int
+    granted: bool
+
+    def __post_init__(self) -> None:
+        check = _Checker(self, BadMessageError)
+        check.ident("op_id", self.op_id)
+        check.ident("claim_id", self.claim_id)
+        check.flag("granted", self.granted)
+
+
+@dataclass(frozen=True, slots=True)
+class ForwardDecline:
+    """A coordinator's word to the forwarder that granted it the put ``op_id``:
+    the grant came too late and it will never coordinate that put, so the
+    forwarder may hand it to the next node (:meth:`impl.forwarding.Forwarder.on_decline`)."""
+
+    op_id: int
+
+    def __post_init__(self) -> None:
+        _Checker(self, BadMessageError).ident("op_id", self.op_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -762,10 +816,12 @@ class SeenDigest:
 PeerMessage = (
     Forward | ForwardReply | ReplicaPut | ReplicaPutAck | ReplicaGet | ReplicaGetReply
     | ReadRepair | HintDelivery | HintAck | Gossip | MerkleExchange | KeyRecords | Reap
-    | HandoffDone | Settled | SeenDigest | ReapQuery | ReapQueryReply
+    | HandoffDone | Settled | SeenDigest | ReapQuery | ReapQueryReply | ForwardClaim
+    | ForwardGrant | ForwardDecline
 )
 PEER_MESSAGES: tuple[type, ...] = (
     Forward, ForwardReply, ReplicaPut, ReplicaPutAck, ReplicaGet, ReplicaGetReply,
     ReadRepair, HintDelivery, HintAck, Gossip, MerkleExchange, KeyRecords, Reap,
-    HandoffDone, Settled, SeenDigest, ReapQuery, ReapQueryReply,
+    HandoffDone, Settled, SeenDigest, ReapQuery, ReapQueryReply, ForwardClaim, ForwardGrant,
+    ForwardDecline,
 )

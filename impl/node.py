@@ -905,13 +905,18 @@ class Node:
         sequential 500 KB puts fail 503 from the third on). The runtime's byte
         admission (``max_pending_bytes``, :meth:`impl.runtime.NodeServer.overloaded`;
         Cassandra's ``native_transport_max_request_data_in_flight``) compares it
-        with its limit."""
+        with its limit. Since session 26 also the value of each forwarded put it
+        claimed and waits to be granted (:class:`impl.forwarding.Claim`), for
+        ``replica_timeout`` at most (a later grant is refused).
+        """
         held = sum(len(coordination.record)
                    for coordination in self.puts.coordinations.values()
                    if not coordination.replied)
         held += sum(coordination.record_bytes
                     for coordination in self.gets.coordinations.values()
                     if not coordination.replied)
+        held += sum(len(claim.request.value) for claim in self.forwarder.claims.values()
+                    if self._now - claim.sent <= self.config.replica_timeout)
         return held + sum(len(forwarding.request.value)
                           for forwarding in self.forwarder.forwardings.values()
                           if isinstance(forwarding.request, PutRequest))

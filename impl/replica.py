@@ -415,28 +415,39 @@ class Replica:
         stamped the tombstone's own stamp and the tie went by writer name (session
         25's review). Every floor the clock passed goes here too, not only at a put
         coordinated here: a node that coordinated none kept every floor for ever
-        and rewrote them all at each reap (session 25's review)."""
+        and rewrote them all at each reap (session 25's review).
+
+        Since session 26 a floor is kept until the clock passes it by
+        ``lww_floor_margin_s`` (default 60 s), not only while it is ahead: a node
+        whose clock was past its own tombstone kept none, so its ack of a put
+        stamped below the tombstone by a coordinator that reaped nothing (a
+        replaced disk) carried no floor, the put was answered on that ack without
+        being minted again, and the late copy deleted it (session 25's strict
+        xfails, docs/runtime.md, "The replaced-disk floor gap (session 26)")."""
         now = self.clock()
-        self.floors.drop_passed(now)
+        margin = self.config.lww_floor_margin_s
+        self.floors.drop_passed(now - margin)
         if record.siblings and is_tombstone_only(record):
             stamp = max(sibling.stamp for sibling in record.siblings)
-            if stamp >= now:
+            if stamp + margin >= now:
                 self.floors.raise_to(key, stamp)
 
     def lww_now(self, key: bytes, now: float) -> float:
         """lww: the time a put of ``key`` coordinated here at ``now`` (this node's
         clock, seconds) is stamped from: ``now``, or one tick above the key's floor
         (a tombstone this node reaped while stamped ahead of its clock: :meth:`reap`)
-        if that is later. Floors ``now`` passed are dropped (the clock alone stamps
-        above them from now on): what a floor costs is one line of a
-        meta entry (:mod:`impl.lww_floors`) per key reaped while its tombstone was ahead of
-        this node's clock, for as long as it is ahead (a 30 s skew keeps one for 30
-        s at the most). Cassandra's answer to the same problem is a tombstone kept
+        if that is later. Floors ``now`` passed by ``lww_floor_margin_s`` are
+        dropped (the clock alone stamps above them; kept that long for the acks of
+        :meth:`_lww_ack`, session 26): what a floor costs is one line of a meta
+        entry (:mod:`impl.lww_floors`) per key reaped less than the margin behind
+        this node's clock, for as long as it is ahead of the clock minus the margin
+        (a 30 s skew and the default 60 s margin keep one 90 s at the most).
+        Cassandra's answer to the same problem is a tombstone kept
         ``gc_grace_seconds`` (Cassandra's documentation, "Compaction: tombstones");
         Riak's ``delete_mode`` keeps it a set time; here the tombstone goes and only
         its stamp stays, as long as the stamp is ahead."""
         floor = self.floors.get(key)
-        self.floors.drop_passed(now)
+        self.floors.drop_passed(now - self.config.lww_floor_margin_s)
         return now if floor is None or floor < now else max(now, lww_after(floor))
 
     @property

@@ -31,6 +31,9 @@ from typing import Any
 from impl.errors import BadMessageError, BadRequestError
 from impl.messages import (
     Forward,
+    ForwardClaim,
+    ForwardDecline,
+    ForwardGrant,
     ForwardReply,
     GetRequest,
     Gossip,
@@ -99,6 +102,9 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                      ("view", "blob"), ("generation", "str"))),
     41: (ReapQueryReply, (("query_id", "u64"), ("key", "blob"), ("clean", "bool"),
                           ("generation", "str"))),
+    42: (ForwardClaim, (("op_id", "u64"), ("claim_id", "u64"))),
+    43: (ForwardGrant, (("op_id", "u64"), ("claim_id", "u64"), ("granted", "bool"))),
+    44: (ForwardDecline, (("op_id", "u64"),)),
 }
 _CODES: dict[type, int] = {cls: code for code, (cls, _) in _SCHEMAS.items()}
 

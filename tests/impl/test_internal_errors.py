@@ -43,6 +43,9 @@ from impl.membership import (
 )
 from impl.messages import (
     Forward,
+    ForwardClaim,
+    ForwardDecline,
+    ForwardGrant,
     ForwardReply,
     GetRequest,
     Gossip,
@@ -294,6 +297,8 @@ def _messages(driver: Driver, data: st.DataObject) -> st.SearchStrategy[object]:
         st.builds(ReapQuery, ids, _KEYS, _records(), views),
         st.builds(ReapQueryReply, ids, _KEYS, st.booleans()),
         st.builds(Forward, ids, requests),
+        st.builds(ForwardClaim, ids, ids), st.builds(ForwardGrant, ids, ids, st.booleans()),
+        st.builds(ForwardDecline, ids),
         st.builds(ForwardReply, ids, st.sampled_from(["get", "put"]),
                   st.lists(_BYTES, max_size=2).map(tuple), _BYTES,
                   st.sampled_from(["", "quorum", "bogus"]), st.just("")),

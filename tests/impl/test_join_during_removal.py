@@ -381,12 +381,17 @@ def test_a_stray_copy_is_kept_when_its_node_became_an_owner_before_the_last_ack(
 
 
 #: the gaps at which reads at R = 1 were stale before the fix (strategy 2, seed 6;
-#: each under both clocks in the soak profile, CI the first and the last, by turns)
-STALE_GAPS = (0.1, 0.2, 0.3, 0.9)
+#: each under both clocks in the soak profile, CI the first and the last, by turns).
+#: Session 26: 0.3 and 0.7 s, of 0.1-1.0 s, with the fix's mutant (a removed node's
+#: taker chosen on the current ring alone); 0.1, 0.2 and 0.9 s before that session's
+#: forwarded-put grant (an extra round trip for each put n1 forwards while writing
+#: the keys) moved the schedule: they no longer show the fault, and at 0.9 s the
+#: join no longer crosses the removal.
+STALE_GAPS = (0.3, 0.7)
 
 
 @pytest.mark.parametrize(("gap", "clock"), _by_clock(
-    [(gap,) for gap in STALE_GAPS] if PROFILE == "soak" else [(0.1,), (0.9,)]))
+    [(gap,) for gap in STALE_GAPS] if PROFILE == "soak" else [(0.3,), (0.7,)]))
 def test_no_stale_read_at_r1_when_a_join_crosses_a_removal_under_strategy2_seed6(
         clock: str, gap: float) -> None:
     """n0 joins 0.1-0.9 s after n1 began removing n6, crossing it (its seed answered
@@ -401,7 +406,9 @@ def test_no_stale_read_at_r1_when_a_join_crosses_a_removal_under_strategy2_seed6
     b'k12')]`` at 0.9 s, dvv and lww (8 of 8 failing); every key back at R = 3 once
     quiet. Now a removed node is replaced only by a node that took its place on
     the future ring too (:meth:`impl.sloppy_quorum.SloppyQuorum._replacing_removed`):
-    here none, so the old group needs n1's or n3's reply."""
+    here none, so the old group needs n1's or n3's reply. Since session 26 the gaps
+    are 0.3 and 0.7 s (:data:`STALE_GAPS`: the schedule moved; the fix's mutant
+    shows 2-3 stale reads through n4 at each, 0 at 0.1, 0.2 and 0.8 s)."""
     crossed, stale, *rest = _change_after_a_removal(clock, "join", "strategy2", 6, gap)
     assert crossed
     assert (stale, rest) == ([], [0, [], 0])

@@ -19,7 +19,15 @@ from impl.errors import (
     TooLargeError,
 )
 from impl.forwarding import ReplyTo
-from impl.messages import Forward, ForwardReply, PutRequest, ReplicaPut, ReplicaPutAck
+from impl.messages import (
+    Forward,
+    ForwardClaim,
+    ForwardGrant,
+    ForwardReply,
+    PutRequest,
+    ReplicaPut,
+    ReplicaPutAck,
+)
 from impl.node import Node
 from impl.put_coordinator import PutCoordination, ack_counts, put_quorum_reached
 from impl.records import Record, encode_record
@@ -56,9 +64,18 @@ def test_a_failed_persist_fails_the_put_and_cancels_its_timer() -> None:
     assert node.puts.coordinations == {}
 
 
+def _forwarded_put(node: Node, now: float) -> None:
+    """n2 forwards op 41, a put, to ``node``, which claims it and is granted it."""
+    (claim,) = node.receive(now, "n2", Forward(41, PutRequest(7, KEY, b"milk", b"", None,
+                                                              "c1")))
+    assert isinstance(claim, Send) and isinstance(claim.message, ForwardClaim)
+    assert (claim.dest, claim.message.op_id) == ("n2", 41)
+    node.receive(now, "n2", ForwardGrant(41, claim.message.claim_id, granted=True))
+
+
 def test_a_failed_persist_answers_a_forwarded_put_as_a_put() -> None:
     node = _node()
-    node.receive(1.0, "n2", Forward(41, PutRequest(7, KEY, b"milk", b"", None, "c1")))
+    _forwarded_put(node, 1.0)
     effects = node.persist_failed(1.0, StorageError("disk full"))
     sends = [e for e in effects if isinstance(e, Send)]
     assert len(sends) == 1 and sends[0].dest == "n2"
@@ -105,7 +122,7 @@ def test_the_timer_resends_each_silent_targets_part_to_a_reachable_fallback() ->
 
 def test_a_forwarded_put_short_of_w_at_its_deadline_is_answered_as_a_put() -> None:
     node = _node()
-    node.receive(0.0, "n2", Forward(41, PutRequest(7, KEY, b"milk", b"", None, "c1")))
+    _forwarded_put(node, 0.0)
     (op_id,) = node.puts.coordinations
     (send,) = [e for e in node.fire(1.0, PutTimeout(op_id)) if isinstance(e, Send)]
     reply = send.message

@@ -15,6 +15,9 @@ from impl.messages import (
     CLIENT_MESSAGES,
     PEER_MESSAGES,
     Forward,
+    ForwardClaim,
+    ForwardDecline,
+    ForwardGrant,
     ForwardReply,
     GetRequest,
     Gossip,
@@ -67,6 +70,10 @@ SAMPLES: list[object] = [
     ReapQueryReply(24, b"k", clean=True),
     ReapQuery(25, b"k", b"R\x01", b"v" * 16, generation="3.ab12"),  # (session 21)
     ReapQueryReply(26, b"k", clean=True, generation="4.cd34"),
+    ForwardClaim(27, 2**63 - 1),  # (session 26)
+    ForwardGrant(28, 5, granted=True),
+    ForwardGrant(29, 6, granted=False),
+    ForwardDecline(30),
 ]
 
 

@@ -57,12 +57,14 @@ def test_the_read_your_writes_check_catches_an_early_ack() -> None:
     guard is off: its startup shadow round (session 16) moves every restart's
     schedule, and with it on, seed 34 is the one seed of 1-40 whose run shows the
     early ack (seed 2 with it off); the check under test is the soak's, not the
-    guard's."""
+    guard's. Session 26's forwarded-put grant (one round trip more for each put
+    the soak's random clients send through a node outside the key's top N) moved
+    the schedules again: of seeds 1-40, 14, 22, 25 and 31 show it (2 before)."""
     from tests.refinement.mutations import MUTANTS
 
     found = []
     with MUTANTS["ack-before-w"]():
-        for seed in range(1, 6):
+        for seed in (14, 22, 25, 31):
             result = soak_run(seed, workload=Workload(keys=3, clients=4, rounds=10),
                               faults=dataclasses.replace(FAULTS, loss=0.3),
                               sloppy_quorum=False, restore_guard=False)
