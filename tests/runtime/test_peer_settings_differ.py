@@ -123,6 +123,10 @@ def test_settings_that_are_not_strings_are_refused_naming_them() -> None:
     raw = b'{"cluster":"default","limits":{},"settings":{"clock":3}}'
     with pytest.raises(PeerAuthError, match="setting 'clock' is 3"):
         HelloInfo.decode(raw)
+    with pytest.raises(PeerAuthError, match="not a string of at most 255"):
+        HelloInfo.decode(b'{"cluster":"default","settings":{"clock":"%s"}}' % (b"x" * 256))
+    assert HelloInfo.decode(b'{"cluster":"default","settings":{"clock":"%s"}}' % (
+        b"x" * 255)).settings == (("clock", "x" * 255),)
     with pytest.raises(PeerAuthError, match='"settings" is'):
         HelloInfo.decode(b'{"cluster":"default","settings":[1]}')
 
