@@ -136,6 +136,7 @@ __all__ = [
     "check_secret",
     "http_status",
     "load_runtime_config",
+    "shared_settings",
 ]
 
 log = logging.getLogger("vdynamo.runtime")
@@ -153,6 +154,18 @@ COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max
 #: (session 26's user probe; docs/runtime.md, "Nodes with different settings").
 SHARED_SETTINGS = ("clock", "n", "partitioning", "tokens_per_node", "partitions",
                    "ring_seed", "vclock_truncation")
+#: the settings of :data:`SHARED_SETTINGS` a node's configuration does not read,
+#: by partitioning strategy (``ClusterConfig.initial_partitioning`` and
+#: ``partitioning_of``: strategy 3 places ``partitions`` equal partitions, not
+#: ``tokens_per_node`` tokens; strategy 1 has no partitions; evenly-spaced draws
+#: neither, nor from ``ring_seed``), and by clock mode (lww truncates no clock): not
+#: sent, so a rolling restart that changes one is not refused. Session 26's
+#: review: ``tokens_per_node = 16`` on one node of three under the default
+#: strategy 3 was refused by both peers (26 and 41 refusal lines in a rolling
+#: restart), a change that moves no key.
+_UNREAD_SETTINGS = {"evenly-spaced": ("tokens_per_node", "partitions", "ring_seed"),
+                    "strategy1": ("partitions",), "strategy2": (),
+                    "strategy3": ("tokens_per_node",), "lww": ("vclock_truncation",)}
 #: the names, in a hello's limits, of the sender's kept record bounds (bytes,
 #: siblings: :func:`impl.replica.kept_record_bounds`), which the receiver adopts
 #: when larger (``NodeServer._adopt_record_bounds``)
@@ -202,6 +215,17 @@ PEER_QUEUE = 10_000
 #: (session 13's probe B). Messages between nodes are best effort: what is dropped
 #: is sent again by the hint scan, read repair and anti-entropy.
 PEER_QUEUE_BYTES = 64 << 20
+
+
+def shared_settings(config: ClusterConfig) -> tuple[tuple[str, str], ...]:
+    """The settings of :data:`SHARED_SETTINGS` that ``config`` reads, as (name, value
+    as text) pairs, for this node's hellos (``HelloInfo.settings``): those its
+    partitioning strategy or clock mode does not read are left out
+    (:data:`_UNREAD_SETTINGS`), so a peer that differs only in them is not refused."""
+    unread = (_UNREAD_SETTINGS.get(config.partitioning, ())
+              + _UNREAD_SETTINGS.get(config.clock, ()))
+    return tuple((name, str(getattr(config, name))) for name in SHARED_SETTINGS
+                 if name not in unread)
 
 
 class NodeServer:
@@ -887,7 +911,7 @@ class NodeServer:
         kept = zip(KEPT_BOUNDS, self.node.replica.kept_bounds, strict=True)
         return HelloInfo(self.config.name, tuple(
             (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS) + tuple(kept),
-            tuple((name, str(getattr(self.config, name))) for name in SHARED_SETTINGS))
+            shared_settings(self.config))
 
     def _adopt_record_bounds(self, peer: str, info: HelloInfo) -> None:
         """Raise this node's kept record bounds (:attr:`impl.replica.Replica.kept_bounds`)

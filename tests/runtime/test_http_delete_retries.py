@@ -38,6 +38,20 @@ def test_a_delete_retried_past_max_siblings_is_answered_404(tmp_path: Path) -> N
             assert body["context"]  # the read's, which covers every tombstone
             status, _, _ = await call("GET", url(node, "/kv/k?r=3"))
             assert status == 404
+            # other refusals keep their answers (session 26's review, mutants): a
+            # blind PUT past the limit is refused 400, never a PUT's 404; a forged
+            # context 400 (BadContextError, a BadRequestError's subclass)
+            status, _, body = await call("PUT", url(node, "/kv/k?w=3"), b"x")
+            assert status == 400 and "siblings" in body["message"], body
+            raw = context["X-Vdynamo-Context"]
+            forged = {"X-Vdynamo-Context": raw[:-6] + ("AAAA" if raw[-6:-2] != "AAAA"
+                                                       else "BBBB") + raw[-2:]}
+            status, _, body = await call("DELETE", url(node, "/kv/k?w=3"), headers=forged)
+            assert status == 400 and body["error"] == "BadContextError", body
+            # a refused retry whose read fails (R=3 with a node stopped) keeps its 400
+            await servers[2].stop()
+            status, _, body = await call("DELETE", url(node, "/kv/k?w=2&r=3"), headers=context)
+            assert status == 400 and "siblings" in body["message"], body
     run(scenario())
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from impl import peer_auth
+from impl.config import ClusterConfig
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
     NONCE_BYTES,
@@ -31,7 +32,7 @@ from impl.peer_auth import (
     PeerAuthError,
     parse_hello_head,
 )
-from impl.runtime import SHARED_SETTINGS, NodeServer
+from impl.runtime import SHARED_SETTINGS, NodeServer, shared_settings
 from tests.runtime.live import SECRET, closed_by_node, cluster, dial, run
 
 _DVV = (("clock", "dvv"), ("n", "3"))
@@ -83,10 +84,49 @@ def test_a_hello_without_settings_is_taken_as_agreeing() -> None:
     assert acceptor.peer_info == older
 
 
+def test_settings_the_strategy_or_clock_does_not_read_are_not_compared() -> None:
+    """Session 26's review: ``tokens_per_node = 16`` on one node of three under the
+    default strategy 3 (which places ``partitions`` equal partitions and reads no
+    token count) was refused by both peers in a rolling restart; it moves no key."""
+    base = ClusterConfig(nodes=("n1", "n2", "n3"))  # strategy 3, dvv
+    assert base.partitioning == "strategy3"
+
+    def connects(mine: ClusterConfig, theirs: ClusterConfig) -> bool:
+        dialer, acceptor, challenge = _hello(HelloInfo("default", (), shared_settings(theirs)),
+                                             HelloInfo("default", (), shared_settings(mine)))
+        try:
+            proof, _, _ = dialer.on_challenge(*challenge)
+            acceptor.on_proof(proof)
+        except PeerAuthError:
+            return False
+        return True
+
+    assert connects(base, base.replace(tokens_per_node=16))
+    assert not connects(base, base.replace(partitions=128))
+    assert not connects(base, base.replace(ring_seed=7))
+    assert not connects(base, base.replace(partitioning="strategy1"))
+    one = base.replace(partitioning="strategy1")
+    assert connects(one, one.replace(partitions=128))
+    assert not connects(one, one.replace(tokens_per_node=16))
+    two = base.replace(partitioning="strategy2")
+    assert not connects(two, two.replace(tokens_per_node=16))
+    assert not connects(two, two.replace(partitions=128))
+    even = base.replace(partitioning="evenly-spaced")
+    assert connects(even, even.replace(ring_seed=7, tokens_per_node=3, partitions=5))
+    assert not connects(base, base.replace(vclock_truncation="put"))
+    lww = base.replace(clock="lww")
+    assert connects(lww, lww.replace(vclock_truncation="put"))
+    assert not connects(lww, lww.replace(n=2))
+
+
 def test_settings_that_are_not_strings_are_refused_naming_them() -> None:
     raw = b'{"cluster":"default","limits":{},"settings":{"clock":3}}'
     with pytest.raises(PeerAuthError, match="setting 'clock' is 3"):
         HelloInfo.decode(raw)
+    with pytest.raises(PeerAuthError, match="not a string of at most 255"):
+        HelloInfo.decode(b'{"cluster":"default","settings":{"clock":"%s"}}' % (b"x" * 256))
+    assert HelloInfo.decode(b'{"cluster":"default","settings":{"clock":"%s"}}' % (
+        b"x" * 255)).settings == (("clock", "x" * 255),)
     with pytest.raises(PeerAuthError, match='"settings" is'):
         HelloInfo.decode(b'{"cluster":"default","settings":[1]}')
 
