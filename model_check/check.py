@@ -232,6 +232,7 @@ def check(
     workers: int | None = None,
     ray: str | None = None,
     por: bool = False,
+    compact_frontier: bool | None = None,
     on_exploration: Callable[[Exploration[State, Action]], None] | None = None,
 ) -> CheckResult:
     """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
@@ -245,7 +246,10 @@ def check(
     reduction (:mod:`model_check.por`: the same verdicts, fewer states; counterexample
     and witness lengths may be longer than the shortest; off, with
     :attr:`CheckResult.por_note` saying why, when a checked property or an action kind
-    is not in its tables). Raises :class:`spec.errors.ConfigError` for an invalid
+    is not in its tables). ``compact_frontier`` keeps the queued states packed
+    (:mod:`model_check.frontier`: True always, None above
+    :data:`~model_check.explorer.COMPACT_ABOVE` queued states, False never; the same
+    states, transitions and verdicts). Raises :class:`spec.errors.ConfigError` for an invalid
     configuration and :class:`CheckError` for an unknown property, a bad bound, or
     ``por`` with ``workers``/``ray`` or with a model other than the spec's, before
     exploring. ``on_exploration`` is called with the search's first (the verdicts')
@@ -294,6 +298,7 @@ def check(
             workers=workers,
             ray=ray,
             reduce=reduction,
+            compact_frontier=compact_frontier,
         )
 
     def marked(prop: SpecProperty) -> Callable[[State], bool] | None:

@@ -1,0 +1,132 @@
+"""The packed frontier (model_check/frontier.py): the same search with and without it."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from model_check.check import check
+from model_check.cli import EXIT_USAGE, EXIT_VIOLATED, main
+from model_check.errors import CheckError
+from model_check.explorer import Exploration, explore
+from model_check.frontier import FrontierCodec
+from model_check.spec_model import spec_model
+from model_check.suite import entry
+from spec.state import State
+from tests.model_check.test_check import TINY_LWW
+from tests.model_check.toys import counter_successors
+
+# Small suite entries: a violation found with two clients (symmetry), a read violated
+# under a weak quorum, and convergence violated (the liveness graph and its trace).
+ENTRIES = ("lww-two-clients-drop", "strict-weak-quorum", "strict-no-anti-entropy")
+
+
+def _states(name: str, count: int) -> list[State]:
+    """The first ``count`` states of ``name``'s breadth-first search, as objects."""
+    model = spec_model(entry(name).config)
+    level, out = list(model.initial_states()), []
+    while level and len(out) < count:
+        out.extend(level)
+        level = [s for state in level for _, s in model.successors(state)]
+    return out[:count]
+
+
+def test_a_decoded_spec_state_equals_the_state_hashes_alike_and_keeps_its_config() -> None:
+    states = _states("lww-two-clients-drop", 300)
+    config = states[0].config
+    codec = FrontierCodec(keep=(config,))
+    data = codec.encode(states)
+    back = codec.decode(data)
+    assert back == states
+    assert [hash(s) for s in back] == [hash(s) for s in states]
+    assert all(s.config is config for s in back)
+    assert len(data) < len(pickle.dumps(states, protocol=5)) / 2
+
+
+def test_without_compression_and_for_plain_values_the_codec_round_trips() -> None:
+    values: list[Any] = [(1, "a", frozenset({2})), None, [3.5, b"x"]]
+    for compress in (False, True):
+        codec = FrontierCodec(compress=compress)
+        assert codec.decode(codec.encode(values)) == values
+
+
+def _figures(run: Exploration[Any, Any]) -> tuple[Any, ...]:
+    graph = run.graph
+    assert graph is not None
+    return (run.distinct_states, run.transitions, run.depth, run.bounded,
+            graph.src.tolist(), graph.dst.tolist(), graph.open.tolist(),
+            graph.marked.tolist(), [run.ordinals_to(i) for i in range(run.distinct_states)])
+
+
+@pytest.mark.parametrize("compact_above", [0, 7, 20])
+@pytest.mark.parametrize("max_states", [None, 300])
+def test_a_packed_search_is_the_same_search(compact_above: int, max_states: int | None
+                                            ) -> None:
+    """Two counters to 30 (levels of up to 31 states), the steps of x recorded as the
+    graph: the same states, edges, open states and parent links whether the levels are
+    packed from the first state, from the 7th or 20th queued state (a plain prefix,
+    then packed batches), or not at all, with and without a state bound (the open
+    states of a level cut short: the indices of its unexpanded packed batches)."""
+    def run(codec: FrontierCodec | None) -> Exploration[Any, Any]:
+        return explore([(0, 0)], counter_successors(30),
+                       graph_edges=lambda action: action["counter"] == "x",
+                       marker=lambda state: state[0] == 30, max_states=max_states,
+                       chunk_size=5, frontier_codec=codec, compact_above=compact_above)
+
+    plain, packed = run(None), run(FrontierCodec())
+    assert _figures(packed) == _figures(plain)
+    assert packed.largest_level == plain.largest_level > compact_above
+    assert packed.packed_bytes > 0 and plain.packed_bytes == 0
+    if max_states is not None:
+        assert packed.graph is not None
+        assert packed.bounded and np.asarray(packed.graph.open).sum() > 5
+
+
+def test_a_bounded_depth_search_reads_its_last_packed_level() -> None:
+    def run(codec: FrontierCodec | None) -> Exploration[Any, Any]:
+        return explore([(0, 0)], counter_successors(20), max_depth=6, frontier_codec=codec)
+
+    plain, packed = run(None), run(FrontierCodec())
+    assert (packed.distinct_states, packed.transitions, packed.bounded) == (
+        plain.distinct_states, plain.transitions, plain.bounded) == (28, 42, True)
+
+
+def test_a_negative_threshold_is_refused() -> None:
+    with pytest.raises(CheckError, match="compact_above"):
+        explore([0], lambda s: iter(()), frontier_codec=FrontierCodec(), compact_above=-1)
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_check_finds_the_same_states_verdicts_and_traces_with_the_frontier_packed(
+        name: str) -> None:
+    chosen = entry(name)
+    packed_bytes: list[int] = []
+    plain = check(chosen.config, compact_frontier=False)
+    packed = check(chosen.config, compact_frontier=True,
+                   on_exploration=lambda run: packed_bytes.append(run.packed_bytes))
+    assert packed_bytes[0] > 0
+    assert (packed.distinct_states, packed.transitions, packed.depth) == (
+        plain.distinct_states, plain.transitions, plain.depth)
+    assert chosen.figure_mismatches(packed) == []
+    assert packed.verdicts == plain.verdicts
+    assert [r.trace and r.trace.actions for r in packed.results] == [
+        r.trace and r.trace.actions for r in plain.results]
+
+
+def test_the_cli_packs_on_request_with_the_same_figures(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "lww.toml"
+    path.write_text(TINY_LWW.to_toml())
+    runs = []
+    for flag in ("--compact-frontier", "--no-compact-frontier"):
+        code = main([str(path), flag, "--json", "--quiet", "--trace-dir", str(tmp_path)])
+        assert code == EXIT_VIOLATED
+        record = json.loads(capsys.readouterr().out)
+        runs.append({k: record[k] for k in ("distinct_states", "transitions", "results")})
+    assert runs[0] == runs[1]
+    assert main([str(path), "--compact-frontier", "--no-compact-frontier"]) == EXIT_USAGE
