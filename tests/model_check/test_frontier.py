@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from model_check import explorer
 from model_check.check import check
 from model_check.cli import EXIT_USAGE, EXIT_VIOLATED, main
 from model_check.errors import CheckError
@@ -130,3 +131,18 @@ def test_the_cli_packs_on_request_with_the_same_figures(
         runs.append({k: record[k] for k in ("distinct_states", "transitions", "results")})
     assert runs[0] == runs[1]
     assert main([str(path), "--compact-frontier", "--no-compact-frontier"]) == EXIT_USAGE
+
+
+def test_by_default_a_level_is_packed_past_the_threshold(monkeypatch: pytest.MonkeyPatch
+                                                        ) -> None:
+    """strict-dvv's largest level (4,917 states) is admitted in a few batches (a chunk of
+    2,048 states expanded at a time): those after the first 1,000 queued are packed."""
+    chosen = entry("strict-dvv")
+    runs: list[Exploration[Any, Any]] = []
+    unpacked = check(chosen.config, on_exploration=runs.append)
+    monkeypatch.setattr(explorer, "COMPACT_ABOVE", 1000)
+    packed = check(chosen.config, on_exploration=runs.append)
+    assert runs[0].packed_bytes == 0 and runs[0].largest_level > 2000
+    assert runs[1].packed_bytes > 0
+    assert (packed.distinct_states, packed.transitions, packed.verdicts) == (
+        unpacked.distinct_states, unpacked.transitions, unpacked.verdicts)
