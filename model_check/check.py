@@ -124,6 +124,9 @@ class CheckResult:
     """Why the reduction was off although asked for ("" when it was on or not asked)."""
     reduced_states: int = 0
     """States expanded through one step of a persistent set (:mod:`model_check.por`)."""
+    levels: tuple[int, ...] = ()
+    """The distinct states of each breadth-first level, depth 0 first (one process; empty
+    with workers)."""
 
     def result(self, name: str) -> PropertyResult:
         """The result of property ``name``; raises UnknownNameError if it was not checked."""
@@ -184,6 +187,7 @@ class CheckResult:
             "por": self.por,
             "por_reduced_states": self.reduced_states,
             "por_off_because": self.por_note or None,
+            "levels": list(self.levels),
         }
 
 
@@ -333,6 +337,7 @@ def check(
         por=por,
         por_note=por_note,
         reduced_states=exploration.reduced_states,
+        levels=tuple(exploration.levels),
     )
 
 

@@ -254,10 +254,17 @@ class Exploration(Generic[S, A]):
     _counts: array[int] = field(default_factory=lambda: array("I"), repr=False)
     """The number of successors of each expanded state, in index order (the
     one-process search without ``reduce``; empty otherwise)."""
-    largest_level: int = 0
-    """The most states queued for one level (the one-process search; 0 otherwise)."""
+    levels: list[int] = field(default_factory=list)
+    """The distinct states of each breadth-first level, depth 0 first (the one-process
+    search; empty otherwise; a level cut short by a bound counts what it admitted)."""
     packed_bytes: int = 0
-    """The bytes of that level's packed states (:mod:`model_check.frontier`; 0: none)."""
+    """The bytes of the largest level's packed states (:mod:`model_check.frontier`; 0:
+    none packed)."""
+
+    @property
+    def largest_level(self) -> int:
+        """The most states of one level (0 when :attr:`levels` is empty)."""
+        return max(self.levels, default=0)
 
     @property
     def complete(self) -> bool:
@@ -452,7 +459,8 @@ def explore(
     bounded = False
     stopped_early = False
     last_report = started
-    largest_level = packed_bytes = 0
+    levels: list[int] = []
+    packed_bytes = 0
 
     # Level 0: the initial states (ordinal = position among them).
     initial = list(initial_states)
@@ -497,6 +505,7 @@ def explore(
               [o for _, o in local.values()])
         seen.add(as_fingerprints(list(local)), np.arange(len(local), dtype=np.uint32))
     depth = 0
+    levels.append(len(frontier))
 
     def done() -> bool:
         return (
@@ -611,8 +620,10 @@ def explore(
                 stopped_early = True
                 break
             start += len(chunk)
-        if len(frontier) > largest_level:
-            largest_level, packed_bytes = len(frontier), frontier.nbytes
+        if frontier:
+            if len(frontier) > max(levels):
+                packed_bytes = frontier.nbytes
+            levels.append(len(frontier))
         if frontier:
             depth += 1
         if bounded or stopped_early:
@@ -657,7 +668,7 @@ def explore(
         _parent=arrays.parent,
         _ordinal=arrays.ordinal,
         _counts=arrays.counts,
-        largest_level=largest_level,
+        levels=levels,
         packed_bytes=packed_bytes,
     )
 
