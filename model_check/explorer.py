@@ -160,6 +160,9 @@ class Progress:
     seconds: float
     frontier_bytes: int = 0
     """Bytes of the queued states kept packed (:mod:`model_check.frontier`; 0: none)."""
+    level_done: bool = False
+    """A sample taken as a level ends (once the search has run ``progress_interval``):
+    ``frontier`` is then the whole next level, ``depth`` its depth."""
 
     @property
     def states_per_second(self) -> float:
@@ -173,6 +176,11 @@ def stderr_progress(stream: TextIO | None = None) -> Callable[[Progress], None]:
         out = stream if stream is not None else sys.stderr
         packed = (f" ({sample.frontier_bytes / 2**20:,.0f} MiB packed)"
                   if sample.frontier_bytes else "")
+        if sample.level_done:
+            print(f"  ... level {sample.depth}: {sample.frontier:,} states{packed}; "
+                  f"{sample.distinct_states:,} states, {sample.transitions:,} transitions "
+                  f"so far, {sample.seconds:.1f} s", file=out, flush=True)
+            return
         print(
             f"  ... {sample.distinct_states:,} states ({sample.states_per_second:,.0f}/s), "
             f"{sample.transitions:,} transitions, frontier {sample.frontier:,}{packed}, "
@@ -624,8 +632,11 @@ def explore(
             if len(frontier) > max(levels):
                 packed_bytes = frontier.nbytes
             levels.append(len(frontier))
-        if frontier:
             depth += 1
+            now = time.perf_counter()
+            if progress is not None and now - started >= progress_interval:
+                progress(Progress(len(arrays.parent), transitions, len(frontier), depth,
+                                  now - started, frontier.nbytes, level_done=True))
         if bounded or stopped_early:
             break
 

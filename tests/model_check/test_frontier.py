@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 from pathlib import Path
@@ -14,7 +15,7 @@ from model_check import explorer
 from model_check.check import check
 from model_check.cli import EXIT_USAGE, EXIT_VIOLATED, main
 from model_check.errors import CheckError
-from model_check.explorer import Exploration, explore
+from model_check.explorer import Exploration, Progress, explore, stderr_progress
 from model_check.frontier import FrontierCodec
 from model_check.spec_model import spec_model
 from model_check.suite import entry
@@ -148,3 +149,16 @@ def test_by_default_a_level_is_packed_past_the_threshold(monkeypatch: pytest.Mon
     assert runs[1].packed_bytes > 0
     assert (packed.distinct_states, packed.transitions, packed.verdicts) == (
         unpacked.distinct_states, unpacked.transitions, unpacked.verdicts)
+
+
+def test_each_finished_level_is_reported_with_its_size() -> None:
+    samples: list[Progress] = []
+    run = explore([(0, 0)], counter_successors(30), progress=samples.append,
+                  progress_interval=0.0, chunk_size=4, frontier_codec=FrontierCodec(),
+                  compact_above=10)
+    done = [s for s in samples if s.level_done]
+    assert [(s.depth, s.frontier) for s in done] == list(enumerate(run.levels))[1:]
+    assert all(s.frontier_bytes > 0 for s in done if s.frontier > 16)
+    out = io.StringIO()
+    stderr_progress(out)(done[2])
+    assert out.getvalue().startswith("  ... level 3: 4 states; 10 states, ")
