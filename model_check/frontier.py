@@ -50,7 +50,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from itertools import repeat
 from operator import attrgetter, call
-from typing import Any
+from typing import Any, Generic
 
 from model_check.errors import CheckError
 
@@ -70,13 +70,18 @@ _SETTERS: dict[type, tuple[Callable[[Any, Any], None], ...]] = {}
 
 
 def _slots(cls: type) -> tuple[str, ...] | None:
-    """The slot names of a frozen slotted dataclass with no base but ``object``
-    (None for any other class: it pickles as usual)."""
-    if cls.__bases__ != (object,) or not dataclasses.is_dataclass(cls):
+    """The slot names of a frozen slotted dataclass with no base but ``object`` (or
+    ``typing.Generic``, which holds nothing) and no
+    pickling of its own (None for any other class: it pickles as usual)."""
+    if not set(cls.__bases__) <= {object, Generic} or not dataclasses.is_dataclass(cls):
         return None
     params = getattr(cls, "__dataclass_params__", None)
     names = cls.__dict__.get("__slots__")
     if params is None or not params.frozen or not names or "__dict__" in names:
+        return None
+    if "__reduce__" in cls.__dict__ or "__reduce_ex__" in cls.__dict__ or getattr(
+            cls.__dict__.get("__getstate__"), "__name__", "_dataclass_getstate"
+    ) != "_dataclass_getstate":  # a pickling of its own: keep it
         return None
     return (names,) if isinstance(names, str) else tuple(names)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import pickle
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,24 @@ def test_each_finished_level_is_reported_with_its_size() -> None:
     out = io.StringIO()
     stderr_progress(out)(done[2])
     assert out.getvalue().startswith("  ... level 3: 4 states; 10 states, ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    """A frozen slotted value whose pickling drops its cache (its own __getstate__)."""
+
+    value: int
+    cache: list[int] = field(default_factory=list, compare=False)
+
+    def __getstate__(self) -> tuple[int]:
+        return (self.value,)
+
+    def __setstate__(self, state: tuple[int]) -> None:
+        object.__setattr__(self, "value", state[0])
+        object.__setattr__(self, "cache", [])
+
+
+def test_a_class_with_its_own_pickling_keeps_it() -> None:
+    codec = FrontierCodec()
+    [back] = codec.decode(codec.encode([_Cached(3, [1, 2])]))
+    assert back == _Cached(3) and back.cache == []
