@@ -23,7 +23,9 @@ cached canonical form of ``spec/symmetry.py``, medians and ratios). ``--section 
 two, on strict-dvv and the sloppy configurations: medians and the ratio (session 18).
 ``--section membership`` and ``--section reaps`` measure one memo lever each (every lever
 against every lever but that one, fresh processes alternating, medians of 3: sessions 21
-and 22).
+and 22). ``--section compact`` measures the packed frontier (``check(compact_frontier=True)``,
+model_check/frontier.py) against plain states on strict-dvv and sloppy-crash (or the
+``--only`` entries): CPU-s, bytes per packed state, peak memory (session 26).
 It prints figures and never fails on time.
 """
 
@@ -67,7 +69,7 @@ SIMULATED_WALKS = 500
 SCALING = ("strict-dvv", "sloppy-crash", "sloppy-partition")
 """The configurations of the worker scaling and simulation rows."""
 SECTIONS = ("table", "split", "memo", "membership", "reaps", "compiled", "por", "workers",
-            "simulate", "spin", "symmetry", "against")
+            "simulate", "spin", "symmetry", "against", "compact")
 """The parts of the run (``--section``)."""
 MEMBERSHIP = ("join-immediate", "join-pending", "leave-pending", "delete-leave-pending")
 """The configurations of the membership memo rows (issue 13, session 21): the suite
@@ -150,6 +152,20 @@ def _one(kind: str, name: str, symmetry: bool) -> dict[str, Any]:
                 "view_entries": len(memo.views) if memo else 0,
                 "reap_entries": len(memo.reap_steps) if memo else 0,
                 "hits": memo.hits if memo else 0, "misses": memo.misses if memo else 0,
+                "verdicts": {r.property: str(r.verdict) for r in result.results}}
+    if kind in ("compact-on", "compact-off"):  # name = suite entry; all its properties
+        from model_check.suite import entry as suite_entry
+
+        chosen = suite_entry(name)
+        levels: list[tuple[int, int]] = []
+        result = check(chosen.config, list(chosen.expected),
+                       compact_frontier=kind == "compact-on",
+                       on_exploration=lambda run: levels.append(
+                           (run.largest_level, run.packed_bytes)))
+        return {"distinct_states": result.distinct_states, "transitions": result.transitions,
+                "cpu_seconds": time.process_time() - started, "peak_memory": peak_memory_bytes(),
+                "depth": result.depth, "largest_level": levels[0][0],
+                "packed_bytes": levels[0][1],
                 "verdicts": {r.property: str(r.verdict) for r in result.results}}
     if kind in ("sym-cached", "sym-uncached"):  # name = suite entry, or "<toml>@<max states>"
         return _symmetry_run(name, symmetry, cached=kind == "sym-cached")
@@ -437,6 +453,31 @@ def _memo_rows(timeout: float) -> None:
               f"transitions and verdicts {'same' if same else 'DIFFER'}", flush=True)
 
 
+def _compact_rows(names: tuple[str, ...], timeout: float) -> None:
+    """check() with the frontier packed from the start (model_check/frontier.py,
+    ``--compact-frontier``) against never packed, medians of 3 alternating runs in fresh
+    processes (session 26)."""
+    print("\ncompact frontier (check(compact_frontier=True), every queued state packed) "
+          "against plain states (False); all of the entry's properties; medians of 3 "
+          "alternating runs:")
+    width = max(map(len, names))
+    for name, runs, cpu, peak in _alternating(("compact-off", "compact-on"), names, timeout,
+                                              width):
+        off, on = runs["compact-off"][0], runs["compact-on"][0]
+        states = off["distinct_states"]
+        same = all(r[f] == off[f] for r in (*runs["compact-on"], *runs["compact-off"])
+                   for f in ("verdicts", "distinct_states", "transitions", "depth"))
+        before, after = cpu["compact-off"], cpu["compact-on"]
+        print(f"  {name:<{width}} {states:,} states: {before:.2f} -> {after:.2f} CPU-s "
+              f"({after / before:.2f}x), {states / before:,.0f} -> {states / after:,.0f} "
+              f"states/CPU-s, {(after - before) / states * 1e6:+.1f} us/state; largest level "
+              f"{on['largest_level']:,} states packed in {on['packed_bytes']:,} B "
+              f"({on['packed_bytes'] / on['largest_level']:.1f} B/state); peak "
+              f"{peak['compact-off'] / 2**20:,.0f} -> {peak['compact-on'] / 2**20:,.0f} MiB; "
+              f"states, transitions, depth and verdicts {'same' if same else 'DIFFER'}",
+              flush=True)
+
+
 def _membership_rows(timeout: float) -> None:
     """check() with every memo lever against every lever but the membership steps'
     (issue 13, session 21), medians of 3 alternating runs in fresh processes."""
@@ -677,6 +718,8 @@ def main(argv: list[str] | None = None) -> int:
         _symmetry_rows(args.timeout)
     if "against" in sections:
         _against_rows(args.against.resolve(), args.timeout)
+    if "compact" in sections:
+        _compact_rows(tuple(args.only or SCALING[:2]), args.timeout)
     print(f"\ntotal {time.perf_counter() - started:.0f} s. states/CPU-s divides by the run's "
           "CPU time (the machine is shared, so wall time overstates); peak MiB is the run's "
           "own process (ru_maxrss); B/state counts the seen-set and the parent links "

@@ -124,6 +124,9 @@ class CheckResult:
     """Why the reduction was off although asked for ("" when it was on or not asked)."""
     reduced_states: int = 0
     """States expanded through one step of a persistent set (:mod:`model_check.por`)."""
+    levels: tuple[int, ...] = ()
+    """The distinct states of each breadth-first level, depth 0 first (one process; empty
+    with workers)."""
 
     def result(self, name: str) -> PropertyResult:
         """The result of property ``name``; raises UnknownNameError if it was not checked."""
@@ -184,6 +187,7 @@ class CheckResult:
             "por": self.por,
             "por_reduced_states": self.reduced_states,
             "por_off_because": self.por_note or None,
+            "levels": list(self.levels),
         }
 
 
@@ -232,6 +236,7 @@ def check(
     workers: int | None = None,
     ray: str | None = None,
     por: bool = False,
+    compact_frontier: bool | None = None,
     on_exploration: Callable[[Exploration[State, Action]], None] | None = None,
 ) -> CheckResult:
     """Model-check ``config`` against ``properties`` (names or :class:`Property` values;
@@ -245,7 +250,10 @@ def check(
     reduction (:mod:`model_check.por`: the same verdicts, fewer states; counterexample
     and witness lengths may be longer than the shortest; off, with
     :attr:`CheckResult.por_note` saying why, when a checked property or an action kind
-    is not in its tables). Raises :class:`spec.errors.ConfigError` for an invalid
+    is not in its tables). ``compact_frontier`` keeps the queued states packed
+    (:mod:`model_check.frontier`: True always, None above
+    :data:`~model_check.explorer.COMPACT_ABOVE` queued states, False never; the same
+    states, transitions and verdicts). Raises :class:`spec.errors.ConfigError` for an invalid
     configuration and :class:`CheckError` for an unknown property, a bad bound, or
     ``por`` with ``workers``/``ray`` or with a model other than the spec's, before
     exploring. ``on_exploration`` is called with the search's first (the verdicts')
@@ -294,6 +302,7 @@ def check(
             workers=workers,
             ray=ray,
             reduce=reduction,
+            compact_frontier=compact_frontier,
         )
 
     def marked(prop: SpecProperty) -> Callable[[State], bool] | None:
@@ -328,6 +337,7 @@ def check(
         por=por,
         por_note=por_note,
         reduced_states=exploration.reduced_states,
+        levels=tuple(exploration.levels),
     )
 
 

@@ -61,11 +61,13 @@ import numpy.typing as npt
 
 from model_check.errors import CheckError, ExplorationError
 from model_check.fingerprint import SeenSet, as_fingerprints, fast_fingerprint
+from model_check.frontier import FrontierCodec
 
 if TYPE_CHECKING:
     from model_check.model import TransitionSystem
 
 __all__ = [
+    "COMPACT_ABOVE",
     "DEADLOCK",
     "Exploration",
     "ExplorationError",
@@ -114,6 +116,12 @@ def _with_tuned_gc(function: Callable[P, R]) -> Callable[P, R]:
             return function(*args, **kwargs)
     return run
 
+COMPACT_ABOVE = 1_000_000
+"""Queued states of one level above which :func:`explore_model` packs the rest of the
+level by default (:mod:`model_check.frontier`). Below it the states stay objects
+(about 1.3 KB a spec state, and no cost); above it each costs about 40 B and about
+15 us to pack and unpack against about 70 us to expand (spec/default.toml)."""
+
 NO_PARENT = 0xFFFFFFFF
 MAX_ORDINAL = 0xFFFF
 MAX_STATES = NO_PARENT - 1
@@ -150,6 +158,11 @@ class Progress:
     frontier: int
     depth: int
     seconds: float
+    frontier_bytes: int = 0
+    """Bytes of the queued states kept packed (:mod:`model_check.frontier`; 0: none)."""
+    level_done: bool = False
+    """A sample taken as a level ends (once the search has run ``progress_interval``):
+    ``frontier`` is then the whole next level, ``depth`` its depth."""
 
     @property
     def states_per_second(self) -> float:
@@ -161,9 +174,16 @@ def stderr_progress(stream: TextIO | None = None) -> Callable[[Progress], None]:
 
     def report(sample: Progress) -> None:
         out = stream if stream is not None else sys.stderr
+        packed = (f" ({sample.frontier_bytes / 2**20:,.0f} MiB packed)"
+                  if sample.frontier_bytes else "")
+        if sample.level_done:
+            print(f"  ... level {sample.depth}: {sample.frontier:,} states{packed}; "
+                  f"{sample.distinct_states:,} states, {sample.transitions:,} transitions "
+                  f"so far, {sample.seconds:.1f} s", file=out, flush=True)
+            return
         print(
             f"  ... {sample.distinct_states:,} states ({sample.states_per_second:,.0f}/s), "
-            f"{sample.transitions:,} transitions, frontier {sample.frontier:,}, "
+            f"{sample.transitions:,} transitions, frontier {sample.frontier:,}{packed}, "
             f"depth {sample.depth}, {sample.seconds:.1f} s",
             file=out,
             flush=True,
@@ -242,6 +262,17 @@ class Exploration(Generic[S, A]):
     _counts: array[int] = field(default_factory=lambda: array("I"), repr=False)
     """The number of successors of each expanded state, in index order (the
     one-process search without ``reduce``; empty otherwise)."""
+    levels: list[int] = field(default_factory=list)
+    """The distinct states of each breadth-first level, depth 0 first (the one-process
+    search; empty otherwise; a level cut short by a bound counts what it admitted)."""
+    packed_bytes: int = 0
+    """The bytes of the largest level's packed states (:mod:`model_check.frontier`; 0:
+    none packed)."""
+
+    @property
+    def largest_level(self) -> int:
+        """The most states of one level (0 when :attr:`levels` is empty)."""
+        return max(self.levels, default=0)
 
     @property
     def complete(self) -> bool:
@@ -381,6 +412,8 @@ def explore(
     progress_interval: float = 2.0,
     chunk_size: int = 2048,
     reduce: Reducer[S, A] | None = None,
+    frontier_codec: FrontierCodec | None = None,
+    compact_above: int = 0,
 ) -> Exploration[S, A]:
     """Explore a transition system breadth-first; see the module docstring.
 
@@ -397,6 +430,9 @@ def explore(
     steps to explore (a persistent set, its key step first), or None for all; the
     explorer keeps the breadth-first cycle proviso: the state is fully expanded when
     the key step's successor was already seen.
+    ``frontier_codec`` keeps the queued states packed (:mod:`model_check.frontier`)
+    once more than ``compact_above`` states are queued for the next level (0: from
+    the first); the same states are explored in the same order.
 
     Raises :class:`~model_check.errors.CheckError` for a bad argument and
     :class:`~model_check.errors.ExplorationError` when the system breaks a rule
@@ -408,6 +444,8 @@ def explore(
         raise CheckError(f"max_states must be >= 1, got {max_states}")
     if chunk_size < 1:
         raise CheckError(f"chunk_size must be >= 1, got {chunk_size}")
+    if compact_above < 0:
+        raise CheckError(f"compact_above must be >= 0, got {compact_above}")
     limit = MAX_STATES if max_states is None else min(max_states, MAX_STATES)
     checks = dict(invariants or {})
     if deadlock and DEADLOCK in checks:
@@ -429,12 +467,14 @@ def explore(
     bounded = False
     stopped_early = False
     last_report = started
+    levels: list[int] = []
+    packed_bytes = 0
 
     # Level 0: the initial states (ordinal = position among them).
     initial = list(initial_states)
     if len(initial) > MAX_ORDINAL + 1:
         raise ExplorationError(f"{len(initial)} initial states: at most {MAX_ORDINAL + 1}")
-    frontier: list[tuple[int, S]] = []
+    frontier: _Queue[S] = _Queue(frontier_codec, compact_above)
 
     def admit(states: Sequence[S], parents: npt.ArrayLike, ordinals: npt.ArrayLike) -> None:
         """Number new states, link them to their parents, check them, queue them."""
@@ -455,7 +495,7 @@ def explore(
                     if reached(state):
                         witnessed[name] = first + offset
                         del seeking[name]
-        frontier.extend(zip(range(first, first + len(states)), states, strict=True))
+        frontier.add(first, states)
 
     if fingerprint is fast_fingerprint:
         fingerprint = hash
@@ -473,6 +513,7 @@ def explore(
               [o for _, o in local.values()])
         seen.add(as_fingerprints(list(local)), np.arange(len(local), dtype=np.uint32))
     depth = 0
+    levels.append(len(frontier))
 
     def done() -> bool:
         return (
@@ -485,14 +526,15 @@ def explore(
             break
         if max_depth is not None and depth >= max_depth:
             # Expand the last level only to learn whether the bound cut anything off.
-            level, frontier = frontier, []
-            bounded = _has_unseen_successor(level, successors, canon, fingerprint, seen)
+            level, frontier = frontier, frontier.empty()
+            bounded = _has_unseen_successor(level.items(), successors, canon, fingerprint,
+                                            seen)
             if with_graph:
-                arrays.open_indices.extend(index for index, _ in level)
+                arrays.open_indices.extend(level.indices())
             break
-        level, frontier = frontier, []
-        for start in range(0, len(level), chunk_size):
-            chunk = level[start : start + chunk_size]
+        level, frontier = frontier, frontier.empty()
+        start = 0
+        for chunk in level.chunks(chunk_size):
             batch_set: set[int] = set()
             cand_fps: list[int] = []
             cand_states: list[S] = []
@@ -574,18 +616,27 @@ def explore(
                 if now - last_report >= progress_interval:
                     last_report = now
                     left = len(level) - start - len(chunk) + len(frontier)
-                    progress(Progress(len(arrays.parent), transitions, left, depth, now - started))
+                    progress(Progress(len(arrays.parent), transitions, left, depth, now - started,
+                                      level.nbytes + frontier.nbytes))
             if bounded:
                 # The state bound was hit: what is left of this level stays open.
                 if with_graph:
-                    arrays.open_indices.extend(i for i, _ in level[start + len(chunk) :])
-                    arrays.open_indices.extend(i for i, _ in frontier)
+                    arrays.open_indices.extend(level.indices(start + len(chunk)))
+                    arrays.open_indices.extend(frontier.indices())
                 break
             if done() and start + len(chunk) < len(level):
                 stopped_early = True
                 break
+            start += len(chunk)
         if frontier:
+            if len(frontier) > max(levels):
+                packed_bytes = frontier.nbytes
+            levels.append(len(frontier))
             depth += 1
+            now = time.perf_counter()
+            if progress is not None and now - started >= progress_interval:
+                progress(Progress(len(arrays.parent), transitions, len(frontier), depth,
+                                  now - started, frontier.nbytes, level_done=True))
         if bounded or stopped_early:
             break
 
@@ -628,6 +679,8 @@ def explore(
         _parent=arrays.parent,
         _ordinal=arrays.ordinal,
         _counts=arrays.counts,
+        levels=levels,
+        packed_bytes=packed_bytes,
     )
 
 
@@ -647,6 +700,7 @@ def explore_model(
     workers: int | None = None,
     ray: str | None = None,
     reduce: Reducer[S, A] | None = None,
+    compact_frontier: bool | None = None,
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
     its initial states, its successors, and its canonical form when ``symmetry`` is on.
@@ -655,7 +709,11 @@ def explore_model(
     :class:`~model_check.errors.CheckError` when one is given, or ``reduce``); with
     ``ray`` (a Ray
     cluster's address, or ``"local"``) the workers (default 2) are Ray actors there
-    (:func:`model_check.distributed.explore_ray`)."""
+    (:func:`model_check.distributed.explore_ray`). ``compact_frontier`` keeps the
+    one-process search's queued states packed (:mod:`model_check.frontier`): True from
+    the first, None (the default) once a level queues more than :data:`COMPACT_ABOVE`
+    states, False never; the model's ``config`` attribute, when it has one, is packed
+    by reference (the same object comes back)."""
     common = (model.initial_states(), model.successors, invariants,
               model.canonicalize if symmetry else None)
     if workers is not None or ray is not None:
@@ -677,10 +735,84 @@ def explore_model(
             marker=marker,
             stop_when_violated=stop_when_violated, witnesses=witnesses,
             step_witnesses=step_witnesses, progress=progress)
+    config = getattr(model, "config", None)
+    codec = None if compact_frontier is False else FrontierCodec(
+        keep=() if config is None else (config,))
     return explore(
         *common, max_depth=max_depth, max_states=max_states, graph_edges=graph_edges,
         marker=marker, stop_when_violated=stop_when_violated, witnesses=witnesses,
-        step_witnesses=step_witnesses, progress=progress, reduce=reduce)
+        step_witnesses=step_witnesses, progress=progress, reduce=reduce,
+        frontier_codec=codec, compact_above=0 if compact_frontier else COMPACT_ABOVE)
+
+
+class _Queue(Generic[S]):
+    """The states queued for one level, in index order: a plain prefix of
+    ``(index, state)`` pairs, then, once more than ``compact_above`` states are queued
+    and a codec is given, packed batches ``(first index, count, bytes)`` of states
+    with consecutive indices."""
+
+    __slots__ = ("codec", "compact_above", "nbytes", "packed", "plain", "size")
+
+    def __init__(self, codec: FrontierCodec | None, compact_above: int) -> None:
+        self.codec = codec
+        self.compact_above = compact_above
+        self.plain: list[tuple[int, S]] = []
+        self.packed: list[tuple[int, int, bytes]] = []
+        self.size = 0
+        self.nbytes = 0
+
+    def empty(self) -> _Queue[S]:
+        """A new empty queue with the same codec and threshold."""
+        return _Queue(self.codec, self.compact_above)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, first: int, states: Sequence[S]) -> None:
+        """Queue ``states``, numbered ``first``, ``first + 1``, ..."""
+        if not states:
+            return
+        if self.codec is not None and (self.packed or self.size >= self.compact_above):
+            data = self.codec.encode(states)
+            self.packed.append((first, len(states), data))
+            self.nbytes += len(data)
+        else:
+            self.plain.extend(zip(range(first, first + len(states)), states, strict=True))
+        self.size += len(states)
+
+    def _batches(self) -> Iterator[list[tuple[int, S]]]:
+        if self.plain:
+            yield self.plain
+        for first, count, data in self.packed:
+            if self.codec is None:  # pragma: no cover - packed only with a codec
+                raise AssertionError("a packed batch without a codec")
+            states: list[S] = self.codec.decode(data)
+            if len(states) != count:
+                raise ExplorationError(f"a packed batch of {count} states decoded to "
+                                       f"{len(states)}")
+            yield list(zip(range(first, first + count), states, strict=True))
+
+    def chunks(self, size: int) -> Iterator[list[tuple[int, S]]]:
+        """The queued ``(index, state)`` pairs in order, at most ``size`` at a time (a
+        packed batch is decoded when reached)."""
+        for batch in self._batches():
+            for start in range(0, len(batch), size):
+                yield batch[start : start + size]
+
+    def items(self) -> Iterator[tuple[int, S]]:
+        """Every queued ``(index, state)``, in order."""
+        for batch in self._batches():
+            yield from batch
+
+    def indices(self, skip: int = 0) -> Iterator[int]:
+        """The indices of the queued states after the first ``skip``, in order (nothing
+        is decoded)."""
+        for index, _ in itertools.islice(self.plain, skip, None):
+            yield index
+        skip = max(0, skip - len(self.plain))
+        for first, count, _ in self.packed:
+            yield from range(first + min(skip, count), first + count)
+            skip = max(0, skip - count)
 
 
 def _reduce_chunk(
@@ -724,7 +856,7 @@ def _reduce_chunk(
 
 
 def _has_unseen_successor(
-    level: Sequence[tuple[int, S]],
+    level: Iterable[tuple[int, S]],
     successors: Callable[[S], Iterable[tuple[A, S]]],
     canon: Callable[[S], S] | None,
     fingerprint: Callable[[S], int],

@@ -11,7 +11,8 @@ graph as two uint32 arrays and marks the converged states
 (:class:`~model_check.explorer.StateGraph`). :func:`can_reach` computes, by
 backward breadth-first search from the marked states over the reversed edges,
 the set of states that can reach one; every other state is *stuck*. The graph
-is array-backed (a CSR index of predecessors built with ``argsort``), so it
+is array-backed (a CSR index of predecessors, built by sorting the edges as
+``target << 32 | source`` keys in place), so it
 scales to millions of states where a ``networkx`` graph would not; the tests
 check it against ``networkx`` on random graphs.
 
@@ -53,8 +54,9 @@ def can_reach(
     if src.size == 0:
         return reached
     # Predecessor lists in CSR form: pred[indptr[v]:indptr[v+1]] are the sources of edges into v.
-    order = np.argsort(dst, kind="stable")
-    pred = src[order].astype(np.int64)
+    # Built by sorting (dst << 32 | src) in place and keeping the low half: 12 bytes an edge
+    # at the peak beside src and dst (an argsort's int64 order and an int64 pred were 20).
+    pred = _sources_by_target(src, dst)
     counts = np.bincount(dst, minlength=num_states)
     indptr = np.zeros(num_states + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
@@ -70,8 +72,20 @@ def can_reach(
         candidates = pred[offsets + np.arange(total)]
         candidates = np.unique(candidates[~reached[candidates]])
         reached[candidates] = True
-        frontier = candidates
+        frontier = candidates.astype(np.int64)
     return reached
+
+
+def _sources_by_target(src: npt.NDArray[np.uint32], dst: npt.NDArray[np.uint32]
+                       ) -> npt.NDArray[np.uint32]:
+    """The edges' sources ordered by target (then by source)."""
+    keys = dst.astype(np.uint64)
+    np.left_shift(keys, np.uint64(32), out=keys)
+    np.bitwise_or(keys, np.asarray(src, dtype=np.uint32), out=keys)
+    keys.sort()
+    pred = keys.astype(np.uint32)  # the low 32 bits: the source
+    del keys
+    return pred
 
 
 @dataclass(frozen=True, slots=True)
