@@ -116,6 +116,7 @@ from impl.versions import (
     STORAGE_ID_META,
     ClockMode,
     Record,
+    check_store_clock,
     is_tombstone_only,
     key_actor,
     lifetime_actor,
@@ -234,6 +235,8 @@ class Node:
         # stays left (the spec's Recover). A new store (its data file deleted after
         # it left: no view) learns from the seeds whether it left: if so, it joins
         # again (``rejoin_if_left``; before session 14 it stayed left for good)
+        # before anything is written: a store of another clock mode is refused whole
+        check_store_clock(storage, self.mode)
         fresh = rejoin and not storage.get_meta("membership")
         rejoin = rejoin and retire_if_left(storage, name)
         incarnation = int(storage.get_meta("incarnation") or b"0") + 1

@@ -73,7 +73,7 @@ import hashlib
 import math
 from collections.abc import Iterable
 
-from impl.errors import BadMessageError, BadRequestError, InvalidValueError
+from impl.errors import BadMessageError, BadRequestError, ConfigError, InvalidValueError
 from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
 from impl.storage.base import Storage
 from spec import dvv
@@ -88,12 +88,14 @@ __all__ = [
     "LWW_TICK_S",
     "MAX_COUNTER",
     "STORAGE_ID_META",
+    "STORE_CLOCK_META",
     "TOMBSTONE",
     "ClockMode",
     "Record",
     "Sibling",
     "Truncation",
     "apply_put",
+    "check_store_clock",
     "context_clock",
     "context_pairs",
     "counts_actor",
@@ -548,6 +550,35 @@ LWW_FLOORS_META = "lww-stamp-floors"
 #: where the entries count as none).
 KEY_EPOCH_META = "key-epoch:"
 _ACTOR_SUFFIX_HEX = 12
+#: The meta entry of the clock mode a store's records and hints are written in (the
+#: ``clock`` setting of its first start since session 26), ASCII: :func:`check_store_clock`.
+STORE_CLOCK_META = "clock-mode"
+
+
+def check_store_clock(storage: Storage, mode: ClockMode) -> None:
+    """Refuse to start a node in clock ``mode`` on a store written in another mode.
+
+    A record's encoding and its versions belong to the clock mode that wrote it: a
+    node started with ``clock = "lww"`` on a dvv store (or the reverse) cannot
+    decode its own records (session 26's review of the service probe: a node run
+    once with lww beside dvv nodes, then back on dvv, answered its lww keys' gets
+    500 and logged a traceback on every replica put of them). The mode is recorded
+    in the store's ``STORE_CLOCK_META`` entry at its first start; a store of an
+    earlier version (no entry) takes the mode it is started with, as it had no way
+    to say otherwise. Raises ConfigError naming both modes (nothing in the store is
+    changed); StorageError as the engine does.
+    """
+    kept = storage.get_meta(STORE_CLOCK_META)
+    if kept is None:
+        storage.set_meta(STORE_CLOCK_META, mode.value.encode("ascii"))
+        return
+    if kept != mode.value.encode("ascii"):
+        shown = kept.decode("ascii", "replace")[:40]
+        raise ConfigError(
+            f"clock: this node's store was written with clock = {shown!r}, the "
+            f"configuration says {mode.value!r}; its records cannot be read in another "
+            f"mode: start it with clock = {shown!r}, or on an empty data directory "
+            f"(every replica's copy comes back by anti-entropy and read repair)")
 
 
 def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
