@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from impl import forwarding
 from impl.effects import Reply, Send, SetTimer
 from impl.errors import RequestTimeoutError
 from impl.messages import (
@@ -99,6 +100,7 @@ def test_a_granted_put_is_never_tried_elsewhere_nor_coordinated_by_the_forwarder
     assert isinstance(reply, Reply) and isinstance(reply.error, RequestTimeoutError)
     assert "may still be applied" in str(reply.error)
     assert node.forwarder.forwardings == {} and node.puts.coordinations == {}
+    assert node.suspects(target)  # routed around for a while, as any silent coordinator
 
 
 def test_an_ungranted_put_is_still_tried_at_the_next_node_then_coordinated_here() -> None:
@@ -224,3 +226,56 @@ def test_a_claim_counts_in_pending_bytes_until_granted_or_too_old_for_a_grant() 
     assert node.pending_bytes == 0  # its grant would be refused now
     node.receive(late + 0.2, "n2", Forward(43, PutRequest(9, key, b"t", b"", None, "c1")))
     assert list(node.forwarder.claims) == [("n2", 43)]  # the old one forgotten
+
+
+def test_a_claim_of_another_node_with_the_granted_claim_id_is_refused() -> None:
+    # Claim ids are each coordinator's own (session 26's review: a copy of the
+    # granted claim is told by its sender and its id together; by the id alone a
+    # second node whose counter gave the same id was granted too: two mints).
+    node, key, top = _outsider()
+    target, op_id = _forward_put(node, key)
+    assert _grants(node.receive(0.1, target, ForwardClaim(op_id, 5))) == [(target, True)]
+    assert _grants(node.receive(0.2, top[1], ForwardClaim(op_id, 5))) == [(top[1], False)]
+    assert node.forwarder.forwardings[op_id].granted == target
+
+
+def test_a_claim_of_a_forwarded_get_is_refused() -> None:
+    # Gets are coordinated on arrival, never claimed: a claim of one (a forged or
+    # confused peer) is refused, and the get is still tried at the next node on a
+    # timeout (session 26's review; a granted get was answered RequestTimeoutError).
+    node, key, top = _outsider()
+    (send, _timer) = node.client_request(0.0, GetRequest(8, key, None, "c1"))
+    assert isinstance(send, Send) and isinstance(send.message, Forward)
+    op_id = send.message.op_id
+    assert _grants(node.receive(0.1, send.dest, ForwardClaim(op_id, 1))) == [(send.dest, False)]
+    (retry, _) = node.fire(node.forwarder.timeout, ForwardTimeout(op_id))
+    assert isinstance(retry, Send) and retry.dest == top[1]
+
+
+def test_a_duplicated_forward_of_a_put_is_claimed_once() -> None:
+    # A second claim of the same put would replace the first at the coordinator,
+    # which then ignored the first claim's grant while the forwarder refused the
+    # second: RequestTimeoutError for a put nobody coordinated (session 26's review).
+    node, key = _coordinator()
+    request = PutRequest(7, key, b"milk", b"", None, "c1")
+    claim = _claim(node, 0.0, 41, request)
+    assert node.receive(0.05, "n2", Forward(41, request)) == []
+    assert node.receive(0.1, "n2", ForwardGrant(41, claim, granted=True))
+    assert len(node.puts.coordinations) == 1
+
+
+def test_the_claims_and_the_forgotten_claim_ids_are_bounded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each table keeps FORWARD_MEMORY entries at most, the oldest dropped first
+    # (session 26's review: neither bound was tested).
+    monkeypatch.setattr(forwarding, "FORWARD_MEMORY", 3)
+    node, key = _coordinator()
+    late = node.config.replica_timeout
+    for op_id in range(1, 6):
+        _claim(node, 0.0, op_id, PutRequest(op_id, key, b"m", b"", None, "c1"))
+    assert list(node.forwarder.claims) == [("n2", 3), ("n2", 4), ("n2", 5)]
+    for op_id in range(6, 11):  # each forgets the one before (too old for a grant)
+        _claim(node, (op_id - 5) * (late + 0.1), op_id,
+               PutRequest(op_id, key, b"m", b"", None, "c1"))
+    assert list(node.forwarder.claims) == [("n2", 10)]
+    assert len(node.forwarder._expired) == 3

@@ -107,16 +107,17 @@ def test_floors_the_clock_passed_go_at_the_next_reap_without_a_put() -> None:
 NODES = ("n1", "n2", "n3")
 
 
-def _reaped_with_a_late_copy(clock: str, seed: int, key: bytes, margin: float = 60.0
+def _reaped_with_a_late_copy(clock: str, seed: int, key: bytes, margin: float | None = None
                              ) -> tuple[impl.SimulatedCluster, object]:
     """3 nodes, ``delete_mode = "safe"``: ``v1`` written, then deleted through n1
     whose clock is 30 s ahead (its tombstone stamped 30 s in the future); the
     delete's write to n3 is duplicated and the copy held back; the key is reaped
     everywhere. Returns the cluster and the held copy (a ReplicaPut to n3).
-    ``margin``: ``lww_floor_margin_s`` (session 26; 0 is sessions 24-25's rule)."""
+    ``margin``: ``lww_floor_margin_s`` (session 26; 0 is sessions 24-25's rule;
+    None: the default, so that the tests of the fix test the default too)."""
+    margins = {} if margin is None else {"lww_floor_margin_s": margin}
     cluster = impl.SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock=clock,
-                                    delete_mode="safe", tombstone_grace_s=1.0,
-                                    lww_floor_margin_s=margin)
+                                    delete_mode="safe", tombstone_grace_s=1.0, **margins)
     cluster.client("n1").put(key, b"v1", w=3)
     cluster.run_for(1.0)
     cluster.set_skew("n1", 30.0)
