@@ -54,7 +54,7 @@ def test_a_dvv_delete_retried_stays_one_tombstone(tmp_path: Path) -> None:
             answers = [await call("DELETE", url(node, "/kv/k?w=3"), headers=context)
                        for _ in range(6)]
             assert [status for status, _, _ in answers] == [200] * 6, answers
-            status, _, body = await call("GET", url(node, "/kv/k?r=3"))
+            status, _, _ = await call("GET", url(node, "/kv/k?r=3"))
             assert status == 404
             for server in servers:  # one tombstone on each replica (before: three
                 # and a 400 per try past max_siblings)
