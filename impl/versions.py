@@ -157,6 +157,10 @@ def live_values(record: Record) -> list[bytes]:
     return [value for value in values(record) if value != TOMBSTONE]
 
 
+def _is_tombstone(value: bytes) -> bool:
+    return value == TOMBSTONE
+
+
 def is_tombstone_only(record: Record) -> bool:
     """Whether the record holds at least one version and every one is a tombstone
     (what a reap may remove: nothing live is lost with it)."""
@@ -419,7 +423,14 @@ def apply_put(
     actor = coordinator if actor is None else actor
     if mode is ClockMode.DVV:
         fresh = dvv.new_with_context(context, value)
-        return Record(mode, dvvset=dvv.update(fresh, record.dvvset, actor))
+        updated = dvv.update(fresh, record.dvvset, actor)
+        if value == TOMBSTONE:
+            # A delete collapses the tombstones it is concurrent with into its own
+            # (session 26: a DELETE retried with one context added a sibling per
+            # try, 25 of them until reaped); the set's clock still covers their dots
+            # (spec.dvv.drop_superseded, spec.clocks.put).
+            updated = dvv.drop_superseded(updated, _is_tombstone, actor)
+        return Record(mode, dvvset=updated)
     if mode is ClockMode.LWW:
         new = lww_version(record, context, value, coordinator=coordinator, now=now,
                           hybrid=hybrid)

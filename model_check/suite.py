@@ -567,12 +567,26 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "(N = 2, safe reaping): a put concurrent with a delete survives as a sibling of "
         "its tombstone, and no acknowledged write the delete did not cover is lost (a "
         "node that reaped its copy mints its next put under a new actor: kv679)",
-        distinct_states=15_155,
-        transitions=33_580, depth=25,
+        distinct_states=15_737,  # 15,155 before session 26's tombstone collapse
+        transitions=34_672, depth=25,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "siblings_stored": 2,
                "get_returns_siblings": 7, "delete_acknowledged": 9, "tombstone_reaped": 10,
                "put_survives_delete": 13, "new_actor_writes": 11},
+    ),
+    _entry(
+        "delete-retry",
+        "one read-modify-write client puts, reads, deletes twice with the one get's "
+        "context (a retried delete, session 26) and reads again; safe reaping: the "
+        "second delete drops the first's tombstone where it meets it "
+        "(spec.dvv.drop_superseded) and nothing deleted comes back",
+        distinct_states=41_223,  # 41,217 with the tombstones kept
+        transitions=150_882, depth=23,
+        found={"put_acknowledged": 3, "read_after_acknowledged_write": 6,
+               "siblings_stored": 18, "read_after_read": 9, "write_after_read": 7,
+               "new_actor_writes": 16, "read_repair_repairs": 7,
+               "converged_after_a_write": 4, "delete_acknowledged": 9,
+               "read_after_delete": 12, "tombstone_reaped": 12},
     ),
     _entry(
         "delete-safe-strict-crash",

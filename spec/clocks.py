@@ -299,6 +299,7 @@ def put(
     hybrid: bool = True,
     threshold: int = 0,
     client_entries: str = "pair",
+    tombstones: frozenset[int] = frozenset(),
 ) -> tuple[Payload, Payload, VClock, tuple[int, str], int, tuple[str, int]]:
     """The coordinator's put: ``(new local payload, payload to replicate, the put's
     clock, its lww stamp, the client's new counter, its dvv dot)``.
@@ -311,12 +312,19 @@ def put(
     many pairs (paper 4.4), keeping the pair this put increments. ``client_entries``
     (client-vclock): ``"pair"`` increments the entry of (client, ``actor``), counted
     by the coordinator; ``"client"`` the client's own, counted from
-    ``client_counter`` (module docstring)."""
+    ``client_counter`` (module docstring). ``tombstones`` are the put ids that are
+    deletes: in dvv a delete drops the tombstones it is concurrent with
+    (:func:`spec.dvv.drop_superseded`: the set's clock keeps their dots, so they
+    are superseded wherever the payload goes), as impl/versions.py ``apply_put``
+    does (session 26: a delete retried with one context added a tombstone sibling
+    per try)."""
     actor = actor or coordinator
     if mode == "dvv":
         assert isinstance(local, DVVSet)
         vector: Any = context if context is not None else ()
         updated = dvv.update(dvv.new(vector, put_id), local, actor)
+        if put_id in tombstones:
+            updated = dvv.drop_superseded(updated, tombstones.__contains__, actor)
         dot = next(e.counter for e in updated.entries if e.id == actor)
         return updated, updated, _ctx_clock(context), (0, ""), client_counter, (actor, dot)
     assert isinstance(local, tuple)

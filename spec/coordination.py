@@ -129,6 +129,7 @@ def start(edit: Edit, node: str, request: int, client: str, key: str) -> None:
             config.clock, local, context, request, node, client, cl.counter, edit.puts,
             actor=edit.actor(node, key), wall=wall, hybrid=config.lww_timestamps == "hybrid",
             threshold=config.vclock_threshold, client_entries=config.client_vclock_entry,
+            tombstones=plan.tombstones,
         )
         history = frozenset({request} | (last.history if last is not None else frozenset()))
         siblings = last.siblings if last is not None and len(last.siblings) > 1 else ()

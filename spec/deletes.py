@@ -10,7 +10,11 @@ its puts, ``workload.deletes_per_client``, and their put ids are
 unchanged), so a put concurrent with the delete survives as its sibling, and a
 later put whose context saw the tombstone supersedes it. A get whose versions are
 all tombstones answers "not found" with a context (the ghost
-:class:`~spec.state.GetRecord` keeps the tombstones it returned).
+:class:`~spec.state.GetRecord` keeps the tombstones it returned). In dvv a delete
+drops the tombstones it is concurrent with (:func:`spec.dvv.drop_superseded`, in
+:func:`spec.clocks.put`; session 26): a delete retried with one context leaves one
+tombstone, not one per try, and the set's clock keeps the dropped dots seen (the
+suite entry delete-retry).
 
 *Reaping* (:func:`reaps`, the action :class:`~spec.actions.Reap`) removes
 tombstones from the stores, so they do not pile up; it is chosen by

@@ -72,6 +72,7 @@ __all__ = [
     "Vector",
     "VectorLike",
     "decode_bytes",
+    "drop_superseded",
     "encode_bytes",
     "equal",
     "from_json",
@@ -587,6 +588,35 @@ def update(clock: DVVSet[Any], *args: Any) -> DVVSet[Any]:
         "update takes (clock, server_id) or (clock, server_clock, server_id), "
         f"got {len(args) + 1} arguments"
     )
+
+
+def drop_superseded(clock: DVVSet[V], drop: Callable[[V], bool], actor: str) -> DVVSet[V]:
+    """``clock`` less the values ``drop`` selects, except the newest value of
+    ``actor``'s entry (the one a put just made: ``update(..., actor)``), where a DVVSet can
+    forget them: each entry's oldest values (the end of its list), up to the first
+    one kept; the clock's history is unchanged, so a value dropped is one the clock
+    has *seen overwritten*, and :func:`sync` with a replica still holding it
+    discards it there too. The anonymous values are kept.
+
+    The implementation's collapse of concurrent tombstones (a delete retried with
+    one context, :func:`spec.clocks.put`, impl/versions.py ``apply_put``; session
+    26): two tombstones carry the same meaning, and each retry otherwise added one
+    more sibling. A dropped value in the middle of an entry (a live value older
+    than it kept) is not representable and stays."""
+    entries: list[Entry[V]] = []
+    changed = False
+    for entry in clock.entries:
+        vals = entry.values
+        end = len(vals)
+        floor = 1 if entry.id == actor else 0
+        while end > floor and drop(vals[end - 1]):
+            end -= 1
+        if end != len(vals):
+            changed = True
+            entries.append(_entry(entry.id, entry.counter, vals[:end]))
+        else:
+            entries.append(entry)
+    return _clock(tuple(entries), clock.anonymous) if changed else clock
 
 
 # -- values and winners -----------------------------------------------------------------------

@@ -99,13 +99,29 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
 
 
 def _coverage(state: Any, payload: Any) -> set[int]:
-    from spec import clocks
+    """The put ids ``payload`` has seen: the true histories of its values, and in
+    dvv those of the performed deletes whose dot its clock covers though it holds
+    no longer their tombstone (a later delete concurrent with them dropped it:
+    spec.dvv.drop_superseded, session 26; the clock keeps the dot seen, so a merge
+    discards the tombstone wherever it meets it, as it does a value some held
+    version's history covers)."""
+    from spec import clocks, dvv
 
     out: set[int] = set()
-    for value in clocks.values(payload):
+    held = clocks.values(payload)
+    for value in held:
         record = state.puts[value - 1]
         if record is not None:
             out |= record.history
+    if isinstance(payload, dvv.DVVSet) and state.config.deletes_per_client:
+        from spec.step import tombstone_ids
+
+        seen = dict(dvv.join(payload))
+        for t in tombstone_ids(state.config):
+            record = state.puts[t - 1]
+            if (record is not None and t not in held and record.dot[1] > 0
+                    and seen.get(record.dot[0], 0) >= record.dot[1]):
+                out |= record.history
     return out
 
 

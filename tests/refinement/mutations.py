@@ -96,6 +96,12 @@ Deletes and reaping (issue 11; killed by the seeded walks of
 ``delete-covers-unseen-put``
     a delete's tombstone carries the coordinator's whole clock, not its
     context's: a put concurrent with the delete is superseded (lost);
+``delete-keeps-concurrent-tombstones``
+    a dvv delete keeps the tombstones it is concurrent with (the rule before
+    session 26: a delete retried with one context added a sibling per try);
+``delete-collapses-live-values``
+    a dvv delete drops the live values it is concurrent with too, not only the
+    tombstones (a put concurrent with the delete is lost);
 ``read-repair-skips-tombstones``
     read repair does not send a reconciled record that holds a tombstone;
 ``anti-entropy-skips-tombstones``
@@ -492,6 +498,18 @@ def delete_covers_unseen_put() -> Iterator[None]:
 
 
 @contextlib.contextmanager
+def delete_keeps_concurrent_tombstones() -> Iterator[None]:
+    with _patch(versions, "_is_tombstone", lambda value: False):
+        yield
+
+
+@contextlib.contextmanager
+def delete_collapses_live_values() -> Iterator[None]:
+    with _patch(versions, "_is_tombstone", lambda value: True):
+        yield
+
+
+@contextlib.contextmanager
 def wall_clock_rule_ignored() -> Iterator[None]:
     def always_hybrid(record: Record, context: VClock, value: bytes, *, coordinator: str,
                       now: float, hybrid: bool = True) -> Sibling:
@@ -652,6 +670,8 @@ MUTANTS: dict[str, Mutant] = {
     "reap-before-all-n": reap_before_all_n,
     "reap-removes-newer": reap_removes_newer,
     "delete-covers-unseen-put": delete_covers_unseen_put,
+    "delete-keeps-concurrent-tombstones": delete_keeps_concurrent_tombstones,
+    "delete-collapses-live-values": delete_collapses_live_values,
     "read-repair-skips-tombstones": read_repair_skips_tombstones,
     "anti-entropy-skips-tombstones": anti_entropy_skips_tombstones,
     "handoff-skips-tombstones": handoff_skips_tombstones,

@@ -49,6 +49,8 @@ KILLED_BY = {
     "reap-before-all-n": "walk:delete-safe-drop",
     "reap-removes-newer": "walk:delete-concurrent-put",
     "delete-covers-unseen-put": "walk:delete-concurrent-put",
+    "delete-keeps-concurrent-tombstones": "walk:delete-concurrent-put",
+    "delete-collapses-live-values": "walk:delete-concurrent-put",
     "read-repair-skips-tombstones": "walk:delete-safe",
     "anti-entropy-skips-tombstones": "walk:delete-concurrent-put",
     "handoff-skips-tombstones": "walk:handoff-delete-dvv",
@@ -199,7 +201,7 @@ def test_mutants_are_restored() -> None:
                 versions.lww_version, versions.truncate_new_clock, PutCoordinator._check,
                 PutCoordinator.start, Reaper.reap_local, Gossiper._rebalance,
                 Gossiper.scanned, Gossiper.let_go, Gossiper._routing_partitioning,
-                AntiEntropy.on_ring_change)
+                AntiEntropy.on_ring_change, versions._is_tombstone)
 
     before = snapshot()
     for mutant in MUTANTS.values():

@@ -1,0 +1,128 @@
+"""A delete retried with one context leaves one tombstone (session 26).
+
+A client whose DELETE timed out retries it with the same context, as HTTP clients
+do. In dvv each try was a new dot whose context did not cover the earlier tries'
+tombstones, so every retry added a tombstone sibling (25 retries: 25 tombstones on
+each replica until reaped, the 26th refused with "more than 25 siblings"). A
+delete now drops the tombstones it is concurrent with (``spec.dvv.drop_superseded``,
+``impl.versions.apply_put``): the DVVSet's clock still covers their dots, so a
+replica holding one discards it at the next sync. A live value is never dropped,
+and the retry is still a write to N replicas (W acknowledgements): a replica that
+missed the first try gets the tombstone from the retry.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl import SimulatedCluster
+from impl.versions import TOMBSTONE, values
+from spec import dvv
+
+#: the modes whose retries keep one tombstone; client-vclock still adds a sibling
+#: per try (docs/runtime.md, "Delete retries (session 26)": left)
+CLOCKS = ("dvv", "lww", "server-vclock")
+
+
+def _cluster(clock: str, **options: object) -> SimulatedCluster:
+    return SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=3, clock=clock,
+                            delete_mode="keep", **options)  # type: ignore[arg-type]
+
+
+def _stored(cluster: SimulatedCluster, key: bytes) -> list[list[bytes]]:
+    return [sorted(values(record)) if record is not None else []
+            for record in cluster.replicas(key).values()]
+
+
+@pytest.mark.parametrize("clock", CLOCKS)
+def test_thirty_retries_through_one_coordinator_leave_one_tombstone(clock: str) -> None:
+    cluster = _cluster(clock)
+    cluster.client(client_id="alice").put(b"k", b"v")
+    cluster.run_until_quiet()
+    context = cluster.client().get(b"k", r=3).context
+    coordinator = next(iter(cluster.replicas(b"k")))
+    client = cluster.client(coordinator, client_id="alice")
+    for _ in range(30):  # before (dvv): the 26th raised "more than 25 siblings"
+        client.delete(b"k", context=context)
+    cluster.run_until_quiet()
+    assert _stored(cluster, b"k") == [[TOMBSTONE]] * 3  # before (dvv): 25 each
+    gone = cluster.client().get(b"k", r=3)
+    assert gone.values == [] and gone.context
+
+
+def test_dvv_retries_through_every_replica_leave_one_tombstone() -> None:
+    cluster = _cluster("dvv")
+    cluster.client(client_id="alice").put(b"k", b"v")
+    cluster.run_until_quiet()
+    context = cluster.client().get(b"k", r=3).context
+    replicas = list(cluster.replicas(b"k"))
+    for attempt in range(12):
+        cluster.client(replicas[attempt % 3]).delete(b"k", context=context)
+    cluster.run_until_quiet()
+    assert _stored(cluster, b"k") == [[TOMBSTONE]] * 3
+
+
+#: the same coordinator only in dvv: in server-vclock a blind put through the
+#: delete's coordinator supersedes it (server clocks, paper 4.4); in lww the last wins
+@pytest.mark.parametrize(("clock", "through"), [*((c, "another") for c in CLOCKS),
+                                                ("dvv", "the same")])
+def test_a_put_landing_between_retries_is_kept(clock: str, through: str) -> None:
+    cluster = _cluster(clock)
+    cluster.client(client_id="alice").put(b"k", b"a")
+    cluster.run_until_quiet()
+    context = cluster.client().get(b"k", r=3).context
+    replicas = list(cluster.replicas(b"k"))
+    alice = cluster.client(replicas[0], client_id="alice")
+    alice.delete(b"k", context=context)
+    bob = cluster.client(replicas[1 if through == "another" else 0], client_id="bob")
+    bob.put(b"k", b"b")  # blind: concurrent with the delete and its retries
+    for _ in range(5):
+        alice.delete(b"k", context=context)
+    cluster.run_until_quiet()
+    read = cluster.client().get(b"k", r=3)
+    if clock == "lww":  # the last write wins: the last retry
+        assert read.values == []
+        return
+    assert read.values == [b"b"]
+    stored = _stored(cluster, b"k")
+    if through == "another":
+        assert stored == [sorted([TOMBSTONE, b"b"])] * 3
+    else:
+        # b's dot sits between the tombstones in the coordinator's DVVSet entry: a
+        # DVVSet forgets only an entry's oldest values, so the retries after b keep
+        # a sibling each (bounded by max_siblings; a delete with a read's context
+        # collapses them all). Docs: "Delete retries (session 26)".
+        assert all(record.count(b"b") == 1 and len(record) <= 7 for record in stored)
+
+
+def test_a_retry_deletes_on_the_replica_the_first_try_missed() -> None:
+    cluster = _cluster("dvv", hinted_handoff=False, anti_entropy=False, read_repair=False)
+    cluster.client(client_id="alice").put(b"k", b"v")
+    cluster.run_until_quiet()
+    context = cluster.client().get(b"k", r=3).context
+    first, second, third = cluster.replicas(b"k")
+    cluster.partition([first, second], [third])
+    cluster.client(first).delete(b"k", context=context)  # W=2: the third missed it
+    cluster.run_until_quiet()
+    assert sorted(values(cluster.replicas(b"k")[third] or _none())) == [b"v"]
+    cluster.heal()
+    # the coordinator holds only a tombstone: the retry still writes to all three
+    cluster.client(first).delete(b"k", context=context, w=3)
+    cluster.run_until_quiet()
+    assert _stored(cluster, b"k") == [[TOMBSTONE]] * 3
+    assert cluster.client(third).get(b"k", r=1).values == []
+
+
+def _none() -> object:
+    raise AssertionError("the third replica holds nothing")
+
+
+def test_drop_superseded_keeps_the_new_value_the_live_ones_and_the_clock() -> None:
+    stored = dvv.update(dvv.new((), "T1"), "a")  # a:1 T1
+    stored = dvv.update(dvv.new((("a", 1),), "v"), stored, "b")  # b:1 v
+    new = dvv.update(dvv.new((), "T2"), stored, "a")  # a:2 [T2, T1]
+    dropped = dvv.drop_superseded(new, lambda value: value.startswith("T"), "a")
+    assert sorted(dvv.values(dropped)) == ["T2", "v"]
+    assert dvv.join(dropped) == dvv.join(new)  # T1's dot still covered
+    # a replica still holding T1 discards it at the sync
+    assert sorted(dvv.values(dvv.sync(dropped, stored))) == ["T2", "v"]
