@@ -793,11 +793,22 @@ class _Queue(Generic[S]):
             yield list(zip(range(first, first + count), states, strict=True))
 
     def chunks(self, size: int) -> Iterator[list[tuple[int, S]]]:
-        """The queued ``(index, state)`` pairs in order, at most ``size`` at a time (a
-        packed batch is decoded when reached)."""
+        """The queued ``(index, state)`` pairs in order, ``size`` at a time (the last
+        chunk fewer) across the plain prefix and the packed batches, so a search expands
+        the same chunks packed or not (a state bound or an early stop is checked per
+        chunk); a packed batch is decoded when reached."""
+        chunk: list[tuple[int, S]] = []
         for batch in self._batches():
-            for start in range(0, len(batch), size):
-                yield batch[start : start + size]
+            start = 0
+            while start < len(batch):
+                piece = batch[start : start + size - len(chunk)]
+                start += len(piece)
+                chunk = piece if not chunk else chunk + piece
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
 
     def items(self) -> Iterator[tuple[int, S]]:
         """Every queued ``(index, state)``, in order."""

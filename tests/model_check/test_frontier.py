@@ -184,3 +184,38 @@ def test_a_class_with_its_own_pickling_keeps_it() -> None:
     codec = FrontierCodec()
     [back] = codec.decode(codec.encode([_Cached(3, [1, 2])]))
     assert back == _Cached(3) and back.cache == []
+
+
+@pytest.mark.parametrize("compact_above", [0, 3])
+def test_a_state_bound_cuts_a_packed_search_where_it_cuts_the_plain_one(
+        compact_above: int) -> None:
+    """Packed batches are as long as the chunks that admitted them (fewer than
+    ``chunk_size`` states when a chunk found few new ones), so the queue re-chunks across
+    them: a search bounded by max_states expands the same chunks packed or not (the same
+    transitions and open states; before, max_states=13 counted 20 transitions plain and
+    18 packed). Every bound's levels add up to the states admitted."""
+    for max_states in range(1, 120, 4):
+        def run(codec: FrontierCodec | None, bound: int = max_states) -> Exploration[Any, Any]:
+            return explore([(0, 0)], counter_successors(12),
+                           graph_edges=lambda action: action["counter"] == "x",
+                           marker=lambda state: state[0] == 12, max_states=bound,
+                           chunk_size=2, frontier_codec=codec, compact_above=compact_above)
+
+        plain, packed = run(None), run(FrontierCodec())
+        assert _figures(packed) == _figures(plain), max_states
+        assert sum(packed.levels) == packed.distinct_states == min(max_states, 169)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reduced:
+    """A frozen slotted value with its own ``__reduce__`` (it decodes doubled)."""
+
+    value: int
+
+    def __reduce__(self) -> tuple[Any, tuple[int]]:
+        return _Reduced, (self.value * 2,)
+
+
+def test_a_class_with_its_own_reduce_keeps_it() -> None:
+    codec = FrontierCodec()
+    assert codec.decode(codec.encode([_Reduced(3)])) == [_Reduced(6)]
