@@ -389,7 +389,14 @@ class Membership:
 
         ``status`` / ``tokens`` None keep the current ones (a new node starts
         ``joining`` with no tokens); ``settled``: the change its status made settled
-        (see :class:`Member`). Raises :class:`~impl.errors.VersionHeadroomError` (an
+        (see :class:`Member`). The status register is written at the new version; the
+        tokens register only if ``tokens`` is given (session 26's review: written by
+        every announcement, a status-only one, such as a force-remove's two bumps
+        asked at a member that had not heard a claim yet, tied with or outranked the
+        claimant's concurrent move of that member's tokens and kept the stale ones:
+        the partitions moved to it were held by no member: 4 of 64, and 48 of 64 left
+        on the ring for good once the removal was claimed). Raises
+        :class:`~impl.errors.VersionHeadroomError` (an
         InvalidValueError), naming the node and the bound, if the new version would
         not be below :data:`PEER_VERSION_LIMIT` (2**62): every peer refuses a view
         with such an entry (:func:`check_peer_versions`), so the node would be cut
@@ -409,7 +416,8 @@ class Membership:
             held, version=version,
             status=held.status if status is None else status,
             tokens=held.tokens if tokens is None else tuple(tokens),
-            settled=settled, status_version=version, tokens_version=version,
+            settled=settled, status_version=version,
+            tokens_version=held.tokens_version if tokens is None else version,
         )
         return Membership((*(m for m in self.members if m.node != node), changed))
 
