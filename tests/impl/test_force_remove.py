@@ -450,6 +450,37 @@ def test_a_member_dead_for_good_during_another_leave_is_removed_and_the_leave_co
                 if reader.get(key, r=3).values != [b"v-" + key]] == []
 
 
+def test_a_removal_asked_as_a_leave_is_claimed_keeps_every_partition() -> None:
+    """6 nodes, strategy 3, n6 dead for 13 s; ``leave n3``, ``join n7`` and, at once,
+    n6 force-removed at n2 (accepted during the leave since session 26), before n2
+    hears the claimant's claim of n3's partitions, some of which go to n6. Session
+    26's review: the removal's status-only announcements wrote n6's old tokens at the
+    claim's version and won the tie, so those partitions were held by no member: the
+    ring ended with 53 of 64 partitions for good (seeds 1 and 2, the join and the
+    removal 0 or 0.5 s after the leave), though no key read wrong. Now all 64, and
+    every acknowledged key reads back at R = N = 3."""
+    cluster = SimulatedCluster(nodes=6, n=3, r=2, w=2, seed=1, partitioning="strategy3")
+    with cluster:
+        cluster.run_for(3.0)
+        writer = cluster.client("n1")
+        for key in KEYS[:20]:
+            writer.put(key, b"v-" + key)
+        cluster.crash("n6")
+        cluster.run_for(13.0)
+        cluster.leave("n3")
+        cluster.join("n7")
+        cluster.force_remove("n2", "n6")
+        cluster.run_until(lambda: _status(cluster, "n6") == (MemberStatus.REMOVED, True)
+                          and _status(cluster, "n3") == (MemberStatus.LEFT, True)
+                          and (cluster.node("n1").view.get("n7") is not None
+                               and _status(cluster, "n7") == (MemberStatus.UP, True)),
+                          max_time=120.0)
+        ring = cluster.node("n1").view.ring()
+        assert ring is not None and len(ring.tokens) == cluster.config.partitions == 64
+        reader = cluster.client("n2")
+        assert [key for key in KEYS[:20] if reader.get(key, r=3).values != [b"v-" + key]] == []
+
+
 @pytest.mark.parametrize("partitioning", ["strategy3", "strategy1"])
 def test_gets_at_r_equal_n_are_served_from_the_handover_to_the_settlement(
         partitioning: str) -> None:
