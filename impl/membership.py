@@ -163,6 +163,15 @@ def _fail(message: str) -> BadMessageError:
     return BadMessageError(f"membership: {message}")
 
 
+#: what ``json.loads`` of a peer's bytes raises (the view, the seen digest, the
+#: heartbeats): ValueError covers UnicodeDecodeError, JSONDecodeError and an integer
+#: of over Python's 4,300 digits ("Exceeds the limit (4300 digits) for integer string
+#: conversion", a plain ValueError, which before session 26's review escaped the three
+#: parsers: an internal error of ours, not the peer's data); RecursionError a nesting
+#: too deep
+_JSON_ERRORS = (ValueError, RecursionError)
+
+
 #: the largest view :meth:`Membership.from_bytes` keeps parsed (:func:`_parsed_view`)
 _PARSED_VIEW_BYTES = 1 << 16
 
@@ -389,7 +398,14 @@ class Membership:
 
         ``status`` / ``tokens`` None keep the current ones (a new node starts
         ``joining`` with no tokens); ``settled``: the change its status made settled
-        (see :class:`Member`). Raises :class:`~impl.errors.VersionHeadroomError` (an
+        (see :class:`Member`). The status register is written at the new version; the
+        tokens register only if ``tokens`` is given (session 26's review: written by
+        every announcement, a status-only one, such as a force-remove's two bumps
+        asked at a member that had not heard a claim yet, tied with or outranked the
+        claimant's concurrent move of that member's tokens and kept the stale ones:
+        the partitions moved to it were held by no member: 4 of 64, and 48 of 64 left
+        on the ring for good once the removal was claimed). Raises
+        :class:`~impl.errors.VersionHeadroomError` (an
         InvalidValueError), naming the node and the bound, if the new version would
         not be below :data:`PEER_VERSION_LIMIT` (2**62): every peer refuses a view
         with such an entry (:func:`check_peer_versions`), so the node would be cut
@@ -409,7 +425,8 @@ class Membership:
             held, version=version,
             status=held.status if status is None else status,
             tokens=held.tokens if tokens is None else tuple(tokens),
-            settled=settled, status_version=version, tokens_version=version,
+            settled=settled, status_version=version,
+            tokens_version=held.tokens_version if tokens is None else version,
         )
         return Membership((*(m for m in self.members if m.node != node), changed))
 
@@ -498,7 +515,7 @@ class Membership:
     def _parse(cls, data: bytes) -> Membership:
         try:
             decoded = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except _JSON_ERRORS as exc:
             raise _fail(f"not valid JSON: {exc}") from None
         return cls.from_json(decoded)
 
@@ -861,7 +878,7 @@ def beats_from_bytes(data: bytes) -> dict[str, int]:
         return {}
     try:
         decoded = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except _JSON_ERRORS as exc:
         raise _fail(f"heartbeats: not valid JSON: {exc}") from None
     if not isinstance(decoded, dict) or set(decoded) != {"format", "beats"} or (
             decoded["format"] != BEATS_FORMAT) or not isinstance(decoded["beats"], dict):
@@ -915,7 +932,7 @@ def seen_from_bytes(data: bytes) -> Seen:
     """Inverse of :func:`seen_to_bytes`; malformed bytes raise BadMessageError."""
     try:
         decoded = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+    except _JSON_ERRORS as exc:
         raise _fail(f"seen digest: not valid JSON: {exc}") from None
     if not isinstance(decoded, dict) or set(decoded) != {"format", "seen"} or (
             decoded["format"] != SEEN_FORMAT):

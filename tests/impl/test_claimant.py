@@ -273,10 +273,12 @@ def test_a_move_outranks_the_donors_concurrent_announcement() -> None:
 
 
 def test_the_tie_test_catches_a_bump_by_one() -> None:
-    """A move by one version ties the donor's own announcement in the tokens register,
-    and the tie goes by the token sets' order (session 26; before, by the status rank),
-    so the donor's old tokens can win, held twice with the taker's: the bump by two
-    (``Membership.move``) is needed. The donor gives its highest token to n6."""
+    """A move by one version ties an announcement of the donor's own that writes its
+    tokens, and the tie goes by the token sets' order (session 26; before, by the
+    status rank), so the donor's old tokens can win, held twice with the taker's: the
+    bump by two (``Membership.move``) is needed. The donor gives its highest token to
+    n6. A status-only announcement (the donor's ``leaving``) writes no tokens (session
+    26's review), so the move wins the tokens whatever its bump."""
     view = Membership.of([Member("n1", 1, MemberStatus.UP, (1, 2, 3)),
                           Member("n6", 1, MemberStatus.JOINING)])
     by_two = view.move("n1", (1, 2)).move("n6", (3,))
@@ -289,8 +291,39 @@ def test_the_tie_test_catches_a_bump_by_one() -> None:
     assert moved is not None
     by_one = Membership(tuple(m if m.node != "n1" else replace(
         moved, version=2, tokens_version=2) for m in by_two))
+    assert by_one.merge(leaving).tokens()["n1"] == (1, 2)
+    restated = view.announce("n1", status=MemberStatus.LEAVING, tokens=(1, 2, 3))
+    assert by_two.merge(restated).tokens()["n1"] == (1, 2)
     with pytest.raises(DynamoError, match="do not form a ring"):
-        by_one.merge(leaving).ring()
+        by_one.merge(restated).ring()
+
+
+@pytest.mark.parametrize("seed", range(1, 9))
+def test_a_removal_crossing_a_claim_keeps_every_partition(seed: int) -> None:
+    """5 members (strategy 3, Q = 32), n3 leaving. The claimant n1 claims n3's leave
+    (some of its partitions moved to n5) while n2, which has not heard the claim,
+    force-removes n5 (accepted during a leave since session 26); the two views meet.
+    Session 26's review: every announcement wrote the tokens register, so the
+    removal's two status-only bumps wrote n5's old tokens at the move's version, the
+    tie went by the token sets' order, and the old set won in 39 of 40 seeds: the
+    partitions moved to n5 were held by no member (30 of 32 on the ring, which then
+    no strategy-3 claim accepts; in the simulator 48 of 64 partitions for good, 5
+    nodes, seed 1, ``leave n3`` then ``force_remove n2 n5`` within one round)."""
+    from spec.ring import Strategy, strategy3
+    ring = strategy3(["n1", "n2", "n3", "n4", "n5"], 32, random.Random(seed)).ring
+    view = membership.initial_membership(ring).announce("n3", status=MemberStatus.LEAVING)
+    on_ring = view.ring()
+    assert on_ring is not None
+    claimed = membership.claim_leave(
+        view, "n3", Partitioning(Strategy.EQUAL_PARTITIONS, on_ring, 6, 32),
+        random.Random(seed))
+    removing = membership.force_remove(view, "n5", 3)
+    for merged in (claimed.merge(removing), removing.merge(claimed)):
+        after = merged.ring()
+        assert after is not None
+        assert sorted(after.tokens) == sorted(ring.tokens)  # before: 2 of 32 missing
+        assert merged.tokens(membership.ON_RING)["n5"] == claimed.tokens()["n5"]
+        assert merged.get("n5").status is MemberStatus.REMOVING  # type: ignore[union-attr]
 
 
 # -- restarts keep the announcements (meta entry ``announced``)

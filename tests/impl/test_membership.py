@@ -152,7 +152,8 @@ def test_announce_bumps_the_version_and_wins() -> None:
     first = view.get("n1")
     assert first == Member("n1", 1, MemberStatus.JOINING, (5, 9))
     up = view.announce("n1", MemberStatus.UP)
-    assert up.get("n1") == Member("n1", 2, MemberStatus.UP, (5, 9))
+    # (a status-only announcement writes the status register only: session 26's review)
+    assert up.get("n1") == Member("n1", 2, MemberStatus.UP, (5, 9), tokens_version=1)
     # an older view merged in changes nothing; the newer one wins either way
     assert up.merge(view) == up and view.merge(up) == up
     assert up.with_member(Member("n1", 1, MemberStatus.LEFT)) == up
@@ -178,7 +179,8 @@ def test_a_settled_change_is_announced_carried_and_reset() -> None:
     bump, carried by the bytes, and cleared by the node's next announcement."""
     view = Membership().announce("n1", MemberStatus.UP, (5,))
     settled = view.announce("n1", settled=True)
-    assert settled.get("n1") == Member("n1", 2, MemberStatus.UP, (5,), settled=True)
+    assert settled.get("n1") == Member("n1", 2, MemberStatus.UP, (5,), settled=True,
+                                       tokens_version=1)
     assert view.merge(settled) == settled
     check_round_trip(settled, Membership.from_bytes)
     assert settled.to_bytes() != view.announce("n1").to_bytes()
@@ -335,7 +337,7 @@ def test_leave_then_left(strategy: int) -> None:
     view = initial_membership(partitioning.ring)
     leaving = leave(view, "n2")
     assert leaving.get("n2") == Member("n2", 2, MemberStatus.LEAVING,
-                                       partitioning.ring.tokens_of("n2"))
+                                       partitioning.ring.tokens_of("n2"), tokens_version=1)
     assert leaving.ring() == partitioning.ring  # still serving while it hands over
     gone = left(leaving, "n2", partitioning, random.Random(5))
     assert gone.get("n2") == Member("n2", 3, MemberStatus.LEFT, ())

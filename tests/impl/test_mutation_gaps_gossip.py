@@ -822,8 +822,8 @@ def test_a_view_that_does_not_parse_is_the_peers_fault_with_the_parse_error() ->
 
 def test_a_settlement_outranked_by_a_move_is_announced_again() -> None:
     """A node that announced its change settled and then merges a view in which a
-    newer entry of its own (a claimant's move, strategy 3) is not settled announces
-    the settlement again, one version above (kills ``mine = None``,
+    newer status of its own (announced before a restart it lost) is not settled
+    announces the settlement again, one version above (kills ``mine = None``,
     ``merged.get(None)`` and ``mine is None``); without that announcement of its
     own, the merged entry is kept as it came."""
     config = make_config(4)
@@ -831,14 +831,17 @@ def test_a_settlement_outranked_by_a_move_is_announced_again() -> None:
     g.settling, g.settle_after = frozenset({"n1"}), {"n1": 1}
     g.settle()
     tokens = config.initial_partitioning().ring.tokens_of("n1")
-    assert g.view.get("n1") == Member("n1", 2, MemberStatus.UP, tokens, settled=True)
+    # (status-only announcements write the status register only: session 26's review)
+    assert g.view.get("n1") == Member("n1", 2, MemberStatus.UP, tokens, settled=True,
+                                      tokens_version=1)
     moved = initial_membership(config.initial_partitioning().ring).announce("n1")
     moved = moved.announce("n1")  # version 3, not settled: outranks the settlement
     g.on_gossip("n2", Gossip(moved.to_bytes(), reply=False))
-    assert g.view.get("n1") == Member("n1", 4, MemberStatus.UP, tokens, settled=True)
+    assert g.view.get("n1") == Member("n1", 4, MemberStatus.UP, tokens, settled=True,
+                                      tokens_version=1)
     other = gossiper("n1", config=config)
     other.on_gossip("n2", Gossip(moved.to_bytes(), reply=False))
-    assert other.view.get("n1") == Member("n1", 3, MemberStatus.UP, tokens)
+    assert other.view.get("n1") == Member("n1", 3, MemberStatus.UP, tokens, tokens_version=1)
 
 
 def test_a_node_that_left_joins_again_as_joining_when_the_seed_still_lists_it() -> None:
@@ -856,7 +859,7 @@ def test_a_node_that_left_joins_again_as_joining_when_the_seed_still_lists_it() 
     waits = g.join_pending
     assert waits
     out = g.on_gossip("n1", Gossip(seed_view.to_bytes(), reply=False))
-    assert g.view.get("n5") == Member("n5", 3, MemberStatus.JOINING)
+    assert g.view.get("n5") == Member("n5", 3, MemberStatus.JOINING, tokens_version=2)
     assert not g.join_pending
     assert out == [Send("n1", Gossip(g.view.to_bytes(), reply=True))]
 

@@ -106,7 +106,8 @@ def test_a_leave_outside_strategy3_keeps_its_tokens(case: str) -> None:
     leaving = leave(view, "n2", partitioning, rng)
     held = view.get("n2")
     assert held is not None
-    assert leaving.get("n2") == Member("n2", 2, MemberStatus.LEAVING, held.tokens)
+    assert leaving.get("n2") == Member("n2", 2, MemberStatus.LEAVING, held.tokens,
+                                       tokens_version=1)
     assert _versions(leaving) == {**_versions(view), "n2": 2}
 
 
