@@ -1580,6 +1580,34 @@ class Gossiper:
             self._hand_stray(key, raw)
         self._persist_strays()
 
+    def hand_outsider_copy(self, key: bytes) -> None:
+        """This node's puts of ``key`` ended: if it serves the key on no ring it
+        knows of (it coordinated from outside the top N: its forwards timed out, or
+        its claim was declined, and it stored the version too, for its counters,
+        :meth:`impl.put_coordinator.PutCoordinator._coordinate`), hand its copy to
+        the key's top N as a stray (:meth:`_hand_stray`); the copy goes once every
+        one of them acknowledged holding it or a later version (:meth:`let_go`).
+        Before (session 26's review), the copy stayed for good once the key was
+        overwritten through its owners, and a sloppy read falling back to this node
+        answered the old value (tests/impl/test_outsider_copy.py). Dynamo's
+        section 4.6: a node outside the preference list holds a write as a hint
+        for the node it stands in for, deleted once delivered. Not during a change
+        in progress (the stray look after it settles hands it, pending ownership),
+        nor without ``hinted_handoff`` (no hint is delivered: the copy is kept, and a
+        delete's reap settles it, :meth:`impl.reaping.Reaper._settle_dominated`)."""
+        n = self.config.n
+        if (not self.config.hinted_handoff or self.changing() or self._serves(key)
+                or self.name in self.future.preference_list(key, n)
+                or (self.moved_from is not None
+                    and self.name in self.moved_from.preference_list(key, n))):
+            return
+        raw = self.storage.read(key)
+        if not raw or self.strays.get(key, (b"",))[0] == raw:
+            return
+        self._hand_stray(key, raw)
+        self._persist_strays()
+        self.stats["outsider-copies"] += 1
+
     def _persist_strays(self) -> None:
         """Keep :data:`STRAYS_META` in step with whether a stray copy handed is
         still kept (written only when that changes)."""
@@ -1647,7 +1675,7 @@ class Gossiper:
         if self.moved_from is not None and not any(
                 hint.intended == target for hint in self.hints.all()):
             self.transferred.add(target)
-        if self.pending:
+        if self.pending or key in self.strays:
             return self._stray_acknowledged(target, key, record)
         going = (self.name not in self.future.preference_list(key, self.config.n)
                  and not self._serves(key)

@@ -312,6 +312,7 @@ class Node:
         self.gossiper.after_change = self.reaper.after_change  # reaps after a change
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper, self.stats)
+        self.puts.ended = self.gossiper.hand_outsider_copy  # an outsider's copy goes
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
                                    ids, self.reaper)
         self.forwarder = Forwarder(name, config, self.mode, self.quorum, ids, self._coordinate)

@@ -197,6 +197,11 @@ class PutCoordinator:
         self.reaper = reaper
         #: the node's counters: ``late-acks`` (acks of puts that ended, ignored)
         self.stats = stats
+        #: called with a key once no put of it is coordinated here any more (its
+        #: coordinations all ended): the node hands its own copy of a key it
+        #: coordinated from outside the top N to the owners
+        #: (:meth:`impl.gossip.Gossiper.hand_outsider_copy`)
+        self.ended: Callable[[bytes], None] = lambda key: None
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -514,6 +519,7 @@ class PutCoordinator:
             return [self._send(coordination, timer.target, now, initial=False)]
         if now >= coordination.deadline:
             del self.coordinations[timer.op_id]
+            self._end(coordination.key)
             # A delete some target did not acknowledge: its write may still reach it
             # (held by the target's shadow round, a slow link), and nothing would
             # then schedule the reap: read the key again once those have landed.
@@ -581,6 +587,7 @@ class PutCoordinator:
         if (len(coordination.acks) >= len(coordination.targets)
                 and self.coordinations.pop(coordination.op_id, None) is not None):
             out.append(CancelTimer(PutTimeout(coordination.op_id)))
+            self._end(coordination.key)
             if coordination.tombstone and all(
                     coordination.sent_to.get(target) == target
                     for target in coordination.targets):
@@ -589,6 +596,12 @@ class PutCoordinator:
                     now, coordination.key, self.replica.parse(coordination.tombstone),
                     coordination.targets))
         return out
+
+    def _end(self, key: bytes) -> None:
+        """A coordination of ``key`` ended: :attr:`ended` once no other one of the
+        key goes on here (a copy handed during one could go while it re-mints)."""
+        if not any(c.key == key for c in self.coordinations.values()):
+            self.ended(key)
 
     def _context(self, key: bytes, record: Record) -> bytes:
         """The context a get of ``record`` answers (its whole clock)."""

@@ -1,6 +1,10 @@
 """A put coordinated outside its key's top N leaves a copy there for good (session
 26's review; docs/runtime.md, "Review of the late-Forward fix (session 26)").
 
+Fixed in session 26 (``s26-outsider``): once its puts of the key end, such a node
+hands its copy to the key's top N as a stray (:meth:`impl.gossip.Gossiper.hand_outsider_copy`)
+and lets it go once every one of them acknowledged it (:meth:`impl.gossip.Gossiper.let_go`).
+
 A node outside a key's top N whose forwards all timed out coordinates the put
 itself and writes it to its own store too (:meth:`impl.put_coordinator.PutCoordinator._coordinate`:
 its record keeps the counters it mints increasing). Nothing removes that copy
@@ -19,6 +23,14 @@ from __future__ import annotations
 import pytest
 
 from impl.cluster import SimulatedCluster
+from impl.effects import Send, Write
+from impl.errors import QuorumError
+from impl.messages import ForwardClaim, ForwardDecline, HintAck, ReplicaPut, ReplicaPutAck
+from impl.node import Node
+from impl.staging import apply_write
+from impl.storage.memory import MemoryStorage
+from tests.impl.test_forward_grant import _forward_put
+from tests.impl.test_node_driver import make_config
 
 TOP = ["n1", "n2", "n3"]
 
@@ -44,24 +56,85 @@ def _overwritten_through_the_owners(clock: str) -> tuple[SimulatedCluster, bytes
 
 
 @pytest.mark.parametrize("clock", ["dvv", "lww"])
-def test_a_sloppy_read_answers_the_outsiders_overwritten_copy(clock: str) -> None:
-    # What the fallbacks answer is Dynamo's sloppy read (section 4.6: no guarantee
-    # of the latest value): pinned here as the mechanism of the probe's stale read.
+def test_a_sloppy_read_no_longer_answers_the_outsiders_overwritten_copy(clock: str) -> None:
+    # Before the fix the fallbacks answered [v1] (Dynamo's sloppy read, section 4.6,
+    # of a copy kept beyond N for good); now n5's copy is gone and n4 holds none:
+    # two empty answers outside the top N make no not found.
     cluster, key = _overwritten_through_the_owners(clock)
     with cluster:
         assert cluster.client("n1").get(key, r=3).values == [b"v2"]
         cluster.partition(["n4", "n5"], TOP)
-        assert cluster.client("n4").get(key, r=2, coordinator="n4").values == [b"v1"]
+        with pytest.raises(QuorumError):
+            cluster.client("n4").get(key, r=2, coordinator="n4").result()
         cluster.heal()
         cluster.run_until_quiet()
         assert cluster.client("n1").get(key, r=3).values == [b"v2"]
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 26's review): an outsider's own "
-                   "copy of a put it coordinated is kept for good once overwritten")
 @pytest.mark.parametrize("clock", ["dvv", "lww"])
 def test_no_copy_is_left_outside_the_top_n_once_quiet(clock: str) -> None:
     cluster, key = _overwritten_through_the_owners(clock)
     with cluster:
         cluster.run_for(60.0)
         assert cluster.node("n5").record(key) is None
+
+
+@pytest.mark.parametrize("clock", ["dvv", "lww"])
+def test_the_outsiders_copy_waits_for_every_owner_then_goes(clock: str) -> None:
+    # The owners cut off for 60 s after n5's put (acknowledged by n5 and the
+    # fallback n4): the copy stays while none of them can acknowledge it, then
+    # goes, and every owner holds v1 (no acknowledged write lost).
+    cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, clock=clock)
+    with cluster:
+        key = next(k for k in (b"k%d" % i for i in range(200))
+                   if set(cluster.node("n1").preference_list(k)[:3]) == set(TOP))
+        cluster.partition(["n4", "n5"], TOP)
+        cluster.client("n5").put(key, b"v1", coordinator="n5")
+        cluster.run_for(60.0)
+        assert cluster.node("n5").record(key) is not None
+        assert cluster.node("n5").stats["outsider-copies"] == 1
+        cluster.heal()
+        cluster.run_until_quiet()
+        assert cluster.node("n5").record(key) is None
+        assert all(cluster.node(name).record(key) is not None for name in TOP)
+        assert cluster.client("n1").get(key, r=3).values == [b"v1"]
+
+
+def test_a_copy_made_by_a_declined_claim_goes_once_every_owner_acknowledged_it() -> None:
+    # Every node of the top N declined the forwarded put (a claim-grant round trip
+    # longer than replica_timeout): the forwarder coordinates it and stores it.
+    engine = MemoryStorage("always")
+    node = Node("n1", make_config(5, n=3, r=2, w=2), engine, seed=1)
+    node.start(0.0)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if "n1" not in node.preference_list(k)[:3])
+    top = node.preference_list(key)[:3]
+
+    def run(effects: list[object]) -> list[object]:  # the driver's persist step
+        for effect in effects:
+            if isinstance(effect, Write):
+                apply_write(engine, effect)
+        return effects
+
+    target, op_id = _forward_put(node, key)
+    assert target == top[0]
+    effects: list[object] = []
+    for i, owner in enumerate(top):
+        run(node.receive(0.1 + i, owner, ForwardClaim(op_id, 1)))
+        effects = run(node.receive(0.5 + i, owner, ForwardDecline(op_id)))
+    (coordination,) = node.puts.coordinations.values()
+    writes = [e for e in effects if isinstance(e, Send) and isinstance(e.message, ReplicaPut)]
+    # it stands in for the last of the top N itself (a hint, sloppy quorum)
+    assert sorted(e.dest for e in writes) == sorted(top[:2])
+    stored = engine.read(key)
+    assert stored and [h.intended for h in engine.hints()] == [top[2]]
+    for send in writes:
+        run(node.receive(3.0, send.dest, ReplicaPutAck(coordination.op_id, key)))
+    assert node.puts.coordinations == {}
+    hints = {h.intended: h for h in engine.hints()}
+    assert set(hints) == set(top) and {h.record for h in hints.values()} == {stored}
+    for owner in top[:2]:
+        run(node.receive(4.0, owner, HintAck(hints[owner].hint_id)))
+    assert engine.read(key) == stored  # not every owner acknowledged yet
+    run(node.receive(4.0, top[2], HintAck(hints[top[2]].hint_id)))
+    assert engine.read(key) is None and engine.hints() == []
