@@ -126,3 +126,34 @@ def test_drop_superseded_keeps_the_new_value_the_live_ones_and_the_clock() -> No
     assert dvv.join(dropped) == dvv.join(new)  # T1's dot still covered
     # a replica still holding T1 discards it at the sync
     assert sorted(dvv.values(dvv.sync(dropped, stored))) == ["T2", "v"]
+
+
+def test_drop_superseded_keeps_a_tombstone_between_live_values_of_one_entry() -> None:
+    # b:1 v1, b:2 T2, b:3 v3, all blind (siblings in b's entry); a delete at a
+    stored = dvv.update(dvv.new((), "v1"), "b")
+    stored = dvv.update(dvv.new((), "T2"), stored, "b")
+    stored = dvv.update(dvv.new((), "v3"), stored, "b")
+    new = dvv.update(dvv.new((), "T4"), stored, "a")
+    dropped = dvv.drop_superseded(new, lambda value: value.startswith("T"), "a")
+    # T2 has a live value older than it in b's entry: dropping it would relabel v1
+    # with T2's dot b:2 (session 26's review: a mutant filtering every tombstone)
+    assert sorted(dvv.values(dropped)) == ["T2", "T4", "v1", "v3"]
+    # so a put whose context saw v1 alone (b:1) still supersedes v1 and nothing else
+    put = dvv.update(dvv.new((("b", 1),), "w"), dropped, "a")
+    assert sorted(dvv.values(put)) == ["T2", "T4", "v3", "w"]
+
+
+def test_a_live_put_keeps_the_tombstone_it_is_concurrent_with() -> None:
+    # only deletes collapse tombstones (spec.clocks.put drops for a delete's put id
+    # alone): a blind put beside a delete stays its sibling, as in the spec
+    cluster = _cluster("dvv")
+    cluster.client(client_id="alice").put(b"k", b"a")
+    cluster.run_until_quiet()
+    context = cluster.client().get(b"k", r=3).context
+    coordinator = next(iter(cluster.replicas(b"k")))
+    cluster.client(coordinator, client_id="alice").delete(b"k", context=context)
+    cluster.run_until_quiet()
+    cluster.client(coordinator, client_id="bob").put(b"k", b"b")  # blind
+    cluster.run_until_quiet()
+    assert _stored(cluster, b"k") == [sorted([TOMBSTONE, b"b"])] * 3
+    assert cluster.client().get(b"k", r=3).values == [b"b"]
