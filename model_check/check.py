@@ -303,6 +303,7 @@ def check(
             ray=ray,
             reduce=reduction,
             compact_frontier=compact_frontier,
+            frontier_keep=(resolved,),
         )
 
     def marked(prop: SpecProperty) -> Callable[[State], bool] | None:

@@ -701,6 +701,7 @@ def explore_model(
     ray: str | None = None,
     reduce: Reducer[S, A] | None = None,
     compact_frontier: bool | None = None,
+    frontier_keep: Sequence[object] = (),
 ) -> Exploration[S, A]:
     """:func:`explore` a model given as a value (:class:`~model_check.model.TransitionSystem`):
     its initial states, its successors, and its canonical form when ``symmetry`` is on.
@@ -735,9 +736,8 @@ def explore_model(
             marker=marker,
             stop_when_violated=stop_when_violated, witnesses=witnesses,
             step_witnesses=step_witnesses, progress=progress)
-    config = getattr(model, "config", None)
-    codec = None if compact_frontier is False else FrontierCodec(
-        keep=() if config is None else (config,))
+    # objects the states share, packed by reference (the spec's config: check passes it)
+    codec = None if compact_frontier is False else FrontierCodec(keep=tuple(frontier_keep))
     return explore(
         *common, max_depth=max_depth, max_states=max_states, graph_edges=graph_edges,
         marker=marker, stop_when_violated=stop_when_violated, witnesses=witnesses,
