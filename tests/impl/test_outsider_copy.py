@@ -20,15 +20,26 @@ tree before session 26 (``e02f491``) behaves the same: not the late-Forward fix'
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.effects import Send, Write
 from impl.errors import QuorumError
-from impl.messages import ForwardClaim, ForwardDecline, HintAck, ReplicaPut, ReplicaPutAck
+from impl.messages import (
+    ForwardClaim,
+    ForwardDecline,
+    HintAck,
+    ReadRepair,
+    ReplicaPut,
+    ReplicaPutAck,
+)
 from impl.node import Node
 from impl.staging import apply_write
 from impl.storage.memory import MemoryStorage
+from impl.versions import ClockMode, Record, apply_put, encode_record
+from spec.vclock import VClock
 from tests.impl.test_forward_grant import _forward_put
 from tests.impl.test_node_driver import make_config
 
@@ -100,11 +111,14 @@ def test_the_outsiders_copy_waits_for_every_owner_then_goes(clock: str) -> None:
         assert cluster.client("n1").get(key, r=3).values == [b"v1"]
 
 
-def test_a_copy_made_by_a_declined_claim_goes_once_every_owner_acknowledged_it() -> None:
-    # Every node of the top N declined the forwarded put (a claim-grant round trip
-    # longer than replica_timeout): the forwarder coordinates it and stores it.
+def _handed_by_a_declined_claim(
+        handover: str) -> tuple[Node, MemoryStorage, bytes, list[str], Callable[..., object]]:
+    """A unit ``Node`` n1 (5 nodes, N = 3, W = 2): every node of the key's top N
+    declined its forwarded put (a claim-grant round trip longer than
+    replica_timeout), so n1 coordinated it, stored it, and handed its copy to the
+    top N once it ended: (node, its engine, key, top N, the driver's persist step)."""
     engine = MemoryStorage("always")
-    node = Node("n1", make_config(5, n=3, r=2, w=2), engine, seed=1)
+    node = Node("n1", make_config(5, n=3, r=2, w=2, join_handover=handover), engine, seed=1)
     node.start(0.0)
     key = next(k for k in (b"k%d" % i for i in range(100))
                if "n1" not in node.preference_list(k)[:3])
@@ -131,6 +145,18 @@ def test_a_copy_made_by_a_declined_claim_goes_once_every_owner_acknowledged_it()
     for send in writes:
         run(node.receive(3.0, send.dest, ReplicaPutAck(coordination.op_id, key)))
     assert node.puts.coordinations == {}
+    return node, engine, key, top, run
+
+
+@pytest.mark.parametrize("handover", ["pending", "immediate"])
+def test_a_copy_made_by_a_declined_claim_goes_once_every_owner_acknowledged_it(
+        handover: str) -> None:
+    # Both handovers: the naive one lets an old owner's copy go at a hint's ack
+    # (:meth:`impl.gossip.Gossiper.let_go`), never a stray's before every owner's
+    # (session 26's review of s26-outsider: its mutant ``if self.pending:`` without
+    # ``or key in self.strays`` let the copy go at the first ack, and no test failed).
+    node, engine, key, top, run = _handed_by_a_declined_claim(handover)
+    stored = engine.read(key)
     hints = {h.intended: h for h in engine.hints()}
     assert set(hints) == set(top) and {h.record for h in hints.values()} == {stored}
     for owner in top[:2]:
@@ -138,3 +164,28 @@ def test_a_copy_made_by_a_declined_claim_goes_once_every_owner_acknowledged_it()
     assert engine.read(key) == stored  # not every owner acknowledged yet
     run(node.receive(4.0, top[2], HintAck(hints[top[2]].hint_id)))
     assert engine.read(key) is None and engine.hints() == []
+
+
+@pytest.mark.parametrize("handover", ["pending", "immediate"])
+def test_a_copy_changed_before_the_last_ack_is_kept_and_handed_again(handover: str) -> None:
+    # The copy gains a sibling after two owners acknowledged it (a read repair
+    # writes a fallback's main store, docs/runtime.md): the last owner's ack of the
+    # old record lets nothing go; the new record is handed to all three and goes
+    # once they all acknowledged it (session 26's review: the mutant that skips
+    # the re-check, ``if raw != record``, let it go, and no test failed).
+    node, engine, key, top, run = _handed_by_a_declined_claim(handover)
+    hints = {h.intended: h for h in engine.hints()}
+    for owner in top[:2]:
+        run(node.receive(4.0, owner, HintAck(hints[owner].hint_id)))
+    other = apply_put(Record.empty(ClockMode.DVV), VClock(), b"tea", coordinator="n4",
+                      client_id="c2", now=4.5)
+    run(node.receive(4.5, "n4", ReadRepair(key, encode_record(other))))
+    changed = engine.read(key)
+    assert changed is not None and changed != hints[top[2]].record
+    run(node.receive(5.0, top[2], HintAck(hints[top[2]].hint_id)))
+    assert engine.read(key) == changed
+    again = {h.intended: h for h in engine.hints() if h.record == changed}
+    assert set(again) == set(top)
+    for owner in top:
+        run(node.receive(6.0, owner, HintAck(again[owner].hint_id)))
+    assert engine.read(key) is None
