@@ -336,6 +336,16 @@ class ClusterConfig:
     bound into peer authentication: a node refuses a peer whose cluster name
     differs even when the secret is the same (Cassandra's ``cluster_name``).
 
+    ``read_repair_fallbacks`` (default ``False``): whether read repair also writes
+    the reconciled record to a node that answered a get from outside the key's
+    replicas (a fallback of a sloppy quorum, or the coordinator itself when it is
+    none of them). ``False``: only the key's top N (and the old and new top N
+    during a change) are repaired, riak_kv's ``read_repair_primaryonly = true``;
+    such a copy would sit in the fallback's main store, which no hand-off, let-go
+    or anti-entropy looks at, for good (docs/runtime.md, "Read repair of
+    fallbacks (session 27)"). ``True``: every stale replier, riak_kv's default
+    and the spec's feature of that name (the refinement harness maps it).
+
     ``delete_mode``: when a delete's tombstone is removed (Riak's ``delete_mode``):
     ``"safe"`` (the default) once every one of the key's N replicas holds the
     tombstone and nothing newer and ``tombstone_grace_s`` seconds have passed;
@@ -447,6 +457,7 @@ class ClusterConfig:
     sloppy_quorum: bool = True
     hinted_handoff: bool = True
     read_repair: bool = True
+    read_repair_fallbacks: bool = False
     anti_entropy: bool = True
     max_value_bytes: int = 1 << 20
     max_key_bytes: int = 1024
@@ -534,7 +545,8 @@ class ClusterConfig:
         _int("r", self.r, 1, self.n)
         _int("w", self.w, 1, self.n)
         check_choice("clock:", self.clock, CLOCK_MODES)
-        for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy"):
+        for flag in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
+                     "anti_entropy"):
             _flag(flag, getattr(self, flag))
         _int("max_value_bytes", self.max_value_bytes, 0, 1 << 30)
         _int("max_key_bytes", self.max_key_bytes, 1, KEY_BYTES_CEILING)

@@ -273,7 +273,8 @@ class GetCoordinator:
         self.coordinations.pop(coordination.op_id, None)
         out: list[Effect] = []
         if coordination.replies and self.config.read_repair:
-            out.extend(self.repairer.repair(coordination.key, coordination.replies))
+            replicas = frozenset(coordination.targets).union(*coordination.groups)
+            out.extend(self.repairer.repair(coordination.key, coordination.replies, replicas))
         if coordination.replies and self.config.delete_mode == "safe":
             merged = reconciled(coordination.replies)
             if all_targets_hold(coordination.targets, coordination.sent_to,

@@ -151,6 +151,12 @@ ANNOUNCED_META = "announced"
 #: this node handed is still kept, :meth:`Gossiper._hand_strays`): the list of what
 #: it handed is in memory only, so a node restarted meanwhile looks again.
 STRAYS_META = "stray-look"
+#: The storage meta entry of the keys this node stored a copy of as a put's
+#: coordinator outside their top N and has not handed yet
+#: (:meth:`Gossiper.mark_outsider_copy`; each key as 4 bytes of length, big-endian,
+#: then the key): a node restarted while such a put was coordinated hands the copy
+#: at its first hint scans (:meth:`Gossiper._hand_outsiders`).
+OUTSIDERS_META = "outsider-keys"
 
 
 def retire_if_left(storage: Storage, name: str) -> bool:
@@ -180,7 +186,7 @@ def retire_if_left(storage: Storage, name: str) -> bool:
         storage.delete(key)
     for hint in storage.hints():
         storage.remove_hint(hint.hint_id)
-    for meta in (ANNOUNCED_META, SETTLING_META, SERVING_META):
+    for meta in (ANNOUNCED_META, SETTLING_META, SERVING_META, OUTSIDERS_META):
         if storage.get_meta(meta):
             storage.set_meta(meta, b"")
     storage.flush()
@@ -263,6 +269,12 @@ class Gossiper:
         #: pending ownership: every change settled since the last look for stray
         #: copies (or the node restarted after one): the next quiet hint scan looks
         self.stray_scan_due = False
+        #: the keys this node stored a copy of as a put's coordinator outside their
+        #: top N, not handed yet (:data:`OUTSIDERS_META`, :meth:`mark_outsider_copy`)
+        self.outsider_keys: set[bytes] = _decode_keys(storage.get_meta(OUTSIDERS_META))
+        #: whether a put of a key is coordinated here now (wired by the node: its
+        #: copy is handed once the last one ends, :meth:`hand_outsider_copy`)
+        self.coordinating: Callable[[bytes], bool] = lambda key: False
         #: this node announced that its change settled (:meth:`settle`; again if a
         #: strategy-3 move of its partitions outranked that announcement)
         self.announced_settled = False
@@ -1525,7 +1537,10 @@ class Gossiper:
         the keys whose copy this node lets go (naive handover only, see
         :meth:`let_go`): those it no longer replicates and handed to every new owner
         (a late write that reached it after its transfer included). Stray copies
-        are handed to their owners here too (:meth:`_hand_strays`)."""
+        are handed to their owners here too (:meth:`_hand_strays`), and so are the
+        copies of puts this node coordinated from outside the top N whose hand-off
+        a restart or a change in progress put off (:meth:`_hand_outsiders`)."""
+        self._hand_outsiders()
         self._hand_strays()
         if self.moved_from is None or self.transfer_after is not None:
             return []
@@ -1603,14 +1618,17 @@ class Gossiper:
         answered the old value (tests/impl/test_outsider_copy.py). Dynamo's
         section 4.6: a node outside the preference list holds a write as a hint
         for the node it stands in for, deleted once delivered. Not during a change
-        in progress (the stray look after it settles hands it, pending ownership),
-        nor without ``hinted_handoff`` (no hint is delivered: the copy is kept, and a
-        delete's reap settles it, :meth:`impl.reaping.Reaper._settle_dominated`)."""
-        n = self.config.n
-        if (not self.config.hinted_handoff or self.changing() or self._serves(key)
-                or self.name in self.future.preference_list(key, n)
-                or (self.moved_from is not None
-                    and self.name in self.moved_from.preference_list(key, n))):
+        in progress (the key stays noted, :meth:`mark_outsider_copy`: a hint scan
+        once the change is over hands it, :meth:`_hand_outsiders`; so does the
+        stray look after it settles, pending ownership), nor without
+        ``hinted_handoff`` (no hint is delivered: the copy is kept, and a delete's
+        reap settles it, :meth:`impl.reaping.Reaper._settle_dominated`)."""
+        if self.config.hinted_handoff and self.changing():
+            return  # kept marked: a hint scan once the change is over hands it
+        if key in self.outsider_keys:
+            self.outsider_keys.discard(key)
+            self._persist_outsiders()
+        if not self.config.hinted_handoff or not self._outsider(key):
             return
         raw = self.storage.read(key)
         if not raw or self.strays.get(key, (b"",))[0] == raw:
@@ -1618,6 +1636,44 @@ class Gossiper:
         self._hand_stray(key, raw)
         self._persist_strays()
         self.stats["outsider-copies"] += 1
+
+    def _outsider(self, key: bytes) -> bool:
+        """Whether this node serves ``key`` on no ring it knows of: not in its top N
+        on the serving ring, the future one, nor the ring its last transfer moved
+        keys from."""
+        n = self.config.n
+        return not (self._serves(key) or self.name in self.future.preference_list(key, n)
+                    or (self.moved_from is not None
+                        and self.name in self.moved_from.preference_list(key, n)))
+
+    def mark_outsider_copy(self, key: bytes) -> None:
+        """This node is about to store its own copy of ``key`` as a put's
+        coordinator (:meth:`impl.put_coordinator.PutCoordinator._coordinate`): if it
+        serves the key on no ring it knows of, note the key durably
+        (:data:`OUTSIDERS_META`) before the copy is stored, so that a restart
+        while the put is coordinated, which forgets the coordination whose end
+        would hand the copy (:meth:`hand_outsider_copy`), still hands it, at the
+        next hint scans (:meth:`_hand_outsiders`). Before (session 26's review,
+        its second probe, seed 15), such a copy stayed outside the top N for good
+        (tests/impl/test_outsider_copy.py). Nothing is noted without
+        ``hinted_handoff`` (no copy is handed then)."""
+        if (self.config.hinted_handoff and key not in self.outsider_keys
+                and self._outsider(key)):
+            self.outsider_keys.add(key)
+            self._persist_outsiders()
+
+    def _hand_outsiders(self) -> None:
+        """Hand each copy :meth:`mark_outsider_copy` noted whose put is no longer
+        coordinated here (the node restarted meanwhile, or the put ended during a
+        change in progress) as :meth:`hand_outsider_copy` does at a put's end; a
+        key still coordinated is handed when its last put ends."""
+        for key in sorted(self.outsider_keys):
+            if not self.coordinating(key):
+                self.hand_outsider_copy(key)
+
+    def _persist_outsiders(self) -> None:
+        """Keep :data:`OUTSIDERS_META` in step with :attr:`outsider_keys`."""
+        self.storage.set_meta(OUTSIDERS_META, _encode_keys(self.outsider_keys))
 
     def _persist_strays(self) -> None:
         """Keep :data:`STRAYS_META` in step with whether a stray copy handed is
@@ -1686,7 +1742,9 @@ class Gossiper:
         if self.moved_from is not None and not any(
                 hint.intended == target for hint in self.hints.all()):
             self.transferred.add(target)
-        if self.pending or key in self.strays:
+        if self.pending or key in self.strays or key in self.outsider_keys:
+            # (a copy noted as an outsider's, not handed yet, is kept: its hand-off
+            # counts every owner's ack, not only the one of the put's own hint)
             return self._stray_acknowledged(target, key, record)
         going = (self.name not in self.future.preference_list(key, self.config.n)
                  and not self._serves(key)
@@ -1725,6 +1783,27 @@ def _in_change(view: Membership) -> bool:
     its handover)."""
     return bool(view.nodes_with((MemberStatus.JOINING, MemberStatus.LEAVING,
                                  MemberStatus.REMOVING)))
+
+
+def _encode_keys(keys: set[bytes]) -> bytes:
+    """``keys`` as :data:`OUTSIDERS_META` keeps them (sorted; each as 4 bytes of
+    length, big-endian, then the key)."""
+    return b"".join(len(key).to_bytes(4, "big") + key for key in sorted(keys))
+
+
+def _decode_keys(raw: bytes | None) -> set[bytes]:
+    """Inverse of :func:`_encode_keys` (None or ``b""``: none); a truncated entry
+    (this node's own bytes, never a peer's) raises InvalidValueError."""
+    keys: set[bytes] = set()
+    at = 0
+    data = raw or b""
+    while at < len(data):
+        size = int.from_bytes(data[at:at + 4], "big")
+        if at + 4 + size > len(data):
+            raise InvalidValueError(f"meta {OUTSIDERS_META!r}: truncated at byte {at}")
+        keys.add(data[at + 4:at + 4 + size])
+        at += 4 + size
+    return keys
 
 
 def _ring_json(ring: Ring) -> dict[str, list[str]]:

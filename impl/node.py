@@ -313,6 +313,9 @@ class Node:
         self.puts = PutCoordinator(name, config, self.replica, self.hints, self.quorum, ids,
                                    self.key_actor, self.reaper, self.stats)
         self.puts.ended = self.gossiper.hand_outsider_copy  # an outsider's copy goes
+        self.puts.storing = self.gossiper.mark_outsider_copy  # ... after a restart too
+        self.gossiper.coordinating = lambda key: any(
+            c.key == key for c in self.puts.coordinations.values())
         self.gets = GetCoordinator(name, config, self.replica, self.quorum, self.read_repair,
                                    ids, self.reaper)
         self.forwarder = Forwarder(name, config, self.mode, self.quorum, ids, self._coordinate)

@@ -202,6 +202,11 @@ class PutCoordinator:
         #: coordinated from outside the top N to the owners
         #: (:meth:`impl.gossip.Gossiper.hand_outsider_copy`)
         self.ended: Callable[[bytes], None] = lambda key: None
+        #: called with a key just before this node stores its own copy as the put's
+        #: coordinator: a node outside the key's top N notes the key durably, so a
+        #: restart before the put ends still hands the copy
+        #: (:meth:`impl.gossip.Gossiper.mark_outsider_copy`)
+        self.storing: Callable[[bytes], None] = lambda key: None
 
     def handlers(self) -> dict[type, Callable[[float, str, Any], list[Effect]]]:
         """The peer messages this mechanism handles: type -> handler(now, src, message)."""
@@ -308,6 +313,7 @@ class PutCoordinator:
         # Written locally even when this node is not a replica of the key (a forwarded
         # request whose top N did not answer): its own record keeps the counters it
         # mints for the key increasing, so it never reuses a dot.
+        self.storing(key)
         self.replica.store(key, encoded)
         if self.name in targets:
             coordination.used.add(self.name)

@@ -6,9 +6,22 @@ When a get's coordinator has heard from every node it asked (or its request
 deadline passed) it reconciles their records (syntactic reconciliation,
 :func:`impl.versions.merge`) and sends the reconciled record (``ReadRepair``)
 to each node that answered with a record missing part of it
-(:func:`read_repair_targets`): every node that answered, fallbacks of a sloppy
-quorum included, as in the spec. A node receiving a ``ReadRepair`` merges it
-into its own versions. :class:`ReadRepairer` is that mechanism of the node.
+(:func:`read_repair_targets`): every node of the key's replicas that answered
+(its top N, and during a change the old and new top N), riak_kv's
+``read_repair_primaryonly``; with ``read_repair_fallbacks`` also a node that
+answered from outside them (a fallback of a sloppy quorum, the coordinator
+itself when it is none of them), as riak_kv does by default and the spec's
+feature of that name. A node receiving a ``ReadRepair`` merges it into its own
+versions. :class:`ReadRepairer` is that mechanism of the node.
+
+Why only the replicas by default (session 27): a fallback's main store holds no
+copy of the key otherwise (a write it takes for a suspected target is a hint,
+handed off and deleted once delivered, paper 4.6), and no hand-off, let-go or
+anti-entropy looks at a copy there; a repair made one that stayed for good
+(session 26's probe: 23 copies outside their key's top N in 6 seeds, 0 with
+``read_repair = False``), answering later sloppy reads with an old value. riak_kv
+hands a fallback vnode's whole data to the owner and deletes it; here the
+fallback has nothing to hand, so it is not written.
 
 :func:`read_repair_targets` is a place the refinement tests' mutants patch.
 """
@@ -62,10 +75,18 @@ class ReadRepairer:
     def timers(self) -> dict[type, Callable[[float, Any], list[Effect]]]:
         """The timers this mechanism handles: none (a repair is part of a get)."""
         return {}
-    def repair(self, key: bytes, replies: Mapping[str, Record]) -> list[Effect]:
-        """Send the reconciled record to every node that answered without it (this
-        node's own record is repaired in place)."""
+    def repair(self, key: bytes, replies: Mapping[str, Record],
+               replicas: frozenset[str] | None = None) -> list[Effect]:
+        """Send the reconciled record of ``replies`` (node -> record) to every node
+        that answered without it (this node's own record is repaired in place);
+        with ``replicas`` (the key's top N, and during a change the old and new top
+        N) and ``read_repair_fallbacks`` off, only to those of them (riak_kv's
+        ``read_repair_primaryonly``)."""
         merged, stale = read_repair_targets(replies)
+        if replicas is not None and not self.replica.config.read_repair_fallbacks:
+            skipped = [node for node in stale if node not in replicas]
+            stale = [node for node in stale if node in replicas]
+            self.stats["read-repairs-skipped"] += len(skipped)
         encoded = encode_record(merged) if stale else b""
         out: list[Effect] = []
         for node in stale:

@@ -212,8 +212,10 @@ def cluster_for(config: Config, *, seed: int = 0, traces: bool = False) -> Simul
     cluster = SimulatedCluster(
         list(config.nodes), config.n, config.r, config.w, seed=seed, clock=config.clock,
         sloppy_quorum=config.sloppy_quorum, hinted_handoff=config.hinted_handoff,
-        read_repair=config.read_repair, anti_entropy=config.anti_entropy,
-        partitioning="evenly-spaced", request_timeout=1e6, replica_timeout=1e5,
+        read_repair=config.read_repair,
+        read_repair_fallbacks=config.read_repair_fallbacks,  # session 27's feature
+        anti_entropy=config.anti_entropy, partitioning="evenly-spaced", request_timeout=1e6,
+        replica_timeout=1e5,
         suspicion_timeout=1e7, gossip_interval=1e5, hint_scan_interval=1e5,
         anti_entropy_interval=1e5, client_timeout=1e7,
         # issue 10's features: the same actor rule and lww rule; the buffered engine

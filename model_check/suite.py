@@ -154,6 +154,11 @@ _WRITE = {"put_acknowledged": 3, "converged_after_a_write": 4}
 _WRITE_READ = {**_WRITE, "read_after_acknowledged_write": 6}
 # A put at W = 1 (acknowledged at once) on two nodes (the forgetful-client entries).
 _WRITE1 = {"put_acknowledged": 1, "converged_after_a_write": 2}
+# The delete-fallback entries' common witnesses (a get reads a fallback, then a delete).
+_FALLBACK_READ = {**_WRITE_READ, "converged_after_a_write": 3, "read_after_read": 9,
+                  "write_after_read": 7, "fallback_holds_hint": 3, "hint_handed_off": 7,
+                  "coordinator_times_out": 3, "read_repair_repairs": 8,
+                  "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 10}
 # The delete-join entries' common witnesses (N=2, R=1: shorter than _WRITE_READ's).
 _DELETE_JOIN = {"put_acknowledged": 3, "converged_after_a_write": 3,
                 "read_after_acknowledged_write": 4, "read_after_read": 5,
@@ -653,11 +658,18 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "every property holds",
         distinct_states=13_016,
         transitions=32_860, depth=24,
-        found={**_WRITE_READ, "converged_after_a_write": 3, "read_after_read": 9,
-               "write_after_read": 7, "fallback_holds_hint": 3, "hint_handed_off": 7,
-               "coordinator_times_out": 3, "read_repair_repairs": 8,
-               "delete_acknowledged": 9, "read_after_delete": 12, "tombstone_reaped": 10,
-               "outside_copy_dropped": 13},
+        found={**_FALLBACK_READ, "outside_copy_dropped": 13},
+    ),
+    _entry(
+        "delete-fallback-primary",
+        "session 27: delete-fallback-copy with read repair of the key's replicas only "
+        "(features.read_repair_fallbacks = false, riak_kv's read_repair_primaryonly, the "
+        "implementation's default): the get while n1 is down reads the fallback n2 and "
+        "leaves it as it is, so no copy outside the top N comes about and no reap has one "
+        "to drop: every property holds",
+        distinct_states=7_638,
+        transitions=17_252, depth=22,
+        found=_FALLBACK_READ, not_found=("outside_copy_dropped",),
     ),
     _entry(
         "delete-restore-after-reap",

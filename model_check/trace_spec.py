@@ -46,7 +46,7 @@ from spec.delivery import deliveries
 from spec.faults import faults
 from spec.handoff import hinted_handoffs
 from spec.membership import membership_changes, view_of
-from spec.read_repair import repair
+from spec.read_repair import repair, repaired_nodes
 from spec.requests import client_requests
 from spec.state import Change, Kind, Message, State, new_coordination
 from spec.step import Edit, Plan, plan_of
@@ -260,7 +260,9 @@ def retry(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
 def late_read_repair(v: TraceEvents, name: str, key: str,
                       replies: dict[str, Payload]) -> Callable[[State], State | None]:
     """The spec's read repair (:func:`spec.read_repair.repair`) over every answer the
-    impl's get received, when it ends."""
+    impl's get received, when it ends (without ``read_repair_fallbacks``, only to
+    the key's top N by ``name``'s view: the quorum groups of a change are not
+    known here)."""
     def run(state: State) -> State | None:
         if not replies or not state.node(name).up:
             return state
@@ -268,7 +270,8 @@ def late_read_repair(v: TraceEvents, name: str, key: str,
         for payload in replies.values():
             result = clocks.merge(v.config.clock, result, payload, state.puts)
         edit = Edit(state, v.plan)
-        repair(edit, name, key, tuple(sorted(replies.items())), result)
+        repair(edit, name, key, tuple(sorted(replies.items())), result,
+               repaired_nodes(edit, name, key, ()))
         return edit.build()
     return run
 

@@ -24,6 +24,7 @@ The TOML layout (every key optional; the defaults are those of
                 clock = "dvv"            # "lww" | "server-vclock" | "client-vclock" | "dvv"
                 skew = {}                # per-node wall-clock offsets in ticks: {n1 = 2}
     [features]  hinted_handoff = true  read_repair = true  anti_entropy = true
+                read_repair_fallbacks = true  # false: repair only the key's replicas
                 actor_epochs = true      # false: a node re-uses its name after a disk loss
                 storage = "durable"      # "buffered": a crash may lose unflushed writes
                 lww_timestamps = "hybrid"  # "wall-clock": the coordinator's clock alone
@@ -121,7 +122,8 @@ CLIENT_VCLOCK_ENTRIES = ("pair", "client")
 #: TOML section -> the keys it may hold (each key is also a Config field).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "cluster": ("nodes", "n", "r", "w", "sloppy_quorum", "clock", "skew"),
-    "features": ("hinted_handoff", "read_repair", "anti_entropy", "actor_epochs", "storage",
+    "features": ("hinted_handoff", "read_repair", "read_repair_fallbacks", "anti_entropy",
+                 "actor_epochs", "storage",
                  "lww_timestamps", "vclock_threshold", "delete_mode", "join_handover",
                  "restore_actor", "actor_per_start", "client_vclock_entry"),
     "faults": ("drops", "duplicates", "crashes", "partitions", "disk_losses", "restores"),
@@ -255,6 +257,11 @@ class Config:
     # [features]
     hinted_handoff: bool = True
     read_repair: bool = True
+    #: read repair also writes a replier outside the key's replicas (a fallback of a
+    #: sloppy quorum): riak_kv's default; False: only the key's top N (riak_kv's
+    #: ``read_repair_primaryonly``, the implementation's default since session 27;
+    #: :func:`spec.read_repair.repaired_nodes`)
+    read_repair_fallbacks: bool = True
     anti_entropy: bool = True
     #: a fresh actor (``name~epoch``) per storage lifetime (Riak's kv679 fix); False:
     #: the bare name, which a node that lost its disk re-uses
@@ -336,8 +343,8 @@ class Config:
         object.__setattr__(self, "joining", _joining(self.joining, self.nodes))
         for key in ("n", "r", "w"):
             _int(key, getattr(self, key), 1)
-        for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "anti_entropy",
-                    "actor_epochs", "read_modify_write", "actor_per_start",
+        for key in ("sloppy_quorum", "hinted_handoff", "read_repair", "read_repair_fallbacks",
+                    "anti_entropy", "actor_epochs", "read_modify_write", "actor_per_start",
                     "forgetful_clients"):
             _bool(key, getattr(self, key))
         for key in ("drops", "duplicates", "crashes", "partitions", "disk_losses",

@@ -48,7 +48,7 @@ from spec import clocks
 from spec.actions import Action, ClientTimeout, Timeout
 from spec.clocks import Payload, PutRecord
 from spec.membership import request_targets
-from spec.read_repair import repair
+from spec.read_repair import repair, repaired_nodes
 from spec.state import (
     Coordination,
     GetRecord,
@@ -216,7 +216,8 @@ def _answer_get(edit: Edit, node: str, coord: Coordination) -> None:
     )
     edit.set_coord(node, None, coord.request)
     if config.read_repair:
-        repair(edit, node, coord.key, coord.replies, result)
+        repair(edit, node, coord.key, coord.replies, result,
+               repaired_nodes(edit, node, coord.key, coord.groups))
 
 
 def _settle_joint(edit: Edit, node: str, coord: Coordination, quorum: int,

@@ -10,26 +10,46 @@ something else (:func:`repair`): its own store at once, the others through a
 (:func:`on_read_repair`, an entry of the delivery table of
 :mod:`spec.delivery`). Replies that arrive after the answer are not waited for
 (the coordination record is gone), so only the first R repliers are repaired,
-fallbacks of a sloppy quorum included.
+fallbacks of a sloppy quorum included; with ``read_repair_fallbacks = false``
+(riak_kv's ``read_repair_primaryonly``) only those of the key's replicas
+(:func:`repaired_nodes`): a fallback's store then never holds a copy of a key
+through read repair, a copy no hand-off or let-go removes (session 27).
 """
 
 from __future__ import annotations
 
 from spec import clocks
 from spec.clocks import Payload
+from spec.membership import serving_top
 from spec.state import Kind, Message, NodeState, new_message
 from spec.step import Edit
 
-__all__ = ["on_read_repair", "repair"]
+__all__ = ["on_read_repair", "repair", "repaired_nodes"]
+
+
+def repaired_nodes(edit: Edit, coordinator: str, key: str,
+                   groups: tuple[tuple[str, ...], ...]) -> frozenset[str] | None:
+    """The nodes a get of ``key`` by ``coordinator`` may read-repair: None (every
+    replier) with ``read_repair_fallbacks``; else the key's replicas, its top N
+    (with membership change: the top N by the coordinator's view, and the
+    coordination's quorum ``groups``, the old and the new top N)."""
+    plan = edit.plan
+    if plan.config.read_repair_fallbacks:
+        return None
+    if edit.membership is None:
+        return frozenset(plan.top[key])
+    return frozenset(serving_top(plan, edit.membership, coordinator, key)).union(*groups)
 
 
 def repair(edit: Edit, coordinator: str, key: str, replies: tuple[tuple[str, Payload], ...],
-           result: Payload) -> None:
+           result: Payload, replicas: frozenset[str] | None = None) -> None:
     """Send ``result`` (the reconciled payload of ``key``) to every node of
-    ``replies`` that answered with a different payload; the coordinator's own
-    stale copy is reconciled in place."""
+    ``replies`` that answered with a different payload (only those in ``replicas``
+    unless it is None, :func:`repaired_nodes`); the coordinator's own stale copy
+    is reconciled in place."""
     for node, payload in replies:
-        if clocks.payload_equal(payload, result):
+        if clocks.payload_equal(payload, result) or (
+                replicas is not None and node not in replicas):
             continue
         if node == coordinator:
             edit.store(coordinator, key, result)

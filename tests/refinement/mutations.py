@@ -272,8 +272,11 @@ def reconcile_drops_concurrent() -> Iterator[None]:
 
 @contextlib.contextmanager
 def read_repair_writes_older() -> Iterator[None]:
-    def repair(self: ReadRepairer, key: bytes, replies: dict[str, Record]) -> list[Effect]:
+    def repair(self: ReadRepairer, key: bytes, replies: dict[str, Record],
+               replicas: frozenset[str] | None = None) -> list[Effect]:
         merged, stale = read_repair_targets(replies)
+        if replicas is not None and not self.replica.config.read_repair_fallbacks:
+            stale = [node for node in stale if node in replicas]  # (session 27's rule)
         older = [r for _, r in sorted(replies.items()) if _MERGE(r, merged) != r]
         oldest = older[0] if older else merged  # an answer missing something
         out: list[Effect] = []
@@ -523,8 +526,9 @@ def wall_clock_rule_ignored() -> Iterator[None]:
 def read_repair_skips_tombstones() -> Iterator[None]:
     original = ReadRepairer.repair
 
-    def repair(self: ReadRepairer, key: bytes, replies: dict[str, Record]) -> list[Effect]:
-        return [effect for effect in original(self, key, replies)
+    def repair(self: ReadRepairer, key: bytes, replies: dict[str, Record],
+               replicas: frozenset[str] | None = None) -> list[Effect]:
+        return [effect for effect in original(self, key, replies, replicas)
                 if not (isinstance(effect, Send) and isinstance(effect.message, ReadRepair)
                         and TOMBSTONE in effect.message.record)]
 
