@@ -11,10 +11,13 @@ them (docs/runtime.md, "4. 408 on a body timeout")."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import threading
 import time
 from pathlib import Path
+
+import pytest
 
 from impl.runtime import Address
 from tests.runtime.live import call, cluster, raw, read_to_end, run, url
@@ -100,7 +103,9 @@ def test_half_sent_bodies_are_closed_without_an_answer_by_case_21s_detector(
 
 
 def test_a_stalled_body_a_stalled_expect_and_a_stalled_head_are_closed_silently(
-        tmp_path: Path) -> None:
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Each closed without an answer (the ``Expect`` one after its 100), counted in
+    ``timeouts``; a body's log line says nothing was written."""
     async def scenario() -> None:
         async with cluster(tmp_path, http_idle_timeout_s=IDLE,
                            http_header_timeout_s=IDLE) as servers:
@@ -122,7 +127,11 @@ def test_a_stalled_body_a_stalled_expect_and_a_stalled_head_are_closed_silently(
             status, _, _ = await call("GET", url(node, "/kv/k"))
             assert status == 404  # nothing written
 
-    run(scenario())
+    with caplog.at_level(logging.INFO, logger="vdynamo.http"):
+        run(scenario())
+    lines = [r.getMessage() for r in caplog.records if "closed an HTTP" in r.getMessage()]
+    assert sum(f"(nothing of it for {IDLE:.1f} s); closed without an answer, nothing was "
+               "written" in line for line in lines) == 2, lines
 
 
 def test_a_pipelined_get_is_answered_before_its_stalled_put_is_closed(
