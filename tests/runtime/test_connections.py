@@ -89,7 +89,7 @@ def test_half_sent_requests_idle_connections_and_half_hellos_are_closed(
                 if not still_open:
                     break
                 await asyncio.sleep(0.1)
-            for sock in half_body:  # closed without an answer (a 408 session 24-27)
+            for sock in half_body:  # closed without an answer (a 408 from session 24 until 27)
                 sock.setblocking(True)
                 sock.settimeout(5)
                 assert read_to_end(sock) == (b"", "eof")
