@@ -12,11 +12,10 @@ request, whose headers then have ``http_header_timeout_s``; a body may pause at
 most ``http_idle_timeout_s`` (and must then average ``http_min_body_rate``,
 default :data:`MIN_BODY_BYTES_PER_S`), and so may a client's reading of an answer
 (:meth:`HttpApi._drain`). A connection past a timeout is closed without an
-answer (a client that sent nothing complete has nothing to read), except that a
-request whose body timed out gets a 408 first (:meth:`HttpApi._body_timed_out`,
-since session 24: its head was read, its client waits on an answer); one whose
-client closes its sending side mid-request gets a 400 naming what was missing
-(:meth:`_Parse.truncated`: a half-closed client still reads).
+answer, at once, its body's too (as nginx; :func:`_body_timeout`: a 408 from
+session 24 to 27 left bytes case 21's detector counts as an open connection);
+one whose client closes its sending side mid-request gets a 400 naming what was
+missing (:meth:`_Parse.truncated`: a half-closed client still reads).
 
 Parsing is httptools' (PyPI; llhttp, Node.js's parser, in C): it calls
 :class:`_Parse`'s ``on_*`` methods as it reads, and they queue each complete
@@ -82,9 +81,10 @@ retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
 HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` (Host too) given twice, a
 bad context, R/W out of range, a request cut by the client's half-close), 404 no
-such resource, 405 a method not served, 408 a body that did not come in time,
-411 a PUT with neither Content-Length nor chunked (its body would be empty), 413
-a value over ``max_value_bytes`` or a put that would grow its key's record over
+such resource, 405 a method not served (no 408: a body that did not come in
+time is closed without an answer, :func:`_body_timeout`), 411 a PUT with neither
+Content-Length nor chunked (its body would be empty), 413 a value over
+``max_value_bytes`` or a put that would grow its key's record over
 ``max_record_bytes``, 414 a key over ``max_key_bytes``, 415 a PUT's
 Content-Encoding other than identity, 417 an ``Expect`` other than
 ``100-continue``, 431 headers over 64 KiB, 500 an exception of our own, 501 a
@@ -1440,27 +1440,6 @@ class HttpApi:
                      why or f"nothing for {timeout:.1f} s")
             raise _Closed from None
 
-    async def _body_timed_out(self, reader: asyncio.StreamReader,
-                              writer: asyncio.StreamWriter, why: str) -> None:
-        """Answer a request whose body did not come in time 408 with ``connection:
-        close`` (RFC 9110 15.5.9: the server did not receive a complete request
-        message within the time it was prepared to wait; Apache's mod_reqtimeout
-        answers its body timeout so), then close with a short lingering close
-        (:data:`_REFUSED_LINGER_S`: the client is slow, and a close with its bytes
-        unread would reset the connection before it read the 408). Before session
-        24 the connection was closed without an answer, and the client could not
-        tell a timeout from a crash of the node (its put was not written either
-        way). A head that did not come in time is still closed without one, as
-        nginx does (``client_header_timeout``): the client has no request the node
-        read, and case 21 counts a connection with an unread answer as open."""
-        payload = error_body(errors.BadRequestError(
-            f"request timeout: its body came too slowly ({why}); nothing was written"))
-        payload["error"] = "RequestTimeout"
-        with contextlib.suppress(_Closed, ConnectionError, OSError):
-            await self._respond(writer, b"", 408, payload, [], close=True)
-            self.slots.waiting(writer)
-            await _linger(reader, writer, _REFUSED_LINGER_S)
-
     async def _read_request(self, parse: _Parse, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter, first: bool) -> None:
         """Read until ``parse`` has a request ready (or the answer to give instead: a
@@ -1515,13 +1494,12 @@ class HttpApi:
                 timeout = config.http_header_timeout_s
             else:  # kept alive: nothing of the next request yet
                 timeout = config.http_idle_timeout_s
+            if parse.in_body:  # closed without an answer, as a head (_body_timeout)
+                why = _body_timeout(why or f"nothing of it for {max(timeout, 0.0):.1f} s")
             try:
                 data = await self._read(reader, max(timeout, 0.0), why, parse.gone)
-            except _Closed:  # a timeout: in a body, the client waits on an answer
+            except _Closed:  # a timeout: nothing more is read, its reservation goes
                 self._release(parse)
-                if parse.in_body and not writer.is_closing():
-                    await self._body_timed_out(reader, writer, why or (
-                        f"nothing of it for {timeout:.1f} s"))
                 raise
             if parse.ready:  # made to give way while it waited (_give_way): its 503
                 return
@@ -2179,6 +2157,21 @@ async def _read_unless(reader: asyncio.StreamReader, gone: asyncio.Future[None])
             with contextlib.suppress(asyncio.CancelledError):
                 await read
     return b"" if read.cancelled() else read.result()
+
+
+def _body_timeout(why: str) -> str:
+    """The log line's reason for closing a connection whose request body did not come
+    in time (``why``: a pause, or the body rate), closed without an answer as a head
+    that did not come in time is: nginx's ``ngx_http_finalize_request`` terminates a
+    request finalized with ``NGX_HTTP_REQUEST_TIME_OUT`` without sending (the 408 is
+    only logged), and so does the node since session 27. From session 24 it answered
+    408 with ``connection: close`` and a 0.25 s lingering close: case 21's detector
+    (one ``recv(1)``) read the 408's first byte and counted the connection as open,
+    200 of 200 half bodies (docs/runtime.md, "4. 408 on a body timeout"). The close
+    is at once: with nothing sent there is no answer for a reset to lose, and a
+    client still sending gets that reset, which is its timeout's end."""
+    return (f"request timeout: its body came too slowly ({why}); closed without an "
+            "answer, nothing was written")
 
 
 async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

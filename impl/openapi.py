@@ -67,9 +67,6 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                               "properties": {"context": {"type": "string"}}},
                              written, context_header),
                 **common,
-                "408": _error("the body did not come in time (a pause over "
-                              "http_idle_timeout_s, or slower than http_min_body_rate): "
-                              "nothing written, the connection closes"),
                 "501": _error("a conditional header (If-Match, If-None-Match, "
                               "If-Modified-Since, If-Unmodified-Since, If-Range): not "
                               "served, nothing written; write with a get's context"),

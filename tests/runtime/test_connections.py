@@ -89,11 +89,10 @@ def test_half_sent_requests_idle_connections_and_half_hellos_are_closed(
                 if not still_open:
                     break
                 await asyncio.sleep(0.1)
-            for sock in half_body:  # since session 24 answered 408, then closed
+            for sock in half_body:  # closed without an answer (a 408 from session 24 until 27)
                 sock.setblocking(True)
                 sock.settimeout(5)
-                answer, ended = read_to_end(sock)
-                assert answer.startswith(b"HTTP/1.1 408 ") and ended == "eof", (answer, ended)
+                assert read_to_end(sock) == (b"", "eof")
             for sock in everything + half_body:
                 sock.close()
             assert still_open == []
