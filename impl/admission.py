@@ -8,9 +8,9 @@ bytes (a put's value; a get's record is not known before it is read: 0) *fits*
 when nothing is in flight or the bytes in flight plus ``size`` are within the
 limit. :class:`ByteAdmission` admits a request that fits at once if no request
 waits; otherwise the request joins a FIFO queue and waits at most ``wait``
-seconds. Only the queue's head is admitted, when it fits: the requests behind
-it wait even if they would fit, so a large put is not passed over again and
-again by small ones that keep the bytes busy (session 23's second review: 12
+seconds. Only the queue's head is admitted, when it fits (a get aside, below):
+those behind it wait even if they would fit, so a large put is not passed over
+again and again by small ones that keep the bytes busy (session 23's second review: 12
 clients of 100 KB puts and one of 1 MiB puts, the large one stored 6 times in
 15 s, once after 20 tries). A request still waiting at the end of its wait is
 refused (a 503 with Retry-After, nothing written): the wait is the node's
@@ -18,8 +18,23 @@ Retry-After, so a client that would have been told to come back then is served
 in order instead, no later. The runtime calls :meth:`ByteAdmission.poke` after
 the core's effects (the bytes in flight fall only then), and the head, woken,
 checks again (it is admitted only once the request before it started and was
-counted). A node that stops closes the queue (:meth:`ByteAdmission.close`): those
-waiting are refused at once, and answered before their connections close.
+counted). A get (``size`` 0: it reserves nothing at admission) that fits is
+admitted at once, puts waiting or not, and a get waiting (the bytes over the
+limit) goes as soon as one fits, wherever it is in the queue (session 27's user
+probe: 200 connections each sent a put's head of ``Content-Length`` 1,000,000
+and 10 bytes of body, then nothing; the first normal GET queued behind 199 puts
+that did not fit and was refused 503 at the end of its wait, though 1,000,000
+bytes reserved of 1,398,101 left room for it). The FIFO keeps a large put from
+being passed by smaller *puts*; a get takes none of the bytes it waits for when
+admitted. Its record counts in ``held()`` once read, so a stream of gets of large
+records can still keep a put at the head waiting: a get passes only while
+``held() + reserved <= limit`` (:meth:`fits` of 0), so what gets hold is bounded
+by the limit plus the records of the gets admitted under it, and the put at the
+head is refused at the end of its wait if they never leave it room. Cassandra's
+``native_transport_max_request_data_in_flight`` counts a request's bytes too,
+and a read's request is small. A node that stops closes the queue
+(:meth:`ByteAdmission.close`): those waiting are refused at once, and answered
+before their connections close.
 
 A put's value is not read before its admission (the HTTP port waits its turn
 once its head is read, :meth:`impl.http_api.HttpApi._admit_body`), so the bytes
@@ -65,7 +80,8 @@ class _Waiter:
 class ByteAdmission:
     """FIFO admission by bytes: ``held()`` gives the bytes in flight now, ``limit``
     the most admitted (a request fits when nothing is held or ``held() + size <=
-    limit``), ``wait`` the seconds a request may wait for its turn."""
+    limit``), ``wait`` the seconds a request may wait for its turn. Puts go in
+    order; a get (size 0) that fits passes them (session 27)."""
 
     def __init__(self, held: Callable[[], int], limit: int, wait: float) -> None:
         self.held = held
@@ -73,6 +89,8 @@ class ByteAdmission:
         self.wait = wait
         #: the requests waiting, oldest first
         self.queue: deque[_Waiter] = deque()
+        #: how many of them are gets (size 0): :meth:`poke` wakes them when one fits
+        self.gets_waiting = 0
         #: requests admitted after waiting, and refused at the end of their wait
         self.waited = 0
         self.expired = 0
@@ -116,12 +134,16 @@ class ByteAdmission:
             self.poke()
 
     def admits_now(self, size: int) -> bool:
-        """Whether a request of ``size`` bytes is admitted without waiting: none
-        waits before it and it fits (a request that cannot wait, a Forward or an
-        ``Expect: 100-continue``, is refused otherwise: it may not pass those
-        waiting). Reservations past their hold give way to it (:attr:`give_way`)."""
-        if self.closed or self.queue:
+        """Whether a request of ``size`` bytes is admitted without waiting: it fits
+        and none waits before it, or it is a get (``size`` 0) and fits, those
+        waiting puts or not (session 27: it takes no bytes from them). A request
+        that cannot wait, a Forward or an ``Expect: 100-continue``, is refused
+        otherwise: a put may not pass those waiting. Reservations past their hold
+        give way to it when none waits (:attr:`give_way`)."""
+        if self.closed:
             return False
+        if self.queue:
+            return size == 0 and self.fits(0)
         if not self.fits(size) and self.give_way is not None:
             self.give_way(size)  # bodies past their hold yield to it as to one waiting
         return self.fits(size)
@@ -135,9 +157,10 @@ class ByteAdmission:
         loop = asyncio.get_running_loop()
         waiter = _Waiter(size, loop.create_future())
         self.queue.append(waiter)
+        self.gets_waiting += size == 0
         deadline = loop.time() + self.wait
         try:
-            while self.closed or not (self.queue[0] is waiter and self.fits(size)):
+            while self.closed or not self._turn(waiter):
                 if self.closed:
                     return False
                 if self.queue[0] is waiter and self.give_way is not None and (
@@ -158,7 +181,13 @@ class ByteAdmission:
             return True
         finally:
             self.queue.remove(waiter)
+            self.gets_waiting -= size == 0
             self.poke()
+
+    def _turn(self, waiter: _Waiter) -> bool:
+        """Whether ``waiter`` is admitted now: it fits and is the head, or is a get
+        (size 0), which passes the puts before it (session 27)."""
+        return (waiter.size == 0 or self.queue[0] is waiter) and self.fits(waiter.size)
 
     def close(self) -> None:
         """Refuse the requests waiting now, and any that comes after (the node stops:
@@ -170,8 +199,14 @@ class ByteAdmission:
                 waiter.wake.set_result(None)
 
     def poke(self) -> None:
-        """Wake the queue's head if it fits now (it checks again when it runs)."""
-        if self.queue:
-            head = self.queue[0]
-            if not head.wake.done() and self.fits(head.size):
-                head.wake.set_result(None)
+        """Wake the queue's head if it fits now, and the gets waiting if a get fits
+        (each checks again when it runs)."""
+        if not self.queue:
+            return
+        head = self.queue[0]
+        if not head.wake.done() and self.fits(head.size):
+            head.wake.set_result(None)
+        if self.gets_waiting and self.fits(0):
+            for waiter in self.queue:
+                if waiter.size == 0 and not waiter.wake.done():
+                    waiter.wake.set_result(None)

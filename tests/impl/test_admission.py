@@ -13,6 +13,21 @@ def _run(scenario: object) -> None:
     asyncio.run(asyncio.wait_for(scenario, 10))  # type: ignore[arg-type]
 
 
+class _Requests:
+    """Requests admitted by a :class:`ByteAdmission` over bytes in flight ``held``
+    (a variable of the test), each counted once started, in ``order``."""
+
+    def __init__(self, held: int) -> None:
+        self.held = held
+        self.admission = ByteAdmission(lambda: self.held, 150, wait=5.0)
+        self.order: list[str] = []
+
+    async def request(self, name: str, size: int) -> None:
+        assert await self.admission.admit(size)
+        self.order.append(name)
+        self.held += size  # started: counted before the next is looked at
+
+
 def test_a_large_request_waits_at_the_head_and_small_ones_behind_it_do_not_pass() -> None:
     async def scenario() -> None:
         held = [60]
@@ -62,3 +77,46 @@ def test_nothing_in_flight_admits_any_size() -> None:
     assert admission.admits_now(150) and admission.admits_now(10**9)
     assert ByteAdmission(lambda: 1, 150, wait=1.0).admits_now(149)
     assert not ByteAdmission(lambda: 1, 150, wait=1.0).admits_now(150)
+
+
+def test_a_get_that_fits_passes_a_put_that_waits_and_the_put_keeps_its_place() -> None:
+    """Session 27's user probe: a get (size 0) queued behind puts that did not fit
+    was refused at the end of its wait, though the bytes left room for it."""
+    async def scenario() -> None:
+        requests = _Requests(held=100)
+        admission = requests.admission
+        large = asyncio.create_task(requests.request("large", 100))  # 200 > 150: waits
+        await asyncio.sleep(0)
+        small = asyncio.create_task(requests.request("small", 10))  # behind the large
+        await asyncio.sleep(0.05)
+        assert admission.admits_now(0)  # a get (or a forwarded one): at once
+        await asyncio.wait_for(requests.request("get", 0), 0.5)
+        assert requests.order == ["get"] and len(admission.queue) == 2
+        assert not admission.admits_now(10)  # a put still may not pass them
+        requests.held = 0
+        admission.poke()
+        await asyncio.gather(large, small)
+        assert requests.order == ["get", "large", "small"]
+        assert admission.gets_waiting == 0 and admission.waited == 2
+
+    _run(scenario())
+
+
+def test_a_get_over_the_limit_waits_and_goes_when_it_fits_wherever_it_is_queued() -> None:
+    async def scenario() -> None:
+        held = [200]  # over the limit: a get does not fit either
+        admission = ByteAdmission(lambda: held[0], 150, wait=5.0)
+        large = asyncio.create_task(admission.admit(100))
+        await asyncio.sleep(0)
+        get = asyncio.create_task(admission.admit(0))
+        await asyncio.sleep(0.05)
+        assert not admission.admits_now(0) and admission.gets_waiting == 1
+        held[0] = 120  # within the limit: a get fits, the put at the head does not
+        admission.poke()
+        assert await asyncio.wait_for(get, 0.5)
+        assert not large.done() and list(w.size for w in admission.queue) == [100]
+        held[0] = 0
+        admission.poke()
+        assert await large and admission.gets_waiting == 0
+
+    _run(scenario())
