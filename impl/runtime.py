@@ -1242,9 +1242,10 @@ class NodeServer:
         get is admitted while the bytes in flight are within the limit, and its
         record counts from its coordinator's own read on (16 clients reading keys
         of three 1 MiB siblings at ``r=2``: 112 of 128 got 503 after the quorum
-        timeout, 1.1 GB, before), even while puts wait their turn (session 27: a
-        get queued behind 199 half-sent puts that did not fit was refused 503
-        although the bytes left room for it; :class:`impl.admission.ByteAdmission`).
+        timeout, 1.1 GB, before), even while puts wait their turn if the bytes in
+        flight leave the first room (session 27: a get queued behind 199 half-sent
+        puts that did not fit was refused 503 although the bytes left room for it;
+        :class:`impl.admission.ByteAdmission`).
         Cassandra bounds a
         node's in-flight request bytes the same way
         (``native_transport_max_request_data_in_flight``, formerly
@@ -1274,10 +1275,11 @@ class NodeServer:
         (at most ``retry_after_s``) rather than being refused at once, and is
         refused only if its turn did not come by then (session 24: refused at once,
         a 1 MiB put was passed over again and again by small ones), or with a
-        NodeDownError if the node stops while it waits. A get (0) waits only while
-        the bytes in flight are over the limit: it passes the puts waiting
-        (session 27; Cassandra's ``native_transport_max_request_data_in_flight``
-        counts request bytes, and a read's request is small)."""
+        NodeDownError if the node stops while it waits. A get (0) passes the puts
+        waiting while it fits and the bytes in flight leave the head room
+        (session 27; :meth:`impl.admission.ByteAdmission._get_passes`; Cassandra's
+        ``native_transport_max_request_data_in_flight`` counts request bytes, and a
+        read's request is small)."""
         refusal = self.overloaded()
         if refusal is not None:
             return refusal

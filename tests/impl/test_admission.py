@@ -81,10 +81,12 @@ def test_nothing_in_flight_admits_any_size() -> None:
 
 def test_a_get_that_fits_passes_a_put_that_waits_and_the_put_keeps_its_place() -> None:
     """Session 27's user probe: a get (size 0) queued behind puts that did not fit
-    was refused at the end of its wait, though the bytes left room for it."""
+    (the bytes reserved by a put whose body is still arriving) was refused at the
+    end of its wait, though the bytes left room for it."""
     async def scenario() -> None:
-        requests = _Requests(held=100)
+        requests = _Requests(held=0)
         admission = requests.admission
+        admission.reserve(100)  # a half-sent put
         large = asyncio.create_task(requests.request("large", 100))  # 200 > 150: waits
         await asyncio.sleep(0)
         small = asyncio.create_task(requests.request("small", 10))  # behind the large
@@ -93,8 +95,7 @@ def test_a_get_that_fits_passes_a_put_that_waits_and_the_put_keeps_its_place() -
         await asyncio.wait_for(requests.request("get", 0), 0.5)
         assert requests.order == ["get"] and len(admission.queue) == 2
         assert not admission.admits_now(10)  # a put still may not pass them
-        requests.held = 0
-        admission.poke()
+        admission.release(100)
         await asyncio.gather(large, small)
         assert requests.order == ["get", "large", "small"]
         assert admission.gets_waiting == 0 and admission.waited == 2
@@ -104,19 +105,38 @@ def test_a_get_that_fits_passes_a_put_that_waits_and_the_put_keeps_its_place() -
 
 def test_a_get_over_the_limit_waits_and_goes_when_it_fits_wherever_it_is_queued() -> None:
     async def scenario() -> None:
-        held = [200]  # over the limit: a get does not fit either
-        admission = ByteAdmission(lambda: held[0], 150, wait=5.0)
+        admission = ByteAdmission(lambda: 0, 150, wait=5.0)
+        admission.reserve(200)  # over the limit: a get does not fit either
         large = asyncio.create_task(admission.admit(100))
         await asyncio.sleep(0)
         get = asyncio.create_task(admission.admit(0))
         await asyncio.sleep(0.05)
         assert not admission.admits_now(0) and admission.gets_waiting == 1
-        held[0] = 120  # within the limit: a get fits, the put at the head does not
-        admission.poke()
+        admission.release(80)  # 120 reserved: a get fits, the put at the head does not
         assert await asyncio.wait_for(get, 0.5)
-        assert not large.done() and list(w.size for w in admission.queue) == [100]
-        held[0] = 0
-        admission.poke()
+        assert not large.done() and [w.size for w in admission.queue] == [100]
+        admission.release(120)
         assert await large and admission.gets_waiting == 0
+
+    _run(scenario())
+
+
+def test_gets_do_not_pass_a_put_that_waits_for_the_bytes_gets_hold() -> None:
+    """The bound on passing: a get passes only while the bytes in flight (gets'
+    records count there once read) leave the head room; before it, 8 clients
+    reading a 600 KB record let 1 of 20 puts of 1 MiB through in 20 s."""
+    async def scenario() -> None:
+        requests = _Requests(held=60)  # a get's record being answered
+        admission = requests.admission
+        large = asyncio.create_task(requests.request("large", 100))  # 160 > 150: waits
+        await asyncio.sleep(0.05)
+        assert admission.fits(0) and not admission.admits_now(0)
+        get = asyncio.create_task(requests.request("get", 0))
+        await asyncio.sleep(0.05)
+        assert requests.order == [] and admission.gets_waiting == 1
+        requests.held = 0  # the record answered
+        admission.poke()
+        await asyncio.gather(large, get)
+        assert requests.order == ["large", "get"] and not admission.queue
 
     _run(scenario())
