@@ -41,6 +41,23 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
   acknowledged tombstone reaps whatever the others hold) is the twin (the suite's
   delete-immediate); the guard without the down nodes' stores is refuted too
   (tests/model_check/test_reap_encoding.py).
+- ``delete_shields`` (session 27), the part of ``no_resurrection`` a quorum read
+  needs, which ``no_resurrection_after_reap`` does not state: for an acknowledged
+  delete ``d`` and a version ``q`` it deletes, at least ``W`` stores cover ``d``
+  (hold its tombstone or a version that supersedes it), or ``q``'s own version is
+  nowhere (store, message, hint, record). It implies
+  ``no_resurrection_after_reap`` (no store holding ``d`` is fewer than ``W``) and
+  ``quorum_read_sees_delete``: any ``R`` of the top N with ``R + W > N`` include a
+  store that covers ``d``, unless ``q`` is gone everywhere. Strengthened by the
+  conjuncts of ``strong_no_resurrection``. The suite's delete-immediate breaks it
+  at its reap, two steps before the checker's ``no_resurrection`` violation, while
+  ``no_resurrection_after_reap`` holds on every state of that trace (a tombstone is
+  still at n3): tests/model_check/test_reap_encoding.py. Twin: immediate reaping
+  with ``W = 2``. What the encoding does not give (docs/proofs.md): the get itself
+  (its replies come from stores at different times, no reap happens while a get is
+  coordinated by guard 2, and a reply covering ``d`` makes the reconciliation drop
+  ``q``'s own version: the encoding's merge keeps ``live`` over-approximated, so
+  that last step is the spec's, not proved here).
 """
 
 from __future__ import annotations
@@ -64,7 +81,7 @@ from model_check.proofs.abstraction import (
     strong_durable,
     strong_hints,
 )
-from model_check.proofs.framework import Proof, Query, int_of
+from model_check.proofs.framework import Proof, Query, count_true, int_of
 from model_check.proofs.transition import (
     StoreRule,
     causal_store,
@@ -78,7 +95,10 @@ __all__ = [
     "BOUNDS",
     "PROOFS",
     "SHAPE",
+    "delete_shields",
     "no_resurrection_after_reap",
+    "quorum_read_sees_delete",
+    "strong_delete_shields",
     "strong_durable_with_losses",
     "strong_no_resurrection",
 ]
@@ -91,6 +111,7 @@ def _induction(
     store_rule: StoreRule = causal_store,
     parts: tuple[str, ...] = ("init", "step", "implies"),
     losses: Callable[[Params], Term] = lambda params: params.max_losses == 0,
+    first: Callable[[AbstractState], list[tuple[Term, Any]]] = lambda x: [],
 ) -> Iterator[Query]:
     x, y, params = new_states(shape)
     # ``losses``: the hypothesis on disk losses (none, by default: a buffered crash is
@@ -115,7 +136,7 @@ def _induction(
             (*bounds, invariant(x, params), relation(x, y, steps, selector),
              z3.Not(invariant(y, params))),
             explain,
-            prefer=_small_pre_state(x, params),
+            prefer=(*first(x), *_small_pre_state(x, params)),
         )
     if "implies" in parts:
         yield Query("Inv => property", (invariant(x, params), z3.Not(prop(x, params))),
@@ -229,6 +250,63 @@ def strong_no_resurrection(x: AbstractState, params: Params) -> Term:
     )
 
 
+def _deletes(x: AbstractState, params: Params) -> Iterator[tuple[int, int, Term]]:
+    """(d, q, "d is an acknowledged delete and q a version it deletes") per pair."""
+    puts = range(x.shape.puts)
+    for d in puts:
+        for q in puts:
+            if d != q:
+                yield d, q, z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
+                                   z3.Not(params.tomb[q]))
+
+
+def delete_shields(x: AbstractState, params: Params) -> Term:
+    """For an acknowledged delete ``d`` and a version ``q`` it deletes: at least ``W``
+    nodes' stores cover ``d``, or ``q``'s own version is nowhere (proof
+    ``inductive_delete_shields_quorum_reads``, docs/proofs.md)."""
+    return z3.And([
+        z3.Implies(deleted, z3.Or(holders(x, params, d) >= params.w,
+                                  z3.Not(_somelive(x, q))))
+        for d, q, deleted in _deletes(x, params)
+    ])
+
+
+def strong_delete_shields(x: AbstractState, params: Params) -> Term:
+    """:func:`delete_shields` with the conjuncts of :func:`strong_no_resurrection`
+    (which make it inductive)."""
+    return z3.And(strong_no_resurrection(x, params), delete_shields(x, params))
+
+
+def quorum_read_sees_delete(x: AbstractState, params: Params) -> Term:
+    """Any ``R`` of the key's top N, ``R + W > N`` (``R`` and the nodes read are free
+    constants: the property holds for every choice), include a store covering an
+    acknowledged delete ``d``, unless a version ``q`` it deletes is gone everywhere:
+    a quorum read taken now cannot see ``q`` without the tombstone (or a version
+    superseding it) beside it."""
+    top = x.shape.top
+    r = z3.Int("R")
+    read = {n: z3.Bool(f"read[{x.shape.nodes[n]}]") for n in top}
+    quorum = z3.And(r >= 1, r + params.w > len(top), count_true(list(read.values())) >= r)
+    return z3.Implies(quorum, z3.And([
+        z3.Implies(z3.And(deleted, _somelive(x, q)),
+                   z3.Or([z3.And(read[n], x.store[n][d]) for n in top]))
+        for d, q, deleted in _deletes(x, params)
+    ]))
+
+
+def _deleted_in_a_store(x: AbstractState) -> list[tuple[Term, Any]]:
+    """Preferences for the shields twin's counterexample, the shape of the checker's
+    trace of delete-immediate: the deleted version in the store of B (which missed
+    the delete), the tombstone in A's and C's, nothing in flight."""
+    return [*[(a, False) for a in x.alive], (x.live[0][0], False), (x.live[2][0], False),
+            (x.store[1][1], False), (x.live[0][1], True), (x.live[2][1], True)]
+
+
+def _no_loss_w2(params: Params) -> Term:
+    """The suite's delete-immediate: N=3 R=2 W=2, no disk loss."""
+    return z3.And(params.max_losses == 0, params.w == 2)
+
+
 PROOFS: tuple[Proof, ...] = (
     Proof(
         "inductive_acked_writes_durable",
@@ -312,6 +390,23 @@ PROOFS: tuple[Proof, ...] = (
         "version",
         lambda: _induction(IMMEDIATE_SHAPE, strong_no_resurrection,
                            no_resurrection_after_reap, parts=("step",)),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_delete_shields_quorum_reads",
+        "With safe reaping on a fixed ring (strict quorum, no disk loss), for an "
+        "acknowledged delete and a version it deletes: at least W stores cover the "
+        "delete, or the version's own copy is nowhere (store, message, hint, record). "
+        "The strengthened invariant holds initially, is preserved by every step (reaps "
+        "included) and implies that any R of the top N with R + W > N include a store "
+        "covering the delete unless the version is gone (the suite's delete-safe).",
+        DELETE_BOUNDS.replace("no disk loss", "W symbolic, no disk loss"),
+        lambda: _induction(DELETE_SHAPE, strong_delete_shields, quorum_read_sees_delete),
+        "immediate reaping with W = 2 (the suite's delete-immediate): a node reaps the "
+        "acknowledged tombstone while another replica still holds the deleted version, "
+        "so fewer than W stores cover the delete",
+        lambda: _induction(IMMEDIATE_SHAPE, strong_delete_shields, quorum_read_sees_delete,
+                           parts=("step",), losses=_no_loss_w2, first=_deleted_in_a_store),
         group="invariants",
     ),
 )
