@@ -63,6 +63,7 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import z3
@@ -81,7 +82,7 @@ from model_check.proofs.abstraction import (
     strong_durable,
     strong_hints,
 )
-from model_check.proofs.framework import Proof, Query, count_true, int_of
+from model_check.proofs.framework import Proof, Query, bool_of, count_true, int_of
 from model_check.proofs.transition import (
     StoreRule,
     causal_store,
@@ -262,10 +263,11 @@ def _deletes(x: AbstractState, params: Params) -> Iterator[tuple[int, int, Term]
 
 def delete_shields(x: AbstractState, params: Params) -> Term:
     """For an acknowledged delete ``d`` and a version ``q`` it deletes: at least ``W``
-    nodes' stores cover ``d``, or ``q``'s own version is nowhere (proof
-    ``inductive_delete_shields_quorum_reads``, docs/proofs.md)."""
+    minus the disk losses so far of nodes' stores cover ``d``, or ``q``'s own
+    version is nowhere (proofs ``inductive_delete_shields_quorum_reads`` and
+    ``..._with_disk_loss``, docs/proofs.md)."""
     return z3.And([
-        z3.Implies(deleted, z3.Or(holders(x, params, d) >= params.w,
+        z3.Implies(deleted, z3.Or(holders(x, params, d) >= params.w - x.losses,
                                   z3.Not(_somelive(x, q))))
         for d, q, deleted in _deletes(x, params)
     ])
@@ -277,21 +279,60 @@ def strong_delete_shields(x: AbstractState, params: Params) -> Term:
     return z3.And(strong_no_resurrection(x, params), delete_shields(x, params))
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A quorum read of the stores, taken now: ``r`` and the nodes ``read`` are free
+    constants (a property over them holds for every choice)."""
+
+    r: Term
+    read: dict[int, Term]
+
+    @staticmethod
+    def of(x: AbstractState) -> _Read:
+        return _Read(z3.Int("R"), {n: z3.Bool(f"read[{x.shape.nodes[n]}]") for n in x.shape.top})
+
+    def sees_delete(self, x: AbstractState, params: Params, slack: Term) -> Term:
+        """If ``R + W - slack > N`` and ``R`` of the top N are read, they include a
+        store covering each acknowledged delete ``d`` unless a version it deletes
+        is gone everywhere."""
+        quorum = z3.And(self.r >= 1, self.r + params.w - slack > len(x.shape.top),
+                        count_true(list(self.read.values())) >= self.r)
+        return z3.Implies(quorum, z3.And([
+            z3.Implies(z3.And(deleted, _somelive(x, q)),
+                       z3.Or([z3.And(flag, x.store[n][d]) for n, flag in self.read.items()]))
+            for d, q, deleted in _deletes(x, params)
+        ]))
+
+
 def quorum_read_sees_delete(x: AbstractState, params: Params) -> Term:
-    """Any ``R`` of the key's top N, ``R + W > N`` (``R`` and the nodes read are free
-    constants: the property holds for every choice), include a store covering an
-    acknowledged delete ``d``, unless a version ``q`` it deletes is gone everywhere:
-    a quorum read taken now cannot see ``q`` without the tombstone (or a version
-    superseding it) beside it."""
-    top = x.shape.top
-    r = z3.Int("R")
-    read = {n: z3.Bool(f"read[{x.shape.nodes[n]}]") for n in top}
-    quorum = z3.And(r >= 1, r + params.w > len(top), count_true(list(read.values())) >= r)
-    return z3.Implies(quorum, z3.And([
-        z3.Implies(z3.And(deleted, _somelive(x, q)),
-                   z3.Or([z3.And(read[n], x.store[n][d]) for n in top]))
-        for d, q, deleted in _deletes(x, params)
-    ]))
+    """Any ``R`` of the key's top N with ``R + W - losses > N`` (the disk losses so
+    far; none: ``R + W > N``) include a store covering an acknowledged delete ``d``,
+    unless a version ``q`` it deletes is gone everywhere: a quorum read taken now
+    cannot see ``q`` without the tombstone (or a version superseding it) beside it."""
+    return _Read.of(x).sees_delete(x, params, x.losses)
+
+
+def _read_without_losses(shape: Shape) -> Iterator[Query]:
+    """The disk-loss twin: the strengthened invariant holds, one disk lost with
+    W = 2 (N = 3), and a read of R with R + W > N but not R + W - losses > N."""
+    x, _, params = new_states(shape)
+    read = _Read.of(x)
+
+    def explain(m: Any) -> str:
+        names = [x.shape.nodes[n] for n, flag in read.read.items() if bool_of(m, flag)]
+        return (f"invariant holds: {describe(m, x, params)}; W={int_of(m, params.w)} "
+                f"R={int_of(m, read.r)}: a get answered by {{{', '.join(names)}}} reads no "
+                "store covering the acknowledged delete, and the version it deleted is left")
+
+    yield Query(
+        "Inv => a read with R + W > N sees the delete",
+        (params.wellformed(), _w2_one_loss(params), strong_delete_shields(x, params),
+         z3.Not(read.sees_delete(x, params, z3.IntVal(0)))),
+        explain,
+        prefer=(*[(a, False) for a in x.alive], (x.live[0][0], False), (x.live[2][0], False),
+                (x.store[1][1], False), (x.live[2][1], True),
+                *_small_pre_state(x, params)),
+    )
 
 
 def _deleted_in_a_store(x: AbstractState) -> list[tuple[Term, Any]]:
@@ -407,6 +448,23 @@ PROOFS: tuple[Proof, ...] = (
         "so fewer than W stores cover the delete",
         lambda: _induction(IMMEDIATE_SHAPE, strong_delete_shields, quorum_read_sees_delete,
                            parts=("step",), losses=_no_loss_w2, first=_deleted_in_a_store),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_delete_shields_with_disk_loss",
+        "With safe reaping on a fixed ring and fewer disk losses than W: for an "
+        "acknowledged delete and a version it deletes, at least W minus the losses so "
+        "far of stores cover the delete, or the version's own copy is nowhere; the "
+        "strengthened invariant holds initially, is preserved by every step (disk loss "
+        "included) and implies that any R of the top N with R + W - losses > N include "
+        "a store covering the delete unless the version is gone.",
+        DELETE_BOUNDS.replace("no disk loss", "W and the disk-loss budget symbolic"),
+        lambda: _induction(DELETE_SHAPE, strong_delete_shields, quorum_read_sees_delete,
+                           losses=_fewer_losses_than_w),
+        "a read quorum of R + W > N only, with one disk loss and W = 2 (N = 3, R = 2): "
+        "the lost disk held the tombstone, and a get reads it and the replica that "
+        "missed the delete",
+        lambda: _read_without_losses(DELETE_SHAPE),
         group="invariants",
     ),
 )

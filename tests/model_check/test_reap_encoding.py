@@ -31,6 +31,7 @@ from model_check.proofs.invariants import (
 from model_check.suite import entry
 from spec import model
 from spec.actions import Reap, action_from_json
+from spec.config import Config
 from tests.conftest import PROFILE
 from tests.model_check.test_proof_agreement import _reachable
 
@@ -129,3 +130,39 @@ def test_a_store_covering_a_delete_holds_nothing_it_deleted(name: str) -> None:
         assert check.holds(_superseded_not_live, state), state
         count += 1
     assert count == entry(name).distinct_states
+
+
+LOSS_TRACE = Path(__file__).resolve().parent / "delete-safe-disk-loss.no_resurrection.json"
+
+
+def test_the_checkers_disk_loss_resurrection_is_the_disk_loss_twin() -> None:
+    """delete-safe with one disk loss (not a suite entry: 274,242 states, about 60
+    CPU-s; the trace cached from ``vdynamo check``, docs/proofs.md): the checker's
+    ``no_resurrection`` counterexample is the twin of
+    ``inductive_delete_shields_with_disk_loss``. The delete is acknowledged by n1 and
+    n3, n2 holds v1; n1 loses its disk; a get answered by n1 and n2 (R = 2, R + W > N
+    but not R + W - losses > N) returns v1, with no reap. Every step is one the
+    encoding explains, and the strengthened invariant (``W - losses``) holds on
+    every state: it is the read that needs the larger quorum."""
+    data = json.loads(LOSS_TRACE.read_text())
+    config = Config.from_json(data["config"])
+    assert config.disk_losses == 1 and config.delete_mode == "safe"
+    check = EdgeCheck(config)
+    state = model.initial_state(config)
+    run = [state]
+    for item in data["actions"]:
+        wanted = action_from_json(dict(item))
+        after = next(a for action, a in model.successors(state) if action == wanted)
+        step = check.edge(state, wanted, after)
+        assert step is not None, wanted
+        state = after
+        run.append(state)
+    assert all(check.holds(strong_delete_shields, s) for s in run)
+    assert all(properties.acked_writes_durable(s) for s in run)
+    assert not properties.no_resurrection(run[-1])
+    assert all(properties.no_resurrection(s) for s in run[:-1])
+    kinds = [item["action"] for item in data["actions"]]
+    assert "reap" not in kinds and kinds.count("disk-loss") == 1
+    lost = next(item["node"] for item in data["actions"] if item["action"] == "disk-loss")
+    last = data["actions"][-1]["message"]  # the reply that answers the get with v1
+    assert (lost, last["src"], last["dst"]) == ("n1", "n1", "n2")
