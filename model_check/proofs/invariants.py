@@ -58,6 +58,12 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
   coordinated by guard 2, and a reply covering ``d`` makes the reconciliation drop
   ``q``'s own version: the encoding's merge keeps ``live`` over-approximated, so
   that last step is the spec's, not proved here).
+- With disk loss (fewer losses than ``W``), ``delete_shields`` reads ``W`` minus the
+  losses so far, and the read that sees the delete needs ``R + W - losses > N``.
+  Twin: a read of ``R + W > N`` only, one loss, ``W = 2``: the lost disk held the
+  tombstone and the get reads it and the replica that missed the delete, with no
+  reap (the checker's ``no_resurrection`` counterexample of delete-safe with one
+  disk loss, tests/model_check/test_reap_encoding.py).
 """
 
 from __future__ import annotations
