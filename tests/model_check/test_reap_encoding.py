@@ -22,6 +22,7 @@ from model_check.proofs.edges import EdgeCheck
 from model_check.proofs.framework import Verdict, decide
 from model_check.proofs.invariants import (
     DELETE_SHAPE,
+    _fewer_losses_than_w,
     _induction,
     delete_shields,
     no_resurrection_after_reap,
@@ -46,14 +47,20 @@ def _up_only(x: Any, params: Any, members: Any = None) -> list[Any]:
             for d in puts for q in puts if d != q for up, live in zip(x.up, x.live, strict=True)]
 
 
+def _no_loss(params: Any) -> Any:
+    return params.max_losses == 0
+
+
 def _nothing_quiet(x: Any) -> list[Any]:
     return []
 
 
 MUTANTS = {"down-replica": ("reap_covered_nowhere", _up_only),
            "not-quiet": ("key_quiet", _nothing_quiet)}
-INVARIANTS = {"after-reap": (strong_no_resurrection, no_resurrection_after_reap),
-              "shields": (strong_delete_shields, delete_shields)}
+INVARIANTS = {"after-reap": (strong_no_resurrection, no_resurrection_after_reap, None),
+              "shields": (strong_delete_shields, delete_shields, None),
+              "shields-disk-loss": (strong_delete_shields, delete_shields,
+                                    _fewer_losses_than_w)}
 
 
 @pytest.mark.parametrize("invariant", list(INVARIANTS))
@@ -62,8 +69,9 @@ def test_the_safe_reap_guard_needs_each_part(mutant: str | None, invariant: str,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     if mutant:
         monkeypatch.setattr(transition, *MUTANTS[mutant])
-    strong, prop = INVARIANTS[invariant]
-    outcome = decide(_induction(DELETE_SHAPE, strong, prop, parts=("step",)))
+    strong, prop, losses = INVARIANTS[invariant]
+    outcome = decide(_induction(DELETE_SHAPE, strong, prop, parts=("step",),
+                                losses=losses or _no_loss))
     if mutant:
         assert outcome.verdict is Verdict.REFUTED
         assert outcome.counterexample is not None
