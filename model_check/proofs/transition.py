@@ -445,7 +445,7 @@ def transition(
             # dominate m's copy), nothing about the key in flight. On a fixed ring the
             # replicas are the key's top N (spec.membership.replicates): m is outside
             # it and n in it (session 27: before, any m and n, which let a replica's
-            # copy go and broke inductive_delete_shielded_until_dead). With a
+            # copy go and refuted inductive_delete_shields_quorum_reads). With a
             # membership change who is a replica (by the views), and on any ring
             # reachability, are not in the abstraction: over-approximated.
             outside = [m for m in nodes if x.ring is not None or m not in shape.top]
