@@ -22,7 +22,8 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   ``lost`` (a message to a down node), ``timeout`` and ``client-timeout``,
   ``drop`` and ``duplicate`` of any other message, ``reap`` (an up node's copy of
   the key is removed, under the guards of ``spec.deletes``; or, safe, a copy that
-  an up node's tombstones-only copy covers, the outside-copy drop),
+  an up node's tombstones-only copy covers, the outside-copy drop: on a fixed ring
+  a copy outside the key's top N covered by one in it),
   ``partition``, and, in a shape with restores (``faults.restores``), ``restore``
   (as a disk loss, but the store is the backup's: the encoding keeps no backup, so
   the new store holds any performed puts, the hint store anything).
