@@ -38,6 +38,9 @@ tests/impl/test_join_strategy3.py) and the tombstone nemesis on seeds 1, 2, 7 an
 (CI: 3-6, tests/impl/test_reap_outside_top_n.py; session 19); the symmetry cache's
 agreement on lww-two-clients' whole graph and 1,500-2,000 states of the others (CI:
 500 states of each, ``AGREEMENT`` of tests/spec/test_symmetry.py; session 20);
+the store-level supersession check on delete-immediate's 128,103 states (CI:
+delete-safe's 12,837, ``SUPERSEDED`` of tests/model_check/test_reap_encoding.py;
+session 27);
 ``--por-savings`` on strict-dvv (CI: on dvv-context-collapses, ``CLI_SAVINGS`` of
 tests/model_check/test_por.py) and clone against replay on 100 edges of disk-loss-w2
 (CI: 60 other edges of it with detours, tests/refinement/test_conformance_paths.py;

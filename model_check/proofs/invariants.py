@@ -41,11 +41,35 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
   acknowledged tombstone reaps whatever the others hold) is the twin (the suite's
   delete-immediate); the guard without the down nodes' stores is refuted too
   (tests/model_check/test_reap_encoding.py).
+- ``delete_shields`` (session 27), the part of ``no_resurrection`` a quorum read
+  needs, which ``no_resurrection_after_reap`` does not state: for an acknowledged
+  delete ``d`` and a version ``q`` it deletes, at least ``W`` stores cover ``d``
+  (hold its tombstone or a version that supersedes it), or ``q``'s own version is
+  nowhere (store, message, hint, record). It implies
+  ``no_resurrection_after_reap`` (no store holding ``d`` is fewer than ``W``) and
+  ``quorum_read_sees_delete``: any ``R`` of the top N with ``R + W > N`` include a
+  store that covers ``d``, unless ``q`` is gone everywhere. Strengthened by the
+  conjuncts of ``strong_no_resurrection``. The suite's delete-immediate breaks it
+  at its reap, two steps before the checker's ``no_resurrection`` violation, while
+  ``no_resurrection_after_reap`` holds on every state of that trace (a tombstone is
+  still at n3): tests/model_check/test_reap_encoding.py. Twin: immediate reaping
+  with ``W = 2``. What the encoding does not give (docs/proofs.md): the get itself
+  (its replies come from stores at different times, no reap happens while a get is
+  coordinated by guard 2, and a reply covering ``d`` makes the reconciliation drop
+  ``q``'s own version: the encoding's merge keeps ``live`` over-approximated, so
+  that last step is the spec's, not proved here).
+- With disk loss (fewer losses than ``W``), ``delete_shields`` reads ``W`` minus the
+  losses so far, and the read that sees the delete needs ``R + W - losses > N``.
+  Twin: a read of ``R + W > N`` only, one loss, ``W = 2``: the lost disk held the
+  tombstone and the get reads it and the replica that missed the delete, with no
+  reap (the checker's ``no_resurrection`` counterexample of delete-safe with one
+  disk loss, tests/model_check/test_reap_encoding.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import z3
@@ -64,7 +88,7 @@ from model_check.proofs.abstraction import (
     strong_durable,
     strong_hints,
 )
-from model_check.proofs.framework import Proof, Query, int_of
+from model_check.proofs.framework import Proof, Query, bool_of, count_true, int_of
 from model_check.proofs.transition import (
     StoreRule,
     causal_store,
@@ -78,7 +102,10 @@ __all__ = [
     "BOUNDS",
     "PROOFS",
     "SHAPE",
+    "delete_shields",
     "no_resurrection_after_reap",
+    "quorum_read_sees_delete",
+    "strong_delete_shields",
     "strong_durable_with_losses",
     "strong_no_resurrection",
 ]
@@ -91,6 +118,7 @@ def _induction(
     store_rule: StoreRule = causal_store,
     parts: tuple[str, ...] = ("init", "step", "implies"),
     losses: Callable[[Params], Term] = lambda params: params.max_losses == 0,
+    first: Callable[[AbstractState], list[tuple[Term, Any]]] = lambda x: [],
 ) -> Iterator[Query]:
     x, y, params = new_states(shape)
     # ``losses``: the hypothesis on disk losses (none, by default: a buffered crash is
@@ -115,7 +143,7 @@ def _induction(
             (*bounds, invariant(x, params), relation(x, y, steps, selector),
              z3.Not(invariant(y, params))),
             explain,
-            prefer=_small_pre_state(x, params),
+            prefer=(*first(x), *_small_pre_state(x, params)),
         )
     if "implies" in parts:
         yield Query("Inv => property", (invariant(x, params), z3.Not(prop(x, params))),
@@ -229,6 +257,103 @@ def strong_no_resurrection(x: AbstractState, params: Params) -> Term:
     )
 
 
+def _deletes(x: AbstractState, params: Params) -> Iterator[tuple[int, int, Term]]:
+    """(d, q, "d is an acknowledged delete and q a version it deletes") per pair."""
+    puts = range(x.shape.puts)
+    for d in puts:
+        for q in puts:
+            if d != q:
+                yield d, q, z3.And(x.acked[d], params.tomb[d], params.hist[d][q],
+                                   z3.Not(params.tomb[q]))
+
+
+def delete_shields(x: AbstractState, params: Params) -> Term:
+    """For an acknowledged delete ``d`` and a version ``q`` it deletes: at least ``W``
+    minus the disk losses so far of nodes' stores cover ``d``, or ``q``'s own
+    version is nowhere (proofs ``inductive_delete_shields_quorum_reads`` and
+    ``..._with_disk_loss``, docs/proofs.md)."""
+    return z3.And([
+        z3.Implies(deleted, z3.Or(holders(x, params, d) >= params.w - x.losses,
+                                  z3.Not(_somelive(x, q))))
+        for d, q, deleted in _deletes(x, params)
+    ])
+
+
+def strong_delete_shields(x: AbstractState, params: Params) -> Term:
+    """:func:`delete_shields` with the conjuncts of :func:`strong_no_resurrection`
+    (which make it inductive)."""
+    return z3.And(strong_no_resurrection(x, params), delete_shields(x, params))
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A quorum read of the stores, taken now: ``r`` and the nodes ``read`` are free
+    constants (a property over them holds for every choice)."""
+
+    r: Term
+    read: dict[int, Term]
+
+    @staticmethod
+    def of(x: AbstractState) -> _Read:
+        return _Read(z3.Int("R"), {n: z3.Bool(f"read[{x.shape.nodes[n]}]") for n in x.shape.top})
+
+    def sees_delete(self, x: AbstractState, params: Params, slack: Term) -> Term:
+        """If ``R + W - slack > N`` and ``R`` of the top N are read, they include a
+        store covering each acknowledged delete ``d`` unless a version it deletes
+        is gone everywhere."""
+        quorum = z3.And(self.r >= 1, self.r + params.w - slack > len(x.shape.top),
+                        count_true(list(self.read.values())) >= self.r)
+        return z3.Implies(quorum, z3.And([
+            z3.Implies(z3.And(deleted, _somelive(x, q)),
+                       z3.Or([z3.And(flag, x.store[n][d]) for n, flag in self.read.items()]))
+            for d, q, deleted in _deletes(x, params)
+        ]))
+
+
+def quorum_read_sees_delete(x: AbstractState, params: Params) -> Term:
+    """Any ``R`` of the key's top N with ``R + W - losses > N`` (the disk losses so
+    far; none: ``R + W > N``) include a store covering an acknowledged delete ``d``,
+    unless a version ``q`` it deletes is gone everywhere: a quorum read taken now
+    cannot see ``q`` without the tombstone (or a version superseding it) beside it."""
+    return _Read.of(x).sees_delete(x, params, x.losses)
+
+
+def _read_without_losses(shape: Shape) -> Iterator[Query]:
+    """The disk-loss twin: the strengthened invariant holds, one disk lost with
+    W = 2 (N = 3), and a read of R with R + W > N but not R + W - losses > N."""
+    x, _, params = new_states(shape)
+    read = _Read.of(x)
+
+    def explain(m: Any) -> str:
+        names = [x.shape.nodes[n] for n, flag in read.read.items() if bool_of(m, flag)]
+        return (f"invariant holds: {describe(m, x, params)}; W={int_of(m, params.w)} "
+                f"R={int_of(m, read.r)}: a get answered by {{{', '.join(names)}}} reads no "
+                "store covering the acknowledged delete, and the version it deleted is left")
+
+    yield Query(
+        "Inv => a read with R + W > N sees the delete",
+        (params.wellformed(), _w2_one_loss(params), strong_delete_shields(x, params),
+         z3.Not(read.sees_delete(x, params, z3.IntVal(0)))),
+        explain,
+        prefer=(*[(a, False) for a in x.alive], (x.live[0][0], False), (x.live[2][0], False),
+                (x.store[1][1], False), (x.live[2][1], True),
+                *_small_pre_state(x, params)),
+    )
+
+
+def _deleted_in_a_store(x: AbstractState) -> list[tuple[Term, Any]]:
+    """Preferences for the shields twin's counterexample, the shape of the checker's
+    trace of delete-immediate: the deleted version in the store of B (which missed
+    the delete), the tombstone in A's and C's, nothing in flight."""
+    return [*[(a, False) for a in x.alive], (x.live[0][0], False), (x.live[2][0], False),
+            (x.store[1][1], False), (x.live[0][1], True), (x.live[2][1], True)]
+
+
+def _no_loss_w2(params: Params) -> Term:
+    """The suite's delete-immediate: N=3 R=2 W=2, no disk loss."""
+    return z3.And(params.max_losses == 0, params.w == 2)
+
+
 PROOFS: tuple[Proof, ...] = (
     Proof(
         "inductive_acked_writes_durable",
@@ -312,6 +437,40 @@ PROOFS: tuple[Proof, ...] = (
         "version",
         lambda: _induction(IMMEDIATE_SHAPE, strong_no_resurrection,
                            no_resurrection_after_reap, parts=("step",)),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_delete_shields_quorum_reads",
+        "With safe reaping on a fixed ring (strict quorum, no disk loss), for an "
+        "acknowledged delete and a version it deletes: at least W stores cover the "
+        "delete, or the version's own copy is nowhere (store, message, hint, record). "
+        "The strengthened invariant holds initially, is preserved by every step (reaps "
+        "included) and implies that any R of the top N with R + W > N include a store "
+        "covering the delete unless the version is gone (the suite's delete-safe).",
+        DELETE_BOUNDS.replace("no disk loss", "W symbolic, no disk loss"),
+        lambda: _induction(DELETE_SHAPE, strong_delete_shields, quorum_read_sees_delete),
+        "immediate reaping with W = 2 (the suite's delete-immediate): a node reaps the "
+        "acknowledged tombstone while another replica still holds the deleted version, "
+        "so fewer than W stores cover the delete",
+        lambda: _induction(IMMEDIATE_SHAPE, strong_delete_shields, quorum_read_sees_delete,
+                           parts=("step",), losses=_no_loss_w2, first=_deleted_in_a_store),
+        group="invariants",
+    ),
+    Proof(
+        "inductive_delete_shields_with_disk_loss",
+        "With safe reaping on a fixed ring and fewer disk losses than W: for an "
+        "acknowledged delete and a version it deletes, at least W minus the losses so "
+        "far of stores cover the delete, or the version's own copy is nowhere; the "
+        "strengthened invariant holds initially, is preserved by every step (disk loss "
+        "included) and implies that any R of the top N with R + W - losses > N include "
+        "a store covering the delete unless the version is gone.",
+        DELETE_BOUNDS.replace("no disk loss", "W and the disk-loss budget symbolic"),
+        lambda: _induction(DELETE_SHAPE, strong_delete_shields, quorum_read_sees_delete,
+                           losses=_fewer_losses_than_w),
+        "a read quorum of R + W > N only, with one disk loss and W = 2 (N = 3, R = 2): "
+        "the lost disk held the tombstone, and a get reads it and the replica that "
+        "missed the delete",
+        lambda: _read_without_losses(DELETE_SHAPE),
         group="invariants",
     ),
 )

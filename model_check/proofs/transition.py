@@ -22,7 +22,8 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   ``lost`` (a message to a down node), ``timeout`` and ``client-timeout``,
   ``drop`` and ``duplicate`` of any other message, ``reap`` (an up node's copy of
   the key is removed, under the guards of ``spec.deletes``; or, safe, a copy that
-  an up node's tombstones-only copy covers, the outside-copy drop),
+  an up node's tombstones-only copy covers, the outside-copy drop: on a fixed ring
+  a copy outside the key's top N covered by one in it),
   ``partition``, and, in a shape with restores (``faults.restores``), ``restore``
   (as a disk loss, but the store is the backup's: the encoding keeps no backup, so
   the new store holds any performed puts, the hint store anything).
@@ -442,13 +443,21 @@ def transition(
             # a copy outside the key's replicas dropped at a reap (spec/deletes.py,
             # session 8): m up, its copy not empty; some other up node n holding only
             # tombstones whose copy covers every history m's does (n's tombstones
-            # dominate m's copy), nothing about the key in flight. (Who is a replica,
-            # the views and reachability are not in the abstraction: over-approximated.)
-            for m in nodes:
+            # dominate m's copy), nothing about the key in flight. On a fixed ring the
+            # replicas are the key's top N (spec.membership.replicates): m is outside
+            # it and n in it (session 27: before, any m and n, which let a replica's
+            # copy go and refuted inductive_delete_shields_quorum_reads). With a
+            # membership change who is a replica (by the views), and on any ring
+            # reachability, are not in the abstraction: over-approximated.
+            outside = [m for m in nodes if x.ring is not None or m not in shape.top]
+            askers = [n for n in nodes if x.ring is not None or n in shape.top]
+            for m in outside:
                 dominating = [z3.And(x.up[n], z3.Or([x.live[n][q] for q in puts]),
                                      only_tombstones(n),
                                      *[z3.Implies(x.store[m][q], x.store[n][q]) for q in puts])
-                              for n in nodes if n != m]
+                              for n in askers if n != m]
+                if not dominating:
+                    continue
                 add(
                     f"outside copy dropped at {nm[m]}", "reap", False,
                     x.up[m], z3.Or([x.live[m][q] for q in puts]), z3.Or(dominating), *quiet,

@@ -334,7 +334,9 @@ def _reachable(config: Config) -> Iterator[Any]:
 
 @pytest.mark.parametrize(("name", "strong", "prop"), [
     ("disk-loss-w2", invariants.strong_durable_with_losses, enc.acked_writes_durable),
-    ("delete-safe", invariants.strong_no_resurrection, invariants.no_resurrection_after_reap),
+    # strong_delete_shields includes strong_no_resurrection (and so
+    # no_resurrection_after_reap) and delete_shields
+    ("delete-safe", invariants.strong_delete_shields, invariants.delete_shields),
 ])
 def test_the_new_invariants_hold_on_every_reachable_state(name: str, strong: Any,
                                                           prop: Any) -> None:
@@ -354,6 +356,7 @@ def test_the_new_invariants_hold_on_every_reachable_state(name: str, strong: Any
 @pytest.mark.parametrize(("name", "prop", "checker"), [
     ("disk-loss-w1", enc.acked_writes_durable, properties.acked_writes_durable),
     ("delete-immediate", invariants.no_resurrection_after_reap, None),
+    ("delete-immediate", invariants.delete_shields, None),
 ])
 def test_the_twins_configurations_reach_a_violation(name: str, prop: Any,
                                                     checker: Any) -> None:
