@@ -1746,9 +1746,13 @@ class Gossiper:
             # (a copy noted as an outsider's, not handed yet, is kept: its hand-off
             # counts every owner's ack, not only the one of the put's own hint)
             return self._stray_acknowledged(target, key, record)
+        # (a copy this node serves on no ring, an outsider's handed before a restart
+        # forgot ``strays``, stays while a hint of the key is kept: the last owner's
+        # ack lets it go; before session 27's review, the first one's did)
         going = (self.name not in self.future.preference_list(key, self.config.n)
                  and not self._serves(key)
-                 and self.storage.read(key) == record)
+                 and self.storage.read(key) == record
+                 and not (self.hints.holds(key) and self._outsider(key)))
         if going:
             self.let_go_keys.add(key)
         return going
