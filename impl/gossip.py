@@ -1738,7 +1738,10 @@ class Gossiper:
         longer replicates the key and its copy is still that record (riak_core's vnode
         deletes its data once its ownership handoff finished); pending ownership keeps
         it (the old owners serve until the change settles), but for a stray copy
-        every owner of the key acknowledged (:meth:`_stray_acknowledged`)."""
+        every owner of the key acknowledged (:meth:`_stray_acknowledged`). A copy
+        this node serves on no ring stays while a hint of the key is kept (an
+        outsider's copy handed before a restart: session 27's review,
+        tests/impl/test_outsider_copy_review.py)."""
         if self.moved_from is not None and not any(
                 hint.intended == target for hint in self.hints.all()):
             self.transferred.add(target)
