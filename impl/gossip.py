@@ -1738,7 +1738,10 @@ class Gossiper:
         longer replicates the key and its copy is still that record (riak_core's vnode
         deletes its data once its ownership handoff finished); pending ownership keeps
         it (the old owners serve until the change settles), but for a stray copy
-        every owner of the key acknowledged (:meth:`_stray_acknowledged`)."""
+        every owner of the key acknowledged (:meth:`_stray_acknowledged`). A copy
+        this node serves on no ring stays while a hint of the key is kept (an
+        outsider's copy handed before a restart: session 27's review,
+        tests/impl/test_outsider_copy_review.py)."""
         if self.moved_from is not None and not any(
                 hint.intended == target for hint in self.hints.all()):
             self.transferred.add(target)
@@ -1746,9 +1749,13 @@ class Gossiper:
             # (a copy noted as an outsider's, not handed yet, is kept: its hand-off
             # counts every owner's ack, not only the one of the put's own hint)
             return self._stray_acknowledged(target, key, record)
+        # (a copy this node serves on no ring, an outsider's handed before a restart
+        # forgot ``strays``, stays while a hint of the key is kept: the last owner's
+        # ack lets it go; before session 27's review, the first one's did)
         going = (self.name not in self.future.preference_list(key, self.config.n)
                  and not self._serves(key)
-                 and self.storage.read(key) == record)
+                 and self.storage.read(key) == record
+                 and not (self.hints.holds(key) and self._outsider(key)))
         if going:
             self.let_go_keys.add(key)
         return going

@@ -23,6 +23,14 @@ from impl.storage.base import Hint, HintHead, Storage
 
 __all__ = ["HintStore"]
 
+
+def _per_key(kept: collections.Counter[tuple[str, bytes, bytes]]) -> collections.Counter[bytes]:
+    """The hints kept per key, from the index by (intended, key, record digest)."""
+    keys: collections.Counter[bytes] = collections.Counter()
+    for (_, key, _), count in kept.items():
+        keys[key] += count
+    return keys
+
 _Target = tuple[str, bytes, bytes]  # (intended, key, digest of the record)
 
 
@@ -38,6 +46,8 @@ class HintStore:
         self.storage = storage
         self.stats = stats
         self._kept = self._index()
+        #: how many hints of each key are kept (:meth:`holds`)
+        self._keys = _per_key(self._kept)
 
     def _index(self) -> collections.Counter[_Target]:
         return collections.Counter(_target(hint.intended, hint.key, hint.record)
@@ -49,6 +59,7 @@ class HintStore:
         hint the engine lacks would refuse that hint, when it comes again, as a
         duplicate (acknowledged, never kept)."""
         self._kept = self._index()
+        self._keys = _per_key(self._kept)
 
     def add(self, intended: str, key: bytes, record: bytes) -> None:
         """Keep a hinted replica, unless an identical one is already kept."""
@@ -58,6 +69,7 @@ class HintStore:
             return
         self.storage.add_hint(intended, key, record)
         self._kept[target] += 1
+        self._keys[key] += 1
 
     def remove(self, hint_id: int) -> None:
         """Delete a hint (its intended node acknowledged it, or it was re-addressed)."""
@@ -69,6 +81,14 @@ class HintStore:
         self._kept[target] -= 1
         if self._kept[target] <= 0:
             del self._kept[target]
+        self._keys[held.key] -= 1
+        if self._keys[held.key] <= 0:
+            del self._keys[held.key]
+
+    def holds(self, key: bytes) -> bool:
+        """Whether some hint of ``key`` is kept (for any node; from the in-memory
+        index, no engine read)."""
+        return self._keys[key] > 0
 
     def get(self, hint_id: int) -> Hint | None:
         """Hint ``hint_id`` (None: no such hint kept)."""
