@@ -152,6 +152,13 @@ _REAP_CHECKED: frozenset[type] = frozenset((HintDelivery, ReadRepair, KeyRecords
                                             ReplicaGetReply))
 #: The meta entry of :func:`_op_id_base`.
 OP_ID_BASE_META = "op-id-base"
+#: The meta entry of the heartbeat generation of the node's latest start (decimal
+#: seconds, :func:`heartbeat_generation`)
+HEARTBEAT_GENERATION_META = "heartbeat-generation"
+#: A peer's heartbeat generation more than this many seconds ahead of this node's
+#: clock is ignored (Cassandra's ``Gossiper.MAX_GENERATION_DIFFERENCE``, a year): a
+#: bogus one would stick, and the member's real beats would count no more
+MAX_GENERATION_DIFFERENCE = 86400 * 365
 #: The meta entry that says the store is being rebuilt (:mod:`impl.rebuild`): b"1"
 #: from the rebuild's start until it ends, so that a restart in between (the store
 #: no longer fresh, nobody left to tell it) rebuilds again (session 17's review)
@@ -195,6 +202,20 @@ def _op_id_base(storage: Storage, name: str, seed: int, now: float, *,
         kept = str(int.from_bytes(digest[:3], "big") & 0x3FFFFF).encode()
         storage.set_meta(OP_ID_BASE_META, kept)
     return int(kept)
+
+
+def heartbeat_generation(storage: Storage, now: float) -> int:
+    """The heartbeat generation of this start (:data:`impl.membership.Heartbeat`):
+    ``now`` in whole seconds, or one above the store's previous start's if that is
+    not below (a clock set back, two starts in a second), kept in the store's
+    :data:`HEARTBEAT_GENERATION_META` entry (a direct write). Cassandra's
+    ``SystemKeyspace.incrementAndGetGeneration``: a later start's beats count above
+    every beat of an earlier one, though its version counts from 1 again."""
+    kept = storage.get_meta(HEARTBEAT_GENERATION_META)
+    earlier = int(kept) if kept is not None and kept.isdigit() else 0
+    generation = max(int(max(0.0, now)), earlier + 1)
+    storage.set_meta(HEARTBEAT_GENERATION_META, str(generation).encode())
+    return generation
 
 
 class Node:
@@ -248,6 +269,9 @@ class Node:
                                     per_start=config.actor_per_start)
         base = _op_id_base(storage, name, seed, now,  # and this start's op ids
                            per_start=config.actor_per_start, actor=self.actor)
+        #: this start's heartbeat (generation, version): the version counts up at each
+        #: gossip this node sends (:meth:`_beats_to_send`; session 27)
+        self.heartbeat: membership.Heartbeat = (heartbeat_generation(storage, now), 0)
         self._seed = seed
         kept_bounds = kept_record_bounds(storage, config, 0)  # direct, as the incarnation
         #: a store that held nothing at this start (no earlier start, no version, no
@@ -271,10 +295,14 @@ class Node:
         self.detector = FailureDetector.for_node(config)
         #: peer -> when this node last had a message from it (:meth:`force_remove`)
         self.last_heard: dict[str, float] = {}
-        #: member -> the latest time some member heard from it directly, as far as
-        #: this node knows (its own :attr:`last_heard`, and the ages gossiped by the
-        #: others, :attr:`impl.messages.Gossip.beats`; session 26; :meth:`down`)
-        self.heard_by_any: dict[str, float] = {}
+        #: member -> the highest heartbeat of it this node knows, from its own gossip
+        #: or relayed (:attr:`impl.messages.Gossip.beats`; Cassandra's
+        #: ``EndpointState.getHeartBeatState``; session 27)
+        self.heartbeats: dict[str, membership.Heartbeat] = {}
+        #: member -> when (this node's clock) it sent that heartbeat, at the earliest
+        #: (:meth:`_take_beats`: dated by the ages gossiped with it; Cassandra's
+        #: ``EndpointState.updateTimestamp`` dates it at its arrival; :meth:`down`)
+        self.heartbeat_updated: dict[str, float] = {}
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
                                  self.log, rejoin=rejoin, rejoin_if_left=fresh)
@@ -592,7 +620,7 @@ class Node:
             if isinstance(message, Gossip):
                 # the highest floor of a reap any node heard of (session 19's review)
                 self.replica.raise_floor(message.floor)
-                self._take_beats(now, src, message.beats)
+                stale = self._take_beats(now, src, message.beats)
             if guard is not None and isinstance(message, Gossip):
                 # (a generation advanced within a start heard of is no new start)
                 new = bool(message.generation) and not same_start(message.generation,
@@ -607,8 +635,11 @@ class Node:
                     effects.append(Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                     reply=False)))
                 guard.confirmed_by(src)
-                return self._finish([*effects, *self._shadow_heard(now, src)])
+                return self._finish([*self._answer_stale(src, message, effects, stale),
+                                     *self._shadow_heard(now, src)])
             effects = handler(now, src, message)
+            if isinstance(message, Gossip):
+                effects = self._answer_stale(src, message, effects, stale)
             if self._tombstoned:
                 effects = [*effects, *self._reap_checks(now, message)]
             return self._finish(effects)
@@ -700,18 +731,18 @@ class Node:
         window = self._down_window()
         if node != self.name and held is not None and held.status in ROUTED and not self.down(
                 node, now):
-            relayed = self.heard_by_any.get(node)
-            waits = [window - (now - relayed)] if relayed is not None else []
+            rose = self.heartbeat_updated.get(node)
+            waits = [window - (now - rose)] if rose is not None else []
             if (heard is not None and now - heard < window
                     and self.detector.is_available(node, now)):
                 why = (f"this node heard from it {now - heard:.1f} s ago, under {window:g} s, "
                        "and does not suspect it")
                 waits.append(window - (now - heard))
             else:  # (session 26: before, a live member unheard here directly was taken)
-                assert relayed is not None  # (down() holds such a node down without news)
+                assert rose is not None  # (down() holds such a node down without news)
                 why = ("this node suspects it or has not heard from it lately, but another "
-                       f"member heard from it {now - relayed:.1f} s ago (the ages gossiped), "
-                       f"under {window:g} s")
+                       f"member heard from it: its latest heartbeat is {now - rose:.1f} s "
+                       f"old (gossiped), under {window:g} s")
             raise InvalidValueError(
                 f"force-remove: {node!r:.80} is up ({why}): force-remove is for a node "
                 "down for good; a node that is up leaves (`vdynamo leave`); one that has "
@@ -759,52 +790,99 @@ class Node:
     def down(self, node: str, now: float) -> bool:
         """Whether this node holds ``node`` down at ``now``: its failure detector
         suspects it, or it has not heard from it within :meth:`_down_window` (or
-        never, since it started); and no member heard from it within the window as
-        far as this node knows (:meth:`_take_beats`: the gossiped ages). Exactly the
-        members :meth:`force_remove` accepts (a member not down it refuses as up).
-        Session 26: before, only this node's own hearing counted, and at 16 nodes a
-        live member this node had not heard from directly for 12 s (up to 25 s seen)
-        was down (and removable) here, though others had heard from it lately."""
-        relayed = self.heard_by_any.get(node)
-        if relayed is not None and now - relayed < self._down_window():
+        never, since it started); and the latest heartbeat of it this node knows was
+        sent before the window (:meth:`_take_beats`: the gossiped heartbeats).
+        Exactly the members :meth:`force_remove` accepts (a member not down it
+        refuses as up). Session 26: before, only this node's own hearing counted,
+        and at 16 nodes a live member this node had not heard from directly for 12 s
+        (up to 25 s seen) was down (and removable) here, though others had heard
+        from it lately. Session 27: session 26's relayed ages grew fresher in
+        transit, and a dead member became down only after the window plus the slack
+        of every cycle of relays (6 nodes, 2 s delays: 46.5 s; 5 s delays: 126.6 s;
+        now 16.25 s and 21.4 s)."""
+        rose = self.heartbeat_updated.get(node)
+        if rose is not None and now - rose < self._down_window():
             return False
         heard = self.last_heard.get(node)
         return (not self.detector.is_available(node, now) or heard is None
                 or now - heard >= self._down_window())
 
-    def _take_beats(self, now: float, src: str, data: bytes) -> None:
-        """Merge a peer's gossiped ages (:attr:`impl.messages.Gossip.beats`: member ->
-        milliseconds since some member last heard from it directly, as the peer knew
-        when it sent them): the member was heard from at ``now`` minus that age, at the
-        latest (the time in transit counted as none: news looks at most that much
-        fresher). Ages of nodes not in the view, and of this node, are ignored.
-        Malformed ages raise :class:`~impl.errors.PeerDataError` (``"beats"``; the
-        message is dropped)."""
+    def _answer_stale(self, src: str, message: Gossip, effects: list[Effect],
+                      stale: bool) -> list[Effect]:
+        """``effects`` with an answer to ``src``'s gossip (this node's view and, by
+        :meth:`_finish`, its heartbeats) if it asked for one (``reply``), none is
+        among them (the views agree), and its heartbeats were stale
+        (:meth:`_take_beats`): Cassandra's gossip answers a digest with what is newer
+        (``GossipDigestAck``); here only news of a member the asker holds a quarter
+        of the window old or more, so that a member it hears of only through relays
+        is not held down while another knows it alive (session 27)."""
+        if not (stale and message.reply) or any(
+                isinstance(e, Send) and e.dest == src and isinstance(e.message, Gossip)
+                for e in effects):
+            return effects
+        self.stats["gossip-stale-answered"] += 1
+        return [*effects, Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
+
+    def _take_beats(self, now: float, src: str, data: bytes) -> bool:
+        """Merge a peer's gossiped heartbeats (:attr:`impl.messages.Gossip.beats`:
+        member -> ``(generation, version, age)``, the highest heartbeat the peer knew
+        and milliseconds since the member sent it, as far as the peer knew). A beat
+        above the one this node knows of a member (a later generation, or the same
+        one and a later version; Cassandra's ``Gossiper.notifyFailureDetector``) is
+        kept, sent at ``now`` minus its age (:attr:`heartbeat_updated`; never earlier
+        than the beat it replaces was); the same beat again is dated older if its age
+        says so, never newer. So a relay, a cycle of relays or a frame held in a
+        queue cannot make the news fresher than the member's own count: only the
+        transits along the one path that dated it go uncounted (session 26 took
+        ages alone, and a cycle refreshed them for ever). Beats of nodes not in the
+        view, of this node, and of a generation over :data:`MAX_GENERATION_DIFFERENCE`
+        seconds ahead of ``now`` are ignored. Malformed ones raise
+        :class:`~impl.errors.PeerDataError` (``"beats"``; the message is dropped).
+        Returns whether the peer's news is stale: of some member of this node's view
+        (this node among them) it held none or a beat below this node's at least a
+        quarter of :meth:`_down_window` old (:meth:`_answer_stale`)."""
         try:
             beats = membership.beats_from_bytes(data)
         except BadMessageError as error:
             raise peer_data_error("beats", error) from error
         known = self.gossiper.known_nodes
-        for node, age in beats.items():
-            if node == self.name or node not in known:
+        for node, (generation, version, age) in beats.items():
+            if (node == self.name or node not in known
+                    or generation > now + MAX_GENERATION_DIFFERENCE):
                 continue
-            at = now - age / 1000
-            if at > self.heard_by_any.get(node, -math.inf):
-                self.heard_by_any[node] = at
+            beat, sent = (generation, version), now - age / 1000
+            held = self.heartbeats.get(node)
+            dated = self.heartbeat_updated.get(node, -math.inf)
+            if held is None or beat > held:
+                self.heartbeats[node] = beat
+                self.heartbeat_updated[node] = max(sent, dated)
+            elif beat == held and sent < dated:
+                self.heartbeat_updated[node] = sent
+        return any(self._newer(node, beats.get(node)) for node in self.gossiper.view.live_nodes
+                   if node != src)
+
+    def _newer(self, node: str, theirs: membership.Beat | None) -> bool:
+        """Whether this node holds a beat of ``node`` above ``theirs`` (a peer's, None:
+        it held none) while ``theirs`` is a quarter of :meth:`_down_window` old or more."""
+        mine = self.heartbeat if node == self.name else self.heartbeats.get(node)
+        return mine is not None and (theirs is None or (
+            theirs[:2] < mine and theirs[2] >= self._down_window() * 1000 / 6))
 
     def _beats_to_send(self, now: float) -> bytes:
-        """This node's ages for its next gossip (:attr:`impl.messages.Gossip.beats`):
-        per member of its view, milliseconds since it or, as far as it knows, another
-        member last heard from it directly; its own 0."""
-        ages = {self.name: 0}
+        """This node's heartbeats for its next gossip (:attr:`impl.messages.Gossip.beats`):
+        its own, its version counted one up (Cassandra's ``HeartBeatState.updateHeartBeat``,
+        once a gossip round there, once a batch of gossips here) and age 0, and per
+        other member of its view the highest heartbeat of it this node knows, with the
+        milliseconds since that was sent (:attr:`heartbeat_updated`)."""
+        generation, version = self.heartbeat
+        self.heartbeat = (generation, version + 1)
+        beats: dict[str, membership.Beat] = {self.name: (generation, version + 1, 0)}
         for node in self.gossiper.view.live_nodes:
-            if node == self.name:
-                continue
-            times = [t for t in (self.last_heard.get(node), self.heard_by_any.get(node))
-                     if t is not None]
-            if times:
-                ages[node] = max(0, round((now - max(times)) * 1000))
-        return membership.beats_to_bytes(ages)
+            held = self.heartbeats.get(node)
+            if held is not None and node != self.name:
+                age = max(0, round((now - self.heartbeat_updated[node]) * 1000))
+                beats[node] = (*held, age)
+        return membership.beats_to_bytes(beats)
 
     def handover_waiting(self, now: float) -> dict[str, dict[str, object]]:
         """This leaving node's handover waits for these members now
@@ -942,7 +1020,7 @@ class Node:
         floor = self.replica.client_floor
         if any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in effects):
             # every gossip carries this node's heartbeats, its own counted up once per
-            # batch (session 26), and, client-vclock after a reap, the floor
+            # batch (sessions 26-27), and, client-vclock after a reap, the floor
             beats = self._beats_to_send(self._now)
             effects = [Send(e.dest, dataclasses.replace(e.message, floor=floor, beats=beats))
                        if isinstance(e, Send) and isinstance(e.message, Gossip) else e
