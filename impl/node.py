@@ -799,7 +799,7 @@ class Node:
         from it lately. Session 27: session 26's relayed ages grew fresher in
         transit, and a dead member became down only after the window plus the slack
         of every cycle of relays (6 nodes, 2 s delays: 46.5 s; 5 s delays: 126.6 s;
-        now 16.25 s and 21.4 s)."""
+        now 16.0 s and 21.4 s)."""
         rose = self.heartbeat_updated.get(node)
         if rose is not None and now - rose < self._down_window():
             return False
