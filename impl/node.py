@@ -620,7 +620,7 @@ class Node:
             if isinstance(message, Gossip):
                 # the highest floor of a reap any node heard of (session 19's review)
                 self.replica.raise_floor(message.floor)
-                stale = self._take_beats(now, src, message.beats)
+                self._take_beats(now, src, message.beats)
             if guard is not None and isinstance(message, Gossip):
                 # (a generation advanced within a start heard of is no new start)
                 new = bool(message.generation) and not same_start(message.generation,
@@ -635,11 +635,8 @@ class Node:
                     effects.append(Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                     reply=False)))
                 guard.confirmed_by(src)
-                return self._finish([*self._answer_stale(src, message, effects, stale),
-                                     *self._shadow_heard(now, src)])
+                return self._finish([*effects, *self._shadow_heard(now, src)])
             effects = handler(now, src, message)
-            if isinstance(message, Gossip):
-                effects = self._answer_stale(src, message, effects, stale)
             if self._tombstoned:
                 effects = [*effects, *self._reap_checks(now, message)]
             return self._finish(effects)
@@ -799,7 +796,7 @@ class Node:
         from it lately. Session 27: session 26's relayed ages grew fresher in
         transit, and a dead member became down only after the window plus the slack
         of every cycle of relays (6 nodes, 2 s delays: 46.5 s; 5 s delays: 126.6 s;
-        now 16.0 s and 21.4 s)."""
+        now 16.25 s and 21.4 s)."""
         rose = self.heartbeat_updated.get(node)
         if rose is not None and now - rose < self._down_window():
             return False
@@ -807,23 +804,7 @@ class Node:
         return (not self.detector.is_available(node, now) or heard is None
                 or now - heard >= self._down_window())
 
-    def _answer_stale(self, src: str, message: Gossip, effects: list[Effect],
-                      stale: bool) -> list[Effect]:
-        """``effects`` with an answer to ``src``'s gossip (this node's view and, by
-        :meth:`_finish`, its heartbeats) if it asked for one (``reply``), none is
-        among them (the views agree), and its heartbeats were stale
-        (:meth:`_take_beats`): Cassandra's gossip answers a digest with what is newer
-        (``GossipDigestAck``); here only news of a member the asker holds a quarter
-        of the window old or more, so that a member it hears of only through relays
-        is not held down while another knows it alive (session 27)."""
-        if not (stale and message.reply) or any(
-                isinstance(e, Send) and e.dest == src and isinstance(e.message, Gossip)
-                for e in effects):
-            return effects
-        self.stats["gossip-stale-answered"] += 1
-        return [*effects, Send(src, Gossip(self.gossiper.view.to_bytes(), reply=False))]
-
-    def _take_beats(self, now: float, src: str, data: bytes) -> bool:
+    def _take_beats(self, now: float, src: str, data: bytes) -> None:
         """Merge a peer's gossiped heartbeats (:attr:`impl.messages.Gossip.beats`:
         member -> ``(generation, version, age)``, the highest heartbeat the peer knew
         and milliseconds since the member sent it, as far as the peer knew). A beat
@@ -837,10 +818,7 @@ class Node:
         ages alone, and a cycle refreshed them for ever). Beats of nodes not in the
         view, of this node, and of a generation over :data:`MAX_GENERATION_DIFFERENCE`
         seconds ahead of ``now`` are ignored. Malformed ones raise
-        :class:`~impl.errors.PeerDataError` (``"beats"``; the message is dropped).
-        Returns whether the peer's news is stale: of some member of this node's view
-        (this node among them) it held none or a beat below this node's at least a
-        quarter of :meth:`_down_window` old (:meth:`_answer_stale`)."""
+        :class:`~impl.errors.PeerDataError` (``"beats"``; the message is dropped)."""
         try:
             beats = membership.beats_from_bytes(data)
         except BadMessageError as error:
@@ -858,15 +836,6 @@ class Node:
                 self.heartbeat_updated[node] = max(sent, dated)
             elif beat == held and sent < dated:
                 self.heartbeat_updated[node] = sent
-        return any(self._newer(node, beats.get(node)) for node in self.gossiper.view.live_nodes
-                   if node != src)
-
-    def _newer(self, node: str, theirs: membership.Beat | None) -> bool:
-        """Whether this node holds a beat of ``node`` above ``theirs`` (a peer's, None:
-        it held none) while ``theirs`` is a quarter of :meth:`_down_window` old or more."""
-        mine = self.heartbeat if node == self.name else self.heartbeats.get(node)
-        return mine is not None and (theirs is None or (
-            theirs[:2] < mine and theirs[2] >= self._down_window() * 1000 / 6))
 
     def _beats_to_send(self, now: float) -> bytes:
         """This node's heartbeats for its next gossip (:attr:`impl.messages.Gossip.beats`):

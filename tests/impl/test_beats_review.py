@@ -105,8 +105,7 @@ def test_fresher_news_is_kept_and_strangers_and_itself_are_not_taken(
     now = driver.now
 
     def beats(at: float, **held: tuple[int, int, int]) -> None:
-        node.receive(at, "n2", Gossip(view, beats=beats_to_bytes(held)))  # (answered:
-        # its news of n1 is stale, Node._answer_stale)
+        assert node.receive(at, "n2", Gossip(view, beats=beats_to_bytes(held))) == []
 
     def dated() -> float:
         return node.heartbeat_updated["n3"]

@@ -73,9 +73,8 @@ def test_a_live_member_unheard_directly_is_not_force_removed_in_a_16_node_cluste
     directly within the window from some live members (gossip picks one random peer
     a round), but others have, and the ages gossiped say so: the force-remove of each
     is refused naming that, and nothing changes. Before (session 25's review, session
-    26): accepted (n1 held them down, and a live member was taken out). Session 27:
-    the answers to stale gossip (``Node._answer_stale``) make n1 hear more members
-    directly, so the first such moment after 40 s is sought (43 s at seed 1)."""
+    26): accepted (n1 held them down, and a live member was taken out). The first
+    such moment after 40 s is sought."""
     with SimulatedCluster(nodes=16, n=3, r=2, w=2, seed=1,
                           partitioning="strategy3") as cluster:
         cluster.run_for(40.0)
