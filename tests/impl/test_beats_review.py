@@ -20,9 +20,10 @@ from impl.membership import (
     beats_from_bytes,
     beats_to_bytes,
     seen_from_bytes,
+    seen_to_bytes,
 )
 from impl.messages import Gossip, SeenDigest
-from impl.node import heartbeat_generation
+from impl.node import HEARTBEAT_STRIDE, heartbeat_generation
 from impl.storage.memory import MemoryStorage
 from tests.conftest import InternalErrors
 from tests.impl.test_internal_errors import _driver
@@ -141,7 +142,9 @@ def test_each_gossip_counts_its_own_version_up_and_a_restart_its_generation() ->
     generation, version = node.heartbeat
     first = beats_from_bytes(node._beats_to_send(driver.now))["n1"]
     second = beats_from_bytes(node._beats_to_send(driver.now))["n1"]
-    assert first == (generation, version + 1, 0) and second == (generation, version + 2, 0)
+    step = HEARTBEAT_STRIDE  # (a multiple each: above every step a peer counted)
+    top = (version // step + 1) * step
+    assert first == (generation, top, 0) and second == (generation, top + step, 0)
     store = MemoryStorage()
     assert heartbeat_generation(store, 100.7) == 100
     assert heartbeat_generation(store, 100.9) == 101  # (a second start within it)
@@ -162,3 +165,31 @@ def test_a_gossip_without_beats_or_floor_is_the_earlier_frame() -> None:
     assert len(encode(with_beats)) == len(encode(bare)) + 8 + 4 + 1
     for message in (bare, with_floor, with_beats):
         assert decode(encode(message)) == message
+
+
+def test_a_message_heard_directly_counts_the_held_beat_one_up_dated_now(
+        internal_errors: InternalErrors) -> None:
+    """``Node._heard_directly`` (session 27's review): any message but a gossip from
+    a member counts the heartbeat held of it one up, dated at its arrival, so relays
+    carry it (a member whose link to a node is cut is known alive through the
+    others' hearing of its every message, not only of its gossip); once per instant,
+    never past the member's next own beat (``HEARTBEAT_STRIDE``), and nothing without
+    a heartbeat held (no generation known)."""
+    driver = _driver()
+    node = driver.nodes["n1"]
+    digest = SeenDigest(seen_to_bytes(driver.nodes["n3"].gossiper.seen), reply=False)
+    now = driver.now
+    node.heartbeats.pop("n3", None)
+    node.heartbeat_updated.pop("n3", None)
+    node.receive(now, "n3", digest)
+    assert "n3" not in node.heartbeats
+    node.heartbeats["n3"], node.heartbeat_updated["n3"] = (5, 2 * HEARTBEAT_STRIDE), now - 4
+    node.receive(now, "n3", digest)
+    node.receive(now, "n3", digest)  # (the same instant: one step)
+    assert node.heartbeats["n3"] == (5, 2 * HEARTBEAT_STRIDE + 1)
+    assert node.heartbeat_updated["n3"] == now
+    node.heartbeats["n3"] = (5, 3 * HEARTBEAT_STRIDE - 1)  # the last step below the next
+    node.receive(now + 1, "n3", digest)
+    assert node.heartbeats["n3"] == (5, 3 * HEARTBEAT_STRIDE - 1)
+    assert node.heartbeat_updated["n3"] == now
+    assert internal_errors.records == []
