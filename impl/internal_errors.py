@@ -77,8 +77,8 @@ PEER_DATA: dict[str, str] = {
             "ring are outside the try: impl.gossip.Gossiper.on_gossip",
     "seen": "a SeenDigest that does not parse: impl.gossip.Gossiper.on_seen",
     "beats": "a Gossip's heartbeats that do not parse (impl.membership.beats_from_bytes: "
-             "not JSON, another format, over 4096 entries, a count not an int in "
-             "[0, 2**63)): impl.node.Node._take_beats",
+             "not JSON, another format, over 4096 entries, a heartbeat not [generation, "
+             "version] of ints in [0, 2**63)): impl.node.Node._take_beats",
     "merkle": "a MerkleExchange step malformed for the tree shape it names, or naming a "
               "shape (fanout, depth) other than this node's tree of the range "
               "(impl.merkle.check: the message's fields against the shape, never the "

@@ -66,7 +66,9 @@ __all__ = [
     "PEER_VERSION_LIMIT",
     "ROUTED",
     "VERSION_LIMIT",
+    "Beat",
     "FailureDetector",
+    "Heartbeat",
     "Member",
     "MemberStatus",
     "Membership",
@@ -850,30 +852,50 @@ def _to_staying(before: Ring, target: Ring, departing: set[str]) -> Ring:
 
 # ====================================================================== heartbeats
 #
-# Every gossip carries, per member, the milliseconds since some member last heard
-# from it directly, as far as the sender knows (an age, not a time: the nodes'
-# clocks need not agree), so that a node knows a member is alive though it has not
-# heard from it directly lately (session 26: at 16 nodes a live member went unheard
-# directly for 25 s, past force-remove's 12 s window, :meth:`impl.node.Node.down`;
-# Cassandra's gossip carries a heartbeat per node for the same reason).
+# Every gossip carries, per member, the highest heartbeat of it the sender knows:
+# Cassandra's ``HeartBeatState`` (``org.apache.cassandra.gms``), a ``generation``
+# (the member's start, seconds; a later start counts above every beat of an earlier
+# one) and a ``version`` the member counts up at each gossip it sends, with the age of
+# that beat at the sender (milliseconds since the member sent it, as far as the sender
+# knows). A relay carries the member's own count, and a receiver dates a beat only
+# when it learns a higher one (the same beat again it may date older, never newer),
+# so a cycle of relays makes the news no fresher; the age dates it by the time it
+# waited at each hop, so only the transits along one path go uncounted. A node holds
+# a member alive while the beat it knows is dated within the window
+# (:meth:`impl.node.Node.down`), so that a node knows a member is alive though it has
+# not heard from it directly lately (session 26: at 16 nodes a live member went
+# unheard directly for 25 s, past force-remove's 12 s window). Session 27: session
+# 26 gossiped only ages, which a receiver took as "heard at now - age", the transit
+# counted as none, and relayed on, so a cycle made news of a dead member fresher by
+# a transit a hop for ever (6 nodes, 2 s delays: down everywhere only 46.5 s after
+# its death).
 
-#: the format tag of serialized heartbeats (:func:`beats_to_bytes`)
-BEATS_FORMAT = "vdynamo.beats.v1"
+#: the format tag of serialized heartbeats (:func:`beats_to_bytes`; session 26's
+#: ``vdynamo.beats.v1`` carried ages only and is refused)
+BEATS_FORMAT = "vdynamo.beats.v2"
 #: the most entries a peer's heartbeats may hold
 BEATS_LIMIT = 4096
+#: a heartbeat: (generation, version), compared as a pair (Cassandra's ``HeartBeatState``)
+Heartbeat = tuple[int, int]
+#: a gossiped heartbeat: (generation, version, age in milliseconds at the sender)
+Beat = tuple[int, int, int]
 
 
-def beats_to_bytes(beats: dict[str, int]) -> bytes:
-    """Canonical bytes of gossiped ages (member -> milliseconds), for
-    :attr:`impl.messages.Gossip.beats`."""
-    return json.dumps({"format": BEATS_FORMAT, "beats": beats}, separators=(",", ":"),
-                      sort_keys=True).encode()
+def beats_to_bytes(beats: dict[str, Beat]) -> bytes:
+    """Canonical bytes of gossiped heartbeats (member -> ``(generation, version,
+    age)``, each an int in [0, 2**63), the age in milliseconds), for
+    :attr:`impl.messages.Gossip.beats`: JSON ``{"format": "vdynamo.beats.v2",
+    "beats": {member: [generation, version, age]}}``."""
+    return json.dumps({"format": BEATS_FORMAT,
+                       "beats": {node: list(beat) for node, beat in beats.items()}},
+                      separators=(",", ":"), sort_keys=True).encode()
 
 
-def beats_from_bytes(data: bytes) -> dict[str, int]:
+def beats_from_bytes(data: bytes) -> dict[str, Beat]:
     """Inverse of :func:`beats_to_bytes` (b"": none); malformed bytes raise
-    BadMessageError naming why: not JSON, another format, over :data:`BEATS_LIMIT`
-    entries, a name not a non-empty str or an age not an int in [0, 2**63)."""
+    BadMessageError naming why: not JSON, another format (session 26's ages among
+    them), over :data:`BEATS_LIMIT` entries, a name not a non-empty str or a
+    heartbeat not ``[generation, version, age]``, three ints in [0, 2**63)."""
     if not data:
         return {}
     try:
@@ -886,10 +908,12 @@ def beats_from_bytes(data: bytes) -> dict[str, int]:
     beats = decoded["beats"]
     if len(beats) > BEATS_LIMIT:
         raise _fail(f"heartbeats: {len(beats)} entries, over {BEATS_LIMIT}")
-    for node, count in beats.items():
-        if not node or type(count) is not int or not 0 <= count < VERSION_LIMIT:
-            raise _fail(f"heartbeats: the age of {node!r:.80} must be an int in [0, 2**63)")
-    return beats
+    for node, beat in beats.items():
+        if not node or type(beat) is not list or len(beat) != 3 or not all(
+                type(count) is int and 0 <= count < VERSION_LIMIT for count in beat):
+            raise _fail(f"heartbeats: the heartbeat of {node!r:.80} must be [generation, "
+                        "version, age], three ints in [0, 2**63)")
+    return {node: (beat[0], beat[1], beat[2]) for node, beat in beats.items()}
 
 
 # ====================================================================== seen digests

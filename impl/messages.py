@@ -648,10 +648,11 @@ class Gossip:
     #: so that a node that never held the reaped copies (one joined since, a
     #: replaced disk) counts above them too (session 19's review)
     floor: int = 0
-    #: the sender's ages of the members (:func:`impl.membership.beats_to_bytes`: member
-    #: -> milliseconds since some member last heard from it directly, as far as the
-    #: sender knows; b"": none; session 26), so that a node knows that a member it has
-    #: not heard from directly lately is alive (:meth:`impl.node.Node.down`)
+    #: the sender's heartbeats of the members (:func:`impl.membership.beats_to_bytes`:
+    #: member -> the highest ``(generation, version)`` of it the sender knows, its own
+    #: counted up; b"": none; sessions 26-27, Cassandra's ``HeartBeatState``), so that
+    #: a node knows that a member it has not heard from directly lately is alive
+    #: (:meth:`impl.node.Node.down`)
     beats: bytes = b""
 
     def __post_init__(self) -> None:

@@ -152,6 +152,18 @@ _REAP_CHECKED: frozenset[type] = frozenset((HintDelivery, ReadRepair, KeyRecords
                                             ReplicaGetReply))
 #: The meta entry of :func:`_op_id_base`.
 OP_ID_BASE_META = "op-id-base"
+#: The meta entry of the heartbeat generation of the node's latest start (decimal
+#: seconds, :func:`heartbeat_generation`)
+HEARTBEAT_GENERATION_META = "heartbeat-generation"
+#: A peer's heartbeat generation more than this many seconds ahead of this node's
+#: clock is ignored (Cassandra's ``Gossiper.MAX_GENERATION_DIFFERENCE``, a year): a
+#: bogus one would stick, and the member's real beats would count no more
+MAX_GENERATION_DIFFERENCE = 86400 * 365
+#: A member counts its own heartbeat version up by this much at each batch of gossip
+#: (:meth:`Node._beats_to_send`); a node that hears it directly counts the version it
+#: holds of it up by one, below the next multiple (:meth:`Node._heard_directly`), so
+#: its own next beat counts above every such step
+HEARTBEAT_STRIDE = 1 << 20
 #: The meta entry that says the store is being rebuilt (:mod:`impl.rebuild`): b"1"
 #: from the rebuild's start until it ends, so that a restart in between (the store
 #: no longer fresh, nobody left to tell it) rebuilds again (session 17's review)
@@ -195,6 +207,20 @@ def _op_id_base(storage: Storage, name: str, seed: int, now: float, *,
         kept = str(int.from_bytes(digest[:3], "big") & 0x3FFFFF).encode()
         storage.set_meta(OP_ID_BASE_META, kept)
     return int(kept)
+
+
+def heartbeat_generation(storage: Storage, now: float) -> int:
+    """The heartbeat generation of this start (:data:`impl.membership.Heartbeat`):
+    ``now`` in whole seconds, or one above the store's previous start's if that is
+    not below (a clock set back, two starts in a second), kept in the store's
+    :data:`HEARTBEAT_GENERATION_META` entry (a direct write). Cassandra's
+    ``SystemKeyspace.incrementAndGetGeneration``: a later start's beats count above
+    every beat of an earlier one, though its version counts from 1 again."""
+    kept = storage.get_meta(HEARTBEAT_GENERATION_META)
+    earlier = int(kept) if kept is not None and kept.isdigit() else 0
+    generation = max(int(max(0.0, now)), earlier + 1)
+    storage.set_meta(HEARTBEAT_GENERATION_META, str(generation).encode())
+    return generation
 
 
 class Node:
@@ -248,6 +274,10 @@ class Node:
                                     per_start=config.actor_per_start)
         base = _op_id_base(storage, name, seed, now,  # and this start's op ids
                            per_start=config.actor_per_start, actor=self.actor)
+        #: this start's heartbeat (generation, version): the version counts up to the
+        #: next multiple of :data:`HEARTBEAT_STRIDE` at each batch of gossip this node
+        #: sends (:meth:`_beats_to_send`; session 27)
+        self.heartbeat: membership.Heartbeat = (heartbeat_generation(storage, now), 0)
         self._seed = seed
         kept_bounds = kept_record_bounds(storage, config, 0)  # direct, as the incarnation
         #: a store that held nothing at this start (no earlier start, no version, no
@@ -271,10 +301,14 @@ class Node:
         self.detector = FailureDetector.for_node(config)
         #: peer -> when this node last had a message from it (:meth:`force_remove`)
         self.last_heard: dict[str, float] = {}
-        #: member -> the latest time some member heard from it directly, as far as
-        #: this node knows (its own :attr:`last_heard`, and the ages gossiped by the
-        #: others, :attr:`impl.messages.Gossip.beats`; session 26; :meth:`down`)
-        self.heard_by_any: dict[str, float] = {}
+        #: member -> the highest heartbeat of it this node knows, from its own gossip
+        #: or relayed (:attr:`impl.messages.Gossip.beats`; Cassandra's
+        #: ``EndpointState.getHeartBeatState``; session 27)
+        self.heartbeats: dict[str, membership.Heartbeat] = {}
+        #: member -> when (this node's clock) it sent that heartbeat, at the earliest
+        #: (:meth:`_take_beats`: dated by the ages gossiped with it; Cassandra's
+        #: ``EndpointState.updateTimestamp`` dates it at its arrival; :meth:`down`)
+        self.heartbeat_updated: dict[str, float] = {}
         self.hints = HintStore(storage, self.stats)
         self.gossiper = Gossiper(name, config, storage, self.hints, self.rng, self.stats,
                                  self.log, rejoin=rejoin, rejoin_if_left=fresh)
@@ -577,6 +611,8 @@ class Node:
             return self._drop(src, str(error))
         self.detector.heard_from(src, now)  # any message clears a suspicion
         self.last_heard[src] = now  # (force-remove refuses a node heard from lately)
+        if not isinstance(message, Gossip):  # (a gossip carries its own beat, age 0)
+            self._heard_directly(src, now)
         guard = self.guard
         if guard is not None and not isinstance(message, Gossip):
             if src in guard.rolled_back:  # its store is older than one we heard of
@@ -703,18 +739,18 @@ class Node:
         window = self._down_window()
         if node != self.name and held is not None and held.status in ROUTED and not self.down(
                 node, now):
-            relayed = self.heard_by_any.get(node)
-            waits = [window - (now - relayed)] if relayed is not None else []
+            rose = self.heartbeat_updated.get(node)
+            waits = [window - (now - rose)] if rose is not None else []
             if (heard is not None and now - heard < window
                     and self.detector.is_available(node, now)):
                 why = (f"this node heard from it {now - heard:.1f} s ago, under {window:g} s, "
                        "and does not suspect it")
                 waits.append(window - (now - heard))
             else:  # (session 26: before, a live member unheard here directly was taken)
-                assert relayed is not None  # (down() holds such a node down without news)
+                assert rose is not None  # (down() holds such a node down without news)
                 why = ("this node suspects it or has not heard from it lately, but another "
-                       f"member heard from it {now - relayed:.1f} s ago (the ages gossiped), "
-                       f"under {window:g} s")
+                       f"member heard from it: its latest heartbeat is {now - rose:.1f} s "
+                       f"old (gossiped), under {window:g} s")
             raise InvalidValueError(
                 f"force-remove: {node!r:.80} is up ({why}): force-remove is for a node "
                 "down for good; a node that is up leaves (`vdynamo leave`); one that has "
@@ -762,52 +798,96 @@ class Node:
     def down(self, node: str, now: float) -> bool:
         """Whether this node holds ``node`` down at ``now``: its failure detector
         suspects it, or it has not heard from it within :meth:`_down_window` (or
-        never, since it started); and no member heard from it within the window as
-        far as this node knows (:meth:`_take_beats`: the gossiped ages). Exactly the
-        members :meth:`force_remove` accepts (a member not down it refuses as up).
-        Session 26: before, only this node's own hearing counted, and at 16 nodes a
-        live member this node had not heard from directly for 12 s (up to 25 s seen)
-        was down (and removable) here, though others had heard from it lately."""
-        relayed = self.heard_by_any.get(node)
-        if relayed is not None and now - relayed < self._down_window():
+        never, since it started); and the latest heartbeat of it this node knows was
+        sent before the window (:meth:`_take_beats`: the gossiped heartbeats).
+        Exactly the members :meth:`force_remove` accepts (a member not down it
+        refuses as up). Session 26: before, only this node's own hearing counted,
+        and at 16 nodes a live member this node had not heard from directly for 12 s
+        (up to 25 s seen) was down (and removable) here, though others had heard
+        from it lately. Session 27: session 26's relayed ages grew fresher in
+        transit, and a dead member became down only after the window plus the slack
+        of every cycle of relays (6 nodes, 2 s delays: 46.5 s; 5 s delays: 126.6 s;
+        now 16.25 s and 21.4 s)."""
+        rose = self.heartbeat_updated.get(node)
+        if rose is not None and now - rose < self._down_window():
             return False
         heard = self.last_heard.get(node)
         return (not self.detector.is_available(node, now) or heard is None
                 or now - heard >= self._down_window())
 
     def _take_beats(self, now: float, src: str, data: bytes) -> None:
-        """Merge a peer's gossiped ages (:attr:`impl.messages.Gossip.beats`: member ->
-        milliseconds since some member last heard from it directly, as the peer knew
-        when it sent them): the member was heard from at ``now`` minus that age, at the
-        latest (the time in transit counted as none: news looks at most that much
-        fresher). Ages of nodes not in the view, and of this node, are ignored.
-        Malformed ages raise :class:`~impl.errors.PeerDataError` (``"beats"``; the
-        message is dropped)."""
+        """Merge a peer's gossiped heartbeats (:attr:`impl.messages.Gossip.beats`:
+        member -> ``(generation, version, age)``, the highest heartbeat the peer knew
+        and milliseconds since the member sent it, as far as the peer knew). A beat
+        above the one this node knows of a member (a later generation, or the same
+        one and a later version; Cassandra's ``Gossiper.notifyFailureDetector``) is
+        kept, sent at ``now`` minus its age (:attr:`heartbeat_updated`; never earlier
+        than the beat it replaces was); the same beat again is dated older if its age
+        says so, never newer. So a relay, a cycle of relays or a frame held in a
+        queue cannot make the news fresher than the member's own count: only the
+        transits along the one path that dated it go uncounted (session 26 took
+        ages alone, and a cycle refreshed them for ever). Beats of nodes not in the
+        view, of this node, and of a generation over :data:`MAX_GENERATION_DIFFERENCE`
+        seconds ahead of ``now`` are ignored. Malformed ones raise
+        :class:`~impl.errors.PeerDataError` (``"beats"``; the message is dropped)."""
         try:
             beats = membership.beats_from_bytes(data)
         except BadMessageError as error:
             raise peer_data_error("beats", error) from error
         known = self.gossiper.known_nodes
-        for node, age in beats.items():
-            if node == self.name or node not in known:
+        for node, (generation, version, age) in beats.items():
+            if (node == self.name or node not in known
+                    or generation > now + MAX_GENERATION_DIFFERENCE):
                 continue
-            at = now - age / 1000
-            if at > self.heard_by_any.get(node, -math.inf):
-                self.heard_by_any[node] = at
+            beat, sent = (generation, version), now - age / 1000
+            held = self.heartbeats.get(node)
+            dated = self.heartbeat_updated.get(node, -math.inf)
+            if held is None or beat > held:
+                self.heartbeats[node] = beat
+                self.heartbeat_updated[node] = max(sent, dated)
+            elif beat == held and sent < dated:
+                self.heartbeat_updated[node] = sent
+
+    def _heard_directly(self, src: str, now: float) -> None:
+        """A message other than a gossip came from ``src`` at ``now``: ``src`` was alive
+        then (one transit uncounted, as for its own gossip's beat), so the heartbeat
+        of it this node holds counts one up, dated ``now``, and is relayed so
+        (:meth:`_beats_to_send`). Session 26 relayed such hearing as an age; session
+        27's versions rode only the member's own gossip, which takes one peer a round,
+        and a member whose link to a node was cut reached it through relays whose
+        news was up to a few gossip rounds old (the line of n1 - n2 - n3 - n4 held
+        live members down, 376 samples of 5,136 against 217 before). A step stays
+        below the member's next own beat (:data:`HEARTBEAT_STRIDE`); two nodes' steps
+        of the same number are the same beat, which a receiver dates only older
+        (:meth:`_take_beats`): no news of a dead member is made fresher than its last
+        message's arrival. Nothing without a heartbeat of ``src`` held yet, nor twice
+        at the same time, nor past the stride (rather the older date)."""
+        held = self.heartbeats.get(src)
+        if held is None or self.heartbeat_updated[src] >= now:
+            return
+        generation, version = held
+        if (version + 1) % HEARTBEAT_STRIDE:
+            self.heartbeats[src] = (generation, version + 1)
+            self.heartbeat_updated[src] = now
 
     def _beats_to_send(self, now: float) -> bytes:
-        """This node's ages for its next gossip (:attr:`impl.messages.Gossip.beats`):
-        per member of its view, milliseconds since it or, as far as it knows, another
-        member last heard from it directly; its own 0."""
-        ages = {self.name: 0}
+        """This node's heartbeats for its next gossip (:attr:`impl.messages.Gossip.beats`):
+        its own, its version counted up (Cassandra's ``HeartBeatState.updateHeartBeat``,
+        once a gossip round there, once a batch of gossips here; to the next multiple
+        of :data:`HEARTBEAT_STRIDE`, above the steps its hearers counted,
+        :meth:`_heard_directly`) and age 0, and per other member of its view the
+        highest heartbeat of it this node knows, with the milliseconds since that was
+        sent (:attr:`heartbeat_updated`)."""
+        generation, version = self.heartbeat
+        version = (version // HEARTBEAT_STRIDE + 1) * HEARTBEAT_STRIDE
+        self.heartbeat = (generation, version)
+        beats: dict[str, membership.Beat] = {self.name: (generation, version, 0)}
         for node in self.gossiper.view.live_nodes:
-            if node == self.name:
-                continue
-            times = [t for t in (self.last_heard.get(node), self.heard_by_any.get(node))
-                     if t is not None]
-            if times:
-                ages[node] = max(0, round((now - max(times)) * 1000))
-        return membership.beats_to_bytes(ages)
+            held = self.heartbeats.get(node)
+            if held is not None and node != self.name:
+                age = max(0, round((now - self.heartbeat_updated[node]) * 1000))
+                beats[node] = (*held, age)
+        return membership.beats_to_bytes(beats)
 
     def handover_waiting(self, now: float) -> dict[str, dict[str, object]]:
         """This leaving node's handover waits for these members now
@@ -945,7 +1025,7 @@ class Node:
         floor = self.replica.client_floor
         if any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in effects):
             # every gossip carries this node's heartbeats, its own counted up once per
-            # batch (session 26), and, client-vclock after a reap, the floor
+            # batch (sessions 26-27), and, client-vclock after a reap, the floor
             beats = self._beats_to_send(self._now)
             effects = [Send(e.dest, dataclasses.replace(e.message, floor=floor, beats=beats))
                        if isinstance(e, Send) and isinstance(e.message, Gossip) else e
