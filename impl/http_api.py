@@ -1376,6 +1376,8 @@ class HttpApi:
         while at < len(data):
             writer.write(data[at:at + _ANSWER_PIECE])  # a copy: uvloop keeps what it
             at += _ANSWER_PIECE                        # is given while any is unsent
+            if writer.is_closing():  # the send failed (the client reset): asyncio's
+                raise _Closed        # loop logs each further write as a warning
             if at < len(data) and transport.get_write_buffer_size():
                 data = data[at:]  # the kernel is full: keep the rest alone
                 at = 0
