@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from impl.runtime import Address
-from tests.runtime.live import call, cluster, raw, read_to_end, run, url
+from tests.runtime.live import call, cluster, raw, read_to_end, run, send_until_closed, url
 
 IDLE = 0.5
 #: a complete head announcing 100 bytes, then 10 of them and nothing more
@@ -153,6 +153,29 @@ def test_a_pipelined_get_is_answered_before_its_stalled_put_is_closed(
             assert answer.startswith(b"HTTP/1.1 200 OK\r\n"), answer
             assert answer.endswith(b"\r\n\r\nvalue-of-g"), answer  # then nothing (a 408 before)
             assert ended == "eof", ended
+            assert node.http.timeouts == 1
+
+    run(scenario())
+
+
+def test_a_trickled_body_is_closed_at_its_rate_deadline(tmp_path: Path) -> None:
+    """A body's deadline is its first read plus ``http_idle_timeout_s`` plus what it
+    received over ``http_min_body_rate`` (500 B/s): a byte every 0.1 s (never a pause
+    of ``http_idle_timeout_s``, 1 s) is closed at about 1.0 s (the 10 bytes add
+    0.02 s), without an answer. Session 27's review: the grace taken twice (closed at
+    2 s) passed every test (``test_http_slow_body`` allows 4 x the idle timeout),
+    and the grace dropped was caught only by the stalled body's lower bound."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, http_idle_timeout_s=1.0) as servers:
+            node = servers[0]
+            address = node.http_address
+            assert address is not None
+            answer, _, closed = await asyncio.to_thread(
+                send_until_closed, (address.host, address.port),
+                HALF_BODY.replace(b"100", b"9000")[:-10], b"x", 0.1, 4.0)
+            assert answer == b"", answer  # closed without an answer
+            assert closed is not None, "still open after 4 s: the rate is not bounded"
+            assert 0.9 < closed < 1.7, closed  # 2.0 with the grace twice, 0.1 without
             assert node.http.timeouts == 1
 
     run(scenario())
