@@ -196,11 +196,12 @@ class ByteAdmission:
         return waiter.size == 0 and self._get_passes()
 
     def _get_passes(self) -> bool:
-        """Whether a get may be admitted before the requests waiting (session 27): it
-        fits, and the bytes in flight, reservations aside, leave the head room
-        (``held() + head's size <= limit``): the head waits for other puts'
-        reservations, which a get does not add to, rather than for bytes that gets'
-        records hold. Without this second test 8 clients reading a 600 KB record in
+        """Whether a request of size 0 may be admitted before the requests waiting
+        (session 27): a get, and also a delete or a put of an empty value, none of
+        which reserves bytes. It fits, and the bytes in flight, reservations aside,
+        leave the head room (``held() + head's size <= limit``): the head waits for
+        other puts' reservations, which a get does not add to, rather than for bytes
+        that gets' records hold. Without this second test 8 clients reading a 600 KB record in
         a loop let 1 of 20 puts of 1 MiB through in 20 s (75 of 75 before gets
         passed)."""
         return self.fits(0) and self.held() + self.queue[0].size <= self.limit
