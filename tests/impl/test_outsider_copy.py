@@ -120,18 +120,24 @@ def test_the_outsiders_copy_waits_for_every_owner_then_goes(clock: str) -> None:
         assert cluster.client("n1").get(key, r=3).values == [b"v1"]
 
 
+def outsider_unit_node(handover: str) -> tuple[Node, MemoryStorage, bytes, list[str]]:
+    """A unit ``Node`` n1 of 5 (N = 3, W = 2, ``join_handover=handover``) started at
+    0, and a key whose top N does not hold it: (node, its engine, key, top N)."""
+    engine = MemoryStorage("always")
+    node = Node("n1", make_config(5, n=3, r=2, w=2, join_handover=handover), engine, seed=1)
+    node.start(0.0)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if "n1" not in node.preference_list(k)[:3])
+    return node, engine, key, list(node.preference_list(key)[:3])
+
+
 def _handed_by_a_declined_claim(
         handover: str) -> tuple[Node, MemoryStorage, bytes, list[str], Callable[..., object]]:
     """A unit ``Node`` n1 (5 nodes, N = 3, W = 2): every node of the key's top N
     declined its forwarded put (a claim-grant round trip longer than
     replica_timeout), so n1 coordinated it, stored it, and handed its copy to the
     top N once it ended: (node, its engine, key, top N, the driver's persist step)."""
-    engine = MemoryStorage("always")
-    node = Node("n1", make_config(5, n=3, r=2, w=2, join_handover=handover), engine, seed=1)
-    node.start(0.0)
-    key = next(k for k in (b"k%d" % i for i in range(100))
-               if "n1" not in node.preference_list(k)[:3])
-    top = node.preference_list(key)[:3]
+    node, engine, key, top = outsider_unit_node(handover)
 
     def run(effects: list[object]) -> list[object]:  # the driver's persist step
         for effect in effects:

@@ -25,12 +25,10 @@ from impl.messages import ForwardClaim, ForwardDecline, HintAck, ReplicaPut, Rep
 from impl.node import Node
 from impl.records import decode_record
 from impl.staging import apply_write
-from impl.storage.memory import MemoryStorage
 from impl.timers import HintScan
 from impl.versions import live_values
 from tests.impl.test_forward_grant import _forward_put
-from tests.impl.test_node_driver import make_config
-from tests.impl.test_outsider_copy import _handed_by_a_declined_claim
+from tests.impl.test_outsider_copy import _handed_by_a_declined_claim, outsider_unit_node
 
 TOP = ["n1", "n2", "n3"]
 V1 = b"v1"
@@ -220,12 +218,7 @@ def test_a_put_ending_during_a_change_keeps_the_note_and_the_copy_until_handed(
     # own hint's ack lets nothing go (the mutant without ``key in outsider_keys``
     # in ``let_go`` dropped it at that first ack under "immediate"), and the first
     # hint scan after the change hands the copy to all three owners.
-    engine = MemoryStorage("always")
-    node = Node("n1", make_config(5, n=3, r=2, w=2, join_handover=handover), engine, seed=1)
-    node.start(0.0)
-    key = next(k for k in (b"k%d" % i for i in range(100))
-               if "n1" not in node.preference_list(k)[:3])
-    top = node.preference_list(key)[:3]
+    node, engine, key, top = outsider_unit_node(handover)
 
     def run(effects: Sequence[object]) -> Sequence[object]:
         for effect in effects:
