@@ -629,9 +629,12 @@ class Node:
                                                       reply=True))])
         try:
             if isinstance(message, Gossip):
-                # the highest floor of a reap any node heard of (session 19's review)
-                self.replica.raise_floor(message.floor)
+                # the beats first: malformed, they drop the frame before anything of
+                # it is taken (the floor raised in memory, its write discarded, before
+                # session 27's review); then the highest floor of a reap any node
+                # heard of (session 19's review)
                 self._take_beats(now, src, message.beats)
+                self.replica.raise_floor(message.floor)
             if guard is not None and isinstance(message, Gossip):
                 # (a generation advanced within a start heard of is no new start)
                 new = bool(message.generation) and not same_start(message.generation,
