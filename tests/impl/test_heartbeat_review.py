@@ -2,10 +2,11 @@
 heartbeat versions (session 27)"): the mutants the earlier tests let survive.
 
 A gossip frame whose beats were malformed raised the client floor it carried in
-memory before the beats were parsed; the message was dropped and its staged write of
-the floor discarded, so the node then gossiped a floor it had not persisted and
-never wrote it (a later gossip with the same floor was no rise). Now the beats are
-taken first (:meth:`impl.node.Node._take_beats`), and a malformed frame changes
+memory before the beats were parsed (and before its view was, the same with a
+malformed view); the message was dropped and its staged write of the floor
+discarded, so the node then gossiped a floor it had not persisted and never wrote
+it (a later gossip with the same floor was no rise). Now the floor is raised once
+the frame is handled (:meth:`impl.node.Node.receive`), and a malformed frame changes
 nothing but the peer's ``dropped`` count.
 """
 
@@ -36,6 +37,12 @@ def test_malformed_beats_drop_the_frame_whole_its_floor_too(
     assert "the heartbeat of 'n3'" in node.log[-1] and node.log[-1].endswith(
         "(peer data: beats)")
     assert node.replica.client_floor == floor and node.heartbeats == held
+    view_bad = Gossip(b'{"format":"x","members":1}', floor=floor + 40)  # (a view likewise)
+    assert node.receive(driver.now, "n2", view_bad) == [] and node.log[-1].endswith(
+        "(peer data: view)")
+    assert node.replica.client_floor == floor
+    node.receive(driver.now, "n2", Gossip(view, floor=floor + 40))  # (a good one raises it)
+    assert node.replica.client_floor == floor + 40
     assert internal_errors.records == []
 
 
