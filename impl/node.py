@@ -629,8 +629,7 @@ class Node:
                                                       reply=True))])
         try:
             if isinstance(message, Gossip):
-                # the highest floor of a reap any node heard of (session 19's review)
-                self.replica.raise_floor(message.floor)
+                # the beats first: malformed, they drop the frame before any is taken
                 self._take_beats(now, src, message.beats)
             if guard is not None and isinstance(message, Gossip):
                 # (a generation advanced within a start heard of is no new start)
@@ -645,9 +644,16 @@ class Node:
                     # agree (its shadow round waits for it; :meth:`start`)
                     effects.append(Send(src, Gossip(self.gossiper.view.to_bytes(),
                                                     reply=False)))
+                self.replica.raise_floor(message.floor)  # (handled: see below)
                 guard.confirmed_by(src)
                 return self._finish([*effects, *self._shadow_heard(now, src)])
             effects = handler(now, src, message)
+            if isinstance(message, Gossip):
+                # the highest floor of a reap any node heard of (session 19's review),
+                # once the frame is handled: raised before, a malformed view or beats
+                # raised it in memory while the drop discarded its write, so the node
+                # gossiped a floor it never persisted (session 27's review)
+                self.replica.raise_floor(message.floor)
             if self._tombstoned:
                 effects = [*effects, *self._reap_checks(now, message)]
             return self._finish(effects)
