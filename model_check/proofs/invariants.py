@@ -53,11 +53,10 @@ Invariants (Init => Inv, Inv and Trans => Inv', Inv => property):
   at its reap, two steps before the checker's ``no_resurrection`` violation, while
   ``no_resurrection_after_reap`` holds on every state of that trace (a tombstone is
   still at n3): tests/model_check/test_reap_encoding.py. Twin: immediate reaping
-  with ``W = 2``. What the encoding does not give (docs/proofs.md): the get itself
-  (its replies come from stores at different times, no reap happens while a get is
-  coordinated by guard 2, and a reply covering ``d`` makes the reconciliation drop
-  ``q``'s own version: the encoding's merge keeps ``live`` over-approximated, so
-  that last step is the spec's, not proved here).
+  with ``W = 2``. The get's own answer (the replies of one state reconciled: a reply
+  covering ``d`` drops ``q``'s own version) is encoded and proved in
+  :mod:`model_check.proofs.get_answer` (session 28); a get's replies taken at
+  different times are still argued (docs/proofs.md).
 - With disk loss (fewer losses than ``W``), ``delete_shields`` reads ``W`` minus the
   losses so far, and the read that sees the delete needs ``R + W - losses > N``.
   Twin: a read of ``R + W > N`` only, one loss, ``W = 2``: the lost disk held the

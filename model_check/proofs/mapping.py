@@ -28,6 +28,7 @@ from model_check.proofs.membership import abstract_ring, change_of
 __all__ = [
     "PAYLOADS",
     "abstract_state",
+    "covered_puts",
     "faithful",
     "families",
     "hint_payloads",
@@ -96,6 +97,13 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
 
 
 # -- the abstraction function: spec state -> abstract state ----------------------------------
+
+
+def covered_puts(state: Any, payload: Any) -> set[int]:
+    """The put ids ``payload`` (a stored copy, a reply) has seen, as the encoding's
+    ``store`` row reads them (below); used by the get's answer
+    (:mod:`model_check.proofs.get_answer`) for a reply's payload."""
+    return _coverage(state, payload)
 
 
 def _coverage(state: Any, payload: Any) -> set[int]:

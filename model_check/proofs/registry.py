@@ -19,6 +19,7 @@ MODULES = (
     "model_check.proofs.ring",
     "model_check.proofs.merge",
     "model_check.proofs.invariants",
+    "model_check.proofs.get_answer",
 )
 
 
