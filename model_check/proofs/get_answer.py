@@ -26,9 +26,15 @@ clock dominates, and with faithful clocks a version whose history holds ``p``, s
 ``p``'s history, is such a version). That rule is checked against the spec's own
 answer (``spec.coordination._get_result`` on every subset of the stores of every
 reachable state, and ``GetRecord.returned`` on every edge where a get answers) for
-the suite's delete entries (tests/model_check/test_get_answer.py).
+the suite's delete entries (tests/model_check/test_get_answer.py), and derived
+from reconcile's encoding (:func:`~model_check.proofs.vclock.reconcile_kept`) by
+``get_answer_merge_is_reconcile``: with clocks faithful to histories and complete
+(a put whose history holds another's has a clock dominating it) the rule keeps
+exactly the versions reconcile keeps; twin: clocks not complete. (dvv's "seen" dot
+without a held version, the first clause's own case, is not in that derivation:
+the agreement checks it.)
 
-Proofs (each ``Init => Inv``, ``Inv and Trans => Inv'`` and ``Inv => the get's
+Proofs of the answer (each ``Init => Inv``, ``Inv and Trans => Inv'`` and ``Inv => the get's
 answer holds no deleted version``, with :func:`~model_check.proofs.invariants.strong_delete_shields`
 as ``Inv``):
 
@@ -69,8 +75,10 @@ from model_check.proofs.invariants import (
     strong_delete_shields,
 )
 from model_check.proofs.transition import StoreRule, causal_store
+from model_check.proofs.vclock import BoundedClocks, dominates, reconcile_kept, wellformed
 
-__all__ = ["PROOFS", "Answer", "Get", "answer", "get_answers_no_deleted", "reconciled"]
+__all__ = ["PROOFS", "Answer", "Get", "answer", "get_answers_no_deleted", "reconcile_setting",
+           "reconciled"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +115,7 @@ class Answer:
     constraints: tuple[Term, ...]
 
 
-def reconciled(params: Params, covers: Sequence[Term], mine: Sequence[Term],
+def reconciled(hist: Sequence[Sequence[Term]], covers: Sequence[Term], mine: Sequence[Term],
                my_covers: Sequence[Term], theirs: Sequence[Term],
                their_covers: Sequence[Term]) -> list[Term]:
     """Which put's own version the merge of two copies keeps (``mine``/``theirs``:
@@ -120,7 +128,7 @@ def reconciled(params: Params, covers: Sequence[Term], mine: Sequence[Term],
     puts = range(len(covers))
     return [z3.And(z3.Or(z3.And(mine[q], z3.Or(theirs[q], z3.Not(their_covers[q]))),
                          z3.And(theirs[q], z3.Or(mine[q], z3.Not(my_covers[q])))),
-                   z3.Not(z3.Or([z3.And(covers[p], params.hist[p][q])
+                   z3.Not(z3.Or([z3.And(covers[p], hist[p][q])
                                  for p in puts if p != q])))
             for q in puts]
 
@@ -139,7 +147,7 @@ def answer(x: AbstractState, params: Params, get: Get,
         offered = [z3.And(flag, x.live[n][q]) for q in puts]
         after = [z3.Bool(f"{prefix}answer[{x.shape.nodes[n]}][{q + 1}]") for q in puts]
         constraints += [store_rule(covers[q], after[q], incoming[q]) for q in puts]
-        holds = reconciled(params, after, holds, covers, offered, incoming)
+        holds = reconciled(params.hist, after, holds, covers, offered, incoming)
         covers = after
     return Answer(tuple(covers), tuple(holds), tuple(constraints))
 
@@ -205,7 +213,106 @@ def _one_loss_r2_w2(x: AbstractState, params: Params, get: Get) -> Term:
                   count_true(list(get.replied.values())) == get.r)
 
 
+#: The derivation of :func:`reconciled`: versions per side, put ids, clock entries
+#: (those of ``merge_keeps_every_history``).
+SIDE, PUTS, ENTRIES = 2, 3, 4
+
+
+def reconcile_setting(complete: bool) -> tuple[list[Any], list[Any], list[Any], list[Any]]:
+    """(hypotheses, per put: the rule's kept own version, reconcile's, and "a copy
+    holds it") of the query of ``get_answer_merge_is_reconcile``."""
+    hypotheses, rule, truth, offered, _ = _setting(complete)
+    return hypotheses, rule, truth, offered
+
+
+def _reconciled_query(complete: bool) -> Iterator[Query]:
+    hypotheses, rule, truth, _, explain = _setting(complete)
+    yield Query(f"reconcile of {SIDE}+{SIDE} versions, k={ENTRIES}",
+                (*hypotheses, z3.Or([a != b for a, b in zip(rule, truth, strict=True)])),
+                explain)
+
+
+def _setting(complete: bool) -> tuple[list[Any], list[Any], list[Any], list[Any], Any]:
+    """:func:`reconciled` against ``reconcile`` of two copies of ``SIDE`` versions each
+    (:func:`~model_check.proofs.vclock.reconcile_kept`): a version is put
+    ``put[i]``'s own version, with that put's clock (one clock per put) and true
+    history (``hist``: reflexive, transitive, antisymmetric: a put's history holds
+    earlier puts); clocks faithful (a dominating clock's put's history holds the
+    dominated one's) and, with ``complete``, complete (a put whose history holds
+    another's has a clock dominating it: the client read that version). The query:
+    for some put, the encoding's rule over the copies' coverage and own versions
+    differs from which own versions reconcile keeps."""
+    c = BoundedClocks(ENTRIES)
+    names = [f"a{j}" for j in range(SIDE)] + [f"b{j}" for j in range(SIDE)]
+    put = [z3.Int(f"put[{n}]") for n in names]
+    clocks = [c.fresh(f"clock[{p + 1}]") for p in range(PUTS)]
+    hist = [[z3.Bool(f"hist[{p + 1}][{q + 1}]") for q in range(PUTS)] for p in range(PUTS)]
+    puts = range(PUTS)
+    hypotheses: list[Any] = [z3.And(v >= 0, v < PUTS) for v in put]
+    hypotheses += [wellformed(c, clock) for clock in clocks]
+    hypotheses += [hist[p][p] for p in puts]
+    hypotheses += [z3.Implies(z3.And(hist[p][r], hist[r][q]), hist[p][q])
+                   for p in puts for r in puts for q in puts]
+    hypotheses += [z3.Not(z3.And(hist[p][q], hist[q][p])) for p in puts for q in puts if p != q]
+    for p in puts:
+        for q in puts:
+            if p == q:
+                continue
+            contained = z3.And([z3.Implies(hist[q][r], hist[p][r]) for r in puts])
+            hypotheses.append(z3.Implies(dominates(c, clocks[p], clocks[q]), contained))
+            if complete:  # the twin drops this one
+                hypotheses.append(z3.Implies(hist[p][q], dominates(c, clocks[p], clocks[q])))
+
+    def clock_of(i: int) -> Any:
+        return tuple(z3.If(put[i] == 0, clocks[0][e], z3.If(put[i] == 1, clocks[1][e],
+                                                              clocks[2][e]))
+                     for e in range(ENTRIES))
+
+    kept = reconcile_kept(c, [(put[i], clock_of(i)) for i in range(len(names))])
+
+    def side(members: range) -> tuple[list[Any], list[Any]]:
+        covers = [z3.Or([z3.Or([z3.And(put[i] == p, hist[p][q]) for p in puts])
+                         for i in members]) for q in puts]
+        own = [z3.Or([put[i] == q for i in members]) for q in puts]
+        return covers, own
+
+    mine_covers, mine = side(range(SIDE))
+    their_covers, theirs = side(range(SIDE, 2 * SIDE))
+    merged = [z3.Or(a, b) for a, b in zip(mine_covers, their_covers, strict=True)]
+    rule = reconciled(hist, merged, mine, mine_covers, theirs, their_covers)
+    truth = [z3.Or([z3.And(kept[i], put[i] == q) for i in range(len(names))]) for q in puts]
+
+    def explain(m: Any) -> str:
+        parts = [f"{n} = put {int_of(m, put[i]) + 1} "
+                 f"({'kept' if bool_of(m, kept[i]) else 'dropped'})" for i, n in enumerate(names)]
+        hists = [f"put {p + 1}: clock {c.show(m, clocks[p])} history "
+                 f"{{{', '.join(str(q + 1) for q in puts if bool_of(m, hist[p][q]))}}}"
+                 for p in puts]
+        wrong = [str(q + 1) for q in puts if bool_of(m, rule[q]) != bool_of(m, truth[q])]
+        return (f"copies {{a0, a1}} and {{b0, b1}}: {'; '.join(parts)}; {'; '.join(hists)}; "
+                f"the rule and reconcile differ on put(s) {{{', '.join(wrong)}}}")
+
+    offered = [z3.Or(a, b) for a, b in zip(mine, theirs, strict=True)]
+    return hypotheses, rule, truth, offered, explain
+
+
 PROOFS: tuple[Proof, ...] = (
+    Proof(
+        "get_answer_merge_is_reconcile",
+        "The get answer's rule for own versions (reconciled: one copy holds it and the "
+        "other holds it or has not seen it, and no covered put's history holds it) is "
+        "exactly which versions reconcile keeps when clocks are faithful to histories and "
+        "complete (a version whose history holds another's put has a clock dominating "
+        "it): derived from the encoding of reconcile, as merge_keeps_every_history derives "
+        "the coverage rule.",
+        f"{SIDE} versions per copy, clocks of {ENTRIES} entries, {PUTS} put ids",
+        lambda: _reconciled_query(complete=True),
+        "clocks not complete (a put whose history holds another's with a clock that does "
+        "not dominate it, as lww or a blind rewrite): reconcile keeps a version the rule "
+        "drops",
+        lambda: _reconciled_query(complete=False),
+        group="invariants",
+    ),
     Proof(
         "get_answer_no_resurrection",
         "With safe reaping on a fixed ring (strict quorum, no disk loss) and R + W > N: "

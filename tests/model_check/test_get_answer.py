@@ -286,3 +286,16 @@ def test_the_checkers_disk_loss_resurrection_is_the_encoded_answer() -> None:
     assert sorted(n for n, _ in replies) == ["n1", "n2"] and config.r == config.w == 2
     assert record.returned == (1,)
     assert Answers(config).of(pre, replies)[0] == frozenset({1})
+
+
+def test_the_reconcile_derivation_is_not_vacuous() -> None:
+    """``get_answer_merge_is_reconcile``'s hypotheses (faithful and complete clocks)
+    hold with a version one copy holds and reconcile drops (the other superseded it)
+    beside one it keeps; the rule and reconcile never differ; without completeness
+    they do."""
+    hypotheses, rule, truth, offered = ga.reconcile_setting(complete=True)
+    assert _sat(*hypotheses, offered[0], z3.Not(truth[0]), truth[1])
+    assert _sat(*hypotheses, offered[0], truth[0], offered[1], truth[1])
+    assert not _sat(*hypotheses, z3.Or([a != b for a, b in zip(rule, truth, strict=True)]))
+    loose, rule, truth, _ = ga.reconcile_setting(complete=False)
+    assert _sat(*loose, z3.Or([a != b for a, b in zip(rule, truth, strict=True)]))
