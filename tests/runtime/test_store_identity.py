@@ -63,3 +63,23 @@ def test_a_cluster_started_on_another_clusters_files_is_refused(tmp_path: Path) 
             await server.stop()
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_vdynamo_serve_exits_2_naming_the_file(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    from impl.serve import main
+
+    storage = SqliteStorage(tmp_path / "n1.sqlite")
+    try:
+        check_store_identity(storage, tmp_path / "n1.sqlite", "n1", "vdynamo", SECRET)
+    finally:
+        storage.close()
+    config = tmp_path / "cluster.toml"
+    config.write_text('[cluster]\nnodes = ["n1"]\nn = 1\nr = 1\nw = 1\n'
+                      f'secret = "{OTHER.decode()}"\n'
+                      '[nodes.n1]\npeer = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\n')
+    config.chmod(0o600)
+    assert main([str(config), "--all"]) == 2  # before: served the file
+    err = capsys.readouterr().err
+    assert "n1.sqlite: this data file belongs to another node or cluster" in err, err
+    assert "another [cluster] secret" in err and "--adopt-store" in err, err
