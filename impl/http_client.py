@@ -43,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ipaddress
 import math
 import time
 import urllib.parse
@@ -122,6 +123,24 @@ class Fetched:
                 "not one value: read .values and put their merge with this .context, "
                 "or connect(..., resolve=merge) to have gets merge them")
         return self.values[0] if self.values else None
+
+
+def _names_a_host(address: str) -> bool:
+    """Whether a node's advertised HTTP ``address`` (``host:port`` from ``/status``) can
+    be connected to from another machine: False for an unspecified host (``0.0.0.0``,
+    ``::``), which a node bound to every interface advertises (its cluster file's
+    ``http = "0.0.0.0:8001"``, as a container needs). Such a host is no destination
+    (RFC 1122 3.2.1.3, RFC 4291 2.5.2): Linux connects it to the client's own machine,
+    so until session 28's probe a client elsewhere sent each key's request first to
+    whatever listened on that port of its own host (a refused connection: the ring
+    forgotten and ``/status`` asked again before the next request; a local service:
+    the request went there). Cassandra refuses a wildcard ``rpc_address`` without a
+    ``broadcast_rpc_address`` for the same reason."""
+    host = urllib.parse.urlsplit(_url(address)).hostname or ""
+    try:
+        return not ipaddress.ip_address(host).is_unspecified
+    except ValueError:  # a host name
+        return True
 
 
 def _url(base: str) -> str:
@@ -270,12 +289,15 @@ class Router:
         return self._learned_at is None or self._now() - self._learned_at > self.refresh_s
 
     def learn(self, status: dict[str, Any]) -> None:
-        """Adopt the ring and the addresses of a ``/status`` body."""
+        """Adopt the ring and the addresses of a ``/status`` body, but for an address
+        whose host is unspecified (see :func:`_names_a_host`): requests for that node's
+        keys go to the seeds, which forward them."""
         ring = status["ring"]
         tokens = {node: [int(t) for t in ts] for node, ts in ring["tokens"].items()}
         self.partitioning = Partitioning(Strategy(ring["strategy"]), Ring.from_tokens(tokens),
                                          ring["tokens_per_node"], ring["partitions"])
-        self.http = {node: _url(address) for node, address in status["http"].items()}
+        self.http = {node: _url(address) for node, address in status["http"].items()
+                     if _names_a_host(address)}
         self._learned_at = self._now()
 
     def forget(self) -> None:

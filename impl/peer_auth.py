@@ -20,6 +20,9 @@ cluster name (``ClusterConfig.name``), and ``"limits"``, its record limits
 (name -> int, see :mod:`impl.runtime`), and since session 26 ``"settings"``,
 the settings every node must share (name -> text: the clock mode, N, the ring's;
 compared once the hello is authenticated, a difference refused naming each).
+Since session 28 ``"start"``, a token the sender's process drew at its start: a
+node refuses the hello of a peer whose start differs from the one its own
+connection to that peer's address was told (another process claiming the name).
 Both nonces are fresh random bytes
 (``secrets.token_bytes``). The *transcript* is both names, both infos and both
 nonces, each length-prefixed. ``proof_a`` is ``HMAC(K, "acceptor" ||
@@ -126,11 +129,16 @@ class HelloInfo:
     #: the sender's settings every node must share (name -> its value as text,
     #: :data:`impl.runtime.SHARED_SETTINGS`); empty from a node of before session 26
     settings: tuple[tuple[str, str], ...] = ()
+    #: the sender process's start, a token drawn when it started (empty from a node of
+    #: before session 28): two processes claiming one name tell apart by it
+    start: str = ""
 
     def encoded(self) -> bytes:
         fields: dict[str, object] = {"cluster": self.cluster, "limits": dict(self.limits)}
         if self.settings:
             fields["settings"] = dict(self.settings)
+        if self.start:
+            fields["start"] = self.start
         data = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode("utf-8")
         if len(data) > 0xFFFF:
             raise PeerAuthError(f"hello info of {len(data)} bytes cannot be sent")
@@ -183,8 +191,12 @@ class HelloInfo:
             if not isinstance(text, str) or len(text) > _SETTING_CHARS:
                 raise PeerAuthError(f"hello's info: setting {_shown(name)} is {_shown(text)}, "
                                     f"not a string of at most {_SETTING_CHARS} characters")
+        start = value.get("start", "")
+        if not isinstance(start, str) or len(start) > _SETTING_CHARS:
+            raise PeerAuthError(f"hello's info: \"start\" is {_shown(start)}, not a string "
+                                f"of at most {_SETTING_CHARS} characters")
         return HelloInfo(cluster, tuple(sorted(limits.items())),
-                         tuple(sorted(settings.items())))
+                         tuple(sorted(settings.items())), start)
 
 
 def _shown(value: object) -> str:

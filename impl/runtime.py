@@ -60,6 +60,7 @@ import dataclasses
 import json
 import logging
 import re
+import secrets
 import socket
 import time
 from pathlib import Path
@@ -324,6 +325,11 @@ class NodeServer:
         self._inbound: dict[str, asyncio.StreamWriter] = {}
         #: the connection this node dialed to each peer, while it is up
         self._outbound: dict[str, asyncio.StreamWriter] = {}
+        #: this process's start, sent in its hellos (:attr:`HelloInfo.start`)
+        self.start_token = secrets.token_hex(8)
+        #: per peer, the connection this node dialed to the peer's address and the start
+        #: its hello told (:meth:`_one_process`; counted while it is not closing)
+        self._dialed_starts: dict[str, tuple[asyncio.StreamWriter, str]] = {}
         #: per peer, set when the peer's own connection to this node passes its hello:
         #: the peer is up, so a writer backing off from a failed dial to it dials at
         #: once (:meth:`_back_off`)
@@ -857,6 +863,7 @@ class NodeServer:
                 watcher.cancel()
                 if self._outbound.get(dest) is writer:
                     del self._outbound[dest]
+                    self._dialed_starts.pop(dest, None)
                 writer.close()
                 # bounded: with frames still buffered for a peer that reads nothing,
                 # wait_closed never returned, and stop() (which awaits this task)
@@ -907,11 +914,11 @@ class NodeServer:
         """What this node's hellos say of it (impl.peer_auth): its cluster's name and
         its record limits, :data:`COMPARED_LIMITS`, the record bounds its store
         keeps from earlier limits (:data:`KEPT_BOUNDS`), and the settings every node
-        must share, :data:`SHARED_SETTINGS`."""
+        must share, :data:`SHARED_SETTINGS`, and this process's start (session 28)."""
         kept = zip(KEPT_BOUNDS, self.node.replica.kept_bounds, strict=True)
         return HelloInfo(self.config.name, tuple(
             (name, int(getattr(self.config, name))) for name in COMPARED_LIMITS) + tuple(kept),
-            shared_settings(self.config))
+            shared_settings(self.config), self.start_token)
 
     def _adopt_record_bounds(self, peer: str, info: HelloInfo) -> None:
         """Raise this node's kept record bounds (:attr:`impl.replica.Replica.kept_bounds`)
@@ -1014,6 +1021,8 @@ class NodeServer:
             raise
         writer.write(proof)
         self._compare_limits(dest, dialer.peer_info)
+        self._dialed_starts[dest] = (writer, dialer.peer_info.start if dialer.peer_info
+                                     else "")
         return sealer
 
     # ------------------------------------------------------------------ peers in
@@ -1054,8 +1063,41 @@ class NodeServer:
         writer.write(challenge)
         await writer.drain()
         _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
+        self._one_process(src, acceptor.peer_info)
         self._compare_limits(src, acceptor.peer_info)
         return src, opener
+
+    def _dialed_start(self, src: str) -> str:
+        """The start of ``src`` told on this node's open connection to its address
+        ("" for none, or a connection closing: its peer closed it)."""
+        held = self._dialed_starts.get(src)
+        return held[1] if held is not None and not held[0].is_closing() else ""
+
+    def _one_process(self, src: str, info: HelloInfo | None) -> None:
+        """PeerAuthError when the authenticated hello of ``src`` comes from another
+        process than the one at ``src``'s address: this node's own connection to that
+        address (the cluster file's) is up and its hello told another start
+        (:attr:`HelloInfo.start`). A second ``vdynamo serve --node n2`` (a copied
+        cluster file whose n2 has other ports and data) was served until session 28's
+        user probe: its connections replaced the real n2's at n1 and n3 in turn
+        (each node keeps one connection from each peer), nothing was logged, and its
+        frames were taken as n2's: a put through it was stored at n1 and n3 while its
+        client got 504 (their answers went to the real n2). Riak refuses a
+        second node of one name (Erlang distribution), etcd a member ID mismatch.
+        A peer that restarted is let in once this node's connection to its old
+        process closed: at once when that process is gone (its end closed:
+        :func:`_close_when_peer_closes`), or, for a dead connection, at its next
+        write or its keepalive's end."""
+        theirs = info.start if info is not None else ""
+        dialed = self._dialed_start(src)
+        if theirs and dialed and theirs != dialed:
+            address = self.peers.get(src)
+            raise PeerAuthError(
+                f"hello from {src!r} (start {theirs}), but the {src} at its address "
+                f"{address} is another process (start {dialed}): another process runs as "
+                f"{src} (a second `vdynamo serve --node {src}`, a cluster file copied with "
+                f"other addresses?); if {src} restarted, it is let in once this node's "
+                "connection to its old process closes")
 
     async def _answer_http_client(self, reader: asyncio.StreamReader,
                                   writer: asyncio.StreamWriter) -> None:

@@ -20,7 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import ipaddress
+import json
 import logging
 import signal
 import sys
@@ -41,21 +44,80 @@ from impl.runtime_config import (
     exposed_secret,
     load_runtime_config,
 )
+from impl.storage.base import Storage
 from impl.storage.sqlite import SqliteStorage
 
-__all__ = ["event_loop_policy", "leave_state", "main", "serve", "until_stopped"]
+__all__ = ["STORE_IDENTITY_META", "check_store_identity", "event_loop_policy", "leave_state",
+           "main", "serve", "until_stopped"]
 
 #: the runtime's logger (these lines log as they did in impl.runtime)
 log = logging.getLogger("vdynamo.runtime")
 
 
+#: the meta entry naming the node and cluster a data file belongs to (session 28)
+STORE_IDENTITY_META = "store-identity"
+
+
+def _store_identity(node: str, cluster: str, secret: bytes) -> dict[str, str]:
+    """What a data file records of its owner: the node's name, the cluster's name and
+    a fingerprint of the cluster's secret (16 bytes of an HMAC of a label, hex: it
+    tells secrets apart and reveals none)."""
+    key = hmac.new(secret, b"vdynamo store identity v1\x00" + cluster.encode("utf-8"),
+                   hashlib.sha256).hexdigest()[:32]
+    return {"node": node, "cluster": cluster, "secret": key}
+
+
+def check_store_identity(storage: Storage, path: object, node: str, cluster: str,
+                         secret: bytes, *, adopt: bool = False) -> None:
+    """Refuse to run node ``node`` of cluster ``cluster`` (its secret ``secret``) on a
+    data file another node or cluster wrote; record the owner in a file that names
+    none (a new file, or one written before session 28). ``path``: the file, named in
+    the error. ``adopt``: record this node and cluster whatever the file names (a
+    secret changed on purpose: ``vdynamo serve --adopt-store``).
+
+    Raises :class:`errors.ConfigError` naming what differs (the node, the cluster's
+    name, the secret: never the secret itself) and the way out; StorageError as the
+    engine does. Before session 28's probe a node of cluster B given cluster A's
+    ``n1.sqlite`` (a copied disk image, a reused path) served A's keys in B and
+    spread them to B's replicas by read repair. Cassandra refuses to start on a
+    data directory whose saved ``cluster_name`` differs ("Saved cluster name X !=
+    configured name Y", ``SystemKeyspace.checkHealth``); etcd refuses a member
+    directory of another member or cluster (its member and cluster IDs)."""
+    mine = _store_identity(node, cluster, secret)
+    raw = storage.get_meta(STORE_IDENTITY_META)
+    if raw and not adopt:
+        try:
+            kept = json.loads(raw)
+        except ValueError:
+            kept = {}
+        if not isinstance(kept, dict):
+            kept = {}
+        differ = [f"node {kept.get('node')!r}, not {node!r}" if kept.get("node") != node
+                  else "",
+                  f"cluster {kept.get('cluster')!r}, not {cluster!r}"
+                  if kept.get("cluster") != cluster else "",
+                  "another [cluster] secret" if kept.get("secret") != mine["secret"] else ""]
+        if any(differ):
+            raise errors.ConfigError(
+                f"{path}: this data file belongs to another node or cluster "
+                f"({'; '.join(d for d in differ if d)}): give {node} its own file "
+                "(`data` in its [nodes] section; a new, empty one is rebuilt from the "
+                "other replicas), or, if the cluster's secret was changed on purpose, "
+                "start once with --adopt-store")
+    if raw is None or adopt or json.loads(raw) != mine:
+        storage.set_meta(STORE_IDENTITY_META, json.dumps(mine, sort_keys=True).encode())
+        storage.flush()
+
+
 async def serve(
     config: RuntimeConfig, names: Sequence[str], *, stop: asyncio.Event | None = None,
-    rejoin: bool = False, announce: bool = True,
+    rejoin: bool = False, announce: bool = True, adopt_store: bool = False,
 ) -> list[NodeServer]:
     """Start the named nodes of ``config`` in this loop; with ``stop``, run until it is
     set and then stop them. ``rejoin``: a node that left the ring joins it again
-    (:class:`impl.node.Node`'s ``rejoin``); ``announce``: :class:`NodeServer`'s."""
+    (:class:`impl.node.Node`'s ``rejoin``); ``announce``: :class:`NodeServer`'s;
+    ``adopt_store``: see :func:`check_store_identity` (ConfigError from it: a data
+    file of another node or cluster)."""
     check_distinct_data(config.nodes, names)  # one process: one machine
     peers = {name: addresses.peer for name, addresses in config.nodes.items()}
     http = {name: addresses.http for name, addresses in config.nodes.items()}
@@ -67,6 +129,8 @@ async def serve(
         storage = ObservedStorage(SqliteStorage(addresses.data, config.storage.fsync,
                                                 batch=config.storage.batch))
         try:
+            check_store_identity(storage, addresses.data, name, config.cluster.name,
+                                 config.cluster.secret, adopt=adopt_store)
             server = NodeServer(name, config.cluster, storage, peers, seed=index,
                                 rejoin=rejoin, announce=announce)
             server.http_addresses = http
@@ -146,6 +210,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rejoin", action="store_true", help=(
         "a node that left the ring joins it again: its data file is cleared of what it "
         "held, and it joins as a new node (without it, a node that left stops)"))
+    parser.add_argument("--adopt-store", action="store_true", help=(
+        "take each data file as this node's even if another node or cluster (another "
+        "name or secret) wrote it: after changing the cluster's secret on purpose"))
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",
                         help="log lines on stderr: JSON objects (default) or plain text")
@@ -192,7 +259,10 @@ def main(argv: list[str]) -> int:
     if policy is not None:
         asyncio.set_event_loop_policy(policy)
     try:
-        asyncio.run(_run(config, names, rejoin=args.rejoin))
+        asyncio.run(_run(config, names, rejoin=args.rejoin, adopt_store=args.adopt_store))
+    except errors.ConfigError as error:  # a data file of another node or cluster
+        print(f"vdynamo serve: {error}", file=sys.stderr)
+        return 2
     except errors.DynamoError as error:  # a data file that is not a database, ...
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 1
@@ -203,11 +273,12 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False) -> None:
+async def _run(config: RuntimeConfig, names: list[str], *, rejoin: bool = False,
+               adopt_store: bool = False) -> None:
     """Serve until SIGTERM/SIGINT, then stop gracefully; SIGUSR1: leave the ring."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    servers = await serve(config, names, rejoin=rejoin)
+    servers = await serve(config, names, rejoin=rejoin, adopt_store=adopt_store)
     for server in servers:
         print(f"{server.name}: peers on {server.peer_address}, "
               f"HTTP on http://{server.http_address}", flush=True)
