@@ -738,6 +738,17 @@ class Gossiper:
             self.join_pending = True
             self.log.append(f"{self.name}: the cluster's view says this node left; "
                             "its store is new: joining again (--rejoin)")
+        if (self.join_pending and not self.claims and me is not None
+                and me.status in membership.ROUTED):
+            # strategies 1 and 2: a member that joined has a replaced disk (not in the
+            # configuration, its new store joins): the view holds it already, with its
+            # tokens, and a second join would raise on every gossip (session 28's data
+            # probe: an internal error a gossip, for good); it rebuilds as any member
+            # whose disk was replaced (impl.rebuild). (Strategy 3 announces it joining
+            # again, and the claimant gives it its ranges: session 17's review.)
+            self.join_pending = False
+            self.log.append(f"{self.name}: the cluster's view holds this node "
+                            f"({me.status.value}): not joining again")
         if self.join_pending and (self.claims or not self.removal_under_way()):
             # (strategies 1 and 2: a join takes its tokens only once no removal is
             # under way, :meth:`removal_under_way`; it asks a seed again next round)
