@@ -1233,6 +1233,7 @@ class Node:
         """The store is a replaced disk of a known member: rebuilding from now on,
         durably (:data:`REBUILDING_META`; ``again``: a restart of a store whose
         rebuild had not ended, every exchange to do again)."""
+        self.gossiper.must_hear_all()  # a claim it made may be held by its peers only
         # with anti-entropy, a store with no range yet (a joiner's) waits for its ranges
         if not self.rebuild.begin(hold=self.config.anti_entropy):
             if again:

@@ -17,9 +17,9 @@ leave, n1's disk replaced 1.5 s later; after 600 s n1 still rebuilding, n4
 ``leaving``, n7-n9 ``joining``). Riak's kv679 (a re-issued dot) in the membership:
 a re-issued version of the claimant's moves.
 
-Now the shadow round also asks every live member the answers name (n6), and the
-claimant claims nothing while its shadow round is on: the new n1 takes the claim
-from n6 and does not claim again.
+Now the shadow round also asks every live member the answers name (n6), and a
+claimant whose store lost its writes claims nothing until every live member has
+gossiped to it: the new n1 takes the claim from n6 and does not claim again.
 """
 
 from __future__ import annotations
@@ -80,13 +80,13 @@ def test_a_claimant_wiped_after_a_claim_only_a_joined_member_heard_does_not_spli
         [b"v%d" % i] for i in range(KEYS)]
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 28): a claim heard only by members "
-                   "that miss the replaced claimant's shadow round is claimed again")
 def test_a_claim_heard_only_by_a_member_cut_off_from_the_replaced_claimant() -> None:
-    """The residual (docs/runtime.md, "Data probe (session 28)"): n6, the claim's only
-    holder, is cut off from n1 for 3 s after n1's disk is replaced, past the shadow
-    round (2 s); n1 claims n5's partitions again before n6 spreads the claim, and the
-    two claims split the cluster (seed 4: 114 gossips refused, two views)."""
+    """The shadow round's asks are not enough (docs/runtime.md, "Data probe (session
+    28)"): n6, the claim's only holder, is cut off from n1 for 3 s after n1's disk is
+    replaced, past the shadow round (2 s); n1 claimed n5's partitions again before n6
+    spread the claim, and the two claims split the cluster (seed 4: 114 gossips
+    refused, two views). Now a store that lost its writes claims nothing until every
+    live member has gossiped to it (``Gossiper.must_hear_all``)."""
     cluster = impl.SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=4)
     for i in range(5):
         cluster.client().put(b"k%d" % i, b"v%d" % i, w=3)
