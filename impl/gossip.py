@@ -275,6 +275,11 @@ class Gossiper:
         #: whether a put of a key is coordinated here now (wired by the node: its
         #: copy is handed once the last one ends, :meth:`hand_outsider_copy`)
         self.coordinating: Callable[[bytes], bool] = lambda key: False
+        #: a store that lost what it wrote (a replaced disk, a restored store set
+        #: aside: :meth:`must_hear_all`): the members it has heard a gossip from since;
+        #: as the claimant it claims nothing until every live member is among them
+        #: (None: not tracked)
+        self.heard_since_loss: set[str] | None = None
         #: this node announced that its change settled (:meth:`settle`; again if a
         #: strategy-3 move of its partitions outranked that announcement)
         self.announced_settled = False
@@ -449,6 +454,8 @@ class Gossiper:
         it waits, and a join is claimed meanwhile."""
         if not self.claims or membership.claimant(self.view) != self.name:
             return
+        if self._unheard_since_loss():
+            return
         stuck = [m.node for m in self.view if m.status is MemberStatus.REMOVING
                  and m.tokens and self._only_change_of(m.node, claimant=True)]
         if self.changing() and not stuck:
@@ -571,6 +578,28 @@ class Gossiper:
             if node != self.name:
                 waiting.setdefault(node, "hints")
         return dict(sorted(waiting.items()))
+
+    def must_hear_all(self) -> None:
+        """This node's store lost what it wrote (a replaced disk, a restored store set
+        aside): as the claimant, claim nothing until a gossip came from every live
+        member (:meth:`claim`; session 28's data probe). A claim it made before the
+        loss may be held by members only (its moves of token sets at their versions
+        + 2); claimed again from a view without it, at the same versions with another
+        plan, the two merged into a view that gives a token to two nodes, which every
+        node refuses (the cluster split for good). A member's gossip carries the
+        claim if it holds it."""
+        self.heard_since_loss = set()
+
+    def _unheard_since_loss(self) -> bool:
+        """Whether a live member has not gossiped since this store lost its writes
+        (:meth:`must_hear_all`); stops tracking once every one has."""
+        heard = self.heard_since_loss
+        if heard is None:
+            return False
+        if any(node != self.name and node not in heard for node in self.view.live_nodes):
+            return True
+        self.heard_since_loss = None
+        return False
 
     def announced(self, change: str, announce: Callable[[], Membership]) -> Membership | None:
         """The view ``announce()`` builds (this node announcing ``change``: its join, up,
@@ -707,6 +736,8 @@ class Gossiper:
                 return [Send(src, Gossip(self.view.to_bytes(), reply=False))]
             return []
         self.seen = membership.seen_merge(self.seen, {src: other.vector()})  # src saw it
+        if self.heard_since_loss is not None:
+            self.heard_since_loss.add(src)
         mine = merged.get(self.name)
         if mine is not None and mine.status in _REMOVED:
             # force-removed while it was down: it takes the view and does nothing more
@@ -738,6 +769,17 @@ class Gossiper:
             self.join_pending = True
             self.log.append(f"{self.name}: the cluster's view says this node left; "
                             "its store is new: joining again (--rejoin)")
+        if (self.join_pending and not self.claims and me is not None
+                and me.status in membership.ROUTED):
+            # strategies 1 and 2: a member that joined has a replaced disk (not in the
+            # configuration, its new store joins): the view holds it already, with its
+            # tokens, and a second join would raise on every gossip (session 28's data
+            # probe: an internal error a gossip, for good); it rebuilds as any member
+            # whose disk was replaced (impl.rebuild). (Strategy 3 announces it joining
+            # again, and the claimant gives it its ranges: session 17's review.)
+            self.join_pending = False
+            self.log.append(f"{self.name}: the cluster's view holds this node "
+                            f"({me.status.value}): not joining again")
         if self.join_pending and (self.claims or not self.removal_under_way()):
             # (strategies 1 and 2: a join takes its tokens only once no removal is
             # under way, :meth:`removal_under_way`; it asks a seed again next round)

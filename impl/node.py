@@ -1233,6 +1233,7 @@ class Node:
         """The store is a replaced disk of a known member: rebuilding from now on,
         durably (:data:`REBUILDING_META`; ``again``: a restart of a store whose
         rebuild had not ended, every exchange to do again)."""
+        self.gossiper.must_hear_all()  # a claim it made may be held by its peers only
         # with anti-entropy, a store with no range yet (a joiner's) waits for its ranges
         if not self.rebuild.begin(hold=self.config.anti_entropy):
             if again:
@@ -1321,17 +1322,38 @@ class Node:
         """A gossip from ``src`` was handled: the round ends once every peer asked
         gossiped (its :class:`~impl.timers.ShadowRound` moved to now)."""
         shadow = self.shadow
-        if shadow is None or shadow.over or src not in shadow.waiting:
+        if shadow is None or shadow.over:
             return []
+        asks = self._shadow_asks_more()
+        if src not in shadow.waiting:
+            return asks
         shadow.waiting.discard(src)
         if shadow.waiting:
-            return []
+            return asks
         shadow.over = True
         self.stats["shadow-round-answered"] += 1
         self.log.append(f"{now:.3f} shadow round: every peer asked answered in "
                         f"{now - shadow.started:.3f} s; replaying {len(shadow.deferred)} "
                         "deferred inputs")
         return [SetTimer(ShadowRound(), now)]
+
+    def _shadow_asks_more(self) -> list[Effect]:
+        """The round asks every live member the answers name too (session 28's data
+        probe): a replaced disk starts from its configured view, which lacks the
+        members that joined since, and a claim it made before (strategy 3) may have
+        reached one of those alone; not asked, the claimant claimed again at the
+        same versions with another plan, and the two claims merged into a view that
+        gives a token to two nodes, which every node refuses (the cluster split for
+        good, ``tests/impl/test_claimant_wiped_mid_claim.py``)."""
+        shadow, guard = self.shadow, self.guard
+        assert shadow is not None and guard is not None
+        more = [node for node in self.gossiper.view.live_nodes
+                if node != self.name and node not in shadow.asked]
+        if not more:
+            return []
+        shadow.ask(more)
+        view = self.gossiper.view.to_bytes()
+        return [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in more]
 
     def _shadow_step(self, now: float) -> list[Effect]:
         """:class:`~impl.timers.ShadowRound` fired: the round is over (at its timeout

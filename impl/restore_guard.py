@@ -231,3 +231,9 @@ class ShadowState:
         #: client requests and peer messages among ``deferred`` (bounded)
         self.kept = 0
         self.dropped = 0
+
+    def ask(self, peers: Iterable[str]) -> None:
+        """Wait for ``peers`` too (members the answers named that were not asked)."""
+        fresh = set(peers) - set(self.asked)
+        self.asked = tuple(sorted({*self.asked, *fresh}))
+        self.waiting |= fresh
