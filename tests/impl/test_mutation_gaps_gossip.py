@@ -35,6 +35,7 @@ from impl.membership import (
 )
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.node import Node
+from impl.positions import position_of
 from impl.records import ClockMode, Record, encode_record
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
@@ -1075,3 +1076,62 @@ def test_the_stray_look_flag_is_written_only_when_it_changes() -> None:
     gossip.strays.clear()
     gossip._persist_strays()
     assert gossip.storage.get_meta(STRAYS_META) == b""
+
+
+def _pending_node_storing(keys: list[bytes]) -> tuple[Node, MemoryStorage]:
+    """n1 of 5 (N = 3), pending ownership, whose engine stores ``R1`` under ``keys``."""
+    storage = MemoryStorage("always")
+    for key in keys:
+        storage.write(key, R1)
+    node = Node("n1", make_config(5, n=3, r=2, w=2, join_handover="pending"), storage,
+                seed=1)
+    node.start(0.0)
+    return node, storage
+
+
+def test_the_stray_look_waits_for_no_change_and_skips_the_moved_from_ring() -> None:
+    """``_hand_strays__mutmut_1`` (looked during a change while up), ``_11`` (the
+    ring the last transfer moved keys from not asked: its keys handed as strays) and
+    ``_23`` (``break`` for ``continue``: the look stopped at the first key kept)."""
+    # the ring before: five nodes named in another order, so n1's arc is elsewhere
+    # on the ring than on the cluster's own, and a scan meets kept and stray keys mixed
+    before = Node("n1", ClusterConfig(nodes=("n5", "n4", "n3", "n2", "n1"), n=3, r=2, w=2,
+                                      partitioning="evenly-spaced"),
+                  MemoryStorage("always"), seed=1)
+    before.start(0.0)
+    keys = [b"k%d" % i for i in range(200)]
+    inside = [k for k in keys if "n1" in before.preference_list(k)[:3]]
+    stray = next(k for k in keys if "n1" not in before.preference_list(k)[:3]
+                 and position_of(k) > min(map(position_of, inside)))
+    node, storage = _pending_node_storing(inside)
+    gossip = node.gossiper
+    without = _ring_without_n1().partitioning
+    gossip.stray_scan_due = True
+    gossip.future = without  # a change in progress: no look
+    gossip._hand_strays()
+    assert gossip.stray_scan_due and gossip.strays == {}
+    # the change done: n1 serves none of its keys now, but the ring before held them all
+    gossip.partitioning = gossip.future = without
+    gossip.moved_from = before.gossiper.partitioning
+    gossip._hand_strays()
+    assert not gossip.stray_scan_due and gossip.strays == {}
+    storage.write(stray, R1)  # a key the ring before did not give n1 either
+    gossip.stray_scan_due = True
+    gossip._hand_strays()
+    assert set(gossip.strays) == {stray}
+
+
+def test_an_outsiders_copy_is_handed_once_per_record_and_counted_per_key() -> None:
+    """``hand_outsider_copy__mutmut_12`` (the record handed already looked up under
+    None: handed again) and ``_23`` (``outsider-copies`` set to 1)."""
+    node, storage = _pending_node_storing([])
+    gossip = node.gossiper
+    keys = [b"k%d" % i for i in range(100)]
+    first, second = [k for k in keys if "n1" not in node.preference_list(k)[:3]][:2]
+    for key in (first, second):
+        storage.write(key, R1)
+    gossip.hand_outsider_copy(first)
+    gossip.hand_outsider_copy(first)  # the same record: not handed again
+    assert gossip.stats["stray-hints"] == 3
+    gossip.hand_outsider_copy(second)
+    assert gossip.stats["outsider-copies"] == 2 and gossip.stats["stray-hints"] == 6
