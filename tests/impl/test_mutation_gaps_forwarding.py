@@ -9,12 +9,29 @@ from types import SimpleNamespace
 
 import pytest
 
+from impl import forwarding
 from impl.config import KEY_BYTES_CEILING
 from impl.context import encode_context
-from impl.effects import CancelTimer, GetResult, PutResult, Reply, Send
-from impl.errors import BadRequestError, ErrorCode, QuorumError, TooLargeError
-from impl.forwarding import FORWARD_MEMORY, check_request, refuse
-from impl.messages import Forward, ForwardReply, GetRequest, PutRequest, delete_request
+from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send
+from impl.errors import (
+    BadRequestError,
+    ErrorCode,
+    QuorumError,
+    RequestTimeoutError,
+    TooLargeError,
+)
+from impl.forwarding import FORWARD_MEMORY, ReplyTo, answer, check_request, refuse
+from impl.messages import (
+    Forward,
+    ForwardClaim,
+    ForwardDecline,
+    ForwardGrant,
+    ForwardReply,
+    GetRequest,
+    PutRequest,
+    ReplicaPut,
+    delete_request,
+)
 from impl.node import Node
 from impl.storage.memory import MemoryStorage
 from impl.timers import ForwardTimeout
@@ -189,3 +206,119 @@ def test_a_client_vclock_put_without_a_client_id_is_refused_saying_why() -> None
     with pytest.raises(BadRequestError) as caught:
         check_request(config, ClockMode.CLIENT_VCLOCK, PutRequest(1, b"cart", b"v"))
     assert str(caught.value) == "PutRequest.client_id: the client-vclock mode needs one"
+
+
+# Session 28: the survivors of a mutmut run over the rewritten forwarding (session
+# 26's ForwardClaim / ForwardGrant / ForwardDecline; docs/refinement.md, "Session 28:
+# forwarding and hints").
+
+def test_a_key_of_exactly_the_ceiling_is_served_with_a_context_of_a_version() -> None:
+    """``check_request__mutmut_5`` (``>= KEY_BYTES_CEILING``) refused a key of exactly
+    ``KEY_BYTES_CEILING`` bytes, stored under a larger ``max_key_bytes``."""
+    config = make_config(3, n=3, r=2, w=2)
+    key = b"k" * KEY_BYTES_CEILING
+    found = encode_context(VClock.of({"n1": 1}), key=key, mode=ClockMode.DVV,
+                           secret=config.context_secret)
+    check_request(config, ClockMode.DVV, GetRequest(1, key))
+    check_request(config, ClockMode.DVV, PutRequest(1, key, b"v", context=found))
+
+
+def test_a_forwarded_requests_answer_carries_the_error_message_and_the_put_context() -> None:
+    """``answer__mutmut_19``, ``_21`` (the error's message left out, or ``"None"``) and
+    ``_41`` (a put's context left out of its ForwardReply)."""
+    to_peer = ReplyTo(7, "n2", 41)
+    assert answer(to_peer, PutResult(b"ctx"), None, kind="put") == Send(
+        "n2", ForwardReply(41, "put", context=b"ctx"))
+    assert answer(to_peer, None, QuorumError("short"), kind="put") == Send(
+        "n2", ForwardReply(41, "put", error=ErrorCode.QUORUM.value, message="short"))
+    assert answer(ReplyTo(7), PutResult(b"ctx"), None, kind="put") == Reply(
+        7, PutResult(b"ctx"))
+
+
+def _coordinator() -> Node:
+    node = Node("n1", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    return node
+
+
+def _claim(node: Node, now: float, op_id: int) -> int:
+    """n2 forwards the put ``op_id`` to ``node``, which claims it: the claim id."""
+    request = PutRequest(op_id, b"cart", b"milk", b"", None, "c1")
+    (send,) = node.receive(now, "n2", Forward(op_id, request))
+    assert isinstance(send, Send) and isinstance(send.message, ForwardClaim)
+    return send.message.claim_id
+
+
+def _coordinated(effects: list[Effect]) -> bool:
+    """Whether ``effects`` start a put's coordination (replica writes sent)."""
+    return any(isinstance(e, Send) and isinstance(e.message, ReplicaPut) for e in effects)
+
+
+def test_a_grant_within_replica_timeout_of_a_claim_made_late_in_the_run_is_taken() -> None:
+    """``on_grant__mutmut_19`` and ``_expire_claims__mutmut_4`` (``now + sent`` for
+    ``now - sent``): every test claimed at time 0, where the two agree. And the
+    coordination answers the forwarder (``on_grant__mutmut_28``: ``peer`` None)."""
+    node = _coordinator()
+    late = node.config.replica_timeout
+    claim = _claim(node, 100.0, 41)
+    effects = node.receive(100.0 + late / 2, "n2", ForwardGrant(41, claim, granted=True))
+    assert _coordinated(effects)
+    (coordination,) = node.puts.coordinations.values()
+    assert (coordination.reply_to.peer, coordination.reply_to.op_id) == ("n2", 41)
+    _claim(node, 200.0, 42)
+    _claim(node, 200.0 + late / 2, 43)  # another put forwarded: the claims are looked at
+    assert list(node.forwarder.claims) == [("n2", 42), ("n2", 43)]  # both young: kept
+
+
+def test_a_claim_exactly_replica_timeout_old_is_kept_for_its_grant() -> None:
+    """``_expire_claims__mutmut_5`` (``<``): a claim ``replica_timeout`` old was
+    forgotten at another node's input, and its grant, still in time, declined."""
+    node = _coordinator()
+    late = node.config.replica_timeout
+    claim = _claim(node, 0.0, 41)
+    _claim(node, late, 42)  # another forward at exactly the bound
+    assert ("n2", 41) in node.forwarder.claims
+    assert _coordinated(node.receive(late, "n2", ForwardGrant(41, claim, granted=True)))
+
+
+def test_the_oldest_claims_are_forgotten_first_and_a_young_one_is_kept() -> None:
+    """``_expire_claims__mutmut_8`` (``popitem(last=True)``): the newest claim was
+    forgotten with the stale one, so its grant, in time, was declined."""
+    node = _coordinator()
+    late = node.config.replica_timeout
+    _claim(node, 0.0, 41)
+    young = _claim(node, late * 2 / 3, 42)
+    _claim(node, late * 7 / 6, 43)  # 41 too old now, 42 not
+    assert list(node.forwarder.claims) == [("n2", 42), ("n2", 43)]
+    assert _coordinated(node.receive(late * 4 / 3, "n2", ForwardGrant(42, young,
+                                                                     granted=True)))
+
+
+def test_the_forgotten_claim_ids_kept_are_the_newest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_expire_claims__mutmut_12`` (``popitem(last=True)``): the bound dropped the id
+    just forgotten instead of the oldest, so the late grant of a recent claim was
+    ignored (the forwarder waiting out its timeout) rather than declined."""
+    monkeypatch.setattr(forwarding, "FORWARD_MEMORY", 3)
+    node = _coordinator()
+    step = node.config.replica_timeout + 0.1
+    claims = {op_id: _claim(node, op_id * step, op_id) for op_id in range(1, 6)}
+    assert list(node.forwarder._expired) == [("n2", 2), ("n2", 3), ("n2", 4)]
+    late = 5 * step + 0.01
+    assert node.receive(late, "n2", ForwardGrant(4, claims[4], granted=True)) == [
+        Send("n2", ForwardDecline(4))]
+    assert node.receive(late, "n2", ForwardGrant(1, claims[1], granted=True)) == []
+
+
+def test_a_granted_put_timing_out_answers_its_client_by_request_id() -> None:
+    """``on_timeout__mutmut_8``: the RequestTimeoutError went to request id None."""
+    node, key, _ = _outsider()
+    (send, _timer) = node.client_request(0.0, PutRequest(7, key, b"milk", b"", None, "c1"))
+    assert isinstance(send, Send) and isinstance(send.message, Forward)
+    op_id = send.message.op_id
+    node.receive(0.1, send.dest, ForwardClaim(op_id, 1))
+    (reply,) = node.fire(0.1 + node.forwarder.timeout, ForwardTimeout(op_id))
+    assert isinstance(reply, Reply) and reply.request_id == 7
+    assert isinstance(reply.error, RequestTimeoutError)
+    assert str(reply.error) == (f"{send.dest}, granted the forwarded put, did not answer "
+                                f"within {node.forwarder.timeout:g} s; the put may still "
+                                "be applied")

@@ -22,6 +22,7 @@ from impl.gossip import (
     HANDED_META,
     SERVING_META,
     SETTLING_META,
+    STRAYS_META,
     Gossiper,
 )
 from impl.hints import HintStore
@@ -33,6 +34,8 @@ from impl.membership import (
     seen_to_bytes,
 )
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
+from impl.node import Node
+from impl.positions import position_of
 from impl.records import ClockMode, Record, encode_record
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
@@ -991,3 +994,144 @@ def test_the_future_ring_of_a_view_whose_every_member_leaves_is_the_views() -> N
     g.on_gossip("n2", Gossip(view.to_bytes(), reply=False))
     assert g.view == view
     assert g.future.ring == view.ring() != config.initial_partitioning().ring
+
+
+# Session 28: session 27's outsider copies and strays (docs/refinement.md, "Session
+# 28: forwarding and hints"). n1 of five nodes (N = 3); the rings are real ones.
+
+def _outsider_node(**changes: object) -> tuple[Node, bytes, bytes]:
+    """n1 of 5 (N = 3): (node, a key outside its top N, a key in it)."""
+    node = Node("n1", make_config(5, n=3, r=2, w=2, **changes), MemoryStorage("always"),
+                seed=1)
+    node.start(0.0)
+    keys = [b"k%d" % i for i in range(100)]
+    outside = next(k for k in keys if "n1" not in node.preference_list(k)[:3])
+    inside = next(k for k in keys if "n1" in node.preference_list(k)[:3])
+    return node, outside, inside
+
+
+def _ring_without_n1() -> Gossiper:
+    """The gossiper of a cluster of n2-n5 (a real partitioning without n1)."""
+    config = ClusterConfig(nodes=("n2", "n3", "n4", "n5"), n=3, r=2, w=2,
+                           partitioning="evenly-spaced")
+    other = Node("n2", config, MemoryStorage("always"), seed=1)
+    return other.gossiper
+
+
+def test_only_a_key_served_on_no_known_ring_is_noted_as_an_outsiders_copy() -> None:
+    """``mark_outsider_copy__mutmut_1`` (noted without hinted handoff), ``_2`` (every
+    key noted), ``_outsider__mutmut_4`` (served now but not on the future ring: an
+    outsider), ``_15`` to ``_17`` (the ring the last transfer moved keys from asked
+    for its whole preference list, or wrongly)."""
+    node, outside, inside = _outsider_node()
+    gossip = node.gossiper
+    gossip.mark_outsider_copy(inside)
+    assert gossip.outsider_keys == set()  # it serves the key
+    gossip.future = _ring_without_n1().partitioning  # a change that moves n1 out
+    assert "n1" not in gossip.future.preference_list(inside, 3)
+    gossip.mark_outsider_copy(inside)
+    assert gossip.outsider_keys == set()  # still served on the serving ring
+    gossip.future = gossip.partitioning
+    gossip.moved_from = gossip.partitioning  # a ring that does not hold it either
+    gossip.mark_outsider_copy(outside)
+    assert gossip.outsider_keys == {outside}
+    node, outside, _ = _outsider_node(hinted_handoff=False)
+    node.gossiper.mark_outsider_copy(outside)
+    assert node.gossiper.outsider_keys == set()  # no copy is handed without handoff
+
+
+def test_a_noted_key_still_coordinated_is_not_handed_at_a_scan() -> None:
+    """``_hand_outsiders__mutmut_3`` (``coordinating(None)``): a key whose put is
+    still coordinated here was handed before the put's end."""
+    node, outside, _ = _outsider_node()
+    gossip = node.gossiper
+    gossip.mark_outsider_copy(outside)
+    gossip.coordinating = lambda key: key == outside
+    gossip._hand_outsiders()
+    assert gossip.outsider_keys == {outside}
+    gossip.coordinating = lambda key: False
+    gossip._hand_outsiders()
+    assert gossip.outsider_keys == set()
+
+
+def test_each_stray_copy_handed_counts_one_stray_hint_per_owner() -> None:
+    """``_hand_stray__mutmut_12`` to ``_15`` (the ``stray-hints`` statistic set,
+    lowered, or under another name)."""
+    node, outside, _ = _outsider_node()
+    node.gossiper._hand_stray(outside, b"r1")
+    node.gossiper._hand_stray(outside, b"r2")
+    assert node.gossiper.stats["stray-hints"] == 6  # twice the key's three owners
+
+
+def test_the_stray_look_flag_is_written_only_when_it_changes() -> None:
+    """``_persist_strays__mutmut_3``, ``_5`` (the flag set with no stray kept: a
+    restart would scan for strays), ``_6``, ``_8`` (written at every call)."""
+    node, outside, _ = _outsider_node()
+    gossip = node.gossiper
+    gossip._persist_strays()
+    assert gossip.storage.get_meta(STRAYS_META) is None  # nothing kept: nothing written
+    gossip._hand_stray(outside, b"r1")
+    gossip._persist_strays()
+    assert gossip.storage.get_meta(STRAYS_META) == b"1"
+    gossip.strays.clear()
+    gossip._persist_strays()
+    assert gossip.storage.get_meta(STRAYS_META) == b""
+
+
+def _pending_node_storing(keys: list[bytes]) -> tuple[Node, MemoryStorage]:
+    """n1 of 5 (N = 3), pending ownership, whose engine stores ``R1`` under ``keys``."""
+    storage = MemoryStorage("always")
+    for key in keys:
+        storage.write(key, R1)
+    node = Node("n1", make_config(5, n=3, r=2, w=2, join_handover="pending"), storage,
+                seed=1)
+    node.start(0.0)
+    return node, storage
+
+
+def test_the_stray_look_waits_for_no_change_and_skips_the_moved_from_ring() -> None:
+    """``_hand_strays__mutmut_1`` (looked during a change while up), ``_11`` (the
+    ring the last transfer moved keys from not asked: its keys handed as strays) and
+    ``_23`` (``break`` for ``continue``: the look stopped at the first key kept)."""
+    # the ring before: five nodes named in another order, so n1's arc is elsewhere
+    # on the ring than on the cluster's own, and a scan meets kept and stray keys mixed
+    before = Node("n1", ClusterConfig(nodes=("n5", "n4", "n3", "n2", "n1"), n=3, r=2, w=2,
+                                      partitioning="evenly-spaced"),
+                  MemoryStorage("always"), seed=1)
+    before.start(0.0)
+    keys = [b"k%d" % i for i in range(200)]
+    inside = [k for k in keys if "n1" in before.preference_list(k)[:3]]
+    stray = next(k for k in keys if "n1" not in before.preference_list(k)[:3]
+                 and position_of(k) > min(map(position_of, inside)))
+    node, storage = _pending_node_storing(inside)
+    gossip = node.gossiper
+    without = _ring_without_n1().partitioning
+    gossip.stray_scan_due = True
+    gossip.future = without  # a change in progress: no look
+    gossip._hand_strays()
+    assert gossip.stray_scan_due and gossip.strays == {}
+    # the change done: n1 serves none of its keys now, but the ring before held them all
+    gossip.partitioning = gossip.future = without
+    gossip.moved_from = before.gossiper.partitioning
+    gossip._hand_strays()
+    assert not gossip.stray_scan_due and gossip.strays == {}
+    storage.write(stray, R1)  # a key the ring before did not give n1 either
+    gossip.stray_scan_due = True
+    gossip._hand_strays()
+    assert set(gossip.strays) == {stray}
+
+
+def test_an_outsiders_copy_is_handed_once_per_record_and_counted_per_key() -> None:
+    """``hand_outsider_copy__mutmut_12`` (the record handed already looked up under
+    None: handed again) and ``_23`` (``outsider-copies`` set to 1)."""
+    node, storage = _pending_node_storing([])
+    gossip = node.gossiper
+    keys = [b"k%d" % i for i in range(100)]
+    first, second = [k for k in keys if "n1" not in node.preference_list(k)[:3]][:2]
+    for key in (first, second):
+        storage.write(key, R1)
+    gossip.hand_outsider_copy(first)
+    gossip.hand_outsider_copy(first)  # the same record: not handed again
+    assert gossip.stats["stray-hints"] == 3
+    gossip.hand_outsider_copy(second)
+    assert gossip.stats["outsider-copies"] == 2 and gossip.stats["stray-hints"] == 6
