@@ -72,8 +72,9 @@ def check_store_identity(storage: Storage, path: object, node: str, cluster: str
     """Refuse to run node ``node`` of cluster ``cluster`` (its secret ``secret``) on a
     data file another node or cluster wrote; record the owner in a file that names
     none (a new file, or one written before session 28). ``path``: the file, named in
-    the error. ``adopt``: record this node and cluster whatever the file names (a
-    secret changed on purpose: ``vdynamo serve --adopt-store``).
+    the error. ``adopt``: record this node and cluster whatever the file names (the
+    cluster's name or secret changed on purpose: ``vdynamo serve --adopt-store``). A
+    recorded row that is no owner (empty, not a JSON object) is refused like another's.
 
     Raises :class:`errors.ConfigError` naming what differs (the node, the cluster's
     name, the secret: never the secret itself) and the way out; StorageError as the
@@ -85,28 +86,47 @@ def check_store_identity(storage: Storage, path: object, node: str, cluster: str
     directory of another member or cluster (its member and cluster IDs)."""
     mine = _store_identity(node, cluster, secret)
     raw = storage.get_meta(STORE_IDENTITY_META)
-    if raw and not adopt:
-        try:
-            kept = json.loads(raw)
-        except ValueError:
-            kept = {}
-        if not isinstance(kept, dict):
-            kept = {}
+    kept = _recorded_identity(raw)
+    if raw is not None and not adopt:
         differ = [f"node {kept.get('node')!r}, not {node!r}" if kept.get("node") != node
                   else "",
                   f"cluster {kept.get('cluster')!r}, not {cluster!r}"
                   if kept.get("cluster") != cluster else "",
-                  "another [cluster] secret" if kept.get("secret") != mine["secret"] else ""]
+                  "another [cluster] secret" if not _same_secret(kept, secret) else ""]
         if any(differ):
             raise errors.ConfigError(
                 f"{path}: this data file belongs to another node or cluster "
                 f"({'; '.join(d for d in differ if d)}): give {node} its own file "
                 "(`data` in its [nodes] section; a new, empty one is rebuilt from the "
-                "other replicas), or, if the cluster's secret was changed on purpose, "
-                "start once with --adopt-store")
-    if raw is None or adopt or json.loads(raw) != mine:
+                "other replicas), or, if the cluster's name or secret was changed on "
+                "purpose, start once with --adopt-store")
+    if kept != mine:
         storage.set_meta(STORE_IDENTITY_META, json.dumps(mine, sort_keys=True).encode())
         storage.flush()
+
+
+def _recorded_identity(raw: bytes | None) -> dict[str, object]:
+    """The owner a data file records (:func:`_store_identity`'s fields), or {} for a
+    row that is none (not JSON, not UTF-8, not an object, empty: written by something
+    else): such a file names no owner this node could be, so it is refused like
+    another's. Until session 29's review an empty row raised JSONDecodeError out of
+    ``vdynamo serve`` (a traceback, exit 1)."""
+    try:
+        kept = json.loads(raw) if raw else {}
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError)
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _same_secret(kept: dict[str, object], secret: bytes) -> bool:
+    """Whether ``kept`` (a recorded owner) was written under ``secret``: its fingerprint
+    is taken under the cluster name it records, so a cluster renamed under the same
+    secret is named as renamed alone. Until session 29's review the fingerprint was
+    taken under the configured name, and a rename was also reported as "another
+    [cluster] secret", which it was not."""
+    recorded = kept.get("cluster")
+    return (isinstance(recorded, str)
+            and _store_identity("", recorded, secret)["secret"] == kept.get("secret"))
 
 
 async def serve(
@@ -212,7 +232,7 @@ def main(argv: list[str]) -> int:
         "held, and it joins as a new node (without it, a node that left stops)"))
     parser.add_argument("--adopt-store", action="store_true", help=(
         "take each data file as this node's even if another node or cluster (another "
-        "name or secret) wrote it: after changing the cluster's secret on purpose"))
+        "name or secret) wrote it: after changing the cluster's name or secret on purpose"))
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",
                         help="log lines on stderr: JSON objects (default) or plain text")
