@@ -12,7 +12,9 @@ a member directory of another cluster)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -137,3 +139,23 @@ def test_vdynamo_serve_adopt_store_takes_a_file_of_another_cluster(tmp_path: Pat
             check_store_identity(storage, path, "n1", "a", SECRET)
     finally:
         storage.close()
+
+
+def test_a_refused_file_is_left_as_it_was(tmp_path: Path) -> None:
+    """The check comes before the node starts (session 29's review: a mutant checking
+    after the start survived): a refused file gets no write, where a node started
+    first records its actor epoch and membership in it, dials its peers and may take
+    their writes before the refusal stops it."""
+    def meta() -> list[tuple[object, ...]]:
+        with contextlib.closing(sqlite3.connect(tmp_path / "n1.sqlite")) as db:
+            return sorted(db.execute("SELECT name, value FROM meta").fetchall())
+
+    async def scenario() -> None:
+        for server in await serve(runtime_config(tmp_path, name="a"), ["n1"]):
+            await server.stop()
+        before = meta()
+        with pytest.raises(errors.ConfigError, match="cluster 'a', not 'b'"):
+            await serve(runtime_config(tmp_path, name="b"), ["n1"])
+        assert meta() == before
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
