@@ -20,14 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from impl import errors
 from impl.connections import fit_descriptors
@@ -44,11 +47,11 @@ from impl.runtime_config import (
     exposed_secret,
     load_runtime_config,
 )
-from impl.storage.base import Storage
+from impl.storage.base import FsyncPolicy, Storage
 from impl.storage.sqlite import SqliteStorage
 
 __all__ = ["STORE_IDENTITY_META", "check_store_identity", "event_loop_policy", "leave_state",
-           "main", "serve", "until_stopped"]
+           "lock_data_file", "main", "serve", "until_stopped"]
 
 #: the runtime's logger (these lines log as they did in impl.runtime)
 log = logging.getLogger("vdynamo.runtime")
@@ -129,6 +132,56 @@ def _same_secret(kept: dict[str, object], secret: bytes) -> bool:
             and _store_identity("", recorded, secret)["secret"] == kept.get("secret"))
 
 
+def lock_data_file(path: Path) -> int:
+    """Hold the data file ``path`` for this process: an exclusive ``flock`` on
+    ``<path>.lock`` (created, mode 0600), returned as its open descriptor; closing it,
+    or the process's end (SIGKILL too), releases it. A lock file, not the database:
+    SQLite's own POSIX locks on a file are dropped when any descriptor of it closes.
+
+    Raises :class:`errors.StorageError` naming the file when another process (or
+    another open of it in this one) holds it, OSError when it cannot be created.
+    Until session 29's review nothing kept two processes off one file: a second
+    ``vdynamo serve --node n2`` of the same cluster file rewrote the running n2's
+    actor, incarnation and heartbeat generation before its ports (in use) stopped it,
+    and a twin n2 beside it (a copy of the cluster file in the same directory with
+    other ports: the same default file) stored its puts in the running n2's file,
+    which served them and spread them by read repair, though the peers refused the
+    twin itself. PostgreSQL refuses a data directory whose ``postmaster.pid`` names a
+    live process; Kafka locks each log directory's ``.lock``, etcd its WAL files."""
+    lock = Path(f"{path}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise errors.StorageError(
+            f"{path}: this data file is in use by another process ({lock} is locked): "
+            "is this node already running (a second `vdynamo serve` of it, or a copy of "
+            "the cluster file naming the same data file)?") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class _HeldStorage(SqliteStorage):
+    """A :class:`SqliteStorage` on a data file this process holds (:func:`lock_data_file`'s
+    descriptor ``lock``), released when the engine is closed (by the node's stop,
+    through its group commit)."""
+
+    def __init__(self, path: Path, fsync: FsyncPolicy, *, batch: int, lock: int) -> None:
+        self._lock: int | None = lock
+        super().__init__(path, fsync, batch=batch)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._lock is not None:
+                os.close(self._lock)
+                self._lock = None
+
+
 async def serve(
     config: RuntimeConfig, names: Sequence[str], *, stop: asyncio.Event | None = None,
     rejoin: bool = False, announce: bool = True, adopt_store: bool = False,
@@ -146,9 +199,16 @@ async def serve(
         addresses = config.nodes[name]
         assert addresses.data is not None
         addresses.data.parent.mkdir(parents=True, exist_ok=True)
-        storage = ObservedStorage(SqliteStorage(addresses.data, config.storage.fsync,
-                                                batch=config.storage.batch))
+        engine: _HeldStorage | None = None
         try:
+            lock = lock_data_file(addresses.data)
+            try:
+                engine = _HeldStorage(addresses.data, config.storage.fsync,
+                                      batch=config.storage.batch, lock=lock)
+            except BaseException:
+                os.close(lock)
+                raise
+            storage = ObservedStorage(engine)
             check_store_identity(storage, addresses.data, name, config.cluster.name,
                                  config.cluster.secret, adopt=adopt_store)
             server = NodeServer(name, config.cluster, storage, peers, seed=index,
@@ -157,7 +217,8 @@ async def serve(
             server.config_path = config.path
             await server.start(addresses.peer, addresses.http)
         except BaseException:
-            storage.close()
+            if engine is not None:
+                engine.close()
             for started in servers:
                 await started.stop()
             raise
