@@ -45,6 +45,7 @@ import base64
 import contextlib
 import ipaddress
 import math
+import socket
 import time
 import urllib.parse
 from collections.abc import Callable, Generator, Iterable, Sequence
@@ -135,12 +136,20 @@ def _names_a_host(address: str) -> bool:
     whatever listened on that port of its own host (a refused connection: the ring
     forgotten and ``/status`` asked again before the next request; a local service:
     the request went there). Cassandra refuses a wildcard ``rpc_address`` without a
-    ``broadcast_rpc_address`` for the same reason."""
+    ``broadcast_rpc_address`` for the same reason. The other spellings of 0.0.0.0 a
+    node binds and advertises as written (``http = "0:8001"``; ``0.0``, ``0x0``:
+    inet_aton's forms, which ``getaddrinfo`` takes) and ``::ffff:0.0.0.0`` are
+    unspecified too (session 29's review: ``"0:8001"`` was learned)."""
     host = urllib.parse.urlsplit(_url(address)).hostname or ""
     try:
-        return not ipaddress.ip_address(host).is_unspecified
-    except ValueError:  # a host name
-        return True
+        ip = ipaddress.ip_address(host)
+    except ValueError:  # a host name, or IPv4 in inet_aton's forms ("0", "0.0", "0x0")
+        try:
+            return socket.inet_aton(host) != bytes(4)
+        except OSError:  # a host name
+            return True
+    mapped = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else None
+    return not (ip.is_unspecified or (mapped is not None and mapped.is_unspecified))
 
 
 def _url(base: str) -> str:

@@ -20,14 +20,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import hmac
 import ipaddress
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from impl import errors
 from impl.connections import fit_descriptors
@@ -44,11 +47,11 @@ from impl.runtime_config import (
     exposed_secret,
     load_runtime_config,
 )
-from impl.storage.base import Storage
+from impl.storage.base import FsyncPolicy, Storage
 from impl.storage.sqlite import SqliteStorage
 
 __all__ = ["STORE_IDENTITY_META", "check_store_identity", "event_loop_policy", "leave_state",
-           "main", "serve", "until_stopped"]
+           "lock_data_file", "main", "serve", "until_stopped"]
 
 #: the runtime's logger (these lines log as they did in impl.runtime)
 log = logging.getLogger("vdynamo.runtime")
@@ -72,8 +75,9 @@ def check_store_identity(storage: Storage, path: object, node: str, cluster: str
     """Refuse to run node ``node`` of cluster ``cluster`` (its secret ``secret``) on a
     data file another node or cluster wrote; record the owner in a file that names
     none (a new file, or one written before session 28). ``path``: the file, named in
-    the error. ``adopt``: record this node and cluster whatever the file names (a
-    secret changed on purpose: ``vdynamo serve --adopt-store``).
+    the error. ``adopt``: record this node and cluster whatever the file names (the
+    cluster's name or secret changed on purpose: ``vdynamo serve --adopt-store``). A
+    recorded row that is no owner (empty, not a JSON object) is refused like another's.
 
     Raises :class:`errors.ConfigError` naming what differs (the node, the cluster's
     name, the secret: never the secret itself) and the way out; StorageError as the
@@ -85,28 +89,97 @@ def check_store_identity(storage: Storage, path: object, node: str, cluster: str
     directory of another member or cluster (its member and cluster IDs)."""
     mine = _store_identity(node, cluster, secret)
     raw = storage.get_meta(STORE_IDENTITY_META)
-    if raw and not adopt:
-        try:
-            kept = json.loads(raw)
-        except ValueError:
-            kept = {}
-        if not isinstance(kept, dict):
-            kept = {}
+    kept = _recorded_identity(raw)
+    if raw is not None and not adopt:
         differ = [f"node {kept.get('node')!r}, not {node!r}" if kept.get("node") != node
                   else "",
                   f"cluster {kept.get('cluster')!r}, not {cluster!r}"
                   if kept.get("cluster") != cluster else "",
-                  "another [cluster] secret" if kept.get("secret") != mine["secret"] else ""]
+                  "another [cluster] secret" if not _same_secret(kept, secret) else ""]
         if any(differ):
             raise errors.ConfigError(
                 f"{path}: this data file belongs to another node or cluster "
                 f"({'; '.join(d for d in differ if d)}): give {node} its own file "
                 "(`data` in its [nodes] section; a new, empty one is rebuilt from the "
-                "other replicas), or, if the cluster's secret was changed on purpose, "
-                "start once with --adopt-store")
-    if raw is None or adopt or json.loads(raw) != mine:
+                "other replicas), or, if the cluster's name or secret was changed on "
+                "purpose, start once with --adopt-store")
+    if kept != mine:
         storage.set_meta(STORE_IDENTITY_META, json.dumps(mine, sort_keys=True).encode())
         storage.flush()
+
+
+def _recorded_identity(raw: bytes | None) -> dict[str, object]:
+    """The owner a data file records (:func:`_store_identity`'s fields), or {} for a
+    row that is none (not JSON, not UTF-8, not an object, empty: written by something
+    else): such a file names no owner this node could be, so it is refused like
+    another's. Until session 29's review an empty row raised JSONDecodeError out of
+    ``vdynamo serve`` (a traceback, exit 1)."""
+    try:
+        kept = json.loads(raw) if raw else {}
+    except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError)
+        return {}
+    return kept if isinstance(kept, dict) else {}
+
+
+def _same_secret(kept: dict[str, object], secret: bytes) -> bool:
+    """Whether ``kept`` (a recorded owner) was written under ``secret``: its fingerprint
+    is taken under the cluster name it records, so a cluster renamed under the same
+    secret is named as renamed alone. Until session 29's review the fingerprint was
+    taken under the configured name, and a rename was also reported as "another
+    [cluster] secret", which it was not."""
+    recorded = kept.get("cluster")
+    return (isinstance(recorded, str)
+            and _store_identity("", recorded, secret)["secret"] == kept.get("secret"))
+
+
+def lock_data_file(path: Path) -> int:
+    """Hold the data file ``path`` for this process: an exclusive ``flock`` on
+    ``<path>.lock`` (created, mode 0600), returned as its open descriptor; closing it,
+    or the process's end (SIGKILL too), releases it. A lock file, not the database:
+    SQLite's own POSIX locks on a file are dropped when any descriptor of it closes.
+
+    Raises :class:`errors.StorageError` naming the file when another process (or
+    another open of it in this one) holds it, OSError when it cannot be created.
+    Until session 29's review nothing kept two processes off one file: a second
+    ``vdynamo serve --node n2`` of the same cluster file rewrote the running n2's
+    actor, incarnation and heartbeat generation before its ports (in use) stopped it,
+    and a twin n2 beside it (a copy of the cluster file in the same directory with
+    other ports: the same default file) stored its puts in the running n2's file,
+    which served them and spread them by read repair, though the peers refused the
+    twin itself. PostgreSQL refuses a data directory whose ``postmaster.pid`` names a
+    live process; Kafka locks each log directory's ``.lock``, etcd its WAL files."""
+    lock = Path(f"{path}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise errors.StorageError(
+            f"{path}: this data file is in use by another process ({lock} is locked): "
+            "is this node already running (a second `vdynamo serve` of it, or a copy of "
+            "the cluster file naming the same data file)?") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class _HeldStorage(SqliteStorage):
+    """A :class:`SqliteStorage` on a data file this process holds (:func:`lock_data_file`'s
+    descriptor ``lock``), released when the engine is closed (by the node's stop,
+    through its group commit)."""
+
+    def __init__(self, path: Path, fsync: FsyncPolicy, *, batch: int, lock: int) -> None:
+        self._lock: int | None = lock
+        super().__init__(path, fsync, batch=batch)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._lock is not None:
+                os.close(self._lock)
+                self._lock = None
 
 
 async def serve(
@@ -126,9 +199,16 @@ async def serve(
         addresses = config.nodes[name]
         assert addresses.data is not None
         addresses.data.parent.mkdir(parents=True, exist_ok=True)
-        storage = ObservedStorage(SqliteStorage(addresses.data, config.storage.fsync,
-                                                batch=config.storage.batch))
+        engine: _HeldStorage | None = None
         try:
+            lock = lock_data_file(addresses.data)
+            try:
+                engine = _HeldStorage(addresses.data, config.storage.fsync,
+                                      batch=config.storage.batch, lock=lock)
+            except BaseException:
+                os.close(lock)
+                raise
+            storage = ObservedStorage(engine)
             check_store_identity(storage, addresses.data, name, config.cluster.name,
                                  config.cluster.secret, adopt=adopt_store)
             server = NodeServer(name, config.cluster, storage, peers, seed=index,
@@ -137,7 +217,8 @@ async def serve(
             server.config_path = config.path
             await server.start(addresses.peer, addresses.http)
         except BaseException:
-            storage.close()
+            if engine is not None:
+                engine.close()
             for started in servers:
                 await started.stop()
             raise
@@ -212,7 +293,7 @@ def main(argv: list[str]) -> int:
         "held, and it joins as a new node (without it, a node that left stops)"))
     parser.add_argument("--adopt-store", action="store_true", help=(
         "take each data file as this node's even if another node or cluster (another "
-        "name or secret) wrote it: after changing the cluster's secret on purpose"))
+        "name or secret) wrote it: after changing the cluster's name or secret on purpose"))
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",
                         help="log lines on stderr: JSON objects (default) or plain text")

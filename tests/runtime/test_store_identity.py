@@ -12,12 +12,15 @@ a member directory of another cluster)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from impl import errors
-from impl.serve import STORE_IDENTITY_META, check_store_identity, serve
+from impl.serve import STORE_IDENTITY_META, check_store_identity, main, serve
 from impl.storage.sqlite import SqliteStorage
 from tests.runtime.live import SECRET, runtime_config
 
@@ -67,8 +70,6 @@ def test_a_cluster_started_on_another_clusters_files_is_refused(tmp_path: Path) 
 
 def test_vdynamo_serve_exits_2_naming_the_file(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    from impl.serve import main
-
     storage = SqliteStorage(tmp_path / "n1.sqlite")
     try:
         check_store_identity(storage, tmp_path / "n1.sqlite", "n1", "vdynamo", SECRET)
@@ -83,3 +84,78 @@ def test_vdynamo_serve_exits_2_naming_the_file(tmp_path: Path,
     err = capsys.readouterr().err
     assert "n1.sqlite: this data file belongs to another node or cluster" in err, err
     assert "another [cluster] secret" in err and "--adopt-store" in err, err
+
+
+def test_a_renamed_cluster_is_named_as_renamed_and_a_row_that_is_no_owner_refused(
+        tmp_path: Path) -> None:
+    """Session 29's review: a cluster renamed under the same secret was also reported as
+    "another [cluster] secret" (the fingerprint was taken under the configured name);
+    an empty identity row raised JSONDecodeError out of ``vdynamo serve`` (a traceback,
+    exit 1); --adopt-store on a row that is not JSON crashed the same way."""
+    path = tmp_path / "n1.sqlite"
+    storage = SqliteStorage(path)
+    try:
+        check_store_identity(storage, path, "n1", "a", SECRET)
+        with pytest.raises(errors.ConfigError) as refused:
+            check_store_identity(storage, path, "n1", "b", SECRET)  # renamed, same secret
+        assert "cluster 'a', not 'b')" in str(refused.value), refused.value
+        assert "another [cluster] secret" not in str(refused.value), refused.value
+        for row in (b"", b"garbage", b"null", b"[1]", b"{}", b"\xff\xfe"):
+            storage.set_meta(STORE_IDENTITY_META, row)
+            with pytest.raises(errors.ConfigError, match="belongs to another node"):
+                check_store_identity(storage, path, "n1", "a", SECRET)
+            assert storage.get_meta(STORE_IDENTITY_META) == row  # left as it was
+            check_store_identity(storage, path, "n1", "a", SECRET, adopt=True)
+            check_store_identity(storage, path, "n1", "a", SECRET)  # adopted
+    finally:
+        storage.close()
+
+
+def test_vdynamo_serve_adopt_store_takes_a_file_of_another_cluster(tmp_path: Path) -> None:
+    """``vdynamo serve --adopt-store`` (the flag through ``main`` and ``serve``): n1 adopts
+    a file of cluster 'a'; n2's HTTP port is taken, so the serve exits 1 once n1
+    started, without a signal (before, with the flag dropped: exit 2, nothing adopted)."""
+    path = tmp_path / "n1.sqlite"
+    storage = SqliteStorage(path)
+    try:
+        check_store_identity(storage, path, "n1", "a", SECRET)
+    finally:
+        storage.close()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        config = tmp_path / "cluster.toml"
+        config.write_text('[cluster]\nnodes = ["n1", "n2"]\nn = 1\nr = 1\nw = 1\n'
+                          f'secret = "{OTHER.decode()}"\n'
+                          '[nodes.n1]\npeer = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\n'
+                          '[nodes.n2]\npeer = "127.0.0.1:0"\n'
+                          f'http = "127.0.0.1:{taken.getsockname()[1]}"\n')
+        config.chmod(0o600)
+        assert main([str(config), "--all", "--adopt-store"]) == 1  # n2's port
+    storage = SqliteStorage(path)
+    try:
+        check_store_identity(storage, path, "n1", "vdynamo", OTHER)  # n1's own now
+        with pytest.raises(errors.ConfigError, match="cluster 'vdynamo', not 'a'"):
+            check_store_identity(storage, path, "n1", "a", SECRET)
+    finally:
+        storage.close()
+
+
+def test_a_refused_file_is_left_as_it_was(tmp_path: Path) -> None:
+    """The check comes before the node starts (session 29's review: a mutant checking
+    after the start survived): a refused file gets no write, where a node started
+    first records its actor epoch and membership in it, dials its peers and may take
+    their writes before the refusal stops it."""
+    def meta() -> list[tuple[object, ...]]:
+        with contextlib.closing(sqlite3.connect(tmp_path / "n1.sqlite")) as db:
+            return sorted(db.execute("SELECT name, value FROM meta").fetchall())
+
+    async def scenario() -> None:
+        for server in await serve(runtime_config(tmp_path, name="a"), ["n1"]):
+            await server.stop()
+        before = meta()
+        with pytest.raises(errors.ConfigError, match="cluster 'a', not 'b'"):
+            await serve(runtime_config(tmp_path, name="b"), ["n1"])
+        assert meta() == before
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))

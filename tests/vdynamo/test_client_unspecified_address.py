@@ -59,3 +59,16 @@ def test_host_names_and_addresses_are_learned() -> None:
     router.learn(_status({"n1": "db1.example:8001", "n2": "127.0.0.1:8002",
                           "n3": "[::1]:8003"}))
     assert sorted(router.http) == ["n1", "n2", "n3"]
+
+
+def test_the_other_spellings_of_an_unspecified_host_are_not_learned() -> None:
+    """Session 29's review: ``http = "0:8001"`` binds every interface (getaddrinfo takes
+    inet_aton's forms of 0.0.0.0) and the node advertises it as written (checked live:
+    ``/status`` said ``"n3": "0:55083"``, and ``vdynamo.connect`` learned
+    ``http://0:55083``); ``0.0``, ``0x0`` and ``::ffff:0.0.0.0`` connect to the client's
+    own host the same way."""
+    router = Router(SEEDS, refresh_s=60.0, now=lambda: 0.0)
+    router.learn(_status({"n1": "0:8001", "n2": "0.0:8002", "n3": "0x0:8003",
+                          "n4": "[::ffff:0.0.0.0]:8004", "n5": "1:8005",
+                          "n6": "0.example:8006"}))
+    assert sorted(router.http) == ["n5", "n6"]  # before: n1-n4 too
