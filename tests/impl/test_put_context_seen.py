@@ -207,6 +207,25 @@ def test_a_chain_of_puts_from_their_own_contexts_keeps_siblings_bounded(clock: s
     assert _chain(clock) == [b"old", b"v10"]
 
 
+def test_two_interleaved_chains_keep_two_values_and_two_entries() -> None:
+    """Session 14's review's other probe, which session 16's prototype (a fresh
+    key-epoch actor per such put) failed on entries: alice and bob each chain 100
+    puts through n1 from their own puts' contexts, interleaved: ``[a99, b99]``
+    with 2 DVVSet entries (the prototype: 200; the rule before: every value kept
+    until 25 siblings refused the next put)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="dvv")
+    alice = cluster.client("n1", client_id="alice")
+    bob = cluster.client("n1", client_id="bob")
+    mine = theirs = b""
+    for i in range(100):
+        mine = alice.put(KEY, b"a%d" % i, context=mine).context
+        theirs = bob.put(KEY, b"b%d" % i, context=theirs).context
+    cluster.run_until_quiet()
+    assert sorted(cluster.client().get(KEY, r=3).values) == [b"a99", b"b99"]
+    record = cluster.node("n1").record(KEY)
+    assert record is not None and len(record.dvvset.entries) == 2
+
+
 def test_the_rule_before_keeps_a_sibling_per_chained_put(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The mutant: every dot minted under the coordinator's actor (the reference's
