@@ -8,9 +8,11 @@ needs. The record is what the storage engine keeps (as the bytes of
 :func:`encode_record`), what replicas exchange, and what :func:`merge` combines:
 
 - ``dvv`` (default): a :class:`spec.dvv.DVVSet` of byte values. A put is
-  ``dvv.update(dvv.new(context, value), stored, coordinator)``: the coordinator's
-  id is the new value's dot; every stored value whose dot the context covers is
-  overwritten; the others stay as siblings. Replicas merge with ``dvv.sync``.
+  ``dvv.update(dvv.new(context, value), stored, id)``: ``id`` (the coordinator's
+  actor, or the pair (actor, client) past a value of the actor the context does
+  not cover: :func:`spec.dvv.dot_actor`) is the new value's dot; every stored
+  value whose dot the context covers is overwritten; the others stay as siblings.
+  Replicas merge with ``dvv.sync``.
 - ``server-vclock``: one vector clock per sibling. A put's clock is the
   context's clock with the coordinator's entry set to one more than the highest
   counter of that entry stored for the key. Two concurrent writes through the
@@ -409,7 +411,10 @@ def apply_put(
 
     ``actor`` (default ``coordinator``) is the id the coordinator mints dots
     (dvv) and clock entries (server-vclock) under: :func:`lifetime_actor`, so that
-    a node that lost its disk never re-issues a dot. In client-vclock (session 23)
+    a node that lost its disk never re-issues a dot. In dvv a put past a value of
+    ``actor`` that ``context`` does not cover mints under the pair (``actor``,
+    ``client_id``) instead (:func:`dot_actor`, session 29), so that the context it
+    answers can cover its dot (:func:`written_context_pairs`). In client-vclock (session 23)
     the put increments the entry of (``actor``, ``client_id``)
     (:func:`spec.vclock.client_entry`), or the pair's first fresh entry whose
     counters in ``record`` the context covers (:func:`_client_pair_entry`: a put of
