@@ -66,6 +66,7 @@ from impl.versions import (
     Record,
     apply_put,
     context_pairs,
+    dot_actor,
     encode_record,
     is_tombstone_only,
     lww_version,
@@ -288,7 +289,8 @@ class PutCoordinator:
         coordination = PutCoordination(
             next(self.ids), key, replica_record,
             self._written_context(key, written_context_pairs(
-                record, context, value, actor=actor, writer=self.name, now=stamp_now,
+                record, context, value, actor=dot_actor(stored, context, actor, client_id),
+                writer=self.name, now=stamp_now,
                 max_pairs=self.config.vclock_max_pairs)),
             request.w or self.config.w, targets, fallbacks, reply_to, deadline,
             tombstone=encoded if request.delete else b"",

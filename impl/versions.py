@@ -8,9 +8,11 @@ needs. The record is what the storage engine keeps (as the bytes of
 :func:`encode_record`), what replicas exchange, and what :func:`merge` combines:
 
 - ``dvv`` (default): a :class:`spec.dvv.DVVSet` of byte values. A put is
-  ``dvv.update(dvv.new(context, value), stored, coordinator)``: the coordinator's
-  id is the new value's dot; every stored value whose dot the context covers is
-  overwritten; the others stay as siblings. Replicas merge with ``dvv.sync``.
+  ``dvv.update(dvv.new(context, value), stored, id)``: ``id`` (the coordinator's
+  actor, or the pair (actor, client) past a value of the actor the context does
+  not cover: :func:`spec.dvv.dot_actor`) is the new value's dot; every stored
+  value whose dot the context covers is overwritten; the others stay as siblings.
+  Replicas merge with ``dvv.sync``.
 - ``server-vclock``: one vector clock per sibling. A put's clock is the
   context's clock with the coordinator's entry set to one more than the highest
   counter of that entry stored for the key. Two concurrent writes through the
@@ -100,6 +102,7 @@ __all__ = [
     "context_pairs",
     "counts_actor",
     "decode_record",
+    "dot_actor",
     "encode_record",
     "is_tombstone_only",
     "key_actor",
@@ -219,6 +222,17 @@ def context_pairs(record: Record, max_pairs: int | None = None) -> tuple[tuple[s
     return clock.pairs
 
 
+def dot_actor(record: Record, context: VClock, actor: str, client_id: str) -> str:
+    """The id a dvv put of ``client_id`` with ``context``, coordinated under ``actor``
+    over the stored ``record``, mints its dot under (:func:`spec.dvv.dot_actor`:
+    ``actor``, or the pair ``"<actor> <client_id>"`` past a value of ``actor`` the
+    context does not cover); ``actor`` in the other modes. What :func:`apply_put`
+    mints under, and the ``actor`` of :func:`written_context_pairs`."""
+    if record.mode is ClockMode.DVV:
+        return dvv.dot_actor(record.dvvset, context, actor, client_id)
+    return actor
+
+
 def written_context_pairs(after: Record, context: VClock, value: bytes, *, actor: str,
                           writer: str, now: float,
                           max_pairs: int | None = None) -> tuple[tuple[str, int], ...]:
@@ -245,12 +259,18 @@ def written_context_pairs(after: Record, context: VClock, value: bytes, *, actor
     - vector-clock modes: the clock of the new version (the context with the
       entry the put incremented), or the context alone if the new version is not
       in ``after``;
-    - dvv: the context with ``actor``'s entry at the new dot's counter, unless
-      ``actor``'s entry holds a live value with a dot above the context's counter
-      other than the new one (a concurrent put through the same coordinator): a
-      version vector cannot cover the new dot without covering that one, so the
-      context alone is answered (the client's next put is then a sibling of its
-      own write: a false sibling, never a lost one);
+    - dvv: the context with ``actor``'s entry at the new dot's counter (``actor``
+      the id the put minted under, :func:`dot_actor`), unless ``actor``'s entry
+      holds a live value with a dot above the context's counter other than the
+      new one (a concurrent put through the same coordinator): a version vector
+      cannot cover the new dot without covering that one, so the context alone is
+      answered (the client's next put is then a sibling of its own write: a false
+      sibling, never a lost one). Since session 29 a put past such a value mints
+      under the pair (coordinator actor, client) (:func:`spec.dvv.dot_actor`),
+      whose entry holds no value the client did not write and read, so the
+      context alone is left only to a client whose own pair holds one (two
+      processes sharing a client id, e.g. HTTP writers naming none, interleaving
+      their chains);
     - lww: :func:`context_pairs` of ``after`` (one version, no siblings).
     """
     if after.mode is ClockMode.LWW:
@@ -391,7 +411,10 @@ def apply_put(
 
     ``actor`` (default ``coordinator``) is the id the coordinator mints dots
     (dvv) and clock entries (server-vclock) under: :func:`lifetime_actor`, so that
-    a node that lost its disk never re-issues a dot. In client-vclock (session 23)
+    a node that lost its disk never re-issues a dot. In dvv a put past a value of
+    ``actor`` that ``context`` does not cover mints under the pair (``actor``,
+    ``client_id``) instead (:func:`dot_actor`, session 29), so that the context it
+    answers can cover its dot (:func:`written_context_pairs`). In client-vclock (session 23)
     the put increments the entry of (``actor``, ``client_id``)
     (:func:`spec.vclock.client_entry`), or the pair's first fresh entry whose
     counters in ``record`` the context covers (:func:`_client_pair_entry`: a put of
@@ -423,6 +446,10 @@ def apply_put(
     actor = coordinator if actor is None else actor
     if mode is ClockMode.DVV:
         fresh = dvv.new_with_context(context, value)
+        # the actor, or the pair (actor, client) past a value of the actor the
+        # context does not cover (spec.dvv.dot_actor; session 29): the context the
+        # put answers can then cover its new dot (written_context_pairs)
+        actor = dvv.dot_actor(record.dvvset, context, actor, client_id)
         updated = dvv.update(fresh, record.dvvset, actor)
         if value == TOMBSTONE:
             # A delete collapses the tombstones it is concurrent with into its own

@@ -539,9 +539,9 @@ class LockstepState:
 
     def _renamed(self, clock: dvv.DVVSet[int]) -> dvv.DVVSet[int]:
         """``clock`` with every implementation actor id renamed to the spec's."""
-        if all(self.actor_names.get(e.id, e.id) == e.id for e in clock.entries):
+        if all(self._renamed_entry(e.id) == e.id for e in clock.entries):
             return clock
-        return dvv.DVVSet.of(((self.actor_names.get(e.id, e.id), e.counter, e.values)
+        return dvv.DVVSet.of(((self._renamed_entry(e.id), e.counter, e.values)
                               for e in clock.entries), clock.anonymous)
 
     def can_get(self, client: str) -> bool:
@@ -627,7 +627,7 @@ class LockstepState:
         its dot (actor renamed)."""
         entries = tuple(
             dvv.Entry(e.id, e.counter, tuple(
-                self._tombstone(("dot", self.actor_names.get(e.id, e.id), e.counter - j))
+                self._tombstone(("dot", self._renamed_entry(e.id), e.counter - j))
                 if value == TOMBSTONE else put_id_of_value(value)
                 for j, value in enumerate(e.values)))
             for e in dvvset.entries)

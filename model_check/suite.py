@@ -385,12 +385,13 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
     _entry(
         "dvv-amnesia-naive-actor",
         "key amnesia (Riak's kv679): after a disk loss the key's coordinator mints under its "
-        "bare name again and re-issues the dots (n3, 1), (n3, 2); a replica that holds the "
-        "acknowledged v1 under the old (n3, 1) takes the new (n3, 2) as its successor and "
-        "drops v1, the last copy (the coordinator's went with its disk)",
-        {"acked_writes_durable": 11, "convergence": 10},
-        distinct_states=6_911,
-        transitions=33_147, depth=15,
+        "bare name again and re-issues the dots (n3, 1), (n3, 2) (the second for the "
+        "fourth put: the third goes under the pair (n3, c1) since session 29); a replica "
+        "that holds the acknowledged v1 under the old (n3, 1) takes the new (n3, 2) as its "
+        "successor and drops v1, the last copy (the coordinator's went with its disk)",
+        {"acked_writes_durable": 14, "convergence": 10},
+        distinct_states=39_636,  # 6,911 with three puts before session 29
+        transitions=225_472, depth=20,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
         not_found=("new_actor_writes",),
     ),
@@ -398,18 +399,18 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dvv-amnesia-actor-epochs",
         "the same with an actor per storage lifetime (the default): the node's new dots are "
         "(n3~1, k), which no replica has seen; nothing is lost",
-        distinct_states=9_877,
-        transitions=48_527, depth=15,
+        distinct_states=54_929,  # 9,877 with three puts before session 29
+        transitions=314_984, depth=19,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2,
                "new_actor_writes": 3},
     ),
     _entry(
         "dvv-buffered-crash-naive-actor",
         "the same amnesia from a buffered storage engine: a crash loses the writes not yet "
-        "flushed, and the naive actor re-issues a dot",
-        {"acked_writes_durable": 11, "convergence": 10},
-        distinct_states=8_640,
-        transitions=41_599, depth=15,
+        "flushed, and the naive actor re-issues a dot (four puts since session 29)",
+        {"acked_writes_durable": 14, "convergence": 10},
+        distinct_states=45_973,  # 8,640 with three puts before session 29
+        transitions=259_998, depth=20,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2},
         not_found=("new_actor_writes",),
     ),
@@ -417,8 +418,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "dvv-buffered-crash-actor-epochs",
         "the same with actor epochs: every restart of a buffered node mints under a new "
         "actor; nothing is lost",
-        distinct_states=11_606,
-        transitions=56_979, depth=15,
+        distinct_states=61_266,  # 11,606 with three puts before session 29
+        transitions=349_510, depth=19,
         found={**_WRITE, "siblings_stored": 4, "disk_lost_holding_data": 2,
                "new_actor_writes": 3},
     ),
@@ -428,11 +429,12 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "false): n1's disk is backed up empty, v1 is acknowledged under the dot (n1, 1) on "
         "n1 and n2, n1's disk is restored from the backup; with the counters of the "
         "backup's time n1 mints (n1, 1) again for v2 (n2 keeps v1 for it: v2's ack is "
-        "empty) and (n1, 2) for v3, which n2 takes as v1's successor: v1, acknowledged, "
-        "is gone (docs/impl.md, 'Operation ids after a restored backup')",
-        {"acked_writes_durable": 11, "convergence": 10},
-        distinct_states=685,
-        transitions=1_203, depth=13,
+        "empty), v3 under the pair (n1, c1) (session 29) and (n1, 2) for v4, which n2 "
+        "takes as v1's successor: v1, acknowledged, is gone (docs/impl.md, 'Operation "
+        "ids after a restored backup')",
+        {"acked_writes_durable": 14, "convergence": 10},
+        distinct_states=1_373,  # 685 with three puts before session 29
+        transitions=2_469, depth=16,
         found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 4,
                "restored_behind": 3},
         not_found=("new_actor_writes",),
@@ -442,8 +444,8 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "the same with a new actor for the restored disk (restore_actor = \"new\", the "
         "implementation's actor_per_start = true, its default): n1 mints under n1~1 after "
         "the restore, dots no replica has seen; nothing is lost",
-        distinct_states=722,
-        transitions=1_262, depth=13,
+        distinct_states=1_430,  # 722 with three puts before session 29
+        transitions=2_535, depth=16,
         found={"put_acknowledged": 3, "converged_after_a_write": 3, "siblings_stored": 4,
                "restored_behind": 3, "new_actor_writes": 4},
     ),
@@ -572,8 +574,10 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "(N = 2, safe reaping): a put concurrent with a delete survives as a sibling of "
         "its tombstone, and no acknowledged write the delete did not cover is lost (a "
         "node that reaped its copy mints its next put under a new actor: kv679)",
-        distinct_states=15_737,  # 15,155 before session 26's tombstone collapse
-        transitions=34_672, depth=25,
+        # 15,155 before session 26's tombstone collapse, 15,737 before session 29's
+        # (coordinator, client) dots (spec.dvv.dot_actor)
+        distinct_states=15_803,
+        transitions=34_808, depth=25,
         found={"put_acknowledged": 3, "converged_after_a_write": 3,
                "read_after_acknowledged_write": 6, "siblings_stored": 2,
                "get_returns_siblings": 7, "delete_acknowledged": 9, "tombstone_reaped": 10,

@@ -58,8 +58,10 @@ The modes:
     its later version re-uses a counter, and the version holding it may dominate
     the new one: an acknowledged write lost (client-vclock-forgetful-client-entry).
 ``dvv``
-    A DVVSet per key: ``update(new(context, put_id), local, actor)``; the
-    coordinator replicates its whole updated DVVSet and replicas ``sync``.
+    A DVVSet per key: ``update(new(context, put_id), local, id)``, ``id`` the
+    coordinator's actor or, past a value of it the context does not cover, the
+    pair (actor, client) (:func:`spec.dvv.dot_actor`); the coordinator replicates
+    its whole updated DVVSet and replicas ``sync``.
     For the properties, the put's *ghost clock* is its context plus its dot.
 
 Dots and server-vclock entries are minted under the coordinator's *actor*: its
@@ -322,6 +324,10 @@ def put(
     if mode == "dvv":
         assert isinstance(local, DVVSet)
         vector: Any = context if context is not None else ()
+        # the server's id, or (server, client) past an unread value of the server's
+        # (spec.dvv.dot_actor: the context the implementation's put answers is then
+        # the context plus the new dot; session 29)
+        actor = dvv.dot_actor(local, vector, actor, client)
         updated = dvv.update(dvv.new(vector, put_id), local, actor)
         if put_id in tombstones:
             updated = dvv.drop_superseded(updated, tombstones.__contains__, actor)

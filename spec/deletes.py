@@ -305,10 +305,11 @@ def forget_copy(edit: Edit, state: State, name: str, key: str) -> None:
 
 
 def _mentions(state: State, payload: clocks.Payload, actor: str) -> bool:
-    """Does ``payload`` carry a counter of ``actor`` (a dvv entry, a server-vclock
-    entry): one the node would mint again once the copy is gone?"""
-    if isinstance(payload, DVVSet):
-        return actor in dvv.ids(payload)
+    """Does ``payload`` carry a counter of ``actor`` (a dvv entry, of it or of a pair
+    (actor, client): :func:`spec.dvv.dot_actor`; a server-vclock entry): one the
+    node would mint again once the copy is gone?"""
+    if isinstance(payload, DVVSet):  # an entry of it, or of a (actor, client) pair of it
+        return any(i == actor or entry_actor(i) == actor for i in dvv.ids(payload))
     records = [state.puts[v - 1] for v in clocks.values(payload)]
     if state.config.clock == "client-vclock" and state.config.client_vclock_entry == "pair":
         # a (actor, client) pair of the actor (spec.vclock.client_entry)

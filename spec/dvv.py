@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
 from spec.errors import InvalidValueError
-from spec.vclock import VClock
+from spec.vclock import VClock, client_entry
 
 __all__ = [
     "EMPTY",
@@ -72,6 +72,7 @@ __all__ = [
     "Vector",
     "VectorLike",
     "decode_bytes",
+    "dot_actor",
     "drop_superseded",
     "encode_bytes",
     "equal",
@@ -588,6 +589,43 @@ def update(clock: DVVSet[Any], *args: Any) -> DVVSet[Any]:
         "update takes (clock, server_id) or (clock, server_clock, server_id), "
         f"got {len(args) + 1} arguments"
     )
+
+
+def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str) -> str:
+    """The id under which a put of ``client`` with the context ``vector``, coordinated
+    by the server ``actor`` over its ``clock``, makes its event (``update``'s
+    ``server_id``): ``actor``, unless ``actor``'s entry holds a value whose dot
+    ``vector`` does not cover (a put through this server that the client did not
+    read, which the put leaves a sibling); then the pair ``"<actor> <client>"``
+    (:func:`spec.vclock.client_entry`) if its own entry holds no such value, else
+    ``actor`` all the same (an empty ``client``: ``actor``).
+
+    Why (a deviation from the reference, whose ids are servers alone; session 29):
+    a DVVSet entry holds the values of its *last* events, so the new dot
+    ``(actor, c + 1)`` sits above the unread one ``(actor, c)`` and no version
+    vector covers the first without the second. The context a put answers its
+    client (what it read plus the dot it wrote: impl/versions.py
+    ``written_context_pairs``) then had to leave the new dot out, and a client
+    continuing from its own puts' contexts after one unread value through the
+    same server added one sibling per put (12 values for ``[old, v10]``: 1 blind
+    and 10 chained puts). Under the pair the dot is the head of an entry whose
+    other values are the client's own earlier writes through this server, which
+    its context covers, so the context plus the new dot is a version vector; the
+    ids stay bounded by (servers x clients), as the ``client-vclock`` mode's.
+    Raises ValueError on a malformed vector or empty ``actor``."""
+    seen = dict(_vector(vector))
+    _check_id(actor)
+
+    def unread(server_id: str) -> bool:
+        for entry in clock.entries:
+            if entry.id == server_id:
+                return bool(entry.values) and entry.counter > seen.get(server_id, 0)
+        return False
+
+    if not client or not unread(actor):
+        return actor
+    pair = client_entry(client, actor)
+    return actor if unread(pair) else pair
 
 
 def drop_superseded(clock: DVVSet[V], drop: Callable[[V], bool], actor: str) -> DVVSet[V]:

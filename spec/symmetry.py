@@ -345,7 +345,7 @@ class _Renaming:
         return tuple(sorted([rq[v] for v in items]))
 
     def payload(self, p: Payload) -> Payload:
-        return _renamed_payload(self.rq, p, self.trusted)
+        return _renamed_payload(self.rq, self.nm, p, self.trusted)
 
     def clock(self, c: VClock) -> VClock:
         nm = self.nm
@@ -403,7 +403,10 @@ class _Renaming:
         return PutRecord(
             rq[record.put_id], self.nm[record.client], record.key, record.coordinator,
             self.clock(record.clock), record.stamp, frozenset([rq[v] for v in record.history]),
-            self.ids(record.read_siblings), record.dot,
+            self.ids(record.read_siblings),
+            # a dvv dot minted under a (coordinator actor, client) pair names the client
+            (_renamed_entry(self.nm, record.dot[0]), record.dot[1])
+            if " " in record.dot[0] else record.dot,
         )
 
 
@@ -479,31 +482,35 @@ _VALIDATING = _Builders(Message, Hint, Coordination, NodeState, ClientState, Sta
 _TRUSTED = _Builders(new_message, new_hint, new_coordination, new_node, new_client, new_state)
 
 
-def _renamed_payload(rq: dict[int, int], payload: Payload, trusted: bool) -> Payload:
-    """``payload`` with its put ids renamed by ``rq``. ``trusted``: the payload itself when
-    that changes nothing (an empty one), and a dvv payload's renaming is remembered per
-    (map, payload object): the spec shares payload objects between the nodes, messages and
-    states that hold them."""
+def _renamed_payload(rq: dict[int, int], nm: dict[str, str], payload: Payload,
+                     trusted: bool) -> Payload:
+    """``payload`` with its put ids renamed by ``rq`` and, in a dvv payload, the client
+    part of its (actor, client) ids by ``nm`` (:func:`spec.dvv.dot_actor`). ``trusted``:
+    the payload itself when that changes nothing (an empty one), and a dvv payload's
+    renaming is remembered per (map, payload object): the spec shares payload objects
+    between the nodes, messages and states that hold them (``rq`` and ``nm`` are made
+    together, one pair per renaming)."""
     if isinstance(payload, tuple):
         return tuple(sorted([rq[v] for v in payload]))
     if not trusted:
-        return _rename_dvv(rq, payload)
+        return _rename_dvv(rq, nm, payload)
     key = (id(rq), id(payload))
     hit = _RENAMED.get(key)
     if hit is not None and hit[0] is rq and hit[1] is payload:
         return hit[2]
     renamed: Payload = payload
-    if payload.anonymous or any(e.values for e in payload.entries):
-        renamed = _rename_dvv(rq, payload)
+    if payload.anonymous or any(e.values or " " in e.id for e in payload.entries):
+        renamed = _rename_dvv(rq, nm, payload)
     if len(_RENAMED) > _RENAMED_LIMIT:
         _RENAMED.clear()
     _RENAMED[key] = (rq, payload, renamed)
     return renamed
 
 
-def _rename_dvv(rq: dict[int, int], payload: DVVSet[int]) -> DVVSet[int]:
+def _rename_dvv(rq: dict[int, int], nm: dict[str, str], payload: DVVSet[int]) -> DVVSet[int]:
     return DVVSet.of(
-        [Entry(e.id, e.counter, tuple([rq[v] for v in e.values])) for e in payload.entries],
+        [Entry(_renamed_entry(nm, e.id), e.counter, tuple([rq[v] for v in e.values]))
+         for e in payload.entries],
         [rq[v] for v in payload.anonymous],
     )
 

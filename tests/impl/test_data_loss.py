@@ -167,8 +167,10 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
     older backup (kv679 by a rollback, not an empty disk): v1 through n1, n1 backed
     up; v2 through n1 with v1's context; n1 crashes and its backup is put back (it
     holds v1 and n1's actor and counters of that time); restarted, n1 coordinates
-    a blind v3, acknowledged. The memory engine is backed up with a deep copy, the
-    SQLite one by copying its files while the node is down."""
+    two blind puts, v3 and v4, acknowledged (v3 is minted under the pair (n1's
+    actor, c2), past v1, which it did not read: spec.dvv.dot_actor, session 29;
+    v4, past v1 and v3, under n1's actor). The memory engine is backed up with a
+    deep copy, the SQLite one by copying its files while the node is down."""
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, storage=storage,  # type: ignore[arg-type]
                           storage_dir=tmp_path / "data",
                           actor_per_start=actor_per_start, restore_guard=guard) as cluster:
@@ -195,7 +197,9 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
         cluster.restart("n1")
         restored = cluster.node("n1").record(KEY)
         assert restored is not None and values(restored) == [b"v1"], "the backup holds v1"
-        cluster.client("n1", client_id="c2").put(KEY, b"v3")  # acknowledged
+        second = cluster.client("n1", client_id="c2")
+        second.put(KEY, b"v3")  # acknowledged
+        second.put(KEY, b"v4")  # acknowledged
         cluster.run_until_quiet()
         return sorted(cluster.client("n2").get(KEY, r=3).values)
 
@@ -204,9 +208,9 @@ def _restored_from_backup(storage: str, tmp_path: Path, *,
 def test_a_write_through_a_node_restored_from_a_backup_survives(
         storage: str, tmp_path: Path) -> None:
     """A new actor at every start (``actor_per_start``): the restored node mints
-    v3 under an actor no replica has seen, so v3 stays, a sibling of v2 (it was
-    written without a context)."""
-    assert _restored_from_backup(storage, tmp_path) == [b"v2", b"v3"]
+    v3 and v4 under an actor no replica has seen, so they stay, siblings of v2
+    (written without a context)."""
+    assert _restored_from_backup(storage, tmp_path) == [b"v2", b"v3", b"v4"]
 
 
 @pytest.mark.parametrize("storage", ["memory", "sqlite"])
@@ -214,13 +218,14 @@ def test_keeping_the_actor_across_a_durable_restart_loses_the_write_after_a_rest
         storage: str, tmp_path: Path) -> None:
     """The naive twin (``actor_per_start=False``, the rule before session 10 and
     the spec's Recover): the restored store names the actor and counters of the
-    backup, n1 re-mints the dot of v2 for v3, and the replicas drop v3 as seen.
+    backup, n1 re-mints the dot of v2 for v4, and the replicas drop v4 as seen
+    (v3, minted under the pair (actor, c2) since session 29, stays).
     The restore guard is off here (the spec's Restore): since session 16 its
     shadow round sets the SQLite copy (taken at a stop, so the peers heard a later
-    start) aside before n1 serves the put, with a new lifetime actor, and v3
+    start) aside before n1 serves the puts, with a new lifetime actor, and v4
     stays whatever the actor rule."""
     assert _restored_from_backup(storage, tmp_path, actor_per_start=False,
-                                 guard=False) == [b"v2"]
+                                 guard=False) == [b"v2", b"v3"]
 
 
 def _in_flight(cluster: SimulatedCluster, kind: type, **link: str) -> list[InFlight]:

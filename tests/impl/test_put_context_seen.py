@@ -32,10 +32,12 @@ from impl.versions import (
     apply_put,
     context_clock,
     context_pairs,
+    dot_actor,
     merge,
     values,
     written_context_pairs,
 )
+from spec import dvv
 from spec.vclock import VClock
 
 KEY = b"k"
@@ -63,7 +65,7 @@ def _whole_record_context(after: Record, context: VClock, value: bytes, *, actor
 
 
 @pytest.mark.parametrize(("clock", "expected"), [
-    ("dvv", [b"a", b"a2", b"b"]),
+    ("dvv", [b"a2", b"b"]),
     ("client-vclock", [b"a2", b"b"]),
 ])
 def test_a_put_with_the_context_of_a_put_keeps_the_sibling_it_never_read(
@@ -181,20 +183,74 @@ def test_vclock_written_context_is_the_new_versions_not_a_sibling_of_equal_value
                                  now=2.0) == (("n1 c0", 1), ("z1 alice", 1))
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 14's review): in dvv a client "
-                   "continuing from its own puts' contexts after one unread value of the "
-                   "coordinator's actor adds a sibling per put (a version vector cannot "
-                   "cover its dot without the unread one); client-vclock keeps 2")
-def test_dvv_a_chain_of_puts_from_their_own_contexts_keeps_siblings_bounded() -> None:
-    """``PUT k old`` by one client, then another client's blind ``PUT k v0`` and ten
-    puts each with the context the previous put answered, all through n1: the
-    right value is ``[old, v10]`` (client-vclock answers it); dvv answers all 12
-    values (over HTTP: 16 after 1 blind + 14 chained puts)."""
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="dvv")
+def _chain(clock: str = "dvv") -> list[bytes]:
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock)
     cluster.client("n1", client_id="c0").put(KEY, b"old")
     alice = cluster.client("n1", client_id="alice")
     context = alice.put(KEY, b"v0").context
     for i in range(1, 11):
         context = alice.put(KEY, b"v%d" % i, context=context).context
     cluster.run_until_quiet()
-    assert sorted(cluster.client().get(KEY, r=3).values) == [b"old", b"v10"]
+    return sorted(cluster.client().get(KEY, r=3).values)
+
+
+@pytest.mark.parametrize("clock", ["dvv", "client-vclock"])
+def test_a_chain_of_puts_from_their_own_contexts_keeps_siblings_bounded(clock: str) -> None:
+    """``PUT k old`` by one client, then another client's blind ``PUT k v0`` and ten
+    puts each with the context the previous put answered, all through n1: the
+    right value is ``[old, v10]``. Session 29 (open since session 14's review): dvv
+    answered all 12 values; v0's dot ``(n1, 2)`` sat above old's ``(n1, 1)`` in n1's
+    entry, no version vector covered it without old's, so each put answered its
+    context alone and the next was a sibling of it. Now v0 and its successors are
+    minted under the pair (n1's actor, alice) (spec.dvv.dot_actor), whose entry
+    holds alice's own writes only."""
+    assert _chain(clock) == [b"old", b"v10"]
+
+
+def test_two_interleaved_chains_keep_two_values_and_two_entries() -> None:
+    """Session 14's review's other probe, which session 16's prototype (a fresh
+    key-epoch actor per such put) failed on entries: alice and bob each chain 100
+    puts through n1 from their own puts' contexts, interleaved: ``[a99, b99]``
+    with 2 DVVSet entries (the prototype: 200; the rule before: every value kept
+    until 25 siblings refused the next put)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="dvv")
+    alice = cluster.client("n1", client_id="alice")
+    bob = cluster.client("n1", client_id="bob")
+    mine = theirs = b""
+    for i in range(100):
+        mine = alice.put(KEY, b"a%d" % i, context=mine).context
+        theirs = bob.put(KEY, b"b%d" % i, context=theirs).context
+    cluster.run_until_quiet()
+    assert sorted(cluster.client().get(KEY, r=3).values) == [b"a99", b"b99"]
+    record = cluster.node("n1").record(KEY)
+    assert record is not None and len(record.dvvset.entries) == 2
+
+
+def test_the_rule_before_keeps_a_sibling_per_chained_put(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mutant: every dot minted under the coordinator's actor (the reference's
+    ``update(..., server_id)``, the rule before session 29): all 12 values."""
+    monkeypatch.setattr(dvv, "dot_actor", lambda clock, vector, actor, client: actor)
+    assert _chain() == sorted([b"old", *(b"v%d" % i for i in range(11))])
+
+
+def test_dvv_a_put_past_an_unread_value_answers_its_pair_dot() -> None:
+    """The rule's cases: past a value of the actor the context does not cover, the
+    pair's entry; past one of the pair too (another process under the same client
+    id), the actor and the context alone (a false sibling, never a lost write)."""
+    empty = Record.empty(ClockMode.DVV)
+    old = apply_put(empty, VClock(), b"old", coordinator="n1", client_id="c0", now=0.0)
+    assert dvv.ids(old.dvvset) == ("n1",)  # nothing unread: the actor
+    blind = apply_put(old, VClock(), b"v0", coordinator="n1", client_id="alice", now=1.0)
+    assert dvv.ids(blind.dvvset) == ("n1", "n1 alice")
+    assert dot_actor(old, VClock(), "n1", "alice") == "n1 alice"
+    assert written_context_pairs(blind, VClock(), b"v0", actor="n1 alice", writer="n1",
+                                 now=1.0) == (("n1 alice", 1),)
+    # a second blind put under the same id: n1's and the pair's entries both unread
+    again = apply_put(blind, VClock(), b"w0", coordinator="n1", client_id="alice", now=2.0)
+    assert dot_actor(blind, VClock(), "n1", "alice") == "n1"
+    assert sorted(values(again)) == [b"old", b"v0", b"w0"]
+    assert written_context_pairs(again, VClock(), b"w0", actor="n1", writer="n1",
+                                 now=2.0) == ()
+    # no client id (an internal put): the actor, as the reference
+    assert dot_actor(old, VClock(), "n1", "") == "n1"

@@ -235,7 +235,9 @@ def test_a_key_filled_in_bytes_on_three_sides_stays_readable_at_the_default_r() 
     assert all(_size(cluster, n, b"k") > 3 * LIMIT for n in ("n1", "n2", "n3"))
     client = cluster.client("n2", client_id="reader")
     read = client.get(b"k", coordinator="n2")
-    assert len([v for v in read.values if v is not None]) > 12
+    # the 4 fills of each side (and no top-up since session 29: the second fill is
+    # minted under the pair (actor, filler), whose entry's 39 bytes leave 2)
+    assert len([v for v in read.values if v is not None]) >= 12
     client.put(b"k", b"merged", context=read.context, coordinator="n2")
     cluster.run_until_quiet()
     assert client.get(b"k", coordinator="n3").values == [b"merged"]

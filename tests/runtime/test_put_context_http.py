@@ -6,7 +6,8 @@ Three ``vdynamo serve`` processes, dvv: ``PUT k v0``; alice and bob each GET k
 through n1; bob PUTs ``b`` with his context (200); alice PUTs ``a`` with hers (200,
 a sibling of ``b``) and then ``a2`` with the context her PUT answered. Before the
 fix that context covered ``b`` and ``GET ?r=3`` answered ``[a2]``: bob's
-acknowledged write gone. Now ``b`` is still there.
+acknowledged write gone. Now ``b`` is still there. The same cluster then runs a
+chain of 14 PUTs each with the context of the one before (session 29).
 """
 
 from __future__ import annotations
@@ -46,3 +47,31 @@ def test_a_put_with_a_puts_context_keeps_the_sibling_it_never_read(tmp_path: Pat
         assert status in (200, 300)  # 300: siblings
         values = sorted(base64.b64decode(v) for v in json.loads(body)["values"])
         assert b"b" in values and b"a2" in values, values
+        chain = nodes.url("n1").replace("/kv/k", "/kv/chain")
+        _a_chain_of_puts_keeps_the_unread_value_alone(
+            chain, nodes.url("n2", "?r=3").replace("/kv/k", "/kv/chain"))
+
+
+def _a_chain_of_puts_keeps_the_unread_value_alone(url: str, read_all: str) -> None:
+    """Session 29 (session 14's review, the open row of docs/runtime.md): ``PUT old``,
+    a blind ``PUT v0`` and 14 PUTs each with the context the previous PUT answered,
+    all through n1 with no X-Vdynamo-Client (one client, "http"): ``[old, v14]``.
+    Before, each PUT answered its context alone (its dot could not be covered
+    without old's, the consecutive dot of n1's actor) and ``GET ?r=3`` answered 16
+    siblings; now v0 and its successors are minted under the pair (n1's actor,
+    "http") (spec.dvv.dot_actor)."""
+    assert _call("PUT", url + "?w=3", b"old")[0] == 200
+    status, _, body = _call("PUT", url, b"v0")
+    assert status == 200
+    for i in range(1, 15):
+        written = {"X-Vdynamo-Context": json.loads(body)["context"]}
+        status, _, body = _call("PUT", url, b"v%d" % i, written)
+        assert status == 200
+    deadline = time.monotonic() + 10.0
+    while True:
+        status, _, body = _call("GET", read_all, headers={"Accept": "application/json"})
+        values = sorted(base64.b64decode(v) for v in json.loads(body)["values"])
+        if values == [b"old", b"v14"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 300 and values == [b"old", b"v14"], values

@@ -897,3 +897,56 @@ def test_differential_against_the_reference(tmp_path: Path) -> None:
     print(out.splitlines()[-1])
     assert "MISMATCHES 0" in out, out[:4000]
 
+
+# == dot_actor: the id a put's event takes (session 29) ==========================================
+
+
+def _dots(clock: Clock) -> list[tuple[object, tuple[str, int]]]:
+    return [(value, (e.id, e.counter - j)) for e in clock.entries
+            for j, value in enumerate(e.values)]
+
+
+@given(runs, st.integers(0, 20), st.sampled_from(SERVERS))
+def test_a_put_under_dot_actor_can_answer_its_context_plus_its_dot(
+        r: Run, pick: int, server: str) -> None:
+    """Whatever the server's clock and the client's context: ``dot_actor`` is the
+    server or the pair (server, client), and unless it falls back (the pair's own
+    entry holds a value the context misses too), the context plus the new dot
+    covers the new value and no value the context did not cover: the context a put
+    answers (impl/versions.py ``written_context_pairs``). Under the server alone
+    (the reference's rule) that fails past an unread value of the server's
+    (test_dot_actor_cases_and_errors)."""
+    clock = r.clocks[pick % len(r.clocks)]
+    context = r.contexts[pick % len(r.contexts)]
+    chosen = dvv.dot_actor(clock, context, server, "alice")
+    assert chosen in (server, f"{server} alice")
+    def unread(entry: str) -> bool:
+        return any(d[0] == entry and not covers(context, d) for _, d in _dots(clock))
+
+    if unread(chosen):  # the fallback, the context alone answered: the pair unread too
+        assert chosen == server and unread(f"{server} alice")
+        return
+    after = update(new(context, "new"), clock, chosen)
+    answered = {**dict(context), chosen: dict(join(after))[chosen]}
+    for value, dot in _dots(after):
+        covered = answered.get(dot[0], 0) >= dot[1]
+        assert covered == (value == "new" or covers(context, dot)), (value, dot)
+
+
+def test_dot_actor_cases_and_errors() -> None:
+    """The cases, and the reference's rule failing: after ``old`` and a blind put
+    under "A", no vector covers the put's dot without old's."""
+    stored = update(new((), "old"), DVVSet(), "A")
+    assert dvv.dot_actor(stored, join(stored), "A", "c") == "A"  # read: the server
+    assert dvv.dot_actor(stored, (), "A", "c") == "A c"  # past the unread "old"
+    reference = update(new((), "v0"), stored, "A")  # [("A", 2, ["v0", "old"])]
+    assert [v for v, d in _dots(reference) if covers((("A", 2),), d)] == ["v0", "old"]
+    assert dvv.dot_actor(stored, (), "B", "c") == "B"  # another server's: no matter
+    assert dvv.dot_actor(stored, (), "A", "") == "A"  # no client: the reference's rule
+    both = update(new((), "mine"), stored, "A c")
+    assert dvv.dot_actor(both, (), "A", "c") == "A"  # the pair unread too: the server
+    assert dvv.dot_actor(both, {"A c": 1}, "A", "c") == "A c"
+    with pytest.raises(ValueError, match="non-empty str"):
+        dvv.dot_actor(stored, (), "", "c")
+    with pytest.raises(ValueError, match="twice"):
+        dvv.dot_actor(stored, [("A", 1), ("A", 2)], "A", "c")
