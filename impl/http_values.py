@@ -28,13 +28,16 @@ every answer is JSON instead, the values base64 (:func:`json_values`).
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import re
 import secrets
 
 from impl.errors import BadRequestError
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "MAGIC", "accept_ranges", "body_bytes",
-           "multipart", "open_value", "seal_value", "wants_json"]
+           "check_content_md5", "content_md5", "multipart", "open_value", "seal_value",
+           "wants_json"]
 
 MAGIC = b"\x00vdy1"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -52,6 +55,45 @@ def seal_value(body: bytes, content_type: bytes | None) -> bytes:
         raise BadRequestError(f"Content-Type: must be printable ASCII of at most "
                               f"{MAX_CONTENT_TYPE} bytes, got {kind[:40]!r}")
     return MAGIC + bytes([len(kind)]) + kind + body
+
+
+def content_md5(header: bytes) -> bytes:
+    """The 16-byte MD5 digest a PUT's ``Content-MD5`` header (raw) names: the base64
+    of the digest of the body as sent (RFC 1864; RFC 2616 14.15). Raises
+    BadRequestError naming the header when it is not that (a hex digest, a digest
+    cut short, two lines joined by ``, ``), so the put is refused before its body
+    is read (:meth:`impl.http_api.HttpApi._head_refusal`)."""
+    text = header.strip(b" \t")
+    try:
+        digest = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        digest = b""
+    if len(digest) != 16:
+        raise BadRequestError(
+            f"Content-MD5 {text[:60].decode('latin-1')!r}: not the base64 of a 16-byte "
+            "MD5 digest of the body (RFC 1864), e.g. `openssl md5 -binary FILE | base64`;"
+            " nothing was written")
+    return digest
+
+
+def check_content_md5(header: bytes | None, body: bytes) -> None:
+    """Raise BadRequestError naming ``Content-MD5`` when a PUT's ``header`` (raw; None:
+    none sent, nothing checked) is not the MD5 of ``body``, the value as received
+    (before the envelope). Riak's HTTP API refuses such a put 400 ("Content-MD5
+    header does not match request body.": webmachine's decision B9,
+    ``validate_content_checksum``), S3 ``BadDigest``: the header is the client's own
+    check that the value arrived as it was sent. Before session 29's user probe it
+    was ignored, and a put whose body did not match it was stored and answered 200."""
+    if header is None:
+        return
+    wanted = content_md5(header)
+    if hashlib.md5(body, usedforsecurity=False).digest() != wanted:
+        raise BadRequestError(
+            f"Content-MD5 {base64.b64encode(wanted).decode()}: does not match the body "
+            f"received ({len(body)} bytes, MD5 "
+            f"{base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()}"
+            "): the value was changed on its way, or the digest is of another value; "
+            "nothing was written")
 
 
 #: the most bytes the envelope adds to a body (magic, length, content type)

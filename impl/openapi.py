@@ -108,8 +108,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                 "put": {
                     "operationId": "put",
                     "summary": "write a value; its context supersedes what the context covers",
-                    "parameters": write_parameters(
+                    "parameters": [*write_parameters(
                         "a get's context, base64 (none: a new concurrent write)"),
+                        {"name": "Content-MD5", "in": "header",
+                         "schema": {"type": "string", "format": "byte"},
+                         "description": "the base64 of the body's MD5 digest (RFC 1864): "
+                                        "a body that does not match it, or a malformed "
+                                        "one, is refused 400, nothing written"}],
                     "requestBody": {"required": False, "content": {
                         "application/octet-stream": {"schema": {
                             "type": "string", "format": "binary",
