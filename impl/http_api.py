@@ -81,7 +81,8 @@ retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
 HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` (Host too) given twice, a
 bad context, R/W out of range, a request cut by the client's half-close, a PUT
-whose Content-MD5 is malformed or not its body's: :func:`check_content_md5`), 404 no
+whose Content-MD5, Content-Digest, Repr-Digest or Digest is malformed or not its
+body's: :func:`check_body_digests`), 404 no
 such resource, 405 a method not served (no 408: a body that did not come in
 time is closed without an answer, :func:`_body_timeout`), 411 a PUT with neither
 Content-Length nor chunked (its body would be empty), 413 a value over
@@ -130,8 +131,8 @@ from impl.effects import GetResult, PutResult
 from impl.errors import InvalidValueError
 from impl.http_values import (
     accept_ranges,
-    check_content_md5,
-    content_md5,
+    body_digests,
+    check_body_digests,
     json_values,
     multipart,
     open_value,
@@ -1593,9 +1594,9 @@ class HttpApi:
             return 400, error_body(errors.BadRequestError(
                 "Content-Range on a PUT: a value is written whole (RFC 9110 14.4); send "
                 "the whole value without Content-Range")), []
-        if method == "PUT" and b"content-md5" in headers:
-            try:  # malformed: refused with its head; the body is checked in _route
-                content_md5(headers[b"content-md5"])
+        if method == "PUT":
+            try:  # a malformed digest: refused with its head; the body's, in _route
+                body_digests(headers)
             except errors.DynamoError as error:
                 return http_status(error), error_body(error), []
         conditional = [name for name in _CONDITIONAL if name in headers]
@@ -1642,7 +1643,7 @@ class HttpApi:
         key, query, accept, message = prepared
         if isinstance(message, PutRequest) and not message.delete:
             try:  # the value as received against the client's digest of it
-                check_content_md5(request.headers.get(b"content-md5"), request.body)
+                check_body_digests(request.headers, request.body)
             except errors.DynamoError as error:
                 return http_status(error), error_body(error), []
         refusal: errors.DynamoError | None
