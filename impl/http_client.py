@@ -668,8 +668,28 @@ class AsyncClient:
         self.resolve = resolve
         self._timeout_s = timeout_s
         self._http = httpx.AsyncClient(timeout=timeout_s)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of its first request
+
+    def _check_loop(self) -> None:
+        """Raise LocalError, before anything is sent, when this client is used in
+        another event loop than its first request's: its pooled connections belong to
+        that loop. Before session 29's user probe a client made once and used from two
+        ``asyncio.run`` calls in turn sent a put on a connection of the first, closed
+        loop and raised httpx's bare ``RuntimeError: Event loop is closed`` though the
+        value was stored (neither the library's OutcomeUnknownError nor a refusal);
+        aiohttp and httpx likewise bind a client to one loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise LocalError(
+                "AsyncClient: used in another event loop than its first request's (a "
+                "second asyncio.run?): its connections belong to that loop; make one "
+                "client per loop (async with vdynamo.connect_async(...) inside the "
+                "coroutine asyncio.run runs); nothing was sent")
 
     async def _drive(self, plan: Plan) -> Any:
+        self._check_loop()
         try:
             method, url, options = next(plan)
             while True:
@@ -686,6 +706,12 @@ class AsyncClient:
             return done.value
 
     async def aclose(self) -> None:
+        """Close the pooled connections. In another loop than its first request's
+        (see :meth:`_check_loop`) they cannot be closed from here (httpx raised
+        ``RuntimeError: Event loop is closed``): they are dropped, their sockets
+        closed with that loop's transports."""
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            return
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:
