@@ -564,6 +564,15 @@ def _check_client(resolve: object, timeout_s: object) -> None:
                          f"of bytes) to the merged value, got {type(resolve).__name__}")
 
 
+def _check_open(closed: bool) -> None:
+    """Raise LocalError, before anything is sent, for a request of a closed client
+    (after ``close``, ``aclose`` or its ``with`` block): httpx's bare RuntimeError
+    before session 29's user probe."""
+    if closed:
+        raise LocalError("the client is closed (close(), or its with block ended): "
+                         "connect again; nothing was sent")
+
+
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
     return NoNodeError(f"{what}: no node could serve it (tried {', '.join(tried)}): "
                        f"{'; '.join(why) or 'no node answered'}")
@@ -583,6 +592,7 @@ class Client:
         self._http = httpx.Client(timeout=timeout_s)
 
     def _drive(self, plan: Plan) -> Any:
+        _check_open(self._http.is_closed)
         try:
             method, url, options = next(plan)
             while True:
@@ -689,6 +699,7 @@ class AsyncClient:
                 "coroutine asyncio.run runs); nothing was sent")
 
     async def _drive(self, plan: Plan) -> Any:
+        _check_open(self._http.is_closed)
         self._check_loop()
         try:
             method, url, options = next(plan)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import pytest
 
 from impl.errors import LocalError
-from impl.http_client import AsyncClient
+from impl.http_client import AsyncClient, Client
 
 
 class _Node(http.server.BaseHTTPRequestHandler):
@@ -83,3 +83,22 @@ def test_one_loop_serves_many_requests_and_closes() -> None:
     with _node() as address:
         asyncio.run(scenario(address))
     assert _Node.puts == 5
+
+
+def test_a_closed_client_is_refused_naming_it() -> None:
+    """A request after ``close`` or ``aclose``: LocalError, nothing sent (httpx's
+    bare RuntimeError "Cannot send a request, as the client has been closed" before)."""
+    _Node.puts = 0
+
+    async def closed_async(address: str) -> None:
+        async with AsyncClient([address], timeout_s=5) as db:
+            await db.put("k", b"v")
+        with pytest.raises(LocalError, match="closed"):
+            await db.put("k", b"v")
+    with _node() as address:
+        with Client([address], timeout_s=5) as sync:
+            sync.put("k", b"v")
+        with pytest.raises(LocalError, match="client is closed"):
+            sync.put("k", b"v")
+        asyncio.run(closed_async(address))
+    assert _Node.puts == 2
