@@ -51,6 +51,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
         "400": _error("a malformed request, a bad context, r/w out of range"),
         "414": _error(f"a key over {config.max_key_bytes} bytes (one stored before the "
                       "limit was lowered: only a blind put), or a request target too long"),
+        "421": _error("X-Vdynamo-Cluster names another cluster than this node's "
+                      "(/status's cluster_id): nothing was done"),
         "503": _error("the node is saturated, shutting down or not joined yet, or a get "
                       "did not reach R replicas: nothing was written", True),
     }
