@@ -80,8 +80,11 @@ write), ``unknown`` when a put did not reach its quorum in time but some replica
 retry with the context of a fresh get so that the retry supersedes it). The
 statuses: 400 a malformed request (a request line or header llhttp refuses, an
 HTTP/1.1 request without Host, one of :data:`_SINGLE_HEADERS` (Host too) given twice, a
-bad context, R/W out of range, a request cut by the client's half-close), 404 no
-such resource, 405 a method not served (no 408: a body that did not come in
+bad context, R/W out of range, a request cut by the client's half-close, a PUT
+whose Content-MD5, Content-Digest, Repr-Digest or Digest is malformed or not its
+body's: :func:`check_body_digests`), 404 no
+such resource, 421 a request whose X-Vdynamo-Cluster names another cluster
+(:meth:`HttpApi._misdirected`), 405 a method not served (no 408: a body that did not come in
 time is closed without an answer, :func:`_body_timeout`), 411 a PUT with neither
 Content-Length nor chunked (its body would be empty), 413 a value over
 ``max_value_bytes`` or a put that would grow its key's record over
@@ -129,6 +132,8 @@ from impl.effects import GetResult, PutResult
 from impl.errors import InvalidValueError
 from impl.http_values import (
     accept_ranges,
+    body_digests,
+    check_body_digests,
     json_values,
     multipart,
     open_value,
@@ -146,7 +151,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ADMIN_FORCE_REMOVE", "ADMIN_TOKEN_WINDOW_S", "MAX_HEADER_BYTES",
            "MIN_BODY_BYTES_PER_S", "HttpApi", "admin_authorization", "admin_token",
-           "context_allowance", "error_body", "http_status"]
+           "cluster_id", "context_allowance", "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
 
@@ -1006,6 +1011,9 @@ class HttpApi:
         self.timeouts = 0
         self.malformed = 0
         self._document: bytes | None = None
+        #: this cluster's public identity (:func:`cluster_id`), in /status and checked
+        #: against a request's X-Vdynamo-Cluster
+        self.cluster_id = cluster_id(self.config.secret, self.config.name)
         #: (second, header line) of the latest Date sent (:meth:`_date`)
         self._date_line: tuple[int, bytes] = (-1, b"")
         #: refusal logging: (start of the window, lines logged in it, lines not logged)
@@ -1555,6 +1563,8 @@ class HttpApi:
             return 404, {"error": "NotFound", "message": f"no resource {path!r}",
                          "outcome": "not-written"}, []
         raw_key = path[len("/kv/"):]
+        if (misdirected := self._misdirected(request.headers)) is not None:
+            return misdirected
         try:
             key = _key_of(raw_key)
         except errors.DynamoError as error:
@@ -1590,6 +1600,11 @@ class HttpApi:
             return 400, error_body(errors.BadRequestError(
                 "Content-Range on a PUT: a value is written whole (RFC 9110 14.4); send "
                 "the whole value without Content-Range")), []
+        if method == "PUT":
+            try:  # a malformed digest: refused with its head; the body's, in _route
+                body_digests(headers)
+            except errors.DynamoError as error:
+                return http_status(error), error_body(error), []
         conditional = [name for name in _CONDITIONAL if name in headers]
         if method in ("PUT", "DELETE") and conditional:
             # RFC 9110 13.1/13.2.1: a server MUST evaluate such a precondition before
@@ -1632,6 +1647,11 @@ class HttpApi:
         if not isinstance(prepared, _Prepared):
             return prepared
         key, query, accept, message = prepared
+        if isinstance(message, PutRequest) and not message.delete:
+            try:  # the value as received against the client's digest of it
+                check_body_digests(request.headers, request.body)
+            except errors.DynamoError as error:
+                return http_status(error), error_body(error), []
         refusal: errors.DynamoError | None
         if request.reserved and not request.lapsed:  # admitted before its body was read
             refusal = server.overloaded() or server.unavailable()  # (_admit_body)
@@ -1855,7 +1875,25 @@ class HttpApi:
             return True
 
     def _status(self) -> _Answer:
-        return 200, self.server.status(), []
+        return 200, {**self.server.status(), "cluster_id": self.cluster_id}, []
+
+    def _misdirected(self, headers: dict[bytes, bytes]) -> _Answer | None:
+        """421 Misdirected Request (RFC 9110 15.5.20), nothing done, for a request whose
+        ``X-Vdynamo-Cluster`` (the :func:`cluster_id` its client learned from
+        ``/status``) is not this cluster's; None if it is, or none was sent. A client
+        given the addresses of two clusters by mistake sent its requests to the other
+        cluster when the first did not answer: before session 29's user probe a put
+        meant for cluster A was stored in B and a get answered B's value as A's. The
+        DataStax drivers likewise ignore a host whose cluster name is not theirs
+        (``ClusterNameMismatchException``: "This host will be ignored")."""
+        sent = headers.get(b"x-vdynamo-cluster")
+        if sent is None or sent.strip(b" \t") == self.cluster_id.encode():
+            return None
+        return 421, {"error": "MisdirectedRequest", "message": (
+            f"X-Vdynamo-Cluster {sent[:40].decode('latin-1')!r}: this node belongs to "
+            f"another cluster ({self.config.name!r}, cluster_id {self.cluster_id}); the "
+            "client learned its ring from a node of that one (are the addresses given to "
+            "it of one cluster?); nothing was done"), "outcome": "not-written"}, []
 
     def _health(self) -> _Answer:
         return 200, self.server.health(), []
@@ -1943,6 +1981,21 @@ _CONDITIONAL = (b"if-match", b"if-none-match", b"if-modified-since", b"if-unmodi
 
 #: The admin resource of a force-remove (:meth:`HttpApi._force_remove`).
 ADMIN_FORCE_REMOVE = "/admin/force-remove"
+
+
+#: the label of :func:`cluster_id` (a NUL ends it: no cluster name extends it)
+_CLUSTER_ID_LABEL = b"vdynamo-cluster-id\x00"
+
+
+def cluster_id(secret: bytes, cluster: str) -> str:
+    """The public identity of the cluster named ``cluster`` whose secret is ``secret``:
+    32 hex digits of HMAC-SHA256 of ``vdynamo-cluster-id\0`` and the name (it tells
+    clusters apart, by secret or name, and reveals neither the secret nor any key made
+    from it: no other HMAC of the secret has this label). Answered in ``/status``
+    (``cluster_id``); a client sends it back in ``X-Vdynamo-Cluster`` and a node of
+    another cluster refuses the request 421 (:meth:`HttpApi._misdirected`)."""
+    return hmac.new(secret, _CLUSTER_ID_LABEL + cluster.encode("utf-8"),
+                    hashlib.sha256).hexdigest()[:32]
 
 
 #: the label of :func:`admin_token` (a NUL ends it: no cluster name extends it)

@@ -62,6 +62,8 @@ __all__ = ["UNKNOWN_OUTCOME", "AsyncClient", "Client", "Fetched", "NoNodeError",
            "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
            "status_plan", "value_bytes"]
 
+#: the status of a request a node of another cluster refused (RFC 9110 15.5.20)
+_MISDIRECTED = 421
 #: merges siblings into one value (e.g. a shopping cart's union)
 Resolver = Callable[[list[bytes]], bytes]
 _JSON = {"Accept": "application/json"}
@@ -292,6 +294,11 @@ class Router:
         self._now = now
         self.partitioning: Partitioning | None = None
         self.http: dict[str, str] = {}
+        #: the ``cluster_id`` of the first ``/status`` learned (None: none yet, or a
+        #: node of before session 29): sent in X-Vdynamo-Cluster with every request, so
+        #: a node of another cluster refuses it (421); ``/status`` of such a node is
+        #: not learned (:func:`status_plan`)
+        self.cluster_id: str | None = None
         self._learned_at: float | None = None
 
     def stale(self) -> bool:
@@ -307,7 +314,19 @@ class Router:
                                          ring["tokens_per_node"], ring["partitions"])
         self.http = {node: _url(address) for node, address in status["http"].items()
                      if _names_a_host(address)}
+        if self.cluster_id is None and isinstance(status.get("cluster_id"), str):
+            self.cluster_id = status["cluster_id"]
         self._learned_at = self._now()
+
+    def cluster_header(self) -> dict[str, str]:
+        """``X-Vdynamo-Cluster`` once the cluster's identity is learned (else none)."""
+        return {"X-Vdynamo-Cluster": self.cluster_id} if self.cluster_id else {}
+
+    def other_cluster(self, status: dict[str, Any]) -> bool:
+        """Whether ``status`` (a ``/status`` body) is of a node of another cluster than
+        the one learned (a node of before session 29, without ``cluster_id``: no)."""
+        theirs = status.get("cluster_id")
+        return self.cluster_id is not None and theirs is not None and theirs != self.cluster_id
 
     def forget(self) -> None:
         """Relearn the ring before the next request (a node did not answer)."""
@@ -339,6 +358,8 @@ def read_get(response: httpx.Response) -> Fetched | None:
     status = response.status_code
     if (status in (200, 300, 404) and "values" in body) or status in (200, 300):
         return fetched(body)
+    if status == _MISDIRECTED:  # a node of another cluster: try another
+        return None
     if 400 <= status < 500:
         raise RequestRefusedError(status, body)
     return None  # 5xx, or a status the API never gives a get (3xx, 1xx, 2xx)
@@ -372,7 +393,7 @@ def read_put(response: httpx.Response) -> str | None:
     status = response.status_code
     if status == 200 and isinstance(body.get("context"), str) and body["context"]:
         return str(body["context"])
-    if status >= 500 and body.get("outcome") == "not-written":
+    if (status >= 500 or status == _MISDIRECTED) and body.get("outcome") == "not-written":
         return None
     if 400 <= status < 500:
         raise RequestRefusedError(status, body)
@@ -413,6 +434,9 @@ def status_plan(router: Router, node: str | None = None) -> Plan:
         except ValueError:
             body = None
         if answer.status_code == 200 and isinstance(body, dict):
+            if node is None and router.other_cluster(body):  # the ring of another
+                why.append(f"{base}: a node of another cluster")  # cluster: not learned
+                continue
             return body
         why.append(f"{base}: HTTP {answer.status_code}"
                    f"{'' if isinstance(body, dict) else ', not a JSON object'}")
@@ -448,14 +472,16 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
     why: list[str] = []
     for base in router.candidates(key):
         answer = yield "GET", base + key_path(key), {
-            "headers": _JSON, "params": {"r": r} if r is not None else None}
+            "headers": {**_JSON, **router.cluster_header()},
+            "params": {"r": r} if r is not None else None}
         if isinstance(answer, httpx.TransportError):
             router.forget()
             why.append(f"{base}: {type(answer).__name__}")
             continue
         got = read_get(answer)
         if got is None:
-            why.append(f"{base}: HTTP {answer.status_code}"
+            why.append(f"{base}: a node of another cluster" if answer.status_code ==
+                       _MISDIRECTED else f"{base}: HTTP {answer.status_code}"
                        f"{' (not an answer of the API)' if answer.status_code < 500 else ''}")
             continue
         if resolve is not None and len(got.values) > 1:
@@ -522,6 +548,7 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
     for name, text in headers.items():
         _check_header_value(name, text)
     yield from _route_plan(router)
+    headers = {**headers, **router.cluster_header()}
     what = f"{method.lower()} {key!r}"
     why: list[str] = []
     for base in router.candidates(key):
@@ -550,7 +577,8 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
             raise OutcomeUnknownError(f"{what} to {base}: {unknown}") from None
         if written is not None:
             return written
-        why.append(f"{base}: HTTP {answer.status_code} (not written)")
+        why.append(f"{base}: a node of another cluster" if answer.status_code ==
+                   _MISDIRECTED else f"{base}: HTTP {answer.status_code} (not written)")
     raise _unserved(what, router.candidates(key), why)
 
 
@@ -573,6 +601,15 @@ def _check_client(resolve: object, timeout_s: object) -> None:
                          f"of bytes) to the merged value, got {type(resolve).__name__}")
 
 
+def _check_open(closed: bool) -> None:
+    """Raise LocalError, before anything is sent, for a request of a closed client
+    (after ``close``, ``aclose`` or its ``with`` block): httpx's bare RuntimeError
+    before session 29's user probe."""
+    if closed:
+        raise LocalError("the client is closed (close(), or its with block ended): "
+                         "connect again; nothing was sent")
+
+
 def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
     return NoNodeError(f"{what}: no node could serve it (tried {', '.join(tried)}): "
                        f"{'; '.join(why) or 'no node answered'}")
@@ -592,6 +629,7 @@ class Client:
         self._http = httpx.Client(timeout=timeout_s)
 
     def _drive(self, plan: Plan) -> Any:
+        _check_open(self._http.is_closed)
         try:
             method, url, options = next(plan)
             while True:
@@ -677,8 +715,29 @@ class AsyncClient:
         self.resolve = resolve
         self._timeout_s = timeout_s
         self._http = httpx.AsyncClient(timeout=timeout_s)
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of its first request
+
+    def _check_loop(self) -> None:
+        """Raise LocalError, before anything is sent, when this client is used in
+        another event loop than its first request's: its pooled connections belong to
+        that loop. Before session 29's user probe a client made once and used from two
+        ``asyncio.run`` calls in turn sent a put on a connection of the first, closed
+        loop and raised httpx's bare ``RuntimeError: Event loop is closed`` though the
+        value was stored (neither the library's OutcomeUnknownError nor a refusal);
+        aiohttp and httpx likewise bind a client to one loop."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif self._loop is not loop:
+            raise LocalError(
+                "AsyncClient: used in another event loop than its first request's (a "
+                "second asyncio.run?): its connections belong to that loop; make one "
+                "client per loop (async with vdynamo.connect_async(...) inside the "
+                "coroutine asyncio.run runs); nothing was sent")
 
     async def _drive(self, plan: Plan) -> Any:
+        _check_open(self._http.is_closed)
+        self._check_loop()
         try:
             method, url, options = next(plan)
             while True:
@@ -695,6 +754,12 @@ class AsyncClient:
             return done.value
 
     async def aclose(self) -> None:
+        """Close the pooled connections. In another loop than its first request's
+        (see :meth:`_check_loop`) they cannot be closed from here (httpx raised
+        ``RuntimeError: Event loop is closed``): they are dropped, their sockets
+        closed with that loop's transports."""
+        if self._loop is not None and self._loop is not asyncio.get_running_loop():
+            return
         await self._http.aclose()
 
     async def __aenter__(self) -> AsyncClient:

@@ -28,13 +28,16 @@ every answer is JSON instead, the values base64 (:func:`json_values`).
 from __future__ import annotations
 
 import base64
+import binascii
+import hashlib
 import re
 import secrets
 
 from impl.errors import BadRequestError
 
 __all__ = ["DEFAULT_CONTENT_TYPE", "ENVELOPE_BYTES", "MAGIC", "accept_ranges", "body_bytes",
-           "multipart", "open_value", "seal_value", "wants_json"]
+           "body_digests", "check_body_digests", "multipart", "open_value", "seal_value",
+           "wants_json"]
 
 MAGIC = b"\x00vdy1"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -52,6 +55,89 @@ def seal_value(body: bytes, content_type: bytes | None) -> bytes:
         raise BadRequestError(f"Content-Type: must be printable ASCII of at most "
                               f"{MAX_CONTENT_TYPE} bytes, got {kind[:40]!r}")
     return MAGIC + bytes([len(kind)]) + kind + body
+
+
+#: the digest algorithms a PUT's integrity fields may name that are checked (RFC 9530
+#: 5's registry names, lowercased; legacy ``Digest`` and ``Content-MD5`` too): others
+#: are ignored, as RFC 9530 2 lets a recipient ignore an algorithm it does not support
+_DIGESTS = {"md5": "md5", "sha-256": "sha256", "sha-512": "sha512"}
+#: the fields a PUT's body digests come in, lowercased as parsed: RFC 1864's
+#: Content-MD5, RFC 9530's Content-Digest and Repr-Digest (one value: the node
+#: refuses content codings and ranges, so the representation is the content), and
+#: RFC 3230's Digest (obsoleted by RFC 9530, still sent by clients)
+DIGEST_FIELDS = {b"content-md5": "Content-MD5", b"content-digest": "Content-Digest",
+                 b"repr-digest": "Repr-Digest", b"digest": "Digest"}
+_SF_KEY = re.compile(r"[a-z*][a-z0-9_.*-]*")
+
+
+def body_digests(headers: dict[bytes, bytes]) -> list[tuple[str, str, bytes]]:
+    """The digests of a PUT's body its ``headers`` (lowercased names, raw values)
+    give, as (field, algorithm, digest) for the algorithms of :data:`_DIGESTS`.
+    Raises BadRequestError naming the field when one is malformed: a Content-MD5
+    that is not the base64 of 16 bytes (RFC 1864: a hex digest, two lines joined),
+    a Content-Digest or Repr-Digest that is not a dictionary of byte sequences
+    (``sha-256=:BASE64:``, RFC 9530 2, RFC 8941 3.2), a Digest member that is not
+    ``algorithm=base64`` (RFC 3230 4.3.2), or a checked algorithm's digest of the
+    wrong length; so the put is refused with its head, before its body is read
+    (:meth:`impl.http_api.HttpApi._head_refusal`)."""
+    found: list[tuple[str, str, bytes]] = []
+    for name, field in DIGEST_FIELDS.items():
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        text = raw.decode("latin-1").strip(" \t")
+        if name == b"content-md5":
+            members = [("md5", text)]
+        else:
+            members = [member.strip(" \t").partition("=")[::2]
+                       for member in text.split(",")]
+        for algorithm, value in members:
+            value = value.partition(";")[0].strip(" \t")  # RFC 8941 parameters
+            if name in (b"content-digest", b"repr-digest"):
+                if not (_SF_KEY.fullmatch(algorithm) and len(value) >= 2
+                        and value[0] == value[-1] == ":"):
+                    raise BadRequestError(
+                        f"{field} {text[:60]!r}: not a dictionary of digests "
+                        "(algorithm=:base64:, RFC 9530 2, e.g. sha-256=:...:); nothing "
+                        "was written")
+                value = value[1:-1]
+            elif not algorithm or not value:
+                raise BadRequestError(f"{field} {text[:60]!r}: not algorithm=base64 "
+                                      "(RFC 3230 4.3.2); nothing was written")
+            algorithm = algorithm.lower()
+            if algorithm not in _DIGESTS:
+                continue  # an algorithm not checked: ignored (RFC 9530 2)
+            size = hashlib.new(_DIGESTS[algorithm], usedforsecurity=False).digest_size
+            try:
+                digest = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                digest = b""
+            if len(digest) != size:
+                raise BadRequestError(
+                    f"{field} {text[:60]!r}: not the base64 of a {size}-byte "
+                    f"{algorithm} digest of the body (RFC 1864, RFC 9530), e.g. "
+                    "`openssl md5 -binary FILE | base64`; nothing was written")
+            found.append((field, algorithm, digest))
+    return found
+
+
+def check_body_digests(headers: dict[bytes, bytes], body: bytes) -> None:
+    """Raise BadRequestError naming the field when a digest a PUT's ``headers`` give
+    (:func:`body_digests`) is not that of ``body``, the value as received (before the
+    envelope). Riak's HTTP API refuses a Content-MD5 that does not match 400
+    ("Content-MD5 header does not match request body.": webmachine's decision B9,
+    ``validate_content_checksum``), S3 ``BadDigest``: the field is the client's own
+    check that the value arrived as it was sent. Before session 29's user probe
+    every such field was ignored, and a put whose body did not match it was stored
+    and answered 200."""
+    for field, algorithm, wanted in body_digests(headers):
+        got = hashlib.new(_DIGESTS[algorithm], body, usedforsecurity=False).digest()
+        if got != wanted:
+            raise BadRequestError(
+                f"{field}: the {algorithm} digest {base64.b64encode(wanted).decode()} "
+                f"does not match the body received ({len(body)} bytes, "
+                f"{base64.b64encode(got).decode()}): the value was changed on its way, "
+                "or the digest is of another value; nothing was written")
 
 
 #: the most bytes the envelope adds to a body (magic, length, content type)

@@ -51,6 +51,8 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
         "400": _error("a malformed request, a bad context, r/w out of range"),
         "414": _error(f"a key over {config.max_key_bytes} bytes (one stored before the "
                       "limit was lowered: only a blind put), or a request target too long"),
+        "421": _error("X-Vdynamo-Cluster names another cluster than this node's "
+                      "(/status's cluster_id): nothing was done"),
         "503": _error("the node is saturated, shutting down or not joined yet, or a get "
                       "did not reach R replicas: nothing was written", True),
     }
@@ -108,8 +110,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                 "put": {
                     "operationId": "put",
                     "summary": "write a value; its context supersedes what the context covers",
-                    "parameters": write_parameters(
+                    "parameters": [*write_parameters(
                         "a get's context, base64 (none: a new concurrent write)"),
+                        {"name": "Content-MD5", "in": "header",
+                         "schema": {"type": "string", "format": "byte"},
+                         "description": "the base64 of the body's MD5 digest (RFC 1864): "
+                                        "a body that does not match it, or a malformed "
+                                        "one, is refused 400, nothing written"}],
                     "requestBody": {"required": False, "content": {
                         "application/octet-stream": {"schema": {
                             "type": "string", "format": "binary",

@@ -50,5 +50,7 @@ def connect(nodes: Sequence[str], *, resolve: Resolver | None = None,
 
 def connect_async(nodes: Sequence[str], *, resolve: Resolver | None = None,
                   timeout_s: float = 10.0) -> AsyncClient:
-    """The asyncio client (see :func:`connect`); ``async with`` closes it."""
+    """The asyncio client (see :func:`connect`); ``async with`` closes it. It serves
+    one event loop, that of its first request: used in another (a second
+    ``asyncio.run``) it raises LocalError, nothing sent."""
     return AsyncClient(nodes, resolve=resolve, timeout_s=timeout_s)

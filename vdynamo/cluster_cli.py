@@ -453,11 +453,43 @@ def _bad_counts(args: argparse.Namespace) -> str | None:
     return None
 
 
+#: ``cluster up``'s counts when not given (they apply when the cluster is made)
+_UP_COUNTS = {"nodes": 3, "n": 3, "r": 2, "w": 2}
+
+
+def _changed_counts(args: argparse.Namespace, directory: Path, names: list[str]) -> str | None:
+    """Why ``cluster up``'s ``--nodes``, ``--n``, ``--r``, ``--w`` cannot restart the
+    cluster in ``directory`` (its nodes not left: ``names``): one given that is not
+    what the cluster has (None: none). They apply when the cluster is made, as
+    ``--set`` does; until session 29's user probe they were ignored on a restart,
+    so ``cluster up --nodes 5`` (to scale out) or ``--r 3 --w 1`` exited 0 with
+    the three nodes and the quorums of before."""
+    try:
+        with open(directory / "cluster.toml", "rb") as config:
+            cluster = tomllib.load(config).get("cluster", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        cluster = {}
+    has = {"nodes": len(names) or len(cluster.get("nodes", ())),
+           **{key: cluster.get(key, _UP_COUNTS[key]) for key in ("n", "r", "w")}}
+    changed = [f"--{key} {getattr(args, key)} (the cluster has {has[key]})"
+               for key in _UP_COUNTS if getattr(args, key) not in (None, has[key])]
+    if not changed:
+        return None
+    return (f"{', '.join(changed)}: --nodes, --n, --r and --w apply when the cluster is "
+            f"made; {directory / 'cluster.toml'} exists already (add a node with `vdynamo "
+            f"join NODE --dir {directory}`, take one out with `vdynamo leave NODE`; for r "
+            "and w edit [cluster] and restart the nodes; n cannot change under stored "
+            "data); nothing was started")
+
+
 def _up(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     fresh = not (directory / "cluster.toml").exists()
     settings: list[str] = []
     if fresh:
+        for key, default in _UP_COUNTS.items():
+            if getattr(args, key) is None:
+                setattr(args, key, default)
         if (problem := _bad_counts(args)) is not None:
             print(f"vdynamo cluster up: {problem}", file=sys.stderr)
             return 2
@@ -497,6 +529,9 @@ def _up(args: argparse.Namespace) -> int:
               "was started", file=sys.stderr)
         return 2
     names = [name for name, entry in state["nodes"].items() if not entry.get("left")]
+    if not fresh and (problem := _changed_counts(args, directory, names)) is not None:
+        print(f"vdynamo cluster up: {problem}", file=sys.stderr)
+        return 2
     started = [name for name in names if not _ours(directory, state["nodes"][name]["pid"])]
     if taken := _ports_taken(state, started):
         print(f"vdynamo cluster up: {', '.join(taken)}: in use by another process (another "
@@ -621,11 +656,12 @@ def main_cluster(argv: list[str]) -> int:
         f"{UP_NOT_READY} a node started answers but is not ready within "
         f"--wait-ready (each named with why; all left running); {INTERRUPTED} "
         "interrupted (Ctrl-C) while waiting (the nodes started left running)")
-    up.add_argument("--nodes", type=int, default=3, help=(
-        f"number of nodes (default 3, at most {MAX_LOCAL_NODES})"))
-    up.add_argument("--n", type=int, default=3, help="replicas per key (default 3)")
-    up.add_argument("--r", type=int, default=2, help="read quorum (default 2)")
-    up.add_argument("--w", type=int, default=2, help="write quorum (default 2)")
+    up.add_argument("--nodes", type=int, help=(
+        f"number of nodes (default 3, at most {MAX_LOCAL_NODES}); this and --n, --r, "
+        "--w apply when the cluster is made (on a restart: refused unless the same)"))
+    up.add_argument("--n", type=int, help="replicas per key (default 3)")
+    up.add_argument("--r", type=int, help="read quorum (default 2)")
+    up.add_argument("--w", type=int, help="write quorum (default 2)")
     up.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help=(
         "a [cluster] setting of the new cluster file, VALUE in TOML (repeatable; e.g. "
         "--set gossip_interval=0.25 for the faster rounds of a test; docs/runtime.md "

@@ -1,0 +1,56 @@
+"""``vdynamo cluster up`` on a directory whose cluster exists refuses ``--nodes``,
+``--n``, ``--r`` or ``--w`` that differ from the cluster's, exit 2, nothing started,
+as it refuses ``--set``; the same values restart as before. Before session 29's user
+probe they were ignored: ``cluster up --nodes 5`` (meant to scale three nodes out)
+and ``--r 3 --w 1`` exited 0 with the three nodes and the quorums of before
+(``/tmp/p29/up_counts.py``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.procs import cli
+from vdynamo.cluster_cli import _changed_counts, _write_config, _write_state, read_state
+
+
+def _made(directory: Path) -> None:
+    """A cluster of three nodes, n = 3, r = w = 2, as `cluster up` writes it (not started)."""
+    directory.mkdir()
+    state = read_state(directory)
+    _write_config(directory, ["n1", "n2", "n3"], 3, 2, 2, state, [])
+    _write_state(directory, state)
+
+
+@pytest.mark.parametrize(("given", "says"), [
+    (["--nodes", "5"], "--nodes 5 (the cluster has 3)"),
+    (["--n", "2"], "--n 2 (the cluster has 3)"),
+    (["--r", "3", "--w", "1"], "--r 3 (the cluster has 2), --w 1 (the cluster has 2)"),
+    (["--nodes", "3", "--w", "3"], "--w 3 (the cluster has 2)"),
+])
+def test_other_counts_on_a_restart_are_refused_nothing_started(
+        tmp_path: Path, given: list[str], says: str) -> None:
+    directory = tmp_path / "c"
+    _made(directory)
+    before = (directory / "cluster.toml").read_text()
+    done = cli("cluster", "up", *given, "--dir", str(directory))
+    assert done.returncode == 2, done  # before: 0, the three nodes started
+    assert says in done.stderr and "nothing was started" in done.stderr, done.stderr
+    assert "vdynamo join" in done.stderr
+    assert (directory / "cluster.toml").read_text() == before
+    state = json.loads((directory / "cluster.json").read_text())
+    assert all(entry["pid"] is None for entry in state["nodes"].values())
+
+
+def test_the_same_counts_or_none_restart(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    _made(directory)
+    names = ["n1", "n2", "n3"]
+    for counts in ({}, {"nodes": 3}, {"nodes": 3, "n": 3, "r": 2, "w": 2}):
+        args = argparse.Namespace(**{"nodes": None, "n": None, "r": None, "w": None, **counts})
+        assert _changed_counts(args, directory, names) is None
+    args = argparse.Namespace(nodes=4, n=None, r=None, w=None)
+    assert _changed_counts(args, directory, [*names, "n4"]) is None  # after a join of n4

@@ -1,0 +1,131 @@
+"""A PUT's body digests are checked: a Content-MD5 (RFC 1864), Content-Digest or
+Repr-Digest (RFC 9530) or Digest (RFC 3230) that does not match the body received,
+or is malformed, is refused 400 naming it, nothing written; the right digest, or
+one of an algorithm not checked, is stored as without it.
+
+Riak's HTTP API refuses such a put (webmachine's decision B9,
+``validate_content_checksum``: "Content-MD5 header does not match request
+body."), as S3 does (``BadDigest``). Before session 29's user probe the header was
+ignored: a PUT whose body did not match its Content-MD5 was answered 200 and its
+value stored (``/tmp/p29/content_md5.py``: 4 of 4 such puts stored, siblings of
+the value read before), and a malformed one got its ``100 Continue``."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from tests.runtime.live import call, cluster, parse_response, run, url
+
+
+def _md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+
+
+@pytest.mark.parametrize(("digest", "says"), [
+    (_md5(b"what the client meant"), "does not match the body"),
+    ("abc", "not the base64 of a 16-byte md5"),
+    (hashlib.md5(b"changed", usedforsecurity=False).hexdigest(), "not the base64"),  # hex
+    (f"{_md5(b'changed')}, {_md5(b'changed')}", "not the base64"),  # two lines joined
+])
+def test_a_put_whose_content_md5_is_not_its_body_s_is_400_and_writes_nothing(
+        tmp_path: Path, digest: str, says: str) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"before")
+            assert status == 200
+            status, _, body = await call("PUT", url(node, "/kv/k"), b"changed",
+                                         {"Content-MD5": digest})
+            assert status == 400, body  # before: 200, and b"changed" stored
+            assert "Content-MD5" in body["message"] and says in body["message"], body
+            assert body["outcome"] == "not-written"
+            status, _, got = await call("GET", url(node, "/kv/k?r=3"))
+            assert [base64.b64decode(v) for v in got["values"]] == [b"before"]
+    run(scenario())
+
+
+def test_the_right_content_md5_is_stored_and_other_methods_ignore_it(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            status, _, _ = await call("PUT", url(node, "/kv/k"), b"value",
+                                      {"Content-MD5": f" {_md5(b'value')} "})  # OWS
+            assert status == 200
+            status, _, got = await call("GET", url(node, "/kv/k?r=3"), None,
+                                        {"Content-MD5": _md5(b"other")})  # no body: unread
+            assert status == 200 and [base64.b64decode(v) for v in got["values"]] == [b"value"]
+            status, _, _ = await call("DELETE", url(node, "/kv/k"), None,
+                                      {"Content-MD5": _md5(b"other")})
+            assert status == 200
+    run(scenario())
+
+
+def test_a_malformed_content_md5_is_refused_before_100_continue(tmp_path: Path) -> None:
+    async def scenario() -> bytes:
+        async with cluster(tmp_path) as servers:
+            address = servers[0].http_address
+            assert address is not None
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+            writer.write(b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+                         b"Expect: 100-continue\r\nContent-MD5: abc\r\n\r\n")
+            answer = await asyncio.wait_for(reader.read(), 5.0)  # then the node closes
+            writer.close()
+            return answer
+    answer = run(scenario())
+    assert not answer.startswith(b"HTTP/1.1 100"), answer[:60]
+    status, _, body = parse_response(answer)
+    assert status == 400 and "Content-MD5" in body["message"], body
+
+
+def _sf(name: str, data: bytes) -> str:
+    return f":{base64.b64encode(hashlib.new(name, data).digest()).decode()}:"
+
+
+@pytest.mark.parametrize(("field", "digest", "says"), [
+    ("Content-Digest", f"sha-256={_sf('sha256', b'other')}", "does not match the body"),
+    ("Repr-Digest", f"sha-512={_sf('sha512', b'other')}", "does not match the body"),
+    ("Content-Digest", f"unixsum=:AAAA:, sha-256={_sf('sha256', b'other')}", "does not match"),
+    ("Digest", f"SHA-256={_sf('sha256', b'other')[1:-1]}", "does not match the body"),
+    ("Digest", f"MD5={_md5(b'other')}", "does not match the body"),
+    ("Content-Digest", "sha-256=AAAA", "not a dictionary of digests"),  # no colons
+    ("Content-Digest", "sha-256=:AAAA:", "not the base64 of a 32-byte"),
+    ("Digest", "sha-256", "not algorithm=base64"),
+])
+def test_a_put_whose_body_digest_is_not_its_body_s_is_400(
+        tmp_path: Path, field: str, digest: str, says: str) -> None:
+    """RFC 9530's Content-Digest and Repr-Digest and RFC 3230's Digest, the same kind:
+    each was ignored before (a wrong ``Content-Digest: sha-256=:AAAA:`` stored)."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            status, _, body = await call("PUT", url(node, "/kv/k"), b"changed",
+                                         {field: digest})
+            assert status == 400 and field in body["message"], body
+            assert says in body["message"], body
+            status, _, _ = await call("GET", url(node, "/kv/k?r=3"))
+            assert status == 404
+    run(scenario())
+
+
+def test_right_or_unknown_body_digests_are_stored(tmp_path: Path) -> None:
+    """An algorithm the node does not check is ignored (RFC 9530 2); the right
+    digest of each field stored."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            for i, (field, digest) in enumerate((
+                    ("Content-Digest",
+                     f"sha-256={_sf('sha256', b'v')}, sha-512={_sf('sha512', b'v')}"),
+                    ("Repr-Digest", f"sha-256={_sf('sha256', b'v')}"),
+                    ("Content-Digest", "crc32c=:AAAAAA==:"),
+                    ("Digest", f"sha-256={_sf('sha256', b'v')[1:-1]},UNIXsum=30"))):
+                status, _, body = await call("PUT", url(node, f"/kv/k{i}"), b"v", {field: digest})
+                assert status == 200, (field, digest, body)
+                status, _, got = await call("GET", url(node, f"/kv/k{i}?r=3"))
+                assert [base64.b64decode(v) for v in got["values"]] == [b"v"]
+    run(scenario())

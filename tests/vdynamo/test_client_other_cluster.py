@@ -1,0 +1,89 @@
+"""The client keeps to one cluster: a node of another refuses its requests, 421.
+
+A client given the addresses of two clusters by mistake (a copy-pasted seed list)
+sent its requests to the second when the first's nodes did not answer: before
+session 29's user probe a put meant for cluster A was stored in B and a get
+answered B's value as A's (``/tmp/p29/two_clusters.py``: three ``vdynamo serve``
+processes each, A stopped: B's cart returned, A's put stored in B). Now each node's
+``/status`` answers its cluster's ``cluster_id`` (a label's HMAC under the secret
+and name), the client learns the first and sends it in ``X-Vdynamo-Cluster``, a
+node of another cluster refuses the request 421 before doing anything, and the
+client tries the next node; ``/status`` of another cluster is not learned. The
+DataStax drivers likewise ignore a host whose cluster name is not theirs
+(``ClusterNameMismatchException``)."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import httpx
+import pytest
+
+from impl.http_api import cluster_id
+from impl.http_client import AsyncClient, NoNodeError, Router, get_plan, put_plan, status_plan
+from tests.runtime.live import SECRET, call, cluster, run, url
+
+
+def test_ids_tell_secrets_and_names_apart() -> None:
+    ids = {cluster_id(b"s1", "vdynamo"), cluster_id(b"s2", "vdynamo"),
+           cluster_id(b"s1", "other")}
+    assert len(ids) == 3 and all(len(i) == 32 for i in ids)
+    assert cluster_id(b"s1", "vdynamo") == cluster_id(b"s1", "vdynamo")
+
+
+def test_the_router_skips_another_cluster_s_status_and_its_refusals() -> None:
+    router = Router(["10.0.0.1:1", "10.0.0.2:2"], now=lambda: 0.0)
+    plan = status_plan(router)
+    next(plan)
+    with pytest.raises(StopIteration) as first:
+        plan.send(httpx.Response(200, json={"cluster_id": "A"}))
+    router.cluster_id = first.value.value["cluster_id"]
+    plan = status_plan(router)
+    next(plan)
+    plan.send(httpx.Response(200, json={"cluster_id": "B"}))  # skipped: the next asked
+    with pytest.raises(StopIteration) as second:
+        plan.send(httpx.Response(200, json={"cluster_id": "A"}))
+    assert second.value.value == {"cluster_id": "A"}
+    router._learned_at = 0.0  # a ring "learned": no /status asked
+    plan = put_plan(router, "k", b"v", None, "application/octet-stream", None)
+    _, _, options = next(plan)
+    assert options["headers"]["X-Vdynamo-Cluster"] == "A"
+    refused = httpx.Response(421, json={"error": "MisdirectedRequest", "message": "x",
+                                        "outcome": "not-written"})
+    plan.send(refused)  # the next node asked
+    with pytest.raises(NoNodeError, match="a node of another cluster"):
+        plan.send(refused)
+    plan = get_plan(router, "k", None, None)
+    _, _, options = next(plan)
+    assert options["headers"]["X-Vdynamo-Cluster"] == "A"
+
+
+def test_a_node_of_another_cluster_refuses_421_and_the_client_stays_with_its_own(
+        tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with cluster(tmp_path / "b", secret=b"cluster B's secret, 24 b") as b:
+            status, _, _ = await call("PUT", url(b[0], "/kv/cart"), b"B's cart")
+            assert status == 200
+            async with cluster(tmp_path / "a") as a:
+                seeds = [url(a[0], ""), url(b[0], "")]
+                db = AsyncClient(seeds, timeout_s=2)
+                await db.put("cart", b"A's cart")
+                assert (await db.get("cart")).values == [b"A's cart"]
+                assert db.router.cluster_id == cluster_id(SECRET, "vdynamo")
+            # A stopped: only B answers (before: B's cart, and cart2 stored in B)
+            with pytest.raises(NoNodeError, match="a node of another cluster"):
+                await db.get("cart")
+            with pytest.raises(NoNodeError, match="a node of another cluster"):
+                await db.put("cart2", b"meant for A")
+            await db.aclose()
+            status, _, body = await call("GET", url(b[0], "/kv/cart2?r=3"))
+            assert status == 404, body
+            status, _, body = await call("PUT", url(b[0], "/kv/cart2"), b"x",
+                                         {"X-Vdynamo-Cluster": cluster_id(SECRET, "vdynamo")})
+            assert status == 421 and body["outcome"] == "not-written", body
+            status, _, got = await call("GET", url(b[0], "/kv/cart?r=3"), None,
+                                        {"X-Vdynamo-Cluster": b[0].http.cluster_id})
+            assert status == 200 and [base64.b64decode(v) for v in got["values"]] == [
+                b"B's cart"]
+    run(scenario())
