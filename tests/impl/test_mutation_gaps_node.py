@@ -5,16 +5,25 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 
 import pytest
 
+from impl import membership
+from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import StorageError
-from impl.messages import HintAck, PutRequest, ReplicaPut, ReplicaPutAck
-from impl.node import OP_ID_BASE_META, Node
+from impl.errors import InvalidValueError, StorageError
+from impl.messages import Gossip, HintAck, PutRequest, ReplicaPut, ReplicaPutAck
+from impl.node import (
+    HEARTBEAT_STRIDE,
+    MAX_GENERATION_DIFFERENCE,
+    OP_ID_BASE_META,
+    Node,
+    heartbeat_generation,
+)
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
-from impl.timers import AntiEntropyRound, HintScan
+from impl.timers import AntiEntropyRound, GossipRound, HintScan
 from impl.versions import key_actor, lifetime_actor, values
 from tests.conftest import InternalErrors
 from tests.impl.test_node_driver import make_config
@@ -224,3 +233,140 @@ def test_an_anti_entropy_round_never_exchanges_with_the_node_itself() -> None:
             if isinstance(effect, Send):
                 peers.add(effect.dest)
     assert peers == {"n2", "n3"}
+
+
+def test_the_down_window_is_ten_gossip_intervals_when_those_are_longer() -> None:
+    """max(4 suspicion timeouts, 10 gossip intervals): 20 s at a 2 s gossip interval
+    and a 1 s suspicion timeout, not 5 s (``/``) nor 22 s (11 intervals; session 29's
+    mutants of ``_down_window``: the defaults make the first term the larger)."""
+    node = Node("n1", make_config(3, n=3, r=2, w=2, gossip_interval=2.0,
+                                  suspicion_timeout=1.0), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.last_heard["n2"] = 10.0
+    assert not node.down("n2", 29.5)
+    assert node.down("n2", 30.0)
+
+
+def test_handover_waiting_says_how_long_ago_to_a_tenth_and_none_if_never_heard() -> None:
+    """``heard_s_ago``: rounded to 0.1 s, None for a member not heard from since this
+    node started (session 29's mutants: two decimals; the None case taken away, which
+    raised TypeError)."""
+    with SimulatedCluster(nodes=4, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.run_for(3.0)
+        n3 = cluster.node("n3")
+        cluster.crash("n4")
+        cluster.leave("n3")
+        cluster.run_for(6.0)
+        n3.last_heard["n4"] = cluster.now - 1.2345
+        assert n3.handover_waiting(cluster.now)["n4"]["heard_s_ago"] == 1.2
+        del n3.last_heard["n4"]
+        assert n3.handover_waiting(cluster.now)["n4"]["heard_s_ago"] is None
+
+
+def test_a_force_remove_of_a_member_up_names_whose_news_holds_it_up() -> None:
+    """Refused as up (nothing gossiped of n2 by this node's own clock but what is set
+    here; the window is 12 s): heard from directly 1 s ago and no gossiped beat: the
+    own hearing named and its wait (session 29's mutant taking the absent beat's
+    wait too raised TypeError); heard exactly 12 s ago and a beat 1 s old: the
+    gossiped beat named, not the hearing (``<=`` for ``<``); heard 1 s ago but
+    suspected, a beat 0.5 s old: the beat named (the suspicion of another node
+    asked)."""
+    node = Node("n1", make_config(4, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.heartbeat_updated.pop("n2", None)
+    node.last_heard["n2"] = 99.0
+    with pytest.raises(InvalidValueError, match=r"this node heard from it 1\.0 s ago, "
+                       r"under 12 s.* can be removed in 11\.0 s at most"):
+        node.force_remove(100.0, "n2")
+    node.last_heard["n2"] = 88.0
+    node.heartbeat_updated["n2"] = 99.0
+    with pytest.raises(InvalidValueError, match=r"another member heard from it: its latest "
+                       r"heartbeat is 1\.0 s old .*removed in 11\.0 s at most"):
+        node.force_remove(100.0, "n2")
+    node.last_heard["n2"] = 99.0
+    node.heartbeat_updated["n2"] = 99.5
+    node.set_suspected({"n2": math.inf})
+    with pytest.raises(InvalidValueError, match=r"this node suspects it or has not heard "
+                       r"from it lately, but another member heard from it: its latest "
+                       r"heartbeat is 0\.5 s old .*removed in 11\.5 s at most"):
+        node.force_remove(100.0, "n2")
+
+
+def test_a_shadow_round_asks_the_members_an_answer_names_that_it_did_not_ask() -> None:
+    """n4 joined after the configuration n1-n3; n3's disk is replaced: its round asks
+    n1 and n2 (its configured view); n1's answer names n4, which n3 then asks (a
+    gossip wanting a reply, stamped with n3's generation) and waits for too; a second
+    answer naming it asks nothing more (session 29's mutant ``more = None``: n4 never
+    asked, the claimant test of session 28 passing by ``must_hear_all`` alone)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1) as cluster:
+        cluster.join("n4")
+        cluster.run_until_quiet()
+        cluster.wipe("n3")
+        n1, n2, n3 = cluster.node("n1"), cluster.node("n2"), cluster.node("n3")
+        assert n3.shadow is not None and n3.shadow.asked == ("n1", "n2")
+        assert n1.guard is not None and n2.guard is not None and n3.guard is not None
+        now = cluster.now
+        effects = n3.receive(now, "n1", Gossip(n1.view.to_bytes(), reply=False,
+                                               generation=n1.guard.generation))
+        asks = [e for e in effects if isinstance(e, Send) and e.dest == "n4"]
+        assert len(asks) == 1 and isinstance(asks[0].message, Gossip), effects
+        assert asks[0].message.reply and asks[0].message.generation == n3.guard.generation
+        assert n3.shadow.asked == ("n1", "n2", "n4") and n3.shadow.waiting == {"n2", "n4"}
+        effects = n3.receive(now, "n2", Gossip(n2.view.to_bytes(), reply=False,
+                                               generation=n2.guard.generation))
+        assert not any(isinstance(e, Send) and e.dest == "n4" for e in effects), effects
+        assert n3.shadow.waiting == {"n4"} and not n3.shadow.over
+        n4 = cluster.node("n4")
+        assert n4.guard is not None
+        n3.receive(now + 0.25, "n4", Gossip(n4.view.to_bytes(), reply=False,
+                                            generation=n4.guard.generation))
+        assert n3.shadow.over
+        # the round's length from its start (mutant: ``now + started``)
+        assert any("shadow round: every peer asked answered in 0.250 s" in line
+                   for line in n3.log), n3.log[-3:]
+
+
+def test_a_relayed_heartbeat_is_gossiped_with_its_age_in_milliseconds() -> None:
+    """:meth:`Node._beats_to_send`: a member's held beat goes with the milliseconds
+    since it was sent (2.5 s: 2500; session 29's mutant: x 1001), this node's own
+    with age 0 and its version counted up to the stride."""
+    node = Node("n1", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.heartbeats["n2"] = (5, 7)
+    node.heartbeat_updated["n2"] = 7.5
+    beats = membership.beats_from_bytes(node._beats_to_send(10.0))
+    assert beats["n2"] == (5, 7, 2500)
+    assert beats["n1"] == (node.heartbeat[0], HEARTBEAT_STRIDE, 0)
+
+
+def test_a_gossiped_client_floor_is_taken_without_the_guard_and_gossiped_on() -> None:
+    """client-vclock, ``restore_guard = false``: a peer's gossiped floor raises this
+    node's (session 29's mutant: ``raise_floor(None)`` on the path without the guard),
+    and this node's gossip carries it (mutant: the floor left out of its gossip)."""
+    config = make_config(3, n=3, r=2, w=2, clock="client-vclock", restore_guard=False)
+    node = Node("n1", config, MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.receive(1.0, "n2", Gossip(node.view.to_bytes(), reply=False, floor=9))
+    assert node.replica.client_floor == 9
+    gossips = [e.message for e in node.fire(2.0, GossipRound())
+               if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    assert gossips and {g.floor for g in gossips} == {9}
+
+
+def test_the_heartbeat_generation_of_a_first_start_at_time_zero_is_one() -> None:
+    """A store with no earlier start: ``max(int(now), 0 + 1)`` (session 29's mutant:
+    an absent entry read as 1, so 2)."""
+    storage = MemoryStorage("always")
+    assert heartbeat_generation(storage, 0.0) == 1
+    assert heartbeat_generation(storage, 0.0) == 2  # (one above the earlier start's)
+
+
+def test_a_beat_exactly_the_largest_generation_difference_ahead_is_taken() -> None:
+    """:data:`MAX_GENERATION_DIFFERENCE` seconds ahead is taken, one more is ignored
+    (session 29's mutant: ``>=``)."""
+    node = Node("n1", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    ahead = 100 + MAX_GENERATION_DIFFERENCE
+    node._take_beats(100.0, "n2", membership.beats_to_bytes({"n2": (ahead, 1, 0),
+                                                             "n3": (ahead + 1, 1, 0)}))
+    assert node.heartbeats.get("n2") == (ahead, 1) and "n3" not in node.heartbeats

@@ -29,12 +29,18 @@ from impl.messages import (
     ReplicaPutAck,
 )
 from impl.node import Node
-from impl.put_coordinator import PutCoordination, ack_counts, put_quorum_reached
+from impl.put_coordinator import (
+    MAX_REMINTS,
+    PutCoordination,
+    ack_counts,
+    put_quorum_reached,
+    sends_error,
+)
 from impl.records import Record, encode_record
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout, ReapTombstone
-from impl.versions import ACTOR_META, ClockMode, apply_put, sibling_count
+from impl.versions import ACTOR_META, TOMBSTONE, ClockMode, Sibling, apply_put, sibling_count
 from spec import dvv
 from spec.vclock import VClock
 from tests.impl.test_node_driver import Driver, make_config
@@ -391,3 +397,93 @@ def test_a_put_that_keeps_a_merged_record_over_max_siblings_at_its_size_is_accep
     assert driver.put("n1", KEY, b"a2", first.context).error is None  # b, c, d, a2: 4
     final = driver.get("n1", KEY).result
     assert isinstance(final, GetResult) and sorted(final.values) == [b"a2", b"b", b"c", b"d"]
+
+
+def test_a_periodic_resend_suspects_the_silent_targets_and_waits_the_records_patience(
+) -> None:
+    """The periodic timer gives up on each silent target's node (suspected: session
+    29's mutant giving up on None suspected nobody) and re-arms after
+    ``replica_timeout`` times the coordination's patience (2: 0.6 s, not 0.15 s)."""
+    node = _node()
+    node.client_request(0.0, PutRequest(7, KEY, b"milk", b"", None, "c1"))
+    (op_id,) = node.puts.coordinations
+    node.puts.coordinations[op_id].patience = 2.0
+    assert not node.suspects("n2") and not node.suspects("n3")
+    assert _rearmed(node.fire(0.25, PutTimeout(op_id))) == [(PutTimeout(op_id), 0.85)]
+    assert node.suspects("n2") and node.suspects("n3")
+
+
+def test_a_delete_short_of_w_at_its_deadline_says_delete() -> None:
+    node = _node()
+    node.client_request(0.0, PutRequest(7, KEY, b"", b"", None, "c1", delete=True))
+    (op_id,) = node.puts.coordinations
+    (reply,) = [e for e in node.fire(1.0, PutTimeout(op_id)) if isinstance(e, Reply)]
+    assert str(reply.error) == "delete reached 1 of W=3 replicas before the timeout"
+
+
+def test_sends_error_takes_a_hinted_fallback_and_every_target_acknowledged() -> None:
+    """A target's write sent to the fallback its hint names, and an ack of every
+    target: no contradiction (session 29's mutants: the hint looked up under None;
+    the acks a strict subset of the targets)."""
+    coordination = _coordination(sent_to={"a": "d", "b": "b", "c": "c"},
+                                 used={"d", "b", "c"}, hints_sent={"d": "a"},
+                                 acks={"a", "b", "c"})
+    assert sends_error(coordination) is None
+
+
+def test_ended_is_called_for_a_key_once_its_last_coordination_here_ended() -> None:
+    """Two puts of two keys at once: each key's ``ended`` once its own put ended,
+    though the other key's is still coordinated (session 29's mutant ``!=``: k1
+    ended only after k2 did, so never)."""
+    driver = Driver.start(make_config(3, n=3, r=2, w=2))
+    ended: list[bytes] = []
+    driver.nodes["n1"].puts.ended = ended.append
+    driver.request("n1", PutRequest(1, b"k1", b"v", b"", None, "c1"))
+    driver.request("n1", PutRequest(2, b"k2", b"v", b"", None, "c1"))
+    assert len(driver.nodes["n1"].puts.coordinations) == 2
+    driver.deliver_all()
+    assert ended == [b"k1", b"k2"]
+
+
+def test_each_lww_re_mint_cancels_its_round_counts_and_stops_at_max_remints() -> None:
+    """lww, N = 3, W = 2: n2 acks each round with a floor above its stamp; each
+    re-mint cancels the round's timer, counts one ``put-remints`` and one re-mint of
+    the coordination, up to :data:`MAX_REMINTS`; the ack after that counts as an ack
+    (session 29's mutants of ``_remint_above_floor``: ``>``; ``= 1``; the timer not
+    cancelled; the count None, one less or two more)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="lww"), storage, seed=1)
+    node.start(0.0)
+    effects = persist(storage, node.client_request(1.0, PutRequest(7, KEY, b"v", b"", None)))
+    for remints in range(MAX_REMINTS + 1):
+        (put,) = [e.message for e in effects if isinstance(e, Send) and e.dest == "n2"
+                  and isinstance(e.message, ReplicaPut)]
+        assert node.puts.coordinations[put.op_id].remints == remints
+        mark = Record(ClockMode.LWW, (Sibling(TOMBSTONE, VClock(), 50.0 * (remints + 1),
+                                              "n2"),))
+        effects = persist(storage, node.receive(1.0, "n2", ReplicaPutAck(
+            put.op_id, KEY, record=encode_record(mark))))
+        if remints < MAX_REMINTS:
+            assert CancelTimer(PutTimeout(put.op_id)) in effects
+            assert node.stats["put-remints"] == remints + 1
+    assert node.stats["put-remints"] == MAX_REMINTS
+    assert [type(e.result) for e in effects if isinstance(e, Reply)] == [PutResult]
+
+
+def test_an_ack_carrying_a_record_of_no_versions_counts_as_an_ack() -> None:
+    """client-vclock: an ack whose record holds no sibling (a forged or newer peer's)
+    holds no counter of the put's entry (0): the ack counts and the put is answered
+    (session 29's mutants of ``_client_counter``: no default, or None, raised an
+    internal error)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="client-vclock"), storage,
+                seed=1)
+    node.start(0.0)
+    effects = persist(storage, node.client_request(1.0, PutRequest(7, KEY, b"v", b"", None,
+                                                                   "c1")))
+    (put,) = [e.message for e in effects if isinstance(e, Send) and e.dest == "n2"
+              and isinstance(e.message, ReplicaPut)]
+    raw = encode_record(Record(ClockMode.CLIENT_VCLOCK))
+    out = node.receive(1.1, "n2", ReplicaPutAck(put.op_id, KEY, record=raw))
+    assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
+    assert node.stats["internal-error"] == 0 and node.stats["put-remints"] == 0
