@@ -129,3 +129,45 @@ def test_right_or_unknown_body_digests_are_stored(tmp_path: Path) -> None:
                 status, _, got = await call("GET", url(node, f"/kv/k{i}?r=3"))
                 assert [base64.b64decode(v) for v in got["values"]] == [b"v"]
     run(scenario())
+
+
+def test_every_digest_given_is_checked_unpadded_ones_read_other_methods_ignored(
+        tmp_path: Path) -> None:
+    """Session 29's review of the user probe. Every digest is checked, not the first
+    found: a right sha-256 beside a wrong sha-512, a right Content-MD5 beside a wrong
+    Repr-Digest, are 400 (a mutant checking only the first survived the tests
+    above). A structured field's digest without its ``=`` padding is read (RFC 8941
+    4.2.7: a parser SHOULD NOT fail when it is absent): 400 "not the base64" before
+    the review. A GET's or DELETE's malformed Content-MD5 is not read (no body)."""
+    right = {name: _sf(name, b"v") for name in ("md5", "sha256", "sha512")}
+    wrong = {name: _sf(name, b"other") for name in ("md5", "sha256", "sha512")}
+
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            node = servers[0]
+            for headers, field in (
+                    ({"Content-Digest": f"sha-256={right['sha256']}, "
+                                        f"sha-512={wrong['sha512']}"}, "Content-Digest"),
+                    ({"Content-MD5": right["md5"][1:-1],
+                      "Repr-Digest": f"sha-256={wrong['sha256']}"}, "Repr-Digest"),
+                    ({"Digest": f"MD5={right['md5'][1:-1]},SHA-512={wrong['sha512'][1:-1]}"},
+                     "Digest"),
+                    ({"Content-Digest": f"sha-256={wrong['sha256'].rstrip(':=')}:"},
+                     "Content-Digest")):
+                status, _, body = await call("PUT", url(node, "/kv/k"), b"v", headers)
+                assert status == 400 and field in body["message"], (headers, body)
+                assert "does not match the body" in body["message"], body
+            status, _, _ = await call("GET", url(node, "/kv/k?r=3"))
+            assert status == 404  # nothing written
+            for i, headers in enumerate((
+                    {"Content-Digest": f"sha-256={right['sha256'].rstrip(':=')}:"},
+                    {"Repr-Digest": f"sha-512={right['sha512'].rstrip(':=')}:"})):
+                status, _, body = await call("PUT", url(node, f"/kv/p{i}"), b"v", headers)
+                assert status == 200, (headers, body)  # before the review: 400
+                status, _, got = await call("GET", url(node, f"/kv/p{i}?r=3"))
+                assert [base64.b64decode(v) for v in got["values"]] == [b"v"]
+            for method in ("GET", "DELETE"):
+                status, _, body = await call(method, url(node, "/kv/p0"), None,
+                                             {"Content-MD5": "abc"})
+                assert status == 200, (method, body)
+    run(scenario())
