@@ -54,3 +54,21 @@ def test_the_same_counts_or_none_restart(tmp_path: Path) -> None:
         assert _changed_counts(args, directory, names) is None
     args = argparse.Namespace(nodes=4, n=None, r=None, w=None)
     assert _changed_counts(args, directory, [*names, "n4"]) is None  # after a join of n4
+
+
+def test_counts_are_compared_with_the_cluster_file_s_not_the_defaults(tmp_path: Path) -> None:
+    """Session 29's review of the user probe: a cluster made with ``--r 1 --w 3``
+    restarts with those counts given again and refuses the defaults' (a mutant
+    comparing with the defaults survived the tests above: every cluster there had
+    them)."""
+    directory = tmp_path / "c"
+    directory.mkdir()
+    state = read_state(directory)
+    _write_config(directory, ["n1", "n2", "n3", "n4"], 3, 1, 3, state, [])
+    names = ["n1", "n2", "n3", "n4"]
+    same = argparse.Namespace(nodes=4, n=3, r=1, w=3)
+    assert _changed_counts(same, directory, names) is None
+    defaults = argparse.Namespace(nodes=None, n=3, r=2, w=2)
+    problem = _changed_counts(defaults, directory, names)
+    assert problem is not None
+    assert "--r 2 (the cluster has 1), --w 2 (the cluster has 3)" in problem, problem

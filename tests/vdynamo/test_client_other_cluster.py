@@ -76,6 +76,8 @@ def test_a_node_of_another_cluster_refuses_421_and_the_client_stays_with_its_own
                 await db.get("cart")
             with pytest.raises(NoNodeError, match="a node of another cluster"):
                 await db.put("cart2", b"meant for A")
+            with pytest.raises(NoNodeError, match="a node of another cluster"):
+                await db.delete("cart")  # session 29's review: B's cart kept (below)
             await db.aclose()
             status, _, body = await call("GET", url(b[0], "/kv/cart2?r=3"))
             assert status == 404, body
@@ -87,3 +89,20 @@ def test_a_node_of_another_cluster_refuses_421_and_the_client_stays_with_its_own
             assert status == 200 and [base64.b64decode(v) for v in got["values"]] == [
                 b"B's cart"]
     run(scenario())
+
+
+def test_a_status_without_cluster_id_is_learned_by_a_client_that_knows_one() -> None:
+    """A rolling upgrade (session 29's review of the user probe): a node of before
+    session 29 answers ``/status`` without ``cluster_id``; a client that learned its
+    cluster's id from an upgraded node still takes it as a node of its cluster (a
+    mutant skipping it as another cluster's survived the tests above), and learns
+    no id from it (None: no header sent) until an upgraded node answers."""
+    router = Router(["10.0.0.1:1", "10.0.0.2:2"], now=lambda: 0.0)
+    router.cluster_id = "A"
+    plan = status_plan(router)
+    next(plan)
+    with pytest.raises(StopIteration) as old:
+        plan.send(httpx.Response(200, json={"ring": "of an old node"}))
+    assert old.value.value == {"ring": "of an old node"}
+    fresh = Router(["10.0.0.1:1"], now=lambda: 0.0)
+    assert not fresh.other_cluster({"cluster_id": "B"}) and fresh.cluster_header() == {}
