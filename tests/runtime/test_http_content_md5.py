@@ -65,21 +65,28 @@ def test_the_right_content_md5_is_stored_and_other_methods_ignore_it(tmp_path: P
     run(scenario())
 
 
-def test_a_malformed_content_md5_is_refused_before_100_continue(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("field", "digest"), [
+    ("Content-MD5", "abc"),
+    # session 29's review: a mutant checking only Content-MD5 with the head survived
+    ("Content-Digest", "sha-256=AAAA"),
+])
+def test_a_malformed_content_md5_is_refused_before_100_continue(
+        tmp_path: Path, field: str, digest: str) -> None:
     async def scenario() -> bytes:
         async with cluster(tmp_path) as servers:
             address = servers[0].http_address
             assert address is not None
             reader, writer = await asyncio.open_connection(address.host, address.port)
             writer.write(b"PUT /kv/k HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
-                         b"Expect: 100-continue\r\nContent-MD5: abc\r\n\r\n")
+                         b"Expect: 100-continue\r\n" + f"{field}: {digest}".encode()
+                         + b"\r\n\r\n")
             answer = await asyncio.wait_for(reader.read(), 5.0)  # then the node closes
             writer.close()
             return answer
     answer = run(scenario())
     assert not answer.startswith(b"HTTP/1.1 100"), answer[:60]
     status, _, body = parse_response(answer)
-    assert status == 400 and "Content-MD5" in body["message"], body
+    assert status == 400 and field in body["message"], body
 
 
 def _sf(name: str, data: bytes) -> str:
