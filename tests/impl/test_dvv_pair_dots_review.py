@@ -213,9 +213,10 @@ def test_random_histories_lose_no_acknowledged_write(seed: int) -> None:
     in which the mutant answering the context plus the dot past another unread
     value of the entry (``written_context_pairs`` without its check) lost a write
     (5 of the 40; e.g. seed 1: alice-86 and alice-88). Session 29's review ran
-    the unmutated code over seeds 0..39 here and, in /tmp/revdvv/fuzz.py's
-    variant, 240 seeds of 100 steps on 3 nodes and 150 on 4 with disk losses:
-    none lost an acknowledged write; none showed a superseded value but with
-    disk losses (2 seeds of 150: both replicas holding the superseding put lost
-    their disks)."""
+    the unmutated code over seeds 0..39 here and, in a throwaway variant of
+    this history (docs/dvv.md, "Review of the pair dots"), 240 seeds of 100
+    steps on 3 nodes and 150 on 4 nodes with disk losses: none lost an
+    acknowledged write; none showed a superseded value but 2 of the 150 with
+    disk losses (clean with crash-restarts in their place; the rule before
+    session 29 shows one of them too)."""
     assert _random_history(seed, 100) == ([], [])
