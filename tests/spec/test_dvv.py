@@ -41,7 +41,7 @@ from spec.dvv import (
     update,
     values,
 )
-from spec.vclock import VClock, Version
+from spec.vclock import VClock, Version, entry_actor
 from spec.vclock import reconcile as vclock_reconcile
 from tests.conftest import examples
 
@@ -950,3 +950,37 @@ def test_dot_actor_cases_and_errors() -> None:
         dvv.dot_actor(stored, (), "", "c")
     with pytest.raises(ValueError, match="twice"):
         dvv.dot_actor(stored, [("A", 1), ("A", 2)], "A", "c")
+
+
+@given(runs, st.integers(0, 20), st.sampled_from(SERVERS), st.sampled_from(["alice", "a b", "B"]))
+def test_dot_actor_takes_the_pair_exactly_past_an_unread_value_of_the_server(
+        r: Run, pick: int, server: str, client: str) -> None:
+    """Session 29's review: ``dot_actor`` is the pair iff the server's entry holds a
+    value the context does not cover (its newest dot above the context's counter)
+    and the pair's entry holds none; an entry whose values were all superseded
+    (counter above the context, no value) takes no pair, which would only grow the
+    record by one entry per client (the mutant reading the counter alone survived
+    the property above). Client ids with a space or equal to a server's name are
+    ids like any other: the first space splits the pair (server names have none)."""
+    clock = r.clocks[pick % len(r.clocks)]
+    context = r.contexts[pick % len(r.contexts)]
+    pair = f"{server} {client}"
+
+    def unread(entry: str) -> bool:
+        return any(d[0] == entry and not covers(context, d) for _, d in _dots(clock))
+
+    expected = pair if unread(server) and not unread(pair) else server
+    assert dvv.dot_actor(clock, context, server, client) == expected
+    assert entry_actor(pair) == server
+
+
+def test_dot_actor_keeps_the_server_past_a_superseded_value() -> None:
+    """The case: ``old`` under "A", superseded by a put through "B" that read it:
+    A's entry keeps counter 1 and no value; a blind put through A is the reference's
+    (no pair entry), one past a live unread value of A's is the pair's."""
+    stored = update(new((), "old"), DVVSet(), "A")
+    superseded = update(new(join(stored), "new"), stored, "B")
+    assert [(e.id, e.counter, e.values) for e in superseded.entries] == [
+        ("A", 1, ()), ("B", 1, ("new",))]
+    assert dvv.dot_actor(superseded, (), "A", "c") == "A"
+    assert dvv.dot_actor(superseded, (), "B", "c") == "B c"

@@ -18,6 +18,7 @@ import spec.symmetry as symmetry
 from model_check.check import check
 from model_check.suite import entry
 from spec.config import Config
+from spec.dvv import DVVSet
 from spec.model import initial_state, successors
 from spec.state import ClientState, State
 from spec.symmetry import canonicalize
@@ -174,3 +175,60 @@ def test_unbroken_figures_are_the_pinned_ones() -> None:
     result = check(chosen.config, list(chosen.expected))
     assert (result.distinct_states, result.transitions) == (
         chosen.distinct_states, chosen.transitions)
+
+
+def _pair_faults(state: State) -> tuple[int, list[tuple[str, int]]]:
+    """The dvv (actor, client) pair ids of ``state`` (``spec.dvv.dot_actor``) and those
+    wrong: an entry of a pair holding a put of another client, a pair whose actor has
+    no entry beside it, a put's pair dot naming another client than its own."""
+    seen, wrong = 0, []
+    payloads = [p for node in state.nodes for p in node.store]
+    payloads += [m.payload for m in state.messages if m.payload is not None]
+    for payload in payloads:
+        if not isinstance(payload, DVVSet):
+            continue
+        counters = {e.id: e.counter for e in payload.entries}
+        for e in payload.entries:
+            actor, space, client = e.id.partition(" ")
+            if not space:
+                continue
+            seen += 1
+            if not counters.get(actor):
+                wrong.append((e.id, 0))
+            wrong += [(e.id, v) for v in e.values if state.puts[v - 1].client != client]
+    for record in state.puts:
+        if record is not None and " " in record.dot[0]:
+            seen += 1
+            if record.dot[0].partition(" ")[2] != record.client:
+                wrong.append(record.dot)
+    return seen, wrong
+
+
+def test_the_pair_ids_are_renamed_with_their_clients() -> None:
+    """Session 29's review: dvv's pair dots name a client, so renaming the clients
+    renames the pairs' client parts (in stored and sent payloads, in the puts'
+    dots), cached or not, else a representative's pair is another client's entry
+    (the two mutants leaving either unrenamed: 4 wrong ids at the first state
+    that has any). The first 3,000 states of dvv-two-clients-drop (1,218 with a
+    pair; 0.3 CPU-s), and each pair id comes with its actor's entry (why a copy's
+    pair entries need no check of their own when a node forgets it:
+    ``spec.deletes._mentions``)."""
+    config = entry("dvv-two-clients-drop").config
+    first = initial_state(config)
+    seen, level, with_pairs = {first}, [first], 0
+    while level and len(seen) < 3_000:
+        following = []
+        for state in level:
+            for _, after in successors(state):
+                if after in seen:
+                    continue
+                seen.add(after)
+                following.append(after)
+                count, wrong = _pair_faults(after)
+                assert wrong == []
+                if count:
+                    with_pairs += 1
+                    assert _pair_faults(canonicalize(after))[1] == []
+                    assert _pair_faults(canonicalize(after, cached=False))[1] == []
+        level = following
+    assert with_pairs > 1_000
