@@ -67,6 +67,7 @@ from spec.vclock import VClock, client_entry
 
 __all__ = [
     "EMPTY",
+    "MAX_PAIRS_PER_ACTOR",
     "DVVSet",
     "Entry",
     "Vector",
@@ -591,6 +592,14 @@ def update(clock: DVVSet[Any], *args: Any) -> DVVSet[Any]:
     )
 
 
+#: The most (server actor, client) pair entries a key's record holds per server
+#: actor (:func:`dot_actor`): the entries a put's dot may create past an unread value
+#: are bounded by the servers times this, as Riak bounds a vclock's entries
+#: (``small_vclock``/``big_vclock``); past it a put mints under the server's own
+#: entry and may leave a false sibling (session 29's review of the pair dots).
+MAX_PAIRS_PER_ACTOR = 8
+
+
 def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str) -> str:
     """The id under which a put of ``client`` with the context ``vector``, coordinated
     by the server ``actor`` over its ``clock``, makes its event (``update``'s
@@ -610,8 +619,15 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str) -
     same server added one sibling per put (12 values for ``[old, v10]``: 1 blind
     and 10 chained puts). Under the pair the dot is the head of an entry whose
     other values are the client's own earlier writes through this server, which
-    its context covers, so the context plus the new dot is a version vector; the
-    ids stay bounded by (servers x clients), as the ``client-vclock`` mode's.
+    its context covers, so the context plus the new dot is a version vector.
+
+    Bounded: a key's record holds at most :data:`MAX_PAIRS_PER_ACTOR` pairs of one
+    server actor; past them a new client's put takes ``actor`` (the rule before:
+    a false sibling, never a lost write). A pair entry stays until the key is
+    reaped (dropping it would forget the dots it covers), so without the bound
+    every distinct client writing past an unread value added one for good (session
+    29's review: 1,000 blind writers, 1,001 entries, 43,052 B, replicated by every
+    put; the ``unbounded clocks`` kind of Riak's vclock pruning thresholds).
     Raises ValueError on a malformed vector or empty ``actor``."""
     seen = dict(_vector(vector))
     _check_id(actor)
@@ -625,7 +641,13 @@ def dot_actor(clock: DVVSet[Any], vector: VectorLike, actor: str, client: str) -
     if not client or not unread(actor):
         return actor
     pair = client_entry(client, actor)
-    return actor if unread(pair) else pair
+    if unread(pair):
+        return actor
+    prefix = actor + " "
+    if pair not in (e.id for e in clock.entries) and sum(
+            e.id.startswith(prefix) for e in clock.entries) >= MAX_PAIRS_PER_ACTOR:
+        return actor  # the key's pairs of this server are at their bound
+    return pair
 
 
 def drop_superseded(clock: DVVSet[V], drop: Callable[[V], bool], actor: str) -> DVVSet[V]:
