@@ -337,8 +337,21 @@ def main(argv: list[str]) -> int:
     except errors.ConfigError as error:
         print(f"vdynamo serve: {error}", file=sys.stderr)
         return 2
+    # the policy is this call's: restored at its end (a caller in the same process,
+    # e.g. a test calling main, kept uvloop's policy for good, and its later
+    # asyncio.run got uvloop transports, not asyncio.Transport: session 29's clean clone)
+    previous = asyncio.get_event_loop_policy()
     if policy is not None:
         asyncio.set_event_loop_policy(policy)
+    try:
+        return _serve_under(config, names, args)
+    finally:
+        asyncio.set_event_loop_policy(previous)
+
+
+def _serve_under(config: RuntimeConfig, names: list[str], args: argparse.Namespace) -> int:
+    """``main``'s run of the nodes ``names`` under the current event-loop policy: its
+    exit status (2 a data file of another node or cluster, 1 another refusal)."""
     try:
         asyncio.run(_run(config, names, rejoin=args.rejoin, adopt_store=args.adopt_store))
     except errors.ConfigError as error:  # a data file of another node or cluster

@@ -80,7 +80,11 @@ def test_vdynamo_serve_exits_2_naming_the_file(tmp_path: Path,
                       f'secret = "{OTHER.decode()}"\n'
                       '[nodes.n1]\npeer = "127.0.0.1:0"\nhttp = "127.0.0.1:0"\n')
     config.chmod(0o600)
+    policy = asyncio.get_event_loop_policy()
     assert main([str(config), "--all"]) == 2  # before: served the file
+    # main's event-loop policy (uvloop's by default) is its own: a caller's later
+    # asyncio.run had uvloop transports (session 29: test_connections failed after it)
+    assert asyncio.get_event_loop_policy() is policy
     err = capsys.readouterr().err
     assert "n1.sqlite: this data file belongs to another node or cluster" in err, err
     assert "another [cluster] secret" in err and "--adopt-store" in err, err
