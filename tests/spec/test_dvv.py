@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from spec import dvv
 from spec.dvv import (
+    MAX_PAIRS_PER_ACTOR,
     DVVSet,
     Entry,
     _event,
@@ -969,9 +970,28 @@ def test_dot_actor_takes_the_pair_exactly_past_an_unread_value_of_the_server(
     def unread(entry: str) -> bool:
         return any(d[0] == entry and not covers(context, d) for _, d in _dots(clock))
 
-    expected = pair if unread(server) and not unread(pair) else server
+    ids = [e.id for e in clock.entries]
+    full = pair not in ids and sum(i.startswith(server + " ") for i in ids) >= MAX_PAIRS_PER_ACTOR
+    expected = pair if unread(server) and not unread(pair) and not full else server
     assert dvv.dot_actor(clock, context, server, client) == expected
     assert entry_actor(pair) == server
+
+
+def test_dot_actor_takes_no_new_pair_past_the_bound() -> None:
+    """A key's pairs of one server are bounded (``MAX_PAIRS_PER_ACTOR``): past the
+    unread ``old`` under "A", the bound's clients each take a pair; the next new
+    client takes "A" (the reference's rule: a false sibling at worst, never a lost
+    write), while a client that has a pair keeps it; another server's pairs do not
+    count against A's (session 29: 1,000 writers left 1,001 entries before)."""
+    clock = update(new((), "old"), DVVSet(), "A")
+    for i in range(MAX_PAIRS_PER_ACTOR):
+        pair = dvv.dot_actor(clock, (), "A", f"c{i}")
+        assert pair == f"A c{i}"
+        clock = update(new((), f"v{i}"), clock, pair)
+    assert dvv.dot_actor(clock, (), "A", "late") == "A"
+    assert dvv.dot_actor(clock, {"A c0": 1}, "A", "c0") == "A c0"
+    other = update(new((), "b"), update(new((), "old"), DVVSet(), "B"), "B c9")
+    assert dvv.dot_actor(sync(clock, other), (), "B", "late") == "B late"
 
 
 def test_dot_actor_keeps_the_server_past_a_superseded_value() -> None:
