@@ -151,7 +151,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ADMIN_FORCE_REMOVE", "ADMIN_TOKEN_WINDOW_S", "MAX_HEADER_BYTES",
            "MIN_BODY_BYTES_PER_S", "HttpApi", "admin_authorization", "admin_token",
-           "cluster_id", "context_allowance", "error_body", "http_status"]
+           "cluster_hmac", "cluster_id", "context_allowance", "error_body", "http_status"]
 
 log = logging.getLogger("vdynamo.http")
 
@@ -1994,8 +1994,15 @@ def cluster_id(secret: bytes, cluster: str) -> str:
     from it: no other HMAC of the secret has this label). Answered in ``/status``
     (``cluster_id``); a client sends it back in ``X-Vdynamo-Cluster`` and a node of
     another cluster refuses the request 421 (:meth:`HttpApi._misdirected`)."""
-    return hmac.new(secret, _CLUSTER_ID_LABEL + cluster.encode("utf-8"),
-                    hashlib.sha256).hexdigest()[:32]
+    return cluster_hmac(secret, _CLUSTER_ID_LABEL, cluster)[:32]
+
+
+def cluster_hmac(secret: bytes, label: bytes, cluster: str) -> str:
+    """HMAC-SHA256 of ``label`` (ending with a NUL, so that no cluster name extends
+    it) and the UTF-8 ``cluster`` name under the cluster ``secret``, 64 hex digits: a
+    value bound to the cluster that reveals not the secret (:func:`cluster_id`,
+    :func:`admin_token`, ``impl.serve``'s store identity; each its own label)."""
+    return hmac.new(secret, label + cluster.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 #: the label of :func:`admin_token` (a NUL ends it: no cluster name extends it)
@@ -2014,8 +2021,7 @@ def admin_token(secret: bytes, cluster: str) -> str:
     that of the secret alone, so two clusters given one secret and distinct names
     (which refuse each other's peers and contexts) took each other's admin
     requests: green's operator force-removed a node of blue."""
-    return hmac.new(secret, _ADMIN_LABEL + cluster.encode("utf-8"),
-                    hashlib.sha256).hexdigest()
+    return cluster_hmac(secret, _ADMIN_LABEL, cluster)
 
 
 #: seconds either side of the receiving node's clock an admin token is good for

@@ -21,8 +21,6 @@ import argparse
 import asyncio
 import contextlib
 import fcntl
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -34,6 +32,7 @@ from pathlib import Path
 
 from impl import errors
 from impl.connections import fit_descriptors
+from impl.http_api import cluster_hmac
 from impl.logs import setup_logging
 from impl.metrics import ObservedStorage
 from impl.node import REMOVED_MESSAGE
@@ -65,8 +64,7 @@ def _store_identity(node: str, cluster: str, secret: bytes) -> dict[str, str]:
     """What a data file records of its owner: the node's name, the cluster's name and
     a fingerprint of the cluster's secret (16 bytes of an HMAC of a label, hex: it
     tells secrets apart and reveals none)."""
-    key = hmac.new(secret, b"vdynamo store identity v1\x00" + cluster.encode("utf-8"),
-                   hashlib.sha256).hexdigest()[:32]
+    key = cluster_hmac(secret, b"vdynamo store identity v1\x00", cluster)[:32]
     return {"node": node, "cluster": cluster, "secret": key}
 
 
