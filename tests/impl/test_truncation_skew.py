@@ -141,9 +141,6 @@ def test_a_cart_with_a_node_whose_clock_is_ahead_loses_no_acknowledged_add() -> 
         assert sorted(acked - final) == []
 
 
-@pytest.mark.xfail(strict=True, reason="open: the context carries no pair times, so a "
-                   "coordinator that missed the key stamps the new pair by its own clock "
-                   "alone (docs/runtime.md, session 15)")
 def test_server_vclock_a_write_through_a_wiped_node_whose_clock_is_behind_and_a_concurrent_one(
         ) -> None:
     with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=2, clock="server-vclock") as cluster:
@@ -161,9 +158,6 @@ def test_server_vclock_a_write_through_a_wiped_node_whose_clock_is_behind_and_a_
         assert sorted(cluster.client("n2").get(KEY, r=3).values) == [b"LATE", b"OTHER"]
 
 
-@pytest.mark.xfail(strict=True, reason="open: a pair stamped by a clock ahead makes every "
-                   "other pair old, and record truncation collapses a sibling set apart by "
-                   "an old pair (docs/runtime.md, session 15)")
 @pytest.mark.parametrize("clock", ["client-vclock", "server-vclock"])
 def test_a_sibling_survives_a_blind_write_through_a_node_whose_clock_is_ahead(
         clock: str) -> None:
@@ -432,14 +426,19 @@ def test_client_vclock_a_client_that_forgot_its_counter_after_its_pair_was_trunc
 
 def _forgetful_records() -> tuple[Record, Record]:
     """client-vclock, threshold 1, old_s 5: alice's v0..v4 (her pair at 5), then
-    bob's read-modify-write 15 s later truncates alice's pair away. Returns (the
-    record before bob's put, the record after)."""
+    bob's two read-modify-writes 15 s later: the first keeps alice's pair (the own
+    pair of the version it supersedes, so that a replica still holding v4 drops it;
+    session 30), the second truncates it away. Returns (the record before bob's
+    puts, the record after)."""
     policy = Truncation(threshold=1, max_pairs=50, young_s=0.0, old_s=5.0)
     record = Record.empty(ClockMode.CLIENT_VCLOCK)
     for i in range(5):
         record = apply_put(record, context_clock(record), b"v%d" % i, coordinator="n1",
                            client_id="alice", now=float(i), truncation=policy)
-    after = apply_put(record, context_clock(record), b"B", coordinator="n2",
+    first = apply_put(record, context_clock(record), b"B0", coordinator="n2",
+                      client_id="bob", now=20.0, truncation=policy)
+    assert [s.clock.pairs for s in first.siblings] == [(("n1 alice", 5), ("n2 bob", 1))]
+    after = apply_put(first, context_clock(first), b"B", coordinator="n2",
                       client_id="bob", now=20.0, truncation=policy)
     return record, after
 
@@ -452,7 +451,7 @@ def test_client_vclock_truncation_keeps_the_highest_dropped_counter_as_the_floor
     before (flag 1)."""
     before, after = _forgetful_records()
     assert before.floor == 0 and after.floor == 5
-    assert [s.clock.pairs for s in after.siblings] == [(("n2 bob", 1),)]
+    assert [s.clock.pairs for s in after.siblings] == [(("n2 bob", 2),)]
     z = apply_put(after, VClock(), b"Z", coordinator="n1", client_id="alice", now=21.0)
     (minted,) = [s for s in z.siblings if s.value == b"Z"]
     assert minted.clock.counter("n1 alice") == 6 and z.floor == 5  # a put keeps it
@@ -476,7 +475,7 @@ def test_a_floor_of_zero_is_refused_and_server_vclock_keeps_none() -> None:
         decode_record(raw[:-8] + bytes(8))
     policy = Truncation(threshold=1, max_pairs=50, young_s=0.0, old_s=5.0)
     record = Record.empty(ClockMode.SERVER_VCLOCK)
-    for i, node in enumerate(["n1", "n1", "n2"]):
+    for i, node in enumerate(["n1", "n1", "n2", "n2"]):
         record = apply_put(record, context_clock(record), b"v", coordinator=node,
                            client_id="", now=float(i * 10), truncation=policy)
     assert len(context_clock(record).pairs) == 1 and record.floor == 0

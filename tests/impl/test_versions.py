@@ -288,17 +288,31 @@ def test_truncation_keeps_the_threshold_and_drops_by_age_and_size() -> None:
 
 
 def test_a_truncated_put_still_supersedes_what_it_read_on_every_replica() -> None:
+    """A chain of read-modify-writes under a two-pair policy: a replica that receives
+    every version holds the last alone (each put keeps its predecessor's own pair,
+    ``versions.truncate``). One that receives every other version keeps the version
+    before as a false sibling once the new one's clock has lost its own pair (it
+    went two puts ago): the cost of a truncation that never erases a concurrent
+    sibling (session 30; before, the record rule collapsed it, and a truly
+    concurrent version alike: ``test_truncation_keeps_a_concurrent_version_whose_own_pair_is_old``).
+    Nothing but earlier versions of the chain is kept (a put resolving them all
+    then supersedes them everywhere), and merges commute."""
     record = Record.empty(ClockMode.CLIENT_VCLOCK)
-    replica = record
+    every, half = record, record
     for index, client in enumerate("abcdef"):
         record = apply_put(record, context_clock(record), b"v%d" % index, coordinator="A",
                            client_id=client, now=float(index), truncation=TIGHT)
         assert values(record) == [b"v%d" % index]
         assert len(context_clock(record).pairs) == min(index + 1, 2)
+        every = merge(every, record)
+        assert values(every) == [b"v%d" % index]
         if index % 2:  # a replica that receives every other version only
-            replica = merge(replica, record)
-            assert values(replica) == [b"v%d" % index]
-    assert merge(replica, record) == merge(record, replica) == record
+            half = merge(half, record)
+            assert b"v%d" % index in values(half)
+            assert set(values(half)) <= {b"v%d" % i for i in range(index + 1)}
+    assert merge(every, record) == merge(record, every) == record
+    assert merge(half, record) == merge(record, half)
+    assert sorted(values(half)) == [b"v1", b"v3", b"v5"]
 
 
 def test_a_coordinator_that_missed_the_read_version_still_supersedes_it() -> None:
@@ -323,9 +337,11 @@ def test_a_coordinator_that_missed_the_read_version_still_supersedes_it() -> Non
     assert values(merge(ancestor, untruncated)) == [b"D"]
 
 
-def test_truncation_cost_a_lost_update() -> None:
-    """Two truly concurrent versions that differ only in an old pair collapse once
-    the pair is truncated: the old version is lost."""
+def test_truncation_keeps_a_concurrent_version_whose_own_pair_is_old() -> None:
+    """Two truly concurrent versions that differ only in an old pair: until session
+    30 they collapsed once the pair was truncated (the old version lost: the record
+    rule's documented lost update). Now the old version keeps its own pair, the one
+    pair that sets it apart (``versions.truncate``), and stays a sibling."""
     mode = ClockMode.CLIENT_VCLOCK
     empty = Record.empty(mode)
     lone = apply_put(empty, VClock(), b"s1", coordinator="X", client_id="x", now=1.0,
@@ -334,7 +350,10 @@ def test_truncation_cost_a_lost_update() -> None:
                       truncation=TIGHT)
     chain = apply_put(first, context_clock(first), b"s2", coordinator="Y", client_id="z",
                       now=11.0, truncation=TIGHT)
-    assert values(merge(lone, chain)) == [b"s2"]
+    merged = merge(lone, chain)
+    assert merged == merge(chain, lone)
+    assert sorted(values(merged)) == [b"s1", b"s2"]
+    assert len(context_clock(merged).pairs) == 3  # the policy's 2, and s1's own pair
     plain = Record(mode, lone.siblings)  # the same versions without a policy
     assert sorted(values(merge(plain, Record(mode, chain.siblings)))) == [b"s1", b"s2"]
 
@@ -345,8 +364,9 @@ def test_encoding_keeps_pair_times_and_the_policy() -> None:
     raw = encode_record(record)
     back = decode_record(raw, ClockMode.SERVER_VCLOCK)
     assert back.truncation == TIGHT and encode_record(back) == raw
-    # B, a pair of the context this store holds no time for, is as young as A
-    assert back.siblings[0].clock.times == (("A", 7.5), ("B", 7.5))
+    # B, a pair of the context this store holds no time for, is as young as the put;
+    # A, the pair it increments, one tick younger (session 30: its own pair)
+    assert back.siblings[0].clock.times == (("A", 7.5 + 2.0 ** -20), ("B", 7.5))
     with pytest.raises(BadMessageError):
         decode_record(raw[:-1], ClockMode.SERVER_VCLOCK)
     with pytest.raises(BadMessageError, match="truncation"):
@@ -374,10 +394,14 @@ def test_merge_of_truncated_records_is_commutative_and_idempotent(
                                     max_size=5))
         for i, (actor, with_context) in enumerate(writes):
             context = context_clock(record) if with_context else VClock()
+            previous = record
             record = apply_put(record, context, b"%s%d" % (actor.encode(), i),
                                coordinator=actor, client_id=actor, now=start + i,
                                truncation=TIGHT)
-            assert all(len(s.clock.pairs) <= TIGHT.max_pairs for s in record.siblings)
+            # the policy's pairs, and the own pair of each version the put met
+            # (versions.truncate keeps them; session 30)
+            bound = TIGHT.max_pairs + len(previous.siblings)
+            assert all(len(s.clock.pairs) <= bound for s in record.siblings)
         return record
 
     base = build(Record.empty(mode), "abc", 0.0)
@@ -386,7 +410,12 @@ def test_merge_of_truncated_records_is_commutative_and_idempotent(
     merged = merge(a, b)
     assert merged == merge(b, a)
     assert merge(merged, merged) == merged
-    assert merge(merged, a) == merge(a, merged) == merged
+    # Merging a again adds back at most versions of a as false siblings (a version
+    # whose own pair the merge truncated no longer looks superseded: the cost of
+    # never erasing a concurrent one, session 30) and loses nothing of merged.
+    again = merge(merged, a)
+    assert again == merge(a, merged)
+    assert set(values(merged)) <= set(values(again)) <= set(values(merged)) | set(values(a))
     assert decode_record(encode_record(merged), mode) == merged
 
 
