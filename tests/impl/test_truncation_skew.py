@@ -479,3 +479,37 @@ def test_a_floor_of_zero_is_refused_and_server_vclock_keeps_none() -> None:
         record = apply_put(record, context_clock(record), b"v", coordinator=node,
                            client_id="", now=float(i * 10), truncation=policy)
     assert len(context_clock(record).pairs) == 1 and record.floor == 0
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_a_stamp_years_ahead_erases_no_unresolved_sibling_and_clocks_stay_bounded(
+        mode: ClockMode) -> None:
+    """Ages are measured from the record's newest pair, so one stamp by a clock ten
+    years ahead makes every other pair of the record "old" to the age rule at once,
+    and every later stamp follows it (session 15's hybrid time). X, written blind
+    and never read, stays a sibling through it all (its own pair is kept,
+    ``versions.truncate``; before session 30 the age rule dropped it and X was
+    dominated by the chain: lost), while the chain's clocks stay within the
+    policy's ``vclock_max_pairs`` plus one pair per sibling."""
+    policy = Truncation()
+    record = Record.empty(mode)
+
+    def put(value: bytes, client: str, now: float, node: str = "n1",
+            context: VClock | None = None) -> None:
+        nonlocal record
+        chain = [s for s in record.siblings if s.value != b"X"]
+        seen = context if context is not None else context_clock(Record(mode, tuple(chain)))
+        record = apply_put(record, seen, value, coordinator=node, client_id=client,
+                           actor=f"{node}~{client}" if mode is ClockMode.SERVER_VCLOCK
+                           else node, now=now, truncation=policy)
+        assert len(record.siblings) <= 3
+        assert all(len(s.clock.pairs) <= policy.max_pairs + 3 for s in record.siblings)
+
+    put(b"X", "x", 0.0, context=VClock())
+    for i in range(15):
+        put(b"v%d" % i, f"c{i}", 1.0 + i)
+    put(b"Z", "z", 10 * 365 * 86400.0, node="n2", context=VClock())  # a clock years ahead
+    for i in range(60):
+        put(b"w%d" % i, f"d{i}", 100.0 + i)  # every clock right again, the chain reads Z
+        assert b"X" in values(record)
+    assert sorted(values(record)) == [b"X", b"w59"]
