@@ -54,7 +54,9 @@ an entry per reap.
 *Truncation* (vector-clock modes, paper 4.4): a record written under a
 :class:`Truncation` policy carries it, and every put and every merge drops the
 oldest pairs from all of the record's clocks at once (:func:`truncate`), so
-replicas truncate alike and a read-modify-write keeps superseding what it read.
+replicas truncate alike and a read-modify-write keeps superseding what it read;
+each sibling's own pair (the one its put incremented, :func:`own_pair`) is never
+dropped, so truncation never erases a concurrent version (session 30).
 With ``per_put`` (``vclock_truncation = "put"``: the paper's rule, and the
 spec's) only a put's new clock is truncated, at its coordinator
 (:func:`truncate_new_clock`), and merges never truncate: a descendant whose clock
@@ -478,7 +480,9 @@ def apply_put(
     the stamp of an older increment made truncation drop what orders the put
     after its context), and
     ``truncation`` (vector-clock modes) is applied to the result and kept with it
-    (:func:`truncate`); with ``per_put`` only the new clock is truncated, past
+    (:func:`truncate`, which also keeps in the new clock the own pairs of the
+    versions the put supersedes and the context pairs it stamped as undated:
+    session 30); with ``per_put`` only the new clock is truncated, past
     ``truncation.threshold`` pairs (:func:`truncate_new_clock`), and the record
     keeps no policy (merges do not truncate).
     """
