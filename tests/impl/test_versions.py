@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 import impl.records
 import impl.versions
 from impl.errors import BadMessageError, ConfigError
-from impl.records import ClockMode, Record, Truncation, decode_record, encode_record
+from impl.records import (
+    ClockMode,
+    Record,
+    Sibling,
+    Truncation,
+    decode_record,
+    encode_record,
+)
 from impl.versions import (
     LWW_TICK_S,
     apply_put,
@@ -18,6 +25,7 @@ from impl.versions import (
     lww_stamp_of,
     merge,
     merge_all,
+    truncate,
     values,
 )
 from spec.vclock import VClock
@@ -356,6 +364,26 @@ def test_truncation_keeps_a_concurrent_version_whose_own_pair_is_old() -> None:
     assert len(context_clock(merged).pairs) == 3  # the policy's 2, and s1's own pair
     plain = Record(mode, lone.siblings)  # the same versions without a policy
     assert sorted(values(merge(plain, Record(mode, chain.siblings)))) == [b"s1", b"s2"]
+
+
+@pytest.mark.parametrize("mode", [ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK])
+def test_truncation_repeats_once_a_stale_ancestor_went(mode: ClockMode) -> None:
+    """A stale copy A (``{x:1, b:1}``, its own pair b) meets its descendant D (``{b:1,
+    c:1, d:1}``, own pair d) under a two-pair policy: x goes, A is then dominated and
+    reconciled away, and b, kept only as A's own pair, goes too. The result is a
+    fixpoint of truncation, so replicas that truncated it once more agree byte for
+    byte (a single pass left D with b: ``{b, c, d}``; a surviving mutant of session
+    30's review)."""
+    stale = Record(mode, (Sibling(b"A", VClock.of({"x": 1, "b": 1}, {"x": 0.5, "b": 2.0}),
+                                  2.0, "n1"),), truncation=TIGHT)
+    fresh = Record(mode, (Sibling(b"D", VClock.of({"b": 1, "c": 1, "d": 1},
+                                                  {"b": 2.0, "c": 3.0, "d": 4.0}),
+                                  4.0, "n2"),), truncation=TIGHT)
+    merged = merge(stale, fresh)
+    assert merged == merge(fresh, stale)
+    assert values(merged) == [b"D"]
+    assert merged.siblings[0].clock.pairs == (("c", 1), ("d", 1))
+    assert truncate(merged) == merged
 
 
 def test_encoding_keeps_pair_times_and_the_policy() -> None:
