@@ -513,3 +513,34 @@ def test_a_stamp_years_ahead_erases_no_unresolved_sibling_and_clocks_stay_bounde
         put(b"w%d" % i, f"d{i}", 100.0 + i)  # every clock right again, the chain reads Z
         assert b"X" in values(record)
     assert sorted(values(record)) == [b"X", b"w59"]
+
+
+def test_the_cost_a_replica_cut_off_through_a_long_chain_brings_back_a_false_sibling(
+        ) -> None:
+    """Truncation's cost since session 30, pinned: n3 cut off after v2 while 32
+    read-modify-writes of distinct clients run, the last 12 two days on, so the
+    chain's clock dropped v2's own pair by age. Healed, n3's v2 cannot be told from
+    a write concurrent with the chain (its own pair is in no other clock), so it
+    is kept as a false sibling (``[v2, v34]``; before, ``[v34]``, and a truly
+    concurrent X lost alike); the next read-modify-write resolves it."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock") as cluster:
+        def rmw(node: str, i: int) -> None:
+            client = cluster.client(node, client_id=f"c{i}")
+            client.put(KEY, b"v%d" % i, context=client.get(KEY).context)
+
+        for i in range(3):
+            rmw("n1", i)
+        cluster.run_until_quiet()
+        cluster.partition({"n3"}, {"n1", "n2"})
+        for i in range(3, 23):
+            rmw("n1", i)
+        for name in cluster.node_names:
+            cluster.set_skew(name, TWO_DAYS)
+        for i in range(23, 35):
+            rmw("n2", i)
+        cluster.heal()
+        cluster.run_until_quiet()
+        assert sorted(cluster.client("n1").get(KEY, r=3).values) == [b"v2", b"v34"]
+        rmw("n1", 35)
+        cluster.run_until_quiet()
+        assert cluster.client("n2").get(KEY, r=3).values == [b"v35"]
