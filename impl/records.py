@@ -74,7 +74,9 @@ class Truncation:
     so the context always fits the cluster's context limit), or while the oldest
     pair is older than ``old_s`` seconds and not younger than ``young_s``
     (Riak's old_vclock and young_vclock). Ages are measured from the newest pair
-    of the record, so every replica truncates a record the same way.
+    of the record, so every replica truncates a record the same way. This counts
+    the pairs to keep; :func:`impl.versions.truncate` keeps each sibling's own
+    pair besides (session 30), so a record's clocks may hold one more per sibling.
     ``ConfigError`` names a bad field.
     """
 
