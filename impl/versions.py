@@ -329,8 +329,8 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     """The record with its clocks truncated by its :class:`Truncation` policy: the
     pairs the policy drops from the join of the clocks are dropped from every
     sibling's clock, except each sibling's own pair (:func:`own_pair`) and the
-    nodes in ``keep``, then the siblings are reconciled again (and so on until no
-    sibling goes); in client-vclock the record's ``floor`` rises to the highest
+    nodes in ``keep``, then the siblings are reconciled again (and so on until
+    nothing goes: a fixpoint); in client-vclock the record's ``floor`` rises to the highest
     counter dropped (:func:`apply_put` counts above it). Dropping the same pairs
     everywhere keeps a descendant above its ancestor, and a stale copy of an
     ancestor still goes when its descendant arrives: its own pair is in the
@@ -347,9 +347,17 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     (docs/runtime.md, "Truncation never erases a sibling (session 30)"). The cost
     is Riak's (its pruning "may cause siblings"): an ancestor whose own pair its
     descendant's clock lost stays a false sibling of it until a put resolves both.
-    Each clock holds at most the policy's pairs plus one per sibling and per name
-    in ``keep`` (:func:`apply_put` passes the own pairs of the versions a put
-    supersedes and the context pairs it could not date)."""
+    The own pairs and ``keep`` count within the policy's ``max_pairs`` (the oldest
+    other pairs go first), so the join of the record's clocks holds at most
+    ``max_pairs`` pairs unless its siblings' own pairs and ``keep`` alone are more:
+    every context the cluster answers (at most ``max_pairs``,
+    :func:`context_pairs`) then covers every sibling's own pair, and a
+    read-modify-write supersedes what it read (session 30's review: beside
+    ``max_pairs``, a key of more than ``max_pairs`` young pairs kept an unresolved
+    sibling through every read-modify-write). :func:`apply_put` passes as ``keep``
+    the own pairs of the versions a put supersedes and the context pairs it could
+    not date, :func:`merge` the own pairs of both records' versions, so a
+    replica drops the same pairs as the coordinator did."""
     policy = record.truncation
     if policy is None or record.mode not in _VCLOCK_MODES:
         return record
@@ -360,18 +368,27 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
         count = policy.pairs_to_keep(join)
         if count >= len(join.pairs):
             return record
-        kept = {node for node, _ in join.prune(count).pairs}
-        kept |= protected | {own_pair(s.clock) or "" for s in record.siblings}
+        own = (protected | {own_pair(s.clock) or "" for s in record.siblings}) & set(
+            join.entries)
+        kept = {node for node, _ in join.prune(count).pairs} | own
+        if len(kept) > policy.max_pairs:
+            # Every context holds at most max_pairs pairs (context_pairs drops the
+            # oldest past it), and a context lacking a sibling's own pair supersedes
+            # it never: the own pairs count within max_pairs, the oldest others go
+            # (session 30's review: a key of more than max_pairs young pairs kept an
+            # unresolved sibling through every read-modify-write).
+            times = dict(join.times)
+            others = sorted(kept - own, key=lambda node: (times.get(node, -math.inf), node))
+            kept -= set(others[:len(kept) - policy.max_pairs])
         if join.entries.keys() <= kept:
             return record
         if record.mode is ClockMode.CLIENT_VCLOCK:  # raised to the highest counter dropped
             floor = max([floor, *(c for n, c in join.pairs if n not in kept)])
-        siblings = _cut(record.siblings, kept)
-        reconciled = reconcile(siblings)
-        record = Record(record.mode, reconciled, truncation=policy, floor=floor)
-        if len(reconciled) == len(siblings):
-            return record
-        # a stale ancestor went: its own pair no longer kept, truncate again
+        record = Record(record.mode, reconcile(_cut(record.siblings, kept)),
+                        truncation=policy, floor=floor)
+        # again until nothing goes (a fixpoint, so replicas agree byte for byte): a
+        # stale ancestor that went no longer keeps its own pair, and the smaller
+        # join may be truncated further
 
 
 def _policy(a: Truncation | None, b: Truncation | None) -> Truncation | None:
@@ -588,7 +605,13 @@ def replicated_part(before: Record, after: Record) -> Record:
 
 
 def merge(a: Record, b: Record) -> Record:
-    """Combine two replicas' records of one key (commutative, idempotent)."""
+    """Combine two replicas' records of one key (commutative, idempotent). In the
+    vector-clock modes under a policy the result is truncated (:func:`truncate`)
+    keeping the own pairs of both records' versions, those the merge reconciles
+    away too, as :func:`apply_put` keeps those of the versions a put supersedes:
+    else a replica holding a put's superseded versions dropped other pairs than its
+    coordinator had, and kept what the put read as a false sibling (session 30's
+    review)."""
     if a.mode is not b.mode:
         raise BadMessageError(f"cannot merge a {b.mode.value} record into a {a.mode.value} one")
     if b.is_empty or a == b:
@@ -602,7 +625,8 @@ def merge(a: Record, b: Record) -> Record:
     policy = _policy(a.truncation, b.truncation)
     return truncate(Record(a.mode, reconcile((*a.siblings, *b.siblings)),
                            truncation=policy,
-                           floor=max(a.floor, b.floor) if policy else 0))
+                           floor=max(a.floor, b.floor) if policy else 0),
+                    keep={own_pair(s.clock) or "" for s in (*a.siblings, *b.siblings)})
 
 
 def merge_all(mode: ClockMode, records: Iterable[Record]) -> Record:

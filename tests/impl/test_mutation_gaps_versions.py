@@ -32,6 +32,7 @@ from impl.versions import (
     read_key_epochs,
     renew_key_actor,
     replicated_part,
+    truncate,
     truncate_new_clock,
     values,
 )
@@ -302,7 +303,11 @@ def test_a_truncation_dropping_an_own_pair_begins_a_pinned_key_epoch() -> None:
     before = Record(ClockMode.SERVER_VCLOCK, (old,), truncation=policy)
     newer = Sibling(b"b", VClock.of({"n1~aaa": 3, "n1~aaa.2": 7, "n2~bbb": 1},
                                     {"n1~aaa": 5.0, "n1~aaa.2": 1.0, "n2~bbb": 9.0}))
-    after = merge(before, Record(ClockMode.SERVER_VCLOCK, (newer,), truncation=policy))
+    # a merge keeps the own pair of the version it reconciles away (n1~aaa, session
+    # 30's review), and drops n1~aaa.2
+    merged = merge(before, Record(ClockMode.SERVER_VCLOCK, (newer,), truncation=policy))
+    assert [s.clock.pairs for s in merged.siblings] == [(("n1~aaa", 3), ("n2~bbb", 1))]
+    after = truncate(merged)  # a truncation dropping both
     assert [s.clock.pairs for s in after.siblings] == [(("n2~bbb", 1),)]
     note_key_merge(storage, "n1~aaa", b"k", before, before)  # nothing dropped
     untruncated = Record(ClockMode.SERVER_VCLOCK, (newer,))

@@ -112,10 +112,9 @@ class History:
             self.now += 2 * POLICY.old_s  # the tight policy's, whatever the history's
 
 
-def run_history(mode: ClockMode, seed: int, steps: int = 80, policy: Truncation = POLICY,
-                skews: tuple[float, ...] = SKEWS) -> tuple[list[bytes], int]:
-    """One history; returns (the writes nothing superseded that the final merge
-    lacks: lost, the count of superseded values it still holds: false siblings)."""
+def play(mode: ClockMode, seed: int, steps: int = 80, policy: Truncation = POLICY,
+         skews: tuple[float, ...] = SKEWS) -> History:
+    """The history of ``seed``: ``steps`` random steps on five empty records."""
     rnd = random.Random(seed)
     history = History(mode, rnd, policy, skews,
                       records={n: Record.empty(mode) for n in NODES},
@@ -123,6 +122,14 @@ def run_history(mode: ClockMode, seed: int, steps: int = 80, policy: Truncation 
                       epoch=dict.fromkeys(NODES, 0))
     for index in range(steps):
         history.step(index)
+    return history
+
+
+def run_history(mode: ClockMode, seed: int, steps: int = 80, policy: Truncation = POLICY,
+                skews: tuple[float, ...] = SKEWS) -> tuple[list[bytes], int]:
+    """One history; returns (the writes nothing superseded that the final merge
+    lacks: lost, the count of superseded values it still holds: false siblings)."""
+    history = play(mode, seed, steps, policy, skews)
     final = set(values(merge_all(mode, history.records.values())))
     live = [v for v in history.acked if v not in history.superseded]
     return [v for v in live if v not in final], len(final & history.superseded)

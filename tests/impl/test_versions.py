@@ -361,7 +361,10 @@ def test_truncation_keeps_a_concurrent_version_whose_own_pair_is_old() -> None:
     merged = merge(lone, chain)
     assert merged == merge(chain, lone)
     assert sorted(values(merged)) == [b"s1", b"s2"]
-    assert len(context_clock(merged).pairs) == 3  # the policy's 2, and s1's own pair
+    # s1's and s2's own pairs, within max_pairs (session 30's review: else the
+    # context, at most max_pairs, lacked s1's own pair and no put superseded s1)
+    assert context_clock(merged).pairs == (("X x", 1), ("Y z", 1))
+    assert context_pairs(merged, TIGHT.max_pairs) == context_clock(merged).pairs
     plain = Record(mode, lone.siblings)  # the same versions without a policy
     assert sorted(values(merge(plain, Record(mode, chain.siblings)))) == [b"s1", b"s2"]
 
@@ -369,21 +372,30 @@ def test_truncation_keeps_a_concurrent_version_whose_own_pair_is_old() -> None:
 @pytest.mark.parametrize("mode", [ClockMode.SERVER_VCLOCK, ClockMode.CLIENT_VCLOCK])
 def test_truncation_repeats_once_a_stale_ancestor_went(mode: ClockMode) -> None:
     """A stale copy A (``{x:1, b:1}``, its own pair b) meets its descendant D (``{b:1,
-    c:1, d:1}``, own pair d) under a two-pair policy: x goes, A is then dominated and
-    reconciled away, and b, kept only as A's own pair, goes too. The result is a
-    fixpoint of truncation, so replicas that truncated it once more agree byte for
-    byte (a single pass left D with b: ``{b, c, d}``; a surviving mutant of session
-    30's review)."""
-    stale = Record(mode, (Sibling(b"A", VClock.of({"x": 1, "b": 1}, {"x": 0.5, "b": 2.0}),
-                                  2.0, "n1"),), truncation=TIGHT)
-    fresh = Record(mode, (Sibling(b"D", VClock.of({"b": 1, "c": 1, "d": 1},
-                                                  {"b": 2.0, "c": 3.0, "d": 4.0}),
-                                  4.0, "n2"),), truncation=TIGHT)
+    c:1, d:1}``, own pair d). A merge keeps the own pairs of both inputs' versions
+    (session 30's review: as a put keeps those of what it supersedes, so that every
+    replica drops the same pairs), within the two-pair policy's ``max_pairs``: D
+    keeps b and d, c and x go, A is dominated. Truncating a record holding both
+    (no merge: nothing but their own pairs kept) under a policy of two pairs, three
+    at most, first drops x, A is then dominated and reconciled away, and b, kept
+    only as A's own pair, goes too: the result is a fixpoint of truncation, so
+    replicas that truncated it once more agree byte for byte (a single pass left D
+    with b: ``{b, c, d}``; a surviving mutant of session 30's review)."""
+    a = Sibling(b"A", VClock.of({"x": 1, "b": 1}, {"x": 0.5, "b": 2.0}), 2.0, "n1")
+    d = Sibling(b"D", VClock.of({"b": 1, "c": 1, "d": 1}, {"b": 2.0, "c": 3.0, "d": 4.0}),
+                4.0, "n2")
+    stale, fresh = Record(mode, (a,), truncation=TIGHT), Record(mode, (d,), truncation=TIGHT)
     merged = merge(stale, fresh)
     assert merged == merge(fresh, stale)
     assert values(merged) == [b"D"]
-    assert merged.siblings[0].clock.pairs == (("c", 1), ("d", 1))
+    assert merged.siblings[0].clock.pairs == (("b", 1), ("d", 1))
     assert truncate(merged) == merged
+    both = Record(mode, (a, d), truncation=Truncation(threshold=2, max_pairs=3, young_s=0.0,
+                                                      old_s=0.0))
+    once = truncate(both)
+    assert values(once) == [b"D"]
+    assert once.siblings[0].clock.pairs == (("c", 1), ("d", 1))
+    assert truncate(once) == once
 
 
 def test_encoding_keeps_pair_times_and_the_policy() -> None:

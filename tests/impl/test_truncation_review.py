@@ -1,0 +1,108 @@
+"""Session 30's review of the truncation fix (``versions.truncate`` keeping each
+sibling's own pair): histories that break it, pinned.
+
+The context a get or put answers holds at most ``vclock_max_pairs`` pairs
+(``versions.context_pairs``: past it, the oldest go, so that it fits
+``max_context_bytes``). Once truncation kept each sibling's own pair *beside* the
+policy's ``max_pairs``, a key with more than ``max_pairs`` young pairs (case 05's
+kind: many writers within a day) and an unresolved sibling X had a join of
+``max_pairs + 1`` pairs; the context dropped the oldest, X's own pair, and no
+read-modify-write could ever supersede X (its client read X and merged it, the
+put answered 200, X stayed: ``[X, w]`` after every one).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.records import ClockMode, Record, Truncation
+from impl.versions import apply_put, context_clock, context_pairs, merge, merge_all, values
+from spec.vclock import VClock
+from tests.impl.test_truncation_histories import POLICY, play
+
+KEY = b"k"
+#: four pairs at most, three kept whatever their age; ages never matter here
+SMALL = Truncation(threshold=3, max_pairs=4, young_s=0.0, old_s=86400.0)
+
+
+def _put(record: Record, context: VClock, value: bytes, node: str, client: str,
+         now: float) -> Record:
+    actor = node if record.mode is ClockMode.CLIENT_VCLOCK else f"{node}.{client}"
+    return apply_put(record, context, value, coordinator=node, client_id=client,
+                     actor=actor, now=now, truncation=SMALL)
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_a_read_modify_write_supersedes_a_sibling_on_a_key_of_more_than_max_pairs_writers(
+        mode: ClockMode) -> None:
+    """X written blind through n1; six read-modify-writes of distinct writers
+    through n2, which did not hold X (its clock: four pairs, ``max_pairs``); the
+    merge holds ``[X, v5]``. A client reads both (the context the cluster answers,
+    ``context_pairs(record, max_pairs)``) and writes with it: X is superseded. Before
+    the review the merge's clocks held five pairs (the policy's four and X's own),
+    the context dropped X's, the oldest, and X stayed after every such put
+    (``[X, w0]`` ... ``[X, w4]``)."""
+    lone = _put(Record.empty(mode), VClock(), b"X", "n1", "x", 0.0)
+    chain = Record.empty(mode)
+    for i in range(6):
+        chain = _put(chain, context_clock(chain), b"v%d" % i, "n2", f"c{i}", 1.0 + i)
+    record = merge(lone, chain)
+    assert sorted(values(record)) == [b"X", b"v5"]
+    # every pair of the record's clocks is in the context the cluster answers
+    assert len(context_clock(record).pairs) <= SMALL.max_pairs
+    context = VClock.of(dict(context_pairs(record, SMALL.max_pairs)))
+    after = _put(record, context, b"w", "n1", "d", 10.0)
+    assert values(after) == [b"w"]
+
+
+def test_a_sibling_on_a_key_of_more_than_max_pairs_writers_is_resolved_and_the_key_stays_writable(
+        ) -> None:
+    """The same on three simulated nodes with the default policy (``vclock_max_pairs``
+    50), client-vclock, ``max_siblings`` 2: X written through n3 alone (cut off,
+    ``w=1``) while 55 clients read-modify-write through n1 within a minute; healed,
+    ``[X, v54]``. A client reads and writes back the merge: one value. Before the
+    review X stayed after every read-modify-write (the context, pruned to 50 pairs,
+    lacked X's own pair), and a blind write was refused for good ("more than 2
+    siblings: read and reconcile them first", which no reconciling could do)."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+                          max_siblings=2) as cluster:
+        cluster.partition({"n3"}, {"n1", "n2"})
+        cluster.client("n3", client_id="x").put(KEY, b"X", w=1)
+        for i in range(55):
+            client = cluster.client("n1", client_id=f"c{i}")
+            client.put(KEY, b"v%d" % i, context=client.get(KEY).context)
+        cluster.heal()
+        cluster.run_until_quiet()
+        reader = cluster.client("n1", client_id="reader")
+        read = reader.get(KEY, r=3)
+        assert sorted(read.values) == [b"X", b"v54"]
+        reader.put(KEY, b"merged", context=read.context)
+        cluster.run_until_quiet()
+        assert cluster.client("n2").get(KEY, r=3).values == [b"merged"]
+        cluster.client("n2", client_id="blind").put(KEY, b"B")
+        cluster.run_until_quiet()
+        assert sorted(cluster.client("n3").get(KEY, r=3).values) == [b"B", b"merged"]
+
+
+@pytest.mark.parametrize("mode", [ClockMode.CLIENT_VCLOCK, ClockMode.SERVER_VCLOCK])
+def test_a_read_modify_write_of_everything_resolves_every_random_history(
+        mode: ClockMode) -> None:
+    """The random histories of ``test_truncation_histories`` (five skewed nodes, a
+    3/6-pair policy), then one read-modify-write: a client reads the merge of every
+    node's record with the context the cluster answers (``max_pairs`` pairs at
+    most) and writes through n1 holding that merge; its value is all that is left.
+    Before the review (own pairs kept beside ``max_pairs``) the context lacked a
+    sibling's own pair in 11 of 40 client-vclock histories and none of the 40
+    server-vclock ones, and that sibling stayed."""
+    stuck = {}
+    for seed in range(40):
+        history = play(mode, seed)
+        final = merge_all(mode, history.records.values())
+        context = VClock.of(dict(context_pairs(final, POLICY.max_pairs)))
+        after = apply_put(final, context, b"resolved", coordinator="n1",
+                          client_id="resolver", actor="n1.resolver",
+                          now=history.now + 1.0, truncation=POLICY)
+        if values(after) != [b"resolved"]:
+            stuck[seed] = values(after)
+    assert stuck == {}
