@@ -106,3 +106,40 @@ def test_a_read_modify_write_of_everything_resolves_every_random_history(
         if values(after) != [b"resolved"]:
             stuck[seed] = values(after)
     assert stuck == {}
+
+
+#: three pairs kept, six at most, pairs a minute older than the newest old
+AGED = Truncation(threshold=3, max_pairs=6, young_s=0.0, old_s=60.0)
+
+
+@pytest.mark.xfail(strict=True, reason="open (session 30's review): in server-vclock a put "
+                   "through a coordinator holding a concurrent sibling counts its actor's "
+                   "pair above the sibling's, so the sibling's own pair does not set it "
+                   "apart; truncation may drop the pair that does (docs/runtime.md)")
+def test_server_vclock_a_sibling_of_a_put_through_the_same_coordinator_survives_truncation(
+        ) -> None:
+    """Server-vclock, a 3/6-pair policy: v0..v3 through b, c, d, e; bob reads v3. X
+    is written with a context read elsewhere through x, which missed the key and
+    whose clock is two days behind (its pairs stamped two days old). Alice reads X
+    and writes S through a; bob writes V through a with the context he read before
+    X. S and V are concurrent (S holds x, V does not: without truncation both
+    stay), but V's pair a is at 2, above S's 1 (a held S), so S's own pair does not
+    set it apart; the age rule drops x, and V dominates S: ``[V]``, the
+    acknowledged S lost. Client-vclock has no such case (a put by another client
+    increments another entry, one by the same client that did not read S a fresh
+    one)."""
+    mode = ClockMode.SERVER_VCLOCK
+
+    def put(record: Record, context: VClock, value: bytes, node: str, now: float) -> Record:
+        return apply_put(record, context, value, coordinator=node, client_id="",
+                         now=now, truncation=AGED)
+
+    record = Record.empty(mode)
+    for i, node in enumerate(["b", "c", "d", "e"]):
+        record = put(record, context_clock(record), b"v%d" % i, node, 1000.0 + i)
+    bob = context_clock(record)
+    record = merge(record, put(Record.empty(mode), bob, b"X", "x", 1000.0 - 2 * 86400))
+    alice = context_clock(record)
+    with_s = put(record, alice, b"S", "a", 1010.0)
+    assert values(with_s) == [b"S"]
+    assert sorted(values(put(with_s, bob, b"V", "a", 1011.0))) == [b"S", b"V"]
