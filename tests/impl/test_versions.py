@@ -453,7 +453,8 @@ def test_merge_of_truncated_records_is_commutative_and_idempotent(
     assert merge(merged, merged) == merged
     # Merging a again adds back at most versions of a as false siblings (a version
     # whose own pair the merge truncated no longer looks superseded: the cost of
-    # never erasing a concurrent one, session 30) and loses nothing of merged.
+    # never erasing a concurrent one, session 30), and loses no version of merged
+    # but as below.
     again = merge(merged, a)
     assert again == merge(a, merged)
     assert set(values(again)) <= set(values(merged)) | set(values(a))
