@@ -17,7 +17,15 @@ import pytest
 
 from impl.cluster import SimulatedCluster
 from impl.records import ClockMode, Record, Truncation
-from impl.versions import apply_put, context_clock, context_pairs, merge, merge_all, values
+from impl.versions import (
+    apply_put,
+    context_clock,
+    context_pairs,
+    merge,
+    merge_all,
+    own_pair,
+    values,
+)
 from spec.vclock import VClock
 from tests.impl.test_truncation_histories import POLICY, play
 
@@ -143,3 +151,18 @@ def test_server_vclock_a_sibling_of_a_put_through_the_same_coordinator_survives_
     with_s = put(record, alice, b"S", "a", 1010.0)
     assert values(with_s) == [b"S"]
     assert sorted(values(put(with_s, bob, b"V", "a", 1011.0))) == [b"S", b"V"]
+
+
+def test_own_pair_is_the_youngest_an_undated_pair_the_oldest_ties_by_id() -> None:
+    """``own_pair``: the youngest pair by time; a pair with no time (a record written
+    before session 15 stamped pairs) counts as the oldest, as ``VClock.prune`` has
+    it; a tie (a server-vclock record written before session 30 stamped its put's
+    pair level with undated context pairs) goes to the larger node id, the pair
+    ``prune`` keeps last; the empty clock has none. A mutant counting an undated
+    pair youngest survived session 30's review until this test."""
+    assert own_pair(VClock.of({"a": 1, "b": 2}, {"b": 1.0})) == "b"
+    assert own_pair(VClock.of({"a": 1, "b": 2}, {"a": 1.0})) == "a"
+    assert own_pair(VClock.of({"a": 1, "b": 1}, {"a": 1.0, "b": 1.0})) == "b"
+    assert own_pair(VClock.of({"a": 1, "b": 1}, {"a": 2.0, "b": 1.0})) == "a"
+    assert own_pair(VClock.of({"a": 3})) == "a"
+    assert own_pair(VClock()) is None
