@@ -76,7 +76,8 @@ class Truncation:
     (Riak's old_vclock and young_vclock). Ages are measured from the newest pair
     of the record, so every replica truncates a record the same way. This counts
     the pairs to keep; :func:`impl.versions.truncate` keeps each sibling's own
-    pair besides (session 30), so a record's clocks may hold one more per sibling.
+    pair too (session 30), within ``max_pairs`` (its review: the oldest other
+    pairs go first).
     ``ConfigError`` names a bad field.
     """
 

@@ -340,7 +340,10 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     Truncation never loses a write (session 30): a sibling keeps the pair its put
     incremented, which no version that did not see that put holds, so neither a
     sibling of the record nor a version arriving later that was concurrent with it
-    can come to dominate it. Before, the oldest pairs were dropped whatever they
+    can come to dominate it (not so in server-vclock for a later put through the
+    same coordinator, which counts the pair above the stored one without seeing
+    it: open, docs/runtime.md, "Review of the truncation fix (session 30)").
+    Before, the oldest pairs were dropped whatever they
     were, and an unresolved sibling whose own pair was old (written through a node
     whose clock was behind; or any sibling once a clock ahead had stamped a pair,
     every other pair then a day older) was dominated by its sibling and erased
