@@ -410,9 +410,13 @@ class ClusterConfig:
     (:meth:`impl.node.Node.start`). The clock truncation of the
     vector-clock modes (:class:`impl.versions.Truncation`, paper 4.4, riak_core's
     vclock pruning): ``vclock_threshold`` pairs are always kept (the paper's 10),
-    a clock never keeps more than ``vclock_max_pairs`` (Riak's big_vclock), and in
-    between pairs older than ``vclock_old_s`` seconds (and not younger than
-    ``vclock_young_s``) are dropped. Every context a get or put returns holds at
+    a record's clocks never keep more than ``vclock_max_pairs`` (Riak's big_vclock)
+    unless its siblings' own pairs alone are more (each sibling's own pair is never
+    dropped, so truncation never erases a concurrent version: session 30; they
+    count within ``vclock_max_pairs`` since its review, so that the context
+    covers them), and in between pairs older
+    than ``vclock_old_s`` seconds (and not younger than ``vclock_young_s``) are
+    dropped. Every context a get or put returns holds at
     most ``vclock_max_pairs`` pairs, so ``max_context_bytes`` must admit a
     context of that many pairs of 255-character ids (checked here).
 

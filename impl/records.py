@@ -74,7 +74,10 @@ class Truncation:
     so the context always fits the cluster's context limit), or while the oldest
     pair is older than ``old_s`` seconds and not younger than ``young_s``
     (Riak's old_vclock and young_vclock). Ages are measured from the newest pair
-    of the record, so every replica truncates a record the same way.
+    of the record, so every replica truncates a record the same way. This counts
+    the pairs to keep; :func:`impl.versions.truncate` keeps each sibling's own
+    pair too (session 30), within ``max_pairs`` (its review: the oldest other
+    pairs go first).
     ``ConfigError`` names a bad field.
     """
 

@@ -54,7 +54,9 @@ an entry per reap.
 *Truncation* (vector-clock modes, paper 4.4): a record written under a
 :class:`Truncation` policy carries it, and every put and every merge drops the
 oldest pairs from all of the record's clocks at once (:func:`truncate`), so
-replicas truncate alike and a read-modify-write keeps superseding what it read.
+replicas truncate alike and a read-modify-write keeps superseding what it read;
+each sibling's own pair (the one its put incremented, :func:`own_pair`) is never
+dropped, so truncation never erases a concurrent version (session 30).
 With ``per_put`` (``vclock_truncation = "put"``: the paper's rule, and the
 spec's) only a put's new clock is truncated, at its coordinator
 (:func:`truncate_new_clock`), and merges never truncate: a descendant whose clock
@@ -115,6 +117,7 @@ __all__ = [
     "merge_all",
     "note_key_merge",
     "own_epoch",
+    "own_pair",
     "read_key_epochs",
     "reaped_counter",
     "renew_key_actor",
@@ -302,34 +305,93 @@ def written_context_pairs(after: Record, context: VClock, value: bytes, *, actor
 MAX_COUNTER = 2**64 - 1
 
 
-def truncate(record: Record) -> Record:
+def own_pair(clock: VClock) -> str | None:
+    """The node of ``clock``'s own pair: the one its version's put incremented, the
+    clock's youngest pair (:func:`apply_put` stamps it strictly after every other
+    time of the clock; a pair with no time counts as oldest, ties by node id, so
+    the pair :meth:`spec.vclock.VClock.prune` keeps last). None for the empty
+    clock."""
+    if not clock.pairs:
+        return None
+    times = dict(clock.times)
+    return max(clock.pairs, key=lambda pair: (times.get(pair[0], -math.inf), pair[0]))[0]
+
+
+def _cut(siblings: Iterable[Sibling], kept: set[str]) -> list[Sibling]:
+    return [Sibling(s.value,
+                    VClock.of({n: c for n, c in s.clock.pairs if n in kept},
+                              {n: t for n, t in s.clock.times if n in kept}),
+                    s.stamp, s.writer)
+            for s in siblings]
+
+
+def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     """The record with its clocks truncated by its :class:`Truncation` policy: the
     pairs the policy drops from the join of the clocks are dropped from every
-    sibling's clock, then the siblings are reconciled again; in client-vclock the
-    record's ``floor`` rises to the highest counter dropped (:func:`apply_put`
-    counts above it). Dropping the same
-    pairs everywhere keeps a descendant above its ancestor; the cost is that two
-    truly concurrent siblings that differ only in a dropped pair collapse into
-    one (a lost update), and a replica that truncated with other times than the
-    coordinator may keep an ancestor as a false sibling (docs/impl.md)."""
+    sibling's clock, except each sibling's own pair (:func:`own_pair`) and the
+    nodes in ``keep``, then the siblings are reconciled again (and so on until
+    nothing goes: a fixpoint); in client-vclock the record's ``floor`` rises to the highest
+    counter dropped (:func:`apply_put` counts above it). Dropping the same pairs
+    everywhere keeps a descendant above its ancestor, and a stale copy of an
+    ancestor still goes when its descendant arrives: its own pair is in the
+    descendant's clock, so dropping the older pairs that set it apart leaves it
+    dominated.
+
+    Truncation never loses a write (session 30): a sibling keeps the pair its put
+    incremented, which no version that did not see that put holds, so neither a
+    sibling of the record nor a version arriving later that was concurrent with it
+    can come to dominate it (not so in server-vclock for a later put through the
+    same coordinator, which counts the pair above the stored one without seeing
+    it: open, docs/runtime.md, "Review of the truncation fix (session 30)").
+    Before, the oldest pairs were dropped whatever they
+    were, and an unresolved sibling whose own pair was old (written through a node
+    whose clock was behind; or any sibling once a clock ahead had stamped a pair,
+    every other pair then a day older) was dominated by its sibling and erased
+    (docs/runtime.md, "Truncation never erases a sibling (session 30)"). The cost
+    is Riak's (its pruning "may cause siblings"): an ancestor whose own pair its
+    descendant's clock lost stays a false sibling of it until a put resolves both.
+    The own pairs and ``keep`` count within the policy's ``max_pairs`` (the oldest
+    other pairs go first), so the join of the record's clocks holds at most
+    ``max_pairs`` pairs unless its siblings' own pairs and ``keep`` alone are more:
+    every context the cluster answers (at most ``max_pairs``,
+    :func:`context_pairs`) then covers every sibling's own pair, and a
+    read-modify-write supersedes what it read (session 30's review: beside
+    ``max_pairs``, a key of more than ``max_pairs`` young pairs kept an unresolved
+    sibling through every read-modify-write). :func:`apply_put` passes as ``keep``
+    the own pairs of the versions a put supersedes and the context pairs it could
+    not date, :func:`merge` the own pairs of both records' versions, so a
+    replica drops the same pairs as the coordinator did."""
     policy = record.truncation
     if policy is None or record.mode not in _VCLOCK_MODES:
         return record
-    join = _join(record)
-    keep = policy.pairs_to_keep(join)
-    if keep >= len(join.pairs):
-        return record
-    kept = {node for node, _ in join.prune(keep).pairs}
-    siblings = [
-        Sibling(s.value,
-                VClock.of({n: c for n, c in s.clock.pairs if n in kept},
-                          {n: t for n, t in s.clock.times if n in kept}),
-                s.stamp, s.writer)
-        for s in record.siblings]
+    protected = set(keep)
     floor = record.floor
-    if record.mode is ClockMode.CLIENT_VCLOCK:  # raised to the highest counter dropped
-        floor = max([floor, *(c for n, c in join.pairs if n not in kept)])
-    return Record(record.mode, reconcile(siblings), truncation=policy, floor=floor)
+    while True:
+        join = _join(record)
+        count = policy.pairs_to_keep(join)
+        if count >= len(join.pairs):
+            return record
+        own = (protected | {own_pair(s.clock) or "" for s in record.siblings}) & set(
+            join.entries)
+        kept = {node for node, _ in join.prune(count).pairs} | own
+        if len(kept) > policy.max_pairs:
+            # Every context holds at most max_pairs pairs (context_pairs drops the
+            # oldest past it), and a context lacking a sibling's own pair supersedes
+            # it never: the own pairs count within max_pairs, the oldest others go
+            # (session 30's review: a key of more than max_pairs young pairs kept an
+            # unresolved sibling through every read-modify-write).
+            times = dict(join.times)
+            others = sorted(kept - own, key=lambda node: (times.get(node, -math.inf), node))
+            kept -= set(others[:len(kept) - policy.max_pairs])
+        if join.entries.keys() <= kept:
+            return record
+        if record.mode is ClockMode.CLIENT_VCLOCK:  # raised to the highest counter dropped
+            floor = max([floor, *(c for n, c in join.pairs if n not in kept)])
+        record = Record(record.mode, reconcile(_cut(record.siblings, kept)),
+                        truncation=policy, floor=floor)
+        # again until nothing goes (a fixpoint, so replicas agree byte for byte): a
+        # stale ancestor that went no longer keeps its own pair, and the smaller
+        # join may be truncated further
 
 
 def _policy(a: Truncation | None, b: Truncation | None) -> Truncation | None:
@@ -438,7 +500,9 @@ def apply_put(
     the stamp of an older increment made truncation drop what orders the put
     after its context), and
     ``truncation`` (vector-clock modes) is applied to the result and kept with it
-    (:func:`truncate`); with ``per_put`` only the new clock is truncated, past
+    (:func:`truncate`, which also keeps in the new clock the own pairs of the
+    versions the put supersedes and the context pairs it stamped as undated:
+    session 30); with ``per_put`` only the new clock is truncated, past
     ``truncation.threshold`` pairs (:func:`truncate_new_clock`), and the record
     keeps no policy (merges do not truncate).
     """
@@ -501,7 +565,9 @@ def apply_put(
     # time for are stamped ``stamp`` too, and a tie would let truncation's tie-break
     # (by id) drop the very pair that orders the new version after its context
     # (session 23: with (actor, client) entries the ids sort otherwise than before).
-    times[entry] = _after(stamp) if mode is ClockMode.CLIENT_VCLOCK else stamp
+    # In both modes since session 30: :func:`truncate` keeps each sibling's youngest
+    # pair as its own (:func:`own_pair`), so the pair must be the youngest alone.
+    times[entry] = _after(stamp)
     clock = VClock.of(counters, times)
     if per_put:
         if truncation is not None:
@@ -509,10 +575,18 @@ def apply_put(
         return Record(mode, reconcile((*record.siblings,
                                        Sibling(value, clock, now, coordinator))))
     policy = _policy(record.truncation, truncation)
+    # The own pairs of the versions the put supersedes stay in its clock, and so do
+    # the context pairs it could not date (one of them is the own pair of the
+    # version its client read, which this node did not store): a replica still
+    # holding such a version then drops it when the new one arrives; without them it
+    # would keep it as a false sibling (:func:`truncate`, session 30).
+    keep = {own_pair(s.clock) or "" for s in record.siblings if clock.dominates(s.clock)}
+    keep |= {node for node, when in times.items() if when >= stamp}
     return truncate(Record(mode, reconcile((*record.siblings,
                                              Sibling(value, clock, now, coordinator))),
                            truncation=policy,
-                           floor=max(record.floor, counter_floor) if policy else 0))
+                           floor=max(record.floor, counter_floor) if policy else 0),
+                    keep=keep)
 
 
 def replicated_part(before: Record, after: Record) -> Record:
@@ -534,7 +608,13 @@ def replicated_part(before: Record, after: Record) -> Record:
 
 
 def merge(a: Record, b: Record) -> Record:
-    """Combine two replicas' records of one key (commutative, idempotent)."""
+    """Combine two replicas' records of one key (commutative, idempotent). In the
+    vector-clock modes under a policy the result is truncated (:func:`truncate`)
+    keeping the own pairs of both records' versions, those the merge reconciles
+    away too, as :func:`apply_put` keeps those of the versions a put supersedes:
+    else a replica holding a put's superseded versions dropped other pairs than its
+    coordinator had, and kept what the put read as a false sibling (session 30's
+    review)."""
     if a.mode is not b.mode:
         raise BadMessageError(f"cannot merge a {b.mode.value} record into a {a.mode.value} one")
     if b.is_empty or a == b:
@@ -548,7 +628,8 @@ def merge(a: Record, b: Record) -> Record:
     policy = _policy(a.truncation, b.truncation)
     return truncate(Record(a.mode, reconcile((*a.siblings, *b.siblings)),
                            truncation=policy,
-                           floor=max(a.floor, b.floor) if policy else 0))
+                           floor=max(a.floor, b.floor) if policy else 0),
+                    keep={own_pair(s.clock) or "" for s in (*a.siblings, *b.siblings)})
 
 
 def merge_all(mode: ClockMode, records: Iterable[Record]) -> Record:

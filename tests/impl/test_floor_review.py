@@ -217,11 +217,17 @@ def test_replicas_whose_floors_differ_converge(monkeypatch: pytest.MonkeyPatch,
         cluster.heal()
         cluster.run_for(15.0)
         bob = cluster.client("n2", client_id="bob")
+        # two puts: the first keeps alice's pair, the own pair of what it supersedes
+        # (session 30: versions.truncate's keep_own); the second drops it
+        bob.put(KEY, b"B0", context=bob.get(KEY).context)
         bob.put(KEY, b"B", context=bob.get(KEY).context)
         cluster.run_until_quiet()
         records = [cluster.node(n).replica.local_record(KEY) for n in ("n1", "n2", "n3")]
-        assert [r.floor for r in records] == [5, 5, 0]
+        # since session 30 n3 truncates alice's pair itself (B0 brought it, B does not)
+        # and raises its own floor: n3's record as before is rebuilt with floor 0
+        assert [r.floor for r in records] == [5, 5, 5]
         assert records[0].siblings == records[2].siblings
+        records[2] = dataclasses.replace(records[2], floor=0)
     monkeypatch.undo()
     with _truncating_cluster(anti_entropy=repair == "anti-entropy",
                              read_repair=repair == "read-repair") as cluster:
@@ -351,9 +357,13 @@ def test_a_truncation_dropping_two_pairs_keeps_the_higher_counter_as_the_floor()
     record = apply_put(record, VClock.of({"n1 dave": 8}), b"d", coordinator="n1",
                        client_id="dave", now=4.5, truncation=policy)
     assert len(record.siblings) == 2 and record.floor == 0
-    after = apply_put(record, context_clock(record), b"B", coordinator="n2",
+    first = apply_put(record, context_clock(record), b"B0", coordinator="n2",
                       client_id="bob", now=20.0, truncation=policy)
-    assert [s.clock.pairs for s in after.siblings] == [(("n2 bob", 1),)]
+    # the first keeps the own pairs of the versions it supersedes (session 30)
+    assert first.floor == 0 and len(context_clock(first).pairs) == 3
+    after = apply_put(first, context_clock(first), b"B", coordinator="n2",
+                      client_id="bob", now=20.0, truncation=policy)
+    assert [s.clock.pairs for s in after.siblings] == [(("n2 bob", 2),)]
     assert after.floor == 9
     again = apply_put(after, VClock(), b"D", coordinator="n1", client_id="dave", now=21.0)
     (minted,) = [s for s in again.siblings if s.value == b"D"]

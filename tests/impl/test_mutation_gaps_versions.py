@@ -32,6 +32,7 @@ from impl.versions import (
     read_key_epochs,
     renew_key_actor,
     replicated_part,
+    truncate,
     truncate_new_clock,
     values,
 )
@@ -211,16 +212,20 @@ def test_a_put_whose_new_version_truncation_reconciles_away_sends_the_whole_reco
     rather than an empty one. Until session 15 truncation to one pair made one: the
     new version's pair tied on time with the stored one and lost by node id, and the
     new version was dominated at its own coordinator (an acknowledged write lost).
-    Now the new pair is stamped after every stored one and is kept: the stored
-    version goes instead (the lost update a one-pair policy cannot avoid)."""
+    Session 15 stamped the new pair after every stored one, and the stored version
+    went instead (a lost update). Since session 30 truncation keeps every sibling's
+    own pair (``versions.truncate``): the blind put and the stored version stay
+    siblings, each clock keeping its own pair past the one-pair policy."""
     policy = Truncation(threshold=1, max_pairs=1)
     mode = ClockMode.SERVER_VCLOCK
     stored = Record(mode, (Sibling(b"old", VClock.of({"b": 1}, {"b": 5.0}), 5.0, "B"),),
                     truncation=policy)
     after = apply_put(stored, VClock(), b"new", coordinator="a", client_id="c", now=5.0,
                       truncation=policy)
-    assert values(after) == [b"new"]
-    assert after.siblings[0].clock.pairs == (("a", 1),)
+    assert sorted(values(after)) == [b"new", b"old"]
+    assert sorted(s.clock.pairs for s in after.siblings) == [(("a", 1),), (("b", 1),)]
+    assert replicated_part(stored, after).siblings == tuple(
+        s for s in after.siblings if s.value == b"new")
     assert replicated_part(stored, stored) is stored
 
 
@@ -298,7 +303,11 @@ def test_a_truncation_dropping_an_own_pair_begins_a_pinned_key_epoch() -> None:
     before = Record(ClockMode.SERVER_VCLOCK, (old,), truncation=policy)
     newer = Sibling(b"b", VClock.of({"n1~aaa": 3, "n1~aaa.2": 7, "n2~bbb": 1},
                                     {"n1~aaa": 5.0, "n1~aaa.2": 1.0, "n2~bbb": 9.0}))
-    after = merge(before, Record(ClockMode.SERVER_VCLOCK, (newer,), truncation=policy))
+    # a merge keeps the own pair of the version it reconciles away (n1~aaa, session
+    # 30's review), and drops n1~aaa.2
+    merged = merge(before, Record(ClockMode.SERVER_VCLOCK, (newer,), truncation=policy))
+    assert [s.clock.pairs for s in merged.siblings] == [(("n1~aaa", 3), ("n2~bbb", 1))]
+    after = truncate(merged)  # a truncation dropping both
     assert [s.clock.pairs for s in after.siblings] == [(("n2~bbb", 1),)]
     note_key_merge(storage, "n1~aaa", b"k", before, before)  # nothing dropped
     untruncated = Record(ClockMode.SERVER_VCLOCK, (newer,))
