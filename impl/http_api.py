@@ -1652,6 +1652,8 @@ class HttpApi:
                 check_body_digests(request.headers, request.body)
             except errors.DynamoError as error:
                 return http_status(error), error_body(error), []
+            if (too_large := server.unreplicable(message)) is not None:
+                return 413, error_body(too_large), []  # fewer than W homes could take it
         refusal: errors.DynamoError | None
         if request.reserved and not request.lapsed:  # admitted before its body was read
             refusal = server.overloaded() or server.unavailable()  # (_admit_body)

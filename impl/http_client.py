@@ -29,7 +29,10 @@ was given. A request moves to the next node only when its outcome is known:
 A 4xx answer raises :class:`RequestRefusedError` (a :class:`LocalError`: fix the
 request). Siblings: with a ``resolve`` hook (e.g. a shopping cart's union), a
 get that finds several values merges them, writes the merge back with the
-get's context (which collapses the siblings) and returns the one value.
+get's context (which collapses the siblings) and returns the one value; if the
+write-back fails (no node wrote it, or its outcome is unknown) the get still
+returns the merge, with the read's context, and says why in
+``Fetched.write_back_error`` (session 30).
 
 Both clients run the same plans (:func:`get_plan`, :func:`put_plan`,
 :func:`delete_plan`: generators that yield the HTTP requests to make and are
@@ -109,11 +112,15 @@ class OutcomeUnknownError(NoNodeError):
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """A get's answer: the siblings' bodies and content types, and the opaque context
-    (base64, as the node gave it) to send with the next put."""
+    (base64, as the node gave it) to send with the next put. ``write_back_error``:
+    with a resolve hook, why the merge of the siblings read could not be written back
+    (``None``: written, or nothing to merge); the answer is the merge all the same,
+    with the read's context, which a put with it supersedes every sibling read by."""
 
     values: list[bytes]
     content_types: list[str]
     context: str
+    write_back_error: str | None = None
 
     @property
     def value(self) -> bytes | None:
@@ -493,7 +500,16 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             merged = value_bytes(merged)  # returned as written: bytes (a str was returned
             # itself, a memoryview too, until session 15's review)
             kind = got.content_types[0] if got.content_types else "application/octet-stream"
-            context = yield from put_plan(router, key, merged, got.context, kind, None)
+            try:
+                context = yield from put_plan(router, key, merged, got.context, kind, None)
+            except NoNodeError as error:  # OutcomeUnknownError too
+                # The read succeeded: the merge is the answer, with the read's context
+                # (before session 30's probe the get raised the write-back's error,
+                # e.g. OutcomeUnknownError with W nodes of the key down, although
+                # it had read every sibling). The next put with this context
+                # supersedes the siblings merged, as the write-back would have.
+                return Fetched([merged], got.content_types[:1], got.context,
+                               write_back_error=f"{type(error).__name__}: {error}")
             return Fetched([merged], got.content_types[:1], context)
         return got
     raise _unserved(f"get {key!r}", router.candidates(key), why)

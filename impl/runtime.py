@@ -1268,6 +1268,46 @@ class NodeServer:
 
     # ------------------------------------------------------------------ load
 
+    def unreplicable(self, request: PutRequest) -> errors.TooLargeError | None:
+        """The 413 of a put that fewer than W of its key's homes (the top N of the
+        preference list, as this node sees the ring) could store, because their
+        announced ``max_value_bytes`` or ``max_key_bytes`` (the peer hello,
+        ``peer_limits_differ``) are below the value's or the key's bytes; None: at
+        least W could (a home not heard from yet counts as able; a delete writes no
+        value and is never refused here).
+
+        Source: session 30's user probe. During a rolling raise of
+        ``max_value_bytes`` a node already raised stored a value its peers would
+        refuse, held the record back from them ("Nodes with different limits") and
+        answered the put 504 after ``request_timeout`` (outcome unknown) with
+        ``w = 2``: the client retried a put that could never reach W, and each
+        retry left one more copy only its coordinator holds. Case 22's rule (a
+        put that would make an unreplicable record is refused with 413) applied to
+        nodes whose limits differ; Riak refuses an object over the vnode's
+        ``max_object_size`` likewise, at each vnode."""
+        if request.delete or not self.peer_limits_differ:
+            return None
+        needed = request.w if request.w is not None else self.config.w
+        homes = self.node.preference_list(request.key)[:self.config.n]
+        refusing: list[str] = []
+        for home in homes:
+            differ = self.peer_limits_differ.get(home, {}) if home != self.name else {}
+            # a limit not named in ``differ`` is the same as this node's
+            value_limit = differ.get("max_value_bytes", (0, self.config.max_value_bytes))[1]
+            key_limit = differ.get("max_key_bytes", (0, self.config.max_key_bytes))[1]
+            if len(request.value) > value_limit or len(request.key) > key_limit:
+                refusing.append(f"{home} (max_value_bytes {value_limit}, max_key_bytes "
+                                f"{key_limit})")
+        if len(homes) - len(refusing) >= needed:
+            return None
+        return errors.TooLargeError(
+            f"this put needs W={needed} of the key's {len(homes)} replicas, and "
+            f"{len(refusing)} of them run smaller [cluster] limits than this node "
+            f"(max_value_bytes {self.config.max_value_bytes}, max_key_bytes "
+            f"{self.config.max_key_bytes}) and would refuse its {len(request.value)}-byte "
+            f"value or {len(request.key)}-byte key: {', '.join(refusing)}; nothing was "
+            "written (write a smaller value, or raise the limit on every node first)")
+
     def overloaded(self, put_bytes: int | None = None) -> errors.OverloadedError | None:
         """An OverloadedError if this node has ``max_pending_requests`` requests in
         flight (the client requests it waits on, the operations its core runs), or,

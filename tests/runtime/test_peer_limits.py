@@ -111,22 +111,28 @@ def test_records_the_peer_would_refuse_are_held_back_and_counted(tmp_path: Path)
     run(scenario())
 
 
+def _raised_n1(tmp_path: Path, **changes: Any) -> tuple[RuntimeConfig, RuntimeConfig]:
+    """The configurations of a rolling raise of ``max_value_bytes``: n1's (2 MiB),
+    then n2's and n3's (1 MiB), N = 3, R = 1, with ``changes``."""
+    ports = free_ports(6)
+    nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
+                                 Address("127.0.0.1", ports[2 * i + 1]),
+                                 tmp_path / f"{name}.sqlite")
+             for i, name in enumerate(NAMES)}
+    common: dict[str, Any] = {"n": 3, "r": 1, "replica_timeout": 0.2,
+                              "request_timeout": 1.0, "secret": SECRET, **changes}
+    return (RuntimeConfig(ClusterConfig(nodes=NAMES, max_value_bytes=2 << 20, **common),
+                          nodes),
+            RuntimeConfig(ClusterConfig(nodes=NAMES, **common), nodes))
+
+
 def test_a_rolling_change_of_max_value_bytes_is_named_and_nothing_is_sent_to_be_refused(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Real nodes: n1 already runs max_value_bytes = 2 MiB, n2 and n3 still 1 MiB.
     A 1.5 MiB put through n1 is stored on n1; n2 and n3 are named in n1's log and
     never sent the record (before, each refused it -- ``stats.dropped`` -- at every
     put, read repair and anti-entropy round)."""
-    ports = free_ports(6)
-    nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
-                                 Address("127.0.0.1", ports[2 * i + 1]),
-                                 tmp_path / f"{name}.sqlite")
-             for i, name in enumerate(NAMES)}
-    common: dict[str, Any] = {"n": 3, "r": 1, "w": 1, "replica_timeout": 0.2,
-                              "request_timeout": 1.0, "secret": SECRET,
-                              "anti_entropy_interval": 0.5}
-    new = RuntimeConfig(ClusterConfig(nodes=NAMES, max_value_bytes=2 << 20, **common), nodes)
-    old = RuntimeConfig(ClusterConfig(nodes=NAMES, **common), nodes)
+    new, old = _raised_n1(tmp_path, w=1, anti_entropy_interval=0.5)
 
     async def scenario() -> None:
         servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
@@ -154,3 +160,45 @@ def test_a_rolling_change_of_max_value_bytes_is_named_and_nothing_is_sent_to_be_
     assert len(held) == 1
     assert (f"(its max_value_bytes {1 << 20}, max_key_bytes 1024; here {2 << 20}, 1024)"
             in held[0])
+
+
+def test_a_put_fewer_than_w_homes_could_store_is_refused_413_at_once(
+        tmp_path: Path) -> None:
+    """Session 30's user probe: n1 raised to max_value_bytes = 2 MiB, n2 and n3 still
+    1 MiB. A 1.5 MiB put through n1 with W = 2 could reach one home only (n1): it was
+    stored on n1 and answered 504 after ``request_timeout`` (outcome unknown), each
+    retry a put that can never be acknowledged. Now 413 at once, naming both peers and
+    their limits, nothing written; with W = 1 it is stored as before, and a small
+    value at W = 3 is unaffected; a delete is never refused for the limits."""
+    new, old = _raised_n1(tmp_path, w=2)
+
+    async def scenario() -> None:
+        servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
+        try:
+            n1 = servers[0]
+            for _ in range(100):  # the hellos of gossip
+                if set(n1.peer_limits_differ) == {"n2", "n3"}:
+                    break
+                await asyncio.sleep(0.05)
+            value = b"v" * (3 << 19)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            status, _, body = await call("PUT", url(n1, "/kv/big"), value)
+            assert status == 413, (status, body)
+            assert loop.time() - started < 0.5  # at once, not after request_timeout
+            assert n1.node.record(b"big") is None  # nothing written
+            message = str(body)
+            for peer in ("n2", "n3"):
+                assert f"{peer} (max_value_bytes {1 << 20}, max_key_bytes 1024)" in message
+            assert "W=2" in message
+            status, _, _ = await call("PUT", url(n1, "/kv/big?w=1"), value)
+            assert status == 200  # one home can take it: as before
+            assert n1.node.record(b"big") is not None
+            status, _, _ = await call("PUT", url(n1, "/kv/small?w=3"), b"s")
+            assert status == 200
+            status, _, _ = await call("DELETE", url(n1, "/kv/big?w=1"), b"")
+            assert status in (200, 204)
+        finally:
+            for server in servers:
+                await server.stop()
+    run(scenario())

@@ -127,3 +127,28 @@ def test_keys_that_are_dot_segments_or_need_escaping_round_trip() -> None:
                 assert (await client.get(key)).values == [b"v:" + raw], key
             assert (await client.get("A")).values == []  # "%41" is not "A"
     run(scenario())
+
+
+def test_a_get_whose_merge_cannot_be_written_back_still_returns_the_merge() -> None:
+    """Session 30's user probe: with two of three nodes down the resolve hook's
+    write-back cannot reach W = 2, and the get raised the write-back's error although
+    it had read both siblings. Now it returns the merge with the read's context and
+    says why in ``write_back_error``; a put with that context supersedes both."""
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3, n=3, r=3, w=2, request_timeout=1.0) as cluster:
+            plain = cluster.client()
+            await plain.put("cart", b"milk")
+            await plain.put("cart", b"eggs")  # no context: a sibling
+            read = await plain.get("cart")
+            assert len(read.values) == 2
+            for server in cluster.servers[1:]:
+                await server.stop()
+            up = f"http://{cluster.servers[0].http_address}"
+            async with vdynamo.connect_async([up], resolve=_union) as client:
+                cart = await client.get("cart", r=1)
+                assert cart.value == b"eggs,milk" and cart.context == read.context
+                assert cart.write_back_error is not None
+                assert cart.write_back_error.startswith(("NoNodeError", "OutcomeUnknownError"))
+                await client.put("cart", b"eggs,milk,tea", context=cart.context, w=1)
+                assert (await client.get("cart", r=1)).values == [b"eggs,milk,tea"]
+    run(scenario())
