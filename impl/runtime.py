@@ -57,6 +57,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -137,6 +138,7 @@ __all__ = [
     "check_secret",
     "http_status",
     "load_runtime_config",
+    "members_text",
     "shared_settings",
 ]
 
@@ -153,8 +155,12 @@ COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max
 #: one another value is refused, naming it (``impl.peer_auth._same_settings``).
 #: The clock mode decides what a record is, the rest which nodes hold a key
 #: (session 26's user probe; docs/runtime.md, "Nodes with different settings").
+#: ``nodes``, the initial members the initial ring is drawn from (text:
+#: :func:`members_text`), since session 30's user probe: a node restarted with a file
+#: whose ``nodes`` named one more (``n4``, never started) connected and said nothing,
+#: listed ``n4`` as an up member of a four-node ring while its peers kept three.
 SHARED_SETTINGS = ("clock", "n", "partitioning", "tokens_per_node", "partitions",
-                   "ring_seed", "vclock_truncation")
+                   "ring_seed", "vclock_truncation", "nodes")
 #: the settings of :data:`SHARED_SETTINGS` a node's configuration does not read,
 #: by partitioning strategy (``ClusterConfig.initial_partitioning`` and
 #: ``partitioning_of``: strategy 3 places ``partitions`` equal partitions, not
@@ -164,6 +170,8 @@ SHARED_SETTINGS = ("clock", "n", "partitioning", "tokens_per_node", "partitions"
 #: review: ``tokens_per_node = 16`` on one node of three under the default
 #: strategy 3 was refused by both peers (26 and 41 refusal lines in a rolling
 #: restart), a change that moves no key.
+#: the longest text of a shared setting a hello carries (``impl.peer_auth``'s bound)
+_SETTING_TEXT = 255
 _UNREAD_SETTINGS = {"evenly-spaced": ("tokens_per_node", "partitions", "ring_seed"),
                     "strategy1": ("partitions",), "strategy2": (),
                     "strategy3": ("tokens_per_node",), "lww": ("vclock_truncation",)}
@@ -225,8 +233,22 @@ def shared_settings(config: ClusterConfig) -> tuple[tuple[str, str], ...]:
     (:data:`_UNREAD_SETTINGS`), so a peer that differs only in them is not refused."""
     unread = (_UNREAD_SETTINGS.get(config.partitioning, ())
               + _UNREAD_SETTINGS.get(config.clock, ()))
-    return tuple((name, str(getattr(config, name))) for name in SHARED_SETTINGS
-                 if name not in unread)
+    return tuple((name, members_text(config) if name == "nodes" else str(getattr(config, name)))
+                 for name in SHARED_SETTINGS if name not in unread)
+
+
+def members_text(config: ClusterConfig) -> str:
+    """``config``'s initial members (``[cluster] nodes``) as a hello's setting: the
+    names joined by commas, sorted under strategy 3 (which sorts them before it
+    places partitions, ``spec.ring.strategy3``) and in the file's order otherwise
+    (strategies 1 and 2 draw tokens in that order, evenly-spaced lays the ring out
+    in it); over 255 characters (the longest setting a hello carries), the count
+    and the first 32 hex digits of the text's SHA-256."""
+    names = sorted(config.nodes) if config.partitioning == "strategy3" else list(config.nodes)
+    text = ",".join(names)
+    if len(text) <= _SETTING_TEXT:
+        return text
+    return f"{len(names)} nodes, sha256 {hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
 class NodeServer:
