@@ -862,6 +862,10 @@ class NodeServer:
                 frame = None
                 while not queue.empty():
                     self._taken(dest, queue.get_nowait())
+                self._reread()  # its address may have changed in the file
+                if self.peers.get(dest) != address:  # dial the new one at once
+                    backoff = _FIRST_BACKOFF_S
+                    continue
                 backoff = (_FIRST_BACKOFF_S if await self._back_off(dest, backoff)
                            else min(backoff * 2, _MAX_BACKOFF_S))
                 continue
@@ -1085,6 +1089,7 @@ class NodeServer:
         writer.write(challenge)
         await writer.drain()
         _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
+        self._reread()  # a peer restarted with its addresses changed in the file
         self._one_process(src, acceptor.peer_info)
         self._compare_limits(src, acceptor.peer_info)
         return src, opener
@@ -1223,6 +1228,23 @@ class NodeServer:
         finding the file unchanged, was refused as an unknown node for good: n5
         never joined (session 17's data probe, real processes: ``not-joined`` 45 s
         later, every request to it 503). Source: docs/runtime.md, "Join and leave"."""
+        if not self._reread():
+            return False
+        addresses = self._config_nodes.get(name)
+        if addresses is None:
+            return False
+        if name not in self.peers:
+            self.peers[name] = addresses.peer
+            self.http_addresses[name] = addresses.http
+            log.info("%s: learned the addresses of %s from %s", self.name, name,
+                     self.config_path)
+        return True
+
+    def _reread(self) -> bool:
+        """Re-read the cluster file if it changed since the last read, and adopt what
+        it now gives the nodes this node knows (:meth:`_adopt_addresses`); whether
+        ``_config_nodes`` holds a usable read (False: no file, or one that cannot be
+        read or loaded, logged once until it changes)."""
         if self.config_path is None:
             return False
         try:
@@ -1245,15 +1267,34 @@ class NodeServer:
             try:
                 self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
             except (OSError, errors.ConfigError) as error:
+                self._config_nodes = {}
                 log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
                 return False
-        addresses = self._config_nodes.get(name)
-        if addresses is None:
-            return False
-        self.peers[name] = addresses.peer
-        self.http_addresses[name] = addresses.http
-        log.info("%s: learned the addresses of %s from %s", self.name, name, self.config_path)
-        return True
+            self._adopt_addresses()
+        return bool(self._config_nodes)
+
+    def _adopt_addresses(self) -> None:
+        """Take the peer and HTTP addresses the cluster file, just re-read, gives each
+        node this node knows, saying which changed (WARNING). The file is re-read
+        when a node joins (:meth:`_learn`), a known peer passes its hello (it may have
+        been restarted with an address changed in the file), and a dial fails
+        (:meth:`_write_frames`). Before session 30's user probe a known node's
+        addresses were those of this node's start for good: n2 restarted with its
+        ``peer`` port changed in the file (the others running) was dialed at its old
+        port for ever, each dial refused and nothing logged: 10 of 10 puts at
+        ``w=3`` through n1 or n2 answered 504 and reads at ``r=3`` 503, 40 s on; a
+        changed ``http`` port was advertised in ``/status`` as the old one."""
+        for name, addresses in self._config_nodes.items():
+            if name == self.name or name not in self.peers:
+                continue
+            if (self.peers[name], self.http_addresses.get(name)) == (addresses.peer,
+                                                                     addresses.http):
+                continue
+            log.warning("%s: %s now has peer %s, HTTP %s in %s (before: peer %s, HTTP "
+                        "%s)", self.name, name, addresses.peer, addresses.http,
+                        self.config_path, self.peers[name], self.http_addresses.get(name))
+            self.peers[name] = addresses.peer
+            self.http_addresses[name] = addresses.http
 
     def _deliver(self, src: str, frame: bytes) -> None:
         """Hand one authenticated frame to the core. A frame that does not decode into
