@@ -482,6 +482,30 @@ def _changed_counts(args: argparse.Namespace, directory: Path, names: list[str])
             "data); nothing was started")
 
 
+def _ports_of_the_file(directory: Path, state: dict[str, Any]) -> None:
+    """Record in ``state`` (``cluster.json``) the ports ``directory/cluster.toml`` now
+    gives each node, the file its ``vdynamo serve`` reads, saying which changed: an
+    operator may edit a port there (one taken on this machine; the documented way to
+    change a setting on a restart is to edit the file). Before session 30's user
+    probe ``cluster up`` waited at the ports recorded when the cluster was made: n1's
+    ``http`` port edited, `cluster up` said ``n1 not ready within 30 s`` and stopped
+    every node (exit 1), and ``get``, ``status`` and the client's seeds used the old
+    port. A file that does not load is left to ``serve``, which names its error."""
+    try:
+        nodes = load_runtime_config(directory / "cluster.toml").nodes
+    except (OSError, ConfigError):
+        return
+    for name, entry in state["nodes"].items():
+        addresses = nodes.get(name)
+        if addresses is None:
+            continue
+        for key, port in (("peer", addresses.peer.port), ("http", addresses.http.port)):
+            if port and entry.get(key) != port:
+                print(f"{name}: {key} port {port} (from {directory / 'cluster.toml'}; "
+                      f"was {entry.get(key)})", file=sys.stderr)
+                entry[key] = port
+
+
 def _up(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     fresh = not (directory / "cluster.toml").exists()
@@ -532,6 +556,8 @@ def _up(args: argparse.Namespace) -> int:
     if not fresh and (problem := _changed_counts(args, directory, names)) is not None:
         print(f"vdynamo cluster up: {problem}", file=sys.stderr)
         return 2
+    if not fresh:
+        _ports_of_the_file(directory, state)
     started = [name for name in names if not _ours(directory, state["nodes"][name]["pid"])]
     if taken := _ports_taken(state, started):
         print(f"vdynamo cluster up: {', '.join(taken)}: in use by another process (another "
