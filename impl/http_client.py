@@ -442,6 +442,24 @@ def _json(response: httpx.Response) -> dict[str, Any]:
                                                  "message": response.text[:200]}
 
 
+def _said(response: httpx.Response) -> str:
+    """``HTTP STATUS`` and, when the body is the API's error (``error``,
+    ``message``), what it said, at most 200 characters of it: a node that could not
+    serve a request says why (``QuorumError: get reached 2 of R=3 replicas ...``,
+    ``OverloadedError: ...``). Before session 30's user probe a get at ``r=3`` with
+    a node down raised ``no node could serve it (...): ...: HTTP 503; ...: HTTP
+    503``, the quorum it missed not named."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if (isinstance(body, dict) and isinstance(body.get("error"), str)
+            and isinstance(body.get("message"), str)):
+        said = f"{body['error']}: {body['message']}"
+        return f"HTTP {response.status_code} {said if len(said) <= 200 else said[:197] + '...'}"
+    return f"HTTP {response.status_code}"
+
+
 #: one HTTP request of a plan: (method, URL, httpx keyword arguments)
 Step = tuple[str, str, dict[str, Any]]
 #: a request's plan: yields steps, is sent each step's response (or the transport
@@ -514,7 +532,7 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
         got = read_get(answer)
         if got is None:
             why.append(f"{base}: a node of another cluster" if answer.status_code ==
-                       _MISDIRECTED else f"{base}: HTTP {answer.status_code}"
+                       _MISDIRECTED else f"{base}: {_said(answer)}"
                        f"{' (not an answer of the API)' if answer.status_code < 500 else ''}")
             continue
         if resolve is not None and len(got.values) > 1:
@@ -614,7 +632,7 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
         if written is not None:
             return written
         why.append(f"{base}: a node of another cluster" if answer.status_code ==
-                   _MISDIRECTED else f"{base}: HTTP {answer.status_code} (not written)")
+                   _MISDIRECTED else f"{base}: {_said(answer)} (not written)")
     raise _unserved(what, router.candidates(key), why)
 
 
