@@ -1264,18 +1264,30 @@ class NodeServer:
         signature = (stat.st_mtime_ns, stat.st_size)
         if signature != self._config_read:  # a file that fails is read once a change
             self._config_read = signature
+            before = self._config_nodes
             try:
                 self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
             except (OSError, errors.ConfigError) as error:
                 self._config_nodes = {}
                 log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
                 return False
-            self._adopt_addresses()
+            self._adopt_addresses(before)
         return bool(self._config_nodes)
 
-    def _adopt_addresses(self) -> None:
+    def watch_file(self, path: Path | None, nodes: dict[str, NodeAddresses]) -> None:
+        """Re-read the cluster file at ``path`` (None: none) when it changes (:meth:`_reread`);
+        ``nodes``: the addresses it gave every node when this node started, from which
+        a change is told (the running addresses may differ from the file's: a port 0
+        there is the port bound)."""
+        self.config_path = path
+        self._config_nodes = dict(nodes)
+
+    def _adopt_addresses(self, before: dict[str, NodeAddresses]) -> None:
         """Take the peer and HTTP addresses the cluster file, just re-read, gives each
-        node this node knows, saying which changed (WARNING). The file is re-read
+        node this node knows where they differ from ``before`` (the file's previous
+        read, or what it gave at this node's start: :meth:`watch_file`), saying so
+        (WARNING); a port 0 (bound by the process that serves it) is not taken. The
+        file is re-read
         when a node joins (:meth:`_learn`), a known peer passes its hello (it may have
         been restarted with an address changed in the file), and a dial fails
         (:meth:`_write_frames`). Before session 30's user probe a known node's
@@ -1285,10 +1297,10 @@ class NodeServer:
         ``w=3`` through n1 or n2 answered 504 and reads at ``r=3`` 503, 40 s on; a
         changed ``http`` port was advertised in ``/status`` as the old one."""
         for name, addresses in self._config_nodes.items():
-            if name == self.name or name not in self.peers:
-                continue
-            if (self.peers[name], self.http_addresses.get(name)) == (addresses.peer,
-                                                                     addresses.http):
+            old = before.get(name)
+            if (name == self.name or name not in self.peers or old is None
+                    or (old.peer, old.http) == (addresses.peer, addresses.http)
+                    or 0 in (addresses.peer.port, addresses.http.port)):
                 continue
             log.warning("%s: %s now has peer %s, HTTP %s in %s (before: peer %s, HTTP "
                         "%s)", self.name, name, addresses.peer, addresses.http,

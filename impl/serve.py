@@ -214,7 +214,7 @@ async def serve(
             server = NodeServer(name, config.cluster, storage, peers, seed=index,
                                 rejoin=rejoin, announce=announce)
             server.http_addresses = http
-            server.config_path = config.path
+            server.watch_file(config.path, dict(config.nodes))
             await server.start(addresses.peer, addresses.http)
         except BaseException:
             if engine is not None:

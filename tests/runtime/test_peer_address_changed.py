@@ -13,11 +13,15 @@ dial fails, and a changed address is adopted and logged."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
-from tests.runtime.procs import ServedNodes, free_ports, request
+from tests.runtime.procs import ROOT, ServedNodes, free_ports, request
 
 
 def test_a_peer_restarted_at_other_ports_is_dialed_there(tmp_path: Path) -> None:
@@ -47,3 +51,45 @@ def test_a_peer_restarted_at_other_ports_is_dialed_there(tmp_path: Path) -> None
             advertised = json.loads(answer.read())["http"]["n2"]
         assert advertised == f"127.0.0.1:{http}"
         assert "n1: n2 now has peer 127.0.0.1:" in (tmp_path / "n1.log").read_text()
+
+
+def test_port_zero_under_serve_all_keeps_the_ports_bound(tmp_path: Path) -> None:
+    """The file's port 0 (``vdynamo serve --all`` binds a port per node) is not taken
+    as a change when the file is re-read: a first version of the fix above compared
+    the file with the running addresses, and set every peer's to port 0 at the
+    first hello."""
+    path = tmp_path / "cluster.toml"
+    lines = ["[cluster]", 'nodes = ["n1", "n2", "n3"]', "gossip_interval = 0.25",
+             f'secret = "{"ab" * 20}"', ""]
+    for name in ("n1", "n2", "n3"):
+        lines += [f"[nodes.{name}]", 'peer = "127.0.0.1:0"', 'http = "127.0.0.1:0"', ""]
+    path.write_text("\n".join(lines))
+    path.chmod(0o600)
+    log = tmp_path / "all.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen([sys.executable, "-m", "vdynamo", "serve", str(path),
+                                    "--all"], cwd=tmp_path, stdout=out, stderr=out,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 30
+        while "n3: peers on" not in log.read_text():
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        n1 = re.search(r"n1: peers on \S+, HTTP on (http://\S+)", log.read_text())
+        assert n1 is not None
+        deadline = time.monotonic() + 15
+        codes: list[int] = []
+        while time.monotonic() < deadline:
+            codes = [request("PUT", f"{n1.group(1)}/kv/k{i}?w=3", b"v", timeout=5)[0]
+                     for i in range(3)]
+            if codes == [200] * 3:
+                break
+            time.sleep(0.2)
+        assert codes == [200] * 3, codes
+        time.sleep(1)  # rounds of gossip: hellos, re-reads
+        assert [request("PUT", f"{n1.group(1)}/kv/j{i}?w=3", b"v", timeout=5)[0]
+                for i in range(3)] == [200] * 3
+        assert "now has peer" not in log.read_text()
+    finally:
+        process.kill()
+        process.wait(15)
