@@ -285,6 +285,23 @@ def _alive(pid: int) -> bool:
     return fields[0] not in ("Z", "X")
 
 
+def _silent(pid: int) -> str:
+    """What ``cluster status`` says of a running node ``pid`` that does not answer
+    ``/health``: ``stopped`` (its process stopped, state T: SIGSTOP, Ctrl-Z, a
+    debugger), ``no answer`` (running longer than a start takes), or ``""`` (it may
+    still be starting). Before session 30's user probe every such node was
+    ``starting``: a node stopped by SIGSTOP an hour before too."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        age = uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return ""
+    if fields[0] in ("T", "t"):
+        return "stopped"
+    return "no answer" if age > _START_TIMEOUT_S else ""
+
+
 def _answer(port: int, path: str, timeout: float = 1.0) -> dict[str, Any] | None:
     """The JSON object a node on loopback ``port`` answers to ``GET path`` (``/health``,
     ``/status``) within ``timeout`` seconds; None if it does not answer, or not with a
@@ -625,9 +642,12 @@ def _status(args: argparse.Namespace) -> int:
             # a node that left or was removed is not down: before session 22 it
             # counted as one, so `cluster status` exited 1 after every clean leave
             down += 1
-        what = ("removed" if entry.get("removed") else "left") if gone else (
-            "ready" if health and health.get("ready") else
-            "starting" if running else "down")
+        if gone:
+            what = "removed" if entry.get("removed") else "left"
+        elif health:
+            what = "ready" if health.get("ready") else "starting"
+        else:
+            what = (_silent(entry["pid"]) or "starting") if running else "down"
         if health:
             member = str(health.get("member_status", "?"))
         else:  # what the members say of it: a removal shows `removing`, then `removed`
