@@ -365,6 +365,9 @@ class NodeServer:
         #: the file's (mtime in ns, size) when last read, and every node it named then
         self._config_read: tuple[int, int] | None = None
         self._config_nodes: dict[str, NodeAddresses] = {}
+        #: the addresses the file last gave each node it ever named (at this node's
+        #: start: :meth:`watch_file`), from which a change is told (:meth:`_adopt_addresses`)
+        self._file_gave: dict[str, NodeAddresses] = {}
         self.stopping = False
         self.metrics = NodeMetrics(lambda: self.node.stats, observed)
         self.http = HttpApi(self)
@@ -1264,13 +1267,19 @@ class NodeServer:
         signature = (stat.st_mtime_ns, stat.st_size)
         if signature != self._config_read:  # a file that fails is read once a change
             self._config_read = signature
-            before = self._config_nodes
             try:
                 self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
             except (OSError, errors.ConfigError) as error:
                 self._config_nodes = {}
                 log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
                 return False
+            # told from what the file last gave each node, not from its previous read:
+            # a read that failed (the file half written: even write_text truncates
+            # first) or that lacked the node made that read empty or partial, and until
+            # session 30's review the change written after it was never adopted (n2
+            # dialed at its old port for good, w=3 puts 504 17 s on)
+            before = dict(self._file_gave)
+            self._file_gave.update(self._config_nodes)
             self._adopt_addresses(before)
         return bool(self._config_nodes)
 
@@ -1281,11 +1290,12 @@ class NodeServer:
         there is the port bound)."""
         self.config_path = path
         self._config_nodes = dict(nodes)
+        self._file_gave = dict(nodes)
 
     def _adopt_addresses(self, before: dict[str, NodeAddresses]) -> None:
         """Take the peer and HTTP addresses the cluster file, just re-read, gives each
-        node this node knows where they differ from ``before`` (the file's previous
-        read, or what it gave at this node's start: :meth:`watch_file`), saying so
+        node this node knows where they differ from ``before`` (what the file last gave
+        each node, at this node's start at first: :meth:`watch_file`), saying so
         (WARNING); a port 0 (bound by the process that serves it) is not taken. The
         file is re-read
         when a node joins (:meth:`_learn`), a known peer passes its hello (it may have
