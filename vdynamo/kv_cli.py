@@ -110,9 +110,11 @@ def shown(value: bytes) -> str:
     r"""``value`` as one line of ``vdynamo get``'s output: UTF-8 text as it is, but a
     backslash, a newline, CR and tab as ``\\``, ``\n``, ``\r``, ``\t``, a byte that is
     not UTF-8 as ``\xNN`` and any other character that is not printable as
-    ``\xNN`` or ``\uNNNN`` (Python's escapes), so that each line is one sibling and
-    reads back unambiguously. Before session 30's user probe a value was printed
-    decoded with ``backslashreplace``: the value ``line1\nline2`` printed as two
+    ``\xNN`` (ASCII: its byte) or ``\uNNNN``, ``\UNNNNNNNN`` (from U+0080 on), so
+    that each line is one sibling and reads back to its bytes
+    (``tests/vdynamo/test_kv_shown.py`` inverts it; session 30's review: U+0080 and
+    the byte 0x80 both printed ``\x80``). Before session 30's user probe a value was
+    printed decoded with ``backslashreplace``: the value ``line1\nline2`` printed as two
     lines, exactly as two siblings ``line1`` and ``line2`` do, and the four
     characters ``\xff`` as the byte 0xFF (``--json`` gives the exact bytes)."""
     out = []
@@ -125,7 +127,10 @@ def shown(value: bytes) -> str:
         elif char.isprintable():
             out.append(char)
         else:
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+            # from U+0080 on \uNNNN, never \xNN: that is a byte 0x80-0xFF that is not
+            # UTF-8 (above); until session 30's review U+0080 (b"\xc2\x80") and the
+            # byte 0x80 (b"\x80") both printed \x80
+            out.append(f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
                        if code < 0x10000 else f"\\U{code:08x}")
     return "".join(out)
 
