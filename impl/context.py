@@ -109,7 +109,8 @@ def decode_context(
 
     Raises :class:`BadContextError` naming the problem: not bytes, oversized,
     truncated, failing authentication (tampered, another cluster's, another
-    key's), another clock mode, an unknown format version, or a non-canonical body.
+    key's, one issued under another secret), another clock mode, an unknown format
+    version, or a non-canonical body.
     """
     if not isinstance(blob, bytes):
         raise BadContextError(f"context must be bytes, got {type(blob).__name__}")
@@ -121,9 +122,13 @@ def decode_context(
         raise BadContextError(f"context is truncated ({len(blob)} bytes)")
     body, tag = blob[:-TAG_BYTES], blob[-TAG_BYTES:]
     if not hmac.compare_digest(tag, _tag(secret, key, body)):
+        # before session 30's user probe the message did not name a secret changed
+        # since the context was issued (a rotation: every client's context refused),
+        # nor what to do
         raise BadContextError(
             "context failed authentication: tampered, truncated, from another cluster, "
-            "or issued for another key"
+            "issued for another key, or issued before the cluster's secret changed: "
+            "read the key again for a fresh context"
         )
     # Authenticated: the body was written by encode_context; still parse strictly.
     if body[0] != FORMAT_VERSION:

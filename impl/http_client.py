@@ -14,7 +14,10 @@ after a node failed to answer.
 
 Which node next (:meth:`Router.candidates`): the key's preference list in
 order (top N first, then the rest, who forward), then the addresses the client
-was given. A request moves to the next node only when its outcome is known:
+was given; a node that did not answer (its connection refused or timed out, or
+no whole answer within ``timeout_s``) goes after every other for
+:data:`SUSPECT_S` seconds (:meth:`Router.suspect`). A request moves to the next
+node only when its outcome is known:
 
 - the connection could not be opened (nothing was sent), or the node answered
   an error whose ``outcome`` is ``not-written`` with a status of 503 (the node
@@ -60,13 +63,15 @@ import httpx
 from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["UNKNOWN_OUTCOME", "AsyncClient", "Client", "Fetched", "NoNodeError",
+__all__ = ["SUSPECT_S", "UNKNOWN_OUTCOME", "AsyncClient", "Client", "Fetched", "NoNodeError",
            "OutcomeUnknownError", "RequestRefusedError", "Resolver", "Router", "delete_plan",
            "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
            "status_plan", "value_bytes"]
 
 #: the status of a request a node of another cluster refused (RFC 9110 15.5.20)
 _MISDIRECTED = 421
+#: seconds a node that did not answer is tried after every other (:meth:`Router.suspect`)
+SUSPECT_S = 10.0
 #: merges siblings into one value (e.g. a shopping cart's union)
 Resolver = Callable[[list[bytes]], bytes]
 _JSON = {"Accept": "application/json"}
@@ -307,6 +312,8 @@ class Router:
         #: not learned (:func:`status_plan`)
         self.cluster_id: str | None = None
         self._learned_at: float | None = None
+        #: base URL -> until when it is tried last (:meth:`suspect`)
+        self._suspects: dict[str, float] = {}
 
     def stale(self) -> bool:
         return self._learned_at is None or self._now() - self._learned_at > self.refresh_s
@@ -339,13 +346,35 @@ class Router:
         """Relearn the ring before the next request (a node did not answer)."""
         self._learned_at = None
 
+    def suspect(self, base: str) -> None:
+        """Try the node at ``base`` after every other for :data:`SUSPECT_S` seconds: it
+        did not answer (a TransportError: refused, timed out, no whole answer within
+        ``timeout_s``). Before session 30's user probe a node that hung (SIGSTOP: the
+        kernel still accepts its connections) stayed first for the keys it leads:
+        with ``timeout_s = 1`` each get of such a key took 1-2 s (the ``/status``
+        relearned from it first, then the get) and each put raised
+        OutcomeUnknownError, 3 of 5 read-modify-writes on three nodes, though two
+        nodes answered at once. The DataStax drivers and Riak's clients likewise
+        mark a host down and route around it."""
+        self._suspects[base] = self._now() + SUSPECT_S
+
+    def answered(self, base: str) -> None:
+        """The node at ``base`` answered: no longer tried last."""
+        self._suspects.pop(base, None)
+
     def candidates(self, key: bytes | str | None) -> list[str]:
         """Base URLs to try in order, each once."""
         order: list[str] = []
         if key is not None and self.partitioning is not None:
             order = [self.http[node] for node in self.partitioning.preference_list(key_bytes(key))
                      if node in self.http]
-        return list(dict.fromkeys([*order, *self.seeds, *self.http.values()]))
+        ranked = list(dict.fromkeys([*order, *self.seeds, *self.http.values()]))
+        now = self._now()
+        for base, until in list(self._suspects.items()):
+            if until <= now:
+                del self._suspects[base]
+        return ([base for base in ranked if base not in self._suspects]
+                + [base for base in ranked if base in self._suspects])
 
 
 def read_get(response: httpx.Response) -> Fetched | None:
@@ -420,6 +449,24 @@ def _json(response: httpx.Response) -> dict[str, Any]:
                                                  "message": response.text[:200]}
 
 
+def _said(response: httpx.Response) -> str:
+    """``HTTP STATUS`` and, when the body is the API's error (``error``,
+    ``message``), what it said, at most 200 characters of it: a node that could not
+    serve a request says why (``QuorumError: get reached 2 of R=3 replicas ...``,
+    ``OverloadedError: ...``). Before session 30's user probe a get at ``r=3`` with
+    a node down raised ``no node could serve it (...): ...: HTTP 503; ...: HTTP
+    503``, the quorum it missed not named."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if (isinstance(body, dict) and isinstance(body.get("error"), str)
+            and isinstance(body.get("message"), str)):
+        said = f"{body['error']}: {body['message']}"
+        return f"HTTP {response.status_code} {said if len(said) <= 200 else said[:197] + '...'}"
+    return f"HTTP {response.status_code}"
+
+
 #: one HTTP request of a plan: (method, URL, httpx keyword arguments)
 Step = tuple[str, str, dict[str, Any]]
 #: a request's plan: yields steps, is sent each step's response (or the transport
@@ -434,8 +481,10 @@ def status_plan(router: Router, node: str | None = None) -> Plan:
     for base in tried:
         answer = yield "GET", base + "/status", {}
         if not isinstance(answer, httpx.Response):
+            router.suspect(base)
             why.append(f"{base}: {type(answer).__name__}")
             continue
+        router.answered(base)
         try:  # a body that is not a JSON object is not a node's (session 13's probe B:
             body = answer.json()  # a bare JSONDecodeError before, and a list was returned)
         except ValueError:
@@ -483,12 +532,14 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             "params": {"r": r} if r is not None else None}
         if isinstance(answer, httpx.TransportError):
             router.forget()
+            router.suspect(base)
             why.append(f"{base}: {type(answer).__name__}")
             continue
+        router.answered(base)
         got = read_get(answer)
         if got is None:
             why.append(f"{base}: a node of another cluster" if answer.status_code ==
-                       _MISDIRECTED else f"{base}: HTTP {answer.status_code}"
+                       _MISDIRECTED else f"{base}: {_said(answer)}"
                        f"{' (not an answer of the API)' if answer.status_code < 500 else ''}")
             continue
         if resolve is not None and len(got.values) > 1:
@@ -574,11 +625,14 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
                        if value is not None} or None}
         if isinstance(answer, httpx.ConnectError | httpx.ConnectTimeout):  # nothing sent
             router.forget()
+            router.suspect(base)
             why.append(f"{base}: {type(answer).__name__}")
             continue
         if isinstance(answer, httpx.TransportError):  # sent; the answer was lost
             router.forget()
+            router.suspect(base)
             raise OutcomeUnknownError(f"{what} to {base}: {answer!r}")
+        router.answered(base)
         missing = _json(answer) if method == "DELETE" and answer.status_code == 404 else {}
         if "context" in missing:  # a delete without a context found nothing: none written
             if not missing_ok:  # the read's context stays in the error's body
@@ -594,7 +648,7 @@ def _write_plan(router: Router, method: str, key: bytes | str, value: bytes | No
         if written is not None:
             return written
         why.append(f"{base}: a node of another cluster" if answer.status_code ==
-                   _MISDIRECTED else f"{base}: HTTP {answer.status_code} (not written)")
+                   _MISDIRECTED else f"{base}: {_said(answer)} (not written)")
     raise _unserved(what, router.candidates(key), why)
 
 

@@ -57,6 +57,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
 import re
@@ -137,6 +138,7 @@ __all__ = [
     "check_secret",
     "http_status",
     "load_runtime_config",
+    "members_text",
     "shared_settings",
 ]
 
@@ -153,8 +155,12 @@ COMPARED_LIMITS = ("max_value_bytes", "max_key_bytes", "max_context_bytes", "max
 #: one another value is refused, naming it (``impl.peer_auth._same_settings``).
 #: The clock mode decides what a record is, the rest which nodes hold a key
 #: (session 26's user probe; docs/runtime.md, "Nodes with different settings").
+#: ``nodes``, the initial members the initial ring is drawn from (text:
+#: :func:`members_text`), since session 30's user probe: a node restarted with a file
+#: whose ``nodes`` named one more (``n4``, never started) connected and said nothing,
+#: listed ``n4`` as an up member of a four-node ring while its peers kept three.
 SHARED_SETTINGS = ("clock", "n", "partitioning", "tokens_per_node", "partitions",
-                   "ring_seed", "vclock_truncation")
+                   "ring_seed", "vclock_truncation", "nodes")
 #: the settings of :data:`SHARED_SETTINGS` a node's configuration does not read,
 #: by partitioning strategy (``ClusterConfig.initial_partitioning`` and
 #: ``partitioning_of``: strategy 3 places ``partitions`` equal partitions, not
@@ -164,6 +170,8 @@ SHARED_SETTINGS = ("clock", "n", "partitioning", "tokens_per_node", "partitions"
 #: review: ``tokens_per_node = 16`` on one node of three under the default
 #: strategy 3 was refused by both peers (26 and 41 refusal lines in a rolling
 #: restart), a change that moves no key.
+#: the longest text of a shared setting a hello carries (``impl.peer_auth``'s bound)
+_SETTING_TEXT = 255
 _UNREAD_SETTINGS = {"evenly-spaced": ("tokens_per_node", "partitions", "ring_seed"),
                     "strategy1": ("partitions",), "strategy2": (),
                     "strategy3": ("tokens_per_node",), "lww": ("vclock_truncation",)}
@@ -225,8 +233,22 @@ def shared_settings(config: ClusterConfig) -> tuple[tuple[str, str], ...]:
     (:data:`_UNREAD_SETTINGS`), so a peer that differs only in them is not refused."""
     unread = (_UNREAD_SETTINGS.get(config.partitioning, ())
               + _UNREAD_SETTINGS.get(config.clock, ()))
-    return tuple((name, str(getattr(config, name))) for name in SHARED_SETTINGS
-                 if name not in unread)
+    return tuple((name, members_text(config) if name == "nodes" else str(getattr(config, name)))
+                 for name in SHARED_SETTINGS if name not in unread)
+
+
+def members_text(config: ClusterConfig) -> str:
+    """``config``'s initial members (``[cluster] nodes``) as a hello's setting: the
+    names joined by commas, sorted under strategy 3 (which sorts them before it
+    places partitions, ``spec.ring.strategy3``) and in the file's order otherwise
+    (strategies 1 and 2 draw tokens in that order, evenly-spaced lays the ring out
+    in it); over 255 characters (the longest setting a hello carries), the count
+    and the first 32 hex digits of the text's SHA-256."""
+    names = sorted(config.nodes) if config.partitioning == "strategy3" else list(config.nodes)
+    text = ",".join(names)
+    if len(text) <= _SETTING_TEXT:
+        return text
+    return f"{len(names)} nodes, sha256 {hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
 class NodeServer:
@@ -343,6 +365,9 @@ class NodeServer:
         #: the file's (mtime in ns, size) when last read, and every node it named then
         self._config_read: tuple[int, int] | None = None
         self._config_nodes: dict[str, NodeAddresses] = {}
+        #: the addresses the file last gave each node it ever named (at this node's
+        #: start: :meth:`watch_file`), from which a change is told (:meth:`_adopt_addresses`)
+        self._file_gave: dict[str, NodeAddresses] = {}
         self.stopping = False
         self.metrics = NodeMetrics(lambda: self.node.stats, observed)
         self.http = HttpApi(self)
@@ -840,6 +865,10 @@ class NodeServer:
                 frame = None
                 while not queue.empty():
                     self._taken(dest, queue.get_nowait())
+                self._reread()  # its address may have changed in the file
+                if self.peers.get(dest) != address:  # dial the new one at once
+                    backoff = _FIRST_BACKOFF_S
+                    continue
                 backoff = (_FIRST_BACKOFF_S if await self._back_off(dest, backoff)
                            else min(backoff * 2, _MAX_BACKOFF_S))
                 continue
@@ -1063,6 +1092,7 @@ class NodeServer:
         writer.write(challenge)
         await writer.drain()
         _, opener = acceptor.on_proof(await reader.readexactly(TAG_BYTES))
+        self._reread()  # a peer restarted with its addresses changed in the file
         self._one_process(src, acceptor.peer_info)
         self._compare_limits(src, acceptor.peer_info)
         return src, opener
@@ -1201,6 +1231,23 @@ class NodeServer:
         finding the file unchanged, was refused as an unknown node for good: n5
         never joined (session 17's data probe, real processes: ``not-joined`` 45 s
         later, every request to it 503). Source: docs/runtime.md, "Join and leave"."""
+        if not self._reread():
+            return False
+        addresses = self._config_nodes.get(name)
+        if addresses is None:
+            return False
+        if name not in self.peers:
+            self.peers[name] = addresses.peer
+            self.http_addresses[name] = addresses.http
+            log.info("%s: learned the addresses of %s from %s", self.name, name,
+                     self.config_path)
+        return True
+
+    def _reread(self) -> bool:
+        """Re-read the cluster file if it changed since the last read, and adopt what
+        it now gives the nodes this node knows (:meth:`_adopt_addresses`); whether
+        ``_config_nodes`` holds a usable read (False: no file, or one that cannot be
+        read or loaded, logged once until it changes)."""
         if self.config_path is None:
             return False
         try:
@@ -1223,15 +1270,53 @@ class NodeServer:
             try:
                 self._config_nodes = dict(load_runtime_config(self.config_path).nodes)
             except (OSError, errors.ConfigError) as error:
+                self._config_nodes = {}
                 log.warning("%s: cannot re-read %s: %s", self.name, self.config_path, error)
                 return False
-        addresses = self._config_nodes.get(name)
-        if addresses is None:
-            return False
-        self.peers[name] = addresses.peer
-        self.http_addresses[name] = addresses.http
-        log.info("%s: learned the addresses of %s from %s", self.name, name, self.config_path)
-        return True
+            # told from what the file last gave each node, not from its previous read:
+            # a read that failed (the file half written: even write_text truncates
+            # first) or that lacked the node made that read empty or partial, and until
+            # session 30's review the change written after it was never adopted (n2
+            # dialed at its old port for good, w=3 puts 504 17 s on)
+            before = dict(self._file_gave)
+            self._file_gave.update(self._config_nodes)
+            self._adopt_addresses(before)
+        return bool(self._config_nodes)
+
+    def watch_file(self, path: Path | None, nodes: dict[str, NodeAddresses]) -> None:
+        """Re-read the cluster file at ``path`` (None: none) when it changes (:meth:`_reread`);
+        ``nodes``: the addresses it gave every node when this node started, from which
+        a change is told (the running addresses may differ from the file's: a port 0
+        there is the port bound)."""
+        self.config_path = path
+        self._config_nodes = dict(nodes)
+        self._file_gave = dict(nodes)
+
+    def _adopt_addresses(self, before: dict[str, NodeAddresses]) -> None:
+        """Take the peer and HTTP addresses the cluster file, just re-read, gives each
+        node this node knows where they differ from ``before`` (what the file last gave
+        each node, at this node's start at first: :meth:`watch_file`), saying so
+        (WARNING); a port 0 (bound by the process that serves it) is not taken. The
+        file is re-read
+        when a node joins (:meth:`_learn`), a known peer passes its hello (it may have
+        been restarted with an address changed in the file), and a dial fails
+        (:meth:`_write_frames`). Before session 30's user probe a known node's
+        addresses were those of this node's start for good: n2 restarted with its
+        ``peer`` port changed in the file (the others running) was dialed at its old
+        port for ever, each dial refused and nothing logged: 10 of 10 puts at
+        ``w=3`` through n1 or n2 answered 504 and reads at ``r=3`` 503, 40 s on; a
+        changed ``http`` port was advertised in ``/status`` as the old one."""
+        for name, addresses in self._config_nodes.items():
+            old = before.get(name)
+            if (name == self.name or name not in self.peers or old is None
+                    or (old.peer, old.http) == (addresses.peer, addresses.http)
+                    or 0 in (addresses.peer.port, addresses.http.port)):
+                continue
+            log.warning("%s: %s now has peer %s, HTTP %s in %s (before: peer %s, HTTP "
+                        "%s)", self.name, name, addresses.peer, addresses.http,
+                        self.config_path, self.peers[name], self.http_addresses.get(name))
+            self.peers[name] = addresses.peer
+            self.http_addresses[name] = addresses.http
 
     def _deliver(self, src: str, frame: bytes) -> None:
         """Hand one authenticated frame to the core. A frame that does not decode into

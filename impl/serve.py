@@ -212,7 +212,7 @@ async def serve(
             server = NodeServer(name, config.cluster, storage, peers, seed=index,
                                 rejoin=rejoin, announce=announce)
             server.http_addresses = http
-            server.config_path = config.path
+            server.watch_file(config.path, dict(config.nodes))
             await server.start(addresses.peer, addresses.http)
         except BaseException:
             if engine is not None:
@@ -306,6 +306,11 @@ def main(argv: list[str]) -> int:
     if exposed is not None and config.cluster.secret not in EXAMPLE_SECRETS:
         log.warning("%s", exposed)  # (session 13's probe B: said nothing before)
     names = list(config.cluster.nodes) if args.all else args.node
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:  # named as a data file shared with itself before session 30's user probe
+        print(f"vdynamo serve: --node {twice[0]} given twice: a node runs once (name "
+              "each node of this process once)", file=sys.stderr)
+        return 2
     unknown = [n for n in names if n not in config.nodes]
     if unknown:
         print(f"vdynamo serve: unknown node {unknown[0]!r} (the file names "

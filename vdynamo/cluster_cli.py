@@ -285,6 +285,23 @@ def _alive(pid: int) -> bool:
     return fields[0] not in ("Z", "X")
 
 
+def _silent(pid: int) -> str:
+    """What ``cluster status`` says of a running node ``pid`` that does not answer
+    ``/health``: ``stopped`` (its process stopped, state T: SIGSTOP, Ctrl-Z, a
+    debugger), ``no answer`` (running longer than a start takes), or ``""`` (it may
+    still be starting). Before session 30's user probe every such node was
+    ``starting``: a node stopped by SIGSTOP an hour before too."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        age = uptime - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return ""
+    if fields[0] in ("T", "t"):
+        return "stopped"
+    return "no answer" if age > _START_TIMEOUT_S else ""
+
+
 def _answer(port: int, path: str, timeout: float = 1.0) -> dict[str, Any] | None:
     """The JSON object a node on loopback ``port`` answers to ``GET path`` (``/health``,
     ``/status``) within ``timeout`` seconds; None if it does not answer, or not with a
@@ -482,6 +499,30 @@ def _changed_counts(args: argparse.Namespace, directory: Path, names: list[str])
             "data); nothing was started")
 
 
+def _ports_of_the_file(directory: Path, state: dict[str, Any]) -> None:
+    """Record in ``state`` (``cluster.json``) the ports ``directory/cluster.toml`` now
+    gives each node, the file its ``vdynamo serve`` reads, saying which changed: an
+    operator may edit a port there (one taken on this machine; the documented way to
+    change a setting on a restart is to edit the file). Before session 30's user
+    probe ``cluster up`` waited at the ports recorded when the cluster was made: n1's
+    ``http`` port edited, `cluster up` said ``n1 not ready within 30 s`` and stopped
+    every node (exit 1), and ``get``, ``status`` and the client's seeds used the old
+    port. A file that does not load is left to ``serve``, which names its error."""
+    try:
+        nodes = load_runtime_config(directory / "cluster.toml").nodes
+    except (OSError, ConfigError):
+        return
+    for name, entry in state["nodes"].items():
+        addresses = nodes.get(name)
+        if addresses is None:
+            continue
+        for key, port in (("peer", addresses.peer.port), ("http", addresses.http.port)):
+            if port and entry.get(key) != port:
+                print(f"{name}: {key} port {port} (from {directory / 'cluster.toml'}; "
+                      f"was {entry.get(key)})", file=sys.stderr)
+                entry[key] = port
+
+
 def _up(args: argparse.Namespace) -> int:
     directory: Path = args.dir
     fresh = not (directory / "cluster.toml").exists()
@@ -532,6 +573,8 @@ def _up(args: argparse.Namespace) -> int:
     if not fresh and (problem := _changed_counts(args, directory, names)) is not None:
         print(f"vdynamo cluster up: {problem}", file=sys.stderr)
         return 2
+    if not fresh:
+        _ports_of_the_file(directory, state)
     started = [name for name in names if not _ours(directory, state["nodes"][name]["pid"])]
     if taken := _ports_taken(state, started):
         print(f"vdynamo cluster up: {', '.join(taken)}: in use by another process (another "
@@ -599,9 +642,12 @@ def _status(args: argparse.Namespace) -> int:
             # a node that left or was removed is not down: before session 22 it
             # counted as one, so `cluster status` exited 1 after every clean leave
             down += 1
-        what = ("removed" if entry.get("removed") else "left") if gone else (
-            "ready" if health and health.get("ready") else
-            "starting" if running else "down")
+        if gone:
+            what = "removed" if entry.get("removed") else "left"
+        elif health:
+            what = "ready" if health.get("ready") else "starting"
+        else:
+            what = (_silent(entry["pid"]) or "starting") if running else "down"
         if health:
             member = str(health.get("member_status", "?"))
         else:  # what the members say of it: a removal shows `removing`, then `removed`

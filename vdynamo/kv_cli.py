@@ -4,8 +4,9 @@ KEY [--context C]``: one request to a real cluster through the client library
 
 The nodes are ``--node host:port`` (repeatable), else those of the local
 cluster in ``--dir`` (default ``./vdynamo-cluster``, see ``vdynamo cluster up``).
-``get`` prints each sibling (one line each; ``--json``: one JSON object with the
-values base64) and then ``context: C``; it exits 1 when the key has no value.
+``get`` prints each sibling (one line each, escaped: :func:`shown`; ``--json``: one
+JSON object with the values base64) and then ``context: C``; it exits 1 when the
+key has no value.
 ``put`` and ``delete`` print the new context (a delete writes a tombstone: a
 later ``get`` prints no value and this context; without ``--context`` the
 node reads the key first and deletes what it read, as Riak does: a key with no
@@ -36,7 +37,7 @@ from impl.runtime_config import load_runtime_config
 from vdynamo.client import Client, RequestRefusedError, connect
 from vdynamo.cluster_cli import DEFAULT_DIR, node_running, read_state
 
-__all__ = ["main_delete", "main_get", "main_put"]
+__all__ = ["main_delete", "main_get", "main_put", "shown"]
 
 T = TypeVar("T")
 
@@ -101,6 +102,39 @@ def _no_cluster(directory: Path) -> str:
             f"addresses: {addresses}")
 
 
+#: how :func:`shown` writes the characters it escapes that have a short form
+_SHORT_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def shown(value: bytes) -> str:
+    r"""``value`` as one line of ``vdynamo get``'s output: UTF-8 text as it is, but a
+    backslash, a newline, CR and tab as ``\\``, ``\n``, ``\r``, ``\t``, a byte that is
+    not UTF-8 as ``\xNN`` and any other character that is not printable as
+    ``\xNN`` (ASCII: its byte) or ``\uNNNN``, ``\UNNNNNNNN`` (from U+0080 on), so
+    that each line is one sibling and reads back to its bytes
+    (``tests/vdynamo/test_kv_shown.py`` inverts it; session 30's review: U+0080 and
+    the byte 0x80 both printed ``\x80``). Before session 30's user probe a value was
+    printed decoded with ``backslashreplace``: the value ``line1\nline2`` printed as two
+    lines, exactly as two siblings ``line1`` and ``line2`` do, and the four
+    characters ``\xff`` as the byte 0xFF (``--json`` gives the exact bytes)."""
+    out = []
+    for char in value.decode("utf-8", "surrogateescape"):
+        code = ord(char)
+        if char in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[char])
+        elif 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif char.isprintable():
+            out.append(char)
+        else:
+            # from U+0080 on \uNNNN, never \xNN: that is a byte 0x80-0xFF that is not
+            # UTF-8 (above); until session 30's review U+0080 (b"\xc2\x80") and the
+            # byte 0x80 (b"\x80") both printed \x80
+            out.append(f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
+                       if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
+
+
 def main_get(argv: list[str]) -> int:
     """``vdynamo get KEY [--r R] [--json]``."""
     parser = _parser("vdynamo get")
@@ -115,7 +149,7 @@ def main_get(argv: list[str]) -> int:
                           "content_types": got.content_types, "context": got.context}))
     else:
         for value in got.values:
-            print(value.decode("utf-8", "backslashreplace"))
+            print(shown(value))
         if not got.values:
             print("(no value)", file=sys.stderr)
         print(f"context: {got.context}")

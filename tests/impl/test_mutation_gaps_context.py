@@ -121,3 +121,16 @@ def test_an_authenticated_body_of_unsorted_ids_reads_as_its_canonical_clock() ->
     assert _decode(_signed(body)) == VClock.of({"a": 1, "b": 2})
     with pytest.raises(BadContextError, match=r"^context failed authentication"):
         _decode(_signed(body, key=b"other"))
+
+
+def test_a_context_issued_under_another_secret_names_a_secret_change_and_what_to_do() -> None:
+    """Session 30's user probe: after a secret rotation (every node restarted with a
+    new ``[cluster] secret`` and ``--adopt-store``) each client's context is refused;
+    the message named tampering, another cluster or another key, not the rotation,
+    nor what to do."""
+    issued = encode_context(VClock.of({"n1": 2}), key=KEY, mode=ClockMode.DVV,
+                            secret=b"o" * 32)
+    with pytest.raises(BadContextError) as refused:
+        _decode(issued)
+    assert "issued before the cluster's secret changed" in str(refused.value)
+    assert str(refused.value).endswith("read the key again for a fresh context")

@@ -221,3 +221,15 @@ def test_one_nodes_own_two_ports_get_no_replacement_hint(tmp_path: Path) -> None
         load_runtime_config(path)
     assert str(refused.value) == ("[nodes.n1] http: 127.0.0.1:7001 is also [nodes.n1] peer; "
                                   "every port needs an address of its own")
+
+
+def test_serve_refuses_a_node_named_twice_naming_it(tmp_path: Path) -> None:
+    """``vdynamo serve FILE --node n1 --node n1`` exits 2 naming the repeated node,
+    nothing started. Before session 30's user probe it said ``[nodes.n1] data:
+    n1.sqlite is also the data file of [nodes.n1]; every node needs a file of its
+    own``: a shared file, where the mistake is the argument."""
+    path = tmp_path / "cluster.toml"
+    path.write_text(_write_hosts(tmp_path, "10.0.0.1", "10.0.0.2").read_text())
+    done = vdynamo("serve", str(path), "--node", "n1", "--node", "n1", timeout=30)
+    assert done.returncode == 2, done.stderr
+    assert "--node n1 given twice" in done.stderr and "data file" not in done.stderr

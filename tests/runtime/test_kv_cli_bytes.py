@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.runtime.live import call, cluster, run, url
-from vdynamo.kv_cli import main_delete, main_get, main_put
+from vdynamo.kv_cli import main_delete, main_get, main_put, shown
 
 
 def test_a_key_and_value_not_utf8_are_stored_as_their_bytes(
@@ -35,3 +35,31 @@ def test_a_key_and_value_not_utf8_are_stored_as_their_bytes(
     run(scenario())
     out = capsys.readouterr()
     assert '"values": ["//4="]' in out.out and "Traceback" not in out.err
+
+
+def test_each_printed_line_is_one_sibling_and_reads_back_unambiguously(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Session 30's user probe: ``vdynamo get`` printed a value decoded with
+    ``backslashreplace``, so the one value ``line1\\nline2`` printed as the two lines
+    two siblings ``line1`` and ``line2`` print, and the text ``x\\xffy`` (a backslash)
+    as the bytes ``x``, 0xFF, ``y``."""
+    async def scenario() -> list[str]:
+        outputs = []
+        async with cluster(tmp_path) as servers:
+            address = str(servers[0].http_address)
+            puts = [("one", "line1\nline2"), ("two", "line1"), ("two", "line2"),
+                    ("text", "x\\xffy"), ("bytes", os.fsdecode(b"x\xffy"))]
+            for key, value in puts:  # blind puts: "two" gets two siblings
+                assert await asyncio.to_thread(main_put, ["--node", address, key, value]) == 0
+            capsys.readouterr()
+            for key in ("one", "two", "text", "bytes"):
+                assert await asyncio.to_thread(main_get, ["--node", address, key]) == 0
+                printed = capsys.readouterr().out.splitlines()
+                assert printed[-1].startswith("context: ")
+                outputs.append("\n".join(sorted(printed[:-1])))
+        return outputs
+    one, two, text, raw = run(scenario())
+    assert one == "line1\\nline2" and two == "line1\nline2"  # before: equal
+    assert text == "x\\\\xffy" and raw == "x\\xffy"  # before: both x\xffy
+    assert shown(b"caf\xc3\xa9 \t\r\x00\x7f") == "café \\t\\r\\x00\\x7f"
+    assert shown("\u2028\U0001f600".encode()) == "\\u2028\U0001f600"

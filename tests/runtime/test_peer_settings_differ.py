@@ -32,7 +32,7 @@ from impl.peer_auth import (
     PeerAuthError,
     parse_hello_head,
 )
-from impl.runtime import SHARED_SETTINGS, NodeServer, shared_settings
+from impl.runtime import NodeServer, shared_settings
 from tests.runtime.live import SECRET, closed_by_node, cluster, dial, run
 
 _DVV = (("clock", "dvv"), ("n", "3"))
@@ -159,15 +159,14 @@ def test_a_live_node_refuses_a_peer_of_another_ring_and_logs_it(
         async with cluster(tmp_path) as servers:
             n1, n3 = servers[0], servers[2]
             refused = n1.refused_peers
-            settings = {name: str(getattr(n1.config, name)) for name in SHARED_SETTINGS}
+            settings = dict(shared_settings(n1.config))
             settings["ring_seed"] = "7"
             reader = await _dial_unchecked(n1, HelloInfo(
                 n1.config.name, (), tuple(sorted(settings.items()))), monkeypatch)
             closed = await closed_by_node(reader, 5.0)
             # the same hello with n1's own settings is served (the connection stays)
             reader, writer, _ = await dial(n1, "n2", info=HelloInfo(
-                n1.config.name, (), tuple((name, str(getattr(n1.config, name)))
-                                          for name in SHARED_SETTINGS)))
+                n1.config.name, (), shared_settings(n1.config)))
             stays = not await closed_by_node(reader, 0.5)
             writer.close()
             # a node restarted with another clock: n3 dials again and is refused
