@@ -40,9 +40,19 @@ from impl.records import Record, encode_record
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout, ReapTombstone
-from impl.versions import ACTOR_META, TOMBSTONE, ClockMode, Sibling, apply_put, sibling_count
+from impl.versions import (
+    ACTOR_META,
+    TOMBSTONE,
+    ClockMode,
+    Sibling,
+    apply_put,
+    context_clock,
+    note_key_merge,
+    renew_key_actor,
+    sibling_count,
+)
 from spec import dvv
-from spec.vclock import VClock
+from spec.vclock import VClock, client_entry
 from tests.impl.test_node_driver import Driver, make_config
 
 KEY = b"cart"
@@ -470,20 +480,60 @@ def test_each_lww_re_mint_cancels_its_round_counts_and_stops_at_max_remints() ->
     assert [type(e.result) for e in effects if isinstance(e, Reply)] == [PutResult]
 
 
+def _client_vclock_put(value: bytes, client: str) -> tuple[Node, MemoryStorage,
+                                                           dict[str, ReplicaPut]]:
+    """client-vclock, N = 3, W = 2: n1 coordinates ``PUT cart value`` of ``client`` at
+    time 1 (request 7): (n1, its storage, the ReplicaPut sent to each other target)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="client-vclock"), storage,
+                seed=1)
+    node.start(0.0)
+    effects = persist(storage, node.client_request(1.0, PutRequest(7, KEY, value, b"", None,
+                                                                   client)))
+    return node, storage, {e.dest: e.message for e in effects
+                           if isinstance(e, Send) and isinstance(e.message, ReplicaPut)}
+
+
 def test_an_ack_carrying_a_record_of_no_versions_counts_as_an_ack() -> None:
     """client-vclock: an ack whose record holds no sibling (a forged or newer peer's)
     holds no counter of the put's entry (0): the ack counts and the put is answered
     (session 29's mutants of ``_client_counter``: no default, or None, raised an
     internal error)."""
-    storage = MemoryStorage("always")
-    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="client-vclock"), storage,
-                seed=1)
-    node.start(0.0)
-    effects = persist(storage, node.client_request(1.0, PutRequest(7, KEY, b"v", b"", None,
-                                                                   "c1")))
-    (put,) = [e.message for e in effects if isinstance(e, Send) and e.dest == "n2"
-              and isinstance(e.message, ReplicaPut)]
+    node, _, sent = _client_vclock_put(b"v", "c1")
+    put = sent["n2"]
     raw = encode_record(Record(ClockMode.CLIENT_VCLOCK))
     out = node.receive(1.1, "n2", ReplicaPutAck(put.op_id, KEY, record=raw))
     assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
     assert node.stats["internal-error"] == 0 and node.stats["put-remints"] == 0
+
+
+def test_a_late_re_mint_of_a_pinned_key_names_its_fresh_entry_by_the_pinned_actor() -> None:
+    """client-vclock, N = 3, W = 2: n1's v3 is answered (its own ack and n2's), then n1
+    reaps the key and the stale copy of v3 comes back (a read repair, a late hint), so
+    the key is pinned to the node-wide epoch counter, 1
+    (:func:`impl.versions.note_key_merge`) while n1's copy holds v3's counter of epoch
+    0; n3's late ack holds a reused dot of v3's entry: the late round's fresh entry is
+    ``<key actor>/remint/<op id>``, the key actor the pinned one (``<lifetime>.1``),
+    not the epoch n1's copy holds (session 29's open ``_remint__mutmut_48``:
+    ``self.actor(None, stored)``, the key not named, so no pin found)."""
+    node, storage, sent = _client_vclock_put(b"v3", "alice")
+    out = persist(storage, node.receive(1.01, "n2", ReplicaPutAck(sent["n2"].op_id, KEY)))
+    assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
+    mine = client_entry("alice", node.actor)  # v3's entry, of epoch 0
+    copy = node.replica.local_record(KEY)
+    assert context_clock(copy).counter(mine) == 1
+    renew_key_actor(node.storage, node.actor, KEY)  # the reap: the counter is 1
+    note_key_merge(node.storage, node.actor, KEY, Record.empty(ClockMode.CLIENT_VCLOCK),
+                   copy)  # the stale copy back: pinned to epoch 1
+    persist(storage, [])
+    pinned = f"{node.actor}.1"
+    assert node.key_actor(KEY) == pinned
+    forged = encode_record(Record(ClockMode.CLIENT_VCLOCK, (Sibling(
+        b"v2", VClock.of({mine: 2}, {mine: 0.0}), 0.0, "n3"),)))
+    persist(storage, node.receive(1.02, "n3", ReplicaPutAck(sent["n3"].op_id, KEY,
+                                                            record=forged)))
+    assert node.stats["put-remints"] == 1
+    fresh = client_entry(f"{pinned}/remint/{sent['n3'].op_id}", pinned)
+    (late,) = [s for s in node.replica.local_record(KEY).siblings if s.value == b"v3"
+               and len(s.clock.pairs) == 2]
+    assert sorted(late.clock.entries.items()) == sorted([(mine, 1), (fresh, 1)])
