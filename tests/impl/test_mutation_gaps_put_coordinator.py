@@ -537,3 +537,26 @@ def test_a_late_re_mint_of_a_pinned_key_names_its_fresh_entry_by_the_pinned_acto
     (late,) = [s for s in node.replica.local_record(KEY).siblings if s.value == b"v3"
                and len(s.clock.pairs) == 2]
     assert sorted(late.clock.entries.items()) == sorted([(mine, 1), (fresh, 1)])
+
+
+@pytest.mark.parametrize("delete", [False, True])
+def test_each_late_ack_of_an_answered_delete_reaps_at_its_time_in_immediate_mode(
+        delete: bool) -> None:
+    """``delete_mode = "immediate"``, N = 3, W = 1: the put is answered by n1's own
+    write; each late ack (n2 at 1.1, n3 at 1.2) of a delete schedules the reap of its
+    tombstone at the targets at once, at the ack's time; a put's late acks schedule
+    none (session 30's mutants of ``on_ack``: ``replied or tombstone``, a reap of the
+    record ``b""``; the reap's time None)."""
+    node = Node("n1", make_config(3, n=3, r=1, w=1, delete_mode="immediate"),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    request = PutRequest(7, KEY, b"" if delete else b"milk", b"", None, "c1", 0, delete)
+    first = node.client_request(1.0, request)
+    assert [type(e.result) for e in first if isinstance(e, Reply)] == [PutResult]
+    (coordination,) = node.puts.coordinations.values()
+    late = [*node.receive(1.1, "n2", ReplicaPutAck(coordination.op_id, KEY)),
+            *node.receive(1.2, "n3", ReplicaPutAck(coordination.op_id, KEY))]
+    reaps = [(e.at, e.timer) for e in _reap_timers(late)]
+    tombstone = ReapTombstone(KEY, coordination.tombstone, coordination.targets)
+    assert reaps == ([(1.1, tombstone), (1.2, tombstone)] if delete else [])
+    assert node.puts.coordinations == {}
