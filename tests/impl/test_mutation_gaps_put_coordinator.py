@@ -36,7 +36,7 @@ from impl.put_coordinator import (
     put_quorum_reached,
     sends_error,
 )
-from impl.records import Record, encode_record
+from impl.records import Record, decode_record, encode_record
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout, ReapTombstone
@@ -560,3 +560,23 @@ def test_each_late_ack_of_an_answered_delete_reaps_at_its_time_in_immediate_mode
     tombstone = ReapTombstone(KEY, coordination.tombstone, coordination.targets)
     assert reaps == ([(1.1, tombstone), (1.2, tombstone)] if delete else [])
     assert node.puts.coordinations == {}
+
+
+def test_a_wall_clock_lww_put_is_stamped_by_the_clock_alone_past_a_floor() -> None:
+    """lww with ``lww_timestamps = "wall-clock"`` (the paper's naive rule): a put
+    coordinated at 100 s is stamped 100 s although the key has a floor at 130 s (a
+    tombstone reaped ahead of the clock, or adopted from a replica's ack); only the
+    hybrid rule stamps above a floor (session 30's mutants of ``_coordinate``: the
+    floor read whatever the rule, ``lww or hybrid``)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="lww",
+                                  lww_timestamps="wall-clock"), storage, seed=1)
+    node.start(0.0)
+    node.replica.adopt_lww_floor(KEY, 130.0)
+    assert node.replica.lww_floors == {KEY: 130.0}
+    effects = persist(storage, node.client_request(100.0, PutRequest(7, KEY, b"v", b"",
+                                                                     None)))
+    assert [s.stamp for s in node.replica.local_record(KEY).siblings] == [100.0]
+    sent = [decode_record(e.message.record, ClockMode.LWW) for e in effects
+            if isinstance(e, Send) and isinstance(e.message, ReplicaPut)]
+    assert [[s.stamp for s in record.siblings] for record in sent] == [[100.0], [100.0]]
