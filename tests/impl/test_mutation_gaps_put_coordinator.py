@@ -42,6 +42,7 @@ from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout, ReapTombstone
 from impl.versions import (
     ACTOR_META,
+    MAX_COUNTER,
     TOMBSTONE,
     ClockMode,
     Sibling,
@@ -580,3 +581,23 @@ def test_a_wall_clock_lww_put_is_stamped_by_the_clock_alone_past_a_floor() -> No
     sent = [decode_record(e.message.record, ClockMode.LWW) for e in effects
             if isinstance(e, Send) and isinstance(e.message, ReplicaPut)]
     assert [[s.stamp for s in record.siblings] for record in sent] == [[100.0], [100.0]]
+
+
+def test_a_late_round_that_cannot_mint_answers_nothing_more() -> None:
+    """client-vclock, N = 3, W = 2: v3 is answered (n1's write and n2's ack); then n1's
+    client counter floor reaches :data:`impl.versions.MAX_COUNTER` (a reap of a
+    record at the limit) and n3's late ack asks a late round, whose fresh entry
+    cannot be minted above the floor: the put was answered already, so the refusal
+    answers nothing (a second answer would tell the client its acknowledged put
+    failed; session 30's ``_coordinate__mutmut_66``, ``replied and False``)."""
+    node, storage, sent = _client_vclock_put(b"v3", "alice")
+    out = persist(storage, node.receive(1.01, "n2", ReplicaPutAck(sent["n2"].op_id, KEY)))
+    assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
+    node.replica.raise_floor(MAX_COUNTER)
+    mine = client_entry("alice", node.actor)
+    forged = encode_record(Record(ClockMode.CLIENT_VCLOCK, (Sibling(
+        b"v2", VClock.of({mine: 2}, {mine: 0.0}), 0.0, "n3"),)))
+    late = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(sent["n3"].op_id, KEY,
+                                                                   record=forged)))
+    assert node.stats["put-remints"] == 1
+    assert [e for e in late if isinstance(e, Reply)] == []
