@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from impl.context import decode_context
+from impl.context import decode_context, encode_context_pairs
 from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.errors import (
     BadMessageError,
@@ -487,16 +487,22 @@ def test_each_lww_re_mint_cancels_its_round_counts_and_stops_at_max_remints() ->
     assert [type(e.result) for e in effects if isinstance(e, Reply)] == [PutResult]
 
 
-def _client_vclock_put(value: bytes, client: str) -> tuple[Node, MemoryStorage,
-                                                           dict[str, ReplicaPut]]:
-    """client-vclock, N = 3, W = 2: n1 coordinates ``PUT cart value`` of ``client`` at
-    time 1 (request 7): (n1, its storage, the ReplicaPut sent to each other target)."""
+def _client_vclock_put(value: bytes, client: str, *, clock: str = "client-vclock",
+                       context: tuple[tuple[str, int], ...] = ()
+                       ) -> tuple[Node, MemoryStorage, dict[str, ReplicaPut]]:
+    """``clock`` (client-vclock), N = 3, W = 2: n1 coordinates ``PUT cart value`` of
+    ``client`` at time 1 (request 7) with a context of ``context``'s pairs (an entry
+    of n1's key actor named ``{actor}``): (n1, its storage, the ReplicaPut sent to
+    each other target)."""
     storage = MemoryStorage("always")
-    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="client-vclock"), storage,
-                seed=1)
+    config = make_config(3, n=3, r=2, w=2, clock=clock)
+    node = Node("n1", config, storage, seed=1)
     node.start(0.0)
-    effects = persist(storage, node.client_request(1.0, PutRequest(7, KEY, value, b"", None,
-                                                                   client)))
+    pairs = tuple((entry.format(actor=node.actor), counter) for entry, counter in context)
+    encoded = encode_context_pairs(pairs, key=KEY, mode=ClockMode(clock),
+                                   secret=config.context_secret) if pairs else b""
+    effects = persist(storage, node.client_request(1.0, PutRequest(7, KEY, value, encoded,
+                                                                   None, client)))
     return node, storage, {e.dest: e.message for e in effects
                            if isinstance(e, Send) and isinstance(e.message, ReplicaPut)}
 
@@ -535,8 +541,7 @@ def test_a_late_re_mint_of_a_pinned_key_names_its_fresh_entry_by_the_pinned_acto
     persist(storage, [])
     pinned = f"{node.actor}.1"
     assert node.key_actor(KEY) == pinned
-    forged = encode_record(Record(ClockMode.CLIENT_VCLOCK, (Sibling(
-        b"v2", VClock.of({mine: 2}, {mine: 0.0}), 0.0, "n3"),)))
+    forged = _reused_dot(mine, 2)
     persist(storage, node.receive(1.02, "n3", ReplicaPutAck(sent["n3"].op_id, KEY,
                                                             record=forged)))
     assert node.stats["put-remints"] == 1
@@ -601,9 +606,45 @@ def test_a_late_round_that_cannot_mint_answers_nothing_more() -> None:
     assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
     node.replica.raise_floor(MAX_COUNTER)
     mine = client_entry("alice", node.actor)
-    forged = encode_record(Record(ClockMode.CLIENT_VCLOCK, (Sibling(
-        b"v2", VClock.of({mine: 2}, {mine: 0.0}), 0.0, "n3"),)))
+    forged = _reused_dot(mine, 2)
     late = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(sent["n3"].op_id, KEY,
                                                                    record=forged)))
     assert node.stats["put-remints"] == 1
     assert [e for e in late if isinstance(e, Reply)] == []
+
+
+def _reused_dot(entry: str, counter: int) -> bytes:
+    """A replica's record (an ack's) of one version ``v2`` at ``{entry: counter}``."""
+    return encode_record(Record(ClockMode.CLIENT_VCLOCK, (Sibling(
+        b"v2", VClock.of({entry: counter}, {entry: 0.0}), 0.0, "n3"),)))
+
+
+def test_the_re_mint_guard_watches_the_entry_the_put_incremented_not_one_it_read() -> None:
+    """client-vclock: alice's put read bob's entry at 5 (``<n1> bob``, sorting after
+    hers) and minted ``<n1> alice`` at 1: n2's ack holding ``<n1> alice`` at 2 (a
+    reused dot) makes n1 mint the put again; the entry watched is not bob's, which
+    the put only carried (session 30's mutants of ``_coordinate``'s entry choice:
+    ``counter >= context's``, ``... or counter > minted``)."""
+    node, storage, sent = _client_vclock_put(b"v3", "alice", context=(("{actor} bob", 5),))
+    mine = client_entry("alice", node.actor)
+    (version,) = decode_record(sent["n2"].record, ClockMode.CLIENT_VCLOCK).siblings
+    assert version.clock.entries == {mine: 1, client_entry("bob", node.actor): 5}
+    persist(storage, node.receive(1.01, "n2", ReplicaPutAck(sent["n2"].op_id, KEY,
+                                                            record=_reused_dot(mine, 2))))
+    assert node.stats["put-remints"] == 1
+
+
+def test_a_record_in_a_server_vclock_ack_counts_as_an_ack() -> None:
+    """server-vclock: a replica acks with no record; one that carries a record (a
+    forged or newer peer's) holding a higher counter of the put's entry is not minted
+    again: the ack counts and the put is answered (session 30's
+    ``_coordinate__mutmut_219``, the re-mint state kept in every mode)."""
+    node, storage, sent = _client_vclock_put(b"v3", "", clock="server-vclock")
+    (version,) = decode_record(sent["n2"].record, ClockMode.SERVER_VCLOCK).siblings
+    ((entry, counter),) = version.clock.pairs
+    higher = encode_record(Record(ClockMode.SERVER_VCLOCK, (Sibling(
+        b"v2", VClock.of({entry: counter + 1}, {entry: 0.0}), 0.0, "n3"),)))
+    out = persist(storage, node.receive(1.01, "n2", ReplicaPutAck(sent["n2"].op_id, KEY,
+                                                                  record=higher)))
+    assert node.stats["put-remints"] == 0
+    assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
