@@ -5,6 +5,8 @@ get there (its reap included)."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from impl.context import decode_context
@@ -191,3 +193,16 @@ def test_a_get_short_of_r_at_its_deadline_names_the_outsiders_empty_answers(
     (reply,) = [e for e in node.fire(1.0, GetTimeout(op_id)) if isinstance(e, Reply)]
     assert isinstance(reply.error, QuorumError)
     assert str(reply.error) == message
+
+
+def test_a_get_asks_the_first_fallback_at_once_for_a_suspected_target() -> None:
+    """n2 suspected when the get starts: its share goes to the first fallback, n4, in
+    the first round (session 30's ``_send__mutmut_4``: the reachability of None asked,
+    so the suspected n2 itself)."""
+    node = Node("n1", make_config(5, n=3, r=3, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.set_suspected({"n2": math.inf})
+    effects = node.client_request(0.0, GetRequest(7, KEY, None, "c1"))
+    (op_id,) = node.gets.coordinations
+    assert sorted(_asked(effects, op_id)) == ["n3", "n4"]
+    assert node.gets.coordinations[op_id].sent_to == {"n1": "n1", "n2": "n4", "n3": "n3"}
