@@ -5,6 +5,10 @@ get there (its reap included)."""
 
 from __future__ import annotations
 
+import math
+
+import pytest
+
 from impl.context import decode_context
 from impl.effects import CancelTimer, Effect, GetResult, Reply, Send, SetTimer
 from impl.errors import QuorumError
@@ -158,3 +162,47 @@ def test_a_get_answered_at_once_schedules_the_reap_of_its_tombstone_at_the_nodes
     reaps = [e.at for e in effects
              if isinstance(e, SetTimer) and isinstance(e.timer, ReapTombstone)]
     assert reaps == [5.0 + config.tombstone_grace_s]
+
+
+_OWN = ", and the coordinator's own read, not rebuilt,"
+
+
+@pytest.mark.parametrize(("replies", "uncounted", "message"), [
+    # n1's own read uncounted (a range it has not rebuilt), two fallbacks' empty stores
+    (("n1", "n4", "n5"), ("n1",), "get reached 0 of R=3 replicas before the timeout "
+     f"(2 empty answer(s) of nodes outside the key's top N{_OWN} do not make a not found)"),
+    # the fallbacks' empty stores alone
+    (("n4", "n5"), (), "get reached 0 of R=3 replicas before the timeout (2 empty "
+     "answer(s) of nodes outside the key's top N do not make a not found)"),
+    # a replica's word (n3's version): the fallback's empty store counts beside it
+    (("n3", "n4"), (), "get reached 2 of R=3 replicas before the timeout"),
+])
+def test_a_get_short_of_r_at_its_deadline_names_the_outsiders_empty_answers(
+        replies: tuple[str, ...], uncounted: tuple[str, ...], message: str) -> None:
+    """The deadline's QuorumError word for word: the outsiders' empty answers are
+    named only when no reply counted, and the coordinator's own uncounted read only
+    when it is a target's (session 30's mutants of ``on_timeout``: the outsiders
+    counted among the targets or beside counted replies, the own read named
+    whenever, the text's words)."""
+    node, op_id = _get(5, r=3)
+    coordination = node.gets.coordinations[op_id]
+    empty = Record.empty(ClockMode.DVV)
+    version = apply_put(empty, VClock(), b"v", coordinator="n3", client_id="c1", now=0.0)
+    coordination.replies = {name: version if name == "n3" else empty for name in replies}
+    coordination.uncounted = frozenset(uncounted)
+    (reply,) = [e for e in node.fire(1.0, GetTimeout(op_id)) if isinstance(e, Reply)]
+    assert isinstance(reply.error, QuorumError)
+    assert str(reply.error) == message
+
+
+def test_a_get_asks_the_first_fallback_at_once_for_a_suspected_target() -> None:
+    """n2 suspected when the get starts: its share goes to the first fallback, n4, in
+    the first round (session 30's ``_send__mutmut_4``: the reachability of None asked,
+    so the suspected n2 itself)."""
+    node = Node("n1", make_config(5, n=3, r=3, w=2), MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    node.set_suspected({"n2": math.inf})
+    effects = node.client_request(0.0, GetRequest(7, KEY, None, "c1"))
+    (op_id,) = node.gets.coordinations
+    assert sorted(_asked(effects, op_id)) == ["n3", "n4"]
+    assert node.gets.coordinations[op_id].sent_to == {"n1": "n1", "n2": "n4", "n3": "n3"}

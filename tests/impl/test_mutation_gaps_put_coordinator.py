@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from impl.context import decode_context
+from impl.context import decode_context, encode_context_pairs
 from impl.effects import CancelTimer, Effect, GetResult, PutResult, Reply, Send, SetTimer
 from impl.errors import (
     BadMessageError,
@@ -36,13 +36,24 @@ from impl.put_coordinator import (
     put_quorum_reached,
     sends_error,
 )
-from impl.records import Record, encode_record
+from impl.records import Record, decode_record, encode_record
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import PutTimeout, ReapTombstone
-from impl.versions import ACTOR_META, TOMBSTONE, ClockMode, Sibling, apply_put, sibling_count
+from impl.versions import (
+    ACTOR_META,
+    MAX_COUNTER,
+    TOMBSTONE,
+    ClockMode,
+    Sibling,
+    apply_put,
+    context_clock,
+    note_key_merge,
+    renew_key_actor,
+    sibling_count,
+)
 from spec import dvv
-from spec.vclock import VClock
+from spec.vclock import VClock, client_entry
 from tests.impl.test_node_driver import Driver, make_config
 
 KEY = b"cart"
@@ -299,11 +310,17 @@ def test_a_puts_context_holds_at_most_vclock_max_pairs_pairs() -> None:
     driver = Driver.start(config)
     for at in ("n1", "n2"):  # two blind puts through two coordinators: two dots
         assert driver.put(at, KEY, at.encode()).error is None
-    reply = driver.put("n3", KEY, b"c")
-    assert isinstance(reply.result, PutResult)
-    clock = decode_context(reply.result.context, key=KEY, mode=ClockMode.DVV,
-                           secret=config.secret)
-    assert len(clock.pairs) == 1
+    read = driver.get("n3", KEY, r=3)
+    assert isinstance(read.result, GetResult)
+    # a context of both dots, the put's dot added: three pairs capped to one (session
+    # 30's _coordinate__mutmut_188, _195: written_context_pairs' max_pairs None or
+    # left out; blind puts alone answer one pair either way)
+    for context in (b"", read.result.context):
+        reply = driver.put("n3", KEY, b"c", context)
+        assert isinstance(reply.result, PutResult)
+        clock = decode_context(reply.result.context, key=KEY, mode=ClockMode.DVV,
+                               secret=config.secret)
+        assert len(clock.pairs) == 1
 
 
 def _put_error(node: Node, storage: MemoryStorage, request: PutRequest,
@@ -470,20 +487,164 @@ def test_each_lww_re_mint_cancels_its_round_counts_and_stops_at_max_remints() ->
     assert [type(e.result) for e in effects if isinstance(e, Reply)] == [PutResult]
 
 
+def _client_vclock_put(value: bytes, client: str, *, clock: str = "client-vclock",
+                       context: tuple[tuple[str, int], ...] = ()
+                       ) -> tuple[Node, MemoryStorage, dict[str, ReplicaPut]]:
+    """``clock`` (client-vclock), N = 3, W = 2: n1 coordinates ``PUT cart value`` of
+    ``client`` at time 1 (request 7) with a context of ``context``'s pairs (an entry
+    of n1's key actor named ``{actor}``): (n1, its storage, the ReplicaPut sent to
+    each other target)."""
+    storage = MemoryStorage("always")
+    config = make_config(3, n=3, r=2, w=2, clock=clock)
+    node = Node("n1", config, storage, seed=1)
+    node.start(0.0)
+    pairs = tuple((entry.format(actor=node.actor), counter) for entry, counter in context)
+    encoded = encode_context_pairs(pairs, key=KEY, mode=ClockMode(clock),
+                                   secret=config.context_secret) if pairs else b""
+    effects = persist(storage, node.client_request(1.0, PutRequest(7, KEY, value, encoded,
+                                                                   None, client)))
+    return node, storage, {e.dest: e.message for e in effects
+                           if isinstance(e, Send) and isinstance(e.message, ReplicaPut)}
+
+
 def test_an_ack_carrying_a_record_of_no_versions_counts_as_an_ack() -> None:
     """client-vclock: an ack whose record holds no sibling (a forged or newer peer's)
     holds no counter of the put's entry (0): the ack counts and the put is answered
     (session 29's mutants of ``_client_counter``: no default, or None, raised an
     internal error)."""
-    storage = MemoryStorage("always")
-    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="client-vclock"), storage,
-                seed=1)
-    node.start(0.0)
-    effects = persist(storage, node.client_request(1.0, PutRequest(7, KEY, b"v", b"", None,
-                                                                   "c1")))
-    (put,) = [e.message for e in effects if isinstance(e, Send) and e.dest == "n2"
-              and isinstance(e.message, ReplicaPut)]
+    node, _, sent = _client_vclock_put(b"v", "c1")
+    put = sent["n2"]
     raw = encode_record(Record(ClockMode.CLIENT_VCLOCK))
     out = node.receive(1.1, "n2", ReplicaPutAck(put.op_id, KEY, record=raw))
     assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
     assert node.stats["internal-error"] == 0 and node.stats["put-remints"] == 0
+
+
+def test_a_late_re_mint_of_a_pinned_key_names_its_fresh_entry_by_the_pinned_actor() -> None:
+    """client-vclock, N = 3, W = 2: n1's v3 is answered (its own ack and n2's), then n1
+    reaps the key and the stale copy of v3 comes back (a read repair, a late hint), so
+    the key is pinned to the node-wide epoch counter, 1
+    (:func:`impl.versions.note_key_merge`) while n1's copy holds v3's counter of epoch
+    0; n3's late ack holds a reused dot of v3's entry: the late round's fresh entry is
+    ``<key actor>/remint/<op id>``, the key actor the pinned one (``<lifetime>.1``),
+    not the epoch n1's copy holds (session 29's open ``_remint__mutmut_48``:
+    ``self.actor(None, stored)``, the key not named, so no pin found)."""
+    node, storage, sent = _client_vclock_put(b"v3", "alice")
+    out = persist(storage, node.receive(1.01, "n2", ReplicaPutAck(sent["n2"].op_id, KEY)))
+    assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
+    mine = client_entry("alice", node.actor)  # v3's entry, of epoch 0
+    copy = node.replica.local_record(KEY)
+    assert context_clock(copy).counter(mine) == 1
+    renew_key_actor(node.storage, node.actor, KEY)  # the reap: the counter is 1
+    note_key_merge(node.storage, node.actor, KEY, Record.empty(ClockMode.CLIENT_VCLOCK),
+                   copy)  # the stale copy back: pinned to epoch 1
+    persist(storage, [])
+    pinned = f"{node.actor}.1"
+    assert node.key_actor(KEY) == pinned
+    forged = _reused_dot(mine, 2)
+    persist(storage, node.receive(1.02, "n3", ReplicaPutAck(sent["n3"].op_id, KEY,
+                                                            record=forged)))
+    assert node.stats["put-remints"] == 1
+    fresh = client_entry(f"{pinned}/remint/{sent['n3'].op_id}", pinned)
+    (late,) = [s for s in node.replica.local_record(KEY).siblings if s.value == b"v3"
+               and len(s.clock.pairs) == 2]
+    assert sorted(late.clock.entries.items()) == sorted([(mine, 1), (fresh, 1)])
+
+
+@pytest.mark.parametrize("delete", [False, True])
+def test_each_late_ack_of_an_answered_delete_reaps_at_its_time_in_immediate_mode(
+        delete: bool) -> None:
+    """``delete_mode = "immediate"``, N = 3, W = 1: the put is answered by n1's own
+    write; each late ack (n2 at 1.1, n3 at 1.2) of a delete schedules the reap of its
+    tombstone at the targets at once, at the ack's time; a put's late acks schedule
+    none (session 30's mutants of ``on_ack``: ``replied or tombstone``, a reap of the
+    record ``b""``; the reap's time None)."""
+    node = Node("n1", make_config(3, n=3, r=1, w=1, delete_mode="immediate"),
+                MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    request = PutRequest(7, KEY, b"" if delete else b"milk", b"", None, "c1", 0, delete)
+    first = node.client_request(1.0, request)
+    assert [type(e.result) for e in first if isinstance(e, Reply)] == [PutResult]
+    (coordination,) = node.puts.coordinations.values()
+    late = [*node.receive(1.1, "n2", ReplicaPutAck(coordination.op_id, KEY)),
+            *node.receive(1.2, "n3", ReplicaPutAck(coordination.op_id, KEY))]
+    reaps = [(e.at, e.timer) for e in _reap_timers(late)]
+    tombstone = ReapTombstone(KEY, coordination.tombstone, coordination.targets)
+    assert reaps == ([(1.1, tombstone), (1.2, tombstone)] if delete else [])
+    assert node.puts.coordinations == {}
+
+
+def test_a_wall_clock_lww_put_is_stamped_by_the_clock_alone_past_a_floor() -> None:
+    """lww with ``lww_timestamps = "wall-clock"`` (the paper's naive rule): a put
+    coordinated at 100 s is stamped 100 s although the key has a floor at 130 s (a
+    tombstone reaped ahead of the clock, or adopted from a replica's ack); only the
+    hybrid rule stamps above a floor (session 30's mutants of ``_coordinate``: the
+    floor read whatever the rule, ``lww or hybrid``)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2, clock="lww",
+                                  lww_timestamps="wall-clock"), storage, seed=1)
+    node.start(0.0)
+    node.replica.adopt_lww_floor(KEY, 130.0)
+    assert node.replica.lww_floors == {KEY: 130.0}
+    effects = persist(storage, node.client_request(100.0, PutRequest(7, KEY, b"v", b"",
+                                                                     None)))
+    assert [s.stamp for s in node.replica.local_record(KEY).siblings] == [100.0]
+    sent = [decode_record(e.message.record, ClockMode.LWW) for e in effects
+            if isinstance(e, Send) and isinstance(e.message, ReplicaPut)]
+    assert [[s.stamp for s in record.siblings] for record in sent] == [[100.0], [100.0]]
+
+
+def test_a_late_round_that_cannot_mint_answers_nothing_more() -> None:
+    """client-vclock, N = 3, W = 2: v3 is answered (n1's write and n2's ack); then n1's
+    client counter floor reaches :data:`impl.versions.MAX_COUNTER` (a reap of a
+    record at the limit) and n3's late ack asks a late round, whose fresh entry
+    cannot be minted above the floor: the put was answered already, so the refusal
+    answers nothing (a second answer would tell the client its acknowledged put
+    failed; session 30's ``_coordinate__mutmut_66``, ``replied and False``)."""
+    node, storage, sent = _client_vclock_put(b"v3", "alice")
+    out = persist(storage, node.receive(1.01, "n2", ReplicaPutAck(sent["n2"].op_id, KEY)))
+    assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
+    node.replica.raise_floor(MAX_COUNTER)
+    mine = client_entry("alice", node.actor)
+    forged = _reused_dot(mine, 2)
+    late = persist(storage, node.receive(1.02, "n3", ReplicaPutAck(sent["n3"].op_id, KEY,
+                                                                   record=forged)))
+    assert node.stats["put-remints"] == 1
+    assert [e for e in late if isinstance(e, Reply)] == []
+
+
+def _reused_dot(entry: str, counter: int) -> bytes:
+    """A replica's record (an ack's) of one version ``v2`` at ``{entry: counter}``."""
+    return encode_record(Record(ClockMode.CLIENT_VCLOCK, (Sibling(
+        b"v2", VClock.of({entry: counter}, {entry: 0.0}), 0.0, "n3"),)))
+
+
+def test_the_re_mint_guard_watches_the_entry_the_put_incremented_not_one_it_read() -> None:
+    """client-vclock: alice's put read bob's entry at 5 (``<n1> bob``, sorting after
+    hers) and minted ``<n1> alice`` at 1: n2's ack holding ``<n1> alice`` at 2 (a
+    reused dot) makes n1 mint the put again; the entry watched is not bob's, which
+    the put only carried (session 30's mutants of ``_coordinate``'s entry choice:
+    ``counter >= context's``, ``... or counter > minted``)."""
+    node, storage, sent = _client_vclock_put(b"v3", "alice", context=(("{actor} bob", 5),))
+    mine = client_entry("alice", node.actor)
+    (version,) = decode_record(sent["n2"].record, ClockMode.CLIENT_VCLOCK).siblings
+    assert version.clock.entries == {mine: 1, client_entry("bob", node.actor): 5}
+    persist(storage, node.receive(1.01, "n2", ReplicaPutAck(sent["n2"].op_id, KEY,
+                                                            record=_reused_dot(mine, 2))))
+    assert node.stats["put-remints"] == 1
+
+
+def test_a_record_in_a_server_vclock_ack_counts_as_an_ack() -> None:
+    """server-vclock: a replica acks with no record; one that carries a record (a
+    forged or newer peer's) holding a higher counter of the put's entry is not minted
+    again: the ack counts and the put is answered (session 30's
+    ``_coordinate__mutmut_219``, the re-mint state kept in every mode)."""
+    node, storage, sent = _client_vclock_put(b"v3", "", clock="server-vclock")
+    (version,) = decode_record(sent["n2"].record, ClockMode.SERVER_VCLOCK).siblings
+    ((entry, counter),) = version.clock.pairs
+    higher = encode_record(Record(ClockMode.SERVER_VCLOCK, (Sibling(
+        b"v2", VClock.of({entry: counter + 1}, {entry: 0.0}), 0.0, "n3"),)))
+    out = persist(storage, node.receive(1.01, "n2", ReplicaPutAck(sent["n2"].op_id, KEY,
+                                                                  record=higher)))
+    assert node.stats["put-remints"] == 0
+    assert [type(e.result) for e in out if isinstance(e, Reply)] == [PutResult]
