@@ -251,13 +251,20 @@ class Trace:
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
-        """Read a trace file, native or ITF (recognised by its ``#meta``)."""
+        """Read a trace file, native or ITF (recognised by its ``#meta``).
+
+        Raises :class:`~model_check.errors.TraceError` when the file cannot be read, is
+        not UTF-8 text, is not JSON, or is not a trace."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as error:
             raise TraceError(f"cannot read trace {path}: {error.strerror or error}") from error
         except json.JSONDecodeError as error:
             raise TraceError(f"trace {path} is not JSON: {error}") from error
+        except UnicodeDecodeError as error:  # a binary file (session 30's probe)
+            raise TraceError(f"trace {path} is not UTF-8 text (JSON is UTF-8): byte "
+                             f"{error.object[error.start]:#04x} at offset {error.start}"
+                             ) from error
         if isinstance(data, Mapping) and "#meta" in data and "schema" not in data:
             return cls.from_itf(data)
         return cls.from_json(data)

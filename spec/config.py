@@ -555,11 +555,19 @@ def _preference_list(nodes: tuple[str, ...], key: str) -> tuple[str, ...]:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a TOML configuration file."""
+    """Read and validate a TOML configuration file.
+
+    Raises :class:`ConfigError` naming the file when it cannot be read (missing, a
+    directory), is not UTF-8 text, is not TOML, or is not a valid configuration.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read configuration {str(path)!r}: {error}") from None
+    except UnicodeDecodeError as error:  # a binary or Latin-1 file (session 30's probe)
+        raise ConfigError(f"configuration {str(path)!r} is not UTF-8 text (TOML is UTF-8): "
+                          f"byte {error.object[error.start]:#04x} at offset {error.start}"
+                          ) from None
     return Config.from_toml(text)
 
 

@@ -1,0 +1,61 @@
+"""Session 30's user probe of the checker's commands (docs/model-checking.md, "User
+probe of the checker (session 30)"): each input a new user fed that crashed with a
+traceback, or was accepted silently, now gets a clear error and its exit status.
+
+Every run is tiny (two nodes, N=2, R=W=1, a 2-step counterexample) and cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vdynamo.cli import main
+
+TINY = """name = "tiny"
+[cluster]
+nodes = ["n1", "n2"]
+n = 2
+r = 1
+w = 1
+"""
+
+
+def _trace(tmp_path: Path) -> Path:
+    """A 2-step read_your_writes counterexample of ``TINY``, as `vdynamo check` writes it."""
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    assert main(["check", str(config), "--property", "read_your_writes", "--quiet",
+                 "--trace-dir", str(tmp_path)]) == 1
+    return tmp_path / "tiny.read_your_writes.json"
+
+
+def _tampered(tmp_path: Path, **changes: object) -> Path:
+    data = json.loads(_trace(tmp_path).read_text())
+    data.update(changes)
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("command", ["check", "show"])
+def test_a_config_that_is_not_utf8_is_refused_with_exit_2(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b'name = "caf\xe9"\n')  # Latin-1, not UTF-8: was a UnicodeDecodeError
+    assert main([command, str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "latin1.toml" in err and "not UTF-8" in err and "0xe9" in err
+
+
+@pytest.mark.parametrize("on", ["spec", "impl"])
+def test_a_trace_that_is_not_utf8_is_refused_with_exit_2(
+    on: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "binary.json"
+    path.write_bytes(b"\xff\xfe{}")
+    assert main(["replay", str(path), "--on", on]) == 2
+    assert "binary.json is not UTF-8" in capsys.readouterr().err
