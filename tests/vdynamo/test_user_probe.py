@@ -59,3 +59,18 @@ def test_a_trace_that_is_not_utf8_is_refused_with_exit_2(
     path.write_bytes(b"\xff\xfe{}")
     assert main(["replay", str(path), "--on", on]) == 2
     assert "binary.json is not UTF-8" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("node", "n9", "node 'n9'"), ("client", "c9", "client 'c9'"), ("key", "zz", "key 'zz'")])
+def test_an_impl_replay_of_a_step_naming_an_unknown_member_is_refused(
+    field: str, value: str, named: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(_trace(tmp_path).read_text())
+    data["actions"][1][field] = value  # was a SimulationError traceback (node) or
+    path = tmp_path / "tampered.json"  # "tuple.index(x): x not in tuple" (client)
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["replay", str(path), "--on", "impl"]) == 1
+    out = capsys.readouterr().out
+    assert "REFUSED at step 2" in out and f"names {named}, which the trace's configuration" in out
