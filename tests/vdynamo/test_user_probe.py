@@ -74,3 +74,15 @@ def test_an_impl_replay_of_a_step_naming_an_unknown_member_is_refused(
     assert main(["replay", str(path), "--on", "impl"]) == 1
     out = capsys.readouterr().out
     assert "REFUSED at step 2" in out and f"names {named}, which the trace's configuration" in out
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "0", "0.0001", "soon"])
+def test_prove_refuses_a_timeout_that_is_not_a_positive_finite_number(
+    timeout: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # nan and inf were tracebacks (converting to Z3's milliseconds); 0 and -1 were taken
+    # (Z3 reads 0 as no timeout at all)
+    with pytest.raises(SystemExit) as stop:
+        main(["prove", "vclock_descends_reflexive", "--no-agreement", "--timeout", timeout])
+    assert stop.value.code == 2
+    assert "argument --timeout: expected a" in capsys.readouterr().err
