@@ -116,7 +116,9 @@ def where_it_broke(
     seen broken (an always-property: the first state where it is false; an
     eventually-property: the last state, when no fault-free continuation from it
     reaches the target; a sometimes-property: the first witness), or ``None``
-    and why not. ``states[i]`` is the state after ``trace.actions[i - 1]``;
+    and why not (also when the trace's ``kind`` is not its property's, or an
+    always-property first fails at another state than the trace's ``violated_at``).
+    ``states[i]`` is the state after ``trace.actions[i - 1]``;
     ``model`` (the spec's for the trace's configuration unless given) is needed
     for eventually-properties and step witnesses. Raises
     :class:`~model_check.errors.TraceError` when the trace's configuration is not
@@ -125,9 +127,17 @@ def where_it_broke(
     prop = PROPERTIES.get(trace.property)
     if prop is None:
         return None, f"the spec has no property named {trace.property!r}"
+    if trace.kind != prop.kind:  # an edited trace was told as its kind said (session 30)
+        return None, (f"the trace calls it {_a(trace.kind)}-property, but it is "
+                      f"{_a(prop.kind)}-property (an edited trace, or one of another version)")
     if prop.kind is Expectation.ALWAYS and prop.holds is not None:
         for index, state in enumerate(states):
             if not prop.holds(state):
+                if trace.violated_at is not None and trace.violated_at != index:
+                    # the recorded step was not checked (session 30's probe)
+                    return None, (f"the trace records it broken at step "
+                                  f"{trace.violated_at} (violated_at), but it first fails "
+                                  f"at step {index}")
                 # the description says what should hold: told bare after "broke
                 # here:", it read as what went wrong (session 22's walk through README)
                 return index, f"the property requires that {prop.description}"
@@ -137,6 +147,11 @@ def where_it_broke(
     if prop.kind is Expectation.SOMETIMES:
         return _witnessed(prop, trace, states, model)
     return _stuck(prop, states[-1], len(states) - 1, model)
+
+
+def _a(kind: str) -> str:
+    """``kind`` with its article: "an always", "a sometimes"."""
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def _witnessed(prop: Property[State, Action], trace: Trace, states: Sequence[State],

@@ -86,3 +86,29 @@ def test_prove_refuses_a_timeout_that_is_not_a_positive_finite_number(
         main(["prove", "vclock_descends_reflexive", "--no-agreement", "--timeout", timeout])
     assert stop.value.code == 2
     assert "argument --timeout: expected a" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("on", ["spec", "impl"])
+def test_a_trace_whose_kind_is_not_its_propertys_is_refused(
+    on: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was told as "read_your_writes is reached (step 2)", exit 0
+    path = _tampered(tmp_path, kind="sometimes")
+    capsys.readouterr()
+    assert main(["replay", str(path), "--on", on]) == 1
+    assert ("the trace calls it a sometimes-property, but it is an always-property"
+            in capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("on", ["spec", "impl"])
+def test_a_trace_whose_violated_at_is_not_where_it_breaks_is_refused(
+    on: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the docs promise exit 0 only when "the property broke where recorded"; the
+    # recorded step was not compared, so a wrong violated_at replayed with exit 0
+    path = _tampered(tmp_path, violated_at=1)
+    capsys.readouterr()
+    assert main(["replay", str(path), "--on", on]) == 1
+    assert ("did not break as recorded: the trace records it broken at step 1 "
+            "(violated_at), but it first fails at step 2" in capsys.readouterr().out)
+    assert main(["replay", str(_trace(tmp_path)), "--on", on]) == 0  # the true one replays
