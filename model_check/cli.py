@@ -139,13 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--simulate", type=int, metavar="N",
                         help="run N seeded random walks checking always-properties "
                         "instead of exploring exhaustively")
-    parser.add_argument("--seed", type=int, default=0, metavar="S",
-                        help="the simulation's seed (default 0)")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="the simulation's seed (default 0; only with --simulate)")
     parser.add_argument("--compiled", action="store_true",
                         help="run with the spec compiled by `make compiled` (mypyc), if it was "
                         "built from the current sources; else say why and run pure Python")
-    parser.add_argument("--max-steps", type=int, default=60, metavar="K",
-                        help="steps per simulated walk (default 60)")
+    parser.add_argument("--max-steps", type=int, metavar="K",
+                        help="steps per simulated walk (default 60; only with --simulate)")
     packing = parser.add_mutually_exclusive_group()
     packing.add_argument("--compact-frontier", action="store_true", default=None,
                          help="keep the queued states packed from the start (default: once "
@@ -182,8 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CheckError("--por-savings needs --por")
         if args.simulate is not None and args.simulate < 1:
             raise CheckError(f"--simulate must be >= 1, got {args.simulate}")
-        if args.max_steps < 1:
-            raise CheckError(f"--max-steps must be >= 1, got {args.max_steps}")
+        _check_simulate_options(args)
         if args.soak and args.configs:
             raise CheckError("--soak selects suite entries: give no CONFIG")
     except CheckError as error:
@@ -198,6 +197,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.configs:
         return _check_configs(args)
     return _check_suite(args)
+
+
+DEFAULT_SEED = 0
+DEFAULT_MAX_STEPS = 60
+
+
+def _check_simulate_options(args: argparse.Namespace) -> None:
+    """Options of ``--simulate`` only, and those it does not take, refused rather than
+    ignored (session 30's probe: ``--seed 3`` without ``--simulate`` ran the exhaustive
+    search, and ``--simulate`` ignored ``--max-states``, ``--workers``, ...). Fills in
+    the defaults of ``--seed`` and ``--max-steps``; raises CheckError."""
+    if args.simulate is None:
+        given = [flag for flag, value in (("--seed", args.seed),
+                                          ("--max-steps", args.max_steps)) if value is not None]
+        if given:
+            raise CheckError(f"{' and '.join(given)} appl{'ies' if len(given) == 1 else 'y'} "
+                             f"only with --simulate N")
+        return
+    ignored = [flag for flag, value in (
+        ("--max-depth", args.max_depth), ("--max-states", args.max_states),
+        ("--workers", args.workers), ("--ray", args.ray),
+        ("--symmetry-savings", args.symmetry_savings or None)) if value is not None]
+    if ignored:
+        raise CheckError(f"--simulate takes no {', '.join(ignored)} (random walks in one "
+                         f"process; a walk's length is --max-steps)")
+    args.seed = DEFAULT_SEED if args.seed is None else args.seed
+    args.max_steps = DEFAULT_MAX_STEPS if args.max_steps is None else args.max_steps
+    if args.max_steps < 1:
+        raise CheckError(f"--max-steps must be >= 1, got {args.max_steps}")
 
 
 def _argv(argv: Sequence[str] | None) -> list[str]:

@@ -132,3 +132,21 @@ def test_an_impl_replay_of_a_step_the_lockstep_cannot_take_is_not_called_a_diver
     assert main(["replay", str(trace), "--on", "impl"]) == 1
     out = capsys.readouterr().out
     assert "a known gap, not a divergence" in out and "diverges" not in out
+
+
+@pytest.mark.parametrize(("flags", "error"), [
+    (["--seed", "3"], "--seed applies only with --simulate N"),
+    (["--max-steps", "5"], "--max-steps applies only with --simulate N"),
+    (["--simulate", "2", "--max-states", "5"], "--simulate takes no --max-states"),
+    (["--simulate", "2", "--workers", "2"], "--simulate takes no --workers"),
+    (["--simulate", "2", "--symmetry-savings"], "--simulate takes no --symmetry-savings"),
+])
+def test_check_refuses_flags_that_would_be_ignored(
+    flags: list[str], error: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # each was ignored silently: `--seed 3` alone ran the exhaustive search, and the
+    # walks ran without the bound or the workers asked for
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    assert main(["check", str(config), "--quiet", *flags]) == 2
+    assert error in capsys.readouterr().err
