@@ -322,12 +322,15 @@ def _savings(args: argparse.Namespace, config: Config, properties: Sequence[str]
             f"{'identical' if same else 'DIFFER'} without it")
 
 
-def _save_traces(args: argparse.Namespace, result: CheckResult) -> dict[str, str]:
+def _save_traces(args: argparse.Namespace, result: CheckResult,
+                 base: str | None = None) -> dict[str, str]:
+    """Write each trace as ``<base>.<property>.json`` (``base``: the configuration's
+    name, made file-safe, unless given)."""
     paths: dict[str, str] = {}
     for r in result.results:
         if r.trace is None:
             continue
-        stem = f"{_slug(_name(result.config))}.{r.property}"
+        stem = f"{base or _slug(_name(result.config))}.{r.property}"
         target = Path(args.trace_dir) / f"{stem}.json"
         paths[r.property] = str(r.trace.save(target))
         if args.itf:
@@ -344,9 +347,9 @@ def _check_configs(args: argparse.Namespace) -> int:
             print(f"vdynamo check: {path}: {error}", file=sys.stderr)
             return EXIT_USAGE
     status = EXIT_OK
-    for config in configs:
+    for config, base in zip(configs, _trace_bases(args.configs, configs), strict=True):
         result = _run(args, config, args.properties)
-        paths = _save_traces(args, result)
+        paths = _save_traces(args, result, base)
         if args.json:
             print(json.dumps(_json(result, paths)), flush=True)
         else:
@@ -356,6 +359,21 @@ def _check_configs(args: argparse.Namespace) -> int:
         elif result.bounded and not result.ok and status == EXIT_OK:
             status = EXIT_BOUNDED
     return status
+
+
+def _trace_bases(paths: Sequence[str], configs: Sequence[Config]) -> list[str]:
+    """Each configuration's trace file stem: its name, or, when configurations given
+    together share a name (two files without one are both "default"), the name and
+    the file's stem (then a number), so that no trace overwrites another's (session 30:
+    the second file's trace replaced the first's, whose printed path then led to it)."""
+    names = [_slug(_name(config)) for config in configs]
+    bases: list[str] = []
+    for name, path in zip(names, paths, strict=True):
+        base = name if names.count(name) == 1 else f"{name}-{_slug(Path(path).stem)}"
+        while base in bases:
+            base = f"{base}-{len(bases) + 1}"
+        bases.append(base)
+    return bases
 
 
 def _print_config_result(result: CheckResult, paths: dict[str, str]) -> None:

@@ -150,3 +150,23 @@ def test_check_refuses_flags_that_would_be_ignored(
     config.write_text(TINY)
     assert main(["check", str(config), "--quiet", *flags]) == 2
     assert error in capsys.readouterr().err
+
+
+def test_configurations_sharing_a_name_do_not_overwrite_each_others_traces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # two files without a name are both "default": the second's trace replaced the
+    # first's, and the path printed for the first led to the second's trace
+    two = tmp_path / "two.toml"
+    three = tmp_path / "three.toml"
+    two.write_text(TINY.replace('name = "tiny"\n', ""))
+    three.write_text(TINY.replace('name = "tiny"\n', "").replace('"n2"]', '"n2", "n3"]'))
+    assert main(["check", str(two), str(three), "--property", "read_your_writes", "--quiet",
+                 "--trace-dir", str(tmp_path / "traces"), "--json"]) == 1
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    paths = [record["results"][0]["trace"] for record in records]
+    assert [Path(p).name for p in paths] == ["default-two.read_your_writes.json",
+                                            "default-three.read_your_writes.json"]
+    for record, path in zip(records, paths, strict=True):
+        saved = json.loads(Path(path).read_text())
+        assert saved["config"]["cluster"]["nodes"] == record["configuration"]["cluster"]["nodes"]
