@@ -54,8 +54,11 @@ def config_from_trace(trace: Trace) -> Config:
     """Rebuild the spec Config recorded in a trace.
 
     Raises :class:`~model_check.errors.TraceError` (with the reason) for a
-    configuration that is not valid.
+    configuration that is not valid, or none (an empty one).
     """
+    if not trace.config:  # it would replay against Config()'s defaults (session 30)
+        raise TraceError("the trace records no configuration (an ITF trace without "
+                         "vdynamo's #meta, written by another tool?)")
     try:
         return Config.from_json(dict(trace.config))
     except (ConfigError, TypeError, ValueError, KeyError) as error:

@@ -170,3 +170,44 @@ def test_configurations_sharing_a_name_do_not_overwrite_each_others_traces(
     for record, path in zip(records, paths, strict=True):
         saved = json.loads(Path(path).read_text())
         assert saved["config"]["cluster"]["nodes"] == record["configuration"]["cluster"]["nodes"]
+
+
+def _itf(tmp_path: Path) -> dict[str, object]:
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    assert main(["check", str(config), "--property", "read_your_writes", "--quiet", "--itf",
+                 "--trace-dir", str(tmp_path)]) == 1
+    itf: dict[str, object] = json.loads((tmp_path / "tiny.read_your_writes.itf.json").read_text())
+    return itf
+
+
+@pytest.mark.parametrize(("value", "error"), [
+    ({"#bigint": "abc"}, "ITF #bigint must be a string of digits"),   # was a ValueError
+    ({"#tup": 5}, "ITF #tup must be a list"),                         # TypeError
+    ({"#set": 3}, "ITF #set must be a list"),                         # TypeError
+    ({"#map": [[1]]}, "ITF #map must be a list of [key, value] pairs"),  # ValueError
+])
+def test_a_malformed_itf_value_is_refused_with_exit_2(
+    value: object, error: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    itf = _itf(tmp_path)
+    itf["states"][1]["clients"] = value  # type: ignore[index]
+    path = tmp_path / "bad.itf.json"
+    path.write_text(json.dumps(itf))
+    assert main(["replay", str(path)]) == 2
+    assert error in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("meta", [5, {"format": "ITF"}])
+def test_an_itf_trace_without_vdynamos_meta_is_refused_for_want_of_a_configuration(
+    meta: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a #meta of 5 was an AttributeError; one without vdynamo's part replayed against
+    # Config()'s defaults, told as "a counterexample to <the description>"
+    itf = _itf(tmp_path)
+    itf["#meta"] = meta
+    path = tmp_path / "foreign.itf.json"
+    path.write_text(json.dumps(itf))
+    capsys.readouterr()
+    assert main(["replay", str(path)]) == 1
+    assert "REFUSED at step 0: the trace records no configuration" in capsys.readouterr().out
