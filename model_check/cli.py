@@ -183,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.simulate is not None and args.simulate < 1:
             raise CheckError(f"--simulate must be >= 1, got {args.simulate}")
         _check_simulate_options(args)
+        _check_trace_dir(args.trace_dir)
         if args.soak and args.configs:
             raise CheckError("--soak selects suite entries: give no CONFIG")
     except CheckError as error:
@@ -194,9 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_compiled([a for a in _argv(argv) if a != "--compiled"])
         print(f"vdynamo check: --compiled: {why}; checking with the pure-Python spec",
               file=sys.stderr, flush=True)
-    if args.configs:
-        return _check_configs(args)
-    return _check_suite(args)
+    try:
+        return _check_configs(args) if args.configs else _check_suite(args)
+    except CheckError as error:  # a trace that could not be written, a check refused
+        print(f"vdynamo check: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _check_trace_dir(path: str) -> None:
+    """Refuse a ``--trace-dir`` that is a file or under one, before a search whose
+    traces could not be written (session 30: a traceback after the search)."""
+    probe = Path(path)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CheckError(f"--trace-dir {path!r}: {str(probe)!r} is not a directory")
 
 
 DEFAULT_SEED = 0
@@ -325,16 +338,20 @@ def _savings(args: argparse.Namespace, config: Config, properties: Sequence[str]
 def _save_traces(args: argparse.Namespace, result: CheckResult,
                  base: str | None = None) -> dict[str, str]:
     """Write each trace as ``<base>.<property>.json`` (``base``: the configuration's
-    name, made file-safe, unless given)."""
+    name, made file-safe, unless given). Raises CheckError when it cannot be written."""
     paths: dict[str, str] = {}
     for r in result.results:
         if r.trace is None:
             continue
         stem = f"{base or _slug(_name(result.config))}.{r.property}"
         target = Path(args.trace_dir) / f"{stem}.json"
-        paths[r.property] = str(r.trace.save(target))
-        if args.itf:
-            r.trace.save(Path(args.trace_dir) / f"{stem}.itf.json", itf=True)
+        try:
+            paths[r.property] = str(r.trace.save(target))
+            if args.itf:
+                r.trace.save(Path(args.trace_dir) / f"{stem}.itf.json", itf=True)
+        except OSError as error:  # e.g. a directory that cannot be created
+            raise CheckError(f"cannot write the trace of {r.property} to "
+                             f"{args.trace_dir!r}: {error.strerror or error}") from None
     return paths
 
 

@@ -211,3 +211,14 @@ def test_an_itf_trace_without_vdynamos_meta_is_refused_for_want_of_a_configurati
     capsys.readouterr()
     assert main(["replay", str(path)]) == 1
     assert "REFUSED at step 0: the trace records no configuration" in capsys.readouterr().out
+
+
+def test_a_trace_dir_that_is_a_file_is_refused_before_the_search(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # was a FileExistsError traceback from mkdir, after the whole search
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    for trace_dir in (config, config / "sub"):
+        assert main(["check", str(config), "--quiet", "--trace-dir", str(trace_dir)]) == 2
+        assert f"{str(config)!r} is not a directory" in capsys.readouterr().err
