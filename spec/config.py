@@ -493,8 +493,14 @@ class Config:
                 kwargs["name"] = body
                 continue
             if section not in SECTIONS:
+                # `foo = 1` at the top level is a key, not a section (session 30)
+                home = [f"[{name}]" for name, keys in SECTIONS.items() if section in keys]
+                what = f"section [{section}]" if isinstance(body, Mapping) else (
+                    f"top-level key {section!r} ("
+                    + (f"it belongs in {' or '.join(home)}" if home else
+                       "a key belongs in its section") + ")")
                 raise ConfigError(
-                    f"unknown section [{section}] (known: name, "
+                    f"unknown {what} (known: name, "
                     f"{', '.join(f'[{s}]' for s in SECTIONS)})"
                 )
             if not isinstance(body, Mapping):
