@@ -222,3 +222,14 @@ def test_a_trace_dir_that_is_a_file_is_refused_before_the_search(
     for trace_dir in (config, config / "sub"):
         assert main(["check", str(config), "--quiet", "--trace-dir", str(trace_dir)]) == 2
         assert f"{str(config)!r} is not a directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("other", [["--seeds", "5"], ["--first", "7"]])
+def test_validate_refuses_a_seed_with_a_range_of_seeds(
+    other: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--seed 3 --seeds 5` validated seed 3 alone, the range ignored silently
+    with pytest.raises(SystemExit) as stop:
+        main(["validate", "--seed", "3", *other])
+    assert stop.value.code == 2
+    assert "--seed validates one seed: give no --seeds or --first" in capsys.readouterr().err
