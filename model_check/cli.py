@@ -363,6 +363,8 @@ def _check_configs(args: argparse.Namespace) -> int:
         except (ConfigError, OSError) as error:
             print(f"vdynamo check: {path}: {error}", file=sys.stderr)
             return EXIT_USAGE
+        for note in configs[-1].inert_settings():
+            print(f"vdynamo check: {path}: note: {note}", file=sys.stderr)
     status = EXIT_OK
     for config, base in zip(configs, _trace_bases(args.configs, configs), strict=True):
         result = _run(args, config, args.properties)

@@ -540,6 +540,30 @@ class Config:
                 lines.append(f"{key} = {text}")
         return "\n".join(lines) + "\n"
 
+    def inert_settings(self) -> tuple[str, ...]:
+        """A sentence for each key set to a value that changes nothing under this
+        configuration's clock (valid, so not refused: the spec's tests set them; a user
+        who set one expected an effect; session 30). ``vclock_threshold`` truncates only
+        the two vector-clock modes (paper 4.4), ``lww_timestamps`` and ``skew`` time
+        only lww's stamps, ``client_vclock_entry`` is client-vclock's rule
+        (``spec/coordination.py``, ``spec/clocks.py``)."""
+        notes = []
+        if self.vclock_threshold and self.clock not in ("server-vclock", "client-vclock"):
+            notes.append(f"[features] vclock_threshold = {self.vclock_threshold} has no "
+                         f"effect with clock = {self.clock!r} (it truncates server-vclock "
+                         f"and client-vclock clocks)")
+        if self.lww_timestamps != "hybrid" and self.clock != "lww":
+            notes.append(f"[features] lww_timestamps = {self.lww_timestamps!r} has no effect "
+                         f"with clock = {self.clock!r} (it stamps lww's versions)")
+        if self.skew and self.clock != "lww":
+            notes.append(f"[cluster] skew has no effect with clock = {self.clock!r} (only "
+                         f"lww's stamps read the wall clock)")
+        if self.client_vclock_entry != "pair" and self.clock != "client-vclock":
+            notes.append(f"[features] client_vclock_entry = {self.client_vclock_entry!r} "
+                         f"has no effect with clock = {self.clock!r} (it is client-vclock's "
+                         f"rule)")
+        return tuple(notes)
+
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated again)."""
         return Config(**replace_fields(self, changes, "Config"))

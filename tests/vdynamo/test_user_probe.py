@@ -233,3 +233,24 @@ def test_validate_refuses_a_seed_with_a_range_of_seeds(
         main(["validate", "--seed", "3", *other])
     assert stop.value.code == 2
     assert "--seed validates one seed: give no --seeds or --first" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["check", "show"])
+def test_a_setting_without_effect_under_the_clock_is_noted(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # truncation asked for under dvv was checked without a word ("every property
+    # holds" read as truncation being safe); the configuration stays valid
+    config = tmp_path / "inert.toml"
+    config.write_text(TINY + '[features]\nvclock_threshold = 1\nlww_timestamps = "wall-clock"\n')
+    args = ["--property", "read_your_writes", "--quiet", "--trace-dir", str(tmp_path)]
+    main([command, str(config), *(args if command == "check" else [])])
+    err = capsys.readouterr().err
+    assert ("note: [features] vclock_threshold = 1 has no effect with clock = 'dvv'" in err
+            and "note: [features] lww_timestamps = 'wall-clock' has no effect" in err)
+
+
+def test_no_suite_configuration_sets_a_setting_without_effect() -> None:
+    from model_check.suite import DEFAULT_SUITE
+
+    assert [e.name for e in DEFAULT_SUITE if e.config.inert_settings()] == []
