@@ -36,7 +36,7 @@ from impl.simulator import SimulationError
 from model_check.properties import Expectation
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_state import is_empty_transfer
-from model_check.replay import config_from_trace, where_it_broke
+from model_check.replay import check_fields, config_from_trace, where_it_broke
 from model_check.reports import ReplayReport, ReplayStep, WitnessReport
 from model_check.trace import Trace, TraceError
 from spec import model as spec_model
@@ -214,6 +214,7 @@ def replay_trace(trace: Trace) -> ReplayReport:
     for number, recorded in enumerate(trace.actions, start=1):
         try:
             action = spec_model.action_from_json(dict(recorded))
+            check_fields(recorded, action.to_json())
             check_names(config, action)
             before = ls.state
             step_action(ls, action)

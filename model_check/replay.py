@@ -28,7 +28,7 @@ chooses between the two. Both return a :class:`~model_check.reports.ReplayReport
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from model_check.errors import TraceError
@@ -42,7 +42,8 @@ from spec.actions import Action
 from spec.config import Config, ConfigError
 from spec.state import State
 
-__all__ = ["LIVENESS_SEARCH_LIMIT", "config_from_trace", "replay_on_spec", "where_it_broke"]
+__all__ = ["LIVENESS_SEARCH_LIMIT", "check_fields", "config_from_trace", "replay_on_spec",
+           "where_it_broke"]
 
 LIVENESS_SEARCH_LIMIT = 500_000
 """At most this many fault-free states are searched for a converged one after a replay."""
@@ -92,6 +93,7 @@ def replay_on_spec(trace: Trace, model: SpecModel | None = None) -> ReplayReport
     for number, recorded in enumerate(trace.actions, start=1):
         try:
             action = model.action_from_json(recorded)
+            check_fields(recorded, model.action_to_json(action))
         except (TypeError, ValueError, KeyError) as error:
             return refuse(number, f"the action {json.dumps(recorded)} is malformed: {error}")
         matches = [after for label, after in model.successors(state) if label == action]
@@ -108,6 +110,20 @@ def replay_on_spec(trace: Trace, model: SpecModel | None = None) -> ReplayReport
     broke_at, reason = where_it_broke(trace, states, model)
     return report("spec", trace.property, tuple(steps), True, broke_at, reason,
                   initial=model.narrate_initial(states[0]))
+
+
+_NAME_KEYS = ("action", "kind", "type", "name")
+"""The keys an action's name may be under (:mod:`model_check.trace`'s ITF reading)."""
+
+
+def check_fields(recorded: Mapping[str, object], parsed: Mapping[str, object]) -> None:
+    """Raise ValueError naming the fields of a recorded action that the action read from
+    it does not have (a tampered or misspelt field was ignored: session 30's probe)."""
+    extra = sorted(set(recorded) - set(parsed) - set(_NAME_KEYS))
+    if extra:
+        raise ValueError(f"unknown field{'s' if len(extra) > 1 else ''} "
+                         f"{', '.join(map(repr, extra))} (the action has "
+                         f"{', '.join(k for k in parsed if k not in _NAME_KEYS)})")
 
 
 def where_it_broke(

@@ -254,3 +254,18 @@ def test_no_suite_configuration_sets_a_setting_without_effect() -> None:
     from model_check.suite import DEFAULT_SUITE
 
     assert [e.name for e in DEFAULT_SUITE if e.config.inert_settings()] == []
+
+
+@pytest.mark.parametrize("on", ["spec", "impl"])
+def test_an_action_with_an_unknown_field_is_refused(
+    on: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a misspelt or tampered field ("nod" for "node") was dropped and the step replayed
+    data = json.loads(_trace(tmp_path).read_text())
+    data["actions"][1]["extra_field"] = 1
+    path = tmp_path / "tampered.json"
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["replay", str(path), "--on", on]) == 1
+    out = capsys.readouterr().out
+    assert "REFUSED at step 2" in out and "unknown field 'extra_field'" in out
