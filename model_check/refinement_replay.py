@@ -70,6 +70,7 @@ from spec.actions import (
     Transfer,
 )
 from spec.config import Config
+from spec.errors import InvalidValueError
 
 __all__ = ["NotExpressible", "replay_trace", "step_action"]
 
@@ -86,15 +87,15 @@ _NODE_FIELDS = ("node", "intended", "a", "b", "src", "dst", "by", "target")
 
 
 def check_names(config: Config, action: Action) -> None:
-    """Raise ValueError naming the field when ``action`` names a client, a node or a key
-    that ``config`` does not have (a tampered or foreign trace: the lockstep failed on
+    """Raise InvalidValueError (a ValueError) naming the field when ``action`` names a
+    client, a node or a key that ``config`` does not have (a tampered or foreign trace: the lockstep failed on
     it deep inside, with ``tuple.index(x): x not in tuple`` or a traceback; session 30)."""
     known = {"client": config.client_names, "key": config.keys}
     known.update(dict.fromkeys(_NODE_FIELDS, config.all_nodes))
     for name, allowed in known.items():
         value = getattr(action, name, None)
         if value is not None and value not in allowed:
-            raise ValueError(f"{action.kind} names {name} {value!r}, which the trace's "
+            raise InvalidValueError(f"{action.kind} names {name} {value!r}, which the trace's "
                              f"configuration does not have (it has {', '.join(allowed)})")
 
 

@@ -40,6 +40,7 @@ from model_check.spec_model import spec_model
 from model_check.trace import Trace
 from spec.actions import Action
 from spec.config import Config, ConfigError
+from spec.errors import InvalidValueError
 from spec.state import State
 
 __all__ = ["LIVENESS_SEARCH_LIMIT", "check_fields", "config_from_trace", "replay_on_spec",
@@ -117,11 +118,11 @@ _NAME_KEYS = ("action", "kind", "type", "name")
 
 
 def check_fields(recorded: Mapping[str, object], parsed: Mapping[str, object]) -> None:
-    """Raise ValueError naming the fields of a recorded action that the action read from
-    it does not have (a tampered or misspelt field was ignored: session 30's probe)."""
+    """Raise InvalidValueError (a ValueError) naming the fields of a recorded action
+    that the action read from it does not have (a tampered or misspelt field was ignored: session 30's probe)."""
     extra = sorted(set(recorded) - set(parsed) - set(_NAME_KEYS))
     if extra:
-        raise ValueError(f"unknown field{'s' if len(extra) > 1 else ''} "
+        raise InvalidValueError(f"unknown field{'s' if len(extra) > 1 else ''} "
                          f"{', '.join(map(repr, extra))} (the action has "
                          f"{', '.join(k for k in parsed if k not in _NAME_KEYS)})")
 
