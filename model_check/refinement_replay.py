@@ -88,8 +88,9 @@ _NODE_FIELDS = ("node", "intended", "a", "b", "src", "dst", "by", "target")
 
 def check_names(config: Config, action: Action) -> None:
     """Raise InvalidValueError (a ValueError) naming the field when ``action`` names a
-    client, a node or a key that ``config`` does not have (a tampered or foreign trace: the lockstep failed on
-    it deep inside, with ``tuple.index(x): x not in tuple`` or a traceback; session 30)."""
+    client, a node or a key that ``config`` does not have (a tampered or foreign
+    trace: the lockstep failed on it deep inside, with ``tuple.index(x): x not in
+    tuple`` or a traceback; session 30)."""
     known = {"client": config.client_names, "key": config.keys}
     known.update(dict.fromkeys(_NODE_FIELDS, config.all_nodes))
     for name, allowed in known.items():

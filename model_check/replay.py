@@ -119,7 +119,8 @@ _NAME_KEYS = ("action", "kind", "type", "name")
 
 def check_fields(recorded: Mapping[str, object], parsed: Mapping[str, object]) -> None:
     """Raise InvalidValueError (a ValueError) naming the fields of a recorded action
-    that the action read from it does not have (a tampered or misspelt field was ignored: session 30's probe)."""
+    that the action read from it does not have (a tampered or misspelt field was
+    ignored: session 30's probe)."""
     extra = sorted(set(recorded) - set(parsed) - set(_NAME_KEYS))
     if extra:
         raise InvalidValueError(f"unknown field{'s' if len(extra) > 1 else ''} "
