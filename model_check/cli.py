@@ -515,7 +515,8 @@ def _name(config: Config) -> str:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "config"
+    # no leading dot: a name like "../x" made the hidden "..-x.<property>.json" (session 30)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).lstrip("-.").rstrip("-") or "config"
 
 
 if __name__ == "__main__":

@@ -269,3 +269,16 @@ def test_an_action_with_an_unknown_field_is_refused(
     assert main(["replay", str(path), "--on", on]) == 1
     out = capsys.readouterr().out
     assert "REFUSED at step 2" in out and "unknown field 'extra_field'" in out
+
+
+@pytest.mark.parametrize(("name", "stem"), [("../x y", "x-y"), (".hidden", "hidden"),
+                                            ("..", "config")])
+def test_a_trace_file_is_never_hidden(
+    name: str, stem: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a name starting with a dot (or "../") gave a hidden trace file ("..-x-y....json")
+    config = tmp_path / "named.toml"
+    config.write_text(TINY.replace('"tiny"', json.dumps(name)))
+    assert main(["check", str(config), "--property", "read_your_writes", "--quiet",
+                 "--trace-dir", str(tmp_path / "t")]) == 1
+    assert [p.name for p in (tmp_path / "t").iterdir()] == [f"{stem}.read_your_writes.json"]
