@@ -180,6 +180,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CheckError("--por runs in one process: no --workers, --ray or --simulate")
         if args.por_savings and not args.por:
             raise CheckError("--por-savings needs --por")
+        for flag, on in (("--symmetry-savings", args.symmetry_savings),
+                         ("--por-savings", args.por_savings)):
+            if on and args.max_states is not None:
+                # each search stops at a different prefix: "saved 0 of 2,000 states;
+                # verdicts DIFFER" read as an unsound reduction (session 30's probe)
+                raise CheckError(f"{flag} compares two searches: no --max-states (each "
+                                 f"would stop at a different prefix of its own; --max-depth "
+                                 f"compares the states to a depth)")
         if args.simulate is not None and args.simulate < 1:
             raise CheckError(f"--simulate must be >= 1, got {args.simulate}")
         _check_simulate_options(args)

@@ -282,3 +282,16 @@ def test_a_trace_file_is_never_hidden(
     assert main(["check", str(config), "--property", "read_your_writes", "--quiet",
                  "--trace-dir", str(tmp_path / "t")]) == 1
     assert [p.name for p in (tmp_path / "t").iterdir()] == [f"{stem}.read_your_writes.json"]
+
+
+@pytest.mark.parametrize("flags", [["--symmetry-savings"], ["--por", "--por-savings"]])
+def test_savings_are_not_compared_under_a_state_bound(
+    flags: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # `--max-states 2000 --symmetry-savings` on spec/default.toml said "symmetry saved 0
+    # of 2,000 states (1.0x); verdicts and counterexample lengths DIFFER without it":
+    # two different 2,000-state prefixes, read as an unsound reduction
+    config = tmp_path / "tiny.toml"
+    config.write_text(TINY)
+    assert main(["check", str(config), "--quiet", "--max-states", "5", *flags]) == 2
+    assert f"{flags[-1]} compares two searches: no --max-states" in capsys.readouterr().err
