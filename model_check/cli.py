@@ -139,13 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--simulate", type=int, metavar="N",
                         help="run N seeded random walks checking always-properties "
                         "instead of exploring exhaustively")
-    parser.add_argument("--seed", type=int, default=0, metavar="S",
-                        help="the simulation's seed (default 0)")
+    parser.add_argument("--seed", type=int, metavar="S",
+                        help="the simulation's seed (default 0; only with --simulate)")
     parser.add_argument("--compiled", action="store_true",
                         help="run with the spec compiled by `make compiled` (mypyc), if it was "
                         "built from the current sources; else say why and run pure Python")
-    parser.add_argument("--max-steps", type=int, default=60, metavar="K",
-                        help="steps per simulated walk (default 60)")
+    parser.add_argument("--max-steps", type=int, metavar="K",
+                        help="steps per simulated walk (default 60; only with --simulate)")
     packing = parser.add_mutually_exclusive_group()
     packing.add_argument("--compact-frontier", action="store_true", default=None,
                          help="keep the queued states packed from the start (default: once "
@@ -180,10 +180,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise CheckError("--por runs in one process: no --workers, --ray or --simulate")
         if args.por_savings and not args.por:
             raise CheckError("--por-savings needs --por")
+        for flag, on in (("--symmetry-savings", args.symmetry_savings),
+                         ("--por-savings", args.por_savings)):
+            if on and args.max_states is not None:
+                # each search stops at a different prefix: "saved 0 of 2,000 states;
+                # verdicts DIFFER" read as an unsound reduction (session 30's probe)
+                raise CheckError(f"{flag} compares two searches: no --max-states (each "
+                                 f"would stop at a different prefix of its own; --max-depth "
+                                 f"compares the states to a depth)")
         if args.simulate is not None and args.simulate < 1:
             raise CheckError(f"--simulate must be >= 1, got {args.simulate}")
-        if args.max_steps < 1:
-            raise CheckError(f"--max-steps must be >= 1, got {args.max_steps}")
+        _check_simulate_options(args)
+        _check_trace_dir(args.trace_dir)
         if args.soak and args.configs:
             raise CheckError("--soak selects suite entries: give no CONFIG")
     except CheckError as error:
@@ -195,9 +203,50 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_compiled([a for a in _argv(argv) if a != "--compiled"])
         print(f"vdynamo check: --compiled: {why}; checking with the pure-Python spec",
               file=sys.stderr, flush=True)
-    if args.configs:
-        return _check_configs(args)
-    return _check_suite(args)
+    try:
+        return _check_configs(args) if args.configs else _check_suite(args)
+    except CheckError as error:  # a trace that could not be written, a check refused
+        print(f"vdynamo check: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _check_trace_dir(path: str) -> None:
+    """Refuse a ``--trace-dir`` that is a file or under one, before a search whose
+    traces could not be written (session 30: a traceback after the search)."""
+    probe = Path(path)
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise CheckError(f"--trace-dir {path!r}: {str(probe)!r} is not a directory")
+
+
+DEFAULT_SEED = 0
+DEFAULT_MAX_STEPS = 60
+
+
+def _check_simulate_options(args: argparse.Namespace) -> None:
+    """Options of ``--simulate`` only, and those it does not take, refused rather than
+    ignored (session 30's probe: ``--seed 3`` without ``--simulate`` ran the exhaustive
+    search, and ``--simulate`` ignored ``--max-states``, ``--workers``, ...). Fills in
+    the defaults of ``--seed`` and ``--max-steps``; raises CheckError."""
+    if args.simulate is None:
+        given = [flag for flag, value in (("--seed", args.seed),
+                                          ("--max-steps", args.max_steps)) if value is not None]
+        if given:
+            raise CheckError(f"{' and '.join(given)} appl{'ies' if len(given) == 1 else 'y'} "
+                             f"only with --simulate N")
+        return
+    ignored = [flag for flag, value in (
+        ("--max-depth", args.max_depth), ("--max-states", args.max_states),
+        ("--workers", args.workers), ("--ray", args.ray),
+        ("--symmetry-savings", args.symmetry_savings or None)) if value is not None]
+    if ignored:
+        raise CheckError(f"--simulate takes no {', '.join(ignored)} (random walks in one "
+                         f"process; a walk's length is --max-steps)")
+    args.seed = DEFAULT_SEED if args.seed is None else args.seed
+    args.max_steps = DEFAULT_MAX_STEPS if args.max_steps is None else args.max_steps
+    if args.max_steps < 1:
+        raise CheckError(f"--max-steps must be >= 1, got {args.max_steps}")
 
 
 def _argv(argv: Sequence[str] | None) -> list[str]:
@@ -294,16 +343,23 @@ def _savings(args: argparse.Namespace, config: Config, properties: Sequence[str]
             f"{'identical' if same else 'DIFFER'} without it")
 
 
-def _save_traces(args: argparse.Namespace, result: CheckResult) -> dict[str, str]:
+def _save_traces(args: argparse.Namespace, result: CheckResult,
+                 base: str | None = None) -> dict[str, str]:
+    """Write each trace as ``<base>.<property>.json`` (``base``: the configuration's
+    name, made file-safe, unless given). Raises CheckError when it cannot be written."""
     paths: dict[str, str] = {}
     for r in result.results:
         if r.trace is None:
             continue
-        stem = f"{_slug(_name(result.config))}.{r.property}"
+        stem = f"{base or _slug(_name(result.config))}.{r.property}"
         target = Path(args.trace_dir) / f"{stem}.json"
-        paths[r.property] = str(r.trace.save(target))
-        if args.itf:
-            r.trace.save(Path(args.trace_dir) / f"{stem}.itf.json", itf=True)
+        try:
+            paths[r.property] = str(r.trace.save(target))
+            if args.itf:
+                r.trace.save(Path(args.trace_dir) / f"{stem}.itf.json", itf=True)
+        except OSError as error:  # e.g. a directory that cannot be created
+            raise CheckError(f"cannot write the trace of {r.property} to "
+                             f"{args.trace_dir!r}: {error.strerror or error}") from None
     return paths
 
 
@@ -315,10 +371,12 @@ def _check_configs(args: argparse.Namespace) -> int:
         except (ConfigError, OSError) as error:
             print(f"vdynamo check: {path}: {error}", file=sys.stderr)
             return EXIT_USAGE
+        for note in configs[-1].inert_settings():
+            print(f"vdynamo check: {path}: note: {note}", file=sys.stderr)
     status = EXIT_OK
-    for config in configs:
+    for config, base in zip(configs, _trace_bases(args.configs, configs), strict=True):
         result = _run(args, config, args.properties)
-        paths = _save_traces(args, result)
+        paths = _save_traces(args, result, base)
         if args.json:
             print(json.dumps(_json(result, paths)), flush=True)
         else:
@@ -328,6 +386,21 @@ def _check_configs(args: argparse.Namespace) -> int:
         elif result.bounded and not result.ok and status == EXIT_OK:
             status = EXIT_BOUNDED
     return status
+
+
+def _trace_bases(paths: Sequence[str], configs: Sequence[Config]) -> list[str]:
+    """Each configuration's trace file stem: its name, or, when configurations given
+    together share a name (two files without one are both "default"), the name and
+    the file's stem (then a number), so that no trace overwrites another's (session 30:
+    the second file's trace replaced the first's, whose printed path then led to it)."""
+    names = [_slug(_name(config)) for config in configs]
+    bases: list[str] = []
+    for name, path in zip(names, paths, strict=True):
+        base = name if names.count(name) == 1 else f"{name}-{_slug(Path(path).stem)}"
+        while base in bases:
+            base = f"{base}-{len(bases) + 1}"
+        bases.append(base)
+    return bases
 
 
 def _print_config_result(result: CheckResult, paths: dict[str, str]) -> None:
@@ -450,7 +523,8 @@ def _name(config: Config) -> str:
 
 
 def _slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "config"
+    # no leading dot: a name like "../x" made the hidden "..-x.<property>.json" (session 30)
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).lstrip("-.").rstrip("-") or "config"
 
 
 if __name__ == "__main__":

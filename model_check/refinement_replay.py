@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import json
 
+from impl.simulator import SimulationError
 from model_check.properties import Expectation
 from model_check.refinement import Divergence, Lockstep
 from model_check.refinement_state import is_empty_transfer
-from model_check.replay import config_from_trace, where_it_broke
+from model_check.replay import check_fields, config_from_trace, where_it_broke
 from model_check.reports import ReplayReport, ReplayStep, WitnessReport
 from model_check.trace import Trace, TraceError
 from spec import model as spec_model
@@ -68,6 +69,8 @@ from spec.actions import (
     Timeout,
     Transfer,
 )
+from spec.config import Config
+from spec.errors import InvalidValueError
 
 __all__ = ["NotExpressible", "replay_trace", "step_action"]
 
@@ -78,6 +81,23 @@ class NotExpressible(Divergence):
     retries a reachable replica where the spec gives up; the spec's reap of a key for
     which no node has a reap timer due: the implementation decides a reap only when
     one operation saw all N targets hold the tombstone)."""
+
+
+_NODE_FIELDS = ("node", "intended", "a", "b", "src", "dst", "by", "target")
+
+
+def check_names(config: Config, action: Action) -> None:
+    """Raise InvalidValueError (a ValueError) naming the field when ``action`` names a
+    client, a node or a key that ``config`` does not have (a tampered or foreign
+    trace: the lockstep failed on it deep inside, with ``tuple.index(x): x not in
+    tuple`` or a traceback; session 30)."""
+    known = {"client": config.client_names, "key": config.keys}
+    known.update(dict.fromkeys(_NODE_FIELDS, config.all_nodes))
+    for name, allowed in known.items():
+        value = getattr(action, name, None)
+        if value is not None and value not in allowed:
+            raise InvalidValueError(f"{action.kind} names {name} {value!r}, which the trace's "
+                             f"configuration does not have (it has {', '.join(allowed)})")
 
 
 def step_action(ls: Lockstep, action: Action) -> str | None:
@@ -196,13 +216,22 @@ def replay_trace(trace: Trace) -> ReplayReport:
     for number, recorded in enumerate(trace.actions, start=1):
         try:
             action = spec_model.action_from_json(dict(recorded))
+            check_fields(recorded, action.to_json())
+            check_names(config, action)
             before = ls.state
             step_action(ls, action)
+        except NotExpressible as gap:  # not a divergence: told as one before session 30
+            return report("impl", trace.property, tuple(steps), False, None,
+                          f"the lockstep cannot take this spec step on the implementation "
+                          f"(a known gap, not a divergence: docs/refinement.md, "
+                          f"\"unmapped\"): {gap}", number)
         except Divergence as divergence:
             return report("impl", trace.property, tuple(steps), False, None,
                                 f"the implementation diverges from the spec: {divergence}",
                                 number)
-        except (ValueError, KeyError) as error:
+        except (ValueError, KeyError, SimulationError) as error:
+            # SimulationError: a step naming a node the cluster lacks (a tampered trace:
+            # session 30's probe; it was a traceback)
             return report("impl", trace.property, tuple(steps), False, None,
                                 f"step not possible on the implementation: {error}", number)
         steps.append(ReplayStep(number, recorded, spec_model.narrate(before, action, ls.state)))

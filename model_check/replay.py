@@ -28,7 +28,7 @@ chooses between the two. Both return a :class:`~model_check.reports.ReplayReport
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from model_check.errors import TraceError
@@ -40,9 +40,11 @@ from model_check.spec_model import spec_model
 from model_check.trace import Trace
 from spec.actions import Action
 from spec.config import Config, ConfigError
+from spec.errors import InvalidValueError
 from spec.state import State
 
-__all__ = ["LIVENESS_SEARCH_LIMIT", "config_from_trace", "replay_on_spec", "where_it_broke"]
+__all__ = ["LIVENESS_SEARCH_LIMIT", "check_fields", "config_from_trace", "replay_on_spec",
+           "where_it_broke"]
 
 LIVENESS_SEARCH_LIMIT = 500_000
 """At most this many fault-free states are searched for a converged one after a replay."""
@@ -54,8 +56,11 @@ def config_from_trace(trace: Trace) -> Config:
     """Rebuild the spec Config recorded in a trace.
 
     Raises :class:`~model_check.errors.TraceError` (with the reason) for a
-    configuration that is not valid.
+    configuration that is not valid, or none (an empty one).
     """
+    if not trace.config:  # it would replay against Config()'s defaults (session 30)
+        raise TraceError("the trace records no configuration (an ITF trace without "
+                         "vdynamo's #meta, written by another tool?)")
     try:
         return Config.from_json(dict(trace.config))
     except (ConfigError, TypeError, ValueError, KeyError) as error:
@@ -89,6 +94,7 @@ def replay_on_spec(trace: Trace, model: SpecModel | None = None) -> ReplayReport
     for number, recorded in enumerate(trace.actions, start=1):
         try:
             action = model.action_from_json(recorded)
+            check_fields(recorded, model.action_to_json(action))
         except (TypeError, ValueError, KeyError) as error:
             return refuse(number, f"the action {json.dumps(recorded)} is malformed: {error}")
         matches = [after for label, after in model.successors(state) if label == action]
@@ -107,6 +113,21 @@ def replay_on_spec(trace: Trace, model: SpecModel | None = None) -> ReplayReport
                   initial=model.narrate_initial(states[0]))
 
 
+_NAME_KEYS = ("action", "kind", "type", "name")
+"""The keys an action's name may be under (:mod:`model_check.trace`'s ITF reading)."""
+
+
+def check_fields(recorded: Mapping[str, object], parsed: Mapping[str, object]) -> None:
+    """Raise InvalidValueError (a ValueError) naming the fields of a recorded action
+    that the action read from it does not have (a tampered or misspelt field was
+    ignored: session 30's probe)."""
+    extra = sorted(set(recorded) - set(parsed) - set(_NAME_KEYS))
+    if extra:
+        raise InvalidValueError(f"unknown field{'s' if len(extra) > 1 else ''} "
+                         f"{', '.join(map(repr, extra))} (the action has "
+                         f"{', '.join(k for k in parsed if k not in _NAME_KEYS)})")
+
+
 def where_it_broke(
     trace: Trace, states: Sequence[State], model: SpecModel | None = None
 ) -> tuple[int | None, str]:
@@ -116,7 +137,9 @@ def where_it_broke(
     seen broken (an always-property: the first state where it is false; an
     eventually-property: the last state, when no fault-free continuation from it
     reaches the target; a sometimes-property: the first witness), or ``None``
-    and why not. ``states[i]`` is the state after ``trace.actions[i - 1]``;
+    and why not (also when the trace's ``kind`` is not its property's, or an
+    always-property first fails at another state than the trace's ``violated_at``).
+    ``states[i]`` is the state after ``trace.actions[i - 1]``;
     ``model`` (the spec's for the trace's configuration unless given) is needed
     for eventually-properties and step witnesses. Raises
     :class:`~model_check.errors.TraceError` when the trace's configuration is not
@@ -125,9 +148,17 @@ def where_it_broke(
     prop = PROPERTIES.get(trace.property)
     if prop is None:
         return None, f"the spec has no property named {trace.property!r}"
+    if trace.kind != prop.kind:  # an edited trace was told as its kind said (session 30)
+        return None, (f"the trace calls it {_a(trace.kind)}-property, but it is "
+                      f"{_a(prop.kind)}-property (an edited trace, or one of another version)")
     if prop.kind is Expectation.ALWAYS and prop.holds is not None:
         for index, state in enumerate(states):
             if not prop.holds(state):
+                if trace.violated_at is not None and trace.violated_at != index:
+                    # the recorded step was not checked (session 30's probe)
+                    return None, (f"the trace records it broken at step "
+                                  f"{trace.violated_at} (violated_at), but it first fails "
+                                  f"at step {index}")
                 # the description says what should hold: told bare after "broke
                 # here:", it read as what went wrong (session 22's walk through README)
                 return index, f"the property requires that {prop.description}"
@@ -137,6 +168,11 @@ def where_it_broke(
     if prop.kind is Expectation.SOMETIMES:
         return _witnessed(prop, trace, states, model)
     return _stuck(prop, states[-1], len(states) - 1, model)
+
+
+def _a(kind: str) -> str:
+    """``kind`` with its article: "an always", "a sometimes"."""
+    return f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}"
 
 
 def _witnessed(prop: Property[State, Action], trace: Trace, states: Sequence[State],

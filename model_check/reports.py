@@ -88,7 +88,7 @@ class ReplayReport:
 
     _WORDS: ClassVar[Mapping[str, str]] = {
         "title": "a counterexample to", "here": "broke here",
-        "initial": "is broken in the initial state", "missed": "did not break",
+        "initial": "is broken in the initial state", "missed": "did not break as recorded",
         "done": "is violated",
     }
 

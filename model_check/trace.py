@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import keyword
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,7 +137,8 @@ class Trace:
             if not isinstance(action, Mapping):
                 raise TraceError(f"trace action at step {step} is not a JSON object")
         violated_at = data.get("violated_at")
-        if violated_at is not None and not isinstance(violated_at, int):
+        if violated_at is not None and (isinstance(violated_at, bool)
+                                        or not isinstance(violated_at, int)):
             raise TraceError("trace field 'violated_at' must be an integer or null")
         return cls(
             config=data["config"],
@@ -194,7 +196,8 @@ class Trace:
         if not isinstance(data, Mapping) or not isinstance(data.get("states"), list):
             raise TraceError("an ITF trace is a JSON object with a 'states' list")
         meta = data.get("#meta") or {}
-        ours = meta.get("vdynamo") if isinstance(meta, Mapping) else None
+        meta = meta if isinstance(meta, Mapping) else {}  # was an AttributeError (session 30)
+        ours = meta.get("vdynamo")
         ours = ours if isinstance(ours, Mapping) else {}
         action_keys = ours.get("action_keys") or []
         states: list[JSON] = []
@@ -229,6 +232,10 @@ class Trace:
                     action[pick] = _jsonable(itf_decode(value))
             actions.append(action)
         config = itf_decode(ours.get("config", {}))
+        violated_at = ours.get("violated_at")
+        if violated_at is not None and (isinstance(violated_at, bool)
+                                        or not isinstance(violated_at, int)):
+            raise TraceError("ITF #meta's violated_at must be an integer or null")
         return cls(
             config=config if isinstance(config, Mapping) else {},
             property=str(ours.get("property", meta.get("description", "unknown"))),
@@ -236,7 +243,7 @@ class Trace:
             actions=tuple(actions),
             states=tuple(_jsonable(s) for s in states),
             description=str(meta.get("description", "")),
-            violated_at=ours.get("violated_at"),
+            violated_at=violated_at,
             extra=_jsonable(itf_decode(ours.get("extra", {}))),
         )
 
@@ -251,13 +258,20 @@ class Trace:
 
     @classmethod
     def load(cls, path: str | Path) -> Trace:
-        """Read a trace file, native or ITF (recognised by its ``#meta``)."""
+        """Read a trace file, native or ITF (recognised by its ``#meta``).
+
+        Raises :class:`~model_check.errors.TraceError` when the file cannot be read, is
+        not UTF-8 text, is not JSON, or is not a trace."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except OSError as error:
             raise TraceError(f"cannot read trace {path}: {error.strerror or error}") from error
         except json.JSONDecodeError as error:
             raise TraceError(f"trace {path} is not JSON: {error}") from error
+        except UnicodeDecodeError as error:  # a binary file (session 30's probe)
+            raise TraceError(f"trace {path} is not UTF-8 text (JSON is UTF-8): byte "
+                             f"{error.object[error.start]:#04x} at offset {error.start}"
+                             ) from error
         if isinstance(data, Mapping) and "#meta" in data and "schema" not in data:
             return cls.from_itf(data)
         return cls.from_json(data)
@@ -306,20 +320,36 @@ def itf_encode(value: object) -> JSON:
     raise TraceError(f"cannot encode a {type(value).__name__} in ITF: {value!r}")
 
 
+_BIGINT = re.compile(r"-?[0-9]+")
+
+
 def itf_decode(value: JSON) -> Any:
-    """An ITF value as Python: ``#tup`` -> tuple, ``#set`` -> frozenset, ``#map`` -> dict."""
+    """An ITF value as Python: ``#tup`` -> tuple, ``#set`` -> frozenset, ``#map`` -> dict.
+
+    Raises :class:`TraceError` for a malformed marker (a ``#bigint`` that is not an
+    integer's digits, a ``#tup`` or ``#set`` that is not a list, a ``#map`` that is not
+    a list of pairs: tracebacks before session 30)."""
     if isinstance(value, list):
         return [itf_decode(v) for v in value]
     if not isinstance(value, Mapping):
         return value
     if "#bigint" in value:
-        return int(value["#bigint"])
+        digits = value["#bigint"]
+        if not isinstance(digits, str) or not _BIGINT.fullmatch(digits):
+            raise TraceError(f"ITF #bigint must be a string of digits, got {digits!r}")
+        return int(digits)
+    for marker in ("#tup", "#set", "#map"):
+        if marker in value and not isinstance(value[marker], list):
+            raise TraceError(f"ITF {marker} must be a list, got {value[marker]!r}")
     if "#tup" in value:
         return tuple(itf_decode(v) for v in value["#tup"])
     if "#set" in value:
         return frozenset(_hashable(itf_decode(v)) for v in value["#set"])
     if "#map" in value:
-        return {_hashable(itf_decode(k)): itf_decode(v) for k, v in value["#map"]}
+        pairs = value["#map"]
+        if not all(isinstance(pair, list) and len(pair) == 2 for pair in pairs):
+            raise TraceError(f"ITF #map must be a list of [key, value] pairs, got {pairs!r}")
+        return {_hashable(itf_decode(k)): itf_decode(v) for k, v in pairs}
     if "#unserializable" in value:
         text = value["#unserializable"]
         if text == _NULL:

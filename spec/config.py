@@ -493,8 +493,14 @@ class Config:
                 kwargs["name"] = body
                 continue
             if section not in SECTIONS:
+                # `foo = 1` at the top level is a key, not a section (session 30)
+                home = [f"[{name}]" for name, keys in SECTIONS.items() if section in keys]
+                what = f"section [{section}]" if isinstance(body, Mapping) else (
+                    f"top-level key {section!r} ("
+                    + (f"it belongs in {' or '.join(home)}" if home else
+                       "a key belongs in its section") + ")")
                 raise ConfigError(
-                    f"unknown section [{section}] (known: name, "
+                    f"unknown {what} (known: name, "
                     f"{', '.join(f'[{s}]' for s in SECTIONS)})"
                 )
             if not isinstance(body, Mapping):
@@ -534,6 +540,30 @@ class Config:
                 lines.append(f"{key} = {text}")
         return "\n".join(lines) + "\n"
 
+    def inert_settings(self) -> tuple[str, ...]:
+        """A sentence for each key set to a value that changes nothing under this
+        configuration's clock (valid, so not refused: the spec's tests set them; a user
+        who set one expected an effect; session 30). ``vclock_threshold`` truncates only
+        the two vector-clock modes (paper 4.4), ``lww_timestamps`` and ``skew`` time
+        only lww's stamps, ``client_vclock_entry`` is client-vclock's rule
+        (``spec/coordination.py``, ``spec/clocks.py``)."""
+        notes = []
+        if self.vclock_threshold and self.clock not in ("server-vclock", "client-vclock"):
+            notes.append(f"[features] vclock_threshold = {self.vclock_threshold} has no "
+                         f"effect with clock = {self.clock!r} (it truncates server-vclock "
+                         f"and client-vclock clocks)")
+        if self.lww_timestamps != "hybrid" and self.clock != "lww":
+            notes.append(f"[features] lww_timestamps = {self.lww_timestamps!r} has no effect "
+                         f"with clock = {self.clock!r} (it stamps lww's versions)")
+        if self.skew and self.clock != "lww":
+            notes.append(f"[cluster] skew has no effect with clock = {self.clock!r} (only "
+                         f"lww's stamps read the wall clock)")
+        if self.client_vclock_entry != "pair" and self.clock != "client-vclock":
+            notes.append(f"[features] client_vclock_entry = {self.client_vclock_entry!r} "
+                         f"has no effect with clock = {self.clock!r} (it is client-vclock's "
+                         f"rule)")
+        return tuple(notes)
+
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated again)."""
         return Config(**replace_fields(self, changes, "Config"))
@@ -555,11 +585,19 @@ def _preference_list(nodes: tuple[str, ...], key: str) -> tuple[str, ...]:
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a TOML configuration file."""
+    """Read and validate a TOML configuration file.
+
+    Raises :class:`ConfigError` naming the file when it cannot be read (missing, a
+    directory), is not UTF-8 text, is not TOML, or is not a valid configuration.
+    """
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise ConfigError(f"cannot read configuration {str(path)!r}: {error}") from None
+    except UnicodeDecodeError as error:  # a binary or Latin-1 file (session 30's probe)
+        raise ConfigError(f"configuration {str(path)!r} is not UTF-8 text (TOML is UTF-8): "
+                          f"byte {error.object[error.start]:#04x} at offset {error.start}"
+                          ) from None
     return Config.from_toml(text)
 
 

@@ -31,6 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"vdynamo show: {error}", file=sys.stderr)
         return 2
+    for note in config.inert_settings():
+        print(f"vdynamo show: note: {note}", file=sys.stderr)
     state = initial_state(config)
     print(f"# configuration {config.name!r}")
     print(config.to_toml())

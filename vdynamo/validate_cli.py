@@ -32,16 +32,21 @@ __all__ = ["main"]
 def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="vdynamo validate", description=__doc__.split(
         "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, default=20, help="how many seeds (default 20)")
-    parser.add_argument("--first", type=int, default=0, help="the first seed (default 0)")
-    parser.add_argument("--seed", type=int, default=None, help="validate this one seed")
+    parser.add_argument("--seeds", type=int, default=None, help="how many seeds (default 20)")
+    parser.add_argument("--first", type=int, default=None, help="the first seed (default 0)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="validate this one seed (no --seeds or --first)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print the reason of every seed that is not ok")
     args = parser.parse_args(list(argv))
-    if args.seeds < 1:
+    if args.seed is not None and (args.seeds is not None or args.first is not None):
+        # they were ignored silently (session 30's probe)
+        parser.error("--seed validates one seed: give no --seeds or --first with it")
+    if args.seeds is not None and args.seeds < 1:
         parser.error("--seeds must be at least 1")
+    first = 0 if args.first is None else args.first
     seeds = [args.seed] if args.seed is not None else list(
-        range(args.first, args.first + args.seeds))
+        range(first, first + (20 if args.seeds is None else args.seeds)))
     verdicts: Counter[str] = Counter()
     events = 0
     started = time.perf_counter()

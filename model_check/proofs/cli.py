@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Sequence
@@ -56,11 +57,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=DEFAULT_TIMEOUT_MS / 1000,
         help="per-query solver timeout in seconds (default %(default)s)",
     )
     return parser
+
+
+def _seconds(text: str) -> float:
+    """``--timeout``: a finite number of seconds of at least a millisecond (Z3 takes
+    whole milliseconds, and 0 means none: `--timeout 0`, `-1` and `nan` were taken,
+    `nan` and `inf` then crashed converting to milliseconds; session 30)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not math.isfinite(seconds) or seconds < 0.001:
+        raise argparse.ArgumentTypeError(
+            f"expected a finite number of seconds >= 0.001, got {text!r}")
+    return seconds
 
 
 def _table(results: Sequence[ProofResult], verbose: bool) -> str:

@@ -60,6 +60,9 @@ def test_bad_keyword_arguments_are_refused_naming_the_key(
 
 BAD_TOML = [
     ("[bogus]\nx = 1\n", r"unknown section \[bogus\]"),
+    # a key outside its section was told as "unknown section [n]" (session 30's probe)
+    ("n = 3\n", r"unknown top-level key 'n' \(it belongs in \[cluster\]\)"),
+    ("foo = 1\n", r"unknown top-level key 'foo' \(a key belongs in its section\)"),
     ("[cluster]\nreplicas = 3\n", r"unknown key 'replicas' in \[cluster\]"),
     ("[faults]\nlosses = 1\n", r"unknown key 'losses' in \[faults\]"),
     ("cluster = 3\n", r"\[cluster\] must be a table"),
