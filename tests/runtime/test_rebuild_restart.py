@@ -75,6 +75,8 @@ def _not_found_through_n3(directory: Path) -> tuple[int, object]:
 def test_a_replaced_disk_restarted_before_it_is_rebuilt_still_rebuilds(tmp_path: Path) -> None:
     missed, after = _not_found_through_n3(tmp_path)
     assert after is not None  # rebuilding again at once
-    assert isinstance(after, dict) and after["done"] == 0
-    assert after["waiting_for"] == ["n2", "n3"]  # the replicas still to exchange with
+    # still rebuilding: n3, down, holds exchanges pending (``done`` may already count
+    # n2's: under load /status came after 16 of them, session 30's make test)
+    assert isinstance(after, dict) and after["pending"] > 0
+    assert "n3" in after["waiting_for"]  # a replica still to exchange with
     assert missed == 0
