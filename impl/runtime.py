@@ -1374,13 +1374,17 @@ class NodeServer:
             return None
         needed = request.w if request.w is not None else self.config.w
         homes = self.node.preference_list(request.key)[:self.config.n]
+        # what each home's max_value_bytes limits: the body, not the stored value
+        # with its content type (check_request; until session 30's review a 1 MiB
+        # text/plain body every home stores was refused here)
+        size = body_bytes(request.value)
         refusing: list[str] = []
         for home in homes:
             differ = self.peer_limits_differ.get(home, {}) if home != self.name else {}
             # a limit not named in ``differ`` is the same as this node's
             value_limit = differ.get("max_value_bytes", (0, self.config.max_value_bytes))[1]
             key_limit = differ.get("max_key_bytes", (0, self.config.max_key_bytes))[1]
-            if len(request.value) > value_limit or len(request.key) > key_limit:
+            if size > value_limit or len(request.key) > key_limit:
                 refusing.append(f"{home} (max_value_bytes {value_limit}, max_key_bytes "
                                 f"{key_limit})")
         if len(homes) - len(refusing) >= needed:
@@ -1389,7 +1393,7 @@ class NodeServer:
             f"this put needs W={needed} of the key's {len(homes)} replicas, and "
             f"{len(refusing)} of them run smaller [cluster] limits than this node "
             f"(max_value_bytes {self.config.max_value_bytes}, max_key_bytes "
-            f"{self.config.max_key_bytes}) and would refuse its {len(request.value)}-byte "
+            f"{self.config.max_key_bytes}) and would refuse its {size}-byte "
             f"value or {len(request.key)}-byte key: {', '.join(refusing)}; nothing was "
             "written (write a smaller value, or raise the limit on every node first)")
 

@@ -202,3 +202,58 @@ def test_a_put_fewer_than_w_homes_could_store_is_refused_413_at_once(
             for server in servers:
                 await server.stop()
     run(scenario())
+
+
+def test_the_homes_limits_are_judged_as_each_home_judges_them(tmp_path: Path) -> None:
+    """Session 30's review of ``NodeServer.unreplicable``: what a home's
+    ``max_value_bytes`` limits is the body (``impl.http_values.body_bytes``), not
+    the stored value with its content type; a 1 MiB ``text/plain`` body, which n2
+    and n3 (1 MiB) store, was refused 413 through n1 (2 MiB) at W = 2 (the sealed
+    value is 1 MiB + 15 bytes). Through n2, whose peer n1 runs the larger limit,
+    nothing is refused for it; a key over the homes' ``max_key_bytes`` is named."""
+    ports = free_ports(6)
+    nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
+                                 Address("127.0.0.1", ports[2 * i + 1]),
+                                 tmp_path / f"{name}.sqlite")
+             for i, name in enumerate(NAMES)}
+    common: dict[str, Any] = {"n": 3, "r": 1, "w": 2, "replica_timeout": 0.2,
+                              "request_timeout": 1.0, "secret": SECRET}
+    new = RuntimeConfig(ClusterConfig(nodes=NAMES, max_value_bytes=2 << 20,
+                                      max_key_bytes=2048, **common), nodes)
+    old = RuntimeConfig(ClusterConfig(nodes=NAMES, **common), nodes)
+
+    async def scenario() -> None:
+        servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
+        try:
+            n1, n2 = servers[0], servers[1]
+            for _ in range(100):  # the hellos of gossip
+                if set(n1.peer_limits_differ) == {"n2", "n3"} and "n1" in n2.peer_limits_differ:
+                    break
+                await asyncio.sleep(0.05)
+            text = {"content-type": "text/plain"}
+            status, _, body = await call("PUT", url(n1, "/kv/edge"), b"e" * (1 << 20), text)
+            assert status == 200, (status, body)  # every home takes a 1 MiB body
+            status, _, body = await call("PUT", url(n1, "/kv/over"), b"o" * ((1 << 20) + 1),
+                                         text)
+            assert status == 413 and f"its {(1 << 20) + 1}-byte value" in str(body), body
+            status, _, body = await call("PUT", url(n2, "/kv/edge2?w=3"), b"e" * (1 << 20),
+                                         text)
+            assert status == 200, (status, body)  # n1's larger limits refuse nothing
+            status, _, body = await call("PUT", url(n1, "/kv/" + "k" * 1500), b"v")
+            assert status == 413, (status, body)
+            assert f"n2 (max_value_bytes {1 << 20}, max_key_bytes 1024)" in str(body)
+            assert n1.node.record(b"k" * 1500) is None
+        finally:
+            for server in servers:
+                await server.stop()
+    run(scenario())
+
+
+def test_the_openapi_document_names_the_413_of_a_put_fewer_than_w_homes_could_store(
+        ) -> None:
+    """Session 30's review: the put's 413 documented values over this node's limits
+    only; ``NodeServer.unreplicable`` refuses one its homes' smaller limits refuse."""
+    from impl.openapi import document
+    put = document(ClusterConfig(nodes=NAMES))["paths"]["/kv/{key}"]["put"]
+    described = put["responses"]["413"]["description"]
+    assert "fewer than W" in described and "max_key_bytes" in described
