@@ -1380,7 +1380,11 @@ class NodeServer:
         size = body_bytes(request.value)
         refusing: list[str] = []
         for home in homes:
-            differ = self.peer_limits_differ.get(home, {}) if home != self.name else {}
+            if home == self.name:  # its own checks let the put through (a key stored
+                continue  # before max_key_bytes was lowered too: _stored_key); until
+                # session 30's review it was judged by its own limits and such a
+                # replacement was refused at W = 1 once any peer's limits differed
+            differ = self.peer_limits_differ.get(home, {})
             # a limit not named in ``differ`` is the same as this node's
             value_limit = differ.get("max_value_bytes", (0, self.config.max_value_bytes))[1]
             key_limit = differ.get("max_key_bytes", (0, self.config.max_key_bytes))[1]

@@ -11,6 +11,7 @@ own (``NodeServer._compare_limits``)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -257,3 +258,51 @@ def test_the_openapi_document_names_the_413_of_a_put_fewer_than_w_homes_could_st
     put = document(ClusterConfig(nodes=NAMES))["paths"]["/kv/{key}"]["put"]
     described = put["responses"]["413"]["description"]
     assert "fewer than W" in described and "max_key_bytes" in described
+
+
+def test_a_key_stored_before_max_key_bytes_was_lowered_stays_replaceable_at_w_1(
+        tmp_path: Path) -> None:
+    """Session 30's review: ``unreplicable`` judged this node by its own
+    ``max_key_bytes`` too, though its own checks had let the put through (a key
+    stored before the limit was lowered, written with its context:
+    ``impl.forwarding._stored_key``). With every node lowered to 1,024 and n1
+    raising ``max_value_bytes`` (a rolling change: its peers' limits differ), the
+    replacement of a 1,500-byte key through n1 at W = 1, which n1 stores, was
+    refused 413 (before that commit: 200). A delete of it at W = 2, which only n1
+    can store, is not refused 413 for the limits either."""
+    long_key = "k" * 1500
+    before, _ = _raised_n1(tmp_path, w=3, max_key_bytes=2048)
+    new, old = _raised_n1(tmp_path, w=2)
+    new = dataclasses.replace(new, nodes=before.nodes)
+    old = dataclasses.replace(old, nodes=before.nodes)
+
+    async def scenario() -> None:
+        servers = await serve(dataclasses.replace(before, cluster=dataclasses.replace(
+            before.cluster, max_value_bytes=1 << 20)), NAMES)
+        try:
+            status, _, body = await call("PUT", url(servers[0], f"/kv/{long_key}"), b"v1")
+            assert status == 200, (status, body)
+        finally:
+            for server in servers:
+                await server.stop()
+        servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
+        try:
+            n1 = servers[0]
+            for _ in range(100):  # the hellos of gossip
+                if set(n1.peer_limits_differ) == {"n2", "n3"}:
+                    break
+                await asyncio.sleep(0.05)
+            status, headers, body = await call("GET", url(n1, f"/kv/{long_key}?r=1"))
+            assert status == 200, (status, body)
+            context = {"x-vdynamo-context": headers["x-vdynamo-context"]}
+            status, headers, body = await call("PUT", url(n1, f"/kv/{long_key}?w=1"), b"v2",
+                                               context)
+            assert status == 200, (status, body)
+            context = {"x-vdynamo-context": headers["x-vdynamo-context"]}
+            status, _, body = await call("DELETE", url(n1, f"/kv/{long_key}?w=2"), None,
+                                         context)
+            assert status != 413, (status, body)
+        finally:
+            for server in servers:
+                await server.stop()
+    run(scenario())
