@@ -127,6 +127,15 @@ def _raised_n1(tmp_path: Path, **changes: Any) -> tuple[RuntimeConfig, RuntimeCo
             RuntimeConfig(ClusterConfig(nodes=NAMES, **common), nodes))
 
 
+async def _heard(server: NodeServer, peers: set[str]) -> None:
+    """Wait (5 s at most) until ``server`` has had the hellos of ``peers`` (gossip's
+    connections) and noted each one's limits as differing."""
+    for _ in range(100):
+        if peers <= set(server.peer_limits_differ):
+            return
+        await asyncio.sleep(0.05)
+
+
 def test_a_rolling_change_of_max_value_bytes_is_named_and_nothing_is_sent_to_be_refused(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Real nodes: n1 already runs max_value_bytes = 2 MiB, n2 and n3 still 1 MiB.
@@ -139,10 +148,7 @@ def test_a_rolling_change_of_max_value_bytes_is_named_and_nothing_is_sent_to_be_
         servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
         try:
             n1, n2, n3 = servers
-            for _ in range(100):  # the hellos of gossip
-                if set(n1.peer_limits_differ) == {"n2", "n3"}:
-                    break
-                await asyncio.sleep(0.05)
+            await _heard(n1, {"n2", "n3"})
             assert n1.peer_limits_differ["n2"]["max_value_bytes"] == (2 << 20, 1 << 20)
             status, _, _ = await call("PUT", url(n1, "/kv/big"), b"v" * (3 << 19))
             assert status == 200
@@ -177,10 +183,7 @@ def test_a_put_fewer_than_w_homes_could_store_is_refused_413_at_once(
         servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
         try:
             n1 = servers[0]
-            for _ in range(100):  # the hellos of gossip
-                if set(n1.peer_limits_differ) == {"n2", "n3"}:
-                    break
-                await asyncio.sleep(0.05)
+            await _heard(n1, {"n2", "n3"})
             value = b"v" * (3 << 19)
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -227,10 +230,8 @@ def test_the_homes_limits_are_judged_as_each_home_judges_them(tmp_path: Path) ->
         servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
         try:
             n1, n2 = servers[0], servers[1]
-            for _ in range(100):  # the hellos of gossip
-                if set(n1.peer_limits_differ) == {"n2", "n3"} and "n1" in n2.peer_limits_differ:
-                    break
-                await asyncio.sleep(0.05)
+            await _heard(n1, {"n2", "n3"})
+            await _heard(n2, {"n1"})
             text = {"content-type": "text/plain"}
             status, _, body = await call("PUT", url(n1, "/kv/edge"), b"e" * (1 << 20), text)
             assert status == 200, (status, body)  # every home takes a 1 MiB body
@@ -288,10 +289,7 @@ def test_a_key_stored_before_max_key_bytes_was_lowered_stays_replaceable_at_w_1(
         servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
         try:
             n1 = servers[0]
-            for _ in range(100):  # the hellos of gossip
-                if set(n1.peer_limits_differ) == {"n2", "n3"}:
-                    break
-                await asyncio.sleep(0.05)
+            await _heard(n1, {"n2", "n3"})
             status, headers, body = await call("GET", url(n1, f"/kv/{long_key}?r=1"))
             assert status == 200, (status, body)
             context = {"x-vdynamo-context": headers["x-vdynamo-context"]}
