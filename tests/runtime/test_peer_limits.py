@@ -241,6 +241,8 @@ def test_the_homes_limits_are_judged_as_each_home_judges_them(tmp_path: Path) ->
             status, _, body = await call("PUT", url(n2, "/kv/edge2?w=3"), b"e" * (1 << 20),
                                          text)
             assert status == 200, (status, body)  # n1's larger limits refuse nothing
+            status, _, body = await call("PUT", url(n1, "/kv/" + "k" * 1024), b"v")
+            assert status == 200, (status, body)  # a key of the homes' limit exactly
             status, _, body = await call("PUT", url(n1, "/kv/" + "k" * 1500), b"v")
             assert status == 413, (status, body)
             assert f"n2 (max_value_bytes {1 << 20}, max_key_bytes 1024)" in str(body)
@@ -286,6 +288,17 @@ def test_a_key_stored_before_max_key_bytes_was_lowered_stays_replaceable_at_w_1(
         finally:
             for server in servers:
                 await server.stop()
+        servers = await serve(old, NAMES)  # every node lowered alike: no limit differs
+        try:
+            status, headers, body = await call("GET", url(servers[0], f"/kv/{long_key}"))
+            assert status == 200, (status, body)
+            status, _, body = await call("PUT", url(servers[0], f"/kv/{long_key}?w=3"),
+                                         b"v1", {"x-vdynamo-context":
+                                                 headers["x-vdynamo-context"]})
+            assert status == 200, (status, body)  # no home is judged: every one stores it
+        finally:
+            for server in servers:
+                await server.stop()
         servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
         try:
             n1 = servers[0]
@@ -300,6 +313,51 @@ def test_a_key_stored_before_max_key_bytes_was_lowered_stays_replaceable_at_w_1(
             status, _, body = await call("DELETE", url(n1, f"/kv/{long_key}?w=2"), None,
                                          context)
             assert status != 413, (status, body)
+        finally:
+            for server in servers:
+                await server.stop()
+    run(scenario())
+
+
+def test_a_put_through_a_node_not_among_the_homes_is_judged_by_the_homes_alone(
+        tmp_path: Path) -> None:
+    """Session 30's review, four nodes, N = 3, W = 2: n1 and n4 raised to
+    ``max_key_bytes`` = 2,048 (``max_value_bytes`` the same everywhere), n2 and n3
+    still 1,024. A 1,500-byte key whose homes are n1, n2, n3 is refused 413 at once
+    through n4 (not a home: it would forward it), though n4 itself and the fourth
+    node of the list could store it; one whose homes hold n1 and n4 is stored
+    through n4; a key of any length within every limit is unaffected at W = 3."""
+    names = ("n1", "n2", "n3", "n4")
+    ports = free_ports(8)
+    nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
+                                 Address("127.0.0.1", ports[2 * i + 1]),
+                                 tmp_path / f"{name}.sqlite")
+             for i, name in enumerate(names)}
+    common: dict[str, Any] = {"nodes": names, "n": 3, "r": 1, "w": 2, "secret": SECRET,
+                              "replica_timeout": 0.2, "request_timeout": 1.0}
+    new = RuntimeConfig(ClusterConfig(max_key_bytes=2048, **common), nodes)
+    old = RuntimeConfig(ClusterConfig(**common), nodes)
+
+    async def scenario() -> None:
+        servers = [*await serve(new, ["n1", "n4"]), *await serve(old, ["n2", "n3"])]
+        try:
+            n1, n4 = servers[0], servers[1]
+            await _heard(n4, {"n2", "n3"})
+            keys = [f"{i:04d}" + "x" * 1496 for i in range(200)]
+            homes = {key: n4.node.preference_list(key.encode())[:3] for key in keys}
+            outside = next(k for k in keys if set(homes[k]) == {"n1", "n2", "n3"})
+            inside = next(k for k in keys if {"n1", "n4"} <= set(homes[k]))
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            status, _, body = await call("PUT", url(n4, f"/kv/{outside}"), b"v")
+            assert status == 413, (status, body)
+            assert loop.time() - started < 0.5  # at once, not after request_timeout
+            assert "n4" not in str(body) and "n2 (max_value_bytes" in str(body)
+            assert n1.node.record(outside.encode()) is None
+            status, _, body = await call("PUT", url(n4, f"/kv/{inside}"), b"v")
+            assert status == 200, (status, body)
+            status, _, body = await call("PUT", url(n4, "/kv/short?w=3"), b"v")
+            assert status == 200, (status, body)
         finally:
             for server in servers:
                 await server.stop()

@@ -179,6 +179,7 @@ def test_a_write_back_refused_4xx_and_the_sync_client_still_return_the_merge() -
                 cart = await client.get("cart")
                 assert cart.value == b"a" * 600 + b"," + b"b" * 600
                 assert cart.context == read.context
+                assert cart.content_types == read.content_types[:1]  # one value, one type
                 assert cart.write_back_error is not None
                 assert cart.write_back_error.startswith("RequestRefusedError")
                 with pytest.raises(vdynamo.RequestRefusedError):
