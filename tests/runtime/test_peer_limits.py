@@ -354,6 +354,8 @@ def test_a_put_through_a_node_not_among_the_homes_is_judged_by_the_homes_alone(
             assert loop.time() - started < 0.5  # at once, not after request_timeout
             assert "n4" not in str(body) and "n2 (max_value_bytes" in str(body)
             assert n1.node.record(outside.encode()) is None
+            status, _, body = await call("PUT", url(n4, f"/kv/{inside}?w=3"), b"v")
+            assert status == 413 and "W=3" in str(body), (status, body)  # the request's W
             status, _, body = await call("PUT", url(n4, f"/kv/{inside}"), b"v")
             assert status == 200, (status, body)
             status, _, body = await call("PUT", url(n4, "/kv/short?w=3"), b"v")
