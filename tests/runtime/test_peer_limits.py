@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from impl.config import ClusterConfig
-from impl.messages import HintDelivery, KeyRecords, ReadRepair, ReplicaPut
+from impl.messages import HintDelivery, KeyRecords, PutRequest, ReadRepair, ReplicaPut
 from impl.peer_auth import HelloInfo
 from impl.records import encode_record
 from impl.runtime import COMPARED_LIMITS, Address, NodeAddresses, NodeServer, RuntimeConfig
@@ -363,4 +363,35 @@ def test_a_put_through_a_node_not_among_the_homes_is_judged_by_the_homes_alone(
         finally:
             for server in servers:
                 await server.stop()
+    run(scenario())
+
+
+def test_while_ranges_move_each_quorum_group_is_judged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 30's review: during a membership change a put needs W acks in each
+    quorum group (``SloppyQuorum.groups``: the current and the future top N), and
+    ``unreplicable`` judged the current top N alone. A joining n4 that announced a
+    smaller ``max_value_bytes`` (the groups and its hello set here, as a node sees
+    them mid-join) takes no 2,000-byte value: the future group n1, n2, n4 has two
+    homes that could store it, so a put at W = 3 is refused, naming n4; W = 2 is
+    not."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, restore_guard=False) as servers:
+            n1 = servers[0]
+            n1.peer_limits_differ["n4"] = {"max_value_bytes": (1 << 20, 1000)}
+            future = ("n1", "n2", "n4")
+            monkeypatch.setattr(n1.node.quorum, "groups", lambda key, writing=False: (
+                (("n1", "n2", "n3"), future) if writing else ()))
+            put = PutRequest(1, b"k", b"v" * 2000, w=3)
+            refused = n1.unreplicable(put)
+            assert refused is not None and "n4 (max_value_bytes 1000" in str(refused)
+            assert n1.unreplicable(dataclasses.replace(put, w=2)) is None
+            # n3 refuses too, in the current group, which two can still ack: named is
+            # what leaves the future group n1, n4, n5 short, not n3
+            for peer in ("n3", "n5"):
+                n1.peer_limits_differ[peer] = {"max_value_bytes": (1 << 20, 1000)}
+            future = ("n1", "n4", "n5")
+            refused = n1.unreplicable(dataclasses.replace(put, w=2))
+            assert refused is not None and "n5 (max_value_bytes" in str(refused)
+            assert "n3" not in str(refused)
     run(scenario())
