@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+import vdynamo
 from impl.config import ClusterConfig
 from impl.messages import HintDelivery, KeyRecords, PutRequest, ReadRepair, ReplicaPut
 from impl.peer_auth import HelloInfo
@@ -238,6 +239,12 @@ def test_the_homes_limits_are_judged_as_each_home_judges_them(tmp_path: Path) ->
             status, _, body = await call("PUT", url(n1, "/kv/over"), b"o" * ((1 << 20) + 1),
                                          text)
             assert status == 413 and f"its {(1 << 20) + 1}-byte value" in str(body), body
+            first = next(key for key in (f"c{i}" for i in range(100))
+                         if n1.node.preference_list(key.encode())[0] == "n1")
+            async with vdynamo.connect_async([f"http://{n1.http_address}"]) as client:
+                with pytest.raises(vdynamo.RequestRefusedError) as refused:
+                    await client.put(first, b"o" * ((1 << 20) + 1))  # routed to n1
+            assert refused.value.status == 413 and "W=2" in str(refused.value)
             status, _, body = await call("PUT", url(n2, "/kv/edge2?w=3"), b"e" * (1 << 20),
                                          text)
             assert status == 200, (status, body)  # n1's larger limits refuse nothing
