@@ -1353,11 +1353,13 @@ class NodeServer:
 
     # ------------------------------------------------------------------ load
 
-    def unreplicable(self, request: PutRequest) -> errors.TooLargeError | None:
+    def unreplicable(self, request: PutRequest,
+                     size: int | None = None) -> errors.TooLargeError | None:
         """The 413 of a put that fewer than W of its key's homes (the top N of the
         preference list, as this node sees the ring) could store, because their
         announced ``max_value_bytes`` or ``max_key_bytes`` (the peer hello,
-        ``peer_limits_differ``) are below the value's or the key's bytes; None: at
+        ``peer_limits_differ``) are below the value's (its body's: ``size``, else
+        that of ``request.value``) or the key's bytes; None: at
         least W could (a home not heard from yet counts as able, and this node too:
         its own checks passed the put; a delete writes no value and is never refused
         here). While ranges move, each quorum group needs W
@@ -1385,7 +1387,7 @@ class NodeServer:
         # what each home's max_value_bytes limits: the body, not the stored value
         # with its content type (check_request; until session 30's review a 1 MiB
         # text/plain body every home stores was refused here)
-        size = body_bytes(request.value)
+        size = body_bytes(request.value) if size is None else size
         refusing: dict[str, str] = {}
         for home in dict.fromkeys(homes + tuple(node for group in groups for node in group)):
             if home == self.name:  # its own checks let the put through (a key stored

@@ -27,7 +27,7 @@ from impl.runtime import COMPARED_LIMITS, Address, NodeAddresses, NodeServer, Ru
 from impl.serve import serve
 from impl.versions import ClockMode, Record, apply_put
 from spec.vclock import VClock
-from tests.runtime.live import NAMES, SECRET, call, cluster, dial, run, url
+from tests.runtime.live import NAMES, SECRET, call, cluster, dial, parse_response, run, url
 from tests.runtime.procs import free_ports
 
 
@@ -185,6 +185,18 @@ def test_a_put_fewer_than_w_homes_could_store_is_refused_413_at_once(
         try:
             n1 = servers[0]
             await _heard(n1, {"n2", "n3"})
+            # with Expect: refused with its head, no 100 (session 30's review: the
+            # 413 came after the whole value; HttpApi._head_refusal)
+            address = n1.http_address
+            assert address is not None
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+            writer.write(b"PUT /kv/big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                         b"Expect: 100-continue\r\n\r\n" % (3 << 19))
+            answer = await asyncio.wait_for(reader.read(), 5.0)  # then the node closes
+            writer.close()
+            assert not answer.startswith(b"HTTP/1.1 100"), answer[:60]
+            status, _, body = parse_response(answer)
+            assert status == 413 and "W=2" in body["message"], body
             value = b"v" * (3 << 19)
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -402,3 +414,4 @@ def test_while_ranges_move_each_quorum_group_is_judged(
             assert refused is not None and "n5 (max_value_bytes" in str(refused)
             assert "n3" not in str(refused)
     run(scenario())
+
