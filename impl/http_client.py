@@ -33,7 +33,8 @@ A 4xx answer raises :class:`RequestRefusedError` (a :class:`LocalError`: fix the
 request). Siblings: with a ``resolve`` hook (e.g. a shopping cart's union), a
 get that finds several values merges them, writes the merge back with the
 get's context (which collapses the siblings) and returns the one value; if the
-write-back fails (no node wrote it, or its outcome is unknown) the get still
+write-back fails (no node wrote it, its outcome is unknown, or a node refused it
+with a 4xx, e.g. a merge over ``max_value_bytes``) the get still
 returns the merge, with the read's context, and says why in
 ``Fetched.write_back_error`` (session 30).
 
@@ -119,6 +120,8 @@ class Fetched:
     """A get's answer: the siblings' bodies and content types, and the opaque context
     (base64, as the node gave it) to send with the next put. ``write_back_error``:
     with a resolve hook, why the merge of the siblings read could not be written back
+    (the error's class and message: NoNodeError, OutcomeUnknownError, or
+    RequestRefusedError, a 4xx such as a merge over ``max_value_bytes``)
     (``None``: written, or nothing to merge); the answer is the merge all the same,
     with the read's context, which a put with it supersedes every sibling read by."""
 
@@ -553,12 +556,16 @@ def get_plan(router: Router, key: bytes | str, r: int | None,
             kind = got.content_types[0] if got.content_types else "application/octet-stream"
             try:
                 context = yield from put_plan(router, key, merged, got.context, kind, None)
-            except NoNodeError as error:  # OutcomeUnknownError too
+            except (NoNodeError, RequestRefusedError) as error:  # OutcomeUnknownError too
                 # The read succeeded: the merge is the answer, with the read's context
                 # (before session 30's probe the get raised the write-back's error,
                 # e.g. OutcomeUnknownError with W nodes of the key down, although
                 # it had read every sibling). The next put with this context
                 # supersedes the siblings merged, as the write-back would have.
+                # A 4xx too (session 30's review: a merge over max_value_bytes, 413,
+                # raised RequestRefusedError, "fix the request", at a valid get):
+                # the caller did not ask for that write; its own put of the merge
+                # gets the refusal, raised there.
                 return Fetched([merged], got.content_types[:1], got.context,
                                write_back_error=f"{type(error).__name__}: {error}")
             return Fetched([merged], got.content_types[:1], context)

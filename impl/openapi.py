@@ -128,7 +128,13 @@ def document(config: ClusterConfig, version: str = "0.1.0") -> dict[str, Any]:
                                       "chunked (send Content-Length: 0 for an empty value)"),
                         "413": _error(f"a value over {config.max_value_bytes} bytes, or "
                                       f"one that would grow the key's record (every "
-                                      f"sibling) over {config.max_record_bytes} bytes"),
+                                      f"sibling) over {config.max_record_bytes} bytes, "
+                                      "or one that fewer than W of the key's N replicas "
+                                      "could store for the max_value_bytes or "
+                                      "max_key_bytes they announced, smaller than this "
+                                      "node's (a rolling change of the limits; the "
+                                      "message names each such replica and its limits); "
+                                      "nothing was written"),
                         "415": _error("a Content-Encoding other than identity (the "
                                       "node would serve the coded bytes without it)"),
                         "417": _error("an Expect header other than 100-continue")}},

@@ -1353,13 +1353,18 @@ class NodeServer:
 
     # ------------------------------------------------------------------ load
 
-    def unreplicable(self, request: PutRequest) -> errors.TooLargeError | None:
+    def unreplicable(self, request: PutRequest,
+                     size: int | None = None) -> errors.TooLargeError | None:
         """The 413 of a put that fewer than W of its key's homes (the top N of the
         preference list, as this node sees the ring) could store, because their
         announced ``max_value_bytes`` or ``max_key_bytes`` (the peer hello,
-        ``peer_limits_differ``) are below the value's or the key's bytes; None: at
-        least W could (a home not heard from yet counts as able; a delete writes no
-        value and is never refused here).
+        ``peer_limits_differ``) are below the value's (its body's: ``size``, else
+        that of ``request.value``) or the key's bytes; None: at
+        least W could (a home not heard from yet counts as able, and this node too:
+        its own checks passed the put; a delete writes no value and is never refused
+        here). While ranges move, each quorum group needs W
+        (:meth:`impl.sloppy_quorum.SloppyQuorum.groups`, writing). Fallbacks are
+        not judged (sloppy quorum: a home believed down is counted as able).
 
         Source: session 30's user probe. During a rolling raise of
         ``max_value_bytes`` a node already raised stored a value its peers would
@@ -1374,23 +1379,41 @@ class NodeServer:
             return None
         needed = request.w if request.w is not None else self.config.w
         homes = self.node.preference_list(request.key)[:self.config.n]
-        refusing: list[str] = []
-        for home in homes:
-            differ = self.peer_limits_differ.get(home, {}) if home != self.name else {}
+        # while ranges move, W acks in each quorum group (the current and the future
+        # top N: SloppyQuorum.groups); until session 30's review the current top N
+        # alone was judged, and a joiner with smaller limits left a put at W = N to
+        # time out
+        groups = self.node.quorum.groups(request.key, writing=True) or (homes,)
+        # what each home's max_value_bytes limits: the body, not the stored value
+        # with its content type (check_request; until session 30's review a 1 MiB
+        # text/plain body every home stores was refused here)
+        size = body_bytes(request.value) if size is None else size
+        refusing: dict[str, str] = {}
+        for home in dict.fromkeys(homes + tuple(node for group in groups for node in group)):
+            if home == self.name:  # its own checks let the put through (a key stored
+                continue  # before max_key_bytes was lowered too: _stored_key); until
+                # session 30's review it was judged by its own limits and such a
+                # replacement was refused at W = 1 once any peer's limits differed
+            differ = self.peer_limits_differ.get(home, {})
             # a limit not named in ``differ`` is the same as this node's
             value_limit = differ.get("max_value_bytes", (0, self.config.max_value_bytes))[1]
             key_limit = differ.get("max_key_bytes", (0, self.config.max_key_bytes))[1]
-            if len(request.value) > value_limit or len(request.key) > key_limit:
-                refusing.append(f"{home} (max_value_bytes {value_limit}, max_key_bytes "
-                                f"{key_limit})")
-        if len(homes) - len(refusing) >= needed:
+            if size > value_limit or len(request.key) > key_limit:
+                refusing[home] = (f"{home} (max_value_bytes {value_limit}, max_key_bytes "
+                                  f"{key_limit})")
+        short = [group for group in groups
+                 if len(group) - len(refusing.keys() & set(group)) < needed]
+        if not short:
             return None
+        named = [text for home, text in refusing.items()
+                 if any(home in group for group in short)]
         return errors.TooLargeError(
-            f"this put needs W={needed} of the key's {len(homes)} replicas, and "
-            f"{len(refusing)} of them run smaller [cluster] limits than this node "
+            f"this put needs W={needed} of the key's {len(short[0])} replicas"
+            f"{' (in each quorum group: the membership is changing)' if len(groups) > 1 else ''}"
+            f", and {len(named)} of them run smaller [cluster] limits than this node "
             f"(max_value_bytes {self.config.max_value_bytes}, max_key_bytes "
-            f"{self.config.max_key_bytes}) and would refuse its {len(request.value)}-byte "
-            f"value or {len(request.key)}-byte key: {', '.join(refusing)}; nothing was "
+            f"{self.config.max_key_bytes}) and would refuse its {size}-byte "
+            f"value or {len(request.key)}-byte key: {', '.join(named)}; nothing was "
             "written (write a smaller value, or raise the limit on every node first)")
 
     def overloaded(self, put_bytes: int | None = None) -> errors.OverloadedError | None:

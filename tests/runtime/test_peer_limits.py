@@ -11,21 +11,23 @@ own (``NodeServer._compare_limits``)."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import vdynamo
 from impl.config import ClusterConfig
-from impl.messages import HintDelivery, KeyRecords, ReadRepair, ReplicaPut
+from impl.messages import HintDelivery, KeyRecords, PutRequest, ReadRepair, ReplicaPut
 from impl.peer_auth import HelloInfo
 from impl.records import encode_record
 from impl.runtime import COMPARED_LIMITS, Address, NodeAddresses, NodeServer, RuntimeConfig
 from impl.serve import serve
 from impl.versions import ClockMode, Record, apply_put
 from spec.vclock import VClock
-from tests.runtime.live import NAMES, SECRET, call, cluster, dial, run, url
+from tests.runtime.live import NAMES, SECRET, call, cluster, dial, parse_response, run, url
 from tests.runtime.procs import free_ports
 
 
@@ -126,6 +128,15 @@ def _raised_n1(tmp_path: Path, **changes: Any) -> tuple[RuntimeConfig, RuntimeCo
             RuntimeConfig(ClusterConfig(nodes=NAMES, **common), nodes))
 
 
+async def _heard(server: NodeServer, peers: set[str]) -> None:
+    """Wait (5 s at most) until ``server`` has had the hellos of ``peers`` (gossip's
+    connections) and noted each one's limits as differing."""
+    for _ in range(100):
+        if peers <= set(server.peer_limits_differ):
+            return
+        await asyncio.sleep(0.05)
+
+
 def test_a_rolling_change_of_max_value_bytes_is_named_and_nothing_is_sent_to_be_refused(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Real nodes: n1 already runs max_value_bytes = 2 MiB, n2 and n3 still 1 MiB.
@@ -138,10 +149,7 @@ def test_a_rolling_change_of_max_value_bytes_is_named_and_nothing_is_sent_to_be_
         servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
         try:
             n1, n2, n3 = servers
-            for _ in range(100):  # the hellos of gossip
-                if set(n1.peer_limits_differ) == {"n2", "n3"}:
-                    break
-                await asyncio.sleep(0.05)
+            await _heard(n1, {"n2", "n3"})
             assert n1.peer_limits_differ["n2"]["max_value_bytes"] == (2 << 20, 1 << 20)
             status, _, _ = await call("PUT", url(n1, "/kv/big"), b"v" * (3 << 19))
             assert status == 200
@@ -176,10 +184,19 @@ def test_a_put_fewer_than_w_homes_could_store_is_refused_413_at_once(
         servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
         try:
             n1 = servers[0]
-            for _ in range(100):  # the hellos of gossip
-                if set(n1.peer_limits_differ) == {"n2", "n3"}:
-                    break
-                await asyncio.sleep(0.05)
+            await _heard(n1, {"n2", "n3"})
+            # with Expect: refused with its head, no 100 (session 30's review: the
+            # 413 came after the whole value; HttpApi._head_refusal)
+            address = n1.http_address
+            assert address is not None
+            reader, writer = await asyncio.open_connection(address.host, address.port)
+            writer.write(b"PUT /kv/big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+                         b"Expect: 100-continue\r\n\r\n" % (3 << 19))
+            answer = await asyncio.wait_for(reader.read(), 5.0)  # then the node closes
+            writer.close()
+            assert not answer.startswith(b"HTTP/1.1 100"), answer[:60]
+            status, _, body = parse_response(answer)
+            assert status == 413 and "W=2" in body["message"], body
             value = b"v" * (3 << 19)
             loop = asyncio.get_running_loop()
             started = loop.time()
@@ -202,3 +219,199 @@ def test_a_put_fewer_than_w_homes_could_store_is_refused_413_at_once(
             for server in servers:
                 await server.stop()
     run(scenario())
+
+
+def test_the_homes_limits_are_judged_as_each_home_judges_them(tmp_path: Path) -> None:
+    """Session 30's review of ``NodeServer.unreplicable``: what a home's
+    ``max_value_bytes`` limits is the body (``impl.http_values.body_bytes``), not
+    the stored value with its content type; a 1 MiB ``text/plain`` body, which n2
+    and n3 (1 MiB) store, was refused 413 through n1 (2 MiB) at W = 2 (the sealed
+    value is 1 MiB + 15 bytes). Through n2, whose peer n1 runs the larger limit,
+    nothing is refused for it; a key over the homes' ``max_key_bytes`` is named."""
+    ports = free_ports(6)
+    nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
+                                 Address("127.0.0.1", ports[2 * i + 1]),
+                                 tmp_path / f"{name}.sqlite")
+             for i, name in enumerate(NAMES)}
+    common: dict[str, Any] = {"n": 3, "r": 1, "w": 2, "replica_timeout": 0.2,
+                              "request_timeout": 1.0, "secret": SECRET}
+    new = RuntimeConfig(ClusterConfig(nodes=NAMES, max_value_bytes=2 << 20,
+                                      max_key_bytes=2048, **common), nodes)
+    old = RuntimeConfig(ClusterConfig(nodes=NAMES, **common), nodes)
+
+    async def scenario() -> None:
+        servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
+        try:
+            n1, n2 = servers[0], servers[1]
+            await _heard(n1, {"n2", "n3"})
+            await _heard(n2, {"n1"})
+            text = {"content-type": "text/plain"}
+            status, _, body = await call("PUT", url(n1, "/kv/edge"), b"e" * (1 << 20), text)
+            assert status == 200, (status, body)  # every home takes a 1 MiB body
+            status, _, body = await call("PUT", url(n1, "/kv/over"), b"o" * ((1 << 20) + 1),
+                                         text)
+            assert status == 413 and f"its {(1 << 20) + 1}-byte value" in str(body), body
+            first = next(key for key in (f"c{i}" for i in range(100))
+                         if n1.node.preference_list(key.encode())[0] == "n1")
+            async with vdynamo.connect_async([f"http://{n1.http_address}"]) as client:
+                with pytest.raises(vdynamo.RequestRefusedError) as refused:
+                    await client.put(first, b"o" * ((1 << 20) + 1))  # routed to n1
+            assert refused.value.status == 413 and "W=2" in str(refused.value)
+            status, _, body = await call("PUT", url(n2, "/kv/edge2?w=3"), b"e" * (1 << 20),
+                                         text)
+            assert status == 200, (status, body)  # n1's larger limits refuse nothing
+            status, _, body = await call("PUT", url(n1, "/kv/" + "k" * 1024), b"v")
+            assert status == 200, (status, body)  # a key of the homes' limit exactly
+            status, _, body = await call("PUT", url(n1, "/kv/" + "k" * 1500), b"v")
+            assert status == 413, (status, body)
+            assert f"n2 (max_value_bytes {1 << 20}, max_key_bytes 1024)" in str(body)
+            assert n1.node.record(b"k" * 1500) is None
+        finally:
+            for server in servers:
+                await server.stop()
+    run(scenario())
+
+
+def test_the_openapi_document_names_the_413_of_a_put_fewer_than_w_homes_could_store(
+        ) -> None:
+    """Session 30's review: the put's 413 documented values over this node's limits
+    only; ``NodeServer.unreplicable`` refuses one its homes' smaller limits refuse."""
+    from impl.openapi import document
+    put = document(ClusterConfig(nodes=NAMES))["paths"]["/kv/{key}"]["put"]
+    described = put["responses"]["413"]["description"]
+    assert "fewer than W" in described and "max_key_bytes" in described
+
+
+def test_a_key_stored_before_max_key_bytes_was_lowered_stays_replaceable_at_w_1(
+        tmp_path: Path) -> None:
+    """Session 30's review: ``unreplicable`` judged this node by its own
+    ``max_key_bytes`` too, though its own checks had let the put through (a key
+    stored before the limit was lowered, written with its context:
+    ``impl.forwarding._stored_key``). With every node lowered to 1,024 and n1
+    raising ``max_value_bytes`` (a rolling change: its peers' limits differ), the
+    replacement of a 1,500-byte key through n1 at W = 1, which n1 stores, was
+    refused 413 (before that commit: 200). A delete of it at W = 2, which only n1
+    can store, is not refused 413 for the limits either."""
+    long_key = "k" * 1500
+    before, _ = _raised_n1(tmp_path, w=3, max_key_bytes=2048)
+    new, old = _raised_n1(tmp_path, w=2)
+    new = dataclasses.replace(new, nodes=before.nodes)
+    old = dataclasses.replace(old, nodes=before.nodes)
+
+    async def scenario() -> None:
+        servers = await serve(dataclasses.replace(before, cluster=dataclasses.replace(
+            before.cluster, max_value_bytes=1 << 20)), NAMES)
+        try:
+            status, _, body = await call("PUT", url(servers[0], f"/kv/{long_key}"), b"v1")
+            assert status == 200, (status, body)
+        finally:
+            for server in servers:
+                await server.stop()
+        servers = await serve(old, NAMES)  # every node lowered alike: no limit differs
+        try:
+            status, headers, body = await call("GET", url(servers[0], f"/kv/{long_key}"))
+            assert status == 200, (status, body)
+            status, _, body = await call("PUT", url(servers[0], f"/kv/{long_key}?w=3"),
+                                         b"v1", {"x-vdynamo-context":
+                                                 headers["x-vdynamo-context"]})
+            assert status == 200, (status, body)  # no home is judged: every one stores it
+        finally:
+            for server in servers:
+                await server.stop()
+        servers = [*await serve(new, ["n1"]), *await serve(old, ["n2", "n3"])]
+        try:
+            n1 = servers[0]
+            await _heard(n1, {"n2", "n3"})
+            status, headers, body = await call("GET", url(n1, f"/kv/{long_key}?r=1"))
+            assert status == 200, (status, body)
+            context = {"x-vdynamo-context": headers["x-vdynamo-context"]}
+            status, headers, body = await call("PUT", url(n1, f"/kv/{long_key}?w=1"), b"v2",
+                                               context)
+            assert status == 200, (status, body)
+            context = {"x-vdynamo-context": headers["x-vdynamo-context"]}
+            status, _, body = await call("DELETE", url(n1, f"/kv/{long_key}?w=2"), None,
+                                         context)
+            assert status != 413, (status, body)
+        finally:
+            for server in servers:
+                await server.stop()
+    run(scenario())
+
+
+def test_a_put_through_a_node_not_among_the_homes_is_judged_by_the_homes_alone(
+        tmp_path: Path) -> None:
+    """Session 30's review, four nodes, N = 3, W = 2: n1 and n4 raised to
+    ``max_key_bytes`` = 2,048 (``max_value_bytes`` the same everywhere), n2 and n3
+    still 1,024. A 1,500-byte key whose homes are n1, n2, n3 is refused 413 at once
+    through n4 (not a home: it would forward it), though n4 itself and the fourth
+    node of the list could store it; one whose homes hold n1 and n4 is stored
+    through n4; a key of any length within every limit is unaffected at W = 3."""
+    names = ("n1", "n2", "n3", "n4")
+    ports = free_ports(8)
+    nodes = {name: NodeAddresses(Address("127.0.0.1", ports[2 * i]),
+                                 Address("127.0.0.1", ports[2 * i + 1]),
+                                 tmp_path / f"{name}.sqlite")
+             for i, name in enumerate(names)}
+    common: dict[str, Any] = {"nodes": names, "n": 3, "r": 1, "w": 2, "secret": SECRET,
+                              "replica_timeout": 0.2, "request_timeout": 1.0}
+    new = RuntimeConfig(ClusterConfig(max_key_bytes=2048, **common), nodes)
+    old = RuntimeConfig(ClusterConfig(**common), nodes)
+
+    async def scenario() -> None:
+        servers = [*await serve(new, ["n1", "n4"]), *await serve(old, ["n2", "n3"])]
+        try:
+            n1, n4 = servers[0], servers[1]
+            await _heard(n4, {"n2", "n3"})
+            keys = [f"{i:04d}" + "x" * 1496 for i in range(200)]
+            homes = {key: n4.node.preference_list(key.encode())[:3] for key in keys}
+            outside = next(k for k in keys if set(homes[k]) == {"n1", "n2", "n3"})
+            inside = next(k for k in keys if {"n1", "n4"} <= set(homes[k]))
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            status, _, body = await call("PUT", url(n4, f"/kv/{outside}"), b"v")
+            assert status == 413, (status, body)
+            assert loop.time() - started < 0.5  # at once, not after request_timeout
+            assert "n4" not in str(body) and "n2 (max_value_bytes" in str(body)
+            assert n1.node.record(outside.encode()) is None
+            status, _, body = await call("PUT", url(n4, f"/kv/{inside}?w=3"), b"v")
+            assert status == 413 and "W=3" in str(body), (status, body)  # the request's W
+            status, _, body = await call("PUT", url(n4, f"/kv/{inside}"), b"v")
+            assert status == 200, (status, body)
+            status, _, body = await call("PUT", url(n4, "/kv/short?w=3"), b"v")
+            assert status == 200, (status, body)
+        finally:
+            for server in servers:
+                await server.stop()
+    run(scenario())
+
+
+def test_while_ranges_move_each_quorum_group_is_judged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Session 30's review: during a membership change a put needs W acks in each
+    quorum group (``SloppyQuorum.groups``: the current and the future top N), and
+    ``unreplicable`` judged the current top N alone. A joining n4 that announced a
+    smaller ``max_value_bytes`` (the groups and its hello set here, as a node sees
+    them mid-join) takes no 2,000-byte value: the future group n1, n2, n4 has two
+    homes that could store it, so a put at W = 3 is refused, naming n4; W = 2 is
+    not."""
+    async def scenario() -> None:
+        async with cluster(tmp_path, restore_guard=False) as servers:
+            n1 = servers[0]
+            n1.peer_limits_differ["n4"] = {"max_value_bytes": (1 << 20, 1000)}
+            future = ("n1", "n2", "n4")
+            monkeypatch.setattr(n1.node.quorum, "groups", lambda key, writing=False: (
+                (("n1", "n2", "n3"), future) if writing else ()))
+            put = PutRequest(1, b"k", b"v" * 2000, w=3)
+            refused = n1.unreplicable(put)
+            assert refused is not None and "n4 (max_value_bytes 1000" in str(refused)
+            assert n1.unreplicable(dataclasses.replace(put, w=2)) is None
+            # n3 refuses too, in the current group, which two can still ack: named is
+            # what leaves the future group n1, n4, n5 short, not n3
+            for peer in ("n3", "n5"):
+                n1.peer_limits_differ[peer] = {"max_value_bytes": (1 << 20, 1000)}
+            future = ("n1", "n4", "n5")
+            refused = n1.unreplicable(dataclasses.replace(put, w=2))
+            assert refused is not None and "n5 (max_value_bytes" in str(refused)
+            assert "n3" not in str(refused)
+    run(scenario())
+

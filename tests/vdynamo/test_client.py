@@ -152,3 +152,47 @@ def test_a_get_whose_merge_cannot_be_written_back_still_returns_the_merge() -> N
                 await client.put("cart", b"eggs,milk,tea", context=cart.context, w=1)
                 assert (await client.get("cart", r=1)).values == [b"eggs,milk,tea"]
     run(scenario())
+
+
+def test_a_write_back_refused_4xx_and_the_sync_client_still_return_the_merge() -> None:
+    """Session 30's review of the write-back: a merge over ``max_value_bytes`` (two
+    600-byte siblings, a limit of 1,024) is refused 413 at its write-back, and the
+    get raised RequestRefusedError (a LocalError: "fix the request") although the get
+    was valid and had read both: the merge is the answer, the refusal named in
+    ``write_back_error``; the caller's own put of it with the context gets the 413
+    (raised: that is the caller's write). The sync client (``vdynamo.connect``) runs
+    the same plan, also with the write-back unreachable (two nodes of three down)."""
+    async def scenario() -> None:
+        async with impl.LocalCluster(nodes=3, n=3, r=3, w=2, max_value_bytes=1024,
+                                     request_timeout=1.0) as cluster:
+            plain = cluster.client()
+            await plain.put("cart", b"a" * 600)
+            await plain.put("cart", b"b" * 600)  # no context: a sibling
+            read = await plain.get("cart")
+            assert len(read.values) == 2
+            up = f"http://{cluster.servers[0].http_address}"
+
+            def sync_get() -> vdynamo.Fetched:
+                with vdynamo.connect([up], resolve=_union) as db:
+                    return db.get("cart", r=1)
+            async with vdynamo.connect_async([up], resolve=_union) as client:
+                cart = await client.get("cart")
+                assert cart.value == b"a" * 600 + b"," + b"b" * 600
+                assert cart.context == read.context
+                assert cart.content_types == read.content_types[:1]  # one value, one type
+                assert cart.write_back_error is not None
+                assert cart.write_back_error.startswith("RequestRefusedError")
+                with pytest.raises(vdynamo.RequestRefusedError):
+                    await client.put("cart", cart.value or b"", context=cart.context)
+                assert cart == await asyncio.to_thread(sync_get)
+                await client.put("cart", b"a" * 600, context=cart.context)
+                assert (await client.get("cart")).values == [b"a" * 600]
+                await plain.put("cart", b"c" * 100)  # siblings again, a merge within
+                for server in cluster.servers[1:]:
+                    await server.stop()
+                cart = await asyncio.to_thread(sync_get)
+                assert cart.value == b"a" * 600 + b"," + b"c" * 100
+                assert cart.write_back_error is not None
+                assert cart.write_back_error.startswith(("NoNodeError",
+                                                         "OutcomeUnknownError"))
+    run(scenario())
