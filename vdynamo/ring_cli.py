@@ -22,6 +22,11 @@ def _positive_list(text: str) -> list[int]:
         raise argparse.ArgumentTypeError(f"expected comma-separated ints, got {text!r}") from None
     if not values or any(v < 1 for v in values):
         raise argparse.ArgumentTypeError(f"expected ints >= 1, got {text!r}")
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:  # each T is one row: a repeat printed the same row twice (session 30)
+        raise argparse.ArgumentTypeError(
+            f"{', '.join(map(str, repeated))} given more than once in {text!r}: each value "
+            "is one row of the comparison")
     return values
 
 

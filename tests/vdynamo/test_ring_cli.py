@@ -35,7 +35,8 @@ def test_vdynamo_ring_command_line() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--n", "0"], ["--tokens", "0,1"], ["--tokens", "x"], ["--nodes", "2", "--n", "3"]]
+    "argv", [["--n", "0"], ["--tokens", "0,1"], ["--tokens", "x"], ["--nodes", "2", "--n", "3"],
+             ["--tokens", "1,1"], ["--tokens", "2,8,2"]]  # a repeat: the same row twice
 )
 def test_vdynamo_ring_refuses_bad_options(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
