@@ -1,0 +1,164 @@
+"""Session 30's data probe of the truncation change, on the simulator: seeded
+histories of reads, read-modify-writes, blind puts and deletes by thirty clients on
+two keys of five nodes (n=3), a tight clock policy (3 pairs, 6 at most, pairs a
+minute older than the newest dropped), with a node crashed (hinted handoff), a
+partition healed (anti-entropy), gets at r=3 (read repair), a wiped node, one node's
+clock skewed, and each of the three ``delete_mode`` s.
+
+The oracle: a write acknowledged (or whose outcome is unknown) supersedes what its
+client read, a delete what it covered; at the end (healed, restarted, quiet) a get
+at r=3 must hold every acknowledged write nothing superseded, and one
+read-modify-write of what it answered must leave that write alone. A value a delete
+covered may come back beside a live write: a false sibling (truncation dropped its
+own pair from the tombstone's clock; a stale replica brought it back), the
+documented cost, which that read-modify-write resolves (docs/runtime.md, "Data probe
+of the truncation change (session 30)").
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from impl.cluster import SimulatedCluster
+from impl.errors import BadRequestError, DynamoError
+
+NODES = ["n1", "n2", "n3", "n4", "n5"]
+KEYS = [b"a", b"b"]
+#: the tight policy of tests/impl/test_truncation_histories.py, as cluster options
+TIGHT: dict[str, Any] = {"vclock_threshold": 3, "vclock_max_pairs": 6, "vclock_young_s": 0.0,
+         "vclock_old_s": 60.0}
+#: a policy that never truncates (the oracle's check: what TIGHT adds)
+NEVER: dict[str, Any] = {"vclock_threshold": 200, "vclock_max_pairs": 200, "vclock_old_s": 1e12,
+         "max_context_bytes": 1 << 18}
+
+
+@dataclass
+class Outcome:
+    """What one history left: per key the writes lost, the deleted values back
+    (with whether a live write stood beside them), read-modify-writes refused, and
+    per key the siblings left after each read-modify-write of the final read that
+    did not resolve it (at most three are tried)."""
+
+    lost: dict[bytes, list[bytes]] = field(default_factory=dict)
+    back: dict[bytes, tuple[list[bytes], bool]] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
+    unresolved: dict[bytes, list[int]] = field(default_factory=dict)
+
+
+def play(seed: int, *, steps: int = 40, mode: str = "client-vclock",
+         policy: dict[str, Any] | None = None) -> Outcome:
+    """The history of ``seed`` (about 1 s of CPU): ``steps`` random operations, then
+    heal, restart, quiet, and the oracle's reads. ``policy``: the truncation options
+    (default :data:`TIGHT`)."""
+    rnd = random.Random(seed)
+    acked: dict[bytes, list[bytes]] = defaultdict(list)
+    superseded: dict[bytes, set[bytes]] = defaultdict(set)
+    deleted: dict[bytes, set[bytes]] = defaultdict(set)
+    out = Outcome()
+    with SimulatedCluster(nodes=NODES, n=3, r=2, w=2, seed=seed, clock=mode, max_siblings=2,
+                          delete_mode=rnd.choice(["safe", "immediate", "keep"]),
+                          **(TIGHT if policy is None else policy)) as cluster:
+        if rnd.random() < 0.5:
+            cluster.set_skew(rnd.choice(NODES), rnd.choice([120.0, -120.0, 1e5, -1e5]))
+        down: set[str] = set()
+        cut = False
+        for i in range(steps):
+            key, roll = rnd.choice(KEYS), rnd.random()
+            client = cluster.client(rnd.choice([n for n in NODES if n not in down]),
+                                    client_id=f"c{rnd.randrange(30)}")
+            try:
+                if roll < 0.55:
+                    blind = rnd.random() < 0.2
+                    read = None if blind else client.get(key, r=rnd.choice([1, 2]))
+                    seen = set(read.values) if read else set()
+                    value = b"%s-%d" % (key, i)
+                    try:
+                        client.put(key, value, read.context if read else b"",
+                                   w=rnd.choice([1, 2]))
+                        acked[key].append(value)
+                    except BadRequestError as error:
+                        if not blind:  # a blind put past max_siblings is refused by design
+                            out.refused.append(f"{key!r} step {i}: {error}")
+                        continue
+                    except DynamoError:
+                        pass  # unknown outcome: it may have superseded what it read
+                    superseded[key] |= seen
+                elif roll < 0.65:
+                    read = client.get(key, r=2)
+                    if read.values:
+                        superseded[key] |= set(read.values)
+                        deleted[key] |= set(read.values)
+                        client.delete(key, read.context, w=2)
+                elif roll < 0.72:
+                    client.get(key, r=rnd.choice([2, 3]))
+                elif roll < 0.78 and not down and not cut:
+                    down.add(crashed := rnd.choice(NODES))
+                    cluster.crash(crashed)
+                elif roll < 0.82 and down:
+                    cluster.restart(down.pop())
+                elif roll < 0.86 and not cut and not down:
+                    side = set(rnd.sample(NODES, 2))
+                    cluster.partition(side, set(NODES) - side)
+                    cut = True
+                elif roll < 0.90 and cut:
+                    cluster.heal()
+                    cut = False
+                elif roll < 0.92 and not down:
+                    cluster.wipe(rnd.choice(NODES))
+                else:
+                    cluster.run_for(rnd.choice([1.0, 5.0, 130.0]))
+            except BadRequestError as error:
+                out.refused.append(f"{key!r} step {i}: {error}")
+            except DynamoError:
+                pass
+        cluster.heal()
+        for name in sorted(down):
+            cluster.restart(name)
+        cluster.run_for(200.0)
+        cluster.run_until_quiet()
+        for key in KEYS:
+            final = cluster.client("n1", client_id="final").get(key, r=3)
+            held = set(final.values)
+            lost = [v for v in acked[key] if v not in superseded[key] and v not in held]
+            if lost:
+                out.lost[key] = lost
+            if held & deleted[key]:
+                out.back[key] = (sorted(held & deleted[key]), bool(held - superseded[key]))
+            context = final.context
+            for attempt in range(3 if final.values else 0):
+                cluster.client("n2", client_id=f"resolver{attempt}").put(key, b"R", context)
+                cluster.run_until_quiet()
+                after = cluster.client("n3", client_id="check").get(key, r=3)
+                if after.values == [b"R"]:
+                    break
+                out.unresolved.setdefault(key, []).append(len(after.values))
+                context = after.context
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 9])
+def test_no_write_lost_no_key_stuck_and_a_deleted_value_back_only_as_a_false_sibling(
+        seed: int) -> None:
+    """Client-vclock, seeds whose final reads hold a value a delete covered (b-36,
+    a-25): each beside a live write, and the next read-modify-write
+    answers its own value alone. No acknowledged write is lost, no read-modify-write
+    refused (``max_siblings`` 2, ``max_context_bytes`` the default). About 1.3 s of
+    CPU each."""
+    outcome = play(seed)
+    assert outcome.lost == {}
+    assert outcome.refused == []
+    assert outcome.unresolved == {}
+    assert outcome.back, "the history no longer exercises a deleted value coming back"
+    assert all(beside_live for _, beside_live in outcome.back.values())
+
+
+def test_without_truncation_the_same_history_brings_back_no_deleted_value() -> None:
+    """Seed 1 under a policy that never truncates: b-36 stays deleted, so what the
+    test above admits is truncation's false sibling, not the harness's."""
+    outcome = play(1, policy=NEVER)
+    assert (outcome.lost, outcome.back, outcome.refused, outcome.unresolved) == ({}, {}, [], {})
