@@ -162,3 +162,23 @@ def test_without_truncation_the_same_history_brings_back_no_deleted_value() -> N
     test above admits is truncation's false sibling, not the harness's."""
     outcome = play(1, policy=NEVER)
     assert (outcome.lost, outcome.back, outcome.refused, outcome.unresolved) == ({}, {}, [], {})
+
+
+@pytest.mark.xfail(strict=True, reason="open (session 30's data probe): a tombstone's clock "
+                   "loses the own pairs of the values it deleted to the age rule, and a stale "
+                   "copy brings them back alone (docs/runtime.md, 'Data probe of the "
+                   "truncation change (session 30)')")
+def test_a_deleted_value_never_comes_back_alone() -> None:
+    """Seed 38 (client-vclock, ``delete_mode`` safe, n1 120 s ahead): b-16, b-17,
+    b-20, b-25 are siblings after two partitions; a client reads all four and
+    deletes them (acknowledged, ``w=2``); n1 and n4 are wiped, n4 crashed, two
+    minutes pass. After the heal a get at r=3 answers ``[b-17, b-20]``: deleted
+    values, alone (no live write beside them). Without truncation (``NEVER``, the
+    same history) nothing comes back, so a stale copy of them came to be concurrent
+    with the tombstone: as far as traced, the age rule (three pairs kept once the
+    others are a minute older than the newest) dropped their own pairs from the
+    tombstone's clock, which ``truncate`` protects only while they are siblings. The
+    next read-modify-write resolves it."""
+    outcome = play(38)
+    assert outcome.lost == {} and outcome.unresolved == {}
+    assert all(beside_live for _, beside_live in outcome.back.values()), outcome.back
