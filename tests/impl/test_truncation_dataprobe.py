@@ -182,3 +182,21 @@ def test_a_deleted_value_never_comes_back_alone() -> None:
     outcome = play(38)
     assert outcome.lost == {} and outcome.unresolved == {}
     assert all(beside_live for _, beside_live in outcome.back.values()), outcome.back
+
+
+@pytest.mark.xfail(strict=True, reason="open (session 30's data probe): the own pairs a merge "
+                   "keeps of versions it reconciled away push the join past max_pairs with "
+                   "five siblings; the context drops a live sibling's own pair "
+                   "(docs/runtime.md, 'Data probe of the truncation change (session 30)')")
+def test_a_read_modify_write_of_five_siblings_under_six_pairs_resolves_them() -> None:
+    """Seed 46 (client-vclock, n5 120 s behind): after the heal a get at r=3 answers
+    five siblings, ``[b-28, b-38, b-17, b-39, b-4]``, fewer than ``vclock_max_pairs``
+    (6); a read-modify-write of them leaves ``[R, b-4]`` (the second one resolves it).
+    Every replica's record joins to seven pairs: the five own pairs and two of the
+    versions b-28 superseded, which ``merge`` passes to ``truncate`` as ``keep`` and
+    the cap counts as own. The context (six pairs, the oldest dropped) lacks b-4's
+    own pair, stamped by n5's clock behind. Without truncation one read-modify-write
+    resolves the key."""
+    outcome = play(46)
+    assert outcome.lost == {}
+    assert outcome.unresolved == {}
