@@ -1135,3 +1135,55 @@ def test_an_outsiders_copy_is_handed_once_per_record_and_counted_per_key() -> No
     assert gossip.stats["stray-hints"] == 3
     gossip.hand_outsider_copy(second)
     assert gossip.stats["outsider-copies"] == 2 and gossip.stats["stray-hints"] == 6
+
+
+# ---------------------------------------------------------------- session 30's run
+# (docs/refinement.md, "Session 30: part of impl/gossip.py")
+
+
+def test_a_strategy3_leave_waits_for_the_claimant_named_with_the_step_claim() -> None:
+    """``handover_waiting__mutmut_27``, ``_29`` to ``_31`` (the claimant's step None,
+    left out or reworded): a leaving node still holding its tokens under strategy 3
+    waits for the claimant (the lowest-named up member with tokens) to claim them,
+    and says ``"claim"`` word for word (``GET /status``, read by ``vdynamo leave``)."""
+    g = gossiper("n2", config=make_config(4, partitioning="strategy3"))
+    g.view = g.view.announce("n2", status=MemberStatus.LEAVING)
+    assert g.handover_waiting() == {"n1": "claim"}
+
+
+def test_a_removal_ranked_first_is_not_listed_waiting_for_the_leave_after_it() -> None:
+    """``departures_waiting__mutmut_15`` (the departures going first taken for no
+    node: every departure in flight): 4 members, N = 3, n3 force-removed and n4
+    leaving; the removal goes first, so it alone leaves 3 members and does not wait,
+    while the leave, counted after it, would leave 2 and waits."""
+    g = gossiper("n1", config=make_config(4))
+    g.view = (g.view.announce("n3", status=MemberStatus.REMOVING)
+              .announce("n4", status=MemberStatus.LEAVING))
+    g._waiting = {"n3": "stale", "n4": "stale"}
+    waiting = g.departures_waiting()
+    assert list(waiting) == ["n4"] and waiting["n4"].startswith("with n3 going too")
+
+
+def test_a_waiting_transfer_moves_keys_from_the_persisted_ring_before_the_change() -> None:
+    """``_ring_before__mutmut_4`` to ``_6`` (the persisted ring not read: the error is
+    caught and the serving ring used): the ring kept in :data:`FROM_META` is the one
+    a transfer that waits moves keys from."""
+    g = gossiper("n1")
+    kept = Ring.from_tokens({"n1": [10], "n2": [20], "n9": [30]})
+    g.storage.set_meta(FROM_META, json.dumps(
+        {node: [str(t) for t in kept.tokens_of(node)] for node in kept.nodes}).encode())
+    assert g._ring_before().ring == kept and g.log == collections.deque(maxlen=100)
+
+
+def test_a_removal_may_cross_only_other_departures_of_members_on_the_ring() -> None:
+    """``_only_leaves_besides__mutmut_3`` (``and`` for ``or``: a member not on the ring
+    taken), ``_7`` (the leaves the members not departing), ``_16`` (``<``: the changes
+    in progress exactly the node's and the leaves refused), ``_17`` (``&``)."""
+    g = gossiper("n1", config=make_config(4))
+    g.view = g.view.announce("n2", status=MemberStatus.LEAVING)
+    g.settling = frozenset({"n2"})
+    assert g._only_leaves_besides("n3")  # another member's leave only
+    g.settling = frozenset({"n2", "n3"})
+    assert g._only_leaves_besides("n3")  # the node's own change and the leave
+    g.view = g.view.announce("n3", status=MemberStatus.LEFT)
+    assert not g._only_leaves_besides("n3")  # n3 is no member on the ring any more
