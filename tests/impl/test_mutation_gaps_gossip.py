@@ -1187,3 +1187,17 @@ def test_a_removal_may_cross_only_other_departures_of_members_on_the_ring() -> N
     assert g._only_leaves_besides("n3")  # the node's own change and the leave
     g.view = g.view.announce("n3", status=MemberStatus.LEFT)
     assert not g._only_leaves_besides("n3")  # n3 is no member on the ring any more
+
+
+def test_a_change_is_a_nodes_own_only_with_it_changing_and_no_other_departure() -> None:
+    """``_only_change_of__mutmut_4`` (``and`` for ``or``: an up member's change
+    taken), ``_11`` (the node's own leave counted as another's), ``_8`` (no other
+    change ever), ``_1`` (``claimant`` True by default: another leave still holding
+    its tokens not counted)."""
+    g = gossiper("n1", config=make_config(4))
+    assert not g._only_change_of("n3")  # n3 is up: no change of its own
+    g.view = g.view.announce("n3", status=MemberStatus.LEAVING)
+    assert g._only_change_of("n3")  # its leave alone
+    g.view = g.view.announce("n2", status=MemberStatus.LEAVING)  # with its tokens
+    assert not g._only_change_of("n3")
+    assert g._only_change_of("n3", claimant=True)  # not claimed yet: no change
