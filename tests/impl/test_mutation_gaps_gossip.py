@@ -1191,13 +1191,28 @@ def test_a_removal_may_cross_only_other_departures_of_members_on_the_ring() -> N
 
 def test_a_change_is_a_nodes_own_only_with_it_changing_and_no_other_departure() -> None:
     """``_only_change_of__mutmut_4`` (``and`` for ``or``: an up member's change
-    taken), ``_11`` (the node's own leave counted as another's), ``_8`` (no other
-    change ever), ``_1`` (``claimant`` True by default: another leave still holding
-    its tokens not counted)."""
+    taken), ``_11`` (the node's own leave counted as another's), ``_8``, ``_12``
+    (no other change ever), ``_16`` (the members not departing counted), ``_1``,
+    ``_17``, ``_18`` (another leave still holding its tokens not counted without
+    ``claimant``), ``_19`` (``or``: any change while nothing settles), ``_21``
+    (``<``: the node's own change settling refused)."""
     g = gossiper("n1", config=make_config(4))
     assert not g._only_change_of("n3")  # n3 is up: no change of its own
     g.view = g.view.announce("n3", status=MemberStatus.LEAVING)
     assert g._only_change_of("n3")  # its leave alone
+    g.settling = frozenset({"n3"})
+    assert g._only_change_of("n3")  # its own change settling
+    g.settling = frozenset()
     g.view = g.view.announce("n2", status=MemberStatus.LEAVING)  # with its tokens
     assert not g._only_change_of("n3")
     assert g._only_change_of("n3", claimant=True)  # not claimed yet: no change
+
+
+def test_the_last_hint_id_is_0_with_no_hint_kept() -> None:
+    """``_last_hint_id__mutmut_2`` (starting at 1): the highest id of a kept hint is 0
+    with none kept, as its docstring says, and the highest one otherwise."""
+    g = gossiper("n1")
+    assert g._last_hint_id() == 0
+    g.hints.add("n3", b"k", R1)
+    g.hints.add("n4", b"j", R2)
+    assert g._last_hint_id() == max(h[0] for h in g.hints.heads(None, 10))
