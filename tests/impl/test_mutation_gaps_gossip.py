@@ -1216,3 +1216,16 @@ def test_the_last_hint_id_is_0_with_no_hint_kept() -> None:
     g.hints.add("n3", b"k", R1)
     g.hints.add("n4", b"j", R2)
     assert g._last_hint_id() == max(h[0] for h in g.hints.heads(None, 10))
+
+
+def test_a_hint_up_to_a_mark_is_found_only_for_the_nodes_asked() -> None:
+    """``_hint_up_to__mutmut_7`` (``>=``: the hint at the mark itself not looked at),
+    ``_9`` (a hint for another node found), ``_10`` (a hint found answers False)."""
+    g = gossiper("n1")
+    g.hints.add("n3", b"k", R1)
+    g.hints.add("n4", b"j", R2)
+    first, second = (h[0] for h in g.hints.heads(None, 10))
+    assert g._hint_up_to(first, {"n3"})
+    assert not g._hint_up_to(second, {"n9"})
+    assert not g._hint_up_to(first, {"n4"})  # n4's hint is past the mark
+    assert g._hint_up_to(second, {"n4"})
