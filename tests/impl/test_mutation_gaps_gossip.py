@@ -1229,3 +1229,25 @@ def test_a_hint_up_to_a_mark_is_found_only_for_the_nodes_asked() -> None:
     assert not g._hint_up_to(second, {"n9"})
     assert not g._hint_up_to(first, {"n4"})  # n4's hint is past the mark
     assert g._hint_up_to(second, {"n4"})
+
+
+def test_the_members_that_handed_a_removal_over_are_counted_per_removed_node() -> None:
+    """``_removal_done__mutmut_2`` (the handovers kept under None: every removal's in
+    one set): of two removals, one handed over by n4 alone is not announced done with
+    the other's handovers by n1 to n3 counted for it, nor the other; each is once all
+    four survivors handed it."""
+    g = gossiper("n1", config=make_config(6))
+    g.view = (g.view.announce("n5", status=MemberStatus.REMOVING)
+              .announce("n6", status=MemberStatus.REMOVING))
+    for src in ("n1", "n2", "n3"):
+        g._removal_done("n5", src)
+    g._removal_done("n6", "n4")
+    assert _status_of(g, "n5") is _status_of(g, "n6") is MemberStatus.REMOVING
+    g._removal_done("n5", "n4")
+    assert _status_of(g, "n5") is MemberStatus.REMOVED
+    assert _status_of(g, "n6") is MemberStatus.REMOVING
+
+
+def _status_of(g: Gossiper, node: str) -> object:
+    member = g.view.get(node)
+    return None if member is None else member.status
