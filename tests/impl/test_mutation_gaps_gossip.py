@@ -1235,7 +1235,8 @@ def test_the_members_that_handed_a_removal_over_are_counted_per_removed_node() -
     """``_removal_done__mutmut_2`` (the handovers kept under None: every removal's in
     one set): of two removals, one handed over by n4 alone is not announced done with
     the other's handovers by n1 to n3 counted for it, nor the other; each is once all
-    four survivors handed it."""
+    four survivors handed it; then it has no tokens (``_30``: kept) and its
+    handovers are forgotten (``_32``: kept for good)."""
     g = gossiper("n1", config=make_config(6))
     g.view = (g.view.announce("n5", status=MemberStatus.REMOVING)
               .announce("n6", status=MemberStatus.REMOVING))
@@ -1246,8 +1247,22 @@ def test_the_members_that_handed_a_removal_over_are_counted_per_removed_node() -
     g._removal_done("n5", "n4")
     assert _status_of(g, "n5") is MemberStatus.REMOVED
     assert _status_of(g, "n6") is MemberStatus.REMOVING
+    held = g.view.get("n5")  # removed with no tokens; its handovers forgotten
+    assert held is not None and held.tokens == () and set(g.removal_handed) == {"n6"}
 
 
 def _status_of(g: Gossiper, node: str) -> object:
     member = g.view.get(node)
     return None if member is None else member.status
+
+
+def test_a_removals_hints_are_out_only_once_none_is_kept_for_it() -> None:
+    """``_removal_hints_out__mutmut_3`` (the test inverted), ``_4`` (``|``: never
+    done at once): with no hint pending for the removed node or its new owners the
+    hints are out and no mark is kept; with one kept for the removed node they are
+    not."""
+    g = gossiper("n1", config=make_config(6))
+    g.view = g.view.announce("n5", status=MemberStatus.REMOVING)
+    assert g._removal_hints_out("n5", set()) and g.removal_marks == {}
+    g.hints.add("n5", b"k", R1)
+    assert not g._removal_hints_out("n5", {"n5"})
