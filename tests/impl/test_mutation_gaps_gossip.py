@@ -1135,3 +1135,134 @@ def test_an_outsiders_copy_is_handed_once_per_record_and_counted_per_key() -> No
     assert gossip.stats["stray-hints"] == 3
     gossip.hand_outsider_copy(second)
     assert gossip.stats["outsider-copies"] == 2 and gossip.stats["stray-hints"] == 6
+
+
+# ---------------------------------------------------------------- session 30's run
+# (docs/refinement.md, "Session 30: part of impl/gossip.py")
+
+
+def test_a_strategy3_leave_waits_for_the_claimant_named_with_the_step_claim() -> None:
+    """``handover_waiting__mutmut_27``, ``_29`` to ``_31`` (the claimant's step None,
+    left out or reworded): a leaving node still holding its tokens under strategy 3
+    waits for the claimant (the lowest-named up member with tokens) to claim them,
+    and says ``"claim"`` word for word (``GET /status``, read by ``vdynamo leave``)."""
+    g = gossiper("n2", config=make_config(4, partitioning="strategy3"))
+    g.view = g.view.announce("n2", status=MemberStatus.LEAVING)
+    assert g.handover_waiting() == {"n1": "claim"}
+
+
+def test_a_removal_ranked_first_is_not_listed_waiting_for_the_leave_after_it() -> None:
+    """``departures_waiting__mutmut_15`` (the departures going first taken for no
+    node: every departure in flight): 4 members, N = 3, n3 force-removed and n4
+    leaving; the removal goes first, so it alone leaves 3 members and does not wait,
+    while the leave, counted after it, would leave 2 and waits."""
+    g = gossiper("n1", config=make_config(4))
+    g.view = (g.view.announce("n3", status=MemberStatus.REMOVING)
+              .announce("n4", status=MemberStatus.LEAVING))
+    g._waiting = {"n3": "stale", "n4": "stale"}
+    waiting = g.departures_waiting()
+    assert list(waiting) == ["n4"] and waiting["n4"].startswith("with n3 going too")
+
+
+def test_a_waiting_transfer_moves_keys_from_the_persisted_ring_before_the_change() -> None:
+    """``_ring_before__mutmut_4`` to ``_6`` (the persisted ring not read: the error is
+    caught and the serving ring used): the ring kept in :data:`FROM_META` is the one
+    a transfer that waits moves keys from."""
+    g = gossiper("n1")
+    kept = Ring.from_tokens({"n1": [10], "n2": [20], "n9": [30]})
+    g.storage.set_meta(FROM_META, json.dumps(
+        {node: [str(t) for t in kept.tokens_of(node)] for node in kept.nodes}).encode())
+    assert g._ring_before().ring == kept and g.log == collections.deque(maxlen=100)
+
+
+def test_a_removal_may_cross_only_other_departures_of_members_on_the_ring() -> None:
+    """``_only_leaves_besides__mutmut_3`` (``and`` for ``or``: a member not on the ring
+    taken), ``_7`` (the leaves the members not departing), ``_16`` (``<``: the changes
+    in progress exactly the node's and the leaves refused), ``_17`` (``&``)."""
+    g = gossiper("n1", config=make_config(4))
+    g.view = g.view.announce("n2", status=MemberStatus.LEAVING)
+    g.settling = frozenset({"n2"})
+    assert g._only_leaves_besides("n3")  # another member's leave only
+    g.settling = frozenset({"n2", "n3"})
+    assert g._only_leaves_besides("n3")  # the node's own change and the leave
+    g.view = g.view.announce("n3", status=MemberStatus.LEFT)
+    assert not g._only_leaves_besides("n3")  # n3 is no member on the ring any more
+
+
+def test_a_change_is_a_nodes_own_only_with_it_changing_and_no_other_departure() -> None:
+    """``_only_change_of__mutmut_4`` (``and`` for ``or``: an up member's change
+    taken), ``_11`` (the node's own leave counted as another's), ``_8``, ``_12``
+    (no other change ever), ``_16`` (the members not departing counted), ``_1``,
+    ``_17``, ``_18`` (another leave still holding its tokens not counted without
+    ``claimant``), ``_19`` (``or``: any change while nothing settles), ``_21``
+    (``<``: the node's own change settling refused)."""
+    g = gossiper("n1", config=make_config(4))
+    assert not g._only_change_of("n3")  # n3 is up: no change of its own
+    g.view = g.view.announce("n3", status=MemberStatus.LEAVING)
+    assert g._only_change_of("n3")  # its leave alone
+    g.settling = frozenset({"n3"})
+    assert g._only_change_of("n3")  # its own change settling
+    g.settling = frozenset()
+    g.view = g.view.announce("n2", status=MemberStatus.LEAVING)  # with its tokens
+    assert not g._only_change_of("n3")
+    assert g._only_change_of("n3", claimant=True)  # not claimed yet: no change
+
+
+def test_the_last_hint_id_is_0_with_no_hint_kept() -> None:
+    """``_last_hint_id__mutmut_2`` (starting at 1): the highest id of a kept hint is 0
+    with none kept, as its docstring says, and the highest one otherwise."""
+    g = gossiper("n1")
+    assert g._last_hint_id() == 0
+    g.hints.add("n3", b"k", R1)
+    g.hints.add("n4", b"j", R2)
+    assert g._last_hint_id() == max(h[0] for h in g.hints.heads(None, 10))
+
+
+def test_a_hint_up_to_a_mark_is_found_only_for_the_nodes_asked() -> None:
+    """``_hint_up_to__mutmut_7`` (``>=``: the hint at the mark itself not looked at),
+    ``_9`` (a hint for another node found), ``_10`` (a hint found answers False)."""
+    g = gossiper("n1")
+    g.hints.add("n3", b"k", R1)
+    g.hints.add("n4", b"j", R2)
+    first, second = (h[0] for h in g.hints.heads(None, 10))
+    assert g._hint_up_to(first, {"n3"})
+    assert not g._hint_up_to(second, {"n9"})
+    assert not g._hint_up_to(first, {"n4"})  # n4's hint is past the mark
+    assert g._hint_up_to(second, {"n4"})
+
+
+def test_the_members_that_handed_a_removal_over_are_counted_per_removed_node() -> None:
+    """``_removal_done__mutmut_2`` (the handovers kept under None: every removal's in
+    one set): of two removals, one handed over by n4 alone is not announced done with
+    the other's handovers by n1 to n3 counted for it, nor the other; each is once all
+    four survivors handed it; then it has no tokens (``_30``: kept) and its
+    handovers are forgotten (``_32``: kept for good)."""
+    g = gossiper("n1", config=make_config(6))
+    g.view = (g.view.announce("n5", status=MemberStatus.REMOVING)
+              .announce("n6", status=MemberStatus.REMOVING))
+    for src in ("n1", "n2", "n3"):
+        g._removal_done("n5", src)
+    g._removal_done("n6", "n4")
+    assert _status_of(g, "n5") is _status_of(g, "n6") is MemberStatus.REMOVING
+    g._removal_done("n5", "n4")
+    assert _status_of(g, "n5") is MemberStatus.REMOVED
+    assert _status_of(g, "n6") is MemberStatus.REMOVING
+    held = g.view.get("n5")  # removed with no tokens; its handovers forgotten
+    assert held is not None and held.tokens == () and set(g.removal_handed) == {"n6"}
+
+
+def _status_of(g: Gossiper, node: str) -> object:
+    member = g.view.get(node)
+    return None if member is None else member.status
+
+
+def test_a_removals_hints_are_out_only_once_none_is_kept_for_it() -> None:
+    """``_removal_hints_out__mutmut_3`` (the test inverted), ``_4`` (``|``: never
+    done at once): with no hint pending for the removed node or its new owners the
+    hints are out and no mark is kept; with one kept for the removed node they are
+    not."""
+    g = gossiper("n1", config=make_config(6))
+    g.view = g.view.announce("n5", status=MemberStatus.REMOVING)
+    assert g._removal_hints_out("n5", set()) and g.removal_marks == {}
+    g.hints.add("n5", b"k", R1)
+    assert not g._removal_hints_out("n5", {"n5"})
