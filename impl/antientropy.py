@@ -271,8 +271,9 @@ class AntiEntropy:
 
     def on_round(self, now: float, timer: AntiEntropyRound) -> list[Effect]:
         """Start one Merkle exchange per key range held, each with a random replica
-        (``timer.peer`` set: with that replica, on every range it replicates too);
-        set the next round."""
+        (``timer.peer`` set: with that replica, on every range it replicates too;
+        ``timer.key`` set as well: on the range holding that key only); set the next
+        round."""
         out: list[Effect] = [SetTimer(AntiEntropyRound(),
                                       now + self.config.anti_entropy_interval)]
         if not self.config.anti_entropy:
@@ -281,7 +282,11 @@ class AntiEntropy:
         if partitioning is not self._owners_ring:
             self._owners_ring, self._owners = partitioning, {}
         known = self._owners
+        only = (None if timer.key is None
+                else self.trees.range_of(position_of(timer.key)))
         for lo, hi in self.trees.ranges:
+            if timer.key is not None and (lo, hi) != only:
+                continue
             top_n = known.get(lo)
             if top_n is None:
                 top_n = known[lo] = partitioning.range_owners(lo, self.config.n)

@@ -84,9 +84,12 @@ class GossipRound:
 class AntiEntropyRound:
     """The periodic Merkle anti-entropy round (paper 4.7). ``peer`` (set by a driver
     only): start an exchange with that replica on every key range both hold,
-    instead of one random replica per range."""
+    instead of one random replica per range; with ``key`` too (a driver only: the
+    lockstep maps one exchange to the spec's anti-entropy of one key), on the range
+    holding that key alone."""
 
     peer: str | None = None
+    key: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -893,7 +893,7 @@ class Lockstep(LockstepState):
         spec_before = self.frontier[0].node(a).store[k], self.frontier[0].node(b).store[k]
         label = f"anti-entropy {a} <-> {b} on {key}"
         for x, y in self.openers(a, b, key):
-            self._exchange(x, y)
+            self._exchange(x, y, key)
             after = self._stores(a, b, k)
             if after[0] != after[1] and spec_before[0] != spec_before[1]:
                 self.failed = True
@@ -923,16 +923,18 @@ class Lockstep(LockstepState):
             raise InvalidValueError(f"anti-entropy {a} <-> {b} on {key} is enabled")
         self._oracle()
         before = {x.id for x in self.sim.in_flight()}
-        self._exchange(a, b)
-        self._exchange(b, a)
+        self._exchange(a, b, key)
+        self._exchange(b, a, key)
         self._settle(f"anti-entropy {a} <-> {b} on {key} (not enabled)", [], before)
 
-    def _exchange(self, x: str, y: str) -> None:
-        """``x`` opens a Merkle exchange with ``y`` on every range they share; every
-        message of it is delivered, in order, until none is left."""
+    def _exchange(self, x: str, y: str, key: str) -> None:
+        """``x`` opens a Merkle exchange with ``y`` on the range holding ``key`` (the
+        spec's anti-entropy is of one key: an exchange of every range the two share
+        also moved another key's records, a divergence on the two-key entry of
+        session 31); every message of it is delivered, in order, until none is left."""
         self._oracle()
         seen = {m.id for m in self.sim.in_flight()}
-        self._fire(x, AntiEntropyRound(peer=y))
+        self._fire(x, AntiEntropyRound(peer=y, key=key.encode()))
         while True:
             pending = [m for m in self.sim.in_flight() if m.id not in seen
                        and isinstance(m.message, MerkleExchange | KeyRecords)

@@ -285,6 +285,16 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
                "anti_entropy_repairs": 2},
     ),
     _entry(
+        "dvv-two-keys-drop",
+        "session 31: two keys (k on n4, n1, n2; j on n2, n3, n4), two clients each "
+        "putting one of them once, one message drop: every property holds per key, and "
+        "a put to one key never changes the other's copies (22,756 states)",
+        distinct_states=22_756,
+        transitions=124_962, depth=9,
+        found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
+               "anti_entropy_repairs": 2},
+    ),
+    _entry(
         "dvv-two-clients-drop",
         "dotted version vectors under the same workload and fault: every property holds",
         distinct_states=7_099,
@@ -792,6 +802,16 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
 
 
 SOAK_SUITE: tuple[SuiteEntry, ...] = (
+    _entry(
+        "dvv-two-keys-drop-crash",
+        "session 31: dvv-two-keys-drop with one crash as well (two clients, two keys, two "
+        "faults; 527,110 states, about 80-150 CPU-s): every property holds per key; the "
+        "crash of n2 or n4, a replica of both keys, is what ties the keys together",
+        distinct_states=527_110,
+        transitions=3_142_820, depth=12,
+        found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
+               "anti_entropy_repairs": 2},
+    ),
     _entry(
         "sloppy-two-clients-drop-crash",
         "sloppy quorum on four nodes, two clients put the key once each, one message drop "

@@ -273,3 +273,21 @@ def test_trees_never_reset_hold_no_range_and_take_writes() -> None:
     assert trees.ranges == [] and len(trees) == 0
     trees.update(KEY, RECORD)
     assert trees.get(0, RING_SIZE) is None and trees._pending == {}
+
+
+def test_a_round_given_a_key_opens_the_exchange_on_that_keys_range_alone() -> None:
+    """``AntiEntropyRound(peer, key)`` (a driver's, session 31's lockstep of two keys):
+    one exchange, on the range holding ``key``; without ``key`` one on every range the
+    two share (three nodes, N = 3: every range)."""
+    node = _node()
+    assert len(node.anti_entropy.trees) == 3
+
+    def opened(timer: AntiEntropyRound) -> list[tuple[int, int]]:
+        return [(e.message.lo, e.message.hi) for e in node.fire(1.0, timer)
+                if isinstance(e, Send) and isinstance(e.message, MerkleExchange)]
+
+    everywhere = opened(AntiEntropyRound("n2"))
+    assert sorted(everywhere) == sorted(node.anti_entropy.trees.ranges)
+    held = node.anti_entropy.trees.range_of(position_of(KEY))
+    assert held is not None
+    assert opened(AntiEntropyRound("n2", KEY)) == [held]
