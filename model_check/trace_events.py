@@ -17,8 +17,10 @@ lockstep's own mapping (:meth:`model_check.refinement.Lockstep._gossip_delivered
 :meth:`~model_check.refinement_state.LockstepState.abstract_message`).
 
 It also makes the harness's own events: the Jepsen-style workload (each client
-reads the key, then writes its next value with the read's context, at a random
-up node the spec lets it send to, with random think times) and the run's
+reads a key, then writes its next value, with the read's context if it read that
+key, at a random up node the spec lets it send to, with random think times; with
+several keys each request's key is drawn from its own seeded generator,
+``keys_rng``, so that a one-key run draws nothing more and keeps its seed's run) and the run's
 membership change (the joining node starts, or an up node leaves).
 
 The validator's per-run bookkeeping the mapping reads (the replies each get saw,
@@ -108,6 +110,10 @@ class TraceEvents(Lockstep):
     put_payloads: dict[int, Payload]
     #: the workload's generator (think times, entry nodes, the node that leaves)
     rng: random.Random
+    #: the workload's key choices (each request's key; drawn only with several keys)
+    keys_rng: random.Random
+    #: (coordinator, op id) -> the key of each get the workload started
+    get_keys: dict[tuple[str, int], str]
     #: client -> its next request: "get", "put" or "done"
     turns: dict[str, str]
     #: whether clients still start requests (the workload's duration)
@@ -122,7 +128,7 @@ class TraceEvents(Lockstep):
             return ""
         name, op_id = first[2], first[3].op_id
         request = self.ops.get((name, op_id))
-        top = self.config.top_n(self.config.keys[0])
+        top = self.config.top_n(self.get_keys.get((name, op_id), self.config.keys[0]))
         new = [m for m in self.sim.in_flight() if m.id not in self.cache]
 
         def given_up(m: InFlight) -> bool:  # a target no spec state still awaits
@@ -275,6 +281,7 @@ class TraceEvents(Lockstep):
         for (name, op_id), replied in list(self.gets_live.items()):
             if self.sim.is_down(name):
                 del self.gets_live[(name, op_id)]
+                self.get_keys.pop((name, op_id), None)
                 continue
             op = self._coordination(name, op_id)
             if op is not None:
@@ -282,9 +289,10 @@ class TraceEvents(Lockstep):
                 continue
             del self.gets_live[(name, op_id)]
             replies = self.replies_seen.pop((name, op_id), {})
+            key = self.get_keys.pop((name, op_id), self.config.keys[0])
             if replied or self._answered(name, op_id):
                 out.append(("late-read-repair", trace_spec.late_read_repair(
-                    self, name, self.config.keys[0], replies)))
+                    self, name, key, replies)))
         return out
 
     def _answered(self, name: str, op_id: int) -> bool:
@@ -302,6 +310,8 @@ class TraceEvents(Lockstep):
             if name not in self.config.keys:
                 continue
             payload = self.abstract_record(record or None)
+            if len(self.config.keys) > 1:
+                self.report.by_key[f"anti-entropy {name}"] += 1
             steps.append(("anti-entropy-half",
                           trace_spec.ae_merge(self, m.src, m.dest, name, payload, message.reply)))
         return steps
@@ -320,7 +330,8 @@ class TraceEvents(Lockstep):
             return
         if not self.workload_open:
             return
-        key = self.config.keys[0]
+        keys = self.config.keys
+        key = keys[0] if len(keys) == 1 else self.keys_rng.choice(keys)
         nodes = self.entry_nodes(key)
         if not nodes:
             self._schedule_turn(client, 0.5)
@@ -339,6 +350,8 @@ class TraceEvents(Lockstep):
                                  context, None, client, counter)
             action = ClientPut(client, node, key)
         self.turns[client] = "put" if is_get else "get"
+        if len(keys) > 1:
+            self.report.by_key[f"{'get' if is_get else 'put'} {key}"] += 1
         known = set(self._node(node).snapshot().coordinations)
         state.busy = True
         handle = self.sim.submit(node, request)
@@ -350,6 +363,7 @@ class TraceEvents(Lockstep):
                 self.ops[(node, op_id)] = spec_id
                 if op.kind == "get":
                     self.gets_live[(node, op_id)] = op.replied
+                    self.get_keys[(node, op_id)] = key
                     store = self.abstract_record(self.cluster.storages[node].read(key.encode()))
                     self.replies_seen[(node, op_id)] = {node: store}
         self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",

@@ -208,12 +208,16 @@ class TraceValidator(TraceEvents):
                                   f"{config.preference_list(key)}")
         self.plan = plan_of(config)
         self.rng = random.Random(f"workload-{seed}")
-        self.report = SeedReport(seed, swarm)
+        self.keys_rng = random.Random(f"keys-{seed}")
+        self.report = SeedReport(seed, swarm, keys=config.keys)
         if config.membership:
             self.report.setting = (f"membership={'join' if config.joining else 'leave'!r}, "
-                                   f"handover={config.join_handover!r}")
+                                   f"handover={config.join_handover!r}"
+                                   + (f", keys={config.keys!r}" if len(config.keys) > 1
+                                      else ""))
         self.replies_seen: dict[tuple[str, int], dict[str, Payload]] = {}
         self.gets_live: dict[tuple[str, int], bool] = {}  # (node, op) -> replied
+        self.get_keys: dict[tuple[str, int], str] = {}  # (node, op) -> its key
         self.submitted: tuple[str, list[Action]] | None = None
         self.turns: dict[str, str] = {}  # client -> "get" / "put" / "done"
         self.cache: dict[int, InFlight] = {}
@@ -520,6 +524,7 @@ class TraceValidator(TraceEvents):
             self.ops[(name, op_id)] = request.spec_id
             if op.kind == "get":
                 self.gets_live[(name, op_id)] = op.replied
+                self.get_keys[(name, op_id)] = request.key
                 store = self.abstract_record(self.cluster.storages[name].read(
                     request.key.encode()))
                 self.replies_seen[(name, op_id)] = {name: store}
