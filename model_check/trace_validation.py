@@ -31,7 +31,8 @@ says (with anti-entropy on the spec promises convergence of every fair run).
 What maps to what (:meth:`TraceValidator.step`):
 
 - a client request (the Jepsen-style workload: each client reads the key, then
-  writes its next value with the read's context, with random think times)
+  writes its next value with the read's context, with random think times; with
+  two keys, ``trace_config(keys=TWO_KEYS)``, each request's key is drawn per seed)
   = ``ClientGet`` / ``ClientPut``;
 - a message delivered = ``Deliver`` of its abstraction, a stutter if it maps to
   nothing (gossip, Merkle steps) or is an answer the spec no longer waits for;
