@@ -305,6 +305,9 @@ class TraceEvents(Lockstep):
         message = m.message
         assert isinstance(message, KeyRecords)
         steps: list[Step] = []
+        ours = [key for key in message.keys if key.decode() in self.config.keys]
+        if len(ours) > 1:  # two keys of one range (session 31)
+            self.report.by_key["anti-entropy several keys"] += 1
         for key, record in zip(message.keys, message.records, strict=True):
             name = key.decode()
             if name not in self.config.keys:

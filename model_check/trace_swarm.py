@@ -140,7 +140,8 @@ class SeedReport:
     keys: tuple[str, ...] = ("k",)
     #: what each key saw (two-key runs, session 31): ``"get k"``, ``"put k"`` (the
     #: client requests), ``"anti-entropy k"`` (the records of ``k`` an anti-entropy
-    #: half delivered)
+    #: half delivered), ``"anti-entropy several keys"`` (a half that delivered the
+    #: records of several keys at once: keys of one range)
     by_key: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:

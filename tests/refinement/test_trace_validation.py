@@ -222,3 +222,25 @@ def test_cli_validates_two_keys(capsys: pytest.CaptureFixture[str]) -> None:
     # the same run as the sweep's (a seed's two-key run reproduces from the seed)
     events = clean_report(9, _two_keys()).events
     assert f"events {events:>5}" in out and "keys [" in out and "put j" in out, out
+
+
+#: two keys of one range (the same preference list, n4 n1 n2 n3): the Merkle
+#: exchange of that range carries both in one ``KeyRecords`` (``k`` and ``j`` never
+#: share one). Seed 18: two such halves (of 0-19, seeds 9, 12, 14 and 18 have them).
+ONE_RANGE_KEYS = ("k", "ae")
+
+
+def test_two_keys_of_one_range_in_one_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = trace_config(keys=ONE_RANGE_KEYS)
+    assert config.preference_list("k") == config.preference_list("ae")
+    report = validate_seed(18, config=config)
+    assert report.verdict == "ok", report.line()
+    assert report.by_key["anti-entropy several keys"] > 0, report.line()
+    # the mapping mutant: an anti-entropy half maps the records of its first key only
+    from model_check.trace_events import TraceEvents
+
+    original = TraceEvents._anti_entropy_half
+    monkeypatch.setattr(TraceEvents, "_anti_entropy_half",
+                        lambda self, m: original(self, m)[:1])
+    mutant = validate_seed(18, config=config)
+    assert mutant.verdict == "divergence" and "KeyRecords" in mutant.reason, mutant.line()
