@@ -39,6 +39,7 @@ from typing import Any
 
 from impl.messages import (
     GetRequest,
+    HintAck,
     HintDelivery,
     KeyRecords,
     PutRequest,
@@ -114,6 +115,9 @@ class TraceEvents(Lockstep):
     keys_rng: random.Random
     #: (coordinator, op id) -> the key of each get the workload started
     get_keys: dict[tuple[str, int], str]
+    #: node -> the inputs its startup shadow round holds (``("receive", message)``,
+    #: ...: :meth:`model_check.trace_validation.TraceValidator._map`)
+    held: dict[str, list[tuple[str, Any]]]
     #: client -> its next request: "get", "put" or "done"
     turns: dict[str, str]
     #: whether clients still start requests (the workload's duration)
@@ -235,13 +239,23 @@ class TraceEvents(Lockstep):
         if isinstance(timer, HintScan) and self.config.membership:
             return label, [[]], evidence  # its transfers: trace_membership.membership_steps
         if isinstance(timer, HintScan):
-            steps: list[Step] = []
+            # each hint sent: the spec's handoff, or (the trace-spec step
+            # ``handoff-again``) a hint whose acknowledgement is in flight, sent again
+            # (offered only while an ack from that node to this one is in flight)
+            acks = {x.src for x in self.sim.in_flight()
+                    if isinstance(x.message, HintAck) and x.dest == name}
+            sends: list[list[Step]] = [[]]
             for m in new:
                 if isinstance(m.message, HintDelivery):
                     payload = self.abstract_record(m.message.record)
-                    steps.append(("handoff", trace_spec.handoff(self, name, m.dest,
-                                                      m.message.key.decode(), payload)))
-            return label, [steps], evidence
+                    key = m.message.key.decode()
+                    ways: list[Step] = [
+                        ("handoff", trace_spec.handoff(self, name, m.dest, key, payload))]
+                    if m.dest in acks:
+                        ways.append(("handoff-again", trace_spec.handoff_again(
+                            self, name, m.dest, key, payload)))
+                    sends = [[*o, way] for o in sends for way in ways]
+            return label, sends, evidence
         if isinstance(timer, PutTimeout | GetTimeout) and timer.target is None:
             request = self.ops.get((name, timer.op_id))
             if request is None:

@@ -9,6 +9,7 @@ mix drawn per seed, validated event by event against the spec
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -153,21 +154,26 @@ def test_without_the_retry_step_a_get_retry_is_a_spec_gap(
 # Two keys (session 31, docs/refinement.md "Two keys (session 31)"): keys k and j on
 # the four nodes (k on n4, n1, n2; j on n2, n3, n4), each request's key drawn per
 # seed (``vdynamo validate --keys 2``). Seeds 3 (an anti-entropy half of j, and
-# the late-read-repair of stale answers of j that the mapping mutant below needs)
-# and 9 (anti-entropy halves of k): session 31's run of 0-59 with two keys was ok
-# for every seed, 0.4-1.3 s each. Soak: 0-199.
-TWO_KEY_SEEDS = range(200) if PROFILE == "soak" else (3, 9)
+# the late-read-repair of stale answers of j that the mapping mutant below needs),
+# 9 (anti-entropy halves of k), and the two seeds of 0-199 that diverged before
+# session 31's fixes of the validator: 83 (a put resent to a node whose shadow
+# round holds its first copy: the trace spec's resend did not count the held copy)
+# and 110 (a hint handed off again while its acknowledgement is in flight: the
+# trace-spec step handoff-again). Soak: 0-199 (all ok after the fixes).
+TWO_KEY_SEEDS = range(200) if PROFILE == "soak" else (3, 9, 83, 110)
 
 
 def _two_keys() -> Config:
     return trace_config(keys=TWO_KEYS)
 
 
-def _assert_both_keys_used(report: SeedReport) -> None:
-    """The coverage of one two-key run: each key was read and written."""
+def _assert_both_keys_used(reports: Sequence[SeedReport]) -> None:
+    """The coverage of two-key runs: each key was read and written (over the runs:
+    a seed of the soak's 200 may draw one key for all its gets, odds 2 ** -8)."""
+    seen = sum((r.by_key for r in reports), Counter[str]())
     for op in ("get", "put"):
         for key in TWO_KEYS:
-            assert report.by_key[f"{op} {key}"] > 0, (op, key, report.line())
+            assert seen[f"{op} {key}"] > 0, (op, key, [r.line() for r in reports])
 
 
 def test_two_key_seeds_validate() -> None:
@@ -177,7 +183,10 @@ def test_two_key_seeds_validate() -> None:
     for report in reports:
         assert report.impl_converged and report.spec_converged
         assert report.keys == TWO_KEYS and report.trace_steps["late-read-repair"] > 0
-        _assert_both_keys_used(report)
+    _assert_both_keys_used(reports)
+    # a resend with a held copy (83), a hint handed off again (110)
+    steps = sum((r.trace_steps for r in reports), Counter[str]())
+    assert steps["handoff-again"] > 0 and sum(r.held for r in reports) > 0
     # anti-entropy exchanged each key (its own range) somewhere
     assert {"anti-entropy k", "anti-entropy j"} <= {
         what for r in reports for what, count in r.by_key.items() if count}
@@ -197,7 +206,7 @@ def test_a_workload_of_one_key_fails_the_coverage() -> None:
     report = validator.run()
     assert report.verdict == "ok" and report.by_key["get j"] == report.by_key["put j"] == 0
     with pytest.raises(AssertionError):
-        _assert_both_keys_used(report)
+        _assert_both_keys_used([report])
 
 
 def test_late_read_repair_of_the_first_key_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
