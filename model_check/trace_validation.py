@@ -86,7 +86,10 @@ documented as a spec gap in docs/refinement.md:
   (``KeyRecords``); the spec's ``AntiEntropy`` is atomic and two-sided. Each
   half is the spec's store reconcile of the records sent, and the answering side
   must send its merged records back whenever the opener misses some (else a
-  divergence: the exchange was one-way).
+  divergence: the exchange was one-way);
+- ``handoff-again`` (session 31): a hint scan hands a hint off again while its
+  acknowledgement is in flight (the impl keeps a hint until the ack arrives; the
+  spec's ``Handoff`` waits for it): the delivery is sent again.
 
 A step no spec step, hidden step or trace-spec step explains is a
 :class:`~model_check.refinement.Divergence`; the seed's report names the event,
