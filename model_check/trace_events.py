@@ -17,8 +17,10 @@ lockstep's own mapping (:meth:`model_check.refinement.Lockstep._gossip_delivered
 :meth:`~model_check.refinement_state.LockstepState.abstract_message`).
 
 It also makes the harness's own events: the Jepsen-style workload (each client
-reads the key, then writes its next value with the read's context, at a random
-up node the spec lets it send to, with random think times) and the run's
+reads a key, then writes its next value, with the read's context if it read that
+key, at a random up node the spec lets it send to, with random think times; with
+several keys each request's key is drawn from its own seeded generator,
+``keys_rng``, so that a one-key run draws nothing more and keeps its seed's run) and the run's
 membership change (the joining node starts, or an up node leaves).
 
 The validator's per-run bookkeeping the mapping reads (the replies each get saw,
@@ -37,6 +39,7 @@ from typing import Any
 
 from impl.messages import (
     GetRequest,
+    HintAck,
     HintDelivery,
     KeyRecords,
     PutRequest,
@@ -108,6 +111,13 @@ class TraceEvents(Lockstep):
     put_payloads: dict[int, Payload]
     #: the workload's generator (think times, entry nodes, the node that leaves)
     rng: random.Random
+    #: the workload's key choices (each request's key; drawn only with several keys)
+    keys_rng: random.Random
+    #: (coordinator, op id) -> the key of each get the workload started
+    get_keys: dict[tuple[str, int], str]
+    #: node -> the inputs its startup shadow round holds (``("receive", message)``,
+    #: ...: :meth:`model_check.trace_validation.TraceValidator._map`)
+    held: dict[str, list[tuple[str, Any]]]
     #: client -> its next request: "get", "put" or "done"
     turns: dict[str, str]
     #: whether clients still start requests (the workload's duration)
@@ -122,7 +132,7 @@ class TraceEvents(Lockstep):
             return ""
         name, op_id = first[2], first[3].op_id
         request = self.ops.get((name, op_id))
-        top = self.config.top_n(self.config.keys[0])
+        top = self.config.top_n(self.get_keys.get((name, op_id), self.config.keys[0]))
         new = [m for m in self.sim.in_flight() if m.id not in self.cache]
 
         def given_up(m: InFlight) -> bool:  # a target no spec state still awaits
@@ -229,13 +239,23 @@ class TraceEvents(Lockstep):
         if isinstance(timer, HintScan) and self.config.membership:
             return label, [[]], evidence  # its transfers: trace_membership.membership_steps
         if isinstance(timer, HintScan):
-            steps: list[Step] = []
+            # each hint sent: the spec's handoff, or (the trace-spec step
+            # ``handoff-again``) a hint whose acknowledgement is in flight, sent again
+            # (offered only while an ack from that node to this one is in flight)
+            acks = {x.src for x in self.sim.in_flight()
+                    if isinstance(x.message, HintAck) and x.dest == name}
+            sends: list[list[Step]] = [[]]
             for m in new:
                 if isinstance(m.message, HintDelivery):
                     payload = self.abstract_record(m.message.record)
-                    steps.append(("handoff", trace_spec.handoff(self, name, m.dest,
-                                                      m.message.key.decode(), payload)))
-            return label, [steps], evidence
+                    key = m.message.key.decode()
+                    ways: list[Step] = [
+                        ("handoff", trace_spec.handoff(self, name, m.dest, key, payload))]
+                    if m.dest in acks:
+                        ways.append(("handoff-again", trace_spec.handoff_again(
+                            self, name, m.dest, key, payload)))
+                    sends = [[*o, way] for o in sends for way in ways]
+            return label, sends, evidence
         if isinstance(timer, PutTimeout | GetTimeout) and timer.target is None:
             request = self.ops.get((name, timer.op_id))
             if request is None:
@@ -275,6 +295,7 @@ class TraceEvents(Lockstep):
         for (name, op_id), replied in list(self.gets_live.items()):
             if self.sim.is_down(name):
                 del self.gets_live[(name, op_id)]
+                self.get_keys.pop((name, op_id), None)
                 continue
             op = self._coordination(name, op_id)
             if op is not None:
@@ -282,9 +303,10 @@ class TraceEvents(Lockstep):
                 continue
             del self.gets_live[(name, op_id)]
             replies = self.replies_seen.pop((name, op_id), {})
+            key = self.get_keys.pop((name, op_id), self.config.keys[0])
             if replied or self._answered(name, op_id):
                 out.append(("late-read-repair", trace_spec.late_read_repair(
-                    self, name, self.config.keys[0], replies)))
+                    self, name, key, replies)))
         return out
 
     def _answered(self, name: str, op_id: int) -> bool:
@@ -297,11 +319,16 @@ class TraceEvents(Lockstep):
         message = m.message
         assert isinstance(message, KeyRecords)
         steps: list[Step] = []
+        ours = [key for key in message.keys if key.decode() in self.config.keys]
+        if len(ours) > 1:  # two keys of one range (session 31)
+            self.report.by_key["anti-entropy several keys"] += 1
         for key, record in zip(message.keys, message.records, strict=True):
             name = key.decode()
             if name not in self.config.keys:
                 continue
             payload = self.abstract_record(record or None)
+            if len(self.config.keys) > 1:
+                self.report.by_key[f"anti-entropy {name}"] += 1
             steps.append(("anti-entropy-half",
                           trace_spec.ae_merge(self, m.src, m.dest, name, payload, message.reply)))
         return steps
@@ -320,7 +347,8 @@ class TraceEvents(Lockstep):
             return
         if not self.workload_open:
             return
-        key = self.config.keys[0]
+        keys = self.config.keys
+        key = keys[0] if len(keys) == 1 else self.keys_rng.choice(keys)
         nodes = self.entry_nodes(key)
         if not nodes:
             self._schedule_turn(client, 0.5)
@@ -339,6 +367,8 @@ class TraceEvents(Lockstep):
                                  context, None, client, counter)
             action = ClientPut(client, node, key)
         self.turns[client] = "put" if is_get else "get"
+        if len(keys) > 1:
+            self.report.by_key[f"{'get' if is_get else 'put'} {key}"] += 1
         known = set(self._node(node).snapshot().coordinations)
         state.busy = True
         handle = self.sim.submit(node, request)
@@ -350,6 +380,7 @@ class TraceEvents(Lockstep):
                 self.ops[(node, op_id)] = spec_id
                 if op.kind == "get":
                     self.gets_live[(node, op_id)] = op.replied
+                    self.get_keys[(node, op_id)] = key
                     store = self.abstract_record(self.cluster.storages[node].read(key.encode()))
                     self.replies_seen[(node, op_id)] = {node: store}
         self.submitted = (f"{'get' if is_get else 'put'} {client} #{spec_id} @{node}",

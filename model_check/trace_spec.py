@@ -61,6 +61,7 @@ __all__ = [
     "deadline",
     "forget",
     "handoff",
+    "handoff_again",
     "late_read_repair",
     "replicas",
     "resend",
@@ -148,6 +149,30 @@ def handoff(v: TraceEvents, fallback: str, intended: str, key: str,
     return run
 
 
+def handoff_again(v: TraceEvents, fallback: str, intended: str, key: str,
+                  payload: Payload) -> Callable[[State], State | None]:
+    """The impl's hint scan hands off again a hint whose acknowledgement is in flight
+    (the fallback cannot know: it keeps the hint until the ack arrives). The spec's
+    ``Handoff`` waits while a delivery or an acknowledgement of the hint is in flight
+    (:func:`spec.handoff.handoff_in_flight`); this step sends the delivery anyway,
+    only when the hint is still the fallback's, an acknowledgement of it is in flight
+    to the fallback and no delivery is (session 31, two-key seed 110)."""
+    def run(state: State) -> State | None:
+        if not any(h.intended == intended and h.key == key
+                   and clocks.payload_equal(h.payload, payload)
+                   for h in state.node(fallback).hints):
+            return None
+        same = [m for m in state.messages if m.intended == intended and m.key == key
+                and m.payload is not None and clocks.payload_equal(m.payload, payload)]
+        if any(m.kind is Kind.HINT_DELIVERY and m.src == fallback for m in same) or not any(
+                m.kind is Kind.HINT_ACK and m.dst == fallback for m in same):
+            return None
+        edit = Edit(state, v.plan)
+        edit.send(Message(Kind.HINT_DELIVERY, fallback, intended, 0, key, payload, intended))
+        return edit.build()
+    return run
+
+
 def deadline(v: TraceEvents, name: str, request: int) -> Callable[[State], State | None]:
     """The impl's request deadline: the spec's timeouts of every node the request
     still awaits, each followed by the loss of what it sent, until it ends."""
@@ -200,7 +225,12 @@ def resend(v: TraceEvents, m: InFlight) -> Callable[[State], State | None]:
     no longer awaits that node (it gave up on it, no fallback left), the
     coordination awaits it again (``retry``, :func:`retry`)."""
     abstract = v.abstract_message(m)
-    wanted = sum(1 for x in v.sim.in_flight() if v.abstract_message(x) == abstract)
+    # the copies in flight, and those a restarted node's shadow round holds (still in
+    # flight in the abstraction: a held copy and a resent one are two; session 31,
+    # two-key seed 83)
+    wanted = sum(1 for x in v.sim.in_flight() if v.abstract_message(x) == abstract) + sum(
+        1 for inputs in v.held.values() for kind, x in inputs
+        if kind == "receive" and v.abstract_message(x) == abstract)
 
     def run(state: State) -> State | None:
         if abstract is None or state.messages.count(abstract) >= wanted:

@@ -17,31 +17,38 @@ from impl.faults import Delay, Faults
 from spec.config import Config
 from spec.errors import ConfigError
 
-__all__ = ["SeedReport", "Swarm", "trace_config"]
+__all__ = ["TWO_KEYS", "SeedReport", "Swarm", "trace_config"]
 
 #: an unbounded fault budget (the impl's faults are drawn by the simulator)
 _UNBOUNDED = 10**6
+#: the two-key runs' keys (``vdynamo validate --keys 2``, session 31): on the four
+#: nodes k is replicated on n4, n1, n2 and j on n2, n3, n4, so the keys' replica
+#: sets differ (n1 holds k alone, n3 j alone), as in the suite's dvv-two-keys-drop
+TWO_KEYS = ("k", "j")
 
 
 def trace_config(*, clients: int = 3, rounds: int = 3, clock: str = "dvv",
-                 membership: str | None = None, handover: str = "pending") -> Config:
+                 membership: str | None = None, handover: str = "pending",
+                 keys: tuple[str, ...] = ("k",)) -> Config:
     """The spec configuration the trace-validation runs are checked against: four
-    nodes, N=3 R=2 W=2, sloppy quorum, hinted handoff, anti-entropy, one key,
-    ``clients`` clients each doing ``rounds`` read-then-write rounds, unbounded
-    fault budgets. ``read_repair`` is off in the spec because the trace spec does
-    read repair itself when the impl's get ends (``late-read-repair``, module
-    docstring); the impl runs with read repair on.
+    nodes, N=3 R=2 W=2, sloppy quorum, hinted handoff, anti-entropy, the ``keys``
+    (one key, ``k``, unless given: :data:`TWO_KEYS` for the two-key runs, whose
+    clients pick a key per operation), ``clients`` clients each doing ``rounds``
+    read-then-write rounds, unbounded fault budgets. ``read_repair`` is off in the
+    spec because the trace spec does read repair itself when the impl's get ends
+    (``late-read-repair``, module docstring); the impl runs with read repair on.
 
     ``membership`` ``"join"`` or ``"leave"``: a run with one membership change
     (:mod:`model_check.trace_membership`), as the suite's join and leave entries
     (the spec models them with a strict quorum and without anti-entropy): n4 joins
     n1..n3, or one of n1..n4 leaves, with ``join_handover = handover``. Raises
     ConfigError for another value."""
-    base = Config(name=f"trace-{clock}", nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
+    name = f"trace-{clock}" if keys == ("k",) else f"trace-{len(keys)}-keys-{clock}"
+    base = Config(name=name, nodes=("n1", "n2", "n3", "n4"), n=3, r=2, w=2,
                   sloppy_quorum=True, clock=clock, hinted_handoff=True, read_repair=False,
                   anti_entropy=True, actor_epochs=False, drops=_UNBOUNDED,
                   duplicates=_UNBOUNDED, crashes=_UNBOUNDED, partitions=_UNBOUNDED,
-                  keys=("k",), clients=clients, puts_per_client=rounds,
+                  keys=keys, clients=clients, puts_per_client=rounds,
                   gets_per_client=rounds, coordinator="top-n")
     if membership is None:
         return base
@@ -129,11 +136,21 @@ class SeedReport:
     #: (:meth:`model_check.trace_validation.TraceValidator._map`)
     held: int = 0
     replayed: int = 0
+    #: the run's keys (:data:`TWO_KEYS` with ``vdynamo validate --keys 2``)
+    keys: tuple[str, ...] = ("k",)
+    #: what each key saw (two-key runs, session 31): ``"get k"``, ``"put k"`` (the
+    #: client requests), ``"anti-entropy k"`` (the records of ``k`` an anti-entropy
+    #: half delivered), ``"anti-entropy several keys"`` (a half that delivered the
+    #: records of several keys at once: keys of one range)
+    by_key: Counter[str] = field(default_factory=Counter)
 
     def line(self) -> str:
         extra = ", ".join(f"{k} {v}" for k, v in sorted(self.trace_steps.items()))
         if self.held or self.replayed:
             extra += f"{', ' if extra else ''}held {self.held}, replayed {self.replayed}"
+        if len(self.keys) > 1:
+            extra += f"{', ' if extra else ''}keys [" + ", ".join(
+                f"{k} {v}" for k, v in sorted(self.by_key.items())) + "]"
         changes = ("  membership [" + ", ".join(
             f"{k} {v}" for k, v in sorted(self.membership.items())) + "]"
             if self.membership else "")
@@ -148,4 +165,5 @@ class SeedReport:
             return ("python -c 'from model_check.trace_validation import validate_seed, "
                     f"trace_config; r = validate_seed({self.seed}, config=trace_config("
                     f"{self.setting})); print(r.line(), r.reason)'")
-        return f"vdynamo validate --seed {self.seed} -v"
+        keys = f" --keys {len(self.keys)}" if len(self.keys) > 1 else ""
+        return f"vdynamo validate --seed {self.seed}{keys} -v"

@@ -31,7 +31,8 @@ says (with anti-entropy on the spec promises convergence of every fair run).
 What maps to what (:meth:`TraceValidator.step`):
 
 - a client request (the Jepsen-style workload: each client reads the key, then
-  writes its next value with the read's context, with random think times)
+  writes its next value with the read's context, with random think times; with
+  two keys, ``trace_config(keys=TWO_KEYS)``, each request's key is drawn per seed)
   = ``ClientGet`` / ``ClientPut``;
 - a message delivered = ``Deliver`` of its abstraction, a stutter if it maps to
   nothing (gossip, Merkle steps) or is an answer the spec no longer waits for;
@@ -85,7 +86,10 @@ documented as a spec gap in docs/refinement.md:
   (``KeyRecords``); the spec's ``AntiEntropy`` is atomic and two-sided. Each
   half is the spec's store reconcile of the records sent, and the answering side
   must send its merged records back whenever the opener misses some (else a
-  divergence: the exchange was one-way).
+  divergence: the exchange was one-way);
+- ``handoff-again`` (session 31): a hint scan hands a hint off again while its
+  acknowledgement is in flight (the impl keeps a hint until the ack arrives; the
+  spec's ``Handoff`` waits for it): the delivery is sent again.
 
 A step no spec step, hidden step or trace-spec step explains is a
 :class:`~model_check.refinement.Divergence`; the seed's report names the event,
@@ -208,12 +212,16 @@ class TraceValidator(TraceEvents):
                                   f"{config.preference_list(key)}")
         self.plan = plan_of(config)
         self.rng = random.Random(f"workload-{seed}")
-        self.report = SeedReport(seed, swarm)
+        self.keys_rng = random.Random(f"keys-{seed}")
+        self.report = SeedReport(seed, swarm, keys=config.keys)
         if config.membership:
             self.report.setting = (f"membership={'join' if config.joining else 'leave'!r}, "
-                                   f"handover={config.join_handover!r}")
+                                   f"handover={config.join_handover!r}"
+                                   + (f", keys={config.keys!r}" if len(config.keys) > 1
+                                      else ""))
         self.replies_seen: dict[tuple[str, int], dict[str, Payload]] = {}
         self.gets_live: dict[tuple[str, int], bool] = {}  # (node, op) -> replied
+        self.get_keys: dict[tuple[str, int], str] = {}  # (node, op) -> its key
         self.submitted: tuple[str, list[Action]] | None = None
         self.turns: dict[str, str] = {}  # client -> "get" / "put" / "done"
         self.cache: dict[int, InFlight] = {}
@@ -520,6 +528,7 @@ class TraceValidator(TraceEvents):
             self.ops[(name, op_id)] = request.spec_id
             if op.kind == "get":
                 self.gets_live[(name, op_id)] = op.replied
+                self.get_keys[(name, op_id)] = request.key
                 store = self.abstract_record(self.cluster.storages[name].read(
                     request.key.encode()))
                 self.replies_seen[(name, op_id)] = {name: store}

@@ -2,7 +2,7 @@
 
 Usage::
 
-    vdynamo validate [--seeds N] [--first F] [--seed S] [-v]
+    vdynamo validate [--seeds N] [--first F] [--seed S] [--keys {1,2}] [-v]
 
 Runs :func:`model_check.trace_validation.validate_seed` for seeds ``F .. F+N-1``
 (default 0..19), or the one seed ``S``: the simulated implementation runs with
@@ -11,6 +11,13 @@ for the seed (swarm testing), and every event is validated against the spec.
 Prints one line per seed (events validated, spec steps, stutters, hidden spec
 steps, trace-spec steps by name, convergence, wall time, verdict, fault mix),
 then the totals; ``-v`` prints the reason of every seed that is not ``ok``.
+
+``--keys 2`` (session 31): the two-key runs, keys k and j
+(:data:`model_check.trace_swarm.TWO_KEYS`: their replica sets differ on the four
+nodes), each client request's key drawn per seed; the line adds what each key saw.
+A setting of its own rather than a share of the seeds, so that every seed's
+one-key run is the run it always was (a failure found by a seed reproduces from
+that seed, and ``--keys 2`` with it from that seed's two-key run).
 
 Exit status: 0 every seed is ``ok`` or a documented ``spec-gap``; 1 a seed
 diverged or did not converge (its line names the command that reruns it);
@@ -24,7 +31,8 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 
-from model_check.trace_validation import validate_seed
+from model_check.trace_swarm import TWO_KEYS
+from model_check.trace_validation import trace_config, validate_seed
 
 __all__ = ["main"]
 
@@ -36,6 +44,8 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("--first", type=int, default=None, help="the first seed (default 0)")
     parser.add_argument("--seed", type=int, default=None,
                         help="validate this one seed (no --seeds or --first)")
+    parser.add_argument("--keys", type=int, choices=(1, 2), default=1,
+                        help="1: key k (default); 2: keys k and j, a key per request")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print the reason of every seed that is not ok")
     args = parser.parse_args(list(argv))
@@ -47,12 +57,13 @@ def main(argv: Sequence[str]) -> int:
     first = 0 if args.first is None else args.first
     seeds = [args.seed] if args.seed is not None else list(
         range(first, first + (20 if args.seeds is None else args.seeds)))
+    config = trace_config(keys=TWO_KEYS if args.keys == 2 else ("k",))
     verdicts: Counter[str] = Counter()
     events = 0
     started = time.perf_counter()
     bad = []
     for seed in seeds:
-        report = validate_seed(seed)
+        report = validate_seed(seed, config=config)
         verdicts[report.verdict] += 1
         events += report.events
         print(report.line(), flush=True)

@@ -8,12 +8,17 @@ mix drawn per seed, validated event by event against the spec
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections import Counter
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from typing import Any
 
 import pytest
 
-from model_check.trace_validation import Swarm, trace_config, validate_seed
+from model_check.trace_swarm import TWO_KEYS, SeedReport
+from model_check.trace_validation import Swarm, TraceValidator, trace_config, validate_seed
+from spec.config import Config
 from tests.conftest import PROFILE, InternalErrors
 from tests.refinement import mutations
 from tests.refinement.clean_runs import clean_report
@@ -144,3 +149,107 @@ def test_without_the_retry_step_a_get_retry_is_a_spec_gap(
     monkeypatch.setattr(trace_spec, "retry", lambda v, m: lambda state: None)
     report = validate_seed(60)
     assert report.verdict == "spec-gap" and "get-retry" in report.reason, report.line()
+
+
+# Two keys (session 31, docs/refinement.md "Two keys (session 31)"): keys k and j on
+# the four nodes (k on n4, n1, n2; j on n2, n3, n4), each request's key drawn per
+# seed (``vdynamo validate --keys 2``). Seeds 3 (an anti-entropy half of j, and
+# the late-read-repair of stale answers of j that the mapping mutant below needs),
+# 9 (anti-entropy halves of k), and the two seeds of 0-199 that diverged before
+# session 31's fixes of the validator: 83 (a put resent to a node whose shadow
+# round holds its first copy: the trace spec's resend did not count the held copy)
+# and 110 (a hint handed off again while its acknowledgement is in flight: the
+# trace-spec step handoff-again). Soak: 0-199 (all ok after the fixes).
+TWO_KEY_SEEDS = range(200) if PROFILE == "soak" else (3, 9, 83, 110)
+
+
+def _two_keys() -> Config:
+    return trace_config(keys=TWO_KEYS)
+
+
+def _assert_both_keys_used(reports: Sequence[SeedReport]) -> None:
+    """The coverage of two-key runs: each key was read and written (over the runs:
+    a seed of the soak's 200 may draw one key for all its gets, odds 2 ** -8)."""
+    seen = sum((r.by_key for r in reports), Counter[str]())
+    for op in ("get", "put"):
+        for key in TWO_KEYS:
+            assert seen[f"{op} {key}"] > 0, (op, key, [r.line() for r in reports])
+
+
+def test_two_key_seeds_validate() -> None:
+    reports = [clean_report(seed, _two_keys()) for seed in TWO_KEY_SEEDS]
+    bad = [r for r in reports if r.verdict != "ok"]
+    assert not bad, "\n\n".join(f"{r.line()}\nrerun: {r.rerun()}\n{r.reason}" for r in bad)
+    for report in reports:
+        assert report.impl_converged and report.spec_converged
+        assert report.keys == TWO_KEYS and report.trace_steps["late-read-repair"] > 0
+    _assert_both_keys_used(reports)
+    # a resend with a held copy (83), a hint handed off again (110)
+    steps = sum((r.trace_steps for r in reports), Counter[str]())
+    assert steps["handoff-again"] > 0 and sum(r.held for r in reports) > 0
+    # anti-entropy exchanged each key (its own range) somewhere
+    assert {"anti-entropy k", "anti-entropy j"} <= {
+        what for r in reports for what, count in r.by_key.items() if count}
+    assert reports[0].rerun() == f"vdynamo validate --seed {reports[0].seed} --keys 2 -v"
+
+
+class _FirstKey(random.Random):
+    """A workload mutant's key generator: every request is of the first key."""
+
+    def choice(self, seq: Sequence[Any]) -> Any:
+        return seq[0]
+
+
+def test_a_workload_of_one_key_fails_the_coverage() -> None:
+    validator = TraceValidator(_two_keys(), seed=3, swarm=Swarm.draw(3))
+    validator.keys_rng = _FirstKey()
+    report = validator.run()
+    assert report.verdict == "ok" and report.by_key["get j"] == report.by_key["put j"] == 0
+    with pytest.raises(AssertionError):
+        _assert_both_keys_used([report])
+
+
+def test_late_read_repair_of_the_first_key_diverges(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mapping mutant: a get's late read repair applied to keys[0] whatever the
+    get's key (the validator before session 31). Seed 3's get of j that read a
+    stale replica repairs j in the impl and k in the mutant's trace spec."""
+    from model_check import trace_spec
+
+    assert clean_report(3, _two_keys()).verdict == "ok"
+    original = trace_spec.late_read_repair
+    monkeypatch.setattr(trace_spec, "late_read_repair", lambda v, name, key, replies: original(
+        v, name, v.config.keys[0], replies))
+    report = validate_seed(3, config=_two_keys())
+    assert report.verdict == "divergence", report.line()
+
+
+def test_cli_validates_two_keys(capsys: pytest.CaptureFixture[str]) -> None:
+    from vdynamo.cli import main
+
+    assert main(["validate", "--seed", "9", "--keys", "2"]) == 0
+    out = capsys.readouterr().out
+    # the same run as the sweep's (a seed's two-key run reproduces from the seed)
+    events = clean_report(9, _two_keys()).events
+    assert f"events {events:>5}" in out and "keys [" in out and "put j" in out, out
+
+
+#: two keys of one range (the same preference list, n4 n1 n2 n3): the Merkle
+#: exchange of that range carries both in one ``KeyRecords`` (``k`` and ``j`` never
+#: share one). Seed 18: two such halves (of 0-19, seeds 9, 12, 14 and 18 have them).
+ONE_RANGE_KEYS = ("k", "ae")
+
+
+def test_two_keys_of_one_range_in_one_exchange(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = trace_config(keys=ONE_RANGE_KEYS)
+    assert config.preference_list("k") == config.preference_list("ae")
+    report = validate_seed(18, config=config)
+    assert report.verdict == "ok", report.line()
+    assert report.by_key["anti-entropy several keys"] > 0, report.line()
+    # the mapping mutant: an anti-entropy half maps the records of its first key only
+    from model_check.trace_events import TraceEvents
+
+    original = TraceEvents._anti_entropy_half
+    monkeypatch.setattr(TraceEvents, "_anti_entropy_half",
+                        lambda self, m: original(self, m)[:1])
+    mutant = validate_seed(18, config=config)
+    assert mutant.verdict == "divergence" and "KeyRecords" in mutant.reason, mutant.line()
