@@ -1726,9 +1726,10 @@ class Gossiper:
 
     def _hand_stray(self, key: bytes, raw: bytes) -> None:
         """Hand the stray copy ``raw`` of ``key`` to the key's top N (:meth:`_hand_strays`)."""
-        owners = set(self._top_n(key)) - {self.name}
+        ordered = [node for node in self._top_n(key) if node != self.name]
+        owners = set(ordered)
         self.strays[key] = (raw, owners)
-        for target in owners:
+        for target in ordered:  # (in ring order: a set's order is the str hash seed's)
             self._hand(target, key, raw)
         self.stats["stray-hints"] += len(owners)
 
