@@ -114,10 +114,15 @@ class SloppyQuorum:
         ring alike (:meth:`_replacing_removed`). Each group is sorted by name, and
         distinct."""
         n = self.config.n
-        current = self.preference_list(key)[:n]
         previous = self._previous()
         future = self._future()
-        coming = (current if future is None or future is self._ring()
+        if future is self._ring():
+            future = None  # no range is moving
+        if previous is None and future is None:
+            return ()  # no change in progress: one group, the top N (session 31: asked
+            #            twice per request, it sorted the top N twice each time)
+        current = self.preference_list(key)[:n]
+        coming = (current if future is None
                   else future.preference_list(key, n))  # the future top N, if moving
         tops = [] if previous is None else [
             self._replacing_removed(previous.preference_list(key, n), current, coming)]
