@@ -22,6 +22,7 @@ ones); a cluster file's must also keep
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -302,6 +303,12 @@ def sibling_bytes(config: ClusterConfig) -> int:
     """The most a sibling takes in a record besides its value: its metadata, and in
     the vector-clock modes its clock (bounded by ``max_context_bytes``)."""
     return SIBLING_OVERHEAD_BYTES + (0 if config.clock == "dvv" else config.max_context_bytes)
+
+
+@functools.lru_cache(maxsize=64)
+def _truncation(threshold: int, max_pairs: int, young_s: float, old_s: float) -> Truncation:
+    """:attr:`ClusterConfig.truncation`'s value (a frozen value: shared, built once)."""
+    return Truncation(threshold, max_pairs, young_s, old_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -742,9 +749,10 @@ class ClusterConfig:
 
     @property
     def truncation(self) -> Truncation:
-        """The clock truncation policy of the vector-clock modes."""
-        return Truncation(self.vclock_threshold, self.vclock_max_pairs,
-                          self.vclock_young_s, self.vclock_old_s)
+        """The clock truncation policy of the vector-clock modes (one value per
+        setting, built and checked once: asked at every put, session 31)."""
+        return _truncation(self.vclock_threshold, self.vclock_max_pairs,
+                           self.vclock_young_s, self.vclock_old_s)
 
     @property
     def context_secret(self) -> bytes:

@@ -78,6 +78,7 @@ from impl.hints import HintStore
 from impl.internal_errors import peer_data_error
 from impl.membership import Membership, MemberStatus
 from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
+from impl.positions import PreferenceLists
 from impl.records import decode_record
 from impl.storage.base import Storage
 from impl.timers import GossipRound
@@ -222,6 +223,8 @@ class Gossiper:
         #: nodes that hold their ranges, hand data over by the future ring
         self.pending = config.join_handover == "pending"
         #: the ring requests are routed and served by
+        #: the serving ring's preference lists, one per partition (:meth:`_top_n`)
+        self._serving_lists = PreferenceLists()
         self.partitioning: Partitioning = self._restore_serving()
         #: the ring the ranges are moving to (joining nodes in, leaving ones out)
         self.future: Partitioning = self._same(self._routing_partitioning(self.view, ROUTING))
@@ -431,7 +434,7 @@ class Gossiper:
 
     def _top_n(self, key: bytes) -> tuple[str, ...]:
         """``key``'s top N on the serving ring."""
-        return self.partitioning.preference_list(key, self.config.n)
+        return self._serving_lists.of(self.partitioning, key)[: self.config.n]
 
     def _has_tokens(self) -> bool:
         """This node holds tokens in its view (strategy 3: a joining node has none
@@ -1726,9 +1729,10 @@ class Gossiper:
 
     def _hand_stray(self, key: bytes, raw: bytes) -> None:
         """Hand the stray copy ``raw`` of ``key`` to the key's top N (:meth:`_hand_strays`)."""
-        owners = set(self._top_n(key)) - {self.name}
+        ordered = [node for node in self._top_n(key) if node != self.name]
+        owners = set(ordered)
         self.strays[key] = (raw, owners)
-        for target in owners:
+        for target in ordered:  # (in ring order: a set's order is the str hash seed's)
             self._hand(target, key, raw)
         self.stats["stray-hints"] += len(owners)
 
@@ -1770,7 +1774,7 @@ class Gossiper:
         ring's top N was n6, n5, n1), so gets at R = 1 through n3 answered
         not found for a write acknowledged at W = 3 (riak_core hands a partition
         off and deletes it only once it no longer owns it on the ring in use)."""
-        return self.name in self.partitioning.preference_list(key, self.config.n)
+        return self.name in self._top_n(key)
 
     def let_go(self, target: str, key: bytes, record: bytes) -> bool:
         """``target`` acknowledged ``record``, a hint of ``key`` (the transfer of the

@@ -150,6 +150,11 @@ PERIODIC: dict[type, tuple[Timer, str]] = {
 #: (:meth:`Node._reap_checks`).
 _REAP_CHECKED: frozenset[type] = frozenset((HintDelivery, ReadRepair, KeyRecords,
                                             ReplicaGetReply))
+#: The messages that carry a store generation (:meth:`Node._stamp`), and those whose
+#: generation the restore guard checks (:meth:`Node.receive`); tuples built once
+#: (a union written in the call was built again for every message, session 31).
+_GENERATION_STAMPED = (MerkleExchange, KeyRecords, HintDelivery)
+_GENERATION_CHECKED = (MerkleExchange, KeyRecords, HintDelivery, ReapQuery, ReapQueryReply)
 #: The meta entry of :func:`_op_id_base`.
 OP_ID_BASE_META = "op-id-base"
 #: The meta entry of the heartbeat generation of the node's latest start (decimal
@@ -618,8 +623,7 @@ class Node:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
-            if (isinstance(message, MerkleExchange | KeyRecords | HintDelivery | ReapQuery
-                               | ReapQueryReply)
+            if (isinstance(message, _GENERATION_CHECKED)
                     and message.generation
                     and guard.on_generation(src, message.generation)):
                 # anti-entropy or a hint from a store older than one we heard of:
@@ -1026,10 +1030,18 @@ class Node:
         """Persist, then send: the staged writes first. With the restore guard every
         gossip carries this store's generation and the receiver's last one."""
         guard = self.guard
+        gossip = False
         if guard is not None:
-            effects = [self._stamp(e, guard) if isinstance(e, Send) else e for e in effects]
-        floor = self.replica.client_floor
-        if any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in effects):
+            stamp = self._stamp
+            effects = [stamp(e, guard) if type(e) is Send else e for e in effects]
+        # (one look per effect; an effect's type is exact: the dataclasses of
+        # impl.effects are not subclassed)
+        for e in effects:
+            if type(e) is Send and isinstance(e.message, Gossip):
+                gossip = True
+                break
+        if gossip:
+            floor = self.replica.client_floor
             # every gossip carries this node's heartbeats, its own counted up once per
             # batch (sessions 26-27), and, client-vclock after a reap, the floor
             beats = self._beats_to_send(self._now)
@@ -1048,7 +1060,7 @@ class Node:
         if isinstance(message, Gossip):
             return Send(send.dest, with_generations(
                 message, generation=guard.generation, yours=guard.yours(send.dest)))
-        if isinstance(message, MerkleExchange | KeyRecords | HintDelivery):
+        if isinstance(message, _GENERATION_STAMPED):
             return Send(send.dest, with_generations(message, generation=guard.generation))
         return send
 

@@ -15,9 +15,11 @@ holds only a pure function's values: what it answers never depends on it.
 
 from __future__ import annotations
 
-from spec.ring import key_position
+import bisect
 
-__all__ = ["MEMO_KEYS", "position_of"]
+from spec.ring import Partitioning, key_position
+
+__all__ = ["MEMO_KEYS", "PreferenceLists", "position_of"]
 
 #: Keys whose positions are kept (about 100 bytes each): far more than the
 #: requests in flight at once, so a key is hashed once per request.
@@ -39,3 +41,31 @@ def position_of(key: bytes) -> int:
                 _memo.clear()
             _memo[key] = position
     return position
+
+
+class PreferenceLists:
+    """Keys' preference lists on one partitioning at a time, one list per partition
+    (the list of a partition's lowest position is that of every key in it), each
+    computed once the first key of its partition asks: a binary search on the key's
+    position (:func:`position_of`) instead of a walk of the ring. Asked of another
+    partitioning (a ring change), it starts over. Session 4 built it into
+    :class:`impl.sloppy_quorum.SloppyQuorum`; session 31 shares it with the
+    gossiper's test of whether a node serves a key (asked twice per put)."""
+
+    def __init__(self) -> None:
+        #: the partitions' lower bounds on ``_of``, and each one's list once asked for
+        self._los: list[int] = []
+        self._lists: list[tuple[str, ...] | None] = []
+        self._of: Partitioning | None = None
+
+    def of(self, partitioning: Partitioning, key: bytes) -> tuple[str, ...]:
+        """``partitioning.preference_list(key)``: every node, the top N first."""
+        if self._of is not partitioning:
+            self._los = [lo for lo, _ in partitioning.ranges()]
+            self._lists = [None] * len(self._los)
+            self._of = partitioning
+        index = bisect.bisect_right(self._los, position_of(key)) - 1
+        preference = self._lists[index]
+        if preference is None:
+            preference = self._lists[index] = partitioning.preference_list(self._los[index])
+        return preference

@@ -112,6 +112,9 @@ class Replica:
         self.kept_bounds = kept_bounds
         #: the merge sides :attr:`kept_bounds` counts (:meth:`_keep_members`)
         self._kept_sides = merge_sides(config)
+        #: (the configuration, the member count, their merge sides and merged record
+        #: bytes): :meth:`_merge_bounds`'s last answer
+        self._bounds: tuple[ClusterConfig, int, int, int] | None = None
 
     # ------------------------------------------------------------------ messages
 
@@ -234,6 +237,20 @@ class Replica:
             self._decoded[raw] = record
         return record
 
+    def _merge_bounds(self) -> tuple[int, int]:
+        """(:func:`impl.config.merge_sides`, :func:`impl.config.merged_record_bytes`) of
+        this node's configuration and member count, computed again only when either
+        changes (session 31: both, asked for every peer's record, built sets of the
+        configuration's node names each time)."""
+        members = self._members()
+        held = self._bounds
+        if held is not None and held[0] is self.config and held[1] == members:
+            return held[2], held[3]
+        sides = merge_sides(self.config, members)
+        merged = merged_record_bytes(self.config, members)
+        self._bounds = (self.config, members, sides, merged)
+        return sides, merged
+
     def decode(self, key: bytes, raw: bytes) -> Record:
         """A record from a peer, checked against the limits: the peer's fault by
         design (:data:`impl.internal_errors.PEER_DATA` "record"), so every error is
@@ -276,11 +293,11 @@ class Replica:
         ``vdynamo serve`` processes: every GET through that node 503 ("reached 1 of
         R=2"), 44 messages dropped there in 3 s, while the other two served it
         (session 21's second service probe)."""
-        sides = merge_sides(self.config, self._members())
+        sides, merged = self._merge_bounds()
         if sides > self._kept_sides:
             self._keep_members(sides)
         kept_bytes, kept_siblings = self.kept_bounds
-        largest = max(merged_record_bytes(self.config, self._members()), kept_bytes)
+        largest = max(merged, kept_bytes)
         if len(raw) > largest and len(raw) > len(self.storage.read(key) or b""):
             raise peer_data_error("record", TooLargeError(
                 f"record is {len(raw)} bytes, over the {largest} that merges of "

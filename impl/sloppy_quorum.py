@@ -21,12 +21,11 @@ whether a node is reachable.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable, Mapping
 
 from impl.config import ClusterConfig
 from impl.failure_detector import FailureDetector
-from impl.positions import position_of
+from impl.positions import PreferenceLists
 from spec.ring import Partitioning
 
 __all__ = ["SloppyQuorum", "next_fallback"]
@@ -66,25 +65,12 @@ class SloppyQuorum:
         self._future = future
         #: whether a node was force-removed (:meth:`impl.gossip.Gossiper.is_removed`)
         self._removed = removed
-        #: the partitions' lower bounds on ``_preferences_of``, and each one's
-        #: preference list once asked for
-        self._partition_los: list[int] = []
-        self._preferences: list[tuple[str, ...] | None] = []
-        self._preferences_of: Partitioning | None = None
+        #: the current ring's preference lists, one per partition
+        self._preferences = PreferenceLists()
 
     def preference_list(self, key: bytes) -> tuple[str, ...]:
         """The key's preference list on the current ring (targets first)."""
-        partitioning = self._ring()
-        if self._preferences_of is not partitioning:
-            self._partition_los = [lo for lo, _ in partitioning.ranges()]
-            self._preferences = [None] * len(self._partition_los)
-            self._preferences_of = partitioning
-        index = bisect.bisect_right(self._partition_los, position_of(key)) - 1
-        preference = self._preferences[index]
-        if preference is None:  # the list of the partition's lowest position is everyone's
-            preference = self._preferences[index] = partitioning.preference_list(
-                self._partition_los[index])
-        return preference
+        return self._preferences.of(self._ring(), key)
 
     def split(self, key: bytes, *, writing: bool = False
               ) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -114,10 +100,15 @@ class SloppyQuorum:
         ring alike (:meth:`_replacing_removed`). Each group is sorted by name, and
         distinct."""
         n = self.config.n
-        current = self.preference_list(key)[:n]
         previous = self._previous()
         future = self._future()
-        coming = (current if future is None or future is self._ring()
+        if future is self._ring():
+            future = None  # no range is moving
+        if previous is None and future is None:
+            return ()  # no change in progress: one group, the top N (session 31: asked
+            #            twice per request, it sorted the top N twice each time)
+        current = self.preference_list(key)[:n]
+        coming = (current if future is None
                   else future.preference_list(key, n))  # the future top N, if moving
         tops = [] if previous is None else [
             self._replacing_removed(previous.preference_list(key, n), current, coming)]

@@ -790,9 +790,14 @@ def _own_actors(record: Record, lifetime: str) -> dict[str, int]:
     """The actors of the lifetime ``lifetime`` (itself and its key epochs) with a
     counter in ``record``'s context, each with its key epoch."""
     own: dict[str, int] = {}
-    for entry, counter in context_clock(record).pairs:
+    # (the pairs without building the clock in dvv; an entry of the lifetime's begins
+    # with it, since an entry's actor is a prefix of the entry: the others are skipped
+    # before they are parsed, session 31)
+    for entry, counter in context_pairs(record):
+        if not counter or not entry.startswith(lifetime):
+            continue
         actor = entry_actor(entry) or entry  # a client-vclock (actor, client) entry's actor
-        epoch = _epoch_of(actor, lifetime) if counter else None
+        epoch = _epoch_of(actor, lifetime)
         if epoch is not None:
             own[actor] = epoch
     return own

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from impl import positions, sloppy_quorum
+from impl import positions
 from impl.config import PARTITIONING_STRATEGIES, ClusterConfig
 from impl.failure_detector import FailureDetector
 from impl.positions import MEMO_KEYS, position_of
@@ -44,6 +44,30 @@ def test_the_per_partition_table_gives_each_key_the_ring_s_preference_list(
     # keys on the partitions' bounds: each partition's lowest and highest position
     bounds = {b"%d" % position: position for lo, hi in partitioning.ranges()
               for position in (lo, lo + 1, hi - 1)}
-    monkeypatch.setattr(sloppy_quorum, "position_of", bounds.__getitem__)
+    monkeypatch.setattr(positions, "position_of", bounds.__getitem__)
     for key, position in bounds.items():
         assert quorum.preference_list(key) == partitioning.preference_list(position), position
+
+
+@pytest.mark.parametrize("strategy", PARTITIONING_STRATEGIES)
+def test_the_gossipers_top_n_is_the_serving_rings(strategy: str) -> None:
+    """The gossiper's test of whether its node serves a key (asked twice per put:
+    an outsider's copy, session 26) reads the same per-partition table since
+    session 31: for 2,000 keys its top N is the serving ring's, on a cluster of 5
+    and after a node joins (a new serving ring: the table starts over)."""
+    from impl.cluster import SimulatedCluster
+
+    rng = random.Random(7)
+    keys = [rng.randbytes(rng.randint(1, 12)) for _ in range(2000)]
+    with SimulatedCluster(nodes=5, n=3, seed=3, partitioning=strategy, partitions=16,
+                          tokens_per_node=3) as cluster:
+        cluster.run_for(2.0)
+        gossiper = cluster.node("n1").gossiper
+        for key in keys:
+            assert gossiper._top_n(key) == gossiper.partitioning.preference_list(key, 3), key
+        before = gossiper.partitioning
+        cluster.join("n6")
+        cluster.run_until_quiet(max_time=300.0)
+        assert gossiper.partitioning is not before
+        for key in keys:
+            assert gossiper._top_n(key) == gossiper.partitioning.preference_list(key, 3), key
