@@ -15,6 +15,8 @@ holding a value keeps its 400, and so does a delete.
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from impl import SimulatedCluster
@@ -84,3 +86,26 @@ def test_a_delete_past_the_limit_over_tombstones_keeps_its_refusal() -> None:
     assert done == 25
     with pytest.raises(BadRequestError, match="more than 25 siblings"):
         cluster.client("n1", client_id="alice").delete(b"k", context)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_value_written_apart_from_the_tombstones_survives_the_put_over_them(
+        seed: int) -> None:
+    # carol's put through n3, cut off from n1 and n2, is acknowledged at w=1 while
+    # alice's retried deletes leave 25 tombstones on n1 and n2; bob's blind put
+    # supersedes those, not carol's value, which no tombstone's clock covers
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
+                               delete_mode="keep")
+    alice = cluster.client("n1", client_id="alice")
+    alice.put(b"k", b"v1")
+    context = alice.get(b"k").context
+    cluster.run_until_quiet()
+    cluster.partition(["n1", "n2"], ["n3"])
+    cluster.client("n3", client_id="carol").put(b"k", b"live", context, w=1)
+    for _ in range(30):
+        with contextlib.suppress(DynamoError):
+            alice.delete(b"k", context)
+    cluster.client("n2", client_id="bob").put(b"k", b"blind")
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert sorted(cluster.client("n1").get(b"k", r=3).values) == [b"blind", b"live"]
