@@ -109,3 +109,51 @@ def test_a_value_written_apart_from_the_tombstones_survives_the_put_over_them(
     cluster.heal()
     cluster.run_until_quiet()
     assert sorted(cluster.client("n1").get(b"k", r=3).values) == [b"blind", b"live"]
+
+
+def _tombstones_apart_from_a_value(clock: str) -> SimulatedCluster:
+    """bob's value {n1: 1, n2: 1} (server-vclock) acknowledged on n1 and n2, then a
+    delete through n1 with the context read before it ({n1: 2}, on n1 and n3) and a
+    blind delete through n2 ({n2: 2}, on n2 and n3): n3 holds those two tombstones
+    alone, each concurrent with bob's value, which n3 never got (session 31's review)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock=clock,  # type: ignore[arg-type]
+                               delete_mode="keep", max_siblings=2, sloppy_quorum=False,
+                               anti_entropy=False, read_repair=False)
+    cluster.client("n1", client_id="alice").put(b"k", b"x")
+    cluster.run_until_quiet()
+    cluster.partition(["n1", "n2"], ["n3"])
+    bob = cluster.client("n2", client_id="bob")
+    before = bob.get(b"k").context
+    bob.put(b"k", b"live", before)
+    cluster.run_for(60)
+    for coordinator, context, cut_off in (("n1", before, "n2"), ("n2", b"", "n1")):
+        cluster.heal()
+        cluster.partition([n for n in ("n1", "n2", "n3") if n != cut_off], [cut_off])
+        handle = cluster.client(coordinator, client_id="dan").submit_delete(
+            b"k", context, coordinator=coordinator)
+        cluster.wait([handle])
+        assert handle.error is None
+        cluster.run_for(60)
+    cluster.heal()
+    return cluster
+
+
+@pytest.mark.parametrize("clock", ["server-vclock", "client-vclock", "dvv"])
+def test_a_put_over_tombstones_never_supersedes_a_value_held_elsewhere(clock: str) -> None:
+    cluster = _tombstones_apart_from_a_value(clock)
+    carol = cluster.client("n3", client_id="carol")
+    if clock == "server-vclock":
+        # n3's tombstones {n1: 2} and {n2: 2} join above bob's {n1: 1, n2: 1}: a put
+        # with that join superseded bob's acknowledged value everywhere (before the
+        # review: [b"z"] at R = 3); the 400 stays, and a read shows bob's value
+        held = cluster.replicas(b"k")["n3"]
+        assert held is not None and values(held) == [TOMBSTONE, TOMBSTONE]
+        with pytest.raises(BadRequestError, match="more than 2 siblings"):
+            carol.put(b"k", b"z")
+        cluster.run_until_quiet()
+        assert cluster.client("n1").get(b"k", r=3).values == [b"live"]
+        return
+    with contextlib.suppress(BadRequestError):  # dvv: n3 got bob's value with n2's set
+        carol.put(b"k", b"z")
+    cluster.run_until_quiet()
+    assert b"live" in cluster.client("n1").get(b"k", r=3).values
