@@ -157,3 +157,75 @@ def test_a_put_over_tombstones_never_supersedes_a_value_held_elsewhere(clock: st
         carol.put(b"k", b"z")
     cluster.run_until_quiet()
     assert b"live" in cluster.client("n1").get(b"k", r=3).values
+
+
+def _three_sides_deleted() -> tuple[SimulatedCluster, bytes]:
+    """dvv, ``max_siblings`` 2: x deleted with one read's context on each side of a
+    three-way partition, the three tombstones merged by a read's repair onto every
+    replica (a merge may pass the limit): (the cluster, n1's delete's context)."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="dvv", delete_mode="keep",
+                               max_siblings=2, sloppy_quorum=False, anti_entropy=False)
+    alice = cluster.client("n1", client_id="alice")
+    alice.put(b"k", b"x")
+    cluster.run_until_quiet()
+    read = alice.get(b"k", r=3).context
+    cluster.partition(["n1"], ["n2"], ["n3"])
+    contexts = {}
+    for node in ("n1", "n2", "n3"):
+        handle = cluster.client(node, client_id="dan").submit_delete(b"k", read, w=1,
+                                                                     coordinator=node)
+        cluster.wait([handle])
+        contexts[node] = handle.result().context
+    cluster.run_for(60)
+    cluster.heal()
+    assert cluster.client("n2").get(b"k", r=3).values == []
+    cluster.run_until_quiet()
+    for record in cluster.replicas(b"k").values():
+        assert record is not None and values(record) == [TOMBSTONE] * 3
+    return cluster, contexts["n1"]
+
+
+def test_the_context_a_put_over_tombstones_answers_covers_its_own_write() -> None:
+    # the dot is minted under n1's actor (the joined context covers n1's tombstone),
+    # and the answered context names that actor's dot: alice's next put supersedes
+    # her first (a mutant answering the context of the client's own, the pair
+    # actor's, left [b"a", b"b"])
+    cluster, _ = _three_sides_deleted()
+    alice = cluster.client("n1", client_id="alice")
+    first = alice.put(b"k", b"a")
+    alice.put(b"k", b"b", first.context)
+    cluster.run_until_quiet()
+    assert cluster.client("n2").get(b"k", r=3).values == [b"b"]
+
+
+def test_a_put_that_does_not_grow_a_merged_record_supersedes_what_its_context_covers() -> None:
+    # 3 tombstones (a merge) past the limit of 2, a put whose context covers n1's:
+    # accepted as before (it does not grow the record), superseding that one only
+    cluster, context = _three_sides_deleted()
+    cluster.client("n1", client_id="alice").put(b"k", b"a", context)
+    cluster.run_until_quiet()
+    for record in cluster.replicas(b"k").values():
+        assert record is not None and sorted(values(record)) == [TOMBSTONE, TOMBSTONE, b"a"]
+
+
+def test_a_put_over_tombstones_supersedes_what_its_own_context_covers() -> None:
+    # dave read carol's value on n3 (cut off) and writes through n2, which holds
+    # alice's 25 tombstones alone: his put supersedes the tombstones and carol's
+    # value (the client's context joined with the tombstones', not replaced)
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
+                               delete_mode="keep")
+    alice = cluster.client("n1", client_id="alice")
+    alice.put(b"k", b"v1")
+    context = alice.get(b"k").context
+    cluster.run_until_quiet()
+    cluster.partition(["n1", "n2"], ["n3"])
+    cluster.client("n3", client_id="carol").put(b"k", b"live", context, w=1)
+    seen = cluster.client("n3", client_id="dave").get(b"k", r=1)
+    assert seen.values == [b"live"]
+    for _ in range(30):
+        with contextlib.suppress(DynamoError):
+            alice.delete(b"k", context)
+    cluster.client("n2", client_id="dave").put(b"k", b"new", seen.context)
+    cluster.heal()
+    cluster.run_until_quiet()
+    assert cluster.client("n1").get(b"k", r=3).values == [b"new"]
