@@ -20,6 +20,7 @@ import contextlib
 import pytest
 
 from impl import SimulatedCluster
+from impl.effects import GetResult
 from impl.errors import BadRequestError, DynamoError
 from impl.versions import TOMBSTONE, values
 
@@ -88,12 +89,10 @@ def test_a_delete_past_the_limit_over_tombstones_keeps_its_refusal() -> None:
         cluster.client("n1", client_id="alice").delete(b"k", context)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_a_value_written_apart_from_the_tombstones_survives_the_put_over_them(
-        seed: int) -> None:
-    # carol's put through n3, cut off from n1 and n2, is acknowledged at w=1 while
-    # alice's retried deletes leave 25 tombstones on n1 and n2; bob's blind put
-    # supersedes those, not carol's value, which no tombstone's clock covers
+def _value_apart_from_tombstones(seed: int) -> tuple[SimulatedCluster, GetResult]:
+    """client-vclock: carol's value acknowledged at w=1 on n3 (cut off from n1 and
+    n2), alice's delete of v1 retried 30 times on n1 and n2 (25 tombstones each),
+    the partition still up: (the cluster, dave's read on n3 (r=1) before the deletes)."""
     cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=seed, clock="client-vclock",
                                delete_mode="keep")
     alice = cluster.client("n1", client_id="alice")
@@ -102,9 +101,20 @@ def test_a_value_written_apart_from_the_tombstones_survives_the_put_over_them(
     cluster.run_until_quiet()
     cluster.partition(["n1", "n2"], ["n3"])
     cluster.client("n3", client_id="carol").put(b"k", b"live", context, w=1)
+    read = cluster.client("n3", client_id="dave").get(b"k", r=1)
     for _ in range(30):
         with contextlib.suppress(DynamoError):
             alice.delete(b"k", context)
+    return cluster, read
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_value_written_apart_from_the_tombstones_survives_the_put_over_them(
+        seed: int) -> None:
+    # carol's put through n3, cut off from n1 and n2, is acknowledged at w=1 while
+    # alice's retried deletes leave 25 tombstones on n1 and n2; bob's blind put
+    # supersedes those, not carol's value, which no tombstone's clock covers
+    cluster, _ = _value_apart_from_tombstones(seed)
     cluster.client("n2", client_id="bob").put(b"k", b"blind")
     cluster.heal()
     cluster.run_until_quiet()
@@ -212,19 +222,8 @@ def test_a_put_over_tombstones_supersedes_what_its_own_context_covers() -> None:
     # dave read carol's value on n3 (cut off) and writes through n2, which holds
     # alice's 25 tombstones alone: his put supersedes the tombstones and carol's
     # value (the client's context joined with the tombstones', not replaced)
-    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="client-vclock",
-                               delete_mode="keep")
-    alice = cluster.client("n1", client_id="alice")
-    alice.put(b"k", b"v1")
-    context = alice.get(b"k").context
-    cluster.run_until_quiet()
-    cluster.partition(["n1", "n2"], ["n3"])
-    cluster.client("n3", client_id="carol").put(b"k", b"live", context, w=1)
-    seen = cluster.client("n3", client_id="dave").get(b"k", r=1)
+    cluster, seen = _value_apart_from_tombstones(1)
     assert seen.values == [b"live"]
-    for _ in range(30):
-        with contextlib.suppress(DynamoError):
-            alice.delete(b"k", context)
     cluster.client("n2", client_id="dave").put(b"k", b"new", seen.context)
     cluster.heal()
     cluster.run_until_quiet()
