@@ -11,6 +11,12 @@ would pass ``max_siblings`` over a record holding tombstones alone supersedes th
 as a put with the context of a read (the join of their clocks) does
 (``impl.put_coordinator.PutCoordinator._coordinate``). A put over a record still
 holding a value keeps its 400, and so does a delete.
+
+Session 31's review: not in server-vclock, where the join of two tombstones each
+concurrent with a value another replica holds covered that value, and the put
+superseded an acknowledged write it never saw; there the 400 stays. The context a
+put over tombstones answers covers its own write, a put that does not grow a
+record merges made larger joins nothing, and the client's own context is kept.
 """
 
 from __future__ import annotations
