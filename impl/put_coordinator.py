@@ -65,6 +65,7 @@ from impl.versions import (
     ClockMode,
     Record,
     apply_put,
+    context_clock,
     context_pairs,
     dot_actor,
     encode_record,
@@ -244,17 +245,41 @@ class PutCoordinator:
         # ahead of this clock (session 24; :meth:`impl.replica.Replica.lww_now`)
         stamp_now = (self.replica.lww_now(key, now)
                      if self.mode is ClockMode.LWW and hybrid else now)
+        def put_over(seen: VClock) -> Record:
+            return apply_put(stored, seen, value, coordinator=self.name,
+                             client_id=client_id, now=stamp_now,
+                             client_counter=client_counter, actor=actor,
+                             truncation=self.config.truncation,
+                             hybrid=hybrid,
+                             per_put=self.config.vclock_truncation == "put",
+                             counter_floor=self.replica.client_floor)
+
         try:
-            record = apply_put(stored, context, value, coordinator=self.name,
-                               client_id=client_id, now=stamp_now,
-                               client_counter=client_counter, actor=actor,
-                               truncation=self.config.truncation,
-                               hybrid=hybrid,
-                               per_put=self.config.vclock_truncation == "put",
-                               counter_floor=self.replica.client_floor)
+            record = put_over(context)
+            siblings = sibling_count(record)
+            if (not replied and not request.delete and siblings > self.config.max_siblings
+                    and siblings > sibling_count(stored) and is_tombstone_only(stored)
+                    and self.mode is not ClockMode.SERVER_VCLOCK):
+                # Every sibling held is a tombstone (retried deletes in client-vclock
+                # each keep one: "Delete retries (session 26)"), which a get answers as
+                # no value, so no read can show them to reconcile: the put supersedes
+                # them, as a put with a read's context (the join of their clocks)
+                # does. Before session 31's user probe it was refused 400 "read and
+                # reconcile them first" of a key that read as not found.
+                # The join covers nothing the tombstones do not: in dvv it is the
+                # record's causal past already (the new set's clock is unchanged), in
+                # client-vclock a clock holding a version's own pair descends from a
+                # read of that version. Not in server-vclock: a blind delete through
+                # B mints {B: n+1} over no context, so tombstones {A: 2} and {B: 2},
+                # each concurrent with a value {A: 1, B: 1} another replica holds,
+                # join above it, and the put superseded that acknowledged value it
+                # never saw (session 31's review); there the 400 stays (lww never
+                # gets here: one version).
+                context = context.merge(context_clock(stored))
+                record = put_over(context)
+                siblings = sibling_count(record)
         except BadRequestError as error:  # a counter at its limit (versions.MAX_COUNTER)
             return [] if replied else [answer(reply_to, None, error)]
-        siblings = sibling_count(record)
         # A round of an answered put (``replied``) is never refused: its client was
         # told it is stored, and a refusal would answer it a second time and leave
         # the acknowledged version dominated (session 16's review).
