@@ -559,7 +559,16 @@ class Gossiper:
         (session 25's review: 4 nodes, N = 3, n4 killed, ``leave n3`` waited its
         120 s and said only "still handing its ranges over", never naming n4, whose
         acknowledgement the transfer waited for; riak-admin transfers and nodetool
-        netstats name the nodes a handoff waits for)."""
+        netstats name the nodes a handoff waits for).
+
+        A ``joining`` node (pending ownership; since session 31's operator probe):
+        ``"claim"``, strategy 3, the claimant has not given it partitions yet;
+        ``"handoff"``, a member on the serving ring has not told it that it handed
+        its ranges over (:meth:`_handed_over`; a member does so once every member
+        acknowledged the join, and it holds no hint for it). Before, a join held by a
+        member down said nothing: ``vdynamo join`` "n5 not ready within 30 s"."""
+        if self.status is MemberStatus.JOINING and self.pending:
+            return self._join_waiting()
         if self.status is not MemberStatus.LEAVING:
             return {}
         waiting: dict[str, str] = {}
@@ -578,6 +587,14 @@ class Gossiper:
             if node != self.name:
                 waiting.setdefault(node, "hints")
         return dict(sorted(waiting.items()))
+
+    def _join_waiting(self) -> dict[str, str]:
+        """:meth:`handover_waiting` of this joining node."""
+        if not self._has_tokens():
+            claimant = membership.claimant(self.view) if self.claims else None
+            return {} if claimant is None else {claimant: "claim"}
+        owners = set(self.view.nodes_with(SERVING)) - {self.name} - self.handed_from
+        return dict.fromkeys(sorted(owners), "handoff")
 
     def must_hear_all(self) -> None:
         """This node's store lost what it wrote (a replaced disk, a restored store set

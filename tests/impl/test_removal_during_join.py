@@ -89,3 +89,23 @@ def test_the_removal_is_accepted_while_the_join_holds_tokens() -> None:
         cluster.force_remove("n2", "n5")
         held = cluster.node("n2").view.get("n5")
         assert held is not None and held.status is MemberStatus.REMOVING
+
+
+def test_a_joining_node_names_the_members_its_join_waits_for() -> None:
+    """``handover_waiting`` of a joiner (``GET /status``, read by ``vdynamo join``):
+    n5 down for good, n6 joining names every serving member that has not handed its
+    ranges over, n5 among them, down in n6's view; empty once n5 is removed and n6
+    is up. Before: ``{}`` (only a leaving node's was told)."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, partitioning="strategy1") as cluster:
+        cluster.run_for(3.0)
+        cluster.crash("n5")
+        cluster.run_for(13.0)
+        cluster.join("n6")
+        cluster.run_for(10.0)
+        joiner = cluster.node("n6")
+        waiting = joiner.handover_waiting(cluster.sim.node_now("n6"))
+        assert waiting.get("n5", {}).get("step") == "handoff"
+        assert waiting["n5"]["down"] is True
+        cluster.force_remove("n1", "n5")
+        cluster.run_until(lambda: joiner.gossiper.status is MemberStatus.UP, max_time=60.0)
+        assert joiner.handover_waiting(cluster.sim.node_now("n6")) == {}
