@@ -72,3 +72,17 @@ def test_a_second_joiner_under_strategy3_names_the_claimant() -> None:
             and m.status is MemberStatus.UP and m.settled for j in ("n6", "n7")),
             max_time=120.0)
         assert _waiting(cluster, "n7") == {} == _waiting(cluster, "n6")
+
+
+def test_a_joiner_without_pending_ownership_names_nothing() -> None:
+    """``join_handover = "immediate"``: a joining node waits for no handover (it
+    announces itself up a gossip round after it took tokens), so while ``joining``
+    with its tokens it names nothing. Review mutant killed: ``and self.pending``
+    dropped from ``handover_waiting`` (every serving member named ``handoff``)."""
+    with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, partitioning="strategy1",
+                          join_handover="immediate") as cluster:
+        cluster.run_for(3.0)
+        cluster.join("n6")
+        cluster.run_until(lambda: cluster.node("n6").gossiper.status is MemberStatus.JOINING
+                          and cluster.node("n6").gossiper._has_tokens(), max_time=30.0)
+        assert _waiting(cluster, "n6") == {}
