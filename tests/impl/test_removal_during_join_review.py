@@ -37,6 +37,9 @@ def test_a_joiner_names_only_the_serving_members_that_have_not_handed_over() -> 
         assert _waiting(cluster, "n6") == dict.fromkeys(["n1", "n2", "n3", "n4", "n5"],
                                                         "handoff")
         cluster.force_remove("n1", "n5")
+        cluster.run_until(lambda: (m := cluster.node("n6").view.get("n5")) is not None
+                          and m.status is MemberStatus.REMOVING, max_time=10.0)
+        assert "n5" not in _waiting(cluster, "n6")  # removing: no serving member
         cluster.run_for(20.0)
         held = cluster.node("n6").view.get("n5")
         assert held is not None and held.status in (MemberStatus.REMOVING,
@@ -54,7 +57,8 @@ def test_a_second_joiner_under_strategy3_names_the_claimant() -> None:
     acknowledged it): the claimant claims nothing more, so n7, joining after it with
     no partitions, names the claimant n1 (``claim``); once n5 is removed both joins
     complete and n7 names nothing. Review mutants killed: the claim branch of
-    ``_join_waiting`` answering ``{}``, and ``self.claims`` dropped from it."""
+    ``_join_waiting`` answering ``{}``, or never taken (``not self._has_tokens()``
+    -> ``False``)."""
     with SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=1, partitioning="strategy3") as cluster:
         cluster.run_for(3.0)
         cluster.crash("n5")
