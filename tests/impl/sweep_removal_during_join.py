@@ -88,6 +88,17 @@ def op(cluster: SimulatedCluster, track: Track, i: int, tag: str) -> None:
         track.maybe(key, None if i % 7 == 3 else value)
 
 
+def ops_for(cluster: SimulatedCluster, track: Track, i: int, tag: str,
+            seconds: float) -> int:
+    """:func:`op` every 0.5 s for ``seconds``, from op number ``i``; the next number."""
+    start = cluster.now
+    while cluster.now - start < seconds:
+        op(cluster, track, i, tag)
+        i += 1
+        cluster.run_for(0.5)
+    return i
+
+
 def status(cluster: SimulatedCluster, node: str, at: str = "n1") -> str:
     held = cluster.node(at).view.get(node)
     if held is None:
@@ -141,11 +152,7 @@ def run(strategy: str, handover: str, clock: str, seed: int, crash: str, asker: 
             except Exception:
                 out["n6_up_before_crash"] = False
             cluster.crash(victim)
-        start = cluster.now
-        while cluster.now - start < 13.0:
-            op(cluster, track, i, "d")
-            i += 1
-            cluster.run_for(0.5)
+        i = ops_for(cluster, track, i, "d", 13.0)
         try:
             cluster.force_remove(asker, victim)
             out["removal"] = "accepted"
@@ -153,11 +160,7 @@ def run(strategy: str, handover: str, clock: str, seed: int, crash: str, asker: 
             out["removal"] = "refused: " + str(error)[:60]
         if asker == "n4":
             cluster.heal()
-        start = cluster.now
-        while cluster.now - start < 20.0:
-            op(cluster, track, i, "e")
-            i += 1
-            cluster.run_for(0.5)
+        i = ops_for(cluster, track, i, "e", 20.0)
         try:
             cluster.run_until_quiet(max_time=300.0)
         except Exception as error:
