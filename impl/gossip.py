@@ -112,7 +112,7 @@ SERVING = frozenset({MemberStatus.UP, MemberStatus.LEAVING})
 SERVING_RING = SERVING | {MemberStatus.REMOVING}
 #: The statuses of a departure in flight: a leave or a force-removal not completed
 DEPARTING = frozenset({MemberStatus.LEAVING, MemberStatus.REMOVING})
-#: the departures a removal may cross (:meth:`Gossiper._only_leaves_besides`): in
+#: the departures a removal may cross (:meth:`Gossiper._may_cross`): in
 #: progress, or done and not settled yet
 _DEPARTED_OR_DEPARTING = DEPARTING | {MemberStatus.LEFT, MemberStatus.REMOVED}
 
@@ -562,7 +562,16 @@ class Gossiper:
         (session 25's review: 4 nodes, N = 3, n4 killed, ``leave n3`` waited its
         120 s and said only "still handing its ranges over", never naming n4, whose
         acknowledgement the transfer waited for; riak-admin transfers and nodetool
-        netstats name the nodes a handoff waits for)."""
+        netstats name the nodes a handoff waits for).
+
+        A ``joining`` node (pending ownership; since session 31's operator probe):
+        ``"claim"``, strategy 3, the claimant has not given it partitions yet;
+        ``"handoff"``, a member on the serving ring has not told it that it handed
+        its ranges over (:meth:`_handed_over`; a member does so once every member
+        acknowledged the join, and it holds no hint for it). Before, a join held by a
+        member down said nothing: ``vdynamo join`` "n5 not ready within 30 s"."""
+        if self.status is MemberStatus.JOINING and self.pending:
+            return self._join_waiting()
         if self.status is not MemberStatus.LEAVING:
             return {}
         waiting: dict[str, str] = {}
@@ -581,6 +590,14 @@ class Gossiper:
             if node != self.name:
                 waiting.setdefault(node, "hints")
         return dict(sorted(waiting.items()))
+
+    def _join_waiting(self) -> dict[str, str]:
+        """:meth:`handover_waiting` of this joining node."""
+        if not self._has_tokens():
+            claimant = membership.claimant(self.view) if self.claims else None
+            return {} if claimant is None else {claimant: "claim"}
+        owners = set(self.view.nodes_with(SERVING)) - {self.name} - self.handed_from
+        return dict.fromkeys(sorted(owners), "handoff")
 
     def must_hear_all(self) -> None:
         """This node's store lost what it wrote (a replaced disk, a restored store set
@@ -1076,7 +1093,7 @@ class Gossiper:
         if self.is_removed(node):
             raise InvalidValueError(f"force-remove: {node!r:.80} was already removed")
         if self.changing() and not (self._only_change_of(node)
-                                    or self._only_leaves_besides(node)):
+                                    or self._may_cross(node)):
             raise InvalidValueError("force-remove: a membership change is in progress; "
                                     "try again once it settled")
         return membership.force_remove(self.view, node, self.config.n)
@@ -1111,33 +1128,36 @@ class Gossiper:
             for m in self.view)
         return not others and self.settling <= {node}
 
-    def _only_leaves_besides(self, node: str) -> bool:
-        """Whether every change in progress but ``node``'s own is another member's leave
-        or removal (leaving, removing, or left or removed and not settled yet): no
-        member joining with tokens. Then ``node`` (down for good) may be removed during
-        them, as a
-        removal asked of a member that had not heard of the leave is (the crossing
-        departures of session 24: the removal goes first, :func:`_departure_rank`, and
-        the leave waits while both would leave fewer than N members); the leave's
-        transfer and settlement stop waiting for ``node`` once it is ``removing`` (no
-        member then, :meth:`_all_seen`). Session 26: before, a member that died for
-        good during another's leave was refused ("a membership change is in progress"),
-        and the leave waited for its acknowledgement for ever: the operator could only
-        start it again (riak_core's ``cluster force-remove`` takes a member during a
-        leave, ``riak_core_claimant``'s ``valid_remove_request/2``). Session 26's review:
-        another removal in progress refused it too, so of two members dead for good at
-        once the second could never be removed, and the first's removal never ended
-        (its handover waits for every survivor's transfer, the second's included): 6
-        nodes, strategy 1, n5 and n6 killed, both stayed for good (120 s); two removals
-        asked at two members already crossed this way (session 24: removals go by
-        name, :func:`_departure_rank`)."""
+    def _may_cross(self, node: str) -> bool:
+        """Whether ``node`` (down for good) may be removed while other members' changes
+        are in progress: it is a member on the ring (joining, up or leaving), and every
+        change in progress is a member's join, leave or removal (joining, up and not
+        settled yet, leaving, removing, or left or removed and not settled yet). The
+        changes then stop waiting for ``node`` once it is ``removing`` (no member then,
+        :meth:`_all_seen`; a joiner's handover asks only the serving members,
+        :meth:`_handed_over`), and the removal goes first among departures
+        (:func:`_departure_rank`; a departure that would leave fewer than N members
+        waits). Session 26: before, a member that died for good during another's leave
+        was refused ("a membership change is in progress"), and the leave waited for
+        its acknowledgement for ever (riak_core's ``cluster force-remove`` takes a
+        member during a leave, ``riak_core_claimant``'s ``valid_remove_request/2``);
+        session 26's review: another removal in progress refused it too (6 nodes,
+        strategy 1, n5 and n6 killed, both stayed for good). Session 31's operator
+        probe: a join in progress refused it too, and a join waits for every member to
+        acknowledge it (pending ownership) and its settlement for every member to have
+        seen its handover, so a member that died for good during a join (or before a
+        join began) held the join ``joining``, or ``up`` and unsettled (joint quorums:
+        a get at R = N failed), for good, the removal refused for good: on real
+        processes, 4 nodes, n4 killed, ``vdynamo join n5``: "n5 not ready within 30 s",
+        ``vdynamo remove n4``: "a membership change is in progress; try again once it
+        settled" (riak_core has ``riak-admin down`` for a down member that holds a ring
+        change)."""
         held = self.view.get(node)
         if held is None or held.status not in membership.ROUTED:
             return False
-        leaves = {m.node for m in self.view if m.status in _DEPARTED_OR_DEPARTING}
-        joining = any(m.node != node and m.status is MemberStatus.JOINING and m.tokens
-                      for m in self.view)
-        return not joining and self.settling <= {node} | leaves
+        changing = {m.node for m in self.view if m.status in _DEPARTED_OR_DEPARTING
+                    or m.status in (MemberStatus.JOINING, MemberStatus.UP)}
+        return self.settling <= {node} | changing
 
     def leave(self) -> list[Effect]:
         """This node was asked to leave (its ranges are handed over by hints): it

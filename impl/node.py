@@ -904,7 +904,7 @@ class Node:
         (:meth:`impl.gossip.Gossiper.handover_waiting`): name -> ``{"step": ...,
         "down": bool (:meth:`down`: force-remove would take it), "heard_s_ago":
         seconds since this node last heard from it, or None: never since it
-        started}``. Empty unless this node is leaving."""
+        started}``. Empty unless this node is leaving or joining."""
         return {node: {"step": step, "down": self.down(node, now),
                        "heard_s_ago": (None if (heard := self.last_heard.get(node)) is None
                                        else round(max(0.0, now - heard), 1))}

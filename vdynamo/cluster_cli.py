@@ -795,10 +795,41 @@ def main_join(argv: list[str]) -> int:
     _write_state(directory, state)
     problem = _wait_started(directory, state, [name], ready=True)
     if problem is not None:
-        print(f"vdynamo join: {problem}", file=sys.stderr)
+        print(f"vdynamo join: {problem}{_join_waits(directory, name, entry)}",
+              file=sys.stderr)
         return 1
     print(f"{name} http://127.0.0.1:{entry['http']} joined")
     return 0
+
+
+def _join_waits(directory: Path, name: str, entry: dict[str, Any]) -> str:
+    """Why the joining node ``name`` is not ready, for ``vdynamo join``'s failure:
+    ``""`` if it exited; else ``": "`` and :func:`_why_not_ready`, the members its
+    ``GET /status`` ``handover_waiting`` names (:meth:`impl.node.Node.handover_waiting`:
+    ``claim``, ``handoff``; ``down`` in its view), and for members down the ways
+    out. Session 31's operator probe: 4 nodes, n4 killed, ``vdynamo join n5`` said
+    only "n5 not ready within 30 s" (the join waits for every member to acknowledge
+    it, n4 too), and the node was left running, ``joining``."""
+    if not _alive(entry["pid"]):
+        return ""
+    said = f": {_why_not_ready(directory, name, entry)}"
+    waits = _handover_waits(entry)
+    if not waits:
+        return said
+    steps = {"claim": "to give it partitions", "handoff": "to hand its ranges over"}
+    named = ", ".join(
+        f"{node} ({'down, ' if held.get('down') else ''}"
+        f"{steps.get(str(held.get('step')), str(held.get('step')))})"
+        for node, held in sorted(waits.items()) if isinstance(held, dict))
+    down = sorted(node for node, held in waits.items()
+                  if isinstance(held, dict) and held.get("down"))
+    said += f"; its join waits for {named}"
+    if down:
+        said += (f". It keeps joining and completes once {', '.join(down)} "
+                 f"{'is' if len(down) == 1 else 'are'} back (`vdynamo cluster up --dir "
+                 f"{directory}`); a member down for good can be removed instead "
+                 f"(`vdynamo remove NODE --dir {directory}`)")
+    return said
 
 
 def _members_say(state: dict[str, Any], name: str) -> str | None:

@@ -37,6 +37,19 @@ from tests.impl.test_node_driver import make_config
 KEYS = [b"k%d" % i for i in range(30)]
 
 
+def not_read_back(cluster: SimulatedCluster, keys: list[bytes]) -> list[bytes]:
+    """The ``keys`` whose get at R = 3 through n1 does not answer ``v-KEY`` alone (a
+    wrong value, or an error)."""
+    failed = []
+    for key in keys:
+        try:
+            if cluster.client("n1").get(key, r=3).values != [b"v-" + key]:
+                failed.append(key)
+        except DynamoError:
+            failed.append(key)
+    return failed
+
+
 def _removal_then(cluster: SimulatedCluster, gap: float) -> None:
     """The scenario up to the join or leave: 30 keys at W = 3, n6 crashed for good
     (13 s, no longer heard from), removed by n1, then ``gap`` seconds."""
@@ -165,13 +178,7 @@ def test_a_leave_under_strategy1_waits_for_a_removal_under_way(seed: int) -> Non
         assert cluster.node("n2").gossiper.removal_under_way()
         cluster.leave("n2")
         cluster.run_until_quiet(max_time=300.0)
-        failed = []
-        for key in KEYS:
-            try:
-                if cluster.client("n1").get(key, r=3).values != [b"v-" + key]:
-                    failed.append(key)
-            except DynamoError:
-                failed.append(key)
+        failed = not_read_back(cluster, KEYS)
         assert (len(failed), "n2" in cluster.node_names) == (0, False)
 
 

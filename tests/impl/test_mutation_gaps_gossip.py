@@ -1182,11 +1182,11 @@ def test_a_removal_may_cross_only_other_departures_of_members_on_the_ring() -> N
     g = gossiper("n1", config=make_config(4))
     g.view = g.view.announce("n2", status=MemberStatus.LEAVING)
     g.settling = frozenset({"n2"})
-    assert g._only_leaves_besides("n3")  # another member's leave only
+    assert g._may_cross("n3")  # another member's leave only
     g.settling = frozenset({"n2", "n3"})
-    assert g._only_leaves_besides("n3")  # the node's own change and the leave
+    assert g._may_cross("n3")  # the node's own change and the leave
     g.view = g.view.announce("n3", status=MemberStatus.LEFT)
-    assert not g._only_leaves_besides("n3")  # n3 is no member on the ring any more
+    assert not g._may_cross("n3")  # n3 is no member on the ring any more
 
 
 def test_a_change_is_a_nodes_own_only_with_it_changing_and_no_other_departure() -> None:
