@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import random
 from collections.abc import Callable
 
@@ -20,6 +21,7 @@ from impl.gossip import (
     ANNOUNCED_META,
     FROM_META,
     HANDED_META,
+    HEADROOM_LOG,
     SERVING_META,
     SETTLING_META,
     STRAYS_META,
@@ -27,6 +29,7 @@ from impl.gossip import (
 )
 from impl.hints import HintStore
 from impl.membership import (
+    PEER_VERSION_LIMIT,
     Member,
     Membership,
     MemberStatus,
@@ -1266,3 +1269,51 @@ def test_a_removals_hints_are_out_only_once_none_is_kept_for_it() -> None:
     assert g._removal_hints_out("n5", set()) and g.removal_marks == {}
     g.hints.add("n5", b"k", R1)
     assert not g._removal_hints_out("n5", {"n5"})
+
+
+# ---------------------------------------------------------------- session 31's run
+# (docs/refinement.md, "Session 31: more of impl/gossip.py")
+
+
+def test_a_removal_handover_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``_removal_done__mutmut_17``, ``_21``, ``_22`` (the change's name in the
+    version-headroom line reworded or None): n4, force-removed, holds an entry at
+    2**62 - 1 (valid: a peer's forged view); once every survivor handed its ranges
+    over, the claimant n1 cannot announce it removed (2**62 is over every peer's
+    bound). The refusal is counted, n4 stays ``removing`` with its handovers kept
+    (tried again at the next one), and the line names the change
+    ``removal handover``, word for word, in :attr:`log` and on :data:`HEADROOM_LOG`."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = gossiper("n1", config=make_config(4))
+    held = g.view.get("n4")
+    assert held is not None
+    g.view = Membership.of((*(m for m in g.view.members if m.node != "n4"),
+                            Member("n4", PEER_VERSION_LIMIT - 1, MemberStatus.REMOVING,
+                                   held.tokens)))
+    for src in ("n1", "n2", "n3"):
+        g._removal_done("n4", src)
+    assert g.stats["version-headroom"] == 1
+    assert _status_of(g, "n4") is MemberStatus.REMOVING
+    assert g.removal_handed == {"n4": {"n1", "n2", "n3"}}
+    line = ("membership change not announced (removal handover): membership: 'n4' cannot "
+            f"announce a change: version {PEER_VERSION_LIMIT} would not be below 2**62 "
+            "(PEER_VERSION_LIMIT), and every peer refuses a view with it")
+    assert list(g.log) == [line]
+    assert [r.getMessage() for r in caplog.records
+            if r.name == HEADROOM_LOG.name] == [f"n1: {line}"]
+
+
+def test_a_removals_hints_are_not_out_while_one_is_kept_for_a_new_owner() -> None:
+    """``_removal_hints_out__mutmut_2`` (the new owners of None: none): n5 is
+    force-removed and its ranges go to n1, n2 and n6; with no hint kept for n5 but
+    one kept for n6, a new owner (its write's share there not delivered yet), the
+    removal's hints are not out; once it is delivered, they are."""
+    g = gossiper("n1", config=make_config(6))
+    g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
+    assert "n6" in g._removal_new_owners("n5")
+    g.hints.add("n6", b"k", R1)
+    assert not g._removal_hints_out("n5", g.hints.pending_for())
+    for hint_id, _, _ in g.hints.heads(None, 10):
+        g.hints.remove(hint_id)
+    assert g._removal_hints_out("n5", g.hints.pending_for())
