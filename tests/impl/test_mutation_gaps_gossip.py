@@ -1317,3 +1317,33 @@ def test_a_removals_hints_are_not_out_while_one_is_kept_for_a_new_owner() -> Non
     for hint_id, _, _ in g.hints.heads(None, 10):
         g.hints.remove(hint_id)
     assert g._removal_hints_out("n5", g.hints.pending_for())
+
+
+def test_a_removals_hint_marks_are_its_own_and_forgotten_once_its_hints_are_out() -> None:
+    """``_removal_hints_out__mutmut_11`` (the marks kept under None: one pair for
+    every removal), ``_6`` (the marks of None dropped: the removal's kept for good):
+    a removal with a hint kept for it has marks of its own, dropped once no hint is
+    pending for it or its new owners."""
+    g = gossiper("n1", config=make_config(6))
+    g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
+    g.hints.add("n5", b"k", R1)
+    assert not g._removal_hints_out("n5", g.hints.pending_for())
+    (hint_id, _, _), = g.hints.heads(None, 10)
+    assert g.removal_marks == {"n5": [hint_id, -1]}
+    g.hints.remove(hint_id)
+    assert g._removal_hints_out("n5", g.hints.pending_for())
+    assert g.removal_marks == {}
+
+
+def test_a_hint_made_after_the_second_mark_is_not_waited_for_even_at_0() -> None:
+    """``_removal_hints_out__mutmut_18`` (``<= 0``: a second mark of 0, no hint kept
+    when it was taken, taken for none and taken again): a scan whose pending set
+    still named n5 found no hint kept at all (marks 0 and 0: the hints are out); a
+    hint for n6, a new owner, made after is not waited for (a write since went to
+    the new owners too)."""
+    g = gossiper("n1", config=make_config(6))
+    g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
+    assert g._removal_hints_out("n5", {"n5"})
+    assert g.removal_marks == {"n5": [0, 0]}
+    g.hints.add("n6", b"k", R1)
+    assert g._removal_hints_out("n5", {"n6"})
