@@ -16,7 +16,7 @@ import pytest
 
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError, PeerDataError
+from impl.errors import BadMessageError, InvalidValueError, PeerDataError
 from impl.gossip import (
     ANNOUNCED_META,
     FROM_META,
@@ -1347,3 +1347,65 @@ def test_a_hint_made_after_the_second_mark_is_not_waited_for_even_at_0() -> None
     assert g.removal_marks == {"n5": [0, 0]}
     g.hints.add("n6", b"k", R1)
     assert g._removal_hints_out("n5", {"n6"})
+
+
+def test_a_removals_new_owners_are_the_future_owners_of_its_ranges_only() -> None:
+    """``_removal_new_owners__mutmut_11`` (``in`` for ``not in``: the owners kept
+    taken): 6 nodes, N = 3, n5 force-removed; its three ranges were served by
+    (n3, n4, n5), (n4, n5, n6), (n5, n6, n1) and go to (n3, n4, n6), (n4, n6, n1),
+    (n6, n1, n2): the new owners are n6, n1 and n2, none of the others."""
+    g = gossiper("n1", config=make_config(6))
+    g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
+    assert g._removal_new_owners("n5") == {"n1", "n2", "n6"}
+
+
+def test_a_member_may_be_removed_during_its_own_join_and_not_during_anothers() -> None:
+    """``removal_view__mutmut_12`` (the message reworded): n5, joining with its
+    tokens, died for good: it may be force-removed during its own join; n3, up, may
+    not, and the refusal says why, word for word."""
+    g = gossiper("n1", config=make_config(4))
+    g._apply(g.view.announce("n5", status=MemberStatus.JOINING, tokens=(12345,)))
+    assert g.changing()
+    removed = g.removal_view("n5").get("n5")
+    assert removed is not None and removed.status is MemberStatus.REMOVING
+    with pytest.raises(InvalidValueError) as refused:
+        g.removal_view("n3")
+    assert str(refused.value) == ("force-remove: a membership change is in progress; "
+                                  "try again once it settled")
+
+
+def test_a_leave_that_waits_for_a_removal_keeps_gossiping() -> None:
+    """``finish_leaving__mutmut_10`` (no peer when the leave waits): 4 members, N = 3,
+    n1 leaving and n2 force-removed: n1's ``left`` waits (2 members would stay),
+    n1 keeps serving and pushes its view to a peer at each try."""
+    g = gossiper("n1", config=make_config(4))
+    g._apply(g.view.announce("n1", status=MemberStatus.LEAVING)
+             .announce("n2", status=MemberStatus.REMOVING))
+    assert g._defers("n1")
+    sent = g.finish_leaving(0.0)
+    assert _status_of(g, "n1") is MemberStatus.LEAVING
+    assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in sent), sent
+
+
+def test_a_node_that_left_finishes_leaving_again_with_nothing_to_announce() -> None:
+    """``finish_leaving__mutmut_11`` (no announcement as ``""``), ``_37`` (the
+    announcement asked even when there is none): a node whose ``left`` is announced
+    already (off the ring, a hint scan after it) announces nothing and pushes its
+    view to a peer (the mutants called ``""`` or None: a TypeError)."""
+    g = gossiper("n1", config=make_config(4))
+    g._apply(g.view.announce("n1", status=MemberStatus.LEFT, tokens=()))
+    before = g.view
+    sent = g.finish_leaving(0.0)
+    assert g.view == before and g.stats["version-headroom"] == 0
+    assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in sent), sent
+
+
+def test_a_removal_ranked_before_a_leave_is_under_way_without_it() -> None:
+    """``removal_under_way__mutmut_13`` (the departures before None: every one, the
+    removal's own and the leave after it counted gone): 4 members, N = 3, n3
+    force-removed and n4 leaving; the removal goes first, leaves 3 members, and is
+    under way (a join or a leave asked meanwhile is held)."""
+    g = gossiper("n1", config=make_config(4))
+    g.view = (g.view.announce("n3", status=MemberStatus.REMOVING)
+              .announce("n4", status=MemberStatus.LEAVING))
+    assert g.removal_under_way()
