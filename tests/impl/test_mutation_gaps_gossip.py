@@ -1409,3 +1409,28 @@ def test_a_removal_ranked_before_a_leave_is_under_way_without_it() -> None:
     g.view = (g.view.announce("n3", status=MemberStatus.REMOVING)
               .announce("n4", status=MemberStatus.LEAVING))
     assert g.removal_under_way()
+
+
+def test_a_left_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``finish_leaving__mutmut_40``, ``_44`` (the change's name in the
+    version-headroom line None or reworded): n1, leaving, holds an entry at
+    2**62 - 1 (a peer's forged view, valid); announcing ``left`` would take it to
+    2**62, over every peer's bound: refused, counted, n1 stays ``leaving`` and
+    keeps gossiping, and the line names the change ``left``, word for word."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = gossiper("n1", config=make_config(4))
+    held = g.view.get("n1")
+    assert held is not None
+    g.view = Membership.of((*(m for m in g.view.members if m.node != "n1"),
+                            Member("n1", PEER_VERSION_LIMIT - 1, MemberStatus.LEAVING,
+                                   held.tokens)))
+    sent = g.finish_leaving(0.0)
+    assert g.stats["version-headroom"] == 1 and _status_of(g, "n1") is MemberStatus.LEAVING
+    assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in sent), sent
+    line = ("membership change not announced (left): membership: 'n1' cannot announce a "
+            f"change: version {PEER_VERSION_LIMIT} would not be below 2**62 "
+            "(PEER_VERSION_LIMIT), and every peer refuses a view with it")
+    assert list(g.log) == [line]
+    assert [r.getMessage() for r in caplog.records
+            if r.name == HEADROOM_LOG.name] == [f"n1: {line}"]
