@@ -1275,6 +1275,28 @@ def test_a_removals_hints_are_out_only_once_none_is_kept_for_it() -> None:
 # (docs/refinement.md, "Session 31: more of impl/gossip.py")
 
 
+def _at_the_bound(g: Gossiper, node: str, status: MemberStatus) -> None:
+    """``g``'s view with ``node``'s entry at 2**62 - 1 (valid: a peer's forged view)
+    and ``status``, its tokens kept (built with Membership.of: no merge)."""
+    held = g.view.get(node)
+    assert held is not None
+    g.view = Membership.of((*(m for m in g.view.members if m.node != node),
+                            Member(node, PEER_VERSION_LIMIT - 1, status, held.tokens)))
+
+
+def _refused_once(g: Gossiper, caplog: pytest.LogCaptureFixture, node: str,
+                  change: str) -> None:
+    """``g`` counted one refusal at the bound and logged it once, naming ``change``
+    and ``node``, word for word, in its log and on :data:`HEADROOM_LOG`."""
+    line = (f"membership change not announced ({change}): membership: '{node}' cannot "
+            f"announce a change: version {PEER_VERSION_LIMIT} would not be below 2**62 "
+            "(PEER_VERSION_LIMIT), and every peer refuses a view with it")
+    assert g.stats["version-headroom"] == 1
+    assert list(g.log) == [line]
+    assert [r.getMessage() for r in caplog.records
+            if r.name == HEADROOM_LOG.name] == [f"{g.name}: {line}"]
+
+
 def test_a_removal_handover_refused_at_the_version_bound_is_logged_by_its_name(
         caplog: pytest.LogCaptureFixture) -> None:
     """``_removal_done__mutmut_17``, ``_21``, ``_22`` (the change's name in the
@@ -1286,22 +1308,12 @@ def test_a_removal_handover_refused_at_the_version_bound_is_logged_by_its_name(
     ``removal handover``, word for word, in :attr:`log` and on :data:`HEADROOM_LOG`."""
     caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
     g = gossiper("n1", config=make_config(4))
-    held = g.view.get("n4")
-    assert held is not None
-    g.view = Membership.of((*(m for m in g.view.members if m.node != "n4"),
-                            Member("n4", PEER_VERSION_LIMIT - 1, MemberStatus.REMOVING,
-                                   held.tokens)))
+    _at_the_bound(g, "n4", MemberStatus.REMOVING)
     for src in ("n1", "n2", "n3"):
         g._removal_done("n4", src)
-    assert g.stats["version-headroom"] == 1
     assert _status_of(g, "n4") is MemberStatus.REMOVING
     assert g.removal_handed == {"n4": {"n1", "n2", "n3"}}
-    line = ("membership change not announced (removal handover): membership: 'n4' cannot "
-            f"announce a change: version {PEER_VERSION_LIMIT} would not be below 2**62 "
-            "(PEER_VERSION_LIMIT), and every peer refuses a view with it")
-    assert list(g.log) == [line]
-    assert [r.getMessage() for r in caplog.records
-            if r.name == HEADROOM_LOG.name] == [f"n1: {line}"]
+    _refused_once(g, caplog, "n4", "removal handover")
 
 
 def test_a_removals_hints_are_not_out_while_one_is_kept_for_a_new_owner() -> None:
@@ -1420,17 +1432,8 @@ def test_a_left_refused_at_the_version_bound_is_logged_by_its_name(
     keeps gossiping, and the line names the change ``left``, word for word."""
     caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
     g = gossiper("n1", config=make_config(4))
-    held = g.view.get("n1")
-    assert held is not None
-    g.view = Membership.of((*(m for m in g.view.members if m.node != "n1"),
-                            Member("n1", PEER_VERSION_LIMIT - 1, MemberStatus.LEAVING,
-                                   held.tokens)))
+    _at_the_bound(g, "n1", MemberStatus.LEAVING)
     sent = g.finish_leaving(0.0)
-    assert g.stats["version-headroom"] == 1 and _status_of(g, "n1") is MemberStatus.LEAVING
+    assert _status_of(g, "n1") is MemberStatus.LEAVING
     assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in sent), sent
-    line = ("membership change not announced (left): membership: 'n1' cannot announce a "
-            f"change: version {PEER_VERSION_LIMIT} would not be below 2**62 "
-            "(PEER_VERSION_LIMIT), and every peer refuses a view with it")
-    assert list(g.log) == [line]
-    assert [r.getMessage() for r in caplog.records
-            if r.name == HEADROOM_LOG.name] == [f"n1: {line}"]
+    _refused_once(g, caplog, "n1", "left")
