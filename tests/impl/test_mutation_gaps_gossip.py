@@ -1437,3 +1437,18 @@ def test_a_left_refused_at_the_version_bound_is_logged_by_its_name(
     assert _status_of(g, "n1") is MemberStatus.LEAVING
     assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in sent), sent
     _refused_once(g, caplog, "n1", "left")
+
+
+def test_a_departure_that_goes_ahead_is_no_longer_kept_waiting() -> None:
+    """``_defers__mutmut_12`` (the entry of None dropped: the departure's kept): n1
+    leaving and n2 force-removed, of 4 members, N = 3: n1's ``left`` waits, with
+    its reason kept; once n5 joined, it goes ahead and the reason is dropped (kept,
+    ``GET /status`` would list n1 waiting again as soon as a view made it short,
+    before n1 decided anything)."""
+    g = gossiper("n1", config=make_config(4))
+    g.view = (g.view.announce("n1", status=MemberStatus.LEAVING)
+              .announce("n2", status=MemberStatus.REMOVING))
+    assert g._defers("n1") and set(g._waiting) == {"n1"}
+    g.view = g.view.announce("n5", status=MemberStatus.UP, tokens=(12345,))
+    assert not g._defers("n1")
+    assert g._waiting == {}
