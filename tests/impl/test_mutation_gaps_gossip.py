@@ -1452,3 +1452,23 @@ def test_a_departure_that_goes_ahead_is_no_longer_kept_waiting() -> None:
     g.view = g.view.announce("n5", status=MemberStatus.UP, tokens=(12345,))
     assert not g._defers("n1")
     assert g._waiting == {}
+
+
+def test_a_waiting_departure_is_counted_at_each_check_and_logged_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``_defers__mutmut_17`` to ``_20`` (the ``departure-deferred`` count set to 1,
+    counted down, or under another name) and the log line's mutants: n1 leaving and
+    n2 force-removed, of 4 members, N = 3: each check of n1's ``left`` counts one
+    ``departure-deferred``; the reason is logged once, word for word, in
+    :attr:`log` and at WARNING on :data:`HEADROOM_LOG`."""
+    caplog.set_level(logging.WARNING, logger=HEADROOM_LOG.name)
+    g = gossiper("n1", config=make_config(4))
+    g.view = (g.view.announce("n1", status=MemberStatus.LEAVING)
+              .announce("n2", status=MemberStatus.REMOVING))
+    assert g._defers("n1") and g._defers("n1")
+    assert g.stats["departure-deferred"] == 2
+    line = ("n1: the departure of n1 waits: with n2 going too, it would leave 2 members "
+            "(n3, n4), fewer than N = 3 replicas per key; it completes once a node joins")
+    assert list(g.log) == [line]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records
+            if r.name == HEADROOM_LOG.name] == [(logging.WARNING, line)]
