@@ -1472,3 +1472,22 @@ def test_a_waiting_departure_is_counted_at_each_check_and_logged_once(
     assert list(g.log) == [line]
     assert [(r.levelno, r.getMessage()) for r in caplog.records
             if r.name == HEADROOM_LOG.name] == [(logging.WARNING, line)]
+
+
+def test_an_up_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``on_handoff_done__mutmut_20``, ``_24``, ``_25`` (the change's name in the
+    version-headroom line None or reworded): n5 joins with pending ownership and
+    holds an entry at 2**62 - 1 (a peer's forged view, valid); once every member
+    handed its ranges over, announcing itself ``up`` would reach 2**62: refused,
+    counted, n5 stays ``joining``, and the line names the change ``up``, word for
+    word."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = gossiper("n5", config=make_config(4, join_handover="pending"))
+    g._apply(g.view.announce("n5", status=MemberStatus.JOINING, tokens=(12345,)))
+    _at_the_bound(g, "n5", MemberStatus.JOINING)
+    for src in ("n1", "n2", "n3", "n4"):
+        assert g.on_handoff_done(src, HandoffDone("n5")) == []
+    assert g.handed_from == {"n1", "n2", "n3", "n4"}
+    assert _status_of(g, "n5") is MemberStatus.JOINING
+    _refused_once(g, caplog, "n5", "up")
