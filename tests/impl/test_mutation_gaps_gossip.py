@@ -1178,18 +1178,26 @@ def test_a_waiting_transfer_moves_keys_from_the_persisted_ring_before_the_change
     assert g._ring_before().ring == kept and g.log == collections.deque(maxlen=100)
 
 
-def test_a_removal_may_cross_only_other_departures_of_members_on_the_ring() -> None:
-    """``_only_leaves_besides__mutmut_3`` (``and`` for ``or``: a member not on the ring
-    taken), ``_7`` (the leaves the members not departing), ``_16`` (``<``: the changes
-    in progress exactly the node's and the leaves refused), ``_17`` (``&``)."""
+def test_a_removal_crosses_other_departures_and_refuses_a_member_off_the_ring() -> None:
+    """Session 26's ``_only_leaves_besides`` mutants (a member not on the ring taken;
+    another member's leave refusing the removal), kept now that a removal crosses any
+    change in progress (session 31): another member's leave, with it settling, does
+    not refuse n3's removal; a left n3 is refused, as no member on the ring."""
     g = gossiper("n1", config=make_config(4))
     g.view = g.view.announce("n2", status=MemberStatus.LEAVING)
     g.settling = frozenset({"n2"})
-    assert g._may_cross("n3")  # another member's leave only
+    assert _status_of_view(g.removal_view("n3"), "n3") is MemberStatus.REMOVING
     g.settling = frozenset({"n2", "n3"})
-    assert g._may_cross("n3")  # the node's own change and the leave
+    assert _status_of_view(g.removal_view("n3"), "n3") is MemberStatus.REMOVING
     g.view = g.view.announce("n3", status=MemberStatus.LEFT)
-    assert not g._may_cross("n3")  # n3 is no member on the ring any more
+    with pytest.raises(InvalidValueError, match=r"^force-remove: 'n3' is not a member "
+                       r"\(it is left\)"):
+        g.removal_view("n3")
+
+
+def _status_of_view(view: Membership, node: str) -> MemberStatus | None:
+    member = view.get(node)
+    return None if member is None else member.status
 
 
 def test_a_change_is_a_nodes_own_only_with_it_changing_and_no_other_departure() -> None:
@@ -1371,19 +1379,17 @@ def test_a_removals_new_owners_are_the_future_owners_of_its_ranges_only() -> Non
     assert g._removal_new_owners("n5") == {"n1", "n2", "n6"}
 
 
-def test_a_member_may_be_removed_during_its_own_join_and_not_during_anothers() -> None:
-    """``removal_view__mutmut_12`` (the message reworded): n5, joining with its
-    tokens, died for good: it may be force-removed during its own join; n3, up, may
-    not, and the refusal says why, word for word."""
+def test_a_member_may_be_removed_during_its_own_join_and_during_anothers() -> None:
+    """n5, joining with its tokens, died for good: it may be force-removed during its
+    own join; so may n3, up, during n5's join (session 31's operator probe: refused
+    before, with "a membership change is in progress", and the join waited for n3 for
+    good; ``removal_view__mutmut_12``, that message reworded, has no message left to
+    reword)."""
     g = gossiper("n1", config=make_config(4))
     g._apply(g.view.announce("n5", status=MemberStatus.JOINING, tokens=(12345,)))
     assert g.changing()
-    removed = g.removal_view("n5").get("n5")
-    assert removed is not None and removed.status is MemberStatus.REMOVING
-    with pytest.raises(InvalidValueError) as refused:
-        g.removal_view("n3")
-    assert str(refused.value) == ("force-remove: a membership change is in progress; "
-                                  "try again once it settled")
+    assert _status_of_view(g.removal_view("n5"), "n5") is MemberStatus.REMOVING
+    assert _status_of_view(g.removal_view("n3"), "n3") is MemberStatus.REMOVING
 
 
 def test_a_leave_that_waits_for_a_removal_keeps_gossiping() -> None:
