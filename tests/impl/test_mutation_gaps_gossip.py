@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import random
 from collections.abc import Callable
 
@@ -15,11 +16,12 @@ import pytest
 
 from impl.config import ClusterConfig
 from impl.effects import Effect, Send, SetTimer
-from impl.errors import BadMessageError, PeerDataError
+from impl.errors import BadMessageError, InvalidValueError, PeerDataError
 from impl.gossip import (
     ANNOUNCED_META,
     FROM_META,
     HANDED_META,
+    HEADROOM_LOG,
     SERVING_META,
     SETTLING_META,
     STRAYS_META,
@@ -27,6 +29,7 @@ from impl.gossip import (
 )
 from impl.hints import HintStore
 from impl.membership import (
+    PEER_VERSION_LIMIT,
     Member,
     Membership,
     MemberStatus,
@@ -1175,18 +1178,26 @@ def test_a_waiting_transfer_moves_keys_from_the_persisted_ring_before_the_change
     assert g._ring_before().ring == kept and g.log == collections.deque(maxlen=100)
 
 
-def test_a_removal_may_cross_only_other_departures_of_members_on_the_ring() -> None:
-    """``_only_leaves_besides__mutmut_3`` (``and`` for ``or``: a member not on the ring
-    taken), ``_7`` (the leaves the members not departing), ``_16`` (``<``: the changes
-    in progress exactly the node's and the leaves refused), ``_17`` (``&``)."""
+def test_a_removal_crosses_other_departures_and_refuses_a_member_off_the_ring() -> None:
+    """Session 26's ``_only_leaves_besides`` mutants (a member not on the ring taken;
+    another member's leave refusing the removal), kept now that a removal crosses any
+    change in progress (session 31): another member's leave, with it settling, does
+    not refuse n3's removal; a left n3 is refused, as no member on the ring."""
     g = gossiper("n1", config=make_config(4))
     g.view = g.view.announce("n2", status=MemberStatus.LEAVING)
     g.settling = frozenset({"n2"})
-    assert g._may_cross("n3")  # another member's leave only
+    assert _status_of_view(g.removal_view("n3"), "n3") is MemberStatus.REMOVING
     g.settling = frozenset({"n2", "n3"})
-    assert g._may_cross("n3")  # the node's own change and the leave
+    assert _status_of_view(g.removal_view("n3"), "n3") is MemberStatus.REMOVING
     g.view = g.view.announce("n3", status=MemberStatus.LEFT)
-    assert not g._may_cross("n3")  # n3 is no member on the ring any more
+    with pytest.raises(InvalidValueError, match=r"^force-remove: 'n3' is not a member "
+                       r"\(it is left\)"):
+        g.removal_view("n3")
+
+
+def _status_of_view(view: Membership, node: str) -> MemberStatus | None:
+    member = view.get(node)
+    return None if member is None else member.status
 
 
 def test_a_change_is_a_nodes_own_only_with_it_changing_and_no_other_departure() -> None:
@@ -1266,3 +1277,223 @@ def test_a_removals_hints_are_out_only_once_none_is_kept_for_it() -> None:
     assert g._removal_hints_out("n5", set()) and g.removal_marks == {}
     g.hints.add("n5", b"k", R1)
     assert not g._removal_hints_out("n5", {"n5"})
+
+
+# ---------------------------------------------------------------- session 31's run
+# (docs/refinement.md, "Session 31: more of impl/gossip.py")
+
+
+def _at_the_bound(g: Gossiper, node: str, status: MemberStatus) -> None:
+    """``g``'s view with ``node``'s entry at 2**62 - 1 (valid: a peer's forged view)
+    and ``status``, its tokens kept (built with Membership.of: no merge)."""
+    held = g.view.get(node)
+    assert held is not None
+    g.view = Membership.of((*(m for m in g.view.members if m.node != node),
+                            Member(node, PEER_VERSION_LIMIT - 1, status, held.tokens)))
+
+
+def _refused_once(g: Gossiper, caplog: pytest.LogCaptureFixture, node: str,
+                  change: str) -> None:
+    """``g`` counted one refusal at the bound and logged it once, naming ``change``
+    and ``node``, word for word, in its log and on :data:`HEADROOM_LOG`."""
+    line = (f"membership change not announced ({change}): membership: '{node}' cannot "
+            f"announce a change: version {PEER_VERSION_LIMIT} would not be below 2**62 "
+            "(PEER_VERSION_LIMIT), and every peer refuses a view with it")
+    assert g.stats["version-headroom"] == 1
+    assert list(g.log) == [line]
+    assert [r.getMessage() for r in caplog.records
+            if r.name == HEADROOM_LOG.name] == [f"{g.name}: {line}"]
+
+
+def test_a_removal_handover_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``_removal_done__mutmut_17``, ``_21``, ``_22`` (the change's name in the
+    version-headroom line reworded or None): n4, force-removed, holds an entry at
+    2**62 - 1 (valid: a peer's forged view); once every survivor handed its ranges
+    over, the claimant n1 cannot announce it removed (2**62 is over every peer's
+    bound). The refusal is counted, n4 stays ``removing`` with its handovers kept
+    (tried again at the next one), and the line names the change
+    ``removal handover``, word for word, in :attr:`log` and on :data:`HEADROOM_LOG`."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = gossiper("n1", config=make_config(4))
+    _at_the_bound(g, "n4", MemberStatus.REMOVING)
+    for src in ("n1", "n2", "n3"):
+        g._removal_done("n4", src)
+    assert _status_of(g, "n4") is MemberStatus.REMOVING
+    assert g.removal_handed == {"n4": {"n1", "n2", "n3"}}
+    _refused_once(g, caplog, "n4", "removal handover")
+
+
+def test_a_removals_hints_are_not_out_while_one_is_kept_for_a_new_owner() -> None:
+    """``_removal_hints_out__mutmut_2`` (the new owners of None: none): n5 is
+    force-removed and its ranges go to n1, n2 and n6; with no hint kept for n5 but
+    one kept for n6, a new owner (its write's share there not delivered yet), the
+    removal's hints are not out; once it is delivered, they are."""
+    g = gossiper("n1", config=make_config(6))
+    g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
+    assert "n6" in g._removal_new_owners("n5")
+    g.hints.add("n6", b"k", R1)
+    assert not g._removal_hints_out("n5", g.hints.pending_for())
+    for hint_id, _, _ in g.hints.heads(None, 10):
+        g.hints.remove(hint_id)
+    assert g._removal_hints_out("n5", g.hints.pending_for())
+
+
+def test_a_removals_hint_marks_are_its_own_and_forgotten_once_its_hints_are_out() -> None:
+    """``_removal_hints_out__mutmut_11`` (the marks kept under None: one pair for
+    every removal), ``_6`` (the marks of None dropped: the removal's kept for good):
+    a removal with a hint kept for it has marks of its own, dropped once no hint is
+    pending for it or its new owners."""
+    g = gossiper("n1", config=make_config(6))
+    g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
+    g.hints.add("n5", b"k", R1)
+    assert not g._removal_hints_out("n5", g.hints.pending_for())
+    (hint_id, _, _), = g.hints.heads(None, 10)
+    assert set(g.removal_marks) == {"n5"} and g.removal_marks["n5"][0] == hint_id
+    g.hints.remove(hint_id)
+    assert g._removal_hints_out("n5", g.hints.pending_for())
+    assert g.removal_marks == {}
+
+
+def test_a_hint_made_after_the_second_mark_is_not_waited_for_even_at_0() -> None:
+    """``_removal_hints_out__mutmut_18`` (``<= 0``: a second mark of 0, no hint kept
+    when it was taken, taken for none and taken again): a scan whose pending set
+    still named n5 found no hint kept at all (marks 0 and 0: the hints are out); a
+    hint for n6, a new owner, made after is not waited for (a write since went to
+    the new owners too)."""
+    g = gossiper("n1", config=make_config(6))
+    g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
+    assert g._removal_hints_out("n5", {"n5"})
+    assert g.removal_marks == {"n5": [0, 0]}
+    g.hints.add("n6", b"k", R1)
+    assert g._removal_hints_out("n5", {"n6"})
+
+
+def test_a_removals_new_owners_are_the_future_owners_of_its_ranges_only() -> None:
+    """``_removal_new_owners__mutmut_11`` (``in`` for ``not in``: the owners kept
+    taken): 6 nodes, N = 3, n5 force-removed; its three ranges were served by
+    (n3, n4, n5), (n4, n5, n6), (n5, n6, n1) and go to (n3, n4, n6), (n4, n6, n1),
+    (n6, n1, n2): the new owners are n6, n1 and n2, none of the others."""
+    g = gossiper("n1", config=make_config(6))
+    g._apply(g.view.announce("n5", status=MemberStatus.REMOVING))
+    assert g._removal_new_owners("n5") == {"n1", "n2", "n6"}
+
+
+def test_a_member_may_be_removed_during_its_own_join_and_during_anothers() -> None:
+    """n5, joining with its tokens, died for good: it may be force-removed during its
+    own join; so may n3, up, during n5's join (session 31's operator probe: refused
+    before, with "a membership change is in progress", and the join waited for n3 for
+    good; ``removal_view__mutmut_12``, that message reworded, has no message left to
+    reword)."""
+    g = gossiper("n1", config=make_config(4))
+    g._apply(g.view.announce("n5", status=MemberStatus.JOINING, tokens=(12345,)))
+    assert g.changing()
+    assert _status_of_view(g.removal_view("n5"), "n5") is MemberStatus.REMOVING
+    assert _status_of_view(g.removal_view("n3"), "n3") is MemberStatus.REMOVING
+
+
+def test_a_leave_that_waits_for_a_removal_keeps_gossiping() -> None:
+    """``finish_leaving__mutmut_10`` (no peer when the leave waits): 4 members, N = 3,
+    n1 leaving and n2 force-removed: n1's ``left`` waits (2 members would stay),
+    n1 keeps serving and pushes its view to a peer at each try."""
+    g = gossiper("n1", config=make_config(4))
+    g._apply(g.view.announce("n1", status=MemberStatus.LEAVING)
+             .announce("n2", status=MemberStatus.REMOVING))
+    assert g._defers("n1")
+    sent = g.finish_leaving(0.0)
+    assert _status_of(g, "n1") is MemberStatus.LEAVING
+    assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in sent), sent
+
+
+def test_a_node_that_left_finishes_leaving_again_with_nothing_to_announce() -> None:
+    """``finish_leaving__mutmut_11`` (no announcement as ``""``), ``_37`` (the
+    announcement asked even when there is none): a node whose ``left`` is announced
+    already (off the ring, a hint scan after it) announces nothing and pushes its
+    view to a peer (the mutants called ``""`` or None: a TypeError)."""
+    g = gossiper("n1", config=make_config(4))
+    g._apply(g.view.announce("n1", status=MemberStatus.LEFT, tokens=()))
+    before = g.view
+    sent = g.finish_leaving(0.0)
+    assert g.view == before and g.stats["version-headroom"] == 0
+    assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in sent), sent
+
+
+def test_a_removal_ranked_before_a_leave_is_under_way_without_it() -> None:
+    """``removal_under_way__mutmut_13`` (the departures before None: every one, the
+    removal's own and the leave after it counted gone): 4 members, N = 3, n3
+    force-removed and n4 leaving; the removal goes first, leaves 3 members, and is
+    under way (a join or a leave asked meanwhile is held)."""
+    g = gossiper("n1", config=make_config(4))
+    g.view = (g.view.announce("n3", status=MemberStatus.REMOVING)
+              .announce("n4", status=MemberStatus.LEAVING))
+    assert g.removal_under_way()
+
+
+def test_a_left_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``finish_leaving__mutmut_40``, ``_44`` (the change's name in the
+    version-headroom line None or reworded): n1, leaving, holds an entry at
+    2**62 - 1 (a peer's forged view, valid); announcing ``left`` would take it to
+    2**62, over every peer's bound: refused, counted, n1 stays ``leaving`` and
+    keeps gossiping, and the line names the change ``left``, word for word."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = gossiper("n1", config=make_config(4))
+    _at_the_bound(g, "n1", MemberStatus.LEAVING)
+    sent = g.finish_leaving(0.0)
+    assert _status_of(g, "n1") is MemberStatus.LEAVING
+    assert any(isinstance(e, Send) and isinstance(e.message, Gossip) for e in sent), sent
+    _refused_once(g, caplog, "n1", "left")
+
+
+def test_a_departure_that_goes_ahead_is_no_longer_kept_waiting() -> None:
+    """``_defers__mutmut_12`` (the entry of None dropped: the departure's kept): n1
+    leaving and n2 force-removed, of 4 members, N = 3: n1's ``left`` waits, with
+    its reason kept; once n5 joined, it goes ahead and the reason is dropped (kept,
+    ``GET /status`` would list n1 waiting again as soon as a view made it short,
+    before n1 decided anything)."""
+    g = gossiper("n1", config=make_config(4))
+    g.view = (g.view.announce("n1", status=MemberStatus.LEAVING)
+              .announce("n2", status=MemberStatus.REMOVING))
+    assert g._defers("n1") and set(g._waiting) == {"n1"}
+    g.view = g.view.announce("n5", status=MemberStatus.UP, tokens=(12345,))
+    assert not g._defers("n1")
+    assert g._waiting == {}
+
+
+def test_a_waiting_departure_is_counted_at_each_check_and_logged_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``_defers__mutmut_17`` to ``_20`` (the ``departure-deferred`` count set to 1,
+    counted down, or under another name) and the log line's mutants: n1 leaving and
+    n2 force-removed, of 4 members, N = 3: each check of n1's ``left`` counts one
+    ``departure-deferred``; the reason is logged once, word for word, in
+    :attr:`log` and at WARNING on :data:`HEADROOM_LOG`."""
+    caplog.set_level(logging.WARNING, logger=HEADROOM_LOG.name)
+    g = gossiper("n1", config=make_config(4))
+    g.view = (g.view.announce("n1", status=MemberStatus.LEAVING)
+              .announce("n2", status=MemberStatus.REMOVING))
+    assert g._defers("n1") and g._defers("n1")
+    assert g.stats["departure-deferred"] == 2
+    line = ("n1: the departure of n1 waits: with n2 going too, it would leave 2 members "
+            "(n3, n4), fewer than N = 3 replicas per key; it completes once a node joins")
+    assert list(g.log) == [line]
+    assert [(r.levelno, r.getMessage()) for r in caplog.records
+            if r.name == HEADROOM_LOG.name] == [(logging.WARNING, line)]
+
+
+def test_an_up_refused_at_the_version_bound_is_logged_by_its_name(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """``on_handoff_done__mutmut_20``, ``_24``, ``_25`` (the change's name in the
+    version-headroom line None or reworded): n5 joins with pending ownership and
+    holds an entry at 2**62 - 1 (a peer's forged view, valid); once every member
+    handed its ranges over, announcing itself ``up`` would reach 2**62: refused,
+    counted, n5 stays ``joining``, and the line names the change ``up``, word for
+    word."""
+    caplog.set_level(logging.ERROR, logger=HEADROOM_LOG.name)
+    g = gossiper("n5", config=make_config(4, join_handover="pending"))
+    g._apply(g.view.announce("n5", status=MemberStatus.JOINING, tokens=(12345,)))
+    _at_the_bound(g, "n5", MemberStatus.JOINING)
+    for src in ("n1", "n2", "n3", "n4"):
+        assert g.on_handoff_done(src, HandoffDone("n5")) == []
+    assert g.handed_from == {"n1", "n2", "n3", "n4"}
+    assert _status_of(g, "n5") is MemberStatus.JOINING
+    _refused_once(g, caplog, "n5", "up")

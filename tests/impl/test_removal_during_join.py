@@ -10,7 +10,7 @@ others on joint quorums), and ``force-remove`` of the dead member was refused ("
 membership change is in progress"), the change being the join it held. On real
 processes: 4 nodes, n4 killed, ``vdynamo join n5`` "n5 not ready within 30 s",
 ``vdynamo remove n4`` refused. Now the removal is accepted during a join
-(:meth:`impl.gossip.Gossiper._may_cross`), the join stops waiting for the removed
+(:meth:`impl.gossip.Gossiper.removal_view`), the join stops waiting for the removed
 node, and both complete.
 
 Each scenario: 5 nodes, N = 3, R = W = 2, 30 keys written, n6 joins and n5 crashes
