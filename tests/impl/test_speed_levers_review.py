@@ -166,6 +166,10 @@ def test_a_clock_that_is_not_a_finite_number_is_refused_on_the_fast_path(bad: ob
     with pytest.raises(InvalidValueError):
         detector.heard_from("n2", bad)  # type: ignore[arg-type]
     assert detector._latest == 5.0
+    fresh = FailureDetector()  # no latest yet: anything is not before it
+    with pytest.raises(InvalidValueError):
+        fresh.heard_from("n2", bad)  # type: ignore[arg-type]
+    assert fresh._latest == -math.inf
 
 
 def test_a_clock_that_goes_back_shifts_the_records_as_before() -> None:
