@@ -13,10 +13,15 @@ import pytest
 import impl.positions
 from impl.cluster import SimulatedCluster
 from impl.config import ClusterConfig, merge_sides, merged_record_bytes
+from impl.effects import Send
 from impl.errors import InvalidValueError
 from impl.failure_detector import FailureDetector
+from impl.messages import Gossip, HintDelivery, KeyRecords, MerkleExchange
+from impl.node import Node
 from impl.positions import PreferenceLists
 from impl.records import ClockMode, Record, Sibling, Truncation, encode_record
+from impl.restore_guard import RestoreGuard
+from impl.storage.memory import MemoryStorage
 from impl.versions import _own_actors, context_clock
 from spec.dvv import DVVSet, Entry
 from spec.ring import Partitioning, strategy1, strategy2, strategy3
@@ -186,3 +191,19 @@ def test_a_clock_that_goes_back_shifts_the_records_as_before() -> None:
     assert detector._latest == 7.0 and type(detector._latest) is float
     detector.heard_from("n2", 8.0)
     assert detector._latest == 8.0
+
+
+# ------------------------------------------------- L2: generation-stamped types
+
+
+def test_every_anti_entropy_and_hint_message_is_stamped_with_the_generation() -> None:
+    """``_GENERATION_STAMPED`` (a tuple built once since session 31) holds the three
+    types that carry the store's generation; a gossip carries the receiver's too.
+    (A mutant leaving HintDelivery out of the tuple passed the guard's tests.)"""
+    guard = RestoreGuard(MemoryStorage("always"), "1.0123456789abcdef")
+    for message in (MerkleExchange(7, 0, 10, 2, 1, "level", indexes=(1,), hashes=(b"h",)),
+                    KeyRecords((b"k",), (b"r",)), HintDelivery(1, b"k", b"r")):
+        stamped = Node._stamp(Send("n2", message), guard)
+        assert stamped == Send("n2", dataclasses.replace(message, generation=guard.generation))
+    gossip = Node._stamp(Send("n2", Gossip(b"v")), guard).message
+    assert isinstance(gossip, Gossip) and gossip.generation == guard.generation
