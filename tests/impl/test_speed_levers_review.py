@@ -19,10 +19,10 @@ from impl.failure_detector import FailureDetector
 from impl.messages import Gossip, HintDelivery, KeyRecords, MerkleExchange
 from impl.node import Node
 from impl.positions import PreferenceLists
-from impl.records import ClockMode, Record, Sibling, Truncation, encode_record
+from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
 from impl.restore_guard import RestoreGuard
 from impl.storage.memory import MemoryStorage
-from impl.versions import _own_actors, context_clock
+from impl.versions import _own_actors, context_clock, own_epoch
 from spec.dvv import DVVSet, Entry
 from spec.ring import Partitioning, strategy1, strategy2, strategy3
 from spec.vclock import VClock, entry_actor
@@ -95,6 +95,17 @@ def test_own_actors_are_the_old_ones_for_actors_prefixes_of_each_other(lifetime:
             assert _own_actors(record, lifetime) == _old_own_actors(record, lifetime)
     assert _own_actors(vclock, "n1") == {"n1": 0, "n1.2": 2, "n1.02": 2, "n1.4": 4,
                                          "n1.5": 5, "n1.12": 12}
+
+
+@pytest.mark.parametrize("entry", ["n1.\u00b2", "n1.\u0663", "n1.\uff11", "n1.1\u00b2"])
+def test_an_epoch_spelled_in_other_digits_is_another_actor(entry: str) -> None:
+    """A key epoch is ASCII digits: an entry of other Unicode digits (a peer's
+    record, decoded) is another actor's, where ``int`` raised ValueError (``²``) or
+    read epoch 3 from ``n1.٣`` before (the review's second finding)."""
+    record = decode_record(encode_record(Record(ClockMode.SERVER_VCLOCK, (
+        Sibling(b"v", VClock.of({entry: 4, "n1.2": 1})),))))
+    assert _own_actors(record, "n1") == {"n1.2": 2}
+    assert own_epoch(record, "n1") == 2
 
 
 # ------------------------------------------------------- L4: preference lists
