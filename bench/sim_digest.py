@@ -1,7 +1,10 @@
 """Digests of seeded simulated runs: two trees that behave alike print the same lines.
 
-Run: ``PYTHONHASHSEED=0 .venv/bin/python bench/sim_digest.py [TREE]`` (TREE: the
-root of a checkout to import ``impl`` from; default this one).
+Run: ``PYTHONHASHSEED=0 .venv/bin/python bench/sim_digest.py [TREE] [--members]``
+(TREE: the root of a checkout to import ``impl`` from; default this one).
+``--members`` adds four runs with membership changes (:data:`CHANGES`), one per
+clock mode, over the partitioning strategies, join handovers and failure
+detectors (session 31's review of the levers).
 
 For each clock mode it runs 600 requests (puts, gets, deletes over 37 keys, four
 partition-aware clients and a random one, 16 at a time) on a 5-node cluster
@@ -22,22 +25,48 @@ import hashlib
 import sys
 from pathlib import Path
 
-ROOT = Path(sys.argv[1]).resolve() if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent
+_TREES = [arg for arg in sys.argv[1:] if not arg.startswith("--")]
+ROOT = Path(_TREES[0]).resolve() if _TREES else Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from impl import SimulatedCluster  # noqa: E402
 from impl.faults import Faults  # noqa: E402
 
+#: Membership changes at request numbers (``--members``: session 31's review): a
+#: join, a leave, a force-remove of a crashed node, then a join that brings the
+#: member count back to an earlier one with another membership.
+CHANGES = {100: ("join", "n6"), 220: ("leave", "n2"), 340: ("crash", "n3"),
+           360: ("force-remove", "n3"), 420: ("join", "n7")}
 
-def run(clock: str, seed: int, faults: Faults, *, wire: bool = False) -> tuple[str, int]:
-    """(the digest, the event log's length) of one seeded run."""
+
+def _change(cluster: SimulatedCluster, what: str, name: str) -> None:
+    if what == "join":
+        cluster.join(name)
+    elif what == "leave":  # and taken out once quiet
+        cluster.leave(name)
+        cluster.run_until_quiet(max_time=600.0)
+    elif what == "crash":  # down for good: force-removable once its heartbeat is old
+        cluster.crash(name)
+        cluster.run_for(15.0)
+    else:
+        cluster.force_remove("n1", name)
+
+
+def run(clock: str, seed: int, faults: Faults, *, wire: bool = False,
+        members: bool = False, **options: object) -> tuple[str, int]:
+    """(the digest, the event log's length) of one seeded run (``members``: with
+    :data:`CHANGES`; ``options``: the cluster's configuration)."""
     cluster = SimulatedCluster(nodes=5, n=3, r=2, w=2, seed=seed, clock=clock,
-                               faults=faults, log=True, wire=wire)
+                               faults=faults, log=True, wire=wire, **options)
     cluster.sim.start_nemesis()
     clients = [cluster.client(client_id=f"c{i}") for i in range(4)]
     clients.append(cluster.client(routing="random"))
     handles = []
     for i in range(600):
+        if members and i in CHANGES:
+            cluster.wait(handles)
+            handles = []
+            _change(cluster, *CHANGES[i])
         client = clients[i % len(clients)]
         key = b"k%d" % (i % 37)
         if i % 5 == 0:
@@ -74,6 +103,16 @@ def main() -> int:
         for seed, faults in ((1, Faults()), (2, faulty)):
             print(clock, seed, *run(clock, seed, faults), flush=True)
     print("wire", *run("dvv", 3, Faults(loss=0.02, duplication=0.02, reorder=0.02), wire=True))
+    if "--members" in sys.argv:
+        light = Faults(loss=0.02, duplication=0.02, reorder=0.02, max_clock_skew=0.01)
+        for clock, partitioning, handover, detector in (
+                ("dvv", "strategy3", "pending", "timeouts"),
+                ("server-vclock", "strategy1", "immediate", "phi-accrual"),
+                ("client-vclock", "strategy2", "pending", "phi-accrual"),
+                ("lww", "strategy3", "immediate", "timeouts")):
+            print("members", clock, partitioning, handover, detector,
+                  *run(clock, 4, light, members=True, partitioning=partitioning,
+                       join_handover=handover, failure_detector=detector), flush=True)
     return 0
 
 

@@ -305,9 +305,13 @@ def sibling_bytes(config: ClusterConfig) -> int:
     return SIBLING_OVERHEAD_BYTES + (0 if config.clock == "dvv" else config.max_context_bytes)
 
 
-@functools.lru_cache(maxsize=64)
-def _truncation(threshold: int, max_pairs: int, young_s: float, old_s: float) -> Truncation:
-    """:attr:`ClusterConfig.truncation`'s value (a frozen value: shared, built once)."""
+@functools.lru_cache(maxsize=64, typed=True)
+def _truncation(threshold: int, max_pairs: int, young_s: float, old_s: float,
+                signs: tuple[float, float]) -> Truncation:
+    """:attr:`ClusterConfig.truncation`'s value (a frozen value: shared, built once).
+    ``signs``: the seconds' signs, part of the key since -0.0 == 0.0 yet a record
+    carries the policy's bytes (session 31's review: a config of ``vclock_young_s``
+    -0.0 got the policy of an earlier 0.0 one, its records other bytes)."""
     return Truncation(threshold, max_pairs, young_s, old_s)
 
 
@@ -751,8 +755,9 @@ class ClusterConfig:
     def truncation(self) -> Truncation:
         """The clock truncation policy of the vector-clock modes (one value per
         setting, built and checked once: asked at every put, session 31)."""
-        return _truncation(self.vclock_threshold, self.vclock_max_pairs,
-                           self.vclock_young_s, self.vclock_old_s)
+        young, old = self.vclock_young_s, self.vclock_old_s
+        return _truncation(self.vclock_threshold, self.vclock_max_pairs, young, old,
+                           (math.copysign(1.0, young), math.copysign(1.0, old)))
 
     @property
     def context_secret(self) -> bytes:

@@ -777,11 +777,13 @@ def _epoch_actor(lifetime: str, epoch: int) -> str:
 
 def _epoch_of(actor: str, lifetime: str) -> int | None:
     """The key epoch ``actor`` is of the lifetime actor ``lifetime`` (0: ``lifetime``
-    itself, e: ``<lifetime>.<e>``; None: another actor)."""
+    itself, e: ``<lifetime>.<e>`` with e in ASCII digits; None: another actor). (Any
+    Unicode digit passed ``str.isdigit`` until session 31's review: a peer's entry
+    ``n1.²`` made ``int`` raise ValueError, ``n1.٣`` counted as epoch 3.)"""
     if actor == lifetime:
         return 0
     rest = actor[len(lifetime) + 1:]
-    if actor.startswith(lifetime + ".") and rest.isdigit():
+    if actor.startswith(lifetime + ".") and rest.isascii() and rest.isdigit():
         return int(rest)
     return None
 
