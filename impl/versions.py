@@ -375,13 +375,14 @@ def _without_covered(record: Record) -> Record:
     other pairs (session 31: a read-modify-write of more siblings than a context's
     pairs can cover whole, and a stale copy of a value a delete covered)."""
     siblings = record.siblings
-    dots = [(s, _dot(s.clock)) for s in siblings]
-    gone = {id(s) for s, node in dots if node is not None and any(
-        t is not s and own_pair(t.clock) != node
-        and _covers(t.clock, node, s.clock.counter(node), record.mode) for t in siblings)}
+    owns = [own_pair(s.clock) for s in siblings]
+    gone = {i for i, s in enumerate(siblings) if (node := _dot(s.clock)) is not None and any(
+        j != i and owns[j] != node
+        and _covers(t.clock, node, s.clock.counter(node), record.mode)
+        for j, t in enumerate(siblings))}
     if not gone:
         return record
-    return Record(record.mode, tuple(s for s in siblings if id(s) not in gone),
+    return Record(record.mode, tuple(s for i, s in enumerate(siblings) if i not in gone),
                   truncation=record.truncation, floor=record.floor)
 
 
