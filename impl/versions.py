@@ -373,7 +373,11 @@ def _without_covered(record: Record) -> Record:
     another sibling's clock covers (:func:`_covers`): that sibling's put saw it, so
     it supersedes it even when truncation left its clock without the sibling's
     other pairs (session 31: a read-modify-write of more siblings than a context's
-    pairs can cover whole, and a stale copy of a value a delete covered)."""
+    pairs can cover whole, and a stale copy of a value a delete covered). In
+    client-vclock the counters the dropped siblings' pairs held, where no kept clock
+    holds them as high, raise ``record.floor`` (session 31's review: a copy that
+    forgot them let its node mint such a dot again, which a stale copy of a dropped
+    sibling then covered)."""
     siblings = record.siblings
     owns = [own_pair(s.clock) for s in siblings]
     gone = {i for i, s in enumerate(siblings) if (node := _dot(s.clock)) is not None and any(
@@ -382,8 +386,18 @@ def _without_covered(record: Record) -> Record:
         for j, t in enumerate(siblings))}
     if not gone:
         return record
-    return Record(record.mode, tuple(s for i, s in enumerate(siblings) if i not in gone),
-                  truncation=record.truncation, floor=record.floor)
+    kept = tuple(s for i, s in enumerate(siblings) if i not in gone)
+    floor = record.floor
+    if record.mode is ClockMode.CLIENT_VCLOCK:
+        # The counters the dropped siblings' pairs took with them, which no clock kept
+        # holds as high, raise the floor, as a cut's do (session 31's review): else
+        # the copy forgot them, its node minted a dot of theirs again, and a stale
+        # copy of a dropped sibling covered the new version's dot (an acknowledged
+        # write lost; the histories' seed 56).
+        held = _join(Record(record.mode, kept))
+        floor = max([floor, *(c for i in gone for n, c in siblings[i].clock.pairs
+                              if held.counter(n) < c)])
+    return Record(record.mode, kept, truncation=record.truncation, floor=floor)
 
 
 def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
