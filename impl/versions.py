@@ -454,9 +454,10 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     if policy is None or record.mode not in _VCLOCK_MODES:
         return record
     protected = set(keep)
-    floor = record.floor
-    # once: a cut only removes pairs, so it never makes a clock cover a dot
+    # once: a cut only removes pairs, so it never makes a clock cover a dot; the
+    # floor after it (it may raise it: session 31's review)
     record = _without_covered(record)
+    floor = record.floor
     while True:
         join = _join(record)
         count = policy.pairs_to_keep(join)

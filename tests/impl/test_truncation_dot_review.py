@@ -71,3 +71,20 @@ def test_the_floor_holds_the_dropped_siblings_counters_not_held_elsewhere(
     record = truncate(Record(mode, (s, t), truncation=ROOMY))
     assert values(record) == [b"T"]
     assert record.floor == 7
+
+
+def test_the_floor_a_dot_rule_drop_raised_survives_the_cut_that_follows() -> None:
+    """As above, under a policy of three pairs at most, so that the pass also cuts
+    (``y`` and ``p`` go, ``o``, ``q``, ``r`` stay): the floor is the larger of the
+    cut's (``y: 9``) and the drop's (``x: 12``). Before, the cut's pass set the floor
+    from the record's before the drop (the histories' seed 26 of a harsher
+    generator: two clients, four pairs at most, 40% blind puts: an acknowledged
+    write lost)."""
+    tight = Truncation(threshold=1, max_pairs=3, young_s=0.0, old_s=1e9)
+    s = Sibling(b"S", VClock.of({"x": 12, "o": 1}, {"x": 1.0, "o": 2.0}), 2.0, "n")
+    t = Sibling(b"T", VClock.of({"y": 9, "p": 1, "q": 1, "o": 1, "r": 1},
+                                {"y": 1.5, "p": 1.6, "q": 1.7, "o": 3.0, "r": 4.0}), 4.0, "n")
+    record = truncate(Record(MODE, (s, t), truncation=tight))
+    assert values(record) == [b"T"]
+    assert set(record.siblings[0].clock.entries) == {"o", "r", "q"}
+    assert record.floor == 12
