@@ -56,7 +56,12 @@ an entry per reap.
 oldest pairs from all of the record's clocks at once (:func:`truncate`), so
 replicas truncate alike and a read-modify-write keeps superseding what it read;
 each sibling's own pair (the one its put incremented, :func:`own_pair`) is never
-dropped, so truncation never erases a concurrent version (session 30).
+dropped, so truncation never erases a concurrent version (session 30). Under a
+policy a sibling whose own pair (its *dot*) another sibling's clock covers is
+superseded by it, whatever other pairs truncation took from that clock; contexts
+past ``max_pairs`` keep the siblings' own pairs first; and a tombstone's pairs are
+all kept (session 31: a read-modify-write of siblings whose clocks no context can
+hold whole, and a deleted value brought back alone by a stale copy).
 With ``per_put`` (``vclock_truncation = "put"``: the paper's rule, and the
 spec's) only a put's new clock is truncated, at its coordinator
 (:func:`truncate_new_clock`), and merges never truncate: a descendant whose clock
@@ -209,8 +214,12 @@ def context_pairs(record: Record, max_pairs: int | None = None) -> tuple[tuple[s
     mode is dvv (the join of a DVVSet is its entries' ids and counters); with
     ``max_pairs``, at most that many: a context covering less is always safe (the
     put supersedes less) and fits the cluster's context limit. In dvv the entries
-    holding values are kept first (then the highest counters); in the other modes
-    the oldest pairs are dropped (:meth:`spec.vclock.VClock.prune`)."""
+    holding values are kept first (then the highest counters); in the vector-clock
+    modes the siblings' own pairs (:func:`own_pair`) are kept first, then the
+    youngest others (session 31: a context lacking a sibling's own pair can never
+    supersede it; before, the oldest pairs went whatever they were, and five
+    siblings whose clocks joined to seven pairs under a six-pair policy survived a
+    read-modify-write of all of them)."""
     if record.mode is ClockMode.DVV:
         entries = [entry for entry in record.dvvset.entries if entry.counter]
         if max_pairs is not None and len(entries) > max_pairs:
@@ -221,8 +230,22 @@ def context_pairs(record: Record, max_pairs: int | None = None) -> tuple[tuple[s
         return tuple(sorted((entry.id, entry.counter) for entry in entries))
     clock = context_clock(record)
     if max_pairs is not None and len(clock.pairs) > max_pairs:
-        clock = clock.prune(max_pairs)
+        if record.mode in _VCLOCK_MODES:
+            clock = _prune_keeping(clock, {own_pair(s.clock) or "" for s in record.siblings},
+                                   max_pairs)
+        else:
+            clock = clock.prune(max_pairs)
     return clock.pairs
+
+
+def _prune_keeping(clock: VClock, own: set[str], max_pairs: int) -> VClock:
+    """``clock`` less its oldest pairs down to ``max_pairs``, the pairs of ``own`` (the
+    siblings' own pairs) dropped last: a context lacking a sibling's own pair can never
+    supersede it, one lacking another pair may still (session 31)."""
+    times = dict(clock.times)
+    order = sorted(clock.pairs, key=lambda p: (p[0] in own, times.get(p[0], -math.inf), p[0]))
+    kept = dict(order[len(order) - max_pairs:])
+    return VClock.of(kept, {n: t for n, t in times.items() if n in kept})
 
 
 def dot_actor(record: Record, context: VClock, actor: str, client_id: str) -> str:
@@ -325,6 +348,58 @@ def _cut(siblings: Iterable[Sibling], kept: set[str]) -> list[Sibling]:
             for s in siblings]
 
 
+def _covers(clock: VClock, node: str, counter: int, mode: ClockMode) -> bool:
+    """Whether ``clock`` holds the dot (``node``, ``counter``): in client-vclock at
+    ``counter`` or above (an entry's counters are minted in causal order, each put
+    above every stored one its context covers: :func:`_client_pair_entry`), in
+    server-vclock at exactly ``counter`` (a put through the same coordinator counts
+    above a sibling it never saw: only the very pair tells)."""
+    held = clock.counter(node)
+    return held >= counter if mode is ClockMode.CLIENT_VCLOCK else held == counter
+
+
+def _dot(clock: VClock) -> str | None:
+    """The node of ``clock``'s own pair if it is strictly the youngest, as
+    :func:`apply_put` stamps it; None if the youngest time is shared or missing (a
+    record written before session 30 could tie: its own pair is not known)."""
+    times = sorted((t for _, t in clock.times), reverse=True)
+    if not times or times[1:2] == times[:1]:
+        return None
+    return own_pair(clock)
+
+
+def _without_covered(record: Record) -> Record:
+    """``record`` less every sibling whose own pair (its dot, :func:`own_pair`)
+    another sibling's clock covers (:func:`_covers`): that sibling's put saw it, so
+    it supersedes it even when truncation left its clock without the sibling's
+    other pairs (session 31: a read-modify-write of more siblings than a context's
+    pairs can cover whole, and a stale copy of a value a delete covered). In
+    client-vclock the counters the dropped siblings' pairs held, where no kept clock
+    holds them as high, raise ``record.floor`` (session 31's review: a copy that
+    forgot them let its node mint such a dot again, which a stale copy of a dropped
+    sibling then covered)."""
+    siblings = record.siblings
+    owns = [own_pair(s.clock) for s in siblings]
+    gone = {i for i, s in enumerate(siblings) if (node := _dot(s.clock)) is not None and any(
+        j != i and owns[j] != node
+        and _covers(t.clock, node, s.clock.counter(node), record.mode)
+        for j, t in enumerate(siblings))}
+    if not gone:
+        return record
+    kept = tuple(s for i, s in enumerate(siblings) if i not in gone)
+    floor = record.floor
+    if record.mode is ClockMode.CLIENT_VCLOCK:
+        # The counters the dropped siblings' pairs took with them, which no clock kept
+        # holds as high, raise the floor, as a cut's do (session 31's review): else
+        # the copy forgot them, its node minted a dot of theirs again, and a stale
+        # copy of a dropped sibling covered the new version's dot (an acknowledged
+        # write lost; the histories' seed 56).
+        held = _join(Record(record.mode, kept))
+        floor = max([floor, *(c for i in gone for n, c in siblings[i].clock.pairs
+                              if held.counter(n) < c)])
+    return Record(record.mode, kept, truncation=record.truncation, floor=floor)
+
+
 def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     """The record with its clocks truncated by its :class:`Truncation` policy: the
     pairs the policy drops from the join of the clocks are dropped from every
@@ -342,7 +417,19 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     sibling of the record nor a version arriving later that was concurrent with it
     can come to dominate it (not so in server-vclock for a later put through the
     same coordinator, which counts the pair above the stored one without seeing
-    it: open, docs/runtime.md, "Review of the truncation fix (session 30)").
+    it: open, docs/runtime.md, "Truncation: the three open cases (session 31)").
+
+    That own pair is the version's *dot*: a sibling whose dot another sibling's
+    clock covers (client-vclock: at its counter or above; server-vclock: at exactly
+    its counter, :func:`_covers`) is superseded by it (:func:`_without_covered`),
+    even when truncation took the sibling's other pairs from that clock: a put whose
+    context (at most ``max_pairs`` pairs, own pairs first: :func:`context_pairs`)
+    holds every read sibling's own pair supersedes them all, and a stale copy of a
+    version goes when it meets a descendant that kept its dot. A tombstone's pairs
+    are all kept, as own pairs: what its delete covered, the own pairs of the values
+    it removed among them (session 31; its clock is its delete's context and its
+    own pair, so at most ``max_pairs`` + 1 pairs from a context the cluster
+    answered).
     Before, the oldest pairs were dropped whatever they
     were, and an unresolved sibling whose own pair was old (written through a node
     whose clock was behind; or any sibling once a clock ahead had stamped a pair,
@@ -358,20 +445,31 @@ def truncate(record: Record, keep: Iterable[str] = ()) -> Record:
     read-modify-write supersedes what it read (session 30's review: beside
     ``max_pairs``, a key of more than ``max_pairs`` young pairs kept an unresolved
     sibling through every read-modify-write). :func:`apply_put` passes as ``keep``
-    the own pairs of the versions a put supersedes and the context pairs it could
-    not date, :func:`merge` the own pairs of both records' versions, so a
-    replica drops the same pairs as the coordinator did."""
+    the own pairs of every version it stored (since session 31; before, of those
+    the put superseded, so a version superseded only once truncation cut a pair
+    lost its own pair in the next pass and a replica holding it kept it) and the
+    context pairs it could not date, :func:`merge` the own pairs of both records'
+    versions, so a replica drops the same pairs as the coordinator did."""
     policy = record.truncation
     if policy is None or record.mode not in _VCLOCK_MODES:
         return record
     protected = set(keep)
+    # once: a cut only removes pairs, so it never makes a clock cover a dot; the
+    # floor after it (it may raise it: session 31's review)
+    record = _without_covered(record)
     floor = record.floor
     while True:
         join = _join(record)
         count = policy.pairs_to_keep(join)
         if count >= len(join.pairs):
             return record
-        own = (protected | {own_pair(s.clock) or "" for s in record.siblings}) & set(
+        # A tombstone's pairs are all kept, as own pairs: they are what its delete
+        # covered (the own pairs of the values it removed among them), and a stale
+        # copy of a value one of them covers would come back alone, the delete undone
+        # (session 31). Its clock is its delete's context and its own pair: at most
+        # max_pairs + 1 pairs.
+        own = (protected | {node for s in record.siblings for node in (
+            s.clock.entries if _is_tombstone(s.value) else (own_pair(s.clock) or "",))}) & set(
             join.entries)
         kept = {node for node, _ in join.prune(count).pairs} | own
         if len(kept) > policy.max_pairs:
@@ -579,8 +677,10 @@ def apply_put(
     # the context pairs it could not date (one of them is the own pair of the
     # version its client read, which this node did not store): a replica still
     # holding such a version then drops it when the new one arrives; without them it
-    # would keep it as a false sibling (:func:`truncate`, session 30).
-    keep = {own_pair(s.clock) or "" for s in record.siblings if clock.dominates(s.clock)}
+    # would keep it as a false sibling (:func:`truncate`, session 30). Those of every
+    # stored version, not only the ones the new clock dominates whole: one whose dot
+    # the new clock covers goes only in truncation's pass (session 31, seed 46).
+    keep = {own_pair(s.clock) or "" for s in record.siblings}
     keep |= {node for node, when in times.items() if when >= stamp}
     return truncate(Record(mode, reconcile((*record.siblings,
                                              Sibling(value, clock, now, coordinator))),

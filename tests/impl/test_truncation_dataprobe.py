@@ -10,9 +10,10 @@ client read, a delete what it covered; at the end (healed, restarted, quiet) a g
 at r=3 must hold every acknowledged write nothing superseded, and one
 read-modify-write of what it answered must leave that write alone. A value a delete
 covered may come back beside a live write: a false sibling (truncation dropped its
-own pair from the tombstone's clock; a stale replica brought it back), the
-documented cost, which that read-modify-write resolves (docs/runtime.md, "Data probe
-of the truncation change (session 30)").
+own pair from the clock of a write that superseded the tombstone; a stale replica
+brought it back), the documented cost, which that read-modify-write resolves
+(docs/runtime.md, "Data probe of the truncation change (session 30)"; since session
+31 a tombstone keeps every pair it covered: "Truncation: the three open cases").
 """
 
 from __future__ import annotations
@@ -141,14 +142,15 @@ def play(seed: int, *, steps: int = 40, mode: str = "client-vclock",
     return out
 
 
-@pytest.mark.parametrize("seed", [1, 9])
+@pytest.mark.parametrize("seed", [9, 32])
 def test_no_write_lost_no_key_stuck_and_a_deleted_value_back_only_as_a_false_sibling(
         seed: int) -> None:
-    """Client-vclock, seeds whose final reads hold a value a delete covered (b-36,
-    a-25): each beside a live write, and the next read-modify-write
-    answers its own value alone. No acknowledged write is lost, no read-modify-write
-    refused (``max_siblings`` 2, ``max_context_bytes`` the default). About 1.3 s of
-    CPU each."""
+    """Client-vclock, seeds whose final reads hold a value a delete covered (a-25;
+    b-21 and b-25): each beside a live write, and the next read-modify-write
+    answers its own value alone (seed 1, b-36 beside a live write until session 31,
+    brings back nothing since: the delete keeps the pairs it covered). No
+    acknowledged write is lost, no read-modify-write refused (``max_siblings`` 2,
+    ``max_context_bytes`` the default). About 1.3 s of CPU each."""
     outcome = play(seed)
     assert outcome.lost == {}
     assert outcome.refused == []
@@ -158,36 +160,32 @@ def test_no_write_lost_no_key_stuck_and_a_deleted_value_back_only_as_a_false_sib
 
 
 def test_without_truncation_the_same_history_brings_back_no_deleted_value() -> None:
-    """Seed 1 under a policy that never truncates: b-36 stays deleted, so what the
-    test above admits is truncation's false sibling, not the harness's."""
-    outcome = play(1, policy=NEVER)
+    """Seed 32 under a policy that never truncates: b-21 and b-25 stay deleted, so
+    what the test above admits is truncation's false sibling, not the harness's."""
+    outcome = play(32, policy=NEVER)
     assert (outcome.lost, outcome.back, outcome.refused, outcome.unresolved) == ({}, {}, [], {})
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 30's data probe): a tombstone's clock "
-                   "loses the own pairs of the values it deleted to the age rule, and a stale "
-                   "copy brings them back alone (docs/runtime.md, 'Data probe of the "
-                   "truncation change (session 30)')")
 def test_a_deleted_value_never_comes_back_alone() -> None:
     """Seed 38 (client-vclock, ``delete_mode`` safe, n1 120 s ahead): b-16, b-17,
     b-20, b-25 are siblings after two partitions; a client reads all four and
     deletes them (acknowledged, ``w=2``); n1 and n4 are wiped, n4 crashed, two
     minutes pass. After the heal a get at r=3 answers ``[b-17, b-20]``: deleted
     values, alone (no live write beside them). Without truncation (``NEVER``, the
-    same history) nothing comes back, so a stale copy of them came to be concurrent
-    with the tombstone: as far as traced, the age rule (three pairs kept once the
-    others are a minute older than the newest) dropped their own pairs from the
-    tombstone's clock, which ``truncate`` protects only while they are siblings. The
-    next read-modify-write resolves it."""
+    same history) nothing comes back. Traced in session 31: the delete's context, cut
+    to six pairs of the seven the four siblings' clocks held, covered b-16's and
+    b-20's own pairs but not their whole clocks, so the tombstone did not supersede
+    them; and a merge at a replica that held no b-17 dropped b-17's own pair from the
+    tombstone's clock (the ``max_pairs`` cap; elsewhere the age rule), so a stale
+    b-17 came back. Fixed (session 31) by a sibling superseded by any clock covering
+    its own pair (its dot), contexts keeping own pairs first, and a tombstone's
+    pairs all kept (docs/runtime.md, "Truncation: the three open cases (session
+    31)")."""
     outcome = play(38)
     assert outcome.lost == {} and outcome.unresolved == {}
     assert all(beside_live for _, beside_live in outcome.back.values()), outcome.back
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 30's data probe): the own pairs a merge "
-                   "keeps of versions it reconciled away push the join past max_pairs with "
-                   "five siblings; the context drops a live sibling's own pair "
-                   "(docs/runtime.md, 'Data probe of the truncation change (session 30)')")
 def test_a_read_modify_write_of_five_siblings_under_six_pairs_resolves_them() -> None:
     """Seed 46 (client-vclock, n5 120 s behind): after the heal a get at r=3 answers
     five siblings, ``[b-28, b-38, b-17, b-39, b-4]``, fewer than ``vclock_max_pairs``
@@ -196,7 +194,11 @@ def test_a_read_modify_write_of_five_siblings_under_six_pairs_resolves_them() ->
     versions b-28 superseded, which ``merge`` passes to ``truncate`` as ``keep`` and
     the cap counts as own. The context (six pairs, the oldest dropped) lacks b-4's
     own pair, stamped by n5's clock behind. Without truncation one read-modify-write
-    resolves the key."""
+    resolves the key. Fixed in session 31: the context keeps every sibling's own pair
+    first (it lacks one of the two other pairs), a put keeps in its clock the own
+    pairs of every version it stored (b-28, dominated only once truncation cut that
+    pair, kept its own pair in the new clock, so replicas drop it too), and a
+    sibling whose dot another clock covers goes."""
     outcome = play(46)
     assert outcome.lost == {}
     assert outcome.unresolved == {}

@@ -60,6 +60,9 @@ class History:
     now: float = 0.0
     superseded: set[bytes] = field(default_factory=set)
     acked: list[bytes] = field(default_factory=list)
+    #: the clients' count and the share of blind puts (client-vclock)
+    clients: int = 6
+    blind: float = 0.2
 
     def actor(self, node: str) -> str:
         return f"{node}.{self.epoch[node]}" if self.mode is ClockMode.SERVER_VCLOCK else node
@@ -80,13 +83,14 @@ class History:
         readers = set(rnd.sample(NODES, rnd.randint(1, 3)))
         if self.mode is ClockMode.SERVER_VCLOCK:
             readers.add(coordinator)
-        blind = self.mode is ClockMode.CLIENT_VCLOCK and rnd.random() < 0.2
+        blind = self.mode is ClockMode.CLIENT_VCLOCK and rnd.random() < self.blind
         read = merge_all(self.mode, (self.records[n] for n in sorted(readers)))
         context = VClock() if blind else context_clock(read)
         value = b"w%d" % index
         before = self.records[coordinator]
         after = apply_put(before, context, value, coordinator=coordinator,
-                          client_id=f"c{rnd.randrange(6)}", actor=self.actor(coordinator),
+                          client_id=f"c{rnd.randrange(self.clients)}",
+                          actor=self.actor(coordinator),
                           now=self.now + self.skew[coordinator], truncation=self.policy)
         assert value in values(after), "the coordinator dropped its own new version"
         if not blind:
@@ -113,23 +117,25 @@ class History:
 
 
 def play(mode: ClockMode, seed: int, steps: int = 80, policy: Truncation = POLICY,
-         skews: tuple[float, ...] = SKEWS) -> History:
-    """The history of ``seed``: ``steps`` random steps on five empty records."""
+         skews: tuple[float, ...] = SKEWS, clients: int = 6, blind: float = 0.2) -> History:
+    """The history of ``seed``: ``steps`` random steps on five empty records
+    (``clients`` clients, a share ``blind`` of client-vclock puts blind)."""
     rnd = random.Random(seed)
     history = History(mode, rnd, policy, skews,
                       records={n: Record.empty(mode) for n in NODES},
                       skew={n: rnd.choice(skews) for n in NODES},
-                      epoch=dict.fromkeys(NODES, 0))
+                      epoch=dict.fromkeys(NODES, 0), clients=clients, blind=blind)
     for index in range(steps):
         history.step(index)
     return history
 
 
 def run_history(mode: ClockMode, seed: int, steps: int = 80, policy: Truncation = POLICY,
-                skews: tuple[float, ...] = SKEWS) -> tuple[list[bytes], int]:
+                skews: tuple[float, ...] = SKEWS, clients: int = 6,
+                blind: float = 0.2) -> tuple[list[bytes], int]:
     """One history; returns (the writes nothing superseded that the final merge
     lacks: lost, the count of superseded values it still holds: false siblings)."""
-    history = play(mode, seed, steps, policy, skews)
+    history = play(mode, seed, steps, policy, skews, clients, blind)
     final = set(values(merge_all(mode, history.records.values())))
     live = [v for v in history.acked if v not in history.superseded]
     return [v for v in live if v not in final], len(final & history.superseded)

@@ -123,7 +123,9 @@ AGED = Truncation(threshold=3, max_pairs=6, young_s=0.0, old_s=60.0)
 @pytest.mark.xfail(strict=True, reason="open (session 30's review): in server-vclock a put "
                    "through a coordinator holding a concurrent sibling counts its actor's "
                    "pair above the sibling's, so the sibling's own pair does not set it "
-                   "apart; truncation may drop the pair that does (docs/runtime.md)")
+                   "apart; truncation may drop the pair that does; a fix would change the "
+                   "mode's minting, weighed and not done (docs/runtime.md, 'Truncation: the "
+                   "three open cases (session 31)')")
 def test_server_vclock_a_sibling_of_a_put_through_the_same_coordinator_survives_truncation(
         ) -> None:
     """Server-vclock, a 3/6-pair policy: v0..v3 through b, c, d, e; bob reads v3. X
