@@ -33,6 +33,7 @@ from impl.node import (
     Node,
     heartbeat_generation,
 )
+from impl.positions import position_of
 from impl.reaping import REAP_ATTEMPTS
 from impl.restore_guard import start_generation
 from impl.staging import persist
@@ -412,13 +413,15 @@ def test_a_failed_reap_check_is_retried_doubling_its_wait_up_to_the_last_attempt
 def test_a_discarded_input_leaves_no_generation_to_put_back_at_the_next_one() -> None:
     """``_discard_writes`` forgets the generation the input advanced from: a later
     input that advances and is discarded puts back the one it advanced from.
-    Mutant: ``""`` kept as the one advanced from (the next discard set it)."""
+    Mutants: ``""`` kept as the one advanced from (the next discard set it); an
+    advance counted by 2."""
     node = _node()
     assert node.guard is not None and node.guard.confirmed
     node._discard_writes()
     before = node.guard.generation
     node._advance_generation(1.0)
     assert node.guard.generation != before
+    assert node.stats["generation-advanced"] == 1
     node._discard_writes()
     assert node.guard.generation == before
 
@@ -644,3 +647,23 @@ def test_a_shadow_round_that_times_out_says_after_how_long_and_who_was_silent(
     said = (f"shadow round timed out after 1.500 s, no gossip from {silent}{part}; "
             "replaying ")
     assert re.fullmatch(re.escape(said) + r"\d+ deferred inputs", line.split(" ", 1)[1])
+
+
+def test_a_rebuilding_nodes_copy_of_a_range_not_rebuilt_does_not_count_though_not_empty(
+        ) -> None:
+    """``_unrebuilt_copy``: while rebuilding, a copy holding a version of a key whose
+    range is not rebuilt yet does not count either. Mutants: ``and`` for ``or`` (only
+    an empty copy of such a range), the range of None (every key not rebuilt)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    persist(storage, node.client_request(1.0, PutRequest(7, KEY, b"milk", b"", None, "c1")))
+    record = node.record(KEY)
+    assert record is not None and not record.is_empty
+    assert not node._unrebuilt_copy(KEY, record)
+    node._begin_rebuild(2.0)
+    assert node._unrebuilt_copy(KEY, record)
+    key_range = node.anti_entropy.trees.range_of(position_of(KEY))
+    for pair in [pair for pair in node.rebuild.pending if pair[0] == key_range]:
+        node.rebuild.synced(pair)
+    assert node.rebuilding and not node._unrebuilt_copy(KEY, record)
