@@ -11,6 +11,7 @@ import re
 
 import pytest
 
+import impl.node
 from impl import membership
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send, SetTimer
@@ -38,7 +39,7 @@ from impl.reaping import REAP_ATTEMPTS
 from impl.restore_guard import start_generation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
-from impl.timers import AntiEntropyRound, GossipRound, HintScan, ReapCheck
+from impl.timers import AntiEntropyRound, GossipRound, HintScan, ReapCheck, ShadowRound
 from impl.versions import _write_key_epochs, key_actor, lifetime_actor, read_key_epochs, values
 from tests.conftest import InternalErrors
 from tests.impl.test_node_driver import make_config
@@ -667,3 +668,27 @@ def test_a_rebuilding_nodes_copy_of_a_range_not_rebuilt_does_not_count_though_no
     for pair in [pair for pair in node.rebuild.pending if pair[0] == key_range]:
         node.rebuild.synced(pair)
     assert node.rebuilding and not node._unrebuilt_copy(KEY, record)
+
+
+def test_a_replayed_timer_frees_no_room_in_the_deferred_cap_and_a_request_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_shadow_step``: the cap counts the requests and messages still held; a
+    replayed timer leaves the count as it was, a replayed request lowers it by one.
+    Cap 3: a timer and three gets held; the timeout replays the timer (3 held), the
+    next step the first get (2). Mutants: the timer's replay counted (``"fire"``
+    misspelt), the count set to 1 or lowered by 2."""
+    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 3)
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    cluster.restart("n3")
+    n3, now = cluster.node("n3"), cluster.now
+    assert n3.fire(now, AntiEntropyRound()) == []
+    for request_id in (1, 2, 3):
+        assert n3.client_request(now, GetRequest(request_id, KEY, r=1)) == []
+    later = now + cluster.config.shadow_round_s
+    n3.fire(later, ShadowRound())
+    assert n3.shadow is not None and n3.shadow.kept == 3
+    n3.fire(later, ShadowRound())
+    assert n3.shadow is not None and n3.shadow.kept == 2
