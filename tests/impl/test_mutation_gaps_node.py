@@ -3,28 +3,44 @@ score"): what the node records when its engine fails and when it drops messages.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import math
+import re
 
 import pytest
 
+import impl.node
 from impl import membership
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Send, SetTimer
 from impl.errors import InvalidValueError, StorageError
-from impl.messages import Gossip, HintAck, PutRequest, ReplicaPut, ReplicaPutAck
+from impl.messages import (
+    GetRequest,
+    Gossip,
+    HintAck,
+    PutRequest,
+    ReadRepair,
+    ReplicaPut,
+    ReplicaPutAck,
+)
 from impl.node import (
     HEARTBEAT_STRIDE,
     MAX_GENERATION_DIFFERENCE,
     OP_ID_BASE_META,
+    REBUILDING_META,
+    STORE_RENEWED_META,
     Node,
     heartbeat_generation,
 )
+from impl.positions import position_of
+from impl.reaping import REAP_ATTEMPTS
+from impl.restore_guard import start_generation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
-from impl.timers import AntiEntropyRound, GossipRound, HintScan
-from impl.versions import key_actor, lifetime_actor, values
+from impl.timers import AntiEntropyRound, GossipRound, HintScan, ReapCheck, ShadowRound
+from impl.versions import _write_key_epochs, key_actor, lifetime_actor, read_key_epochs, values
 from tests.conftest import InternalErrors
 from tests.impl.test_node_driver import make_config
 
@@ -370,3 +386,309 @@ def test_a_beat_exactly_the_largest_generation_difference_ahead_is_taken() -> No
     node._take_beats(100.0, "n2", membership.beats_to_bytes({"n2": (ahead, 1, 0),
                                                              "n3": (ahead + 1, 1, 0)}))
     assert node.heartbeats.get("n2") == (ahead, 1) and "n3" not in node.heartbeats
+
+
+# ---------------------------------------------------------------- session 31: more of
+# ``impl/node.py`` under mutmut (docs/refinement.md, "Session 31: more of impl/node.py").
+
+
+def test_a_failed_reap_check_is_retried_doubling_its_wait_up_to_the_last_attempt() -> None:
+    """``_reap_check_failed``: attempt ``failed + 1``, due ``max(tombstone_grace_s,
+    request_timeout) * 2 ** (attempt - 1)`` later, counted; none after
+    :data:`impl.reaping.REAP_ATTEMPTS` checks. Mutants: the attempt or the wait
+    counted otherwise, the attempt not carried, the count not one a retry, a last
+    retry too many."""
+    node = _node()
+    config = node.config
+    wait = max(config.tombstone_grace_s, config.request_timeout)
+    assert node._reap_check_failed(10.0, KEY, 0) == [SetTimer(ReapCheck(KEY, 1), 10.0 + wait)]
+    assert node._reap_check_failed(10.0, KEY, 2) == [
+        SetTimer(ReapCheck(KEY, 3), 10.0 + wait * 4)]
+    assert node.stats["reap-check-retries"] == 2
+    assert node._reap_check_failed(10.0, KEY, REAP_ATTEMPTS - 2) == [
+        SetTimer(ReapCheck(KEY, REAP_ATTEMPTS - 1), 10.0 + wait * 2 ** (REAP_ATTEMPTS - 2))]
+    assert node._reap_check_failed(10.0, KEY, REAP_ATTEMPTS - 1) == []
+    assert node.stats["reap-check-retries"] == 3
+
+
+def test_a_discarded_input_leaves_no_generation_to_put_back_at_the_next_one() -> None:
+    """``_discard_writes`` forgets the generation the input advanced from: a later
+    input that advances and is discarded puts back the one it advanced from.
+    Mutants: ``""`` kept as the one advanced from (the next discard set it); an
+    advance counted by 2."""
+    node = _node()
+    assert node.guard is not None and node.guard.confirmed
+    node._discard_writes()
+    before = node.guard.generation
+    node._advance_generation(1.0)
+    assert node.guard.generation != before
+    assert node.stats["generation-advanced"] == 1
+    node._discard_writes()
+    assert node.guard.generation == before
+
+
+def test_a_failed_persist_restages_no_generation_the_node_never_advanced() -> None:
+    """``_restage_generation`` stages the count again only after an advance.
+    Mutant: ``or`` (an ``incarnation`` write and a sync staged after every failed
+    persist)."""
+    node = _node()
+    node.storage.take()
+    node.persist_failed(1.0, StorageError("disk full"))
+    assert node.storage.take() == []
+    node._advance_generation(2.0)
+    node.storage.take()
+    node.persist_failed(3.0, StorageError("disk full"))
+    assert [type(w).__name__ for w in node.storage.take()] == ["WriteMeta", "SyncStorage"]
+
+
+def test_a_reap_check_reads_every_target_as_an_internal_get_of_its_attempt() -> None:
+    """``_reap_check``: at a replica of the key with no reap of it due, a get at
+    R = N whose answer goes nowhere (``ReplyTo.internal``) and that carries the
+    check's attempt: timed out, it is retried at the next attempt, no client
+    answered; counted once. Nothing at a node with the key's reap due, nor at a node
+    not among its replicas. Mutants: R of the configuration, not internal (the
+    timeout answers an error Reply), the attempt dropped (retried at 1), the
+    guards inverted or joined by ``and``, the count."""
+    node = _node()
+    effects = node._reap_check(1.0, ReapCheck(KEY, 3))
+    assert node.stats["reap-checks"] == 1
+    (coordination,) = node.gets.coordinations.values()
+    assert coordination.r == 3 and coordination.reply_to.internal
+    assert {e.dest for e in effects if isinstance(e, Send)} == {"n2", "n3"}
+    (timeout,) = [e.timer for e in effects if isinstance(e, SetTimer)]
+    retried = node.fire(coordination.deadline, timeout)
+    wait = max(node.config.tombstone_grace_s, node.config.request_timeout)
+    assert retried == [SetTimer(ReapCheck(KEY, 4), coordination.deadline + wait * 8)]
+    node.reaper.due[KEY] = None  # type: ignore[assignment]
+    assert node._reap_check(2.0, ReapCheck(KEY)) == []
+    assert node.stats["reap-checks"] == 1
+    other = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+    other.start(0.0)
+    key = next(k for k in (b"k%d" % i for i in range(100))
+               if "n1" not in other.preference_list(k)[:3])
+    assert other._reap_check(1.0, ReapCheck(key)) == []
+    assert other.stats["reap-checks"] == 0
+
+
+def test_a_key_is_busy_while_this_node_coordinates_or_forwards_a_request_of_it() -> None:
+    """``_busy`` (a reap waits for it): a put or a get this node coordinates, or a
+    get it forwarded, of that key; each alone is enough, and another key's is not.
+    Mutants: ``and`` for either ``or``, ``!=`` for any ``==``."""
+    def fresh() -> Node:
+        node = Node("n1", make_config(5, n=3, r=2, w=2), MemoryStorage("always"), seed=1)
+        node.start(0.0)
+        return node
+
+    probe = fresh()
+    keys = [b"k%d" % i for i in range(200)]
+    mine = [k for k in keys if "n1" in probe.preference_list(k)[:3]][:2]
+    theirs = [k for k in keys if "n1" not in probe.preference_list(k)[:3]][:2]
+    put = fresh()
+    put.client_request(1.0, PutRequest(1, mine[0], b"v", b"", None, "c1"))
+    assert put.puts.coordinations and put._busy(mine[0]) and not put._busy(mine[1])
+    get = fresh()
+    get.client_request(1.0, GetRequest(1, mine[0]))
+    assert get.gets.coordinations and get._busy(mine[0]) and not get._busy(mine[1])
+    forwarded = fresh()
+    forwarded.client_request(1.0, GetRequest(1, theirs[0]))
+    assert forwarded.forwarder.forwardings and not forwarded.gets.coordinations
+    assert forwarded._busy(theirs[0]) and not forwarded._busy(theirs[1])
+
+
+def _restarted_single_node(**changes: object) -> tuple[Node, MemoryStorage]:
+    """A one-node cluster (N = R = W = 1) that stored ``KEY`` and ``b"kept"``,
+    restarted on its store (not fresh: its second start)."""
+    storage = MemoryStorage("always")
+    config = make_config(1, n=1, r=1, w=1, **changes)
+    first = Node("n1", config, storage, seed=1)
+    persist(storage, first.start(0.0))
+    for i, key in enumerate((KEY, b"kept")):
+        persist(storage, first.client_request(1.0, PutRequest(i, key, b"v", b"", None, "c1")))
+    node = Node("n1", config, storage, seed=1, now=2.0)
+    persist(storage, node.start(2.0))
+    assert node.record(KEY) is not None and not node._fresh
+    return node, storage
+
+
+def test_a_store_set_aside_takes_the_count_above_the_start_heard_and_a_new_actor() -> None:
+    """``_set_aside`` of a store that held data: every version but the ones taken
+    since the round timed out goes, the ``incarnation`` entry is one above the
+    count heard, the generation is that start's (its name, seed and time), the
+    actor a new lifetime's (with key epochs), the time is noted, counted at each
+    set-aside and logged word for word. Mutants: the count one more, the entry's
+    name or value, the name or seed left out, the actor's seed or epochs, the
+    count set to 1, the log line or its part for the keys kept."""
+    node, _ = _restarted_single_node(actor_epochs=True)
+    assert node.guard is not None
+    node.guard.taken = {b"kept"}
+    expected_actor = lifetime_actor(copy.deepcopy(node.storage), "n1", seed=1, now=5.0,
+                                    epochs=True, per_start=True)
+    node._set_aside(5.0, "9.ab")
+    assert node.record(KEY) is None and node.record(b"kept") is not None
+    assert node.storage.get_meta("incarnation") == b"10"
+    assert node.storage.get_meta(STORE_RENEWED_META) == b"5"
+    generation = start_generation(node.storage, "n1", 1, 5.0, 10)
+    assert node.guard.generation == generation
+    assert node.actor == expected_actor != "n1"
+    assert node.stats["restore-set-aside"] == 1
+    assert (f"5.000 store older than a start peers saw (9.ab): 1 keys and 0 hints set "
+            f"aside, generation {generation}; 1 keys first written since the shadow round "
+            "timed out kept") in node.log
+    node.guard.taken = set()
+    node._set_aside(6.0, "12.cd")
+    assert node.stats["restore-set-aside"] == 2
+    assert node.log[-2] == ("6.000 store older than a start peers saw (12.cd): 1 keys and "
+                            f"0 hints set aside, generation {node.guard.generation}")
+    assert node.guard.generation.startswith("13.")
+
+
+def test_a_fresh_store_told_of_a_later_start_takes_the_count_above_it_only_once() -> None:
+    """``_set_aside`` of a fresh store: the generation only (nothing to set aside),
+    one above the count heard, for this node's name and seed, logged word for word;
+    no longer fresh after it, so a second one sets aside what it wrote since.
+    Mutants: the count one more, the entry's name or value, the name or seed left
+    out, still fresh after it, the log line."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(1, n=1, r=1, w=1), storage, seed=1)
+    assert node._fresh and node.guard is not None
+    node._set_aside(5.0, "7.ab")
+    assert node.storage.get_meta("incarnation") == b"8"
+    generation = start_generation(node.storage, "n1", 1, 5.0, 8)
+    assert node.guard.generation == generation
+    assert node.stats["restore-fresh-renewed"] == 1
+    assert node.log[-2] == (f"5.000 a new store told of a later start (7.ab): generation "
+                            f"{generation}, nothing set aside")
+    persist(storage, node._finish([]))
+    persist(storage, node.client_request(6.0, PutRequest(1, KEY, b"v", b"", None, "c1")))
+    node._set_aside(7.0, "9.ab")
+    assert node.record(KEY) is None and node.stats["restore-set-aside"] == 1
+
+
+def test_a_rebuild_begins_durably_counted_and_logged_and_ends_so() -> None:
+    """``_begin_rebuild`` of a member's store with ranges: the ``rebuilding`` entry
+    b"1", counted at each begin, logged word for word (``again``: a restart's, saying
+    so; by default not); ``_rebuilt``: the entry emptied, counted at each end,
+    logged. Mutants: the test inverted, the entry's value, the counts, the log lines
+    or their parts, ``again`` true by default."""
+    node = _node()
+    node._begin_rebuild(3.0)
+    pending = len(node.rebuild.pending)
+    assert node.rebuilding and pending > 0
+    assert node.storage.get_meta(REBUILDING_META) == b"1"
+    assert node.log[-1] == ("3.000 rebuilding a replaced disk: its empty copies do not "
+                            "count towards R until anti-entropy completed "
+                            f"{pending} exchanges (range, replica)")
+    node._begin_rebuild(4.0, again=True)
+    assert node.stats["rebuilding"] == 2
+    assert node.log[-1].startswith("4.000 rebuilding a replaced disk (restarted before it "
+                                   "was rebuilt): its empty copies do not count")
+    node._now = 5.0
+    node._rebuilt()
+    node._rebuilt()
+    assert node.storage.get_meta(REBUILDING_META) == b""
+    assert node.stats["rebuilt"] == 2
+    assert node.log[-1] == ("5.000 rebuilt: anti-entropy completed an exchange with every "
+                            "replica of every range since the disk was replaced")
+
+
+def test_reap_checks_follow_a_merge_only_in_safe_mode_with_checks_on_of_a_checked_message(
+        ) -> None:
+    """``_reap_checks``: the keys a merge turned into tombstones get a check due at
+    once, in key order, only with ``delete_mode = "safe"`` and ``reap_checks``, and
+    only after the messages that carry a missed copy (a read repair, not a gossip);
+    the keys noted are forgotten either way. Mutants: ``and`` for the first ``or``,
+    either test inverted, the mode misspelt, the message's type not read."""
+    repair = object.__new__(ReadRepair)
+    node = _node()
+    node._tombstoned = {KEY, b"apple"}
+    assert node._reap_checks(1.0, repair) == [SetTimer(ReapCheck(b"apple"), 1.0),
+                                             SetTimer(ReapCheck(KEY), 1.0)]
+    assert node._tombstoned == set()
+    node._tombstoned = {KEY}
+    assert node._reap_checks(1.0, object.__new__(Gossip)) == []
+    assert node._tombstoned == set()
+    unchecked = Node("n1", make_config(3, n=3, r=2, w=3, reap_checks=False),
+                     MemoryStorage("always"), seed=1)
+    unchecked._tombstoned = {KEY}
+    assert unchecked._reap_checks(1.0, repair) == []
+
+
+def test_a_pinned_key_is_unpinned_by_a_let_go_and_by_a_reap_with_a_new_epoch() -> None:
+    """``_unpin`` (a copy holding no counter of the key's actor went): the key's pin
+    goes, the epoch counter stays; ``_renew_actor`` (a reap forgot the copy): the
+    pin goes and the counter counts one up. Mutants: the actor or the key left out,
+    ``held`` true or left out."""
+    node = Node("n1", make_config(3, n=3, r=2, w=3, actor_epochs=True),
+                MemoryStorage("always"), seed=1)
+    _write_key_epochs(node.storage, node.actor, 0, {KEY: 0, b"other": 0})
+    node._unpin(KEY)
+    assert read_key_epochs(node.storage, node.actor) == (0, {b"other": 0})
+    node._renew_actor(b"other")
+    assert read_key_epochs(node.storage, node.actor) == (1, {})
+
+
+@pytest.mark.parametrize("down", [("n1",), ("n1", "n2")])
+def test_a_shadow_round_that_times_out_says_after_how_long_and_who_was_silent(
+        down: tuple[str, ...]) -> None:
+    """``_shadow_step`` at the round's timeout logs its length, the peers silent
+    (comma-separated) and, only when none answered, that the store serves
+    unconfirmed; then the inputs it replays. Mutants: the log line None, the length
+    ``now + started``, the separator, the no-answer part always, never or inverted."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4, shadow_round_s=1.5)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    for name in (*down, "n3"):
+        cluster.crash(name)
+    cluster.restart("n3")
+    cluster.client().put(b"alone", b"a", w=1, coordinator="n3")
+    (line,) = [line for line in cluster.node("n3").log if "shadow round timed out" in line]
+    silent = ", ".join(down)
+    part = ("; no peer answered: serving this store unconfirmed (a restored store is set "
+            "aside only once a peer tells it)") if len(down) == 2 else ""
+    said = (f"shadow round timed out after 1.500 s, no gossip from {silent}{part}; "
+            "replaying ")
+    assert re.fullmatch(re.escape(said) + r"\d+ deferred inputs", line.split(" ", 1)[1])
+
+
+def test_a_rebuilding_nodes_copy_of_a_range_not_rebuilt_does_not_count_though_not_empty(
+        ) -> None:
+    """``_unrebuilt_copy``: while rebuilding, a copy holding a version of a key whose
+    range is not rebuilt yet does not count either. Mutants: ``and`` for ``or`` (only
+    an empty copy of such a range), the range of None (every key not rebuilt)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    persist(storage, node.client_request(1.0, PutRequest(7, KEY, b"milk", b"", None, "c1")))
+    record = node.record(KEY)
+    assert record is not None and not record.is_empty
+    assert not node._unrebuilt_copy(KEY, record)
+    node._begin_rebuild(2.0)
+    assert node._unrebuilt_copy(KEY, record)
+    key_range = node.anti_entropy.trees.range_of(position_of(KEY))
+    for pair in [pair for pair in node.rebuild.pending if pair[0] == key_range]:
+        node.rebuild.synced(pair)
+    assert node.rebuilding and not node._unrebuilt_copy(KEY, record)
+
+
+def test_a_replayed_timer_frees_no_room_in_the_deferred_cap_and_a_request_one(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_shadow_step``: the cap counts the requests and messages still held; a
+    replayed timer leaves the count as it was, a replayed request lowers it by one.
+    Cap 3: a timer and three gets held; the timeout replays the timer (3 held), the
+    next step the first get (2). Mutants: the timer's replay counted (``"fire"``
+    misspelt), the count set to 1 or lowered by 2."""
+    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 3)
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    cluster.restart("n3")
+    n3, now = cluster.node("n3"), cluster.now
+    assert n3.fire(now, AntiEntropyRound()) == []
+    for request_id in (1, 2, 3):
+        assert n3.client_request(now, GetRequest(request_id, KEY, r=1)) == []
+    later = now + cluster.config.shadow_round_s
+    n3.fire(later, ShadowRound())
+    assert n3.shadow is not None and n3.shadow.kept == 3
+    n3.fire(later, ShadowRound())
+    assert n3.shadow is not None and n3.shadow.kept == 2
