@@ -152,6 +152,9 @@ def _entry(
 _WRITE = {"put_acknowledged": 3, "converged_after_a_write": 4}
 # ... and a get begins after it (so read_your_writes is not vacuous).
 _WRITE_READ = {**_WRITE, "read_after_acknowledged_write": 6}
+# Two clients' puts under a drop, kept as siblings (the two-client entries that keep them).
+_TWO_WRITERS_DROP = {**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
+                     "anti_entropy_repairs": 2}
 # A put at W = 1 (acknowledged at once) on two nodes (the forgetful-client entries).
 _WRITE1 = {"put_acknowledged": 1, "converged_after_a_write": 2}
 # The delete-fallback entries' common witnesses (a get reads a fallback, then a delete).
@@ -281,8 +284,7 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "every property holds",
         distinct_states=4_366,
         transitions=23_796, depth=9,
-        found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
-               "anti_entropy_repairs": 2},
+        found=_TWO_WRITERS_DROP,
     ),
     _entry(
         "dvv-two-keys-drop",
@@ -291,16 +293,14 @@ DEFAULT_SUITE: tuple[SuiteEntry, ...] = (
         "a put to one key never changes the other's copies (22,756 states)",
         distinct_states=22_756,
         transitions=124_962, depth=9,
-        found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
-               "anti_entropy_repairs": 2},
+        found=_TWO_WRITERS_DROP,
     ),
     _entry(
         "dvv-two-clients-drop",
         "dotted version vectors under the same workload and fault: every property holds",
         distinct_states=7_099,
         transitions=36_984, depth=9,
-        found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
-               "anti_entropy_repairs": 2},
+        found=_TWO_WRITERS_DROP,
     ),
     _entry(
         "sloppy-no-handoff",
@@ -809,8 +809,7 @@ SOAK_SUITE: tuple[SuiteEntry, ...] = (
         "crash of n2 or n4, a replica of both keys, is what ties the keys together",
         distinct_states=527_110,
         transitions=3_142_820, depth=12,
-        found={**_WRITE, "siblings_stored": 2, "coordinator_times_out": 3,
-               "anti_entropy_repairs": 2},
+        found=_TWO_WRITERS_DROP,
     ),
     _entry(
         "sloppy-two-clients-drop-crash",
