@@ -122,10 +122,12 @@ def test_a_projection_needs_its_key() -> None:
     assert projected_families(put, state, None) == ("put",)
 
 
-def test_a_put_id_spent_elsewhere_is_not_put_again() -> None:
-    """The encoding's put of p needs p not performed elsewhere, and ``put p elsewhere``
-    needs p performed nowhere: after it, Z3 finds no step of either family for p (a
-    guard the forward agreement cannot see: it only refuses steps)."""
+def test_another_keys_steps_spend_a_put_id_or_a_budget_only() -> None:
+    """What the forward agreement cannot see (it refuses steps, it does not miss a
+    guard or a frame): the encoding's put of p needs p not performed elsewhere, and
+    ``put p elsewhere`` needs p performed nowhere, so after it Z3 finds no step of
+    either family for p; another key's steps change only ``elsewhere``, ``drops`` and
+    ``duplicates``."""
     check = EdgeCheck(entry(NAME).config, relations=RELATIONS, key="k")
     for step in check.steps:
         if step.family in ("put", "put elsewhere") and step.name.startswith("put 1 "):
@@ -133,6 +135,13 @@ def test_a_put_id_spent_elsewhere_is_not_put_again() -> None:
             solver.add(step.formula, check.x.elsewhere[0])
             assert solver.check() == z3.unsat, step.name
     assert sum(s.family == "put elsewhere" for s in check.steps) == check.shape.puts
+    # another key's steps change nothing of this key's but what the keys share: no
+    # store, message, record, hint, nor acknowledgement (an over-approximated step
+    # that did would pass the forward agreement)
+    shared = {"drops", "duplicates", *(f"elsewhere[{p + 1}]" for p in range(check.shape.puts))}
+    others = [s for s in check.steps if s.family.endswith(" elsewhere")]
+    assert len(others) == check.shape.puts + 2
+    assert all(s.changes <= shared and not s.exact for s in others)
 
 
 # -- teeth ---------------------------------------------------------------------------------
