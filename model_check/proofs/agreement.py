@@ -150,13 +150,11 @@ def check_projections(
     # outside the encoding, and so is everything after it:
     # its edges are counted as not encoded, not checked
     frontier: list[tuple[Any, str]] = [(initial, "")]
-    states = 0
     checking = [0.0 for _ in projections]
     while frontier:
         following: list[tuple[Any, str]] = []
         for state, outside in frontier:
             successors = list(model.successors(state))
-            states += 1
             for j, (check, causal, result) in enumerate(projections):
                 result.states += 1
                 if outside:
