@@ -2,9 +2,11 @@
 is abstracted one key at a time (model_check/proofs/mapping.py ``abstract_state`` with a
 key), another key's actions are stutters of the projection or the steps of
 ``transition._other_key_steps`` (a put id or a fault budget spent elsewhere), and the
-suite's two-key entry agrees edge by edge, per key, both ways; a spec that lets one key's
-put write the other key's store, a projection that filters nothing and an encoding whose
-other key's drops spend no budget are each caught."""
+suite's two-key entry agrees edge by edge, per key, both ways, and the inductive
+invariants stay inductive over a key's projection (docs/proofs.md, "Two keys (session
+32)"). A spec that lets one key's put write the other key's store, a projection that
+filters nothing and an encoding whose other key's drops spend no budget are each caught;
+keys sharing a copy break the induction."""
 
 from __future__ import annotations
 
