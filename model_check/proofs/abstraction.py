@@ -25,7 +25,11 @@ properties talk about:
 - with deletes (``Shape.deletes``), ``live[n][p]``: ``n``'s store holds put ``p``'s
   own version (not only a version whose history contains it), and ``alive[p]``: a
   message, hint or coordination record does;
-- the fault budgets spent on drops, duplicates, crashes and disk losses.
+- the fault budgets spent on drops, duplicates, crashes and disk losses;
+- with other keys (``Shape.other_keys``: the state is the *projection* onto one
+  key of a configuration with several, :func:`model_check.proofs.mapping.abstract_state`),
+  ``elsewhere[p]``: put ``p`` was performed on another key (its put id is spent;
+  nothing of this key's holds it). The fault budgets are shared by the keys.
 
 The parameters (fixed unknowns) are each hint payload's coverage, each put's true
 history ``hist[p][q]`` (``hist[p][p]`` holds), which puts are deletes
@@ -100,6 +104,9 @@ class Shape:
     #: restores from a backup (``faults.restores``): the ``restores`` counter and the
     #: inexact ``restore`` step are kept (docs/refinement.md, "Restore from a backup")
     restores: bool = False
+    #: the projection onto one key of a configuration with several (session 32): the
+    #: ``elsewhere`` variables and the steps of another key's actions are kept
+    other_keys: bool = False
 
     @property
     def pairs(self) -> list[tuple[int, int]]:
@@ -137,6 +144,8 @@ class AbstractState:
     names: dict[str, Term] = field(default_factory=dict)
     #: restores made (None: a shape without restores)
     restores: Term | None = None
+    #: [put]: the put was performed on another key (empty: a shape of one key)
+    elsewhere: tuple[Term, ...] = ()
 
     def variables(self) -> dict[str, Term]:
         """Every term by a stable name (for substitution and display)."""
@@ -192,6 +201,7 @@ def _state(shape: Shape, prefix: str) -> AbstractState:
         None if shape.change is None else ring_state(shape.change, nodes, shape.puts, b, i),
         names,
         i("restores") if shape.restores else None,
+        tuple(b(f"elsewhere[{p + 1}]") for p in puts) if shape.other_keys else (),
     )
 
 
@@ -320,6 +330,7 @@ def initial(x: AbstractState, params: Params) -> Term:
         *[f for table in (x.store, x.wmsg, x.rmsg, x.held, x.live) for row in table
           for f in row],
         *x.alive,
+        *x.elsewhere,
         *x.hint.values(),
         *x.rec_acked.values(),
         *x.rec_deleted.values(),
@@ -359,6 +370,8 @@ def describe(m: Any, x: AbstractState, params: Params) -> str:
                 facts.append(f"{what} {{{', '.join(where)}}}")
         if bool_of(m, x.alive[p]):
             facts.append("its own version in a message, hint or record")
+        if x.elsewhere and bool_of(m, x.elsewhere[p]):
+            facts.append("performed on another key")
         if shape.deletes and bool_of(m, params.tomb[p]):
             deleted = [str(q + 1) for q in range(shape.puts)
                        if q != p and bool_of(m, params.hist[p][q])]

@@ -21,6 +21,12 @@ merges may lose a version (lww, server-vclock, client clocks after a blind
 rewrite, dvv after amnesia with the naive actor) is checked against the lossy
 rule, and the causal rule's refusals are counted (they are the lossy merges, the
 steps behind the durability violations of those configurations).
+
+A configuration of several keys is checked once per key (:func:`check_projections`,
+session 32), on one walk: each edge is compared with the encoding of the state's
+projection onto the key (:func:`~model_check.proofs.mapping.abstract_state`); an
+action of another key must be a stutter of the projection or one of the steps of
+another key's actions (:func:`~model_check.proofs.mapping.projected_families`).
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ __all__ = [
     "agreement_json",
     "agreement_table",
     "check_graph",
+    "check_projections",
     "check_suite",
 ]
 
@@ -56,6 +63,7 @@ class GraphAgreement:
 
     name: str
     rule: str  # "causal" or "lossy": the store rule the edges were checked against
+    key: str = ""  # the key projected onto ("": the configuration's one key)
     states: int = 0  # distinct states walked
     checked_states: int = 0  # states whose edges were checked
     edges: int = 0  # edges compared (forward)
@@ -73,6 +81,12 @@ class GraphAgreement:
     seconds: float = 0.0
 
     @property
+    def label(self) -> str:
+        """The configuration's name, and the key projected onto if any
+        (``dvv-two-keys-drop [k]``)."""
+        return f"{self.name} [{self.key}]" if self.key else self.name
+
+    @property
     def ok(self) -> bool:
         """No spec edge the encoding refuses (forward) and no abstract successor
         Z3 proposes that the spec does not reach (backward); stutters, edges
@@ -80,49 +94,76 @@ class GraphAgreement:
         return self.forward_failures == 0 and self.backward_failures == 0
 
 
-def check_graph(
+def check_graph(name: str, config: Any, *, key: str | None = None,
+                **options: Any) -> GraphAgreement:
+    """Walk the reachable graph of ``config`` and check the encoding on its edges
+    (:func:`check_projections`, whose keyword ``options`` it takes: ``every``,
+    ``rule``, ``backward``, ``max_states``, ``shape``, ``relations``); ``key``: the
+    key whose projection is checked, for a configuration of several keys."""
+    return check_projections(name, config, keys=(key,), **options)[0]
+
+
+def check_projections(
     name: str,
     config: Any,
     *,
+    keys: Sequence[str | None] | None = None,
     every: int = 1,
     rule: str | None = None,
     backward: bool = True,
     max_states: int | None = None,
     shape: Shape | None = None,
     relations: Relations | None = None,
-) -> GraphAgreement:
+) -> list[GraphAgreement]:
     """Walk the reachable graph of ``config`` and check the encoding on the edges of
     every ``every``-th state (both directions; see the module docstring), against
     the ``rule`` store rule ("causal" or "lossy"; default: causal where the clocks
     are :func:`faithful`); ``max_states`` stops the walk early (a sample);
     ``shape``: the encoding's bounds, if not :func:`shape_of` the configuration's
     (a test's mutated encoding); ``relations``: transition relations to share with
-    other calls (:class:`~model_check.proofs.edges.EdgeCheck`)."""
+    other calls (:class:`~model_check.proofs.edges.EdgeCheck`).
+
+    ``keys``: the projections checked (session 32; default: every key of a
+    configuration of several, the one key of the others), on one walk of the
+    graph: one result per key, in that order. A spec edge is compared once per
+    projection; each result's seconds are its checks' and an equal share of the
+    walk's."""
     from spec import model
 
     start = time.perf_counter()
     if rule is None:
         rule = "causal" if faithful(config) else "lossy"
-    result = GraphAgreement(name, rule)
-    check = EdgeCheck(config, lossy_store if rule == "lossy" else causal_store, shape,
-                      relations)
-    causal = EdgeCheck(config, shape=shape, relations=relations) if rule == "lossy" else None
+    several = len(config.keys) > 1
+    if keys is None:
+        keys = tuple(config.keys) if several else (None,)
+    store_rule = lossy_store if rule == "lossy" else causal_store
+    projections = []
+    for key in keys:
+        check = EdgeCheck(config, store_rule, shape, relations, key=key)
+        causal = (EdgeCheck(config, shape=shape, relations=relations, key=key)
+                  if rule == "lossy" else None)
+        result = GraphAgreement(name, rule, key=key or "")
+        projections.append((check, causal, result))
     initial = model.initial_state(config)
     seen = {model.canonicalize(initial)}
     # a state first reached through an action the encoding does not cover is
     # outside the encoding, and so is everything after it:
     # its edges are counted as not encoded, not checked
     frontier: list[tuple[Any, str]] = [(initial, "")]
+    checking = [0.0 for _ in projections]
     while frontier:
         following: list[tuple[Any, str]] = []
         for state, outside in frontier:
             successors = list(model.successors(state))
-            result.states += 1
-            if outside:
-                result.not_encoded[f"after {outside}"] += len(successors)
-                result.edges += len(successors)
-            elif result.states % every == 0:
-                _check_state(check, causal, state, successors, result, backward)
+            for j, (check, causal, result) in enumerate(projections):
+                result.states += 1
+                if outside:
+                    result.not_encoded[f"after {outside}"] += len(successors)
+                    result.edges += len(successors)
+                elif result.states % every == 0:
+                    began = time.perf_counter()
+                    _check_state(check, causal, state, successors, result, backward)
+                    checking[j] += time.perf_counter() - began
             for action, after in successors:
                 canonical = model.canonicalize(after)
                 if canonical not in seen:
@@ -134,8 +175,10 @@ def check_graph(
                 following = []
                 break
         frontier = following
-    result.seconds = time.perf_counter() - start
-    return result
+    walking = (time.perf_counter() - start - sum(checking)) / len(projections)
+    for (_, _, result), spent in zip(projections, checking, strict=True):
+        result.seconds = walking + spent
+    return [result for _, _, result in projections]
 
 
 def _check_state(check: EdgeCheck, causal: EdgeCheck | None, state: Any,
@@ -185,10 +228,10 @@ SAMPLE_STATES, SAMPLE_EVERY = 1_000, 20
 
 def check_suite(*, all_edges: bool = False, names: Sequence[str] = (),
                 relations: Relations | None = None) -> list[GraphAgreement]:
-    """:func:`check_graph` over the suite's configurations (those named, or all)
-    that the encoding covers (one key; at most one membership change, a join or a
-    leave, :mod:`model_check.proofs.membership`; no force-remove):
-    every edge with ``all_edges``, else the default sample. Configurations of the
+    """:func:`check_graph` over the suite's configurations (those named, or all):
+    every edge with ``all_edges``, else the default sample; a configuration of
+    several keys once per key, on one walk (:func:`check_projections`: a result per
+    key, in the configuration's key order; session 32). Configurations of the
     same encoding bounds (:func:`~model_check.proofs.mapping.shape_of`) and store rule
     share one transition relation (the 44 entries need 56 relations, 23 of them
     distinct; building them was two thirds of the default sample's time: 42 CPU-s
@@ -203,25 +246,25 @@ def check_suite(*, all_edges: bool = False, names: Sequence[str] = (),
     for suite_entry in DEFAULT_SUITE:
         if names and suite_entry.name not in names:
             continue
-        if len(suite_entry.config.keys) != 1:
-            continue  # the encoding covers one key
         if all_edges:
-            out.append(check_graph(suite_entry.name, suite_entry.config,
-                                   relations=relations))
+            out += check_projections(suite_entry.name, suite_entry.config,
+                                     relations=relations)
         else:
             # an entry of a few dozen states is checked whole: every 20th of session
             # 23's 21- and 25-state entries is a leaf (no edge checked)
             small = (suite_entry.distinct_states or SAMPLE_STATES) < 5 * SAMPLE_EVERY
-            out.append(check_graph(suite_entry.name, suite_entry.config,
-                                   every=1 if small else SAMPLE_EVERY,
-                                   max_states=SAMPLE_STATES, relations=relations))
+            out += check_projections(suite_entry.name, suite_entry.config,
+                                     every=1 if small else SAMPLE_EVERY,
+                                     max_states=SAMPLE_STATES, relations=relations)
     return out
 
 
 def agreement_json(result: GraphAgreement) -> dict[str, Any]:
     """One configuration's figures as JSON."""
     return {
-        "name": f"agreement:{result.name}",
+        # a configuration of several keys: a row per key, "agreement:<name>[<key>]"
+        "name": f"agreement:{result.name}" + (f"[{result.key}]" if result.key else ""),
+        "key": result.key or None,
         "verdict": "agrees" if result.ok else "disagrees",
         "seconds": round(result.seconds, 3),
         "rule": result.rule,
@@ -241,7 +284,7 @@ def agreement_json(result: GraphAgreement) -> dict[str, Any]:
 
 def agreement_table(results: Sequence[GraphAgreement]) -> str:
     """The figures as a table (one line per configuration, then the totals)."""
-    width = max([len("configuration"), *(len(r.name) for r in results)])
+    width = max([len("configuration"), *(len(r.label) for r in results)])
     lines = [f"{'configuration':<{width}}  {'rule':<6} {'states':>7} {'checked':>7} "
              f"{'edges':>8} {'stutter':>7} {'exact':>6} {'lossy':>5} {'seconds':>7}  verdict"]
     for r in results:
@@ -252,7 +295,7 @@ def agreement_table(results: Sequence[GraphAgreement]) -> str:
         if r.outside:
             extra += f" ({r.outside} outside the bounds)"
         lines.append(
-            f"{r.name:<{width}}  {r.rule:<6} {r.states:>7} {r.checked_states:>7} "
+            f"{r.label:<{width}}  {r.rule:<6} {r.states:>7} {r.checked_states:>7} "
             f"{r.edges:>8} {r.stutters:>7} {r.exact_proposals:>6} {r.causal_refusals:>5} "
             f"{r.seconds:>7.1f}  {verdict}{extra}")
         for text in r.disagreements + r.exact_disagreements:

@@ -10,10 +10,12 @@ the read and write sets intersect) is printed without it too, one clause a line.
 Without proof names (or with ``--all-edges``) it then
 checks the invariants' encoding against the spec on the edges of every suite
 configuration (the membership ones with their one change:
-:mod:`model_check.proofs.membership`; :mod:`model_check.proofs.agreement`): a
+:mod:`model_check.proofs.membership`; the one of two keys once per key, projected
+onto it; :mod:`model_check.proofs.agreement`): a
 sample by default, every
 edge with ``--all-edges``; a table of edges compared per configuration and time
 (in JSON, one more row per configuration, ``"name": "agreement:<configuration>"``,
+``"agreement:<configuration>[<key>]"`` per key of a configuration of several,
 ``"verdict": "agrees"`` or ``"disagrees"``, with the figures). Exit status 0 iff
 every proof run is proved, every twin refuted and every configuration agrees; 1
 otherwise; 2 for a usage error (an unknown proof name lists the names).

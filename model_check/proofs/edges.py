@@ -15,7 +15,11 @@ Theory of operation
   a duplicated message). An action kind the encoding has no family for is
   counted as *not encoded*, not an error (membership changes have their
   families: :mod:`model_check.proofs.membership`); an edge with more
-  distinct hint payloads than the bounds as *outside the bounds*.
+  distinct hint payloads than the bounds as *outside the bounds*. For a
+  configuration of several keys an :class:`EdgeCheck` checks the projection onto
+  one of them (session 32): an action of another key stands for the steps
+  :func:`~model_check.proofs.mapping.projected_families` names (a stutter, a put id
+  or a fault budget spent elsewhere).
 - *backward*, for the exact steps (:meth:`EdgeCheck.exact_successors`): every
   abstract successor Z3 allows by an exact step from a state's abstraction
   (models enumerated and blocked) must be the abstraction of one of the state's
@@ -40,9 +44,9 @@ import z3
 from model_check.proofs.abstraction import AbstractState, Invariant, Params, Shape, Term, new_states
 from model_check.proofs.mapping import (
     abstract_state,
-    families,
     hint_payloads,
     payload_coverage,
+    projected_families,
     put_histories,
     shape_of,
 )
@@ -179,13 +183,19 @@ def _relation(shape: Shape, store_rule: StoreRule, relations: Relations | None) 
 class EdgeCheck:
     """Both checks for one configuration (see the module docstring); ``relations``:
     a cache of transition relations to take this one from, or to add it to
-    (:data:`Relations`; None: built for this check alone)."""
+    (:data:`Relations`; None: built for this check alone); ``key``: for a
+    configuration of several keys, the key whose projection is checked (session 32:
+    :func:`~model_check.proofs.mapping.abstract_state`; raises ProofInputError
+    without it)."""
 
     def __init__(self, config: Any, store_rule: StoreRule = causal_store,
-                 shape: Shape | None = None, relations: Relations | None = None) -> None:
+                 shape: Shape | None = None, relations: Relations | None = None,
+                 key: str | None = None) -> None:
         self.config = config
         self.lossy = store_rule is not causal_store
-        self.shape = shape or shape_of(config)
+        self.shape = shape or shape_of(config, key=key)
+        #: the key projected onto (None: the configuration's one key, nothing filtered)
+        self.key = key if len(config.keys) > 1 else None
         self.x, self.y, self.params, self.steps, consts = _relation(
             self.shape, store_rule, relations)
         self._consts: dict[int, Named] = consts  # step index -> its constants, on first use
@@ -236,7 +246,7 @@ class EdgeCheck:
         last, answer = self._numbered
         if len(last) == len(states) and all(a is b for a, b in zip(last, states, strict=True)):
             return answer  # type: ignore[no-any-return]
-        payloads = hint_payloads(*states)
+        payloads = hint_payloads(*states, key=self.key)
         answer = (None if len(payloads) > self.shape.payloads
                   else ({p: u for u, p in enumerate(payloads)}, payloads))
         self._numbered = (states, answer)
@@ -248,15 +258,15 @@ class EdgeCheck:
         ``ids`` is the last numbering's (a state among that numbering's states)."""
         last, answer = self._numbered
         if answer is None or answer[0] is not ids or not any(s is state for s in last):
-            return abstract_state(state, self.shape, ids)
+            return abstract_state(state, self.shape, ids, self.key)
         found = self._abstracted.get(id(state))
         if found is None:
-            found = self._abstracted[id(state)] = abstract_state(state, self.shape, ids)
+            found = self._abstracted[id(state)] = abstract_state(state, self.shape, ids, self.key)
         return found
 
     def _parameters(self, states: Sequence[Any], payloads: list[Any]) -> dict[str, Any]:
-        values: dict[str, Any] = payload_coverage(states[-1], payloads, self.shape)
-        values.update(put_histories(states, self.shape))
+        values: dict[str, Any] = payload_coverage(states[-1], payloads, self.shape, self.key)
+        values.update(put_histories(states, self.shape, self.key))
         values.update(self.budgets)
         values.update(self.tombstones)
         return values
@@ -283,7 +293,7 @@ class EdgeCheck:
         key_before = tuple(before.values())
         out: list[str | None] = []
         for action, post in successors:
-            wanted = families(action)
+            wanted = projected_families(action, pre, self.key)
             if wanted is None:
                 out.append(NOT_ENCODED)
                 continue
@@ -320,8 +330,8 @@ class EdgeCheck:
             return None
         ids, payloads = numbered
         k = next(j for j, step in enumerate(self.steps) if step.name == name)
-        before = abstract_state(pre, self.shape, ids)
-        after = abstract_state(post, self.shape, ids)
+        before = abstract_state(pre, self.shape, ids, self.key)
+        after = abstract_state(post, self.shape, ids, self.key)
         if any(before[n] != after[n] for n in before if n not in self.steps[k].changes):
             return False
         values = self._parameters((pre, post), payloads)
@@ -340,7 +350,7 @@ class EdgeCheck:
             else:
                 ids, payloads = numbered
                 values = self._parameters((state,), payloads)
-                values.update(abstract_state(state, self.shape, ids))
+                values.update(abstract_state(state, self.shape, ids, self.key))
             self._held = (state, values)
         if values is None:
             return None

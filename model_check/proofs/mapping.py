@@ -6,7 +6,9 @@ Theory of operation
 -------------------
 :func:`abstract_state` is the abstraction function: a spec state onto the
 variables of the encoding (one key; hint payloads numbered per edge, in the spec's
-canonical payload order, by :func:`hint_payloads`).
+canonical payload order, by :func:`hint_payloads`); for a configuration of several
+keys, the projection onto one of them (session 32), with
+:func:`projected_families` for the steps that may stand for another key's action.
 :func:`shape_of` gives a configuration's bounds, :func:`faithful` whether its
 clocks allow the causal store rule, and :func:`families` which steps of the
 encoding may stand for a spec action.
@@ -28,12 +30,14 @@ from model_check.proofs.membership import abstract_ring, change_of
 __all__ = [
     "PAYLOADS",
     "abstract_state",
+    "action_key",
     "covered_puts",
     "faithful",
     "families",
     "hint_payloads",
     "lossy_configurations",
     "payload_coverage",
+    "projected_families",
     "put_histories",
     "shape_of",
 ]
@@ -69,15 +73,24 @@ def lossy_configurations() -> frozenset[str]:
     return frozenset(e.name for e in DEFAULT_SUITE if not faithful(e.config))
 
 
-def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
-    """The encoding's bounds for a spec configuration (one key; raises
-    ProofInputError for more)."""
+def shape_of(config: Any, payloads: int = PAYLOADS, key: str | None = None) -> Shape:
+    """The encoding's bounds for a spec configuration, or for its projection onto
+    ``key`` (session 32: a configuration of several keys is abstracted one key at a
+    time, :func:`abstract_state`). Raises ProofInputError for several keys without
+    ``key``, a key the configuration does not have, or several keys with a
+    membership change (the ring's abstraction is of one key)."""
     from spec.step import plan_of
 
-    if len(config.keys) != 1:
-        raise ProofInputError("the encoding covers configurations with one key")
+    several = len(config.keys) > 1
+    if key is None:
+        if several:
+            raise ProofInputError("the encoding covers one key: name the key to project onto")
+        key = config.keys[0]
+    elif key not in config.keys:
+        raise ProofInputError(f"the configuration has no key {key!r}")
+    if several and config.membership:
+        raise ProofInputError("the projection onto one key covers a fixed ring")
     plan = plan_of(config)
-    key = config.keys[0]
     nodes = tuple(config.all_nodes)  # with joining nodes (spec.config)
     return Shape(
         nodes=nodes,
@@ -93,6 +106,7 @@ def shape_of(config: Any, payloads: int = PAYLOADS) -> Shape:
         deletes=bool(plan.tombstones),
         reap_mode=config.delete_mode,
         restores=bool(getattr(config, "restores", 0)),
+        other_keys=several,
     )
 
 
@@ -106,13 +120,14 @@ def covered_puts(state: Any, payload: Any) -> set[int]:
     return _coverage(state, payload)
 
 
-def _coverage(state: Any, payload: Any) -> set[int]:
+def _coverage(state: Any, payload: Any, key: str | None = None) -> set[int]:
     """The put ids ``payload`` has seen: the true histories of its values, and in
     dvv those of the performed deletes whose dot its clock covers though it holds
     no longer their tombstone (a later delete concurrent with them dropped it:
     spec.dvv.drop_superseded, session 26; the clock keeps the dot seen, so a merge
     discards the tombstone wherever it meets it, as it does a value some held
-    version's history covers)."""
+    version's history covers). ``key``: the payload is of that key, and so are the
+    deletes it may have seen (None: the configuration's one key)."""
     from spec import clocks, dvv
 
     out: set[int] = set()
@@ -128,6 +143,7 @@ def _coverage(state: Any, payload: Any) -> set[int]:
         for t in tombstone_ids(state.config):
             record = state.puts[t - 1]
             if (record is not None and t not in held and record.dot[1] > 0
+                    and (key is None or record.key == key)
                     and seen.get(record.dot[0], 0) >= record.dot[1]):
                 out |= record.history
     return out
@@ -159,7 +175,8 @@ def _names_of(shape: Shape) -> tuple[Any, ...]:
                      for n in nodes)
     rows = tuple(tuple((p, f"wmsg[{n}][{p}]", f"rmsg[{n}][{p}]", f"held[{n}][{p}]",
                         f"live[{n}][{p}]") for p in puts) for n in nodes)
-    per_put = tuple((p, f"performed[{p}]", f"acked[{p}]", f"alive[{p}]") for p in puts)
+    per_put = tuple((p, f"performed[{p}]", f"acked[{p}]", f"alive[{p}]", f"elsewhere[{p}]")
+                    for p in puts)
     hints: dict[str, Any] = {}
     for h in nodes:
         for i in nodes:
@@ -179,18 +196,31 @@ def _label(h: str, i: str, u: int) -> str:
     return f"{h}->{i}#{u}"
 
 
-def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dict[str, Any]:
-    """The abstract state of a spec state, as ``{variable name: value}``.
+def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int],
+                   key: str | None = None) -> dict[str, Any]:
+    """The abstract state of a spec state, as ``{variable name: value}``; with
+    ``key`` (a shape with ``other_keys``), the *projection* of the state onto that
+    key (session 32): its copies in the stores, its messages, coordination records,
+    hints and ghost hint records, its puts (``performed``, ``acked``; a put
+    performed on another key is ``elsewhere``), and what the keys share (which
+    nodes are up, the partition, the fault budgets spent).
 
     ``payload_ids`` numbers the hint payloads (shared by a pre- and a post-state);
     the caller builds it with :func:`hint_payloads`. Raises ProofInputError (a
-    ValueError) for a state of another shape.
+    ValueError) for a state of another shape, or without the key a projection
+    needs.
     """
     from spec.state import Kind
 
     nodes = shape.nodes
-    if tuple(state.config.all_nodes) != nodes or len(state.config.keys) != 1:
-        raise ProofInputError("the abstraction covers one key and the shape's nodes")
+    if tuple(state.config.all_nodes) != nodes:
+        raise ProofInputError("the abstraction covers the shape's nodes")
+    keys = state.config.keys
+    if shape.other_keys != (len(keys) > 1) or (shape.other_keys and key not in keys):
+        raise ProofInputError("the abstraction covers one key: the projection onto a key "
+                              "of the configuration, with a shape of other keys")
+    only = key if shape.other_keys else None  # None: one key, nothing to filter
+    slot = 0 if only is None else keys.index(only)
     index = {n: j for j, n in enumerate(nodes)}
     per_node, rows, per_put, hint_defaults = _names(shape)
     out: dict[str, Any] = {}
@@ -206,31 +236,36 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
                                                           strict=True):
         out[up_name] = node.up
         out[side_name] = n in state.side
-        covered = _coverage(state, node.store[0])
+        covered = _coverage(state, node.store[slot], only)
         for p, name in enumerate(store_names, start=1):
             out[name] = p in covered
         for coord in node.coord:
+            if only is not None and not _belongs(coord.key, only):
+                continue
             if coord.payload is not None:
-                held[index[n]] |= _coverage(state, coord.payload)
+                held[index[n]] |= _coverage(state, coord.payload, only)
                 if deletes:
                     alive.update(clocks.values(coord.payload))
             for _, payload in coord.replies:
-                held[index[n]] |= _coverage(state, payload)
+                held[index[n]] |= _coverage(state, payload, only)
                 if deletes:
                     alive.update(clocks.values(payload))
         if deletes:
-            live[index[n]].update(clocks.values(node.store[0]))
+            live[index[n]].update(clocks.values(node.store[slot]))
             for hint in node.hints:
-                alive.update(clocks.values(hint.payload))
-    for m in state.messages:
+                if only is None or _belongs(hint.key, only):
+                    alive.update(clocks.values(hint.payload))
+    messages = (state.messages if only is None
+                else tuple(m for m in state.messages if _belongs(m.key, only)))
+    for m in messages:
         if m.payload is None:
             continue
         if deletes:
             alive.update(clocks.values(m.payload))
         if m.kind is Kind.REPLICA_PUT or m.kind is Kind.READ_REPAIR:
-            wmsg[index[m.dst]] |= _coverage(state, m.payload)
+            wmsg[index[m.dst]] |= _coverage(state, m.payload, only)
         elif m.kind is Kind.REPLICA_GET_REPLY:
-            rmsg[index[m.dst]] |= _coverage(state, m.payload)
+            rmsg[index[m.dst]] |= _coverage(state, m.payload, only)
     for j, row in enumerate(rows):
         wj, rj, hj, lj = wmsg[j], rmsg[j], held[j], live[j]
         for p, w_name, r_name, h_name, l_name in row:
@@ -239,24 +274,34 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
             out[h_name] = p in hj
             out[l_name] = p in lj
     acked = {p for client in state.clients for p in client.acked}
-    for p, performed_name, acked_name, alive_name in per_put:
-        out[performed_name] = state.puts[p - 1] is not None
-        out[acked_name] = p in acked
+    for p, performed_name, acked_name, alive_name, elsewhere_name in per_put:
+        record = state.puts[p - 1]
+        if only is None:
+            out[performed_name] = record is not None
+            out[acked_name] = p in acked
+        else:
+            mine = record is not None and _belongs(record.key, only)
+            out[performed_name] = mine
+            out[acked_name] = mine and p in acked
+            out[elsewhere_name] = record is not None and not mine
         out[alive_name] = p in alive
     out.update(hint_defaults)
     label = _label
     for fallback, node in zip(nodes, state.nodes, strict=True):
         for hint in node.hints:
-            out[f"hint[{label(fallback, hint.intended, payload_ids[hint.payload])}]"] = True
-    for m in state.messages:
+            if only is None or _belongs(hint.key, only):
+                out[f"hint[{label(fallback, hint.intended, payload_ids[hint.payload])}]"] = True
+    for m in messages:
         if m.kind is Kind.HINT_DELIVERY:
             out[f"hmsg[{label(m.src, m.dst, payload_ids[m.payload])}]"] += 1
         elif m.kind is Kind.HINT_ACK:
             out[f"hack[{label(m.dst, m.src, payload_ids[m.payload])}]"] += 1
-    for fallback, intended, _, payload in state.hints_acked:
-        out[f"rec_acked[{label(fallback, intended, payload_ids[payload])}]"] = True
-    for fallback, intended, _, payload in state.hints_deleted:
-        out[f"rec_deleted[{label(fallback, intended, payload_ids[payload])}]"] = True
+    for fallback, intended, of_key, payload in state.hints_acked:
+        if only is None or _belongs(of_key, only):
+            out[f"rec_acked[{label(fallback, intended, payload_ids[payload])}]"] = True
+    for fallback, intended, of_key, payload in state.hints_deleted:
+        if only is None or _belongs(of_key, only):
+            out[f"rec_deleted[{label(fallback, intended, payload_ids[payload])}]"] = True
     out["drops"], out["duplicates"], out["crashes"] = state.used[:3]
     out["losses"] = state.used[4]
     if shape.restores:
@@ -266,41 +311,55 @@ def abstract_state(state: Any, shape: Shape, payload_ids: dict[Any, int]) -> dic
     return out
 
 
-def hint_payloads(*states: Any) -> list[Any]:
-    """Every payload a hint, handoff, acknowledgement or ghost hint record holds."""
+def _belongs(part_key: str, key: str) -> bool:
+    """Is a part of the state about ``part_key`` (a coordination record, a message,
+    a hint, a put) part of the projection onto ``key``? (One function, so that a
+    test can break the projection: tests/model_check/test_proof_agreement.py.)"""
+    return part_key == key
+
+
+def hint_payloads(*states: Any, key: str | None = None) -> list[Any]:
+    """Every payload a hint, handoff, acknowledgement or ghost hint record holds (of
+    ``key`` only, for a projection onto it; None: of any key)."""
     from spec.clocks import payload_key
     from spec.state import Kind
 
     found: set[Any] = set()
     for state in states:
         for node in state.nodes:
-            found.update(h.payload for h in node.hints)
+            found.update(h.payload for h in node.hints if key is None or h.key == key)
         found.update(m.payload for m in state.messages
-                     if m.kind in (Kind.HINT_DELIVERY, Kind.HINT_ACK))
-        found.update(r[3] for r in state.hints_acked | state.hints_deleted)
+                     if m.kind in (Kind.HINT_DELIVERY, Kind.HINT_ACK)
+                     and (key is None or m.key == key))
+        found.update(r[3] for r in state.hints_acked | state.hints_deleted
+                     if key is None or r[2] == key)
     return sorted(found, key=payload_key)
 
 
-def payload_coverage(state: Any, payloads: Sequence[Any], shape: Shape) -> dict[str, bool]:
-    """``cov[#u][p]`` for the numbered payloads (unused numbers cover nothing)."""
+def payload_coverage(state: Any, payloads: Sequence[Any], shape: Shape,
+                     key: str | None = None) -> dict[str, bool]:
+    """``cov[#u][p]`` for the numbered payloads (unused numbers cover nothing);
+    ``key``: the payloads are of that key (a projection onto it)."""
     out = {f"cov[#{u}][{p + 1}]": False for u in range(shape.payloads)
            for p in range(shape.puts)}
     for u, payload in enumerate(payloads):
-        covered = _coverage(state, payload)
+        covered = _coverage(state, payload, key)
         for p in range(shape.puts):
             out[f"cov[#{u}][{p + 1}]"] = (p + 1) in covered
     return out
 
 
-def put_histories(states: Sequence[Any], shape: Shape) -> dict[str, bool]:
+def put_histories(states: Sequence[Any], shape: Shape,
+                  key: str | None = None) -> dict[str, bool]:
     """``hist[p][q]`` from the put table of the last state that performed put ``p``
-    (an unperformed put's history is itself)."""
+    (an unperformed put's history is itself; so is, in a projection onto ``key``, the
+    history of a put performed on another key)."""
     out: dict[str, bool] = {}
     for p in range(1, shape.puts + 1):
         history: frozenset[int] = frozenset({p})
         for state in states:
             record = state.puts[p - 1]
-            if record is not None:
+            if record is not None and (key is None or record.key == key):
                 history = record.history | {p}
         for q in range(1, shape.puts + 1):
             out[f"hist[{p}][{q}]"] = q in history
@@ -355,3 +414,56 @@ def families(action: Any) -> tuple[str, ...] | None:
         return ("restore",)  # inexact: the encoding keeps no backup (transition.py)
     return None
 
+
+
+#: Actions whose key is a field of theirs (the others: their message's, their
+#: request's, or none: :func:`action_key`).
+_KEYED = frozenset({"client-put", "client-get", "client-delete", "reap", "handoff",
+                    "anti-entropy", "transfer"})
+#: The families of another key's actions in a projection (:func:`projected_families`);
+#: any other action of another key must leave the projection as it was.
+_OTHER_KEY_FAMILIES = {
+    "client-put": ("put elsewhere",),
+    "client-delete": ("put elsewhere",),
+    "drop": ("drop elsewhere",),
+    "duplicate": ("duplicate elsewhere",),
+}
+
+
+def action_key(action: Any, pre: Any) -> str | None:
+    """The key a spec action is about, from the action or its pre-state ``pre``
+    (a message's key; a coordinator timeout's: its request's record); None for the
+    actions of no one key (crash, recover, partition, heal, disk loss, backup,
+    restore, a client's timeout, membership)."""
+    from spec.step import find_coordination
+
+    kind = getattr(action, "kind", "")
+    if kind in _KEYED:
+        return str(action.key)
+    if kind in ("deliver", "drop", "duplicate"):
+        return str(action.message.key)
+    if kind == "timeout":
+        record = find_coordination(pre.node(action.node), action.request)
+        return None if record is None else str(record.key)
+    return None
+
+
+def projected_families(action: Any, pre: Any, key: str | None) -> tuple[str, ...] | None:
+    """:func:`families` in the projection onto ``key`` (None: a configuration of one
+    key, :func:`families` itself): an action of that key or of no key keeps its
+    families; another key's is ``put elsewhere`` (a client's put or delete of it, and
+    the delivered forward that starts one: its put id is spent), ``drop elsewhere``,
+    ``duplicate elsewhere`` (the shared budgets), and nothing else (it must leave the
+    projection as it was: a stutter)."""
+    if key is None:
+        return families(action)
+    of = action_key(action, pre)
+    if of is None or of == key:
+        return families(action)
+    kind = str(getattr(action, "kind", ""))
+    if kind == "deliver" and action.message.kind.value == "forward":
+        from spec.step import plan_of
+
+        is_put = action.message.request <= plan_of(pre.config).total_puts
+        return ("put elsewhere",) if is_put else ()
+    return _OTHER_KEY_FAMILIES.get(kind, ())

@@ -28,9 +28,16 @@ The transition relation is a disjunction of named :class:`Step` s, each with its
   (as a disk loss, but the store is the backup's: the encoding keeps no backup, so
   the new store holds any performed puts, the hint store anything).
   Every inexact step may also acknowledge a performed put, while at least ``W``
-  minus the disk losses and restores so far of nodes hold it (:func:`holders`).
+  minus the disk losses and restores so far of nodes hold it (:func:`holders`),
+  except the steps of another key's actions (below).
   With deletes, live versions are never created except by their own put, and a
   node's change only where its store may (those steps are then not exact).
+
+In the projection onto one key of a configuration with several
+(``Shape.other_keys``, session 32), another key's actions are three more
+over-approximated families that touch nothing of this key but what the keys share
+(:func:`_other_key_steps`): ``put elsewhere`` (a put id spent on another key),
+``drop elsewhere`` and ``duplicate elsewhere`` (the shared fault budgets).
 
 With a membership change (``Shape.change``), the ring's state (the log, the
 views, the range transfers, which nodes coordinate) and its exact steps come
@@ -249,7 +256,8 @@ def transition(
         return found
 
     def add(name: str, family: str, exact: bool, *parts: Term, skip: set[str],
-            about: str = "", creates: tuple[int, int] | None = None) -> None:
+            about: str = "", creates: tuple[int, int] | None = None,
+            acknowledges: bool = True) -> None:
         if shape.deletes and family not in _LIVE_STATIC:
             # live versions move about but are never created, except by their put
             # (``creates``: put, coordinator), which changes only the coordinator's
@@ -267,7 +275,7 @@ def transition(
             exact = False  # which copy goes where is not determined
         if exact_only and not exact:
             return
-        if not exact:  # an inexact step may also deliver acknowledgements
+        if not exact and acknowledges:  # an inexact step may also deliver acknowledgements
             if not acked_rule:
                 acked_rule.append(_acked_rule(x, y, params, ack_quorum))
             parts = (*parts, *acked_rule[0])
@@ -297,6 +305,7 @@ def transition(
                 f"put {p + 1} at {nm[c]}", "put", False,
                 x.up[c],
                 z3.Not(x.performed[p]),
+                *[z3.Not(x.elsewhere[p])] if x.elsewhere else [],
                 # the client read every other put of its history
                 *[z3.Implies(params.hist[p][q], x.performed[q]) for q in puts if q != p],
                 y.performed[p],
@@ -567,14 +576,39 @@ def transition(
         add(f"recover {name}", "recover", True, z3.Not(x.up[n]), y.up[n],
             *([] if x.ring is None else [not_removed(x.ring, n)]),  # a removed node: never
             skip={f"up[{name}]"})
+    if shape.other_keys:
+        _other_key_steps(x, y, params, add)
     if x.ring is not None:
         ring_steps(x, y, params, merge_into, add)
     return steps
 
 
+def _other_key_steps(x: AbstractState, y: AbstractState, params: Params,
+                     add: Callable[..., None]) -> None:
+    """The steps of another key's actions in the projection onto one key (session 32;
+    :func:`model_check.proofs.mapping.projected_families`): they share this key's put
+    ids and fault budgets, and touch nothing else of it (no store, message, record,
+    hint or acknowledgement). ``put p elsewhere``: put ``p`` is performed on another
+    key (its id spent: no ``put p`` here after it); ``drop elsewhere`` and
+    ``duplicate elsewhere``: a fault on another key's message spends the shared
+    budget. Over-approximated (checked forward only): the projection does not know
+    whether the client is free to send put ``p``, nor whether another key has a
+    message in flight to drop."""
+    for p in range(x.shape.puts):
+        add(f"put {p + 1} elsewhere", "put elsewhere", False,
+            z3.Not(x.performed[p]), z3.Not(x.elsewhere[p]), y.elsewhere[p],
+            skip={f"elsewhere[{p + 1}]"}, acknowledges=False)
+    add("drop elsewhere", "drop elsewhere", False, x.drops < params.max_drops,
+        y.drops == x.drops + 1, skip={"drops"}, acknowledges=False)
+    add("duplicate elsewhere", "duplicate elsewhere", False,
+        x.duplicates < params.max_duplicates, y.duplicates == x.duplicates + 1,
+        skip={"duplicates"}, acknowledges=False)
+
+
 #: Step families that move no live version (their steps keep ``live`` and ``alive``).
 _LIVE_STATIC = frozenset({"handoff", "recover", "heal", "duplicate", "duplicate hint",
-                          "duplicate hint-ack", "partition"})
+                          "duplicate hint-ack", "partition",
+                          "put elsewhere", "drop elsewhere", "duplicate elsewhere"})
 
 
 def holders(x: AbstractState, params: Params, p: int) -> Term:
