@@ -281,3 +281,14 @@ def test_the_oracle_sees_the_naive_actor_lose_a_write() -> None:
     assert verdict(play(112, "dvv", actor_epochs=False), "dvv") == [
         "b'b': acknowledged b'b-39' lost"]
     assert verdict(play(112, "dvv"), "dvv") == []
+
+
+def test_the_oracle_sees_wall_clock_stamps_lose_a_read_then_write() -> None:
+    """The oracle can fail in lww too: with ``lww_timestamps="wall-clock"`` (a put
+    stamped by its coordinator's clock alone: case 03's fault) history 106 reads
+    ``a-35`` back at r = 3 although the acknowledged ``a-38`` read it first (5 of
+    histories 100-114 read a superseded value back); with the hybrid stamps, the
+    same history is clean."""
+    assert verdict(play(106, "lww", lww_timestamps="wall-clock"), "lww") == [
+        "b'a': b'a-35' read back, superseded by [b'a-38']"]
+    assert verdict(play(106, "lww"), "lww") == []
