@@ -292,3 +292,29 @@ def test_the_oracle_sees_wall_clock_stamps_lose_a_read_then_write() -> None:
     assert verdict(play(106, "lww", lww_timestamps="wall-clock"), "lww") == [
         "b'a': b'a-35' read back, superseded by [b'a-38']"]
     assert verdict(play(106, "lww"), "lww") == []
+
+
+@pytest.mark.xfail(strict=True, reason="open (session 32): dvv entries of old coordinator "
+                   "lifetimes are never pruned (docs/impl.md, 'Disk loss and key amnesia', "
+                   "Cost), and the record bound the configuration checks counts none of them")
+def test_a_value_within_its_limit_stays_writable_through_restarted_coordinators() -> None:
+    """dvv, ``max_record_bytes`` 4096 and ``max_value_bytes`` 3008, the most the
+    configuration admits for it (``ClusterConfig._check_record_limit``: a record of
+    one such value "may take" 4096 B, its metadata bounded by
+    ``SIBLING_OVERHEAD_BYTES``). One key read-modify-written with 3008-byte values,
+    each time through a node just restarted (every start a new lifetime actor, so
+    a new DVVSet entry that holds no value once superseded): the 38th put (round
+    37) is refused with TooLargeError (a 4124-byte record) naming siblings to
+    reconcile, though the key holds one value; every later put through a freshly
+    started node is too. Case 05's kind (a key the cluster's own context can no
+    longer update) for dvv. About 0.1 s of CPU."""
+    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="dvv",
+                          max_record_bytes=4096, max_value_bytes=3008) as cluster:
+        assert cluster.config._one_value_record() == 4096
+        for round_ in range(60):
+            name = cluster.node_names[round_ % 3]
+            cluster.crash(name)
+            cluster.restart(name)
+            client = cluster.client(name, client_id="c")
+            read = client.get(b"k")
+            client.put(b"k", bytes([65 + round_ % 26]) * 3008, read.context)
