@@ -32,7 +32,7 @@ import pytest
 
 from impl import versions
 from impl.cluster import SimulatedCluster
-from impl.errors import BadRequestError, DynamoError
+from impl.errors import BadRequestError, DynamoError, TooLargeError
 from impl.records import decode_record
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
@@ -294,9 +294,10 @@ def test_the_oracle_sees_wall_clock_stamps_lose_a_read_then_write() -> None:
     assert verdict(play(106, "lww"), "lww") == []
 
 
-@pytest.mark.xfail(strict=True, reason="open (session 32): dvv entries of old coordinator "
-                   "lifetimes are never pruned (docs/impl.md, 'Disk loss and key amnesia', "
-                   "Cost), and the record bound the configuration checks counts none of them")
+@pytest.mark.xfail(strict=True, raises=TooLargeError,
+                   reason="open (session 32): dvv entries of old coordinator lifetimes "
+                   "are never pruned (docs/impl.md, 'Disk loss and key amnesia', Cost), "
+                   "and the record bound the configuration checks counts none of them")
 def test_a_value_within_its_limit_stays_writable_through_restarted_coordinators() -> None:
     """dvv, ``max_record_bytes`` 4096 and ``max_value_bytes`` 3008, the most the
     configuration admits for it (``ClusterConfig._check_record_limit``: a record of
