@@ -17,7 +17,9 @@ in the vector-clock modes, every acknowledged write nothing superseded and no va
 an acknowledged delete covered; in lww, no value an acknowledged write superseded;
 in server-vclock, a lost write is the paper's same-coordinator loss (a later write
 through the same node counted its entry above it: docs/impl.md, "Clock modes") or a
-fault. docs/runtime.md, "Data-loss probe (session 32)".
+fault (the node the put was sent to: a put it forwarded is not recognized, and such a
+loss is to be checked by the clocks, as history 127 of server-vclock was).
+docs/runtime.md, "Data-loss probe (session 32)".
 """
 
 from __future__ import annotations
