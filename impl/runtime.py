@@ -82,6 +82,7 @@ from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, error_body, http_status
 from impl.http_values import body_bytes
 from impl.internal_errors import report_internal_error
+from impl.logs import WindowedLog
 from impl.membership import MemberStatus
 from impl.messages import (
     Forward,
@@ -210,6 +211,10 @@ _REFUSAL_WINDOW_S = 10.0
 _REFUSAL_CHARS = 300
 #: hosts named in the summary line of the refusals not logged (the rest summed up)
 _REFUSAL_HOSTS = 8
+#: failed group commits logged per window of _FAILURE_WINDOW_S seconds (each failed
+#: write is counted in the node's ``storage-error`` stat; session 32's service probe)
+_FAILURES_LOGGED = 10
+_FAILURE_WINDOW_S = 10.0
 #: seconds a peer's writer waits after its first failed dial, doubled at each failure
 #: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
 _FIRST_BACKOFF_S = 0.05
@@ -341,6 +346,11 @@ class NodeServer:
         self._quiet_hosts: dict[str, int] = {}
         #: the timer that logs the window's summary line when the window ends
         self._refusal_summary: asyncio.TimerHandle | None = None
+        #: failed group commits: 10 lines per 10 s, the rest summed up (a full disk)
+        self._commit_failures = WindowedLog(
+            log, self.loop, self.name, "failed group commits",
+            "storage-error in /status stats counts every write that failed",
+            lines=_FAILURES_LOGGED, window_s=_FAILURE_WINDOW_S)
         self.overloaded_requests = 0
         self._peer_slots = ConnectionSlots(config.max_peer_connections, self._evicted_peer)
         #: the authenticated connection from each peer (a peer keeps one to each node)
@@ -442,6 +452,7 @@ class NodeServer:
         # it armed the timer again: a line a window after stop() returned)
         self._summarize_refusals()
         self.http.summarize_refusals()
+        self._commit_failures.close()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):  # 3.11 waits for every open connection
@@ -512,7 +523,7 @@ class NodeServer:
         while self._held and self._held[0][0] <= sequence:
             released.append(self._held.popleft()[1])
         if error is not None:
-            log.error("%s: a group commit failed: %s", self.name, error)
+            self._commit_failures.error(f"a group commit failed: {error}")
             released = failed_effects(
                 released, error, lambda e: self.node.persist_failed(self.now(), e))
         for effect in released:
