@@ -351,6 +351,10 @@ class NodeServer:
             log, self.loop, self.name, "failed group commits",
             "storage-error in /status stats counts every write that failed",
             lines=_FAILURES_LOGGED, window_s=_FAILURE_WINDOW_S)
+        #: effects that failed out of memory (:meth:`_perform_one`), bounded alike
+        self._memory_failures = WindowedLog(
+            log, self.loop, self.name, "effects that failed out of memory",
+            "each one a message lost", lines=_FAILURES_LOGGED, window_s=_FAILURE_WINDOW_S)
         self.overloaded_requests = 0
         self._peer_slots = ConnectionSlots(config.max_peer_connections, self._evicted_peer)
         #: the authenticated connection from each peer (a peer keeps one to each node)
@@ -453,6 +457,7 @@ class NodeServer:
         self._summarize_refusals()
         self.http.summarize_refusals()
         self._commit_failures.close()
+        self._memory_failures.close()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):  # 3.11 waits for every open connection
@@ -530,6 +535,29 @@ class NodeServer:
             self._perform_one(effect)
 
     def _perform_one(self, effect: Effect) -> None:
+        """Perform one effect; one that fails is logged and lost alone.
+
+        Before session 32's service probe an exception here (a MemoryError encoding
+        a 1 MB ReplicaPut under ``prlimit --as``) left the input's effects half
+        performed: the put's deadline timer, after the failed Send, was never
+        armed, so its coordination stayed in flight for good with its bytes
+        counted (``pending_bytes`` 1,000,082 at a node whose ``max_pending_bytes``
+        is 1,398,101: every later 1 MB put refused 503 until a restart), and the
+        client got 500. A Send that fails is a message lost, which replication
+        tolerates (hints, read repair, anti-entropy, the deadline's 504); any
+        other exception is still an internal error (counted and logged with its
+        traceback), after which the rest are performed."""
+        try:
+            self._perform_effect(effect)
+        except MemoryError as error:
+            self._memory_failures.error(
+                f"out of memory performing {_effect_name(effect)}: {error!r}; the message "
+                "is lost (as on the network)")
+        except Exception as error:  # a bug of ours: counted, and the rest performed
+            report_internal_error(self.name, self.now(), self.node.stats, self.node.log,
+                                  "the runtime", effect, error)
+
+    def _perform_effect(self, effect: Effect) -> None:
         if isinstance(effect, Send):
             self._send(effect.dest, effect.message)
         elif isinstance(effect, Reply):
@@ -1654,6 +1682,13 @@ class NodeServer:
                         self.name)
             return
         self._perform(self.node.leave(self.now()))
+
+
+def _effect_name(effect: Effect) -> str:
+    """An effect as a log names it: ``Send(ReplicaPut to n2)``, ``SetTimer``."""
+    if isinstance(effect, Send):
+        return f"Send({type(effect.message).__name__} to {effect.dest})"
+    return type(effect).__name__
 
 
 def _host_port(address: object) -> str:
