@@ -1901,10 +1901,19 @@ class HttpApi:
         DataStax drivers likewise ignore a host whose cluster name is not theirs
         (``ClusterNameMismatchException``: "This host will be ignored")."""
         sent = headers.get(b"x-vdynamo-cluster")
-        if sent is None or sent.strip(b" \t") == self.cluster_id.encode():
+        if sent is None or sent.strip(b" \t").lower() == self.cluster_id.encode():
             return None
+        shown = sent[:40].decode("latin-1")
+        if not _CLUSTER_ID.fullmatch(sent.strip(b" \t")):
+            # a name, or anything but an id: "another cluster ('vdynamo', ...)" for a
+            # header naming 'vdynamo' itself until session 32's service probe
+            return 421, {"error": "MisdirectedRequest", "message": (
+                f"X-Vdynamo-Cluster {shown!r} is not a cluster_id: it takes the 32 hex "
+                f"digits of /status's cluster_id (this node's: {self.cluster_id}, of "
+                f"cluster {self.config.name!r}), not a cluster's name; nothing was done"),
+                "outcome": "not-written"}, []
         return 421, {"error": "MisdirectedRequest", "message": (
-            f"X-Vdynamo-Cluster {sent[:40].decode('latin-1')!r}: this node belongs to "
+            f"X-Vdynamo-Cluster {shown!r}: this node belongs to "
             f"another cluster ({self.config.name!r}, cluster_id {self.cluster_id}); the "
             "client learned its ring from a node of that one (are the addresses given to "
             "it of one cluster?); nothing was done"), "outcome": "not-written"}, []
@@ -1999,6 +2008,10 @@ ADMIN_FORCE_REMOVE = "/admin/force-remove"
 
 #: the label of :func:`cluster_id` (a NUL ends it: no cluster name extends it)
 _CLUSTER_ID_LABEL = b"vdynamo-cluster-id\x00"
+
+
+#: what :func:`cluster_id` gives: 32 hex digits (taken in either case)
+_CLUSTER_ID = re.compile(rb"[0-9A-Fa-f]{32}")
 
 
 def cluster_id(secret: bytes, cluster: str) -> str:
