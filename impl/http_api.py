@@ -140,7 +140,7 @@ from impl.http_values import (
     seal_value,
     wants_json,
 )
-from impl.internal_errors import report_internal_error
+from impl.internal_errors import out_of_memory, report_internal_error
 from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_request
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from impl.node import STORE_RENEWED_META
@@ -1240,10 +1240,14 @@ class HttpApi:
         server = self.server
         report_internal_error(server.name, server.now(), server.node.stats,
                               server.node.log, "http", request, error)
+        what = f"{request.method.decode('latin-1')} {request.target[:200].decode('latin-1')!r}"
+        if out_of_memory(error):  # no bug: "internal error ... MemoryError" until session 32
+            return 500, {"error": "OutOfMemoryError", "message": (
+                f"node {server.name} ran out of memory handling {what} (MemoryError): a "
+                "write may have been made; retry later or through another node"),
+                "outcome": "unknown"}, []
         return 500, {"error": "InternalError",
-                     "message": f"internal error handling {request.method.decode('latin-1')} "
-                                f"{request.target[:200].decode('latin-1')!r}: "
-                                f"{type(error).__name__}",
+                     "message": f"internal error handling {what}: {type(error).__name__}",
                      "outcome": "unknown"}, []
 
     def _parse_failed(self, error: Exception) -> _Request:
