@@ -1094,6 +1094,13 @@ class HttpApi:
             pass
         except (ConnectionError, OSError) as error:
             log.info("%s: HTTP connection closed: %s", self.server.name, error)
+        except MemoryError as error:  # making or sending an answer: closed unanswered,
+            # one line (asyncio's "Unhandled exception in client_connected_cb" traceback
+            # per connection until session 32's service probe: 14 to 30 in a burst)
+            server = self.server
+            report_internal_error(server.name, server.now(), server.node.stats,
+                                  server.node.log, "http",
+                                  request or _Request(*_NO_REQUEST, {}), error)
         finally:
             if request is not None:
                 self._release(request)

@@ -81,3 +81,36 @@ def test_a_request_that_ran_out_of_memory_is_answered_out_of_memory(
                                "a write may have been made; retry later or through another "
                                "node")
     assert (again, memory, internal) == (200, 1, 0)
+
+
+def test_an_answer_that_ran_out_of_memory_closes_its_connection_with_one_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Making the answer itself raised MemoryError: asyncio logged ``Unhandled
+    exception in client_connected_cb`` with a traceback for each such connection
+    (14 to 30 in one burst of ``memlim2.py``). Now the connection closes unanswered
+    (a put's client learns its outcome is unknown) with the one out-of-memory line."""
+    async def scenario() -> tuple[int, int]:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            answer = runtime.HttpApi._answer
+            calls: list[int] = []
+
+            def short_of_memory(self: Any, *args: Any, **kwargs: Any) -> Any:
+                if not calls:
+                    calls.append(1)
+                    raise MemoryError
+                return answer(self, *args, **kwargs)
+
+            monkeypatch.setattr(runtime.HttpApi, "_answer", short_of_memory)
+            with pytest.raises(ConnectionError):  # http.client.RemoteDisconnected
+                await call("GET", url(n1, "/kv/k"))
+            again, _, _ = await call("GET", url(n1, "/kv/k"))
+            return again, n1.node.stats["out-of-memory"]
+
+    with caplog.at_level(logging.ERROR):
+        again, memory = run(scenario())
+    assert (again, memory) == (404, 1)
+    errors = [(r.name, r.getMessage()[:60]) for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [("vdynamo.memory",
+                       "n1: out of memory handling _Request from http (MemoryError):")]
