@@ -114,3 +114,36 @@ def test_an_answer_that_ran_out_of_memory_closes_its_connection_with_one_line(
     errors = [(r.name, r.getMessage()[:60]) for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [("vdynamo.memory",
                        "n1: out of memory handling _Request from http (MemoryError):")]
+
+
+def test_a_peer_frame_read_out_of_memory_closes_that_connection_with_one_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reading a peer's frame raised MemoryError (``memlim2.py``: a 1 MB ReplicaPut
+    into the read buffer): asyncio logged ``Unhandled exception in
+    client_connected_cb`` with a traceback for each such peer connection, 2 to 46
+    in one burst (the peers dial again). Now the connection closes with the one
+    out-of-memory line, and the peer's next connection serves."""
+    async def scenario() -> tuple[int, int]:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            deliver = runtime.NodeServer._deliver
+            calls: list[int] = []
+
+            def short_of_memory(self: runtime.NodeServer, src: str, frame: bytes) -> None:
+                if self is n1 and not calls:
+                    calls.append(1)
+                    raise MemoryError
+                deliver(self, src, frame)
+
+            monkeypatch.setattr(runtime.NodeServer, "_deliver", short_of_memory)
+            status, _, _ = await call("PUT", url(servers[1], "/kv/k?w=3"), b"v")
+            again, _, _ = await call("PUT", url(servers[1], "/kv/k2?w=3"), b"v")
+            del status
+            return again, n1.node.stats["out-of-memory"]
+
+    with caplog.at_level(logging.ERROR):
+        again, memory = run(scenario())
+    assert (again, memory) == (200, 1)
+    errors = [r.name for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == ["vdynamo.memory"], [r.getMessage()[:80] for r in caplog.records]
