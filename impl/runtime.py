@@ -1231,7 +1231,7 @@ class NodeServer:
             # dials again), one line (asyncio's unhandled-exception traceback until
             # session 32's service probe: 2 to 46 in a burst of 1 MB requests)
             report_internal_error(self.name, self.now(), self.node.stats, self.node.log,
-                                  src, reader, error)
+                                  src, _PeerFrames(), error)
         finally:
             if self._inbound.get(src) is writer:
                 del self._inbound[src]
@@ -1687,6 +1687,11 @@ class NodeServer:
                         self.name)
             return
         self._perform(self.node.leave(self.now()))
+
+
+class _PeerFrames:
+    """What a peer connection's reader was handling when it failed (a log names it:
+    "out of memory handling _PeerFrames from n3")."""
 
 
 def _effect_name(effect: Effect) -> str:
