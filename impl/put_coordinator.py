@@ -88,6 +88,20 @@ __all__ = ["MAX_REMINTS", "PutCoordination", "PutCoordinator", "ack_counts",
 MAX_REMINTS = 3
 
 
+def _silent(coordination: PutCoordination) -> str:
+    """The part of a put's timeout message naming the nodes its unacknowledged
+    targets were last sent to (`` (no acknowledgement from n1)``; a fallback as
+    ``n4 for n1``), or "". Before session 32's service probe the 504 said only
+    "put reached 2 of W=3 replicas", and a replica whose disk was full (its writes
+    failing, no answer sent) was named nowhere but in its own log."""
+    silent = [(coordination.sent_to.get(target, target), target)
+              for target in coordination.targets if target not in coordination.acks]
+    if not silent:
+        return ""
+    return " (no acknowledgement from " + ", ".join(
+        node if node == target else f"{node} for {target}" for node, target in silent) + ")"
+
+
 @dataclass(slots=True)
 class PutCoordination:
     """A put in progress at its coordinator."""
@@ -568,8 +582,8 @@ class PutCoordinator:
             got = len(coordination.acks)
             return [*check, answer(coordination.reply_to, None, QuorumError(
                 f"{'delete' if coordination.tombstone else 'put'} reached {got} of "
-                f"W={coordination.w} replicas before the timeout",
-                needed=coordination.w, got=got), kind="put")]
+                f"W={coordination.w} replicas before the timeout"
+                + _silent(coordination), needed=coordination.w, got=got), kind="put")]
         out: list[Effect] = []
         for target in coordination.targets:
             if target in coordination.acks:
