@@ -11,6 +11,8 @@ as ``n4 for n2`` (``impl.put_coordinator._silent``)."""
 
 from __future__ import annotations
 
+import pytest
+
 from impl.effects import Reply
 from impl.messages import PutRequest, ReplicaPutAck
 from impl.node import Node
@@ -19,27 +21,19 @@ from impl.timers import PutTimeout
 from tests.impl.test_node_driver import make_config
 
 
-def _timed_out(node: Node, op_id: int, now: float) -> str:
-    (reply,) = [e for e in node.fire(now, PutTimeout(op_id)) if isinstance(e, Reply)]
-    return str(reply.error)
-
-
-def test_the_timeout_names_the_targets_that_did_not_acknowledge() -> None:
-    node = Node("n1", make_config(3, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
+@pytest.mark.parametrize(("nodes", "key", "fallback", "silent"), [
+    (3, b"cart", False, "n2"),
+    (5, b"k3", True, "n4 for n2"),  # n2's part resent to n4, hinted, at 0.3 s
+])
+def test_the_timeout_names_the_nodes_that_did_not_acknowledge(
+        nodes: int, key: bytes, fallback: bool, silent: str) -> None:
+    node = Node("n1", make_config(nodes, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
     node.start(0.0)
-    node.client_request(0.0, PutRequest(7, b"cart", b"milk", b"", None, "c1"))
+    node.client_request(0.0, PutRequest(7, key, b"milk", b"", None, "c1"))
     (op_id,) = node.puts.coordinations
-    node.receive(0.1, "n3", ReplicaPutAck(op_id, b"cart"))
-    assert _timed_out(node, op_id, 5.0) == ("put reached 2 of W=3 replicas before the timeout "
-                                            "(no acknowledgement from n2)")
-
-
-def test_a_target_whose_part_went_to_a_fallback_is_named_with_it() -> None:
-    node = Node("n1", make_config(5, n=3, r=2, w=3), MemoryStorage("always"), seed=1)
-    node.start(0.0)
-    node.client_request(0.0, PutRequest(7, b"k3", b"milk", b"", None, "c1"))
-    (op_id,) = node.puts.coordinations
-    node.receive(0.1, "n3", ReplicaPutAck(op_id, b"k3"))
-    node.fire(0.3, PutTimeout(op_id))  # n2's part to n4, hinted
-    assert _timed_out(node, op_id, 5.0) == ("put reached 2 of W=3 replicas before the timeout "
-                                            "(no acknowledgement from n4 for n2)")
+    node.receive(0.1, "n3", ReplicaPutAck(op_id, key))
+    if fallback:
+        node.fire(0.3, PutTimeout(op_id))
+    (reply,) = [e for e in node.fire(5.0, PutTimeout(op_id)) if isinstance(e, Reply)]
+    assert str(reply.error) == ("put reached 2 of W=3 replicas before the timeout "
+                                f"(no acknowledgement from {silent})")
