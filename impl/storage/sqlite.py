@@ -147,7 +147,11 @@ def _write_stopped(path: Path, exc: sqlite3.Error) -> str:
         facts.append(f"{shutil.disk_usage(path.parent).free} bytes free on its file system")
     facts.append("raise the file-size limit or free space" if facts and "RLIMIT" in facts[0]
                  else "free space, or check the disk")
-    return f" ({name}: a write to the data files failed; " + "; ".join(facts) + ")"
+    # SQLITE_IOERR_READ, _SHORT_READ, _LOCK...: not a write (say so, the facts hold)
+    what = ("a write to" if name == "SQLITE_FULL" or any(
+        part in name for part in ("WRITE", "FSYNC", "TRUNCATE", "SHM", "MMAP", "EXTEND"))
+        else "an operation on")
+    return f" ({name}: {what} the data files failed; " + "; ".join(facts) + ")"
 
 
 class SqliteStorage:

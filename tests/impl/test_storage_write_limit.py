@@ -14,11 +14,14 @@ so the write fails with EFBIG rather than killing the process)."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from impl.storage.sqlite import _write_stopped
 
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -65,3 +68,19 @@ def test_an_error_that_is_no_failed_write_says_nothing_of_limits(tmp_path: Path)
     done = subprocess.run([sys.executable, "-c", _CHILD, str(path), "10000000"],
                           capture_output=True, text=True, timeout=60, check=True, cwd=_ROOT)
     assert "file is not a database" in done.stdout and "RLIMIT" not in done.stdout, done.stdout
+
+
+@pytest.mark.parametrize(("name", "what"), [
+    ("SQLITE_FULL", "a write to"), ("SQLITE_IOERR_FSYNC", "a write to"),
+    ("SQLITE_IOERR_READ", "an operation on"), ("SQLITE_BUSY", None)])
+def test_only_a_failed_write_is_called_one(tmp_path: Path, name: str, what: str | None) -> None:
+    """A read that failed (SQLITE_IOERR_READ) is not called a write; an error that is
+    no I/O failure (SQLITE_BUSY) gets no diagnosis."""
+    error = sqlite3.OperationalError("disk I/O error")
+    error.sqlite_errorname = name
+    said = _write_stopped(tmp_path / "n1.sqlite", error)
+    if what is None:
+        assert said == ""
+    else:
+        assert said.startswith(f" ({name}: {what} the data files failed; "), said
+        assert "bytes free on its file system" in said
