@@ -519,13 +519,21 @@ class NodeServer:
 
     def _durable(self, sequence: int, error: errors.StorageError | None) -> None:
         """Every submit up to ``sequence`` is durable (or failed with ``error``):
-        perform what waited for it, in order."""
+        perform what waited for it, in order; on a failure every effect held,
+        whichever submit it waits for, fails with it (Sends dropped, Replies the
+        error)."""
         assert self.committer is not None
         if self._stopped:  # the writer's last report, after stop: nothing may leave now
             return
         self.committer.settle(sequence)
         released: list[Effect] = []
-        while self._held and self._held[0][0] <= sequence:
+        while self._held and (error is not None or self._held[0][0] <= sequence):
+            # a failed commit fails every effect held now, those held behind later
+            # submits too: each was computed after this commit's writes were staged
+            # and may count them (a put's Reply that counts its coordinator's copy,
+            # W reached while a later input's commit was queued; an acknowledgement
+            # of a duplicate ReplicaPut read from the overlay). Before session 32's
+            # review such a Reply went out 200 when the later commit succeeded.
             released.append(self._held.popleft()[1])
         if error is not None:
             self._commit_failures.error(f"a group commit failed: {error}")
