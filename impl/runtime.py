@@ -316,6 +316,8 @@ class NodeServer:
         self._queue_full: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[Timer, asyncio.TimerHandle] = {}  # one handle per named timer
+        #: timers whose SetTimer failed out of memory, and when: armed at the next input
+        self._unarmed: dict[Timer, float] = {}
         self._servers: list[asyncio.Server] = []
         self.peer_address: Address | None = None
         self.http_address: Address | None = None
@@ -354,7 +356,8 @@ class NodeServer:
         #: effects that failed out of memory (:meth:`_perform_one`), bounded alike
         self._memory_failures = WindowedLog(
             log, self.loop, self.name, "effects that failed out of memory",
-            "each one a message lost", lines=_FAILURES_LOGGED, window_s=_FAILURE_WINDOW_S)
+            "each a message or reply lost, or a timer armed late",
+            lines=_FAILURES_LOGGED, window_s=_FAILURE_WINDOW_S)
         self.overloaded_requests = 0
         self._peer_slots = ConnectionSlots(config.max_peer_connections, self._evicted_peer)
         #: the authenticated connection from each peer (a peer keeps one to each node)
@@ -436,6 +439,7 @@ class NodeServer:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        self._unarmed.clear()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -474,6 +478,8 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
+        for timer, at in list(self._unarmed.items()):  # before the input's own timers
+            self._perform_one(SetTimer(timer, at))
         self._perform_effects(effects)
         if self.admission.queue:  # the bytes in flight may have fallen: the head's turn?
             self.admission.poke()
@@ -554,13 +560,25 @@ class NodeServer:
         client got 500. A Send that fails is a message lost, which replication
         tolerates (hints, read repair, anti-entropy, the deadline's 504); any
         other exception is still an internal error (counted and logged with its
-        traceback), after which the rest are performed."""
+        traceback), after which the rest are performed.
+
+        A SetTimer is not lost: it is kept (``_unarmed``) and armed at the next
+        input (:meth:`_perform`). A round's timer (gossip, hint scan, anti-entropy)
+        arms its next round when it fires: before session 32's review one SetTimer
+        failed out of memory stopped that round at this node for good (until a
+        restart), and a put's deadline lost so held its coordination."""
         try:
             self._perform_effect(effect)
         except MemoryError as error:
+            if isinstance(effect, SetTimer):
+                self._unarmed[effect.timer] = effect.at
+                lost = "the timer is armed at the next input"
+            elif isinstance(effect, Send):
+                lost = "the message is lost (as on the network)"
+            else:
+                lost = "it is lost"
             self._memory_failures.error(
-                f"out of memory performing {_effect_name(effect)}: {error!r}; the message "
-                "is lost (as on the network)")
+                f"out of memory performing {_effect_name(effect)}: {error!r}; {lost}")
         except Exception as error:  # a bug of ours: counted, and the rest performed
             report_internal_error(self.name, self.now(), self.node.stats, self.node.log,
                                   "the runtime", effect, error)
@@ -574,7 +592,9 @@ class NodeServer:
                 future.set_result(effect)
         elif isinstance(effect, SetTimer):
             self._set_timer(effect.timer, effect.at)
+            self._unarmed.pop(effect.timer, None)
         elif isinstance(effect, CancelTimer):
+            self._unarmed.pop(effect.timer, None)
             handle = self._timers.pop(effect.timer, None)
             if handle is not None:
                 handle.cancel()
@@ -1703,9 +1723,11 @@ class _PeerFrames:
 
 
 def _effect_name(effect: Effect) -> str:
-    """An effect as a log names it: ``Send(ReplicaPut to n2)``, ``SetTimer``."""
+    """An effect as a log names it: ``Send(ReplicaPut to n2)``, ``SetTimer(GossipRound)``."""
     if isinstance(effect, Send):
         return f"Send({type(effect.message).__name__} to {effect.dest})"
+    if isinstance(effect, SetTimer | CancelTimer):
+        return f"{type(effect).__name__}({type(effect.timer).__name__})"
     return type(effect).__name__
 
 
