@@ -437,16 +437,17 @@ class SqliteStorage:
 
     def commit_batch(self) -> None:
         """Commit the changes since :meth:`begin_batch` as one transaction, with one
-        fsync of the log; on failure roll them all back and raise StorageError. It
-        may run in another thread than the changes did (never at the same time as
-        another call on this engine's writing connection)."""
+        fsync of the log; on failure roll them all back and raise StorageError (or
+        what else the COMMIT raised: MemoryError is SQLite's SQLITE_NOMEM, no
+        ``sqlite3.Error``). It may run in another thread than the changes did (never
+        at the same time as another call on this engine's writing connection)."""
         conn = self._connection()
         if not self._batching:
             return
         self._batching = False
         try:
             self._commit(conn)
-        except StorageError:
+        except Exception:  # (a MemoryError left the transaction open: session 32's review)
             self._rollback(conn)
             raise
 
