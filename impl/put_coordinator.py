@@ -90,16 +90,24 @@ MAX_REMINTS = 3
 
 def _silent(coordination: PutCoordination) -> str:
     """The part of a put's timeout message naming the nodes its unacknowledged
-    targets were last sent to (`` (no acknowledgement from n1)``; a fallback as
-    ``n4 for n1``), or "". Before session 32's service probe the 504 said only
-    "put reached 2 of W=3 replicas", and a replica whose disk was full (its writes
-    failing, no answer sent) was named nowhere but in its own log."""
-    silent = [(coordination.sent_to.get(target, target), target)
-              for target in coordination.targets if target not in coordination.acks]
+    targets were sent to, in the order they were sent, the target itself and each
+    fallback (`` (no acknowledgement from n1, n4 for n1)``), or "". Before session
+    32's service probe the 504 said only "put reached 2 of W=3 replicas", and a
+    replica whose disk was full (its writes failing, no answer sent) was named
+    nowhere but in its own log; its first version named only the node a target's
+    write was last sent to (``n5 for n1``: n1 and the first fallback n4, silent
+    too, unnamed; session 32's review)."""
+    silent: list[str] = []
+    for target in coordination.targets:
+        if target in coordination.acks:
+            continue
+        sent = [target] if target in coordination.used else []
+        sent.extend(f"{node} for {target}" for node, intended
+                    in coordination.hints_sent.items() if intended == target)
+        silent.extend(sent or [target])
     if not silent:
         return ""
-    return " (no acknowledgement from " + ", ".join(
-        node if node == target else f"{node} for {target}" for node, target in silent) + ")"
+    return " (no acknowledgement from " + ", ".join(silent) + ")"
 
 
 @dataclass(slots=True)
