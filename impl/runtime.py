@@ -478,8 +478,9 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
-        for timer, at in list(self._unarmed.items()):  # before the input's own timers
-            self._perform_one(SetTimer(timer, at))
+        if self._unarmed:  # before the input's own timers, which may set them again
+            for timer, at in list(self._unarmed.items()):
+                self._perform_one(SetTimer(timer, at))
         self._perform_effects(effects)
         if self.admission.queue:  # the bytes in flight may have fallen: the head's turn?
             self.admission.poke()
