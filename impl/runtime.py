@@ -507,9 +507,13 @@ class NodeServer:
         if writes:
             try:
                 committer.submit(writes)
-            except errors.StorageError as error:  # closed: stopping
+            except (errors.StorageError, MemoryError) as error:  # closed: stopping; or
+                # out of memory queueing them (out of the driver until session 32's
+                # review: the input's timers lost, a put's coordination held for good)
+                failure = error if isinstance(error, errors.StorageError) else (
+                    errors.StorageError(f"out of memory queueing a group commit: {error!r}"))
                 rest = failed_effects(
-                    rest, error, lambda e: self.node.persist_failed(self.now(), e))
+                    rest, failure, lambda e: self.node.persist_failed(self.now(), e))
         hold = committer.fsync == "always" and committer.pending > 0
         for effect in rest:
             if hold and isinstance(effect, Send | Reply) and not (
