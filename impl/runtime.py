@@ -666,9 +666,12 @@ class NodeServer:
         queue = self._queues.get(dest)
         if queue is None:
             queue = asyncio.Queue(PEER_QUEUE)
+            # its writer first: a queue registered without one (a MemoryError making
+            # the task) was never read, the peer unreachable from here for good
+            # (session 32's review)
+            self._spawn(self._peer_writer(dest, queue))
             self._queues[dest] = queue
             self._queued_bytes[dest] = 0
-            self._spawn(self._peer_writer(dest, queue))
         queued = self._queued_bytes[dest]
         if queue.full() or (queued and queued + len(frame) > PEER_QUEUE_BYTES):
             self.dropped_frames += 1

@@ -98,3 +98,37 @@ def test_a_periodic_timer_that_failed_to_arm_is_armed_again(
     failed, armed = run(scenario(), 60)
     assert failed
     assert armed  # before: the round never ran again
+
+
+def test_a_peer_writer_that_failed_to_start_leaves_no_queue_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The queue to a peer was registered before its writer task was made: a
+    MemoryError making the task left a queue nobody read, and every later message
+    to that peer went into it (then was dropped as the queue filled), until a
+    restart: the peer unreachable from this node. Now the queue is registered once
+    its writer is (session 32's review). Here n1's queue to n3 is dropped as when
+    its writer ends (a connection lost), and the next writer fails to start."""
+    async def scenario() -> tuple[int, int, int]:
+        async with cluster(tmp_path, request_timeout=0.5, w=3) as servers:
+            n1 = servers[0]
+            spawn = n1._spawn
+            failed: list[object] = []
+
+            def short_of_memory(coro: Any) -> None:
+                if not failed and coro.__qualname__.endswith("_peer_writer"):
+                    failed.append(coro)
+                    coro.close()
+                    raise MemoryError
+                spawn(coro)
+
+            del n1._queues["n3"], n1._queued_bytes["n3"]
+            monkeypatch.setattr(n1, "_spawn", short_of_memory)
+            # its first ReplicaPut to n3 lost (its retry may reach n3 in time)
+            first, _, _ = await call("PUT", url(n1, "/kv/k1"), b"v")
+            monkeypatch.undo()
+            kept, _, _ = await call("PUT", url(n1, "/kv/k2"), b"v")
+            return len(failed), first, kept
+
+    failed, first, kept = run(scenario(), 60)
+    assert failed == 1 and first in (200, 504)
+    assert kept == 200  # W=3: n3's part reached it (504 before: n3's queue unread)
