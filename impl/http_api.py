@@ -140,7 +140,7 @@ from impl.http_values import (
     seal_value,
     wants_json,
 )
-from impl.internal_errors import report_internal_error
+from impl.internal_errors import out_of_memory, report_internal_error
 from impl.messages import MAX_ID, MAX_NAME, GetRequest, PutRequest, delete_request
 from impl.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from impl.node import STORE_RENEWED_META
@@ -1094,6 +1094,13 @@ class HttpApi:
             pass
         except (ConnectionError, OSError) as error:
             log.info("%s: HTTP connection closed: %s", self.server.name, error)
+        except MemoryError as error:  # making or sending an answer: closed unanswered,
+            # one line (asyncio's "Unhandled exception in client_connected_cb" traceback
+            # per connection until session 32's service probe: 14 to 30 in a burst)
+            server = self.server
+            report_internal_error(server.name, server.now(), server.node.stats,
+                                  server.node.log, "http",
+                                  request or _Request(*_NO_REQUEST, {}), error)
         finally:
             if request is not None:
                 self._release(request)
@@ -1240,10 +1247,14 @@ class HttpApi:
         server = self.server
         report_internal_error(server.name, server.now(), server.node.stats,
                               server.node.log, "http", request, error)
+        what = f"{request.method.decode('latin-1')} {request.target[:200].decode('latin-1')!r}"
+        if out_of_memory(error):  # no bug: "internal error ... MemoryError" until session 32
+            return 500, {"error": "OutOfMemoryError", "message": (
+                f"node {server.name} ran out of memory handling {what} (MemoryError): a "
+                "write may have been made; retry later or through another node"),
+                "outcome": "unknown"}, []
         return 500, {"error": "InternalError",
-                     "message": f"internal error handling {request.method.decode('latin-1')} "
-                                f"{request.target[:200].decode('latin-1')!r}: "
-                                f"{type(error).__name__}",
+                     "message": f"internal error handling {what}: {type(error).__name__}",
                      "outcome": "unknown"}, []
 
     def _parse_failed(self, error: Exception) -> _Request:
@@ -1901,10 +1912,19 @@ class HttpApi:
         DataStax drivers likewise ignore a host whose cluster name is not theirs
         (``ClusterNameMismatchException``: "This host will be ignored")."""
         sent = headers.get(b"x-vdynamo-cluster")
-        if sent is None or sent.strip(b" \t") == self.cluster_id.encode():
+        if sent is None or sent.strip(b" \t").lower() == self.cluster_id.encode():
             return None
+        shown = sent[:40].decode("latin-1")
+        if not _CLUSTER_ID.fullmatch(sent.strip(b" \t")):
+            # a name, or anything but an id: "another cluster ('vdynamo', ...)" for a
+            # header naming 'vdynamo' itself until session 32's service probe
+            return 421, {"error": "MisdirectedRequest", "message": (
+                f"X-Vdynamo-Cluster {shown!r} is not a cluster_id: it takes the 32 hex "
+                f"digits of /status's cluster_id (this node's: {self.cluster_id}, of "
+                f"cluster {self.config.name!r}), not a cluster's name; nothing was done"),
+                "outcome": "not-written"}, []
         return 421, {"error": "MisdirectedRequest", "message": (
-            f"X-Vdynamo-Cluster {sent[:40].decode('latin-1')!r}: this node belongs to "
+            f"X-Vdynamo-Cluster {shown!r}: this node belongs to "
             f"another cluster ({self.config.name!r}, cluster_id {self.cluster_id}); the "
             "client learned its ring from a node of that one (are the addresses given to "
             "it of one cluster?); nothing was done"), "outcome": "not-written"}, []
@@ -1999,6 +2019,10 @@ ADMIN_FORCE_REMOVE = "/admin/force-remove"
 
 #: the label of :func:`cluster_id` (a NUL ends it: no cluster name extends it)
 _CLUSTER_ID_LABEL = b"vdynamo-cluster-id\x00"
+
+
+#: what :func:`cluster_id` gives: 32 hex digits (taken in either case)
+_CLUSTER_ID = re.compile(rb"[0-9A-Fa-f]{32}")
 
 
 def cluster_id(secret: bytes, cluster: str) -> str:

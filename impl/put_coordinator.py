@@ -88,6 +88,28 @@ __all__ = ["MAX_REMINTS", "PutCoordination", "PutCoordinator", "ack_counts",
 MAX_REMINTS = 3
 
 
+def _silent(coordination: PutCoordination) -> str:
+    """The part of a put's timeout message naming the nodes its unacknowledged
+    targets were sent to, in the order they were sent, the target itself and each
+    fallback (`` (no acknowledgement from n1, n4 for n1)``), or "". Before session
+    32's service probe the 504 said only "put reached 2 of W=3 replicas", and a
+    replica whose disk was full (its writes failing, no answer sent) was named
+    nowhere but in its own log; its first version named only the node a target's
+    write was last sent to (``n5 for n1``: n1 and the first fallback n4, silent
+    too, unnamed; session 32's review)."""
+    silent: list[str] = []
+    for target in coordination.targets:
+        if target in coordination.acks:
+            continue
+        sent = [target] if target in coordination.used else []
+        sent.extend(f"{node} for {target}" for node, intended
+                    in coordination.hints_sent.items() if intended == target)
+        silent.extend(sent or [target])
+    if not silent:
+        return ""
+    return " (no acknowledgement from " + ", ".join(silent) + ")"
+
+
 @dataclass(slots=True)
 class PutCoordination:
     """A put in progress at its coordinator."""
@@ -568,8 +590,8 @@ class PutCoordinator:
             got = len(coordination.acks)
             return [*check, answer(coordination.reply_to, None, QuorumError(
                 f"{'delete' if coordination.tombstone else 'put'} reached {got} of "
-                f"W={coordination.w} replicas before the timeout",
-                needed=coordination.w, got=got), kind="put")]
+                f"W={coordination.w} replicas before the timeout"
+                + _silent(coordination), needed=coordination.w, got=got), kind="put")]
         out: list[Effect] = []
         for target in coordination.targets:
             if target in coordination.acks:

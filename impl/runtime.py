@@ -82,6 +82,7 @@ from impl.effects import CancelTimer, Effect, Reply, Send, SetTimer
 from impl.http_api import HttpApi, error_body, http_status
 from impl.http_values import body_bytes
 from impl.internal_errors import report_internal_error
+from impl.logs import WindowedLog
 from impl.membership import MemberStatus
 from impl.messages import (
     Forward,
@@ -210,6 +211,10 @@ _REFUSAL_WINDOW_S = 10.0
 _REFUSAL_CHARS = 300
 #: hosts named in the summary line of the refusals not logged (the rest summed up)
 _REFUSAL_HOSTS = 8
+#: failed group commits logged per window of _FAILURE_WINDOW_S seconds (each failed
+#: write is counted in the node's ``storage-error`` stat; session 32's service probe)
+_FAILURES_LOGGED = 10
+_FAILURE_WINDOW_S = 10.0
 #: seconds a peer's writer waits after its first failed dial, doubled at each failure
 #: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
 _FIRST_BACKOFF_S = 0.05
@@ -311,6 +316,8 @@ class NodeServer:
         self._queue_full: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._timers: dict[Timer, asyncio.TimerHandle] = {}  # one handle per named timer
+        #: timers whose SetTimer failed out of memory, and when: armed at the next input
+        self._unarmed: dict[Timer, float] = {}
         self._servers: list[asyncio.Server] = []
         self.peer_address: Address | None = None
         self.http_address: Address | None = None
@@ -341,6 +348,16 @@ class NodeServer:
         self._quiet_hosts: dict[str, int] = {}
         #: the timer that logs the window's summary line when the window ends
         self._refusal_summary: asyncio.TimerHandle | None = None
+        #: failed group commits: 10 lines per 10 s, the rest summed up (a full disk)
+        self._commit_failures = WindowedLog(
+            log, self.loop, self.name, "failed group commits",
+            "storage-error in /status stats counts every write that failed",
+            lines=_FAILURES_LOGGED, window_s=_FAILURE_WINDOW_S)
+        #: effects that failed out of memory (:meth:`_perform_one`), bounded alike
+        self._memory_failures = WindowedLog(
+            log, self.loop, self.name, "effects that failed out of memory",
+            "each a message or reply lost, or a timer armed late",
+            lines=_FAILURES_LOGGED, window_s=_FAILURE_WINDOW_S)
         self.overloaded_requests = 0
         self._peer_slots = ConnectionSlots(config.max_peer_connections, self._evicted_peer)
         #: the authenticated connection from each peer (a peer keeps one to each node)
@@ -422,6 +439,7 @@ class NodeServer:
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        self._unarmed.clear()
         for task in list(self._tasks):
             task.cancel()
         for task in list(self._tasks):
@@ -442,6 +460,8 @@ class NodeServer:
         # it armed the timer again: a line a window after stop() returned)
         self._summarize_refusals()
         self.http.summarize_refusals()
+        self._commit_failures.close()
+        self._memory_failures.close()
         for server in self._servers:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1.0):  # 3.11 waits for every open connection
@@ -458,6 +478,9 @@ class NodeServer:
     # ------------------------------------------------------------------ effects
 
     def _perform(self, effects: list[Effect]) -> None:
+        if self._unarmed:  # before the input's own timers, which may set them again
+            for timer, at in list(self._unarmed.items()):
+                self._perform_one(SetTimer(timer, at))
         self._perform_effects(effects)
         if self.admission.queue:  # the bytes in flight may have fallen: the head's turn?
             self.admission.poke()
@@ -484,9 +507,13 @@ class NodeServer:
         if writes:
             try:
                 committer.submit(writes)
-            except errors.StorageError as error:  # closed: stopping
+            except (errors.StorageError, MemoryError) as error:  # closed: stopping; or
+                # out of memory queueing them (out of the driver until session 32's
+                # review: the input's timers lost, a put's coordination held for good)
+                failure = error if isinstance(error, errors.StorageError) else (
+                    errors.StorageError(f"out of memory queueing a group commit: {error!r}"))
                 rest = failed_effects(
-                    rest, error, lambda e: self.node.persist_failed(self.now(), e))
+                    rest, failure, lambda e: self.node.persist_failed(self.now(), e))
         hold = committer.fsync == "always" and committer.pending > 0
         for effect in rest:
             if hold and isinstance(effect, Send | Reply) and not (
@@ -503,22 +530,65 @@ class NodeServer:
 
     def _durable(self, sequence: int, error: errors.StorageError | None) -> None:
         """Every submit up to ``sequence`` is durable (or failed with ``error``):
-        perform what waited for it, in order."""
+        perform what waited for it, in order; on a failure every effect held,
+        whichever submit it waits for, fails with it (Sends dropped, Replies the
+        error)."""
         assert self.committer is not None
         if self._stopped:  # the writer's last report, after stop: nothing may leave now
             return
         self.committer.settle(sequence)
         released: list[Effect] = []
-        while self._held and self._held[0][0] <= sequence:
+        while self._held and (error is not None or self._held[0][0] <= sequence):
+            # a failed commit fails every effect held now, those held behind later
+            # submits too: each was computed after this commit's writes were staged
+            # and may count them (a put's Reply that counts its coordinator's copy,
+            # W reached while a later input's commit was queued; an acknowledgement
+            # of a duplicate ReplicaPut read from the overlay). Before session 32's
+            # review such a Reply went out 200 when the later commit succeeded.
             released.append(self._held.popleft()[1])
         if error is not None:
-            log.error("%s: a group commit failed: %s", self.name, error)
+            self._commit_failures.error(f"a group commit failed: {error}")
             released = failed_effects(
                 released, error, lambda e: self.node.persist_failed(self.now(), e))
         for effect in released:
             self._perform_one(effect)
 
     def _perform_one(self, effect: Effect) -> None:
+        """Perform one effect; one that fails is logged and lost alone.
+
+        Before session 32's service probe an exception here (a MemoryError encoding
+        a 1 MB ReplicaPut under ``prlimit --as``) left the input's effects half
+        performed: the put's deadline timer, after the failed Send, was never
+        armed, so its coordination stayed in flight for good with its bytes
+        counted (``pending_bytes`` 1,000,082 at a node whose ``max_pending_bytes``
+        is 1,398,101: every later 1 MB put refused 503 until a restart), and the
+        client got 500. A Send that fails is a message lost, which replication
+        tolerates (hints, read repair, anti-entropy, the deadline's 504); any
+        other exception is still an internal error (counted and logged with its
+        traceback), after which the rest are performed.
+
+        A SetTimer is not lost: it is kept (``_unarmed``) and armed at the next
+        input (:meth:`_perform`). A round's timer (gossip, hint scan, anti-entropy)
+        arms its next round when it fires: before session 32's review one SetTimer
+        failed out of memory stopped that round at this node for good (until a
+        restart), and a put's deadline lost so held its coordination."""
+        try:
+            self._perform_effect(effect)
+        except MemoryError as error:
+            if isinstance(effect, SetTimer):
+                self._unarmed[effect.timer] = effect.at
+                lost = "the timer is armed at the next input"
+            elif isinstance(effect, Send):
+                lost = "the message is lost (as on the network)"
+            else:
+                lost = "it is lost"
+            self._memory_failures.error(
+                f"out of memory performing {_effect_name(effect)}: {error!r}; {lost}")
+        except Exception as error:  # a bug of ours: counted, and the rest performed
+            report_internal_error(self.name, self.now(), self.node.stats, self.node.log,
+                                  "the runtime", effect, error)
+
+    def _perform_effect(self, effect: Effect) -> None:
         if isinstance(effect, Send):
             self._send(effect.dest, effect.message)
         elif isinstance(effect, Reply):
@@ -527,7 +597,9 @@ class NodeServer:
                 future.set_result(effect)
         elif isinstance(effect, SetTimer):
             self._set_timer(effect.timer, effect.at)
+            self._unarmed.pop(effect.timer, None)
         elif isinstance(effect, CancelTimer):
+            self._unarmed.pop(effect.timer, None)
             handle = self._timers.pop(effect.timer, None)
             if handle is not None:
                 handle.cancel()
@@ -594,9 +666,12 @@ class NodeServer:
         queue = self._queues.get(dest)
         if queue is None:
             queue = asyncio.Queue(PEER_QUEUE)
+            # its writer first: a queue registered without one (a MemoryError making
+            # the task) was never read, the peer unreachable from here for good
+            # (session 32's review)
+            self._spawn(self._peer_writer(dest, queue))
             self._queues[dest] = queue
             self._queued_bytes[dest] = 0
-            self._spawn(self._peer_writer(dest, queue))
         queued = self._queued_bytes[dest]
         if queue.full() or (queued and queued + len(frame) > PEER_QUEUE_BYTES):
             self.dropped_frames += 1
@@ -1188,6 +1263,11 @@ class NodeServer:
             self._drop(f"closing connection from {src}: {error}")
         except (OSError, ConnectionError):
             pass
+        except MemoryError as error:  # a frame read: the connection closes (the peer
+            # dials again), one line (asyncio's unhandled-exception traceback until
+            # session 32's service probe: 2 to 46 in a burst of 1 MB requests)
+            report_internal_error(self.name, self.now(), self.node.stats, self.node.log,
+                                  src, _PeerFrames(), error)
         finally:
             if self._inbound.get(src) is writer:
                 del self._inbound[src]
@@ -1643,6 +1723,20 @@ class NodeServer:
                         self.name)
             return
         self._perform(self.node.leave(self.now()))
+
+
+class _PeerFrames:
+    """What a peer connection's reader was handling when it failed (a log names it:
+    "out of memory handling _PeerFrames from n3")."""
+
+
+def _effect_name(effect: Effect) -> str:
+    """An effect as a log names it: ``Send(ReplicaPut to n2)``, ``SetTimer(GossipRound)``."""
+    if isinstance(effect, Send):
+        return f"Send({type(effect.message).__name__} to {effect.dest})"
+    if isinstance(effect, SetTimer | CancelTimer):
+        return f"{type(effect).__name__}({type(effect.timer).__name__})"
+    return type(effect).__name__
 
 
 def _host_port(address: object) -> str:

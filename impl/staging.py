@@ -194,7 +194,8 @@ _WRITES = (WriteRecord, DeleteRecord, AddHint, RemoveHint, WriteMeta, SyncStorag
 def persist(storage: Storage, effects: list[Effect],
             on_error: Callable[[StorageError], list[Effect]] | None = None) -> list[Effect]:
     """Perform the writes among ``effects`` on ``storage``, in order, and return the
-    other effects, in order (see the module docstring for a failing write).
+    other effects, in order (see the module docstring for a failing write; a write
+    that raises MemoryError, SQLite's SQLITE_NOMEM, fails as a StorageError does).
     Raises ValueError if a write follows another effect (the node broke the order)."""
     writes, rest = split(effects)
     failed: StorageError | None = None
@@ -203,6 +204,11 @@ def persist(storage: Storage, effects: list[Effect],
             apply_write(storage, write)
         except StorageError as error:
             failed = error
+            break
+        except MemoryError as error:  # out of the driver until session 32's review:
+            # the input's Sends, Replies and timers all lost, a put's deadline with
+            # them (its coordination held for good), the node not told
+            failed = StorageError(f"out of memory writing to the storage engine: {error!r}")
             break
     if failed is None:
         return rest

@@ -188,13 +188,19 @@ class GroupCommit:
         self._running = self._writer.submit(self._commit, sequence, error)
 
     def _commit(self, sequence: int, error: StorageError | None) -> None:
-        """On the writer thread: COMMIT (the fsync), then report."""
+        """On the writer thread: COMMIT (the fsync), then report. Whatever the COMMIT
+        raises is reported as the commit's StorageError: a MemoryError (SQLite's
+        SQLITE_NOMEM) ended this task unreported before session 32's review, and
+        with it every later commit (none starts before this one is settled) and
+        every Send and Reply held behind it: each put through the node 504."""
         if error is None:
             try:
                 self.engine.commit_batch()
                 self.commits += 1
             except StorageError as failure:
                 error = failure
+            except Exception as failure:  # MemoryError, or a bug: the commit failed
+                error = StorageError(f"group commit on {str(self.engine.path)!r}: {failure!r}")
         self._on_durable(sequence, error)
 
     # ------------------------------------------------------------------ reads

@@ -56,6 +56,8 @@ the writes run in another.
 from __future__ import annotations
 
 import os
+import resource
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -107,6 +109,49 @@ CREATE TABLE IF NOT EXISTS engine (
 
 _SCAN_PAGE = 256
 _SEQUENCE_BITS = 32
+#: the files of a database in WAL mode, by the suffix SQLite gives each
+_FILE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+
+
+def _failed(what: str, path: Path, exc: sqlite3.Error) -> StorageError:
+    """StorageError ``what`` ``path``: SQLite's words, and for a write that failed
+    (SQLITE_FULL, SQLITE_IOERR_*) what may have stopped it (:func:`_write_stopped`)."""
+    return StorageError(f"{what} {str(path)!r}: {exc}{_write_stopped(path, exc)}")
+
+
+def _write_stopped(path: Path, exc: sqlite3.Error) -> str:
+    """For an error of a failed write (``sqlite_errorname`` SQLITE_FULL or
+    SQLITE_IOERR_*), the facts that name its usual causes, else "": the process's
+    file-size limit (RLIMIT_FSIZE, ``ulimit -f``) with the largest of the
+    database's files, and the bytes free on its file system. A write past the
+    file-size limit fails with EFBIG, which SQLite reports as "disk I/O error"
+    (SQLITE_IOERR_WRITE), the words of a failing disk; a full disk is "database or
+    disk is full" (SQLITE_FULL). Before session 32's service probe a node under
+    ``ulimit -f`` answered every put 500 "disk I/O error" and refused to start
+    with the same words, naming neither the limit nor the file that reached it."""
+    name = str(getattr(exc, "sqlite_errorname", ""))
+    if name != "SQLITE_FULL" and not name.startswith("SQLITE_IOERR"):
+        return ""
+    sizes: dict[str, int] = {}
+    for suffix in _FILE_SUFFIXES:
+        with suppress(OSError):
+            sizes[path.name + suffix] = (path.parent / (path.name + suffix)).stat().st_size
+    facts = []
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        largest = max(sizes, key=lambda file: sizes[file], default=path.name)
+        facts.append(f"this process may write files of at most {limit} bytes "
+                     f"(RLIMIT_FSIZE, `ulimit -f`) and {largest} is "
+                     f"{sizes.get(largest, 0)} bytes")
+    with suppress(OSError):
+        facts.append(f"{shutil.disk_usage(path.parent).free} bytes free on its file system")
+    facts.append("raise the file-size limit or free space" if facts and "RLIMIT" in facts[0]
+                 else "free space, or check the disk")
+    # SQLITE_IOERR_READ, _SHORT_READ, _LOCK...: not a write (say so, the facts hold)
+    what = ("a write to" if name == "SQLITE_FULL" or any(
+        part in name for part in ("WRITE", "FSYNC", "TRUNCATE", "SHM", "MMAP", "EXTEND"))
+        else "an operation on")
+    return f" ({name}: {what} the data files failed; " + "; ".join(facts) + ")"
 
 
 class SqliteStorage:
@@ -152,7 +197,7 @@ class SqliteStorage:
         try:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open SQLite database {str(self.path)!r}: {exc}") from exc
+            raise _failed("cannot open SQLite database", self.path, exc) from exc
         try:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
@@ -189,8 +234,7 @@ class SqliteStorage:
                 conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.Error as exc:
             conn.close()
-            raise StorageError(
-                f"cannot open SQLite database {str(self.path)!r}: {exc}") from exc
+            raise _failed("cannot open SQLite database", self.path, exc) from exc
         except StorageError:
             conn.close()
             raise
@@ -393,16 +437,17 @@ class SqliteStorage:
 
     def commit_batch(self) -> None:
         """Commit the changes since :meth:`begin_batch` as one transaction, with one
-        fsync of the log; on failure roll them all back and raise StorageError. It
-        may run in another thread than the changes did (never at the same time as
-        another call on this engine's writing connection)."""
+        fsync of the log; on failure roll them all back and raise StorageError (or
+        what else the COMMIT raised: MemoryError is SQLite's SQLITE_NOMEM, no
+        ``sqlite3.Error``). It may run in another thread than the changes did (never
+        at the same time as another call on this engine's writing connection)."""
         conn = self._connection()
         if not self._batching:
             return
         self._batching = False
         try:
             self._commit(conn)
-        except StorageError:
+        except Exception:  # (a MemoryError left the transaction open: session 32's review)
             self._rollback(conn)
             raise
 
@@ -430,7 +475,7 @@ class SqliteStorage:
             reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             reader.execute("PRAGMA query_only=1")
         except sqlite3.Error as exc:
-            raise StorageError(f"cannot open a reader of {str(self.path)!r}: {exc}") from exc
+            raise _failed("cannot open a reader of", self.path, exc) from exc
         self._reader = reader
 
     def close(self) -> None:
@@ -481,7 +526,7 @@ class SqliteStorage:
         try:
             return conn.execute(sql, params)
         except sqlite3.Error as exc:
-            raise StorageError(f"SQLite error on {str(self.path)!r}: {exc}") from exc
+            raise _failed("SQLite error on", self.path, exc) from exc
 
     @contextmanager
     def _mutation(self) -> Iterator[sqlite3.Connection]:
@@ -497,7 +542,7 @@ class SqliteStorage:
             if not conn.in_transaction:  # SQLite rolled the batch back: recount
                 self._pending = 0
                 self._count = conn.execute("SELECT COUNT(*) FROM versions").fetchone()[0]
-            raise StorageError(f"SQLite error on {str(self.path)!r}: {exc}") from exc
+            raise _failed("SQLite error on", self.path, exc) from exc
         if self.fsync == "always":
             if not self._batching:
                 self._commit(conn)
@@ -512,7 +557,7 @@ class SqliteStorage:
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StorageError(f"SQLite commit failed on {str(self.path)!r}: {exc}") from exc
+            raise _failed("SQLite commit failed on", self.path, exc) from exc
         if self._pending:
             self.flushes += 1
         self._pending = 0

@@ -145,7 +145,8 @@ def test_a_forwarded_put_short_of_w_at_its_deadline_is_answered_as_a_put() -> No
     reply = send.message
     assert send.dest == "n2" and isinstance(reply, ForwardReply)
     assert (reply.op_id, reply.kind, reply.error, reply.message) == (
-        41, "put", ErrorCode.QUORUM.value, "put reached 1 of W=3 replicas before the timeout")
+        41, "put", ErrorCode.QUORUM.value,
+        "put reached 1 of W=3 replicas before the timeout (no acknowledgement from n2, n3)")
 
 
 def test_the_periodic_timer_never_resends_to_a_target_no_longer_suspected() -> None:
@@ -435,7 +436,8 @@ def test_a_delete_short_of_w_at_its_deadline_says_delete() -> None:
     node.client_request(0.0, PutRequest(7, KEY, b"", b"", None, "c1", delete=True))
     (op_id,) = node.puts.coordinations
     (reply,) = [e for e in node.fire(1.0, PutTimeout(op_id)) if isinstance(e, Reply)]
-    assert str(reply.error) == "delete reached 1 of W=3 replicas before the timeout"
+    assert str(reply.error) == ("delete reached 1 of W=3 replicas before the timeout "
+                                "(no acknowledgement from n2, n3)")
 
 
 def test_sends_error_takes_a_hinted_fallback_and_every_target_acknowledged() -> None:

@@ -1,0 +1,82 @@
+"""A COMMIT that raises MemoryError on the writer thread fails that group commit
+alone (session 32's review).
+
+SQLite's SQLITE_NOMEM is MemoryError in Python, not ``sqlite3.Error``: out of
+``SqliteStorage.commit_batch`` (which rolled back on StorageError alone) and out
+of ``GroupCommit._commit`` (which reported StorageError alone), it ended the
+writer's task unreported. The commit was never settled, so no later commit
+started and every Send and Reply held behind it stayed held: every put through
+the node answered 504 / RequestTimeoutError, for as long as the process ran
+(here: the failed put and the 3 after it all 504 before the fix). Its
+transaction is rolled back too: left open, it was committed with the next one."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.runtime.live import call, cluster, run, url
+
+
+def test_a_commit_out_of_memory_fails_that_commit_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async def scenario() -> tuple[list[int], list[int], bool, bool]:
+        async with cluster(tmp_path, request_timeout=0.5) as servers:
+            n1 = servers[0]
+            committer: Any = n1.committer
+            engine = committer.engine
+            short_of_memory_once(monkeypatch, engine, "_commit")
+            first, _, _ = await call("PUT", url(n1, "/kv/k"), b"lost")
+            statuses = []
+            for i in range(3):
+                status, _, _ = await call("PUT", url(n1, f"/kv/k{i}"), b"kept")
+                statuses.append(status)
+            return ([first], statuses, engine.read(b"k0") is not None,
+                    engine.read(b"k") is not None)
+
+    first, statuses, kept, lost = run(scenario(), 60)
+    assert first == [500], (first, statuses)  # the put whose commit failed: outcome unknown
+    assert statuses == [200, 200, 200]
+    assert kept
+    assert not lost  # rolled back, not committed with the next commit's writes
+
+
+def test_a_submit_out_of_memory_fails_that_put_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MemoryError queueing an input's writes for the group commit left the
+    driver before the review: the put's deadline timer was never armed, so its
+    coordination stayed in flight for good (``pending`` 1 at the end)."""
+    async def scenario() -> tuple[int, int, tuple[int, int]]:
+        async with cluster(tmp_path, request_timeout=0.5) as servers:
+            n1 = servers[0]
+            short_of_memory_once(monkeypatch, n1.committer, "submit")
+            first, _, _ = await call("PUT", url(n1, "/kv/k"), b"lost")
+            monkeypatch.undo()
+            for _ in range(40):  # past every deadline
+                if not n1.node.pending:
+                    break
+                await asyncio.sleep(0.1)
+            pending = n1.node.pending, n1.node.pending_bytes
+            again, _, _ = await call("PUT", url(n1, "/kv/k"), b"kept")
+            return first, again, pending
+
+    first, again, pending = run(scenario(), 60)
+    assert (first, again) == (500, 200)
+    assert pending == (0, 0)
+
+
+def short_of_memory_once(monkeypatch: pytest.MonkeyPatch, owner: Any, method: str) -> None:
+    """``owner.method`` raises MemoryError at its first call, then does its work."""
+    work = getattr(owner, method)
+    calls: list[int] = []
+
+    def short_of_memory(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            raise MemoryError
+        return work(*args)
+
+    monkeypatch.setattr(owner, method, short_of_memory)
