@@ -98,6 +98,7 @@ from impl.node import Node
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
     NONCE_BYTES,
+    SETTINGS_DIFFER,
     TAG_BYTES,
     Acceptor,
     Dialer,
@@ -317,6 +318,11 @@ class NodeServer:
         self.dropped_frames = 0
         #: peers refused: a failed or unfinished hello, a frame that failed its MAC
         self.refused_peers = 0
+        #: peer -> why its last hello was refused for other shared [cluster] settings
+        #: (``impl.peer_auth._same_settings``), or None once a hello with it passed: a
+        #: node refused by some peer for its settings and accepted by none serves
+        #: nothing (:meth:`unavailable`, :meth:`health`; session 32)
+        self.settings_refused: dict[str, str | None] = {}
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
         self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
@@ -853,8 +859,11 @@ class NodeServer:
                 async with asyncio.timeout(self.config.peer_hello_timeout_s):
                     reader, writer = await asyncio.open_connection(address.host, address.port)
                     sealer = await self._dial_hello(dest, reader, writer)
+                self.settings_refused[dest] = None
             except PeerAuthError as error:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
+                if SETTINGS_DIFFER in str(error):
+                    self.settings_refused[dest] = str(error)
             except (OSError, TimeoutError, asyncio.IncompleteReadError):
                 pass
             if sealer is None or reader is None or writer is None:
@@ -1508,15 +1517,35 @@ class NodeServer:
     def unavailable(self) -> errors.NodeDownError | None:
         """A NodeDownError if this node cannot take a client request: it is stopping,
         or not in the ring yet (a joining node that has not heard from a seed: it
-        could only time out); else None."""
+        could only time out), or refused by a peer for other shared settings and
+        accepted by none (:meth:`misconfigured`); else None."""
         if self.stopping:
             return errors.NodeDownError(f"node {self.name} is shutting down; nothing was "
                                         "written: ask another node")
+        if (why := self.misconfigured()) is not None:
+            return errors.NodeDownError(
+                f"node {self.name} runs other [cluster] settings than its peers ({why:.300}); "
+                "it serves nothing until its file is fixed and it is restarted; nothing "
+                "was written: ask another node")
         if self.node.status is not None:
             return None
         return errors.NodeDownError(
             f"node {self.name} has not joined the ring yet (no seed answered its gossip); "
             f"nothing was written: ask another node")
+
+    def misconfigured(self) -> str | None:
+        """Why this node cannot be one of its cluster's (the refusal of a peer's hello
+        for other shared ``[cluster]`` settings, :data:`SHARED_SETTINGS`) when some peer
+        refused it so and none accepted its last hello; else None. Session 32's
+        operator probe: n1 of three started on a new data file with ``n = 2`` (its
+        peers 3) said ``ready``, and its R = 1 gets of 20 keys written at W = 3
+        answered 404 for 10 of them (its own empty store, its peers refusing it; its
+        puts 504). With one peer of several misconfigured, the others are accepted by
+        the rest and serve."""
+        verdicts = self.settings_refused.values()
+        if None in verdicts:
+            return None
+        return next((why for why in verdicts if why is not None), None)
 
     def health(self) -> dict[str, object]:
         """The body of ``GET /health``: ``live`` (the loop answers), ``ready`` (a
@@ -1527,7 +1556,8 @@ class NodeServer:
         status = self.node.status
         return {"node": self.name, "live": True,
                 "ready": (status is MemberStatus.UP and not self.stopping
-                          and self.node.shadow is None and not self.node.rebuilding),
+                          and self.node.shadow is None and not self.node.rebuilding
+                          and self.misconfigured() is None),
                 "member_status": status.value if status is not None else "not-joined",
                 "stopping": self.stopping}
 

@@ -1,0 +1,75 @@
+"""A node refused by its peers for other shared ``[cluster]`` settings, and accepted by
+none, serves nothing and is not ready (session 32's operator probe; docs/runtime.md,
+"Operator probe (session 32)").
+
+Three ``vdynamo serve`` processes, N = 3, 20 keys written at W = 3; n1 killed and
+started on a new data file (a replaced disk: nothing recorded, so
+``check_store_settings`` cannot tell) with ``n = 2`` in its own copy of the file.
+Before: its peers refused its hellos, yet its ``/health`` said ``ready: true`` and
+its gets at R = 1 answered 404 for 10 of the 20 keys (its own empty store: a read
+at R = 1 of a write at W = 3 that misses it), its puts 504. Right value: n1 not
+ready, every get and put through it 503 naming the settings, nothing written; n2
+(refused by n1, accepted by n3) ready and every key right through it. Loopback
+only, bounded (about 15 s), every process killed (``ServedNodes``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.runtime.procs import FAST_ROUNDS, ROOT, ServedNodes, http_call, wait_until
+
+NAMES = ("n1", "n2", "n3")
+KEYS = [f"k{i}" for i in range(20)]
+
+
+def _json(nodes: ServedNodes, name: str, path: str) -> dict[str, object]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{nodes.http[name]}{path}",
+                                timeout=5) as answer:
+        body: dict[str, object] = json.loads(answer.read())
+    return body
+
+
+def test_a_node_its_peers_refuse_for_its_settings_serves_nothing(tmp_path: Path) -> None:
+    with ServedNodes(tmp_path, NAMES, [*FAST_ROUNDS, "n = 3"]) as nodes:
+        nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
+        for key in KEYS:
+            assert http_call("PUT", f"http://127.0.0.1:{nodes.http['n1']}/kv/{key}?w=3",
+                             key.encode())[0] == 200
+        nodes.kill("n1")
+        own = tmp_path / "n1.toml"
+        own.write_text(nodes.config.read_text().replace("n = 3", "n = 2").replace(
+            "[nodes.n1]\n", '[nodes.n1]\ndata = "new-n1.sqlite"\n'))
+        own.chmod(0o600)
+        with (tmp_path / "n1.log").open("ab") as log:
+            nodes.procs["n1"] = subprocess.Popen(
+                [sys.executable, "-m", "vdynamo", "serve", str(own), "--node", "n1"],
+                cwd=tmp_path, stdout=log, stderr=log, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+        def started() -> bool:
+            try:
+                shadow = _json(nodes, "n1", "/status").get("shadow_round")
+            except OSError:
+                return False
+            return shadow is None or bool(shadow["over"])  # type: ignore[index]
+
+        wait_until(started, 20, "n1 past its shadow round")
+        time.sleep(0.5)  # a dial round to each peer
+        assert _json(nodes, "n1", "/health")["ready"] is False
+        answers = [http_call("GET", f"http://127.0.0.1:{nodes.http['n1']}/kv/{key}?r=1")
+                   for key in KEYS]
+        assert {status for status, _, _ in answers} == {503}  # before: 10 of them 404
+        assert b"runs other [cluster] settings" in answers[0][2]
+        put = http_call("PUT", f"http://127.0.0.1:{nodes.http['n1']}/kv/k0", b"x")
+        assert put[0] == 503 and b'"not-written"' in put[2]
+        assert _json(nodes, "n2", "/health")["ready"] is True
+        for key in KEYS:
+            status, _, body = http_call("GET", f"http://127.0.0.1:{nodes.http['n2']}/kv/"
+                                        f"{key}?r=2")
+            assert (status, body) == (200, key.encode())
