@@ -323,6 +323,14 @@ class NodeServer:
         #: node refused by some peer for its settings and accepted by none serves
         #: nothing (:meth:`unavailable`, :meth:`health`; session 32)
         self.settings_refused: dict[str, str | None] = {}
+        #: True when this node's data file recorded the shared settings it runs with
+        #: before this start (``impl.serve.check_store_settings``): it ran with them,
+        #: so a refusal of them by fewer than a majority of the members is taken as
+        #: the refusing peers' misconfiguration, not this node's (:meth:`misconfigured`;
+        #: session 32's review). False (the default, and for a new data file, one
+        #: written before session 32, or one whose settings were adopted): any
+        #: refusal that no acceptance answers makes it unready.
+        self.settings_on_record = False
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
         self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
@@ -1541,11 +1549,24 @@ class NodeServer:
         peers 3) said ``ready``, and its R = 1 gets of 20 keys written at W = 3
         answered 404 for 10 of them (its own empty store, its peers refusing it; its
         puts 504). With one peer of several misconfigured, the others are accepted by
-        the rest and serve."""
+        the rest and serve.
+
+        A node whose data file recorded these settings before this start
+        (:attr:`settings_on_record`) is misconfigured only when the peers refusing it
+        are more than half of the ring's members (this node counted): session 32's
+        review, three nodes, n2 down, n1 restarted on its own store (ready, its R = 1
+        reads 200) and n3 started on a new data file with ``n = 2``: n1, refused by
+        n3 and accepted by none, answered every request 503 until n3 was fixed (the
+        whole cluster down for one misconfigured node)."""
         verdicts = self.settings_refused.values()
         if None in verdicts:
             return None
-        return next((why for why in verdicts if why is not None), None)
+        refused = [why for why in verdicts if why is not None]
+        if not refused:
+            return None
+        if self.settings_on_record and 2 * len(refused) <= len(self.node.view.live_nodes):
+            return None
+        return refused[0]
 
     def health(self) -> dict[str, object]:
         """The body of ``GET /health``: ``live`` (the loop answers), ``ready`` (a

@@ -135,7 +135,7 @@ def _same_secret(kept: dict[str, object], secret: bytes) -> bool:
 
 
 def check_store_settings(storage: Storage, path: object, config: ClusterConfig, *,
-                         adopt: bool = False) -> None:
+                         adopt: bool = False) -> bool:
     """Refuse to run a node whose data file last ran with other shared ``[cluster]``
     settings (:data:`impl.runtime.SHARED_SETTINGS` as :func:`impl.runtime.shared_settings`
     gives them, but ``clock``, which the store refuses on its own: ``impl.versions``'
@@ -144,6 +144,9 @@ def check_store_settings(storage: Storage, path: object, config: ClusterConfig, 
     (``vdynamo serve --adopt-store``: every node's file changed the same way on
     purpose, every node stopped). A setting one side's strategy does not read (left
     out by ``shared_settings``) is not compared. ``path``: the file, named in the error.
+    Returns True when the file recorded exactly these settings before (its node ran
+    with them: :attr:`impl.runtime.NodeServer.settings_on_record`), False when it
+    recorded none or ``adopt`` took others.
 
     Raises :class:`errors.ConfigError`; StorageError as the engine does. Session 32's
     operator probe: one node of three restarted with ``n = 2`` (or ``tokens_per_node =
@@ -166,6 +169,7 @@ def check_store_settings(storage: Storage, path: object, config: ClusterConfig, 
                 "file it ran with, or, to change them on purpose, stop every node, "
                 "change every node's file alike and start each once with --adopt-store")
     _record(storage, STORE_SETTINGS_META, mine, kept)
+    return kept == mine
 
 
 def _record(storage: Storage, entry: str, mine: dict[str, str],
@@ -257,9 +261,11 @@ async def serve(
             storage = ObservedStorage(engine)
             check_store_identity(storage, addresses.data, name, config.cluster.name,
                                  config.cluster.secret, adopt=adopt_store)
-            check_store_settings(storage, addresses.data, config.cluster, adopt=adopt_store)
+            on_record = check_store_settings(storage, addresses.data, config.cluster,
+                                             adopt=adopt_store)
             server = NodeServer(name, config.cluster, storage, peers, seed=index,
                                 rejoin=rejoin, announce=announce)
+            server.settings_on_record = on_record
             server.http_addresses = http
             server.watch_file(config.path, dict(config.nodes))
             await server.start(addresses.peer, addresses.http)

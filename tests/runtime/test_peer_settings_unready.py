@@ -22,6 +22,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.runtime.live import cluster, run
 from tests.runtime.procs import FAST_ROUNDS, ROOT, ServedNodes, http_call, wait_until
 
 NAMES = ("n1", "n2", "n3")
@@ -73,3 +74,76 @@ def test_a_node_its_peers_refuse_for_its_settings_serves_nothing(tmp_path: Path)
             status, _, body = http_call("GET", f"http://127.0.0.1:{nodes.http['n2']}/kv/"
                                         f"{key}?r=2")
             assert (status, body) == (200, key.encode())
+
+
+def _start_own(nodes: ServedNodes, tmp_path: Path, name: str, text: str) -> None:
+    """Start ``name`` on its own copy of the cluster file, ``text``."""
+    own = tmp_path / f"{name}.toml"
+    own.write_text(text)
+    own.chmod(0o600)
+    with (tmp_path / f"{name}.log").open("ab") as log:
+        nodes.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "vdynamo", "serve", str(own), "--node", name],
+            cwd=tmp_path, stdout=log, stderr=log, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_one_misconfigured_peer_does_not_take_a_node_on_its_own_store_down(
+        tmp_path: Path) -> None:
+    """Session 32's review: n2 down, n1 restarted on its own store (ready, its R = 1
+    reads 200), n3 started on a new data file with ``n = 2``. Before, n1 (refused by
+    n3, the one peer it reached, accepted by none) answered every request 503 until
+    n3 was fixed: one misconfigured node took the cluster down. Right value: n1,
+    whose store ran with its settings, refused by fewer than a majority of the
+    members, serves; n3, on a new store, does not."""
+    with ServedNodes(tmp_path, NAMES, [*FAST_ROUNDS, "n = 3", "r = 1", "w = 1"]) as nodes:
+        nodes.start(*NAMES)
+        nodes.wait_ready(*NAMES)
+        for key in KEYS[:10]:
+            assert http_call("PUT", f"http://127.0.0.1:{nodes.http['n1']}/kv/{key}?w=3",
+                             key.encode())[0] == 200
+        for name in NAMES:
+            nodes.kill(name)
+        nodes.start("n1")
+        nodes.wait_ready("n1")
+        _start_own(nodes, tmp_path, "n3", nodes.config.read_text().replace(
+            "n = 3", "n = 2").replace("[nodes.n3]\n", '[nodes.n3]\ndata = "new-n3.sqlite"\n'))
+
+        def refused() -> bool:
+            try:
+                return int(_json(nodes, "n1", "/status")["refused_peers"]) > 0  # type: ignore[call-overload]
+            except OSError:
+                return False
+
+        wait_until(refused, 20, "n1 refusing n3")
+        time.sleep(1.0)  # dial rounds both ways
+        assert _json(nodes, "n3", "/health")["ready"] is False
+        assert _json(nodes, "n1", "/health")["ready"] is True  # before: False
+        for key in KEYS[:10]:
+            status, _, body = http_call("GET", f"http://127.0.0.1:{nodes.http['n1']}/kv/"
+                                        f"{key}?r=1")
+            assert (status, body) == (200, key.encode())  # before: 503
+
+
+def test_a_node_on_its_own_store_is_misconfigured_when_a_majority_refuses_it(
+        tmp_path: Path) -> None:
+    """The rule of :meth:`impl.runtime.NodeServer.misconfigured` (session 32's review):
+    refused by some peer and accepted by none, a node whose store recorded its
+    settings before this start is unready only when the refusing peers are over half
+    of the members (a node forgotten in a whole cluster's change); one on a new store
+    (or adopted settings), at any refusal."""
+    async def scenario() -> None:
+        async with cluster(tmp_path) as servers:
+            n1 = servers[0]
+            n1.settings_on_record = True
+            n1.settings_refused = {"n3": "'n3' runs other ..."}
+            assert n1.misconfigured() is None  # 1 of 3: n3's fault
+            assert n1.unavailable() is None
+            n1.settings_refused["n2"] = "'n2' runs other ..."
+            assert n1.misconfigured() == "'n3' runs other ..."  # 2 of 3
+            n1.settings_on_record = False
+            n1.settings_refused = {"n3": "'n3' runs other ..."}
+            assert n1.misconfigured() == "'n3' runs other ..."
+            n1.settings_refused["n2"] = None
+            assert n1.misconfigured() is None
+
+    run(scenario(), 30)

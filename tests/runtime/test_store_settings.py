@@ -36,9 +36,11 @@ def test_a_file_records_its_settings_and_refuses_others_naming_each(tmp_path: Pa
     path = tmp_path / "n1.sqlite"
     storage = SqliteStorage(path)
     try:
-        check_store_settings(storage, path, _config(n=3, partitioning="strategy1"))
+        # returns whether the file recorded these settings before (session 32's review:
+        # NodeServer.settings_on_record)
+        assert not check_store_settings(storage, path, _config(n=3, partitioning="strategy1"))
         assert b'"n": "3"' in (storage.get_meta(STORE_SETTINGS_META) or b"")
-        check_store_settings(storage, path, _config(n=3, partitioning="strategy1"))  # same
+        assert check_store_settings(storage, path, _config(n=3, partitioning="strategy1"))
         check_store_settings(storage, path, _config(n=3, partitioning="strategy1", r=1, w=1))
         cases = {(("n", 2),): ["n '3' then, '2' now"],
                  (("tokens_per_node", 16),): ["tokens_per_node '8' then, '16' now"],
@@ -55,8 +57,9 @@ def test_a_file_records_its_settings_and_refuses_others_naming_each(tmp_path: Pa
             assert str(path) in str(refused.value) and "--adopt-store" in str(refused.value)
         # a setting the strategy does not read is not compared (strategy 1: partitions)
         check_store_settings(storage, path, _config(partitioning="strategy1", partitions=32))
-        check_store_settings(storage, path, _config(n=2, partitioning="strategy1"), adopt=True)
-        check_store_settings(storage, path, _config(n=2, partitioning="strategy1"))
+        assert not check_store_settings(storage, path, _config(n=2, partitioning="strategy1"),
+                                        adopt=True)
+        assert check_store_settings(storage, path, _config(n=2, partitioning="strategy1"))
         with pytest.raises(errors.ConfigError, match="n '2' then, '3' now"):
             check_store_settings(storage, path, _config(n=3, partitioning="strategy1"))
     finally:
