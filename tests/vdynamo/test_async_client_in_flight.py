@@ -59,3 +59,29 @@ def test_gathered_puts_take_turns_each_within_its_own_timeout() -> None:
     results = asyncio.run(run())
     assert [r for r in results if r != "C"] == []
     assert (node.answered, node.most) == (PUTS, IN_FLIGHT)
+
+
+def test_cancelled_requests_give_their_turns_back() -> None:
+    """Session 32's review: requests cancelled while they wait their turn or while
+    in flight (every other task of 200, 0.4 s in: 50 answered, 50 in flight, 100
+    waiting) leave every turn free: 200 puts gathered next are all answered, 50 at
+    most at once."""
+    node = _SlowNode()
+
+    async def run() -> tuple[list[object], list[object], int]:
+        client = AsyncClient(["127.0.0.1:1"], timeout_s=0.5)
+        client._http = httpx.AsyncClient(transport=httpx.MockTransport(node))
+        async with client:
+            tasks = [asyncio.ensure_future(client.put(f"k{i}", b"v")) for i in range(PUTS)]
+            await asyncio.sleep(HOLD_S + 0.1)
+            for task in tasks[::2]:
+                task.cancel()
+            first = await asyncio.gather(*tasks, return_exceptions=True)
+            node.most = 0
+            then = await asyncio.gather(
+                *(client.put(f"j{i}", b"v") for i in range(PUTS)), return_exceptions=True)
+            return first, then, client._turns._value
+
+    first, then, free = asyncio.run(run())
+    assert sum(isinstance(r, asyncio.CancelledError) for r in first) >= PUTS // 2 - IN_FLIGHT
+    assert [r for r in then if r != "C"] == [] and (free, node.most) == (IN_FLIGHT, IN_FLIGHT)
