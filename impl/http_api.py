@@ -1784,14 +1784,23 @@ class HttpApi:
         NODE}`` once the removal is durable (since session 32: before, the 200 came
         before its commit, and a node killed at once came back without it,
         :meth:`impl.runtime.NodeServer.force_remove`); 409 naming why it is refused
-        (nothing changed); a failed commit or none in time as a put's would be."""
+        (nothing changed); a failed commit or none in time: its status (500, 504) with
+        ``"outcome": "unknown"``, saying so. Session 32's review: a commit that failed
+        answered 500 ``"outcome": "not-written"`` (``vdynamo remove``: "refused"), yet
+        the removal, taken in memory, was gossiped on: 1 s later the peer and the
+        file held it, and asked again it answered 409 "already removed"."""
         try:
             await self.server.force_remove(node)
         except InvalidValueError as error:
             return 409, {"error": "Refused", "message": str(error),
                          "outcome": "not-written"}, []
         except errors.DynamoError as error:  # its commit failed, or took too long
-            return http_status(error), error_body(error), []
+            body = error_body(error, unknown=True)
+            body["message"] = (
+                f"force-remove of {node!r} was taken by this node but is not known durable "
+                f"({error}); it may still be applied (this node gossips it on): see GET "
+                "/status (membership), or ask again (409 'already removed' once it was)")
+            return http_status(error), body, []
         return 200, {"removed": node}, []
 
     def _admin_refusal(self, authorization: bytes, node: str) -> str | None:
