@@ -50,7 +50,7 @@ from impl.runtime_config import (
 from impl.storage.base import FsyncPolicy, Storage
 from impl.storage.sqlite import SqliteStorage
 
-__all__ = ["STORE_IDENTITY_META", "STORE_SETTINGS_META", "check_store_identity",
+__all__ = ["RING_SETTINGS", "STORE_IDENTITY_META", "STORE_SETTINGS_META", "check_store_identity",
            "check_store_settings", "event_loop_policy", "leave_state",
            "lock_data_file", "main", "serve", "until_stopped"]
 
@@ -63,6 +63,13 @@ STORE_IDENTITY_META = "store-identity"
 #: the meta entry of the shared [cluster] settings a data file's node last ran with
 #: (JSON {name: value as text}, :func:`impl.runtime.shared_settings`; session 32)
 STORE_SETTINGS_META = "store-settings"
+#: the shared settings that draw the ring (which nodes hold a key): a data file that
+#: ran with others is refused even with ``--adopt-store`` (:func:`check_store_settings`).
+#: Session 32's review: five nodes, N = 3, 40 keys written at W = 3, every node
+#: restarted with ``partitions`` 64 -> 32 and ``--adopt-store``: the ring was redrawn
+#: (13 tokens a node -> 6 or 7) with no handover, and once all were ready 2 keys read
+#: 404 at R = 1 through n1 (0 of 40 with the settings unchanged)
+RING_SETTINGS = ("partitioning", "tokens_per_node", "partitions", "ring_seed", "nodes")
 
 
 def _store_identity(node: str, cluster: str, secret: bytes) -> dict[str, str]:
@@ -142,7 +149,8 @@ def check_store_settings(storage: Storage, path: object, config: ClusterConfig, 
     ``clock-mode``), naming each setting and both values; record ``config``'s in a file
     that records none (a new file, or one written before session 32) or with ``adopt``
     (``vdynamo serve --adopt-store``: every node's file changed the same way on
-    purpose, every node stopped). A setting one side's strategy does not read (left
+    purpose, every node stopped), which takes no change of :data:`RING_SETTINGS`
+    (since session 32's review). A setting one side's strategy does not read (left
     out by ``shared_settings``) is not compared. ``path``: the file, named in the error.
     Returns True when the file recorded exactly these settings before (its node ran
     with them: :attr:`impl.runtime.NodeServer.settings_on_record`), False when it
@@ -158,16 +166,25 @@ def check_store_settings(storage: Storage, path: object, config: ClusterConfig, 
     ``num_tokens`` ("Cannot change the number of tokens from 8 to 16")."""
     mine = {name: value for name, value in shared_settings(config) if name != "clock"}
     kept = _recorded_identity(storage.get_meta(STORE_SETTINGS_META))  # {}: records none
-    if not adopt:
-        differ = [f"{name} {kept[name]!r:.80} then, {value!r:.80} now"
-                  for name, value in mine.items() if name in kept and kept[name] != value]
-        if differ:
-            raise errors.ConfigError(
-                f"{path}: this data file's node last ran with other [cluster] settings "
-                f"that every node must share ({'; '.join(differ)}): its peers would "
-                "refuse it, and a store keeps the ring it holds; give this node the "
-                "file it ran with, or, to change them on purpose, stop every node, "
-                "change every node's file alike and start each once with --adopt-store")
+    differ = {name: f"{name} {kept[name]!r:.80} then, {value!r:.80} now"
+              for name, value in mine.items() if name in kept and kept[name] != value}
+    ring = [text for name, text in differ.items() if name in RING_SETTINGS]
+    if ring and adopt:
+        raise errors.ConfigError(
+            f"{path}: this data file's node last ran with other ring settings "
+            f"({'; '.join(ring)}), which --adopt-store does not take: the ring they draw "
+            "would move keys to new owners without handing them over first, and a read "
+            "could miss acknowledged writes (at R = 1, 2 of 40 keys written at W = 3 read "
+            "404); give every node the ring settings its file ran with (a cluster with "
+            "other ones is a new cluster, its keys copied in)")
+    if differ and not adopt:
+        raise errors.ConfigError(
+            f"{path}: this data file's node last ran with other [cluster] settings "
+            f"that every node must share ({'; '.join(differ.values())}): its peers would "
+            "refuse it, and its keys were placed by them; give this node the file it "
+            "ran with, or, to change them on purpose (n, vclock_truncation; not the "
+            "ring's), stop every node, change every node's file alike and start each "
+            "once with --adopt-store")
     _record(storage, STORE_SETTINGS_META, mine, kept)
     return kept == mine
 
@@ -346,8 +363,8 @@ def main(argv: list[str]) -> int:
         "held, and it joins as a new node (without it, a node that left stops)"))
     parser.add_argument("--adopt-store", action="store_true", help=(
         "take each data file as this node's even if another node or cluster (another "
-        "name or secret) wrote it, or it last ran with other shared [cluster] settings "
-        "(n, the ring's): after changing them on purpose, every node stopped"))
+        "name or secret) wrote it, or it last ran with another n or vclock_truncation "
+        "(never other ring settings): after changing them on purpose, every node stopped"))
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",
                         help="log lines on stderr: JSON objects (default) or plain text")

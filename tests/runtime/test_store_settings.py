@@ -101,3 +101,27 @@ def test_vdynamo_serve_exits_2_on_a_file_that_ran_with_another_n(
     err = capsys.readouterr().err
     assert "n1.sqlite: this data file's node last ran with other [cluster] settings" in err
     assert "n '2' then, '1' now" in err, err
+
+
+def test_adopt_store_takes_n_but_no_ring_setting(tmp_path: Path) -> None:
+    """Session 32's review: five ``vdynamo serve`` nodes, N = 3, 40 keys written at
+    W = 3, every node restarted with ``partitions`` 64 -> 32 and ``--adopt-store``:
+    the ring was redrawn (13 tokens a node -> 6 or 7) with no handover, and once every
+    node was ready 2 of the 40 keys read 404 at R = 1 through n1 (0 with the settings
+    unchanged). A change of a ring setting is refused even with ``adopt``, naming it;
+    ``n`` is still taken."""
+    path = tmp_path / "n1.sqlite"
+    storage = SqliteStorage(path)
+    try:
+        check_store_settings(storage, path, _config())
+        for changes, named in (({"partitions": 32}, "partitions '64' then, '32' now"),
+                               ({"ring_seed": 7}, "ring_seed '0' then, '7' now"),
+                               ({"partitioning": "strategy1"}, "partitioning 'strategy3' then"),
+                               ({"n": 2, "partitions": 32}, "partitions '64' then")):
+            with pytest.raises(errors.ConfigError, match="--adopt-store does not take") as refused:
+                check_store_settings(storage, path, _config(**changes), adopt=True)
+            assert named in str(refused.value) and "n '3'" not in str(refused.value)
+        assert not check_store_settings(storage, path, _config(n=2), adopt=True)
+        assert check_store_settings(storage, path, _config(n=2))
+    finally:
+        storage.close()
