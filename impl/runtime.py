@@ -323,13 +323,14 @@ class NodeServer:
         #: node refused by some peer for its settings and accepted by none serves
         #: nothing (:meth:`unavailable`, :meth:`health`; session 32)
         self.settings_refused: dict[str, str | None] = {}
-        #: True when this node's data file recorded the shared settings it runs with
-        #: before this start (``impl.serve.check_store_settings``): it ran with them,
-        #: so a refusal of them by fewer than a majority of the members is taken as
-        #: the refusing peers' misconfiguration, not this node's (:meth:`misconfigured`;
-        #: session 32's review). False (the default, and for a new data file, one
-        #: written before session 32, or one whose settings were adopted): any
-        #: refusal that no acceptance answers makes it unready.
+        #: True when this node's shared settings are on record: its data file recorded
+        #: them before this start (``impl.serve.check_store_settings``: it ran with
+        #: them), or a peer accepted them since (a hello that passed): a refusal of
+        #: them by fewer than a majority of the members is then taken as the refusing
+        #: peers' misconfiguration, not this node's (:meth:`misconfigured`; session
+        #: 32's review). False until then (a new data file, one written before session
+        #: 32, adopted settings): any refusal that no acceptance answers makes it
+        #: unready.
         self.settings_on_record = False
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
@@ -868,6 +869,7 @@ class NodeServer:
                     reader, writer = await asyncio.open_connection(address.host, address.port)
                     sealer = await self._dial_hello(dest, reader, writer)
                 self.settings_refused[dest] = None
+                self.settings_on_record = True  # a peer accepted them
             except PeerAuthError as error:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
                 if SETTINGS_DIFFER in str(error):
@@ -1551,13 +1553,15 @@ class NodeServer:
         puts 504). With one peer of several misconfigured, the others are accepted by
         the rest and serve.
 
-        A node whose data file recorded these settings before this start
-        (:attr:`settings_on_record`) is misconfigured only when the peers refusing it
-        are more than half of the ring's members (this node counted): session 32's
-        review, three nodes, n2 down, n1 restarted on its own store (ready, its R = 1
-        reads 200) and n3 started on a new data file with ``n = 2``: n1, refused by
-        n3 and accepted by none, answered every request 503 until n3 was fixed (the
-        whole cluster down for one misconfigured node)."""
+        A node whose settings are on record (:attr:`settings_on_record`: its data file
+        ran with them, or a peer accepted them) is misconfigured only when the peers
+        refusing it are more than half of the ring's members (this node counted):
+        session 32's review, three nodes, n2 down, n1 restarted on its own store
+        (ready, its R = 1 reads 200) and n3 started on a new data file with ``n = 2``:
+        n1, refused by n3 and accepted by none, answered every request 503 until n3
+        was fixed (the whole cluster down for one misconfigured node); and two nodes
+        changing ``n`` node by node with ``--adopt-store`` were both unready between
+        the two restarts."""
         verdicts = self.settings_refused.values()
         if None in verdicts:
             return None

@@ -76,15 +76,24 @@ def test_a_node_its_peers_refuse_for_its_settings_serves_nothing(tmp_path: Path)
             assert (status, body) == (200, key.encode())
 
 
-def _start_own(nodes: ServedNodes, tmp_path: Path, name: str, text: str) -> None:
-    """Start ``name`` on its own copy of the cluster file, ``text``."""
+def _start_own(nodes: ServedNodes, tmp_path: Path, name: str, text: str,
+               *flags: str) -> None:
+    """Start ``name`` on its own copy of the cluster file, ``text``, with ``flags``."""
     own = tmp_path / f"{name}.toml"
     own.write_text(text)
     own.chmod(0o600)
     with (tmp_path / f"{name}.log").open("ab") as log:
         nodes.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "vdynamo", "serve", str(own), "--node", name],
+            [sys.executable, "-m", "vdynamo", "serve", str(own), "--node", name, *flags],
             cwd=tmp_path, stdout=log, stderr=log, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def _refused(nodes: ServedNodes, name: str) -> bool:
+    """Whether ``name`` has refused a peer (``/status``'s ``refused_peers``)."""
+    try:
+        return int(_json(nodes, name, "/status")["refused_peers"]) > 0  # type: ignore[call-overload]
+    except OSError:
+        return False
 
 
 def test_one_misconfigured_peer_does_not_take_a_node_on_its_own_store_down(
@@ -107,14 +116,7 @@ def test_one_misconfigured_peer_does_not_take_a_node_on_its_own_store_down(
         nodes.wait_ready("n1")
         _start_own(nodes, tmp_path, "n3", nodes.config.read_text().replace(
             "n = 3", "n = 2").replace("[nodes.n3]\n", '[nodes.n3]\ndata = "new-n3.sqlite"\n'))
-
-        def refused() -> bool:
-            try:
-                return int(_json(nodes, "n1", "/status")["refused_peers"]) > 0  # type: ignore[call-overload]
-            except OSError:
-                return False
-
-        wait_until(refused, 20, "n1 refusing n3")
+        wait_until(lambda: _refused(nodes, "n1"), 20, "n1 refusing n3")
         time.sleep(1.0)  # dial rounds both ways
         assert _json(nodes, "n3", "/health")["ready"] is False
         assert _json(nodes, "n1", "/health")["ready"] is True  # before: False
@@ -147,3 +149,33 @@ def test_a_node_on_its_own_store_is_misconfigured_when_a_majority_refuses_it(
             assert n1.misconfigured() is None
 
     run(scenario(), 30)
+
+
+def test_two_nodes_changing_n_node_by_node_keep_one_serving(tmp_path: Path) -> None:
+    """Session 32's review: two nodes (N = 2) move to ``n = 1`` one at a time with
+    ``--adopt-store``. Before, between the two restarts both were unready (each
+    refused by the other and accepted by none; n2, on the store it was created on,
+    had no record of its settings before this start): every read through either
+    503. Right value: n2, whose settings a peer accepted, serves (R = 1: 10 of 10);
+    n1, on adopted settings no peer took yet, does not; then both serve."""
+    keys = KEYS[:10]
+    with ServedNodes(tmp_path, NAMES[:2], [*FAST_ROUNDS, "n = 2", "r = 1", "w = 1"]) as nodes:
+        nodes.start(*NAMES[:2])
+        nodes.wait_ready(*NAMES[:2])
+        for key in keys:
+            assert http_call("PUT", f"http://127.0.0.1:{nodes.http['n1']}/kv/{key}?w=2",
+                             key.encode())[0] == 200
+        changed = nodes.config.read_text().replace("n = 2", "n = 1")
+        nodes.kill("n1")
+        _start_own(nodes, tmp_path, "n1", changed, "--adopt-store")
+        wait_until(lambda: _refused(nodes, "n1"), 20, "n1 refusing n2")
+        time.sleep(1.0)  # dial rounds both ways
+        assert _json(nodes, "n1", "/health")["ready"] is False
+        assert _json(nodes, "n2", "/health")["ready"] is True  # before: False
+        for key in keys:
+            status, _, body = http_call("GET", f"http://127.0.0.1:{nodes.http['n2']}/kv/"
+                                        f"{key}?r=1")
+            assert (status, body) == (200, key.encode())  # before: 503
+        nodes.kill("n2")
+        _start_own(nodes, tmp_path, "n2", changed, "--adopt-store")
+        nodes.wait_ready(*NAMES[:2])
