@@ -1788,7 +1788,13 @@ class HttpApi:
         ``"outcome": "unknown"``, saying so. Session 32's review: a commit that failed
         answered 500 ``"outcome": "not-written"`` (``vdynamo remove``: "refused"), yet
         the removal, taken in memory, was gossiped on: 1 s later the peer and the
-        file held it, and asked again it answered 409 "already removed"."""
+        file held it, and asked again it answered 409 "already removed". 503, nothing
+        changed, when this node serves nothing (:meth:`NodeServer.unavailable`: its
+        peers refuse its settings, it is stopping, it has not joined): session 32's
+        review: a removal asked of a node its peers refused was taken and answered 200
+        (it could reach the cluster only once that node was fixed and restarted)."""
+        if (down := self.server.unavailable()) is not None:
+            return 503, error_body(down), [("retry-after", str(self.config.retry_after_s))]
         try:
             await self.server.force_remove(node)
         except InvalidValueError as error:

@@ -110,3 +110,23 @@ def test_a_force_remove_whose_commit_fails_answers_an_unknown_outcome(
             assert servers[1].node.view.get("n3").status is MemberStatus.REMOVING  # type: ignore[union-attr]
 
     run(scenario(), 30)
+
+
+def test_a_node_its_peers_refuse_takes_no_force_remove(tmp_path: Path) -> None:
+    """Session 32's review: a node misconfigured (refused by its peers for its
+    settings, accepted by none: :meth:`impl.runtime.NodeServer.misconfigured`)
+    serves nothing, yet took ``POST /admin/force-remove`` and answered 200 (the
+    removal could reach the cluster only once that node was fixed and restarted).
+    Right value: 503 naming its settings, nothing changed."""
+    async def scenario() -> None:
+        async with _n3_down(tmp_path) as servers:
+            servers[0].settings_on_record = False  # a new store no peer accepted
+            servers[0].settings_refused = {"n2": "'n2' runs other [cluster] settings ..."}
+            token = admin_authorization(SECRET, DEFAULT_CLUSTER_NAME, node="n3",
+                                        member="n1", stamp=int(time.time()))
+            status, _, body = parse_response(await raw(servers[0].http_address,
+                                                       _admin_request(token)))
+            assert status == 503 and "runs other [cluster] settings" in body["message"], body
+            assert servers[0].node.view.get("n3").status is MemberStatus.UP  # type: ignore[union-attr]
+
+    run(scenario(), 30)
