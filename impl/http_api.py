@@ -279,6 +279,13 @@ class _Request:
         self.routed = routed
 
 
+class _Removal(NamedTuple):
+    """An authorized ``POST /admin/force-remove`` of ``node``, which the route performs
+    and answers once durable (:meth:`HttpApi._remove`)."""
+
+    node: str
+
+
 class _Prepared(NamedTuple):
     """A request checked and ready to run (:meth:`HttpApi._prepare`): its key, query
     parameters, a GET's Accept ranges, and the message."""
@@ -1542,7 +1549,7 @@ class HttpApi:
             # oldest (impl.connections; session 19's service probe)
             self.slots.active(writer)
 
-    def _prepare(self, request: _Request) -> _Answer | _Prepared:
+    def _prepare(self, request: _Request) -> _Answer | _Prepared | _Removal:
         """What ``request`` asks, checked: the answer to give at once (a refusal, or a
         read-only resource's), or the message to run. Reads nothing of the body but
         the value it wraps, so a PUT's head is checked with an empty one before its
@@ -1648,6 +1655,8 @@ class HttpApi:
         (under load a 503, then the 400 at its retry: session 24's note). None if
         the head is served."""
         answer = self._prepare(_Request(parse.parser.get_method(), parse.url, parse.headers))
+        if isinstance(answer, _Removal):  # no PUT: never here (not a /kv/ path)
+            return None
         if isinstance(answer, _Prepared):
             # a put with Expect fewer than W of its homes could store, by its
             # Content-Length: its 413 now, not after its whole value (session 30's
@@ -1667,6 +1676,8 @@ class HttpApi:
     async def _route(self, request: _Request) -> _Answer:
         server = self.server
         prepared = self._prepare(request)
+        if isinstance(prepared, _Removal):
+            return await self._remove(prepared.node)
         if not isinstance(prepared, _Prepared):
             return prepared
         key, query, accept, message = prepared
@@ -1752,13 +1763,14 @@ class HttpApi:
         return status, error_body(error, unknown=unknown), extra
 
     def _force_remove(self, method: str, query: dict[str, list[str]],
-                      headers: dict[bytes, bytes]) -> _Answer:
+                      headers: dict[bytes, bytes]) -> _Answer | _Removal:
         """``POST /admin/force-remove?node=NAME`` with ``Authorization: Bearer TOKEN``
         (:func:`admin_token` of the cluster secret): this node force-removes ``NAME``,
         a member down for good (:meth:`impl.runtime.NodeServer.force_remove`; riak_core's
         ``riak-admin cluster force-remove``). 200 ``{"removed": NAME}``; 401 naming
         what is wrong with the token (:meth:`_admin_refusal`); 409 naming why it is
-        refused (nothing changed)."""
+        refused (nothing changed). An authorized request is a :class:`_Removal`, which
+        :meth:`_route` performs (:meth:`_remove`)."""
         if method != "POST":
             return _not_allowed(method, ADMIN_FORCE_REMOVE, "POST")
         unknown = sorted(set(query) - {"node"})
@@ -1776,12 +1788,37 @@ class HttpApi:
         if len(names) != 1 or not names[0]:
             return 400, {"error": "BadRequest", "message": "force-remove: give the node "
                          "to remove once: ?node=NAME", "outcome": "not-written"}, []
+        return _Removal(names[0])
+
+    async def _remove(self, node: str) -> _Answer:
+        """Force-remove ``node`` (an authorized :class:`_Removal`): 200 ``{"removed":
+        NODE}`` once the removal is durable (since session 32: before, the 200 came
+        before its commit, and a node killed at once came back without it,
+        :meth:`impl.runtime.NodeServer.force_remove`); 409 naming why it is refused
+        (nothing changed); a failed commit or none in time: its status (500, 504) with
+        ``"outcome": "unknown"``, saying so. Session 32's review: a commit that failed
+        answered 500 ``"outcome": "not-written"`` (``vdynamo remove``: "refused"), yet
+        the removal, taken in memory, was gossiped on: 1 s later the peer and the
+        file held it, and asked again it answered 409 "already removed". 503, nothing
+        changed, when this node serves nothing (:meth:`NodeServer.unavailable`: its
+        peers refuse its settings, it is stopping, it has not joined): session 32's
+        review: a removal asked of a node its peers refused was taken and answered 200
+        (it could reach the cluster only once that node was fixed and restarted)."""
+        if (down := self.server.unavailable()) is not None:
+            return 503, error_body(down), [("retry-after", str(self.config.retry_after_s))]
         try:
-            self.server.force_remove(names[0])
+            await self.server.force_remove(node)
         except InvalidValueError as error:
             return 409, {"error": "Refused", "message": str(error),
                          "outcome": "not-written"}, []
-        return 200, {"removed": names[0]}, []
+        except errors.DynamoError as error:  # its commit failed, or took too long
+            body = error_body(error, unknown=True)
+            body["message"] = (
+                f"force-remove of {node!r} was taken by this node but is not known durable "
+                f"({error}); it may still be applied (this node gossips it on): see GET "
+                "/status (membership), or ask again (409 'already removed' once it was)")
+            return http_status(error), body, []
+        return 200, {"removed": node}, []
 
     def _admin_refusal(self, authorization: bytes, node: str) -> str | None:
         """Why an admin request's ``Authorization`` does not let it remove ``node``

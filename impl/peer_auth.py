@@ -69,6 +69,7 @@ __all__ = [
     "HELLO_LIMIT_CEILING",
     "NONCE_BYTES",
     "PROTOCOL_VERSION",
+    "SETTINGS_DIFFER",
     "TAG_BYTES",
     "Acceptor",
     "Dialer",
@@ -237,6 +238,11 @@ def _same_cluster(mine: str, peer: str, info: HelloInfo) -> None:
 _SETTING_CHARS = 255
 
 
+#: what the refusal of a hello for other shared settings says (:func:`_same_settings`;
+#: the runtime tells such a refusal by it: ``NodeServer.misconfigured``)
+SETTINGS_DIFFER = "runs other [cluster] settings that every node must share"
+
+
 def _same_settings(mine: HelloInfo, peer: str, info: HelloInfo) -> None:
     """PeerAuthError naming each setting ``peer``'s (authenticated) hello gives another
     value than this node's, with both values; a setting one side does not send (a
@@ -256,7 +262,7 @@ def _same_settings(mine: HelloInfo, peer: str, info: HelloInfo) -> None:
               for name, here in mine.settings if name in theirs and theirs[name] != here]
     if differ:
         raise PeerAuthError(
-            f"{peer!r} runs other [cluster] settings that every node must share: "
+            f"{peer!r} {SETTINGS_DIFFER}: "
             f"{'; '.join(differ)} (its records or the nodes it takes to hold a key "
             "would differ from this node's; not connected: give every node the same "
             "[cluster] section)")

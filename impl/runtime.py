@@ -99,6 +99,7 @@ from impl.node import Node
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
     NONCE_BYTES,
+    SETTINGS_DIFFER,
     TAG_BYTES,
     Acceptor,
     Dialer,
@@ -324,6 +325,20 @@ class NodeServer:
         self.dropped_frames = 0
         #: peers refused: a failed or unfinished hello, a frame that failed its MAC
         self.refused_peers = 0
+        #: peer -> why its last hello was refused for other shared [cluster] settings
+        #: (``impl.peer_auth._same_settings``), or None once a hello with it passed: a
+        #: node refused by some peer for its settings and accepted by none serves
+        #: nothing (:meth:`unavailable`, :meth:`health`; session 32)
+        self.settings_refused: dict[str, str | None] = {}
+        #: True when this node's shared settings are on record: its data file recorded
+        #: them before this start (``impl.serve.check_store_settings``: it ran with
+        #: them), or a peer accepted them since (a hello that passed): a refusal of
+        #: them by fewer than a majority of the members is then taken as the refusing
+        #: peers' misconfiguration, not this node's (:meth:`misconfigured`; session
+        #: 32's review). False until then (a new data file, one written before session
+        #: 32, adopted settings): any refusal that no acceptance answers makes it
+        #: unready.
+        self.settings_on_record = False
         #: peer -> {limit: (this node's value, the peer's)}: the limits in which the
         #: peer's last hello differed (``_compare_limits``)
         self.peer_limits_differ: dict[str, dict[str, tuple[int, int]]] = {}
@@ -928,8 +943,12 @@ class NodeServer:
                 async with asyncio.timeout(self.config.peer_hello_timeout_s):
                     reader, writer = await asyncio.open_connection(address.host, address.port)
                     sealer = await self._dial_hello(dest, reader, writer)
+                self.settings_refused[dest] = None
+                self.settings_on_record = True  # a peer accepted them
             except PeerAuthError as error:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
+                if SETTINGS_DIFFER in str(error):
+                    self.settings_refused[dest] = str(error)
             except (OSError, TimeoutError, asyncio.IncompleteReadError):
                 pass
             if sealer is None or reader is None or writer is None:
@@ -1588,15 +1607,50 @@ class NodeServer:
     def unavailable(self) -> errors.NodeDownError | None:
         """A NodeDownError if this node cannot take a client request: it is stopping,
         or not in the ring yet (a joining node that has not heard from a seed: it
-        could only time out); else None."""
+        could only time out), or refused by a peer for other shared settings and
+        accepted by none (:meth:`misconfigured`); else None."""
         if self.stopping:
             return errors.NodeDownError(f"node {self.name} is shutting down; nothing was "
                                         "written: ask another node")
+        if (why := self.misconfigured()) is not None:
+            return errors.NodeDownError(
+                f"node {self.name} runs other [cluster] settings than its peers ({why:.300}); "
+                "it serves nothing until its file is fixed and it is restarted; nothing "
+                "was written: ask another node")
         if self.node.status is not None:
             return None
         return errors.NodeDownError(
             f"node {self.name} has not joined the ring yet (no seed answered its gossip); "
             f"nothing was written: ask another node")
+
+    def misconfigured(self) -> str | None:
+        """Why this node cannot be one of its cluster's (the refusal of a peer's hello
+        for other shared ``[cluster]`` settings, :data:`SHARED_SETTINGS`) when some peer
+        refused it so and none accepted its last hello; else None. Session 32's
+        operator probe: n1 of three started on a new data file with ``n = 2`` (its
+        peers 3) said ``ready``, and its R = 1 gets of 20 keys written at W = 3
+        answered 404 for 10 of them (its own empty store, its peers refusing it; its
+        puts 504). With one peer of several misconfigured, the others are accepted by
+        the rest and serve.
+
+        A node whose settings are on record (:attr:`settings_on_record`: its data file
+        ran with them, or a peer accepted them) is misconfigured only when the peers
+        refusing it are more than half of the ring's members (this node counted):
+        session 32's review, three nodes, n2 down, n1 restarted on its own store
+        (ready, its R = 1 reads 200) and n3 started on a new data file with ``n = 2``:
+        n1, refused by n3 and accepted by none, answered every request 503 until n3
+        was fixed (the whole cluster down for one misconfigured node); and two nodes
+        changing ``n`` node by node with ``--adopt-store`` were both unready between
+        the two restarts."""
+        verdicts = self.settings_refused.values()
+        if None in verdicts:
+            return None
+        refused = [why for why in verdicts if why is not None]
+        if not refused:
+            return None
+        if self.settings_on_record and 2 * len(refused) <= len(self.node.view.live_nodes):
+            return None
+        return refused[0]
 
     def health(self) -> dict[str, object]:
         """The body of ``GET /health``: ``live`` (the loop answers), ``ready`` (a
@@ -1607,7 +1661,8 @@ class NodeServer:
         status = self.node.status
         return {"node": self.name, "live": True,
                 "ready": (status is MemberStatus.UP and not self.stopping
-                          and self.node.shadow is None and not self.node.rebuilding),
+                          and self.node.shadow is None and not self.node.rebuilding
+                          and self.misconfigured() is None),
                 "member_status": status.value if status is not None else "not-joined",
                 "stopping": self.stopping}
 
@@ -1699,14 +1754,36 @@ class NodeServer:
     def next_request_id(self) -> int:
         return next(self._request_ids)
 
-    def force_remove(self, node: str) -> None:
+    async def force_remove(self, node: str) -> None:
         """An operator on this node force-removes ``node``, a member down for good
         (:meth:`impl.node.Node.force_remove`; ``POST /admin/force-remove``, ``vdynamo
-        remove``). Raises its :class:`~impl.errors.InvalidValueError` naming why it is
-        refused (nothing changed)."""
-        self._perform(self.node.force_remove(self.now(), node))
-        log.warning("%s: force-removed %s (its ranges go to new owners from the "
-                    "surviving replicas)", self.name, node)
+        remove``), and returns once the removal is durable (its view written: a
+        :class:`Reply` after its writes, held as a client's is). Raises its
+        :class:`~impl.errors.InvalidValueError` naming why it is refused (nothing
+        changed), or the :class:`~impl.errors.StorageError` of a failed commit, or
+        RequestTimeoutError after :meth:`client_wait` (written or not: ask again).
+
+        Session 32's operator probe: the answer came before the group commit that
+        held the removal's view, and a node SIGKILLed just after ``vdynamo remove``
+        exited 0 came back with the member ``up``: the removal lost without a word
+        (its gossip, held until the commit, never left), 4 nodes ``up`` 70 s on."""
+        future: asyncio.Future[Reply] = self.loop.create_future()
+        request_id = self.next_request_id()
+        self._waiting[request_id] = future
+        try:
+            self._perform([*self.node.force_remove(self.now(), node), Reply(request_id)])
+            log.warning("%s: force-removed %s (its ranges go to new owners from the "
+                        "surviving replicas)", self.name, node)
+            wait = self.client_wait()
+            timer = self.loop.call_later(wait, _expire, future, request_id, wait)
+            try:
+                reply = await future
+            finally:
+                timer.cancel()
+        finally:
+            self._waiting.pop(request_id, None)
+        if reply.error is not None:
+            raise reply.error
 
     def leave(self) -> None:
         """Start leaving the ring: the core hands this node's key ranges over

@@ -31,12 +31,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from impl import errors
+from impl.config import ClusterConfig
 from impl.connections import fit_descriptors
 from impl.http_api import cluster_hmac
 from impl.logs import setup_logging
 from impl.metrics import ObservedStorage
 from impl.node import REMOVED_MESSAGE
-from impl.runtime import NodeServer
+from impl.runtime import NodeServer, shared_settings
 from impl.runtime_config import (
     EXAMPLE_SECRETS,
     NodeAddresses,
@@ -49,7 +50,8 @@ from impl.runtime_config import (
 from impl.storage.base import FsyncPolicy, Storage
 from impl.storage.sqlite import SqliteStorage
 
-__all__ = ["STORE_IDENTITY_META", "check_store_identity", "event_loop_policy", "leave_state",
+__all__ = ["RING_SETTINGS", "STORE_IDENTITY_META", "STORE_SETTINGS_META", "check_store_identity",
+           "check_store_settings", "event_loop_policy", "leave_state",
            "lock_data_file", "main", "serve", "until_stopped"]
 
 #: the runtime's logger (these lines log as they did in impl.runtime)
@@ -58,6 +60,16 @@ log = logging.getLogger("vdynamo.runtime")
 
 #: the meta entry naming the node and cluster a data file belongs to (session 28)
 STORE_IDENTITY_META = "store-identity"
+#: the meta entry of the shared [cluster] settings a data file's node last ran with
+#: (JSON {name: value as text}, :func:`impl.runtime.shared_settings`; session 32)
+STORE_SETTINGS_META = "store-settings"
+#: the shared settings that draw the ring (which nodes hold a key): a data file that
+#: ran with others is refused even with ``--adopt-store`` (:func:`check_store_settings`).
+#: Session 32's review: five nodes, N = 3, 40 keys written at W = 3, every node
+#: restarted with ``partitions`` 64 -> 32 and ``--adopt-store``: the ring was redrawn
+#: (13 tokens a node -> 6 or 7) with no handover, and once all were ready 2 keys read
+#: 404 at R = 1 through n1 (0 of 40 with the settings unchanged)
+RING_SETTINGS = ("partitioning", "tokens_per_node", "partitions", "ring_seed", "nodes")
 
 
 def _store_identity(node: str, cluster: str, secret: bytes) -> dict[str, str]:
@@ -101,17 +113,16 @@ def check_store_identity(storage: Storage, path: object, node: str, cluster: str
                 "(`data` in its [nodes] section; a new, empty one is rebuilt from the "
                 "other replicas), or, if the cluster's name or secret was changed on "
                 "purpose, start once with --adopt-store")
-    if kept != mine:
-        storage.set_meta(STORE_IDENTITY_META, json.dumps(mine, sort_keys=True).encode())
-        storage.flush()
+    _record(storage, STORE_IDENTITY_META, mine, kept)
 
 
 def _recorded_identity(raw: bytes | None) -> dict[str, object]:
-    """The owner a data file records (:func:`_store_identity`'s fields), or {} for a
-    row that is none (not JSON, not UTF-8, not an object, empty: written by something
-    else): such a file names no owner this node could be, so it is refused like
-    another's. Until session 29's review an empty row raised JSONDecodeError out of
-    ``vdynamo serve`` (a traceback, exit 1)."""
+    """The owner a data file records (:func:`_store_identity`'s fields; the settings
+    too, :func:`check_store_settings`), or {} for a row that is none (not JSON, not
+    UTF-8, not an object, empty: written by something else): such a file names no
+    owner this node could be, so it is refused like another's. Until session 29's
+    review an empty row raised JSONDecodeError out of ``vdynamo serve`` (a
+    traceback, exit 1)."""
     try:
         kept = json.loads(raw) if raw else {}
     except ValueError:  # not JSON, or not UTF-8 (UnicodeDecodeError)
@@ -128,6 +139,63 @@ def _same_secret(kept: dict[str, object], secret: bytes) -> bool:
     recorded = kept.get("cluster")
     return (isinstance(recorded, str)
             and _store_identity("", recorded, secret)["secret"] == kept.get("secret"))
+
+
+def check_store_settings(storage: Storage, path: object, config: ClusterConfig, *,
+                         adopt: bool = False) -> bool:
+    """Refuse to run a node whose data file last ran with other shared ``[cluster]``
+    settings (:data:`impl.runtime.SHARED_SETTINGS` as :func:`impl.runtime.shared_settings`
+    gives them, but ``clock``, which the store refuses on its own: ``impl.versions``'
+    ``clock-mode``), naming each setting and both values; record ``config``'s in a file
+    that records none (a new file, or one written before session 32) or with ``adopt``
+    (``vdynamo serve --adopt-store``: every node's file changed the same way on
+    purpose, every node stopped), which takes no change of :data:`RING_SETTINGS`
+    (since session 32's review). A setting one side's strategy does not read (left
+    out by ``shared_settings``) is not compared. ``path``: the file, named in the error.
+    Returns True when the file recorded exactly these settings before (its node ran
+    with them: :attr:`impl.runtime.NodeServer.settings_on_record`), False when it
+    recorded none or ``adopt`` took others.
+
+    Raises :class:`errors.ConfigError`; StorageError as the engine does. Session 32's
+    operator probe: one node of three restarted with ``n = 2`` (or ``tokens_per_node =
+    16`` under strategy 1) in its file started, said ``ready`` on ``/health``, answered
+    R = 1 reads from its store by its own ring and refused every peer (its puts 504,
+    its R = 2 reads 503); a whole cluster restarted with another ``partitions``,
+    ``ring_seed`` or ``partitioning`` ran on the ring its stores kept, the change
+    ignored without a word. Cassandra refuses a node restarted with another
+    ``num_tokens`` ("Cannot change the number of tokens from 8 to 16")."""
+    mine = {name: value for name, value in shared_settings(config) if name != "clock"}
+    kept = _recorded_identity(storage.get_meta(STORE_SETTINGS_META))  # {}: records none
+    differ = {name: f"{name} {kept[name]!r:.80} then, {value!r:.80} now"
+              for name, value in mine.items() if name in kept and kept[name] != value}
+    ring = [text for name, text in differ.items() if name in RING_SETTINGS]
+    if ring and adopt:
+        raise errors.ConfigError(
+            f"{path}: this data file's node last ran with other ring settings "
+            f"({'; '.join(ring)}), which --adopt-store does not take: the ring they draw "
+            "would move keys to new owners without handing them over first, and a read "
+            "could miss acknowledged writes (at R = 1, 2 of 40 keys written at W = 3 read "
+            "404); give every node the ring settings its file ran with (a cluster with "
+            "other ones is a new cluster, its keys copied in)")
+    if differ and not adopt:
+        raise errors.ConfigError(
+            f"{path}: this data file's node last ran with other [cluster] settings "
+            f"that every node must share ({'; '.join(differ.values())}): its peers would "
+            "refuse it, and its keys were placed by them; give this node the file it "
+            "ran with, or, to change them on purpose (n, vclock_truncation; not the "
+            "ring's), stop every node, change every node's file alike and start each "
+            "once with --adopt-store")
+    _record(storage, STORE_SETTINGS_META, mine, kept)
+    return kept == mine
+
+
+def _record(storage: Storage, entry: str, mine: dict[str, str],
+            kept: dict[str, object]) -> None:
+    """Write ``mine`` (JSON, sorted keys) to the meta entry ``entry`` and flush it,
+    unless it holds that already (``kept``)."""
+    if kept != mine:
+        storage.set_meta(entry, json.dumps(mine, sort_keys=True).encode())
+        storage.flush()
 
 
 def lock_data_file(path: Path) -> int:
@@ -187,8 +255,9 @@ async def serve(
     """Start the named nodes of ``config`` in this loop; with ``stop``, run until it is
     set and then stop them. ``rejoin``: a node that left the ring joins it again
     (:class:`impl.node.Node`'s ``rejoin``); ``announce``: :class:`NodeServer`'s;
-    ``adopt_store``: see :func:`check_store_identity` (ConfigError from it: a data
-    file of another node or cluster)."""
+    ``adopt_store``: see :func:`check_store_identity` and :func:`check_store_settings`
+    (ConfigError from them: a data file of another node or cluster, or one that last
+    ran with other shared settings)."""
     check_distinct_data(config.nodes, names)  # one process: one machine
     peers = {name: addresses.peer for name, addresses in config.nodes.items()}
     http = {name: addresses.http for name, addresses in config.nodes.items()}
@@ -209,8 +278,11 @@ async def serve(
             storage = ObservedStorage(engine)
             check_store_identity(storage, addresses.data, name, config.cluster.name,
                                  config.cluster.secret, adopt=adopt_store)
+            on_record = check_store_settings(storage, addresses.data, config.cluster,
+                                             adopt=adopt_store)
             server = NodeServer(name, config.cluster, storage, peers, seed=index,
                                 rejoin=rejoin, announce=announce)
+            server.settings_on_record = on_record
             server.http_addresses = http
             server.watch_file(config.path, dict(config.nodes))
             await server.start(addresses.peer, addresses.http)
@@ -291,7 +363,8 @@ def main(argv: list[str]) -> int:
         "held, and it joins as a new node (without it, a node that left stops)"))
     parser.add_argument("--adopt-store", action="store_true", help=(
         "take each data file as this node's even if another node or cluster (another "
-        "name or secret) wrote it: after changing the cluster's name or secret on purpose"))
+        "name or secret) wrote it, or it last ran with another n or vclock_truncation "
+        "(never other ring settings): after changing them on purpose, every node stopped"))
     parser.add_argument("-v", "--verbose", action="store_true")
     parser.add_argument("--log-format", choices=("json", "text"), default="json",
                         help="log lines on stderr: JSON objects (default) or plain text")

@@ -1086,10 +1086,13 @@ def main_remove(argv: list[str]) -> int:
             answer.read()
     except urllib.error.HTTPError as error:
         try:
-            message = json.loads(error.read()).get("message", error.reason)
+            body = json.loads(error.read())
+            message, unknown = body.get("message", error.reason), body.get("outcome") == "unknown"
         except (ValueError, AttributeError):
-            message = error.reason
-        print(f"vdynamo remove: {other} refused: {message}", file=sys.stderr)
+            message, unknown = error.reason, False
+        # an unknown outcome is no refusal: the removal may go on (session 32's review)
+        said = "could not confirm the removal" if unknown else "refused"
+        print(f"vdynamo remove: {other} {said}: {message}", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"vdynamo remove: {other} did not answer: {error}", file=sys.stderr)

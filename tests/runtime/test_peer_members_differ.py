@@ -9,18 +9,25 @@ operator adding a node by editing the file instead of ``vdynamo join``; n4 never
 started) connected and said nothing. n2's ``/status`` listed n4 as an ``up`` member
 of a four-node ring while n1 and n3 kept three: the nodes disagreed for good on
 which nodes hold a key (with five nodes, 29 anti-entropy exchanges dropped as of an
-unknown range at n2 within 6 s), and nothing said why."""
+unknown range at n2 within 6 s), and nothing said why.
+
+Since session 32 n2's own store, which recorded the settings it ran with, refuses
+the start at once (``impl.serve.check_store_settings``: exit 2 naming ``nodes``); a
+store that records none (a new disk, a file of before) still meets the hello's
+refusal, which this test then shows."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 from impl.config import ClusterConfig
 from impl.runtime import members_text, shared_settings
-from tests.runtime.procs import ServedNodes, free_ports
+from tests.runtime.procs import ROOT, ServedNodes, free_ports
 
 
 def _status(nodes: ServedNodes, name: str) -> dict[str, object]:
@@ -44,6 +51,12 @@ def test_a_node_restarted_with_other_initial_members_is_refused_naming_them(
         own = tmp_path / "n2.toml"
         own.write_text(edited)
         own.chmod(0o600)
+        again = subprocess.run([sys.executable, "-m", "vdynamo", "serve", str(own), "--node",
+                                "n2"], capture_output=True, text=True, timeout=30, cwd=ROOT,
+                               check=False)
+        assert again.returncode == 2, again.stderr  # its store ran with three (session 32)
+        assert "nodes 'n1,n2,n3' then, 'n1,n2,n3,n4' now" in again.stderr, again.stderr
+        own.write_text(edited.replace("[nodes.n2]\n", '[nodes.n2]\ndata = "new-n2.sqlite"\n'))
         shared, nodes.config = nodes.config, own
         nodes.start("n2")
         nodes.config = shared
