@@ -155,6 +155,8 @@ _REAP_CHECKED: frozenset[type] = frozenset((HintDelivery, ReadRepair, KeyRecords
 #: (a union written in the call was built again for every message, session 31).
 _GENERATION_STAMPED = (MerkleExchange, KeyRecords, HintDelivery)
 _GENERATION_CHECKED = (MerkleExchange, KeyRecords, HintDelivery, ReapQuery, ReapQueryReply)
+#: the messages :meth:`Node._stamp` changes (:meth:`Node._finish` calls it for these only)
+_STAMPED = (Gossip, *_GENERATION_STAMPED)
 #: The meta entry of :func:`_op_id_base`.
 OP_ID_BASE_META = "op-id-base"
 #: The meta entry of the heartbeat generation of the node's latest start (decimal
@@ -597,13 +599,14 @@ class Node:
         ``vdynamo.internal``); nothing of a half-handled message is written."""
         self._now = now
         self._tombstoned.clear()  # (what an earlier input's merges noted is not this one's)
-        if self.shadow is not None and not isinstance(message, Gossip):
+        gossip = isinstance(message, Gossip)
+        if self.shadow is not None and not gossip:
             return self._defer(now, "receive", (src, message))
         handler = self._messages.get(type(message))
         if handler is None:
             return self._drop(src, f"unknown message type {type(message).__name__}")
         if not isinstance(src, str) or src == self.name or not (
-                self.gossiper.known(src) or isinstance(message, Gossip)):
+                self.gossiper.known(src) or gossip):
             return self._drop(src, f"{type(message).__name__} from unknown node {src!r}")
         if self.gossiper.removed:
             return []  # force-removed: it serves nothing (its store is stale)
@@ -616,10 +619,10 @@ class Node:
             return self._drop(src, str(error))
         self.detector.heard_from(src, now)  # any message clears a suspicion
         self.last_heard[src] = now  # (force-remove refuses a node heard from lately)
-        if not isinstance(message, Gossip):  # (a gossip carries its own beat, age 0)
+        if not gossip:  # (a gossip carries its own beat, age 0)
             self._heard_directly(src, now)
         guard = self.guard
-        if guard is not None and not isinstance(message, Gossip):
+        if guard is not None and not gossip:
             if src in guard.rolled_back:  # its store is older than one we heard of
                 self.stats["rolled-back-peer-dropped"] += 1
                 return []
@@ -1033,7 +1036,8 @@ class Node:
         gossip = False
         if guard is not None:
             stamp = self._stamp
-            effects = [stamp(e, guard) if type(e) is Send else e for e in effects]
+            effects = [stamp(e, guard) if type(e) is Send and isinstance(e.message, _STAMPED)
+                       else e for e in effects]
         # (one look per effect; an effect's type is exact: the dataclasses of
         # impl.effects are not subclassed)
         for e in effects:

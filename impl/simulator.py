@@ -19,7 +19,10 @@ holds three kinds of future events: the delivery of an in-flight message, a
 node's named timer (one entry per timer value a node set: setting it again moves
 it, ``CancelTimer`` withdraws it), and scheduled actions (a client's deadline, the nemesis'
 crashes and partitions). :meth:`Simulator.step` pops the earliest event and
-performs it; :meth:`Simulator.run_until` steps until a condition holds.
+performs it; :meth:`Simulator.run_until` steps until a condition holds. Client
+deadlines, which come in the order they are set when every request has the same
+timeout, wait in a first-in first-out queue beside the heap (the same order of
+time and sequence number; the heap stays small: session 32).
 
 The *network model* sits between a :class:`~impl.effects.Send` and the delivery.
 When a message is sent it may be lost (``Faults.loss``), duplicated
@@ -60,6 +63,7 @@ import heapq
 import importlib
 import math
 import random
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -259,6 +263,9 @@ class Simulator:
         if wire:
             self._wire = importlib.import_module("impl.wire")  # encode / decode
         self._heap: list[tuple[float, int, int, Any]] = []
+        #: client deadlines set in (time, sequence) order: the heap's entries they
+        #: would be, kept out of it (:meth:`_push_deadline`, :meth:`_pop`)
+        self._deadlines: deque[tuple[float, int, int, Any]] = deque()
         self._seq = 0
         self._in_flight: dict[int, _Envelope] = {}
         self._next_message_id = 1
@@ -484,7 +491,7 @@ class Simulator:
             return
         self._pending[request_id] = handle
         handle.sent_at = self.now
-        self._push(handle.deadline, _ACTION, ("deadline", request_id))
+        self._push_deadline(handle.deadline, request_id)
         try:
             effects = node.client_request(self.now + self.skew[coordinator], request)
         except DynamoError as error:  # refused where it entered
@@ -570,9 +577,27 @@ class Simulator:
         self._seq += 1
         heapq.heappush(self._heap, (at, self._seq, kind, payload))
 
+    def _push_deadline(self, at: float, request_id: int) -> None:
+        """A client deadline: in the queue when not before the last one there (its
+        sequence number is higher), else in the heap; popped in the same order."""
+        self._seq += 1
+        entry = (at, self._seq, _ACTION, ("deadline", request_id))
+        deadlines = self._deadlines
+        if not deadlines or deadlines[-1][0] <= at:
+            deadlines.append(entry)
+        else:
+            heapq.heappush(self._heap, entry)
+
+    def _next_at(self) -> float | None:
+        """The time of the earliest event queued (None: none)."""
+        heap, deadlines = self._heap, self._deadlines
+        if deadlines and (not heap or deadlines[0] < heap[0]):
+            return deadlines[0][0]
+        return heap[0][0] if heap else None
+
     def _send(self, src: str, dest: str, message: Any) -> None:
         self.stats["sent"] += 1
-        faults = self.faults
+        faults = self._faults
         rng = self.rng
         if self._plain_network:  # the fast path: no loss, duplication, reordering, codec
             shape = faults.delay
@@ -673,9 +698,12 @@ class Simulator:
 
     def step(self) -> bool:
         """Perform the earliest event in the queue; False when the queue is empty."""
-        heap = self._heap
-        while heap:
-            at, _, kind, payload = heapq.heappop(heap)
+        heap, deadlines = self._heap, self._deadlines
+        while heap or deadlines:
+            if deadlines and (not heap or deadlines[0] < heap[0]):
+                at, _, kind, payload = deadlines.popleft()
+            else:
+                at, _, kind, payload = heapq.heappop(heap)
             if kind == _DELIVER:
                 envelope = self._in_flight.pop(payload, None)
                 if envelope is None:
@@ -708,8 +736,14 @@ class Simulator:
         after ``max_time`` more virtual seconds or ``max_events`` events."""
         stop_at = self.now + max_time
         events = 0
+        heap, deadlines = self._heap, self._deadlines
         while not condition():
-            if not self._heap or self._heap[0][0] > stop_at or events >= max_events:
+            # (:meth:`_next_at`, inline: once per event)
+            if deadlines and (not heap or deadlines[0] < heap[0]):
+                next_at: float | None = deadlines[0][0]
+            else:
+                next_at = heap[0][0] if heap else None
+            if next_at is None or next_at > stop_at or events >= max_events:
                 raise SimulationError(
                     f"condition not reached by t={self.now:.3f} "
                     f"({events} events, {len(self._in_flight)} messages in flight, "
@@ -723,8 +757,7 @@ class Simulator:
 
     def run_to(self, time: float) -> None:
         """Perform every event due up to virtual time ``time``; then now = time."""
-        heap = self._heap
-        while heap and heap[0][0] <= time:
+        while (next_at := self._next_at()) is not None and next_at <= time:
             self.step()
         if time > self.now:
             self.now = time

@@ -27,6 +27,11 @@ entry, so a new key costs two binary searches and a memmove of one chunk, and
 entry is one bytes object: the 16-byte big-endian position followed by the key,
 which sorts by (position, key). Per stored key the engine keeps a dict entry and
 that entry (17 bytes + the key, plus a list slot) besides the key and record.
+A new key's entry waits in an unsorted list until the index is read (a scan, a
+delete, a crash's roll-back): a scan is rare beside writes (a ring change, a
+replaced disk), so most writes of a new key append (session 32). Few waiting
+entries go in one by one; many make the index sorted again in one pass (two
+sorted runs, which Python's sort merges in linear time).
 
 Hint ids grow monotonically and are never reused, not even after a crash (a
 stale acknowledgement for a lost hint can never remove a newer one).
@@ -58,6 +63,9 @@ __all__ = ["MemoryStorage"]
 _ABSENT: None = None
 _POSITION_BYTES = 16
 _LOAD = 1000  # chunks hold between 1 and 2 * _LOAD entries
+#: the waiting entries go in one by one while they are fewer than the index's
+#: entries over this; more, the index is sorted again (:meth:`MemoryStorage._settle`)
+_ONE_BY_ONE = 16
 
 
 def _entry(key: bytes) -> bytes:
@@ -79,6 +87,9 @@ class MemoryStorage:
         self._records: dict[bytes, bytes] = {}
         self._chunks: list[list[bytes]] = []  # sorted entries: position (16 bytes) + key
         self._maxes: list[bytes] = []  # the last entry of each chunk
+        #: entries of keys written since the index was last read, not in it yet
+        #: (every stored key's entry is in exactly one of the two)
+        self._waiting: list[bytes] = []
         self._hints: dict[int, Hint] = {}
         self._meta: dict[str, bytes] = {}
         self._next_hint_id = 1
@@ -107,7 +118,7 @@ class MemoryStorage:
         if self.fsync == "buffered" and key not in self._undo_records:
             self._undo_records[key] = old
         if old is None:
-            self._index_insert(_entry(key))
+            self._waiting.append(_entry(key))  # (a new key: in the index when it is read)
         self._records[key] = record
         self._changed()
 
@@ -306,7 +317,25 @@ class MemoryStorage:
             chunks.insert(i + 1, tail)
             maxes.insert(i + 1, tail[-1])
 
+    def _settle(self) -> None:
+        """Put the waiting entries in the index: one by one when few, else by
+        sorting every entry again and cutting the chunks anew."""
+        waiting = self._waiting
+        if not waiting:
+            return
+        self._waiting = []
+        if len(waiting) * _ONE_BY_ONE < len(self._records):
+            for entry in waiting:
+                self._index_insert(entry)
+            return
+        entries = [entry for chunk in self._chunks for entry in chunk]
+        entries += waiting
+        entries.sort()
+        self._chunks = [entries[at:at + _LOAD] for at in range(0, len(entries), _LOAD)]
+        self._maxes = [chunk[-1] for chunk in self._chunks]
+
     def _index_remove(self, entry: bytes) -> None:
+        self._settle()
         chunks, maxes = self._chunks, self._maxes
         i = bisect.bisect_left(maxes, entry)
         chunk = chunks[i]
@@ -321,6 +350,7 @@ class MemoryStorage:
 
     def _index_range(self, low: int, high: int, out: list[bytes]) -> None:
         """Append the entries with ``low <= position < high`` to ``out``, in order."""
+        self._settle()
         chunks, maxes = self._chunks, self._maxes
         first = low.to_bytes(_POSITION_BYTES, "big")
         last = None if high >= RING_SIZE else high.to_bytes(_POSITION_BYTES, "big")

@@ -474,3 +474,59 @@ def test_the_accounting_check_catches_a_network_that_invents_messages(
     monkeypatch.setattr(Simulator, "_enqueue", enqueue_twice)
     toy = echo_run(1, Faults(loss=0.1), 5)
     assert not accounted(toy.sim)
+
+
+class SilentNode:
+    """A node core that never answers (its clients' requests end at their deadline)."""
+
+    def start(self, now: float) -> list[Effect]:
+        return []
+
+    def client_request(self, now: float, request: Any) -> list[Effect]:
+        return []
+
+    def receive(self, now: float, src: str, message: Any) -> list[Effect]:
+        return []
+
+    def fire(self, now: float, timer: Any) -> list[Effect]:
+        return []
+
+    def leave(self, now: float) -> list[Effect]:
+        return []
+
+
+def test_client_deadlines_fire_in_time_order_whatever_order_they_were_set() -> None:
+    """Session 32 keeps deadlines set in time order in a queue beside the heap; one set
+    earlier than the last queued goes to the heap. Either way they fire in (time,
+    order set) order, interleaved with the heap's events of the same time."""
+    sim = Simulator(lambda name, seed, now: SilentNode(), seed=1, log=True,
+                    client_timeout=3.0)
+    sim.add_node("a")
+    seen: list[tuple[float, list[bool]]] = []
+    handles = []
+    for timeout in (0.25, 5.0, 1.0, 3.0, 1.0, 0.5, 3.0):
+        handles.append(sim.submit("a", Echo(sim.new_request_id(), "a", b""), timeout=timeout))
+        if len(handles) == 3:  # an event at 1.0 set between the two deadlines at 1.0
+            sim.schedule(1.0, lambda: seen.append((sim.now, [h.done for h in handles])))
+    sim.run_for(0.75)
+    assert [handle.done for handle in handles] == [True, False, False, False, False, True,
+                                                   False]
+    sim.wait(handles)
+    assert seen == [(1.0, [True, False, True, False, False, True, False])]
+    replies = [(event[0], event[3]) for event in sim.log if event[1] == "reply"]
+    ids = [handle.request_id for handle in handles]
+    assert replies == [(0.25, ids[0]), (0.5, ids[5]), (1.0, ids[2]), (1.0, ids[4]),
+                       (3.0, ids[3]), (3.0, ids[6]), (5.0, ids[1])]
+    assert all(isinstance(handle.error, RequestTimeoutError) for handle in handles)
+
+
+def test_run_until_performs_a_queued_deadline_due_before_its_limit() -> None:
+    """``run_until`` gives up at the earliest event of the heap *and* the deadline
+    queue past its limit: a deadline queued before the limit is performed first."""
+    sim = Simulator(lambda name, seed, now: SilentNode(), seed=1, client_timeout=3.0)
+    sim.add_node("a")
+    handle = sim.submit("a", Echo(sim.new_request_id(), "a", b""), timeout=0.25)
+    sim.schedule(1.0, lambda: None)
+    with pytest.raises(SimulationError, match="condition not reached"):
+        sim.run_until(lambda: False, max_time=0.5)
+    assert handle.done and sim.now == 0.25
