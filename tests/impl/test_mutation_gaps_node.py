@@ -14,8 +14,9 @@ import pytest
 import impl.node
 from impl import membership
 from impl.cluster import SimulatedCluster
-from impl.effects import Effect, Send, SetTimer
-from impl.errors import InvalidValueError, StorageError
+from impl.effects import Effect, Reply, Send, SetTimer
+from impl.errors import InvalidValueError, NodeDownError, StorageError
+from impl.gossip import Gossiper
 from impl.messages import (
     GetRequest,
     Gossip,
@@ -30,6 +31,7 @@ from impl.node import (
     MAX_GENERATION_DIFFERENCE,
     OP_ID_BASE_META,
     REBUILDING_META,
+    REMOVED_MESSAGE,
     STORE_RENEWED_META,
     Node,
     heartbeat_generation,
@@ -692,3 +694,36 @@ def test_a_replayed_timer_frees_no_room_in_the_deferred_cap_and_a_request_one(
     assert n3.shadow is not None and n3.shadow.kept == 3
     n3.fire(later, ShadowRound())
     assert n3.shadow is not None and n3.shadow.kept == 2
+
+
+# ---------------------------------------------------------------- session 32: more of
+# ``impl/node.py`` under mutmut (docs/refinement.md, "Session 32: more of impl/node.py").
+
+
+def test_a_force_removed_node_refuses_each_client_request_saying_why(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``client_request`` at a node force-removed from the ring: refused with a
+    ``NodeDownError`` of :data:`impl.node.REMOVED_MESSAGE` naming it, answered to the
+    request's id, counted once per request, the node's time moved. Mutants: the
+    count set to 1, counted down or by 2, under another name; the time not moved."""
+    node = _node()
+    monkeypatch.setattr(Gossiper, "removed", property(lambda self: True))
+    for request_id, now in ((5, 1.5), (6, 2.5)):
+        (reply,) = node.client_request(now, GetRequest(request_id, KEY))
+        assert isinstance(reply, Reply) and reply.request_id == request_id
+        assert isinstance(reply.error, NodeDownError)
+        assert str(reply.error) == REMOVED_MESSAGE.format(node="n1")
+        assert node.snapshot().now == now
+    assert node.stats["removed-refused"] == 2
+    assert not node.gets.coordinations
+
+
+def test_a_client_request_moves_the_nodes_time() -> None:
+    """``client_request`` sets the node's time to the request's arrival, also for a
+    request it refuses. Mutant: the time set to None."""
+    node = _node()
+    node.client_request(4.5, GetRequest(1, KEY))
+    assert node.snapshot().now == 4.5
+    node.client_request(5.25, PutRequest(2, b"k" * (node.config.max_key_bytes + 1), b"v",
+                                         client_id="c1"))
+    assert node.snapshot().now == 5.25
