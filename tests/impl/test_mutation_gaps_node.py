@@ -42,7 +42,14 @@ from impl.restore_guard import start_generation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound, GossipRound, HintScan, ReapCheck, ShadowRound
-from impl.versions import _write_key_epochs, key_actor, lifetime_actor, read_key_epochs, values
+from impl.versions import (
+    STORAGE_ID_META,
+    _write_key_epochs,
+    key_actor,
+    lifetime_actor,
+    read_key_epochs,
+    values,
+)
 from tests.conftest import InternalErrors
 from tests.impl.test_node_driver import make_config
 
@@ -727,3 +734,41 @@ def test_a_client_request_moves_the_nodes_time() -> None:
     node.client_request(5.25, PutRequest(2, b"k" * (node.config.max_key_bytes + 1), b"v",
                                          client_id="c1"))
     assert node.snapshot().now == 5.25
+
+
+@pytest.mark.parametrize("per_start", [True, False])
+def test_the_op_id_base_covers_the_engines_storage_id(per_start: bool) -> None:
+    """``_op_id_base`` hashes the engine's ``storage-id`` entry after the repr of the
+    name, seed, time (and this start's actor, per start): two engines with other ids
+    draw other bases, kept (``op-id-base``) only without ``per_start``. Mutants: the
+    id's entry not read, ``and`` for ``or``."""
+    bases = []
+    for storage_id in (b"engine-a", b"engine-b"):
+        storage = MemoryStorage("always")
+        storage.set_meta(STORAGE_ID_META, storage_id)
+        base = impl.node._op_id_base(storage, "n1", 7, 2.0, per_start=per_start,
+                                     actor="n1.x")
+        fields = ("n1", 7, 2.0, "n1.x") if per_start else ("n1", 7, 2.0)
+        digest = hashlib.sha256(repr(fields).encode("utf-8") + storage_id).digest()
+        mask = 0x7FFFFF if per_start else 0x3FFFFF
+        assert base == int.from_bytes(digest[:3], "big") & mask
+        kept = storage.get_meta(OP_ID_BASE_META)
+        assert kept == (None if per_start else str(base).encode())
+        bases.append(base)
+    assert bases[0] != bases[1]
+
+
+def test_the_op_id_base_is_kept_per_disk_with_no_actor_by_default() -> None:
+    """``_op_id_base``'s defaults: no ``per_start`` (the base drawn once and kept in
+    the meta table, read back at the next call whatever its time), and an empty actor
+    when drawn per start. Mutants: ``per_start=True`` or an actor ``"XXXX"`` by
+    default."""
+    storage = MemoryStorage("always")
+    first = impl.node._op_id_base(storage, "n1", 7, 2.0)
+    kept = hashlib.sha256(repr(("n1", 7, 2.0)).encode("utf-8")).digest()  # no storage id
+    assert first == int.from_bytes(kept[:3], "big") & 0x3FFFFF
+    assert storage.get_meta(OP_ID_BASE_META) == str(first).encode()
+    assert impl.node._op_id_base(storage, "n1", 7, 9.0) == first
+    digest = hashlib.sha256(repr(("n1", 7, 2.0, "")).encode("utf-8")).digest()
+    assert impl.node._op_id_base(MemoryStorage("always"), "n1", 7, 2.0, per_start=True) == (
+        int.from_bytes(digest[:3], "big") & 0x7FFFFF)
