@@ -772,3 +772,72 @@ def test_the_op_id_base_is_kept_per_disk_with_no_actor_by_default() -> None:
     digest = hashlib.sha256(repr(("n1", 7, 2.0, "")).encode("utf-8")).digest()
     assert impl.node._op_id_base(MemoryStorage("always"), "n1", 7, 2.0, per_start=True) == (
         int.from_bytes(digest[:3], "big") & 0x7FFFFF)
+
+
+def _first_timers(node: Node, now: float) -> list[Effect]:
+    """What ``start`` sets first: each mechanism's first timers, drawn in order."""
+    return [effect for mechanism in (node.gossiper, node.handoff, node.anti_entropy,
+                                     node.replica)
+            for effect in mechanism.first_timers(now, node.rng.uniform)]
+
+
+def _asks(node: Node, peers: tuple[str, ...]) -> list[Effect]:
+    assert node.guard is not None
+    view = node.view.to_bytes()
+    return [node._stamp(Send(peer, Gossip(view, reply=True)), node.guard) for peer in peers]
+
+
+def test_a_restarted_store_that_heard_of_peers_starts_its_timers_and_a_shadow_round() -> None:
+    """``start`` of a store that heard of its peers: the mechanisms' first timers,
+    then a gossip wanting a reply (stamped) to every other live member, then the
+    round's timer ``shadow_round_s`` ahead; the round is counted once and logged word
+    for word. Mutants: the first timers dropped (``=`` for ``+=``), the asks without
+    a reply wanted, the timer ``now - shadow_round_s``, the count set to 1, counted
+    by 2 or under another name, the log line None or its separator."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4, shadow_round_s=1.5)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    engine = cluster.storages["n3"].inner
+    now = cluster.now + 1.0
+    twin = Node("n3", cluster.config, copy.deepcopy(engine), seed=9, now=now)
+    node = Node("n3", cluster.config, copy.deepcopy(engine), seed=9, now=now)
+    assert node.guard is not None and node.guard.heard and not node._fresh
+    effects = node.start(now)
+    assert effects == [*_first_timers(twin, now), *_asks(node, ("n1", "n2")),
+                       SetTimer(ShadowRound(), now + 1.5)]
+    assert all(e.message.reply for e in effects
+               if isinstance(e, Send) and isinstance(e.message, Gossip))
+    assert node.stats["shadow-round"] == 1
+    assert node.shadow is not None and node.shadow.asked == ("n1", "n2")
+    assert node.log[-1] == (f"{now:.3f} shadow round: asking n1, n2 what they heard of "
+                            f"this store (generation {node.guard.generation}) before "
+                            "serving, at most 1.5 s")
+
+
+def test_a_fresh_store_announcing_itself_asks_each_peer_once_after_its_timers() -> None:
+    """``start`` of a fresh store that announces (a replaced disk): its first timers,
+    the announce (one gossip wanting a reply to each live peer, no second ask), the
+    round's timer. Mutants: the timers replaced by the announce, the asks sent again
+    (``if announce``)."""
+    config = make_config(3, n=3, r=2, w=2, shadow_round_s=1.5)
+    twin = Node("n3", config, MemoryStorage("always"), seed=9, now=5.0, announce=True)
+    node = Node("n3", config, MemoryStorage("always"), seed=9, now=5.0, announce=True)
+    assert node._fresh and node.guard is not None and not node.guard.heard
+    effects = node.start(5.0)
+    assert effects == [*_first_timers(twin, 5.0), *_asks(node, ("n1", "n2")),
+                       SetTimer(ShadowRound(), 6.5)]
+    assert node.stats["shadow-round"] == 1
+
+
+def test_a_brand_new_store_not_announcing_starts_no_round() -> None:
+    """``start`` of a brand-new cluster's store (fresh, ``announce=False``), or of any
+    store without the restore guard: its first timers only, no round. Mutants:
+    ``and`` for either ``or`` of the test (a round started with nothing heard and
+    nothing announced; the guard's absence not enough alone)."""
+    for guarded in (True, False):
+        config = make_config(3, n=3, r=2, w=2, restore_guard=guarded)
+        twin = Node("n3", config, MemoryStorage("always"), seed=9)
+        node = Node("n3", config, MemoryStorage("always"), seed=9, announce=not guarded)
+        assert node.start(0.0) == _first_timers(twin, 0.0)
+        assert node.shadow is None and "shadow-round" not in node.stats
