@@ -841,3 +841,30 @@ def test_a_brand_new_store_not_announcing_starts_no_round() -> None:
         node = Node("n3", config, MemoryStorage("always"), seed=9, announce=not guarded)
         assert node.start(0.0) == _first_timers(twin, 0.0)
         assert node.shadow is None and "shadow-round" not in node.stats
+
+
+def test_only_a_batch_with_a_gossip_counts_the_nodes_own_heartbeat_up() -> None:
+    """``_finish`` counts this node's heartbeat up (to the next multiple of
+    :data:`HEARTBEAT_STRIDE`) for a batch that sends a gossip, not for one that does
+    not (a put's replica writes). Mutant: ``gossip = True`` at the start (every batch
+    counted)."""
+    node = _node()
+    generation = node.heartbeat[0]
+    effects = node.client_request(1.0, PutRequest(1, KEY, b"v", b"", None, "c1"))
+    assert any(isinstance(e, Send) for e in effects)
+    assert node.heartbeat == (generation, 0)
+    node.fire(2.0, GossipRound())
+    assert node.heartbeat == (generation, HEARTBEAT_STRIDE)
+
+
+def test_a_finished_input_leaves_no_generation_to_put_back_at_a_later_discard() -> None:
+    """``_finish`` forgets the generation the input advanced from (its writes are
+    staged: their failure is ``persist_failed``'s): a later discard of an input that
+    advanced none puts nothing back. Mutant: ``""`` kept (the discard sets the
+    generation to ``""``)."""
+    node = _node()
+    assert node.guard is not None
+    node.client_request(1.0, GetRequest(1, KEY))
+    before = node.guard.generation
+    node._discard_writes()
+    assert node.guard.generation == before
