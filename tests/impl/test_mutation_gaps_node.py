@@ -21,6 +21,7 @@ from impl.messages import (
     GetRequest,
     Gossip,
     HintAck,
+    HintDelivery,
     PutRequest,
     ReadRepair,
     ReplicaPut,
@@ -868,3 +869,60 @@ def test_a_finished_input_leaves_no_generation_to_put_back_at_a_later_discard() 
     before = node.guard.generation
     node._discard_writes()
     assert node.guard.generation == before
+
+
+def _record_bytes(key: bytes) -> bytes:
+    """The stored bytes of a put of ``key`` at a single node (N = R = W = 1)."""
+    storage = MemoryStorage("always")
+    writer = Node("n1", make_config(1, n=1, r=1, w=1), storage, seed=3)
+    persist(storage, writer.start(0.0))
+    persist(storage, writer.client_request(1.0, PutRequest(1, key, b"v", b"", None, "c1")))
+    raw = storage.read(key)
+    assert raw
+    return raw
+
+
+def test_a_rolled_back_peer_is_told_once_and_refused_all_but_gossip_each_time_counted(
+        ) -> None:
+    """``receive`` with the restore guard: a hint delivery whose generation is older
+    than one heard of its sender (another start's, at that count or higher) is
+    refused, counted and answered with a gossip wanting a reply (the view, stamped
+    with this store's generation); every later message but a gossip from that
+    sender is dropped silently and counted. Nothing is stored. Mutants: either
+    count set to 1, counted down, by 2 or under another name; the rolled-back test
+    inverted; the gossip's reply not wanted; its view or destination None."""
+    node = _node()
+    assert node.guard is not None
+    node.guard.heard["n2"] = "5.aa"
+    raw = _record_bytes(KEY)
+    effects = node.receive(1.0, "n2", HintDelivery(1, KEY, raw, generation="4.bb"))
+    (told,) = effects
+    assert isinstance(told, Send) and told.dest == "n2" and isinstance(told.message, Gossip)
+    assert told.message.reply and told.message.view == node.view.to_bytes()
+    assert told.message.generation == node.guard.generation
+    assert node.stats["rolled-back-peer-dropped"] == 1
+    assert node.guard.rolled_back == {"n2"}
+    for hint_id, now in ((2, 1.5), (3, 2.0)):
+        assert node.receive(now, "n2", HintDelivery(hint_id, KEY, raw,
+                                                    generation="6.cc")) == []
+    assert node.stats["rolled-back-peer-dropped"] == 3
+    node.guard.rolled_back.clear()  # (as a later start of n2 heard of would)
+    (again,) = node.receive(2.5, "n2", HintDelivery(4, KEY, raw, generation="4.bb"))
+    assert isinstance(again, Send) and again.dest == "n2"
+    assert node.stats["rolled-back-peer-dropped"] == 4
+    assert node.record(KEY) is None
+
+
+def test_without_the_restore_guard_a_peers_message_is_handled_whatever_its_generation(
+        ) -> None:
+    """``receive`` without the restore guard checks no generation: a hint delivery is
+    stored and acknowledged. Mutant: ``or`` for the guard's ``and`` (the rolled-back
+    set of no guard read: an error)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3, restore_guard=False), storage, seed=1)
+    node.start(0.0)
+    raw = _record_bytes(KEY)
+    effects = node.receive(1.0, "n2", HintDelivery(1, KEY, raw, generation="4.bb"))
+    assert Send("n2", HintAck(1)) in effects
+    persist(storage, effects)
+    assert node.record(KEY) is not None
