@@ -926,3 +926,77 @@ def test_without_the_restore_guard_a_peers_message_is_handled_whatever_its_gener
     assert Send("n2", HintAck(1)) in effects
     persist(storage, effects)
     assert node.record(KEY) is not None
+
+
+def test_a_force_removed_peers_message_is_refused_logged_and_its_gossip_answered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``receive`` from a peer force-removed from the ring (it came back): a message
+    other than a gossip is refused, counted and logged naming it and its sender; its
+    gossip wanting a reply is answered with this node's view, wanting none. Mutants:
+    the removed test of None, the sender or the message not passed on."""
+    node = _node()
+    monkeypatch.setattr(Gossiper, "is_removed", lambda self, name: name == "n2")
+    assert node.receive(1.0, "n2", HintAck(1)) == []
+    assert node.stats["removed-peer-refused"] == 1
+    assert node.log[-1] == ("1.000 refused HintAck from n2: it was force-removed from "
+                            "the cluster")
+    (answer,) = node.receive(2.0, "n2", Gossip(node.view.to_bytes(), reply=True))
+    assert isinstance(answer, Send) and answer.dest == "n2"
+    assert isinstance(answer.message, Gossip) and not answer.message.reply
+    assert node.stats["removed-peer-refused"] == 2
+
+
+def test_any_message_from_a_peer_clears_its_suspicion() -> None:
+    """``receive``: a valid message from ``src`` tells the failure detector it is
+    alive (the suspicion of it ends). Mutant: the detector told of None."""
+    node = _node()
+    node.set_suspected({"n2": math.inf, "n3": math.inf})
+    assert node.suspects("n2") and node.suspects("n3")
+    node.receive(1.0, "n2", HintAck(1))
+    assert not node.suspects("n2") and node.suspects("n3")
+
+
+class _UnreadableStorage(MemoryStorage):
+    """A memory engine whose reads fail while ``failing`` is set (a dead disk)."""
+
+    failing = False
+
+    def read(self, key: bytes) -> bytes | None:
+        if self.failing:
+            raise StorageError("disk gone")
+        return super().read(key)
+
+
+def test_a_storage_error_handling_a_message_is_counted_and_logged_and_writes_nothing(
+        ) -> None:
+    """``receive``: the engine failing while a valid message is handled (a replica
+    put's read of its key) acknowledges nothing, writes nothing, counts each failure
+    and logs its message type and the error. Mutants: the count set to 1, counted
+    down, by 2 or under another name; the log line None or of ``NoneType``."""
+    storage = _UnreadableStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    raw = _record_bytes(KEY)
+    storage.failing = True
+    for op_id, now in ((1, 1.0), (2, 2.0)):
+        assert node.receive(now, "n2", ReplicaPut(op_id, KEY, raw)) == []
+        assert node.log[-1] == f"{now:.3f} storage error handling ReplicaPut: disk gone"
+        assert node.storage.take() == []
+    assert node.stats["storage-error"] == 2
+
+
+def test_an_internal_error_is_logged_with_the_error_itself(
+        internal_errors: InternalErrors) -> None:
+    """``receive``: an error of ours handling a valid message is logged with its repr
+    and raised to the internal log with its traceback. Mutant: the error not passed
+    on (``None`` logged)."""
+    node = _node()
+    boom = RuntimeError("boom")
+
+    def broken(now: float, src: str, message: object) -> list[Effect]:
+        raise boom
+    node._messages[HintAck] = broken
+    assert node.receive(1.0, "n2", HintAck(1)) == []
+    assert node.log[-1] == "1.000 INTERNAL ERROR handling HintAck from 'n2': RuntimeError('boom')"
+    (record,) = internal_errors.take()
+    assert record.exc_info is not None and record.exc_info[1] is boom
