@@ -1000,3 +1000,17 @@ def test_an_internal_error_is_logged_with_the_error_itself(
     assert node.log[-1] == "1.000 INTERNAL ERROR handling HintAck from 'n2': RuntimeError('boom')"
     (record,) = internal_errors.take()
     assert record.exc_info is not None and record.exc_info[1] is boom
+
+
+def test_bad_peer_data_in_a_valid_message_is_dropped_naming_sender_and_message_type(
+        ) -> None:
+    """``receive``: bad data nested in a valid gossip (malformed beats) drops it,
+    counted, the line naming the sender, the message's type, the error and what was
+    bad. Mutants: the sender None, the type of None."""
+    node = _node()
+    bad = b'{"format":"vdynamo.beats.v2","beats":{"n3":[1,1,-1]}}'
+    assert node.receive(1.0, "n2", Gossip(node.view.to_bytes(), beats=bad)) == []
+    assert node.stats["dropped"] == 1
+    line = node.log[-1]
+    assert line.startswith("1.000 dropped message from 'n2': Gossip: ")
+    assert "the heartbeat of 'n3'" in line and line.endswith(" (peer data: beats)")
