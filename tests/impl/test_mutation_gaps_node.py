@@ -1014,3 +1014,22 @@ def test_bad_peer_data_in_a_valid_message_is_dropped_naming_sender_and_message_t
     line = node.log[-1]
     assert line.startswith("1.000 dropped message from 'n2': Gossip: ")
     assert "the heartbeat of 'n3'" in line and line.endswith(" (peer data: beats)")
+
+
+def test_a_peer_message_in_a_shadow_round_is_deferred_up_to_the_cap_then_dropped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``receive`` during the shadow round: a peer's message (not a gossip) is kept as
+    ``("receive", (src, message))`` for the replay; past the cap it is dropped, the
+    first drop logged at its arrival. Mutants: the time, the method's name or the
+    arguments not passed on (or misspelt)."""
+    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 1)
+    node = Node("n3", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=9,
+                announce=True)
+    node.start(0.0)
+    assert node.shadow is not None
+    assert node.receive(1.0, "n2", HintAck(1)) == []
+    assert node.receive(2.0, "n2", HintAck(2)) == []
+    assert list(node.shadow.deferred) == [("receive", ("n2", HintAck(1)))]
+    assert node.stats["shadow-round-dropped"] == 1
+    assert node.log[-1] == ("2.000 shadow round: 1 inputs deferred already, dropping more "
+                            "(shadow-round-dropped)")
