@@ -14,12 +14,14 @@ import pytest
 import impl.node
 from impl import membership
 from impl.cluster import SimulatedCluster
-from impl.effects import Effect, Send, SetTimer
-from impl.errors import InvalidValueError, StorageError
+from impl.effects import Effect, Reply, Send, SetTimer
+from impl.errors import InvalidValueError, NodeDownError, StorageError
+from impl.gossip import Gossiper
 from impl.messages import (
     GetRequest,
     Gossip,
     HintAck,
+    HintDelivery,
     PutRequest,
     ReadRepair,
     ReplicaPut,
@@ -30,6 +32,7 @@ from impl.node import (
     MAX_GENERATION_DIFFERENCE,
     OP_ID_BASE_META,
     REBUILDING_META,
+    REMOVED_MESSAGE,
     STORE_RENEWED_META,
     Node,
     heartbeat_generation,
@@ -40,7 +43,14 @@ from impl.restore_guard import start_generation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
 from impl.timers import AntiEntropyRound, GossipRound, HintScan, ReapCheck, ShadowRound
-from impl.versions import _write_key_epochs, key_actor, lifetime_actor, read_key_epochs, values
+from impl.versions import (
+    STORAGE_ID_META,
+    _write_key_epochs,
+    key_actor,
+    lifetime_actor,
+    read_key_epochs,
+    values,
+)
 from tests.conftest import InternalErrors
 from tests.impl.test_node_driver import make_config
 
@@ -692,3 +702,334 @@ def test_a_replayed_timer_frees_no_room_in_the_deferred_cap_and_a_request_one(
     assert n3.shadow is not None and n3.shadow.kept == 3
     n3.fire(later, ShadowRound())
     assert n3.shadow is not None and n3.shadow.kept == 2
+
+
+# ---------------------------------------------------------------- session 32: more of
+# ``impl/node.py`` under mutmut (docs/refinement.md, "Session 32: more of impl/node.py").
+
+
+def test_a_force_removed_node_refuses_each_client_request_saying_why(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``client_request`` at a node force-removed from the ring: refused with a
+    ``NodeDownError`` of :data:`impl.node.REMOVED_MESSAGE` naming it, answered to the
+    request's id, counted once per request, the node's time moved. Mutants: the
+    count set to 1, counted down or by 2, under another name; the time not moved."""
+    node = _node()
+    monkeypatch.setattr(Gossiper, "removed", property(lambda self: True))
+    for request_id, now in ((5, 1.5), (6, 2.5)):
+        (reply,) = node.client_request(now, GetRequest(request_id, KEY))
+        assert isinstance(reply, Reply) and reply.request_id == request_id
+        assert isinstance(reply.error, NodeDownError)
+        assert str(reply.error) == REMOVED_MESSAGE.format(node="n1")
+        assert node.snapshot().now == now
+    assert node.stats["removed-refused"] == 2
+    assert not node.gets.coordinations
+
+
+def test_a_client_request_moves_the_nodes_time() -> None:
+    """``client_request`` sets the node's time to the request's arrival, also for a
+    request it refuses. Mutant: the time set to None."""
+    node = _node()
+    node.client_request(4.5, GetRequest(1, KEY))
+    assert node.snapshot().now == 4.5
+    node.client_request(5.25, PutRequest(2, b"k" * (node.config.max_key_bytes + 1), b"v",
+                                         client_id="c1"))
+    assert node.snapshot().now == 5.25
+
+
+@pytest.mark.parametrize("per_start", [True, False])
+def test_the_op_id_base_covers_the_engines_storage_id(per_start: bool) -> None:
+    """``_op_id_base`` hashes the engine's ``storage-id`` entry after the repr of the
+    name, seed, time (and this start's actor, per start): two engines with other ids
+    draw other bases, kept (``op-id-base``) only without ``per_start``. Mutants: the
+    id's entry not read, ``and`` for ``or``."""
+    bases = []
+    for storage_id in (b"engine-a", b"engine-b"):
+        storage = MemoryStorage("always")
+        storage.set_meta(STORAGE_ID_META, storage_id)
+        base = impl.node._op_id_base(storage, "n1", 7, 2.0, per_start=per_start,
+                                     actor="n1.x")
+        fields = ("n1", 7, 2.0, "n1.x") if per_start else ("n1", 7, 2.0)
+        digest = hashlib.sha256(repr(fields).encode("utf-8") + storage_id).digest()
+        mask = 0x7FFFFF if per_start else 0x3FFFFF
+        assert base == int.from_bytes(digest[:3], "big") & mask
+        kept = storage.get_meta(OP_ID_BASE_META)
+        assert kept == (None if per_start else str(base).encode())
+        bases.append(base)
+    assert bases[0] != bases[1]
+
+
+def test_the_op_id_base_is_kept_per_disk_with_no_actor_by_default() -> None:
+    """``_op_id_base``'s defaults: no ``per_start`` (the base drawn once and kept in
+    the meta table, read back at the next call whatever its time), and an empty actor
+    when drawn per start. Mutants: ``per_start=True`` or an actor ``"XXXX"`` by
+    default."""
+    storage = MemoryStorage("always")
+    first = impl.node._op_id_base(storage, "n1", 7, 2.0)
+    kept = hashlib.sha256(repr(("n1", 7, 2.0)).encode("utf-8")).digest()  # no storage id
+    assert first == int.from_bytes(kept[:3], "big") & 0x3FFFFF
+    assert storage.get_meta(OP_ID_BASE_META) == str(first).encode()
+    assert impl.node._op_id_base(storage, "n1", 7, 9.0) == first
+    digest = hashlib.sha256(repr(("n1", 7, 2.0, "")).encode("utf-8")).digest()
+    assert impl.node._op_id_base(MemoryStorage("always"), "n1", 7, 2.0, per_start=True) == (
+        int.from_bytes(digest[:3], "big") & 0x7FFFFF)
+
+
+def _first_timers(node: Node, now: float) -> list[Effect]:
+    """What ``start`` sets first: each mechanism's first timers, drawn in order."""
+    return [effect for mechanism in (node.gossiper, node.handoff, node.anti_entropy,
+                                     node.replica)
+            for effect in mechanism.first_timers(now, node.rng.uniform)]
+
+
+def _asks(node: Node, peers: tuple[str, ...]) -> list[Effect]:
+    assert node.guard is not None
+    view = node.view.to_bytes()
+    return [node._stamp(Send(peer, Gossip(view, reply=True)), node.guard) for peer in peers]
+
+
+def test_a_restarted_store_that_heard_of_peers_starts_its_timers_and_a_shadow_round() -> None:
+    """``start`` of a store that heard of its peers: the mechanisms' first timers,
+    then a gossip wanting a reply (stamped) to every other live member, then the
+    round's timer ``shadow_round_s`` ahead; the round is counted once and logged word
+    for word. Mutants: the first timers dropped (``=`` for ``+=``), the asks without
+    a reply wanted, the timer ``now - shadow_round_s``, the count set to 1, counted
+    by 2 or under another name, the log line None or its separator."""
+    cluster = SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=4, shadow_round_s=1.5)
+    cluster.client().put(KEY, b"v1")
+    cluster.run_until_quiet()
+    cluster.crash("n3")
+    engine = cluster.storages["n3"].inner
+    now = cluster.now + 1.0
+    twin = Node("n3", cluster.config, copy.deepcopy(engine), seed=9, now=now)
+    node = Node("n3", cluster.config, copy.deepcopy(engine), seed=9, now=now)
+    assert node.guard is not None and node.guard.heard and not node._fresh
+    effects = node.start(now)
+    assert effects == [*_first_timers(twin, now), *_asks(node, ("n1", "n2")),
+                       SetTimer(ShadowRound(), now + 1.5)]
+    assert all(e.message.reply for e in effects
+               if isinstance(e, Send) and isinstance(e.message, Gossip))
+    assert node.stats["shadow-round"] == 1
+    assert node.shadow is not None and node.shadow.asked == ("n1", "n2")
+    assert node.log[-1] == (f"{now:.3f} shadow round: asking n1, n2 what they heard of "
+                            f"this store (generation {node.guard.generation}) before "
+                            "serving, at most 1.5 s")
+
+
+def test_a_fresh_store_announcing_itself_asks_each_peer_once_after_its_timers() -> None:
+    """``start`` of a fresh store that announces (a replaced disk): its first timers,
+    the announce (one gossip wanting a reply to each live peer, no second ask), the
+    round's timer. Mutants: the timers replaced by the announce, the asks sent again
+    (``if announce``)."""
+    config = make_config(3, n=3, r=2, w=2, shadow_round_s=1.5)
+    twin = Node("n3", config, MemoryStorage("always"), seed=9, now=5.0, announce=True)
+    node = Node("n3", config, MemoryStorage("always"), seed=9, now=5.0, announce=True)
+    assert node._fresh and node.guard is not None and not node.guard.heard
+    effects = node.start(5.0)
+    assert effects == [*_first_timers(twin, 5.0), *_asks(node, ("n1", "n2")),
+                       SetTimer(ShadowRound(), 6.5)]
+    assert node.stats["shadow-round"] == 1
+
+
+def test_a_brand_new_store_not_announcing_starts_no_round() -> None:
+    """``start`` of a brand-new cluster's store (fresh, ``announce=False``), or of any
+    store without the restore guard: its first timers only, no round. Mutants:
+    ``and`` for either ``or`` of the test (a round started with nothing heard and
+    nothing announced; the guard's absence not enough alone)."""
+    for guarded in (True, False):
+        config = make_config(3, n=3, r=2, w=2, restore_guard=guarded)
+        twin = Node("n3", config, MemoryStorage("always"), seed=9)
+        node = Node("n3", config, MemoryStorage("always"), seed=9, announce=not guarded)
+        assert node.start(0.0) == _first_timers(twin, 0.0)
+        assert node.shadow is None and "shadow-round" not in node.stats
+
+
+def test_only_a_batch_with_a_gossip_counts_the_nodes_own_heartbeat_up() -> None:
+    """``_finish`` counts this node's heartbeat up (to the next multiple of
+    :data:`HEARTBEAT_STRIDE`) for a batch that sends a gossip, not for one that does
+    not (a put's replica writes). Mutant: ``gossip = True`` at the start (every batch
+    counted)."""
+    node = _node()
+    generation = node.heartbeat[0]
+    effects = node.client_request(1.0, PutRequest(1, KEY, b"v", b"", None, "c1"))
+    assert any(isinstance(e, Send) for e in effects)
+    assert node.heartbeat == (generation, 0)
+    node.fire(2.0, GossipRound())
+    assert node.heartbeat == (generation, HEARTBEAT_STRIDE)
+
+
+def test_a_finished_input_leaves_no_generation_to_put_back_at_a_later_discard() -> None:
+    """``_finish`` forgets the generation the input advanced from (its writes are
+    staged: their failure is ``persist_failed``'s): a later discard of an input that
+    advanced none puts nothing back. Mutant: ``""`` kept (the discard sets the
+    generation to ``""``)."""
+    node = _node()
+    assert node.guard is not None
+    node.client_request(1.0, GetRequest(1, KEY))
+    before = node.guard.generation
+    node._discard_writes()
+    assert node.guard.generation == before
+
+
+def _record_bytes(key: bytes) -> bytes:
+    """The stored bytes of a put of ``key`` at a single node (N = R = W = 1)."""
+    storage = MemoryStorage("always")
+    writer = Node("n1", make_config(1, n=1, r=1, w=1), storage, seed=3)
+    persist(storage, writer.start(0.0))
+    persist(storage, writer.client_request(1.0, PutRequest(1, key, b"v", b"", None, "c1")))
+    raw = storage.read(key)
+    assert raw
+    return raw
+
+
+def test_a_rolled_back_peer_is_told_once_and_refused_all_but_gossip_each_time_counted(
+        ) -> None:
+    """``receive`` with the restore guard: a hint delivery whose generation is older
+    than one heard of its sender (another start's, at that count or higher) is
+    refused, counted and answered with a gossip wanting a reply (the view, stamped
+    with this store's generation); every later message but a gossip from that
+    sender is dropped silently and counted. Nothing is stored. Mutants: either
+    count set to 1, counted down, by 2 or under another name; the rolled-back test
+    inverted; the gossip's reply not wanted; its view or destination None."""
+    node = _node()
+    assert node.guard is not None
+    node.guard.heard["n2"] = "5.aa"
+    raw = _record_bytes(KEY)
+    effects = node.receive(1.0, "n2", HintDelivery(1, KEY, raw, generation="4.bb"))
+    (told,) = effects
+    assert isinstance(told, Send) and told.dest == "n2" and isinstance(told.message, Gossip)
+    assert told.message.reply and told.message.view == node.view.to_bytes()
+    assert told.message.generation == node.guard.generation
+    assert node.stats["rolled-back-peer-dropped"] == 1
+    assert node.guard.rolled_back == {"n2"}
+    for hint_id, now in ((2, 1.5), (3, 2.0)):
+        assert node.receive(now, "n2", HintDelivery(hint_id, KEY, raw,
+                                                    generation="6.cc")) == []
+    assert node.stats["rolled-back-peer-dropped"] == 3
+    node.guard.rolled_back.clear()  # (as a later start of n2 heard of would)
+    (again,) = node.receive(2.5, "n2", HintDelivery(4, KEY, raw, generation="4.bb"))
+    assert isinstance(again, Send) and again.dest == "n2"
+    assert node.stats["rolled-back-peer-dropped"] == 4
+    assert node.record(KEY) is None
+
+
+def test_without_the_restore_guard_a_peers_message_is_handled_whatever_its_generation(
+        ) -> None:
+    """``receive`` without the restore guard checks no generation: a hint delivery is
+    stored and acknowledged. Mutant: ``or`` for the guard's ``and`` (the rolled-back
+    set of no guard read: an error)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3, restore_guard=False), storage, seed=1)
+    node.start(0.0)
+    raw = _record_bytes(KEY)
+    effects = node.receive(1.0, "n2", HintDelivery(1, KEY, raw, generation="4.bb"))
+    assert Send("n2", HintAck(1)) in effects
+    persist(storage, effects)
+    assert node.record(KEY) is not None
+
+
+def test_a_force_removed_peers_message_is_refused_logged_and_its_gossip_answered(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``receive`` from a peer force-removed from the ring (it came back): a message
+    other than a gossip is refused, counted and logged naming it and its sender; its
+    gossip wanting a reply is answered with this node's view, wanting none. Mutants:
+    the removed test of None, the sender or the message not passed on."""
+    node = _node()
+    monkeypatch.setattr(Gossiper, "is_removed", lambda self, name: name == "n2")
+    assert node.receive(1.0, "n2", HintAck(1)) == []
+    assert node.stats["removed-peer-refused"] == 1
+    assert node.log[-1] == ("1.000 refused HintAck from n2: it was force-removed from "
+                            "the cluster")
+    (answer,) = node.receive(2.0, "n2", Gossip(node.view.to_bytes(), reply=True))
+    assert isinstance(answer, Send) and answer.dest == "n2"
+    assert isinstance(answer.message, Gossip) and not answer.message.reply
+    assert node.stats["removed-peer-refused"] == 2
+
+
+def test_any_message_from_a_peer_clears_its_suspicion() -> None:
+    """``receive``: a valid message from ``src`` tells the failure detector it is
+    alive (the suspicion of it ends). Mutant: the detector told of None."""
+    node = _node()
+    node.set_suspected({"n2": math.inf, "n3": math.inf})
+    assert node.suspects("n2") and node.suspects("n3")
+    node.receive(1.0, "n2", HintAck(1))
+    assert not node.suspects("n2") and node.suspects("n3")
+
+
+class _UnreadableStorage(MemoryStorage):
+    """A memory engine whose reads fail while ``failing`` is set (a dead disk)."""
+
+    failing = False
+
+    def read(self, key: bytes) -> bytes | None:
+        if self.failing:
+            raise StorageError("disk gone")
+        return super().read(key)
+
+
+def test_a_storage_error_handling_a_message_is_counted_and_logged_and_writes_nothing(
+        ) -> None:
+    """``receive``: the engine failing while a valid message is handled (a replica
+    put's read of its key) acknowledges nothing, writes nothing, counts each failure
+    and logs its message type and the error. Mutants: the count set to 1, counted
+    down, by 2 or under another name; the log line None or of ``NoneType``."""
+    storage = _UnreadableStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    raw = _record_bytes(KEY)
+    storage.failing = True
+    for op_id, now in ((1, 1.0), (2, 2.0)):
+        assert node.receive(now, "n2", ReplicaPut(op_id, KEY, raw)) == []
+        assert node.log[-1] == f"{now:.3f} storage error handling ReplicaPut: disk gone"
+        assert node.storage.take() == []
+    assert node.stats["storage-error"] == 2
+
+
+def test_an_internal_error_is_logged_with_the_error_itself(
+        internal_errors: InternalErrors) -> None:
+    """``receive``: an error of ours handling a valid message is logged with its repr
+    and raised to the internal log with its traceback. Mutant: the error not passed
+    on (``None`` logged)."""
+    node = _node()
+    boom = RuntimeError("boom")
+
+    def broken(now: float, src: str, message: object) -> list[Effect]:
+        raise boom
+    node._messages[HintAck] = broken
+    assert node.receive(1.0, "n2", HintAck(1)) == []
+    assert node.log[-1] == "1.000 INTERNAL ERROR handling HintAck from 'n2': RuntimeError('boom')"
+    (record,) = internal_errors.take()
+    assert record.exc_info is not None and record.exc_info[1] is boom
+
+
+def test_bad_peer_data_in_a_valid_message_is_dropped_naming_sender_and_message_type(
+        ) -> None:
+    """``receive``: bad data nested in a valid gossip (malformed beats) drops it,
+    counted, the line naming the sender, the message's type, the error and what was
+    bad. Mutants: the sender None, the type of None."""
+    node = _node()
+    bad = b'{"format":"vdynamo.beats.v2","beats":{"n3":[1,1,-1]}}'
+    assert node.receive(1.0, "n2", Gossip(node.view.to_bytes(), beats=bad)) == []
+    assert node.stats["dropped"] == 1
+    line = node.log[-1]
+    assert line.startswith("1.000 dropped message from 'n2': Gossip: ")
+    assert "the heartbeat of 'n3'" in line and line.endswith(" (peer data: beats)")
+
+
+def test_a_peer_message_in_a_shadow_round_is_deferred_up_to_the_cap_then_dropped(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``receive`` during the shadow round: a peer's message (not a gossip) is kept as
+    ``("receive", (src, message))`` for the replay; past the cap it is dropped, the
+    first drop logged at its arrival. Mutants: the time, the method's name or the
+    arguments not passed on (or misspelt)."""
+    monkeypatch.setattr(impl.node, "SHADOW_DEFERRED_LIMIT", 1)
+    node = Node("n3", make_config(3, n=3, r=2, w=2), MemoryStorage("always"), seed=9,
+                announce=True)
+    node.start(0.0)
+    assert node.shadow is not None
+    assert node.receive(1.0, "n2", HintAck(1)) == []
+    assert node.receive(2.0, "n2", HintAck(2)) == []
+    assert list(node.shadow.deferred) == [("receive", ("n2", HintAck(1)))]
+    assert node.stats["shadow-round-dropped"] == 1
+    assert node.log[-1] == ("2.000 shadow round: 1 inputs deferred already, dropping more "
+                            "(shadow-round-dropped)")
