@@ -53,11 +53,12 @@ import contextlib
 import ipaddress
 import math
 import socket
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 
@@ -705,7 +706,24 @@ def _unserved(what: str, tried: Iterable[str], why: list[str]) -> NoNodeError:
 class Client:
     """A blocking client; see the module docstring. ``timeout_s``: per request to one
     node; ``resolve``: the sibling-resolution hook; ``refresh_s``: how often the ring
-    is relearned."""
+    is relearned. One client may be shared by any number of threads: at most
+    :attr:`IN_FLIGHT` of their requests are in flight at once, the others wait their
+    turn in the client (nothing sent yet, their ``timeout_s`` not started)."""
+
+    #: requests in flight at most over every thread sharing the client. Session 32's
+    #: client probe: one client shared by 300 threads, 3 puts each on three nodes,
+    #: raised OutcomeUnknownError for 2-12 of 900 puts a run, ``ReadError: [Errno 9]
+    #: Bad file descriptor`` (and a ReadTimeout after the whole ``timeout_s``), every
+    #: node up: httpcore's pool (1.0.9, one pool of 100 connections, 20 kept alive) can
+    #: close an idle connection it has just given to a waiting request, the other
+    #: thread then sending on it (encode/httpcore#1110, open), and a request's
+    #: ``timeout_s`` ran while it queued in that pool (a PoolTimeout: an unknown outcome
+    #: though nothing was sent, the node suspected). Now one pool per node, each of
+    #: ``IN_FLIGHT`` connections all kept alive, and ``IN_FLIGHT`` turns: a request
+    #: let through always finds an idle connection of its node or opens one, so the
+    #: pool never queues it and never closes an idle connection to make room or for
+    #: surplus (:meth:`_pool`).
+    IN_FLIGHT: ClassVar[int] = IN_FLIGHT  # the module's, shared with AsyncClient
 
     def __init__(self, seeds: Sequence[str], *, resolve: Resolver | None = None,
                  timeout_s: float = 10.0, refresh_s: float = 30.0) -> None:
@@ -713,10 +731,33 @@ class Client:
         self.router = Router(seeds, refresh_s)
         self.resolve = resolve
         self._timeout_s = timeout_s
-        self._http = httpx.Client(timeout=timeout_s)
+        #: origin (scheme://host:port) -> the pool of that node's connections
+        self._pools: dict[str, httpx.Client] = {}
+        self._pools_lock = threading.Lock()
+        self._closed = False
+        #: the turns of :attr:`IN_FLIGHT` requests (:meth:`_request`)
+        self._turns = threading.BoundedSemaphore(self.IN_FLIGHT)
+
+    def _pool(self, url: str) -> httpx.Client:
+        """The connection pool of ``url``'s node (made at its first request). Its
+        limits keep httpcore from closing a connection another thread was given: with
+        every connection kept alive it closes none as surplus, and with no more
+        requests of the client in flight than it has connections it never queues
+        one, nor closes an idle one to make room. LocalError if the client is closed."""
+        parsed = httpx.URL(url)
+        origin = f"{parsed.scheme}://{parsed.host}:{parsed.port}"
+        with self._pools_lock:
+            _check_open(self._closed)
+            pool = self._pools.get(origin)
+            if pool is None:
+                pool = self._pools[origin] = httpx.Client(
+                    timeout=self._timeout_s,
+                    limits=httpx.Limits(max_connections=self.IN_FLIGHT,
+                                        max_keepalive_connections=self.IN_FLIGHT))
+            return pool
 
     def _drive(self, plan: Plan) -> Any:
-        _check_open(self._http.is_closed)
+        _check_open(self._closed)
         try:
             method, url, options = next(plan)
             while True:
@@ -735,21 +776,29 @@ class Client:
         at the deadline raises httpx.ReadTimeout, a TransportError (no answer). Before
         session 14's probe B a node, or a proxy, sending its answer a byte every half
         second held ``get`` for as long as it trickled (20 s for 40 bytes with
-        ``timeout_s = 2``: forever for an endless one)."""
-        deadline = time.monotonic() + self._timeout_s
-        with self._http.stream(method, url, **options) as response:
-            raw = []
-            for chunk in response.iter_raw():
-                raw.append(chunk)
-                if time.monotonic() > deadline:
-                    raise httpx.ReadTimeout(
-                        f"no whole answer within {self._timeout_s} s", request=response.request)
+        ``timeout_s = 2``: forever for an endless one). Made in one of
+        :attr:`IN_FLIGHT` turns, ``timeout_s`` timed from the turn (session 32)."""
+        pool = self._pool(url)
+        with self._turns:
+            deadline = time.monotonic() + self._timeout_s
+            with pool.stream(method, url, **options) as response:
+                raw = []
+                for chunk in response.iter_raw():
+                    raw.append(chunk)
+                    if time.monotonic() > deadline:
+                        raise httpx.ReadTimeout(f"no whole answer within {self._timeout_s} s",
+                                                request=response.request)
         return httpx.Response(response.status_code, headers=response.headers,
                               content=b"".join(raw), request=response.request,
                               extensions=response.extensions)
 
     def close(self) -> None:
-        self._http.close()
+        """Close every pooled connection; a later request raises LocalError."""
+        with self._pools_lock:
+            self._closed = True
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
 
     def __enter__(self) -> Client:
         return self

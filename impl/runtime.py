@@ -218,6 +218,10 @@ _FAILURES_LOGGED = 10
 _FAILURE_WINDOW_S = 10.0
 #: seconds a peer's writer waits after its first failed dial, doubled at each failure
 #: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
+#: seconds a peer may take to connect to this node once this node's connection to it
+#: passed its hello (its gossip answered by a dial back within a round), before this
+#: node says the peer never reached it (:meth:`NodeServer.unreached_by`; session 32)
+REACH_GRACE_S = 5.0
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 1.0
 #: Messages queued for one peer before further ones are dropped (best effort).
@@ -388,6 +392,13 @@ class NodeServer:
         #: the peer is up, so a writer backing off from a failed dial to it dials at
         #: once (:meth:`_back_off`)
         self._peer_up: dict[str, asyncio.Event] = {}
+        #: peers whose hello to this node passed since its start (:meth:`unreached_by`)
+        self._reached_by: set[str] = set()
+        #: peer -> loop time this node's first hello to it passed (:meth:`unreached_by`)
+        self._dialed_at: dict[str, float] = {}
+        #: peer -> why this node cannot dial it while its own connection to this node is
+        #: up (``cannot_dial`` in /status; :meth:`_dial_failed`); gone at a dial that passes
+        self.cannot_dial: dict[str, str] = {}
         #: every node's HTTP address, as far as this node knows (for /status: clients
         #: route to a key's coordinator with it)
         self.http_addresses: dict[str, Address] = {}
@@ -949,8 +960,8 @@ class NodeServer:
                 self._refuse_peer(address, f"dialing {dest}: {error}")
                 if SETTINGS_DIFFER in str(error):
                     self.settings_refused[dest] = str(error)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError):
-                pass
+            except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
+                self._dial_failed(dest, address, error)
             if sealer is None or reader is None or writer is None:
                 # the peer is down or refused: what waits is lost
                 if writer is not None:
@@ -969,6 +980,7 @@ class NodeServer:
             backoff = _FIRST_BACKOFF_S
             _keep_alive(writer)
             self._outbound[dest] = writer
+            self._dialed(dest)
             watcher = self.loop.create_task(_close_when_peer_closes(reader, writer))
             try:
                 while not writer.is_closing():  # closed while waiting: dial again
@@ -995,6 +1007,65 @@ class NodeServer:
                     async with asyncio.timeout(_CLOSE_WAIT_S):
                         await writer.wait_closed()
                 writer.transport.abort()  # closed already: nothing happens
+
+    def _dialed(self, dest: str) -> None:
+        """This node's hello to ``dest`` passed: ``dest`` can be dialed; the first
+        time, check in :data:`REACH_GRACE_S` that ``dest`` has connected back."""
+        self.cannot_dial.pop(dest, None)
+        if dest not in self._dialed_at:
+            self._dialed_at[dest] = self.loop.time()
+            self.loop.call_later(REACH_GRACE_S, self._check_reached, dest)
+
+    def _check_reached(self, dest: str) -> None:
+        """Log once that ``dest`` took this node's connection but has not connected to
+        it within :data:`REACH_GRACE_S` (:meth:`unreached_by`)."""
+        if self.stopping or dest in self._reached_by:
+            return
+        log.warning(
+            "%s: %s takes this node's connections, but has not connected to it in %g s: "
+            "its answers are lost (puts through this node 504, reads past R = 1 503); does "
+            "%s's cluster file give [nodes.%s] peer as %s, the address this node listens "
+            "on (this node's own file changed alone?)%s", self.name, dest, REACH_GRACE_S,
+            dest, self.name, self.peer_address,
+            "" if self._reached_by else "; no peer has connected: not ready")
+
+    def unreached_by(self) -> list[str]:
+        """The peers this node's connection to has passed its hello at least
+        :data:`REACH_GRACE_S` ago that have not connected to this node since its start
+        (``not_reached_by`` in /status). Session 32's client probe: n1 restarted with a
+        new ``peer`` port in its own file only (its peers' files giving the old one)
+        said ready, its puts 504 and its R = 2 reads 503, and no node logged anything:
+        n1 reached its peers, they dialed the old port (refused: n1 down to them), and
+        their answers never came. A peer answers a gossip round by connecting back, so
+        a peer that takes this node's connection and never connects is one that cannot."""
+        now = self.loop.time()
+        return sorted(peer for peer, at in self._dialed_at.items()
+                      if peer not in self._reached_by and now - at >= REACH_GRACE_S)
+
+    def unreached(self) -> str | None:
+        """Why this node serves nothing when no peer has connected to it and some took
+        its connection long enough ago (:meth:`unreached_by`); else None."""
+        unreached = self.unreached_by()
+        if self._reached_by or not unreached:
+            return None
+        return (f"{', '.join(unreached)} take this node's connections but none has "
+                f"connected to it (its peer address {self.peer_address}): do their cluster "
+                f"files give [nodes.{self.name}] peer as this node's?")
+
+    def _dial_failed(self, dest: str, address: Address, error: BaseException) -> None:
+        """A dial of ``dest`` at ``address`` failed: if ``dest``'s own connection to
+        this node is up, ``dest`` runs, so the address this node's file gives it is
+        not where it listens (its file changed alone): said once in the log and in
+        ``cannot_dial`` until a dial passes."""
+        if dest not in self._inbound:
+            return
+        why = f"{address}: {type(error).__name__}: {error}"[:_REFUSAL_CHARS]
+        if dest not in self.cannot_dial:
+            log.warning("%s: %s is connected to this node, but this node cannot connect to "
+                        "%s at the peer address its cluster file gives (%s): is that where "
+                        "%s listens (its own file changed alone?)", self.name, dest, dest,
+                        why, dest)
+        self.cannot_dial[dest] = why
 
     async def _back_off(self, dest: str, seconds: float) -> bool:
         """Wait ``seconds`` after a failed dial to ``dest``, or less: until ``dest``'s
@@ -1268,6 +1339,7 @@ class NodeServer:
             up = self._peer_up.get(src)
             if up is not None:  # a writer backing off from src: src is up, dial now
                 up.set()
+            self._reached_by.add(src)
             previous = self._inbound.get(src)
             if previous is not None:  # the peer reconnected: its old connection is dead
                 previous.close()
@@ -1617,6 +1689,9 @@ class NodeServer:
                 f"node {self.name} runs other [cluster] settings than its peers ({why:.300}); "
                 "it serves nothing until its file is fixed and it is restarted; nothing "
                 "was written: ask another node")
+        if (why := self.unreached()) is not None:
+            return errors.NodeDownError(f"node {self.name}: {why}; nothing was written: ask "
+                                        "another node")
         if self.node.status is not None:
             return None
         return errors.NodeDownError(
@@ -1662,7 +1737,7 @@ class NodeServer:
         return {"node": self.name, "live": True,
                 "ready": (status is MemberStatus.UP and not self.stopping
                           and self.node.shadow is None and not self.node.rebuilding
-                          and self.misconfigured() is None),
+                          and self.misconfigured() is None and self.unreached() is None),
                 "member_status": status.value if status is not None else "not-joined",
                 "stopping": self.stopping}
 
@@ -1695,6 +1770,7 @@ class NodeServer:
                 "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
+                "not_reached_by": self.unreached_by(), "cannot_dial": dict(self.cannot_dial),
                 "peer_limits_differ": {
                     peer: {name: {"here": here, "there": there}
                            for name, (here, there) in sorted(differ.items())}

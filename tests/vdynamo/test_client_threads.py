@@ -1,0 +1,101 @@
+"""One blocking :class:`~impl.http_client.Client` shared by hundreds of threads: a
+request's ``timeout_s`` is timed from its turn (``Client.IN_FLIGHT`` in flight at
+most), not from when its thread asked. Before session 32's client probe a request
+waited in httpx's pool (100 connections) with its ``timeout_s`` running, and a put
+that waited longer raised OutcomeUnknownError (a PoolTimeout, or the client's own
+deadline) though nothing of it was sent, its node suspected. The connections lost
+under many threads: tests/runtime/test_client_threads_live.py. Loopback only: a
+local HTTP server in this process, stopped at the end."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from impl.http_client import Client
+
+THREADS = 300
+
+
+class _Node(BaseHTTPRequestHandler):
+    """A node that stores nothing: each put answered 200 with a context after
+    ``delay_s``, ``/status`` 404 (the client then routes to its seed)."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as a node's
+    delay_s = 0.0
+
+    def do_PUT(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        time.sleep(self.delay_s)
+        self._answer(200, {"context": "Y29udGV4dA=="})
+
+    def do_GET(self) -> None:
+        self._answer(404, {"error": "NotFound", "message": "no /status here"})
+
+    def _answer(self, status: int, body: dict[str, str]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _node(delay_s: float) -> Iterator[str]:
+    handler = type("Node", (_Node,), {"delay_s": delay_s})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler, bind_and_activate=False)
+    server.request_queue_size = 1024  # 5 by default: connects dropped, retried 1 s on
+    server.daemon_threads = True
+    server.server_bind()
+    server.server_activate()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def put_from_threads(db: Client, puts: int, prefix: str = "") -> Counter[str]:
+    """Each of THREADS threads puts ``puts`` keys (``PREFIX-kTHREAD-PUT``) at once, all
+    started together: what was raised (class and message) -> how many times."""
+    errors: Counter[str] = Counter()
+    start = threading.Barrier(THREADS)
+
+    def work(i: int) -> None:
+        start.wait()
+        for j in range(puts):
+            try:
+                db.put(f"{prefix}-k{i}-{j}", b"v")
+            except Exception as error:  # counted, named in the assertion
+                errors[f"{type(error).__name__}: {str(error)[:120]}"] += 1
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not any(thread.is_alive() for thread in threads)
+    return errors
+
+
+def test_a_request_waiting_its_turn_is_not_timed_out() -> None:
+    # 300 puts of 0.25 s each at once, timeout_s 1: 50 in flight, 6 turns of 0.25 s;
+    # before the fix 100 in flight and the last third timed out waiting in httpx's
+    # pool (PoolTimeout: OutcomeUnknownError, nothing sent)
+    with _node(0.25) as node, Client([node], timeout_s=1.0) as db:
+        started = time.monotonic()
+        assert put_from_threads(db, 1) == Counter()
+        assert time.monotonic() - started >= 6 * 0.25 - 0.1  # waited its turn
