@@ -819,6 +819,26 @@ class NodeServer:
                             self.config.max_key_bytes, frames)
         return kept
 
+    def _connect_back(self, src: str) -> None:
+        """``src``'s hello to this node passed: dial ``src`` now if this node has no
+        connection to it (an empty frame queued: its writer dials and sends nothing),
+        so ``src`` learns within a hello that this node reaches it
+        (:meth:`unreached_by`), or this node logs that it cannot (``cannot_dial``).
+        Session 32's review: a peer connected back only when it had a message for
+        the node; with ``restore_guard = false`` (no startup shadow round) and equal
+        views (a gossip answered only when they differ), a healthy node restarted
+        heard no peer for more than ``REACH_GRACE_S`` and said not ready, 503."""
+        if src in self._outbound or src == self.name:
+            return
+        queue = self._queues.get(src)
+        if queue is None:
+            queue = asyncio.Queue(PEER_QUEUE)
+            self._spawn(self._peer_writer(src, queue))
+            self._queues[src] = queue
+            self._queued_bytes[src] = 0
+        if queue.empty():  # a writer with frames queued dials for them already
+            queue.put_nowait(b"")
+
     def _taken(self, dest: str, frame: bytes) -> bytes:
         """``frame`` was taken from ``dest``'s queue: its bytes no longer count."""
         left = self._queued_bytes[dest] = max(0, self._queued_bytes.get(dest, 0) - len(frame))
@@ -943,7 +963,7 @@ class NodeServer:
             if address is None and self._learn(dest):  # a node that joined at run time
                 address = self.peers.get(dest)
             if address is None:
-                self.dropped_frames += 1
+                self.dropped_frames += bool(frame)
                 frame = None
                 continue
             sealer: FrameSealer | None = None
@@ -966,10 +986,10 @@ class NodeServer:
                 # the peer is down or refused: what waits is lost
                 if writer is not None:
                     writer.close()
-                self.dropped_frames += 1 + queue.qsize()
+                self.dropped_frames += bool(frame)  # b"": a connect-back only
                 frame = None
                 while not queue.empty():
-                    self._taken(dest, queue.get_nowait())
+                    self.dropped_frames += bool(self._taken(dest, queue.get_nowait()))
                 self._reread()  # its address may have changed in the file
                 if self.peers.get(dest) != address:  # dial the new one at once
                     backoff = _FIRST_BACKOFF_S
@@ -984,10 +1004,12 @@ class NodeServer:
             watcher = self.loop.create_task(_close_when_peer_closes(reader, writer))
             try:
                 while not writer.is_closing():  # closed while waiting: dial again
-                    sealed = [frame, sealer.tag(frame)]  # every frame queued by now: one send
+                    # every frame queued by now: one send (b"", a connect-back: none)
+                    sealed = [frame, sealer.tag(frame)] if frame else []
                     while not queue.empty():
                         queued = self._taken(dest, queue.get_nowait())
-                        sealed += (queued, sealer.tag(queued))
+                        if queued:
+                            sealed += (queued, sealer.tag(queued))
                     writer.write(b"".join(sealed))
                     frame = None
                     await writer.drain()
@@ -1340,6 +1362,7 @@ class NodeServer:
             if up is not None:  # a writer backing off from src: src is up, dial now
                 up.set()
             self._reached_by.add(src)
+            self._connect_back(src)
             previous = self._inbound.get(src)
             if previous is not None:  # the peer reconnected: its old connection is dead
                 previous.close()
