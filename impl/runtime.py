@@ -689,15 +689,7 @@ class NodeServer:
                             type(message).__name__, len(frame), self._peer_max_frame(dest),
                             dest, self.frame_limit)
             return
-        queue = self._queues.get(dest)
-        if queue is None:
-            queue = asyncio.Queue(PEER_QUEUE)
-            # its writer first: a queue registered without one (a MemoryError making
-            # the task) was never read, the peer unreachable from here for good
-            # (session 32's review)
-            self._spawn(self._peer_writer(dest, queue))
-            self._queues[dest] = queue
-            self._queued_bytes[dest] = 0
+        queue = self._queue_for(dest)
         queued = self._queued_bytes[dest]
         if queue.full() or (queued and queued + len(frame) > PEER_QUEUE_BYTES):
             self.dropped_frames += 1
@@ -819,6 +811,19 @@ class NodeServer:
                             self.config.max_key_bytes, frames)
         return kept
 
+    def _queue_for(self, dest: str) -> asyncio.Queue[bytes]:
+        """The frames queue of ``dest``, made with its writer if there is none."""
+        queue = self._queues.get(dest)
+        if queue is None:
+            queue = asyncio.Queue(PEER_QUEUE)
+            # its writer first: a queue registered without one (a MemoryError making
+            # the task) was never read, the peer unreachable from here for good
+            # (session 32's review)
+            self._spawn(self._peer_writer(dest, queue))
+            self._queues[dest] = queue
+            self._queued_bytes[dest] = 0
+        return queue
+
     def _connect_back(self, src: str) -> None:
         """``src``'s hello to this node passed: dial ``src`` now if this node has no
         connection to it (an empty frame queued: its writer dials and sends nothing),
@@ -830,12 +835,7 @@ class NodeServer:
         heard no peer for more than ``REACH_GRACE_S`` and said not ready, 503."""
         if src in self._outbound or src == self.name:
             return
-        queue = self._queues.get(src)
-        if queue is None:
-            queue = asyncio.Queue(PEER_QUEUE)
-            self._spawn(self._peer_writer(src, queue))
-            self._queues[src] = queue
-            self._queued_bytes[src] = 0
+        queue = self._queue_for(src)
         if queue.empty():  # a writer with frames queued dials for them already
             queue.put_nowait(b"")
 
