@@ -780,14 +780,23 @@ class Client:
         :attr:`IN_FLIGHT` turns, ``timeout_s`` timed from the turn (session 32)."""
         pool = self._pool(url)
         with self._turns:
+            # closed while this request waited for its turn: httpx's bare RuntimeError
+            # before session 32's review; its check in httpx.Client.send is the one
+            # that counts (a close between the two), nothing sent either way
+            _check_open(self._closed)
             deadline = time.monotonic() + self._timeout_s
-            with pool.stream(method, url, **options) as response:
-                raw = []
-                for chunk in response.iter_raw():
-                    raw.append(chunk)
-                    if time.monotonic() > deadline:
-                        raise httpx.ReadTimeout(f"no whole answer within {self._timeout_s} s",
-                                                request=response.request)
+            try:
+                with pool.stream(method, url, **options) as response:
+                    raw = []
+                    for chunk in response.iter_raw():
+                        raw.append(chunk)
+                        if time.monotonic() > deadline:
+                            raise httpx.ReadTimeout(
+                                f"no whole answer within {self._timeout_s} s",
+                                request=response.request)
+            except RuntimeError:
+                _check_open(self._closed)
+                raise
         return httpx.Response(response.status_code, headers=response.headers,
                               content=b"".join(raw), request=response.request,
                               extensions=response.extensions)

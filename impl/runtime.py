@@ -689,15 +689,7 @@ class NodeServer:
                             type(message).__name__, len(frame), self._peer_max_frame(dest),
                             dest, self.frame_limit)
             return
-        queue = self._queues.get(dest)
-        if queue is None:
-            queue = asyncio.Queue(PEER_QUEUE)
-            # its writer first: a queue registered without one (a MemoryError making
-            # the task) was never read, the peer unreachable from here for good
-            # (session 32's review)
-            self._spawn(self._peer_writer(dest, queue))
-            self._queues[dest] = queue
-            self._queued_bytes[dest] = 0
+        queue = self._queue_for(dest)
         queued = self._queued_bytes[dest]
         if queue.full() or (queued and queued + len(frame) > PEER_QUEUE_BYTES):
             self.dropped_frames += 1
@@ -818,6 +810,34 @@ class NodeServer:
                             max_value, max_key, self.config.max_value_bytes,
                             self.config.max_key_bytes, frames)
         return kept
+
+    def _queue_for(self, dest: str) -> asyncio.Queue[bytes]:
+        """The frames queue of ``dest``, made with its writer if there is none."""
+        queue = self._queues.get(dest)
+        if queue is None:
+            queue = asyncio.Queue(PEER_QUEUE)
+            # its writer first: a queue registered without one (a MemoryError making
+            # the task) was never read, the peer unreachable from here for good
+            # (session 32's review)
+            self._spawn(self._peer_writer(dest, queue))
+            self._queues[dest] = queue
+            self._queued_bytes[dest] = 0
+        return queue
+
+    def _connect_back(self, src: str) -> None:
+        """``src``'s hello to this node passed: dial ``src`` now if this node has no
+        connection to it (an empty frame queued: its writer dials and sends nothing),
+        so ``src`` learns within a hello that this node reaches it
+        (:meth:`unreached_by`), or this node logs that it cannot (``cannot_dial``).
+        Session 32's review: a peer connected back only when it had a message for
+        the node; with ``restore_guard = false`` (no startup shadow round) and equal
+        views (a gossip answered only when they differ), a healthy node restarted
+        heard no peer for more than ``REACH_GRACE_S`` and said not ready, 503."""
+        if src in self._outbound or src == self.name:
+            return
+        queue = self._queue_for(src)
+        if queue.empty():  # a writer with frames queued dials for them already
+            queue.put_nowait(b"")
 
     def _taken(self, dest: str, frame: bytes) -> bytes:
         """``frame`` was taken from ``dest``'s queue: its bytes no longer count."""
@@ -943,7 +963,7 @@ class NodeServer:
             if address is None and self._learn(dest):  # a node that joined at run time
                 address = self.peers.get(dest)
             if address is None:
-                self.dropped_frames += 1
+                self.dropped_frames += bool(frame)
                 frame = None
                 continue
             sealer: FrameSealer | None = None
@@ -966,10 +986,10 @@ class NodeServer:
                 # the peer is down or refused: what waits is lost
                 if writer is not None:
                     writer.close()
-                self.dropped_frames += 1 + queue.qsize()
+                self.dropped_frames += bool(frame)  # b"": a connect-back only
                 frame = None
                 while not queue.empty():
-                    self._taken(dest, queue.get_nowait())
+                    self.dropped_frames += bool(self._taken(dest, queue.get_nowait()))
                 self._reread()  # its address may have changed in the file
                 if self.peers.get(dest) != address:  # dial the new one at once
                     backoff = _FIRST_BACKOFF_S
@@ -984,10 +1004,12 @@ class NodeServer:
             watcher = self.loop.create_task(_close_when_peer_closes(reader, writer))
             try:
                 while not writer.is_closing():  # closed while waiting: dial again
-                    sealed = [frame, sealer.tag(frame)]  # every frame queued by now: one send
+                    # every frame queued by now: one send (b"", a connect-back: none)
+                    sealed = [frame, sealer.tag(frame)] if frame else []
                     while not queue.empty():
                         queued = self._taken(dest, queue.get_nowait())
-                        sealed += (queued, sealer.tag(queued))
+                        if queued:
+                            sealed += (queued, sealer.tag(queued))
                     writer.write(b"".join(sealed))
                     frame = None
                     await writer.drain()
@@ -1340,6 +1362,7 @@ class NodeServer:
             if up is not None:  # a writer backing off from src: src is up, dial now
                 up.set()
             self._reached_by.add(src)
+            self._connect_back(src)
             previous = self._inbound.get(src)
             if previous is not None:  # the peer reconnected: its old connection is dead
                 previous.close()
