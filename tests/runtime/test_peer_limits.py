@@ -45,6 +45,16 @@ def test_a_peer_with_other_limits_is_named_once_with_both_values(
         async with cluster(tmp_path, restore_guard=False) as servers:
             target = servers[0]
             mine = target.config.max_value_bytes
+            # n1's own connection to the real n2 first (a put to every replica): else
+            # the hellos below, forged as n2's, make n1 connect back to the real n2
+            # (NodeServer._connect_back, session 32), whose hello gives n2's true
+            # limits, and the test's n2 seems to flip between the two
+            assert (await call("PUT", url(target, "/kv/k?w=3"), b"v"))[0] == 200
+            for _ in range(100):
+                if "n2" in target._outbound:
+                    break
+                await asyncio.sleep(0.05)
+            assert "n2" in target._outbound
             for _ in range(3):  # reconnects say nothing new
                 _, writer, _ = await dial(target, "n2",
                                           info=_info(target, max_value_bytes=2048))
