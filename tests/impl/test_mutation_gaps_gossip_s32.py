@@ -7,14 +7,15 @@ impl/gossip.py"): each one kills mutants the rest of the selection let through
 from __future__ import annotations
 
 import collections
+import json
 import random
 
 from impl.config import ClusterConfig
 from impl.effects import Send
-from impl.gossip import Gossiper
+from impl.gossip import FROM_META, Gossiper, _ring_json
 from impl.hints import HintStore
-from impl.membership import Member, MemberStatus, force_remove
-from impl.messages import Gossip
+from impl.membership import Member, MemberStatus, force_remove, seen_to_bytes
+from impl.messages import Gossip, SeenDigest
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
 from tests.impl.test_mutation_gaps_gossip import gossiper
@@ -69,3 +70,32 @@ def test_a_rejoining_node_told_it_left_joins_anew_once_saying_so() -> None:
     me = g.view.get("n4")
     assert me is not None and me.status is MemberStatus.JOINING and me.tokens
     assert out == [Send("n1", Gossip(g.view.to_bytes(), reply=True))]
+
+
+def test_a_strategy3_change_over_a_transfer_done_moves_from_the_future_ring() -> None:
+    """``_apply__mutmut_27`` and ``_29`` (strategy 3 taking the branch of strategies 1
+    and 2: the ring before the last transfer): n1, strategy 3's claimant, gives the
+    joining n5 its partitions and makes the transfer once every member saw it; a
+    second move (one of n2's tokens to n5, n5 not served yet) then moves keys from
+    the future ring of the first, the one this node handed over to, not from the
+    ring before it; persisted so in :data:`impl.gossip.FROM_META`."""
+    config = make_config(4, partitioning="strategy3")
+    g = gossiper("n1", config=config)
+    g.on_gossip("n2", Gossip(g.view.announce("n5", MemberStatus.JOINING).to_bytes(),
+                             reply=False))
+    g.claim()
+    vector = g.view.vector()
+    for peer in ("n2", "n3", "n4", "n5"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: vector})))
+    assert g.transfer_after is None and g.moved_from is not None
+    first = g.future.ring
+    assert first != g.partitioning.ring and g.moved_from.ring != first
+    n2, n5 = g.view.get("n2"), g.view.get("n5")
+    assert n2 is not None and n5 is not None
+    token = n2.tokens[0]
+    moved = g.view.announce("n2", tokens=n2.tokens[1:]).announce(
+        "n5", MemberStatus.JOINING, tuple(sorted((*n5.tokens, token))))
+    g.on_gossip("n3", Gossip(moved.to_bytes(), reply=False))
+    assert g.transfer_after == moved.vector()
+    assert g.transfer_from is not None and g.transfer_from.ring == first
+    assert g.storage.get_meta(FROM_META) == json.dumps(_ring_json(first)).encode()
