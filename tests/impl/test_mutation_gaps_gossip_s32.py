@@ -99,3 +99,27 @@ def test_a_strategy3_change_over_a_transfer_done_moves_from_the_future_ring() ->
     assert g.transfer_after == moved.vector()
     assert g.transfer_from is not None and g.transfer_from.ring == first
     assert g.storage.get_meta(FROM_META) == json.dumps(_ring_json(first)).encode()
+
+
+def test_a_second_join_over_a_transfer_done_moves_from_the_ring_that_served() -> None:
+    """``_apply__mutmut_30`` and ``_31`` (the ring before the last transfer not taken,
+    or taken when that transfer's ring served): strategies 1 and 2, two joins at once
+    (docs/runtime.md, session 17's data probe; ``test_two_joins_at_once.py``, not in
+    the mutation selection). n1 makes n5's transfer once every member saw it, n5 not
+    served yet; n6's join then moves keys from the ring that served here (the one
+    before n5's join), not from n5's future ring, which never served; persisted so."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    first = g.partitioning.ring
+    v1 = g.view.announce("n5", status=MemberStatus.JOINING, tokens=(12345,))
+    g.on_gossip("n2", Gossip(v1.to_bytes(), reply=False))
+    for peer in ("n2", "n3", "n4", "n5"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: v1.vector()})))
+    assert g.transfer_after is None and g.moved_from is not None
+    assert g.moved_from.ring == first and g.future.ring != first
+    assert g.partitioning.ring == first  # n5 not handed over yet
+    v2 = v1.announce("n6", status=MemberStatus.JOINING, tokens=(99999,))
+    g.on_gossip("n3", Gossip(v2.to_bytes(), reply=False))
+    assert g.transfer_after == v2.vector()
+    assert g.transfer_from is not None and g.transfer_from.ring == first
+    assert g.storage.get_meta(FROM_META) == json.dumps(_ring_json(first)).encode()
