@@ -15,10 +15,10 @@ from impl.effects import Send
 from impl.gossip import FROM_META, Gossiper, _ring_json
 from impl.hints import HintStore
 from impl.membership import Member, MemberStatus, force_remove, seen_to_bytes
-from impl.messages import Gossip, SeenDigest
+from impl.messages import Gossip, HandoffDone, SeenDigest, Settled
 from impl.storage.base import Storage
 from impl.storage.memory import MemoryStorage
-from tests.impl.test_mutation_gaps_gossip import gossiper
+from tests.impl.test_mutation_gaps_gossip import _joiner, gossiper
 from tests.impl.test_node_driver import make_config
 
 
@@ -123,3 +123,23 @@ def test_a_second_join_over_a_transfer_done_moves_from_the_ring_that_served() ->
     assert g.transfer_after == v2.vector()
     assert g.transfer_from is not None and g.transfer_from.ring == first
     assert g.storage.get_meta(FROM_META) == json.dumps(_ring_json(first)).encode()
+
+
+def test_a_joiner_handed_over_waits_for_every_member_to_see_its_own_handover() -> None:
+    """``_apply__mutmut_62`` (``and`` for ``or``: a node's own change sets the mark
+    only when it is also the claimant of a removal): n5, joining, announces itself up
+    once every serving member handed its ranges over; the change is its own, so it
+    settles once every member has seen that view (the mark is the view's vector),
+    telling every other serving member; not before."""
+    config = make_config(4)
+    g = _joiner(config)
+    for src in ("n1", "n2", "n3", "n4"):
+        g.on_handoff_done(src, HandoffDone("n5"))
+    assert g.status is MemberStatus.UP
+    up = g.view.vector()
+    assert g.settling == frozenset({"n5"}) and g.settle_after == up
+    assert g.settle_if_seen() == []
+    for peer in ("n1", "n2", "n3", "n4"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: up})))
+    assert g.settle_if_seen() == [Send(node, Settled("n5"))
+                                  for node in ("n1", "n2", "n3", "n4")]
