@@ -143,3 +143,23 @@ def test_a_joiner_handed_over_waits_for_every_member_to_see_its_own_handover() -
         g.on_seen(peer, SeenDigest(seen_to_bytes({peer: up})))
     assert g.settle_if_seen() == [Send(node, Settled("n5"))
                                   for node in ("n1", "n2", "n3", "n4")]
+
+
+def test_an_old_member_does_not_settle_a_joiners_change_as_its_own() -> None:
+    """``_apply__mutmut_63`` and ``_64`` (the mark set for a change of another node;
+    for every change seen by the claimant): n1, the claimant, adopts n5's join and
+    then its handover (n5 up): the change settling is n5's, not n1's, so n1 keeps no
+    mark and, every member having seen the handover, announces no settlement."""
+    config = make_config(4)
+    g = gossiper("n1", config=config)
+    v1 = g.view.announce("n5", status=MemberStatus.JOINING, tokens=(12345,))
+    g.on_gossip("n2", Gossip(v1.to_bytes(), reply=False))
+    for peer in ("n2", "n3", "n4", "n5"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: v1.vector()})))
+    v2 = v1.announce("n5", status=MemberStatus.UP)
+    g.on_gossip("n5", Gossip(v2.to_bytes(), reply=False))
+    assert "n5" in g.partitioning.ring.nodes
+    assert g.settling == frozenset({"n5"}) and g.settle_after is None
+    for peer in ("n2", "n3", "n4", "n5"):
+        g.on_seen(peer, SeenDigest(seen_to_bytes({peer: v2.vector()})))
+    assert g.settle_if_seen() == []
