@@ -163,3 +163,23 @@ def test_an_old_member_does_not_settle_a_joiners_change_as_its_own() -> None:
     for peer in ("n2", "n3", "n4", "n5"):
         g.on_seen(peer, SeenDigest(seen_to_bytes({peer: v2.vector()})))
     assert g.settle_if_seen() == []
+
+
+def test_only_the_claimant_settles_a_removal_handed_over() -> None:
+    """``_apply__mutmut_66`` (``!=`` for ``==``: the mark taken by the members that are
+    not the claimant): n4 is force-removed and its handover done (``removed``, no
+    tokens: off the serving ring). The removed node announces nothing, so the
+    claimant n1 settles the change for it (its mark is the view's vector); n2, not the
+    claimant, keeps no mark."""
+    config = make_config(4)
+    views = []
+    for name in ("n1", "n2"):
+        g = gossiper(name, config=config)
+        v1 = force_remove(g.view, "n4", config.n)
+        g.on_gossip("n3", Gossip(v1.to_bytes(), reply=False))
+        v2 = v1.announce("n4", status=MemberStatus.REMOVED, tokens=())
+        g.on_gossip("n3", Gossip(v2.to_bytes(), reply=False))
+        assert "n4" not in g.partitioning.ring.nodes and "n4" in g.settling
+        views.append((g.settle_after, v2.vector()))
+    (claimant_mark, vector), (other_mark, _) = views
+    assert claimant_mark == vector and other_mark is None
