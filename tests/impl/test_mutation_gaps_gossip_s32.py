@@ -183,3 +183,29 @@ def test_only_the_claimant_settles_a_removal_handed_over() -> None:
         views.append((g.settle_after, v2.vector()))
     (claimant_mark, vector), (other_mark, _) = views
     assert claimant_mark == vector and other_mark is None
+
+
+def test_a_joiner_removed_mid_join_is_claimed_past_a_leave_not_claimed_yet() -> None:
+    """``claim__mutmut_10`` and ``_13`` (the leave not claimed yet counted as another
+    change in progress: session 26's crossing departures,
+    ``test_crossing_departures_review.py``, not in the mutation selection). Strategy
+    3: the claimant n1 gave the joining n5 its partitions; n5 is then force-removed
+    mid-join (``removing`` with its tokens: its transfer never ends) while n4 asks to
+    leave. n1 hands n5's partitions out at once (a claim, n5 holds no token); n4's
+    leave, not claimed yet, is no change in progress and keeps its tokens."""
+    config = make_config(4, partitioning="strategy3")
+    g = gossiper("n1", config=config)
+    g.on_gossip("n2", Gossip(g.view.announce("n5", MemberStatus.JOINING).to_bytes(),
+                             reply=False))
+    g.claim()
+    assert g.stats["claims"] == 1 and g.changing()
+    n4 = g.view.get("n4")
+    assert n4 is not None
+    view = force_remove(g.view, "n5", config.n).announce("n4", MemberStatus.LEAVING)
+    g.on_gossip("n2", Gossip(view.to_bytes(), reply=False))
+    g.claim()
+    n5, leaving = g.view.get("n5"), g.view.get("n4")
+    assert g.stats["claims"] == 2
+    assert n5 is not None and n5.status is MemberStatus.REMOVING and n5.tokens == ()
+    assert leaving is not None and leaving.status is MemberStatus.LEAVING
+    assert leaving.tokens == n4.tokens
