@@ -209,3 +209,23 @@ def test_a_joiner_removed_mid_join_is_claimed_past_a_leave_not_claimed_yet() -> 
     assert n5 is not None and n5.status is MemberStatus.REMOVING and n5.tokens == ()
     assert leaving is not None and leaving.status is MemberStatus.LEAVING
     assert leaving.tokens == n4.tokens
+
+
+def test_a_joiner_removed_mid_join_on_a_ring_of_two_is_claimed() -> None:
+    """``claim__mutmut_23`` (``> 2`` for ``> 1`` nodes on the claimed ring): strategy 3,
+    one node (N = 1); the claimant n1 gives the joining n2 its partitions (a ring of
+    two), then force-removes it mid-join: n1 hands n2's partitions out at once, n2
+    holds no token."""
+    config = make_config(1, partitioning="strategy3", n=1, r=1, w=1)
+    g = gossiper("n1", config=config)
+    g.on_gossip("n2", Gossip(g.view.announce("n2", MemberStatus.JOINING).to_bytes(),
+                             reply=False))
+    g.claim()
+    joined = g.view.get("n2")
+    assert g.stats["claims"] == 1 and joined is not None and joined.tokens
+    g.force_remove("n2")
+    g.claim()
+    removed = g.view.get("n2")
+    assert g.stats["claims"] == 2
+    assert removed is not None and removed.status is MemberStatus.REMOVING
+    assert removed.tokens == ()
