@@ -31,11 +31,11 @@ def _rejoiner(config: ClusterConfig, storage: Storage) -> Gossiper:
 
 
 def test_a_node_told_it_was_force_removed_takes_the_view_keeps_it_and_says_so_once() -> None:
-    """``on_gossip__mutmut_44`` and ``_47`` to ``_52`` (the line logged None; the view
-    not persisted under ``membership``): n4, down while n1 force-removed it, hears of
-    it from n1. It answers nothing (even a push), takes the view as it is, persists it
-    (a restart on the same store finds itself removed), and logs once, word for word,
-    that it serves nothing; the same news again logs nothing more."""
+    """``on_gossip__mutmut_43``, ``_44`` and ``_47`` to ``_52`` (the line logged not at all or
+    None; the view not persisted under ``membership``): n4, down while n1 force-removed it,
+    hears of it from n1. It answers nothing (even a push), takes the view as it is, persists it
+    (a restart on the same store finds itself removed), and logs once, word for word, that it
+    serves nothing; the same news again logs nothing more."""
     config = make_config(4)
     g = gossiper("n4", config=config)
     removed = force_remove(g.view, "n4", config.n)
@@ -102,12 +102,12 @@ def test_a_strategy3_change_over_a_transfer_done_moves_from_the_future_ring() ->
 
 
 def test_a_second_join_over_a_transfer_done_moves_from_the_ring_that_served() -> None:
-    """``_apply__mutmut_30`` and ``_31`` (the ring before the last transfer not taken,
-    or taken when that transfer's ring served): strategies 1 and 2, two joins at once
-    (docs/runtime.md, session 17's data probe; ``test_two_joins_at_once.py``, not in
-    the mutation selection). n1 makes n5's transfer once every member saw it, n5 not
-    served yet; n6's join then moves keys from the ring that served here (the one
-    before n5's join), not from n5's future ring, which never served; persisted so."""
+    """``_apply__mutmut_30``, ``_31`` and ``_38`` (the ring before the last transfer not taken,
+    or taken when that transfer's ring served; ``null`` persisted): strategies 1 and 2, two
+    joins at once (docs/runtime.md, session 17's data probe; ``test_two_joins_at_once.py``, not
+    in the mutation selection). n1 makes n5's transfer once every member saw it, n5 not served
+    yet; n6's join then moves keys from the ring that served here (the one before n5's join),
+    not from n5's future ring, which never served; persisted so."""
     config = make_config(4)
     g = gossiper("n1", config=config)
     first = g.partitioning.ring
@@ -166,11 +166,11 @@ def test_an_old_member_does_not_settle_a_joiners_change_as_its_own() -> None:
 
 
 def test_only_the_claimant_settles_a_removal_handed_over() -> None:
-    """``_apply__mutmut_66`` (``!=`` for ``==``: the mark taken by the members that are
-    not the claimant): n4 is force-removed and its handover done (``removed``, no
-    tokens: off the serving ring). The removed node announces nothing, so the
-    claimant n1 settles the change for it (its mark is the view's vector); n2, not the
-    claimant, keeps no mark."""
+    """``_apply__mutmut_66``, ``_68``, ``_69`` (``!=`` for ``==``: the mark taken by the members
+    that are not the claimant; no member counted removed; no mark): n4 is force-removed and its
+    handover done (``removed``, no tokens: off the serving ring). The removed node announces
+    nothing, so the claimant n1 settles the change for it (its mark is the view's vector); n2,
+    not the claimant, keeps no mark."""
     config = make_config(4)
     views = []
     for name in ("n1", "n2"):
@@ -186,7 +186,7 @@ def test_only_the_claimant_settles_a_removal_handed_over() -> None:
 
 
 def test_a_joiner_removed_mid_join_is_claimed_past_a_leave_not_claimed_yet() -> None:
-    """``claim__mutmut_10`` and ``_13`` (the leave not claimed yet counted as another
+    """``claim__mutmut_10``, ``_12`` and ``_13`` (the leave not claimed yet counted as another
     change in progress: session 26's crossing departures,
     ``test_crossing_departures_review.py``, not in the mutation selection). Strategy
     3: the claimant n1 gave the joining n5 its partitions; n5 is then force-removed
