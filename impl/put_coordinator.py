@@ -314,7 +314,7 @@ class PutCoordinator:
                 "reconcile them first"))]
         encoded = encode_record(record)
         if len(encoded) > self.config.max_record_bytes and not (request.delete or replied):
-            refused = self._record_too_large(key, stored, len(encoded))
+            refused = self._record_too_large(key, stored, len(encoded), siblings, len(value))
             if refused is not None:
                 return [answer(reply_to, None, refused)]
         sent = replicated_part(stored, record)
@@ -387,18 +387,33 @@ class PutCoordinator:
                                     coordination.deadline)))
         return out
 
-    def _record_too_large(self, key: bytes, stored: Record, size: int) -> TooLargeError | None:
+    def _record_too_large(self, key: bytes, stored: Record, size: int, siblings: int,
+                          value_bytes: int) -> TooLargeError | None:
         """The 413 of a put whose record would be ``size`` bytes, over
         ``max_record_bytes`` (Riak's ``max_object_size``: a put is refused when the
         object with its siblings would be too large), unless the put does not
         grow the record (one that reconciles siblings of a record that merges made
         large is never refused). None: accept it. Source: session 12's probe (a
-        record of 5 MiB and more timed out at every put: 504, outcome unknown)."""
+        record of 5 MiB and more timed out at every put: 504, outcome unknown).
+        ``siblings``: the values the record would hold; with one (``value_bytes``
+        long) the message names the clock's bytes, not siblings to reconcile
+        (session 32's data-loss probe: in dvv every start of a node that coordinates
+        the key adds a clock entry that is never pruned, and a record of one value
+        within ``max_value_bytes`` was refused "reconcile its siblings")."""
         if size <= len(encode_record(stored)):
             return None
+        limit = self.config.max_record_bytes
+        if siblings <= 1:
+            return TooLargeError(
+                f"the record of this key would be {size} bytes with this value, over "
+                f"max_record_bytes ({limit}): it would hold this one value ({value_bytes} "
+                f"bytes) and {size - value_bytes} bytes of clock and metadata (in dvv a "
+                "clock entry for each start of a node that coordinated the key; entries "
+                "of old lifetimes are not pruned: docs/impl.md, 'Disk loss and key "
+                "amnesia'); write a smaller value or raise max_record_bytes")
         return TooLargeError(
             f"the record of this key would be {size} bytes with this value, over "
-            f"max_record_bytes ({self.config.max_record_bytes}); read the key and "
+            f"max_record_bytes ({limit}); read the key and "
             "reconcile its siblings (a put with its context replaces them), or write "
             "a smaller value")
 

@@ -311,13 +311,41 @@ def test_a_value_within_its_limit_stays_writable_through_restarted_coordinators(
     reconcile, though the key holds one value; every later put through a freshly
     started node is too. Case 05's kind (a key the cluster's own context can no
     longer update) for dvv. About 0.1 s of CPU."""
-    with SimulatedCluster(nodes=3, n=3, r=2, w=2, seed=1, clock="dvv",
-                          max_record_bytes=4096, max_value_bytes=3008) as cluster:
+    with SimulatedCluster(**_LIFETIMES) as cluster:
         assert cluster.config._one_value_record() == 4096
-        for round_ in range(60):
-            name = cluster.node_names[round_ % 3]
-            cluster.crash(name)
-            cluster.restart(name)
-            client = cluster.client(name, client_id="c")
-            read = client.get(b"k")
-            client.put(b"k", bytes([65 + round_ % 26]) * 3008, read.context)
+        _write_through_restarted_nodes(cluster, [])
+
+
+def _write_through_restarted_nodes(cluster: SimulatedCluster, done: list[int]) -> None:
+    """60 rounds: restart a node (in turn), read ``k`` through it and write a
+    3008-byte value with the read's context; each round that wrote is added to
+    ``done``. Raises what the put raises."""
+    for round_ in range(60):
+        name = cluster.node_names[round_ % 3]
+        cluster.crash(name)
+        cluster.restart(name)
+        client = cluster.client(name, client_id="c")
+        read = client.get(b"k")
+        assert len(read.values) == (1 if round_ else 0)
+        client.put(b"k", bytes([65 + round_ % 26]) * 3008, read.context)
+        done.append(round_)
+
+
+#: the lifetime-entry tests' cluster: dvv, the largest value the record limit admits
+_LIFETIMES: dict[str, Any] = {"nodes": 3, "n": 3, "r": 2, "w": 2, "seed": 1, "clock": "dvv",
+                              "max_record_bytes": 4096, "max_value_bytes": 3008}
+
+
+def test_the_refusal_of_a_one_value_record_names_the_clock_not_siblings() -> None:
+    """The put the xfail above refuses (while that fault is open) says what fills the
+    record: the one value and the bytes of clock and metadata, with the dvv lifetime
+    entries as their cause; before, "read the key and reconcile its siblings" of a
+    key holding one value (session 32's data-loss probe). A record of siblings keeps
+    that advice (tests/impl/test_record_limit_review.py)."""
+    done: list[int] = []
+    with SimulatedCluster(**_LIFETIMES) as cluster, pytest.raises(TooLargeError) as refused:
+        _write_through_restarted_nodes(cluster, done)
+    assert len(done) == 37  # the 38th put is refused, as the xfail's docstring says
+    message = str(refused.value)
+    assert "it would hold this one value (3008 bytes) and " in message, message
+    assert "bytes of clock and metadata" in message and "siblings" not in message, message

@@ -129,8 +129,9 @@ def test_the_does_not_grow_test_admits_an_equal_size() -> None:
                            if type(v).__name__ == "PutCoordinator")
     stored = coordinator.replica.local_record(b"k")
     size = len(encode_record(stored))
-    assert coordinator._record_too_large(b"k", stored, size) is None
-    assert isinstance(coordinator._record_too_large(b"k", stored, size + 1), TooLargeError)
+    assert coordinator._record_too_large(b"k", stored, size, 5, VALUE) is None
+    assert isinstance(coordinator._record_too_large(b"k", stored, size + 1, 5, VALUE),
+                      TooLargeError)
 
 
 def test_a_record_of_exactly_the_limit_is_accepted() -> None:
