@@ -74,8 +74,9 @@ __all__ = ["IN_FLIGHT", "SUSPECT_S", "UNKNOWN_OUTCOME", "AsyncClient", "Client",
 _MISDIRECTED = 421
 #: seconds a node that did not answer is tried after every other (:meth:`Router.suspect`)
 SUSPECT_S = 10.0
-#: requests one :class:`AsyncClient` has in flight at most (the others wait their turn
-#: in the client, before their ``timeout_s`` starts). Session 32's operator probe: 600
+#: requests one client (an :class:`AsyncClient`, a :class:`Client` over all its threads)
+#: has in flight at most (the others wait their turn in the client, before their
+#: ``timeout_s`` starts). Session 32's operator probe: 600
 #: puts gathered on one client (``timeout_s`` 2) all raised OutcomeUnknownError in
 #: 14.9 s and none was sent (0 stored), every node was suspected, and 600 gets then
 #: raised NoNodeError: the ``timeout_s`` of each ran while it waited in httpx's pool

@@ -1033,18 +1033,12 @@ class Node:
         """Persist, then send: the staged writes first. With the restore guard every
         gossip carries this store's generation and the receiver's last one."""
         guard = self.guard
-        gossip = False
         if guard is not None:
             stamp = self._stamp
             effects = [stamp(e, guard) if type(e) is Send and isinstance(e.message, _STAMPED)
                        else e for e in effects]
-        # (one look per effect; an effect's type is exact: the dataclasses of
-        # impl.effects are not subclassed)
-        for e in effects:
-            if type(e) is Send and isinstance(e.message, Gossip):
-                gossip = True
-                break
-        if gossip:
+        # (an effect's type is exact: the dataclasses of impl.effects are not subclassed)
+        if any(type(e) is Send and isinstance(e.message, Gossip) for e in effects):
             floor = self.replica.client_floor
             # every gossip carries this node's heartbeats, its own counted up once per
             # batch (sessions 26-27), and, client-vclock after a reap, the floor

@@ -216,12 +216,12 @@ _REFUSAL_HOSTS = 8
 #: write is counted in the node's ``storage-error`` stat; session 32's service probe)
 _FAILURES_LOGGED = 10
 _FAILURE_WINDOW_S = 10.0
-#: seconds a peer's writer waits after its first failed dial, doubled at each failure
-#: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
 #: seconds a peer may take to connect to this node once this node's connection to it
 #: passed its hello (its gossip answered by a dial back within a round), before this
 #: node says the peer never reached it (:meth:`NodeServer.unreached_by`; session 32)
 REACH_GRACE_S = 5.0
+#: seconds a peer's writer waits after its first failed dial, doubled at each failure
+#: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 1.0
 #: Messages queued for one peer before further ones are dropped (best effort).

@@ -36,6 +36,7 @@ from impl import versions
 from impl.cluster import SimulatedCluster
 from impl.errors import BadRequestError, DynamoError, TooLargeError
 from impl.records import decode_record
+from tests.impl.test_truncation_dataprobe import end_faults
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 KEYS = [b"a", b"b"]
@@ -223,11 +224,7 @@ def play(seed: int, mode: str, *, steps: int = 40, **options: Any) -> History:
                     cluster.run_for(rnd.choice([1.0, 5.0, 130.0]))
             except DynamoError:
                 pass
-        cluster.heal()
-        for name in sorted(down):
-            cluster.restart(name)
-        cluster.run_for(200.0)
-        cluster.run_until_quiet()
+        end_faults(cluster, down)
         for key in KEYS:
             history.final[key] = cluster.client("n1", client_id="final").get(key, r=3).values
     return history

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,17 @@ class Outcome:
     back: dict[bytes, tuple[list[bytes], bool]] = field(default_factory=dict)
     refused: list[str] = field(default_factory=list)
     unresolved: dict[bytes, list[int]] = field(default_factory=dict)
+
+
+def end_faults(cluster: SimulatedCluster, down: Iterable[str]) -> None:
+    """The end of a probe history: heal, restart the nodes ``down``, let 200 s of
+    timers (hints, anti-entropy) run, then run until quiet (every replica converged).
+    Raises SimulationError when the cluster does not quiet."""
+    cluster.heal()
+    for name in sorted(down):
+        cluster.restart(name)
+    cluster.run_for(200.0)
+    cluster.run_until_quiet()
 
 
 def play(seed: int, *, steps: int = 40, mode: str = "client-vclock",
@@ -117,11 +129,7 @@ def play(seed: int, *, steps: int = 40, mode: str = "client-vclock",
                 out.refused.append(f"{key!r} step {i}: {error}")
             except DynamoError:
                 pass
-        cluster.heal()
-        for name in sorted(down):
-            cluster.restart(name)
-        cluster.run_for(200.0)
-        cluster.run_until_quiet()
+        end_faults(cluster, down)
         for key in KEYS:
             final = cluster.client("n1", client_id="final").get(key, r=3)
             held = set(final.values)

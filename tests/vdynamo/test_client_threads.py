@@ -10,43 +10,27 @@ local HTTP server in this process, stopped at the end."""
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from impl.http_client import Client
+from tests.vdynamo.test_client_event_loops import _Node as CountingNode
 
 THREADS = 300
 
 
-class _Node(BaseHTTPRequestHandler):
-    """A node that stores nothing: each put answered 200 with a context after
-    ``delay_s``, ``/status`` 404 (the client then routes to its seed)."""
+class _Node(CountingNode):
+    """test_client_event_loops' node (each put answered 200 with a context, ``/status``
+    404: the client then routes to its seed), answering each put after ``delay_s``."""
 
-    protocol_version = "HTTP/1.1"  # keep-alive, as a node's
     delay_s = 0.0
 
     def do_PUT(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", "0")))
         time.sleep(self.delay_s)
-        self._answer(200, {"context": "Y29udGV4dA=="})
-
-    def do_GET(self) -> None:
-        self._answer(404, {"error": "NotFound", "message": "no /status here"})
-
-    def _answer(self, status: int, body: dict[str, str]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        super().do_PUT()
 
 
 @contextlib.contextmanager
