@@ -12,20 +12,25 @@ import re
 import pytest
 
 import impl.node
+import impl.restore_guard
 from impl import membership
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Reply, Send, SetTimer
 from impl.errors import InvalidValueError, NodeDownError, StorageError
 from impl.gossip import Gossiper
 from impl.messages import (
+    Forward,
     GetRequest,
     Gossip,
     HintAck,
     HintDelivery,
     PutRequest,
     ReadRepair,
+    ReplicaGet,
+    ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    delete_request,
 )
 from impl.node import (
     HEARTBEAT_STRIDE,
@@ -1033,3 +1038,331 @@ def test_a_peer_message_in_a_shadow_round_is_deferred_up_to_the_cap_then_dropped
     assert node.stats["shadow-round-dropped"] == 1
     assert node.log[-1] == ("2.000 shadow round: 1 inputs deferred already, dropping more "
                             "(shadow-round-dropped)")
+
+
+# ---------------------------------------------------------------- session 33: the rest of
+# impl/node.py (docs/refinement.md, "Session 33: the rest of impl/node.py")
+
+
+def _live_and_tombstone(key: bytes) -> tuple[bytes, bytes]:
+    """The stored bytes of a put of ``key`` at a single node (N = R = W = 1), then of
+    its delete with that put's context (the tombstone superseding it)."""
+    storage = MemoryStorage("always")
+    writer = Node("n1", make_config(1, n=1, r=1, w=1), storage, seed=3)
+    persist(storage, writer.start(0.0))
+    persist(storage, writer.client_request(1.0, PutRequest(1, key, b"v", b"", None, "c1")))
+    live = storage.read(key)
+    (reply,) = [e for e in writer.client_request(2.0, GetRequest(2, key))
+                if isinstance(e, Reply)]
+    assert reply.result is not None
+    persist(storage, writer.client_request(3.0, delete_request(3, key, reply.result.context)))
+    tombstone = storage.read(key)
+    assert live and tombstone and live != tombstone
+    return live, tombstone
+
+
+def test_a_read_repair_that_turns_a_copy_into_tombstones_is_checked_for_a_reap_once(
+        ) -> None:
+    """``receive`` of a read repair (a message that carries a missed copy): a merge
+    that changed the local copy into tombstones only (``_note_merge``) is followed by
+    a reap check of the key, due at once; a merge that stored a live value, or that
+    changed nothing (the same tombstone again), is not. Mutants: ``_note_merge``'s
+    ``or`` for ``and``, ``==`` for ``!=``, the key None; ``receive``'s checks left out
+    (None), their time or message None or left out."""
+    live, tombstone = _live_and_tombstone(KEY)
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    effects = node.receive(1.0, "n2", ReadRepair(KEY, live))
+    assert not any(isinstance(e, SetTimer) for e in effects)
+    persist(storage, effects)
+    effects = node.receive(2.0, "n2", ReadRepair(KEY, tombstone))
+    assert [e for e in effects if isinstance(e, SetTimer)] == [SetTimer(ReapCheck(KEY), 2.0)]
+    persist(storage, effects)
+    effects = node.receive(3.0, "n3", ReadRepair(KEY, tombstone))
+    assert not any(isinstance(e, SetTimer) for e in effects)
+
+
+@pytest.mark.parametrize("epochs", [True, False])
+def test_a_stale_copy_of_a_forgotten_key_epoch_pins_the_key_only_with_actor_epochs(
+        epochs: bool) -> None:
+    """``_note_merge`` with ``actor_epochs`` (not lww): a merge bringing back a copy
+    holding a counter of this lifetime's epoch below the node-wide counter (the copy
+    was reaped here since) pins the key to the counter; without ``actor_epochs`` the
+    key-epoch table is not written. Mutants: ``or`` for ``and``, ``is`` for ``is
+    not`` (lww), the storage or the key None."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=1, actor_epochs=epochs), storage, seed=1)
+    persist(storage, node.start(0.0))
+    persist(storage, node.client_request(1.0, PutRequest(1, KEY, b"v", b"", None, "c1")))
+    raw = storage.read(KEY)
+    assert raw
+    storage.delete(KEY)  # (as a reap: the copy and its counters gone)
+    node._renew_actor(KEY)
+    assert read_key_epochs(node.storage, node.actor) == (1, {})
+    persist(storage, node.receive(2.0, "n2", ReplicaPut(2, KEY, raw)))
+    assert node.record(KEY) is not None
+    assert read_key_epochs(node.storage, node.actor) == ((1, {KEY: 1}) if epochs
+                                                         else (1, {}))
+
+
+def test_a_keys_actor_follows_its_own_pinned_epoch_not_another_keys() -> None:
+    """``key_actor`` with ``actor_epochs``: a pinned key mints under its pinned epoch,
+    a key neither pinned nor held under the node-wide counter. Mutant: the key not
+    passed on (None: every key the counter's)."""
+    node = Node("n1", make_config(3, actor_epochs=True), MemoryStorage("always"), seed=1)
+    _write_key_epochs(node.storage, node.actor, 3, {KEY: 1})
+    assert node.key_actor(KEY) == f"{node.actor}.1"
+    assert node.key_actor(b"other") == f"{node.actor}.3"
+
+
+def test_a_node_that_left_refuses_each_hint_delivered_counting_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_refuse_if_left``: a node that left the ring acknowledges no hint delivered
+    to it (the fallback keeps it for the key's new owner) and counts each refusal;
+    a member stores and acknowledges it. Mutants: the count set to 1, counted down,
+    by 2 or under another name."""
+    raw = _record_bytes(KEY)
+    node = _node()
+    assert Send("n2", HintAck(1)) in node.receive(1.0, "n2", HintDelivery(1, KEY, raw))
+    monkeypatch.setattr(Node, "has_left", property(lambda self: True))
+    for hint_id, now in ((2, 2.0), (3, 3.0)):
+        assert node.receive(now, "n2", HintDelivery(hint_id, KEY, raw)) == []
+    assert node.stats["hint-refused-left"] == 2
+
+
+def test_firing_a_value_that_is_not_a_timer_says_what_it_got() -> None:
+    """``fire`` of a value that is not a timer of :mod:`impl.timers` raises
+    InvalidValueError naming it. Mutant: the message None."""
+    with pytest.raises(InvalidValueError,
+                       match=r"^timer: not a timer of impl\.timers, got 'tick'$"):
+        _node().fire(1.0, "tick")  # type: ignore[arg-type]
+
+
+def test_a_gossip_carries_the_receivers_last_generation_and_a_hint_this_stores() -> None:
+    """``_stamp`` (through ``_finish``, with the restore guard): a gossip carries this
+    store's generation and the last one heard of its receiver; a hint delivery (and
+    the anti-entropy messages) this store's generation. Mutants: ``yours`` left out
+    or of None (``""``); the hint's message None or its generation left out."""
+    node = _node()
+    assert node.guard is not None
+    node.guard.heard["n2"] = "5.aa"
+    raw = _record_bytes(KEY)
+    gossip, hint = node._finish([Send("n2", Gossip(node.view.to_bytes(), reply=True)),
+                                 Send("n3", HintDelivery(1, KEY, raw))])
+    assert isinstance(gossip, Send) and isinstance(gossip.message, Gossip)
+    assert gossip.message.yours == "5.aa"
+    assert gossip.message.generation == node.guard.generation != ""
+    assert isinstance(hint, Send) and hint.message == HintDelivery(
+        1, KEY, raw, generation=node.guard.generation)
+
+
+def test_a_gossip_telling_of_a_later_start_of_this_store_renews_it_and_says_so_to_all(
+        ) -> None:
+    """``_guard_gossip`` (``receive`` of a gossip, the restore guard on): a gossip
+    whose ``yours`` is a later start of this store (another start's, at this count
+    or higher) sets the store aside at that time, above that count, and the node
+    gossips its new generation to the sender first, then to every other live peer,
+    wanting no reply. Mutants: the set-aside's time, ``told`` None or left out, the
+    renewal told to None."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    assert node.guard is not None and node._fresh
+    effects = node.receive(5.0, "n2", Gossip(node.view.to_bytes(), reply=False,
+                                             yours="5.ab"))
+    persist(storage, effects)
+    assert node.storage.get_meta(STORE_RENEWED_META) == b"5"
+    assert node.storage.get_meta("incarnation") == b"6"
+    assert node.guard.generation.startswith("6.")
+    assert node.log[-2] == (f"5.000 a new store told of a later start (5.ab): "
+                            f"generation {node.guard.generation}, nothing set aside")
+    gossips = [e for e in effects if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    assert [e.dest for e in gossips][:2] == ["n2", "n3"]
+    assert not gossips[0].message.reply
+    assert gossips[0].message.generation == node.guard.generation
+
+
+def test_a_gossip_from_a_rolled_back_peer_is_answered_with_the_view_wanting_no_reply(
+        ) -> None:
+    """``_guard_gossip``: a gossip whose generation is older than one heard of its
+    sender (another start's, at a lower count: a restored store) marks the sender
+    rolled back and is answered with this node's view, to the sender, wanting no
+    reply. Mutants: the answer to None, its message None, the destination left
+    out."""
+    node = _node()
+    assert node.guard is not None
+    node.guard.heard["n2"] = "5.aa"
+    effects = node.receive(1.0, "n2", Gossip(node.view.to_bytes(), reply=False,
+                                             generation="4.bb"))
+    assert node.guard.rolled_back == {"n2"}
+    (answer,) = [e for e in effects if isinstance(e, Send)]
+    assert answer.dest == "n2" and isinstance(answer.message, Gossip)
+    assert answer.message.view == node.view.to_bytes() and not answer.message.reply
+
+
+def test_writes_after_a_timed_out_round_are_tracked_up_to_the_limit_then_counted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_guard_write`` (the guard's write listener): while a peer asked in a timed-out
+    shadow round has not gossiped, each key first written is tracked (taken if the
+    engine did not hold it); past :data:`impl.restore_guard.TRACKED_KEYS_LIMIT` a
+    write is not tracked and is counted ``restore-untracked-write``, once per write of
+    an untracked key; a key tracked already, or any key once every peer gossiped,
+    counts nothing. Mutants: ``or`` for either ``and``, the touched test inverted, the
+    tracking's result not negated, the key, the record or the held flag None or the
+    held test inverted; the count set to 1, counted down, by 2 or under another
+    name."""
+    monkeypatch.setattr(impl.restore_guard, "TRACKED_KEYS_LIMIT", 2)
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    assert node.guard is not None
+    storage.write(b"held", b"x")
+    node.guard.unconfirmed = {"n3"}
+    for key in (b"new", b"held", b"third", b"fourth", b"new", b"fifth"):
+        node._guard_write(key, b"y")
+    assert node.guard.touched == {b"new", b"held"} and node.guard.taken == {b"new"}
+    assert node.stats["restore-untracked-write"] == 3
+    node.guard.unconfirmed = set()
+    node._guard_write(b"sixth", b"y")
+    assert node.stats["restore-untracked-write"] == 3
+
+
+def _rebuilding_node_holding(key: bytes) -> Node:
+    """n1 of three (N = 3, R = 2) holding a put of ``key``, then rebuilding (a
+    replaced disk's state: no range rebuilt yet)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    persist(storage, node.client_request(1.0, PutRequest(7, key, b"milk", b"", None, "c1")))
+    node._begin_rebuild(2.0)
+    persist(storage, node.storage.take())
+    assert node.rebuilding and node.record(key) is not None
+    return node
+
+
+def _rebuild_range_of(node: Node, key: bytes) -> None:
+    """Complete every exchange of ``key``'s range (as anti-entropy would)."""
+    key_range = node.anti_entropy.trees.range_of(position_of(key))
+    for pair_range, peer in sorted(p for p in node.rebuild.pending if p[0] == key_range):
+        node._rebuild_synced(pair_range, peer)
+
+
+def test_a_rebuilding_coordinators_own_copy_not_rebuilt_is_not_counted_each_time_counted(
+        ) -> None:
+    """``_uncounted_read`` (the get coordinator's ``uncounted_read``): while rebuilding,
+    this node's own copy of a key whose range is not rebuilt does not count towards
+    R, counted ``rebuild-uncounted-read`` at each read; once its range is rebuilt it
+    counts, nothing counted. Mutants: the key or the record None or left out, the
+    answers swapped, the count set to 1, counted down, by 2 or under another name."""
+    node = _rebuilding_node_holding(KEY)
+    own = node.record(KEY)
+    assert own is not None
+    assert node._uncounted_read(KEY, own)
+    node.client_request(3.0, GetRequest(8, KEY))  # (the coordinator asks it too)
+    assert node.stats["rebuild-uncounted-read"] == 2
+    _rebuild_range_of(node, KEY)
+    assert not node._uncounted_read(KEY, own)
+    assert node.stats["rebuild-uncounted-read"] == 2
+
+
+def test_a_rebuild_ends_once_each_pair_of_each_range_synced() -> None:
+    """``_rebuild_synced`` (anti-entropy's ``synced`` listener): an exchange of a
+    (range, replica) pair completes it; the last one ends the rebuild, counted.
+    Mutant: the pair not passed on (None: never done)."""
+    node = _rebuilding_node_holding(KEY)
+    for pair_range, peer in sorted(node.rebuild.pending):
+        assert node.rebuilding
+        node._rebuild_synced(pair_range, peer)
+    assert not node.rebuilding and node.stats["rebuilt"] == 1
+
+
+def test_a_rebuilding_replica_is_silent_to_a_read_of_a_range_not_rebuilt_only(
+        ) -> None:
+    """``_silent_if_rebuilding`` (the ``ReplicaGet`` handler): while rebuilding, a
+    replica read of a key whose range is not rebuilt gets no answer, counted
+    ``rebuild-silent-get`` each time; once the range is rebuilt the copy held is
+    answered, to the sender, for that read. Mutants: ``or`` for the second ``and``
+    (silent to every read while rebuilding), the key or the record None or left
+    out, the count set to 1, counted down, by 2 or under another name; the handler
+    given no time, sender or message."""
+    node = _rebuilding_node_holding(KEY)
+    for op_id, now in ((1, 3.0), (2, 4.0)):
+        assert node.receive(now, "n2", ReplicaGet(op_id, KEY)) == []
+    assert node.stats["rebuild-silent-get"] == 2
+    _rebuild_range_of(node, KEY)
+    (answer,) = node.receive(5.0, "n2", ReplicaGet(3, KEY))
+    assert isinstance(answer, Send) and answer.dest == "n2"
+    assert isinstance(answer.message, ReplicaGetReply) and answer.message.op_id == 3
+    assert answer.message.record == node.storage.read(KEY)
+    assert node.stats["rebuild-silent-get"] == 2
+
+
+def test_a_gossip_of_a_start_not_heard_before_is_answered_once_wanting_no_reply() -> None:
+    """``receive`` of a gossip with the restore guard: a gossip wanting a reply from a
+    start of its sender not heard before is answered with this node's view, wanting
+    none, even when the views agree (the sender's shadow round waits for it); the
+    next gossip of that start, a gossip with no generation, and a new start's gossip
+    wanting no reply are not answered; a gossip naming this store's own start as the
+    last heard of it sets nothing aside. Mutants: ``or`` for either ``and`` of ``new``
+    or of the answer's test, the start heard of ``None``, the answer's view left out
+    or its reply wanted; ``_guard_gossip``'s ``or`` for ``and`` (any ``yours`` sets
+    the store aside)."""
+    node = _node()
+    assert node.guard is not None
+    view = node.view.to_bytes()
+
+    def sends(now: float, src: str, message: Gossip) -> list[Send]:
+        return [e for e in node.receive(now, src, message) if isinstance(e, Send)]
+    (answer,) = sends(1.0, "n2", Gossip(view, reply=True, generation="3.aa"))
+    assert answer.dest == "n2"
+    assert isinstance(answer.message, Gossip) and not answer.message.reply
+    assert answer.message.view == view
+    assert node.guard.yours("n2") == "3.aa"
+    assert sends(2.0, "n2", Gossip(view, reply=True, generation="4.aa")) == []
+    assert sends(3.0, "n2", Gossip(view, reply=True)) == []
+    assert sends(4.0, "n3", Gossip(view, reply=False, generation="2.bb")) == []
+    own = node.guard.generation  # (a gossip naming this very start: nothing set aside)
+    assert sends(5.0, "n3", Gossip(view, reply=False, generation="2.bb", yours=own)) == []
+    assert node.guard.generation == own and "restore-fresh-renewed" not in node.stats
+
+
+@pytest.mark.parametrize(("dest", "answered"), [("n2", False), ("n3", True)])
+def test_a_new_start_is_answered_unless_the_handler_gossiped_to_it_already(
+        dest: str, answered: bool) -> None:
+    """``receive``: the answer to a new start is added only if the gossip handler's
+    effects hold no gossip to the sender; a gossip to another node, or a message to
+    another node, does not count. Mutants: ``or`` for either ``and`` of the test of
+    an effect, ``!=`` for ``==``, the effects of the test None."""
+    node = _node()
+    view = node.view.to_bytes()
+    handled = [Send(dest, Gossip(view, reply=False)), Send("n3", HintAck(1))]
+    node._messages[Gossip] = lambda now, src, message: list(handled)
+    effects = node.receive(1.0, "n2", Gossip(view, reply=True, generation="3.aa"))
+    sends = [(e.dest, type(e.message)) for e in effects if isinstance(e, Send)]
+    assert sends == [(dest, Gossip), ("n3", HintAck), *([("n2", Gossip)] if answered else [])]
+
+
+def test_a_guarded_gossip_raises_the_floor_and_confirms_its_sender() -> None:
+    """``receive`` of a gossip with the restore guard (client-vclock): the gossiped
+    floor is taken, and the sender, silent since a timed-out shadow round, is
+    confirmed (the keys tracked since are forgotten once every such peer gossiped).
+    Mutants: the floor of None, the sender confirmed None."""
+    config = make_config(3, n=3, r=2, w=2, clock="client-vclock")
+    node = Node("n1", config, MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    assert node.guard is not None
+    node.guard.unconfirmed = {"n2"}
+    node.guard.touched = {KEY}
+    node.receive(1.0, "n2", Gossip(node.view.to_bytes(), reply=False, floor=9))
+    assert node.replica.client_floor == 9
+    assert node.guard.unconfirmed == set() and node.guard.touched == set()
+
+
+def test_a_forwarded_get_is_coordinated_at_the_time_it_arrives() -> None:
+    """``receive`` (not a gossip): the handler gets the message's time: a forwarded
+    get's replica reads time out ``replica_timeout`` after its arrival. Mutant: the
+    handler given None for the time."""
+    node = _node()
+    effects = node.receive(1.5, "n2", Forward(5, GetRequest(9, KEY)))
+    deadlines = [e.at for e in effects if isinstance(e, SetTimer)]
+    assert deadlines == [1.5 + node.config.replica_timeout]
