@@ -44,6 +44,7 @@ from impl.node import (
 )
 from impl.positions import position_of
 from impl.reaping import REAP_ATTEMPTS
+from impl.replica import kept_record_bounds
 from impl.restore_guard import start_generation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -1366,3 +1367,159 @@ def test_a_forwarded_get_is_coordinated_at_the_time_it_arrives() -> None:
     effects = node.receive(1.5, "n2", Forward(5, GetRequest(9, KEY)))
     deadlines = [e.at for e in effects if isinstance(e, SetTimer)]
     assert deadlines == [1.5 + node.config.replica_timeout]
+
+
+def _store_that_left(key: bytes) -> MemoryStorage:
+    """n1's store (three nodes) holding a record of ``key``, its persisted view saying
+    it left the ring, settled (a node restarted after ``vdynamo leave``)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2), storage, seed=1)
+    persist(storage, node.start(0.0))
+    storage.write(key, _record_bytes(key))
+    left = node.view.announce("n1", status=membership.MemberStatus.LEFT, settled=True)
+    storage.set_meta("membership", left.to_bytes())
+    return storage
+
+
+def test_a_restart_of_a_node_that_left_stays_left_unless_asked_to_rejoin() -> None:
+    """``Node(rejoin=False)`` (the default) on the store of a node that left: it stays
+    left, its store kept; ``rejoin=True``: the store is cleared
+    (:func:`impl.gossip.retire_if_left`) and it joins again (``rejoining``). Mutants: ``rejoin``
+    true by default, ``or`` for its ``and``, the store or the name not passed on."""
+    config = make_config(3, n=3, r=2, w=2)
+    stays = Node("n1", config, _store_that_left(KEY), seed=2, now=5.0)
+    assert stays.has_left and not stays.rejoining and stays.record(KEY) is not None
+    joins = Node("n1", config, _store_that_left(KEY), seed=2, now=5.0, rejoin=True)
+    assert joins.rejoining and joins.record(KEY) is None
+
+
+def test_only_a_new_store_asked_to_rejoin_learns_from_the_seeds_whether_it_left() -> None:
+    """``Node(rejoin=True)`` on a store with no membership view (its data file deleted
+    after it left) joins again if the seeds' view says it left (the gossiper's
+    ``rejoin_if_left``); not on a store that holds a view, nor without ``rejoin``.
+    Mutants: ``fresh`` None, ``or`` for its ``and``, the view's test inverted, the
+    meta entry's name None or misspelt."""
+    config = make_config(3, n=3, r=2, w=2)
+    held = MemoryStorage("always")
+    held.set_meta("membership", Node("n1", config, held, seed=1).view.to_bytes())
+    assert Node("n1", config, MemoryStorage("always"), seed=2,
+                rejoin=True).gossiper.rejoin_if_left
+    assert not Node("n1", config, MemoryStorage("always"), seed=2).gossiper.rejoin_if_left
+    assert not Node("n1", config, held, seed=2, rejoin=True).gossiper.rejoin_if_left
+
+
+@pytest.mark.parametrize("per_start", [True, False])
+def test_the_lifetime_actor_is_new_at_each_start_only_with_actor_per_start(
+        per_start: bool) -> None:
+    """``Node`` takes a new lifetime actor at each start of its store with
+    ``actor_per_start`` (the default; kv679: a restored backup), the same one at
+    every start without. Mutants: ``per_start`` None or left out."""
+    config = make_config(3, actor_per_start=per_start)
+    storage = MemoryStorage("always")
+    first = Node("n1", config, storage, seed=1, now=1.0).actor
+    second = Node("n1", config, storage, seed=1, now=2.0).actor
+    assert (first != second) is per_start
+
+
+def test_a_restarted_empty_store_is_not_fresh_and_a_start_has_its_own_generation(
+        ) -> None:
+    """``Node``: only a first start of an empty store is fresh (a restarted store
+    holding nothing is not: an earlier start may have been heard of); a start's
+    generation is of its name, seed, time and count
+    (:func:`impl.restore_guard.start_generation`). Mutants: ``or`` for the first
+    ``and`` of ``_fresh``, the generation's name or seed None."""
+    config = make_config(3, n=3, r=2, w=2)
+    storage = MemoryStorage("always")
+    first = Node("n1", config, storage, seed=4, now=3.0)
+    assert first._fresh and first.guard is not None
+    assert first.guard.generation == start_generation(MemoryStorage(), "n1", 4, 3.0, 1)
+    second = Node("n1", config, storage, seed=5, now=6.0)
+    assert not second._fresh and len(storage) == 0
+    assert second.guard is not None
+    assert second.guard.generation == start_generation(MemoryStorage(), "n1", 5, 6.0, 2)
+
+
+def test_with_the_guard_and_no_actor_epochs_the_start_count_is_durable_at_once() -> None:
+    """``Node`` with the restore guard and without actor epochs flushes the store's
+    start count (``incarnation``) before any peer can hear this start's generation:
+    a crash right after keeps it. Mutant: the flush only with actor epochs (which
+    flush the count with the actor themselves)."""
+    storage = MemoryStorage("buffered")
+    Node("n1", make_config(3, actor_epochs=False), storage, seed=1)
+    storage.crash()
+    assert storage.get_meta("incarnation") == b"1"
+
+
+def test_the_nodes_hint_store_counts_a_duplicate_hint_in_the_nodes_stats() -> None:
+    """``Node`` gives its hint store the node's counters: a hint kept twice is counted
+    ``duplicate-hints`` there. Mutant: the hint store's counters None."""
+    node = _node()
+    raw = _record_bytes(KEY)
+    node.hints.add("n2", KEY, raw)
+    node.hints.add("n2", KEY, raw)
+    assert node.stats["duplicate-hints"] == 1
+
+
+def test_the_node_wires_its_mechanisms_to_its_own_state_and_to_each_other() -> None:
+    """``Node.__init__``'s wiring (session 9's test of it, continued): the mechanisms
+    share the node's name, counters, replica and hint store; the quorum reads the
+    gossiper's rings and removals; the reaper mints, renews, unpins and advances
+    through the node, asks its members, its busy and replica tests, and delivers
+    hints through the handoff; a let-go and a change go through the reaper; the
+    gossiper asks the put coordinator which keys it coordinates; the replica's
+    clock is the node's time; a ``ReapCheck`` fires the node's reap check. Mutants: each of these arguments or assignments None,
+    left out or replaced by a constant."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    assert node.handoff.name == node.read_repair.name == node.reaper.name == "n1"
+    assert node.replica.hints is node.hints is node.reaper.hints is node.puts.hints
+    assert node.replica.stats is node.stats is node.puts.stats
+    assert node.reaper.replica is node.replica and node.gets.reaper is node.reaper
+    assert node.replica._known == node.gossiper.known
+    assert node.forwarder.mode is node.mode
+    assert node.replica.kept_bounds == kept_record_bounds(MemoryStorage(), node.config, 0)
+    ring = node.gossiper.partitioning
+    node.gossiper.previous = node.gossiper.future = ring
+    assert node.quorum._previous() is ring and node.quorum._future() is ring
+    assert node.quorum._removed == node.gossiper.removal_handed_over
+    assert node.reaper.actor == node.key_actor
+    assert node.reaper.renew_actor == node._renew_actor
+    assert node.reaper.unpin == node._unpin
+    assert node.reaper.advance == node._advance_generation
+    assert node.reaper.members == node._members and node.reaper.busy == node._busy
+    assert node.reaper.replicates == node._replicates
+    assert node.reaper.changing == node.gossiper.changing
+    assert node.handoff.let_go == node.reaper.let_go
+    assert node.gossiper.after_change == node.reaper.after_change
+    raw = _record_bytes(KEY)
+    node.hints.add("n2", KEY, raw)
+    persist(storage, node.storage.take())
+    (hint,) = storage.hints()
+    assert node.reaper.deliver_hints(3.0, frozenset({hint.hint_id})) == [
+        Send("n2", HintDelivery(hint.hint_id, KEY, raw))]
+    assert not node.gossiper.coordinating(KEY)
+    node.client_request(7.0, PutRequest(1, KEY, b"v", b"", None, "c1"))
+    assert node.gossiper.coordinating(KEY) and not node.gossiper.coordinating(b"other")
+    assert node.replica.clock() == 7.0
+    node.fire(8.0, ReapCheck(b"checked"))  # (the node's own timer: its reap check)
+    assert node.stats["reap-checks"] == 1
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_store_restarted_before_it_was_rebuilt_rebuilds_again_with_the_guard_only(
+        guarded: bool) -> None:
+    """``Node`` on a store whose ``rebuilding`` entry is set (restarted mid-rebuild):
+    with the restore guard it is rebuilding again at once, logged at its start time
+    as a restart's rebuild; without the guard (no rebuild there) it is not. Mutants:
+    ``or`` for the ``and``, the guard's test inverted, the entry's name None, the
+    time None or left out, ``again`` None, false or left out."""
+    config = make_config(3, n=3, r=2, w=2, restore_guard=guarded)
+    storage = MemoryStorage("always")
+    persist(storage, Node("n1", config, storage, seed=1).start(0.0))
+    storage.set_meta(REBUILDING_META, b"1")
+    node = Node("n1", config, storage, seed=2, now=4.0)
+    assert node.rebuilding is guarded
+    if guarded:
+        assert node.log[-1].startswith("4.000 rebuilding a replaced disk (restarted before "
+                                       "it was rebuilt): ")
