@@ -1463,12 +1463,14 @@ def test_the_nodes_hint_store_counts_a_duplicate_hint_in_the_nodes_stats() -> No
 def test_the_node_wires_its_mechanisms_to_its_own_state_and_to_each_other() -> None:
     """``Node.__init__``'s wiring (session 9's test of it, continued): the mechanisms
     share the node's name, counters, replica and hint store; the quorum reads the
-    gossiper's rings and removals; the reaper mints, renews, unpins and advances
-    through the node, asks its members, its busy and replica tests, and delivers
-    hints through the handoff; a let-go and a change go through the reaper; the
-    gossiper asks the put coordinator which keys it coordinates; the replica's
-    clock is the node's time; a ``ReapCheck`` fires the node's reap check. Mutants: each of these arguments or assignments None,
-    left out or replaced by a constant."""
+    gossiper's rings and removals, and the handoff asks it; the reaper mints,
+    renews, unpins and advances through the node, asks its members, its busy and
+    replica tests, and delivers the hints it names (only those) through the
+    handoff, at its time; a let-go and a change go
+    through the reaper; the gossiper asks the put coordinator which keys it
+    coordinates; the replica's clock is the node's time; a ``ReapCheck`` fires the
+    node's reap check. Mutants: each of these arguments or assignments None, left
+    out or replaced by a constant."""
     storage = MemoryStorage("always")
     node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
     persist(storage, node.start(0.0))
@@ -1483,6 +1485,7 @@ def test_the_node_wires_its_mechanisms_to_its_own_state_and_to_each_other() -> N
     node.gossiper.previous = node.gossiper.future = ring
     assert node.quorum._previous() is ring and node.quorum._future() is ring
     assert node.quorum._removed == node.gossiper.removal_handed_over
+    assert node.handoff.quorum is node.quorum
     assert node.reaper.actor == node.key_actor
     assert node.reaper.renew_actor == node._renew_actor
     assert node.reaper.unpin == node._unpin
@@ -1494,10 +1497,12 @@ def test_the_node_wires_its_mechanisms_to_its_own_state_and_to_each_other() -> N
     assert node.gossiper.after_change == node.reaper.after_change
     raw = _record_bytes(KEY)
     node.hints.add("n2", KEY, raw)
+    node.hints.add("n3", b"other", _record_bytes(b"other"))
     persist(storage, node.storage.take())
-    (hint,) = storage.hints()
+    hint = next(h for h in storage.hints() if h.key == KEY)
     assert node.reaper.deliver_hints(3.0, frozenset({hint.hint_id})) == [
         Send("n2", HintDelivery(hint.hint_id, KEY, raw))]
+    assert node.handoff.in_flight == {hint.hint_id: 3.0}
     assert not node.gossiper.coordinating(KEY)
     node.client_request(7.0, PutRequest(1, KEY, b"v", b"", None, "c1"))
     assert node.gossiper.coordinating(KEY) and not node.gossiper.coordinating(b"other")
