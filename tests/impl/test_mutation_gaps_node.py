@@ -12,20 +12,25 @@ import re
 import pytest
 
 import impl.node
+import impl.restore_guard
 from impl import membership
 from impl.cluster import SimulatedCluster
 from impl.effects import Effect, Reply, Send, SetTimer
 from impl.errors import InvalidValueError, NodeDownError, StorageError
 from impl.gossip import Gossiper
 from impl.messages import (
+    Forward,
     GetRequest,
     Gossip,
     HintAck,
     HintDelivery,
     PutRequest,
     ReadRepair,
+    ReplicaGet,
+    ReplicaGetReply,
     ReplicaPut,
     ReplicaPutAck,
+    delete_request,
 )
 from impl.node import (
     HEARTBEAT_STRIDE,
@@ -39,6 +44,7 @@ from impl.node import (
 )
 from impl.positions import position_of
 from impl.reaping import REAP_ATTEMPTS
+from impl.replica import kept_record_bounds
 from impl.restore_guard import start_generation
 from impl.staging import persist
 from impl.storage.memory import MemoryStorage
@@ -1033,3 +1039,492 @@ def test_a_peer_message_in_a_shadow_round_is_deferred_up_to_the_cap_then_dropped
     assert node.stats["shadow-round-dropped"] == 1
     assert node.log[-1] == ("2.000 shadow round: 1 inputs deferred already, dropping more "
                             "(shadow-round-dropped)")
+
+
+# ---------------------------------------------------------------- session 33: the rest of
+# impl/node.py (docs/refinement.md, "Session 33: the rest of impl/node.py")
+
+
+def _live_and_tombstone(key: bytes) -> tuple[bytes, bytes]:
+    """The stored bytes of a put of ``key`` at a single node (N = R = W = 1), then of
+    its delete with that put's context (the tombstone superseding it)."""
+    storage = MemoryStorage("always")
+    writer = Node("n1", make_config(1, n=1, r=1, w=1), storage, seed=3)
+    persist(storage, writer.start(0.0))
+    persist(storage, writer.client_request(1.0, PutRequest(1, key, b"v", b"", None, "c1")))
+    live = storage.read(key)
+    (reply,) = [e for e in writer.client_request(2.0, GetRequest(2, key))
+                if isinstance(e, Reply)]
+    assert reply.result is not None
+    persist(storage, writer.client_request(3.0, delete_request(3, key, reply.result.context)))
+    tombstone = storage.read(key)
+    assert live and tombstone and live != tombstone
+    return live, tombstone
+
+
+def test_a_read_repair_that_turns_a_copy_into_tombstones_is_checked_for_a_reap_once(
+        ) -> None:
+    """``receive`` of a read repair (a message that carries a missed copy): a merge
+    that changed the local copy into tombstones only (``_note_merge``) is followed by
+    a reap check of the key, due at once; a merge that stored a live value, or that
+    changed nothing (the same tombstone again), is not. Mutants: ``_note_merge``'s
+    ``or`` for ``and``, ``==`` for ``!=``, the key None; ``receive``'s checks left out
+    (None), their time or message None or left out."""
+    live, tombstone = _live_and_tombstone(KEY)
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    effects = node.receive(1.0, "n2", ReadRepair(KEY, live))
+    assert not any(isinstance(e, SetTimer) for e in effects)
+    persist(storage, effects)
+    effects = node.receive(2.0, "n2", ReadRepair(KEY, tombstone))
+    assert [e for e in effects if isinstance(e, SetTimer)] == [SetTimer(ReapCheck(KEY), 2.0)]
+    persist(storage, effects)
+    effects = node.receive(3.0, "n3", ReadRepair(KEY, tombstone))
+    assert not any(isinstance(e, SetTimer) for e in effects)
+
+
+@pytest.mark.parametrize("epochs", [True, False])
+def test_a_stale_copy_of_a_forgotten_key_epoch_pins_the_key_only_with_actor_epochs(
+        epochs: bool) -> None:
+    """``_note_merge`` with ``actor_epochs`` (not lww): a merge bringing back a copy
+    holding a counter of this lifetime's epoch below the node-wide counter (the copy
+    was reaped here since) pins the key to the counter; without ``actor_epochs`` the
+    key-epoch table is not written. Mutants: ``or`` for ``and``, ``is`` for ``is
+    not`` (lww), the storage or the key None."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=1, actor_epochs=epochs), storage, seed=1)
+    persist(storage, node.start(0.0))
+    persist(storage, node.client_request(1.0, PutRequest(1, KEY, b"v", b"", None, "c1")))
+    raw = storage.read(KEY)
+    assert raw
+    storage.delete(KEY)  # (as a reap: the copy and its counters gone)
+    node._renew_actor(KEY)
+    assert read_key_epochs(node.storage, node.actor) == (1, {})
+    persist(storage, node.receive(2.0, "n2", ReplicaPut(2, KEY, raw)))
+    assert node.record(KEY) is not None
+    assert read_key_epochs(node.storage, node.actor) == ((1, {KEY: 1}) if epochs
+                                                         else (1, {}))
+
+
+def test_a_keys_actor_follows_its_own_pinned_epoch_not_another_keys() -> None:
+    """``key_actor`` with ``actor_epochs``: a pinned key mints under its pinned epoch,
+    a key neither pinned nor held under the node-wide counter. Mutant: the key not
+    passed on (None: every key the counter's)."""
+    node = Node("n1", make_config(3, actor_epochs=True), MemoryStorage("always"), seed=1)
+    _write_key_epochs(node.storage, node.actor, 3, {KEY: 1})
+    assert node.key_actor(KEY) == f"{node.actor}.1"
+    assert node.key_actor(b"other") == f"{node.actor}.3"
+
+
+def test_a_node_that_left_refuses_each_hint_delivered_counting_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_refuse_if_left``: a node that left the ring acknowledges no hint delivered
+    to it (the fallback keeps it for the key's new owner) and counts each refusal;
+    a member stores and acknowledges it. Mutants: the count set to 1, counted down,
+    by 2 or under another name."""
+    raw = _record_bytes(KEY)
+    node = _node()
+    assert Send("n2", HintAck(1)) in node.receive(1.0, "n2", HintDelivery(1, KEY, raw))
+    monkeypatch.setattr(Node, "has_left", property(lambda self: True))
+    for hint_id, now in ((2, 2.0), (3, 3.0)):
+        assert node.receive(now, "n2", HintDelivery(hint_id, KEY, raw)) == []
+    assert node.stats["hint-refused-left"] == 2
+
+
+def test_firing_a_value_that_is_not_a_timer_says_what_it_got() -> None:
+    """``fire`` of a value that is not a timer of :mod:`impl.timers` raises
+    InvalidValueError naming it. Mutant: the message None."""
+    with pytest.raises(InvalidValueError,
+                       match=r"^timer: not a timer of impl\.timers, got 'tick'$"):
+        _node().fire(1.0, "tick")  # type: ignore[arg-type]
+
+
+def test_a_gossip_carries_the_receivers_last_generation_and_a_hint_this_stores() -> None:
+    """``_stamp`` (through ``_finish``, with the restore guard): a gossip carries this
+    store's generation and the last one heard of its receiver; a hint delivery (and
+    the anti-entropy messages) this store's generation. Mutants: ``yours`` left out
+    or of None (``""``); the hint's message None or its generation left out."""
+    node = _node()
+    assert node.guard is not None
+    node.guard.heard["n2"] = "5.aa"
+    raw = _record_bytes(KEY)
+    gossip, hint = node._finish([Send("n2", Gossip(node.view.to_bytes(), reply=True)),
+                                 Send("n3", HintDelivery(1, KEY, raw))])
+    assert isinstance(gossip, Send) and isinstance(gossip.message, Gossip)
+    assert gossip.message.yours == "5.aa"
+    assert gossip.message.generation == node.guard.generation != ""
+    assert isinstance(hint, Send) and hint.message == HintDelivery(
+        1, KEY, raw, generation=node.guard.generation)
+
+
+def test_a_gossip_telling_of_a_later_start_of_this_store_renews_it_and_says_so_to_all(
+        ) -> None:
+    """``_guard_gossip`` (``receive`` of a gossip, the restore guard on): a gossip
+    whose ``yours`` is a later start of this store (another start's, at this count
+    or higher) sets the store aside at that time, above that count, and the node
+    gossips its new generation to the sender first, then to every other live peer,
+    wanting no reply. Mutants: the set-aside's time, ``told`` None or left out, the
+    renewal told to None."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    assert node.guard is not None and node._fresh
+    effects = node.receive(5.0, "n2", Gossip(node.view.to_bytes(), reply=False,
+                                             yours="5.ab"))
+    persist(storage, effects)
+    assert node.storage.get_meta(STORE_RENEWED_META) == b"5"
+    assert node.storage.get_meta("incarnation") == b"6"
+    assert node.guard.generation.startswith("6.")
+    assert node.log[-2] == (f"5.000 a new store told of a later start (5.ab): "
+                            f"generation {node.guard.generation}, nothing set aside")
+    gossips = [e for e in effects if isinstance(e, Send) and isinstance(e.message, Gossip)]
+    assert [e.dest for e in gossips][:2] == ["n2", "n3"]
+    assert not gossips[0].message.reply
+    assert gossips[0].message.generation == node.guard.generation
+
+
+def test_a_gossip_from_a_rolled_back_peer_is_answered_with_the_view_wanting_no_reply(
+        ) -> None:
+    """``_guard_gossip``: a gossip whose generation is older than one heard of its
+    sender (another start's, at a lower count: a restored store) marks the sender
+    rolled back and is answered with this node's view, to the sender, wanting no
+    reply. Mutants: the answer to None, its message None, the destination left
+    out."""
+    node = _node()
+    assert node.guard is not None
+    node.guard.heard["n2"] = "5.aa"
+    effects = node.receive(1.0, "n2", Gossip(node.view.to_bytes(), reply=False,
+                                             generation="4.bb"))
+    assert node.guard.rolled_back == {"n2"}
+    (answer,) = [e for e in effects if isinstance(e, Send)]
+    assert answer.dest == "n2" and isinstance(answer.message, Gossip)
+    assert answer.message.view == node.view.to_bytes() and not answer.message.reply
+
+
+def test_writes_after_a_timed_out_round_are_tracked_up_to_the_limit_then_counted(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_guard_write`` (the guard's write listener): while a peer asked in a timed-out
+    shadow round has not gossiped, each key first written is tracked (taken if the
+    engine did not hold it); past :data:`impl.restore_guard.TRACKED_KEYS_LIMIT` a
+    write is not tracked and is counted ``restore-untracked-write``, once per write of
+    an untracked key; a key tracked already, or any key once every peer gossiped,
+    counts nothing. Mutants: ``or`` for either ``and``, the touched test inverted, the
+    tracking's result not negated, the key, the record or the held flag None or the
+    held test inverted; the count set to 1, counted down, by 2 or under another
+    name."""
+    monkeypatch.setattr(impl.restore_guard, "TRACKED_KEYS_LIMIT", 2)
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    assert node.guard is not None
+    storage.write(b"held", b"x")
+    node.guard.unconfirmed = {"n3"}
+    for key in (b"new", b"held", b"third", b"fourth", b"new", b"fifth"):
+        node._guard_write(key, b"y")
+    assert node.guard.touched == {b"new", b"held"} and node.guard.taken == {b"new"}
+    assert node.stats["restore-untracked-write"] == 3
+    node.guard.unconfirmed = set()
+    node._guard_write(b"sixth", b"y")
+    assert node.stats["restore-untracked-write"] == 3
+
+
+def _rebuilding_node_holding(key: bytes) -> Node:
+    """n1 of three (N = 3, R = 2) holding a put of ``key``, then rebuilding (a
+    replaced disk's state: no range rebuilt yet)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    persist(storage, node.client_request(1.0, PutRequest(7, key, b"milk", b"", None, "c1")))
+    node._begin_rebuild(2.0)
+    persist(storage, node.storage.take())
+    assert node.rebuilding and node.record(key) is not None
+    return node
+
+
+def _rebuild_range_of(node: Node, key: bytes) -> None:
+    """Complete every exchange of ``key``'s range (as anti-entropy would)."""
+    key_range = node.anti_entropy.trees.range_of(position_of(key))
+    for pair_range, peer in sorted(p for p in node.rebuild.pending if p[0] == key_range):
+        node._rebuild_synced(pair_range, peer)
+
+
+def test_a_rebuilding_coordinators_own_copy_not_rebuilt_is_not_counted_each_time_counted(
+        ) -> None:
+    """``_uncounted_read`` (the get coordinator's ``uncounted_read``): while rebuilding,
+    this node's own copy of a key whose range is not rebuilt does not count towards
+    R, counted ``rebuild-uncounted-read`` at each read; once its range is rebuilt it
+    counts, nothing counted. Mutants: the key or the record None or left out, the
+    answers swapped, the count set to 1, counted down, by 2 or under another name."""
+    node = _rebuilding_node_holding(KEY)
+    own = node.record(KEY)
+    assert own is not None
+    assert node._uncounted_read(KEY, own)
+    node.client_request(3.0, GetRequest(8, KEY))  # (the coordinator asks it too)
+    assert node.stats["rebuild-uncounted-read"] == 2
+    _rebuild_range_of(node, KEY)
+    assert not node._uncounted_read(KEY, own)
+    assert node.stats["rebuild-uncounted-read"] == 2
+
+
+def test_a_rebuild_ends_once_each_pair_of_each_range_synced() -> None:
+    """``_rebuild_synced`` (anti-entropy's ``synced`` listener): an exchange of a
+    (range, replica) pair completes it; the last one ends the rebuild, counted.
+    Mutant: the pair not passed on (None: never done)."""
+    node = _rebuilding_node_holding(KEY)
+    for pair_range, peer in sorted(node.rebuild.pending):
+        assert node.rebuilding
+        node._rebuild_synced(pair_range, peer)
+    assert not node.rebuilding and node.stats["rebuilt"] == 1
+
+
+def test_a_rebuilding_replica_is_silent_to_a_read_of_a_range_not_rebuilt_only(
+        ) -> None:
+    """``_silent_if_rebuilding`` (the ``ReplicaGet`` handler): while rebuilding, a
+    replica read of a key whose range is not rebuilt gets no answer, counted
+    ``rebuild-silent-get`` each time; once the range is rebuilt the copy held is
+    answered, to the sender, for that read. Mutants: ``or`` for the second ``and``
+    (silent to every read while rebuilding), the key or the record None or left
+    out, the count set to 1, counted down, by 2 or under another name; the handler
+    given no time, sender or message."""
+    node = _rebuilding_node_holding(KEY)
+    for op_id, now in ((1, 3.0), (2, 4.0)):
+        assert node.receive(now, "n2", ReplicaGet(op_id, KEY)) == []
+    assert node.stats["rebuild-silent-get"] == 2
+    _rebuild_range_of(node, KEY)
+    (answer,) = node.receive(5.0, "n2", ReplicaGet(3, KEY))
+    assert isinstance(answer, Send) and answer.dest == "n2"
+    assert isinstance(answer.message, ReplicaGetReply) and answer.message.op_id == 3
+    assert answer.message.record == node.storage.read(KEY)
+    assert node.stats["rebuild-silent-get"] == 2
+
+
+def test_a_gossip_of_a_start_not_heard_before_is_answered_once_wanting_no_reply() -> None:
+    """``receive`` of a gossip with the restore guard: a gossip wanting a reply from a
+    start of its sender not heard before is answered with this node's view, wanting
+    none, even when the views agree (the sender's shadow round waits for it); the
+    next gossip of that start, a gossip with no generation, and a new start's gossip
+    wanting no reply are not answered; a gossip naming this store's own start as the
+    last heard of it sets nothing aside. Mutants: ``or`` for either ``and`` of ``new``
+    or of the answer's test, the start heard of ``None``, the answer's view left out
+    or its reply wanted; ``_guard_gossip``'s ``or`` for ``and`` (any ``yours`` sets
+    the store aside)."""
+    node = _node()
+    assert node.guard is not None
+    view = node.view.to_bytes()
+
+    def sends(now: float, src: str, message: Gossip) -> list[Send]:
+        return [e for e in node.receive(now, src, message) if isinstance(e, Send)]
+    (answer,) = sends(1.0, "n2", Gossip(view, reply=True, generation="3.aa"))
+    assert answer.dest == "n2"
+    assert isinstance(answer.message, Gossip) and not answer.message.reply
+    assert answer.message.view == view
+    assert node.guard.yours("n2") == "3.aa"
+    assert sends(2.0, "n2", Gossip(view, reply=True, generation="4.aa")) == []
+    assert sends(3.0, "n2", Gossip(view, reply=True)) == []
+    assert sends(4.0, "n3", Gossip(view, reply=False, generation="2.bb")) == []
+    own = node.guard.generation  # (a gossip naming this very start: nothing set aside)
+    assert sends(5.0, "n3", Gossip(view, reply=False, generation="2.bb", yours=own)) == []
+    assert node.guard.generation == own and "restore-fresh-renewed" not in node.stats
+
+
+@pytest.mark.parametrize(("dest", "answered"), [("n2", False), ("n3", True)])
+def test_a_new_start_is_answered_unless_the_handler_gossiped_to_it_already(
+        dest: str, answered: bool) -> None:
+    """``receive``: the answer to a new start is added only if the gossip handler's
+    effects hold no gossip to the sender; a gossip to another node, or a message to
+    another node, does not count. Mutants: ``or`` for either ``and`` of the test of
+    an effect, ``!=`` for ``==``, the effects of the test None."""
+    node = _node()
+    view = node.view.to_bytes()
+    handled = [Send(dest, Gossip(view, reply=False)), Send("n3", HintAck(1))]
+    node._messages[Gossip] = lambda now, src, message: list(handled)
+    effects = node.receive(1.0, "n2", Gossip(view, reply=True, generation="3.aa"))
+    sends = [(e.dest, type(e.message)) for e in effects if isinstance(e, Send)]
+    assert sends == [(dest, Gossip), ("n3", HintAck), *([("n2", Gossip)] if answered else [])]
+
+
+def test_a_guarded_gossip_raises_the_floor_and_confirms_its_sender() -> None:
+    """``receive`` of a gossip with the restore guard (client-vclock): the gossiped
+    floor is taken, and the sender, silent since a timed-out shadow round, is
+    confirmed (the keys tracked since are forgotten once every such peer gossiped).
+    Mutants: the floor of None, the sender confirmed None."""
+    config = make_config(3, n=3, r=2, w=2, clock="client-vclock")
+    node = Node("n1", config, MemoryStorage("always"), seed=1)
+    node.start(0.0)
+    assert node.guard is not None
+    node.guard.unconfirmed = {"n2"}
+    node.guard.touched = {KEY}
+    node.receive(1.0, "n2", Gossip(node.view.to_bytes(), reply=False, floor=9))
+    assert node.replica.client_floor == 9
+    assert node.guard.unconfirmed == set() and node.guard.touched == set()
+
+
+def test_a_forwarded_get_is_coordinated_at_the_time_it_arrives() -> None:
+    """``receive`` (not a gossip): the handler gets the message's time: a forwarded
+    get's replica reads time out ``replica_timeout`` after its arrival. Mutant: the
+    handler given None for the time."""
+    node = _node()
+    effects = node.receive(1.5, "n2", Forward(5, GetRequest(9, KEY)))
+    deadlines = [e.at for e in effects if isinstance(e, SetTimer)]
+    assert deadlines == [1.5 + node.config.replica_timeout]
+
+
+def _store_that_left(key: bytes) -> MemoryStorage:
+    """n1's store (three nodes) holding a record of ``key``, its persisted view saying
+    it left the ring, settled (a node restarted after ``vdynamo leave``)."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=2), storage, seed=1)
+    persist(storage, node.start(0.0))
+    storage.write(key, _record_bytes(key))
+    left = node.view.announce("n1", status=membership.MemberStatus.LEFT, settled=True)
+    storage.set_meta("membership", left.to_bytes())
+    return storage
+
+
+def test_a_restart_of_a_node_that_left_stays_left_unless_asked_to_rejoin() -> None:
+    """``Node(rejoin=False)`` (the default) on the store of a node that left: it stays
+    left, its store kept; ``rejoin=True``: the store is cleared
+    (:func:`impl.gossip.retire_if_left`) and it joins again (``rejoining``). Mutants: ``rejoin``
+    true by default, ``or`` for its ``and``, the store or the name not passed on."""
+    config = make_config(3, n=3, r=2, w=2)
+    stays = Node("n1", config, _store_that_left(KEY), seed=2, now=5.0)
+    assert stays.has_left and not stays.rejoining and stays.record(KEY) is not None
+    joins = Node("n1", config, _store_that_left(KEY), seed=2, now=5.0, rejoin=True)
+    assert joins.rejoining and joins.record(KEY) is None
+
+
+def test_only_a_new_store_asked_to_rejoin_learns_from_the_seeds_whether_it_left() -> None:
+    """``Node(rejoin=True)`` on a store with no membership view (its data file deleted
+    after it left) joins again if the seeds' view says it left (the gossiper's
+    ``rejoin_if_left``); not on a store that holds a view, nor without ``rejoin``.
+    Mutants: ``fresh`` None, ``or`` for its ``and``, the view's test inverted, the
+    meta entry's name None or misspelt."""
+    config = make_config(3, n=3, r=2, w=2)
+    held = MemoryStorage("always")
+    held.set_meta("membership", Node("n1", config, held, seed=1).view.to_bytes())
+    assert Node("n1", config, MemoryStorage("always"), seed=2,
+                rejoin=True).gossiper.rejoin_if_left
+    assert not Node("n1", config, MemoryStorage("always"), seed=2).gossiper.rejoin_if_left
+    assert not Node("n1", config, held, seed=2, rejoin=True).gossiper.rejoin_if_left
+
+
+@pytest.mark.parametrize("per_start", [True, False])
+def test_the_lifetime_actor_is_new_at_each_start_only_with_actor_per_start(
+        per_start: bool) -> None:
+    """``Node`` takes a new lifetime actor at each start of its store with
+    ``actor_per_start`` (the default; kv679: a restored backup), the same one at
+    every start without. Mutants: ``per_start`` None or left out."""
+    config = make_config(3, actor_per_start=per_start)
+    storage = MemoryStorage("always")
+    first = Node("n1", config, storage, seed=1, now=1.0).actor
+    second = Node("n1", config, storage, seed=1, now=2.0).actor
+    assert (first != second) is per_start
+
+
+def test_a_restarted_empty_store_is_not_fresh_and_a_start_has_its_own_generation(
+        ) -> None:
+    """``Node``: only a first start of an empty store is fresh (a restarted store
+    holding nothing is not: an earlier start may have been heard of); a start's
+    generation is of its name, seed, time and count
+    (:func:`impl.restore_guard.start_generation`). Mutants: ``or`` for the first
+    ``and`` of ``_fresh``, the generation's name or seed None."""
+    config = make_config(3, n=3, r=2, w=2)
+    storage = MemoryStorage("always")
+    first = Node("n1", config, storage, seed=4, now=3.0)
+    assert first._fresh and first.guard is not None
+    assert first.guard.generation == start_generation(MemoryStorage(), "n1", 4, 3.0, 1)
+    second = Node("n1", config, storage, seed=5, now=6.0)
+    assert not second._fresh and len(storage) == 0
+    assert second.guard is not None
+    assert second.guard.generation == start_generation(MemoryStorage(), "n1", 5, 6.0, 2)
+
+
+def test_with_the_guard_and_no_actor_epochs_the_start_count_is_durable_at_once() -> None:
+    """``Node`` with the restore guard and without actor epochs flushes the store's
+    start count (``incarnation``) before any peer can hear this start's generation:
+    a crash right after keeps it. Mutant: the flush only with actor epochs (which
+    flush the count with the actor themselves)."""
+    storage = MemoryStorage("buffered")
+    Node("n1", make_config(3, actor_epochs=False), storage, seed=1)
+    storage.crash()
+    assert storage.get_meta("incarnation") == b"1"
+
+
+def test_the_nodes_hint_store_counts_a_duplicate_hint_in_the_nodes_stats() -> None:
+    """``Node`` gives its hint store the node's counters: a hint kept twice is counted
+    ``duplicate-hints`` there. Mutant: the hint store's counters None."""
+    node = _node()
+    raw = _record_bytes(KEY)
+    node.hints.add("n2", KEY, raw)
+    node.hints.add("n2", KEY, raw)
+    assert node.stats["duplicate-hints"] == 1
+
+
+def test_the_node_wires_its_mechanisms_to_its_own_state_and_to_each_other() -> None:
+    """``Node.__init__``'s wiring (session 9's test of it, continued): the mechanisms
+    share the node's name, counters, replica and hint store; the quorum reads the
+    gossiper's rings and removals, and the handoff asks it; the reaper mints,
+    renews, unpins and advances through the node, asks its members, its busy and
+    replica tests, and delivers the hints it names (only those) through the
+    handoff, at its time; a let-go and a change go
+    through the reaper; the gossiper asks the put coordinator which keys it
+    coordinates; the replica's clock is the node's time; a ``ReapCheck`` fires the
+    node's reap check. Mutants: each of these arguments or assignments None, left
+    out or replaced by a constant."""
+    storage = MemoryStorage("always")
+    node = Node("n1", make_config(3, n=3, r=2, w=3), storage, seed=1)
+    persist(storage, node.start(0.0))
+    assert node.handoff.name == node.read_repair.name == node.reaper.name == "n1"
+    assert node.replica.hints is node.hints is node.reaper.hints is node.puts.hints
+    assert node.replica.stats is node.stats is node.puts.stats
+    assert node.reaper.replica is node.replica and node.gets.reaper is node.reaper
+    assert node.replica._known == node.gossiper.known
+    assert node.forwarder.mode is node.mode
+    assert node.replica.kept_bounds == kept_record_bounds(MemoryStorage(), node.config, 0)
+    ring = node.gossiper.partitioning
+    node.gossiper.previous = node.gossiper.future = ring
+    assert node.quorum._previous() is ring and node.quorum._future() is ring
+    assert node.quorum._removed == node.gossiper.removal_handed_over
+    assert node.handoff.quorum is node.quorum
+    assert node.reaper.actor == node.key_actor
+    assert node.reaper.renew_actor == node._renew_actor
+    assert node.reaper.unpin == node._unpin
+    assert node.reaper.advance == node._advance_generation
+    assert node.reaper.members == node._members and node.reaper.busy == node._busy
+    assert node.reaper.replicates == node._replicates
+    assert node.reaper.changing == node.gossiper.changing
+    assert node.handoff.let_go == node.reaper.let_go
+    assert node.gossiper.after_change == node.reaper.after_change
+    raw = _record_bytes(KEY)
+    node.hints.add("n2", KEY, raw)
+    node.hints.add("n3", b"other", _record_bytes(b"other"))
+    persist(storage, node.storage.take())
+    hint = next(h for h in storage.hints() if h.key == KEY)
+    assert node.reaper.deliver_hints(3.0, frozenset({hint.hint_id})) == [
+        Send("n2", HintDelivery(hint.hint_id, KEY, raw))]
+    assert node.handoff.in_flight == {hint.hint_id: 3.0}
+    assert not node.gossiper.coordinating(KEY)
+    node.client_request(7.0, PutRequest(1, KEY, b"v", b"", None, "c1"))
+    assert node.gossiper.coordinating(KEY) and not node.gossiper.coordinating(b"other")
+    assert node.replica.clock() == 7.0
+    node.fire(8.0, ReapCheck(b"checked"))  # (the node's own timer: its reap check)
+    assert node.stats["reap-checks"] == 1
+
+
+@pytest.mark.parametrize("guarded", [True, False])
+def test_a_store_restarted_before_it_was_rebuilt_rebuilds_again_with_the_guard_only(
+        guarded: bool) -> None:
+    """``Node`` on a store whose ``rebuilding`` entry is set (restarted mid-rebuild):
+    with the restore guard it is rebuilding again at once, logged at its start time
+    as a restart's rebuild; without the guard (no rebuild there) it is not. Mutants:
+    ``or`` for the ``and``, the guard's test inverted, the entry's name None, the
+    time None or left out, ``again`` None, false or left out."""
+    config = make_config(3, n=3, r=2, w=2, restore_guard=guarded)
+    storage = MemoryStorage("always")
+    persist(storage, Node("n1", config, storage, seed=1).start(0.0))
+    storage.set_meta(REBUILDING_META, b"1")
+    node = Node("n1", config, storage, seed=2, now=4.0)
+    assert node.rebuilding is guarded
+    if guarded:
+        assert node.log[-1].startswith("4.000 rebuilding a replaced disk (restarted before "
+                                       "it was rebuilt): ")
