@@ -80,7 +80,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from impl.errors import BadMessageError, BadRequestError, ConfigError, InvalidValueError
 from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
@@ -96,6 +96,10 @@ __all__ = [
     "LWW_OFFSET",
     "LWW_TICK_S",
     "MAX_COUNTER",
+    "RETIRED_KEPT",
+    "RETIRED_LIFETIMES_KEPT",
+    "RETIRED_META",
+    "RETIRED_WIRE_LIMIT",
     "STORAGE_ID_META",
     "STORE_CLOCK_META",
     "TOMBSTONE",
@@ -109,8 +113,11 @@ __all__ = [
     "context_pairs",
     "counts_actor",
     "decode_record",
+    "decode_retired",
     "dot_actor",
     "encode_record",
+    "encode_retired",
+    "is_lifetime_actor",
     "is_tombstone_only",
     "key_actor",
     "lifetime_actor",
@@ -123,7 +130,9 @@ __all__ = [
     "note_key_merge",
     "own_epoch",
     "own_pair",
+    "prune_retired",
     "read_key_epochs",
+    "read_retired",
     "reaped_counter",
     "renew_key_actor",
     "truncate",
@@ -769,6 +778,21 @@ LWW_FLOORS_META = "lww-stamp-floors"
 #: where the entries count as none).
 KEY_EPOCH_META = "key-epoch:"
 _ACTOR_SUFFIX_HEX = 12
+#: The meta entry of the lifetime actors this store's node retired (each start
+#: that took a new actor retires the one before: :func:`lifetime_actor`), the
+#: newest :data:`RETIRED_KEPT`, as :func:`encode_retired` spells them; gossiped
+#: (:class:`impl.retired.RetiredActors`), so that every node prunes their entries
+#: from dvv records (:func:`prune_retired`; session 33).
+RETIRED_META = "retired-actors"
+RETIRED_KEPT = 256
+#: The most retired actors a gossip's ``retired`` field may name
+#: (:func:`decode_retired`: more is a malformed frame).
+RETIRED_WIRE_LIMIT = 4096
+#: The retired lifetimes of each node whose value-less entries a dvv record keeps
+#: (:func:`prune_retired`): the newest two, so that a stale copy comes back as a
+#: false sibling only if it missed the puts of more than two later lifetimes of the
+#: node that minted its value.
+RETIRED_LIFETIMES_KEPT = 2
 #: The meta entry of the clock mode a store's records and hints are written in (the
 #: ``clock`` setting of its first start since session 26), ASCII: :func:`check_store_clock`.
 STORE_CLOCK_META = "clock-mode"
@@ -834,17 +858,153 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     if kept is not None and not buffered and not per_start:
         return kept.decode("utf-8")
     lifetimes = int(storage.get_meta(LIFETIMES_META) or b"0") + 1
+    if kept is not None:
+        _retire(storage, name, kept.decode("utf-8"), lifetimes - 1)
     entropy = storage.get_meta(STORAGE_ID_META) or b""
     digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
                             + entropy).hexdigest()[:_ACTOR_SUFFIX_HEX]
-    prefix = name
-    if len(prefix.encode("utf-8")) > 255 - 1 - _ACTOR_SUFFIX_HEX:
-        prefix = hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
-    actor = f"{prefix}~{digest}"
+    actor = f"{_actor_prefix(name)}~{digest}"
     storage.set_meta(LIFETIMES_META, str(lifetimes).encode())
     storage.set_meta(ACTOR_META, actor.encode("utf-8"))
     storage.flush()
     return actor
+
+
+def _actor_prefix(name: str) -> str:
+    """The part of node ``name``'s lifetime actors before ``~``: ``name``, or its
+    digest when ``name`` is too long to be suffixed (:func:`lifetime_actor`)."""
+    if len(name.encode("utf-8")) > 255 - 1 - _ACTOR_SUFFIX_HEX:
+        return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
+    return name
+
+
+def is_lifetime_actor(actor: str) -> bool:
+    """Whether ``actor`` is spelled as :func:`lifetime_actor` spells one:
+    ``<prefix>~<12 lowercase hex digits>``, the prefix non-empty."""
+    prefix, tilde, digest = actor.rpartition("~")
+    return (bool(prefix and tilde) and len(digest) == _ACTOR_SUFFIX_HEX
+            and all(c in "0123456789abcdef" for c in digest))
+
+
+def _retire(storage: Storage, name: str, kept: str, lifetime: int) -> None:
+    """Node ``name`` takes a new lifetime actor in place of ``kept`` (minted at its
+    store's start count ``lifetime``): ``kept`` is retired for good (no start reuses
+    an actor it replaced, :func:`lifetime_actor`), and the store's ``RETIRED_META``
+    entry keeps it, the newest :data:`RETIRED_KEPT` of them (:func:`read_retired`).
+    An actor of another node's name (a store copied from another node) is not this
+    node's to retire and is left out."""
+    if not is_lifetime_actor(kept) or kept.rpartition("~")[0] != _actor_prefix(name):
+        return
+    retired = read_retired(storage)
+    retired[kept] = max(lifetime, retired.get(kept, 0))
+    newest = sorted(retired.items(), key=lambda item: (item[1], item[0]))[-RETIRED_KEPT:]
+    storage.set_meta(RETIRED_META, encode_retired(dict(newest)))
+
+
+def encode_retired(retired: Mapping[str, int]) -> bytes:
+    """The text of retired lifetime actors (:data:`RETIRED_META`, the gossip's
+    ``retired`` field): a line ``<rank> <actor>`` each, sorted; ``rank`` the start
+    count of the actor's store when it was minted (:func:`lifetime_actor`), which
+    orders one node's lifetimes (a restored backup may repeat a rank: ties go by
+    the actor's id). UTF-8."""
+    return "\n".join(f"{rank} {actor}" for actor, rank in
+                     sorted(retired.items(), key=lambda item: (item[1], item[0]))).encode()
+
+
+def decode_retired(raw: bytes, limit: int = RETIRED_WIRE_LIMIT) -> dict[str, int]:
+    """The retired lifetime actors ``raw`` (:func:`encode_retired`) names: actor ->
+    rank. Raises BadMessageError for text that is not UTF-8, a line that is not
+    ``<rank> <actor>`` with the rank a decimal int in [0, 2**63) and the actor
+    spelled as :func:`is_lifetime_actor` says, or more than ``limit`` lines."""
+    if not raw:
+        return {}
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        raise BadMessageError(f"retired actors: not UTF-8 ({error})") from None
+    if len(lines) > limit:
+        raise BadMessageError(f"retired actors: {len(lines)} of them, over {limit}")
+    retired: dict[str, int] = {}
+    for line in lines:
+        rank, _, actor = line.partition(" ")
+        if not (rank.isascii() and rank.isdigit() and len(rank) <= 19
+                and int(rank) < 1 << 63 and is_lifetime_actor(actor)):
+            raise BadMessageError(f"retired actors: malformed line {line[:80]!r}")
+        retired[actor] = max(int(rank), retired.get(actor, 0))
+    return retired
+
+
+def read_retired(storage: Storage) -> dict[str, int]:
+    """The lifetime actors this store's node retired (:data:`RETIRED_META`): actor ->
+    rank (:func:`encode_retired`), the newest :data:`RETIRED_KEPT`; a malformed
+    entry counts as none (forgetting a retirement only prunes less). Raises
+    StorageError as the engine's ``get_meta`` does. The dict is the caller's."""
+    try:
+        return decode_retired(storage.get_meta(RETIRED_META) or b"", RETIRED_KEPT + 1)
+    except BadMessageError:
+        return {}
+
+
+def _entry_lifetime(entry: str) -> str:
+    """The lifetime actor an entry id of a dvv record was minted under: the actor of
+    a pair (actor, client) (:func:`spec.vclock.entry_actor`), less a key epoch's
+    ``.<digits>`` (:func:`key_actor`)."""
+    actor = entry_actor(entry) or entry
+    head, dot, epoch = actor.rpartition(".")
+    if dot and epoch.isascii() and epoch.isdigit() and is_lifetime_actor(head):
+        return head
+    return actor
+
+
+def prune_retired(record: Record, retired: Mapping[str, int], *,
+                  live: Iterable[str] = (), keep: int = RETIRED_LIFETIMES_KEPT) -> Record:
+    """``record`` less the dvv entries that hold no value and were minted under a
+    lifetime actor its owner declared retired (``retired``: actor -> rank,
+    :func:`encode_retired`), but for each owner (the actor's prefix, a node) the
+    entries of the ``keep`` highest-ranked retired lifetimes ``record`` holds an
+    entry of. The record itself in the other modes, or when nothing goes.
+
+    Session 33: with an actor per start (``ClusterConfig.actor_per_start``) each
+    lifetime that coordinated a put of a key left an entry in its DVVSet, holding
+    no value once a later put superseded it, and none was ever pruned: the record of
+    one 3008-byte value outgrew ``max_record_bytes`` 4096 at the 38th restarted
+    coordinator, and every later put was refused. A retired actor mints no dot again
+    (no start reuses an actor it replaced), so dropping its entry cannot make a
+    node re-mint a dot a replica's clock covers (kv679); an entry of a live actor
+    (a node's current lifetime, its key epochs ``<lifetime>.<e>``, its pairs with
+    clients) is never dropped, nor one of an actor not declared retired, nor one
+    holding a value (a sibling), nor one of ``live`` (the pruning node's own
+    current actor: a guard against a retirement known wrongly).
+
+    The cost (Riak's: pruning "may cause siblings", riak_core #613): a stale copy of
+    a value whose dot only a dropped entry covered comes back as a sibling when it
+    meets the pruned record -- a false sibling, or, over a tombstone, the deleted
+    value back until a delete or a put with its context supersedes it again. The
+    ``keep`` newest retired lifetimes of each owner stay, so only a copy that missed
+    the puts of more than ``keep`` later lifetimes of the node that minted its value
+    can come back. Deterministic: the result depends on ``record``, ``retired``,
+    ``live`` and ``keep`` only, and pruning a pruned record changes nothing.
+    """
+    if record.mode is not ClockMode.DVV or not retired:
+        return record
+    entries = record.dvvset.entries
+    live = set(live)
+    lifetimes = [_entry_lifetime(entry.id) for entry in entries]
+    held: dict[str, set[str]] = {}
+    for lifetime in lifetimes:
+        if lifetime in retired and lifetime not in live:
+            held.setdefault(lifetime.rpartition("~")[0], set()).add(lifetime)
+    if not any(len(of) > keep for of in held.values()):
+        return record
+    gone: set[str] = set()
+    for of in held.values():
+        ranked = sorted(of, key=lambda lifetime: (retired[lifetime], lifetime), reverse=True)
+        gone.update(ranked[keep:])
+    kept = tuple(entry for entry, lifetime in zip(entries, lifetimes, strict=True)
+                 if entry.values or lifetime not in gone)
+    if len(kept) == len(entries):
+        return record
+    return Record(record.mode, dvvset=dvv.DVVSet(kept, record.dvvset.anonymous))
 
 
 def read_key_epochs(storage: Storage, lifetime: str) -> tuple[int, dict[bytes, int]]:

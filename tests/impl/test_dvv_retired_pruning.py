@@ -1,0 +1,252 @@
+"""dvv: the value-less entries of retired lifetime actors are pruned (session 33).
+
+With an actor per start (``ClusterConfig.actor_per_start``, kv679's fix) every
+lifetime of a node that coordinated a put of a key left an entry in its DVVSet;
+none was ever pruned, and a key read-modify-written through restarted nodes was
+refused over ``max_record_bytes`` though it held one value (session 32's data-loss
+probe, tests/impl/test_data_loss_probe.py). A start retires the actor before it
+(:func:`impl.versions.lifetime_actor`), gossiped (:mod:`impl.retired`), and every
+write of a dvv record drops the value-less entries of retired lifetimes past the
+newest :data:`impl.versions.RETIRED_LIFETIMES_KEPT` of each node
+(:func:`impl.versions.prune_retired`). The tests: the growth is bounded (three ways
+of restarting); a live actor's entry is never pruned (else its node mints a dot
+again and a context covering it supersedes an acknowledged write unseen); no
+sibling is lost; and the cost, a stale copy of a value whose dot only a pruned
+entry covered, comes back as a false sibling.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from impl import versions
+from impl.cluster import SimulatedCluster
+from impl.errors import BadMessageError
+from impl.records import ClockMode, Record
+from impl.storage.memory import MemoryStorage
+from impl.versions import (
+    RETIRED_LIFETIMES_KEPT,
+    decode_retired,
+    encode_record,
+    encode_retired,
+    prune_retired,
+)
+from spec import dvv
+
+#: session 32's probe: dvv, the largest value the record limit admits (4096 B: the
+#: value, SIBLING_OVERHEAD_BYTES 1024 of metadata, a 64-byte header)
+_LIFETIMES: dict[str, Any] = {"nodes": 3, "n": 3, "r": 2, "w": 2, "seed": 1, "clock": "dvv",
+                              "max_record_bytes": 4096, "max_value_bytes": 3008}
+#: the entries a one-value record of the probe keeps: per node that wrote it, its
+#: newest lifetime, the two retired before it that are kept, and one more whose
+#: retirement the replica heard only after it last wrote the key (a record is
+#: pruned when it is written)
+_MOST_ENTRIES = 3 * (RETIRED_LIFETIMES_KEPT + 2)
+
+
+def _entries(record: Record | None) -> int:
+    return 0 if record is None else len(record.dvvset.entries)
+
+
+def _restart_and_write(cluster: SimulatedCluster, rounds: int, order: list[str], *,
+                       pause_s: float = 0.0, done: list[int] | None = None) -> list[int]:
+    """``rounds`` times: restart the next node of ``order`` (in turn), read ``k``
+    through it and write a 3008-byte value with the read's context (each round that
+    wrote is added to ``done``), then let ``pause_s`` virtual seconds pass. Returns
+    the largest record (bytes) any replica held after each round. Raises what the
+    put raises."""
+    largest: list[int] = []
+    for round_ in range(rounds):
+        name = order[round_ % len(order)]
+        cluster.crash(name)
+        cluster.restart(name)
+        client = cluster.client(name, client_id="c")
+        read = client.get(b"k")
+        assert len(read.values) == (1 if round_ else 0)
+        client.put(b"k", bytes([65 + round_ % 26]) * 3008, read.context)
+        if done is not None:
+            done.append(round_)
+        if pause_s:
+            cluster.run_for(pause_s)
+        largest.append(max(len(encode_record(r)) for r in cluster.replicas(b"k").values()
+                           if r is not None))
+    return largest
+
+
+@pytest.mark.parametrize("order", [["n1", "n2", "n3"], ["n1"], ["n2", "n2", "n3"]],
+                         ids=["rotating", "same-node", "mixed"])
+def test_a_one_value_record_stays_bounded_through_sixty_restarted_coordinators(
+        order: list[str]) -> None:
+    """60 read-modify-writes of one key, each through a node just restarted (in turn
+    through the three, always the same one, or two of them): every replica's record
+    stays within ``max_record_bytes`` at every round and ends with at most
+    ``3 x (RETIRED_LIFETIMES_KEPT + 2)`` entries (:data:`_MOST_ENTRIES`). Before the
+    fix the 38th put was refused (4124 B, 37 entries); figures (rotating): at most
+    3457 B, 9 entries after 60 rounds; same node: 3109 B, 3 entries. The
+    retirements reach the peers by the restarted node's shadow-round gossip
+    (:meth:`impl.node.Node.start`): no gossip round runs between these restarts
+    (about 10 ms of virtual time each)."""
+    with SimulatedCluster(**_LIFETIMES) as cluster:
+        largest = _restart_and_write(cluster, 60, order)
+        assert max(largest) <= 4096, largest
+        stored = cluster.replicas(b"k")
+        assert all(_entries(r) <= _MOST_ENTRIES for r in stored.values()), \
+            {n: r and [e.id for e in r.dvvset.entries] for n, r in stored.items()}
+        assert {len(versions.values(r)) for r in stored.values() if r is not None} == {1}
+
+
+def test_without_the_restore_guard_gossip_rounds_carry_the_retirements() -> None:
+    """``restore_guard = false``: a start sends no shadow-round gossip, so the peers
+    learn a retirement at the next gossip round; with two rounds' time between the
+    restarts the record stays bounded as above (without it, see
+    tests/impl/test_data_loss_probe.py: refused at round 52)."""
+    with SimulatedCluster(**_LIFETIMES, restore_guard=False) as cluster:
+        largest = _restart_and_write(cluster, 45, ["n1", "n2", "n3"],
+                                     pause_s=2 * cluster.config.gossip_interval)
+        assert max(largest) <= 4096, largest
+        assert all(_entries(r) <= _MOST_ENTRIES for r in cluster.replicas(b"k").values())
+
+
+def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again() -> None:
+    """Node n1 restarted four times (its retired lifetimes over the kept two, so
+    pruning runs), then: alice reads, writes v2 through n2 (n1's current actor's
+    entry holds no value from then on), bob reads (his context covers n1's dot),
+    carol writes v3 blind through n1, and bob writes v4 with his context. v3 is
+    concurrent with bob's read: it must survive as v4's sibling. A pruning that
+    dropped n1's live entry made n1 mint its dot (n1~..., 1) again for v3, which
+    bob's context covers: v3, acknowledged, gone (kv679's loss)."""
+    with SimulatedCluster(**_LIFETIMES) as cluster:
+        _restart_and_write(cluster, 4, ["n1"])
+        cluster.crash("n1")
+        cluster.restart("n1")
+        alice = cluster.client("n1", client_id="alice")
+        alice.put(b"k", b"v1", alice.get(b"k").context)
+        alice.put(b"k", b"v2", alice.get(b"k").context, coordinator="n2")
+        bob = cluster.client("n2", client_id="bob")
+        seen = bob.get(b"k")
+        assert seen.values == [b"v2"]
+        cluster.client("n1", client_id="carol").put(b"k", b"v3", coordinator="n1")
+        bob.put(b"k", b"v4", seen.context)
+        assert sorted(bob.get(b"k", r=3).values) == [b"v3", b"v4"]
+        live = cluster.node("n1").actor
+        assert all(any(e.id == live for e in r.dvvset.entries)
+                   for r in cluster.replicas(b"k").values() if r is not None)
+
+
+def test_concurrent_siblings_written_through_restarted_nodes_all_survive() -> None:
+    """Thirty read-modify-writes through restarted nodes (pruning at work), then six
+    blind puts by six clients, each through a node just restarted: the six values
+    and the last read-modify-write's are all siblings on every replica (pruning
+    never drops an entry holding a value)."""
+    with SimulatedCluster(**{**_LIFETIMES, "max_record_bytes": 0,
+                             "max_value_bytes": 1 << 20}) as cluster:
+        _restart_and_write(cluster, 30, ["n1", "n2", "n3"])
+        blind = []
+        for i in range(6):
+            name = f"n{1 + i % 3}"
+            cluster.crash(name)
+            cluster.restart(name)
+            value = b"blind-%d" % i
+            cluster.client(name, client_id=f"w{i}").put(b"k", value, coordinator=name)
+            blind.append(value)
+        cluster.run_for(5 * cluster.config.gossip_interval)
+        expected = sorted([*blind, bytes([65 + 29 % 26]) * 3008])
+        for name, record in cluster.replicas(b"k").items():
+            assert record is not None and sorted(versions.values(record)) == expected, name
+        assert sorted(cluster.client("n1").get(b"k", r=3).values) == expected
+
+
+def _stale_copy(later_lifetimes: int) -> list[bytes]:
+    """n3 down holding v0 (n1's dot); n1 restarted ``later_lifetimes`` times, each
+    lifetime read-modify-writing the key (n1, n2 acknowledge; n1 keeps a hint for
+    n3); n3 back, everything delivered: the values a get answers."""
+    with SimulatedCluster(**_LIFETIMES) as cluster:
+        client = cluster.client("n1", client_id="c")
+        client.put(b"k", b"v0", coordinator="n1")
+        cluster.crash("n3")
+        for i in range(later_lifetimes):
+            cluster.crash("n1")
+            cluster.restart("n1")
+            read = client.get(b"k", coordinator="n1")
+            client.put(b"k", b"v%d" % (i + 1), read.context, coordinator="n1")
+        cluster.restart("n3")
+        cluster.run_for(30.0)
+        return sorted(cluster.client("n2").get(b"k", r=3).values)
+
+
+def test_a_stale_copy_within_the_kept_lifetimes_is_superseded() -> None:
+    """The copy v0 on n3 missed the puts of two later lifetimes of n1 (the entries of
+    n1's two newest retired lifetimes are kept): it goes when n3 hears the key
+    again."""
+    assert _stale_copy(RETIRED_LIFETIMES_KEPT) == [b"v2"]
+
+
+def test_a_stale_copy_older_than_the_kept_lifetimes_comes_back_as_a_false_sibling() -> None:
+    """The documented cost (Riak's "pruning may cause siblings", riak_core #613;
+    docs/impl.md, "Disk loss and key amnesia"): v0 on n3 missed the puts of four
+    later lifetimes of n1; the entry of v0's lifetime, holding no value, retired and
+    older than the kept two, was pruned, so nothing the others hold covers v0's dot
+    and it comes back beside v4 (a false sibling: a put with a read's context
+    supersedes both). Nothing is lost."""
+    assert _stale_copy(RETIRED_LIFETIMES_KEPT + 2) == [b"v0", b"v4"]
+
+
+# ------------------------------------------------------------------ the pure rule
+
+
+def _record(*entries: tuple[str, int, list[bytes]]) -> Record:
+    return Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(entries))
+
+
+def test_prune_retired_keeps_values_live_undeclared_and_the_newest_retired() -> None:
+    """Of node a's retired lifetimes a~..01 to a~..04 (ranks 1-4) the value-less
+    entries of the two oldest go, their key epochs and pairs with clients too; the
+    entry of a~..02 holding a value stays (and counts among the present ones), as
+    do the live a~..05, the undeclared a~..06, b's entries (b retired none) and
+    everything once ``live`` names a lifetime. Pruning twice changes nothing."""
+    a = [f"a~0000000000{i:02d}" for i in range(1, 7)]
+    record = _record((a[0], 3, []), (f"{a[0]}.2", 1, []), (f"{a[0]} alice", 2, []),
+                     (a[1], 2, [b"x"]), (a[2], 1, []), (a[3], 1, []), (a[4], 4, []),
+                     (a[5], 1, []), ("b~00000000000b", 7, []), ("plain", 2, []))
+    retired = {a[0]: 1, a[1]: 2, a[2]: 3, a[3]: 4}
+    pruned = prune_retired(record, retired)
+    assert [e.id for e in pruned.dvvset.entries] == [
+        a[1], a[2], a[3], a[4], a[5], "b~00000000000b", "plain"]
+    assert prune_retired(pruned, retired) == pruned
+    assert prune_retired(record, retired, keep=4) is record  # four retired present
+    assert prune_retired(record, {}) is record
+    # a lifetime named live is never pruned, whatever the knowledge says
+    assert a[0] in {e.id for e in prune_retired(record, retired, live=(a[0],)).dvvset.entries}
+
+
+def test_retired_actors_round_trip_and_malformed_text_is_refused() -> None:
+    retired = {"n1~0123456789ab": 3, "n2~ba9876543210": 1}
+    assert decode_retired(encode_retired(retired)) == retired
+    assert decode_retired(b"") == {}
+    for bad in (b"x n1~0123456789ab", b"3 n1", b"3 n1~0123456789AB", b"\xff",
+                b"-1 n1~0123456789ab", b"3 ~0123456789ab"):
+        with pytest.raises(BadMessageError):
+            decode_retired(bad)
+    with pytest.raises(BadMessageError):
+        decode_retired(b"\n".join([b"1 n1~0123456789ab"] * 5), limit=4)
+
+
+def test_a_start_retires_only_its_own_previous_actor() -> None:
+    """Each start retires the actor before it (ranked by the start count); a store
+    copied from another node (an actor of another name) retires nothing of it;
+    ``per_start = False`` on a durable engine keeps the actor and retires none."""
+    storage = MemoryStorage()
+    first = versions.lifetime_actor(storage, "n1", seed=1, now=0.0)
+    second = versions.lifetime_actor(storage, "n1", seed=1, now=1.0)
+    versions.lifetime_actor(storage, "n1", seed=1, now=2.0)
+    assert versions.read_retired(storage) == {first: 1, second: 2}
+    copied = MemoryStorage()
+    versions.lifetime_actor(copied, "n9", seed=1, now=0.0)
+    versions.lifetime_actor(copied, "n1", seed=1, now=1.0)
+    assert versions.read_retired(copied) == {}
+    kept = MemoryStorage()
+    versions.lifetime_actor(kept, "n1", seed=1, now=0.0, per_start=False)
+    versions.lifetime_actor(kept, "n1", seed=1, now=1.0, per_start=False)
+    assert versions.read_retired(kept) == {}
