@@ -118,9 +118,12 @@ def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again()
     dropped n1's live entry made n1 mint its dot (n1~..., 1) again for v3, which
     bob's context covers: v3, acknowledged, gone (kv679's loss)."""
     with SimulatedCluster(**_LIFETIMES) as cluster:
-        _restart_and_write(cluster, 4, ["n1"])
-        cluster.crash("n1")
-        cluster.restart("n1")
+        for i in range(5):
+            cluster.crash("n1")
+            cluster.restart("n1")
+            warm = cluster.client("n1", client_id="warm")
+            warm.put(b"k", b"w%d" % i, warm.get(b"k").context)
+        assert len(cluster.node("n1").retired.known) >= 5  # (the first start too)
         alice = cluster.client("n1", client_id="alice")
         alice.put(b"k", b"v1", alice.get(b"k").context)
         alice.put(b"k", b"v2", alice.get(b"k").context, coordinator="n2")
@@ -136,15 +139,16 @@ def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again()
 
 
 def test_concurrent_siblings_written_through_restarted_nodes_all_survive() -> None:
-    """Thirty read-modify-writes through restarted nodes (pruning at work), then six
-    blind puts by six clients, each through a node just restarted: the six values
-    and the last read-modify-write's are all siblings on every replica (pruning
-    never drops an entry holding a value)."""
+    """Thirty read-modify-writes through restarted nodes (pruning at work), then nine
+    blind puts by nine clients, each through a node just restarted (three lifetimes
+    of each node hold a value, more than the kept two): the nine values and the last
+    read-modify-write's are all siblings on every replica (pruning never drops an
+    entry holding a value)."""
     with SimulatedCluster(**{**_LIFETIMES, "max_record_bytes": 0,
                              "max_value_bytes": 1 << 20}) as cluster:
         _restart_and_write(cluster, 30, ["n1", "n2", "n3"])
         blind = []
-        for i in range(6):
+        for i in range(9):
             name = f"n{1 + i % 3}"
             cluster.crash(name)
             cluster.restart(name)
