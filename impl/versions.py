@@ -51,6 +51,15 @@ and only that key, under ``<lifetime actor>.<key epoch>`` from then on
 (:func:`key_actor`; Riak's per-key epochs), so its other keys' clocks do not gain
 an entry per reap.
 
+*Retired actors* (dvv, session 33). A start that takes a new lifetime actor
+retires the one before for good (:func:`lifetime_actor`, ``RETIRED_META``); the
+retirements are gossiped (:mod:`impl.retired`) and every write of a dvv record
+drops the entries that hold no value and were minted under a retired lifetime,
+past the newest :data:`RETIRED_LIFETIMES_KEPT` of each node
+(:func:`prune_retired`): the record of a key written through restarted nodes stays
+bounded, and a live actor's entry is never dropped (its node would mint a dot
+again).
+
 *Truncation* (vector-clock modes, paper 4.4): a record written under a
 :class:`Truncation` policy carries it, and every put and every merge drops the
 oldest pairs from all of the record's clocks at once (:func:`truncate`), so
@@ -846,9 +855,13 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     meta entry (random bytes the SQLite engine writes when it creates a file), so
     a new lifetime's id differs from every earlier one (a reap begins a key epoch
     instead: :func:`key_actor`); a restored backup repeats the count and the
-    ``storage-id``, so there the start time ``now`` tells the ids apart. The id is
-    flushed before it is returned: it is durable before any dot minted under it
-    leaves the node. Names too long to fit a context's 255-byte id once suffixed
+    ``storage-id``, so there the start time ``now`` tells the ids apart. The id it
+    replaces, if of this node's name, is *retired* for good: kept in the store's
+    ``RETIRED_META`` entry with its rank (the start count it was minted at), the
+    newest :data:`RETIRED_KEPT` (:func:`read_retired`), which the node gossips so
+    that dvv records drop its value-less entries (:func:`prune_retired`; session
+    33). The id is flushed before it is returned: it is durable before any dot
+    minted under it leaves the node. Names too long to fit a context's 255-byte id once suffixed
     are replaced by a digest. Raises StorageError as the engine does.
     """
     if not epochs:
