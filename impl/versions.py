@@ -55,10 +55,9 @@ an entry per reap.
 retires the one before for good (:func:`lifetime_actor`, ``RETIRED_META``); the
 retirements are gossiped (:mod:`impl.retired`) and every write of a dvv record
 drops the entries that hold no value and were minted under a retired lifetime,
-past the newest :data:`RETIRED_LIFETIMES_KEPT` of each node
-(:func:`prune_retired`): the record of a key written through restarted nodes stays
-bounded, and a live actor's entry is never dropped (its node would mint a dot
-again).
+the oldest first, past :data:`RETIRED_BYTES_KEPT` of them (:func:`prune_retired`):
+the record of a key written through restarted nodes stays bounded, and a live
+actor's entry is never dropped (its node would mint a dot again).
 
 *Truncation* (vector-clock modes, paper 4.4): a record written under a
 :class:`Truncation` policy carries it, and every put and every merge drops the
@@ -105,8 +104,8 @@ __all__ = [
     "LWW_OFFSET",
     "LWW_TICK_S",
     "MAX_COUNTER",
+    "RETIRED_BYTES_KEPT",
     "RETIRED_KEPT",
-    "RETIRED_LIFETIMES_KEPT",
     "RETIRED_META",
     "RETIRED_WIRE_LIMIT",
     "STORAGE_ID_META",
@@ -797,11 +796,14 @@ RETIRED_KEPT = 256
 #: The most retired actors a gossip's ``retired`` field may name
 #: (:func:`decode_retired`: more is a malformed frame).
 RETIRED_WIRE_LIMIT = 4096
-#: The retired lifetimes of each node whose value-less entries a dvv record keeps
-#: (:func:`prune_retired`): the newest two, so that a stale copy comes back as a
-#: false sibling only if it missed the puts of more than two later lifetimes of the
-#: node that minted its value.
-RETIRED_LIFETIMES_KEPT = 2
+#: The bytes (ids and counters, about) of value-less entries of retired lifetimes
+#: a dvv record keeps (:func:`prune_retired`): past them the oldest go. Half of
+#: :data:`impl.config.SIBLING_OVERHEAD_BYTES` (the metadata the record limit allows
+#: a one-value record), 22 entries of short node names (``n1~<12 hex>`` and a
+#: counter: 23 bytes), so that pruning runs only on records that gathered many,
+#: and a stale copy comes back as a false sibling only if it missed the puts of
+#: that many later lifetimes.
+RETIRED_BYTES_KEPT = 512
 #: The meta entry of the clock mode a store's records and hints are written in (the
 #: ``clock`` setting of its first start since session 26), ASCII: :func:`check_store_clock`.
 STORE_CLOCK_META = "clock-mode"
@@ -969,13 +971,22 @@ def _entry_lifetime(entry: str) -> str:
     return actor
 
 
+def _retired_bytes(entry: dvv.Entry[bytes]) -> int:
+    """What an entry takes in a record's bytes, about: its id and its counter."""
+    return len(entry.id.encode("utf-8")) + 8
+
+
 def prune_retired(record: Record, retired: Mapping[str, int], *,
-                  live: Iterable[str] = (), keep: int = RETIRED_LIFETIMES_KEPT) -> Record:
+                  live: Iterable[str] = (), budget: int = RETIRED_BYTES_KEPT) -> Record:
     """``record`` less the dvv entries that hold no value and were minted under a
     lifetime actor its owner declared retired (``retired``: actor -> rank,
-    :func:`encode_retired`), but for each owner (the actor's prefix, a node) the
-    entries of the ``keep`` highest-ranked retired lifetimes ``record`` holds an
-    entry of. The record itself in the other modes, or when nothing goes.
+    :func:`encode_retired`), the oldest first, until such entries take at most
+    ``budget`` bytes (ids and counters, about); the record itself in the other
+    modes, or while they fit. *Oldest*: a retired lifetime's age is its place
+    among the retired lifetimes of its node (the actor's prefix) that ``record``
+    holds an entry of, by rank, the newest 0; the lifetimes of the highest place
+    go first (all of them, each with its key epochs and pairs with clients), ties
+    by node and actor.
 
     Session 33: with an actor per start (``ClusterConfig.actor_per_start``) each
     lifetime that coordinated a put of a key left an entry in its DVVSet, holding
@@ -990,13 +1001,14 @@ def prune_retired(record: Record, retired: Mapping[str, int], *,
     current actor: a guard against a retirement known wrongly).
 
     The cost (Riak's: pruning "may cause siblings", riak_core #613): a stale copy of
-    a value whose dot only a dropped entry covered comes back as a sibling when it
-    meets the pruned record -- a false sibling, or, over a tombstone, the deleted
-    value back until a delete or a put with its context supersedes it again. The
-    ``keep`` newest retired lifetimes of each owner stay, so only a copy that missed
-    the puts of more than ``keep`` later lifetimes of the node that minted its value
-    can come back. Deterministic: the result depends on ``record``, ``retired``,
-    ``live`` and ``keep`` only, and pruning a pruned record changes nothing.
+    a value whose dot only a dropped entry covered comes back when it meets the
+    pruned record -- a false sibling, or, over a tombstone, the deleted value back
+    until a delete or a put with its context supersedes it again. Pruning only past
+    the budget keeps the newest retired lifetimes (about 22 of short node names:
+    :data:`RETIRED_BYTES_KEPT`), so a record holding few is never pruned, and only
+    a copy that missed the puts of that many later lifetimes can come back.
+    Deterministic: the result depends on ``record``, ``retired``, ``live`` and
+    ``budget`` only, and pruning a pruned record changes nothing.
     """
     if record.mode is not ClockMode.DVV or not retired:
         return record
@@ -1004,19 +1016,28 @@ def prune_retired(record: Record, retired: Mapping[str, int], *,
     live = set(live)
     lifetimes = [_entry_lifetime(entry.id) for entry in entries]
     held: dict[str, set[str]] = {}
-    for lifetime in lifetimes:
+    costs: dict[str, int] = {}
+    for entry, lifetime in zip(entries, lifetimes, strict=True):
         if lifetime in retired and lifetime not in live:
             held.setdefault(lifetime.rpartition("~")[0], set()).add(lifetime)
-    if not any(len(of) > keep for of in held.values()):
+            if not entry.values:
+                costs[lifetime] = costs.get(lifetime, 0) + _retired_bytes(entry)
+    spent = sum(costs.values())
+    if spent <= budget:
         return record
-    gone: set[str] = set()
-    for of in held.values():
+    ages: list[tuple[int, str, str]] = []
+    for node, of in held.items():
         ranked = sorted(of, key=lambda lifetime: (retired[lifetime], lifetime), reverse=True)
-        gone.update(ranked[keep:])
+        ages.extend((age, node, lifetime) for age, lifetime in enumerate(ranked))
+    gone: set[str] = set()
+    for _, _, lifetime in sorted(ages, reverse=True):
+        if spent <= budget:
+            break
+        if lifetime in costs:
+            gone.add(lifetime)
+            spent -= costs[lifetime]
     kept = tuple(entry for entry, lifetime in zip(entries, lifetimes, strict=True)
                  if entry.values or lifetime not in gone)
-    if len(kept) == len(entries):
-        return record
     return Record(record.mode, dvvset=dvv.DVVSet(kept, record.dvvset.anonymous))
 
 

@@ -6,8 +6,8 @@ none was ever pruned, and a key read-modify-written through restarted nodes was
 refused over ``max_record_bytes`` though it held one value (session 32's data-loss
 probe, tests/impl/test_data_loss_probe.py). A start retires the actor before it
 (:func:`impl.versions.lifetime_actor`), gossiped (:mod:`impl.retired`), and every
-write of a dvv record drops the value-less entries of retired lifetimes past the
-newest :data:`impl.versions.RETIRED_LIFETIMES_KEPT` of each node
+write of a dvv record drops the value-less entries of retired lifetimes, the
+oldest first, past :data:`impl.versions.RETIRED_BYTES_KEPT` of them
 (:func:`impl.versions.prune_retired`). The tests: the growth is bounded (three ways
 of restarting); a live actor's entry is never pruned (else its node mints a dot
 again and a context covering it supersedes an acknowledged write unseen); no
@@ -27,7 +27,7 @@ from impl.errors import BadMessageError
 from impl.records import ClockMode, Record
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
-    RETIRED_LIFETIMES_KEPT,
+    RETIRED_BYTES_KEPT,
     decode_retired,
     encode_record,
     encode_retired,
@@ -39,11 +39,14 @@ from spec import dvv
 #: value, SIBLING_OVERHEAD_BYTES 1024 of metadata, a 64-byte header)
 _LIFETIMES: dict[str, Any] = {"nodes": 3, "n": 3, "r": 2, "w": 2, "seed": 1, "clock": "dvv",
                               "max_record_bytes": 4096, "max_value_bytes": 3008}
-#: the entries a one-value record of the probe keeps: per node that wrote it, its
-#: newest lifetime, the two retired before it that are kept, and one more whose
+#: the entries a one-value record of the probe keeps: the value-less entries of
+#: retired lifetimes that fit RETIRED_BYTES_KEPT (``n1~<12 hex>`` and a counter: 23
+#: bytes), the three nodes' newest lifetimes, and per node one more whose
 #: retirement the replica heard only after it last wrote the key (a record is
 #: pruned when it is written)
-_MOST_ENTRIES = 3 * (RETIRED_LIFETIMES_KEPT + 2)
+_MOST_ENTRIES = RETIRED_BYTES_KEPT // 23 + 3 + 3
+#: the retired lifetimes of one node whose entries fit RETIRED_BYTES_KEPT
+_KEPT_LIFETIMES = RETIRED_BYTES_KEPT // 23
 
 
 def _entries(record: Record | None) -> int:
@@ -82,9 +85,9 @@ def test_a_one_value_record_stays_bounded_through_sixty_restarted_coordinators(
     """60 read-modify-writes of one key, each through a node just restarted (in turn
     through the three, always the same one, or two of them): every replica's record
     stays within ``max_record_bytes`` at every round and ends with at most
-    ``3 x (RETIRED_LIFETIMES_KEPT + 2)`` entries (:data:`_MOST_ENTRIES`). Before the
-    fix the 38th put was refused (4124 B, 37 entries); figures (rotating): at most
-    3457 B, 9 entries after 60 rounds; same node: 3109 B, 3 entries. The
+    :data:`_MOST_ENTRIES` (28) entries. Before the fix the 38th put was refused
+    (4124 B, 37 entries); figures after 60 rounds (rotating): 3747 B, 25 entries;
+    same node: 3689 B, 23 entries. The
     retirements reach the peers by the restarted node's shadow-round gossip
     (:meth:`impl.node.Node.start`): no gossip round runs between these restarts
     (about 10 ms of virtual time each)."""
@@ -110,20 +113,22 @@ def test_without_the_restore_guard_gossip_rounds_carry_the_retirements() -> None
 
 
 def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again() -> None:
-    """Node n1 restarted four times (its retired lifetimes over the kept two, so
-    pruning runs), then: alice reads, writes v2 through n2 (n1's current actor's
-    entry holds no value from then on), bob reads (his context covers n1's dot),
+    """Node n1 restarted and writing the key 30 times (its retired lifetimes' entries
+    over :data:`impl.versions.RETIRED_BYTES_KEPT`, so pruning runs), then: alice
+    reads, writes v2 through n2 (n1's current actor's entry holds no value from then
+    on), bob reads (his context covers n1's dot),
     carol writes v3 blind through n1, and bob writes v4 with his context. v3 is
     concurrent with bob's read: it must survive as v4's sibling. A pruning that
     dropped n1's live entry made n1 mint its dot (n1~..., 1) again for v3, which
     bob's context covers: v3, acknowledged, gone (kv679's loss)."""
     with SimulatedCluster(**_LIFETIMES) as cluster:
-        for i in range(5):
+        for i in range(30):
             cluster.crash("n1")
             cluster.restart("n1")
             warm = cluster.client("n1", client_id="warm")
             warm.put(b"k", b"w%d" % i, warm.get(b"k").context)
-        assert len(cluster.node("n1").retired.known) >= 5  # (the first start too)
+        assert len(cluster.node("n1").retired.known) >= 30  # (the first start too)
+        assert _entries(cluster.replicas(b"k")["n1"]) <= _KEPT_LIFETIMES + 1  # pruned
         alice = cluster.client("n1", client_id="alice")
         alice.put(b"k", b"v1", alice.get(b"k").context)
         alice.put(b"k", b"v2", alice.get(b"k").context, coordinator="n2")
@@ -139,14 +144,15 @@ def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again()
 
 
 def test_concurrent_siblings_written_through_restarted_nodes_all_survive() -> None:
-    """Thirty read-modify-writes through restarted nodes (pruning at work), then nine
-    blind puts by nine clients, each through a node just restarted (three lifetimes
-    of each node hold a value, more than the kept two): the nine values and the last
-    read-modify-write's are all siblings on every replica (pruning never drops an
-    entry holding a value)."""
+    """Nine blind puts by nine clients, each through a node just restarted, then a
+    tenth client chaining 40 puts through restarted nodes, each with the context its
+    previous put answered (which covers none of the nine): the entries of the
+    chain's superseded lifetimes push the record past
+    :data:`impl.versions.RETIRED_BYTES_KEPT`, and the nine blind values' lifetimes
+    are by then the oldest retired ones. All nine and the chain's last value stay
+    siblings on every replica: pruning never drops an entry holding a value."""
     with SimulatedCluster(**{**_LIFETIMES, "max_record_bytes": 0,
                              "max_value_bytes": 1 << 20}) as cluster:
-        _restart_and_write(cluster, 30, ["n1", "n2", "n3"])
         blind = []
         for i in range(9):
             name = f"n{1 + i % 3}"
@@ -155,10 +161,18 @@ def test_concurrent_siblings_written_through_restarted_nodes_all_survive() -> No
             value = b"blind-%d" % i
             cluster.client(name, client_id=f"w{i}").put(b"k", value, coordinator=name)
             blind.append(value)
+        context = b""
+        for i in range(40):
+            name = f"n{1 + i % 3}"
+            cluster.crash(name)
+            cluster.restart(name)
+            context = cluster.client(name, client_id="chain").put(
+                b"k", b"chain-%d" % i, context, coordinator=name).context
         cluster.run_for(5 * cluster.config.gossip_interval)
-        expected = sorted([*blind, bytes([65 + 29 % 26]) * 3008])
+        expected = sorted([*blind, b"chain-39"])
         for name, record in cluster.replicas(b"k").items():
             assert record is not None and sorted(versions.values(record)) == expected, name
+            assert _entries(record) < 50, name  # (pruned: 9 + 40 + 3 lifetimes wrote)
         assert sorted(cluster.client("n1").get(b"k", r=3).values) == expected
 
 
@@ -181,20 +195,20 @@ def _stale_copy(later_lifetimes: int) -> list[bytes]:
 
 
 def test_a_stale_copy_within_the_kept_lifetimes_is_superseded() -> None:
-    """The copy v0 on n3 missed the puts of two later lifetimes of n1 (the entries of
-    n1's two newest retired lifetimes are kept): it goes when n3 hears the key
-    again."""
-    assert _stale_copy(RETIRED_LIFETIMES_KEPT) == [b"v2"]
+    """The copy v0 on n3 missed the puts of 22 later lifetimes of n1 (the entries of
+    n1's 22 newest retired lifetimes fit :data:`impl.versions.RETIRED_BYTES_KEPT`):
+    it goes when n3 hears the key again."""
+    assert _stale_copy(_KEPT_LIFETIMES) == [b"v%d" % _KEPT_LIFETIMES]
 
 
 def test_a_stale_copy_older_than_the_kept_lifetimes_comes_back_as_a_false_sibling() -> None:
     """The documented cost (Riak's "pruning may cause siblings", riak_core #613;
-    docs/impl.md, "Disk loss and key amnesia"): v0 on n3 missed the puts of four
+    docs/impl.md, "Disk loss and key amnesia"): v0 on n3 missed the puts of 23
     later lifetimes of n1; the entry of v0's lifetime, holding no value, retired and
-    older than the kept two, was pruned, so nothing the others hold covers v0's dot
-    and it comes back beside v4 (a false sibling: a put with a read's context
+    the oldest past the budget, was pruned, so nothing the others hold covers v0's
+    dot and it comes back beside v23 (a false sibling: a put with a read's context
     supersedes both). Nothing is lost."""
-    assert _stale_copy(RETIRED_LIFETIMES_KEPT + 2) == [b"v0", b"v4"]
+    assert _stale_copy(_KEPT_LIFETIMES + 1) == [b"v0", b"v%d" % (_KEPT_LIFETIMES + 1)]
 
 
 # ------------------------------------------------------------------ the pure rule
@@ -204,25 +218,30 @@ def _record(*entries: tuple[str, int, list[bytes]]) -> Record:
     return Record(ClockMode.DVV, dvvset=dvv.DVVSet.of(entries))
 
 
-def test_prune_retired_keeps_values_live_undeclared_and_the_newest_retired() -> None:
-    """Of node a's retired lifetimes a~..01 to a~..04 (ranks 1-4) the value-less
-    entries of the two oldest go, their key epochs and pairs with clients too; the
-    entry of a~..02 holding a value stays (and counts among the present ones), as
-    do the live a~..05, the undeclared a~..06, b's entries (b retired none) and
-    everything once ``live`` names a lifetime. Pruning twice changes nothing."""
+def test_prune_retired_drops_the_oldest_retired_value_less_entries_past_the_budget() -> None:
+    """Node a's retired lifetimes a~..01 to a~..04 (ranks 1-4) hold value-less entries
+    of 118 bytes (ids and counters): a~..01 (74: itself, its key epoch ``.2`` and its
+    pair with alice), a~..03 and a~..04 (22 each); a~..02 holds a value. Past a
+    budget of 50 the oldest lifetime's entries go (a~..01, all three); past 20 the
+    next ones too (a~..02 holds a value and stays; a~..03, then a~..04); within
+    118 nothing goes. The undeclared a~..05 and a~..06, b's entries (b retired none)
+    and a plain id always stay, and so does a lifetime named ``live`` whatever the
+    knowledge says. Pruning twice changes nothing."""
     a = [f"a~0000000000{i:02d}" for i in range(1, 7)]
     record = _record((a[0], 3, []), (f"{a[0]}.2", 1, []), (f"{a[0]} alice", 2, []),
                      (a[1], 2, [b"x"]), (a[2], 1, []), (a[3], 1, []), (a[4], 4, []),
                      (a[5], 1, []), ("b~00000000000b", 7, []), ("plain", 2, []))
     retired = {a[0]: 1, a[1]: 2, a[2]: 3, a[3]: 4}
-    pruned = prune_retired(record, retired)
-    assert [e.id for e in pruned.dvvset.entries] == [
-        a[1], a[2], a[3], a[4], a[5], "b~00000000000b", "plain"]
-    assert prune_retired(pruned, retired) == pruned
-    assert prune_retired(record, retired, keep=4) is record  # four retired present
-    assert prune_retired(record, {}) is record
-    # a lifetime named live is never pruned, whatever the knowledge says
-    assert a[0] in {e.id for e in prune_retired(record, retired, live=(a[0],)).dvvset.entries}
+    others = [a[4], a[5], "b~00000000000b", "plain"]
+    pruned = prune_retired(record, retired, budget=50)
+    assert [e.id for e in pruned.dvvset.entries] == [a[1], a[2], a[3], *others]
+    assert prune_retired(pruned, retired, budget=50) == pruned
+    assert [e.id for e in prune_retired(record, retired, budget=20).dvvset.entries] == [
+        a[1], *others]
+    assert prune_retired(record, retired, budget=118) is record
+    assert prune_retired(record, {}, budget=0) is record
+    kept = {e.id for e in prune_retired(record, retired, live=(a[0],), budget=0).dvvset.entries}
+    assert {a[0], f"{a[0]}.2", f"{a[0]} alice", a[1]} <= kept and a[2] not in kept
 
 
 def test_retired_actors_round_trip_and_malformed_text_is_refused() -> None:
@@ -254,3 +273,53 @@ def test_a_start_retires_only_its_own_previous_actor() -> None:
     versions.lifetime_actor(kept, "n1", seed=1, now=0.0, per_start=False)
     versions.lifetime_actor(kept, "n1", seed=1, now=1.0, per_start=False)
     assert versions.read_retired(kept) == {}
+
+
+def test_a_gossip_without_retired_actors_is_the_earlier_frame() -> None:
+    """``Gossip.retired`` is a ``tailblob`` after ``beats`` (impl.wire): empty, it is
+    not written, so a node of an earlier version reads the frame, and the earlier
+    frame reads as none; given, the floor and the beats before it are written (empty)
+    and it round-trips."""
+    from impl.messages import Gossip
+    from impl.wire import decode, encode
+    bare = Gossip(b"{}", reply=True)
+    told = Gossip(b"{}", reply=True, retired=b"1 n1~0123456789ab")
+    assert len(encode(told)) == len(encode(bare)) + 8 + 4 + 4 + 17
+    assert decode(encode(bare)).retired == b""
+    assert decode(encode(told)) == told
+
+
+def test_a_node_keeps_what_it_heard_of_retirements_across_its_restart() -> None:
+    """n2 hears n1's retirements (n1's shadow-round gossip at each start), keeps them
+    in its ``retired-known`` meta entry, and knows them after its own restart (then
+    also its own actor before it); a peer's actor is never taken as this node's own
+    current one, and what a node gossips names only retired actors."""
+    with SimulatedCluster(**_LIFETIMES) as cluster:
+        for _ in range(3):
+            cluster.crash("n1")
+            cluster.restart("n1")
+            cluster.run_for(0.5)
+        heard = dict(cluster.node("n2").retired.known)
+        assert heard == cluster.node("n1").retired.known and len(heard) == 3
+        before = cluster.node("n2").actor
+        cluster.crash("n2")
+        cluster.restart("n2")
+        known = cluster.node("n2").retired.known
+        assert known.items() >= heard.items() and before in known
+        assert cluster.node("n2").actor not in known
+        live = {cluster.node(n).actor for n in cluster.node_names}
+        assert not live & decode_retired(cluster.node("n2").retired.to_gossip()).keys()
+
+
+def test_a_malformed_retired_field_drops_the_gossip_and_teaches_nothing() -> None:
+    """A gossip whose ``retired`` field does not parse is dropped whole (the peer's
+    fault, ``PEER_DATA["retired"]``): nothing of it is taken."""
+    with SimulatedCluster(**_LIFETIMES) as cluster:
+        node = cluster.node("n1")
+        from impl.messages import Gossip
+        view = cluster.node("n2").gossiper.view.to_bytes()
+        known = dict(node.retired.known)
+        bad = b"7 n2~0123456789ab\n1 not-an-actor"
+        assert node.receive(cluster.now, "n2", Gossip(view, retired=bad)) == []
+        assert node.retired.known == known
+        assert node.log[-1].endswith("(peer data: retired)"), node.log[-1]
