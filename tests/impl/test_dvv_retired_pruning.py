@@ -112,9 +112,12 @@ def test_without_the_restore_guard_gossip_rounds_carry_the_retirements() -> None
         assert all(_entries(r) <= _MOST_ENTRIES for r in cluster.replicas(b"k").values())
 
 
-def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again() -> None:
-    """Node n1 restarted and writing the key 30 times (its retired lifetimes' entries
-    over :data:`impl.versions.RETIRED_BYTES_KEPT`, so pruning runs), then: alice
+@pytest.mark.parametrize("lifetimes", [1, 30])
+def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again(
+        lifetimes: int) -> None:
+    """Node n1 restarted and writing the key once (it knows a retired actor) or 30
+    times (its retired lifetimes' entries over
+    :data:`impl.versions.RETIRED_BYTES_KEPT`, so pruning runs), then: alice
     reads, writes v2 through n2 (n1's current actor's entry holds no value from then
     on), bob reads (his context covers n1's dot),
     carol writes v3 blind through n1, and bob writes v4 with his context. v3 is
@@ -122,13 +125,13 @@ def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again()
     dropped n1's live entry made n1 mint its dot (n1~..., 1) again for v3, which
     bob's context covers: v3, acknowledged, gone (kv679's loss)."""
     with SimulatedCluster(**_LIFETIMES) as cluster:
-        for i in range(30):
+        for i in range(lifetimes):
             cluster.crash("n1")
             cluster.restart("n1")
             warm = cluster.client("n1", client_id="warm")
             warm.put(b"k", b"w%d" % i, warm.get(b"k").context)
-        assert len(cluster.node("n1").retired.known) >= 30  # (the first start too)
-        assert _entries(cluster.replicas(b"k")["n1"]) <= _KEPT_LIFETIMES + 1  # pruned
+        assert len(cluster.node("n1").retired.known) >= lifetimes  # (the first start too)
+        assert _entries(cluster.replicas(b"k")["n1"]) <= _KEPT_LIFETIMES + 1  # (pruned)
         alice = cluster.client("n1", client_id="alice")
         alice.put(b"k", b"v1", alice.get(b"k").context)
         alice.put(b"k", b"v2", alice.get(b"k").context, coordinator="n2")
