@@ -180,10 +180,11 @@ def test_concurrent_siblings_written_through_restarted_nodes_all_survive() -> No
         assert sorted(cluster.client("n1").get(b"k", r=3).values) == expected
 
 
-def _stale_copy(later_lifetimes: int) -> list[bytes]:
+def _stale_copy(later_lifetimes: int, *, delete: bool = False) -> list[bytes]:
     """n3 down holding v0 (n1's dot); n1 restarted ``later_lifetimes`` times, each
     lifetime read-modify-writing the key (n1, n2 acknowledge; n1 keeps a hint for
-    n3); n3 back, everything delivered: the values a get answers."""
+    n3), then (``delete``) the key deleted; n3 back, everything delivered: the
+    values a get answers."""
     with SimulatedCluster(**_LIFETIMES) as cluster:
         client = cluster.client("n1", client_id="c")
         client.put(b"k", b"v0", coordinator="n1")
@@ -193,6 +194,8 @@ def _stale_copy(later_lifetimes: int) -> list[bytes]:
             cluster.restart("n1")
             read = client.get(b"k", coordinator="n1")
             client.put(b"k", b"v%d" % (i + 1), read.context, coordinator="n1")
+        if delete:
+            client.delete(b"k", coordinator="n1")
         cluster.restart("n3")
         cluster.run_for(30.0)
         return sorted(cluster.client("n2").get(b"k", r=3).values)
@@ -330,3 +333,13 @@ def test_a_malformed_retired_field_drops_the_gossip_and_teaches_nothing() -> Non
         assert node.receive(cluster.now, "n2", Gossip(view, retired=bad)) == []
         assert node.retired.known == known
         assert node.log[-1].endswith("(peer data: retired)"), node.log[-1]
+
+
+def test_a_deleted_value_older_than_the_kept_lifetimes_comes_back() -> None:
+    """The cost over a tombstone (docs/impl.md, "Disk loss and key amnesia"): the
+    stale copy v0 of a key deleted after 23 later lifetimes of n1 wrote it comes back
+    alone once n3 returns (a get answers ``[v0]``: the deleted value back, until a
+    delete or a put with its context removes it again); after 22, the delete holds
+    (``[]``)."""
+    assert _stale_copy(_KEPT_LIFETIMES, delete=True) == []
+    assert _stale_copy(_KEPT_LIFETIMES + 1, delete=True) == [b"v0"]
