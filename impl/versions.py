@@ -792,6 +792,11 @@ _ACTOR_SUFFIX_HEX = 12
 #: (:class:`impl.retired.RetiredActors`), so that every node prunes their entries
 #: from dvv records (:func:`prune_retired`; session 33).
 RETIRED_META = "retired-actors"
+#: The meta entry of the lifetime actor the store's last start minted, as
+#: ``ACTOR_META``, which the runtime's group commit hides from a fresh lifetime
+#: (``GroupCommit(fresh_lifetime=True)``: the actor is not to be reused) while the
+#: next start must still retire it (:func:`lifetime_actor`)
+MINTED_META = "actor-minted"
 RETIRED_KEPT = 256
 #: The most retired actors a gossip's ``retired`` field may name
 #: (:func:`decode_retired`: more is a malformed frame).
@@ -873,14 +878,18 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     if kept is not None and not buffered and not per_start:
         return kept.decode("utf-8")
     lifetimes = int(storage.get_meta(LIFETIMES_META) or b"0") + 1
-    if kept is not None:
-        _retire(storage, name, kept.decode("utf-8"), lifetimes - 1)
+    # the actor this start replaces: the runtime's group commit hides ACTOR_META from
+    # a fresh lifetime (impl.storage.group_commit), not MINTED_META (session 33)
+    previous = storage.get_meta(MINTED_META) or kept
+    if previous is not None:
+        _retire(storage, name, previous.decode("utf-8"), lifetimes - 1)
     entropy = storage.get_meta(STORAGE_ID_META) or b""
     digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
                             + entropy).hexdigest()[:_ACTOR_SUFFIX_HEX]
     actor = f"{_actor_prefix(name)}~{digest}"
     storage.set_meta(LIFETIMES_META, str(lifetimes).encode())
     storage.set_meta(ACTOR_META, actor.encode("utf-8"))
+    storage.set_meta(MINTED_META, actor.encode("utf-8"))
     storage.flush()
     return actor
 

@@ -17,6 +17,7 @@ entry covered, comes back as a false sibling.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -343,3 +344,21 @@ def test_a_deleted_value_older_than_the_kept_lifetimes_comes_back() -> None:
     (``[]``)."""
     assert _stale_copy(_KEPT_LIFETIMES, delete=True) == []
     assert _stale_copy(_KEPT_LIFETIMES + 1, delete=True) == [b"v0"]
+
+
+def test_a_start_through_the_runtimes_group_commit_retires_the_actor_before(
+        tmp_path: Path) -> None:
+    """The runtime's group commit hides the kept actor from a fresh lifetime
+    (``GroupCommit(fresh_lifetime=True)``, ``ACTOR_META``), so a start there saw no
+    actor to retire and none was ever declared: a key read-modify-written through
+    restarted ``vdynamo serve`` processes (3 nodes, 4096-byte records) was refused
+    at round 36 as before the fix. The actor minted is kept under ``MINTED_META``
+    too, which is not hidden."""
+    from impl.storage.group_commit import GroupCommit
+    from impl.storage.sqlite import SqliteStorage
+    engine = SqliteStorage(tmp_path / "a.sqlite")
+    first = versions.lifetime_actor(engine, "n1", seed=1, now=0.0)
+    fresh = GroupCommit(engine, lambda sequence, error: None, fresh_lifetime=True)
+    second = versions.lifetime_actor(fresh, "n1", seed=1, now=1.0)
+    assert second != first and versions.read_retired(fresh) == {first: 1}
+    fresh.close()
