@@ -35,6 +35,7 @@ from impl.records import ClockMode, Record
 from impl.storage.base import Storage
 from impl.versions import (
     RETIRED_KEPT,
+    RETIRED_WIRE_LIMIT,
     decode_retired,
     encode_retired,
     prune_retired,
@@ -118,9 +119,15 @@ class RetiredActors:
 
     def to_gossip(self) -> bytes:
         """What this node's gossip tells of retired actors: the newest
-        :data:`GOSSIPED_PER_NODE` of each node it knows (b"": none)."""
+        :data:`GOSSIPED_PER_NODE` of each node it knows, at most
+        :data:`impl.versions.RETIRED_WIRE_LIMIT` in all (the highest ranks; more
+        would make the receiver drop the whole gossip as malformed); b"": none."""
         if self._gossiped is None:
-            self._gossiped = encode_retired(_newest(self.known, GOSSIPED_PER_NODE))
+            told = _newest(self.known, GOSSIPED_PER_NODE)
+            if len(told) > RETIRED_WIRE_LIMIT:
+                told = dict(sorted(told.items(), key=lambda item: (item[1], item[0]),
+                                   reverse=True)[:RETIRED_WIRE_LIMIT])
+            self._gossiped = encode_retired(told)
         return self._gossiped
 
     def prune(self, record: Record) -> Record:

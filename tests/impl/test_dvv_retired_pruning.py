@@ -362,3 +362,19 @@ def test_a_start_through_the_runtimes_group_commit_retires_the_actor_before(
     second = versions.lifetime_actor(fresh, "n1", seed=1, now=1.0)
     assert second != first and versions.read_retired(fresh) == {first: 1}
     fresh.close()
+
+
+def test_what_a_node_gossips_of_retirements_stays_within_what_a_peer_decodes() -> None:
+    """The newest 32 retired actors of each node, at most ``RETIRED_WIRE_LIMIT`` (4096)
+    in all: 200 nodes of 40 retired actors each would be 6400 lines, which a peer
+    refuses (the whole gossip dropped as malformed)."""
+    from impl.retired import RetiredActors
+    storage = MemoryStorage()
+    retired = RetiredActors(storage, "me~0123456789ab", enabled=True)
+    for prefix in ("n", "m"):  # (two gossips of 4000 each: a peer takes at most 4096)
+        retired.take(encode_retired({f"{prefix}{n}~{n:06x}{i:06x}": i + 1
+                                     for n in range(100) for i in range(40)}))
+    assert len(retired.known) == 8000
+    told = decode_retired(retired.to_gossip())
+    assert len(told) == versions.RETIRED_WIRE_LIMIT
+    assert min(told.values()) > 40 - 32  # each node's newest only
