@@ -786,6 +786,7 @@ LWW_FLOORS_META = "lww-stamp-floors"
 #: where the entries count as none).
 KEY_EPOCH_META = "key-epoch:"
 _ACTOR_SUFFIX_HEX = 12
+_ACTOR_ID_BYTES = 255  # the longest lifetime actor id (UTF-8)
 #: The meta entry of the lifetime actors this store's node retired (each start
 #: that took a new actor retires the one before: :func:`lifetime_actor`), the
 #: newest :data:`RETIRED_KEPT`, as :func:`encode_retired` spells them; gossiped
@@ -897,16 +898,20 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
 def _actor_prefix(name: str) -> str:
     """The part of node ``name``'s lifetime actors before ``~``: ``name``, or its
     digest when ``name`` is too long to be suffixed (:func:`lifetime_actor`)."""
-    if len(name.encode("utf-8")) > 255 - 1 - _ACTOR_SUFFIX_HEX:
+    if len(name.encode("utf-8")) > _ACTOR_ID_BYTES - 1 - _ACTOR_SUFFIX_HEX:
         return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
     return name
 
 
 def is_lifetime_actor(actor: str) -> bool:
     """Whether ``actor`` is spelled as :func:`lifetime_actor` spells one:
-    ``<prefix>~<12 lowercase hex digits>``, the prefix non-empty."""
+    ``<prefix>~<12 lowercase hex digits>``, the prefix non-empty, at most 255 bytes
+    in UTF-8 (a context's id: :func:`lifetime_actor` replaces a longer name by a
+    digest; a gossip naming longer ones is malformed, session 33's review: a peer's
+    4096 actors of 16 KiB each were kept and gossiped on by every node)."""
     prefix, tilde, digest = actor.rpartition("~")
-    return (bool(prefix and tilde) and len(digest) == _ACTOR_SUFFIX_HEX
+    return (bool(prefix and tilde) and len(actor.encode("utf-8")) <= _ACTOR_ID_BYTES
+            and len(digest) == _ACTOR_SUFFIX_HEX
             and all(c in "0123456789abcdef" for c in digest))
 
 

@@ -378,3 +378,30 @@ def test_what_a_node_gossips_of_retirements_stays_within_what_a_peer_decodes() -
     told = decode_retired(retired.to_gossip())
     assert len(told) == versions.RETIRED_WIRE_LIMIT
     assert min(told.values()) > 40 - 32  # each node's newest only
+
+
+def test_a_gossip_naming_an_actor_longer_than_a_context_id_is_dropped() -> None:
+    """Session 33's review: an actor id is at most 255 bytes (a context's id;
+    :func:`impl.versions.lifetime_actor` replaces a longer name by a digest), so a
+    gossip whose ``retired`` field names a longer one is the peer's bad data,
+    dropped whole. Before, 4096 actors of 16 KiB each (64 MiB, within the frame
+    limit) were taken, kept in ``retired-known`` and gossiped on by every node that
+    heard them. The longest name :func:`impl.versions.lifetime_actor` makes is
+    retired and gossiped."""
+    longest = "é" * 121  # 242 bytes: the longest name kept whole in an actor id
+    storage = MemoryStorage()
+    first = versions.lifetime_actor(storage, longest, seed=1, now=0.0)
+    versions.lifetime_actor(storage, longest, seed=1, now=1.0)
+    assert len(first.encode()) == 255 and versions.read_retired(storage) == {first: 1}
+    assert decode_retired(encode_retired({first: 1})) == {first: 1}
+    with pytest.raises(BadMessageError):
+        decode_retired(b"1 " + b"n" * 243 + b"~0123456789ab")
+    with SimulatedCluster(**_LIFETIMES) as cluster:
+        from impl.messages import Gossip
+        node = cluster.node("n1")
+        view = cluster.node("n2").gossiper.view.to_bytes()
+        known = dict(node.retired.known)
+        huge = b"\n".join(b"%d %s~0123456789ab" % (i + 1, b"n" * (16 << 10))
+                          for i in range(4))
+        assert node.receive(cluster.now, "n2", Gossip(view, retired=huge)) == []
+        assert node.retired.known == known and node.log[-1].endswith("(peer data: retired)")
