@@ -1197,6 +1197,7 @@ class Node:
         if self.config.actor_epochs:  # its counters went with the versions (kv679)
             self.actor = lifetime_actor(self.storage, self.name, seed=self._seed, now=now,
                                         epochs=True, per_start=True)
+            self.retired.renew(self.actor)  # (the live actor; the one it retired)
         self.guard.generation = generation
         self.stats["restore-set-aside"] += 1
         self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "

@@ -107,6 +107,20 @@ class RetiredActors:
         self._gossiped = None
         return True
 
+    def renew(self, actor: str) -> None:
+        """The node took ``actor`` as its lifetime actor in the middle of a start (a
+        restored store set aside: :meth:`impl.node.Node._set_aside`, through
+        :func:`impl.versions.lifetime_actor`, which retired the one before in the
+        store's ``RETIRED_META``): ``actor`` is the live one from now on (never
+        pruned, never taken as retired), and the actor it replaced is known and
+        gossiped at once (session 33's review: before, the guard named the replaced
+        actor and the peers heard the retirement only at the next restart)."""
+        self.actor = actor
+        if self.enabled:
+            self.known.pop(actor, None)
+            self._add(read_retired(self.storage))
+            self._gossiped = None
+
     def take(self, data: bytes) -> None:
         """Merge a peer's gossiped retired actors (:attr:`impl.messages.Gossip.retired`)
         and stage the ``RETIRED_KNOWN_META`` entry if that taught anything. Raises

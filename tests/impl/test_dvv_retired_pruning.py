@@ -405,3 +405,30 @@ def test_a_gossip_naming_an_actor_longer_than_a_context_id_is_dropped() -> None:
                           for i in range(4))
         assert node.receive(cluster.now, "n2", Gossip(view, retired=huge)) == []
         assert node.retired.known == known and node.log[-1].endswith("(peer data: retired)")
+
+
+def test_a_store_set_aside_takes_its_new_actor_and_tells_the_one_it_retired() -> None:
+    """Session 33's review: a restored store set aside (``Node._set_aside``, the
+    restore guard) takes a new lifetime actor mid-start, which retires the one it
+    started with. Before, the node's pruning still named the old actor its own (the
+    guard against a retirement known wrongly protected an actor no longer minted,
+    not the live one) and the retirement reached the peers only at its next
+    restart; now the live actor is the new one and the peers hear the retirement
+    at the next gossip round."""
+    import copy
+    with SimulatedCluster(**_LIFETIMES) as cluster:
+        cluster.client("n1").put(b"k", b"v0")
+        cluster.crash("n3")
+        backup = copy.deepcopy(cluster.storages["n3"].inner)
+        cluster.restart("n3")
+        cluster.run_until_quiet()
+        cluster.crash("n3")
+        cluster.storages["n3"].inner = backup
+        cluster.restart("n3")
+        started = cluster.node("n3").actor
+        cluster.run_for(3 * cluster.config.gossip_interval)
+        n3 = cluster.node("n3")
+        assert n3.stats["restore-set-aside"] == 1 and n3.actor != started
+        assert n3.retired.actor == n3.actor and n3.actor not in n3.retired.known
+        assert started in n3.retired.known
+        assert all(started in cluster.node(name).retired.known for name in ("n1", "n2"))
