@@ -648,7 +648,7 @@ class Node:
             if isinstance(message, Gossip):
                 # the beats first: malformed, they drop the frame before any is taken
                 self._take_beats(now, src, message.beats)
-                self._take_retired(message.retired)
+                self._take_retired(now, message.retired)
             if guard is not None and isinstance(message, Gossip):
                 # (a generation advanced within a start heard of is no new start)
                 new = bool(message.generation) and not same_start(message.generation,
@@ -839,15 +839,24 @@ class Node:
         return (not self.detector.is_available(node, now) or heard is None
                 or now - heard >= self._down_window())
 
-    def _take_retired(self, data: bytes) -> None:
+    def _take_retired(self, now: float, data: bytes) -> None:
         """Merge a peer's gossiped retired lifetime actors
         (:attr:`impl.messages.Gossip.retired`, :meth:`impl.retired.RetiredActors.take`;
         session 33). Raises :class:`~impl.errors.PeerDataError` (``"retired"``; the
-        message is dropped) for data that does not parse."""
+        message is dropped) for data that does not parse. Data naming this node's own
+        live actor is counted (``retired-own-actor-heard``) and logged once."""
         try:
-            self.retired.take(data)
+            own = self.retired.take(data)
         except BadMessageError as error:
             raise peer_data_error("retired", error) from error
+        if own:  # (a restored store that kept its actor; the restore guard sets it aside)
+            self.stats["retired-own-actor-heard"] += 1
+            if self.stats["retired-own-actor-heard"] == 1:
+                self.log.append(f"{now:.3f} peers name this node's live actor "
+                                f"{self.actor} retired by a later start of its store: "
+                                "this store is an older copy (a restored backup with "
+                                "actor_per_start false); its dots may be minted again "
+                                "until the restore guard sets it aside")
 
     def _take_beats(self, now: float, src: str, data: bytes) -> None:
         """Merge a peer's gossiped heartbeats (:attr:`impl.messages.Gossip.beats`:

@@ -22,10 +22,12 @@ actor nobody declared, nor its own current actor.
 Every write of a dvv record at this node is pruned by what it knows
 (:meth:`RetiredActors.prune`, :func:`impl.versions.prune_retired`): the coordinator's
 put, a replica's merge of a put, of a read repair, of a hint or a handoff, and
-anti-entropy's merge; a get's reconciled record too, so a context does not carry
-them back. The union a merge takes brings an entry back from a copy not pruned
-yet; the next write of it by a node that knows drops it again, and once every node
-heard the retirement the replicas agree.
+anti-entropy's merge. A get's reconciled record is not pruned (session 33's
+review: the docstring said it was): a context naming an entry a lagging replica
+still holds only covers more, and the put it feeds is pruned by its coordinator.
+The union a merge takes brings an entry back from a copy not pruned yet; the next
+write of it by a node that knows drops it again, and once every node heard the
+retirement the replicas agree.
 """
 
 from __future__ import annotations
@@ -121,15 +123,20 @@ class RetiredActors:
             self._add(read_retired(self.storage))
             self._gossiped = None
 
-    def take(self, data: bytes) -> None:
+    def take(self, data: bytes) -> bool:
         """Merge a peer's gossiped retired actors (:attr:`impl.messages.Gossip.retired`)
-        and stage the ``RETIRED_KNOWN_META`` entry if that taught anything. Raises
-        BadMessageError for data :func:`impl.versions.decode_retired` refuses
-        (nothing is taken then)."""
+        and stage the ``RETIRED_KNOWN_META`` entry if that taught anything. Returns
+        whether ``data`` names this node's own live actor, which is never taken:
+        a later start of this node's store retired it, so this store is an older
+        copy (a restored backup kept its actor: ``actor_per_start`` false; session
+        33's review). Raises BadMessageError for data
+        :func:`impl.versions.decode_retired` refuses (nothing is taken then)."""
         if not self.enabled or not data:
-            return
-        if self._add(decode_retired(data)):
+            return False
+        told = decode_retired(data)
+        if self._add(told):
             self.storage.set_meta(RETIRED_KNOWN_META, encode_retired(self.known))
+        return self.actor in told
 
     def to_gossip(self) -> bytes:
         """What this node's gossip tells of retired actors: the newest

@@ -25,6 +25,7 @@ import pytest
 from impl import versions
 from impl.cluster import SimulatedCluster
 from impl.errors import BadMessageError
+from impl.messages import Gossip
 from impl.records import ClockMode, Record
 from impl.storage.memory import MemoryStorage
 from impl.versions import (
@@ -113,9 +114,10 @@ def test_without_the_restore_guard_gossip_rounds_carry_the_retirements() -> None
         assert all(_entries(r) <= _MOST_ENTRIES for r in cluster.replicas(b"k").values())
 
 
+@pytest.mark.parametrize("told", [False, True], ids=["", "told-retired"])
 @pytest.mark.parametrize("lifetimes", [1, 30])
 def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again(
-        lifetimes: int) -> None:
+        lifetimes: int, told: bool) -> None:
     """Node n1 restarted and writing the key once (it knows a retired actor) or 30
     times (its retired lifetimes' entries over
     :data:`impl.versions.RETIRED_BYTES_KEPT`, so pruning runs), then: alice
@@ -124,13 +126,26 @@ def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again(
     carol writes v3 blind through n1, and bob writes v4 with his context. v3 is
     concurrent with bob's read: it must survive as v4's sibling. A pruning that
     dropped n1's live entry made n1 mint its dot (n1~..., 1) again for v3, which
-    bob's context covers: v3, acknowledged, gone (kv679's loss)."""
+    bob's context covers: v3, acknowledged, gone (kv679's loss).
+
+    ``told-retired`` (session 33's review): n2 and n3 are also told that n1's live
+    actor is retired, the oldest of n1's (a stale or lying gossip, a copy of n1's
+    store started elsewhere, which retires the actor the original still mints
+    under), so they prune its entry: v1 comes back as a false sibling (n2 coordinates
+    v2 and drops n1's entry that covers v1, n1 still holds v1), but nothing is lost,
+    since only n1 mints its dots and n1 never prunes its own live actor's entries
+    from its copy."""
     with SimulatedCluster(**_LIFETIMES) as cluster:
         for i in range(lifetimes):
             cluster.crash("n1")
             cluster.restart("n1")
             warm = cluster.client("n1", client_id="warm")
             warm.put(b"k", b"w%d" % i, warm.get(b"k").context)
+        if told:
+            lie = Gossip(cluster.node("n1").gossiper.view.to_bytes(),
+                         retired=encode_retired({cluster.node("n1").actor: 0}))
+            for name in ("n2", "n3"):
+                cluster.node(name).receive(cluster.now, "n1", lie)
         assert len(cluster.node("n1").retired.known) >= lifetimes  # (the first start too)
         assert _entries(cluster.replicas(b"k")["n1"]) <= _KEPT_LIFETIMES + 1  # (pruned)
         alice = cluster.client("n1", client_id="alice")
@@ -142,10 +157,14 @@ def test_a_live_actors_value_less_entry_is_kept_so_its_node_mints_no_dot_again(
         bob.put(b"k", b"v4", seen.context)
         final = sorted(bob.get(b"k", r=3).values)
         assert b"v3" in final, final  # carol's acknowledged write
-        assert seen.values == [b"v2"] and final == [b"v3", b"v4"]
+        if told:  # (v1 may come back: n2 pruned n1's value-less entry covering it)
+            assert {b"v3", b"v4"} <= set(final) <= {b"v1", b"v3", b"v4"}, final
+        else:
+            assert seen.values == [b"v2"] and final == [b"v3", b"v4"]
         live = cluster.node("n1").actor
         assert all(any(e.id == live for e in r.dvvset.entries)
-                   for r in cluster.replicas(b"k").values() if r is not None)
+                   for n, r in cluster.replicas(b"k").items()
+                   if r is not None and (n == "n1" or not told))
 
 
 def test_concurrent_siblings_written_through_restarted_nodes_all_survive() -> None:
@@ -291,7 +310,6 @@ def test_a_gossip_without_retired_actors_is_the_earlier_frame() -> None:
     not written, so a node of an earlier version reads the frame, and the earlier
     frame reads as none; given, the floor and the beats before it are written (empty)
     and it round-trips."""
-    from impl.messages import Gossip
     from impl.wire import decode, encode
     bare = Gossip(b"{}", reply=True)
     told = Gossip(b"{}", reply=True, retired=b"1 n1~0123456789ab")
@@ -327,7 +345,6 @@ def test_a_malformed_retired_field_drops_the_gossip_and_teaches_nothing() -> Non
     fault, ``PEER_DATA["retired"]``): nothing of it is taken."""
     with SimulatedCluster(**_LIFETIMES) as cluster:
         node = cluster.node("n1")
-        from impl.messages import Gossip
         view = cluster.node("n2").gossiper.view.to_bytes()
         known = dict(node.retired.known)
         bad = b"7 n2~0123456789ab\n1 not-an-actor"
@@ -397,7 +414,6 @@ def test_a_gossip_naming_an_actor_longer_than_a_context_id_is_dropped() -> None:
     with pytest.raises(BadMessageError):
         decode_retired(b"1 " + b"n" * 243 + b"~0123456789ab")
     with SimulatedCluster(**_LIFETIMES) as cluster:
-        from impl.messages import Gossip
         node = cluster.node("n1")
         view = cluster.node("n2").gossiper.view.to_bytes()
         known = dict(node.retired.known)
@@ -432,3 +448,41 @@ def test_a_store_set_aside_takes_its_new_actor_and_tells_the_one_it_retired() ->
         assert n3.retired.actor == n3.actor and n3.actor not in n3.retired.known
         assert started in n3.retired.known
         assert all(started in cluster.node(name).retired.known for name in ("n1", "n2"))
+
+
+def test_a_restored_store_that_kept_its_actor_hears_it_retired_and_keeps_its_entries() -> None:
+    """Session 33's review, the path where a live actor is one its peers heard
+    retired: ``actor_per_start = false`` on a durable engine, n3's store restored
+    from a backup, set aside by the restore guard (which retires the actor it
+    started with, A), restarted, and restored from the same backup again: it starts
+    with A once more (the kept actor), which n1 and n2 know retired. It never takes
+    its own live actor as retired (its entries of A are not pruned by it), counts
+    and logs what it heard (``retired-own-actor-heard``), and the restore guard sets
+    the store aside again under a new actor."""
+    import copy
+    with SimulatedCluster(**_LIFETIMES, actor_per_start=False) as cluster:
+        cluster.client("n1").put(b"k", b"v0")
+        cluster.crash("n3")
+        backup = copy.deepcopy(cluster.storages["n3"].inner)
+        cluster.restart("n3")
+        cluster.run_until_quiet()
+        for restore in range(2):
+            cluster.crash("n3")
+            cluster.storages["n3"].inner = copy.deepcopy(backup)
+            cluster.restart("n3")
+            kept = cluster.node("n3").actor
+            assert (kept in cluster.node("n1").retired.known) == (restore == 1)
+            if restore == 0:
+                cluster.run_for(3 * cluster.config.gossip_interval)
+                cluster.crash("n3")
+                cluster.restart("n3")  # (keeps the set-aside store's actor)
+                cluster.run_for(3 * cluster.config.gossip_interval)
+        n3 = cluster.node("n3")
+        n3.receive(cluster.now, "n1", Gossip(cluster.node("n1").gossiper.view.to_bytes(),
+                                             retired=cluster.node("n1").retired.to_gossip()))
+        assert n3.actor == kept and kept not in n3.retired.known
+        assert n3.stats["retired-own-actor-heard"] >= 1
+        assert any(f"live actor {kept} retired" in line for line in n3.log)
+        cluster.run_for(3 * cluster.config.gossip_interval)
+        assert n3.stats["restore-set-aside"] == 1 and n3.actor != kept
+        assert n3.retired.actor == n3.actor
