@@ -486,3 +486,25 @@ def test_a_restored_store_that_kept_its_actor_hears_it_retired_and_keeps_its_ent
         cluster.run_for(3 * cluster.config.gossip_interval)
         assert n3.stats["restore-set-aside"] == 1 and n3.actor != kept
         assert n3.retired.actor == n3.actor
+
+
+def test_names_with_tildes_dots_and_digests_retire_and_prune_their_own_lifetimes() -> None:
+    """Session 33's review: node names that contain ``~`` or ``.`` and names too long
+    for an actor id (a digest replaces them) retire their own previous actor, and
+    pruning maps a key epoch ``<lifetime>.<e>`` to its lifetime only: the live actor
+    of node ``p~0123456789ab.7`` (whose name looks like a key epoch of a lifetime of
+    node ``p``) keeps its entries when ``p``'s lifetime ``p~0123456789ab`` is
+    retired, and so do its own key epochs."""
+    for name in ("a~b.c", "n.5", "x" * 300):
+        storage = MemoryStorage()
+        first = versions.lifetime_actor(storage, name, seed=1, now=0.0)
+        second = versions.lifetime_actor(storage, name, seed=1, now=1.0)
+        assert versions.read_retired(storage) == {first: 1}, name
+        record = _record((first, 2, []), (f"{first}.3", 1, []), (second, 1, []))
+        assert [e.id for e in prune_retired(record, {first: 1}, budget=0).dvvset.entries] \
+            == [second], name
+    tricky = "p~0123456789ab.7~abcdefabcdef"
+    record = _record(("p~0123456789ab", 1, []), ("p~0123456789ab.2", 1, []),
+                     (tricky, 1, []), (f"{tricky}.4", 1, []))
+    pruned = prune_retired(record, {"p~0123456789ab": 1}, budget=0)
+    assert [e.id for e in pruned.dvvset.entries] == [tricky, f"{tricky}.4"]
