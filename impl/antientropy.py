@@ -363,7 +363,7 @@ class AntiEntropy:
         back_records: list[bytes] = []
         for key, record in theirs:
             mine = replica.local_record(key)
-            merged = mine if record is None else merge(mine, record)
+            merged = mine if record is None else replica.prune(merge(mine, record))
             if merged != mine:
                 replica.write_local(key, merged)
             if message.reply and not merged.is_empty and merged != record:

@@ -406,7 +406,16 @@ class ClusterConfig:
     would mint the dots it minted after the backup again: kv679's amnesia);
     ``False`` keeps the stored id across restarts of a durable (``fsync =
     "always"``) engine, the spec's ``Recover`` (the refinement harness's choice;
-    a restored backup then loses acknowledged writes). ``restore_guard`` (default
+    a restored backup then loses acknowledged writes). Each new actor retires the
+    one before (:func:`impl.versions.lifetime_actor`); the retirements are gossiped
+    and in dvv the value-less entries of retired lifetimes, the oldest first, are
+    pruned from every record written past 512 bytes of them
+    (:func:`impl.versions.prune_retired`, :mod:`impl.retired`; session 33: before,
+    a key of one value written through restarted nodes outgrew
+    ``max_record_bytes``). The cost: a stale copy that missed the puts of the
+    lifetimes those bytes keep (22 of short node names) comes back as a false
+    sibling, or a deleted value over its tombstone (docs/impl.md, "Disk loss and
+    key amnesia"). ``restore_guard`` (default
     ``True``): every start of a store is a generation the peers gossip back, and a
     node told a later start of its own store (restored from a backup, a copied
     store) sets its versions and hints aside and is rebuilt from the other

@@ -654,11 +654,17 @@ class Gossip:
     #: a node knows that a member it has not heard from directly lately is alive
     #: (:meth:`impl.node.Node.down`)
     beats: bytes = b""
+    #: dvv: the retired lifetime actors the sender knows of, the newest of each node
+    #: (:func:`impl.versions.encode_retired`: a line ``<rank> <actor>`` each; b"":
+    #: none), so that every node prunes their value-less entries from the records it
+    #: writes (:mod:`impl.retired`; session 33)
+    retired: bytes = b""
 
     def __post_init__(self) -> None:
         check = _Checker(self, BadMessageError)
         check.data("view", self.view, non_empty=True)
         check.data("beats", self.beats)
+        check.data("retired", self.retired)
         check.flag("reply", self.reply)
         for name in ("generation", "yours"):
             _check_generation(check, name, getattr(self, name))

@@ -99,6 +99,7 @@ from impl.restore_guard import (
     same_start,
     start_generation,
 )
+from impl.retired import RetiredActors
 from impl.sloppy_quorum import SloppyQuorum
 from impl.snapshot import CoordinationSnapshot, NodeSnapshot, take_coordinations, take_snapshot
 from impl.staging import StagedStorage
@@ -328,6 +329,11 @@ class Node:
                                lambda: len(self.gossiper.known_nodes), self.stats,
                                kept_bounds)
         self.replica.clock = lambda: self._now  # lww stamp floors: Replica.lww_now
+        #: the retired lifetime actors this node knows of, gossiped, and the pruning
+        #: of their value-less entries from every dvv record it writes (session 33)
+        self.retired = RetiredActors.for_mode(storage, self.actor, self.mode,
+                                              config.actor_epochs)
+        self.replica.prune = self.retired.prune
         self.anti_entropy = AntiEntropy(name, config, self.replica, self.quorum,
                                         lambda: self.gossiper.partitioning,
                                         self.gossiper.my_ranges, self.rng, ids, self.stats)
@@ -553,7 +559,11 @@ class Node:
                         f"serving, at most {self.config.shadow_round_s:g} s")
         if not announce:
             view = self.gossiper.view.to_bytes()
-            effects += [self._stamp(Send(peer, Gossip(view, reply=True)), guard)
+            # (with the retired actors this node knows, the one this start retired
+            # among them: its peers prune their entries from then on; session 33)
+            retired = self.retired.to_gossip()
+            effects += [self._stamp(Send(peer, Gossip(view, reply=True, retired=retired)),
+                                    guard)
                         for peer in peers]
         effects.append(SetTimer(ShadowRound(), now + self.config.shadow_round_s))
         return effects
@@ -638,6 +648,7 @@ class Node:
             if isinstance(message, Gossip):
                 # the beats first: malformed, they drop the frame before any is taken
                 self._take_beats(now, src, message.beats)
+                self._take_retired(now, message.retired)
             if guard is not None and isinstance(message, Gossip):
                 # (a generation advanced within a start heard of is no new start)
                 new = bool(message.generation) and not same_start(message.generation,
@@ -827,6 +838,25 @@ class Node:
         heard = self.last_heard.get(node)
         return (not self.detector.is_available(node, now) or heard is None
                 or now - heard >= self._down_window())
+
+    def _take_retired(self, now: float, data: bytes) -> None:
+        """Merge a peer's gossiped retired lifetime actors
+        (:attr:`impl.messages.Gossip.retired`, :meth:`impl.retired.RetiredActors.take`;
+        session 33). Raises :class:`~impl.errors.PeerDataError` (``"retired"``; the
+        message is dropped) for data that does not parse. Data naming this node's own
+        live actor is counted (``retired-own-actor-heard``) and logged once."""
+        try:
+            own = self.retired.take(data)
+        except BadMessageError as error:
+            raise peer_data_error("retired", error) from error
+        if own:  # (a restored store that kept its actor; the restore guard sets it aside)
+            self.stats["retired-own-actor-heard"] += 1
+            if self.stats["retired-own-actor-heard"] == 1:
+                self.log.append(f"{now:.3f} peers name this node's live actor "
+                                f"{self.actor} retired by a later start of its store: "
+                                "this store is an older copy (a restored backup with "
+                                "actor_per_start false); its dots may be minted again "
+                                "until the restore guard sets it aside")
 
     def _take_beats(self, now: float, src: str, data: bytes) -> None:
         """Merge a peer's gossiped heartbeats (:attr:`impl.messages.Gossip.beats`:
@@ -1043,7 +1073,9 @@ class Node:
             # every gossip carries this node's heartbeats, its own counted up once per
             # batch (sessions 26-27), and, client-vclock after a reap, the floor
             beats = self._beats_to_send(self._now)
-            effects = [Send(e.dest, dataclasses.replace(e.message, floor=floor, beats=beats))
+            retired = self.retired.to_gossip()  # dvv: what it knows of retired actors
+            effects = [Send(e.dest, dataclasses.replace(e.message, floor=floor, beats=beats,
+                                                        retired=retired))
                        if isinstance(e, Send) and isinstance(e.message, Gossip) else e
                        for e in effects]
         writes = self.storage.take()
@@ -1174,6 +1206,7 @@ class Node:
         if self.config.actor_epochs:  # its counters went with the versions (kv679)
             self.actor = lifetime_actor(self.storage, self.name, seed=self._seed, now=now,
                                         epochs=True, per_start=True)
+            self.retired.renew(self.actor)  # (the live actor; the one it retired)
         self.guard.generation = generation
         self.stats["restore-set-aside"] += 1
         self.log.append(f"{now:.3f} store older than a start peers saw ({told}): "
@@ -1216,7 +1249,9 @@ class Node:
         if guard is None or not self._fresh or not self._announce or self.status is None:
             return []
         view = self.gossiper.view.to_bytes()
-        return [self._stamp(Send(peer, Gossip(view, reply=True)), guard) for peer in peers]
+        retired = self.retired.to_gossip()
+        return [self._stamp(Send(peer, Gossip(view, reply=True, retired=retired)), guard)
+                for peer in peers]
 
     def _tell_renewed(self, src: str) -> list[Effect]:
         """This store took a new generation (:meth:`_set_aside`): gossip it to ``src``

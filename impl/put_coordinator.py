@@ -268,13 +268,13 @@ class PutCoordinator:
         stamp_now = (self.replica.lww_now(key, now)
                      if self.mode is ClockMode.LWW and hybrid else now)
         def put_over(seen: VClock) -> Record:
-            return apply_put(stored, seen, value, coordinator=self.name,
-                             client_id=client_id, now=stamp_now,
-                             client_counter=client_counter, actor=actor,
-                             truncation=self.config.truncation,
-                             hybrid=hybrid,
-                             per_put=self.config.vclock_truncation == "put",
-                             counter_floor=self.replica.client_floor)
+            # dvv: less the value-less entries of retired lifetimes (session 33)
+            return self.replica.prune(apply_put(
+                stored, seen, value, coordinator=self.name, client_id=client_id,
+                now=stamp_now, client_counter=client_counter, actor=actor,
+                truncation=self.config.truncation, hybrid=hybrid,
+                per_put=self.config.vclock_truncation == "put",
+                counter_floor=self.replica.client_floor))
 
         try:
             record = put_over(context)
@@ -398,8 +398,9 @@ class PutCoordinator:
         ``siblings``: the values the record would hold; with one (``value_bytes``
         long) the message names the clock's bytes, not siblings to reconcile
         (session 32's data-loss probe: in dvv every start of a node that coordinates
-        the key adds a clock entry that is never pruned, and a record of one value
-        within ``max_value_bytes`` was refused "reconcile its siblings")."""
+        the key adds a clock entry, pruned only once retired and known so:
+        :func:`impl.versions.prune_retired`, session 33; a record of one value within
+        ``max_value_bytes`` was refused "reconcile its siblings")."""
         if size <= len(encode_record(stored)):
             return None
         limit = self.config.max_record_bytes
@@ -408,9 +409,10 @@ class PutCoordinator:
                 f"the record of this key would be {size} bytes with this value, over "
                 f"max_record_bytes ({limit}): it would hold this one value ({value_bytes} "
                 f"bytes) and {size - value_bytes} bytes of clock and metadata (in dvv a "
-                "clock entry for each start of a node that coordinated the key; entries "
-                "of old lifetimes are not pruned: docs/impl.md, 'Disk loss and key "
-                "amnesia'); write a smaller value or raise max_record_bytes")
+                "clock entry for each start of a node that coordinated the key, pruned "
+                "only once the replicas heard of the start that retired it: "
+                "docs/impl.md, 'Disk loss and key amnesia'); write a smaller value or "
+                "raise max_record_bytes")
         return TooLargeError(
             f"the record of this key would be {size} bytes with this value, over "
             f"max_record_bytes ({limit}); read the key and "

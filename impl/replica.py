@@ -62,6 +62,10 @@ _DECODE_CACHE = 512  # records kept decoded (only small ones: at most 512 x 4 Ki
 _DECODE_CACHE_RECORD = 4096
 
 
+def _unchanged(record: Record) -> Record:
+    return record
+
+
 class Replica:
     """The versions node ``name`` stores, in ``storage``; ``hints`` keeps what it
     stores as a fallback; ``known(node)`` says whether a node name is a member;
@@ -93,6 +97,10 @@ class Replica:
         #: (:meth:`merge_into_local`, :meth:`write_local`) changes the local record
         #: (the node's key epoch guard, :func:`impl.versions.note_key_merge`)
         self.merge_listener: Callable[[bytes, Record, Record], None] | None = None
+        #: what every record this node writes passes through first: dvv, the
+        #: value-less entries of retired lifetime actors go
+        #: (:meth:`impl.retired.RetiredActors.prune`, set by the node; session 33)
+        self.prune: Callable[[Record], Record] = _unchanged
         #: client-vclock: the highest counter of a record this node removed (a reap,
         #: a let-go), which every put it coordinates counts above (the
         #: ``CLIENT_FLOOR_META`` entry, durable with the removal: :meth:`reap`)
@@ -366,7 +374,7 @@ class Replica:
         """Merge ``record`` (whose canonical bytes are ``raw``, if known) into the key's
         local record; write only if that changes it. Returns the local record after."""
         mine = self.local_record(key)
-        merged = merge(mine, record)
+        merged = self.prune(merge(mine, record))
         if merged is mine or merged == mine:
             return mine
         encoded = raw if merged is record and raw is not None else encode_record(merged)
@@ -390,7 +398,8 @@ class Replica:
 
     def write_local(self, key: bytes, record: Record) -> None:
         """Replace the key's local record by ``record`` (if it differs): anti-entropy's
-        merge of a peer's record into this node's."""
+        merge of a peer's record into this node's (pruned first: :attr:`prune`)."""
+        record = self.prune(record)
         encoded = encode_record(record)
         if self.storage.read(key) != encoded:
             self._warn_over_limits(record, encoded)

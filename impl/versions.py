@@ -51,6 +51,14 @@ and only that key, under ``<lifetime actor>.<key epoch>`` from then on
 (:func:`key_actor`; Riak's per-key epochs), so its other keys' clocks do not gain
 an entry per reap.
 
+*Retired actors* (dvv, session 33). A start that takes a new lifetime actor
+retires the one before for good (:func:`lifetime_actor`, ``RETIRED_META``); the
+retirements are gossiped (:mod:`impl.retired`) and every write of a dvv record
+drops the entries that hold no value and were minted under a retired lifetime,
+the oldest first, past :data:`RETIRED_BYTES_KEPT` of them (:func:`prune_retired`):
+the record of a key written through restarted nodes stays bounded, and a live
+actor's entry is never dropped (its node would mint a dot again).
+
 *Truncation* (vector-clock modes, paper 4.4): a record written under a
 :class:`Truncation` policy carries it, and every put and every merge drops the
 oldest pairs from all of the record's clocks at once (:func:`truncate`), so
@@ -80,7 +88,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from impl.errors import BadMessageError, BadRequestError, ConfigError, InvalidValueError
 from impl.records import ClockMode, Record, Sibling, Truncation, decode_record, encode_record
@@ -96,6 +104,10 @@ __all__ = [
     "LWW_OFFSET",
     "LWW_TICK_S",
     "MAX_COUNTER",
+    "RETIRED_BYTES_KEPT",
+    "RETIRED_KEPT",
+    "RETIRED_META",
+    "RETIRED_WIRE_LIMIT",
     "STORAGE_ID_META",
     "STORE_CLOCK_META",
     "TOMBSTONE",
@@ -109,8 +121,11 @@ __all__ = [
     "context_pairs",
     "counts_actor",
     "decode_record",
+    "decode_retired",
     "dot_actor",
     "encode_record",
+    "encode_retired",
+    "is_lifetime_actor",
     "is_tombstone_only",
     "key_actor",
     "lifetime_actor",
@@ -123,7 +138,9 @@ __all__ = [
     "note_key_merge",
     "own_epoch",
     "own_pair",
+    "prune_retired",
     "read_key_epochs",
+    "read_retired",
     "reaped_counter",
     "renew_key_actor",
     "truncate",
@@ -769,6 +786,30 @@ LWW_FLOORS_META = "lww-stamp-floors"
 #: where the entries count as none).
 KEY_EPOCH_META = "key-epoch:"
 _ACTOR_SUFFIX_HEX = 12
+_ACTOR_ID_BYTES = 255  # the longest lifetime actor id (UTF-8)
+#: The meta entry of the lifetime actors this store's node retired (each start
+#: that took a new actor retires the one before: :func:`lifetime_actor`), the
+#: newest :data:`RETIRED_KEPT`, as :func:`encode_retired` spells them; gossiped
+#: (:class:`impl.retired.RetiredActors`), so that every node prunes their entries
+#: from dvv records (:func:`prune_retired`; session 33).
+RETIRED_META = "retired-actors"
+#: The meta entry of the lifetime actor the store's last start minted, as
+#: ``ACTOR_META``, which the runtime's group commit hides from a fresh lifetime
+#: (``GroupCommit(fresh_lifetime=True)``: the actor is not to be reused) while the
+#: next start must still retire it (:func:`lifetime_actor`)
+MINTED_META = "actor-minted"
+RETIRED_KEPT = 256
+#: The most retired actors a gossip's ``retired`` field may name
+#: (:func:`decode_retired`: more is a malformed frame).
+RETIRED_WIRE_LIMIT = 4096
+#: The bytes (ids and counters, about) of value-less entries of retired lifetimes
+#: a dvv record keeps (:func:`prune_retired`): past them the oldest go. Half of
+#: :data:`impl.config.SIBLING_OVERHEAD_BYTES` (the metadata the record limit allows
+#: a one-value record), 22 entries of short node names (``n1~<12 hex>`` and a
+#: counter: 23 bytes), so that pruning runs only on records that gathered many,
+#: and a stale copy comes back as a false sibling only if it missed the puts of
+#: that many later lifetimes.
+RETIRED_BYTES_KEPT = 512
 #: The meta entry of the clock mode a store's records and hints are written in (the
 #: ``clock`` setting of its first start since session 26), ASCII: :func:`check_store_clock`.
 STORE_CLOCK_META = "clock-mode"
@@ -822,9 +863,13 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     meta entry (random bytes the SQLite engine writes when it creates a file), so
     a new lifetime's id differs from every earlier one (a reap begins a key epoch
     instead: :func:`key_actor`); a restored backup repeats the count and the
-    ``storage-id``, so there the start time ``now`` tells the ids apart. The id is
-    flushed before it is returned: it is durable before any dot minted under it
-    leaves the node. Names too long to fit a context's 255-byte id once suffixed
+    ``storage-id``, so there the start time ``now`` tells the ids apart. The id it
+    replaces, if of this node's name, is *retired* for good: kept in the store's
+    ``RETIRED_META`` entry with its rank (the start count it was minted at), the
+    newest :data:`RETIRED_KEPT` (:func:`read_retired`), which the node gossips so
+    that dvv records drop its value-less entries (:func:`prune_retired`; session
+    33). The id is flushed before it is returned: it is durable before any dot
+    minted under it leaves the node. Names too long to fit a context's 255-byte id once suffixed
     are replaced by a digest. Raises StorageError as the engine does.
     """
     if not epochs:
@@ -834,17 +879,180 @@ def lifetime_actor(storage: Storage, name: str, *, seed: int, now: float,
     if kept is not None and not buffered and not per_start:
         return kept.decode("utf-8")
     lifetimes = int(storage.get_meta(LIFETIMES_META) or b"0") + 1
+    # the actor this start replaces: the runtime's group commit hides ACTOR_META from
+    # a fresh lifetime (impl.storage.group_commit), not MINTED_META (session 33)
+    previous = storage.get_meta(MINTED_META) or kept
+    if previous is not None:
+        _retire(storage, name, previous.decode("utf-8"), lifetimes - 1)
     entropy = storage.get_meta(STORAGE_ID_META) or b""
     digest = hashlib.sha256(repr((name, seed, float(now), lifetimes)).encode("utf-8")
                             + entropy).hexdigest()[:_ACTOR_SUFFIX_HEX]
-    prefix = name
-    if len(prefix.encode("utf-8")) > 255 - 1 - _ACTOR_SUFFIX_HEX:
-        prefix = hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
-    actor = f"{prefix}~{digest}"
+    actor = f"{_actor_prefix(name)}~{digest}"
     storage.set_meta(LIFETIMES_META, str(lifetimes).encode())
     storage.set_meta(ACTOR_META, actor.encode("utf-8"))
+    storage.set_meta(MINTED_META, actor.encode("utf-8"))
     storage.flush()
     return actor
+
+
+def _actor_prefix(name: str) -> str:
+    """The part of node ``name``'s lifetime actors before ``~``: ``name``, or its
+    digest when ``name`` is too long to be suffixed (:func:`lifetime_actor`)."""
+    if len(name.encode("utf-8")) > _ACTOR_ID_BYTES - 1 - _ACTOR_SUFFIX_HEX:
+        return hashlib.sha256(name.encode("utf-8")).hexdigest()[:32]
+    return name
+
+
+def is_lifetime_actor(actor: str) -> bool:
+    """Whether ``actor`` is spelled as :func:`lifetime_actor` spells one:
+    ``<prefix>~<12 lowercase hex digits>``, the prefix non-empty, at most 255 bytes
+    in UTF-8 (a context's id: :func:`lifetime_actor` replaces a longer name by a
+    digest; a gossip naming longer ones is malformed, session 33's review: a peer's
+    4096 actors of 16 KiB each were kept and gossiped on by every node)."""
+    prefix, tilde, digest = actor.rpartition("~")
+    return (bool(prefix and tilde) and len(actor.encode("utf-8")) <= _ACTOR_ID_BYTES
+            and len(digest) == _ACTOR_SUFFIX_HEX
+            and all(c in "0123456789abcdef" for c in digest))
+
+
+def _retire(storage: Storage, name: str, kept: str, lifetime: int) -> None:
+    """Node ``name`` takes a new lifetime actor in place of ``kept`` (minted at its
+    store's start count ``lifetime``): ``kept`` is retired for good (no start reuses
+    an actor it replaced, :func:`lifetime_actor`), and the store's ``RETIRED_META``
+    entry keeps it, the newest :data:`RETIRED_KEPT` of them (:func:`read_retired`).
+    An actor of another node's name (a store copied from another node) is not this
+    node's to retire and is left out."""
+    if not is_lifetime_actor(kept) or kept.rpartition("~")[0] != _actor_prefix(name):
+        return
+    retired = read_retired(storage)
+    retired[kept] = max(lifetime, retired.get(kept, 0))
+    newest = sorted(retired.items(), key=lambda item: (item[1], item[0]))[-RETIRED_KEPT:]
+    storage.set_meta(RETIRED_META, encode_retired(dict(newest)))
+
+
+def encode_retired(retired: Mapping[str, int]) -> bytes:
+    """The text of retired lifetime actors (:data:`RETIRED_META`, the gossip's
+    ``retired`` field): a line ``<rank> <actor>`` each, sorted; ``rank`` the start
+    count of the actor's store when it was minted (:func:`lifetime_actor`), which
+    orders one node's lifetimes (a restored backup may repeat a rank: ties go by
+    the actor's id). UTF-8."""
+    return "\n".join(f"{rank} {actor}" for actor, rank in
+                     sorted(retired.items(), key=lambda item: (item[1], item[0]))).encode()
+
+
+def decode_retired(raw: bytes, limit: int = RETIRED_WIRE_LIMIT) -> dict[str, int]:
+    """The retired lifetime actors ``raw`` (:func:`encode_retired`) names: actor ->
+    rank. Raises BadMessageError for text that is not UTF-8, a line that is not
+    ``<rank> <actor>`` with the rank a decimal int in [0, 2**63) and the actor
+    spelled as :func:`is_lifetime_actor` says, or more than ``limit`` lines."""
+    if not raw:
+        return {}
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError as error:
+        raise BadMessageError(f"retired actors: not UTF-8 ({error})") from None
+    if len(lines) > limit:
+        raise BadMessageError(f"retired actors: {len(lines)} of them, over {limit}")
+    retired: dict[str, int] = {}
+    for line in lines:
+        rank, _, actor = line.partition(" ")
+        if not (rank.isascii() and rank.isdigit() and len(rank) <= 19
+                and int(rank) < 1 << 63 and is_lifetime_actor(actor)):
+            raise BadMessageError(f"retired actors: malformed line {line[:80]!r}")
+        retired[actor] = max(int(rank), retired.get(actor, 0))
+    return retired
+
+
+def read_retired(storage: Storage) -> dict[str, int]:
+    """The lifetime actors this store's node retired (:data:`RETIRED_META`): actor ->
+    rank (:func:`encode_retired`), the newest :data:`RETIRED_KEPT`; a malformed
+    entry counts as none (forgetting a retirement only prunes less). Raises
+    StorageError as the engine's ``get_meta`` does. The dict is the caller's."""
+    try:
+        return decode_retired(storage.get_meta(RETIRED_META) or b"", RETIRED_KEPT + 1)
+    except BadMessageError:
+        return {}
+
+
+def _entry_lifetime(entry: str) -> str:
+    """The lifetime actor an entry id of a dvv record was minted under: the actor of
+    a pair (actor, client) (:func:`spec.vclock.entry_actor`), less a key epoch's
+    ``.<digits>`` (:func:`key_actor`)."""
+    actor = entry_actor(entry) or entry
+    head, dot, epoch = actor.rpartition(".")
+    if dot and epoch.isascii() and epoch.isdigit() and is_lifetime_actor(head):
+        return head
+    return actor
+
+
+def _retired_bytes(entry: dvv.Entry[bytes]) -> int:
+    """What an entry takes in a record's bytes, about: its id and its counter."""
+    return len(entry.id.encode("utf-8")) + 8
+
+
+def prune_retired(record: Record, retired: Mapping[str, int], *,
+                  live: Iterable[str] = (), budget: int = RETIRED_BYTES_KEPT) -> Record:
+    """``record`` less the dvv entries that hold no value and were minted under a
+    lifetime actor its owner declared retired (``retired``: actor -> rank,
+    :func:`encode_retired`), the oldest first, until such entries take at most
+    ``budget`` bytes (ids and counters, about); the record itself in the other
+    modes, or while they fit. *Oldest*: a retired lifetime's age is its place
+    among the retired lifetimes of its node (the actor's prefix) that ``record``
+    holds an entry of, by rank, the newest 0; the lifetimes of the highest place
+    go first (all of them, each with its key epochs and pairs with clients), ties
+    by node and actor.
+
+    Session 33: with an actor per start (``ClusterConfig.actor_per_start``) each
+    lifetime that coordinated a put of a key left an entry in its DVVSet, holding
+    no value once a later put superseded it, and none was ever pruned: the record of
+    one 3008-byte value outgrew ``max_record_bytes`` 4096 at the 38th restarted
+    coordinator, and every later put was refused. A retired actor mints no dot again
+    (no start reuses an actor it replaced), so dropping its entry cannot make a
+    node re-mint a dot a replica's clock covers (kv679); an entry of a live actor
+    (a node's current lifetime, its key epochs ``<lifetime>.<e>``, its pairs with
+    clients) is never dropped, nor one of an actor not declared retired, nor one
+    holding a value (a sibling), nor one of ``live`` (the pruning node's own
+    current actor: a guard against a retirement known wrongly).
+
+    The cost (Riak's: pruning "may cause siblings", riak_core #613): a stale copy of
+    a value whose dot only a dropped entry covered comes back when it meets the
+    pruned record -- a false sibling, or, over a tombstone, the deleted value back
+    until a delete or a put with its context supersedes it again. Pruning only past
+    the budget keeps the newest retired lifetimes (about 22 of short node names:
+    :data:`RETIRED_BYTES_KEPT`), so a record holding few is never pruned, and only
+    a copy that missed the puts of that many later lifetimes can come back.
+    Deterministic: the result depends on ``record``, ``retired``, ``live`` and
+    ``budget`` only, and pruning a pruned record changes nothing.
+    """
+    if record.mode is not ClockMode.DVV or not retired:
+        return record
+    entries = record.dvvset.entries
+    live = set(live)
+    lifetimes = [_entry_lifetime(entry.id) for entry in entries]
+    held: dict[str, set[str]] = {}
+    costs: dict[str, int] = {}
+    for entry, lifetime in zip(entries, lifetimes, strict=True):
+        if lifetime in retired and lifetime not in live:
+            held.setdefault(lifetime.rpartition("~")[0], set()).add(lifetime)
+            if not entry.values:
+                costs[lifetime] = costs.get(lifetime, 0) + _retired_bytes(entry)
+    spent = sum(costs.values())
+    if spent <= budget:
+        return record
+    ages: list[tuple[int, str, str]] = []
+    for node, of in held.items():
+        ranked = sorted(of, key=lambda lifetime: (retired[lifetime], lifetime), reverse=True)
+        ages.extend((age, node, lifetime) for age, lifetime in enumerate(ranked))
+    gone: set[str] = set()
+    for _, _, lifetime in sorted(ages, reverse=True):
+        if spent <= budget:
+            break
+        if lifetime in costs:
+            gone.add(lifetime)
+            spent -= costs[lifetime]
+    kept = tuple(entry for entry, lifetime in zip(entries, lifetimes, strict=True)
+                 if entry.values or lifetime not in gone)
+    return Record(record.mode, dvvset=dvv.DVVSet(kept, record.dvvset.anonymous))
 
 
 def read_key_epochs(storage: Storage, lifetime: str) -> tuple[int, dict[bytes, int]]:

@@ -13,7 +13,8 @@ counts, ``opt`` (a presence byte, then a u64), ``blob`` (u32 length + bytes),
 position, 17 bytes), ``tail`` and ``tailblob`` (a u64 and a blob only a message's
 last fields may be, each left out when empty and no later one is written, so that a
 frame without them, of a node of an earlier version, is read as empty and one whose
-such fields are empty is read by such a node: ``Gossip.floor``, ``Gossip.beats``), lists of those
+such fields are empty is read by such a node: ``Gossip.floor``, ``Gossip.beats``,
+``Gossip.retired``), lists of those
 (``blobs``, ``ints`` of u64), or a nested client request.
 
 :func:`decode` is strict: a frame that is truncated, too long, of an unknown
@@ -87,7 +88,8 @@ _SCHEMAS: dict[int, tuple[type, tuple[tuple[str, str], ...]]] = {
                        ("generation", "str"))),
     18: (HintAck, (("hint_id", "u64"),)),
     19: (Gossip, (("view", "blob"), ("reply", "bool"), ("generation", "str"),
-                  ("yours", "str"), ("floor", "tail"), ("beats", "tailblob"))),
+                  ("yours", "str"), ("floor", "tail"), ("beats", "tailblob"),
+                  ("retired", "tailblob"))),
     20: (MerkleExchange, (("session", "u64"), ("lo", "pos"), ("hi", "pos"), ("fanout", "u64"),
                           ("depth", "u64"), ("step", "str"), ("level", "u64"),
                           ("parents", "ints"), ("indexes", "ints"), ("hashes", "blobs"),

@@ -791,7 +791,11 @@ def _first_timers(node: Node, now: float) -> list[Effect]:
 def _asks(node: Node, peers: tuple[str, ...]) -> list[Effect]:
     assert node.guard is not None
     view = node.view.to_bytes()
-    return [node._stamp(Send(peer, Gossip(view, reply=True)), node.guard) for peer in peers]
+    # (with the retired lifetime actors the node knows: its peers prune their dvv
+    # entries from then on, session 33)
+    retired = node.retired.to_gossip()
+    return [node._stamp(Send(peer, Gossip(view, reply=True, retired=retired)), node.guard)
+            for peer in peers]
 
 
 def test_a_restarted_store_that_heard_of_peers_starts_its_timers_and_a_shadow_round() -> None:

@@ -1,0 +1,160 @@
+"""What a node knows of retired lifetime actors, and the dvv pruning it allows.
+
+Theory of operation
+-------------------
+With an actor per start (``ClusterConfig.actor_per_start``, kv679's fix: docs/impl.md,
+"Disk loss and key amnesia") every lifetime of a node that coordinates a put of a
+key leaves an entry in the key's DVVSet, which holds no value once a later put
+superseded its value. Nothing removed such entries before session 33: a key written
+through restarted nodes grew an entry per restart until its record was refused
+over ``max_record_bytes``, holding one value.
+
+An entry may go only if no node can mint its dots again: its actor is *retired*.
+Only the owner knows that: a start that takes a new actor retires the one before
+for good (:func:`impl.versions.lifetime_actor` keeps it in the store's
+``RETIRED_META`` entry). Each node gossips what it knows of retired actors (its own
+and those it heard of: :attr:`impl.messages.Gossip.retired`); the receiver keeps
+the union (a retirement is never undone, so a stale or reordered gossip only
+tells less) in its ``RETIRED_KNOWN_META`` entry, the newest :data:`KNOWN_PER_NODE`
+of each node (forgetting one only prunes less). A node never treats as retired an
+actor nobody declared, nor its own current actor.
+
+Every write of a dvv record at this node is pruned by what it knows
+(:meth:`RetiredActors.prune`, :func:`impl.versions.prune_retired`): the coordinator's
+put, a replica's merge of a put, of a read repair, of a hint or a handoff, and
+anti-entropy's merge. A get's reconciled record is not pruned (session 33's
+review: the docstring said it was): a context naming an entry a lagging replica
+still holds only covers more, and the put it feeds is pruned by its coordinator.
+The union a merge takes brings an entry back from a copy not pruned yet; the next
+write of it by a node that knows drops it again, and once every node heard the
+retirement the replicas agree.
+"""
+
+from __future__ import annotations
+
+from impl.errors import BadMessageError
+from impl.records import ClockMode, Record
+from impl.storage.base import Storage
+from impl.versions import (
+    RETIRED_KEPT,
+    RETIRED_WIRE_LIMIT,
+    decode_retired,
+    encode_retired,
+    prune_retired,
+    read_retired,
+)
+
+__all__ = ["GOSSIPED_PER_NODE", "KNOWN_PER_NODE", "RETIRED_KNOWN_META", "RetiredActors"]
+
+#: The storage meta entry of the retired actors this node heard of from gossip
+#: (:func:`impl.versions.encode_retired`'s text): kept across restarts, so that a
+#: node just started prunes what it learnt before.
+RETIRED_KNOWN_META = "retired-known"
+#: The retired actors of each node (an actor's prefix) this node keeps, the newest
+KNOWN_PER_NODE = RETIRED_KEPT
+#: The retired actors of each node a gossip names, the newest (a node down while
+#: another restarted more often than this learns fewer of them: it prunes less)
+GOSSIPED_PER_NODE = 32
+
+
+def _newest(retired: dict[str, int], per_node: int) -> dict[str, int]:
+    """``retired`` less all but the ``per_node`` highest-ranked actors of each node."""
+    by_node: dict[str, list[tuple[int, str]]] = {}
+    for actor, rank in retired.items():
+        by_node.setdefault(actor.rpartition("~")[0], []).append((rank, actor))
+    return {actor: rank for ranked in by_node.values()
+            for rank, actor in sorted(ranked)[-per_node:]}
+
+
+class RetiredActors:
+    """The retired lifetime actors a node knows (actor -> rank,
+    :func:`impl.versions.encode_retired`), read from ``storage`` at start (its own
+    ``RETIRED_META``, what it heard ``RETIRED_KNOWN_META``), and the pruning of the
+    dvv records it writes. ``actor`` is the node's current lifetime actor (never
+    pruned); ``enabled`` false (lww, vector-clock modes, no actor epochs) knows
+    nothing and prunes nothing."""
+
+    def __init__(self, storage: Storage, actor: str, *, enabled: bool) -> None:
+        self.storage = storage
+        self.actor = actor
+        self.enabled = enabled
+        #: actor -> rank: every retired actor this node knows of
+        self.known: dict[str, int] = {}
+        self._gossiped: bytes | None = None
+        if enabled:
+            try:
+                heard = decode_retired(storage.get_meta(RETIRED_KNOWN_META) or b"",
+                                       1 << 20)
+            except BadMessageError:
+                heard = {}
+            self._add({**heard, **read_retired(storage)})
+            self.known.pop(actor, None)
+
+    @classmethod
+    def for_mode(cls, storage: Storage, actor: str, mode: ClockMode,
+                 epochs: bool) -> RetiredActors:
+        """The knowledge of a node in clock ``mode`` (pruning is dvv's, with actor
+        epochs)."""
+        return cls(storage, actor, enabled=mode is ClockMode.DVV and epochs)
+
+    def _add(self, retired: dict[str, int]) -> bool:
+        merged = dict(self.known)
+        for actor, rank in retired.items():
+            if actor != self.actor:
+                merged[actor] = max(rank, merged.get(actor, 0))
+        merged = _newest(merged, KNOWN_PER_NODE)
+        if merged == self.known:
+            return False
+        self.known = merged
+        self._gossiped = None
+        return True
+
+    def renew(self, actor: str) -> None:
+        """The node took ``actor`` as its lifetime actor in the middle of a start (a
+        restored store set aside: :meth:`impl.node.Node._set_aside`, through
+        :func:`impl.versions.lifetime_actor`, which retired the one before in the
+        store's ``RETIRED_META``): ``actor`` is the live one from now on (never
+        pruned, never taken as retired), and the actor it replaced is known and
+        gossiped at once (session 33's review: before, the guard named the replaced
+        actor and the peers heard the retirement only at the next restart)."""
+        self.actor = actor
+        if self.enabled:
+            self.known.pop(actor, None)
+            self._add(read_retired(self.storage))
+            self._gossiped = None
+
+    def take(self, data: bytes) -> bool:
+        """Merge a peer's gossiped retired actors (:attr:`impl.messages.Gossip.retired`)
+        and stage the ``RETIRED_KNOWN_META`` entry if that taught anything. Returns
+        whether ``data`` names this node's own live actor, which is never taken:
+        a later start of this node's store retired it, so this store is an older
+        copy (a restored backup kept its actor: ``actor_per_start`` false; session
+        33's review). Raises BadMessageError for data
+        :func:`impl.versions.decode_retired` refuses (nothing is taken then)."""
+        if not self.enabled or not data:
+            return False
+        told = decode_retired(data)
+        if self._add(told):
+            self.storage.set_meta(RETIRED_KNOWN_META, encode_retired(self.known))
+        return self.actor in told
+
+    def to_gossip(self) -> bytes:
+        """What this node's gossip tells of retired actors: the newest
+        :data:`GOSSIPED_PER_NODE` of each node it knows, at most
+        :data:`impl.versions.RETIRED_WIRE_LIMIT` in all (the highest ranks; more
+        would make the receiver drop the whole gossip as malformed); b"": none."""
+        if self._gossiped is None:
+            told = _newest(self.known, GOSSIPED_PER_NODE)
+            if len(told) > RETIRED_WIRE_LIMIT:
+                told = dict(sorted(told.items(), key=lambda item: (item[1], item[0]),
+                                   reverse=True)[:RETIRED_WIRE_LIMIT])
+            self._gossiped = encode_retired(told)
+        return self._gossiped
+
+    def prune(self, record: Record) -> Record:
+        """``record`` less the value-less entries of retired lifetimes
+        (:func:`impl.versions.prune_retired`) this node knows of, this node's own
+        actor never among them."""
+        if not self.known:
+            return record
+        return prune_retired(record, self.known, live=(self.actor,))
