@@ -224,6 +224,11 @@ REACH_GRACE_S = 5.0
 #: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 1.0
+#: seconds between the lines saying this node still cannot dial a peer that is
+#: connected to it (``cannot_dial``): its writer dials again after each backoff,
+#: at most once a second, while the peer's connection to this node is up
+#: (:meth:`NodeServer._dial_failed`; session 33)
+_REDIAL_LOG_WINDOW_S = 60.0
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
 #: Bytes of frames queued for one peer before further ones are dropped (a frame is
@@ -399,6 +404,9 @@ class NodeServer:
         #: peer -> why this node cannot dial it while its own connection to this node is
         #: up (``cannot_dial`` in /status; :meth:`_dial_failed`); gone at a dial that passes
         self.cannot_dial: dict[str, str] = {}
+        #: peer in ``cannot_dial`` -> (loop time of its first failed dial, failed dials,
+        #: loop time of the last line logged of it) (:meth:`_dial_failed`, :meth:`_dialed`)
+        self._dial_failures: dict[str, tuple[float, int, float]] = {}
         #: every node's HTTP address, as far as this node knows (for /status: clients
         #: route to a key's coordinator with it)
         self.http_addresses: dict[str, Address] = {}
@@ -969,6 +977,7 @@ class NodeServer:
             sealer: FrameSealer | None = None
             reader: asyncio.StreamReader | None = None
             writer: asyncio.StreamWriter | None = None
+            redial = False
             self._peer_up.setdefault(dest, asyncio.Event()).clear()  # news after this dial
             try:
                 async with asyncio.timeout(self.config.peer_hello_timeout_s):
@@ -981,7 +990,7 @@ class NodeServer:
                 if SETTINGS_DIFFER in str(error):
                     self.settings_refused[dest] = str(error)
             except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
-                self._dial_failed(dest, address, error)
+                redial = self._dial_failed(dest, address, error)
             if sealer is None or reader is None or writer is None:
                 # the peer is down or refused: what waits is lost
                 if writer is not None:
@@ -993,9 +1002,11 @@ class NodeServer:
                 self._reread()  # its address may have changed in the file
                 if self.peers.get(dest) != address:  # dial the new one at once
                     backoff = _FIRST_BACKOFF_S
-                    continue
-                backoff = (_FIRST_BACKOFF_S if await self._back_off(dest, backoff)
-                           else min(backoff * 2, _MAX_BACKOFF_S))
+                else:
+                    backoff = (_FIRST_BACKOFF_S if await self._back_off(dest, backoff)
+                               else min(backoff * 2, _MAX_BACKOFF_S))
+                if redial and dest in self._inbound and not self.stopping:
+                    frame = b""  # dial again, nothing queued (session 33)
                 continue
             backoff = _FIRST_BACKOFF_S
             _keep_alive(writer)
@@ -1032,8 +1043,13 @@ class NodeServer:
 
     def _dialed(self, dest: str) -> None:
         """This node's hello to ``dest`` passed: ``dest`` can be dialed; the first
-        time, check in :data:`REACH_GRACE_S` that ``dest`` has connected back."""
-        self.cannot_dial.pop(dest, None)
+        time, check in :data:`REACH_GRACE_S` that ``dest`` has connected back; after
+        failed dials while ``dest`` was connected (``cannot_dial``), log the recovery."""
+        if self.cannot_dial.pop(dest, None) is not None:
+            first, failures, _ = self._dial_failures.get(dest, (self.loop.time(), 0, 0.0))
+            log.warning("%s: connected to %s after %d failed dials in %.1f s (cannot_dial "
+                        "cleared)", self.name, dest, failures, self.loop.time() - first)
+        self._dial_failures.pop(dest, None)
         if dest not in self._dialed_at:
             self._dialed_at[dest] = self.loop.time()
             self.loop.call_later(REACH_GRACE_S, self._check_reached, dest)
@@ -1074,20 +1090,42 @@ class NodeServer:
                 f"connected to it (its peer address {self.peer_address}): do their cluster "
                 f"files give [nodes.{self.name}] peer as this node's?")
 
-    def _dial_failed(self, dest: str, address: Address, error: BaseException) -> None:
-        """A dial of ``dest`` at ``address`` failed: if ``dest``'s own connection to
-        this node is up, ``dest`` runs, so the address this node's file gives it is
-        not where it listens (its file changed alone): said once in the log and in
-        ``cannot_dial`` until a dial passes."""
+    def _dial_failed(self, dest: str, address: Address, error: BaseException) -> bool:
+        """A dial of ``dest`` at ``address`` failed (a network error); whether to dial
+        it again though nothing is queued for it: if ``dest``'s own connection to this
+        node is up, ``dest`` runs, so either the address this node's file gives it is
+        not where it listens (its file changed alone) or the failure was transient:
+        said in ``cannot_dial`` until a dial passes, logged at the first failure and
+        then at most once per :data:`_REDIAL_LOG_WINDOW_S` seconds (the count of
+        failed dials so far), and True: the writer dials again after its backoff
+        (at most once a second) while that connection is up.
+
+        Session 32's review left it: a connect-back (:meth:`_connect_back`) whose one
+        dial failed (the peer's port refusing for a moment, a hello timing out under
+        load) was not tried again; with nothing else to send that peer (a quiet
+        cluster, ``restore_guard = false``) the peer was never reached by this node,
+        named it in ``not_reached_by`` for good and, reached by no other peer, said
+        not ready (session 33)."""
         if dest not in self._inbound:
-            return
+            return False
         why = f"{address}: {type(error).__name__}: {error}"[:_REFUSAL_CHARS]
+        now = self.loop.time()
+        first, failures, logged = self._dial_failures.get(dest, (now, 0, now))
+        failures += 1
         if dest not in self.cannot_dial:
+            first, logged = now, now
             log.warning("%s: %s is connected to this node, but this node cannot connect to "
                         "%s at the peer address its cluster file gives (%s): is that where "
-                        "%s listens (its own file changed alone?)", self.name, dest, dest,
+                        "%s listens (its own file changed alone?); dialing it again at most "
+                        "once a second while its connection is up", self.name, dest, dest,
                         why, dest)
+        elif now - logged >= _REDIAL_LOG_WINDOW_S:
+            logged = now
+            log.warning("%s: still cannot connect to %s: %d failed dials in %.0f s, the "
+                        "last: %s", self.name, dest, failures, now - first, why)
+        self._dial_failures[dest] = (first, failures, logged)
         self.cannot_dial[dest] = why
+        return True
 
     async def _back_off(self, dest: str, seconds: float) -> bool:
         """Wait ``seconds`` after a failed dial to ``dest``, or less: until ``dest``'s
