@@ -1065,7 +1065,9 @@ class NodeServer:
             "%s's cluster file give [nodes.%s] peer as %s, the address this node listens "
             "on (this node's own file changed alone?)%s", self.name, dest, REACH_GRACE_S,
             dest, self.name, self.peer_address,
-            "" if self._reached_by else "; no peer has connected: not ready")
+            "" if self.unreached() is None else
+            "; no peer has connected: not ready" if not self._reached_by else
+            "; no majority of the members has connected: not ready")
 
     def unreached_by(self) -> list[str]:
         """The peers this node's connection to has passed its hello at least
@@ -1081,14 +1083,41 @@ class NodeServer:
                       if peer not in self._reached_by and now - at >= REACH_GRACE_S)
 
     def unreached(self) -> str | None:
-        """Why this node serves nothing when no peer has connected to it and some took
-        its connection long enough ago (:meth:`unreached_by`); else None."""
+        """Why this node serves nothing: some peers took its connection long enough
+        ago and have not connected to it (:meth:`unreached_by`), and either no peer
+        has connected to it, or they leave no majority of the ring's members (this
+        node counted: :attr:`impl.membership.Membership.live_nodes`) that may reach it;
+        else None.
+
+        A peer that cannot connect to this node loses its answers to it: this node's
+        puts wait for acknowledgements that never come (504) and its reads past R = 1
+        for replies (503). A node with a majority of the members able to answer it
+        (itself and every peer not named unreached, a peer that is down included:
+        down for every node alike, Dynamo's sloppy quorum serves on) can make its
+        quorums; with half or fewer it cannot, as an etcd member without a quorum
+        of its cluster answers no linearizable request. Until session 33 only a node
+        reached by no peer was unready: n1 of five restarted with a ``peer`` port
+        its four peers' files do not give, reached by n2 alone (n2's file changed
+        too), said ``ready`` while n3, n4 and n5's answers to it were lost; now not
+        ready. A node reached by n2 and n3 of five, or by one peer of two, stays
+        ready (a majority answers it), named in ``not_reached_by`` all the same.
+        The majority is as :meth:`misconfigured` counts the ring's members, but
+        half is not enough here: half of the members is no quorum."""
         unreached = self.unreached_by()
-        if self._reached_by or not unreached:
+        if not unreached:
             return None
-        return (f"{', '.join(unreached)} take this node's connections but none has "
-                f"connected to it (its peer address {self.peer_address}): do their cluster "
-                f"files give [nodes.{self.name}] peer as this node's?")
+        members = len(self.node.view.live_nodes)
+        if self._reached_by and 2 * len(unreached) < members:
+            return None
+        if not self._reached_by:
+            return (f"{', '.join(unreached)} take this node's connections but none has "
+                    f"connected to it (its peer address {self.peer_address}): do their "
+                    f"cluster files give [nodes.{self.name}] peer as this node's?")
+        return (f"{', '.join(unreached)} of the {members} members take this node's "
+                f"connections but have not connected to it (its peer address "
+                f"{self.peer_address}), so no majority of the members can answer it (those "
+                f"that did: {', '.join(sorted(self._reached_by))}): do their cluster files "
+                f"give [nodes.{self.name}] peer as this node's?")
 
     def _dial_failed(self, dest: str, address: Address, error: BaseException) -> bool:
         """A dial of ``dest`` at ``address`` failed (a network error); whether to dial
@@ -1831,6 +1860,7 @@ class NodeServer:
                 "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
+                "reached_by": sorted(self._reached_by),
                 "not_reached_by": self.unreached_by(), "cannot_dial": dict(self.cannot_dial),
                 "peer_limits_differ": {
                     peer: {name: {"here": here, "there": there}

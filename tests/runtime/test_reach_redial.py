@@ -14,56 +14,13 @@ nodes in this test's loop; every one stopped at the end."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from impl.metrics import ObservedStorage
-from impl.runtime import REACH_GRACE_S, NodeServer
-from impl.storage.sqlite import SqliteStorage
-from tests.runtime.live import cluster, run
-
-
-def _refusing(server: NodeServer, dest: str, dials: list[int]) -> None:
-    """Make ``server``'s next ``dials[0]`` dials of ``dest`` fail (ConnectionRefusedError
-    at its hello): a port refusing for a moment."""
-    real = server._dial_hello
-
-    async def flaky(peer: str, reader: asyncio.StreamReader,
-                    writer: asyncio.StreamWriter) -> Any:
-        if peer == dest and dials[0] > 0:
-            dials[0] -= 1
-            raise ConnectionRefusedError(111, "Connection refused (the test's moment)")
-        return await real(peer, reader, writer)
-
-    server._dial_hello = flaky  # type: ignore[method-assign]
-
-
-async def _restarted(servers: list[NodeServer], data: Path, n2_refuses: list[int],
-                     n3_refuses: list[int]) -> NodeServer:
-    """n1 of ``servers`` stopped and started again on its store ``data``, its gossip
-    rounds every 0.2 s (seeded: both peers dialed within 1 s; its gossip, the views
-    equal, is not answered, so its peers have nothing to send it), after n2's and
-    n3's next dials of it were made to fail (:func:`_refusing`). The caller stops it."""
-    old, n2, n3 = servers
-    peers = {server.name: server.peer_address for server in servers}
-    assert old.peer_address is not None and old.http_address is not None
-    await old.stop()
-    for _ in range(100):  # their connections to the old n1 closed
-        if "n1" not in n2._outbound and "n1" not in n3._outbound:
-            break
-        await asyncio.sleep(0.02)
-    _refusing(n2, "n1", n2_refuses)
-    _refusing(n3, "n1", n3_refuses)
-    new = NodeServer("n1", dataclasses.replace(old.config, gossip_interval=0.2),
-                     ObservedStorage(SqliteStorage(data)),
-                     {name: address for name, address in peers.items()
-                      if address is not None}, seed=7)
-    await new.start(old.peer_address, old.http_address)
-    return new
+from impl.runtime import REACH_GRACE_S
+from tests.runtime.live import QUIET, cluster, restarted_refused, run
 
 
 def _lines(caplog: pytest.LogCaptureFixture, start: str) -> list[str]:
@@ -71,14 +28,13 @@ def _lines(caplog: pytest.LogCaptureFixture, start: str) -> list[str]:
             if record.getMessage().startswith(start)]
 
 
-#: a quiet cluster: no gossip or anti-entropy round of n2 or n3 within a test
-QUIET = {"restore_guard": False, "gossip_interval": 120.0, "anti_entropy_interval": 120.0}
 CANNOT = "{}: n1 is connected to this node, but this node cannot connect to n1"
 
 
 def test_a_failed_connect_back_is_dialed_again(tmp_path: Path,
                                                caplog: pytest.LogCaptureFixture) -> None:
-    """n1 of a quiet three-node cluster restarted (:func:`_restarted`); n2's and n3's
+    """n1 of a quiet three-node cluster restarted
+    (:func:`tests.runtime.live.restarted_refused`); n2's and n3's
     first dials of n1 (their connect-backs at n1's hello) are refused.
     ``REACH_GRACE_S`` + 2 s later n1 is reached by both and ready, neither peer has
     ``cannot_dial``, and each logged the failure and the recovery once. Before:
@@ -88,7 +44,7 @@ def test_a_failed_connect_back_is_dialed_again(tmp_path: Path,
 
     async def scenario() -> tuple[list[str], object, dict[str, str], dict[str, str]]:
         async with cluster(tmp_path, **QUIET) as servers:
-            new = await _restarted(servers, tmp_path / "n1.sqlite", [1], [1])
+            new = await restarted_refused(servers, tmp_path / "n1.sqlite", {"n2": [1], "n3": [1]})
             try:
                 await asyncio.sleep(REACH_GRACE_S + 2)
                 return (new.unreached_by(), new.health()["ready"],
@@ -115,7 +71,7 @@ def test_a_peer_refusing_for_seconds_is_dialed_at_most_once_a_second(
         async with cluster(tmp_path, **QUIET) as servers:
             n2 = servers[1]
             refuses = [1_000_000]
-            new = await _restarted(servers, tmp_path / "n1.sqlite", refuses, [0])
+            new = await restarted_refused(servers, tmp_path / "n1.sqlite", {"n2": refuses})
             try:
                 for _ in range(100):  # n1 dialed n2: the first refusal
                     if refuses[0] < 1_000_000:
