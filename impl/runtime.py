@@ -1067,7 +1067,7 @@ class NodeServer:
             dest, self.name, self.peer_address,
             "" if self.unreached() is None else
             "; no peer has connected: not ready" if not self._reached_by else
-            "; no majority of the members has connected: not ready")
+            "; no majority of the members exchanges messages with it both ways: not ready")
 
     def unreached_by(self) -> list[str]:
         """The peers this node's connection to has passed its hello at least
@@ -1082,42 +1082,64 @@ class NodeServer:
         return sorted(peer for peer, at in self._dialed_at.items()
                       if peer not in self._reached_by and now - at >= REACH_GRACE_S)
 
-    def unreached(self) -> str | None:
-        """Why this node serves nothing: some peers took its connection long enough
-        ago and have not connected to it (:meth:`unreached_by`), and either no peer
-        has connected to it, or they leave no majority of the ring's members (this
-        node counted: :attr:`impl.membership.Membership.live_nodes`) that may reach it;
-        else None.
+    def undialed(self) -> list[str]:
+        """The peers connected to this node that it has failed to dial for at least
+        :data:`REACH_GRACE_S` (``cannot_dial``, its writer dialing again meanwhile:
+        :meth:`_dial_failed`): its messages to them are lost. A peer whose connection
+        closed since (down: down for every node alike) is not counted."""
+        now = self.loop.time()
+        return sorted(peer for peer in self.cannot_dial if peer in self._inbound
+                      and now - self._dial_failures.get(peer, (now, 0, now))[0]
+                      >= REACH_GRACE_S)
 
-        A peer that cannot connect to this node loses its answers to it: this node's
-        puts wait for acknowledgements that never come (504) and its reads past R = 1
-        for replies (503). A node with a majority of the members able to answer it
-        (itself and every peer not named unreached, a peer that is down included:
+    def unreached(self) -> str | None:
+        """Why this node serves nothing; else None. Either some peers took its
+        connection long enough ago and none has connected to it
+        (:meth:`unreached_by`), or the peers that cannot exchange messages with it
+        both ways, past ``REACH_GRACE_S`` (those in :meth:`unreached_by`, and those
+        connected to it that it cannot dial: :meth:`undialed`), are half of the
+        ring's members or more (this node counted:
+        :attr:`impl.membership.Membership.live_nodes`).
+
+        A peer that cannot connect to this node loses its answers to it, and one
+        this node cannot dial loses this node's messages: this node's puts wait for
+        acknowledgements that never come (504) and its reads past R = 1 for replies
+        (503). A node with a majority of the members able to exchange messages with
+        it both ways (itself and every peer not named, a peer that is down included:
         down for every node alike, Dynamo's sloppy quorum serves on) can make its
-        quorums; with half or fewer it cannot, as an etcd member without a quorum
-        of its cluster answers no linearizable request. Until session 33 only a node
+        quorums; with half or fewer it cannot, as an etcd member without a quorum of
+        its cluster answers no linearizable request. Until session 33 only a node
         reached by no peer was unready: n1 of five restarted with a ``peer`` port
         its four peers' files do not give, reached by n2 alone (n2's file changed
-        too), said ``ready`` while n3, n4 and n5's answers to it were lost; now not
+        too), said ``ready`` while n3, n4 and n5's answers to it were lost; and a
+        node whose own file gave its two peers wrong addresses (they reaching it)
+        said ``ready`` while every message it sent them was lost. Now both are not
         ready. A node reached by n2 and n3 of five, or by one peer of two, stays
-        ready (a majority answers it), named in ``not_reached_by`` all the same.
-        The majority is as :meth:`misconfigured` counts the ring's members, but
-        half is not enough here: half of the members is no quorum."""
+        ready (a majority answers it), the others named in ``not_reached_by`` all
+        the same. The majority is as :meth:`misconfigured` counts the ring's
+        members, but half is not enough here: half of the members is no quorum."""
         unreached = self.unreached_by()
-        if not unreached:
-            return None
-        members = len(self.node.view.live_nodes)
-        if self._reached_by and 2 * len(unreached) < members:
-            return None
-        if not self._reached_by:
+        undialed = self.undialed()
+        if unreached and not self._reached_by:
             return (f"{', '.join(unreached)} take this node's connections but none has "
                     f"connected to it (its peer address {self.peer_address}): do their "
                     f"cluster files give [nodes.{self.name}] peer as this node's?")
-        return (f"{', '.join(unreached)} of the {members} members take this node's "
-                f"connections but have not connected to it (its peer address "
-                f"{self.peer_address}), so no majority of the members can answer it (those "
-                f"that did: {', '.join(sorted(self._reached_by))}): do their cluster files "
-                f"give [nodes.{self.name}] peer as this node's?")
+        cut = {*unreached, *undialed}
+        members = len(self.node.view.live_nodes)
+        if not cut or 2 * len(cut) < members:
+            return None
+        why = []
+        if unreached:
+            why.append(f"{', '.join(unreached)} take this node's connections but have not "
+                       f"connected to it (its peer address {self.peer_address}: do their "
+                       f"cluster files give [nodes.{self.name}] peer as this node's?)")
+        if undialed:
+            why.append(f"this node cannot connect to {', '.join(undialed)}, connected to "
+                       "it (cannot_dial in /status: does this node's cluster file give "
+                       "their peer addresses?)")
+        return (f"{'; '.join(why)}: {len(cut)} of the {members} members cannot exchange "
+                "messages with this node both ways, so no majority of the members can "
+                "answer it")
 
     def _dial_failed(self, dest: str, address: Address, error: BaseException) -> bool:
         """A dial of ``dest`` at ``address`` failed (a network error); whether to dial
@@ -1143,6 +1165,7 @@ class NodeServer:
         failures += 1
         if dest not in self.cannot_dial:
             first, logged = now, now
+            self.loop.call_later(REACH_GRACE_S, self._check_dialed, dest)
             log.warning("%s: %s is connected to this node, but this node cannot connect to "
                         "%s at the peer address its cluster file gives (%s): is that where "
                         "%s listens (its own file changed alone?); dialing it again at most "
@@ -1155,6 +1178,15 @@ class NodeServer:
         self._dial_failures[dest] = (first, failures, logged)
         self.cannot_dial[dest] = why
         return True
+
+    def _check_dialed(self, dest: str) -> None:
+        """Log once that this node is not ready when ``dest``, still not dialed
+        :data:`REACH_GRACE_S` after its first failed dial (:meth:`undialed`), leaves
+        no majority exchanging messages with it (:meth:`unreached`)."""
+        if self.stopping or dest not in self.undialed():
+            return
+        if (why := self.unreached()) is not None:
+            log.warning("%s: not ready: %s", self.name, why)
 
     async def _back_off(self, dest: str, seconds: float) -> bool:
         """Wait ``seconds`` after a failed dial to ``dest``, or less: until ``dest``'s

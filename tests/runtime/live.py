@@ -370,13 +370,14 @@ def refusing(server: NodeServer, dest: str, dials: list[int]) -> None:
 
 
 async def restarted_refused(servers: list[NodeServer], data: Path,
-                            refuses: dict[str, list[int]]) -> NodeServer:
+                            refuses: dict[str, list[int]],
+                            own: dict[str, list[int]] | None = None) -> NodeServer:
     """The first of ``servers`` (n1) stopped and started again on its store ``data``, its gossip
     rounds every 0.2 s (seeded: every peer dialed within a few seconds; its gossip,
     the views equal, is not answered, so in a :data:`QUIET` cluster its peers have
     nothing to send it but their connect-backs), after each peer named in
-    ``refuses`` was made to fail its next dials of n1 (:func:`refusing`). The
-    caller stops it."""
+    ``refuses`` was made to fail its next dials of n1 (:func:`refusing`), and n1's
+    next dials of each peer named in ``own``. The caller stops it."""
     old, *others = servers
     peers = {server.name: server.peer_address for server in servers}
     assert old.peer_address is not None and old.http_address is not None
@@ -392,5 +393,7 @@ async def restarted_refused(servers: list[NodeServer], data: Path,
                      ObservedStorage(SqliteStorage(data)),
                      {name: address for name, address in peers.items()
                       if address is not None}, seed=7)
+    for peer, dials in (own or {}).items():
+        refusing(new, peer, dials)
     await new.start(old.peer_address, old.http_address)
     return new

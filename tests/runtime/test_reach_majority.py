@@ -26,18 +26,26 @@ FOR_GOOD = 1_000_000
 
 
 async def _reach(tmp_path: Path, nodes: tuple[str, ...], refusing: tuple[str, ...],
-                 ) -> tuple[dict[str, Any], int, str]:
-    """n1 of ``nodes`` restarted in a quiet cluster, the peers ``refusing`` never
-    connecting to it: its /status once every peer took its connection
-    ``REACH_GRACE_S`` ago, and a put's (status, message) through it."""
-    async with cluster(tmp_path, nodes=nodes, **QUIET) as servers:
+                 undialed: tuple[str, ...] = ()) -> tuple[dict[str, Any], int, str]:
+    """n1 of ``nodes`` restarted, the peers ``refusing`` never connecting to it (a
+    quiet cluster), or n1 never connecting to the peers ``undialed`` (every node's
+    gossip rounds 0.2 s apart: they connect to it): its /status once every peer
+    took its connection, or connected to it, ``REACH_GRACE_S`` ago (ready until
+    then), and a put's (status, message) through it."""
+    quiet = dict(QUIET) if not undialed else {"restore_guard": False,
+                                               "gossip_interval": 0.2}
+    async with cluster(tmp_path, nodes=nodes, **quiet) as servers:
         new = await restarted_refused(servers, tmp_path / "n1.sqlite",
-                                      {name: [FOR_GOOD] for name in refusing})
+                                      {name: [FOR_GOOD] for name in refusing},
+                                      {name: [FOR_GOOD] for name in undialed})
         try:
-            for _ in range(200):  # every peer dialed by n1's gossip rounds
-                if len(new._dialed_at) == len(nodes) - 1:
+            for _ in range(200):  # every peer dialed by n1, or dialing it
+                if (len(new._dialed_at) + len(new.cannot_dial) == len(nodes) - 1
+                        and len(new._reached_by) + len(refusing) == len(nodes) - 1):
                     break
                 await asyncio.sleep(0.05)
+            # ready within the grace: a peer may connect, a dial may pass, any time now
+            assert new.health()["ready"] is True, new.unreached()
             await asyncio.sleep(REACH_GRACE_S + 0.5)
             _, _, status = await call("GET", url(new, "/status"))
             code, _, answer = await call("PUT", url(new, "/kv/k?w=1"), b"v")
@@ -64,9 +72,11 @@ def test_a_node_a_majority_cannot_reach_is_not_ready(
     assert (status["ready"], status["reached_by"], status["not_reached_by"]) == (
         False, ["n2"], list(refusing))
     assert code == 503, message
-    assert f"of the {len(nodes)} members take this node's connections" in message
-    assert "no majority of the members can answer it (those that did: n2)" in message
-    assert "no majority of the members has connected: not ready" in caplog.text
+    assert f"{', '.join(refusing)} take this node's connections but have not" in message
+    assert (f"{len(refusing)} of the {len(nodes)} members cannot exchange messages with "
+            "this node both ways, so no majority of the members can answer it") in message
+    assert ("no majority of the members exchanges messages with it both ways: not ready"
+            in caplog.text)
 
 
 def test_a_node_a_majority_reaches_stays_ready(tmp_path: Path) -> None:
@@ -76,4 +86,29 @@ def test_a_node_a_majority_reaches_stays_ready(tmp_path: Path) -> None:
     status, code, message = run(_reach(tmp_path, FIVE, ("n4", "n5")), limit=60)
     assert (status["ready"], status["reached_by"], status["not_reached_by"]) == (
         True, ["n2", "n3"], ["n4", "n5"])
+    assert code == 200, message
+
+
+def test_a_node_that_cannot_dial_a_majority_is_not_ready(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The mirror: n1 of three reached by n2 and n3 (their gossip) but unable to dial
+    either (its file giving them wrong addresses: every dial refused), so every
+    message it sends them is lost: not ready once ``REACH_GRACE_S`` passed, its put
+    503 naming them, one log line. Before: ``ready`` (both had connected), the put
+    200 at W = 1 and 504 at W = 2."""
+    caplog.set_level(logging.WARNING, logger="vdynamo")
+    status, code, message = run(_reach(tmp_path, FIVE[:3], (), ("n2", "n3")), limit=60)
+    assert (status["ready"], status["reached_by"], sorted(status["cannot_dial"])) == (
+        False, ["n2", "n3"], ["n2", "n3"])
+    assert code == 503, message
+    assert "this node cannot connect to n2, n3, connected to it" in message
+    assert "2 of the 3 members cannot exchange messages with this node both ways" in message
+    assert caplog.text.count("n1: not ready: ") == 1, caplog.text
+
+
+def test_a_node_that_cannot_dial_a_minority_stays_ready(tmp_path: Path) -> None:
+    """n1 of three unable to dial n2 alone: n1 and n3 are a majority, so n1 stays
+    ready, n2 named in ``cannot_dial``; a put through it 200."""
+    status, code, message = run(_reach(tmp_path, FIVE[:3], (), ("n2",)), limit=60)
+    assert (status["ready"], sorted(status["cannot_dial"])) == (True, ["n2"])
     assert code == 200, message
