@@ -1117,15 +1117,23 @@ class NodeServer:
         ready. A node reached by n2 and n3 of five, or by one peer of two, stays
         ready (a majority answers it), the others named in ``not_reached_by`` all
         the same. The majority is as :meth:`misconfigured` counts the ring's
-        members, but half is not enough here: half of the members is no quorum."""
+        members, but half is not enough here: half of the members is no quorum.
+        Only members count: session 33's review, n1 of five not reached by n4 and n5
+        (ready), n5 then stopped and force-removed: n5 still counted against the
+        four members left, 2 of 4, and n1 said not ready for good."""
         unreached = self.unreached_by()
         undialed = self.undialed()
         if unreached and not self._reached_by:
             return (f"{', '.join(unreached)} take this node's connections but none has "
                     f"connected to it (its peer address {self.peer_address}): do their "
                     f"cluster files give [nodes.{self.name}] peer as this node's?")
+        live = self.node.view.live_nodes
+        # members only: a peer force-removed (down for good) or gone is no longer one
+        # of the members a quorum is made of (session 33's review)
+        unreached = [peer for peer in unreached if peer in live]
+        undialed = [peer for peer in undialed if peer in live]
         cut = {*unreached, *undialed}
-        members = len(self.node.view.live_nodes)
+        members = len(live)
         if not cut or 2 * len(cut) < members:
             return None
         why = []

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from impl.errors import InvalidValueError
 from impl.runtime import REACH_GRACE_S
 from tests.runtime.live import QUIET, call, cluster, restarted_refused, run, url
 
@@ -112,3 +113,43 @@ def test_a_node_that_cannot_dial_a_minority_stays_ready(tmp_path: Path) -> None:
     status, code, message = run(_reach(tmp_path, FIVE[:3], (), ("n2",)), limit=60)
     assert (status["ready"], sorted(status["cannot_dial"])) == (True, ["n2"])
     assert code == 200, message
+
+
+async def _removed_peer(tmp_path: Path) -> tuple[bool, bool, list[str], tuple[str, ...]]:
+    """Five nodes (gossip 0.2 s, suspicion 0.5 s: a member down 2 s is removable), n1
+    restarted, n4's and n5's dials of it refused for good: n1 ready (2 of 5 cut off).
+    Then n5 stopped and force-removed through n2: n1's readiness once its view has n5
+    ``removing``, its ``not_reached_by`` and its view's live members."""
+    async with cluster(tmp_path, nodes=FIVE, gossip_interval=0.2,
+                       suspicion_timeout=0.5) as servers:
+        new = await restarted_refused(servers, tmp_path / "n1.sqlite",
+                                      {"n4": [FOR_GOOD], "n5": [FOR_GOOD]})
+        try:
+            await asyncio.sleep(REACH_GRACE_S + 0.5)
+            before = bool(new.health()["ready"])
+            await servers[4].stop()
+            for _ in range(100):  # n2 holds n5 down after its window (2 s)
+                try:
+                    await servers[1].force_remove("n5")
+                    break
+                except InvalidValueError:
+                    await asyncio.sleep(0.2)
+            for _ in range(100):  # the removal gossiped to n1
+                if "n5" not in new.node.view.live_nodes:
+                    break
+                await asyncio.sleep(0.05)
+            return (before, bool(new.health()["ready"]), new.unreached_by(),
+                    new.node.view.live_nodes)
+        finally:
+            await new.stop()
+
+
+def test_a_force_removed_peer_no_longer_counts(tmp_path: Path) -> None:
+    """n1 of five not reached by n4 and n5 (2 of 5: ready); n5 then stopped for good and
+    force-removed: the members are four, and of them n4 alone cannot reach n1 (1 of
+    4), so n1 stays ready. Before (session 33's review): n5, no longer a member, was
+    still counted against the four members, 2 of 4, and n1 said not ready, every
+    request 503, because the operator removed a dead node."""
+    before, after, unreached, members = run(_removed_peer(tmp_path), limit=90)
+    assert members == ("n1", "n2", "n3", "n4")
+    assert (before, after, unreached) == (True, True, ["n4", "n5"])
