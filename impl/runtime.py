@@ -407,6 +407,8 @@ class NodeServer:
         #: peer in ``cannot_dial`` -> (loop time of its first failed dial, failed dials,
         #: loop time of the last line logged of it) (:meth:`_dial_failed`, :meth:`_dialed`)
         self._dial_failures: dict[str, tuple[float, int, float]] = {}
+        #: the reason :meth:`_check_dialed` last logged this node not ready, or None
+        self._unready_logged: str | None = None
         #: every node's HTTP address, as far as this node knows (for /status: clients
         #: route to a key's coordinator with it)
         self.http_addresses: dict[str, Address] = {}
@@ -1086,11 +1088,20 @@ class NodeServer:
         """The peers connected to this node that it has failed to dial for at least
         :data:`REACH_GRACE_S` (``cannot_dial``, its writer dialing again meanwhile:
         :meth:`_dial_failed`): its messages to them are lost. A peer whose connection
-        closed since (down: down for every node alike) is not counted."""
+        closed since, or that this node's failure detector holds down
+        (:meth:`impl.node.Node.down`: nothing heard from it, directly or gossiped,
+        within its window), is down for every node alike and not counted.
+
+        Session 33's review: a hung peer (SIGSTOP: the kernel keeps its connection to
+        this node up and accepts this node's dials, whose hellos time out) counted
+        while it hung: five nodes, n3, n4 and n5 stopped and n1's connections to
+        them reset, n1 said not ready (every request 503) from 5 s on, where the
+        same peers crashed left it ready."""
         now = self.loop.time()
+        node_now = self.now()
         return sorted(peer for peer in self.cannot_dial if peer in self._inbound
                       and now - self._dial_failures.get(peer, (now, 0, now))[0]
-                      >= REACH_GRACE_S)
+                      >= REACH_GRACE_S and not self.node.down(peer, node_now))
 
     def unreached(self) -> str | None:
         """Why this node serves nothing; else None. Either some peers took its
@@ -1190,11 +1201,15 @@ class NodeServer:
     def _check_dialed(self, dest: str) -> None:
         """Log once that this node is not ready when ``dest``, still not dialed
         :data:`REACH_GRACE_S` after its first failed dial (:meth:`undialed`), leaves
-        no majority exchanging messages with it (:meth:`unreached`)."""
+        no majority exchanging messages with it (:meth:`unreached`): once for one
+        reason, though several peers' checks come at once (session 33's review: two
+        identical lines for n2 and n3 whose first dials failed together)."""
         if self.stopping or dest not in self.undialed():
             return
-        if (why := self.unreached()) is not None:
+        why = self.unreached()
+        if why is not None and why != self._unready_logged:
             log.warning("%s: not ready: %s", self.name, why)
+        self._unready_logged = why
 
     async def _back_off(self, dest: str, seconds: float) -> bool:
         """Wait ``seconds`` after a failed dial to ``dest``, or less: until ``dest``'s

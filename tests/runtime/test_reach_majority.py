@@ -153,3 +153,70 @@ def test_a_force_removed_peer_no_longer_counts(tmp_path: Path) -> None:
     before, after, unreached, members = run(_removed_peer(tmp_path), limit=90)
     assert members == ("n1", "n2", "n3", "n4")
     assert (before, after, unreached) == (True, True, ["n4", "n5"])
+
+
+async def _hung_peers(tmp_path: Path, silent: bool = True
+                      ) -> tuple[bool, bool, list[str], dict[str, Any]]:
+    """Three nodes (gossip 0.2 s, suspicion 0.5 s: a member unheard 2 s is down). n2
+    and n3 hang as n1 sees them (a SIGSTOP: their connections to n1 stay up, the
+    kernel keeping them, but nothing comes on them), and n1's connections to them
+    are reset; n1's dials of them then time out at their hellos (the kernel accepts
+    for a stopped process). n1's readiness just before and ``REACH_GRACE_S`` + 1 s
+    after, its ``cannot_dial`` and its put's answer. With ``silent`` False n2 and n3
+    keep sending to n1 (alive, n1's file giving them wrong addresses)."""
+    async with cluster(tmp_path, restore_guard=False, gossip_interval=0.2,
+                       suspicion_timeout=0.5) as (n1, n2, n3):
+        for _ in range(100):  # every connection up
+            if all(len(server._inbound) == len(server._outbound) == 2
+                   for server in (n1, n2, n3)):
+                break
+            await asyncio.sleep(0.05)
+        for hung in (n2, n3) if silent else ():
+            def quiet(dest: str, message: object, real: Any = hung._send) -> None:
+                if dest != "n1":
+                    real(dest, message)
+            hung._send = quiet  # type: ignore[method-assign]
+        real_hello = n1._dial_hello
+
+        async def timing_out(peer: str, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> Any:
+            if peer in ("n2", "n3"):
+                raise TimeoutError
+            return await real_hello(peer, reader, writer)
+
+        n1._dial_hello = timing_out  # type: ignore[method-assign]
+        for peer in ("n2", "n3"):
+            n1._outbound[peer].close()
+        for peer in ("n2", "n3"):  # both dialed again at once
+            n1._queues[peer].put_nowait(b"")
+        await asyncio.sleep(1.0)
+        before = bool(n1.health()["ready"])
+        await asyncio.sleep(REACH_GRACE_S)
+        code, _, answer = await call("PUT", url(n1, "/kv/k?w=1"), b"v")
+        return before, bool(n1.health()["ready"]), sorted(n1.cannot_dial), {
+            "code": code, "message": answer.get("message"), "inbound": sorted(n1._inbound)}
+
+
+def test_hung_peers_count_as_down(tmp_path: Path) -> None:
+    """n2 and n3 hung (connected to n1, silent) and n1 unable to dial them: held down
+    by n1's failure detector, as crashed peers are (Dynamo's sloppy quorum serves
+    on), so n1 stays ready and its W = 1 put 200, ``cannot_dial`` naming both all the
+    same. Before (session 33's review, reproduced with real processes: 5 nodes, n3,
+    n4, n5 SIGSTOPped, n1's connections to them reset with ``ss -K``): n1 not ready
+    and every request 503 from 5 s after the reset, for as long as they hung, where
+    the same peers crashed leave it ready."""
+    before, after, undialed, answer = run(_hung_peers(tmp_path), limit=60)
+    assert answer["inbound"] == ["n2", "n3"]
+    assert (before, after, undialed, answer["code"]) == (True, True, ["n2", "n3"], 200), answer
+
+
+def test_peers_undialed_at_once_log_not_ready_once(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The same, n2 and n3 alive (sending to n1): n1 not ready, and the line saying
+    so is written once though both peers' dials failed at once. Before (session
+    33's review): once per peer, two identical lines here (three at five nodes
+    with three peers undialed, real processes)."""
+    caplog.set_level(logging.WARNING, logger="vdynamo")
+    before, after, undialed, answer = run(_hung_peers(tmp_path, silent=False), limit=60)
+    assert (before, after, undialed, answer["code"]) == (True, False, ["n2", "n3"], 503)
+    assert caplog.text.count("n1: not ready: ") == 1, caplog.text
