@@ -391,7 +391,12 @@ class Router:
     def several(self) -> bool:
         """Whether more than one node address is known (the seeds and the ring's):
         only then does a node's share of a client's turns apply
-        (:data:`NODE_IN_FLIGHT`), as a client of one node has no other to starve."""
+        (:data:`NODE_IN_FLIGHT`), as a client of one node has no other to starve.
+        A ring learned of one node is one node, whatever names reach it: session 33's
+        review, a one-node cluster seeded as ``localhost:8001`` whose ``/status``
+        gave ``127.0.0.1:8001`` counted two, and the node held half the turns."""
+        if self.partitioning is not None and len(self.partitioning.ring.nodes) < 2:
+            return False
         return len({*self.seeds, *self.http.values()}) > 1
 
     def answered(self, base: str) -> None:

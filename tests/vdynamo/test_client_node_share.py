@@ -21,8 +21,9 @@ from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 from typing import Any
 
-from impl.http_client import IN_FLIGHT, NODE_IN_FLIGHT, AsyncClient, Client, NoNodeError
+from impl.http_client import IN_FLIGHT, NODE_IN_FLIGHT, AsyncClient, Client, NoNodeError, Router
 from tests.vdynamo.test_client_event_loops import _Node as JsonNode
+from tests.vdynamo.test_client_unspecified_address import _status
 
 TIMEOUT = 2.0  # each request to the silent node is given up after it
 BODY = {"node": "healthy"}
@@ -166,3 +167,22 @@ def test_a_client_of_one_node_keeps_every_turn() -> None:
           _asking(db, None) as raised):
         took = _piled(silent)
     assert (took, len(raised)) == (IN_FLIGHT, IN_FLIGHT)
+
+
+def test_a_node_seeded_under_another_name_is_one_node() -> None:
+    """A one-node cluster reached under another name than the address it gives in
+    ``/status`` (a seed ``localhost:8001`` or a service name, the node's file saying
+    ``127.0.0.1:8001``): one node, so its client keeps every turn
+    (:meth:`impl.http_client.Router.several` False). Before (session 33's review):
+    two addresses known, so two nodes: the node, which takes every request of its
+    keys at its ring address, held 25 turns and the client's other 25 went unused.
+    Several nodes, or several seeds before a ring is learned, still share."""
+    one = Router(["localhost:8001"], refresh_s=60.0, now=lambda: 0.0)
+    assert not one.several()
+    one.learn(_status({"n1": "127.0.0.1:8001"}))
+    three = Router(["localhost:8001"], refresh_s=60.0, now=lambda: 0.0)
+    three.learn(_status({"n1": "127.0.0.1:8001", "n2": "127.0.0.1:8002",
+                              "n3": "127.0.0.1:8003"}))
+    seeds = Router(["127.0.0.1:8001", "127.0.0.1:8002"], refresh_s=60.0, now=lambda: 0.0)
+    assert (one.several(), three.several(), seeds.several()) == (False, True, True)
+
