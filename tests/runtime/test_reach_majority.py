@@ -220,3 +220,33 @@ def test_peers_undialed_at_once_log_not_ready_once(
     before, after, undialed, answer = run(_hung_peers(tmp_path, silent=False), limit=60)
     assert (before, after, undialed, answer["code"]) == (True, False, ["n2", "n3"], 503)
     assert caplog.text.count("n1: not ready: ") == 1, caplog.text
+
+
+async def _undialed_then_stopped(tmp_path: Path) -> tuple[bool, bool, list[str]]:
+    """n1 of three unable to dial n2 and n3 (their gossip reaching it): not ready past
+    the grace; then n2 and n3 stopped (crashed, as far as n1 knows: their connections
+    close): n1's readiness 0.5 s later, and its ``cannot_dial``."""
+    async with cluster(tmp_path, restore_guard=False, gossip_interval=0.2) as servers:
+        new = await restarted_refused(servers, tmp_path / "n1.sqlite", {},
+                                      {"n2": [FOR_GOOD], "n3": [FOR_GOOD]})
+        try:
+            for _ in range(200):
+                if len(new.cannot_dial) == 2:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(REACH_GRACE_S + 0.5)
+            before = bool(new.health()["ready"])
+            await servers[1].stop()
+            await servers[2].stop()
+            await asyncio.sleep(0.5)
+            return before, bool(new.health()["ready"]), sorted(new.cannot_dial)
+        finally:
+            await new.stop()
+
+
+def test_undialed_peers_that_stop_no_longer_count(tmp_path: Path) -> None:
+    """n1 not ready while n2 and n3 run and it cannot dial them; once they stopped
+    (down for every node alike: Dynamo's sloppy quorum serves on) n1 is ready at
+    once, not only when its failure detector holds them down (12 s at the default
+    settings), though ``cannot_dial`` still names them (until a dial passes)."""
+    assert run(_undialed_then_stopped(tmp_path), limit=60) == (False, True, ["n2", "n3"])
