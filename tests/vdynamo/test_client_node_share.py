@@ -186,3 +186,22 @@ def test_a_node_seeded_under_another_name_is_one_node() -> None:
     seeds = Router(["127.0.0.1:8001", "127.0.0.1:8002"], refresh_s=60.0, now=lambda: 0.0)
     assert (one.several(), three.several(), seeds.several()) == (False, True, True)
 
+
+
+def test_a_node_share_is_per_node_not_per_request() -> None:
+    """Every request to one node (its keys' paths and queries differ) takes turns of
+    one share, in both clients: a share keyed by the whole URL would let a node that
+    never answers hold every turn again for gets of distinct keys (the tests above
+    ask ``/status`` alone, one URL)."""
+    one, two = "http://127.0.0.1:8001/kv/a", "http://127.0.0.1:8001/kv/b?w=2"
+    other = "http://127.0.0.1:8002/kv/a"
+    with Client(["127.0.0.1:8001", "127.0.0.1:8002"]) as db:
+        shares = [db._pool(u)[1] for u in (one, two, other)]
+    assert (shares[0] is shares[1], shares[0] is shares[2]) == (True, False)
+
+    async def scenario() -> tuple[bool, bool]:
+        async with AsyncClient(["127.0.0.1:8001", "127.0.0.1:8002"]) as db:
+            first, second, third = (db._node_share(u) for u in (one, two, other))
+            return first is second, first is third
+
+    assert asyncio.run(scenario()) == (True, False)
