@@ -407,6 +407,9 @@ class NodeServer:
         #: peer in ``cannot_dial`` -> (loop time of its first failed dial, failed dials,
         #: loop time of the last line logged of it) (:meth:`_dial_failed`, :meth:`_dialed`)
         self._dial_failures: dict[str, tuple[float, int, float]] = {}
+        #: peer in ``cannot_dial`` -> the node's time (:meth:`now`) of its first failed
+        #: dial: only a peer heard from since counts in :meth:`undialed`
+        self._undialed_since: dict[str, float] = {}
         #: the reason :meth:`_check_dialed` last logged this node not ready, or None
         self._unready_logged: str | None = None
         #: every node's HTTP address, as far as this node knows (for /status: clients
@@ -1052,6 +1055,7 @@ class NodeServer:
             log.warning("%s: connected to %s after %d failed dials in %.1f s (cannot_dial "
                         "cleared)", self.name, dest, failures, self.loop.time() - first)
         self._dial_failures.pop(dest, None)
+        self._undialed_since.pop(dest, None)
         if dest not in self._dialed_at:
             self._dialed_at[dest] = self.loop.time()
             self.loop.call_later(REACH_GRACE_S, self._check_reached, dest)
@@ -1101,7 +1105,19 @@ class NodeServer:
         node_now = self.now()
         return sorted(peer for peer in self.cannot_dial if peer in self._inbound
                       and now - self._dial_failures.get(peer, (now, 0, now))[0]
-                      >= REACH_GRACE_S and not self.node.down(peer, node_now))
+                      >= REACH_GRACE_S and self._heard_since_undialed(peer)
+                      and not self.node.down(peer, node_now))
+
+    def _heard_since_undialed(self, peer: str) -> bool:
+        """Whether a message of ``peer`` arrived since this node's dials of it began
+        failing (``cannot_dial``): it runs and sends while this node cannot answer.
+        A peer that hung first (SIGSTOP) sends nothing: not counted in
+        :meth:`undialed`, also before its failure detector holds it down (its window,
+        12 s at the defaults, is longer than the grace: session 33's review, two
+        nodes, n2 stopped and n1's connection to it reset: n1 not ready 1.76 s)."""
+        since = self._undialed_since.get(peer)
+        heard = self.node.last_heard.get(peer)
+        return since is not None and heard is not None and heard >= since
 
     def unreached(self) -> str | None:
         """Why this node serves nothing; else None. Either some peers took its
@@ -1184,6 +1200,7 @@ class NodeServer:
         failures += 1
         if dest not in self.cannot_dial:
             first, logged = now, now
+            self._undialed_since[dest] = self.now()
             self.loop.call_later(REACH_GRACE_S, self._check_dialed, dest)
             log.warning("%s: %s is connected to this node, but this node cannot connect to "
                         "%s at the peer address its cluster file gives (%s): is that where "

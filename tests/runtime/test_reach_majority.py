@@ -155,17 +155,18 @@ def test_a_force_removed_peer_no_longer_counts(tmp_path: Path) -> None:
     assert (before, after, unreached) == (True, True, ["n4", "n5"])
 
 
-async def _hung_peers(tmp_path: Path, silent: bool = True
+async def _hung_peers(tmp_path: Path, silent: bool = True, suspicion_timeout: float = 0.5
                       ) -> tuple[bool, bool, list[str], dict[str, Any]]:
     """Three nodes (gossip 0.2 s, suspicion 0.5 s: a member unheard 2 s is down). n2
     and n3 hang as n1 sees them (a SIGSTOP: their connections to n1 stay up, the
     kernel keeping them, but nothing comes on them), and n1's connections to them
     are reset; n1's dials of them then time out at their hellos (the kernel accepts
     for a stopped process). n1's readiness just before and ``REACH_GRACE_S`` + 1 s
-    after, its ``cannot_dial`` and its put's answer. With ``silent`` False n2 and n3
+    after (``unready``: the samples in between, 0.1 s apart, that found it not
+    ready), its ``cannot_dial`` and its put's answer. With ``silent`` False n2 and n3
     keep sending to n1 (alive, n1's file giving them wrong addresses)."""
     async with cluster(tmp_path, restore_guard=False, gossip_interval=0.2,
-                       suspicion_timeout=0.5) as (n1, n2, n3):
+                       suspicion_timeout=suspicion_timeout) as (n1, n2, n3):
         for _ in range(100):  # every connection up
             if all(len(server._inbound) == len(server._outbound) == 2
                    for server in (n1, n2, n3)):
@@ -191,10 +192,14 @@ async def _hung_peers(tmp_path: Path, silent: bool = True
             n1._queues[peer].put_nowait(b"")
         await asyncio.sleep(1.0)
         before = bool(n1.health()["ready"])
-        await asyncio.sleep(REACH_GRACE_S)
+        unready = 0  # samples of n1 not ready, every 0.1 s
+        for _ in range(int(REACH_GRACE_S * 10)):
+            await asyncio.sleep(0.1)
+            unready += not n1.health()["ready"]
         code, _, answer = await call("PUT", url(n1, "/kv/k?w=1"), b"v")
         return before, bool(n1.health()["ready"]), sorted(n1.cannot_dial), {
-            "code": code, "message": answer.get("message"), "inbound": sorted(n1._inbound)}
+            "code": code, "message": answer.get("message"), "inbound": sorted(n1._inbound),
+            "unready": unready}
 
 
 def test_hung_peers_count_as_down(tmp_path: Path) -> None:
@@ -250,3 +255,16 @@ def test_undialed_peers_that_stop_no_longer_count(tmp_path: Path) -> None:
     once, not only when its failure detector holds them down (12 s at the default
     settings), though ``cannot_dial`` still names them (until a dial passes)."""
     assert run(_undialed_then_stopped(tmp_path), limit=60) == (False, True, ["n2", "n3"])
+
+
+def test_hung_peers_never_count_before_the_detector_holds_them_down(
+        tmp_path: Path) -> None:
+    """The same at the default suspicion timeout (3 s: a member unheard 12 s is down,
+    past the 5 s grace): n1 ready at every sample (0.1 s apart, 6 s), as n2 and n3,
+    hung, sent nothing since its dials of them began failing. Before (session 33's
+    review): not ready from the grace's end until its failure detector held them
+    down (1.76 s, two real nodes, n2 SIGSTOPped, n1's connection to it reset)."""
+    before, after, undialed, answer = run(_hung_peers(tmp_path, suspicion_timeout=3.0),
+                                          limit=60)
+    assert (before, after, undialed, answer["code"], answer["unready"]) == (
+        True, True, ["n2", "n3"], 200, 0), answer
