@@ -65,8 +65,9 @@ import httpx
 from impl.errors import InvalidValueError, LocalError, RemoteError
 from spec.ring import Partitioning, Ring, Strategy
 
-__all__ = ["IN_FLIGHT", "SUSPECT_S", "UNKNOWN_OUTCOME", "AsyncClient", "Client", "Fetched",
-           "NoNodeError", "OutcomeUnknownError", "RequestRefusedError", "Resolver", "Router",
+__all__ = ["IN_FLIGHT", "NODE_IN_FLIGHT", "SUSPECT_S", "UNKNOWN_OUTCOME", "AsyncClient",
+           "Client", "Fetched", "NoNodeError", "OutcomeUnknownError", "RequestRefusedError",
+           "Resolver", "Router",
            "delete_plan", "fetched", "get_plan", "key_bytes", "put_plan", "read_get", "read_put",
            "status_plan", "value_bytes"]
 
@@ -85,6 +86,20 @@ SUSPECT_S = 10.0
 #: and 2,000 of 2,000 in 9.0 s with 50). Below httpx's 100, so a request let through
 #: always finds a connection at once.
 IN_FLIGHT = 50
+#: requests of one client in flight to one node (origin) at most: half of
+#: :data:`IN_FLIGHT`, so that a node that takes connections and never answers (a hung
+#: process, a stopped one whose socket still accepts) holds at most half of the
+#: client's turns for ``timeout_s``, and the rest go on to the other nodes. Before
+#: session 33 it could hold all of them: 50 requests to such a node (timeout_s 2)
+#: held every turn, and a request to a healthy node waited 2 s for one (its own
+#: ``timeout_s`` not started: a stall, not an error, repeated at every timeout_s
+#: until the silent node was suspected). A request over its node's share waits for
+#: a turn of that node before it takes one of the client's, so it holds none of the
+#: others' (HAProxy's ``maxconn`` per server, a driver's requests per host). Only
+#: while the client knows more than one node (:meth:`Router.several`): a client of
+#: one node keeps all :data:`IN_FLIGHT`. Two silent nodes can still hold every turn
+#: until their first requests time out (then each is suspected: tried last).
+NODE_IN_FLIGHT = IN_FLIGHT // 2
 #: merges siblings into one value (e.g. a shopping cart's union)
 Resolver = Callable[[list[bytes]], bytes]
 _JSON = {"Accept": "application/json"}
@@ -372,6 +387,17 @@ class Router:
         nodes answered at once. The DataStax drivers and Riak's clients likewise
         mark a host down and route around it."""
         self._suspects[base] = self._now() + SUSPECT_S
+
+    def several(self) -> bool:
+        """Whether more than one node address is known (the seeds and the ring's):
+        only then does a node's share of a client's turns apply
+        (:data:`NODE_IN_FLIGHT`), as a client of one node has no other to starve.
+        A ring learned of one node is one node, whatever names reach it: session 33's
+        review, a one-node cluster seeded as ``localhost:8001`` whose ``/status``
+        gave ``127.0.0.1:8001`` counted two, and the node held half the turns."""
+        if self.partitioning is not None and len(self.partitioning.ring.nodes) < 2:
+            return False
+        return len({*self.seeds, *self.http.values()}) > 1
 
     def answered(self, base: str) -> None:
         """The node at ``base`` answered: no longer tried last."""
@@ -738,13 +764,16 @@ class Client:
         self._closed = False
         #: the turns of :attr:`IN_FLIGHT` requests (:meth:`_request`)
         self._turns = threading.BoundedSemaphore(self.IN_FLIGHT)
+        #: origin -> the turns of :data:`NODE_IN_FLIGHT` requests to that node
+        self._node_turns: dict[str, threading.BoundedSemaphore] = {}
 
-    def _pool(self, url: str) -> httpx.Client:
-        """The connection pool of ``url``'s node (made at its first request). Its
-        limits keep httpcore from closing a connection another thread was given: with
-        every connection kept alive it closes none as surplus, and with no more
-        requests of the client in flight than it has connections it never queues
-        one, nor closes an idle one to make room. LocalError if the client is closed."""
+    def _pool(self, url: str) -> tuple[httpx.Client, threading.BoundedSemaphore]:
+        """The connection pool of ``url``'s node and the turns of its share
+        (:data:`NODE_IN_FLIGHT`), made at its first request. The pool's limits keep
+        httpcore from closing a connection another thread was given: with every
+        connection kept alive it closes none as surplus, and with no more requests
+        of the client in flight than it has connections it never queues one, nor
+        closes an idle one to make room. LocalError if the client is closed."""
         parsed = httpx.URL(url)
         origin = f"{parsed.scheme}://{parsed.host}:{parsed.port}"
         with self._pools_lock:
@@ -755,7 +784,9 @@ class Client:
                     timeout=self._timeout_s,
                     limits=httpx.Limits(max_connections=self.IN_FLIGHT,
                                         max_keepalive_connections=self.IN_FLIGHT))
-            return pool
+            turns = self._node_turns.setdefault(
+                origin, threading.BoundedSemaphore(NODE_IN_FLIGHT))
+            return pool, turns
 
     def _drive(self, plan: Plan) -> Any:
         _check_open(self._closed)
@@ -778,9 +809,10 @@ class Client:
         session 14's probe B a node, or a proxy, sending its answer a byte every half
         second held ``get`` for as long as it trickled (20 s for 40 bytes with
         ``timeout_s = 2``: forever for an endless one). Made in one of
-        :attr:`IN_FLIGHT` turns, ``timeout_s`` timed from the turn (session 32)."""
-        pool = self._pool(url)
-        with self._turns:
+        :attr:`IN_FLIGHT` turns, ``timeout_s`` timed from the turn (session 32),
+        after a turn of its node's share (:data:`NODE_IN_FLIGHT`; session 33)."""
+        pool, share = self._pool(url)
+        with share if self.router.several() else contextlib.nullcontext(), self._turns:
             # closed while this request waited for its turn: httpx's bare RuntimeError
             # before session 32's review; its check in httpx.Client.send is the one
             # that counts (a close between the two), nothing sent either way
@@ -865,6 +897,18 @@ class AsyncClient:
         #: the turns of :data:`IN_FLIGHT` requests: a request waiting for one is sent
         #: nothing yet, and its ``timeout_s`` has not started
         self._turns = asyncio.Semaphore(IN_FLIGHT)
+        #: origin -> the turns of :data:`NODE_IN_FLIGHT` requests to that node, taken
+        #: before one of :attr:`_turns` (session 33)
+        self._node_turns: dict[str, asyncio.Semaphore] = {}
+
+    def _node_share(self, url: str) -> contextlib.AbstractAsyncContextManager[Any]:
+        """The turns of ``url``'s node (:data:`NODE_IN_FLIGHT`, made at its first
+        request), or none while one node is known (:meth:`Router.several`)."""
+        if not self.router.several():
+            return contextlib.nullcontext()
+        parsed = httpx.URL(url)
+        origin = f"{parsed.scheme}://{parsed.host}:{parsed.port}"
+        return self._node_turns.setdefault(origin, asyncio.Semaphore(NODE_IN_FLIGHT))
 
     def _check_loop(self) -> None:
         """Raise LocalError, before anything is sent, when this client is used in
@@ -891,8 +935,10 @@ class AsyncClient:
             method, url, options = next(plan)
             while True:
                 try:  # the whole answer within timeout_s (see Client._request), timed
-                    # from its turn (IN_FLIGHT): a wait in the client is no node's fault
-                    async with self._turns, asyncio.timeout(self._timeout_s):
+                    # from its turn (IN_FLIGHT, after its node's: NODE_IN_FLIGHT): a
+                    # wait in the client is no node's fault
+                    async with (self._node_share(url), self._turns,
+                                asyncio.timeout(self._timeout_s)):
                         answer: httpx.Response | httpx.TransportError = (
                             await self._http.request(method, url, **options))
                 except TimeoutError:

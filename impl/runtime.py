@@ -224,6 +224,11 @@ REACH_GRACE_S = 5.0
 #: in a row up to the last (:meth:`NodeServer._back_off`: less once the peer is seen up)
 _FIRST_BACKOFF_S = 0.05
 _MAX_BACKOFF_S = 1.0
+#: seconds between the lines saying this node still cannot dial a peer that is
+#: connected to it (``cannot_dial``): its writer dials again after each backoff,
+#: at most once a second, while the peer's connection to this node is up
+#: (:meth:`NodeServer._dial_failed`; session 33)
+_REDIAL_LOG_WINDOW_S = 60.0
 #: Messages queued for one peer before further ones are dropped (best effort).
 PEER_QUEUE = 10_000
 #: Bytes of frames queued for one peer before further ones are dropped (a frame is
@@ -399,6 +404,14 @@ class NodeServer:
         #: peer -> why this node cannot dial it while its own connection to this node is
         #: up (``cannot_dial`` in /status; :meth:`_dial_failed`); gone at a dial that passes
         self.cannot_dial: dict[str, str] = {}
+        #: peer in ``cannot_dial`` -> (loop time of its first failed dial, failed dials,
+        #: loop time of the last line logged of it) (:meth:`_dial_failed`, :meth:`_dialed`)
+        self._dial_failures: dict[str, tuple[float, int, float]] = {}
+        #: peer in ``cannot_dial`` -> the node's time (:meth:`now`) of its first failed
+        #: dial: only a peer heard from since counts in :meth:`undialed`
+        self._undialed_since: dict[str, float] = {}
+        #: the reason :meth:`_check_dialed` last logged this node not ready, or None
+        self._unready_logged: str | None = None
         #: every node's HTTP address, as far as this node knows (for /status: clients
         #: route to a key's coordinator with it)
         self.http_addresses: dict[str, Address] = {}
@@ -969,6 +982,7 @@ class NodeServer:
             sealer: FrameSealer | None = None
             reader: asyncio.StreamReader | None = None
             writer: asyncio.StreamWriter | None = None
+            redial = False
             self._peer_up.setdefault(dest, asyncio.Event()).clear()  # news after this dial
             try:
                 async with asyncio.timeout(self.config.peer_hello_timeout_s):
@@ -981,7 +995,7 @@ class NodeServer:
                 if SETTINGS_DIFFER in str(error):
                     self.settings_refused[dest] = str(error)
             except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
-                self._dial_failed(dest, address, error)
+                redial = self._dial_failed(dest, address, error)
             if sealer is None or reader is None or writer is None:
                 # the peer is down or refused: what waits is lost
                 if writer is not None:
@@ -993,9 +1007,11 @@ class NodeServer:
                 self._reread()  # its address may have changed in the file
                 if self.peers.get(dest) != address:  # dial the new one at once
                     backoff = _FIRST_BACKOFF_S
-                    continue
-                backoff = (_FIRST_BACKOFF_S if await self._back_off(dest, backoff)
-                           else min(backoff * 2, _MAX_BACKOFF_S))
+                else:
+                    backoff = (_FIRST_BACKOFF_S if await self._back_off(dest, backoff)
+                               else min(backoff * 2, _MAX_BACKOFF_S))
+                if redial and dest in self._inbound and not self.stopping:
+                    frame = b""  # dial again, nothing queued (session 33)
                 continue
             backoff = _FIRST_BACKOFF_S
             _keep_alive(writer)
@@ -1032,8 +1048,14 @@ class NodeServer:
 
     def _dialed(self, dest: str) -> None:
         """This node's hello to ``dest`` passed: ``dest`` can be dialed; the first
-        time, check in :data:`REACH_GRACE_S` that ``dest`` has connected back."""
-        self.cannot_dial.pop(dest, None)
+        time, check in :data:`REACH_GRACE_S` that ``dest`` has connected back; after
+        failed dials while ``dest`` was connected (``cannot_dial``), log the recovery."""
+        if self.cannot_dial.pop(dest, None) is not None:
+            first, failures, _ = self._dial_failures.get(dest, (self.loop.time(), 0, 0.0))
+            log.warning("%s: connected to %s after %d failed dials in %.1f s (cannot_dial "
+                        "cleared)", self.name, dest, failures, self.loop.time() - first)
+        self._dial_failures.pop(dest, None)
+        self._undialed_since.pop(dest, None)
         if dest not in self._dialed_at:
             self._dialed_at[dest] = self.loop.time()
             self.loop.call_later(REACH_GRACE_S, self._check_reached, dest)
@@ -1049,7 +1071,9 @@ class NodeServer:
             "%s's cluster file give [nodes.%s] peer as %s, the address this node listens "
             "on (this node's own file changed alone?)%s", self.name, dest, REACH_GRACE_S,
             dest, self.name, self.peer_address,
-            "" if self._reached_by else "; no peer has connected: not ready")
+            "" if self.unreached() is None else
+            "; no peer has connected: not ready" if not self._reached_by else
+            "; no majority of the members exchanges messages with it both ways: not ready")
 
     def unreached_by(self) -> list[str]:
         """The peers this node's connection to has passed its hello at least
@@ -1064,30 +1088,145 @@ class NodeServer:
         return sorted(peer for peer, at in self._dialed_at.items()
                       if peer not in self._reached_by and now - at >= REACH_GRACE_S)
 
-    def unreached(self) -> str | None:
-        """Why this node serves nothing when no peer has connected to it and some took
-        its connection long enough ago (:meth:`unreached_by`); else None."""
-        unreached = self.unreached_by()
-        if self._reached_by or not unreached:
-            return None
-        return (f"{', '.join(unreached)} take this node's connections but none has "
-                f"connected to it (its peer address {self.peer_address}): do their cluster "
-                f"files give [nodes.{self.name}] peer as this node's?")
+    def undialed(self) -> list[str]:
+        """The peers connected to this node that it has failed to dial for at least
+        :data:`REACH_GRACE_S` (``cannot_dial``, its writer dialing again meanwhile:
+        :meth:`_dial_failed`): its messages to them are lost. A peer whose connection
+        closed since, or that this node's failure detector holds down
+        (:meth:`impl.node.Node.down`: nothing heard from it, directly or gossiped,
+        within its window), is down for every node alike and not counted.
 
-    def _dial_failed(self, dest: str, address: Address, error: BaseException) -> None:
-        """A dial of ``dest`` at ``address`` failed: if ``dest``'s own connection to
-        this node is up, ``dest`` runs, so the address this node's file gives it is
-        not where it listens (its file changed alone): said once in the log and in
-        ``cannot_dial`` until a dial passes."""
+        Session 33's review: a hung peer (SIGSTOP: the kernel keeps its connection to
+        this node up and accepts this node's dials, whose hellos time out) counted
+        while it hung: five nodes, n3, n4 and n5 stopped and n1's connections to
+        them reset, n1 said not ready (every request 503) from 5 s on, where the
+        same peers crashed left it ready."""
+        now = self.loop.time()
+        node_now = self.now()
+        return sorted(peer for peer in self.cannot_dial if peer in self._inbound
+                      and now - self._dial_failures.get(peer, (now, 0, now))[0]
+                      >= REACH_GRACE_S and self._heard_since_undialed(peer)
+                      and not self.node.down(peer, node_now))
+
+    def _heard_since_undialed(self, peer: str) -> bool:
+        """Whether a message of ``peer`` arrived since this node's dials of it began
+        failing (``cannot_dial``): it runs and sends while this node cannot answer.
+        A peer that hung first (SIGSTOP) sends nothing: not counted in
+        :meth:`undialed`, also before its failure detector holds it down (its window,
+        12 s at the defaults, is longer than the grace: session 33's review, two
+        nodes, n2 stopped and n1's connection to it reset: n1 not ready 1.76 s)."""
+        since = self._undialed_since.get(peer)
+        heard = self.node.last_heard.get(peer)
+        return since is not None and heard is not None and heard >= since
+
+    def unreached(self) -> str | None:
+        """Why this node serves nothing; else None. Either some peers took its
+        connection long enough ago and none has connected to it
+        (:meth:`unreached_by`), or the peers that cannot exchange messages with it
+        both ways, past ``REACH_GRACE_S`` (those in :meth:`unreached_by`, and those
+        connected to it that it cannot dial: :meth:`undialed`), are half of the
+        ring's members or more (this node counted:
+        :attr:`impl.membership.Membership.live_nodes`).
+
+        A peer that cannot connect to this node loses its answers to it, and one
+        this node cannot dial loses this node's messages: this node's puts wait for
+        acknowledgements that never come (504) and its reads past R = 1 for replies
+        (503). A node with a majority of the members able to exchange messages with
+        it both ways (itself and every peer not named, a peer that is down included:
+        down for every node alike, Dynamo's sloppy quorum serves on) can make its
+        quorums; with half or fewer it cannot, as an etcd member without a quorum of
+        its cluster answers no linearizable request. Until session 33 only a node
+        reached by no peer was unready: n1 of five restarted with a ``peer`` port
+        its four peers' files do not give, reached by n2 alone (n2's file changed
+        too), said ``ready`` while n3, n4 and n5's answers to it were lost; and a
+        node whose own file gave its two peers wrong addresses (they reaching it)
+        said ``ready`` while every message it sent them was lost. Now both are not
+        ready. A node reached by n2 and n3 of five, or by one peer of two, stays
+        ready (a majority answers it), the others named in ``not_reached_by`` all
+        the same. The majority is as :meth:`misconfigured` counts the ring's
+        members, but half is not enough here: half of the members is no quorum.
+        Only members count: session 33's review, n1 of five not reached by n4 and n5
+        (ready), n5 then stopped and force-removed: n5 still counted against the
+        four members left, 2 of 4, and n1 said not ready for good."""
+        unreached = self.unreached_by()
+        undialed = self.undialed()
+        if unreached and not self._reached_by:
+            return (f"{', '.join(unreached)} take this node's connections but none has "
+                    f"connected to it (its peer address {self.peer_address}): do their "
+                    f"cluster files give [nodes.{self.name}] peer as this node's?")
+        live = self.node.view.live_nodes
+        # members only: a peer force-removed (down for good) or gone is no longer one
+        # of the members a quorum is made of (session 33's review)
+        unreached = [peer for peer in unreached if peer in live]
+        undialed = [peer for peer in undialed if peer in live]
+        cut = {*unreached, *undialed}
+        members = len(live)
+        if not cut or 2 * len(cut) < members:
+            return None
+        why = []
+        if unreached:
+            why.append(f"{', '.join(unreached)} take this node's connections but have not "
+                       f"connected to it (its peer address {self.peer_address}: do their "
+                       f"cluster files give [nodes.{self.name}] peer as this node's?)")
+        if undialed:
+            why.append(f"this node cannot connect to {', '.join(undialed)}, connected to "
+                       "it (cannot_dial in /status: does this node's cluster file give "
+                       "their peer addresses?)")
+        return (f"{'; '.join(why)}: {len(cut)} of the {members} members cannot exchange "
+                "messages with this node both ways, so no majority of the members can "
+                "answer it")
+
+    def _dial_failed(self, dest: str, address: Address, error: BaseException) -> bool:
+        """A dial of ``dest`` at ``address`` failed (a network error); whether to dial
+        it again though nothing is queued for it: if ``dest``'s own connection to this
+        node is up, ``dest`` runs, so either the address this node's file gives it is
+        not where it listens (its file changed alone) or the failure was transient:
+        said in ``cannot_dial`` until a dial passes, logged at the first failure and
+        then at most once per :data:`_REDIAL_LOG_WINDOW_S` seconds (the count of
+        failed dials so far), and True: the writer dials again after its backoff
+        (at most once a second) while that connection is up.
+
+        Session 32's review left it: a connect-back (:meth:`_connect_back`) whose one
+        dial failed (the peer's port refusing for a moment, a hello timing out under
+        load) was not tried again; with nothing else to send that peer (a quiet
+        cluster, ``restore_guard = false``) the peer was never reached by this node,
+        named it in ``not_reached_by`` for good and, reached by no other peer, said
+        not ready (session 33)."""
         if dest not in self._inbound:
-            return
+            return False
         why = f"{address}: {type(error).__name__}: {error}"[:_REFUSAL_CHARS]
+        now = self.loop.time()
+        first, failures, logged = self._dial_failures.get(dest, (now, 0, now))
+        failures += 1
         if dest not in self.cannot_dial:
+            first, logged = now, now
+            self._undialed_since[dest] = self.now()
+            self.loop.call_later(REACH_GRACE_S, self._check_dialed, dest)
             log.warning("%s: %s is connected to this node, but this node cannot connect to "
                         "%s at the peer address its cluster file gives (%s): is that where "
-                        "%s listens (its own file changed alone?)", self.name, dest, dest,
+                        "%s listens (its own file changed alone?); dialing it again at most "
+                        "once a second while its connection is up", self.name, dest, dest,
                         why, dest)
+        elif now - logged >= _REDIAL_LOG_WINDOW_S:
+            logged = now
+            log.warning("%s: still cannot connect to %s: %d failed dials in %.0f s, the "
+                        "last: %s", self.name, dest, failures, now - first, why)
+        self._dial_failures[dest] = (first, failures, logged)
         self.cannot_dial[dest] = why
+        return True
+
+    def _check_dialed(self, dest: str) -> None:
+        """Log once that this node is not ready when ``dest``, still not dialed
+        :data:`REACH_GRACE_S` after its first failed dial (:meth:`undialed`), leaves
+        no majority exchanging messages with it (:meth:`unreached`): once for one
+        reason, though several peers' checks come at once (session 33's review: two
+        identical lines for n2 and n3 whose first dials failed together)."""
+        if self.stopping or dest not in self.undialed():
+            return
+        why = self.unreached()
+        if why is not None and why != self._unready_logged:
+            log.warning("%s: not ready: %s", self.name, why)
+        self._unready_logged = why
 
     async def _back_off(self, dest: str, seconds: float) -> bool:
         """Wait ``seconds`` after a failed dial to ``dest``, or less: until ``dest``'s
@@ -1793,6 +1932,7 @@ class NodeServer:
                 "hints_pending": hints, "keys": len(storage),
                 "stats": dict(self.node.stats), "dropped_frames": self.dropped_frames,
                 "refused_peers": self.refused_peers,
+                "reached_by": sorted(self._reached_by),
                 "not_reached_by": self.unreached_by(), "cannot_dial": dict(self.cannot_dial),
                 "peer_limits_differ": {
                     peer: {name: {"here": here, "there": there}

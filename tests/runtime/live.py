@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import json
 import socket
@@ -20,6 +21,7 @@ from typing import Any
 
 from impl import wire
 from impl.config import ClusterConfig
+from impl.metrics import ObservedStorage
 from impl.peer_auth import (
     HELLO_HEAD_BYTES,
     NONCE_BYTES,
@@ -31,25 +33,30 @@ from impl.peer_auth import (
 )
 from impl.runtime import Address, NodeAddresses, NodeServer, RuntimeConfig
 from impl.serve import serve
+from impl.storage.sqlite import SqliteStorage
 
 NAMES = ("n1", "n2", "n3")
 SECRET = b"a test secret of 24 bytes"
 
 
 def runtime_config(tmp_path: Path, **changes: Any) -> RuntimeConfig:
-    values: dict[str, Any] = {"n": 3, "r": 2, "w": 2, "replica_timeout": 0.2,
-                              "request_timeout": 1.0, "secret": SECRET}
+    """The configuration of :data:`NAMES` (or the ``nodes`` of ``changes``) on
+    loopback, ports 0, each store in ``tmp_path``."""
+    values: dict[str, Any] = {"nodes": NAMES, "n": 3, "r": 2, "w": 2,
+                              "replica_timeout": 0.2, "request_timeout": 1.0,
+                              "secret": SECRET}
     values.update(changes)
-    cluster = ClusterConfig(nodes=NAMES, **values)
+    cluster = ClusterConfig(**values)
     nodes = {name: NodeAddresses(Address("127.0.0.1", 0), Address("127.0.0.1", 0),
-                                 tmp_path / f"{name}.sqlite") for name in NAMES}
+                                 tmp_path / f"{name}.sqlite") for name in cluster.nodes}
     return RuntimeConfig(cluster, nodes)
 
 
 @contextlib.asynccontextmanager
 async def cluster(tmp_path: Path, **changes: Any) -> AsyncIterator[list[NodeServer]]:
-    """Three nodes started in this loop, each past its start's shadow round (a fresh
-    store asks its peers whether it is a replaced disk first:
+    """Three nodes started in this loop (or the ``nodes`` of ``changes``), each past
+    its start's shadow round (a fresh store asks its peers whether it is a replaced
+    disk first:
     ``impl.node.Node._announce_fresh``); stopped (those still running) at the end.
 
     The rounds' ends are the readiness: a round ends when both peers gossiped to the
@@ -59,7 +66,8 @@ async def cluster(tmp_path: Path, **changes: Any) -> AsyncIterator[list[NodeServ
     the three nodes share the loop, so a stall over ``request_timeout`` fails a put
     in flight (504) whatever they do (docs/runtime.md, "Peer connections at a
     start")."""
-    servers = await serve(runtime_config(tmp_path, **changes), NAMES)
+    config = runtime_config(tmp_path, **changes)
+    servers = await serve(config, tuple(config.nodes))
     stalls = Stalls()
     try:
         async with stalls.watching():
@@ -339,3 +347,53 @@ def running(target: Callable[..., None], *args: Any, count: int = 1) -> Iterator
         stop.set()
         for thread in threads:
             thread.join()
+
+
+#: a quiet cluster: no gossip or anti-entropy round of a node it started within a
+#: test, no startup shadow round (a peer that connects to a node has a reason)
+QUIET = {"restore_guard": False, "gossip_interval": 120.0, "anti_entropy_interval": 120.0}
+
+
+def refusing(server: NodeServer, dest: str, dials: list[int]) -> None:
+    """Make ``server``'s next ``dials[0]`` dials of ``dest`` fail (ConnectionRefusedError
+    at its hello, ``dials[0]`` counted down): a port refusing for a moment."""
+    real = server._dial_hello
+
+    async def flaky(peer: str, reader: asyncio.StreamReader,
+                    writer: asyncio.StreamWriter) -> Any:
+        if peer == dest and dials[0] > 0:
+            dials[0] -= 1
+            raise ConnectionRefusedError(111, "Connection refused (the test's moment)")
+        return await real(peer, reader, writer)
+
+    server._dial_hello = flaky  # type: ignore[method-assign]
+
+
+async def restarted_refused(servers: list[NodeServer], data: Path,
+                            refuses: dict[str, list[int]],
+                            own: dict[str, list[int]] | None = None) -> NodeServer:
+    """The first of ``servers`` (n1) stopped and started again on its store ``data``, its gossip
+    rounds every 0.2 s (seeded: every peer dialed within a few seconds; its gossip,
+    the views equal, is not answered, so in a :data:`QUIET` cluster its peers have
+    nothing to send it but their connect-backs), after each peer named in
+    ``refuses`` was made to fail its next dials of n1 (:func:`refusing`), and n1's
+    next dials of each peer named in ``own``. The caller stops it."""
+    old, *others = servers
+    peers = {server.name: server.peer_address for server in servers}
+    assert old.peer_address is not None and old.http_address is not None
+    await old.stop()
+    for _ in range(100):  # their connections to the old n1 closed
+        if all(old.name not in server._outbound for server in others):
+            break
+        await asyncio.sleep(0.02)
+    for server in others:
+        if server.name in refuses:
+            refusing(server, old.name, refuses[server.name])
+    new = NodeServer(old.name, dataclasses.replace(old.config, gossip_interval=0.2),
+                     ObservedStorage(SqliteStorage(data)),
+                     {name: address for name, address in peers.items()
+                      if address is not None}, seed=7)
+    for peer, dials in (own or {}).items():
+        refusing(new, peer, dials)
+    await new.start(old.peer_address, old.http_address)
+    return new
