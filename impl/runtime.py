@@ -1773,6 +1773,7 @@ class NodeServer:
                  else dict(collections.Counter(h.intended for h in storage.hints())))
         shadow = self.node.shadow  # the startup shadow round (impl.node.Node.start)
         return {"node": self.name, **self.health(), "pending": self.node.pending,
+                "lingering": len(self.node.lingering),
                 "pending_bytes": self.node.pending_bytes,
                 "admission": {"waiting": len(self.admission.queue),
                               "waited": self.admission.waited,

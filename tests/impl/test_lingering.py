@@ -1,0 +1,115 @@
+"""Answered coordinations linger outside admission, bounded (session 33).
+
+Session 33's user probe: with one node of three down (N = 3, no fallback), one
+client reading back to back at ``r=1`` had 6,801 of 21,932 gets refused 503
+"saturated": every answered get waited its whole ``request_timeout`` for the down
+node and counted in :attr:`impl.node.Node.pending`, which the runtime's admission
+compares with ``max_pending_requests`` (:meth:`impl.runtime.NodeServer.overloaded`).
+Here, in the core: an answered coordination is :attr:`impl.node.Node.lingering`,
+not pending; the lingering ones are at most ``max_pending_requests``, one more
+ending the oldest early (``stats["lingering-ended-early"]``); an unanswered one
+still counts.
+"""
+
+from __future__ import annotations
+
+from impl.messages import GetRequest, ReadRepair
+from impl.node import Node
+from tests.impl.test_node_driver import Driver, make_config, ok_get, ok_put
+
+LIMIT = 8
+KEY = b"cart"
+
+
+def _admitted(node: Node) -> bool:
+    """The runtime's admission of one more request (``NodeServer.overloaded``: its
+    waiting clients are at most the node's pending requests here)."""
+    return node.pending < node.config.max_pending_requests
+
+
+def _three_nodes_one_down(**changes: object) -> tuple[Driver, str, str, str]:
+    """Three nodes at N = 3 (no fallback), a limit of 8 requests, long timeouts (every
+    request of a test is within one ``request_timeout``), a key written to all three,
+    then its third replica down: (driver, coordinator, live replica, down replica)."""
+    settings: dict[str, object] = {"max_pending_requests": LIMIT, "request_timeout": 30.0,
+                                   "replica_timeout": 10.0}
+    settings.update(changes)
+    driver = Driver.start(make_config(3, **settings))
+    top = list(driver.nodes["n1"].preference_list(KEY))[:3]
+    ok_put(driver.put(top[0], KEY, b"v", w=3))
+    driver.down.add(top[2])
+    return driver, top[0], top[1], top[2]
+
+
+def test_answered_gets_and_puts_with_a_replica_down_do_not_saturate_the_node() -> None:
+    driver, coordinator, _, _ = _three_nodes_one_down()
+    node = driver.nodes[coordinator]
+    start = driver.now
+    for i in range(5 * LIMIT):
+        assert _admitted(node), (
+            f"request {i} refused: {node.pending} pending (limit {LIMIT}), "
+            f"{len(node.gets.coordinations)} gets and {len(node.puts.coordinations)} "
+            "puts coordinated")
+        if i % 2:
+            ok_put(driver.put(coordinator, b"p%d" % i, b"x", w=1))
+        else:
+            assert ok_get(driver.get(coordinator, KEY, r=1)).values == [b"v"]
+    assert driver.now - start < node.config.request_timeout  # none reached its deadline
+    assert node.pending == 0
+    assert len(node.lingering) == LIMIT  # answered, each waiting for the down replica
+
+
+def test_the_lingering_coordinations_stay_bounded_the_oldest_ended_early() -> None:
+    driver, coordinator, _, down = _three_nodes_one_down()
+    node = driver.nodes[coordinator]
+    for i in range(3 * LIMIT):
+        if i % 2:
+            ok_put(driver.put(coordinator, b"p%d" % i, b"x", w=2))
+        else:
+            ok_get(driver.get(coordinator, KEY, r=2))
+        assert len(node.lingering) <= LIMIT
+        assert len(node.gets.coordinations) + len(node.puts.coordinations) <= LIMIT
+    assert node.stats["lingering-ended-early"] == 3 * LIMIT - LIMIT
+    # the ones kept are the latest: each ended one is gone, its timer cancelled
+    kept = sorted(node.snapshot().coordinations)
+    assert len(kept) == LIMIT and all(c.replied for c in node.snapshot().coordinations.values())
+    # the down replica comes back: the acks and replies of the ones ended early are
+    # late (ignored), and no coordination is left once the kept ones end
+    driver.down.discard(down)
+    driver.advance(node.config.request_timeout + 1.0)
+    assert len(node.lingering) == 0 and not node.snapshot().coordinations
+
+
+def test_a_get_ended_early_repairs_the_stale_replica_it_heard() -> None:
+    """Ending a lingering get early does what its deadline would: read repair with
+    the replies it has (here the live replica's stale copy), at once."""
+    driver, coordinator, live, _ = _three_nodes_one_down(max_pending_requests=1)
+    driver.down.add(live)
+    ok_put(driver.put(coordinator, KEY, b"new", w=1))  # blind (a sibling); live misses it
+    driver.down.discard(live)
+    node = driver.nodes[coordinator]
+    first = driver.get(coordinator, KEY, r=1)  # hears the stale live replica, lingers
+    assert sorted(ok_get(first).values) == [b"new", b"v"] and len(node.lingering) == 1
+    assert driver.records(KEY)[live] == [b"v"]
+    ended = node.stats["lingering-ended-early"]  # the put's (its targets never acked)
+    repairs = [m for _, dest, m in driver.delivered
+               if dest == live and isinstance(m, ReadRepair)]
+    assert not repairs, "no repair before the get ends (it waits for the down node)"
+    ok_get(driver.get(coordinator, b"other", r=1))  # a second lingering get: the first ends
+    assert node.stats["lingering-ended-early"] == ended + 1
+    assert any(dest == live and isinstance(m, ReadRepair) for _, dest, m in driver.delivered)
+    assert driver.records(KEY)[live] == [b"new", b"v"]
+
+
+def test_gets_still_waiting_for_their_quorum_count_and_are_refused_past_the_limit() -> None:
+    """A coordination that has not answered holds its client: counted, so requests
+    that wait on a down replica (``r=3``) fill the node and the next is refused."""
+    driver, coordinator, _, _ = _three_nodes_one_down()
+    node = driver.nodes[coordinator]
+    for i in range(LIMIT):
+        assert _admitted(node), f"get {i} refused at {node.pending} pending"
+        driver.request(coordinator, GetRequest(1000 + i, KEY, 3, "c1"))
+        driver.deliver_all()
+    assert node.pending == LIMIT and len(node.lingering) == 0
+    assert not _admitted(node)
+    assert not any(1000 + i in driver.replies for i in range(LIMIT))
