@@ -18,7 +18,10 @@ suspects each silent target's node and asks the next fallback, until the get is
 answered, or the request's deadline (``request_timeout``), when a get short of R
 fails with a :class:`~impl.errors.QuorumError`. When every node asked has
 replied, or at the deadline, the coordination ends with read repair
-(:mod:`impl.read_repair`).
+(:mod:`impl.read_repair`). Between its answer and its end it *lingers*
+(:mod:`impl.lingering`): no longer a request in flight for admission
+(:attr:`impl.node.Node.pending`), and ended early, the same way, when more than
+``max_pending_requests`` coordinations of the node linger (session 33).
 """
 
 from __future__ import annotations

@@ -21,7 +21,10 @@ seconds) suspects each silent target's node and sends that target's write to the
 next fallback (or again to the target, when none is left), until every target
 is acknowledged -- so a write lands on N nodes whenever N nodes are reachable --
 or the request's deadline (``request_timeout``), when a put short of W fails
-with a :class:`~impl.errors.QuorumError`.
+with a :class:`~impl.errors.QuorumError`. An answered put waiting for its other
+targets' acks *lingers* (:mod:`impl.lingering`): not a request in flight for
+admission, and ended early, as its deadline would end it, when more than
+``max_pending_requests`` coordinations of the node linger (session 33).
 
 A put is minted again, before it is answered, when a replica's ack says its
 version cannot stand: in client-vclock a replica holding a higher counter of
